@@ -1,0 +1,101 @@
+package org.splinewatch.analysis;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.splinewatch.embedding.EmbeddingMetrics;
+import org.splinewatch.metrics.MetricsActor;
+import org.splinewatch.metrics.Sample;
+import org.splinewatch.regions.PiecewiseLinearNet;
+import org.splinewatch.snapshot.RunInfo;
+import org.splinewatch.snapshot.WeightSnapshot;
+
+/**
+ * Embedding metrics of the fixed probe set at the representation ({@code layer="repr"}) and, for self-supervised
+ * encoders, the projector output ({@code layer="proj"}): alignment (against the fixed augmented views), uniformity,
+ * std of l2-normalised embeddings, RankMe and its ratio, leave-one-out kNN accuracy (metrics.md §1–4). The
+ * embeddings are computed here from the snapshot's operators, not on the training thread. Protocol: the
+ * {@link Analyze} command shared by all analyzers.
+ */
+public final class EmbeddingAnalyzer extends AbstractBehavior<Analyze> {
+  public static final String NAME = "embedding";
+
+  private final RunInfo run;
+  private final ActorRef<MetricsActor.Command> metrics;
+  private final double[] probes;
+  private final double[] pairs;
+
+  public static Behavior<Analyze> create(RunInfo run, ActorRef<MetricsActor.Command> metrics) {
+    return Behaviors.setup(ctx -> new EmbeddingAnalyzer(ctx, run, metrics));
+  }
+
+  private EmbeddingAnalyzer(ActorContext<Analyze> ctx, RunInfo run, ActorRef<MetricsActor.Command> metrics) {
+    super(ctx);
+    this.run = run;
+    this.metrics = metrics;
+    this.probes = toDouble(run.probeInputs());
+    this.pairs = toDouble(run.probePairInputs());
+  }
+
+  @Override
+  public Receive<Analyze> createReceive() {
+    return newReceiveBuilder().onMessage(Analyze.class, this::onAnalyze).build();
+  }
+
+  private Behavior<Analyze> onAnalyze(Analyze m) {
+    long t0 = System.nanoTime();
+    WeightSnapshot s = m.snapshot();
+    try {
+      List<Sample> samples = analyze(s, run, probes, pairs);
+      metrics.tell(new MetricsActor.Publish(samples));
+    } catch (RuntimeException e) {
+      double secs = (System.nanoTime() - t0) / 1e9;
+      metrics.tell(new MetricsActor.AnalysisFailed(NAME, s.step(), e.toString()));
+      m.replyTo().tell(new Analyzed(NAME, s.step(), secs, e.toString()));
+      throw e; // supervision restarts this analyzer
+    }
+    double secs = (System.nanoTime() - t0) / 1e9;
+    metrics.tell(new MetricsActor.AnalysisTook(NAME, s.step(), secs));
+    m.replyTo().tell(new Analyzed(NAME, s.step(), secs, null));
+    return this;
+  }
+
+  /** The metric samples of one snapshot (pure function; used directly by tests). */
+  public static List<Sample> analyze(WeightSnapshot s, RunInfo run, double[] probes, double[] pairs) {
+    PiecewiseLinearNet net = s.network();
+    int n = run.probeCount();
+    List<Sample> out = new ArrayList<>();
+    out.add(Sample.of("splinewatch_training_step", s.step(), s.step()));
+    layer(out, s.step(), "repr", net.forwardTo(probes, n, s.reprBlock() + 1),
+        net.forwardTo(pairs, n, s.reprBlock() + 1), n, run);
+    if (!s.classifierHead()) {
+      layer(out, s.step(), "proj", net.forward(probes, n), net.forward(pairs, n), n, run);
+    }
+    return out;
+  }
+
+  private static void layer(List<Sample> out, long step, String layer, double[] z, double[] zp, int n, RunInfo run) {
+    int d = z.length / n;
+    EmbeddingMetrics.Result r = EmbeddingMetrics.compute(z, zp, n, d, run.probeLabels(), run.classes());
+    out.add(Sample.of("splinewatch_embedding_alignment", r.alignment(), step, "layer", layer));
+    out.add(Sample.of("splinewatch_embedding_uniformity", r.uniformity(), step, "layer", layer));
+    out.add(Sample.of("splinewatch_embedding_std_normalized", r.stdNormalized(), step, "layer", layer));
+    out.add(Sample.of("splinewatch_embedding_rankme", r.rankMe(), step, "layer", layer));
+    out.add(Sample.of("splinewatch_embedding_rankme_ratio", r.rankMeRatio(), step, "layer", layer));
+    out.add(Sample.of("splinewatch_knn_accuracy_ratio", r.knnAccuracy(), step, "layer", layer));
+    out.add(Sample.of("splinewatch_embedding_zero_rows", r.zeroRows(), step, "layer", layer));
+  }
+
+  static double[] toDouble(float[] a) {
+    double[] d = new double[a.length];
+    for (int i = 0; i < a.length; i++) {
+      d[i] = a[i];
+    }
+    return d;
+  }
+}

@@ -1,0 +1,34 @@
+package org.splinewatch.cli;
+
+import picocli.CommandLine;
+
+/** Entry point: {@code train …} for {@code ./trainer}, {@code monitor …} for {@code ./monitor}. */
+public final class Main {
+  private Main() {
+  }
+
+  public static void main(String[] args) {
+    System.exit(execute(args));
+  }
+
+  /** Runs a command line and returns its exit code (tests call this directly). */
+  public static int execute(String... args) {
+    if (args.length == 0 || !(args[0].equals("train") || args[0].equals("monitor"))) {
+      System.err.println("usage: splinewatch train [options] | splinewatch monitor <regions|bench-overhead> [options]");
+      return 2;
+    }
+    String[] rest = java.util.Arrays.copyOfRange(args, 1, args.length);
+    CommandLine cl = args[0].equals("train") ? new CommandLine(new TrainCommand())
+        : new CommandLine(new MonitorCommand());
+    cl.setExecutionExceptionHandler((ex, line, parsed) -> {
+      line.getErr().println("error: " + oneLine(ex));
+      return 1;
+    });
+    return cl.execute(rest);
+  }
+
+  static String oneLine(Throwable e) {
+    String m = e.getMessage();
+    return (m == null ? e.getClass().getSimpleName() : m).lines().findFirst().orElse("");
+  }
+}

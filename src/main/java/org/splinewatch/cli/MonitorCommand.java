@@ -1,0 +1,90 @@
+package org.splinewatch.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.splinewatch.regions.NpzModel;
+import org.splinewatch.regions.Partition;
+import org.splinewatch.regions.PartitionStats;
+import org.splinewatch.regions.SvgRenderer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code ./monitor}: tools around the monitor. */
+@Command(name = "monitor", mixinStandardHelpOptions = true,
+    subcommands = {MonitorCommand.Regions.class, BenchOverheadCommand.class},
+    description = "splinewatch monitor tools: regions (exact partition stats of a network file), bench-overhead.")
+public final class MonitorCommand implements Runnable {
+  @Override
+  public void run() {
+    throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),
+        "missing subcommand; expected one of: regions, bench-overhead");
+  }
+
+  /** {@code ./monitor regions --model FILE.npz [--json] [--svg OUT]}. */
+  @Command(name = "regions", mixinStandardHelpOptions = true,
+      description = "Exact linear regions of a ReLU network (.npz, benchmark format) on its plane.")
+  static final class Regions implements Callable<Integer> {
+    @Option(names = "--model", required = true, description = "network and plane as .npz (W0.., b0.., origin, u, v)")
+    Path model;
+    @Option(names = "--json", description = "print JSON instead of text")
+    boolean json;
+    @Option(names = "--svg", description = "also write an SVG picture of the partition to this file")
+    Path svg;
+    @Option(names = "--max-regions", description = "region cap (default ${DEFAULT-VALUE})")
+    int maxRegions = Partition.DEFAULT_MAX_REGIONS;
+
+    @Override
+    public Integer call() throws Exception {
+      NpzModel m;
+      try {
+        m = NpzModel.read(model);
+      } catch (NpzModel.ModelFileException e) {
+        System.err.println("error: " + e.getMessage());
+        return 1;
+      }
+      long t0 = System.nanoTime();
+      Partition p = Partition.compute(m.net(), m.plane(), maxRegions);
+      double seconds = (System.nanoTime() - t0) / 1e9;
+      PartitionStats s = PartitionStats.of(p, false);
+      if (svg != null) {
+        Files.writeString(svg, SvgRenderer.render(p, model.getFileName() + ": " + s.regions() + " regions", 600));
+      }
+      Map<String, Object> out = new LinkedHashMap<>();
+      out.put("model", model.toString());
+      out.put("widths", m.widths());
+      out.put("regions", s.regions());
+      out.put("regions_after_layer", s.regionsAfterLayer());
+      out.put("vertices", s.vertices());
+      out.put("edges", s.edges());
+      out.put("internal_edges", s.internalEdges());
+      out.put("domain_area", s.domainArea());
+      out.put("area_mean", s.areaMean());
+      out.put("area_std", s.areaStd());
+      out.put("area_quantiles_0_10_50_90_100", s.areaQuantiles());
+      out.put("vertices_per_region", s.verticesPerRegion());
+      out.put("eccentricity_mean", s.eccentricityMean());
+      out.put("eccentricity_median", s.eccentricityMedian());
+      out.put("log_eccentricity_mean", s.logEccentricityMean());
+      out.put("corner_eccentricity_mean", s.cornerEccentricityMean());
+      out.put("centrality_mean", s.centralityMean());
+      out.put("boundary_length", s.boundaryLength());
+      out.put("boundary_density", s.boundaryDensity());
+      out.put("slivers", s.slivers());
+      out.put("inconsistent_faces", s.inconsistentFaces());
+      out.put("overflow", s.overflow());
+      out.put("seconds", seconds);
+      if (json) {
+        System.out.println(new ObjectMapper().writer(SerializationFeature.INDENT_OUTPUT).writeValueAsString(out));
+      } else {
+        out.forEach((k, v) -> System.out.println(k + ": " + (v instanceof int[] a ? java.util.Arrays.toString(a)
+            : v instanceof double[] d ? java.util.Arrays.toString(d) : v)));
+      }
+      return 0;
+    }
+  }
+}

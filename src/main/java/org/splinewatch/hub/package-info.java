@@ -1,0 +1,6 @@
+/**
+ * The {@link org.splinewatch.hub.SnapshotHub}: Pekko Streams between the trainer and the analyzers, one bounded,
+ * drop-oldest stream per analyzer, so that publishing never blocks training and one slow analyzer never delays
+ * another.
+ */
+package org.splinewatch.hub;

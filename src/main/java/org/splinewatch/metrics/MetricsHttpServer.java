@@ -1,0 +1,65 @@
+package org.splinewatch.metrics;
+
+import static org.apache.pekko.http.javadsl.server.Directives.complete;
+import static org.apache.pekko.http.javadsl.server.Directives.concat;
+import static org.apache.pekko.http.javadsl.server.Directives.get;
+import static org.apache.pekko.http.javadsl.server.Directives.path;
+import static org.apache.pekko.http.javadsl.server.Directives.pathSingleSlash;
+
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.net.BindException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.http.javadsl.Http;
+import org.apache.pekko.http.javadsl.ServerBinding;
+import org.apache.pekko.http.javadsl.model.ContentTypes;
+import org.apache.pekko.http.javadsl.model.HttpEntities;
+import org.apache.pekko.http.javadsl.server.Route;
+
+/** Serves {@code GET /metrics} (Prometheus text format) on a host and port, with a one-line error when the port is taken. */
+public final class MetricsHttpServer {
+  private final ServerBinding binding;
+
+  private MetricsHttpServer(ServerBinding binding) {
+    this.binding = binding;
+  }
+
+  /** Thrown when the port cannot be bound. */
+  public static final class PortInUseException extends RuntimeException {
+    public PortInUseException(String message) {
+      super(message);
+    }
+  }
+
+  public static MetricsHttpServer start(ActorSystem<?> system, PrometheusMeterRegistry registry, String host, int port) {
+    Route route = concat(
+        path("metrics", () -> get(() -> complete(HttpEntities.create(ContentTypes.TEXT_PLAIN_UTF8, registry.scrape())))),
+        pathSingleSlash(() -> get(() -> complete("splinewatch: metrics at /metrics\n"))));
+    try {
+      ServerBinding b = Http.get(system).newServerAt(host, port).bind(route).toCompletableFuture()
+          .get(30, TimeUnit.SECONDS);
+      return new MetricsHttpServer(b);
+    } catch (ExecutionException e) {
+      Throwable c = e.getCause();
+      boolean inUse = c instanceof BindException || (c != null && c.getCause() instanceof BindException)
+          || (c != null && String.valueOf(c.getMessage()).contains("in use"));
+      if (inUse || c instanceof org.apache.pekko.stream.BindFailedException) {
+        throw new PortInUseException("metrics port " + port + " on " + host + " is already in use; choose another "
+            + "with --metrics-port P (0 disables the endpoint)");
+      }
+      throw new IllegalStateException("cannot serve /metrics on " + host + ":" + port + ": " + c, c);
+    } catch (InterruptedException | TimeoutException e) {
+      throw new IllegalStateException("binding " + host + ":" + port + " did not complete", e);
+    }
+  }
+
+  public int port() {
+    return binding.localAddress().getPort();
+  }
+
+  public void stop() {
+    binding.unbind().toCompletableFuture().join();
+  }
+}

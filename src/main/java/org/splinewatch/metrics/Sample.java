@@ -1,0 +1,24 @@
+package org.splinewatch.metrics;
+
+import java.util.Map;
+
+/**
+ * One measured value. {@code name} is the Prometheus name ({@code splinewatch_regions}); {@code labels} are the
+ * metric-specific labels (layer, plane, rule), to which the run's own labels (run, method, dataset) are added.
+ */
+public record Sample(String name, Map<String, String> labels, double value, long step, long timeMillis) {
+  public Sample {
+    labels = Map.copyOf(labels);
+  }
+
+  public static Sample of(String name, double value, long step, String... labelPairs) {
+    if (labelPairs.length % 2 != 0) {
+      throw new IllegalArgumentException("labels come in name/value pairs");
+    }
+    java.util.Map<String, String> labels = new java.util.TreeMap<>();
+    for (int i = 0; i < labelPairs.length; i += 2) {
+      labels.put(labelPairs[i], labelPairs[i + 1]);
+    }
+    return new Sample(name, labels, value, step, System.currentTimeMillis());
+  }
+}

@@ -1,0 +1,221 @@
+package org.splinewatch.monitor;
+
+import com.typesafe.config.Config;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.splinewatch.analysis.EmbeddingAnalyzer;
+import org.splinewatch.data.Dataset;
+import org.splinewatch.data.DatasetLoader;
+import org.splinewatch.data.LabeledImages;
+import org.splinewatch.metrics.MetricsHttpServer;
+import org.splinewatch.metrics.RunLog;
+import org.splinewatch.snapshot.RunInfo;
+import org.splinewatch.trainer.Augmenter;
+import org.splinewatch.trainer.RunSettings;
+import org.splinewatch.trainer.TrainerActor;
+import org.splinewatch.trainer.TrainingProgress;
+
+/**
+ * One run with the monitor embedded in the same process (the default of {@code ./trainer}): binds {@code /metrics}
+ * first (so a taken port fails fast), loads data, fixes probes and planes, writes {@code config.json}, runs the actor
+ * system until the trainer finishes, and returns the exit code (0 done, 3 stopped early, 1 failed).
+ */
+public final class EmbeddedRun {
+  /** Outcome of a run. */
+  public record Result(int exitCode, TrainerActor.Finished finished, Path runDir, int metricsPort) {
+  }
+
+  /** Called once the HTTP port is known (tests use it to scrape). */
+  public interface Listener {
+    default void started(Path runDir, int metricsPort, ActorRef<TrainerActor.Command> trainer) {
+    }
+  }
+
+  private EmbeddedRun() {
+  }
+
+  public static Result run(RunSettings s, Config config, Map<String, Object> options, PrintStream out,
+      List<RunGuardian.AnalyzerSpec> analyzers, Listener listener) {
+    String runId = s.runId().isEmpty() ? s.method() + "-" + s.dataset() + "-"
+        + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")) : s.runId();
+    if (!runId.matches("[A-Za-z0-9._-]+")) {
+      throw new IllegalArgumentException("run id '" + runId + "' may only contain letters, digits, '.', '_' and '-'");
+    }
+    Path runDir = s.out().resolve(runId);
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    ActorSystem<Object> system = ActorSystem.create(bootstrap(), "splinewatch", config);
+    MetricsHttpServer http = null;
+    try {
+      if (s.metricsPort() > 0) {
+        http = MetricsHttpServer.start(system, registry, s.metricsHost(), s.metricsPort());
+      }
+      DatasetLoader loader = new DatasetLoader(s.cacheDir(), s.npmCommand(), out::println);
+      DatasetLoader.Split data = loader.load(Dataset.parse(s.dataset()), s.dataDir());
+      LabeledImages train = s.trainSubset() > 0 ? data.train().head(s.trainSubset()) : data.train();
+      RunInfo run = runInfo(runId, s, data.test());
+      RunLog.writeConfig(runDir, provenance(runId, s, options, train, data.test()));
+      RunLog log = new RunLog(runDir);
+      Map<String, String> labels = Map.of("run", runId, "method", s.method(), "dataset", s.dataset());
+      TrainingProgress progress = new TrainingProgress();
+      CompletableFuture<TrainerActor.Finished> result = new CompletableFuture<>();
+      CompletableFuture<ActorRef<TrainerActor.Command>> trainerRef = new CompletableFuture<>();
+      int port = http == null ? 0 : http.port();
+      out.println("splinewatch run " + runId + ": " + s.method() + " on " + s.dataset() + " (" + train.count()
+          + " training images)");
+      out.println("  run directory: " + runDir);
+      out.println(port > 0 ? "  metrics: http://" + s.metricsHost() + ":" + port + "/metrics" : "  metrics: HTTP off");
+      system.tell(new RunGuardian.Setup(run, () -> s.createTrainer(train), s.epochs(), s.maxSteps(),
+          s.snapshotEvery(), s.hubBufferSize(), s.analysisTimeout(), s.drainTimeout(), s.monitoring(), registry, log,
+          labels, analyzers, progress, result, trainerRef));
+      trainerRef.thenAccept(ref -> listener.started(runDir, port, ref));
+      ConsoleProgress console = new ConsoleProgress(progress, out, System.console() != null);
+      console.start();
+      TrainerActor.Finished finished = result.join();
+      console.stop();
+      int code = finished.error() != null ? 1 : finished.stopped() ? 3 : 0;
+      Map<String, Object> event = new LinkedHashMap<>();
+      event.put("type", "run_finished");
+      event.put("steps", finished.steps());
+      event.put("exit_code", code);
+      event.put("stopped", finished.stopped());
+      event.put("reason", finished.reason());
+      event.put("error", finished.error());
+      event.put("time", System.currentTimeMillis());
+      appendEvent(runDir, event);
+      if (finished.error() != null) {
+        out.println("error: " + finished.error());
+      } else if (finished.stopped()) {
+        out.println("stopped early at step " + finished.steps() + ": " + finished.reason());
+      } else {
+        out.printf("done: %d steps, %.1f steps/s; results in %s%n", finished.steps(), finished.stepsPerSecond(),
+            runDir);
+      }
+      return new Result(code, finished, runDir, port);
+    } finally {
+      if (http != null) {
+        http.stop();
+      }
+      system.terminate();
+      try {
+        system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      } catch (Exception e) {
+        // shutting down anyway
+      }
+    }
+  }
+
+  private static void appendEvent(Path runDir, Map<String, Object> event) {
+    try {
+      Files.writeString(runDir.resolve("events.jsonl"),
+          new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(event) + "\n",
+          java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  /** The system guardian waits for the run's setup, then becomes the {@link RunGuardian}. */
+  private static Behavior<Object> bootstrap() {
+    return Behaviors.receive(Object.class)
+        .onMessage(RunGuardian.Setup.class, RunGuardian::create)
+        .build();
+  }
+
+  /** Default analyzers of an embedded run. */
+  public static List<RunGuardian.AnalyzerSpec> defaultAnalyzers() {
+    List<RunGuardian.AnalyzerSpec> list = new ArrayList<>();
+    list.add(new RunGuardian.AnalyzerSpec(EmbeddingAnalyzer.NAME, EmbeddingAnalyzer::create));
+    return list;
+  }
+
+  /** Probes: the first {@code probeSize} test images; a fixed augmented view each; plane anchors of distinct classes. */
+  static RunInfo runInfo(String runId, RunSettings s, LabeledImages test) {
+    int n = Math.min(s.probeSize(), test.count());
+    int d = test.pixelsPerImage();
+    float[] probes = new float[n * d];
+    int[] labels = new int[n];
+    for (int i = 0; i < n; i++) {
+      test.image(i, probes, i * d);
+      labels[i] = test.labels()[i];
+    }
+    float[] pairs = new float[n * d];
+    SplittableRandom rnd = new SplittableRandom(s.seed() ^ 0x9a1e5L);
+    Augmenter aug = new Augmenter(test.rows(), test.cols());
+    for (int i = 0; i < n; i++) {
+      aug.augment(probes, i * d, pairs, i * d, rnd);
+    }
+    List<int[]> planes = new ArrayList<>();
+    for (int p = 0; p < s.planes(); p++) {
+      int[] anchor = new int[3];
+      int found = 0;
+      for (int attempt = 0; attempt < 10 * n && found < 3; attempt++) {
+        int i = rnd.nextInt(n);
+        boolean distinct = true;
+        for (int k = 0; k < found; k++) {
+          distinct &= labels[anchor[k]] != labels[i];
+        }
+        if (distinct) {
+          anchor[found++] = i;
+        }
+      }
+      if (found == 3) {
+        planes.add(anchor);
+      }
+    }
+    return new RunInfo(runId, s.method(), s.dataset(), d, n, probes, pairs, labels, 10, planes);
+  }
+
+  private static Map<String, Object> provenance(String runId, RunSettings s, Map<String, Object> options,
+      LabeledImages train, LabeledImages test) {
+    Map<String, Object> c = new LinkedHashMap<>();
+    c.put("run_id", runId);
+    c.put("method", s.method());
+    c.put("dataset", s.dataset());
+    c.put("seed", s.seed());
+    c.put("options", options);
+    Map<String, Object> settings = new LinkedHashMap<>();
+    settings.put("epochs", s.epochs());
+    settings.put("max_steps", s.maxSteps());
+    settings.put("batch_size", s.batchSize());
+    settings.put("snapshot_every", s.snapshotEvery());
+    settings.put("planes", s.planes());
+    settings.put("learning_rate", s.learningRate());
+    settings.put("temperature", s.temperature());
+    settings.put("hidden", s.hidden());
+    settings.put("projection_dim", s.projectionDim());
+    settings.put("probe_size", s.probeSize());
+    settings.put("hub_buffer_size", s.hubBufferSize());
+    settings.put("monitoring", s.monitoring());
+    settings.put("train_images", train.count());
+    settings.put("test_images", test.count());
+    c.put("settings", settings);
+    Map<String, Object> versions = new LinkedHashMap<>();
+    versions.put("splinewatch", Provenance.version());
+    versions.put("java", System.getProperty("java.version"));
+    versions.put("dl4j", "1.0.0-M2.1");
+    versions.put("pekko", org.apache.pekko.Version.current());
+    versions.put("os", System.getProperty("os.name") + " " + System.getProperty("os.arch"));
+    c.put("versions", versions);
+    c.put("git_commit", Provenance.gitCommit());
+    c.put("threads", Map.of("OMP_NUM_THREADS", String.valueOf(System.getenv("OMP_NUM_THREADS")),
+        "available_processors", Runtime.getRuntime().availableProcessors()));
+    c.put("started", java.time.Instant.now().toString());
+    return c;
+  }
+}

@@ -1,0 +1,29 @@
+package org.splinewatch.monitor;
+
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.TimeUnit;
+
+/** Version and source revision recorded with every run. */
+final class Provenance {
+  private Provenance() {
+  }
+
+  static String version() {
+    String v = Provenance.class.getPackage().getImplementationVersion();
+    return v != null ? v : "0.1.0-SNAPSHOT";
+  }
+
+  /** The git commit of the working directory, or null when there is none (no git, not a checkout). */
+  static String gitCommit() {
+    try {
+      Process p = new ProcessBuilder("git", "rev-parse", "HEAD").redirectErrorStream(true).start();
+      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+      if (p.waitFor(5, TimeUnit.SECONDS) && p.exitValue() == 0 && out.matches("[0-9a-f]{40}")) {
+        return out;
+      }
+    } catch (Exception e) {
+      // no git: no commit recorded
+    }
+    return null;
+  }
+}

@@ -1,0 +1,105 @@
+package org.splinewatch.monitor;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Function;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.apache.pekko.actor.typed.SupervisorStrategy;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.splinewatch.analysis.Analyze;
+import org.splinewatch.analysis.Analyzed;
+import org.splinewatch.hub.SnapshotHub;
+import org.splinewatch.metrics.MetricsActor;
+import org.splinewatch.metrics.RunLog;
+import org.splinewatch.snapshot.RunInfo;
+import org.splinewatch.snapshot.WeightSnapshot;
+import org.splinewatch.trainer.Trainer;
+import org.splinewatch.trainer.TrainerActor;
+import org.splinewatch.trainer.TrainingProgress;
+
+/**
+ * The guardian of one run: wires children and supervises them, nothing else. Analyzers restart on failure with
+ * backoff; the trainer's {@link TrainerActor.Finished} ends the run after the hub drains (bounded by the drain
+ * timeout), and the outcome completes {@code result}.
+ */
+public final class RunGuardian {
+  private RunGuardian() {
+  }
+
+  /** One analyzer to spawn: a name and a behavior factory taking the run and the metrics actor. */
+  public record AnalyzerSpec(String name,
+      java.util.function.BiFunction<RunInfo, ActorRef<MetricsActor.Command>, Behavior<Analyze>> behavior) {
+  }
+
+  /** What the guardian needs. */
+  public record Setup(RunInfo run, java.util.function.Supplier<Trainer> trainer, int epochs, long maxSteps,
+      int snapshotEvery, int hubBufferSize, Duration analysisTimeout, Duration drainTimeout, boolean monitoring,
+      MeterRegistry registry, RunLog log, Map<String, String> runLabels, List<AnalyzerSpec> analyzers,
+      TrainingProgress progress, CompletableFuture<TrainerActor.Finished> result,
+      CompletableFuture<ActorRef<TrainerActor.Command>> trainerRef) {
+  }
+
+  private record TrainerFinished(TrainerActor.Finished finished) {
+  }
+
+  private record Drained(TrainerActor.Finished finished) {
+  }
+
+  public static Behavior<Object> create(Setup s) {
+    return Behaviors.setup(ctx -> {
+      ActorRef<MetricsActor.Command> metrics = ctx.spawn(MetricsActor.create(s.registry(), s.log(), s.runLabels()),
+          "metrics");
+      List<SnapshotHub.Analyzer> hubAnalyzers = new ArrayList<>();
+      if (s.monitoring()) {
+        for (AnalyzerSpec spec : s.analyzers()) {
+          Behavior<Analyze> supervised = Behaviors.supervise(spec.behavior().apply(s.run(), metrics))
+              .onFailure(SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(10), 0.2));
+          ActorRef<Analyze> ref = ctx.spawn(supervised, "analyzer-" + spec.name(),
+              DispatcherSelector.fromConfig("splinewatch-analysis-dispatcher"));
+          Function<WeightSnapshot, java.util.concurrent.CompletionStage<?>> ask = snap ->
+              AskPattern.<Analyze, Analyzed>ask(ref, replyTo -> new Analyze(snap, replyTo), s.analysisTimeout(),
+                  ctx.getSystem().scheduler());
+          hubAnalyzers.add(new SnapshotHub.Analyzer(spec.name(), ask));
+        }
+      }
+      SnapshotHub hub = new SnapshotHub(ctx.getSystem(), hubAnalyzers, s.hubBufferSize(),
+          name -> metrics.tell(new MetricsActor.SnapshotDropped(name)));
+      ActorRef<TrainerActor.Finished> finishedAdapter = ctx.messageAdapter(TrainerActor.Finished.class,
+          TrainerFinished::new).unsafeUpcast();
+      ActorRef<TrainerActor.Command> trainer = ctx.spawn(TrainerActor.create(s.trainer(), s.run().runId(), s.epochs(),
+              s.maxSteps(), s.snapshotEvery(), hub::publish, metrics, finishedAdapter, s.progress()), "trainer",
+          DispatcherSelector.fromConfig("splinewatch-trainer-dispatcher"));
+      s.trainerRef().complete(trainer);
+      trainer.tell(new TrainerActor.Start());
+      return Behaviors.receive(Object.class)
+          .onMessage(TrainerFinished.class, m -> {
+            var drained = hub.complete().toCompletableFuture()
+                .completeOnTimeout(Done.getInstance(), s.drainTimeout().toMillis(),
+                    java.util.concurrent.TimeUnit.MILLISECONDS);
+            ctx.pipeToSelf(drained, (ok, err) -> new Drained(m.finished()));
+            return Behaviors.same();
+          })
+          .onMessage(Drained.class, m -> {
+            ctx.pipeToSelf(AskPattern.<MetricsActor.Command, Done>ask(metrics, MetricsActor.Flush::new,
+                Duration.ofSeconds(30), ctx.getSystem().scheduler()), (ok, err) -> new Flushed(m.finished()));
+            return Behaviors.same();
+          })
+          .onMessage(Flushed.class, m -> {
+            s.result().complete(m.finished());
+            return Behaviors.stopped();
+          })
+          .build();
+    });
+  }
+
+  private record Flushed(TrainerActor.Finished finished) {
+  }
+}

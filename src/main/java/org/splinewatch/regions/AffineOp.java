@@ -1,0 +1,162 @@
+package org.splinewatch.regions;
+
+/** A compiled affine operator acting on a batch of row vectors (row-major, float64). */
+interface AffineOp {
+  int inDim();
+
+  int outDim();
+
+  /** {@code out[r] = op(in[r])} for {@code rows} rows; {@code out} has at least {@code rows·outDim} entries. */
+  void apply(double[] in, double[] out, int rows);
+
+  static AffineOp dense(int in, int out, double[] w, double[] b) {
+    return new DenseOp(in, out, w, b);
+  }
+
+  /** {@code y = x·W + b} with {@code W} row-major {@code [in][out]}; zero inputs (dead ReLUs) are skipped. */
+  record DenseOp(int inDim, int outDim, double[] w, double[] b) implements AffineOp {
+    @Override
+    public void apply(double[] in, double[] out, int rows) {
+      for (int r = 0; r < rows; r++) {
+        int o = r * outDim;
+        System.arraycopy(b, 0, out, o, outDim);
+        int i0 = r * inDim;
+        for (int k = 0; k < inDim; k++) {
+          double x = in[i0 + k];
+          if (x == 0) {
+            continue;
+          }
+          int wk = k * outDim;
+          for (int j = 0; j < outDim; j++) {
+            out[o + j] += x * w[wk + j];
+          }
+        }
+      }
+    }
+  }
+
+  /** Per-feature {@code y = s ⊙ x + t} (an unfolded BatchNorm). */
+  record ScaleShiftOp(double[] scale, double[] shift) implements AffineOp {
+    @Override
+    public int inDim() {
+      return scale.length;
+    }
+
+    @Override
+    public int outDim() {
+      return scale.length;
+    }
+
+    @Override
+    public void apply(double[] in, double[] out, int rows) {
+      int n = scale.length;
+      for (int r = 0; r < rows; r++) {
+        for (int j = 0; j < n; j++) {
+          out[r * n + j] = scale[j] * in[r * n + j] + shift[j];
+        }
+      }
+    }
+  }
+
+  /** Direct 2D cross-correlation, channel-major layout, zero padding. */
+  record ConvOp(int c, int h, int w, int oc, int kh, int kw, int stride, int pad, double[] weights, double[] bias)
+      implements AffineOp {
+    int oh() {
+      return (h + 2 * pad - kh) / stride + 1;
+    }
+
+    int ow() {
+      return (w + 2 * pad - kw) / stride + 1;
+    }
+
+    @Override
+    public int inDim() {
+      return c * h * w;
+    }
+
+    @Override
+    public int outDim() {
+      return oc * oh() * ow();
+    }
+
+    @Override
+    public void apply(double[] in, double[] out, int rows) {
+      int oh = oh();
+      int ow = ow();
+      int inDim = inDim();
+      int outDim = outDim();
+      for (int r = 0; r < rows; r++) {
+        int ib = r * inDim;
+        int ob = r * outDim;
+        for (int o = 0; o < oc; o++) {
+          for (int y = 0; y < oh; y++) {
+            for (int x = 0; x < ow; x++) {
+              double s = bias[o];
+              for (int ci = 0; ci < c; ci++) {
+                for (int ky = 0; ky < kh; ky++) {
+                  int iy = y * stride + ky - pad;
+                  if (iy < 0 || iy >= h) {
+                    continue;
+                  }
+                  for (int kx = 0; kx < kw; kx++) {
+                    int ix = x * stride + kx - pad;
+                    if (ix < 0 || ix >= w) {
+                      continue;
+                    }
+                    s += weights[((o * c + ci) * kh + ky) * kw + kx] * in[ib + (ci * h + iy) * w + ix];
+                  }
+                }
+              }
+              out[ob + (o * oh + y) * ow + x] = s;
+            }
+          }
+        }
+      }
+    }
+  }
+
+  /** Average pooling, channel-major layout. */
+  record AvgPoolOp(int c, int h, int w, int k, int stride) implements AffineOp {
+    int oh() {
+      return (h - k) / stride + 1;
+    }
+
+    int ow() {
+      return (w - k) / stride + 1;
+    }
+
+    @Override
+    public int inDim() {
+      return c * h * w;
+    }
+
+    @Override
+    public int outDim() {
+      return c * oh() * ow();
+    }
+
+    @Override
+    public void apply(double[] in, double[] out, int rows) {
+      int oh = oh();
+      int ow = ow();
+      double norm = 1.0 / (k * k);
+      for (int r = 0; r < rows; r++) {
+        int ib = r * inDim();
+        int ob = r * outDim();
+        for (int ch = 0; ch < c; ch++) {
+          for (int y = 0; y < oh; y++) {
+            for (int x = 0; x < ow; x++) {
+              double s = 0;
+              for (int ky = 0; ky < k; ky++) {
+                for (int kx = 0; kx < k; kx++) {
+                  s += in[ib + (ch * h + y * stride + ky) * w + x * stride + kx];
+                }
+              }
+              out[ob + (ch * oh + y) * ow + x] = s * norm;
+            }
+          }
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,114 @@
+package org.splinewatch.regions;
+
+/**
+ * The top-1 decision boundary of a classifier head on a partition (regions.md §3.3). Logits are affine inside each
+ * face, so the cell of class {@code k} is the face clipped by the half-planes {@code y_k − y_i ≥ 0}; clipping uses
+ * the logits stored at the face's vertices, interpolated along clipped edges (exact for affine functions).
+ *
+ * @param length     {@code L_dec = Σ_f (Σ_k perimeter(cell_fk) − perimeter(f)) / 2}
+ * @param classAreas {@code A_k = Σ_f area(cell_fk)}
+ */
+record DecisionBoundary(double length, double[] classAreas) {
+
+  static DecisionBoundary of(Partition p) {
+    int classes = p.outputDim();
+    double[] y = p.outputs();
+    double[] areas = new double[classes];
+    double length = 0;
+    for (int f = 0; f < p.regionCount(); f++) {
+      int[] c = p.faceUnsafe(f);
+      int m = c.length;
+      double[] xs = new double[m];
+      double[] ys = new double[m];
+      double[] vals = new double[m * classes];
+      for (int k = 0; k < m; k++) {
+        xs[k] = p.vertexX(c[k]);
+        ys[k] = p.vertexY(c[k]);
+        System.arraycopy(y, c[k] * classes, vals, k * classes, classes);
+      }
+      double facePerimeter = perimeter(xs, ys, m);
+      double cellPerimeters = 0;
+      for (int cls = 0; cls < classes; cls++) {
+        Poly cell = new Poly(xs.clone(), ys.clone(), vals.clone(), m, classes);
+        for (int other = 0; other < classes && cell.n > 0; other++) {
+          if (other != cls) {
+            cell = cell.clip(cls, other);
+          }
+        }
+        if (cell.n >= 3) {
+          areas[cls] += Math.abs(Plane.polygonArea(cell.interleaved()));
+          cellPerimeters += perimeter(cell.x, cell.y, cell.n);
+        }
+      }
+      length += (cellPerimeters - facePerimeter) / 2;
+    }
+    return new DecisionBoundary(Math.max(0, length), areas);
+  }
+
+  private static double perimeter(double[] x, double[] y, int n) {
+    double s = 0;
+    for (int k = 0; k < n; k++) {
+      int j = (k + 1) % n;
+      s += Math.hypot(x[j] - x[k], y[j] - y[k]);
+    }
+    return s;
+  }
+
+  /** A convex polygon carrying the head's outputs at its vertices. */
+  private static final class Poly {
+    final double[] x;
+    final double[] y;
+    final double[] v;
+    final int n;
+    final int dim;
+
+    Poly(double[] x, double[] y, double[] v, int n, int dim) {
+      this.x = x;
+      this.y = y;
+      this.v = v;
+      this.n = n;
+      this.dim = dim;
+    }
+
+    /** Sutherland–Hodgman clip by {@code v[keep] − v[other] ≥ 0}. */
+    Poly clip(int keep, int other) {
+      double[] nx = new double[2 * n + 2];
+      double[] ny = new double[2 * n + 2];
+      double[] nv = new double[(2 * n + 2) * dim];
+      int out = 0;
+      for (int k = 0; k < n; k++) {
+        int j = (k + 1) % n;
+        double gk = v[k * dim + keep] - v[k * dim + other];
+        double gj = v[j * dim + keep] - v[j * dim + other];
+        if (gk >= 0) {
+          copy(k, nx, ny, nv, out++);
+        }
+        if ((gk > 0 && gj < 0) || (gk < 0 && gj > 0)) {
+          double t = gk / (gk - gj);
+          nx[out] = x[k] + t * (x[j] - x[k]);
+          ny[out] = y[k] + t * (y[j] - y[k]);
+          for (int q = 0; q < dim; q++) {
+            nv[out * dim + q] = v[k * dim + q] + t * (v[j * dim + q] - v[k * dim + q]);
+          }
+          out++;
+        }
+      }
+      return new Poly(nx, ny, nv, out, dim);
+    }
+
+    private void copy(int k, double[] nx, double[] ny, double[] nv, int at) {
+      nx[at] = x[k];
+      ny[at] = y[k];
+      System.arraycopy(v, k * dim, nv, at * dim, dim);
+    }
+
+    double[] interleaved() {
+      double[] xy = new double[2 * n];
+      for (int k = 0; k < n; k++) {
+        xy[2 * k] = x[k];
+        xy[2 * k + 1] = y[k];
+      }
+      return xy;
+    }
+  }
+}

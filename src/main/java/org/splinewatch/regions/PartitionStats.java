@@ -1,0 +1,285 @@
+package org.splinewatch.regions;
+
+import java.util.Arrays;
+
+/**
+ * Statistics of a {@link Partition} (regions.md §4). Shape statistics (area moments aside) exclude slivers, faces
+ * with area below {@code 1e-14·A_domain}, which are still counted as regions.
+ *
+ * @param regions              number of faces {@code R}
+ * @param regionsAfterLayer    region count after each hidden layer
+ * @param vertices             vertices of the subdivision, domain corners included
+ * @param edges                undirected edges, domain boundary included ({@code V − E + F = 1})
+ * @param internalEdges        edges not on the domain boundary
+ * @param domainArea           area of the domain in input units
+ * @param areaMean             mean face area
+ * @param areaStd              unbiased std of face areas
+ * @param areaQuantiles        min, 10 %, 50 %, 90 %, max of face areas
+ * @param areaSum              sum of face areas (equals the domain area)
+ * @param verticesPerRegion    mean cycle length {@code m_f} (T-junctions included)
+ * @param verticesTotal        {@code Σ m_f}
+ * @param eccentricityMean     SplineCam eccentricity (max/min pairwise vertex distance), cycle vertices
+ * @param eccentricityStd      unbiased std of it
+ * @param eccentricityMedian   median of it
+ * @param logEccentricityMean  mean of its logarithm
+ * @param cornerEccentricityMean eccentricity with corners only (vertices with a nonzero turn)
+ * @param centralityMean       SplineCam centrality: mean distance of all cycle vertices to their mean
+ * @param centralityStd        std of that distance
+ * @param boundaryLength       total length of internal edges {@code L_int}
+ * @param boundaryDensity      {@code L_int / A_domain}
+ * @param perimeterSum         {@code Σ_f perimeter_f} (equals {@code 2·L_int + perimeter(domain)})
+ * @param nearRegions          faces whose centroid lies within {@code r_near} of an anchor (0 without anchors)
+ * @param densityNear          regions per unit area near the anchors (NaN without anchors)
+ * @param densityFar           regions per unit area elsewhere
+ * @param slivers              faces below the sliver area threshold
+ * @param decisionBoundaryLength length of the top-1 class boundary (NaN without a classifier head)
+ * @param classAreas           area of each predicted class (empty without a classifier head)
+ * @param inconsistentFaces    faces left unsplit because of numerical inconsistency (should be 0)
+ * @param overflow             whether the region cap was reached
+ */
+public record PartitionStats(int regions, int[] regionsAfterLayer, int vertices, int edges, int internalEdges,
+    double domainArea, double areaMean, double areaStd, double[] areaQuantiles, double areaSum,
+    double verticesPerRegion, long verticesTotal, double eccentricityMean, double eccentricityStd,
+    double eccentricityMedian, double logEccentricityMean, double cornerEccentricityMean, double centralityMean,
+    double centralityStd, double boundaryLength, double boundaryDensity, double perimeterSum, int nearRegions,
+    double densityNear, double densityFar, int slivers, double decisionBoundaryLength, double[] classAreas,
+    int inconsistentFaces, boolean overflow) {
+
+  /** Faces smaller than this fraction of the domain are slivers (regions.md §3.4 rule 8). */
+  public static final double SLIVER_FRACTION = 1e-14;
+
+  /** Computes every statistic; the decision boundary only when {@code classifierHead} and the head has ≥ 2 outputs. */
+  public static PartitionStats of(Partition p, boolean classifierHead) {
+    int faces = p.regionCount();
+    Plane plane = p.plane();
+    double domainArea = plane.domainArea();
+    double sliverArea = SLIVER_FRACTION * domainArea;
+    double[] areas = new double[faces];
+    double[] ecc = new double[faces];
+    double[] cornerEcc = new double[faces];
+    double[] cx = new double[faces];
+    double[] cy = new double[faces];
+    int shaped = 0;
+    long vertexTotal = 0;
+    double perimeterSum = 0;
+    double sumX = 0;
+    double sumY = 0;
+    for (int f = 0; f < faces; f++) {
+      int[] c = p.faceUnsafe(f);
+      int m = c.length;
+      vertexTotal += m;
+      double a2 = 0;
+      double gx = 0;
+      double gy = 0;
+      for (int k = 0; k < m; k++) {
+        int u = c[k];
+        int w = c[(k + 1) % m];
+        double cross = p.vertexX(u) * p.vertexY(w) - p.vertexX(w) * p.vertexY(u);
+        a2 += cross;
+        gx += (p.vertexX(u) + p.vertexX(w)) * cross;
+        gy += (p.vertexY(u) + p.vertexY(w)) * cross;
+        perimeterSum += Math.hypot(p.vertexX(w) - p.vertexX(u), p.vertexY(w) - p.vertexY(u));
+        sumX += p.vertexX(u);
+        sumY += p.vertexY(u);
+      }
+      double area = a2 / 2;
+      areas[f] = area;
+      if (Math.abs(a2) > 0) {
+        cx[f] = gx / (3 * a2);
+        cy[f] = gy / (3 * a2);
+      } else {
+        cx[f] = p.vertexX(c[0]);
+        cy[f] = p.vertexY(c[0]);
+      }
+      if (area >= sliverArea) {
+        ecc[shaped] = eccentricity(p, c, false);
+        cornerEcc[shaped] = eccentricity(p, c, true);
+        shaped++;
+      }
+    }
+    int slivers = faces - shaped;
+    ecc = Arrays.copyOf(ecc, shaped);
+    cornerEcc = Arrays.copyOf(cornerEcc, shaped);
+
+    // Centrality (SplineCam): all cycle vertices with multiplicity, around their mean.
+    double mx = sumX / vertexTotal;
+    double my = sumY / vertexTotal;
+    double cs = 0;
+    double cs2 = 0;
+    for (int f = 0; f < faces; f++) {
+      for (int v : p.faceUnsafe(f)) {
+        double dd = Math.hypot(p.vertexX(v) - mx, p.vertexY(v) - my);
+        cs += dd;
+        cs2 += dd * dd;
+      }
+    }
+    double centralityMean = cs / vertexTotal;
+    double centralityStd = Math.sqrt(Math.max(0, cs2 / vertexTotal - centralityMean * centralityMean));
+
+    // Edges: an internal edge appears in two face cycles, a boundary edge in one.
+    EdgeMap edgeUse = new EdgeMap(p.vertexCount() * 2);
+    for (int f = 0; f < faces; f++) {
+      int[] c = p.faceUnsafe(f);
+      for (int k = 0; k < c.length; k++) {
+        edgeUse.add(EdgeMap.key(c[k], c[(k + 1) % c.length]), 1);
+      }
+    }
+    int internalEdges = 0;
+    double boundaryLength = 0;
+    for (int k = 0; k < edgeUse.size(); k++) {
+      if (edgeUse.valueAt(k) >= 2) {
+        long key = edgeUse.keyAt(k);
+        int a = (int) (key >>> 32);
+        int b = (int) key;
+        internalEdges++;
+        boundaryLength += Math.hypot(p.vertexX(a) - p.vertexX(b), p.vertexY(a) - p.vertexY(b));
+      }
+    }
+
+    // Density near the anchors vs far (regions.md §4).
+    double[] anchors = plane.anchors();
+    int near = 0;
+    double nearArea = 0;
+    double densityNear = Double.NaN;
+    double densityFar = faces / domainArea;
+    if (anchors.length >= 4) {
+      double minPair = Double.POSITIVE_INFINITY;
+      int na = anchors.length / 2;
+      for (int i = 0; i < na; i++) {
+        for (int k = i + 1; k < na; k++) {
+          minPair = Math.min(minPair, Math.hypot(anchors[2 * i] - anchors[2 * k],
+              anchors[2 * i + 1] - anchors[2 * k + 1]));
+        }
+      }
+      double rNear = 0.25 * minPair;
+      for (int f = 0; f < faces; f++) {
+        double best = Double.POSITIVE_INFINITY;
+        for (int i = 0; i < na; i++) {
+          best = Math.min(best, Math.hypot(cx[f] - anchors[2 * i], cy[f] - anchors[2 * i + 1]));
+        }
+        if (best < rNear) {
+          near++;
+          nearArea += areas[f];
+        }
+      }
+      densityNear = nearArea > 0 ? near / nearArea : Double.NaN;
+      densityFar = domainArea - nearArea > 0 ? (faces - near) / (domainArea - nearArea) : Double.NaN;
+    }
+
+    double decisionLength = Double.NaN;
+    double[] classAreas = new double[0];
+    if (classifierHead && p.outputs() != null && p.outputDim() >= 2) {
+      DecisionBoundary db = DecisionBoundary.of(p);
+      decisionLength = db.length();
+      classAreas = db.classAreas();
+    }
+
+    double[] sortedAreas = areas.clone();
+    Arrays.sort(sortedAreas);
+    double areaSum = 0;
+    for (double a : areas) {
+      areaSum += a;
+    }
+    double areaMean = areaSum / faces;
+    double[] sortedEcc = ecc.clone();
+    Arrays.sort(sortedEcc);
+    double logEcc = 0;
+    for (double e : ecc) {
+      logEcc += Math.log(e);
+    }
+    return new PartitionStats(faces, p.regionsAfterLayer(), p.vertexCount(), edgeUse.size(), internalEdges,
+        domainArea, areaMean, unbiasedStd(areas, areaMean),
+        new double[] {quantile(sortedAreas, 0), quantile(sortedAreas, 0.1), quantile(sortedAreas, 0.5),
+            quantile(sortedAreas, 0.9), quantile(sortedAreas, 1)},
+        areaSum, (double) vertexTotal / faces, vertexTotal, mean(ecc), unbiasedStd(ecc, mean(ecc)),
+        quantile(sortedEcc, 0.5), shaped > 0 ? logEcc / shaped : Double.NaN, mean(cornerEcc), centralityMean,
+        centralityStd, boundaryLength, boundaryLength / domainArea, perimeterSum, near, densityNear, densityFar,
+        slivers, decisionLength, classAreas, p.inconsistentFaces(), p.overflow());
+  }
+
+  /** SplineCam eccentricity: largest over smallest pairwise vertex distance (regions.md §4). */
+  static double eccentricity(Partition p, int[] c, boolean cornersOnly) {
+    int[] v = cornersOnly ? corners(p, c) : c;
+    double max = 0;
+    double min = Double.POSITIVE_INFINITY;
+    for (int i = 0; i < v.length; i++) {
+      for (int k = i + 1; k < v.length; k++) {
+        double d = Math.hypot(p.vertexX(v[i]) - p.vertexX(v[k]), p.vertexY(v[i]) - p.vertexY(v[k]));
+        max = Math.max(max, d);
+        min = Math.min(min, d);
+      }
+    }
+    return max / (min + 1e-10);
+  }
+
+  /** Cycle vertices with a nonzero turn (T-junction vertices removed). */
+  private static int[] corners(Partition p, int[] c) {
+    int m = c.length;
+    int[] out = new int[m];
+    int n = 0;
+    for (int k = 0; k < m; k++) {
+      int a = c[(k + m - 1) % m];
+      int b = c[k];
+      int d = c[(k + 1) % m];
+      double ux = p.vertexX(b) - p.vertexX(a);
+      double uy = p.vertexY(b) - p.vertexY(a);
+      double wx = p.vertexX(d) - p.vertexX(b);
+      double wy = p.vertexY(d) - p.vertexY(b);
+      double cross = ux * wy - uy * wx;
+      double scale = Math.hypot(ux, uy) * Math.hypot(wx, wy);
+      if (Math.abs(cross) > 1e-9 * scale) {
+        out[n++] = b;
+      }
+    }
+    return n >= 3 ? Arrays.copyOf(out, n) : c;
+  }
+
+  private static double mean(double[] a) {
+    if (a.length == 0) {
+      return Double.NaN;
+    }
+    double s = 0;
+    for (double x : a) {
+      s += x;
+    }
+    return s / a.length;
+  }
+
+  private static double unbiasedStd(double[] a, double mean) {
+    if (a.length < 2) {
+      return 0;
+    }
+    double s = 0;
+    for (double x : a) {
+      s += (x - mean) * (x - mean);
+    }
+    return Math.sqrt(s / (a.length - 1));
+  }
+
+  /** Linear-interpolation quantile of sorted data. */
+  static double quantile(double[] sorted, double q) {
+    if (sorted.length == 0) {
+      return Double.NaN;
+    }
+    double pos = q * (sorted.length - 1);
+    int lo = (int) Math.floor(pos);
+    int hi = Math.min(sorted.length - 1, lo + 1);
+    return sorted[lo] + (pos - lo) * (sorted[hi] - sorted[lo]);
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    return this == o;
+  }
+
+  @Override
+  public int hashCode() {
+    return System.identityHashCode(this);
+  }
+
+  @Override
+  public String toString() {
+    return "PartitionStats[regions=" + regions + ", perLayer=" + Arrays.toString(regionsAfterLayer) + ", V=" + vertices
+        + ", E=" + edges + "]";
+  }
+}

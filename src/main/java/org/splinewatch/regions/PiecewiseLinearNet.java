@@ -1,0 +1,272 @@
+package org.splinewatch.regions;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+
+/**
+ * A continuous piecewise-affine network: a list of {@link Layer}s compiled into blocks, each an affine chain followed
+ * by one activation. Hidden blocks end in ReLU or LeakyReLU; a trailing identity block is the output head (logits or
+ * an embedding). BatchNorm is folded into the preceding affine operator where there is one (regions.md §1.1, case A);
+ * otherwise it stays a per-feature affine operator in the next chain, which is case B written without folding.
+ *
+ * <p>Immutable and safe to share between threads.
+ */
+public final class PiecewiseLinearNet {
+
+  /** An affine chain followed by one activation. */
+  public record Block(List<AffineOp> ops, Layer.Activation activation, int inDim, int outDim) {
+    public boolean hidden() {
+      return activation.kind() != Layer.Activation.Kind.IDENTITY;
+    }
+
+    /** Applies the affine chain (not the activation) to {@code rows} row vectors. */
+    public double[] affine(double[] in, int rows) {
+      double[] cur = in;
+      for (AffineOp op : ops) {
+        double[] next = new double[rows * op.outDim()];
+        op.apply(cur, next, rows);
+        cur = next;
+      }
+      return cur;
+    }
+
+    /** Applies the activation in place. */
+    public void activate(double[] z) {
+      double slope = activation.negativeSlope();
+      if (slope == 1) {
+        return;
+      }
+      for (int i = 0; i < z.length; i++) {
+        if (z[i] <= 0) {
+          z[i] *= slope;
+        }
+      }
+    }
+  }
+
+  private final int inputDim;
+  private final List<Layer> layers;
+  private final List<Block> blocks;
+
+  public PiecewiseLinearNet(int inputDim, List<Layer> layers) {
+    this.inputDim = inputDim;
+    this.layers = List.copyOf(layers);
+    this.blocks = compile(inputDim, this.layers);
+  }
+
+  public int inputDim() {
+    return inputDim;
+  }
+
+  public List<Layer> layers() {
+    return layers;
+  }
+
+  public List<Block> blocks() {
+    return blocks;
+  }
+
+  /** Hidden (ReLU/LeakyReLU) blocks, in order. */
+  public List<Block> hiddenBlocks() {
+    return blocks.stream().filter(Block::hidden).toList();
+  }
+
+  /** The output head, or null when the network ends with an activation. */
+  public Block head() {
+    Block last = blocks.get(blocks.size() - 1);
+    return last.hidden() ? null : last;
+  }
+
+  public int outputDim() {
+    return blocks.get(blocks.size() - 1).outDim();
+  }
+
+  /** Total number of hidden neurons {@code N}. */
+  public int hiddenNeurons() {
+    int n = 0;
+    for (Block b : blocks) {
+      if (b.hidden()) {
+        n += b.outDim();
+      }
+    }
+    return n;
+  }
+
+  /** Output of the whole network for {@code rows} row vectors. */
+  public double[] forward(double[] x, int rows) {
+    return forwardTo(x, rows, blocks.size());
+  }
+
+  /** Output (after activation) of the first {@code blockCount} blocks. */
+  public double[] forwardTo(double[] x, int rows, int blockCount) {
+    double[] cur = x;
+    for (int i = 0; i < blockCount; i++) {
+      Block b = blocks.get(i);
+      cur = b.affine(cur, rows);
+      b.activate(cur);
+    }
+    return cur;
+  }
+
+  /** Pre-activations of every hidden block (for activation patterns), {@code rows × outDim} each. */
+  public List<double[]> preActivations(double[] x, int rows) {
+    List<double[]> out = new ArrayList<>();
+    double[] cur = x;
+    for (Block b : blocks) {
+      double[] z = b.affine(cur, rows);
+      if (b.hidden()) {
+        out.add(z.clone());
+      }
+      b.activate(z);
+      cur = z;
+    }
+    return out;
+  }
+
+  /** Throws if any weight is NaN or infinite, naming the layer. */
+  public PiecewiseLinearNet requireFinite() {
+    for (int i = 0; i < layers.size(); i++) {
+      Layer l = layers.get(i);
+      float[][] arrays;
+      if (l instanceof Layer.Dense d) {
+        arrays = new float[][] {d.weights(), d.bias()};
+      } else if (l instanceof Layer.Conv2D c) {
+        arrays = new float[][] {c.weights(), c.bias()};
+      } else if (l instanceof Layer.BatchNorm bn) {
+        arrays = new float[][] {bn.gamma(), bn.beta(), bn.mean(), bn.variance()};
+      } else {
+        arrays = new float[0][];
+      }
+      for (float[] a : arrays) {
+        for (float v : a) {
+          if (!Float.isFinite(v)) {
+            throw new IllegalArgumentException(
+                "layer " + i + " (" + layers.get(i).getClass().getSimpleName() + ") has a non-finite weight (" + v
+                    + "); expected finite numbers");
+          }
+        }
+      }
+    }
+    return this;
+  }
+
+  private static List<Block> compile(int inputDim, List<Layer> layers) {
+    if (layers.isEmpty()) {
+      throw new IllegalArgumentException("a network needs at least one layer");
+    }
+    List<Block> blocks = new ArrayList<>();
+    List<AffineOp> chain = new ArrayList<>();
+    int dim = inputDim;
+    int chainIn = inputDim;
+    for (int i = 0; i < layers.size(); i++) {
+      Layer layer = layers.get(i);
+      String where = "layer " + i + " (" + layer.getClass().getSimpleName() + ")";
+      if (layer instanceof Layer.Dense d) {
+        requireDim(where, d.in(), dim);
+        chain.add(AffineOp.dense(d.in(), d.out(), toDouble(d.weights()), toDouble(d.bias())));
+        dim = d.out();
+      } else if (layer instanceof Layer.Conv2D c) {
+        requireDim(where, c.inChannels() * c.inHeight() * c.inWidth(), dim);
+        chain.add(new AffineOp.ConvOp(c.inChannels(), c.inHeight(), c.inWidth(), c.outChannels(), c.kernelH(),
+            c.kernelW(), c.stride(), c.padding(), toDouble(c.weights()), toDouble(c.bias())));
+        dim = c.outChannels() * c.outHeight() * c.outWidth();
+      } else if (layer instanceof Layer.AvgPool2D p) {
+        requireDim(where, p.channels() * p.inHeight() * p.inWidth(), dim);
+        chain.add(new AffineOp.AvgPoolOp(p.channels(), p.inHeight(), p.inWidth(), p.kernel(), p.stride()));
+        dim = p.channels() * p.outHeight() * p.outWidth();
+      } else if (layer instanceof Layer.Flatten f) {
+        requireDim(where, f.size(), dim);
+      } else if (layer instanceof Layer.BatchNorm bn) {
+        AffineOp previous = chain.isEmpty() ? null : chain.get(chain.size() - 1);
+        chain.add(foldBatchNorm(where, bn, previous, dim, chain));
+      } else if (layer instanceof Layer.Activation a) {
+        if (a.kind() == Layer.Activation.Kind.IDENTITY) {
+          continue;
+        }
+        if (chain.isEmpty()) {
+          throw new IllegalArgumentException(where + " follows another activation; expected an affine layer first");
+        }
+        blocks.add(new Block(List.copyOf(chain), a, chainIn, dim));
+        chain.clear();
+        chainIn = dim;
+      }
+    }
+    if (!chain.isEmpty()) {
+      blocks.add(new Block(List.copyOf(chain), Layer.Activation.identity(), chainIn, dim));
+    }
+    if (blocks.isEmpty()) {
+      throw new IllegalArgumentException("the network has no affine layer");
+    }
+    return Collections.unmodifiableList(blocks);
+  }
+
+  /**
+   * Folds BN into {@code previous} when it is Dense or Conv2D (row convention: {@code W' = W·diag(s)},
+   * {@code b' = (b − μ) ⊙ s + β}); returns the replacement op, having removed {@code previous} from the chain.
+   */
+  private static AffineOp foldBatchNorm(String where, Layer.BatchNorm bn, AffineOp previous, int dim,
+      List<AffineOp> chain) {
+    int n = bn.gamma().length;
+    double[] s = new double[n];
+    double[] t = new double[n];
+    for (int j = 0; j < n; j++) {
+      s[j] = bn.gamma()[j] / Math.sqrt(bn.variance()[j] + bn.epsilon());
+      t[j] = bn.beta()[j] - bn.mean()[j] * s[j];
+    }
+    if (previous instanceof AffineOp.DenseOp d && d.outDim() == n) {
+      chain.remove(chain.size() - 1);
+      double[] w = d.w().clone();
+      double[] b = new double[n];
+      for (int k = 0; k < d.inDim(); k++) {
+        for (int j = 0; j < n; j++) {
+          w[k * n + j] *= s[j];
+        }
+      }
+      for (int j = 0; j < n; j++) {
+        b[j] = d.b()[j] * s[j] + t[j];
+      }
+      return AffineOp.dense(d.inDim(), n, w, b);
+    }
+    if (previous instanceof AffineOp.ConvOp c && c.oc() == n) {
+      chain.remove(chain.size() - 1);
+      double[] w = c.weights().clone();
+      double[] b = new double[n];
+      int per = c.c() * c.kh() * c.kw();
+      for (int o = 0; o < n; o++) {
+        for (int q = 0; q < per; q++) {
+          w[o * per + q] *= s[o];
+        }
+        b[o] = c.bias()[o] * s[o] + t[o];
+      }
+      return new AffineOp.ConvOp(c.c(), c.h(), c.w(), c.oc(), c.kh(), c.kw(), c.stride(), c.pad(), w, b);
+    }
+    if (n != dim) {
+      throw new IllegalArgumentException(where + " has " + n + " features, expected " + dim);
+    }
+    return new AffineOp.ScaleShiftOp(s, t);
+  }
+
+  private static void requireDim(String where, int expected, int actual) {
+    if (expected != actual) {
+      throw new IllegalArgumentException(where + " expects " + expected + " inputs but receives " + actual);
+    }
+  }
+
+  static double[] toDouble(float[] a) {
+    double[] d = new double[a.length];
+    for (int i = 0; i < a.length; i++) {
+      d[i] = a[i];
+    }
+    return d;
+  }
+
+  @Override
+  public String toString() {
+    StringBuilder sb = new StringBuilder().append(inputDim);
+    for (Block b : blocks) {
+      sb.append(" -> ").append(b.outDim()).append(b.hidden() ? " " + b.activation().kind() : " (head)");
+    }
+    return sb.toString();
+  }
+}

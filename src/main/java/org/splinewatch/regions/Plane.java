@@ -1,0 +1,195 @@
+package org.splinewatch.regions;
+
+/**
+ * A 2D affine slice of input space, stored as an origin, two orthonormal directions {@code e1, e2} and a convex
+ * domain polygon (counter-clockwise) in the orthonormal coordinates {@code (s, t)}, so that areas and lengths are in
+ * input units (regions.md §2). Anchors, when the plane was built from data points, are kept in plane coordinates.
+ */
+public final class Plane {
+  private final double[] origin;
+  private final double[] e1;
+  private final double[] e2;
+  private final double[] domain; // x0,y0,x1,y1,... counter-clockwise
+  private final double[] anchors; // s0,t0,s1,t1,... (may be empty)
+
+  private Plane(double[] origin, double[] e1, double[] e2, double[] domain, double[] anchors) {
+    this.origin = origin;
+    this.e1 = e1;
+    this.e2 = e2;
+    this.domain = domain;
+    this.anchors = anchors;
+  }
+
+  /**
+   * SplineCam's convention (regions.md §2.1): centroid {@code c} of three anchors, {@code e1} towards the first,
+   * {@code e2} by Gram–Schmidt of the second, domain {@code |s| + |t| ≤ pad}. {@code pad ≤ 0} selects the
+   * splinewatch default {@code 1.5 · max_i(|s_i| + |t_i|)}.
+   */
+  public static Plane throughAnchors(double[] a1, double[] a2, double[] a3, double pad) {
+    int d = a1.length;
+    if (a2.length != d || a3.length != d) {
+      throw new IllegalArgumentException("anchors differ in dimension: " + a1.length + ", " + a2.length + ", "
+          + a3.length);
+    }
+    double[] c = new double[d];
+    for (int i = 0; i < d; i++) {
+      c[i] = (a1[i] + a2[i] + a3[i]) / 3;
+    }
+    double[] r1 = sub(a1, c);
+    double[] r2raw = sub(a2, c);
+    double spread = Math.max(norm(r1), Math.max(norm(r2raw), norm(sub(a3, c))));
+    double n1 = norm(r1);
+    if (!(n1 > 1e-8 * spread) || spread == 0) {
+      throw new IllegalArgumentException("anchors coincide: cannot span a plane");
+    }
+    double[] e1 = scale(r1, 1 / n1);
+    double s2 = dot(r2raw, e1);
+    double[] r2 = r2raw.clone();
+    for (int i = 0; i < d; i++) {
+      r2[i] -= s2 * e1[i];
+    }
+    double n2 = norm(r2);
+    if (!(n2 > 1e-8 * spread)) {
+      throw new IllegalArgumentException("anchors are collinear: cannot span a plane");
+    }
+    double[] e2 = scale(r2, 1 / n2);
+    double[] anchors = {n1, 0, s2, n2, -n1 - s2, -n2};
+    if (pad <= 0) {
+      double m = 0;
+      for (int i = 0; i < 3; i++) {
+        m = Math.max(m, Math.abs(anchors[2 * i]) + Math.abs(anchors[2 * i + 1]));
+      }
+      pad = 1.5 * m;
+    }
+    double[] domain = {pad, 0, 0, pad, -pad, 0, 0, -pad};
+    return new Plane(c, e1, e2, domain, anchors);
+  }
+
+  /**
+   * The explicit chart {@code x(a,b) = o + a·u + b·v} on {@code (a,b) ∈ [−1,1]²} (regions.md §2.2, the benchmark
+   * format). {@code u, v} need not be orthonormal; the square becomes a parallelogram in orthonormal coordinates.
+   */
+  public static Plane explicit(double[] origin, double[] u, double[] v) {
+    int d = origin.length;
+    if (u.length != d || v.length != d) {
+      throw new IllegalArgumentException("plane vectors differ in dimension: origin " + d + ", u " + u.length
+          + ", v " + v.length);
+    }
+    double nu = norm(u);
+    if (!(nu > 0)) {
+      throw new IllegalArgumentException("plane direction u is zero");
+    }
+    double[] e1 = scale(u, 1 / nu);
+    double vu = dot(v, e1);
+    double[] r = v.clone();
+    for (int i = 0; i < d; i++) {
+      r[i] -= vu * e1[i];
+    }
+    double nr = norm(r);
+    if (!(nr > 1e-12 * norm(v))) {
+      throw new IllegalArgumentException("plane directions u and v are parallel");
+    }
+    double[] e2 = scale(r, 1 / nr);
+    // u = (nu, 0), v = (vu, nr) in (e1, e2) coordinates; corners (-1,-1), (1,-1), (1,1), (-1,1) are CCW
+    // because det [u v] = nu·nr > 0.
+    double[] domain = new double[8];
+    double[][] ab = {{-1, -1}, {1, -1}, {1, 1}, {-1, 1}};
+    for (int k = 0; k < 4; k++) {
+      domain[2 * k] = ab[k][0] * nu + ab[k][1] * vu;
+      domain[2 * k + 1] = ab[k][1] * nr;
+    }
+    return new Plane(origin.clone(), e1, e2, domain, new double[0]);
+  }
+
+  public int inputDim() {
+    return origin.length;
+  }
+
+  public double[] origin() {
+    return origin.clone();
+  }
+
+  public double[] e1() {
+    return e1.clone();
+  }
+
+  public double[] e2() {
+    return e2.clone();
+  }
+
+  /** Domain polygon, counter-clockwise, as {@code x0,y0,x1,y1,…}. */
+  public double[] domain() {
+    return domain.clone();
+  }
+
+  /** Anchor positions in plane coordinates as {@code s0,t0,…} (empty for explicit planes). */
+  public double[] anchors() {
+    return anchors.clone();
+  }
+
+  public double domainArea() {
+    return polygonArea(domain);
+  }
+
+  public double domainPerimeter() {
+    double p = 0;
+    int m = domain.length / 2;
+    for (int k = 0; k < m; k++) {
+      int n = (k + 1) % m;
+      p += Math.hypot(domain[2 * n] - domain[2 * k], domain[2 * n + 1] - domain[2 * k + 1]);
+    }
+    return p;
+  }
+
+  /** Input-space points for plane coordinates {@code (s_i, t_i)}, as {@code rows × D} row-major. */
+  public double[] toInput(double[] st, int rows) {
+    int d = origin.length;
+    double[] x = new double[rows * d];
+    for (int r = 0; r < rows; r++) {
+      double s = st[2 * r];
+      double t = st[2 * r + 1];
+      for (int i = 0; i < d; i++) {
+        x[r * d + i] = origin[i] + s * e1[i] + t * e2[i];
+      }
+    }
+    return x;
+  }
+
+  static double polygonArea(double[] xy) {
+    int m = xy.length / 2;
+    double a = 0;
+    for (int k = 0; k < m; k++) {
+      int n = (k + 1) % m;
+      a += xy[2 * k] * xy[2 * n + 1] - xy[2 * n] * xy[2 * k + 1];
+    }
+    return a / 2;
+  }
+
+  private static double[] sub(double[] a, double[] b) {
+    double[] r = new double[a.length];
+    for (int i = 0; i < a.length; i++) {
+      r[i] = a[i] - b[i];
+    }
+    return r;
+  }
+
+  private static double[] scale(double[] a, double s) {
+    double[] r = new double[a.length];
+    for (int i = 0; i < a.length; i++) {
+      r[i] = a[i] * s;
+    }
+    return r;
+  }
+
+  static double dot(double[] a, double[] b) {
+    double s = 0;
+    for (int i = 0; i < a.length; i++) {
+      s += a[i] * b[i];
+    }
+    return s;
+  }
+
+  static double norm(double[] a) {
+    return Math.sqrt(dot(a, a));
+  }
+}

@@ -1,0 +1,15 @@
+package org.splinewatch.snapshot;
+
+import java.util.List;
+
+/**
+ * What is fixed for a whole run and shared by every analyzer: labels, the probe inputs (held-out images, no
+ * augmentation), their fixed augmented views (positive pairs for alignment), and the plane anchors.
+ *
+ * @param probeInputs     {@code probeCount × inputDim}, row-major, in [0, 1]
+ * @param probePairInputs a fixed augmented view of each probe input (same shape), drawn once per run
+ * @param planeAnchors    for each plane, the indices of its three anchor probes (of different classes)
+ */
+public record RunInfo(String runId, String method, String dataset, int inputDim, int probeCount, float[] probeInputs,
+    float[] probePairInputs, int[] probeLabels, int classes, List<int[]> planeAnchors) {
+}

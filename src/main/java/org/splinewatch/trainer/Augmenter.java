@@ -1,0 +1,73 @@
+package org.splinewatch.trainer;
+
+import java.util.SplittableRandom;
+
+/**
+ * Two-view augmentation for 28×28 grey images (SimCLR-style, scaled down for digits and clothing): a random resized
+ * crop (area 60–100 %, aspect 3/4–4/3), a small rotation (±15°), Gaussian pixel noise (σ = 0.05), and random erasing
+ * of one rectangle (probability 0.25, 2–12 % of the area). No flips: they change digit identity. Crop and rotation
+ * are one inverse affine map with bilinear sampling; pixels outside the image are 0 (the background).
+ */
+public final class Augmenter {
+  private final int h;
+  private final int w;
+
+  public Augmenter(int h, int w) {
+    this.h = h;
+    this.w = w;
+  }
+
+  /** Writes an augmented copy of {@code src} (h·w values in [0, 1]) into {@code dst} at {@code offset}. */
+  public void augment(float[] src, int srcOffset, float[] dst, int offset, SplittableRandom rnd) {
+    double area = 0.6 + 0.4 * rnd.nextDouble();
+    double logRatio = Math.log(3.0 / 4) + rnd.nextDouble() * (Math.log(4.0 / 3) - Math.log(3.0 / 4));
+    double ratio = Math.exp(logRatio);
+    double cw = Math.min(1, Math.sqrt(area * ratio));
+    double ch = Math.min(1, Math.sqrt(area / ratio));
+    double cx = (1 - cw) * rnd.nextDouble() + cw / 2; // crop centre, fraction of the image
+    double cy = (1 - ch) * rnd.nextDouble() + ch / 2;
+    double angle = Math.toRadians(-15 + 30 * rnd.nextDouble());
+    double cos = Math.cos(angle);
+    double sin = Math.sin(angle);
+    for (int y = 0; y < h; y++) {
+      for (int x = 0; x < w; x++) {
+        // output pixel -> centred unit coordinates -> rotate -> scale into the crop -> source pixel
+        double u = (x + 0.5) / w - 0.5;
+        double v = (y + 0.5) / h - 0.5;
+        double ru = cos * u - sin * v;
+        double rv = sin * u + cos * v;
+        double sx = (cx + ru * cw) * w - 0.5;
+        double sy = (cy + rv * ch) * h - 0.5;
+        double val = bilinear(src, srcOffset, sx, sy);
+        val += 0.05 * rnd.nextGaussian();
+        dst[offset + y * w + x] = (float) Math.max(0, Math.min(1, val));
+      }
+    }
+    if (rnd.nextDouble() < 0.25) {
+      double ea = (0.02 + 0.10 * rnd.nextDouble()) * h * w;
+      double er = Math.exp(Math.log(0.3) + rnd.nextDouble() * (Math.log(3.3) - Math.log(0.3)));
+      int eh = (int) Math.min(h, Math.round(Math.sqrt(ea * er)));
+      int ew = (int) Math.min(w, Math.round(Math.sqrt(ea / er)));
+      int y0 = rnd.nextInt(h - eh + 1);
+      int x0 = rnd.nextInt(w - ew + 1);
+      for (int y = y0; y < y0 + eh; y++) {
+        for (int x = x0; x < x0 + ew; x++) {
+          dst[offset + y * w + x] = 0;
+        }
+      }
+    }
+  }
+
+  private double bilinear(float[] src, int off, double x, double y) {
+    int x0 = (int) Math.floor(x);
+    int y0 = (int) Math.floor(y);
+    double fx = x - x0;
+    double fy = y - y0;
+    return (1 - fx) * (1 - fy) * px(src, off, x0, y0) + fx * (1 - fy) * px(src, off, x0 + 1, y0)
+        + (1 - fx) * fy * px(src, off, x0, y0 + 1) + fx * fy * px(src, off, x0 + 1, y0 + 1);
+  }
+
+  private double px(float[] src, int off, int x, int y) {
+    return x < 0 || y < 0 || x >= w || y >= h ? 0 : src[off + y * w + x];
+  }
+}

@@ -1,0 +1,58 @@
+package org.splinewatch.trainer;
+
+import com.typesafe.config.Config;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Settings of one run, read from the {@code splinewatch} HOCON block (defaults in {@code reference.conf}; the
+ * command line overrides individual keys).
+ */
+public record RunSettings(String method, String dataset, Path dataDir, Path cacheDir, String npmCommand, int epochs,
+    long maxSteps, int batchSize, long seed, int snapshotEvery, int planes, String runId, Path out, String metricsHost,
+    int metricsPort, double learningRate, double temperature, int[] hidden, int projectionDim, int probeSize,
+    int hubBufferSize, Duration analysisTimeout, Duration drainTimeout, boolean monitoring, int trainSubset) {
+
+  public static final List<String> METHODS = List.of("supervised", "simclr");
+
+  public static RunSettings fromConfig(Config root) {
+    Config c = root.getConfig("splinewatch");
+    String method = c.getString("run.method").toLowerCase(Locale.ROOT);
+    if (!METHODS.contains(method)) {
+      throw new IllegalArgumentException("unknown method '" + method + "'; expected one of: "
+          + String.join(", ", METHODS));
+    }
+    String dataset = org.splinewatch.data.Dataset.parse(c.getString("run.dataset")).cliName();
+    String dataDir = c.getString("data.dir");
+    String cache = c.getString("data.cache-dir");
+    return new RunSettings(method, dataset, dataDir.isEmpty() ? null : Path.of(dataDir),
+        cache.isEmpty() ? org.splinewatch.data.DatasetLoader.defaultCacheDir() : Path.of(cache),
+        c.getString("data.npm-command"), positive(c, "run.epochs"), c.getLong("run.max-steps"),
+        positive(c, "run.batch-size"), c.getLong("run.seed"), positive(c, "run.snapshot-every"),
+        c.getInt("run.planes"), c.getString("run.run-id"), Path.of(c.getString("run.out")),
+        c.getString("metrics.host"), c.getInt("metrics.port"), c.getDouble("run.learning-rate"),
+        c.getDouble("run.temperature"), c.getIntList("run.hidden").stream().mapToInt(Integer::intValue).toArray(),
+        positive(c, "run.projection-dim"), positive(c, "run.probe-size"), positive(c, "hub.buffer-size"),
+        c.getDuration("analysis.timeout"), c.getDuration("analysis.drain-timeout"),
+        c.getBoolean("run.monitoring"), c.getInt("data.train-subset"));
+  }
+
+  private static int positive(Config c, String key) {
+    int v = c.getInt(key);
+    if (v <= 0) {
+      throw new IllegalArgumentException(key + " must be positive, got " + v);
+    }
+    return v;
+  }
+
+  /** Creates the trainer for these settings. */
+  public Trainer createTrainer(org.splinewatch.data.LabeledImages train) {
+    return switch (method) {
+      case "supervised" -> new SupervisedTrainer(train, hidden, batchSize, learningRate, seed);
+      case "simclr" -> new SimClrTrainer(train, hidden, projectionDim, batchSize, learningRate, temperature, seed);
+      default -> throw new IllegalArgumentException("unknown method " + method);
+    };
+  }
+}

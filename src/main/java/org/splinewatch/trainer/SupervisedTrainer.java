@@ -1,0 +1,95 @@
+package org.splinewatch.trainer;
+
+import java.util.List;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.nn.weights.WeightInit;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.learning.config.Adam;
+import org.nd4j.linalg.lossfunctions.LossFunctions;
+import org.splinewatch.data.LabeledImages;
+import org.splinewatch.snapshot.WeightSnapshot;
+
+/** Supervised MLP classifier ({@code in → hidden… → classes}, ReLU, softmax + cross-entropy, Adam). */
+final class SupervisedTrainer implements Trainer {
+  private final MultiLayerNetwork net;
+  private final BatchSampler sampler;
+  private final int batchSize;
+  private final int inputDim;
+  private final int classes;
+  private final double learningRate;
+  private final float[] features;
+  private final int[] labels;
+  private final WeightCopier copier;
+
+  SupervisedTrainer(LabeledImages train, int[] hidden, int batchSize, double learningRate, long seed) {
+    this.inputDim = train.pixelsPerImage();
+    this.classes = 10;
+    this.batchSize = batchSize;
+    this.learningRate = learningRate;
+    var list = new NeuralNetConfiguration.Builder().seed(seed).updater(new Adam(learningRate))
+        .weightInit(WeightInit.RELU).dataType(DataType.FLOAT).list();
+    int in = inputDim;
+    for (int width : hidden) {
+      list.layer(new DenseLayer.Builder().nIn(in).nOut(width).activation(Activation.RELU).build());
+      in = width;
+    }
+    list.layer(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nIn(in).nOut(classes)
+        .activation(Activation.SOFTMAX).build());
+    MultiLayerConfiguration conf = list.build();
+    this.net = new MultiLayerNetwork(conf);
+    net.init();
+    this.sampler = new BatchSampler(train, batchSize, seed);
+    this.features = new float[batchSize * inputDim];
+    this.labels = new int[batchSize];
+    this.copier = WeightCopier.forNetwork(net);
+  }
+
+  @Override
+  public double step() {
+    sampler.next(features, labels);
+    INDArray x = Nd4j.create(features, new long[] {batchSize, inputDim});
+    INDArray y = Nd4j.zeros(DataType.FLOAT, batchSize, classes);
+    for (int b = 0; b < batchSize; b++) {
+      y.putScalar(b, labels[b], 1f);
+    }
+    net.fit(new DataSet(x, y));
+    return net.score();
+  }
+
+  @Override
+  public WeightSnapshot snapshot(String runId, long step, int epoch, double loss, double stepsPerSecond) {
+    return new WeightSnapshot(runId, step, epoch, System.currentTimeMillis(), inputDim, copier.copy(),
+        net.getnLayers() - 2, true, loss, learningRate, stepsPerSecond);
+  }
+
+  @Override
+  public int stepsPerEpoch() {
+    return sampler.stepsPerEpoch();
+  }
+
+  @Override
+  public double learningRate() {
+    return learningRate;
+  }
+
+  MultiLayerNetwork network() {
+    return net;
+  }
+
+  @Override
+  public void close() {
+    net.close();
+  }
+
+  static List<Integer> widths(int[] hidden) {
+    return java.util.Arrays.stream(hidden).boxed().toList();
+  }
+}

@@ -1,0 +1,19 @@
+package org.splinewatch.trainer;
+
+import org.splinewatch.snapshot.WeightSnapshot;
+
+/** One training method on one data set; driven step by step by the {@link TrainerActor} on a single thread. */
+public interface Trainer extends AutoCloseable {
+  /** Runs one optimisation step on the next mini-batch and returns its loss. */
+  double step();
+
+  /** Copies the current weights into an immutable snapshot. */
+  WeightSnapshot snapshot(String runId, long step, int epoch, double loss, double stepsPerSecond);
+
+  int stepsPerEpoch();
+
+  double learningRate();
+
+  @Override
+  void close();
+}

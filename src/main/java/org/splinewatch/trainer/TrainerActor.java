@@ -1,0 +1,164 @@
+package org.splinewatch.trainer;
+
+import java.util.List;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.PostStop;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.splinewatch.metrics.MetricsActor;
+import org.splinewatch.metrics.Sample;
+import org.splinewatch.snapshot.WeightSnapshot;
+
+/**
+ * Drives one training run, one step per message so that a {@link Stop} is handled between steps. Every
+ * {@code snapshotEvery} steps (and at step 0 and at the end) it hands a {@link WeightSnapshot} to the publisher,
+ * which must not block; every 10 steps it sends the training scalars to the metrics actor. Runs on its own pinned
+ * dispatcher, so ND4J always sees the same thread.
+ */
+public final class TrainerActor extends AbstractBehavior<TrainerActor.Command> {
+
+  /** Messages. */
+  public sealed interface Command {
+  }
+
+  /** Begin training. */
+  public record Start() implements Command {
+  }
+
+  /** Stop after the current step. */
+  public record Stop(String reason) implements Command {
+  }
+
+  private record Continue() implements Command {
+  }
+
+  /** Sent to the parent when the run ends. */
+  public record Finished(long steps, boolean stopped, String reason, double stepsPerSecond, String error) {
+  }
+
+  static final int SCALAR_EVERY = 10;
+
+  private final Supplier<Trainer> factory;
+  private final String runId;
+  private final long maxSteps;
+  private final int epochs;
+  private final int snapshotEvery;
+  private final Consumer<WeightSnapshot> publisher;
+  private final ActorRef<MetricsActor.Command> metrics;
+  private final ActorRef<Finished> parent;
+  private final TrainingProgress progress;
+  private Trainer trainer;
+  private long total;
+  private long step;
+  private double loss = Double.NaN;
+  private long windowStart;
+  private long windowSteps;
+  private double stepsPerSecond;
+  private long trainStart;
+
+  public static Behavior<Command> create(Supplier<Trainer> factory, String runId, int epochs, long maxSteps,
+      int snapshotEvery, Consumer<WeightSnapshot> publisher, ActorRef<MetricsActor.Command> metrics,
+      ActorRef<Finished> parent, TrainingProgress progress) {
+    return Behaviors.setup(ctx -> new TrainerActor(ctx, factory, runId, epochs, maxSteps, snapshotEvery, publisher,
+        metrics, parent, progress));
+  }
+
+  private TrainerActor(ActorContext<Command> ctx, Supplier<Trainer> factory, String runId, int epochs, long maxSteps,
+      int snapshotEvery, Consumer<WeightSnapshot> publisher, ActorRef<MetricsActor.Command> metrics,
+      ActorRef<Finished> parent, TrainingProgress progress) {
+    super(ctx);
+    this.factory = factory;
+    this.runId = runId;
+    this.epochs = epochs;
+    this.maxSteps = maxSteps;
+    this.snapshotEvery = snapshotEvery;
+    this.publisher = publisher;
+    this.metrics = metrics;
+    this.parent = parent;
+    this.progress = progress;
+  }
+
+  @Override
+  public Receive<Command> createReceive() {
+    return newReceiveBuilder()
+        .onMessage(Start.class, m -> onStart())
+        .onMessage(Continue.class, m -> onContinue())
+        .onMessage(Stop.class, m -> finish(true, m.reason(), null))
+        .onSignal(PostStop.class, s -> {
+          if (trainer != null) {
+            trainer.close();
+          }
+          return this;
+        })
+        .build();
+  }
+
+  private Behavior<Command> onStart() {
+    try {
+      trainer = factory.get();
+    } catch (RuntimeException e) {
+      return finish(false, null, "cannot create the trainer: " + e.getMessage());
+    }
+    total = maxSteps > 0 ? maxSteps : (long) epochs * trainer.stepsPerEpoch();
+    trainStart = System.nanoTime();
+    windowStart = trainStart;
+    publisher.accept(trainer.snapshot(runId, 0, 0, Double.NaN, 0));
+    progress.set(new TrainingProgress.State(0, total, 0, Double.NaN, 0, progress.get().lastAlert(), false));
+    getContext().getSelf().tell(new Continue());
+    return this;
+  }
+
+  private Behavior<Command> onContinue() {
+    try {
+      loss = trainer.step();
+    } catch (RuntimeException e) {
+      return finish(false, null, "training step " + (step + 1) + " failed: " + e);
+    }
+    step++;
+    windowSteps++;
+    long now = System.nanoTime();
+    if (now - windowStart > 1_000_000_000L || step == 1) {
+      stepsPerSecond = windowSteps / ((now - windowStart) / 1e9);
+      windowStart = now;
+      windowSteps = 0;
+    }
+    int epoch = (int) (step / trainer.stepsPerEpoch());
+    progress.set(new TrainingProgress.State(step, total, epoch, loss, stepsPerSecond, progress.get().lastAlert(),
+        false));
+    if (step % SCALAR_EVERY == 0 || step == total) {
+      metrics.tell(new MetricsActor.Publish(List.of(
+          Sample.of("splinewatch_training_loss", loss, step),
+          Sample.of("splinewatch_training_step", step, step),
+          Sample.of("splinewatch_training_epoch", epoch, step),
+          Sample.of("splinewatch_training_steps_per_second", stepsPerSecond, step),
+          Sample.of("splinewatch_training_learning_rate", trainer.learningRate(), step))));
+    }
+    if (!Double.isFinite(loss)) {
+      publisher.accept(trainer.snapshot(runId, step, epoch, loss, stepsPerSecond));
+      return finish(true, "loss is " + loss + " at step " + step + " (divergence)", null);
+    }
+    if (step % snapshotEvery == 0 && step < total) {
+      publisher.accept(trainer.snapshot(runId, step, epoch, loss, stepsPerSecond));
+    }
+    if (step >= total) {
+      publisher.accept(trainer.snapshot(runId, step, epoch, loss, stepsPerSecond));
+      return finish(false, null, null);
+    }
+    getContext().getSelf().tell(new Continue());
+    return this;
+  }
+
+  private Behavior<Command> finish(boolean stopped, String reason, String error) {
+    double elapsed = trainStart == 0 ? 0 : (System.nanoTime() - trainStart) / 1e9;
+    double rate = elapsed > 0 ? step / elapsed : 0;
+    var s = progress.get();
+    progress.set(new TrainingProgress.State(step, total, s.epoch(), loss, rate, s.lastAlert(), true));
+    parent.tell(new Finished(step, stopped, reason, rate, error));
+    return Behaviors.stopped();
+  }
+}
