@@ -129,7 +129,7 @@ public final class TrainCommand implements Callable<Integer> {
     }
   }
 
-  static Config load(Map<String, Object> overrides, File configFile) {
+  public static Config load(Map<String, Object> overrides, File configFile) {
     Config base = ConfigFactory.load();
     if (configFile != null) {
       if (!configFile.isFile()) {

@@ -89,7 +89,10 @@ public final class MetricsActor extends AbstractBehavior<MetricsActor.Command> {
         .onMessage(Publish.class, this::onPublish)
         .onMessage(AnalysisTook.class, this::onAnalysisTook)
         .onMessage(SnapshotDropped.class, m -> {
-          dropCounter(m.analyzer()).increment();
+          Counter c = dropCounter(m.analyzer());
+          c.increment();
+          log.append(List.of(Sample.of("splinewatch_snapshots_dropped_total", c.count(), -1, "analyzer",
+              m.analyzer())), runLabels);
           return this;
         })
         .onMessage(AnalysisFailed.class, m -> {

@@ -1,0 +1,74 @@
+package org.splinewatch.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.splinewatch.data.DatasetLoader;
+import org.splinewatch.data.SyntheticData;
+
+/** Bad input on the command line: exit codes and one-line messages. */
+class CliTest {
+  @TempDir
+  Path tmp;
+
+  private String[] run(int expected, String... args) {
+    PrintStream err = System.err;
+    PrintStream out = System.out;
+    ByteArrayOutputStream buf = new ByteArrayOutputStream();
+    PrintStream capture = new PrintStream(buf, true);
+    System.setErr(capture);
+    System.setOut(capture);
+    int code;
+    try {
+      code = Main.execute(args);
+    } finally {
+      System.setErr(err);
+      System.setOut(out);
+    }
+    String text = buf.toString();
+    assertEquals(expected, code, text);
+    return new String[] {text};
+  }
+
+  @Test
+  void unknownMethodAndDatasetExitTwoListingValidValues() {
+    String m = run(2, "train", "--method", "nope")[0];
+    assertTrue(m.contains("unknown --method 'nope'; expected one of: supervised, simclr"), m);
+    String d = run(2, "train", "--dataset", "cifar")[0];
+    assertTrue(d.contains("unknown --dataset 'cifar'; expected one of: mnist, fashion-mnist"), d);
+  }
+
+  @Test
+  void portInUseIsNamed() throws Exception {
+    try (ServerSocket taken = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      int port = taken.getLocalPort();
+      String m = run(1, "train", "--metrics-port", String.valueOf(port), "--data-dir", tmp.toString(), "--out",
+          tmp.resolve("runs").toString())[0];
+      assertTrue(m.contains("metrics port " + port + " on 127.0.0.1 is already in use"), m);
+    }
+  }
+
+  @Test
+  void corruptIdxIsNamed() throws Exception {
+    SyntheticData.writeDir(tmp, 20, 20, 1);
+    Files.write(tmp.resolve(DatasetLoader.TRAIN_LABELS), new byte[] {0, 0, 8, 3, 0, 0});
+    String m = run(1, "train", "--metrics-port", "0", "--data-dir", tmp.toString(), "--out",
+        tmp.resolve("runs").toString())[0];
+    assertTrue(m.contains("error: ") && m.contains("wrong magic number"), m);
+  }
+
+  @Test
+  void badModelFileIsNamed() throws Exception {
+    Path f = tmp.resolve("not.npz");
+    Files.writeString(f, "hello");
+    String m = run(1, "monitor", "regions", "--model", f.toString())[0];
+    assertTrue(m.contains("not a .npz (zip) archive"), m);
+  }
+}

@@ -1,0 +1,62 @@
+package org.splinewatch.embedding;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import org.junit.jupiter.api.Test;
+
+/** Known answers of metrics.md §1–4. */
+class EmbeddingMetricsTest {
+
+  @Test
+  void identicalEmbeddingsHaveZeroSpreadAndRankOne() {
+    int n = 50;
+    int d = 8;
+    double[] z = new double[n * d];
+    for (int i = 0; i < n; i++) {
+      for (int k = 0; k < d; k++) {
+        z[i * d + k] = k + 1;
+      }
+    }
+    double[] zh = EmbeddingMetrics.normalizeRows(z, n, d);
+    assertEquals(0, EmbeddingMetrics.stdNormalized(zh, n, d), 1e-12);
+    assertEquals(1, EmbeddingMetrics.rankMe(z, n, d), 1e-3);
+    assertEquals(0, EmbeddingMetrics.uniformity(zh, n, d, 2), 1e-12); // complete collapse: log(1) = 0
+  }
+
+  @Test
+  void orthonormalSetHasRankMeD() {
+    int d = 6;
+    double[] z = new double[d * d];
+    for (int i = 0; i < d; i++) {
+      z[i * d + i] = 1;
+    }
+    // p_k = 1/d + eps for every k: RankMe = exp(-d (1/d+eps) log(1/d+eps)) ≈ d
+    assertEquals(d, EmbeddingMetrics.rankMe(z, d, d), 1e-4);
+  }
+
+  @Test
+  void alignmentAndUniformityOnThreePointsByHand() {
+    // unit vectors at angles 0, 90, 180 degrees in 2D
+    double[] z = {1, 0, 0, 1, -1, 0};
+    // squared distances: (0,1) 2, (0,2) 4, (1,2) 2 -> unif(2) = log((e^-4 + e^-8 + e^-4) / 3)
+    double expected = Math.log((2 * Math.exp(-4) + Math.exp(-8)) / 3);
+    assertEquals(expected, EmbeddingMetrics.uniformity(z, 3, 2, 2), 1e-12);
+    // pairs rotated by 90 degrees: every squared distance is 2
+    double[] p = {0, 1, -1, 0, 0, -1};
+    assertEquals(2, EmbeddingMetrics.alignment(z, p, 3, 2), 1e-12);
+  }
+
+  @Test
+  void knnSeparatesTwoClusters() {
+    int n = 40;
+    double[] z = new double[n * 2];
+    int[] labels = new int[n];
+    for (int i = 0; i < n; i++) {
+      labels[i] = i % 2;
+      double a = (labels[i] == 0 ? 0 : Math.PI / 2) + 0.05 * Math.sin(i);
+      z[2 * i] = Math.cos(a);
+      z[2 * i + 1] = Math.sin(a);
+    }
+    assertEquals(1.0, EmbeddingMetrics.knnAccuracy(z, n, 2, labels, 2, 5, 0.07), 1e-12);
+  }
+}

@@ -1,0 +1,127 @@
+package org.splinewatch.monitor;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.splinewatch.analysis.Analyze;
+import org.splinewatch.analysis.Analyzed;
+import org.splinewatch.cli.TrainCommand;
+import org.splinewatch.data.SyntheticData;
+import org.splinewatch.trainer.RunSettings;
+import org.splinewatch.trainer.TrainerActor;
+
+/**
+ * A tiny real training run (supervised MLP on generated IDX data) with the embedded monitor: /metrics is scraped
+ * while it runs, metrics.jsonl holds the same samples, and a deliberately slow analyzer neither blocks the trainer
+ * nor silences the others; its drops are counted.
+ */
+class EmbeddedRunTest {
+  @TempDir
+  Path tmp;
+
+  static int freePort() throws Exception {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    }
+  }
+
+  @Test
+  void tinyRunIsScrapedLiveAndSlowAnalyzerOnlyDrops() throws Exception {
+    Path data = tmp.resolve("data");
+    SyntheticData.writeDir(data, 640, 200, 7);
+    int port = freePort();
+    var overrides = new java.util.LinkedHashMap<String, Object>();
+    overrides.put("splinewatch.run.method", "supervised");
+    overrides.put("splinewatch.data.dir", data.toString());
+    overrides.put("splinewatch.run.max-steps", 240);
+    overrides.put("splinewatch.run.batch-size", 32);
+    overrides.put("splinewatch.run.hidden", List.of(32, 32));
+    overrides.put("splinewatch.run.snapshot-every", 10);
+    overrides.put("splinewatch.run.probe-size", 100);
+    overrides.put("splinewatch.run.run-id", "tiny");
+    overrides.put("splinewatch.run.out", tmp.resolve("runs").toString());
+    overrides.put("splinewatch.metrics.port", port);
+    // analyzers share the analysis pool; with one thread a sleeping analyzer would hold it (see README)
+    overrides.put("splinewatch-analysis-dispatcher.thread-pool-executor.fixed-pool-size", 2);
+    var config = TrainCommand.load(overrides, null);
+    RunSettings settings = RunSettings.fromConfig(config);
+    List<RunGuardian.AnalyzerSpec> analyzers = new ArrayList<>(EmbeddedRun.defaultAnalyzers());
+    analyzers.add(new RunGuardian.AnalyzerSpec("slow", (run, metrics) -> Behaviors.receiveMessage(m -> {
+      Thread.sleep(1500);
+      m.replyTo().tell(new Analyzed("slow", m.snapshot().step(), 1.5, null));
+      return Behaviors.same();
+    })));
+    List<String> scrapes = new CopyOnWriteArrayList<>();
+    HttpClient http = HttpClient.newHttpClient();
+    Thread scraper = new Thread(() -> {
+      for (int i = 0; i < 200 && scrapes.size() < 3; i++) {
+        try {
+          Thread.sleep(300);
+          String body = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics"))
+              .build(), HttpResponse.BodyHandlers.ofString()).body();
+          if (body.contains("splinewatch_embedding_uniformity{")) {
+            scrapes.add(body);
+          }
+        } catch (Exception e) {
+          // not up yet
+        }
+      }
+    });
+    scraper.start();
+    EmbeddedRun.Result result = EmbeddedRun.run(settings, config, Map.of(), System.out, analyzers,
+        new EmbeddedRun.Listener() {
+          @Override
+          public void started(Path runDir, int p, ActorRef<TrainerActor.Command> trainer) {
+            assertEquals(port, p);
+          }
+        });
+    scraper.join(5000);
+    assertEquals(0, result.exitCode(), String.valueOf(result.finished()));
+    assertEquals(240, result.finished().steps());
+    assertTrue(!scrapes.isEmpty(), "no scrape saw embedding metrics");
+    String body = scrapes.get(scrapes.size() - 1);
+    for (String family : List.of("splinewatch_training_loss", "splinewatch_training_step",
+        "splinewatch_embedding_std_normalized", "splinewatch_embedding_rankme", "splinewatch_knn_accuracy_ratio",
+        "splinewatch_analysis_seconds_count", "splinewatch_snapshots_dropped_total")) {
+      assertTrue(body.contains(family), family + " missing from /metrics");
+    }
+    assertTrue(body.contains("run=\"tiny\"") && body.contains("method=\"supervised\""), "run labels");
+    double knn = value(body, "splinewatch_knn_accuracy_ratio\\{[^}]*layer=\"repr\"[^}]*\\} (\\S+)");
+    assertTrue(knn > 0.1 && knn <= 1, "kNN accuracy plausible: " + knn);
+    // metrics.jsonl has the same families, and the slow analyzer's drops were counted there
+    String jsonl = Files.readString(result.runDir().resolve("metrics.jsonl"));
+    assertTrue(jsonl.contains("\"splinewatch_embedding_uniformity\""));
+    Matcher drops = Pattern.compile("\"splinewatch_snapshots_dropped_total\",\"labels\":\\{\"analyzer\":\"slow\"")
+        .matcher(jsonl);
+    assertTrue(drops.find(), "slow analyzer dropped nothing");
+    // the fast analyzer kept reporting: embedding metrics at several steps
+    long embeddingSteps = jsonl.lines().filter(l -> l.contains("\"splinewatch_embedding_rankme\"")).count();
+    assertTrue(embeddingSteps >= 4, "embedding analyzer reported " + embeddingSteps + " times");
+    assertTrue(Files.readString(result.runDir().resolve("config.json")).contains("\"seed\" : 42"));
+    assertNotEquals(scrapes.get(0), "");
+  }
+
+  static double value(String body, String regex) {
+    Matcher m = Pattern.compile(regex).matcher(body);
+    assertTrue(m.find(), regex);
+    return Double.parseDouble(m.group(1));
+  }
+}

@@ -1,0 +1,336 @@
+package org.splinewatch.regions;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Random;
+import java.util.Set;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.constraints.IntRange;
+import org.junit.jupiter.api.Test;
+
+/** The correctness oracles of regions.md §7. */
+class PartitionOracleTest {
+
+  static final Plane SQUARE = Plane.explicit(new double[] {0, 0}, new double[] {1, 0}, new double[] {0, 1});
+
+  static float[] randn(Random r, int n, double std) {
+    float[] a = new float[n];
+    for (int i = 0; i < n; i++) {
+      a[i] = (float) (r.nextGaussian() * std);
+    }
+    return a;
+  }
+
+  /** Random MLP on 2D input: widths[0] = 2, ReLU between layers, a head of {@code out} outputs. */
+  static PiecewiseLinearNet mlp(long seed, int[] widths, int out, double biasStd) {
+    Random r = new Random(seed);
+    List<Layer> layers = new ArrayList<>();
+    for (int i = 0; i + 1 < widths.length; i++) {
+      layers.add(new Layer.Dense(widths[i], widths[i + 1], randn(r, widths[i] * widths[i + 1],
+          Math.sqrt(2.0 / widths[i])), randn(r, widths[i + 1], biasStd)));
+      layers.add(Layer.Activation.relu());
+    }
+    int last = widths[widths.length - 1];
+    layers.add(new Layer.Dense(last, out, randn(r, last * out, 1), randn(r, out, 0.1)));
+    return new PiecewiseLinearNet(widths[0], layers);
+  }
+
+  @Test
+  void singleLayerMatchesClosedForm() {
+    for (long seed = 1; seed <= 20; seed++) {
+      Random r = new Random(seed);
+      int n = 3 + r.nextInt(12);
+      float[] w = randn(r, 2 * n, 1);
+      float[] b = randn(r, n, 0.7);
+      PiecewiseLinearNet net = new PiecewiseLinearNet(2, List.of(new Layer.Dense(2, n, w, b),
+          Layer.Activation.relu()));
+      // independent count: lines meeting the open square, and pairwise intersections strictly inside
+      int lines = 0;
+      for (int j = 0; j < n; j++) {
+        boolean pos = false;
+        boolean neg = false;
+        for (double[] c : new double[][] {{-1, -1}, {1, -1}, {1, 1}, {-1, 1}}) {
+          double z = c[0] * w[j] + c[1] * w[n + j] + b[j];
+          pos |= z > 0;
+          neg |= z < 0;
+        }
+        lines += pos && neg ? 1 : 0;
+      }
+      int inside = 0;
+      for (int j = 0; j < n; j++) {
+        for (int k = j + 1; k < n; k++) {
+          double a11 = w[j];
+          double a12 = w[n + j];
+          double a21 = w[k];
+          double a22 = w[n + k];
+          double det = a11 * a22 - a12 * a21;
+          double x = (-b[j] * a22 + b[k] * a12) / det;
+          double y = (-a11 * b[k] + a21 * b[j]) / det;
+          inside += Math.abs(x) < 1 && Math.abs(y) < 1 ? 1 : 0;
+        }
+      }
+      Partition p = Partition.compute(net, SQUARE);
+      assertEquals(1 + lines + inside, p.regionCount(), "seed " + seed);
+      assertEquals(0, p.inconsistentFaces());
+    }
+  }
+
+  @Test
+  void concurrentLinesThroughOneInteriorPointGiveTwoN() {
+    for (int n = 1; n <= 9; n++) {
+      float[] w = new float[2 * n];
+      for (int j = 0; j < n; j++) {
+        double angle = Math.PI * (j + 0.3) / n;
+        w[j] = (float) Math.cos(angle);
+        w[n + j] = (float) Math.sin(angle);
+      }
+      PiecewiseLinearNet net = new PiecewiseLinearNet(2, List.of(new Layer.Dense(2, n, w, new float[n]),
+          Layer.Activation.relu()));
+      Partition p = Partition.compute(net, SQUARE);
+      assertEquals(2 * n, p.regionCount(), "n = " + n);
+      assertEuler(p);
+    }
+  }
+
+  @Test
+  void duplicateAndZeroNeuronsDoNotDoubleCount() {
+    float[] w = {1, 1, 0, 0.5f, 0.5f, 0};
+    float[] b = {0.1f, 0.1f, 0};
+    PiecewiseLinearNet net = new PiecewiseLinearNet(2, List.of(new Layer.Dense(2, 3, w, b),
+        Layer.Activation.relu()));
+    Partition p = Partition.compute(net, SQUARE);
+    assertEquals(2, p.regionCount());
+    assertEuler(p);
+  }
+
+  @Test
+  void trivialCases() {
+    PiecewiseLinearNet headOnly = new PiecewiseLinearNet(2, List.of(new Layer.Dense(2, 3, new float[6],
+        new float[3])));
+    assertEquals(1, Partition.compute(headOnly, SQUARE).regionCount());
+    PiecewiseLinearNet missing = new PiecewiseLinearNet(2, List.of(new Layer.Dense(2, 2,
+        new float[] {1, 0, 0, 1}, new float[] {5, -5}), Layer.Activation.relu()));
+    assertEquals(1, Partition.compute(missing, SQUARE).regionCount());
+  }
+
+  @Property(tries = 40)
+  void eulerAreaPerimeterPatternsHoldForRandomNetworks(@ForAll @IntRange(min = 1, max = 10_000) int seed,
+      @ForAll @IntRange(min = 1, max = 3) int depth, @ForAll @IntRange(min = 2, max = 12) int width) {
+    int[] widths = new int[depth + 1];
+    Arrays.fill(widths, width);
+    widths[0] = 2;
+    PiecewiseLinearNet net = mlp(seed, widths, 3, seed % 2 == 0 ? 0 : 0.3);
+    Partition p = Partition.compute(net, SQUARE);
+    assertEuler(p);
+    PartitionStats s = PartitionStats.of(p, true);
+    assertEquals(s.domainArea(), s.areaSum(), 1e-12 * s.domainArea());
+    assertEquals(2 * s.boundaryLength() + p.plane().domainPerimeter(), s.perimeterSum(), 1e-9);
+    assertEquals(0, p.inconsistentFaces());
+    assertPatternsConsistent(p);
+    double classTotal = Arrays.stream(s.classAreas()).sum();
+    assertEquals(s.domainArea(), classTotal, 1e-9);
+  }
+
+  @Test
+  void gridPatternCountsAreALowerBoundThatGrows() {
+    PiecewiseLinearNet net = mlp(7, new int[] {2, 16, 16, 16}, 2, 0.3);
+    int exact = Partition.compute(net, SQUARE).regionCount();
+    int previous = 0;
+    for (int g = 8; g <= 512; g *= 2) {
+      int found = gridPatterns(net, g);
+      assertTrue(found <= exact, "grid " + g + " found " + found + " > exact " + exact);
+      assertTrue(found >= previous, "nested grids must not lose patterns");
+      previous = found;
+    }
+    assertTrue(previous > 0.6 * exact, "a 512x512 grid finds most regions: " + previous + " of " + exact);
+  }
+
+  @Test
+  void invariantUnderNeuronPermutationAndPositiveRescaling() {
+    Random r = new Random(3);
+    int n = 10;
+    float[] w1 = randn(r, 2 * n, 1);
+    float[] b1 = randn(r, n, 0.5);
+    float[] w2 = randn(r, n * 4, 1);
+    float[] b2 = randn(r, 4, 0.5);
+    PiecewiseLinearNet base = twoLayer(n, w1, b1, w2, b2);
+    // permute the hidden neurons and rescale neuron j by alpha_j > 0
+    int[] perm = {3, 7, 0, 9, 1, 5, 2, 8, 6, 4};
+    float[] pw1 = new float[2 * n];
+    float[] pb1 = new float[n];
+    float[] pw2 = new float[n * 4];
+    for (int j = 0; j < n; j++) {
+      float alpha = 0.5f + j;
+      int src = perm[j];
+      pw1[j] = w1[src] * alpha;
+      pw1[n + j] = w1[n + src] * alpha;
+      pb1[j] = b1[src] * alpha;
+      for (int c = 0; c < 4; c++) {
+        pw2[j * 4 + c] = w2[src * 4 + c] / alpha;
+      }
+    }
+    PiecewiseLinearNet changed = twoLayer(n, pw1, pb1, pw2, b2);
+    PartitionStats a = PartitionStats.of(Partition.compute(base, SQUARE), true);
+    PartitionStats b = PartitionStats.of(Partition.compute(changed, SQUARE), true);
+    assertEquals(a.regions(), b.regions());
+    assertEquals(a.boundaryLength(), b.boundaryLength(), 1e-6);
+    assertEquals(a.areaStd(), b.areaStd(), 1e-6);
+    assertEquals(a.decisionBoundaryLength(), b.decisionBoundaryLength(), 1e-4);
+  }
+
+  @Test
+  void convolutionalNetworkMatchesItsDenseMatrix() {
+    Random r = new Random(11);
+    Layer.Conv2D conv = new Layer.Conv2D(1, 6, 6, 2, 3, 3, 1, 0, randn(r, 18, 0.6), randn(r, 2, 0.2));
+    Layer.AvgPool2D pool = new Layer.AvgPool2D(2, 4, 4, 2, 2);
+    Layer.Dense head = new Layer.Dense(8, 3, randn(r, 24, 1), randn(r, 3, 0.1));
+    PiecewiseLinearNet convNet = new PiecewiseLinearNet(36, List.of(conv, Layer.Activation.relu(), pool,
+        new Layer.Flatten(8), head));
+    // the same network with the convolution written as a dense 36 x 32 matrix
+    PiecewiseLinearNet.Block first = convNet.blocks().get(0);
+    double[] basis = new double[36 * 36];
+    for (int i = 0; i < 36; i++) {
+      basis[i * 36 + i] = 1;
+    }
+    double[] zero = first.affine(new double[36], 1);
+    double[] cols = first.affine(basis, 36);
+    float[] w = new float[36 * 32];
+    for (int i = 0; i < 36; i++) {
+      for (int j = 0; j < 32; j++) {
+        w[i * 32 + j] = (float) (cols[i * 32 + j] - zero[j]);
+      }
+    }
+    float[] b = new float[32];
+    for (int j = 0; j < 32; j++) {
+      b[j] = (float) zero[j];
+    }
+    PiecewiseLinearNet denseNet = new PiecewiseLinearNet(36, List.of(new Layer.Dense(36, 32, w, b),
+        Layer.Activation.relu(), pool, head));
+    double[] o = new double[36];
+    double[] u = new double[36];
+    double[] v = new double[36];
+    for (int i = 0; i < 36; i++) {
+      o[i] = r.nextDouble();
+      u[i] = r.nextGaussian();
+      v[i] = r.nextGaussian();
+    }
+    Plane plane = Plane.explicit(o, u, v);
+    PartitionStats a = PartitionStats.of(Partition.compute(convNet, plane), true);
+    PartitionStats c = PartitionStats.of(Partition.compute(denseNet, plane), true);
+    assertTrue(a.regions() > 1);
+    assertEquals(a.regions(), c.regions());
+    assertEquals(a.boundaryLength(), c.boundaryLength(), 1e-4 * a.boundaryLength());
+  }
+
+  @Test
+  void batchNormIsFoldedLikeTheUnfoldedNetwork() {
+    Random r = new Random(5);
+    float[] w = randn(r, 2 * 6, 1);
+    float[] b = randn(r, 6, 0.3);
+    Layer.BatchNorm bn = new Layer.BatchNorm(randn(r, 6, 1), randn(r, 6, 0.3), randn(r, 6, 0.2),
+        new float[] {0.5f, 1, 2, 0.1f, 1.5f, 0.7f}, 1e-5);
+    PiecewiseLinearNet folded = new PiecewiseLinearNet(2, List.of(new Layer.Dense(2, 6, w, b), bn,
+        Layer.Activation.relu(), new Layer.Dense(6, 2, randn(r, 12, 1), new float[2])));
+    double[] x = {0.3, -0.7};
+    double[] y = folded.forward(x, 1);
+    // unfolded by hand
+    double[] h = new double[6];
+    for (int j = 0; j < 6; j++) {
+      double z = x[0] * w[j] + x[1] * w[6 + j] + b[j];
+      z = bn.gamma()[j] * (z - bn.mean()[j]) / Math.sqrt(bn.variance()[j] + 1e-5) + bn.beta()[j];
+      h[j] = Math.max(0, z);
+    }
+    Layer.Dense head = (Layer.Dense) folded.layers().get(3);
+    for (int c = 0; c < 2; c++) {
+      double s = head.bias()[c];
+      for (int j = 0; j < 6; j++) {
+        s += h[j] * head.weights()[j * 2 + c];
+      }
+      assertEquals(s, y[c], 1e-5 * Math.max(1, Math.abs(s)));
+    }
+  }
+
+  @Test
+  void benchmarkWorkloadsSatisfyEulerAndTheGridBound() {
+    Path dir = Path.of("..", "shared", "benchmarks", "regions");
+    for (String name : List.of("toy.npz", "mlp-s.npz")) {
+      Path f = dir.resolve(name);
+      if (!f.toFile().isFile()) {
+        continue; // shared/ is beside the checkout in CI and on developer machines
+      }
+      NpzModel m = NpzModel.read(f);
+      Partition p = Partition.compute(m.net(), m.plane());
+      assertEuler(p);
+      assertPatternsConsistent(p);
+      assertEquals(0, p.inconsistentFaces());
+    }
+  }
+
+  static PiecewiseLinearNet twoLayer(int n, float[] w1, float[] b1, float[] w2, float[] b2) {
+    return new PiecewiseLinearNet(2, List.of(new Layer.Dense(2, n, w1, b1), Layer.Activation.relu(),
+        new Layer.Dense(n, 4, w2, b2)));
+  }
+
+  static void assertEuler(Partition p) {
+    assertEquals(1, p.vertexCount() - p.edgeCount() + p.regionCount(), "V - E + F = 1");
+  }
+
+  /** A forward pass at each face's vertex mean reproduces its pattern; patterns are distinct. */
+  static void assertPatternsConsistent(Partition p) {
+    PiecewiseLinearNet net = p.net();
+    Set<String> seen = new HashSet<>();
+    for (int f = 0; f < p.regionCount(); f++) {
+      int[] c = p.face(f);
+      double s = 0;
+      double t = 0;
+      for (int v : c) {
+        s += p.vertexX(v);
+        t += p.vertexY(v);
+      }
+      double[] x = p.plane().toInput(new double[] {s / c.length, t / c.length}, 1);
+      List<double[]> pre = net.preActivations(x, 1);
+      int bit = 0;
+      StringBuilder key = new StringBuilder();
+      for (double[] z : pre) {
+        for (double v : z) {
+          boolean on = v > 0;
+          assertEquals(on, p.active(f, bit), "face " + f + " neuron " + bit);
+          key.append(on ? '1' : '0');
+          bit++;
+        }
+      }
+      assertTrue(seen.add(key.toString()), "pattern of face " + f + " repeats");
+    }
+  }
+
+  static int gridPatterns(PiecewiseLinearNet net, int g) {
+    double[] pts = new double[g * g * 2];
+    for (int i = 0; i < g; i++) {
+      for (int j = 0; j < g; j++) {
+        // cell centres of nested grids G = 2^k share no points, but every coarser centre's cell contains finer ones
+        pts[2 * (i * g + j)] = -1 + (2 * i + 1.0) / g;
+        pts[2 * (i * g + j) + 1] = -1 + (2 * j + 1.0) / g;
+      }
+    }
+    List<double[]> pre = net.preActivations(pts, g * g);
+    Set<String> patterns = new HashSet<>();
+    for (int r = 0; r < g * g; r++) {
+      StringBuilder sb = new StringBuilder();
+      for (double[] z : pre) {
+        int n = z.length / (g * g);
+        for (int j = 0; j < n; j++) {
+          sb.append(z[r * n + j] > 0 ? '1' : '0');
+        }
+      }
+      patterns.add(sb.toString());
+    }
+    return patterns.size();
+  }
+}
