@@ -18,7 +18,7 @@ class CliTest {
   @TempDir
   Path tmp;
 
-  private String[] run(int expected, String... args) {
+  private String run(int expected, String... args) {
     PrintStream err = System.err;
     PrintStream out = System.out;
     ByteArrayOutputStream buf = new ByteArrayOutputStream();
@@ -34,14 +34,14 @@ class CliTest {
     }
     String text = buf.toString();
     assertEquals(expected, code, text);
-    return new String[] {text};
+    return text;
   }
 
   @Test
   void unknownMethodAndDatasetExitTwoListingValidValues() {
-    String m = run(2, "train", "--method", "nope")[0];
+    String m = run(2, "train", "--method", "nope");
     assertTrue(m.contains("unknown --method 'nope'; expected one of: supervised, simclr"), m);
-    String d = run(2, "train", "--dataset", "cifar")[0];
+    String d = run(2, "train", "--dataset", "cifar");
     assertTrue(d.contains("unknown --dataset 'cifar'; expected one of: mnist, fashion-mnist"), d);
   }
 
@@ -50,7 +50,7 @@ class CliTest {
     try (ServerSocket taken = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
       int port = taken.getLocalPort();
       String m = run(1, "train", "--metrics-port", String.valueOf(port), "--data-dir", tmp.toString(), "--out",
-          tmp.resolve("runs").toString())[0];
+          tmp.resolve("runs").toString());
       assertTrue(m.contains("metrics port " + port + " on 127.0.0.1 is already in use"), m);
     }
   }
@@ -60,7 +60,7 @@ class CliTest {
     SyntheticData.writeDir(tmp, 20, 20, 1);
     Files.write(tmp.resolve(DatasetLoader.TRAIN_LABELS), new byte[] {0, 0, 8, 3, 0, 0});
     String m = run(1, "train", "--metrics-port", "0", "--data-dir", tmp.toString(), "--out",
-        tmp.resolve("runs").toString())[0];
+        tmp.resolve("runs").toString());
     assertTrue(m.contains("error: ") && m.contains("wrong magic number"), m);
   }
 
@@ -68,7 +68,7 @@ class CliTest {
   void badModelFileIsNamed() throws Exception {
     Path f = tmp.resolve("not.npz");
     Files.writeString(f, "hello");
-    String m = run(1, "monitor", "regions", "--model", f.toString())[0];
+    String m = run(1, "monitor", "regions", "--model", f.toString());
     assertTrue(m.contains("not a .npz (zip) archive"), m);
   }
 }
