@@ -4,10 +4,6 @@ import java.util.ArrayList;
 import java.util.List;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
-import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
-import org.apache.pekko.actor.typed.javadsl.ActorContext;
-import org.apache.pekko.actor.typed.javadsl.Behaviors;
-import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.splinewatch.embedding.EmbeddingMetrics;
 import org.splinewatch.metrics.MetricsActor;
 import org.splinewatch.metrics.Sample;
@@ -20,49 +16,29 @@ import org.splinewatch.snapshot.WeightSnapshot;
  * encoders, the projector output ({@code layer="proj"}): alignment (against the fixed augmented views), uniformity,
  * std of l2-normalised embeddings, RankMe and its ratio, leave-one-out kNN accuracy (metrics.md §1–4). The
  * embeddings are computed here from the snapshot's operators, not on the training thread. Protocol: the
- * {@link Analyze} command shared by all analyzers.
+ * {@link Analyze} command shared by all analyzers, run by {@link AnalyzerActor}.
  */
-public final class EmbeddingAnalyzer extends AbstractBehavior<Analyze> {
+public final class EmbeddingAnalyzer implements SnapshotAnalysis {
   public static final String NAME = "embedding";
 
   private final RunInfo run;
-  private final ActorRef<MetricsActor.Command> metrics;
   private final double[] probes;
   private final double[] pairs;
 
-  public static Behavior<Analyze> create(RunInfo run, ActorRef<MetricsActor.Command> metrics) {
-    return Behaviors.setup(ctx -> new EmbeddingAnalyzer(ctx, run, metrics));
+  public EmbeddingAnalyzer(RunInfo run) {
+    this.run = run;
+    this.probes = run.probeInputsAsDouble();
+    this.pairs = run.probePairInputsAsDouble();
   }
 
-  private EmbeddingAnalyzer(ActorContext<Analyze> ctx, RunInfo run, ActorRef<MetricsActor.Command> metrics) {
-    super(ctx);
-    this.run = run;
-    this.metrics = metrics;
-    this.probes = toDouble(run.probeInputs());
-    this.pairs = toDouble(run.probePairInputs());
+  /** The analyzer actor. */
+  public static Behavior<Analyze> create(RunInfo run, ActorRef<MetricsActor.Command> metrics) {
+    return AnalyzerActor.create(NAME, metrics, () -> new EmbeddingAnalyzer(run));
   }
 
   @Override
-  public Receive<Analyze> createReceive() {
-    return newReceiveBuilder().onMessage(Analyze.class, this::onAnalyze).build();
-  }
-
-  private Behavior<Analyze> onAnalyze(Analyze m) {
-    long t0 = System.nanoTime();
-    WeightSnapshot s = m.snapshot();
-    try {
-      List<Sample> samples = analyze(s, run, probes, pairs);
-      metrics.tell(new MetricsActor.Publish(samples));
-    } catch (RuntimeException e) {
-      double secs = (System.nanoTime() - t0) / 1e9;
-      metrics.tell(new MetricsActor.AnalysisFailed(NAME, s.step(), e.toString()));
-      m.replyTo().tell(new Analyzed(NAME, s.step(), secs, e.toString()));
-      throw e; // supervision restarts this analyzer
-    }
-    double secs = (System.nanoTime() - t0) / 1e9;
-    metrics.tell(new MetricsActor.AnalysisTook(NAME, s.step(), secs));
-    m.replyTo().tell(new Analyzed(NAME, s.step(), secs, null));
-    return this;
+  public List<Sample> analyze(WeightSnapshot s) {
+    return analyze(s, run, probes, pairs);
   }
 
   /** The metric samples of one snapshot (pure function; used directly by tests). */
@@ -89,13 +65,5 @@ public final class EmbeddingAnalyzer extends AbstractBehavior<Analyze> {
     out.add(Sample.of("splinewatch_embedding_rankme_ratio", r.rankMeRatio(), step, "layer", layer));
     out.add(Sample.of("splinewatch_knn_accuracy_ratio", r.knnAccuracy(), step, "layer", layer));
     out.add(Sample.of("splinewatch_embedding_zero_rows", r.zeroRows(), step, "layer", layer));
-  }
-
-  static double[] toDouble(float[] a) {
-    double[] d = new double[a.length];
-    for (int i = 0; i < a.length; i++) {
-      d[i] = a[i];
-    }
-    return d;
   }
 }

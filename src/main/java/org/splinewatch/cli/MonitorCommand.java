@@ -16,16 +16,17 @@ import picocli.CommandLine.Option;
 
 /** {@code ./monitor}: tools around the monitor. */
 @Command(name = "monitor", mixinStandardHelpOptions = true,
-    subcommands = {MonitorCommand.Regions.class, BenchOverheadCommand.class},
-    description = "splinewatch monitor tools: regions (exact partition stats of a network file), bench-overhead.")
+    subcommands = {MonitorCommand.Regions.class, BenchRegionsCommand.class, BenchOverheadCommand.class},
+    description = "splinewatch monitor tools: regions (exact partition stats of a network file), bench-regions,"
+        + " bench-overhead.")
 public final class MonitorCommand implements Runnable {
   @Override
   public void run() {
     throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),
-        "missing subcommand; expected one of: regions, bench-overhead");
+        "missing subcommand; expected one of: regions, bench-regions, bench-overhead");
   }
 
-  /** {@code ./monitor regions --model FILE.npz [--json] [--svg OUT]}. */
+  /** {@code ./monitor regions --model FILE.npz [--json] [--threads N] [--svg OUT]}. */
   @Command(name = "regions", mixinStandardHelpOptions = true,
       description = "Exact linear regions of a ReLU network (.npz, benchmark format) on its plane.")
   static final class Regions implements Callable<Integer> {
@@ -37,6 +38,8 @@ public final class MonitorCommand implements Runnable {
     Path svg;
     @Option(names = "--max-regions", description = "region cap (default ${DEFAULT-VALUE})")
     int maxRegions = Partition.DEFAULT_MAX_REGIONS;
+    @Option(names = "--threads", description = "threads for the per-layer vertex products (default ${DEFAULT-VALUE})")
+    int threads = 1;
 
     @Override
     public Integer call() throws Exception {
@@ -47,8 +50,21 @@ public final class MonitorCommand implements Runnable {
         System.err.println("error: " + e.getMessage());
         return 1;
       }
+      if (threads < 1 || maxRegions < 1) {
+        System.err.println("error: --threads and --max-regions must be at least 1");
+        return 2;
+      }
+      java.util.concurrent.ExecutorService pool = threads > 1 ? java.util.concurrent.Executors.newFixedThreadPool(
+          threads) : null;
       long t0 = System.nanoTime();
-      Partition p = Partition.compute(m.net(), m.plane(), maxRegions);
+      Partition p;
+      try {
+        p = Partition.compute(m.net(), m.plane(), maxRegions, pool, threads);
+      } finally {
+        if (pool != null) {
+          pool.shutdownNow();
+        }
+      }
       double seconds = (System.nanoTime() - t0) / 1e9;
       PartitionStats s = PartitionStats.of(p, false);
       if (svg != null) {
@@ -77,6 +93,7 @@ public final class MonitorCommand implements Runnable {
       out.put("slivers", s.slivers());
       out.put("inconsistent_faces", s.inconsistentFaces());
       out.put("overflow", s.overflow());
+      out.put("threads", threads);
       out.put("seconds", seconds);
       if (json) {
         System.out.println(new ObjectMapper().writer(SerializationFeature.INDENT_OUTPUT).writeValueAsString(out));

@@ -63,6 +63,13 @@ public final class TrainCommand implements Callable<Integer> {
   Integer trainSubset;
   @Option(names = "--hidden", split = ",", description = "hidden widths, e.g. 256,256")
   int[] hidden;
+  @Option(names = "--analyzers", split = ",",
+      description = "analyzers to run, from: embedding, regions, boundary, geometry (default all)")
+  java.util.List<String> analyzers;
+  @Option(names = "--region-threads", description = "planes analysed in parallel (default 1 on 2 cores)")
+  Integer regionThreads;
+  @Option(names = "--no-svg", description = "do not write partition pictures to runs/<run-id>/planes/")
+  boolean noSvg;
   @Option(names = "--no-monitoring", description = "train without analyzers (overhead baseline)")
   boolean noMonitoring;
   @Option(names = "--config", description = "HOCON file overriding reference.conf")
@@ -106,6 +113,11 @@ public final class TrainCommand implements Callable<Integer> {
     if (hidden != null) {
       overrides.put("splinewatch.run.hidden", java.util.Arrays.stream(hidden).boxed().toList());
     }
+    put(overrides, "splinewatch.regions.threads", regionThreads);
+    put(overrides, "splinewatch.analysis.enabled", analyzers);
+    if (noSvg) {
+      overrides.put("splinewatch.regions.svg", false);
+    }
     if (noMonitoring) {
       overrides.put("splinewatch.run.monitoring", false);
     }
@@ -115,13 +127,15 @@ public final class TrainCommand implements Callable<Integer> {
     }
     Config config = load(overrides, configFile);
     RunSettings settings;
+    java.util.List<org.splinewatch.monitor.RunGuardian.AnalyzerSpec> specs;
     try {
       settings = RunSettings.fromConfig(config);
+      specs = EmbeddedRun.defaultAnalyzers(config);
     } catch (IllegalArgumentException | com.typesafe.config.ConfigException e) {
       throw new CommandLine.ParameterException(spec.commandLine(), Main.oneLine(e));
     }
     try {
-      return EmbeddedRun.run(settings, config, overrides, System.out, EmbeddedRun.defaultAnalyzers(),
+      return EmbeddedRun.run(settings, config, overrides, System.out, specs,
           new EmbeddedRun.Listener() { }).exitCode();
     } catch (DataException | MetricsHttpServer.PortInUseException e) {
       System.err.println("error: " + Main.oneLine(e));

@@ -19,7 +19,11 @@ import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.splinewatch.analysis.BoundaryChangeAnalyzer;
 import org.splinewatch.analysis.EmbeddingAnalyzer;
+import org.splinewatch.analysis.LayerGeometryAnalyzer;
+import org.splinewatch.analysis.RegionAnalyzer;
+import org.splinewatch.analysis.RegionSettings;
 import org.splinewatch.data.Dataset;
 import org.splinewatch.data.DatasetLoader;
 import org.splinewatch.data.LabeledImages;
@@ -103,7 +107,7 @@ public final class EmbeddedRun {
       } else if (finished.stopped()) {
         out.println("stopped early at step " + finished.steps() + ": " + finished.reason());
       } else {
-        out.printf("done: %d steps, %.1f steps/s; results in %s%n", finished.steps(), finished.stepsPerSecond(),
+        out.printf("done: %d steps, %.2f steps/s; results in %s%n", finished.steps(), finished.stepsPerSecond(),
             runDir);
       }
       return new Result(code, finished, runDir, port);
@@ -137,10 +141,40 @@ public final class EmbeddedRun {
         .build();
   }
 
-  /** Default analyzers of an embedded run. */
-  public static List<RunGuardian.AnalyzerSpec> defaultAnalyzers() {
+  /** Every analyzer an embedded run can start, in order. */
+  public static final List<String> ANALYZERS = List.of(EmbeddingAnalyzer.NAME, RegionAnalyzer.NAME,
+      BoundaryChangeAnalyzer.NAME, LayerGeometryAnalyzer.NAME);
+
+  /**
+   * The analyzers named in {@code splinewatch.analysis.enabled} (default: all of {@link #ANALYZERS}): embedding
+   * metrics, exact regions, boundary changes, layer geometry. An unknown name is an error listing the valid ones.
+   */
+  public static List<RunGuardian.AnalyzerSpec> defaultAnalyzers(Config config) {
+    RegionSettings regions = RegionSettings.fromConfig(config);
+    List<String> enabled = config.getStringList("splinewatch.analysis.enabled");
+    for (String name : enabled) {
+      if (!ANALYZERS.contains(name)) {
+        throw new IllegalArgumentException("unknown analyzer '" + name + "'; expected some of: "
+            + String.join(", ", ANALYZERS));
+      }
+    }
     List<RunGuardian.AnalyzerSpec> list = new ArrayList<>();
-    list.add(new RunGuardian.AnalyzerSpec(EmbeddingAnalyzer.NAME, EmbeddingAnalyzer::create));
+    if (enabled.contains(EmbeddingAnalyzer.NAME)) {
+      list.add(new RunGuardian.AnalyzerSpec(EmbeddingAnalyzer.NAME, (run, metrics, dir) ->
+          EmbeddingAnalyzer.create(run, metrics)));
+    }
+    if (enabled.contains(RegionAnalyzer.NAME)) {
+      list.add(new RunGuardian.AnalyzerSpec(RegionAnalyzer.NAME, (run, metrics, dir) ->
+          RegionAnalyzer.create(run, metrics, regions, dir)));
+    }
+    if (enabled.contains(BoundaryChangeAnalyzer.NAME)) {
+      list.add(new RunGuardian.AnalyzerSpec(BoundaryChangeAnalyzer.NAME, (run, metrics, dir) ->
+          BoundaryChangeAnalyzer.create(run, metrics, regions)));
+    }
+    if (enabled.contains(LayerGeometryAnalyzer.NAME)) {
+      list.add(new RunGuardian.AnalyzerSpec(LayerGeometryAnalyzer.NAME, (run, metrics, dir) ->
+          LayerGeometryAnalyzer.create(run, metrics)));
+    }
     return list;
   }
 

@@ -34,9 +34,14 @@ public final class RunGuardian {
   private RunGuardian() {
   }
 
-  /** One analyzer to spawn: a name and a behavior factory taking the run and the metrics actor. */
-  public record AnalyzerSpec(String name,
-      java.util.function.BiFunction<RunInfo, ActorRef<MetricsActor.Command>, Behavior<Analyze>> behavior) {
+  /** Creates an analyzer's behavior for a run. */
+  @FunctionalInterface
+  public interface AnalyzerFactory {
+    Behavior<Analyze> create(RunInfo run, ActorRef<MetricsActor.Command> metrics, java.nio.file.Path runDir);
+  }
+
+  /** One analyzer to spawn: a name and a behavior factory. */
+  public record AnalyzerSpec(String name, AnalyzerFactory behavior) {
   }
 
   /** What the guardian needs. */
@@ -60,7 +65,7 @@ public final class RunGuardian {
       List<SnapshotHub.Analyzer> hubAnalyzers = new ArrayList<>();
       if (s.monitoring()) {
         for (AnalyzerSpec spec : s.analyzers()) {
-          Behavior<Analyze> supervised = Behaviors.supervise(spec.behavior().apply(s.run(), metrics))
+          Behavior<Analyze> supervised = Behaviors.supervise(spec.behavior().create(s.run(), metrics, s.log().dir()))
               .onFailure(SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(10), 0.2));
           ActorRef<Analyze> ref = ctx.spawn(supervised, "analyzer-" + spec.name(),
               DispatcherSelector.fromConfig("splinewatch-analysis-dispatcher"));

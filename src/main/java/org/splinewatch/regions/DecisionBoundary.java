@@ -45,6 +45,63 @@ record DecisionBoundary(double length, double[] classAreas) {
     return new DecisionBoundary(Math.max(0, length), areas);
   }
 
+  /**
+   * The decision boundary as segments {@code x0,y0,x1,y1,...} in plane coordinates: the edges of each class cell
+   * along which the class ties with another one (found at the edge midpoint, where the logits are the mean of the
+   * endpoints' logits), each segment once.
+   */
+  static double[] segments(Partition p) {
+    int classes = p.outputDim();
+    double[] y = p.outputs();
+    double[] out = new double[64];
+    int n = 0;
+    for (int f = 0; f < p.regionCount(); f++) {
+      int[] c = p.faceUnsafe(f);
+      int m = c.length;
+      double[] xs = new double[m];
+      double[] ys = new double[m];
+      double[] vals = new double[m * classes];
+      for (int k = 0; k < m; k++) {
+        xs[k] = p.vertexX(c[k]);
+        ys[k] = p.vertexY(c[k]);
+        System.arraycopy(y, c[k] * classes, vals, k * classes, classes);
+      }
+      for (int cls = 0; cls < classes; cls++) {
+        Poly cell = new Poly(xs.clone(), ys.clone(), vals.clone(), m, classes);
+        for (int other = 0; other < classes && cell.n > 0; other++) {
+          if (other != cls) {
+            cell = cell.clip(cls, other);
+          }
+        }
+        for (int k = 0; cell.n >= 3 && k < cell.n; k++) {
+          int j = (k + 1) % cell.n;
+          double scale = 0;
+          double best = Double.NEGATIVE_INFINITY;
+          int bestOther = -1;
+          double mine = (cell.v[k * classes + cls] + cell.v[j * classes + cls]) / 2;
+          for (int q = 0; q < classes; q++) {
+            double mid = (cell.v[k * classes + q] + cell.v[j * classes + q]) / 2;
+            scale = Math.max(scale, Math.abs(mid));
+            if (q != cls && mid > best) {
+              best = mid;
+              bestOther = q;
+            }
+          }
+          if (bestOther > cls && mine - best <= 1e-9 * Math.max(1, scale)) {
+            if (n + 4 > out.length) {
+              out = java.util.Arrays.copyOf(out, 2 * out.length);
+            }
+            out[n++] = cell.x[k];
+            out[n++] = cell.y[k];
+            out[n++] = cell.x[j];
+            out[n++] = cell.y[j];
+          }
+        }
+      }
+    }
+    return java.util.Arrays.copyOf(out, n);
+  }
+
   private static double perimeter(double[] x, double[] y, int n) {
     double s = 0;
     for (int k = 0; k < n; k++) {

@@ -24,7 +24,13 @@ import java.util.zip.ZipFile;
  * and {@code origin}, {@code u}, {@code v}; ReLU after every layer but the last; plane {@code o + a·u + b·v} on
  * {@code [-1,1]²}. Networks trained in PyTorch or JAX can be exported this way with {@code numpy.savez}.
  */
-public record NpzModel(PiecewiseLinearNet net, Plane plane, int[] widths) {
+public record NpzModel(PiecewiseLinearNet net, Plane plane, int[] widths, double[] origin, double[] u, double[] v) {
+
+  /** The same network on the plane with {@code u} and {@code v} exchanged: the mirrored partition (benchmarks). */
+  public NpzModel withPlaneAxesSwapped() {
+    return new NpzModel(net, Plane.explicit(origin, v, u), widths, origin, v, u);
+  }
+
 
   /** A malformed model file; the message names the file and what was wrong. */
   public static final class ModelFileException extends RuntimeException {
@@ -110,7 +116,7 @@ public record NpzModel(PiecewiseLinearNet net, Plane plane, int[] widths) {
       throw new ModelFileException(file + ": " + e.getMessage());
     }
     return new NpzModel(new PiecewiseLinearNet(inputDim, layers), plane,
-        widths.stream().mapToInt(Integer::intValue).toArray());
+        widths.stream().mapToInt(Integer::intValue).toArray(), origin, u, v);
   }
 
   private static float[] require(Path file, Map<String, float[]> arrays, String name) {

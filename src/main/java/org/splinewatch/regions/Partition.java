@@ -1,6 +1,7 @@
 package org.splinewatch.regions;
 
 import java.util.Arrays;
+import java.util.concurrent.Executor;
 
 /**
  * The exact subdivision of a plane's domain into the activation regions of a {@link PiecewiseLinearNet},
@@ -59,11 +60,21 @@ public final class Partition {
    * appear.
    */
   public static Partition compute(PiecewiseLinearNet net, Plane plane, int maxRegions) {
+    return compute(net, plane, maxRegions, null, 1);
+  }
+
+  /**
+   * As {@link #compute(PiecewiseLinearNet, Plane, int)}, with the per-layer product of vertex values and weights
+   * (the dominant cost, {@code V·n_{l−1}·n_l}) split by vertex rows into {@code parts} tasks on {@code pool}. The
+   * result is identical to the single-threaded one: each row is computed by the same loop.
+   */
+  public static Partition compute(PiecewiseLinearNet net, Plane plane, int maxRegions,
+      Executor pool, int parts) {
     if (net.inputDim() != plane.inputDim()) {
       throw new IllegalArgumentException("the plane lives in dimension " + plane.inputDim()
           + " but the network expects " + net.inputDim() + " inputs");
     }
-    Builder b = new Builder(net, plane, maxRegions);
+    Builder b = new Builder(net, plane, maxRegions, pool, parts);
     b.run();
     return new Partition(b);
   }
@@ -169,7 +180,12 @@ public final class Partition {
     final EdgeMap splits = new EdgeMap(1024);
     int[] scratch = new int[64];
 
-    Builder(PiecewiseLinearNet net, Plane plane, int maxRegions) {
+    final Executor pool;
+    final int parts;
+
+    Builder(PiecewiseLinearNet net, Plane plane, int maxRegions, Executor pool, int parts) {
+      this.pool = pool;
+      this.parts = parts;
       this.net = net;
       this.plane = plane;
       this.maxRegions = maxRegions;
@@ -196,7 +212,7 @@ public final class Partition {
       double[] h = null; // values after the previous activation, vCount × previous width
       int layer = 0;
       for (var block : net.blocks()) {
-        double[] values = block == net.blocks().get(0) ? pullBack(block) : block.affine(h, vCount);
+        double[] values = block == net.blocks().get(0) ? pullBack(block) : block.affine(h, vCount, pool, parts);
         if (!block.hidden()) {
           outputs = values;
           outputDim = block.outDim();
@@ -220,35 +236,14 @@ public final class Partition {
       }
     }
 
-    /** First block restricted to the plane: {@code z(s,t) = F(o) + s·(F(o+e1)−F(o)) + t·(F(o+e2)−F(o))}. */
+    /** First block's affine chain at the vertices, through the plane chart (exact, float64). */
     private double[] pullBack(PiecewiseLinearNet.Block block) {
-      double[] beta = block.affine(plane.origin(), 1);
-      int n = block.outDim();
-      double[] lin = linearPart(block, plane.e1(), plane.e2());
-      double[] out = new double[vCount * n];
+      double[] st = new double[2 * vCount];
       for (int v = 0; v < vCount; v++) {
-        for (int j = 0; j < n; j++) {
-          out[v * n + j] = beta[j] + px[v] * lin[j] + py[v] * lin[n + j];
-        }
+        st[2 * v] = px[v];
+        st[2 * v + 1] = py[v];
       }
-      return out;
-    }
-
-    /** The linear part of the block's affine chain applied to {@code e1} and {@code e2}, without bias terms. */
-    private static double[] linearPart(PiecewiseLinearNet.Block block, double[] e1, double[] e2) {
-      int d = e1.length;
-      double[] in = new double[3 * d];
-      System.arraycopy(e1, 0, in, 0, d);
-      System.arraycopy(e2, 0, in, d, d);
-      // third row zero: its image is the bias of the chain; subtracting it removes every bias exactly.
-      double[] y = block.affine(in, 3);
-      int n = block.outDim();
-      double[] out = new double[2 * n];
-      for (int j = 0; j < n; j++) {
-        out[j] = y[j] - y[2 * n + j];
-        out[n + j] = y[n + j] - y[2 * n + j];
-      }
-      return out;
+      return plane.firstBlockAffine(block, st, vCount);
     }
 
     private void splitByNeuron(int j, int bit) {

@@ -1,8 +1,11 @@
 package org.splinewatch.regions;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
 
 /**
  * A continuous piecewise-affine network: a list of {@link Layer}s compiled into blocks, each an affine chain followed
@@ -29,6 +32,28 @@ public final class PiecewiseLinearNet {
         cur = next;
       }
       return cur;
+    }
+
+    /**
+     * {@link #affine(double[], int)} with the rows split into {@code parts} chunks run on {@code pool} (the caller's
+     * thread waits). Falls back to one thread for small batches or when {@code pool} is null.
+     */
+    public double[] affine(double[] in, int rows, Executor pool, int parts) {
+      if (pool == null || parts <= 1 || rows < 64 * parts) {
+        return affine(in, rows);
+      }
+      double[] out = new double[rows * outDim];
+      CompletableFuture<?>[] futures = new CompletableFuture<?>[parts];
+      for (int p = 0; p < parts; p++) {
+        int from = (int) ((long) rows * p / parts);
+        int to = (int) ((long) rows * (p + 1) / parts);
+        futures[p] = CompletableFuture.runAsync(() -> {
+          double[] chunk = affine(Arrays.copyOfRange(in, from * inDim, to * inDim), to - from);
+          System.arraycopy(chunk, 0, out, from * outDim, (to - from) * outDim);
+        }, pool);
+      }
+      CompletableFuture.allOf(futures).join();
+      return out;
     }
 
     /** Applies the activation in place. */
@@ -122,6 +147,27 @@ public final class PiecewiseLinearNet {
       cur = z;
     }
     return out;
+  }
+
+  /**
+   * The network made of the first {@code blockCount} blocks (e.g. an encoder without its projection head): the
+   * layers up to and including the {@code blockCount}-th non-identity activation, or all layers when there are fewer.
+   */
+  public PiecewiseLinearNet prefix(int blockCount) {
+    if (blockCount <= 0) {
+      throw new IllegalArgumentException("a prefix needs at least one block, got " + blockCount);
+    }
+    if (blockCount >= blocks.size()) {
+      return this;
+    }
+    int seen = 0;
+    for (int i = 0; i < layers.size(); i++) {
+      if (layers.get(i) instanceof Layer.Activation a && a.kind() != Layer.Activation.Kind.IDENTITY
+          && ++seen == blockCount) {
+        return new PiecewiseLinearNet(inputDim, layers.subList(0, i + 1));
+      }
+    }
+    return this;
   }
 
   /** Throws if any weight is NaN or infinite, naming the layer. */

@@ -4,15 +4,27 @@ import java.util.Arrays;
 import java.util.Locale;
 
 /**
- * An SVG picture of a partition: regions filled with a colour hashed from their activation pattern (stable over
- * training, like regioncam), outlined, anchors marked, a title line. Coordinates are rounded to 0.1 px to keep files
- * small.
+ * An SVG picture of a partition, compact enough to keep hundreds per run: integer pixel coordinates with relative
+ * path commands, faces grouped by a 12-colour palette (the colour is a hash of the activation pattern, so a region
+ * keeps its colour over training, like regioncam), one outline style, anchors marked, a title line. Faces smaller
+ * than {@code minFacePixels} square pixels cannot be seen individually; they are not drawn and show as the dark
+ * background of the domain, and the subtitle says how many there are.
  */
 public final class SvgRenderer {
+  /** Default smallest drawn face, in square pixels. */
+  public static final double MIN_FACE_PIXELS = 4;
+  private static final String[] PALETTE = {"#8dd3c7", "#ffffb3", "#bebada", "#fb8072", "#80b1d3", "#fdb462",
+      "#b3de69", "#fccde5", "#d9d9d9", "#bc80bd", "#ccebc5", "#ffed6f"};
+
   private SvgRenderer() {
   }
 
   public static String render(Partition p, String title, int size) {
+    return render(p, title, size, MIN_FACE_PIXELS, false);
+  }
+
+  /** With {@code decisionBoundary}, the top-1 decision boundary of the head is drawn in red (classifiers). */
+  public static String render(Partition p, String title, int size, double minFacePixels, boolean decisionBoundary) {
     double[] dom = p.plane().domain();
     double minX = Double.POSITIVE_INFINITY;
     double minY = Double.POSITIVE_INFINITY;
@@ -25,26 +37,84 @@ public final class SvgRenderer {
       maxY = Math.max(maxY, dom[2 * k + 1]);
     }
     double scale = size / Math.max(maxX - minX, maxY - minY);
-    int top = 24;
-    StringBuilder sb = new StringBuilder(64 * p.regionCount() + 512);
+    int top = 34;
+    StringBuilder[] groups = new StringBuilder[PALETTE.length];
+    int hidden = 0;
+    int[] xs = new int[16];
+    int[] ys = new int[16];
+    for (int f = 0; f < p.regionCount(); f++) {
+      int[] c = p.faceUnsafe(f);
+      if (xs.length < c.length) {
+        xs = new int[2 * c.length];
+        ys = new int[2 * c.length];
+      }
+      double area2 = 0;
+      int n = 0;
+      for (int k = 0; k < c.length; k++) {
+        int x = (int) Math.round((p.vertexX(c[k]) - minX) * scale);
+        int y = (int) Math.round(top + (maxY - p.vertexY(c[k])) * scale);
+        if (n == 0 || x != xs[n - 1] || y != ys[n - 1]) {
+          xs[n] = x;
+          ys[n] = y;
+          n++;
+        }
+      }
+      for (int k = 0; k < c.length; k++) {
+        int j = (k + 1) % c.length;
+        double ax = p.vertexX(c[k]) * scale;
+        double ay = p.vertexY(c[k]) * scale;
+        double bx = p.vertexX(c[j]) * scale;
+        double by = p.vertexY(c[j]) * scale;
+        area2 += ax * by - bx * ay;
+      }
+      if (Math.abs(area2) / 2 < minFacePixels || n < 3) {
+        hidden++;
+        continue;
+      }
+      int colour = Math.floorMod(Arrays.hashCode(p.pattern(f)) * 0x9E3779B9, PALETTE.length);
+      StringBuilder sb = groups[colour] == null ? groups[colour] = new StringBuilder() : groups[colour];
+      sb.append('M').append(xs[0]).append(' ').append(ys[0]);
+      for (int k = 1; k < n; k++) {
+        sb.append('l').append(xs[k] - xs[k - 1]).append(' ').append(ys[k] - ys[k - 1]);
+      }
+      sb.append('z');
+    }
+    StringBuilder sb = new StringBuilder(1 << 16);
     sb.append(String.format(Locale.ROOT,
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\">%n", size,
         size + top, size, size + top));
     sb.append("<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n");
-    sb.append(String.format(Locale.ROOT, "<text x=\"4\" y=\"16\" font-family=\"sans-serif\" font-size=\"13\">%s</text>%n",
-        escape(title)));
-    sb.append("<g stroke=\"#222\" stroke-width=\"0.4\" stroke-linejoin=\"round\">\n");
-    for (int f = 0; f < p.regionCount(); f++) {
-      sb.append("<path fill=\"").append(colour(p.pattern(f))).append("\" d=\"");
-      int[] c = p.faceUnsafe(f);
-      for (int k = 0; k < c.length; k++) {
-        double x = (p.vertexX(c[k]) - minX) * scale;
-        double y = top + (maxY - p.vertexY(c[k])) * scale;
-        sb.append(k == 0 ? 'M' : 'L').append(String.format(Locale.ROOT, "%.1f %.1f", x, y));
+    sb.append(String.format(Locale.ROOT,
+        "<text x=\"4\" y=\"14\" font-family=\"sans-serif\" font-size=\"12\">%s</text>%n", escape(title)));
+    sb.append(String.format(Locale.ROOT,
+        "<text x=\"4\" y=\"28\" font-family=\"sans-serif\" font-size=\"10\" fill=\"#555\">%d regions; %d"
+            + " smaller than %.0f px² shown dark</text>%n", p.regionCount(), hidden, minFacePixels));
+    sb.append("<path fill=\"#333\" d=\"");
+    for (int k = 0; k < dom.length / 2; k++) {
+      sb.append(k == 0 ? 'M' : 'L').append(String.format(Locale.ROOT, "%.1f %.1f", (dom[2 * k] - minX) * scale,
+          top + (maxY - dom[2 * k + 1]) * scale));
+    }
+    sb.append("Z\"/>\n<g stroke=\"#222\" stroke-width=\"0.4\" stroke-linejoin=\"round\">\n");
+    for (int g = 0; g < PALETTE.length; g++) {
+      if (groups[g] != null) {
+        sb.append("<path fill=\"").append(PALETTE[g]).append("\" d=\"").append(groups[g]).append("\"/>\n");
       }
-      sb.append("Z\"/>\n");
     }
     sb.append("</g>\n");
+    if (decisionBoundary && p.outputs() != null && p.outputDim() >= 2) {
+      double[] seg = DecisionBoundary.segments(p);
+      sb.append("<path fill=\"none\" stroke=\"#d00\" stroke-width=\"1.6\" d=\"");
+      for (int k = 0; k + 3 < seg.length; k += 4) {
+        long x0 = Math.round((seg[k] - minX) * scale);
+        long y0 = Math.round(top + (maxY - seg[k + 1]) * scale);
+        long x1 = Math.round((seg[k + 2] - minX) * scale);
+        long y1 = Math.round(top + (maxY - seg[k + 3]) * scale);
+        if (x0 != x1 || y0 != y1) {
+          sb.append('M').append(x0).append(' ').append(y0).append('l').append(x1 - x0).append(' ').append(y1 - y0);
+        }
+      }
+      sb.append("\"/>\n");
+    }
     double[] a = p.plane().anchors();
     for (int k = 0; k < a.length / 2; k++) {
       double x = (a[2 * k] - minX) * scale;
@@ -54,13 +124,6 @@ public final class SvgRenderer {
     }
     sb.append("</svg>\n");
     return sb.toString();
-  }
-
-  private static String colour(long[] pattern) {
-    long h = Arrays.hashCode(pattern) * 0x9E3779B97F4A7C15L;
-    int hue = (int) ((h >>> 33) % 360);
-    int light = 70 + (int) ((h >>> 20) & 15);
-    return "hsl(" + hue + ",55%," + light + "%)";
   }
 
   private static String escape(String s) {

@@ -12,4 +12,30 @@ import java.util.List;
  */
 public record RunInfo(String runId, String method, String dataset, int inputDim, int probeCount, float[] probeInputs,
     float[] probePairInputs, int[] probeLabels, int classes, List<int[]> planeAnchors) {
+  /** {@link #probeInputs()} widened to float64 (the analyzers' precision). */
+  public double[] probeInputsAsDouble() {
+    return widen(probeInputs);
+  }
+
+  /** {@link #probePairInputs()} widened to float64. */
+  public double[] probePairInputsAsDouble() {
+    return widen(probePairInputs);
+  }
+
+  /** Probe {@code i} as a float64 input vector. */
+  public double[] probe(int i) {
+    double[] x = new double[inputDim];
+    for (int k = 0; k < inputDim; k++) {
+      x[k] = probeInputs[i * inputDim + k];
+    }
+    return x;
+  }
+
+  private static double[] widen(float[] a) {
+    double[] d = new double[a.length];
+    for (int i = 0; i < a.length; i++) {
+      d[i] = a[i];
+    }
+    return d;
+  }
 }

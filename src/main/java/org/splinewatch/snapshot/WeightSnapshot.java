@@ -25,4 +25,14 @@ public record WeightSnapshot(String runId, long step, int epoch, long wallTimeMi
   public PiecewiseLinearNet network() {
     return new PiecewiseLinearNet(inputDim, layers);
   }
+
+  /**
+   * The network whose linear regions are analysed: the whole classifier for supervised runs (its head gives the
+   * decision boundary), the encoder up to the representation for self-supervised runs (the projector is a training
+   * device, as in the seed study).
+   */
+  public PiecewiseLinearNet regionNetwork() {
+    PiecewiseLinearNet net = network();
+    return classifierHead() ? net : net.prefix(reprBlock + 1);
+  }
 }

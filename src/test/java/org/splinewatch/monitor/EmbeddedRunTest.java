@@ -60,11 +60,11 @@ class EmbeddedRunTest {
     overrides.put("splinewatch.run.out", tmp.resolve("runs").toString());
     overrides.put("splinewatch.metrics.port", port);
     // analyzers share the analysis pool; with one thread a sleeping analyzer would hold it (see README)
-    overrides.put("splinewatch-analysis-dispatcher.thread-pool-executor.fixed-pool-size", 2);
+    overrides.put("splinewatch-analysis-dispatcher.fixed-pool-size", 3);
     var config = TrainCommand.load(overrides, null);
     RunSettings settings = RunSettings.fromConfig(config);
-    List<RunGuardian.AnalyzerSpec> analyzers = new ArrayList<>(EmbeddedRun.defaultAnalyzers());
-    analyzers.add(new RunGuardian.AnalyzerSpec("slow", (run, metrics) -> Behaviors.receiveMessage(m -> {
+    List<RunGuardian.AnalyzerSpec> analyzers = new ArrayList<>(EmbeddedRun.defaultAnalyzers(config));
+    analyzers.add(new RunGuardian.AnalyzerSpec("slow", (run, metrics, dir) -> Behaviors.receiveMessage(m -> {
       Thread.sleep(1500);
       m.replyTo().tell(new Analyzed("slow", m.snapshot().step(), 1.5, null));
       return Behaviors.same();
@@ -77,7 +77,7 @@ class EmbeddedRunTest {
           Thread.sleep(300);
           String body = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics"))
               .build(), HttpResponse.BodyHandlers.ofString()).body();
-          if (body.contains("splinewatch_embedding_uniformity{")) {
+          if (body.contains("splinewatch_embedding_uniformity{") && body.contains("splinewatch_regions{")) {
             scrapes.add(body);
           }
         } catch (Exception e) {
@@ -115,6 +115,15 @@ class EmbeddedRunTest {
     // the fast analyzer kept reporting: embedding metrics at several steps
     long embeddingSteps = jsonl.lines().filter(l -> l.contains("\"splinewatch_embedding_rankme\"")).count();
     assertTrue(embeddingSteps >= 4, "embedding analyzer reported " + embeddingSteps + " times");
+    // the region analyzer exported counts per plane and layer, and drew every plane it analysed
+    double regions = value(body, "splinewatch_regions\\{[^}]*layer=\"all\"[^}]*plane=\"0\"[^}]*\\} (\\S+)");
+    assertTrue(regions >= 1, "regions on plane 0: " + regions);
+    try (var svgs = Files.list(result.runDir().resolve("planes"))) {
+      assertTrue(svgs.anyMatch(f -> f.getFileName().toString().startsWith("plane-0-step-")));
+    }
+    assertTrue(jsonl.contains("\"splinewatch_boundary_flip_ratio\""), "boundary changes logged");
+    assertTrue(jsonl.contains("\"splinewatch_intrinsic_dimension\""), "layer geometry logged");
+    assertTrue(jsonl.contains("\"splinewatch_neural_collapse_nc1\""), "neural collapse logged");
     assertTrue(Files.readString(result.runDir().resolve("config.json")).contains("\"seed\" : 42"));
     assertNotEquals(scrapes.get(0), "");
   }

@@ -1,0 +1,74 @@
+package org.splinewatch.analysis;
+
+import java.util.List;
+import java.util.function.Supplier;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.PostStop;
+import org.apache.pekko.actor.typed.PreRestart;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.splinewatch.metrics.MetricsActor;
+import org.splinewatch.metrics.Sample;
+import org.splinewatch.snapshot.WeightSnapshot;
+
+/**
+ * Runs one {@link SnapshotAnalysis} per {@link Analyze} command: publishes its samples, times it
+ * ({@code splinewatch_analysis_seconds{analyzer}}) and replies {@link Analyzed}. A failure is reported to the metrics
+ * actor and the reply, then rethrown so that supervision restarts the actor with a fresh analysis; the trainer never
+ * notices. The protocol is the shared {@link Analyze} command.
+ */
+public final class AnalyzerActor extends AbstractBehavior<Analyze> {
+  private final String name;
+  private final ActorRef<MetricsActor.Command> metrics;
+  private final SnapshotAnalysis analysis;
+
+  public static Behavior<Analyze> create(String name, ActorRef<MetricsActor.Command> metrics,
+      Supplier<SnapshotAnalysis> analysis) {
+    return Behaviors.setup(ctx -> new AnalyzerActor(ctx, name, metrics, analysis.get()));
+  }
+
+  private AnalyzerActor(ActorContext<Analyze> ctx, String name, ActorRef<MetricsActor.Command> metrics,
+      SnapshotAnalysis analysis) {
+    super(ctx);
+    this.name = name;
+    this.metrics = metrics;
+    this.analysis = analysis;
+  }
+
+  @Override
+  public Receive<Analyze> createReceive() {
+    return newReceiveBuilder()
+        .onMessage(Analyze.class, this::onAnalyze)
+        .onSignal(PostStop.class, s -> close())
+        .onSignal(PreRestart.class, s -> close())
+        .build();
+  }
+
+  private Behavior<Analyze> close() {
+    analysis.close();
+    return this;
+  }
+
+  private Behavior<Analyze> onAnalyze(Analyze m) {
+    long t0 = System.nanoTime();
+    WeightSnapshot s = m.snapshot();
+    List<Sample> samples;
+    try {
+      samples = analysis.analyze(s);
+    } catch (RuntimeException e) {
+      double secs = (System.nanoTime() - t0) / 1e9;
+      String error = e.getMessage() == null ? e.toString() : e.getMessage();
+      metrics.tell(new MetricsActor.AnalysisFailed(name, s.step(), error));
+      m.replyTo().tell(new Analyzed(name, s.step(), secs, error));
+      throw e;
+    }
+    double secs = (System.nanoTime() - t0) / 1e9;
+    metrics.tell(new MetricsActor.Publish(samples));
+    metrics.tell(new MetricsActor.AnalysisTook(name, s.step(), secs));
+    m.replyTo().tell(new Analyzed(name, s.step(), secs, null));
+    return this;
+  }
+}

@@ -1,0 +1,114 @@
+package org.splinewatch.analysis;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.splinewatch.geometry.IntrinsicDimension;
+import org.splinewatch.geometry.NeuralCollapse;
+import org.splinewatch.metrics.MetricsActor;
+import org.splinewatch.metrics.Sample;
+import org.splinewatch.regions.Layer;
+import org.splinewatch.regions.PiecewiseLinearNet;
+import org.splinewatch.snapshot.RunInfo;
+import org.splinewatch.snapshot.WeightSnapshot;
+
+/**
+ * Layer geometry of the fixed probe set (metrics.md §5–6). The activations of every layer are recomputed here from the
+ * snapshot's operators (one forward pass of the probes, on the analysis thread), so the trainer pays nothing beyond
+ * the weight copy it already makes. Per layer ({@code layer="1".."L"} after each hidden layer, {@code "out"} the
+ * network output): {@code splinewatch_intrinsic_dimension} (TwoNN), {@code splinewatch_pca_dimension} (PC-ID at
+ * 90 %), {@code splinewatch_twonn_duplicate_ratio}. At the representation ({@code layer="repr"}), with the probe
+ * labels: {@code splinewatch_neural_collapse_nc1}, {@code _equinorm_cov}, {@code _equiangularity_std},
+ * {@code _equiangularity_gap}, {@code _ncc_accuracy_ratio}, and for classifiers {@code _weight_equinorm_cov},
+ * {@code _self_duality}, {@code _ncc_mismatch_ratio} (NC3/NC4 need a classifier; self-supervised runs have none
+ * until a linear probe exists).
+ */
+public final class LayerGeometryAnalyzer implements SnapshotAnalysis {
+  public static final String NAME = "geometry";
+
+  private final RunInfo run;
+  private final double[] probes;
+
+  public LayerGeometryAnalyzer(RunInfo run) {
+    this.run = run;
+    this.probes = run.probeInputsAsDouble();
+  }
+
+  /** The analyzer actor. */
+  public static Behavior<Analyze> create(RunInfo run, ActorRef<MetricsActor.Command> metrics) {
+    return AnalyzerActor.create(NAME, metrics, () -> new LayerGeometryAnalyzer(run));
+  }
+
+  @Override
+  public List<Sample> analyze(WeightSnapshot s) {
+    PiecewiseLinearNet net = s.network().requireFinite();
+    int n = run.probeCount();
+    long step = s.step();
+    List<Sample> out = new ArrayList<>();
+    double[] cur = probes;
+    double[] repr = null;
+    List<PiecewiseLinearNet.Block> blocks = net.blocks();
+    int hidden = 0;
+    for (int b = 0; b < blocks.size(); b++) {
+      PiecewiseLinearNet.Block block = blocks.get(b);
+      cur = block.affine(cur, n);
+      block.activate(cur);
+      String layer = block.hidden() ? Integer.toString(++hidden) : "out";
+      int d = block.outDim();
+      IntrinsicDimension.TwoNn id = IntrinsicDimension.twoNn(cur, n, d);
+      out.add(Sample.of("splinewatch_intrinsic_dimension", id.dimension(), step, "layer", layer));
+      out.add(Sample.of("splinewatch_twonn_duplicate_ratio", id.duplicateFraction(), step, "layer", layer));
+      out.add(Sample.of("splinewatch_pca_dimension", IntrinsicDimension.pcaDimension(cur, n, d, 0.9), step,
+          "layer", layer));
+      if (b == s.reprBlock()) {
+        repr = cur;
+      }
+    }
+    if (repr != null) {
+      int d = blocks.get(s.reprBlock()).outDim();
+      double[] w = null;
+      double[] bias = null;
+      Layer.Dense head = s.classifierHead() ? lastDense(s.layers()) : null;
+      if (head != null && head.in() == d && head.out() == run.classes()) {
+        w = widen(head.weights());
+        bias = widen(head.bias());
+      }
+      NeuralCollapse.Result nc = NeuralCollapse.compute(repr, n, d, run.probeLabels(), run.classes(), w, bias);
+      out.add(Sample.of("splinewatch_neural_collapse_nc1", nc.nc1(), step, "layer", "repr"));
+      out.add(Sample.of("splinewatch_neural_collapse_equinorm_cov", nc.equinormCov(), step, "layer", "repr"));
+      out.add(Sample.of("splinewatch_neural_collapse_equiangularity_std", nc.equiangularityStd(), step, "layer",
+          "repr"));
+      out.add(Sample.of("splinewatch_neural_collapse_equiangularity_gap", nc.equiangularityGap(), step, "layer",
+          "repr"));
+      out.add(Sample.of("splinewatch_neural_collapse_ncc_accuracy_ratio", nc.nccAccuracy(), step, "layer", "repr"));
+      if (w != null) {
+        out.add(Sample.of("splinewatch_neural_collapse_weight_equinorm_cov", nc.weightEquinormCov(), step, "layer",
+            "repr"));
+        out.add(Sample.of("splinewatch_neural_collapse_self_duality", nc.selfDuality(), step, "layer", "repr"));
+        out.add(Sample.of("splinewatch_neural_collapse_ncc_mismatch_ratio", nc.nccMismatch(), step, "layer", "repr"));
+      }
+    }
+    return out;
+  }
+
+  private static Layer.Dense lastDense(List<Layer> layers) {
+    for (int i = layers.size() - 1; i >= 0; i--) {
+      if (layers.get(i) instanceof Layer.Dense d) {
+        return d;
+      }
+      if (!(layers.get(i) instanceof Layer.Activation a) || a.kind() != Layer.Activation.Kind.IDENTITY) {
+        return null;
+      }
+    }
+    return null;
+  }
+
+  private static double[] widen(float[] a) {
+    double[] d = new double[a.length];
+    for (int i = 0; i < a.length; i++) {
+      d[i] = a[i];
+    }
+    return d;
+  }
+}

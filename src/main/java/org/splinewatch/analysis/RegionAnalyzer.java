@@ -1,0 +1,174 @@
+package org.splinewatch.analysis;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.splinewatch.metrics.MetricsActor;
+import org.splinewatch.metrics.Sample;
+import org.splinewatch.regions.Partition;
+import org.splinewatch.regions.PartitionStats;
+import org.splinewatch.regions.PiecewiseLinearNet;
+import org.splinewatch.regions.Plane;
+import org.splinewatch.regions.SvgRenderer;
+import org.splinewatch.snapshot.RunInfo;
+import org.splinewatch.snapshot.WeightSnapshot;
+
+/**
+ * The exact linear regions of the snapshot's {@linkplain WeightSnapshot#regionNetwork() region network} on the run's
+ * planes (fixed at run start through three probe images of different classes, regions.md §2.1), with
+ * {@code --planes K} planes analysed in parallel on {@code splinewatch.regions.threads} threads. Exports, with labels
+ * {@code plane} and {@code layer} ({@code "all"} for the whole network, {@code "1".."L"} for the partition after
+ * hidden layer {@code l}): {@code splinewatch_regions}, and for {@code layer="all"} the geometry of regions.md §4
+ * (area, eccentricity, vertices, boundary length and density, near/far density, decision boundary length) and the
+ * relative region-count change against the previous snapshot it analysed (§5 (b)). Writes an SVG per plane per
+ * snapshot to {@code runs/<run-id>/planes/plane-<k>-step-<step>.svg}.
+ */
+public final class RegionAnalyzer implements SnapshotAnalysis {
+  public static final String NAME = "regions";
+
+  private final RegionSettings settings;
+  private final Path planesDir;
+  private final List<Plane> planes;
+  private final int[] previousRegions;
+  private final ExecutorService pool;
+
+  public RegionAnalyzer(RunInfo run, RegionSettings settings, Path runDir) {
+    this.settings = settings;
+    this.planesDir = runDir == null ? null : runDir.resolve("planes");
+    this.planes = planes(run, settings.pad());
+    this.previousRegions = new int[planes.size()];
+    this.pool = settings.threads() > 1 && planes.size() > 1
+        ? Executors.newFixedThreadPool(Math.min(settings.threads(), planes.size()),
+        LowPriorityExecutor.lowPriority(r -> {
+          Thread t = new Thread(r, "splinewatch-regions");
+          t.setDaemon(true);
+          return t;
+        }))
+        : null;
+  }
+
+  /** The analyzer actor. */
+  public static Behavior<Analyze> create(RunInfo run, ActorRef<MetricsActor.Command> metrics, RegionSettings settings,
+      Path runDir) {
+    return AnalyzerActor.create(NAME, metrics, () -> new RegionAnalyzer(run, settings, runDir));
+  }
+
+  /** The run's planes: through the three anchor probes of each plane (SplineCam convention, regions.md §2.1). */
+  public static List<Plane> planes(RunInfo run, double pad) {
+    List<Plane> planes = new ArrayList<>();
+    for (int[] a : run.planeAnchors()) {
+      planes.add(Plane.throughAnchors(run.probe(a[0]), run.probe(a[1]), run.probe(a[2]), pad));
+    }
+    return planes;
+  }
+
+  public List<Plane> planes() {
+    return planes;
+  }
+
+  private record PlaneResult(int plane, PartitionStats stats, String svg) {
+  }
+
+  @Override
+  public List<Sample> analyze(WeightSnapshot s) {
+    PiecewiseLinearNet net = s.regionNetwork().requireFinite();
+    List<PlaneResult> results = new ArrayList<>();
+    if (pool == null) {
+      for (int k = 0; k < planes.size(); k++) {
+        results.add(plane(net, k, s));
+      }
+    } else {
+      List<CompletableFuture<PlaneResult>> futures = new ArrayList<>();
+      for (int k = 0; k < planes.size(); k++) {
+        int plane = k;
+        futures.add(CompletableFuture.supplyAsync(() -> plane(net, plane, s), pool));
+      }
+      for (CompletableFuture<PlaneResult> f : futures) {
+        results.add(f.join());
+      }
+    }
+    List<Sample> out = new ArrayList<>();
+    for (PlaneResult r : results) {
+      samples(out, s.step(), r.plane(), r.stats(), s.classifierHead());
+      if (r.svg() != null) {
+        writeSvg(r.plane(), s.step(), r.svg());
+      }
+    }
+    return out;
+  }
+
+  private PlaneResult plane(PiecewiseLinearNet net, int k, WeightSnapshot s) {
+    Partition p = Partition.compute(net, planes.get(k), settings.maxRegions());
+    PartitionStats stats = PartitionStats.of(p, s.classifierHead());
+    String svg = settings.svg() && planesDir != null
+        ? SvgRenderer.render(p, String.format(Locale.ROOT, "%s  plane %d  step %d  %d regions", s.runId(), k, s.step(),
+        stats.regions()), settings.svgSize(), SvgRenderer.MIN_FACE_PIXELS, s.classifierHead())
+        : null;
+    return new PlaneResult(k, stats, svg);
+  }
+
+  private void samples(List<Sample> out, long step, int k, PartitionStats st, boolean classifierHead) {
+    String plane = Integer.toString(k);
+    int[] after = st.regionsAfterLayer();
+    for (int l = 0; l < after.length; l++) {
+      out.add(Sample.of("splinewatch_regions", after[l], step, "plane", plane, "layer", Integer.toString(l + 1)));
+    }
+    out.add(Sample.of("splinewatch_regions", st.regions(), step, "plane", plane, "layer", "all"));
+    add(out, "splinewatch_region_area_mean", st.areaMean(), step, plane);
+    add(out, "splinewatch_region_area_median", st.areaQuantiles()[2], step, plane);
+    add(out, "splinewatch_region_eccentricity_mean", st.eccentricityMean(), step, plane);
+    add(out, "splinewatch_region_eccentricity_median", st.eccentricityMedian(), step, plane);
+    add(out, "splinewatch_region_log_eccentricity_mean", st.logEccentricityMean(), step, plane);
+    add(out, "splinewatch_region_vertices_mean", st.verticesPerRegion(), step, plane);
+    add(out, "splinewatch_boundary_length", st.boundaryLength(), step, plane);
+    add(out, "splinewatch_boundary_density", st.boundaryDensity(), step, plane);
+    add(out, "splinewatch_boundary_edges", st.internalEdges(), step, plane);
+    add(out, "splinewatch_region_density_near", st.densityNear(), step, plane);
+    add(out, "splinewatch_region_density_far", st.densityFar(), step, plane);
+    add(out, "splinewatch_region_slivers", st.slivers(), step, plane);
+    add(out, "splinewatch_region_inconsistent_faces", st.inconsistentFaces(), step, plane);
+    add(out, "splinewatch_region_overflow", st.overflow() ? 1 : 0, step, plane);
+    if (classifierHead) {
+      add(out, "splinewatch_decision_boundary_length", st.decisionBoundaryLength(), step, plane);
+    }
+    if (previousRegions[k] > 0) {
+      // regions.md §5 (b): ΔR_rel = (R_t − R_s) / max(R_s, 1), against the previous snapshot analysed here
+      add(out, "splinewatch_regions_relative_change",
+          (st.regions() - previousRegions[k]) / (double) Math.max(previousRegions[k], 1), step, plane);
+    }
+    previousRegions[k] = st.regions();
+  }
+
+  private static void add(List<Sample> out, String name, double value, long step, String plane) {
+    out.add(Sample.of(name, value, step, "plane", plane, "layer", "all"));
+  }
+
+  private void writeSvg(int plane, long step, String svg) {
+    try {
+      Files.createDirectories(planesDir);
+      Path file = planesDir.resolve(String.format(Locale.ROOT, "plane-%d-step-%08d.svg", plane, step));
+      Path tmp = planesDir.resolve(file.getFileName() + ".tmp");
+      Files.writeString(tmp, svg);
+      Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+          java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot write the partition picture to " + planesDir + ": " + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public void close() {
+    if (pool != null) {
+      pool.shutdownNow();
+    }
+  }
+}

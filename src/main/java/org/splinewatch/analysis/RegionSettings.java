@@ -1,0 +1,29 @@
+package org.splinewatch.analysis;
+
+import com.typesafe.config.Config;
+
+/**
+ * Settings of the region and boundary-change analyzers, from the {@code splinewatch.regions} HOCON block.
+ *
+ * @param threads    planes analysed in parallel by the region analyzer (its own pool; 1 = on the analyzer's thread)
+ * @param maxRegions region cap per plane; a plane that reaches it reports {@code splinewatch_region_overflow 1}
+ * @param pad        half-diagonal of the plane's domain {@code |s|+|t| ≤ pad}; ≤ 0 selects 1.5 × the anchors' extent
+ * @param svg        write an SVG picture per plane per snapshot to {@code runs/<run-id>/planes/}
+ * @param svgSize    picture width in pixels
+ * @param grid       {@code G}: the boundary-change analyzer probes a {@code G×G} grid on each plane
+ * @param dataProbes real probe images also used by the boundary-change analyzer (0 = none)
+ */
+public record RegionSettings(int threads, int maxRegions, double pad, boolean svg, int svgSize, int grid,
+    int dataProbes) {
+
+  public static RegionSettings fromConfig(Config root) {
+    Config c = root.getConfig("splinewatch.regions");
+    RegionSettings s = new RegionSettings(c.getInt("threads"), c.getInt("max-regions"), c.getDouble("pad"),
+        c.getBoolean("svg"), c.getInt("svg-size"), c.getInt("grid"), c.getInt("data-probes"));
+    if (s.threads < 1 || s.maxRegions < 1 || s.svgSize < 16 || s.grid < 2 || s.dataProbes < 0) {
+      throw new IllegalArgumentException("splinewatch.regions: expected threads ≥ 1, max-regions ≥ 1, svg-size ≥ 16,"
+          + " grid ≥ 2 and data-probes ≥ 0; got " + s);
+    }
+    return s;
+  }
+}

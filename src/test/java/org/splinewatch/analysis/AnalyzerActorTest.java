@@ -1,0 +1,77 @@
+package org.splinewatch.analysis;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.JUnit5TestKitBuilder;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestKitJUnit5Extension;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.actor.testkit.typed.annotations.JUnit5TestKit;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.SupervisorStrategy;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.splinewatch.metrics.MetricsActor;
+import org.splinewatch.metrics.Sample;
+import org.splinewatch.snapshot.WeightSnapshot;
+
+/** {@link AnalyzerActor} with the Pekko typed testkit: replies, published samples, failure, restart. */
+@ExtendWith(TestKitJUnit5Extension.class)
+class AnalyzerActorTest {
+  @JUnit5TestKit
+  public ActorTestKit testKit = new JUnit5TestKitBuilder().build();
+
+  @Test
+  void publishesTimesAndReplies() {
+    TestProbe<MetricsActor.Command> metrics = testKit.createTestProbe();
+    TestProbe<Analyzed> reply = testKit.createTestProbe();
+    ActorRef<Analyze> analyzer = testKit.spawn(RegionAnalyzer.create(TestSnapshots.run(), metrics.ref(),
+        new RegionSettings(1, 10_000, 0, false, 100, 16, 10), null));
+    analyzer.tell(new Analyze(TestSnapshots.classifier(1, 7), reply.ref()));
+    Analyzed done = reply.receiveMessage(Duration.ofSeconds(20));
+    assertEquals("regions", done.analyzer());
+    assertEquals(7, done.step());
+    assertNull(done.error());
+    MetricsActor.Publish published = metrics.expectMessageClass(MetricsActor.Publish.class);
+    assertTrue(published.samples().stream().anyMatch(s -> s.name().equals("splinewatch_regions") && s.step() == 7));
+    MetricsActor.AnalysisTook took = metrics.expectMessageClass(MetricsActor.AnalysisTook.class);
+    assertEquals("regions", took.analyzer());
+    assertTrue(took.seconds() >= 0 && took.seconds() < 20);
+  }
+
+  @Test
+  void aFailureIsReportedAndTheSupervisedAnalyzerRestartsWithFreshState() {
+    TestProbe<MetricsActor.Command> metrics = testKit.createTestProbe();
+    TestProbe<Analyzed> reply = testKit.createTestProbe();
+    AtomicInteger instances = new AtomicInteger();
+    Behavior<Analyze> failing = AnalyzerActor.create("flaky", metrics.ref(), () -> {
+      instances.incrementAndGet();
+      return s -> {
+        if (Double.isNaN(s.loss())) {
+          throw new IllegalArgumentException("loss is NaN");
+        }
+        return List.of(Sample.of("splinewatch_test", s.loss(), s.step()));
+      };
+    });
+    ActorRef<Analyze> analyzer = testKit.spawn(Behaviors.supervise(failing).onFailure(SupervisorStrategy.restart()));
+    WeightSnapshot good = TestSnapshots.classifier(1, 1);
+    WeightSnapshot bad = new WeightSnapshot("test-run", 2, 0, 0, good.inputDim(), good.layers(), 1, true, Double.NaN,
+        0, 0);
+    analyzer.tell(new Analyze(bad, reply.ref()));
+    Analyzed failed = reply.receiveMessage();
+    assertEquals("loss is NaN", failed.error());
+    MetricsActor.AnalysisFailed report = metrics.expectMessageClass(MetricsActor.AnalysisFailed.class);
+    assertEquals("flaky", report.analyzer());
+    assertEquals(2, report.step());
+    analyzer.tell(new Analyze(good, reply.ref()));
+    assertNull(reply.receiveMessage().error(), "the restarted analyzer works again");
+    assertEquals(2, instances.get(), "restart created a fresh analysis");
+  }
+}

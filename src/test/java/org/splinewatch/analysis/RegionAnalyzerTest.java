@@ -1,0 +1,88 @@
+package org.splinewatch.analysis;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.splinewatch.metrics.Sample;
+import org.splinewatch.regions.Partition;
+import org.splinewatch.regions.PiecewiseLinearNet;
+import org.splinewatch.regions.Plane;
+import org.splinewatch.snapshot.RunInfo;
+import org.splinewatch.snapshot.WeightSnapshot;
+
+/** The region and boundary-change analyses on synthetic snapshots (no actors). */
+class RegionAnalyzerTest {
+  private static final RegionSettings SETTINGS = new RegionSettings(2, 100_000, 0, true, 200, 32, 30);
+
+  static double value(List<Sample> samples, String name, Map<String, String> labels) {
+    return samples.stream().filter(s -> s.name().equals(name) && s.labels().equals(labels)).mapToDouble(Sample::value)
+        .findFirst().orElseThrow(() -> new AssertionError(name + labels + " missing from " + samples));
+  }
+
+  @Test
+  void regionCountsMatchTheEngineAndPicturesAreWritten(@TempDir Path runDir) throws Exception {
+    RunInfo run = TestSnapshots.run();
+    WeightSnapshot s = TestSnapshots.classifier(1, 100);
+    try (RegionAnalyzer analyzer = new RegionAnalyzer(run, SETTINGS, runDir)) {
+      List<Sample> samples = analyzer.analyze(s);
+      Plane plane = Plane.throughAnchors(run.probe(0), run.probe(1), run.probe(2), 0);
+      Partition p = Partition.compute(s.network(), plane);
+      assertEquals(p.regionCount(), value(samples, "splinewatch_regions", Map.of("plane", "0", "layer", "all")));
+      assertEquals(p.regionsAfterLayer()[0], value(samples, "splinewatch_regions", Map.of("plane", "0", "layer", "1")));
+      assertTrue(value(samples, "splinewatch_decision_boundary_length", Map.of("plane", "0", "layer", "all")) >= 0);
+      assertEquals(0, value(samples, "splinewatch_region_inconsistent_faces", Map.of("plane", "0", "layer", "all")));
+      try (Stream<Path> files = Files.list(runDir.resolve("planes"))) {
+        assertEquals(List.of("plane-0-step-00000100.svg"), files.map(f -> f.getFileName().toString()).toList());
+      }
+      // the same weights again: no relative change
+      List<Sample> again = analyzer.analyze(s);
+      assertEquals(0, value(again, "splinewatch_regions_relative_change", Map.of("plane", "0", "layer", "all")));
+    }
+  }
+
+  @Test
+  void encoderRegionsForSelfSupervisedSnapshots() {
+    WeightSnapshot c = TestSnapshots.classifier(2, 0);
+    // same layers, read as an SSL snapshot whose representation is block 0: only the first hidden layer counts
+    WeightSnapshot ssl = new WeightSnapshot(c.runId(), 0, 0, 0, c.inputDim(), c.layers(), 0, false, 1, 1e-3, 1);
+    PiecewiseLinearNet encoder = ssl.regionNetwork();
+    assertEquals(1, encoder.hiddenBlocks().size());
+    List<Sample> samples = new RegionAnalyzer(TestSnapshots.run(), SETTINGS, null).analyze(ssl);
+    assertTrue(samples.stream().noneMatch(x -> x.name().equals("splinewatch_decision_boundary_length")));
+    assertTrue(samples.stream().noneMatch(x -> x.labels().getOrDefault("layer", "").equals("2")));
+  }
+
+  @Test
+  void nonFiniteWeightsAreRejectedWithTheLayerNamed() {
+    WeightSnapshot bad = TestSnapshots.withWeight(TestSnapshots.classifier(1, 0), Float.NaN);
+    var e = assertThrows(IllegalArgumentException.class,
+        () -> new RegionAnalyzer(TestSnapshots.run(), SETTINGS, null).analyze(bad));
+    assertTrue(e.getMessage().contains("layer 0") && e.getMessage().contains("non-finite"), e.getMessage());
+  }
+
+  @Test
+  void boundaryChangeIsZeroForSameWeightsAndPositiveAfterAChange() {
+    BoundaryChangeAnalyzer b = new BoundaryChangeAnalyzer(TestSnapshots.run(), SETTINGS);
+    WeightSnapshot s0 = TestSnapshots.classifier(1, 0);
+    assertEquals(List.of(), b.analyze(s0), "no reference for the first snapshot");
+    List<Sample> same = b.analyze(s0);
+    assertEquals(0, value(same, "splinewatch_boundary_flip_ratio", Map.of("plane", "0", "layer", "all")));
+    assertEquals(0, value(same, "splinewatch_region_change_ratio", Map.of("plane", "data")));
+    assertEquals(0, value(same, "splinewatch_decision_change_ratio", Map.of("plane", "0")));
+    List<Sample> changed = b.analyze(TestSnapshots.classifier(2, 100));
+    double flips = value(changed, "splinewatch_boundary_flip_ratio", Map.of("plane", "0", "layer", "all"));
+    assertTrue(flips > 0.05 && flips < 1, "independent weights flip many neurons: " + flips);
+    double l1 = value(changed, "splinewatch_boundary_flip_ratio", Map.of("plane", "0", "layer", "1"));
+    double l2 = value(changed, "splinewatch_boundary_flip_ratio", Map.of("plane", "0", "layer", "2"));
+    assertEquals(flips, (l1 + l2) / 2, 1e-12, "equal widths: the total is the mean of the layers");
+    assertTrue(value(changed, "splinewatch_region_change_ratio", Map.of("plane", "data")) > 0);
+  }
+}

@@ -1,0 +1,194 @@
+package org.splinewatch.regions;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import javax.xml.parsers.DocumentBuilderFactory;
+import org.junit.jupiter.api.Test;
+
+/** Boundary-change patterns (regions.md §5), network prefixes, parallel partitions, decision-boundary segments, SVG. */
+class ActivationPatternsTest {
+  private static final Random RANDOM = new Random(7);
+
+  /** A random MLP on a 12-dimensional input and a plane through three random points. */
+  private static PiecewiseLinearNet mlp12(long seed, int out) {
+    Random r = new Random(seed);
+    List<Layer> layers = new ArrayList<>();
+    int[] widths = {12, 10, 8};
+    for (int i = 0; i + 1 < widths.length; i++) {
+      layers.add(new Layer.Dense(widths[i], widths[i + 1], PartitionOracleTest.randn(r, widths[i] * widths[i + 1],
+          Math.sqrt(2.0 / widths[i])), PartitionOracleTest.randn(r, widths[i + 1], 0.1)));
+      layers.add(Layer.Activation.relu());
+    }
+    layers.add(new Layer.Dense(8, out, PartitionOracleTest.randn(r, 8 * out, 1), PartitionOracleTest.randn(r, out, 0.1)));
+    return new PiecewiseLinearNet(12, layers);
+  }
+
+  private static Plane plane12() {
+    double[][] a = new double[3][12];
+    for (double[] x : a) {
+      for (int i = 0; i < 12; i++) {
+        x[i] = RANDOM.nextGaussian();
+      }
+    }
+    return Plane.throughAnchors(a[0], a[1], a[2], 0);
+  }
+
+  @Test
+  void planePatternsEqualInputSpacePatterns() {
+    PiecewiseLinearNet net = mlp12(1, 3);
+    Plane plane = plane12();
+    double[] st = ActivationPatterns.gridCentres(plane, 20);
+    int rows = st.length / 2;
+    ActivationPatterns onPlane = ActivationPatterns.onPlane(net, plane, st, rows, true);
+    ActivationPatterns inSpace = ActivationPatterns.atInputs(net, plane.toInput(st, rows), rows, true);
+    ActivationPatterns.Change c = onPlane.changeFrom(inSpace);
+    assertEquals(0, c.neuronFlipRate(), 1e-3, "the pulled-back first layer matches the forward pass");
+    assertEquals(0, c.decisionChangeRate(), 1e-3);
+  }
+
+  @Test
+  void gridCentresCoverTheDomainUniformly() {
+    Plane diamond = Plane.throughAnchors(new double[] {1, 0, 0}, new double[] {0, 1, 0}, new double[] {0, 0, 1}, 1);
+    // the diamond |s|+|t| <= 1 fills half of its bounding box
+    double[] st = ActivationPatterns.gridCentres(diamond, 200);
+    assertEquals(0.5, st.length / 2 / 40000.0, 0.01);
+    for (int i = 0; i < st.length; i += 2) {
+      assertTrue(Math.abs(st[i]) + Math.abs(st[i + 1]) <= 1 + 1e-12);
+    }
+  }
+
+  @Test
+  void negatingOneNeuronFlipsExactlyThatNeuron() {
+    // one hidden layer of n neurons; negating neuron 0 (w, b -> -w, -b) flips its sign wherever it is nonzero
+    int n = 8;
+    Random r = new Random(3);
+    float[] w = PartitionOracleTest.randn(r, 2 * n, 1);
+    float[] b = PartitionOracleTest.randn(r, n, 0.3);
+    float[] w2 = w.clone();
+    float[] b2 = b.clone();
+    w2[0] = -w2[0];
+    w2[n] = -w2[n];
+    b2[0] = -b2[0];
+    float[] head = PartitionOracleTest.randn(r, n * 3, 1);
+    float[] hb = new float[3];
+    PiecewiseLinearNet before = new PiecewiseLinearNet(2, List.of(new Layer.Dense(2, n, w, b),
+        Layer.Activation.relu(), new Layer.Dense(n, 3, head, hb)));
+    PiecewiseLinearNet after = new PiecewiseLinearNet(2, List.of(new Layer.Dense(2, n, w2, b2),
+        Layer.Activation.relu(), new Layer.Dense(n, 3, head, hb)));
+    double[] st = ActivationPatterns.gridCentres(PartitionOracleTest.SQUARE, 64);
+    int rows = st.length / 2;
+    ActivationPatterns.Change c = ActivationPatterns.onPlane(after, PartitionOracleTest.SQUARE, st, rows, false)
+        .changeFrom(ActivationPatterns.onPlane(before, PartitionOracleTest.SQUARE, st, rows, false));
+    assertEquals(1.0 / n, c.neuronFlipRate(), 1e-12);
+    assertArrayEquals(new double[] {1.0 / n}, c.layerFlipRates(), 1e-12);
+    assertEquals(1.0, c.regionChangeRate(), 1e-12);
+    assertTrue(Double.isNaN(c.decisionChangeRate()), "no classifier head requested");
+    ActivationPatterns.Change same = ActivationPatterns.onPlane(before, PartitionOracleTest.SQUARE, st, rows, true)
+        .changeFrom(ActivationPatterns.onPlane(before, PartitionOracleTest.SQUARE, st, rows, true));
+    assertEquals(0, same.neuronFlipRate());
+    assertEquals(0, same.regionChangeRate());
+    assertEquals(0, same.decisionChangeRate());
+  }
+
+  @Test
+  void swappingTwoClassesChangesExactlyTheirArea() {
+    PiecewiseLinearNet net = PartitionOracleTest.mlp(5, new int[] {2, 12, 12}, 3, 0.2);
+    List<Layer> swapped = new ArrayList<>(net.layers());
+    Layer.Dense head = (Layer.Dense) swapped.get(swapped.size() - 1);
+    float[] w = head.weights().clone();
+    float[] b = head.bias().clone();
+    for (int k = 0; k < head.in(); k++) {
+      float t = w[k * 3];
+      w[k * 3] = w[k * 3 + 1];
+      w[k * 3 + 1] = t;
+    }
+    float t = b[0];
+    b[0] = b[1];
+    b[1] = t;
+    swapped.set(swapped.size() - 1, new Layer.Dense(head.in(), 3, w, b));
+    PiecewiseLinearNet other = new PiecewiseLinearNet(2, swapped);
+    double[] st = ActivationPatterns.gridCentres(PartitionOracleTest.SQUARE, 50);
+    int rows = st.length / 2;
+    ActivationPatterns a = ActivationPatterns.onPlane(net, PartitionOracleTest.SQUARE, st, rows, true);
+    ActivationPatterns.Change c = ActivationPatterns.onPlane(other, PartitionOracleTest.SQUARE, st, rows, true)
+        .changeFrom(a);
+    int class01 = 0;
+    for (int i = 0; i < rows; i++) {
+      class01 += a.predicted(i) <= 1 ? 1 : 0;
+    }
+    assertEquals(class01 / (double) rows, c.decisionChangeRate(), 1e-12);
+    assertEquals(0, c.neuronFlipRate(), "hidden layers unchanged");
+    // and the grid estimate approaches the exact class areas of the partition
+    PartitionStats stats = PartitionStats.of(Partition.compute(net, PartitionOracleTest.SQUARE), true);
+    double exact = (stats.classAreas()[0] + stats.classAreas()[1]) / stats.domainArea();
+    assertEquals(exact, c.decisionChangeRate(), 0.03);
+  }
+
+  @Test
+  void prefixKeepsTheFirstBlocks() {
+    PiecewiseLinearNet net = PartitionOracleTest.mlp(2, new int[] {2, 6, 5, 4}, 3, 0.1);
+    PiecewiseLinearNet encoder = net.prefix(2);
+    assertEquals(2, encoder.blocks().size());
+    assertEquals(null, encoder.head());
+    double[] x = {0.3, -0.2, 0.9, 0.1};
+    assertArrayEquals(net.forwardTo(x, 2, 2), encoder.forward(x, 2), 0);
+    assertTrue(net.prefix(10) == net);
+  }
+
+  @Test
+  void parallelPartitionIsIdentical() {
+    PiecewiseLinearNet net = PartitionOracleTest.mlp(11, new int[] {2, 24, 24, 24}, 2, 0.1);
+    Partition serial = Partition.compute(net, PartitionOracleTest.SQUARE);
+    ExecutorService pool = Executors.newFixedThreadPool(2);
+    try {
+      Partition parallel = Partition.compute(net, PartitionOracleTest.SQUARE, Partition.DEFAULT_MAX_REGIONS, pool, 2);
+      assertEquals(serial.regionCount(), parallel.regionCount());
+      assertEquals(serial.vertexCount(), parallel.vertexCount());
+      assertArrayEquals(serial.regionsAfterLayer(), parallel.regionsAfterLayer());
+      for (int v = 0; v < serial.vertexCount(); v++) {
+        assertEquals(serial.vertexX(v), parallel.vertexX(v), 0);
+        assertEquals(serial.vertexY(v), parallel.vertexY(v), 0);
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  @Test
+  void decisionBoundarySegmentsAddUpToItsLength() {
+    int withBoundary = 0;
+    for (long seed = 1; seed <= 8; seed++) {
+      PiecewiseLinearNet net = PartitionOracleTest.mlp(seed, new int[] {2, 10, 10}, 4, 0.2);
+      Partition p = Partition.compute(net, PartitionOracleTest.SQUARE);
+      double[] seg = DecisionBoundary.segments(p);
+      double total = 0;
+      for (int k = 0; k < seg.length; k += 4) {
+        total += Math.hypot(seg[k + 2] - seg[k], seg[k + 3] - seg[k + 1]);
+      }
+      double length = PartitionStats.of(p, true).decisionBoundaryLength();
+      withBoundary += length > 0 ? 1 : 0;
+      assertEquals(length, total, 1e-9 * Math.max(1, length), "seed " + seed);
+    }
+    assertTrue(withBoundary >= 4, "most seeds have a decision boundary on the square: " + withBoundary);
+  }
+
+  @Test
+  void svgIsWellFormedAndSaysHowManyRegions() throws Exception {
+    PiecewiseLinearNet net = PartitionOracleTest.mlp(3, new int[] {2, 16, 16}, 3, 0.1);
+    Partition p = Partition.compute(net, PartitionOracleTest.SQUARE);
+    String svg = SvgRenderer.render(p, "step <1> & more", 300, SvgRenderer.MIN_FACE_PIXELS, true);
+    var doc = DocumentBuilderFactory.newInstance().newDocumentBuilder()
+        .parse(new java.io.ByteArrayInputStream(svg.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    assertEquals("svg", doc.getDocumentElement().getTagName());
+    assertTrue(svg.contains(p.regionCount() + " regions"));
+    assertTrue(svg.contains("stroke=\"#d00\""), "decision boundary drawn");
+    assertTrue(svg.contains("step &lt;1&gt; &amp; more"));
+  }
+}
