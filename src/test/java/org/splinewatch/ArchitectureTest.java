@@ -13,7 +13,7 @@ class ArchitectureTest {
     var classes = new ClassFileImporter().withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
         .importPackages("org.splinewatch");
     noClasses().that().resideInAnyPackage("org.splinewatch.regions..", "org.splinewatch.embedding..",
-            "org.splinewatch.geometry..", "org.splinewatch.snapshot..")
+            "org.splinewatch.geometry..", "org.splinewatch.alerts..", "org.splinewatch.snapshot..")
         .should().dependOnClassesThat().resideInAnyPackage("org.apache.pekko..", "org.deeplearning4j..", "org.nd4j..",
             "org.splinewatch.trainer..", "org.splinewatch.analysis..", "org.splinewatch.monitor..")
         .check(classes);

@@ -63,6 +63,9 @@ public final class TrainCommand implements Callable<Integer> {
   Integer trainSubset;
   @Option(names = "--hidden", split = ",", description = "hidden widths, e.g. 256,256")
   int[] hidden;
+  @Option(names = "--early-stop", description = "warn | stop: on a collapse alert only warn (default) or stop the run"
+      + " (exit code 3)")
+  String earlyStop;
   @Option(names = "--analyzers", split = ",",
       description = "analyzers to run, from: embedding, regions, boundary, geometry (default all)")
   java.util.List<String> analyzers;
@@ -115,6 +118,7 @@ public final class TrainCommand implements Callable<Integer> {
     }
     put(overrides, "splinewatch.regions.threads", regionThreads);
     put(overrides, "splinewatch.analysis.enabled", analyzers);
+    put(overrides, "splinewatch.alerts.early-stop", earlyStop);
     if (noSvg) {
       overrides.put("splinewatch.regions.svg", false);
     }
@@ -131,6 +135,7 @@ public final class TrainCommand implements Callable<Integer> {
     try {
       settings = RunSettings.fromConfig(config);
       specs = EmbeddedRun.defaultAnalyzers(config);
+      org.splinewatch.alerts.AlertSettings.fromConfig(config);
     } catch (IllegalArgumentException | com.typesafe.config.ConfigException e) {
       throw new CommandLine.ParameterException(spec.commandLine(), Main.oneLine(e));
     }

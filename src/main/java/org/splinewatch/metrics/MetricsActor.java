@@ -6,10 +6,13 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.function.Consumer;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
@@ -18,6 +21,8 @@ import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.splinewatch.alerts.Alert;
+import org.splinewatch.alerts.CollapseDetector;
 
 /**
  * The single writer of a run's metrics: turns samples into Micrometer gauges (names per architecture.md, labels
@@ -65,12 +70,27 @@ public final class MetricsActor extends AbstractBehavior<MetricsActor.Command> {
   private final Tags runTags;
   private final Map<String, Holder> gauges = new HashMap<>();
 
+  private final CollapseDetector detector;
+  private final Consumer<Alert> onAlert;
+
   public static Behavior<Command> create(MeterRegistry registry, RunLog log, Map<String, String> runLabels) {
-    return Behaviors.setup(ctx -> new MetricsActor(ctx, registry, log, runLabels));
+    return create(registry, log, runLabels, null, alert -> { });
   }
 
-  private MetricsActor(ActorContext<Command> ctx, MeterRegistry registry, RunLog log, Map<String, String> runLabels) {
+  /**
+   * With a collapse detector: every published sample is also fed to it; a rule changing state sets
+   * {@code splinewatch_collapse_alert{rule}}, is written to {@code events.jsonl} and handed to {@code onAlert}.
+   */
+  public static Behavior<Command> create(MeterRegistry registry, RunLog log, Map<String, String> runLabels,
+      CollapseDetector detector, Consumer<Alert> onAlert) {
+    return Behaviors.setup(ctx -> new MetricsActor(ctx, registry, log, runLabels, detector, onAlert));
+  }
+
+  private MetricsActor(ActorContext<Command> ctx, MeterRegistry registry, RunLog log, Map<String, String> runLabels,
+      CollapseDetector detector, Consumer<Alert> onAlert) {
     super(ctx);
+    this.detector = detector;
+    this.onAlert = onAlert;
     this.registry = registry;
     this.log = log;
     this.runLabels = new TreeMap<>(runLabels);
@@ -81,6 +101,12 @@ public final class MetricsActor extends AbstractBehavior<MetricsActor.Command> {
     this.runTags = tags;
     dropCounter("none"); // make the family visible from the first scrape
     registry.counter("splinewatch.analysis.failures", runTags);
+    if (detector != null) {
+      for (String rule : CollapseDetector.RULES) {
+        gauge("splinewatch_collapse_alert", Map.of("rule", rule)).value = 0;
+        gauge("splinewatch_alert_consecutive_breaches", Map.of("rule", rule)).value = 0;
+      }
+    }
   }
 
   @Override
@@ -125,6 +151,32 @@ public final class MetricsActor extends AbstractBehavior<MetricsActor.Command> {
       gauge(s.name(), s.labels()).value = s.value();
     }
     log.append(m.samples(), runLabels);
+    if (detector != null) {
+      List<CollapseDetector.Value> values = new ArrayList<>();
+      for (Sample s : m.samples()) {
+        values.add(new CollapseDetector.Value(s.name(), s.labels(), s.value(), s.step()));
+      }
+      for (Alert a : detector.observe(values)) {
+        gauge("splinewatch_collapse_alert", Map.of("rule", a.rule())).value = detector.firing(a.rule()) ? 1 : 0;
+        Map<String, Object> event = new LinkedHashMap<>();
+        event.put("type", a.firing() ? "alert_firing" : "alert_resolved");
+        event.put("rule", a.rule());
+        event.put("severity", a.severity());
+        event.put("run", a.run());
+        event.put("step", a.step());
+        event.put("series", a.series());
+        Map<String, Object> vals = new LinkedHashMap<>();
+        a.values().forEach((k, v) -> vals.put(k, Double.isFinite(v) ? v : String.valueOf(v)));
+        event.put("values", vals);
+        event.put("message", a.sentence());
+        event.put("time", System.currentTimeMillis());
+        log.event(event);
+        onAlert.accept(a);
+      }
+      for (String rule : CollapseDetector.RULES) {
+        gauge("splinewatch_alert_consecutive_breaches", Map.of("rule", rule)).value = detector.consecutiveBreaches(rule);
+      }
+    }
     return this;
   }
 

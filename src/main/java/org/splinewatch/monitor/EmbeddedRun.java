@@ -19,6 +19,7 @@ import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.splinewatch.alerts.AlertSettings;
 import org.splinewatch.analysis.BoundaryChangeAnalyzer;
 import org.splinewatch.analysis.EmbeddingAnalyzer;
 import org.splinewatch.analysis.LayerGeometryAnalyzer;
@@ -86,7 +87,11 @@ public final class EmbeddedRun {
       out.println(port > 0 ? "  metrics: http://" + s.metricsHost() + ":" + port + "/metrics" : "  metrics: HTTP off");
       system.tell(new RunGuardian.Setup(run, () -> s.createTrainer(train), s.epochs(), s.maxSteps(),
           s.snapshotEvery(), s.hubBufferSize(), s.analysisTimeout(), s.drainTimeout(), s.monitoring(), registry, log,
-          labels, analyzers, progress, result, trainerRef));
+          labels, analyzers, progress, result, trainerRef, AlertSettings.fromConfig(config), alert -> {
+            String text = (alert.firing() ? "ALERT " : "resolved ") + alert.rule() + " at step " + alert.step();
+            progress.alert(text);
+            out.println((alert.firing() ? "ALERT [" + alert.severity() + "] " : "resolved: ") + alert.sentence());
+          }));
       trainerRef.thenAccept(ref -> listener.started(runDir, port, ref));
       ConsoleProgress console = new ConsoleProgress(progress, out, System.console() != null);
       console.start();

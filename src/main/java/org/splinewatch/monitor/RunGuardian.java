@@ -14,6 +14,9 @@ import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.splinewatch.alerts.Alert;
+import org.splinewatch.alerts.AlertSettings;
+import org.splinewatch.alerts.CollapseDetector;
 import org.splinewatch.analysis.Analyze;
 import org.splinewatch.analysis.Analyzed;
 import org.splinewatch.hub.SnapshotHub;
@@ -49,7 +52,11 @@ public final class RunGuardian {
       int snapshotEvery, int hubBufferSize, Duration analysisTimeout, Duration drainTimeout, boolean monitoring,
       MeterRegistry registry, RunLog log, Map<String, String> runLabels, List<AnalyzerSpec> analyzers,
       TrainingProgress progress, CompletableFuture<TrainerActor.Finished> result,
-      CompletableFuture<ActorRef<TrainerActor.Command>> trainerRef) {
+      CompletableFuture<ActorRef<TrainerActor.Command>> trainerRef, AlertSettings alerts,
+      java.util.function.Consumer<Alert> alertSink) {
+  }
+
+  private record AlertRaised(Alert alert) {
   }
 
   private record TrainerFinished(TrainerActor.Finished finished) {
@@ -60,8 +67,11 @@ public final class RunGuardian {
 
   public static Behavior<Object> create(Setup s) {
     return Behaviors.setup(ctx -> {
-      ActorRef<MetricsActor.Command> metrics = ctx.spawn(MetricsActor.create(s.registry(), s.log(), s.runLabels()),
-          "metrics");
+      CollapseDetector detector = s.monitoring() && s.alerts() != null
+          ? new CollapseDetector(s.alerts(), s.run().runId(), s.run().classes()) : null;
+      ActorRef<Object> self = ctx.getSelf();
+      ActorRef<MetricsActor.Command> metrics = ctx.spawn(MetricsActor.create(s.registry(), s.log(), s.runLabels(),
+          detector, alert -> self.tell(new AlertRaised(alert))), "metrics");
       List<SnapshotHub.Analyzer> hubAnalyzers = new ArrayList<>();
       if (s.monitoring()) {
         for (AnalyzerSpec spec : s.analyzers()) {
@@ -85,6 +95,14 @@ public final class RunGuardian {
       s.trainerRef().complete(trainer);
       trainer.tell(new TrainerActor.Start());
       return Behaviors.receive(Object.class)
+          .onMessage(AlertRaised.class, m -> {
+            Alert a = m.alert();
+            s.alertSink().accept(a);
+            if (a.firing() && "stop".equals(s.alerts().earlyStop()) && s.alerts().stopOn().contains(a.rule())) {
+              trainer.tell(new TrainerActor.Stop("collapse alert " + a.rule() + ": " + a.sentence()));
+            }
+            return Behaviors.same();
+          })
           .onMessage(TrainerFinished.class, m -> {
             var drained = hub.complete().toCompletableFuture()
                 .completeOnTimeout(Done.getInstance(), s.drainTimeout().toMillis(),

@@ -85,4 +85,19 @@ class RegionAnalyzerTest {
     assertEquals(flips, (l1 + l2) / 2, 1e-12, "equal widths: the total is the mean of the layers");
     assertTrue(value(changed, "splinewatch_region_change_ratio", Map.of("plane", "data")) > 0);
   }
+
+  @Test
+  void layerGeometryCoversEveryLayerAndTheRepresentation() {
+    List<Sample> samples = new LayerGeometryAnalyzer(TestSnapshots.run()).analyze(TestSnapshots.classifier(3, 5));
+    for (String layer : List.of("1", "2", "out")) {
+      double id = value(samples, "splinewatch_intrinsic_dimension", Map.of("layer", layer));
+      assertTrue(id > 0 && id < TestSnapshots.DIM, "TwoNN of layer " + layer + ": " + id);
+      double pc = value(samples, "splinewatch_pca_dimension", Map.of("layer", layer));
+      assertTrue(pc >= 1 && pc <= 12, "PC-ID of layer " + layer + ": " + pc);
+    }
+    double nc1 = value(samples, "splinewatch_neural_collapse_nc1", Map.of("layer", "repr"));
+    assertTrue(nc1 > 0 && Double.isFinite(nc1), "NC1 " + nc1);
+    double mismatch = value(samples, "splinewatch_neural_collapse_ncc_mismatch_ratio", Map.of("layer", "repr"));
+    assertTrue(mismatch >= 0 && mismatch <= 1);
+  }
 }

@@ -1,0 +1,44 @@
+package org.splinewatch.alerts;
+
+import com.typesafe.config.Config;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Thresholds and hysteresis of the collapse rules, from {@code splinewatch.alerts} (defaults in reference.conf, taken
+ * from metrics.md §8.1).
+ *
+ * @param earlyStop {@code warn} (alerts only) or {@code stop} (a rule in {@code stopOn} stops the run, exit code 3)
+ */
+public record AlertSettings(String earlyStop, List<String> stopOn, int nFire, int nClear, double stdFire,
+    double stdFireRelative, double stdClear, double stdClearRelative, double rankMeRatioFire,
+    double rankMeRatioClear, double rankMeDropFire, double rankMeDropClear, double knnChanceFire,
+    double knnChanceClear, double regionDropFire, double regionDropClear, int regionWindow) {
+
+  public static final List<String> EARLY_STOP = List.of("warn", "stop");
+
+  public static AlertSettings fromConfig(Config root) {
+    Config c = root.getConfig("splinewatch.alerts");
+    String mode = c.getString("early-stop").toLowerCase(Locale.ROOT);
+    if (!EARLY_STOP.contains(mode)) {
+      throw new IllegalArgumentException("unknown early-stop mode '" + mode + "'; expected one of: warn, stop");
+    }
+    List<String> stopOn = c.getStringList("stop-on");
+    for (String r : stopOn) {
+      if (!CollapseDetector.RULES.contains(r)) {
+        throw new IllegalArgumentException("splinewatch.alerts.stop-on: unknown rule '" + r + "'; expected some of: "
+            + String.join(", ", CollapseDetector.RULES));
+      }
+    }
+    AlertSettings s = new AlertSettings(mode, stopOn, c.getInt("n-fire"), c.getInt("n-clear"),
+        c.getDouble("std-fire"), c.getDouble("std-fire-relative"), c.getDouble("std-clear"),
+        c.getDouble("std-clear-relative"), c.getDouble("rankme-ratio-fire"), c.getDouble("rankme-ratio-clear"),
+        c.getDouble("rankme-drop-fire"), c.getDouble("rankme-drop-clear"), c.getDouble("knn-chance-fire"),
+        c.getDouble("knn-chance-clear"), c.getDouble("region-drop-fire"), c.getDouble("region-drop-clear"),
+        c.getInt("region-window"));
+    if (s.nFire < 1 || s.nClear < 1 || s.regionWindow < 1) {
+      throw new IllegalArgumentException("splinewatch.alerts: n-fire, n-clear and region-window must be at least 1");
+    }
+    return s;
+  }
+}

@@ -1,0 +1,119 @@
+package org.splinewatch.alerts;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigValueFactory;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** The rule state machines of metrics.md §8.1 on injected values. */
+class CollapseDetectorTest {
+  private static final AlertSettings DEFAULTS = AlertSettings.fromConfig(ConfigFactory.load());
+
+  private static List<Alert> feed(CollapseDetector d, String name, Map<String, String> labels, double... values) {
+    List<Alert> all = new ArrayList<>();
+    long step = 0;
+    for (double v : values) {
+      all.addAll(d.observe(List.of(new CollapseDetector.Value(name, labels, v, step += 100))));
+    }
+    return all;
+  }
+
+  @Test
+  void stdCollapseFiresAfterThreeBreachesAndResolvesAfterThreeClears() {
+    CollapseDetector d = new CollapseDetector(DEFAULTS, "r", 10);
+    Map<String, String> proj = Map.of("layer", "proj");
+    assertEquals(List.of(), feed(d, "splinewatch_embedding_std_normalized", proj, 0.9, 0.1, 0.1));
+    assertEquals(2, d.consecutiveBreaches("std_collapse"));
+    List<Alert> fired = feed(d, "splinewatch_embedding_std_normalized", proj, 0.05);
+    assertEquals(1, fired.size());
+    Alert a = fired.get(0);
+    assertTrue(a.firing());
+    assertEquals("std_collapse", a.rule());
+    assertEquals("critical", a.severity());
+    assertEquals(Map.of("layer", "proj"), a.series());
+    assertTrue(a.sentence().contains("layer proj") && a.sentence().contains("0.050"), a.sentence());
+    assertTrue(d.firing("std_collapse"));
+    // NaN changes nothing; values between the thresholds neither clear nor re-fire
+    assertEquals(List.of(), feed(d, "splinewatch_embedding_std_normalized", proj, Double.NaN, 0.25, 0.5, 0.5));
+    List<Alert> resolved = feed(d, "splinewatch_embedding_std_normalized", proj, 0.5);
+    assertEquals(1, resolved.size());
+    assertFalse(resolved.get(0).firing());
+    assertFalse(d.firing("std_collapse"));
+  }
+
+  @Test
+  void otherLayersWaitForTheirBaselineThenUseIt() {
+    CollapseDetector d = new CollapseDetector(DEFAULTS, "r", 10);
+    Map<String, String> repr = Map.of("layer", "repr");
+    // no baseline before snapshot 6: a low value on repr is not judged
+    assertEquals(List.of(), feed(d, "splinewatch_embedding_std_normalized", repr, 0.1, 0.4, 0.4, 0.4, 0.4));
+    assertEquals(0, d.consecutiveBreaches("std_collapse"));
+    // baseline b = median(0.4 ×5) = 0.4; fire below min(0.2, 0.1) = 0.1
+    assertEquals(List.of(), feed(d, "splinewatch_embedding_std_normalized", repr, 0.4, 0.15, 0.15, 0.15));
+    assertEquals(1, feed(d, "splinewatch_embedding_std_normalized", repr, 0.09, 0.09, 0.09).size());
+  }
+
+  @Test
+  void dimensionalCollapseOnRankMeDrop() {
+    CollapseDetector d = new CollapseDetector(DEFAULTS, "r", 10);
+    List<Alert> alerts = new ArrayList<>();
+    long step = 0;
+    for (double[] rv : new double[][] {{60, 0.5}, {80, 0.6}, {35, 0.3}, {30, 0.3}, {30, 0.3}}) {
+      alerts.addAll(d.observe(List.of(
+          new CollapseDetector.Value("splinewatch_embedding_rankme_ratio", Map.of("layer", "proj"), rv[1], step),
+          new CollapseDetector.Value("splinewatch_embedding_rankme", Map.of("layer", "proj"), rv[0], step))));
+      step += 100;
+    }
+    assertEquals(1, alerts.size());
+    assertEquals("dim_collapse", alerts.get(0).rule());
+    assertEquals(400, alerts.get(0).step());
+    assertEquals(80.0, alerts.get(0).values().get("rankme_max"));
+  }
+
+  @Test
+  void regionDropAloneWarnsAndWithEmbeddingCollapseIsCritical() {
+    CollapseDetector d = new CollapseDetector(DEFAULTS, "r", 10);
+    Map<String, String> plane = Map.of("plane", "0", "layer", "all");
+    List<Alert> alone = feed(d, "splinewatch_regions", plane, 1000, 1200, 500, 400, 400);
+    assertEquals(List.of("region_drop"), alone.stream().map(Alert::rule).toList(), "self-distillation merges regions");
+    // now the embedding spread collapses too: the combined rule fires after three joint breaches
+    CollapseDetector e = new CollapseDetector(DEFAULTS, "r", 10);
+    List<Alert> joint = new ArrayList<>();
+    double[] regions = {1000, 1200, 500, 400, 400};
+    double[] std = {0.9, 0.9, 0.1, 0.1, 0.1};
+    for (int i = 0; i < regions.length; i++) {
+      joint.addAll(e.observe(List.of(
+          new CollapseDetector.Value("splinewatch_embedding_std_normalized", Map.of("layer", "proj"), std[i], i),
+          new CollapseDetector.Value("splinewatch_regions", plane, regions[i], i))));
+    }
+    assertTrue(joint.stream().anyMatch(a -> a.rule().equals("collapse_with_region_drop") && a.firing()));
+    assertTrue(joint.stream().anyMatch(a -> a.rule().equals("std_collapse")));
+  }
+
+  @Test
+  void knnAtChanceAndDivergence() {
+    CollapseDetector d = new CollapseDetector(DEFAULTS, "r", 10);
+    assertEquals(1, feed(d, "splinewatch_knn_accuracy_ratio", Map.of("layer", "repr"), 0.9, 0.12, 0.11, 0.1).size());
+    List<Alert> div = feed(d, "splinewatch_training_loss", Map.of(), 2.0, Double.POSITIVE_INFINITY);
+    assertEquals(1, div.size(), "divergence fires on the first non-finite loss");
+    assertEquals("divergence", div.get(0).rule());
+  }
+
+  @Test
+  void badSettingsNameTheKey() {
+    var bad = ConfigFactory.load().withValue("splinewatch.alerts.early-stop", ConfigValueFactory.fromAnyRef("halt"));
+    var e = assertThrows(IllegalArgumentException.class, () -> AlertSettings.fromConfig(bad));
+    assertTrue(e.getMessage().contains("halt") && e.getMessage().contains("warn, stop"), e.getMessage());
+    var rule = ConfigFactory.load().withValue("splinewatch.alerts.stop-on",
+        ConfigValueFactory.fromIterable(List.of("std_colapse")));
+    assertTrue(assertThrows(IllegalArgumentException.class, () -> AlertSettings.fromConfig(rule)).getMessage()
+        .contains("std_colapse"));
+  }
+}
