@@ -19,7 +19,9 @@ import java.util.TreeMap;
  *       {@code min(0.3, 0.35·b)}; {@code b} is the series' median over its snapshots 2–6; until then {@code b = 1} on
  *       {@code proj}/{@code pred} layers (whose {@code b} never drops below 1, so a collapse during the baseline
  *       window is still caught) and other layers are not evaluated.</li>
- *   <li>{@code dim_collapse} (warning): {@code rankme_ratio < 0.05} or {@code rankme < 0.5·max(rankme so far)}.</li>
+ *   <li>{@code dim_collapse} (warning): {@code rankme_ratio < 0.05} or {@code rankme < 0.5·max(rankme so far)}, the
+ *       maximum taken from the second snapshot on (the untrained network's rank is not a reference: a healthy SimCLR
+ *       projector drops from about 74 at step 0 to about 41 at step 100 on MNIST).</li>
  *   <li>{@code knn_chance} (warning): {@code knn_accuracy < 1.5/C}, clear above {@code 2/C}.</li>
  *   <li>{@code region_drop} (warning): {@code regions < 0.5·max(regions over the last 10 snapshots)} on a plane.</li>
  *   <li>{@code collapse_with_region_drop} (critical): {@code region_drop} on some plane while {@code std_collapse} or
@@ -41,6 +43,7 @@ public final class CollapseDetector {
   private final Map<String, Machine> machines = new HashMap<>();
   private final Map<String, List<Double>> stdHistory = new HashMap<>();
   private final Map<String, Double> rankMeMax = new HashMap<>();
+  private final Map<String, Integer> rankMeSeen = new HashMap<>();
   private final Map<String, ArrayWindow> regionWindows = new HashMap<>();
   private final Map<String, Boolean> lastBreach = new HashMap<>();
 
@@ -138,10 +141,17 @@ public final class CollapseDetector {
     if (Double.isNaN(v.value())) {
       return;
     }
-    double max = Math.max(rankMeMax.getOrDefault(layer, 0.0), v.value());
-    rankMeMax.put(layer, max);
-    boolean breach = (!Double.isNaN(ratio) && ratio < s.rankMeRatioFire()) || v.value() < s.rankMeDropFire() * max;
-    boolean clear = (Double.isNaN(ratio) || ratio > s.rankMeRatioClear()) && v.value() > s.rankMeDropClear() * max;
+    // the untrained network's first snapshot has an unrepresentatively high rank (training compresses healthy
+    // projectors too), so the running best starts at the second snapshot
+    int seen = rankMeSeen.merge(layer, 1, Integer::sum);
+    double max = seen < 2 ? Double.NaN : Math.max(rankMeMax.getOrDefault(layer, 0.0), v.value());
+    if (seen >= 2) {
+      rankMeMax.put(layer, max);
+    }
+    boolean drop = seen >= 2 && v.value() < s.rankMeDropFire() * max;
+    boolean breach = (!Double.isNaN(ratio) && ratio < s.rankMeRatioFire()) || drop;
+    boolean clear = (Double.isNaN(ratio) || ratio > s.rankMeRatioClear())
+        && (seen < 2 || v.value() > s.rankMeDropClear() * max);
     lastBreach.put("dim_collapse" + layer, breach);
     Map<String, Double> vals = new LinkedHashMap<>();
     vals.put("rankme", v.value());
