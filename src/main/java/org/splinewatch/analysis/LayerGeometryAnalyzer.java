@@ -71,8 +71,8 @@ public final class LayerGeometryAnalyzer implements SnapshotAnalysis {
       double[] bias = null;
       Layer.Dense head = s.classifierHead() ? lastDense(s.layers()) : null;
       if (head != null && head.in() == d && head.out() == run.classes()) {
-        w = widen(head.weights());
-        bias = widen(head.bias());
+        w = Layer.widen(head.weights());
+        bias = Layer.widen(head.bias());
       }
       NeuralCollapse.Result nc = NeuralCollapse.compute(repr, n, d, run.probeLabels(), run.classes(), w, bias);
       out.add(Sample.of("splinewatch_neural_collapse_nc1", nc.nc1(), step, "layer", "repr"));
@@ -102,13 +102,5 @@ public final class LayerGeometryAnalyzer implements SnapshotAnalysis {
       }
     }
     return null;
-  }
-
-  private static double[] widen(float[] a) {
-    double[] d = new double[a.length];
-    for (int i = 0; i < a.length; i++) {
-      d[i] = a[i];
-    }
-    return d;
   }
 }

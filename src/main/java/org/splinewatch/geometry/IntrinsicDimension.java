@@ -1,9 +1,7 @@
 package org.splinewatch.geometry;
 
 import java.util.Arrays;
-import org.ejml.data.DMatrixRMaj;
-import org.ejml.dense.row.factory.DecompositionFactory_DDRM;
-import org.ejml.interfaces.decomposition.EigenDecomposition_F64;
+import org.splinewatch.embedding.EmbeddingMetrics;
 
 /** Intrinsic dimension estimators of a point cloud {@code x} ({@code n × d}, row-major). */
 public final class IntrinsicDimension {
@@ -126,33 +124,13 @@ public final class IntrinsicDimension {
         z[i * m + q] = (x[i * d + k] - mean[k]) / sd[k];
       }
     }
-    boolean gram = n < m; // the nonzero spectrum of zᵀz equals that of zzᵀ; use the smaller one
-    int s = gram ? n : m;
-    DMatrixRMaj c = new DMatrixRMaj(s, s);
-    for (int a = 0; a < s; a++) {
-      for (int b = a; b < s; b++) {
-        double v = 0;
-        if (gram) {
-          for (int q = 0; q < m; q++) {
-            v += z[a * m + q] * z[b * m + q];
-          }
-        } else {
-          for (int i = 0; i < n; i++) {
-            v += z[i * m + a] * z[i * m + b];
-          }
-        }
-        c.set(a, b, v);
-        c.set(b, a, v);
-      }
-    }
-    EigenDecomposition_F64<DMatrixRMaj> eig = DecompositionFactory_DDRM.eig(s, false, true);
-    if (!eig.decompose(c)) {
-      throw new IllegalStateException("eigen-decomposition of the " + s + "x" + s + " covariance failed");
-    }
+    // eigenvalues of the correlation matrix are the squared singular values of z (up to 1/(n−1))
+    double[] sv = EmbeddingMetrics.singularValues(z, n, m);
+    int s = sv.length;
     double[] ev = new double[s];
     double total = 0;
     for (int k = 0; k < s; k++) {
-      ev[k] = Math.max(0, eig.getEigenvalue(k).getReal());
+      ev[k] = sv[k] * sv[k];
       total += ev[k];
     }
     Arrays.sort(ev);

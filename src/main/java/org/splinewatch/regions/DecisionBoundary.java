@@ -12,37 +12,18 @@ record DecisionBoundary(double length, double[] classAreas) {
 
   static DecisionBoundary of(Partition p) {
     int classes = p.outputDim();
-    double[] y = p.outputs();
     double[] areas = new double[classes];
-    double length = 0;
-    for (int f = 0; f < p.regionCount(); f++) {
-      int[] c = p.faceUnsafe(f);
-      int m = c.length;
-      double[] xs = new double[m];
-      double[] ys = new double[m];
-      double[] vals = new double[m * classes];
-      for (int k = 0; k < m; k++) {
-        xs[k] = p.vertexX(c[k]);
-        ys[k] = p.vertexY(c[k]);
-        System.arraycopy(y, c[k] * classes, vals, k * classes, classes);
-      }
-      double facePerimeter = perimeter(xs, ys, m);
-      double cellPerimeters = 0;
-      for (int cls = 0; cls < classes; cls++) {
-        Poly cell = new Poly(xs.clone(), ys.clone(), vals.clone(), m, classes);
-        for (int other = 0; other < classes && cell.n > 0; other++) {
-          if (other != cls) {
-            cell = cell.clip(cls, other);
-          }
-        }
-        if (cell.n >= 3) {
-          areas[cls] += Math.abs(Plane.polygonArea(cell.interleaved()));
-          cellPerimeters += perimeter(cell.x, cell.y, cell.n);
-        }
-      }
-      length += (cellPerimeters - facePerimeter) / 2;
-    }
-    return new DecisionBoundary(Math.max(0, length), areas);
+    double[] length = {0};
+    double[] cellPerimeters = {0};
+    forEachFace(p, (face, facePerimeter) -> {
+      cellPerimeters[0] = 0;
+      forEachCell(face, classes, (cls, cell) -> {
+        areas[cls] += Math.abs(Plane.polygonArea(cell.interleaved()));
+        cellPerimeters[0] += perimeter(cell.x, cell.y, cell.n);
+      });
+      length[0] += (cellPerimeters[0] - facePerimeter) / 2;
+    });
+    return new DecisionBoundary(Math.max(0, length[0]), areas);
   }
 
   /**
@@ -52,9 +33,49 @@ record DecisionBoundary(double length, double[] classAreas) {
    */
   static double[] segments(Partition p) {
     int classes = p.outputDim();
+    double[][] out = {new double[64]};
+    int[] n = {0};
+    forEachFace(p, (face, facePerimeter) -> forEachCell(face, classes, (cls, cell) -> {
+      for (int k = 0; k < cell.n; k++) {
+        int j = (k + 1) % cell.n;
+        double scale = 0;
+        double best = Double.NEGATIVE_INFINITY;
+        int bestOther = -1;
+        double mine = (cell.v[k * classes + cls] + cell.v[j * classes + cls]) / 2;
+        for (int q = 0; q < classes; q++) {
+          double mid = (cell.v[k * classes + q] + cell.v[j * classes + q]) / 2;
+          scale = Math.max(scale, Math.abs(mid));
+          if (q != cls && mid > best) {
+            best = mid;
+            bestOther = q;
+          }
+        }
+        if (bestOther > cls && mine - best <= 1e-9 * Math.max(1, scale)) {
+          if (n[0] + 4 > out[0].length) {
+            out[0] = java.util.Arrays.copyOf(out[0], 2 * out[0].length);
+          }
+          out[0][n[0]++] = cell.x[k];
+          out[0][n[0]++] = cell.y[k];
+          out[0][n[0]++] = cell.x[j];
+          out[0][n[0]++] = cell.y[j];
+        }
+      }
+    }));
+    return java.util.Arrays.copyOf(out[0], n[0]);
+  }
+
+  private interface FaceVisitor {
+    void visit(Poly face, double facePerimeter);
+  }
+
+  private interface CellVisitor {
+    void visit(int cls, Poly cell);
+  }
+
+  /** Each face as a polygon carrying the head's outputs at its vertices. */
+  private static void forEachFace(Partition p, FaceVisitor visitor) {
+    int classes = p.outputDim();
     double[] y = p.outputs();
-    double[] out = new double[64];
-    int n = 0;
     for (int f = 0; f < p.regionCount(); f++) {
       int[] c = p.faceUnsafe(f);
       int m = c.length;
@@ -66,40 +87,23 @@ record DecisionBoundary(double length, double[] classAreas) {
         ys[k] = p.vertexY(c[k]);
         System.arraycopy(y, c[k] * classes, vals, k * classes, classes);
       }
-      for (int cls = 0; cls < classes; cls++) {
-        Poly cell = new Poly(xs.clone(), ys.clone(), vals.clone(), m, classes);
-        for (int other = 0; other < classes && cell.n > 0; other++) {
-          if (other != cls) {
-            cell = cell.clip(cls, other);
-          }
-        }
-        for (int k = 0; cell.n >= 3 && k < cell.n; k++) {
-          int j = (k + 1) % cell.n;
-          double scale = 0;
-          double best = Double.NEGATIVE_INFINITY;
-          int bestOther = -1;
-          double mine = (cell.v[k * classes + cls] + cell.v[j * classes + cls]) / 2;
-          for (int q = 0; q < classes; q++) {
-            double mid = (cell.v[k * classes + q] + cell.v[j * classes + q]) / 2;
-            scale = Math.max(scale, Math.abs(mid));
-            if (q != cls && mid > best) {
-              best = mid;
-              bestOther = q;
-            }
-          }
-          if (bestOther > cls && mine - best <= 1e-9 * Math.max(1, scale)) {
-            if (n + 4 > out.length) {
-              out = java.util.Arrays.copyOf(out, 2 * out.length);
-            }
-            out[n++] = cell.x[k];
-            out[n++] = cell.y[k];
-            out[n++] = cell.x[j];
-            out[n++] = cell.y[j];
-          }
+      visitor.visit(new Poly(xs, ys, vals, m, classes), perimeter(xs, ys, m));
+    }
+  }
+
+  /** The non-empty cell of each class inside a face: the face clipped by {@code y_cls ≥ y_other} for every other. */
+  private static void forEachCell(Poly face, int classes, CellVisitor visitor) {
+    for (int cls = 0; cls < classes; cls++) {
+      Poly cell = face;
+      for (int other = 0; other < classes && cell.n > 0; other++) {
+        if (other != cls) {
+          cell = cell.clip(cls, other);
         }
       }
+      if (cell.n >= 3) {
+        visitor.visit(cls, cell);
+      }
     }
-    return java.util.Arrays.copyOf(out, n);
   }
 
   private static double perimeter(double[] x, double[] y, int n) {

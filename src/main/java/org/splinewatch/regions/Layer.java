@@ -9,6 +9,15 @@ import java.util.Arrays;
 public sealed interface Layer
     permits Layer.Dense, Layer.Conv2D, Layer.AvgPool2D, Layer.Flatten, Layer.BatchNorm, Layer.Activation {
 
+  /** Float32 weights or inputs widened to float64, the precision of every computation on them. */
+  static double[] widen(float[] a) {
+    double[] d = new double[a.length];
+    for (int i = 0; i < a.length; i++) {
+      d[i] = a[i];
+    }
+    return d;
+  }
+
   /** Dense layer {@code y = x·W + b}; {@code weights} is row-major {@code [in][out]}. */
   record Dense(int in, int out, float[] weights, float[] bias) implements Layer {
     public Dense {

@@ -97,9 +97,9 @@ public record NpzModel(PiecewiseLinearNet net, Plane plane, int[] widths, double
       }
       widths.add(ws[1]);
     }
-    double[] origin = toDouble(require(file, arrays, "origin"));
-    double[] u = toDouble(require(file, arrays, "u"));
-    double[] v = toDouble(require(file, arrays, "v"));
+    double[] origin = Layer.widen(require(file, arrays, "origin"));
+    double[] u = Layer.widen(require(file, arrays, "u"));
+    double[] v = Layer.widen(require(file, arrays, "v"));
     for (var e : Map.of("origin", origin, "u", u, "v", v).entrySet()) {
       if (e.getValue().length != inputDim) {
         throw new ModelFileException(file + ": " + e.getKey() + " has " + e.getValue().length
@@ -195,10 +195,6 @@ public record NpzModel(PiecewiseLinearNet net, Plane plane, int[] widths, double
       out[i] = elem == 4 ? bb.getFloat() : (float) bb.getDouble();
     }
     return out;
-  }
-
-  private static double[] toDouble(float[] a) {
-    return PiecewiseLinearNet.toDouble(a);
   }
 
   /** Writes arrays as an uncompressed {@code .npz} in the benchmark format (used by tests and exporters). */

@@ -210,12 +210,12 @@ public final class PiecewiseLinearNet {
       String where = "layer " + i + " (" + layer.getClass().getSimpleName() + ")";
       if (layer instanceof Layer.Dense d) {
         requireDim(where, d.in(), dim);
-        chain.add(AffineOp.dense(d.in(), d.out(), toDouble(d.weights()), toDouble(d.bias())));
+        chain.add(AffineOp.dense(d.in(), d.out(), Layer.widen(d.weights()), Layer.widen(d.bias())));
         dim = d.out();
       } else if (layer instanceof Layer.Conv2D c) {
         requireDim(where, c.inChannels() * c.inHeight() * c.inWidth(), dim);
         chain.add(new AffineOp.ConvOp(c.inChannels(), c.inHeight(), c.inWidth(), c.outChannels(), c.kernelH(),
-            c.kernelW(), c.stride(), c.padding(), toDouble(c.weights()), toDouble(c.bias())));
+            c.kernelW(), c.stride(), c.padding(), Layer.widen(c.weights()), Layer.widen(c.bias())));
         dim = c.outChannels() * c.outHeight() * c.outWidth();
       } else if (layer instanceof Layer.AvgPool2D p) {
         requireDim(where, p.channels() * p.inHeight() * p.inWidth(), dim);
@@ -297,14 +297,6 @@ public final class PiecewiseLinearNet {
     if (expected != actual) {
       throw new IllegalArgumentException(where + " expects " + expected + " inputs but receives " + actual);
     }
-  }
-
-  static double[] toDouble(float[] a) {
-    double[] d = new double[a.length];
-    for (int i = 0; i < a.length; i++) {
-      d[i] = a[i];
-    }
-    return d;
   }
 
   @Override

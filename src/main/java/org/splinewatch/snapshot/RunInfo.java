@@ -14,12 +14,12 @@ public record RunInfo(String runId, String method, String dataset, int inputDim,
     float[] probePairInputs, int[] probeLabels, int classes, List<int[]> planeAnchors) {
   /** {@link #probeInputs()} widened to float64 (the analyzers' precision). */
   public double[] probeInputsAsDouble() {
-    return widen(probeInputs);
+    return org.splinewatch.regions.Layer.widen(probeInputs);
   }
 
   /** {@link #probePairInputs()} widened to float64. */
   public double[] probePairInputsAsDouble() {
-    return widen(probePairInputs);
+    return org.splinewatch.regions.Layer.widen(probePairInputs);
   }
 
   /** Probe {@code i} as a float64 input vector. */
@@ -29,13 +29,5 @@ public record RunInfo(String runId, String method, String dataset, int inputDim,
       x[k] = probeInputs[i * inputDim + k];
     }
     return x;
-  }
-
-  private static double[] widen(float[] a) {
-    double[] d = new double[a.length];
-    for (int i = 0; i < a.length; i++) {
-      d[i] = a[i];
-    }
-    return d;
   }
 }

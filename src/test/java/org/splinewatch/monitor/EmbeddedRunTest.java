@@ -51,7 +51,7 @@ class EmbeddedRunTest {
     var overrides = new java.util.LinkedHashMap<String, Object>();
     overrides.put("splinewatch.run.method", "supervised");
     overrides.put("splinewatch.data.dir", data.toString());
-    overrides.put("splinewatch.run.max-steps", 240);
+    overrides.put("splinewatch.run.max-steps", 600);
     overrides.put("splinewatch.run.batch-size", 32);
     overrides.put("splinewatch.run.hidden", List.of(32, 32));
     overrides.put("splinewatch.run.snapshot-every", 10);
@@ -97,7 +97,7 @@ class EmbeddedRunTest {
         });
     scraper.join(5000);
     assertEquals(0, result.exitCode(), String.valueOf(result.finished()));
-    assertEquals(240, result.finished().steps());
+    assertEquals(600, result.finished().steps());
     assertTrue(!scrapes.isEmpty(), "no scrape saw embedding metrics");
     String body = scrapes.get(scrapes.size() - 1);
     for (String family : List.of("splinewatch_training_loss", "splinewatch_training_step",
