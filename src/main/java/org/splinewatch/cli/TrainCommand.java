@@ -136,6 +136,11 @@ public final class TrainCommand implements Callable<Integer> {
       settings = RunSettings.fromConfig(config);
       specs = EmbeddedRun.defaultAnalyzers(config);
       org.splinewatch.alerts.AlertSettings.fromConfig(config);
+      String token = config.getString("splinewatch.control.token");
+      if (!token.isEmpty() && token.length() < 16) {
+        throw new IllegalArgumentException("splinewatch.control.token must have at least 16 characters (or be empty"
+            + " for a random one)");
+      }
     } catch (IllegalArgumentException | com.typesafe.config.ConfigException e) {
       throw new CommandLine.ParameterException(spec.commandLine(), Main.oneLine(e));
     }

@@ -34,9 +34,16 @@ public final class MetricsHttpServer {
   }
 
   public static MetricsHttpServer start(ActorSystem<?> system, PrometheusMeterRegistry registry, String host, int port) {
-    Route route = concat(
+    return start(system, registry, host, port, null);
+  }
+
+  /** With {@code extra} routes (e.g. the control endpoint) served beside {@code /metrics}. */
+  public static MetricsHttpServer start(ActorSystem<?> system, PrometheusMeterRegistry registry, String host, int port,
+      Route extra) {
+    Route base = concat(
         path("metrics", () -> get(() -> complete(HttpEntities.create(ContentTypes.TEXT_PLAIN_UTF8, registry.scrape())))),
         pathSingleSlash(() -> get(() -> complete("splinewatch: metrics at /metrics\n"))));
+    Route route = extra == null ? base : concat(base, extra);
     try {
       ServerBinding b = Http.get(system).newServerAt(host, port).bind(route).toCompletableFuture()
           .get(30, TimeUnit.SECONDS);

@@ -66,9 +66,16 @@ public final class EmbeddedRun {
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     ActorSystem<Object> system = ActorSystem.create(bootstrap(), "splinewatch", config);
     MetricsHttpServer http = null;
+    RunControl control = new RunControl();
+    String token = config.getString("splinewatch.control.token");
+    String controlToken = token.isEmpty() ? AlertWebhook.newToken() : token;
     try {
       if (s.metricsPort() > 0) {
-        http = MetricsHttpServer.start(system, registry, s.metricsHost(), s.metricsPort());
+        AlertWebhook webhook = new AlertWebhook(controlToken, control,
+            event -> out.println("stop requested through the control endpoint: " + event.get("alertname") + " "
+                + event.get("summary")));
+        http = MetricsHttpServer.start(system, registry, s.metricsHost(), s.metricsPort(),
+            ControlRoutes.route(webhook));
       }
       DatasetLoader loader = new DatasetLoader(s.cacheDir(), s.npmCommand(), out::println);
       DatasetLoader.Split data = loader.load(Dataset.parse(s.dataset()), s.dataDir());
@@ -85,6 +92,11 @@ public final class EmbeddedRun {
           + " training images)");
       out.println("  run directory: " + runDir);
       out.println(port > 0 ? "  metrics: http://" + s.metricsHost() + ":" + port + "/metrics" : "  metrics: HTTP off");
+      if (port > 0) {
+        writeToken(runDir.resolve("control-token"), controlToken);
+        out.println("  control: POST http://" + s.metricsHost() + ":" + port + "/api/v1/alerts (Alertmanager webhook;"
+            + " bearer token in " + runDir.resolve("control-token") + ")");
+      }
       system.tell(new RunGuardian.Setup(run, () -> s.createTrainer(train), s.epochs(), s.maxSteps(),
           s.snapshotEvery(), s.hubBufferSize(), s.analysisTimeout(), s.drainTimeout(), s.monitoring(), registry, log,
           labels, analyzers, progress, result, trainerRef, AlertSettings.fromConfig(config), alert -> {
@@ -92,10 +104,14 @@ public final class EmbeddedRun {
             progress.alert(text);
             out.println((alert.firing() ? "ALERT [" + alert.severity() + "] " : "resolved: ") + alert.sentence());
           }));
-      trainerRef.thenAccept(ref -> listener.started(runDir, port, ref));
+      trainerRef.thenAccept(ref -> {
+        control.register(runId, reason -> ref.tell(new TrainerActor.Stop(reason)));
+        listener.started(runDir, port, ref);
+      });
       ConsoleProgress console = new ConsoleProgress(progress, out, System.console() != null);
       console.start();
       TrainerActor.Finished finished = result.join();
+      control.unregister(runId);
       console.stop();
       int code = finished.error() != null ? 1 : finished.stopped() ? 3 : 0;
       Map<String, Object> event = new LinkedHashMap<>();
@@ -126,6 +142,22 @@ public final class EmbeddedRun {
       } catch (Exception e) {
         // shutting down anyway
       }
+    }
+  }
+
+  /** The control token, readable by the owner only (where the file system has POSIX permissions). */
+  private static void writeToken(Path file, String token) {
+    try {
+      Files.deleteIfExists(file);
+      try {
+        Files.createFile(file, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+            java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
+      } catch (UnsupportedOperationException e) {
+        Files.createFile(file);
+      }
+      Files.writeString(file, token + "\n");
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException("cannot write the control token to " + file + ": " + e.getMessage(), e);
     }
   }
 
