@@ -23,7 +23,7 @@ import picocli.CommandLine.Option;
 final class BenchOverheadCommand implements Callable<Integer> {
   private static final Pattern DONE = Pattern.compile("done: (\\d+) steps, ([0-9.]+) steps/s");
 
-  @Option(names = "--method", description = "supervised | simclr (default ${DEFAULT-VALUE})")
+  @Option(names = "--method", description = "supervised, simclr, simsiam, byol or vicreg (default ${DEFAULT-VALUE})")
   String method = "simclr";
   @Option(names = "--steps", description = "steps per block (default ${DEFAULT-VALUE})")
   long steps = 600;

@@ -25,7 +25,7 @@ public final class TrainCommand implements Callable<Integer> {
   @Spec
   CommandLine.Model.CommandSpec spec;
 
-  @Option(names = "--method", description = "supervised | simclr (default: ${DEFAULT-VALUE})")
+  @Option(names = "--method", description = "supervised | simclr | simsiam | byol | vicreg (default simclr)")
   String method;
   @Option(names = "--dataset", description = "mnist | fashion-mnist")
   String dataset;
@@ -63,6 +63,19 @@ public final class TrainCommand implements Callable<Integer> {
   Integer trainSubset;
   @Option(names = "--hidden", split = ",", description = "hidden widths, e.g. 256,256")
   int[] hidden;
+  @Option(names = "--no-stop-gradient", description = "simsiam ablation: gradient through the target branch"
+      + " (collapses)")
+  boolean noStopGradient;
+  @Option(names = "--no-predictor", description = "simsiam/byol ablation: no predictor, p = z (collapses)")
+  boolean noPredictor;
+  @Option(names = "--vicreg-std-coeff", description = "vicreg variance coefficient (default 25; 0 collapses)")
+  Double vicregStdCoeff;
+  @Option(names = "--vicreg-inv-coeff", description = "vicreg invariance coefficient (default 25)")
+  Double vicregInvCoeff;
+  @Option(names = "--vicreg-cov-coeff", description = "vicreg covariance coefficient (default 1)")
+  Double vicregCovCoeff;
+  @Option(names = "--ema-tau", description = "byol base EMA rate (default 0.996)")
+  Double emaTau;
   @Option(names = "--early-stop", description = "warn | stop: on a collapse alert only warn (default) or stop the run"
       + " (exit code 3)")
   String earlyStop;
@@ -119,6 +132,16 @@ public final class TrainCommand implements Callable<Integer> {
     put(overrides, "splinewatch.regions.threads", regionThreads);
     put(overrides, "splinewatch.analysis.enabled", analyzers);
     put(overrides, "splinewatch.alerts.early-stop", earlyStop);
+    put(overrides, "splinewatch.ssl.vicreg-std-coeff", vicregStdCoeff);
+    put(overrides, "splinewatch.ssl.vicreg-inv-coeff", vicregInvCoeff);
+    put(overrides, "splinewatch.ssl.vicreg-cov-coeff", vicregCovCoeff);
+    put(overrides, "splinewatch.ssl.ema-tau", emaTau);
+    if (noStopGradient) {
+      overrides.put("splinewatch.ssl.stop-gradient", false);
+    }
+    if (noPredictor) {
+      overrides.put("splinewatch.ssl.predictor", false);
+    }
     if (noSvg) {
       overrides.put("splinewatch.regions.svg", false);
     }

@@ -271,6 +271,11 @@ public final class EmbeddedRun {
     settings.put("hidden", s.hidden());
     settings.put("projection_dim", s.projectionDim());
     settings.put("probe_size", s.probeSize());
+    settings.put("stop_gradient", s.stopGradient());
+    settings.put("predictor", s.predictor());
+    settings.put("predictor_hidden", s.predictorHidden());
+    settings.put("ema_tau", s.emaTau());
+    settings.put("vicreg_coefficients", List.of(s.vicregInvCoeff(), s.vicregStdCoeff(), s.vicregCovCoeff()));
     settings.put("hub_buffer_size", s.hubBufferSize());
     settings.put("monitoring", s.monitoring());
     settings.put("train_images", train.count());

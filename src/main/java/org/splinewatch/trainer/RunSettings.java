@@ -13,9 +13,11 @@ import java.util.Locale;
 public record RunSettings(String method, String dataset, Path dataDir, Path cacheDir, String npmCommand, int epochs,
     long maxSteps, int batchSize, long seed, int snapshotEvery, int planes, String runId, Path out, String metricsHost,
     int metricsPort, double learningRate, double temperature, int[] hidden, int projectionDim, int probeSize,
-    int hubBufferSize, Duration analysisTimeout, Duration drainTimeout, boolean monitoring, int trainSubset) {
+    int hubBufferSize, Duration analysisTimeout, Duration drainTimeout, boolean monitoring, int trainSubset,
+    boolean stopGradient, boolean predictor, int predictorHidden, double emaTau, double vicregInvCoeff,
+    double vicregStdCoeff, double vicregCovCoeff) {
 
-  public static final List<String> METHODS = List.of("supervised", "simclr");
+  public static final List<String> METHODS = List.of("supervised", "simclr", "simsiam", "byol", "vicreg");
 
   public static RunSettings fromConfig(Config root) {
     Config c = root.getConfig("splinewatch");
@@ -36,7 +38,9 @@ public record RunSettings(String method, String dataset, Path dataDir, Path cach
         c.getDouble("run.temperature"), c.getIntList("run.hidden").stream().mapToInt(Integer::intValue).toArray(),
         positive(c, "run.projection-dim"), positive(c, "run.probe-size"), positive(c, "hub.buffer-size"),
         c.getDuration("analysis.timeout"), c.getDuration("analysis.drain-timeout"),
-        c.getBoolean("run.monitoring"), c.getInt("data.train-subset"));
+        c.getBoolean("run.monitoring"), c.getInt("data.train-subset"), c.getBoolean("ssl.stop-gradient"),
+        c.getBoolean("ssl.predictor"), positive(c, "ssl.predictor-hidden"), c.getDouble("ssl.ema-tau"),
+        c.getDouble("ssl.vicreg-inv-coeff"), c.getDouble("ssl.vicreg-std-coeff"), c.getDouble("ssl.vicreg-cov-coeff"));
   }
 
   private static int positive(Config c, String key) {
@@ -52,6 +56,12 @@ public record RunSettings(String method, String dataset, Path dataDir, Path cach
     return switch (method) {
       case "supervised" -> new SupervisedTrainer(train, hidden, batchSize, learningRate, seed);
       case "simclr" -> new SimClrTrainer(train, hidden, projectionDim, batchSize, learningRate, temperature, seed);
+      case "simsiam" -> new SimSiamTrainer(train, hidden, projectionDim, predictorHidden, batchSize, learningRate,
+          stopGradient, predictor, seed);
+      case "byol" -> new ByolTrainer(train, hidden, projectionDim, predictorHidden, batchSize, learningRate, emaTau,
+          maxSteps > 0 ? maxSteps : (long) epochs * Math.max(1, train.count() / batchSize), predictor, seed);
+      case "vicreg" -> new VicRegTrainer(train, hidden, projectionDim, batchSize, learningRate, vicregInvCoeff,
+          vicregStdCoeff, vicregCovCoeff, seed);
       default -> throw new IllegalArgumentException("unknown method " + method);
     };
   }

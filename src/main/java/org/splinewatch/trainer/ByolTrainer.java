@@ -1,0 +1,86 @@
+package org.splinewatch.trainer;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.splinewatch.data.LabeledImages;
+
+/**
+ * BYOL (Grill et al. 2020): an online network (encoder, projector, predictor) regresses the projection of the other
+ * view by a target network (encoder, projector) whose weights are an exponential moving average of the online ones:
+ * {@code L = ‖p̂1 − ẑ'2‖² + ‖p̂2 − ẑ'1‖²} (mean over the batch), targets fed as constants (no gradient), and after
+ * each step {@code θ' ← τ_k θ' + (1 − τ_k) θ} with the cosine schedule
+ * {@code τ_k = 1 − (1 − τ_0)(cos(π k/K) + 1)/2}. Ablation: {@code predictor = false} uses {@code p = z} (collapses).
+ */
+final class ByolTrainer extends TwoViewTrainer {
+  private final SameDiff target = SameDiff.create();
+  private final List<INDArray[]> targetParams = new ArrayList<>();
+  private final String targetOut;
+  private final double tauBase;
+  private final long totalSteps;
+
+  ByolTrainer(LabeledImages train, int[] hidden, int projectionDim, int predictorHidden, int batchSize,
+      double learningRate, double tauBase, long totalSteps, boolean predictor, long seed) {
+    super(train, batchSize, learningRate, seed);
+    this.tauBase = tauBase;
+    this.totalSteps = Math.max(1, totalSteps);
+    buildBackbone(hidden, projectionDim);
+    SDVariable z1 = embed(x1);
+    SDVariable z2 = embed(x2);
+    SDVariable p1 = z1;
+    SDVariable p2 = z2;
+    if (predictor) {
+      List<SDVariable[]> pred = List.of(dense("pred0", projectionDim, predictorHidden),
+          dense("pred1", predictorHidden, projectionDim));
+      p1 = mlp(sd, z1, pred);
+      p2 = mlp(sd, z2, pred);
+    }
+    // the target network starts as a copy of the online encoder and projector
+    SDVariable x = target.placeHolder("x", DataType.FLOAT, -1, inputDim);
+    List<SDVariable[]> layers = new ArrayList<>();
+    for (int i = 0; i < backbone.size(); i++) {
+      INDArray w = backbone.get(i)[0].getArr().dup();
+      INDArray b = backbone.get(i)[1].getArr().dup();
+      layers.add(new SDVariable[] {target.var("t" + i + "_w", w), target.var("t" + i + "_b", b)});
+    }
+    this.targetOut = mlp(target, x, layers).name();
+    for (SDVariable[] l : layers) {
+      targetParams.add(new INDArray[] {l[0].getArr(), l[1].getArr()});
+    }
+    SDVariable t1 = sd.placeHolder("t1", DataType.FLOAT, -1, projectionDim); // target projection of view 2
+    SDVariable t2 = sd.placeHolder("t2", DataType.FLOAT, -1, projectionDim); // target projection of view 1
+    finish(SslLosses.byol(p1, t1).add(SslLosses.byol(p2, t2)), "t1", "t2");
+  }
+
+  @Override
+  protected INDArray[] extraInputs(INDArray v1, INDArray v2) {
+    INDArray t2 = target.output(Map.of("x", v1), targetOut).get(targetOut);
+    INDArray t1 = target.output(Map.of("x", v2), targetOut).get(targetOut);
+    return new INDArray[] {t1, t2};
+  }
+
+  /** {@code τ_k} of the cosine schedule after {@code k} of {@code K} steps. */
+  static double tau(double tauBase, long k, long total) {
+    return 1 - (1 - tauBase) * (Math.cos(Math.PI * Math.min(k, total) / total) + 1) / 2;
+  }
+
+  @Override
+  protected void afterStep(long stepsDone) {
+    double tau = tau(tauBase, stepsDone, totalSteps);
+    for (int i = 0; i < backbone.size(); i++) {
+      for (int j = 0; j < 2; j++) {
+        INDArray t = targetParams.get(i)[j];
+        t.muli(tau).addi(backbone.get(i)[j].getArr().mul(1 - tau));
+      }
+    }
+  }
+
+  /** Target parameters (tests). */
+  List<INDArray[]> targetParams() {
+    return targetParams;
+  }
+}

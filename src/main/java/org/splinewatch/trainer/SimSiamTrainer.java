@@ -1,0 +1,58 @@
+package org.splinewatch.trainer;
+
+import java.util.List;
+import java.util.Map;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.splinewatch.data.LabeledImages;
+
+/**
+ * SimSiam (Chen and He 2021): a predictor MLP {@code h} on the batch-normalised projector output {@code z},
+ * {@code L = D(p1, sg(z2))/2 + D(p2, sg(z1))/2} with {@code D} the negative cosine. Stop-gradient is exact: the
+ * targets {@code z1, z2} are computed by a forward pass before the step and fed as constants (placeholders
+ * {@code t1, t2}), so no gradient reaches the target branch. Ablations: {@code stopGradient = false} uses the live
+ * {@code z} (collapses), {@code predictor = false} uses {@code p = z} (collapses).
+ */
+final class SimSiamTrainer extends TwoViewTrainer {
+  private final boolean stopGradient;
+  private final String z1Name;
+  private final String z2Name;
+
+  SimSiamTrainer(LabeledImages train, int[] hidden, int projectionDim, int predictorHidden, int batchSize,
+      double learningRate, boolean stopGradient, boolean predictor, long seed) {
+    super(train, batchSize, learningRate, seed);
+    this.stopGradient = stopGradient;
+    buildBackbone(hidden, projectionDim);
+    // the projector output goes through batch normalisation (no affine), as in SimSiam's projector; snapshots keep
+    // the linear projector, whose output the monitor watches
+    SDVariable z1 = SslLosses.batchStandardize(sd, embed(x1));
+    SDVariable z2 = SslLosses.batchStandardize(sd, embed(x2));
+    this.z1Name = z1.name();
+    this.z2Name = z2.name();
+    SDVariable p1 = z1;
+    SDVariable p2 = z2;
+    if (predictor) {
+      List<SDVariable[]> pred = List.of(dense("pred0", projectionDim, predictorHidden),
+          dense("pred1", predictorHidden, projectionDim));
+      p1 = mlp(sd, z1, pred);
+      p2 = mlp(sd, z2, pred);
+    }
+    if (stopGradient) {
+      SDVariable t1 = sd.placeHolder("t1", DataType.FLOAT, -1, projectionDim); // sg(z2), target of p1
+      SDVariable t2 = sd.placeHolder("t2", DataType.FLOAT, -1, projectionDim); // sg(z1), target of p2
+      finish(SslLosses.negativeCosine(p1, t1).add(SslLosses.negativeCosine(p2, t2)).div(2), "t1", "t2");
+    } else {
+      finish(SslLosses.negativeCosine(p1, z2).add(SslLosses.negativeCosine(p2, z1)).div(2));
+    }
+  }
+
+  @Override
+  protected INDArray[] extraInputs(INDArray v1, INDArray v2) {
+    if (!stopGradient) {
+      return new INDArray[0];
+    }
+    Map<String, INDArray> z = sd.output(Map.of("x1", v1, "x2", v2), z1Name, z2Name);
+    return new INDArray[] {z.get(z2Name), z.get(z1Name)};
+  }
+}

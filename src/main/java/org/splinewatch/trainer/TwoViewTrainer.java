@@ -1,0 +1,249 @@
+package org.splinewatch.trainer;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.autodiff.samediff.TrainingConfig;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.MultiDataSet;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.learning.config.Adam;
+import org.splinewatch.data.LabeledImages;
+import org.splinewatch.regions.Layer;
+import org.splinewatch.snapshot.WeightSnapshot;
+
+/**
+ * Shared machinery of the two-view self-supervised methods (SimCLR, SimSiam, BYOL, VICReg) in SameDiff: an MLP encoder
+ * (ReLU) and a linear projector, placeholders {@code x1, x2} for two augmented views produced by a prefetch thread (so
+ * augmentation does not stall steps), Adam, the loss evaluated every {@link #LOSS_EVERY} steps, and snapshots of
+ * encoder + projector (the representation is the encoder output). Subclasses build the loss, may feed extra
+ * placeholders computed before each step (stop-gradient targets) and may update state after it (BYOL's EMA).
+ */
+abstract class TwoViewTrainer implements Trainer {
+  static final int LOSS_EVERY = 10;
+  protected final SameDiff sd = SameDiff.create();
+  protected final int batchSize;
+  protected final int inputDim;
+  protected final SDVariable x1;
+  protected final SDVariable x2;
+  /** Encoder layers then the projector: {@code {W, b}} each. */
+  protected final List<SDVariable[]> backbone = new ArrayList<>();
+  private final double learningRate;
+  private final BlockingQueue<float[][]> prefetched = new ArrayBlockingQueue<>(2);
+  private final LabeledImages train;
+  private final long seed;
+  private Thread augmentThread;
+  private WeightCopier copier;
+  private String lossName;
+  private String[] extraNames = new String[0];
+  private volatile boolean closed;
+  private long steps;
+  private double lastLoss = Double.NaN;
+  private boolean differentiated;
+  private int encoderLayers;
+
+  TwoViewTrainer(LabeledImages train, int batchSize, double learningRate, long seed) {
+    this.train = train;
+    this.batchSize = batchSize;
+    this.inputDim = train.pixelsPerImage();
+    this.learningRate = learningRate;
+    this.seed = seed;
+    Nd4j.getRandom().setSeed(seed);
+    this.x1 = sd.placeHolder("x1", DataType.FLOAT, -1, inputDim);
+    this.x2 = sd.placeHolder("x2", DataType.FLOAT, -1, inputDim);
+  }
+
+  /** A dense layer's parameters, He-initialised, zero bias. */
+  protected SDVariable[] dense(String name, int in, int out) {
+    INDArray w0 = Nd4j.randn(DataType.FLOAT, in, out).muli(Math.sqrt(2.0 / in));
+    return new SDVariable[] {sd.var(name + "_w", w0), sd.var(name + "_b", Nd4j.zeros(DataType.FLOAT, out))};
+  }
+
+  /** Builds the encoder ({@code hidden} widths, ReLU) and the linear projector to {@code projectionDim}. */
+  protected void buildBackbone(int[] hidden, int projectionDim) {
+    int in = inputDim;
+    for (int i = 0; i < hidden.length; i++) {
+      backbone.add(dense("enc" + i, in, hidden[i]));
+      in = hidden[i];
+    }
+    backbone.add(dense("proj", in, projectionDim));
+    encoderLayers = hidden.length;
+  }
+
+  /** Applies layers {@code {W, b}}; ReLU after every layer but the last. */
+  protected static SDVariable mlp(SameDiff sd, SDVariable x, List<SDVariable[]> layers) {
+    SDVariable h = x;
+    for (int i = 0; i < layers.size(); i++) {
+      h = h.mmul(layers.get(i)[0]).add(layers.get(i)[1]);
+      if (i < layers.size() - 1) {
+        h = sd.nn.relu(h, 0);
+      }
+    }
+    return h;
+  }
+
+  /** The projector output of the backbone for a view. */
+  protected SDVariable embed(SDVariable x) {
+    return mlp(sd, x, backbone);
+  }
+
+  /** Subclasses call this once the loss is built; {@code extra} are placeholders fed by {@link #extraInputs}. */
+  protected void finish(SDVariable loss, String... extra) {
+    sd.setLossVariables(loss);
+    this.lossName = loss.name();
+    this.extraNames = extra;
+    String[] mapping = new String[2 + extra.length];
+    mapping[0] = "x1";
+    mapping[1] = "x2";
+    System.arraycopy(extra, 0, mapping, 2, extra.length);
+    sd.setTrainingConfig(TrainingConfig.builder().updater(new Adam(learningRate)).dataSetFeatureMapping(mapping)
+        .markLabelsUnused().build());
+    List<WeightCopier.Recipe> recipes = new ArrayList<>();
+    for (int i = 0; i < backbone.size(); i++) {
+      recipes.add(WeightCopier.dense(backbone.get(i)[0].getArr(), backbone.get(i)[1].getArr()));
+      if (i < backbone.size() - 1) {
+        recipes.add(WeightCopier.activation(Layer.Activation.relu()));
+      }
+    }
+    this.copier = WeightCopier.of(recipes);
+    this.augmentThread = new Thread(this::produce, "splinewatch-augment");
+    augmentThread.setDaemon(true);
+    augmentThread.start();
+  }
+
+  /** Values of the extra placeholders for this batch (e.g. stop-gradient targets); none by default. */
+  protected INDArray[] extraInputs(INDArray v1, INDArray v2) {
+    return new INDArray[0];
+  }
+
+  /** Called after each optimisation step with the number of steps done. */
+  protected void afterStep(long stepsDone) {
+  }
+
+  private void produce() {
+    BatchSampler sampler = new BatchSampler(train, batchSize, seed ^ 0x5eed);
+    SplittableRandom rnd = new SplittableRandom(seed ^ 0xa11a);
+    Augmenter aug = new Augmenter(train.rows(), train.cols());
+    float[] clean = new float[batchSize * inputDim];
+    int[] labels = new int[batchSize];
+    try {
+      while (!closed) {
+        sampler.next(clean, labels);
+        float[] v1 = new float[clean.length];
+        float[] v2 = new float[clean.length];
+        for (int b = 0; b < batchSize; b++) {
+          aug.augment(clean, b * inputDim, v1, b * inputDim, rnd);
+          aug.augment(clean, b * inputDim, v2, b * inputDim, rnd);
+        }
+        prefetched.put(new float[][] {v1, v2});
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  @Override
+  public double step() {
+    float[][] views;
+    try {
+      views = prefetched.take();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while waiting for augmented views", e);
+    }
+    long[] shape = {batchSize, inputDim};
+    INDArray v1 = Nd4j.create(views[0], shape);
+    INDArray v2 = Nd4j.create(views[1], shape);
+    INDArray[] extra = extraInputs(v1, v2);
+    INDArray[] features = new INDArray[2 + extra.length];
+    features[0] = v1;
+    features[1] = v2;
+    System.arraycopy(extra, 0, features, 2, extra.length);
+    MultiDataSet batch = new MultiDataSet(features, new INDArray[0]);
+    if (!differentiated) {
+      // SameDiff prints one "Added differentiated op" line per op to stdout while building the gradient graph
+      java.io.PrintStream stdout = System.out;
+      System.setOut(new java.io.PrintStream(java.io.OutputStream.nullOutputStream()));
+      try {
+        sd.fit(batch);
+      } finally {
+        System.setOut(stdout);
+      }
+      differentiated = true;
+    } else {
+      sd.fit(batch);
+    }
+    steps++;
+    afterStep(steps);
+    // sd.fit records no loss without listeners; evaluate it on the same batch every LOSS_EVERY steps
+    if ((steps - 1) % LOSS_EVERY == 0) {
+      lastLoss = loss(v1, v2, extra);
+    }
+    return lastLoss;
+  }
+
+  /** The loss on given views (with the given extra placeholder values). */
+  double loss(INDArray v1, INDArray v2, INDArray[] extra) {
+    Map<String, INDArray> in = new HashMap<>();
+    in.put("x1", v1);
+    in.put("x2", v2);
+    for (int i = 0; i < extra.length; i++) {
+      in.put(extraNames[i], extra[i]);
+    }
+    return sd.output(in, lossName).get(lossName).getDouble(0);
+  }
+
+  /** Gradients of the loss on given views with respect to the named variables (tests). */
+  Map<String, INDArray> gradients(INDArray v1, INDArray v2, INDArray[] extra, String... variables) {
+    Map<String, INDArray> in = new HashMap<>();
+    in.put("x1", v1);
+    in.put("x2", v2);
+    for (int i = 0; i < extra.length; i++) {
+      in.put(extraNames[i], extra[i]);
+    }
+    java.io.PrintStream stdout = System.out;
+    System.setOut(new java.io.PrintStream(java.io.OutputStream.nullOutputStream()));
+    try {
+      return sd.calculateGradients(in, variables);
+    } finally {
+      System.setOut(stdout);
+    }
+  }
+
+  /** The SameDiff graph (tests). */
+  SameDiff graph() {
+    return sd;
+  }
+
+  @Override
+  public WeightSnapshot snapshot(String runId, long step, int epoch, double loss, double stepsPerSecond) {
+    // blocks: encoder layers, then the projector; the representation is the last encoder block's output
+    return new WeightSnapshot(runId, step, epoch, System.currentTimeMillis(), inputDim, copier.copy(),
+        encoderLayers - 1, false, loss, learningRate, stepsPerSecond);
+  }
+
+  @Override
+  public int stepsPerEpoch() {
+    return Math.max(1, train.count() / batchSize);
+  }
+
+  @Override
+  public double learningRate() {
+    return learningRate;
+  }
+
+  @Override
+  public void close() {
+    closed = true;
+    if (augmentThread != null) {
+      augmentThread.interrupt();
+    }
+  }
+}
