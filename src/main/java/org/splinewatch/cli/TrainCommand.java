@@ -63,6 +63,8 @@ public final class TrainCommand implements Callable<Integer> {
   Integer trainSubset;
   @Option(names = "--hidden", split = ",", description = "hidden widths, e.g. 256,256")
   int[] hidden;
+  @Option(names = "--projection-dim", description = "projector output width of the SSL methods (default 128)")
+  Integer projectionDim;
   @Option(names = "--no-stop-gradient", description = "simsiam ablation: gradient through the target branch"
       + " (collapses)")
   boolean noStopGradient;
@@ -136,6 +138,7 @@ public final class TrainCommand implements Callable<Integer> {
     put(overrides, "splinewatch.ssl.vicreg-inv-coeff", vicregInvCoeff);
     put(overrides, "splinewatch.ssl.vicreg-cov-coeff", vicregCovCoeff);
     put(overrides, "splinewatch.ssl.ema-tau", emaTau);
+    put(overrides, "splinewatch.run.projection-dim", projectionDim);
     if (noStopGradient) {
       overrides.put("splinewatch.ssl.stop-gradient", false);
     }
