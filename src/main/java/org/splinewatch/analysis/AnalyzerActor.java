@@ -15,8 +15,9 @@ import org.splinewatch.metrics.Sample;
 import org.splinewatch.snapshot.WeightSnapshot;
 
 /**
- * Runs one {@link SnapshotAnalysis} per {@link Analyze} command: publishes its samples, times it
- * ({@code splinewatch_analysis_seconds{analyzer}}) and replies {@link Analyzed}. A failure is reported to the metrics
+ * Runs one {@link SnapshotAnalysis} per {@link Analyze} command: publishes its samples and
+ * {@code splinewatch_analysis_step{analyzer}} (the training step of the snapshot it analysed, for the analysis lag),
+ * times it ({@code splinewatch_analysis_seconds{analyzer}}) and replies {@link Analyzed}. A failure is reported to the metrics
  * actor and the reply, then rethrown so that supervision restarts the actor with a fresh analysis; the trainer never
  * notices. The protocol is the shared {@link Analyze} command.
  */
@@ -66,7 +67,9 @@ public final class AnalyzerActor extends AbstractBehavior<Analyze> {
       throw e;
     }
     double secs = (System.nanoTime() - t0) / 1e9;
-    metrics.tell(new MetricsActor.Publish(samples));
+    List<Sample> all = new java.util.ArrayList<>(samples);
+    all.add(Sample.of("splinewatch_analysis_step", s.step(), s.step(), "analyzer", name));
+    metrics.tell(new MetricsActor.Publish(all));
     metrics.tell(new MetricsActor.AnalysisTook(name, s.step(), secs));
     m.replyTo().tell(new Analyzed(name, s.step(), secs, null));
     return this;

@@ -46,7 +46,6 @@ public final class EmbeddingAnalyzer implements SnapshotAnalysis {
     PiecewiseLinearNet net = s.network();
     int n = run.probeCount();
     List<Sample> out = new ArrayList<>();
-    out.add(Sample.of("splinewatch_training_step", s.step(), s.step()));
     layer(out, s.step(), "repr", net.forwardTo(probes, n, s.reprBlock() + 1),
         net.forwardTo(pairs, n, s.reprBlock() + 1), n, run);
     if (!s.classifierHead()) {

@@ -66,6 +66,7 @@ public final class EmbeddedRun {
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     ActorSystem<Object> system = ActorSystem.create(bootstrap(), "splinewatch", config);
     MetricsHttpServer http = null;
+    Path sdFile = null;
     RunControl control = new RunControl();
     String token = config.getString("splinewatch.control.token");
     String controlToken = token.isEmpty() ? AlertWebhook.newToken() : token;
@@ -75,7 +76,8 @@ public final class EmbeddedRun {
             event -> out.println("stop requested through the control endpoint: " + event.get("alertname") + " "
                 + event.get("summary")));
         http = MetricsHttpServer.start(system, registry, s.metricsHost(), s.metricsPort(),
-            ControlRoutes.route(webhook));
+            org.apache.pekko.http.javadsl.server.Directives.concat(ControlRoutes.route(webhook),
+                ControlRoutes.planes(runDir.resolve("planes"))));
       }
       DatasetLoader loader = new DatasetLoader(s.cacheDir(), s.npmCommand(), out::println);
       DatasetLoader.Split data = loader.load(Dataset.parse(s.dataset()), s.dataDir());
@@ -93,6 +95,9 @@ public final class EmbeddedRun {
       out.println("  run directory: " + runDir);
       out.println(port > 0 ? "  metrics: http://" + s.metricsHost() + ":" + port + "/metrics" : "  metrics: HTTP off");
       if (port > 0) {
+        String advertise = config.getString("splinewatch.metrics.advertise-host");
+        sdFile = ServiceDiscovery.register(sdDir(config, s), runId, advertise.isEmpty() ? s.metricsHost() : advertise,
+            port);
         writeToken(runDir.resolve("control-token"), controlToken);
         out.println("  control: POST http://" + s.metricsHost() + ":" + port + "/api/v1/alerts (Alertmanager webhook;"
             + " bearer token in " + runDir.resolve("control-token") + ")");
@@ -133,6 +138,7 @@ public final class EmbeddedRun {
       }
       return new Result(code, finished, runDir, port);
     } finally {
+      ServiceDiscovery.unregister(sdFile);
       if (http != null) {
         http.stop();
       }
@@ -143,6 +149,12 @@ public final class EmbeddedRun {
         // shutting down anyway
       }
     }
+  }
+
+  /** {@code splinewatch.metrics.sd-dir}, or {@code <out>/prometheus-sd} when empty. */
+  private static Path sdDir(Config config, RunSettings s) {
+    String dir = config.getString("splinewatch.metrics.sd-dir");
+    return dir.isEmpty() ? s.out().resolve("prometheus-sd") : Path.of(dir);
   }
 
   /** The control token, readable by the owner only (where the file system has POSIX permissions). */

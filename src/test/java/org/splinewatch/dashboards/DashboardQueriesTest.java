@@ -1,0 +1,202 @@
+package org.splinewatch.dashboards;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.splinewatch.analysis.AnalyzerActor;
+import org.splinewatch.cli.TrainCommand;
+import org.splinewatch.data.SyntheticData;
+import org.splinewatch.metrics.Sample;
+import org.splinewatch.monitor.EmbeddedRun;
+import org.splinewatch.monitor.RunGuardian;
+import org.splinewatch.trainer.RunSettings;
+import org.splinewatch.trainer.TrainerActor;
+
+/**
+ * Every PromQL expression of every dashboard panel, variable and annotation runs against a real Prometheus (Debian
+ * package, installed by .ci/run; skipped where missing) that discovered a real tiny run through the file-based
+ * service discovery and scraped it: each returns data whenever the run produces the metrics it reads. The run has
+ * every analyzer and an injected collapse, so alert panels have data too. Queries run while the run is live.
+ */
+class DashboardQueriesTest {
+  private static final Pattern LABEL_VALUES = Pattern.compile("label_values\\((.*),\\s*(\\w+)\\)");
+  @TempDir
+  Path tmp;
+  private Process prometheus;
+  private final HttpClient http = HttpClient.newHttpClient();
+
+  @AfterEach
+  void stop() {
+    if (prometheus != null) {
+      prometheus.destroyForcibly();
+    }
+  }
+
+  static int freePort() throws IOException {
+    try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+      return s.getLocalPort();
+    }
+  }
+
+  static boolean installed(String binary) {
+    try {
+      return new ProcessBuilder(binary, "--version").redirectErrorStream(true).start().waitFor() == 0;
+    } catch (IOException | InterruptedException e) {
+      return false;
+    }
+  }
+
+  static void mustRun(List<String> cmd) throws Exception {
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertEquals(0, p.waitFor(), String.join(" ", cmd) + ":\n" + out);
+  }
+
+  private String get(String url) throws Exception {
+    return http.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(10)).build(),
+        HttpResponse.BodyHandlers.ofString()).body();
+  }
+
+  static String substitute(String expr, String run) {
+    return expr.replace("$run", run).replace("$plane", ".*").replace("$layer", ".+").replace("$method", ".+")
+        .replace("$dataset", ".+");
+  }
+
+  /** Runs one dashboard query; true when it returned data. */
+  private boolean returnsData(String base, String expr) throws Exception {
+    Matcher lv = LABEL_VALUES.matcher(expr);
+    String body;
+    if (lv.matches()) {
+      body = get(base + "/api/v1/label/" + lv.group(2) + "/values?match[]="
+          + URLEncoder.encode(lv.group(1), StandardCharsets.UTF_8));
+      assertTrue(body.contains("\"status\":\"success\""), expr + ": " + body);
+      return !body.contains("\"data\":[]");
+    }
+    body = get(base + "/api/v1/query?query=" + URLEncoder.encode(expr, StandardCharsets.UTF_8));
+    assertTrue(body.contains("\"status\":\"success\""), expr + ": " + body);
+    return !body.contains("\"result\":[]");
+  }
+
+  @Test
+  void everyDashboardQueryReturnsDataForALiveRun() throws Exception {
+    assumeTrue(installed("prometheus"), "prometheus not installed (.ci/run installs it)");
+    int metricsPort = freePort();
+    int promPort = freePort();
+    Path sd = tmp.resolve("sd");
+    Files.writeString(tmp.resolve("prometheus.yml"), """
+        global:
+          scrape_interval: 1s
+          evaluation_interval: 1s
+        rule_files:
+          - %s
+        scrape_configs:
+          - job_name: splinewatch
+            file_sd_configs:
+              - files: ['%s/*.json']
+                refresh_interval: 1s
+        """.formatted(Path.of("dashboards/prometheus/splinewatch-rules.yml").toAbsolutePath(), sd));
+    prometheus = new ProcessBuilder("prometheus", "--config.file=" + tmp.resolve("prometheus.yml"),
+        "--storage.tsdb.path=" + tmp.resolve("data"), "--web.listen-address=127.0.0.1:" + promPort)
+        .redirectErrorStream(true).redirectOutput(tmp.resolve("prometheus.log").toFile()).start();
+    String base = "http://127.0.0.1:" + promPort;
+
+    Path data = tmp.resolve("idx");
+    SyntheticData.writeDir(data, 640, 200, 9);
+    var o = new java.util.LinkedHashMap<String, Object>();
+    o.put("splinewatch.run.method", "supervised");
+    o.put("splinewatch.data.dir", data.toString());
+    o.put("splinewatch.run.max-steps", 1_000_000);
+    o.put("splinewatch.run.batch-size", 32);
+    o.put("splinewatch.run.hidden", List.of(16, 16));
+    o.put("splinewatch.run.snapshot-every", 20);
+    o.put("splinewatch.run.probe-size", 60);
+    o.put("splinewatch.run.run-id", "dash");
+    o.put("splinewatch.run.out", tmp.resolve("runs").toString());
+    o.put("splinewatch.metrics.port", metricsPort);
+    o.put("splinewatch.metrics.sd-dir", sd.toString());
+    o.put("splinewatch-analysis-dispatcher.fixed-pool-size", 2);
+    var config = TrainCommand.load(o, null);
+    List<RunGuardian.AnalyzerSpec> analyzers = new ArrayList<>(EmbeddedRun.defaultAnalyzers(config));
+    analyzers.add(new RunGuardian.AnalyzerSpec("injector", (run, metrics, dir) ->
+        AnalyzerActor.create("injector", metrics, () -> s -> List.of(Sample.of("splinewatch_embedding_std_normalized",
+            s.step() < 100 ? 0.9 : 0.01, s.step(), "layer", "proj")))));
+    List<String> missing = new ArrayList<>();
+    java.util.concurrent.atomic.AtomicInteger checkedQueries = new java.util.concurrent.atomic.AtomicInteger();
+    CompletableFuture<Void> checked = new CompletableFuture<>();
+    EmbeddedRun.Result result = EmbeddedRun.run(RunSettings.fromConfig(config), config, Map.of(),
+        new PrintStream(java.io.OutputStream.nullOutputStream()), analyzers, new EmbeddedRun.Listener() {
+          @Override
+          public void started(Path runDir, int port, ActorRef<TrainerActor.Command> trainer) {
+            Thread t = new Thread(() -> {
+              try {
+                assertTrue(Files.exists(sd.resolve("dash.json")), "the run registered itself for discovery");
+                // wait until every analyzer and the alert rules have produced data
+                for (int i = 0; i < 240 && !(returnsData(base, "ALERTS{run=\"dash\",alertstate=\"firing\"}")
+                    && returnsData(base, "splinewatch_intrinsic_dimension{run=\"dash\"}")
+                    && returnsData(base, "splinewatch_boundary_flip_ratio{run=\"dash\"}")
+                    && returnsData(base, "splinewatch_regions{run=\"dash\"}")
+                    && returnsData(base, "rate(splinewatch_analysis_seconds_count{run=\"dash\"}[1m])")); i++) {
+                  Thread.sleep(500);
+                }
+                String produced = get("http://127.0.0.1:" + port + "/metrics");
+                // the live dashboard's picture panel: the newest partition picture of a plane, 404 for no plane
+                HttpResponse<String> svg = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port
+                    + "/planes/0/latest.svg")).build(), HttpResponse.BodyHandlers.ofString());
+                assertEquals(200, svg.statusCode());
+                assertTrue(svg.body().startsWith("<svg") && svg.headers().firstValue("Content-Type").orElse("")
+                    .startsWith("image/svg+xml"), svg.headers().toString());
+                assertEquals(404, http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port
+                    + "/planes/7/latest.svg")).build(), HttpResponse.BodyHandlers.ofString()).statusCode());
+                for (Path f : Dashboards.files()) {
+                  for (Dashboards.Query q : Dashboards.queries(f)) {
+                    String expr = substitute(q.expr(), "dash");
+                    boolean expected = Dashboards.metrics(expr).stream().allMatch(produced::contains);
+                    if (expected) {
+                      checkedQueries.incrementAndGet();
+                      if (!returnsData(base, expr)) {
+                        missing.add(q.dashboard() + " " + q.where() + ": " + expr);
+                      }
+                    }
+                  }
+                }
+                checked.complete(null);
+              } catch (Throwable e) {
+                checked.completeExceptionally(e);
+              } finally {
+                trainer.tell(new TrainerActor.Stop("dashboard queries checked"));
+              }
+            });
+            t.setDaemon(true);
+            t.start();
+          }
+        });
+    checked.join();
+    assertEquals(3, result.exitCode(), "stopped by the test after the checks");
+    assertTrue(missing.isEmpty(), "queries without data:\n" + String.join("\n", missing));
+    // all but the SSL-only ones (layer proj from the SimCLR projector is injected here) are expected to have data
+    assertTrue(checkedQueries.get() >= 40, "queries checked: " + checkedQueries.get());
+    assertTrue(!Files.exists(sd.resolve("dash.json")), "the run removed its discovery file");
+  }
+}

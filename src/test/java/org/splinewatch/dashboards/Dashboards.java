@@ -1,0 +1,77 @@
+package org.splinewatch.dashboards;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+/** The shipped Grafana dashboards and their PromQL expressions (panels, variables, annotations). */
+final class Dashboards {
+  static final Path DIR = Path.of("dashboards/grafana/dashboards");
+  static final Pattern METRIC = Pattern.compile("\\b(splinewatch_[a-z0-9_]+)\\b");
+  static final Pattern VARIABLE = Pattern.compile("\\$(\\w+)|\\$\\{(\\w+)[^}]*}");
+
+  /** One PromQL expression and where it comes from. */
+  record Query(String dashboard, String where, String expr, boolean instant) {
+  }
+
+  private Dashboards() {
+  }
+
+  static List<Path> files() throws IOException {
+    try (Stream<Path> s = Files.list(DIR)) {
+      return s.filter(f -> f.toString().endsWith(".json")).sorted().toList();
+    }
+  }
+
+  static JsonNode read(Path f) throws IOException {
+    return new ObjectMapper().readTree(f.toFile());
+  }
+
+  static List<Query> queries(Path f) throws IOException {
+    JsonNode d = read(f);
+    String name = f.getFileName().toString();
+    List<Query> out = new ArrayList<>();
+    for (JsonNode p : d.path("panels")) {
+      for (JsonNode t : p.path("targets")) {
+        out.add(new Query(name, "panel '" + p.path("title").asText() + "' " + t.path("refId").asText(),
+            t.path("expr").asText(), t.path("instant").asBoolean(false)));
+      }
+    }
+    for (JsonNode v : d.path("templating").path("list")) {
+      out.add(new Query(name, "variable " + v.path("name").asText(), v.path("query").path("query").asText(), true));
+    }
+    for (JsonNode a : d.path("annotations").path("list")) {
+      if (a.has("expr")) {
+        out.add(new Query(name, "annotation " + a.path("name").asText(), a.path("expr").asText(), false));
+      }
+    }
+    return out;
+  }
+
+  static Set<String> metrics(String expr) {
+    Set<String> out = new LinkedHashSet<>();
+    Matcher m = METRIC.matcher(expr);
+    while (m.find()) {
+      out.add(m.group(1));
+    }
+    return out;
+  }
+
+  static Set<String> variables(String text) {
+    Set<String> out = new LinkedHashSet<>();
+    Matcher m = VARIABLE.matcher(text);
+    while (m.find()) {
+      out.add(m.group(1) != null ? m.group(1) : m.group(2));
+    }
+    return out;
+  }
+}
