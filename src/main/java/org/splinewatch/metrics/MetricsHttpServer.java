@@ -43,7 +43,7 @@ public final class MetricsHttpServer {
     Route base = concat(
         path("metrics", () -> get(() -> complete(HttpEntities.create(ContentTypes.TEXT_PLAIN_UTF8, registry.scrape())))),
         pathSingleSlash(() -> get(() -> complete("splinewatch: metrics at /metrics\n"))));
-    Route route = extra == null ? base : concat(base, extra);
+    Route route = extra == null ? base : concat(extra, base);
     try {
       ServerBinding b = Http.get(system).newServerAt(host, port).bind(route).toCompletableFuture()
           .get(30, TimeUnit.SECONDS);
@@ -66,7 +66,14 @@ public final class MetricsHttpServer {
     return binding.localAddress().getPort();
   }
 
+  /** Unbinds; a failure here (e.g. a client's connection torn down mid-request) must not hide the run's outcome. */
   public void stop() {
-    binding.unbind().toCompletableFuture().join();
+    try {
+      binding.unbind().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (ExecutionException | TimeoutException e) {
+      // the actor system terminates next and closes the socket anyway
+    }
   }
 }

@@ -77,7 +77,7 @@ public final class EmbeddedRun {
                 + event.get("summary")));
         http = MetricsHttpServer.start(system, registry, s.metricsHost(), s.metricsPort(),
             org.apache.pekko.http.javadsl.server.Directives.concat(ControlRoutes.route(webhook),
-                ControlRoutes.planes(runDir.resolve("planes"))));
+                ControlRoutes.planes(runDir.resolve("planes")), LivePage.route(s.out(), runId)));
       }
       DatasetLoader loader = new DatasetLoader(s.cacheDir(), s.npmCommand(), out::println);
       DatasetLoader.Split data = loader.load(Dataset.parse(s.dataset()), s.dataDir());
@@ -93,7 +93,8 @@ public final class EmbeddedRun {
       out.println("splinewatch run " + runId + ": " + s.method() + " on " + s.dataset() + " (" + train.count()
           + " training images)");
       out.println("  run directory: " + runDir);
-      out.println(port > 0 ? "  metrics: http://" + s.metricsHost() + ":" + port + "/metrics" : "  metrics: HTTP off");
+      out.println(port > 0 ? "  metrics: http://" + s.metricsHost() + ":" + port + "/metrics (live page: http://"
+          + s.metricsHost() + ":" + port + "/)" : "  metrics: HTTP off");
       if (port > 0) {
         String advertise = config.getString("splinewatch.metrics.advertise-host");
         sdFile = ServiceDiscovery.register(sdDir(config, s), runId, advertise.isEmpty() ? s.metricsHost() : advertise,
@@ -128,6 +129,13 @@ public final class EmbeddedRun {
       event.put("error", finished.error());
       event.put("time", System.currentTimeMillis());
       appendEvent(runDir, event);
+      try {
+        org.splinewatch.report.ReportWriter.write(List.of(org.splinewatch.report.RunData.read(runDir)),
+            runDir.resolve("report.html"));
+        out.println("  report: " + runDir.resolve("report.html"));
+      } catch (RuntimeException e) {
+        out.println("warning: could not write the report: " + e.getMessage());
+      }
       if (finished.error() != null) {
         out.println("error: " + finished.error());
       } else if (finished.stopped()) {

@@ -1,0 +1,45 @@
+package org.splinewatch.cli;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import org.splinewatch.report.ReportWriter;
+import org.splinewatch.report.RunData;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code ./monitor report RUN_DIR [RUN_DIR...] [--out FILE]}: a self-contained HTML report of one or more runs. */
+@Command(name = "report", mixinStandardHelpOptions = true,
+    description = "Write a self-contained HTML report (curves, alerts, partition pictures) of one or more runs.")
+final class ReportCommand implements Callable<Integer> {
+  @Parameters(arity = "1..*", paramLabel = "RUN_DIR", description = "run directories (runs/<run-id>)")
+  List<Path> runs = new ArrayList<>();
+  @Option(names = "--out", description = "output file (default RUN_DIR/report.html for one run, "
+      + "splinewatch-report.html for several)")
+  Path out;
+
+  @Override
+  public Integer call() {
+    List<RunData> data = new ArrayList<>();
+    for (Path r : runs) {
+      try {
+        data.add(RunData.read(r));
+      } catch (RunData.ReportException e) {
+        System.err.println("error: " + e.getMessage());
+        return 1;
+      }
+    }
+    Path file = out != null ? out : runs.size() == 1 ? runs.get(0).resolve("report.html")
+        : Path.of("splinewatch-report.html");
+    ReportWriter.write(data, file);
+    for (RunData d : data) {
+      if (!d.complete()) {
+        System.out.println("warning: " + d.runId() + " is incomplete: " + String.join("; ", d.problems()));
+      }
+    }
+    System.out.println("report: " + file);
+    return 0;
+  }
+}

@@ -1,0 +1,206 @@
+package org.splinewatch.report;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+
+/**
+ * The run report: one self-contained HTML file (uPlot and the pictures inlined, no network needed) with each run's
+ * configuration, curves over steps (several runs overlaid), alert steps marked as dashed red lines, and each plane's
+ * partition pictures as a timeline (first, last, and a slider).
+ */
+public final class ReportWriter {
+  /** Pictures kept per plane and run (evenly subsampled, first and last always kept). */
+  public static final int MAX_PICTURES = 60;
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  /** A chart: one metric, a label filter, and the label that names its series. */
+  private record Chart(String title, String metric, Map<String, String> filter, String seriesLabel) {
+  }
+
+  private static final List<Chart> CHARTS = List.of(
+      new Chart("Training loss", "splinewatch_training_loss", Map.of(), ""),
+      new Chart("Linear regions per plane", "splinewatch_regions", Map.of("layer", "all"), "plane"),
+      new Chart("Mean region area", "splinewatch_region_area_mean", Map.of(), "plane"),
+      new Chart("Median region eccentricity", "splinewatch_region_eccentricity_median", Map.of(), "plane"),
+      new Chart("Boundary flip ratio (vs previous snapshot)", "splinewatch_boundary_flip_ratio", Map.of("layer", "all"),
+          "plane"),
+      new Chart("Embedding spread (std of l2-normalised)", "splinewatch_embedding_std_normalized", Map.of(), "layer"),
+      new Chart("Uniformity", "splinewatch_embedding_uniformity", Map.of(), "layer"),
+      new Chart("RankMe", "splinewatch_embedding_rankme", Map.of(), "layer"),
+      new Chart("kNN (probe) accuracy", "splinewatch_knn_accuracy_ratio", Map.of(), "layer"),
+      new Chart("Intrinsic dimension (TwoNN)", "splinewatch_intrinsic_dimension", Map.of(), "layer"),
+      new Chart("Neural collapse NC1", "splinewatch_neural_collapse_nc1", Map.of(), "layer"));
+
+  private ReportWriter() {
+  }
+
+  /** The data the page script draws: charts (aligned on steps), alerts, and optionally picture timelines. */
+  public static Map<String, Object> data(List<RunData> runs, boolean withPictures) {
+    boolean several = runs.size() > 1;
+    List<Map<String, Object>> charts = new ArrayList<>();
+    for (Chart c : CHARTS) {
+      List<String> labels = new ArrayList<>();
+      List<List<double[]>> points = new ArrayList<>();
+      TreeSet<Long> steps = new TreeSet<>();
+      for (RunData r : runs) {
+        for (RunData.Series s : r.series().values()) {
+          if (!s.name().equals(c.metric()) || !s.labels().entrySet().containsAll(c.filter().entrySet())) {
+            continue;
+          }
+          String label = c.seriesLabel().isEmpty() ? "" : c.seriesLabel() + " " + s.labels().get(c.seriesLabel());
+          labels.add((several ? r.runId() + " " : "") + (label.isEmpty() ? c.metric().replace("splinewatch_", "")
+              : label));
+          points.add(s.points());
+          s.points().forEach(p -> steps.add((long) p[0]));
+        }
+      }
+      if (labels.isEmpty()) {
+        continue;
+      }
+      List<Long> x = new ArrayList<>(steps);
+      List<Map<String, Object>> series = new ArrayList<>();
+      for (int i = 0; i < labels.size(); i++) {
+        Double[] values = new Double[x.size()];
+        for (double[] p : points.get(i)) {
+          values[java.util.Collections.binarySearch(x, (long) p[0])] = Double.isFinite(p[1]) ? p[1] : null;
+        }
+        series.add(Map.of("label", labels.get(i), "values", values));
+      }
+      Map<String, Object> chart = new LinkedHashMap<>();
+      chart.put("title", c.title());
+      chart.put("x", x);
+      chart.put("series", series);
+      charts.add(chart);
+    }
+    List<Map<String, Object>> alerts = new ArrayList<>();
+    for (RunData r : runs) {
+      for (RunData.Alert a : r.alerts()) {
+        alerts.add(Map.of("run", r.runId(), "step", a.step(), "rule", a.rule(), "message", a.message()));
+      }
+    }
+    List<Map<String, Object>> timelines = new ArrayList<>();
+    if (withPictures) {
+      for (RunData r : runs) {
+        for (var e : r.pictures().entrySet()) {
+          List<RunData.Picture> pics = subsample(e.getValue());
+          List<Long> steps = new ArrayList<>();
+          List<String> srcs = new ArrayList<>();
+          for (RunData.Picture p : pics) {
+            try {
+              srcs.add("data:image/svg+xml;base64," + Base64.getEncoder().encodeToString(Files.readAllBytes(p.file())));
+              steps.add(p.step());
+            } catch (IOException ex) {
+              // a picture being written right now: skip it
+            }
+          }
+          if (!srcs.isEmpty()) {
+            timelines.add(Map.of("run", r.runId(), "plane", e.getKey(), "steps", steps, "srcs", srcs));
+          }
+        }
+      }
+    }
+    Map<String, Object> data = new LinkedHashMap<>();
+    data.put("charts", charts);
+    data.put("alerts", alerts);
+    data.put("timelines", timelines);
+    data.put("lastStep", runs.stream().mapToLong(RunData::lastStep).max().orElse(0));
+    return data;
+  }
+
+  static List<RunData.Picture> subsample(List<RunData.Picture> pics) {
+    if (pics.size() <= MAX_PICTURES) {
+      return pics;
+    }
+    List<RunData.Picture> out = new ArrayList<>();
+    for (int i = 0; i < MAX_PICTURES; i++) {
+      out.add(pics.get((int) Math.round(i * (pics.size() - 1.0) / (MAX_PICTURES - 1))));
+    }
+    return out;
+  }
+
+  /** The report of one or more runs as HTML. */
+  public static String html(List<RunData> runs) {
+    StringBuilder sb = new StringBuilder(1 << 20);
+    String title = runs.size() == 1 ? "splinewatch report: " + runs.get(0).runId()
+        : "splinewatch report: " + runs.size() + " runs";
+    sb.append("<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>").append(esc(title))
+        .append("</title>\n<style>").append(resource(uplotCss())).append('\n')
+        .append(resource("/org/splinewatch/report/report.css")).append("</style></head>\n<body>\n<h1>")
+        .append(esc(title)).append("</h1>\n");
+    for (RunData r : runs) {
+      boolean ok = r.complete();
+      sb.append("<div class=\"status ").append(ok ? "complete" : "incomplete").append("\" id=\"status-")
+          .append(esc(r.runId())).append("\">").append(esc(r.runId())).append(": ")
+          .append(ok ? "complete" : "INCOMPLETE — " + esc(String.join("; ", r.problems()))).append("</div>\n");
+      sb.append("<details><summary>configuration of ").append(esc(r.runId()))
+          .append("</summary><table class=\"config\">");
+      r.config().forEach((k, v) -> sb.append("<tr><td>").append(esc(k)).append("</td><td>")
+          .append(esc(String.valueOf(v))).append("</td></tr>"));
+      sb.append("</table></details>\n");
+      if (!r.alerts().isEmpty()) {
+        sb.append("<ul class=\"alerts\">");
+        r.alerts().forEach(a -> sb.append("<li>step ").append(a.step()).append(": ").append(esc(a.message()))
+            .append("</li>"));
+        sb.append("</ul>\n");
+      }
+    }
+    sb.append("<h2>Curves</h2><p>Dashed red lines: steps where a collapse alert started firing.</p>")
+        .append("<div id=\"charts\"></div>\n<h2>Partition of each plane over training</h2>")
+        .append("<div id=\"timelines\"></div>\n<script>").append(resource(uplotJs())).append("</script>\n<script>")
+        .append(resource("/org/splinewatch/report/report.js")).append("\nconst DATA = ");
+    try {
+      sb.append(JSON.writeValueAsString(data(runs, true)).replace("</", "<\\/"));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    sb.append(";\nrenderCharts(DATA, document.getElementById(\"charts\"));\n")
+        .append("renderTimelines(DATA, document.getElementById(\"timelines\"));\n</script>\n</body></html>\n");
+    return sb.toString();
+  }
+
+  /** Writes the report atomically. */
+  public static void write(List<RunData> runs, Path out) {
+    try {
+      Path tmp = out.resolveSibling(out.getFileName() + ".tmp");
+      Files.writeString(tmp, html(runs));
+      Files.move(tmp, out, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot write the report " + out + ": " + e.getMessage(), e);
+    }
+  }
+
+  static String uplotJs() {
+    return "/META-INF/resources/webjars/uplot/1.6.30/dist/uPlot.iife.min.js";
+  }
+
+  static String uplotCss() {
+    return "/META-INF/resources/webjars/uplot/1.6.30/dist/uPlot.min.css";
+  }
+
+  /** A classpath resource as text. */
+  public static String resource(String name) {
+    try (InputStream in = ReportWriter.class.getResourceAsStream(name)) {
+      if (in == null) {
+        throw new IllegalStateException("resource " + name + " missing from the jar");
+      }
+      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  static String esc(String s) {
+    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\"", "&quot;");
+  }
+}

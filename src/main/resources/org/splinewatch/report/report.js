@@ -1,0 +1,80 @@
+// splinewatch report and live page: draws DATA (charts, alerts, partition timelines) with uPlot.
+"use strict";
+const COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f",
+  "#bcbd22"];
+
+function renderCharts(data, container) {
+  container.innerHTML = "";
+  for (const c of data.charts) {
+    const div = document.createElement("div");
+    div.className = "chart";
+    container.appendChild(div);
+    const series = [{label: "step"}].concat(c.series.map((s, i) => ({
+      label: s.label, stroke: COLORS[i % COLORS.length], width: 1.5, spanGaps: true})));
+    const opts = {
+      title: c.title, width: 560, height: 260,
+      scales: {x: {time: false}},
+      axes: [{label: "step"}, {size: 60}],
+      series: series,
+      hooks: {draw: [u => {
+        const ctx = u.ctx;
+        ctx.save();
+        ctx.strokeStyle = "rgba(220,0,0,0.75)";
+        ctx.setLineDash([4, 3]);
+        ctx.lineWidth = 1;
+        for (const a of data.alerts) {
+          const x = u.valToPos(a.step, "x", true);
+          if (x >= u.bbox.left && x <= u.bbox.left + u.bbox.width) {
+            ctx.beginPath();
+            ctx.moveTo(x, u.bbox.top);
+            ctx.lineTo(x, u.bbox.top + u.bbox.height);
+            ctx.stroke();
+          }
+        }
+        ctx.restore();
+      }]}
+    };
+    new uPlot(opts, [c.x].concat(c.series.map(s => s.values)), div);
+  }
+}
+
+function renderTimelines(data, container) {
+  container.innerHTML = "";
+  for (const t of data.timelines) {
+    const box = document.createElement("div");
+    box.className = "timeline";
+    const title = document.createElement("h3");
+    title.textContent = t.run + ", plane " + t.plane + " (" + t.steps.length + " pictures)";
+    box.appendChild(title);
+    const row = document.createElement("div");
+    row.className = "pictures";
+    const img = (src, caption) => {
+      const fig = document.createElement("figure");
+      const i = document.createElement("img");
+      i.src = src;
+      const cap = document.createElement("figcaption");
+      cap.textContent = caption;
+      fig.appendChild(i);
+      fig.appendChild(cap);
+      row.appendChild(fig);
+      return [i, cap];
+    };
+    img(t.srcs[0], "first: step " + t.steps[0]);
+    const [sel, selCap] = img(t.srcs[t.srcs.length - 1], "");
+    img(t.srcs[t.srcs.length - 1], "last: step " + t.steps[t.steps.length - 1]);
+    const slider = document.createElement("input");
+    slider.type = "range";
+    slider.min = 0;
+    slider.max = t.srcs.length - 1;
+    slider.value = t.srcs.length - 1;
+    const show = () => {
+      sel.src = t.srcs[slider.value];
+      selCap.textContent = "step " + t.steps[slider.value] + " (slider)";
+    };
+    slider.addEventListener("input", show);
+    show();
+    box.appendChild(row);
+    box.appendChild(slider);
+    container.appendChild(box);
+  }
+}

@@ -1,0 +1,162 @@
+package org.splinewatch.report;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.awt.image.BufferedImage;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import javax.imageio.ImageIO;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.splinewatch.cli.TrainCommand;
+import org.splinewatch.data.SyntheticData;
+import org.splinewatch.monitor.EmbeddedRun;
+import org.splinewatch.trainer.RunSettings;
+import org.splinewatch.trainer.TrainerActor;
+
+/**
+ * The report of a tiny real run and the live page of a running one, opened in headless Chromium (Debian package,
+ * installed by .ci/run; skipped where missing): no console errors, the charts and pictures rendered, a screenshot with
+ * ink on it (kept as target/test-artifacts/report.png), and the live page's step number moving between two reads.
+ */
+class BrowserTest {
+  private static final Pattern STEP = Pattern.compile("<span id=\"step\">(\\d+)</span>");
+  @TempDir
+  Path tmp;
+
+  static boolean chromium() {
+    try {
+      return new ProcessBuilder("chromium", "--version").redirectErrorStream(true).start().waitFor() == 0;
+    } catch (Exception e) {
+      return false;
+    }
+  }
+
+  /** Runs headless Chromium; returns {stdout, stderr}. */
+  private String[] chromium(String... args) throws Exception {
+    List<String> cmd = new ArrayList<>(List.of("chromium", "--headless", "--no-sandbox", "--disable-gpu",
+        "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--enable-logging=stderr", "--v=0",
+        "--user-data-dir=" + Files.createTempDirectory(tmp, "chromium")));
+    cmd.addAll(List.of(args));
+    Path err = Files.createTempFile(tmp, "chromium", ".err");
+    Process p = new ProcessBuilder(cmd).redirectError(err.toFile()).start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    p.waitFor();
+    return new String[] {out, Files.readString(err)};
+  }
+
+  private static List<String> consoleErrors(String stderr) {
+    return stderr.lines().filter(l -> l.contains("CONSOLE") || l.contains("Uncaught")).toList();
+  }
+
+  private EmbeddedRun.Result tinyRun(String id, long steps, int port, EmbeddedRun.Listener listener) throws Exception {
+    Path data = tmp.resolve("idx");
+    if (!Files.isDirectory(data)) {
+      SyntheticData.writeDir(data, 640, 200, 4);
+    }
+    var o = new java.util.LinkedHashMap<String, Object>();
+    o.put("splinewatch.run.method", "supervised");
+    o.put("splinewatch.data.dir", data.toString());
+    o.put("splinewatch.run.max-steps", steps);
+    o.put("splinewatch.run.batch-size", 32);
+    o.put("splinewatch.run.hidden", List.of(16, 16));
+    o.put("splinewatch.run.snapshot-every", 20);
+    o.put("splinewatch.run.probe-size", 60);
+    o.put("splinewatch.run.run-id", id);
+    o.put("splinewatch.run.out", tmp.resolve("runs").toString());
+    o.put("splinewatch.metrics.port", port);
+    o.put("splinewatch.analysis.enabled", List.of("embedding", "regions", "geometry"));
+    o.put("splinewatch-analysis-dispatcher.fixed-pool-size", 2);
+    var config = TrainCommand.load(o, null);
+    return EmbeddedRun.run(RunSettings.fromConfig(config), config, Map.of(),
+        new PrintStream(java.io.OutputStream.nullOutputStream()), EmbeddedRun.defaultAnalyzers(config), listener);
+  }
+
+  @Test
+  void theReportOfATinyRunRendersWithoutErrors() throws Exception {
+    assumeTrue(chromium(), "chromium not installed (.ci/run installs it)");
+    EmbeddedRun.Result r = tinyRun("report", 300, 0, new EmbeddedRun.Listener() { });
+    assertEquals(0, r.exitCode());
+    Path report = r.runDir().resolve("report.html");
+    assertTrue(Files.isRegularFile(report), "./trainer writes report.html at the end of the run");
+    String[] dom = chromium("--virtual-time-budget=5000", "--dump-dom", report.toUri().toString());
+    assertEquals(List.of(), consoleErrors(dom[1]));
+    int canvases = count(dom[0], "<canvas");
+    assertTrue(canvases >= 6, "charts drawn: " + canvases);
+    int images = count(dom[0], "<img");
+    assertTrue(images >= 3, "partition pictures shown: " + images);
+    Path shot = Path.of("target/test-artifacts");
+    Files.createDirectories(shot);
+    chromium("--window-size=1280,1600", "--screenshot=" + shot.resolve("report.png").toAbsolutePath(),
+        report.toUri().toString());
+    BufferedImage img = ImageIO.read(shot.resolve("report.png").toFile());
+    long ink = 0;
+    for (int y = 0; y < img.getHeight(); y += 2) {
+      for (int x = 0; x < img.getWidth(); x += 2) {
+        ink += (img.getRGB(x, y) & 0xffffff) != 0xffffff ? 1 : 0;
+      }
+    }
+    assertTrue(ink > img.getWidth() * img.getHeight() / 4 / 50, "the screenshot is not blank: " + ink);
+  }
+
+  @Test
+  void theLivePageUpdatesWhileTheRunTrains() throws Exception {
+    assumeTrue(chromium(), "chromium not installed (.ci/run installs it)");
+    int port;
+    try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+      port = s.getLocalPort();
+    }
+    CompletableFuture<long[]> steps = new CompletableFuture<>();
+    List<String> errors = new ArrayList<>();
+    int p = port;
+    EmbeddedRun.Result r = tinyRun("live", 1_000_000, port, new EmbeddedRun.Listener() {
+      @Override
+      public void started(Path runDir, int boundPort, ActorRef<TrainerActor.Command> trainer) {
+        Thread t = new Thread(() -> {
+          try {
+            Thread.sleep(3000);
+            long[] seen = new long[2];
+            for (int i = 0; i < 2; i++) {
+              String[] dom = chromium("--virtual-time-budget=5000", "--dump-dom", "http://127.0.0.1:" + p + "/");
+              errors.addAll(consoleErrors(dom[1]));
+              Matcher m = STEP.matcher(dom[0]);
+              seen[i] = m.find() ? Long.parseLong(m.group(1)) : -1;
+              Thread.sleep(2000);
+            }
+            steps.complete(seen);
+          } catch (Exception e) {
+            steps.completeExceptionally(e);
+          } finally {
+            trainer.tell(new TrainerActor.Stop("live page checked"));
+          }
+        });
+        t.setDaemon(true);
+        t.start();
+      }
+    });
+    long[] seen = steps.join();
+    assertEquals(List.of(), errors);
+    assertTrue(seen[0] > 0 && seen[1] > seen[0], "the step shown moved: " + seen[0] + " then " + seen[1]);
+    assertEquals(3, r.exitCode());
+  }
+
+  private static int count(String s, String what) {
+    int n = 0;
+    for (int i = s.indexOf(what); i >= 0; i = s.indexOf(what, i + 1)) {
+      n++;
+    }
+    return n;
+  }
+}

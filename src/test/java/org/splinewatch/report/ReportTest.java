@@ -1,0 +1,88 @@
+package org.splinewatch.report;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Reading run directories tolerantly and the report's content, without a browser. */
+class ReportTest {
+  @TempDir
+  Path tmp;
+
+  static Path run(Path parent, String id, boolean finished, String extraLine) throws Exception {
+    Path d = Files.createDirectories(parent.resolve(id));
+    Files.writeString(d.resolve("config.json"), "{\"run_id\":\"" + id + "\",\"method\":\"simclr\",\"seed\":42}");
+    StringBuilder m = new StringBuilder();
+    for (int step = 0; step <= 300; step += 100) {
+      m.append("{\"name\":\"splinewatch_training_loss\",\"labels\":{\"run\":\"").append(id)
+          .append("\"},\"step\":").append(step).append(",\"value\":").append(5 - step / 100.0).append(",\"time\":1}\n");
+      m.append("{\"name\":\"splinewatch_regions\",\"labels\":{\"run\":\"").append(id)
+          .append("\",\"plane\":\"0\",\"layer\":\"all\"},\"step\":").append(step).append(",\"value\":")
+          .append(1000 + step).append(",\"time\":1}\n");
+    }
+    m.append(extraLine);
+    Files.writeString(d.resolve("metrics.jsonl"), m);
+    String events = "{\"type\":\"alert_firing\",\"rule\":\"std_collapse\",\"step\":200,\"message\":\"spread collapsed\"}\n"
+        + (finished ? "{\"type\":\"run_finished\",\"steps\":300}\n" : "");
+    Files.writeString(d.resolve("events.jsonl"), events);
+    Files.createDirectories(d.resolve("planes"));
+    for (int step : new int[] {0, 300}) {
+      Files.writeString(d.resolve("planes").resolve(String.format("plane-0-step-%08d.svg", step)),
+          "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"10\" height=\"10\"><rect width=\"10\" height=\"10\"/></svg>");
+    }
+    return d;
+  }
+
+  @Test
+  void aFinishedRunIsCompleteWithCurvesAlertsAndPictures() throws Exception {
+    RunData r = RunData.read(run(tmp, "a", true, ""));
+    assertTrue(r.complete(), String.valueOf(r.problems()));
+    assertEquals(300, r.lastStep());
+    assertEquals(List.of(200L), r.alerts().stream().map(RunData.Alert::step).toList());
+    assertEquals(2, r.pictures().get(0).size());
+    Map<String, Object> data = ReportWriter.data(List.of(r), true);
+    @SuppressWarnings("unchecked")
+    List<Map<String, Object>> charts = (List<Map<String, Object>>) data.get("charts");
+    assertEquals(List.of("Training loss", "Linear regions per plane"), charts.stream().map(c -> c.get("title"))
+        .toList());
+    String html = ReportWriter.html(List.of(r));
+    assertTrue(html.contains("a: complete") && html.contains("uPlot") && html.contains("data:image/svg+xml;base64,"));
+    assertFalse(html.contains("<script src") || html.contains("<link") || html.contains("src=\"http")
+        || html.contains("url(http"), "self-contained: nothing loaded from the network");
+  }
+
+  @Test
+  void halfWrittenAndUnfinishedRunsAreMarkedIncomplete() throws Exception {
+    RunData r = RunData.read(run(tmp, "b", false, "{\"name\":\"splinewatch_training_loss\",\"lab"));
+    assertFalse(r.complete());
+    assertTrue(r.problems().stream().anyMatch(p -> p.contains("line 9 is malformed or half-written")), r.problems()
+        .toString());
+    assertTrue(r.problems().stream().anyMatch(p -> p.contains("has not finished")));
+    assertTrue(ReportWriter.html(List.of(r)).contains("INCOMPLETE"));
+  }
+
+  @Test
+  void missingDirectoriesGiveAClearError() throws Exception {
+    var e = assertThrows(RunData.ReportException.class, () -> RunData.read(tmp.resolve("nope")));
+    assertTrue(e.getMessage().contains("no such run directory"), e.getMessage());
+    Files.createDirectories(tmp.resolve("empty"));
+    e = assertThrows(RunData.ReportException.class, () -> RunData.read(tmp.resolve("empty")));
+    assertTrue(e.getMessage().contains("no metrics.jsonl"), e.getMessage());
+  }
+
+  @Test
+  void severalRunsAreOverlaid() throws Exception {
+    RunData a = RunData.read(run(tmp, "a", true, ""));
+    RunData b = RunData.read(run(tmp, "b", true, ""));
+    String html = ReportWriter.html(List.of(a, b));
+    assertTrue(html.contains("\"label\":\"a plane 0\"") && html.contains("\"label\":\"b plane 0\""));
+  }
+}
