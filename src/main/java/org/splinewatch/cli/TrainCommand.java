@@ -63,6 +63,8 @@ public final class TrainCommand implements Callable<Integer> {
   Integer trainSubset;
   @Option(names = "--hidden", split = ",", description = "hidden widths, e.g. 256,256")
   int[] hidden;
+  @Option(names = "--resume", description = "continue from a checkpoint directory (runs/<id>/checkpoints/latest)")
+  Path resume;
   @Option(names = "--projection-dim", description = "projector output width of the SSL methods (default 128)")
   Integer projectionDim;
   @Option(names = "--no-stop-gradient", description = "simsiam ablation: gradient through the target branch"
@@ -139,6 +141,7 @@ public final class TrainCommand implements Callable<Integer> {
     put(overrides, "splinewatch.ssl.vicreg-cov-coeff", vicregCovCoeff);
     put(overrides, "splinewatch.ssl.ema-tau", emaTau);
     put(overrides, "splinewatch.run.projection-dim", projectionDim);
+    put(overrides, "splinewatch.run.resume", resume == null ? null : resume.toString());
     if (noStopGradient) {
       overrides.put("splinewatch.ssl.stop-gradient", false);
     }
@@ -160,6 +163,9 @@ public final class TrainCommand implements Callable<Integer> {
     java.util.List<org.splinewatch.monitor.RunGuardian.AnalyzerSpec> specs;
     try {
       settings = RunSettings.fromConfig(config);
+      if (settings.resume() != null) {
+        org.splinewatch.trainer.Checkpoints.read(settings.resume());
+      }
       specs = EmbeddedRun.defaultAnalyzers(config);
       org.splinewatch.alerts.AlertSettings.fromConfig(config);
       String token = config.getString("splinewatch.control.token");

@@ -103,13 +103,36 @@ public final class EmbeddedRun {
         out.println("  control: POST http://" + s.metricsHost() + ":" + port + "/api/v1/alerts (Alertmanager webhook;"
             + " bearer token in " + runDir.resolve("control-token") + ")");
       }
-      system.tell(new RunGuardian.Setup(run, () -> s.createTrainer(train), s.epochs(), s.maxSteps(),
+      long startStep = 0;
+      if (s.resume() != null) {
+        org.splinewatch.trainer.Checkpoints.Meta meta = org.splinewatch.trainer.Checkpoints.read(s.resume());
+        if (!meta.method().equals(s.method())) {
+          throw new IllegalArgumentException("checkpoint " + s.resume() + " is from method " + meta.method()
+              + "; this run is " + s.method());
+        }
+        startStep = meta.step();
+        out.println("  resuming from " + s.resume() + " at step " + startStep + " (optimiser state of SSL methods"
+            + " restarts)");
+      }
+      java.util.function.Supplier<org.splinewatch.trainer.Trainer> factory = () -> {
+        org.splinewatch.trainer.Trainer t = s.createTrainer(train);
+        if (s.resume() != null) {
+          try {
+            t.loadCheckpoint(s.resume());
+          } catch (java.io.IOException e) {
+            t.close();
+            throw new IllegalArgumentException("cannot resume: " + e.getMessage());
+          }
+        }
+        return t;
+      };
+      system.tell(new RunGuardian.Setup(run, factory, s.epochs(), s.maxSteps(),
           s.snapshotEvery(), s.hubBufferSize(), s.analysisTimeout(), s.drainTimeout(), s.monitoring(), registry, log,
           labels, analyzers, progress, result, trainerRef, AlertSettings.fromConfig(config), alert -> {
             String text = (alert.firing() ? "ALERT " : "resolved ") + alert.rule() + " at step " + alert.step();
             progress.alert(text);
             out.println((alert.firing() ? "ALERT [" + alert.severity() + "] " : "resolved: ") + alert.sentence());
-          }));
+          }, new TrainerActor.CheckpointPlan(runDir.resolve("checkpoints"), s.method(), startStep)));
       trainerRef.thenAccept(ref -> {
         control.register(runId, reason -> ref.tell(new TrainerActor.Stop(reason)));
         listener.started(runDir, port, ref);

@@ -53,7 +53,7 @@ public final class RunGuardian {
       MeterRegistry registry, RunLog log, Map<String, String> runLabels, List<AnalyzerSpec> analyzers,
       TrainingProgress progress, CompletableFuture<TrainerActor.Finished> result,
       CompletableFuture<ActorRef<TrainerActor.Command>> trainerRef, AlertSettings alerts,
-      java.util.function.Consumer<Alert> alertSink) {
+      java.util.function.Consumer<Alert> alertSink, TrainerActor.CheckpointPlan checkpoints) {
   }
 
   private record AlertRaised(Alert alert) {
@@ -90,7 +90,8 @@ public final class RunGuardian {
       ActorRef<TrainerActor.Finished> finishedAdapter = ctx.messageAdapter(TrainerActor.Finished.class,
           TrainerFinished::new).unsafeUpcast();
       ActorRef<TrainerActor.Command> trainer = ctx.spawn(TrainerActor.create(s.trainer(), s.run().runId(), s.epochs(),
-              s.maxSteps(), s.snapshotEvery(), hub::publish, metrics, finishedAdapter, s.progress()), "trainer",
+              s.maxSteps(), s.snapshotEvery(), hub::publish, metrics, finishedAdapter, s.progress(), s.checkpoints()),
+          "trainer",
           DispatcherSelector.fromConfig("splinewatch-trainer-dispatcher"));
       s.trainerRef().complete(trainer);
       trainer.tell(new TrainerActor.Start());

@@ -79,6 +79,11 @@ final class ByolTrainer extends TwoViewTrainer {
     }
   }
 
+  @Override
+  protected List<SameDiff> checkpointGraphs() {
+    return List.of(sd, target);
+  }
+
   /** Target parameters (tests). */
   List<INDArray[]> targetParams() {
     return targetParams;

@@ -15,7 +15,7 @@ public record RunSettings(String method, String dataset, Path dataDir, Path cach
     int metricsPort, double learningRate, double temperature, int[] hidden, int projectionDim, int probeSize,
     int hubBufferSize, Duration analysisTimeout, Duration drainTimeout, boolean monitoring, int trainSubset,
     boolean stopGradient, boolean predictor, int predictorHidden, double emaTau, double vicregInvCoeff,
-    double vicregStdCoeff, double vicregCovCoeff) {
+    double vicregStdCoeff, double vicregCovCoeff, Path resume) {
 
   public static final List<String> METHODS = List.of("supervised", "simclr", "simsiam", "byol", "vicreg");
 
@@ -40,7 +40,8 @@ public record RunSettings(String method, String dataset, Path dataDir, Path cach
         c.getDuration("analysis.timeout"), c.getDuration("analysis.drain-timeout"),
         c.getBoolean("run.monitoring"), c.getInt("data.train-subset"), c.getBoolean("ssl.stop-gradient"),
         c.getBoolean("ssl.predictor"), positive(c, "ssl.predictor-hidden"), c.getDouble("ssl.ema-tau"),
-        c.getDouble("ssl.vicreg-inv-coeff"), c.getDouble("ssl.vicreg-std-coeff"), c.getDouble("ssl.vicreg-cov-coeff"));
+        c.getDouble("ssl.vicreg-inv-coeff"), c.getDouble("ssl.vicreg-std-coeff"), c.getDouble("ssl.vicreg-cov-coeff"),
+        c.getString("run.resume").isEmpty() ? null : Path.of(c.getString("run.resume")));
   }
 
   private static int positive(Config c, String key) {

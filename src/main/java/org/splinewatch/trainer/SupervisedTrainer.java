@@ -80,6 +80,29 @@ final class SupervisedTrainer implements Trainer {
     return learningRate;
   }
 
+  @Override
+  public void saveCheckpoint(java.nio.file.Path dir) throws java.io.IOException {
+    org.deeplearning4j.util.ModelSerializer.writeModel(net, dir.resolve("model.zip").toFile(), true);
+  }
+
+  @Override
+  public void loadCheckpoint(java.nio.file.Path dir) throws java.io.IOException {
+    java.nio.file.Path file = dir.resolve("model.zip");
+    if (!java.nio.file.Files.isRegularFile(file)) {
+      throw new java.io.IOException(file + " missing; expected a supervised checkpoint");
+    }
+    MultiLayerNetwork restored = org.deeplearning4j.util.ModelSerializer.restoreMultiLayerNetwork(file.toFile(), true);
+    if (restored.params().length() != net.params().length()) {
+      throw new java.io.IOException(file + " holds " + restored.params().length() + " parameters; this network has "
+          + net.params().length() + " (different --hidden?)");
+    }
+    net.setParams(restored.params());
+    if (restored.getUpdater() != null && restored.getUpdater().getStateViewArray() != null
+        && net.getUpdater().getStateViewArray() != null) {
+      net.getUpdater().getStateViewArray().assign(restored.getUpdater().getStateViewArray());
+    }
+  }
+
   MultiLayerNetwork network() {
     return net;
   }

@@ -14,6 +14,12 @@ public interface Trainer extends AutoCloseable {
 
   double learningRate();
 
+  /** Writes the weights and optimiser state that resuming needs into the (existing, empty) directory. */
+  void saveCheckpoint(java.nio.file.Path dir) throws java.io.IOException;
+
+  /** Loads what {@link #saveCheckpoint} wrote; a missing or mismatched file is an error naming it. */
+  void loadCheckpoint(java.nio.file.Path dir) throws java.io.IOException;
+
   @Override
   void close();
 }

@@ -61,11 +61,29 @@ public final class TrainerActor extends AbstractBehavior<TrainerActor.Command> {
   private double stepsPerSecond;
   private long trainStart;
 
+  /** Where checkpoints go ({@code null}: none), the method name they record, and the step to resume from. */
+  public record CheckpointPlan(java.nio.file.Path dir, String method, long startStep) {
+  }
+
+  private CheckpointPlan checkpoints = new CheckpointPlan(null, "", 0);
+  private double bestLoss = Double.POSITIVE_INFINITY;
+
   public static Behavior<Command> create(Supplier<Trainer> factory, String runId, int epochs, long maxSteps,
       int snapshotEvery, Consumer<WeightSnapshot> publisher, ActorRef<MetricsActor.Command> metrics,
       ActorRef<Finished> parent, TrainingProgress progress) {
-    return Behaviors.setup(ctx -> new TrainerActor(ctx, factory, runId, epochs, maxSteps, snapshotEvery, publisher,
-        metrics, parent, progress));
+    return create(factory, runId, epochs, maxSteps, snapshotEvery, publisher, metrics, parent, progress,
+        new CheckpointPlan(null, "", 0));
+  }
+
+  public static Behavior<Command> create(Supplier<Trainer> factory, String runId, int epochs, long maxSteps,
+      int snapshotEvery, Consumer<WeightSnapshot> publisher, ActorRef<MetricsActor.Command> metrics,
+      ActorRef<Finished> parent, TrainingProgress progress, CheckpointPlan plan) {
+    return Behaviors.setup(ctx -> {
+      TrainerActor a = new TrainerActor(ctx, factory, runId, epochs, maxSteps, snapshotEvery, publisher, metrics,
+          parent, progress);
+      a.checkpoints = plan;
+      return a;
+    });
   }
 
   private TrainerActor(ActorContext<Command> ctx, Supplier<Trainer> factory, String runId, int epochs, long maxSteps,
@@ -105,9 +123,10 @@ public final class TrainerActor extends AbstractBehavior<TrainerActor.Command> {
       return finish(false, null, "cannot create the trainer: " + e.getMessage());
     }
     total = maxSteps > 0 ? maxSteps : (long) epochs * trainer.stepsPerEpoch();
+    step = checkpoints.startStep();
     trainStart = System.nanoTime();
     windowStart = trainStart;
-    publisher.accept(trainer.snapshot(runId, 0, 0, Double.NaN, 0));
+    publisher.accept(trainer.snapshot(runId, step, (int) (step / trainer.stepsPerEpoch()), Double.NaN, 0));
     progress.set(new TrainingProgress.State(0, total, 0, Double.NaN, 0, progress.get().lastAlert(), false));
     getContext().getSelf().tell(new Continue());
     return this;
@@ -142,6 +161,9 @@ public final class TrainerActor extends AbstractBehavior<TrainerActor.Command> {
       publisher.accept(trainer.snapshot(runId, step, epoch, loss, stepsPerSecond));
       return finish(true, "loss is " + loss + " at step " + step + " (divergence)", null);
     }
+    if (step % trainer.stepsPerEpoch() == 0 && step < total) {
+      checkpoint(epoch, true);
+    }
     if (step % snapshotEvery == 0 && step < total) {
       publisher.accept(trainer.snapshot(runId, step, epoch, loss, stepsPerSecond));
     }
@@ -153,9 +175,30 @@ public final class TrainerActor extends AbstractBehavior<TrainerActor.Command> {
     return this;
   }
 
+  /** Writes {@code latest} (and {@code best} at an epoch end with the lowest loss so far); never fails the run. */
+  private void checkpoint(int epoch, boolean epochEnd) {
+    if (checkpoints.dir() == null || trainer == null) {
+      return;
+    }
+    try {
+      Checkpoints.Meta meta = new Checkpoints.Meta(step, epoch, loss, checkpoints.method());
+      Checkpoints.write(trainer, checkpoints.dir(), "latest", meta);
+      if (epochEnd && Double.isFinite(loss) && loss < bestLoss) {
+        bestLoss = loss;
+        Checkpoints.write(trainer, checkpoints.dir(), "best", meta);
+      }
+    } catch (RuntimeException e) {
+      metrics.tell(new MetricsActor.Event(java.util.Map.of("type", "checkpoint_failed", "step", step, "error",
+          String.valueOf(e.getMessage()), "time", System.currentTimeMillis())));
+    }
+  }
+
   private Behavior<Command> finish(boolean stopped, String reason, String error) {
+    if (error == null && step > checkpoints.startStep() && Double.isFinite(loss)) {
+      checkpoint((int) (step / Math.max(1, trainer.stepsPerEpoch())), false);
+    }
     double elapsed = trainStart == 0 ? 0 : (System.nanoTime() - trainStart) / 1e9;
-    double rate = elapsed > 0 ? step / elapsed : 0;
+    double rate = elapsed > 0 ? (step - checkpoints.startStep()) / elapsed : 0;
     var s = progress.get();
     progress.set(new TrainingProgress.State(step, total, s.epoch(), loss, rate, s.lastAlert(), true));
     parent.tell(new Finished(step, stopped, reason, rate, error));

@@ -200,6 +200,49 @@ abstract class TwoViewTrainer implements Trainer {
     return sd.output(in, lossName).get(lossName).getDouble(0);
   }
 
+  /** The graphs whose variables a checkpoint holds (the trained one; BYOL adds its target network). */
+  protected List<SameDiff> checkpointGraphs() {
+    return List.of(sd);
+  }
+
+  /**
+   * Every trainable variable of {@link #checkpointGraphs()}, one binary file each ({@code g<i>-<name>.bin}). Adam's
+   * moments are not saved: a resumed run restarts the optimiser state (documented).
+   */
+  @Override
+  public void saveCheckpoint(java.nio.file.Path dir) throws java.io.IOException {
+    List<SameDiff> graphs = checkpointGraphs();
+    for (int g = 0; g < graphs.size(); g++) {
+      for (SDVariable v : graphs.get(g).variables()) {
+        if (v.getVariableType() == org.nd4j.autodiff.samediff.VariableType.VARIABLE) {
+          Nd4j.saveBinary(v.getArr(), dir.resolve("g" + g + "-" + v.name() + ".bin").toFile());
+        }
+      }
+    }
+  }
+
+  @Override
+  public void loadCheckpoint(java.nio.file.Path dir) throws java.io.IOException {
+    List<SameDiff> graphs = checkpointGraphs();
+    for (int g = 0; g < graphs.size(); g++) {
+      for (SDVariable v : graphs.get(g).variables()) {
+        if (v.getVariableType() != org.nd4j.autodiff.samediff.VariableType.VARIABLE) {
+          continue;
+        }
+        java.nio.file.Path f = dir.resolve("g" + g + "-" + v.name() + ".bin");
+        if (!java.nio.file.Files.isRegularFile(f)) {
+          throw new java.io.IOException(f + " missing; the checkpoint is from another method or network");
+        }
+        INDArray a = Nd4j.readBinary(f.toFile());
+        if (!java.util.Arrays.equals(a.shape(), v.getArr().shape())) {
+          throw new java.io.IOException(f + " has shape " + java.util.Arrays.toString(a.shape()) + "; expected "
+              + java.util.Arrays.toString(v.getArr().shape()) + " (different --hidden or --projection-dim?)");
+        }
+        v.getArr().assign(a);
+      }
+    }
+  }
+
   /** Gradients of the loss on given views with respect to the named variables (tests). */
   Map<String, INDArray> gradients(INDArray v1, INDArray v2, INDArray[] extra, String... variables) {
     Map<String, INDArray> in = new HashMap<>();

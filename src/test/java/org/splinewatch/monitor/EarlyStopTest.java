@@ -67,6 +67,9 @@ class EarlyStopTest {
     String out = console.toString(StandardCharsets.UTF_8);
     assertTrue(out.contains("ALERT [critical] embedding spread collapsed on layer proj"), out);
     assertTrue(out.contains("stopped early at step"), out);
+    // the stopped run saved a checkpoint of the step it finished
+    String meta = Files.readString(r.runDir().resolve("checkpoints/latest/meta.json"));
+    assertTrue(meta.contains("\"step\":" + r.finished().steps()), meta);
   }
 
   @Test

@@ -1,0 +1,93 @@
+package org.splinewatch.trainer;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.splinewatch.cli.TrainCommand;
+import org.splinewatch.data.SyntheticData;
+import org.splinewatch.monitor.EmbeddedRun;
+import org.splinewatch.regions.Layer;
+
+/** Checkpoints restore the weights exactly, runs write latest/best, and --resume continues from the saved step. */
+class CheckpointTest {
+  @TempDir
+  Path tmp;
+
+  private static float[] firstWeights(Trainer t) {
+    return ((Layer.Dense) t.snapshot("x", 0, 0, 0, 0).layers().get(0)).weights();
+  }
+
+  @Test
+  void everyMethodRestoresItsWeights() throws Exception {
+    var train = CollapseBehaviourTest.TRAIN;
+    List<java.util.function.LongFunction<Trainer>> makers = List.of(
+        seed -> new SupervisedTrainer(train, new int[] {16}, 32, 1e-3, seed),
+        seed -> new SimClrTrainer(train, new int[] {16}, 8, 32, 1e-3, 0.5, seed),
+        seed -> new SimSiamTrainer(train, new int[] {16}, 8, 8, 32, 1e-3, true, true, seed),
+        seed -> new ByolTrainer(train, new int[] {16}, 8, 8, 32, 1e-3, 0.99, 100, true, seed),
+        seed -> new VicRegTrainer(train, new int[] {16}, 8, 32, 1e-3, 25, 25, 1, seed));
+    int i = 0;
+    for (var make : makers) {
+      Path dir = Files.createDirectories(tmp.resolve("c" + i++));
+      float[] saved;
+      try (Trainer a = make.apply(1)) {
+        a.step();
+        a.step();
+        a.saveCheckpoint(dir);
+        saved = firstWeights(a);
+      }
+      try (Trainer b = make.apply(2)) {
+        assertTrue(!java.util.Arrays.equals(saved, firstWeights(b)), "another seed starts elsewhere");
+        b.loadCheckpoint(dir);
+        assertArrayEquals(saved, firstWeights(b), b.getClass().getSimpleName());
+      }
+    }
+  }
+
+  @Test
+  void runsWriteCheckpointsAndResumeFromThem() throws Exception {
+    Path data = tmp.resolve("idx");
+    SyntheticData.writeDir(data, 640, 200, 2);
+    var o = new java.util.LinkedHashMap<String, Object>();
+    o.put("splinewatch.run.method", "supervised");
+    o.put("splinewatch.data.dir", data.toString());
+    o.put("splinewatch.run.max-steps", 50);
+    o.put("splinewatch.run.batch-size", 32); // 20 steps per epoch
+    o.put("splinewatch.run.hidden", List.of(16));
+    o.put("splinewatch.run.snapshot-every", 10);
+    o.put("splinewatch.run.probe-size", 50);
+    o.put("splinewatch.run.run-id", "first");
+    o.put("splinewatch.run.out", tmp.resolve("runs").toString());
+    o.put("splinewatch.metrics.port", 0);
+    o.put("splinewatch.analysis.enabled", List.of("embedding"));
+    var config = TrainCommand.load(o, null);
+    var quiet = new java.io.PrintStream(java.io.OutputStream.nullOutputStream());
+    EmbeddedRun.Result first = EmbeddedRun.run(RunSettings.fromConfig(config), config, Map.of(), quiet,
+        EmbeddedRun.defaultAnalyzers(config), new EmbeddedRun.Listener() { });
+    Path latest = first.runDir().resolve("checkpoints/latest");
+    assertEquals(50, Checkpoints.read(latest).step());
+    assertTrue(Checkpoints.read(first.runDir().resolve("checkpoints/best")).step() <= 40, "best at an epoch end");
+    o.put("splinewatch.run.max-steps", 80);
+    o.put("splinewatch.run.run-id", "second");
+    o.put("splinewatch.run.resume", latest.toString());
+    var config2 = TrainCommand.load(o, null);
+    EmbeddedRun.Result second = EmbeddedRun.run(RunSettings.fromConfig(config2), config2, Map.of(), quiet,
+        EmbeddedRun.defaultAnalyzers(config2), new EmbeddedRun.Listener() { });
+    assertEquals(0, second.exitCode());
+    assertEquals(80, second.finished().steps());
+    String log = Files.readString(second.runDir().resolve("metrics.jsonl"));
+    assertTrue(!log.contains("\"name\":\"splinewatch_training_loss\",\"labels\":{\"dataset\":\"mnist\","
+        + "\"method\":\"supervised\",\"run\":\"second\"},\"step\":10,"), "the resumed run starts at step 50");
+    assertEquals(80, Checkpoints.read(second.runDir().resolve("checkpoints/latest")).step());
+    var notACheckpoint = assertThrows(IllegalArgumentException.class, () -> Checkpoints.read(tmp));
+    assertTrue(notACheckpoint.getMessage().contains("not a checkpoint (no meta.json)"));
+  }
+}
