@@ -31,14 +31,9 @@ final class ByolTrainer extends TwoViewTrainer {
     buildBackbone(hidden, projectionDim);
     SDVariable z1 = embed(x1);
     SDVariable z2 = embed(x2);
-    SDVariable p1 = z1;
-    SDVariable p2 = z2;
-    if (predictor) {
-      List<SDVariable[]> pred = List.of(dense("pred0", projectionDim, predictorHidden),
-          dense("pred1", predictorHidden, projectionDim));
-      p1 = mlp(sd, z1, pred);
-      p2 = mlp(sd, z2, pred);
-    }
+    SDVariable[] p = predict(z1, z2, projectionDim, predictorHidden, predictor);
+    SDVariable p1 = p[0];
+    SDVariable p2 = p[1];
     // the target network starts as a copy of the online encoder and projector
     SDVariable x = target.placeHolder("x", DataType.FLOAT, -1, inputDim);
     List<SDVariable[]> layers = new ArrayList<>();

@@ -1,6 +1,5 @@
 package org.splinewatch.trainer;
 
-import java.util.List;
 import java.util.Map;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -30,14 +29,9 @@ final class SimSiamTrainer extends TwoViewTrainer {
     SDVariable z2 = SslLosses.batchStandardize(sd, embed(x2));
     this.z1Name = z1.name();
     this.z2Name = z2.name();
-    SDVariable p1 = z1;
-    SDVariable p2 = z2;
-    if (predictor) {
-      List<SDVariable[]> pred = List.of(dense("pred0", projectionDim, predictorHidden),
-          dense("pred1", predictorHidden, projectionDim));
-      p1 = mlp(sd, z1, pred);
-      p2 = mlp(sd, z2, pred);
-    }
+    SDVariable[] p = predict(z1, z2, projectionDim, predictorHidden, predictor);
+    SDVariable p1 = p[0];
+    SDVariable p2 = p[1];
     if (stopGradient) {
       SDVariable t1 = sd.placeHolder("t1", DataType.FLOAT, -1, projectionDim); // sg(z2), target of p1
       SDVariable t2 = sd.placeHolder("t2", DataType.FLOAT, -1, projectionDim); // sg(z1), target of p2

@@ -89,6 +89,17 @@ abstract class TwoViewTrainer implements Trainer {
     return h;
   }
 
+  /** Predictor outputs {@code {h(z1), h(z2)}} of a shared MLP {@code d → hidden (ReLU) → d}, or {@code {z1, z2}}. */
+  protected SDVariable[] predict(SDVariable z1, SDVariable z2, int projectionDim, int predictorHidden,
+      boolean predictor) {
+    if (!predictor) {
+      return new SDVariable[] {z1, z2};
+    }
+    List<SDVariable[]> pred = List.of(dense("pred0", projectionDim, predictorHidden),
+        dense("pred1", predictorHidden, projectionDim));
+    return new SDVariable[] {mlp(sd, z1, pred), mlp(sd, z2, pred)};
+  }
+
   /** The projector output of the backbone for a view. */
   protected SDVariable embed(SDVariable x) {
     return mlp(sd, x, backbone);

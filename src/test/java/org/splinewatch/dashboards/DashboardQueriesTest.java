@@ -122,18 +122,9 @@ class DashboardQueriesTest {
         .redirectErrorStream(true).redirectOutput(tmp.resolve("prometheus.log").toFile()).start();
     String base = "http://127.0.0.1:" + promPort;
 
-    Path data = tmp.resolve("idx");
-    SyntheticData.writeDir(data, 640, 200, 9);
-    var o = new java.util.LinkedHashMap<String, Object>();
-    o.put("splinewatch.run.method", "supervised");
-    o.put("splinewatch.data.dir", data.toString());
-    o.put("splinewatch.run.max-steps", 1_000_000);
-    o.put("splinewatch.run.batch-size", 32);
+    var o = SyntheticData.tinyRun(tmp, "dash", 1_000_000);
     o.put("splinewatch.run.hidden", List.of(16, 16));
-    o.put("splinewatch.run.snapshot-every", 20);
     o.put("splinewatch.run.probe-size", 60);
-    o.put("splinewatch.run.run-id", "dash");
-    o.put("splinewatch.run.out", tmp.resolve("runs").toString());
     o.put("splinewatch.metrics.port", metricsPort);
     o.put("splinewatch.metrics.sd-dir", sd.toString());
     o.put("splinewatch-analysis-dispatcher.fixed-pool-size", 2);

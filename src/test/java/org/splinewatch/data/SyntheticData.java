@@ -38,4 +38,27 @@ public final class SyntheticData {
     Idx.write(images(test, seed + 1000), dir.resolve(DatasetLoader.TEST_IMAGES),
         dir.resolve(DatasetLoader.TEST_LABELS));
   }
+
+  /**
+   * Settings of a tiny supervised run on synthetic data in {@code tmp} (generated once): 640 training images, batch
+   * 32, one hidden layer of 16, a snapshot every 20 steps, 50 probes, no HTTP endpoint. Tests override what they need.
+   */
+  public static java.util.Map<String, Object> tinyRun(Path tmp, String runId, long maxSteps) throws IOException {
+    Path data = tmp.resolve("idx");
+    if (!java.nio.file.Files.isDirectory(data)) {
+      writeDir(data, 640, 200, 3);
+    }
+    java.util.Map<String, Object> o = new java.util.LinkedHashMap<>();
+    o.put("splinewatch.run.method", "supervised");
+    o.put("splinewatch.data.dir", data.toString());
+    o.put("splinewatch.run.max-steps", maxSteps);
+    o.put("splinewatch.run.batch-size", 32);
+    o.put("splinewatch.run.hidden", java.util.List.of(16));
+    o.put("splinewatch.run.snapshot-every", 20);
+    o.put("splinewatch.run.probe-size", 50);
+    o.put("splinewatch.run.run-id", runId);
+    o.put("splinewatch.run.out", tmp.resolve("runs").toString());
+    o.put("splinewatch.metrics.port", 0);
+    return o;
+  }
 }

@@ -89,20 +89,7 @@ class AlertingEndToEndTest {
   }
 
   private EmbeddedRun.Result run(String runId, int metricsPort, boolean collapse, long maxSteps) throws Exception {
-    Path data = tmp.resolve("data");
-    if (!Files.isDirectory(data)) {
-      SyntheticData.writeDir(data, 640, 200, 5);
-    }
-    var o = new java.util.LinkedHashMap<String, Object>();
-    o.put("splinewatch.run.method", "supervised");
-    o.put("splinewatch.data.dir", data.toString());
-    o.put("splinewatch.run.max-steps", maxSteps);
-    o.put("splinewatch.run.batch-size", 32);
-    o.put("splinewatch.run.hidden", List.of(16));
-    o.put("splinewatch.run.snapshot-every", 20);
-    o.put("splinewatch.run.probe-size", 50);
-    o.put("splinewatch.run.run-id", runId);
-    o.put("splinewatch.run.out", tmp.resolve("runs").toString());
+    var o = SyntheticData.tinyRun(tmp, runId, maxSteps);
     o.put("splinewatch.metrics.port", metricsPort);
     o.put("splinewatch.control.token", TOKEN);
     o.put("splinewatch.alerts.early-stop", "warn");

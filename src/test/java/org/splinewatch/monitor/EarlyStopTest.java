@@ -29,21 +29,8 @@ class EarlyStopTest {
   Path tmp;
 
   private EmbeddedRun.Result run(String mode, String runId, ByteArrayOutputStream console) throws Exception {
-    Path data = tmp.resolve("data");
-    if (!Files.isDirectory(data)) {
-      SyntheticData.writeDir(data, 640, 200, 3);
-    }
-    var o = new java.util.LinkedHashMap<String, Object>();
-    o.put("splinewatch.run.method", "supervised");
-    o.put("splinewatch.data.dir", data.toString());
-    o.put("splinewatch.run.max-steps", 400);
-    o.put("splinewatch.run.batch-size", 32);
-    o.put("splinewatch.run.hidden", List.of(16));
+    var o = SyntheticData.tinyRun(tmp, runId, 400);
     o.put("splinewatch.run.snapshot-every", 10);
-    o.put("splinewatch.run.probe-size", 50);
-    o.put("splinewatch.run.run-id", runId);
-    o.put("splinewatch.run.out", tmp.resolve("runs").toString());
-    o.put("splinewatch.metrics.port", 0);
     o.put("splinewatch.alerts.early-stop", mode);
     var config = TrainCommand.load(o, null);
     var injector = new RunGuardian.AnalyzerSpec("injector", (run, metrics, dir) ->

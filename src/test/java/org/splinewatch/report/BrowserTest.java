@@ -62,20 +62,9 @@ class BrowserTest {
   }
 
   private EmbeddedRun.Result tinyRun(String id, long steps, int port, EmbeddedRun.Listener listener) throws Exception {
-    Path data = tmp.resolve("idx");
-    if (!Files.isDirectory(data)) {
-      SyntheticData.writeDir(data, 640, 200, 4);
-    }
-    var o = new java.util.LinkedHashMap<String, Object>();
-    o.put("splinewatch.run.method", "supervised");
-    o.put("splinewatch.data.dir", data.toString());
-    o.put("splinewatch.run.max-steps", steps);
-    o.put("splinewatch.run.batch-size", 32);
+    var o = SyntheticData.tinyRun(tmp, id, steps);
     o.put("splinewatch.run.hidden", List.of(16, 16));
-    o.put("splinewatch.run.snapshot-every", 20);
     o.put("splinewatch.run.probe-size", 60);
-    o.put("splinewatch.run.run-id", id);
-    o.put("splinewatch.run.out", tmp.resolve("runs").toString());
     o.put("splinewatch.metrics.port", port);
     o.put("splinewatch.analysis.enabled", List.of("embedding", "regions", "geometry"));
     o.put("splinewatch-analysis-dispatcher.fixed-pool-size", 2);

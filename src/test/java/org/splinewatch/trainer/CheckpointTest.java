@@ -54,19 +54,8 @@ class CheckpointTest {
 
   @Test
   void runsWriteCheckpointsAndResumeFromThem() throws Exception {
-    Path data = tmp.resolve("idx");
-    SyntheticData.writeDir(data, 640, 200, 2);
-    var o = new java.util.LinkedHashMap<String, Object>();
-    o.put("splinewatch.run.method", "supervised");
-    o.put("splinewatch.data.dir", data.toString());
-    o.put("splinewatch.run.max-steps", 50);
-    o.put("splinewatch.run.batch-size", 32); // 20 steps per epoch
-    o.put("splinewatch.run.hidden", List.of(16));
+    var o = SyntheticData.tinyRun(tmp, "first", 50); // 20 steps per epoch
     o.put("splinewatch.run.snapshot-every", 10);
-    o.put("splinewatch.run.probe-size", 50);
-    o.put("splinewatch.run.run-id", "first");
-    o.put("splinewatch.run.out", tmp.resolve("runs").toString());
-    o.put("splinewatch.metrics.port", 0);
     o.put("splinewatch.analysis.enabled", List.of("embedding"));
     var config = TrainCommand.load(o, null);
     var quiet = new java.io.PrintStream(java.io.OutputStream.nullOutputStream());
