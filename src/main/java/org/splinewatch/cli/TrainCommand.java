@@ -84,7 +84,7 @@ public final class TrainCommand implements Callable<Integer> {
       + " (exit code 3)")
   String earlyStop;
   @Option(names = "--analyzers", split = ",",
-      description = "analyzers to run, from: embedding, regions, boundary, geometry (default all)")
+      description = "analyzers to run, from: embedding, regions, boundary, geometry, probe (default all)")
   java.util.List<String> analyzers;
   @Option(names = "--region-threads", description = "planes analysed in parallel (default 1 on 2 cores)")
   Integer regionThreads;

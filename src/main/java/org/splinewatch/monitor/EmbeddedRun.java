@@ -82,7 +82,7 @@ public final class EmbeddedRun {
       DatasetLoader loader = new DatasetLoader(s.cacheDir(), s.npmCommand(), out::println);
       DatasetLoader.Split data = loader.load(Dataset.parse(s.dataset()), s.dataDir());
       LabeledImages train = s.trainSubset() > 0 ? data.train().head(s.trainSubset()) : data.train();
-      RunInfo run = runInfo(runId, s, data.test());
+      RunInfo run = runInfo(runId, s, data.test(), train);
       RunLog.writeConfig(runDir, provenance(runId, s, options, train, data.test()));
       RunLog log = new RunLog(runDir);
       Map<String, String> labels = Map.of("run", runId, "method", s.method(), "dataset", s.dataset());
@@ -223,7 +223,7 @@ public final class EmbeddedRun {
 
   /** Every analyzer an embedded run can start, in order. */
   public static final List<String> ANALYZERS = List.of(EmbeddingAnalyzer.NAME, RegionAnalyzer.NAME,
-      BoundaryChangeAnalyzer.NAME, LayerGeometryAnalyzer.NAME);
+      BoundaryChangeAnalyzer.NAME, LayerGeometryAnalyzer.NAME, org.splinewatch.analysis.ProbeAnalyzer.NAME);
 
   /**
    * The analyzers named in {@code splinewatch.analysis.enabled} (default: all of {@link #ANALYZERS}): embedding
@@ -251,6 +251,10 @@ public final class EmbeddedRun {
       list.add(new RunGuardian.AnalyzerSpec(BoundaryChangeAnalyzer.NAME, (run, metrics, dir) ->
           BoundaryChangeAnalyzer.create(run, metrics, regions)));
     }
+    if (enabled.contains(org.splinewatch.analysis.ProbeAnalyzer.NAME)) {
+      list.add(new RunGuardian.AnalyzerSpec(org.splinewatch.analysis.ProbeAnalyzer.NAME, (run, metrics, dir) ->
+          org.splinewatch.analysis.ProbeAnalyzer.create(run, metrics)));
+    }
     if (enabled.contains(LayerGeometryAnalyzer.NAME)) {
       list.add(new RunGuardian.AnalyzerSpec(LayerGeometryAnalyzer.NAME, (run, metrics, dir) ->
           LayerGeometryAnalyzer.create(run, metrics)));
@@ -259,7 +263,7 @@ public final class EmbeddedRun {
   }
 
   /** Probes: the first {@code probeSize} test images; a fixed augmented view each; plane anchors of distinct classes. */
-  static RunInfo runInfo(String runId, RunSettings s, LabeledImages test) {
+  static RunInfo runInfo(String runId, RunSettings s, LabeledImages test, LabeledImages train) {
     int n = Math.min(s.probeSize(), test.count());
     int d = test.pixelsPerImage();
     float[] probes = new float[n * d];
@@ -292,7 +296,17 @@ public final class EmbeddedRun {
         planes.add(anchor);
       }
     }
-    return new RunInfo(runId, s.method(), s.dataset(), d, n, probes, pairs, labels, 10, planes);
+    // the linear probe's training subset: evenly spaced training images (deterministic, class-balanced in
+    // expectation)
+    int m = Math.min(s.probeTrainSize(), train.count());
+    float[] fit = new float[m * d];
+    int[] fitLabels = new int[m];
+    for (int i = 0; i < m; i++) {
+      int idx = (int) ((long) i * train.count() / m);
+      train.image(idx, fit, i * d);
+      fitLabels[i] = train.labels()[idx];
+    }
+    return new RunInfo(runId, s.method(), s.dataset(), d, n, probes, pairs, labels, 10, planes, fit, fitLabels);
   }
 
   private static Map<String, Object> provenance(String runId, RunSettings s, Map<String, Object> options,

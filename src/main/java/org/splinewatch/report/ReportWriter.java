@@ -39,6 +39,7 @@ public final class ReportWriter {
       new Chart("Uniformity", "splinewatch_embedding_uniformity", Map.of(), "layer"),
       new Chart("RankMe", "splinewatch_embedding_rankme", Map.of(), "layer"),
       new Chart("kNN (probe) accuracy", "splinewatch_knn_accuracy_ratio", Map.of(), "layer"),
+      new Chart("Linear probe accuracy", "splinewatch_linear_probe_accuracy_ratio", Map.of(), "layer"),
       new Chart("Intrinsic dimension (TwoNN)", "splinewatch_intrinsic_dimension", Map.of(), "layer"),
       new Chart("Neural collapse NC1", "splinewatch_neural_collapse_nc1", Map.of(), "layer"));
 

@@ -15,7 +15,7 @@ public record RunSettings(String method, String dataset, Path dataDir, Path cach
     int metricsPort, double learningRate, double temperature, int[] hidden, int projectionDim, int probeSize,
     int hubBufferSize, Duration analysisTimeout, Duration drainTimeout, boolean monitoring, int trainSubset,
     boolean stopGradient, boolean predictor, int predictorHidden, double emaTau, double vicregInvCoeff,
-    double vicregStdCoeff, double vicregCovCoeff, Path resume) {
+    double vicregStdCoeff, double vicregCovCoeff, Path resume, int probeTrainSize) {
 
   public static final List<String> METHODS = List.of("supervised", "simclr", "simsiam", "byol", "vicreg");
 
@@ -41,7 +41,8 @@ public record RunSettings(String method, String dataset, Path dataDir, Path cach
         c.getBoolean("run.monitoring"), c.getInt("data.train-subset"), c.getBoolean("ssl.stop-gradient"),
         c.getBoolean("ssl.predictor"), positive(c, "ssl.predictor-hidden"), c.getDouble("ssl.ema-tau"),
         c.getDouble("ssl.vicreg-inv-coeff"), c.getDouble("ssl.vicreg-std-coeff"), c.getDouble("ssl.vicreg-cov-coeff"),
-        c.getString("run.resume").isEmpty() ? null : Path.of(c.getString("run.resume")));
+        c.getString("run.resume").isEmpty() ? null : Path.of(c.getString("run.resume")),
+        positive(c, "run.probe-train-size"));
   }
 
   private static int positive(Config c, String key) {

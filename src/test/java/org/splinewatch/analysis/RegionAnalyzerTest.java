@@ -100,4 +100,18 @@ class RegionAnalyzerTest {
     double mismatch = value(samples, "splinewatch_neural_collapse_ncc_mismatch_ratio", Map.of("layer", "repr"));
     assertTrue(mismatch >= 0 && mismatch <= 1);
   }
+
+  @Test
+  void linearProbeRunsOncePerEpoch() {
+    RunInfo base = TestSnapshots.run();
+    // fit on the probes themselves (a test shortcut): the labels are separable by construction of TestSnapshots
+    RunInfo run = new RunInfo(base.runId(), base.method(), base.dataset(), base.inputDim(), base.probeCount(),
+        base.probeInputs(), base.probePairInputs(), base.probeLabels(), base.classes(), base.planeAnchors(),
+        base.probeInputs(), base.probeLabels());
+    ProbeAnalyzer probe = new ProbeAnalyzer(run);
+    List<Sample> first = probe.analyze(TestSnapshots.classifier(1, 0));
+    double acc = value(first, "splinewatch_linear_probe_accuracy_ratio", Map.of("layer", "repr"));
+    assertTrue(acc > 0.6 && acc <= 1, "probe accuracy " + acc);
+    assertEquals(List.of(), probe.analyze(TestSnapshots.classifier(1, 10)), "same epoch: not again");
+  }
 }

@@ -1,0 +1,58 @@
+package org.splinewatch.analysis;
+
+import java.util.List;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.splinewatch.embedding.LinearProbe;
+import org.splinewatch.metrics.MetricsActor;
+import org.splinewatch.metrics.Sample;
+import org.splinewatch.regions.PiecewiseLinearNet;
+import org.splinewatch.snapshot.RunInfo;
+import org.splinewatch.snapshot.WeightSnapshot;
+
+/**
+ * Linear-probe accuracy of the frozen representation, once per epoch (the first snapshot it sees of each epoch):
+ * ridge probe (metrics.md §4.2) fitted on the run's fixed training subset, evaluated on the held-out probes;
+ * {@code λ} chosen once, at the first probed snapshot, on a held-out 20 % of the subset. Exports
+ * {@code splinewatch_linear_probe_accuracy_ratio{layer="repr"}} and {@code splinewatch_linear_probe_lambda}.
+ */
+public final class ProbeAnalyzer implements SnapshotAnalysis {
+  public static final String NAME = "probe";
+
+  private final RunInfo run;
+  private final double[] fit;
+  private final double[] probes;
+  private int lastEpoch = -1;
+  private double lambda = Double.NaN;
+
+  public ProbeAnalyzer(RunInfo run) {
+    this.run = run;
+    this.fit = org.splinewatch.regions.Layer.widen(run.fitInputs());
+    this.probes = run.probeInputsAsDouble();
+  }
+
+  /** The analyzer actor. */
+  public static Behavior<Analyze> create(RunInfo run, ActorRef<MetricsActor.Command> metrics) {
+    return AnalyzerActor.create(NAME, metrics, () -> new ProbeAnalyzer(run));
+  }
+
+  @Override
+  public List<Sample> analyze(WeightSnapshot s) {
+    if (s.epoch() == lastEpoch || run.fitCount() < 10) {
+      return List.of();
+    }
+    lastEpoch = s.epoch();
+    PiecewiseLinearNet net = s.network().requireFinite();
+    int blocks = s.reprBlock() + 1;
+    double[] xf = net.forwardTo(fit, run.fitCount(), blocks);
+    int d = xf.length / run.fitCount();
+    if (Double.isNaN(lambda)) {
+      lambda = LinearProbe.chooseLambda(xf, run.fitCount(), d, run.fitLabels(), run.classes());
+    }
+    LinearProbe probe = LinearProbe.fit(xf, run.fitCount(), d, run.fitLabels(), run.classes(), lambda);
+    double[] xp = net.forwardTo(probes, run.probeCount(), blocks);
+    double acc = probe.accuracy(xp, run.probeCount(), run.probeLabels());
+    return List.of(Sample.of("splinewatch_linear_probe_accuracy_ratio", acc, s.step(), "layer", "repr"),
+        Sample.of("splinewatch_linear_probe_lambda", lambda, s.step(), "layer", "repr"));
+  }
+}

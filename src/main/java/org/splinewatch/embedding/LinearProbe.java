@@ -1,0 +1,134 @@
+package org.splinewatch.embedding;
+
+import org.ejml.data.DMatrixRMaj;
+import org.ejml.dense.row.CommonOps_DDRM;
+import org.ejml.dense.row.factory.LinearSolverFactory_DDRM;
+import org.ejml.interfaces.linsol.LinearSolverDense;
+
+/**
+ * The monitor's linear probe (metrics.md §4.2): ridge regression on standardised features against centred one-hot
+ * labels, {@code W = (XᵀX + λ·n·I)⁻¹ XᵀY}, prediction {@code argmax(x̃W + ȳ)}. Deterministic and closed form.
+ */
+public final class LinearProbe {
+  /** The λ grid of metrics.md §4.2. */
+  public static final double[] LAMBDAS = {1e-4, 1e-3, 1e-2, 1e-1};
+
+  private final double[] mean;
+  private final double[] std;
+  private final DMatrixRMaj w;
+  private final double[] ybar;
+  private final int d;
+  private final int classes;
+
+  private LinearProbe(double[] mean, double[] std, DMatrixRMaj w, double[] ybar, int classes) {
+    this.mean = mean;
+    this.std = std;
+    this.w = w;
+    this.ybar = ybar;
+    this.d = mean.length;
+    this.classes = classes;
+  }
+
+  /** Fits the probe on {@code n × d} features {@code x} with labels {@code y} in {@code [0, classes)}. */
+  public static LinearProbe fit(double[] x, int n, int d, int[] y, int classes, double lambda) {
+    double[] mean = new double[d];
+    double[] std = new double[d];
+    for (int i = 0; i < n; i++) {
+      for (int k = 0; k < d; k++) {
+        mean[k] += x[i * d + k] / n;
+      }
+    }
+    for (int i = 0; i < n; i++) {
+      for (int k = 0; k < d; k++) {
+        double t = x[i * d + k] - mean[k];
+        std[k] += t * t / n;
+      }
+    }
+    for (int k = 0; k < d; k++) {
+      std[k] = Math.max(1e-6, Math.sqrt(std[k]));
+    }
+    DMatrixRMaj xs = new DMatrixRMaj(n, d);
+    for (int i = 0; i < n; i++) {
+      for (int k = 0; k < d; k++) {
+        xs.unsafe_set(i, k, (x[i * d + k] - mean[k]) / std[k]);
+      }
+    }
+    double[] ybar = new double[classes];
+    for (int i = 0; i < n; i++) {
+      ybar[y[i]] += 1.0 / n;
+    }
+    DMatrixRMaj yc = new DMatrixRMaj(n, classes);
+    for (int i = 0; i < n; i++) {
+      for (int c = 0; c < classes; c++) {
+        yc.unsafe_set(i, c, (y[i] == c ? 1 : 0) - ybar[c]);
+      }
+    }
+    DMatrixRMaj a = new DMatrixRMaj(d, d);
+    CommonOps_DDRM.multTransA(xs, xs, a);
+    for (int k = 0; k < d; k++) {
+      a.add(k, k, lambda * n);
+    }
+    DMatrixRMaj b = new DMatrixRMaj(d, classes);
+    CommonOps_DDRM.multTransA(xs, yc, b);
+    DMatrixRMaj w = new DMatrixRMaj(d, classes);
+    LinearSolverDense<DMatrixRMaj> solver = LinearSolverFactory_DDRM.symmPosDef(d);
+    if (!solver.setA(a)) {
+      throw new IllegalStateException("the probe's normal equations are singular (λ = " + lambda + ")");
+    }
+    solver.solve(b, w);
+    return new LinearProbe(mean, std, w, ybar, classes);
+  }
+
+  /** Predicted class of each of the {@code m} rows of {@code x}. */
+  public int[] predict(double[] x, int m) {
+    int[] out = new int[m];
+    double[] row = new double[d];
+    for (int i = 0; i < m; i++) {
+      for (int k = 0; k < d; k++) {
+        row[k] = (x[i * d + k] - mean[k]) / std[k];
+      }
+      int best = 0;
+      double bestV = Double.NEGATIVE_INFINITY;
+      for (int c = 0; c < classes; c++) {
+        double v = ybar[c];
+        for (int k = 0; k < d; k++) {
+          v += row[k] * w.unsafe_get(k, c);
+        }
+        if (v > bestV) {
+          bestV = v;
+          best = c;
+        }
+      }
+      out[i] = best;
+    }
+    return out;
+  }
+
+  /** Fraction of rows predicted as their label. */
+  public double accuracy(double[] x, int m, int[] labels) {
+    int[] p = predict(x, m);
+    int ok = 0;
+    for (int i = 0; i < m; i++) {
+      ok += p[i] == labels[i] ? 1 : 0;
+    }
+    return m == 0 ? Double.NaN : (double) ok / m;
+  }
+
+  /** λ from {@link #LAMBDAS} with the best accuracy on the last 20 % of the training rows, fitted on the rest. */
+  public static double chooseLambda(double[] x, int n, int d, int[] y, int classes) {
+    int fitRows = (int) Math.round(0.8 * n);
+    double[] xf = java.util.Arrays.copyOf(x, fitRows * d);
+    double[] xv = java.util.Arrays.copyOfRange(x, fitRows * d, n * d);
+    int[] yv = java.util.Arrays.copyOfRange(y, fitRows, n);
+    double best = LAMBDAS[0];
+    double bestAcc = -1;
+    for (double lambda : LAMBDAS) {
+      double acc = fit(xf, fitRows, d, y, classes, lambda).accuracy(xv, n - fitRows, yv);
+      if (acc > bestAcc) {
+        bestAcc = acc;
+        best = lambda;
+      }
+    }
+    return best;
+  }
+}
