@@ -106,8 +106,23 @@ public final class RegionAnalyzer implements SnapshotAnalysis {
     return out;
   }
 
+  /**
+   * The region cap for this network: {@code max-regions}, lowered so that the vertex values (about 2.5 vertices per
+   * region, one float64 per neuron of the widest layer) stay within a quarter of the heap, at most 1 GiB per plane in
+   * flight. Convolutional encoders have thousands of neurons per layer; without this a plane could exhaust the heap.
+   */
+  static int regionCap(int maxRegions, PiecewiseLinearNet net, int planesInFlight) {
+    int widest = 1;
+    for (PiecewiseLinearNet.Block b : net.blocks()) {
+      widest = Math.max(widest, b.outDim());
+    }
+    double budget = Math.min(1L << 30, Runtime.getRuntime().maxMemory() / 4.0 / Math.max(1, planesInFlight));
+    return (int) Math.max(100, Math.min(maxRegions, budget / (2.5 * 8 * widest)));
+  }
+
   private PlaneResult plane(PiecewiseLinearNet net, int k, WeightSnapshot s) {
-    Partition p = Partition.compute(net, planes.get(k), settings.maxRegions());
+    int inFlight = pool == null ? 1 : Math.min(settings.threads(), planes.size());
+    Partition p = Partition.compute(net, planes.get(k), regionCap(settings.maxRegions(), net, inFlight));
     PartitionStats stats = PartitionStats.of(p, s.classifierHead());
     String svg = settings.svg() && planesDir != null
         ? SvgRenderer.render(p, String.format(Locale.ROOT, "%s  plane %d  step %d  %d regions", s.runId(), k, s.step(),

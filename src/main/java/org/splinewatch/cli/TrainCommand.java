@@ -63,6 +63,10 @@ public final class TrainCommand implements Callable<Integer> {
   Integer trainSubset;
   @Option(names = "--hidden", split = ",", description = "hidden widths, e.g. 256,256")
   int[] hidden;
+  @Option(names = "--encoder", description = "SSL encoder: mlp (default) or cnn (conv + ReLU + average pooling)")
+  String encoder;
+  @Option(names = "--cnn-channels", split = ",", description = "channels of the CNN encoder's conv stages (8,16)")
+  int[] cnnChannels;
   @Option(names = "--resume", description = "continue from a checkpoint directory (runs/<id>/checkpoints/latest)")
   Path resume;
   @Option(names = "--projection-dim", description = "projector output width of the SSL methods (default 128)")
@@ -142,6 +146,10 @@ public final class TrainCommand implements Callable<Integer> {
     put(overrides, "splinewatch.ssl.ema-tau", emaTau);
     put(overrides, "splinewatch.run.projection-dim", projectionDim);
     put(overrides, "splinewatch.run.resume", resume == null ? null : resume.toString());
+    put(overrides, "splinewatch.run.encoder", encoder);
+    if (cnnChannels != null) {
+      overrides.put("splinewatch.run.cnn-channels", java.util.Arrays.stream(cnnChannels).boxed().toList());
+    }
     if (noStopGradient) {
       overrides.put("splinewatch.ssl.stop-gradient", false);
     }
@@ -163,6 +171,7 @@ public final class TrainCommand implements Callable<Integer> {
     java.util.List<org.splinewatch.monitor.RunGuardian.AnalyzerSpec> specs;
     try {
       settings = RunSettings.fromConfig(config);
+      settings.encoderSpec();
       if (settings.resume() != null) {
         org.splinewatch.trainer.Checkpoints.read(settings.resume());
       }

@@ -23,12 +23,12 @@ final class ByolTrainer extends TwoViewTrainer {
   private final double tauBase;
   private final long totalSteps;
 
-  ByolTrainer(LabeledImages train, int[] hidden, int projectionDim, int predictorHidden, int batchSize,
+  ByolTrainer(LabeledImages train, EncoderSpec encoder, int projectionDim, int predictorHidden, int batchSize,
       double learningRate, double tauBase, long totalSteps, boolean predictor, long seed) {
     super(train, batchSize, learningRate, seed);
     this.tauBase = tauBase;
     this.totalSteps = Math.max(1, totalSteps);
-    buildBackbone(hidden, projectionDim);
+    buildBackbone(encoder.kind(), encoder.channels(), encoder.hidden(), projectionDim);
     SDVariable z1 = embed(x1);
     SDVariable z2 = embed(x2);
     SDVariable[] p = predict(z1, z2, projectionDim, predictorHidden, predictor);

@@ -15,7 +15,8 @@ public record RunSettings(String method, String dataset, Path dataDir, Path cach
     int metricsPort, double learningRate, double temperature, int[] hidden, int projectionDim, int probeSize,
     int hubBufferSize, Duration analysisTimeout, Duration drainTimeout, boolean monitoring, int trainSubset,
     boolean stopGradient, boolean predictor, int predictorHidden, double emaTau, double vicregInvCoeff,
-    double vicregStdCoeff, double vicregCovCoeff, Path resume, int probeTrainSize) {
+    double vicregStdCoeff, double vicregCovCoeff, Path resume, int probeTrainSize, String encoder,
+    int[] cnnChannels) {
 
   public static final List<String> METHODS = List.of("supervised", "simclr", "simsiam", "byol", "vicreg");
 
@@ -42,7 +43,8 @@ public record RunSettings(String method, String dataset, Path dataDir, Path cach
         c.getBoolean("ssl.predictor"), positive(c, "ssl.predictor-hidden"), c.getDouble("ssl.ema-tau"),
         c.getDouble("ssl.vicreg-inv-coeff"), c.getDouble("ssl.vicreg-std-coeff"), c.getDouble("ssl.vicreg-cov-coeff"),
         c.getString("run.resume").isEmpty() ? null : Path.of(c.getString("run.resume")),
-        positive(c, "run.probe-train-size"));
+        positive(c, "run.probe-train-size"), c.getString("run.encoder"),
+        c.getIntList("run.cnn-channels").stream().mapToInt(Integer::intValue).toArray());
   }
 
   private static int positive(Config c, String key) {
@@ -53,16 +55,26 @@ public record RunSettings(String method, String dataset, Path dataDir, Path cach
     return v;
   }
 
+  /** The SSL encoder of these settings. */
+  public EncoderSpec encoderSpec() {
+    return new EncoderSpec(encoder, cnnChannels, hidden);
+  }
+
   /** Creates the trainer for these settings. */
   public Trainer createTrainer(org.splinewatch.data.LabeledImages train) {
+    EncoderSpec enc = encoderSpec();
+    if (method.equals("supervised") && enc.kind().equals("cnn")) {
+      throw new IllegalArgumentException("--encoder cnn is implemented for the self-supervised methods; the "
+          + "supervised classifier is an MLP");
+    }
     return switch (method) {
       case "supervised" -> new SupervisedTrainer(train, hidden, batchSize, learningRate, seed);
-      case "simclr" -> new SimClrTrainer(train, hidden, projectionDim, batchSize, learningRate, temperature, seed);
-      case "simsiam" -> new SimSiamTrainer(train, hidden, projectionDim, predictorHidden, batchSize, learningRate,
+      case "simclr" -> new SimClrTrainer(train, enc, projectionDim, batchSize, learningRate, temperature, seed);
+      case "simsiam" -> new SimSiamTrainer(train, enc, projectionDim, predictorHidden, batchSize, learningRate,
           stopGradient, predictor, seed);
-      case "byol" -> new ByolTrainer(train, hidden, projectionDim, predictorHidden, batchSize, learningRate, emaTau,
+      case "byol" -> new ByolTrainer(train, enc, projectionDim, predictorHidden, batchSize, learningRate, emaTau,
           maxSteps > 0 ? maxSteps : (long) epochs * Math.max(1, train.count() / batchSize), predictor, seed);
-      case "vicreg" -> new VicRegTrainer(train, hidden, projectionDim, batchSize, learningRate, vicregInvCoeff,
+      case "vicreg" -> new VicRegTrainer(train, enc, projectionDim, batchSize, learningRate, vicregInvCoeff,
           vicregStdCoeff, vicregCovCoeff, seed);
       default -> throw new IllegalArgumentException("unknown method " + method);
     };

@@ -18,11 +18,11 @@ final class SimSiamTrainer extends TwoViewTrainer {
   private final String z1Name;
   private final String z2Name;
 
-  SimSiamTrainer(LabeledImages train, int[] hidden, int projectionDim, int predictorHidden, int batchSize,
+  SimSiamTrainer(LabeledImages train, EncoderSpec encoder, int projectionDim, int predictorHidden, int batchSize,
       double learningRate, boolean stopGradient, boolean predictor, long seed) {
     super(train, batchSize, learningRate, seed);
     this.stopGradient = stopGradient;
-    buildBackbone(hidden, projectionDim);
+    buildBackbone(encoder.kind(), encoder.channels(), encoder.hidden(), projectionDim);
     // the projector output goes through batch normalisation (no affine), as in SimSiam's projector; snapshots keep
     // the linear projector, whose output the monitor watches
     SDVariable z1 = SslLosses.batchStandardize(sd, embed(x1));

@@ -14,6 +14,8 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.MultiDataSet;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.api.ops.impl.layers.convolution.config.Conv2DConfig;
+import org.nd4j.linalg.api.ops.impl.layers.convolution.config.Pooling2DConfig;
 import org.nd4j.linalg.learning.config.Adam;
 import org.splinewatch.data.LabeledImages;
 import org.splinewatch.regions.Layer;
@@ -66,7 +68,50 @@ abstract class TwoViewTrainer implements Trainer {
     return new SDVariable[] {sd.var(name + "_w", w0), sd.var(name + "_b", Nd4j.zeros(DataType.FLOAT, out))};
   }
 
-  /** Builds the encoder ({@code hidden} widths, ReLU) and the linear projector to {@code projectionDim}. */
+  /** A convolution of the CNN encoder: 3×3, stride 1, zero padding 1, then ReLU and 2×2 average pooling. */
+  private record ConvSpec(SDVariable w, SDVariable b, int inChannels, int size, int outChannels) {
+  }
+
+  private final List<ConvSpec> convs = new ArrayList<>();
+  private String firstEmbedding;
+
+  /**
+   * The encoder of {@code --encoder}: {@code mlp} = dense {@code hidden} layers; {@code cnn} = for each of
+   * {@code channels} a 3×3 convolution (padding 1) + ReLU + 2×2 average pooling (no max-pooling, so the region engine
+   * can analyse it), then the dense {@code hidden} layers; then the linear projector.
+   */
+  protected void buildBackbone(String encoder, int[] channels, int[] hidden, int projectionDim) {
+    if (!encoder.equals("cnn")) {
+      buildBackbone(hidden, projectionDim);
+      return;
+    }
+    int side = (int) Math.round(Math.sqrt(inputDim));
+    if (side * side != inputDim) {
+      throw new IllegalArgumentException("the CNN encoder needs square images; got " + inputDim + " pixels");
+    }
+    int c = 1;
+    int size = side;
+    for (int i = 0; i < channels.length; i++) {
+      if (size < 2) {
+        throw new IllegalArgumentException("too many pooling stages for " + side + "x" + side + " images");
+      }
+      // SameDiff's default weight layout [kH, kW, inC, outC]; snapshots permute it to [outC, inC, kH, kW]
+      INDArray w0 = Nd4j.randn(DataType.FLOAT, 3, 3, c, channels[i]).muli(Math.sqrt(2.0 / (c * 9)));
+      convs.add(new ConvSpec(sd.var("conv" + i + "_w", w0), sd.var("conv" + i + "_b",
+          Nd4j.zeros(DataType.FLOAT, channels[i])), c, size, channels[i]));
+      c = channels[i];
+      size /= 2;
+    }
+    int in = c * size * size;
+    for (int i = 0; i < hidden.length; i++) {
+      backbone.add(dense("enc" + i, in, hidden[i]));
+      in = hidden[i];
+    }
+    backbone.add(dense("proj", in, projectionDim));
+    encoderLayers = convs.size() + hidden.length;
+  }
+
+  /** Builds the MLP encoder ({@code hidden} widths, ReLU) and the linear projector to {@code projectionDim}. */
   protected void buildBackbone(int[] hidden, int projectionDim) {
     int in = inputDim;
     for (int i = 0; i < hidden.length; i++) {
@@ -102,7 +147,32 @@ abstract class TwoViewTrainer implements Trainer {
 
   /** The projector output of the backbone for a view. */
   protected SDVariable embed(SDVariable x) {
-    return mlp(sd, x, backbone);
+    SDVariable h = x;
+    if (!convs.isEmpty()) {
+      int side = convs.get(0).size();
+      h = h.reshape(-1, 1, side, side);
+      Conv2DConfig conv = Conv2DConfig.builder().kH(3).kW(3).sH(1).sW(1).pH(1).pW(1).dH(1).dW(1)
+          .dataFormat("NCHW").build();
+      Pooling2DConfig pool = Pooling2DConfig.builder().kH(2).kW(2).sH(2).sW(2).pH(0).pW(0)
+          .isNHWC(false).build();
+      for (ConvSpec c : convs) {
+        h = sd.nn.relu(sd.cnn.conv2d(h, c.w(), c.b(), conv), 0);
+        h = sd.cnn.avgPooling2d(h, pool);
+      }
+      ConvSpec last = convs.get(convs.size() - 1);
+      int out = last.size() / 2;
+      h = h.reshape(-1, last.outChannels() * out * out);
+    }
+    SDVariable z = mlp(sd, h, backbone);
+    if (firstEmbedding == null) {
+      firstEmbedding = z.name();
+    }
+    return z;
+  }
+
+  /** Projector output of the first embedded view for inputs {@code x} (tests). */
+  INDArray projectorOutput(INDArray x) {
+    return sd.output(Map.of("x1", x, "x2", x), firstEmbedding).get(firstEmbedding);
   }
 
   /** Subclasses call this once the loss is built; {@code extra} are placeholders fed by {@link #extraInputs}. */
@@ -117,6 +187,17 @@ abstract class TwoViewTrainer implements Trainer {
     sd.setTrainingConfig(TrainingConfig.builder().updater(new Adam(learningRate)).dataSetFeatureMapping(mapping)
         .markLabelsUnused().build());
     List<WeightCopier.Recipe> recipes = new ArrayList<>();
+    for (ConvSpec c : convs) {
+      recipes.add(WeightCopier.conv(c.w().getArr().permute(3, 2, 0, 1), c.b().getArr(), c.inChannels(), c.size(),
+          c.size(), 1, 1));
+      recipes.add(WeightCopier.activation(Layer.Activation.relu()));
+      recipes.add(WeightCopier.fixed(new Layer.AvgPool2D(c.outChannels(), c.size(), c.size(), 2, 2)));
+    }
+    if (!convs.isEmpty()) {
+      ConvSpec last = convs.get(convs.size() - 1);
+      int out = last.size() / 2;
+      recipes.add(WeightCopier.fixed(new Layer.Flatten(last.outChannels() * out * out)));
+    }
     for (int i = 0; i < backbone.size(); i++) {
       recipes.add(WeightCopier.dense(backbone.get(i)[0].getArr(), backbone.get(i)[1].getArr()));
       if (i < backbone.size() - 1) {

@@ -8,10 +8,10 @@ import org.splinewatch.data.LabeledImages;
  * collapses.
  */
 final class VicRegTrainer extends TwoViewTrainer {
-  VicRegTrainer(LabeledImages train, int[] hidden, int projectionDim, int batchSize, double learningRate,
+  VicRegTrainer(LabeledImages train, EncoderSpec encoder, int projectionDim, int batchSize, double learningRate,
       double invCoeff, double stdCoeff, double covCoeff, long seed) {
     super(train, batchSize, learningRate, seed);
-    buildBackbone(hidden, projectionDim);
+    buildBackbone(encoder.kind(), encoder.channels(), encoder.hidden(), projectionDim);
     finish(SslLosses.vicreg(sd, embed(x1), embed(x2), batchSize, projectionDim, invCoeff, stdCoeff, covCoeff));
   }
 }

@@ -69,6 +69,24 @@ final class WeightCopier {
     return () -> a;
   }
 
+  /** A parameter-free layer (pooling, flatten). */
+  static Recipe fixed(Layer l) {
+    return () -> l;
+  }
+
+  /**
+   * A convolution with weights {@code [oC, iC, kH, kW]} (a view is fine: the copy is C-ordered) on {@code inC × h × w}
+   * inputs.
+   */
+  static Recipe conv(INDArray w, INDArray b, int inC, int h, int wd, int stride, int padding) {
+    Slot ws = slot(w);
+    Slot bs = slot(b);
+    int outC = (int) w.size(0);
+    int kh = (int) w.size(2);
+    int kw = (int) w.size(3);
+    return () -> new Layer.Conv2D(inC, h, wd, outC, kh, kw, stride, padding, ws.copy(), bs.copy());
+  }
+
   /** Converter for a DL4J {@code MultiLayerNetwork} (Dense, Output, BatchNorm, ReLU/LeakyReLU/identity). */
   static WeightCopier forNetwork(MultiLayerNetwork net) {
     List<Recipe> recipes = new ArrayList<>();

@@ -30,10 +30,10 @@ class CheckpointTest {
     var train = CollapseBehaviourTest.TRAIN;
     List<java.util.function.LongFunction<Trainer>> makers = List.of(
         seed -> new SupervisedTrainer(train, new int[] {16}, 32, 1e-3, seed),
-        seed -> new SimClrTrainer(train, new int[] {16}, 8, 32, 1e-3, 0.5, seed),
-        seed -> new SimSiamTrainer(train, new int[] {16}, 8, 8, 32, 1e-3, true, true, seed),
-        seed -> new ByolTrainer(train, new int[] {16}, 8, 8, 32, 1e-3, 0.99, 100, true, seed),
-        seed -> new VicRegTrainer(train, new int[] {16}, 8, 32, 1e-3, 25, 25, 1, seed));
+        seed -> new SimClrTrainer(train, EncoderSpec.mlp(16), 8, 32, 1e-3, 0.5, seed),
+        seed -> new SimSiamTrainer(train, EncoderSpec.mlp(16), 8, 8, 32, 1e-3, true, true, seed),
+        seed -> new ByolTrainer(train, EncoderSpec.mlp(16), 8, 8, 32, 1e-3, 0.99, 100, true, seed),
+        seed -> new VicRegTrainer(train, EncoderSpec.mlp(16), 8, 32, 1e-3, 25, 25, 1, seed));
     int i = 0;
     for (var make : makers) {
       Path dir = Files.createDirectories(tmp.resolve("c" + i++));

@@ -45,8 +45,8 @@ class CollapseBehaviourTest {
   @Test
   void vicregWithoutVarianceTermCollapsesAndWithItDoesNot() {
     int[] hidden = {64, 64};
-    double[] healthy = trainAndMeasure(new VicRegTrainer(TRAIN, hidden, 32, 64, 1e-3, 25, 25, 1, 1), 150);
-    double[] collapsed = trainAndMeasure(new VicRegTrainer(TRAIN, hidden, 32, 64, 1e-3, 25, 0, 1, 1), 150);
+    double[] healthy = trainAndMeasure(new VicRegTrainer(TRAIN, EncoderSpec.mlp(hidden), 32, 64, 1e-3, 25, 25, 1, 1), 150);
+    double[] collapsed = trainAndMeasure(new VicRegTrainer(TRAIN, EncoderSpec.mlp(hidden), 32, 64, 1e-3, 25, 0, 1, 1), 150);
     assertTrue(healthy[0] > 0.6, "healthy VICReg keeps its spread: std " + healthy[0]);
     assertTrue(collapsed[0] < 0.3, "VICReg without the variance term collapses: std " + collapsed[0]);
     assertTrue(healthy[1] > 0.9 && collapsed[1] < 0.3, "kNN " + healthy[1] + " vs " + collapsed[1]);

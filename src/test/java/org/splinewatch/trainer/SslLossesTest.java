@@ -59,7 +59,7 @@ class SslLossesTest {
     assertEquals(0.996, ByolTrainer.tau(0.996, 0, 100), 1e-12);
     assertEquals(0.998, ByolTrainer.tau(0.996, 50, 100), 1e-12);
     assertEquals(1.0, ByolTrainer.tau(0.996, 100, 100), 1e-12);
-    ByolTrainer t = new ByolTrainer(CollapseBehaviourTest.TRAIN, new int[] {16}, 8, 8, 32, 1e-2, 0.9, 1000, true, 5);
+    ByolTrainer t = new ByolTrainer(CollapseBehaviourTest.TRAIN, EncoderSpec.mlp(16), 8, 8, 32, 1e-2, 0.9, 1000, true, 5);
     try (t) {
       INDArray before = t.targetParams().get(0)[0].dup();
       t.step();
@@ -88,7 +88,7 @@ class SslLossesTest {
 
   /** {analytic dL/dθ, finite difference with fixed targets, finite difference with recomputed targets}. */
   private static double[] gradientVersusDifferences(boolean stopGradient, INDArray v1, INDArray v2) {
-    SimSiamTrainer t = new SimSiamTrainer(CollapseBehaviourTest.TRAIN, new int[] {16}, 8, 8, 16, 1e-3, stopGradient,
+    SimSiamTrainer t = new SimSiamTrainer(CollapseBehaviourTest.TRAIN, EncoderSpec.mlp(16), 8, 8, 16, 1e-3, stopGradient,
         true, 7);
     try (t) {
       INDArray[] targets = t.extraInputs(v1, v2);

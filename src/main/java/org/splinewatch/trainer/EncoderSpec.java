@@ -1,0 +1,19 @@
+package org.splinewatch.trainer;
+
+/**
+ * The encoder of the self-supervised trainers: {@code mlp} (dense {@code hidden} layers) or {@code cnn} (a 3×3
+ * convolution + ReLU + 2×2 average pooling per entry of {@code channels}, then the dense {@code hidden} layers).
+ */
+public record EncoderSpec(String kind, int[] channels, int[] hidden) {
+  public static final java.util.List<String> KINDS = java.util.List.of("mlp", "cnn");
+
+  public EncoderSpec {
+    if (!KINDS.contains(kind)) {
+      throw new IllegalArgumentException("unknown encoder '" + kind + "'; expected one of: mlp, cnn");
+    }
+  }
+
+  public static EncoderSpec mlp(int... hidden) {
+    return new EncoderSpec("mlp", new int[0], hidden);
+  }
+}
