@@ -55,10 +55,10 @@ public final class LivePage {
     }
     try (Stream<Path> dirs = Files.list(out)) {
       for (Path d : dirs.filter(p -> Files.isRegularFile(p.resolve("metrics.jsonl"))).sorted().toList()) {
-        RunData r = RunData.read(d);
+        RunData.Summary r = RunData.summarize(d);
         Map<String, Object> m = new LinkedHashMap<>();
-        m.put("id", d.getFileName().toString());
-        m.put("active", d.getFileName().toString().equals(activeRun));
+        m.put("id", r.id());
+        m.put("active", r.id().equals(activeRun));
         m.put("finished", r.finished());
         m.put("step", r.lastStep());
         m.put("method", r.config().getOrDefault("method", ""));

@@ -63,22 +63,8 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
       throw new ReportException(dir + ": not a run directory (no metrics.jsonl); expected the output of ./trainer");
     }
     List<String> problems = new ArrayList<>();
-    Map<String, Object> config = new LinkedHashMap<>();
-    String runId = dir.getFileName().toString();
-    try {
-      if (Files.isRegularFile(dir.resolve("config.json"))) {
-        JsonNode c = JSON.readTree(dir.resolve("config.json").toFile());
-        for (Iterator<Map.Entry<String, JsonNode>> it = c.fields(); it.hasNext(); ) {
-          Map.Entry<String, JsonNode> e = it.next();
-          config.put(e.getKey(), e.getValue().isValueNode() ? e.getValue().asText() : e.getValue().toString());
-        }
-        runId = c.path("run_id").asText(runId);
-      } else {
-        problems.add("config.json is missing");
-      }
-    } catch (IOException e) {
-      problems.add("config.json is unreadable (" + e.getMessage() + ")");
-    }
+    Map<String, Object> config = readConfig(dir, problems);
+    String runId = String.valueOf(config.getOrDefault("run_id", dir.getFileName().toString()));
     Map<String, Series> series = new TreeMap<>();
     int lineNo = 0;
     for (String line : lines(metrics, problems)) {
@@ -108,28 +94,7 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
       }
     }
     List<Alert> alerts = new ArrayList<>();
-    boolean finished = false;
-    Path events = dir.resolve("events.jsonl");
-    if (Files.isRegularFile(events)) {
-      int n = 0;
-      for (String line : lines(events, problems)) {
-        n++;
-        if (line.isBlank()) {
-          continue;
-        }
-        try {
-          JsonNode j = JSON.readTree(line);
-          String type = j.path("type").asText();
-          if (type.equals("alert_firing")) {
-            alerts.add(new Alert(j.path("step").asLong(), j.path("rule").asText(), j.path("message").asText()));
-          } else if (type.equals("run_finished")) {
-            finished = true;
-          }
-        } catch (Exception e) {
-          problems.add("events.jsonl line " + n + " is malformed or half-written");
-        }
-      }
-    }
+    boolean finished = readEvents(dir, alerts, problems);
     if (!finished) {
       problems.add("the run has not finished (no run_finished event): still running, or it crashed");
     }
@@ -150,6 +115,82 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
       }
     }
     return new RunData(dir, runId, config, series, alerts, pictures, finished, problems);
+  }
+
+  /** What the run list needs, without reading every sample: the last step comes from the end of metrics.jsonl. */
+  public record Summary(String id, boolean finished, long lastStep, Map<String, Object> config) {
+  }
+
+  /** A cheap {@link Summary} of a run directory (the live page lists runs with it every few seconds). */
+  public static Summary summarize(Path dir) {
+    List<String> ignored = new ArrayList<>();
+    Map<String, Object> config = readConfig(dir, ignored);
+    boolean finished = readEvents(dir, new ArrayList<>(), ignored);
+    long last = 0;
+    Path metrics = dir.resolve("metrics.jsonl");
+    try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(metrics.toFile(), "r")) {
+      long from = Math.max(0, f.length() - TAIL_BYTES);
+      byte[] tail = new byte[(int) (f.length() - from)];
+      f.seek(from);
+      f.readFully(tail);
+      Matcher m = STEP.matcher(new String(tail, StandardCharsets.UTF_8));
+      while (m.find()) {
+        last = Math.max(last, Long.parseLong(m.group(1)));
+      }
+    } catch (IOException e) {
+      // an unreadable file lists as step 0
+    }
+    return new Summary(dir.getFileName().toString(), finished, last, config);
+  }
+
+  private static final int TAIL_BYTES = 64 * 1024;
+  private static final Pattern STEP = Pattern.compile("\"step\":(\\d+)");
+
+  /** {@code config.json} as flat strings (nested values as JSON text); a missing or bad file is a problem. */
+  private static Map<String, Object> readConfig(Path dir, List<String> problems) {
+    Map<String, Object> config = new LinkedHashMap<>();
+    try {
+      if (Files.isRegularFile(dir.resolve("config.json"))) {
+        JsonNode c = JSON.readTree(dir.resolve("config.json").toFile());
+        for (Iterator<Map.Entry<String, JsonNode>> it = c.fields(); it.hasNext(); ) {
+          Map.Entry<String, JsonNode> e = it.next();
+          config.put(e.getKey(), e.getValue().isValueNode() ? e.getValue().asText() : e.getValue().toString());
+        }
+      } else {
+        problems.add("config.json is missing");
+      }
+    } catch (IOException e) {
+      problems.add("config.json is unreadable (" + e.getMessage() + ")");
+    }
+    return config;
+  }
+
+  /** Adds the firing alerts of {@code events.jsonl} to {@code alerts}; returns whether the run finished. */
+  private static boolean readEvents(Path dir, List<Alert> alerts, List<String> problems) {
+    boolean finished = false;
+    Path events = dir.resolve("events.jsonl");
+    if (!Files.isRegularFile(events)) {
+      return false;
+    }
+    int n = 0;
+    for (String line : lines(events, problems)) {
+      n++;
+      if (line.isBlank()) {
+        continue;
+      }
+      try {
+        JsonNode j = JSON.readTree(line);
+        String type = j.path("type").asText();
+        if (type.equals("alert_firing")) {
+          alerts.add(new Alert(j.path("step").asLong(), j.path("rule").asText(), j.path("message").asText()));
+        } else if (type.equals("run_finished")) {
+          finished = true;
+        }
+      } catch (Exception e) {
+        problems.add("events.jsonl line " + n + " is malformed or half-written");
+      }
+    }
+    return finished;
   }
 
   private static List<String> lines(Path file, List<String> problems) {

@@ -70,6 +70,18 @@ class ReportTest {
   }
 
   @Test
+  void summariesAgreeWithTheFullRead() throws Exception {
+    for (boolean finished : new boolean[] {true, false}) {
+      Path d = run(tmp, "s" + finished, finished, "");
+      RunData.Summary sum = RunData.summarize(d);
+      RunData full = RunData.read(d);
+      assertEquals(full.lastStep(), sum.lastStep());
+      assertEquals(full.finished(), sum.finished());
+      assertEquals("simclr", sum.config().get("method"));
+    }
+  }
+
+  @Test
   void missingDirectoriesGiveAClearError() throws Exception {
     var e = assertThrows(RunData.ReportException.class, () -> RunData.read(tmp.resolve("nope")));
     assertTrue(e.getMessage().contains("no such run directory"), e.getMessage());
