@@ -65,31 +65,21 @@ public final class TrainerActor extends AbstractBehavior<TrainerActor.Command> {
   public record CheckpointPlan(java.nio.file.Path dir, String method, long startStep) {
   }
 
-  private CheckpointPlan checkpoints = new CheckpointPlan(null, "", 0);
+  private final CheckpointPlan checkpoints;
   private double bestLoss = Double.POSITIVE_INFINITY;
 
   public static Behavior<Command> create(Supplier<Trainer> factory, String runId, int epochs, long maxSteps,
       int snapshotEvery, Consumer<WeightSnapshot> publisher, ActorRef<MetricsActor.Command> metrics,
-      ActorRef<Finished> parent, TrainingProgress progress) {
-    return create(factory, runId, epochs, maxSteps, snapshotEvery, publisher, metrics, parent, progress,
-        new CheckpointPlan(null, "", 0));
-  }
-
-  public static Behavior<Command> create(Supplier<Trainer> factory, String runId, int epochs, long maxSteps,
-      int snapshotEvery, Consumer<WeightSnapshot> publisher, ActorRef<MetricsActor.Command> metrics,
       ActorRef<Finished> parent, TrainingProgress progress, CheckpointPlan plan) {
-    return Behaviors.setup(ctx -> {
-      TrainerActor a = new TrainerActor(ctx, factory, runId, epochs, maxSteps, snapshotEvery, publisher, metrics,
-          parent, progress);
-      a.checkpoints = plan;
-      return a;
-    });
+    return Behaviors.setup(ctx -> new TrainerActor(ctx, factory, runId, epochs, maxSteps, snapshotEvery, publisher,
+        metrics, parent, progress, plan));
   }
 
   private TrainerActor(ActorContext<Command> ctx, Supplier<Trainer> factory, String runId, int epochs, long maxSteps,
       int snapshotEvery, Consumer<WeightSnapshot> publisher, ActorRef<MetricsActor.Command> metrics,
-      ActorRef<Finished> parent, TrainingProgress progress) {
+      ActorRef<Finished> parent, TrainingProgress progress, CheckpointPlan checkpoints) {
     super(ctx);
+    this.checkpoints = checkpoints;
     this.factory = factory;
     this.runId = runId;
     this.epochs = epochs;
