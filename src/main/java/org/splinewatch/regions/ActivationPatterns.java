@@ -60,17 +60,11 @@ public final class ActivationPatterns {
    */
   public static double[] gridCentres(Plane plane, int g) {
     double[] dom = plane.domain();
-    int m = dom.length / 2;
-    double minX = Double.POSITIVE_INFINITY;
-    double minY = Double.POSITIVE_INFINITY;
-    double maxX = Double.NEGATIVE_INFINITY;
-    double maxY = Double.NEGATIVE_INFINITY;
-    for (int k = 0; k < m; k++) {
-      minX = Math.min(minX, dom[2 * k]);
-      maxX = Math.max(maxX, dom[2 * k]);
-      minY = Math.min(minY, dom[2 * k + 1]);
-      maxY = Math.max(maxY, dom[2 * k + 1]);
-    }
+    double[] bounds = plane.domainBounds();
+    double minX = bounds[0];
+    double minY = bounds[1];
+    double maxX = bounds[2];
+    double maxY = bounds[3];
     double[] out = new double[2 * g * g];
     int n = 0;
     for (int i = 0; i < g; i++) {

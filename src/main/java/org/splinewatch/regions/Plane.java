@@ -141,6 +141,19 @@ public final class Plane {
     return p;
   }
 
+  /** Bounding box of the domain in plane coordinates: {@code {minS, minT, maxS, maxT}}. */
+  public double[] domainBounds() {
+    double[] b = {Double.POSITIVE_INFINITY, Double.POSITIVE_INFINITY, Double.NEGATIVE_INFINITY,
+        Double.NEGATIVE_INFINITY};
+    for (int k = 0; k < domain.length / 2; k++) {
+      b[0] = Math.min(b[0], domain[2 * k]);
+      b[1] = Math.min(b[1], domain[2 * k + 1]);
+      b[2] = Math.max(b[2], domain[2 * k]);
+      b[3] = Math.max(b[3], domain[2 * k + 1]);
+    }
+    return b;
+  }
+
   /** Input-space points for plane coordinates {@code (s_i, t_i)}, as {@code rows × D} row-major. */
   public double[] toInput(double[] st, int rows) {
     int d = origin.length;

@@ -26,16 +26,11 @@ public final class SvgRenderer {
   /** With {@code decisionBoundary}, the top-1 decision boundary of the head is drawn in red (classifiers). */
   public static String render(Partition p, String title, int size, double minFacePixels, boolean decisionBoundary) {
     double[] dom = p.plane().domain();
-    double minX = Double.POSITIVE_INFINITY;
-    double minY = Double.POSITIVE_INFINITY;
-    double maxX = Double.NEGATIVE_INFINITY;
-    double maxY = Double.NEGATIVE_INFINITY;
-    for (int k = 0; k < dom.length / 2; k++) {
-      minX = Math.min(minX, dom[2 * k]);
-      maxX = Math.max(maxX, dom[2 * k]);
-      minY = Math.min(minY, dom[2 * k + 1]);
-      maxY = Math.max(maxY, dom[2 * k + 1]);
-    }
+    double[] bounds = p.plane().domainBounds();
+    double minX = bounds[0];
+    double minY = bounds[1];
+    double maxX = bounds[2];
+    double maxY = bounds[3];
     double scale = size / Math.max(maxX - minX, maxY - minY);
     int top = 34;
     StringBuilder[] groups = new StringBuilder[PALETTE.length];
