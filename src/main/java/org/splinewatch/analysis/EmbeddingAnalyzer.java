@@ -46,10 +46,14 @@ public final class EmbeddingAnalyzer implements SnapshotAnalysis {
     PiecewiseLinearNet net = s.network();
     int n = run.probeCount();
     List<Sample> out = new ArrayList<>();
-    layer(out, s.step(), "repr", net.forwardTo(probes, n, s.reprBlock() + 1),
-        net.forwardTo(pairs, n, s.reprBlock() + 1), n, run);
+    int repr = s.reprBlock() + 1;
+    double[] z = net.forwardTo(probes, n, repr);
+    double[] zp = net.forwardTo(pairs, n, repr);
+    layer(out, s.step(), "repr", z, zp, n, run);
     if (!s.classifierHead()) {
-      layer(out, s.step(), "proj", net.forward(probes, n), net.forward(pairs, n), n, run);
+      // the projector continues from the representation instead of running the encoder again
+      int all = net.blocks().size();
+      layer(out, s.step(), "proj", net.forwardBlocks(z, n, repr, all), net.forwardBlocks(zp, n, repr, all), n, run);
     }
     return out;
   }

@@ -52,8 +52,7 @@ public final class LayerGeometryAnalyzer implements SnapshotAnalysis {
     int hidden = 0;
     for (int b = 0; b < blocks.size(); b++) {
       PiecewiseLinearNet.Block block = blocks.get(b);
-      cur = block.affine(cur, n);
-      block.activate(cur);
+      cur = net.forwardBlocks(cur, n, b, b + 1);
       String layer = block.hidden() ? Integer.toString(++hidden) : "out";
       int d = block.outDim();
       IntrinsicDimension.TwoNn id = IntrinsicDimension.twoNn(cur, n, d);

@@ -125,8 +125,16 @@ public final class PiecewiseLinearNet {
 
   /** Output (after activation) of the first {@code blockCount} blocks. */
   public double[] forwardTo(double[] x, int rows, int blockCount) {
-    double[] cur = x;
-    for (int i = 0; i < blockCount; i++) {
+    return forwardBlocks(x, rows, 0, blockCount);
+  }
+
+  /**
+   * Blocks {@code from} (inclusive) to {@code to} (exclusive) applied to {@code h}, the output of block
+   * {@code from − 1} (or the input when {@code from} is 0): continues a forward pass without repeating its start.
+   */
+  public double[] forwardBlocks(double[] h, int rows, int from, int to) {
+    double[] cur = h;
+    for (int i = from; i < to; i++) {
       Block b = blocks.get(i);
       cur = b.affine(cur, rows);
       b.activate(cur);
