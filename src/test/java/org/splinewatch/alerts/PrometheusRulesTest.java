@@ -8,6 +8,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.splinewatch.TestTools;
 
 /**
  * {@code promtool check rules} and {@code promtool test rules} on {@code dashboards/prometheus/}: fire and no-fire
@@ -27,17 +28,9 @@ class PrometheusRulesTest {
     return out;
   }
 
-  private static boolean havePromtool() {
-    try {
-      return new ProcessBuilder("promtool", "--version").redirectErrorStream(true).start().waitFor() == 0;
-    } catch (IOException | InterruptedException e) {
-      return false;
-    }
-  }
-
   @Test
   void rulesAreValidAndTheirUnitTestsPass() throws Exception {
-    assumeTrue(havePromtool(), "promtool not installed (.ci/run installs the prometheus package)");
+    assumeTrue(TestTools.installed("promtool"), "promtool not installed (.ci/run installs the prometheus package)");
     promtool("check", "rules", RULES.toString());
     promtool("test", "rules", TESTS.toString());
   }

@@ -14,6 +14,7 @@ import java.util.Set;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.splinewatch.TestTools;
 import org.yaml.snakeyaml.Yaml;
 
 /**
@@ -117,10 +118,10 @@ class DashboardJsonTest {
     List<Object> secrets = (List<Object>) services.get("alertmanager").get("secrets");
     assertTrue(am.contains("/run/secrets/" + secrets.get(0)), "Alertmanager reads the compose secret");
     // tools from the Debian packages, where installed
-    if (DashboardQueriesTest.installed("promtool")) {
+    if (TestTools.installed("promtool")) {
       DashboardQueriesTest.mustRun(List.of("promtool", "check", "config", "docker/prometheus.yml"));
     }
-    if (DashboardQueriesTest.installed("amtool")) {
+    if (TestTools.installed("amtool")) {
       DashboardQueriesTest.mustRun(List.of("amtool", "check-config", "docker/alertmanager.yml"));
       DashboardQueriesTest.mustRun(List.of("amtool", "check-config", "dashboards/alertmanager/alertmanager.yml"));
     }

@@ -25,6 +25,7 @@ import org.apache.pekko.actor.typed.ActorRef;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.splinewatch.TestTools;
 import org.splinewatch.analysis.AnalyzerActor;
 import org.splinewatch.cli.TrainCommand;
 import org.splinewatch.data.SyntheticData;
@@ -51,20 +52,6 @@ class DashboardQueriesTest {
   void stop() {
     if (prometheus != null) {
       prometheus.destroyForcibly();
-    }
-  }
-
-  static int freePort() throws IOException {
-    try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
-      return s.getLocalPort();
-    }
-  }
-
-  static boolean installed(String binary) {
-    try {
-      return new ProcessBuilder(binary, "--version").redirectErrorStream(true).start().waitFor() == 0;
-    } catch (IOException | InterruptedException e) {
-      return false;
     }
   }
 
@@ -101,9 +88,9 @@ class DashboardQueriesTest {
 
   @Test
   void everyDashboardQueryReturnsDataForALiveRun() throws Exception {
-    assumeTrue(installed("prometheus"), "prometheus not installed (.ci/run installs it)");
-    int metricsPort = freePort();
-    int promPort = freePort();
+    assumeTrue(TestTools.installed("prometheus"), "prometheus not installed (.ci/run installs it)");
+    int metricsPort = TestTools.freePort();
+    int promPort = TestTools.freePort();
     Path sd = tmp.resolve("sd");
     Files.writeString(tmp.resolve("prometheus.yml"), """
         global:

@@ -26,6 +26,7 @@ import org.apache.pekko.actor.typed.ActorRef;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.splinewatch.TestTools;
 import org.splinewatch.analysis.AnalyzerActor;
 import org.splinewatch.cli.TrainCommand;
 import org.splinewatch.data.SyntheticData;
@@ -50,14 +51,6 @@ class AlertingEndToEndTest {
   @AfterEach
   void stopServers() {
     servers.forEach(Process::destroyForcibly);
-  }
-
-  private static boolean installed(String binary) {
-    try {
-      return new ProcessBuilder(binary, "--version").redirectErrorStream(true).start().waitFor() == 0;
-    } catch (Exception e) {
-      return false;
-    }
   }
 
   private Process start(String name, List<String> cmd) throws Exception {
@@ -122,11 +115,11 @@ class AlertingEndToEndTest {
 
   @Test
   void prometheusAndAlertmanagerStopACollapsingRunAndLeaveAHealthyOneAlone() throws Exception {
-    assumeTrue(installed("prometheus") && installed("prometheus-alertmanager"),
+    assumeTrue(TestTools.installed("prometheus") && TestTools.installed("prometheus-alertmanager"),
         "prometheus and prometheus-alertmanager not installed (.ci/run installs them)");
-    int metricsPort = EmbeddedRunTest.freePort();
-    int promPort = EmbeddedRunTest.freePort();
-    int amPort = EmbeddedRunTest.freePort();
+    int metricsPort = TestTools.freePort();
+    int promPort = TestTools.freePort();
+    int amPort = TestTools.freePort();
     Path token = tmp.resolve("control-token");
     Files.writeString(token, TOKEN + "\n");
     String am = Files.readString(Path.of("dashboards/alertmanager/alertmanager.yml"))

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -21,6 +20,7 @@ import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.splinewatch.TestTools;
 import org.splinewatch.analysis.Analyze;
 import org.splinewatch.analysis.Analyzed;
 import org.splinewatch.cli.TrainCommand;
@@ -37,17 +37,11 @@ class EmbeddedRunTest {
   @TempDir
   Path tmp;
 
-  static int freePort() throws Exception {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    }
-  }
-
   @Test
   void tinyRunIsScrapedLiveAndSlowAnalyzerOnlyDrops() throws Exception {
     Path data = tmp.resolve("data");
     SyntheticData.writeDir(data, 640, 200, 7);
-    int port = freePort();
+    int port = TestTools.freePort();
     var overrides = new java.util.LinkedHashMap<String, Object>();
     overrides.put("splinewatch.run.method", "supervised");
     overrides.put("splinewatch.data.dir", data.toString());

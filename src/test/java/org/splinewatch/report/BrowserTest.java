@@ -19,6 +19,7 @@ import javax.imageio.ImageIO;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.splinewatch.TestTools;
 import org.splinewatch.cli.TrainCommand;
 import org.splinewatch.data.SyntheticData;
 import org.splinewatch.monitor.EmbeddedRun;
@@ -34,14 +35,6 @@ class BrowserTest {
   private static final Pattern STEP = Pattern.compile("<span id=\"step\">(\\d+)</span>");
   @TempDir
   Path tmp;
-
-  static boolean chromium() {
-    try {
-      return new ProcessBuilder("chromium", "--version").redirectErrorStream(true).start().waitFor() == 0;
-    } catch (Exception e) {
-      return false;
-    }
-  }
 
   /** Runs headless Chromium; returns {stdout, stderr}. */
   private String[] chromium(String... args) throws Exception {
@@ -75,7 +68,7 @@ class BrowserTest {
 
   @Test
   void theReportOfATinyRunRendersWithoutErrors() throws Exception {
-    assumeTrue(chromium(), "chromium not installed (.ci/run installs it)");
+    assumeTrue(TestTools.installed("chromium"), "chromium not installed (.ci/run installs it)");
     EmbeddedRun.Result r = tinyRun("report", 300, 0, new EmbeddedRun.Listener() { });
     assertEquals(0, r.exitCode());
     Path report = r.runDir().resolve("report.html");
@@ -102,11 +95,8 @@ class BrowserTest {
 
   @Test
   void theLivePageUpdatesWhileTheRunTrains() throws Exception {
-    assumeTrue(chromium(), "chromium not installed (.ci/run installs it)");
-    int port;
-    try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
-      port = s.getLocalPort();
-    }
+    assumeTrue(TestTools.installed("chromium"), "chromium not installed (.ci/run installs it)");
+    int port = TestTools.freePort();
     CompletableFuture<long[]> steps = new CompletableFuture<>();
     List<String> errors = new ArrayList<>();
     int p = port;
