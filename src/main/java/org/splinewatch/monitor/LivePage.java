@@ -42,9 +42,9 @@ public final class LivePage {
 
   static String page() {
     return ReportWriter.resource("/org/splinewatch/report/live.html")
-        .replace("/*CSS*/", ReportWriter.resource("/META-INF/resources/webjars/uplot/1.6.30/dist/uPlot.min.css")
+        .replace("/*CSS*/", ReportWriter.resource(ReportWriter.uplotCss())
             + ReportWriter.resource("/org/splinewatch/report/report.css"))
-        .replace("/*UPLOT*/", ReportWriter.resource("/META-INF/resources/webjars/uplot/1.6.30/dist/uPlot.iife.min.js"))
+        .replace("/*UPLOT*/", ReportWriter.resource(ReportWriter.uplotJs()))
         .replace("/*REPORTJS*/", ReportWriter.resource("/org/splinewatch/report/report.js"));
   }
 

@@ -181,11 +181,13 @@ public final class ReportWriter {
     }
   }
 
-  static String uplotJs() {
+  /** Classpath location of uPlot's script in its web jar (one place for the version). */
+  public static String uplotJs() {
     return "/META-INF/resources/webjars/uplot/1.6.30/dist/uPlot.iife.min.js";
   }
 
-  static String uplotCss() {
+  /** Classpath location of uPlot's stylesheet in its web jar. */
+  public static String uplotCss() {
     return "/META-INF/resources/webjars/uplot/1.6.30/dist/uPlot.min.css";
   }
 
