@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
+import org.splinewatch.metrics.Sample;
 
 /**
  * The in-process collapse rules of metrics.md §8.1, each a two-threshold state machine per series: a rule fires after
@@ -32,10 +33,6 @@ import java.util.TreeMap;
 public final class CollapseDetector {
   public static final List<String> RULES = List.of("std_collapse", "dim_collapse", "knn_chance", "region_drop",
       "collapse_with_region_drop", "divergence");
-
-  /** One metric value as the detector sees it. */
-  public record Value(String name, Map<String, String> labels, double value, long step) {
-  }
 
   private final AlertSettings s;
   private final String run;
@@ -70,13 +67,13 @@ public final class CollapseDetector {
   }
 
   /** Evaluates the rules on the values of one analysis (one snapshot of one analyzer, or training scalars). */
-  public List<Alert> observe(List<Value> values) {
+  public List<Alert> observe(List<Sample> values) {
     List<Alert> out = new ArrayList<>();
     Map<String, Double> byKey = new HashMap<>();
-    for (Value v : values) {
+    for (Sample v : values) {
       byKey.put(v.name() + v.labels().getOrDefault("layer", ""), v.value());
     }
-    for (Value v : values) {
+    for (Sample v : values) {
       String layer = v.labels().getOrDefault("layer", "");
       switch (v.name()) {
         case "splinewatch_training_loss" -> {
@@ -108,7 +105,7 @@ public final class CollapseDetector {
     return out;
   }
 
-  private void std(List<Alert> out, Value v, String layer) {
+  private void std(List<Alert> out, Sample v, String layer) {
     if (Double.isNaN(v.value())) {
       return;
     }
@@ -137,7 +134,7 @@ public final class CollapseDetector {
             + " < %.3f (baseline %.3f)", layer, v.value(), fire, b));
   }
 
-  private void rankMe(List<Alert> out, Value v, String layer, double ratio) {
+  private void rankMe(List<Alert> out, Sample v, String layer, double ratio) {
     if (Double.isNaN(v.value())) {
       return;
     }
@@ -164,7 +161,7 @@ public final class CollapseDetector {
             v.value(), max, ratio));
   }
 
-  private void regions(List<Alert> out, Value v) {
+  private void regions(List<Alert> out, Sample v) {
     String plane = v.labels().getOrDefault("plane", "");
     ArrayWindow w = regionWindows.computeIfAbsent(plane, k -> new ArrayWindow(s.regionWindow()));
     w.add(v.value());

@@ -6,7 +6,6 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -152,11 +151,7 @@ public final class MetricsActor extends AbstractBehavior<MetricsActor.Command> {
     }
     log.append(m.samples(), runLabels);
     if (detector != null) {
-      List<CollapseDetector.Value> values = new ArrayList<>();
-      for (Sample s : m.samples()) {
-        values.add(new CollapseDetector.Value(s.name(), s.labels(), s.value(), s.step()));
-      }
-      for (Alert a : detector.observe(values)) {
+      for (Alert a : detector.observe(m.samples())) {
         gauge("splinewatch_collapse_alert", Map.of("rule", a.rule())).value = detector.firing(a.rule()) ? 1 : 0;
         Map<String, Object> event = new LinkedHashMap<>();
         event.put("type", a.firing() ? "alert_firing" : "alert_resolved");

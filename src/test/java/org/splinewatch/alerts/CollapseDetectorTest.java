@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.splinewatch.metrics.Sample;
 
 /** The rule state machines of metrics.md §8.1 on injected values. */
 class CollapseDetectorTest {
@@ -20,7 +21,7 @@ class CollapseDetectorTest {
     List<Alert> all = new ArrayList<>();
     long step = 0;
     for (double v : values) {
-      all.addAll(d.observe(List.of(new CollapseDetector.Value(name, labels, v, step += 100))));
+      all.addAll(d.observe(List.of(new Sample(name, labels, v, step += 100, 0))));
     }
     return all;
   }
@@ -68,8 +69,8 @@ class CollapseDetectorTest {
     // the first (untrained) snapshot's 200 is not the reference; the best from the second snapshot on is 80
     for (double[] rv : new double[][] {{200, 0.9}, {60, 0.5}, {80, 0.6}, {35, 0.3}, {30, 0.3}, {30, 0.3}}) {
       alerts.addAll(d.observe(List.of(
-          new CollapseDetector.Value("splinewatch_embedding_rankme_ratio", Map.of("layer", "proj"), rv[1], step),
-          new CollapseDetector.Value("splinewatch_embedding_rankme", Map.of("layer", "proj"), rv[0], step))));
+          new Sample("splinewatch_embedding_rankme_ratio", Map.of("layer", "proj"), rv[1], step, 0),
+          new Sample("splinewatch_embedding_rankme", Map.of("layer", "proj"), rv[0], step, 0))));
       step += 100;
     }
     assertEquals(1, alerts.size());
@@ -91,8 +92,8 @@ class CollapseDetectorTest {
     double[] std = {0.9, 0.9, 0.1, 0.1, 0.1};
     for (int i = 0; i < regions.length; i++) {
       joint.addAll(e.observe(List.of(
-          new CollapseDetector.Value("splinewatch_embedding_std_normalized", Map.of("layer", "proj"), std[i], i),
-          new CollapseDetector.Value("splinewatch_regions", plane, regions[i], i))));
+          new Sample("splinewatch_embedding_std_normalized", Map.of("layer", "proj"), std[i], i, 0),
+          new Sample("splinewatch_regions", plane, regions[i], i, 0))));
     }
     assertTrue(joint.stream().anyMatch(a -> a.rule().equals("collapse_with_region_drop") && a.firing()));
     assertTrue(joint.stream().anyMatch(a -> a.rule().equals("std_collapse")));
