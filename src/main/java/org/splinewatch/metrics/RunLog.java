@@ -80,6 +80,16 @@ public final class RunLog implements AutoCloseable {
     }
   }
 
+  /** Appends one event to {@code dir/events.jsonl} after the run's log has been closed (the run-end record). */
+  public static void appendEvent(Path dir, Map<String, Object> event) {
+    try {
+      Files.writeString(dir.resolve("events.jsonl"), JSON.writeValueAsString(event) + System.lineSeparator(),
+          StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot append to " + dir.resolve("events.jsonl"), e);
+    }
+  }
+
   @Override
   public void close() {
     try {

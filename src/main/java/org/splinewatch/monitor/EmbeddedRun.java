@@ -151,7 +151,7 @@ public final class EmbeddedRun {
       event.put("reason", finished.reason());
       event.put("error", finished.error());
       event.put("time", System.currentTimeMillis());
-      appendEvent(runDir, event);
+      RunLog.appendEvent(runDir, event);
       try {
         org.splinewatch.report.ReportWriter.write(List.of(org.splinewatch.report.RunData.read(runDir)),
             runDir.resolve("report.html"));
@@ -201,16 +201,6 @@ public final class EmbeddedRun {
       Files.writeString(file, token + "\n");
     } catch (java.io.IOException e) {
       throw new java.io.UncheckedIOException("cannot write the control token to " + file + ": " + e.getMessage(), e);
-    }
-  }
-
-  private static void appendEvent(Path runDir, Map<String, Object> event) {
-    try {
-      Files.writeString(runDir.resolve("events.jsonl"),
-          new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(event) + "\n",
-          java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
-    } catch (java.io.IOException e) {
-      throw new java.io.UncheckedIOException(e);
     }
   }
 
