@@ -14,7 +14,7 @@ public final class Main {
   /** Runs a command line and returns its exit code (tests call this directly). */
   public static int execute(String... args) {
     if (args.length == 0 || !(args[0].equals("train") || args[0].equals("monitor"))) {
-      System.err.println("usage: splinewatch train [options] | splinewatch monitor <regions|bench-overhead> [options]");
+      System.err.println("usage: splinewatch train [options] | splinewatch monitor <serve|regions|report|bench-regions|bench-overhead|bench-cluster> [options]");
       return 2;
     }
     String[] rest = java.util.Arrays.copyOfRange(args, 1, args.length);

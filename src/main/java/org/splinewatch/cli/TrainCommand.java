@@ -96,6 +96,13 @@ public final class TrainCommand implements Callable<Integer> {
   boolean noSvg;
   @Option(names = "--no-monitoring", description = "train without analyzers (overhead baseline)")
   boolean noMonitoring;
+  @Option(names = "--monitor", paramLabel = "HOST:PORT",
+      description = "join the cluster of a running ./monitor serve and stream snapshots there instead of analysing"
+          + " locally (its /metrics shows the run)")
+  String monitor;
+  @Option(names = "--cluster-host", description = "address this trainer's cluster node binds with --monitor"
+      + " (default 127.0.0.1)")
+  String clusterHost;
   @Option(names = "--config", description = "HOCON file overriding reference.conf")
   File configFile;
 
@@ -130,6 +137,8 @@ public final class TrainCommand implements Callable<Integer> {
     put(overrides, "splinewatch.run.out", out == null ? null : out.toString());
     put(overrides, "splinewatch.metrics.port", metricsPort);
     put(overrides, "splinewatch.metrics.host", metricsHost);
+    put(overrides, "splinewatch.cluster.seed", monitor);
+    put(overrides, "splinewatch.cluster.host", clusterHost);
     put(overrides, "splinewatch.run.learning-rate", learningRate);
     put(overrides, "splinewatch.run.temperature", temperature);
     put(overrides, "splinewatch.run.probe-size", probeSize);
@@ -177,6 +186,7 @@ public final class TrainCommand implements Callable<Integer> {
       }
       specs = EmbeddedRun.defaultAnalyzers(config);
       org.splinewatch.alerts.AlertSettings.fromConfig(config);
+      org.splinewatch.cluster.ClusterSettings.fromConfig(config);
       String token = config.getString("splinewatch.control.token");
       if (!token.isEmpty() && token.length() < 16) {
         throw new IllegalArgumentException("splinewatch.control.token must have at least 16 characters (or be empty"
@@ -188,7 +198,7 @@ public final class TrainCommand implements Callable<Integer> {
     try {
       return EmbeddedRun.run(settings, config, overrides, System.out, specs,
           new EmbeddedRun.Listener() { }).exitCode();
-    } catch (DataException | MetricsHttpServer.PortInUseException e) {
+    } catch (DataException | MetricsHttpServer.PortInUseException | IllegalStateException e) {
       System.err.println("error: " + Main.oneLine(e));
       return 1;
     }

@@ -31,7 +31,7 @@ import org.splinewatch.alerts.CollapseDetector;
 public final class MetricsActor extends AbstractBehavior<MetricsActor.Command> {
 
   /** Messages. */
-  public sealed interface Command {
+  public sealed interface Command extends org.splinewatch.wire.CborSerializable {
   }
 
   /** New values. */

@@ -25,6 +25,9 @@ import org.splinewatch.analysis.EmbeddingAnalyzer;
 import org.splinewatch.analysis.LayerGeometryAnalyzer;
 import org.splinewatch.analysis.RegionAnalyzer;
 import org.splinewatch.analysis.RegionSettings;
+import org.splinewatch.cluster.ClusterNode;
+import org.splinewatch.cluster.ClusterSettings;
+import org.splinewatch.cluster.MonitorLink;
 import org.splinewatch.data.Dataset;
 import org.splinewatch.data.DatasetLoader;
 import org.splinewatch.data.LabeledImages;
@@ -64,14 +67,23 @@ public final class EmbeddedRun {
     }
     Path runDir = s.out().resolve(runId);
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-    ActorSystem<Object> system = ActorSystem.create(bootstrap(), "splinewatch", config);
+    // with a seed (./trainer --monitor HOST:PORT) the run joins that cluster: metrics and analysis happen there
+    boolean remote = !config.getString("splinewatch.cluster.seed").isEmpty();
+    ClusterSettings cluster = remote ? ClusterSettings.fromConfig(config)
+        .withPort(config.getInt("splinewatch.cluster.trainer-port")) : null;
+    List<String> remoteAnalyzers = config.getStringList("splinewatch.analysis.enabled");
+    if (remote) {
+      analyzers(config, remoteAnalyzers); // unknown names fail here, before joining
+    }
+    ActorSystem<Object> system = remote ? ClusterNode.start(bootstrap(), cluster, List.of("trainer"), config)
+        : ActorSystem.create(bootstrap(), "splinewatch", config);
     MetricsHttpServer http = null;
     Path sdFile = null;
     RunControl control = new RunControl();
     String token = config.getString("splinewatch.control.token");
     String controlToken = token.isEmpty() ? AlertWebhook.newToken() : token;
     try {
-      if (s.metricsPort() > 0) {
+      if (s.metricsPort() > 0 && !remote) {
         AlertWebhook webhook = new AlertWebhook(controlToken, control,
             event -> out.println("stop requested through the control endpoint: " + event.get("alertname") + " "
                 + event.get("summary")));
@@ -83,9 +95,17 @@ public final class EmbeddedRun {
       DatasetLoader.Split data = loader.load(Dataset.parse(s.dataset()), s.dataDir());
       LabeledImages train = s.trainSubset() > 0 ? data.train().head(s.trainSubset()) : data.train();
       RunInfo run = runInfo(runId, s, data.test(), train);
-      RunLog.writeConfig(runDir, provenance(runId, s, options, train, data.test()));
-      RunLog log = new RunLog(runDir);
+      Map<String, Object> provenance = provenance(runId, s, options, train, data.test());
       Map<String, String> labels = Map.of("run", runId, "method", s.method(), "dataset", s.dataset());
+      RunLog log = null;
+      MonitorLink link = null;
+      if (remote) {
+        link = MonitorLink.register(system, cluster, runId, labels, provenance, run.classes(),
+            AlertSettings.fromConfig(config));
+      } else {
+        RunLog.writeConfig(runDir, provenance);
+        log = new RunLog(runDir);
+      }
       TrainingProgress progress = new TrainingProgress();
       CompletableFuture<TrainerActor.Finished> result = new CompletableFuture<>();
       CompletableFuture<ActorRef<TrainerActor.Command>> trainerRef = new CompletableFuture<>();
@@ -93,8 +113,14 @@ public final class EmbeddedRun {
       out.println("splinewatch run " + runId + ": " + s.method() + " on " + s.dataset() + " (" + train.count()
           + " training images)");
       out.println("  run directory: " + runDir);
-      out.println(port > 0 ? "  metrics: http://" + s.metricsHost() + ":" + port + "/metrics (live page: http://"
-          + s.metricsHost() + ":" + port + "/)" : "  metrics: HTTP off");
+      if (remote) {
+        out.println("  monitor: cluster at " + cluster.seed() + " (this trainer joined as "
+            + ClusterNode.address(system) + "); metrics and run files on the monitor"
+            + (link.metricsUrl().isEmpty() ? "" : ": " + link.metricsUrl()));
+      } else {
+        out.println(port > 0 ? "  metrics: http://" + s.metricsHost() + ":" + port + "/metrics (live page: http://"
+            + s.metricsHost() + ":" + port + "/)" : "  metrics: HTTP off");
+      }
       if (port > 0) {
         String advertise = config.getString("splinewatch.metrics.advertise-host");
         sdFile = ServiceDiscovery.register(sdDir(config, s), runId, advertise.isEmpty() ? s.metricsHost() : advertise,
@@ -132,7 +158,8 @@ public final class EmbeddedRun {
             String text = (alert.firing() ? "ALERT " : "resolved ") + alert.rule() + " at step " + alert.step();
             progress.alert(text);
             out.println((alert.firing() ? "ALERT [" + alert.severity() + "] " : "resolved: ") + alert.sentence());
-          }, new TrainerActor.CheckpointPlan(runDir.resolve("checkpoints"), s.method(), startStep)));
+          }, new TrainerActor.CheckpointPlan(runDir.resolve("checkpoints"), s.method(), startStep),
+          remote ? new RunGuardian.Remote(link.metrics(), remoteAnalyzers, cluster) : null));
       trainerRef.thenAccept(ref -> {
         control.register(runId, reason -> ref.tell(new TrainerActor.Stop(reason)));
         listener.started(runDir, port, ref);
@@ -151,13 +178,22 @@ public final class EmbeddedRun {
       event.put("reason", finished.reason());
       event.put("error", finished.error());
       event.put("time", System.currentTimeMillis());
-      RunLog.appendEvent(runDir, event);
-      try {
-        org.splinewatch.report.ReportWriter.write(List.of(org.splinewatch.report.RunData.read(runDir)),
-            runDir.resolve("report.html"));
-        out.println("  report: " + runDir.resolve("report.html"));
-      } catch (RuntimeException e) {
-        out.println("warning: could not write the report: " + e.getMessage());
+      if (remote) {
+        try {
+          link.finish(event);
+          out.println("  run files and report: on the monitor, under its runs/" + runId);
+        } catch (RuntimeException e) {
+          out.println("warning: " + e.getMessage());
+        }
+      } else {
+        RunLog.appendEvent(runDir, event);
+        try {
+          org.splinewatch.report.ReportWriter.write(List.of(org.splinewatch.report.RunData.read(runDir)),
+              runDir.resolve("report.html"));
+          out.println("  report: " + runDir.resolve("report.html"));
+        } catch (RuntimeException e) {
+          out.println("warning: could not write the report: " + e.getMessage());
+        }
       }
       if (finished.error() != null) {
         out.println("error: " + finished.error());
@@ -189,7 +225,7 @@ public final class EmbeddedRun {
   }
 
   /** The control token, readable by the owner only (where the file system has POSIX permissions). */
-  private static void writeToken(Path file, String token) {
+  static void writeToken(Path file, String token) {
     try {
       Files.deleteIfExists(file);
       try {
@@ -220,8 +256,12 @@ public final class EmbeddedRun {
    * metrics, exact regions, boundary changes, layer geometry. An unknown name is an error listing the valid ones.
    */
   public static List<RunGuardian.AnalyzerSpec> defaultAnalyzers(Config config) {
+    return analyzers(config, config.getStringList("splinewatch.analysis.enabled"));
+  }
+
+  /** The named analyzers, with region settings from {@code config}; an unknown name is an error. */
+  public static List<RunGuardian.AnalyzerSpec> analyzers(Config config, List<String> enabled) {
     RegionSettings regions = RegionSettings.fromConfig(config);
-    List<String> enabled = config.getStringList("splinewatch.analysis.enabled");
     for (String name : enabled) {
       if (!ANALYZERS.contains(name)) {
         throw new IllegalArgumentException("unknown analyzer '" + name + "'; expected some of: "

@@ -19,6 +19,7 @@ import org.splinewatch.alerts.AlertSettings;
 import org.splinewatch.alerts.CollapseDetector;
 import org.splinewatch.analysis.Analyze;
 import org.splinewatch.analysis.Analyzed;
+import org.splinewatch.cluster.SnapshotPublisher;
 import org.splinewatch.hub.SnapshotHub;
 import org.splinewatch.metrics.MetricsActor;
 import org.splinewatch.metrics.RunLog;
@@ -53,10 +54,30 @@ public final class RunGuardian {
       MeterRegistry registry, RunLog log, Map<String, String> runLabels, List<AnalyzerSpec> analyzers,
       TrainingProgress progress, CompletableFuture<TrainerActor.Finished> result,
       CompletableFuture<ActorRef<TrainerActor.Command>> trainerRef, AlertSettings alerts,
-      java.util.function.Consumer<Alert> alertSink, TrainerActor.CheckpointPlan checkpoints) {
+      java.util.function.Consumer<Alert> alertSink, TrainerActor.CheckpointPlan checkpoints, Remote remote) {
+
+    /** A run analysed in this process. */
+    public Setup(RunInfo run, java.util.function.Supplier<Trainer> trainer, int epochs, long maxSteps,
+        int snapshotEvery, int hubBufferSize, Duration analysisTimeout, Duration drainTimeout, boolean monitoring,
+        MeterRegistry registry, RunLog log, Map<String, String> runLabels, List<AnalyzerSpec> analyzers,
+        TrainingProgress progress, CompletableFuture<TrainerActor.Finished> result,
+        CompletableFuture<ActorRef<TrainerActor.Command>> trainerRef, AlertSettings alerts,
+        java.util.function.Consumer<Alert> alertSink, TrainerActor.CheckpointPlan checkpoints) {
+      this(run, trainer, epochs, maxSteps, snapshotEvery, hubBufferSize, analysisTimeout, drainTimeout, monitoring,
+          registry, log, runLabels, analyzers, progress, result, trainerRef, alerts, alertSink, checkpoints, null);
+    }
   }
 
-  private record AlertRaised(Alert alert) {
+  /**
+   * A run whose metrics live on a cluster's metrics node and whose snapshots go to its analyzer nodes: the metrics
+   * actor there, the analyzers to run, and the transport settings.
+   */
+  public record Remote(ActorRef<MetricsActor.Command> metrics, List<String> analyzers,
+      org.splinewatch.cluster.ClusterSettings settings) {
+  }
+
+  /** A collapse alert changed state (from the local metrics actor, or from the metrics node of a cluster). */
+  public record AlertRaised(Alert alert) implements org.splinewatch.wire.CborSerializable {
   }
 
   private record TrainerFinished(TrainerActor.Finished finished) {
@@ -67,30 +88,47 @@ public final class RunGuardian {
 
   public static Behavior<Object> create(Setup s) {
     return Behaviors.setup(ctx -> {
-      CollapseDetector detector = s.monitoring() && s.alerts() != null
-          ? new CollapseDetector(s.alerts(), s.run().runId(), s.run().classes()) : null;
       ActorRef<Object> self = ctx.getSelf();
-      ActorRef<MetricsActor.Command> metrics = ctx.spawn(MetricsActor.create(s.registry(), s.log(), s.runLabels(),
-          detector, alert -> self.tell(new AlertRaised(alert))), "metrics");
-      List<SnapshotHub.Analyzer> hubAnalyzers = new ArrayList<>();
-      if (s.monitoring()) {
-        for (AnalyzerSpec spec : s.analyzers()) {
-          Behavior<Analyze> supervised = Behaviors.supervise(spec.behavior().create(s.run(), metrics, s.log().dir()))
-              .onFailure(SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(10), 0.2));
-          ActorRef<Analyze> ref = ctx.spawn(supervised, "analyzer-" + spec.name(),
-              DispatcherSelector.fromConfig("splinewatch-analysis-dispatcher"));
-          Function<WeightSnapshot, java.util.concurrent.CompletionStage<?>> ask = snap ->
-              AskPattern.<Analyze, Analyzed>ask(ref, replyTo -> new Analyze(snap, replyTo), s.analysisTimeout(),
-                  ctx.getSystem().scheduler());
-          hubAnalyzers.add(new SnapshotHub.Analyzer(spec.name(), ask));
+      ActorRef<MetricsActor.Command> metrics;
+      java.util.function.Consumer<WeightSnapshot> publish;
+      java.util.function.Supplier<java.util.concurrent.CompletionStage<Done>> drain;
+      if (s.remote() != null) {
+        metrics = s.remote().metrics();
+        ActorRef<SnapshotPublisher.Command> publisher = ctx.spawn(SnapshotPublisher.create(s.run(),
+            s.remote().analyzers(), metrics, s.remote().settings(), s.hubBufferSize()), "publisher");
+        publish = snap -> publisher.tell(new SnapshotPublisher.Publish(snap));
+        drain = () -> AskPattern.<SnapshotPublisher.Command, Done>ask(publisher, SnapshotPublisher.Drain::new,
+            s.drainTimeout(), ctx.getSystem().scheduler());
+      } else {
+        CollapseDetector detector = s.monitoring() && s.alerts() != null
+            ? new CollapseDetector(s.alerts(), s.run().runId(), s.run().classes()) : null;
+        ActorRef<MetricsActor.Command> local = ctx.spawn(MetricsActor.create(s.registry(), s.log(), s.runLabels(),
+            detector, alert -> self.tell(new AlertRaised(alert))), "metrics");
+        metrics = local;
+        List<SnapshotHub.Analyzer> hubAnalyzers = new ArrayList<>();
+        if (s.monitoring()) {
+          for (AnalyzerSpec spec : s.analyzers()) {
+            Behavior<Analyze> supervised = Behaviors.supervise(spec.behavior().create(s.run(), local,
+                    s.log().dir()))
+                .onFailure(SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(10),
+                    0.2));
+            ActorRef<Analyze> ref = ctx.spawn(supervised, "analyzer-" + spec.name(),
+                DispatcherSelector.fromConfig("splinewatch-analysis-dispatcher"));
+            Function<WeightSnapshot, java.util.concurrent.CompletionStage<?>> ask = snap ->
+                AskPattern.<Analyze, Analyzed>ask(ref, replyTo -> new Analyze(snap, replyTo), s.analysisTimeout(),
+                    ctx.getSystem().scheduler());
+            hubAnalyzers.add(new SnapshotHub.Analyzer(spec.name(), ask));
+          }
         }
+        SnapshotHub hub = new SnapshotHub(ctx.getSystem(), hubAnalyzers, s.hubBufferSize(),
+            name -> local.tell(new MetricsActor.SnapshotDropped(name)));
+        publish = hub::publish;
+        drain = hub::complete;
       }
-      SnapshotHub hub = new SnapshotHub(ctx.getSystem(), hubAnalyzers, s.hubBufferSize(),
-          name -> metrics.tell(new MetricsActor.SnapshotDropped(name)));
       ActorRef<TrainerActor.Finished> finishedAdapter = ctx.messageAdapter(TrainerActor.Finished.class,
           TrainerFinished::new).unsafeUpcast();
       ActorRef<TrainerActor.Command> trainer = ctx.spawn(TrainerActor.create(s.trainer(), s.run().runId(), s.epochs(),
-              s.maxSteps(), s.snapshotEvery(), hub::publish, metrics, finishedAdapter, s.progress(), s.checkpoints()),
+              s.maxSteps(), s.snapshotEvery(), publish, metrics, finishedAdapter, s.progress(), s.checkpoints()),
           "trainer",
           DispatcherSelector.fromConfig("splinewatch-trainer-dispatcher"));
       s.trainerRef().complete(trainer);
@@ -104,8 +142,13 @@ public final class RunGuardian {
             }
             return Behaviors.same();
           })
+          .onMessage(TrainerActor.Stop.class, m -> {
+            // a stop request from the metrics node of a cluster (alert or control endpoint)
+            trainer.tell(m);
+            return Behaviors.same();
+          })
           .onMessage(TrainerFinished.class, m -> {
-            var drained = hub.complete().toCompletableFuture()
+            var drained = drain.get().toCompletableFuture().exceptionally(e -> Done.getInstance())
                 .completeOnTimeout(Done.getInstance(), s.drainTimeout().toMillis(),
                     java.util.concurrent.TimeUnit.MILLISECONDS);
             ctx.pipeToSelf(drained, (ok, err) -> new Drained(m.finished()));
@@ -118,7 +161,8 @@ public final class RunGuardian {
           })
           .onMessage(Flushed.class, m -> {
             s.result().complete(m.finished());
-            return Behaviors.stopped();
+            // in a cluster the system stays up until the end of the run is recorded on the metrics node
+            return s.remote() == null ? Behaviors.stopped() : Behaviors.same();
           })
           .build();
     });

@@ -23,7 +23,7 @@ import org.splinewatch.snapshot.WeightSnapshot;
 public final class TrainerActor extends AbstractBehavior<TrainerActor.Command> {
 
   /** Messages. */
-  public sealed interface Command {
+  public sealed interface Command extends org.splinewatch.wire.CborSerializable {
   }
 
   /** Begin training. */

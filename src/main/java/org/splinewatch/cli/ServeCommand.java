@@ -1,0 +1,95 @@
+package org.splinewatch.cli;
+
+import com.typesafe.config.Config;
+import java.io.File;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.splinewatch.cluster.ClusterSettings;
+import org.splinewatch.metrics.MetricsHttpServer;
+import org.splinewatch.monitor.MonitorServer;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code ./monitor serve}: an analyzer and/or metrics node that trainers join with {@code --monitor}. */
+@Command(name = "serve", mixinStandardHelpOptions = true,
+    description = "Start a cluster node with the analyzer and/or metrics roles; trainers join it with"
+        + " ./trainer --monitor HOST:PORT.")
+final class ServeCommand implements Callable<Integer> {
+  @Spec
+  CommandLine.Model.CommandSpec spec;
+  @Option(names = "--host", description = "cluster address to bind and advertise (default 127.0.0.1)")
+  String host;
+  @Option(names = "--port", description = "cluster port (default 25520; 0 picks a free one)")
+  Integer port;
+  @Option(names = "--seed", paramLabel = "HOST:PORT", description = "join the cluster of this node (default: start"
+      + " a new cluster)")
+  String seed;
+  @Option(names = "--roles", split = ",", description = "analyzer and/or metrics (default both)")
+  List<String> roles;
+  @Option(names = "--metrics-port", description = "HTTP port of /metrics and the live page (default 9464; 0 picks"
+      + " a free one)")
+  Integer metricsPort;
+  @Option(names = "--metrics-host", description = "bind address of /metrics (default 127.0.0.1)")
+  String metricsHost;
+  @Option(names = "--out", description = "directory of run directories (default runs)")
+  Path out;
+  @Option(names = "--analysis-threads", description = "threads of this node's analyzers (default 1)")
+  Integer analysisThreads;
+  @Option(names = "--config", description = "HOCON file overriding reference.conf")
+  File configFile;
+
+  @Override
+  public Integer call() {
+    Map<String, Object> overrides = new LinkedHashMap<>();
+    if (host != null) {
+      overrides.put("splinewatch.cluster.host", host);
+    }
+    if (port != null) {
+      overrides.put("splinewatch.cluster.port", port);
+    }
+    if (seed != null) {
+      overrides.put("splinewatch.cluster.seed", seed);
+    }
+    if (roles != null) {
+      overrides.put("splinewatch.cluster.roles", roles);
+    }
+    if (analysisThreads != null) {
+      if (analysisThreads < 1) {
+        throw new CommandLine.ParameterException(spec.commandLine(), "--analysis-threads must be at least 1");
+      }
+      overrides.put("splinewatch-analysis-dispatcher.fixed-pool-size", analysisThreads);
+    }
+    Config config;
+    ClusterSettings cluster;
+    try {
+      config = TrainCommand.load(overrides, configFile);
+      cluster = ClusterSettings.fromConfig(config);
+      for (String r : cluster.roles()) {
+        if (!ClusterSettings.ROLES.contains(r)) {
+          throw new IllegalArgumentException("unknown role '" + r + "'; expected some of: "
+              + String.join(", ", ClusterSettings.ROLES));
+        }
+      }
+    } catch (IllegalArgumentException | com.typesafe.config.ConfigException e) {
+      throw new CommandLine.ParameterException(spec.commandLine(), Main.oneLine(e));
+    }
+    int httpPort = metricsPort != null ? metricsPort : config.getInt("splinewatch.metrics.port");
+    String httpHost = metricsHost != null ? metricsHost : config.getString("splinewatch.metrics.host");
+    Path runs = out != null ? out : Path.of(config.getString("splinewatch.run.out"));
+    MonitorServer server;
+    try {
+      server = MonitorServer.start(config, cluster, httpHost, httpPort, runs, System.out);
+    } catch (IllegalArgumentException | MetricsHttpServer.PortInUseException e) {
+      System.err.println("error: " + Main.oneLine(e));
+      return 1;
+    }
+    Runtime.getRuntime().addShutdownHook(new Thread(server::close, "splinewatch-serve-shutdown"));
+    server.awaitTermination();
+    return 0;
+  }
+}

@@ -1,0 +1,62 @@
+package org.splinewatch.cluster;
+
+import com.typesafe.config.Config;
+import java.util.List;
+import org.apache.pekko.actor.Address;
+import org.apache.pekko.actor.AddressFromURIString;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.cluster.typed.Join;
+import org.apache.pekko.cluster.typed.JoinSeedNodes;
+
+/** Starts a cluster node: an actor system named {@code splinewatch} on artery TCP that joins its seed. */
+public final class ClusterNode {
+  public static final String SYSTEM_NAME = "splinewatch";
+
+  private ClusterNode() {
+  }
+
+  /**
+   * Creates the system and joins: itself when {@code settings.seed()} is empty (the first node of a cluster),
+   * otherwise the seed. A taken port is an {@link IllegalArgumentException} naming it.
+   */
+  public static <T> ActorSystem<T> start(Behavior<T> guardian, ClusterSettings settings, List<String> roles,
+      Config base) {
+    ActorSystem<T> system;
+    try {
+      system = ActorSystem.create(guardian, SYSTEM_NAME, settings.nodeConfig(base, roles));
+    } catch (RuntimeException e) {
+      if (bindFailure(e)) {
+        throw new IllegalArgumentException("cluster port " + settings.port() + " on " + settings.host()
+            + " is in use or cannot be bound; choose another with --port (or splinewatch.cluster.port)", e);
+      }
+      throw e;
+    }
+    Cluster cluster = Cluster.get(system);
+    if (settings.seed().isEmpty()) {
+      cluster.manager().tell(Join.create(cluster.selfMember().address()));
+    } else {
+      String[] hp = ClusterSettings.parseAddress(settings.seed());
+      Address seed = AddressFromURIString.parse("pekko://" + SYSTEM_NAME + "@" + hp[0] + ":" + hp[1]);
+      cluster.manager().tell(new JoinSeedNodes(List.of(seed)));
+    }
+    return system;
+  }
+
+  /** {@code host:port} this node is reachable at (its actual port when 0 was asked for). */
+  public static String address(ActorSystem<?> system) {
+    Address a = Cluster.get(system).selfMember().address();
+    return a.getHost().orElse("?") + ":" + a.getPort().orElse(0);
+  }
+
+  private static boolean bindFailure(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      String m = String.valueOf(t.getMessage());
+      if (t instanceof java.net.BindException || m.contains("Failed to bind") || m.contains("Address already in use")) {
+        return true;
+      }
+    }
+    return false;
+  }
+}

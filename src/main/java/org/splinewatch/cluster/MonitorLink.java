@@ -1,0 +1,104 @@
+package org.splinewatch.cluster;
+
+import java.time.Duration;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.actor.typed.receptionist.Receptionist;
+import org.splinewatch.alerts.AlertSettings;
+import org.splinewatch.metrics.MetricsActor;
+import org.splinewatch.monitor.RunGuardian;
+import org.splinewatch.trainer.TrainerActor;
+
+/**
+ * A trainer's connection to the monitor of a cluster: finds the metrics node through the receptionist (waiting up
+ * to {@code join-timeout} for the node to join), registers the run there and, at the end, reports how it finished.
+ */
+public final class MonitorLink {
+  private final ActorSystem<?> system;
+  private final ActorRef<MetricsNode.Command> node;
+  private final String runId;
+  private final ActorRef<MetricsActor.Command> metrics;
+  private final String metricsUrl;
+
+  private MonitorLink(ActorSystem<?> system, ActorRef<MetricsNode.Command> node, String runId,
+      ActorRef<MetricsActor.Command> metrics, String metricsUrl) {
+    this.system = system;
+    this.node = node;
+    this.runId = runId;
+    this.metrics = metrics;
+    this.metricsUrl = metricsUrl;
+  }
+
+  /** The metrics node of the cluster this system joins; a clear error when none appears in time. */
+  public static ActorRef<MetricsNode.Command> findMetricsNode(ActorSystem<?> system, ClusterSettings settings) {
+    long deadline = System.nanoTime() + settings.joinTimeout().toNanos();
+    while (System.nanoTime() < deadline) {
+      Receptionist.Listing listing = AskPattern.<Receptionist.Command, Receptionist.Listing>ask(system.receptionist(),
+          r -> Receptionist.find(MetricsNode.KEY, r), Duration.ofSeconds(5), system.scheduler())
+          .toCompletableFuture().join();
+      Set<ActorRef<MetricsNode.Command>> nodes = listing.getServiceInstances(MetricsNode.KEY);
+      if (!nodes.isEmpty()) {
+        return nodes.iterator().next();
+      }
+      try {
+        Thread.sleep(200);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        break;
+      }
+    }
+    throw new IllegalStateException("no splinewatch monitor (metrics node) found at " + settings.seed() + " within "
+        + settings.joinTimeout().toSeconds() + " s; start one with ./monitor serve, or check --monitor HOST:PORT");
+  }
+
+  /**
+   * Registers the run with the metrics node; the node's refusal is an {@link IllegalArgumentException}. The
+   * system's guardian (a {@link RunGuardian}) receives the run's alerts and stop requests.
+   */
+  public static MonitorLink register(ActorSystem<Object> system, ClusterSettings settings, String runId,
+      Map<String, String> labels, Map<String, Object> config, int classes, AlertSettings alerts) {
+    ActorRef<MetricsNode.Command> node = findMetricsNode(system, settings);
+    ActorRef<RunGuardian.AlertRaised> alertsTo = system.narrow();
+    ActorRef<TrainerActor.Command> trainer = system.narrow();
+    MetricsNode.Registered reply;
+    try {
+      reply = AskPattern.<MetricsNode.Command, MetricsNode.Registered>ask(node,
+          r -> new MetricsNode.RegisterRun(runId, labels, config, classes, alerts, trainer, alertsTo, r),
+          Duration.ofSeconds(30), system.scheduler()).toCompletableFuture().get(35, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new IllegalStateException("the monitor did not answer the registration of run " + runId + ": " + e, e);
+    }
+    if (reply.error() != null) {
+      throw new IllegalArgumentException(reply.error());
+    }
+    return new MonitorLink(system, node, runId, reply.metrics(), reply.metricsUrl());
+  }
+
+  public ActorRef<MetricsActor.Command> metrics() {
+    return metrics;
+  }
+
+  /** Where the monitor serves {@code /metrics} (empty when it serves none). */
+  public String metricsUrl() {
+    return metricsUrl;
+  }
+
+  /** Flushes the run's metrics on the monitor and records its end there (bounded wait). */
+  public void finish(Map<String, Object> event) {
+    try {
+      AskPattern.<MetricsActor.Command, Done>ask(metrics, MetricsActor.Flush::new, Duration.ofSeconds(30),
+          system.scheduler()).toCompletableFuture().get(35, TimeUnit.SECONDS);
+      AskPattern.<MetricsNode.Command, Done>ask(node, r -> new MetricsNode.RunFinished(runId, event, r),
+          Duration.ofSeconds(60), system.scheduler()).toCompletableFuture().get(65, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new IllegalStateException("could not record the end of run " + runId + " on the monitor: "
+          + (e instanceof CompletionException && e.getCause() != null ? e.getCause() : e), e);
+    }
+  }
+}

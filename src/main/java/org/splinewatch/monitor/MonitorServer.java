@@ -1,0 +1,129 @@
+package org.splinewatch.monitor;
+
+import com.typesafe.config.Config;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Props;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.splinewatch.cluster.AnalyzerWorker;
+import org.splinewatch.cluster.ClusterNode;
+import org.splinewatch.cluster.ClusterSettings;
+import org.splinewatch.cluster.MetricsNode;
+import org.splinewatch.metrics.MetricsHttpServer;
+
+/**
+ * {@code ./monitor serve}: a cluster node with the analyzer and/or metrics roles. The metrics role serves
+ * {@code /metrics}, the live page and the control endpoint for every run that streams here; the analyzer role runs
+ * analyzers on the snapshots trainers send. {@link #close()} leaves the cluster.
+ */
+public final class MonitorServer implements AutoCloseable {
+  private final ActorSystem<Void> system;
+  private final MetricsHttpServer http;
+  private final Path sdFile;
+
+  private MonitorServer(ActorSystem<Void> system, MetricsHttpServer http, Path sdFile) {
+    this.system = system;
+    this.http = http;
+    this.sdFile = sdFile;
+  }
+
+  /**
+   * Starts the node. {@code metricsHost}/{@code metricsPort} are where the metrics role serves HTTP (port 0 picks a
+   * free one); {@code out} holds the run directories.
+   */
+  public static MonitorServer start(Config config, ClusterSettings cluster, String metricsHost, int metricsPort,
+      Path out, PrintStream console) {
+    for (String role : cluster.roles()) {
+      if (!ClusterSettings.ROLES.contains(role)) {
+        throw new IllegalArgumentException("unknown role '" + role + "'; expected some of: "
+            + String.join(", ", ClusterSettings.ROLES));
+      }
+    }
+    if (cluster.roles().isEmpty()) {
+      throw new IllegalArgumentException("a monitor node needs at least one role: analyzer, metrics");
+    }
+    ActorSystem<Void> system = ClusterNode.start(Behaviors.empty(), cluster, cluster.roles(), config);
+    MetricsHttpServer http = null;
+    Path sdFile = null;
+    try {
+      console.println("splinewatch monitor: cluster node " + ClusterNode.address(system) + " (roles "
+          + String.join(", ", cluster.roles()) + (cluster.seed().isEmpty() ? "; first node" : "; joining "
+          + cluster.seed()) + ")");
+      if (cluster.roles().contains("metrics")) {
+        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        RunControl control = new RunControl();
+        String token = config.getString("splinewatch.control.token");
+        String controlToken = token.isEmpty() ? AlertWebhook.newToken() : token;
+        AlertWebhook webhook = new AlertWebhook(controlToken, control,
+            event -> console.println("stop requested through the control endpoint: " + event.get("alertname")));
+        http = MetricsHttpServer.start(system, registry, metricsHost, metricsPort,
+            org.apache.pekko.http.javadsl.server.Directives.concat(ControlRoutes.route(webhook),
+                LivePage.route(out, "")));
+        String url = "http://" + metricsHost + ":" + http.port() + "/metrics";
+        java.nio.file.Files.createDirectories(out);
+        EmbeddedRun.writeToken(out.resolve("control-token"), controlToken);
+        String sd = config.getString("splinewatch.metrics.sd-dir");
+        String advertise = config.getString("splinewatch.metrics.advertise-host");
+        sdFile = ServiceDiscovery.register(sd.isEmpty() ? out.resolve("prometheus-sd") : Path.of(sd),
+            "monitor-" + http.port(), advertise.isEmpty() ? metricsHost : advertise, http.port());
+        system.systemActorOf(MetricsNode.create(registry, out, control, url), "metrics-node", Props.empty());
+        console.println("  metrics: " + url + " (live page: http://" + metricsHost + ":" + http.port() + "/)");
+        console.println("  control: POST http://" + metricsHost + ":" + http.port() + "/api/v1/alerts (bearer token in "
+            + out.resolve("control-token") + ")");
+        console.println("  run directories: " + out);
+      }
+      if (cluster.roles().contains("analyzer")) {
+        Duration timeout = config.getDuration("splinewatch.analysis.timeout");
+        List<String> known = EmbeddedRun.ANALYZERS;
+        system.systemActorOf(AnalyzerWorker.create(names -> EmbeddedRun.analyzers(config, names), out, timeout),
+            "analyzer-node", Props.empty());
+        console.println("  analyzers: " + String.join(", ", known) + " (as each run asks)");
+      }
+      console.println("  trainers join with: ./trainer --monitor " + ClusterNode.address(system));
+      return new MonitorServer(system, http, sdFile);
+    } catch (RuntimeException | java.io.IOException e) {
+      if (http != null) {
+        http.stop();
+      }
+      ServiceDiscovery.unregister(sdFile);
+      system.terminate();
+      if (e instanceof RuntimeException r) {
+        throw r;
+      }
+      throw new java.io.UncheckedIOException(e.getMessage(), (java.io.IOException) e);
+    }
+  }
+
+  public ActorSystem<Void> system() {
+    return system;
+  }
+
+  /** The HTTP port of the metrics role (0 without it). */
+  public int metricsPort() {
+    return http == null ? 0 : http.port();
+  }
+
+  /** Blocks until the node's actor system has terminated. */
+  public void awaitTermination() {
+    system.getWhenTerminated().toCompletableFuture().join();
+  }
+
+  @Override
+  public void close() {
+    ServiceDiscovery.unregister(sdFile);
+    if (http != null) {
+      http.stop();
+    }
+    system.terminate();
+    try {
+      system.getWhenTerminated().toCompletableFuture().get(30, java.util.concurrent.TimeUnit.SECONDS);
+    } catch (Exception e) {
+      // leaving anyway
+    }
+  }
+}

@@ -1,0 +1,137 @@
+package org.splinewatch.cluster;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.typesafe.config.Config;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.splinewatch.cli.TrainCommand;
+import org.splinewatch.data.SyntheticData;
+import org.splinewatch.monitor.EmbeddedRun;
+import org.splinewatch.monitor.MonitorServer;
+import org.splinewatch.trainer.RunSettings;
+
+/**
+ * Several cluster nodes in one JVM on loopback ports: a metrics node, two analyzer nodes and a trainer that joins
+ * with a seed. The run's metrics appear on the metrics node under the usual names and labels; one analyzer node is
+ * terminated mid-run, the run still completes, the other node takes over, and every snapshot is either analysed or
+ * counted as dropped.
+ */
+class ClusterRunTest {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  @TempDir
+  Path tmp;
+
+  static Config nodeConfig(Map<String, Object> extra) {
+    Map<String, Object> o = new HashMap<>(extra);
+    o.put("splinewatch.cluster.port", 0);
+    o.put("splinewatch.cluster.down-after", "2s");
+    return TrainCommand.load(o, null);
+  }
+
+  static MonitorServer node(List<String> roles, String seed, Path out, PrintStream console) {
+    Config c = nodeConfig(Map.of("splinewatch.cluster.roles", roles, "splinewatch.cluster.seed", seed));
+    return MonitorServer.start(c, ClusterSettings.fromConfig(c), "127.0.0.1", 0, out, console);
+  }
+
+  @Test
+  void runStreamsToAnalyzerNodesAndSurvivesLosingOne() throws Exception {
+    PrintStream quiet = new PrintStream(new ByteArrayOutputStream());
+    Path monitorRuns = tmp.resolve("monitor-runs");
+    try (MonitorServer metrics = node(List.of("metrics"), "", monitorRuns, quiet);
+         MonitorServer a1 = node(List.of("analyzer"), ClusterNode.address(metrics.system()), tmp.resolve("a1"),
+             quiet)) {
+      MonitorServer a2 = node(List.of("analyzer"), ClusterNode.address(metrics.system()), tmp.resolve("a2"), quiet);
+      String a2Address = ClusterNode.address(a2.system());
+      String a1Address = ClusterNode.address(a1.system());
+      String seed = ClusterNode.address(metrics.system());
+      long steps = 1500;
+      int every = 50;
+      Map<String, Object> o = SyntheticData.tinyRun(tmp, "clustered", steps);
+      o.put("splinewatch.run.snapshot-every", every);
+      o.put("splinewatch.analysis.enabled", List.of("embedding", "regions"));
+      o.put("splinewatch.cluster.seed", seed);
+      o.put("splinewatch.cluster.down-after", "2s");
+      Config config = TrainCommand.load(o, null);
+      HttpClient http = HttpClient.newHttpClient();
+      URI scrape = URI.create("http://127.0.0.1:" + metrics.metricsPort() + "/metrics");
+      AtomicLong killedAtStep = new AtomicLong(-1);
+      // terminate the second analyzer node once it has analysed a snapshot
+      Thread killer = new Thread(() -> {
+        try {
+          for (int i = 0; i < 600; i++) {
+            Thread.sleep(50);
+            String body = http.send(HttpRequest.newBuilder(scrape).build(), HttpResponse.BodyHandlers.ofString())
+                .body();
+            if (body.contains("node=\"" + a2Address + "\"")) {
+              java.util.regex.Matcher step = java.util.regex.Pattern.compile("splinewatch_training_step\\{[^}]*} ([0-9.E]+)")
+                  .matcher(body);
+              killedAtStep.set(step.find() ? (long) Double.parseDouble(step.group(1)) : 0);
+              a2.close();
+              return;
+            }
+          }
+        } catch (Exception e) {
+          // the assertions below report what happened
+        }
+      });
+      killer.start();
+      ByteArrayOutputStream console = new ByteArrayOutputStream();
+      EmbeddedRun.Result result = EmbeddedRun.run(RunSettings.fromConfig(config), config, o,
+          new PrintStream(console, true), List.of(), new EmbeddedRun.Listener() { });
+      killer.join(30_000);
+      assertEquals(0, result.exitCode(), console.toString());
+      assertTrue(killedAtStep.get() >= 0, "the second analyzer node was never seen working");
+
+      String body = http.send(HttpRequest.newBuilder(scrape).build(), HttpResponse.BodyHandlers.ofString()).body();
+      assertTrue(body.matches("(?s).*splinewatch_embedding_uniformity\\{[^}]*run=\"clustered\".*"),
+          "embedding metrics on the metrics node");
+      assertTrue(body.matches("(?s).*splinewatch_regions\\{[^}]*run=\"clustered\".*"), "regions on the metrics node");
+
+      Path runDir = monitorRuns.resolve("clustered");
+      assertTrue(Files.isRegularFile(runDir.resolve("config.json")));
+      Map<String, Double> lastAnalysed = new HashMap<>();
+      Map<String, Long> lastStepByNode = new HashMap<>();
+      double dropped = 0;
+      for (String line : Files.readAllLines(runDir.resolve("metrics.jsonl"))) {
+        JsonNode n = JSON.readTree(line);
+        String name = n.get("name").asText();
+        if (name.equals("splinewatch_cluster_snapshots_analysed")) {
+          String node = n.get("labels").get("node").asText();
+          lastAnalysed.put(node, n.get("value").asDouble());
+          lastStepByNode.merge(node, n.get("step").asLong(), Math::max);
+        } else if (name.equals("splinewatch_snapshots_dropped_total")
+            && n.get("labels").get("analyzer").asText().equals("embedding")) {
+          dropped = n.get("value").asDouble();
+        }
+      }
+      assertTrue(lastAnalysed.getOrDefault(a1Address, 0.0) >= 1, "first analyzer node worked: " + lastAnalysed);
+      assertTrue(lastAnalysed.getOrDefault(a2Address, 0.0) >= 1, "second analyzer node worked: " + lastAnalysed);
+      assertTrue(lastStepByNode.get(a1Address) > killedAtStep.get(),
+          "the remaining node went on after the other left at step " + killedAtStep.get() + ": " + lastStepByNode);
+      long published = steps / every + 1;
+      double analysed = lastAnalysed.values().stream().mapToDouble(Double::doubleValue).sum();
+      assertTrue(analysed <= published && analysed + dropped >= published,
+          "every snapshot analysed or counted as dropped: analysed " + analysed + ", dropped " + dropped
+              + ", published " + published);
+      String events = Files.readString(runDir.resolve("events.jsonl"));
+      assertTrue(events.contains("\"type\":\"run_finished\"") && events.contains("\"exit_code\":0"), events);
+    }
+  }
+}
