@@ -84,6 +84,7 @@ public final class SnapshotPublisher extends AbstractBehavior<SnapshotPublisher.
   private final Map<ActorRef<AnalyzerWorker.Command>, Worker> workers = new LinkedHashMap<>();
   private final Set<Address> unreachable = new HashSet<>();
   private Set<ActorRef<AnalyzerWorker.Command>> listed = Set.of();
+  private boolean listingSeen;
   private final ArrayDeque<Encoded> waiting = new ArrayDeque<>();
   private final List<ActorRef<Done>> drainers = new ArrayList<>();
   private long nextTransfer = 1;
@@ -124,6 +125,7 @@ public final class SnapshotPublisher extends AbstractBehavior<SnapshotPublisher.
         .onMessage(Analysed.class, this::onAnalysed)
         .onMessage(WorkersChanged.class, m -> {
           listed = m.workers();
+          listingSeen = true;
           refreshWorkers();
           return dispatch();
         })
@@ -269,7 +271,7 @@ public final class SnapshotPublisher extends AbstractBehavior<SnapshotPublisher.
 
   private Behavior<Command> checkDrained() {
     boolean idle = waiting.isEmpty() && workers.values().stream().allMatch(w -> w.inFlight.isEmpty());
-    if (idle || (workers.isEmpty() && !drainers.isEmpty())) {
+    if (idle || (workers.isEmpty() && listingSeen && !drainers.isEmpty())) {
       if (!idle) {
         // nobody can analyse what is left: it is dropped rather than waited for
         while (!waiting.isEmpty()) {

@@ -8,14 +8,14 @@ import org.splinewatch.snapshot.RunInfo;
 import org.splinewatch.snapshot.WeightSnapshot;
 
 /** Small synthetic runs and snapshots for analyzer tests. */
-final class TestSnapshots {
+public final class TestSnapshots {
   static final int DIM = 16;
 
   private TestSnapshots() {
   }
 
   /** 30 probes of 3 classes in [0,1]^16, one plane through probes 0, 1, 2 (classes 0, 1, 2). */
-  static RunInfo run() {
+  public static RunInfo run() {
     Random r = new Random(1);
     int n = 30;
     float[] x = new float[n * DIM];
@@ -33,7 +33,7 @@ final class TestSnapshots {
   }
 
   /** A 16 → 12 → 12 → 3 classifier with weights drawn from {@code seed}. */
-  static WeightSnapshot classifier(long seed, long step) {
+  public static WeightSnapshot classifier(long seed, long step) {
     Random r = new Random(seed);
     List<Layer> layers = new ArrayList<>();
     int in = DIM;

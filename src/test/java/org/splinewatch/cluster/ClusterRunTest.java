@@ -134,4 +134,42 @@ class ClusterRunTest {
       assertTrue(events.contains("\"type\":\"run_finished\"") && events.contains("\"exit_code\":0"), events);
     }
   }
+
+  @Test
+  void monitorsControlEndpointStopsARemoteRun() throws Exception {
+    PrintStream quiet = new PrintStream(new ByteArrayOutputStream());
+    Path monitorRuns = tmp.resolve("monitor-runs");
+    try (MonitorServer monitor = node(List.of("metrics", "analyzer"), "", monitorRuns, quiet)) {
+      Map<String, Object> o = SyntheticData.tinyRun(tmp, "stoppable", 1_000_000);
+      o.put("splinewatch.analysis.enabled", List.of("embedding"));
+      o.put("splinewatch.cluster.seed", ClusterNode.address(monitor.system()));
+      Config config = TrainCommand.load(o, null);
+      var result = new java.util.concurrent.CompletableFuture<EmbeddedRun.Result>();
+      ByteArrayOutputStream console = new ByteArrayOutputStream();
+      Thread run = new Thread(() -> result.complete(EmbeddedRun.run(RunSettings.fromConfig(config), config, o,
+          new PrintStream(console, true), List.of(), new EmbeddedRun.Listener() { })));
+      run.start();
+      Path metricsFile = monitorRuns.resolve("stoppable").resolve("metrics.jsonl");
+      for (int i = 0; i < 600 && !(Files.exists(metricsFile) && Files.size(metricsFile) > 0); i++) {
+        Thread.sleep(50);
+      }
+      String token = Files.readString(monitorRuns.resolve("control-token")).trim();
+      String payload = """
+          {"version":"4","groupKey":"{}","status":"firing","receiver":"splinewatch-stop","groupLabels":{},
+           "commonLabels":{},"commonAnnotations":{},"externalURL":"http://am",
+           "alerts":[{"status":"firing","labels":{"alertname":"SplinewatchStdCollapse","severity":"critical",
+             "run":"stoppable"},"annotations":{"summary":"std collapsed"},"startsAt":"2026-11-24T12:00:00Z",
+             "endsAt":"0001-01-01T00:00:00Z","fingerprint":"abc"}]}
+          """;
+      HttpResponse<String> answer = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(
+              "http://127.0.0.1:" + monitor.metricsPort() + "/api/v1/alerts"))
+          .header("Authorization", "Bearer " + token).POST(HttpRequest.BodyPublishers.ofString(payload)).build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertEquals(202, answer.statusCode(), answer.body());
+      EmbeddedRun.Result r = result.get(120, java.util.concurrent.TimeUnit.SECONDS);
+      assertEquals(3, r.exitCode(), console.toString());
+      String events = Files.readString(monitorRuns.resolve("stoppable").resolve("events.jsonl"));
+      assertTrue(events.contains("\"stopped\":true") && events.contains("SplinewatchStdCollapse"), events);
+    }
+  }
 }

@@ -1,0 +1,219 @@
+package org.splinewatch.cli;
+
+import com.typesafe.config.Config;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Props;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.receptionist.Receptionist;
+import org.splinewatch.cluster.AnalyzerWorker;
+import org.splinewatch.cluster.ClusterNode;
+import org.splinewatch.cluster.ClusterSettings;
+import org.splinewatch.cluster.MonitorLink;
+import org.splinewatch.cluster.SnapshotPublisher;
+import org.splinewatch.monitor.MonitorServer;
+import org.splinewatch.regions.Layer;
+import org.splinewatch.snapshot.RunInfo;
+import org.splinewatch.snapshot.SnapshotCodec;
+import org.splinewatch.snapshot.WeightSnapshot;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * Analysis throughput of the cluster with 1 and then 2 analyzer nodes, side by side in one invocation: a metrics
+ * node, N analyzer nodes and a publishing node on loopback artery TCP in this JVM (so encoding, chunking, CBOR and
+ * TCP are all paid), the same fixed snapshots (a random ReLU classifier of the default run's widths, 1,024 probes,
+ * two planes) sent as fast as the nodes take them. Prints snapshots analysed per second, the ratio, and the bytes a
+ * snapshot and a run description cost on the wire.
+ */
+@Command(name = "bench-cluster", mixinStandardHelpOptions = true,
+    description = "Measure cluster analysis throughput (snapshots/s) with 1 and 2 analyzer nodes.")
+final class BenchClusterCommand implements Callable<Integer> {
+  @Option(names = "--snapshots", description = "snapshots per measurement (default ${DEFAULT-VALUE})")
+  int snapshots = 12;
+  @Option(names = "--hidden", split = ",", description = "hidden widths (default ${DEFAULT-VALUE})")
+  int[] hidden = {256, 256};
+  @Option(names = "--analyzers", split = ",", description = "analyzers (default ${DEFAULT-VALUE})")
+  List<String> analyzers = List.of("embedding", "regions", "boundary");
+  @Option(names = "--in-flight", description = "snapshots an analyzer node holds at a time (default: the"
+      + " splinewatch.cluster.in-flight-per-analyzer setting)")
+  Integer inFlight;
+  @Option(names = "--max-nodes", description = "measure 1..N analyzer nodes (default ${DEFAULT-VALUE})")
+  int maxNodes = 2;
+
+  private static final int INPUT = 784;
+  private static final int PROBES = 1024;
+
+  @Override
+  public Integer call() throws Exception {
+    if (snapshots < 1 || maxNodes < 1) {
+      System.err.println("error: --snapshots and --max-nodes must be at least 1");
+      return 2;
+    }
+    RunInfo run = runInfo();
+    List<WeightSnapshot> work = new ArrayList<>();
+    for (int i = 0; i < snapshots + 2; i++) {
+      work.add(snapshot(i));
+    }
+    int snapshotBytes = SnapshotCodec.encode(work.get(0)).length;
+    int runBytes = SnapshotCodec.encode(run).length;
+    System.out.printf("bench-cluster: %d snapshots of a %d-%s-10 ReLU classifier, analyzers %s, %d in flight per"
+        + " node, %d cores%n", snapshots, INPUT, joinWidths(), String.join(",", analyzers),
+        ClusterSettings.fromConfig(base(0, "")).inFlightPerAnalyzer(), Runtime.getRuntime().availableProcessors());
+    System.out.printf("wire: %,d bytes a snapshot (%d chunks of %,d bytes), %,d bytes a run description (once per"
+        + " analyzer node)%n", snapshotBytes, chunks(snapshotBytes), ClusterSettings.fromConfig(base(0, "")).chunkBytes(),
+        runBytes);
+    double first = 0;
+    for (int nodes = 1; nodes <= maxNodes; nodes++) {
+      double rate = measure(nodes, run, work);
+      if (nodes == 1) {
+        first = rate;
+      }
+      System.out.printf("%d analyzer node%s: %.2f snapshots/s (%.0f ms a snapshot)%s%n", nodes, nodes == 1 ? " " : "s",
+          rate, 1000 / rate, nodes == 1 ? "" : String.format("; %.2fx one node", rate / first));
+    }
+    return 0;
+  }
+
+  private int chunks(int bytes) {
+    int c = ClusterSettings.fromConfig(base(0, "")).chunkBytes();
+    return (bytes + c - 1) / c;
+  }
+
+  private String joinWidths() {
+    StringBuilder b = new StringBuilder();
+    for (int w : hidden) {
+      b.append(b.length() == 0 ? "" : "-").append(w);
+    }
+    return b.toString();
+  }
+
+  private Config base(int port, String seed) {
+    Map<String, Object> o = new LinkedHashMap<>();
+    if (inFlight != null) {
+      o.put("splinewatch.cluster.in-flight-per-analyzer", inFlight);
+    }
+    o.put("splinewatch.cluster.port", port);
+    o.put("splinewatch.cluster.seed", seed);
+    o.put("splinewatch.regions.svg", false);
+    return TrainCommand.load(o, null);
+  }
+
+  private double measure(int nodes, RunInfo run, List<WeightSnapshot> work) throws Exception {
+    Path out = Files.createTempDirectory("splinewatch-bench-cluster");
+    PrintStream quiet = new PrintStream(new ByteArrayOutputStream());
+    List<MonitorServer> servers = new ArrayList<>();
+    ActorSystem<Object> trainer = null;
+    try {
+      Config metricsConfig = base(0, "").withValue("splinewatch.cluster.roles",
+          com.typesafe.config.ConfigValueFactory.fromIterable(List.of("metrics")));
+      MonitorServer metrics = MonitorServer.start(metricsConfig, ClusterSettings.fromConfig(metricsConfig),
+          "127.0.0.1", 0, out, quiet);
+      servers.add(metrics);
+      String seed = ClusterNode.address(metrics.system());
+      for (int i = 0; i < nodes; i++) {
+        Config c = base(0, seed).withValue("splinewatch.cluster.roles",
+            com.typesafe.config.ConfigValueFactory.fromIterable(List.of("analyzer")));
+        servers.add(MonitorServer.start(c, ClusterSettings.fromConfig(c), "127.0.0.1", 0, out, quiet));
+      }
+      Config tc = base(0, seed);
+      ClusterSettings settings = ClusterSettings.fromConfig(tc);
+      trainer = ClusterNode.start(Behaviors.empty(), settings, List.of("trainer"), tc);
+      MonitorLink link = MonitorLink.register(trainer, settings, "bench-" + nodes, Map.of("run", "bench-" + nodes,
+          "method", "bench", "dataset", "random"), Map.of("bench", true), 10, null);
+      awaitWorkers(trainer, nodes);
+      ActorRef<SnapshotPublisher.Command> publisher = trainer.systemActorOf(SnapshotPublisher.create(run, analyzers,
+          link.metrics(), settings, work.size()), "publisher", Props.empty());
+      // warm-up: every node receives the run description and compiles its analysis code
+      for (int i = 0; i < Math.min(nodes, 2); i++) {
+        publisher.tell(new SnapshotPublisher.Publish(work.get(i)));
+      }
+      drain(trainer, publisher);
+      long t0 = System.nanoTime();
+      for (WeightSnapshot s : work.subList(2, work.size())) {
+        publisher.tell(new SnapshotPublisher.Publish(s));
+      }
+      drain(trainer, publisher);
+      return snapshots / ((System.nanoTime() - t0) / 1e9);
+    } finally {
+      if (trainer != null) {
+        trainer.terminate();
+        trainer.getWhenTerminated().toCompletableFuture().get();
+      }
+      for (int i = servers.size() - 1; i >= 0; i--) {
+        servers.get(i).close();
+      }
+    }
+  }
+
+  private static void awaitWorkers(ActorSystem<?> system, int n) throws InterruptedException {
+    for (int i = 0; i < 300; i++) {
+      Receptionist.Listing l = AskPattern.<Receptionist.Command, Receptionist.Listing>ask(system.receptionist(),
+          r -> Receptionist.find(AnalyzerWorker.KEY, r), Duration.ofSeconds(5), system.scheduler())
+          .toCompletableFuture().join();
+      if (l.getServiceInstances(AnalyzerWorker.KEY).size() >= n) {
+        return;
+      }
+      Thread.sleep(100);
+    }
+    throw new IllegalStateException(n + " analyzer nodes did not join within 30 s");
+  }
+
+  private static void drain(ActorSystem<?> system, ActorRef<SnapshotPublisher.Command> publisher) {
+    AskPattern.<SnapshotPublisher.Command, Done>ask(publisher, SnapshotPublisher.Drain::new, Duration.ofMinutes(10),
+        system.scheduler()).toCompletableFuture().join();
+  }
+
+  /** Random images in [0, 1], labels 0-9, two planes through probes of three different classes. */
+  private static RunInfo runInfo() {
+    SplittableRandom r = new SplittableRandom(11);
+    float[] x = new float[PROBES * INPUT];
+    float[] pairs = new float[PROBES * INPUT];
+    int[] labels = new int[PROBES];
+    for (int i = 0; i < PROBES; i++) {
+      labels[i] = i % 10;
+      for (int k = 0; k < INPUT; k++) {
+        x[i * INPUT + k] = (float) r.nextDouble();
+        pairs[i * INPUT + k] = Math.min(1f, Math.max(0f, x[i * INPUT + k] + (float) (0.05 * r.nextGaussian())));
+      }
+    }
+    return new RunInfo("bench", "bench", "random", INPUT, PROBES, x, pairs, labels, 10,
+        List.of(new int[] {0, 1, 2}, new int[] {3, 4, 5}));
+  }
+
+  /** He-initialised ReLU classifier; seed {@code i}. */
+  private WeightSnapshot snapshot(int i) {
+    SplittableRandom r = new SplittableRandom(100 + i);
+    List<Layer> layers = new ArrayList<>();
+    int in = INPUT;
+    for (int w : hidden) {
+      layers.add(new Layer.Dense(in, w, randn(r, in * w, Math.sqrt(2.0 / in)), randn(r, w, 0.05)));
+      layers.add(Layer.Activation.relu());
+      in = w;
+    }
+    layers.add(new Layer.Dense(in, 10, randn(r, in * 10, Math.sqrt(1.0 / in)), new float[10]));
+    return new WeightSnapshot("bench", 100L * i, 0, System.currentTimeMillis(), INPUT, layers, hidden.length - 1,
+        true, 1, 1e-3, 0);
+  }
+
+  private static float[] randn(SplittableRandom r, int n, double std) {
+    float[] a = new float[n];
+    for (int k = 0; k < n; k++) {
+      a[k] = (float) (std * r.nextGaussian());
+    }
+    return a;
+  }
+}

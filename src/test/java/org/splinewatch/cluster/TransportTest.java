@@ -1,0 +1,141 @@
+package org.splinewatch.cluster;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.typesafe.config.Config;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.serialization.Serialization;
+import org.apache.pekko.serialization.SerializationExtension;
+import org.junit.jupiter.api.Test;
+import org.splinewatch.analysis.TestSnapshots;
+import org.splinewatch.metrics.MetricsActor;
+import org.splinewatch.metrics.Sample;
+import org.splinewatch.snapshot.RunInfo;
+import org.splinewatch.snapshot.SnapshotCodec;
+import org.splinewatch.snapshot.WeightSnapshot;
+
+/** The binary codec, the CBOR binding of cluster messages, and the publisher's size limit and chunking. */
+class TransportTest {
+
+  @Test
+  void codecRoundTripsSnapshotsAndRunDescriptionsExactly() {
+    WeightSnapshot s = TestSnapshots.classifier(3, 700);
+    byte[] bytes = SnapshotCodec.encode(s);
+    WeightSnapshot back = SnapshotCodec.decodeSnapshot(bytes);
+    assertEquals(s, back);
+    long weights = s.layers().stream().mapToLong(l -> l instanceof org.splinewatch.regions.Layer.Dense d
+        ? d.weights().length + d.bias().length : 0).sum();
+    // 4 bytes a weight plus a small header: no per-element overhead
+    assertTrue(bytes.length < 4 * weights + 512, bytes.length + " bytes for " + weights + " weights");
+    RunInfo r = TestSnapshots.run();
+    RunInfo r2 = SnapshotCodec.decodeRun(SnapshotCodec.encode(r));
+    assertArrayEquals(r.probeInputs(), r2.probeInputs());
+    assertArrayEquals(r.probeLabels(), r2.probeLabels());
+    assertEquals(r.planeAnchors().size(), r2.planeAnchors().size());
+    assertArrayEquals(r.planeAnchors().get(0), r2.planeAnchors().get(0));
+    assertEquals(r.method(), r2.method());
+  }
+
+  @Test
+  void malformedPayloadsAreNamed() {
+    byte[] bytes = SnapshotCodec.encode(TestSnapshots.classifier(3, 1));
+    var truncated = assertThrows(IllegalArgumentException.class,
+        () -> SnapshotCodec.decodeSnapshot(java.util.Arrays.copyOf(bytes, bytes.length / 2)));
+    assertTrue(truncated.getMessage().startsWith("truncated snapshot") || truncated.getMessage().contains("count"),
+        truncated.getMessage());
+    var wrong = assertThrows(IllegalArgumentException.class, () -> SnapshotCodec.decodeRun(bytes));
+    assertTrue(wrong.getMessage().contains("not a splinewatch run description"), wrong.getMessage());
+  }
+
+  private static ActorSystem<Void> node() {
+    Config c = ClusterRunTest.nodeConfig(Map.of());
+    return ClusterNode.start(Behaviors.empty(), ClusterSettings.fromConfig(c), List.of("trainer"), c);
+  }
+
+  @Test
+  void clusterMessagesUseJacksonCborNotJavaSerialization() {
+    ActorSystem<Void> system = node();
+    try {
+      Serialization serialization = SerializationExtension.get(system);
+      var msg = new AnalyzerWorker.Chunk("run", 3, 0, 2, new byte[] {1, 2, 3});
+      assertTrue(serialization.findSerializerFor(msg).getClass().getName().contains("Jackson"),
+          serialization.findSerializerFor(msg).getClass().getName());
+      byte[] wire = serialization.serialize(msg).get();
+      Object back = serialization.deserialize(wire, serialization.findSerializerFor(msg).identifier(),
+          msg.getClass().getName()).get();
+      assertArrayEquals(msg.data(), ((AnalyzerWorker.Chunk) back).data());
+      var publish = new MetricsActor.Publish(List.of(Sample.of("splinewatch_x", 1.5, 7, "layer", "repr")));
+      byte[] p = serialization.serialize(publish).get();
+      assertEquals(publish, serialization.deserialize(p, serialization.findSerializerFor(publish).identifier(),
+          publish.getClass().getName()).get());
+    } finally {
+      system.terminate();
+    }
+  }
+
+  @Test
+  void oversizedSnapshotIsRejectedAndCountedAndSmallOnesArriveInChunks() throws Exception {
+    ActorSystem<Void> system = node();
+    try {
+      TestProbe<MetricsActor.Command> metrics = TestProbe.create(system);
+      TestProbe<AnalyzerWorker.Command> worker = TestProbe.create(system);
+      system.receptionist().tell(org.apache.pekko.actor.typed.receptionist.Receptionist.register(AnalyzerWorker.KEY,
+          worker.getRef()));
+      WeightSnapshot small = TestSnapshots.classifier(1, 10);
+      int size = SnapshotCodec.encode(small).length;
+      ClusterSettings base = ClusterSettings.fromConfig(ClusterRunTest.nodeConfig(Map.of()));
+      ClusterSettings settings = new ClusterSettings(base.host(), 0, "", List.of(), 1024, size + 10, 1,
+          base.joinTimeout(), Duration.ofMinutes(1), base.downAfter());
+      ActorRef<SnapshotPublisher.Command> publisher = system.systemActorOf(SnapshotPublisher.create(
+          TestSnapshots.run(), List.of("embedding", "regions"), metrics.getRef(), settings, 4), "publisher",
+          org.apache.pekko.actor.typed.Props.empty());
+      // larger than max-snapshot-bytes: an event naming the limit, and a drop for each analyzer
+      WeightSnapshot big = TestSnapshots.classifier(2, 20);
+      big = new WeightSnapshot(big.runId(), 20, 0, 0, big.inputDim(), concat(big.layers(), big.layers()),
+          big.reprBlock(), big.classifierHead(), 0, 0, 0);
+      publisher.tell(new SnapshotPublisher.Publish(big));
+      List<MetricsActor.Command> seen = new ArrayList<>();
+      for (int i = 0; i < 3; i++) {
+        seen.add(metrics.receiveMessage(Duration.ofSeconds(10)));
+      }
+      assertTrue(seen.stream().anyMatch(m -> m instanceof MetricsActor.Event e
+          && String.valueOf(e.fields().get("error")).contains("max-snapshot-bytes")), seen.toString());
+      assertEquals(2, seen.stream().filter(m -> m instanceof MetricsActor.SnapshotDropped).count(), seen.toString());
+      // a snapshot under the limit goes to the registered worker: OpenRun, the run in chunks, then the snapshot
+      publisher.tell(new SnapshotPublisher.Publish(small));
+      assertTrue(worker.receiveMessage(Duration.ofSeconds(10)) instanceof AnalyzerWorker.OpenRun);
+      List<AnalyzerWorker.Chunk> chunks = new ArrayList<>();
+      AnalyzerWorker.Chunk c;
+      do {
+        c = (AnalyzerWorker.Chunk) worker.receiveMessage(Duration.ofSeconds(10));
+        chunks.add(c);
+      } while (c.transfer() == 0 || c.index() < c.count() - 1);
+      List<AnalyzerWorker.Chunk> snapshotChunks = chunks.stream().filter(x -> x.transfer() > 0).toList();
+      assertEquals((size + 1023) / 1024, snapshotChunks.size());
+      assertTrue(snapshotChunks.stream().allMatch(x -> x.data().length <= 1024));
+      java.io.ByteArrayOutputStream joined = new java.io.ByteArrayOutputStream();
+      for (AnalyzerWorker.Chunk x : snapshotChunks) {
+        joined.write(x.data());
+      }
+      assertEquals(small, SnapshotCodec.decodeSnapshot(joined.toByteArray()));
+    } finally {
+      system.terminate();
+    }
+  }
+
+  private static <T> List<T> concat(List<T> a, List<T> b) {
+    List<T> all = new ArrayList<>(a);
+    all.addAll(b);
+    return all;
+  }
+}
