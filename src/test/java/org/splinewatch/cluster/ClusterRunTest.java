@@ -172,4 +172,42 @@ class ClusterRunTest {
       assertTrue(events.contains("\"stopped\":true") && events.contains("SplinewatchStdCollapse"), events);
     }
   }
+
+  @Test
+  void alertOnTheMetricsNodeStopsTheRemoteTrainer() throws Exception {
+    PrintStream quiet = new PrintStream(new ByteArrayOutputStream());
+    Path monitorRuns = tmp.resolve("monitor-runs");
+    try (MonitorServer monitor = node(List.of("metrics"), "", monitorRuns, quiet)) {
+      String seed = ClusterNode.address(monitor.system());
+      // an analyzer node whose only analysis injects a collapsing embedding spread (as EarlyStopTest does locally)
+      var injector = new org.splinewatch.monitor.RunGuardian.AnalyzerSpec("injector", (run, metrics, dir) ->
+          org.splinewatch.analysis.AnalyzerActor.create("injector", metrics, () -> snap -> List.of(
+              org.splinewatch.metrics.Sample.of("splinewatch_embedding_std_normalized", snap.step() < 30 ? 0.9 : 0.01,
+                  snap.step(), "layer", "proj"))));
+      Config ac = nodeConfig(Map.of("splinewatch.cluster.seed", seed));
+      var analyzerNode = ClusterNode.start(org.apache.pekko.actor.typed.javadsl.Behaviors.<Void>setup(ctx -> {
+        ctx.spawn(AnalyzerWorker.create(names -> List.of(injector), tmp.resolve("a"), java.time.Duration.ofMinutes(1)),
+            "analyzer-node");
+        return org.apache.pekko.actor.typed.javadsl.Behaviors.empty();
+      }), ClusterSettings.fromConfig(ac), List.of("analyzer"), ac);
+      try {
+        Map<String, Object> o = SyntheticData.tinyRun(tmp, "collapsing", 100_000);
+        o.put("splinewatch.run.snapshot-every", 10);
+        o.put("splinewatch.alerts.early-stop", "stop");
+        o.put("splinewatch.analysis.enabled", List.of("embedding"));
+        o.put("splinewatch.cluster.seed", seed);
+        Config config = TrainCommand.load(o, null);
+        ByteArrayOutputStream console = new ByteArrayOutputStream();
+        EmbeddedRun.Result r = EmbeddedRun.run(RunSettings.fromConfig(config), config, o,
+            new PrintStream(console, true), List.of(), new EmbeddedRun.Listener() { });
+        assertEquals(3, r.exitCode(), console.toString());
+        assertTrue(r.finished().reason().contains("std_collapse"), r.finished().reason());
+        assertTrue(console.toString().contains("ALERT [critical] embedding spread collapsed"), console.toString());
+        String events = Files.readString(monitorRuns.resolve("collapsing").resolve("events.jsonl"));
+        assertTrue(events.contains("\"rule\":\"std_collapse\"") && events.contains("\"exit_code\":3"), events);
+      } finally {
+        analyzerNode.terminate();
+      }
+    }
+  }
 }
