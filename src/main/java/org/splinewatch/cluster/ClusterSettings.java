@@ -12,7 +12,7 @@ import java.util.List;
  */
 public record ClusterSettings(String host, int port, String seed, List<String> roles, int chunkBytes,
     long maxSnapshotBytes, int inFlightPerAnalyzer, Duration joinTimeout, Duration snapshotTimeout,
-    Duration downAfter) {
+    Duration downAfter, Duration heartbeatPause) {
 
   public static final List<String> ROLES = List.of("analyzer", "metrics");
 
@@ -37,7 +37,7 @@ public record ClusterSettings(String host, int port, String seed, List<String> r
   /** The same settings on another port. */
   public ClusterSettings withPort(int newPort) {
     return new ClusterSettings(host, newPort, seed, roles, chunkBytes, maxSnapshotBytes, inFlightPerAnalyzer,
-        joinTimeout, snapshotTimeout, downAfter);
+        joinTimeout, snapshotTimeout, downAfter, heartbeatPause);
   }
 
   public static ClusterSettings fromConfig(Config config) {
@@ -45,7 +45,7 @@ public record ClusterSettings(String host, int port, String seed, List<String> r
     return new ClusterSettings(c.getString("host"), c.getInt("port"), c.getString("seed"),
         c.getStringList("roles"), c.getInt("chunk-bytes"), c.getLong("max-snapshot-bytes"),
         c.getInt("in-flight-per-analyzer"), c.getDuration("join-timeout"), c.getDuration("snapshot-timeout"),
-        c.getDuration("down-after"));
+        c.getDuration("down-after"), c.getDuration("heartbeat-pause"));
   }
 
   /** Splits {@code HOST:PORT}; anything else is an error saying what was expected. */
@@ -64,7 +64,7 @@ public record ClusterSettings(String host, int port, String seed, List<String> r
 
   /**
    * The Pekko configuration of a cluster node with these settings and roles on top of {@code base}: artery TCP on
-   * {@link #host()}:{@link #port()} and the split-brain resolver (keep-majority). Joining is done by
+   * {@link #host()}:{@link #port()} and the split-brain resolver (keep-oldest on the metrics role). Joining is done by
    * {@link ClusterNode#start}.
    */
   public Config nodeConfig(Config base, List<String> nodeRoles) {
@@ -80,7 +80,14 @@ public record ClusterSettings(String host, int port, String seed, List<String> r
         "pekko.remote.artery.bind.hostname = \"" + host + "\"",
         "pekko.cluster.roles = [" + roleList + "]",
         "pekko.cluster.downing-provider-class = \"org.apache.pekko.cluster.sbr.SplitBrainResolverProvider\"",
-        "pekko.cluster.split-brain-resolver.active-strategy = keep-majority",
+        // the metrics node is the hub: in a partition the side with the oldest metrics node stays, and that node
+        // never downs itself; busy 2-core machines get a lenient failure detector
+        "pekko.cluster.split-brain-resolver.active-strategy = keep-oldest",
+        "pekko.cluster.split-brain-resolver.keep-oldest.down-if-alone = off",
+        "pekko.cluster.split-brain-resolver.keep-oldest.role = \"metrics\"",
+        "pekko.cluster.failure-detector.acceptable-heartbeat-pause = " + heartbeatPause.toMillis() + "ms",
+        // a trainer that is downed (cut off from the monitor) keeps training; only its analysis stops
+        "pekko.cluster.run-coordinated-shutdown-when-down = " + (nodeRoles.contains("trainer") ? "off" : "on"),
         "pekko.cluster.split-brain-resolver.stable-after = " + downAfter.toMillis() + "ms",
         "pekko.cluster.jmx.enabled = off",
         "pekko.cluster.log-info = off",

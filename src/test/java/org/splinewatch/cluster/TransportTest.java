@@ -95,7 +95,7 @@ class TransportTest {
       int size = SnapshotCodec.encode(small).length;
       ClusterSettings base = ClusterSettings.fromConfig(ClusterRunTest.nodeConfig(Map.of()));
       ClusterSettings settings = new ClusterSettings(base.host(), 0, "", List.of(), 1024, size + 10, 1,
-          base.joinTimeout(), Duration.ofMinutes(1), base.downAfter());
+          base.joinTimeout(), Duration.ofMinutes(1), base.downAfter(), base.heartbeatPause());
       ActorRef<SnapshotPublisher.Command> publisher = system.systemActorOf(SnapshotPublisher.create(
           TestSnapshots.run(), List.of("embedding", "regions"), metrics.getRef(), settings, 4), "publisher",
           org.apache.pekko.actor.typed.Props.empty());
