@@ -23,6 +23,17 @@ public final class ClusterNode {
    */
   public static <T> ActorSystem<T> start(Behavior<T> guardian, ClusterSettings settings, List<String> roles,
       Config base) {
+    if (settings.port() > 0) {
+      // fail with one clear line before Pekko logs its own bind failure
+      try (java.net.ServerSocket probe = new java.net.ServerSocket()) {
+        probe.setReuseAddress(true);
+        probe.bind(new java.net.InetSocketAddress(settings.host(), settings.port()));
+      } catch (java.io.IOException e) {
+        throw new IllegalArgumentException("cluster port " + settings.port() + " on " + settings.host()
+            + " is in use or cannot be bound (" + e.getMessage() + "); choose another with --port (or"
+            + " splinewatch.cluster.port)", e);
+      }
+    }
     ActorSystem<T> system;
     try {
       system = ActorSystem.create(guardian, SYSTEM_NAME, settings.nodeConfig(base, roles));

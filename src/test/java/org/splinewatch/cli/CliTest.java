@@ -56,6 +56,19 @@ class CliTest {
   }
 
   @Test
+  void badClusterInputIsNamed() throws Exception {
+    String monitor = run(2, "train", "--monitor", "localhost");
+    assertTrue(monitor.contains("'localhost' is not HOST:PORT (e.g. 127.0.0.1:25520)"), monitor);
+    String role = run(2, "monitor", "serve", "--roles", "analyzer,gpu");
+    assertTrue(role.contains("unknown role 'gpu'; expected some of: analyzer, metrics"), role);
+    try (ServerSocket taken = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      int port = taken.getLocalPort();
+      String m = run(1, "monitor", "serve", "--port", String.valueOf(port), "--out", tmp.toString());
+      assertTrue(m.contains("cluster port " + port + " on 127.0.0.1 is in use"), m);
+    }
+  }
+
+  @Test
   void corruptIdxIsNamed() throws Exception {
     SyntheticData.writeDir(tmp, 20, 20, 1);
     Files.write(tmp.resolve(DatasetLoader.TRAIN_LABELS), new byte[] {0, 0, 8, 3, 0, 0});
