@@ -1,13 +1,18 @@
 package org.splinewatch.trainer;
 
+import java.util.List;
 import java.util.Map;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.splinewatch.regions.Layer;
 import org.splinewatch.data.LabeledImages;
 
 /**
- * SimSiam (Chen and He 2021): a predictor MLP {@code h} on the batch-normalised projector output {@code z},
+ * SimSiam (Chen and He 2021): a predictor MLP {@code h} on the batch-normalised projector output
+ * {@code z = γ ⊙ standardize_batch(u) + β} (learnable affine, as PyTorch's {@code BatchNorm1d} in the paper, so that
+ * the no-stop-gradient ablation can collapse through {@code γ → 0} as the paper's figure 2 shows),
  * {@code L = D(p1, sg(z2))/2 + D(p2, sg(z1))/2} with {@code D} the negative cosine. Stop-gradient is exact: the
  * targets {@code z1, z2} are computed by a forward pass before the step and fed as constants (placeholders
  * {@code t1, t2}), so no gradient reaches the target branch. Ablations: {@code stopGradient = false} uses the live
@@ -17,16 +22,23 @@ final class SimSiamTrainer extends TwoViewTrainer {
   private final boolean stopGradient;
   private final String z1Name;
   private final String z2Name;
+  private final SDVariable gamma;
+  private final SDVariable beta;
+  private final String u1Name;
 
   SimSiamTrainer(LabeledImages train, EncoderSpec encoder, int projectionDim, int predictorHidden, int batchSize,
       double learningRate, boolean stopGradient, boolean predictor, long seed) {
     super(train, batchSize, learningRate, seed);
     this.stopGradient = stopGradient;
     buildBackbone(encoder.kind(), encoder.channels(), encoder.hidden(), projectionDim);
-    // the projector output goes through batch normalisation (no affine), as in SimSiam's projector; snapshots keep
-    // the linear projector, whose output the monitor watches
-    SDVariable z1 = SslLosses.batchStandardize(sd, embed(x1));
-    SDVariable z2 = SslLosses.batchStandardize(sd, embed(x2));
+    // the projector output goes through batch normalisation with a learnable affine, as in SimSiam's projector;
+    // snapshots append it (batch statistics of the latest training batch) so the monitor watches z itself
+    this.gamma = sd.var("bn_gamma", Nd4j.ones(DataType.FLOAT, projectionDim));
+    this.beta = sd.var("bn_beta", Nd4j.zeros(DataType.FLOAT, projectionDim));
+    SDVariable u1 = embed(x1);
+    this.u1Name = u1.name();
+    SDVariable z1 = SslLosses.batchStandardize(sd, u1).mul(gamma).add(beta);
+    SDVariable z2 = SslLosses.batchStandardize(sd, embed(x2)).mul(gamma).add(beta);
     this.z1Name = z1.name();
     this.z2Name = z2.name();
     SDVariable[] p = predict(z1, z2, projectionDim, predictorHidden, predictor);
@@ -39,6 +51,25 @@ final class SimSiamTrainer extends TwoViewTrainer {
     } else {
       finish(SslLosses.negativeCosine(p1, z2).add(SslLosses.negativeCosine(p2, z1)).div(2));
     }
+  }
+
+  /** z's batch normalisation: γ and β as trained, mean and variance of the projector output on the latest batch. */
+  @Override
+  protected List<WeightCopier.Recipe> projectorTail() {
+    return List.of(() -> {
+      int d = (int) gamma.getArr().length();
+      float[] mean = new float[d];
+      float[] var = new float[d];
+      INDArray batch = lastBatch();
+      if (batch == null) {
+        java.util.Arrays.fill(var, 1f);
+      } else {
+        INDArray u = sd.output(Map.of("x1", batch, "x2", batch), u1Name).get(u1Name);
+        mean = u.mean(0).toFloatVector();
+        var = u.var(false, 0).toFloatVector(); // population variance, as batchStandardize
+      }
+      return new Layer.BatchNorm(gamma.getArr().toFloatVector(), beta.getArr().toFloatVector(), mean, var, 1e-5);
+    });
   }
 
   @Override

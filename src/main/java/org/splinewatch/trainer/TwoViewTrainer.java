@@ -50,6 +50,7 @@ abstract class TwoViewTrainer implements Trainer {
   private double lastLoss = Double.NaN;
   private boolean differentiated;
   private int encoderLayers;
+  private INDArray lastView;
 
   TwoViewTrainer(LabeledImages train, int batchSize, double learningRate, long seed) {
     this.train = train;
@@ -204,10 +205,21 @@ abstract class TwoViewTrainer implements Trainer {
         recipes.add(WeightCopier.activation(Layer.Activation.relu()));
       }
     }
+    recipes.addAll(projectorTail());
     this.copier = WeightCopier.of(recipes);
     this.augmentThread = new Thread(this::produce, "splinewatch-augment");
     augmentThread.setDaemon(true);
     augmentThread.start();
+  }
+
+  /** Layers the snapshot appends after the projector (SimSiam's batch normalisation); none by default. */
+  protected List<WeightCopier.Recipe> projectorTail() {
+    return List.of();
+  }
+
+  /** The first view of the latest training batch (for batch statistics at snapshot time), or null. */
+  protected INDArray lastBatch() {
+    return lastView;
   }
 
   /** Values of the extra placeholders for this batch (e.g. stop-gradient targets); none by default. */
@@ -253,6 +265,7 @@ abstract class TwoViewTrainer implements Trainer {
     long[] shape = {batchSize, inputDim};
     INDArray v1 = Nd4j.create(views[0], shape);
     INDArray v2 = Nd4j.create(views[1], shape);
+    lastView = v1;
     INDArray[] extra = extraInputs(v1, v2);
     INDArray[] features = new INDArray[2 + extra.length];
     features[0] = v1;
