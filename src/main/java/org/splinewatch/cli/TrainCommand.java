@@ -63,7 +63,7 @@ public final class TrainCommand implements Callable<Integer> {
   Integer trainSubset;
   @Option(names = "--hidden", split = ",", description = "hidden widths, e.g. 256,256")
   int[] hidden;
-  @Option(names = "--encoder", description = "SSL encoder: mlp (default) or cnn (conv + ReLU + average pooling)")
+  @Option(names = "--encoder", description = "encoder: mlp (default) or cnn (conv + ReLU + average pooling)")
   String encoder;
   @Option(names = "--cnn-channels", split = ",", description = "channels of the CNN encoder's conv stages (8,16)")
   int[] cnnChannels;

@@ -63,12 +63,8 @@ public record RunSettings(String method, String dataset, Path dataDir, Path cach
   /** Creates the trainer for these settings. */
   public Trainer createTrainer(org.splinewatch.data.LabeledImages train) {
     EncoderSpec enc = encoderSpec();
-    if (method.equals("supervised") && enc.kind().equals("cnn")) {
-      throw new IllegalArgumentException("--encoder cnn is implemented for the self-supervised methods; the "
-          + "supervised classifier is an MLP");
-    }
     return switch (method) {
-      case "supervised" -> new SupervisedTrainer(train, hidden, batchSize, learningRate, seed);
+      case "supervised" -> new SupervisedTrainer(train, enc, batchSize, learningRate, seed);
       case "simclr" -> new SimClrTrainer(train, enc, projectionDim, batchSize, learningRate, temperature, seed);
       case "simsiam" -> new SimSiamTrainer(train, enc, projectionDim, predictorHidden, batchSize, learningRate,
           stopGradient, predictor, seed);

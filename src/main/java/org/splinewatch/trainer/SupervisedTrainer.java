@@ -3,7 +3,10 @@ package org.splinewatch.trainer;
 import java.util.List;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.weights.WeightInit;
@@ -17,7 +20,11 @@ import org.nd4j.linalg.lossfunctions.LossFunctions;
 import org.splinewatch.data.LabeledImages;
 import org.splinewatch.snapshot.WeightSnapshot;
 
-/** Supervised MLP classifier ({@code in → hidden… → classes}, ReLU, softmax + cross-entropy, Adam). */
+/**
+ * Supervised classifier: an MLP ({@code in → hidden… → classes}) or, with a {@code cnn} encoder, per channel entry a
+ * 3×3 convolution (padding 1) + ReLU + 2×2 average pooling before the hidden dense layers; ReLU, softmax +
+ * cross-entropy, Adam.
+ */
 final class SupervisedTrainer implements Trainer {
   private final MultiLayerNetwork net;
   private final BatchSampler sampler;
@@ -28,8 +35,17 @@ final class SupervisedTrainer implements Trainer {
   private final float[] features;
   private final int[] labels;
   private final WeightCopier copier;
+  /** The last hidden block (one per convolution stage and per hidden dense layer). */
+  private final int reprBlock;
 
   SupervisedTrainer(LabeledImages train, int[] hidden, int batchSize, double learningRate, long seed) {
+    this(train, EncoderSpec.mlp(hidden), batchSize, learningRate, seed);
+  }
+
+  SupervisedTrainer(LabeledImages train, EncoderSpec encoder, int batchSize, double learningRate, long seed) {
+    int[] hidden = encoder.hidden();
+    boolean cnn = encoder.kind().equals("cnn");
+    this.reprBlock = (cnn ? encoder.channels().length : 0) + hidden.length - 1;
     this.inputDim = train.pixelsPerImage();
     this.classes = 10;
     this.batchSize = batchSize;
@@ -37,19 +53,33 @@ final class SupervisedTrainer implements Trainer {
     var list = new NeuralNetConfiguration.Builder().seed(seed).updater(new Adam(learningRate))
         .weightInit(WeightInit.RELU).dataType(DataType.FLOAT).list();
     int in = inputDim;
+    if (cnn) {
+      int c = 1;
+      for (int channels : encoder.channels()) {
+        list.layer(new ConvolutionLayer.Builder(3, 3).stride(1, 1).padding(1, 1).nIn(c).nOut(channels)
+            .activation(Activation.RELU).build());
+        list.layer(new SubsamplingLayer.Builder(SubsamplingLayer.PoolingType.AVG).kernelSize(2, 2).stride(2, 2)
+            .build());
+        c = channels;
+      }
+      list.setInputType(InputType.convolutionalFlat(train.rows(), train.cols(), 1));
+      in = -1; // set by the input type
+    }
     for (int width : hidden) {
-      list.layer(new DenseLayer.Builder().nIn(in).nOut(width).activation(Activation.RELU).build());
+      DenseLayer.Builder dense = new DenseLayer.Builder().nOut(width).activation(Activation.RELU);
+      list.layer((in > 0 ? dense.nIn(in) : dense).build());
       in = width;
     }
-    list.layer(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nIn(in).nOut(classes)
-        .activation(Activation.SOFTMAX).build());
+    OutputLayer.Builder output = new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nOut(classes)
+        .activation(Activation.SOFTMAX);
+    list.layer((in > 0 ? output.nIn(in) : output).build());
     MultiLayerConfiguration conf = list.build();
     this.net = new MultiLayerNetwork(conf);
     net.init();
     this.sampler = new BatchSampler(train, batchSize, seed);
     this.features = new float[batchSize * inputDim];
     this.labels = new int[batchSize];
-    this.copier = WeightCopier.forNetwork(net);
+    this.copier = cnn ? WeightCopier.forNetwork(net, 1, train.rows(), train.cols()) : WeightCopier.forNetwork(net);
   }
 
   @Override
@@ -67,7 +97,7 @@ final class SupervisedTrainer implements Trainer {
   @Override
   public WeightSnapshot snapshot(String runId, long step, int epoch, double loss, double stepsPerSecond) {
     return new WeightSnapshot(runId, step, epoch, System.currentTimeMillis(), inputDim, copier.copy(),
-        net.getnLayers() - 2, true, loss, learningRate, stepsPerSecond);
+        reprBlock, true, loss, learningRate, stepsPerSecond);
   }
 
   @Override

@@ -87,14 +87,64 @@ final class WeightCopier {
     return () -> new Layer.Conv2D(inC, h, wd, outC, kh, kw, stride, padding, ws.copy(), bs.copy());
   }
 
-  /** Converter for a DL4J {@code MultiLayerNetwork} (Dense, Output, BatchNorm, ReLU/LeakyReLU/identity). */
+  /** Converter for a DL4J {@code MultiLayerNetwork} of dense layers (Dense, Output, BatchNorm, ReLU/LeakyReLU/identity). */
   static WeightCopier forNetwork(MultiLayerNetwork net) {
+    return forNetwork(net, 0, 0, 0);
+  }
+
+  /**
+   * Converter for a DL4J {@code MultiLayerNetwork} whose flat input is a {@code channels × height × width} image
+   * (NCHW): convolutions (square stride, explicit padding, ReLU/LeakyReLU/identity) and average pooling become
+   * {@code Conv2D}/{@code AvgPool2D}, DL4J's CNN-to-dense flattening (channel-major) a {@code Flatten}; then Dense,
+   * Output and BatchNorm layers. {@code channels = 0}: a dense-only network.
+   */
+  static WeightCopier forNetwork(MultiLayerNetwork net, int channels, int height, int width) {
     List<Recipe> recipes = new ArrayList<>();
     int n = net.getnLayers();
+    int c = channels;
+    int h = height;
+    int w = width;
+    boolean spatial = channels > 0;
     for (int i = 0; i < n; i++) {
       var conf = net.getLayer(i).conf().getLayer();
       var layer = net.getLayer(i);
       String where = "layer " + i + " (" + conf.getClass().getSimpleName() + ")";
+      if (spatial && (conf instanceof DenseLayer || conf instanceof OutputLayer)) {
+        recipes.add(fixed(new Layer.Flatten(c * h * w)));
+        spatial = false;
+      }
+      if (conf instanceof ConvolutionLayer cl && !(conf instanceof SubsamplingLayer)) {
+        if (!spatial) {
+          throw new IllegalArgumentException(where + ": a convolution needs the image shape of the network input");
+        }
+        int[] k = cl.getKernelSize();
+        int[] st = cl.getStride();
+        int[] pad = cl.getPadding();
+        if (st[0] != st[1] || pad[0] != pad[1]) {
+          throw new IllegalArgumentException(where + ": only equal strides and paddings in both directions are"
+              + " supported");
+        }
+        INDArray weights = layer.getParam("W"); // [outC, inC, kH, kW]
+        recipes.add(conv(weights, layer.getParam("b"), c, h, w, st[0], pad[0]));
+        recipes.add(activation(toActivation(where, cl.getActivationFn())));
+        c = (int) weights.size(0);
+        h = (h + 2 * pad[0] - k[0]) / st[0] + 1;
+        w = (w + 2 * pad[1] - k[1]) / st[1] + 1;
+        continue;
+      }
+      if (conf instanceof SubsamplingLayer s && spatial && s.getPoolingType() != null
+          && s.getPoolingType().toString().equals("AVG")) {
+        int[] k = s.getKernelSize();
+        int[] st = s.getStride();
+        if (k[0] != k[1] || st[0] != st[1] || s.getPadding()[0] != 0 || s.getPadding()[1] != 0) {
+          throw new IllegalArgumentException(where + ": only square, unpadded average pooling is supported");
+        }
+        Layer.AvgPool2D pool = new Layer.AvgPool2D(c, h, w, k[0], st[0]);
+        recipes.add(fixed(pool));
+        h = pool.outHeight();
+        w = pool.outWidth();
+        continue;
+      }
       if (conf instanceof DenseLayer || conf instanceof OutputLayer) {
         recipes.add(dense(layer.getParam("W"), layer.getParam("b")));
         IActivation act = ((BaseLayer) conf).getActivationFn();
@@ -131,9 +181,6 @@ final class WeightCopier {
           && s.getPoolingType().toString().equals("MAX")) {
         throw new IllegalArgumentException(where + ": max-pooling is not supported by the region engine; use "
             + "average pooling");
-      } else if (conf instanceof ConvolutionLayer) {
-        throw new IllegalArgumentException(where + ": convolution in a MultiLayerNetwork is not converted yet; "
-            + "expected Dense, Output or BatchNormalization layers");
       } else {
         throw new IllegalArgumentException(where + " is not supported by the region engine; expected Dense, Output "
             + "or BatchNormalization layers with ReLU, LeakyReLU or identity activations");

@@ -52,6 +52,43 @@ class CnnEncoderTest {
     }
   }
 
+  @Test
+  void supervisedCnnSnapshotMatchesDl4j() {
+    EncoderSpec cnn = new EncoderSpec("cnn", new int[] {4, 6}, new int[] {12});
+    SupervisedTrainer t = new SupervisedTrainer(CollapseBehaviourTest.TRAIN, cnn, 16, 1e-3, 3);
+    try {
+      double loss = t.step();
+      t.step();
+      assertTrue(Double.isFinite(loss));
+      WeightSnapshot s = t.snapshot("cnn", 2, 0, loss, 0);
+      List<String> kinds = s.layers().stream().map(l -> l.getClass().getSimpleName()).toList();
+      assertEquals(List.of("Conv2D", "Activation", "AvgPool2D", "Conv2D", "Activation", "AvgPool2D", "Flatten",
+          "Dense", "Activation", "Dense"), kinds);
+      Nd4j.getRandom().setSeed(5);
+      INDArray x = Nd4j.rand(DataType.FLOAT, 5, 784);
+      // the converted network computes DL4J's logits (softmax dropped: it does not move the argmax)
+      INDArray probabilities = t.network().output(x);
+      double[] logits = s.network().forward(Layer.widen(x.data().asFloat()), 5);
+      for (int r = 0; r < 5; r++) {
+        double max = Double.NEGATIVE_INFINITY;
+        double sum = 0;
+        for (int k = 0; k < 10; k++) {
+          max = Math.max(max, logits[r * 10 + k]);
+        }
+        for (int k = 0; k < 10; k++) {
+          sum += Math.exp(logits[r * 10 + k] - max);
+        }
+        for (int k = 0; k < 10; k++) {
+          double p = Math.exp(logits[r * 10 + k] - max) / sum;
+          assertEquals(probabilities.getDouble(r, k), p, 1e-4, "row " + r + " class " + k);
+        }
+      }
+      assertEquals(2, s.reprBlock(), "the representation is the hidden dense layer after the convolutions");
+    } finally {
+      t.close();
+    }
+  }
+
   private static float[] probe(int i) {
     float[] out = new float[784];
     CollapseBehaviourTest.PROBES.image(i, out, 0);
