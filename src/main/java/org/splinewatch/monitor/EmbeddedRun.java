@@ -137,8 +137,8 @@ public final class EmbeddedRun {
               + "; this run is " + s.method());
         }
         startStep = meta.step();
-        out.println("  resuming from " + s.resume() + " at step " + startStep + " (optimiser state of SSL methods"
-            + " restarts)");
+        out.println("  resuming from " + s.resume() + " at step " + startStep + " (weights and optimiser state;"
+            + " the batch order restarts)");
       }
       java.util.function.Supplier<org.splinewatch.trainer.Trainer> factory = () -> {
         org.splinewatch.trainer.Trainer t = s.createTrainer(train);

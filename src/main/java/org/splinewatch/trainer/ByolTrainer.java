@@ -31,7 +31,7 @@ final class ByolTrainer extends TwoViewTrainer {
     buildBackbone(encoder.kind(), encoder.channels(), encoder.hidden(), projectionDim);
     SDVariable z1 = embed(x1);
     SDVariable z2 = embed(x2);
-    SDVariable[] p = predict(z1, z2, projectionDim, predictorHidden, predictor);
+    SDVariable[] p = predict(z1, z2, projectionDim, predictorHidden, predictor, true);
     SDVariable p1 = p[0];
     SDVariable p2 = p[1];
     // the target network starts as a copy of the online encoder and projector

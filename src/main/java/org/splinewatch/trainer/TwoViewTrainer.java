@@ -138,12 +138,27 @@ abstract class TwoViewTrainer implements Trainer {
   /** Predictor outputs {@code {h(z1), h(z2)}} of a shared MLP {@code d → hidden (ReLU) → d}, or {@code {z1, z2}}. */
   protected SDVariable[] predict(SDVariable z1, SDVariable z2, int projectionDim, int predictorHidden,
       boolean predictor) {
+    return predict(z1, z2, projectionDim, predictorHidden, predictor, false);
+  }
+
+  /** As above; with {@code hiddenBatchNorm} the predictor's hidden layer is batch-standardised before its ReLU. */
+  protected SDVariable[] predict(SDVariable z1, SDVariable z2, int projectionDim, int predictorHidden,
+      boolean predictor, boolean hiddenBatchNorm) {
     if (!predictor) {
       return new SDVariable[] {z1, z2};
     }
     List<SDVariable[]> pred = List.of(dense("pred0", projectionDim, predictorHidden),
         dense("pred1", predictorHidden, projectionDim));
-    return new SDVariable[] {mlp(sd, z1, pred), mlp(sd, z2, pred)};
+    if (!hiddenBatchNorm) {
+      return new SDVariable[] {mlp(sd, z1, pred), mlp(sd, z2, pred)};
+    }
+    SDVariable[] out = new SDVariable[2];
+    SDVariable[] in = {z1, z2};
+    for (int v = 0; v < 2; v++) {
+      SDVariable h = SslLosses.batchStandardize(sd, in[v].mmul(pred.get(0)[0]).add(pred.get(0)[1]));
+      out[v] = sd.nn.relu(h, 0).mmul(pred.get(1)[0]).add(pred.get(1)[1]);
+    }
+    return out;
   }
 
   /** The projector output of the backbone for a view. */
@@ -324,6 +339,66 @@ abstract class TwoViewTrainer implements Trainer {
         }
       }
     }
+    // Adam's moments and iteration count, so that --resume continues the optimiser exactly
+    var updaters = sd.getUpdaterMap();
+    if (updaters != null && !updaters.isEmpty()) {
+      for (var e : updaters.entrySet()) {
+        for (var st : stateOf(e.getValue()).entrySet()) {
+          Nd4j.saveBinary(st.getValue(), dir.resolve("adam-" + e.getKey() + "-" + st.getKey() + ".bin").toFile());
+        }
+      }
+      java.nio.file.Files.writeString(dir.resolve("adam-iteration.txt"),
+          Integer.toString(sd.getTrainingConfig().getIterationCount()));
+    }
+  }
+
+  /** Restores Adam's moments and iteration count saved by {@link #saveCheckpoint}, when the checkpoint has them. */
+  private void loadOptimizerState(java.nio.file.Path dir) throws java.io.IOException {
+    java.nio.file.Path iteration = dir.resolve("adam-iteration.txt");
+    if (!java.nio.file.Files.isRegularFile(iteration)) {
+      return; // a checkpoint written before any step
+    }
+    try {
+      // SameDiff creates its updaters lazily on the first fit; create them now so their state can be set
+      java.lang.reflect.Method init = SameDiff.class.getDeclaredMethod("initializeTraining");
+      init.setAccessible(true);
+      init.invoke(sd);
+    } catch (ReflectiveOperationException | RuntimeException e) {
+      throw new java.io.IOException("cannot restore the optimiser state: " + e, e);
+    }
+    for (var e : sd.getUpdaterMap().entrySet()) {
+      for (var st : stateOf(e.getValue()).entrySet()) {
+        java.nio.file.Path f = dir.resolve("adam-" + e.getKey() + "-" + st.getKey() + ".bin");
+        if (!java.nio.file.Files.isRegularFile(f)) {
+          throw new java.io.IOException(f + " missing; the checkpoint's optimiser state is incomplete");
+        }
+        INDArray a = Nd4j.readBinary(f.toFile());
+        if (!java.util.Arrays.equals(a.shape(), st.getValue().shape())) {
+          throw new java.io.IOException(f + " has shape " + java.util.Arrays.toString(a.shape()) + "; expected "
+              + java.util.Arrays.toString(st.getValue().shape()));
+        }
+        st.getValue().assign(a);
+      }
+    }
+    sd.getTrainingConfig().setIterationCount(Integer.parseInt(java.nio.file.Files.readString(iteration).trim()));
+  }
+
+  @SuppressWarnings("unchecked")
+  private static Map<String, INDArray> stateOf(org.nd4j.linalg.learning.GradientUpdater<?> updater) {
+    return (Map<String, INDArray>) updater.getState();
+  }
+
+  /** Adam's state arrays by variable and key (tests). */
+  Map<String, Map<String, INDArray>> optimizerState() {
+    Map<String, Map<String, INDArray>> out = new java.util.TreeMap<>();
+    if (sd.getUpdaterMap() != null) {
+      sd.getUpdaterMap().forEach((k, u) -> out.put(k, stateOf(u)));
+    }
+    return out;
+  }
+
+  int iterationCount() {
+    return sd.getTrainingConfig().getIterationCount();
   }
 
   @Override
@@ -346,6 +421,7 @@ abstract class TwoViewTrainer implements Trainer {
         v.getArr().assign(a);
       }
     }
+    loadOptimizerState(dir);
   }
 
   /** Gradients of the loss on given views with respect to the named variables (tests). */

@@ -44,10 +44,27 @@ class CheckpointTest {
         a.saveCheckpoint(dir);
         saved = firstWeights(a);
       }
+      boolean hasOptimizerState = Files.isRegularFile(dir.resolve("adam-iteration.txt"));
       try (Trainer b = make.apply(2)) {
         assertTrue(!java.util.Arrays.equals(saved, firstWeights(b)), "another seed starts elsewhere");
         b.loadCheckpoint(dir);
         assertArrayEquals(saved, firstWeights(b), b.getClass().getSimpleName());
+        if (b instanceof TwoViewTrainer tv) {
+          // the optimiser continues too: Adam's first and second moments and its step count
+          assertTrue(hasOptimizerState, "SSL checkpoints hold the optimiser state");
+          assertEquals(2, tv.iterationCount());
+          Map<String, Map<String, org.nd4j.linalg.api.ndarray.INDArray>> state = tv.optimizerState();
+          assertTrue(!state.isEmpty());
+          for (var e : state.entrySet()) {
+            for (var st : e.getValue().entrySet()) {
+              var file = dir.resolve("adam-" + e.getKey() + "-" + st.getKey() + ".bin").toFile();
+              assertEquals(org.nd4j.linalg.factory.Nd4j.readBinary(file), st.getValue(), e.getKey() + " " + st.getKey());
+              assertTrue(st.getValue().amaxNumber().doubleValue() > 0, "moments are not fresh zeros");
+            }
+          }
+          assertTrue(Double.isFinite(b.step()), "training goes on from the restored state");
+          assertEquals(3, tv.iterationCount());
+        }
       }
     }
   }

@@ -21,17 +21,9 @@ import org.splinewatch.snapshot.WeightSnapshot;
 class CnnEncoderTest {
   @Test
   void snapshotOfTheCnnMatchesSameDiff() {
-    EncoderSpec cnn = new EncoderSpec("cnn", new int[] {4, 6}, new int[] {12});
-    try (SimClrTrainer t = new SimClrTrainer(CollapseBehaviourTest.TRAIN, cnn, 8, 16, 1e-3, 0.5, 3)) {
-      double loss = t.step();
-      t.step();
-      assertTrue(Double.isFinite(loss));
-      WeightSnapshot s = t.snapshot("cnn", 2, 0, loss, 0);
-      List<String> kinds = s.layers().stream().map(l -> l.getClass().getSimpleName()).toList();
-      assertEquals(List.of("Conv2D", "Activation", "AvgPool2D", "Conv2D", "Activation", "AvgPool2D", "Flatten",
-          "Dense", "Activation", "Dense"), kinds);
-      Nd4j.getRandom().setSeed(5);
-      INDArray x = Nd4j.rand(DataType.FLOAT, 5, 784);
+    try (SimClrTrainer t = new SimClrTrainer(CollapseBehaviourTest.TRAIN, SMALL_CNN, 8, 16, 1e-3, 0.5, 3)) {
+      WeightSnapshot s = trainTwoStepsAndSnapshot(t);
+      INDArray x = inputs();
       INDArray expected = t.projectorOutput(x);
       PiecewiseLinearNet net = s.network();
       double[] got = net.forward(Layer.widen(x.data().asFloat()), 5);
@@ -54,18 +46,10 @@ class CnnEncoderTest {
 
   @Test
   void supervisedCnnSnapshotMatchesDl4j() {
-    EncoderSpec cnn = new EncoderSpec("cnn", new int[] {4, 6}, new int[] {12});
-    SupervisedTrainer t = new SupervisedTrainer(CollapseBehaviourTest.TRAIN, cnn, 16, 1e-3, 3);
+    SupervisedTrainer t = new SupervisedTrainer(CollapseBehaviourTest.TRAIN, SMALL_CNN, 16, 1e-3, 3);
     try {
-      double loss = t.step();
-      t.step();
-      assertTrue(Double.isFinite(loss));
-      WeightSnapshot s = t.snapshot("cnn", 2, 0, loss, 0);
-      List<String> kinds = s.layers().stream().map(l -> l.getClass().getSimpleName()).toList();
-      assertEquals(List.of("Conv2D", "Activation", "AvgPool2D", "Conv2D", "Activation", "AvgPool2D", "Flatten",
-          "Dense", "Activation", "Dense"), kinds);
-      Nd4j.getRandom().setSeed(5);
-      INDArray x = Nd4j.rand(DataType.FLOAT, 5, 784);
+      WeightSnapshot s = trainTwoStepsAndSnapshot(t);
+      INDArray x = inputs();
       // the converted network computes DL4J's logits (softmax dropped: it does not move the argmax)
       INDArray probabilities = t.network().output(x);
       double[] logits = s.network().forward(Layer.widen(x.data().asFloat()), 5);
@@ -87,6 +71,26 @@ class CnnEncoderTest {
     } finally {
       t.close();
     }
+  }
+
+  static final EncoderSpec SMALL_CNN = new EncoderSpec("cnn", new int[] {4, 6}, new int[] {12});
+
+  /** Two steps, then a snapshot whose layers must be the converted CNN: conv stages, flatten, dense layers. */
+  private static WeightSnapshot trainTwoStepsAndSnapshot(Trainer t) {
+    double loss = t.step();
+    t.step();
+    assertTrue(Double.isFinite(loss));
+    WeightSnapshot s = t.snapshot("cnn", 2, 0, loss, 0);
+    List<String> kinds = s.layers().stream().map(l -> l.getClass().getSimpleName()).toList();
+    assertEquals(List.of("Conv2D", "Activation", "AvgPool2D", "Conv2D", "Activation", "AvgPool2D", "Flatten",
+        "Dense", "Activation", "Dense"), kinds);
+    return s;
+  }
+
+  /** Five fixed random 28×28 inputs. */
+  private static INDArray inputs() {
+    Nd4j.getRandom().setSeed(5);
+    return Nd4j.rand(DataType.FLOAT, 5, 784);
   }
 
   private static float[] probe(int i) {
