@@ -13,6 +13,9 @@ public final class Main {
 
   /** Runs a command line and returns its exit code (tests call this directly). */
   public static int execute(String... args) {
+    // initialise logging before any actor system starts: otherwise SLF4J replays (and announces) log calls made
+    // concurrently during its initialisation
+    org.slf4j.LoggerFactory.getILoggerFactory();
     if (args.length == 0 || !(args[0].equals("train") || args[0].equals("monitor"))) {
       System.err.println("usage: splinewatch train [options] | splinewatch monitor <serve|regions|report|bench-regions|bench-overhead|bench-cluster> [options]");
       return 2;

@@ -84,7 +84,8 @@ public final class MonitorServer implements AutoCloseable {
             "analyzer-node", Props.empty());
         console.println("  analyzers: " + String.join(", ", known) + " (as each run asks)");
       }
-      console.println("  trainers join with: ./trainer --monitor " + ClusterNode.address(system));
+      console.println("  trainers join with: ./trainer --monitor " + ClusterNode.address(system) + "   (Ctrl-C leaves"
+          + " the cluster and stops)");
       return new MonitorServer(system, http, sdFile);
     } catch (RuntimeException | java.io.IOException e) {
       if (http != null) {
