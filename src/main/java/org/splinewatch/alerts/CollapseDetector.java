@@ -28,11 +28,14 @@ import org.splinewatch.metrics.Sample;
  *   <li>{@code collapse_with_region_drop} (critical): {@code region_drop} on some plane while {@code std_collapse} or
  *       {@code dim_collapse} breaches on some layer (region drops alone are expected for self-distillation).</li>
  *   <li>{@code divergence} (critical): a non-finite training loss; fires at once.</li>
+ *   <li>{@code dead_representation} (critical): more than {@code dead-rows-fire} (half) of the probe embeddings on a
+ *       layer are exactly zero (every ReLU of the layer off: the network has died, as VICReg without its variance
+ *       term does on MNIST); clear below {@code dead-rows-clear}. Healthy runs have none.</li>
  * </ul>
  */
 public final class CollapseDetector {
   public static final List<String> RULES = List.of("std_collapse", "dim_collapse", "knn_chance", "region_drop",
-      "collapse_with_region_drop", "divergence");
+      "collapse_with_region_drop", "divergence", "dead_representation");
 
   private final AlertSettings s;
   private final String run;
@@ -83,6 +86,15 @@ public final class CollapseDetector {
           }
         }
         case "splinewatch_embedding_std_normalized" -> std(out, v, layer);
+        case "splinewatch_embedding_zero_rows_ratio" -> {
+          if (!Double.isNaN(v.value())) {
+            step(out, "dead_representation", "critical", Map.of("layer", layer), v.step(),
+                v.value() > s.deadRowsFire(), v.value() < s.deadRowsClear(), s.nFire(),
+                Map.of("zero_rows_ratio", v.value()),
+                String.format(Locale.ROOT, "representation died on layer %s: %.0f %% of the probe embeddings are"
+                    + " exactly zero", layer, 100 * v.value()));
+          }
+        }
         case "splinewatch_embedding_rankme" -> rankMe(out, v, layer,
             byKey.getOrDefault("splinewatch_embedding_rankme_ratio" + layer, Double.NaN));
         case "splinewatch_knn_accuracy_ratio" -> {

@@ -68,5 +68,6 @@ public final class EmbeddingAnalyzer implements SnapshotAnalysis {
     out.add(Sample.of("splinewatch_embedding_rankme_ratio", r.rankMeRatio(), step, "layer", layer));
     out.add(Sample.of("splinewatch_knn_accuracy_ratio", r.knnAccuracy(), step, "layer", layer));
     out.add(Sample.of("splinewatch_embedding_zero_rows", r.zeroRows(), step, "layer", layer));
+    out.add(Sample.of("splinewatch_embedding_zero_rows_ratio", r.zeroRows() / (double) n, step, "layer", layer));
   }
 }

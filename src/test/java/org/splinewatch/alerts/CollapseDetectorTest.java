@@ -50,6 +50,21 @@ class CollapseDetectorTest {
   }
 
   @Test
+  void deadRepresentationFiresWhenMostProbeEmbeddingsAreZero() {
+    CollapseDetector d = new CollapseDetector(DEFAULTS, "r", 10);
+    Map<String, String> repr = Map.of("layer", "repr");
+    // healthy runs have no zero rows; VICReg without its variance term had 876 of 1,024 (0.855) at step 200
+    assertEquals(List.of(), feed(d, "splinewatch_embedding_zero_rows_ratio", repr, 0, 0, 0.4, 0.855, 0.9));
+    List<Alert> fired = feed(d, "splinewatch_embedding_zero_rows_ratio", repr, 0.93);
+    assertEquals(1, fired.size());
+    assertEquals("dead_representation", fired.get(0).rule());
+    assertEquals("critical", fired.get(0).severity());
+    assertTrue(fired.get(0).sentence().contains("93 % of the probe embeddings are exactly zero"),
+        fired.get(0).sentence());
+    assertTrue(DEFAULTS.stopOn().contains("dead_representation"), "a dead network stops runs with early-stop");
+  }
+
+  @Test
   void otherLayersWaitForTheirBaselineThenUseIt() {
     CollapseDetector d = new CollapseDetector(DEFAULTS, "r", 10);
     Map<String, String> repr = Map.of("layer", "repr");
