@@ -18,7 +18,6 @@ import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Props;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
-import org.apache.pekko.actor.typed.receptionist.Receptionist;
 import org.splinewatch.cluster.AnalyzerWorker;
 import org.splinewatch.cluster.ClusterNode;
 import org.splinewatch.cluster.ClusterSettings;
@@ -159,17 +158,10 @@ final class BenchClusterCommand implements Callable<Integer> {
     }
   }
 
-  private static void awaitWorkers(ActorSystem<?> system, int n) throws InterruptedException {
-    for (int i = 0; i < 300; i++) {
-      Receptionist.Listing l = AskPattern.<Receptionist.Command, Receptionist.Listing>ask(system.receptionist(),
-          r -> Receptionist.find(AnalyzerWorker.KEY, r), Duration.ofSeconds(5), system.scheduler())
-          .toCompletableFuture().join();
-      if (l.getServiceInstances(AnalyzerWorker.KEY).size() >= n) {
-        return;
-      }
-      Thread.sleep(100);
+  private static void awaitWorkers(ActorSystem<?> system, int n) {
+    if (ClusterNode.awaitService(system, AnalyzerWorker.KEY, n, Duration.ofSeconds(30)).isEmpty()) {
+      throw new IllegalStateException(n + " analyzer nodes did not join within 30 s");
     }
-    throw new IllegalStateException(n + " analyzer nodes did not join within 30 s");
   }
 
   private static void drain(ActorSystem<?> system, ActorRef<SnapshotPublisher.Command> publisher) {

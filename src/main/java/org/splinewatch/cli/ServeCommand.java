@@ -46,18 +46,10 @@ final class ServeCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     Map<String, Object> overrides = new LinkedHashMap<>();
-    if (host != null) {
-      overrides.put("splinewatch.cluster.host", host);
-    }
-    if (port != null) {
-      overrides.put("splinewatch.cluster.port", port);
-    }
-    if (seed != null) {
-      overrides.put("splinewatch.cluster.seed", seed);
-    }
-    if (roles != null) {
-      overrides.put("splinewatch.cluster.roles", roles);
-    }
+    TrainCommand.put(overrides, "splinewatch.cluster.host", host);
+    TrainCommand.put(overrides, "splinewatch.cluster.port", port);
+    TrainCommand.put(overrides, "splinewatch.cluster.seed", seed);
+    TrainCommand.put(overrides, "splinewatch.cluster.roles", roles);
     if (analysisThreads != null) {
       if (analysisThreads < 1) {
         throw new CommandLine.ParameterException(spec.commandLine(), "--analysis-threads must be at least 1");
@@ -69,12 +61,6 @@ final class ServeCommand implements Callable<Integer> {
     try {
       config = TrainCommand.load(overrides, configFile);
       cluster = ClusterSettings.fromConfig(config);
-      for (String r : cluster.roles()) {
-        if (!ClusterSettings.ROLES.contains(r)) {
-          throw new IllegalArgumentException("unknown role '" + r + "'; expected some of: "
-              + String.join(", ", ClusterSettings.ROLES));
-        }
-      }
     } catch (IllegalArgumentException | com.typesafe.config.ConfigException e) {
       throw new CommandLine.ParameterException(spec.commandLine(), Main.oneLine(e));
     }

@@ -219,7 +219,8 @@ public final class TrainCommand implements Callable<Integer> {
     return c;
   }
 
-  private static void put(Map<String, Object> m, String key, Object value) {
+  /** Puts {@code value} under {@code key} when the option was given. */
+  static void put(Map<String, Object> m, String key, Object value) {
     if (value != null) {
       m.put(key, value);
     }

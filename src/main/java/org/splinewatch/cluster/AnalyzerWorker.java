@@ -11,8 +11,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.function.Function;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
-import org.apache.pekko.actor.typed.DispatcherSelector;
-import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
@@ -160,12 +158,9 @@ public final class AnalyzerWorker extends AbstractBehavior<AnalyzerWorker.Comman
       run.info = SnapshotCodec.decodeRun(payload);
       Path runDir = out.resolve(run.info.runId());
       for (RunGuardian.AnalyzerSpec spec : catalogue.apply(run.open.analyzers())) {
-        Behavior<Analyze> supervised = Behaviors.supervise(spec.behavior().create(run.info, run.open.metrics(),
-                runDir))
-            .onFailure(SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(10), 0.2));
-        run.analyzers.put(spec.name(), getContext().spawn(supervised,
+        run.analyzers.put(spec.name(), getContext().spawn(spec.supervised(run.info, run.open.metrics(), runDir),
             "run-" + run.info.runId() + "-" + spec.name() + "-" + System.nanoTime(),
-            DispatcherSelector.fromConfig("splinewatch-analysis-dispatcher")));
+            RunGuardian.AnalyzerSpec.DISPATCHER));
       }
     } catch (RuntimeException e) {
       String error = e.getMessage() == null ? e.toString() : e.getMessage();

@@ -1,11 +1,17 @@
 package org.splinewatch.cluster;
 
 import com.typesafe.config.Config;
+import java.time.Duration;
 import java.util.List;
+import java.util.Set;
 import org.apache.pekko.actor.Address;
 import org.apache.pekko.actor.AddressFromURIString;
+import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.actor.typed.receptionist.Receptionist;
+import org.apache.pekko.actor.typed.receptionist.ServiceKey;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Join;
 import org.apache.pekko.cluster.typed.JoinSeedNodes;
@@ -53,6 +59,30 @@ public final class ClusterNode {
       cluster.manager().tell(new JoinSeedNodes(List.of(seed)));
     }
     return system;
+  }
+
+  /**
+   * Asks the receptionist every 200 ms until at least {@code atLeast} instances of {@code key} are registered in the
+   * cluster; returns them, or an empty set when {@code timeout} passes first (or the thread is interrupted).
+   */
+  public static <T> Set<ActorRef<T>> awaitService(ActorSystem<?> system, ServiceKey<T> key, int atLeast,
+      Duration timeout) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (System.nanoTime() < deadline) {
+      Receptionist.Listing listing = AskPattern.<Receptionist.Command, Receptionist.Listing>ask(system.receptionist(),
+          r -> Receptionist.find(key, r), Duration.ofSeconds(5), system.scheduler()).toCompletableFuture().join();
+      Set<ActorRef<T>> found = listing.getServiceInstances(key);
+      if (found.size() >= atLeast) {
+        return found;
+      }
+      try {
+        Thread.sleep(200);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        break;
+      }
+    }
+    return Set.of();
   }
 
   /** {@code host:port} this node is reachable at (its actual port when 0 was asked for). */

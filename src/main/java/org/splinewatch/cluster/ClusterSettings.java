@@ -18,6 +18,11 @@ public record ClusterSettings(String host, int port, String seed, List<String> r
 
   public ClusterSettings {
     roles = List.copyOf(roles);
+    for (String role : roles) {
+      if (!ROLES.contains(role)) {
+        throw new IllegalArgumentException("unknown role '" + role + "'; expected some of: " + String.join(", ", ROLES));
+      }
+    }
     if (chunkBytes < 1024 || chunkBytes > 200 * 1024) {
       throw new IllegalArgumentException("splinewatch.cluster.chunk-bytes must be between 1024 and 204800 (below the"
           + " 256 KiB artery frame), got " + chunkBytes);

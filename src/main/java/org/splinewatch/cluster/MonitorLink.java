@@ -9,7 +9,6 @@ import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
-import org.apache.pekko.actor.typed.receptionist.Receptionist;
 import org.splinewatch.alerts.AlertSettings;
 import org.splinewatch.metrics.MetricsActor;
 import org.splinewatch.monitor.RunGuardian;
@@ -37,21 +36,10 @@ public final class MonitorLink {
 
   /** The metrics node of the cluster this system joins; a clear error when none appears in time. */
   public static ActorRef<MetricsNode.Command> findMetricsNode(ActorSystem<?> system, ClusterSettings settings) {
-    long deadline = System.nanoTime() + settings.joinTimeout().toNanos();
-    while (System.nanoTime() < deadline) {
-      Receptionist.Listing listing = AskPattern.<Receptionist.Command, Receptionist.Listing>ask(system.receptionist(),
-          r -> Receptionist.find(MetricsNode.KEY, r), Duration.ofSeconds(5), system.scheduler())
-          .toCompletableFuture().join();
-      Set<ActorRef<MetricsNode.Command>> nodes = listing.getServiceInstances(MetricsNode.KEY);
-      if (!nodes.isEmpty()) {
-        return nodes.iterator().next();
-      }
-      try {
-        Thread.sleep(200);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        break;
-      }
+    Set<ActorRef<MetricsNode.Command>> nodes = ClusterNode.awaitService(system, MetricsNode.KEY, 1,
+        settings.joinTimeout());
+    if (!nodes.isEmpty()) {
+      return nodes.iterator().next();
     }
     throw new IllegalStateException("no splinewatch monitor (metrics node) found at " + settings.seed() + " within "
         + settings.joinTimeout().toSeconds() + " s; start one with ./monitor serve, or check --monitor HOST:PORT");

@@ -40,6 +40,12 @@ public final class AlertWebhook {
     this.onStop = onStop;
   }
 
+  /** {@code splinewatch.control.token}, or a fresh random one when it is empty. */
+  public static String tokenFrom(com.typesafe.config.Config config) {
+    String token = config.getString("splinewatch.control.token");
+    return token.isEmpty() ? newToken() : token;
+  }
+
   /** A fresh random token (256 bits, hex). */
   public static String newToken() {
     byte[] b = new byte[32];

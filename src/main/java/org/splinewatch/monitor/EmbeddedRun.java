@@ -80,8 +80,7 @@ public final class EmbeddedRun {
     MetricsHttpServer http = null;
     Path sdFile = null;
     RunControl control = new RunControl();
-    String token = config.getString("splinewatch.control.token");
-    String controlToken = token.isEmpty() ? AlertWebhook.newToken() : token;
+    String controlToken = AlertWebhook.tokenFrom(config);
     try {
       if (s.metricsPort() > 0 && !remote) {
         AlertWebhook webhook = new AlertWebhook(controlToken, control,
@@ -122,9 +121,7 @@ public final class EmbeddedRun {
             + s.metricsHost() + ":" + port + "/)" : "  metrics: HTTP off");
       }
       if (port > 0) {
-        String advertise = config.getString("splinewatch.metrics.advertise-host");
-        sdFile = ServiceDiscovery.register(sdDir(config, s), runId, advertise.isEmpty() ? s.metricsHost() : advertise,
-            port);
+        sdFile = ServiceDiscovery.register(config, s.out(), runId, s.metricsHost(), port);
         writeToken(runDir.resolve("control-token"), controlToken);
         out.println("  control: POST http://" + s.metricsHost() + ":" + port + "/api/v1/alerts (Alertmanager webhook;"
             + " bearer token in " + runDir.resolve("control-token") + ")");
@@ -216,12 +213,6 @@ public final class EmbeddedRun {
         // shutting down anyway
       }
     }
-  }
-
-  /** {@code splinewatch.metrics.sd-dir}, or {@code <out>/prometheus-sd} when empty. */
-  private static Path sdDir(Config config, RunSettings s) {
-    String dir = config.getString("splinewatch.metrics.sd-dir");
-    return dir.isEmpty() ? s.out().resolve("prometheus-sd") : Path.of(dir);
   }
 
   /** The control token, readable by the owner only (where the file system has POSIX permissions). */

@@ -38,12 +38,6 @@ public final class MonitorServer implements AutoCloseable {
    */
   public static MonitorServer start(Config config, ClusterSettings cluster, String metricsHost, int metricsPort,
       Path out, PrintStream console) {
-    for (String role : cluster.roles()) {
-      if (!ClusterSettings.ROLES.contains(role)) {
-        throw new IllegalArgumentException("unknown role '" + role + "'; expected some of: "
-            + String.join(", ", ClusterSettings.ROLES));
-      }
-    }
     if (cluster.roles().isEmpty()) {
       throw new IllegalArgumentException("a monitor node needs at least one role: analyzer, metrics");
     }
@@ -57,8 +51,7 @@ public final class MonitorServer implements AutoCloseable {
       if (cluster.roles().contains("metrics")) {
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         RunControl control = new RunControl();
-        String token = config.getString("splinewatch.control.token");
-        String controlToken = token.isEmpty() ? AlertWebhook.newToken() : token;
+        String controlToken = AlertWebhook.tokenFrom(config);
         AlertWebhook webhook = new AlertWebhook(controlToken, control,
             event -> console.println("stop requested through the control endpoint: " + event.get("alertname")));
         http = MetricsHttpServer.start(system, registry, metricsHost, metricsPort,
@@ -67,10 +60,7 @@ public final class MonitorServer implements AutoCloseable {
         String url = "http://" + metricsHost + ":" + http.port() + "/metrics";
         java.nio.file.Files.createDirectories(out);
         EmbeddedRun.writeToken(out.resolve("control-token"), controlToken);
-        String sd = config.getString("splinewatch.metrics.sd-dir");
-        String advertise = config.getString("splinewatch.metrics.advertise-host");
-        sdFile = ServiceDiscovery.register(sd.isEmpty() ? out.resolve("prometheus-sd") : Path.of(sd),
-            "monitor-" + http.port(), advertise.isEmpty() ? metricsHost : advertise, http.port());
+        sdFile = ServiceDiscovery.register(config, out, "monitor-" + http.port(), metricsHost, http.port());
         system.systemActorOf(MetricsNode.create(registry, out, control, url), "metrics-node", Props.empty());
         console.println("  metrics: " + url + " (live page: http://" + metricsHost + ":" + http.port() + "/)");
         console.println("  control: POST http://" + metricsHost + ":" + http.port() + "/api/v1/alerts (bearer token in "

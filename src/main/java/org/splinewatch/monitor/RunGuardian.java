@@ -46,6 +46,14 @@ public final class RunGuardian {
 
   /** One analyzer to spawn: a name and a behavior factory. */
   public record AnalyzerSpec(String name, AnalyzerFactory behavior) {
+    /** Dispatcher of every analyzer: the low-priority analysis pool. */
+    public static final DispatcherSelector DISPATCHER = DispatcherSelector.fromConfig("splinewatch-analysis-dispatcher");
+
+    /** The analyzer for a run, restarted with backoff when it fails (the trainer never notices). */
+    public Behavior<Analyze> supervised(RunInfo run, ActorRef<MetricsActor.Command> metrics, java.nio.file.Path dir) {
+      return Behaviors.supervise(behavior.create(run, metrics, dir))
+          .onFailure(SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(10), 0.2));
+    }
   }
 
   /** What the guardian needs. */
@@ -108,12 +116,8 @@ public final class RunGuardian {
         List<SnapshotHub.Analyzer> hubAnalyzers = new ArrayList<>();
         if (s.monitoring()) {
           for (AnalyzerSpec spec : s.analyzers()) {
-            Behavior<Analyze> supervised = Behaviors.supervise(spec.behavior().create(s.run(), local,
-                    s.log().dir()))
-                .onFailure(SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(10),
-                    0.2));
-            ActorRef<Analyze> ref = ctx.spawn(supervised, "analyzer-" + spec.name(),
-                DispatcherSelector.fromConfig("splinewatch-analysis-dispatcher"));
+            ActorRef<Analyze> ref = ctx.spawn(spec.supervised(s.run(), local, s.log().dir()),
+                "analyzer-" + spec.name(), AnalyzerSpec.DISPATCHER);
             Function<WeightSnapshot, java.util.concurrent.CompletionStage<?>> ask = snap ->
                 AskPattern.<Analyze, Analyzed>ask(ref, replyTo -> new Analyze(snap, replyTo), s.analysisTimeout(),
                     ctx.getSystem().scheduler());

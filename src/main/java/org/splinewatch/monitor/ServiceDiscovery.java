@@ -32,6 +32,17 @@ public final class ServiceDiscovery {
     }
   }
 
+  /**
+   * Registers a target as configured: in {@code splinewatch.metrics.sd-dir} (or {@code <out>/prometheus-sd} when
+   * empty), advertising {@code splinewatch.metrics.advertise-host} (or the bind host when empty).
+   */
+  public static Path register(com.typesafe.config.Config config, Path out, String name, String bindHost, int port) {
+    String dir = config.getString("splinewatch.metrics.sd-dir");
+    String advertise = config.getString("splinewatch.metrics.advertise-host");
+    return register(dir.isEmpty() ? out.resolve("prometheus-sd") : Path.of(dir), name,
+        advertise.isEmpty() ? bindHost : advertise, port);
+  }
+
   /** Removes the file (null: nothing to do). */
   public static void unregister(Path file) {
     if (file == null) {
