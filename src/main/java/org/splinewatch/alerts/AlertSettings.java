@@ -14,7 +14,7 @@ public record AlertSettings(String earlyStop, List<String> stopOn, int nFire, in
     double stdFireRelative, double stdClear, double stdClearRelative, double rankMeRatioFire,
     double rankMeRatioClear, double rankMeDropFire, double rankMeDropClear, double knnChanceFire,
     double knnChanceClear, double regionDropFire, double regionDropClear, int regionWindow, double deadRowsFire,
-    double deadRowsClear) {
+    double deadRowsClear, int deadRowsNFire) {
 
   public static final List<String> EARLY_STOP = List.of("warn", "stop");
 
@@ -36,9 +36,11 @@ public record AlertSettings(String earlyStop, List<String> stopOn, int nFire, in
         c.getDouble("std-clear-relative"), c.getDouble("rankme-ratio-fire"), c.getDouble("rankme-ratio-clear"),
         c.getDouble("rankme-drop-fire"), c.getDouble("rankme-drop-clear"), c.getDouble("knn-chance-fire"),
         c.getDouble("knn-chance-clear"), c.getDouble("region-drop-fire"), c.getDouble("region-drop-clear"),
-        c.getInt("region-window"), c.getDouble("dead-rows-fire"), c.getDouble("dead-rows-clear"));
-    if (s.nFire < 1 || s.nClear < 1 || s.regionWindow < 1) {
-      throw new IllegalArgumentException("splinewatch.alerts: n-fire, n-clear and region-window must be at least 1");
+        c.getInt("region-window"), c.getDouble("dead-rows-fire"), c.getDouble("dead-rows-clear"),
+        c.getInt("dead-rows-n-fire"));
+    if (s.nFire < 1 || s.nClear < 1 || s.regionWindow < 1 || s.deadRowsNFire < 1) {
+      throw new IllegalArgumentException("splinewatch.alerts: n-fire, n-clear, dead-rows-n-fire and region-window"
+          + " must be at least 1");
     }
     return s;
   }

@@ -24,13 +24,15 @@ import org.splinewatch.metrics.Sample;
  *       maximum taken from the second snapshot on (the untrained network's rank is not a reference: a healthy SimCLR
  *       projector drops from about 74 at step 0 to about 41 at step 100 on MNIST).</li>
  *   <li>{@code knn_chance} (warning): {@code knn_accuracy < 1.5/C}, clear above {@code 2/C}.</li>
- *   <li>{@code region_drop} (warning): {@code regions < 0.5·max(regions over the last 10 snapshots)} on a plane.</li>
+ *   <li>{@code region_drop} (warning): {@code regions < 0.5·max(regions over the last 10 snapshots)} on a plane,
+ *       from the second snapshot on (the untrained network's partition is not a reference).</li>
  *   <li>{@code collapse_with_region_drop} (critical): {@code region_drop} on some plane while {@code std_collapse} or
  *       {@code dim_collapse} breaches on some layer (region drops alone are expected for self-distillation).</li>
  *   <li>{@code divergence} (critical): a non-finite training loss; fires at once.</li>
  *   <li>{@code dead_representation} (critical): more than {@code dead-rows-fire} (half) of the probe embeddings on a
  *       layer are exactly zero (every ReLU of the layer off: the network has died, as VICReg without its variance
- *       term does on MNIST); clear below {@code dead-rows-clear}. Healthy runs have none.</li>
+ *       term does on MNIST); clear below {@code dead-rows-clear}. Healthy runs have none, so it fires on the first
+ *       such snapshot ({@code dead-rows-n-fire = 1}).</li>
  * </ul>
  */
 public final class CollapseDetector {
@@ -45,6 +47,7 @@ public final class CollapseDetector {
   private final Map<String, Double> rankMeMax = new HashMap<>();
   private final Map<String, Integer> rankMeSeen = new HashMap<>();
   private final Map<String, ArrayWindow> regionWindows = new HashMap<>();
+  private final Map<String, Integer> regionsSeen = new HashMap<>();
   private final Map<String, Boolean> lastBreach = new HashMap<>();
 
   public CollapseDetector(AlertSettings settings, String run, int classes) {
@@ -89,7 +92,7 @@ public final class CollapseDetector {
         case "splinewatch_embedding_zero_rows_ratio" -> {
           if (!Double.isNaN(v.value())) {
             step(out, "dead_representation", "critical", Map.of("layer", layer), v.step(),
-                v.value() > s.deadRowsFire(), v.value() < s.deadRowsClear(), s.nFire(),
+                v.value() > s.deadRowsFire(), v.value() < s.deadRowsClear(), s.deadRowsNFire(),
                 Map.of("zero_rows_ratio", v.value()),
                 String.format(Locale.ROOT, "representation died on layer %s: %.0f %% of the probe embeddings are"
                     + " exactly zero", layer, 100 * v.value()));
@@ -175,6 +178,11 @@ public final class CollapseDetector {
 
   private void regions(List<Alert> out, Sample v) {
     String plane = v.labels().getOrDefault("plane", "");
+    // as for RankMe, the first snapshot (the untrained network at step 0) is no reference: every healthy
+    // self-supervised run merges 55-70 % of those regions in its first few hundred steps (README, Collapse alerts)
+    if (regionsSeen.merge(plane, 1, Integer::sum) < 2) {
+      return;
+    }
     ArrayWindow w = regionWindows.computeIfAbsent(plane, k -> new ArrayWindow(s.regionWindow()));
     w.add(v.value());
     double max = w.max();

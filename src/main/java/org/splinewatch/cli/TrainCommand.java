@@ -87,6 +87,9 @@ public final class TrainCommand implements Callable<Integer> {
   @Option(names = "--early-stop", description = "warn | stop: on a collapse alert only warn (default) or stop the run"
       + " (exit code 3)")
   String earlyStop;
+  @Option(names = "--alert", paramLabel = "KEY=VALUE", description = "a collapse-rule setting of"
+      + " splinewatch.alerts, e.g. --alert n-fire=2 --alert std-fire=0.15 (repeatable; keys in reference.conf)")
+  java.util.List<String> alertSettings;
   @Option(names = "--analyzers", split = ",",
       description = "analyzers to run, from: embedding, regions, boundary, geometry, probe (default all)")
   java.util.List<String> analyzers;
@@ -149,6 +152,9 @@ public final class TrainCommand implements Callable<Integer> {
     put(overrides, "splinewatch.regions.threads", regionThreads);
     put(overrides, "splinewatch.analysis.enabled", analyzers);
     put(overrides, "splinewatch.alerts.early-stop", earlyStop);
+    for (String a : alertSettings == null ? java.util.List.<String>of() : alertSettings) {
+      putAlertSetting(overrides, a);
+    }
     put(overrides, "splinewatch.ssl.vicreg-std-coeff", vicregStdCoeff);
     put(overrides, "splinewatch.ssl.vicreg-inv-coeff", vicregInvCoeff);
     put(overrides, "splinewatch.ssl.vicreg-cov-coeff", vicregCovCoeff);
@@ -217,6 +223,30 @@ public final class TrainCommand implements Callable<Integer> {
       c = c.withValue(e.getKey(), ConfigValueFactory.fromAnyRef(e.getValue()));
     }
     return c;
+  }
+
+  /** One {@code --alert KEY=VALUE}: the key must be a setting of {@code splinewatch.alerts}. */
+  private void putAlertSetting(Map<String, Object> overrides, String option) {
+    Config alerts = ConfigFactory.defaultReference().getConfig("splinewatch.alerts");
+    int eq = option.indexOf('=');
+    String key = eq < 0 ? option : option.substring(0, eq).trim();
+    if (eq < 0 || !alerts.hasPath(key) || key.contains(".")) {
+      throw new CommandLine.ParameterException(spec.commandLine(), "--alert '" + option + "': expected KEY=VALUE"
+          + " with KEY one of: " + String.join(", ", new java.util.TreeSet<>(alerts.root().keySet())));
+    }
+    com.typesafe.config.ConfigValueType type = alerts.getValue(key).valueType();
+    com.typesafe.config.ConfigValue value;
+    try {
+      value = ConfigFactory.parseString("v = " + option.substring(eq + 1)).getValue("v");
+    } catch (com.typesafe.config.ConfigException e) {
+      value = null;
+    }
+    if (value == null || value.valueType() != type) {
+      throw new CommandLine.ParameterException(spec.commandLine(), "--alert '" + option + "': expected a "
+          + type.name().toLowerCase(java.util.Locale.ROOT) + " for " + key + " (reference.conf: "
+          + alerts.getValue(key).render() + ")");
+    }
+    overrides.put("splinewatch.alerts." + key, value.unwrapped());
   }
 
   /** Puts {@code value} under {@code key} when the option was given. */

@@ -159,7 +159,7 @@ public final class AnalyzerWorker extends AbstractBehavior<AnalyzerWorker.Comman
       Path runDir = out.resolve(run.info.runId());
       for (RunGuardian.AnalyzerSpec spec : catalogue.apply(run.open.analyzers())) {
         run.analyzers.put(spec.name(), getContext().spawn(spec.supervised(run.info, run.open.metrics(), runDir),
-            "run-" + run.info.runId() + "-" + spec.name() + "-" + System.nanoTime(),
+            "run-" + run.info.runId() + "-" + System.nanoTime() + "-" + spec.name(), // ends with the name (priority)
             RunGuardian.AnalyzerSpec.DISPATCHER));
       }
     } catch (RuntimeException e) {

@@ -21,12 +21,19 @@ import org.splinewatch.snapshot.WeightSnapshot;
  * Broadcasts snapshots to every analyzer in parallel. Each analyzer has its own stream: a queue the trainer offers
  * to without waiting, a conflating buffer of {@code bufferSize} snapshots that drops the oldest when the analyzer
  * lags (each drop reported through {@code onDrop}), and {@code mapAsync(1)} calling the analyzer. An analysis that
- * fails completes exceptionally and is skipped; the stream goes on.
+ * fails completes exceptionally and is skipped; the stream goes on. An analyzer may keep a longer buffer of its own
+ * (the priority analyzers of {@code splinewatch.analysis.priority}, whose snapshots the collapse rules need).
  */
 public final class SnapshotHub {
 
-  /** An analyzer as the hub sees it: a name and an asynchronous analysis. */
-  public record Analyzer(String name, Function<WeightSnapshot, CompletionStage<?>> analyze) {
+  /**
+   * An analyzer as the hub sees it: a name, an asynchronous analysis and how many un-analysed snapshots it keeps
+   * ({@code 0}: the hub's buffer size).
+   */
+  public record Analyzer(String name, Function<WeightSnapshot, CompletionStage<?>> analyze, int bufferSize) {
+    public Analyzer(String name, Function<WeightSnapshot, CompletionStage<?>> analyze) {
+      this(name, analyze, 0);
+    }
   }
 
   private final List<Pair<String, BoundedSourceQueue<WeightSnapshot>>> queues = new ArrayList<>();
@@ -39,6 +46,7 @@ public final class SnapshotHub {
     }
     this.onDrop = onDrop;
     for (Analyzer a : analyzers) {
+      int keep = a.bufferSize() > 0 ? a.bufferSize() : bufferSize;
       Pair<BoundedSourceQueue<WeightSnapshot>, CompletionStage<Done>> m = Source.<WeightSnapshot>queue(1)
           .conflateWithSeed(s -> {
             ArrayDeque<WeightSnapshot> d = new ArrayDeque<>();
@@ -46,7 +54,7 @@ public final class SnapshotHub {
             return d;
           }, (d, s) -> {
             d.add(s);
-            while (d.size() > bufferSize) {
+            while (d.size() > keep) {
               d.removeFirst();
               onDrop.accept(a.name());
             }

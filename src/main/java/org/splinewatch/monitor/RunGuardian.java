@@ -115,13 +115,15 @@ public final class RunGuardian {
         metrics = local;
         List<SnapshotHub.Analyzer> hubAnalyzers = new ArrayList<>();
         if (s.monitoring()) {
+          var priority = org.splinewatch.analysis.AnalysisPriority.fromConfig(ctx.getSystem().settings().config());
           for (AnalyzerSpec spec : s.analyzers()) {
             ActorRef<Analyze> ref = ctx.spawn(spec.supervised(s.run(), local, s.log().dir()),
                 "analyzer-" + spec.name(), AnalyzerSpec.DISPATCHER);
             Function<WeightSnapshot, java.util.concurrent.CompletionStage<?>> ask = snap ->
                 AskPattern.<Analyze, Analyzed>ask(ref, replyTo -> new Analyze(snap, replyTo), s.analysisTimeout(),
                     ctx.getSystem().scheduler());
-            hubAnalyzers.add(new SnapshotHub.Analyzer(spec.name(), ask));
+            hubAnalyzers.add(new SnapshotHub.Analyzer(spec.name(), ask,
+                priority.has(spec.name()) ? Math.max(priority.bufferSize(), s.hubBufferSize()) : 0));
           }
         }
         SnapshotHub hub = new SnapshotHub(ctx.getSystem(), hubAnalyzers, s.hubBufferSize(),

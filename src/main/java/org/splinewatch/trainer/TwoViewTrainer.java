@@ -39,6 +39,16 @@ abstract class TwoViewTrainer implements Trainer {
   protected final List<SDVariable[]> backbone = new ArrayList<>();
   private final double learningRate;
   private final BlockingQueue<float[][]> prefetched = new ArrayBlockingQueue<>(2);
+  // view buffers go back to the augmentation thread once copied, and the two input arrays are allocated once: a new
+  // 800 KB ND4J buffer per view and step is freed only when the GC runs, and its fresh pages cost the training thread
+  // page faults (perf: most of its system time), more of them the more the heap churns
+  private final BlockingQueue<float[][]> recycled = new ArrayBlockingQueue<>(4);
+  private INDArray view1;
+  private INDArray view2;
+  private RecyclingSession session;
+  /** Off: {@code SameDiff.fit} on every step, the reference the kept session must reproduce (tests). */
+  boolean reuseSession = true;
+  private final java.util.Set<String> trainable = new java.util.LinkedHashSet<>();
   private final LabeledImages train;
   private final long seed;
   private Thread augmentThread;
@@ -255,8 +265,9 @@ abstract class TwoViewTrainer implements Trainer {
     try {
       while (!closed) {
         sampler.next(clean, labels);
-        float[] v1 = new float[clean.length];
-        float[] v2 = new float[clean.length];
+        float[][] pair = recycled.poll();
+        float[] v1 = pair != null ? pair[0] : new float[clean.length];
+        float[] v2 = pair != null ? pair[1] : new float[clean.length];
         for (int b = 0; b < batchSize; b++) {
           aug.augment(clean, b * inputDim, v1, b * inputDim, rnd);
           aug.augment(clean, b * inputDim, v2, b * inputDim, rnd);
@@ -277,9 +288,15 @@ abstract class TwoViewTrainer implements Trainer {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("interrupted while waiting for augmented views", e);
     }
-    long[] shape = {batchSize, inputDim};
-    INDArray v1 = Nd4j.create(views[0], shape);
-    INDArray v2 = Nd4j.create(views[1], shape);
+    if (view1 == null) {
+      view1 = Nd4j.create(DataType.FLOAT, batchSize, inputDim);
+      view2 = Nd4j.create(DataType.FLOAT, batchSize, inputDim);
+    }
+    view1.data().setData(views[0]);
+    view2.data().setData(views[1]);
+    recycled.offer(views);
+    INDArray v1 = view1;
+    INDArray v2 = view2;
     lastView = v1;
     INDArray[] extra = extraInputs(v1, v2);
     INDArray[] features = new INDArray[2 + extra.length];
@@ -297,6 +314,8 @@ abstract class TwoViewTrainer implements Trainer {
         System.setOut(stdout);
       }
       differentiated = true;
+    } else if (reuseSession) {
+      trainingIteration(batch);
     } else {
       sd.fit(batch);
     }
@@ -307,6 +326,87 @@ abstract class TwoViewTrainer implements Trainer {
       lastLoss = loss(v1, v2, extra);
     }
     return lastLoss;
+  }
+
+  /**
+   * One optimisation step through a training session kept for the whole run. {@code SameDiff.fit} builds a new
+   * session, and with it an empty array cache, on every call: one call per step allocated every activation and
+   * gradient afresh (a quarter of the training thread's time, in page faults and zeroing), and the buffers were
+   * freed only when the GC ran. A session kept across steps reuses them, as {@code fit} does within one call over an
+   * iterator; this is the body of that loop (SameDiff 1.0.0-M2.1 {@code fitHelper}) without listeners.
+   */
+  private void trainingIteration(MultiDataSet batch) {
+    TrainingConfig config = sd.getTrainingConfig();
+    if (session == null) {
+      java.util.Set<String> gradients = new java.util.HashSet<>();
+      for (SDVariable v : sd.variables()) {
+        if (v.getVariableType() == org.nd4j.autodiff.samediff.VariableType.VARIABLE) {
+          trainable.add(v.name());
+          if (v.getGradient() != null) {
+            gradients.add(v.getGradient().name());
+          }
+        }
+      }
+      session = new RecyclingSession(sd.getFunction("grad"), gradients);
+    }
+    List<String> names = config.getDataSetFeatureMapping();
+    Map<String, INDArray> placeholders = new HashMap<>();
+    for (int i = 0; i < names.size(); i++) {
+      placeholders.put(names.get(i), batch.getFeatures(i));
+    }
+    org.nd4j.autodiff.listeners.At at = org.nd4j.autodiff.listeners.At.builder().epoch(config.getEpochCount())
+        .iteration(config.getIterationCount()).trainingThreadNum(0).javaThreadNum(Thread.currentThread().getId())
+        .operation(org.nd4j.autodiff.listeners.Operation.TRAINING).build();
+    session.trainingIteration(config, placeholders, trainable, sd.getUpdaterMap(), batch, sd.getLossVariables(),
+        List.of(), at);
+    session.recycleGradients();
+    config.incrementIterationCount();
+  }
+
+  /**
+   * A training session that gives each step's gradient arrays back to its array cache once the updater has applied
+   * them. The session returns gradients as requested outputs and so never frees them itself; without this, every
+   * step allocated them anew.
+   */
+  private static final class RecyclingSession extends org.nd4j.autodiff.samediff.internal.TrainingSession {
+    private final java.util.Set<String> gradientNames;
+    private final List<INDArray> applied = new ArrayList<>();
+
+    RecyclingSession(SameDiff gradFunction, java.util.Set<String> gradientNames) {
+      super(gradFunction);
+      this.gradientNames = gradientNames;
+    }
+
+    @Override
+    public org.nd4j.autodiff.samediff.config.ExecutionResult getOutputs(
+        org.nd4j.common.primitives.Pair<org.nd4j.autodiff.samediff.internal.SameDiffOp,
+            org.nd4j.linalg.api.ops.OpContext> opPair,
+        org.nd4j.autodiff.samediff.internal.FrameIter frameIter,
+        java.util.Set<VarId> opInputs, java.util.Set<VarId> allIterInputs, java.util.Set<String> constAndPhInputs,
+        List<org.nd4j.autodiff.listeners.Listener> listeners, org.nd4j.autodiff.listeners.At at,
+        org.nd4j.linalg.dataset.api.MultiDataSet batch, java.util.Set<String> allReqVariables,
+        Map<String, org.nd4j.autodiff.samediff.config.SDValue> otherPlaceHolders) {
+      // the parent applies the updater to a gradient as soon as the op computing it has run
+      var out = super.getOutputs(opPair, frameIter, opInputs, allIterInputs, constAndPhInputs, listeners, at, batch,
+          allReqVariables, otherPlaceHolders);
+      List<String> names = opPair.getFirst().getOutputsOfOp();
+      for (int i = 0; i < names.size(); i++) {
+        if (gradientNames.contains(names.get(i)) && out.resultAt(i) != null) {
+          applied.add(out.resultAt(i));
+        }
+      }
+      return out;
+    }
+
+    void recycleGradients() {
+      java.util.Set<Long> seen = new java.util.HashSet<>();
+      for (INDArray a : applied) {
+        if (seen.add(a.getId())) {
+          getMmgr().release(a);
+        }
+      }
+      applied.clear();
+    }
   }
 
   /** The loss on given views (with the given extra placeholder values). */

@@ -53,15 +53,22 @@ class CollapseDetectorTest {
   void deadRepresentationFiresWhenMostProbeEmbeddingsAreZero() {
     CollapseDetector d = new CollapseDetector(DEFAULTS, "r", 10);
     Map<String, String> repr = Map.of("layer", "repr");
-    // healthy runs have no zero rows; VICReg without its variance term had 876 of 1,024 (0.855) at step 200
-    assertEquals(List.of(), feed(d, "splinewatch_embedding_zero_rows_ratio", repr, 0, 0, 0.4, 0.855, 0.9));
-    List<Alert> fired = feed(d, "splinewatch_embedding_zero_rows_ratio", repr, 0.93);
+    // healthy runs have no zero rows; VICReg without its variance term had 876 of 1,024 (0.855) at step 200.
+    // Exactly-zero rows never occur in a healthy run, so the first such snapshot fires (dead-rows-n-fire = 1)
+    List<Alert> fired = feed(d, "splinewatch_embedding_zero_rows_ratio", repr, 0, 0, 0.4, 0.93);
     assertEquals(1, fired.size());
+    assertEquals(400, fired.get(0).step(), "on the first snapshot with most rows zero");
     assertEquals("dead_representation", fired.get(0).rule());
     assertEquals("critical", fired.get(0).severity());
     assertTrue(fired.get(0).sentence().contains("93 % of the probe embeddings are exactly zero"),
         fired.get(0).sentence());
     assertTrue(DEFAULTS.stopOn().contains("dead_representation"), "a dead network stops runs with early-stop");
+    // its own hysteresis is a setting
+    AlertSettings three = AlertSettings.fromConfig(ConfigFactory.load()
+        .withValue("splinewatch.alerts.dead-rows-n-fire", ConfigValueFactory.fromAnyRef(3)));
+    CollapseDetector slow = new CollapseDetector(three, "r", 10);
+    assertEquals(List.of(), feed(slow, "splinewatch_embedding_zero_rows_ratio", repr, 0.93, 0.93));
+    assertEquals(1, feed(slow, "splinewatch_embedding_zero_rows_ratio", repr, 0.93).size());
   }
 
   @Test
@@ -112,6 +119,18 @@ class CollapseDetectorTest {
     }
     assertTrue(joint.stream().anyMatch(a -> a.rule().equals("collapse_with_region_drop") && a.firing()));
     assertTrue(joint.stream().anyMatch(a -> a.rule().equals("std_collapse")));
+  }
+
+  @Test
+  void theUntrainedPartitionIsNoReferenceForRegionDrops() {
+    // measured on healthy SimSiam (plane 0): 63,154 regions at step 0, then 26,000-28,700 for the rest of the run
+    CollapseDetector d = new CollapseDetector(DEFAULTS, "r", 10);
+    Map<String, String> plane = Map.of("plane", "0", "layer", "all");
+    assertEquals(List.of(), feed(d, "splinewatch_regions", plane, 63154, 27450, 26030, 26418, 26096, 28687, 27998,
+        27274, 27045, 26590));
+    // a later halving still fires
+    assertEquals(List.of("region_drop"), feed(d, "splinewatch_regions", plane, 12000, 11000, 11000).stream()
+        .map(Alert::rule).toList());
   }
 
   @Test

@@ -46,6 +46,19 @@ class CliTest {
   }
 
   @Test
+  void badAlertSettingsAreNamed() {
+    String key = run(2, "train", "--alert", "n-fires=2");
+    assertTrue(key.contains("--alert 'n-fires=2': expected KEY=VALUE with KEY one of: ") && key.contains("n-fire,"),
+        key);
+    String form = run(2, "train", "--alert", "n-fire");
+    assertTrue(form.contains("expected KEY=VALUE"), form);
+    String value = run(2, "train", "--alert", "n-fire=three");
+    assertTrue(value.contains("--alert 'n-fire=three': expected a number for n-fire (reference.conf: 3)"), value);
+    String range = run(2, "train", "--alert", "n-fire=0");
+    assertTrue(range.contains("n-fire, n-clear, dead-rows-n-fire and region-window must be at least 1"), range);
+  }
+
+  @Test
   void portInUseIsNamed() throws Exception {
     try (ServerSocket taken = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
       int port = taken.getLocalPort();

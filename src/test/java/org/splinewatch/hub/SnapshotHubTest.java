@@ -62,6 +62,27 @@ class SnapshotHubTest {
   }
 
   @Test
+  void anAnalyzerWithItsOwnBufferKeepsABurst() throws Exception {
+    CompletableFuture<Void> gate = new CompletableFuture<>();
+    List<Long> keeper = new CopyOnWriteArrayList<>();
+    ConcurrentHashMap<String, AtomicInteger> drops = new ConcurrentHashMap<>();
+    SnapshotHub hub = new SnapshotHub(testKit.system(), List.of(
+        new SnapshotHub.Analyzer("keeper", s -> {
+          keeper.add(s.step());
+          return s.step() == 0 ? gate : CompletableFuture.completedFuture(null);
+        }, 16)), 1, name -> drops.computeIfAbsent(name, k -> new AtomicInteger()).incrementAndGet());
+    // the analyzer is held on the first snapshot (as behind a long region analysis) while ten more arrive
+    for (long step = 0; step <= 10; step++) {
+      hub.publish(snapshot(step));
+      Thread.sleep(20);
+    }
+    gate.complete(null);
+    hub.complete().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    assertEquals(List.of(0L, 1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L, 9L, 10L), keeper);
+    assertEquals(null, drops.get("keeper"));
+  }
+
+  @Test
   void aFailingAnalysisDoesNotStopTheStream() throws Exception {
     List<Long> saw = new CopyOnWriteArrayList<>();
     AtomicInteger drops = new AtomicInteger();
