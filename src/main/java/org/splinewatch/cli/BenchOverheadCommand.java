@@ -14,9 +14,9 @@ import picocli.CommandLine.Option;
 
 /**
  * Monitoring overhead: the same training (same seed, same data) with monitoring off and on, alternated in one
- * invocation, printing steps/s of each block and the ratio of medians. Each block is a fresh JVM running
- * {@code train} with this JVM's options and classpath, as a user would run it, so that one block's heap, JIT state or
- * still-finishing analysis cannot slow the next.
+ * invocation, printing steps/s of each block, the ratio of medians and the median of the rounds' own ratios. Each
+ * block is a fresh JVM running {@code train} with this JVM's options and classpath, as a user would run it, so that
+ * one block's heap, JIT state or still-finishing analysis cannot slow the next.
  */
 @Command(name = "bench-overhead", mixinStandardHelpOptions = true,
     description = "Measure monitoring overhead: training steps/s with analyzers off vs on, alternated.")
@@ -59,6 +59,13 @@ final class BenchOverheadCommand implements Callable<Integer> {
     double mOn = median(on);
     System.out.printf("median steps/s: off %.2f, on %.2f; ratio on/off = %.3f; added %.2f ms/step%n", mOff, mOn,
         mOn / mOff, 1000 / mOn - 1000 / mOff);
+    // each round's two blocks run back to back, so their ratio is less exposed to the machine's drift
+    List<Double> pairs = new ArrayList<>();
+    for (int i = 0; i < on.size(); i++) {
+      pairs.add(on.get(i) / off.get(i));
+    }
+    System.out.printf("ratio of each round: %s; median %.3f%n", pairs.stream().map(r -> String.format("%.3f", r))
+        .reduce((a, b) -> a + ", " + b).orElse(""), median(pairs));
     return 0;
   }
 
