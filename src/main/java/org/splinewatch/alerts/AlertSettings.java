@@ -9,12 +9,14 @@ import java.util.Locale;
  * from metrics.md §8.1).
  *
  * @param earlyStop {@code warn} (alerts only) or {@code stop} (a rule in {@code stopOn} stops the run, exit code 3)
+ * @param warmupSteps snapshots of earlier steps are no reference for the drop rules and the std baseline (the
+ *     untrained network and its first updates), whatever the snapshot interval
  */
 public record AlertSettings(String earlyStop, List<String> stopOn, int nFire, int nClear, double stdFire,
     double stdFireRelative, double stdClear, double stdClearRelative, double rankMeRatioFire,
     double rankMeRatioClear, double rankMeDropFire, double rankMeDropClear, double knnChanceFire,
     double knnChanceClear, double regionDropFire, double regionDropClear, int regionWindow, double deadRowsFire,
-    double deadRowsClear, int deadRowsNFire) {
+    double deadRowsClear, int deadRowsNFire, long warmupSteps) {
 
   public static final List<String> EARLY_STOP = List.of("warn", "stop");
 
@@ -37,10 +39,13 @@ public record AlertSettings(String earlyStop, List<String> stopOn, int nFire, in
         c.getDouble("rankme-drop-fire"), c.getDouble("rankme-drop-clear"), c.getDouble("knn-chance-fire"),
         c.getDouble("knn-chance-clear"), c.getDouble("region-drop-fire"), c.getDouble("region-drop-clear"),
         c.getInt("region-window"), c.getDouble("dead-rows-fire"), c.getDouble("dead-rows-clear"),
-        c.getInt("dead-rows-n-fire"));
+        c.getInt("dead-rows-n-fire"), c.getLong("warmup-steps"));
     if (s.nFire < 1 || s.nClear < 1 || s.regionWindow < 1 || s.deadRowsNFire < 1) {
       throw new IllegalArgumentException("splinewatch.alerts: n-fire, n-clear, dead-rows-n-fire and region-window"
           + " must be at least 1");
+    }
+    if (s.warmupSteps < 0) {
+      throw new IllegalArgumentException("splinewatch.alerts.warmup-steps must be at least 0, got " + s.warmupSteps);
     }
     return s;
   }

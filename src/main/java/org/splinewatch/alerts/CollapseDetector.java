@@ -17,15 +17,17 @@ import org.splinewatch.metrics.Sample;
  * changes. Rules:
  * <ul>
  *   <li>{@code std_collapse} (critical): {@code std_normalized < min(0.2, 0.25·b)}, clear above
- *       {@code min(0.3, 0.35·b)}; {@code b} is the series' median over its snapshots 2–6; until then {@code b = 1} on
+ *       {@code min(0.3, 0.35·b)}; {@code b} is the series' median over its first five snapshots from step
+ *       {@code warmup-steps} (100) on (steps 100–500 at the default interval); until then {@code b = 1} on
  *       {@code proj}/{@code pred} layers (whose {@code b} never drops below 1, so a collapse during the baseline
  *       window is still caught) and other layers are not evaluated.</li>
  *   <li>{@code dim_collapse} (warning): {@code rankme_ratio < 0.05} or {@code rankme < 0.5·max(rankme so far)}, the
- *       maximum taken from the second snapshot on (the untrained network's rank is not a reference: a healthy SimCLR
- *       projector drops from about 74 at step 0 to about 41 at step 100 on MNIST).</li>
+ *       maximum taken over the snapshots from step {@code warmup-steps} on (the untrained network's rank is not a
+ *       reference: a healthy SimCLR projector drops from about 74 at step 0 to about 41 at step 100 on MNIST, and
+ *       healthy SimSiam's from 74 to 27 by step 50 before it rises again).</li>
  *   <li>{@code knn_chance} (warning): {@code knn_accuracy < 1.5/C}, clear above {@code 2/C}.</li>
  *   <li>{@code region_drop} (warning): {@code regions < 0.5·max(regions over the last 10 snapshots)} on a plane,
- *       from the second snapshot on (the untrained network's partition is not a reference).</li>
+ *       from step {@code warmup-steps} on (the untrained network's partition is not a reference).</li>
  *   <li>{@code collapse_with_region_drop} (critical): {@code region_drop} on some plane while {@code std_collapse} or
  *       {@code dim_collapse} breaches on some layer (region drops alone are expected for self-distillation).</li>
  *   <li>{@code divergence} (critical): a non-finite training loss; fires at once.</li>
@@ -45,9 +47,7 @@ public final class CollapseDetector {
   private final Map<String, Machine> machines = new HashMap<>();
   private final Map<String, List<Double>> stdHistory = new HashMap<>();
   private final Map<String, Double> rankMeMax = new HashMap<>();
-  private final Map<String, Integer> rankMeSeen = new HashMap<>();
   private final Map<String, ArrayWindow> regionWindows = new HashMap<>();
-  private final Map<String, Integer> regionsSeen = new HashMap<>();
   private final Map<String, Boolean> lastBreach = new HashMap<>();
 
   public CollapseDetector(AlertSettings settings, String run, int classes) {
@@ -125,11 +125,13 @@ public final class CollapseDetector {
       return;
     }
     List<Double> hist = stdHistory.computeIfAbsent(layer, k -> new ArrayList<>());
-    hist.add(v.value());
+    if (v.step() >= s.warmupSteps() && hist.size() < 5) {
+      hist.add(v.value());
+    }
     boolean head = layer.equals("proj") || layer.equals("pred");
     double b;
-    if (hist.size() >= 6) {
-      double[] base = hist.subList(1, 6).stream().mapToDouble(Double::doubleValue).toArray();
+    if (hist.size() == 5) {
+      double[] base = hist.stream().mapToDouble(Double::doubleValue).toArray();
       Arrays.sort(base);
       // projector/predictor outputs are near 1 when healthy: never let a baseline taken during an early collapse
       // lower their threshold below the absolute one (the Prometheus mirror uses the absolute 0.2 there too)
@@ -153,17 +155,17 @@ public final class CollapseDetector {
     if (Double.isNaN(v.value())) {
       return;
     }
-    // the untrained network's first snapshot has an unrepresentatively high rank (training compresses healthy
-    // projectors too), so the running best starts at the second snapshot
-    int seen = rankMeSeen.merge(layer, 1, Integer::sum);
-    double max = seen < 2 ? Double.NaN : Math.max(rankMeMax.getOrDefault(layer, 0.0), v.value());
-    if (seen >= 2) {
+    // the untrained network has an unrepresentatively high rank (training compresses healthy projectors too), so
+    // the running best starts at warmup-steps
+    boolean reference = v.step() >= s.warmupSteps();
+    double max = reference ? Math.max(rankMeMax.getOrDefault(layer, 0.0), v.value()) : Double.NaN;
+    if (reference) {
       rankMeMax.put(layer, max);
     }
-    boolean drop = seen >= 2 && v.value() < s.rankMeDropFire() * max;
+    boolean drop = reference && v.value() < s.rankMeDropFire() * max;
     boolean breach = (!Double.isNaN(ratio) && ratio < s.rankMeRatioFire()) || drop;
     boolean clear = (Double.isNaN(ratio) || ratio > s.rankMeRatioClear())
-        && (seen < 2 || v.value() > s.rankMeDropClear() * max);
+        && (!reference || v.value() > s.rankMeDropClear() * max);
     lastBreach.put("dim_collapse" + layer, breach);
     Map<String, Double> vals = new LinkedHashMap<>();
     vals.put("rankme", v.value());
@@ -178,9 +180,9 @@ public final class CollapseDetector {
 
   private void regions(List<Alert> out, Sample v) {
     String plane = v.labels().getOrDefault("plane", "");
-    // as for RankMe, the first snapshot (the untrained network at step 0) is no reference: every healthy
-    // self-supervised run merges 55-70 % of those regions in its first few hundred steps (README, Collapse alerts)
-    if (regionsSeen.merge(plane, 1, Integer::sum) < 2) {
+    // as for RankMe, the untrained network's partition is no reference: every healthy self-supervised run merges
+    // 55-70 % of those regions in its first few hundred steps (README, Collapse alerts)
+    if (v.step() < s.warmupSteps()) {
       return;
     }
     ArrayWindow w = regionWindows.computeIfAbsent(plane, k -> new ArrayWindow(s.regionWindow()));

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigValueFactory;
 import java.util.ArrayList;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -16,12 +17,14 @@ import org.splinewatch.metrics.Sample;
 /** The rule state machines of metrics.md §8.1 on injected values. */
 class CollapseDetectorTest {
   private static final AlertSettings DEFAULTS = AlertSettings.fromConfig(ConfigFactory.load());
+  /** The step of each detector's next snapshot (a new test instance per test method). */
+  private final Map<CollapseDetector, Long> nextStep = new IdentityHashMap<>();
 
-  private static List<Alert> feed(CollapseDetector d, String name, Map<String, String> labels, double... values) {
+  private List<Alert> feed(CollapseDetector d, String name, Map<String, String> labels, double... values) {
     List<Alert> all = new ArrayList<>();
-    long step = 0;
+    // continues from the detector's last step: snapshots 0, 100, 200, ... as at the default interval
     for (double v : values) {
-      all.addAll(d.observe(List.of(new Sample(name, labels, v, step += 100, 0))));
+      all.addAll(d.observe(List.of(new Sample(name, labels, v, nextStep.merge(d, 100L, Long::sum) - 100, 0))));
     }
     return all;
   }
@@ -57,7 +60,7 @@ class CollapseDetectorTest {
     // Exactly-zero rows never occur in a healthy run, so the first such snapshot fires (dead-rows-n-fire = 1)
     List<Alert> fired = feed(d, "splinewatch_embedding_zero_rows_ratio", repr, 0, 0, 0.4, 0.93);
     assertEquals(1, fired.size());
-    assertEquals(400, fired.get(0).step(), "on the first snapshot with most rows zero");
+    assertEquals(300, fired.get(0).step(), "on the first snapshot with most rows zero");
     assertEquals("dead_representation", fired.get(0).rule());
     assertEquals("critical", fired.get(0).severity());
     assertTrue(fired.get(0).sentence().contains("93 % of the probe embeddings are exactly zero"),
@@ -114,8 +117,8 @@ class CollapseDetectorTest {
     double[] std = {0.9, 0.9, 0.1, 0.1, 0.1};
     for (int i = 0; i < regions.length; i++) {
       joint.addAll(e.observe(List.of(
-          new Sample("splinewatch_embedding_std_normalized", Map.of("layer", "proj"), std[i], i, 0),
-          new Sample("splinewatch_regions", plane, regions[i], i, 0))));
+          new Sample("splinewatch_embedding_std_normalized", Map.of("layer", "proj"), std[i], 100L * i, 0),
+          new Sample("splinewatch_regions", plane, regions[i], 100L * i, 0))));
     }
     assertTrue(joint.stream().anyMatch(a -> a.rule().equals("collapse_with_region_drop") && a.firing()));
     assertTrue(joint.stream().anyMatch(a -> a.rule().equals("std_collapse")));
@@ -143,6 +146,42 @@ class CollapseDetectorTest {
   }
 
   @Test
+  void theWarmUpIsCountedInStepsNotSnapshots() {
+    // healthy SimSiam on MNIST snapshotted every 10 steps (measured, repr layer): RankMe falls from 142 to 31 by step
+    // 70 and rises again. Counting the warm-up in snapshots took steps 10-60 as the reference and fired at step 50
+    double[] rankMe = {141.9, 95.8, 62.8, 45.8, 37.4, 33.1, 31.3, 31.2, 31.9, 32.6, 33.5, 34.5, 35.2, 35.9, 36.2, 36.5};
+    double[] ratio = {0.554, 0.374, 0.245, 0.179, 0.146, 0.129, 0.122, 0.122, 0.125, 0.127, 0.131, 0.135, 0.137,
+        0.140, 0.141, 0.142};
+    CollapseDetector d = new CollapseDetector(DEFAULTS, "r", 10);
+    List<Alert> alerts = new ArrayList<>();
+    for (int i = 0; i < rankMe.length; i++) {
+      alerts.addAll(d.observe(List.of(
+          new Sample("splinewatch_embedding_rankme_ratio", Map.of("layer", "repr"), ratio[i], 10L * i, 0),
+          new Sample("splinewatch_embedding_rankme", Map.of("layer", "repr"), rankMe[i], 10L * i, 0))));
+    }
+    assertEquals(List.of(), alerts);
+    // a later halving from the post-warm-up best (36.5) still fires, after n-fire snapshots
+    for (int i = 16; i < 19; i++) {
+      alerts.addAll(d.observe(List.of(
+          new Sample("splinewatch_embedding_rankme", Map.of("layer", "repr"), 15, 10L * i, 0))));
+    }
+    assertEquals(1, alerts.size());
+    assertEquals(180, alerts.get(0).step());
+    assertEquals(36.5, alerts.get(0).values().get("rankme_max"));
+    // with no warm-up the untrained network is the reference again
+    AlertSettings none = AlertSettings.fromConfig(ConfigFactory.load()
+        .withValue("splinewatch.alerts.warmup-steps", ConfigValueFactory.fromAnyRef(0)));
+    CollapseDetector eager = new CollapseDetector(none, "r", 10);
+    List<Alert> early = new ArrayList<>();
+    for (int i = 0; i < rankMe.length; i++) {
+      early.addAll(eager.observe(List.of(
+          new Sample("splinewatch_embedding_rankme", Map.of("layer", "repr"), rankMe[i], 10L * i, 0))));
+    }
+    assertEquals(List.of("dim_collapse"), early.stream().map(Alert::rule).toList());
+    assertEquals(40, early.get(0).step());
+  }
+
+  @Test
   void badSettingsNameTheKey() {
     var bad = ConfigFactory.load().withValue("splinewatch.alerts.early-stop", ConfigValueFactory.fromAnyRef("halt"));
     var e = assertThrows(IllegalArgumentException.class, () -> AlertSettings.fromConfig(bad));
@@ -151,5 +190,8 @@ class CollapseDetectorTest {
         ConfigValueFactory.fromIterable(List.of("std_colapse")));
     assertTrue(assertThrows(IllegalArgumentException.class, () -> AlertSettings.fromConfig(rule)).getMessage()
         .contains("std_colapse"));
+    var warm = ConfigFactory.load().withValue("splinewatch.alerts.warmup-steps", ConfigValueFactory.fromAnyRef(-1));
+    assertTrue(assertThrows(IllegalArgumentException.class, () -> AlertSettings.fromConfig(warm)).getMessage()
+        .contains("warmup-steps"));
   }
 }
