@@ -17,6 +17,11 @@ import picocli.CommandLine.Option;
  * invocation, printing steps/s of each block, the ratio of medians and the median of the rounds' own ratios. Each
  * block is a fresh JVM running {@code train} with this JVM's options and classpath, as a user would run it, so that
  * one block's heap, JIT state or still-finishing analysis cannot slow the next.
+ *
+ * <p>Besides each block's overall rate it reports the rate after {@code --warmup-steps} (from the times of the
+ * block's {@code splinewatch_training_step} samples in its metrics.jsonl, taken on the training thread): the first few
+ * hundred steps of a fresh JVM run while the JIT compiles (its C2 thread uses about 15 s of CPU in a 900-step SimCLR
+ * block, monitored or not), which a long run does not see.
  */
 @Command(name = "bench-overhead", mixinStandardHelpOptions = true,
     description = "Measure monitoring overhead: training steps/s with analyzers off vs on, alternated.")
@@ -35,41 +40,57 @@ final class BenchOverheadCommand implements Callable<Integer> {
   Path dataDir;
   @Option(names = "--analyzers", description = "analyzers of the monitored blocks (default: all)")
   String analyzers;
+  @Option(names = "--warmup-steps", description = "steps excluded from the after-warm-up rate (default ${DEFAULT-VALUE})")
+  long warmupSteps = 300;
+
+  /** Steps/s of one block: over the whole block, and from {@code warmupSteps} to its end. */
+  record Rate(double whole, double steady) {
+  }
 
   @Override
   public Integer call() throws IOException, InterruptedException {
-    List<Double> off = new ArrayList<>();
-    List<Double> on = new ArrayList<>();
+    if (warmupSteps < 0 || warmupSteps >= steps) {
+      throw new IllegalArgumentException("--warmup-steps must be at least 0 and below --steps (" + steps + "), got "
+          + warmupSteps);
+    }
+    List<Rate> off = new ArrayList<>();
+    List<Rate> on = new ArrayList<>();
     System.out.printf("bench-overhead: %s, %d steps per block, snapshot every %d, analyzers %s, %d cores%n", method,
         steps, snapshotEvery, analyzers == null ? "all" : analyzers, Runtime.getRuntime().availableProcessors());
     Path out = Files.createTempDirectory("splinewatch-bench");
     for (int r = 0; r <= rounds; r++) {
       for (boolean monitoring : new boolean[] {false, true}) {
-        double rate = block(monitoring, out, "bench-" + r + (monitoring ? "-on" : "-off"));
+        Rate rate = block(monitoring, out, "bench-" + r + (monitoring ? "-on" : "-off"));
         if (r == 0) {
-          System.out.printf("warm-up  monitoring=%-5s %.2f steps/s%n", monitoring, rate);
+          System.out.printf("warm-up  monitoring=%-5s %.2f steps/s%n", monitoring, rate.whole());
           continue;
         }
         (monitoring ? on : off).add(rate);
-        System.out.printf("round %d  monitoring=%-5s %.2f steps/s (%.2f ms/step)%n", r, monitoring, rate,
-            1000 / rate);
+        System.out.printf("round %d  monitoring=%-5s %.2f steps/s (%.2f ms/step); after step %d: %.2f steps/s%n", r,
+            monitoring, rate.whole(), 1000 / rate.whole(), warmupSteps, rate.steady());
       }
     }
+    report("whole blocks", off.stream().map(Rate::whole).toList(), on.stream().map(Rate::whole).toList());
+    report("after step " + warmupSteps, off.stream().map(Rate::steady).toList(),
+        on.stream().map(Rate::steady).toList());
+    return 0;
+  }
+
+  private static void report(String what, List<Double> off, List<Double> on) {
     double mOff = median(off);
     double mOn = median(on);
-    System.out.printf("median steps/s: off %.2f, on %.2f; ratio on/off = %.3f; added %.2f ms/step%n", mOff, mOn,
-        mOn / mOff, 1000 / mOn - 1000 / mOff);
+    System.out.printf("%s: median steps/s off %.2f, on %.2f; ratio on/off = %.3f; added %.2f ms/step%n", what, mOff,
+        mOn, mOn / mOff, 1000 / mOn - 1000 / mOff);
     // each round's two blocks run back to back, so their ratio is less exposed to the machine's drift
     List<Double> pairs = new ArrayList<>();
     for (int i = 0; i < on.size(); i++) {
       pairs.add(on.get(i) / off.get(i));
     }
-    System.out.printf("ratio of each round: %s; median %.3f%n", pairs.stream().map(r -> String.format("%.3f", r))
-        .reduce((a, b) -> a + ", " + b).orElse(""), median(pairs));
-    return 0;
+    System.out.printf("%s: ratio of each round: %s; median %.3f%n", what, pairs.stream()
+        .map(r -> String.format("%.3f", r)).reduce((a, b) -> a + ", " + b).orElse(""), median(pairs));
   }
 
-  private double block(boolean monitoring, Path out, String runId) throws IOException, InterruptedException {
+  private Rate block(boolean monitoring, Path out, String runId) throws IOException, InterruptedException {
     List<String> cmd = new ArrayList<>();
     cmd.add(ProcessHandle.current().info().command().orElse("java"));
     cmd.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
@@ -93,7 +114,41 @@ final class BenchOverheadCommand implements Callable<Integer> {
       throw new IllegalStateException("benchmark block " + runId + " failed (exit " + code + "): "
           + output.lines().reduce((a, b) -> b).orElse(""));
     }
-    return Double.parseDouble(m.group(2));
+    return new Rate(Double.parseDouble(m.group(2)), rateAfter(out.resolve(runId).resolve("metrics.jsonl"),
+        warmupSteps));
+  }
+
+  private static final Pattern STEP_SAMPLE =
+      Pattern.compile("\"name\":\"splinewatch_training_step\".*\"step\":(\\d+),.*\"time\":(\\d+)");
+
+  /** Steps/s between the first training-step sample at or after {@code from} and the last one of a run's log. */
+  static double rateAfter(Path metricsJsonl, long from) throws IOException {
+    long firstStep = -1;
+    long firstTime = 0;
+    long lastStep = -1;
+    long lastTime = 0;
+    try (var lines = Files.lines(metricsJsonl)) {
+      for (String line : (Iterable<String>) lines::iterator) {
+        Matcher m = STEP_SAMPLE.matcher(line);
+        if (!m.find()) {
+          continue;
+        }
+        long step = Long.parseLong(m.group(1));
+        long time = Long.parseLong(m.group(2));
+        if (step >= from && firstStep < 0) {
+          firstStep = step;
+          firstTime = time;
+        }
+        if (step > lastStep) {
+          lastStep = step;
+          lastTime = time;
+        }
+      }
+    }
+    if (firstStep < 0 || lastStep <= firstStep || lastTime <= firstTime) {
+      throw new IllegalStateException(metricsJsonl + ": no training-step samples after step " + from);
+    }
+    return (lastStep - firstStep) / ((lastTime - firstTime) / 1000.0);
   }
 
   static double median(List<Double> xs) {

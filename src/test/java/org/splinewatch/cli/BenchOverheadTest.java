@@ -1,0 +1,33 @@
+package org.splinewatch.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The after-warm-up rate of bench-overhead, read from a run's metrics.jsonl. */
+class BenchOverheadTest {
+  private static String step(long step, long time) {
+    return "{\"name\":\"splinewatch_training_step\",\"labels\":{\"run\":\"r\"},\"step\":" + step + ",\"value\":"
+        + step + ".0,\"time\":" + time + "}";
+  }
+
+  @Test
+  void rateAfterTheWarmUpUsesTheTrainingStepSamples(@TempDir Path dir) throws Exception {
+    Path log = dir.resolve("metrics.jsonl");
+    // 100 steps in 10 s while the JIT warms up, then 200 steps in 5 s; other samples are ignored
+    Files.write(log, List.of(step(0, 1_000), step(100, 11_000),
+        "{\"name\":\"splinewatch_training_loss\",\"labels\":{},\"step\":200,\"value\":1.0,\"time\":99999}",
+        step(200, 13_500), step(300, 16_000)));
+    assertEquals(40.0, BenchOverheadCommand.rateAfter(log, 100), 1e-9);
+    assertEquals(40.0, BenchOverheadCommand.rateAfter(log, 50), 1e-9, "from the first sample at or after 50");
+    assertEquals(20.0, BenchOverheadCommand.rateAfter(log, 0), 1e-9);
+    var e = assertThrows(IllegalStateException.class, () -> BenchOverheadCommand.rateAfter(log, 300));
+    assertTrue(e.getMessage().contains("no training-step samples after step 300"), e.getMessage());
+  }
+}
