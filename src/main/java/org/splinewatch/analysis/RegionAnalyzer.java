@@ -7,7 +7,10 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Objects;
+import java.util.Queue;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -40,6 +43,7 @@ public final class RegionAnalyzer implements SnapshotAnalysis {
   private final List<Plane> planes;
   private final int[] previousRegions;
   private final ExecutorService pool;
+  private final Queue<Partition.Workspace> workspaces = new ConcurrentLinkedQueue<>();
 
   public RegionAnalyzer(RunInfo run, RegionSettings settings, Path runDir) {
     this.settings = settings;
@@ -122,7 +126,15 @@ public final class RegionAnalyzer implements SnapshotAnalysis {
 
   private PlaneResult plane(PiecewiseLinearNet net, int k, WeightSnapshot s) {
     int inFlight = pool == null ? 1 : Math.min(settings.threads(), planes.size());
-    Partition p = Partition.compute(net, planes.get(k), regionCap(settings.maxRegions(), net, inFlight));
+    // one workspace per plane in flight, reused snapshot after snapshot (Partition.Workspace: no humongous
+    // vertex-value arrays allocated and grown anew for every plane of every snapshot)
+    Partition.Workspace ws = Objects.requireNonNullElseGet(workspaces.poll(), Partition.Workspace::new);
+    Partition p;
+    try {
+      p = Partition.compute(net, planes.get(k), regionCap(settings.maxRegions(), net, inFlight), null, 1, ws);
+    } finally {
+      workspaces.offer(ws);
+    }
     PartitionStats stats = PartitionStats.of(p, s.classifierHead());
     String svg = settings.svg() && planesDir != null
         ? SvgRenderer.render(p, String.format(Locale.ROOT, "%s  plane %d  step %d  %d regions", s.runId(), k, s.step(),

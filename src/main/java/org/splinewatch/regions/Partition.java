@@ -70,13 +70,41 @@ public final class Partition {
    */
   public static Partition compute(PiecewiseLinearNet net, Plane plane, int maxRegions,
       Executor pool, int parts) {
+    return compute(net, plane, maxRegions, pool, parts, new Workspace());
+  }
+
+  /**
+   * As {@link #compute(PiecewiseLinearNet, Plane, int, Executor, int)}, keeping the vertex values in
+   * {@code workspace}'s buffers, which a caller that computes one partition after another reuses (see
+   * {@link Workspace}). The result does not depend on the workspace's previous contents.
+   */
+  public static Partition compute(PiecewiseLinearNet net, Plane plane, int maxRegions,
+      Executor pool, int parts, Workspace workspace) {
     if (net.inputDim() != plane.inputDim()) {
       throw new IllegalArgumentException("the plane lives in dimension " + plane.inputDim()
           + " but the network expects " + net.inputDim() + " inputs");
     }
-    Builder b = new Builder(net, plane, maxRegions, pool, parts);
+    Builder b = new Builder(net, plane, maxRegions, pool, parts, workspace);
     b.run();
     return new Partition(b);
+  }
+
+  /**
+   * Reusable buffers for the vertex values, {@code V × width} float64 per layer: the engine's largest arrays (about
+   * 250 MB for 120,000 vertices of a 256-wide layer). Without one, every computation grows them by copies from
+   * scratch; the live region analyzer computes a partition per plane per snapshot, and on a 784-256-256 network that
+   * was about 4 GB of 30–70 MB arrays per 600 training steps, each a humongous allocation that starts a G1 cycle,
+   * and a heap that keeps growing. A workspace keeps the largest buffers it has needed. One per thread: not
+   * thread-safe.
+   */
+  public static final class Workspace {
+    private double[] values = new double[0]; // the current layer's values at the vertices (the builder's z)
+    private double[] activated = new double[0]; // the previous layer's values after the activation
+
+    /** Bytes held. */
+    public long bytes() {
+      return 8L * (values.length + activated.length);
+    }
   }
 
   public PiecewiseLinearNet net() {
@@ -182,8 +210,10 @@ public final class Partition {
 
     final Executor pool;
     final int parts;
+    final Workspace ws;
 
-    Builder(PiecewiseLinearNet net, Plane plane, int maxRegions, Executor pool, int parts) {
+    Builder(PiecewiseLinearNet net, Plane plane, int maxRegions, Executor pool, int parts, Workspace ws) {
+      this.ws = ws;
       this.pool = pool;
       this.parts = parts;
       this.net = net;
@@ -214,13 +244,18 @@ public final class Partition {
       for (var block : net.blocks()) {
         double[] values = block == net.blocks().get(0) ? pullBack(block) : block.affine(h, vCount, pool, parts);
         if (!block.hidden()) {
-          outputs = values;
+          // a block without affine ops would hand back the workspace buffer itself, which the next call overwrites
+          outputs = values == h ? Arrays.copyOf(values, vCount * block.outDim()) : values;
           outputDim = block.outDim();
           break;
         }
         width = block.outDim();
         vCap = Math.max(vCount + vCount / 2 + 16, 64);
-        z = Arrays.copyOf(values, vCap * width);
+        if (ws.values.length < vCap * width) {
+          ws.values = new double[vCap * width];
+        }
+        z = ws.values; // rows beyond vCount are written before they are read (splitEdge)
+        System.arraycopy(values, 0, z, 0, vCount * width);
         ensureVertices(vCap);
         for (int j = 0; j < width && !overflow; j++) {
           splitByNeuron(j, bitBase + j);
@@ -229,8 +264,12 @@ public final class Partition {
         if (overflow) {
           return;
         }
-        h = Arrays.copyOf(z, vCount * width);
-        block.activate(h);
+        if (ws.activated.length < vCount * width) {
+          ws.activated = new double[vCount * width];
+        }
+        h = ws.activated;
+        System.arraycopy(z, 0, h, 0, vCount * width);
+        block.activate(h, vCount * width);
         bitBase += width;
         layer++;
       }
@@ -435,6 +474,7 @@ public final class Partition {
       sign = Arrays.copyOf(sign, cap);
       if (z != null && z.length < cap * width) {
         z = Arrays.copyOf(z, cap * width);
+        ws.values = z;
       }
     }
 

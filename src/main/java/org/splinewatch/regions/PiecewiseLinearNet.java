@@ -58,11 +58,16 @@ public final class PiecewiseLinearNet {
 
     /** Applies the activation in place. */
     public void activate(double[] z) {
+      activate(z, z.length);
+    }
+
+    /** Applies the activation in place to the first {@code length} values. */
+    public void activate(double[] z, int length) {
       double slope = activation.negativeSlope();
       if (slope == 1) {
         return;
       }
-      for (int i = 0; i < z.length; i++) {
+      for (int i = 0; i < length; i++) {
         if (z[i] <= 0) {
           z[i] *= slope;
         }

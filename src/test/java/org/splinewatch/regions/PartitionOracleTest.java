@@ -1,5 +1,6 @@
 package org.splinewatch.regions;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -271,6 +272,33 @@ class PartitionOracleTest {
       assertPatternsConsistent(p);
       assertEquals(0, p.inconsistentFaces());
     }
+  }
+
+  @Test
+  void aReusedWorkspaceGivesTheSamePartitionAsAFreshOne() {
+    // large, small, wider, then large again: the buffers grow, are reused oversized, and hold stale values
+    Plane plane = Plane.explicit(new double[] {0, 0, 0}, new double[] {2, 0, 0}, new double[] {0, 2, 1});
+    PiecewiseLinearNet[] nets = {mlp(1, new int[] {3, 24, 24}, 2, 0.5), mlp(2, new int[] {3, 4, 4}, 2, 0.5),
+        mlp(3, new int[] {3, 40, 8, 30}, 3, 0.5), mlp(4, new int[] {3, 24, 24}, 2, 0.5)};
+    Partition.Workspace ws = new Partition.Workspace();
+    for (PiecewiseLinearNet net : nets) {
+      Partition fresh = Partition.compute(net, plane);
+      Partition reused = Partition.compute(net, plane, Partition.DEFAULT_MAX_REGIONS, null, 1, ws);
+      assertEquals(fresh.regionCount(), reused.regionCount());
+      assertEquals(fresh.vertexCount(), reused.vertexCount());
+      assertArrayEquals(fresh.regionsAfterLayer(), reused.regionsAfterLayer());
+      for (int v = 0; v < fresh.vertexCount(); v++) {
+        assertEquals(fresh.vertexX(v), reused.vertexX(v), 0.0);
+        assertEquals(fresh.vertexY(v), reused.vertexY(v), 0.0);
+      }
+      for (int f = 0; f < fresh.regionCount(); f++) {
+        assertArrayEquals(fresh.face(f), reused.face(f));
+        assertArrayEquals(fresh.pattern(f), reused.pattern(f));
+      }
+      assertArrayEquals(fresh.outputs(), reused.outputs(), 0.0);
+      assertTrue(ws.bytes() > 0);
+    }
+    assertTrue(Partition.compute(nets[0], plane).regionCount() > 100, "the first network is not trivial");
   }
 
   static PiecewiseLinearNet twoLayer(int n, float[] w1, float[] b1, float[] w2, float[] b2) {
