@@ -1,5 +1,7 @@
 package org.splinewatch.cli;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
@@ -118,8 +120,7 @@ final class BenchOverheadCommand implements Callable<Integer> {
         warmupSteps));
   }
 
-  private static final Pattern STEP_SAMPLE =
-      Pattern.compile("\"name\":\"splinewatch_training_step\".*\"step\":(\\d+),.*\"time\":(\\d+)");
+  private static final ObjectMapper JSON = new ObjectMapper();
 
   /** Steps/s between the first training-step sample at or after {@code from} and the last one of a run's log. */
   static double rateAfter(Path metricsJsonl, long from) throws IOException {
@@ -129,12 +130,12 @@ final class BenchOverheadCommand implements Callable<Integer> {
     long lastTime = 0;
     try (var lines = Files.lines(metricsJsonl)) {
       for (String line : (Iterable<String>) lines::iterator) {
-        Matcher m = STEP_SAMPLE.matcher(line);
-        if (!m.find()) {
+        JsonNode j = JSON.readTree(line);
+        if (!"splinewatch_training_step".equals(j.path("name").asText())) {
           continue;
         }
-        long step = Long.parseLong(m.group(1));
-        long time = Long.parseLong(m.group(2));
+        long step = j.get("step").asLong();
+        long time = j.get("time").asLong();
         if (step >= from && firstStep < 0) {
           firstStep = step;
           firstTime = time;

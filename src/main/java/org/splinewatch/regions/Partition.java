@@ -244,8 +244,7 @@ public final class Partition {
       for (var block : net.blocks()) {
         double[] values = block == net.blocks().get(0) ? pullBack(block) : block.affine(h, vCount, pool, parts);
         if (!block.hidden()) {
-          // a block without affine ops would hand back the workspace buffer itself, which the next call overwrites
-          outputs = values == h ? Arrays.copyOf(values, vCount * block.outDim()) : values;
+          outputs = values; // a fresh array: every block has at least one affine op (PiecewiseLinearNet.compile)
           outputDim = block.outDim();
           break;
         }
