@@ -1,12 +1,20 @@
-# Shared by ./trainer and ./monitor: builds the jar on first use and whenever sources or pom.xml changed, pins
-# native thread pools (two cores: the trainer's BLAS gets one thread, analyzers the other), then runs the command.
+# Shared by ./trainer and ./monitor: builds the jar on first use, whenever sources or pom.xml changed and when
+# SPLINEWATCH_MAVEN_ARGS (e.g. -Pcuda,!cpu) differs from the last build's; pins native thread pools (two cores: the
+# trainer's BLAS gets one thread, analyzers the other), then runs the command.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
 jar="$root/target/splinewatch.jar"
-if [ ! -f "$jar" ] || [ ! -d "$root/target/lib" ] || [ -n "$(find "$root/src/main" "$root/pom.xml" -newer "$jar" -print -quit)" ]; then
+# the Maven arguments of the last build (e.g. -Pcuda,!cpu): a different SPLINEWATCH_MAVEN_ARGS rebuilds
+maven_args="${SPLINEWATCH_MAVEN_ARGS:-}"
+built_with="$root/target/maven-args"
+if [ ! -f "$jar" ] || [ ! -d "$root/target/lib" ] || [ -n "$(find "$root/src/main" "$root/pom.xml" -newer "$jar" -print -quit)" ] \
+    || [ "$(cat "$built_with" 2>/dev/null || true)" != "$maven_args" ]; then
   command -v mvn >/dev/null || { echo "error: Maven (mvn) is needed to build splinewatch; install it (e.g. apt-get install maven)" >&2; exit 1; }
-  echo "Building splinewatch (first use or sources changed)..." >&2
-  (cd "$root" && mvn -B -q -DskipTests package ${SPLINEWATCH_MAVEN_ARGS:-}) >&2
+  echo "Building splinewatch (first use, sources changed or new SPLINEWATCH_MAVEN_ARGS '$maven_args')..." >&2
+  # shellcheck disable=SC2086
+  (cd "$root" && mvn -B -q -DskipTests package $maven_args) >&2
+  touch "$jar" # the jar plugin keeps an unchanged jar, older than a changed launcher
+  printf '%s' "$maven_args" >"$built_with"
 fi
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
 export OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-1}"

@@ -23,11 +23,19 @@ public final class Main {
     String[] rest = java.util.Arrays.copyOfRange(args, 1, args.length);
     CommandLine cl = args[0].equals("train") ? new CommandLine(new TrainCommand())
         : new CommandLine(new MonitorCommand());
+    withVersion(cl, "splinewatch " + org.splinewatch.monitor.Provenance.version() + " (DL4J/ND4J 1.0.0-M2.1, Pekko "
+        + org.apache.pekko.Version.current() + ", Java " + System.getProperty("java.version") + ")");
     cl.setExecutionExceptionHandler((ex, line, parsed) -> {
       line.getErr().println("error: " + oneLine(ex));
       return 1;
     });
     return cl.execute(rest);
+  }
+
+  /** What {@code --version} prints, on every command and subcommand. */
+  private static void withVersion(CommandLine command, String version) {
+    command.getCommandSpec().version(version);
+    command.getSubcommands().values().forEach(sub -> withVersion(sub, version));
   }
 
   static String oneLine(Throwable e) {

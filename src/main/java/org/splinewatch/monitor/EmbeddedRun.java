@@ -36,6 +36,7 @@ import org.splinewatch.metrics.RunLog;
 import org.splinewatch.snapshot.RunInfo;
 import org.splinewatch.trainer.Augmenter;
 import org.splinewatch.trainer.RunSettings;
+import org.splinewatch.trainer.Backend;
 import org.splinewatch.trainer.TrainerActor;
 import org.splinewatch.trainer.TrainingProgress;
 
@@ -66,6 +67,8 @@ public final class EmbeddedRun {
       throw new IllegalArgumentException("run id '" + runId + "' may only contain letters, digits, '.', '_' and '-'");
     }
     Path runDir = s.out().resolve(runId);
+    // before anything is started or written: a backend that cannot load is one line, not a dead dispatcher
+    Backend.Info backend = Backend.start();
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     // with a seed (./trainer --monitor HOST:PORT) the run joins that cluster: metrics and analysis happen there
     boolean remote = !config.getString("splinewatch.cluster.seed").isEmpty();
@@ -94,7 +97,7 @@ public final class EmbeddedRun {
       DatasetLoader.Split data = loader.load(Dataset.parse(s.dataset()), s.dataDir());
       LabeledImages train = s.trainSubset() > 0 ? data.train().head(s.trainSubset()) : data.train();
       RunInfo run = runInfo(runId, s, data.test(), train);
-      Map<String, Object> provenance = provenance(runId, s, options, train, data.test());
+      Map<String, Object> provenance = provenance(runId, s, options, train, data.test(), backend);
       Map<String, String> labels = Map.of("run", runId, "method", s.method(), "dataset", s.dataset());
       RunLog log = null;
       MonitorLink link = null;
@@ -112,6 +115,7 @@ public final class EmbeddedRun {
       out.println("splinewatch run " + runId + ": " + s.method() + " on " + s.dataset() + " (" + train.count()
           + " training images)");
       out.println("  run directory: " + runDir);
+      out.println("  backend: " + backend.describe());
       if (remote) {
         out.println("  monitor: cluster at " + cluster.seed() + " (this trainer joined as "
             + ClusterNode.address(system) + "); metrics and run files on the monitor"
@@ -331,7 +335,7 @@ public final class EmbeddedRun {
   }
 
   private static Map<String, Object> provenance(String runId, RunSettings s, Map<String, Object> options,
-      LabeledImages train, LabeledImages test) {
+      LabeledImages train, LabeledImages test, Backend.Info backend) {
     Map<String, Object> c = new LinkedHashMap<>();
     c.put("run_id", runId);
     c.put("method", s.method());
@@ -363,6 +367,7 @@ public final class EmbeddedRun {
     versions.put("splinewatch", Provenance.version());
     versions.put("java", System.getProperty("java.version"));
     versions.put("dl4j", "1.0.0-M2.1");
+    versions.put("nd4j_backend", backend.describe());
     versions.put("pekko", org.apache.pekko.Version.current());
     versions.put("os", System.getProperty("os.name") + " " + System.getProperty("os.arch"));
     c.put("versions", versions);

@@ -4,11 +4,11 @@ import java.nio.charset.StandardCharsets;
 import java.util.concurrent.TimeUnit;
 
 /** Version and source revision recorded with every run. */
-final class Provenance {
+public final class Provenance {
   private Provenance() {
   }
 
-  static String version() {
+  public static String version() {
     String v = Provenance.class.getPackage().getImplementationVersion();
     return v != null ? v : "0.1.0-SNAPSHOT";
   }

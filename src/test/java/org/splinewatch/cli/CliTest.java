@@ -46,6 +46,15 @@ class CliTest {
   }
 
   @Test
+  void versionIsPrintedByEveryCommand() {
+    for (String[] args : new String[][] {{"train", "--version"}, {"monitor", "--version"},
+        {"monitor", "bench-overhead", "--version"}}) {
+      String v = run(0, args);
+      assertTrue(v.startsWith("splinewatch ") && v.contains("DL4J/ND4J 1.0.0-M2.1") && v.contains("Java 17"), v);
+    }
+  }
+
+  @Test
   void badAlertSettingsAreNamed() {
     String key = run(2, "train", "--alert", "n-fires=2");
     assertTrue(key.contains("--alert 'n-fires=2': expected KEY=VALUE with KEY one of: ") && key.contains("n-fire,"),
