@@ -13,7 +13,6 @@ if [ ! -f "$jar" ] || [ ! -d "$root/target/lib" ] || [ -n "$(find "$root/src/mai
   echo "Building splinewatch (first use, sources changed or new SPLINEWATCH_MAVEN_ARGS '$maven_args')..." >&2
   # shellcheck disable=SC2086
   (cd "$root" && mvn -B -q -DskipTests package $maven_args) >&2
-  touch "$jar" # the jar plugin keeps an unchanged jar, older than a changed launcher
   printf '%s' "$maven_args" >"$built_with"
 fi
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
