@@ -89,9 +89,9 @@ public final class EmbeddingMetrics {
     if (n < 2) {
       return Double.NaN;
     }
-    double[] a = new double[n * (n - 1) / 2];
-    int idx = 0;
+    // one pass, log-sum-exp with a running maximum: no n(n−1)/2 array (4 MB for 1,024 probes, per call)
     double max = Double.NEGATIVE_INFINITY;
+    double s = 0; // Σ exp(v − max) over the pairs so far
     for (int i = 0; i < n; i++) {
       for (int k = i + 1; k < n; k++) {
         double dot = 0;
@@ -99,15 +99,15 @@ public final class EmbeddingMetrics {
           dot += zh[i * d + q] * zh[k * d + q];
         }
         double v = -t * Math.max(0, 2 - 2 * dot);
-        a[idx++] = v;
-        max = Math.max(max, v);
+        if (v > max) {
+          s = s * Math.exp(max - v) + 1;
+          max = v;
+        } else {
+          s += Math.exp(v - max);
+        }
       }
     }
-    double s = 0;
-    for (double v : a) {
-      s += Math.exp(v - max);
-    }
-    return max + Math.log(s / a.length);
+    return max + Math.log(s / ((double) n * (n - 1) / 2));
   }
 
   /** {@code sqrt(d) · mean_k σ_k} with {@code σ_k} the unbiased per-dimension std of normalised rows (§2). */

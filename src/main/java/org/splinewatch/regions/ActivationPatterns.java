@@ -51,7 +51,7 @@ public final class ActivationPatterns {
       throw new IllegalArgumentException("the plane lives in dimension " + plane.inputDim()
           + " but the network expects " + net.inputDim() + " inputs");
     }
-    return from(net, plane.firstBlockAffine(net.blocks().get(0), st, rows), rows, classifierHead);
+    return from(net, plane.firstBlockAffine(net.blocks().get(0), st, rows, null), rows, classifierHead);
   }
 
   /**

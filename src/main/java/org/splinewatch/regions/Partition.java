@@ -242,9 +242,10 @@ public final class Partition {
       double[] h = null; // values after the previous activation, vCount × previous width
       int layer = 0;
       for (var block : net.blocks()) {
-        double[] values = block == net.blocks().get(0) ? pullBack(block) : block.affine(h, vCount, pool, parts);
+        boolean inputBlock = block == net.blocks().get(0);
         if (!block.hidden()) {
-          outputs = values; // a fresh array: every block has at least one affine op (PiecewiseLinearNet.compile)
+          // a fresh array, kept by the result: every block has at least one affine op (PiecewiseLinearNet.compile)
+          outputs = inputBlock ? pullBack(block, null) : block.affine(h, vCount, pool, parts, null);
           outputDim = block.outDim();
           break;
         }
@@ -254,7 +255,12 @@ public final class Partition {
           ws.values = new double[vCap * width];
         }
         z = ws.values; // rows beyond vCount are written before they are read (splitEdge)
-        System.arraycopy(values, 0, z, 0, vCount * width);
+        // the layer's pre-activations go straight into the reused buffer (h, its input, is another buffer)
+        if (inputBlock) {
+          pullBack(block, z);
+        } else {
+          block.affine(h, vCount, pool, parts, z);
+        }
         ensureVertices(vCap);
         for (int j = 0; j < width && !overflow; j++) {
           splitByNeuron(j, bitBase + j);
@@ -264,7 +270,7 @@ public final class Partition {
           return;
         }
         if (ws.activated.length < vCount * width) {
-          ws.activated = new double[vCount * width];
+          ws.activated = new double[(vCount + vCount / 4) * width]; // headroom: region counts grow in training
         }
         h = ws.activated;
         System.arraycopy(z, 0, h, 0, vCount * width);
@@ -275,13 +281,13 @@ public final class Partition {
     }
 
     /** First block's affine chain at the vertices, through the plane chart (exact, float64). */
-    private double[] pullBack(PiecewiseLinearNet.Block block) {
+    private double[] pullBack(PiecewiseLinearNet.Block block, double[] into) {
       double[] st = new double[2 * vCount];
       for (int v = 0; v < vCount; v++) {
         st[2 * v] = px[v];
         st[2 * v + 1] = py[v];
       }
-      return plane.firstBlockAffine(block, st, vCount);
+      return plane.firstBlockAffine(block, st, vCount, into);
     }
 
     private void splitByNeuron(int j, int bit) {

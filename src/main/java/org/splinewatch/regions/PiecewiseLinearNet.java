@@ -25,9 +25,20 @@ public final class PiecewiseLinearNet {
 
     /** Applies the affine chain (not the activation) to {@code rows} row vectors. */
     public double[] affine(double[] in, int rows) {
+      return affine(in, rows, null);
+    }
+
+    /**
+     * {@link #affine(double[], int)} writing the chain's output into {@code out} when it holds at least
+     * {@code rows × outDim} values (the rest of it is left as it was), else into a new array; returns the array
+     * written. Only a chain of several operators allocates, for its intermediate values.
+     */
+    public double[] affine(double[] in, int rows, double[] out) {
       double[] cur = in;
-      for (AffineOp op : ops) {
-        double[] next = new double[rows * op.outDim()];
+      for (int i = 0; i < ops.size(); i++) {
+        AffineOp op = ops.get(i);
+        boolean last = i == ops.size() - 1;
+        double[] next = last && out != null && out.length >= rows * op.outDim() ? out : new double[rows * op.outDim()];
         op.apply(cur, next, rows);
         cur = next;
       }
@@ -39,10 +50,16 @@ public final class PiecewiseLinearNet {
      * thread waits). Falls back to one thread for small batches or when {@code pool} is null.
      */
     public double[] affine(double[] in, int rows, Executor pool, int parts) {
+      return affine(in, rows, pool, parts, null);
+    }
+
+    /** The parallel {@link #affine(double[], int, Executor, int)} into {@code out} as {@link #affine(double[], int,
+     * double[])} does. */
+    public double[] affine(double[] in, int rows, Executor pool, int parts, double[] into) {
       if (pool == null || parts <= 1 || rows < 64 * parts) {
-        return affine(in, rows);
+        return affine(in, rows, into);
       }
-      double[] out = new double[rows * outDim];
+      double[] out = into != null && into.length >= rows * outDim ? into : new double[rows * outDim];
       CompletableFuture<?>[] futures = new CompletableFuture<?>[parts];
       for (int p = 0; p < parts; p++) {
         int from = (int) ((long) rows * p / parts);

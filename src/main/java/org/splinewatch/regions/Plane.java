@@ -171,9 +171,10 @@ public final class Plane {
   /**
    * The affine chain of {@code block} (the network's first block) at plane points {@code (s_i, t_i)}, without
    * forming input-space points: {@code z(s,t) = F(o) + s·(F(o+e1)−F(o)) + t·(F(o+e2)−F(o))}, which is exact because
-   * the chain is affine. Cost {@code rows·n} instead of {@code rows·D·n}.
+   * the chain is affine. Cost {@code rows·n} instead of {@code rows·D·n}. Written into {@code into} when it holds
+   * {@code rows·n} values, else into a new array; returns the array written.
    */
-  double[] firstBlockAffine(PiecewiseLinearNet.Block block, double[] st, int rows) {
+  double[] firstBlockAffine(PiecewiseLinearNet.Block block, double[] st, int rows, double[] into) {
     double[] beta = block.affine(origin, 1);
     int n = block.outDim();
     int d = origin.length;
@@ -182,7 +183,7 @@ public final class Plane {
     System.arraycopy(e2, 0, in, d, d);
     // third row zero: its image is the bias of the chain; subtracting it removes every bias exactly.
     double[] y = block.affine(in, 3);
-    double[] out = new double[rows * n];
+    double[] out = into != null && into.length >= rows * n ? into : new double[rows * n];
     for (int r = 0; r < rows; r++) {
       double s = st[2 * r];
       double t = st[2 * r + 1];

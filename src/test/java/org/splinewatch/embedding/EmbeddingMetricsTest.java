@@ -47,6 +47,34 @@ class EmbeddingMetricsTest {
   }
 
   @Test
+  void uniformityMatchesTheDefinitionSummedDirectly() {
+    // the one-pass log-sum-exp against log(mean exp(−t‖ẑ_i − ẑ_k‖²)) summed plainly (no overflow at these scales)
+    java.util.Random r = new java.util.Random(3);
+    int n = 120;
+    int d = 5;
+    double[] z = new double[n * d];
+    for (int i = 0; i < z.length; i++) {
+      z[i] = r.nextGaussian();
+    }
+    double[] zh = EmbeddingMetrics.normalizeRows(z, n, d);
+    for (double t : new double[] {0.5, 2, 7}) {
+      double sum = 0;
+      for (int i = 0; i < n; i++) {
+        for (int k = i + 1; k < n; k++) {
+          double sq = 0;
+          for (int q = 0; q < d; q++) {
+            double diff = zh[i * d + q] - zh[k * d + q];
+            sq += diff * diff;
+          }
+          sum += Math.exp(-t * sq);
+        }
+      }
+      double expected = Math.log(sum / (n * (n - 1) / 2.0));
+      assertEquals(expected, EmbeddingMetrics.uniformity(zh, n, d, t), 1e-10 * Math.abs(expected));
+    }
+  }
+
+  @Test
   void knnSeparatesTwoClusters() {
     int n = 40;
     double[] z = new double[n * 2];

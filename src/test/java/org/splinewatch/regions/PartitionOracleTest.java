@@ -2,6 +2,8 @@ package org.splinewatch.regions;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
@@ -299,6 +301,43 @@ class PartitionOracleTest {
       assertTrue(ws.bytes() > 0);
     }
     assertTrue(Partition.compute(nets[0], plane).regionCount() > 100, "the first network is not trivial");
+  }
+
+  @Test
+  void anAffineChainWritesIntoAGivenBufferExactlyAsIntoAFreshOne() {
+    // BatchNorm after an activation stays a scale-shift operator: the second block is a chain of two operators
+    Random r = new Random(9);
+    Layer.BatchNorm bn = new Layer.BatchNorm(randn(r, 6, 1), randn(r, 6, 0.3), randn(r, 6, 0.2),
+        new float[] {0.5f, 1, 2, 0.1f, 1.5f, 0.7f}, 1e-5);
+    PiecewiseLinearNet net = new PiecewiseLinearNet(2, List.of(new Layer.Dense(2, 6, randn(r, 12, 1), randn(r, 6, 0.3)),
+        Layer.Activation.relu(), bn, new Layer.Dense(6, 4, randn(r, 24, 1), randn(r, 4, 0.3)),
+        Layer.Activation.relu(), new Layer.Dense(4, 2, randn(r, 8, 1), new float[2])));
+    PiecewiseLinearNet.Block block = net.blocks().get(1);
+    assertEquals(2, block.ops().size());
+    int rows = 300;
+    double[] in = new double[rows * 6 + 6]; // longer than rows × inDim, as a reused buffer is
+    for (int i = 0; i < in.length; i++) {
+      in[i] = Math.max(0, r.nextGaussian());
+    }
+    double[] expected = block.affine(in, rows);
+    java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+    try {
+      for (int parts : new int[] {1, 2}) {
+        double[] into = new double[rows * 4 + 5];
+        Arrays.fill(into, Double.NaN);
+        assertSame(into, block.affine(in, rows, pool, parts, into));
+        assertArrayEquals(expected, Arrays.copyOf(into, rows * 4), 0.0);
+        for (int i = rows * 4; i < into.length; i++) {
+          assertTrue(Double.isNaN(into[i]), "values past rows × outDim are left alone");
+        }
+        double[] small = new double[rows * 4 - 1];
+        double[] fresh = block.affine(in, rows, pool, parts, small);
+        assertNotSame(small, fresh);
+        assertArrayEquals(expected, fresh, 0.0);
+      }
+    } finally {
+      pool.shutdown();
+    }
   }
 
   static PiecewiseLinearNet twoLayer(int n, float[] w1, float[] b1, float[] w2, float[] b2) {
