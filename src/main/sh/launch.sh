@@ -10,7 +10,7 @@ built_with="$root/target/maven-args"
 if [ ! -f "$jar" ] || [ ! -d "$root/target/lib" ] || [ -n "$(find "$root/src/main" "$root/pom.xml" -newer "$jar" -print -quit)" ] \
     || [ "$(cat "$built_with" 2>/dev/null || true)" != "$maven_args" ]; then
   command -v mvn >/dev/null || { echo "error: Maven (mvn) is needed to build splinewatch; install it (e.g. apt-get install maven)" >&2; exit 1; }
-  echo "Building splinewatch (first use, sources changed or new SPLINEWATCH_MAVEN_ARGS '$maven_args')..." >&2
+  echo "Building splinewatch (first use, sources changed or other SPLINEWATCH_MAVEN_ARGS)${maven_args:+ with $maven_args}..." >&2
   # shellcheck disable=SC2086
   (cd "$root" && mvn -B -q -DskipTests package $maven_args) >&2
   printf '%s' "$maven_args" >"$built_with"
