@@ -35,8 +35,8 @@ import org.splinewatch.metrics.MetricsHttpServer;
 import org.splinewatch.metrics.RunLog;
 import org.splinewatch.snapshot.RunInfo;
 import org.splinewatch.trainer.Augmenter;
-import org.splinewatch.trainer.RunSettings;
 import org.splinewatch.trainer.Backend;
+import org.splinewatch.trainer.RunSettings;
 import org.splinewatch.trainer.TrainerActor;
 import org.splinewatch.trainer.TrainingProgress;
 

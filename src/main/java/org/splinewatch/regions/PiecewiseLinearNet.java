@@ -53,8 +53,10 @@ public final class PiecewiseLinearNet {
       return affine(in, rows, pool, parts, null);
     }
 
-    /** The parallel {@link #affine(double[], int, Executor, int)} into {@code out} as {@link #affine(double[], int,
-     * double[])} does. */
+    /**
+     * The parallel {@link #affine(double[], int, Executor, int)}, writing into {@code into} as
+     * {@link #affine(double[], int, double[])} does.
+     */
     public double[] affine(double[] in, int rows, Executor pool, int parts, double[] into) {
       if (pool == null || parts <= 1 || rows < 64 * parts) {
         return affine(in, rows, into);
