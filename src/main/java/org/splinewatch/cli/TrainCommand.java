@@ -152,8 +152,11 @@ public final class TrainCommand implements Callable<Integer> {
     put(overrides, "splinewatch.regions.threads", regionThreads);
     put(overrides, "splinewatch.analysis.enabled", analyzers);
     put(overrides, "splinewatch.alerts.early-stop", earlyStop);
-    for (String a : alertSettings == null ? java.util.List.<String>of() : alertSettings) {
-      putAlertSetting(overrides, a);
+    if (alertSettings != null) {
+      Config alerts = ConfigFactory.defaultReference().getConfig("splinewatch.alerts");
+      for (String a : alertSettings) {
+        putAlertSetting(overrides, alerts, a);
+      }
     }
     put(overrides, "splinewatch.ssl.vicreg-std-coeff", vicregStdCoeff);
     put(overrides, "splinewatch.ssl.vicreg-inv-coeff", vicregInvCoeff);
@@ -225,9 +228,8 @@ public final class TrainCommand implements Callable<Integer> {
     return c;
   }
 
-  /** One {@code --alert KEY=VALUE}: the key must be a setting of {@code splinewatch.alerts}. */
-  private void putAlertSetting(Map<String, Object> overrides, String option) {
-    Config alerts = ConfigFactory.defaultReference().getConfig("splinewatch.alerts");
+  /** One {@code --alert KEY=VALUE}: the key must be a setting of {@code splinewatch.alerts} in reference.conf. */
+  private void putAlertSetting(Map<String, Object> overrides, Config alerts, String option) {
     int eq = option.indexOf('=');
     String key = eq < 0 ? option : option.substring(0, eq).trim();
     if (eq < 0 || !alerts.hasPath(key) || key.contains(".")) {

@@ -242,10 +242,9 @@ public final class Partition {
       double[] h = null; // values after the previous activation, vCount × previous width
       int layer = 0;
       for (var block : net.blocks()) {
-        boolean inputBlock = block == net.blocks().get(0);
         if (!block.hidden()) {
           // a fresh array, kept by the result: every block has at least one affine op (PiecewiseLinearNet.compile)
-          outputs = inputBlock ? pullBack(block, null) : block.affine(h, vCount, pool, parts, null);
+          outputs = affineAtVertices(block, h, null);
           outputDim = block.outDim();
           break;
         }
@@ -256,11 +255,7 @@ public final class Partition {
         }
         z = ws.values; // rows beyond vCount are written before they are read (splitEdge)
         // the layer's pre-activations go straight into the reused buffer (h, its input, is another buffer)
-        if (inputBlock) {
-          pullBack(block, z);
-        } else {
-          block.affine(h, vCount, pool, parts, z);
-        }
+        affineAtVertices(block, h, z);
         ensureVertices(vCap);
         for (int j = 0; j < width && !overflow; j++) {
           splitByNeuron(j, bitBase + j);
@@ -278,6 +273,14 @@ public final class Partition {
         bitBase += width;
         layer++;
       }
+    }
+
+    /**
+     * A block's affine chain at the vertices, written into {@code into} when it is large enough (else a new array):
+     * the first block through the plane chart, the others from {@code h}, the previous layer's activated values.
+     */
+    private double[] affineAtVertices(PiecewiseLinearNet.Block block, double[] h, double[] into) {
+      return block == net.blocks().get(0) ? pullBack(block, into) : block.affine(h, vCount, pool, parts, into);
     }
 
     /** First block's affine chain at the vertices, through the plane chart (exact, float64). */

@@ -85,23 +85,26 @@ public final class Backend {
 
   /** One line: the native library that failed to load, else the innermost cause; and what the build needs. */
   static String failure(Throwable e, String printed, boolean cuda) {
+    // the outer error often says only "no backend": a link error in the chain, or else one ND4J only printed, names
+    // the missing library; failing both, the innermost cause names the CUDA error
     Throwable root = e;
-    while (root.getCause() != null && root.getCause() != root) {
-      root = root.getCause();
-    }
-    // the outer error often says only "no backend": the innermost names the missing library or the CUDA error
-    String reason = root.getMessage() == null ? root.getClass().getSimpleName()
-        : root.getClass().getSimpleName() + ": " + root.getMessage().lines().findFirst().orElse("").trim();
-    Matcher linkError = LINK_ERROR.matcher(printed);
-    if (linkError.find()) {
-      reason = "UnsatisfiedLinkError: " + linkError.group(1).trim();
-    }
+    Throwable linkError = null;
     for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      root = t;
       if (t instanceof UnsatisfiedLinkError && t.getMessage() != null) {
-        reason = "UnsatisfiedLinkError: " + t.getMessage().lines().findFirst().orElse("").trim();
+        linkError = t;
       }
     }
+    Matcher printedLinkError = LINK_ERROR.matcher(printed);
+    String reason = linkError != null ? "UnsatisfiedLinkError: " + firstLine(linkError.getMessage())
+        : printedLinkError.find() ? "UnsatisfiedLinkError: " + printedLinkError.group(1).trim()
+        : root.getMessage() == null ? root.getClass().getSimpleName()
+        : root.getClass().getSimpleName() + ": " + firstLine(root.getMessage());
     return "the ND4J backend could not start (" + reason + "); " + (cuda ? CUDA_NEEDS : CPU_NEEDS);
+  }
+
+  private static String firstLine(String message) {
+    return message.lines().findFirst().orElse("").trim();
   }
 
   private static boolean onClasspath(String className) {
