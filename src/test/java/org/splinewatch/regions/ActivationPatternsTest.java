@@ -149,13 +149,7 @@ class ActivationPatternsTest {
     ExecutorService pool = Executors.newFixedThreadPool(2);
     try {
       Partition parallel = Partition.compute(net, PartitionOracleTest.SQUARE, Partition.DEFAULT_MAX_REGIONS, pool, 2);
-      assertEquals(serial.regionCount(), parallel.regionCount());
-      assertEquals(serial.vertexCount(), parallel.vertexCount());
-      assertArrayEquals(serial.regionsAfterLayer(), parallel.regionsAfterLayer());
-      for (int v = 0; v < serial.vertexCount(); v++) {
-        assertEquals(serial.vertexX(v), parallel.vertexX(v), 0);
-        assertEquals(serial.vertexY(v), parallel.vertexY(v), 0);
-      }
+      PartitionOracleTest.assertSamePartition(serial, parallel);
     } finally {
       pool.shutdownNow();
     }

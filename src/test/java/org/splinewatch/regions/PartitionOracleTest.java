@@ -286,18 +286,7 @@ class PartitionOracleTest {
     for (PiecewiseLinearNet net : nets) {
       Partition fresh = Partition.compute(net, plane);
       Partition reused = Partition.compute(net, plane, Partition.DEFAULT_MAX_REGIONS, null, 1, ws);
-      assertEquals(fresh.regionCount(), reused.regionCount());
-      assertEquals(fresh.vertexCount(), reused.vertexCount());
-      assertArrayEquals(fresh.regionsAfterLayer(), reused.regionsAfterLayer());
-      for (int v = 0; v < fresh.vertexCount(); v++) {
-        assertEquals(fresh.vertexX(v), reused.vertexX(v), 0.0);
-        assertEquals(fresh.vertexY(v), reused.vertexY(v), 0.0);
-      }
-      for (int f = 0; f < fresh.regionCount(); f++) {
-        assertArrayEquals(fresh.face(f), reused.face(f));
-        assertArrayEquals(fresh.pattern(f), reused.pattern(f));
-      }
-      assertArrayEquals(fresh.outputs(), reused.outputs(), 0.0);
+      assertSamePartition(fresh, reused);
       assertTrue(ws.bytes() > 0);
     }
     assertTrue(Partition.compute(nets[0], plane).regionCount() > 100, "the first network is not trivial");
@@ -343,6 +332,22 @@ class PartitionOracleTest {
   static PiecewiseLinearNet twoLayer(int n, float[] w1, float[] b1, float[] w2, float[] b2) {
     return new PiecewiseLinearNet(2, List.of(new Layer.Dense(2, n, w1, b1), Layer.Activation.relu(),
         new Layer.Dense(n, 4, w2, b2)));
+  }
+
+  /** The same partition, bit for bit: regions per layer, vertices, faces, patterns and outputs. */
+  static void assertSamePartition(Partition expected, Partition actual) {
+    assertEquals(expected.regionCount(), actual.regionCount());
+    assertEquals(expected.vertexCount(), actual.vertexCount());
+    assertArrayEquals(expected.regionsAfterLayer(), actual.regionsAfterLayer());
+    for (int v = 0; v < expected.vertexCount(); v++) {
+      assertEquals(expected.vertexX(v), actual.vertexX(v), 0.0);
+      assertEquals(expected.vertexY(v), actual.vertexY(v), 0.0);
+    }
+    for (int f = 0; f < expected.regionCount(); f++) {
+      assertArrayEquals(expected.face(f), actual.face(f));
+      assertArrayEquals(expected.pattern(f), actual.pattern(f));
+    }
+    assertArrayEquals(expected.outputs(), actual.outputs(), 0.0);
   }
 
   static void assertEuler(Partition p) {
