@@ -16,15 +16,15 @@ import picocli.CommandLine.Option;
 
 /** {@code ./monitor}: tools around the monitor. */
 @Command(name = "monitor", mixinStandardHelpOptions = true,
-    subcommands = {MonitorCommand.Regions.class, ReportCommand.class, BenchRegionsCommand.class,
+    subcommands = {MonitorCommand.Regions.class, ReportCommand.class, DetectionCommand.class, BenchRegionsCommand.class,
         BenchOverheadCommand.class, BenchClusterCommand.class, ServeCommand.class},
-    description = "splinewatch monitor: serve (an analyzer/metrics node trainers join), regions (exact partition stats of a network file), report, bench-regions, bench-cluster,"
+    description = "splinewatch monitor: serve (an analyzer/metrics node trainers join), regions (exact partition stats of a network file), report, detection (alert lead time), bench-regions, bench-cluster,"
         + " bench-overhead.")
 public final class MonitorCommand implements Runnable {
   @Override
   public void run() {
     throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),
-        "missing subcommand; expected one of: serve, regions, report, bench-regions, bench-overhead, bench-cluster");
+        "missing subcommand; expected one of: serve, regions, report, detection, bench-regions, bench-overhead, bench-cluster");
   }
 
   /** {@code ./monitor regions --model FILE.npz [--json] [--threads N] [--svg OUT]}. */

@@ -41,8 +41,8 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
   public record Series(String name, Map<String, String> labels, List<double[]> points) {
   }
 
-  /** An alert that started firing. */
-  public record Alert(long step, String rule, String message) {
+  /** An alert that started firing ({@code severity} empty where the event has none). */
+  public record Alert(long step, String rule, String severity, String message) {
   }
 
   /** One partition picture. */
@@ -182,7 +182,8 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
         JsonNode j = JSON.readTree(line);
         String type = j.path("type").asText();
         if (type.equals("alert_firing")) {
-          alerts.add(new Alert(j.path("step").asLong(), j.path("rule").asText(), j.path("message").asText()));
+          alerts.add(new Alert(j.path("step").asLong(), j.path("rule").asText(), j.path("severity").asText(),
+              j.path("message").asText()));
         } else if (type.equals("run_finished")) {
           finished = true;
         }

@@ -106,4 +106,12 @@ class CliTest {
     String m = run(1, "monitor", "regions", "--model", f.toString());
     assertTrue(m.contains("not a .npz (zip) archive"), m);
   }
+
+  @Test
+  void detectionNamesAMissingRunAndABadDrop() {
+    String m = run(1, "monitor", "detection", tmp.resolve("nope").toString());
+    assertTrue(m.contains("no such run directory; expected runs/<run-id> with metrics.jsonl"), m);
+    String d = run(2, "monitor", "detection", "--drop", "5", tmp.toString());
+    assertTrue(d.contains("--drop 5.0 is out of range; expected a ratio in (0, 1), e.g. 0.05"), d);
+  }
 }

@@ -1,0 +1,51 @@
+package org.splinewatch.cli;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import org.splinewatch.report.Detection;
+import org.splinewatch.report.RunData;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/**
+ * {@code ./monitor detection RUN_DIR...}: when each collapse rule fired against the step at which kNN accuracy fell,
+ * and false alarms on healthy runs, as a Markdown table.
+ */
+@Command(name = "detection", mixinStandardHelpOptions = true,
+    description = "Detection lead time of finished runs: each rule's first alert against the first kNN accuracy drop;"
+        + " ablation runs are induced collapses, the others healthy.")
+final class DetectionCommand implements Callable<Integer> {
+  @Parameters(arity = "1..*", paramLabel = "RUN_DIR", description = "run directories (runs/<run-id>)")
+  List<Path> runs = new ArrayList<>();
+  @Option(names = "--layer", description = "layer whose kNN accuracy is the reference (default ${DEFAULT-VALUE})")
+  String layer = "repr";
+  @Option(names = "--drop", description = "accuracy drop below the best so far, as a ratio (default ${DEFAULT-VALUE})")
+  double drop = 0.05;
+
+  @Override
+  public Integer call() {
+    if (!(drop > 0 && drop < 1)) {
+      System.err.println("error: --drop " + drop + " is out of range; expected a ratio in (0, 1), e.g. 0.05");
+      return 2;
+    }
+    List<Detection.Row> rows = new ArrayList<>();
+    for (Path r : runs) {
+      RunData data;
+      try {
+        data = RunData.read(r);
+      } catch (RunData.ReportException e) {
+        System.err.println("error: " + e.getMessage());
+        return 1;
+      }
+      if (!data.complete()) {
+        System.err.println("warning: " + data.runId() + " is incomplete: " + String.join("; ", data.problems()));
+      }
+      rows.add(Detection.of(data, layer, drop));
+    }
+    System.out.print(Detection.markdown(rows, layer, drop));
+    return 0;
+  }
+}

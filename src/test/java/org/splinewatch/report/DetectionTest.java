@@ -1,0 +1,98 @@
+package org.splinewatch.report;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.OptionalLong;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Lead time of alerts against the kNN drop, on hand-made run directories whose answers are read off the data. */
+class DetectionTest {
+  @TempDir
+  Path tmp;
+
+  /** A finished run: kNN of repr at steps 0, 100, 200, ... with the given values, and alerts as (rule, step). */
+  private Path run(String id, String method, String settings, double[] knn, Object... alerts) throws Exception {
+    Path d = Files.createDirectories(tmp.resolve(id));
+    Files.writeString(d.resolve("config.json"), "{\"run_id\":\"" + id + "\",\"method\":\"" + method
+        + "\",\"settings\":" + settings + "}");
+    StringBuilder m = new StringBuilder();
+    for (int i = 0; i < knn.length; i++) {
+      for (String layer : new String[] {"repr", "proj"}) {
+        m.append("{\"name\":\"splinewatch_knn_accuracy_ratio\",\"labels\":{\"run\":\"").append(id)
+            .append("\",\"layer\":\"").append(layer).append("\"},\"step\":").append(i * 100).append(",\"value\":")
+            .append(layer.equals("repr") ? knn[i] : 0.5).append("}\n");
+      }
+    }
+    Files.writeString(d.resolve("metrics.jsonl"), m);
+    StringBuilder e = new StringBuilder();
+    for (int i = 0; i < alerts.length; i += 2) {
+      e.append("{\"type\":\"alert_firing\",\"rule\":\"").append(alerts[i]).append("\",\"severity\":\"critical\","
+          + "\"step\":").append(alerts[i + 1]).append(",\"message\":\"m\"}\n");
+      e.append("{\"type\":\"alert_resolved\",\"rule\":\"").append(alerts[i]).append("\",\"step\":")
+          .append((int) alerts[i + 1] + 300).append("}\n");
+    }
+    e.append("{\"type\":\"run_finished\"}\n");
+    Files.writeString(d.resolve("events.jsonl"), e);
+    return d;
+  }
+
+  private static final String HEALTHY = "{\"stop_gradient\":true,\"predictor\":true,\"vicreg_coefficients\":[25,25,1]}";
+
+  @Test
+  void dropIsTheFirstSnapshotFivePointsBelowTheBestSoFar() throws Exception {
+    // best 0.90 at step 100; 0.86 at 200 is 4 points down, 0.84 at 300 is 6 points down
+    Path d = run("a", "simsiam", "{\"stop_gradient\":false}", new double[] {0.85, 0.90, 0.86, 0.84, 0.80},
+        "dim_collapse", 400, "std_collapse", 200, "dim_collapse", 700);
+    Detection.Row r = Detection.of(RunData.read(d), "repr", 0.05);
+    assertEquals("no stop-gradient", r.ablation());
+    assertEquals(OptionalLong.of(300), r.dropStep());
+    assertEquals(List.of("std_collapse", "dim_collapse"), r.firstAlerts().stream().map(RunData.Alert::rule).toList());
+    assertEquals(List.of(200L, 400L), r.firstAlerts().stream().map(RunData.Alert::step).toList());
+    assertTrue(r.goalMet());
+    assertEquals("alerted 100 steps before the drop", r.verdict());
+    // the proj layer never drops
+    assertEquals(OptionalLong.empty(), Detection.of(RunData.read(d), "proj", 0.05).dropStep());
+  }
+
+  @Test
+  void alertsOnOrAfterTheDropOrNoneAreMissesAndHealthyAlertsAreFalseAlarms() throws Exception {
+    Path late = run("late", "vicreg", "{\"vicreg_coefficients\":[25,0,1]}", new double[] {0.83, 0.60, 0.2},
+        "dead_representation", 100);
+    Path missed = run("missed", "byol", "{\"predictor\":false}", new double[] {0.83, 0.84, 0.84});
+    Path healthy = run("ok", "simclr", HEALTHY, new double[] {0.83, 0.87, 0.90});
+    Path alarm = run("alarm", "byol", HEALTHY, new double[] {0.83, 0.75, 0.85}, "region_drop", 500);
+    List<Detection.Row> rows = List.of(late, missed, healthy, alarm).stream()
+        .map(p -> Detection.of(RunData.read(p), "repr", 0.05)).toList();
+    assertEquals("variance coefficient 0", rows.get(0).ablation());
+    assertEquals("alerted on the drop's snapshot", rows.get(0).verdict());
+    assertFalse(rows.get(0).goalMet());
+    assertEquals("no predictor", rows.get(1).ablation());
+    assertEquals("missed", rows.get(1).verdict());
+    assertEquals("", rows.get(2).ablation());
+    assertEquals("no alarm", rows.get(2).verdict());
+    assertTrue(rows.get(2).goalMet());
+    assertEquals("false alarm at step 500", rows.get(3).verdict());
+    // healthy BYOL's dip counts as a drop by the definition, with no bearing on a healthy run's outcome
+    assertEquals(OptionalLong.of(100), rows.get(3).dropStep());
+    String table = Detection.markdown(rows, "repr", 0.05);
+    assertTrue(table.contains("| late | vicreg | variance coefficient 0 | 0.830 → 0.830 → 0.200 | 100 | "
+        + "dead_representation@100 critical | alerted on the drop's snapshot |"), table);
+    assertTrue(table.contains("alerted before their accuracy drop: 0 of 2 (alerted at all: 1); healthy runs with a "
+        + "false alarm: 1 of 2; goal not met"), table);
+  }
+
+  @Test
+  void healthySettingsAreNoAblation() {
+    assertEquals("", Detection.ablation("simsiam", HEALTHY));
+    assertEquals("", Detection.ablation("simclr", "{\"stop_gradient\":false,\"predictor\":false}"));
+    assertEquals("no stop-gradient, no predictor", Detection.ablation("simsiam",
+        "{\"stop_gradient\":false,\"predictor\":false}"));
+    assertEquals("", Detection.ablation("vicreg", null));
+  }
+}
