@@ -12,8 +12,8 @@ import java.util.OptionalLong;
 
 /**
  * Detection lead time of the collapse rules on finished runs: the first step at which each rule fired against the
- * first snapshot where the kNN accuracy of a layer is {@code drop} below its best so far (metrics.md §8, the
- * measurement of the collapse-detection issue). A run is an induced collapse when its settings are one of the
+ * first snapshot where the kNN accuracy of a layer is {@code drop} below its best so far (the rules: metrics.md §8;
+ * kNN accuracy: §4.1). A run is an induced collapse when its settings are one of the
  * ablations (SimSiam without stop-gradient, SimSiam/BYOL without predictor, VICReg with variance coefficient 0); any
  * alert on another run is a false alarm.
  */
@@ -30,7 +30,7 @@ public final class Detection {
    * @param ablation   the induced collapse, empty for a healthy run
    * @param knn        (step, accuracy) of the layer in step order; empty when the run has no kNN series
    * @param dropStep   first step whose accuracy is {@code drop} below the best of all steps up to it, the untrained
-   *                   network's included (as the issue defines it), empty when it never is
+   *                   network's included, empty when it never is
    * @param firstAlerts each rule's first firing alert, in step order
    */
   public record Row(String runId, String method, String ablation, List<double[]> knn, OptionalLong dropStep,
