@@ -33,13 +33,7 @@ final class DetectionCommand implements Callable<Integer> {
     }
     List<Detection.Row> rows = new ArrayList<>();
     for (Path r : runs) {
-      RunData data;
-      try {
-        data = RunData.read(r);
-      } catch (RunData.ReportException e) {
-        System.err.println("error: " + e.getMessage());
-        return 1;
-      }
+      RunData data = RunData.read(r); // a ReportException is Main's one-line error, exit 1
       if (!data.complete()) {
         System.err.println("warning: " + data.runId() + " is incomplete: " + String.join("; ", data.problems()));
       }

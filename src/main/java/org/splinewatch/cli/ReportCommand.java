@@ -24,12 +24,7 @@ final class ReportCommand implements Callable<Integer> {
   public Integer call() {
     List<RunData> data = new ArrayList<>();
     for (Path r : runs) {
-      try {
-        data.add(RunData.read(r));
-      } catch (RunData.ReportException e) {
-        System.err.println("error: " + e.getMessage());
-        return 1;
-      }
+      data.add(RunData.read(r)); // a ReportException is Main's one-line error, exit 1
     }
     Path file = out != null ? out : runs.size() == 1 ? runs.get(0).resolve("report.html")
         : Path.of("splinewatch-report.html");

@@ -108,9 +108,12 @@ class CliTest {
   }
 
   @Test
-  void detectionNamesAMissingRunAndABadDrop() {
-    String m = run(1, "monitor", "detection", tmp.resolve("nope").toString());
-    assertTrue(m.contains("no such run directory; expected runs/<run-id> with metrics.jsonl"), m);
+  void detectionAndReportNameAMissingRunAndDetectionABadDrop() {
+    for (String command : new String[] {"detection", "report"}) {
+      String m = run(1, "monitor", command, tmp.resolve("nope").toString());
+      assertTrue(m.contains("error: " + tmp.resolve("nope") + ": no such run directory; expected runs/<run-id> with "
+          + "metrics.jsonl"), m);
+    }
     String d = run(2, "monitor", "detection", "--drop", "5", tmp.toString());
     assertTrue(d.contains("--drop 5.0 is out of range; expected a ratio in (0, 1), e.g. 0.05"), d);
   }
