@@ -48,7 +48,6 @@ abstract class TwoViewTrainer implements Trainer {
   private RecyclingSession session;
   /** Off: {@code SameDiff.fit} on every step, the reference the kept session must reproduce (tests). */
   boolean reuseSession = true;
-  private final java.util.Set<String> trainable = new java.util.LinkedHashSet<>();
   private final LabeledImages train;
   private final long seed;
   private Thread augmentThread;
@@ -338,16 +337,7 @@ abstract class TwoViewTrainer implements Trainer {
   private void trainingIteration(MultiDataSet batch) {
     TrainingConfig config = sd.getTrainingConfig();
     if (session == null) {
-      java.util.Set<String> gradients = new java.util.HashSet<>();
-      for (SDVariable v : sd.variables()) {
-        if (v.getVariableType() == org.nd4j.autodiff.samediff.VariableType.VARIABLE) {
-          trainable.add(v.name());
-          if (v.getGradient() != null) {
-            gradients.add(v.getGradient().name());
-          }
-        }
-      }
-      session = new RecyclingSession(sd.getFunction("grad"), gradients);
+      session = new RecyclingSession(sd);
     }
     List<String> names = config.getDataSetFeatureMapping();
     Map<String, INDArray> placeholders = new HashMap<>();
@@ -357,8 +347,8 @@ abstract class TwoViewTrainer implements Trainer {
     org.nd4j.autodiff.listeners.At at = org.nd4j.autodiff.listeners.At.builder().epoch(config.getEpochCount())
         .iteration(config.getIterationCount()).trainingThreadNum(0).javaThreadNum(Thread.currentThread().getId())
         .operation(org.nd4j.autodiff.listeners.Operation.TRAINING).build();
-    session.trainingIteration(config, placeholders, trainable, sd.getUpdaterMap(), batch, sd.getLossVariables(),
-        List.of(), at);
+    session.trainingIteration(config, placeholders, session.trainable, sd.getUpdaterMap(), batch,
+        sd.getLossVariables(), List.of(), at);
     session.recycleGradients();
     config.incrementIterationCount();
   }
@@ -369,12 +359,22 @@ abstract class TwoViewTrainer implements Trainer {
    * step allocated them anew.
    */
   private static final class RecyclingSession extends org.nd4j.autodiff.samediff.internal.TrainingSession {
-    private final java.util.Set<String> gradientNames;
+    /** The graph's trainable variables, in declaration order, and the names of their gradients. */
+    final java.util.Set<String> trainable = new java.util.LinkedHashSet<>();
+    private final java.util.Set<String> gradientNames = new java.util.HashSet<>();
     private final List<INDArray> applied = new ArrayList<>();
 
-    RecyclingSession(SameDiff gradFunction, java.util.Set<String> gradientNames) {
-      super(gradFunction);
-      this.gradientNames = gradientNames;
+    /** A session over {@code sd}'s gradient function (which the first {@code fit} created). */
+    RecyclingSession(SameDiff sd) {
+      super(sd.getFunction("grad"));
+      for (SDVariable v : sd.variables()) {
+        if (v.getVariableType() == org.nd4j.autodiff.samediff.VariableType.VARIABLE) {
+          trainable.add(v.name());
+          if (v.getGradient() != null) {
+            gradientNames.add(v.getGradient().name());
+          }
+        }
+      }
     }
 
     @Override
