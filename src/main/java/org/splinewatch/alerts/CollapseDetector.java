@@ -31,7 +31,7 @@ import org.splinewatch.metrics.Sample;
  *   <li>{@code collapse_with_region_drop} (critical): {@code region_drop} on some plane while {@code std_collapse} or
  *       {@code dim_collapse} breaches on some layer (region drops alone are expected for self-distillation).</li>
  *   <li>{@code divergence} (critical): a non-finite training loss; fires at once.</li>
- *   <li>{@code dead_representation} (critical): more than {@code dead-rows-fire} (half) of the probe embeddings on a
+ *   <li>{@code dead_representation} (critical): more than {@code dead-rows-fire} (a tenth) of the probe embeddings on a
  *       layer are exactly zero (every ReLU of the layer off: the network has died, as VICReg without its variance
  *       term does on MNIST); clear below {@code dead-rows-clear}. Healthy runs have none, so it fires on the first
  *       such snapshot ({@code dead-rows-n-fire = 1}).</li>

@@ -53,18 +53,24 @@ class CollapseDetectorTest {
   }
 
   @Test
-  void deadRepresentationFiresWhenMostProbeEmbeddingsAreZero() {
+  void deadRepresentationFiresWhenATenthOfTheProbeEmbeddingsAreZero() {
     CollapseDetector d = new CollapseDetector(DEFAULTS, "r", 10);
     Map<String, String> repr = Map.of("layer", "repr");
-    // healthy runs have no zero rows; VICReg without its variance term had 876 of 1,024 (0.855) at step 200.
-    // Exactly-zero rows never occur in a healthy run, so the first such snapshot fires (dead-rows-n-fire = 1)
-    List<Alert> fired = feed(d, "splinewatch_embedding_zero_rows_ratio", repr, 0, 0, 0.4, 0.93);
+    // healthy runs have no zero rows; VICReg without its variance term had 43 % at step 100 (seeds 7 and 123) and
+    // 81 % (seed 42). Exactly-zero rows never occur in a healthy run, so the first snapshot with more than a tenth
+    // fires (dead-rows-n-fire = 1); a few percent do not
+    List<Alert> fired = feed(d, "splinewatch_embedding_zero_rows_ratio", repr, 0, 0.05, 0.43, 0.93);
     assertEquals(1, fired.size());
-    assertEquals(300, fired.get(0).step(), "on the first snapshot with most rows zero");
+    assertEquals(200, fired.get(0).step(), "on the first snapshot with more than a tenth of the rows zero");
     assertEquals("dead_representation", fired.get(0).rule());
     assertEquals("critical", fired.get(0).severity());
-    assertTrue(fired.get(0).sentence().contains("93 % of the probe embeddings are exactly zero"),
+    assertTrue(fired.get(0).sentence().contains("43 % of the probe embeddings are exactly zero"),
         fired.get(0).sentence());
+    // it resolves after n-clear snapshots below dead-rows-clear (5 %), not on one between the thresholds
+    assertEquals(List.of(), feed(d, "splinewatch_embedding_zero_rows_ratio", repr, 0.07, 0.01, 0.01));
+    List<Alert> resolved = feed(d, "splinewatch_embedding_zero_rows_ratio", repr, 0.0);
+    assertEquals(1, resolved.size());
+    assertFalse(resolved.get(0).firing());
     assertTrue(DEFAULTS.stopOn().contains("dead_representation"), "a dead network stops runs with early-stop");
     // its own hysteresis is a setting
     AlertSettings three = AlertSettings.fromConfig(ConfigFactory.load()
