@@ -35,7 +35,7 @@ final class DetectionCommand implements Callable<Integer> {
     for (Path r : runs) {
       RunData data = RunData.read(r); // a ReportException is Main's one-line error, exit 1
       if (!data.complete()) {
-        System.err.println("warning: " + data.runId() + " is incomplete: " + String.join("; ", data.problems()));
+        System.err.println(data.incompleteWarning()); // stderr: stdout is the table
       }
       rows.add(Detection.of(data, layer, drop));
     }

@@ -31,7 +31,7 @@ final class ReportCommand implements Callable<Integer> {
     ReportWriter.write(data, file);
     for (RunData d : data) {
       if (!d.complete()) {
-        System.out.println("warning: " + d.runId() + " is incomplete: " + String.join("; ", d.problems()));
+        System.out.println(d.incompleteWarning());
       }
     }
     System.out.println("report: " + file);

@@ -53,6 +53,11 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
     return finished && problems.isEmpty();
   }
 
+  /** The command-line warning for a run that is not {@link #complete()}: its id and problems on one line. */
+  public String incompleteWarning() {
+    return "warning: " + runId + " is incomplete: " + String.join("; ", problems);
+  }
+
   /** Reads a run directory; throws {@link ReportException} when it is not one. */
   public static RunData read(Path dir) {
     if (!Files.isDirectory(dir)) {

@@ -117,4 +117,14 @@ class CliTest {
     String d = run(2, "monitor", "detection", "--drop", "5", tmp.toString());
     assertTrue(d.contains("--drop 5.0 is out of range; expected a ratio in (0, 1), e.g. 0.05"), d);
   }
+
+  @Test
+  void anUnfinishedRunIsAnalysedWithAWarning() throws Exception {
+    Path unfinished = tmp.resolve("half");
+    Files.createDirectories(unfinished);
+    Files.writeString(unfinished.resolve("metrics.jsonl"), "");
+    Files.writeString(unfinished.resolve("config.json"), "{\"run_id\": \"half\"}");
+    String d = run(0, "monitor", "detection", unfinished.toString());
+    assertTrue(d.contains("warning: half is incomplete: the run has not finished (no run_finished event)"), d);
+  }
 }
