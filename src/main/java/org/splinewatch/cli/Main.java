@@ -17,7 +17,8 @@ public final class Main {
     // concurrently during its initialisation
     org.slf4j.LoggerFactory.getILoggerFactory();
     if (args.length == 0 || !(args[0].equals("train") || args[0].equals("monitor"))) {
-      System.err.println("usage: splinewatch train [options] | splinewatch monitor <serve|regions|report|detection|bench-regions|bench-overhead|bench-cluster> [options]");
+      System.err.println("usage: splinewatch train [options] | splinewatch monitor <" + MonitorCommand.subcommands("|")
+          + "> [options]");
       return 2;
     }
     String[] rest = java.util.Arrays.copyOfRange(args, 1, args.length);

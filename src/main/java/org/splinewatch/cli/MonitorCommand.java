@@ -24,7 +24,12 @@ public final class MonitorCommand implements Runnable {
   @Override
   public void run() {
     throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),
-        "missing subcommand; expected one of: serve, regions, report, detection, bench-regions, bench-overhead, bench-cluster");
+        "missing subcommand; expected one of: " + subcommands(", "));
+  }
+
+  /** The names of the registered subcommands, in registration order, joined by {@code separator}. */
+  static String subcommands(String separator) {
+    return String.join(separator, new picocli.CommandLine(new MonitorCommand()).getSubcommands().keySet());
   }
 
   /** {@code ./monitor regions --model FILE.npz [--json] [--threads N] [--svg OUT]}. */

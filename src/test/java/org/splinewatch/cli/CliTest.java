@@ -127,4 +127,14 @@ class CliTest {
     String d = run(0, "monitor", "detection", unfinished.toString());
     assertTrue(d.contains("warning: half is incomplete: the run has not finished (no run_finished event)"), d);
   }
+
+  @Test
+  void usageAndAMissingSubcommandListTheRegisteredSubcommands() {
+    String usage = run(2);
+    assertTrue(usage.contains("splinewatch monitor <regions|report|detection|bench-regions|bench-overhead|"
+        + "bench-cluster|serve> [options]"), usage);
+    String missing = run(2, "monitor");
+    assertTrue(missing.contains("missing subcommand; expected one of: regions, report, detection, bench-regions, "
+        + "bench-overhead, bench-cluster, serve"), missing);
+  }
 }
