@@ -26,4 +26,27 @@ public final class TestTools {
       return s.getLocalPort();
     }
   }
+
+  /**
+   * Runs {@code Main.execute(args)} in this JVM with stdout and stderr captured, asserts its exit code and returns what
+   * it printed.
+   */
+  public static String cli(int expected, String... args) {
+    java.io.PrintStream err = System.err;
+    java.io.PrintStream out = System.out;
+    java.io.ByteArrayOutputStream buf = new java.io.ByteArrayOutputStream();
+    java.io.PrintStream capture = new java.io.PrintStream(buf, true);
+    System.setErr(capture);
+    System.setOut(capture);
+    int code;
+    try {
+      code = org.splinewatch.cli.Main.execute(args);
+    } finally {
+      System.setErr(err);
+      System.setOut(out);
+    }
+    String text = buf.toString();
+    org.junit.jupiter.api.Assertions.assertEquals(expected, code, text);
+    return text;
+  }
 }

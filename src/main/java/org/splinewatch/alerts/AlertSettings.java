@@ -47,6 +47,44 @@ public record AlertSettings(String earlyStop, List<String> stopOn, int nFire, in
     if (s.warmupSteps < 0) {
       throw new IllegalArgumentException("splinewatch.alerts.warmup-steps must be at least 0, got " + s.warmupSteps);
     }
+    // ratios and fractions lie in [0, 1]; the kNN thresholds are multiples of chance (1/C), so at most C = 10
+    unit("std-fire", s.stdFire);
+    unit("std-clear", s.stdClear);
+    unit("std-fire-relative", s.stdFireRelative);
+    unit("std-clear-relative", s.stdClearRelative);
+    unit("rankme-ratio-fire", s.rankMeRatioFire);
+    unit("rankme-ratio-clear", s.rankMeRatioClear);
+    unit("rankme-drop-fire", s.rankMeDropFire);
+    unit("rankme-drop-clear", s.rankMeDropClear);
+    unit("region-drop-fire", s.regionDropFire);
+    unit("region-drop-clear", s.regionDropClear);
+    unit("dead-rows-fire", s.deadRowsFire);
+    unit("dead-rows-clear", s.deadRowsClear);
+    if (!(s.knnChanceFire >= 0 && s.knnChanceClear <= 10)) {
+      throw new IllegalArgumentException("splinewatch.alerts: knn-chance-fire " + s.knnChanceFire + " and"
+          + " knn-chance-clear " + s.knnChanceClear + ": expected multiples of chance in [0, 10]");
+    }
+    // hysteresis: a rule that fires below a threshold clears at or above it, one that fires above clears below
+    below("std-fire", s.stdFire, "std-clear", s.stdClear);
+    below("std-fire-relative", s.stdFireRelative, "std-clear-relative", s.stdClearRelative);
+    below("rankme-ratio-fire", s.rankMeRatioFire, "rankme-ratio-clear", s.rankMeRatioClear);
+    below("rankme-drop-fire", s.rankMeDropFire, "rankme-drop-clear", s.rankMeDropClear);
+    below("knn-chance-fire", s.knnChanceFire, "knn-chance-clear", s.knnChanceClear);
+    below("region-drop-fire", s.regionDropFire, "region-drop-clear", s.regionDropClear);
+    below("dead-rows-clear", s.deadRowsClear, "dead-rows-fire", s.deadRowsFire);
     return s;
+  }
+
+  private static void unit(String key, double v) {
+    if (!(v >= 0 && v <= 1)) {
+      throw new IllegalArgumentException("splinewatch.alerts." + key + " " + v + ": expected a number in [0, 1]");
+    }
+  }
+
+  private static void below(String lowKey, double low, String highKey, double high) {
+    if (!(low <= high)) {
+      throw new IllegalArgumentException("splinewatch.alerts: " + lowKey + " " + low + " must not exceed " + highKey
+          + " " + high + " (the clear threshold lies on the healthy side of the fire threshold)");
+    }
   }
 }

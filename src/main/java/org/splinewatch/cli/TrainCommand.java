@@ -49,6 +49,9 @@ public final class TrainCommand implements Callable<Integer> {
   String runId;
   @Option(names = "--out", description = "parent of the run directory (default runs)")
   Path out;
+  @Option(names = "--overwrite", description = "replace an existing run directory --out/--run-id (deletes its files;"
+      + " without it an existing run is refused unless --resume)")
+  boolean overwrite;
   @Option(names = "--metrics-port", description = "HTTP port of /metrics, 0 disables (default 9464)")
   Integer metricsPort;
   @Option(names = "--metrics-host", description = "bind address of /metrics (default 127.0.0.1)")
@@ -136,6 +139,12 @@ public final class TrainCommand implements Callable<Integer> {
     put(overrides, "splinewatch.run.seed", seed);
     put(overrides, "splinewatch.run.snapshot-every", snapshotEvery);
     put(overrides, "splinewatch.run.planes", planes);
+    if (runId != null) {
+      // an explicit --run-id, even an empty one, must be a valid id (only its absence means a generated one)
+      org.splinewatch.snapshot.RunIds.problem(runId).ifPresent(p -> {
+        throw new CommandLine.ParameterException(spec.commandLine(), p);
+      });
+    }
     put(overrides, "splinewatch.run.run-id", runId);
     put(overrides, "splinewatch.run.out", out == null ? null : out.toString());
     put(overrides, "splinewatch.metrics.port", metricsPort);
@@ -180,6 +189,9 @@ public final class TrainCommand implements Callable<Integer> {
     if (noMonitoring) {
       overrides.put("splinewatch.run.monitoring", false);
     }
+    if (overwrite) {
+      overrides.put("splinewatch.lifecycle.overwrite", true);
+    }
     if (metricsPort != null && (metricsPort < 0 || metricsPort > 65535)) {
       throw new CommandLine.ParameterException(spec.commandLine(), "--metrics-port " + metricsPort
           + " is not a port; expected 0 (off) or 1-65535");
@@ -192,6 +204,10 @@ public final class TrainCommand implements Callable<Integer> {
       settings.encoderSpec();
       if (settings.resume() != null) {
         org.splinewatch.trainer.Checkpoints.read(settings.resume());
+      }
+      String id = EmbeddedRun.runId(settings);
+      if (config.getString("splinewatch.cluster.seed").isEmpty()) {
+        EmbeddedRun.runDirectory(settings, id, config.getBoolean("splinewatch.lifecycle.overwrite"));
       }
       specs = EmbeddedRun.defaultAnalyzers(config);
       org.splinewatch.alerts.AlertSettings.fromConfig(config);

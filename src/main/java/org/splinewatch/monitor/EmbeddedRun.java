@@ -33,6 +33,7 @@ import org.splinewatch.data.DatasetLoader;
 import org.splinewatch.data.LabeledImages;
 import org.splinewatch.metrics.MetricsHttpServer;
 import org.splinewatch.metrics.RunLog;
+import org.splinewatch.snapshot.RunIds;
 import org.splinewatch.snapshot.RunInfo;
 import org.splinewatch.trainer.Augmenter;
 import org.splinewatch.trainer.Backend;
@@ -61,12 +62,10 @@ public final class EmbeddedRun {
 
   public static Result run(RunSettings s, Config config, Map<String, Object> options, PrintStream out,
       List<RunGuardian.AnalyzerSpec> analyzers, Listener listener) {
-    String runId = s.runId().isEmpty() ? s.method() + "-" + s.dataset() + "-"
-        + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")) : s.runId();
-    if (!runId.matches("[A-Za-z0-9._-]+")) {
-      throw new IllegalArgumentException("run id '" + runId + "' may only contain letters, digits, '.', '_' and '-'");
-    }
-    Path runDir = s.out().resolve(runId);
+    String runId = runId(s);
+    boolean overwrite = config.getBoolean("splinewatch.lifecycle.overwrite");
+    Path runDir = config.getString("splinewatch.cluster.seed").isEmpty() ? runDirectory(s, runId, overwrite)
+        : RunIds.runDirectory(s.out(), runId);
     // before anything is started or written: a backend that cannot load is one line, not a dead dispatcher
     Backend.Info backend = Backend.start();
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
@@ -105,6 +104,9 @@ public final class EmbeddedRun {
         link = MonitorLink.register(system, cluster, runId, labels, provenance, run.classes(),
             AlertSettings.fromConfig(config));
       } else {
+        if (overwrite) {
+          deleteRunDirectory(runDir);
+        }
         RunLog.writeConfig(runDir, provenance);
         log = new RunLog(runDir);
       }
@@ -216,6 +218,64 @@ public final class EmbeddedRun {
       } catch (Exception e) {
         // shutting down anyway
       }
+    }
+  }
+
+  /**
+   * The run id: {@code --run-id} (checked by {@link RunIds}), or {@code <method>-<dataset>-<yyyyMMdd-HHmmss>} with
+   * {@code -2}, {@code -3}, … appended while a directory of that name exists under {@code --out}.
+   */
+  public static String runId(RunSettings s) {
+    if (!s.runId().isEmpty()) {
+      return RunIds.require(s.runId());
+    }
+    String base = s.method() + "-" + s.dataset() + "-"
+        + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
+    String id = base;
+    for (int k = 2; Files.exists(s.out().resolve(id)); k++) {
+      id = base + "-" + k;
+    }
+    return id;
+  }
+
+  /**
+   * The run directory {@code --out/runId}, which must lie directly under {@code --out}. One that exists and is not
+   * empty holds an earlier run: it is refused (a one-line {@link IllegalArgumentException}) unless the run resumes
+   * ({@code --resume}, whose files it continues) or {@code overwrite} is set (its files are deleted before this run
+   * writes any).
+   */
+  public static Path runDirectory(RunSettings s, String runId, boolean overwrite) {
+    Path dir = RunIds.runDirectory(s.out(), runId);
+    if (overwrite && s.resume() != null && s.resume().toAbsolutePath().normalize().startsWith(dir)) {
+      throw new IllegalArgumentException("--overwrite would delete the checkpoint " + s.resume() + " this run resumes"
+          + " from; give another --run-id or drop --overwrite");
+    }
+    if (Files.isDirectory(dir) || Files.exists(dir)) {
+      boolean empty;
+      try (var entries = Files.list(dir)) {
+        empty = entries.findAny().isEmpty();
+      } catch (java.io.IOException e) {
+        throw new IllegalArgumentException("run directory " + dir + " exists and cannot be read: " + e.getMessage());
+      }
+      if (!empty && s.resume() == null && !overwrite) {
+        throw new IllegalArgumentException("run directory " + dir + " already holds a run; give another --run-id,"
+            + " --resume a checkpoint of it, or --overwrite to replace it");
+      }
+    }
+    return dir;
+  }
+
+  /** Deletes an earlier run's directory tree ({@code --overwrite}). */
+  private static void deleteRunDirectory(Path dir) {
+    if (!Files.isDirectory(dir)) {
+      return;
+    }
+    try (var paths = Files.walk(dir)) {
+      for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        Files.delete(p);
+      }
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException("--overwrite: cannot delete " + dir + ": " + e.getMessage(), e);
     }
   }
 

@@ -21,6 +21,12 @@ public record RunSettings(String method, String dataset, Path dataDir, Path cach
   public static final List<String> METHODS = List.of("supervised", "simclr", "simsiam", "byol", "vicreg");
 
   public static RunSettings fromConfig(Config root) {
+    RunSettings s = read(root);
+    s.validate();
+    return s;
+  }
+
+  private static RunSettings read(Config root) {
     Config c = root.getConfig("splinewatch");
     String method = c.getString("run.method").toLowerCase(Locale.ROOT);
     if (!METHODS.contains(method)) {
@@ -45,6 +51,54 @@ public record RunSettings(String method, String dataset, Path dataDir, Path cach
         c.getString("run.resume").isEmpty() ? null : Path.of(c.getString("run.resume")),
         positive(c, "run.probe-train-size"), c.getString("run.encoder"),
         c.getIntList("run.cnn-channels").stream().mapToInt(Integer::intValue).toArray());
+  }
+
+  /**
+   * Ranges the keys of {@code reference.conf} do not express: a one-line {@link IllegalArgumentException} naming the
+   * option, the value and what is expected (the CLI turns it into exit code 2).
+   */
+  private void validate() {
+    if (planes < 1) {
+      throw new IllegalArgumentException("--planes " + planes + ": expected at least 1");
+    }
+    if (hidden.length == 0 || java.util.Arrays.stream(hidden).anyMatch(w -> w < 1)) {
+      throw new IllegalArgumentException("--hidden " + java.util.Arrays.toString(hidden)
+          + ": expected one or more widths of at least 1");
+    }
+    if (java.util.Arrays.stream(cnnChannels).anyMatch(w -> w < 1)) {
+      throw new IllegalArgumentException("--cnn-channels " + java.util.Arrays.toString(cnnChannels)
+          + ": expected channel counts of at least 1");
+    }
+    finitePositive("--learning-rate", learningRate);
+    finitePositive("--temperature", temperature);
+    if (!(emaTau >= 0 && emaTau <= 1)) {
+      throw new IllegalArgumentException("--ema-tau " + emaTau + ": expected a number in [0, 1]");
+    }
+    nonNegative("--vicreg-inv-coeff", vicregInvCoeff);
+    nonNegative("--vicreg-std-coeff", vicregStdCoeff);
+    nonNegative("--vicreg-cov-coeff", vicregCovCoeff);
+    if (maxSteps < 0) {
+      throw new IllegalArgumentException("--max-steps " + maxSteps + ": expected 0 (use --epochs) or more");
+    }
+    if (trainSubset < 0 || (trainSubset > 0 && trainSubset < batchSize)) {
+      throw new IllegalArgumentException("--train-subset " + trainSubset + ": expected 0 (all) or at least the batch"
+          + " size " + batchSize);
+    }
+    if (metricsPort < 0 || metricsPort > 65535) {
+      throw new IllegalArgumentException("--metrics-port " + metricsPort + ": expected 0 (off) or 1-65535");
+    }
+  }
+
+  private static void nonNegative(String option, double v) {
+    if (!(Double.isFinite(v) && v >= 0)) {
+      throw new IllegalArgumentException(option + " " + v + ": expected a finite number >= 0");
+    }
+  }
+
+  private static void finitePositive(String option, double v) {
+    if (!(Double.isFinite(v) && v > 0)) {
+      throw new IllegalArgumentException(option + " " + v + ": expected a finite number > 0");
+    }
   }
 
   private static int positive(Config c, String key) {

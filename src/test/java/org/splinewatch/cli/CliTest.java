@@ -1,10 +1,7 @@
 package org.splinewatch.cli;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,22 +16,7 @@ class CliTest {
   Path tmp;
 
   private String run(int expected, String... args) {
-    PrintStream err = System.err;
-    PrintStream out = System.out;
-    ByteArrayOutputStream buf = new ByteArrayOutputStream();
-    PrintStream capture = new PrintStream(buf, true);
-    System.setErr(capture);
-    System.setOut(capture);
-    int code;
-    try {
-      code = Main.execute(args);
-    } finally {
-      System.setErr(err);
-      System.setOut(out);
-    }
-    String text = buf.toString();
-    assertEquals(expected, code, text);
-    return text;
+    return org.splinewatch.TestTools.cli(expected, args);
   }
 
   @Test
