@@ -2,4 +2,11 @@ package org.splinewatch.analysis;
 
 /** Reply to {@link Analyze}: the step, the time it took, and an error message or null. */
 public record Analyzed(String analyzer, long step, double seconds, String error) {
+  /** Prefix of {@link #error} when the analysis could not write the run directory (see {@link #writeFailed}). */
+  public static final String WRITE_FAILED = "cannot write run files: ";
+
+  /** The analysis ran but could not write its files (disk full, unwritable directory): the run cannot go on. */
+  public boolean writeFailed() {
+    return error != null && error.startsWith(WRITE_FAILED);
+  }
 }

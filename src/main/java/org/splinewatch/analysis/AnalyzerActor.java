@@ -48,6 +48,14 @@ public final class AnalyzerActor extends AbstractBehavior<Analyze> {
         .build();
   }
 
+  /** After an {@link OutOfMemoryError}: answers every snapshot at once, analysing none. */
+  private static Behavior<Analyze> disabled(String name, String error) {
+    return Behaviors.receiveMessage(m -> {
+      m.replyTo().tell(new Analyzed(name, m.snapshot().step(), 0, "disabled after " + error));
+      return Behaviors.same();
+    });
+  }
+
   private Behavior<Analyze> close() {
     analysis.close();
     return this;
@@ -62,9 +70,24 @@ public final class AnalyzerActor extends AbstractBehavior<Analyze> {
     } catch (RuntimeException e) {
       double secs = (System.nanoTime() - t0) / 1e9;
       String error = e.getMessage() == null ? e.toString() : e.getMessage();
+      if (e instanceof java.io.UncheckedIOException) {
+        // the run directory is full or unwritable: the guardian fails the run on this reply (Analyzed.writeFailed)
+        error = Analyzed.WRITE_FAILED + error;
+      }
       metrics.tell(new MetricsActor.AnalysisFailed(name, s.step(), error));
       m.replyTo().tell(new Analyzed(name, s.step(), secs, error));
       throw e;
+    } catch (OutOfMemoryError e) {
+      // contained: a fatal error would take the JVM down (Pekko exits on it). What this analysis allocated is
+      // garbage now; the analyzer is disabled for the rest of the run, with an event, and training goes on.
+      double secs = (System.nanoTime() - t0) / 1e9;
+      String error = "out of memory: " + (e.getMessage() == null ? "OutOfMemoryError" : e.getMessage());
+      metrics.tell(new MetricsActor.AnalysisFailed(name, s.step(), error));
+      metrics.tell(new MetricsActor.Event(java.util.Map.of("type", "analyzer_disabled", "analyzer", name, "step",
+          s.step(), "error", error, "time", System.currentTimeMillis())));
+      m.replyTo().tell(new Analyzed(name, s.step(), secs, error));
+      analysis.close();
+      return disabled(name, error);
     }
     double secs = (System.nanoTime() - t0) / 1e9;
     List<Sample> all = new java.util.ArrayList<>(samples);

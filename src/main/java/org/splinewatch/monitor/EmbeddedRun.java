@@ -5,6 +5,7 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.PrintStream;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
@@ -55,6 +56,11 @@ public final class EmbeddedRun {
   public interface Listener {
     default void started(Path runDir, int metricsPort, ActorRef<TrainerActor.Command> trainer) {
     }
+
+    /** The trainer the run will drive (tests wrap it to inject faults). */
+    default org.splinewatch.trainer.Trainer trainer(org.splinewatch.trainer.Trainer created) {
+      return created;
+    }
   }
 
   private EmbeddedRun() {
@@ -82,6 +88,7 @@ public final class EmbeddedRun {
     MetricsHttpServer http = null;
     Path sdFile = null;
     RunControl control = new RunControl();
+    SignalStop signals = null;
     String controlToken = AlertWebhook.tokenFrom(config);
     try {
       if (s.metricsPort() > 0 && !remote) {
@@ -153,7 +160,7 @@ public final class EmbeddedRun {
             throw new IllegalArgumentException("cannot resume: " + e.getMessage());
           }
         }
-        return t;
+        return listener.trainer(t);
       };
       system.tell(new RunGuardian.Setup(run, factory, s.epochs(), s.maxSteps(),
           s.snapshotEvery(), s.hubBufferSize(), s.analysisTimeout(), s.drainTimeout(), s.monitoring(), registry, log,
@@ -163,6 +170,8 @@ public final class EmbeddedRun {
             out.println((alert.firing() ? "ALERT [" + alert.severity() + "] " : "resolved: ") + alert.sentence());
           }, new TrainerActor.CheckpointPlan(runDir.resolve("checkpoints"), s.method(), startStep),
           remote ? new RunGuardian.Remote(link.metrics(), remoteAnalyzers, cluster) : null));
+      signals = SignalStop.install(reason -> system.tell(new RunGuardian.Interrupt(reason)),
+          config.getDuration("splinewatch.lifecycle.signal-grace"), out);
       trainerRef.thenAccept(ref -> {
         control.register(runId, reason -> ref.tell(new TrainerActor.Stop(reason)));
         listener.started(runDir, port, ref);
@@ -172,9 +181,12 @@ public final class EmbeddedRun {
       TrainerActor.Finished finished = result.join();
       control.unregister(runId);
       console.stop();
-      int code = finished.error() != null ? 1 : finished.stopped() ? 3 : 0;
+      boolean interrupted = signals.received() != null && finished.error() == null;
+      int code = finished.error() != null ? 1 : interrupted ? signals.exitCode() : finished.stopped() ? 3 : 0;
       Map<String, Object> event = new LinkedHashMap<>();
       event.put("type", "run_finished");
+      event.put("status", finished.error() != null ? "failed" : interrupted ? "interrupted"
+          : finished.stopped() ? "stopped" : "done");
       event.put("steps", finished.steps());
       event.put("exit_code", code);
       event.put("stopped", finished.stopped());
@@ -189,7 +201,11 @@ public final class EmbeddedRun {
           out.println("warning: " + e.getMessage());
         }
       } else {
-        RunLog.appendEvent(runDir, event);
+        try {
+          RunLog.appendEvent(runDir, event);
+        } catch (java.io.UncheckedIOException e) {
+          out.println("warning: " + RunGuardian.describe(e));
+        }
         try {
           org.splinewatch.report.ReportWriter.write(List.of(org.splinewatch.report.RunData.read(runDir)),
               runDir.resolve("report.html"));
@@ -200,6 +216,9 @@ public final class EmbeddedRun {
       }
       if (finished.error() != null) {
         out.println("error: " + finished.error());
+      } else if (interrupted) {
+        out.println("interrupted at step " + finished.steps() + " (SIG" + signals.received() + "); resume with"
+            + " --resume " + runDir.resolve("checkpoints").resolve("latest"));
       } else if (finished.stopped()) {
         out.println("stopped early at step " + finished.steps() + ": " + finished.reason());
       } else {
@@ -208,6 +227,9 @@ public final class EmbeddedRun {
       }
       return new Result(code, finished, runDir, port);
     } finally {
+      if (signals != null) {
+        signals.close();
+      }
       ServiceDiscovery.unregister(sdFile);
       if (http != null) {
         http.stop();
@@ -250,20 +272,22 @@ public final class EmbeddedRun {
       throw new IllegalArgumentException("--overwrite would delete the checkpoint " + s.resume() + " this run resumes"
           + " from; give another --run-id or drop --overwrite");
     }
-    if (Files.isDirectory(dir) || Files.exists(dir)) {
-      boolean empty;
-      try (var entries = Files.list(dir)) {
-        empty = entries.findAny().isEmpty();
-      } catch (java.io.IOException e) {
-        throw new IllegalArgumentException("run directory " + dir + " exists and cannot be read: " + e.getMessage());
+    if (Files.exists(dir)) {
+      if (!Files.isDirectory(dir)) {
+        throw new IllegalArgumentException("run directory " + dir + " exists and is not a directory");
       }
-      if (!empty && s.resume() == null && !overwrite) {
+      // a run's record is its config and logs; a directory without them (e.g. prepared mount points) is free
+      boolean holdsRun = RUN_FILES.stream().anyMatch(f -> Files.exists(dir.resolve(f), LinkOption.NOFOLLOW_LINKS));
+      if (holdsRun && s.resume() == null && !overwrite) {
         throw new IllegalArgumentException("run directory " + dir + " already holds a run; give another --run-id,"
             + " --resume a checkpoint of it, or --overwrite to replace it");
       }
     }
     return dir;
   }
+
+  /** The files whose presence means a run directory holds a run. */
+  static final List<String> RUN_FILES = List.of("config.json", "metrics.jsonl", "events.jsonl");
 
   /** Deletes an earlier run's directory tree ({@code --overwrite}). */
   private static void deleteRunDirectory(Path dir) {

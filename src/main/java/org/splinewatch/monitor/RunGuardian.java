@@ -88,7 +88,20 @@ public final class RunGuardian {
   public record AlertRaised(Alert alert) implements org.splinewatch.wire.CborSerializable {
   }
 
+  /**
+   * End the run after the current step because the process was asked to (SIGTERM/SIGINT): like a {@link
+   * TrainerActor.Stop}, but in-flight analyses get only {@code splinewatch.lifecycle.abort-drain-timeout}.
+   */
+  public record Interrupt(String reason) {
+  }
+
   private record TrainerFinished(TrainerActor.Finished finished) {
+  }
+
+  private record TrainerTerminated() {
+  }
+
+  private record RunFilesFailed(String analyzer, String error) {
   }
 
   private record Drained(TrainerActor.Finished finished) {
@@ -110,8 +123,12 @@ public final class RunGuardian {
       } else {
         CollapseDetector detector = s.monitoring() && s.alerts() != null
             ? new CollapseDetector(s.alerts(), s.run().runId(), s.run().classes()) : null;
-        ActorRef<MetricsActor.Command> local = ctx.spawn(MetricsActor.create(s.registry(), s.log(), s.runLabels(),
-            detector, alert -> self.tell(new AlertRaised(alert))), "metrics");
+        // supervised: a metrics actor that fails (a write error: disk full, unwritable directory) stops, and the
+        // ChildFailed signal below fails the run instead of silently ending metrics, alerts and early stop
+        ActorRef<MetricsActor.Command> local = ctx.spawn(Behaviors.supervise(MetricsActor.create(s.registry(),
+            s.log(), s.runLabels(), detector, alert -> self.tell(new AlertRaised(alert))))
+            .onFailure(SupervisorStrategy.stop()), "metrics");
+        ctx.watch(local);
         metrics = local;
         List<SnapshotHub.Analyzer> hubAnalyzers = new ArrayList<>();
         if (s.monitoring()) {
@@ -121,7 +138,12 @@ public final class RunGuardian {
                 "analyzer-" + spec.name(), AnalyzerSpec.DISPATCHER);
             Function<WeightSnapshot, java.util.concurrent.CompletionStage<?>> ask = snap ->
                 AskPattern.<Analyze, Analyzed>ask(ref, replyTo -> new Analyze(snap, replyTo), s.analysisTimeout(),
-                    ctx.getSystem().scheduler());
+                    ctx.getSystem().scheduler()).thenApply(a -> {
+                      if (a.writeFailed()) {
+                        self.tell(new RunFilesFailed(a.analyzer(), a.error()));
+                      }
+                      return a;
+                    });
             hubAnalyzers.add(new SnapshotHub.Analyzer(spec.name(), ask,
                 priority.has(spec.name()) ? Math.max(priority.bufferSize(), s.hubBufferSize()) : 0));
           }
@@ -138,8 +160,39 @@ public final class RunGuardian {
           "trainer",
           DispatcherSelector.fromConfig("splinewatch-trainer-dispatcher"));
       s.trainerRef().complete(trainer);
+      // a trainer that stops without a Finished (it should not: TrainerActor turns every throwable into one) would
+      // leave the run waiting forever; its Terminated arrives after any Finished it sent
+      ctx.watchWith(trainer, new TrainerTerminated());
       trainer.tell(new TrainerActor.Start());
+      com.typesafe.config.Config sys = ctx.getSystem().settings().config();
+      Duration abortDrain = sys.hasPath("splinewatch.lifecycle.abort-drain-timeout")
+          ? sys.getDuration("splinewatch.lifecycle.abort-drain-timeout") : Duration.ofSeconds(5);
+      boolean[] ended = {false, false, false}; // trainer finished, run interrupted, metrics actor failed
       return Behaviors.receive(Object.class)
+          .onMessage(Interrupt.class, m -> {
+            ended[1] = true;
+            trainer.tell(new TrainerActor.Stop(m.reason()));
+            return Behaviors.same();
+          })
+          .onMessage(RunFilesFailed.class, m -> {
+            trainer.tell(new TrainerActor.Fail("analyzer " + m.analyzer() + " " + m.error()));
+            return Behaviors.same();
+          })
+          .onMessage(TrainerTerminated.class, m -> {
+            if (!ended[0]) {
+              var p = s.progress().get();
+              self.tell(new TrainerFinished(new TrainerActor.Finished(p.step(), false, null, 0,
+                  "the trainer stopped without finishing the run")));
+            }
+            return Behaviors.same();
+          })
+          .onSignal(org.apache.pekko.actor.typed.ChildFailed.class, sig -> {
+            if (sig.getRef().equals(metrics)) {
+              ended[2] = true;
+              trainer.tell(new TrainerActor.Fail("metrics writer failed: " + describe(sig.getCause())));
+            }
+            return Behaviors.same();
+          })
           .onMessage(AlertRaised.class, m -> {
             Alert a = m.alert();
             s.alertSink().accept(a);
@@ -154,13 +207,23 @@ public final class RunGuardian {
             return Behaviors.same();
           })
           .onMessage(TrainerFinished.class, m -> {
+            if (ended[0]) {
+              return Behaviors.same();
+            }
+            ended[0] = true;
+            // a failed or interrupted run ends within seconds: in-flight analyses get a short grace
+            Duration wait = m.finished().error() != null || ended[1]
+                ? (abortDrain.compareTo(s.drainTimeout()) < 0 ? abortDrain : s.drainTimeout()) : s.drainTimeout();
             var drained = drain.get().toCompletableFuture().exceptionally(e -> Done.getInstance())
-                .completeOnTimeout(Done.getInstance(), s.drainTimeout().toMillis(),
-                    java.util.concurrent.TimeUnit.MILLISECONDS);
+                .completeOnTimeout(Done.getInstance(), wait.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
             ctx.pipeToSelf(drained, (ok, err) -> new Drained(m.finished()));
             return Behaviors.same();
           })
           .onMessage(Drained.class, m -> {
+            if (ended[2]) {
+              self.tell(new Flushed(m.finished())); // nothing left to flush: the metrics actor is gone
+              return Behaviors.same();
+            }
             ctx.pipeToSelf(AskPattern.<MetricsActor.Command, Done>ask(metrics, MetricsActor.Flush::new,
                 Duration.ofSeconds(30), ctx.getSystem().scheduler()), (ok, err) -> new Flushed(m.finished()));
             return Behaviors.same();
@@ -175,5 +238,15 @@ public final class RunGuardian {
   }
 
   private record Flushed(TrainerActor.Finished finished) {
+  }
+
+  /** A failure's message with its cause's (an I/O error names the file, its cause what went wrong), one line. */
+  static String describe(Throwable e) {
+    String m = e.getMessage() == null ? e.toString() : e.getMessage();
+    Throwable c = e.getCause();
+    if (c != null && c.getMessage() != null && !m.contains(c.getMessage())) {
+      m = m + ": " + c.getMessage();
+    }
+    return m.lines().findFirst().orElse("");
   }
 }

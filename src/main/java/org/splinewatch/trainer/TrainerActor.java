@@ -34,6 +34,13 @@ public final class TrainerActor extends AbstractBehavior<TrainerActor.Command> {
   public record Stop(String reason) implements Command {
   }
 
+  /**
+   * End the run as failed after the current step (something the run depends on broke, e.g. its metrics writer):
+   * {@code latest} is still attempted, then {@link Finished} carries {@code error}.
+   */
+  public record Fail(String error) implements Command {
+  }
+
   private record Continue() implements Command {
   }
 
@@ -67,6 +74,7 @@ public final class TrainerActor extends AbstractBehavior<TrainerActor.Command> {
 
   private final CheckpointPlan checkpoints;
   private double bestLoss = Double.POSITIVE_INFINITY;
+  private boolean told; // Finished was sent
 
   public static Behavior<Command> create(Supplier<Trainer> factory, String runId, int epochs, long maxSteps,
       int snapshotEvery, Consumer<WeightSnapshot> publisher, ActorRef<MetricsActor.Command> metrics,
@@ -94,9 +102,15 @@ public final class TrainerActor extends AbstractBehavior<TrainerActor.Command> {
   @Override
   public Receive<Command> createReceive() {
     return newReceiveBuilder()
-        .onMessage(Start.class, m -> onStart())
-        .onMessage(Continue.class, m -> onContinue())
-        .onMessage(Stop.class, m -> finish(true, m.reason(), null))
+        .onMessage(Start.class, m -> guarded(this::onStart))
+        .onMessage(Continue.class, m -> guarded(this::onContinue))
+        .onMessage(Stop.class, m -> guarded(() -> finish(true, m.reason(), null)))
+        .onMessage(Fail.class, m -> guarded(() -> {
+          if (trainer != null && step > checkpoints.startStep() && Double.isFinite(loss)) {
+            checkpoint((int) (step / Math.max(1, trainer.stepsPerEpoch())), false);
+          }
+          return finish(false, null, m.error());
+        }))
         .onSignal(PostStop.class, s -> {
           if (trainer != null) {
             trainer.close();
@@ -104,6 +118,22 @@ public final class TrainerActor extends AbstractBehavior<TrainerActor.Command> {
           return this;
         })
         .build();
+  }
+
+  /**
+   * Runs a handler; anything it throws (a snapshot that cannot be taken, a publisher or checkpoint bug, an
+   * {@link Error}) ends the run as failed with {@link Finished} instead of stopping this actor silently.
+   */
+  private Behavior<Command> guarded(Supplier<Behavior<Command>> handler) {
+    try {
+      return handler.get();
+    } catch (RuntimeException | Error e) {
+      if (told) {
+        return Behaviors.stopped();
+      }
+      String what = e.getMessage() == null ? e.toString() : e.getMessage();
+      return finish(false, null, "the trainer failed at step " + step + ": " + what.lines().findFirst().orElse(""));
+    }
   }
 
   private Behavior<Command> onStart() {
@@ -152,7 +182,10 @@ public final class TrainerActor extends AbstractBehavior<TrainerActor.Command> {
       return finish(true, "loss is " + loss + " at step " + step + " (divergence)", null);
     }
     if (step % trainer.stepsPerEpoch() == 0 && step < total) {
-      checkpoint(epoch, true);
+      String failed = checkpoint(epoch, true);
+      if (failed != null) {
+        return finish(false, null, failed);
+      }
     }
     if (step % snapshotEvery == 0 && step < total) {
       publisher.accept(trainer.snapshot(runId, step, epoch, loss, stepsPerSecond));
@@ -165,10 +198,14 @@ public final class TrainerActor extends AbstractBehavior<TrainerActor.Command> {
     return this;
   }
 
-  /** Writes {@code latest} (and {@code best} at an epoch end with the lowest loss so far); never fails the run. */
-  private void checkpoint(int epoch, boolean epochEnd) {
+  /**
+   * Writes {@code latest} (and {@code best} at an epoch end with the lowest loss so far). A checkpoint that cannot be
+   * written (disk full, unwritable directory) is recorded as an event and returned as the error that fails the run:
+   * a run that cannot keep its weights must not look healthy.
+   */
+  private String checkpoint(int epoch, boolean epochEnd) {
     if (checkpoints.dir() == null || trainer == null) {
-      return;
+      return null;
     }
     try {
       Checkpoints.Meta meta = new Checkpoints.Meta(step, epoch, loss, checkpoints.method());
@@ -177,20 +214,30 @@ public final class TrainerActor extends AbstractBehavior<TrainerActor.Command> {
         bestLoss = loss;
         Checkpoints.write(trainer, checkpoints.dir(), "best", meta);
       }
+      return null;
     } catch (RuntimeException e) {
+      String error = e.getMessage() == null ? e.toString() : e.getMessage();
       metrics.tell(new MetricsActor.Event(java.util.Map.of("type", "checkpoint_failed", "step", step, "error",
-          String.valueOf(e.getMessage()), "time", System.currentTimeMillis())));
+          error, "time", System.currentTimeMillis())));
+      return error;
     }
   }
 
   private Behavior<Command> finish(boolean stopped, String reason, String error) {
+    if (told) {
+      return Behaviors.stopped();
+    }
     if (error == null && step > checkpoints.startStep() && Double.isFinite(loss)) {
-      checkpoint((int) (step / Math.max(1, trainer.stepsPerEpoch())), false);
+      error = checkpoint((int) (step / Math.max(1, trainer.stepsPerEpoch())), false);
+      if (error != null) {
+        stopped = false;
+      }
     }
     double elapsed = trainStart == 0 ? 0 : (System.nanoTime() - trainStart) / 1e9;
     double rate = elapsed > 0 ? (step - checkpoints.startStep()) / elapsed : 0;
     var s = progress.get();
     progress.set(new TrainingProgress.State(step, total, s.epoch(), loss, rate, s.lastAlert(), true));
+    told = true;
     parent.tell(new Finished(step, stopped, reason, rate, error));
     return Behaviors.stopped();
   }

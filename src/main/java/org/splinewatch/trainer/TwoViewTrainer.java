@@ -51,6 +51,7 @@ abstract class TwoViewTrainer implements Trainer {
   private final LabeledImages train;
   private final long seed;
   private Thread augmentThread;
+  private volatile Throwable augmentFailure;
   private WeightCopier copier;
   private String lossName;
   private String[] extraNames = new String[0];
@@ -256,12 +257,12 @@ abstract class TwoViewTrainer implements Trainer {
   }
 
   private void produce() {
-    BatchSampler sampler = new BatchSampler(train, batchSize, seed ^ 0x5eed);
-    SplittableRandom rnd = new SplittableRandom(seed ^ 0xa11a);
-    Augmenter aug = new Augmenter(train.rows(), train.cols());
-    float[] clean = new float[batchSize * inputDim];
-    int[] labels = new int[batchSize];
     try {
+      BatchSampler sampler = new BatchSampler(train, batchSize, seed ^ 0x5eed);
+      SplittableRandom rnd = new SplittableRandom(seed ^ 0xa11a);
+      Augmenter aug = new Augmenter(train.rows(), train.cols());
+      float[] clean = new float[batchSize * inputDim];
+      int[] labels = new int[batchSize];
       while (!closed) {
         sampler.next(clean, labels);
         float[][] pair = recycled.poll();
@@ -275,14 +276,24 @@ abstract class TwoViewTrainer implements Trainer {
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+    } catch (RuntimeException | Error e) {
+      // the training thread waits for views: it must learn that none will come (step() rethrows this)
+      augmentFailure = e;
     }
   }
 
   @Override
   public double step() {
-    float[][] views;
+    float[][] views = null;
     try {
-      views = prefetched.take();
+      while (views == null) {
+        views = prefetched.poll(200, java.util.concurrent.TimeUnit.MILLISECONDS);
+        Throwable failed = augmentFailure;
+        if (views == null && failed != null) {
+          throw new IllegalStateException("the augmentation thread failed: " + (failed.getMessage() == null
+              ? failed.toString() : failed.getMessage()), failed);
+        }
+      }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("interrupted while waiting for augmented views", e);

@@ -1,0 +1,190 @@
+package org.splinewatch.faults;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.splinewatch.analysis.AnalyzerActor;
+import org.splinewatch.cli.TrainCommand;
+import org.splinewatch.data.SyntheticData;
+import org.splinewatch.monitor.EmbeddedRun;
+import org.splinewatch.monitor.RunGuardian;
+import org.splinewatch.snapshot.WeightSnapshot;
+import org.splinewatch.trainer.RunSettings;
+import org.splinewatch.trainer.Trainer;
+
+/**
+ * Faults injected into real tiny runs (issue 21, item 2): a training-side thread that throws, an exception in
+ * {@code snapshot()} and an analyzer running out of memory. Each run must end by itself within seconds (no hang),
+ * with the right exit code, a one-line error and {@code run_finished} in {@code events.jsonl}, and keep what was
+ * written before the fault.
+ */
+@Timeout(value = 180, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+class FaultInjectionTest {
+  static final ObjectMapper JSON = new ObjectMapper();
+
+  @TempDir
+  Path tmp;
+
+  /** Runs {@code overrides} in this JVM and checks it ended within {@code limit}. */
+  static EmbeddedRun.Result run(Map<String, Object> overrides, List<RunGuardian.AnalyzerSpec> extra,
+      EmbeddedRun.Listener listener, Duration limit) {
+    var config = TrainCommand.load(overrides, null);
+    RunSettings settings = RunSettings.fromConfig(config);
+    List<RunGuardian.AnalyzerSpec> analyzers = new ArrayList<>(EmbeddedRun.defaultAnalyzers(config));
+    analyzers.addAll(extra);
+    long t0 = System.nanoTime();
+    EmbeddedRun.Result r = EmbeddedRun.run(settings, config, overrides, System.out, analyzers, listener);
+    Duration took = Duration.ofNanos(System.nanoTime() - t0);
+    assertTrue(took.compareTo(limit) < 0, "the run took " + took + ", more than " + limit);
+    return r;
+  }
+
+  /** The events of a run directory, one JSON object per line. */
+  static List<JsonNode> events(Path runDir) throws Exception {
+    List<JsonNode> list = new ArrayList<>();
+    for (String line : Files.readAllLines(runDir.resolve("events.jsonl"))) {
+      list.add(JSON.readTree(line));
+    }
+    return list;
+  }
+
+  static JsonNode runFinished(Path runDir) throws Exception {
+    List<JsonNode> e = events(runDir);
+    JsonNode last = e.get(e.size() - 1);
+    assertEquals("run_finished", last.get("type").asText(), e.toString());
+    return last;
+  }
+
+  @Test
+  void augmentationThreadFailureEndsTheRunWithExitOne() throws Exception {
+    // 20 training images for a batch of 32: the SSL trainer's augmentation thread cannot draw a batch and dies
+    Path data = tmp.resolve("few");
+    SyntheticData.writeDir(data, 20, 200, 5);
+    Map<String, Object> o = SyntheticData.tinyRun(tmp, "aug", 1000);
+    o.put("splinewatch.data.dir", data.toString());
+    o.put("splinewatch.run.method", "simclr");
+    o.put("splinewatch.run.projection-dim", 8);
+    o.put("splinewatch.run.monitoring", false);
+    EmbeddedRun.Result r = run(o, List.of(), new EmbeddedRun.Listener() { }, Duration.ofSeconds(60));
+    assertEquals(1, r.exitCode());
+    assertTrue(r.finished().error().contains("the augmentation thread failed: the training set has 20 images, fewer"
+        + " than the batch size 32"), r.finished().error());
+    assertEquals(1, r.finished().error().lines().count());
+    JsonNode end = runFinished(r.runDir());
+    assertEquals("failed", end.get("status").asText());
+    assertEquals(1, end.get("exit_code").asInt());
+  }
+
+  @Test
+  void exceptionInSnapshotEndsTheRunAndKeepsEarlierMetrics() throws Exception {
+    Map<String, Object> o = SyntheticData.tinyRun(tmp, "snap", 100_000);
+    o.put("splinewatch.analysis.enabled", List.of("embedding"));
+    EmbeddedRun.Listener faulty = new EmbeddedRun.Listener() {
+      @Override
+      public Trainer trainer(Trainer created) {
+        return new FailingSnapshots(created, 60);
+      }
+    };
+    EmbeddedRun.Result r = run(o, List.of(), faulty, Duration.ofSeconds(60));
+    assertEquals(1, r.exitCode());
+    assertEquals("the trainer failed at step 60: injected snapshot failure at step 60", r.finished().error());
+    assertEquals("failed", runFinished(r.runDir()).get("status").asText());
+    // the samples before the fault are on disk: training scalars up to step 60
+    String metrics = Files.readString(r.runDir().resolve("metrics.jsonl"));
+    assertTrue(metrics.contains("\"name\":\"splinewatch_training_step\",\"labels\":{\"dataset\":\"mnist\","
+        + "\"method\":\"supervised\",\"run\":\"snap\"},\"step\":60,"), metrics);
+  }
+
+  @Test
+  void analyzerOutOfMemoryIsContainedAndTrainingGoesOn() throws Exception {
+    Map<String, Object> o = SyntheticData.tinyRun(tmp, "oom", 200);
+    o.put("splinewatch.analysis.enabled", List.of("embedding"));
+    o.put("splinewatch-analysis-dispatcher.fixed-pool-size", 2);
+    int[] calls = {0};
+    RunGuardian.AnalyzerSpec hog = new RunGuardian.AnalyzerSpec("hog", (run, metrics, dir) ->
+        AnalyzerActor.create("hog", metrics, () -> snapshot -> {
+          calls[0]++;
+          if (snapshot.step() >= 40) {
+            // a real OutOfMemoryError from the JVM, without exhausting the heap of the test JVM
+            long[] huge = new long[Integer.MAX_VALUE - 2];
+            return List.of(org.splinewatch.metrics.Sample.of("splinewatch_hog", huge.length, snapshot.step()));
+          }
+          return List.of();
+        }));
+    EmbeddedRun.Result r = run(o, List.of(hog), new EmbeddedRun.Listener() { }, Duration.ofSeconds(90));
+    assertEquals(0, r.exitCode(), String.valueOf(r.finished()));
+    assertEquals(200, r.finished().steps());
+    List<JsonNode> events = events(r.runDir());
+    JsonNode disabled = events.stream().filter(e -> e.get("type").asText().equals("analyzer_disabled"))
+        .findFirst().orElseThrow(() -> new AssertionError("no analyzer_disabled event: " + events));
+    assertEquals("hog", disabled.get("analyzer").asText());
+    assertTrue(disabled.get("error").asText().startsWith("out of memory: "), disabled.toString());
+    assertEquals(1, events.stream().filter(e -> e.get("type").asText().equals("analyzer_disabled")).count());
+    assertEquals("done", runFinished(r.runDir()).get("status").asText());
+    // disabled after the failing snapshot: it never analysed again; the embedding analyzer went on to the end
+    assertTrue(calls[0] >= 1 && calls[0] <= 3, "hog analysed " + calls[0] + " snapshots");
+    assertTrue(Files.readString(r.runDir().resolve("metrics.jsonl")).contains(
+        "\"name\":\"splinewatch_analysis_step\",\"labels\":{\"analyzer\":\"embedding\",\"dataset\":\"mnist\","
+            + "\"method\":\"supervised\",\"run\":\"oom\"},\"step\":200,"));
+  }
+
+  /** A trainer whose {@code snapshot()} throws from step {@code failAt} on. */
+  static final class FailingSnapshots implements Trainer {
+    private final Trainer t;
+    private final long failAt;
+
+    FailingSnapshots(Trainer t, long failAt) {
+      this.t = t;
+      this.failAt = failAt;
+    }
+
+    @Override
+    public double step() {
+      return t.step();
+    }
+
+    @Override
+    public WeightSnapshot snapshot(String runId, long step, int epoch, double loss, double stepsPerSecond) {
+      if (step >= failAt) {
+        throw new IllegalStateException("injected snapshot failure at step " + step);
+      }
+      return t.snapshot(runId, step, epoch, loss, stepsPerSecond);
+    }
+
+    @Override
+    public int stepsPerEpoch() {
+      return t.stepsPerEpoch();
+    }
+
+    @Override
+    public double learningRate() {
+      return t.learningRate();
+    }
+
+    @Override
+    public void saveCheckpoint(Path dir) throws java.io.IOException {
+      t.saveCheckpoint(dir);
+    }
+
+    @Override
+    public void loadCheckpoint(Path dir) throws java.io.IOException {
+      t.loadCheckpoint(dir);
+    }
+
+    @Override
+    public void close() {
+      t.close();
+    }
+  }
+}
