@@ -127,7 +127,7 @@ public final class RunGuardian {
         // ChildFailed signal below fails the run instead of silently ending metrics, alerts and early stop
         ActorRef<MetricsActor.Command> local = ctx.spawn(Behaviors.supervise(MetricsActor.create(s.registry(),
             s.log(), s.runLabels(), detector, alert -> self.tell(new AlertRaised(alert))))
-            .onFailure(SupervisorStrategy.stop()), "metrics");
+            .onFailure(SupervisorStrategy.stop().withLoggingEnabled(false)), "metrics");
         ctx.watch(local);
         metrics = local;
         List<SnapshotHub.Analyzer> hubAnalyzers = new ArrayList<>();
