@@ -47,44 +47,31 @@ public record AlertSettings(String earlyStop, List<String> stopOn, int nFire, in
     if (s.warmupSteps < 0) {
       throw new IllegalArgumentException("splinewatch.alerts.warmup-steps must be at least 0, got " + s.warmupSteps);
     }
-    // ratios and fractions lie in [0, 1]; the kNN thresholds are multiples of chance (1/C), so at most C = 10
-    unit("std-fire", s.stdFire);
-    unit("std-clear", s.stdClear);
-    unit("std-fire-relative", s.stdFireRelative);
-    unit("std-clear-relative", s.stdClearRelative);
-    unit("rankme-ratio-fire", s.rankMeRatioFire);
-    unit("rankme-ratio-clear", s.rankMeRatioClear);
-    unit("rankme-drop-fire", s.rankMeDropFire);
-    unit("rankme-drop-clear", s.rankMeDropClear);
-    unit("region-drop-fire", s.regionDropFire);
-    unit("region-drop-clear", s.regionDropClear);
-    unit("dead-rows-fire", s.deadRowsFire);
-    unit("dead-rows-clear", s.deadRowsClear);
-    if (!(s.knnChanceFire >= 0 && s.knnChanceClear <= 10)) {
-      throw new IllegalArgumentException("splinewatch.alerts: knn-chance-fire " + s.knnChanceFire + " and"
-          + " knn-chance-clear " + s.knnChanceClear + ": expected multiples of chance in [0, 10]");
+    // each rule's pair of thresholds, the one crossed first when the series gets worse on the left: a rule that
+    // fires below a threshold clears at or above it (hysteresis), one that fires above clears below it. Ratios and
+    // fractions lie in [0, 1]; the kNN thresholds are multiples of chance (1/C), at most C = 10.
+    Object[][] pairs = {
+        {"std-fire", s.stdFire, "std-clear", s.stdClear, 1.0},
+        {"std-fire-relative", s.stdFireRelative, "std-clear-relative", s.stdClearRelative, 1.0},
+        {"rankme-ratio-fire", s.rankMeRatioFire, "rankme-ratio-clear", s.rankMeRatioClear, 1.0},
+        {"rankme-drop-fire", s.rankMeDropFire, "rankme-drop-clear", s.rankMeDropClear, 1.0},
+        {"knn-chance-fire", s.knnChanceFire, "knn-chance-clear", s.knnChanceClear, 10.0},
+        {"region-drop-fire", s.regionDropFire, "region-drop-clear", s.regionDropClear, 1.0},
+        {"dead-rows-clear", s.deadRowsClear, "dead-rows-fire", s.deadRowsFire, 1.0}};
+    for (Object[] p : pairs) {
+      double max = (Double) p[4];
+      for (int i = 0; i < 4; i += 2) {
+        double v = (Double) p[i + 1];
+        if (!(v >= 0 && v <= max)) {
+          throw new IllegalArgumentException("splinewatch.alerts." + p[i] + " " + v + ": expected a number in [0, "
+              + (max == 1 ? "1" : "10 (multiples of chance)") + "]");
+        }
+      }
+      if (!((Double) p[1] <= (Double) p[3])) {
+        throw new IllegalArgumentException("splinewatch.alerts: " + p[0] + " " + p[1] + " must not exceed " + p[2]
+            + " " + p[3] + " (the clear threshold lies on the healthy side of the fire threshold)");
+      }
     }
-    // hysteresis: a rule that fires below a threshold clears at or above it, one that fires above clears below
-    below("std-fire", s.stdFire, "std-clear", s.stdClear);
-    below("std-fire-relative", s.stdFireRelative, "std-clear-relative", s.stdClearRelative);
-    below("rankme-ratio-fire", s.rankMeRatioFire, "rankme-ratio-clear", s.rankMeRatioClear);
-    below("rankme-drop-fire", s.rankMeDropFire, "rankme-drop-clear", s.rankMeDropClear);
-    below("knn-chance-fire", s.knnChanceFire, "knn-chance-clear", s.knnChanceClear);
-    below("region-drop-fire", s.regionDropFire, "region-drop-clear", s.regionDropClear);
-    below("dead-rows-clear", s.deadRowsClear, "dead-rows-fire", s.deadRowsFire);
     return s;
-  }
-
-  private static void unit(String key, double v) {
-    if (!(v >= 0 && v <= 1)) {
-      throw new IllegalArgumentException("splinewatch.alerts." + key + " " + v + ": expected a number in [0, 1]");
-    }
-  }
-
-  private static void below(String lowKey, double low, String highKey, double high) {
-    if (!(low <= high)) {
-      throw new IllegalArgumentException("splinewatch.alerts: " + lowKey + " " + low + " must not exceed " + highKey
-          + " " + high + " (the clear threshold lies on the healthy side of the fire threshold)");
-    }
   }
 }
