@@ -156,7 +156,8 @@ public final class TrainerActor extends AbstractBehavior<TrainerActor.Command> {
     try {
       loss = trainer.step();
     } catch (RuntimeException e) {
-      return finish(false, null, "training step " + (step + 1) + " failed: " + e);
+      return finish(false, null, "training step " + (step + 1) + " failed: "
+          + (e.getMessage() == null ? e.toString() : e.getMessage()));
     }
     step++;
     windowSteps++;

@@ -78,8 +78,8 @@ class FaultInjectionTest {
     o.put("splinewatch.run.monitoring", false);
     EmbeddedRun.Result r = run(o, List.of(), new EmbeddedRun.Listener() { }, Duration.ofSeconds(60));
     assertEquals(1, r.exitCode());
-    assertTrue(r.finished().error().contains("the augmentation thread failed: the training set has 20 images, fewer"
-        + " than the batch size 32"), r.finished().error());
+    assertEquals("training step 1 failed: the augmentation thread failed: the training set has 20 images, fewer"
+        + " than the batch size 32", r.finished().error());
     assertEquals(1, r.finished().error().lines().count());
     JsonNode end = runFinished(r.runDir());
     assertEquals("failed", end.get("status").asText());
