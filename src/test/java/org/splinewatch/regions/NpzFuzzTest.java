@@ -99,6 +99,14 @@ class NpzFuzzTest {
     }
   }
 
+  /** A valid 2-2-1 model whose {@code W1.npy} entry is {@code w1}. */
+  static Map<String, byte[]> twoLayerModel(byte[] w1) {
+    return Map.of("W0.npy", npy(1, header("<f4", "2, 2"), floats(1, 0, 0, 1)),
+        "b0.npy", npy(1, header("<f4", "2,"), floats(0, 0)), "W1.npy", w1,
+        "b1.npy", npy(1, header("<f4", "1,"), floats(0)), "origin.npy", npy(1, header("<f4", "2,"), floats(0, 0)),
+        "u.npy", npy(1, header("<f4", "2,"), floats(1, 0)), "v.npy", npy(1, header("<f4", "2,"), floats(0, 1)));
+  }
+
   private static final List<String> DESCRS = List.of("<f4", "<f8", "<i4", "|u1", ">f4", "<f4'", "");
 
   @Provide
@@ -132,12 +140,7 @@ class NpzFuzzTest {
     Path f = tmp();
     try {
       if (wholeModel) {
-        // a valid 2-2-1 model whose W1 is the fuzzed array
-        zip(f, Map.of("W0.npy", npy(1, header("<f4", "2, 2"), floats(1, 0, 0, 1)),
-            "b0.npy", npy(1, header("<f4", "2,"), floats(0, 0)), "W1.npy", array,
-            "b1.npy", npy(1, header("<f4", "1,"), floats(0)), "origin.npy", npy(1, header("<f4", "2,"), floats(0, 0)),
-            "u.npy", npy(1, header("<f4", "2,"), floats(1, 0)), "v.npy", npy(1, header("<f4", "2,"), floats(0, 1))),
-            stored);
+        zip(f, twoLayerModel(array), stored);
       } else {
         zip(f, Map.of("W0.npy", array), stored);
       }
@@ -173,11 +176,7 @@ class NpzFuzzTest {
       @ForAll byte value) throws IOException {
     Path f = tmp();
     try {
-      zip(f, Map.of("W0.npy", npy(1, header("<f4", "2, 2"), floats(1, 0, 0, 1)),
-          "b0.npy", npy(1, header("<f4", "2,"), floats(0, 0)), "W1.npy", npy(1, header("<f4", "2, 1"), floats(1, 1)),
-          "b1.npy", npy(1, header("<f4", "1,"), floats(0)), "origin.npy", npy(1, header("<f4", "2,"), floats(0, 0)),
-          "u.npy", npy(1, header("<f4", "2,"), floats(1, 0)), "v.npy", npy(1, header("<f4", "2,"), floats(0, 1))),
-          true);
+      zip(f, twoLayerModel(npy(1, header("<f4", "2, 1"), floats(1, 1))), true);
       byte[] b = Files.readAllBytes(f);
       b[position % b.length] = value;
       Files.write(f, b);
@@ -187,20 +186,22 @@ class NpzFuzzTest {
     }
   }
 
+  /** Writes {@code entries} (deflated) to {@code f} and expects a one-line error containing {@code fragment}. */
+  private static void refused(Path f, Map<String, byte[]> entries, String fragment) throws IOException {
+    zip(f, entries, false);
+    NpzModel.ModelFileException e = readExpectingAtMostAOneLineError(f);
+    assertTrue(e != null && e.getMessage().contains(fragment), fragment + ": " + e);
+  }
+
   @Example
   void aShapeWhoseByteCountOverflowsIsRefusedBeforeAnyAllocation() throws IOException {
     // the 1.8 KB file: count*itemsize overflows int; before, 8 GiB were allocated
     Path f = tmp();
     try {
-      zip(f, Map.of("W0.npy", npy(1, header("<f4", "65536, 65536"), new byte[1700])), false);
-      NpzModel.ModelFileException e = readExpectingAtMostAOneLineError(f);
-      assertTrue(e != null && e.getMessage().contains("more than the"), String.valueOf(e));
-      zip(f, Map.of("W0.npy", npy(1, header("<f8", "2147483647, 2147483647, 2147483647"), new byte[16])), false);
-      e = readExpectingAtMostAOneLineError(f);
-      assertTrue(e != null && e.getMessage().contains("overflows"), String.valueOf(e));
-      zip(f, Map.of("W0.npy", npy(1, header("<f4", "-4, 2"), new byte[16])), false);
-      e = readExpectingAtMostAOneLineError(f);
-      assertTrue(e != null && e.getMessage().contains("dimension -4"), String.valueOf(e));
+      refused(f, Map.of("W0.npy", npy(1, header("<f4", "65536, 65536"), new byte[1700])), "more than the");
+      refused(f, Map.of("W0.npy", npy(1, header("<f8", "2147483647, 2147483647, 2147483647"), new byte[16])),
+          "overflows");
+      refused(f, Map.of("W0.npy", npy(1, header("<f4", "-4, 2"), new byte[16])), "dimension -4");
     } finally {
       Files.deleteIfExists(f);
     }
