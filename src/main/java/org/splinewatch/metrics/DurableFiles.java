@@ -22,9 +22,18 @@ public final class DurableFiles {
   public static void writeAtomically(Path target, byte[] content) throws IOException {
     Path dir = target.toAbsolutePath().getParent();
     Files.createDirectories(dir);
-    Path tmp = Files.createTempFile(dir, "." + target.getFileName() + ".", ".tmp");
+    String prefix = "." + target.getFileName() + ".";
+    // temporaries of writes a crash interrupted
+    try (Stream<Path> old = Files.list(dir)) {
+      for (Path p : old.filter(p -> p.getFileName().toString().startsWith(prefix)
+          && p.getFileName().toString().endsWith(".tmp")).toList()) {
+        Files.deleteIfExists(p);
+      }
+    }
+    // created like any new file (the umask decides its mode), under a name no other writer uses
+    Path tmp = dir.resolve(prefix + Long.toHexString(System.nanoTime()) + "-" + ProcessHandle.current().pid() + ".tmp");
     try {
-      try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+      try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
         var buf = java.nio.ByteBuffer.wrap(content);
         while (buf.hasRemaining()) {
           ch.write(buf);

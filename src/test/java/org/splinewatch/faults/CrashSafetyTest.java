@@ -25,6 +25,7 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.splinewatch.cli.Main;
 import org.splinewatch.data.SyntheticData;
+import org.splinewatch.metrics.RunLog;
 import org.splinewatch.trainer.Checkpoints;
 
 /**
@@ -113,6 +114,12 @@ class CrashSafetyTest {
       assertEquals(200_000, c.path("padding").asText().length());
       assertTrue(c.path("step").asLong() >= next);
       next = c.path("step").asLong() + 1000;
+    }
+    // the next write removes the temporary files the killed writers left
+    RunLog.writeConfig(dir, java.util.Map.of("run_id", "after"));
+    try (Stream<Path> s = Files.list(dir)) {
+      List<String> names = s.map(p -> p.getFileName().toString()).toList();
+      assertEquals(List.of("config.json"), names);
     }
   }
 
