@@ -19,7 +19,8 @@ import org.splinewatch.metrics.RetentionSettings;
  * Keeps the partition pictures of a run bounded ({@code splinewatch.retention.planes-keep-last} and
  * {@code planes-keep-every}): of each plane's pictures, numbered 0, 1, 2, … in the order they were written, the
  * newest {@code keep-last} and every {@code keep-every}-th stay; the rest are deleted as newer ones arrive. Pictures
- * already in the directory (an analyzer restarted after a failure) are numbered by step order once, at start.
+ * already in the directory when it starts (an analyzer restarted after a failure) are left alone: which of them were
+ * kept as every {@code keep-every}-th is not known; numbering continues after them.
  */
 final class PictureRetention {
   private static final Pattern NAME = Pattern.compile("plane-(\\d+)-step-(\\d+)\\.svg");
@@ -36,18 +37,15 @@ final class PictureRetention {
     if (planesDir == null || !Files.isDirectory(planesDir)) {
       return;
     }
-    List<Path> existing = new ArrayList<>();
     try (Stream<Path> files = Files.list(planesDir)) {
-      files.filter(f -> NAME.matcher(f.getFileName().toString()).matches()).sorted().forEach(existing::add);
+      files.forEach(f -> {
+        Matcher m = NAME.matcher(f.getFileName().toString());
+        if (m.matches()) {
+          written.merge(Integer.parseInt(m.group(1)), 1L, Long::sum);
+        }
+      });
     } catch (IOException e) {
       throw new UncheckedIOException("cannot list " + planesDir + ": " + e.getMessage(), e);
-    }
-    for (Path f : existing) {
-      Matcher m = NAME.matcher(f.getFileName().toString());
-      if (m.matches()) {
-        // without knowing which were thinned before, number what is there; the newest stay the newest
-        add(Integer.parseInt(m.group(1)), f);
-      }
     }
   }
 
