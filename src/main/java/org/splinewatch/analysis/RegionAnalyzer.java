@@ -40,14 +40,22 @@ public final class RegionAnalyzer implements SnapshotAnalysis {
 
   private final RegionSettings settings;
   private final Path planesDir;
+  private final PictureRetention retention;
   private final List<Plane> planes;
   private final int[] previousRegions;
   private final ExecutorService pool;
   private final Queue<Partition.Workspace> workspaces = new ConcurrentLinkedQueue<>();
 
   public RegionAnalyzer(RunInfo run, RegionSettings settings, Path runDir) {
+    this(run, settings, runDir, org.splinewatch.metrics.RetentionSettings.KEEP_ALL);
+  }
+
+  /** With {@code retention} thinning the partition pictures of long runs. */
+  public RegionAnalyzer(RunInfo run, RegionSettings settings, Path runDir,
+      org.splinewatch.metrics.RetentionSettings retention) {
     this.settings = settings;
     this.planesDir = runDir == null ? null : runDir.resolve("planes");
+    this.retention = settings.svg() ? new PictureRetention(retention, planesDir) : null;
     this.planes = planes(run, settings.pad());
     this.previousRegions = new int[planes.size()];
     this.pool = settings.threads() > 1 && planes.size() > 1
@@ -63,7 +71,13 @@ public final class RegionAnalyzer implements SnapshotAnalysis {
   /** The analyzer actor. */
   public static Behavior<Analyze> create(RunInfo run, ActorRef<MetricsActor.Command> metrics, RegionSettings settings,
       Path runDir) {
-    return AnalyzerActor.create(NAME, metrics, () -> new RegionAnalyzer(run, settings, runDir));
+    return create(run, metrics, settings, runDir, org.splinewatch.metrics.RetentionSettings.KEEP_ALL);
+  }
+
+  /** The analyzer actor, keeping pictures as {@code retention} says. */
+  public static Behavior<Analyze> create(RunInfo run, ActorRef<MetricsActor.Command> metrics, RegionSettings settings,
+      Path runDir, org.splinewatch.metrics.RetentionSettings retention) {
+    return AnalyzerActor.create(NAME, metrics, () -> new RegionAnalyzer(run, settings, runDir, retention));
   }
 
   /** The run's planes: through the three anchor probes of each plane (SplineCam convention, regions.md §2.1). */
@@ -187,6 +201,9 @@ public final class RegionAnalyzer implements SnapshotAnalysis {
       Files.writeString(tmp, svg);
       Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
           java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+      if (retention != null) {
+        retention.written(plane, file);
+      }
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write the partition picture to " + planesDir + ": " + e.getMessage(), e);
     }

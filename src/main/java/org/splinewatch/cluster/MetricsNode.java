@@ -1,7 +1,9 @@
 package org.splinewatch.cluster;
 
+import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -13,12 +15,14 @@ import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.actor.typed.receptionist.Receptionist;
 import org.apache.pekko.actor.typed.receptionist.ServiceKey;
 import org.splinewatch.alerts.Alert;
 import org.splinewatch.alerts.AlertSettings;
 import org.splinewatch.alerts.CollapseDetector;
 import org.splinewatch.metrics.MetricsActor;
+import org.splinewatch.metrics.RetentionSettings;
 import org.splinewatch.metrics.RunLog;
 import org.splinewatch.monitor.RunControl;
 import org.splinewatch.monitor.RunGuardian;
@@ -30,7 +34,8 @@ import org.splinewatch.wire.CborSerializable;
  * {@link MetricsActor} here (same names and labels as a single process, one shared registry behind one
  * {@code /metrics}), its run directory ({@code config.json}, {@code metrics.jsonl}, {@code events.jsonl}, the report
  * at the end) and a collapse detector whose alerts go back to the run's trainer. The control endpoint can stop any
- * registered run. A trainer whose node leaves before {@link RunFinished} has its run marked failed.
+ * registered run. A trainer whose node leaves before {@link RunFinished} has its run marked failed. A finished run's
+ * meters leave {@code /metrics} after {@code splinewatch.retention.finished-run-meters-grace}.
  */
 public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
   public static final ServiceKey<Command> KEY = ServiceKey.create(Command.class, "splinewatch-metrics");
@@ -63,6 +68,10 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
   private record AlertFired(String runId, Alert alert) implements Command {
   }
 
+  /** The grace period after a run finished is over: its meters leave {@code /metrics}. */
+  private record ForgetMeters(String runId) implements Command {
+  }
+
   private record Run(Path dir, ActorRef<MetricsActor.Command> metrics, RegisterRun registration) {
   }
 
@@ -71,18 +80,33 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
   private final RunControl control;
   private final String metricsUrl;
   private final Map<String, Run> runs = new HashMap<>();
+  private final Duration meterGrace;
+  private final RetentionSettings retention;
+  private final TimerScheduler<Command> timers;
 
   /** @param metricsUrl where this node serves {@code /metrics} (told to trainers; empty when none) */
   public static Behavior<Command> create(MeterRegistry registry, Path out, RunControl control, String metricsUrl) {
-    return Behaviors.setup(ctx -> {
+    return create(registry, out, control, metricsUrl, null, RetentionSettings.KEEP_ALL);
+  }
+
+  /**
+   * @param meterGrace how long a finished run's meters stay on {@code /metrics} (null: for ever)
+   * @param retention  rotation of the runs' {@code metrics.jsonl}
+   */
+  public static Behavior<Command> create(MeterRegistry registry, Path out, RunControl control, String metricsUrl,
+      Duration meterGrace, RetentionSettings retention) {
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
       ctx.getSystem().receptionist().tell(Receptionist.register(KEY, ctx.getSelf()));
-      return new MetricsNode(ctx, registry, out, control, metricsUrl);
-    });
+      return new MetricsNode(ctx, registry, out, control, metricsUrl, meterGrace, retention, timers);
+    }));
   }
 
   private MetricsNode(ActorContext<Command> ctx, MeterRegistry registry, Path out, RunControl control,
-      String metricsUrl) {
+      String metricsUrl, Duration meterGrace, RetentionSettings retention, TimerScheduler<Command> timers) {
     super(ctx);
+    this.meterGrace = meterGrace;
+    this.retention = retention;
+    this.timers = timers;
     this.metricsUrl = metricsUrl;
     this.registry = registry;
     this.out = out;
@@ -128,6 +152,16 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
           }
           return this;
         })
+        .onMessage(ForgetMeters.class, m -> {
+          if (!runs.containsKey(m.runId())) { // not when the id was registered again meanwhile
+            List<Meter> gone = registry.getMeters().stream().filter(x -> m.runId().equals(x.getId().getTag("run")))
+                .toList();
+            gone.forEach(registry::remove);
+            getContext().getLog().info("run {} finished {} ago: {} meters removed from /metrics", m.runId(),
+                meterGrace, gone.size());
+          }
+          return this;
+        })
         .build();
   }
 
@@ -145,7 +179,7 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
     Path dir = out.resolve(m.runId());
     try {
       RunLog.writeConfig(dir, m.config());
-      RunLog log = new RunLog(dir);
+      RunLog log = new RunLog(dir, retention);
       CollapseDetector detector = m.alerts() == null ? null : new CollapseDetector(m.alerts(), m.runId(), m.classes());
       ActorRef<Command> self = getContext().getSelf();
       ActorRef<MetricsActor.Command> metrics = getContext().spawn(MetricsActor.create(registry, log, m.labels(),
@@ -165,5 +199,9 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
     control.unregister(run.registration().runId());
     getContext().unwatch(run.registration().trainer());
     getContext().stop(run.metrics());
+    if (meterGrace != null) {
+      timers.startSingleTimer("forget-" + run.registration().runId(), new ForgetMeters(run.registration().runId()),
+          meterGrace);
+    }
   }
 }

@@ -2,12 +2,19 @@ package org.splinewatch.metrics;
 
 import static org.apache.pekko.http.javadsl.server.Directives.complete;
 import static org.apache.pekko.http.javadsl.server.Directives.concat;
+import static org.apache.pekko.http.javadsl.server.Directives.extractRequest;
 import static org.apache.pekko.http.javadsl.server.Directives.get;
 import static org.apache.pekko.http.javadsl.server.Directives.path;
 import static org.apache.pekko.http.javadsl.server.Directives.pathSingleSlash;
 
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.net.BindException;
+import java.util.Collection;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Pattern;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -16,6 +23,8 @@ import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.http.javadsl.ServerBinding;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
 import org.apache.pekko.http.javadsl.model.HttpEntities;
+import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.apache.pekko.http.javadsl.model.headers.Host;
 import org.apache.pekko.http.javadsl.server.Route;
 
 /** Serves {@code GET /metrics} (Prometheus text format) on a host and port, with a one-line error when the port is taken. */
@@ -40,10 +49,68 @@ public final class MetricsHttpServer {
   /** With {@code extra} routes (e.g. the control endpoint) served beside {@code /metrics}. */
   public static MetricsHttpServer start(ActorSystem<?> system, PrometheusMeterRegistry registry, String host, int port,
       Route extra) {
+    return start(system, registry, host, port, extra, AllowedHosts.loopbackAnd(List.of(host)));
+  }
+
+  /**
+   * Which {@code Host} headers the endpoint answers: IP literals, {@code localhost} and the configured names. A
+   * request naming any other host (a DNS-rebinding page in a browser: its own name resolved to this address) is
+   * refused with 421 before any route runs.
+   */
+  public record AllowedHosts(Set<String> names) {
+    private static final Pattern IPV4 = Pattern.compile("\\d{1,3}(\\.\\d{1,3}){3}");
+
+    /** {@code localhost} plus {@code extra} (names or addresses; a wildcard bind address adds nothing). */
+    public static AllowedHosts loopbackAnd(Collection<String> extra) {
+      Set<String> names = new TreeSet<>();
+      names.add("localhost");
+      for (String n : extra) {
+        if (n != null && !n.isBlank()) {
+          names.add(normalise(n));
+        }
+      }
+      return new AllowedHosts(Set.copyOf(names));
+    }
+
+    private static String normalise(String host) {
+      String h = host.trim().toLowerCase(java.util.Locale.ROOT);
+      if (h.startsWith("[") && h.endsWith("]")) {
+        h = h.substring(1, h.length() - 1);
+      }
+      return h.endsWith(".") ? h.substring(0, h.length() - 1) : h;
+    }
+
+    /** From {@code splinewatch.metrics.allowed-hosts} and {@code advertise-host}, plus the bind host. */
+    public static AllowedHosts fromConfig(com.typesafe.config.Config config, String bindHost) {
+      List<String> extra = new java.util.ArrayList<>(config.getStringList("splinewatch.metrics.allowed-hosts"));
+      extra.add(config.getString("splinewatch.metrics.advertise-host"));
+      extra.add(bindHost);
+      return loopbackAnd(extra);
+    }
+
+    /** Whether a request whose {@code Host} header names {@code host} (without the port) is answered. */
+    public boolean allows(String host) {
+      String h = normalise(host);
+      // an address cannot be rebound by DNS; only names can
+      return IPV4.matcher(h).matches() || h.contains(":") || names.contains(h);
+    }
+  }
+
+  /** With the {@code Host} allow-list {@code allowed}. */
+  public static MetricsHttpServer start(ActorSystem<?> system, PrometheusMeterRegistry registry, String host, int port,
+      Route extra, AllowedHosts allowed) {
     Route base = concat(
         path("metrics", () -> get(() -> complete(HttpEntities.create(ContentTypes.TEXT_PLAIN_UTF8, registry.scrape())))),
         pathSingleSlash(() -> get(() -> complete("splinewatch: metrics at /metrics\n"))));
-    Route route = extra == null ? base : concat(extra, base);
+    Route routes = extra == null ? base : concat(extra, base);
+    Route route = extractRequest(req -> {
+      Optional<Host> h = req.getHeader(Host.class);
+      if (h.isPresent() && !h.get().host().isEmpty() && !allowed.allows(h.get().host().address())) {
+        return complete(StatusCodes.MISDIRECTED_REQUEST, "host '" + h.get().host().address() + "' is not served here;"
+            + " expected localhost, an IP address or a name in splinewatch.metrics.allowed-hosts\n");
+      }
+      return routes;
+    });
     try {
       ServerBinding b = Http.get(system).newServerAt(host, port).bind(route).toCompletableFuture()
           .get(30, TimeUnit.SECONDS);

@@ -4,52 +4,86 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.BufferedWriter;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
 import java.io.UncheckedIOException;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import java.util.zip.GZIPOutputStream;
 
 /**
- * The run directory {@code runs/<run-id>/}: {@code config.json} (provenance), {@code metrics.jsonl} (every sample:
- * name, labels, step, value, time) and {@code events.jsonl}. Lines are flushed after each batch so a crash loses at
- * most the batch being written.
+ * The run directory {@code runs/<run-id>/}: {@code config.json} (provenance, replaced atomically),
+ * {@code metrics.jsonl} (every sample: name, labels, step, value, time) and {@code events.jsonl}. Lines are flushed
+ * after each batch (every snapshot), so a crash loses at most the batch being written, and forced to disk by
+ * {@link #sync()} (at checkpoints) and {@link #close()} (run end). With {@link RetentionSettings#metricsSegmentBytes()}
+ * the metrics file is rotated into gzip segments {@code metrics-<n>.jsonl.gz} that readers take in order.
  */
 public final class RunLog implements AutoCloseable {
   private static final ObjectMapper JSON = new ObjectMapper();
+  /** A rotated metrics segment: {@code metrics-00001.jsonl.gz} (or, for a moment while it is compressed, without .gz). */
+  public static final Pattern SEGMENT = Pattern.compile("metrics-(\\d{5,})\\.jsonl(\\.gz)?");
+
   private final Path dir;
-  private final BufferedWriter metrics;
+  private final RetentionSettings retention;
+  private FileChannel metricsChannel;
+  private BufferedWriter metrics;
+  private final FileChannel eventsChannel;
   private final BufferedWriter events;
 
   public RunLog(Path dir) {
+    this(dir, RetentionSettings.KEEP_ALL);
+  }
+
+  public RunLog(Path dir, RetentionSettings retention) {
     this.dir = dir;
+    this.retention = retention;
     try {
       Files.createDirectories(dir);
-      metrics = Files.newBufferedWriter(dir.resolve("metrics.jsonl"), StandardCharsets.UTF_8,
-          StandardOpenOption.CREATE, StandardOpenOption.APPEND);
-      events = Files.newBufferedWriter(dir.resolve("events.jsonl"), StandardCharsets.UTF_8, StandardOpenOption.CREATE,
-          StandardOpenOption.APPEND);
+      finishInterruptedRotation();
+      metricsChannel = append(dir.resolve("metrics.jsonl"));
+      metrics = writer(metricsChannel);
+      eventsChannel = append(dir.resolve("events.jsonl"));
+      events = writer(eventsChannel);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot create the run directory " + dir + ": " + e.getMessage(), e);
     }
+  }
+
+  private static FileChannel append(Path file) throws IOException {
+    return FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
+  }
+
+  private static BufferedWriter writer(FileChannel ch) {
+    return new BufferedWriter(Channels.newWriter(ch, StandardCharsets.UTF_8), 64 * 1024);
   }
 
   public Path dir() {
     return dir;
   }
 
+  /** Writes {@code config.json} atomically (temporary file, fsync, rename, directory fsync). */
   public static void writeConfig(Path dir, Map<String, Object> config) {
+    Path file = dir.resolve("config.json");
     try {
-      Files.createDirectories(dir);
-      JSON.writer(SerializationFeature.INDENT_OUTPUT).writeValue(dir.resolve("config.json").toFile(), config);
+      DurableFiles.writeAtomically(file, JSON.writer(SerializationFeature.INDENT_OUTPUT).writeValueAsBytes(config));
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot write " + dir.resolve("config.json") + ": " + e.getMessage(), e);
+      throw new UncheckedIOException("cannot write " + file + ": " + e.getMessage(), e);
     }
   }
 
-  /** Appends samples with the run labels merged in, then flushes. */
+  /** Appends samples with the run labels merged in, then flushes (and rotates the file when it is large). */
   public void append(Iterable<Sample> samples, Map<String, String> runLabels) {
     try {
       for (Sample s : samples) {
@@ -62,41 +96,140 @@ public final class RunLog implements AutoCloseable {
         line.put("value", Double.isFinite(s.value()) ? (Object) s.value() : String.valueOf(s.value()));
         line.put("time", s.timeMillis());
         metrics.write(JSON.writeValueAsString(line));
-        metrics.newLine();
+        metrics.write('\n');
       }
       metrics.flush();
+      if (retention.metricsSegmentBytes() > 0 && metricsChannel.size() >= retention.metricsSegmentBytes()) {
+        rotate();
+      }
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot append to " + dir.resolve("metrics.jsonl"), e);
+      throw new UncheckedIOException("cannot append to " + dir.resolve("metrics.jsonl") + ": " + e.getMessage(), e);
     }
   }
 
   public void event(Map<String, Object> event) {
     try {
       events.write(JSON.writeValueAsString(event));
-      events.newLine();
+      events.write('\n');
       events.flush();
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot append to " + dir.resolve("events.jsonl"), e);
+      throw new UncheckedIOException("cannot append to " + dir.resolve("events.jsonl") + ": " + e.getMessage(), e);
     }
   }
 
-  /** Appends one event to {@code dir/events.jsonl} after the run's log has been closed (the run-end record). */
-  public static void appendEvent(Path dir, Map<String, Object> event) {
+  /** Flushes both files and forces them to disk (at checkpoints). */
+  public void sync() {
     try {
-      Files.writeString(dir.resolve("events.jsonl"), JSON.writeValueAsString(event) + System.lineSeparator(),
-          StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+      metrics.flush();
+      events.flush();
+      metricsChannel.force(false);
+      eventsChannel.force(false);
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot append to " + dir.resolve("events.jsonl"), e);
+      throw new UncheckedIOException("cannot sync " + dir + ": " + e.getMessage(), e);
     }
   }
 
+  /**
+   * Appends one event to {@code dir/events.jsonl} after the run's log has been closed (the run-end record) and
+   * forces it to disk.
+   */
+  public static void appendEvent(Path dir, Map<String, Object> event) {
+    Path file = dir.resolve("events.jsonl");
+    try (FileChannel ch = append(file)) {
+      var buf = java.nio.ByteBuffer.wrap((JSON.writeValueAsString(event) + "\n").getBytes(StandardCharsets.UTF_8));
+      while (buf.hasRemaining()) {
+        ch.write(buf);
+      }
+      ch.force(false);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot append to " + file + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** The rotated metrics segments of a run directory in order (oldest first). */
+  public static List<Path> segments(Path dir) {
+    List<Path> out = new ArrayList<>();
+    if (!Files.isDirectory(dir)) {
+      return out;
+    }
+    Map<Long, Path> byNumber = new java.util.TreeMap<>();
+    try (Stream<Path> files = Files.list(dir)) {
+      files.forEach(f -> {
+        Matcher m = SEGMENT.matcher(f.getFileName().toString());
+        if (m.matches()) {
+          // while a segment is being compressed both forms exist; the plain one is complete until it is deleted
+          byNumber.merge(Long.parseLong(m.group(1)), f, (a, b) -> a.toString().endsWith(".gz") ? b : a);
+        }
+      });
+    } catch (IOException e) {
+      return out;
+    }
+    out.addAll(byNumber.values());
+    return out;
+  }
+
+  /**
+   * {@code metrics.jsonl} → {@code metrics-<n>.jsonl} (one rename: no sample is ever in two files or none), then
+   * compressed to {@code metrics-<n>.jsonl.gz} through a temporary file; the oldest segments beyond
+   * {@link RetentionSettings#metricsMaxSegments()} are deleted.
+   */
+  private void rotate() throws IOException {
+    metrics.close();
+    List<Path> existing = segments(dir);
+    long next = 1;
+    if (!existing.isEmpty()) {
+      Matcher m = SEGMENT.matcher(existing.get(existing.size() - 1).getFileName().toString());
+      next = m.matches() ? Long.parseLong(m.group(1)) + 1 : existing.size() + 1;
+    }
+    Path plain = dir.resolve(String.format("metrics-%05d.jsonl", next));
+    Files.move(dir.resolve("metrics.jsonl"), plain, StandardCopyOption.ATOMIC_MOVE);
+    DurableFiles.syncDirectory(dir);
+    metricsChannel = append(dir.resolve("metrics.jsonl"));
+    metrics = writer(metricsChannel);
+    compress(plain);
+    List<Path> all = segments(dir);
+    for (int i = 0; retention.metricsMaxSegments() > 0 && i < all.size() - retention.metricsMaxSegments(); i++) {
+      Files.deleteIfExists(all.get(i));
+      event(Map.of("type", "metrics_segment_deleted", "segment", all.get(i).getFileName().toString(), "time",
+          System.currentTimeMillis()));
+    }
+  }
+
+  /** A crash between the rename and the end of the compression leaves a plain segment: compress it now. */
+  private void finishInterruptedRotation() throws IOException {
+    for (Path p : segments(dir)) {
+      if (!p.toString().endsWith(".gz")) {
+        compress(p);
+      }
+    }
+  }
+
+  private static void compress(Path plain) throws IOException {
+    Path gz = plain.resolveSibling(plain.getFileName() + ".gz");
+    Path tmp = plain.resolveSibling("." + plain.getFileName() + ".gz.tmp");
+    try (InputStream in = Files.newInputStream(plain);
+        OutputStream out = new GZIPOutputStream(Files.newOutputStream(tmp), 64 * 1024)) {
+      in.transferTo(out);
+    }
+    DurableFiles.sync(tmp);
+    Files.move(tmp, gz, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    DurableFiles.syncDirectory(plain.getParent());
+    Files.delete(plain);
+  }
+
+  /** Flushes, forces to disk and closes both files (run end). */
   @Override
   public void close() {
     try {
-      metrics.close();
-      events.close();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
+      try {
+        sync();
+      } finally {
+        metrics.close();
+        events.close();
+      }
+    } catch (IOException | UncheckedIOException e) {
+      throw new UncheckedIOException("cannot close the run log in " + dir + ": " + e.getMessage(),
+          e instanceof IOException io ? io : ((UncheckedIOException) e).getCause());
     }
   }
 }

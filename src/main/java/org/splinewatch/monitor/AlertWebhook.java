@@ -53,9 +53,14 @@ public final class AlertWebhook {
     return HexFormat.of().formatHex(b);
   }
 
+  /** Whether an {@code Authorization} header carries the token (checked before the body is read). */
+  public boolean authorized(String authorization) {
+    return authorization != null && authorization.startsWith("Bearer ")
+        && MessageDigest.isEqual(token, authorization.substring(7).trim().getBytes(StandardCharsets.UTF_8));
+  }
+
   public Response handle(String authorization, String body) {
-    if (authorization == null || !authorization.startsWith("Bearer ")
-        || !MessageDigest.isEqual(token, authorization.substring(7).trim().getBytes(StandardCharsets.UTF_8))) {
+    if (!authorized(authorization)) {
       return new Response(401, "missing or wrong bearer token");
     }
     JsonNode root;

@@ -12,7 +12,6 @@ import static org.apache.pekko.http.javadsl.server.PathMatchers.segment;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.stream.Stream;
 import org.apache.pekko.http.javadsl.model.ContentType;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
@@ -34,26 +33,62 @@ public final class ControlRoutes {
   private ControlRoutes() {
   }
 
-  /** The newest {@code plane-<k>-step-*.svg} in {@code planesDir}, or null. */
-  static Path latestPicture(Path planesDir, int plane) {
-    if (!Files.isDirectory(planesDir)) {
-      return null;
+  /**
+   * The newest picture of each plane in a planes directory, listed again only when the directory changed (its
+   * modification time moves with every picture written or deleted), not per request.
+   */
+  static final class LatestPictures {
+    private final Path dir;
+    private java.nio.file.attribute.FileTime listed;
+    private java.util.Map<Integer, Path> latest = java.util.Map.of();
+    private int listings;
+
+    LatestPictures(Path dir) {
+      this.dir = dir;
     }
-    String prefix = "plane-" + plane + "-step-";
-    try (Stream<Path> files = Files.list(planesDir)) {
-      // zero-padded steps: the lexicographically greatest name is the newest
-      return files.filter(f -> f.getFileName().toString().startsWith(prefix)
-          && f.getFileName().toString().endsWith(".svg")).max(Comparator.comparing(Path::toString)).orElse(null);
-    } catch (IOException e) {
-      return null;
+
+    /** The newest {@code plane-<k>-step-*.svg}, or null. */
+    synchronized Path latest(int plane) {
+      try {
+        java.nio.file.attribute.FileTime m = Files.getLastModifiedTime(dir);
+        // a change within the file system's timestamp resolution may keep the time: list again while it is recent
+        if (!m.equals(listed) || System.currentTimeMillis() - m.toMillis() < 2000) {
+          latest = list(dir);
+          listed = m;
+          listings++;
+        }
+      } catch (IOException e) {
+        return null; // no planes directory (yet)
+      }
+      return latest.get(plane);
+    }
+
+    synchronized int listings() {
+      return listings;
+    }
+
+    private static java.util.Map<Integer, Path> list(Path dir) throws IOException {
+      java.util.Map<Integer, Path> out = new java.util.HashMap<>();
+      java.util.regex.Pattern name = java.util.regex.Pattern.compile("plane-(\\d{1,4})-step-\\d+\\.svg");
+      try (Stream<Path> files = Files.list(dir)) {
+        // zero-padded steps: the lexicographically greatest name is the newest
+        files.forEach(f -> {
+          java.util.regex.Matcher m = name.matcher(f.getFileName().toString());
+          if (m.matches()) {
+            out.merge(Integer.parseInt(m.group(1)), f, (a, b) -> a.toString().compareTo(b.toString()) >= 0 ? a : b);
+          }
+        });
+      }
+      return out;
     }
   }
 
   /** {@code GET /planes/<k>/latest.svg} from {@code planesDir}; 404 while no picture exists. */
   public static Route planes(Path planesDir) {
+    LatestPictures pictures = new LatestPictures(planesDir);
     return pathPrefix("planes", () -> path(segment(java.util.regex.Pattern.compile("[0-9]{1,4}"))
         .slash("latest.svg"), plane -> get(() -> {
-          Path file = latestPicture(planesDir, Integer.parseInt(plane));
+          Path file = pictures.latest(Integer.parseInt(plane));
           if (file == null) {
             return complete(StatusCodes.NOT_FOUND, "no picture of plane " + plane + " yet\n");
           }
@@ -68,9 +103,15 @@ public final class ControlRoutes {
 
   public static Route route(AlertWebhook webhook) {
     return pathPrefix("api", () -> pathPrefix("v1", () -> path("alerts", () -> post(() ->
-        optionalHeaderValueByName("Authorization", auth -> entity(Unmarshaller.entityToString(), body -> {
-          AlertWebhook.Response r = webhook.handle(auth.orElse(null), body);
-          return complete(StatusCodes.get(r.status()), r.message() + "\n");
-        }))))));
+        optionalHeaderValueByName("Authorization", auth -> {
+          // the token first: a request without it is answered before any of its body is read
+          if (!webhook.authorized(auth.orElse(null))) {
+            return complete(StatusCodes.UNAUTHORIZED, "missing or wrong bearer token\n");
+          }
+          return entity(Unmarshaller.entityToString(), body -> {
+            AlertWebhook.Response r = webhook.handle(auth.orElse(null), body);
+            return complete(StatusCodes.get(r.status()), r.message() + "\n");
+          });
+        })))));
   }
 }

@@ -97,7 +97,9 @@ public final class EmbeddedRun {
                 + event.get("summary")));
         http = MetricsHttpServer.start(system, registry, s.metricsHost(), s.metricsPort(),
             org.apache.pekko.http.javadsl.server.Directives.concat(ControlRoutes.route(webhook),
-                ControlRoutes.planes(runDir.resolve("planes")), LivePage.route(s.out(), runId)));
+                ControlRoutes.planes(runDir.resolve("planes")), LivePage.route(s.out(), runId,
+                    system.dispatchers().lookup(org.apache.pekko.actor.typed.DispatcherSelector.blocking()))),
+            MetricsHttpServer.AllowedHosts.fromConfig(config, s.metricsHost()));
       }
       DatasetLoader loader = new DatasetLoader(s.cacheDir(), s.npmCommand(), out::println);
       DatasetLoader.Split data = loader.load(Dataset.parse(s.dataset()), s.dataDir());
@@ -115,7 +117,7 @@ public final class EmbeddedRun {
           deleteRunDirectory(runDir);
         }
         RunLog.writeConfig(runDir, provenance);
-        log = new RunLog(runDir);
+        log = new RunLog(runDir, org.splinewatch.metrics.RetentionSettings.fromConfig(config));
       }
       TrainingProgress progress = new TrainingProgress();
       CompletableFuture<TrainerActor.Finished> result = new CompletableFuture<>();
@@ -140,21 +142,26 @@ public final class EmbeddedRun {
             + " bearer token in " + runDir.resolve("control-token") + ")");
       }
       long startStep = 0;
-      if (s.resume() != null) {
-        org.splinewatch.trainer.Checkpoints.Meta meta = org.splinewatch.trainer.Checkpoints.read(s.resume());
+      // latest, or latest.prev where a crash interrupted the swap of a checkpoint
+      Path resumeFrom = s.resume() == null ? null : org.splinewatch.trainer.Checkpoints.resolve(s.resume());
+      if (resumeFrom != null) {
+        if (!resumeFrom.equals(s.resume())) {
+          out.println("  " + s.resume() + " is missing or incomplete; resuming from its predecessor " + resumeFrom);
+        }
+        org.splinewatch.trainer.Checkpoints.Meta meta = org.splinewatch.trainer.Checkpoints.read(resumeFrom);
         if (!meta.method().equals(s.method())) {
-          throw new IllegalArgumentException("checkpoint " + s.resume() + " is from method " + meta.method()
+          throw new IllegalArgumentException("checkpoint " + resumeFrom + " is from method " + meta.method()
               + "; this run is " + s.method());
         }
         startStep = meta.step();
-        out.println("  resuming from " + s.resume() + " at step " + startStep + " (weights and optimiser state;"
+        out.println("  resuming from " + resumeFrom + " at step " + startStep + " (weights and optimiser state;"
             + " the batch order restarts)");
       }
       java.util.function.Supplier<org.splinewatch.trainer.Trainer> factory = () -> {
         org.splinewatch.trainer.Trainer t = s.createTrainer(train);
-        if (s.resume() != null) {
+        if (resumeFrom != null) {
           try {
-            t.loadCheckpoint(s.resume());
+            t.loadCheckpoint(resumeFrom);
           } catch (java.io.IOException e) {
             t.close();
             throw new IllegalArgumentException("cannot resume: " + e.getMessage());
@@ -354,7 +361,8 @@ public final class EmbeddedRun {
     }
     if (enabled.contains(RegionAnalyzer.NAME)) {
       list.add(new RunGuardian.AnalyzerSpec(RegionAnalyzer.NAME, (run, metrics, dir) ->
-          RegionAnalyzer.create(run, metrics, regions, dir)));
+          RegionAnalyzer.create(run, metrics, regions, dir,
+              org.splinewatch.metrics.RetentionSettings.fromConfig(config))));
     }
     if (enabled.contains(BoundaryChangeAnalyzer.NAME)) {
       list.add(new RunGuardian.AnalyzerSpec(BoundaryChangeAnalyzer.NAME, (run, metrics, dir) ->

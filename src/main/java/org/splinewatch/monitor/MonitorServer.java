@@ -56,12 +56,15 @@ public final class MonitorServer implements AutoCloseable {
             event -> console.println("stop requested through the control endpoint: " + event.get("alertname")));
         http = MetricsHttpServer.start(system, registry, metricsHost, metricsPort,
             org.apache.pekko.http.javadsl.server.Directives.concat(ControlRoutes.route(webhook),
-                LivePage.route(out, "")));
+                LivePage.route(out, "",
+                    system.dispatchers().lookup(org.apache.pekko.actor.typed.DispatcherSelector.blocking()))), MetricsHttpServer.AllowedHosts.fromConfig(config, metricsHost));
         String url = "http://" + metricsHost + ":" + http.port() + "/metrics";
         java.nio.file.Files.createDirectories(out);
         EmbeddedRun.writeToken(out.resolve("control-token"), controlToken);
         sdFile = ServiceDiscovery.register(config, out, "monitor-" + http.port(), metricsHost, http.port());
-        system.systemActorOf(MetricsNode.create(registry, out, control, url), "metrics-node", Props.empty());
+        system.systemActorOf(MetricsNode.create(registry, out, control, url,
+            config.getDuration("splinewatch.retention.finished-run-meters-grace"),
+            org.splinewatch.metrics.RetentionSettings.fromConfig(config)), "metrics-node", Props.empty());
         console.println("  metrics: " + url + " (live page: http://" + metricsHost + ":" + http.port() + "/)");
         console.println("  control: POST http://" + metricsHost + ":" + http.port() + "/api/v1/alerts (bearer token in "
             + out.resolve("control-token") + ")");

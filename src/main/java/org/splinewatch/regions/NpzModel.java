@@ -39,12 +39,24 @@ public record NpzModel(PiecewiseLinearNet net, Plane plane, int[] widths, double
     }
   }
 
+  /**
+   * The most bytes the arrays of one file may take once inflated: a quarter of the heap, at most 1 GiB. A header
+   * that declares more (an absurd shape, a zip bomb) is refused before anything is allocated.
+   */
+  static long inflatedCap() {
+    return Math.min(1L << 30, Runtime.getRuntime().maxMemory() / 4);
+  }
+
+  /** The entries the format uses; any other entry is skipped unread. */
+  private static final Pattern NEEDED = Pattern.compile("(?:W|b)\\d{1,4}|origin|u|v");
+
   public static NpzModel read(Path file) {
     Map<String, float[]> arrays = new LinkedHashMap<>();
     Map<String, int[]> shapes = new LinkedHashMap<>();
     if (!Files.isRegularFile(file)) {
       throw new ModelFileException(file + ": no such file; expected a .npz network file");
     }
+    long budget = inflatedCap();
     try (ZipFile zip = new ZipFile(file.toFile())) {
       var entries = zip.entries();
       while (entries.hasMoreElements()) {
@@ -54,14 +66,27 @@ public record NpzModel(PiecewiseLinearNet net, Plane plane, int[] widths, double
           continue;
         }
         String key = name.substring(0, name.length() - 4);
+        if (!NEEDED.matcher(key).matches()) {
+          continue;
+        }
+        if (arrays.containsKey(key)) {
+          throw new ModelFileException(file + ": array " + key + " appears twice; expected one entry per name");
+        }
         try (InputStream in = zip.getInputStream(e)) {
-          arrays.put(key, readNpy(file, key, in.readAllBytes(), shapes));
+          float[] a = readNpy(file, key, in, e.getSize(), budget, shapes);
+          budget -= 4L * a.length;
+          arrays.put(key, a);
         }
       }
     } catch (ZipException e) {
-      throw new ModelFileException(file + ": not a .npz (zip) archive; expected numpy.savez output");
-    } catch (IOException e) {
-      throw new ModelFileException(file + ": cannot read (" + e.getMessage() + ")");
+      throw new ModelFileException(file + ": not a .npz (zip) archive or a corrupt one (" + oneLine(e.getMessage())
+          + "); expected numpy.savez output");
+    } catch (IOException | RuntimeException e) {
+      if (e instanceof ModelFileException m) {
+        throw m;
+      }
+      throw new ModelFileException(file + ": cannot read (" + e.getClass().getSimpleName() + ": "
+          + oneLine(e.getMessage()) + "); expected numpy.savez output");
     }
     List<Layer> layers = new ArrayList<>();
     List<Integer> widths = new ArrayList<>();
@@ -78,6 +103,10 @@ public record NpzModel(PiecewiseLinearNet net, Plane plane, int[] widths, double
       float[] b = require(file, arrays, "b" + i);
       if (ws.length != 2) {
         throw new ModelFileException(file + ": W" + i + " has shape " + Arrays.toString(ws) + "; expected (in, out)");
+      }
+      if (ws[0] < 1 || ws[1] < 1) {
+        throw new ModelFileException(file + ": W" + i + " has shape " + Arrays.toString(ws) + "; expected at least "
+            + "one row and one column");
       }
       if (i == 0) {
         inputDim = ws[0];
@@ -136,65 +165,141 @@ public record NpzModel(PiecewiseLinearNet net, Plane plane, int[] widths, double
     }
   }
 
+  private static String oneLine(String s) {
+    return s == null ? "no detail" : s.replaceAll("\\s+", " ").trim();
+  }
+
   private static final Pattern DESCR = Pattern.compile("'descr'\\s*:\\s*'([^']+)'");
   private static final Pattern FORTRAN = Pattern.compile("'fortran_order'\\s*:\\s*(True|False)");
   private static final Pattern SHAPE = Pattern.compile("'shape'\\s*:\\s*\\(([^)]*)\\)");
+  /** numpy writes headers of a few hundred bytes; anything longer than this is not one of ours. */
+  static final int MAX_HEADER = 64 * 1024;
 
-  /** Parses one {@code .npy} (version 1.0/2.0) holding little-endian float32 or float64 data in C order. */
-  static float[] readNpy(Path file, String name, byte[] bytes, Map<String, int[]> shapes) {
+  /**
+   * Parses one {@code .npy} (version 1.0/2.0/3.0) holding little-endian float32 or float64 data in C order from a
+   * stream, reading no more than its header declares: the element count is computed with checked arithmetic, every
+   * dimension must be non-negative, the data must fit in {@code budget} bytes (as float32) and, where the zip entry
+   * states its size ({@code entrySize >= 0}), header and data must take exactly that many bytes.
+   */
+  static float[] readNpy(Path file, String name, InputStream in, long entrySize, long budget,
+      Map<String, int[]> shapes) throws IOException {
     String where = file + ": array " + name;
-    if (bytes.length < 10 || (bytes[0] & 0xff) != 0x93 || bytes[1] != 'N' || bytes[2] != 'U' || bytes[3] != 'M'
-        || bytes[4] != 'P' || bytes[5] != 'Y') {
-      throw new ModelFileException(where + " is not a .npy array (bad magic)");
+    byte[] pre = in.readNBytes(10);
+    if (pre.length < 10 || (pre[0] & 0xff) != 0x93 || pre[1] != 'N' || pre[2] != 'U' || pre[3] != 'M'
+        || pre[4] != 'P' || pre[5] != 'Y') {
+      throw new ModelFileException(where + " is not a .npy array (bad magic); expected \\x93NUMPY");
     }
-    int major = bytes[6];
-    ByteBuffer bb = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
-    int headerLen;
+    int major = pre[6];
+    long headerLen;
     int start;
     if (major == 1) {
-      headerLen = bb.getShort(8) & 0xffff;
+      headerLen = ByteBuffer.wrap(pre, 8, 2).order(ByteOrder.LITTLE_ENDIAN).getShort() & 0xffff;
       start = 10;
-    } else {
-      headerLen = bb.getInt(8);
+    } else if (major == 2 || major == 3) {
+      byte[] two = in.readNBytes(2);
+      if (two.length < 2) {
+        throw new ModelFileException(where + " has a truncated header");
+      }
+      headerLen = ByteBuffer.wrap(new byte[] {pre[8], pre[9], two[0], two[1]}).order(ByteOrder.LITTLE_ENDIAN)
+          .getInt() & 0xffffffffL;
       start = 12;
+    } else {
+      throw new ModelFileException(where + " has .npy format version " + major + "; expected 1, 2 or 3");
     }
-    if (start + headerLen > bytes.length) {
+    if (headerLen > MAX_HEADER) {
+      throw new ModelFileException(where + " declares a header of " + headerLen + " bytes; expected at most "
+          + MAX_HEADER);
+    }
+    byte[] headerBytes = in.readNBytes((int) headerLen);
+    if (headerBytes.length < headerLen) {
       throw new ModelFileException(where + " has a truncated header");
     }
-    String header = new String(bytes, start, headerLen, StandardCharsets.US_ASCII);
+    String header = new String(headerBytes, major == 3 ? StandardCharsets.UTF_8 : StandardCharsets.ISO_8859_1);
     Matcher d = DESCR.matcher(header);
     Matcher f = FORTRAN.matcher(header);
     Matcher s = SHAPE.matcher(header);
     if (!d.find() || !s.find()) {
-      throw new ModelFileException(where + " has an unreadable header: " + header.trim());
+      throw new ModelFileException(where + " has an unreadable header (no 'descr' or 'shape'): "
+          + abbreviate(oneLine(header)));
     }
     if (f.find() && f.group(1).equals("True")) {
       throw new ModelFileException(where + " is in Fortran order; expected C order");
     }
     String descr = d.group(1);
-    int[] shape = Arrays.stream(s.group(1).split(",")).map(String::trim).filter(t -> !t.isEmpty())
-        .mapToInt(Integer::parseInt).toArray();
-    shapes.put(name, shape);
-    long count = 1;
-    for (int x : shape) {
-      count *= x;
-    }
-    int dataStart = start + headerLen;
-    bb.position(dataStart);
     int elem = switch (descr) {
       case "<f4" -> 4;
       case "<f8" -> 8;
-      default -> throw new ModelFileException(where + " has dtype " + descr + "; expected <f4 or <f8");
+      default -> throw new ModelFileException(where + " has dtype " + abbreviate(descr) + "; expected <f4 or <f8");
     };
-    if (bytes.length - dataStart < count * elem) {
-      throw new ModelFileException(where + " is truncated: " + (bytes.length - dataStart) + " data bytes, expected "
-          + count * elem);
+    String[] parts = s.group(1).split(",", -1);
+    List<Integer> dims = new ArrayList<>();
+    for (int i = 0; i < parts.length; i++) {
+      String t = parts[i].trim();
+      if (t.isEmpty() && i == parts.length - 1) {
+        continue; // the trailing comma of a 1-tuple
+      }
+      long dim;
+      try {
+        dim = Long.parseLong(t);
+      } catch (NumberFormatException e) {
+        throw new ModelFileException(where + " has shape (" + abbreviate(s.group(1)) + "); expected non-negative "
+            + "integers");
+      }
+      if (dim < 0 || dim > Integer.MAX_VALUE) {
+        throw new ModelFileException(where + " has dimension " + dim + " in its shape; expected 0 to "
+            + Integer.MAX_VALUE);
+      }
+      dims.add((int) dim);
+    }
+    if (dims.size() > 32) {
+      throw new ModelFileException(where + " has " + dims.size() + " dimensions; expected at most 32");
+    }
+    int[] shape = dims.stream().mapToInt(Integer::intValue).toArray();
+    long count = 1;
+    long dataBytes;
+    try {
+      for (int x : shape) {
+        count = Math.multiplyExact(count, x);
+      }
+      dataBytes = Math.multiplyExact(count, elem);
+    } catch (ArithmeticException e) {
+      throw new ModelFileException(where + " has shape " + Arrays.toString(shape) + " whose size overflows; expected "
+          + "at most " + budget + " bytes of arrays per file");
+    }
+    // float32 in memory: the allocation this array needs, against what the file's earlier arrays left
+    if (Math.multiplyExact(count, 4L) > budget || count > Integer.MAX_VALUE - 8) {
+      throw new ModelFileException(where + " has shape " + Arrays.toString(shape) + " (" + count + " values): more "
+          + "than the " + inflatedCap() + " bytes of arrays one file may hold (a quarter of the heap, at most 1 GiB)");
+    }
+    if (entrySize >= 0 && entrySize != start + headerLen + dataBytes) {
+      throw new ModelFileException(where + " is " + entrySize + " bytes but its header declares "
+          + (start + headerLen + dataBytes) + " (" + Arrays.toString(shape) + " of " + descr + ")");
     }
     float[] out = new float[(int) count];
-    for (int i = 0; i < count; i++) {
-      out[i] = elem == 4 ? bb.getFloat() : (float) bb.getDouble();
+    byte[] chunk = new byte[8192];
+    int filled = 0;
+    while (filled < count) {
+      int want = (int) Math.min(chunk.length / elem, count - filled) * elem;
+      int got = in.readNBytes(chunk, 0, want);
+      if (got < want) {
+        throw new ModelFileException(where + " is truncated: " + ((long) filled * elem + got) + " data bytes, "
+            + "expected " + dataBytes);
+      }
+      ByteBuffer bb = ByteBuffer.wrap(chunk, 0, want).order(ByteOrder.LITTLE_ENDIAN);
+      for (int i = 0; i < want / elem; i++) {
+        out[filled++] = elem == 4 ? bb.getFloat() : (float) bb.getDouble();
+      }
     }
+    if (in.read() >= 0) {
+      throw new ModelFileException(where + " holds more data than its header declares (" + dataBytes + " bytes for "
+          + Arrays.toString(shape) + " of " + descr + ")");
+    }
+    shapes.put(name, shape);
     return out;
+  }
+
+  private static String abbreviate(String s) {
+    return s.length() <= 80 ? s : s.substring(0, 77) + "...";
   }
 
   /** Writes arrays as an uncompressed {@code .npz} in the benchmark format (used by tests and exporters). */

@@ -161,7 +161,8 @@ public final class ReportWriter {
         .append("<div id=\"timelines\"></div>\n<script>").append(resource(uplotJs())).append("</script>\n<script>")
         .append(resource("/org/splinewatch/report/report.js")).append("\nconst DATA = ");
     try {
-      sb.append(JSON.writeValueAsString(data(runs, true)).replace("</", "<\\/"));
+      // no '<' in the script at all: neither "</script>" nor "<!--" from a run's text can end or alter it
+      sb.append(JSON.writeValueAsString(data(runs, true)).replace("<", "\\u003c"));
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
@@ -204,6 +205,7 @@ public final class ReportWriter {
   }
 
   static String esc(String s) {
-    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\"", "&quot;");
+    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\"", "&quot;")
+        .replace("'", "&#39;");
   }
 }

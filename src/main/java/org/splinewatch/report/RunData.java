@@ -71,43 +71,36 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
     Map<String, Object> config = readConfig(dir, problems);
     String runId = String.valueOf(config.getOrDefault("run_id", dir.getFileName().toString()));
     Map<String, Series> series = new TreeMap<>();
-    int lineNo = 0;
-    for (String line : lines(metrics, problems)) {
-      lineNo++;
-      if (line.isBlank()) {
-        continue;
+    List<Path> files = new ArrayList<>(org.splinewatch.metrics.RunLog.segments(dir));
+    if (!files.isEmpty()) {
+      Matcher first = org.splinewatch.metrics.RunLog.SEGMENT.matcher(files.get(0).getFileName().toString());
+      if (first.matches() && Long.parseLong(first.group(1)) > 1) {
+        problems.add("the earliest metrics segments (before " + files.get(0).getFileName() + ") were deleted by "
+            + "splinewatch.retention.metrics-max-segments");
       }
-      try {
-        JsonNode j = JSON.readTree(line);
-        String name = j.get("name").asText();
-        Map<String, String> labels = new TreeMap<>();
-        j.path("labels").fields().forEachRemaining(e -> labels.put(e.getKey(), e.getValue().asText()));
-        labels.remove("run");
-        labels.remove("method");
-        labels.remove("dataset");
-        long step = j.get("step").asLong();
-        JsonNode v = j.get("value");
-        double value = v.isNumber() ? v.asDouble() : Double.NaN;
-        if (step < 0) {
-          continue; // counters logged without a step
-        }
-        String key = name + labels;
-        series.computeIfAbsent(key, k -> new Series(name, labels, new ArrayList<>())).points()
-            .add(new double[] {step, value});
-      } catch (Exception e) {
-        problems.add("metrics.jsonl line " + lineNo + " is malformed or half-written");
-      }
+    }
+    files.add(metrics);
+    for (Path file : files) {
+      String label = file.getFileName().toString();
+      JsonLines.read(file, label, (lineNo, line, last) -> addSample(series, label, lineNo, line, last, problems),
+          problems);
     }
     List<Alert> alerts = new ArrayList<>();
     boolean finished = readEvents(dir, alerts, problems);
     if (!finished) {
       problems.add("the run has not finished (no run_finished event): still running, or it crashed");
     }
+    Map<Integer, List<Picture>> pictures = readPictures(dir, problems);
+    return new RunData(dir, runId, config, series, alerts, pictures, finished, problems);
+  }
+
+  /** The partition pictures under {@code planes/}, per plane in step order. */
+  private static Map<Integer, List<Picture>> readPictures(Path dir, List<String> problems) {
     Map<Integer, List<Picture>> pictures = new TreeMap<>();
     Path planes = dir.resolve("planes");
     if (Files.isDirectory(planes)) {
-      try (Stream<Path> files = Files.list(planes)) {
-        files.sorted().forEach(f -> {
+      try (Stream<Path> listed = Files.list(planes)) {
+        listed.sorted().forEach(f -> {
           Matcher m = PICTURE.matcher(f.getFileName().toString());
           if (m.matches()) {
             int plane = Integer.parseInt(m.group(1));
@@ -119,7 +112,160 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
         problems.add("planes/ is unreadable (" + e.getMessage() + ")");
       }
     }
-    return new RunData(dir, runId, config, series, alerts, pictures, finished, problems);
+    return pictures;
+  }
+
+  /** Adds one line of {@code metrics.jsonl} (or a segment) to {@code series}; a bad line is a problem. */
+  private static void addSample(Map<String, Series> series, String label, int lineNo, String line, boolean last,
+      List<String> problems) {
+    if (line.isBlank()) {
+      return;
+    }
+    try {
+      JsonNode j = JSON.readTree(line);
+      String name = j.get("name").asText();
+      Map<String, String> labels = new TreeMap<>();
+      j.path("labels").fields().forEachRemaining(e -> labels.put(e.getKey(), e.getValue().asText()));
+      labels.remove("run");
+      labels.remove("method");
+      labels.remove("dataset");
+      long step = j.get("step").asLong();
+      JsonNode v = j.get("value");
+      double value = v.isNumber() ? v.asDouble() : Double.NaN;
+      if (step < 0) {
+        return; // counters logged without a step
+      }
+      String key = name + labels;
+      series.computeIfAbsent(key, k -> new Series(name, labels, new ArrayList<>())).points()
+          .add(new double[] {step, value});
+    } catch (Exception e) {
+      problems.add(label + " line " + lineNo + (last ? " is half-written" : " is malformed"));
+    }
+  }
+
+  /**
+   * Reads a run directory again and again (the live page, every 2 s) parsing only the {@code metrics.jsonl} lines
+   * appended since the previous {@link #refresh()}; a partial last line waits for its newline. A rotation (a new
+   * segment) or a shorter file starts over. Not thread-safe: callers lock it.
+   */
+  public static final class Incremental {
+    private final Path dir;
+    private List<Path> segments = List.of();
+    private Map<String, Series> series = new TreeMap<>();
+    private List<String> metricsProblems = new ArrayList<>();
+    private long offset;
+    private int lines;
+
+    public Incremental(Path dir) {
+      this.dir = dir;
+    }
+
+    /** The run as it is now; its series are shared with the next refresh, so use it before calling again. */
+    public RunData refresh() {
+      Path metrics = dir.resolve("metrics.jsonl");
+      if (!Files.isRegularFile(metrics)) {
+        throw new ReportException(dir + ": not a run directory (no metrics.jsonl); expected the output of ./trainer");
+      }
+      List<Path> segs = org.splinewatch.metrics.RunLog.segments(dir);
+      long size;
+      try {
+        size = Files.size(metrics);
+      } catch (IOException e) {
+        size = 0;
+      }
+      if (!segs.equals(segments) || size < offset) {
+        segments = segs;
+        series = new TreeMap<>();
+        metricsProblems = new ArrayList<>();
+        offset = 0;
+        lines = 0;
+        for (Path f : segs) {
+          String label = f.getFileName().toString();
+          JsonLines.read(f, label, (n, line, last) -> addSample(series, label, n, line, last, metricsProblems),
+              metricsProblems);
+        }
+      }
+      readAppended(metrics, size);
+      List<String> problems = new ArrayList<>();
+      Map<String, Object> config = readConfig(dir, problems);
+      problems.addAll(metricsProblems);
+      List<Alert> alerts = new ArrayList<>();
+      boolean finished = readEvents(dir, alerts, problems);
+      String runId = String.valueOf(config.getOrDefault("run_id", dir.getFileName().toString()));
+      return new RunData(dir, runId, config, series, alerts, readPictures(dir, problems), finished, problems);
+    }
+
+    /** Parses the complete lines between {@link #offset} and {@code size}. */
+    private void readAppended(Path metrics, long size) {
+      if (size <= offset) {
+        return;
+      }
+      try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(metrics)) {
+        // the last newline before size: the lines after it are still being written
+        long end = size;
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(64 * 1024);
+        long nl = -1;
+        while (nl < 0 && end > offset) {
+          long from = Math.max(offset, end - b.capacity());
+          b.clear().limit((int) (end - from));
+          ch.read(b, from);
+          for (int i = b.position() - 1; i >= 0; i--) {
+            if (b.get(i) == '\n') {
+              nl = from + i;
+              break;
+            }
+          }
+          end = from;
+        }
+        if (nl < 0) {
+          return;
+        }
+        long stop = nl + 1;
+        int base = lines;
+        java.io.InputStream in = new java.io.BufferedInputStream(java.nio.channels.Channels.newInputStream(
+            ch.position(offset)), 64 * 1024);
+        in = new BoundedInputStream(in, stop - offset);
+        lines += JsonLines.read(in, "metrics.jsonl", (n, line, last) -> addSample(series, "metrics.jsonl", base + n,
+            line, last, metricsProblems), metricsProblems);
+        offset = stop;
+      } catch (IOException e) {
+        // read again from the same offset next time
+      }
+    }
+  }
+
+  /** At most {@code limit} bytes of {@code in}. */
+  private static final class BoundedInputStream extends java.io.FilterInputStream {
+    private long left;
+
+    BoundedInputStream(java.io.InputStream in, long limit) {
+      super(in);
+      this.left = limit;
+    }
+
+    @Override
+    public int read() throws IOException {
+      if (left <= 0) {
+        return -1;
+      }
+      int b = super.read();
+      if (b >= 0) {
+        left--;
+      }
+      return b;
+    }
+
+    @Override
+    public int read(byte[] buf, int off, int len) throws IOException {
+      if (left <= 0) {
+        return -1;
+      }
+      int n = super.read(buf, off, (int) Math.min(len, left));
+      if (n > 0) {
+        left -= n;
+      }
+      return n;
+    }
   }
 
   /** What the run list needs, without reading every sample: the last step comes from the end of metrics.jsonl. */
@@ -149,7 +295,7 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
   }
 
   private static final int TAIL_BYTES = 64 * 1024;
-  private static final Pattern STEP = Pattern.compile("\"step\":(\\d+)");
+  private static final Pattern STEP = Pattern.compile("\"step\":(\\d{1,18})");
 
   /** {@code config.json} as flat strings (nested values as JSON text); a missing or bad file is a problem. */
   private static Map<String, Object> readConfig(Path dir, List<String> problems) {
@@ -157,6 +303,10 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
     try {
       if (Files.isRegularFile(dir.resolve("config.json"))) {
         JsonNode c = JSON.readTree(dir.resolve("config.json").toFile());
+        if (c == null || !c.isObject()) {
+          problems.add("config.json is not a JSON object");
+          return config;
+        }
         for (Iterator<Map.Entry<String, JsonNode>> it = c.fields(); it.hasNext(); ) {
           Map.Entry<String, JsonNode> e = it.next();
           config.put(e.getKey(), e.getValue().isValueNode() ? e.getValue().asText() : e.getValue().toString());
@@ -177,11 +327,10 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
     if (!Files.isRegularFile(events)) {
       return false;
     }
-    int n = 0;
-    for (String line : lines(events, problems)) {
-      n++;
+    boolean[] done = {false};
+    JsonLines.read(events, "events.jsonl", (n, line, last) -> {
       if (line.isBlank()) {
-        continue;
+        return;
       }
       try {
         JsonNode j = JSON.readTree(line);
@@ -190,22 +339,14 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
           alerts.add(new Alert(j.path("step").asLong(), j.path("rule").asText(), j.path("severity").asText(),
               j.path("message").asText()));
         } else if (type.equals("run_finished")) {
-          finished = true;
+          done[0] = true;
         }
       } catch (Exception e) {
-        problems.add("events.jsonl line " + n + " is malformed or half-written");
+        problems.add("events.jsonl line " + n + (last ? " is half-written" : " is malformed"));
       }
-    }
+    }, problems);
+    finished = done[0];
     return finished;
-  }
-
-  private static List<String> lines(Path file, List<String> problems) {
-    try {
-      return Files.readAllLines(file, StandardCharsets.UTF_8);
-    } catch (IOException e) {
-      problems.add(file.getFileName() + " is unreadable (" + e.getMessage() + ")");
-      return List.of();
-    }
   }
 
   /** The last step any series reached. */

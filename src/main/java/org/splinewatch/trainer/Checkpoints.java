@@ -11,14 +11,21 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.stream.Stream;
+import org.splinewatch.metrics.DurableFiles;
 
 /**
  * {@code runs/<run-id>/checkpoints/latest} (at every epoch end and when the run ends or is stopped) and
  * {@code best} (lowest epoch-end training loss), each with the trainer's files and {@code meta.json} (step, epoch,
- * loss, method). Written into a temporary directory, then renamed, so a crash never leaves half a checkpoint.
+ * loss, method), plus their predecessors {@code latest.prev} and {@code best.prev}. A checkpoint is written into a
+ * temporary directory and forced to disk; then the current one is renamed to {@code .prev} and the new one into its
+ * place, each rename forced. A crash at any moment leaves a complete {@code latest} or, between the two renames, a
+ * complete {@code latest.prev}, which {@link #resolve} (and so {@code --resume}) falls back to. The run's
+ * {@code metrics.jsonl} and {@code events.jsonl} (flushed at every snapshot) are forced to disk with each checkpoint.
  */
 public final class Checkpoints {
   private static final ObjectMapper JSON = new ObjectMapper();
+  /** The predecessor of checkpoint {@code name}: {@code name + PREVIOUS}. */
+  public static final String PREVIOUS = ".prev";
 
   /** What {@code meta.json} says. */
   public record Meta(long step, int epoch, double loss, String method) {
@@ -30,6 +37,7 @@ public final class Checkpoints {
   public static void write(Trainer trainer, Path checkpoints, String name, Meta meta) {
     try {
       Files.createDirectories(checkpoints);
+      removeStaleTemporaries(checkpoints, name);
       Path tmp = Files.createTempDirectory(checkpoints, "." + name + "-");
       trainer.saveCheckpoint(tmp);
       Map<String, Object> m = new LinkedHashMap<>();
@@ -38,22 +46,78 @@ public final class Checkpoints {
       m.put("loss", Double.isFinite(meta.loss()) ? meta.loss() : String.valueOf(meta.loss()));
       m.put("method", meta.method());
       m.put("time", System.currentTimeMillis());
+      // meta.json last: a directory with it is complete
       JSON.writeValue(tmp.resolve("meta.json").toFile(), m);
+      DurableFiles.syncTree(tmp);
       Path target = checkpoints.resolve(name);
-      Path old = checkpoints.resolve("." + name + "-old");
-      delete(old);
-      if (Files.exists(target)) {
-        Files.move(target, old, StandardCopyOption.ATOMIC_MOVE);
+      Path prev = checkpoints.resolve(name + PREVIOUS);
+      if (complete(target)) {
+        delete(prev);
+        Files.move(target, prev, StandardCopyOption.ATOMIC_MOVE);
+        DurableFiles.syncDirectory(checkpoints);
+      } else {
+        delete(target); // an incomplete leftover; latest.prev (if any) stays the fallback
       }
+      // no `latest` from here to the next rename: a crash now leaves `latest.prev`, which resolve() falls back to
       Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
-      delete(old);
+      DurableFiles.syncDirectory(checkpoints);
+      Path runDir = checkpoints.toAbsolutePath().getParent();
+      if (runDir != null) {
+        DurableFiles.sync(runDir.resolve("metrics.jsonl"));
+        DurableFiles.sync(runDir.resolve("events.jsonl"));
+      }
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write checkpoint " + checkpoints.resolve(name) + ": " + e.getMessage(), e);
     }
   }
 
-  /** Reads {@code meta.json} of a checkpoint directory, with a one-line error when it is not one. */
+  private static boolean complete(Path dir) {
+    return Files.isRegularFile(dir.resolve("meta.json"));
+  }
+
+  /** Temporary directories of writes that a crash interrupted. */
+  private static void removeStaleTemporaries(Path checkpoints, String name) throws IOException {
+    try (Stream<Path> s = Files.list(checkpoints)) {
+      for (Path p : s.filter(p -> p.getFileName().toString().startsWith("." + name + "-")).toList()) {
+        delete(p);
+      }
+    }
+  }
+
+  /**
+   * The checkpoint to load for {@code dir}: {@code dir} itself when its {@code meta.json} is readable, else its
+   * predecessor {@code dir.prev} (a crash between the two renames of {@link #write}, or a damaged checkpoint). A
+   * one-line error when neither is a checkpoint.
+   */
+  public static Path resolve(Path dir) {
+    if (readable(dir)) {
+      return dir;
+    }
+    Path prev = dir.resolveSibling(dir.getFileName() + PREVIOUS);
+    if (!dir.getFileName().toString().endsWith(PREVIOUS) && readable(prev)) {
+      return prev;
+    }
+    return dir; // read() names what is wrong with it
+  }
+
+  private static boolean readable(Path dir) {
+    try {
+      readExactly(dir);
+      return true;
+    } catch (IllegalArgumentException e) {
+      return false;
+    }
+  }
+
+  /**
+   * Reads {@code meta.json} of the checkpoint {@link #resolve} picks for {@code dir}, with a one-line error when it is
+   * not one.
+   */
   public static Meta read(Path dir) {
+    return readExactly(resolve(dir));
+  }
+
+  private static Meta readExactly(Path dir) {
     Path meta = dir.resolve("meta.json");
     if (!Files.isRegularFile(meta)) {
       throw new IllegalArgumentException(dir + " is not a checkpoint (no meta.json); expected runs/<run-id>/"
@@ -61,10 +125,14 @@ public final class Checkpoints {
     }
     try {
       JsonNode j = JSON.readTree(meta.toFile());
+      if (j == null || !j.has("step") || !j.has("method")) {
+        throw new IllegalArgumentException(meta + " is incomplete (no step or method); expected the meta.json of a "
+            + "checkpoint");
+      }
       return new Meta(j.path("step").asLong(), j.path("epoch").asInt(), j.path("loss").asDouble(Double.NaN),
           j.path("method").asText());
     } catch (IOException e) {
-      throw new IllegalArgumentException(meta + " is unreadable: " + e.getMessage());
+      throw new IllegalArgumentException(meta + " is unreadable: " + e.getMessage().lines().findFirst().orElse(""));
     }
   }
 

@@ -4,7 +4,7 @@ const COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"
   "#bcbd22"];
 
 function renderCharts(data, container) {
-  container.innerHTML = "";
+  container.replaceChildren();
   for (const c of data.charts) {
     const div = document.createElement("div");
     div.className = "chart";
@@ -39,7 +39,7 @@ function renderCharts(data, container) {
 }
 
 function renderTimelines(data, container) {
-  container.innerHTML = "";
+  container.replaceChildren();
   for (const t of data.timelines) {
     const box = document.createElement("div");
     box.className = "timeline";

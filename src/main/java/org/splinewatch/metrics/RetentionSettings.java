@@ -1,0 +1,43 @@
+package org.splinewatch.metrics;
+
+import com.typesafe.config.Config;
+
+/**
+ * How much of a long run stays on disk ({@code splinewatch.retention}, docs/durability.md): {@code metrics.jsonl} is
+ * rotated into gzip segments of {@code metricsSegmentBytes} (0: never) of which the newest {@code metricsMaxSegments}
+ * are kept (0: all); of the partition pictures of each plane the newest {@code planesKeepLast} and every
+ * {@code planesKeepEvery}-th analysed snapshot's are kept (0 and 0: all).
+ */
+public record RetentionSettings(long metricsSegmentBytes, int metricsMaxSegments, int planesKeepLast,
+    int planesKeepEvery) {
+
+  /** Everything kept, nothing rotated (tests and tools that write small runs). */
+  public static final RetentionSettings KEEP_ALL = new RetentionSettings(0, 0, 0, 0);
+
+  public RetentionSettings {
+    if (metricsSegmentBytes < 0 || metricsMaxSegments < 0 || planesKeepLast < 0 || planesKeepEvery < 0) {
+      throw new IllegalArgumentException("splinewatch.retention settings must be >= 0 (0: no limit); got "
+          + "metrics-segment-bytes " + metricsSegmentBytes + ", metrics-max-segments " + metricsMaxSegments
+          + ", planes-keep-last " + planesKeepLast + ", planes-keep-every " + planesKeepEvery);
+    }
+    if (metricsSegmentBytes > 0 && metricsSegmentBytes < 4096) {
+      throw new IllegalArgumentException("splinewatch.retention.metrics-segment-bytes is " + metricsSegmentBytes
+          + "; expected 0 (no rotation) or at least 4096");
+    }
+  }
+
+  public static RetentionSettings fromConfig(Config config) {
+    Config c = config.getConfig("splinewatch.retention");
+    return new RetentionSettings(c.getBytes("metrics-segment-bytes"), c.getInt("metrics-max-segments"),
+        c.getInt("planes-keep-last"), c.getInt("planes-keep-every"));
+  }
+
+  /** Whether the picture of the {@code index}-th analysed snapshot (0-based) is kept once {@code newer} came after. */
+  public boolean keepPicture(long index, long newer) {
+    if (planesKeepLast == 0 && planesKeepEvery == 0) {
+      return true;
+    }
+    // the newest always stays: it is what the live page and latest.svg show
+    return newer == 0 || newer < planesKeepLast || (planesKeepEvery > 0 && index % planesKeepEvery == 0);
+  }
+}

@@ -1,0 +1,105 @@
+package org.splinewatch.report;
+
+import java.io.BufferedInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.zip.GZIPInputStream;
+
+/**
+ * Reads a JSON-lines file (plain or {@code .gz}) one line at a time, decoding each line on its own: a line that is
+ * not UTF-8 (a multi-byte character cut by a crash), longer than {@link #MAX_LINE} or, at the end, without its
+ * newline and not a whole JSON value is skipped and named in {@code problems}; the lines around it still count.
+ */
+final class JsonLines {
+  /** No line this project writes comes near this; a longer one is skipped. */
+  static final int MAX_LINE = 1 << 20;
+
+  /** Receives each decoded line; {@code last} is true for a final line that has no newline (possibly half-written). */
+  interface Handler {
+    void line(int number, String text, boolean last);
+  }
+
+  private JsonLines() {
+  }
+
+  /** Reads {@code file}; an unreadable file (or a broken gzip stream) is one problem, lines read until then count. */
+  static int read(Path file, String label, Handler handler, List<String> problems) {
+    try (InputStream raw = Files.newInputStream(file);
+        InputStream in = new BufferedInputStream(file.getFileName().toString().endsWith(".gz")
+            ? new GZIPInputStream(raw, 64 * 1024) : raw, 64 * 1024)) {
+      return read(in, label, handler, problems);
+    } catch (IOException e) {
+      problems.add(label + " is unreadable after the lines read (" + e.getClass().getSimpleName() + ": "
+          + String.valueOf(e.getMessage()).lines().findFirst().orElse("") + ")");
+      return 0;
+    }
+  }
+
+  /** Reads lines from {@code in}; returns how many there were (a final line without newline included). */
+  static int read(InputStream in, String label, Handler handler, List<String> problems) throws IOException {
+    CharsetDecoder utf8 = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+        .onUnmappableCharacter(CodingErrorAction.REPORT);
+    ByteArrayOutputStream line = new ByteArrayOutputStream(512);
+    byte[] buf = new byte[64 * 1024];
+    int number = 0;
+    boolean tooLong = false;
+    while (true) {
+      int n = in.read(buf);
+      int from = 0;
+      for (int i = 0; i < Math.max(n, 0); i++) {
+        if (buf[i] == '\n') {
+          append(line, buf, from, i - from);
+          number++;
+          tooLong |= line.size() > MAX_LINE;
+          deliver(line, tooLong, number, false, label, utf8, handler, problems);
+          line.reset();
+          tooLong = false;
+          from = i + 1;
+        }
+      }
+      if (n < 0) {
+        if (line.size() > 0 || tooLong) {
+          deliver(line, tooLong, ++number, true, label, utf8, handler, problems);
+        }
+        return number;
+      }
+      if (!tooLong && line.size() + (n - from) > MAX_LINE) {
+        tooLong = true; // keep counting the line's bytes out, but not in memory
+        line.reset();
+      } else if (!tooLong) {
+        append(line, buf, from, n - from);
+      }
+    }
+  }
+
+  private static void append(ByteArrayOutputStream line, byte[] buf, int from, int len) {
+    if (len > 0) {
+      line.write(buf, from, len);
+    }
+  }
+
+  private static void deliver(ByteArrayOutputStream line, boolean tooLong, int number, boolean last, String label,
+      CharsetDecoder utf8, Handler handler, List<String> problems) {
+    if (tooLong) {
+      problems.add(label + " line " + number + " is longer than " + MAX_LINE + " bytes");
+      return;
+    }
+    String text;
+    try {
+      text = utf8.decode(ByteBuffer.wrap(line.toByteArray())).toString();
+    } catch (CharacterCodingException e) {
+      problems.add(label + " line " + number + (last ? " is half-written (not valid UTF-8)" : " is not valid UTF-8"));
+      return;
+    }
+    handler.line(number, text, last);
+  }
+}

@@ -1,0 +1,76 @@
+package org.splinewatch.cluster;
+
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.testkit.typed.annotations.JUnit5TestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.JUnit5TestKitBuilder;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestKitJUnit5Extension;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+import org.splinewatch.metrics.MetricsActor;
+import org.splinewatch.metrics.RetentionSettings;
+import org.splinewatch.metrics.Sample;
+import org.splinewatch.monitor.RunControl;
+import org.splinewatch.monitor.RunGuardian;
+import org.splinewatch.trainer.TrainerActor;
+
+/** {@code monitor serve}: a finished run's meters leave {@code /metrics} after the grace period; a running one's stay. */
+@ExtendWith(TestKitJUnit5Extension.class)
+class FinishedRunMetersTest {
+  @JUnit5TestKit
+  public ActorTestKit testKit = new JUnit5TestKitBuilder().build();
+
+  private ActorRef<MetricsActor.Command> register(ActorRef<MetricsNode.Command> node, String run) {
+    TestProbe<TrainerActor.Command> trainer = testKit.createTestProbe();
+    TestProbe<RunGuardian.AlertRaised> alerts = testKit.createTestProbe();
+    TestProbe<MetricsNode.Registered> reply = testKit.createTestProbe();
+    node.tell(new MetricsNode.RegisterRun(run, Map.of("run", run, "method", "simclr", "dataset", "mnist"),
+        Map.of("run_id", run), 10, null, trainer.ref(), alerts.ref(), reply.ref()));
+    MetricsNode.Registered r = reply.receiveMessage();
+    assertNull(r.error());
+    r.metrics().tell(new MetricsActor.Publish(List.of(Sample.of("splinewatch_training_loss", 0.5, 10))));
+    TestProbe<Done> flushed = testKit.createTestProbe();
+    r.metrics().tell(new MetricsActor.Flush(flushed.ref()));
+    flushed.receiveMessage();
+    return r.metrics();
+  }
+
+  @Test
+  void aFinishedRunsMetersAreRemovedAfterTheGracePeriod(@TempDir Path out) {
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    ActorRef<MetricsNode.Command> node = testKit.spawn(MetricsNode.create(registry, out, new RunControl(), "",
+        Duration.ofMillis(700), RetentionSettings.KEEP_ALL));
+    register(node, "done");
+    register(node, "running");
+    assertTrue(registry.scrape().contains("run=\"done\""));
+    TestProbe<Done> finished = testKit.createTestProbe();
+    node.tell(new MetricsNode.RunFinished("done", Map.of("type", "run_finished"), finished.ref()));
+    finished.receiveMessage();
+    assertTrue(registry.scrape().contains("splinewatch_training_loss{dataset=\"mnist\",method=\"simclr\",run=\"done\"}"),
+        "still exported during the grace period, for the last scrapes");
+    long t0 = System.nanoTime();
+    while (registry.scrape().contains("run=\"done\"") && System.nanoTime() - t0 < 10_000_000_000L) {
+      try {
+        Thread.sleep(50);
+      } catch (InterruptedException e) {
+        throw new AssertionError(e);
+      }
+    }
+    String scrape = registry.scrape();
+    assertFalse(scrape.contains("run=\"done\""), scrape);
+    assertTrue(scrape.contains("run=\"running\""), "a running run keeps its meters: " + scrape);
+  }
+}

@@ -1,0 +1,175 @@
+package org.splinewatch.report;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.splinewatch.metrics.RetentionSettings;
+import org.splinewatch.metrics.RunLog;
+import org.splinewatch.metrics.Sample;
+
+/**
+ * Run files written by {@link RunLog} and read by {@link RunData}: half-written and bad-UTF-8 lines, rotation into
+ * segments, retention of segments, the incremental reader of the live page.
+ */
+class RunFilesTest {
+  @TempDir
+  Path tmp;
+
+  private static final Map<String, String> LABELS = Map.of("run", "r", "method", "simclr", "dataset", "mnist");
+
+  private static void write(RunLog log, long fromStep, long toStep) {
+    List<Sample> batch = new ArrayList<>();
+    for (long s = fromStep; s < toStep; s++) {
+      batch.add(Sample.of("splinewatch_training_loss", 1.0 / (s + 1), s));
+      batch.add(Sample.of("splinewatch_embedding_rankme", s, s, "layer", "repr"));
+    }
+    log.append(batch, LABELS);
+  }
+
+  private static int points(RunData r, String name) {
+    return r.series().values().stream().filter(s -> s.name().equals(name)).mapToInt(s -> s.points().size()).sum();
+  }
+
+  @Test
+  void aCutMultiByteCharacterOrHalfLineAtTheEndLosesOnlyThatLine() throws IOException {
+    Path dir = tmp.resolve("r");
+    try (RunLog log = new RunLog(dir)) {
+      RunLog.writeConfig(dir, Map.of("run_id", "r", "method", "simclr", "note", "naïve"));
+      write(log, 0, 10);
+    }
+    RunLog.appendEvent(dir, Map.of("type", "run_finished", "note", "ünïcode"));
+    // a crash in the middle of "é" (0xC3 0xA9) at the end of metrics.jsonl, and in the middle of events.jsonl
+    byte[] cut = "{\"name\":\"splinewatch_training_loss\",\"labels\":{\"x\":\"caf\u00e9\"}".getBytes(
+        StandardCharsets.UTF_8);
+    Files.write(dir.resolve("metrics.jsonl"), java.util.Arrays.copyOf(cut, cut.length - 3),
+        StandardOpenOption.APPEND);
+    Files.write(dir.resolve("events.jsonl"), new byte[] {'{', '"', (byte) 0xC3, '\n', '{', '"', 't'},
+        StandardOpenOption.APPEND);
+    RunData r = RunData.read(dir);
+    assertEquals(10, points(r, "splinewatch_training_loss"));
+    assertEquals(10, points(r, "splinewatch_embedding_rankme"));
+    assertTrue(r.finished(), "run_finished before the damaged lines still counts");
+    assertEquals("naïve", r.config().get("note"));
+    assertTrue(r.problems().contains("metrics.jsonl line 21 is half-written (not valid UTF-8)"), r.problems()
+        .toString());
+    assertTrue(r.problems().contains("events.jsonl line 2 is not valid UTF-8"), r.problems().toString());
+    assertTrue(r.problems().contains("events.jsonl line 3 is half-written"), r.problems().toString());
+    // Detection reads the same data
+    Detection.Row row = Detection.of(r, "repr", 0.05);
+    assertEquals("r", row.runId());
+  }
+
+  @Test
+  void rotatedSegmentsAreReadInOrderAndRetentionIsReported() throws IOException {
+    Path dir = tmp.resolve("rot");
+    RunLog.writeConfig(dir, Map.of("run_id", "rot"));
+    try (RunLog log = new RunLog(dir, new RetentionSettings(4096, 0, 0, 0))) {
+      for (int b = 0; b < 40; b++) {
+        write(log, b * 10L, b * 10L + 10);
+      }
+    }
+    List<Path> segments = RunLog.segments(dir);
+    assertTrue(segments.size() >= 5, "rotated: " + segments);
+    assertTrue(segments.stream().allMatch(p -> p.toString().endsWith(".gz")), segments.toString());
+    assertTrue(Files.size(dir.resolve("metrics.jsonl")) < 4096 + 2000);
+    RunData r = RunData.read(dir);
+    assertEquals(400, points(r, "splinewatch_training_loss"));
+    List<double[]> loss = r.series().get("splinewatch_training_loss{}").points();
+    for (int i = 0; i < loss.size(); i++) {
+      assertEquals(i, (long) loss.get(i)[0], "in step order across segments");
+    }
+    assertTrue(r.problems().isEmpty() || r.problems().stream().allMatch(p -> p.contains("not finished")),
+        r.problems().toString());
+
+    Path kept = tmp.resolve("kept");
+    try (RunLog log = new RunLog(kept, new RetentionSettings(4096, 2, 0, 0))) {
+      for (int b = 0; b < 40; b++) {
+        write(log, b * 10L, b * 10L + 10);
+      }
+    }
+    assertEquals(2, RunLog.segments(kept).size());
+    RunData k = RunData.read(kept);
+    assertTrue(points(k, "splinewatch_training_loss") < 400);
+    assertEquals(399, (long) k.lastStep());
+    assertTrue(k.problems().stream().anyMatch(p -> p.contains("were deleted by splinewatch.retention")),
+        k.problems().toString());
+    assertTrue(Files.readString(kept.resolve("events.jsonl")).contains("metrics_segment_deleted"));
+  }
+
+  @Test
+  void anInterruptedRotationIsFinishedAndNothingIsCountedTwice() throws IOException {
+    Path dir = tmp.resolve("crash");
+    try (RunLog log = new RunLog(dir, new RetentionSettings(4096, 0, 0, 0))) {
+      write(log, 0, 100);
+    }
+    // a crash after the rename of metrics.jsonl, before its compression: a plain segment and maybe a partial .gz
+    int before = points(RunData.read(dir), "splinewatch_training_loss");
+    Path plainSegment = dir.resolve("metrics-00099.jsonl");
+    Files.move(dir.resolve("metrics.jsonl"), plainSegment);
+    Files.write(dir.resolve(".metrics-00099.jsonl.gz.tmp"), new byte[] {31, -117, 8});
+    Files.createFile(dir.resolve("metrics.jsonl"));
+    assertEquals(before, points(RunData.read(dir), "splinewatch_training_loss"), "a plain segment is read too");
+    try (RunLog log = new RunLog(dir, new RetentionSettings(4096, 0, 0, 0))) {
+      write(log, 100, 101);
+    }
+    assertTrue(Files.isRegularFile(dir.resolve("metrics-00099.jsonl.gz")));
+    assertFalse(Files.exists(plainSegment));
+    assertEquals(before + 1, points(RunData.read(dir), "splinewatch_training_loss"));
+  }
+
+  @Test
+  void theIncrementalReaderAgreesWithAFullReadAcrossAppendsPartialLinesAndRotations() throws IOException {
+    Path dir = tmp.resolve("live");
+    RunData.Incremental live = new RunData.Incremental(dir);
+    try (RunLog log = new RunLog(dir, new RetentionSettings(8192, 0, 0, 0))) {
+      RunLog.writeConfig(dir, Map.of("run_id", "live"));
+      for (int b = 0; b < 30; b++) {
+        write(log, b * 5L, b * 5L + 5);
+        if (b % 3 == 0) {
+          // a line being written while the page polls: not counted, not a problem, counted once complete
+          Files.write(dir.resolve("metrics.jsonl"), "{\"name\":\"splinewatch_regions\",\"lab".getBytes(
+              StandardCharsets.UTF_8), StandardOpenOption.APPEND);
+          RunData partial = live.refresh();
+          assertEquals(b / 3, points(partial, "splinewatch_regions"), "only the complete lines");
+          assertTrue(partial.problems().stream().noneMatch(p -> p.contains("metrics")), partial.problems()
+              .toString());
+          Files.write(dir.resolve("metrics.jsonl"), ("els\":{},\"step\":" + b + ",\"value\":1,\"time\":0}\n")
+              .getBytes(StandardCharsets.UTF_8), StandardOpenOption.APPEND);
+        }
+        RunData inc = live.refresh();
+        RunData full = RunData.read(dir);
+        assertEquals(points(full, "splinewatch_training_loss"), points(inc, "splinewatch_training_loss"));
+        assertEquals(points(full, "splinewatch_regions"), points(inc, "splinewatch_regions"));
+        assertEquals(full.lastStep(), inc.lastStep());
+      }
+    }
+    assertTrue(RunLog.segments(dir).size() >= 2, "the test crossed rotations");
+    assertEquals(150, points(live.refresh(), "splinewatch_training_loss"));
+  }
+
+  @Test
+  void pictureRetentionIsDecidedByKeepLastAndKeepEvery() {
+    RetentionSettings r = new RetentionSettings(0, 0, 3, 5);
+    // pictures 0..19, newest is 19: kept are 17, 18, 19 and 0, 5, 10, 15
+    List<Long> kept = new ArrayList<>();
+    for (long i = 0; i < 20; i++) {
+      if (r.keepPicture(i, 19 - i)) {
+        kept.add(i);
+      }
+    }
+    assertEquals(List.of(0L, 5L, 10L, 15L, 17L, 18L, 19L), kept);
+    assertTrue(RetentionSettings.KEEP_ALL.keepPicture(3, 1000));
+    assertTrue(new RetentionSettings(0, 0, 0, 7).keepPicture(3, 0), "the newest always stays");
+  }
+}
