@@ -14,9 +14,11 @@ import java.util.function.Consumer;
 
 /**
  * The control endpoint {@code POST /api/v1/alerts}: accepts Alertmanager webhook payloads (version 4) and stops the
- * named run when a firing alert with {@code severity="critical"} arrives. Requires {@code Authorization: Bearer
- * <token>}. Answers 401 (no or wrong token), 400 (malformed payload), 404 (unknown run), 202 (stop accepted), 200
- * (valid payload, nothing to stop: resolved or non-critical alerts). Nothing else can stop a run remotely.
+ * named run when a firing alert with {@code severity="critical"} arrives whose {@code rule} label is one the run
+ * stops on ({@link RunControl#refusal}: its {@code stop-on}, with {@code early-stop = stop}). Requires
+ * {@code Authorization: Bearer <token>}. Answers 401 (no or wrong token), 400 (malformed payload), 404 (unknown
+ * run), 202 (stop accepted), 200 (valid payload, nothing to stop: resolved or non-critical alerts, or rules the run
+ * does not stop on, named in the answer). Nothing else can stop a run remotely.
  */
 public final class AlertWebhook {
   /** An HTTP answer. */
@@ -92,9 +94,17 @@ public final class AlertWebhook {
       }
     }
     List<String> stopped = new ArrayList<>();
+    List<String> refused = new ArrayList<>();
     for (JsonNode a : stops) {
       String run = a.path("labels").path("run").asText();
       String name = a.path("labels").path("alertname").asText("alert");
+      String rule = a.path("labels").path("rule").asText("");
+      // only a rule the run itself would stop on (its stop-on, with early-stop = stop) stops it from here too
+      String refusal = control.refusal(run, rule);
+      if (refusal != null) {
+        refused.add(name + ": " + refusal);
+        continue;
+      }
       String summary = a.path("annotations").path("summary").asText("");
       String reason = "Alertmanager alert " + name + (summary.isEmpty() ? "" : ": " + summary);
       if (control.stop(run, reason)) {
@@ -102,11 +112,15 @@ public final class AlertWebhook {
         event.put("type", "webhook_stop");
         event.put("run", run);
         event.put("alertname", name);
+        event.put("rule", rule);
         event.put("summary", summary);
         event.put("time", System.currentTimeMillis());
         onStop.accept(event);
         stopped.add(run);
       }
+    }
+    if (stopped.isEmpty()) {
+      return new Response(200, "nothing stopped: " + String.join("; ", refused));
     }
     return new Response(202, "stopping " + String.join(", ", stopped));
   }

@@ -153,16 +153,17 @@ public final class EmbeddedRun {
         }
         return t;
       };
+      AlertSettings alertSettings = AlertSettings.fromConfig(config);
       system.tell(new RunGuardian.Setup(run, factory, s.epochs(), s.maxSteps(),
           s.snapshotEvery(), s.hubBufferSize(), s.analysisTimeout(), s.drainTimeout(), s.monitoring(), registry, log,
-          labels, analyzers, progress, result, trainerRef, AlertSettings.fromConfig(config), alert -> {
+          labels, analyzers, progress, result, trainerRef, alertSettings, alert -> {
             String text = (alert.firing() ? "ALERT " : "resolved ") + alert.rule() + " at step " + alert.step();
             progress.alert(text);
             out.println((alert.firing() ? "ALERT [" + alert.severity() + "] " : "resolved: ") + alert.sentence());
           }, new TrainerActor.CheckpointPlan(runDir.resolve("checkpoints"), s.method(), startStep),
           remote ? new RunGuardian.Remote(link.metrics(), remoteAnalyzers, cluster) : null));
       trainerRef.thenAccept(ref -> {
-        control.register(runId, reason -> ref.tell(new TrainerActor.Stop(reason)));
+        control.register(runId, alertSettings, reason -> ref.tell(new TrainerActor.Stop(reason)));
         listener.started(runDir, port, ref);
       });
       ConsoleProgress console = new ConsoleProgress(progress, out, System.console() != null);

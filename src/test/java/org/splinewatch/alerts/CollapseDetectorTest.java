@@ -30,6 +30,22 @@ class CollapseDetectorTest {
   }
 
   @Test
+  void severityIsCriticalExactlyForTheStopOnRules() {
+    CollapseDetector d = new CollapseDetector(DEFAULTS, "r", 10);
+    for (String rule : CollapseDetector.RULES) {
+      assertEquals(DEFAULTS.stopOn().contains(rule) ? "critical" : "warning", d.severity(rule), rule);
+    }
+    assertEquals("warning", d.severity("region_drop"));
+    assertEquals("critical", d.severity("dim_collapse"));
+    AlertSettings onlyStd = AlertSettings.fromConfig(ConfigFactory.load().withValue("splinewatch.alerts.stop-on",
+        ConfigValueFactory.fromIterable(List.of("std_collapse"))));
+    CollapseDetector narrow = new CollapseDetector(onlyStd, "r", 10);
+    assertEquals("warning", narrow.severity("dim_collapse"));
+    List<Alert> fired = feed(narrow, "splinewatch_embedding_rankme_ratio", Map.of("layer", "proj"));
+    assertTrue(fired.isEmpty());
+  }
+
+  @Test
   void stdCollapseFiresAfterThreeBreachesAndResolvesAfterThreeClears() {
     CollapseDetector d = new CollapseDetector(DEFAULTS, "r", 10);
     Map<String, String> proj = Map.of("layer", "proj");
