@@ -84,6 +84,9 @@ public final class TrainCommand implements Callable<Integer> {
   Double vicregCovCoeff;
   @Option(names = "--ema-tau", description = "byol base EMA rate (default 0.996)")
   Double emaTau;
+  @Option(names = "--ablate-from", paramLabel = "STEP", description = "the ablation options take effect only from"
+      + " STEP; before it the run trains the healthy method (a known collapse onset)")
+  Long ablateFrom;
   @Option(names = "--early-stop", description = "warn | stop: on a collapse alert only warn (default) or stop the run"
       + " (exit code 3)")
   String earlyStop;
@@ -162,6 +165,7 @@ public final class TrainCommand implements Callable<Integer> {
     put(overrides, "splinewatch.ssl.vicreg-inv-coeff", vicregInvCoeff);
     put(overrides, "splinewatch.ssl.vicreg-cov-coeff", vicregCovCoeff);
     put(overrides, "splinewatch.ssl.ema-tau", emaTau);
+    put(overrides, "splinewatch.ablation.from-step", ablateFrom);
     put(overrides, "splinewatch.run.projection-dim", projectionDim);
     put(overrides, "splinewatch.run.resume", resume == null ? null : resume.toString());
     put(overrides, "splinewatch.run.encoder", encoder);

@@ -359,6 +359,8 @@ public final class EmbeddedRun {
     settings.put("predictor_hidden", s.predictorHidden());
     settings.put("ema_tau", s.emaTau());
     settings.put("vicreg_coefficients", List.of(s.vicregInvCoeff(), s.vicregStdCoeff(), s.vicregCovCoeff()));
+    settings.put("ablations", s.ablations());
+    settings.put("ablate_from", s.ablateFrom());
     settings.put("hub_buffer_size", s.hubBufferSize());
     settings.put("monitoring", s.monitoring());
     settings.put("train_images", train.count());
