@@ -16,7 +16,8 @@ import picocli.CommandLine.Parameters;
  */
 @Command(name = "detection", mixinStandardHelpOptions = true,
     description = "Detection lead time of finished runs: each rule's first alert against the first kNN accuracy drop;"
-        + " ablation runs are induced collapses, the others healthy.")
+        + " ablation runs are induced collapses (onset: --ablate-from), the others healthy; lead time against the onset"
+        + " and against the kNN drop, and counts for the tuning and evaluation sets.")
 final class DetectionCommand implements Callable<Integer> {
   @Parameters(arity = "1..*", paramLabel = "RUN_DIR", description = "run directories (runs/<run-id>)")
   List<Path> runs = new ArrayList<>();
@@ -24,6 +25,9 @@ final class DetectionCommand implements Callable<Integer> {
   String layer = "repr";
   @Option(names = "--drop", description = "accuracy drop below the best so far, as a ratio (default ${DEFAULT-VALUE})")
   double drop = 0.05;
+  @Option(names = "--tuning-seeds", split = ",", paramLabel = "SEED", description = "seeds of the tuning set (MNIST"
+      + " runs); every other run is the evaluation set (default ${DEFAULT-VALUE})")
+  List<Long> tuningSeeds = new ArrayList<>(List.of(42L, 7L));
 
   @Override
   public Integer call() {
@@ -39,7 +43,7 @@ final class DetectionCommand implements Callable<Integer> {
       }
       rows.add(Detection.of(data, layer, drop));
     }
-    System.out.print(Detection.markdown(rows, layer, drop));
+    System.out.print(Detection.markdown(rows, layer, drop, new java.util.HashSet<>(tuningSeeds)));
     return 0;
   }
 }
