@@ -8,7 +8,8 @@ import java.util.Locale;
  * Thresholds and hysteresis of the collapse rules, from {@code splinewatch.alerts} (defaults in reference.conf, taken
  * from metrics.md §8.1).
  *
- * @param earlyStop {@code warn} (alerts only) or {@code stop} (a rule in {@code stopOn} stops the run, exit code 3)
+ * @param earlyStop {@code warn} (alerts only), {@code stop} (a rule in {@code stopOn} stops the run, exit code 3) or
+ *     {@code alertmanager} (such a rule stops it only when its alert arrives through the control endpoint)
  * @param warmupSteps snapshots of earlier steps are no reference for the drop rules and the std baseline (the
  *     untrained network and its first updates), whatever the snapshot interval
  */
@@ -18,13 +19,19 @@ public record AlertSettings(String earlyStop, List<String> stopOn, int nFire, in
     double knnChanceClear, double regionDropFire, double regionDropClear, int regionWindow, double deadRowsFire,
     double deadRowsClear, int deadRowsNFire, long warmupSteps) {
 
-  public static final List<String> EARLY_STOP = List.of("warn", "stop");
+  /**
+   * {@code warn}: alerts only, nothing stops the run; {@code stop}: a rule in {@code stop-on} stops it in process (and
+   * through the control endpoint); {@code alertmanager}: only through the control endpoint, so Alertmanager's routing,
+   * inhibition and silences decide.
+   */
+  public static final List<String> EARLY_STOP = List.of("warn", "stop", "alertmanager");
 
   public static AlertSettings fromConfig(Config root) {
     Config c = root.getConfig("splinewatch.alerts");
     String mode = c.getString("early-stop").toLowerCase(Locale.ROOT);
     if (!EARLY_STOP.contains(mode)) {
-      throw new IllegalArgumentException("unknown early-stop mode '" + mode + "'; expected one of: warn, stop");
+      throw new IllegalArgumentException("unknown early-stop mode '" + mode + "'; expected one of: "
+          + String.join(", ", EARLY_STOP));
     }
     List<String> stopOn = c.getStringList("stop-on");
     for (String r : stopOn) {

@@ -87,8 +87,8 @@ public final class TrainCommand implements Callable<Integer> {
   @Option(names = "--ablate-from", paramLabel = "STEP", description = "the ablation options take effect only from"
       + " STEP; before it the run trains the healthy method (a known collapse onset)")
   Long ablateFrom;
-  @Option(names = "--early-stop", description = "warn | stop: on a collapse alert only warn (default) or stop the run"
-      + " (exit code 3)")
+  @Option(names = "--early-stop", description = "warn | stop | alertmanager: on a collapse alert only warn (default),"
+      + " stop the run (exit code 3), or stop it only when the alert comes through Alertmanager (control endpoint)")
   String earlyStop;
   @Option(names = "--alert", paramLabel = "KEY=VALUE", description = "a collapse-rule setting of"
       + " splinewatch.alerts, e.g. --alert n-fire=2 --alert std-fire=0.15 (repeatable; keys in reference.conf)")
@@ -200,6 +200,7 @@ public final class TrainCommand implements Callable<Integer> {
       specs = EmbeddedRun.defaultAnalyzers(config);
       org.splinewatch.alerts.AlertSettings.fromConfig(config);
       org.splinewatch.cluster.ClusterSettings.fromConfig(config);
+      org.splinewatch.monitor.AlertWebhook.tokenFrom(config); // a token file that cannot be used: exit 2
       String token = config.getString("splinewatch.control.token");
       if (!token.isEmpty() && token.length() < 16) {
         throw new IllegalArgumentException("splinewatch.control.token must have at least 16 characters (or be empty"

@@ -15,7 +15,7 @@ import java.util.function.Consumer;
 /**
  * The control endpoint {@code POST /api/v1/alerts}: accepts Alertmanager webhook payloads (version 4) and stops the
  * named run when a firing alert with {@code severity="critical"} arrives whose {@code rule} label is one the run
- * stops on ({@link RunControl#refusal}: its {@code stop-on}, with {@code early-stop = stop}). Requires
+ * stops on ({@link RunControl#refusal}: its {@code stop-on}, unless {@code early-stop = warn}). Requires
  * {@code Authorization: Bearer <token>}. Answers 401 (no or wrong token), 400 (malformed payload), 404 (unknown
  * run), 202 (stop accepted), 200 (valid payload, nothing to stop: resolved or non-critical alerts, or rules the run
  * does not stop on, named in the answer). Nothing else can stop a run remotely.
@@ -42,10 +42,38 @@ public final class AlertWebhook {
     this.onStop = onStop;
   }
 
-  /** {@code splinewatch.control.token}, or a fresh random one when it is empty. */
+  /**
+   * The deployment token of {@code splinewatch.control.token-file} (one token for every run, the file Alertmanager's
+   * {@code credentials_file} reads too), else {@code splinewatch.control.token}, else a fresh random one.
+   */
   public static String tokenFrom(com.typesafe.config.Config config) {
+    String file = config.getString("splinewatch.control.token-file");
+    if (!file.isEmpty()) {
+      return readTokenFile(java.nio.file.Path.of(file));
+    }
     String token = config.getString("splinewatch.control.token");
     return token.isEmpty() ? newToken() : token;
+  }
+
+  /** Whether the token comes from {@code splinewatch.control.token-file} (then no per-run copy is written). */
+  public static boolean fromFile(com.typesafe.config.Config config) {
+    return !config.getString("splinewatch.control.token-file").isEmpty();
+  }
+
+  /** The token in a file (surrounding white space ignored); a missing file or a short token is a one-line error. */
+  public static String readTokenFile(java.nio.file.Path file) {
+    String token;
+    try {
+      token = java.nio.file.Files.readString(file).trim();
+    } catch (java.io.IOException e) {
+      throw new IllegalArgumentException("splinewatch.control.token-file: cannot read " + file + " (" + e.getMessage()
+          + "); expected a file holding the deployment token");
+    }
+    if (token.length() < 16) {
+      throw new IllegalArgumentException("splinewatch.control.token-file: " + file + " holds " + token.length()
+          + " characters; expected a token of at least 16 (e.g. openssl rand -hex 32)");
+    }
+    return token;
   }
 
   /** A fresh random token (256 bits, hex). */
@@ -99,7 +127,7 @@ public final class AlertWebhook {
       String run = a.path("labels").path("run").asText();
       String name = a.path("labels").path("alertname").asText("alert");
       String rule = a.path("labels").path("rule").asText("");
-      // only a rule the run itself would stop on (its stop-on, with early-stop = stop) stops it from here too
+      // only a rule the run itself stops on (its stop-on, unless early-stop = warn) stops it from here
       String refusal = control.refusal(run, rule);
       if (refusal != null) {
         refused.add(name + ": " + refusal);

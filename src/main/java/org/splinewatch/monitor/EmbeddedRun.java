@@ -126,9 +126,13 @@ public final class EmbeddedRun {
       }
       if (port > 0) {
         sdFile = ServiceDiscovery.register(config, s.out(), runId, s.metricsHost(), port);
-        writeToken(runDir.resolve("control-token"), controlToken);
+        Path tokenFile = AlertWebhook.fromFile(config) ? Path.of(config.getString("splinewatch.control.token-file"))
+            : runDir.resolve("control-token");
+        if (!AlertWebhook.fromFile(config)) {
+          writeToken(tokenFile, controlToken);
+        }
         out.println("  control: POST http://" + s.metricsHost() + ":" + port + "/api/v1/alerts (Alertmanager webhook;"
-            + " bearer token in " + runDir.resolve("control-token") + ")");
+            + " bearer token in " + tokenFile + ")");
       }
       long startStep = 0;
       if (s.resume() != null) {

@@ -10,8 +10,8 @@ import org.splinewatch.alerts.AlertSettings;
 
 /**
  * The runs this process can stop remotely, by run id (thread-safe), each with the rules allowed to stop it: those of
- * its {@code splinewatch.alerts.stop-on} when its {@code early-stop} is {@code stop}, none otherwise. So an alert
- * arriving through Alertmanager stops a run exactly when the same rule would stop it in process.
+ * its {@code splinewatch.alerts.stop-on} when its {@code early-stop} is {@code stop} or {@code alertmanager}, none when
+ * it is {@code warn}. So an alert arriving through Alertmanager stops a run only for a rule that run stops on.
  */
 public final class RunControl {
   private record Entry(List<String> stopOn, Consumer<String> stop) {
@@ -24,7 +24,8 @@ public final class RunControl {
    * it.
    */
   public void register(String runId, AlertSettings alerts, Consumer<String> stop) {
-    List<String> rules = alerts != null && "stop".equals(alerts.earlyStop()) ? List.copyOf(alerts.stopOn()) : List.of();
+    List<String> rules = alerts != null && !"warn".equals(alerts.earlyStop()) ? List.copyOf(alerts.stopOn())
+        : List.of();
     runs.put(runId, new Entry(rules, stop));
   }
 

@@ -207,7 +207,7 @@ class CollapseDetectorTest {
   void badSettingsNameTheKey() {
     var bad = ConfigFactory.load().withValue("splinewatch.alerts.early-stop", ConfigValueFactory.fromAnyRef("halt"));
     var e = assertThrows(IllegalArgumentException.class, () -> AlertSettings.fromConfig(bad));
-    assertTrue(e.getMessage().contains("halt") && e.getMessage().contains("warn, stop"), e.getMessage());
+    assertTrue(e.getMessage().contains("halt") && e.getMessage().contains("warn, stop, alertmanager"), e.getMessage());
     var rule = ConfigFactory.load().withValue("splinewatch.alerts.stop-on",
         ConfigValueFactory.fromIterable(List.of("std_colapse")));
     assertTrue(assertThrows(IllegalArgumentException.class, () -> AlertSettings.fromConfig(rule)).getMessage()
