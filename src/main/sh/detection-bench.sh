@@ -7,9 +7,9 @@ set -euo pipefail
 out="${1:?usage: detection-bench.sh OUT_DIR [tuning|evaluation|all]}"
 which="${2:-all}"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
-steps="${STEPS:-600}"
+steps="${STEPS:-500}"
 every="${EVERY:-50}"
-onset="${ONSET:-300}"
+onset="${ONSET:-250}"
 trainer="${TRAINER:-$root/trainer}"
 monitor="${MONITOR:-$root/monitor}"
 ablations=("simsiam --no-stop-gradient" "byol --no-predictor" "vicreg --vicreg-std-coeff 0")
@@ -43,14 +43,18 @@ set_of() { # name dataset seeds...
   done
 }
 mkdir -p "$out"
-if [ "$which" = tuning ] || [ "$which" = all ]; then
-  set_of tuning mnist 42 7
-fi
-if [ "$which" = evaluation ] || [ "$which" = all ]; then
-  for seed in 123 1001 2026; do
-    set_of evaluation mnist "$seed"
-    set_of evaluation fashion-mnist "$seed"
-  done
-fi
+# interleaved so that an interrupted benchmark still has runs of both sets
+tuning=("mnist 42" "mnist 7")
+evaluation=("mnist 123" "fashion-mnist 123" "mnist 1001" "fashion-mnist 1001" "mnist 2026" "fashion-mnist 2026")
+for i in 0 1 2 3 4 5; do
+  if [ "$i" -lt 2 ] && { [ "$which" = tuning ] || [ "$which" = all ]; }; then
+    # shellcheck disable=SC2086
+    set_of tuning ${tuning[$i]}
+  fi
+  if [ "$which" = evaluation ] || [ "$which" = all ]; then
+    # shellcheck disable=SC2086
+    set_of evaluation ${evaluation[$i]}
+  fi
+done
 # shellcheck disable=SC2046
 $monitor detection --tuning-seeds 42,7 $(find "$out" -mindepth 1 -maxdepth 1 -type d -name '[te]*-*' | sort)
