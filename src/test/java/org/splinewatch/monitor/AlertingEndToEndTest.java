@@ -41,7 +41,8 @@ import org.splinewatch.trainer.TrainerActor;
  * file. Three runs train at once on their own ports: a real collapse (tiny VICReg whose variance term is removed from
  * step 100 by {@code --ablate-from}, {@code --early-stop alertmanager}) is stopped through Alertmanager with exit code
  * 3; a healthy run keeps training meanwhile; the same collapse in a run with {@code --early-stop warn} raises its
- * alert but is not stopped. The test then ends the two others itself.
+ * alert but is not stopped. The test then ends the two others itself; their alerts resolve. Last, a trainer process
+ * killed with SIGKILL (its discovery file left behind) raises {@code SplinewatchTrainerDown}.
  */
 class AlertingEndToEndTest {
   private static final String TOKEN = "e2e-token-0123456789abcdef";
@@ -206,6 +207,42 @@ class AlertingEndToEndTest {
       assertEquals("test: enough", h.finished().reason());
       assertEquals("test: enough", w.finished().reason());
       assertFalse(Files.readString(h.runDir().resolve("events.jsonl")).contains("alert_firing"));
+
+      // lifecycle: the finished runs' alerts resolve (run_active 0, then their target and series are gone)
+      String left = "";
+      for (int i = 0; i < 80; i++) {
+        left = get(prom + URLEncoder.encode("ALERTS{run=~\"collapsing|warnonly\",alertname!=\"SplinewatchTrainerDown\"}",
+            StandardCharsets.UTF_8));
+        if (left.contains("\"result\":[]")) {
+          break;
+        }
+        Thread.sleep(500);
+      }
+      assertTrue(left.contains("\"result\":[]"), "a finished run raises nothing: " + left);
+
+      // a trainer killed with SIGKILL leaves its discovery file: SplinewatchTrainerDown for its run
+      int port = TestTools.freePort();
+      Process killed = start("killed", List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+          "-Xmx512m", "-cp", System.getProperty("java.class.path"), "org.splinewatch.cli.Main", "train",
+          "--method", "simclr", "--data-dir", tmp.resolve("idx").toString(), "--hidden", "16", "--batch-size", "32",
+          "--probe-size", "50", "--projection-dim", "16", "--analyzers", "embedding", "--max-steps", "1000000",
+          "--metrics-port", String.valueOf(port), "--out", tmp.resolve("runs").toString(), "--run-id", "killed"));
+      String up = "";
+      for (int i = 0; i < 240 && !up.contains("\"1\"]"); i++) {
+        up = get(prom + URLEncoder.encode("splinewatch_run_active{run=\"killed\"}", StandardCharsets.UTF_8));
+        Thread.sleep(500);
+      }
+      assertTrue(up.contains("\"1\"]"), "the killed run was scraped while active: " + up + "\n"
+          + Files.readString(tmp.resolve("killed.log")));
+      killed.destroyForcibly().waitFor();
+      assertTrue(Files.exists(sd.resolve("killed.json")), "SIGKILL leaves the discovery file");
+      String down = "";
+      for (int i = 0; i < 120 && !down.contains("firing"); i++) {
+        down = get(prom + URLEncoder.encode("ALERTS{alertname=\"SplinewatchTrainerDown\",run=\"killed\"}",
+            StandardCharsets.UTF_8));
+        Thread.sleep(500);
+      }
+      assertTrue(down.contains("\"alertstate\":\"firing\""), "TrainerDown for the killed run: " + down);
     }
   }
 }
