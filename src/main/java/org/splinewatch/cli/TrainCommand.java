@@ -158,7 +158,7 @@ public final class TrainCommand implements Callable<Integer> {
     if (alertSettings != null) {
       Config alerts = ConfigFactory.defaultReference().getConfig("splinewatch.alerts");
       for (String a : alertSettings) {
-        putAlertSetting(overrides, alerts, a);
+        putAlertSetting(spec.commandLine(), overrides, alerts, a);
       }
     }
     put(overrides, "splinewatch.ssl.vicreg-std-coeff", vicregStdCoeff);
@@ -234,11 +234,11 @@ public final class TrainCommand implements Callable<Integer> {
   }
 
   /** One {@code --alert KEY=VALUE}: the key must be a setting of {@code splinewatch.alerts} in reference.conf. */
-  private void putAlertSetting(Map<String, Object> overrides, Config alerts, String option) {
+  static void putAlertSetting(CommandLine cl, Map<String, Object> overrides, Config alerts, String option) {
     int eq = option.indexOf('=');
     String key = eq < 0 ? option : option.substring(0, eq).trim();
     if (eq < 0 || !alerts.hasPath(key) || key.contains(".")) {
-      throw new CommandLine.ParameterException(spec.commandLine(), "--alert '" + option + "': expected KEY=VALUE"
+      throw new CommandLine.ParameterException(cl, "--alert '" + option + "': expected KEY=VALUE"
           + " with KEY one of: " + String.join(", ", new java.util.TreeSet<>(alerts.root().keySet())));
     }
     com.typesafe.config.ConfigValueType type = alerts.getValue(key).valueType();
@@ -249,7 +249,7 @@ public final class TrainCommand implements Callable<Integer> {
       value = null;
     }
     if (value == null || value.valueType() != type) {
-      throw new CommandLine.ParameterException(spec.commandLine(), "--alert '" + option + "': expected a "
+      throw new CommandLine.ParameterException(cl, "--alert '" + option + "': expected a "
           + type.name().toLowerCase(java.util.Locale.ROOT) + " for " + key + " (reference.conf: "
           + alerts.getValue(key).render() + ")");
     }

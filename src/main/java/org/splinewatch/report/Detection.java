@@ -153,6 +153,33 @@ public final class Detection {
     }
   }
 
+  /**
+   * The alerts the in-process collapse rules raise with {@code settings} on the run's recorded metrics: the samples
+   * of each step fed to a fresh {@link org.splinewatch.alerts.CollapseDetector} in step order, as the metrics actor
+   * feeds them live (one step's samples at a time). So thresholds can be tuned on finished runs without training them
+   * again.
+   */
+  public static RunData replay(RunData run, org.splinewatch.alerts.AlertSettings settings, int classes) {
+    java.util.TreeMap<Long, List<org.splinewatch.metrics.Sample>> bySteps = new java.util.TreeMap<>();
+    for (RunData.Series s : run.series().values()) {
+      for (double[] p : s.points()) {
+        bySteps.computeIfAbsent((long) p[0], k -> new ArrayList<>())
+            .add(new org.splinewatch.metrics.Sample(s.name(), s.labels(), p[1], (long) p[0], 0));
+      }
+    }
+    var detector = new org.splinewatch.alerts.CollapseDetector(settings, run.runId(), classes);
+    List<RunData.Alert> alerts = new ArrayList<>();
+    for (var step : bySteps.values()) {
+      for (org.splinewatch.alerts.Alert a : detector.observe(step)) {
+        if (a.firing()) {
+          alerts.add(new RunData.Alert(a.step(), a.rule(), a.severity(), a.sentence()));
+        }
+      }
+    }
+    return new RunData(run.dir(), run.runId(), run.config(), run.series(), alerts, run.pictures(), run.finished(),
+        run.problems());
+  }
+
   /** The collapse ablation named by a run's settings ({@code config.json} "settings"), empty for none. */
   static String ablation(String method, Object settings) {
     if (settings == null) {

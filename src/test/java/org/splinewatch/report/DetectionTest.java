@@ -120,6 +120,27 @@ class DetectionTest {
   }
 
   @Test
+  void replayRaisesTheAlertsOfGivenSettingsOnTheRecordedMetrics() throws Exception {
+    Path d = run("re", "simsiam", "{\"stop_gradient\":false}", new double[] {0.85, 0.86, 0.86, 0.86, 0.86});
+    StringBuilder m = new StringBuilder(Files.readString(d.resolve("metrics.jsonl")));
+    double[] std = {0.9, 0.1, 0.1, 0.1, 0.1};
+    for (int i = 0; i < std.length; i++) {
+      m.append("{\"name\":\"splinewatch_embedding_std_normalized\",\"labels\":{\"run\":\"re\",\"layer\":"
+          + "\"proj\"},\"step\":").append(i * 100).append(",\"value\":").append(std[i]).append("}\n");
+    }
+    Files.writeString(d.resolve("metrics.jsonl"), m);
+    RunData data = RunData.read(d);
+    assertTrue(data.alerts().isEmpty(), "the run itself raised nothing");
+    var defaults = org.splinewatch.alerts.AlertSettings.fromConfig(com.typesafe.config.ConfigFactory.load());
+    List<RunData.Alert> replayed = Detection.replay(data, defaults, 10).alerts();
+    assertEquals(List.of("std_collapse@300 critical"), replayed.stream()
+        .map(a -> a.rule() + "@" + a.step() + " " + a.severity()).toList(), "the third breaching snapshot");
+    var faster = org.splinewatch.alerts.AlertSettings.fromConfig(com.typesafe.config.ConfigFactory.parseMap(
+        java.util.Map.of("splinewatch.alerts.n-fire", 2)).withFallback(com.typesafe.config.ConfigFactory.load()));
+    assertEquals(200, Detection.replay(data, faster, 10).alerts().get(0).step());
+  }
+
+  @Test
   void healthySettingsAreNoAblation() {
     assertEquals("", Detection.ablation("simsiam", HEALTHY));
     assertEquals("", Detection.ablation("simclr", "{\"stop_gradient\":false,\"predictor\":false}"));
