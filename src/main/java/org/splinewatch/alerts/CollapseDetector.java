@@ -185,7 +185,8 @@ public final class CollapseDetector {
     if (!Double.isNaN(ratio)) {
       vals.put("rankme_ratio", ratio);
     }
-    step(out, "dim_collapse", severity("dim_collapse"), Map.of("layer", layer), v.step(), breach, clear, s.nFire(), vals,
+    step(out, "dim_collapse", severity("dim_collapse"), Map.of("layer", layer), v.step(), breach, clear,
+        s.rankMeNFire(), vals,
         String.format(Locale.ROOT, "dimensional collapse on layer %s: RankMe %.1f (best %.1f, ratio %.3f)", layer,
             v.value(), max, ratio));
   }
