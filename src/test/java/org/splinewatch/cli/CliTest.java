@@ -18,7 +18,7 @@ class CliTest {
   @TempDir
   Path tmp;
 
-  private String run(int expected, String... args) {
+  static String run(int expected, String... args) {
     PrintStream err = System.err;
     PrintStream out = System.out;
     ByteArrayOutputStream buf = new ByteArrayOutputStream();

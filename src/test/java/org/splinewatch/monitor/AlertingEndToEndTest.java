@@ -84,6 +84,20 @@ class AlertingEndToEndTest {
     throw new AssertionError(name + " did not become ready: " + Files.readString(tmp.resolve(name + ".log")));
   }
 
+  /** Queries Prometheus every half second until the answer satisfies {@code done} or {@code tries} run out. */
+  private String await(String prom, String query, java.util.function.Predicate<String> done, int tries)
+      throws Exception {
+    String answer = "";
+    for (int i = 0; i < tries; i++) {
+      answer = get(prom + URLEncoder.encode(query, StandardCharsets.UTF_8));
+      if (done.test(answer)) {
+        break;
+      }
+      Thread.sleep(500);
+    }
+    return answer;
+  }
+
   /** A run on its own port in its own thread; {@code trainer} completes once it trains. */
   private record Running(CompletableFuture<EmbeddedRun.Result> result,
       CompletableFuture<ActorRef<TrainerActor.Command>> trainer, ByteArrayOutputStream console) {
@@ -186,12 +200,8 @@ class AlertingEndToEndTest {
       // meanwhile the healthy run kept training, and the warn-only run's collapse raised alerts but no stop
       assertFalse(healthy.result().isDone(), "the healthy run is still training");
       assertFalse(warnOnly.result().isDone(), "the warn-only run is not stopped");
-      String fired = "";
-      for (int i = 0; i < 60 && !fired.contains("warnonly"); i++) {
-        fired = get(prom + URLEncoder.encode("ALERTS{run=\"warnonly\",alertstate=\"firing\",severity=\"critical\"}",
-            StandardCharsets.UTF_8));
-        Thread.sleep(500);
-      }
+      String fired = await(prom, "ALERTS{run=\"warnonly\",alertstate=\"firing\",severity=\"critical\"}",
+          a -> a.contains("warnonly"), 60);
       assertTrue(fired.contains("warnonly"), "the warn-only run's collapse is alerted: " + fired);
       Thread.sleep(3000); // time for Alertmanager and the relay to deliver it
       assertFalse(warnOnly.result().isDone(), "the warn-only run is still not stopped");
@@ -209,15 +219,7 @@ class AlertingEndToEndTest {
       assertFalse(Files.readString(h.runDir().resolve("events.jsonl")).contains("alert_firing"));
 
       // lifecycle: the finished runs' alerts resolve (run_active 0, then their target and series are gone)
-      String left = "";
-      for (int i = 0; i < 80; i++) {
-        left = get(prom + URLEncoder.encode("ALERTS{run=~\"collapsing|warnonly\",alertname!=\"SplinewatchTrainerDown\"}",
-            StandardCharsets.UTF_8));
-        if (left.contains("\"result\":[]")) {
-          break;
-        }
-        Thread.sleep(500);
-      }
+      String left = await(prom, "ALERTS{run=~\"collapsing|warnonly\"}", a -> a.contains("\"result\":[]"), 80);
       assertTrue(left.contains("\"result\":[]"), "a finished run raises nothing: " + left);
 
       // a trainer killed with SIGKILL leaves its discovery file: SplinewatchTrainerDown for its run
@@ -227,21 +229,13 @@ class AlertingEndToEndTest {
           "--method", "simclr", "--data-dir", tmp.resolve("idx").toString(), "--hidden", "16", "--batch-size", "32",
           "--probe-size", "50", "--projection-dim", "16", "--analyzers", "embedding", "--max-steps", "1000000",
           "--metrics-port", String.valueOf(port), "--out", tmp.resolve("runs").toString(), "--run-id", "killed"));
-      String up = "";
-      for (int i = 0; i < 240 && !up.contains("\"1\"]"); i++) {
-        up = get(prom + URLEncoder.encode("splinewatch_run_active{run=\"killed\"}", StandardCharsets.UTF_8));
-        Thread.sleep(500);
-      }
+      String up = await(prom, "splinewatch_run_active{run=\"killed\"}", a -> a.contains("\"1\"]"), 240);
       assertTrue(up.contains("\"1\"]"), "the killed run was scraped while active: " + up + "\n"
           + Files.readString(tmp.resolve("killed.log")));
       killed.destroyForcibly().waitFor();
       assertTrue(Files.exists(sd.resolve("killed.json")), "SIGKILL leaves the discovery file");
-      String down = "";
-      for (int i = 0; i < 120 && !down.contains("firing"); i++) {
-        down = get(prom + URLEncoder.encode("ALERTS{alertname=\"SplinewatchTrainerDown\",run=\"killed\"}",
-            StandardCharsets.UTF_8));
-        Thread.sleep(500);
-      }
+      String down = await(prom, "ALERTS{alertname=\"SplinewatchTrainerDown\",run=\"killed\"}",
+          a -> a.contains("firing"), 120);
       assertTrue(down.contains("\"alertstate\":\"firing\""), "TrainerDown for the killed run: " + down);
     }
   }

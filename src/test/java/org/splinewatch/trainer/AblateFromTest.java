@@ -45,40 +45,34 @@ class AblateFromTest {
     return m;
   }
 
-  @Test
-  void vicregIsHealthyUntilTheOnsetAndAblatedAfterIt() {
-    VicRegTrainer healthy = new VicRegTrainer(CollapseBehaviourTest.TRAIN, EncoderSpec.mlp(HIDDEN), 32, 64, 1e-3, 25,
-        25, 1, 1);
-    VicRegTrainer ablated = new VicRegTrainer(CollapseBehaviourTest.TRAIN, EncoderSpec.mlp(HIDDEN), 32, 64, 1e-3, 25,
-        0, 1, 1, 30, new double[] {25, 25, 1});
+  /** Max difference of the projector outputs after {@code onset} steps of both trainers, then after 10 more. */
+  private static double[] beforeAndAfter(Trainer healthy, Trainer ablated, int onset) {
     try (healthy; ablated) {
-      steps(healthy, 30);
-      steps(ablated, 30);
+      steps(healthy, onset);
+      steps(ablated, onset);
       double before = maxDiff(outputs(healthy), outputs(ablated));
       steps(healthy, 10);
       steps(ablated, 10);
-      double after = maxDiff(outputs(healthy), outputs(ablated));
-      assertTrue(before < 1e-4, "identical to the healthy run before the onset: " + before);
-      assertTrue(after > 1e-2, "the variance term is gone after it: " + after);
+      return new double[] {before, maxDiff(outputs(healthy), outputs(ablated))};
     }
   }
 
   @Test
+  void vicregIsHealthyUntilTheOnsetAndAblatedAfterIt() {
+    double[] d = beforeAndAfter(new VicRegTrainer(CollapseBehaviourTest.TRAIN, EncoderSpec.mlp(HIDDEN), 32, 64, 1e-3,
+        25, 25, 1, 1), new VicRegTrainer(CollapseBehaviourTest.TRAIN, EncoderSpec.mlp(HIDDEN), 32, 64, 1e-3, 25, 0, 1,
+        1, 30, new double[] {25, 25, 1}), 30);
+    assertTrue(d[0] < 1e-4, "identical to the healthy run before the onset: " + d[0]);
+    assertTrue(d[1] > 1e-2, "the variance term is gone after it: " + d[1]);
+  }
+
+  @Test
   void simsiamTakesTheHealthyStepsUntilTheOnsetOnly() {
-    SimSiamTrainer healthy = new SimSiamTrainer(CollapseBehaviourTest.TRAIN, EncoderSpec.mlp(HIDDEN), 32, 16, 64,
-        1e-3, true, true, 1);
-    SimSiamTrainer ablated = new SimSiamTrainer(CollapseBehaviourTest.TRAIN, EncoderSpec.mlp(HIDDEN), 32, 16, 64,
-        1e-3, false, false, 1, 20);
-    try (healthy; ablated) {
-      steps(healthy, 20);
-      steps(ablated, 20);
-      double before = maxDiff(outputs(healthy), outputs(ablated));
-      steps(healthy, 10);
-      steps(ablated, 10);
-      double after = maxDiff(outputs(healthy), outputs(ablated));
-      assertTrue(before < 1e-4, "identical before the onset: " + before);
-      assertTrue(after > 1e-2, "other steps after it (no stop-gradient, no predictor): " + after);
-    }
+    double[] d = beforeAndAfter(new SimSiamTrainer(CollapseBehaviourTest.TRAIN, EncoderSpec.mlp(HIDDEN), 32, 16, 64,
+        1e-3, true, true, 1), new SimSiamTrainer(CollapseBehaviourTest.TRAIN, EncoderSpec.mlp(HIDDEN), 32, 16, 64,
+        1e-3, false, false, 1, 20), 20);
+    assertTrue(d[0] < 1e-4, "identical before the onset: " + d[0]);
+    assertTrue(d[1] > 1e-2, "other steps after it (no stop-gradient, no predictor): " + d[1]);
   }
 
   private static RunSettings settings(Map<String, Object> o) {
