@@ -17,7 +17,8 @@ public record AlertSettings(String earlyStop, List<String> stopOn, int nFire, in
     double stdFireRelative, double stdClear, double stdClearRelative, double rankMeRatioFire,
     double rankMeRatioClear, double rankMeDropFire, double rankMeDropClear, double knnChanceFire,
     double knnChanceClear, double regionDropFire, double regionDropClear, int regionWindow, double deadRowsFire,
-    double deadRowsClear, int deadRowsNFire, long warmupSteps, int rankMeNFire) {
+    double deadRowsClear, int deadRowsNFire, long warmupSteps, int rankMeNFire, double rankMeSuddenFire,
+    int rankMeSuddenWindow) {
 
   /**
    * {@code warn}: alerts only, nothing stops the run; {@code stop}: a rule in {@code stop-on} stops it in process (and
@@ -46,10 +47,12 @@ public record AlertSettings(String earlyStop, List<String> stopOn, int nFire, in
         c.getDouble("rankme-drop-fire"), c.getDouble("rankme-drop-clear"), c.getDouble("knn-chance-fire"),
         c.getDouble("knn-chance-clear"), c.getDouble("region-drop-fire"), c.getDouble("region-drop-clear"),
         c.getInt("region-window"), c.getDouble("dead-rows-fire"), c.getDouble("dead-rows-clear"),
-        c.getInt("dead-rows-n-fire"), c.getLong("warmup-steps"), c.getInt("rankme-n-fire"));
-    if (s.nFire < 1 || s.nClear < 1 || s.regionWindow < 1 || s.deadRowsNFire < 1 || s.rankMeNFire < 1) {
-      throw new IllegalArgumentException("splinewatch.alerts: n-fire, n-clear, dead-rows-n-fire, rankme-n-fire and"
-          + " region-window must be at least 1");
+        c.getInt("dead-rows-n-fire"), c.getLong("warmup-steps"), c.getInt("rankme-n-fire"),
+        c.getDouble("rankme-sudden-fire"), c.getInt("rankme-sudden-window"));
+    if (s.nFire < 1 || s.nClear < 1 || s.regionWindow < 1 || s.deadRowsNFire < 1 || s.rankMeNFire < 1
+        || s.rankMeSuddenWindow < 1) {
+      throw new IllegalArgumentException("splinewatch.alerts: n-fire, n-clear, dead-rows-n-fire, rankme-n-fire,"
+          + " rankme-sudden-window and region-window must be at least 1");
     }
     if (s.warmupSteps < 0) {
       throw new IllegalArgumentException("splinewatch.alerts.warmup-steps must be at least 0, got " + s.warmupSteps);

@@ -25,7 +25,9 @@ import org.splinewatch.metrics.Sample;
  *   <li>{@code dim_collapse} (critical): {@code rankme_ratio < 0.05} or {@code rankme < 0.5·max(rankme so far)}, the
  *       maximum taken over the snapshots from step {@code warmup-steps} on (the untrained network's rank is not a
  *       reference: a healthy SimCLR projector drops from about 74 at step 0 to about 41 at step 100 on MNIST, and
- *       healthy SimSiam's from 74 to 27 by step 50 before it rises again).</li>
+ *       healthy SimSiam's from 74 to 27 by step 50 before it rises again); or a sudden drop: {@code rankme <
+ *       rankme-sudden-fire·max(rankme of the previous rankme-sudden-window snapshots)}. It fires after
+ *       {@code rankme-n-fire} breaching snapshots.</li>
  *   <li>{@code knn_chance} (warning): {@code knn_accuracy < 1.5/C}, clear above {@code 2/C}.</li>
  *   <li>{@code region_drop} (warning): {@code regions < 0.5·max(regions over the last 10 snapshots)} on a plane,
  *       from step {@code warmup-steps} on (the untrained network's partition is not a reference).</li>
@@ -48,6 +50,7 @@ public final class CollapseDetector {
   private final Map<String, Machine> machines = new HashMap<>();
   private final Map<String, List<Double>> stdHistory = new HashMap<>();
   private final Map<String, Double> rankMeMax = new HashMap<>();
+  private final Map<String, ArrayWindow> rankMeRecent = new HashMap<>();
   private final Map<String, ArrayWindow> regionWindows = new HashMap<>();
   private final Map<String, Boolean> lastBreach = new HashMap<>();
 
@@ -175,7 +178,16 @@ public final class CollapseDetector {
       rankMeMax.put(layer, max);
     }
     boolean drop = reference && v.value() < s.rankMeDropFire() * max;
-    boolean breach = (!Double.isNaN(ratio) && ratio < s.rankMeRatioFire()) || drop;
+    // a sudden drop: below rankme-sudden-fire x the maximum of the previous rankme-sudden-window snapshots. A collapse
+    // switched on mid-run loses 40-70 % of the projector's RankMe within one snapshot; healthy training compresses it
+    // by a few percent per snapshot (SimCLR 41 -> 30 over 400 steps), which the best-so-far rule would flag in a long run
+    boolean sudden = false;
+    if (reference) {
+      ArrayWindow recent = rankMeRecent.computeIfAbsent(layer, k -> new ArrayWindow(s.rankMeSuddenWindow()));
+      sudden = recent.n > 0 && v.value() < s.rankMeSuddenFire() * recent.max();
+      recent.add(v.value());
+    }
+    boolean breach = (!Double.isNaN(ratio) && ratio < s.rankMeRatioFire()) || drop || sudden;
     boolean clear = (Double.isNaN(ratio) || ratio > s.rankMeRatioClear())
         && (!reference || v.value() > s.rankMeDropClear() * max);
     lastBreach.put("dim_collapse" + layer, breach);
@@ -185,6 +197,7 @@ public final class CollapseDetector {
     if (!Double.isNaN(ratio)) {
       vals.put("rankme_ratio", ratio);
     }
+    vals.put("sudden", sudden ? 1.0 : 0.0);
     step(out, "dim_collapse", severity("dim_collapse"), Map.of("layer", layer), v.step(), breach, clear,
         s.rankMeNFire(), vals,
         String.format(Locale.ROOT, "dimensional collapse on layer %s: RankMe %.1f (best %.1f, ratio %.3f)", layer,
