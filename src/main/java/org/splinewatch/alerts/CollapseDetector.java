@@ -14,17 +14,20 @@ import org.splinewatch.metrics.Sample;
  * The in-process collapse rules of metrics.md §8.1, each a two-threshold state machine per series: a rule fires after
  * {@code n-fire} consecutive breaching snapshots and resolves after {@code n-clear} consecutive clear ones; a NaN value
  * leaves the state unchanged. Feed it the samples of one analysis at a time ({@link #observe}); it returns the state
- * changes. Rules:
+ * changes. The severities below are those of the default {@code stop-on}; a run's severity of a rule is
+ * {@link #severity}: critical exactly when the rule is in its {@code stop-on}. Rules:
  * <ul>
  *   <li>{@code std_collapse} (critical): {@code std_normalized < min(0.2, 0.25·b)}, clear above
  *       {@code min(0.3, 0.35·b)}; {@code b} is the series' median over its first five snapshots from step
  *       {@code warmup-steps} (100) on (steps 100–500 at the default interval); until then {@code b = 1} on
  *       {@code proj}/{@code pred} layers (whose {@code b} never drops below 1, so a collapse during the baseline
  *       window is still caught) and other layers are not evaluated.</li>
- *   <li>{@code dim_collapse} (warning): {@code rankme_ratio < 0.05} or {@code rankme < 0.5·max(rankme so far)}, the
+ *   <li>{@code dim_collapse} (critical): {@code rankme_ratio < 0.05} or {@code rankme < 0.5·max(rankme so far)}, the
  *       maximum taken over the snapshots from step {@code warmup-steps} on (the untrained network's rank is not a
  *       reference: a healthy SimCLR projector drops from about 74 at step 0 to about 41 at step 100 on MNIST, and
- *       healthy SimSiam's from 74 to 27 by step 50 before it rises again).</li>
+ *       healthy SimSiam's from 74 to 27 by step 50 before it rises again); or a sudden drop: {@code rankme <
+ *       rankme-sudden-fire·max(rankme of the previous rankme-sudden-window snapshots)}. It fires after
+ *       {@code rankme-n-fire} breaching snapshots.</li>
  *   <li>{@code knn_chance} (warning): {@code knn_accuracy < 1.5/C}, clear above {@code 2/C}.</li>
  *   <li>{@code region_drop} (warning): {@code regions < 0.5·max(regions over the last 10 snapshots)} on a plane,
  *       from step {@code warmup-steps} on (the untrained network's partition is not a reference).</li>
@@ -47,6 +50,7 @@ public final class CollapseDetector {
   private final Map<String, Machine> machines = new HashMap<>();
   private final Map<String, List<Double>> stdHistory = new HashMap<>();
   private final Map<String, Double> rankMeMax = new HashMap<>();
+  private final Map<String, ArrayWindow> rankMeRecent = new HashMap<>();
   private final Map<String, ArrayWindow> regionWindows = new HashMap<>();
   private final Map<String, Boolean> lastBreach = new HashMap<>();
 
@@ -67,6 +71,15 @@ public final class CollapseDetector {
     return c;
   }
 
+  /**
+   * A rule's severity for this run: {@code critical} when it is in {@code stop-on} (it stops the run with
+   * {@code --early-stop stop}, and Alertmanager routes it to the stop webhook), {@code warning} otherwise. So the
+   * exported label, the console and the routing agree with what can stop the run.
+   */
+  public String severity(String rule) {
+    return s.stopOn().contains(rule) ? "critical" : "warning";
+  }
+
   /** Whether any series of the rule is firing. */
   public boolean firing(String rule) {
     return machines.values().stream().anyMatch(m -> m.rule.equals(rule) && m.firing);
@@ -84,14 +97,14 @@ public final class CollapseDetector {
       switch (v.name()) {
         case "splinewatch_training_loss" -> {
           if (!Double.isFinite(v.value())) {
-            step(out, "divergence", "critical", Map.of(), v.step(), true, false, 1,
+            step(out, "divergence", severity("divergence"), Map.of(), v.step(), true, false, 1,
                 Map.of("loss", v.value()), "the training loss became " + v.value() + " at step " + v.step());
           }
         }
         case "splinewatch_embedding_std_normalized" -> std(out, v, layer);
         case "splinewatch_embedding_zero_rows_ratio" -> {
           if (!Double.isNaN(v.value())) {
-            step(out, "dead_representation", "critical", Map.of("layer", layer), v.step(),
+            step(out, "dead_representation", severity("dead_representation"), Map.of("layer", layer), v.step(),
                 v.value() > s.deadRowsFire(), v.value() < s.deadRowsClear(), s.deadRowsNFire(),
                 Map.of("zero_rows_ratio", v.value()),
                 String.format(Locale.ROOT, "representation died on layer %s: %.0f %% of the probe embeddings are"
@@ -102,7 +115,8 @@ public final class CollapseDetector {
             byKey.getOrDefault("splinewatch_embedding_rankme_ratio" + layer, Double.NaN));
         case "splinewatch_knn_accuracy_ratio" -> {
           if (!Double.isNaN(v.value())) {
-            step(out, "knn_chance", "warning", Map.of("layer", layer), v.step(), v.value() < s.knnChanceFire() / classes,
+            step(out, "knn_chance", severity("knn_chance"), Map.of("layer", layer), v.step(),
+                v.value() < s.knnChanceFire() / classes,
                 v.value() > s.knnChanceClear() / classes, s.nFire(), Map.of("knn_accuracy", v.value()),
                 String.format(Locale.ROOT, "kNN accuracy on layer %s is %.3f, near chance (1/%d)", layer, v.value(),
                     classes));
@@ -145,7 +159,8 @@ public final class CollapseDetector {
     double clear = Math.min(s.stdClear(), s.stdClearRelative() * b);
     boolean breach = v.value() < fire;
     lastBreach.put("std_collapse" + layer, breach);
-    step(out, "std_collapse", "critical", Map.of("layer", layer), v.step(), breach, v.value() > clear, s.nFire(),
+    step(out, "std_collapse", severity("std_collapse"), Map.of("layer", layer), v.step(), breach,
+        v.value() > clear, s.nFire(),
         Map.of("std_normalized", v.value(), "baseline", b, "threshold", fire),
         String.format(Locale.ROOT, "embedding spread collapsed on layer %s: std of l2-normalised embeddings %.3f"
             + " < %.3f (baseline %.3f)", layer, v.value(), fire, b));
@@ -163,7 +178,16 @@ public final class CollapseDetector {
       rankMeMax.put(layer, max);
     }
     boolean drop = reference && v.value() < s.rankMeDropFire() * max;
-    boolean breach = (!Double.isNaN(ratio) && ratio < s.rankMeRatioFire()) || drop;
+    // a sudden drop: below rankme-sudden-fire x the maximum of the previous rankme-sudden-window snapshots. A collapse
+    // switched on mid-run loses 40-70 % of the projector's RankMe within one snapshot; healthy training compresses it
+    // by a few percent per snapshot (SimCLR 41 -> 30 over 400 steps), which the best-so-far rule would flag in a long run
+    boolean sudden = false;
+    if (reference) {
+      ArrayWindow recent = rankMeRecent.computeIfAbsent(layer, k -> new ArrayWindow(s.rankMeSuddenWindow()));
+      sudden = recent.n > 0 && v.value() < s.rankMeSuddenFire() * recent.max();
+      recent.add(v.value());
+    }
+    boolean breach = (!Double.isNaN(ratio) && ratio < s.rankMeRatioFire()) || drop || sudden;
     boolean clear = (Double.isNaN(ratio) || ratio > s.rankMeRatioClear())
         && (!reference || v.value() > s.rankMeDropClear() * max);
     lastBreach.put("dim_collapse" + layer, breach);
@@ -173,7 +197,9 @@ public final class CollapseDetector {
     if (!Double.isNaN(ratio)) {
       vals.put("rankme_ratio", ratio);
     }
-    step(out, "dim_collapse", "warning", Map.of("layer", layer), v.step(), breach, clear, s.nFire(), vals,
+    vals.put("sudden", sudden ? 1.0 : 0.0);
+    step(out, "dim_collapse", severity("dim_collapse"), Map.of("layer", layer), v.step(), breach, clear,
+        s.rankMeNFire(), vals,
         String.format(Locale.ROOT, "dimensional collapse on layer %s: RankMe %.1f (best %.1f, ratio %.3f)", layer,
             v.value(), max, ratio));
   }
@@ -191,12 +217,13 @@ public final class CollapseDetector {
     boolean breach = v.value() < s.regionDropFire() * max;
     boolean clear = v.value() > s.regionDropClear() * max;
     Map<String, Double> vals = Map.of("regions", v.value(), "recent_max", max);
-    step(out, "region_drop", "warning", Map.of("plane", plane), v.step(), breach, clear, s.nFire(), vals,
+    step(out, "region_drop", severity("region_drop"), Map.of("plane", plane), v.step(), breach, clear, s.nFire(), vals,
         String.format(Locale.ROOT, "region count on plane %s fell to %.0f (recent maximum %.0f)", plane, v.value(),
             max));
     boolean embeddingBreach = lastBreach.entrySet().stream().anyMatch(e -> e.getValue()
         && (e.getKey().startsWith("std_collapse") || e.getKey().startsWith("dim_collapse")));
-    step(out, "collapse_with_region_drop", "critical", Map.of("plane", plane), v.step(), breach && embeddingBreach,
+    step(out, "collapse_with_region_drop", severity("collapse_with_region_drop"), Map.of("plane", plane), v.step(),
+        breach && embeddingBreach,
         clear || !embeddingBreach, s.nFire(), vals,
         String.format(Locale.ROOT, "collapse: region count on plane %s fell to %.0f (recent maximum %.0f) while the"
             + " embedding spread or rank collapsed", plane, v.value(), max));

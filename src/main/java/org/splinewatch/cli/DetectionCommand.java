@@ -16,7 +16,8 @@ import picocli.CommandLine.Parameters;
  */
 @Command(name = "detection", mixinStandardHelpOptions = true,
     description = "Detection lead time of finished runs: each rule's first alert against the first kNN accuracy drop;"
-        + " ablation runs are induced collapses, the others healthy.")
+        + " ablation runs are induced collapses (onset: --ablate-from), the others healthy; lead time against the onset"
+        + " and against the kNN drop, and counts for the tuning and evaluation sets.")
 final class DetectionCommand implements Callable<Integer> {
   @Parameters(arity = "1..*", paramLabel = "RUN_DIR", description = "run directories (runs/<run-id>)")
   List<Path> runs = new ArrayList<>();
@@ -24,6 +25,17 @@ final class DetectionCommand implements Callable<Integer> {
   String layer = "repr";
   @Option(names = "--drop", description = "accuracy drop below the best so far, as a ratio (default ${DEFAULT-VALUE})")
   double drop = 0.05;
+  @Option(names = "--tuning-seeds", split = ",", paramLabel = "SEED", description = "seeds of the tuning set (MNIST"
+      + " runs); every other run is the evaluation set (default ${DEFAULT-VALUE})")
+  List<Long> tuningSeeds = new ArrayList<>(List.of(42L, 7L));
+  @Option(names = "--replay", description = "re-evaluate the collapse rules on the recorded metrics (reference.conf's"
+      + " splinewatch.alerts with --alert changes) instead of reading the alerts the runs raised")
+  boolean replay;
+  @Option(names = "--alert", paramLabel = "KEY=VALUE", description = "with --replay: a collapse-rule setting of"
+      + " splinewatch.alerts (repeatable)")
+  List<String> alertSettings = new ArrayList<>();
+  @picocli.CommandLine.Spec
+  picocli.CommandLine.Model.CommandSpec spec;
 
   @Override
   public Integer call() {
@@ -31,15 +43,35 @@ final class DetectionCommand implements Callable<Integer> {
       System.err.println("error: --drop " + drop + " is out of range; expected a ratio in (0, 1), e.g. 0.05");
       return 2;
     }
+    if (!alertSettings.isEmpty() && !replay) {
+      System.err.println("error: --alert changes the rules only with --replay; expected --replay --alert KEY=VALUE");
+      return 2;
+    }
+    org.splinewatch.alerts.AlertSettings settings = null;
+    if (replay) {
+      java.util.Map<String, Object> overrides = new java.util.LinkedHashMap<>();
+      com.typesafe.config.Config alerts = com.typesafe.config.ConfigFactory.defaultReference()
+          .getConfig("splinewatch.alerts");
+      for (String a : alertSettings) {
+        TrainCommand.putAlertSetting(spec.commandLine(), overrides, alerts, a);
+      }
+      try {
+        settings = org.splinewatch.alerts.AlertSettings.fromConfig(TrainCommand.load(overrides, null));
+      } catch (IllegalArgumentException e) {
+        System.err.println("error: " + Main.oneLine(e));
+        return 2;
+      }
+    }
     List<Detection.Row> rows = new ArrayList<>();
     for (Path r : runs) {
       RunData data = RunData.read(r); // a ReportException is Main's one-line error, exit 1
       if (!data.complete()) {
         System.err.println(data.incompleteWarning()); // stderr: stdout is the table
       }
-      rows.add(Detection.of(data, layer, drop));
+      // MNIST and Fashion-MNIST both have 10 classes (the knn_chance rule's chance level)
+      rows.add(Detection.of(replay ? Detection.replay(data, settings, 10) : data, layer, drop));
     }
-    System.out.print(Detection.markdown(rows, layer, drop));
+    System.out.print(Detection.markdown(rows, layer, drop, new java.util.HashSet<>(tuningSeeds)));
     return 0;
   }
 }

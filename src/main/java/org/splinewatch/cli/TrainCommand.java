@@ -87,8 +87,11 @@ public final class TrainCommand implements Callable<Integer> {
   Double vicregCovCoeff;
   @Option(names = "--ema-tau", description = "byol base EMA rate (default 0.996)")
   Double emaTau;
-  @Option(names = "--early-stop", description = "warn | stop: on a collapse alert only warn (default) or stop the run"
-      + " (exit code 3)")
+  @Option(names = "--ablate-from", paramLabel = "STEP", description = "the ablation options take effect only from"
+      + " STEP; before it the run trains the healthy method (a known collapse onset)")
+  Long ablateFrom;
+  @Option(names = "--early-stop", description = "warn | stop | alertmanager: on a collapse alert only warn (default),"
+      + " stop the run (exit code 3), or stop it only when the alert comes through Alertmanager (control endpoint)")
   String earlyStop;
   @Option(names = "--alert", paramLabel = "KEY=VALUE", description = "a collapse-rule setting of"
       + " splinewatch.alerts, e.g. --alert n-fire=2 --alert std-fire=0.15 (repeatable; keys in reference.conf)")
@@ -164,13 +167,14 @@ public final class TrainCommand implements Callable<Integer> {
     if (alertSettings != null) {
       Config alerts = ConfigFactory.defaultReference().getConfig("splinewatch.alerts");
       for (String a : alertSettings) {
-        putAlertSetting(overrides, alerts, a);
+        putAlertSetting(spec.commandLine(), overrides, alerts, a);
       }
     }
     put(overrides, "splinewatch.ssl.vicreg-std-coeff", vicregStdCoeff);
     put(overrides, "splinewatch.ssl.vicreg-inv-coeff", vicregInvCoeff);
     put(overrides, "splinewatch.ssl.vicreg-cov-coeff", vicregCovCoeff);
     put(overrides, "splinewatch.ssl.ema-tau", emaTau);
+    put(overrides, "splinewatch.ablation.from-step", ablateFrom);
     put(overrides, "splinewatch.run.projection-dim", projectionDim);
     put(overrides, "splinewatch.run.resume", resume == null ? null : resume.toString());
     put(overrides, "splinewatch.run.encoder", encoder);
@@ -212,6 +216,7 @@ public final class TrainCommand implements Callable<Integer> {
       specs = EmbeddedRun.defaultAnalyzers(config);
       org.splinewatch.alerts.AlertSettings.fromConfig(config);
       org.splinewatch.cluster.ClusterSettings.fromConfig(config);
+      org.splinewatch.monitor.AlertWebhook.tokenFrom(config); // a token file that cannot be used: exit 2
       String token = config.getString("splinewatch.control.token");
       if (!token.isEmpty() && token.length() < 16) {
         throw new IllegalArgumentException("splinewatch.control.token must have at least 16 characters (or be empty"
@@ -245,11 +250,11 @@ public final class TrainCommand implements Callable<Integer> {
   }
 
   /** One {@code --alert KEY=VALUE}: the key must be a setting of {@code splinewatch.alerts} in reference.conf. */
-  private void putAlertSetting(Map<String, Object> overrides, Config alerts, String option) {
+  static void putAlertSetting(CommandLine cl, Map<String, Object> overrides, Config alerts, String option) {
     int eq = option.indexOf('=');
     String key = eq < 0 ? option : option.substring(0, eq).trim();
     if (eq < 0 || !alerts.hasPath(key) || key.contains(".")) {
-      throw new CommandLine.ParameterException(spec.commandLine(), "--alert '" + option + "': expected KEY=VALUE"
+      throw new CommandLine.ParameterException(cl, "--alert '" + option + "': expected KEY=VALUE"
           + " with KEY one of: " + String.join(", ", new java.util.TreeSet<>(alerts.root().keySet())));
     }
     com.typesafe.config.ConfigValueType type = alerts.getValue(key).valueType();
@@ -260,7 +265,7 @@ public final class TrainCommand implements Callable<Integer> {
       value = null;
     }
     if (value == null || value.valueType() != type) {
-      throw new CommandLine.ParameterException(spec.commandLine(), "--alert '" + option + "': expected a "
+      throw new CommandLine.ParameterException(cl, "--alert '" + option + "': expected a "
           + type.name().toLowerCase(java.util.Locale.ROOT) + " for " + key + " (reference.conf: "
           + alerts.getValue(key).render() + ")");
     }

@@ -186,7 +186,7 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
           detector, alert -> self.tell(new AlertFired(m.runId(), alert))), "run-" + m.runId() + "-" + System.nanoTime());
       runs.put(m.runId(), new Run(dir, metrics, m));
       getContext().watchWith(m.trainer(), new TrainerGone(m.runId()));
-      control.register(m.runId(), reason -> m.trainer().tell(new TrainerActor.Stop(reason)));
+      control.register(m.runId(), m.alerts(), reason -> m.trainer().tell(new TrainerActor.Stop(reason)));
       m.replyTo().tell(new Registered(m.runId(), metrics, metricsUrl, null));
     } catch (RuntimeException e) {
       m.replyTo().tell(new Registered(m.runId(), null, metricsUrl, "the monitor cannot create " + dir + ": " + e.getMessage()));

@@ -98,11 +98,14 @@ public final class MetricsActor extends AbstractBehavior<MetricsActor.Command> {
       tags = tags.and(e.getKey(), e.getValue());
     }
     this.runTags = tags;
+    // 1 from the run's start until this actor stops (the run finished, failed or was stopped), then 0: every shipped
+    // Prometheus alert is gated on it, so a finished run whose series linger raises nothing
+    gauge("splinewatch_run_active", Map.of()).value = 1;
     dropCounter("none"); // make the family visible from the first scrape
     registry.counter("splinewatch.analysis.failures", runTags);
     if (detector != null) {
       for (String rule : CollapseDetector.RULES) {
-        gauge("splinewatch_collapse_alert", Map.of("rule", rule)).value = 0;
+        gauge("splinewatch_collapse_alert", Map.of("rule", rule, "severity", detector.severity(rule))).value = 0;
         gauge("splinewatch_alert_consecutive_breaches", Map.of("rule", rule)).value = 0;
       }
     }
@@ -135,6 +138,7 @@ public final class MetricsActor extends AbstractBehavior<MetricsActor.Command> {
           return this;
         })
         .onSignal(PostStop.class, s -> {
+          gauge("splinewatch_run_active", Map.of()).value = 0;
           log.close();
           return this;
         })
@@ -152,7 +156,8 @@ public final class MetricsActor extends AbstractBehavior<MetricsActor.Command> {
     log.append(m.samples(), runLabels);
     if (detector != null) {
       for (Alert a : detector.observe(m.samples())) {
-        gauge("splinewatch_collapse_alert", Map.of("rule", a.rule())).value = detector.firing(a.rule()) ? 1 : 0;
+        gauge("splinewatch_collapse_alert", Map.of("rule", a.rule(), "severity", detector.severity(a.rule()))).value =
+            detector.firing(a.rule()) ? 1 : 0;
         Map<String, Object> event = new LinkedHashMap<>();
         event.put("type", a.firing() ? "alert_firing" : "alert_resolved");
         event.put("rule", a.rule());

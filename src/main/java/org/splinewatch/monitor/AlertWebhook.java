@@ -14,9 +14,11 @@ import java.util.function.Consumer;
 
 /**
  * The control endpoint {@code POST /api/v1/alerts}: accepts Alertmanager webhook payloads (version 4) and stops the
- * named run when a firing alert with {@code severity="critical"} arrives. Requires {@code Authorization: Bearer
- * <token>}. Answers 401 (no or wrong token), 400 (malformed payload), 404 (unknown run), 202 (stop accepted), 200
- * (valid payload, nothing to stop: resolved or non-critical alerts). Nothing else can stop a run remotely.
+ * named run when a firing alert with {@code severity="critical"} arrives whose {@code rule} label is one the run
+ * stops on ({@link RunControl#refusal}: its {@code stop-on}, unless {@code early-stop = warn}). Requires
+ * {@code Authorization: Bearer <token>}. Answers 401 (no or wrong token), 400 (malformed payload), 404 (unknown
+ * run), 202 (stop accepted), 200 (valid payload, nothing to stop: resolved or non-critical alerts, or rules the run
+ * does not stop on, named in the answer). Nothing else can stop a run remotely.
  */
 public final class AlertWebhook {
   /** An HTTP answer. */
@@ -40,10 +42,38 @@ public final class AlertWebhook {
     this.onStop = onStop;
   }
 
-  /** {@code splinewatch.control.token}, or a fresh random one when it is empty. */
+  /**
+   * The deployment token of {@code splinewatch.control.token-file} (one token for every run, the file Alertmanager's
+   * {@code credentials_file} reads too), else {@code splinewatch.control.token}, else a fresh random one.
+   */
   public static String tokenFrom(com.typesafe.config.Config config) {
+    String file = config.getString("splinewatch.control.token-file");
+    if (!file.isEmpty()) {
+      return readTokenFile(java.nio.file.Path.of(file));
+    }
     String token = config.getString("splinewatch.control.token");
     return token.isEmpty() ? newToken() : token;
+  }
+
+  /** Whether the token comes from {@code splinewatch.control.token-file} (then no per-run copy is written). */
+  public static boolean fromFile(com.typesafe.config.Config config) {
+    return !config.getString("splinewatch.control.token-file").isEmpty();
+  }
+
+  /** The token in a file (surrounding white space ignored); a missing file or a short token is a one-line error. */
+  public static String readTokenFile(java.nio.file.Path file) {
+    String token;
+    try {
+      token = java.nio.file.Files.readString(file).trim();
+    } catch (java.io.IOException e) {
+      throw new IllegalArgumentException("splinewatch.control.token-file: cannot read " + file + " (" + e.getMessage()
+          + "); expected a file holding the deployment token");
+    }
+    if (token.length() < 16) {
+      throw new IllegalArgumentException("splinewatch.control.token-file: " + file + " holds " + token.length()
+          + " characters; expected a token of at least 16 (e.g. openssl rand -hex 32)");
+    }
+    return token;
   }
 
   /** A fresh random token (256 bits, hex). */
@@ -97,9 +127,17 @@ public final class AlertWebhook {
       }
     }
     List<String> stopped = new ArrayList<>();
+    List<String> refused = new ArrayList<>();
     for (JsonNode a : stops) {
       String run = a.path("labels").path("run").asText();
       String name = a.path("labels").path("alertname").asText("alert");
+      String rule = a.path("labels").path("rule").asText("");
+      // only a rule the run itself stops on (its stop-on, unless early-stop = warn) stops it from here
+      String refusal = control.refusal(run, rule);
+      if (refusal != null) {
+        refused.add(name + ": " + refusal);
+        continue;
+      }
       String summary = a.path("annotations").path("summary").asText("");
       String reason = "Alertmanager alert " + name + (summary.isEmpty() ? "" : ": " + summary);
       if (control.stop(run, reason)) {
@@ -107,11 +145,15 @@ public final class AlertWebhook {
         event.put("type", "webhook_stop");
         event.put("run", run);
         event.put("alertname", name);
+        event.put("rule", rule);
         event.put("summary", summary);
         event.put("time", System.currentTimeMillis());
         onStop.accept(event);
         stopped.add(run);
       }
+    }
+    if (stopped.isEmpty()) {
+      return new Response(200, "nothing stopped: " + String.join("; ", refused));
     }
     return new Response(202, "stopping " + String.join(", ", stopped));
   }

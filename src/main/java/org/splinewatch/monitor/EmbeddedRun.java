@@ -137,9 +137,13 @@ public final class EmbeddedRun {
       }
       if (port > 0) {
         sdFile = ServiceDiscovery.register(config, s.out(), runId, s.metricsHost(), port);
-        writeToken(runDir.resolve("control-token"), controlToken);
+        Path tokenFile = AlertWebhook.fromFile(config) ? Path.of(config.getString("splinewatch.control.token-file"))
+            : runDir.resolve("control-token");
+        if (!AlertWebhook.fromFile(config)) {
+          writeToken(tokenFile, controlToken);
+        }
         out.println("  control: POST http://" + s.metricsHost() + ":" + port + "/api/v1/alerts (Alertmanager webhook;"
-            + " bearer token in " + runDir.resolve("control-token") + ")");
+            + " bearer token in " + tokenFile + ")");
       }
       long startStep = 0;
       // latest, or latest.prev where a crash interrupted the swap of a checkpoint
@@ -169,9 +173,10 @@ public final class EmbeddedRun {
         }
         return listener.trainer(t);
       };
+      AlertSettings alertSettings = AlertSettings.fromConfig(config);
       system.tell(new RunGuardian.Setup(run, factory, s.epochs(), s.maxSteps(),
           s.snapshotEvery(), s.hubBufferSize(), s.analysisTimeout(), s.drainTimeout(), s.monitoring(), registry, log,
-          labels, analyzers, progress, result, trainerRef, AlertSettings.fromConfig(config), alert -> {
+          labels, analyzers, progress, result, trainerRef, alertSettings, alert -> {
             String text = (alert.firing() ? "ALERT " : "resolved ") + alert.rule() + " at step " + alert.step();
             progress.alert(text);
             out.println((alert.firing() ? "ALERT [" + alert.severity() + "] " : "resolved: ") + alert.sentence());
@@ -180,7 +185,7 @@ public final class EmbeddedRun {
       signals = SignalStop.install(reason -> system.tell(new RunGuardian.Interrupt(reason)),
           config.getDuration("splinewatch.lifecycle.signal-grace"), out);
       trainerRef.thenAccept(ref -> {
-        control.register(runId, reason -> ref.tell(new TrainerActor.Stop(reason)));
+        control.register(runId, alertSettings, reason -> ref.tell(new TrainerActor.Stop(reason)));
         listener.started(runDir, port, ref);
       });
       ConsoleProgress console = new ConsoleProgress(progress, out, System.console() != null);
@@ -450,6 +455,8 @@ public final class EmbeddedRun {
     settings.put("predictor_hidden", s.predictorHidden());
     settings.put("ema_tau", s.emaTau());
     settings.put("vicreg_coefficients", List.of(s.vicregInvCoeff(), s.vicregStdCoeff(), s.vicregCovCoeff()));
+    settings.put("ablations", s.ablations());
+    settings.put("ablate_from", s.ablateFrom());
     settings.put("hub_buffer_size", s.hubBufferSize());
     settings.put("monitoring", s.monitoring());
     settings.put("train_images", train.count());

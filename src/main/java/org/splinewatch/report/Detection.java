@@ -34,7 +34,8 @@ public final class Detection {
    * @param firstAlerts each rule's first firing alert, in step order
    */
   public record Row(String runId, String method, String ablation, List<double[]> knn, OptionalLong dropStep,
-      List<RunData.Alert> firstAlerts) {
+      List<RunData.Alert> firstAlerts, OptionalLong onsetStep, long snapshotEvery, OptionalLong seed,
+      String dataset) {
 
     public boolean induced() {
       return !ablation.isEmpty();
@@ -55,6 +56,29 @@ public final class Detection {
       }
       OptionalLong alert = firstAlertStep();
       return alert.isPresent() && (dropStep.isEmpty() || alert.getAsLong() < dropStep.getAsLong());
+    }
+
+    /** The first critical alert (a rule that stops the run), empty when none fired. */
+    public OptionalLong firstCriticalStep() {
+      for (RunData.Alert a : firstAlerts) { // in step order
+        if (a.severity().equals("critical")) {
+          return OptionalLong.of(a.step());
+        }
+      }
+      return OptionalLong.empty();
+    }
+
+    /**
+     * The goal of an induced collapse: a critical alert within {@code snapshots} snapshots of the onset and strictly
+     * before the kNN drop (if any); for a healthy run: no alert at all.
+     */
+    public boolean meetsGoal(int snapshots) {
+      if (!induced()) {
+        return firstAlerts.isEmpty();
+      }
+      OptionalLong c = firstCriticalStep();
+      return c.isPresent() && c.getAsLong() - onsetStep.orElse(0) <= (long) snapshots * snapshotEvery
+          && (dropStep.isEmpty() || c.getAsLong() < dropStep.getAsLong());
     }
 
     /** A few words on the outcome. */
@@ -84,6 +108,14 @@ public final class Detection {
       }
     }
     knn.sort(Comparator.comparingDouble(p -> p[0]));
+    String method = String.valueOf(run.config().getOrDefault("method", "?"));
+    Object settings = run.config().get("settings");
+    String ablation = ablation(method, settings);
+    JsonNode set = json(settings);
+    // the collapse starts at --ablate-from (0: an ablation from the start); healthy runs have no onset
+    OptionalLong onset = ablation.isEmpty() ? OptionalLong.empty()
+        : OptionalLong.of(set == null ? 0 : set.path("ablate_from").asLong(0));
+    long every = set == null ? 0 : set.path("snapshot_every").asLong(0);
     OptionalLong dropStep = OptionalLong.empty();
     double best = Double.NEGATIVE_INFINITY;
     for (double[] p : knn) {
@@ -91,7 +123,8 @@ public final class Detection {
         continue;
       }
       best = Math.max(best, p[1]);
-      if (p[1] < best - drop) {
+      // a drop counts from the onset on (a healthy dip before a mid-run onset is not the collapse)
+      if (p[1] < best - drop && p[0] >= onset.orElse(0)) {
         dropStep = OptionalLong.of((long) p[0]);
         break;
       }
@@ -99,9 +132,52 @@ public final class Detection {
     Map<String, RunData.Alert> first = new LinkedHashMap<>();
     run.alerts().stream().sorted(Comparator.comparingLong(RunData.Alert::step))
         .forEach(a -> first.putIfAbsent(a.rule(), a));
-    String method = String.valueOf(run.config().getOrDefault("method", "?"));
-    return new Row(run.runId(), method, ablation(method, run.config().get("settings")), knn, dropStep,
-        List.copyOf(first.values()));
+    OptionalLong seed;
+    try {
+      seed = OptionalLong.of(Long.parseLong(String.valueOf(run.config().get("seed"))));
+    } catch (NumberFormatException e) {
+      seed = OptionalLong.empty();
+    }
+    return new Row(run.runId(), method, ablation, knn, dropStep, List.copyOf(first.values()), onset, every, seed,
+        String.valueOf(run.config().getOrDefault("dataset", "?")));
+  }
+
+  private static JsonNode json(Object settings) {
+    if (settings == null) {
+      return null;
+    }
+    try {
+      return settings instanceof Map<?, ?> ? JSON.valueToTree(settings) : JSON.readTree(settings.toString());
+    } catch (Exception e) {
+      return null;
+    }
+  }
+
+  /**
+   * The alerts the in-process collapse rules raise with {@code settings} on the run's recorded metrics: the samples
+   * of each step fed to a fresh {@link org.splinewatch.alerts.CollapseDetector} in step order, as the metrics actor
+   * feeds them live (one step's samples at a time). So thresholds can be tuned on finished runs without training them
+   * again.
+   */
+  public static RunData replay(RunData run, org.splinewatch.alerts.AlertSettings settings, int classes) {
+    java.util.TreeMap<Long, List<org.splinewatch.metrics.Sample>> bySteps = new java.util.TreeMap<>();
+    for (RunData.Series s : run.series().values()) {
+      for (double[] p : s.points()) {
+        bySteps.computeIfAbsent((long) p[0], k -> new ArrayList<>())
+            .add(new org.splinewatch.metrics.Sample(s.name(), s.labels(), p[1], (long) p[0], 0));
+      }
+    }
+    var detector = new org.splinewatch.alerts.CollapseDetector(settings, run.runId(), classes);
+    List<RunData.Alert> alerts = new ArrayList<>();
+    for (var step : bySteps.values()) {
+      for (org.splinewatch.alerts.Alert a : detector.observe(step)) {
+        if (a.firing()) {
+          alerts.add(new RunData.Alert(a.step(), a.rule(), a.severity(), a.sentence()));
+        }
+      }
+    }
+    return new RunData(run.dir(), run.runId(), run.config(), run.series(), alerts, run.pictures(), run.finished(),
+        run.problems());
   }
 
   /** The collapse ablation named by a run's settings ({@code config.json} "settings"), empty for none. */
@@ -126,26 +202,65 @@ public final class Detection {
     if (method.equals("vicreg") && vicreg.size() == 3 && vicreg.get(1).asDouble() == 0) {
       parts.add("variance coefficient 0");
     }
+    // other ablation options the trainer recorded (--ema-tau, the other VICReg coefficients, a nonzero variance one)
+    for (JsonNode o : s.path("ablations")) {
+      String opt = o.asText();
+      boolean named = opt.equals("--no-stop-gradient") || opt.equals("--no-predictor")
+          || (opt.equals("--vicreg-std-coeff") && parts.contains("variance coefficient 0"));
+      if (!named) {
+        parts.add(opt.replaceFirst("^--", ""));
+      }
+    }
     return String.join(", ", parts);
   }
 
-  /** A Markdown table of the rows and a closing summary: alerts before the drop, alerts at all, false alarms. */
+  /** As {@link #markdown(List, String, double, java.util.Set)} with the tuning seeds 42 and 7. */
   public static String markdown(List<Row> rows, String layer, double drop) {
+    return markdown(rows, layer, drop, java.util.Set.of(42L, 7L));
+  }
+
+  /** Snapshots after the onset within which the goal wants a critical alert. */
+  public static final int GOAL_SNAPSHOTS = 2;
+
+  /**
+   * A Markdown table of the rows and a closing summary: alerts before the drop, alerts at all, false alarms; then one
+   * line per set (tuning: MNIST runs of {@code tuningSeeds}; evaluation: every other run) counting the runs that meet
+   * the goal (a critical alert within {@link #GOAL_SNAPSHOTS} snapshots of the onset and before the kNN drop; healthy
+   * runs silent).
+   */
+  public static String markdown(List<Row> rows, String layer, double drop, java.util.Set<Long> tuningSeeds) {
     StringBuilder sb = new StringBuilder();
-    sb.append(String.format(Locale.ROOT, "kNN drop: first snapshot where the kNN accuracy of %s is %.0f points "
-        + "below its best so far (the untrained network's included)%n%n", layer, drop * 100));
-    sb.append("| run | method | induced collapse | kNN first → best → last | kNN drop at | first alerts "
-        + "(rule@step, severity) | outcome |\n|---|---|---|---|---|---|---|\n");
+    sb.append(String.format(Locale.ROOT, "kNN drop: first snapshot from the onset on where the kNN accuracy of %s is"
+        + " %.0f points below its best so far (the untrained network's included); onset: --ablate-from (0 for an"
+        + " ablation from the start); after onset: first critical alert − onset; before drop: kNN drop − first"
+        + " critical alert (positive: the alert came first)%n%n", layer, drop * 100));
+    sb.append("| run | method | induced collapse | onset | kNN first → best → last | kNN drop at | first alerts "
+        + "(rule@step, severity) | first critical | after onset | before drop | outcome |\n"
+        + "|---|---|---|---|---|---|---|---|---|---|---|\n");
     for (Row r : rows) {
       String knn = r.knn().isEmpty() ? "no kNN series" : String.format(Locale.ROOT, "%.3f → %.3f → %.3f",
           r.knn().get(0)[1], r.knn().stream().mapToDouble(p -> p[1]).filter(Double::isFinite).max().orElse(Double.NaN),
           r.knn().get(r.knn().size() - 1)[1]);
       List<String> alerts = r.firstAlerts().stream().map(a -> a.rule() + "@" + a.step()
           + (a.severity().isEmpty() ? "" : " " + a.severity())).toList();
+      OptionalLong critical = r.firstCriticalStep();
+      String afterOnset = "—";
+      String beforeDrop = "—";
+      if (r.induced() && critical.isPresent()) {
+        long delay = critical.getAsLong() - r.onsetStep().orElse(0);
+        afterOnset = delay + (r.snapshotEvery() > 0 ? String.format(Locale.ROOT, " (%.1f snapshots)",
+            (double) delay / r.snapshotEvery()) : "");
+        beforeDrop = r.dropStep().isPresent() ? String.valueOf(r.dropStep().getAsLong() - critical.getAsLong())
+            : "no drop";
+      }
       sb.append("| ").append(r.runId()).append(" | ").append(r.method()).append(" | ")
-          .append(r.induced() ? r.ablation() : "—").append(" | ").append(knn).append(" | ")
+          .append(r.induced() ? r.ablation() : "—").append(" | ")
+          .append(r.onsetStep().isPresent() ? String.valueOf(r.onsetStep().getAsLong()) : "—").append(" | ")
+          .append(knn).append(" | ")
           .append(r.dropStep().isPresent() ? String.valueOf(r.dropStep().getAsLong()) : "—").append(" | ")
-          .append(alerts.isEmpty() ? "none" : String.join(", ", alerts)).append(" | ").append(r.verdict())
+          .append(alerts.isEmpty() ? "none" : String.join(", ", alerts)).append(" | ")
+          .append(critical.isPresent() ? String.valueOf(critical.getAsLong()) : "none").append(" | ")
+          .append(afterOnset).append(" | ").append(beforeDrop).append(" | ").append(r.verdict())
           .append(" |\n");
     }
     List<Row> induced = rows.stream().filter(Row::induced).toList();
@@ -156,6 +271,23 @@ public final class Detection {
     sb.append(String.format(Locale.ROOT, "%ninduced collapses alerted before their accuracy drop: %d of %d (alerted at"
         + " all: %d); healthy runs with a false alarm: %d of %d%n", before, induced.size(), alerted, falseAlarms,
         healthy.size()));
+    for (String set : List.of("tuning", "evaluation")) {
+      List<Row> in = rows.stream().filter(r -> set.equals(tuning(r, tuningSeeds) ? "tuning" : "evaluation")).toList();
+      List<Row> ind = in.stream().filter(Row::induced).toList();
+      List<Row> ok = in.stream().filter(r -> !r.induced()).toList();
+      sb.append(String.format(Locale.ROOT, "%s set (%s): induced collapses alerted critical within %d snapshots of the"
+          + " onset and before the kNN drop: %d of %d (critical at all: %d, before the drop: %d); healthy runs with a"
+          + " false alarm: %d of %d%n", set, set.equals("tuning") ? "MNIST, seeds " + new java.util.TreeSet<>(
+              tuningSeeds) : "every other run", GOAL_SNAPSHOTS, ind.stream().filter(r -> r.meetsGoal(GOAL_SNAPSHOTS))
+              .count(), ind.size(), ind.stream().filter(r -> r.firstCriticalStep().isPresent()).count(),
+          ind.stream().filter(r -> r.firstCriticalStep().isPresent() && (r.dropStep().isEmpty()
+              || r.firstCriticalStep().getAsLong() < r.dropStep().getAsLong())).count(),
+          ok.stream().filter(r -> !r.meetsGoal(GOAL_SNAPSHOTS)).count(), ok.size()));
+    }
     return sb.toString();
+  }
+
+  private static boolean tuning(Row r, java.util.Set<Long> tuningSeeds) {
+    return r.seed().isPresent() && tuningSeeds.contains(r.seed().getAsLong()) && r.dataset().equals("mnist");
   }
 }

@@ -21,19 +21,39 @@ final class ByolTrainer extends TwoViewTrainer {
   private final List<INDArray[]> targetParams = new ArrayList<>();
   private final String targetOut;
   private final double tauBase;
+  private final double healthyTauBase;
   private final long totalSteps;
 
   ByolTrainer(LabeledImages train, EncoderSpec encoder, int projectionDim, int predictorHidden, int batchSize,
       double learningRate, double tauBase, long totalSteps, boolean predictor, long seed) {
+    this(train, encoder, projectionDim, predictorHidden, batchSize, learningRate, tauBase, totalSteps, predictor, seed,
+        0, tauBase);
+  }
+
+  /**
+   * With {@code ablateFrom > 0} the ablations ({@code predictor = false}, {@code tauBase}) take effect only once that
+   * many steps are done; before, the predictor is used and the EMA base rate is {@code healthyTauBase}.
+   */
+  ByolTrainer(LabeledImages train, EncoderSpec encoder, int projectionDim, int predictorHidden, int batchSize,
+      double learningRate, double tauBase, long totalSteps, boolean predictor, long seed, long ablateFrom,
+      double healthyTauBase) {
     super(train, batchSize, learningRate, seed);
+    ablateFrom(ablateFrom);
     this.tauBase = tauBase;
+    this.healthyTauBase = healthyTauBase;
     this.totalSteps = Math.max(1, totalSteps);
     buildBackbone(encoder.kind(), encoder.channels(), encoder.hidden(), projectionDim);
     SDVariable z1 = embed(x1);
     SDVariable z2 = embed(x2);
-    SDVariable[] p = predict(z1, z2, projectionDim, predictorHidden, predictor, true);
+    SDVariable[] p = predict(z1, z2, projectionDim, predictorHidden, predictor || switched(), true);
     SDVariable p1 = p[0];
     SDVariable p2 = p[1];
+    if (!predictor && switched()) {
+      // p = h(z) while healthy, p = z once ablated
+      SDVariable s = ablationSwitch();
+      p1 = p1.add(z1.sub(p1).mul(s));
+      p2 = p2.add(z2.sub(p2).mul(s));
+    }
     // the target network starts as a copy of the online encoder and projector
     SDVariable x = target.placeHolder("x", DataType.FLOAT, -1, inputDim);
     List<SDVariable[]> layers = new ArrayList<>();
@@ -65,7 +85,7 @@ final class ByolTrainer extends TwoViewTrainer {
 
   @Override
   protected void afterStep(long stepsDone) {
-    double tau = tau(tauBase, stepsDone, totalSteps);
+    double tau = tau(ablated() ? tauBase : healthyTauBase, stepsDone, totalSteps);
     for (int i = 0; i < backbone.size(); i++) {
       for (int j = 0; j < 2; j++) {
         INDArray t = targetParams.get(i)[j];

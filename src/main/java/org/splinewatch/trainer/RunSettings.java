@@ -16,7 +16,7 @@ public record RunSettings(String method, String dataset, Path dataDir, Path cach
     int hubBufferSize, Duration analysisTimeout, Duration drainTimeout, boolean monitoring, int trainSubset,
     boolean stopGradient, boolean predictor, int predictorHidden, double emaTau, double vicregInvCoeff,
     double vicregStdCoeff, double vicregCovCoeff, Path resume, int probeTrainSize, String encoder,
-    int[] cnnChannels) {
+    int[] cnnChannels, long ablateFrom) {
 
   public static final List<String> METHODS = List.of("supervised", "simclr", "simsiam", "byol", "vicreg");
 
@@ -50,7 +50,53 @@ public record RunSettings(String method, String dataset, Path dataDir, Path cach
         c.getDouble("ssl.vicreg-inv-coeff"), c.getDouble("ssl.vicreg-std-coeff"), c.getDouble("ssl.vicreg-cov-coeff"),
         c.getString("run.resume").isEmpty() ? null : Path.of(c.getString("run.resume")),
         positive(c, "run.probe-train-size"), c.getString("run.encoder"),
-        c.getIntList("run.cnn-channels").stream().mapToInt(Integer::intValue).toArray());
+        c.getIntList("run.cnn-channels").stream().mapToInt(Integer::intValue).toArray(),
+        c.getLong("ablation.from-step")).checkAblation();
+  }
+
+  /** The healthy method's settings (reference.conf's defaults), which an ablation departs from. */
+  private static Config healthy() {
+    return com.typesafe.config.ConfigFactory.defaultReference().getConfig("splinewatch.ssl");
+  }
+
+  /** The ablation options these settings set, e.g. "--no-stop-gradient"; empty for the healthy method. */
+  public List<String> ablations() {
+    Config h = healthy();
+    List<String> a = new java.util.ArrayList<>();
+    if (method.equals("simsiam") && !stopGradient) {
+      a.add("--no-stop-gradient");
+    }
+    if ((method.equals("simsiam") || method.equals("byol")) && !predictor) {
+      a.add("--no-predictor");
+    }
+    if (method.equals("byol") && emaTau != h.getDouble("ema-tau")) {
+      a.add("--ema-tau");
+    }
+    if (method.equals("vicreg")) {
+      if (vicregInvCoeff != h.getDouble("vicreg-inv-coeff")) {
+        a.add("--vicreg-inv-coeff");
+      }
+      if (vicregStdCoeff != h.getDouble("vicreg-std-coeff")) {
+        a.add("--vicreg-std-coeff");
+      }
+      if (vicregCovCoeff != h.getDouble("vicreg-cov-coeff")) {
+        a.add("--vicreg-cov-coeff");
+      }
+    }
+    return a;
+  }
+
+  private RunSettings checkAblation() {
+    if (ablateFrom < 0) {
+      throw new IllegalArgumentException("--ablate-from " + ablateFrom + " is negative; expected a step >= 0 (0: the"
+          + " ablation from the start)");
+    }
+    if (ablateFrom > 0 && ablations().isEmpty()) {
+      throw new IllegalArgumentException("--ablate-from " + ablateFrom + " needs an ablation option of " + method
+          + "; expected one of --no-stop-gradient, --no-predictor (simsiam, byol), --ema-tau (byol),"
+          + " --vicreg-inv-coeff, --vicreg-std-coeff, --vicreg-cov-coeff (vicreg) set away from its default");
+    }
+    return this;
   }
 
   /**
@@ -121,11 +167,13 @@ public record RunSettings(String method, String dataset, Path dataDir, Path cach
       case "supervised" -> new SupervisedTrainer(train, enc, batchSize, learningRate, seed);
       case "simclr" -> new SimClrTrainer(train, enc, projectionDim, batchSize, learningRate, temperature, seed);
       case "simsiam" -> new SimSiamTrainer(train, enc, projectionDim, predictorHidden, batchSize, learningRate,
-          stopGradient, predictor, seed);
+          stopGradient, predictor, seed, ablateFrom);
       case "byol" -> new ByolTrainer(train, enc, projectionDim, predictorHidden, batchSize, learningRate, emaTau,
-          maxSteps > 0 ? maxSteps : (long) epochs * Math.max(1, train.count() / batchSize), predictor, seed);
+          maxSteps > 0 ? maxSteps : (long) epochs * Math.max(1, train.count() / batchSize), predictor, seed,
+          ablateFrom, ablateFrom > 0 ? healthy().getDouble("ema-tau") : emaTau);
       case "vicreg" -> new VicRegTrainer(train, enc, projectionDim, batchSize, learningRate, vicregInvCoeff,
-          vicregStdCoeff, vicregCovCoeff, seed);
+          vicregStdCoeff, vicregCovCoeff, seed, ablateFrom, new double[] {healthy().getDouble("vicreg-inv-coeff"),
+              healthy().getDouble("vicreg-std-coeff"), healthy().getDouble("vicreg-cov-coeff")});
       default -> throw new IllegalArgumentException("unknown method " + method);
     };
   }

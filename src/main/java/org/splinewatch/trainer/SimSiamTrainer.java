@@ -20,6 +20,8 @@ import org.splinewatch.data.LabeledImages;
  */
 final class SimSiamTrainer extends TwoViewTrainer {
   private final boolean stopGradient;
+  /** Whether the loss reads the stop-gradient targets {@code t1, t2} (always, unless ablated from the start). */
+  private final boolean targets;
   private final String z1Name;
   private final String z2Name;
   private final SDVariable gamma;
@@ -28,8 +30,16 @@ final class SimSiamTrainer extends TwoViewTrainer {
 
   SimSiamTrainer(LabeledImages train, EncoderSpec encoder, int projectionDim, int predictorHidden, int batchSize,
       double learningRate, boolean stopGradient, boolean predictor, long seed) {
+    this(train, encoder, projectionDim, predictorHidden, batchSize, learningRate, stopGradient, predictor, seed, 0);
+  }
+
+  /** With {@code ablateFrom > 0} the ablations take effect only once that many steps are done. */
+  SimSiamTrainer(LabeledImages train, EncoderSpec encoder, int projectionDim, int predictorHidden, int batchSize,
+      double learningRate, boolean stopGradient, boolean predictor, long seed, long ablateFrom) {
     super(train, batchSize, learningRate, seed);
+    ablateFrom(ablateFrom);
     this.stopGradient = stopGradient;
+    this.targets = stopGradient || switched();
     buildBackbone(encoder.kind(), encoder.channels(), encoder.hidden(), projectionDim);
     // the projector output goes through batch normalisation with a learnable affine, as in SimSiam's projector;
     // snapshots append it (batch statistics of the latest training batch) so the monitor watches z itself
@@ -41,12 +51,25 @@ final class SimSiamTrainer extends TwoViewTrainer {
     SDVariable z2 = SslLosses.batchStandardize(sd, embed(x2)).mul(gamma).add(beta);
     this.z1Name = z1.name();
     this.z2Name = z2.name();
-    SDVariable[] p = predict(z1, z2, projectionDim, predictorHidden, predictor);
+    SDVariable[] p = predict(z1, z2, projectionDim, predictorHidden, predictor || switched());
     SDVariable p1 = p[0];
     SDVariable p2 = p[1];
-    if (stopGradient) {
+    if (!predictor && switched()) {
+      // p = h(z) while healthy, p = z once ablated
+      SDVariable s = ablationSwitch();
+      p1 = p1.add(z1.sub(p1).mul(s));
+      p2 = p2.add(z2.sub(p2).mul(s));
+    }
+    if (targets) {
       SDVariable t1 = sd.placeHolder("t1", DataType.FLOAT, -1, projectionDim); // sg(z2), target of p1
       SDVariable t2 = sd.placeHolder("t2", DataType.FLOAT, -1, projectionDim); // sg(z1), target of p2
+      if (!stopGradient) {
+        // the constant target while healthy, the live z (gradient through the target branch) once ablated; the
+        // values agree (t = z on this batch), only the gradient changes
+        SDVariable s = ablationSwitch();
+        t1 = t1.add(z2.sub(t1).mul(s));
+        t2 = t2.add(z1.sub(t2).mul(s));
+      }
       finish(SslLosses.negativeCosine(p1, t1).add(SslLosses.negativeCosine(p2, t2)).div(2), "t1", "t2");
     } else {
       finish(SslLosses.negativeCosine(p1, z2).add(SslLosses.negativeCosine(p2, z1)).div(2));
@@ -74,7 +97,7 @@ final class SimSiamTrainer extends TwoViewTrainer {
 
   @Override
   protected INDArray[] extraInputs(INDArray v1, INDArray v2) {
-    if (!stopGradient) {
+    if (!targets) {
       return new INDArray[0];
     }
     Map<String, INDArray> z = sd.output(Map.of("x1", v1, "x2", v2), z1Name, z2Name);

@@ -68,6 +68,19 @@ final class SslLosses {
    */
   static SDVariable vicreg(SameDiff sd, SDVariable z1, SDVariable z2, int n, int d, double inv, double var,
       double cov) {
+    SDVariable[] t = vicregTerms(sd, z1, z2, n, d);
+    return t[0].mul(inv).add(t[1].mul(var)).add(t[2].mul(cov));
+  }
+
+  /** As above with coefficients that are graph scalars (switched by {@code --ablate-from}). */
+  static SDVariable vicreg(SameDiff sd, SDVariable z1, SDVariable z2, int n, int d, SDVariable inv, SDVariable var,
+      SDVariable cov) {
+    SDVariable[] t = vicregTerms(sd, z1, z2, n, d);
+    return t[0].mul(inv).add(t[1].mul(var)).add(t[2].mul(cov));
+  }
+
+  /** VICReg's invariance, variance (mean of the two views) and covariance (sum of the two) terms, uncoefficiented. */
+  private static SDVariable[] vicregTerms(SameDiff sd, SDVariable z1, SDVariable z2, int n, int d) {
     SDVariable diff = z1.sub(z2);
     SDVariable invariance = diff.mul(diff).mean();
     SDVariable offDiagonal = sd.constant(Nd4j.ones(DataType.FLOAT, d, d).subi(Nd4j.eye(d).castTo(DataType.FLOAT)));
@@ -82,7 +95,6 @@ final class SslLosses {
       SDVariable cm = c.permute(1, 0).mmul(c).div(n - 1).mul(offDiagonal);
       covariance[k] = cm.mul(cm).sum().div(d);
     }
-    return invariance.mul(inv).add(variance[0].add(variance[1]).div(2).mul(var))
-        .add(covariance[0].add(covariance[1]).mul(cov));
+    return new SDVariable[] {invariance, variance[0].add(variance[1]).div(2), covariance[0].add(covariance[1])};
   }
 }

@@ -59,6 +59,10 @@ abstract class TwoViewTrainer implements Trainer {
   private long steps;
   private double lastLoss = Double.NaN;
   private boolean differentiated;
+  /** {@code --ablate-from}: steps done before the ablation takes effect (0: from the start, no switch). */
+  private long ablateFrom;
+  private SDVariable ablationSwitch;
+  private boolean ablatedNow;
   private int encoderLayers;
   private INDArray lastView;
 
@@ -71,6 +75,36 @@ abstract class TwoViewTrainer implements Trainer {
     Nd4j.getRandom().setSeed(seed);
     this.x1 = sd.placeHolder("x1", DataType.FLOAT, -1, inputDim);
     this.x2 = sd.placeHolder("x2", DataType.FLOAT, -1, inputDim);
+  }
+
+  /**
+   * Makes the ablation switch on at {@code fromStep} steps done (before it the run trains the healthy method).
+   * Subclasses call this first in their constructor and build a switched graph when {@link #switched()}.
+   */
+  protected void ablateFrom(long fromStep) {
+    this.ablateFrom = Math.max(0, fromStep);
+  }
+
+  /** Whether the ablation starts mid-run, so the graph must hold both the healthy and the ablated method. */
+  protected boolean switched() {
+    return ablateFrom > 0;
+  }
+
+  /**
+   * The scalar placeholder {@code s}: 0 while the run is healthy, 1 from {@code ablate-from} steps on. Ablations mix
+   * the two methods as {@code healthy + s·(ablated − healthy)}: with {@code s = 0} the value is exactly the healthy one
+   * and no gradient flows through the ablated branch; with {@code s = 1} it is the ablated one.
+   */
+  protected SDVariable ablationSwitch() {
+    if (ablationSwitch == null) {
+      ablationSwitch = sd.placeHolder("ablate", DataType.FLOAT);
+    }
+    return ablationSwitch;
+  }
+
+  /** Whether the step being taken (or the last one) runs the ablated method. */
+  protected boolean ablated() {
+    return ablatedNow;
   }
 
   /** A dense layer's parameters, He-initialised, zero bias. */
@@ -203,6 +237,10 @@ abstract class TwoViewTrainer implements Trainer {
 
   /** Subclasses call this once the loss is built; {@code extra} are placeholders fed by {@link #extraInputs}. */
   protected void finish(SDVariable loss, String... extra) {
+    if (ablationSwitch != null) {
+      extra = java.util.Arrays.copyOf(extra, extra.length + 1);
+      extra[extra.length - 1] = ablationSwitch.name();
+    }
     sd.setLossVariables(loss);
     this.lossName = loss.name();
     this.extraNames = extra;
@@ -308,7 +346,13 @@ abstract class TwoViewTrainer implements Trainer {
     INDArray v1 = view1;
     INDArray v2 = view2;
     lastView = v1;
+    // the step about to be taken is step number iterationCount() + 1 (the count survives --resume)
+    ablatedNow = iterationCount() >= ablateFrom;
     INDArray[] extra = extraInputs(v1, v2);
+    if (ablationSwitch != null) {
+      extra = java.util.Arrays.copyOf(extra, extra.length + 1);
+      extra[extra.length - 1] = Nd4j.scalar(DataType.FLOAT, ablatedNow ? 1f : 0f);
+    }
     INDArray[] features = new INDArray[2 + extra.length];
     features[0] = v1;
     features[1] = v2;

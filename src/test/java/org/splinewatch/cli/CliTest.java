@@ -15,7 +15,7 @@ class CliTest {
   @TempDir
   Path tmp;
 
-  private String run(int expected, String... args) {
+  static String run(int expected, String... args) {
     return org.splinewatch.TestTools.cli(expected, args);
   }
 
@@ -46,7 +46,7 @@ class CliTest {
     String value = run(2, "train", "--alert", "n-fire=three");
     assertTrue(value.contains("--alert 'n-fire=three': expected a number for n-fire (reference.conf: 3)"), value);
     String range = run(2, "train", "--alert", "n-fire=0");
-    assertTrue(range.contains("n-fire, n-clear, dead-rows-n-fire and region-window must be at least 1"), range);
+    assertTrue(range.contains("n-fire, n-clear, dead-rows-n-fire, rankme-n-fire, rankme-sudden-window and region-window must be at least 1"), range);
   }
 
   @Test
@@ -114,9 +114,9 @@ class CliTest {
   void usageAndAMissingSubcommandListTheRegisteredSubcommands() {
     String usage = run(2);
     assertTrue(usage.contains("splinewatch monitor <regions|report|detection|bench-regions|bench-overhead|"
-        + "bench-cluster|bench-soak|serve> [options]"), usage);
+        + "bench-cluster|bench-soak|serve|relay> [options]"), usage);
     String missing = run(2, "monitor");
     assertTrue(missing.contains("missing subcommand; expected one of: regions, report, detection, bench-regions, "
-        + "bench-overhead, bench-cluster, bench-soak, serve"), missing);
+        + "bench-overhead, bench-cluster, bench-soak, serve, relay"), missing);
   }
 }

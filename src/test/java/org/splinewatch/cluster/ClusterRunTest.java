@@ -142,6 +142,7 @@ class ClusterRunTest {
     try (MonitorServer monitor = node(List.of("metrics", "analyzer"), "", monitorRuns, quiet)) {
       Map<String, Object> o = SyntheticData.tinyRun(tmp, "stoppable", 1_000_000);
       o.put("splinewatch.analysis.enabled", List.of("embedding"));
+      o.put("splinewatch.alerts.early-stop", "stop"); // the webhook stops only rules the run itself stops on
       o.put("splinewatch.cluster.seed", ClusterNode.address(monitor.system()));
       Config config = TrainCommand.load(o, null);
       var result = new java.util.concurrent.CompletableFuture<EmbeddedRun.Result>();
@@ -158,7 +159,7 @@ class ClusterRunTest {
           {"version":"4","groupKey":"{}","status":"firing","receiver":"splinewatch-stop","groupLabels":{},
            "commonLabels":{},"commonAnnotations":{},"externalURL":"http://am",
            "alerts":[{"status":"firing","labels":{"alertname":"SplinewatchStdCollapse","severity":"critical",
-             "run":"stoppable"},"annotations":{"summary":"std collapsed"},"startsAt":"2026-11-24T12:00:00Z",
+             "run":"stoppable","rule":"std_collapse"},"annotations":{"summary":"std collapsed"},"startsAt":"2026-11-24T12:00:00Z",
              "endsAt":"0001-01-01T00:00:00Z","fingerprint":"abc"}]}
           """;
       HttpResponse<String> answer = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(

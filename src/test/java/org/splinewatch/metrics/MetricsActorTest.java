@@ -27,6 +27,25 @@ class MetricsActorTest {
   public ActorTestKit testKit = new JUnit5TestKitBuilder().build();
 
   @Test
+  void collapseAlertsCarryTheSeverityOfTheRunsStopOn(@TempDir Path dir) {
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    var settings = org.splinewatch.alerts.AlertSettings.fromConfig(com.typesafe.config.ConfigFactory.parseMap(Map.of(
+        "splinewatch.alerts.stop-on", List.of("std_collapse"))).withFallback(com.typesafe.config.ConfigFactory.load()));
+    ActorRef<MetricsActor.Command> metrics = testKit.spawn(MetricsActor.create(registry, new RunLog(dir),
+        Map.of("run", "r2", "method", "simsiam", "dataset", "mnist"),
+        new org.splinewatch.alerts.CollapseDetector(settings, "r2", 10), a -> { }));
+    TestProbe<Done> flushed = testKit.createTestProbe();
+    metrics.tell(new MetricsActor.Flush(flushed.ref()));
+    flushed.expectMessage(Done.getInstance());
+    String scrape = registry.scrape();
+    assertTrue(scrape.contains("splinewatch_collapse_alert{dataset=\"mnist\",method=\"simsiam\",rule=\"std_collapse\","
+        + "run=\"r2\",severity=\"critical\"} 0.0"), scrape);
+    assertTrue(scrape.contains("splinewatch_collapse_alert{dataset=\"mnist\",method=\"simsiam\",rule=\"dim_collapse\","
+        + "run=\"r2\",severity=\"warning\"} 0.0"), "a rule outside stop-on is a warning: " + scrape);
+    testKit.stop(metrics);
+  }
+
+  @Test
   void gaugesFollowTheLatestSampleAndTheLogKeepsEveryOne(@TempDir Path dir) throws Exception {
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     ActorRef<MetricsActor.Command> metrics = testKit.spawn(MetricsActor.create(registry, new RunLog(dir),
@@ -45,7 +64,11 @@ class MetricsActorTest {
         + "run=\"r1\"} 95.0"), scrape);
     assertTrue(scrape.contains("splinewatch_snapshots_dropped_total{analyzer=\"regions\",dataset=\"mnist\""), scrape);
     assertTrue(scrape.contains("splinewatch_analysis_seconds_count{analyzer=\"regions\""), scrape);
+    assertTrue(scrape.contains("splinewatch_run_active{dataset=\"mnist\",method=\"simclr\",run=\"r1\"} 1.0"),
+        scrape);
     testKit.stop(metrics);
+    assertTrue(registry.scrape().contains("splinewatch_run_active{dataset=\"mnist\",method=\"simclr\",run=\"r1\"} 0.0"),
+        "a stopped run is no longer active");
     List<String> lines = Files.readAllLines(dir.resolve("metrics.jsonl"));
     assertEquals(2, lines.stream().filter(l -> l.contains("\"splinewatch_regions\"")).count());
     assertTrue(lines.stream().anyMatch(l -> l.contains("\"step\":100") && l.contains("\"value\":120.0")));

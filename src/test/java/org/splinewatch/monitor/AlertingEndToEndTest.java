@@ -19,6 +19,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -27,19 +28,21 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.splinewatch.TestTools;
-import org.splinewatch.analysis.AnalyzerActor;
 import org.splinewatch.cli.TrainCommand;
 import org.splinewatch.data.SyntheticData;
-import org.splinewatch.metrics.Sample;
 import org.splinewatch.trainer.RunSettings;
 import org.splinewatch.trainer.TrainerActor;
 
 /**
- * The standard alerting path with real servers on loopback (Debian packages prometheus and prometheus-alertmanager,
- * installed by .ci/run; skipped where they are missing): Prometheus scrapes a tiny run and evaluates the shipped
- * rules, Alertmanager routes with the shipped configuration to the run's control endpoint. A healthy run raises no
- * alert; a run with an injected collapse (metrics.md §7) is stopped by Alertmanager's webhook with exit code 3, and
- * events.jsonl records why. The in-process early stop is off ({@code warn}), so only the webhook can stop it.
+ * The shipped alerting path with real servers on loopback (Debian packages prometheus and prometheus-alertmanager,
+ * installed by .ci/run; skipped where they are missing): Prometheus discovers the runs through the discovery
+ * directory and evaluates the shipped rules every second; Alertmanager, with the shipped configuration, sends
+ * critical alerts to the one receiver {@code ./monitor relay} ({@link AlertRelay}), with one deployment token from a
+ * file. Three runs train at once on their own ports: a real collapse (tiny VICReg whose variance term is removed from
+ * step 100 by {@code --ablate-from}, {@code --early-stop alertmanager}) is stopped through Alertmanager with exit code
+ * 3; a healthy run keeps training meanwhile; the same collapse in a run with {@code --early-stop warn} raises its
+ * alert but is not stopped. The test then ends the two others itself; their alerts resolve. Last, a trainer process
+ * killed with SIGKILL (its discovery file left behind) raises {@code SplinewatchTrainerDown}.
  */
 class AlertingEndToEndTest {
   private static final String TOKEN = "e2e-token-0123456789abcdef";
@@ -66,7 +69,7 @@ class AlertingEndToEndTest {
   }
 
   private void awaitReady(String url, Process p, String name) throws Exception {
-    for (int i = 0; i < 100; i++) {
+    for (int i = 0; i < 150; i++) {
       try {
         if (http.send(HttpRequest.newBuilder(URI.create(url)).build(), HttpResponse.BodyHandlers.ofString())
             .statusCode() == 200) {
@@ -81,97 +84,159 @@ class AlertingEndToEndTest {
     throw new AssertionError(name + " did not become ready: " + Files.readString(tmp.resolve(name + ".log")));
   }
 
-  private EmbeddedRun.Result run(String runId, int metricsPort, boolean collapse, long maxSteps) throws Exception {
-    var o = SyntheticData.tinyRun(tmp, runId, maxSteps);
-    o.put("splinewatch.metrics.port", metricsPort);
-    o.put("splinewatch.control.token", TOKEN);
-    o.put("splinewatch.alerts.early-stop", "warn");
-    var config = TrainCommand.load(o, null);
-    var injector = new RunGuardian.AnalyzerSpec("injector", (run, metrics, dir) ->
-        AnalyzerActor.create("injector", metrics, () -> s -> {
-          try {
-            Thread.sleep(200); // pace the run so that Prometheus sees several snapshots
-          } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-          }
-          return List.of(Sample.of("splinewatch_embedding_std_normalized", collapse && s.step() >= 60 ? 0.01 : 0.9,
-              s.step(), "layer", "proj"));
-        }));
-    ScheduledExecutorService fallback = Executors.newSingleThreadScheduledExecutor();
-    try {
-      ByteArrayOutputStream console = new ByteArrayOutputStream();
-      return EmbeddedRun.run(RunSettings.fromConfig(config), config, Map.of(),
-          new PrintStream(console, true, StandardCharsets.UTF_8), List.of(injector), new EmbeddedRun.Listener() {
-            @Override
-            public void started(Path runDir, int port, ActorRef<TrainerActor.Command> trainer) {
-              fallback.schedule(() -> trainer.tell(new TrainerActor.Stop("test timeout: no webhook stop in 120 s")),
-                  120, TimeUnit.SECONDS);
-            }
-          });
-    } finally {
-      fallback.shutdownNow();
+  /** Queries Prometheus every half second until the answer satisfies {@code done} or {@code tries} run out. */
+  private String await(String prom, String query, java.util.function.Predicate<String> done, int tries)
+      throws Exception {
+    String answer = "";
+    for (int i = 0; i < tries; i++) {
+      answer = get(prom + URLEncoder.encode(query, StandardCharsets.UTF_8));
+      if (done.test(answer)) {
+        break;
+      }
+      Thread.sleep(500);
     }
+    return answer;
+  }
+
+  /** A run on its own port in its own thread; {@code trainer} completes once it trains. */
+  private record Running(CompletableFuture<EmbeddedRun.Result> result,
+      CompletableFuture<ActorRef<TrainerActor.Command>> trainer, ByteArrayOutputStream console) {
+  }
+
+  private Running start(String runId, String earlyStop, boolean collapse, Path tokenFile) throws Exception {
+    var o = SyntheticData.tinyRun(tmp, runId, 1_000_000);
+    o.put("splinewatch.run.method", "vicreg");
+    o.put("splinewatch.run.projection-dim", 16);
+    o.put("splinewatch.analysis.enabled", List.of("embedding"));
+    if (collapse) {
+      o.put("splinewatch.ssl.vicreg-std-coeff", 0);
+      o.put("splinewatch.ablation.from-step", 100);
+    }
+    o.put("splinewatch.metrics.port", TestTools.freePort());
+    o.put("splinewatch.control.token-file", tokenFile.toString());
+    o.put("splinewatch.alerts.early-stop", earlyStop);
+    var config = TrainCommand.load(o, null);
+    Running r = new Running(new CompletableFuture<>(), new CompletableFuture<>(), new ByteArrayOutputStream());
+    ScheduledExecutorService fallback = Executors.newSingleThreadScheduledExecutor();
+    Thread t = new Thread(() -> {
+      try {
+        r.result().complete(EmbeddedRun.run(RunSettings.fromConfig(config), config, Map.of(),
+            new PrintStream(r.console(), true, StandardCharsets.UTF_8), EmbeddedRun.defaultAnalyzers(config),
+            new EmbeddedRun.Listener() {
+              @Override
+              public void started(Path runDir, int port, ActorRef<TrainerActor.Command> trainer) {
+                r.trainer().complete(trainer);
+                fallback.schedule(() -> trainer.tell(new TrainerActor.Stop("test timeout")), 240, TimeUnit.SECONDS);
+              }
+            }));
+      } catch (RuntimeException e) {
+        r.result().completeExceptionally(e);
+      } finally {
+        fallback.shutdownNow();
+      }
+    }, "run-" + runId);
+    t.start();
+    return r;
   }
 
   @Test
-  void prometheusAndAlertmanagerStopACollapsingRunAndLeaveAHealthyOneAlone() throws Exception {
+  void alertmanagerStopsARealCollapseAmongConcurrentRunsAndOnlyIt() throws Exception {
     assumeTrue(TestTools.installed("prometheus") && TestTools.installed("prometheus-alertmanager"),
         "prometheus and prometheus-alertmanager not installed (.ci/run installs them)");
-    int metricsPort = TestTools.freePort();
-    int promPort = TestTools.freePort();
-    int amPort = TestTools.freePort();
-    Path token = tmp.resolve("control-token");
-    Files.writeString(token, TOKEN + "\n");
-    String am = Files.readString(Path.of("dashboards/alertmanager/alertmanager.yml"))
-        .replace("http://127.0.0.1:9464/api/v1/alerts", "http://127.0.0.1:" + metricsPort + "/api/v1/alerts")
-        .replace("/etc/splinewatch/control-token", token.toString())
-        .replace("group_wait: 5s", "group_wait: 1s");
-    Files.writeString(tmp.resolve("alertmanager.yml"), am);
-    Process amProc = start("alertmanager", List.of("prometheus-alertmanager",
-        "--config.file=" + tmp.resolve("alertmanager.yml"), "--storage.path=" + tmp.resolve("am-data"),
-        "--web.listen-address=127.0.0.1:" + amPort, "--cluster.listen-address="));
-    Files.writeString(tmp.resolve("prometheus.yml"), """
-        global:
-          scrape_interval: 1s
-          evaluation_interval: 1s
-        rule_files:
-          - %s
-        alerting:
-          alertmanagers:
-            - static_configs:
-                - targets: ['127.0.0.1:%d']
-        scrape_configs:
-          - job_name: splinewatch
-            static_configs:
-              - targets: ['127.0.0.1:%d']
-        """.formatted(Path.of("dashboards/prometheus/splinewatch-rules.yml").toAbsolutePath(), amPort, metricsPort));
-    Process promProc = start("prometheus", List.of("prometheus", "--config.file=" + tmp.resolve("prometheus.yml"),
-        "--storage.tsdb.path=" + tmp.resolve("prom-data"), "--web.listen-address=127.0.0.1:" + promPort));
-    awaitReady("http://127.0.0.1:" + amPort + "/-/ready", amProc, "alertmanager");
-    awaitReady("http://127.0.0.1:" + promPort + "/-/ready", promProc, "prometheus");
-    String prom = "http://127.0.0.1:" + promPort + "/api/v1/query?query=";
+    Path tokenFile = tmp.resolve("deployment-token");
+    Files.writeString(tokenFile, TOKEN + "\n");
+    Path sd = tmp.resolve("runs").resolve("prometheus-sd");
+    Files.createDirectories(sd);
+    ByteArrayOutputStream relayLog = new ByteArrayOutputStream();
+    try (AlertRelay relay = new AlertRelay(TOKEN, sd, new PrintStream(relayLog, true, StandardCharsets.UTF_8))
+        .start("127.0.0.1", 0)) {
+      int promPort = TestTools.freePort();
+      int amPort = TestTools.freePort();
+      // the shipped configuration; only the relay's address, the token file and the waits differ
+      String am = Files.readString(Path.of("dashboards/alertmanager/alertmanager.yml"))
+          .replace("http://127.0.0.1:9095/api/v1/alerts", "http://127.0.0.1:" + relay.port() + "/api/v1/alerts")
+          .replace("/etc/splinewatch/control-token", tokenFile.toString())
+          .replace("group_wait: 5s", "group_wait: 1s").replace("group_wait: 10s", "group_wait: 1s");
+      Files.writeString(tmp.resolve("alertmanager.yml"), am);
+      Process amProc = start("alertmanager", List.of("prometheus-alertmanager",
+          "--config.file=" + tmp.resolve("alertmanager.yml"), "--storage.path=" + tmp.resolve("am-data"),
+          "--web.listen-address=127.0.0.1:" + amPort, "--cluster.listen-address="));
+      Files.writeString(tmp.resolve("prometheus.yml"), """
+          global:
+            scrape_interval: 1s
+            evaluation_interval: 1s
+          rule_files:
+            - %s
+          alerting:
+            alertmanagers:
+              - static_configs:
+                  - targets: ['127.0.0.1:%d']
+          scrape_configs:
+            - job_name: splinewatch
+              file_sd_configs:
+                - files: ['%s/*.json']
+                  refresh_interval: 1s
+          """.formatted(Path.of("dashboards/prometheus/splinewatch-rules.yml").toAbsolutePath(), amPort, sd));
+      Process promProc = start("prometheus", List.of("prometheus", "--config.file=" + tmp.resolve("prometheus.yml"),
+          "--storage.tsdb.path=" + tmp.resolve("prom-data"), "--web.listen-address=127.0.0.1:" + promPort));
+      awaitReady("http://127.0.0.1:" + amPort + "/-/ready", amProc, "alertmanager");
+      awaitReady("http://127.0.0.1:" + promPort + "/-/ready", promProc, "prometheus");
+      String prom = "http://127.0.0.1:" + promPort + "/api/v1/query?query=";
 
-    // a healthy run: scraped, no alert
-    EmbeddedRun.Result healthy = run("healthy", metricsPort, false, 8000); // several seconds: scraped a few times
-    assertEquals(0, healthy.exitCode(), String.valueOf(healthy.finished()));
-    String scraped = get(prom + URLEncoder.encode("count_over_time(splinewatch_training_step{run=\"healthy\"}[5m])",
-        StandardCharsets.UTF_8));
-    assertTrue(scraped.contains("\"result\":[{"), "Prometheus scraped the healthy run: " + scraped);
-    String alerts = get(prom + URLEncoder.encode("ALERTS{run=\"healthy\",severity=\"critical\"}",
-        StandardCharsets.UTF_8));
-    assertTrue(alerts.contains("\"result\":[]"), "no critical alert for the healthy run: " + alerts);
-    assertFalse(Files.readString(healthy.runDir().resolve("events.jsonl")).contains("alert_firing"));
+      Running collapsing = start("collapsing", "alertmanager", true, tokenFile);
+      Running healthy = start("healthy", "alertmanager", false, tokenFile);
+      Running warnOnly = start("warnonly", "warn", true, tokenFile);
 
-    // an injected collapse: the in-process state is scraped, the rule fires, Alertmanager calls the webhook
-    EmbeddedRun.Result collapsing = run("collapsing", metricsPort, true, 1_000_000);
-    assertEquals(3, collapsing.exitCode(), String.valueOf(collapsing.finished()));
-    assertTrue(collapsing.finished().reason().startsWith("Alertmanager alert Splinewatch"),
-        collapsing.finished().reason());
-    String events = Files.readString(collapsing.runDir().resolve("events.jsonl"));
-    assertTrue(events.contains("\"rule\":\"std_collapse\""), events);
-    assertTrue(events.contains("\"reason\":\"Alertmanager alert Splinewatch"), events);
-    String fired = get(prom + URLEncoder.encode("ALERTS{run=\"collapsing\",alertstate=\"firing\"}",
-        StandardCharsets.UTF_8));
-    assertTrue(fired.contains("SplinewatchInProcessAlert") || fired.contains("SplinewatchCollapseConsecutive"), fired);
+      EmbeddedRun.Result stopped = collapsing.result().get(240, TimeUnit.SECONDS);
+      String console = collapsing.console().toString(StandardCharsets.UTF_8);
+      assertEquals(3, stopped.exitCode(), console + "\nrelay:\n" + relayLog);
+      assertTrue(stopped.finished().reason().startsWith("Alertmanager alert Splinewatch"),
+          stopped.finished().reason() + "\n" + console);
+      assertTrue(stopped.finished().steps() > 100, "stopped after the onset at step 100: " + stopped.finished());
+      String events = Files.readString(stopped.runDir().resolve("events.jsonl"));
+      assertTrue(events.contains("\"type\":\"webhook_stop\"") || events.contains("Alertmanager alert"), events);
+      assertTrue(relayLog.toString(StandardCharsets.UTF_8).contains(": 202 stopping collapsing"), relayLog.toString());
+
+      // meanwhile the healthy run kept training, and the warn-only run's collapse raised alerts but no stop
+      assertFalse(healthy.result().isDone(), "the healthy run is still training");
+      assertFalse(warnOnly.result().isDone(), "the warn-only run is not stopped");
+      String fired = await(prom, "ALERTS{run=\"warnonly\",alertstate=\"firing\",severity=\"critical\"}",
+          a -> a.contains("warnonly"), 60);
+      assertTrue(fired.contains("warnonly"), "the warn-only run's collapse is alerted: " + fired);
+      Thread.sleep(3000); // time for Alertmanager and the relay to deliver it
+      assertFalse(warnOnly.result().isDone(), "the warn-only run is still not stopped");
+      assertTrue(relayLog.toString(StandardCharsets.UTF_8).contains("early-stop is warn"), relayLog.toString());
+      String none = get(prom + URLEncoder.encode("ALERTS{run=\"healthy\",severity=\"critical\"}",
+          StandardCharsets.UTF_8));
+      assertTrue(none.contains("\"result\":[]"), "no critical alert for the healthy run: " + none);
+
+      healthy.trainer().get(5, TimeUnit.SECONDS).tell(new TrainerActor.Stop("test: enough"));
+      warnOnly.trainer().get(5, TimeUnit.SECONDS).tell(new TrainerActor.Stop("test: enough"));
+      EmbeddedRun.Result h = healthy.result().get(120, TimeUnit.SECONDS);
+      EmbeddedRun.Result w = warnOnly.result().get(120, TimeUnit.SECONDS);
+      assertEquals("test: enough", h.finished().reason());
+      assertEquals("test: enough", w.finished().reason());
+      assertFalse(Files.readString(h.runDir().resolve("events.jsonl")).contains("alert_firing"));
+
+      // lifecycle: the finished runs' alerts resolve (run_active 0, then their target and series are gone)
+      String left = await(prom, "ALERTS{run=~\"collapsing|warnonly\"}", a -> a.contains("\"result\":[]"), 80);
+      assertTrue(left.contains("\"result\":[]"), "a finished run raises nothing: " + left);
+
+      // a trainer killed with SIGKILL leaves its discovery file: SplinewatchTrainerDown for its run
+      int port = TestTools.freePort();
+      Process killed = start("killed", List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+          "-Xmx512m", "-cp", System.getProperty("java.class.path"), "org.splinewatch.cli.Main", "train",
+          "--method", "simclr", "--data-dir", tmp.resolve("idx").toString(), "--hidden", "16", "--batch-size", "32",
+          "--probe-size", "50", "--projection-dim", "16", "--analyzers", "embedding", "--max-steps", "1000000",
+          "--metrics-port", String.valueOf(port), "--out", tmp.resolve("runs").toString(), "--run-id", "killed"));
+      String up = await(prom, "splinewatch_run_active{run=\"killed\"}", a -> a.contains("\"1\"]"), 240);
+      assertTrue(up.contains("\"1\"]"), "the killed run was scraped while active: " + up + "\n"
+          + Files.readString(tmp.resolve("killed.log")));
+      killed.destroyForcibly().waitFor();
+      assertTrue(Files.exists(sd.resolve("killed.json")), "SIGKILL leaves the discovery file");
+      String down = await(prom, "ALERTS{alertname=\"SplinewatchTrainerDown\",run=\"killed\"}",
+          a -> a.contains("firing"), 120);
+      assertTrue(down.contains("\"alertstate\":\"firing\""), "TrainerDown for the killed run: " + down);
+    }
   }
 }

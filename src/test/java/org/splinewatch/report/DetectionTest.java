@@ -81,10 +81,63 @@ class DetectionTest {
     // healthy BYOL's dip counts as a drop by the definition, with no bearing on a healthy run's outcome
     assertEquals(OptionalLong.of(100), rows.get(3).dropStep());
     String table = Detection.markdown(rows, "repr", 0.05);
-    assertTrue(table.contains("| late | vicreg | variance coefficient 0 | 0.830 → 0.830 → 0.200 | 100 | "
-        + "dead_representation@100 critical | alerted on the drop's snapshot |"), table);
+    assertTrue(table.contains("| late | vicreg | variance coefficient 0 | 0 | 0.830 → 0.830 → 0.200 | 100 | "
+        + "dead_representation@100 critical | 100 | 100 | 0 | alerted on the drop's snapshot |"), table);
     assertTrue(table.contains("alerted before their accuracy drop: 0 of 2 (alerted at all: 1); healthy runs with a "
         + "false alarm: 1 of 2\n"), table);
+  }
+
+  @Test
+  void leadTimeCountsFromTheOnsetAndEachSetIsCounted() throws Exception {
+    // onset at step 300 (--ablate-from 300), snapshots every 100: a healthy dip at 100 is before the onset and no drop;
+    // the critical alert at 400 is 1 snapshot after the onset and before the drop at 500
+    Path early = run("early", "vicreg", "{\"vicreg_coefficients\":[25,0,1],\"ablate_from\":300,"
+        + "\"snapshot_every\":100}", new double[] {0.85, 0.78, 0.90, 0.90, 0.89, 0.70, 0.3},
+        "dead_representation", 400);
+    Files.writeString(early.resolve("config.json"), Files.readString(early.resolve("config.json"))
+        .replace("{\"run_id\"", "{\"seed\":42,\"dataset\":\"mnist\",\"run_id\""));
+    // an evaluation run alerted 3 snapshots after its onset: late for the goal although before its drop
+    Path slow = run("slow", "simsiam", "{\"stop_gradient\":false,\"ablate_from\":200,\"snapshot_every\":100}",
+        new double[] {0.85, 0.88, 0.90, 0.90, 0.90, 0.90, 0.80}, "dim_collapse", 500);
+    Files.writeString(slow.resolve("config.json"), Files.readString(slow.resolve("config.json"))
+        .replace("{\"run_id\"", "{\"seed\":123,\"dataset\":\"fashion-mnist\",\"run_id\""));
+    Detection.Row e = Detection.of(RunData.read(early), "repr", 0.05);
+    assertEquals(OptionalLong.of(300), e.onsetStep());
+    assertEquals(OptionalLong.of(500), e.dropStep(), "the dip at step 100 precedes the onset");
+    assertEquals(OptionalLong.of(400), e.firstCriticalStep());
+    assertTrue(e.meetsGoal(2));
+    Detection.Row s = Detection.of(RunData.read(slow), "repr", 0.05);
+    assertTrue(!s.meetsGoal(2) && s.meetsGoal(3));
+    String table = Detection.markdown(List.of(e, s), "repr", 0.05, java.util.Set.of(42L, 7L));
+    assertTrue(table.contains("| early | vicreg | variance coefficient 0 | 300 | 0.850 → 0.900 → 0.300 | 500 | "
+        + "dead_representation@400 critical | 400 | 100 (1.0 snapshots) | 100 | alerted 100 steps before the drop |"),
+        table);
+    assertTrue(table.contains("tuning set (MNIST, seeds [7, 42]): induced collapses alerted critical within 2"
+        + " snapshots of the onset and before the kNN drop: 1 of 1 (critical at all: 1, before the drop: 1); healthy"
+        + " runs with a false alarm: 0 of 0\n"), table);
+    assertTrue(table.contains("evaluation set (every other run): induced collapses alerted critical within 2 snapshots"
+        + " of the onset and before the kNN drop: 0 of 1 (critical at all: 1, before the drop: 1)"), table);
+  }
+
+  @Test
+  void replayRaisesTheAlertsOfGivenSettingsOnTheRecordedMetrics() throws Exception {
+    Path d = run("re", "simsiam", "{\"stop_gradient\":false}", new double[] {0.85, 0.86, 0.86, 0.86, 0.86});
+    StringBuilder m = new StringBuilder(Files.readString(d.resolve("metrics.jsonl")));
+    double[] std = {0.9, 0.1, 0.1, 0.1, 0.1};
+    for (int i = 0; i < std.length; i++) {
+      m.append("{\"name\":\"splinewatch_embedding_std_normalized\",\"labels\":{\"run\":\"re\",\"layer\":"
+          + "\"proj\"},\"step\":").append(i * 100).append(",\"value\":").append(std[i]).append("}\n");
+    }
+    Files.writeString(d.resolve("metrics.jsonl"), m);
+    RunData data = RunData.read(d);
+    assertTrue(data.alerts().isEmpty(), "the run itself raised nothing");
+    var defaults = org.splinewatch.alerts.AlertSettings.fromConfig(com.typesafe.config.ConfigFactory.load());
+    List<RunData.Alert> replayed = Detection.replay(data, defaults, 10).alerts();
+    assertEquals(List.of("std_collapse@300 critical"), replayed.stream()
+        .map(a -> a.rule() + "@" + a.step() + " " + a.severity()).toList(), "the third breaching snapshot");
+    var faster = org.splinewatch.alerts.AlertSettings.fromConfig(com.typesafe.config.ConfigFactory.parseMap(
+        java.util.Map.of("splinewatch.alerts.n-fire", 2)).withFallback(com.typesafe.config.ConfigFactory.load()));
+    assertEquals(200, Detection.replay(data, faster, 10).alerts().get(0).step());
   }
 
   @Test

@@ -1,0 +1,87 @@
+package org.splinewatch.cli;
+
+import com.typesafe.config.Config;
+import java.io.File;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import org.splinewatch.monitor.AlertRelay;
+import org.splinewatch.monitor.AlertWebhook;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code ./monitor relay}: the one Alertmanager receiver of a deployment; forwards each alert to the control endpoint
+ * of the discovered run that exports it ({@link AlertRelay}). Runs until stopped (Ctrl-C, SIGTERM).
+ */
+@Command(name = "relay", mixinStandardHelpOptions = true,
+    description = "Forward Alertmanager webhook calls to the control endpoint of each discovered run (one receiver"
+        + " and one deployment token for every run); runs until stopped.")
+final class RelayCommand implements Callable<Integer> {
+  @Spec
+  CommandLine.Model.CommandSpec spec;
+  @Option(names = "--host", description = "bind address (default 127.0.0.1)")
+  String host;
+  @Option(names = "--port", description = "port of POST /api/v1/alerts (default 9095; 0 picks a free one)")
+  Integer port;
+  @Option(names = "--sd-dir", description = "Prometheus discovery directory of the runs (default runs/prometheus-sd)")
+  Path sdDir;
+  @Option(names = "--token-file", description = "file holding the deployment token (default"
+      + " splinewatch.control.token-file, $SPLINEWATCH_CONTROL_TOKEN_FILE)")
+  Path tokenFile;
+  @Option(names = "--config", description = "HOCON file overriding reference.conf")
+  File configFile;
+
+  @Override
+  public Integer call() throws Exception {
+    Map<String, Object> overrides = new LinkedHashMap<>();
+    TrainCommand.put(overrides, "splinewatch.relay.host", host);
+    TrainCommand.put(overrides, "splinewatch.relay.port", port);
+    TrainCommand.put(overrides, "splinewatch.relay.sd-dir", sdDir == null ? null : sdDir.toString());
+    TrainCommand.put(overrides, "splinewatch.control.token-file", tokenFile == null ? null : tokenFile.toString());
+    String token;
+    Config config;
+    int p;
+    try {
+      config = TrainCommand.load(overrides, configFile);
+      p = config.getInt("splinewatch.relay.port");
+      if (p < 0 || p > 65535) {
+        throw new IllegalArgumentException("--port " + p + " is not a port; expected 0 (any free one) or 1-65535");
+      }
+      if (!AlertWebhook.fromFile(config)) {
+        throw new IllegalArgumentException("no deployment token: pass --token-file FILE (or set"
+            + " SPLINEWATCH_CONTROL_TOKEN_FILE); the runs and Alertmanager read the same file");
+      }
+      token = AlertWebhook.tokenFrom(config);
+    } catch (IllegalArgumentException | com.typesafe.config.ConfigException e) {
+      throw new CommandLine.ParameterException(spec.commandLine(), Main.oneLine(e));
+    }
+    String dir = config.getString("splinewatch.relay.sd-dir");
+    if (dir.isEmpty()) {
+      dir = config.getString("splinewatch.metrics.sd-dir");
+    }
+    Path sd = dir.isEmpty() ? Path.of("runs", "prometheus-sd") : Path.of(dir);
+    String h = config.getString("splinewatch.relay.host");
+    CountDownLatch stopped = new CountDownLatch(1);
+    try (AlertRelay relay = new AlertRelay(token, sd, System.out)) {
+      try {
+        relay.start(h, p);
+      } catch (java.io.IOException e) {
+        System.err.println("error: cannot listen on " + h + ":" + p + " (" + e.getMessage() + "); expected a free"
+            + " port, e.g. --port 0");
+        return 1;
+      }
+      Runtime.getRuntime().addShutdownHook(new Thread(stopped::countDown));
+      System.out.println("splinewatch relay: POST http://" + h + ":" + relay.port() + "/api/v1/alerts forwards to the"
+          + " control endpoints of the runs discovered in " + sd + " (bearer token from "
+          + config.getString("splinewatch.control.token-file") + ")");
+      System.out.flush();
+      stopped.await();
+    }
+    return 0;
+  }
+}
