@@ -44,12 +44,15 @@ public final class MonitorServer implements AutoCloseable {
     ActorSystem<Void> system = ClusterNode.start(Behaviors.empty(), cluster, cluster.roles(), config);
     MetricsHttpServer http = null;
     Path sdFile = null;
+    // refused cluster messages of both roles count on this node's /metrics (logged only on analyzer-only nodes)
+    org.splinewatch.cluster.Rejections rejections = org.splinewatch.cluster.Rejections.unexported();
     try {
       console.println("splinewatch monitor: cluster node " + ClusterNode.address(system) + " (roles "
           + String.join(", ", cluster.roles()) + (cluster.seed().isEmpty() ? "; first node" : "; joining "
           + cluster.seed()) + ")");
       if (cluster.roles().contains("metrics")) {
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        rejections = new org.splinewatch.cluster.Rejections(registry);
         RunControl control = new RunControl();
         String controlToken = AlertWebhook.tokenFrom(config);
         AlertWebhook webhook = new AlertWebhook(controlToken, control,
@@ -61,7 +64,8 @@ public final class MonitorServer implements AutoCloseable {
         java.nio.file.Files.createDirectories(out);
         EmbeddedRun.writeToken(out.resolve("control-token"), controlToken);
         sdFile = ServiceDiscovery.register(config, out, "monitor-" + http.port(), metricsHost, http.port());
-        system.systemActorOf(MetricsNode.create(registry, out, control, url), "metrics-node", Props.empty());
+        system.systemActorOf(MetricsNode.create(registry, out, control, url, rejections,
+            cluster.maxOpenRuns()), "metrics-node", Props.empty());
         console.println("  metrics: " + url + " (live page: http://" + metricsHost + ":" + http.port() + "/)");
         console.println("  control: POST http://" + metricsHost + ":" + http.port() + "/api/v1/alerts (bearer token in "
             + out.resolve("control-token") + ")");
@@ -70,7 +74,8 @@ public final class MonitorServer implements AutoCloseable {
       if (cluster.roles().contains("analyzer")) {
         Duration timeout = config.getDuration("splinewatch.analysis.timeout");
         List<String> known = EmbeddedRun.ANALYZERS;
-        system.systemActorOf(AnalyzerWorker.create(names -> EmbeddedRun.analyzers(config, names), out, timeout),
+        system.systemActorOf(AnalyzerWorker.create(names -> EmbeddedRun.analyzers(config, names), out, timeout,
+            cluster, rejections),
             "analyzer-node", Props.empty());
         console.println("  analyzers: " + String.join(", ", known) + " (as each run asks)");
       }
