@@ -17,9 +17,9 @@ import picocli.CommandLine.Option;
 /** {@code ./monitor}: tools around the monitor. */
 @Command(name = "monitor", mixinStandardHelpOptions = true,
     subcommands = {MonitorCommand.Regions.class, ReportCommand.class, DetectionCommand.class, BenchRegionsCommand.class,
-        BenchOverheadCommand.class, BenchClusterCommand.class, ServeCommand.class},
+        BenchOverheadCommand.class, BenchClusterCommand.class, ServeCommand.class, CertsCommand.class},
     description = "splinewatch monitor: serve (an analyzer/metrics node trainers join), regions (exact partition stats of a network file), report, detection (alert lead time), bench-regions, bench-cluster,"
-        + " bench-overhead.")
+        + " bench-overhead, certs (CA and node certificates for the cluster's TLS).")
 public final class MonitorCommand implements Runnable {
   @Override
   public void run() {

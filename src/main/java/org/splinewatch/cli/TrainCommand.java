@@ -108,6 +108,8 @@ public final class TrainCommand implements Callable<Integer> {
   String clusterHost;
   @Option(names = "--config", description = "HOCON file overriding reference.conf")
   File configFile;
+  @picocli.CommandLine.Mixin
+  ClusterSecurityOptions security = new ClusterSecurityOptions();
 
   @Override
   public Integer call() {
@@ -142,6 +144,7 @@ public final class TrainCommand implements Callable<Integer> {
     put(overrides, "splinewatch.metrics.host", metricsHost);
     put(overrides, "splinewatch.cluster.seed", monitor);
     put(overrides, "splinewatch.cluster.host", clusterHost);
+    security.apply(overrides);
     put(overrides, "splinewatch.run.learning-rate", learningRate);
     put(overrides, "splinewatch.run.temperature", temperature);
     put(overrides, "splinewatch.run.probe-size", probeSize);

@@ -40,10 +40,20 @@ public record ClusterSettings(String host, int port, String seed, List<String> r
    * {@code splinewatch.cluster.tls}: PKCS#12 key store (this node's key and certificate chain), trust store (the
    * cluster's CA) and a file holding the password of both.
    */
-  public record Tls(boolean enabled, String keyStore, String trustStore, String passwordFile) {
+  public record Tls(boolean enabled, String keyStore, String trustStore, String passwordFile, String protocol) {
+    public static final List<String> PROTOCOLS = List.of("TLSv1.3", "TLSv1.2");
     public static final Tls OFF = new Tls(false, "", "", "");
 
+    /** TLS 1.3. */
+    public Tls(boolean enabled, String keyStore, String trustStore, String passwordFile) {
+      this(enabled, keyStore, trustStore, passwordFile, "TLSv1.3");
+    }
+
     public Tls {
+      if (!PROTOCOLS.contains(protocol)) {
+        throw new IllegalArgumentException("splinewatch.cluster.tls.protocol must be one of " + PROTOCOLS + ", got '"
+            + protocol + "'");
+      }
       keyStore = keyStore == null ? "" : keyStore;
       trustStore = trustStore == null ? "" : trustStore;
       passwordFile = passwordFile == null ? "" : passwordFile;
@@ -170,7 +180,8 @@ public record ClusterSettings(String host, int port, String seed, List<String> r
         c.getInt("in-flight-per-analyzer"), c.getDuration("join-timeout"), c.getDuration("snapshot-timeout"),
         c.getDuration("down-after"), c.getDuration("heartbeat-pause"), c.getInt("max-open-runs"),
         c.getBytes("max-partial-bytes"), c.getInt("max-layer-width"), new Tls(c.getBoolean("tls.enabled"), c.getString("tls.key-store"),
-        c.getString("tls.trust-store"), c.getString("tls.password-file")), c.getBoolean("insecure"));
+        c.getString("tls.trust-store"), c.getString("tls.password-file"), c.getString("tls.protocol")),
+        c.getBoolean("insecure"));
   }
 
   /** Splits {@code HOST:PORT}; anything else is an error saying what was expected. */
@@ -233,11 +244,12 @@ public record ClusterSettings(String host, int port, String seed, List<String> r
     ssl.put("key-store-password", password);
     ssl.put("key-password", password);
     ssl.put("trust-store-password", password);
-    // "TLS" lets the JDK negotiate; enabled-algorithms (TLS 1.3 and 1.2 suites only) rules out older versions
-    ssl.put("protocol", "TLS");
+    // Artery enables exactly this one protocol version on every connection, so all nodes must agree on it
+    ssl.put("protocol", tls.protocol());
     ssl.put("enabled-algorithms", CIPHERS);
     ssl.put("require-mutual-authentication", true);
     ssl.put("hostname-verification", false);
-    return ConfigFactory.parseMap(java.util.Map.of("pekko.remote.artery.ssl.config-ssl-engine", ssl));
+    return ConfigFactory.parseMap(java.util.Map.of("pekko.remote.artery.ssl.config-ssl-engine", ssl,
+        "pekko.remote.artery.ssl.ssl-engine-provider", TlsEngineProvider.class.getName()));
   }
 }

@@ -53,6 +53,10 @@ public final class MonitorServer implements AutoCloseable {
       if (cluster.roles().contains("metrics")) {
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         rejections = new org.splinewatch.cluster.Rejections(registry);
+        org.apache.pekko.actor.ActorSystem classic = org.apache.pekko.actor.typed.javadsl.Adapter.toClassic(system);
+        io.micrometer.core.instrument.FunctionCounter.builder("splinewatch.cluster.tls.refused", classic,
+            org.splinewatch.cluster.TlsEngineProvider::refused).description("peer certificates the cluster's TLS"
+            + " refused").register(registry);
         RunControl control = new RunControl();
         String controlToken = AlertWebhook.tokenFrom(config);
         AlertWebhook webhook = new AlertWebhook(controlToken, control,
