@@ -176,7 +176,7 @@ public record ClusterSettings(String host, int port, String seed, List<String> r
   public static ClusterSettings fromConfig(Config config) {
     Config c = config.getConfig("splinewatch.cluster");
     return new ClusterSettings(c.getString("host"), c.getInt("port"), c.getString("seed"),
-        c.getStringList("roles"), c.getInt("chunk-bytes"), c.getLong("max-snapshot-bytes"),
+        c.getStringList("roles"), c.getInt("chunk-bytes"), c.getBytes("max-snapshot-bytes"),
         c.getInt("in-flight-per-analyzer"), c.getDuration("join-timeout"), c.getDuration("snapshot-timeout"),
         c.getDuration("down-after"), c.getDuration("heartbeat-pause"), c.getInt("max-open-runs"),
         c.getBytes("max-partial-bytes"), c.getInt("max-layer-width"), new Tls(c.getBoolean("tls.enabled"), c.getString("tls.key-store"),

@@ -47,8 +47,13 @@ public final class MetricFamilies {
   /** Labels a published sample may carry (the run's own labels are added by the metrics node). */
   public static final Set<String> LABELS = Set.of("layer", "plane", "rule", "analyzer", "node");
 
-  /** A label value: what layer numbers, plane indices, rule and analyzer names and host:port addresses need. */
-  private static final Pattern VALUE = Pattern.compile("[A-Za-z0-9_.:\\[\\]-]{1,64}");
+  /** Label values: layer names or numbers, plane indices, rule and analyzer names, host:port node addresses. */
+  private static final Map<String, Pattern> VALUES = Map.of(
+      "layer", Pattern.compile("[A-Za-z0-9_]{1,32}"),
+      "plane", Pattern.compile("[A-Za-z0-9_]{1,32}"),
+      "rule", Pattern.compile("[a-z][a-z0-9_]{0,39}"),
+      "analyzer", Pattern.compile("[a-z][a-z0-9_-]{0,31}"),
+      "node", Pattern.compile("[A-Za-z0-9_.:\\[\\]-]{1,80}"));
   /** A method or dataset name (a run label). */
   private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9_-]{0,31}");
   private static final int MAX_LABELS = 4;
@@ -83,9 +88,10 @@ public final class MetricFamilies {
 
   /** Why {@code value} is not a valid value of label {@code name}, or empty. */
   public static Optional<String> labelValueProblem(String name, String value) {
-    if (value == null || !VALUE.matcher(value).matches()) {
-      return Optional.of("label " + name + "='" + Rejections.clip(value, 40) + "' is not 1 to 64 of letters, digits,"
-          + " '.', '_', '-', ':', '[' or ']'");
+    Pattern p = VALUES.get(name);
+    if (p == null || value == null || !p.matcher(value).matches()) {
+      return Optional.of("label " + name + "='" + Rejections.clip(value, 40) + "' is not a valid value (expected "
+          + (p == null ? "a known label" : p.pattern()) + ")");
     }
     return Optional.empty();
   }
