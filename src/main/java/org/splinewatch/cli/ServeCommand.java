@@ -64,6 +64,7 @@ final class ServeCommand implements Callable<Integer> {
     try {
       config = TrainCommand.load(overrides, configFile);
       cluster = ClusterSettings.fromConfig(config);
+      cluster.checkTransport();
     } catch (IllegalArgumentException | com.typesafe.config.ConfigException e) {
       throw new CommandLine.ParameterException(spec.commandLine(), Main.oneLine(e));
     }

@@ -198,7 +198,10 @@ public final class TrainCommand implements Callable<Integer> {
       }
       specs = EmbeddedRun.defaultAnalyzers(config);
       org.splinewatch.alerts.AlertSettings.fromConfig(config);
-      org.splinewatch.cluster.ClusterSettings.fromConfig(config);
+      org.splinewatch.cluster.ClusterSettings clusterSettings = org.splinewatch.cluster.ClusterSettings.fromConfig(config);
+      if (!config.getString("splinewatch.cluster.seed").isEmpty()) {
+        clusterSettings.checkTransport(); // non-loopback without TLS or --insecure, unreadable TLS files: exit 2
+      }
       String token = config.getString("splinewatch.control.token");
       if (!token.isEmpty() && token.length() < 16) {
         throw new IllegalArgumentException("splinewatch.control.token must have at least 16 characters (or be empty"

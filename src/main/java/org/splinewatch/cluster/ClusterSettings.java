@@ -165,6 +165,19 @@ public record ClusterSettings(String host, int port, String seed, List<String> r
         + " can join the cluster, read snapshots and publish metrics";
   }
 
+  /**
+   * The checks {@link ClusterNode#start} makes before binding, for a command line to report as bad arguments: the
+   * address rule of {@link #checkExposure()} (its warning is printed at start) and readable TLS files.
+   */
+  public void checkTransport() {
+    if (!insecure) {
+      checkExposure();
+    }
+    if (tls.enabled()) {
+      tls.password();
+    }
+  }
+
   private static boolean loopback(String host) {
     try {
       return InetAddress.getByName(host).isLoopbackAddress();

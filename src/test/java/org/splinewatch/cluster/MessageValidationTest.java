@@ -163,4 +163,19 @@ class MessageValidationTest {
         ClusterRunTest.nodeConfig(Map.of()), List.of()));
     assertTrue(noStore.getMessage().contains("key-store"), noStore.getMessage());
   }
+
+  @Test
+  void serveAndTrainerRefuseAnExposedPlainAddressAsABadArgument() {
+    java.io.StringWriter err = new java.io.StringWriter();
+    picocli.CommandLine serve = new picocli.CommandLine(new org.splinewatch.cli.MonitorCommand());
+    serve.setErr(new java.io.PrintWriter(err));
+    assertEquals(2, serve.execute("serve", "--host", "0.0.0.0", "--port", "0", "--metrics-port", "0"));
+    assertTrue(err.toString().contains("--insecure"), err.toString());
+    java.io.StringWriter err2 = new java.io.StringWriter();
+    picocli.CommandLine trainer = new picocli.CommandLine(new org.splinewatch.cli.TrainCommand());
+    trainer.setErr(new java.io.PrintWriter(err2));
+    assertEquals(2, trainer.execute("--monitor", "10.0.0.1:25520", "--cluster-host", "0.0.0.0", "--tls-key-store",
+        "missing.p12"));
+    assertTrue(err2.toString().contains("tls.key-store"), err2.toString());
+  }
 }
