@@ -108,17 +108,22 @@ final class BenchClusterCommand implements Callable<Integer> {
     CertsCommand.make(certs, List.of("node"), 2);
     double plain = 0;
     double tls = 0;
+    List<Double> ratios = new ArrayList<>();
     try {
       for (int r = 1; r <= rounds; r++) {
+        double roundPlain = 0;
         for (boolean on : new boolean[] {false, true}) {
           tlsDir = on ? certs : null;
           double rate = measure(1, run, work);
-          System.out.printf("round %d, TLS %-3s: %.2f snapshots/s, %.1f MB/s of snapshots%n", r, on ? "on" : "off",
-              rate, rate * snapshotBytes / 1e6);
+          System.out.printf("round %d, TLS %-3s: %.2f snapshots/s, %.1f MB/s of snapshots%s%n", r, on ? "on" : "off",
+              rate, rate * snapshotBytes / 1e6, on ? String.format("; TLS/plain this round %.2f", rate / roundPlain)
+              : "");
           if (on) {
             tls += rate;
+            ratios.add(rate / roundPlain);
           } else {
             plain += rate;
+            roundPlain = rate;
           }
         }
       }
@@ -133,8 +138,13 @@ final class BenchClusterCommand implements Callable<Integer> {
     }
     plain /= rounds;
     tls /= rounds;
+    // the paired per-round ratios are less sensitive to load drifting between rounds than the ratio of the means
+    List<Double> sorted = ratios.stream().sorted().toList();
+    double median = sorted.size() % 2 == 1 ? sorted.get(sorted.size() / 2)
+        : (sorted.get(sorted.size() / 2 - 1) + sorted.get(sorted.size() / 2)) / 2;
     System.out.printf("TLS off: %.2f snapshots/s (%.1f MB/s); TLS on: %.2f snapshots/s (%.1f MB/s); TLS/plain ="
-        + " %.2f%n", plain, plain * snapshotBytes / 1e6, tls, tls * snapshotBytes / 1e6, tls / plain);
+        + " %.2f (median of the per-round ratios %.2f)%n", plain, plain * snapshotBytes / 1e6, tls,
+        tls * snapshotBytes / 1e6, tls / plain, median);
     return 0;
   }
 

@@ -63,6 +63,11 @@ public final class TlsEngineProvider extends ConfigSSLEngineProvider {
     }
   }
 
+  /** One trust check of the JDK's trust manager. */
+  private interface Check {
+    void run() throws CertificateException;
+  }
+
   /** Delegates every check; a failure is counted before it is rethrown. */
   private final class Counting extends X509ExtendedTrustManager {
     private final X509ExtendedTrustManager d;
@@ -71,64 +76,43 @@ public final class TlsEngineProvider extends ConfigSSLEngineProvider {
       this.d = d;
     }
 
-    @Override
-    public void checkClientTrusted(X509Certificate[] chain, String auth, Socket s) throws CertificateException {
+    private void guard(X509Certificate[] chain, String side, Check check) throws CertificateException {
       try {
-        d.checkClientTrusted(chain, auth, s);
+        check.run();
       } catch (CertificateException e) {
-        refused(chain, "client", e);
+        refused(chain, side, e);
         throw e;
       }
+    }
+
+    @Override
+    public void checkClientTrusted(X509Certificate[] chain, String auth, Socket s) throws CertificateException {
+      guard(chain, "client", () -> d.checkClientTrusted(chain, auth, s));
     }
 
     @Override
     public void checkServerTrusted(X509Certificate[] chain, String auth, Socket s) throws CertificateException {
-      try {
-        d.checkServerTrusted(chain, auth, s);
-      } catch (CertificateException e) {
-        refused(chain, "server", e);
-        throw e;
-      }
+      guard(chain, "server", () -> d.checkServerTrusted(chain, auth, s));
     }
 
     @Override
     public void checkClientTrusted(X509Certificate[] chain, String auth, SSLEngine e) throws CertificateException {
-      try {
-        d.checkClientTrusted(chain, auth, e);
-      } catch (CertificateException ex) {
-        refused(chain, "client", ex);
-        throw ex;
-      }
+      guard(chain, "client", () -> d.checkClientTrusted(chain, auth, e));
     }
 
     @Override
     public void checkServerTrusted(X509Certificate[] chain, String auth, SSLEngine e) throws CertificateException {
-      try {
-        d.checkServerTrusted(chain, auth, e);
-      } catch (CertificateException ex) {
-        refused(chain, "server", ex);
-        throw ex;
-      }
+      guard(chain, "server", () -> d.checkServerTrusted(chain, auth, e));
     }
 
     @Override
     public void checkClientTrusted(X509Certificate[] chain, String auth) throws CertificateException {
-      try {
-        d.checkClientTrusted(chain, auth);
-      } catch (CertificateException e) {
-        refused(chain, "client", e);
-        throw e;
-      }
+      guard(chain, "client", () -> d.checkClientTrusted(chain, auth));
     }
 
     @Override
     public void checkServerTrusted(X509Certificate[] chain, String auth) throws CertificateException {
-      try {
-        d.checkServerTrusted(chain, auth);
-      } catch (CertificateException e) {
-        refused(chain, "server", e);
-        throw e;
-      }
+      guard(chain, "server", () -> d.checkServerTrusted(chain, auth));
     }
 
     @Override
