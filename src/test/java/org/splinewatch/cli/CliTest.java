@@ -132,9 +132,9 @@ class CliTest {
   void usageAndAMissingSubcommandListTheRegisteredSubcommands() {
     String usage = run(2);
     assertTrue(usage.contains("splinewatch monitor <regions|report|detection|bench-regions|bench-overhead|"
-        + "bench-cluster|serve> [options]"), usage);
+        + "bench-cluster|serve|certs> [options]"), usage);
     String missing = run(2, "monitor");
     assertTrue(missing.contains("missing subcommand; expected one of: regions, report, detection, bench-regions, "
-        + "bench-overhead, bench-cluster, serve"), missing);
+        + "bench-overhead, bench-cluster, serve, certs"), missing);
   }
 }
