@@ -52,6 +52,14 @@ final class BenchClusterCommand implements Callable<Integer> {
   Integer inFlight;
   @Option(names = "--max-nodes", description = "measure 1..N analyzer nodes (default ${DEFAULT-VALUE})")
   int maxNodes = 2;
+  @Option(names = "--compare-tls", description = "instead: one analyzer node with TLS off and on, alternated"
+      + " --rounds times; prints snapshots/s, bytes/s and the TLS/plain ratio")
+  boolean compareTls;
+  @Option(names = "--rounds", description = "rounds of --compare-tls (default ${DEFAULT-VALUE})")
+  int rounds = 2;
+
+  /** Certificates for --compare-tls (null: plain TCP). */
+  private Path tlsDir;
 
   private static final int INPUT = 784;
   private static final int PROBES = 1024;
@@ -75,6 +83,9 @@ final class BenchClusterCommand implements Callable<Integer> {
     System.out.printf("wire: %,d bytes a snapshot (%d chunks of %,d bytes), %,d bytes a run description (once per"
         + " analyzer node)%n", snapshotBytes, chunks(snapshotBytes), ClusterSettings.fromConfig(base(0, "")).chunkBytes(),
         runBytes);
+    if (compareTls) {
+      return compareTls(run, work, snapshotBytes);
+    }
     double first = 0;
     for (int nodes = 1; nodes <= maxNodes; nodes++) {
       double rate = measure(nodes, run, work);
@@ -84,6 +95,56 @@ final class BenchClusterCommand implements Callable<Integer> {
       System.out.printf("%d analyzer node%s: %.2f snapshots/s (%.0f ms a snapshot)%s%n", nodes, nodes == 1 ? " " : "s",
           rate, 1000 / rate, nodes == 1 ? "" : String.format("; %.2fx one node", rate / first));
     }
+    return 0;
+  }
+
+  /** One analyzer node, plain and TLS alternated (so drifting load on a shared machine hits both alike). */
+  private int compareTls(RunInfo run, List<WeightSnapshot> work, int snapshotBytes) throws Exception {
+    if (rounds < 1) {
+      System.err.println("error: --rounds must be at least 1");
+      return 2;
+    }
+    Path certs = Files.createTempDirectory("splinewatch-bench-certs");
+    CertsCommand.make(certs, List.of("node"), 2);
+    double plain = 0;
+    double tls = 0;
+    List<Double> ratios = new ArrayList<>();
+    try {
+      for (int r = 1; r <= rounds; r++) {
+        double roundPlain = 0;
+        for (boolean on : new boolean[] {false, true}) {
+          tlsDir = on ? certs : null;
+          double rate = measure(1, run, work);
+          System.out.printf("round %d, TLS %-3s: %.2f snapshots/s, %.1f MB/s of snapshots%s%n", r, on ? "on" : "off",
+              rate, rate * snapshotBytes / 1e6, on ? String.format("; TLS/plain this round %.2f", rate / roundPlain)
+              : "");
+          if (on) {
+            tls += rate;
+            ratios.add(rate / roundPlain);
+          } else {
+            plain += rate;
+            roundPlain = rate;
+          }
+        }
+      }
+    } finally {
+      tlsDir = null;
+      try (var files = Files.list(certs)) {
+        for (Path f : files.toList()) {
+          Files.delete(f);
+        }
+      }
+      Files.delete(certs);
+    }
+    plain /= rounds;
+    tls /= rounds;
+    // the paired per-round ratios are less sensitive to load drifting between rounds than the ratio of the means
+    List<Double> sorted = ratios.stream().sorted().toList();
+    double median = sorted.size() % 2 == 1 ? sorted.get(sorted.size() / 2)
+        : (sorted.get(sorted.size() / 2 - 1) + sorted.get(sorted.size() / 2)) / 2;
+    System.out.printf("TLS off: %.2f snapshots/s (%.1f MB/s); TLS on: %.2f snapshots/s (%.1f MB/s); TLS/plain ="
+        + " %.2f (median of the per-round ratios %.2f)%n", plain, plain * snapshotBytes / 1e6, tls,
+        tls * snapshotBytes / 1e6, tls / plain, median);
     return 0;
   }
 
@@ -108,6 +169,12 @@ final class BenchClusterCommand implements Callable<Integer> {
     o.put("splinewatch.cluster.port", port);
     o.put("splinewatch.cluster.seed", seed);
     o.put("splinewatch.regions.svg", false);
+    if (tlsDir != null) {
+      o.put("splinewatch.cluster.tls.enabled", true);
+      o.put("splinewatch.cluster.tls.key-store", tlsDir.resolve("node.p12").toString());
+      o.put("splinewatch.cluster.tls.trust-store", tlsDir.resolve("truststore.p12").toString());
+      o.put("splinewatch.cluster.tls.password-file", tlsDir.resolve("password").toString());
+    }
     return TrainCommand.load(o, null);
   }
 

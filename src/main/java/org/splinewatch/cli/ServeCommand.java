@@ -42,6 +42,8 @@ final class ServeCommand implements Callable<Integer> {
   Integer analysisThreads;
   @Option(names = "--config", description = "HOCON file overriding reference.conf")
   File configFile;
+  @CommandLine.Mixin
+  ClusterSecurityOptions security = new ClusterSecurityOptions();
 
   @Override
   public Integer call() {
@@ -50,6 +52,7 @@ final class ServeCommand implements Callable<Integer> {
     TrainCommand.put(overrides, "splinewatch.cluster.port", port);
     TrainCommand.put(overrides, "splinewatch.cluster.seed", seed);
     TrainCommand.put(overrides, "splinewatch.cluster.roles", roles);
+    security.apply(overrides);
     if (analysisThreads != null) {
       if (analysisThreads < 1) {
         throw new CommandLine.ParameterException(spec.commandLine(), "--analysis-threads must be at least 1");
@@ -61,6 +64,7 @@ final class ServeCommand implements Callable<Integer> {
     try {
       config = TrainCommand.load(overrides, configFile);
       cluster = ClusterSettings.fromConfig(config);
+      cluster.checkTransport();
     } catch (IllegalArgumentException | com.typesafe.config.ConfigException e) {
       throw new CommandLine.ParameterException(spec.commandLine(), Main.oneLine(e));
     }

@@ -114,6 +114,8 @@ public final class TrainCommand implements Callable<Integer> {
   String clusterHost;
   @Option(names = "--config", description = "HOCON file overriding reference.conf")
   File configFile;
+  @picocli.CommandLine.Mixin
+  ClusterSecurityOptions security = new ClusterSecurityOptions();
 
   @Override
   public Integer call() {
@@ -154,6 +156,7 @@ public final class TrainCommand implements Callable<Integer> {
     put(overrides, "splinewatch.metrics.host", metricsHost);
     put(overrides, "splinewatch.cluster.seed", monitor);
     put(overrides, "splinewatch.cluster.host", clusterHost);
+    security.apply(overrides);
     put(overrides, "splinewatch.run.learning-rate", learningRate);
     put(overrides, "splinewatch.run.temperature", temperature);
     put(overrides, "splinewatch.run.probe-size", probeSize);
@@ -215,7 +218,10 @@ public final class TrainCommand implements Callable<Integer> {
       }
       specs = EmbeddedRun.defaultAnalyzers(config);
       org.splinewatch.alerts.AlertSettings.fromConfig(config);
-      org.splinewatch.cluster.ClusterSettings.fromConfig(config);
+      org.splinewatch.cluster.ClusterSettings clusterSettings = org.splinewatch.cluster.ClusterSettings.fromConfig(config);
+      if (!config.getString("splinewatch.cluster.seed").isEmpty()) {
+        clusterSettings.checkTransport(); // non-loopback without TLS or --insecure, unreadable TLS files: exit 2
+      }
       org.splinewatch.monitor.AlertWebhook.tokenFrom(config); // a token file that cannot be used: exit 2
       String token = config.getString("splinewatch.control.token");
       if (!token.isEmpty() && token.length() < 16) {

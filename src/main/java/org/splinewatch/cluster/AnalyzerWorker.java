@@ -1,9 +1,11 @@
 package org.splinewatch.cluster;
 
+import com.typesafe.config.ConfigFactory;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -11,6 +13,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.function.Function;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
@@ -23,6 +26,7 @@ import org.splinewatch.analysis.Analyzed;
 import org.splinewatch.metrics.MetricsActor;
 import org.splinewatch.metrics.Sample;
 import org.splinewatch.monitor.RunGuardian;
+import org.splinewatch.snapshot.RunIds;
 import org.splinewatch.snapshot.RunInfo;
 import org.splinewatch.snapshot.SnapshotCodec;
 import org.splinewatch.snapshot.WeightSnapshot;
@@ -34,34 +38,65 @@ import org.splinewatch.wire.CborSerializable;
  * the worker reassembles and decodes them, runs the run's analyzers (supervised children on the analysis dispatcher,
  * publishing straight to the run's metrics actor on the metrics node) and acknowledges each snapshot so the
  * publisher can send the next. A run ends with {@link CloseRun} or when its publisher's node leaves.
+ *
+ * <p>Every message is checked before anything is allocated: run ids ({@link RunIds}), references present, the
+ * run's token (chosen by its publisher in {@link OpenRun}; chunks and {@link CloseRun} without it are refused, and
+ * an open run cannot be taken over), chunk counts up to {@code max-snapshot-bytes / chunk-bytes + 1}, indices,
+ * chunk and total sizes, at most {@code max-open-runs} runs and the partial transfers of
+ * {@code in-flight-per-analyzer + 1} snapshots per run. Partial transfers expire after {@code snapshot-timeout}.
+ * Refused messages are counted by {@link Rejections}. The role restarts with backoff after a failure and keeps its
+ * runs and their analyzers.
  */
 public final class AnalyzerWorker extends AbstractBehavior<AnalyzerWorker.Command> {
   public static final ServiceKey<Command> KEY = ServiceKey.create(Command.class, "splinewatch-analyzer");
+  static final int MAX_ANALYZERS = 16;
 
-  /** Messages. */
-  public sealed interface Command extends CborSerializable {
+  /**
+   * Messages. Only the public records cross the network (they are {@link CborSerializable}); the private ones are
+   * not bound to a serializer, so no peer can forge them.
+   */
+  public sealed interface Command {
   }
 
-  /** A run starts streaming here: which analyzers to run and where their metrics go. */
+  /**
+   * A run starts streaming here: which analyzers to run and where their metrics go. {@code token} (random, chosen
+   * by the publisher) must accompany the run's chunks and its {@link CloseRun}.
+   */
   public record OpenRun(String runId, List<String> analyzers, ActorRef<MetricsActor.Command> metrics,
-      ActorRef<SnapshotPublisher.Command> publisher) implements Command {
+      ActorRef<SnapshotPublisher.Command> publisher, String token) implements Command, CborSerializable {
   }
 
   /**
    * Part {@code index} of {@code count} of an encoded payload: the run description when {@code transfer} is 0,
    * otherwise the snapshot of that transfer number.
    */
-  public record Chunk(String runId, long transfer, int index, int count, byte[] data) implements Command {
+  public record Chunk(String runId, long transfer, int index, int count, byte[] data, String token)
+      implements Command, CborSerializable {
   }
 
   /** The run has finished; its analyzers stop. */
-  public record CloseRun(String runId) implements Command {
+  public record CloseRun(String runId, String token) implements Command, CborSerializable {
   }
 
   private record SnapshotDone(String runId, long transfer, long step, String error) implements Command {
   }
 
-  private record PublisherGone(String runId) implements Command {
+  private record PublisherGone(String runId, String token) implements Command {
+  }
+
+  private record Sweep() implements Command {
+  }
+
+  /** A transfer being reassembled. */
+  private static final class Partial {
+    final byte[][] parts;
+    int received;
+    long bytes;
+    final long startedNanos = System.nanoTime();
+
+    Partial(int count) {
+      parts = new byte[count][];
+    }
   }
 
   /** Per run: the opening message, the decoded description, analyzer children, and partial transfers. */
@@ -69,8 +104,7 @@ public final class AnalyzerWorker extends AbstractBehavior<AnalyzerWorker.Comman
     final OpenRun open;
     RunInfo info;
     final Map<String, ActorRef<Analyze>> analyzers = new LinkedHashMap<>();
-    final Map<Long, byte[][]> partial = new HashMap<>();
-    final Map<Long, Integer> received = new HashMap<>();
+    final Map<Long, Partial> partial = new HashMap<>();
     long analysed;
 
     RunState(OpenRun open) {
@@ -81,26 +115,48 @@ public final class AnalyzerWorker extends AbstractBehavior<AnalyzerWorker.Comman
   private final Function<List<String>, List<RunGuardian.AnalyzerSpec>> catalogue;
   private final Path out;
   private final Duration analysisTimeout;
-  private final Map<String, RunState> runs = new HashMap<>();
+  private final ClusterSettings limits;
+  private final Rejections rejections;
+  private final Map<String, RunState> runs;
+  private long partialBytes; // over all runs; bounded by max-partial-bytes
 
   /**
+   * With the default limits of {@code reference.conf}, counting refused messages privately.
+   *
    * @param catalogue the analyzer behaviors for a list of names (unknown names are an error)
    * @param out       where analyzers that write files (plane pictures) put {@code <run-id>/}
    */
   public static Behavior<Command> create(Function<List<String>, List<RunGuardian.AnalyzerSpec>> catalogue, Path out,
       Duration analysisTimeout) {
-    return Behaviors.setup(ctx -> {
+    return create(catalogue, out, analysisTimeout, ClusterSettings.fromConfig(ConfigFactory.defaultReference()),
+        Rejections.unexported());
+  }
+
+  /** @param limits chunk size, snapshot size, in-flight, open-run, layer-width limits and the snapshot timeout */
+  public static Behavior<Command> create(Function<List<String>, List<RunGuardian.AnalyzerSpec>> catalogue, Path out,
+      Duration analysisTimeout, ClusterSettings limits, Rejections rejections) {
+    Map<String, RunState> runs = new HashMap<>(); // outlives restarts, as the analyzer children do
+    Duration sweep = limits.snapshotTimeout().dividedBy(4).compareTo(Duration.ofSeconds(1)) < 0
+        ? Duration.ofSeconds(1) : limits.snapshotTimeout().dividedBy(4);
+    return Behaviors.supervise(Behaviors.<Command>setup(ctx -> Behaviors.withTimers(timers -> {
       ctx.getSystem().receptionist().tell(Receptionist.register(KEY, ctx.getSelf()));
-      return new AnalyzerWorker(ctx, catalogue, out, analysisTimeout);
-    });
+      timers.startTimerWithFixedDelay("sweep", new Sweep(), sweep);
+      return new AnalyzerWorker(ctx, catalogue, out, analysisTimeout, limits, rejections, runs);
+    }))).onFailure(Exception.class, SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200),
+        Duration.ofSeconds(10), 0.2).withStopChildren(false));
   }
 
   private AnalyzerWorker(ActorContext<Command> ctx, Function<List<String>, List<RunGuardian.AnalyzerSpec>> catalogue,
-      Path out, Duration analysisTimeout) {
+      Path out, Duration analysisTimeout, ClusterSettings limits, Rejections rejections, Map<String, RunState> runs) {
     super(ctx);
     this.catalogue = catalogue;
     this.out = out;
     this.analysisTimeout = analysisTimeout;
+    this.limits = limits;
+    this.rejections = rejections;
+    this.runs = runs;
+    this.partialBytes = runs.values().stream().flatMap(r -> r.partial.values().stream()).mapToLong(p -> p.bytes)
+        .sum();
   }
 
   @Override
@@ -109,63 +165,171 @@ public final class AnalyzerWorker extends AbstractBehavior<AnalyzerWorker.Comman
         .onMessage(OpenRun.class, this::onOpen)
         .onMessage(Chunk.class, this::onChunk)
         .onMessage(SnapshotDone.class, this::onDone)
-        .onMessage(CloseRun.class, m -> close(m.runId()))
-        .onMessage(PublisherGone.class, m -> close(m.runId()))
+        .onMessage(CloseRun.class, this::onClose)
+        .onMessage(PublisherGone.class, m -> {
+          RunState run = runs.get(m.runId());
+          return run != null && run.open.token().equals(m.token()) ? close(m.runId()) : this;
+        })
+        .onMessage(Sweep.class, m -> expire())
         .build();
   }
 
+  private void reject(String reason, ActorRef<?> peer, String detail) {
+    rejections.reject("analyzer", reason, peer == null ? "unknown" : peer.path().address().toString(), detail);
+  }
+
+  /** The run named by a chunk or close message when its token matches; null (and counted) otherwise. */
+  private RunState owned(String runId, String token, ActorRef<?> peer, String what) {
+    RunState run = runId == null ? null : runs.get(runId);
+    if (run == null) {
+      reject("unknown_run", peer, what + " for run '" + Rejections.clip(runId, 60) + "', which is not open here");
+      return null;
+    }
+    if (token == null || !java.security.MessageDigest.isEqual(run.open.token().getBytes(
+        java.nio.charset.StandardCharsets.UTF_8), token.getBytes(java.nio.charset.StandardCharsets.UTF_8))) {
+      reject("not_owner", peer, what + " for run " + runId + " without the run's token");
+      return null;
+    }
+    return run;
+  }
+
   private Behavior<Command> onOpen(OpenRun m) {
+    ActorRef<?> peer = m.publisher() != null ? m.publisher() : m.metrics();
+    String problem = RunIds.problem(m.runId()).orElse(null);
+    if (problem == null && (m.metrics() == null || m.publisher() == null)) {
+      problem = "OpenRun without the metrics or publisher address";
+    } else if (problem == null && (m.token() == null || !m.token().matches("[0-9a-f]{32}"))) {
+      problem = "OpenRun without a token of 32 hex digits";
+    } else if (problem == null && (m.analyzers() == null || m.analyzers().isEmpty()
+        || m.analyzers().size() > MAX_ANALYZERS || m.analyzers().stream().anyMatch(a -> a == null
+        || !a.matches("[a-z][a-z0-9_-]{0,31}")))) {
+      problem = "OpenRun needs 1 to " + MAX_ANALYZERS + " analyzer names";
+    }
+    if (problem != null) {
+      reject("bad_open", peer, problem);
+      return this;
+    }
+    RunState existing = runs.get(m.runId());
+    if (existing != null && !existing.open.token().equals(m.token())) {
+      reject("not_owner", peer, "OpenRun for run " + m.runId() + ", which another publisher has open");
+      return this;
+    }
+    if (existing == null && runs.size() >= limits.maxOpenRuns()) {
+      reject("too_many_runs", peer, runs.size() + " runs are open (splinewatch.cluster.max-open-runs)");
+      return this;
+    }
     close(m.runId());
     runs.put(m.runId(), new RunState(m));
-    getContext().watchWith(m.publisher(), new PublisherGone(m.runId()));
+    getContext().watchWith(m.publisher(), new PublisherGone(m.runId(), m.token()));
     return this;
   }
 
+  private Behavior<Command> onClose(CloseRun m) {
+    return owned(m.runId(), m.token(), null, "CloseRun") == null ? this : close(m.runId());
+  }
+
   private Behavior<Command> onChunk(Chunk c) {
-    RunState run = runs.get(c.runId());
+    RunState run = owned(c.runId(), c.token(), null, "chunk");
     if (run == null) {
-      getContext().getLog().warn("chunk for unknown run {} ignored", c.runId());
       return this;
     }
-    if (c.count() < 1 || c.index() < 0 || c.index() >= c.count()) {
-      getContext().getLog().warn("malformed chunk {}/{} of run {} ignored", c.index(), c.count(), c.runId());
+    ActorRef<?> peer = run.open.publisher();
+    int maxChunks = limits.maxChunks();
+    if (c.data() == null || c.data().length == 0 || c.data().length > limits.chunkBytes()) {
+      reject("bad_chunk", peer, "chunk of run " + c.runId() + " with " + (c.data() == null ? "no" : c.data().length)
+          + " bytes; expected 1 to chunk-bytes = " + limits.chunkBytes());
       return this;
     }
-    byte[][] parts = run.partial.computeIfAbsent(c.transfer(), t -> new byte[c.count()][]);
-    if (parts.length != c.count() || parts[c.index()] != null) {
-      getContext().getLog().warn("inconsistent chunk {}/{} of transfer {} ignored", c.index(), c.count(),
-          c.transfer());
+    if (c.transfer() < 0 || c.count() < 1 || c.count() > maxChunks || c.index() < 0 || c.index() >= c.count()) {
+      reject("bad_chunk", peer, "chunk " + c.index() + "/" + c.count() + " of transfer " + c.transfer() + " of run "
+          + c.runId() + "; expected a transfer >= 0 and 0 <= index < count <= " + maxChunks);
       return this;
     }
-    parts[c.index()] = c.data();
-    int got = run.received.merge(c.transfer(), 1, Integer::sum);
-    if (got < parts.length) {
+    Partial p = run.partial.get(c.transfer());
+    if (p == null) {
+      if (run.partial.size() >= limits.inFlightPerAnalyzer() + 1) {
+        reject("too_many_transfers", peer, "run " + c.runId() + " already has " + run.partial.size()
+            + " partial transfers");
+        return this;
+      }
+      if (c.transfer() == 0 && run.info != null) {
+        reject("bad_chunk", peer, "run " + c.runId() + " sent its description twice");
+        return this;
+      }
+      p = new Partial(c.count());
+      run.partial.put(c.transfer(), p);
+    }
+    if (p.parts.length != c.count() || p.parts[c.index()] != null) {
+      reject("bad_chunk", peer, "chunk " + c.index() + "/" + c.count() + " of transfer " + c.transfer()
+          + " contradicts or repeats an earlier one");
       return this;
     }
-    run.partial.remove(c.transfer());
-    run.received.remove(c.transfer());
-    byte[] payload = join(parts);
+    if (partialBytes + c.data().length > limits.maxPartialBytes()) {
+      reject("buffer_full", peer, "incomplete transfers hold " + partialBytes + " bytes, the limit of"
+          + " splinewatch.cluster.max-partial-bytes");
+      return this;
+    }
+    if (p.bytes + c.data().length > limits.maxSnapshotBytes()) {
+      drop(run, c.transfer());
+      reject("too_large", peer, "transfer " + c.transfer() + " of run " + c.runId() + " exceeds max-snapshot-bytes = "
+          + limits.maxSnapshotBytes());
+      return this;
+    }
+    p.parts[c.index()] = c.data();
+    p.bytes += c.data().length;
+    partialBytes += c.data().length;
+    if (++p.received < p.parts.length) {
+      return this;
+    }
+    drop(run, c.transfer());
+    byte[] payload = join(p.parts, p.bytes);
     if (c.transfer() == 0) {
       openAnalyzers(run, payload);
+    } else if (run.info == null) {
+      reject("bad_chunk", peer, "snapshot of run " + c.runId() + " before its description");
     } else {
       analyze(run, c.transfer(), payload);
     }
     return this;
   }
 
+  /** Drops partial transfers older than {@code snapshot-timeout}. */
+  private Behavior<Command> expire() {
+    long limit = limits.snapshotTimeout().toNanos();
+    long now = System.nanoTime();
+    for (RunState run : runs.values()) {
+      for (Iterator<Map.Entry<Long, Partial>> it = run.partial.entrySet().iterator(); it.hasNext(); ) {
+        var e = it.next();
+        if (now - e.getValue().startedNanos > limit) {
+          it.remove();
+          partialBytes -= e.getValue().bytes;
+          reject("expired", run.open.publisher(), "transfer " + e.getKey() + " of run " + run.open.runId()
+              + " incomplete after " + limits.snapshotTimeout().toSeconds() + " s");
+        }
+      }
+    }
+    return this;
+  }
+
   private void openAnalyzers(RunState run, byte[] payload) {
     try {
-      run.info = SnapshotCodec.decodeRun(payload);
-      Path runDir = out.resolve(run.info.runId());
-      for (RunGuardian.AnalyzerSpec spec : catalogue.apply(run.open.analyzers())) {
+      RunInfo info = SnapshotCodec.decodeRun(payload);
+      if (!info.runId().equals(run.open.runId())) {
+        throw new IllegalArgumentException("the description names run " + Rejections.clip(info.runId(), 60));
+      }
+      Path runDir = RunIds.runDirectory(out, info.runId());
+      List<RunGuardian.AnalyzerSpec> specs = catalogue.apply(run.open.analyzers());
+      run.info = info;
+      for (RunGuardian.AnalyzerSpec spec : specs) {
         run.analyzers.put(spec.name(), getContext().spawn(spec.supervised(run.info, run.open.metrics(), runDir),
             "run-" + run.info.runId() + "-" + System.nanoTime() + "-" + spec.name(), // ends with the name (priority)
             RunGuardian.AnalyzerSpec.DISPATCHER));
       }
     } catch (RuntimeException e) {
       String error = e.getMessage() == null ? e.toString() : e.getMessage();
+      reject("bad_run_description", run.open.publisher(), error);
       run.open.metrics().tell(new MetricsActor.AnalysisFailed("cluster", 0, "analyzer node "
-          + ClusterNode.address(getContext().getSystem()) + " cannot open the run: " + error));
+          + ClusterNode.address(getContext().getSystem()) + " cannot open the run: " + Rejections.clip(error, 500)));
     }
   }
 
@@ -173,7 +337,12 @@ public final class AnalyzerWorker extends AbstractBehavior<AnalyzerWorker.Comman
     WeightSnapshot snapshot;
     try {
       snapshot = SnapshotCodec.decodeSnapshot(payload);
+      if (!snapshot.runId().equals(run.info.runId())) {
+        throw new IllegalArgumentException("snapshot names run " + Rejections.clip(snapshot.runId(), 60));
+      }
+      SnapshotCodec.checkShapes(snapshot, run.info.inputDim(), limits.maxLayerWidth());
     } catch (RuntimeException e) {
+      reject("bad_snapshot", run.open.publisher(), String.valueOf(e.getMessage()));
       run.open.publisher().tell(new SnapshotPublisher.Analysed(run.open.runId(), transfer, getContext().getSelf(),
           "undecodable snapshot: " + e.getMessage()));
       return;
@@ -202,21 +371,26 @@ public final class AnalyzerWorker extends AbstractBehavior<AnalyzerWorker.Comman
     return this;
   }
 
+  private void drop(RunState run, long transfer) {
+    Partial p = run.partial.remove(transfer);
+    if (p != null) {
+      partialBytes -= p.bytes;
+    }
+  }
+
   private Behavior<Command> close(String runId) {
     RunState run = runs.remove(runId);
     if (run != null) {
+      run.partial.values().forEach(p -> partialBytes -= p.bytes);
       run.analyzers.values().forEach(getContext()::stop);
       getContext().unwatch(run.open.publisher());
     }
     return this;
   }
 
-  private static byte[] join(byte[][] parts) {
-    int n = 0;
-    for (byte[] p : parts) {
-      n += p.length;
-    }
-    byte[] all = new byte[n];
+  /** The parts in order; {@code total} (their summed length) is at most max-snapshot-bytes, so it fits an int. */
+  private static byte[] join(byte[][] parts, long total) {
+    byte[] all = new byte[Math.toIntExact(total)];
     int at = 0;
     for (byte[] p : parts) {
       System.arraycopy(p, 0, all, at, p.length);

@@ -16,7 +16,10 @@ import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Join;
 import org.apache.pekko.cluster.typed.JoinSeedNodes;
 
-/** Starts a cluster node: an actor system named {@code splinewatch} on artery TCP that joins its seed. */
+/**
+ * Starts a cluster node: an actor system named {@code splinewatch} on artery TCP (or TLS over TCP with mutual
+ * authentication when {@code splinewatch.cluster.tls.enabled}) that joins its seed.
+ */
 public final class ClusterNode {
   public static final String SYSTEM_NAME = "splinewatch";
 
@@ -29,6 +32,10 @@ public final class ClusterNode {
    */
   public static <T> ActorSystem<T> start(Behavior<T> guardian, ClusterSettings settings, List<String> roles,
       Config base) {
+    String warning = settings.checkExposure();
+    if (!warning.isEmpty()) {
+      System.err.println(warning);
+    }
     if (settings.port() > 0) {
       // fail with one clear line before Pekko logs its own bind failure
       try (java.net.ServerSocket probe = new java.net.ServerSocket()) {
@@ -40,9 +47,10 @@ public final class ClusterNode {
             + " splinewatch.cluster.port)", e);
       }
     }
+    Config nodeConfig = settings.nodeConfig(base, roles); // TLS files are checked here, before anything starts
     ActorSystem<T> system;
     try {
-      system = ActorSystem.create(guardian, SYSTEM_NAME, settings.nodeConfig(base, roles));
+      system = ActorSystem.create(guardian, SYSTEM_NAME, nodeConfig);
     } catch (RuntimeException e) {
       if (bindFailure(e)) {
         throw new IllegalArgumentException("cluster port " + settings.port() + " on " + settings.host()

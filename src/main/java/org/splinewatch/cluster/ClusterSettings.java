@@ -2,21 +2,119 @@ package org.splinewatch.cluster;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 
 /**
  * {@code splinewatch.cluster}: where this node listens, which cluster it joins, and how snapshots travel.
  *
- * @param seed HOST:PORT of the node to join; empty when this node starts the cluster
+ * @param seed         HOST:PORT of the node to join; empty when this node starts the cluster
+ * @param maxOpenRuns  runs an analyzer or metrics node serves at once; more are refused
+ * @param maxPartialBytes bytes of incomplete transfers an analyzer node buffers over all runs
+ * @param maxLayerWidth widest layer (units) a received snapshot may have; analyzers allocate per unit and probe
+ * @param tls          mutual TLS of the cluster transport
+ * @param insecure     allow a non-loopback address without TLS (with a warning)
  */
 public record ClusterSettings(String host, int port, String seed, List<String> roles, int chunkBytes,
     long maxSnapshotBytes, int inFlightPerAnalyzer, Duration joinTimeout, Duration snapshotTimeout,
-    Duration downAfter, Duration heartbeatPause) {
+    Duration downAfter, Duration heartbeatPause, int maxOpenRuns, long maxPartialBytes, int maxLayerWidth, Tls tls,
+    boolean insecure) {
 
   public static final List<String> ROLES = List.of("analyzer", "metrics");
 
+  /**
+   * TLS 1.3 and 1.2 cipher suites the transport accepts: AEAD suites with forward secrecy only (ECDHE for 1.2).
+   */
+  public static final List<String> CIPHERS = List.of("TLS_AES_256_GCM_SHA384", "TLS_AES_128_GCM_SHA256",
+      "TLS_CHACHA20_POLY1305_SHA256", "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+      "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+      "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256");
+
+  /**
+   * {@code splinewatch.cluster.tls}: PKCS#12 key store (this node's key and certificate chain), trust store (the
+   * cluster's CA) and a file holding the password of both.
+   */
+  public record Tls(boolean enabled, String keyStore, String trustStore, String passwordFile, String protocol) {
+    public static final List<String> PROTOCOLS = List.of("TLSv1.3", "TLSv1.2");
+    public static final Tls OFF = new Tls(false, "", "", "");
+
+    /** TLS 1.3. */
+    public Tls(boolean enabled, String keyStore, String trustStore, String passwordFile) {
+      this(enabled, keyStore, trustStore, passwordFile, "TLSv1.3");
+    }
+
+    public Tls {
+      if (!PROTOCOLS.contains(protocol)) {
+        throw new IllegalArgumentException("splinewatch.cluster.tls.protocol must be one of " + PROTOCOLS + ", got '"
+            + protocol + "'");
+      }
+      keyStore = keyStore == null ? "" : keyStore;
+      trustStore = trustStore == null ? "" : trustStore;
+      passwordFile = passwordFile == null ? "" : passwordFile;
+    }
+
+    /** The password from {@link #passwordFile()} (first line), or a one-line error naming what is missing. */
+    String password() {
+      for (String[] f : new String[][] {{"key-store", keyStore}, {"trust-store", trustStore},
+          {"password-file", passwordFile}}) {
+        if (f[1].isEmpty()) {
+          throw new IllegalArgumentException("splinewatch.cluster.tls." + f[0] + " is not set; TLS needs a key store,"
+              + " a trust store and a password file (./monitor certs DIR makes them)");
+        }
+        if (!Files.isReadable(Path.of(f[1]))) {
+          throw new IllegalArgumentException("splinewatch.cluster.tls." + f[0] + " '" + f[1] + "' is not a readable"
+              + " file");
+        }
+      }
+      try {
+        List<String> lines = Files.readAllLines(Path.of(passwordFile), StandardCharsets.UTF_8);
+        if (lines.isEmpty() || lines.get(0).isBlank()) {
+          throw new IllegalArgumentException("splinewatch.cluster.tls.password-file '" + passwordFile + "' is empty;"
+              + " expected the key store password on its first line");
+        }
+        return lines.get(0).strip();
+      } catch (IOException e) {
+        throw new IllegalArgumentException("cannot read splinewatch.cluster.tls.password-file '" + passwordFile
+            + "': " + e.getMessage(), e);
+      }
+    }
+  }
+
+  /** The settings of earlier releases: limits at their defaults, no TLS. */
+  public ClusterSettings(String host, int port, String seed, List<String> roles, int chunkBytes,
+      long maxSnapshotBytes, int inFlightPerAnalyzer, Duration joinTimeout, Duration snapshotTimeout,
+      Duration downAfter, Duration heartbeatPause) {
+    this(host, port, seed, roles, chunkBytes, maxSnapshotBytes, inFlightPerAnalyzer, joinTimeout, snapshotTimeout,
+        downAfter, heartbeatPause, 64, Math.max(maxSnapshotBytes, 256L << 20), 65536, Tls.OFF, false);
+  }
+
   public ClusterSettings {
+    tls = tls == null ? Tls.OFF : tls;
+    if (maxSnapshotBytes < chunkBytes || maxSnapshotBytes > Integer.MAX_VALUE - 64) {
+      throw new IllegalArgumentException("splinewatch.cluster.max-snapshot-bytes must be between chunk-bytes ("
+          + chunkBytes + ") and " + (Integer.MAX_VALUE - 64) + ", got " + maxSnapshotBytes);
+    }
+    if (maxOpenRuns < 1) {
+      throw new IllegalArgumentException("splinewatch.cluster.max-open-runs must be at least 1, got " + maxOpenRuns);
+    }
+    if (maxPartialBytes < maxSnapshotBytes) {
+      throw new IllegalArgumentException("splinewatch.cluster.max-partial-bytes (" + maxPartialBytes + ") must be at"
+          + " least max-snapshot-bytes (" + maxSnapshotBytes + ")");
+    }
+    if (maxLayerWidth < 1) {
+      throw new IllegalArgumentException("splinewatch.cluster.max-layer-width must be at least 1, got "
+          + maxLayerWidth);
+    }
+    if (snapshotTimeout.isNegative() || snapshotTimeout.isZero()) {
+      throw new IllegalArgumentException("splinewatch.cluster.snapshot-timeout must be positive, got "
+          + snapshotTimeout);
+    }
     roles = List.copyOf(roles);
     for (String role : roles) {
       if (!ROLES.contains(role)) {
@@ -42,15 +140,61 @@ public record ClusterSettings(String host, int port, String seed, List<String> r
   /** The same settings on another port. */
   public ClusterSettings withPort(int newPort) {
     return new ClusterSettings(host, newPort, seed, roles, chunkBytes, maxSnapshotBytes, inFlightPerAnalyzer,
-        joinTimeout, snapshotTimeout, downAfter, heartbeatPause);
+        joinTimeout, snapshotTimeout, downAfter, heartbeatPause, maxOpenRuns, maxPartialBytes, maxLayerWidth, tls, insecure);
+  }
+
+  /** Chunks a transfer may have: {@code max-snapshot-bytes / chunk-bytes + 1}. */
+  public int maxChunks() {
+    return (int) (maxSnapshotBytes / chunkBytes + 1);
+  }
+
+  /**
+   * Refuses a non-loopback address without TLS unless {@link #insecure()} is set; returns the warning to print when
+   * it is (empty otherwise).
+   */
+  public String checkExposure() {
+    if (tls.enabled() || loopback(host)) {
+      return "";
+    }
+    if (!insecure) {
+      throw new IllegalArgumentException("cluster address " + host + " is not loopback and TLS is off: any peer that"
+          + " reaches the port could join; set splinewatch.cluster.tls (./monitor certs DIR makes certificates) or"
+          + " pass --insecure to accept that");
+    }
+    return "warning: cluster transport on " + host + " without TLS (--insecure): anyone who reaches port " + port
+        + " can join the cluster, read snapshots and publish metrics";
+  }
+
+  /**
+   * The checks {@link ClusterNode#start} makes before binding, for a command line to report as bad arguments: the
+   * address rule of {@link #checkExposure()} (its warning is printed at start) and readable TLS files.
+   */
+  public void checkTransport() {
+    if (!insecure) {
+      checkExposure();
+    }
+    if (tls.enabled()) {
+      tls.password();
+    }
+  }
+
+  private static boolean loopback(String host) {
+    try {
+      return InetAddress.getByName(host).isLoopbackAddress();
+    } catch (UnknownHostException e) {
+      throw new IllegalArgumentException("cluster host '" + host + "' cannot be resolved", e);
+    }
   }
 
   public static ClusterSettings fromConfig(Config config) {
     Config c = config.getConfig("splinewatch.cluster");
     return new ClusterSettings(c.getString("host"), c.getInt("port"), c.getString("seed"),
-        c.getStringList("roles"), c.getInt("chunk-bytes"), c.getLong("max-snapshot-bytes"),
+        c.getStringList("roles"), c.getInt("chunk-bytes"), c.getBytes("max-snapshot-bytes"),
         c.getInt("in-flight-per-analyzer"), c.getDuration("join-timeout"), c.getDuration("snapshot-timeout"),
-        c.getDuration("down-after"), c.getDuration("heartbeat-pause"));
+        c.getDuration("down-after"), c.getDuration("heartbeat-pause"), c.getInt("max-open-runs"),
+        c.getBytes("max-partial-bytes"), c.getInt("max-layer-width"), new Tls(c.getBoolean("tls.enabled"), c.getString("tls.key-store"),
+        c.getString("tls.trust-store"), c.getString("tls.password-file"), c.getString("tls.protocol")),
+        c.getBoolean("insecure"));
   }
 
   /** Splits {@code HOST:PORT}; anything else is an error saying what was expected. */
@@ -79,7 +223,7 @@ public record ClusterSettings(String host, int port, String seed, List<String> r
     }
     String conf = String.join("\n",
         "pekko.actor.provider = cluster",
-        "pekko.remote.artery.transport = tcp",
+        "pekko.remote.artery.transport = " + (tls.enabled() ? "tls-tcp" : "tcp"),
         "pekko.remote.artery.canonical.hostname = \"" + host + "\"",
         "pekko.remote.artery.canonical.port = " + port,
         "pekko.remote.artery.bind.hostname = \"" + host + "\"",
@@ -97,6 +241,28 @@ public record ClusterSettings(String host, int port, String seed, List<String> r
         "pekko.cluster.jmx.enabled = off",
         "pekko.cluster.log-info = off",
         "pekko.coordinated-shutdown.run-by-actor-system-terminate = on");
-    return ConfigFactory.parseString(conf).withFallback(base);
+    Config node = ConfigFactory.parseString(conf);
+    if (tls.enabled()) {
+      node = tlsConfig().withFallback(node);
+    }
+    return node.withFallback(base);
+  }
+
+  /** Artery's TLS engine: this node's key store, the CA trust store, mutual authentication, TLS 1.3 or 1.2. */
+  private Config tlsConfig() {
+    String password = tls.password();
+    java.util.Map<String, Object> ssl = new java.util.LinkedHashMap<>();
+    ssl.put("key-store", Path.of(tls.keyStore()).toAbsolutePath().toString());
+    ssl.put("trust-store", Path.of(tls.trustStore()).toAbsolutePath().toString());
+    ssl.put("key-store-password", password);
+    ssl.put("key-password", password);
+    ssl.put("trust-store-password", password);
+    // Artery enables exactly this one protocol version on every connection, so all nodes must agree on it
+    ssl.put("protocol", tls.protocol());
+    ssl.put("enabled-algorithms", CIPHERS);
+    ssl.put("require-mutual-authentication", true);
+    ssl.put("hostname-verification", false);
+    return ConfigFactory.parseMap(java.util.Map.of("pekko.remote.artery.ssl.config-ssl-engine", ssl,
+        "pekko.remote.artery.ssl.ssl-engine-provider", TlsEngineProvider.class.getName()));
   }
 }

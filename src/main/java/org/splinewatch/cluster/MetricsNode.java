@@ -11,6 +11,7 @@ import java.util.Map;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -26,6 +27,7 @@ import org.splinewatch.metrics.RetentionSettings;
 import org.splinewatch.metrics.RunLog;
 import org.splinewatch.monitor.RunControl;
 import org.splinewatch.monitor.RunGuardian;
+import org.splinewatch.snapshot.RunIds;
 import org.splinewatch.trainer.TrainerActor;
 import org.splinewatch.wire.CborSerializable;
 
@@ -36,12 +38,21 @@ import org.splinewatch.wire.CborSerializable;
  * at the end) and a collapse detector whose alerts go back to the run's trainer. The control endpoint can stop any
  * registered run. A trainer whose node leaves before {@link RunFinished} has its run marked failed. A finished run's
  * meters leave {@code /metrics} after {@code splinewatch.retention.finished-run-meters-grace}.
+ *
+ * <p>Every message is checked before anything is allocated or written (run id by {@link RunIds}, run labels and
+ * config, references present); a refused one is answered where it can be and counted by {@link Rejections}. The
+ * run's metrics actor sits behind a {@link MetricsGate} with an unguessable name; registration answers a secret
+ * token that only the run's trainer learns, and only {@link RunFinished} with that token ends the run. The role
+ * restarts with backoff after a failure and keeps its runs.
  */
 public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
   public static final ServiceKey<Command> KEY = ServiceKey.create(Command.class, "splinewatch-metrics");
 
-  /** Messages. */
-  public sealed interface Command extends CborSerializable {
+  /**
+   * Messages. Only the public records cross the network (they are {@link CborSerializable}); the private ones are
+   * not bound to a serializer, so no peer can forge them.
+   */
+  public sealed interface Command {
   }
 
   /**
@@ -50,16 +61,23 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
    */
   public record RegisterRun(String runId, Map<String, String> labels, Map<String, Object> config, int classes,
       AlertSettings alerts, ActorRef<TrainerActor.Command> trainer, ActorRef<RunGuardian.AlertRaised> alertsTo,
-      ActorRef<Registered> replyTo) implements Command {
+      ActorRef<Registered> replyTo) implements Command, CborSerializable {
   }
 
-  /** The run's metrics actor on this node, or why the run was refused. */
-  public record Registered(String runId, ActorRef<MetricsActor.Command> metrics, String metricsUrl, String error)
-      implements CborSerializable {
+  /**
+   * The run's metrics actor on this node and the token that proves ownership of the run in {@link RunFinished}, or
+   * why the run was refused.
+   */
+  public record Registered(String runId, ActorRef<MetricsActor.Command> metrics, String metricsUrl, String error,
+      String token) implements CborSerializable {
   }
 
-  /** The run ended; {@code event} is its {@code run_finished} event. Replies once written. */
-  public record RunFinished(String runId, Map<String, Object> event, ActorRef<Done> replyTo) implements Command {
+  /**
+   * The run ended; {@code event} is its {@code run_finished} event, {@code token} the one {@link Registered}
+   * answered. Replies once written.
+   */
+  public record RunFinished(String runId, Map<String, Object> event, ActorRef<Done> replyTo, String token)
+      implements Command, CborSerializable {
   }
 
   private record TrainerGone(String runId) implements Command {
@@ -72,37 +90,49 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
   private record ForgetMeters(String runId) implements Command {
   }
 
-  private record Run(Path dir, ActorRef<MetricsActor.Command> metrics, RegisterRun registration) {
+  private record Run(Path dir, ActorRef<MetricsActor.Command> metrics, RegisterRun registration, String token) {
   }
+
+  private static final int MAX_CONFIG_ENTRIES = 200;
+  private static final int MAX_CLASSES = 100_000;
 
   private final MeterRegistry registry;
   private final Path out;
   private final RunControl control;
   private final String metricsUrl;
-  private final Map<String, Run> runs = new HashMap<>();
+  private final Map<String, Run> runs;
+  private final Rejections rejections;
+  private final int maxRuns;
   private final Duration meterGrace;
   private final RetentionSettings retention;
   private final TimerScheduler<Command> timers;
 
   /** @param metricsUrl where this node serves {@code /metrics} (told to trainers; empty when none) */
   public static Behavior<Command> create(MeterRegistry registry, Path out, RunControl control, String metricsUrl) {
-    return create(registry, out, control, metricsUrl, null, RetentionSettings.KEEP_ALL);
+    return create(registry, out, control, metricsUrl, new Rejections(registry), 64, null, RetentionSettings.KEEP_ALL);
   }
 
   /**
+   * Supervised: after a failure the role restarts with backoff (0.2 s to 10 s) and keeps its runs and their
+   * children; at most {@code maxRuns} runs at once.
+   *
    * @param meterGrace how long a finished run's meters stay on {@code /metrics} (null: for ever)
    * @param retention  rotation of the runs' {@code metrics.jsonl}
    */
   public static Behavior<Command> create(MeterRegistry registry, Path out, RunControl control, String metricsUrl,
-      Duration meterGrace, RetentionSettings retention) {
-    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
+      Rejections rejections, int maxRuns, Duration meterGrace, RetentionSettings retention) {
+    Map<String, Run> runs = new HashMap<>(); // outlives restarts
+    return Behaviors.supervise(Behaviors.<Command>setup(ctx -> Behaviors.withTimers(timers -> {
       ctx.getSystem().receptionist().tell(Receptionist.register(KEY, ctx.getSelf()));
-      return new MetricsNode(ctx, registry, out, control, metricsUrl, meterGrace, retention, timers);
-    }));
+      return new MetricsNode(ctx, registry, out, control, metricsUrl, runs, rejections, maxRuns, meterGrace, retention,
+          timers);
+    }))).onFailure(Exception.class, SupervisorStrategy.restartWithBackoff(java.time.Duration.ofMillis(200),
+        java.time.Duration.ofSeconds(10), 0.2).withStopChildren(false));
   }
 
   private MetricsNode(ActorContext<Command> ctx, MeterRegistry registry, Path out, RunControl control,
-      String metricsUrl, Duration meterGrace, RetentionSettings retention, TimerScheduler<Command> timers) {
+      String metricsUrl, Map<String, Run> runs, Rejections rejections, int maxRuns, Duration meterGrace,
+      RetentionSettings retention, TimerScheduler<Command> timers) {
     super(ctx);
     this.meterGrace = meterGrace;
     this.retention = retention;
@@ -111,6 +141,9 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
     this.registry = registry;
     this.out = out;
     this.control = control;
+    this.runs = runs;
+    this.rejections = rejections;
+    this.maxRuns = maxRuns;
   }
 
   @Override
@@ -125,9 +158,29 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
           return this;
         })
         .onMessage(RunFinished.class, m -> {
+          Run owned = runs.get(m.runId());
+          if (m.runId() == null || m.replyTo() == null || owned == null || m.token() == null
+              || !java.security.MessageDigest.isEqual(owned.token().getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                  m.token().getBytes(java.nio.charset.StandardCharsets.UTF_8))) {
+            rejections.reject("metrics", owned == null ? "unknown_run" : "not_owner", peer(m.replyTo()),
+                "RunFinished for run '" + Rejections.clip(m.runId(), 60) + "'" + (owned == null ? ", which is not"
+                + " registered here" : " without the run's token"));
+            return this;
+          }
+          Map<String, Object> event = m.event();
+          var eventProblem = MetricsGate.eventProblem(event);
+          if (eventProblem.isPresent()) {
+            // the run still ends (nothing is lost); its malformed event is replaced by one that says so
+            rejections.reject("metrics", "bad_event", peer(m.replyTo()), eventProblem.get());
+            event = new LinkedHashMap<>();
+            event.put("type", "run_finished");
+            event.put("status", "finished");
+            event.put("error", "the trainer's run_finished event was refused: " + eventProblem.get());
+            event.put("time", System.currentTimeMillis());
+          }
           Run run = runs.remove(m.runId());
           if (run != null) {
-            finish(run, m.event());
+            finish(run, event);
             try {
               org.splinewatch.report.ReportWriter.write(List.of(org.splinewatch.report.RunData.read(run.dir())),
                   run.dir().resolve("report.html"));
@@ -165,33 +218,136 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
         .build();
   }
 
+  private static String peer(ActorRef<?> ref) {
+    return ref == null ? "unknown" : ref.path().address().toString();
+  }
+
+  /** Why a registration is refused (one line), or null when it is acceptable. */
+  private String registrationProblem(RegisterRun m) {
+    if (m.trainer() == null || m.alertsTo() == null) {
+      return "registration without the trainer's addresses";
+    }
+    var idProblem = RunIds.problem(m.runId());
+    if (idProblem.isPresent()) {
+      return idProblem.get();
+    }
+    var labelProblem = MetricFamilies.runLabelsProblem(m.runId(), m.labels());
+    if (labelProblem.isPresent()) {
+      return labelProblem.get();
+    }
+    if (m.classes() < 0 || m.classes() > MAX_CLASSES) {
+      return "classes must be between 0 and " + MAX_CLASSES + ", got " + m.classes();
+    }
+    if (m.config() == null) {
+      return "registration without the run's config";
+    }
+    return configProblem(m.config(), "config", 3);
+  }
+
+  /**
+   * Why a config value is not acceptable, naming where it is, or null: strings of at most 1000 characters without
+   * control characters, numbers, booleans, and lists and maps (keys of letters, digits, '.', '_', '-') of at most
+   * 200 entries nested up to {@code depth} levels.
+   */
+  static String configProblem(Object value, String where, int depth) {
+    Object v = value;
+    if (v == null || v instanceof Number || v instanceof Boolean) {
+      return null;
+    }
+    if (v instanceof String s) {
+      return s.length() <= 1000 && s.codePoints().noneMatch(Character::isISOControl) ? null
+          : where + " is longer than 1000 characters or holds control characters";
+    }
+    v = MetricsGate.asJava(v);
+    if (depth == 0 || !(v instanceof List || v instanceof Map)) {
+      return where + " is nested too deeply or not a string, number, boolean, list or map";
+    }
+    if (v instanceof List<?> l) {
+      if (l.size() > MAX_CONFIG_ENTRIES) {
+        return where + " has more than " + MAX_CONFIG_ENTRIES + " entries";
+      }
+      for (int i = 0; i < l.size(); i++) {
+        String p = configProblem(l.get(i), where + "[" + i + "]", depth - 1);
+        if (p != null) {
+          return p;
+        }
+      }
+      return null;
+    }
+    Map<?, ?> map = (Map<?, ?>) v;
+    if (map.size() > MAX_CONFIG_ENTRIES) {
+      return where + " has more than " + MAX_CONFIG_ENTRIES + " entries";
+    }
+    for (var e : map.entrySet()) {
+      if (!(e.getKey() instanceof String k) || !k.matches("[A-Za-z0-9_.-]{1,80}")) {
+        return where + " has a key '" + Rejections.clip(String.valueOf(e.getKey()), 40) + "' that is not 1 to 80 of"
+            + " letters, digits, '.', '_' or '-'";
+      }
+      String p = configProblem(e.getValue(), where + "." + k, depth - 1);
+      if (p != null) {
+        return p;
+      }
+    }
+    return null;
+  }
+
   private Behavior<Command> onRegister(RegisterRun m) {
-    if (!m.runId().matches("[A-Za-z0-9._-]+")) {
-      m.replyTo().tell(new Registered(m.runId(), null, metricsUrl, "run id '" + m.runId() + "' may only contain letters, digits,"
-          + " '.', '_' and '-'"));
+    if (m.replyTo() == null) {
+      rejections.reject("metrics", "bad_registration", peer(m.trainer()), "RegisterRun without a reply address");
+      return this;
+    }
+    String problem = registrationProblem(m);
+    if (problem != null) {
+      rejections.reject("metrics", "bad_registration", peer(m.replyTo()), problem);
+      m.replyTo().tell(new Registered(m.runId(), null, metricsUrl, "the monitor refused the run: " + problem, null));
       return this;
     }
     if (runs.containsKey(m.runId())) {
-      m.replyTo().tell(new Registered(m.runId(), null, metricsUrl, "run '" + m.runId() + "' is already streaming to this"
-          + " monitor; choose another --run-id"));
+      rejections.reject("metrics", "run_exists", peer(m.replyTo()), "run " + m.runId() + " is already registered");
+      m.replyTo().tell(new Registered(m.runId(), null, metricsUrl, "run '" + m.runId() + "' is already streaming to"
+          + " this monitor; choose another --run-id", null));
       return this;
     }
-    Path dir = out.resolve(m.runId());
+    if (runs.size() >= maxRuns) {
+      rejections.reject("metrics", "too_many_runs", peer(m.replyTo()), runs.size() + " runs are open");
+      m.replyTo().tell(new Registered(m.runId(), null, metricsUrl, "the monitor already serves " + runs.size()
+          + " runs (splinewatch.cluster.max-open-runs)", null));
+      return this;
+    }
+    Path dir;
+    try {
+      dir = RunIds.runDirectory(out, m.runId());
+    } catch (IllegalArgumentException e) {
+      m.replyTo().tell(new Registered(m.runId(), null, metricsUrl, e.getMessage(), null));
+      return this;
+    }
     try {
       RunLog.writeConfig(dir, m.config());
       RunLog log = new RunLog(dir, retention);
       CollapseDetector detector = m.alerts() == null ? null : new CollapseDetector(m.alerts(), m.runId(), m.classes());
       ActorRef<Command> self = getContext().getSelf();
-      ActorRef<MetricsActor.Command> metrics = getContext().spawn(MetricsActor.create(registry, log, m.labels(),
-          detector, alert -> self.tell(new AlertFired(m.runId(), alert))), "run-" + m.runId() + "-" + System.nanoTime());
-      runs.put(m.runId(), new Run(dir, metrics, m));
+      String token = secret();
+      ActorRef<MetricsActor.Command> metrics = getContext().spawn(MetricsGate.create(MetricsActor.create(registry,
+          log, m.labels(), detector, alert -> self.tell(new AlertFired(m.runId(), alert))), rejections),
+          "run-" + secret());
+      runs.put(m.runId(), new Run(dir, metrics, m, token));
       getContext().watchWith(m.trainer(), new TrainerGone(m.runId()));
       control.register(m.runId(), m.alerts(), reason -> m.trainer().tell(new TrainerActor.Stop(reason)));
-      m.replyTo().tell(new Registered(m.runId(), metrics, metricsUrl, null));
+      m.replyTo().tell(new Registered(m.runId(), metrics, metricsUrl, null, token));
     } catch (RuntimeException e) {
-      m.replyTo().tell(new Registered(m.runId(), null, metricsUrl, "the monitor cannot create " + dir + ": " + e.getMessage()));
+      m.replyTo().tell(new Registered(m.runId(), null, metricsUrl, "the monitor cannot create " + dir + ": "
+          + e.getMessage(), null));
     }
     return this;
+  }
+
+  private static final java.security.SecureRandom RANDOM = new java.security.SecureRandom();
+
+  /** 128 random bits in hex: a run's token, and the name of its gate (so peers cannot guess its address). */
+  private static String secret() {
+    byte[] b = new byte[16];
+    RANDOM.nextBytes(b);
+    return java.util.HexFormat.of().formatHex(b);
   }
 
   private void finish(Run run, Map<String, Object> event) {

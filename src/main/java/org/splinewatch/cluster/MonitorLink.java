@@ -24,9 +24,11 @@ public final class MonitorLink {
   private final String runId;
   private final ActorRef<MetricsActor.Command> metrics;
   private final String metricsUrl;
+  private final String token;
 
   private MonitorLink(ActorSystem<?> system, ActorRef<MetricsNode.Command> node, String runId,
-      ActorRef<MetricsActor.Command> metrics, String metricsUrl) {
+      ActorRef<MetricsActor.Command> metrics, String metricsUrl, String token) {
+    this.token = token;
     this.system = system;
     this.node = node;
     this.runId = runId;
@@ -65,7 +67,7 @@ public final class MonitorLink {
     if (reply.error() != null) {
       throw new IllegalArgumentException(reply.error());
     }
-    return new MonitorLink(system, node, runId, reply.metrics(), reply.metricsUrl());
+    return new MonitorLink(system, node, runId, reply.metrics(), reply.metricsUrl(), reply.token());
   }
 
   public ActorRef<MetricsActor.Command> metrics() {
@@ -82,7 +84,7 @@ public final class MonitorLink {
     try {
       AskPattern.<MetricsActor.Command, Done>ask(metrics, MetricsActor.Flush::new, Duration.ofSeconds(30),
           system.scheduler()).toCompletableFuture().get(35, TimeUnit.SECONDS);
-      AskPattern.<MetricsNode.Command, Done>ask(node, r -> new MetricsNode.RunFinished(runId, event, r),
+      AskPattern.<MetricsNode.Command, Done>ask(node, r -> new MetricsNode.RunFinished(runId, event, r, token),
           Duration.ofSeconds(60), system.scheduler()).toCompletableFuture().get(65, TimeUnit.SECONDS);
     } catch (Exception e) {
       throw new IllegalStateException("could not record the end of run " + runId + " on the monitor: "

@@ -40,8 +40,11 @@ import org.splinewatch.wire.CborSerializable;
  */
 public final class SnapshotPublisher extends AbstractBehavior<SnapshotPublisher.Command> {
 
-  /** Messages. */
-  public sealed interface Command extends CborSerializable {
+  /**
+   * Messages. Only {@link Analysed} crosses the network ({@link CborSerializable}); the others are local, so no peer
+   * can forge them.
+   */
+  public sealed interface Command {
   }
 
   /** A snapshot from the trainer (local only). */
@@ -50,7 +53,7 @@ public final class SnapshotPublisher extends AbstractBehavior<SnapshotPublisher.
 
   /** An analyzer node finished a snapshot ({@code error} null when all its analyzers succeeded). */
   public record Analysed(String runId, long transfer, ActorRef<AnalyzerWorker.Command> worker, String error)
-      implements Command {
+      implements Command, CborSerializable {
   }
 
   /** Replies when nothing waits or is in flight any more (or the caller's timeout ends first). */
@@ -76,6 +79,7 @@ public final class SnapshotPublisher extends AbstractBehavior<SnapshotPublisher.
 
   private final TimerScheduler<Command> timers;
   private final String runId;
+  private final String token = token(); // proves to analyzer nodes that chunks and CloseRun come from this publisher
   private final byte[] runBytes;
   private final List<String> analyzers;
   private final ActorRef<MetricsActor.Command> metrics;
@@ -155,7 +159,7 @@ public final class SnapshotPublisher extends AbstractBehavior<SnapshotPublisher.
           // the run is over: analyzer nodes that served it stop its analyzers
           workers.forEach((ref, w) -> {
             if (w.opened) {
-              ref.tell(new AnalyzerWorker.CloseRun(runId));
+              ref.tell(new AnalyzerWorker.CloseRun(runId, token));
             }
           });
           return this;
@@ -187,7 +191,7 @@ public final class SnapshotPublisher extends AbstractBehavior<SnapshotPublisher.
       timers.cancel(m.transfer());
       if (m.error() != null) {
         getContext().getLog().warn("analyzer node {} failed on transfer {}: {}", m.worker().path().address(),
-            m.transfer(), m.error());
+            m.transfer(), Rejections.clip(m.error(), 500));
       }
     }
     return dispatch();
@@ -231,7 +235,7 @@ public final class SnapshotPublisher extends AbstractBehavior<SnapshotPublisher.
       workers.remove(target);
       workers.put(target, w);
       if (!w.opened) {
-        target.tell(new AnalyzerWorker.OpenRun(runId, analyzers, metrics, getContext().getSelf()));
+        target.tell(new AnalyzerWorker.OpenRun(runId, analyzers, metrics, getContext().getSelf(), token));
         send(target, 0, runBytes);
         w.opened = true;
       }
@@ -255,7 +259,7 @@ public final class SnapshotPublisher extends AbstractBehavior<SnapshotPublisher.
     for (int i = 0; i < count; i++) {
       int from = i * chunk;
       byte[] part = java.util.Arrays.copyOfRange(payload, from, Math.min(payload.length, from + chunk));
-      to.tell(new AnalyzerWorker.Chunk(runId, transfer, i, count, part));
+      to.tell(new AnalyzerWorker.Chunk(runId, transfer, i, count, part, token));
     }
     bytesSent += payload.length;
   }
@@ -267,6 +271,12 @@ public final class SnapshotPublisher extends AbstractBehavior<SnapshotPublisher.
     for (String a : analyzers) {
       metrics.tell(new MetricsActor.SnapshotDropped(a));
     }
+  }
+
+  private static String token() {
+    byte[] b = new byte[16];
+    new java.security.SecureRandom().nextBytes(b);
+    return java.util.HexFormat.of().formatHex(b);
   }
 
   private Behavior<Command> checkDrained() {

@@ -44,12 +44,19 @@ public final class MonitorServer implements AutoCloseable {
     ActorSystem<Void> system = ClusterNode.start(Behaviors.empty(), cluster, cluster.roles(), config);
     MetricsHttpServer http = null;
     Path sdFile = null;
+    // refused cluster messages of both roles count on this node's /metrics (logged only on analyzer-only nodes)
+    org.splinewatch.cluster.Rejections rejections = org.splinewatch.cluster.Rejections.unexported();
     try {
       console.println("splinewatch monitor: cluster node " + ClusterNode.address(system) + " (roles "
           + String.join(", ", cluster.roles()) + (cluster.seed().isEmpty() ? "; first node" : "; joining "
           + cluster.seed()) + ")");
       if (cluster.roles().contains("metrics")) {
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        rejections = new org.splinewatch.cluster.Rejections(registry);
+        org.apache.pekko.actor.ActorSystem classic = org.apache.pekko.actor.typed.javadsl.Adapter.toClassic(system);
+        io.micrometer.core.instrument.FunctionCounter.builder("splinewatch.cluster.tls.refused", classic,
+            org.splinewatch.cluster.TlsEngineProvider::refused).description("peer certificates the cluster's TLS"
+            + " refused").register(registry);
         RunControl control = new RunControl();
         String controlToken = AlertWebhook.tokenFrom(config);
         AlertWebhook webhook = new AlertWebhook(controlToken, control,
@@ -62,7 +69,7 @@ public final class MonitorServer implements AutoCloseable {
         java.nio.file.Files.createDirectories(out);
         EmbeddedRun.writeToken(out.resolve("control-token"), controlToken);
         sdFile = ServiceDiscovery.register(config, out, "monitor-" + http.port(), metricsHost, http.port());
-        system.systemActorOf(MetricsNode.create(registry, out, control, url,
+        system.systemActorOf(MetricsNode.create(registry, out, control, url, rejections, cluster.maxOpenRuns(),
             config.getDuration("splinewatch.retention.finished-run-meters-grace"),
             org.splinewatch.metrics.RetentionSettings.fromConfig(config)), "metrics-node", Props.empty());
         console.println("  metrics: " + url + " (live page: http://" + metricsHost + ":" + http.port() + "/)");
@@ -73,7 +80,8 @@ public final class MonitorServer implements AutoCloseable {
       if (cluster.roles().contains("analyzer")) {
         Duration timeout = config.getDuration("splinewatch.analysis.timeout");
         List<String> known = EmbeddedRun.ANALYZERS;
-        system.systemActorOf(AnalyzerWorker.create(names -> EmbeddedRun.analyzers(config, names), out, timeout),
+        system.systemActorOf(AnalyzerWorker.create(names -> EmbeddedRun.analyzers(config, names), out, timeout,
+            cluster, rejections),
             "analyzer-node", Props.empty());
         console.println("  analyzers: " + String.join(", ", known) + " (as each run asks)");
       }

@@ -16,6 +16,59 @@ public record RunInfo(String runId, String method, String dataset, int inputDim,
     float[] probePairInputs, int[] probeLabels, int classes, List<int[]> planeAnchors, float[] fitInputs,
     int[] fitLabels) {
 
+  /** At most this many classes (labels and class-mean matrices are sized by it). */
+  public static final int MAX_CLASSES = 100_000;
+
+  /**
+   * Checks the shapes agree before any analyzer sizes arrays by them (a run description arrives from the network):
+   * a valid run id, {@code probeCount × inputDim} probe values (checked multiplication), labels in
+   * {@code [0, classes)}, three anchors per plane among the probes, {@code fitCount × inputDim} fit values. A
+   * violation is an {@link IllegalArgumentException} naming the field.
+   */
+  public RunInfo {
+    RunIds.require(runId);
+    if (method == null || dataset == null || probeInputs == null || probePairInputs == null || probeLabels == null
+        || planeAnchors == null || fitInputs == null || fitLabels == null) {
+      throw new IllegalArgumentException("run description of " + runId + " has a missing field");
+    }
+    if (inputDim < 1 || probeCount < 0 || classes < 1 || classes > MAX_CLASSES) {
+      throw new IllegalArgumentException("run description of " + runId + ": input size " + inputDim + ", "
+          + probeCount + " probes and " + classes + " classes; expected a positive input size, probes >= 0 and 1 to "
+          + MAX_CLASSES + " classes");
+    }
+    long probeValues = (long) probeCount * inputDim;
+    if (probeInputs.length != probeValues || probePairInputs.length != probeValues
+        || probeLabels.length != probeCount) {
+      throw new IllegalArgumentException("run description of " + runId + ": " + probeInputs.length + " probe values, "
+          + probePairInputs.length + " pair values and " + probeLabels.length + " labels; expected " + probeValues
+          + ", " + probeValues + " and " + probeCount);
+    }
+    if ((long) fitLabels.length * inputDim != fitInputs.length) {
+      throw new IllegalArgumentException("run description of " + runId + ": " + fitInputs.length + " fit values for "
+          + fitLabels.length + " labels of size " + inputDim);
+    }
+    for (int[] labels : new int[][] {probeLabels, fitLabels}) {
+      for (int y : labels) {
+        if (y < 0 || y >= classes) {
+          throw new IllegalArgumentException("run description of " + runId + ": label " + y + " outside [0, "
+              + classes + ")");
+        }
+      }
+    }
+    for (int[] a : planeAnchors) {
+      if (a == null || a.length != 3) {
+        throw new IllegalArgumentException("run description of " + runId + ": a plane needs three anchors");
+      }
+      for (int i : a) {
+        if (i < 0 || i >= probeCount) {
+          throw new IllegalArgumentException("run description of " + runId + ": anchor " + i + " is not one of the "
+              + probeCount + " probes");
+        }
+      }
+    }
+    planeAnchors = List.copyOf(planeAnchors);
+  }
+
   /** Without a linear-probe training subset. */
   public RunInfo(String runId, String method, String dataset, int inputDim, int probeCount, float[] probeInputs,
       float[] probePairInputs, int[] probeLabels, int classes, List<int[]> planeAnchors) {

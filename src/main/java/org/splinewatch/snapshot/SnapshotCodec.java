@@ -155,18 +155,51 @@ public final class SnapshotCodec {
     }
   }
 
+  /**
+   * Reads a layer, checking its shape with exact arithmetic before the layer's constructor multiplies (in int) and
+   * before anything is sized by it.
+   */
   private static Layer readLayer(DataInputStream in) throws IOException {
     int tag = in.readByte();
     switch (tag) {
-      case 1:
-        return new Layer.Dense(in.readInt(), in.readInt(), readFloats(in), readFloats(in));
-      case 2:
-        return new Layer.Conv2D(in.readInt(), in.readInt(), in.readInt(), in.readInt(), in.readInt(), in.readInt(),
-            in.readInt(), in.readInt(), readFloats(in), readFloats(in));
-      case 3:
-        return new Layer.AvgPool2D(in.readInt(), in.readInt(), in.readInt(), in.readInt(), in.readInt());
+      case 1: {
+        int inSize = positive(in.readInt(), "Dense input size");
+        int outSize = positive(in.readInt(), "Dense output size");
+        long weights = (long) inSize * outSize;
+        if (weights > in.available() / 4) {
+          throw new IllegalArgumentException("Dense layer " + inSize + "x" + outSize + " needs " + weights
+              + " weights; only " + in.available() + " bytes are left");
+        }
+        return new Layer.Dense(inSize, outSize, readFloats(in), readFloats(in));
+      }
+      case 2: {
+        int[] v = new int[8];
+        String[] names = {"in channels", "in height", "in width", "out channels", "kernel height", "kernel width",
+            "stride", "padding"};
+        for (int i = 0; i < 8; i++) {
+          v[i] = i == 7 ? in.readInt() : positive(in.readInt(), "Conv2D " + names[i]);
+        }
+        if (v[7] < 0 || v[7] >= Math.min(v[4], v[5])) {
+          throw new IllegalArgumentException("Conv2D padding " + v[7] + " must be >= 0 and below the kernel size");
+        }
+        Math.multiplyExact(Math.multiplyExact(v[0], v[1]), v[2]);
+        long weights = Math.multiplyExact(Math.multiplyExact(Math.multiplyExact(v[3], v[0]), v[4]), v[5]);
+        if (weights > in.available() / 4) {
+          throw new IllegalArgumentException("Conv2D layer needs " + weights + " weights; only " + in.available()
+              + " bytes are left");
+        }
+        return new Layer.Conv2D(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], readFloats(in), readFloats(in));
+      }
+      case 3: {
+        int[] v = new int[5];
+        for (int i = 0; i < 5; i++) {
+          v[i] = positive(in.readInt(), "AvgPool2D size");
+        }
+        Math.multiplyExact(Math.multiplyExact(v[0], v[1]), v[2]);
+        return new Layer.AvgPool2D(v[0], v[1], v[2], v[3], v[4]);
+      }
       case 4:
-        return new Layer.Flatten(in.readInt());
+        return new Layer.Flatten(positive(in.readInt(), "Flatten size"));
       case 5:
         return new Layer.BatchNorm(readFloats(in), readFloats(in), readFloats(in), readFloats(in), in.readDouble());
       case 6: {
@@ -182,6 +215,61 @@ public final class SnapshotCodec {
     }
   }
 
+  private static int positive(int v, String what) {
+    if (v < 1) {
+      throw new IllegalArgumentException(what + " " + v + " must be positive");
+    }
+    return v;
+  }
+
+  /**
+   * Checks that the layers of a received snapshot chain: the first takes {@code inputDim} values, each takes what
+   * the previous one gives (exact arithmetic), and none is wider than {@code maxWidth} units, since analyzers
+   * allocate per unit and probe. A violation is an {@link IllegalArgumentException} naming the layer.
+   */
+  public static void checkShapes(WeightSnapshot s, int inputDim, int maxWidth) {
+    if (s.inputDim() != inputDim) {
+      throw new IllegalArgumentException("snapshot input size " + s.inputDim() + " differs from the run's " + inputDim);
+    }
+    if (s.layers().isEmpty() || s.layers().size() > 1024) {
+      throw new IllegalArgumentException("snapshot has " + s.layers().size() + " layers; expected 1 to 1024");
+    }
+    if (s.reprBlock() < 0 || s.reprBlock() >= s.layers().size()) {
+      throw new IllegalArgumentException("snapshot representation block " + s.reprBlock() + " is not a layer index");
+    }
+    long width = inputDim; // values flowing into layer i
+    for (int i = 0; i < s.layers().size(); i++) {
+      Layer l = s.layers().get(i);
+      long takes = width;
+      long gives = width;
+      if (l instanceof Layer.Dense d) {
+        takes = d.in();
+        gives = d.out();
+      } else if (l instanceof Layer.Conv2D c) {
+        takes = (long) c.inChannels() * c.inHeight() * c.inWidth();
+        gives = (long) c.outChannels() * c.outHeight() * c.outWidth();
+      } else if (l instanceof Layer.AvgPool2D p) {
+        takes = (long) p.channels() * p.inHeight() * p.inWidth();
+        gives = (long) p.channels() * p.outHeight() * p.outWidth();
+      } else if (l instanceof Layer.Flatten f) {
+        takes = f.size();
+        gives = f.size();
+      } else if (l instanceof Layer.BatchNorm b) {
+        takes = b.gamma().length;
+        gives = takes;
+      }
+      if (takes != width) {
+        throw new IllegalArgumentException("layer " + i + " (" + l + ") takes " + takes + " values but receives "
+            + width);
+      }
+      if (gives < 1 || gives > maxWidth) {
+        throw new IllegalArgumentException("layer " + i + " (" + l + ") is " + gives + " units wide; expected 1 to "
+            + maxWidth + " (splinewatch.cluster.max-layer-width)");
+      }
+      width = gives;
+    }
+  }
+
   private static void writeFloats(DataOutputStream out, float[] a) throws IOException {
     out.writeInt(a.length);
     ByteBuffer b = ByteBuffer.allocate(a.length * 4).order(ByteOrder.LITTLE_ENDIAN);
@@ -191,6 +279,9 @@ public final class SnapshotCodec {
 
   private static float[] readFloats(DataInputStream in) throws IOException {
     int n = count(in, "floats");
+    if (n > in.available() / 4) {
+      throw new IllegalArgumentException("bad floats count " + n + " (" + in.available() + " bytes left)");
+    }
     byte[] raw = new byte[n * 4];
     in.readFully(raw);
     float[] a = new float[n];
@@ -207,6 +298,9 @@ public final class SnapshotCodec {
 
   private static int[] readInts(DataInputStream in) throws IOException {
     int n = count(in, "ints");
+    if (n > in.available() / 4) {
+      throw new IllegalArgumentException("bad ints count " + n + " (" + in.available() + " bytes left)");
+    }
     int[] a = new int[n];
     for (int i = 0; i < n; i++) {
       a[i] = in.readInt();
@@ -250,6 +344,9 @@ public final class SnapshotCodec {
   }
 
   private static <T> T read(byte[] bytes, String what, Reader<T> r) {
+    if (bytes == null) {
+      throw new IllegalArgumentException("no " + what + " bytes");
+    }
     try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(bytes))) {
       T value = r.read(in);
       if (in.available() > 0) {
@@ -258,6 +355,10 @@ public final class SnapshotCodec {
       return value;
     } catch (EOFException e) {
       throw new IllegalArgumentException("truncated " + what + " (" + bytes.length + " bytes)", e);
+    } catch (ArithmeticException e) {
+      throw new IllegalArgumentException("malformed " + what + ": a layer shape overflows", e);
+    } catch (NullPointerException e) {
+      throw new IllegalArgumentException("malformed " + what + ": " + e.getMessage(), e);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

@@ -52,7 +52,7 @@ class FinishedRunMetersTest {
   void aFinishedRunsMetersAreRemovedAfterTheGracePeriod(@TempDir Path out) {
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     ActorRef<MetricsNode.Command> node = testKit.spawn(MetricsNode.create(registry, out, new RunControl(), "",
-        Duration.ofMillis(700), RetentionSettings.KEEP_ALL));
+        new Rejections(registry), 64, Duration.ofMillis(700), RetentionSettings.KEEP_ALL));
     register(node, "done");
     register(node, "running");
     assertTrue(registry.scrape().contains("run=\"done\""));

@@ -67,7 +67,7 @@ class TransportTest {
     ActorSystem<Void> system = node();
     try {
       Serialization serialization = SerializationExtension.get(system);
-      var msg = new AnalyzerWorker.Chunk("run", 3, 0, 2, new byte[] {1, 2, 3});
+      var msg = new AnalyzerWorker.Chunk("run", 3, 0, 2, new byte[] {1, 2, 3}, "t");
       assertTrue(serialization.findSerializerFor(msg).getClass().getName().contains("Jackson"),
           serialization.findSerializerFor(msg).getClass().getName());
       byte[] wire = serialization.serialize(msg).get();

@@ -1,0 +1,130 @@
+package org.splinewatch.cli;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/**
+ * {@code ./monitor certs DIR}: a private CA and node certificates for the cluster's mutual TLS, made with the JDK's
+ * {@code keytool} (run as a subprocess): {@code ca.p12} (the CA's key: keep it off the nodes), {@code ca.crt},
+ * {@code truststore.p12} (the CA certificate, for every node), {@code NAME.p12} per node (its EC P-256 key and a
+ * certificate signed by the CA for TLS client and server use) and {@code password} (mode 600, the stores'
+ * password). With an existing {@code ca.p12} in DIR, only the new node certificates are made, signed by that CA.
+ */
+@Command(name = "certs", mixinStandardHelpOptions = true,
+    description = "Make a CA and node certificates (PKCS#12) for the cluster's mutual TLS with keytool.")
+final class CertsCommand implements Callable<Integer> {
+  @Parameters(index = "0", paramLabel = "DIR", description = "directory for the CA, stores and password")
+  Path dir;
+  @Option(names = "--nodes", split = ",", description = "node certificate names (default ${DEFAULT-VALUE})")
+  List<String> nodes = List.of("node");
+  @Option(names = "--days", description = "validity in days (default ${DEFAULT-VALUE})")
+  int days = 825;
+
+  @Override
+  public Integer call() {
+    for (String n : nodes) {
+      if (!n.matches("[A-Za-z0-9][A-Za-z0-9_-]{0,62}") || n.equals("ca") || n.equals("truststore")) {
+        System.err.println("error: node name '" + n + "' is not 1 to 63 of letters, digits, '_' or '-' (and not ca"
+            + " or truststore)");
+        return 2;
+      }
+    }
+    if (days < 1) {
+      System.err.println("error: --days must be at least 1, got " + days);
+      return 2;
+    }
+    try {
+      make(dir, nodes, days);
+    } catch (IOException | IllegalStateException e) {
+      System.err.println("error: " + Main.oneLine(e));
+      return 1;
+    }
+    System.out.println("certificates in " + dir + ": ca.crt, truststore.p12, " + String.join(".p12, ", nodes)
+        + ".p12, password (keep ca.p12 off the nodes)");
+    System.out.println("start nodes with: --tls-dir " + dir + " --tls-name NAME");
+    return 0;
+  }
+
+  /** Makes (or reuses) the CA in {@code dir} and a certificate for each of {@code nodes}. */
+  static void make(Path dir, List<String> nodes, int days) throws IOException {
+    Files.createDirectories(dir);
+    Path passwordFile = dir.resolve("password");
+    Path ca = dir.resolve("ca.p12");
+    String password;
+    if (Files.exists(ca)) {
+      password = Files.readAllLines(passwordFile).get(0).strip();
+    } else {
+      byte[] b = new byte[18];
+      new SecureRandom().nextBytes(b);
+      password = HexFormat.of().formatHex(b);
+      Files.writeString(passwordFile, password + "\n");
+      try {
+        Files.setPosixFilePermissions(passwordFile, PosixFilePermissions.fromString("rw-------"));
+      } catch (UnsupportedOperationException e) {
+        // not a POSIX file system: the file keeps its default mode
+      }
+      keytool(password, "-genkeypair", "-alias", "ca", "-keyalg", "EC", "-groupname", "secp256r1", "-dname",
+          "CN=splinewatch cluster CA", "-ext", "bc:c", "-ext", "KeyUsage:critical=keyCertSign,cRLSign",
+          "-validity", String.valueOf(days), "-keystore", ca.toString(), "-storetype", "PKCS12");
+      keytool(password, "-exportcert", "-alias", "ca", "-keystore", ca.toString(), "-rfc", "-file",
+          dir.resolve("ca.crt").toString());
+      Files.deleteIfExists(dir.resolve("truststore.p12"));
+      keytool(password, "-importcert", "-noprompt", "-alias", "ca", "-file", dir.resolve("ca.crt").toString(),
+          "-keystore", dir.resolve("truststore.p12").toString(), "-storetype", "PKCS12");
+    }
+    for (String n : nodes) {
+      Path store = dir.resolve(n + ".p12");
+      Path csr = dir.resolve(n + ".csr");
+      Path crt = dir.resolve(n + ".crt");
+      Files.deleteIfExists(store);
+      keytool(password, "-genkeypair", "-alias", "node", "-keyalg", "EC", "-groupname", "secp256r1", "-dname",
+          "CN=" + n, "-validity", String.valueOf(days), "-keystore", store.toString(), "-storetype", "PKCS12");
+      keytool(password, "-certreq", "-alias", "node", "-keystore", store.toString(), "-file", csr.toString());
+      keytool(password, "-gencert", "-alias", "ca", "-keystore", ca.toString(), "-infile", csr.toString(),
+          "-outfile", crt.toString(), "-rfc", "-validity", String.valueOf(days), "-ext",
+          "KeyUsage:critical=digitalSignature", "-ext", "ExtendedKeyUsage=serverAuth,clientAuth");
+      keytool(password, "-importcert", "-noprompt", "-alias", "ca", "-file", dir.resolve("ca.crt").toString(),
+          "-keystore", store.toString());
+      keytool(password, "-importcert", "-alias", "node", "-file", crt.toString(), "-keystore", store.toString());
+      Files.delete(csr);
+    }
+  }
+
+  /** Runs the JDK's keytool with the store password; a failure is an exception carrying its output. */
+  private static void keytool(String password, String... args) throws IOException {
+    Path tool = Path.of(System.getProperty("java.home"), "bin", "keytool");
+    List<String> cmd = new ArrayList<>(List.of(Files.isExecutable(tool) ? tool.toString() : "keytool"));
+    cmd.addAll(List.of(args));
+    // keytool is a short-lived JVM: start it lean
+    cmd.addAll(List.of("-J-XX:TieredStopAtLevel=1", "-J-XX:+UseSerialGC", "-J-Xmx64m"));
+    // the password goes through the environment, not the command line (which other users can list)
+    cmd.addAll(List.of("-storepass:env", "SPLINEWATCH_STORE_PASS"));
+    if (args[0].equals("-genkeypair")) {
+      cmd.addAll(List.of("-keypass:env", "SPLINEWATCH_STORE_PASS"));
+    }
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+    pb.environment().put("SPLINEWATCH_STORE_PASS", password);
+    Process p = pb.start();
+    String output = new String(p.getInputStream().readAllBytes());
+    try {
+      if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
+        p.destroyForcibly();
+        throw new IllegalStateException("keytool " + args[0] + " failed: " + output.strip().replace('\n', ' '));
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while running keytool", e);
+    }
+  }
+}

@@ -1,0 +1,53 @@
+package org.splinewatch.cli;
+
+import java.nio.file.Path;
+import java.util.Map;
+import picocli.CommandLine.Option;
+
+/**
+ * The transport-security flags of {@code ./monitor serve} and {@code ./trainer --monitor}: mutual TLS files (any
+ * of them turns TLS on) and {@code --insecure}. They override {@code splinewatch.cluster.tls} and
+ * {@code splinewatch.cluster.insecure} of a {@code --config} file.
+ */
+final class ClusterSecurityOptions {
+  @Option(names = "--tls-dir", paramLabel = "DIR", description = "TLS from a directory made by ./monitor certs:"
+      + " DIR/NAME.p12, DIR/truststore.p12, DIR/password (NAME from --tls-name)")
+  Path tlsDir;
+  @Option(names = "--tls-name", description = "node certificate name in --tls-dir (default node)")
+  String tlsName;
+  @Option(names = "--tls-key-store", paramLabel = "FILE", description = "PKCS#12 key store of this node (turns TLS"
+      + " on)")
+  Path keyStore;
+  @Option(names = "--tls-trust-store", paramLabel = "FILE", description = "PKCS#12 trust store with the cluster CA")
+  Path trustStore;
+  @Option(names = "--tls-password-file", paramLabel = "FILE", description = "file whose first line is the stores'"
+      + " password")
+  Path passwordFile;
+  @Option(names = "--insecure", description = "allow a non-loopback cluster address without TLS (anyone who"
+      + " reaches the port can join)")
+  boolean insecure;
+
+  /** Adds the overrides these flags stand for. */
+  void apply(Map<String, Object> overrides) {
+    if (tlsDir != null) {
+      String name = tlsName == null ? "node" : tlsName;
+      overrides.put("splinewatch.cluster.tls.enabled", true);
+      overrides.put("splinewatch.cluster.tls.key-store", tlsDir.resolve(name + ".p12").toString());
+      overrides.put("splinewatch.cluster.tls.trust-store", tlsDir.resolve("truststore.p12").toString());
+      overrides.put("splinewatch.cluster.tls.password-file", tlsDir.resolve("password").toString());
+    }
+    if (keyStore != null) {
+      overrides.put("splinewatch.cluster.tls.enabled", true);
+      overrides.put("splinewatch.cluster.tls.key-store", keyStore.toString());
+    }
+    if (trustStore != null) {
+      overrides.put("splinewatch.cluster.tls.trust-store", trustStore.toString());
+    }
+    if (passwordFile != null) {
+      overrides.put("splinewatch.cluster.tls.password-file", passwordFile.toString());
+    }
+    if (insecure) {
+      overrides.put("splinewatch.cluster.insecure", true);
+    }
+  }
+}

@@ -1,0 +1,119 @@
+package org.splinewatch.cluster;
+
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.regex.Pattern;
+import org.splinewatch.metrics.Sample;
+
+/**
+ * The metric families a peer may publish to a run on the metrics node, and the labels they may carry: exactly the
+ * {@code splinewatch_} names the analyzers, the trainer and the transport publish (MetricFamiliesTest checks this
+ * list against every such name in the sources), label names from the README's table, and label values of a
+ * restricted alphabet, so nothing a peer sends can add a family or inject text into {@code /metrics}.
+ */
+public final class MetricFamilies {
+  public static final Set<String> NAMES = Set.of(
+      // trainer
+      "splinewatch_training_loss", "splinewatch_training_step", "splinewatch_training_epoch",
+      "splinewatch_training_steps_per_second", "splinewatch_training_learning_rate",
+      // embedding analyzer
+      "splinewatch_embedding_alignment", "splinewatch_embedding_uniformity", "splinewatch_embedding_std_normalized",
+      "splinewatch_embedding_rankme", "splinewatch_embedding_rankme_ratio", "splinewatch_embedding_zero_rows",
+      "splinewatch_embedding_zero_rows_ratio", "splinewatch_knn_accuracy_ratio",
+      // region analyzer
+      "splinewatch_regions", "splinewatch_region_area_mean", "splinewatch_region_area_median",
+      "splinewatch_region_eccentricity_mean", "splinewatch_region_eccentricity_median",
+      "splinewatch_region_log_eccentricity_mean", "splinewatch_region_vertices_mean",
+      "splinewatch_region_density_near", "splinewatch_region_density_far", "splinewatch_region_slivers",
+      "splinewatch_region_inconsistent_faces", "splinewatch_region_overflow", "splinewatch_boundary_length",
+      "splinewatch_boundary_density", "splinewatch_boundary_edges", "splinewatch_decision_boundary_length",
+      "splinewatch_regions_relative_change",
+      // boundary-change analyzer
+      "splinewatch_boundary_flip_ratio", "splinewatch_region_change_ratio", "splinewatch_decision_change_ratio",
+      // geometry analyzer
+      "splinewatch_intrinsic_dimension", "splinewatch_pca_dimension", "splinewatch_twonn_duplicate_ratio",
+      "splinewatch_neural_collapse_nc1", "splinewatch_neural_collapse_equinorm_cov",
+      "splinewatch_neural_collapse_equiangularity_std", "splinewatch_neural_collapse_equiangularity_gap",
+      "splinewatch_neural_collapse_ncc_accuracy_ratio", "splinewatch_neural_collapse_weight_equinorm_cov",
+      "splinewatch_neural_collapse_self_duality", "splinewatch_neural_collapse_ncc_mismatch_ratio",
+      // probe analyzer
+      "splinewatch_linear_probe_accuracy_ratio", "splinewatch_linear_probe_lambda",
+      // monitor, collapse detector and cluster transport
+      "splinewatch_analysis_seconds", "splinewatch_analysis_step", "splinewatch_snapshots_dropped_total",
+      "splinewatch_collapse_alert", "splinewatch_alert_consecutive_breaches", "splinewatch_snapshot_bytes",
+      "splinewatch_cluster_bytes_sent", "splinewatch_cluster_snapshots_sent", "splinewatch_cluster_snapshots_analysed");
+
+  /** Labels a published sample may carry (the run's own labels are added by the metrics node). */
+  public static final Set<String> LABELS = Set.of("layer", "plane", "rule", "analyzer", "node");
+
+  /** Label values: layer names or numbers, plane indices, rule and analyzer names, host:port node addresses. */
+  private static final Map<String, Pattern> VALUES = Map.of(
+      "layer", Pattern.compile("[A-Za-z0-9_]{1,32}"),
+      "plane", Pattern.compile("[A-Za-z0-9_]{1,32}"),
+      "rule", Pattern.compile("[a-z][a-z0-9_]{0,39}"),
+      "analyzer", Pattern.compile("[a-z][a-z0-9_-]{0,31}"),
+      "node", Pattern.compile("[A-Za-z0-9_.:\\[\\]-]{1,80}"));
+  /** A method or dataset name (a run label). */
+  private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9_-]{0,31}");
+  private static final int MAX_LABELS = 4;
+
+  private MetricFamilies() {
+  }
+
+  /** Why {@code s} may not be published (one line), or empty when it may. */
+  public static Optional<String> problem(Sample s) {
+    if (s == null || s.name() == null) {
+      return Optional.of("sample without a name");
+    }
+    if (!NAMES.contains(s.name())) {
+      return Optional.of("metric '" + Rejections.clip(s.name(), 80) + "' is not a splinewatch_ family this code"
+          + " defines");
+    }
+    Map<String, String> labels = s.labels();
+    if (labels.size() > MAX_LABELS) {
+      return Optional.of("metric " + s.name() + " has " + labels.size() + " labels; at most " + MAX_LABELS);
+    }
+    for (var e : labels.entrySet()) {
+      if (!LABELS.contains(e.getKey())) {
+        return Optional.of("label '" + Rejections.clip(e.getKey(), 40) + "' is not one of " + LABELS);
+      }
+      Optional<String> p = labelValueProblem(e.getKey(), e.getValue());
+      if (p.isPresent()) {
+        return p;
+      }
+    }
+    return Optional.empty();
+  }
+
+  /** Why {@code value} is not a valid value of label {@code name}, or empty. */
+  public static Optional<String> labelValueProblem(String name, String value) {
+    Pattern p = VALUES.get(name);
+    if (p == null || value == null || !p.matcher(value).matches()) {
+      return Optional.of("label " + name + "='" + Rejections.clip(value, 40) + "' is not a valid value (expected "
+          + (p == null ? "a known label" : p.pattern()) + ")");
+    }
+    return Optional.empty();
+  }
+
+  /**
+   * Why the run labels a trainer registers are wrong: exactly {@code run} (equal to the run id), {@code method} and
+   * {@code dataset} (lower-case names), or empty when they are right.
+   */
+  public static Optional<String> runLabelsProblem(String runId, Map<String, String> labels) {
+    if (labels == null || !labels.keySet().equals(Set.of("run", "method", "dataset"))) {
+      return Optional.of("run labels must be exactly run, method and dataset, got "
+          + (labels == null ? "none" : Rejections.clip(String.valueOf(labels.keySet()), 100)));
+    }
+    if (!runId.equals(labels.get("run"))) {
+      return Optional.of("run label '" + Rejections.clip(labels.get("run"), 40) + "' differs from the run id");
+    }
+    for (String k : new String[] {"method", "dataset"}) {
+      String v = labels.get(k);
+      if (v == null || !NAME.matcher(v).matches()) {
+        return Optional.of(k + " '" + Rejections.clip(v, 40) + "' is not 1 to 32 of a-z, 0-9, '_' or '-'");
+      }
+    }
+    return Optional.empty();
+  }
+}

@@ -1,0 +1,146 @@
+package org.splinewatch.cluster;
+
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.SupervisorStrategy;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.splinewatch.metrics.MetricsActor;
+import org.splinewatch.metrics.Sample;
+
+/**
+ * What peers of a run talk to on the metrics node: checks every {@link MetricsActor.Command} (only the
+ * {@link MetricFamilies} with valid labels, bounded events and strings) before it reaches the run's
+ * {@link MetricsActor}, its child. Refused messages are counted and logged by {@link Rejections}. The child resumes
+ * after a failure (its gauges stay registered), so one bad message cannot stop a run's metrics. The metrics node
+ * spawns it under an unguessable name and gives its reference only to the run's trainer, which hands it to the
+ * analyzer nodes it streams to.
+ */
+final class MetricsGate {
+  static final int MAX_SAMPLES = 10_000;
+  static final int MAX_EVENT_FIELDS = 32;
+  static final int MAX_STRING = 4_000;
+
+  private MetricsGate() {
+  }
+
+  static Behavior<MetricsActor.Command> create(Behavior<MetricsActor.Command> metrics, Rejections rejections) {
+    return Behaviors.setup(ctx -> {
+      ActorRef<MetricsActor.Command> inner = ctx.spawn(Behaviors.supervise(metrics)
+          .onFailure(Exception.class, SupervisorStrategy.resume()), "metrics");
+      return Behaviors.receive(MetricsActor.Command.class)
+          .onAnyMessage(m -> {
+            Optional<String> problem = problem(m);
+            if (problem.isPresent()) {
+              String peer = m instanceof MetricsActor.Flush f && f.replyTo() != null
+                  ? f.replyTo().path().address().toString() : "unknown";
+              rejections.reject("metrics", reason(m), peer, problem.get());
+            } else {
+              inner.tell(m instanceof MetricsActor.AnalysisFailed f
+                  ? new MetricsActor.AnalysisFailed(f.analyzer(), f.step(), Rejections.clip(f.error(), MAX_STRING))
+                  : m);
+            }
+            return Behaviors.same();
+          })
+          .build();
+    });
+  }
+
+  /** The label of a refused message in {@code splinewatch_cluster_rejected_total{reason}}. */
+  private static String reason(MetricsActor.Command m) {
+    return m instanceof MetricsActor.Publish ? "bad_sample" : "bad_metrics_message";
+  }
+
+  static Optional<String> problem(MetricsActor.Command m) {
+    if (m instanceof MetricsActor.Publish p) {
+      List<Sample> samples = p.samples();
+      if (samples == null || samples.size() > MAX_SAMPLES) {
+        return Optional.of("Publish needs 0 to " + MAX_SAMPLES + " samples, got "
+            + (samples == null ? "null" : samples.size()));
+      }
+      for (Sample s : samples) {
+        Optional<String> bad = MetricFamilies.problem(s);
+        if (bad.isPresent()) {
+          return bad;
+        }
+      }
+      return Optional.empty();
+    }
+    if (m instanceof MetricsActor.AnalysisTook t) {
+      if (!Double.isFinite(t.seconds()) || t.seconds() < 0) {
+        return Optional.of("analysis time " + t.seconds() + " s is not a finite non-negative number");
+      }
+      return MetricFamilies.labelValueProblem("analyzer", t.analyzer());
+    }
+    if (m instanceof MetricsActor.SnapshotDropped d) {
+      return MetricFamilies.labelValueProblem("analyzer", d.analyzer());
+    }
+    if (m instanceof MetricsActor.AnalysisFailed f) {
+      return MetricFamilies.labelValueProblem("analyzer", f.analyzer());
+    }
+    if (m instanceof MetricsActor.Event e) {
+      return eventProblem(e.fields());
+    }
+    if (m instanceof MetricsActor.Flush f) {
+      return f.replyTo() == null ? Optional.of("Flush without a reply address") : Optional.empty();
+    }
+    return Optional.of("unknown message " + m.getClass().getSimpleName());
+  }
+
+  /**
+   * An event for {@code events.jsonl}: at most {@value #MAX_EVENT_FIELDS} fields named in lower case, values
+   * strings (at most {@value #MAX_STRING} characters), numbers, booleans, or one level of lists and maps of those.
+   */
+  static Optional<String> eventProblem(Map<String, Object> fields) {
+    if (fields == null || fields.isEmpty() || fields.size() > MAX_EVENT_FIELDS) {
+      return Optional.of("an event needs 1 to " + MAX_EVENT_FIELDS + " fields");
+    }
+    if (!(fields.get("type") instanceof String type) || !type.matches("[a-z_]{1,40}")) {
+      return Optional.of("an event needs a type of 1 to 40 of a-z and '_'");
+    }
+    for (var e : fields.entrySet()) {
+      if (e.getKey() == null || !e.getKey().matches("[a-z_]{1,40}")) {
+        return Optional.of("event field '" + Rejections.clip(e.getKey(), 40) + "' is not 1 to 40 of a-z and '_'");
+      }
+      if (!plainValue(e.getValue(), 1)) {
+        return Optional.of("event field " + e.getKey() + " holds a value that is not a short string, number,"
+            + " boolean or a small list or map of those");
+      }
+    }
+    return Optional.empty();
+  }
+
+  /** Values typed Object arrive as Scala collections (Pekko's Jackson has the Scala module): as Java ones. */
+  static Object asJava(Object v) {
+    if (v instanceof scala.collection.Map<?, ?> sm) {
+      return scala.jdk.javaapi.CollectionConverters.asJava(sm);
+    }
+    if (v instanceof scala.collection.Iterable<?> si) {
+      return new java.util.ArrayList<>(scala.jdk.javaapi.CollectionConverters.asJavaCollection(si));
+    }
+    return v;
+  }
+
+  private static boolean plainValue(Object value, int depth) {
+    Object v = asJava(value);
+    if (v == null || v instanceof Number || v instanceof Boolean) {
+      return true;
+    }
+    if (v instanceof String s) {
+      return s.length() <= MAX_STRING;
+    }
+    if (depth == 0) {
+      return false;
+    }
+    if (v instanceof List<?> l) {
+      return l.size() <= 64 && l.stream().allMatch(x -> plainValue(x, depth - 1));
+    }
+    if (v instanceof Map<?, ?> map) {
+      return map.size() <= 64 && map.entrySet().stream().allMatch(x -> x.getKey() instanceof String k
+          && k.length() <= 64 && plainValue(x.getValue(), depth - 1));
+    }
+    return false;
+  }
+}

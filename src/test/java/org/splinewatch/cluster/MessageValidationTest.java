@@ -1,0 +1,181 @@
+package org.splinewatch.cluster;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.splinewatch.analysis.TestSnapshots;
+import org.splinewatch.metrics.MetricsActor;
+import org.splinewatch.metrics.Sample;
+import org.splinewatch.regions.Layer;
+import org.splinewatch.snapshot.RunInfo;
+import org.splinewatch.snapshot.SnapshotCodec;
+import org.splinewatch.snapshot.WeightSnapshot;
+
+/** The checks a received cluster message passes before anything is allocated, one rule at a time. */
+class MessageValidationTest {
+
+  @Test
+  void allowedFamiliesAreExactlyTheSplinewatchNamesInTheSources() throws IOException {
+    Pattern literal = Pattern.compile("\"(splinewatch_[a-z0-9_]+)\"");
+    Set<String> found = new TreeSet<>();
+    try (Stream<Path> files = Files.walk(Path.of("src/main/java"))) {
+      for (Path f : files.filter(p -> p.toString().endsWith(".java")
+          && !p.getFileName().toString().equals("MetricFamilies.java")).toList()) {
+        Matcher m = literal.matcher(Files.readString(f));
+        while (m.find()) {
+          found.add(m.group(1));
+        }
+      }
+    }
+    assertTrue(found.size() > 40, found.toString());
+    assertEquals(found, new TreeSet<>(MetricFamilies.NAMES), "MetricFamilies.NAMES must list every family the code"
+        + " publishes, and no other");
+  }
+
+  @Test
+  void hostileSamplesAreRefusedAndRealOnesPass() {
+    assertTrue(MetricsGate.problem(new MetricsActor.Publish(List.of(Sample.of("splinewatch_regions", 3, 1, "plane",
+        "0", "layer", "all")))).isEmpty());
+    for (Sample bad : List.of(Sample.of("evil_metric", 1, 1), Sample.of("splinewatch_regions", 1, 1, "plane",
+        "0\"} 1\nevil_metric{x=\"1"), Sample.of("splinewatch_regions", 1, 1, "run", "someone-else"),
+        Sample.of("splinewatch_regions", 1, 1, "plane", "x".repeat(65)))) {
+      assertTrue(MetricsGate.problem(new MetricsActor.Publish(List.of(bad))).isPresent(), bad.toString());
+    }
+    assertTrue(MetricsGate.problem(new MetricsActor.Publish(null)).isPresent());
+    assertTrue(MetricsGate.problem(new MetricsActor.SnapshotDropped(null)).isPresent());
+    assertTrue(MetricsGate.problem(new MetricsActor.AnalysisTook("embedding", 1, Double.NaN)).isPresent());
+    assertTrue(MetricsGate.problem(new MetricsActor.Event(Map.of("type", "x", "note", "y".repeat(5000))))
+        .isPresent());
+    assertTrue(MetricsGate.problem(new MetricsActor.Event(Map.of("type", "run_finished", "exit_code", 0)))
+        .isEmpty());
+    assertTrue(MetricFamilies.runLabelsProblem("r1", Map.of("run", "r2", "method", "simclr", "dataset", "mnist"))
+        .isPresent());
+    assertTrue(MetricFamilies.runLabelsProblem("r1", Map.of("run", "r1", "method", "Sim\"clr", "dataset", "mnist"))
+        .isPresent());
+    assertTrue(MetricFamilies.runLabelsProblem("r1", Map.of("run", "r1", "method", "simclr", "dataset",
+        "fashion-mnist")).isEmpty());
+  }
+
+  @Test
+  void configValuesAreBounded() {
+    assertNull(MetricsNode.configProblem(Map.of("seed", 42, "options", Map.of("splinewatch.run.hidden", List.of(16)),
+        "data", "/some/dir"), "config", 3));
+    assertTrue(MetricsNode.configProblem(Map.of("note", "a\u001b[31mred"), "config", 3).contains("config.note"));
+    assertTrue(MetricsNode.configProblem(Map.of("bad key!", 1), "config", 3).contains("bad key!"));
+    assertTrue(MetricsNode.configProblem(Map.of("a", Map.of("b", Map.of("c", Map.of("d", 1)))), "config", 3)
+        .contains("config.a.b.c"));
+  }
+
+  /** A Dense layer whose in × out overflows int (65536 × 65536 = 0 in int arithmetic) with no weights. */
+  @Test
+  void overflowingLayerShapesAreRefusedBeforeAllocation() throws IOException {
+    WeightSnapshot s = TestSnapshots.classifier(1, 5);
+    byte[] good = SnapshotCodec.encode(new WeightSnapshot(s.runId(), 5, 0, 0, s.inputDim(),
+        List.of(s.layers().get(0)), 0, false, 0, 0, 0));
+    // rewrite the one Dense layer's header: tag, in, out, then two empty float arrays
+    ByteArrayOutputStream b = new ByteArrayOutputStream();
+    DataOutputStream out = new DataOutputStream(b);
+    int layerAt = good.length - layerBytes((Layer.Dense) s.layers().get(0)) - 4;
+    out.write(good, 0, layerAt);
+    out.writeInt(1);
+    out.writeByte(1);
+    out.writeInt(65536);
+    out.writeInt(65536);
+    out.writeInt(0);
+    out.writeInt(0);
+    var e = assertThrows(IllegalArgumentException.class, () -> SnapshotCodec.decodeSnapshot(b.toByteArray()));
+    assertTrue(e.getMessage().contains("65536x65536"), e.getMessage());
+  }
+
+  private static int layerBytes(Layer.Dense d) {
+    return 1 + 4 + 4 + 4 + 4 * d.weights().length + 4 + 4 * d.bias().length;
+  }
+
+  @Test
+  void layersMustChainFromTheRunsInputAndStayNarrow() {
+    WeightSnapshot s = TestSnapshots.classifier(1, 5);
+    SnapshotCodec.checkShapes(s, s.inputDim(), 1000);
+    var wrongInput = assertThrows(IllegalArgumentException.class, () -> SnapshotCodec.checkShapes(s, s.inputDim() + 1,
+        1000));
+    assertTrue(wrongInput.getMessage().contains("input size"), wrongInput.getMessage());
+    var wide = assertThrows(IllegalArgumentException.class, () -> SnapshotCodec.checkShapes(s, s.inputDim(), 8));
+    assertTrue(wide.getMessage().contains("max-layer-width"), wide.getMessage());
+    WeightSnapshot broken = new WeightSnapshot(s.runId(), 5, 0, 0, s.inputDim(), List.of(s.layers().get(0),
+        s.layers().get(0)), 0, false, 0, 0, 0);
+    var chain = assertThrows(IllegalArgumentException.class, () -> SnapshotCodec.checkShapes(broken, s.inputDim(),
+        1000));
+    assertTrue(chain.getMessage().startsWith("layer 1"), chain.getMessage());
+  }
+
+  @Test
+  void runDescriptionsAreChecked() {
+    RunInfo r = TestSnapshots.run();
+    var badId = assertThrows(IllegalArgumentException.class, () -> new RunInfo("../etc", r.method(), r.dataset(),
+        r.inputDim(), r.probeCount(), r.probeInputs(), r.probePairInputs(), r.probeLabels(), r.classes(),
+        r.planeAnchors()));
+    assertTrue(badId.getMessage().contains("run id"), badId.getMessage());
+    var shape = assertThrows(IllegalArgumentException.class, () -> new RunInfo(r.runId(), r.method(), r.dataset(),
+        r.inputDim(), Integer.MAX_VALUE, r.probeInputs(), r.probePairInputs(), r.probeLabels(), r.classes(),
+        r.planeAnchors()));
+    assertTrue(shape.getMessage().contains("probe values"), shape.getMessage());
+    var anchor = assertThrows(IllegalArgumentException.class, () -> new RunInfo(r.runId(), r.method(), r.dataset(),
+        r.inputDim(), r.probeCount(), r.probeInputs(), r.probePairInputs(), r.probeLabels(), r.classes(),
+        List.of(new int[] {0, 1, r.probeCount()})));
+    assertTrue(anchor.getMessage().contains("anchor"), anchor.getMessage());
+    var label = assertThrows(IllegalArgumentException.class, () -> new RunInfo(r.runId(), r.method(), r.dataset(),
+        r.inputDim(), r.probeCount(), r.probeInputs(), r.probePairInputs(), new int[r.probeCount()], 0,
+        r.planeAnchors()));
+    assertTrue(label.getMessage().contains("classes"), label.getMessage());
+  }
+
+  @Test
+  void aNonLoopbackAddressNeedsTlsOrInsecure() {
+    ClusterSettings base = ClusterSettings.fromConfig(ClusterRunTest.nodeConfig(Map.of()));
+    assertEquals("", base.checkExposure());
+    ClusterSettings exposed = new ClusterSettings("0.0.0.0", 0, "", List.of(), base.chunkBytes(),
+        base.maxSnapshotBytes(), 1, base.joinTimeout(), base.snapshotTimeout(), base.downAfter(),
+        base.heartbeatPause(), 4, base.maxPartialBytes(), 100, ClusterSettings.Tls.OFF, false);
+    var refused = assertThrows(IllegalArgumentException.class, exposed::checkExposure);
+    assertTrue(refused.getMessage().contains("--insecure"), refused.getMessage());
+    ClusterSettings insecure = new ClusterSettings("0.0.0.0", 0, "", List.of(), base.chunkBytes(),
+        base.maxSnapshotBytes(), 1, base.joinTimeout(), base.snapshotTimeout(), base.downAfter(),
+        base.heartbeatPause(), 4, base.maxPartialBytes(), 100, ClusterSettings.Tls.OFF, true);
+    assertTrue(insecure.checkExposure().startsWith("warning:"), insecure.checkExposure());
+    ClusterSettings tlsWithoutFiles = new ClusterSettings("127.0.0.1", 0, "", List.of(), base.chunkBytes(),
+        base.maxSnapshotBytes(), 1, base.joinTimeout(), base.snapshotTimeout(), base.downAfter(),
+        base.heartbeatPause(), 4, base.maxPartialBytes(), 100, new ClusterSettings.Tls(true, "", "", ""), false);
+    var noStore = assertThrows(IllegalArgumentException.class, () -> tlsWithoutFiles.nodeConfig(
+        ClusterRunTest.nodeConfig(Map.of()), List.of()));
+    assertTrue(noStore.getMessage().contains("key-store"), noStore.getMessage());
+  }
+
+  @Test
+  void serveAndTrainerRefuseAnExposedPlainAddressAsABadArgument() {
+    java.io.StringWriter err = new java.io.StringWriter();
+    picocli.CommandLine serve = new picocli.CommandLine(new org.splinewatch.cli.MonitorCommand());
+    serve.setErr(new java.io.PrintWriter(err));
+    assertEquals(2, serve.execute("serve", "--host", "0.0.0.0", "--port", "0", "--metrics-port", "0"));
+    assertTrue(err.toString().contains("--insecure"), err.toString());
+    java.io.StringWriter err2 = new java.io.StringWriter();
+    picocli.CommandLine trainer = new picocli.CommandLine(new org.splinewatch.cli.TrainCommand());
+    trainer.setErr(new java.io.PrintWriter(err2));
+    assertEquals(2, trainer.execute("--monitor", "10.0.0.1:25520", "--cluster-host", "0.0.0.0", "--tls-key-store",
+        "missing.p12"));
+    assertTrue(err2.toString().contains("tls.key-store"), err2.toString());
+  }
+}
