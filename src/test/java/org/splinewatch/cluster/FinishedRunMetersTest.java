@@ -33,7 +33,7 @@ class FinishedRunMetersTest {
   @JUnit5TestKit
   public ActorTestKit testKit = new JUnit5TestKitBuilder().build();
 
-  private ActorRef<MetricsActor.Command> register(ActorRef<MetricsNode.Command> node, String run) {
+  private MetricsNode.Registered register(ActorRef<MetricsNode.Command> node, String run) {
     TestProbe<TrainerActor.Command> trainer = testKit.createTestProbe();
     TestProbe<RunGuardian.AlertRaised> alerts = testKit.createTestProbe();
     TestProbe<MetricsNode.Registered> reply = testKit.createTestProbe();
@@ -45,7 +45,7 @@ class FinishedRunMetersTest {
     TestProbe<Done> flushed = testKit.createTestProbe();
     r.metrics().tell(new MetricsActor.Flush(flushed.ref()));
     flushed.receiveMessage();
-    return r.metrics();
+    return r;
   }
 
   @Test
@@ -53,11 +53,11 @@ class FinishedRunMetersTest {
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     ActorRef<MetricsNode.Command> node = testKit.spawn(MetricsNode.create(registry, out, new RunControl(), "",
         new Rejections(registry), 64, Duration.ofMillis(700), RetentionSettings.KEEP_ALL));
-    register(node, "done");
+    String doneToken = register(node, "done").token();
     register(node, "running");
     assertTrue(registry.scrape().contains("run=\"done\""));
     TestProbe<Done> finished = testKit.createTestProbe();
-    node.tell(new MetricsNode.RunFinished("done", Map.of("type", "run_finished"), finished.ref()));
+    node.tell(new MetricsNode.RunFinished("done", Map.of("type", "run_finished"), finished.ref(), doneToken));
     finished.receiveMessage();
     assertTrue(registry.scrape().contains("splinewatch_training_loss{dataset=\"mnist\",method=\"simclr\",run=\"done\"}"),
         "still exported during the grace period, for the last scrapes");

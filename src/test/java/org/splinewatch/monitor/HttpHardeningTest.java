@@ -58,7 +58,7 @@ class HttpHardeningTest {
     Files.write(bad.resolve("events.jsonl"), new byte[] {(byte) 0xFF, (byte) 0xFE, '\n'});
     system = ActorSystem.create(Behaviors.empty(), "http-hardening");
     RunControl control = new RunControl();
-    control.register("good", stops::add);
+    control.register("good", AlertWebhookTest.settings("stop", "std_collapse"), stops::add);
     AlertWebhook webhook = new AlertWebhook(TOKEN, control, e -> { });
     http = MetricsHttpServer.start(system, new PrometheusMeterRegistry(PrometheusConfig.DEFAULT), "127.0.0.1", 0,
         Directives.concat(ControlRoutes.route(webhook), LivePage.route(out, "good",
