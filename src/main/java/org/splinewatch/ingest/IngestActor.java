@@ -79,8 +79,11 @@ public final class IngestActor extends AbstractBehavior<IngestActor.Command> {
         .onMessage(Register.class, this::onRegister)
         .onMessage(Snapshot.class, m -> forward(m.runId(), m.replyTo(),
             new IngestedRun.Snapshot(m.snapshot(), m.replyTo())))
-        .onMessage(Finish.class, m -> forward(m.runId(), m.replyTo(),
-            new IngestedRun.Finish(m.status(), m.reason(), m.replyTo())))
+        .onMessage(Finish.class, m -> {
+          // from now on snapshots of this run are refused before their bodies are read
+          c.active().remove(m.runId());
+          return forward(m.runId(), m.replyTo(), new IngestedRun.Finish(m.status(), m.reason(), m.replyTo()));
+        })
         .onMessage(Ended.class, m -> {
           runs.remove(m.runId());
           c.active().remove(m.runId());

@@ -3,16 +3,14 @@ package org.splinewatch.ingest;
 import static org.apache.pekko.http.javadsl.server.Directives.complete;
 import static org.apache.pekko.http.javadsl.server.Directives.completeWithFuture;
 import static org.apache.pekko.http.javadsl.server.Directives.concat;
-import static org.apache.pekko.http.javadsl.server.Directives.entity;
 import static org.apache.pekko.http.javadsl.server.Directives.extractRequestEntity;
-import static org.apache.pekko.http.javadsl.server.Directives.handleExceptions;
+import static org.apache.pekko.http.javadsl.server.Directives.extractMaterializer;
 import static org.apache.pekko.http.javadsl.server.Directives.optionalHeaderValueByName;
 import static org.apache.pekko.http.javadsl.server.Directives.path;
 import static org.apache.pekko.http.javadsl.server.Directives.pathEnd;
 import static org.apache.pekko.http.javadsl.server.Directives.pathPrefix;
 import static org.apache.pekko.http.javadsl.server.Directives.post;
 import static org.apache.pekko.http.javadsl.server.Directives.withRequestTimeout;
-import static org.apache.pekko.http.javadsl.server.Directives.withSizeLimit;
 import static org.apache.pekko.http.javadsl.server.PathMatchers.segment;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -32,9 +30,7 @@ import org.apache.pekko.http.javadsl.model.ContentTypes;
 import org.apache.pekko.http.javadsl.model.HttpEntities;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
-import org.apache.pekko.http.javadsl.server.ExceptionHandler;
 import org.apache.pekko.http.javadsl.server.Route;
-import org.apache.pekko.http.javadsl.unmarshalling.Unmarshaller;
 import org.apache.pekko.util.ByteString;
 import org.splinewatch.snapshot.NpzArchive;
 import org.splinewatch.snapshot.RunIds;
@@ -44,8 +40,9 @@ import org.splinewatch.snapshot.SnapshotFormat;
  * The ingestion endpoints beside {@code /metrics} (docs/snapshot-format.md): {@code POST /api/v1/runs},
  * {@code POST /api/v1/runs/<id>/snapshots}, {@code POST /api/v1/runs/<id>/finish}. Each request is checked in this
  * order, and answered with one line at the first failure: the bearer token (401), the run id (400) and, for
- * snapshots and finish, that the run is streaming here (404), the declared body size (413) — all before a byte of
- * the body is read — then the body itself, read with a size limit (413) and parsed off the HTTP threads (400).
+ * snapshots and finish, that the run is streaming here (404) — all before a byte of the body is read — then the
+ * body, read with a size limit (413), and parsed off the HTTP threads with checked sizes (400, or 413 when an
+ * archive unpacks to more than the limit).
  */
 public final class IngestRoutes {
   private static final long FINISH_BYTES = 65536;
@@ -100,21 +97,46 @@ public final class IngestRoutes {
     return inner.get();
   }
 
-  /** Reads the body with {@code limit}: a declared length over it is refused unread, a longer stream cut off. */
+  /**
+   * Reads the body with {@code limit}. A declared length far over it is refused unread; a body a little over it (up
+   * to {@link #DISCARD_FACTOR} times) is read and thrown away, not kept, so that the client, still sending, receives
+   * the 413 instead of a reset connection.
+   */
   private Route body(long limit, String what, String setting, Function<byte[], CompletionStage<IngestedRun.Reply>> f) {
     String tooLarge = what + " body is over the limit of " + limit + " bytes (" + setting + "); expected a smaller"
         + " body";
+    long discard = DISCARD_FACTOR * limit;
     return extractRequestEntity(e -> {
-      if (e.getContentLengthOption().isPresent() && e.getContentLengthOption().getAsLong() > limit) {
+      if (e.getContentLengthOption().isPresent() && e.getContentLengthOption().getAsLong() > discard) {
         return line(413, tooLarge);
       }
-      ExceptionHandler sizeHandler = ExceptionHandler.newBuilder()
-          .match(org.apache.pekko.http.scaladsl.model.EntityStreamSizeException.class, x -> line(413, tooLarge))
-          .build();
-      return handleExceptions(sizeHandler, () -> withSizeLimit(limit, () ->
-          entity(Unmarshaller.entityToByteString(), (ByteString bytes) ->
-              completeWithFuture(f.apply(bytes.toArray()).thenApply(IngestRoutes::response)))));
+      return extractMaterializer(mat -> {
+        CompletionStage<Capped> read = e.withoutSizeLimit().getDataBytes().runFold(new Capped(), (acc, bytes) -> {
+          acc.total += bytes.size();
+          if (acc.total > discard) {
+            throw new IllegalStateException("over the discard limit");
+          }
+          if (acc.total <= limit) {
+            acc.kept.append(bytes);
+          }
+          return acc;
+        }, mat);
+        return completeWithFuture(read.handle((acc, err) -> acc).thenCompose(acc -> {
+          if (acc == null || acc.total > limit) {
+            return CompletableFuture.completedFuture(IngestedRun.Reply.error(413, tooLarge));
+          }
+          return f.apply(acc.kept.result().toArray());
+        }).thenApply(IngestRoutes::response));
+      });
     });
+  }
+
+  private static final long DISCARD_FACTOR = 4;
+
+  /** A body being read: the bytes kept (up to the limit) and the total seen. */
+  private static final class Capped {
+    final org.apache.pekko.util.ByteStringBuilder kept = ByteString.createBuilder();
+    long total;
   }
 
   private CompletionStage<IngestedRun.Reply> register(byte[] body) {

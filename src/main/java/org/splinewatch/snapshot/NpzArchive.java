@@ -111,7 +111,7 @@ public final class NpzArchive {
         if (arrays.containsKey(name) || documents.containsKey(name)) {
           throw new FormatException(what + " has two entries named " + name + "; expected each name once");
         }
-        byte[] bytes = readCapped(zip, limits.maxBytes() - total, what);
+        byte[] bytes = readCapped(zip, limits.maxBytes() - total, what, limits.maxBytes());
         total += bytes.length;
         if (npy) {
           arrays.put(name, parseNpy(what + ": array " + name, name, bytes));
@@ -132,7 +132,7 @@ public final class NpzArchive {
   }
 
   /** Reads the current entry, failing as soon as more than {@code budget} bytes come out (zip bombs included). */
-  private static byte[] readCapped(InputStream in, long budget, String what) throws IOException {
+  private static byte[] readCapped(InputStream in, long budget, String what, long limit) throws IOException {
     java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
     byte[] buf = new byte[65536];
     long got = 0;
@@ -140,8 +140,8 @@ public final class NpzArchive {
     while ((n = in.read(buf)) > 0) {
       got += n;
       if (got > budget) {
-        throw new FormatException(what + " unpacks to more bytes than its limit allows; expected a smaller"
-            + " network or probe set (see splinewatch.ingest)", true);
+        throw new FormatException(what + " unpacks to more than " + limit + " bytes, its limit (splinewatch.ingest"
+            + ".max-run-bytes, max-snapshot-bytes); expected a smaller body", true);
       }
       out.write(buf, 0, n);
     }
