@@ -161,10 +161,13 @@ public final class IngestedRun extends AbstractBehavior<Object> {
         s.info().inputDim(), p.layers(), p.reprBlock(), p.classifierHead(), p.loss(), p.learningRate(),
         stepsPerSecond);
     List<Sample> scalars = new java.util.ArrayList<>(List.of(
-        Sample.of("splinewatch_training_loss", p.loss(), p.step()),
         Sample.of("splinewatch_training_step", p.step(), p.step()),
         Sample.of("splinewatch_training_epoch", p.epoch(), p.step()),
         Sample.of("splinewatch_training_steps_per_second", stepsPerSecond, p.step())));
+    if (p.hasLoss()) {
+      // a sent NaN or infinite loss is a divergence (the divergence rule fires on it); a missing one is no sample
+      scalars.add(Sample.of("splinewatch_training_loss", p.loss(), p.step()));
+    }
     if (!Double.isNaN(p.learningRate())) {
       scalars.add(Sample.of("splinewatch_training_learning_rate", p.learningRate(), p.step()));
     }

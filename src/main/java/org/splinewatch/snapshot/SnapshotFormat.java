@@ -43,9 +43,12 @@ public final class SnapshotFormat {
     }
   }
 
-  /** One parsed snapshot. */
+  /**
+   * One parsed snapshot. {@code hasLoss} is false when no loss was sent (NaN then stands for "none", not for a
+   * diverged loss, which a client sends as "NaN").
+   */
   public record Snapshot(long step, int epoch, double loss, double learningRate, List<Layer> layers, int reprBlock,
-      boolean classifierHead) {
+      boolean classifierHead, boolean hasLoss) {
   }
 
   /** Parses a registration body: {@code run.json} plus the arrays {@code probes}, {@code probe_labels}, .... */
@@ -243,7 +246,8 @@ public final class SnapshotFormat {
     } else {
       reprBlock = blocks - 1;
     }
-    return new Snapshot(step, epoch, loss, lr, layers, reprBlock, classifier && projectorAt < 0);
+    return new Snapshot(step, epoch, loss, lr, layers, reprBlock, classifier && projectorAt < 0,
+        doc.hasNonNull("loss"));
   }
 
   /** The benchmark format's MLP: {@code W0..W{L-1}}, {@code b0..}, ReLU after all but the last. */
