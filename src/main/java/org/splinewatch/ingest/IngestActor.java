@@ -85,6 +85,7 @@ public final class IngestActor extends AbstractBehavior<IngestActor.Command> {
           return forward(m.runId(), m.replyTo(), new IngestedRun.Finish(m.status(), m.reason(), m.replyTo()));
         })
         .onMessage(Ended.class, m -> {
+          // a run that ended on its own (registration refused, idle timeout) is no longer live
           runs.remove(m.runId());
           c.active().remove(m.runId());
           return this;

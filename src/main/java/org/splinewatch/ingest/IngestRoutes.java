@@ -10,7 +10,6 @@ import static org.apache.pekko.http.javadsl.server.Directives.path;
 import static org.apache.pekko.http.javadsl.server.Directives.pathEnd;
 import static org.apache.pekko.http.javadsl.server.Directives.pathPrefix;
 import static org.apache.pekko.http.javadsl.server.Directives.post;
-import static org.apache.pekko.http.javadsl.server.Directives.withRequestTimeout;
 import static org.apache.pekko.http.javadsl.server.PathMatchers.segment;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -75,9 +74,8 @@ public final class IngestRoutes {
                   this::register)),
               path(segment().slash("snapshots"), id -> known(id, () -> body(settings.maxSnapshotBytes(), "snapshot",
                   "splinewatch.ingest.max-snapshot-bytes", bytes -> snapshot(id, bytes)))),
-              path(segment().slash("finish"), id -> known(id, () -> withRequestTimeout(
-                  settings.drainTimeout().plus(Duration.ofSeconds(100)),
-                  () -> body(FINISH_BYTES, "finish request", "a fixed 64 KiB", bytes -> finish(id, bytes))))));
+              path(segment().slash("finish"), id -> known(id, () ->
+                  body(FINISH_BYTES, "finish request", "a fixed 64 KiB", bytes -> finish(id, bytes)))));
         })))));
   }
 
@@ -178,7 +176,7 @@ public final class IngestRoutes {
     }
     String s = status;
     String why = reason == null ? null : reason.length() > 1000 ? reason.substring(0, 1000) : reason;
-    return ask(r -> new IngestActor.Finish(id, s, why, r), settings.drainTimeout().plus(Duration.ofSeconds(95)))
+    return ask(r -> new IngestActor.Finish(id, s, why, r), Duration.ofSeconds(10))
         .exceptionally(IngestRoutes::failure);
   }
 

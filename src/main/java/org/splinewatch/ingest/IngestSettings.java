@@ -6,7 +6,7 @@ import org.splinewatch.snapshot.NpzArchive;
 
 /** {@code splinewatch.ingest}: limits and defaults of HTTP snapshot ingestion on {@code ./monitor serve}. */
 public record IngestSettings(boolean enabled, long maxRunBytes, long maxSnapshotBytes, int maxEntries, int maxLayers,
-    int maxProbes, int maxRuns, String earlyStop, int hubBufferSize, Duration drainTimeout) {
+    int maxProbes, int maxRuns, String earlyStop, int hubBufferSize, Duration drainTimeout, Duration idleTimeout) {
 
   public IngestSettings {
     if (maxRunBytes < 1024 || maxSnapshotBytes < 1024 || maxRunBytes > Integer.MAX_VALUE - 64
@@ -18,6 +18,9 @@ public record IngestSettings(boolean enabled, long maxRunBytes, long maxSnapshot
       throw new IllegalArgumentException("splinewatch.ingest: max-entries must be at least 4, max-layers and max-runs"
           + " at least 1, max-probes at least 10");
     }
+    if (idleTimeout.isNegative() || idleTimeout.isZero()) {
+      throw new IllegalArgumentException("splinewatch.ingest.idle-timeout must be positive, got " + idleTimeout);
+    }
     if (!earlyStop.equals("stop") && !earlyStop.equals("warn")) {
       throw new IllegalArgumentException("splinewatch.ingest.early-stop is '" + earlyStop + "'; expected stop or warn");
     }
@@ -28,7 +31,7 @@ public record IngestSettings(boolean enabled, long maxRunBytes, long maxSnapshot
     return new IngestSettings(c.getBoolean("enabled"), c.getBytes("max-run-bytes"), c.getBytes("max-snapshot-bytes"),
         c.getInt("max-entries"), c.getInt("max-layers"), c.getInt("max-probes"), c.getInt("max-runs"),
         c.getString("early-stop"), root.getInt("splinewatch.hub.buffer-size"),
-        root.getDuration("splinewatch.analysis.drain-timeout"));
+        root.getDuration("splinewatch.analysis.drain-timeout"), c.getDuration("idle-timeout"));
   }
 
   public NpzArchive.Limits runLimits() {

@@ -43,7 +43,10 @@ public final class IngestedRun extends AbstractBehavior<Object> {
   public record Snapshot(SnapshotFormat.Snapshot snapshot, ActorRef<Reply> replyTo) implements Command {
   }
 
-  /** The client ends the run: {@code status} done, stopped or failed. Answered once recorded. */
+  /**
+   * The client ends the run: {@code status} done, stopped or failed. Answered at once (202); the run then waits for
+   * its queued analyses, records {@code run_finished} and writes its report.
+   */
   public record Finish(String status, String reason, ActorRef<Reply> replyTo) implements Command {
   }
 
@@ -80,8 +83,17 @@ public final class IngestedRun extends AbstractBehavior<Object> {
   private Finish finishing;
 
   public static Behavior<Object> create(Setup setup) {
-    return Behaviors.setup(ctx -> new IngestedRun(ctx, setup));
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
+      Duration idle = setup.ingest().idleTimeout();
+      timers.startTimerWithFixedDelay(new IdleCheck(), idle.dividedBy(4).isZero() ? idle : idle.dividedBy(4));
+      return new IngestedRun(ctx, setup);
+    }));
   }
+
+  private record IdleCheck() implements Command {
+  }
+
+  private long lastActivity = System.nanoTime();
 
   private IngestedRun(ActorContext<Object> ctx, Setup s) {
     super(ctx);
@@ -118,6 +130,15 @@ public final class IngestedRun extends AbstractBehavior<Object> {
           return this;
         })
         .onMessage(Recorded.class, this::onRecorded)
+        .onMessage(IdleCheck.class, m -> {
+          Duration idle = Duration.ofNanos(System.nanoTime() - lastActivity);
+          if (finishing == null && publisher != null && idle.compareTo(s.ingest().idleTimeout()) >= 0) {
+            // the client went away without finishing: the run ends as failed, with what it had
+            return onFinish(new Finish("failed", "no snapshot or finish request for " + idle.toSeconds() + " s"
+                + " (splinewatch.ingest.idle-timeout)", getContext().getSystem().ignoreRef()));
+          }
+          return this;
+        })
         .build();
   }
 
@@ -145,6 +166,7 @@ public final class IngestedRun extends AbstractBehavior<Object> {
   }
 
   private Behavior<Object> onSnapshot(Snapshot m) {
+    lastActivity = System.nanoTime();
     if (publisher == null || finishing != null) {
       m.replyTo().tell(Reply.error(409, "run '" + s.info().runId() + "' is " + (finishing != null ? "finishing"
           : "still registering") + "; expected snapshots between registration and finish"));
@@ -208,6 +230,13 @@ public final class IngestedRun extends AbstractBehavior<Object> {
       return this;
     }
     finishing = m;
+    // answered at once: draining the last analyses may take minutes, longer than an HTTP client should wait
+    Map<String, Object> body = stopState();
+    body.put("run", s.info().runId());
+    body.put("status", m.status());
+    body.put("finishing", true);
+    body.put("run_directory", s.urls().get("run_directory"));
+    m.replyTo().tell(new Reply(202, Json.write(body), true));
     getContext().ask(Done.class, publisher, s.ingest().drainTimeout(), SnapshotPublisher.Drain::new,
         (ok, err) -> new Drained());
     return this;
@@ -234,14 +263,8 @@ public final class IngestedRun extends AbstractBehavior<Object> {
 
   private Behavior<Object> onRecorded(Recorded m) {
     if (m.failure() != null) {
-      finishing.replyTo().tell(Reply.error(500, "the end of run '" + s.info().runId() + "' could not be recorded: "
-          + m.failure().getMessage()));
-    } else {
-      Map<String, Object> body = stopState();
-      body.put("run", s.info().runId());
-      body.put("status", finishing.status());
-      body.put("run_directory", s.urls().get("run_directory"));
-      finishing.replyTo().tell(new Reply(200, Json.write(body), true));
+      getContext().getLog().error("the end of run {} could not be recorded: {}", s.info().runId(),
+          m.failure().getMessage());
     }
     return Behaviors.stopped();
   }

@@ -46,7 +46,14 @@ class IngestHttpTest {
 
   @BeforeEach
   void start() {
-    Map<String, Object> o = new HashMap<>();
+    start(Map.of());
+  }
+
+  private void start(Map<String, Object> extra) {
+    if (server != null) {
+      server.close();
+    }
+    Map<String, Object> o = new HashMap<>(extra);
     o.put("splinewatch.cluster.port", 0);
     o.put("splinewatch.control.token", TOKEN);
     o.put("splinewatch.analysis.enabled", List.of("embedding", "regions"));
@@ -136,8 +143,9 @@ class IngestHttpTest {
     assertTrue(m.contains("splinewatch_training_loss{dataset=\"toy\",method=\"supervised\",run=\"h1\"}"), m);
 
     HttpResponse<String> fin = post("/api/v1/runs/h1/finish", "{\"status\": \"done\"}".getBytes(), TOKEN);
-    assertEquals(200, fin.statusCode(), fin.body());
+    assertEquals(202, fin.statusCode(), fin.body());
     Path dir = tmp.resolve("h1");
+    waitFor(() -> Files.isRegularFile(dir.resolve("report.html")) ? "yes" : "", "yes"::equals);
     for (String f : List.of("config.json", "metrics.jsonl", "events.jsonl", "report.html")) {
       assertTrue(Files.isRegularFile(dir.resolve(f)), f);
     }
@@ -191,9 +199,22 @@ class IngestHttpTest {
       String status = id.equals("c2") ? "stopped" : "done";
       HttpResponse<String> f = post("/api/v1/runs/" + id + "/finish", ("{\"status\": \"" + status + "\"}").getBytes(),
           TOKEN);
-      assertEquals(200, f.statusCode(), f.body());
+      assertEquals(202, f.statusCode(), f.body());
     }
-    assertTrue(Files.readString(tmp.resolve("c2").resolve("events.jsonl")).contains("\"exit_code\":3"));
+    Path events = tmp.resolve("c2").resolve("events.jsonl");
+    waitFor(() -> Files.readString(events), e -> e.contains("\"exit_code\":3"));
+  }
+
+  @Test
+  void aClientThatGoesAwayHasItsRunFinishedAsFailed() throws Exception {
+    start(Map.of("splinewatch.ingest.idle-timeout", "1s"));
+    assertEquals(201, post("/api/v1/runs", TestNpz.run("gone", 20, 8, 4, ""), TOKEN).statusCode());
+    Path events = tmp.resolve("gone").resolve("events.jsonl");
+    waitFor(() -> Files.isRegularFile(events) ? Files.readString(events) : "", e -> e.contains("run_finished"));
+    String e = Files.readString(events);
+    assertTrue(e.contains("\"status\":\"failed\"") && e.contains("idle-timeout"), e);
+    waitFor(() -> String.valueOf(post("/api/v1/runs/gone/snapshots", new byte[10], TOKEN).statusCode()),
+        "404"::equals);
   }
 
   interface Check<T> {

@@ -142,13 +142,15 @@ class PyTorchClientTest {
       assertTrue(metrics.lines().anyMatch(l -> l.startsWith("splinewatch_regions{") && l.contains("torch-e2e")),
           metrics);
       Path dir = runs.resolve("torch-e2e");
-      String events = Files.readString(dir.resolve("events.jsonl"), StandardCharsets.UTF_8);
+      // the finish request is answered at once; the run's end is recorded once its last analyses are done
+      String events = IngestHttpTest.waitFor(() -> Files.readString(dir.resolve("events.jsonl"), StandardCharsets.UTF_8),
+          e -> e.contains("run_finished"));
       assertTrue(events.contains("dead_representation"), events);
       JsonNode last = new ObjectMapper().readTree(events.strip().lines().reduce((a, b) -> b).orElseThrow());
       assertEquals("run_finished", last.get("type").asText());
       assertEquals(3, last.get("exit_code").asInt());
       assertTrue(Files.readString(dir.resolve("metrics.jsonl")).contains("splinewatch_regions"));
-      assertTrue(Files.isRegularFile(dir.resolve("report.html")));
+      IngestHttpTest.waitFor(() -> Files.isRegularFile(dir.resolve("report.html")) ? "yes" : "", "yes"::equals);
       assertTrue(Files.readString(dir.resolve("config.json")).contains("pytorch"));
     }
   }
