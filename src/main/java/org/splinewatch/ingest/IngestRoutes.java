@@ -149,7 +149,8 @@ public final class IngestRoutes {
       return CompletableFuture.completedFuture(IngestedRun.Reply.error(404, IngestActor.unknown(id, active.keySet())));
     }
     return CompletableFuture.supplyAsync(() -> SnapshotFormat.parseSnapshot(body, settings.snapshotLimits(),
-        shape.inputShape(), shape.classes(), shape.classifier(), settings.maxLayers()), parsing)
+        shape.inputShape(), shape.classes(), shape.classifier(), settings.maxLayers(), settings.maxLayerWidth()),
+        parsing)
         .thenCompose(snap -> ask(r -> new IngestActor.Snapshot(id, snap, r), Duration.ofSeconds(10)))
         .exceptionally(IngestRoutes::failure);
   }

@@ -153,10 +153,11 @@ public final class SnapshotFormat {
 
   /**
    * Parses a snapshot body for a run whose inputs have {@code inputShape} ({@code (d)} or {@code (c, h, w)}).
-   * {@code classes} is checked against a classifier's output width.
+   * {@code classes} is checked against a classifier's output width; no layer may output more than {@code maxWidth}
+   * values.
    */
   public static Snapshot parseSnapshot(byte[] body, NpzArchive.Limits limits, int[] inputShape, int classes,
-      boolean classifier, int maxLayers) {
+      boolean classifier, int maxLayers, int maxWidth) {
     NpzArchive npz = NpzArchive.read(body, limits, "snapshot");
     JsonNode doc = npz.document(SNAPSHOT_DOC) == null ? JSON.createObjectNode() : json(npz, SNAPSHOT_DOC, "snapshot");
     long step = doc.path("step").asLong(-1);
@@ -172,7 +173,7 @@ public final class SnapshotFormat {
     JsonNode list = doc.path("layers");
     int dim = Math.toIntExact(Arrays.stream(inputShape).asLongStream().reduce(1, Math::multiplyExact));
     if (list.isMissingNode()) {
-      mlpLayers(npz, layers, dim, maxLayers);
+      mlpLayers(npz, layers, dim, maxLayers, maxWidth);
     } else {
       if (!list.isArray() || list.size() == 0 || list.size() > maxLayers) {
         throw new FormatException("snapshot: layers must be a list of 1 to " + maxLayers + " layers");
@@ -208,6 +209,12 @@ public final class SnapshotFormat {
         };
         layers.add(layer);
         shape = next(layer, shape);
+        // every analyzer holds (probes × width) activations of a layer: a width cap bounds the monitor's memory
+        long width = Arrays.stream(shape).asLongStream().reduce(1, Math::multiplyExact);
+        if (width > maxWidth) {
+          throw new FormatException(where + " (" + type + ") outputs " + width + " values; expected at most "
+              + maxWidth + " (splinewatch.ingest.max-layer-width)", true);
+        }
       }
     }
     PiecewiseLinearNet net;
@@ -251,7 +258,7 @@ public final class SnapshotFormat {
   }
 
   /** The benchmark format's MLP: {@code W0..W{L-1}}, {@code b0..}, ReLU after all but the last. */
-  private static void mlpLayers(NpzArchive npz, List<Layer> layers, int dim, int maxLayers) {
+  private static void mlpLayers(NpzArchive npz, List<Layer> layers, int dim, int maxLayers, int maxWidth) {
     int count = 0;
     while (npz.array("W" + count) != null) {
       count++;
@@ -265,6 +272,10 @@ public final class SnapshotFormat {
       layers.add(denseArrays(require(npz, "W" + i, "snapshot"), require(npz, "b" + i, "snapshot"),
           "snapshot: layer W" + i, shape));
       shape = new int[] {((Layer.Dense) layers.get(layers.size() - 1)).out()};
+      if (shape[0] > maxWidth) {
+        throw new FormatException("snapshot: W" + i + " has " + shape[0] + " outputs; expected at most " + maxWidth
+            + " (splinewatch.ingest.max-layer-width)", true);
+      }
       if (i < count - 1) {
         layers.add(Layer.Activation.relu());
       }

@@ -26,7 +26,7 @@ class IngestFormatTest {
   private static final int[] IMAGE = {1, 8, 8};
 
   private static SnapshotFormat.Snapshot parse(byte[] body, boolean classifier) {
-    return SnapshotFormat.parseSnapshot(body, LIMITS, IMAGE, 4, classifier, 32);
+    return SnapshotFormat.parseSnapshot(body, LIMITS, IMAGE, 4, classifier, 32, 4096);
   }
 
   @Test
@@ -82,7 +82,7 @@ class IngestFormatTest {
     byte[] plain = new TestNpz().array("W0", TestNpz.randn(r, 64 * 5, 0.2), 64, 5)
         .array("b0", new float[5], 5).array("W1", TestNpz.randn(r, 20, 0.2), 5, 4).array("b1", new float[4], 4)
         .json("snapshot", "{\"step\": 3}").bytes();
-    SnapshotFormat.Snapshot m = SnapshotFormat.parseSnapshot(plain, LIMITS, new int[] {64}, 4, true, 32);
+    SnapshotFormat.Snapshot m = SnapshotFormat.parseSnapshot(plain, LIMITS, new int[] {64}, 4, true, 32, 4096);
     assertEquals(3, m.layers().size());
     assertEquals(0, m.reprBlock());
   }
@@ -139,6 +139,13 @@ class IngestFormatTest {
     NpzArchive.FormatException t = assertThrows(NpzArchive.FormatException.class,
         () -> NpzArchive.read(body, new NpzArchive.Limits(4096, 8), "snapshot"));
     assertTrue(t.tooLarge(), t.getMessage());
+    // a layer wider than the cap (80 channels of 8x8 = 5120 values > 4096): refused as too large
+    java.util.Random r = new java.util.Random(2);
+    List<Layer> wide = List.of(new Layer.Conv2D(1, 8, 8, 80, 3, 3, 1, 1, TestNpz.randn(r, 720, 0.3), new float[80]),
+        Layer.Activation.relu());
+    NpzArchive.FormatException w = assertThrows(NpzArchive.FormatException.class,
+        () -> parse(TestNpz.snapshot(wide, 0, 1, -1).bytes(), false));
+    assertTrue(w.tooLarge() && w.getMessage().contains("outputs 5120 values; expected at most 4096"), w.getMessage());
     // too many entries
     TestNpz many = new TestNpz();
     for (int i = 0; i < 10; i++) {

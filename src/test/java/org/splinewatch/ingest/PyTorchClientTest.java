@@ -74,7 +74,7 @@ class PyTorchClientTest {
     assertTrue(out.startsWith("0\n"), out);
     NpzArchive.Limits limits = new NpzArchive.Limits(1 << 24, 64);
     SnapshotFormat.Snapshot s = SnapshotFormat.parseSnapshot(Files.readAllBytes(tmp.resolve("snapshot.npz")), limits,
-        new int[] {1, 8, 8}, 5, true, 64);
+        new int[] {1, 8, 8}, 5, true, 64, 4096);
     NpzArchive expected = NpzArchive.read(Files.readAllBytes(tmp.resolve("expected.npz")), limits, "fixture");
     PiecewiseLinearNet net = new PiecewiseLinearNet(64, s.layers());
     float[] in = expected.array("inputs").values();
