@@ -115,7 +115,10 @@ def main(argv=None):
                               probes=(te_x[:a.probe_size].numpy(), te_y[:a.probe_size].numpy()), classes=10,
                               labels={"method": a.method, "dataset": "mnist",
                                       "tags": {"framework": "pytorch", "torch": torch.__version__}},
-                              classifier=a.method == "supervised", seed=a.seed)
+                              classifier=a.method == "supervised", seed=a.seed,
+                              settings={"stop_gradient": not a.no_stop_gradient, "predictor": True,
+                                        "batch_size": a.batch_size, "learning_rate": a.lr, "max_steps": a.steps,
+                                        "snapshot_every": a.snapshot_every, "collapse_at": a.collapse_at})
         except (MonitorError, OSError, ValueError) as e:
             print("error: the monitor refused the run: %s" % e, file=sys.stderr)
             return 1

@@ -43,7 +43,8 @@ def value_name(index, key):
 
 
 def run_npz(run_id, probes, probe_labels, classes, method="external", dataset="external", tags=None,
-            probe_pairs=None, plane_anchors=None, planes=2, fit=None, classifier=None, early_stop=None, seed=42):
+            probe_pairs=None, plane_anchors=None, planes=2, fit=None, classifier=None, early_stop=None, seed=42,
+            settings=None):
     """A registration body: run.json plus probes (n, d) or (n, c, h, w) float32 and their integer labels."""
     arrays = {"probes": np.asarray(probes, dtype="<f4"), "probe_labels": np.asarray(probe_labels, dtype="<i8")}
     if probe_pairs is not None:
@@ -54,7 +55,7 @@ def run_npz(run_id, probes, probe_labels, classes, method="external", dataset="e
         arrays["fit_inputs"] = np.asarray(fit[0], dtype="<f4")
         arrays["fit_labels"] = np.asarray(fit[1], dtype="<i8")
     doc = {"run_id": run_id, "method": method, "dataset": dataset, "tags": dict(tags or {}), "classes": int(classes),
-           "planes": int(planes), "seed": int(seed)}
+           "planes": int(planes), "seed": int(seed), "settings": dict(settings or {})}
     if classifier is not None:
         doc["classifier"] = bool(classifier)
     if early_stop is not None:

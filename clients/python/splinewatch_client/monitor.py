@@ -24,14 +24,15 @@ class Monitor:
     """A run streaming to ``./monitor serve`` at ``url`` (for example http://127.0.0.1:9464).
 
     ``probes`` is ``(x, y)``: held-out inputs of shape (n, d) or (n, c, h, w) and their integer labels, sent once.
-    ``labels`` may hold ``method``, ``dataset`` and ``tags`` (a dict of strings). The token comes from ``token``,
+    ``labels`` may hold ``method``, ``dataset`` and ``tags`` (a dict of strings); ``settings`` (numbers, booleans,
+    strings) go to the run's config.json, e.g. ``{"stop_gradient": False}`` for ./monitor detection. The token comes from ``token``,
     else ``token_file``, else $SPLINEWATCH_CONTROL_TOKEN. Snapshots wait in a queue of ``queue_size``; when it is
     full the oldest is dropped (counted in ``dropped``), so ``snapshot`` never waits for the network.
     """
 
     def __init__(self, url, run_id, token=None, probes=None, labels=None, classes=None, token_file=None,
                  plane_anchors=None, probe_pairs=None, fit=None, classifier=None, early_stop="stop", planes=2,
-                 queue_size=2, timeout=60.0, seed=42):
+                 queue_size=2, timeout=60.0, seed=42, settings=None):
         if probes is None:
             raise ValueError("probes=(x, y) is required: held-out inputs and their labels")
         import numpy as np
@@ -63,7 +64,7 @@ class Monitor:
         body = run_npz(run_id, x, y, classes if classes is not None else int(y.max()) + 1,
                        method=labels.get("method", "external"), dataset=labels.get("dataset", "external"),
                        tags=labels.get("tags"), probe_pairs=probe_pairs, plane_anchors=plane_anchors, planes=planes,
-                       fit=fit, classifier=classifier, early_stop=early_stop, seed=seed)
+                       fit=fit, classifier=classifier, early_stop=early_stop, seed=seed, settings=settings)
         self.registration = self._post("/api/v1/runs", body)
         self._thread = threading.Thread(target=self._send_loop, name="splinewatch-client", daemon=True)
         self._thread.start()

@@ -185,7 +185,8 @@ public final class IngestActor extends AbstractBehavior<IngestActor.Command> {
     c.put("source", "http");
     c.put("seed", spec.seed());
     c.put("tags", spec.tags());
-    Map<String, Object> settings = new LinkedHashMap<>();
+    // the client's own settings first (method ablations for ./monitor detection); the monitor's keys win
+    Map<String, Object> settings = new LinkedHashMap<>(spec.settings());
     settings.put("classes", spec.classes());
     settings.put("classifier", spec.classifier());
     settings.put("input_shape", spec.inputShape());

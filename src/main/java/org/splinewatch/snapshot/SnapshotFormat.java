@@ -37,7 +37,8 @@ public final class SnapshotFormat {
    */
   public record RunSpec(String runId, String method, String dataset, Map<String, String> tags, int classes,
       boolean classifier, int[] inputShape, int probeCount, float[] probes, int[] probeLabels, float[] probePairs,
-      List<int[]> planeAnchors, int planes, long seed, float[] fitInputs, int[] fitLabels, String earlyStop) {
+      List<int[]> planeAnchors, int planes, long seed, float[] fitInputs, int[] fitLabels, String earlyStop,
+      Map<String, Object> settings) {
     public int inputDim() {
       return Math.toIntExact(Arrays.stream(inputShape).asLongStream().reduce(1, Math::multiplyExact));
     }
@@ -148,7 +149,34 @@ public final class SnapshotFormat {
       fitLabels = labels(require(npz, "fit_labels", "run registration"), fi.shape()[0], classes, "fit_labels");
     }
     return new RunSpec(runId, method, dataset, tags, classes, classifier, inputShape, n, probes.values(), labels,
-        pairs, anchors, planes, seed, fit, fitLabels, earlyStop);
+        pairs, anchors, planes, seed, fit, fitLabels, earlyStop, settings(doc.path("settings")));
+  }
+
+  /**
+   * The training settings a client reports (written to {@code config.json}'s {@code settings}, where
+   * {@code ./monitor detection} reads {@code stop_gradient}, {@code predictor} and {@code vicreg_coefficients}):
+   * at most 64 lower-case keys whose values are numbers, booleans, short strings or lists of up to 16 numbers.
+   */
+  private static Map<String, Object> settings(JsonNode node) {
+    Map<String, Object> out = new LinkedHashMap<>();
+    if (node.isMissingNode() || node.isNull()) {
+      return out;
+    }
+    if (!node.isObject() || node.size() > 64) {
+      throw new FormatException("run registration: settings must be an object of at most 64 entries");
+    }
+    node.fields().forEachRemaining(e -> {
+      JsonNode v = e.getValue();
+      boolean list = v.isArray() && v.size() <= 16 && java.util.stream.StreamSupport.stream(v.spliterator(), false)
+          .allMatch(JsonNode::isNumber);
+      boolean scalar = v.isNumber() || v.isBoolean() || (v.isTextual() && v.asText().length() <= 256);
+      if (!e.getKey().matches("[a-z][a-z0-9_]{0,63}") || !(scalar || list)) {
+        throw new FormatException("run registration: setting '" + shorten(e.getKey()) + "' is not valid; expected a"
+            + " lower-case name and a number, boolean, string or list of up to 16 numbers");
+      }
+      out.put(e.getKey(), JSON.convertValue(v, Object.class));
+    });
+    return out;
   }
 
   /**

@@ -173,6 +173,13 @@ class IngestFormatTest {
         () -> SnapshotFormat.parseRun(TestNpz.run("r2", 20, 4, 3, ", \"classes\": 2"), LIMITS, 100));
     assertTrue(labels.getMessage().contains("probe_labels holds 2.0 at index 2; expected integers from 0 to 1"),
         labels.getMessage());
+    SnapshotFormat.RunSpec ablation = SnapshotFormat.parseRun(TestNpz.run("r3", 20, 4, 3,
+        ", \"settings\": {\"stop_gradient\": false, \"vicreg_coefficients\": [25, 0, 1]}"), LIMITS, 100);
+    assertEquals(false, ablation.settings().get("stop_gradient"));
+    assertEquals(List.of(25, 0, 1), ablation.settings().get("vicreg_coefficients"));
+    NpzArchive.FormatException setting = assertThrows(NpzArchive.FormatException.class,
+        () -> SnapshotFormat.parseRun(TestNpz.run("r4", 20, 4, 3, ", \"settings\": {\"Bad Key\": 1}"), LIMITS, 100));
+    assertTrue(setting.getMessage().contains("setting 'Bad Key' is not valid"), setting.getMessage());
     NpzArchive.FormatException many = assertThrows(NpzArchive.FormatException.class,
         () -> SnapshotFormat.parseRun(ok, LIMITS, 12));
     assertTrue(many.tooLarge() && many.getMessage().contains("max-probes"), many.getMessage());
