@@ -400,8 +400,28 @@ public final class EmbeddedRun {
     for (int i = 0; i < n; i++) {
       aug.augment(probes, i * d, pairs, i * d, rnd);
     }
-    List<int[]> planes = new ArrayList<>();
-    for (int p = 0; p < s.planes(); p++) {
+    List<int[]> planes = planeAnchors(labels, s.planes(), rnd);
+    // the linear probe's training subset: evenly spaced training images (deterministic, class-balanced in
+    // expectation)
+    int m = Math.min(s.probeTrainSize(), train.count());
+    float[] fit = new float[m * d];
+    int[] fitLabels = new int[m];
+    for (int i = 0; i < m; i++) {
+      int idx = (int) ((long) i * train.count() / m);
+      train.image(idx, fit, i * d);
+      fitLabels[i] = train.labels()[idx];
+    }
+    return new RunInfo(runId, s.method(), s.dataset(), d, n, probes, pairs, labels, 10, planes, fit, fitLabels);
+  }
+
+  /**
+   * For each of {@code planes} planes, three probe indices of different classes drawn from {@code rnd} (a plane
+   * whose three anchors are not found in {@code 10 n} draws is left out).
+   */
+  public static List<int[]> planeAnchors(int[] labels, int planes, SplittableRandom rnd) {
+    int n = labels.length;
+    List<int[]> out = new ArrayList<>();
+    for (int p = 0; p < planes; p++) {
       int[] anchor = new int[3];
       int found = 0;
       for (int attempt = 0; attempt < 10 * n && found < 3; attempt++) {
@@ -415,20 +435,10 @@ public final class EmbeddedRun {
         }
       }
       if (found == 3) {
-        planes.add(anchor);
+        out.add(anchor);
       }
     }
-    // the linear probe's training subset: evenly spaced training images (deterministic, class-balanced in
-    // expectation)
-    int m = Math.min(s.probeTrainSize(), train.count());
-    float[] fit = new float[m * d];
-    int[] fitLabels = new int[m];
-    for (int i = 0; i < m; i++) {
-      int idx = (int) ((long) i * train.count() / m);
-      train.image(idx, fit, i * d);
-      fitLabels[i] = train.labels()[idx];
-    }
-    return new RunInfo(runId, s.method(), s.dataset(), d, n, probes, pairs, labels, 10, planes, fit, fitLabels);
+    return out;
   }
 
   private static Map<String, Object> provenance(String runId, RunSettings s, Map<String, Object> options,

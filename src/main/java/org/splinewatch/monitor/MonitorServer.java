@@ -61,20 +61,28 @@ public final class MonitorServer implements AutoCloseable {
         String controlToken = AlertWebhook.tokenFrom(config);
         AlertWebhook webhook = new AlertWebhook(controlToken, control,
             event -> console.println("stop requested through the control endpoint: " + event.get("alertname")));
+        // HTTP ingestion (issue 25): its routes need the metrics node, whose URL needs the bound port
+        var ingest = org.splinewatch.ingest.HttpIngestion.prepare(system, config, cluster, controlToken);
         http = MetricsHttpServer.start(system, registry, metricsHost, metricsPort,
-            org.apache.pekko.http.javadsl.server.Directives.concat(ControlRoutes.route(webhook),
+            org.apache.pekko.http.javadsl.server.Directives.concat(ControlRoutes.route(webhook), ingest.route(),
                 LivePage.route(out, "",
-                    system.dispatchers().lookup(org.apache.pekko.actor.typed.DispatcherSelector.blocking()))), MetricsHttpServer.AllowedHosts.fromConfig(config, metricsHost));
+                    system.dispatchers().lookup(org.apache.pekko.actor.typed.DispatcherSelector.blocking()))),
+            MetricsHttpServer.AllowedHosts.fromConfig(config, metricsHost));
         String url = "http://" + metricsHost + ":" + http.port() + "/metrics";
         java.nio.file.Files.createDirectories(out);
         EmbeddedRun.writeToken(out.resolve("control-token"), controlToken);
         sdFile = ServiceDiscovery.register(config, out, "monitor-" + http.port(), metricsHost, http.port());
-        system.systemActorOf(MetricsNode.create(registry, out, control, url, rejections, cluster.maxOpenRuns(),
-            config.getDuration("splinewatch.retention.finished-run-meters-grace"),
+        var metricsNode = system.systemActorOf(MetricsNode.create(registry, out, control, url, rejections,
+            cluster.maxOpenRuns(), config.getDuration("splinewatch.retention.finished-run-meters-grace"),
             org.splinewatch.metrics.RetentionSettings.fromConfig(config)), "metrics-node", Props.empty());
+        ingest.start(metricsNode, out, "http://" + metricsHost + ":" + http.port());
         console.println("  metrics: " + url + " (live page: http://" + metricsHost + ":" + http.port() + "/)");
         console.println("  control: POST http://" + metricsHost + ":" + http.port() + "/api/v1/alerts (bearer token in "
             + out.resolve("control-token") + ")");
+        if (ingest.enabled()) {
+          console.println("  ingestion: POST http://" + metricsHost + ":" + http.port() + "/api/v1/runs (any training"
+              + " loop, e.g. the PyTorch client in clients/python; same bearer token)");
+        }
         console.println("  run directories: " + out);
       }
       if (cluster.roles().contains("analyzer")) {

@@ -19,7 +19,7 @@ import net.jqwik.api.constraints.IntRange;
 import org.junit.jupiter.api.Test;
 
 /** The correctness oracles of regions.md §7. */
-class PartitionOracleTest {
+public class PartitionOracleTest {
 
   static final Plane SQUARE = Plane.explicit(new double[] {0, 0}, new double[] {1, 0}, new double[] {0, 1});
 
@@ -355,7 +355,7 @@ class PartitionOracleTest {
   }
 
   /** A forward pass at each face's vertex mean reproduces its pattern; patterns are distinct. */
-  static void assertPatternsConsistent(Partition p) {
+  public static void assertPatternsConsistent(Partition p) {
     PiecewiseLinearNet net = p.net();
     Set<String> seen = new HashSet<>();
     for (int f = 0; f < p.regionCount(); f++) {

@@ -1,0 +1,12 @@
+"""Client of splinewatch's HTTP ingestion API (docs/snapshot-format.md).
+
+``Monitor`` registers a run with a running ``./monitor serve``, converts a PyTorch network into the snapshot
+format (``convert``), sends snapshots on a background thread with a drop-oldest queue, and reports whether the
+monitor asks the run to stop. numpy is required; torch only for ``convert``.
+"""
+
+from .format import encode_npz, layers_npz, run_npz
+from .convert import UnsupportedModuleError, convert
+from .monitor import Monitor, MonitorError
+
+__all__ = ["Monitor", "MonitorError", "UnsupportedModuleError", "convert", "encode_npz", "layers_npz", "run_npz"]

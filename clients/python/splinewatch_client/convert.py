@@ -1,0 +1,149 @@
+"""Converting a PyTorch network into the snapshot format's layer list (weights copied to CPU float32)."""
+
+import numpy as np
+
+SUPPORTED = "Linear, Conv2d, AvgPool2d, BatchNorm1d/2d, ReLU, LeakyReLU, Flatten (Identity and Dropout are skipped)"
+
+
+class UnsupportedModuleError(ValueError):
+    """A module the monitor's piecewise-linear networks cannot represent."""
+
+
+def _cpu(t):
+    # detach and copy to host memory: training may go on (on any device) while the copy is encoded and sent
+    return t.detach().to("cpu", copy=True).float().numpy().astype("<f4", copy=False)
+
+
+def _modules(model):
+    import torch.nn as nn
+    if isinstance(model, nn.Sequential):
+        out = []
+        for m in model:
+            out.extend(_modules(m))
+        return out
+    if isinstance(model, (list, tuple)):
+        out = []
+        for m in model:
+            out.extend(_modules(m))
+        return out
+    return [model]
+
+
+def _pair(v, what, index, name):
+    if isinstance(v, (tuple, list)):
+        if len(set(v)) != 1:
+            raise UnsupportedModuleError("module %d (%s) has %s %s; expected the same value for height and width"
+                                         % (index, name, what, tuple(v)))
+        return int(v[0])
+    return int(v)
+
+
+def convert(model, projector=None):
+    """The layer list of ``model`` (an nn.Sequential or a list of modules), then ``projector``'s, marked as such.
+
+    Raises UnsupportedModuleError naming the first module that cannot be converted.
+    """
+    layers = [_layer(m, i) for i, m in enumerate(_modules(model))]
+    layers = [l for l in layers if l is not None]
+    if projector is not None:
+        head = [_layer(m, i) for i, m in enumerate(_modules(projector))]
+        head = [l for l in head if l is not None]
+        if not head:
+            raise UnsupportedModuleError("the projector holds no layer; expected at least one module")
+        head[0]["projector"] = True
+        layers.extend(head)
+    if not layers:
+        raise UnsupportedModuleError("the model holds no layer; expected at least one module")
+    return layers
+
+
+def _layer(m, i):
+    import torch.nn as nn
+    name = type(m).__name__
+    if isinstance(m, nn.Linear):
+        w = _cpu(m.weight).T.copy()  # PyTorch stores (out, in); the format is (in, out) with y = x @ W + b
+        b = _cpu(m.bias) if m.bias is not None else np.zeros(w.shape[1], dtype="<f4")
+        return {"type": "dense", "weight": w, "bias": b}
+    if isinstance(m, nn.Conv2d):
+        if m.groups != 1 or _pair(m.dilation, "dilation", i, name) != 1 or m.padding_mode != "zeros":
+            raise UnsupportedModuleError("module %d (Conv2d) uses groups, dilation or %s padding; expected groups=1,"
+                                         " dilation=1, zero padding" % (i, m.padding_mode))
+        if isinstance(m.padding, str):
+            raise UnsupportedModuleError("module %d (Conv2d) has padding '%s'; expected an integer" % (i, m.padding))
+        w = _cpu(m.weight)
+        b = _cpu(m.bias) if m.bias is not None else np.zeros(w.shape[0], dtype="<f4")
+        return {"type": "conv2d", "weight": w, "bias": b, "stride": _pair(m.stride, "stride", i, name),
+                "padding": _pair(m.padding, "padding", i, name)}
+    if isinstance(m, nn.AvgPool2d):
+        if _pair(m.padding, "padding", i, name) != 0 or m.ceil_mode or m.divisor_override is not None:
+            raise UnsupportedModuleError("module %d (AvgPool2d) has padding, ceil_mode or divisor_override; expected"
+                                         " none" % i)
+        kernel = _pair(m.kernel_size, "kernel_size", i, name)
+        stride = _pair(m.stride if m.stride is not None else kernel, "stride", i, name)
+        return {"type": "avgpool2d", "kernel": kernel, "stride": stride}
+    if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
+        if m.running_mean is None or m.running_var is None:
+            raise UnsupportedModuleError("module %d (%s) keeps no running statistics; expected"
+                                         " track_running_stats=True (the monitor folds eval-mode batch norm)"
+                                         % (i, name))
+        n = m.num_features
+        gamma = _cpu(m.weight) if m.weight is not None else np.ones(n, dtype="<f4")
+        beta = _cpu(m.bias) if m.bias is not None else np.zeros(n, dtype="<f4")
+        return {"type": "batchnorm", "gamma": gamma, "beta": beta, "mean": _cpu(m.running_mean),
+                "var": _cpu(m.running_var), "eps": float(m.eps)}
+    if isinstance(m, nn.ReLU):
+        return {"type": "relu"}
+    if isinstance(m, nn.LeakyReLU):
+        return {"type": "leaky_relu", "negative_slope": float(m.negative_slope)}
+    if isinstance(m, nn.Flatten):
+        if m.start_dim != 1 or m.end_dim != -1:
+            raise UnsupportedModuleError("module %d (Flatten) flattens dims %d..%d; expected start_dim=1, end_dim=-1"
+                                         % (i, m.start_dim, m.end_dim))
+        return {"type": "flatten"}
+    if isinstance(m, (nn.Identity, nn.Dropout)):
+        return None
+    raise UnsupportedModuleError("module %d (%s) is not supported; expected %s" % (i, name, SUPPORTED))
+
+
+def forward(layers, x):
+    """The converted network's output and hidden pre-activation signs on ``x`` (numpy, float64): used by tests."""
+    h = np.asarray(x, dtype=np.float64)
+    signs = []
+    for l in layers:
+        t = l["type"]
+        if t == "dense":
+            h = h @ l["weight"].astype(np.float64) + l["bias"]
+        elif t == "conv2d":
+            h = _conv(h, l["weight"].astype(np.float64), l["bias"], l["stride"], l["padding"])
+        elif t == "avgpool2d":
+            k, s = l["kernel"], l["stride"]
+            n, c, hh, ww = h.shape
+            oh, ow = (hh - k) // s + 1, (ww - k) // s + 1
+            out = np.zeros((n, c, oh, ow))
+            for a in range(k):
+                for b in range(k):
+                    out += h[:, :, a:a + s * oh:s, b:b + s * ow:s]
+            h = out / (k * k)
+        elif t == "flatten":
+            h = h.reshape(h.shape[0], -1)
+        elif t == "batchnorm":
+            shape = (1, -1, 1, 1) if h.ndim == 4 else (1, -1)
+            scale = l["gamma"] / np.sqrt(l["var"].astype(np.float64) + l["eps"])
+            h = (h - l["mean"].reshape(shape)) * scale.reshape(shape) + l["beta"].reshape(shape)
+        elif t in ("relu", "leaky_relu"):
+            signs.append((h > 0).reshape(h.shape[0], -1))
+            h = np.where(h > 0, h, h * (0.0 if t == "relu" else l["negative_slope"]))
+    return h, signs
+
+
+def _conv(x, w, b, stride, pad):
+    n, c, hh, ww = x.shape
+    oc, _, kh, kw = w.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    oh, ow = (hh + 2 * pad - kh) // stride + 1, (ww + 2 * pad - kw) // stride + 1
+    out = np.zeros((n, oc, oh, ow))
+    for a in range(kh):
+        for bb in range(kw):
+            patch = xp[:, :, a:a + stride * oh:stride, bb:bb + stride * ow:stride]
+            out += np.einsum("nchw,oc->nohw", patch, w[:, :, a, bb])
+    return out + b.reshape(1, -1, 1, 1)

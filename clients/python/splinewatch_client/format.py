@@ -1,0 +1,74 @@
+"""Writing the .npz bodies of the ingestion API: numpy arrays (.npy, version 1.0, C order) plus one JSON entry."""
+
+import io
+import json
+import zipfile
+
+import numpy as np
+
+
+def encode_npz(arrays, documents):
+    """An uncompressed .npz: ``arrays`` (name -> ndarray) as NAME.npy, ``documents`` (name -> dict) as NAME.json."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:
+        for name, doc in documents.items():
+            z.writestr(name + ".json", json.dumps(doc, allow_nan=True))
+        for name, a in arrays.items():
+            npy = io.BytesIO()
+            np.lib.format.write_array(npy, np.ascontiguousarray(a), version=(1, 0), allow_pickle=False)
+            z.writestr(name + ".npy", npy.getvalue())
+    return buf.getvalue()
+
+
+def layers_npz(layers, step, epoch=0, loss=None, learning_rate=None):
+    """A snapshot body from ``convert``'s layer list: arrays named in the layer entries, plus snapshot.json."""
+    arrays = {}
+    specs = []
+    for spec in layers:
+        entry = {}
+        for key, value in spec.items():
+            if isinstance(value, np.ndarray):
+                arrays[value_name(len(specs), key)] = value
+                entry[key] = value_name(len(specs), key)
+            else:
+                entry[key] = value
+        specs.append(entry)
+    doc = {"format": "splinewatch-snapshot", "version": 1, "step": int(step), "epoch": int(epoch),
+           "loss": _number(loss), "learning_rate": _number(learning_rate), "layers": specs}
+    return encode_npz(arrays, {"snapshot": doc})
+
+
+def value_name(index, key):
+    return "l%d.%s" % (index, key)
+
+
+def run_npz(run_id, probes, probe_labels, classes, method="external", dataset="external", tags=None,
+            probe_pairs=None, plane_anchors=None, planes=2, fit=None, classifier=None, early_stop=None, seed=42,
+            settings=None):
+    """A registration body: run.json plus probes (n, d) or (n, c, h, w) float32 and their integer labels."""
+    arrays = {"probes": np.asarray(probes, dtype="<f4"), "probe_labels": np.asarray(probe_labels, dtype="<i8")}
+    if probe_pairs is not None:
+        arrays["probe_pairs"] = np.asarray(probe_pairs, dtype="<f4")
+    if plane_anchors is not None:
+        arrays["plane_anchors"] = np.asarray(plane_anchors, dtype="<i8")
+    if fit is not None:
+        arrays["fit_inputs"] = np.asarray(fit[0], dtype="<f4")
+        arrays["fit_labels"] = np.asarray(fit[1], dtype="<i8")
+    doc = {"run_id": run_id, "method": method, "dataset": dataset, "tags": dict(tags or {}), "classes": int(classes),
+           "planes": int(planes), "seed": int(seed), "settings": dict(settings or {})}
+    if classifier is not None:
+        doc["classifier"] = bool(classifier)
+    if early_stop is not None:
+        doc["early_stop"] = early_stop
+    return encode_npz(arrays, {"run": doc})
+
+
+def _number(x):
+    if x is None:
+        return None
+    x = float(x)
+    if x != x:
+        return "NaN"
+    if x in (float("inf"), float("-inf")):
+        return "Infinity" if x > 0 else "-Infinity"
+    return x

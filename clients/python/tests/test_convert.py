@@ -1,0 +1,114 @@
+"""The converter against PyTorch's own forward pass, the .npz bodies, and the sending queue (no monitor needed).
+
+Run with Debian's interpreter, which has python3-torch: /usr/bin/python3 -m unittest discover clients/python/tests
+"""
+
+import io
+import json
+import os
+import sys
+import unittest
+import zipfile
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from splinewatch_client import UnsupportedModuleError, convert, layers_npz, run_npz  # noqa: E402
+from splinewatch_client.convert import forward  # noqa: E402
+
+try:
+    import torch
+    import torch.nn as nn
+except ImportError:  # the converter tests need torch; the format tests do not
+    torch = None
+
+
+def cnn():
+    torch.manual_seed(0)
+    model = nn.Sequential(
+        nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.AvgPool2d(2),
+        nn.Conv2d(4, 6, 3, stride=2, padding=1), nn.LeakyReLU(0.2), nn.BatchNorm2d(6), nn.Flatten(),
+        nn.Linear(6 * 2 * 2, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Dropout(0.1), nn.Linear(16, 5))
+    with torch.no_grad():  # non-trivial running statistics, as after training
+        for m in model:
+            if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
+                m.running_mean.uniform_(-0.2, 0.2)
+                m.running_var.uniform_(0.5, 2.0)
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.uniform_(-0.1, 0.1)
+    return model.eval()
+
+
+@unittest.skipIf(torch is None, "torch is not installed (apt-get install python3-torch)")
+class ConverterTest(unittest.TestCase):
+    def test_outputs_and_activation_patterns_match_pytorch(self):
+        model = cnn()
+        x = torch.rand(64, 1, 8, 8)
+        signs = []
+        hooks = [m.register_forward_hook(lambda mod, inp, out: signs.append((inp[0] > 0).reshape(len(x), -1).numpy()))
+                 for m in model if isinstance(m, (nn.ReLU, nn.LeakyReLU))]
+        with torch.no_grad():
+            expected = model(x).double().numpy()
+        for h in hooks:
+            h.remove()
+        layers = convert(model)
+        self.assertEqual([l["type"] for l in layers],
+                         ["conv2d", "batchnorm", "relu", "avgpool2d", "conv2d", "leaky_relu", "batchnorm", "flatten",
+                          "dense", "batchnorm", "relu", "dense"])
+        out, ours = forward(layers, x.numpy())
+        np.testing.assert_allclose(out, expected, rtol=1e-4, atol=1e-5)
+        self.assertEqual(len(ours), len(signs))
+        for a, b in zip(ours, signs):
+            self.assertGreater(np.mean(a == b), 0.999)  # float32 vs float64: only ties at 0 may differ
+
+    def test_linear_is_transposed_to_in_out_and_weights_are_copies(self):
+        lin = nn.Linear(3, 2)
+        layers = convert([lin, nn.ReLU()])
+        self.assertEqual(layers[0]["weight"].shape, (3, 2))
+        np.testing.assert_array_equal(layers[0]["weight"], lin.weight.detach().numpy().T)
+        with torch.no_grad():
+            lin.weight.add_(1.0)  # training goes on: the queued copy must not change
+        self.assertFalse(np.allclose(layers[0]["weight"], lin.weight.detach().numpy().T))
+
+    def test_projector_is_marked(self):
+        enc = nn.Sequential(nn.Linear(4, 3), nn.ReLU())
+        proj = nn.Sequential(nn.Linear(3, 2), nn.BatchNorm1d(2))
+        layers = convert(enc, projector=proj)
+        self.assertTrue(layers[2].get("projector"))
+        self.assertFalse(any(l.get("projector") for l in layers[:2] + layers[3:]))
+
+    def test_unsupported_module_is_named(self):
+        with self.assertRaises(UnsupportedModuleError) as e:
+            convert(nn.Sequential(nn.Conv2d(1, 2, 3), nn.MaxPool2d(2)))
+        self.assertIn("module 1 (MaxPool2d) is not supported; expected Linear, Conv2d", str(e.exception))
+        with self.assertRaises(UnsupportedModuleError) as e:
+            convert([nn.Conv2d(2, 2, 3, groups=2)])
+        self.assertIn("groups=1", str(e.exception))
+        with self.assertRaises(UnsupportedModuleError):
+            convert([nn.Linear(2, 2), nn.Sigmoid()])
+
+
+class FormatTest(unittest.TestCase):
+    def test_snapshot_body_is_an_npz_with_a_layer_list(self):
+        layers = [{"type": "dense", "weight": np.ones((3, 2), "<f4"), "bias": np.zeros(2, "<f4")}, {"type": "relu"},
+                  {"type": "dense", "weight": np.ones((2, 1), "<f4"), "bias": np.zeros(1, "<f4")}]
+        body = layers_npz(layers, step=7, loss=float("nan"), learning_rate=0.1)
+        with np.load(io.BytesIO(body)) as npz:
+            self.assertEqual(npz["l0.weight"].shape, (3, 2))
+            self.assertEqual(npz["l2.bias"].dtype, np.dtype("<f4"))
+        doc = json.loads(zipfile.ZipFile(io.BytesIO(body)).read("snapshot.json"))
+        self.assertEqual(doc["step"], 7)
+        self.assertEqual(doc["loss"], "NaN")
+        self.assertEqual(doc["layers"][0], {"type": "dense", "weight": "l0.weight", "bias": "l0.bias"})
+
+    def test_registration_body(self):
+        body = run_npz("r1", np.zeros((20, 784)), np.arange(20) % 10, 10, method="simsiam", tags={"a": "b"})
+        with np.load(io.BytesIO(body)) as npz:
+            self.assertEqual(npz["probes"].dtype, np.dtype("<f4"))
+            self.assertEqual(npz["probe_labels"].dtype, np.dtype("<i8"))
+        doc = json.loads(zipfile.ZipFile(io.BytesIO(body)).read("run.json"))
+        self.assertEqual((doc["run_id"], doc["classes"], doc["method"]), ("r1", 10, "simsiam"))
+
+
+if __name__ == "__main__":
+    unittest.main()

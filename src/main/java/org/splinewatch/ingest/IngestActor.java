@@ -1,0 +1,208 @@
+package org.splinewatch.ingest;
+
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.SplittableRandom;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.splinewatch.alerts.AlertSettings;
+import org.splinewatch.cluster.ClusterSettings;
+import org.splinewatch.cluster.MetricsNode;
+import org.splinewatch.monitor.EmbeddedRun;
+import org.splinewatch.monitor.Provenance;
+import org.splinewatch.snapshot.RunIds;
+import org.splinewatch.snapshot.RunInfo;
+import org.splinewatch.snapshot.SnapshotFormat;
+import org.splinewatch.trainer.Augmenter;
+
+/**
+ * The runs streamed to this monitor over HTTP: one {@link IngestedRun} child each, found by run id. It turns a
+ * registration into the run's fixed description (drawing probe pairs and plane anchors when the client sent none,
+ * as {@code ./trainer} does) and keeps {@code active}, the ids of live runs, which the HTTP routes read to answer 404
+ * before reading a body.
+ */
+public final class IngestActor extends AbstractBehavior<IngestActor.Command> {
+
+  /** Messages. */
+  public sealed interface Command {
+  }
+
+  /** Register a parsed run. */
+  public record Register(SnapshotFormat.RunSpec spec, ActorRef<IngestedRun.Reply> replyTo) implements Command {
+  }
+
+  /** A parsed snapshot of run {@code runId}. */
+  public record Snapshot(String runId, SnapshotFormat.Snapshot snapshot, ActorRef<IngestedRun.Reply> replyTo)
+      implements Command {
+  }
+
+  /** The end of run {@code runId}. */
+  public record Finish(String runId, String status, String reason, ActorRef<IngestedRun.Reply> replyTo)
+      implements Command {
+  }
+
+  private record Ended(String runId) implements Command {
+  }
+
+  /** Everything the runs share. */
+  public record Context(com.typesafe.config.Config config, IngestSettings ingest, ClusterSettings cluster,
+      ActorRef<MetricsNode.Command> node, Path out, String baseUrl, Map<String, Shape> active) {
+  }
+
+  /** What the HTTP routes need to parse a live run's snapshots before its actor sees them. */
+  public record Shape(int[] inputShape, int classes, boolean classifier) {
+  }
+
+  private final Context c;
+  private final Map<String, ActorRef<Object>> runs = new HashMap<>();
+
+  public static Behavior<Command> create(Context context) {
+    return Behaviors.setup(ctx -> new IngestActor(ctx, context));
+  }
+
+  private IngestActor(ActorContext<Command> ctx, Context c) {
+    super(ctx);
+    this.c = c;
+  }
+
+  @Override
+  public Receive<Command> createReceive() {
+    return newReceiveBuilder()
+        .onMessage(Register.class, this::onRegister)
+        .onMessage(Snapshot.class, m -> forward(m.runId(), m.replyTo(),
+            new IngestedRun.Snapshot(m.snapshot(), m.replyTo())))
+        .onMessage(Finish.class, m -> {
+          // from now on snapshots of this run are refused before their bodies are read
+          c.active().remove(m.runId());
+          return forward(m.runId(), m.replyTo(), new IngestedRun.Finish(m.status(), m.reason(), m.replyTo()));
+        })
+        .onMessage(Ended.class, m -> {
+          // a run that ended on its own (registration refused, idle timeout) is no longer live
+          runs.remove(m.runId());
+          c.active().remove(m.runId());
+          return this;
+        })
+        .build();
+  }
+
+  private Behavior<Command> forward(String runId, ActorRef<IngestedRun.Reply> replyTo, Object message) {
+    ActorRef<Object> run = runs.get(runId);
+    if (run == null) {
+      replyTo.tell(IngestedRun.Reply.error(404, unknown(runId, c.active().keySet())));
+    } else {
+      run.tell(message);
+    }
+    return this;
+  }
+
+  /** The one-line answer for an unknown run. */
+  static String unknown(String runId, Set<String> active) {
+    return "unknown run '" + runId + "'; register it first with POST /api/v1/runs (runs streaming here: "
+        + (active.isEmpty() ? "none" : String.join(", ", new java.util.TreeSet<>(active))) + ")";
+  }
+
+  private Behavior<Command> onRegister(Register m) {
+    SnapshotFormat.RunSpec spec = m.spec();
+    String id = spec.runId();
+    if (runs.containsKey(id)) {
+      m.replyTo().tell(IngestedRun.Reply.error(409, "run '" + id + "' is already streaming to this monitor; finish it"
+          + " or choose another run id"));
+      return this;
+    }
+    if (runs.size() >= c.ingest().maxRuns()) {
+      m.replyTo().tell(IngestedRun.Reply.error(503, "this monitor already receives " + runs.size() + " runs over HTTP,"
+          + " its limit (splinewatch.ingest.max-runs); finish one first"));
+      return this;
+    }
+    RunInfo info;
+    try {
+      info = runInfo(spec);
+    } catch (IllegalArgumentException e) {
+      m.replyTo().tell(IngestedRun.Reply.error(400, e.getMessage()));
+      return this;
+    }
+    AlertSettings alerts = AlertSettings.fromConfig(c.config());
+    String earlyStop = spec.earlyStop() != null ? spec.earlyStop() : c.ingest().earlyStop();
+    List<String> analyzers = c.config().getStringList("splinewatch.analysis.enabled");
+    Map<String, String> labels = Map.of("run", id, "method", spec.method(), "dataset", spec.dataset());
+    String base = c.baseUrl() + "/api/v1/runs/" + id;
+    Map<String, Object> urls = new LinkedHashMap<>();
+    urls.put("snapshots", base + "/snapshots");
+    urls.put("finish", base + "/finish");
+    urls.put("run_directory", RunIds.runDirectory(c.out(), id).toString());
+    ActorRef<Object> run = getContext().spawn(IngestedRun.create(new IngestedRun.Setup(info, labels,
+        config(spec, info, earlyStop, analyzers), spec.classifier(), alerts, earlyStop, analyzers, c.cluster(),
+        c.ingest(), c.node(), urls, m.replyTo())), "http-run-" + id + "-" + System.nanoTime());
+    getContext().watchWith(run, new Ended(id));
+    runs.put(id, run);
+    c.active().put(id, new Shape(spec.inputShape(), spec.classes(), spec.classifier()));
+    return this;
+  }
+
+  /** The run's fixed description; probe pairs and plane anchors are drawn (seeded) when not sent. */
+  static RunInfo runInfo(SnapshotFormat.RunSpec spec) {
+    int n = spec.probeCount();
+    int d = spec.inputDim();
+    SplittableRandom rnd = new SplittableRandom(spec.seed() ^ 0x9a1e5L);
+    float[] pairs = spec.probePairs();
+    if (pairs == null) {
+      int[] shape = spec.inputShape();
+      int side = (int) Math.round(Math.sqrt(d));
+      boolean grey = shape.length == 3 ? shape[0] == 1 : side * side == d;
+      if (!grey) {
+        throw new IllegalArgumentException("run registration: inputs of shape " + java.util.Arrays.toString(shape)
+            + " are not single-channel images, so the monitor cannot draw their augmented views; expected a"
+            + " probe_pairs array (one augmented view per probe, the shape of probes)");
+      }
+      int h = shape.length == 3 ? shape[1] : side;
+      int w = shape.length == 3 ? shape[2] : side;
+      pairs = new float[n * d];
+      Augmenter aug = new Augmenter(h, w);
+      for (int i = 0; i < n; i++) {
+        aug.augment(spec.probes(), i * d, pairs, i * d, rnd);
+      }
+    }
+    List<int[]> anchors = spec.planeAnchors() != null ? spec.planeAnchors()
+        : EmbeddedRun.planeAnchors(spec.probeLabels(), spec.planes(), rnd);
+    return new RunInfo(spec.runId(), spec.method(), spec.dataset(), d, n, spec.probes(), pairs, spec.probeLabels(),
+        spec.classes(), anchors, spec.fitInputs(), spec.fitLabels());
+  }
+
+  private static Map<String, Object> config(SnapshotFormat.RunSpec spec, RunInfo info, String earlyStop,
+      List<String> analyzers) {
+    Map<String, Object> c = new LinkedHashMap<>();
+    c.put("run_id", spec.runId());
+    c.put("method", spec.method());
+    c.put("dataset", spec.dataset());
+    c.put("source", "http");
+    c.put("seed", spec.seed());
+    c.put("tags", spec.tags());
+    // the client's own settings first (method ablations for ./monitor detection); the monitor's keys win
+    Map<String, Object> settings = new LinkedHashMap<>(spec.settings());
+    settings.put("classes", spec.classes());
+    settings.put("classifier", spec.classifier());
+    settings.put("input_shape", spec.inputShape());
+    settings.put("probe_size", spec.probeCount());
+    settings.put("probe_pairs", spec.probePairs() != null ? "sent" : "drawn by the monitor");
+    settings.put("planes", info.planeAnchors().size());
+    settings.put("linear_probe_images", spec.fitLabels().length);
+    settings.put("early_stop", earlyStop);
+    settings.put("analyzers", analyzers);
+    c.put("settings", settings);
+    Map<String, Object> versions = new LinkedHashMap<>();
+    versions.put("splinewatch", Provenance.version());
+    versions.put("java", System.getProperty("java.version"));
+    versions.put("pekko", org.apache.pekko.Version.current());
+    c.put("versions", versions);
+    c.put("started", java.time.Instant.now().toString());
+    return c;
+  }
+}

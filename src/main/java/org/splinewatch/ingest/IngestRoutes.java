@@ -1,0 +1,214 @@
+package org.splinewatch.ingest;
+
+import static org.apache.pekko.http.javadsl.server.Directives.complete;
+import static org.apache.pekko.http.javadsl.server.Directives.completeWithFuture;
+import static org.apache.pekko.http.javadsl.server.Directives.concat;
+import static org.apache.pekko.http.javadsl.server.Directives.extractRequestEntity;
+import static org.apache.pekko.http.javadsl.server.Directives.extractMaterializer;
+import static org.apache.pekko.http.javadsl.server.Directives.optionalHeaderValueByName;
+import static org.apache.pekko.http.javadsl.server.Directives.path;
+import static org.apache.pekko.http.javadsl.server.Directives.pathEnd;
+import static org.apache.pekko.http.javadsl.server.Directives.pathPrefix;
+import static org.apache.pekko.http.javadsl.server.Directives.post;
+import static org.apache.pekko.http.javadsl.server.PathMatchers.segment;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
+import java.util.function.Function;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.http.javadsl.model.ContentTypes;
+import org.apache.pekko.http.javadsl.model.HttpEntities;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.apache.pekko.http.javadsl.server.Route;
+import org.apache.pekko.util.ByteString;
+import org.splinewatch.snapshot.NpzArchive;
+import org.splinewatch.snapshot.RunIds;
+import org.splinewatch.snapshot.SnapshotFormat;
+
+/**
+ * The ingestion endpoints beside {@code /metrics} (docs/snapshot-format.md): {@code POST /api/v1/runs},
+ * {@code POST /api/v1/runs/<id>/snapshots}, {@code POST /api/v1/runs/<id>/finish}. Each request is checked in this
+ * order, and answered with one line at the first failure: the bearer token (401), the run id (400) and, for
+ * snapshots and finish, that the run is streaming here (404) — all before a byte of the body is read — then the
+ * body, read with a size limit (413), and parsed off the HTTP threads with checked sizes (400, or 413 when an
+ * archive unpacks to more than the limit).
+ */
+public final class IngestRoutes {
+  private static final long FINISH_BYTES = 65536;
+  private final byte[] token;
+  private final java.util.function.Supplier<ActorRef<IngestActor.Command>> ingest;
+  private final IngestSettings settings;
+  private final Map<String, IngestActor.Shape> active;
+  private final ActorSystem<?> system;
+  private final Executor parsing;
+
+  IngestRoutes(ActorSystem<?> system, String token, java.util.function.Supplier<ActorRef<IngestActor.Command>> ingest,
+      IngestSettings settings, Map<String, IngestActor.Shape> active) {
+    this.system = system;
+    this.token = token.getBytes(StandardCharsets.UTF_8);
+    this.ingest = ingest;
+    this.settings = settings;
+    this.active = active;
+    this.parsing = system.dispatchers().lookup(DispatcherSelector.blocking());
+  }
+
+  public Route route() {
+    return pathPrefix("api", () -> pathPrefix("v1", () -> pathPrefix("runs", () -> post(() ->
+        optionalHeaderValueByName("Authorization", auth -> {
+          if (!authorized(auth.orElse(null))) {
+            return line(401, "missing or wrong bearer token; expected Authorization: Bearer <token> (the monitor's"
+                + " control-token file or splinewatch.control.token)");
+          }
+          return concat(
+              pathEnd(() -> body(settings.maxRunBytes(), "registration", "splinewatch.ingest.max-run-bytes",
+                  this::register)),
+              path(segment().slash("snapshots"), id -> known(id, () -> body(settings.maxSnapshotBytes(), "snapshot",
+                  "splinewatch.ingest.max-snapshot-bytes", bytes -> snapshot(id, bytes)))),
+              path(segment().slash("finish"), id -> known(id, () ->
+                  body(FINISH_BYTES, "finish request", "a fixed 64 KiB", bytes -> finish(id, bytes)))));
+        })))));
+  }
+
+  private boolean authorized(String header) {
+    return header != null && header.startsWith("Bearer ")
+        && MessageDigest.isEqual(token, header.substring(7).trim().getBytes(StandardCharsets.UTF_8));
+  }
+
+  private Route known(String id, java.util.function.Supplier<Route> inner) {
+    var problem = RunIds.problem(id);
+    if (problem.isPresent()) {
+      return line(400, problem.get());
+    }
+    if (!active.containsKey(id)) {
+      return line(404, IngestActor.unknown(id, active.keySet()));
+    }
+    return inner.get();
+  }
+
+  /**
+   * Reads the body with {@code limit}. A declared length far over it is refused unread; a body a little over it (up
+   * to {@link #DISCARD_FACTOR} times) is read and thrown away, not kept, so that the client, still sending, receives
+   * the 413 instead of a reset connection.
+   */
+  private Route body(long limit, String what, String setting, Function<byte[], CompletionStage<IngestedRun.Reply>> f) {
+    String tooLarge = what + " body is over the limit of " + limit + " bytes (" + setting + "); expected a smaller"
+        + " body";
+    long discard = DISCARD_FACTOR * limit;
+    return extractRequestEntity(e -> {
+      if (e.getContentLengthOption().isPresent() && e.getContentLengthOption().getAsLong() > discard) {
+        return line(413, tooLarge);
+      }
+      return extractMaterializer(mat -> {
+        CompletionStage<Capped> read = e.withoutSizeLimit().getDataBytes().runFold(new Capped(), (acc, bytes) -> {
+          acc.total += bytes.size();
+          if (acc.total > discard) {
+            throw new IllegalStateException("over the discard limit");
+          }
+          if (acc.total <= limit) {
+            acc.kept.append(bytes);
+          }
+          return acc;
+        }, mat);
+        return completeWithFuture(read.handle((acc, err) -> acc).thenCompose(acc -> {
+          if (acc == null || acc.total > limit) {
+            return CompletableFuture.completedFuture(IngestedRun.Reply.error(413, tooLarge));
+          }
+          return f.apply(acc.kept.result().toArray());
+        }).thenApply(IngestRoutes::response));
+      });
+    });
+  }
+
+  private static final long DISCARD_FACTOR = 4;
+
+  /** A body being read: the bytes kept (up to the limit) and the total seen. */
+  private static final class Capped {
+    final org.apache.pekko.util.ByteStringBuilder kept = ByteString.createBuilder();
+    long total;
+  }
+
+  private CompletionStage<IngestedRun.Reply> register(byte[] body) {
+    return CompletableFuture.supplyAsync(() -> SnapshotFormat.parseRun(body, settings.runLimits(),
+        settings.maxProbes()), parsing).thenCompose(spec -> ask(r -> new IngestActor.Register(spec, r),
+        Duration.ofSeconds(40))).exceptionally(IngestRoutes::failure);
+  }
+
+  private CompletionStage<IngestedRun.Reply> snapshot(String id, byte[] body) {
+    IngestActor.Shape shape = active.get(id);
+    if (shape == null) {
+      return CompletableFuture.completedFuture(IngestedRun.Reply.error(404, IngestActor.unknown(id, active.keySet())));
+    }
+    return CompletableFuture.supplyAsync(() -> SnapshotFormat.parseSnapshot(body, settings.snapshotLimits(),
+        shape.inputShape(), shape.classes(), shape.classifier(), settings.maxLayers(), settings.maxLayerWidth()),
+        parsing)
+        .thenCompose(snap -> ask(r -> new IngestActor.Snapshot(id, snap, r), Duration.ofSeconds(10)))
+        .exceptionally(IngestRoutes::failure);
+  }
+
+  private CompletionStage<IngestedRun.Reply> finish(String id, byte[] body) {
+    String status = "done";
+    String reason = null;
+    if (body.length > 0) {
+      try {
+        JsonNode doc = Json.mapper().readTree(body);
+        if (doc == null || !doc.isObject()) {
+          throw new java.io.IOException("not an object");
+        }
+        status = doc.path("status").asText("done");
+        reason = doc.hasNonNull("reason") ? doc.get("reason").asText() : null;
+      } catch (java.io.IOException e) {
+        return CompletableFuture.completedFuture(IngestedRun.Reply.error(400, "finish request is not a JSON object;"
+            + " expected {\"status\": \"done\" | \"stopped\" | \"failed\", \"reason\": ...}"));
+      }
+    }
+    if (!java.util.List.of("done", "stopped", "failed").contains(status)) {
+      return CompletableFuture.completedFuture(IngestedRun.Reply.error(400, "finish status '" + status
+          + "'; expected done, stopped or failed"));
+    }
+    String s = status;
+    String why = reason == null ? null : reason.length() > 1000 ? reason.substring(0, 1000) : reason;
+    return ask(r -> new IngestActor.Finish(id, s, why, r), Duration.ofSeconds(10))
+        .exceptionally(IngestRoutes::failure);
+  }
+
+  private CompletionStage<IngestedRun.Reply> ask(Function<ActorRef<IngestedRun.Reply>, IngestActor.Command> message,
+      Duration timeout) {
+    ActorRef<IngestActor.Command> ref = ingest.get();
+    if (ref == null) {
+      return CompletableFuture.completedFuture(IngestedRun.Reply.error(503, "the monitor is still starting; try"
+          + " again in a moment"));
+    }
+    return AskPattern.ask(ref, message::apply, timeout, system.scheduler());
+  }
+
+  private static IngestedRun.Reply failure(Throwable t) {
+    Throwable c = t instanceof java.util.concurrent.CompletionException && t.getCause() != null ? t.getCause() : t;
+    if (c instanceof NpzArchive.FormatException f) {
+      return IngestedRun.Reply.error(f.tooLarge() ? 413 : 400, f.getMessage());
+    }
+    if (c instanceof IllegalArgumentException || c instanceof ArithmeticException) {
+      return IngestedRun.Reply.error(400, "malformed body: " + c.getMessage());
+    }
+    return IngestedRun.Reply.error(500, "the monitor could not handle the request: " + c);
+  }
+
+  private static HttpResponse response(IngestedRun.Reply r) {
+    String body = r.body().replace('\n', ' ') + "\n";
+    return HttpResponse.create().withStatus(StatusCodes.get(r.status())).withEntity(HttpEntities.create(
+        r.json() ? ContentTypes.APPLICATION_JSON : ContentTypes.TEXT_PLAIN_UTF8, body));
+  }
+
+  private static Route line(int status, String message) {
+    return complete(response(IngestedRun.Reply.error(status, message)));
+  }
+}

@@ -1,0 +1,274 @@
+package org.splinewatch.ingest;
+
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.splinewatch.alerts.Alert;
+import org.splinewatch.alerts.AlertSettings;
+import org.splinewatch.cluster.ClusterSettings;
+import org.splinewatch.cluster.MetricsNode;
+import org.splinewatch.cluster.SnapshotPublisher;
+import org.splinewatch.metrics.MetricsActor;
+import org.splinewatch.metrics.Sample;
+import org.splinewatch.monitor.RunGuardian;
+import org.splinewatch.snapshot.RunInfo;
+import org.splinewatch.snapshot.SnapshotFormat;
+import org.splinewatch.snapshot.WeightSnapshot;
+import org.splinewatch.trainer.TrainerActor;
+
+/**
+ * One run streamed over HTTP: it stands where a {@code ./trainer --monitor} process stands for the metrics node. It
+ * registers the run there (so metrics, run directory, alerts, control endpoint and report are those of any cluster
+ * run), hands each snapshot to a {@link SnapshotPublisher} (drop-oldest, analysed on the cluster's analyzer nodes)
+ * and answers at once with whether the run should stop: a stop-on alert while early stop is on, or a stop through
+ * the control endpoint. It receives {@link TrainerActor.Stop} and {@link RunGuardian.AlertRaised} as a trainer
+ * does, so its messages are plain objects; its own protocol is {@link Command}.
+ */
+public final class IngestedRun extends AbstractBehavior<Object> {
+
+  /** Messages of this actor's own protocol. */
+  public sealed interface Command {
+  }
+
+  /** A parsed snapshot; answered with a {@link Reply} (202 and the stop state). */
+  public record Snapshot(SnapshotFormat.Snapshot snapshot, ActorRef<Reply> replyTo) implements Command {
+  }
+
+  /**
+   * The client ends the run: {@code status} done, stopped or failed. Answered at once (202); the run then waits for
+   * its queued analyses, records {@code run_finished} and writes its report.
+   */
+  public record Finish(String status, String reason, ActorRef<Reply> replyTo) implements Command {
+  }
+
+  /** An HTTP answer: status and body (JSON for successes, one line for errors). */
+  public record Reply(int status, String body, boolean json) {
+    public static Reply error(int status, String line) {
+      return new Reply(status, line, false);
+    }
+  }
+
+  private record Registered(MetricsNode.Registered reply, Throwable failure) implements Command {
+  }
+
+  private record Drained() implements Command {
+  }
+
+  private record Recorded(Throwable failure) implements Command {
+  }
+
+  /** What the run was told at registration. */
+  public record Setup(RunInfo info, Map<String, String> labels, Map<String, Object> config, boolean classifier,
+      AlertSettings alerts, String earlyStop, List<String> analyzers, ClusterSettings cluster, IngestSettings ingest,
+      ActorRef<MetricsNode.Command> node, Map<String, Object> urls, ActorRef<Reply> registrationReply) {
+  }
+
+  private final Setup s;
+  private ActorRef<MetricsActor.Command> metrics;
+  private ActorRef<SnapshotPublisher.Command> publisher;
+  private String stopReason;
+  private final TreeSet<String> firing = new TreeSet<>();
+  private long lastStep = -1;
+  private long lastNanos;
+  private double stepsPerSecond;
+  private Finish finishing;
+
+  public static Behavior<Object> create(Setup setup) {
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
+      Duration idle = setup.ingest().idleTimeout();
+      timers.startTimerWithFixedDelay(new IdleCheck(), idle.dividedBy(4).isZero() ? idle : idle.dividedBy(4));
+      return new IngestedRun(ctx, setup);
+    }));
+  }
+
+  private record IdleCheck() implements Command {
+  }
+
+  private long lastActivity = System.nanoTime();
+  /** The metrics node's secret for this run: only a RunFinished carrying it ends the run. */
+  private String runToken;
+
+  private IngestedRun(ActorContext<Object> ctx, Setup s) {
+    super(ctx);
+    this.s = s;
+    ActorRef<TrainerActor.Command> asTrainer = ctx.getSelf().narrow();
+    ActorRef<RunGuardian.AlertRaised> alertsTo = ctx.getSelf().narrow();
+    String runId = s.info().runId();
+    ctx.ask(MetricsNode.Registered.class, s.node(), Duration.ofSeconds(30),
+        r -> new MetricsNode.RegisterRun(runId, s.labels(), s.config(), s.info().classes(), s.alerts(), asTrainer,
+            alertsTo, r), Registered::new);
+  }
+
+  @Override
+  public Receive<Object> createReceive() {
+    return newReceiveBuilder()
+        .onMessage(Registered.class, this::onRegistered)
+        .onMessage(Snapshot.class, this::onSnapshot)
+        .onMessage(TrainerActor.Stop.class, m -> {
+          if (stopReason == null) {
+            stopReason = m.reason();
+          }
+          return this;
+        })
+        .onMessage(RunGuardian.AlertRaised.class, m -> onAlert(m.alert()))
+        .onMessage(Finish.class, this::onFinish)
+        .onMessage(Drained.class, m -> {
+          getContext().ask(Done.class, metrics, Duration.ofSeconds(30), MetricsActor.Flush::new,
+              (ok, err) -> new FlushedOrNot());
+          return this;
+        })
+        .onMessage(FlushedOrNot.class, m -> {
+          getContext().ask(Done.class, s.node(), Duration.ofSeconds(60),
+              r -> new MetricsNode.RunFinished(s.info().runId(), finishEvent(), r, runToken), (ok, err) -> new Recorded(err));
+          return this;
+        })
+        .onMessage(Recorded.class, this::onRecorded)
+        .onMessage(IdleCheck.class, m -> {
+          Duration idle = Duration.ofNanos(System.nanoTime() - lastActivity);
+          if (finishing == null && publisher != null && idle.compareTo(s.ingest().idleTimeout()) >= 0) {
+            // the client went away without finishing: the run ends as failed, with what it had
+            return onFinish(new Finish("failed", "no snapshot or finish request for " + idle.toSeconds() + " s"
+                + " (splinewatch.ingest.idle-timeout)", getContext().getSystem().ignoreRef()));
+          }
+          return this;
+        })
+        .build();
+  }
+
+  private record FlushedOrNot() implements Command {
+  }
+
+  private Behavior<Object> onRegistered(Registered m) {
+    if (m.failure() != null || m.reply().error() != null) {
+      String error = m.failure() != null ? "the metrics node did not answer the registration: " + m.failure()
+          : m.reply().error();
+      boolean duplicate = m.failure() == null && error.contains("already streaming");
+      s.registrationReply().tell(Reply.error(duplicate ? 409 : 500, error));
+      return Behaviors.stopped();
+    }
+    metrics = m.reply().metrics();
+    runToken = m.reply().token();
+    publisher = getContext().spawn(SnapshotPublisher.create(s.info(), s.analyzers(), metrics, s.cluster(),
+        s.ingest().hubBufferSize()), "publisher");
+    Map<String, Object> body = new LinkedHashMap<>();
+    body.put("run", s.info().runId());
+    body.putAll(s.urls());
+    body.put("metrics", m.reply().metricsUrl());
+    body.put("early_stop", s.earlyStop());
+    s.registrationReply().tell(new Reply(201, Json.write(body), true));
+    return this;
+  }
+
+  private Behavior<Object> onSnapshot(Snapshot m) {
+    lastActivity = System.nanoTime();
+    if (publisher == null || finishing != null) {
+      m.replyTo().tell(Reply.error(409, "run '" + s.info().runId() + "' is " + (finishing != null ? "finishing"
+          : "still registering") + "; expected snapshots between registration and finish"));
+      return this;
+    }
+    SnapshotFormat.Snapshot p = m.snapshot();
+    long now = System.nanoTime();
+    if (lastStep >= 0 && p.step() > lastStep && now > lastNanos) {
+      stepsPerSecond = (p.step() - lastStep) / ((now - lastNanos) / 1e9);
+    }
+    lastStep = p.step();
+    lastNanos = now;
+    WeightSnapshot snap = new WeightSnapshot(s.info().runId(), p.step(), p.epoch(), System.currentTimeMillis(),
+        s.info().inputDim(), p.layers(), p.reprBlock(), p.classifierHead(), p.loss(), p.learningRate(),
+        stepsPerSecond);
+    List<Sample> scalars = new java.util.ArrayList<>(List.of(
+        Sample.of("splinewatch_training_step", p.step(), p.step()),
+        Sample.of("splinewatch_training_epoch", p.epoch(), p.step()),
+        Sample.of("splinewatch_training_steps_per_second", stepsPerSecond, p.step())));
+    if (p.hasLoss()) {
+      // a sent NaN or infinite loss is a divergence (the divergence rule fires on it); a missing one is no sample
+      scalars.add(Sample.of("splinewatch_training_loss", p.loss(), p.step()));
+    }
+    if (!Double.isNaN(p.learningRate())) {
+      scalars.add(Sample.of("splinewatch_training_learning_rate", p.learningRate(), p.step()));
+    }
+    metrics.tell(new MetricsActor.Publish(scalars));
+    publisher.tell(new SnapshotPublisher.Publish(snap));
+    m.replyTo().tell(new Reply(202, Json.write(stopState()), true));
+    return this;
+  }
+
+  private Map<String, Object> stopState() {
+    Map<String, Object> body = new LinkedHashMap<>();
+    body.put("stop", stopReason != null);
+    body.put("reason", stopReason);
+    body.put("alerts", List.copyOf(firing));
+    body.put("step", lastStep);
+    return body;
+  }
+
+  private Behavior<Object> onAlert(Alert a) {
+    if (a.firing()) {
+      firing.add(a.rule());
+      if (stopReason == null && "stop".equals(s.earlyStop()) && s.alerts().stopOn().contains(a.rule())) {
+        stopReason = "collapse alert " + a.rule() + ": " + a.sentence();
+      }
+    } else {
+      firing.remove(a.rule());
+    }
+    return this;
+  }
+
+  private Behavior<Object> onFinish(Finish m) {
+    if (finishing != null) {
+      m.replyTo().tell(Reply.error(409, "run '" + s.info().runId() + "' is already finishing"));
+      return this;
+    }
+    if (publisher == null) {
+      m.replyTo().tell(Reply.error(409, "run '" + s.info().runId() + "' is still registering"));
+      return this;
+    }
+    finishing = m;
+    // answered at once: draining the last analyses may take minutes, longer than an HTTP client should wait
+    Map<String, Object> body = stopState();
+    body.put("run", s.info().runId());
+    body.put("status", m.status());
+    body.put("finishing", true);
+    body.put("run_directory", s.urls().get("run_directory"));
+    m.replyTo().tell(new Reply(202, Json.write(body), true));
+    getContext().ask(Done.class, publisher, s.ingest().drainTimeout(), SnapshotPublisher.Drain::new,
+        (ok, err) -> new Drained());
+    return this;
+  }
+
+  private Map<String, Object> finishEvent() {
+    int code = switch (finishing.status()) {
+      case "done" -> 0;
+      case "stopped" -> 3;
+      default -> 1;
+    };
+    Map<String, Object> event = new LinkedHashMap<>();
+    event.put("type", "run_finished");
+    event.put("steps", Math.max(0, lastStep));
+    event.put("exit_code", code);
+    event.put("stopped", code == 3);
+    event.put("status", finishing.status());
+    event.put("reason", finishing.reason() != null ? finishing.reason() : code == 3 ? stopReason : null);
+    event.put("error", code == 1 ? finishing.reason() : null);
+    event.put("source", "http");
+    event.put("time", System.currentTimeMillis());
+    return event;
+  }
+
+  private Behavior<Object> onRecorded(Recorded m) {
+    if (m.failure() != null) {
+      getContext().getLog().error("the end of run {} could not be recorded: {}", s.info().runId(),
+          m.failure().getMessage());
+    }
+    return Behaviors.stopped();
+  }
+}

@@ -1,0 +1,547 @@
+package org.splinewatch.snapshot;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.splinewatch.regions.Layer;
+import org.splinewatch.regions.PiecewiseLinearNet;
+import org.splinewatch.snapshot.NpzArchive.Array;
+import org.splinewatch.snapshot.NpzArchive.FormatException;
+
+/**
+ * The HTTP ingestion format (docs/snapshot-format.md): a run registration and network snapshots, each one
+ * {@code .npz} body. It extends the benchmark format of {@code FORMAT.md}: a snapshot without a layer list is that
+ * format's MLP ({@code W0..W{L-1}} of shape {@code (in, out)}, {@code b0..}, ReLU between); with a
+ * {@code snapshot.json} layer list it may hold Dense, Conv2D, AvgPool2D, Flatten, ReLU, LeakyReLU and BatchNorm
+ * (eval statistics) layers and mark where a projector head starts. Every shape is checked against the run's input
+ * shape, every weight must be finite, and every failure is one {@link FormatException} line.
+ */
+public final class SnapshotFormat {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  /** Entry names of the JSON documents. */
+  public static final String RUN_DOC = "run";
+  public static final String SNAPSHOT_DOC = "snapshot";
+  public static final List<String> LAYER_TYPES = List.of("dense", "conv2d", "avgpool2d", "flatten", "relu",
+      "leaky_relu", "batchnorm");
+
+  private SnapshotFormat() {
+  }
+
+  /**
+   * A run registration. {@code probePairs} and {@code planeAnchors} are null when the client sent none (the
+   * monitor then draws them); {@code earlyStop} is null for the monitor's default.
+   */
+  public record RunSpec(String runId, String method, String dataset, Map<String, String> tags, int classes,
+      boolean classifier, int[] inputShape, int probeCount, float[] probes, int[] probeLabels, float[] probePairs,
+      List<int[]> planeAnchors, int planes, long seed, float[] fitInputs, int[] fitLabels, String earlyStop,
+      Map<String, Object> settings) {
+    public int inputDim() {
+      return Math.toIntExact(Arrays.stream(inputShape).asLongStream().reduce(1, Math::multiplyExact));
+    }
+  }
+
+  /**
+   * One parsed snapshot. {@code hasLoss} is false when no loss was sent (NaN then stands for "none", not for a
+   * diverged loss, which a client sends as "NaN").
+   */
+  public record Snapshot(long step, int epoch, double loss, double learningRate, List<Layer> layers, int reprBlock,
+      boolean classifierHead, boolean hasLoss) {
+  }
+
+  /** Parses a registration body: {@code run.json} plus the arrays {@code probes}, {@code probe_labels}, .... */
+  public static RunSpec parseRun(byte[] body, NpzArchive.Limits limits, int maxProbes) {
+    NpzArchive npz = NpzArchive.read(body, limits, "run registration");
+    JsonNode doc = json(npz, RUN_DOC, "run registration");
+    String runId = text(doc, "run_id", null, "run registration");
+    RunIds.problem(runId).ifPresent(p -> {
+      throw new FormatException("run registration: " + p);
+    });
+    String method = text(doc, "method", "external", "run registration");
+    String dataset = text(doc, "dataset", "external", "run registration");
+    for (String label : List.of(method, dataset)) {
+      if (!label.matches("[A-Za-z0-9._-]{1,64}")) {
+        throw new FormatException("run registration: label '" + label + "' is not valid; expected 1 to 64 letters,"
+            + " digits, '.', '_' or '-'");
+      }
+    }
+    Map<String, String> tags = new LinkedHashMap<>();
+    JsonNode t = doc.path("tags");
+    if (!t.isMissingNode() && !t.isNull()) {
+      if (!t.isObject() || t.size() > 32) {
+        throw new FormatException("run registration: tags must be an object of at most 32 string values");
+      }
+      t.fields().forEachRemaining(e -> {
+        if (!e.getKey().matches("[a-z][a-z0-9_]{0,31}") || !e.getValue().isValueNode()
+            || e.getValue().asText().length() > 256) {
+          throw new FormatException("run registration: tag '" + e.getKey() + "' is not valid; expected a lower-case"
+              + " name (letters, digits, '_') and a value of at most 256 characters");
+        }
+        tags.put(e.getKey(), e.getValue().asText());
+      });
+    }
+    int classes = integer(doc, "classes", -1, 2, 100000, "run registration");
+    boolean classifier = doc.path("classifier").asBoolean("supervised".equals(method));
+    String earlyStop = doc.hasNonNull("early_stop") ? doc.get("early_stop").asText() : null;
+    if (earlyStop != null && !earlyStop.equals("stop") && !earlyStop.equals("warn")) {
+      throw new FormatException("run registration: early_stop is '" + earlyStop + "'; expected stop or warn");
+    }
+    Array probes = require(npz, "probes", "run registration");
+    if (probes.shape().length < 2) {
+      throw new FormatException("run registration: probes has shape " + Arrays.toString(probes.shape())
+          + "; expected (n, d) or (n, c, h, w)");
+    }
+    int n = probes.shape()[0];
+    if (n < 10 || n > maxProbes) {
+      throw new FormatException("run registration: " + n + " probes; expected 10 to " + maxProbes
+          + " (splinewatch.ingest.max-probes)", n > maxProbes);
+    }
+    int[] inputShape = Arrays.copyOfRange(probes.shape(), 1, probes.shape().length);
+    if (inputShape.length != 1 && inputShape.length != 3) {
+      throw new FormatException("run registration: probes has shape " + Arrays.toString(probes.shape())
+          + "; expected (n, d) or (n, c, h, w)");
+    }
+    finite("run registration", probes);
+    int[] labels = labels(require(npz, "probe_labels", "run registration"), n, classes, "probe_labels");
+    float[] pairs = null;
+    Array p = npz.array("probe_pairs");
+    if (p != null) {
+      if (!Arrays.equals(p.shape(), probes.shape())) {
+        throw new FormatException("run registration: probe_pairs has shape " + Arrays.toString(p.shape())
+            + "; expected the shape of probes " + Arrays.toString(probes.shape()));
+      }
+      finite("run registration", p);
+      pairs = p.values();
+    }
+    List<int[]> anchors = null;
+    Array a = npz.array("plane_anchors");
+    if (a != null) {
+      if (a.shape().length != 2 || a.shape()[1] != 3 || a.shape()[0] > 16 || !a.integral()) {
+        throw new FormatException("run registration: plane_anchors has shape " + Arrays.toString(a.shape())
+            + "; expected integer probe indices of shape (planes, 3), at most 16 planes");
+      }
+      anchors = new ArrayList<>();
+      int[] flat = labels(a, a.values().length, n, "plane_anchors");
+      for (int i = 0; i < a.shape()[0]; i++) {
+        int[] tri = Arrays.copyOfRange(flat, 3 * i, 3 * i + 3);
+        if (tri[0] == tri[1] || tri[1] == tri[2] || tri[0] == tri[2]) {
+          throw new FormatException("run registration: plane " + i + " has anchors " + Arrays.toString(tri)
+              + "; expected three different probe indices");
+        }
+        anchors.add(tri);
+      }
+    }
+    int planes = integer(doc, "planes", 2, 0, 16, "run registration");
+    long seed = doc.path("seed").asLong(42);
+    float[] fit = new float[0];
+    int[] fitLabels = new int[0];
+    Array fi = npz.array("fit_inputs");
+    if (fi != null) {
+      if (fi.shape().length < 2 || !Arrays.equals(Arrays.copyOfRange(fi.shape(), 1, fi.shape().length), inputShape)) {
+        throw new FormatException("run registration: fit_inputs has shape " + Arrays.toString(fi.shape())
+            + "; expected (m, " + Arrays.toString(inputShape).replaceAll("[\\[\\]]", "") + ") like probes");
+      }
+      finite("run registration", fi);
+      fit = fi.values();
+      fitLabels = labels(require(npz, "fit_labels", "run registration"), fi.shape()[0], classes, "fit_labels");
+    }
+    return new RunSpec(runId, method, dataset, tags, classes, classifier, inputShape, n, probes.values(), labels,
+        pairs, anchors, planes, seed, fit, fitLabels, earlyStop, settings(doc.path("settings")));
+  }
+
+  /**
+   * The training settings a client reports (written to {@code config.json}'s {@code settings}, where
+   * {@code ./monitor detection} reads {@code stop_gradient}, {@code predictor} and {@code vicreg_coefficients}):
+   * at most 64 lower-case keys whose values are numbers, booleans, short strings or lists of up to 16 numbers.
+   */
+  private static Map<String, Object> settings(JsonNode node) {
+    Map<String, Object> out = new LinkedHashMap<>();
+    if (node.isMissingNode() || node.isNull()) {
+      return out;
+    }
+    if (!node.isObject() || node.size() > 64) {
+      throw new FormatException("run registration: settings must be an object of at most 64 entries");
+    }
+    node.fields().forEachRemaining(e -> {
+      JsonNode v = e.getValue();
+      boolean list = v.isArray() && v.size() <= 16 && java.util.stream.StreamSupport.stream(v.spliterator(), false)
+          .allMatch(JsonNode::isNumber);
+      boolean scalar = v.isNumber() || v.isBoolean() || (v.isTextual() && v.asText().length() <= 256);
+      if (!e.getKey().matches("[a-z][a-z0-9_]{0,63}") || !(scalar || list)) {
+        throw new FormatException("run registration: setting '" + shorten(e.getKey()) + "' is not valid; expected a"
+            + " lower-case name and a number, boolean, string or list of up to 16 numbers");
+      }
+      out.put(e.getKey(), JSON.convertValue(v, Object.class));
+    });
+    return out;
+  }
+
+  /**
+   * Parses a snapshot body for a run whose inputs have {@code inputShape} ({@code (d)} or {@code (c, h, w)}).
+   * {@code classes} is checked against a classifier's output width; no layer may output more than {@code maxWidth}
+   * values.
+   */
+  public static Snapshot parseSnapshot(byte[] body, NpzArchive.Limits limits, int[] inputShape, int classes,
+      boolean classifier, int maxLayers, int maxWidth) {
+    NpzArchive npz = NpzArchive.read(body, limits, "snapshot");
+    JsonNode doc = npz.document(SNAPSHOT_DOC) == null ? JSON.createObjectNode() : json(npz, SNAPSHOT_DOC, "snapshot");
+    long step = doc.path("step").asLong(-1);
+    if (!doc.path("step").canConvertToLong() || step < 0) {
+      throw new FormatException("snapshot: step is missing or negative; expected \"step\": a non-negative integer in"
+          + " snapshot.json");
+    }
+    int epoch = integer(doc, "epoch", 0, 0, Integer.MAX_VALUE, "snapshot");
+    double loss = number(doc, "loss");
+    double lr = number(doc, "learning_rate");
+    List<Layer> layers = new ArrayList<>();
+    int projectorAt = -1;
+    JsonNode list = doc.path("layers");
+    int dim = Math.toIntExact(Arrays.stream(inputShape).asLongStream().reduce(1, Math::multiplyExact));
+    if (list.isMissingNode()) {
+      mlpLayers(npz, layers, dim, maxLayers, maxWidth);
+    } else {
+      if (!list.isArray() || list.size() == 0 || list.size() > maxLayers) {
+        throw new FormatException("snapshot: layers must be a list of 1 to " + maxLayers + " layers");
+      }
+      // the current activation shape: {c, h, w} for images, {d} once flat
+      int[] shape = inputShape.clone();
+      for (int i = 0; i < list.size(); i++) {
+        JsonNode l = list.get(i);
+        String where = "snapshot: layer " + i;
+        if (l.path("projector").asBoolean(false)) {
+          if (projectorAt >= 0) {
+            throw new FormatException(where + " marks a second projector start; expected at most one");
+          }
+          projectorAt = layers.size();
+        }
+        String type = l.path("type").asText("");
+        Layer layer = switch (type) {
+          case "dense" -> dense(npz, l, where, shape);
+          case "conv2d" -> conv(npz, l, where, shape);
+          case "avgpool2d" -> pool(l, where, shape);
+          case "flatten" -> new Layer.Flatten(flat(shape));
+          case "relu" -> Layer.Activation.relu();
+          case "leaky_relu" -> {
+            double alpha = l.path("negative_slope").asDouble(0.01);
+            if (!(alpha >= 0 && alpha < 1)) {
+              throw new FormatException(where + " has negative_slope " + alpha + "; expected 0 <= slope < 1");
+            }
+            yield Layer.Activation.leakyRelu(alpha);
+          }
+          case "batchnorm" -> batchNorm(npz, l, where, shape, layers.isEmpty() ? null : layers.get(layers.size() - 1));
+          default -> throw new FormatException(where + " has type '" + shorten(type) + "'; expected one of "
+              + String.join(", ", LAYER_TYPES));
+        };
+        layers.add(layer);
+        shape = next(layer, shape);
+        // every analyzer holds (probes × width) activations of a layer: a width cap bounds the monitor's memory
+        long width = Arrays.stream(shape).asLongStream().reduce(1, Math::multiplyExact);
+        if (width > maxWidth) {
+          throw new FormatException(where + " (" + type + ") outputs " + width + " values; expected at most "
+              + maxWidth + " (splinewatch.ingest.max-layer-width)", true);
+        }
+      }
+    }
+    PiecewiseLinearNet net;
+    try {
+      net = new PiecewiseLinearNet(dim, layers);
+    } catch (IllegalArgumentException e) {
+      throw new FormatException("snapshot: " + e.getMessage());
+    }
+    int hiddenBefore = 0;
+    int limit = projectorAt >= 0 ? projectorAt : layers.size();
+    for (int i = 0; i < limit; i++) {
+      if (layers.get(i) instanceof Layer.Activation a && a.kind() != Layer.Activation.Kind.IDENTITY) {
+        hiddenBefore++;
+      }
+    }
+    int blocks = net.blocks().size();
+    int reprBlock;
+    if (projectorAt >= 0) {
+      if (classifier) {
+        throw new FormatException("snapshot: a projector is marked in a classifier's snapshot; expected none");
+      }
+      if (hiddenBefore == 0 || projectorAt == layers.size()) {
+        throw new FormatException("snapshot: the projector must start after an encoder activation and hold a layer");
+      }
+      reprBlock = hiddenBefore - 1;
+    } else if (classifier) {
+      if (net.head() == null || net.hiddenBlocks().isEmpty()) {
+        throw new FormatException("snapshot: a classifier must end with a linear layer after at least one hidden"
+            + " activation");
+      }
+      if (net.outputDim() != classes) {
+        throw new FormatException("snapshot: the classifier has " + net.outputDim() + " outputs; expected the run's "
+            + classes + " classes");
+      }
+      reprBlock = blocks - 2;
+    } else {
+      reprBlock = blocks - 1;
+    }
+    return new Snapshot(step, epoch, loss, lr, layers, reprBlock, classifier && projectorAt < 0,
+        doc.hasNonNull("loss"));
+  }
+
+  /** The benchmark format's MLP: {@code W0..W{L-1}}, {@code b0..}, ReLU after all but the last. */
+  private static void mlpLayers(NpzArchive npz, List<Layer> layers, int dim, int maxLayers, int maxWidth) {
+    int count = 0;
+    while (npz.array("W" + count) != null) {
+      count++;
+    }
+    if (count == 0 || count > maxLayers) {
+      throw new FormatException("snapshot: no layer list in snapshot.json and no arrays W0..W{L-1}; expected one or"
+          + " the other (at most " + maxLayers + " layers)");
+    }
+    int[] shape = {dim};
+    for (int i = 0; i < count; i++) {
+      layers.add(denseArrays(require(npz, "W" + i, "snapshot"), require(npz, "b" + i, "snapshot"),
+          "snapshot: layer W" + i, shape));
+      shape = new int[] {((Layer.Dense) layers.get(layers.size() - 1)).out()};
+      if (shape[0] > maxWidth) {
+        throw new FormatException("snapshot: W" + i + " has " + shape[0] + " outputs; expected at most " + maxWidth
+            + " (splinewatch.ingest.max-layer-width)", true);
+      }
+      if (i < count - 1) {
+        layers.add(Layer.Activation.relu());
+      }
+    }
+  }
+
+  private static Layer dense(NpzArchive npz, JsonNode l, String where, int[] shape) {
+    return denseArrays(arrayOf(npz, l, "weight", where), arrayOf(npz, l, "bias", where), where, shape);
+  }
+
+  private static Layer denseArrays(Array w, Array b, String where, int[] shape) {
+    if (shape.length != 1) {
+      throw new FormatException(where + " (dense) receives an image of shape " + Arrays.toString(shape)
+          + "; expected a flatten layer before it");
+    }
+    if (w.shape().length != 2 || w.shape()[0] != shape[0] || w.shape()[1] < 1) {
+      throw new FormatException(where + " (dense): " + w.name() + " has shape " + Arrays.toString(w.shape())
+          + "; expected (" + shape[0] + ", out), i.e. (in, out) with y = x @ W + b");
+    }
+    int out = w.shape()[1];
+    if (b.shape().length != 1 || b.shape()[0] != out) {
+      throw new FormatException(where + " (dense): " + b.name() + " has shape " + Arrays.toString(b.shape())
+          + "; expected (" + out + ",)");
+    }
+    finite(where, w);
+    finite(where, b);
+    return new Layer.Dense(shape[0], out, w.values(), b.values());
+  }
+
+  private static Layer conv(NpzArchive npz, JsonNode l, String where, int[] shape) {
+    if (shape.length != 3) {
+      throw new FormatException(where + " (conv2d) receives a flat input of " + shape[0] + " values; expected an"
+          + " image (c, h, w): register probes of shape (n, c, h, w)");
+    }
+    Array w = arrayOf(npz, l, "weight", where);
+    Array b = arrayOf(npz, l, "bias", where);
+    if (w.shape().length != 4 || w.shape()[1] != shape[0] || w.shape()[0] < 1) {
+      throw new FormatException(where + " (conv2d): " + w.name() + " has shape " + Arrays.toString(w.shape())
+          + "; expected (out_channels, " + shape[0] + ", kh, kw)");
+    }
+    if (b.shape().length != 1 || b.shape()[0] != w.shape()[0]) {
+      throw new FormatException(where + " (conv2d): " + b.name() + " has shape " + Arrays.toString(b.shape())
+          + "; expected (" + w.shape()[0] + ",)");
+    }
+    int stride = integer(l, "stride", 1, 1, 64, where);
+    int padding = integer(l, "padding", 0, 0, 64, where);
+    finite(where, w);
+    finite(where, b);
+    try {
+      return new Layer.Conv2D(shape[0], shape[1], shape[2], w.shape()[0], w.shape()[2], w.shape()[3], stride,
+          padding, w.values(), b.values());
+    } catch (IllegalArgumentException e) {
+      throw new FormatException(where + " (conv2d): " + e.getMessage());
+    }
+  }
+
+  private static Layer pool(JsonNode l, String where, int[] shape) {
+    if (shape.length != 3) {
+      throw new FormatException(where + " (avgpool2d) receives a flat input; expected an image (c, h, w)");
+    }
+    int kernel = integer(l, "kernel", -1, 1, 64, where);
+    int stride = integer(l, "stride", kernel, 1, 64, where);
+    try {
+      return new Layer.AvgPool2D(shape[0], shape[1], shape[2], kernel, stride);
+    } catch (IllegalArgumentException e) {
+      throw new FormatException(where + " (avgpool2d): " + e.getMessage());
+    }
+  }
+
+  /**
+   * Eval-mode batch normalisation. Per channel on an image: directly after a conv2d it folds into it; elsewhere its
+   * parameters are repeated over the channel's h·w positions (the layout is channel-major).
+   */
+  private static Layer batchNorm(NpzArchive npz, JsonNode l, String where, int[] shape, Layer previous) {
+    Array[] p = {arrayOf(npz, l, "gamma", where), arrayOf(npz, l, "beta", where), arrayOf(npz, l, "mean", where),
+        arrayOf(npz, l, "var", where)};
+    int features = shape[0];
+    for (Array a : p) {
+      if (a.shape().length != 1 || a.shape()[0] != features) {
+        throw new FormatException(where + " (batchnorm): " + a.name() + " has shape " + Arrays.toString(a.shape())
+            + "; expected (" + features + ",), one value per " + (shape.length == 3 ? "channel" : "feature"));
+      }
+      finite(where, a);
+    }
+    for (float v : p[3].values()) {
+      if (v < 0) {
+        throw new FormatException(where + " (batchnorm): var holds " + v + "; expected variances >= 0");
+      }
+    }
+    double eps = l.path("eps").asDouble(1e-5);
+    if (!(eps > 0 && eps < 1)) {
+      throw new FormatException(where + " (batchnorm): eps " + eps + "; expected 0 < eps < 1");
+    }
+    float[][] v = {p[0].values(), p[1].values(), p[2].values(), p[3].values()};
+    if (shape.length == 3 && !(previous instanceof Layer.Conv2D)) {
+      int hw = Math.multiplyExact(shape[1], shape[2]);
+      for (int k = 0; k < 4; k++) {
+        float[] e = new float[Math.multiplyExact(features, hw)];
+        for (int c = 0; c < features; c++) {
+          Arrays.fill(e, c * hw, (c + 1) * hw, v[k][c]);
+        }
+        v[k] = e;
+      }
+    }
+    return new Layer.BatchNorm(v[0], v[1], v[2], v[3], eps);
+  }
+
+  private static int[] next(Layer layer, int[] shape) {
+    if (layer instanceof Layer.Dense d) {
+      return new int[] {d.out()};
+    } else if (layer instanceof Layer.Conv2D c) {
+      return new int[] {c.outChannels(), c.outHeight(), c.outWidth()};
+    } else if (layer instanceof Layer.AvgPool2D p) {
+      return new int[] {p.channels(), p.outHeight(), p.outWidth()};
+    } else if (layer instanceof Layer.Flatten f) {
+      return new int[] {f.size()};
+    }
+    return shape;
+  }
+
+  private static int flat(int[] shape) {
+    int n = 1;
+    for (int s : shape) {
+      n = Math.multiplyExact(n, s);
+    }
+    return n;
+  }
+
+  private static Array arrayOf(NpzArchive npz, JsonNode l, String key, String where) {
+    String name = l.path(key).asText("");
+    if (name.isEmpty()) {
+      throw new FormatException(where + " names no '" + key + "' array; expected \"" + key + "\": an array name");
+    }
+    Array a = npz.array(name);
+    if (a == null) {
+      throw new FormatException(where + " names array '" + shorten(name) + "' as its " + key
+          + ", which the archive does not hold");
+    }
+    return a;
+  }
+
+  private static Array require(NpzArchive npz, String name, String what) {
+    Array a = npz.array(name);
+    if (a == null) {
+      throw new FormatException(what + ": missing array " + name + " (" + name + ".npy)");
+    }
+    return a;
+  }
+
+  private static void finite(String where, Array a) {
+    float[] v = a.values();
+    for (int i = 0; i < v.length; i++) {
+      if (!Float.isFinite(v[i])) {
+        throw new FormatException(where + ": array " + a.name() + " holds " + v[i] + " at flat index " + i
+            + "; expected finite numbers");
+      }
+    }
+  }
+
+  /** Integer labels (or indices) in {@code [0, bound)}, {@code n} of them. */
+  private static int[] labels(Array a, int n, int bound, String name) {
+    if (a.values().length != n || (a.shape().length != 1 && !name.equals("plane_anchors"))) {
+      throw new FormatException("run registration: " + name + " has shape " + Arrays.toString(a.shape())
+          + "; expected (" + n + ",)");
+    }
+    int[] out = new int[n];
+    for (int i = 0; i < n; i++) {
+      float v = a.values()[i];
+      if (v != Math.rint(v) || v < 0 || v >= bound) {
+        throw new FormatException("run registration: " + name + " holds " + v + " at index " + i
+            + "; expected integers from 0 to " + (bound - 1));
+      }
+      out[i] = (int) v;
+    }
+    return out;
+  }
+
+  private static JsonNode json(NpzArchive npz, String name, String what) {
+    byte[] bytes = npz.document(name);
+    if (bytes == null) {
+      throw new FormatException(what + ": missing " + name + ".json; expected a JSON object entry");
+    }
+    try {
+      JsonNode node = JSON.readTree(bytes);
+      if (node == null || !node.isObject()) {
+        throw new FormatException(what + ": " + name + ".json is not a JSON object");
+      }
+      return node;
+    } catch (java.io.IOException e) {
+      throw new FormatException(what + ": " + name + ".json is not valid JSON; expected a JSON object");
+    }
+  }
+
+  private static String text(JsonNode doc, String key, String fallback, String what) {
+    JsonNode v = doc.get(key);
+    if (v == null || v.isNull()) {
+      if (fallback == null) {
+        throw new FormatException(what + ": missing \"" + key + "\"");
+      }
+      return fallback;
+    }
+    if (!v.isTextual()) {
+      throw new FormatException(what + ": \"" + key + "\" must be a string");
+    }
+    return v.asText();
+  }
+
+  private static int integer(JsonNode doc, String key, int fallback, int min, int max, String what) {
+    JsonNode v = doc.get(key);
+    if (v == null || v.isNull()) {
+      if (fallback < min) {
+        throw new FormatException(what + ": missing \"" + key + "\"; expected an integer from " + min + " to " + max);
+      }
+      return fallback;
+    }
+    if (!v.canConvertToInt() || !v.isIntegralNumber() || v.asInt() < min || v.asInt() > max) {
+      throw new FormatException(what + ": \"" + key + "\" is " + shorten(v.toString()) + "; expected an integer from "
+          + min + " to " + max);
+    }
+    return v.asInt();
+  }
+
+  /** A scalar that may be missing or null (NaN then); non-finite values are allowed (a diverged loss). */
+  private static double number(JsonNode doc, String key) {
+    JsonNode v = doc.get(key);
+    if (v == null || v.isNull()) {
+      return Double.NaN;
+    }
+    if (v.isNumber()) {
+      return v.asDouble();
+    }
+    if (v.isTextual() && List.of("NaN", "Infinity", "-Infinity").contains(v.asText())) {
+      return Double.parseDouble(v.asText());
+    }
+    throw new FormatException("snapshot: \"" + key + "\" is " + shorten(v.toString()) + "; expected a number");
+  }
+
+  private static String shorten(String s) {
+    return s.length() > 40 ? s.substring(0, 40) + "…" : s;
+  }
+}

@@ -1,0 +1,193 @@
+package org.splinewatch.ingest;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Random;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.splinewatch.regions.Layer;
+import org.splinewatch.regions.Partition;
+import org.splinewatch.regions.PiecewiseLinearNet;
+import org.splinewatch.regions.Plane;
+import org.splinewatch.snapshot.NpzArchive;
+import org.splinewatch.snapshot.SnapshotFormat;
+
+/** The extended snapshot format: a network sent in it is the same network as built in Java; bad bodies fail clearly. */
+class IngestFormatTest {
+  private static final NpzArchive.Limits LIMITS = new NpzArchive.Limits(1 << 24, 64);
+  private static final int[] IMAGE = {1, 8, 8};
+
+  private static SnapshotFormat.Snapshot parse(byte[] body, boolean classifier) {
+    return SnapshotFormat.parseSnapshot(body, LIMITS, IMAGE, 4, classifier, 32, 4096);
+  }
+
+  @Test
+  void sentNetworkPartitionsExactlyLikeTheJavaNetwork() {
+    List<Layer> layers = TestNpz.cnn(7, 8, 4);
+    SnapshotFormat.Snapshot s = parse(TestNpz.snapshot(layers, 300, 0.5, -1).bytes(), true);
+    assertEquals(300, s.step());
+    assertEquals(0.5, s.loss());
+    assertTrue(s.classifierHead());
+    PiecewiseLinearNet built = new PiecewiseLinearNet(64, layers);
+    PiecewiseLinearNet sent = new PiecewiseLinearNet(64, s.layers());
+    assertEquals(built.hiddenBlocks().size() - 1, s.reprBlock());
+    // forward passes agree exactly (same float32 weights, same float64 arithmetic)
+    Random r = new Random(3);
+    double[] x = new double[20 * 64];
+    for (int i = 0; i < x.length; i++) {
+      x[i] = r.nextDouble();
+    }
+    assertArrayEquals(built.forward(x, 20), sent.forward(x, 20), 0.0);
+    // the partition of a plane through three inputs: same regions, same activation patterns
+    double[] a = java.util.Arrays.copyOfRange(x, 0, 64);
+    double[] b = java.util.Arrays.copyOfRange(x, 64, 128);
+    double[] c = java.util.Arrays.copyOfRange(x, 128, 192);
+    Plane plane = Plane.throughAnchors(a, b, c, 1.5);
+    Partition pj = Partition.compute(built, plane);
+    Partition ps = Partition.compute(sent, plane);
+    assertTrue(pj.regionCount() > 10, "a plane with several regions: " + pj.regionCount());
+    assertEquals(pj.regionCount(), ps.regionCount());
+    assertEquals(patterns(pj), patterns(ps));
+    // and each face's pattern is that of the forward pass at its vertex mean
+    org.splinewatch.regions.PartitionOracleTest.assertPatternsConsistent(ps);
+  }
+
+  private static Set<String> patterns(Partition p) {
+    Set<String> s = new HashSet<>();
+    for (int f = 0; f < p.regionCount(); f++) {
+      s.add(java.util.Arrays.toString(p.pattern(f)));
+    }
+    return s;
+  }
+
+  @Test
+  void projectorMarksTheRepresentationAndPlainFormatMlpIsAccepted() {
+    Random r = new Random(5);
+    List<Layer> layers = new ArrayList<>(List.of(new Layer.Flatten(64),
+        new Layer.Dense(64, 10, TestNpz.randn(r, 640, 0.2), TestNpz.randn(r, 10, 0.1)), Layer.Activation.relu(),
+        new Layer.Dense(10, 6, TestNpz.randn(r, 60, 0.3), TestNpz.randn(r, 6, 0.1)), Layer.Activation.relu(),
+        new Layer.Dense(6, 3, TestNpz.randn(r, 18, 0.3), TestNpz.randn(r, 3, 0.1))));
+    SnapshotFormat.Snapshot s = parse(TestNpz.snapshot(layers, 10, 1.0, 5).bytes(), false);
+    assertEquals(1, s.reprBlock()); // the output of the second ReLU block is the representation
+    assertFalse(s.classifierHead());
+    // FORMAT.md's arrays without a layer list: W0, b0, W1, b1 with ReLU between, on flat inputs
+    byte[] plain = new TestNpz().array("W0", TestNpz.randn(r, 64 * 5, 0.2), 64, 5)
+        .array("b0", new float[5], 5).array("W1", TestNpz.randn(r, 20, 0.2), 5, 4).array("b1", new float[4], 4)
+        .json("snapshot", "{\"step\": 3}").bytes();
+    SnapshotFormat.Snapshot m = SnapshotFormat.parseSnapshot(plain, LIMITS, new int[] {64}, 4, true, 32, 4096);
+    assertEquals(3, m.layers().size());
+    assertEquals(0, m.reprBlock());
+  }
+
+  @Test
+  void malformedSnapshotsFailWithOneLineNamingTheProblem() {
+    List<Layer> layers = TestNpz.cnn(7, 8, 4);
+    String json = "{\"step\": 1, \"layers\": [{\"type\": \"dense\", \"weight\": \"w\", \"bias\": \"b\"}]}";
+    // a dense layer straight on an image
+    assertMessage(new TestNpz().json("snapshot", json).array("w", new float[64 * 4], 64, 4)
+        .array("b", new float[4], 4), "flatten layer before it");
+    // a shape mismatch
+    String flat = "{\"step\": 1, \"layers\": [{\"type\": \"flatten\"}, {\"type\": \"dense\", \"weight\": \"w\","
+        + " \"bias\": \"b\"}]}";
+    assertMessage(new TestNpz().json("snapshot", flat).array("w", new float[63 * 4], 63, 4)
+        .array("b", new float[4], 4), "expected (64, out)");
+    // NaN
+    float[] w = new float[64 * 4];
+    w[17] = Float.NaN;
+    assertMessage(new TestNpz().json("snapshot", flat).array("w", w, 64, 4).array("b", new float[4], 4),
+        "NaN at flat index 17");
+    // an unsupported layer
+    assertMessage(new TestNpz().json("snapshot", "{\"step\": 1, \"layers\": [{\"type\": \"maxpool2d\"}]}"),
+        "type 'maxpool2d'; expected one of dense, conv2d");
+    // a classifier with the wrong number of outputs
+    assertMessage(TestNpz.snapshot(TestNpz.cnn(7, 8, 5), 1, 0, -1), "5 outputs; expected the run's 4 classes");
+    // no step
+    assertMessage(new TestNpz().json("snapshot", "{\"layers\": []}"), "step is missing");
+    // not a zip at all
+    NpzArchive.FormatException e = assertThrows(NpzArchive.FormatException.class,
+        () -> parse("hello".getBytes(StandardCharsets.UTF_8), true));
+    assertTrue(e.getMessage().contains("not a .npz"), e.getMessage());
+  }
+
+  @Test
+  void sizesAreCheckedBeforeTheyAreTrusted() {
+    // a header that claims far more data than the entry holds, and a shape whose size overflows a long
+    byte[] lying = new TestNpz().array("W0", new float[4], 2, 2).patch("W0", "(2, 2)", "(9, 9)").bytes();
+    NpzArchive.FormatException e = assertThrows(NpzArchive.FormatException.class,
+        () -> NpzArchive.read(lying, LIMITS, "snapshot"));
+    assertTrue(e.getMessage().contains("has 16 data bytes; expected 324"), e.getMessage());
+    byte[] big = new TestNpz().array("x", new float[1], 1).patch("x", "(1,)", "(4294967295, 4294967295, 4294967295)")
+        .bytes();
+    NpzArchive.FormatException o = assertThrows(NpzArchive.FormatException.class,
+        () -> NpzArchive.read(big, LIMITS, "snapshot"));
+    assertTrue(o.getMessage().contains("expected non-negative dimensions below 2^31"), o.getMessage());
+    byte[] overflow = new TestNpz().array("x", new float[1], 1)
+        .patch("x", "(1,)", "(2147483647, 2147483647, 2147483647)").bytes();
+    NpzArchive.FormatException of = assertThrows(NpzArchive.FormatException.class,
+        () -> NpzArchive.read(overflow, LIMITS, "snapshot"));
+    assertTrue(of.getMessage().contains("overflows"), of.getMessage());
+    // more unpacked bytes than the limit: refused as too large
+    byte[] body = new TestNpz().array("x", new float[5000], 5000).bytes();
+    NpzArchive.FormatException t = assertThrows(NpzArchive.FormatException.class,
+        () -> NpzArchive.read(body, new NpzArchive.Limits(4096, 8), "snapshot"));
+    assertTrue(t.tooLarge(), t.getMessage());
+    // a layer wider than the cap (80 channels of 8x8 = 5120 values > 4096): refused as too large
+    java.util.Random r = new java.util.Random(2);
+    List<Layer> wide = List.of(new Layer.Conv2D(1, 8, 8, 80, 3, 3, 1, 1, TestNpz.randn(r, 720, 0.3), new float[80]),
+        Layer.Activation.relu());
+    NpzArchive.FormatException w = assertThrows(NpzArchive.FormatException.class,
+        () -> parse(TestNpz.snapshot(wide, 0, 1, -1).bytes(), false));
+    assertTrue(w.tooLarge() && w.getMessage().contains("outputs 5120 values; expected at most 4096"), w.getMessage());
+    // too many entries
+    TestNpz many = new TestNpz();
+    for (int i = 0; i < 10; i++) {
+      many.array("a" + i, new float[1], 1);
+    }
+    assertTrue(assertThrows(NpzArchive.FormatException.class,
+        () -> NpzArchive.read(many.bytes(), new NpzArchive.Limits(1 << 20, 8), "snapshot")).tooLarge());
+  }
+
+  @Test
+  void registrationChecksLabelsAndShapes() {
+    byte[] ok = TestNpz.run("r1", 20, 4, 3, "");
+    SnapshotFormat.RunSpec spec = SnapshotFormat.parseRun(ok, LIMITS, 100);
+    assertEquals(20, spec.probeCount());
+    assertArrayEquals(new int[] {1, 4, 4}, spec.inputShape());
+    assertTrue(spec.classifier());
+    assertEquals("test", spec.tags().get("framework"));
+    var info = IngestActor.runInfo(spec);
+    assertEquals(2, info.planeAnchors().size());
+    assertEquals(20 * 16, info.probePairInputs().length);
+    NpzArchive.FormatException e = assertThrows(NpzArchive.FormatException.class,
+        () -> SnapshotFormat.parseRun(TestNpz.run("../x", 20, 4, 3, ""), LIMITS, 100));
+    assertTrue(e.getMessage().contains("run id '../x' is not valid"), e.getMessage());
+    NpzArchive.FormatException labels = assertThrows(NpzArchive.FormatException.class,
+        () -> SnapshotFormat.parseRun(TestNpz.run("r2", 20, 4, 3, ", \"classes\": 2"), LIMITS, 100));
+    assertTrue(labels.getMessage().contains("probe_labels holds 2.0 at index 2; expected integers from 0 to 1"),
+        labels.getMessage());
+    SnapshotFormat.RunSpec ablation = SnapshotFormat.parseRun(TestNpz.run("r3", 20, 4, 3,
+        ", \"settings\": {\"stop_gradient\": false, \"vicreg_coefficients\": [25, 0, 1]}"), LIMITS, 100);
+    assertEquals(false, ablation.settings().get("stop_gradient"));
+    assertEquals(List.of(25, 0, 1), ablation.settings().get("vicreg_coefficients"));
+    NpzArchive.FormatException setting = assertThrows(NpzArchive.FormatException.class,
+        () -> SnapshotFormat.parseRun(TestNpz.run("r4", 20, 4, 3, ", \"settings\": {\"Bad Key\": 1}"), LIMITS, 100));
+    assertTrue(setting.getMessage().contains("setting 'Bad Key' is not valid"), setting.getMessage());
+    NpzArchive.FormatException many = assertThrows(NpzArchive.FormatException.class,
+        () -> SnapshotFormat.parseRun(ok, LIMITS, 12));
+    assertTrue(many.tooLarge() && many.getMessage().contains("max-probes"), many.getMessage());
+  }
+
+  private static void assertMessage(TestNpz body, String expected) {
+    NpzArchive.FormatException e = assertThrows(NpzArchive.FormatException.class, () -> parse(body.bytes(), true));
+    assertTrue(e.getMessage().contains(expected), e.getMessage());
+    assertFalse(e.getMessage().contains("\n"));
+  }
+}
