@@ -50,6 +50,22 @@ class ClusterRunTest {
     return MonitorServer.start(c, ClusterSettings.fromConfig(c), "127.0.0.1", 0, out, console);
   }
 
+  /**
+   * A tiny embedding-only run named {@code runId} that joins the cluster at {@code seed} (plus {@code extra}
+   * settings) and must end with exit code 0.
+   */
+  static void remoteRunSucceeds(Path tmp, String runId, String seed, Map<String, Object> extra) throws Exception {
+    Map<String, Object> o = SyntheticData.tinyRun(tmp, runId, 200);
+    o.putAll(extra);
+    o.put("splinewatch.analysis.enabled", List.of("embedding"));
+    o.put("splinewatch.cluster.seed", seed);
+    Config config = TrainCommand.load(o, null);
+    ByteArrayOutputStream console = new ByteArrayOutputStream();
+    EmbeddedRun.Result result = EmbeddedRun.run(RunSettings.fromConfig(config), config, o,
+        new PrintStream(console, true), List.of(), new EmbeddedRun.Listener() { });
+    assertEquals(0, result.exitCode(), console.toString());
+  }
+
   @Test
   void runStreamsToAnalyzerNodesAndSurvivesLosingOne() throws Exception {
     PrintStream quiet = new PrintStream(new ByteArrayOutputStream());

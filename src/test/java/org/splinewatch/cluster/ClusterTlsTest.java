@@ -27,11 +27,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.slf4j.LoggerFactory;
 import org.splinewatch.cli.MonitorCommand;
-import org.splinewatch.cli.TrainCommand;
-import org.splinewatch.data.SyntheticData;
-import org.splinewatch.monitor.EmbeddedRun;
 import org.splinewatch.monitor.MonitorServer;
-import org.splinewatch.trainer.RunSettings;
 import picocli.CommandLine;
 
 /**
@@ -99,15 +95,7 @@ class ClusterTlsTest {
         refused.add(ClusterNode.start(Behaviors.empty(), ClusterSettings.fromConfig(c), List.of("trainer"), c));
       }
 
-      Map<String, Object> run = SyntheticData.tinyRun(tmp, "secure", 200);
-      run.putAll(tls(ca, "node.p12"));
-      run.put("splinewatch.analysis.enabled", List.of("embedding"));
-      run.put("splinewatch.cluster.seed", seed);
-      Config config = TrainCommand.load(run, null);
-      ByteArrayOutputStream console = new ByteArrayOutputStream();
-      EmbeddedRun.Result result = EmbeddedRun.run(RunSettings.fromConfig(config), config, run,
-          new PrintStream(console, true), List.of(), new EmbeddedRun.Listener() { });
-      assertEquals(0, result.exitCode(), console.toString());
+      ClusterRunTest.remoteRunSucceeds(tmp, "secure", seed, tls(ca, "node.p12"));
       String body = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
           + monitor.metricsPort() + "/metrics")).build(), HttpResponse.BodyHandlers.ofString()).body();
       assertTrue(body.matches("(?s).*splinewatch_embedding_uniformity\\{[^}]*run=\"secure\".*"), body);

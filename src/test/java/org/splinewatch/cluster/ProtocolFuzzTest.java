@@ -7,8 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.Config;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -33,13 +31,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.splinewatch.TestTools;
 import org.splinewatch.cli.Main;
-import org.splinewatch.cli.TrainCommand;
-import org.splinewatch.data.SyntheticData;
 import org.splinewatch.metrics.MetricsActor;
 import org.splinewatch.metrics.Sample;
-import org.splinewatch.monitor.EmbeddedRun;
 import org.splinewatch.monitor.RunGuardian;
-import org.splinewatch.trainer.RunSettings;
 import org.splinewatch.trainer.TrainerActor;
 
 /**
@@ -220,14 +214,7 @@ class ProtocolFuzzTest {
       assertEquals(1.0, byReason.getOrDefault("expired", 0.0), byReason.toString());
 
       // a legitimate run right after: analysed and exported
-      Map<String, Object> o = SyntheticData.tinyRun(tmp, "legit", 200);
-      o.put("splinewatch.analysis.enabled", List.of("embedding"));
-      o.put("splinewatch.cluster.seed", seed);
-      Config config = TrainCommand.load(o, null);
-      ByteArrayOutputStream console = new ByteArrayOutputStream();
-      EmbeddedRun.Result result = EmbeddedRun.run(RunSettings.fromConfig(config), config, o,
-          new PrintStream(console, true), List.of(), new EmbeddedRun.Listener() { });
-      assertEquals(0, result.exitCode(), console.toString());
+      ClusterRunTest.remoteRunSucceeds(tmp, "legit", seed, Map.of());
       String body = scrape(http, httpPort);
       assertTrue(body.matches("(?s).*splinewatch_embedding_uniformity\\{[^}]*run=\"legit\".*"), body);
       assertFalse(body.contains("evil_metric") || body.contains("someone-else"), body);
