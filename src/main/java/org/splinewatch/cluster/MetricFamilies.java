@@ -41,6 +41,7 @@ public final class MetricFamilies {
       "splinewatch_linear_probe_accuracy_ratio", "splinewatch_linear_probe_lambda",
       // monitor, collapse detector and cluster transport
       "splinewatch_analysis_seconds", "splinewatch_analysis_step", "splinewatch_snapshots_dropped_total",
+      "splinewatch_run_active",
       "splinewatch_collapse_alert", "splinewatch_alert_consecutive_breaches", "splinewatch_snapshot_bytes",
       "splinewatch_cluster_bytes_sent", "splinewatch_cluster_snapshots_sent", "splinewatch_cluster_snapshots_analysed");
 
