@@ -63,6 +63,7 @@ public final class NpzArchive {
   private static final Pattern FORTRAN = Pattern.compile("'fortran_order'\\s*:\\s*(True|False)");
   private static final Pattern SHAPE = Pattern.compile("'shape'\\s*:\\s*\\(([^)]*)\\)");
   private static final int MAX_HEADER = 4096;
+  private static final byte[] MAGIC = {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y'};
   private static final int MAX_DIMS = 8;
 
   private final Map<String, Array> arrays;
@@ -150,23 +151,18 @@ public final class NpzArchive {
 
   /** Parses one {@code .npy} (versions 1 to 3) of a numeric little-endian dtype in C order. */
   static Array parseNpy(String where, String name, byte[] bytes) {
-    if (bytes.length < 10 || (bytes[0] & 0xff) != 0x93 || bytes[1] != 'N' || bytes[2] != 'U' || bytes[3] != 'M'
-        || bytes[4] != 'P' || bytes[5] != 'Y') {
+    if (bytes.length < 10 || !Arrays.equals(bytes, 0, MAGIC.length, MAGIC, 0, MAGIC.length)) {
       throw new FormatException(where + " is not a .npy array (bad magic); expected \\x93NUMPY");
     }
+    // version 1 has a 2-byte header length, versions 2 and 3 a 4-byte one (3: UTF-8 header text)
     int major = bytes[6];
-    ByteBuffer bb = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
-    long headerLen;
-    int start;
-    if (major == 1) {
-      headerLen = bb.getShort(8) & 0xffff;
-      start = 10;
-    } else if ((major == 2 || major == 3) && bytes.length >= 12) {
-      headerLen = bb.getInt(8) & 0xffffffffL;
-      start = 12;
-    } else {
+    int lengthBytes = major == 1 ? 2 : major == 2 || major == 3 ? 4 : 0;
+    if (lengthBytes == 0 || bytes.length < 8 + lengthBytes) {
       throw new FormatException(where + " has .npy version " + major + "; expected 1, 2 or 3");
     }
+    ByteBuffer bb = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
+    long headerLen = lengthBytes == 2 ? bb.getShort(8) & 0xffff : bb.getInt(8) & 0xffffffffL;
+    int start = 8 + lengthBytes;
     if (headerLen > MAX_HEADER || start + headerLen > bytes.length) {
       throw new FormatException(where + " has a header of " + headerLen + " bytes; expected at most " + MAX_HEADER
           + " within the entry");
