@@ -165,8 +165,17 @@ public record NpzModel(PiecewiseLinearNet net, Plane plane, int[] widths, double
     }
   }
 
+  /** A message on one line: whitespace runs as one space, then {@link #printable}. */
   private static String oneLine(String s) {
-    return s == null ? "no detail" : s.replaceAll("\\s+", " ").trim();
+    return s == null ? "no detail" : printable(s.replaceAll("\\s+", " ").trim());
+  }
+
+  /** Control and line-separator characters as '?': text from a file quoted in a one-line error. */
+  private static String printable(String s) {
+    return s.codePoints()
+        .map(c -> Character.isISOControl(c) || Character.getType(c) == Character.LINE_SEPARATOR
+            || Character.getType(c) == Character.PARAGRAPH_SEPARATOR ? '?' : c)
+        .collect(StringBuilder::new, StringBuilder::appendCodePoint, StringBuilder::append).toString();
   }
 
   private static final Pattern DESCR = Pattern.compile("'descr'\\s*:\\s*'([^']+)'");
@@ -220,7 +229,7 @@ public record NpzModel(PiecewiseLinearNet net, Plane plane, int[] widths, double
     Matcher s = SHAPE.matcher(header);
     if (!d.find() || !s.find()) {
       throw new ModelFileException(where + " has an unreadable header (no 'descr' or 'shape'): "
-          + abbreviate(oneLine(header)));
+          + abbreviate(header));
     }
     if (f.find() && f.group(1).equals("True")) {
       throw new ModelFileException(where + " is in Fortran order; expected C order");
@@ -298,8 +307,10 @@ public record NpzModel(PiecewiseLinearNet net, Plane plane, int[] widths, double
     return out;
   }
 
+  /** Text from a file for an error message: {@link #printable}, at most 80 characters. */
   private static String abbreviate(String s) {
-    return s.length() <= 80 ? s : s.substring(0, 77) + "...";
+    String printable = printable(s);
+    return printable.length() <= 80 ? printable : printable.substring(0, 77) + "...";
   }
 
   /** Writes arrays as an uncompressed {@code .npz} in the benchmark format (used by tests and exporters). */

@@ -18,8 +18,8 @@ import org.splinewatch.metrics.DurableFiles;
  * {@code best} (lowest epoch-end training loss), each with the trainer's files and {@code meta.json} (step, epoch,
  * loss, method), plus their predecessors {@code latest.prev} and {@code best.prev}. A checkpoint is written into a
  * temporary directory and forced to disk; then the current one is renamed to {@code .prev} and the new one into its
- * place, each rename forced. A crash at any moment leaves a complete {@code latest} or, between the two renames, a
- * complete {@code latest.prev}, which {@link #resolve} (and so {@code --resume}) falls back to. The run's
+ * place, and the directory is forced. A crash at any moment leaves a complete {@code latest} or, between the two
+ * renames, a complete {@code latest.prev}, which {@link #resolve} (and so {@code --resume}) falls back to. The run's
  * {@code metrics.jsonl} and {@code events.jsonl} (flushed at every snapshot) are forced to disk with each checkpoint.
  */
 public final class Checkpoints {
@@ -54,12 +54,12 @@ public final class Checkpoints {
       if (complete(target)) {
         delete(prev);
         Files.move(target, prev, StandardCopyOption.ATOMIC_MOVE);
-        DurableFiles.syncDirectory(checkpoints);
       } else {
         delete(target); // an incomplete leftover; latest.prev (if any) stays the fallback
       }
       // no `latest` from here to the next rename: a crash now leaves `latest.prev`, which resolve() falls back to
       Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+      // one directory fsync for both renames: a journaling file system commits them in order
       DurableFiles.syncDirectory(checkpoints);
       Path runDir = checkpoints.toAbsolutePath().getParent();
       if (runDir != null) {

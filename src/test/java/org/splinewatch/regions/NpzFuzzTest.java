@@ -46,7 +46,7 @@ class NpzFuzzTest {
 
   /** A .npy: magic, version, header (as given), then {@code data} bytes. */
   static byte[] npy(int major, String header, byte[] data) {
-    byte[] h = header.getBytes(StandardCharsets.ISO_8859_1);
+    byte[] h = header.getBytes(major == 3 ? StandardCharsets.UTF_8 : StandardCharsets.ISO_8859_1);
     int pre = major == 1 ? 10 : 12;
     ByteBuffer bb = ByteBuffer.allocate(pre + h.length + data.length).order(ByteOrder.LITTLE_ENDIAN);
     bb.put((byte) 0x93).put("NUMPY".getBytes(StandardCharsets.US_ASCII)).put((byte) major).put((byte) 0);
@@ -89,7 +89,7 @@ class NpzFuzzTest {
       return null;
     } catch (NpzModel.ModelFileException e) {
       String m = e.getMessage();
-      assertFalse(m.contains("\n") || m.contains("\r"), "multi-line error: " + m);
+      assertFalse(m.lines().count() > 1 || m.contains("\u2028") || m.contains("\u2029"), "multi-line error: " + m);
       assertTrue(m.startsWith(file.toString() + ": "), "the error names the file: " + m);
       assertTrue(m.length() < 400, "a short error: " + m);
       return e;
@@ -202,6 +202,18 @@ class NpzFuzzTest {
       refused(f, Map.of("W0.npy", npy(1, header("<f8", "2147483647, 2147483647, 2147483647"), new byte[16])),
           "overflows");
       refused(f, Map.of("W0.npy", npy(1, header("<f4", "-4, 2"), new byte[16])), "dimension -4");
+    } finally {
+      Files.deleteIfExists(f);
+    }
+  }
+
+  @Example
+  void controlCharactersFromAHeaderDoNotBreakTheErrorLine() throws IOException {
+    // found by mutatedValidModels...: a dtype holding a newline made a two-line message
+    Path f = tmp();
+    try {
+      refused(f, Map.of("W0.npy", npy(1, header("\n<f4\r", "2, 2"), new byte[16])), "dtype ?<f4?");
+      refused(f, Map.of("W0.npy", npy(3, "{'descr': '<f4\u2028', 'shape': (2, 2), }", new byte[16])), "dtype");
     } finally {
       Files.deleteIfExists(f);
     }
