@@ -106,6 +106,11 @@ public final class TrainCommand implements Callable<Integer> {
   @Option(names = "--cluster-host", description = "address this trainer's cluster node binds with --monitor"
       + " (default 127.0.0.1)")
   String clusterHost;
+  @Option(names = "--tag", paramLabel = "KEY=VALUE", description = "a tag recorded in config.json and"
+      + " splinewatch_run_info{tags} (repeatable), e.g. --tag experiment=lr-sweep")
+  java.util.List<String> tags;
+  @Option(names = "--notes", paramLabel = "TEXT", description = "free-text notes recorded in config.json")
+  String notes;
   @Option(names = "--config", description = "HOCON file overriding reference.conf")
   File configFile;
 
@@ -165,6 +170,8 @@ public final class TrainCommand implements Callable<Integer> {
     put(overrides, "splinewatch.run.projection-dim", projectionDim);
     put(overrides, "splinewatch.run.resume", resume == null ? null : resume.toString());
     put(overrides, "splinewatch.run.encoder", encoder);
+    put(overrides, "splinewatch.run-meta.tags", tags);
+    put(overrides, "splinewatch.run-meta.notes", notes);
     if (cnnChannels != null) {
       overrides.put("splinewatch.run.cnn-channels", java.util.Arrays.stream(cnnChannels).boxed().toList());
     }
@@ -196,6 +203,7 @@ public final class TrainCommand implements Callable<Integer> {
       specs = EmbeddedRun.defaultAnalyzers(config);
       org.splinewatch.alerts.AlertSettings.fromConfig(config);
       org.splinewatch.cluster.ClusterSettings.fromConfig(config);
+      org.splinewatch.monitor.RunMeta.fromConfig(config);
       String token = config.getString("splinewatch.control.token");
       if (!token.isEmpty() && token.length() < 16) {
         throw new IllegalArgumentException("splinewatch.control.token must have at least 16 characters (or be empty"

@@ -146,6 +146,7 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
     try {
       RunLog.writeConfig(dir, m.config());
       RunLog log = new RunLog(dir);
+      org.splinewatch.metrics.RunInfoMetric.register(registry, m.config());
       CollapseDetector detector = m.alerts() == null ? null : new CollapseDetector(m.alerts(), m.runId(), m.classes());
       ActorRef<Command> self = getContext().getSelf();
       ActorRef<MetricsActor.Command> metrics = getContext().spawn(MetricsActor.create(registry, log, m.labels(),

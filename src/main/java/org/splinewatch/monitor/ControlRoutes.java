@@ -23,10 +23,12 @@ import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.model.headers.RawHeader;
 import org.apache.pekko.http.javadsl.server.Route;
 import org.apache.pekko.http.javadsl.unmarshalling.Unmarshaller;
+import org.splinewatch.snapshot.RunIds;
 
 /**
  * HTTP routes beside {@code /metrics}: the control endpoint {@code POST /api/v1/alerts} (see {@link AlertWebhook}) and
- * {@code GET /planes/<k>/latest.svg}, the newest partition picture of plane {@code k} (for dashboards).
+ * {@code GET /planes/<k>/latest.svg}, the newest partition picture of plane {@code k} (for dashboards), and
+ * {@code GET /runs/<run>/planes/<k>/latest.svg} for any run under the output directory.
  */
 public final class ControlRoutes {
   private static final ContentType SVG = ContentTypes.create(MediaTypes.IMAGE_SVG_XML);
@@ -64,6 +66,19 @@ public final class ControlRoutes {
             return complete(StatusCodes.NOT_FOUND, "picture of plane " + plane + " unreadable\n");
           }
         })));
+  }
+
+  /**
+   * {@code GET /runs/<run>/planes/<k>/latest.svg}: the newest picture of plane {@code k} of any run under {@code out}
+   * (what the Grafana picture panel asks for, following its {@code $run} variable); 404 for an unknown run or plane.
+   */
+  public static Route runPlanes(Path out) {
+    return pathPrefix("runs", () -> pathPrefix(segment(), run -> {
+      if (!RunIds.isValid(run)) {
+        return complete(StatusCodes.NOT_FOUND, "invalid run id\n");
+      }
+      return planes(RunIds.runDirectory(out, run).resolve("planes"));
+    }));
   }
 
   public static Route route(AlertWebhook webhook) {

@@ -82,6 +82,9 @@ public final class EmbeddedRun {
         : ActorSystem.create(bootstrap(), "splinewatch", config);
     MetricsHttpServer http = null;
     Path sdFile = null;
+    // JVM, process and off-heap health beside the run's own series (not for --monitor: the run's /metrics is there)
+    org.splinewatch.metrics.ProcessMetrics processMetrics = remote ? null
+        : org.splinewatch.metrics.ProcessMetrics.bind(registry);
     RunControl control = new RunControl();
     String controlToken = AlertWebhook.tokenFrom(config);
     try {
@@ -91,13 +94,17 @@ public final class EmbeddedRun {
                 + event.get("summary")));
         http = MetricsHttpServer.start(system, registry, s.metricsHost(), s.metricsPort(),
             org.apache.pekko.http.javadsl.server.Directives.concat(ControlRoutes.route(webhook),
-                ControlRoutes.planes(runDir.resolve("planes")), LivePage.route(s.out(), runId)));
+                ControlRoutes.planes(runDir.resolve("planes")), ControlRoutes.runPlanes(s.out()),
+                LivePage.route(s.out(), runId)));
       }
       DatasetLoader loader = new DatasetLoader(s.cacheDir(), s.npmCommand(), out::println);
       DatasetLoader.Split data = loader.load(Dataset.parse(s.dataset()), s.dataDir());
       LabeledImages train = s.trainSubset() > 0 ? data.train().head(s.trainSubset()) : data.train();
       RunInfo run = runInfo(runId, s, data.test(), train);
       Map<String, Object> provenance = provenance(runId, s, options, train, data.test(), backend);
+      RunMeta runMeta = RunMeta.fromConfig(config);
+      provenance.put("tags", new java.util.TreeMap<>(runMeta.tags()));
+      provenance.put("notes", runMeta.notes());
       Map<String, String> labels = Map.of("run", runId, "method", s.method(), "dataset", s.dataset());
       RunLog log = null;
       MonitorLink link = null;
@@ -107,6 +114,7 @@ public final class EmbeddedRun {
       } else {
         RunLog.writeConfig(runDir, provenance);
         log = new RunLog(runDir);
+        org.splinewatch.metrics.RunInfoMetric.register(registry, provenance);
       }
       TrainingProgress progress = new TrainingProgress();
       CompletableFuture<TrainerActor.Finished> result = new CompletableFuture<>();
@@ -209,6 +217,9 @@ public final class EmbeddedRun {
       ServiceDiscovery.unregister(sdFile);
       if (http != null) {
         http.stop();
+      }
+      if (processMetrics != null) {
+        processMetrics.close();
       }
       system.terminate();
       try {
@@ -351,6 +362,7 @@ public final class EmbeddedRun {
     settings.put("learning_rate", s.learningRate());
     settings.put("temperature", s.temperature());
     settings.put("hidden", s.hidden());
+    settings.put("encoder", s.encoder());
     settings.put("projection_dim", s.projectionDim());
     settings.put("probe_size", s.probeSize());
     settings.put("stop_gradient", s.stopGradient());
@@ -372,6 +384,7 @@ public final class EmbeddedRun {
     versions.put("os", System.getProperty("os.name") + " " + System.getProperty("os.arch"));
     c.put("versions", versions);
     c.put("git_commit", Provenance.gitCommit());
+    c.put("git_dirty", Provenance.gitDirty());
     c.put("threads", Map.of("OMP_NUM_THREADS", String.valueOf(System.getenv("OMP_NUM_THREADS")),
         "available_processors", Runtime.getRuntime().availableProcessors()));
     c.put("started", java.time.Instant.now().toString());

@@ -50,13 +50,14 @@ public final class MonitorServer implements AutoCloseable {
           + cluster.seed()) + ")");
       if (cluster.roles().contains("metrics")) {
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        org.splinewatch.metrics.ProcessMetrics.bind(registry); // JVM/process health; lives as long as the node
         RunControl control = new RunControl();
         String controlToken = AlertWebhook.tokenFrom(config);
         AlertWebhook webhook = new AlertWebhook(controlToken, control,
             event -> console.println("stop requested through the control endpoint: " + event.get("alertname")));
         http = MetricsHttpServer.start(system, registry, metricsHost, metricsPort,
             org.apache.pekko.http.javadsl.server.Directives.concat(ControlRoutes.route(webhook),
-                LivePage.route(out, "")));
+                ControlRoutes.runPlanes(out), LivePage.route(out, "")));
         String url = "http://" + metricsHost + ":" + http.port() + "/metrics";
         java.nio.file.Files.createDirectories(out);
         EmbeddedRun.writeToken(out.resolve("control-token"), controlToken);

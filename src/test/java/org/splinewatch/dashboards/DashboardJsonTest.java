@@ -18,17 +18,10 @@ import org.splinewatch.TestTools;
 import org.yaml.snakeyaml.Yaml;
 
 /**
- * Dashboard JSON sanity: valid JSON, unique uids, every datasource the provisioned one, every referenced variable
+ * Dashboard JSON sanity: valid JSON, unique uids, every datasource the datasource variable, every referenced variable
  * defined, every metric name one the project exports; and the docker/ compose stack's files.
  */
 class DashboardJsonTest {
-  @SuppressWarnings("unchecked")
-  static String provisionedUid() throws Exception {
-    Map<String, Object> y = new Yaml().load(Files.readString(
-        Path.of("dashboards/grafana/provisioning/datasources/prometheus.yml")));
-    return (String) ((List<Map<String, Object>>) y.get("datasources")).get(0).get("uid");
-  }
-
   /** Every metric name the sources publish, with the suffixes Micrometer adds to counters and timers. */
   static Set<String> exportedNames() throws Exception {
     Set<String> names = new HashSet<>();
@@ -51,9 +44,10 @@ class DashboardJsonTest {
     return out;
   }
 
+  private static final String DS = "${datasource}";
+
   @Test
   void dashboardsAreSaneAndConsistent() throws Exception {
-    String uid = provisionedUid();
     Set<String> exported = exportedNames();
     Set<String> uids = new HashSet<>();
     List<Path> files = Dashboards.files();
@@ -64,15 +58,17 @@ class DashboardJsonTest {
       Set<String> defined = new HashSet<>();
       for (JsonNode v : d.path("templating").path("list")) {
         defined.add(v.path("name").asText());
-        assertEquals(uid, v.path("datasource").path("uid").asText(), f + " variable " + v.path("name"));
+        if (v.path("type").asText().equals("query")) {
+          assertEquals(DS, v.path("datasource").path("uid").asText(), f + " variable " + v.path("name"));
+        }
       }
       Set<Integer> ids = new HashSet<>();
       for (JsonNode p : d.path("panels")) {
         assertTrue(ids.add(p.path("id").asInt()), f + ": duplicate panel id " + p.path("id"));
         if (p.has("targets")) {
-          assertEquals(uid, p.path("datasource").path("uid").asText(), f + " panel " + p.path("title"));
+          assertEquals(DS, p.path("datasource").path("uid").asText(), f + " panel " + p.path("title"));
           for (JsonNode t : p.path("targets")) {
-            assertEquals(uid, t.path("datasource").path("uid").asText(), f + " target of " + p.path("title"));
+            assertEquals(DS, t.path("datasource").path("uid").asText(), f + " target of " + p.path("title"));
           }
         }
       }
@@ -85,7 +81,160 @@ class DashboardJsonTest {
           assertTrue(exported.contains(m), q.dashboard() + " " + q.where() + ": unknown metric " + m);
         }
       }
+      for (JsonNode p : d.path("panels")) {
+        for (String v : Dashboards.variables(p.path("options").path("content").asText())) {
+          assertTrue(defined.contains(v), f + " text panel " + p.path("title") + " uses undefined $" + v);
+        }
+      }
     }
+  }
+
+  /**
+   * Importable into any Grafana >= 10 (Grafana itself is not installed here: checked against its documented
+   * dashboard JSON model): a Prometheus datasource variable that every query uses, {@code __inputs} asking for the
+   * datasource on import, {@code __requires} naming Grafana, the Prometheus plugin and every panel type used.
+   */
+  @Test
+  void dashboardsUseADatasourceVariableAndDeclareInputsAndRequirements() throws Exception {
+    @SuppressWarnings("unchecked")
+    Map<String, Object> prov = (Map<String, Object>) ((List<Object>) ((Map<String, Object>) new Yaml().load(
+        Files.readString(Path.of("dashboards/grafana/provisioning/datasources/prometheus.yml")))).get("datasources"))
+        .get(0);
+    assertEquals("prometheus", prov.get("type"), "the provisioned datasource is what the variable selects");
+    for (Path f : Dashboards.files()) {
+      JsonNode d = Dashboards.read(f);
+      String text = Files.readString(f);
+      assertFalse(text.contains("splinewatch-prometheus"), f + " still names the provisioned datasource uid");
+      JsonNode ds = null;
+      for (JsonNode v : d.path("templating").path("list")) {
+        if (v.path("name").asText().equals("datasource")) {
+          ds = v;
+        }
+      }
+      assertTrue(ds != null && ds.path("type").asText().equals("datasource")
+          && ds.path("query").asText().equals("prometheus"), f + ": a datasource variable of type prometheus");
+      JsonNode inputs = d.path("__inputs");
+      assertEquals(1, inputs.size(), f + " __inputs");
+      assertEquals("datasource", inputs.get(0).path("type").asText());
+      assertEquals("prometheus", inputs.get(0).path("pluginId").asText());
+      assertTrue(text.contains("${" + inputs.get(0).path("name").asText() + "}"), f + ": the import input is used");
+      Set<String> required = new HashSet<>();
+      for (JsonNode r : d.path("__requires")) {
+        required.add(r.path("type").asText() + ":" + r.path("id").asText());
+      }
+      assertTrue(required.contains("grafana:grafana") && required.contains("datasource:prometheus"), f + " " + required);
+      for (JsonNode p : d.path("panels")) {
+        if (!p.path("type").asText().equals("row")) {
+          assertTrue(required.contains("panel:" + p.path("type").asText()), f + " does not require " + p.path("type"));
+        }
+      }
+    }
+  }
+
+  /** Units and descriptions on every panel, rows, links between the dashboards and to the live page. */
+  @Test
+  void everyPanelHasAUnitADescriptionAndTheDashboardsLinkEachOther() throws Exception {
+    for (Path f : Dashboards.files()) {
+      JsonNode d = Dashboards.read(f);
+      int rows = 0;
+      for (JsonNode p : d.path("panels")) {
+        String where = f.getFileName() + " panel '" + p.path("title").asText() + "'";
+        if (p.path("type").asText().equals("row")) {
+          rows++;
+          continue;
+        }
+        assertFalse(p.path("description").asText().isBlank(), where + " has no description");
+        if (p.has("targets")) {
+          assertFalse(p.path("fieldConfig").path("defaults").path("unit").asText().isBlank(), where + " has no unit");
+        }
+      }
+      assertTrue(rows >= 2, f + " is organised in rows");
+      boolean toDashboards = false;
+      boolean toLivePage = false;
+      for (JsonNode l : d.path("links")) {
+        toDashboards |= l.path("type").asText().equals("dashboards") && l.path("tags").toString().contains("splinewatch");
+        toLivePage |= l.path("url").asText().startsWith("${monitor}");
+      }
+      assertTrue(toDashboards && toLivePage, f + " links the splinewatch dashboards and the live page");
+      assertTrue(d.path("tags").toString().contains("splinewatch"), f + " carries the tag the links use");
+    }
+  }
+
+  /** The first threshold step of the panel of {@code metric} (live dashboard) where it turns red or green. */
+  private static double threshold(JsonNode dashboard, String metric) {
+    for (JsonNode p : dashboard.path("panels")) {
+      for (JsonNode t : p.path("targets")) {
+        if (Dashboards.metrics(t.path("expr").asText()).contains(metric)) {
+          JsonNode steps = p.path("fieldConfig").path("defaults").path("thresholds").path("steps");
+          if (steps.size() == 2) {
+            return steps.get(1).path("value").asDouble();
+          }
+        }
+      }
+    }
+    return Double.NaN;
+  }
+
+  /**
+   * Every input of the collapse rules and the probe accuracy has a panel on the live dashboard, and the thresholds
+   * drawn are the rules' fire levels of reference.conf (kNN: 1.5 / 10 classes).
+   */
+  @Test
+  void liveDashboardShowsEveryAlertInputWithItsFireLevel() throws Exception {
+    JsonNode live = Dashboards.read(Dashboards.DIR.resolve("splinewatch-live-run.json"));
+    Set<String> shown = new HashSet<>();
+    for (Dashboards.Query q : Dashboards.queries(Dashboards.DIR.resolve("splinewatch-live-run.json"))) {
+      shown.addAll(Dashboards.metrics(q.expr()));
+    }
+    for (String m : List.of("splinewatch_training_loss", "splinewatch_embedding_std_normalized",
+        "splinewatch_embedding_zero_rows_ratio", "splinewatch_embedding_rankme", "splinewatch_embedding_rankme_ratio",
+        "splinewatch_knn_accuracy_ratio", "splinewatch_regions", "splinewatch_linear_probe_accuracy_ratio",
+        "splinewatch_region_overflow", "splinewatch_training_learning_rate")) {
+      assertTrue(shown.contains(m), "no live panel for " + m);
+    }
+    var alerts = com.typesafe.config.ConfigFactory.defaultReference().getConfig("splinewatch.alerts");
+    assertEquals(alerts.getDouble("std-fire"), threshold(live, "splinewatch_embedding_std_normalized"), 1e-12);
+    assertEquals(alerts.getDouble("rankme-ratio-fire"), threshold(live, "splinewatch_embedding_rankme_ratio"), 1e-12);
+    assertEquals(alerts.getDouble("dead-rows-fire"), threshold(live, "splinewatch_embedding_zero_rows_ratio"), 1e-12);
+    assertEquals(alerts.getDouble("knn-chance-fire") / 10, threshold(live, "splinewatch_knn_accuracy_ratio"), 1e-12);
+    assertEquals(alerts.getDouble("region-drop-fire"), threshold(live, "splinewatch_regions"), 1e-12);
+    // the picture panel follows $run and asks the monitor's per-run route
+    String pictures = "";
+    for (JsonNode p : live.path("panels")) {
+      if (p.path("type").asText().equals("text")) {
+        pictures += p.path("options").path("content").asText();
+      }
+    }
+    assertTrue(pictures.contains("${monitor}/runs/${run}/planes/0/latest.svg"), pictures);
+    assertFalse(pictures.contains("localhost:9464"), "no hard-coded monitor address");
+  }
+
+  /** The comparison overlays runs by training step: trend panels whose x field is the step query. */
+  @Test
+  void compareDashboardAlignsRunsByStep() throws Exception {
+    JsonNode compare = Dashboards.read(Dashboards.DIR.resolve("splinewatch-compare-runs.json"));
+    int trends = 0;
+    for (JsonNode p : compare.path("panels")) {
+      if (!p.path("type").asText().equals("trend")) {
+        continue;
+      }
+      trends++;
+      assertEquals("step", p.path("options").path("xField").asText(), p.path("title").asText());
+      assertEquals(2, p.path("targets").size());
+      String stepExpr = p.path("targets").get(1).path("expr").asText();
+      assertTrue(stepExpr.contains("splinewatch_training_step") || stepExpr.contains("splinewatch_analysis_step"),
+          stepExpr);
+      // both series reduced to the run label alone, in table format, so merge joins them on (Time, run)
+      for (JsonNode t : p.path("targets")) {
+        assertTrue(t.path("expr").asText().startsWith("max by (run) ("), t.path("expr").asText());
+        assertEquals("table", t.path("format").asText());
+      }
+      List<String> chain = new java.util.ArrayList<>();
+      p.path("transformations").forEach(t -> chain.add(t.path("id").asText()));
+      assertEquals(List.of("merge", "organize", "partitionByValues", "joinByField"), chain, p.path("title").asText());
+      assertEquals("step", p.path("transformations").get(3).path("options").path("byField").asText());
+    }
+    assertTrue(trends >= 4, "step-aligned panels: " + trends);
   }
 
   @Test

@@ -147,6 +147,15 @@ class DashboardQueriesTest {
                     .startsWith("image/svg+xml"), svg.headers().toString());
                 assertEquals(404, http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port
                     + "/planes/7/latest.svg")).build(), HttpResponse.BodyHandlers.ofString()).statusCode());
+                // ... and per run, as the picture panel asks for it following $run (also what ./monitor serve serves)
+                HttpResponse<String> perRun = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port
+                    + "/runs/dash/planes/0/latest.svg")).build(), HttpResponse.BodyHandlers.ofString());
+                assertEquals(200, perRun.statusCode());
+                assertTrue(perRun.body().startsWith("<svg"));
+                for (String bad : List.of("/runs/nosuchrun/planes/0/latest.svg", "/runs/..%2F/planes/0/latest.svg")) {
+                  assertEquals(404, http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + bad))
+                      .build(), HttpResponse.BodyHandlers.ofString()).statusCode(), bad);
+                }
                 for (Path f : Dashboards.files()) {
                   for (Dashboards.Query q : Dashboards.queries(f)) {
                     String expr = substitute(q.expr(), "dash");
@@ -174,7 +183,7 @@ class DashboardQueriesTest {
     assertEquals(3, result.exitCode(), "stopped by the test after the checks");
     assertTrue(missing.isEmpty(), "queries without data:\n" + String.join("\n", missing));
     // all but the SSL-only ones (layer proj from the SimCLR projector is injected here) are expected to have data
-    assertTrue(checkedQueries.get() >= 40, "queries checked: " + checkedQueries.get());
+    assertTrue(checkedQueries.get() >= 70, "queries checked: " + checkedQueries.get());
     assertTrue(!Files.exists(sd.resolve("dash.json")), "the run removed its discovery file");
   }
 }
