@@ -237,6 +237,66 @@ class DashboardJsonTest {
     assertTrue(trends >= 4, "step-aligned panels: " + trends);
   }
 
+  /**
+   * docker/ hardening: non-root runtime, no npm in it, pinned images, a .dockerignore keeping the build context to the
+   * Maven project, ports on 127.0.0.1 by default, healthchecks that the start order waits for, a required Grafana
+   * password.
+   */
+  @Test
+  @SuppressWarnings("unchecked")
+  void dockerStackIsHardened() throws Exception {
+    String dockerfile = Files.readString(Path.of("docker/Dockerfile"));
+    List<String> froms = dockerfile.lines().filter(l -> l.startsWith("FROM ") || l.startsWith("ARG RUNTIME_IMAGE="))
+        .toList();
+    for (String f : froms) {
+      String image = f.startsWith("ARG") ? f.substring(f.indexOf('=') + 1) : f.split("\\s+")[1];
+      if (!image.startsWith("${")) {
+        assertTrue(image.matches("[a-z0-9./_-]+:[0-9]+\\.[0-9]+\\.[0-9][0-9A-Za-z._-]*(@sha256:[0-9a-f]{64})?"),
+            "base image pinned to a version tag: " + image);
+      }
+    }
+    String runtime = dockerfile.substring(dockerfile.lastIndexOf("\nFROM "));
+    assertFalse(runtime.contains("npm"), "no npm in the runtime image (the data packages are fetched at build time)");
+    assertTrue(runtime.contains("\nUSER 10001"), "the runtime runs as a non-root user");
+    assertTrue(runtime.contains("HEALTHCHECK"), "the image has a healthcheck");
+    List<String> ignore = Files.readAllLines(Path.of(".dockerignore")).stream()
+        .filter(l -> !l.isBlank() && !l.startsWith("#")).toList();
+    assertEquals("*", ignore.get(0), ".dockerignore starts by excluding everything");
+    assertEquals(Set.of("!pom.xml", "!src/"), Set.copyOf(ignore.subList(1, ignore.size())),
+        "only what the Dockerfile copies is sent");
+    for (String copied : dockerfile.lines().filter(l -> l.startsWith("COPY ") && !l.contains("--from")).toList()) {
+      String source = copied.split("\\s+")[1];
+      assertTrue(ignore.contains("!" + source) || ignore.contains("!" + source.replaceAll("/?$", "/")),
+          "the build context keeps " + source);
+    }
+    Map<String, Object> c = new Yaml().load(Files.readString(Path.of("docker/docker-compose.yml")));
+    Map<String, Map<String, Object>> services = (Map<String, Map<String, Object>>) c.get("services");
+    for (var s : services.entrySet()) {
+      String name = s.getKey();
+      Map<String, Object> svc = s.getValue();
+      for (Object port : (List<Object>) svc.get("ports")) {
+        assertTrue(port.toString().startsWith("${SPLINEWATCH_BIND:-127.0.0.1}:"), name + " publishes " + port);
+      }
+      assertTrue(svc.containsKey("healthcheck"), name + " has no healthcheck");
+      if (svc.containsKey("image")) {
+        assertTrue(svc.get("image").toString().matches("[a-z0-9./_-]+:v?[0-9]+\\.[0-9]+\\.[0-9][0-9A-Za-z._-]*(@sha256:[0-9a-f]{64})?"),
+            name + " image pinned: " + svc.get("image"));
+      }
+      Map<String, Map<String, Object>> deps = (Map<String, Map<String, Object>>) svc.getOrDefault("depends_on",
+          Map.of());
+      for (var d : deps.entrySet()) {
+        assertEquals("service_healthy", d.getValue().get("condition"), name + " waits for " + d.getKey());
+        assertTrue(services.get(d.getKey()).containsKey("healthcheck"), d.getKey() + " has a healthcheck");
+      }
+    }
+    assertTrue(services.get("grafana").containsKey("depends_on") && services.get("prometheus").containsKey("depends_on"));
+    assertTrue(String.valueOf(services.get("trainer").get("user")).startsWith("${SPLINEWATCH_UID"),
+        "the trainer runs as the host user, so run files are not root's");
+    String password = String.valueOf(((Map<String, Object>) services.get("grafana").get("environment"))
+        .get("GF_SECURITY_ADMIN_PASSWORD"));
+    assertTrue(password.startsWith("${GRAFANA_ADMIN_PASSWORD:?"), "Grafana's admin password is required: " + password);
+  }
+
   @Test
   @SuppressWarnings("unchecked")
   void composeStackFilesExistAndAgree() throws Exception {
@@ -257,7 +317,7 @@ class DashboardJsonTest {
     assertTrue(Files.isRegularFile(compose.getParent().resolve((String) build.get("context"))
         .resolve((String) build.get("dockerfile")).normalize()), "Dockerfile");
     // ports agree with the monitor's defaults and with Prometheus/Alertmanager wiring
-    assertTrue(((List<Object>) services.get("trainer").get("ports")).contains("9464:9464"));
+    assertTrue(((List<Object>) services.get("trainer").get("ports")).contains("${SPLINEWATCH_BIND:-127.0.0.1}:9464:9464"));
     String am = Files.readString(Path.of("docker/alertmanager.yml"));
     assertTrue(am.contains("http://trainer:9464/api/v1/alerts"), "Alertmanager calls the trainer's control port");
     String prom = Files.readString(Path.of("docker/prometheus.yml"));
