@@ -156,6 +156,7 @@ public final class ReportWriter {
         sb.append("</ul>\n");
       }
     }
+    hyperparameterTable(sb, runs);
     sb.append("<h2>Curves</h2><p>Dashed red lines: steps where a collapse alert started firing.</p>")
         .append("<div id=\"charts\"></div>\n<h2>Partition of each plane over training</h2>")
         .append("<div id=\"timelines\"></div>\n<script>").append(resource(uplotJs())).append("</script>\n<script>")
@@ -168,6 +169,24 @@ public final class ReportWriter {
     sb.append(";\nrenderCharts(DATA, document.getElementById(\"charts\"));\n")
         .append("renderTimelines(DATA, document.getElementById(\"timelines\"));\n</script>\n</body></html>\n");
     return sb.toString();
+  }
+
+  /** The runs' settings side by side; rows where the runs differ are marked {@code differs} (highlighted). */
+  private static void hyperparameterTable(StringBuilder sb, List<RunData> runs) {
+    List<Hyperparameters.Row> rows = Hyperparameters.rows(runs);
+    long differing = rows.stream().filter(Hyperparameters.Row::differs).count();
+    sb.append("<h2>Hyperparameters</h2><p>").append(runs.size() == 1 ? "The run's settings."
+        : differing + " of " + rows.size() + " settings differ between the runs (highlighted).")
+        .append("</p>\n<table class=\"hyperparameters\"><tr><th>setting</th>");
+    runs.forEach(r -> sb.append("<th>").append(esc(r.runId())).append("</th>"));
+    sb.append("</tr>");
+    for (Hyperparameters.Row row : rows) {
+      sb.append(row.differs() ? "<tr class=\"differs\">" : "<tr>").append("<td>").append(esc(row.name()))
+          .append("</td>");
+      row.values().forEach(v -> sb.append("<td>").append(esc(v)).append("</td>"));
+      sb.append("</tr>");
+    }
+    sb.append("</table>\n");
   }
 
   /** Writes the report atomically. */
