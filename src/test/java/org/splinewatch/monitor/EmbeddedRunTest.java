@@ -117,6 +117,15 @@ class EmbeddedRunTest {
     }
     assertTrue(value(body, "\nsplinewatch_process_resident_bytes (\\S+)") > 1e7, "resident set of a JVM");
     assertTrue(body.contains("# HELP splinewatch_javacpp_allocated_bytes Native memory"), "HELP text");
+    // every splinewatch family has real HELP text (none falls back to the generic line), running totals are counters
+    Matcher help = Pattern.compile("# HELP (splinewatch_\\w+) (.*)").matcher(body);
+    int families = 0;
+    while (help.find()) {
+      families++;
+      assertTrue(!help.group(2).isBlank() && !help.group(2).startsWith("splinewatch metric "), help.group());
+    }
+    assertTrue(families > 15, "families with HELP: " + families);
+    assertTrue(body.contains("# TYPE splinewatch_snapshots_dropped_total counter"), "dropped snapshots: a counter");
     // the run's configuration as labels, tags sorted
     Matcher info = Pattern.compile("splinewatch_run_info\\{([^}]*)\\} 1").matcher(body);
     assertTrue(info.find(), "splinewatch_run_info missing");
