@@ -255,7 +255,8 @@ public final class EmbeddedRun {
 
   /** Every analyzer an embedded run can start, in order. */
   public static final List<String> ANALYZERS = List.of(EmbeddingAnalyzer.NAME, RegionAnalyzer.NAME,
-      BoundaryChangeAnalyzer.NAME, LayerGeometryAnalyzer.NAME, org.splinewatch.analysis.ProbeAnalyzer.NAME);
+      BoundaryChangeAnalyzer.NAME, LayerGeometryAnalyzer.NAME, org.splinewatch.analysis.ProbeAnalyzer.NAME,
+      org.splinewatch.analysis.TrainingHealthAnalyzer.NAME);
 
   /**
    * The analyzers named in {@code splinewatch.analysis.enabled} (default: all of {@link #ANALYZERS}): embedding
@@ -290,6 +291,10 @@ public final class EmbeddedRun {
     if (enabled.contains(org.splinewatch.analysis.ProbeAnalyzer.NAME)) {
       list.add(new RunGuardian.AnalyzerSpec(org.splinewatch.analysis.ProbeAnalyzer.NAME, (run, metrics, dir) ->
           org.splinewatch.analysis.ProbeAnalyzer.create(run, metrics)));
+    }
+    if (enabled.contains(org.splinewatch.analysis.TrainingHealthAnalyzer.NAME)) {
+      list.add(new RunGuardian.AnalyzerSpec(org.splinewatch.analysis.TrainingHealthAnalyzer.NAME, (run, metrics, dir) ->
+          org.splinewatch.analysis.TrainingHealthAnalyzer.create(metrics)));
     }
     if (enabled.contains(LayerGeometryAnalyzer.NAME)) {
       list.add(new RunGuardian.AnalyzerSpec(LayerGeometryAnalyzer.NAME, (run, metrics, dir) ->

@@ -41,7 +41,10 @@ public final class ReportWriter {
       new Chart("kNN (probe) accuracy", "splinewatch_knn_accuracy_ratio", Map.of(), "layer"),
       new Chart("Linear probe accuracy", "splinewatch_linear_probe_accuracy_ratio", Map.of(), "layer"),
       new Chart("Intrinsic dimension (TwoNN)", "splinewatch_intrinsic_dimension", Map.of(), "layer"),
-      new Chart("Neural collapse NC1", "splinewatch_neural_collapse_nc1", Map.of(), "layer"));
+      new Chart("Neural collapse NC1", "splinewatch_neural_collapse_nc1", Map.of(), "layer"),
+      new Chart("Update-to-weight ratio per layer (between snapshots)", "splinewatch_layer_update_ratio", Map.of(),
+          "layer"),
+      new Chart("Weight norm per layer", "splinewatch_layer_weight_norm", Map.of(), "layer"));
 
   private ReportWriter() {
   }
