@@ -95,6 +95,7 @@ public final class EmbeddedRun {
         http = MetricsHttpServer.start(system, registry, s.metricsHost(), s.metricsPort(),
             org.apache.pekko.http.javadsl.server.Directives.concat(ControlRoutes.route(webhook),
                 ControlRoutes.planes(runDir.resolve("planes")), ControlRoutes.runPlanes(s.out()),
+                EmbeddingRoutes.route(s.out()),
                 LivePage.route(s.out(), runId)));
       }
       DatasetLoader loader = new DatasetLoader(s.cacheDir(), s.npmCommand(), out::println);
@@ -278,7 +279,7 @@ public final class EmbeddedRun {
     List<RunGuardian.AnalyzerSpec> list = new ArrayList<>();
     if (enabled.contains(EmbeddingAnalyzer.NAME)) {
       list.add(new RunGuardian.AnalyzerSpec(EmbeddingAnalyzer.NAME, (run, metrics, dir) ->
-          EmbeddingAnalyzer.create(run, metrics)));
+          EmbeddingAnalyzer.create(run, metrics, dir)));
     }
     if (enabled.contains(RegionAnalyzer.NAME)) {
       list.add(new RunGuardian.AnalyzerSpec(RegionAnalyzer.NAME, (run, metrics, dir) ->

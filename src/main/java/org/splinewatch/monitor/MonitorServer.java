@@ -57,7 +57,7 @@ public final class MonitorServer implements AutoCloseable {
             event -> console.println("stop requested through the control endpoint: " + event.get("alertname")));
         http = MetricsHttpServer.start(system, registry, metricsHost, metricsPort,
             org.apache.pekko.http.javadsl.server.Directives.concat(ControlRoutes.route(webhook),
-                ControlRoutes.runPlanes(out), LivePage.route(out, "")));
+                ControlRoutes.runPlanes(out), EmbeddingRoutes.route(out), LivePage.route(out, "")));
         String url = "http://" + metricsHost + ":" + http.port() + "/metrics";
         java.nio.file.Files.createDirectories(out);
         EmbeddedRun.writeToken(out.resolve("control-token"), controlToken);

@@ -118,6 +118,11 @@ public final class ReportWriter {
     data.put("charts", charts);
     data.put("alerts", alerts);
     data.put("timelines", timelines);
+    List<Map<String, Object>> embeddings = new ArrayList<>();
+    if (withPictures) {
+      runs.forEach(r -> embeddings.addAll(EmbeddingViewData.read(r.dir(), r.runId())));
+    }
+    data.put("embeddings", embeddings);
     data.put("lastStep", runs.stream().mapToLong(RunData::lastStep).max().orElse(0));
     return data;
   }
@@ -162,7 +167,8 @@ public final class ReportWriter {
     hyperparameterTable(sb, runs);
     sb.append("<h2>Curves</h2><p>Dashed red lines: steps where a collapse alert started firing.</p>")
         .append("<div id=\"charts\"></div>\n<h2>Partition of each plane over training</h2>")
-        .append("<div id=\"timelines\"></div>\n<script>").append(resource(uplotJs())).append("</script>\n<script>")
+        .append("<div id=\"timelines\"></div>\n<h2>Probe embeddings (2D PCA, coloured by class)</h2>")
+        .append("<div id=\"embeddings\"></div>\n<script>").append(resource(uplotJs())).append("</script>\n<script>")
         .append(resource("/org/splinewatch/report/report.js")).append("\nconst DATA = ");
     try {
       sb.append(JSON.writeValueAsString(data(runs, true)).replace("</", "<\\/"));
@@ -170,7 +176,8 @@ public final class ReportWriter {
       throw new UncheckedIOException(e);
     }
     sb.append(";\nrenderCharts(DATA, document.getElementById(\"charts\"));\n")
-        .append("renderTimelines(DATA, document.getElementById(\"timelines\"));\n</script>\n</body></html>\n");
+        .append("renderTimelines(DATA, document.getElementById(\"timelines\"));\n")
+        .append("renderEmbeddings(DATA, document.getElementById(\"embeddings\"));\n</script>\n</body></html>\n");
     return sb.toString();
   }
 

@@ -78,3 +78,60 @@ function renderTimelines(data, container) {
     container.appendChild(box);
   }
 }
+
+// Embedding views: per run and layer, the 2D PCA of the probe embeddings at each analysed step, one dot per probe
+// coloured by its class, with a step slider (coordinates are pre-scaled to [-1, 1]).
+const CLASS_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+  "#bcbd22", "#17becf"];
+function drawEmbedding(canvas, view) {
+  const ctx = canvas.getContext("2d");
+  const w = canvas.width, h = canvas.height, pad = 8;
+  ctx.fillStyle = "#fff";
+  ctx.fillRect(0, 0, w, h);
+  const xy = view.xy, labels = view.labels;
+  for (let i = 0; i < labels.length; i++) {
+    ctx.fillStyle = CLASS_COLOURS[labels[i] % CLASS_COLOURS.length];
+    const x = pad + (xy[2 * i] + 1) / 2 * (w - 2 * pad);
+    const y = h - pad - (xy[2 * i + 1] + 1) / 2 * (h - 2 * pad);
+    ctx.fillRect(x - 1.5, y - 1.5, 3, 3);
+  }
+}
+function renderEmbeddings(data, container) {
+  if (!container) return;
+  container.textContent = "";
+  for (const e of (data.embeddings || [])) {
+    const box = document.createElement("div");
+    box.className = "embedding";
+    box.dataset.run = e.run;
+    box.dataset.layer = e.layer;
+    const title = document.createElement("h3");
+    title.textContent = e.run + " — layer " + e.layer;
+    const canvas = document.createElement("canvas");
+    canvas.width = 360;
+    canvas.height = 360;
+    const caption = document.createElement("div");
+    const slider = document.createElement("input");
+    slider.type = "range";
+    slider.min = 0;
+    slider.max = e.steps.length - 1;
+    slider.value = e.steps.length - 1;
+    const show = () => {
+      const v = e.views[slider.value];
+      drawEmbedding(canvas, v);
+      caption.textContent = "step " + e.steps[slider.value] + " (scale " + v.scale + ")";
+    };
+    slider.addEventListener("input", show);
+    const legend = document.createElement("div");
+    legend.className = "legend";
+    const classes = Math.max(...e.views[0].labels) + 1;
+    for (let c = 0; c < classes; c++) {
+      const s = document.createElement("span");
+      s.style.color = CLASS_COLOURS[c % CLASS_COLOURS.length];
+      s.textContent = "● " + c + " ";
+      legend.appendChild(s);
+    }
+    box.append(title, canvas, caption, slider, legend);
+    container.appendChild(box);
+    show();
+  }
+}
