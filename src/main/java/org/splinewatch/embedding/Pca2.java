@@ -7,7 +7,7 @@ package org.splinewatch.embedding;
  * snapshots do not flip at random.
  */
 public final class Pca2 {
-  private static final int ITERATIONS = 200;
+  private static final int ITERATIONS = 300;
 
   private Pca2() {
   }
@@ -88,8 +88,14 @@ public final class Pca2 {
       if (norm < 1e-300) {
         return new double[d];
       }
+      double change = 0;
       for (int j = 0; j < d; j++) {
-        v[j] = w[j] / norm;
+        double next = w[j] / norm;
+        change += (next - v[j]) * (next - v[j]);
+        v[j] = next;
+      }
+      if (change < 1e-20) {
+        break; // converged to double precision (for a view, far more than enough)
       }
     }
     int big = 0;
