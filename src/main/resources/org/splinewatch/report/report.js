@@ -38,6 +38,16 @@ function renderCharts(data, container) {
   }
 }
 
+// A range input over count steps, set to the last one.
+function stepSlider(count) {
+  const slider = document.createElement("input");
+  slider.type = "range";
+  slider.min = 0;
+  slider.max = count - 1;
+  slider.value = count - 1;
+  return slider;
+}
+
 function renderTimelines(data, container) {
   container.innerHTML = "";
   for (const t of data.timelines) {
@@ -62,11 +72,7 @@ function renderTimelines(data, container) {
     img(t.srcs[0], "first: step " + t.steps[0]);
     const [sel, selCap] = img(t.srcs[t.srcs.length - 1], "");
     img(t.srcs[t.srcs.length - 1], "last: step " + t.steps[t.steps.length - 1]);
-    const slider = document.createElement("input");
-    slider.type = "range";
-    slider.min = 0;
-    slider.max = t.srcs.length - 1;
-    slider.value = t.srcs.length - 1;
+    const slider = stepSlider(t.srcs.length);
     const show = () => {
       sel.src = t.srcs[slider.value];
       selCap.textContent = "step " + t.steps[slider.value] + " (slider)";
@@ -110,11 +116,7 @@ function renderEmbeddings(data, container) {
     canvas.width = 360;
     canvas.height = 360;
     const caption = document.createElement("div");
-    const slider = document.createElement("input");
-    slider.type = "range";
-    slider.min = 0;
-    slider.max = e.steps.length - 1;
-    slider.value = e.steps.length - 1;
+    const slider = stepSlider(e.steps.length);
     const show = () => {
       const v = e.views[slider.value];
       drawEmbedding(canvas, v);
