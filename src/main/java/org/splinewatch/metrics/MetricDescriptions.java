@@ -47,6 +47,16 @@ public final class MetricDescriptions {
       Map.entry("splinewatch_boundary_density", "Boundary length per unit area of the plane's domain"),
       Map.entry("splinewatch_boundary_edges", "Internal edges of the partition"),
       Map.entry("splinewatch_decision_boundary_length", "Length of the classifier's decision boundary on the plane"),
+      Map.entry("splinewatch_region_area_mean_ratio", "Mean region area as a fraction of the plane's domain"),
+      Map.entry("splinewatch_region_area_median_ratio", "Median region area as a fraction of the plane's domain"),
+      Map.entry("splinewatch_boundary_length_ratio", "Total region-boundary length in units of the domain's"
+          + " perimeter"),
+      Map.entry("splinewatch_decision_boundary_length_ratio", "Decision-boundary length in units of the domain's"
+          + " perimeter"),
+      Map.entry("splinewatch_region_density_near_ratio", "Region density near the anchor images relative to the"
+          + " plane's mean density (1 = average)"),
+      Map.entry("splinewatch_region_density_far_ratio", "Region density away from the anchors relative to the"
+          + " plane's mean density"),
       Map.entry("splinewatch_regions_relative_change", "Relative change of the region count since the previous"
           + " snapshot"),
       Map.entry("splinewatch_boundary_flip_ratio", "Fraction of probe points whose activation pattern changed since"

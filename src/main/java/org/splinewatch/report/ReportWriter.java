@@ -31,7 +31,8 @@ public final class ReportWriter {
   private static final List<Chart> CHARTS = List.of(
       new Chart("Training loss", "splinewatch_training_loss", Map.of(), ""),
       new Chart("Linear regions per plane", "splinewatch_regions", Map.of("layer", "all"), "plane"),
-      new Chart("Mean region area", "splinewatch_region_area_mean", Map.of(), "plane"),
+      new Chart("Mean region area (fraction of the plane's domain)", "splinewatch_region_area_mean_ratio", Map.of(),
+          "plane"),
       new Chart("Median region eccentricity", "splinewatch_region_eccentricity_median", Map.of(), "plane"),
       new Chart("Boundary flip ratio (vs previous snapshot)", "splinewatch_boundary_flip_ratio", Map.of("layer", "all"),
           "plane"),
