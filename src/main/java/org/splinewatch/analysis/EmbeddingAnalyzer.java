@@ -25,8 +25,16 @@ public final class EmbeddingAnalyzer implements SnapshotAnalysis {
   private final double[] probes;
   private final double[] pairs;
 
+  private final java.nio.file.Path viewDir;
+
   public EmbeddingAnalyzer(RunInfo run) {
+    this(run, null);
+  }
+
+  /** With a run directory: also writes the 2D view of the embeddings (see {@link EmbeddingViews}). */
+  public EmbeddingAnalyzer(RunInfo run, java.nio.file.Path runDir) {
     this.run = run;
+    this.viewDir = runDir == null ? null : runDir.resolve(EmbeddingViews.DIR);
     this.probes = run.probeInputsAsDouble();
     this.pairs = run.probePairInputsAsDouble();
   }
@@ -36,13 +44,29 @@ public final class EmbeddingAnalyzer implements SnapshotAnalysis {
     return AnalyzerActor.create(NAME, metrics, () -> new EmbeddingAnalyzer(run));
   }
 
+  /** The analyzer actor writing the embedding views under {@code runDir}. */
+  public static Behavior<Analyze> create(RunInfo run, ActorRef<MetricsActor.Command> metrics,
+      java.nio.file.Path runDir) {
+    return AnalyzerActor.create(NAME, metrics, () -> new EmbeddingAnalyzer(run, runDir));
+  }
+
   @Override
   public List<Sample> analyze(WeightSnapshot s) {
-    return analyze(s, run, probes, pairs);
+    if (viewDir == null) {
+      return analyze(s, run, probes, pairs);
+    }
+    return analyze(s, run, probes, pairs, (layer, z) -> EmbeddingViews.write(viewDir, layer, s.step(), z,
+        run.probeCount(), run.probeLabels()));
   }
 
   /** The metric samples of one snapshot (pure function; used directly by tests). */
   public static List<Sample> analyze(WeightSnapshot s, RunInfo run, double[] probes, double[] pairs) {
+    return analyze(s, run, probes, pairs, (layer, z) -> { });
+  }
+
+  /** As above, handing each layer's probe embeddings ({@code n × d}, row-major) to {@code embeddings}. */
+  public static List<Sample> analyze(WeightSnapshot s, RunInfo run, double[] probes, double[] pairs,
+      java.util.function.BiConsumer<String, double[]> embeddings) {
     PiecewiseLinearNet net = s.network();
     int n = run.probeCount();
     List<Sample> out = new ArrayList<>();
@@ -50,10 +74,13 @@ public final class EmbeddingAnalyzer implements SnapshotAnalysis {
     double[] z = net.forwardTo(probes, n, repr);
     double[] zp = net.forwardTo(pairs, n, repr);
     layer(out, s.step(), "repr", z, zp, n, run);
+    embeddings.accept("repr", z);
     if (!s.classifierHead()) {
       // the projector continues from the representation instead of running the encoder again
       int all = net.blocks().size();
-      layer(out, s.step(), "proj", net.forwardBlocks(z, n, repr, all), net.forwardBlocks(zp, n, repr, all), n, run);
+      double[] proj = net.forwardBlocks(z, n, repr, all);
+      layer(out, s.step(), "proj", proj, net.forwardBlocks(zp, n, repr, all), n, run);
+      embeddings.accept("proj", proj);
     }
     return out;
   }

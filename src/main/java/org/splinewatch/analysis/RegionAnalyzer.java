@@ -157,6 +157,26 @@ public final class RegionAnalyzer implements SnapshotAnalysis {
     return new PlaneResult(k, stats, svg);
   }
 
+  /**
+   * The same geometry without the plane's scale: areas as fractions of the domain's area, lengths in units of the
+   * domain's perimeter ({@code Σ perimeters − 2·L_int}), densities relative to the plane's mean density
+   * {@code regions / A} (1 = as dense as the plane on average).
+   */
+  private static void domainRelative(List<Sample> out, long step, String plane, PartitionStats st,
+      boolean classifierHead) {
+    double area = st.domainArea();
+    double perimeter = st.perimeterSum() - 2 * st.boundaryLength();
+    double meanDensity = st.regions() / area;
+    add(out, "splinewatch_region_area_mean_ratio", st.areaMean() / area, step, plane);
+    add(out, "splinewatch_region_area_median_ratio", st.areaQuantiles()[2] / area, step, plane);
+    add(out, "splinewatch_boundary_length_ratio", st.boundaryLength() / perimeter, step, plane);
+    add(out, "splinewatch_region_density_near_ratio", st.densityNear() / meanDensity, step, plane);
+    add(out, "splinewatch_region_density_far_ratio", st.densityFar() / meanDensity, step, plane);
+    if (classifierHead) {
+      add(out, "splinewatch_decision_boundary_length_ratio", st.decisionBoundaryLength() / perimeter, step, plane);
+    }
+  }
+
   private void samples(List<Sample> out, long step, int k, PartitionStats st, boolean classifierHead) {
     String plane = Integer.toString(k);
     int[] after = st.regionsAfterLayer();
@@ -181,6 +201,7 @@ public final class RegionAnalyzer implements SnapshotAnalysis {
     if (classifierHead) {
       add(out, "splinewatch_decision_boundary_length", st.decisionBoundaryLength(), step, plane);
     }
+    domainRelative(out, step, plane, st, classifierHead);
     if (previousRegions[k] > 0) {
       // regions.md §5 (b): ΔR_rel = (R_t − R_s) / max(R_s, 1), against the previous snapshot analysed here
       add(out, "splinewatch_regions_relative_change",

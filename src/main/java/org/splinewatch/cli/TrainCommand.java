@@ -97,7 +97,7 @@ public final class TrainCommand implements Callable<Integer> {
       + " splinewatch.alerts, e.g. --alert n-fire=2 --alert std-fire=0.15 (repeatable; keys in reference.conf)")
   java.util.List<String> alertSettings;
   @Option(names = "--analyzers", split = ",",
-      description = "analyzers to run, from: embedding, regions, boundary, geometry, probe (default all)")
+      description = "analyzers to run, from: embedding, regions, boundary, geometry, probe, health (default all)")
   java.util.List<String> analyzers;
   @Option(names = "--region-threads", description = "planes analysed in parallel (default 1 on 2 cores)")
   Integer regionThreads;
@@ -112,6 +112,11 @@ public final class TrainCommand implements Callable<Integer> {
   @Option(names = "--cluster-host", description = "address this trainer's cluster node binds with --monitor"
       + " (default 127.0.0.1)")
   String clusterHost;
+  @Option(names = "--tag", paramLabel = "KEY=VALUE", description = "a tag recorded in config.json and"
+      + " splinewatch_run_info{tags} (repeatable), e.g. --tag experiment=lr-sweep")
+  java.util.List<String> tags;
+  @Option(names = "--notes", paramLabel = "TEXT", description = "free-text notes recorded in config.json")
+  String notes;
   @Option(names = "--config", description = "HOCON file overriding reference.conf")
   File configFile;
   @picocli.CommandLine.Mixin
@@ -181,6 +186,8 @@ public final class TrainCommand implements Callable<Integer> {
     put(overrides, "splinewatch.run.projection-dim", projectionDim);
     put(overrides, "splinewatch.run.resume", resume == null ? null : resume.toString());
     put(overrides, "splinewatch.run.encoder", encoder);
+    put(overrides, "splinewatch.run-meta.tags", tags);
+    put(overrides, "splinewatch.run-meta.notes", notes);
     if (cnnChannels != null) {
       overrides.put("splinewatch.run.cnn-channels", java.util.Arrays.stream(cnnChannels).boxed().toList());
     }
@@ -223,6 +230,7 @@ public final class TrainCommand implements Callable<Integer> {
         clusterSettings.checkTransport(); // non-loopback without TLS or --insecure, unreadable TLS files: exit 2
       }
       org.splinewatch.monitor.AlertWebhook.tokenFrom(config); // a token file that cannot be used: exit 2
+      org.splinewatch.monitor.RunMeta.fromConfig(config);
       String token = config.getString("splinewatch.control.token");
       if (!token.isEmpty() && token.length() < 16) {
         throw new IllegalArgumentException("splinewatch.control.token must have at least 16 characters (or be empty"

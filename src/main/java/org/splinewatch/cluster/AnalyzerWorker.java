@@ -363,7 +363,7 @@ public final class AnalyzerWorker extends AbstractBehavior<AnalyzerWorker.Comman
     if (run != null) {
       run.analysed++;
       // per node, so that a dashboard (and the tests) can see how work spreads over analyzer nodes
-      run.open.metrics().tell(new MetricsActor.Publish(List.of(Sample.of("splinewatch_cluster_snapshots_analysed",
+      run.open.metrics().tell(new MetricsActor.Publish(List.of(Sample.of("splinewatch_cluster_snapshots_analysed_total",
           run.analysed, m.step(), "node", ClusterNode.address(getContext().getSystem())))));
       run.open.publisher().tell(new SnapshotPublisher.Analysed(m.runId(), m.transfer(), getContext().getSelf(),
           m.error()));

@@ -324,6 +324,7 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
     try {
       RunLog.writeConfig(dir, m.config());
       RunLog log = new RunLog(dir, retention);
+      org.splinewatch.metrics.RunInfoMetric.register(registry, m.config());
       CollapseDetector detector = m.alerts() == null ? null : new CollapseDetector(m.alerts(), m.runId(), m.classes());
       ActorRef<Command> self = getContext().getSelf();
       String token = secret();

@@ -247,8 +247,8 @@ public final class SnapshotPublisher extends AbstractBehavior<SnapshotPublisher.
       snapshotsSent++;
       metrics.tell(new MetricsActor.Publish(List.of(
           Sample.of("splinewatch_snapshot_bytes", next.bytes().length, next.step()),
-          Sample.of("splinewatch_cluster_bytes_sent", bytesSent, next.step()),
-          Sample.of("splinewatch_cluster_snapshots_sent", snapshotsSent, next.step()))));
+          Sample.of("splinewatch_cluster_sent_bytes_total", bytesSent, next.step()),
+          Sample.of("splinewatch_cluster_snapshots_sent_total", snapshotsSent, next.step()))));
     }
     return checkDrained();
   }

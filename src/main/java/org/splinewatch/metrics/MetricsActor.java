@@ -1,6 +1,7 @@
 package org.splinewatch.metrics;
 
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
@@ -68,6 +69,7 @@ public final class MetricsActor extends AbstractBehavior<MetricsActor.Command> {
   private final Map<String, String> runLabels;
   private final Tags runTags;
   private final Map<String, Holder> gauges = new HashMap<>();
+  private final List<Holder> strong = new java.util.ArrayList<>(); // counters' state (Micrometer keeps it weakly)
 
   private final CollapseDetector detector;
   private final Consumer<Alert> onAlert;
@@ -102,7 +104,7 @@ public final class MetricsActor extends AbstractBehavior<MetricsActor.Command> {
     // Prometheus alert is gated on it, so a finished run whose series linger raises nothing
     gauge("splinewatch_run_active", Map.of()).value = 1;
     dropCounter("none"); // make the family visible from the first scrape
-    registry.counter("splinewatch.analysis.failures", runTags);
+    failures(runTags);
     if (detector != null) {
       for (String rule : CollapseDetector.RULES) {
         gauge("splinewatch_collapse_alert", Map.of("rule", rule, "severity", detector.severity(rule))).value = 0;
@@ -124,7 +126,7 @@ public final class MetricsActor extends AbstractBehavior<MetricsActor.Command> {
           return this;
         })
         .onMessage(AnalysisFailed.class, m -> {
-          registry.counter("splinewatch.analysis.failures", runTags.and("analyzer", m.analyzer())).increment();
+          failures(runTags.and("analyzer", m.analyzer())).increment();
           log.event(Map.of("type", "analysis_failed", "analyzer", m.analyzer(), "step", m.step(), "error",
               m.error(), "time", System.currentTimeMillis()));
           return this;
@@ -146,7 +148,13 @@ public final class MetricsActor extends AbstractBehavior<MetricsActor.Command> {
   }
 
   private Counter dropCounter(String analyzer) {
-    return registry.counter("splinewatch.snapshots.dropped", runTags.and("analyzer", analyzer));
+    return Counter.builder("splinewatch.snapshots.dropped").tags(runTags.and("analyzer", analyzer))
+        .description("Snapshots an analyzer skipped because it lagged (drop-oldest buffer)").register(registry);
+  }
+
+  private Counter failures(Tags tags) {
+    return Counter.builder("splinewatch.analysis.failures").tags(tags)
+        .description("Analyses that failed (the analyzer is restarted)").register(registry);
   }
 
   private Behavior<Command> onPublish(Publish m) {
@@ -198,7 +206,15 @@ public final class MetricsActor extends AbstractBehavior<MetricsActor.Command> {
       for (var e : new TreeMap<>(labels).entrySet()) {
         tags = tags.and(e.getKey(), e.getValue());
       }
-      Gauge.builder(name.replace('_', '.'), h, x -> x.value).tags(tags).strongReference(true).register(registry);
+      if (name.endsWith("_total")) {
+        // a running total: a counter (Micrometer adds the _total suffix back)
+        FunctionCounter.builder(name.substring(0, name.length() - 6).replace('_', '.'), h, x -> x.value).tags(tags)
+            .description(MetricDescriptions.help(name)).baseUnit(MetricDescriptions.unit(name)).register(registry);
+        strong.add(h);
+      } else {
+        Gauge.builder(name.replace('_', '.'), h, x -> x.value).tags(tags).strongReference(true)
+            .description(MetricDescriptions.help(name)).baseUnit(MetricDescriptions.unit(name)).register(registry);
+      }
       gauges.put(key, h);
     }
     return h;

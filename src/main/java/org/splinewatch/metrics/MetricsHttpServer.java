@@ -4,6 +4,7 @@ import static org.apache.pekko.http.javadsl.server.Directives.complete;
 import static org.apache.pekko.http.javadsl.server.Directives.concat;
 import static org.apache.pekko.http.javadsl.server.Directives.extractRequest;
 import static org.apache.pekko.http.javadsl.server.Directives.get;
+import static org.apache.pekko.http.javadsl.server.Directives.optionalHeaderValueByName;
 import static org.apache.pekko.http.javadsl.server.Directives.path;
 import static org.apache.pekko.http.javadsl.server.Directives.pathSingleSlash;
 
@@ -27,7 +28,10 @@ import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.model.headers.Host;
 import org.apache.pekko.http.javadsl.server.Route;
 
-/** Serves {@code GET /metrics} (Prometheus text format) on a host and port, with a one-line error when the port is taken. */
+/**
+ * Serves {@code GET /metrics} (Prometheus text format, or OpenMetrics when the {@code Accept} header asks for it) on a
+ * host and port, with a one-line error when the port is taken.
+ */
 public final class MetricsHttpServer {
   private final ServerBinding binding;
 
@@ -100,7 +104,8 @@ public final class MetricsHttpServer {
   public static MetricsHttpServer start(ActorSystem<?> system, PrometheusMeterRegistry registry, String host, int port,
       Route extra, AllowedHosts allowed) {
     Route base = concat(
-        path("metrics", () -> get(() -> complete(HttpEntities.create(ContentTypes.TEXT_PLAIN_UTF8, registry.scrape())))),
+        path("metrics", () -> get(() -> optionalHeaderValueByName("Accept", accept -> scrape(registry,
+            accept.orElse(""))))),
         pathSingleSlash(() -> get(() -> complete("splinewatch: metrics at /metrics\n"))));
     Route routes = extra == null ? base : concat(extra, base);
     Route route = extractRequest(req -> {
@@ -127,6 +132,16 @@ public final class MetricsHttpServer {
     } catch (InterruptedException | TimeoutException e) {
       throw new IllegalStateException("binding " + host + ":" + port + " did not complete", e);
     }
+  }
+
+  /** OpenMetrics 1.0 when the client asks for it (Prometheus does), else the Prometheus text format 0.0.4. */
+  static final String OPENMETRICS = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+  static final String TEXT = "text/plain; version=0.0.4; charset=utf-8";
+
+  private static Route scrape(PrometheusMeterRegistry registry, String accept) {
+    String type = accept.contains("application/openmetrics-text") ? OPENMETRICS : TEXT;
+    return complete(HttpEntities.create(ContentTypes.parse(type), registry.scrape(type).getBytes(
+        java.nio.charset.StandardCharsets.UTF_8)));
   }
 
   public int port() {

@@ -22,10 +22,12 @@ import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.model.headers.RawHeader;
 import org.apache.pekko.http.javadsl.server.Route;
 import org.apache.pekko.http.javadsl.unmarshalling.Unmarshaller;
+import org.splinewatch.snapshot.RunIds;
 
 /**
  * HTTP routes beside {@code /metrics}: the control endpoint {@code POST /api/v1/alerts} (see {@link AlertWebhook}) and
- * {@code GET /planes/<k>/latest.svg}, the newest partition picture of plane {@code k} (for dashboards).
+ * {@code GET /planes/<k>/latest.svg}, the newest partition picture of plane {@code k} (for dashboards), and
+ * {@code GET /runs/<run>/planes/<k>/latest.svg} for any run under the output directory.
  */
 public final class ControlRoutes {
   private static final ContentType SVG = ContentTypes.create(MediaTypes.IMAGE_SVG_XML);
@@ -99,6 +101,25 @@ public final class ControlRoutes {
             return complete(StatusCodes.NOT_FOUND, "picture of plane " + plane + " unreadable\n");
           }
         })));
+  }
+
+  /**
+   * {@code GET /runs/<run>/planes/<k>/latest.svg}: the newest picture of plane {@code k} of any run under {@code out}
+   * (what the Grafana picture panel asks for, following its {@code $run} variable); 404 for an unknown run or plane.
+   */
+  public static Route runPlanes(Path out) {
+    // one route (and its cached directory state) per existing run, so a request never lists planes/ again
+    java.util.Map<String, Route> byRun = new java.util.concurrent.ConcurrentHashMap<>();
+    return pathPrefix("runs", () -> pathPrefix(segment(), run -> {
+      if (!RunIds.isValid(run)) {
+        return complete(StatusCodes.NOT_FOUND, "invalid run id\n");
+      }
+      Path dir = RunIds.runDirectory(out, run);
+      if (!byRun.containsKey(run) && !Files.isDirectory(dir)) {
+        return complete(StatusCodes.NOT_FOUND, "no run '" + run + "'\n");
+      }
+      return byRun.computeIfAbsent(run, r -> planes(dir.resolve("planes")));
+    }));
   }
 
   public static Route route(AlertWebhook webhook) {

@@ -87,6 +87,9 @@ public final class EmbeddedRun {
         : ActorSystem.create(bootstrap(), "splinewatch", config);
     MetricsHttpServer http = null;
     Path sdFile = null;
+    // JVM, process and off-heap health beside the run's own series (not for --monitor: the run's /metrics is there)
+    org.splinewatch.metrics.ProcessMetrics processMetrics = remote ? null
+        : org.splinewatch.metrics.ProcessMetrics.bind(registry);
     RunControl control = new RunControl();
     SignalStop signals = null;
     String controlToken = AlertWebhook.tokenFrom(config);
@@ -97,7 +100,8 @@ public final class EmbeddedRun {
                 + event.get("summary")));
         http = MetricsHttpServer.start(system, registry, s.metricsHost(), s.metricsPort(),
             org.apache.pekko.http.javadsl.server.Directives.concat(ControlRoutes.route(webhook),
-                ControlRoutes.planes(runDir.resolve("planes")), LivePage.route(s.out(), runId,
+                ControlRoutes.planes(runDir.resolve("planes")), ControlRoutes.runPlanes(s.out()),
+                EmbeddingRoutes.route(s.out()), LivePage.route(s.out(), runId,
                     system.dispatchers().lookup(org.apache.pekko.actor.typed.DispatcherSelector.blocking()))),
             MetricsHttpServer.AllowedHosts.fromConfig(config, s.metricsHost()));
       }
@@ -106,6 +110,9 @@ public final class EmbeddedRun {
       LabeledImages train = s.trainSubset() > 0 ? data.train().head(s.trainSubset()) : data.train();
       RunInfo run = runInfo(runId, s, data.test(), train);
       Map<String, Object> provenance = provenance(runId, s, options, train, data.test(), backend);
+      RunMeta runMeta = RunMeta.fromConfig(config);
+      provenance.put("tags", new java.util.TreeMap<>(runMeta.tags()));
+      provenance.put("notes", runMeta.notes());
       Map<String, String> labels = Map.of("run", runId, "method", s.method(), "dataset", s.dataset());
       RunLog log = null;
       MonitorLink link = null;
@@ -118,6 +125,7 @@ public final class EmbeddedRun {
         }
         RunLog.writeConfig(runDir, provenance);
         log = new RunLog(runDir, org.splinewatch.metrics.RetentionSettings.fromConfig(config));
+        org.splinewatch.metrics.RunInfoMetric.register(registry, provenance);
       }
       TrainingProgress progress = new TrainingProgress();
       CompletableFuture<TrainerActor.Finished> result = new CompletableFuture<>();
@@ -246,6 +254,9 @@ public final class EmbeddedRun {
       if (http != null) {
         http.stop();
       }
+      if (processMetrics != null) {
+        processMetrics.close();
+      }
       system.terminate();
       try {
         system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
@@ -340,7 +351,8 @@ public final class EmbeddedRun {
 
   /** Every analyzer an embedded run can start, in order. */
   public static final List<String> ANALYZERS = List.of(EmbeddingAnalyzer.NAME, RegionAnalyzer.NAME,
-      BoundaryChangeAnalyzer.NAME, LayerGeometryAnalyzer.NAME, org.splinewatch.analysis.ProbeAnalyzer.NAME);
+      BoundaryChangeAnalyzer.NAME, LayerGeometryAnalyzer.NAME, org.splinewatch.analysis.ProbeAnalyzer.NAME,
+      org.splinewatch.analysis.TrainingHealthAnalyzer.NAME);
 
   /**
    * The analyzers named in {@code splinewatch.analysis.enabled} (default: all of {@link #ANALYZERS}): embedding
@@ -362,7 +374,7 @@ public final class EmbeddedRun {
     List<RunGuardian.AnalyzerSpec> list = new ArrayList<>();
     if (enabled.contains(EmbeddingAnalyzer.NAME)) {
       list.add(new RunGuardian.AnalyzerSpec(EmbeddingAnalyzer.NAME, (run, metrics, dir) ->
-          EmbeddingAnalyzer.create(run, metrics)));
+          EmbeddingAnalyzer.create(run, metrics, dir)));
     }
     if (enabled.contains(RegionAnalyzer.NAME)) {
       list.add(new RunGuardian.AnalyzerSpec(RegionAnalyzer.NAME, (run, metrics, dir) ->
@@ -376,6 +388,10 @@ public final class EmbeddedRun {
     if (enabled.contains(org.splinewatch.analysis.ProbeAnalyzer.NAME)) {
       list.add(new RunGuardian.AnalyzerSpec(org.splinewatch.analysis.ProbeAnalyzer.NAME, (run, metrics, dir) ->
           org.splinewatch.analysis.ProbeAnalyzer.create(run, metrics)));
+    }
+    if (enabled.contains(org.splinewatch.analysis.TrainingHealthAnalyzer.NAME)) {
+      list.add(new RunGuardian.AnalyzerSpec(org.splinewatch.analysis.TrainingHealthAnalyzer.NAME, (run, metrics, dir) ->
+          org.splinewatch.analysis.TrainingHealthAnalyzer.create(metrics)));
     }
     if (enabled.contains(LayerGeometryAnalyzer.NAME)) {
       list.add(new RunGuardian.AnalyzerSpec(LayerGeometryAnalyzer.NAME, (run, metrics, dir) ->
@@ -458,6 +474,7 @@ public final class EmbeddedRun {
     settings.put("learning_rate", s.learningRate());
     settings.put("temperature", s.temperature());
     settings.put("hidden", s.hidden());
+    settings.put("encoder", s.encoder());
     settings.put("projection_dim", s.projectionDim());
     settings.put("probe_size", s.probeSize());
     settings.put("stop_gradient", s.stopGradient());
@@ -481,6 +498,7 @@ public final class EmbeddedRun {
     versions.put("os", System.getProperty("os.name") + " " + System.getProperty("os.arch"));
     c.put("versions", versions);
     c.put("git_commit", Provenance.gitCommit());
+    c.put("git_dirty", Provenance.gitDirty());
     c.put("threads", Map.of("OMP_NUM_THREADS", String.valueOf(System.getenv("OMP_NUM_THREADS")),
         "available_processors", Runtime.getRuntime().availableProcessors()));
     c.put("started", java.time.Instant.now().toString());

@@ -57,6 +57,7 @@ public final class MonitorServer implements AutoCloseable {
         io.micrometer.core.instrument.FunctionCounter.builder("splinewatch.cluster.tls.refused", classic,
             org.splinewatch.cluster.TlsEngineProvider::refused).description("peer certificates the cluster's TLS"
             + " refused").register(registry);
+        org.splinewatch.metrics.ProcessMetrics.bind(registry); // JVM/process health; lives as long as the node
         RunControl control = new RunControl();
         String controlToken = AlertWebhook.tokenFrom(config);
         AlertWebhook webhook = new AlertWebhook(controlToken, control,
@@ -65,7 +66,7 @@ public final class MonitorServer implements AutoCloseable {
         var ingest = org.splinewatch.ingest.HttpIngestion.prepare(system, config, cluster, controlToken);
         http = MetricsHttpServer.start(system, registry, metricsHost, metricsPort,
             org.apache.pekko.http.javadsl.server.Directives.concat(ControlRoutes.route(webhook), ingest.route(),
-                LivePage.route(out, "",
+                ControlRoutes.runPlanes(out), EmbeddingRoutes.route(out), LivePage.route(out, "",
                     system.dispatchers().lookup(org.apache.pekko.actor.typed.DispatcherSelector.blocking()))),
             MetricsHttpServer.AllowedHosts.fromConfig(config, metricsHost));
         String url = "http://" + metricsHost + ":" + http.port() + "/metrics";

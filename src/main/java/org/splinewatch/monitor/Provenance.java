@@ -26,4 +26,22 @@ public final class Provenance {
     }
     return null;
   }
+
+  /**
+   * Whether the working directory has uncommitted changes to tracked files ({@code git status --porcelain
+   * --untracked-files=no} is not empty), or null without git.
+   */
+  static Boolean gitDirty() {
+    try {
+      Process p = new ProcessBuilder("git", "status", "--porcelain", "--untracked-files=no")
+          .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+      if (p.waitFor(5, TimeUnit.SECONDS) && p.exitValue() == 0) {
+        return !out.isEmpty();
+      }
+    } catch (Exception e) {
+      // no git: unknown
+    }
+    return null;
+  }
 }

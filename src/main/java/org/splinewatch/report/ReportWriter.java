@@ -31,7 +31,8 @@ public final class ReportWriter {
   private static final List<Chart> CHARTS = List.of(
       new Chart("Training loss", "splinewatch_training_loss", Map.of(), ""),
       new Chart("Linear regions per plane", "splinewatch_regions", Map.of("layer", "all"), "plane"),
-      new Chart("Mean region area", "splinewatch_region_area_mean", Map.of(), "plane"),
+      new Chart("Mean region area (fraction of the plane's domain)", "splinewatch_region_area_mean_ratio", Map.of(),
+          "plane"),
       new Chart("Median region eccentricity", "splinewatch_region_eccentricity_median", Map.of(), "plane"),
       new Chart("Boundary flip ratio (vs previous snapshot)", "splinewatch_boundary_flip_ratio", Map.of("layer", "all"),
           "plane"),
@@ -41,7 +42,10 @@ public final class ReportWriter {
       new Chart("kNN (probe) accuracy", "splinewatch_knn_accuracy_ratio", Map.of(), "layer"),
       new Chart("Linear probe accuracy", "splinewatch_linear_probe_accuracy_ratio", Map.of(), "layer"),
       new Chart("Intrinsic dimension (TwoNN)", "splinewatch_intrinsic_dimension", Map.of(), "layer"),
-      new Chart("Neural collapse NC1", "splinewatch_neural_collapse_nc1", Map.of(), "layer"));
+      new Chart("Neural collapse NC1", "splinewatch_neural_collapse_nc1", Map.of(), "layer"),
+      new Chart("Update-to-weight ratio per layer (between snapshots)", "splinewatch_layer_update_ratio", Map.of(),
+          "layer"),
+      new Chart("Weight norm per layer", "splinewatch_layer_weight_norm", Map.of(), "layer"));
 
   private ReportWriter() {
   }
@@ -115,6 +119,11 @@ public final class ReportWriter {
     data.put("charts", charts);
     data.put("alerts", alerts);
     data.put("timelines", timelines);
+    List<Map<String, Object>> embeddings = new ArrayList<>();
+    if (withPictures) {
+      runs.forEach(r -> embeddings.addAll(EmbeddingViewData.read(r.dir(), r.runId())));
+    }
+    data.put("embeddings", embeddings);
     data.put("lastStep", runs.stream().mapToLong(RunData::lastStep).max().orElse(0));
     return data;
   }
@@ -156,9 +165,11 @@ public final class ReportWriter {
         sb.append("</ul>\n");
       }
     }
+    hyperparameterTable(sb, runs);
     sb.append("<h2>Curves</h2><p>Dashed red lines: steps where a collapse alert started firing.</p>")
         .append("<div id=\"charts\"></div>\n<h2>Partition of each plane over training</h2>")
-        .append("<div id=\"timelines\"></div>\n<script>").append(resource(uplotJs())).append("</script>\n<script>")
+        .append("<div id=\"timelines\"></div>\n<h2>Probe embeddings (2D PCA, coloured by class)</h2>")
+        .append("<div id=\"embeddings\"></div>\n<script>").append(resource(uplotJs())).append("</script>\n<script>")
         .append(resource("/org/splinewatch/report/report.js")).append("\nconst DATA = ");
     try {
       // no '<' in the script at all: neither "</script>" nor "<!--" from a run's text can end or alter it
@@ -167,8 +178,27 @@ public final class ReportWriter {
       throw new UncheckedIOException(e);
     }
     sb.append(";\nrenderCharts(DATA, document.getElementById(\"charts\"));\n")
-        .append("renderTimelines(DATA, document.getElementById(\"timelines\"));\n</script>\n</body></html>\n");
+        .append("renderTimelines(DATA, document.getElementById(\"timelines\"));\n")
+        .append("renderEmbeddings(DATA, document.getElementById(\"embeddings\"));\n</script>\n</body></html>\n");
     return sb.toString();
+  }
+
+  /** The runs' settings side by side; rows where the runs differ are marked {@code differs} (highlighted). */
+  private static void hyperparameterTable(StringBuilder sb, List<RunData> runs) {
+    List<Hyperparameters.Row> rows = Hyperparameters.rows(runs);
+    long differing = rows.stream().filter(Hyperparameters.Row::differs).count();
+    sb.append("<h2>Hyperparameters</h2><p>").append(runs.size() == 1 ? "The run's settings."
+        : differing + " of " + rows.size() + " settings differ between the runs (highlighted).")
+        .append("</p>\n<table class=\"hyperparameters\"><tr><th>setting</th>");
+    runs.forEach(r -> sb.append("<th>").append(esc(r.runId())).append("</th>"));
+    sb.append("</tr>");
+    for (Hyperparameters.Row row : rows) {
+      sb.append(row.differs() ? "<tr class=\"differs\">" : "<tr>").append("<td>").append(esc(row.name()))
+          .append("</td>");
+      row.values().forEach(v -> sb.append("<td>").append(esc(v)).append("</td>"));
+      sb.append("</tr>");
+    }
+    sb.append("</table>\n");
   }
 
   /** Writes the report atomically. */

@@ -38,6 +38,16 @@ function renderCharts(data, container) {
   }
 }
 
+// A range input over count steps, set to the last one.
+function stepSlider(count) {
+  const slider = document.createElement("input");
+  slider.type = "range";
+  slider.min = 0;
+  slider.max = count - 1;
+  slider.value = count - 1;
+  return slider;
+}
+
 function renderTimelines(data, container) {
   container.replaceChildren();
   for (const t of data.timelines) {
@@ -62,11 +72,7 @@ function renderTimelines(data, container) {
     img(t.srcs[0], "first: step " + t.steps[0]);
     const [sel, selCap] = img(t.srcs[t.srcs.length - 1], "");
     img(t.srcs[t.srcs.length - 1], "last: step " + t.steps[t.steps.length - 1]);
-    const slider = document.createElement("input");
-    slider.type = "range";
-    slider.min = 0;
-    slider.max = t.srcs.length - 1;
-    slider.value = t.srcs.length - 1;
+    const slider = stepSlider(t.srcs.length);
     const show = () => {
       sel.src = t.srcs[slider.value];
       selCap.textContent = "step " + t.steps[slider.value] + " (slider)";
@@ -76,5 +82,58 @@ function renderTimelines(data, container) {
     box.appendChild(row);
     box.appendChild(slider);
     container.appendChild(box);
+  }
+}
+
+// Embedding views: per run and layer, the 2D PCA of the probe embeddings at each analysed step, one dot per probe
+// coloured by its class, with a step slider (coordinates are pre-scaled to [-1, 1]).
+const CLASS_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+  "#bcbd22", "#17becf"];
+function drawEmbedding(canvas, view) {
+  const ctx = canvas.getContext("2d");
+  const w = canvas.width, h = canvas.height, pad = 8;
+  ctx.fillStyle = "#fff";
+  ctx.fillRect(0, 0, w, h);
+  const xy = view.xy, labels = view.labels;
+  for (let i = 0; i < labels.length; i++) {
+    ctx.fillStyle = CLASS_COLOURS[labels[i] % CLASS_COLOURS.length];
+    const x = pad + (xy[2 * i] + 1) / 2 * (w - 2 * pad);
+    const y = h - pad - (xy[2 * i + 1] + 1) / 2 * (h - 2 * pad);
+    ctx.fillRect(x - 1.5, y - 1.5, 3, 3);
+  }
+}
+function renderEmbeddings(data, container) {
+  if (!container) return;
+  container.textContent = "";
+  for (const e of (data.embeddings || [])) {
+    const box = document.createElement("div");
+    box.className = "embedding";
+    box.dataset.run = e.run;
+    box.dataset.layer = e.layer;
+    const title = document.createElement("h3");
+    title.textContent = e.run + " — layer " + e.layer;
+    const canvas = document.createElement("canvas");
+    canvas.width = 360;
+    canvas.height = 360;
+    const caption = document.createElement("div");
+    const slider = stepSlider(e.steps.length);
+    const show = () => {
+      const v = e.views[slider.value];
+      drawEmbedding(canvas, v);
+      caption.textContent = "step " + e.steps[slider.value] + " (scale " + v.scale + ")";
+    };
+    slider.addEventListener("input", show);
+    const legend = document.createElement("div");
+    legend.className = "legend";
+    const classes = Math.max(...e.views[0].labels) + 1;
+    for (let c = 0; c < classes; c++) {
+      const s = document.createElement("span");
+      s.style.color = CLASS_COLOURS[c % CLASS_COLOURS.length];
+      s.textContent = "● " + c + " ";
+      legend.appendChild(s);
+    }
+    box.append(title, canvas, caption, slider, legend);
+    container.appendChild(box);
+    show();
   }
 }

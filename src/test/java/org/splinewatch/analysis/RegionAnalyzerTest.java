@@ -39,6 +39,19 @@ class RegionAnalyzerTest {
       assertEquals(p.regionsAfterLayer()[0], value(samples, "splinewatch_regions", Map.of("plane", "0", "layer", "1")));
       assertTrue(value(samples, "splinewatch_decision_boundary_length", Map.of("plane", "0", "layer", "all")) >= 0);
       assertEquals(0, value(samples, "splinewatch_region_inconsistent_faces", Map.of("plane", "0", "layer", "all")));
+      // the scale-free versions: the regions tile the domain, so mean area / domain area = 1 / regions; the boundary
+      // and area ratios agree with the plane-unit values divided by the domain's own size
+      Map<String, String> all = Map.of("plane", "0", "layer", "all");
+      double regions = p.regionCount();
+      assertEquals(1 / regions, value(samples, "splinewatch_region_area_mean_ratio", all), 1e-9 / regions);
+      double domainArea = value(samples, "splinewatch_region_area_mean", all) * regions;
+      assertEquals(value(samples, "splinewatch_region_area_median", all) / domainArea,
+          value(samples, "splinewatch_region_area_median_ratio", all), 1e-9);
+      // the domain |s| + |t| <= pad is a square of side pad·sqrt(2): perimeter 4·side = 4·sqrt(area)
+      assertEquals(value(samples, "splinewatch_boundary_length", all) / (4 * Math.sqrt(domainArea)),
+          value(samples, "splinewatch_boundary_length_ratio", all), 1e-6);
+      assertTrue(value(samples, "splinewatch_decision_boundary_length_ratio", all) >= 0);
+      assertTrue(value(samples, "splinewatch_region_density_far_ratio", all) > 0);
       try (Stream<Path> files = Files.list(runDir.resolve("planes"))) {
         assertEquals(List.of("plane-0-step-00000100.svg"), files.map(f -> f.getFileName().toString()).toList());
       }

@@ -50,6 +50,16 @@ class CliTest {
   }
 
   @Test
+  void badTagsAreNamed() {
+    String form = run(2, "train", "--tag", "sweep");
+    assertTrue(form.contains("--tag 'sweep': expected KEY=VALUE with KEY of letters, digits and '_'"), form);
+    String comma = run(2, "train", "--tag", "a=b,c");
+    assertTrue(comma.contains("--tag 'a=b,c': expected KEY=VALUE") && comma.contains("without ','"), comma);
+    String twice = run(2, "train", "--tag", "a=1", "--tag", "a=2");
+    assertTrue(twice.contains("--tag 'a=2': tag a given twice; expected each KEY once"), twice);
+  }
+
+  @Test
   void portInUseIsNamed() throws Exception {
     try (ServerSocket taken = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
       int port = taken.getLocalPort();

@@ -128,7 +128,7 @@ class ClusterRunTest {
       for (String line : Files.readAllLines(runDir.resolve("metrics.jsonl"))) {
         JsonNode n = JSON.readTree(line);
         String name = n.get("name").asText();
-        if (name.equals("splinewatch_cluster_snapshots_analysed")) {
+        if (name.equals("splinewatch_cluster_snapshots_analysed_total")) {
           String node = n.get("labels").get("node").asText();
           lastAnalysed.put(node, n.get("value").asDouble());
           lastStepByNode.merge(node, n.get("step").asLong(), Math::max);

@@ -18,17 +18,10 @@ import org.splinewatch.TestTools;
 import org.yaml.snakeyaml.Yaml;
 
 /**
- * Dashboard JSON sanity: valid JSON, unique uids, every datasource the provisioned one, every referenced variable
+ * Dashboard JSON sanity: valid JSON, unique uids, every datasource the datasource variable, every referenced variable
  * defined, every metric name one the project exports; and the docker/ compose stack's files.
  */
 class DashboardJsonTest {
-  @SuppressWarnings("unchecked")
-  static String provisionedUid() throws Exception {
-    Map<String, Object> y = new Yaml().load(Files.readString(
-        Path.of("dashboards/grafana/provisioning/datasources/prometheus.yml")));
-    return (String) ((List<Map<String, Object>>) y.get("datasources")).get(0).get("uid");
-  }
-
   /** Every metric name the sources publish, with the suffixes Micrometer adds to counters and timers. */
   static Set<String> exportedNames() throws Exception {
     Set<String> names = new HashSet<>();
@@ -51,9 +44,10 @@ class DashboardJsonTest {
     return out;
   }
 
+  private static final String DS = "${datasource}";
+
   @Test
   void dashboardsAreSaneAndConsistent() throws Exception {
-    String uid = provisionedUid();
     Set<String> exported = exportedNames();
     Set<String> uids = new HashSet<>();
     List<Path> files = Dashboards.files();
@@ -64,15 +58,17 @@ class DashboardJsonTest {
       Set<String> defined = new HashSet<>();
       for (JsonNode v : d.path("templating").path("list")) {
         defined.add(v.path("name").asText());
-        assertEquals(uid, v.path("datasource").path("uid").asText(), f + " variable " + v.path("name"));
+        if (v.path("type").asText().equals("query")) {
+          assertEquals(DS, v.path("datasource").path("uid").asText(), f + " variable " + v.path("name"));
+        }
       }
       Set<Integer> ids = new HashSet<>();
       for (JsonNode p : d.path("panels")) {
         assertTrue(ids.add(p.path("id").asInt()), f + ": duplicate panel id " + p.path("id"));
         if (p.has("targets")) {
-          assertEquals(uid, p.path("datasource").path("uid").asText(), f + " panel " + p.path("title"));
+          assertEquals(DS, p.path("datasource").path("uid").asText(), f + " panel " + p.path("title"));
           for (JsonNode t : p.path("targets")) {
-            assertEquals(uid, t.path("datasource").path("uid").asText(), f + " target of " + p.path("title"));
+            assertEquals(DS, t.path("datasource").path("uid").asText(), f + " target of " + p.path("title"));
           }
         }
       }
@@ -85,7 +81,220 @@ class DashboardJsonTest {
           assertTrue(exported.contains(m), q.dashboard() + " " + q.where() + ": unknown metric " + m);
         }
       }
+      for (JsonNode p : d.path("panels")) {
+        for (String v : Dashboards.variables(p.path("options").path("content").asText())) {
+          assertTrue(defined.contains(v), f + " text panel " + p.path("title") + " uses undefined $" + v);
+        }
+      }
     }
+  }
+
+  /**
+   * Importable into any Grafana >= 10 (Grafana itself is not installed here: checked against its documented
+   * dashboard JSON model): a Prometheus datasource variable that every query uses, {@code __inputs} asking for the
+   * datasource on import, {@code __requires} naming Grafana, the Prometheus plugin and every panel type used.
+   */
+  @Test
+  void dashboardsUseADatasourceVariableAndDeclareInputsAndRequirements() throws Exception {
+    @SuppressWarnings("unchecked")
+    Map<String, Object> prov = (Map<String, Object>) ((List<Object>) ((Map<String, Object>) new Yaml().load(
+        Files.readString(Path.of("dashboards/grafana/provisioning/datasources/prometheus.yml")))).get("datasources"))
+        .get(0);
+    assertEquals("prometheus", prov.get("type"), "the provisioned datasource is what the variable selects");
+    for (Path f : Dashboards.files()) {
+      JsonNode d = Dashboards.read(f);
+      String text = Files.readString(f);
+      assertFalse(text.contains("splinewatch-prometheus"), f + " still names the provisioned datasource uid");
+      JsonNode ds = null;
+      for (JsonNode v : d.path("templating").path("list")) {
+        if (v.path("name").asText().equals("datasource")) {
+          ds = v;
+        }
+      }
+      assertTrue(ds != null && ds.path("type").asText().equals("datasource")
+          && ds.path("query").asText().equals("prometheus"), f + ": a datasource variable of type prometheus");
+      JsonNode inputs = d.path("__inputs");
+      assertEquals(1, inputs.size(), f + " __inputs");
+      assertEquals("datasource", inputs.get(0).path("type").asText());
+      assertEquals("prometheus", inputs.get(0).path("pluginId").asText());
+      assertTrue(text.contains("${" + inputs.get(0).path("name").asText() + "}"), f + ": the import input is used");
+      Set<String> required = new HashSet<>();
+      for (JsonNode r : d.path("__requires")) {
+        required.add(r.path("type").asText() + ":" + r.path("id").asText());
+      }
+      assertTrue(required.contains("grafana:grafana") && required.contains("datasource:prometheus"), f + " " + required);
+      for (JsonNode p : d.path("panels")) {
+        if (!p.path("type").asText().equals("row")) {
+          assertTrue(required.contains("panel:" + p.path("type").asText()), f + " does not require " + p.path("type"));
+        }
+      }
+    }
+  }
+
+  /** Units and descriptions on every panel, rows, links between the dashboards and to the live page. */
+  @Test
+  void everyPanelHasAUnitADescriptionAndTheDashboardsLinkEachOther() throws Exception {
+    for (Path f : Dashboards.files()) {
+      JsonNode d = Dashboards.read(f);
+      int rows = 0;
+      for (JsonNode p : d.path("panels")) {
+        String where = f.getFileName() + " panel '" + p.path("title").asText() + "'";
+        if (p.path("type").asText().equals("row")) {
+          rows++;
+          continue;
+        }
+        assertFalse(p.path("description").asText().isBlank(), where + " has no description");
+        if (p.has("targets")) {
+          assertFalse(p.path("fieldConfig").path("defaults").path("unit").asText().isBlank(), where + " has no unit");
+        }
+      }
+      assertTrue(rows >= 2, f + " is organised in rows");
+      boolean toDashboards = false;
+      boolean toLivePage = false;
+      for (JsonNode l : d.path("links")) {
+        toDashboards |= l.path("type").asText().equals("dashboards") && l.path("tags").toString().contains("splinewatch");
+        toLivePage |= l.path("url").asText().startsWith("${monitor}");
+      }
+      assertTrue(toDashboards && toLivePage, f + " links the splinewatch dashboards and the live page");
+      assertTrue(d.path("tags").toString().contains("splinewatch"), f + " carries the tag the links use");
+    }
+  }
+
+  /** The first threshold step of the panel of {@code metric} (live dashboard) where it turns red or green. */
+  private static double threshold(JsonNode dashboard, String metric) {
+    for (JsonNode p : dashboard.path("panels")) {
+      for (JsonNode t : p.path("targets")) {
+        if (Dashboards.metrics(t.path("expr").asText()).contains(metric)) {
+          JsonNode steps = p.path("fieldConfig").path("defaults").path("thresholds").path("steps");
+          if (steps.size() == 2) {
+            return steps.get(1).path("value").asDouble();
+          }
+        }
+      }
+    }
+    return Double.NaN;
+  }
+
+  /**
+   * Every input of the collapse rules and the probe accuracy has a panel on the live dashboard, and the thresholds
+   * drawn are the rules' fire levels of reference.conf (kNN: 1.5 / 10 classes).
+   */
+  @Test
+  void liveDashboardShowsEveryAlertInputWithItsFireLevel() throws Exception {
+    JsonNode live = Dashboards.read(Dashboards.DIR.resolve("splinewatch-live-run.json"));
+    Set<String> shown = new HashSet<>();
+    for (Dashboards.Query q : Dashboards.queries(Dashboards.DIR.resolve("splinewatch-live-run.json"))) {
+      shown.addAll(Dashboards.metrics(q.expr()));
+    }
+    for (String m : List.of("splinewatch_training_loss", "splinewatch_embedding_std_normalized",
+        "splinewatch_embedding_zero_rows_ratio", "splinewatch_embedding_rankme", "splinewatch_embedding_rankme_ratio",
+        "splinewatch_knn_accuracy_ratio", "splinewatch_regions", "splinewatch_linear_probe_accuracy_ratio",
+        "splinewatch_region_overflow", "splinewatch_training_learning_rate")) {
+      assertTrue(shown.contains(m), "no live panel for " + m);
+    }
+    var alerts = com.typesafe.config.ConfigFactory.defaultReference().getConfig("splinewatch.alerts");
+    assertEquals(alerts.getDouble("std-fire"), threshold(live, "splinewatch_embedding_std_normalized"), 1e-12);
+    assertEquals(alerts.getDouble("rankme-ratio-fire"), threshold(live, "splinewatch_embedding_rankme_ratio"), 1e-12);
+    assertEquals(alerts.getDouble("dead-rows-fire"), threshold(live, "splinewatch_embedding_zero_rows_ratio"), 1e-12);
+    assertEquals(alerts.getDouble("knn-chance-fire") / 10, threshold(live, "splinewatch_knn_accuracy_ratio"), 1e-12);
+    assertEquals(alerts.getDouble("region-drop-fire"), threshold(live, "splinewatch_regions"), 1e-12);
+    // the picture panel follows $run and asks the monitor's per-run route
+    String pictures = "";
+    for (JsonNode p : live.path("panels")) {
+      if (p.path("type").asText().equals("text")) {
+        pictures += p.path("options").path("content").asText();
+      }
+    }
+    assertTrue(pictures.contains("${monitor}/runs/${run}/planes/0/latest.svg"), pictures);
+    assertFalse(pictures.contains("localhost:9464"), "no hard-coded monitor address");
+  }
+
+  /** The comparison overlays runs by training step: trend panels whose x field is the step query. */
+  @Test
+  void compareDashboardAlignsRunsByStep() throws Exception {
+    JsonNode compare = Dashboards.read(Dashboards.DIR.resolve("splinewatch-compare-runs.json"));
+    int trends = 0;
+    for (JsonNode p : compare.path("panels")) {
+      if (!p.path("type").asText().equals("trend")) {
+        continue;
+      }
+      trends++;
+      assertEquals("step", p.path("options").path("xField").asText(), p.path("title").asText());
+      assertEquals(2, p.path("targets").size());
+      String stepExpr = p.path("targets").get(1).path("expr").asText();
+      assertTrue(stepExpr.contains("splinewatch_training_step") || stepExpr.contains("splinewatch_analysis_step"),
+          stepExpr);
+      // both series reduced to the run label alone, in table format, so merge joins them on (Time, run)
+      for (JsonNode t : p.path("targets")) {
+        assertTrue(t.path("expr").asText().startsWith("max by (run) ("), t.path("expr").asText());
+        assertEquals("table", t.path("format").asText());
+      }
+      List<String> chain = new java.util.ArrayList<>();
+      p.path("transformations").forEach(t -> chain.add(t.path("id").asText()));
+      assertEquals(List.of("merge", "organize", "partitionByValues", "joinByField"), chain, p.path("title").asText());
+      assertEquals("step", p.path("transformations").get(3).path("options").path("byField").asText());
+    }
+    assertTrue(trends >= 4, "step-aligned panels: " + trends);
+  }
+
+  /**
+   * docker/ hardening: non-root runtime, no npm in it, pinned images, a .dockerignore keeping the build context to the
+   * Maven project, ports on 127.0.0.1 by default, healthchecks that the start order waits for, a required Grafana
+   * password.
+   */
+  @Test
+  @SuppressWarnings("unchecked")
+  void dockerStackIsHardened() throws Exception {
+    String dockerfile = Files.readString(Path.of("docker/Dockerfile"));
+    List<String> froms = dockerfile.lines().filter(l -> l.startsWith("FROM ") || l.startsWith("ARG RUNTIME_IMAGE="))
+        .toList();
+    for (String f : froms) {
+      String image = f.startsWith("ARG") ? f.substring(f.indexOf('=') + 1) : f.split("\\s+")[1];
+      if (!image.startsWith("${")) {
+        assertTrue(image.matches("[a-z0-9./_-]+:[0-9]+\\.[0-9]+\\.[0-9][0-9A-Za-z._-]*(@sha256:[0-9a-f]{64})?"),
+            "base image pinned to a version tag: " + image);
+      }
+    }
+    String runtime = dockerfile.substring(dockerfile.lastIndexOf("\nFROM "));
+    assertFalse(runtime.contains("npm"), "no npm in the runtime image (the data packages are fetched at build time)");
+    assertTrue(runtime.contains("\nUSER 10001"), "the runtime runs as a non-root user");
+    assertTrue(runtime.contains("HEALTHCHECK"), "the image has a healthcheck");
+    List<String> ignore = Files.readAllLines(Path.of(".dockerignore")).stream()
+        .filter(l -> !l.isBlank() && !l.startsWith("#")).toList();
+    assertEquals("*", ignore.get(0), ".dockerignore starts by excluding everything");
+    assertEquals(Set.of("!pom.xml", "!src/"), Set.copyOf(ignore.subList(1, ignore.size())),
+        "only what the Dockerfile copies is sent");
+    for (String copied : dockerfile.lines().filter(l -> l.startsWith("COPY ") && !l.contains("--from")).toList()) {
+      String source = copied.split("\\s+")[1];
+      assertTrue(ignore.contains("!" + source) || ignore.contains("!" + source.replaceAll("/?$", "/")),
+          "the build context keeps " + source);
+    }
+    Map<String, Object> c = new Yaml().load(Files.readString(Path.of("docker/docker-compose.yml")));
+    Map<String, Map<String, Object>> services = (Map<String, Map<String, Object>>) c.get("services");
+    for (var s : services.entrySet()) {
+      String name = s.getKey();
+      Map<String, Object> svc = s.getValue();
+      for (Object port : (List<Object>) svc.get("ports")) {
+        assertTrue(port.toString().startsWith("${SPLINEWATCH_BIND:-127.0.0.1}:"), name + " publishes " + port);
+      }
+      assertTrue(svc.containsKey("healthcheck"), name + " has no healthcheck");
+      if (svc.containsKey("image")) {
+        assertTrue(svc.get("image").toString().matches("[a-z0-9./_-]+:v?[0-9]+\\.[0-9]+\\.[0-9][0-9A-Za-z._-]*(@sha256:[0-9a-f]{64})?"),
+            name + " image pinned: " + svc.get("image"));
+      }
+      Map<String, Map<String, Object>> deps = (Map<String, Map<String, Object>>) svc.getOrDefault("depends_on",
+          Map.of());
+      for (var d : deps.entrySet()) {
+        assertEquals("service_healthy", d.getValue().get("condition"), name + " waits for " + d.getKey());
+        assertTrue(services.get(d.getKey()).containsKey("healthcheck"), d.getKey() + " has a healthcheck");
+      }
+    }
+    assertTrue(services.get("grafana").containsKey("depends_on") && services.get("prometheus").containsKey("depends_on"));
+    assertTrue(String.valueOf(services.get("trainer").get("user")).startsWith("${SPLINEWATCH_UID"),
+        "the trainer runs as the host user, so run files are not root's");
+    String password = String.valueOf(((Map<String, Object>) services.get("grafana").get("environment"))
+        .get("GF_SECURITY_ADMIN_PASSWORD"));
+    assertTrue(password.startsWith("${GRAFANA_ADMIN_PASSWORD:?"), "Grafana's admin password is required: " + password);
   }
 
   @Test
@@ -108,7 +317,7 @@ class DashboardJsonTest {
     assertTrue(Files.isRegularFile(compose.getParent().resolve((String) build.get("context"))
         .resolve((String) build.get("dockerfile")).normalize()), "Dockerfile");
     // ports agree with the monitor's defaults and with Prometheus/Alertmanager wiring
-    assertTrue(((List<Object>) services.get("trainer").get("ports")).contains("9464:9464"));
+    assertTrue(((List<Object>) services.get("trainer").get("ports")).contains("${SPLINEWATCH_BIND:-127.0.0.1}:9464:9464"));
     String am = Files.readString(Path.of("docker/alertmanager.yml"));
     assertTrue(am.contains("http://trainer:9464/api/v1/alerts"), "Alertmanager calls the trainer's control port");
     String prom = Files.readString(Path.of("docker/prometheus.yml"));

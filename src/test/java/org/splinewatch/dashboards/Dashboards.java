@@ -47,6 +47,9 @@ final class Dashboards {
       }
     }
     for (JsonNode v : d.path("templating").path("list")) {
+      if (!"query".equals(v.path("type").asText())) {
+        continue; // the datasource and text-box variables hold no PromQL
+      }
       out.add(new Query(name, "variable " + v.path("name").asText(), v.path("query").path("query").asText(), true));
     }
     for (JsonNode a : d.path("annotations").path("list")) {

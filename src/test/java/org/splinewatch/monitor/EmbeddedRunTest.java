@@ -57,6 +57,8 @@ class EmbeddedRunTest {
     overrides.put("splinewatch-analysis-dispatcher.fixed-pool-size", 3);
     // boundary and geometry analyzers have their own tests; here they would only compete for the two test cores
     overrides.put("splinewatch.analysis.enabled", List.of("embedding", "regions"));
+    overrides.put("splinewatch.run-meta.tags", List.of("sweep=lr", "owner=ci"));
+    overrides.put("splinewatch.run-meta.notes", "scrape test");
     var config = TrainCommand.load(overrides, null);
     RunSettings settings = RunSettings.fromConfig(config);
     List<RunGuardian.AnalyzerSpec> analyzers = new ArrayList<>(EmbeddedRun.defaultAnalyzers(config));
@@ -66,6 +68,7 @@ class EmbeddedRunTest {
       return Behaviors.same();
     })));
     List<String> scrapes = new CopyOnWriteArrayList<>();
+    List<String> openMetrics = new CopyOnWriteArrayList<>();
     HttpClient http = HttpClient.newHttpClient();
     Thread scraper = new Thread(() -> {
       for (int i = 0; i < 200 && scrapes.size() < 3; i++) {
@@ -75,6 +78,12 @@ class EmbeddedRunTest {
               .build(), HttpResponse.BodyHandlers.ofString()).body();
           if (body.contains("splinewatch_embedding_uniformity{") && body.contains("splinewatch_regions{")) {
             scrapes.add(body);
+            if (openMetrics.isEmpty()) {
+              HttpResponse<String> om = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port
+                  + "/metrics")).header("Accept", "application/openmetrics-text; version=1.0.0").build(),
+                  HttpResponse.BodyHandlers.ofString());
+              openMetrics.add(om.headers().firstValue("Content-Type").orElse("") + "\n" + om.body());
+            }
           }
         } catch (Exception e) {
           // not up yet
@@ -100,6 +109,38 @@ class EmbeddedRunTest {
       assertTrue(body.contains(family), family + " missing from /metrics");
     }
     assertTrue(body.contains("run=\"tiny\"") && body.contains("method=\"supervised\""), "run labels");
+    // the process's health: JVM and process binders and ND4J's native memory, with HELP text
+    for (String family : List.of("jvm_memory_used_bytes{area=\"heap\"", "jvm_gc_", "jvm_threads_live_threads",
+        "process_cpu_usage", "process_files_open_files", "process_uptime_seconds", "jvm_buffer_memory_used_bytes",
+        "splinewatch_javacpp_allocated_bytes", "splinewatch_process_resident_bytes")) {
+      assertTrue(body.contains(family), family + " missing from /metrics");
+    }
+    assertTrue(value(body, "\nsplinewatch_process_resident_bytes (\\S+)") > 1e7, "resident set of a JVM");
+    assertTrue(body.contains("# HELP splinewatch_javacpp_allocated_bytes Native memory"), "HELP text");
+    // every splinewatch family has real HELP text (none falls back to the generic line), running totals are counters
+    Matcher help = Pattern.compile("# HELP (splinewatch_\\w+) (.*)").matcher(body);
+    int families = 0;
+    while (help.find()) {
+      families++;
+      assertTrue(!help.group(2).isBlank() && !help.group(2).startsWith("splinewatch metric "), help.group());
+    }
+    assertTrue(families > 15, "families with HELP: " + families);
+    assertTrue(body.contains("# TYPE splinewatch_snapshots_dropped_total counter"), "dropped snapshots: a counter");
+    // the run's configuration as labels, tags sorted
+    Matcher info = Pattern.compile("splinewatch_run_info\\{([^}]*)\\} 1").matcher(body);
+    assertTrue(info.find(), "splinewatch_run_info missing");
+    for (String label : List.of("run=\"tiny\"", "method=\"supervised\"", "batch_size=\"32\"", "hidden=\"32,32\"",
+        "learning_rate=\"0.001\"", "seed=\"42\"", "tags=\"owner=ci,sweep=lr\"", "encoder=\"mlp\"", "git_dirty=")) {
+      assertTrue(info.group(1).contains(label), label + " not in " + info.group(1));
+    }
+    // OpenMetrics when asked for: its content type and its terminating # EOF
+    assertTrue(!openMetrics.isEmpty(), "no OpenMetrics scrape");
+    assertTrue(openMetrics.get(0).startsWith("application/openmetrics-text"), openMetrics.get(0).lines().findFirst()
+        .orElse(""));
+    assertTrue(openMetrics.get(0).strip().endsWith("# EOF"), "OpenMetrics ends with # EOF");
+    String configJson = Files.readString(result.runDir().resolve("config.json"));
+    assertTrue(configJson.contains("\"notes\" : \"scrape test\"") && configJson.contains("\"sweep\" : \"lr\"")
+        && configJson.contains("\"git_dirty\""), configJson);
     double knn = value(body, "splinewatch_knn_accuracy_ratio\\{[^}]*layer=\"repr\"[^}]*\\} (\\S+)");
     assertTrue(knn > 0.1 && knn <= 1, "kNN accuracy plausible: " + knn);
     // metrics.jsonl has the same families, and the slow analyzer's drops were counted there

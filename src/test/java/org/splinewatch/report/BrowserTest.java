@@ -79,6 +79,25 @@ class BrowserTest {
     assertTrue(canvases >= 6, "charts drawn: " + canvases);
     int images = count(dom[0], "<img");
     assertTrue(images >= 3, "partition pictures shown: " + images);
+    // the embedding view: the 2D PCA of repr at each analysed step on a canvas, with a step slider
+    assertTrue(dom[0].contains("<div class=\"embedding\" data-run=\"report\" data-layer=\"repr\">"),
+        "embedding view of repr");
+    assertTrue(dom[0].matches("(?s).*<div class=\"embedding\"[^>]*><h3>[^<]*</h3><canvas[^>]*></canvas><div>step \\d+.*"
+        + "<input type=\"range\".*"), "canvas, step caption and slider");
+    // the hyperparameter table of two runs whose learning rates differ: that row is highlighted, the seed's is not
+    Path twin = tmp.resolve("runs-twin").resolve("twin");
+    Files.createDirectories(twin);
+    Files.copy(r.runDir().resolve("metrics.jsonl"), twin.resolve("metrics.jsonl"));
+    Files.writeString(twin.resolve("config.json"), Files.readString(r.runDir().resolve("config.json"))
+        .replace("\"run_id\" : \"report\"", "\"run_id\" : \"twin\"")
+        .replace("\"learning_rate\" : 0.001", "\"learning_rate\" : 0.01"));
+    Path both = tmp.resolve("both.html");
+    ReportWriter.write(List.of(RunData.read(r.runDir()), RunData.read(twin)), both);
+    String[] two = chromium("--virtual-time-budget=5000", "--dump-dom", both.toUri().toString());
+    assertEquals(List.of(), consoleErrors(two[1]));
+    assertTrue(two[0].contains("<tr class=\"differs\"><td>settings.learning_rate</td><td>0.001</td><td>0.01</td></tr>"),
+        "the differing learning rate is highlighted");
+    assertTrue(two[0].contains("<tr><td>seed</td><td>42</td><td>42</td></tr>"), "equal settings are not");
     Path shot = Path.of("target/test-artifacts");
     Files.createDirectories(shot);
     chromium("--window-size=1280,1600", "--screenshot=" + shot.resolve("report.png").toAbsolutePath(),
@@ -99,6 +118,7 @@ class BrowserTest {
     int port = TestTools.freePort();
     CompletableFuture<long[]> steps = new CompletableFuture<>();
     List<String> errors = new ArrayList<>();
+    boolean[] liveEmbedding = new boolean[1];
     int p = port;
     EmbeddedRun.Result r = tinyRun("live", 1_000_000, port, new EmbeddedRun.Listener() {
       @Override
@@ -110,6 +130,7 @@ class BrowserTest {
             for (int i = 0; i < 2; i++) {
               String[] dom = chromium("--virtual-time-budget=5000", "--dump-dom", "http://127.0.0.1:" + p + "/");
               errors.addAll(consoleErrors(dom[1]));
+              liveEmbedding[0] |= dom[0].contains("<div class=\"embedding\" data-run=\"live\"");
               Matcher m = STEP.matcher(dom[0]);
               seen[i] = m.find() ? Long.parseLong(m.group(1)) : -1;
               Thread.sleep(2000);
@@ -128,6 +149,7 @@ class BrowserTest {
     long[] seen = steps.join();
     assertEquals(List.of(), errors);
     assertTrue(seen[0] > 0 && seen[1] > seen[0], "the step shown moved: " + seen[0] + " then " + seen[1]);
+    assertTrue(liveEmbedding[0], "the live page shows the embedding view of the running run");
     assertEquals(3, r.exitCode());
   }
 

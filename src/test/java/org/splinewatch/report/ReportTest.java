@@ -97,4 +97,32 @@ class ReportTest {
     String html = ReportWriter.html(List.of(a, b));
     assertTrue(html.contains("\"label\":\"a plane 0\"") && html.contains("\"label\":\"b plane 0\""));
   }
+
+  @Test
+  void theHyperparameterTableMarksTheSettingsThatDiffer() throws Exception {
+    Path a = run(tmp, "a", true, "");
+    Path b = run(tmp, "b", true, "");
+    Files.writeString(a.resolve("config.json"), "{\"run_id\":\"a\",\"method\":\"simclr\",\"seed\":42,"
+        + "\"settings\":{\"batch_size\":256,\"learning_rate\":0.001,\"hidden\":[256,256]},\"tags\":{\"sweep\":\"lr\"},"
+        + "\"started\":\"2026-01-01T00:00:00Z\"}");
+    Files.writeString(b.resolve("config.json"), "{\"run_id\":\"b\",\"method\":\"simclr\",\"seed\":42,"
+        + "\"settings\":{\"batch_size\":256,\"learning_rate\":0.01,\"hidden\":[256,256]},\"notes\":\"<b>x</b>\","
+        + "\"started\":\"2026-01-02T00:00:00Z\"}");
+    List<RunData> runs = List.of(RunData.read(a), RunData.read(b));
+    Map<String, Hyperparameters.Row> rows = new java.util.LinkedHashMap<>();
+    Hyperparameters.rows(runs).forEach(r -> rows.put(r.name(), r));
+    assertEquals(List.of("method", "seed", "settings.batch_size", "settings.learning_rate", "settings.hidden",
+        "tags.sweep", "notes"), List.copyOf(rows.keySet()), "run id and start time are provenance, not settings");
+    assertFalse(rows.get("seed").differs());
+    assertFalse(rows.get("settings.hidden").differs());
+    assertEquals(List.of("0.001", "0.01"), rows.get("settings.learning_rate").values());
+    assertTrue(rows.get("settings.learning_rate").differs());
+    assertEquals(List.of("lr", ""), rows.get("tags.sweep").values());
+    assertTrue(rows.get("tags.sweep").differs() && rows.get("notes").differs());
+    String html = ReportWriter.html(runs);
+    assertTrue(html.contains("3 of 7 settings differ"), "summary line");
+    assertTrue(html.contains("<tr class=\"differs\"><td>settings.learning_rate</td><td>0.001</td><td>0.01</td></tr>"));
+    assertTrue(html.contains("<tr><td>seed</td><td>42</td><td>42</td></tr>"));
+    assertTrue(html.contains("&lt;b&gt;x&lt;/b&gt;") && !html.contains("<b>x</b>"), "values are escaped");
+  }
 }
