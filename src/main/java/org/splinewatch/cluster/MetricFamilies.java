@@ -43,7 +43,14 @@ public final class MetricFamilies {
       "splinewatch_analysis_seconds", "splinewatch_analysis_step", "splinewatch_snapshots_dropped_total",
       "splinewatch_run_active",
       "splinewatch_collapse_alert", "splinewatch_alert_consecutive_breaches", "splinewatch_snapshot_bytes",
-      "splinewatch_cluster_bytes_sent", "splinewatch_cluster_snapshots_sent", "splinewatch_cluster_snapshots_analysed");
+      "splinewatch_cluster_sent_bytes_total", "splinewatch_cluster_snapshots_sent_total",
+      "splinewatch_cluster_snapshots_analysed_total",
+      // scale-free region measures (ratios of the plane's domain)
+      "splinewatch_region_area_mean_ratio", "splinewatch_region_area_median_ratio",
+      "splinewatch_region_density_near_ratio", "splinewatch_region_density_far_ratio",
+      "splinewatch_boundary_length_ratio", "splinewatch_decision_boundary_length_ratio",
+      // training-health analyzer
+      "splinewatch_layer_weight_norm", "splinewatch_layer_update_norm", "splinewatch_layer_update_ratio");
 
   /** Labels a published sample may carry (the run's own labels are added by the metrics node). */
   public static final Set<String> LABELS = Set.of("layer", "plane", "rule", "analyzer", "node");
