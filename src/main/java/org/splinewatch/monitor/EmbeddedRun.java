@@ -67,6 +67,7 @@ public final class EmbeddedRun {
       throw new IllegalArgumentException("run id '" + runId + "' may only contain letters, digits, '.', '_' and '-'");
     }
     Path runDir = s.out().resolve(runId);
+    org.splinewatch.metrics.MemorySettings memorySettings = org.splinewatch.metrics.MemorySettings.fromConfig(config);
     // before anything is started or written: a backend that cannot load is one line, not a dead dispatcher
     Backend.Info backend = Backend.start();
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
@@ -84,6 +85,10 @@ public final class EmbeddedRun {
     Path sdFile = null;
     RunControl control = new RunControl();
     String controlToken = AlertWebhook.tokenFrom(config);
+    // over its resident limit the run ends as failed, with its files and a checkpoint, rather than being killed
+    CompletableFuture<ActorRef<TrainerActor.Command>> trainerRef = new CompletableFuture<>();
+    org.splinewatch.metrics.MemoryWatch memory = org.splinewatch.metrics.MemoryWatch.start(memorySettings,
+        reason -> trainerRef.thenAccept(ref -> ref.tell(new TrainerActor.Fail(reason))));
     try {
       if (s.metricsPort() > 0 && !remote) {
         AlertWebhook webhook = new AlertWebhook(controlToken, control,
@@ -110,7 +115,8 @@ public final class EmbeddedRun {
       }
       TrainingProgress progress = new TrainingProgress();
       CompletableFuture<TrainerActor.Finished> result = new CompletableFuture<>();
-      CompletableFuture<ActorRef<TrainerActor.Command>> trainerRef = new CompletableFuture<>();
+      memory.bind(registry, io.micrometer.core.instrument.Tags.of("run", runId, "method", s.method(), "dataset",
+          s.dataset()));
       int port = http == null ? 0 : http.port();
       out.println("splinewatch run " + runId + ": " + s.method() + " on " + s.dataset() + " (" + train.count()
           + " training images)");
@@ -178,6 +184,8 @@ public final class EmbeddedRun {
       event.put("stopped", finished.stopped());
       event.put("reason", finished.reason());
       event.put("error", finished.error());
+      org.splinewatch.metrics.MemoryWatch.Peaks peaks = memory.peaks();
+      event.put("memory", peaks.toEvent());
       event.put("time", System.currentTimeMillis());
       if (remote) {
         try {
@@ -196,6 +204,7 @@ public final class EmbeddedRun {
           out.println("warning: could not write the report: " + e.getMessage());
         }
       }
+      out.println("  " + peaks.describe());
       if (finished.error() != null) {
         out.println("error: " + finished.error());
       } else if (finished.stopped()) {
@@ -206,6 +215,7 @@ public final class EmbeddedRun {
       }
       return new Result(code, finished, runDir, port);
     } finally {
+      memory.close();
       ServiceDiscovery.unregister(sdFile);
       if (http != null) {
         http.stop();

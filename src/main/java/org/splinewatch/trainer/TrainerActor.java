@@ -34,6 +34,10 @@ public final class TrainerActor extends AbstractBehavior<TrainerActor.Command> {
   public record Stop(String reason) implements Command {
   }
 
+  /** End the run after the current step as failed (exit code 1), e.g. over its memory limit. */
+  public record Fail(String error) implements Command {
+  }
+
   private record Continue() implements Command {
   }
 
@@ -97,6 +101,7 @@ public final class TrainerActor extends AbstractBehavior<TrainerActor.Command> {
         .onMessage(Start.class, m -> onStart())
         .onMessage(Continue.class, m -> onContinue())
         .onMessage(Stop.class, m -> finish(true, m.reason(), null))
+        .onMessage(Fail.class, this::onFail)
         .onSignal(PostStop.class, s -> {
           if (trainer != null) {
             trainer.close();
@@ -122,11 +127,24 @@ public final class TrainerActor extends AbstractBehavior<TrainerActor.Command> {
     return this;
   }
 
+  /** A failure from outside the step (the memory watch): checkpoint what was trained, then end as failed. */
+  private Behavior<Command> onFail(Fail m) {
+    if (trainer != null && step > checkpoints.startStep() && Double.isFinite(loss)) {
+      checkpoint((int) (step / Math.max(1, trainer.stepsPerEpoch())), false);
+    }
+    return finish(false, null, m.error());
+  }
+
   private Behavior<Command> onContinue() {
     try {
       loss = trainer.step();
     } catch (RuntimeException e) {
       return finish(false, null, "training step " + (step + 1) + " failed: " + e);
+    } catch (OutOfMemoryError e) {
+      // the heap (-Xmx) or JavaCPP's limits (org.bytedeco.javacpp.maxbytes / maxphysicalbytes) refused an allocation:
+      // end the run with its files written instead of letting the error take down the actor system
+      return finish(false, null, "training step " + (step + 1) + " ran out of memory (" + e.getMessage()
+          + "); raise SPLINEWATCH_HEAP or SPLINEWATCH_OFF_HEAP (docs/memory.md)");
     }
     step++;
     windowSteps++;

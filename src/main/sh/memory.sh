@@ -1,0 +1,90 @@
+# Memory budget of a splinewatch JVM, shared by src/main/sh/launch.sh and the Docker image (docs/memory.md).
+# Defines splinewatch_memory_opts SUBCOMMAND [ARGS...], which sets the array SPLINEWATCH_MEMORY_OPTS:
+#   -Xmx HEAP                                   the Java heap
+#   -Dorg.bytedeco.javacpp.maxbytes=OFF         native memory JavaCPP tracks; SameDiff sizes its array cache to a
+#                                               quarter of it (with the JVM's default, a quarter of the heap)
+#   -Dorg.bytedeco.javacpp.maxphysicalbytes=HEAP+OFF   resident-memory limit: JavaCPP refuses allocations above it
+#                                               and the run's memory watch stops the run with an error (exit 1)
+# HEAP: SPLINEWATCH_HEAP, else -Xmx in JAVA_OPTS, else per command (train and bench-overhead 1024m, serve and
+# bench-cluster 1536m, others 768m),
+# at most a quarter of the machine's (or the container's) memory and at least 256m.
+# OFF: SPLINEWATCH_OFF_HEAP, else 512m, at most an eighth of the machine's memory and at least 128m.
+# SPLINEWATCH_HEAP=jvm leaves everything to the JVM (a quarter of the machine's memory for the heap, no limits).
+
+# Memory of this machine or, inside a container with a limit, of the container, in MiB.
+splinewatch_machine_mib() {
+  local limit=""
+  if [ -r /sys/fs/cgroup/memory.max ]; then
+    limit="$(cat /sys/fs/cgroup/memory.max)"
+  elif [ -r /sys/fs/cgroup/memory/memory.limit_in_bytes ]; then
+    limit="$(cat /sys/fs/cgroup/memory/memory.limit_in_bytes)"
+  fi
+  local total_kib
+  total_kib="$(awk '/^MemTotal:/ {print $2}' /proc/meminfo 2>/dev/null || true)"
+  local mib=$(( ${total_kib:-4194304} / 1024 ))
+  # cgroup v1 reports "no limit" as a huge number, v2 as "max"
+  if [[ "$limit" =~ ^[0-9]+$ ]] && [ "$limit" -lt $(( mib * 1048576 )) ]; then
+    mib=$(( limit / 1048576 ))
+  fi
+  echo "$mib"
+}
+
+# A JVM size (512m, 2g, 1048576k, bytes) in MiB; empty and exit 1 when it is not one.
+splinewatch_size_mib() {
+  local s="${1,,}"
+  if [[ "$s" =~ ^([0-9]+)([kmgt]?)$ ]]; then
+    local n="${BASH_REMATCH[1]}"
+    case "${BASH_REMATCH[2]}" in
+      k) echo $(( n / 1024 )) ;;
+      m) echo "$n" ;;
+      g) echo $(( n * 1024 )) ;;
+      t) echo $(( n * 1048576 )) ;;
+      *) echo $(( n / 1048576 )) ;;
+    esac
+  else
+    return 1
+  fi
+}
+
+splinewatch_memory_opts() {
+  local cmd="${1:-}"
+  local sub="${2:-}"
+  SPLINEWATCH_MEMORY_OPTS=()
+  if [ "${SPLINEWATCH_HEAP:-}" = jvm ]; then
+    return 0
+  fi
+  local machine heap off explicit=""
+  machine="$(splinewatch_machine_mib)"
+  if [ -n "${SPLINEWATCH_HEAP:-}" ]; then
+    heap="$(splinewatch_size_mib "$SPLINEWATCH_HEAP")" || {
+      echo "error: SPLINEWATCH_HEAP='$SPLINEWATCH_HEAP' is not a heap size; expected e.g. 1g, 1536m or jvm" >&2
+      return 2
+    }
+  elif [[ " ${JAVA_OPTS:-} " =~ [[:space:]]-Xmx([0-9]+[kKmMgGtT]?)[[:space:]] ]]; then
+    heap="$(splinewatch_size_mib "${BASH_REMATCH[1]}")"
+    explicit=yes # JAVA_OPTS sets it; only the off-heap limits are added
+  else
+    case "$cmd $sub" in
+      "train "* | "monitor bench-overhead") heap=1024 ;; # bench-overhead's blocks are runs with its JVM options
+      "monitor serve" | "monitor bench-cluster") heap=1536 ;; # several runs' or nodes' analyses at once
+      *) heap=768 ;;
+    esac
+    heap=$(( heap < machine / 4 ? heap : machine / 4 ))
+    heap=$(( heap > 256 ? heap : 256 ))
+  fi
+  if [ -n "${SPLINEWATCH_OFF_HEAP:-}" ]; then
+    off="$(splinewatch_size_mib "$SPLINEWATCH_OFF_HEAP")" || {
+      echo "error: SPLINEWATCH_OFF_HEAP='$SPLINEWATCH_OFF_HEAP' is not a size; expected e.g. 512m or 1g" >&2
+      return 2
+    }
+  else
+    off=512
+    off=$(( off < machine / 8 ? off : machine / 8 ))
+    off=$(( off > 128 ? off : 128 ))
+  fi
+  if [ -z "$explicit" ]; then
+    SPLINEWATCH_MEMORY_OPTS+=("-Xmx${heap}m")
+  fi
+  SPLINEWATCH_MEMORY_OPTS+=("-Dorg.bytedeco.javacpp.maxbytes=${off}m"
+    "-Dorg.bytedeco.javacpp.maxphysicalbytes=$(( heap + off ))m")
+}
