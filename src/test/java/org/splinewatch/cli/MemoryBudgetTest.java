@@ -1,0 +1,58 @@
+package org.splinewatch.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The launchers' memory budget (src/main/sh/memory.sh, also the Docker entrypoint's): defaults per command, capped by
+ * the machine's memory, and the overrides SPLINEWATCH_HEAP, SPLINEWATCH_OFF_HEAP and -Xmx in JAVA_OPTS.
+ */
+class MemoryBudgetTest {
+  /** Exit code and output of {@code splinewatch_memory_opts ARGS}, printing the options one per line. */
+  private static String[] opts(Map<String, String> env, String args) throws IOException, InterruptedException {
+    ProcessBuilder pb = new ProcessBuilder("bash", "-c", "set -euo pipefail; source src/main/sh/memory.sh;"
+        + " splinewatch_machine_mib() { echo ${FAKE_MACHINE_MIB}; }; splinewatch_memory_opts " + args
+        + " && printf '%s\\n' \"${SPLINEWATCH_MEMORY_OPTS[@]}\"").redirectErrorStream(true);
+    pb.environment().remove("SPLINEWATCH_HEAP");
+    pb.environment().remove("SPLINEWATCH_OFF_HEAP");
+    pb.environment().remove("JAVA_OPTS");
+    pb.environment().put("FAKE_MACHINE_MIB", "24000");
+    pb.environment().putAll(env);
+    Process p = pb.start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+    return new String[] {String.valueOf(p.waitFor()), out};
+  }
+
+  @Test
+  void defaultsFollowTheCommandAndTheMachine() throws Exception {
+    assertEquals("-Xmx1024m\n-Dorg.bytedeco.javacpp.maxbytes=512m\n-Dorg.bytedeco.javacpp.maxphysicalbytes=1536m",
+        opts(Map.of(), "train --max-steps 10")[1]);
+    assertTrue(opts(Map.of(), "monitor serve --port 0")[1].startsWith("-Xmx1536m\n"));
+    assertTrue(opts(Map.of(), "monitor bench-overhead")[1].startsWith("-Xmx1024m\n"));
+    assertTrue(opts(Map.of(), "monitor regions --model m.npz")[1].startsWith("-Xmx768m\n"));
+    // a 2 GB container: a quarter for the heap, an eighth for off-heap
+    assertEquals("-Xmx512m\n-Dorg.bytedeco.javacpp.maxbytes=256m\n-Dorg.bytedeco.javacpp.maxphysicalbytes=768m",
+        opts(Map.of("FAKE_MACHINE_MIB", "2048"), "train")[1]);
+  }
+
+  @Test
+  void overridesAndBadSizes() throws Exception {
+    assertEquals("-Xmx2048m\n-Dorg.bytedeco.javacpp.maxbytes=1024m\n-Dorg.bytedeco.javacpp.maxphysicalbytes=3072m",
+        opts(Map.of("SPLINEWATCH_HEAP", "2g", "SPLINEWATCH_OFF_HEAP", "1g"), "train")[1]);
+    // -Xmx in JAVA_OPTS is the heap: no second -Xmx, and the resident limit includes it
+    assertEquals("-Dorg.bytedeco.javacpp.maxbytes=512m\n-Dorg.bytedeco.javacpp.maxphysicalbytes=3584m",
+        opts(Map.of("JAVA_OPTS", "-Dx=1 -Xmx3g"), "train")[1]);
+    assertEquals("", opts(Map.of("SPLINEWATCH_HEAP", "jvm"), "train")[1], "the JVM's own sizing, no limits");
+    String[] bad = opts(Map.of("SPLINEWATCH_HEAP", "1.5g"), "train");
+    assertEquals("2", bad[0]);
+    assertEquals("error: SPLINEWATCH_HEAP='1.5g' is not a heap size; expected e.g. 1g, 1536m or jvm", bad[1]);
+    bad = opts(Map.of("SPLINEWATCH_OFF_HEAP", "lots"), "train");
+    assertEquals("2", bad[0]);
+    assertEquals("error: SPLINEWATCH_OFF_HEAP='lots' is not a size; expected e.g. 512m or 1g", bad[1]);
+  }
+}
