@@ -5,10 +5,12 @@
 #                                               quarter of it (with the JVM's default, a quarter of the heap)
 #   -Dorg.bytedeco.javacpp.maxphysicalbytes=HEAP+OFF   resident-memory limit: JavaCPP refuses allocations above it
 #                                               and the run's memory watch stops the run with an error (exit 1)
-# HEAP: SPLINEWATCH_HEAP, else -Xmx in JAVA_OPTS, else per command (train and bench-overhead 1024m, serve and
+# HEAP: SPLINEWATCH_HEAP, else -Xmx in JAVA_OPTS, else per command (train and bench-overhead 768m, serve and
 # bench-cluster 1536m, others 768m),
 # at most a quarter of the machine's (or the container's) memory and at least 256m.
-# OFF: SPLINEWATCH_OFF_HEAP, else 512m, at most an eighth of the machine's memory and at least 128m.
+# OFF: SPLINEWATCH_OFF_HEAP, else 1024m, at most an eighth of the machine's memory and at least 128m (a default run
+# measured 0.7-0.8 GB resident beyond its heap: JIT, metaspace, GC structures, ND4J's native arrays).
+# MALLOC_ARENA_MAX=2 (unless set): fewer glibc malloc arenas, less native memory held by freed blocks.
 # SPLINEWATCH_HEAP=jvm leaves everything to the JVM (a quarter of the machine's memory for the heap, no limits).
 
 # Memory of this machine or, inside a container with a limit, of the container, in MiB.
@@ -65,7 +67,9 @@ splinewatch_memory_opts() {
     explicit=yes # JAVA_OPTS sets it; only the off-heap limits are added
   else
     case "$cmd $sub" in
-      "train "* | "monitor bench-overhead") heap=1024 ;; # bench-overhead's blocks are runs with its JVM options
+      # the region analyzer's cap grows with the heap (a quarter per plane in flight, RegionAnalyzer.regionCap):
+      # 768m caps a plane at 39,321 regions of a 256-wide network (docs/memory.md)
+      "train "* | "monitor bench-overhead") heap=768 ;; # bench-overhead's blocks are runs with its JVM options
       "monitor serve" | "monitor bench-cluster") heap=1536 ;; # several runs' or nodes' analyses at once
       *) heap=768 ;;
     esac
@@ -78,13 +82,14 @@ splinewatch_memory_opts() {
       return 2
     }
   else
-    off=512
+    off=1024
     off=$(( off < machine / 8 ? off : machine / 8 ))
     off=$(( off > 128 ? off : 128 ))
   fi
   if [ -z "$explicit" ]; then
     SPLINEWATCH_MEMORY_OPTS+=("-Xmx${heap}m")
   fi
+  export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}"
   SPLINEWATCH_MEMORY_OPTS+=("-Dorg.bytedeco.javacpp.maxbytes=${off}m"
     "-Dorg.bytedeco.javacpp.maxphysicalbytes=$(( heap + off ))m")
 }

@@ -30,10 +30,10 @@ class MemoryBudgetTest {
 
   @Test
   void defaultsFollowTheCommandAndTheMachine() throws Exception {
-    assertEquals("-Xmx1024m\n-Dorg.bytedeco.javacpp.maxbytes=512m\n-Dorg.bytedeco.javacpp.maxphysicalbytes=1536m",
+    assertEquals("-Xmx768m\n-Dorg.bytedeco.javacpp.maxbytes=1024m\n-Dorg.bytedeco.javacpp.maxphysicalbytes=1792m",
         opts(Map.of(), "train --max-steps 10")[1]);
     assertTrue(opts(Map.of(), "monitor serve --port 0")[1].startsWith("-Xmx1536m\n"));
-    assertTrue(opts(Map.of(), "monitor bench-overhead")[1].startsWith("-Xmx1024m\n"));
+    assertTrue(opts(Map.of(), "monitor bench-overhead")[1].startsWith("-Xmx768m\n"));
     assertTrue(opts(Map.of(), "monitor regions --model m.npz")[1].startsWith("-Xmx768m\n"));
     // a 2 GB container: a quarter for the heap, an eighth for off-heap
     assertEquals("-Xmx512m\n-Dorg.bytedeco.javacpp.maxbytes=256m\n-Dorg.bytedeco.javacpp.maxphysicalbytes=768m",
@@ -45,7 +45,7 @@ class MemoryBudgetTest {
     assertEquals("-Xmx2048m\n-Dorg.bytedeco.javacpp.maxbytes=1024m\n-Dorg.bytedeco.javacpp.maxphysicalbytes=3072m",
         opts(Map.of("SPLINEWATCH_HEAP", "2g", "SPLINEWATCH_OFF_HEAP", "1g"), "train")[1]);
     // -Xmx in JAVA_OPTS is the heap: no second -Xmx, and the resident limit includes it
-    assertEquals("-Dorg.bytedeco.javacpp.maxbytes=512m\n-Dorg.bytedeco.javacpp.maxphysicalbytes=3584m",
+    assertEquals("-Dorg.bytedeco.javacpp.maxbytes=1024m\n-Dorg.bytedeco.javacpp.maxphysicalbytes=4096m",
         opts(Map.of("JAVA_OPTS", "-Dx=1 -Xmx3g"), "train")[1]);
     assertEquals("", opts(Map.of("SPLINEWATCH_HEAP", "jvm"), "train")[1], "the JVM's own sizing, no limits");
     String[] bad = opts(Map.of("SPLINEWATCH_HEAP", "1.5g"), "train");
