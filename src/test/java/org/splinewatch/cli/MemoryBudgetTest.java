@@ -55,4 +55,32 @@ class MemoryBudgetTest {
     assertEquals("2", bad[0]);
     assertEquals("error: SPLINEWATCH_OFF_HEAP='lots' is not a size; expected e.g. 512m or 1g", bad[1]);
   }
+
+  @Test
+  void theDockerEntrypointStartsJavaWithTheBudget(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+      throws Exception {
+    // the image's layout: entrypoint, memory.sh and the jar side by side; a stand-in java prints its arguments
+    for (String f : new String[] {"container-entrypoint.sh", "memory.sh"}) {
+      java.nio.file.Files.copy(java.nio.file.Path.of("src/main/sh", f), dir.resolve(f));
+    }
+    java.nio.file.Path bin = java.nio.file.Files.createDirectories(dir.resolve("bin"));
+    java.nio.file.Files.writeString(bin.resolve("java"), "#!/bin/sh\necho \"MALLOC_ARENA_MAX=$MALLOC_ARENA_MAX $*\"\n");
+    bin.resolve("java").toFile().setExecutable(true);
+    ProcessBuilder pb = new ProcessBuilder("bash", dir.resolve("container-entrypoint.sh").toString(), "train",
+        "--metrics-host", "0.0.0.0").redirectErrorStream(true);
+    pb.environment().put("PATH", bin + ":" + System.getenv("PATH"));
+    pb.environment().put("SPLINEWATCH_HEAP", "640m");
+    pb.environment().put("SPLINEWATCH_OFF_HEAP", "384m");
+    pb.environment().remove("JAVA_OPTS");
+    pb.environment().remove("MALLOC_ARENA_MAX");
+    Process p = pb.start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+    assertEquals(0, p.waitFor(), out);
+    assertEquals("MALLOC_ARENA_MAX=2 -XX:G1HeapRegionSize=32m -Xmx640m -Dorg.bytedeco.javacpp.maxbytes=384m"
+        + " -Dorg.bytedeco.javacpp.maxphysicalbytes=1024m -jar " + dir.toRealPath() + "/splinewatch.jar train"
+        + " --metrics-host 0.0.0.0", out);
+    String docker = java.nio.file.Files.readString(java.nio.file.Path.of("docker/Dockerfile"));
+    assertTrue(docker.contains("ENTRYPOINT [\"/splinewatch/container-entrypoint.sh\"]")
+        && docker.contains("src/main/sh/memory.sh"), "the image uses the entrypoint and ships memory.sh");
+  }
 }
