@@ -160,19 +160,19 @@ final class BenchOverheadCommand implements Callable<Integer> {
     return (lastStep - firstStep) / ((lastTime - firstTime) / 1000.0);
   }
 
-  /** {@code memory.resident_peak_bytes} of the last {@code run_finished} event of a run's events.jsonl. */
+  /** {@code resident_peak_bytes} of the last {@code run_finished} event of a run's events.jsonl. */
   static long peakResident(Path eventsJsonl) throws IOException {
     long peak = -1;
     try (var lines = Files.lines(eventsJsonl)) {
       for (String line : (Iterable<String>) lines::iterator) {
         JsonNode j = JSON.readTree(line);
-        if ("run_finished".equals(j.path("type").asText()) && j.path("memory").has("resident_peak_bytes")) {
-          peak = j.path("memory").get("resident_peak_bytes").asLong();
+        if ("run_finished".equals(j.path("type").asText()) && j.has("resident_peak_bytes")) {
+          peak = j.get("resident_peak_bytes").asLong();
         }
       }
     }
     if (peak < 0) {
-      throw new IllegalStateException(eventsJsonl + ": no run_finished event with memory.resident_peak_bytes");
+      throw new IllegalStateException(eventsJsonl + ": no run_finished event with resident_peak_bytes");
     }
     return peak;
   }

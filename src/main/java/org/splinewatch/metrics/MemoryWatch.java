@@ -38,7 +38,7 @@ public final class MemoryWatch implements AutoCloseable {
   /** Peaks in bytes; {@code heapMax} and {@code residentLimit} are the limits (0: none). */
   public record Peaks(long heapUsed, long heapCommitted, long heapMax, long offHeap, long resident,
       long residentLimit) {
-    /** The {@code memory} object of {@code run_finished} in events.jsonl. */
+    /** The memory fields of {@code run_finished} in events.jsonl. */
     public Map<String, Object> toEvent() {
       Map<String, Object> m = new LinkedHashMap<>();
       m.put("heap_peak_bytes", heapUsed);

@@ -185,7 +185,8 @@ public final class EmbeddedRun {
       event.put("reason", finished.reason());
       event.put("error", finished.error());
       org.splinewatch.metrics.MemoryWatch.Peaks peaks = memory.peaks();
-      event.put("memory", peaks.toEvent());
+      // flat fields: a nested object does not survive the cluster's CBOR messages to a monitor's events.jsonl
+      event.putAll(peaks.toEvent());
       event.put("time", System.currentTimeMillis());
       if (remote) {
         try {

@@ -50,7 +50,7 @@ class MemoryLimitTest {
     ByteArrayOutputStream console = new ByteArrayOutputStream();
     EmbeddedRun.Result r = run("fits", 40, "0", console);
     assertEquals(0, r.exitCode(), console.toString(StandardCharsets.UTF_8));
-    JsonNode memory = runFinished(r.runDir()).path("memory");
+    JsonNode memory = runFinished(r.runDir());
     assertTrue(memory.path("heap_peak_bytes").asLong() > 0, memory.toString());
     assertEquals(Runtime.getRuntime().maxMemory(), memory.path("heap_max_bytes").asLong());
     assertTrue(memory.path("resident_peak_bytes").asLong() > memory.path("heap_peak_bytes").asLong() / 4,
@@ -74,7 +74,7 @@ class MemoryLimitTest {
     assertTrue(out.contains("error: resident memory "), out);
     JsonNode finished = runFinished(r.runDir());
     assertEquals(1, finished.path("exit_code").asInt());
-    assertEquals(1L << 20, finished.path("memory").path("resident_limit_bytes").asLong());
+    assertEquals(1L << 20, finished.path("resident_limit_bytes").asLong());
     if (r.finished().steps() > 0) {
       String meta = Files.readString(r.runDir().resolve("checkpoints/latest/meta.json"));
       assertTrue(meta.contains("\"step\":" + r.finished().steps()), meta);
