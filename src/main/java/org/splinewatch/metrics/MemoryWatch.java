@@ -30,9 +30,10 @@ import javax.management.openmbean.CompositeData;
  * peaks), heap committed, off-heap and resident memory (the kernel's own high-water mark, {@code VmHWM}, on Linux).
  * Off-heap is resident memory minus the committed heap, the part the off-heap budget must cover: ND4J's native
  * arrays, SameDiff's array cache, JIT code, metaspace, native libraries, thread stacks. It reads low (down to 0)
- * while part of the committed heap has never been touched, which a long run's collections soon change. Samples on a daemon thread every {@code sample-interval}; with a resident limit, a sample
- * above it asks for a GC (ND4J frees native arrays when their Java owners are collected) and a second one still above
- * it calls {@code onLimit} once with a one-line reason, so the run can stop with an error instead of being killed.
+ * while part of the committed heap has never been touched, which a long run's collections soon change. Samples on a
+ * daemon thread every {@code sample-interval}; with a resident limit, a sample above it asks for a GC (ND4J frees
+ * native arrays when their Java owners are collected) and a second one still above it calls {@code onLimit} once with
+ * a one-line reason, so the run can stop with an error instead of being killed.
  */
 public final class MemoryWatch implements AutoCloseable {
   /** Peaks in bytes; {@code heapMax} and {@code residentLimit} are the limits (0: none). */
