@@ -17,8 +17,11 @@ if [ ! -f "$jar" ] || [ ! -d "$root/target/lib" ] || [ -n "$(find "$root/src/mai
 fi
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
 export OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-1}"
+# heap and off-heap budget from the machine and the command (src/main/sh/memory.sh, docs/memory.md)
+source "$root/src/main/sh/memory.sh"
+splinewatch_memory_opts "$@" || exit 2
 # G1 regions of 32 MB: the analyzers' arrays of a few MB (probe activations, region buffers) are then ordinary young
 # objects instead of humongous ones, each of which started a concurrent GC cycle and its pauses (README, overhead).
-# JAVA_OPTS come after, so they can override it.
+# JAVA_OPTS come after, so they can override it and the memory options.
 # shellcheck disable=SC2086
-exec java -XX:G1HeapRegionSize=32m ${JAVA_OPTS:-} -jar "$jar" "$@"
+exec java -XX:G1HeapRegionSize=32m "${SPLINEWATCH_MEMORY_OPTS[@]}" ${JAVA_OPTS:-} -jar "$jar" "$@"

@@ -44,7 +44,9 @@ public final class RegionAnalyzer implements SnapshotAnalysis {
   private final List<Plane> planes;
   private final int[] previousRegions;
   private final ExecutorService pool;
-  private final Queue<Partition.Workspace> workspaces = new ConcurrentLinkedQueue<>();
+  // JVM-wide, not per run: a workspace holds up to about 70 % of a quarter of the heap for its vertex values, and a
+  // monitor serve node analyses many runs, but only as many planes at once as it has threads (docs/memory.md)
+  private static final Queue<Partition.Workspace> WORKSPACES = new ConcurrentLinkedQueue<>();
 
   public RegionAnalyzer(RunInfo run, RegionSettings settings, Path runDir) {
     this(run, settings, runDir, org.splinewatch.metrics.RetentionSettings.KEEP_ALL);
@@ -138,16 +140,21 @@ public final class RegionAnalyzer implements SnapshotAnalysis {
     return (int) Math.max(100, Math.min(maxRegions, budget / (2.5 * 8 * widest)));
   }
 
+  /** Workspaces idle in this JVM's pool (every one ever needed, since they are only returned). */
+  static int pooledWorkspaces() {
+    return WORKSPACES.size();
+  }
+
   private PlaneResult plane(PiecewiseLinearNet net, int k, WeightSnapshot s) {
     int inFlight = pool == null ? 1 : Math.min(settings.threads(), planes.size());
-    // one workspace per plane in flight, reused snapshot after snapshot (Partition.Workspace: no humongous
+    // one workspace per plane in flight in this JVM, reused snapshot after snapshot and run after run (no humongous
     // vertex-value arrays allocated and grown anew for every plane of every snapshot)
-    Partition.Workspace ws = Objects.requireNonNullElseGet(workspaces.poll(), Partition.Workspace::new);
+    Partition.Workspace ws = Objects.requireNonNullElseGet(WORKSPACES.poll(), Partition.Workspace::new);
     Partition p;
     try {
       p = Partition.compute(net, planes.get(k), regionCap(settings.maxRegions(), net, inFlight), null, 1, ws);
     } finally {
-      workspaces.offer(ws);
+      WORKSPACES.offer(ws);
     }
     PartitionStats stats = PartitionStats.of(p, s.classifierHead());
     String svg = settings.svg() && planesDir != null

@@ -45,8 +45,11 @@ final class BenchOverheadCommand implements Callable<Integer> {
   @Option(names = "--warmup-steps", description = "steps excluded from the after-warm-up rate (default ${DEFAULT-VALUE})")
   long warmupSteps = 300;
 
-  /** Steps/s of one block: over the whole block, and from {@code warmupSteps} to its end. */
-  record Rate(double whole, double steady) {
+  /**
+   * Steps/s of one block: over the whole block, and from {@code warmupSteps} to its end; and the block's peak
+   * resident memory in bytes (from its {@code run_finished} event; 0 where the platform has none).
+   */
+  record Rate(double whole, double steady, long peakRss) {
   }
 
   @Override
@@ -64,17 +67,22 @@ final class BenchOverheadCommand implements Callable<Integer> {
       for (boolean monitoring : new boolean[] {false, true}) {
         Rate rate = block(monitoring, out, "bench-" + r + (monitoring ? "-on" : "-off"));
         if (r == 0) {
-          System.out.printf("warm-up  monitoring=%-5s %.2f steps/s%n", monitoring, rate.whole());
+          System.out.printf("warm-up  monitoring=%-5s %.2f steps/s, peak RSS %s%n", monitoring, rate.whole(),
+              mib(rate.peakRss()));
           continue;
         }
         (monitoring ? on : off).add(rate);
-        System.out.printf("round %d  monitoring=%-5s %.2f steps/s (%.2f ms/step); after step %d: %.2f steps/s%n", r,
-            monitoring, rate.whole(), 1000 / rate.whole(), warmupSteps, rate.steady());
+        System.out.printf("round %d  monitoring=%-5s %.2f steps/s (%.2f ms/step); after step %d: %.2f steps/s;"
+            + " peak RSS %s%n", r, monitoring, rate.whole(), 1000 / rate.whole(), warmupSteps, rate.steady(),
+            mib(rate.peakRss()));
       }
     }
     report("whole blocks", off.stream().map(Rate::whole).toList(), on.stream().map(Rate::whole).toList());
     report("after step " + warmupSteps, off.stream().map(Rate::steady).toList(),
         on.stream().map(Rate::steady).toList());
+    System.out.printf("peak RSS: median off %s, on %s (max heap %s)%n",
+        mib((long) median(off.stream().map(r -> (double) r.peakRss()).toList())),
+        mib((long) median(on.stream().map(r -> (double) r.peakRss()).toList())), mib(Runtime.getRuntime().maxMemory()));
     return 0;
   }
 
@@ -117,7 +125,7 @@ final class BenchOverheadCommand implements Callable<Integer> {
           + output.lines().reduce((a, b) -> b).orElse(""));
     }
     return new Rate(Double.parseDouble(m.group(2)), rateAfter(out.resolve(runId).resolve("metrics.jsonl"),
-        warmupSteps));
+        warmupSteps), peakResident(out.resolve(runId).resolve("events.jsonl")));
   }
 
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -150,6 +158,27 @@ final class BenchOverheadCommand implements Callable<Integer> {
       throw new IllegalStateException(metricsJsonl + ": no training-step samples after step " + from);
     }
     return (lastStep - firstStep) / ((lastTime - firstTime) / 1000.0);
+  }
+
+  /** {@code resident_peak_bytes} of the last {@code run_finished} event of a run's events.jsonl. */
+  static long peakResident(Path eventsJsonl) throws IOException {
+    long peak = -1;
+    try (var lines = Files.lines(eventsJsonl)) {
+      for (String line : (Iterable<String>) lines::iterator) {
+        JsonNode j = JSON.readTree(line);
+        if ("run_finished".equals(j.path("type").asText()) && j.has("resident_peak_bytes")) {
+          peak = j.get("resident_peak_bytes").asLong();
+        }
+      }
+    }
+    if (peak < 0) {
+      throw new IllegalStateException(eventsJsonl + ": no run_finished event with resident_peak_bytes");
+    }
+    return peak;
+  }
+
+  static String mib(long bytes) {
+    return String.format(java.util.Locale.ROOT, "%d MiB", Math.round(bytes / 1048576.0));
   }
 
   static double median(List<Double> xs) {

@@ -78,7 +78,10 @@ final class ServeCommand implements Callable<Integer> {
       System.err.println("error: " + Main.oneLine(e));
       return 1;
     }
-    Runtime.getRuntime().addShutdownHook(new Thread(server::close, "splinewatch-serve-shutdown"));
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      System.out.println("  " + server.memoryPeaks().describe());
+      server.close();
+    }, "splinewatch-serve-shutdown"));
     server.awaitTermination();
     return 0;
   }

@@ -72,6 +72,7 @@ public final class EmbeddedRun {
     boolean overwrite = config.getBoolean("splinewatch.lifecycle.overwrite");
     Path runDir = config.getString("splinewatch.cluster.seed").isEmpty() ? runDirectory(s, runId, overwrite)
         : RunIds.runDirectory(s.out(), runId);
+    org.splinewatch.metrics.MemorySettings memorySettings = org.splinewatch.metrics.MemorySettings.fromConfig(config);
     // before anything is started or written: a backend that cannot load is one line, not a dead dispatcher
     Backend.Info backend = Backend.start();
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
@@ -93,6 +94,10 @@ public final class EmbeddedRun {
     RunControl control = new RunControl();
     SignalStop signals = null;
     String controlToken = AlertWebhook.tokenFrom(config);
+    // over its resident limit the run ends as failed, with its files and a checkpoint, rather than being killed
+    CompletableFuture<ActorRef<TrainerActor.Command>> trainerRef = new CompletableFuture<>();
+    org.splinewatch.metrics.MemoryWatch memory = org.splinewatch.metrics.MemoryWatch.start(memorySettings,
+        reason -> trainerRef.thenAccept(ref -> ref.tell(new TrainerActor.Fail(reason))));
     try {
       if (s.metricsPort() > 0 && !remote) {
         AlertWebhook webhook = new AlertWebhook(controlToken, control,
@@ -129,7 +134,8 @@ public final class EmbeddedRun {
       }
       TrainingProgress progress = new TrainingProgress();
       CompletableFuture<TrainerActor.Finished> result = new CompletableFuture<>();
-      CompletableFuture<ActorRef<TrainerActor.Command>> trainerRef = new CompletableFuture<>();
+      memory.bind(registry, io.micrometer.core.instrument.Tags.of("run", runId, "method", s.method(), "dataset",
+          s.dataset()));
       int port = http == null ? 0 : http.port();
       out.println("splinewatch run " + runId + ": " + s.method() + " on " + s.dataset() + " (" + train.count()
           + " training images)");
@@ -212,6 +218,9 @@ public final class EmbeddedRun {
       event.put("stopped", finished.stopped());
       event.put("reason", finished.reason());
       event.put("error", finished.error());
+      org.splinewatch.metrics.MemoryWatch.Peaks peaks = memory.peaks();
+      // flat fields: a nested object does not survive the cluster's CBOR messages to a monitor's events.jsonl
+      event.putAll(peaks.toEvent());
       event.put("time", System.currentTimeMillis());
       if (remote) {
         try {
@@ -234,6 +243,7 @@ public final class EmbeddedRun {
           out.println("warning: could not write the report: " + e.getMessage());
         }
       }
+      out.println("  " + peaks.describe());
       if (finished.error() != null) {
         out.println("error: " + finished.error());
       } else if (interrupted) {
@@ -250,6 +260,7 @@ public final class EmbeddedRun {
       if (signals != null) {
         signals.close();
       }
+      memory.close();
       ServiceDiscovery.unregister(sdFile);
       if (http != null) {
         http.stop();

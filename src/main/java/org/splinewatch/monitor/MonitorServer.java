@@ -25,11 +25,14 @@ public final class MonitorServer implements AutoCloseable {
   private final ActorSystem<Void> system;
   private final MetricsHttpServer http;
   private final Path sdFile;
+  private final org.splinewatch.metrics.MemoryWatch memory;
 
-  private MonitorServer(ActorSystem<Void> system, MetricsHttpServer http, Path sdFile) {
+  private MonitorServer(ActorSystem<Void> system, MetricsHttpServer http, Path sdFile,
+      org.splinewatch.metrics.MemoryWatch memory) {
     this.system = system;
     this.http = http;
     this.sdFile = sdFile;
+    this.memory = memory;
   }
 
   /**
@@ -41,7 +44,11 @@ public final class MonitorServer implements AutoCloseable {
     if (cluster.roles().isEmpty()) {
       throw new IllegalArgumentException("a monitor node needs at least one role: analyzer, metrics");
     }
+    org.splinewatch.metrics.MemorySettings memorySettings = org.splinewatch.metrics.MemorySettings.fromConfig(config);
     ActorSystem<Void> system = ClusterNode.start(Behaviors.empty(), cluster, cluster.roles(), config);
+    // a node serves many runs: over its resident limit it warns (it cannot stop them); /metrics shows its peaks
+    org.splinewatch.metrics.MemoryWatch memory = org.splinewatch.metrics.MemoryWatch.start(memorySettings,
+        reason -> console.println("warning: " + reason));
     MetricsHttpServer http = null;
     Path sdFile = null;
     // refused cluster messages of both roles count on this node's /metrics (logged only on analyzer-only nodes)
@@ -58,6 +65,7 @@ public final class MonitorServer implements AutoCloseable {
             org.splinewatch.cluster.TlsEngineProvider::refused).description("peer certificates the cluster's TLS"
             + " refused").register(registry);
         org.splinewatch.metrics.ProcessMetrics.bind(registry); // JVM/process health; lives as long as the node
+        memory.bind(registry, io.micrometer.core.instrument.Tags.of("node", ClusterNode.address(system)));
         RunControl control = new RunControl();
         String controlToken = AlertWebhook.tokenFrom(config);
         AlertWebhook webhook = new AlertWebhook(controlToken, control,
@@ -96,12 +104,13 @@ public final class MonitorServer implements AutoCloseable {
       }
       console.println("  trainers join with: ./trainer --monitor " + ClusterNode.address(system) + "   (Ctrl-C leaves"
           + " the cluster and stops)");
-      return new MonitorServer(system, http, sdFile);
+      return new MonitorServer(system, http, sdFile, memory);
     } catch (RuntimeException | java.io.IOException e) {
       if (http != null) {
         http.stop();
       }
       ServiceDiscovery.unregister(sdFile);
+      memory.close();
       system.terminate();
       if (e instanceof RuntimeException r) {
         throw r;
@@ -124,8 +133,14 @@ public final class MonitorServer implements AutoCloseable {
     system.getWhenTerminated().toCompletableFuture().join();
   }
 
+  /** This node's peak heap, off-heap and resident memory so far. */
+  public org.splinewatch.metrics.MemoryWatch.Peaks memoryPeaks() {
+    return memory.peaks();
+  }
+
   @Override
   public void close() {
+    memory.close();
     ServiceDiscovery.unregister(sdFile);
     if (http != null) {
       http.stop();

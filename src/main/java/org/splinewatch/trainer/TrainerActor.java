@@ -35,8 +35,8 @@ public final class TrainerActor extends AbstractBehavior<TrainerActor.Command> {
   }
 
   /**
-   * End the run as failed after the current step (something the run depends on broke, e.g. its metrics writer):
-   * {@code latest} is still attempted, then {@link Finished} carries {@code error}.
+   * End the run as failed after the current step (something the run depends on broke, e.g. its metrics writer, or
+   * it went over its memory limit): {@code latest} is still attempted, then {@link Finished} carries {@code error}.
    */
   public record Fail(String error) implements Command {
   }
@@ -105,12 +105,7 @@ public final class TrainerActor extends AbstractBehavior<TrainerActor.Command> {
         .onMessage(Start.class, m -> guarded(this::onStart))
         .onMessage(Continue.class, m -> guarded(this::onContinue))
         .onMessage(Stop.class, m -> guarded(() -> finish(true, m.reason(), null)))
-        .onMessage(Fail.class, m -> guarded(() -> {
-          if (trainer != null && step > checkpoints.startStep() && Double.isFinite(loss)) {
-            checkpoint((int) (step / Math.max(1, trainer.stepsPerEpoch())), false);
-          }
-          return finish(false, null, m.error());
-        }))
+        .onMessage(Fail.class, m -> guarded(() -> onFail(m)))
         .onSignal(PostStop.class, s -> {
           if (trainer != null) {
             trainer.close();
@@ -152,12 +147,25 @@ public final class TrainerActor extends AbstractBehavior<TrainerActor.Command> {
     return this;
   }
 
+  /** A failure from outside the step (the memory watch): checkpoint what was trained, then end as failed. */
+  private Behavior<Command> onFail(Fail m) {
+    if (trainer != null && step > checkpoints.startStep() && Double.isFinite(loss)) {
+      checkpoint((int) (step / Math.max(1, trainer.stepsPerEpoch())), false);
+    }
+    return finish(false, null, m.error());
+  }
+
   private Behavior<Command> onContinue() {
     try {
       loss = trainer.step();
     } catch (RuntimeException e) {
       return finish(false, null, "training step " + (step + 1) + " failed: "
           + (e.getMessage() == null ? e.toString() : e.getMessage()));
+    } catch (OutOfMemoryError e) {
+      // the heap (-Xmx) or JavaCPP's limits (org.bytedeco.javacpp.maxbytes / maxphysicalbytes) refused an allocation:
+      // end the run with its files written instead of letting the error take down the actor system
+      return finish(false, null, "training step " + (step + 1) + " ran out of memory (" + e.getMessage()
+          + "); raise SPLINEWATCH_HEAP or SPLINEWATCH_OFF_HEAP (docs/memory.md)");
     }
     step++;
     windowSteps++;

@@ -28,6 +28,19 @@ class RegionAnalyzerTest {
   }
 
   @Test
+  void runsAnalysedOneAfterAnotherShareOneWorkspace() throws Exception {
+    // a monitor serve node analyses many runs: their region analyzers draw on one pool of vertex-value buffers
+    RegionSettings oneThread = new RegionSettings(1, 100_000, 0, false, 200, 32, 30);
+    new RegionAnalyzer(TestSnapshots.run(), oneThread, null).analyze(TestSnapshots.classifier(1, 100));
+    int pooled = RegionAnalyzer.pooledWorkspaces();
+    assertTrue(pooled >= 1);
+    for (int run = 0; run < 3; run++) {
+      new RegionAnalyzer(TestSnapshots.run(), oneThread, null).analyze(TestSnapshots.classifier(2 + run, 100));
+    }
+    assertEquals(pooled, RegionAnalyzer.pooledWorkspaces(), "each run allocated its own workspace");
+  }
+
+  @Test
   void regionCountsMatchTheEngineAndPicturesAreWritten(@TempDir Path runDir) throws Exception {
     RunInfo run = TestSnapshots.run();
     WeightSnapshot s = TestSnapshots.classifier(1, 100);

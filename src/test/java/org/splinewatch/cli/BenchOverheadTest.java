@@ -30,4 +30,17 @@ class BenchOverheadTest {
     var e = assertThrows(IllegalStateException.class, () -> BenchOverheadCommand.rateAfter(log, 300));
     assertTrue(e.getMessage().contains("no training-step samples after step 300"), e.getMessage());
   }
+
+  @Test
+  void peakResidentMemoryOfABlockComesFromItsRunFinishedEvent(@TempDir Path dir) throws Exception {
+    Path events = dir.resolve("events.jsonl");
+    Files.write(events, List.of("{\"type\":\"alert_firing\",\"rule\":\"x\"}",
+        "{\"type\":\"run_finished\",\"steps\":10,\"heap_peak_bytes\":5,"
+            + "\"resident_peak_bytes\":1234567890}"));
+    assertEquals(1234567890L, BenchOverheadCommand.peakResident(events));
+    Files.write(events, List.of("{\"type\":\"run_finished\",\"steps\":10}"));
+    var e = assertThrows(IllegalStateException.class, () -> BenchOverheadCommand.peakResident(events));
+    assertTrue(e.getMessage().endsWith("no run_finished event with resident_peak_bytes"), e.getMessage());
+    assertEquals("1177 MiB", BenchOverheadCommand.mib(1234567890L));
+  }
 }

@@ -105,6 +105,8 @@ class ClusterProcessTest {
       Path runDir = tmp.resolve("monitor-runs").resolve("multi");
       String events = Files.readString(runDir.resolve("events.jsonl"));
       assertTrue(events.contains("\"type\":\"run_finished\"") && events.contains("\"exit_code\":0"), events);
+      // the trainer's peak memory reaches the monitor's events.jsonl as numbers
+      assertTrue(java.util.regex.Pattern.compile("\"resident_peak_bytes\":[1-9][0-9]*").matcher(events).find(), events);
       assertTrue(monitor.isAlive(), Files.readString(monitorLog));
 
       Process doomed = start(tmp.resolve("doomed.log"), "train", "--monitor", seed, "--method", "supervised",

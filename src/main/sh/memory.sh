@@ -1,0 +1,91 @@
+# Memory budget of a splinewatch JVM, shared by src/main/sh/launch.sh and the Docker image (docs/memory.md).
+# Defines splinewatch_memory_opts SUBCOMMAND [ARGS...], which sets the array SPLINEWATCH_MEMORY_OPTS:
+#   -Xmx HEAP                                   the Java heap
+#   -Dorg.bytedeco.javacpp.maxbytes=OFF         native memory JavaCPP tracks; SameDiff sizes its array cache to a
+#                                               quarter of it (with the JVM's default, a quarter of the heap)
+#   -Dorg.bytedeco.javacpp.maxphysicalbytes=HEAP+OFF   resident-memory limit: JavaCPP refuses allocations above it
+#                                               and the run's memory watch stops the run with an error (exit 1)
+# HEAP: SPLINEWATCH_HEAP, else -Xmx in JAVA_OPTS, else 2048m (so that the default run's planes stay exact),
+# at most a quarter of the machine's (or the container's) memory and at least 256m.
+# OFF: SPLINEWATCH_OFF_HEAP, else 1024m, at most an eighth of the machine's memory and at least 128m (a default run
+# measured 0.7-0.8 GB resident beyond its heap: JIT, metaspace, GC structures, ND4J's native arrays).
+# MALLOC_ARENA_MAX=2 (unless set): fewer glibc malloc arenas, less native memory held by freed blocks.
+# SPLINEWATCH_HEAP=jvm leaves everything to the JVM (a quarter of the machine's memory for the heap, no limits).
+
+# Memory of this machine or, inside a container with a limit, of the container, in MiB.
+splinewatch_machine_mib() {
+  local limit=""
+  if [ -r /sys/fs/cgroup/memory.max ]; then
+    limit="$(cat /sys/fs/cgroup/memory.max)"
+  elif [ -r /sys/fs/cgroup/memory/memory.limit_in_bytes ]; then
+    limit="$(cat /sys/fs/cgroup/memory/memory.limit_in_bytes)"
+  fi
+  local total_kib
+  total_kib="$(awk '/^MemTotal:/ {print $2}' /proc/meminfo 2>/dev/null || true)"
+  local mib=$(( ${total_kib:-4194304} / 1024 ))
+  # cgroup v1 reports "no limit" as a huge number, v2 as "max"
+  if [[ "$limit" =~ ^[0-9]+$ ]] && [ "$limit" -lt $(( mib * 1048576 )) ]; then
+    mib=$(( limit / 1048576 ))
+  fi
+  echo "$mib"
+}
+
+# A JVM size (512m, 2g, 1048576k, bytes) in MiB; empty and exit 1 when it is not one.
+splinewatch_size_mib() {
+  local s="${1,,}"
+  if [[ "$s" =~ ^([0-9]+)([kmgt]?)$ ]]; then
+    local n="${BASH_REMATCH[1]}"
+    case "${BASH_REMATCH[2]}" in
+      k) echo $(( n / 1024 )) ;;
+      m) echo "$n" ;;
+      g) echo $(( n * 1024 )) ;;
+      t) echo $(( n * 1048576 )) ;;
+      *) echo $(( n / 1048576 )) ;;
+    esac
+  else
+    return 1
+  fi
+}
+
+splinewatch_memory_opts() {
+  local cmd="${1:-}"
+  local sub="${2:-}"
+  SPLINEWATCH_MEMORY_OPTS=()
+  if [ "${SPLINEWATCH_HEAP:-}" = jvm ]; then
+    return 0
+  fi
+  local machine heap off explicit=""
+  machine="$(splinewatch_machine_mib)"
+  if [ -n "${SPLINEWATCH_HEAP:-}" ]; then
+    heap="$(splinewatch_size_mib "$SPLINEWATCH_HEAP")" || {
+      echo "error: SPLINEWATCH_HEAP='$SPLINEWATCH_HEAP' is not a heap size; expected e.g. 1g, 1536m or jvm" >&2
+      return 2
+    }
+  elif [[ " ${JAVA_OPTS:-} " =~ [[:space:]]-Xmx([0-9]+[kKmMgGtT]?)[[:space:]] ]]; then
+    heap="$(splinewatch_size_mib "${BASH_REMATCH[1]}")"
+    explicit=yes # JAVA_OPTS sets it; only the off-heap limits are added
+  else
+    # 2 GiB for every command: the region analyzer's cap grows with the heap (a quarter per plane in flight,
+    # RegionAnalyzer.regionCap), and 2 GiB keeps the default network's planes exact (cap 104,857 regions of a
+    # 256-wide network; its planes measured up to 77 thousand). 768m capped them at 39,321 (docs/memory.md).
+    heap=2048
+    heap=$(( heap < machine / 4 ? heap : machine / 4 ))
+    heap=$(( heap > 256 ? heap : 256 ))
+  fi
+  if [ -n "${SPLINEWATCH_OFF_HEAP:-}" ]; then
+    off="$(splinewatch_size_mib "$SPLINEWATCH_OFF_HEAP")" || {
+      echo "error: SPLINEWATCH_OFF_HEAP='$SPLINEWATCH_OFF_HEAP' is not a size; expected e.g. 512m or 1g" >&2
+      return 2
+    }
+  else
+    off=1024
+    off=$(( off < machine / 8 ? off : machine / 8 ))
+    off=$(( off > 128 ? off : 128 ))
+  fi
+  if [ -z "$explicit" ]; then
+    SPLINEWATCH_MEMORY_OPTS+=("-Xmx${heap}m")
+  fi
+  export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}"
+  SPLINEWATCH_MEMORY_OPTS+=("-Dorg.bytedeco.javacpp.maxbytes=${off}m"
+    "-Dorg.bytedeco.javacpp.maxphysicalbytes=$(( heap + off ))m")
+}

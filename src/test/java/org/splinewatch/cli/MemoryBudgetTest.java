@@ -1,0 +1,86 @@
+package org.splinewatch.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The launchers' memory budget (src/main/sh/memory.sh, also the Docker entrypoint's): defaults per command, capped by
+ * the machine's memory, and the overrides SPLINEWATCH_HEAP, SPLINEWATCH_OFF_HEAP and -Xmx in JAVA_OPTS.
+ */
+class MemoryBudgetTest {
+  /** Exit code and output of {@code splinewatch_memory_opts ARGS}, printing the options one per line. */
+  private static String[] opts(Map<String, String> env, String args) throws IOException, InterruptedException {
+    ProcessBuilder pb = new ProcessBuilder("bash", "-c", "set -euo pipefail; source src/main/sh/memory.sh;"
+        + " splinewatch_machine_mib() { echo ${FAKE_MACHINE_MIB}; }; splinewatch_memory_opts " + args
+        + " && printf '%s\\n' \"${SPLINEWATCH_MEMORY_OPTS[@]}\"").redirectErrorStream(true);
+    pb.environment().remove("SPLINEWATCH_HEAP");
+    pb.environment().remove("SPLINEWATCH_OFF_HEAP");
+    pb.environment().remove("JAVA_OPTS");
+    pb.environment().put("FAKE_MACHINE_MIB", "24000");
+    pb.environment().putAll(env);
+    Process p = pb.start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+    return new String[] {String.valueOf(p.waitFor()), out};
+  }
+
+  @Test
+  void defaultsFollowTheCommandAndTheMachine() throws Exception {
+    assertEquals("-Xmx2048m\n-Dorg.bytedeco.javacpp.maxbytes=1024m\n-Dorg.bytedeco.javacpp.maxphysicalbytes=3072m",
+        opts(Map.of(), "train --max-steps 10")[1]);
+    assertTrue(opts(Map.of(), "monitor serve --port 0")[1].startsWith("-Xmx2048m\n"));
+    assertTrue(opts(Map.of(), "monitor bench-overhead")[1].startsWith("-Xmx2048m\n"));
+    assertTrue(opts(Map.of(), "monitor regions --model m.npz")[1].startsWith("-Xmx2048m\n"));
+    // a 2 GB container: a quarter for the heap, an eighth for off-heap
+    assertEquals("-Xmx512m\n-Dorg.bytedeco.javacpp.maxbytes=256m\n-Dorg.bytedeco.javacpp.maxphysicalbytes=768m",
+        opts(Map.of("FAKE_MACHINE_MIB", "2048"), "train")[1]);
+  }
+
+  @Test
+  void overridesAndBadSizes() throws Exception {
+    assertEquals("-Xmx2048m\n-Dorg.bytedeco.javacpp.maxbytes=1024m\n-Dorg.bytedeco.javacpp.maxphysicalbytes=3072m",
+        opts(Map.of("SPLINEWATCH_HEAP", "2g", "SPLINEWATCH_OFF_HEAP", "1g"), "train")[1]);
+    // -Xmx in JAVA_OPTS is the heap: no second -Xmx, and the resident limit includes it
+    assertEquals("-Dorg.bytedeco.javacpp.maxbytes=1024m\n-Dorg.bytedeco.javacpp.maxphysicalbytes=4096m",
+        opts(Map.of("JAVA_OPTS", "-Dx=1 -Xmx3g"), "train")[1]);
+    assertEquals("", opts(Map.of("SPLINEWATCH_HEAP", "jvm"), "train")[1], "the JVM's own sizing, no limits");
+    String[] bad = opts(Map.of("SPLINEWATCH_HEAP", "1.5g"), "train");
+    assertEquals("2", bad[0]);
+    assertEquals("error: SPLINEWATCH_HEAP='1.5g' is not a heap size; expected e.g. 1g, 1536m or jvm", bad[1]);
+    bad = opts(Map.of("SPLINEWATCH_OFF_HEAP", "lots"), "train");
+    assertEquals("2", bad[0]);
+    assertEquals("error: SPLINEWATCH_OFF_HEAP='lots' is not a size; expected e.g. 512m or 1g", bad[1]);
+  }
+
+  @Test
+  void theDockerEntrypointStartsJavaWithTheBudget(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+      throws Exception {
+    // the image's layout: entrypoint, memory.sh and the jar side by side; a stand-in java prints its arguments
+    for (String f : new String[] {"container-entrypoint.sh", "memory.sh"}) {
+      java.nio.file.Files.copy(java.nio.file.Path.of("src/main/sh", f), dir.resolve(f));
+    }
+    java.nio.file.Path bin = java.nio.file.Files.createDirectories(dir.resolve("bin"));
+    java.nio.file.Files.writeString(bin.resolve("java"), "#!/bin/sh\necho \"MALLOC_ARENA_MAX=$MALLOC_ARENA_MAX $*\"\n");
+    bin.resolve("java").toFile().setExecutable(true);
+    ProcessBuilder pb = new ProcessBuilder("bash", dir.resolve("container-entrypoint.sh").toString(), "train",
+        "--metrics-host", "0.0.0.0").redirectErrorStream(true);
+    pb.environment().put("PATH", bin + ":" + System.getenv("PATH"));
+    pb.environment().put("SPLINEWATCH_HEAP", "640m");
+    pb.environment().put("SPLINEWATCH_OFF_HEAP", "384m");
+    pb.environment().remove("JAVA_OPTS");
+    pb.environment().remove("MALLOC_ARENA_MAX");
+    Process p = pb.start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+    assertEquals(0, p.waitFor(), out);
+    assertEquals("MALLOC_ARENA_MAX=2 -XX:G1HeapRegionSize=32m -Xmx640m -Dorg.bytedeco.javacpp.maxbytes=384m"
+        + " -Dorg.bytedeco.javacpp.maxphysicalbytes=1024m -jar " + dir.toRealPath() + "/splinewatch.jar train"
+        + " --metrics-host 0.0.0.0", out);
+    String docker = java.nio.file.Files.readString(java.nio.file.Path.of("docker/Dockerfile"));
+    assertTrue(docker.contains("ENTRYPOINT [\"/splinewatch/container-entrypoint.sh\"]")
+        && docker.contains("src/main/sh/memory.sh"), "the image uses the entrypoint and ships memory.sh");
+  }
+}
