@@ -69,15 +69,17 @@ public final class Detection {
     }
 
     /**
-     * The goal of an induced collapse: a critical alert within {@code snapshots} snapshots of the onset and strictly
-     * before the kNN drop (if any); for a healthy run: no alert at all.
+     * The goal of an induced collapse: a first critical alert at the onset or within {@code snapshots} snapshots after
+     * it, and strictly before the kNN drop (if any); for a healthy run: no alert at all.
      */
     public boolean meetsGoal(int snapshots) {
       if (!induced()) {
         return firstAlerts.isEmpty();
       }
       OptionalLong c = firstCriticalStep();
-      return c.isPresent() && c.getAsLong() - onsetStep.orElse(0) <= (long) snapshots * snapshotEvery
+      long delay = c.isPresent() ? c.getAsLong() - onsetStep.orElse(0) : -1;
+      // a critical alert before the onset is a false alarm of the healthy phase, not a detection
+      return c.isPresent() && delay >= 0 && delay <= (long) snapshots * snapshotEvery
           && (dropStep.isEmpty() || c.getAsLong() < dropStep.getAsLong());
     }
 

@@ -108,6 +108,10 @@ class DetectionTest {
     assertTrue(e.meetsGoal(2));
     Detection.Row s = Detection.of(RunData.read(slow), "repr", 0.05);
     assertTrue(!s.meetsGoal(2) && s.meetsGoal(3));
+    // a critical alert before the onset is a false alarm of the healthy phase, not a detection
+    Path before = run("before", "simsiam", "{\"stop_gradient\":false,\"ablate_from\":300,\"snapshot_every\":100}",
+        new double[] {0.85, 0.88, 0.90, 0.90, 0.90}, "dim_collapse", 100);
+    assertTrue(!Detection.of(RunData.read(before), "repr", 0.05).meetsGoal(2));
     String table = Detection.markdown(List.of(e, s), "repr", 0.05, java.util.Set.of(42L, 7L));
     assertTrue(table.contains("| early | vicreg | variance coefficient 0 | 300 | 0.850 → 0.900 → 0.300 | 500 | "
         + "dead_representation@400 critical | 400 | 100 (1.0 snapshots) | 100 | alerted 100 steps before the drop |"),
