@@ -129,8 +129,10 @@ public final class IngestActor extends AbstractBehavior<IngestActor.Command> {
       m.replyTo().tell(IngestedRun.Reply.error(400, e.getMessage()));
       return this;
     }
-    AlertSettings alerts = AlertSettings.fromConfig(c.config());
     String earlyStop = spec.earlyStop() != null ? spec.earlyStop() : c.ingest().earlyStop();
+    // the run's own early-stop mode decides what may stop it, through its answers and the control endpoint alike
+    AlertSettings alerts = AlertSettings.fromConfig(com.typesafe.config.ConfigFactory.parseMap(
+        Map.of("splinewatch.alerts.early-stop", earlyStop)).withFallback(c.config()));
     List<String> analyzers = c.config().getStringList("splinewatch.analysis.enabled");
     Map<String, String> labels = Map.of("run", id, "method", spec.method(), "dataset", spec.dataset());
     String base = c.baseUrl() + "/api/v1/runs/" + id;
@@ -189,7 +191,8 @@ public final class IngestActor extends AbstractBehavior<IngestActor.Command> {
     Map<String, Object> settings = new LinkedHashMap<>(spec.settings());
     settings.put("classes", spec.classes());
     settings.put("classifier", spec.classifier());
-    settings.put("input_shape", spec.inputShape());
+    // a list, not an int[]: the metrics node accepts strings, numbers, booleans, lists and maps in a config
+    settings.put("input_shape", java.util.Arrays.stream(spec.inputShape()).boxed().toList());
     settings.put("probe_size", spec.probeCount());
     settings.put("probe_pairs", spec.probePairs() != null ? "sent" : "drawn by the monitor");
     settings.put("planes", info.planeAnchors().size());

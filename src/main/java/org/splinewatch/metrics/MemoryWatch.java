@@ -101,16 +101,20 @@ public final class MemoryWatch implements AutoCloseable {
     gauge(registry, "splinewatch.memory.peak.bytes", tags, "off_heap", offHeap);
     gauge(registry, "splinewatch.memory.peak.bytes", tags, "resident", resident);
     var heap = ManagementFactory.getMemoryMXBean();
-    Gauge.builder("splinewatch.memory.bytes", heap, h -> h.getHeapMemoryUsage().getUsed())
+    Gauge.builder("splinewatch.memory.bytes", heap, h -> h.getHeapMemoryUsage().getUsed()).description(NOW)
         .tags(tags.and("area", "heap")).strongReference(true).register(registry);
-    Gauge.builder("splinewatch.memory.bytes", heap, h -> h.getHeapMemoryUsage().getCommitted())
+    Gauge.builder("splinewatch.memory.bytes", heap, h -> h.getHeapMemoryUsage().getCommitted()).description(NOW)
         .tags(tags.and("area", "heap_committed")).strongReference(true).register(registry);
-    Gauge.builder("splinewatch.memory.bytes", residentNow, AtomicLong::get)
+    Gauge.builder("splinewatch.memory.bytes", residentNow, AtomicLong::get).description(NOW)
         .tags(tags.and("area", "resident")).strongReference(true).register(registry);
   }
 
+  private static final String NOW = "Memory of this process now, by area (heap, heap_committed, resident)";
+  private static final String PEAK = "Peak memory of this process so far, by area (heap, heap_committed, off_heap,"
+      + " resident)";
+
   private static void gauge(MeterRegistry registry, String name, Tags tags, String area, AtomicLong value) {
-    Gauge.builder(name, value, AtomicLong::get).tags(tags.and("area", area)).strongReference(true)
+    Gauge.builder(name, value, AtomicLong::get).description(PEAK).tags(tags.and("area", area)).strongReference(true)
         .register(registry);
   }
 

@@ -81,7 +81,8 @@ public final class MetricDescriptions {
       Map.entry("splinewatch_neural_collapse_ncc_mismatch_ratio", "Fraction where the classifier and the nearest"
           + " class centre disagree (NC4)"),
       Map.entry("splinewatch_collapse_alert", "1 while the in-process collapse rule fires"),
-      Map.entry("splinewatch_run_active", "1 while the run trains, 0 once it has finished (every Prometheus rule is gated on it)"),
+      Map.entry("splinewatch_run_active", "1 while the run trains, 0 once it has finished (every Prometheus rule is"
+          + " gated on it)"),
       Map.entry("splinewatch_alert_consecutive_breaches", "Snapshots in a row that breached the rule's fire level"),
       Map.entry("splinewatch_analysis_seconds", "Time to analyse one snapshot"),
       Map.entry("splinewatch_snapshots_dropped_total", "Snapshots an analyzer skipped because it lagged"),

@@ -255,16 +255,18 @@ public final class SnapshotCodec {
         takes = f.size();
         gives = f.size();
       } else if (l instanceof Layer.BatchNorm b) {
-        takes = b.gamma().length;
+        // per feature, or per channel after a convolution (then it spans the channel's whole feature map)
+        int n = b.gamma().length;
+        takes = n > 0 && width % n == 0 ? width : n;
         gives = takes;
       }
       if (takes != width) {
-        throw new IllegalArgumentException("layer " + i + " (" + l + ") takes " + takes + " values but receives "
-            + width);
+        throw new IllegalArgumentException("layer " + i + " (" + l.getClass().getSimpleName() + ") takes " + takes
+            + " values but receives " + width);
       }
       if (gives < 1 || gives > maxWidth) {
-        throw new IllegalArgumentException("layer " + i + " (" + l + ") is " + gives + " units wide; expected 1 to "
-            + maxWidth + " (splinewatch.cluster.max-layer-width)");
+        throw new IllegalArgumentException("layer " + i + " (" + l.getClass().getSimpleName() + ") is " + gives
+            + " units wide; expected 1 to " + maxWidth + " (splinewatch.cluster.max-layer-width)");
       }
       width = gives;
     }

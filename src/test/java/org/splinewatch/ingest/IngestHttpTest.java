@@ -185,7 +185,8 @@ class IngestHttpTest {
     }
     // a critical alert through the control endpoint stops c2 only; the next answers say so
     String alert = "{\"version\": \"4\", \"alerts\": [{\"status\": \"firing\", \"labels\": {\"alertname\": \"X\","
-        + " \"severity\": \"critical\", \"run\": \"c2\"}, \"annotations\": {\"summary\": \"test stop\"}}]}";
+        + " \"severity\": \"critical\", \"rule\": \"std_collapse\", \"run\": \"c2\"},"
+        + " \"annotations\": {\"summary\": \"test stop\"}}]}";
     assertEquals(202, post("/api/v1/alerts", alert.getBytes(), TOKEN).statusCode());
     JsonNode c2 = JSON.readTree(post("/api/v1/runs/c2/snapshots", TestNpz.snapshot(TestNpz.cnn(9, 8, 4), 60, 1.0, -1)
         .bytes(), TOKEN).body());
