@@ -26,6 +26,14 @@ public final class Main {
         : new CommandLine(new MonitorCommand());
     withVersion(cl, "splinewatch " + org.splinewatch.monitor.Provenance.version() + " (DL4J/ND4J 1.0.0-M2.1, Pekko "
         + org.apache.pekko.Version.current() + ", Java " + System.getProperty("java.version") + ")");
+    // bad arguments: the one line that says what was wrong, and where the options are listed (not the whole usage)
+    cl.setParameterExceptionHandler((ex, ignoredArgs) -> {
+      CommandLine failed = ex.getCommandLine();
+      failed.getErr().println("error: " + oneLine(ex));
+      failed.getErr().println("(" + failed.getCommandSpec().qualifiedName(" ").replaceFirst("^trainer", "./trainer")
+          .replaceFirst("^monitor", "./monitor") + " --help lists the options)");
+      return 2;
+    });
     cl.setExecutionExceptionHandler((ex, line, parsed) -> {
       line.getErr().println("error: " + oneLine(ex));
       return 1;

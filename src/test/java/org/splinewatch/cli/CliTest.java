@@ -20,6 +20,16 @@ class CliTest {
   }
 
   @Test
+  void badArgumentsPrintOneErrorLineAndWhereTheOptionsAreNotTheWholeUsage() {
+    String m = run(2, "train", "--run-id", "..");
+    assertTrue(m.startsWith("error: run id '..' is not valid"), m);
+    assertTrue(m.contains("(./trainer --help lists the options)") && !m.contains("Usage:"), m);
+    assertTrue(m.strip().lines().count() == 2, m);
+    String r = run(2, "monitor", "report", "--bogus");
+    assertTrue(r.contains("(./monitor report --help lists the options)") && !r.contains("Usage:"), r);
+  }
+
+  @Test
   void unknownMethodAndDatasetExitTwoListingValidValues() {
     String m = run(2, "train", "--method", "nope");
     assertTrue(m.contains("unknown --method 'nope'; expected one of: supervised, simclr"), m);
