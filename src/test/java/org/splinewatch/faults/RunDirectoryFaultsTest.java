@@ -60,7 +60,9 @@ class RunDirectoryFaultsTest {
   void fullDiskUnderMetricsFailsTheRun() throws Exception {
     Path dir = tmp.resolve("runs").resolve("full");
     assumeTrue(tmpfs(dir, "32k"), "mount -t tmpfs is not allowed here");
-    assertTrue(tmpfs(dir.resolve("checkpoints"), "64m")); // checkpoints elsewhere: metrics.jsonl fills first
+    // checkpoints and the embedding analyzer's views elsewhere: metrics.jsonl fills first
+    assertTrue(tmpfs(dir.resolve("checkpoints"), "64m"));
+    assertTrue(tmpfs(dir.resolve("embeddings"), "64m"));
     EmbeddedRun.Result r = FaultInjectionTest.run(endless("full"), List.of(), new EmbeddedRun.Listener() { },
         Duration.ofSeconds(90));
     assertEquals(1, r.exitCode());
