@@ -4,53 +4,21 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.regex.Pattern;
+import org.splinewatch.metrics.MetricDescriptions;
 import org.splinewatch.metrics.Sample;
 
 /**
  * The metric families a peer may publish to a run on the metrics node, and the labels they may carry: exactly the
- * {@code splinewatch_} names the analyzers, the trainer and the transport publish (MetricFamiliesTest checks this
+ * {@code splinewatch_} names the analyzers, the trainer and the transport publish (MessageValidationTest checks this
  * list against every such name in the sources), label names from the README's table, and label values of a
  * restricted alphabet, so nothing a peer sends can add a family or inject text into {@code /metrics}.
  */
 public final class MetricFamilies {
-  public static final Set<String> NAMES = Set.of(
-      // trainer
-      "splinewatch_training_loss", "splinewatch_training_step", "splinewatch_training_epoch",
-      "splinewatch_training_steps_per_second", "splinewatch_training_learning_rate",
-      // embedding analyzer
-      "splinewatch_embedding_alignment", "splinewatch_embedding_uniformity", "splinewatch_embedding_std_normalized",
-      "splinewatch_embedding_rankme", "splinewatch_embedding_rankme_ratio", "splinewatch_embedding_zero_rows",
-      "splinewatch_embedding_zero_rows_ratio", "splinewatch_knn_accuracy_ratio",
-      // region analyzer
-      "splinewatch_regions", "splinewatch_region_area_mean", "splinewatch_region_area_median",
-      "splinewatch_region_eccentricity_mean", "splinewatch_region_eccentricity_median",
-      "splinewatch_region_log_eccentricity_mean", "splinewatch_region_vertices_mean",
-      "splinewatch_region_density_near", "splinewatch_region_density_far", "splinewatch_region_slivers",
-      "splinewatch_region_inconsistent_faces", "splinewatch_region_overflow", "splinewatch_boundary_length",
-      "splinewatch_boundary_density", "splinewatch_boundary_edges", "splinewatch_decision_boundary_length",
-      "splinewatch_regions_relative_change",
-      // boundary-change analyzer
-      "splinewatch_boundary_flip_ratio", "splinewatch_region_change_ratio", "splinewatch_decision_change_ratio",
-      // geometry analyzer
-      "splinewatch_intrinsic_dimension", "splinewatch_pca_dimension", "splinewatch_twonn_duplicate_ratio",
-      "splinewatch_neural_collapse_nc1", "splinewatch_neural_collapse_equinorm_cov",
-      "splinewatch_neural_collapse_equiangularity_std", "splinewatch_neural_collapse_equiangularity_gap",
-      "splinewatch_neural_collapse_ncc_accuracy_ratio", "splinewatch_neural_collapse_weight_equinorm_cov",
-      "splinewatch_neural_collapse_self_duality", "splinewatch_neural_collapse_ncc_mismatch_ratio",
-      // probe analyzer
-      "splinewatch_linear_probe_accuracy_ratio", "splinewatch_linear_probe_lambda",
-      // monitor, collapse detector and cluster transport
-      "splinewatch_analysis_seconds", "splinewatch_analysis_step", "splinewatch_snapshots_dropped_total",
-      "splinewatch_run_active",
-      "splinewatch_collapse_alert", "splinewatch_alert_consecutive_breaches", "splinewatch_snapshot_bytes",
-      "splinewatch_cluster_sent_bytes_total", "splinewatch_cluster_snapshots_sent_total",
-      "splinewatch_cluster_snapshots_analysed_total",
-      // scale-free region measures (ratios of the plane's domain)
-      "splinewatch_region_area_mean_ratio", "splinewatch_region_area_median_ratio",
-      "splinewatch_region_density_near_ratio", "splinewatch_region_density_far_ratio",
-      "splinewatch_boundary_length_ratio", "splinewatch_decision_boundary_length_ratio",
-      // training-health analyzer
-      "splinewatch_layer_weight_norm", "splinewatch_layer_update_norm", "splinewatch_layer_update_ratio");
+  /**
+   * The families a peer may publish: those of {@link MetricDescriptions}, the one list of the families published
+   * through {@link org.splinewatch.metrics.MetricsActor} (MessageValidationTest checks it against the sources).
+   */
+  public static final Set<String> NAMES = MetricDescriptions.families();
 
   /** Labels a published sample may carry (the run's own labels are added by the metrics node). */
   public static final Set<String> LABELS = Set.of("layer", "plane", "rule", "analyzer", "node");

@@ -105,6 +105,11 @@ public final class MetricDescriptions {
     return HELP.getOrDefault(name, "splinewatch metric " + name);
   }
 
+  /** Every listed family. */
+  public static java.util.Set<String> families() {
+    return HELP.keySet();
+  }
+
   /** Whether the family is listed. */
   public static boolean known(String name) {
     return HELP.containsKey(name);
