@@ -8,7 +8,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
-import org.splinewatch.metrics.Sample;
+import org.splinewatch.snapshot.Sample;
 
 /**
  * The in-process collapse rules of metrics.md §8.1, each a two-threshold state machine per series: a rule fires after

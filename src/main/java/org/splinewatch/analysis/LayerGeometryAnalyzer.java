@@ -7,7 +7,7 @@ import org.apache.pekko.actor.typed.Behavior;
 import org.splinewatch.geometry.IntrinsicDimension;
 import org.splinewatch.geometry.NeuralCollapse;
 import org.splinewatch.metrics.MetricsActor;
-import org.splinewatch.metrics.Sample;
+import org.splinewatch.snapshot.Sample;
 import org.splinewatch.regions.Layer;
 import org.splinewatch.regions.PiecewiseLinearNet;
 import org.splinewatch.snapshot.RunInfo;

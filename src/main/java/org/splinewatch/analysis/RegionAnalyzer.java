@@ -16,7 +16,7 @@ import java.util.concurrent.Executors;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.splinewatch.metrics.MetricsActor;
-import org.splinewatch.metrics.Sample;
+import org.splinewatch.snapshot.Sample;
 import org.splinewatch.regions.Partition;
 import org.splinewatch.regions.PartitionStats;
 import org.splinewatch.regions.PiecewiseLinearNet;

@@ -1,7 +1,7 @@
 package org.splinewatch.analysis;
 
 import java.util.List;
-import org.splinewatch.metrics.Sample;
+import org.splinewatch.snapshot.Sample;
 import org.splinewatch.snapshot.WeightSnapshot;
 
 /**

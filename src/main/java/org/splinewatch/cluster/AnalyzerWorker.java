@@ -24,7 +24,7 @@ import org.apache.pekko.actor.typed.receptionist.ServiceKey;
 import org.splinewatch.analysis.Analyze;
 import org.splinewatch.analysis.Analyzed;
 import org.splinewatch.metrics.MetricsActor;
-import org.splinewatch.metrics.Sample;
+import org.splinewatch.snapshot.Sample;
 import org.splinewatch.monitor.RunGuardian;
 import org.splinewatch.snapshot.RunIds;
 import org.splinewatch.snapshot.RunInfo;

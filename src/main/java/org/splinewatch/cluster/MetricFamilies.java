@@ -4,8 +4,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.regex.Pattern;
-import org.splinewatch.metrics.MetricDescriptions;
-import org.splinewatch.metrics.Sample;
+import org.splinewatch.snapshot.MetricFamily;
+import org.splinewatch.snapshot.Sample;
 
 /**
  * The metric families a peer may publish to a run on the metrics node, and the labels they may carry: exactly the
@@ -15,10 +15,10 @@ import org.splinewatch.metrics.Sample;
  */
 public final class MetricFamilies {
   /**
-   * The families a peer may publish: those of {@link MetricDescriptions}, the one list of the families published
+   * The families a peer may publish: those of {@link MetricFamily}, the one list of the families published
    * through {@link org.splinewatch.metrics.MetricsActor} (MessageValidationTest checks it against the sources).
    */
-  public static final Set<String> NAMES = MetricDescriptions.families();
+  public static final Set<String> NAMES = MetricFamily.ids();
 
   /** Labels a published sample may carry (the run's own labels are added by the metrics node). */
   public static final Set<String> LABELS = Set.of("layer", "plane", "rule", "analyzer", "node");

@@ -18,7 +18,7 @@ import org.splinewatch.cluster.ClusterSettings;
 import org.splinewatch.cluster.MetricsNode;
 import org.splinewatch.cluster.SnapshotPublisher;
 import org.splinewatch.metrics.MetricsActor;
-import org.splinewatch.metrics.Sample;
+import org.splinewatch.snapshot.Sample;
 import org.splinewatch.monitor.RunGuardian;
 import org.splinewatch.snapshot.RunInfo;
 import org.splinewatch.snapshot.SnapshotFormat;

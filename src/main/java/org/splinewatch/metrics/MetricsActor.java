@@ -1,5 +1,8 @@
 package org.splinewatch.metrics;
 
+import org.splinewatch.snapshot.MetricFamily;
+import org.splinewatch.snapshot.Sample;
+
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
@@ -209,11 +212,11 @@ public final class MetricsActor extends AbstractBehavior<MetricsActor.Command> {
       if (name.endsWith("_total")) {
         // a running total: a counter (Micrometer adds the _total suffix back)
         FunctionCounter.builder(name.substring(0, name.length() - 6).replace('_', '.'), h, x -> x.value).tags(tags)
-            .description(MetricDescriptions.help(name)).baseUnit(MetricDescriptions.unit(name)).register(registry);
+            .description(MetricFamily.helpOf(name)).baseUnit(MetricFamily.unitOf(name)).register(registry);
         strong.add(h);
       } else {
         Gauge.builder(name.replace('_', '.'), h, x -> x.value).tags(tags).strongReference(true)
-            .description(MetricDescriptions.help(name)).baseUnit(MetricDescriptions.unit(name)).register(registry);
+            .description(MetricFamily.helpOf(name)).baseUnit(MetricFamily.unitOf(name)).register(registry);
       }
       gauges.put(key, h);
     }

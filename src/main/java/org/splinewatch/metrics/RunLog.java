@@ -1,5 +1,7 @@
 package org.splinewatch.metrics;
 
+import org.splinewatch.snapshot.Sample;
+
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.BufferedWriter;

@@ -162,11 +162,11 @@ public final class Detection {
    * again.
    */
   public static RunData replay(RunData run, org.splinewatch.alerts.AlertSettings settings, int classes) {
-    java.util.TreeMap<Long, List<org.splinewatch.metrics.Sample>> bySteps = new java.util.TreeMap<>();
+    java.util.TreeMap<Long, List<org.splinewatch.snapshot.Sample>> bySteps = new java.util.TreeMap<>();
     for (RunData.Series s : run.series().values()) {
       for (double[] p : s.points()) {
         bySteps.computeIfAbsent((long) p[0], k -> new ArrayList<>())
-            .add(new org.splinewatch.metrics.Sample(s.name(), s.labels(), p[1], (long) p[0], 0));
+            .add(new org.splinewatch.snapshot.Sample(s.name(), s.labels(), p[1], (long) p[0], 0));
       }
     }
     var detector = new org.splinewatch.alerts.CollapseDetector(settings, run.runId(), classes);

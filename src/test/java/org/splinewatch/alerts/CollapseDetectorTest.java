@@ -12,7 +12,7 @@ import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
-import org.splinewatch.metrics.Sample;
+import org.splinewatch.snapshot.Sample;
 
 /** The rule state machines of metrics.md §8.1 on injected values. */
 class CollapseDetectorTest {

@@ -19,7 +19,7 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.splinewatch.metrics.MetricsActor;
-import org.splinewatch.metrics.Sample;
+import org.splinewatch.snapshot.Sample;
 import org.splinewatch.snapshot.WeightSnapshot;
 
 /** {@link AnalyzerActor} with the Pekko typed testkit: replies, published samples, failure, restart. */

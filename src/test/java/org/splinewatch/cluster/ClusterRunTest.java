@@ -199,7 +199,7 @@ class ClusterRunTest {
       // an analyzer node whose only analysis injects a collapsing embedding spread (as EarlyStopTest does locally)
       var injector = new org.splinewatch.monitor.RunGuardian.AnalyzerSpec("injector", (run, metrics, dir) ->
           org.splinewatch.analysis.AnalyzerActor.create("injector", metrics, () -> snap -> List.of(
-              org.splinewatch.metrics.Sample.of("splinewatch_embedding_std_normalized", snap.step() < 30 ? 0.9 : 0.01,
+              org.splinewatch.snapshot.Sample.of("splinewatch_embedding_std_normalized", snap.step() < 30 ? 0.9 : 0.01,
                   snap.step(), "layer", "proj"))));
       Config ac = nodeConfig(Map.of("splinewatch.cluster.seed", seed));
       var analyzerNode = ClusterNode.start(org.apache.pekko.actor.typed.javadsl.Behaviors.<Void>setup(ctx -> {

@@ -22,7 +22,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import org.splinewatch.metrics.MetricsActor;
 import org.splinewatch.metrics.RetentionSettings;
-import org.splinewatch.metrics.Sample;
+import org.splinewatch.snapshot.Sample;
 import org.splinewatch.monitor.RunControl;
 import org.splinewatch.monitor.RunGuardian;
 import org.splinewatch.trainer.TrainerActor;

@@ -20,7 +20,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.splinewatch.analysis.TestSnapshots;
 import org.splinewatch.metrics.MetricsActor;
-import org.splinewatch.metrics.Sample;
+import org.splinewatch.snapshot.Sample;
 import org.splinewatch.regions.Layer;
 import org.splinewatch.snapshot.RunInfo;
 import org.splinewatch.snapshot.SnapshotCodec;

@@ -32,7 +32,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.splinewatch.TestTools;
 import org.splinewatch.cli.Main;
 import org.splinewatch.metrics.MetricsActor;
-import org.splinewatch.metrics.Sample;
+import org.splinewatch.snapshot.Sample;
 import org.splinewatch.monitor.RunGuardian;
 import org.splinewatch.trainer.TrainerActor;
 

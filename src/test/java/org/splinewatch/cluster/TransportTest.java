@@ -19,7 +19,7 @@ import org.apache.pekko.serialization.SerializationExtension;
 import org.junit.jupiter.api.Test;
 import org.splinewatch.analysis.TestSnapshots;
 import org.splinewatch.metrics.MetricsActor;
-import org.splinewatch.metrics.Sample;
+import org.splinewatch.snapshot.Sample;
 import org.splinewatch.snapshot.RunInfo;
 import org.splinewatch.snapshot.SnapshotCodec;
 import org.splinewatch.snapshot.WeightSnapshot;

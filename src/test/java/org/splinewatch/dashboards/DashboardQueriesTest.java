@@ -29,7 +29,7 @@ import org.splinewatch.TestTools;
 import org.splinewatch.analysis.AnalyzerActor;
 import org.splinewatch.cli.TrainCommand;
 import org.splinewatch.data.SyntheticData;
-import org.splinewatch.metrics.Sample;
+import org.splinewatch.snapshot.Sample;
 import org.splinewatch.monitor.EmbeddedRun;
 import org.splinewatch.monitor.RunGuardian;
 import org.splinewatch.trainer.RunSettings;

@@ -118,7 +118,7 @@ class FaultInjectionTest {
           if (snapshot.step() >= 40) {
             // a real OutOfMemoryError from the JVM, without exhausting the heap of the test JVM
             long[] huge = new long[Integer.MAX_VALUE - 2];
-            return List.of(org.splinewatch.metrics.Sample.of("splinewatch_hog", huge.length, snapshot.step()));
+            return List.of(org.splinewatch.snapshot.Sample.of("splinewatch_hog", huge.length, snapshot.step()));
           }
           return List.of();
         }));

@@ -1,5 +1,7 @@
 package org.splinewatch.metrics;
 
+import org.splinewatch.snapshot.Sample;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 

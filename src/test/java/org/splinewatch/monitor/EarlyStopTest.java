@@ -15,7 +15,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.splinewatch.analysis.AnalyzerActor;
 import org.splinewatch.cli.TrainCommand;
 import org.splinewatch.data.SyntheticData;
-import org.splinewatch.metrics.Sample;
+import org.splinewatch.snapshot.Sample;
 import org.splinewatch.trainer.RunSettings;
 
 /**

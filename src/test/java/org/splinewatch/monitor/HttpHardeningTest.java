@@ -26,7 +26,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.splinewatch.metrics.MetricsHttpServer;
 import org.splinewatch.metrics.RunLog;
-import org.splinewatch.metrics.Sample;
+import org.splinewatch.snapshot.Sample;
 
 /**
  * The monitor's HTTP surface over real HTTP (raw sockets, so the Host header and a body that never comes can be

@@ -16,7 +16,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.splinewatch.metrics.RetentionSettings;
 import org.splinewatch.metrics.RunLog;
-import org.splinewatch.metrics.Sample;
+import org.splinewatch.snapshot.Sample;
 
 /**
  * Run files written by {@link RunLog} and read by {@link RunData}: half-written and bad-UTF-8 lines, rotation into

@@ -1,4 +1,4 @@
-package org.splinewatch.metrics;
+package org.splinewatch.snapshot;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -14,7 +14,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /** Every family the sources publish as samples has HELP text; units follow the names' suffixes. */
-class MetricDescriptionsTest {
+class MetricFamilyTest {
   @Test
   void everyPublishedFamilyIsDescribed() throws Exception {
     // every family name literal (Sample.of, the region analyzer's add(...), the collapse rules' inputs)
@@ -26,21 +26,21 @@ class MetricDescriptionsTest {
         Matcher m = sample.matcher(Files.readString(f));
         while (m.find()) {
           seen++;
-          if (!MetricDescriptions.known(m.group(1))) {
+          if (!(MetricFamily.byId(m.group(1)) != null)) {
             missing.add(m.group(1));
           }
         }
       }
     }
     assertTrue(seen > 40, "samples found in the sources: " + seen);
-    assertEquals(Set.of(), missing, "families without HELP text in MetricDescriptions");
+    assertEquals(Set.of(), missing, "families without HELP text in MetricFamily");
   }
 
   @Test
   void unitsFollowTheSuffix() {
-    assertEquals("bytes", MetricDescriptions.unit("splinewatch_cluster_sent_bytes_total"));
-    assertEquals("ratio", MetricDescriptions.unit("splinewatch_knn_accuracy_ratio"));
-    assertEquals("seconds", MetricDescriptions.unit("splinewatch_analysis_seconds"));
-    assertNull(MetricDescriptions.unit("splinewatch_regions"));
+    assertEquals("bytes", MetricFamily.unitOf("splinewatch_cluster_sent_bytes_total"));
+    assertEquals("ratio", MetricFamily.unitOf("splinewatch_knn_accuracy_ratio"));
+    assertEquals("seconds", MetricFamily.unitOf("splinewatch_analysis_seconds"));
+    assertNull(MetricFamily.unitOf("splinewatch_regions"));
   }
 }

@@ -1,4 +1,4 @@
-package org.splinewatch.metrics;
+package org.splinewatch.snapshot;
 
 import java.util.Map;
 
@@ -9,6 +9,11 @@ import java.util.Map;
 public record Sample(String name, Map<String, String> labels, double value, long step, long timeMillis) {
   public Sample {
     labels = Map.copyOf(labels);
+  }
+
+  /** A sample of a catalogued family; {@code labelPairs} are label name/value pairs. */
+  public static Sample of(MetricFamily family, double value, long step, String... labelPairs) {
+    return of(family.id(), value, step, labelPairs);
   }
 
   public static Sample of(String name, double value, long step, String... labelPairs) {
