@@ -61,6 +61,7 @@ public enum MetricFamily {
   INTRINSIC_DIMENSION("TwoNN intrinsic dimension of the probe activations"),
   PCA_DIMENSION("Principal components explaining 90 % of the activations' variance"),
   TWONN_DUPLICATE_RATIO("Fraction of probe activations with a duplicate (TwoNN)"),
+  NEURAL_COLLAPSE_NC1("Neural collapse NC1: within- over between-class variability"),
   NEURAL_COLLAPSE_EQUINORM_COV("Coefficient of variation of the class-mean norms"),
   NEURAL_COLLAPSE_EQUIANGULARITY_STD("Std of the cosines between class means"),
   NEURAL_COLLAPSE_EQUIANGULARITY_GAP("Mean gap of the class-mean cosines to the simplex value -1/(K-1)"),
