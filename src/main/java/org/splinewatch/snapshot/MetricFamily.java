@@ -82,7 +82,11 @@ public enum MetricFamily {
   LAYER_WEIGHT_NORM("Frobenius norm of the layer's weights"),
   LAYER_UPDATE_RATIO("Update-to-weight ratio of the layer between consecutive snapshots: ||W_t - W_(t-1)|| /"
       + " ||W_t||"),
-  LAYER_UPDATE_NORM("Frobenius norm of the layer's update between consecutive snapshots");
+  LAYER_UPDATE_NORM("Frobenius norm of the layer's update between consecutive snapshots"),
+  LOCAL_COMPLEXITY("Local complexity: mean number of neurons whose sign changes over a cross-polytope of the given"
+      + " radius around each point (regions.md 6; layer: hidden layer or all)"),
+  LOCAL_COMPLEXITY_RATIO("Local complexity of a layer divided by the layer's width"),
+  LOCAL_COMPLEXITY_QUANTILE("Quantile over the point set of the local complexity summed over the layers");
 
   private static final Map<String, MetricFamily> BY_ID = Stream.of(values())
       .collect(Collectors.toUnmodifiableMap(MetricFamily::id, Function.identity()));

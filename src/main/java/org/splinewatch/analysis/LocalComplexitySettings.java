@@ -1,0 +1,27 @@
+package org.splinewatch.analysis;
+
+import com.typesafe.config.Config;
+
+/**
+ * Settings of the local-complexity analyzer, from the {@code splinewatch.local-complexity} HOCON block
+ * (regions.md §6).
+ *
+ * @param points     points per set (training points, held-out probes, and for classifiers the probes nearest the
+ *                   decision boundary); the first {@code points} of each fixed set, so every snapshot sees the same
+ * @param directions {@code P/2}: orthonormal directions spanning each point's cross-polytope ({@code P} vertices)
+ * @param radius     {@code r}; the analyzer also reports {@code 10r}, so that scale effects are visible
+ * @param seed       seed of the directions, drawn once per run
+ */
+public record LocalComplexitySettings(int points, int directions, double radius, long seed) {
+
+  public static LocalComplexitySettings fromConfig(Config root) {
+    Config c = root.getConfig("splinewatch.local-complexity");
+    LocalComplexitySettings s = new LocalComplexitySettings(c.getInt("points"), c.getInt("directions"),
+        c.getDouble("radius"), c.getLong("seed"));
+    if (s.points < 1 || s.directions < 1 || !(s.radius > 0) || Double.isInfinite(s.radius)) {
+      throw new IllegalArgumentException("splinewatch.local-complexity: expected points >= 1, directions >= 1 and a"
+          + " positive radius; got " + s);
+    }
+    return s;
+  }
+}
