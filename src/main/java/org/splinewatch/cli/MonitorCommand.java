@@ -18,9 +18,9 @@ import picocli.CommandLine.Option;
 @Command(name = "monitor", mixinStandardHelpOptions = true,
     subcommands = {MonitorCommand.Regions.class, ReportCommand.class, DetectionCommand.class, BenchRegionsCommand.class,
         BenchOverheadCommand.class, BenchClusterCommand.class, BenchSoakCommand.class, ServeCommand.class,
-        RelayCommand.class, CertsCommand.class},
+        RelayCommand.class, CertsCommand.class, ExperimentCommand.class},
     description = "splinewatch monitor: serve (an analyzer/metrics node trainers join), regions (exact partition stats of a network file), report, detection (alert lead time), bench-regions, bench-cluster,"
-        + " bench-overhead, bench-soak, relay (one Alertmanager receiver for every run), certs (CA and node certificates for the cluster's TLS).")
+        + " bench-overhead, bench-soak, relay (one Alertmanager receiver for every run), certs (CA and node certificates for the cluster's TLS), experiment (reproduce the findings F1-F6).")
 public final class MonitorCommand implements Runnable {
   @Override
   public void run() {

@@ -97,7 +97,8 @@ public final class TrainCommand implements Callable<Integer> {
       + " splinewatch.alerts, e.g. --alert n-fire=2 --alert std-fire=0.15 (repeatable; keys in reference.conf)")
   java.util.List<String> alertSettings;
   @Option(names = "--analyzers", split = ",",
-      description = "analyzers to run, from: embedding, regions, boundary, geometry, probe, health (default all)")
+      description = "analyzers to run, from: embedding, regions, boundary, geometry, probe, health, local-complexity"
+          + " (default all but local-complexity: splinewatch.analysis.enabled)")
   java.util.List<String> analyzers;
   @Option(names = "--region-threads", description = "planes analysed in parallel (default 1 on 2 cores)")
   Integer regionThreads;

@@ -363,7 +363,7 @@ public final class EmbeddedRun {
   /** Every analyzer an embedded run can start, in order. */
   public static final List<String> ANALYZERS = List.of(EmbeddingAnalyzer.NAME, RegionAnalyzer.NAME,
       BoundaryChangeAnalyzer.NAME, LayerGeometryAnalyzer.NAME, org.splinewatch.analysis.ProbeAnalyzer.NAME,
-      org.splinewatch.analysis.TrainingHealthAnalyzer.NAME);
+      org.splinewatch.analysis.TrainingHealthAnalyzer.NAME, org.splinewatch.analysis.LocalComplexityAnalyzer.NAME);
 
   /**
    * The analyzers named in {@code splinewatch.analysis.enabled} (default: all of {@link #ANALYZERS}): embedding
@@ -403,6 +403,12 @@ public final class EmbeddedRun {
     if (enabled.contains(org.splinewatch.analysis.TrainingHealthAnalyzer.NAME)) {
       list.add(new RunGuardian.AnalyzerSpec(org.splinewatch.analysis.TrainingHealthAnalyzer.NAME, (run, metrics, dir) ->
           org.splinewatch.analysis.TrainingHealthAnalyzer.create(metrics)));
+    }
+    if (enabled.contains(org.splinewatch.analysis.LocalComplexityAnalyzer.NAME)) {
+      org.splinewatch.analysis.LocalComplexitySettings lc =
+          org.splinewatch.analysis.LocalComplexitySettings.fromConfig(config);
+      list.add(new RunGuardian.AnalyzerSpec(org.splinewatch.analysis.LocalComplexityAnalyzer.NAME,
+          (run, metrics, dir) -> org.splinewatch.analysis.LocalComplexityAnalyzer.create(run, metrics, lc)));
     }
     if (enabled.contains(LayerGeometryAnalyzer.NAME)) {
       list.add(new RunGuardian.AnalyzerSpec(LayerGeometryAnalyzer.NAME, (run, metrics, dir) ->

@@ -1,0 +1,101 @@
+package org.splinewatch.experiment;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.junit.jupiter.api.Test;
+import org.splinewatch.report.RunData;
+import org.splinewatch.snapshot.MetricFamily;
+
+/** The findings' fixed rules on hand-made series whose verdict is known. */
+class FindingsTest {
+  @Test
+  void fallRiseFallNeedsAllThreePhases() {
+    assertTrue(Findings.fallRiseFall(List.of(10.0, 6.0, 5.0, 8.0, 9.0, 4.0)));
+    assertFalse(Findings.fallRiseFall(List.of(10.0, 8.0, 6.0, 4.0)), "only falls");
+    assertFalse(Findings.fallRiseFall(List.of(10.0, 6.0, 9.0, 9.5)), "falls, rises, never falls again");
+    assertFalse(Findings.fallRiseFall(List.of(5.0, 8.0, 4.0)), "rises first");
+    assertFalse(Findings.fallRiseFall(List.of(10.0, 9.5, 10.2, 9.6)), "changes within 10 % do not count");
+  }
+
+  @Test
+  void hunchbackPeaksInside() {
+    assertTrue(Findings.hunchback(List.of(5.0, 12.0, 6.0)));
+    assertFalse(Findings.hunchback(List.of(5.0, 8.0, 12.0)), "peak at the last layer");
+    assertFalse(Findings.hunchback(List.of(10.0, 10.5, 6.0)), "peak less than 10 % above the first layer");
+    assertFalse(Findings.hunchback(List.of(5.0, 12.0)), "two layers have no interior");
+  }
+
+  @Test
+  void spearmanOfMonotoneAndReversedRanks() {
+    assertEquals(1, Findings.spearman(List.of(1.0, 2.0, 5.0, 9.0), List.of(0.1, 0.2, 0.3, 0.9)), 1e-12);
+    assertEquals(-1, Findings.spearman(List.of(1.0, 2.0, 5.0), List.of(3.0, 2.0, 1.0)), 1e-12);
+    assertTrue(Double.isNaN(Findings.spearman(List.of(1.0, 2.0), List.of(1.0, 2.0))));
+  }
+
+  private static RunData run(String id, Map<String, TreeMap<Long, Double>> series) {
+    Map<String, RunData.Series> s = new TreeMap<>();
+    series.forEach((key, points) -> {
+      String name = key.contains("{") ? key.substring(0, key.indexOf('{')) : key;
+      Map<String, String> labels = new TreeMap<>();
+      if (key.contains("{")) {
+        for (String kv : key.substring(key.indexOf('{') + 1, key.length() - 1).split(",")) {
+          labels.put(kv.split("=")[0], kv.split("=")[1]);
+        }
+      }
+      List<double[]> pts = new ArrayList<>();
+      points.forEach((step, v) -> pts.add(new double[] {step, v}));
+      s.put(key, new RunData.Series(name, labels, pts));
+    });
+    return new RunData(Path.of(id), id, Map.of(), s, List.of(), Map.of(), true, List.of());
+  }
+
+  private static TreeMap<Long, Double> points(double... stepValue) {
+    TreeMap<Long, Double> t = new TreeMap<>();
+    for (int i = 0; i < stepValue.length; i += 2) {
+      t.put((long) stepValue[i], stepValue[i + 1]);
+    }
+    return t;
+  }
+
+  @Test
+  void f1HoldsWhenComparableSelfSupervisedRunsHaveFewerRegions() {
+    ExperimentPlan plan = ExperimentPlan.of(true, List.of(1, 2), List.of("mnist"), List.of("supervised", "simclr",
+        "vicreg"));
+    Map<String, RunData> data = new HashMap<>();
+    String regions = MetricFamily.REGIONS.id() + "{layer=all,plane=0}";
+    String probe = MetricFamily.LINEAR_PROBE_ACCURACY_RATIO.id() + "{layer=repr}";
+    for (int seed : List.of(1, 2)) {
+      data.put("supervised-mnist-s" + seed, run("sup", Map.of(regions, points(0, 100, 300, 1000),
+          probe, points(300, 0.95))));
+      data.put("simclr-mnist-s" + seed, run("simclr", Map.of(regions, points(0, 100, 300, 500),
+          probe, points(300, 0.93))));
+      data.put("vicreg-mnist-s" + seed, run("vicreg", Map.of(regions, points(0, 100, 300, 700),
+          probe, points(300, 0.92))));
+    }
+    Findings.Finding f = Findings.f1(plan, data);
+    assertEquals(Findings.HOLDS, f.verdict(), f.toString());
+    // the same counts with the self-supervised accuracy far below: no comparable pair, inconclusive
+    data.replaceAll((id, r) -> id.startsWith("supervised") ? r : run(id, Map.of(regions, points(0, 100, 300, 500),
+        probe, points(300, 0.5))));
+    assertEquals(Findings.INCONCLUSIVE, Findings.f1(plan, data).verdict());
+  }
+
+  @Test
+  void f3GeometryBeforeAccuracy() {
+    String regions = MetricFamily.REGIONS.id() + "{layer=all,plane=0}";
+    String knn = MetricFamily.KNN_ACCURACY_RATIO.id() + "{layer=repr}";
+    // onset 150: regions fall at 175 (below 0.8 × the pre-onset median 1000), accuracy only at 225
+    RunData early = run("c", Map.of(regions, points(0, 50, 50, 1000, 100, 1000, 150, 990, 175, 600, 200, 400, 225, 300),
+        knn, points(0, 0.1, 50, 0.8, 100, 0.82, 150, 0.81, 175, 0.80, 200, 0.78, 225, 0.6)));
+    assertEquals(175, Findings.geometryDetection(early, 150));
+    assertEquals(225, Findings.accuracyDetection(early, 150));
+  }
+}
