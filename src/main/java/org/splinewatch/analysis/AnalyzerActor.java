@@ -11,6 +11,7 @@ import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.splinewatch.metrics.MetricsActor;
+import org.splinewatch.snapshot.MetricFamily;
 import org.splinewatch.snapshot.Sample;
 import org.splinewatch.snapshot.WeightSnapshot;
 
@@ -91,7 +92,7 @@ public final class AnalyzerActor extends AbstractBehavior<Analyze> {
     }
     double secs = (System.nanoTime() - t0) / 1e9;
     List<Sample> all = new java.util.ArrayList<>(samples);
-    all.add(Sample.of("splinewatch_analysis_step", s.step(), s.step(), "analyzer", name));
+    all.add(Sample.of(MetricFamily.ANALYSIS_STEP, s.step(), s.step(), "analyzer", name));
     metrics.tell(new MetricsActor.Publish(all));
     metrics.tell(new MetricsActor.AnalysisTook(name, s.step(), secs));
     m.replyTo().tell(new Analyzed(name, s.step(), secs, null));

@@ -5,6 +5,7 @@ import java.util.List;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.splinewatch.metrics.MetricsActor;
+import org.splinewatch.snapshot.MetricFamily;
 import org.splinewatch.snapshot.Sample;
 import org.splinewatch.regions.ActivationPatterns;
 import org.splinewatch.regions.PiecewiseLinearNet;
@@ -65,15 +66,15 @@ public final class BoundaryChangeAnalyzer implements SnapshotAnalysis {
       for (int k = 0; k < current.size(); k++) {
         String plane = k < planes.size() ? Integer.toString(k) : "data";
         ActivationPatterns.Change c = current.get(k).changeFrom(previous.get(k));
-        out.add(Sample.of("splinewatch_boundary_flip_ratio", c.neuronFlipRate(), s.step(), "plane", plane,
+        out.add(Sample.of(MetricFamily.BOUNDARY_FLIP_RATIO, c.neuronFlipRate(), s.step(), "plane", plane,
             "layer", "all"));
         for (int l = 0; l < c.layerFlipRates().length; l++) {
-          out.add(Sample.of("splinewatch_boundary_flip_ratio", c.layerFlipRates()[l], s.step(), "plane", plane,
+          out.add(Sample.of(MetricFamily.BOUNDARY_FLIP_RATIO, c.layerFlipRates()[l], s.step(), "plane", plane,
               "layer", Integer.toString(l + 1)));
         }
-        out.add(Sample.of("splinewatch_region_change_ratio", c.regionChangeRate(), s.step(), "plane", plane));
+        out.add(Sample.of(MetricFamily.REGION_CHANGE_RATIO, c.regionChangeRate(), s.step(), "plane", plane));
         if (head) {
-          out.add(Sample.of("splinewatch_decision_change_ratio", c.decisionChangeRate(), s.step(), "plane", plane));
+          out.add(Sample.of(MetricFamily.DECISION_CHANGE_RATIO, c.decisionChangeRate(), s.step(), "plane", plane));
         }
       }
     }

@@ -6,6 +6,7 @@ import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.splinewatch.embedding.EmbeddingMetrics;
 import org.splinewatch.metrics.MetricsActor;
+import org.splinewatch.snapshot.MetricFamily;
 import org.splinewatch.snapshot.Sample;
 import org.splinewatch.regions.PiecewiseLinearNet;
 import org.splinewatch.snapshot.RunInfo;
@@ -88,13 +89,13 @@ public final class EmbeddingAnalyzer implements SnapshotAnalysis {
   private static void layer(List<Sample> out, long step, String layer, double[] z, double[] zp, int n, RunInfo run) {
     int d = z.length / n;
     EmbeddingMetrics.Result r = EmbeddingMetrics.compute(z, zp, n, d, run.probeLabels(), run.classes());
-    out.add(Sample.of("splinewatch_embedding_alignment", r.alignment(), step, "layer", layer));
-    out.add(Sample.of("splinewatch_embedding_uniformity", r.uniformity(), step, "layer", layer));
-    out.add(Sample.of("splinewatch_embedding_std_normalized", r.stdNormalized(), step, "layer", layer));
-    out.add(Sample.of("splinewatch_embedding_rankme", r.rankMe(), step, "layer", layer));
-    out.add(Sample.of("splinewatch_embedding_rankme_ratio", r.rankMeRatio(), step, "layer", layer));
-    out.add(Sample.of("splinewatch_knn_accuracy_ratio", r.knnAccuracy(), step, "layer", layer));
-    out.add(Sample.of("splinewatch_embedding_zero_rows", r.zeroRows(), step, "layer", layer));
-    out.add(Sample.of("splinewatch_embedding_zero_rows_ratio", r.zeroRows() / (double) n, step, "layer", layer));
+    out.add(Sample.of(MetricFamily.EMBEDDING_ALIGNMENT, r.alignment(), step, "layer", layer));
+    out.add(Sample.of(MetricFamily.EMBEDDING_UNIFORMITY, r.uniformity(), step, "layer", layer));
+    out.add(Sample.of(MetricFamily.EMBEDDING_STD_NORMALIZED, r.stdNormalized(), step, "layer", layer));
+    out.add(Sample.of(MetricFamily.EMBEDDING_RANKME, r.rankMe(), step, "layer", layer));
+    out.add(Sample.of(MetricFamily.EMBEDDING_RANKME_RATIO, r.rankMeRatio(), step, "layer", layer));
+    out.add(Sample.of(MetricFamily.KNN_ACCURACY_RATIO, r.knnAccuracy(), step, "layer", layer));
+    out.add(Sample.of(MetricFamily.EMBEDDING_ZERO_ROWS, r.zeroRows(), step, "layer", layer));
+    out.add(Sample.of(MetricFamily.EMBEDDING_ZERO_ROWS_RATIO, r.zeroRows() / (double) n, step, "layer", layer));
   }
 }

@@ -7,6 +7,7 @@ import org.apache.pekko.actor.typed.Behavior;
 import org.splinewatch.geometry.IntrinsicDimension;
 import org.splinewatch.geometry.NeuralCollapse;
 import org.splinewatch.metrics.MetricsActor;
+import org.splinewatch.snapshot.MetricFamily;
 import org.splinewatch.snapshot.Sample;
 import org.splinewatch.regions.Layer;
 import org.splinewatch.regions.PiecewiseLinearNet;
@@ -56,9 +57,9 @@ public final class LayerGeometryAnalyzer implements SnapshotAnalysis {
       String layer = block.hidden() ? Integer.toString(++hidden) : "out";
       int d = block.outDim();
       IntrinsicDimension.TwoNn id = IntrinsicDimension.twoNn(cur, n, d);
-      out.add(Sample.of("splinewatch_intrinsic_dimension", id.dimension(), step, "layer", layer));
-      out.add(Sample.of("splinewatch_twonn_duplicate_ratio", id.duplicateFraction(), step, "layer", layer));
-      out.add(Sample.of("splinewatch_pca_dimension", IntrinsicDimension.pcaDimension(cur, n, d, 0.9), step,
+      out.add(Sample.of(MetricFamily.INTRINSIC_DIMENSION, id.dimension(), step, "layer", layer));
+      out.add(Sample.of(MetricFamily.TWONN_DUPLICATE_RATIO, id.duplicateFraction(), step, "layer", layer));
+      out.add(Sample.of(MetricFamily.PCA_DIMENSION, IntrinsicDimension.pcaDimension(cur, n, d, 0.9), step,
           "layer", layer));
       if (b == s.reprBlock()) {
         repr = cur;
@@ -74,18 +75,18 @@ public final class LayerGeometryAnalyzer implements SnapshotAnalysis {
         bias = Layer.widen(head.bias());
       }
       NeuralCollapse.Result nc = NeuralCollapse.compute(repr, n, d, run.probeLabels(), run.classes(), w, bias);
-      out.add(Sample.of("splinewatch_neural_collapse_nc1", nc.nc1(), step, "layer", "repr"));
-      out.add(Sample.of("splinewatch_neural_collapse_equinorm_cov", nc.equinormCov(), step, "layer", "repr"));
-      out.add(Sample.of("splinewatch_neural_collapse_equiangularity_std", nc.equiangularityStd(), step, "layer",
+      out.add(Sample.of(MetricFamily.NEURAL_COLLAPSE_NC1, nc.nc1(), step, "layer", "repr"));
+      out.add(Sample.of(MetricFamily.NEURAL_COLLAPSE_EQUINORM_COV, nc.equinormCov(), step, "layer", "repr"));
+      out.add(Sample.of(MetricFamily.NEURAL_COLLAPSE_EQUIANGULARITY_STD, nc.equiangularityStd(), step, "layer",
           "repr"));
-      out.add(Sample.of("splinewatch_neural_collapse_equiangularity_gap", nc.equiangularityGap(), step, "layer",
+      out.add(Sample.of(MetricFamily.NEURAL_COLLAPSE_EQUIANGULARITY_GAP, nc.equiangularityGap(), step, "layer",
           "repr"));
-      out.add(Sample.of("splinewatch_neural_collapse_ncc_accuracy_ratio", nc.nccAccuracy(), step, "layer", "repr"));
+      out.add(Sample.of(MetricFamily.NEURAL_COLLAPSE_NCC_ACCURACY_RATIO, nc.nccAccuracy(), step, "layer", "repr"));
       if (w != null) {
-        out.add(Sample.of("splinewatch_neural_collapse_weight_equinorm_cov", nc.weightEquinormCov(), step, "layer",
+        out.add(Sample.of(MetricFamily.NEURAL_COLLAPSE_WEIGHT_EQUINORM_COV, nc.weightEquinormCov(), step, "layer",
             "repr"));
-        out.add(Sample.of("splinewatch_neural_collapse_self_duality", nc.selfDuality(), step, "layer", "repr"));
-        out.add(Sample.of("splinewatch_neural_collapse_ncc_mismatch_ratio", nc.nccMismatch(), step, "layer", "repr"));
+        out.add(Sample.of(MetricFamily.NEURAL_COLLAPSE_SELF_DUALITY, nc.selfDuality(), step, "layer", "repr"));
+        out.add(Sample.of(MetricFamily.NEURAL_COLLAPSE_NCC_MISMATCH_RATIO, nc.nccMismatch(), step, "layer", "repr"));
       }
     }
     return out;

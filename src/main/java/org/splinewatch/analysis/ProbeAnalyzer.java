@@ -5,6 +5,7 @@ import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.splinewatch.embedding.LinearProbe;
 import org.splinewatch.metrics.MetricsActor;
+import org.splinewatch.snapshot.MetricFamily;
 import org.splinewatch.snapshot.Sample;
 import org.splinewatch.regions.PiecewiseLinearNet;
 import org.splinewatch.snapshot.RunInfo;
@@ -52,7 +53,7 @@ public final class ProbeAnalyzer implements SnapshotAnalysis {
     LinearProbe probe = LinearProbe.fit(xf, run.fitCount(), d, run.fitLabels(), run.classes(), lambda);
     double[] xp = net.forwardTo(probes, run.probeCount(), blocks);
     double acc = probe.accuracy(xp, run.probeCount(), run.probeLabels());
-    return List.of(Sample.of("splinewatch_linear_probe_accuracy_ratio", acc, s.step(), "layer", "repr"),
-        Sample.of("splinewatch_linear_probe_lambda", lambda, s.step(), "layer", "repr"));
+    return List.of(Sample.of(MetricFamily.LINEAR_PROBE_ACCURACY_RATIO, acc, s.step(), "layer", "repr"),
+        Sample.of(MetricFamily.LINEAR_PROBE_LAMBDA, lambda, s.step(), "layer", "repr"));
   }
 }

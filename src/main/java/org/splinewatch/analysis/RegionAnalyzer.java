@@ -16,6 +16,7 @@ import java.util.concurrent.Executors;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.splinewatch.metrics.MetricsActor;
+import org.splinewatch.snapshot.MetricFamily;
 import org.splinewatch.snapshot.Sample;
 import org.splinewatch.regions.Partition;
 import org.splinewatch.regions.PartitionStats;
@@ -174,13 +175,13 @@ public final class RegionAnalyzer implements SnapshotAnalysis {
     double area = st.domainArea();
     double perimeter = st.perimeterSum() - 2 * st.boundaryLength();
     double meanDensity = st.regions() / area;
-    add(out, "splinewatch_region_area_mean_ratio", st.areaMean() / area, step, plane);
-    add(out, "splinewatch_region_area_median_ratio", st.areaQuantiles()[2] / area, step, plane);
-    add(out, "splinewatch_boundary_length_ratio", st.boundaryLength() / perimeter, step, plane);
-    add(out, "splinewatch_region_density_near_ratio", st.densityNear() / meanDensity, step, plane);
-    add(out, "splinewatch_region_density_far_ratio", st.densityFar() / meanDensity, step, plane);
+    add(out, MetricFamily.REGION_AREA_MEAN_RATIO, st.areaMean() / area, step, plane);
+    add(out, MetricFamily.REGION_AREA_MEDIAN_RATIO, st.areaQuantiles()[2] / area, step, plane);
+    add(out, MetricFamily.BOUNDARY_LENGTH_RATIO, st.boundaryLength() / perimeter, step, plane);
+    add(out, MetricFamily.REGION_DENSITY_NEAR_RATIO, st.densityNear() / meanDensity, step, plane);
+    add(out, MetricFamily.REGION_DENSITY_FAR_RATIO, st.densityFar() / meanDensity, step, plane);
     if (classifierHead) {
-      add(out, "splinewatch_decision_boundary_length_ratio", st.decisionBoundaryLength() / perimeter, step, plane);
+      add(out, MetricFamily.DECISION_BOUNDARY_LENGTH_RATIO, st.decisionBoundaryLength() / perimeter, step, plane);
     }
   }
 
@@ -188,37 +189,37 @@ public final class RegionAnalyzer implements SnapshotAnalysis {
     String plane = Integer.toString(k);
     int[] after = st.regionsAfterLayer();
     for (int l = 0; l < after.length; l++) {
-      out.add(Sample.of("splinewatch_regions", after[l], step, "plane", plane, "layer", Integer.toString(l + 1)));
+      out.add(Sample.of(MetricFamily.REGIONS, after[l], step, "plane", plane, "layer", Integer.toString(l + 1)));
     }
-    out.add(Sample.of("splinewatch_regions", st.regions(), step, "plane", plane, "layer", "all"));
-    add(out, "splinewatch_region_area_mean", st.areaMean(), step, plane);
-    add(out, "splinewatch_region_area_median", st.areaQuantiles()[2], step, plane);
-    add(out, "splinewatch_region_eccentricity_mean", st.eccentricityMean(), step, plane);
-    add(out, "splinewatch_region_eccentricity_median", st.eccentricityMedian(), step, plane);
-    add(out, "splinewatch_region_log_eccentricity_mean", st.logEccentricityMean(), step, plane);
-    add(out, "splinewatch_region_vertices_mean", st.verticesPerRegion(), step, plane);
-    add(out, "splinewatch_boundary_length", st.boundaryLength(), step, plane);
-    add(out, "splinewatch_boundary_density", st.boundaryDensity(), step, plane);
-    add(out, "splinewatch_boundary_edges", st.internalEdges(), step, plane);
-    add(out, "splinewatch_region_density_near", st.densityNear(), step, plane);
-    add(out, "splinewatch_region_density_far", st.densityFar(), step, plane);
-    add(out, "splinewatch_region_slivers", st.slivers(), step, plane);
-    add(out, "splinewatch_region_inconsistent_faces", st.inconsistentFaces(), step, plane);
-    add(out, "splinewatch_region_overflow", st.overflow() ? 1 : 0, step, plane);
+    out.add(Sample.of(MetricFamily.REGIONS, st.regions(), step, "plane", plane, "layer", "all"));
+    add(out, MetricFamily.REGION_AREA_MEAN, st.areaMean(), step, plane);
+    add(out, MetricFamily.REGION_AREA_MEDIAN, st.areaQuantiles()[2], step, plane);
+    add(out, MetricFamily.REGION_ECCENTRICITY_MEAN, st.eccentricityMean(), step, plane);
+    add(out, MetricFamily.REGION_ECCENTRICITY_MEDIAN, st.eccentricityMedian(), step, plane);
+    add(out, MetricFamily.REGION_LOG_ECCENTRICITY_MEAN, st.logEccentricityMean(), step, plane);
+    add(out, MetricFamily.REGION_VERTICES_MEAN, st.verticesPerRegion(), step, plane);
+    add(out, MetricFamily.BOUNDARY_LENGTH, st.boundaryLength(), step, plane);
+    add(out, MetricFamily.BOUNDARY_DENSITY, st.boundaryDensity(), step, plane);
+    add(out, MetricFamily.BOUNDARY_EDGES, st.internalEdges(), step, plane);
+    add(out, MetricFamily.REGION_DENSITY_NEAR, st.densityNear(), step, plane);
+    add(out, MetricFamily.REGION_DENSITY_FAR, st.densityFar(), step, plane);
+    add(out, MetricFamily.REGION_SLIVERS, st.slivers(), step, plane);
+    add(out, MetricFamily.REGION_INCONSISTENT_FACES, st.inconsistentFaces(), step, plane);
+    add(out, MetricFamily.REGION_OVERFLOW, st.overflow() ? 1 : 0, step, plane);
     if (classifierHead) {
-      add(out, "splinewatch_decision_boundary_length", st.decisionBoundaryLength(), step, plane);
+      add(out, MetricFamily.DECISION_BOUNDARY_LENGTH, st.decisionBoundaryLength(), step, plane);
     }
     domainRelative(out, step, plane, st, classifierHead);
     if (previousRegions[k] > 0) {
       // regions.md §5 (b): ΔR_rel = (R_t − R_s) / max(R_s, 1), against the previous snapshot analysed here
-      add(out, "splinewatch_regions_relative_change",
+      add(out, MetricFamily.REGIONS_RELATIVE_CHANGE,
           (st.regions() - previousRegions[k]) / (double) Math.max(previousRegions[k], 1), step, plane);
     }
     previousRegions[k] = st.regions();
   }
 
-  private static void add(List<Sample> out, String name, double value, long step, String plane) {
-    out.add(Sample.of(name, value, step, "plane", plane, "layer", "all"));
+  private static void add(List<Sample> out, MetricFamily family, double value, long step, String plane) {
+    out.add(Sample.of(family, value, step, "plane", plane, "layer", "all"));
   }
 
   private void writeSvg(int plane, long step, String svg) {

@@ -5,6 +5,7 @@ import java.util.List;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.splinewatch.metrics.MetricsActor;
+import org.splinewatch.snapshot.MetricFamily;
 import org.splinewatch.snapshot.Sample;
 import org.splinewatch.regions.Layer;
 import org.splinewatch.snapshot.WeightSnapshot;
@@ -68,16 +69,16 @@ public final class TrainingHealthAnalyzer implements SnapshotAnalysis {
       weightSq += ws;
       updateSq += us;
       String layer = String.valueOf(i + 1);
-      out.add(Sample.of("splinewatch_layer_weight_norm", Math.sqrt(ws), s.step(), "layer", layer));
+      out.add(Sample.of(MetricFamily.LAYER_WEIGHT_NORM, Math.sqrt(ws), s.step(), "layer", layer));
       if (comparable) {
-        out.add(Sample.of("splinewatch_layer_update_norm", Math.sqrt(us), s.step(), "layer", layer));
-        out.add(Sample.of("splinewatch_layer_update_ratio", ratio(us, ws), s.step(), "layer", layer));
+        out.add(Sample.of(MetricFamily.LAYER_UPDATE_NORM, Math.sqrt(us), s.step(), "layer", layer));
+        out.add(Sample.of(MetricFamily.LAYER_UPDATE_RATIO, ratio(us, ws), s.step(), "layer", layer));
       }
     }
-    out.add(Sample.of("splinewatch_layer_weight_norm", Math.sqrt(weightSq), s.step(), "layer", "all"));
+    out.add(Sample.of(MetricFamily.LAYER_WEIGHT_NORM, Math.sqrt(weightSq), s.step(), "layer", "all"));
     if (comparable) {
-      out.add(Sample.of("splinewatch_layer_update_norm", Math.sqrt(updateSq), s.step(), "layer", "all"));
-      out.add(Sample.of("splinewatch_layer_update_ratio", ratio(updateSq, weightSq), s.step(), "layer", "all"));
+      out.add(Sample.of(MetricFamily.LAYER_UPDATE_NORM, Math.sqrt(updateSq), s.step(), "layer", "all"));
+      out.add(Sample.of(MetricFamily.LAYER_UPDATE_RATIO, ratio(updateSq, weightSq), s.step(), "layer", "all"));
     }
     // the snapshot's arrays are not reused by the trainer (it copies into fresh snapshots), so keeping them is safe
     previous = current;

@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.splinewatch.snapshot.MetricFamily;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -139,7 +140,7 @@ final class BenchOverheadCommand implements Callable<Integer> {
     try (var lines = Files.lines(metricsJsonl)) {
       for (String line : (Iterable<String>) lines::iterator) {
         JsonNode j = JSON.readTree(line);
-        if (!"splinewatch_training_step".equals(j.path("name").asText())) {
+        if (!MetricFamily.TRAINING_STEP.id().equals(j.path("name").asText())) {
           continue;
         }
         long step = j.get("step").asLong();

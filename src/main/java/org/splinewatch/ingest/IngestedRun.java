@@ -18,6 +18,7 @@ import org.splinewatch.cluster.ClusterSettings;
 import org.splinewatch.cluster.MetricsNode;
 import org.splinewatch.cluster.SnapshotPublisher;
 import org.splinewatch.metrics.MetricsActor;
+import org.splinewatch.snapshot.MetricFamily;
 import org.splinewatch.snapshot.Sample;
 import org.splinewatch.monitor.RunGuardian;
 import org.splinewatch.snapshot.RunInfo;
@@ -186,15 +187,15 @@ public final class IngestedRun extends AbstractBehavior<Object> {
         s.info().inputDim(), p.layers(), p.reprBlock(), p.classifierHead(), p.loss(), p.learningRate(),
         stepsPerSecond);
     List<Sample> scalars = new java.util.ArrayList<>(List.of(
-        Sample.of("splinewatch_training_step", p.step(), p.step()),
-        Sample.of("splinewatch_training_epoch", p.epoch(), p.step()),
-        Sample.of("splinewatch_training_steps_per_second", stepsPerSecond, p.step())));
+        Sample.of(MetricFamily.TRAINING_STEP, p.step(), p.step()),
+        Sample.of(MetricFamily.TRAINING_EPOCH, p.epoch(), p.step()),
+        Sample.of(MetricFamily.TRAINING_STEPS_PER_SECOND, stepsPerSecond, p.step())));
     if (p.hasLoss()) {
       // a sent NaN or infinite loss is a divergence (the divergence rule fires on it); a missing one is no sample
-      scalars.add(Sample.of("splinewatch_training_loss", p.loss(), p.step()));
+      scalars.add(Sample.of(MetricFamily.TRAINING_LOSS, p.loss(), p.step()));
     }
     if (!Double.isNaN(p.learningRate())) {
-      scalars.add(Sample.of("splinewatch_training_learning_rate", p.learningRate(), p.step()));
+      scalars.add(Sample.of(MetricFamily.TRAINING_LEARNING_RATE, p.learningRate(), p.step()));
     }
     metrics.tell(new MetricsActor.Publish(scalars));
     publisher.tell(new SnapshotPublisher.Publish(snap));

@@ -24,6 +24,7 @@ import javax.management.Notification;
 import javax.management.NotificationEmitter;
 import javax.management.NotificationListener;
 import javax.management.openmbean.CompositeData;
+import org.splinewatch.snapshot.MetricFamily;
 
 /**
  * Peak memory of this process: heap used (sampled, and the heap just before every collection, which is where it
@@ -96,26 +97,25 @@ public final class MemoryWatch implements AutoCloseable {
    * {@code area} = heap, heap_committed, off_heap, resident.
    */
   public void bind(MeterRegistry registry, Tags tags) {
-    gauge(registry, "splinewatch.memory.peak.bytes", tags, "heap", heapUsed);
-    gauge(registry, "splinewatch.memory.peak.bytes", tags, "heap_committed", heapCommitted);
-    gauge(registry, "splinewatch.memory.peak.bytes", tags, "off_heap", offHeap);
-    gauge(registry, "splinewatch.memory.peak.bytes", tags, "resident", resident);
+    gauge(registry, PEAK, tags, "heap", heapUsed);
+    gauge(registry, PEAK, tags, "heap_committed", heapCommitted);
+    gauge(registry, PEAK, tags, "off_heap", offHeap);
+    gauge(registry, PEAK, tags, "resident", resident);
     var heap = ManagementFactory.getMemoryMXBean();
-    Gauge.builder("splinewatch.memory.bytes", heap, h -> h.getHeapMemoryUsage().getUsed()).description(NOW)
+    Gauge.builder(NOW.meterName(), heap, h -> h.getHeapMemoryUsage().getUsed()).description(NOW.help())
         .tags(tags.and("area", "heap")).strongReference(true).register(registry);
-    Gauge.builder("splinewatch.memory.bytes", heap, h -> h.getHeapMemoryUsage().getCommitted()).description(NOW)
+    Gauge.builder(NOW.meterName(), heap, h -> h.getHeapMemoryUsage().getCommitted()).description(NOW.help())
         .tags(tags.and("area", "heap_committed")).strongReference(true).register(registry);
-    Gauge.builder("splinewatch.memory.bytes", residentNow, AtomicLong::get).description(NOW)
+    Gauge.builder(NOW.meterName(), residentNow, AtomicLong::get).description(NOW.help())
         .tags(tags.and("area", "resident")).strongReference(true).register(registry);
   }
 
-  private static final String NOW = "Memory of this process now, by area (heap, heap_committed, resident)";
-  private static final String PEAK = "Peak memory of this process so far, by area (heap, heap_committed, off_heap,"
-      + " resident)";
+  private static final MetricFamily NOW = MetricFamily.MEMORY_BYTES;
+  private static final MetricFamily PEAK = MetricFamily.MEMORY_PEAK_BYTES;
 
-  private static void gauge(MeterRegistry registry, String name, Tags tags, String area, AtomicLong value) {
-    Gauge.builder(name, value, AtomicLong::get).description(PEAK).tags(tags.and("area", area)).strongReference(true)
-        .register(registry);
+  private static void gauge(MeterRegistry registry, MetricFamily family, Tags tags, String area, AtomicLong value) {
+    Gauge.builder(family.meterName(), value, AtomicLong::get).description(family.help()).tags(tags.and("area", area))
+        .strongReference(true).register(registry);
   }
 
   /** The peaks so far, after one more sample. */

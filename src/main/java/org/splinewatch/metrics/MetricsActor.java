@@ -105,13 +105,13 @@ public final class MetricsActor extends AbstractBehavior<MetricsActor.Command> {
     this.runTags = tags;
     // 1 from the run's start until this actor stops (the run finished, failed or was stopped), then 0: every shipped
     // Prometheus alert is gated on it, so a finished run whose series linger raises nothing
-    gauge("splinewatch_run_active", Map.of()).value = 1;
+    gauge(MetricFamily.RUN_ACTIVE, Map.of()).value = 1;
     dropCounter("none"); // make the family visible from the first scrape
     failures(runTags);
     if (detector != null) {
       for (String rule : CollapseDetector.RULES) {
-        gauge("splinewatch_collapse_alert", Map.of("rule", rule, "severity", detector.severity(rule))).value = 0;
-        gauge("splinewatch_alert_consecutive_breaches", Map.of("rule", rule)).value = 0;
+        gauge(MetricFamily.COLLAPSE_ALERT, Map.of("rule", rule, "severity", detector.severity(rule))).value = 0;
+        gauge(MetricFamily.ALERT_CONSECUTIVE_BREACHES, Map.of("rule", rule)).value = 0;
       }
     }
   }
@@ -124,7 +124,7 @@ public final class MetricsActor extends AbstractBehavior<MetricsActor.Command> {
         .onMessage(SnapshotDropped.class, m -> {
           Counter c = dropCounter(m.analyzer());
           c.increment();
-          log.append(List.of(Sample.of("splinewatch_snapshots_dropped_total", c.count(), -1, "analyzer",
+          log.append(List.of(Sample.of(MetricFamily.SNAPSHOTS_DROPPED_TOTAL, c.count(), -1, "analyzer",
               m.analyzer())), runLabels);
           return this;
         })
@@ -143,7 +143,7 @@ public final class MetricsActor extends AbstractBehavior<MetricsActor.Command> {
           return this;
         })
         .onSignal(PostStop.class, s -> {
-          gauge("splinewatch_run_active", Map.of()).value = 0;
+          gauge(MetricFamily.RUN_ACTIVE, Map.of()).value = 0;
           log.close();
           return this;
         })
@@ -151,13 +151,13 @@ public final class MetricsActor extends AbstractBehavior<MetricsActor.Command> {
   }
 
   private Counter dropCounter(String analyzer) {
-    return Counter.builder("splinewatch.snapshots.dropped").tags(runTags.and("analyzer", analyzer))
-        .description("Snapshots an analyzer skipped because it lagged (drop-oldest buffer)").register(registry);
+    return Counter.builder(MetricFamily.SNAPSHOTS_DROPPED_TOTAL.meterName()).tags(runTags.and("analyzer", analyzer))
+        .description(MetricFamily.SNAPSHOTS_DROPPED_TOTAL.help()).register(registry);
   }
 
   private Counter failures(Tags tags) {
-    return Counter.builder("splinewatch.analysis.failures").tags(tags)
-        .description("Analyses that failed (the analyzer is restarted)").register(registry);
+    return Counter.builder(MetricFamily.ANALYSIS_FAILURES_TOTAL.meterName()).tags(tags)
+        .description(MetricFamily.ANALYSIS_FAILURES_TOTAL.help()).register(registry);
   }
 
   private Behavior<Command> onPublish(Publish m) {
@@ -167,7 +167,7 @@ public final class MetricsActor extends AbstractBehavior<MetricsActor.Command> {
     log.append(m.samples(), runLabels);
     if (detector != null) {
       for (Alert a : detector.observe(m.samples())) {
-        gauge("splinewatch_collapse_alert", Map.of("rule", a.rule(), "severity", detector.severity(a.rule()))).value =
+        gauge(MetricFamily.COLLAPSE_ALERT, Map.of("rule", a.rule(), "severity", detector.severity(a.rule()))).value =
             detector.firing(a.rule()) ? 1 : 0;
         Map<String, Object> event = new LinkedHashMap<>();
         event.put("type", a.firing() ? "alert_firing" : "alert_resolved");
@@ -185,19 +185,24 @@ public final class MetricsActor extends AbstractBehavior<MetricsActor.Command> {
         onAlert.accept(a);
       }
       for (String rule : CollapseDetector.RULES) {
-        gauge("splinewatch_alert_consecutive_breaches", Map.of("rule", rule)).value = detector.consecutiveBreaches(rule);
+        gauge(MetricFamily.ALERT_CONSECUTIVE_BREACHES, Map.of("rule", rule)).value =
+            detector.consecutiveBreaches(rule);
       }
     }
     return this;
   }
 
   private Behavior<Command> onAnalysisTook(AnalysisTook m) {
-    Timer.builder("splinewatch.analysis").description("Time to analyze one snapshot")
+    Timer.builder(MetricFamily.ANALYSIS_SECONDS.meterName()).description(MetricFamily.ANALYSIS_SECONDS.help())
         .tags(runTags.and("analyzer", m.analyzer())).register(registry)
         .record(Duration.ofNanos((long) (m.seconds() * 1e9)));
-    log.append(List.of(Sample.of("splinewatch_analysis_seconds", m.seconds(), m.step(), "analyzer", m.analyzer())),
+    log.append(List.of(Sample.of(MetricFamily.ANALYSIS_SECONDS, m.seconds(), m.step(), "analyzer", m.analyzer())),
         runLabels);
     return this;
+  }
+
+  private Holder gauge(MetricFamily family, Map<String, String> labels) {
+    return gauge(family.id(), labels);
   }
 
   private Holder gauge(String name, Map<String, String> labels) {

@@ -11,6 +11,7 @@ import io.micrometer.core.instrument.binder.system.FileDescriptorMetrics;
 import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
 import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import org.bytedeco.javacpp.Pointer;
+import org.splinewatch.snapshot.MetricFamily;
 
 /**
  * The process's own health on {@code /metrics}: Micrometer's JVM and process binders (memory pools and buffers, GC
@@ -37,15 +38,14 @@ public final class ProcessMetrics implements AutoCloseable {
     new UptimeMetrics().bindTo(registry);
     JvmGcMetrics gc = new JvmGcMetrics();
     gc.bindTo(registry);
-    Gauge.builder("splinewatch.javacpp.allocated.bytes", () -> (double) Pointer.totalBytes()).baseUnit("bytes")
-        .description("Native memory allocated through JavaCPP (ND4J arrays and workspaces) and not yet freed")
-        .register(registry);
-    Gauge.builder("splinewatch.javacpp.max.bytes", () -> (double) Pointer.maxBytes()).baseUnit("bytes")
-        .description("Limit on JavaCPP's native allocations (org.bytedeco.javacpp.maxBytes)").register(registry);
-    Gauge.builder("splinewatch.process.resident.bytes", () -> (double) Pointer.physicalBytes()).baseUnit("bytes")
-        .description("Resident set size of the process (physical memory in use), as JavaCPP reads it")
-        .register(registry);
+    gauge(registry, MetricFamily.JAVACPP_ALLOCATED_BYTES, () -> (double) Pointer.totalBytes());
+    gauge(registry, MetricFamily.JAVACPP_MAX_BYTES, () -> (double) Pointer.maxBytes());
+    gauge(registry, MetricFamily.PROCESS_RESIDENT_BYTES, () -> (double) Pointer.physicalBytes());
     return new ProcessMetrics(gc);
+  }
+
+  private static void gauge(MeterRegistry registry, MetricFamily family, java.util.function.Supplier<Number> value) {
+    Gauge.builder(family.meterName(), value).baseUnit(family.unit()).description(family.help()).register(registry);
   }
 
   @Override

@@ -7,6 +7,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import org.splinewatch.snapshot.MetricFamily;
 
 /**
  * {@code splinewatch_run_info{run, method, dataset, encoder, hidden, batch_size, learning_rate, seed, git_commit,
@@ -55,8 +56,8 @@ public final class RunInfoMetric {
     for (var e : labels(config).entrySet()) {
       tags = tags.and(e.getKey(), e.getValue());
     }
-    Gauge.builder("splinewatch.run.info", () -> 1.0).tags(tags).strongReference(true)
-        .description("A run's configuration as labels (value always 1); join on run or instance").register(registry);
+    Gauge.builder(MetricFamily.RUN_INFO.meterName(), () -> 1.0).tags(tags).strongReference(true)
+        .description(MetricFamily.RUN_INFO.help()).register(registry);
   }
 
   private static String text(Object o) {

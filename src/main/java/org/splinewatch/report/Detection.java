@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.OptionalLong;
+import org.splinewatch.snapshot.MetricFamily;
 
 /**
  * Detection lead time of the collapse rules on finished runs: the first step at which each rule fired against the
@@ -19,7 +20,7 @@ import java.util.OptionalLong;
  */
 public final class Detection {
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static final String KNN = "splinewatch_knn_accuracy_ratio";
+  private static final String KNN = MetricFamily.KNN_ACCURACY_RATIO.id();
 
   private Detection() {
   }

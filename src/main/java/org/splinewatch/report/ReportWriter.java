@@ -13,6 +13,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
+import org.splinewatch.snapshot.MetricFamily;
 
 /**
  * The run report: one self-contained HTML file (uPlot and the pictures inlined, no network needed) with each run's
@@ -25,27 +26,30 @@ public final class ReportWriter {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   /** A chart: one metric, a label filter, and the label that names its series. */
-  private record Chart(String title, String metric, Map<String, String> filter, String seriesLabel) {
+  private record Chart(String title, MetricFamily family, Map<String, String> filter, String seriesLabel) {
+    String metric() {
+      return family.id();
+    }
   }
 
   private static final List<Chart> CHARTS = List.of(
-      new Chart("Training loss", "splinewatch_training_loss", Map.of(), ""),
-      new Chart("Linear regions per plane", "splinewatch_regions", Map.of("layer", "all"), "plane"),
-      new Chart("Mean region area (fraction of the plane's domain)", "splinewatch_region_area_mean_ratio", Map.of(),
+      new Chart("Training loss", MetricFamily.TRAINING_LOSS, Map.of(), ""),
+      new Chart("Linear regions per plane", MetricFamily.REGIONS, Map.of("layer", "all"), "plane"),
+      new Chart("Mean region area (fraction of the plane's domain)", MetricFamily.REGION_AREA_MEAN_RATIO, Map.of(),
           "plane"),
-      new Chart("Median region eccentricity", "splinewatch_region_eccentricity_median", Map.of(), "plane"),
-      new Chart("Boundary flip ratio (vs previous snapshot)", "splinewatch_boundary_flip_ratio", Map.of("layer", "all"),
+      new Chart("Median region eccentricity", MetricFamily.REGION_ECCENTRICITY_MEDIAN, Map.of(), "plane"),
+      new Chart("Boundary flip ratio (vs previous snapshot)", MetricFamily.BOUNDARY_FLIP_RATIO, Map.of("layer", "all"),
           "plane"),
-      new Chart("Embedding spread (std of l2-normalised)", "splinewatch_embedding_std_normalized", Map.of(), "layer"),
-      new Chart("Uniformity", "splinewatch_embedding_uniformity", Map.of(), "layer"),
-      new Chart("RankMe", "splinewatch_embedding_rankme", Map.of(), "layer"),
-      new Chart("kNN (probe) accuracy", "splinewatch_knn_accuracy_ratio", Map.of(), "layer"),
-      new Chart("Linear probe accuracy", "splinewatch_linear_probe_accuracy_ratio", Map.of(), "layer"),
-      new Chart("Intrinsic dimension (TwoNN)", "splinewatch_intrinsic_dimension", Map.of(), "layer"),
-      new Chart("Neural collapse NC1", "splinewatch_neural_collapse_nc1", Map.of(), "layer"),
-      new Chart("Update-to-weight ratio per layer (between snapshots)", "splinewatch_layer_update_ratio", Map.of(),
+      new Chart("Embedding spread (std of l2-normalised)", MetricFamily.EMBEDDING_STD_NORMALIZED, Map.of(), "layer"),
+      new Chart("Uniformity", MetricFamily.EMBEDDING_UNIFORMITY, Map.of(), "layer"),
+      new Chart("RankMe", MetricFamily.EMBEDDING_RANKME, Map.of(), "layer"),
+      new Chart("kNN (probe) accuracy", MetricFamily.KNN_ACCURACY_RATIO, Map.of(), "layer"),
+      new Chart("Linear probe accuracy", MetricFamily.LINEAR_PROBE_ACCURACY_RATIO, Map.of(), "layer"),
+      new Chart("Intrinsic dimension (TwoNN)", MetricFamily.INTRINSIC_DIMENSION, Map.of(), "layer"),
+      new Chart("Neural collapse NC1", MetricFamily.NEURAL_COLLAPSE_NC1, Map.of(), "layer"),
+      new Chart("Update-to-weight ratio per layer (between snapshots)", MetricFamily.LAYER_UPDATE_RATIO, Map.of(),
           "layer"),
-      new Chart("Weight norm per layer", "splinewatch_layer_weight_norm", Map.of(), "layer"));
+      new Chart("Weight norm per layer", MetricFamily.LAYER_WEIGHT_NORM, Map.of(), "layer"));
 
   private ReportWriter() {
   }

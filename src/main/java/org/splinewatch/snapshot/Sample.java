@@ -3,8 +3,9 @@ package org.splinewatch.snapshot;
 import java.util.Map;
 
 /**
- * One measured value. {@code name} is the Prometheus name ({@code splinewatch_regions}); {@code labels} are the
- * metric-specific labels (layer, plane, rule), to which the run's own labels (run, method, dataset) are added.
+ * One measured value. {@code name} is the Prometheus name ({@code splinewatch_regions}, a {@link MetricFamily});
+ * {@code labels} are the metric-specific labels (layer, plane, rule), to which the run's own labels (run, method,
+ * dataset) are added.
  */
 public record Sample(String name, Map<String, String> labels, double value, long step, long timeMillis) {
   public Sample {
@@ -16,6 +17,10 @@ public record Sample(String name, Map<String, String> labels, double value, long
     return of(family.id(), value, step, labelPairs);
   }
 
+  /**
+   * A sample by Prometheus name: for names read back from a run's files or received from a peer; code that publishes
+   * names its family through {@link #of(MetricFamily, double, long, String...)}.
+   */
   public static Sample of(String name, double value, long step, String... labelPairs) {
     if (labelPairs.length % 2 != 0) {
       throw new IllegalArgumentException("labels come in name/value pairs");

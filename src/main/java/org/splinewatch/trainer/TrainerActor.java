@@ -11,6 +11,7 @@ import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.splinewatch.metrics.MetricsActor;
+import org.splinewatch.snapshot.MetricFamily;
 import org.splinewatch.snapshot.Sample;
 import org.splinewatch.snapshot.WeightSnapshot;
 
@@ -180,11 +181,11 @@ public final class TrainerActor extends AbstractBehavior<TrainerActor.Command> {
         false));
     if (step % SCALAR_EVERY == 0 || step == total) {
       metrics.tell(new MetricsActor.Publish(List.of(
-          Sample.of("splinewatch_training_loss", loss, step),
-          Sample.of("splinewatch_training_step", step, step),
-          Sample.of("splinewatch_training_epoch", epoch, step),
-          Sample.of("splinewatch_training_steps_per_second", stepsPerSecond, step),
-          Sample.of("splinewatch_training_learning_rate", trainer.learningRate(), step))));
+          Sample.of(MetricFamily.TRAINING_LOSS, loss, step),
+          Sample.of(MetricFamily.TRAINING_STEP, step, step),
+          Sample.of(MetricFamily.TRAINING_EPOCH, epoch, step),
+          Sample.of(MetricFamily.TRAINING_STEPS_PER_SECOND, stepsPerSecond, step),
+          Sample.of(MetricFamily.TRAINING_LEARNING_RATE, trainer.learningRate(), step))));
     }
     if (!Double.isFinite(loss)) {
       publisher.accept(trainer.snapshot(runId, step, epoch, loss, stepsPerSecond));

@@ -22,6 +22,7 @@ import org.splinewatch.analysis.TestSnapshots;
 import org.splinewatch.metrics.MetricsActor;
 import org.splinewatch.snapshot.Sample;
 import org.splinewatch.regions.Layer;
+import org.splinewatch.snapshot.MetricFamily;
 import org.splinewatch.snapshot.RunInfo;
 import org.splinewatch.snapshot.SnapshotCodec;
 import org.splinewatch.snapshot.WeightSnapshot;
@@ -32,6 +33,7 @@ class MessageValidationTest {
   @Test
   void allowedFamiliesAreExactlyTheSplinewatchNamesInTheSources() throws IOException {
     Pattern literal = Pattern.compile("\"(splinewatch_[a-z0-9_]+)\"");
+    Pattern constant = Pattern.compile("\\bMetricFamily\\.([A-Z][A-Z0-9_]+)\\b");
     Set<String> found = new TreeSet<>();
     try (Stream<Path> files = Files.walk(Path.of("src/main/java"))) {
       for (Path f : files.filter(p -> p.toString().endsWith(".java")
@@ -39,6 +41,14 @@ class MessageValidationTest {
         Matcher m = literal.matcher(Files.readString(f));
         while (m.find()) {
           found.add(m.group(1));
+        }
+        // and the catalogue's constants where the code names a family through it (the sample families only)
+        Matcher c = constant.matcher(Files.readString(f));
+        while (c.find() && !f.endsWith("MetricFamily.java")) {
+          MetricFamily family = MetricFamily.byId("splinewatch_" + c.group(1).toLowerCase(java.util.Locale.ROOT));
+          if (family != null && family.origin() == MetricFamily.Origin.SAMPLE) {
+            found.add(family.id());
+          }
         }
       }
     }

@@ -7,38 +7,104 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.splinewatch.TestTools;
+import org.splinewatch.snapshot.MetricFamily;
 import org.yaml.snakeyaml.Yaml;
 
 /**
  * Dashboard JSON sanity: valid JSON, unique uids, every datasource the datasource variable, every referenced variable
- * defined, every metric name one the project exports; and the docker/ compose stack's files.
+ * defined, every family a panel or a Prometheus rule queries declared in {@link MetricFamily} with its labels; and the
+ * docker/ compose stack's files.
  */
 class DashboardJsonTest {
-  /** Every metric name the sources publish, with the suffixes Micrometer adds to counters and timers. */
-  static Set<String> exportedNames() throws Exception {
-    Set<String> names = new HashSet<>();
-    try (Stream<Path> files = Files.walk(Path.of("src/main/java"))) {
-      for (Path f : files.filter(p -> p.toString().endsWith(".java")).toList()) {
-        names.addAll(Dashboards.metrics(Files.readString(f)));
-        // Micrometer meters are registered with dots: splinewatch.analysis.failures -> splinewatch_analysis_failures
-        var m = java.util.regex.Pattern.compile("\"(splinewatch(\\.[a-z_]+)+)\"").matcher(Files.readString(f));
-        while (m.find()) {
-          names.add(m.group(1).replace('.', '_'));
+  /** Labels Prometheus adds to every scraped series. */
+  static final Set<String> TARGET_LABELS = Set.of("instance", "job", "__name__");
+  /** Every label some declared family may carry. */
+  static final Set<String> ALL_LABELS = Stream.concat(TARGET_LABELS.stream(), Stream.of(MetricFamily.values())
+      .flatMap(f -> f.allowedLabels().stream())).collect(Collectors.toUnmodifiableSet());
+  /** The shipped Prometheus rules. */
+  static final Path RULES = Path.of("dashboards/prometheus/splinewatch-rules.yml");
+  /**
+   * The recording rules of {@link #RULES} (level:metric:operation names, which are no families), allowed in
+   * queries; the test checks this list against the rules file.
+   */
+  static final Set<String> RECORDING_RULES = Set.of("splinewatch:regions_trained", "splinewatch:regions:max_1h",
+      "splinewatch:embedding_rankme_trained", "splinewatch:embedding_rankme:max_2h");
+  /** Series names Prometheus builds from a family: a summary's (Micrometer timer's) parts, a histogram's buckets. */
+  static final List<String> SERIES_SUFFIXES = List.of("_count", "_sum", "_max", "_bucket");
+
+  private static final Pattern RECORDED = Pattern.compile("\\bsplinewatch:[a-z0-9_:]+");
+  private static final Pattern SELECTOR = Pattern.compile("\\b(splinewatch_[a-z0-9_]+)\\s*\\{([^}]*)}");
+  private static final Pattern MATCHER = Pattern.compile("([a-zA-Z_][a-zA-Z0-9_]*)\\s*(?:=~|!~|!=|=)");
+  private static final Pattern GROUPING = Pattern.compile(
+      "\\b(?:by|without|on|ignoring|group_left|group_right)\\s*\\(([^)]*)\\)");
+  private static final Pattern LABEL_VALUES = Pattern.compile("label_values\\(\\s*(splinewatch_[a-z0-9_]+)"
+      + "[^,)]*,\\s*([a-zA-Z_][a-zA-Z0-9_]*)\\s*\\)");
+
+  /** The catalogued family a queried series belongs to (itself, or a summary's {@code _count}...), or null. */
+  static MetricFamily family(String series) {
+    MetricFamily f = MetricFamily.byId(series);
+    for (int i = 0; f == null && i < SERIES_SUFFIXES.size(); i++) {
+      String suffix = SERIES_SUFFIXES.get(i);
+      if (series.endsWith(suffix)) {
+        MetricFamily base = MetricFamily.byId(series.substring(0, series.length() - suffix.length()));
+        f = base != null && base.type() == MetricFamily.Type.SUMMARY && !suffix.equals("_bucket") ? base : null;
+      }
+    }
+    return f;
+  }
+
+  /**
+   * What is wrong with one PromQL expression against the catalogue: a series no family declares, a recording rule
+   * not in {@link #RECORDING_RULES}, a label a selector or {@code label_values} uses that its family does not
+   * declare, a label in {@code by}/{@code on}/... that no family declares.
+   */
+  static List<String> catalogueProblems(String expr) {
+    List<String> out = new ArrayList<>();
+    for (String m : Dashboards.metrics(expr)) {
+      if (family(m) == null) {
+        out.add("unknown metric " + m + " (not in MetricFamily)");
+      }
+    }
+    Matcher r = RECORDED.matcher(expr);
+    while (r.find()) {
+      if (!RECORDING_RULES.contains(r.group())) {
+        out.add("unknown recording rule " + r.group());
+      }
+    }
+    Matcher s = SELECTOR.matcher(expr);
+    while (s.find()) {
+      MetricFamily f = family(s.group(1));
+      Matcher l = MATCHER.matcher(s.group(2));
+      while (f != null && l.find()) {
+        if (!f.allowedLabels().contains(l.group(1)) && !TARGET_LABELS.contains(l.group(1))) {
+          out.add(s.group(1) + " has no label " + l.group(1) + " (declared: " + f.allowedLabels() + ")");
         }
       }
     }
-    Set<String> out = new HashSet<>(names);
-    for (String n : names) {
-      for (String suffix : List.of("_total", "_seconds_count", "_seconds_sum", "_seconds_max", "_count", "_sum")) {
-        out.add(n + suffix);
+    Matcher v = LABEL_VALUES.matcher(expr);
+    while (v.find()) {
+      MetricFamily f = family(v.group(1));
+      if (f != null && !f.allowedLabels().contains(v.group(2)) && !TARGET_LABELS.contains(v.group(2))) {
+        out.add("label_values of " + v.group(1) + " asks for undeclared label " + v.group(2));
+      }
+    }
+    Matcher g = GROUPING.matcher(expr);
+    while (g.find()) {
+      for (String label : g.group(1).split(",")) {
+        if (!label.isBlank() && !ALL_LABELS.contains(label.strip())) {
+          out.add("groups by " + label.strip() + ", a label no family declares");
+        }
       }
     }
     return out;
@@ -48,7 +114,6 @@ class DashboardJsonTest {
 
   @Test
   void dashboardsAreSaneAndConsistent() throws Exception {
-    Set<String> exported = exportedNames();
     Set<String> uids = new HashSet<>();
     List<Path> files = Dashboards.files();
     assertEquals(3, files.size(), "live, comparison and alerts dashboards");
@@ -77,9 +142,7 @@ class DashboardJsonTest {
         Set<String> used = Dashboards.variables(q.expr());
         used.removeIf(v -> v.startsWith("__"));
         assertTrue(defined.containsAll(used), q.dashboard() + " " + q.where() + " uses undefined variables " + used);
-        for (String m : Dashboards.metrics(q.expr())) {
-          assertTrue(exported.contains(m), q.dashboard() + " " + q.where() + ": unknown metric " + m);
-        }
+        assertEquals(List.of(), catalogueProblems(q.expr()), q.dashboard() + " " + q.where() + ": " + q.expr());
       }
       for (JsonNode p : d.path("panels")) {
         for (String v : Dashboards.variables(p.path("options").path("content").asText())) {
@@ -87,6 +150,38 @@ class DashboardJsonTest {
         }
       }
     }
+  }
+
+  /**
+   * Every family the Prometheus rules query is declared in {@link MetricFamily}, with declared labels only, and the
+   * recording rules are exactly {@link #RECORDING_RULES}.
+   */
+  @Test
+  @SuppressWarnings("unchecked")
+  void prometheusRulesQueryOnlyCataloguedFamilies() throws Exception {
+    Map<String, Object> rules = new Yaml().load(Files.readString(RULES));
+    Set<String> recorded = new HashSet<>();
+    int exprs = 0;
+    for (Map<String, Object> group : (List<Map<String, Object>>) rules.get("groups")) {
+      for (Map<String, Object> rule : (List<Map<String, Object>>) group.get("rules")) {
+        if (rule.containsKey("record")) {
+          recorded.add((String) rule.get("record"));
+        }
+        String name = String.valueOf(rule.containsKey("record") ? rule.get("record") : rule.get("alert"));
+        String expr = String.valueOf(rule.get("expr"));
+        exprs++;
+        assertEquals(List.of(), catalogueProblems(expr), RULES + " rule " + name + ": " + expr);
+      }
+    }
+    assertEquals(RECORDING_RULES, recorded, "the recording rules of " + RULES);
+    assertTrue(exprs > 10, "rules read: " + exprs);
+    // the check can fail
+    assertEquals(List.of("unknown metric splinewatch_no_such (not in MetricFamily)"),
+        catalogueProblems("splinewatch_no_such"));
+    assertEquals(1, catalogueProblems("splinewatch_regions{rule=\"x\"}").size());
+    assertEquals(1, catalogueProblems("max by (colour) (splinewatch_regions)").size());
+    assertEquals(List.of(), catalogueProblems("sum by (run) (rate(splinewatch_analysis_seconds_sum{analyzer=\"x\"}"
+        + "[1m])) and on (instance) splinewatch_run_info{git_commit!=\"\"}"));
   }
 
   /**
