@@ -84,7 +84,8 @@ public record DimCollapse(Settings settings, Hysteresis hysteresis, Map<String, 
     boolean drop = reference && v.value() < settings.dropFire() * max;
     // a sudden drop: below rankme-sudden-fire x the maximum of the previous rankme-sudden-window snapshots. A collapse
     // switched on mid-run loses 40-70 % of the projector's RankMe within one snapshot; healthy training compresses it
-    // by a few percent per snapshot (SimCLR 41 -> 30 over 400 steps), which the best-so-far rule would flag in a long run
+    // by a few percent per snapshot (SimCLR 41 -> 30 over 400 steps), which the best-so-far rule would flag in a long
+    // run
     boolean sudden = false;
     if (reference) {
       RecentValues window = recent.computeIfAbsent(layer, k -> new RecentValues(settings.suddenWindow()));

@@ -13,7 +13,8 @@ import org.splinewatch.snapshot.Sample;
 
 /**
  * {@code std_collapse}: the spread of the l2-normalised embeddings on a layer falls,
- * {@code std_normalized < min(std-fire, std-fire-relative·b)}, clear above {@code min(std-clear, std-clear-relative·b)}.
+ * {@code std_normalized < min(std-fire, std-fire-relative·b)}, clear above
+ * {@code min(std-clear, std-clear-relative·b)}.
  * {@code b} is the layer's median over its first five snapshots from step {@code warmup-steps} on; until then
  * {@code b = 1} on {@code proj}/{@code pred} layers (whose {@code b} never drops below 1, so a collapse during the
  * baseline window is still caught) and other layers are not judged.

@@ -174,7 +174,7 @@ abstract class TwoViewTrainer implements Trainer {
     return lastLoss;
   }
 
-  /** One optimisation step: {@code SameDiff.fit} builds the gradient graph on the first, the kept session does the rest. */
+  /** One optimisation step: {@code SameDiff.fit} builds the gradient graph on the first, the kept session the rest. */
   private void fit(MultiDataSet batch) {
     if (!differentiated) {
       // SameDiff prints one "Added differentiated op" line per op to stdout while building the gradient graph
@@ -217,7 +217,7 @@ abstract class TwoViewTrainer implements Trainer {
     return sd.output(inputs(v1, v2, extra), lossName).get(lossName).getDouble(0);
   }
 
-  /** Writes the weights of {@link #checkpointGraphs()} and Adam's moments and step count ({@link SameDiffCheckpoint}). */
+  /** Writes the weights of {@link #checkpointGraphs()}, Adam's moments and step count ({@link SameDiffCheckpoint}). */
   @Override
   public void saveCheckpoint(Path dir) throws IOException {
     SameDiffCheckpoint.save(dir, checkpointGraphs(), sd);

@@ -8,7 +8,8 @@
  *       {@link TrainingProgress} (what the console shows).</li>
  *   <li>The methods, behind {@link Trainer}: {@link SupervisedTrainer} (DL4J {@code MultiLayerNetwork},
  *       cross-entropy) and the two-view self-supervised ones on {@link TwoViewTrainer}: {@link SimClrTrainer},
- *       {@link SimSiamTrainer}, {@link ByolTrainer}, {@link VicRegTrainer}, with their losses in {@link SslLosses}.</li>
+ *       {@link SimSiamTrainer}, {@link ByolTrainer}, {@link VicRegTrainer}, with their losses in
+ *       {@link SslLosses}.</li>
  *   <li>The parts of a two-view trainer: {@link EncoderGraph} (the SameDiff graph: encoder, projector, predictor and
  *       the snapshot recipe), {@link ViewPrefetcher} (batches from {@link BatchSampler}, augmented by
  *       {@link Augmenter} on a prefetch thread), {@link RecyclingTrainingSession} (one SameDiff training session kept

@@ -154,7 +154,8 @@ class CollapseRuleTest {
   void settingsComeFromTheirKeys() {
     var c = ConfigFactory.parseMap(Map.of("splinewatch.alerts.n-fire", 4, "splinewatch.alerts.rankme-n-fire", 5,
         "splinewatch.alerts.dead-rows-n-fire", 6, "splinewatch.alerts.n-clear", 7,
-        "splinewatch.alerts.region-window", 8, "splinewatch.alerts.warmup-steps", 9)).withFallback(ConfigFactory.load());
+        "splinewatch.alerts.region-window", 8, "splinewatch.alerts.warmup-steps", 9))
+        .withFallback(ConfigFactory.load());
     AlertSettings s = AlertSettings.fromConfig(c);
     assertEquals(new Hysteresis.Counts(4, 7), s.std().counts());
     assertEquals(new Hysteresis.Counts(4, 7), s.knn().counts());
