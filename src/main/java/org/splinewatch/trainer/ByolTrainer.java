@@ -42,10 +42,10 @@ final class ByolTrainer extends TwoViewTrainer {
     this.tauBase = tauBase;
     this.healthyTauBase = healthyTauBase;
     this.totalSteps = Math.max(1, totalSteps);
-    buildBackbone(encoder.kind(), encoder.channels(), encoder.hidden(), projectionDim);
-    SDVariable z1 = embed(x1);
-    SDVariable z2 = embed(x2);
-    SDVariable[] p = predict(z1, z2, projectionDim, predictorHidden, predictor || switched(), true);
+    net.buildBackbone(encoder, projectionDim);
+    SDVariable z1 = net.embed(x1);
+    SDVariable z2 = net.embed(x2);
+    SDVariable[] p = net.predict(z1, z2, projectionDim, predictorHidden, predictor || switched(), true);
     SDVariable p1 = p[0];
     SDVariable p2 = p[1];
     if (!predictor && switched()) {
@@ -62,7 +62,7 @@ final class ByolTrainer extends TwoViewTrainer {
       INDArray b = backbone.get(i)[1].getArr().dup();
       layers.add(new SDVariable[] {target.var("t" + i + "_w", w), target.var("t" + i + "_b", b)});
     }
-    this.targetOut = mlp(target, x, layers).name();
+    this.targetOut = EncoderGraph.mlp(target, x, layers).name();
     for (SDVariable[] l : layers) {
       targetParams.add(new INDArray[] {l[0].getArr(), l[1].getArr()});
     }

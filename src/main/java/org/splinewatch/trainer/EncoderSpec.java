@@ -1,11 +1,13 @@
 package org.splinewatch.trainer;
 
+import java.util.List;
+
 /**
  * The encoder of the self-supervised trainers: {@code mlp} (dense {@code hidden} layers) or {@code cnn} (a 3×3
  * convolution + ReLU + 2×2 average pooling per entry of {@code channels}, then the dense {@code hidden} layers).
  */
 public record EncoderSpec(String kind, int[] channels, int[] hidden) {
-  public static final java.util.List<String> KINDS = java.util.List.of("mlp", "cnn");
+  public static final List<String> KINDS = List.of("mlp", "cnn");
 
   public EncoderSpec {
     if (!KINDS.contains(kind)) {

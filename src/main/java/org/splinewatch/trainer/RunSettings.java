@@ -3,8 +3,13 @@ package org.splinewatch.trainer;
 import com.typesafe.config.Config;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import org.splinewatch.data.Dataset;
+import org.splinewatch.data.DatasetLoader;
+import org.splinewatch.data.LabeledImages;
 
 /**
  * Settings of one run, read from the {@code splinewatch} HOCON block (defaults in {@code reference.conf}; the
@@ -33,11 +38,11 @@ public record RunSettings(String method, String dataset, Path dataDir, Path cach
       throw new IllegalArgumentException("unknown method '" + method + "'; expected one of: "
           + String.join(", ", METHODS));
     }
-    String dataset = org.splinewatch.data.Dataset.parse(c.getString("run.dataset")).cliName();
+    String dataset = Dataset.parse(c.getString("run.dataset")).cliName();
     String dataDir = c.getString("data.dir");
     String cache = c.getString("data.cache-dir");
     return new RunSettings(method, dataset, dataDir.isEmpty() ? null : Path.of(dataDir),
-        cache.isEmpty() ? org.splinewatch.data.DatasetLoader.defaultCacheDir() : Path.of(cache),
+        cache.isEmpty() ? DatasetLoader.defaultCacheDir() : Path.of(cache),
         c.getString("data.npm-command"), positive(c, "run.epochs"), c.getLong("run.max-steps"),
         positive(c, "run.batch-size"), c.getLong("run.seed"), positive(c, "run.snapshot-every"),
         c.getInt("run.planes"), c.getString("run.run-id"), Path.of(c.getString("run.out")),
@@ -62,7 +67,7 @@ public record RunSettings(String method, String dataset, Path dataDir, Path cach
   /** The ablation options these settings set, e.g. "--no-stop-gradient"; empty for the healthy method. */
   public List<String> ablations() {
     Config h = healthy();
-    List<String> a = new java.util.ArrayList<>();
+    List<String> a = new ArrayList<>();
     if (method.equals("simsiam") && !stopGradient) {
       a.add("--no-stop-gradient");
     }
@@ -107,12 +112,12 @@ public record RunSettings(String method, String dataset, Path dataDir, Path cach
     if (planes < 1) {
       throw new IllegalArgumentException("--planes " + planes + ": expected at least 1");
     }
-    if (hidden.length == 0 || java.util.Arrays.stream(hidden).anyMatch(w -> w < 1)) {
-      throw new IllegalArgumentException("--hidden " + java.util.Arrays.toString(hidden)
+    if (hidden.length == 0 || Arrays.stream(hidden).anyMatch(w -> w < 1)) {
+      throw new IllegalArgumentException("--hidden " + Arrays.toString(hidden)
           + ": expected one or more widths of at least 1");
     }
-    if (java.util.Arrays.stream(cnnChannels).anyMatch(w -> w < 1)) {
-      throw new IllegalArgumentException("--cnn-channels " + java.util.Arrays.toString(cnnChannels)
+    if (Arrays.stream(cnnChannels).anyMatch(w -> w < 1)) {
+      throw new IllegalArgumentException("--cnn-channels " + Arrays.toString(cnnChannels)
           + ": expected channel counts of at least 1");
     }
     finitePositive("--learning-rate", learningRate);
@@ -161,7 +166,7 @@ public record RunSettings(String method, String dataset, Path dataDir, Path cach
   }
 
   /** Creates the trainer for these settings. */
-  public Trainer createTrainer(org.splinewatch.data.LabeledImages train) {
+  public Trainer createTrainer(LabeledImages train) {
     EncoderSpec enc = encoderSpec();
     return switch (method) {
       case "supervised" -> new SupervisedTrainer(train, enc, batchSize, learningRate, seed);

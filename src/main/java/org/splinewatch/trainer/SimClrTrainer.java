@@ -7,7 +7,7 @@ final class SimClrTrainer extends TwoViewTrainer {
   SimClrTrainer(LabeledImages train, EncoderSpec encoder, int projectionDim, int batchSize, double learningRate,
       double temperature, long seed) {
     super(train, batchSize, learningRate, seed);
-    buildBackbone(encoder.kind(), encoder.channels(), encoder.hidden(), projectionDim);
-    finish(SslLosses.ntXent(sd, embed(x1), embed(x2), batchSize, temperature));
+    net.buildBackbone(encoder, projectionDim);
+    finish(SslLosses.ntXent(sd, net.embed(x1), net.embed(x2), batchSize, temperature));
   }
 }

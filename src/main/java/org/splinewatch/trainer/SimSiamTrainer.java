@@ -1,5 +1,6 @@
 package org.splinewatch.trainer;
 
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import org.nd4j.autodiff.samediff.SDVariable;
@@ -40,18 +41,18 @@ final class SimSiamTrainer extends TwoViewTrainer {
     ablateFrom(ablateFrom);
     this.stopGradient = stopGradient;
     this.targets = stopGradient || switched();
-    buildBackbone(encoder.kind(), encoder.channels(), encoder.hidden(), projectionDim);
+    net.buildBackbone(encoder, projectionDim);
     // the projector output goes through batch normalisation with a learnable affine, as in SimSiam's projector;
     // snapshots append it (batch statistics of the latest training batch) so the monitor watches z itself
     this.gamma = sd.var("bn_gamma", Nd4j.ones(DataType.FLOAT, projectionDim));
     this.beta = sd.var("bn_beta", Nd4j.zeros(DataType.FLOAT, projectionDim));
-    SDVariable u1 = embed(x1);
+    SDVariable u1 = net.embed(x1);
     this.u1Name = u1.name();
     SDVariable z1 = SslLosses.batchStandardize(sd, u1).mul(gamma).add(beta);
-    SDVariable z2 = SslLosses.batchStandardize(sd, embed(x2)).mul(gamma).add(beta);
+    SDVariable z2 = SslLosses.batchStandardize(sd, net.embed(x2)).mul(gamma).add(beta);
     this.z1Name = z1.name();
     this.z2Name = z2.name();
-    SDVariable[] p = predict(z1, z2, projectionDim, predictorHidden, predictor || switched());
+    SDVariable[] p = net.predict(z1, z2, projectionDim, predictorHidden, predictor || switched(), false);
     SDVariable p1 = p[0];
     SDVariable p2 = p[1];
     if (!predictor && switched()) {
@@ -85,7 +86,7 @@ final class SimSiamTrainer extends TwoViewTrainer {
       float[] var = new float[d];
       INDArray batch = lastBatch();
       if (batch == null) {
-        java.util.Arrays.fill(var, 1f);
+        Arrays.fill(var, 1f);
       } else {
         INDArray u = sd.output(Map.of("x1", batch, "x2", batch), u1Name).get(u1Name);
         mean = u.mean(0).toFloatVector();

@@ -1,15 +1,20 @@
 package org.splinewatch.trainer;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
-import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.weights.WeightInit;
+import org.deeplearning4j.util.ModelSerializer;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -111,19 +116,19 @@ final class SupervisedTrainer implements Trainer {
   }
 
   @Override
-  public void saveCheckpoint(java.nio.file.Path dir) throws java.io.IOException {
-    org.deeplearning4j.util.ModelSerializer.writeModel(net, dir.resolve("model.zip").toFile(), true);
+  public void saveCheckpoint(Path dir) throws IOException {
+    ModelSerializer.writeModel(net, dir.resolve("model.zip").toFile(), true);
   }
 
   @Override
-  public void loadCheckpoint(java.nio.file.Path dir) throws java.io.IOException {
-    java.nio.file.Path file = dir.resolve("model.zip");
-    if (!java.nio.file.Files.isRegularFile(file)) {
-      throw new java.io.IOException(file + " missing; expected a supervised checkpoint");
+  public void loadCheckpoint(Path dir) throws IOException {
+    Path file = dir.resolve("model.zip");
+    if (!Files.isRegularFile(file)) {
+      throw new IOException(file + " missing; expected a supervised checkpoint");
     }
-    MultiLayerNetwork restored = org.deeplearning4j.util.ModelSerializer.restoreMultiLayerNetwork(file.toFile(), true);
+    MultiLayerNetwork restored = ModelSerializer.restoreMultiLayerNetwork(file.toFile(), true);
     if (restored.params().length() != net.params().length()) {
-      throw new java.io.IOException(file + " holds " + restored.params().length() + " parameters; this network has "
+      throw new IOException(file + " holds " + restored.params().length() + " parameters; this network has "
           + net.params().length() + " (different --hidden?)");
     }
     net.setParams(restored.params());
@@ -143,6 +148,6 @@ final class SupervisedTrainer implements Trainer {
   }
 
   static List<Integer> widths(int[] hidden) {
-    return java.util.Arrays.stream(hidden).boxed().toList();
+    return Arrays.stream(hidden).boxed().toList();
   }
 }

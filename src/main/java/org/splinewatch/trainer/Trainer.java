@@ -1,5 +1,7 @@
 package org.splinewatch.trainer;
 
+import java.io.IOException;
+import java.nio.file.Path;
 import org.splinewatch.snapshot.WeightSnapshot;
 
 /** One training method on one data set; driven step by step by the {@link TrainerActor} on a single thread. */
@@ -15,10 +17,10 @@ public interface Trainer extends AutoCloseable {
   double learningRate();
 
   /** Writes the weights and optimiser state that resuming needs into the (existing, empty) directory. */
-  void saveCheckpoint(java.nio.file.Path dir) throws java.io.IOException;
+  void saveCheckpoint(Path dir) throws IOException;
 
   /** Loads what {@link #saveCheckpoint} wrote; a missing or mismatched file is an error naming it. */
-  void loadCheckpoint(java.nio.file.Path dir) throws java.io.IOException;
+  void loadCheckpoint(Path dir) throws IOException;
 
   @Override
   void close();

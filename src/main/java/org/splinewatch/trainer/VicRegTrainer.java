@@ -22,9 +22,9 @@ final class VicRegTrainer extends TwoViewTrainer {
       double invCoeff, double stdCoeff, double covCoeff, long seed, long ablateFrom, double[] healthy) {
     super(train, batchSize, learningRate, seed);
     ablateFrom(ablateFrom);
-    buildBackbone(encoder.kind(), encoder.channels(), encoder.hidden(), projectionDim);
-    SDVariable z1 = embed(x1);
-    SDVariable z2 = embed(x2);
+    net.buildBackbone(encoder, projectionDim);
+    SDVariable z1 = net.embed(x1);
+    SDVariable z2 = net.embed(x2);
     if (!switched()) {
       finish(SslLosses.vicreg(sd, z1, z2, batchSize, projectionDim, invCoeff, stdCoeff, covCoeff));
       return;

@@ -5,12 +5,18 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.OutputStream;
+import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.function.LongFunction;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 import org.splinewatch.cli.TrainCommand;
 import org.splinewatch.data.SyntheticData;
 import org.splinewatch.monitor.EmbeddedRun;
@@ -28,7 +34,7 @@ class CheckpointTest {
   @Test
   void everyMethodRestoresItsWeights() throws Exception {
     var train = CollapseBehaviourTest.TRAIN;
-    List<java.util.function.LongFunction<Trainer>> makers = List.of(
+    List<LongFunction<Trainer>> makers = List.of(
         seed -> new SupervisedTrainer(train, new int[] {16}, 32, 1e-3, seed),
         seed -> new SimClrTrainer(train, EncoderSpec.mlp(16), 8, 32, 1e-3, 0.5, seed),
         seed -> new SimSiamTrainer(train, EncoderSpec.mlp(16), 8, 8, 32, 1e-3, true, true, seed),
@@ -46,19 +52,19 @@ class CheckpointTest {
       }
       boolean hasOptimizerState = Files.isRegularFile(dir.resolve("adam-iteration.txt"));
       try (Trainer b = make.apply(2)) {
-        assertTrue(!java.util.Arrays.equals(saved, firstWeights(b)), "another seed starts elsewhere");
+        assertTrue(!Arrays.equals(saved, firstWeights(b)), "another seed starts elsewhere");
         b.loadCheckpoint(dir);
         assertArrayEquals(saved, firstWeights(b), b.getClass().getSimpleName());
         if (b instanceof TwoViewTrainer tv) {
           // the optimiser continues too: Adam's first and second moments and its step count
           assertTrue(hasOptimizerState, "SSL checkpoints hold the optimiser state");
           assertEquals(2, tv.iterationCount());
-          Map<String, Map<String, org.nd4j.linalg.api.ndarray.INDArray>> state = tv.optimizerState();
+          Map<String, Map<String, INDArray>> state = tv.optimizerState();
           assertTrue(!state.isEmpty());
           for (var e : state.entrySet()) {
             for (var st : e.getValue().entrySet()) {
               var file = dir.resolve("adam-" + e.getKey() + "-" + st.getKey() + ".bin").toFile();
-              assertEquals(org.nd4j.linalg.factory.Nd4j.readBinary(file), st.getValue(), e.getKey() + " " + st.getKey());
+              assertEquals(Nd4j.readBinary(file), st.getValue(), e.getKey() + " " + st.getKey());
               assertTrue(st.getValue().amaxNumber().doubleValue() > 0, "moments are not fresh zeros");
             }
           }
@@ -75,7 +81,7 @@ class CheckpointTest {
     o.put("splinewatch.run.snapshot-every", 10);
     o.put("splinewatch.analysis.enabled", List.of("embedding"));
     var config = TrainCommand.load(o, null);
-    var quiet = new java.io.PrintStream(java.io.OutputStream.nullOutputStream());
+    var quiet = new PrintStream(OutputStream.nullOutputStream());
     EmbeddedRun.Result first = EmbeddedRun.run(RunSettings.fromConfig(config), config, Map.of(), quiet,
         EmbeddedRun.defaultAnalyzers(config), new EmbeddedRun.Listener() { });
     Path latest = first.runDir().resolve("checkpoints/latest");

@@ -10,6 +10,7 @@ import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.ops.transforms.Transforms;
 
 /** Each loss against a hand computation on a tiny batch; BYOL's EMA; SimSiam's stop-gradient checked directly. */
 class SslLossesTest {
@@ -94,7 +95,7 @@ class SslLossesTest {
       INDArray[] targets = t.extraInputs(v1, v2);
       INDArray w = t.graph().getVariable("enc0_b").getArr();
       INDArray g = t.gradients(v1, v2, targets, "enc0_b").get("enc0_b");
-      int j = (int) org.nd4j.linalg.ops.transforms.Transforms.abs(g).argMax().getDouble(0);
+      int j = (int) Transforms.abs(g).argMax().getDouble(0);
       double h = 1e-2;
       double orig = w.getDouble(j);
       w.putScalar(j, orig + h);

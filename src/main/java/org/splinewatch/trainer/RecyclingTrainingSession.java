@@ -1,0 +1,100 @@
+package org.splinewatch.trainer;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.nd4j.autodiff.listeners.At;
+import org.nd4j.autodiff.listeners.Listener;
+import org.nd4j.autodiff.listeners.Operation;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.autodiff.samediff.TrainingConfig;
+import org.nd4j.autodiff.samediff.VariableType;
+import org.nd4j.autodiff.samediff.config.ExecutionResult;
+import org.nd4j.autodiff.samediff.config.SDValue;
+import org.nd4j.autodiff.samediff.internal.FrameIter;
+import org.nd4j.autodiff.samediff.internal.SameDiffOp;
+import org.nd4j.autodiff.samediff.internal.TrainingSession;
+import org.nd4j.common.primitives.Pair;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.OpContext;
+import org.nd4j.linalg.dataset.api.MultiDataSet;
+
+/**
+ * A SameDiff training session kept for the whole run, one optimisation step per {@link #step}. {@code SameDiff.fit}
+ * builds a new session, and with it an empty array cache, on every call: one call per step allocated every activation
+ * and gradient afresh (a quarter of the training thread's time, in page faults and zeroing), and the buffers were
+ * freed only when the GC ran. A session kept across steps reuses them, as {@code fit} does within one call over an
+ * iterator; {@link #step} is the body of that loop (SameDiff 1.0.0-M2.1 {@code fitHelper}) without listeners. In
+ * addition it gives each step's gradient arrays back to its array cache once the updater has applied them: the
+ * session returns gradients as requested outputs and so never frees them itself; without this, every step allocated
+ * them anew. {@code TrainingSessionTest} checks that it reproduces {@code fit} step by step.
+ */
+final class RecyclingTrainingSession extends TrainingSession {
+  private final SameDiff graph;
+  /** The graph's trainable variables, in declaration order. */
+  private final Set<String> trainable = new LinkedHashSet<>();
+  /** The names of their gradients. */
+  private final Set<String> gradientNames = new HashSet<>();
+  private final List<INDArray> applied = new ArrayList<>();
+
+  /** A session over {@code sd}'s gradient function (which the first {@code fit} created). */
+  RecyclingTrainingSession(SameDiff sd) {
+    super(sd.getFunction("grad"));
+    this.graph = sd;
+    for (SDVariable v : sd.variables()) {
+      if (v.getVariableType() == VariableType.VARIABLE) {
+        trainable.add(v.name());
+        if (v.getGradient() != null) {
+          gradientNames.add(v.getGradient().name());
+        }
+      }
+    }
+  }
+
+  /** One optimisation step on {@code batch}, whose features are the training config's placeholders in order. */
+  void step(MultiDataSet batch) {
+    TrainingConfig config = graph.getTrainingConfig();
+    List<String> names = config.getDataSetFeatureMapping();
+    Map<String, INDArray> placeholders = new HashMap<>();
+    for (int i = 0; i < names.size(); i++) {
+      placeholders.put(names.get(i), batch.getFeatures(i));
+    }
+    At at = At.builder().epoch(config.getEpochCount()).iteration(config.getIterationCount()).trainingThreadNum(0)
+        .javaThreadNum(Thread.currentThread().getId()).operation(Operation.TRAINING).build();
+    trainingIteration(config, placeholders, trainable, graph.getUpdaterMap(), batch, graph.getLossVariables(),
+        List.of(), at);
+    recycleGradients();
+    config.incrementIterationCount();
+  }
+
+  @Override
+  public ExecutionResult getOutputs(Pair<SameDiffOp, OpContext> opPair, FrameIter frameIter, Set<VarId> opInputs,
+      Set<VarId> allIterInputs, Set<String> constAndPhInputs, List<Listener> listeners, At at, MultiDataSet batch,
+      Set<String> allReqVariables, Map<String, SDValue> otherPlaceHolders) {
+    // the parent applies the updater to a gradient as soon as the op computing it has run
+    ExecutionResult out = super.getOutputs(opPair, frameIter, opInputs, allIterInputs, constAndPhInputs, listeners,
+        at, batch, allReqVariables, otherPlaceHolders);
+    List<String> names = opPair.getFirst().getOutputsOfOp();
+    for (int i = 0; i < names.size(); i++) {
+      if (gradientNames.contains(names.get(i)) && out.resultAt(i) != null) {
+        applied.add(out.resultAt(i));
+      }
+    }
+    return out;
+  }
+
+  private void recycleGradients() {
+    Set<Long> seen = new HashSet<>();
+    for (INDArray a : applied) {
+      if (seen.add(a.getId())) {
+        getMmgr().release(a);
+      }
+    }
+    applied.clear();
+  }
+}

@@ -1,0 +1,172 @@
+package org.splinewatch.alerts;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.typesafe.config.ConfigFactory;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+import org.splinewatch.snapshot.MetricFamily;
+import org.splinewatch.snapshot.Sample;
+
+/** Each rule record's verdicts on single samples, with the reference.conf settings. */
+class CollapseRuleTest {
+  private static final AlertSettings DEFAULTS = AlertSettings.fromConfig(ConfigFactory.load());
+  private static final CollapseRule.Analysis NONE = new CollapseRule.Analysis(List.of());
+
+  private static Sample sample(MetricFamily family, double value, long step, String... labels) {
+    return Sample.of(family, value, step, labels);
+  }
+
+  private static CollapseRule.Verdict verdict(Optional<CollapseRule.Verdict> v) {
+    assertTrue(v.isPresent(), "judged");
+    return v.get();
+  }
+
+  @Test
+  void stdCollapseJudgesHeadsAtOnceAndOtherLayersAgainstTheirBaseline() {
+    StdCollapse rule = new StdCollapse(DEFAULTS.std());
+    assertEquals("std_collapse", rule.name());
+    // proj: b = 1 before a baseline, so fire below min(0.2, 0.25) = 0.2 and clear above min(0.3, 0.35) = 0.3
+    var low = verdict(rule.judge(sample(MetricFamily.EMBEDDING_STD_NORMALIZED, 0.15, 0, "layer", "proj"), NONE));
+    assertTrue(low.breach() && !low.clear());
+    assertEquals(Map.of("layer", "proj"), low.series());
+    assertEquals(0.2, low.values().get("threshold"));
+    assertTrue(rule.breaching());
+    var mid = verdict(rule.judge(sample(MetricFamily.EMBEDDING_STD_NORMALIZED, 0.25, 100, "layer", "proj"), NONE));
+    assertFalse(mid.breach() || mid.clear());
+    assertFalse(rule.breaching());
+    // repr: not judged until five snapshots from warmup-steps on give its baseline
+    assertTrue(rule.judge(sample(MetricFamily.EMBEDDING_STD_NORMALIZED, 0.01, 0, "layer", "repr"), NONE).isEmpty());
+    for (int i = 1; i <= 4; i++) {
+      assertTrue(rule.judge(sample(MetricFamily.EMBEDDING_STD_NORMALIZED, 0.4, 100 * i, "layer", "repr"), NONE)
+          .isEmpty());
+    }
+    var based = verdict(rule.judge(sample(MetricFamily.EMBEDDING_STD_NORMALIZED, 0.4, 500, "layer", "repr"), NONE));
+    assertEquals(0.4, based.values().get("baseline"));
+    assertEquals(0.1, based.values().get("threshold"), 1e-12, "min(0.2, 0.25 x 0.4)");
+    assertTrue(rule.judge(sample(MetricFamily.EMBEDDING_STD_NORMALIZED, Double.NaN, 600, "layer", "repr"), NONE)
+        .isEmpty());
+  }
+
+  @Test
+  void dimCollapseReadsTheRatioOfTheSameAnalysisAndTheBestSinceWarmUp() {
+    DimCollapse rule = new DimCollapse(DEFAULTS.dim());
+    assertEquals("dim_collapse", rule.name());
+    Sample ratio = sample(MetricFamily.EMBEDDING_RANKME_RATIO, 0.01, 0, "layer", "proj");
+    Sample rank = sample(MetricFamily.EMBEDDING_RANKME, 100, 0, "layer", "proj");
+    var v = verdict(rule.judge(rank, new CollapseRule.Analysis(List.of(ratio, rank))));
+    assertTrue(v.breach(), "rankme_ratio 0.01 < 0.05");
+    assertEquals(0.01, v.values().get("rankme_ratio"));
+    assertTrue(Double.isNaN(v.values().get("rankme_max")), "no best before warmup-steps");
+    assertTrue(verdict(rule.judge(sample(MetricFamily.EMBEDDING_RANKME, 80, 100, "layer", "proj"), NONE)).clear());
+    // a third of the best: a drop, and a sudden one
+    var drop = verdict(rule.judge(sample(MetricFamily.EMBEDDING_RANKME, 30, 200, "layer", "proj"), NONE));
+    assertTrue(drop.breach() && !drop.clear());
+    assertEquals(80.0, drop.values().get("rankme_max"));
+    assertEquals(1.0, drop.values().get("sudden"));
+    assertTrue(rule.breaching());
+  }
+
+  @Test
+  void knnChanceIsAMultipleOfChance() {
+    KnnChance rule = new KnnChance(DEFAULTS.knn(), 4);
+    assertEquals("knn_chance", rule.name());
+    // chance is 1/4: fire below 1.5/4 = 0.375, clear above 2/4 = 0.5
+    assertTrue(verdict(rule.judge(sample(MetricFamily.KNN_ACCURACY_RATIO, 0.37, 0, "layer", "repr"), NONE))
+        .breach());
+    var mid = verdict(rule.judge(sample(MetricFamily.KNN_ACCURACY_RATIO, 0.45, 0, "layer", "repr"), NONE));
+    assertFalse(mid.breach() || mid.clear());
+    assertTrue(verdict(rule.judge(sample(MetricFamily.KNN_ACCURACY_RATIO, 0.51, 0, "layer", "repr"), NONE)).clear());
+    assertTrue(verdict(rule.judge(sample(MetricFamily.KNN_ACCURACY_RATIO, 0.51, 0, "layer", "repr"), NONE))
+        .sentence().contains("(1/4)"));
+  }
+
+  @Test
+  void regionDropComparesWithTheRecentMaximumOfWholeNetworkCounts() {
+    RegionDrop rule = new RegionDrop(DEFAULTS.regions());
+    assertEquals("region_drop", rule.name());
+    assertTrue(rule.judge(sample(MetricFamily.REGIONS, 1000, 0, "plane", "0", "layer", "all"), NONE).isEmpty(),
+        "before warmup-steps");
+    assertTrue(rule.judge(sample(MetricFamily.REGIONS, 10, 200, "plane", "0", "layer", "1"), NONE).isEmpty(),
+        "per-layer counts are not judged");
+    assertTrue(verdict(rule.judge(sample(MetricFamily.REGIONS, 1000, 100, "plane", "0", "layer", "all"), NONE))
+        .clear());
+    var half = verdict(rule.judge(sample(MetricFamily.REGIONS, 450, 200, "plane", "0", "layer", "all"), NONE));
+    assertTrue(half.breach());
+    assertEquals(Map.of("plane", "0"), half.series());
+    assertEquals(Map.of("regions", 450.0, "recent_max", 1000.0), half.values());
+    // the window holds region-window (10) snapshots: the 1000 leaves it
+    for (int i = 0; i < 9; i++) {
+      rule.judge(sample(MetricFamily.REGIONS, 450, 300 + 100 * i, "plane", "0", "layer", "all"), NONE);
+    }
+    assertEquals(450.0, verdict(rule.judge(sample(MetricFamily.REGIONS, 450, 1200, "plane", "0", "layer", "all"),
+        NONE)).values().get("recent_max"));
+  }
+
+  @Test
+  void collapseWithRegionDropNeedsAnEmbeddingBreach() {
+    StdCollapse std = new StdCollapse(DEFAULTS.std());
+    DimCollapse dim = new DimCollapse(DEFAULTS.dim());
+    CollapseWithRegionDrop rule = new CollapseWithRegionDrop(DEFAULTS.regions(), std, dim);
+    assertEquals("collapse_with_region_drop", rule.name());
+    rule.judge(sample(MetricFamily.REGIONS, 1000, 100, "plane", "0", "layer", "all"), NONE);
+    var alone = verdict(rule.judge(sample(MetricFamily.REGIONS, 400, 200, "plane", "0", "layer", "all"), NONE));
+    assertFalse(alone.breach());
+    assertTrue(alone.clear(), "no embedding rule breaches");
+    std.judge(sample(MetricFamily.EMBEDDING_STD_NORMALIZED, 0.05, 300, "layer", "proj"), NONE);
+    var joint = verdict(rule.judge(sample(MetricFamily.REGIONS, 400, 300, "plane", "0", "layer", "all"), NONE));
+    assertTrue(joint.breach() && !joint.clear());
+    assertTrue(joint.sentence().contains("while the embedding spread or rank collapsed"), joint.sentence());
+  }
+
+  @Test
+  void divergenceJudgesOnlyNonFiniteLosses() {
+    Divergence rule = new Divergence(DEFAULTS.divergence());
+    assertEquals("divergence", rule.name());
+    assertEquals(1, DEFAULTS.divergence().counts().fire(), "fires at once");
+    assertTrue(rule.judge(sample(MetricFamily.TRAINING_LOSS, 2.5, 10), NONE).isEmpty());
+    var nan = verdict(rule.judge(sample(MetricFamily.TRAINING_LOSS, Double.NaN, 20), NONE));
+    assertTrue(nan.breach() && !nan.clear());
+    assertEquals(Map.of(), nan.series());
+    assertEquals("the training loss became NaN at step 20", nan.sentence());
+  }
+
+  @Test
+  void deadRepresentationBreachesAboveATenthOfZeroRows() {
+    DeadRepresentation rule = new DeadRepresentation(DEFAULTS.dead());
+    assertEquals("dead_representation", rule.name());
+    assertEquals(1, DEFAULTS.dead().counts().fire());
+    assertTrue(verdict(rule.judge(sample(MetricFamily.EMBEDDING_ZERO_ROWS_RATIO, 0.2, 0, "layer", "repr"), NONE))
+        .breach());
+    var mid = verdict(rule.judge(sample(MetricFamily.EMBEDDING_ZERO_ROWS_RATIO, 0.07, 0, "layer", "repr"), NONE));
+    assertFalse(mid.breach() || mid.clear());
+    assertTrue(verdict(rule.judge(sample(MetricFamily.EMBEDDING_ZERO_ROWS_RATIO, 0.0, 0, "layer", "repr"), NONE))
+        .clear());
+    assertTrue(rule.judge(sample(MetricFamily.EMBEDDING_ZERO_ROWS_RATIO, Double.NaN, 0, "layer", "repr"), NONE)
+        .isEmpty());
+  }
+
+  @Test
+  void settingsComeFromTheirKeys() {
+    var c = ConfigFactory.parseMap(Map.of("splinewatch.alerts.n-fire", 4, "splinewatch.alerts.rankme-n-fire", 5,
+        "splinewatch.alerts.dead-rows-n-fire", 6, "splinewatch.alerts.n-clear", 7,
+        "splinewatch.alerts.region-window", 8, "splinewatch.alerts.warmup-steps", 9))
+        .withFallback(ConfigFactory.load());
+    AlertSettings s = AlertSettings.fromConfig(c);
+    assertEquals(new Hysteresis.Counts(4, 7), s.std().counts());
+    assertEquals(new Hysteresis.Counts(4, 7), s.knn().counts());
+    assertEquals(new Hysteresis.Counts(4, 7), s.regions().counts());
+    assertEquals(new Hysteresis.Counts(5, 7), s.dim().counts());
+    assertEquals(new Hysteresis.Counts(6, 7), s.dead().counts());
+    assertEquals(new Hysteresis.Counts(1, 7), s.divergence().counts());
+    assertEquals(8, s.regions().window());
+    assertEquals(List.of(9L, 9L, 9L), List.of(s.std().warmupSteps(), s.dim().warmupSteps(), s.regions().warmupSteps()));
+    assertEquals(CollapseDetector.RULES, List.of(new StdCollapse(s.std()).name(), new DimCollapse(s.dim()).name(),
+        new KnnChance(s.knn(), 10).name(), new RegionDrop(s.regions()).name(), CollapseWithRegionDrop.NAME,
+        new Divergence(s.divergence()).name(), new DeadRepresentation(s.dead()).name()));
+  }
+}
