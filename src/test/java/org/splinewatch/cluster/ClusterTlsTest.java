@@ -24,8 +24,10 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import org.slf4j.LoggerFactory;
+import org.splinewatch.LogCapturingExtension;
 import org.splinewatch.cli.MonitorCommand;
 import org.splinewatch.monitor.MonitorServer;
 import picocli.CommandLine;
@@ -35,6 +37,7 @@ import picocli.CommandLine;
  * joins and its run reaches {@code /metrics}; a node with a certificate of another CA, one with no key, and one
  * speaking plain TCP never become members, and the monitor logs the refused handshakes.
  */
+@ExtendWith(LogCapturingExtension.class)
 class ClusterTlsTest {
   @TempDir
   Path tmp;

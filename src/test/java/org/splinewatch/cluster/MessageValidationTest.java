@@ -20,6 +20,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.splinewatch.analysis.TestSnapshots;
 import org.splinewatch.metrics.MetricsActor;
+import org.splinewatch.snapshot.MetricFamily;
 import org.splinewatch.snapshot.Sample;
 import org.splinewatch.regions.Layer;
 import org.splinewatch.snapshot.RunInfo;
@@ -32,13 +33,19 @@ class MessageValidationTest {
   @Test
   void allowedFamiliesAreExactlyTheSplinewatchNamesInTheSources() throws IOException {
     Pattern literal = Pattern.compile("\"(splinewatch_[a-z0-9_]+)\"");
+    Pattern constant = Pattern.compile("\\bMetricFamily\\.([A-Z][A-Z0-9_]*)\\b"); // MetricFamily.REGIONS.id()
     Set<String> found = new TreeSet<>();
     try (Stream<Path> files = Files.walk(Path.of("src/main/java"))) {
       for (Path f : files.filter(p -> p.toString().endsWith(".java")
           && !p.getFileName().toString().equals("MetricFamilies.java")).toList()) {
-        Matcher m = literal.matcher(Files.readString(f));
+        String source = Files.readString(f);
+        Matcher m = literal.matcher(source);
         while (m.find()) {
           found.add(m.group(1));
+        }
+        Matcher c = constant.matcher(source);
+        while (c.find()) {
+          found.add(MetricFamily.valueOf(c.group(1)).id());
         }
       }
     }

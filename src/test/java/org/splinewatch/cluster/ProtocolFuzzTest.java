@@ -28,7 +28,9 @@ import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
+import org.splinewatch.LogCapturingExtension;
 import org.splinewatch.TestTools;
 import org.splinewatch.cli.Main;
 import org.splinewatch.metrics.MetricsActor;
@@ -44,6 +46,7 @@ import org.splinewatch.trainer.TrainerActor;
  * them is counted in {@code splinewatch_cluster_rejected_total}, an incomplete transfer expires, and a legitimate
  * run afterwards is analysed and exported with no trace of the hostile metrics.
  */
+@ExtendWith(LogCapturingExtension.class)
 class ProtocolFuzzTest {
   private static final int MESSAGES = 3000;
   private static final Pattern REJECTED = Pattern.compile(

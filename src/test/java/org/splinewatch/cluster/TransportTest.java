@@ -17,6 +17,8 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.serialization.Serialization;
 import org.apache.pekko.serialization.SerializationExtension;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.splinewatch.LogCapturingExtension;
 import org.splinewatch.analysis.TestSnapshots;
 import org.splinewatch.metrics.MetricsActor;
 import org.splinewatch.snapshot.Sample;
@@ -25,6 +27,7 @@ import org.splinewatch.snapshot.SnapshotCodec;
 import org.splinewatch.snapshot.WeightSnapshot;
 
 /** The binary codec, the CBOR binding of cluster messages, and the publisher's size limit and chunking. */
+@ExtendWith(LogCapturingExtension.class)
 class TransportTest {
 
   @Test
