@@ -152,7 +152,7 @@ class MessageValidationTest {
 
   @Test
   void aNonLoopbackAddressNeedsTlsOrInsecure() {
-    ClusterSettings base = ClusterSettings.fromConfig(ClusterRunTest.nodeConfig(Map.of()));
+    ClusterSettings base = ClusterSettings.fromConfig(ClusterRunIT.nodeConfig(Map.of()));
     assertEquals("", base.checkExposure());
     ClusterSettings exposed = new ClusterSettings("0.0.0.0", 0, "", List.of(), base.chunkBytes(),
         base.maxSnapshotBytes(), 1, base.joinTimeout(), base.snapshotTimeout(), base.downAfter(),
@@ -167,7 +167,7 @@ class MessageValidationTest {
         base.maxSnapshotBytes(), 1, base.joinTimeout(), base.snapshotTimeout(), base.downAfter(),
         base.heartbeatPause(), 4, base.maxPartialBytes(), 100, new ClusterSettings.Tls(true, "", "", ""), false);
     var noStore = assertThrows(IllegalArgumentException.class, () -> tlsWithoutFiles.nodeConfig(
-        ClusterRunTest.nodeConfig(Map.of()), List.of()));
+        ClusterRunIT.nodeConfig(Map.of()), List.of()));
     assertTrue(noStore.getMessage().contains("key-store"), noStore.getMessage());
   }
 

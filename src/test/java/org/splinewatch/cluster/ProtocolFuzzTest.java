@@ -99,7 +99,7 @@ class ProtocolFuzzTest {
         Thread.sleep(100);
       }
       String seed = "127.0.0.1:" + clusterPort;
-      Config c = ClusterRunTest.nodeConfig(Map.of("splinewatch.cluster.seed", seed));
+      Config c = ClusterRunIT.nodeConfig(Map.of("splinewatch.cluster.seed", seed));
       fuzzer = ClusterNode.start(Behaviors.empty(), ClusterSettings.fromConfig(c), List.of("trainer"), c);
       ActorRef<MetricsNode.Command> metricsNode = ClusterNode.awaitService(fuzzer, MetricsNode.KEY, 1,
           Duration.ofSeconds(60)).iterator().next();
@@ -217,7 +217,7 @@ class ProtocolFuzzTest {
       assertEquals(1.0, byReason.getOrDefault("expired", 0.0), byReason.toString());
 
       // a legitimate run right after: analysed and exported
-      ClusterRunTest.remoteRunSucceeds(tmp, "legit", seed, Map.of());
+      ClusterRunIT.remoteRunSucceeds(tmp, "legit", seed, Map.of());
       String body = scrape(http, httpPort);
       assertTrue(body.matches("(?s).*splinewatch_embedding_uniformity\\{[^}]*run=\"legit\".*"), body);
       assertFalse(body.contains("evil_metric") || body.contains("someone-else"), body);

@@ -61,7 +61,7 @@ class TransportTest {
   }
 
   private static ActorSystem<Void> node() {
-    Config c = ClusterRunTest.nodeConfig(Map.of());
+    Config c = ClusterRunIT.nodeConfig(Map.of());
     return ClusterNode.start(Behaviors.empty(), ClusterSettings.fromConfig(c), List.of("trainer"), c);
   }
 
@@ -96,7 +96,7 @@ class TransportTest {
           worker.getRef()));
       WeightSnapshot small = TestSnapshots.classifier(1, 10);
       int size = SnapshotCodec.encode(small).length;
-      ClusterSettings base = ClusterSettings.fromConfig(ClusterRunTest.nodeConfig(Map.of()));
+      ClusterSettings base = ClusterSettings.fromConfig(ClusterRunIT.nodeConfig(Map.of()));
       ClusterSettings settings = new ClusterSettings(base.host(), 0, "", List.of(), 1024, size + 10, 1,
           base.joinTimeout(), Duration.ofMinutes(1), base.downAfter(), base.heartbeatPause());
       ActorRef<SnapshotPublisher.Command> publisher = system.systemActorOf(SnapshotPublisher.create(

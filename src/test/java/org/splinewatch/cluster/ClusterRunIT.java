@@ -35,7 +35,7 @@ import org.splinewatch.trainer.RunSettings;
  * counted as dropped.
  */
 @ExtendWith(LogCapturingExtension.class)
-class ClusterRunTest {
+class ClusterRunIT {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   @TempDir
