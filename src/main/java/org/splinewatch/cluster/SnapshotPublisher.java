@@ -34,7 +34,7 @@ import org.splinewatch.wire.CborSerializable;
  * throughput. While every node is busy, up to {@code bufferSize} encoded snapshots wait; beyond that the oldest is
  * dropped. Dropped snapshots, those held by a node that becomes unreachable or leaves, those not finished within
  * {@code snapshot-timeout}, and those over {@code max-snapshot-bytes} all count in
- * {@code splinewatch_snapshots_dropped_total} for every analyzer of the run.
+ * {@link MetricFamily#SNAPSHOTS_DROPPED_TOTAL} for every analyzer of the run.
  *
  * <p>The bookkeeping lives in plain classes: {@link WorkerPool} (reachable workers, least-loaded routing, what each
  * holds), {@link DropOldestBuffer} (the waiting snapshots) and {@link Chunker}; this actor handles the messages, the

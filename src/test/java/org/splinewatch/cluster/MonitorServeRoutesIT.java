@@ -12,7 +12,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
+import org.splinewatch.LogCapturingExtension;
 import org.splinewatch.analysis.EmbeddingViews;
 import org.splinewatch.monitor.MonitorServer;
 
@@ -20,6 +22,7 @@ import org.splinewatch.monitor.MonitorServer;
  * {@code ./monitor serve} (metrics role) serves what the Grafana picture panel and the live page's embedding view ask
  * for, for any run under its output directory, and the process-health families on its {@code /metrics}.
  */
+@ExtendWith(LogCapturingExtension.class)
 class MonitorServeRoutesIT {
   @TempDir
   Path tmp;
