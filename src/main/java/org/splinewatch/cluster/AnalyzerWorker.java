@@ -5,7 +5,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -24,6 +23,7 @@ import org.apache.pekko.actor.typed.receptionist.ServiceKey;
 import org.splinewatch.analysis.Analyze;
 import org.splinewatch.analysis.Analyzed;
 import org.splinewatch.metrics.MetricsActor;
+import org.splinewatch.snapshot.MetricFamily;
 import org.splinewatch.snapshot.Sample;
 import org.splinewatch.monitor.RunGuardian;
 import org.splinewatch.snapshot.RunIds;
@@ -41,9 +41,9 @@ import org.splinewatch.wire.CborSerializable;
  *
  * <p>Every message is checked before anything is allocated: run ids ({@link RunIds}), references present, the
  * run's token (chosen by its publisher in {@link OpenRun}; chunks and {@link CloseRun} without it are refused, and
- * an open run cannot be taken over), chunk counts up to {@code max-snapshot-bytes / chunk-bytes + 1}, indices,
- * chunk and total sizes, at most {@code max-open-runs} runs and the partial transfers of
- * {@code in-flight-per-analyzer + 1} snapshots per run. Partial transfers expire after {@code snapshot-timeout}.
+ * an open run cannot be taken over), at most {@code max-open-runs} runs; then the {@link ChunkAssembler} checks
+ * chunk counts, indices, chunk and total sizes and the partial transfers of {@code in-flight-per-analyzer + 1}
+ * snapshots per run, and expires partial transfers after {@code snapshot-timeout}.
  * Refused messages are counted by {@link Rejections}. The role restarts with backoff after a failure and keeps its
  * runs and their analyzers.
  */
@@ -87,24 +87,11 @@ public final class AnalyzerWorker extends AbstractBehavior<AnalyzerWorker.Comman
   private record Sweep() implements Command {
   }
 
-  /** A transfer being reassembled. */
-  private static final class Partial {
-    final byte[][] parts;
-    int received;
-    long bytes;
-    final long startedNanos = System.nanoTime();
-
-    Partial(int count) {
-      parts = new byte[count][];
-    }
-  }
-
-  /** Per run: the opening message, the decoded description, analyzer children, and partial transfers. */
+  /** Per run: the opening message, the decoded description and the analyzer children. */
   private static final class RunState {
     final OpenRun open;
     RunInfo info;
     final Map<String, ActorRef<Analyze>> analyzers = new LinkedHashMap<>();
-    final Map<Long, Partial> partial = new HashMap<>();
     long analysed;
 
     RunState(OpenRun open) {
@@ -118,7 +105,7 @@ public final class AnalyzerWorker extends AbstractBehavior<AnalyzerWorker.Comman
   private final ClusterSettings limits;
   private final Rejections rejections;
   private final Map<String, RunState> runs;
-  private long partialBytes; // over all runs; bounded by max-partial-bytes
+  private final ChunkAssembler chunks;
 
   /**
    * With the default limits of {@code reference.conf}, counting refused messages privately.
@@ -136,18 +123,20 @@ public final class AnalyzerWorker extends AbstractBehavior<AnalyzerWorker.Comman
   public static Behavior<Command> create(Function<List<String>, List<RunGuardian.AnalyzerSpec>> catalogue, Path out,
       Duration analysisTimeout, ClusterSettings limits, Rejections rejections) {
     Map<String, RunState> runs = new HashMap<>(); // outlives restarts, as the analyzer children do
+    ChunkAssembler chunks = ChunkAssembler.of(limits); // so do the partial transfers
     Duration sweep = limits.snapshotTimeout().dividedBy(4).compareTo(Duration.ofSeconds(1)) < 0
         ? Duration.ofSeconds(1) : limits.snapshotTimeout().dividedBy(4);
     return Behaviors.supervise(Behaviors.<Command>setup(ctx -> Behaviors.withTimers(timers -> {
       ctx.getSystem().receptionist().tell(Receptionist.register(KEY, ctx.getSelf()));
       timers.startTimerWithFixedDelay("sweep", new Sweep(), sweep);
-      return new AnalyzerWorker(ctx, catalogue, out, analysisTimeout, limits, rejections, runs);
+      return new AnalyzerWorker(ctx, catalogue, out, analysisTimeout, limits, rejections, runs, chunks);
     }))).onFailure(Exception.class, SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200),
         Duration.ofSeconds(10), 0.2).withStopChildren(false));
   }
 
   private AnalyzerWorker(ActorContext<Command> ctx, Function<List<String>, List<RunGuardian.AnalyzerSpec>> catalogue,
-      Path out, Duration analysisTimeout, ClusterSettings limits, Rejections rejections, Map<String, RunState> runs) {
+      Path out, Duration analysisTimeout, ClusterSettings limits, Rejections rejections, Map<String, RunState> runs,
+      ChunkAssembler chunks) {
     super(ctx);
     this.catalogue = catalogue;
     this.out = out;
@@ -155,8 +144,7 @@ public final class AnalyzerWorker extends AbstractBehavior<AnalyzerWorker.Comman
     this.limits = limits;
     this.rejections = rejections;
     this.runs = runs;
-    this.partialBytes = runs.values().stream().flatMap(r -> r.partial.values().stream()).mapToLong(p -> p.bytes)
-        .sum();
+    this.chunks = chunks;
   }
 
   @Override
@@ -234,55 +222,16 @@ public final class AnalyzerWorker extends AbstractBehavior<AnalyzerWorker.Comman
       return this;
     }
     ActorRef<?> peer = run.open.publisher();
-    int maxChunks = limits.maxChunks();
-    if (c.data() == null || c.data().length == 0 || c.data().length > limits.chunkBytes()) {
-      reject("bad_chunk", peer, "chunk of run " + c.runId() + " with " + (c.data() == null ? "no" : c.data().length)
-          + " bytes; expected 1 to chunk-bytes = " + limits.chunkBytes());
+    ChunkAssembler.Outcome outcome = chunks.add(c.runId(), c.transfer(), c.index(), c.count(), c.data(),
+        run.info != null);
+    if (outcome instanceof ChunkAssembler.Refused r) {
+      reject(r.reason(), peer, r.detail());
       return this;
     }
-    if (c.transfer() < 0 || c.count() < 1 || c.count() > maxChunks || c.index() < 0 || c.index() >= c.count()) {
-      reject("bad_chunk", peer, "chunk " + c.index() + "/" + c.count() + " of transfer " + c.transfer() + " of run "
-          + c.runId() + "; expected a transfer >= 0 and 0 <= index < count <= " + maxChunks);
+    if (!(outcome instanceof ChunkAssembler.Complete complete)) {
       return this;
     }
-    Partial p = run.partial.get(c.transfer());
-    if (p == null) {
-      if (run.partial.size() >= limits.inFlightPerAnalyzer() + 1) {
-        reject("too_many_transfers", peer, "run " + c.runId() + " already has " + run.partial.size()
-            + " partial transfers");
-        return this;
-      }
-      if (c.transfer() == 0 && run.info != null) {
-        reject("bad_chunk", peer, "run " + c.runId() + " sent its description twice");
-        return this;
-      }
-      p = new Partial(c.count());
-      run.partial.put(c.transfer(), p);
-    }
-    if (p.parts.length != c.count() || p.parts[c.index()] != null) {
-      reject("bad_chunk", peer, "chunk " + c.index() + "/" + c.count() + " of transfer " + c.transfer()
-          + " contradicts or repeats an earlier one");
-      return this;
-    }
-    if (partialBytes + c.data().length > limits.maxPartialBytes()) {
-      reject("buffer_full", peer, "incomplete transfers hold " + partialBytes + " bytes, the limit of"
-          + " splinewatch.cluster.max-partial-bytes");
-      return this;
-    }
-    if (p.bytes + c.data().length > limits.maxSnapshotBytes()) {
-      drop(run, c.transfer());
-      reject("too_large", peer, "transfer " + c.transfer() + " of run " + c.runId() + " exceeds max-snapshot-bytes = "
-          + limits.maxSnapshotBytes());
-      return this;
-    }
-    p.parts[c.index()] = c.data();
-    p.bytes += c.data().length;
-    partialBytes += c.data().length;
-    if (++p.received < p.parts.length) {
-      return this;
-    }
-    drop(run, c.transfer());
-    byte[] payload = join(p.parts, p.bytes);
+    byte[] payload = complete.payload();
     if (c.transfer() == 0) {
       openAnalyzers(run, payload);
     } else if (run.info == null) {
@@ -295,18 +244,9 @@ public final class AnalyzerWorker extends AbstractBehavior<AnalyzerWorker.Comman
 
   /** Drops partial transfers older than {@code snapshot-timeout}. */
   private Behavior<Command> expire() {
-    long limit = limits.snapshotTimeout().toNanos();
-    long now = System.nanoTime();
-    for (RunState run : runs.values()) {
-      for (Iterator<Map.Entry<Long, Partial>> it = run.partial.entrySet().iterator(); it.hasNext(); ) {
-        var e = it.next();
-        if (now - e.getValue().startedNanos > limit) {
-          it.remove();
-          partialBytes -= e.getValue().bytes;
-          reject("expired", run.open.publisher(), "transfer " + e.getKey() + " of run " + run.open.runId()
-              + " incomplete after " + limits.snapshotTimeout().toSeconds() + " s");
-        }
-      }
+    for (ChunkAssembler.Expired e : chunks.expire()) {
+      RunState run = runs.get(e.runId());
+      reject("expired", run == null ? null : run.open.publisher(), e.detail());
     }
     return this;
   }
@@ -363,39 +303,22 @@ public final class AnalyzerWorker extends AbstractBehavior<AnalyzerWorker.Comman
     if (run != null) {
       run.analysed++;
       // per node, so that a dashboard (and the tests) can see how work spreads over analyzer nodes
-      run.open.metrics().tell(new MetricsActor.Publish(List.of(Sample.of("splinewatch_cluster_snapshots_analysed_total",
-          run.analysed, m.step(), "node", ClusterNode.address(getContext().getSystem())))));
+      run.open.metrics().tell(new MetricsActor.Publish(List.of(Sample.of(
+          MetricFamily.CLUSTER_SNAPSHOTS_ANALYSED_TOTAL.id(), run.analysed, m.step(),
+          "node", ClusterNode.address(getContext().getSystem())))));
       run.open.publisher().tell(new SnapshotPublisher.Analysed(m.runId(), m.transfer(), getContext().getSelf(),
           m.error()));
     }
     return this;
   }
 
-  private void drop(RunState run, long transfer) {
-    Partial p = run.partial.remove(transfer);
-    if (p != null) {
-      partialBytes -= p.bytes;
-    }
-  }
-
   private Behavior<Command> close(String runId) {
     RunState run = runs.remove(runId);
+    chunks.forget(runId);
     if (run != null) {
-      run.partial.values().forEach(p -> partialBytes -= p.bytes);
       run.analyzers.values().forEach(getContext()::stop);
       getContext().unwatch(run.open.publisher());
     }
     return this;
-  }
-
-  /** The parts in order; {@code total} (their summed length) is at most max-snapshot-bytes, so it fits an int. */
-  private static byte[] join(byte[][] parts, long total) {
-    byte[] all = new byte[Math.toIntExact(total)];
-    int at = 0;
-    for (byte[] p : parts) {
-      System.arraycopy(p, 0, all, at, p.length);
-      at += p.length;
-    }
-    return all;
   }
 }

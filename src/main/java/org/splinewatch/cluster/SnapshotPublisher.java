@@ -1,10 +1,6 @@
 package org.splinewatch.cluster;
 
-import java.time.Duration;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -22,7 +18,9 @@ import org.apache.pekko.actor.typed.receptionist.Receptionist;
 import org.apache.pekko.cluster.ClusterEvent;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Subscribe;
+import org.splinewatch.hub.DropOldestBuffer;
 import org.splinewatch.metrics.MetricsActor;
+import org.splinewatch.snapshot.MetricFamily;
 import org.splinewatch.snapshot.Sample;
 import org.splinewatch.snapshot.RunInfo;
 import org.splinewatch.snapshot.SnapshotCodec;
@@ -36,7 +34,11 @@ import org.splinewatch.wire.CborSerializable;
  * throughput. While every node is busy, up to {@code bufferSize} encoded snapshots wait; beyond that the oldest is
  * dropped. Dropped snapshots, those held by a node that becomes unreachable or leaves, those not finished within
  * {@code snapshot-timeout}, and those over {@code max-snapshot-bytes} all count in
- * {@code splinewatch_snapshots_dropped_total} for every analyzer of the run.
+ * {@link MetricFamily#SNAPSHOTS_DROPPED_TOTAL} for every analyzer of the run.
+ *
+ * <p>The bookkeeping lives in plain classes: {@link WorkerPool} (reachable workers, least-loaded routing, what each
+ * holds), {@link DropOldestBuffer} (the waiting snapshots) and {@link Chunker}; this actor handles the messages, the
+ * timers and the metrics.
  */
 public final class SnapshotPublisher extends AbstractBehavior<SnapshotPublisher.Command> {
 
@@ -72,11 +74,6 @@ public final class SnapshotPublisher extends AbstractBehavior<SnapshotPublisher.
   private record Encoded(long step, byte[] bytes) {
   }
 
-  private static final class Worker {
-    boolean opened;
-    final Map<Long, Long> inFlight = new LinkedHashMap<>(); // transfer -> step
-  }
-
   private final TimerScheduler<Command> timers;
   private final String runId;
   private final String token = token(); // proves to analyzer nodes that chunks and CloseRun come from this publisher
@@ -84,12 +81,9 @@ public final class SnapshotPublisher extends AbstractBehavior<SnapshotPublisher.
   private final List<String> analyzers;
   private final ActorRef<MetricsActor.Command> metrics;
   private final ClusterSettings settings;
-  private final int bufferSize;
-  private final Map<ActorRef<AnalyzerWorker.Command>, Worker> workers = new LinkedHashMap<>();
-  private final Set<Address> unreachable = new HashSet<>();
-  private Set<ActorRef<AnalyzerWorker.Command>> listed = Set.of();
-  private boolean listingSeen;
-  private final ArrayDeque<Encoded> waiting = new ArrayDeque<>();
+  private final Chunker chunker;
+  private final WorkerPool<ActorRef<AnalyzerWorker.Command>, Address> pool;
+  private final DropOldestBuffer<Encoded> waiting; // while every worker is busy
   private final List<ActorRef<Done>> drainers = new ArrayList<>();
   private long nextTransfer = 1;
   private long bytesSent;
@@ -119,7 +113,9 @@ public final class SnapshotPublisher extends AbstractBehavior<SnapshotPublisher.
     this.analyzers = List.copyOf(analyzers);
     this.metrics = metrics;
     this.settings = settings;
-    this.bufferSize = Math.max(1, bufferSize);
+    this.chunker = new Chunker(settings.chunkBytes());
+    this.pool = new WorkerPool<>(settings.inFlightPerAnalyzer(), ref -> ref.path().address());
+    this.waiting = new DropOldestBuffer<>(Math.max(1, bufferSize), e -> dropped(e.step(), null));
   }
 
   @Override
@@ -128,26 +124,17 @@ public final class SnapshotPublisher extends AbstractBehavior<SnapshotPublisher.
         .onMessage(Publish.class, this::onPublish)
         .onMessage(Analysed.class, this::onAnalysed)
         .onMessage(WorkersChanged.class, m -> {
-          listed = m.workers();
-          listingSeen = true;
-          refreshWorkers();
+          lost(pool.listed(m.workers()));
           return dispatch();
         })
         .onMessage(Reachability.class, m -> {
-          if (m.reachable()) {
-            unreachable.remove(m.address());
-          } else {
-            unreachable.add(m.address());
-          }
-          refreshWorkers();
+          lost(pool.reachability(m.address(), m.reachable()));
           return dispatch();
         })
         .onMessage(TimedOut.class, m -> {
-          for (Worker w : workers.values()) {
-            Long step = w.inFlight.remove(m.transfer());
-            if (step != null) {
-              dropped(step, "not analysed within " + settings.snapshotTimeout().toSeconds() + " s");
-            }
+          Long step = pool.timedOut(m.transfer());
+          if (step != null) {
+            dropped(step, "not analysed within " + settings.snapshotTimeout().toSeconds() + " s");
           }
           return dispatch();
         })
@@ -157,11 +144,7 @@ public final class SnapshotPublisher extends AbstractBehavior<SnapshotPublisher.
         })
         .onSignal(PostStop.class, s -> {
           // the run is over: analyzer nodes that served it stop its analyzers
-          workers.forEach((ref, w) -> {
-            if (w.opened) {
-              ref.tell(new AnalyzerWorker.CloseRun(runId, token));
-            }
-          });
+          pool.opened().forEach(ref -> ref.tell(new AnalyzerWorker.CloseRun(runId, token)));
           return this;
         })
         .build();
@@ -178,16 +161,12 @@ public final class SnapshotPublisher extends AbstractBehavior<SnapshotPublisher.
       dropped(m.snapshot().step(), null);
       return this;
     }
-    waiting.addLast(new Encoded(m.snapshot().step(), bytes));
-    while (waiting.size() > bufferSize) {
-      dropped(waiting.removeFirst().step(), null);
-    }
+    waiting.add(new Encoded(m.snapshot().step(), bytes)); // may drop the oldest waiting one
     return dispatch();
   }
 
   private Behavior<Command> onAnalysed(Analysed m) {
-    Worker w = workers.get(m.worker());
-    if (w != null && w.inFlight.remove(m.transfer()) != null) {
+    if (pool.finished(m.worker(), m.transfer())) {
       timers.cancel(m.transfer());
       if (m.error() != null) {
         getContext().getLog().warn("analyzer node {} failed on transfer {}: {}", m.worker().path().address(),
@@ -197,69 +176,42 @@ public final class SnapshotPublisher extends AbstractBehavior<SnapshotPublisher.
     return dispatch();
   }
 
-  /** Workers: listed by the receptionist and reachable. Snapshots held by a node that went away are dropped. */
-  private void refreshWorkers() {
-    for (var it = workers.entrySet().iterator(); it.hasNext(); ) {
-      var e = it.next();
-      if (!listed.contains(e.getKey()) || unreachable.contains(e.getKey().path().address())) {
-        for (var f : e.getValue().inFlight.entrySet()) {
-          timers.cancel(f.getKey());
-          dropped(f.getValue(), "analyzer node " + e.getKey().path().address() + " left");
-        }
-        it.remove();
-      }
-    }
-    for (ActorRef<AnalyzerWorker.Command> ref : listed) {
-      if (!unreachable.contains(ref.path().address())) {
-        workers.computeIfAbsent(ref, r -> new Worker());
-      }
+  /** Snapshots held by a node that went away are dropped. */
+  private void lost(List<WorkerPool.Lost<ActorRef<AnalyzerWorker.Command>>> lost) {
+    for (var l : lost) {
+      timers.cancel(l.transfer());
+      dropped(l.step(), "analyzer node " + l.worker().path().address() + " left");
     }
   }
 
   private Behavior<Command> dispatch() {
     while (!waiting.isEmpty()) {
-      ActorRef<AnalyzerWorker.Command> target = null;
-      int least = Integer.MAX_VALUE;
-      for (var e : workers.entrySet()) {
-        int n = e.getValue().inFlight.size();
-        if (n < settings.inFlightPerAnalyzer() && n < least) {
-          least = n;
-          target = e.getKey();
-        }
-      }
+      ActorRef<AnalyzerWorker.Command> target = pool.leastLoaded();
       if (target == null) {
         break;
       }
-      Worker w = workers.get(target);
-      // rotate so that equally loaded workers take turns
-      workers.remove(target);
-      workers.put(target, w);
-      if (!w.opened) {
+      if (pool.open(target)) {
         target.tell(new AnalyzerWorker.OpenRun(runId, analyzers, metrics, getContext().getSelf(), token));
         send(target, 0, runBytes);
-        w.opened = true;
       }
-      Encoded next = waiting.removeFirst();
+      Encoded next = waiting.poll();
       long transfer = nextTransfer++;
       send(target, transfer, next.bytes());
-      w.inFlight.put(transfer, next.step());
+      pool.sent(target, transfer, next.step());
       timers.startSingleTimer(transfer, new TimedOut(transfer), settings.snapshotTimeout());
       snapshotsSent++;
       metrics.tell(new MetricsActor.Publish(List.of(
-          Sample.of("splinewatch_snapshot_bytes", next.bytes().length, next.step()),
-          Sample.of("splinewatch_cluster_sent_bytes_total", bytesSent, next.step()),
-          Sample.of("splinewatch_cluster_snapshots_sent_total", snapshotsSent, next.step()))));
+          Sample.of(MetricFamily.SNAPSHOT_BYTES.id(), next.bytes().length, next.step()),
+          Sample.of(MetricFamily.CLUSTER_SENT_BYTES_TOTAL.id(), bytesSent, next.step()),
+          Sample.of(MetricFamily.CLUSTER_SNAPSHOTS_SENT_TOTAL.id(), snapshotsSent, next.step()))));
     }
     return checkDrained();
   }
 
   private void send(ActorRef<AnalyzerWorker.Command> to, long transfer, byte[] payload) {
-    int chunk = settings.chunkBytes();
-    int count = Math.max(1, (payload.length + chunk - 1) / chunk);
-    for (int i = 0; i < count; i++) {
-      int from = i * chunk;
-      byte[] part = java.util.Arrays.copyOfRange(payload, from, Math.min(payload.length, from + chunk));
-      to.tell(new AnalyzerWorker.Chunk(runId, transfer, i, count, part, token));
+    List<byte[]> parts = chunker.split(payload);
+    for (int i = 0; i < parts.size(); i++) {
+      to.tell(new AnalyzerWorker.Chunk(runId, transfer, i, parts.size(), parts.get(i), token));
     }
     bytesSent += payload.length;
   }
@@ -280,13 +232,11 @@ public final class SnapshotPublisher extends AbstractBehavior<SnapshotPublisher.
   }
 
   private Behavior<Command> checkDrained() {
-    boolean idle = waiting.isEmpty() && workers.values().stream().allMatch(w -> w.inFlight.isEmpty());
-    if (idle || (workers.isEmpty() && listingSeen && !drainers.isEmpty())) {
+    boolean idle = waiting.isEmpty() && pool.idle();
+    if (idle || (pool.isEmpty() && pool.listingSeen() && !drainers.isEmpty())) {
       if (!idle) {
         // nobody can analyse what is left: it is dropped rather than waited for
-        while (!waiting.isEmpty()) {
-          dropped(waiting.removeFirst().step(), "no analyzer node at the end of the run");
-        }
+        waiting.drain().forEach(e -> dropped(e.step(), "no analyzer node at the end of the run"));
       }
       drainers.forEach(d -> d.tell(Done.getInstance()));
       drainers.clear();

@@ -1,6 +1,5 @@
 package org.splinewatch.hub;
 
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -19,10 +18,11 @@ import org.splinewatch.snapshot.WeightSnapshot;
 
 /**
  * Broadcasts snapshots to every analyzer in parallel. Each analyzer has its own stream: a queue the trainer offers
- * to without waiting, a conflating buffer of {@code bufferSize} snapshots that drops the oldest when the analyzer
- * lags (each drop reported through {@code onDrop}), and {@code mapAsync(1)} calling the analyzer. An analysis that
- * fails completes exceptionally and is skipped; the stream goes on. An analyzer may keep a longer buffer of its own
- * (the priority analyzers of {@code splinewatch.analysis.priority}, whose snapshots the collapse rules need).
+ * to without waiting, a conflating {@link DropOldestBuffer} of {@code bufferSize} snapshots that drops the oldest
+ * when the analyzer lags (each drop reported through {@code onDrop}), and {@code mapAsync(1)} calling the analyzer.
+ * An analysis that fails completes exceptionally and is skipped; the stream goes on. An analyzer may keep a longer
+ * buffer of its own (the priority analyzers of {@code splinewatch.analysis.priority}, whose snapshots the collapse
+ * rules need).
  */
 public final class SnapshotHub {
 
@@ -49,18 +49,14 @@ public final class SnapshotHub {
       int keep = a.bufferSize() > 0 ? a.bufferSize() : bufferSize;
       Pair<BoundedSourceQueue<WeightSnapshot>, CompletionStage<Done>> m = Source.<WeightSnapshot>queue(1)
           .conflateWithSeed(s -> {
-            ArrayDeque<WeightSnapshot> d = new ArrayDeque<>();
-            d.add(s);
-            return d;
-          }, (d, s) -> {
-            d.add(s);
-            while (d.size() > keep) {
-              d.removeFirst();
-              onDrop.accept(a.name());
-            }
-            return d;
+            DropOldestBuffer<WeightSnapshot> b = new DropOldestBuffer<>(keep, dropped -> onDrop.accept(a.name()));
+            b.add(s);
+            return b;
+          }, (b, s) -> {
+            b.add(s);
+            return b;
           })
-          .mapConcat(d -> d)
+          .mapConcat(DropOldestBuffer::drain)
           .mapAsync(1, s -> a.analyze().apply(s).handle((r, e) -> Done.getInstance()))
           .toMat(Sink.ignore(), Keep.both())
           .run(system);

@@ -14,8 +14,11 @@ import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.splinewatch.LogCapturingExtension;
 
 /** Priority analyzers go first on the shared analysis thread; everyone else is first come, first served. */
+@ExtendWith(LogCapturingExtension.class)
 class AnalysisPriorityTest {
   @Test
   void ranksByTheAnalyzerNameAtTheEndOfTheActorName() {

@@ -18,12 +18,13 @@ import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.splinewatch.LogCapturingExtension;
 import org.splinewatch.metrics.MetricsActor;
 import org.splinewatch.snapshot.Sample;
 import org.splinewatch.snapshot.WeightSnapshot;
 
 /** {@link AnalyzerActor} with the Pekko typed testkit: replies, published samples, failure, restart. */
-@ExtendWith(TestKitJUnit5Extension.class)
+@ExtendWith({TestKitJUnit5Extension.class, LogCapturingExtension.class})
 class AnalyzerActorTest {
   @JUnit5TestKit
   public ActorTestKit testKit = new JUnit5TestKitBuilder().build();

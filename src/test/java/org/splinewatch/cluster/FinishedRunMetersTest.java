@@ -20,6 +20,7 @@ import org.apache.pekko.actor.typed.ActorRef;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
+import org.splinewatch.LogCapturingExtension;
 import org.splinewatch.metrics.MetricsActor;
 import org.splinewatch.metrics.RetentionSettings;
 import org.splinewatch.snapshot.Sample;
@@ -28,7 +29,7 @@ import org.splinewatch.monitor.RunGuardian;
 import org.splinewatch.trainer.TrainerActor;
 
 /** {@code monitor serve}: a finished run's meters leave {@code /metrics} after the grace period; a running one's stay. */
-@ExtendWith(TestKitJUnit5Extension.class)
+@ExtendWith({TestKitJUnit5Extension.class, LogCapturingExtension.class})
 class FinishedRunMetersTest {
   @JUnit5TestKit
   public ActorTestKit testKit = new JUnit5TestKitBuilder().build();

@@ -20,6 +20,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.splinewatch.analysis.TestSnapshots;
 import org.splinewatch.metrics.MetricsActor;
+import org.splinewatch.snapshot.MetricFamily;
 import org.splinewatch.snapshot.Sample;
 import org.splinewatch.regions.Layer;
 import org.splinewatch.snapshot.MetricFamily;
@@ -38,12 +39,13 @@ class MessageValidationTest {
     try (Stream<Path> files = Files.walk(Path.of("src/main/java"))) {
       for (Path f : files.filter(p -> p.toString().endsWith(".java")
           && !p.getFileName().toString().equals("MetricFamilies.java")).toList()) {
-        Matcher m = literal.matcher(Files.readString(f));
+        String source = Files.readString(f);
+        Matcher m = literal.matcher(source);
         while (m.find()) {
           found.add(m.group(1));
         }
         // and the catalogue's constants where the code names a family through it (the sample families only)
-        Matcher c = constant.matcher(Files.readString(f));
+        Matcher c = constant.matcher(source);
         while (c.find() && !f.endsWith("MetricFamily.java")) {
           MetricFamily family = MetricFamily.byId("splinewatch_" + c.group(1).toLowerCase(java.util.Locale.ROOT));
           if (family != null && family.origin() == MetricFamily.Origin.SAMPLE) {
@@ -155,7 +157,7 @@ class MessageValidationTest {
 
   @Test
   void aNonLoopbackAddressNeedsTlsOrInsecure() {
-    ClusterSettings base = ClusterSettings.fromConfig(ClusterRunTest.nodeConfig(Map.of()));
+    ClusterSettings base = ClusterSettings.fromConfig(ClusterRunIT.nodeConfig(Map.of()));
     assertEquals("", base.checkExposure());
     ClusterSettings exposed = new ClusterSettings("0.0.0.0", 0, "", List.of(), base.chunkBytes(),
         base.maxSnapshotBytes(), 1, base.joinTimeout(), base.snapshotTimeout(), base.downAfter(),
@@ -170,7 +172,7 @@ class MessageValidationTest {
         base.maxSnapshotBytes(), 1, base.joinTimeout(), base.snapshotTimeout(), base.downAfter(),
         base.heartbeatPause(), 4, base.maxPartialBytes(), 100, new ClusterSettings.Tls(true, "", "", ""), false);
     var noStore = assertThrows(IllegalArgumentException.class, () -> tlsWithoutFiles.nodeConfig(
-        ClusterRunTest.nodeConfig(Map.of()), List.of()));
+        ClusterRunIT.nodeConfig(Map.of()), List.of()));
     assertTrue(noStore.getMessage().contains("key-store"), noStore.getMessage());
   }
 

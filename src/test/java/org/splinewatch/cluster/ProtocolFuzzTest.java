@@ -28,7 +28,9 @@ import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
+import org.splinewatch.LogCapturingExtension;
 import org.splinewatch.TestTools;
 import org.splinewatch.cli.Main;
 import org.splinewatch.metrics.MetricsActor;
@@ -44,6 +46,7 @@ import org.splinewatch.trainer.TrainerActor;
  * them is counted in {@code splinewatch_cluster_rejected_total}, an incomplete transfer expires, and a legitimate
  * run afterwards is analysed and exported with no trace of the hostile metrics.
  */
+@ExtendWith(LogCapturingExtension.class)
 class ProtocolFuzzTest {
   private static final int MESSAGES = 3000;
   private static final Pattern REJECTED = Pattern.compile(
@@ -96,7 +99,7 @@ class ProtocolFuzzTest {
         Thread.sleep(100);
       }
       String seed = "127.0.0.1:" + clusterPort;
-      Config c = ClusterRunTest.nodeConfig(Map.of("splinewatch.cluster.seed", seed));
+      Config c = ClusterRunIT.nodeConfig(Map.of("splinewatch.cluster.seed", seed));
       fuzzer = ClusterNode.start(Behaviors.empty(), ClusterSettings.fromConfig(c), List.of("trainer"), c);
       ActorRef<MetricsNode.Command> metricsNode = ClusterNode.awaitService(fuzzer, MetricsNode.KEY, 1,
           Duration.ofSeconds(60)).iterator().next();
@@ -214,7 +217,7 @@ class ProtocolFuzzTest {
       assertEquals(1.0, byReason.getOrDefault("expired", 0.0), byReason.toString());
 
       // a legitimate run right after: analysed and exported
-      ClusterRunTest.remoteRunSucceeds(tmp, "legit", seed, Map.of());
+      ClusterRunIT.remoteRunSucceeds(tmp, "legit", seed, Map.of());
       String body = scrape(http, httpPort);
       assertTrue(body.matches("(?s).*splinewatch_embedding_uniformity\\{[^}]*run=\"legit\".*"), body);
       assertFalse(body.contains("evil_metric") || body.contains("someone-else"), body);

@@ -17,6 +17,8 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.serialization.Serialization;
 import org.apache.pekko.serialization.SerializationExtension;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.splinewatch.LogCapturingExtension;
 import org.splinewatch.analysis.TestSnapshots;
 import org.splinewatch.metrics.MetricsActor;
 import org.splinewatch.snapshot.Sample;
@@ -25,6 +27,7 @@ import org.splinewatch.snapshot.SnapshotCodec;
 import org.splinewatch.snapshot.WeightSnapshot;
 
 /** The binary codec, the CBOR binding of cluster messages, and the publisher's size limit and chunking. */
+@ExtendWith(LogCapturingExtension.class)
 class TransportTest {
 
   @Test
@@ -58,7 +61,7 @@ class TransportTest {
   }
 
   private static ActorSystem<Void> node() {
-    Config c = ClusterRunTest.nodeConfig(Map.of());
+    Config c = ClusterRunIT.nodeConfig(Map.of());
     return ClusterNode.start(Behaviors.empty(), ClusterSettings.fromConfig(c), List.of("trainer"), c);
   }
 
@@ -93,7 +96,7 @@ class TransportTest {
           worker.getRef()));
       WeightSnapshot small = TestSnapshots.classifier(1, 10);
       int size = SnapshotCodec.encode(small).length;
-      ClusterSettings base = ClusterSettings.fromConfig(ClusterRunTest.nodeConfig(Map.of()));
+      ClusterSettings base = ClusterSettings.fromConfig(ClusterRunIT.nodeConfig(Map.of()));
       ClusterSettings settings = new ClusterSettings(base.host(), 0, "", List.of(), 1024, size + 10, 1,
           base.joinTimeout(), Duration.ofMinutes(1), base.downAfter(), base.heartbeatPause());
       ActorRef<SnapshotPublisher.Command> publisher = system.systemActorOf(SnapshotPublisher.create(

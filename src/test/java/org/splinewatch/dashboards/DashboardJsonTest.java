@@ -423,11 +423,11 @@ class DashboardJsonTest {
     assertTrue(am.contains("/run/secrets/" + secrets.get(0)), "Alertmanager reads the compose secret");
     // tools from the Debian packages, where installed
     if (TestTools.installed("promtool")) {
-      DashboardQueriesTest.mustRun(List.of("promtool", "check", "config", "docker/prometheus.yml"));
+      DashboardQueriesIT.mustRun(List.of("promtool", "check", "config", "docker/prometheus.yml"));
     }
     if (TestTools.installed("amtool")) {
-      DashboardQueriesTest.mustRun(List.of("amtool", "check-config", "docker/alertmanager.yml"));
-      DashboardQueriesTest.mustRun(List.of("amtool", "check-config", "dashboards/alertmanager/alertmanager.yml"));
+      DashboardQueriesIT.mustRun(List.of("amtool", "check-config", "docker/alertmanager.yml"));
+      DashboardQueriesIT.mustRun(List.of("amtool", "check-config", "dashboards/alertmanager/alertmanager.yml"));
     }
     Set<String> provisioned = Files.readAllLines(Path.of("dashboards/grafana/provisioning/dashboards/splinewatch.yml"))
         .stream().filter(l -> l.contains("path:")).map(l -> l.substring(l.indexOf("path:") + 5).trim())

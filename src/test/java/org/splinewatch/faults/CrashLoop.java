@@ -11,7 +11,7 @@ import org.splinewatch.trainer.Checkpoints;
 import org.splinewatch.trainer.Trainer;
 
 /**
- * The victim of {@link CrashSafetyTest}: rewrites a checkpoint ({@code checkpoint DIR}) or {@code config.json}
+ * The victim of {@link CrashSafetyIT}: rewrites a checkpoint ({@code checkpoint DIR}) or {@code config.json}
  * ({@code config DIR}) in a loop until it is killed, printing {@code ready} after the first complete write. Every
  * file of checkpoint {@code k} holds {@code k} in each of its 8-byte words, so a mixed checkpoint is detectable.
  */

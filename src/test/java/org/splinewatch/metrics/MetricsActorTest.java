@@ -1,5 +1,6 @@
 package org.splinewatch.metrics;
 
+import org.splinewatch.LogCapturingExtension;
 import org.splinewatch.snapshot.Sample;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -23,7 +24,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /** {@link MetricsActor}: gauges with run labels in the Prometheus scrape, the same samples in metrics.jsonl. */
-@ExtendWith(TestKitJUnit5Extension.class)
+@ExtendWith({TestKitJUnit5Extension.class, LogCapturingExtension.class})
 class MetricsActorTest {
   @JUnit5TestKit
   public ActorTestKit testKit = new JUnit5TestKitBuilder().build();

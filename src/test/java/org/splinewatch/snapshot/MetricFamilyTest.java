@@ -28,8 +28,6 @@ class MetricFamilyTest {
    * what it still names. Empty once every branch of the restructuring (issue 20) has landed.
    */
   static final Map<String, String> NOT_YET_CONVERTED = Map.of(
-      "AnalyzerWorker.java", "splinewatch_cluster_snapshots_analysed_total (cluster)",
-      "SnapshotPublisher.java", "snapshot and transport samples (cluster)",
       "Rejections.java", "the splinewatch.cluster.rejected counter (cluster)",
       "MonitorServer.java", "the splinewatch.cluster.tls.refused counter (monitor wiring)");
 

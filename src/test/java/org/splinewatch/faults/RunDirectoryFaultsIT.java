@@ -24,7 +24,7 @@ import org.splinewatch.monitor.EmbeddedRun;
  * {@code mount -t tmpfs} (root, as {@code .ci/run} runs); skipped where mounting is not allowed.
  */
 @Timeout(value = 180, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
-class RunDirectoryFaultsTest {
+class RunDirectoryFaultsIT {
   @TempDir
   Path tmp;
 
@@ -63,7 +63,7 @@ class RunDirectoryFaultsTest {
     // checkpoints and the embedding analyzer's views elsewhere: metrics.jsonl fills first
     assertTrue(tmpfs(dir.resolve("checkpoints"), "64m"));
     assertTrue(tmpfs(dir.resolve("embeddings"), "64m"));
-    EmbeddedRun.Result r = FaultInjectionTest.run(endless("full"), List.of(), new EmbeddedRun.Listener() { },
+    EmbeddedRun.Result r = FaultInjectionIT.run(endless("full"), List.of(), new EmbeddedRun.Listener() { },
         Duration.ofSeconds(90));
     assertEquals(1, r.exitCode());
     String error = r.finished().error();
@@ -75,7 +75,7 @@ class RunDirectoryFaultsTest {
     List<String> lines = Files.readAllLines(dir.resolve("metrics.jsonl"));
     assertTrue(lines.size() > 10, "metrics.jsonl has " + lines.size() + " lines");
     for (String line : lines.subList(0, lines.size() - 1)) {
-      FaultInjectionTest.JSON.readTree(line);
+      FaultInjectionIT.JSON.readTree(line);
     }
   }
 
@@ -83,16 +83,16 @@ class RunDirectoryFaultsTest {
   void fullCheckpointDirectoryFailsTheRun() throws Exception {
     Path dir = tmp.resolve("runs").resolve("ck");
     assumeTrue(tmpfs(dir.resolve("checkpoints"), "32k"), "mount -t tmpfs is not allowed here");
-    EmbeddedRun.Result r = FaultInjectionTest.run(endless("ck"), List.of(), new EmbeddedRun.Listener() { },
+    EmbeddedRun.Result r = FaultInjectionIT.run(endless("ck"), List.of(), new EmbeddedRun.Listener() { },
         Duration.ofSeconds(90));
     assertEquals(1, r.exitCode());
     // 640 images in batches of 32: the first checkpoint is due at the end of epoch 1, step 20
     assertEquals(20, r.finished().steps());
     assertTrue(r.finished().error().startsWith("cannot write checkpoint " + dir.resolve("checkpoints")
         .resolve("latest")), r.finished().error());
-    List<JsonNode> events = FaultInjectionTest.events(dir);
+    List<JsonNode> events = FaultInjectionIT.events(dir);
     assertTrue(events.stream().anyMatch(e -> e.get("type").asText().equals("checkpoint_failed")), events.toString());
-    JsonNode end = FaultInjectionTest.runFinished(dir);
+    JsonNode end = FaultInjectionIT.runFinished(dir);
     assertEquals("failed", end.get("status").asText());
     assertTrue(end.get("error").asText().contains("No space left on device"), end.toString());
   }
@@ -104,13 +104,13 @@ class RunDirectoryFaultsTest {
     Map<String, Object> o = endless("pl");
     o.put("splinewatch.analysis.enabled", List.of("regions"));
     o.put("splinewatch.run.planes", 1);
-    EmbeddedRun.Result r = FaultInjectionTest.run(o, List.of(), new EmbeddedRun.Listener() { },
+    EmbeddedRun.Result r = FaultInjectionIT.run(o, List.of(), new EmbeddedRun.Listener() { },
         Duration.ofSeconds(90));
     assertEquals(1, r.exitCode());
     String error = r.finished().error();
     assertTrue(error.startsWith("analyzer regions cannot write run files: cannot write the partition picture to "
         + dir.resolve("planes")), error);
     assertTrue(error.contains("No space left on device"), error);
-    assertEquals("failed", FaultInjectionTest.runFinished(dir).get("status").asText());
+    assertEquals("failed", FaultInjectionIT.runFinished(dir).get("status").asText());
   }
 }

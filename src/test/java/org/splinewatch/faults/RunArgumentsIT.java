@@ -17,7 +17,7 @@ import org.splinewatch.data.SyntheticData;
  * run directory, and settings outside their range are refused with exit code 2 and one line naming the problem,
  * before anything is written.
  */
-class RunArgumentsTest {
+class RunArgumentsIT {
   @TempDir
   Path tmp;
 

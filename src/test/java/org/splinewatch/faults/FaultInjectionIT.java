@@ -30,7 +30,7 @@ import org.splinewatch.trainer.Trainer;
  * written before the fault.
  */
 @Timeout(value = 180, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
-class FaultInjectionTest {
+class FaultInjectionIT {
   static final ObjectMapper JSON = new ObjectMapper();
 
   @TempDir

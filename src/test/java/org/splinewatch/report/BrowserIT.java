@@ -31,7 +31,7 @@ import org.splinewatch.trainer.TrainerActor;
  * installed by .ci/run; skipped where missing): no console errors, the charts and pictures rendered, a screenshot with
  * ink on it (kept as target/test-artifacts/report.png), and the live page's step number moving between two reads.
  */
-class BrowserTest {
+class BrowserIT {
   private static final Pattern STEP = Pattern.compile("<span id=\"step\">(\\d+)</span>");
   @TempDir
   Path tmp;

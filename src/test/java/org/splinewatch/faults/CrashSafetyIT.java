@@ -33,7 +33,7 @@ import org.splinewatch.trainer.Checkpoints;
  * left is always loadable ({@code latest}, or {@code latest.prev} between the swap's two renames), {@code --resume}
  * continues from it, and {@code report} and {@code detection} read the killed run.
  */
-class CrashSafetyTest {
+class CrashSafetyIT {
   @TempDir
   Path tmp;
   private final List<Process> processes = new ArrayList<>();

@@ -12,7 +12,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
+import org.splinewatch.LogCapturingExtension;
 import org.splinewatch.analysis.EmbeddingViews;
 import org.splinewatch.monitor.MonitorServer;
 
@@ -20,7 +22,8 @@ import org.splinewatch.monitor.MonitorServer;
  * {@code ./monitor serve} (metrics role) serves what the Grafana picture panel and the live page's embedding view ask
  * for, for any run under its output directory, and the process-health families on its {@code /metrics}.
  */
-class MonitorServeRoutesTest {
+@ExtendWith(LogCapturingExtension.class)
+class MonitorServeRoutesIT {
   @TempDir
   Path tmp;
 
@@ -33,7 +36,7 @@ class MonitorServeRoutesTest {
     EmbeddingViews.write(out.resolve("finished-run").resolve(EmbeddingViews.DIR), "repr", 200,
         new double[] {0, 0, 1, 0, 0, 2}, 3, new int[] {0, 1, 2});
     HttpClient http = HttpClient.newHttpClient();
-    try (MonitorServer node = ClusterRunTest.node(List.of("metrics"), "", out,
+    try (MonitorServer node = ClusterRunIT.node(List.of("metrics"), "", out,
         new PrintStream(java.io.OutputStream.nullOutputStream()))) {
       String base = "http://127.0.0.1:" + node.metricsPort();
       HttpResponse<String> svg = get(http, base + "/runs/finished-run/planes/0/latest.svg");

@@ -27,7 +27,7 @@ import org.splinewatch.data.SyntheticData;
  * {@code /metrics}; {@code kill -9} of the analyzer-only process does not stop the run; {@code kill -9} of a second
  * trainer leaves its run marked failed on the monitor.
  */
-class ClusterProcessTest {
+class ClusterProcessIT {
   private static final Pattern NODE = Pattern.compile("cluster node (\\S+) ");
 
   @TempDir

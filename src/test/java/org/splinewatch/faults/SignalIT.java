@@ -23,7 +23,7 @@ import org.splinewatch.data.SyntheticData;
  * is removed and the process exits with 143 within 30 s; the checkpoint resumes.
  */
 @Timeout(value = 240, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
-class SignalTest {
+class SignalIT {
   @TempDir
   Path tmp;
 
@@ -61,11 +61,11 @@ class SignalTest {
       String text = Files.readString(log);
       assertEquals(143, p.exitValue(), text);
       assertTrue(text.contains("interrupted at step "), text);
-      JsonNode end = FaultInjectionTest.runFinished(dir);
+      JsonNode end = FaultInjectionIT.runFinished(dir);
       assertEquals("interrupted", end.get("status").asText(), end.toString());
       assertEquals(143, end.get("exit_code").asInt());
       assertFalse(Files.exists(discovery), "the discovery file was left behind");
-      JsonNode meta = FaultInjectionTest.JSON.readTree(dir.resolve("checkpoints/latest/meta.json").toFile());
+      JsonNode meta = FaultInjectionIT.JSON.readTree(dir.resolve("checkpoints/latest/meta.json").toFile());
       long step = meta.get("step").asLong();
       assertEquals(end.get("steps").asLong(), step, "latest is not the last step");
       System.out.println("SIGTERM at step " + step + ": exit 143 after " + String.format("%.1f", seconds) + " s");
@@ -75,7 +75,7 @@ class SignalTest {
           dir.resolve("checkpoints/latest").toString()));
       String again = TestTools.cli(0, resume.toArray(String[]::new));
       assertTrue(again.contains("resuming from ") && again.contains("at step " + step), again);
-      assertEquals("done", FaultInjectionTest.runFinished(dir).get("status").asText());
+      assertEquals("done", FaultInjectionIT.runFinished(dir).get("status").asText());
     } finally {
       p.destroyForcibly();
     }

@@ -41,7 +41,7 @@ import org.splinewatch.trainer.TrainerActor;
  * service discovery and scraped it: each returns data whenever the run produces the metrics it reads. The run has
  * every analyzer and an injected collapse, so alert panels have data too. Queries run while the run is live.
  */
-class DashboardQueriesTest {
+class DashboardQueriesIT {
   /** The process families the health dashboard reads (Micrometer's JVM and process binders). */
   private static final Pattern PROCESS_FAMILY = Pattern.compile("\\b(jvm|process|system)_[a-z_]+");
   private static final Pattern LABEL_VALUES = Pattern.compile("label_values\\((.*),\\s*(\\w+)\\)");

@@ -19,7 +19,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
+import org.splinewatch.LogCapturingExtension;
 import org.splinewatch.cli.TrainCommand;
 import org.splinewatch.data.SyntheticData;
 import org.splinewatch.monitor.EmbeddedRun;
@@ -32,7 +34,8 @@ import org.splinewatch.trainer.RunSettings;
  * terminated mid-run, the run still completes, the other node takes over, and every snapshot is either analysed or
  * counted as dropped.
  */
-class ClusterRunTest {
+@ExtendWith(LogCapturingExtension.class)
+class ClusterRunIT {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   @TempDir

@@ -24,8 +24,10 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import org.slf4j.LoggerFactory;
+import org.splinewatch.LogCapturingExtension;
 import org.splinewatch.cli.MonitorCommand;
 import org.splinewatch.monitor.MonitorServer;
 import picocli.CommandLine;
@@ -35,7 +37,8 @@ import picocli.CommandLine;
  * joins and its run reaches {@code /metrics}; a node with a certificate of another CA, one with no key, and one
  * speaking plain TCP never become members, and the monitor logs the refused handshakes.
  */
-class ClusterTlsTest {
+@ExtendWith(LogCapturingExtension.class)
+class ClusterTlsIT {
   @TempDir
   Path tmp;
 
@@ -78,7 +81,7 @@ class ClusterTlsTest {
     Map<String, Object> monitorOptions = tls(ca, "node.p12");
     monitorOptions.put("splinewatch.cluster.roles", List.of("metrics", "analyzer"));
     monitorOptions.put("splinewatch.cluster.seed", "");
-    Config mc = ClusterRunTest.nodeConfig(monitorOptions);
+    Config mc = ClusterRunIT.nodeConfig(monitorOptions);
     List<ActorSystem<?>> refused = new ArrayList<>();
     try (MonitorServer monitor = MonitorServer.start(mc, ClusterSettings.fromConfig(mc), "127.0.0.1", 0,
         tmp.resolve("monitor-runs"), quiet)) {
@@ -91,11 +94,11 @@ class ClusterTlsTest {
       Map<String, Object> plain = new HashMap<>();
       for (Map<String, Object> o : List.of(wrongCa, noKey, plain)) {
         o.put("splinewatch.cluster.seed", seed);
-        Config c = ClusterRunTest.nodeConfig(o);
+        Config c = ClusterRunIT.nodeConfig(o);
         refused.add(ClusterNode.start(Behaviors.empty(), ClusterSettings.fromConfig(c), List.of("trainer"), c));
       }
 
-      ClusterRunTest.remoteRunSucceeds(tmp, "secure", seed, tls(ca, "node.p12"));
+      ClusterRunIT.remoteRunSucceeds(tmp, "secure", seed, tls(ca, "node.p12"));
       String body = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
           + monitor.metricsPort() + "/metrics")).build(), HttpResponse.BodyHandlers.ofString()).body();
       assertTrue(body.matches("(?s).*splinewatch_embedding_uniformity\\{[^}]*run=\"secure\".*"), body);
