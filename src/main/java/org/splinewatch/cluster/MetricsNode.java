@@ -25,8 +25,8 @@ import org.splinewatch.alerts.CollapseDetector;
 import org.splinewatch.metrics.MetricsActor;
 import org.splinewatch.metrics.RetentionSettings;
 import org.splinewatch.metrics.RunLog;
-import org.splinewatch.monitor.RunControl;
-import org.splinewatch.monitor.RunGuardian;
+import org.splinewatch.control.RunControl;
+import org.splinewatch.alerts.AlertRaised;
 import org.splinewatch.snapshot.RunIds;
 import org.splinewatch.trainer.TrainerActor;
 import org.splinewatch.wire.CborSerializable;
@@ -60,7 +60,7 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
    * control endpoint) and is watched: if it goes away before {@link RunFinished}, the run is marked failed.
    */
   public record RegisterRun(String runId, Map<String, String> labels, Map<String, Object> config, int classes,
-      AlertSettings alerts, ActorRef<TrainerActor.Command> trainer, ActorRef<RunGuardian.AlertRaised> alertsTo,
+      AlertSettings alerts, ActorRef<TrainerActor.Command> trainer, ActorRef<AlertRaised> alertsTo,
       ActorRef<Registered> replyTo) implements Command, CborSerializable {
   }
 
@@ -153,7 +153,7 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
         .onMessage(AlertFired.class, m -> {
           Run run = runs.get(m.runId());
           if (run != null) {
-            run.registration().alertsTo().tell(new RunGuardian.AlertRaised(m.alert()));
+            run.registration().alertsTo().tell(new AlertRaised(m.alert()));
           }
           return this;
         })

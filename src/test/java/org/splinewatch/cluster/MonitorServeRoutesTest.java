@@ -14,7 +14,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.splinewatch.analysis.EmbeddingViews;
-import org.splinewatch.monitor.MonitorServer;
+import org.splinewatch.serve.MonitorServer;
 
 /**
  * {@code ./monitor serve} (metrics role) serves what the Grafana picture panel and the live page's embedding view ask
