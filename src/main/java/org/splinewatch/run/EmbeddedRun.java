@@ -19,7 +19,6 @@ import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.http.javadsl.server.Directives;
 import org.splinewatch.alerts.Alert;
 import org.splinewatch.alerts.EarlyStopPolicy;
-import org.splinewatch.analysis.AnalysisPriority;
 import org.splinewatch.analysis.AnalyzerCatalogue;
 import org.splinewatch.analysis.AnalyzerSpec;
 import org.splinewatch.cluster.ClusterNode;
@@ -99,9 +98,8 @@ public final class EmbeddedRun {
     Backend.Info backend = Backend.start();
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     // with a seed (./trainer --monitor HOST:PORT) the run joins that cluster: metrics and analysis happen there
-    List<String> remoteAnalyzers = config.getStringList("splinewatch.analysis.enabled");
     if (remote) {
-      AnalyzerCatalogue.check(remoteAnalyzers); // unknown names fail here, before joining
+      AnalyzerCatalogue.check(w.analyzers()); // unknown names fail here, before joining
     }
     ActorSystem<Object> system = remote ? ClusterNode.start(RunGuardian.root(), w.cluster(), List.of("trainer"), config)
         : ActorSystem.create(RunGuardian.root(), "splinewatch", config);
@@ -167,10 +165,10 @@ public final class EmbeddedRun {
       }
       Resume resume = resume(s, out);
       SnapshotSink.Starter sink = remote
-          ? ClusterPublisherSink.starter(run, new ClusterPublisherSink.Settings(link.metrics(), remoteAnalyzers,
+          ? ClusterPublisherSink.starter(run, new ClusterPublisherSink.Settings(link.metrics(), w.analyzers(),
               w.cluster(), s.hubBufferSize(), s.drainTimeout()))
           : LocalHubSink.starter(run, new LocalHubSink.Settings(registry, log, labels, s.monitoring(), analyzers,
-              w.alerts(), s.hubBufferSize(), s.analysisTimeout(), AnalysisPriority.fromConfig(config)));
+              w.alerts(), s.hubBufferSize(), s.analysisTimeout(), w.priority()));
       system.tell(new RunGuardian.Setup(run,
           new RunGuardian.Training(trainerFactory(s, train, resume, listener), s.epochs(), s.maxSteps(),
               s.snapshotEvery(), new TrainerActor.CheckpointPlan(runDir.resolve("checkpoints"), s.method(),

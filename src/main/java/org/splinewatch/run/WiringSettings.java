@@ -2,7 +2,9 @@ package org.splinewatch.run;
 
 import com.typesafe.config.Config;
 import java.time.Duration;
+import java.util.List;
 import org.splinewatch.alerts.AlertSettings;
+import org.splinewatch.analysis.AnalysisPriority;
 import org.splinewatch.cluster.ClusterSettings;
 import org.splinewatch.control.ControlSettings;
 import org.splinewatch.metrics.MemorySettings;
@@ -17,10 +19,11 @@ import org.splinewatch.trainer.RunSettings;
  * @param cluster   the cluster to join ({@code splinewatch.cluster.seed} set: {@code ./trainer --monitor}), on the
  *                  trainer's port; null for a run analysed in this process
  * @param overwrite {@code --overwrite}: an earlier run's directory of the same id is deleted first
+ * @param analyzers the analyzers a run that joins a cluster asks its analyzer nodes for
  */
 public record WiringSettings(ClusterSettings cluster, boolean overwrite, Duration signalGrace, Duration abortDrain,
     AlertSettings alerts, ControlSettings control, DiscoverySettings discovery, MemorySettings memory,
-    RetentionSettings retention, RunMeta meta) {
+    RetentionSettings retention, RunMeta meta, List<String> analyzers, AnalysisPriority priority) {
   public static WiringSettings fromConfig(Config config) {
     boolean remote = !config.getString("splinewatch.cluster.seed").isEmpty();
     ClusterSettings cluster = remote
@@ -31,7 +34,8 @@ public record WiringSettings(ClusterSettings cluster, boolean overwrite, Duratio
     return new WiringSettings(cluster, lifecycle.getBoolean("overwrite"), lifecycle.getDuration("signal-grace"),
         abortDrain, AlertSettings.fromConfig(config), ControlSettings.fromConfig(config),
         DiscoverySettings.fromConfig(config), MemorySettings.fromConfig(config), RetentionSettings.fromConfig(config),
-        RunMeta.fromConfig(config));
+        RunMeta.fromConfig(config), config.getStringList("splinewatch.analysis.enabled"),
+        AnalysisPriority.fromConfig(config));
   }
 
   /** Whether the run joins a cluster: its metrics and analysis happen on the monitor's nodes. */

@@ -19,15 +19,12 @@ import org.splinewatch.cluster.Rejections;
 import org.splinewatch.cluster.TlsEngineProvider;
 import org.splinewatch.control.AlertWebhook;
 import org.splinewatch.control.ControlRoutes;
-import org.splinewatch.control.ControlSettings;
 import org.splinewatch.control.ControlToken;
 import org.splinewatch.control.RunControl;
 import org.splinewatch.ingest.HttpIngestion;
-import org.splinewatch.metrics.MemorySettings;
 import org.splinewatch.metrics.MemoryWatch;
 import org.splinewatch.metrics.MetricsHttpServer;
 import org.splinewatch.metrics.ProcessMetrics;
-import org.splinewatch.metrics.RetentionSettings;
 
 /**
  * {@code ./monitor serve}: a cluster node with the analyzer and/or metrics roles. The metrics role serves
@@ -57,10 +54,10 @@ public final class MonitorServer implements AutoCloseable {
     if (cluster.roles().isEmpty()) {
       throw new IllegalArgumentException("a monitor node needs at least one role: analyzer, metrics");
     }
-    MemorySettings memorySettings = MemorySettings.fromConfig(config);
+    ServeSettings settings = ServeSettings.fromConfig(config);
     ActorSystem<Void> system = ClusterNode.start(Behaviors.empty(), cluster, cluster.roles(), config);
     // a node serves many runs: over its resident limit it warns (it cannot stop them); /metrics shows its peaks
-    MemoryWatch memory = MemoryWatch.start(memorySettings,
+    MemoryWatch memory = MemoryWatch.start(settings.memory(),
         reason -> console.println("warning: " + reason));
     MetricsHttpServer http = null;
     Path sdFile = null;
@@ -80,7 +77,7 @@ public final class MonitorServer implements AutoCloseable {
         ProcessMetrics.bind(registry); // JVM/process health; lives as long as the node
         memory.bind(registry, io.micrometer.core.instrument.Tags.of("node", ClusterNode.address(system)));
         RunControl control = new RunControl();
-        String controlToken = ControlSettings.fromConfig(config).resolveToken();
+        String controlToken = settings.control().resolveToken();
         AlertWebhook webhook = new AlertWebhook(controlToken, control,
             event -> console.println("stop requested through the control endpoint: " + event.get("alertname")));
         // HTTP ingestion (issue 25): its routes need the metrics node, whose URL needs the bound port
@@ -93,10 +90,11 @@ public final class MonitorServer implements AutoCloseable {
         String url = "http://" + metricsHost + ":" + http.port() + "/metrics";
         java.nio.file.Files.createDirectories(out);
         ControlToken.write(out.resolve("control-token"), controlToken);
-        sdFile = ServiceDiscovery.register(DiscoverySettings.fromConfig(config), out, "monitor-" + http.port(), metricsHost, http.port());
+        sdFile = ServiceDiscovery.register(settings.discovery(), out, "monitor-" + http.port(), metricsHost,
+            http.port());
         var metricsNode = system.systemActorOf(MetricsNode.create(registry, out, control, url, rejections,
-            cluster.maxOpenRuns(), config.getDuration("splinewatch.retention.finished-run-meters-grace"),
-            RetentionSettings.fromConfig(config)), "metrics-node", Props.empty());
+            cluster.maxOpenRuns(), settings.finishedRunMetersGrace(),
+            settings.retention()), "metrics-node", Props.empty());
         ingest.start(metricsNode, out, "http://" + metricsHost + ":" + http.port());
         console.println("  metrics: " + url + " (live page: http://" + metricsHost + ":" + http.port() + "/)");
         console.println("  control: POST http://" + metricsHost + ":" + http.port() + "/api/v1/alerts (bearer token in "
@@ -108,10 +106,9 @@ public final class MonitorServer implements AutoCloseable {
         console.println("  run directories: " + out);
       }
       if (cluster.roles().contains("analyzer")) {
-        Duration timeout = config.getDuration("splinewatch.analysis.timeout");
+        Duration timeout = settings.analysisTimeout();
         List<String> known = AnalyzerCatalogue.NAMES;
-        AnalyzerCatalogue catalogue = AnalyzerCatalogue.fromConfig(config);
-        system.systemActorOf(AnalyzerWorker.create(catalogue::specs, out, timeout,
+        system.systemActorOf(AnalyzerWorker.create(settings.analyzers()::specs, out, timeout,
             cluster, rejections),
             "analyzer-node", Props.empty());
         console.println("  analyzers: " + String.join(", ", known) + " (as each run asks)");

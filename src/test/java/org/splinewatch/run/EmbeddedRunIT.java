@@ -1,7 +1,6 @@
 package org.splinewatch.run;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.net.URI;
@@ -14,6 +13,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -92,15 +92,19 @@ class EmbeddedRunIT {
       }
     });
     scraper.start();
+    // the listener runs on another thread, where a failed assertion would be lost: record, assert below
+    AtomicInteger startedOn = new AtomicInteger(-1);
     EmbeddedRun.Result result = EmbeddedRun.run(settings, config, Map.of(), System.out, analyzers,
         new EmbeddedRun.Listener() {
           @Override
           public void started(Path runDir, int p, ActorRef<TrainerActor.Command> trainer) {
-            assertEquals(port, p);
+            startedOn.set(p);
           }
         });
     scraper.join(5000);
     assertEquals(0, result.exitCode(), String.valueOf(result.finished()));
+    assertEquals(port, startedOn.get(), "the listener learns the metrics port once the trainer runs");
+    assertEquals(port, result.metricsPort());
     assertEquals(600, result.finished().steps());
     assertTrue(!scrapes.isEmpty(), "no scrape saw embedding metrics");
     String body = scrapes.get(scrapes.size() - 1);
@@ -161,7 +165,9 @@ class EmbeddedRunIT {
     }
     assertTrue(!jsonl.contains("\"splinewatch_boundary_flip_ratio\""), "only the enabled analyzers ran");
     assertTrue(Files.readString(result.runDir().resolve("config.json")).contains("\"seed\" : 42"));
-    assertNotEquals(scrapes.get(0), "");
+    // the first live scrape already carried the run's series, at a step of this run
+    double firstStep = value(scrapes.get(0), "\nsplinewatch_training_step\\{[^}]*run=\"tiny\"[^}]*\\} (\\S+)");
+    assertTrue(firstStep >= 0 && firstStep <= 600, "training step of the first scrape: " + firstStep);
   }
 
   static double value(String body, String regex) {
