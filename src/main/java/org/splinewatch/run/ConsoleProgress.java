@@ -1,6 +1,7 @@
 package org.splinewatch.run;
 
 import java.io.PrintStream;
+import org.splinewatch.alerts.Alert;
 import org.splinewatch.trainer.TrainingProgress;
 
 /**
@@ -20,6 +21,12 @@ final class ConsoleProgress {
     this.terminal = terminal;
     this.thread = new Thread(this::loop, "splinewatch-console");
     thread.setDaemon(true);
+  }
+
+  /** An alert that changed state: one line on the console, and the last alert on the progress bar. */
+  static void alert(Alert alert, TrainingProgress progress, PrintStream out) {
+    progress.alert((alert.firing() ? "ALERT " : "resolved ") + alert.rule() + " at step " + alert.step());
+    out.println((alert.firing() ? "ALERT [" + alert.severity() + "] " : "resolved: ") + alert.sentence());
   }
 
   void start() {

@@ -17,7 +17,6 @@ import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.http.javadsl.server.Directives;
-import org.splinewatch.alerts.Alert;
 import org.splinewatch.alerts.EarlyStopPolicy;
 import org.splinewatch.analysis.AnalyzerCatalogue;
 import org.splinewatch.analysis.AnalyzerSpec;
@@ -156,12 +155,7 @@ public final class EmbeddedRun {
       }
       if (port > 0) {
         sdFile = ServiceDiscovery.register(w.discovery(), s.out(), runId, s.metricsHost(), port);
-        Path tokenFile = w.control().fromFile() ? w.control().tokenFile() : runDir.resolve("control-token");
-        if (!w.control().fromFile()) {
-          ControlToken.write(tokenFile, controlToken);
-        }
-        out.println("  control: POST http://" + s.metricsHost() + ":" + port + "/api/v1/alerts (Alertmanager webhook;"
-            + " bearer token in " + tokenFile + ")");
+        announceControl(w, s, port, runDir, controlToken, out);
       }
       Resume resume = resume(s, out);
       SnapshotSink.Starter sink = remote
@@ -174,7 +168,7 @@ public final class EmbeddedRun {
               s.snapshotEvery(), new TrainerActor.CheckpointPlan(runDir.resolve("checkpoints"), s.method(),
                   resume.step())),
           sink, EarlyStopPolicy.of(w.alerts()), new RunGuardian.Timeouts(s.drainTimeout(), w.abortDrain()),
-          new RunGuardian.Observers(progress, result, trainerRef, alert -> printAlert(alert, progress, out))));
+          new RunGuardian.Observers(progress, result, trainerRef, alert -> ConsoleProgress.alert(alert, progress, out))));
       signals = SignalStop.install(reason -> system.tell(new RunGuardian.Interrupt(reason)), w.signalGrace(), out);
       trainerRef.thenAccept(ref -> {
         control.register(runId, w.alerts(), reason -> ref.tell(new TrainerActor.Stop(reason)));
@@ -189,12 +183,7 @@ public final class EmbeddedRun {
       MemoryWatch.Peaks peaks = memory.peaks();
       Map<String, Object> event = outcome.event(peaks);
       if (remote) {
-        try {
-          link.finish(event);
-          out.println("  run files and report: on the monitor, under its runs/" + runId);
-        } catch (RuntimeException e) {
-          out.println("warning: " + e.getMessage());
-        }
+        finishRemote(link, event, runId, out);
       } else {
         writeRunEnd(runDir, event, out);
       }
@@ -230,6 +219,17 @@ public final class EmbeddedRun {
             ControlRoutes.runPlanes(s.out()), EmbeddingRoutes.route(s.out()),
             LivePage.route(s.out(), runId, system.dispatchers().lookup(DispatcherSelector.blocking()))),
         MetricsHttpServer.AllowedHosts.fromConfig(config, s.metricsHost()));
+  }
+
+  /** Writes the run's control token (unless the deployment's token file is used) and prints where to POST. */
+  private static void announceControl(WiringSettings w, RunSettings s, int port, Path runDir, String token,
+      PrintStream out) {
+    Path tokenFile = w.control().fromFile() ? w.control().tokenFile() : runDir.resolve("control-token");
+    if (!w.control().fromFile()) {
+      ControlToken.write(tokenFile, token);
+    }
+    out.println("  control: POST http://" + s.metricsHost() + ":" + port + "/api/v1/alerts (Alertmanager webhook;"
+        + " bearer token in " + tokenFile + ")");
   }
 
   /** Where {@code --resume} starts: latest, or latest.prev where a crash interrupted the swap of a checkpoint. */
@@ -268,9 +268,14 @@ public final class EmbeddedRun {
     };
   }
 
-  private static void printAlert(Alert alert, TrainingProgress progress, PrintStream out) {
-    progress.alert((alert.firing() ? "ALERT " : "resolved ") + alert.rule() + " at step " + alert.step());
-    out.println((alert.firing() ? "ALERT [" + alert.severity() + "] " : "resolved: ") + alert.sentence());
+  /** Records the end of a run that joined a cluster on its metrics node; a failure is a warning. */
+  private static void finishRemote(MonitorLink link, Map<String, Object> event, String runId, PrintStream out) {
+    try {
+      link.finish(event);
+      out.println("  run files and report: on the monitor, under its runs/" + runId);
+    } catch (RuntimeException e) {
+      out.println("warning: " + e.getMessage());
+    }
   }
 
   /** The {@code run_finished} event and the HTML report of a run analysed here; failures are warnings. */
