@@ -168,7 +168,8 @@ public final class EmbeddedRun {
               s.snapshotEvery(), new TrainerActor.CheckpointPlan(runDir.resolve("checkpoints"), s.method(),
                   resume.step())),
           sink, EarlyStopPolicy.of(w.alerts()), new RunGuardian.Timeouts(s.drainTimeout(), w.abortDrain()),
-          new RunGuardian.Observers(progress, result, trainerRef, alert -> ConsoleProgress.alert(alert, progress, out))));
+          new RunGuardian.Observers(progress, result, trainerRef,
+              alert -> ConsoleProgress.alert(alert, progress, out))));
       signals = SignalStop.install(reason -> system.tell(new RunGuardian.Interrupt(reason)), w.signalGrace(), out);
       trainerRef.thenAccept(ref -> {
         control.register(runId, w.alerts(), reason -> ref.tell(new TrainerActor.Stop(reason)));
