@@ -115,7 +115,7 @@ public final class EmbeddedRun {
         reason -> trainerRef.thenAccept(ref -> ref.tell(new TrainerActor.Fail(reason))));
     try {
       if (s.metricsPort() > 0 && !remote) {
-        http = startHttp(system, registry, s, config, runId, runDir, new AlertWebhook(controlToken, control,
+        http = startHttp(system, registry, s, w, runId, runDir, new AlertWebhook(controlToken, control,
             event -> out.println("stop requested through the control endpoint: " + event.get("alertname") + " "
                 + event.get("summary"))));
       }
@@ -214,12 +214,12 @@ public final class EmbeddedRun {
 
   /** The run's HTTP server: {@code /metrics}, the control endpoint, the planes, the embedding views, the live page. */
   private static MetricsHttpServer startHttp(ActorSystem<Object> system, PrometheusMeterRegistry registry,
-      RunSettings s, Config config, String runId, Path runDir, AlertWebhook webhook) {
+      RunSettings s, WiringSettings w, String runId, Path runDir, AlertWebhook webhook) {
     return MetricsHttpServer.start(system, registry, s.metricsHost(), s.metricsPort(),
         Directives.concat(ControlRoutes.route(webhook), ControlRoutes.planes(runDir.resolve("planes")),
             ControlRoutes.runPlanes(s.out()), EmbeddingRoutes.route(s.out()),
             LivePage.route(s.out(), runId, system.dispatchers().lookup(DispatcherSelector.blocking()))),
-        MetricsHttpServer.AllowedHosts.fromConfig(config, s.metricsHost()));
+        w.discovery().allowed(s.metricsHost()));
   }
 
   /** Writes the run's control token (unless the deployment's token file is used) and prints where to POST. */

@@ -51,10 +51,15 @@ public final class MonitorServer implements AutoCloseable {
    */
   public static MonitorServer start(Config config, ClusterSettings cluster, String metricsHost, int metricsPort,
       Path out, PrintStream console) {
+    return start(config, ServeSettings.fromConfig(config), cluster, metricsHost, metricsPort, out, console);
+  }
+
+  /** As above, with the settings read once by the caller. */
+  public static MonitorServer start(Config config, ServeSettings settings, ClusterSettings cluster,
+      String metricsHost, int metricsPort, Path out, PrintStream console) {
     if (cluster.roles().isEmpty()) {
       throw new IllegalArgumentException("a monitor node needs at least one role: analyzer, metrics");
     }
-    ServeSettings settings = ServeSettings.fromConfig(config);
     ActorSystem<Void> system = ClusterNode.start(Behaviors.empty(), cluster, cluster.roles(), config);
     // a node serves many runs: over its resident limit it warns (it cannot stop them); /metrics shows its peaks
     MemoryWatch memory = MemoryWatch.start(settings.memory(),
@@ -86,7 +91,7 @@ public final class MonitorServer implements AutoCloseable {
             org.apache.pekko.http.javadsl.server.Directives.concat(ControlRoutes.route(webhook), ingest.route(),
                 ControlRoutes.runPlanes(out), EmbeddingRoutes.route(out), LivePage.route(out, "",
                     system.dispatchers().lookup(org.apache.pekko.actor.typed.DispatcherSelector.blocking()))),
-            MetricsHttpServer.AllowedHosts.fromConfig(config, metricsHost));
+            settings.discovery().allowed(metricsHost));
         String url = "http://" + metricsHost + ":" + http.port() + "/metrics";
         java.nio.file.Files.createDirectories(out);
         ControlToken.write(out.resolve("control-token"), controlToken);
