@@ -1,21 +1,80 @@
 package org.splinewatch;
 
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.classes;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+import static com.tngtech.archunit.library.Architectures.layeredArchitecture;
+import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
 
+import com.tngtech.archunit.core.domain.JavaClasses;
 import com.tngtech.archunit.core.importer.ClassFileImporter;
 import com.tngtech.archunit.core.importer.ImportOption;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-/** The region engine and the metric math are plain libraries: no actor, Pekko, DL4J or ND4J imports. */
+/**
+ * The package graph: plain libraries (no actor, Pekko, DL4J or ND4J imports) below actors and training, below the
+ * wiring of runs and monitors, below the command line; no cycles between any two packages.
+ */
 class ArchitectureTest {
+  static final String[] LIBRARIES = {"org.splinewatch.regions..", "org.splinewatch.embedding..",
+      "org.splinewatch.geometry..", "org.splinewatch.alerts..", "org.splinewatch.snapshot..", "org.splinewatch.data..",
+      "org.splinewatch.report..", "org.splinewatch.wire..", "org.splinewatch.experiment.."};
+  static final String[] ACTORS = {"org.splinewatch.trainer..", "org.splinewatch.hub..", "org.splinewatch.analysis..",
+      "org.splinewatch.metrics.."};
+  static final String[] WIRING = {"org.splinewatch.run..", "org.splinewatch.control..", "org.splinewatch.serve..",
+      "org.splinewatch.cluster..", "org.splinewatch.ingest.."};
+
+  private static JavaClasses imported;
+
+  @BeforeAll
+  static void importClasses() {
+    imported = new ClassFileImporter().withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+        .importPackages("org.splinewatch");
+  }
+
   @Test
   void librariesStayPlain() {
-    var classes = new ClassFileImporter().withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
-        .importPackages("org.splinewatch");
     noClasses().that().resideInAnyPackage("org.splinewatch.regions..", "org.splinewatch.embedding..",
             "org.splinewatch.geometry..", "org.splinewatch.alerts..", "org.splinewatch.snapshot..")
         .should().dependOnClassesThat().resideInAnyPackage("org.apache.pekko..", "org.deeplearning4j..", "org.nd4j..",
-            "org.splinewatch.trainer..", "org.splinewatch.analysis..", "org.splinewatch.monitor..")
-        .check(classes);
+            "org.splinewatch.trainer..", "org.splinewatch.analysis..", "org.splinewatch.run..")
+        .check(imported);
+  }
+
+  @Test
+  void noPackageCycles() {
+    slices().matching("org.splinewatch.(*)..").should().beFreeOfCycles().check(imported);
+  }
+
+  @Test
+  void layersOnlyLookDown() {
+    layeredArchitecture().consideringOnlyDependenciesInLayers()
+        .layer("libraries").definedBy(LIBRARIES)
+        .layer("actors").definedBy(ACTORS)
+        .layer("wiring").definedBy(WIRING)
+        .layer("cli").definedBy("org.splinewatch.cli..")
+        .whereLayer("cli").mayNotBeAccessedByAnyLayer()
+        .whereLayer("wiring").mayOnlyBeAccessedByLayers("cli")
+        .whereLayer("actors").mayOnlyBeAccessedByLayers("wiring", "cli")
+        .check(imported);
+  }
+
+  @Test
+  void everyPackageIsInALayer() {
+    List<String> all = new ArrayList<>(List.of(LIBRARIES));
+    all.addAll(List.of(ACTORS));
+    all.addAll(List.of(WIRING));
+    all.add("org.splinewatch.cli..");
+    classes().should().resideInAnyPackage(all.toArray(String[]::new)).check(imported);
+  }
+
+  @Test
+  void theClusterNeverImportsTheLocalRun() {
+    noClasses().that().resideInAPackage("org.splinewatch.cluster..")
+        .should().dependOnClassesThat().resideInAnyPackage("org.splinewatch.run..", "org.splinewatch.serve..",
+            "org.splinewatch.cli..")
+        .check(imported);
   }
 }

@@ -23,7 +23,7 @@ import org.splinewatch.cluster.ClusterNode;
 import org.splinewatch.cluster.ClusterSettings;
 import org.splinewatch.cluster.MonitorLink;
 import org.splinewatch.cluster.SnapshotPublisher;
-import org.splinewatch.monitor.MonitorServer;
+import org.splinewatch.serve.MonitorServer;
 import org.splinewatch.regions.Layer;
 import org.splinewatch.snapshot.RunInfo;
 import org.splinewatch.snapshot.SnapshotCodec;

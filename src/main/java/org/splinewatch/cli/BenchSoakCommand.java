@@ -22,7 +22,7 @@ import java.util.stream.Stream;
 import org.splinewatch.data.DatasetLoader;
 import org.splinewatch.data.Idx;
 import org.splinewatch.data.LabeledImages;
-import org.splinewatch.monitor.EmbeddedRun;
+import org.splinewatch.run.EmbeddedRun;
 import org.splinewatch.trainer.RunSettings;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;

@@ -4,6 +4,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import org.splinewatch.alerts.AlertSettings;
 import org.splinewatch.report.Detection;
 import org.splinewatch.report.RunData;
 import picocli.CommandLine.Command;
@@ -47,7 +48,7 @@ final class DetectionCommand implements Callable<Integer> {
       System.err.println("error: --alert changes the rules only with --replay; expected --replay --alert KEY=VALUE");
       return 2;
     }
-    org.splinewatch.alerts.AlertSettings settings = null;
+    AlertSettings settings = null;
     if (replay) {
       java.util.Map<String, Object> overrides = new java.util.LinkedHashMap<>();
       com.typesafe.config.Config alerts = com.typesafe.config.ConfigFactory.defaultReference()
@@ -56,7 +57,7 @@ final class DetectionCommand implements Callable<Integer> {
         TrainCommand.putAlertSetting(spec.commandLine(), overrides, alerts, a);
       }
       try {
-        settings = org.splinewatch.alerts.AlertSettings.fromConfig(TrainCommand.load(overrides, null));
+        settings = AlertSettings.fromConfig(TrainCommand.load(overrides, null));
       } catch (IllegalArgumentException e) {
         System.err.println("error: " + Main.oneLine(e));
         return 2;

@@ -1,5 +1,6 @@
 package org.splinewatch.cli;
 
+import org.splinewatch.snapshot.Provenance;
 import picocli.CommandLine;
 
 /** Entry point: {@code train …} for {@code ./trainer}, {@code monitor …} for {@code ./monitor}. */
@@ -24,7 +25,7 @@ public final class Main {
     String[] rest = java.util.Arrays.copyOfRange(args, 1, args.length);
     CommandLine cl = args[0].equals("train") ? new CommandLine(new TrainCommand())
         : new CommandLine(new MonitorCommand());
-    withVersion(cl, "splinewatch " + org.splinewatch.monitor.Provenance.version() + " (DL4J/ND4J 1.0.0-M2.1, Pekko "
+    withVersion(cl, "splinewatch " + Provenance.version() + " (DL4J/ND4J 1.0.0-M2.1, Pekko "
         + org.apache.pekko.Version.current() + ", Java " + System.getProperty("java.version") + ")");
     // bad arguments: the one line that says what was wrong, and where the options are listed (not the whole usage)
     cl.setParameterExceptionHandler((ex, ignoredArgs) -> {

@@ -7,8 +7,9 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
-import org.splinewatch.monitor.AlertRelay;
-import org.splinewatch.monitor.AlertWebhook;
+import org.splinewatch.control.AlertRelay;
+import org.splinewatch.control.ControlSettings;
+import org.splinewatch.control.RelaySettings;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -44,28 +45,23 @@ final class RelayCommand implements Callable<Integer> {
     TrainCommand.put(overrides, "splinewatch.relay.sd-dir", sdDir == null ? null : sdDir.toString());
     TrainCommand.put(overrides, "splinewatch.control.token-file", tokenFile == null ? null : tokenFile.toString());
     String token;
-    Config config;
-    int p;
+    ControlSettings control;
+    RelaySettings relaySettings;
     try {
-      config = TrainCommand.load(overrides, configFile);
-      p = config.getInt("splinewatch.relay.port");
-      if (p < 0 || p > 65535) {
-        throw new IllegalArgumentException("--port " + p + " is not a port; expected 0 (any free one) or 1-65535");
-      }
-      if (!AlertWebhook.fromFile(config)) {
+      Config config = TrainCommand.load(overrides, configFile);
+      relaySettings = RelaySettings.fromConfig(config);
+      control = ControlSettings.fromConfig(config);
+      if (!control.fromFile()) {
         throw new IllegalArgumentException("no deployment token: pass --token-file FILE (or set"
             + " SPLINEWATCH_CONTROL_TOKEN_FILE); the runs and Alertmanager read the same file");
       }
-      token = AlertWebhook.tokenFrom(config);
+      token = control.resolveToken();
     } catch (IllegalArgumentException | com.typesafe.config.ConfigException e) {
       throw new CommandLine.ParameterException(spec.commandLine(), Main.oneLine(e));
     }
-    String dir = config.getString("splinewatch.relay.sd-dir");
-    if (dir.isEmpty()) {
-      dir = config.getString("splinewatch.metrics.sd-dir");
-    }
-    Path sd = dir.isEmpty() ? Path.of("runs", "prometheus-sd") : Path.of(dir);
-    String h = config.getString("splinewatch.relay.host");
+    Path sd = relaySettings.sdDir();
+    String h = relaySettings.host();
+    int p = relaySettings.port();
     CountDownLatch stopped = new CountDownLatch(1);
     try (AlertRelay relay = new AlertRelay(token, sd, System.out)) {
       try {
@@ -78,7 +74,7 @@ final class RelayCommand implements Callable<Integer> {
       Runtime.getRuntime().addShutdownHook(new Thread(stopped::countDown));
       System.out.println("splinewatch relay: POST http://" + h + ":" + relay.port() + "/api/v1/alerts forwards to the"
           + " control endpoints of the runs discovered in " + sd + " (bearer token from "
-          + config.getString("splinewatch.control.token-file") + ")");
+          + control.tokenFile() + ")");
       System.out.flush();
       stopped.await();
     }

@@ -9,7 +9,8 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import org.splinewatch.cluster.ClusterSettings;
 import org.splinewatch.metrics.MetricsHttpServer;
-import org.splinewatch.monitor.MonitorServer;
+import org.splinewatch.serve.MonitorServer;
+import org.splinewatch.serve.ServeSettings;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -61,19 +62,21 @@ final class ServeCommand implements Callable<Integer> {
     }
     Config config;
     ClusterSettings cluster;
+    ServeSettings settings;
     try {
       config = TrainCommand.load(overrides, configFile);
       cluster = ClusterSettings.fromConfig(config);
       cluster.checkTransport();
+      settings = ServeSettings.fromConfig(config);
     } catch (IllegalArgumentException | com.typesafe.config.ConfigException e) {
       throw new CommandLine.ParameterException(spec.commandLine(), Main.oneLine(e));
     }
-    int httpPort = metricsPort != null ? metricsPort : config.getInt("splinewatch.metrics.port");
-    String httpHost = metricsHost != null ? metricsHost : config.getString("splinewatch.metrics.host");
-    Path runs = out != null ? out : Path.of(config.getString("splinewatch.run.out"));
+    int httpPort = metricsPort != null ? metricsPort : settings.metricsPort();
+    String httpHost = metricsHost != null ? metricsHost : settings.metricsHost();
+    Path runs = out != null ? out : settings.out();
     MonitorServer server;
     try {
-      server = MonitorServer.start(config, cluster, httpHost, httpPort, runs, System.out);
+      server = MonitorServer.start(config, settings, cluster, httpHost, httpPort, runs, System.out);
     } catch (IllegalArgumentException | MetricsHttpServer.PortInUseException e) {
       System.err.println("error: " + Main.oneLine(e));
       return 1;

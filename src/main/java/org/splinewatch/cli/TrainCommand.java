@@ -6,12 +6,20 @@ import com.typesafe.config.ConfigValueFactory;
 import java.io.File;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import org.splinewatch.analysis.AnalyzerCatalogue;
+import org.splinewatch.analysis.AnalyzerSpec;
+import org.splinewatch.cluster.ClusterSettings;
 import org.splinewatch.data.DataException;
 import org.splinewatch.data.Dataset;
 import org.splinewatch.metrics.MetricsHttpServer;
-import org.splinewatch.monitor.EmbeddedRun;
+import org.splinewatch.run.EmbeddedRun;
+import org.splinewatch.run.RunDirectory;
+import org.splinewatch.run.WiringSettings;
+import org.splinewatch.snapshot.RunIds;
+import org.splinewatch.trainer.Checkpoints;
 import org.splinewatch.trainer.RunSettings;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -152,7 +160,7 @@ public final class TrainCommand implements Callable<Integer> {
     put(overrides, "splinewatch.run.planes", planes);
     if (runId != null) {
       // an explicit --run-id, even an empty one, must be a valid id (only its absence means a generated one)
-      org.splinewatch.snapshot.RunIds.problem(runId).ifPresent(p -> {
+      RunIds.problem(runId).ifPresent(p -> {
         throw new CommandLine.ParameterException(spec.commandLine(), p);
       });
     }
@@ -213,26 +221,28 @@ public final class TrainCommand implements Callable<Integer> {
     }
     Config config = load(overrides, configFile);
     RunSettings settings;
-    java.util.List<org.splinewatch.monitor.RunGuardian.AnalyzerSpec> specs;
+    WiringSettings wiring;
+    List<AnalyzerSpec> specs;
     try {
       settings = RunSettings.fromConfig(config);
       settings.encoderSpec();
       if (settings.resume() != null) {
-        org.splinewatch.trainer.Checkpoints.read(settings.resume());
+        Checkpoints.read(settings.resume());
       }
-      String id = EmbeddedRun.runId(settings);
-      if (config.getString("splinewatch.cluster.seed").isEmpty()) {
-        EmbeddedRun.runDirectory(settings, id, config.getBoolean("splinewatch.lifecycle.overwrite"));
+      // every setting is read here, once: a bad value is exit code 2 before anything starts
+      wiring = WiringSettings.fromConfig(config);
+      String id = RunDirectory.runId(settings);
+      if (!wiring.remote()) {
+        RunDirectory.check(settings, id, wiring.overwrite());
       }
-      specs = EmbeddedRun.defaultAnalyzers(config);
-      org.splinewatch.alerts.AlertSettings.fromConfig(config);
-      org.splinewatch.cluster.ClusterSettings clusterSettings = org.splinewatch.cluster.ClusterSettings.fromConfig(config);
-      if (!config.getString("splinewatch.cluster.seed").isEmpty()) {
-        clusterSettings.checkTransport(); // non-loopback without TLS or --insecure, unreadable TLS files: exit 2
+      specs = AnalyzerCatalogue.fromConfig(config).specs();
+      if (wiring.remote()) {
+        wiring.cluster().checkTransport(); // non-loopback without TLS or --insecure, unreadable TLS files: exit 2
+      } else {
+        ClusterSettings.fromConfig(config);
       }
-      org.splinewatch.monitor.AlertWebhook.tokenFrom(config); // a token file that cannot be used: exit 2
-      org.splinewatch.monitor.RunMeta.fromConfig(config);
-      String token = config.getString("splinewatch.control.token");
+      wiring.control().resolveToken(); // a token file that cannot be used: exit 2
+      String token = wiring.control().token();
       if (!token.isEmpty() && token.length() < 16) {
         throw new IllegalArgumentException("splinewatch.control.token must have at least 16 characters (or be empty"
             + " for a random one)");
@@ -241,7 +251,7 @@ public final class TrainCommand implements Callable<Integer> {
       throw new CommandLine.ParameterException(spec.commandLine(), Main.oneLine(e));
     }
     try {
-      return EmbeddedRun.run(settings, config, overrides, System.out, specs,
+      return EmbeddedRun.run(settings, wiring, config, overrides, System.out, specs,
           new EmbeddedRun.Listener() { }).exitCode();
     } catch (DataException | MetricsHttpServer.PortInUseException | IllegalStateException e) {
       System.err.println("error: " + Main.oneLine(e));

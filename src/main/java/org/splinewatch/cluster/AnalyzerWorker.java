@@ -25,7 +25,7 @@ import org.splinewatch.analysis.Analyzed;
 import org.splinewatch.metrics.MetricsActor;
 import org.splinewatch.snapshot.MetricFamily;
 import org.splinewatch.snapshot.Sample;
-import org.splinewatch.monitor.RunGuardian;
+import org.splinewatch.analysis.AnalyzerSpec;
 import org.splinewatch.snapshot.RunIds;
 import org.splinewatch.snapshot.RunInfo;
 import org.splinewatch.snapshot.SnapshotCodec;
@@ -99,7 +99,7 @@ public final class AnalyzerWorker extends AbstractBehavior<AnalyzerWorker.Comman
     }
   }
 
-  private final Function<List<String>, List<RunGuardian.AnalyzerSpec>> catalogue;
+  private final Function<List<String>, List<AnalyzerSpec>> catalogue;
   private final Path out;
   private final Duration analysisTimeout;
   private final ClusterSettings limits;
@@ -113,14 +113,14 @@ public final class AnalyzerWorker extends AbstractBehavior<AnalyzerWorker.Comman
    * @param catalogue the analyzer behaviors for a list of names (unknown names are an error)
    * @param out       where analyzers that write files (plane pictures) put {@code <run-id>/}
    */
-  public static Behavior<Command> create(Function<List<String>, List<RunGuardian.AnalyzerSpec>> catalogue, Path out,
+  public static Behavior<Command> create(Function<List<String>, List<AnalyzerSpec>> catalogue, Path out,
       Duration analysisTimeout) {
     return create(catalogue, out, analysisTimeout, ClusterSettings.fromConfig(ConfigFactory.defaultReference()),
         Rejections.unexported());
   }
 
   /** @param limits chunk size, snapshot size, in-flight, open-run, layer-width limits and the snapshot timeout */
-  public static Behavior<Command> create(Function<List<String>, List<RunGuardian.AnalyzerSpec>> catalogue, Path out,
+  public static Behavior<Command> create(Function<List<String>, List<AnalyzerSpec>> catalogue, Path out,
       Duration analysisTimeout, ClusterSettings limits, Rejections rejections) {
     Map<String, RunState> runs = new HashMap<>(); // outlives restarts, as the analyzer children do
     ChunkAssembler chunks = ChunkAssembler.of(limits); // so do the partial transfers
@@ -134,7 +134,7 @@ public final class AnalyzerWorker extends AbstractBehavior<AnalyzerWorker.Comman
         Duration.ofSeconds(10), 0.2).withStopChildren(false));
   }
 
-  private AnalyzerWorker(ActorContext<Command> ctx, Function<List<String>, List<RunGuardian.AnalyzerSpec>> catalogue,
+  private AnalyzerWorker(ActorContext<Command> ctx, Function<List<String>, List<AnalyzerSpec>> catalogue,
       Path out, Duration analysisTimeout, ClusterSettings limits, Rejections rejections, Map<String, RunState> runs,
       ChunkAssembler chunks) {
     super(ctx);
@@ -258,12 +258,12 @@ public final class AnalyzerWorker extends AbstractBehavior<AnalyzerWorker.Comman
         throw new IllegalArgumentException("the description names run " + Rejections.clip(info.runId(), 60));
       }
       Path runDir = RunIds.runDirectory(out, info.runId());
-      List<RunGuardian.AnalyzerSpec> specs = catalogue.apply(run.open.analyzers());
+      List<AnalyzerSpec> specs = catalogue.apply(run.open.analyzers());
       run.info = info;
-      for (RunGuardian.AnalyzerSpec spec : specs) {
+      for (AnalyzerSpec spec : specs) {
         run.analyzers.put(spec.name(), getContext().spawn(spec.supervised(run.info, run.open.metrics(), runDir),
             "run-" + run.info.runId() + "-" + System.nanoTime() + "-" + spec.name(), // ends with the name (priority)
-            RunGuardian.AnalyzerSpec.DISPATCHER));
+            AnalyzerSpec.DISPATCHER));
       }
     } catch (RuntimeException e) {
       String error = e.getMessage() == null ? e.toString() : e.getMessage();

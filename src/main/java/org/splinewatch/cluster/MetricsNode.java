@@ -24,9 +24,12 @@ import org.splinewatch.alerts.AlertSettings;
 import org.splinewatch.alerts.CollapseDetector;
 import org.splinewatch.metrics.MetricsActor;
 import org.splinewatch.metrics.RetentionSettings;
+import org.splinewatch.metrics.RunInfoMetric;
 import org.splinewatch.metrics.RunLog;
-import org.splinewatch.monitor.RunControl;
-import org.splinewatch.monitor.RunGuardian;
+import org.splinewatch.control.RunControl;
+import org.splinewatch.alerts.AlertRaised;
+import org.splinewatch.report.ReportWriter;
+import org.splinewatch.report.RunData;
 import org.splinewatch.snapshot.RunIds;
 import org.splinewatch.trainer.TrainerActor;
 import org.splinewatch.wire.CborSerializable;
@@ -60,7 +63,7 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
    * control endpoint) and is watched: if it goes away before {@link RunFinished}, the run is marked failed.
    */
   public record RegisterRun(String runId, Map<String, String> labels, Map<String, Object> config, int classes,
-      AlertSettings alerts, ActorRef<TrainerActor.Command> trainer, ActorRef<RunGuardian.AlertRaised> alertsTo,
+      AlertSettings alerts, ActorRef<TrainerActor.Command> trainer, ActorRef<AlertRaised> alertsTo,
       ActorRef<Registered> replyTo) implements Command, CborSerializable {
   }
 
@@ -153,7 +156,7 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
         .onMessage(AlertFired.class, m -> {
           Run run = runs.get(m.runId());
           if (run != null) {
-            run.registration().alertsTo().tell(new RunGuardian.AlertRaised(m.alert()));
+            run.registration().alertsTo().tell(new AlertRaised(m.alert()));
           }
           return this;
         })
@@ -182,7 +185,7 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
           if (run != null) {
             finish(run, event);
             try {
-              org.splinewatch.report.ReportWriter.write(List.of(org.splinewatch.report.RunData.read(run.dir())),
+              ReportWriter.write(List.of(RunData.read(run.dir())),
                   run.dir().resolve("report.html"));
             } catch (RuntimeException e) {
               getContext().getLog().warn("cannot write the report of run {}: {}", m.runId(), e.getMessage());
@@ -324,7 +327,7 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
     try {
       RunLog.writeConfig(dir, m.config());
       RunLog log = new RunLog(dir, retention);
-      org.splinewatch.metrics.RunInfoMetric.register(registry, m.config());
+      RunInfoMetric.register(registry, m.config());
       CollapseDetector detector = m.alerts() == null ? null : new CollapseDetector(m.alerts(), m.runId(), m.classes());
       ActorRef<Command> self = getContext().getSelf();
       String token = secret();

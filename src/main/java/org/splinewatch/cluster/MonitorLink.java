@@ -11,7 +11,7 @@ import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.splinewatch.alerts.AlertSettings;
 import org.splinewatch.metrics.MetricsActor;
-import org.splinewatch.monitor.RunGuardian;
+import org.splinewatch.alerts.AlertRaised;
 import org.splinewatch.trainer.TrainerActor;
 
 /**
@@ -49,12 +49,12 @@ public final class MonitorLink {
 
   /**
    * Registers the run with the metrics node; the node's refusal is an {@link IllegalArgumentException}. The
-   * system's guardian (a {@link RunGuardian}) receives the run's alerts and stop requests.
+   * system's guardian (a run's guardian) receives the run's alerts and stop requests.
    */
   public static MonitorLink register(ActorSystem<Object> system, ClusterSettings settings, String runId,
       Map<String, String> labels, Map<String, Object> config, int classes, AlertSettings alerts) {
     ActorRef<MetricsNode.Command> node = findMetricsNode(system, settings);
-    ActorRef<RunGuardian.AlertRaised> alertsTo = system.narrow();
+    ActorRef<AlertRaised> alertsTo = system.narrow();
     ActorRef<TrainerActor.Command> trainer = system.narrow();
     MetricsNode.Registered reply;
     try {

@@ -2,6 +2,7 @@ package org.splinewatch.ingest;
 
 import com.typesafe.config.Config;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicReference;
@@ -10,6 +11,7 @@ import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Props;
 import org.apache.pekko.http.javadsl.server.Directives;
 import org.apache.pekko.http.javadsl.server.Route;
+import org.splinewatch.alerts.AlertSettings;
 import org.splinewatch.cluster.ClusterSettings;
 import org.splinewatch.cluster.MetricsNode;
 
@@ -19,7 +21,8 @@ import org.splinewatch.cluster.MetricsNode;
  */
 public final class HttpIngestion {
   private final ActorSystem<?> system;
-  private final Config config;
+  private final Map<String, AlertSettings> alerts;
+  private final List<String> analyzers;
   private final ClusterSettings cluster;
   private final IngestSettings settings;
   private final Map<String, IngestActor.Shape> active = new ConcurrentHashMap<>();
@@ -28,7 +31,8 @@ public final class HttpIngestion {
 
   private HttpIngestion(ActorSystem<?> system, Config config, ClusterSettings cluster, String token) {
     this.system = system;
-    this.config = config;
+    this.alerts = IngestActor.Context.alertsByMode(config);
+    this.analyzers = config.getStringList("splinewatch.analysis.enabled");
     this.cluster = cluster;
     this.settings = IngestSettings.fromConfig(config);
     this.route = settings.enabled() ? new IngestRoutes(system, token, actor::get, settings, active).route()
@@ -50,7 +54,7 @@ public final class HttpIngestion {
   /** Starts the ingestion actor; {@code baseUrl} is {@code http://host:port} of the endpoints. */
   public void start(ActorRef<MetricsNode.Command> node, Path out, String baseUrl) {
     if (settings.enabled()) {
-      actor.set(system.systemActorOf(IngestActor.create(new IngestActor.Context(config, settings, cluster, node, out,
+      actor.set(system.systemActorOf(IngestActor.create(new IngestActor.Context(alerts, analyzers, settings, cluster, node, out,
           baseUrl, active)), "http-ingest", Props.empty()));
     }
   }

@@ -1,5 +1,7 @@
 package org.splinewatch.ingest;
 
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -16,8 +18,8 @@ import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.splinewatch.alerts.AlertSettings;
 import org.splinewatch.cluster.ClusterSettings;
 import org.splinewatch.cluster.MetricsNode;
-import org.splinewatch.monitor.EmbeddedRun;
-import org.splinewatch.monitor.Provenance;
+import org.splinewatch.analysis.PlaneAnchors;
+import org.splinewatch.snapshot.Provenance;
 import org.splinewatch.snapshot.RunIds;
 import org.splinewatch.snapshot.RunInfo;
 import org.splinewatch.snapshot.SnapshotFormat;
@@ -52,9 +54,21 @@ public final class IngestActor extends AbstractBehavior<IngestActor.Command> {
   private record Ended(String runId) implements Command {
   }
 
-  /** Everything the runs share. */
-  public record Context(com.typesafe.config.Config config, IngestSettings ingest, ClusterSettings cluster,
-      ActorRef<MetricsNode.Command> node, Path out, String baseUrl, Map<String, Shape> active) {
+  /**
+   * Everything the runs share, read once at start-up: the alert settings for each early-stop mode a run may ask for
+   * and the analyzers of {@code splinewatch.analysis.enabled}.
+   */
+  public record Context(Map<String, AlertSettings> alerts, List<String> analyzers, IngestSettings ingest,
+      ClusterSettings cluster, ActorRef<MetricsNode.Command> node, Path out, String baseUrl, Map<String, Shape> active) {
+    /** {@code splinewatch.alerts} with each of {@link AlertSettings#EARLY_STOP}, by mode. */
+    public static Map<String, AlertSettings> alertsByMode(Config config) {
+      Map<String, AlertSettings> byMode = new HashMap<>();
+      for (String mode : AlertSettings.EARLY_STOP) {
+        byMode.put(mode, AlertSettings.fromConfig(ConfigFactory.parseMap(Map.of("splinewatch.alerts.early-stop", mode))
+            .withFallback(config)));
+      }
+      return Map.copyOf(byMode);
+    }
   }
 
   /** What the HTTP routes need to parse a live run's snapshots before its actor sees them. */
@@ -131,9 +145,13 @@ public final class IngestActor extends AbstractBehavior<IngestActor.Command> {
     }
     String earlyStop = spec.earlyStop() != null ? spec.earlyStop() : c.ingest().earlyStop();
     // the run's own early-stop mode decides what may stop it, through its answers and the control endpoint alike
-    AlertSettings alerts = AlertSettings.fromConfig(com.typesafe.config.ConfigFactory.parseMap(
-        Map.of("splinewatch.alerts.early-stop", earlyStop)).withFallback(c.config()));
-    List<String> analyzers = c.config().getStringList("splinewatch.analysis.enabled");
+    AlertSettings alerts = c.alerts().get(earlyStop);
+    if (alerts == null) {
+      m.replyTo().tell(IngestedRun.Reply.error(400, "unknown early-stop mode '" + earlyStop + "'; expected one of: "
+          + String.join(", ", AlertSettings.EARLY_STOP)));
+      return this;
+    }
+    List<String> analyzers = c.analyzers();
     Map<String, String> labels = Map.of("run", id, "method", spec.method(), "dataset", spec.dataset());
     String base = c.baseUrl() + "/api/v1/runs/" + id;
     Map<String, Object> urls = new LinkedHashMap<>();
@@ -173,7 +191,7 @@ public final class IngestActor extends AbstractBehavior<IngestActor.Command> {
       }
     }
     List<int[]> anchors = spec.planeAnchors() != null ? spec.planeAnchors()
-        : EmbeddedRun.planeAnchors(spec.probeLabels(), spec.planes(), rnd);
+        : PlaneAnchors.draw(spec.probeLabels(), spec.planes(), rnd);
     return new RunInfo(spec.runId(), spec.method(), spec.dataset(), d, n, spec.probes(), pairs, spec.probeLabels(),
         spec.classes(), anchors, spec.fitInputs(), spec.fitLabels());
   }

@@ -20,7 +20,7 @@ import org.splinewatch.cluster.SnapshotPublisher;
 import org.splinewatch.metrics.MetricsActor;
 import org.splinewatch.snapshot.MetricFamily;
 import org.splinewatch.snapshot.Sample;
-import org.splinewatch.monitor.RunGuardian;
+import org.splinewatch.alerts.AlertRaised;
 import org.splinewatch.snapshot.RunInfo;
 import org.splinewatch.snapshot.SnapshotFormat;
 import org.splinewatch.snapshot.WeightSnapshot;
@@ -31,7 +31,7 @@ import org.splinewatch.trainer.TrainerActor;
  * registers the run there (so metrics, run directory, alerts, control endpoint and report are those of any cluster
  * run), hands each snapshot to a {@link SnapshotPublisher} (drop-oldest, analysed on the cluster's analyzer nodes)
  * and answers at once with whether the run should stop: a stop-on alert while early stop is on, or a stop through
- * the control endpoint. It receives {@link TrainerActor.Stop} and {@link RunGuardian.AlertRaised} as a trainer
+ * the control endpoint. It receives {@link TrainerActor.Stop} and {@link AlertRaised} as a trainer
  * does, so its messages are plain objects; its own protocol is {@link Command}.
  */
 public final class IngestedRun extends AbstractBehavior<Object> {
@@ -102,7 +102,7 @@ public final class IngestedRun extends AbstractBehavior<Object> {
     super(ctx);
     this.s = s;
     ActorRef<TrainerActor.Command> asTrainer = ctx.getSelf().narrow();
-    ActorRef<RunGuardian.AlertRaised> alertsTo = ctx.getSelf().narrow();
+    ActorRef<AlertRaised> alertsTo = ctx.getSelf().narrow();
     String runId = s.info().runId();
     ctx.ask(MetricsNode.Registered.class, s.node(), Duration.ofSeconds(30),
         r -> new MetricsNode.RegisterRun(runId, s.labels(), s.config(), s.info().classes(), s.alerts(), asTrainer,
@@ -120,7 +120,7 @@ public final class IngestedRun extends AbstractBehavior<Object> {
           }
           return this;
         })
-        .onMessage(RunGuardian.AlertRaised.class, m -> onAlert(m.alert()))
+        .onMessage(AlertRaised.class, m -> onAlert(m.alert()))
         .onMessage(Finish.class, this::onFinish)
         .onMessage(Drained.class, m -> {
           getContext().ask(Done.class, metrics, Duration.ofSeconds(30), MetricsActor.Flush::new,

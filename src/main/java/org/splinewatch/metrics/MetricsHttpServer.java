@@ -86,8 +86,14 @@ public final class MetricsHttpServer {
 
     /** From {@code splinewatch.metrics.allowed-hosts} and {@code advertise-host}, plus the bind host. */
     public static AllowedHosts fromConfig(com.typesafe.config.Config config, String bindHost) {
-      List<String> extra = new java.util.ArrayList<>(config.getStringList("splinewatch.metrics.allowed-hosts"));
-      extra.add(config.getString("splinewatch.metrics.advertise-host"));
+      return of(config.getStringList("splinewatch.metrics.allowed-hosts"),
+          config.getString("splinewatch.metrics.advertise-host"), bindHost);
+    }
+
+    /** Loopback plus the configured names, the advertised host and the bind host (empty ones ignored). */
+    public static AllowedHosts of(List<String> allowed, String advertiseHost, String bindHost) {
+      List<String> extra = new java.util.ArrayList<>(allowed);
+      extra.add(advertiseHost);
       extra.add(bindHost);
       return loopbackAnd(extra);
     }

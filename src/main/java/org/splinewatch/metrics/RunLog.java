@@ -1,5 +1,6 @@
 package org.splinewatch.metrics;
 
+import org.splinewatch.snapshot.MetricsSegments;
 import org.splinewatch.snapshot.Sample;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -35,7 +36,7 @@ import java.util.zip.GZIPOutputStream;
 public final class RunLog implements AutoCloseable {
   private static final ObjectMapper JSON = new ObjectMapper();
   /** A rotated metrics segment: {@code metrics-00001.jsonl.gz} (or, for a moment while it is compressed, without .gz). */
-  public static final Pattern SEGMENT = Pattern.compile("metrics-(\\d{5,})\\.jsonl(\\.gz)?");
+  public static final Pattern SEGMENT = MetricsSegments.SEGMENT;
 
   private final Path dir;
   private final RetentionSettings retention;
@@ -150,24 +151,7 @@ public final class RunLog implements AutoCloseable {
 
   /** The rotated metrics segments of a run directory in order (oldest first). */
   public static List<Path> segments(Path dir) {
-    List<Path> out = new ArrayList<>();
-    if (!Files.isDirectory(dir)) {
-      return out;
-    }
-    Map<Long, Path> byNumber = new java.util.TreeMap<>();
-    try (Stream<Path> files = Files.list(dir)) {
-      files.forEach(f -> {
-        Matcher m = SEGMENT.matcher(f.getFileName().toString());
-        if (m.matches()) {
-          // while a segment is being compressed both forms exist; the plain one is complete until it is deleted
-          byNumber.merge(Long.parseLong(m.group(1)), f, (a, b) -> a.toString().endsWith(".gz") ? b : a);
-        }
-      });
-    } catch (IOException e) {
-      return out;
-    }
-    out.addAll(byNumber.values());
-    return out;
+    return MetricsSegments.of(dir);
   }
 
   /**

@@ -71,9 +71,9 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
     Map<String, Object> config = readConfig(dir, problems);
     String runId = String.valueOf(config.getOrDefault("run_id", dir.getFileName().toString()));
     Map<String, Series> series = new TreeMap<>();
-    List<Path> files = new ArrayList<>(org.splinewatch.metrics.RunLog.segments(dir));
+    List<Path> files = new ArrayList<>(org.splinewatch.snapshot.MetricsSegments.of(dir));
     if (!files.isEmpty()) {
-      Matcher first = org.splinewatch.metrics.RunLog.SEGMENT.matcher(files.get(0).getFileName().toString());
+      Matcher first = org.splinewatch.snapshot.MetricsSegments.SEGMENT.matcher(files.get(0).getFileName().toString());
       if (first.matches() && Long.parseLong(first.group(1)) > 1) {
         problems.add("the earliest metrics segments (before " + files.get(0).getFileName() + ") were deleted by "
             + "splinewatch.retention.metrics-max-segments");
@@ -166,7 +166,7 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
       if (!Files.isRegularFile(metrics)) {
         throw new ReportException(dir + ": not a run directory (no metrics.jsonl); expected the output of ./trainer");
       }
-      List<Path> segs = org.splinewatch.metrics.RunLog.segments(dir);
+      List<Path> segs = org.splinewatch.snapshot.MetricsSegments.of(dir);
       long size;
       try {
         size = Files.size(metrics);

@@ -134,9 +134,9 @@ class CliTest {
   void usageAndAMissingSubcommandListTheRegisteredSubcommands() {
     String usage = run(2);
     assertTrue(usage.contains("splinewatch monitor <regions|report|detection|bench-regions|bench-overhead|"
-        + "bench-cluster|bench-soak|serve|relay|certs> [options]"), usage);
+        + "bench-cluster|bench-soak|serve|relay|certs|experiment> [options]"), usage);
     String missing = run(2, "monitor");
     assertTrue(missing.contains("missing subcommand; expected one of: regions, report, detection, bench-regions, "
-        + "bench-overhead, bench-cluster, bench-soak, serve, relay, certs"), missing);
+        + "bench-overhead, bench-cluster, bench-soak, serve, relay, certs, experiment"), missing);
   }
 }

@@ -24,8 +24,8 @@ import org.junit.jupiter.api.io.TempDir;
 import org.splinewatch.LogCapturingExtension;
 import org.splinewatch.cli.TrainCommand;
 import org.splinewatch.data.SyntheticData;
-import org.splinewatch.monitor.EmbeddedRun;
-import org.splinewatch.monitor.MonitorServer;
+import org.splinewatch.run.EmbeddedRun;
+import org.splinewatch.serve.MonitorServer;
 import org.splinewatch.trainer.RunSettings;
 
 /**
@@ -200,7 +200,7 @@ class ClusterRunIT {
     try (MonitorServer monitor = node(List.of("metrics"), "", monitorRuns, quiet)) {
       String seed = ClusterNode.address(monitor.system());
       // an analyzer node whose only analysis injects a collapsing embedding spread (as EarlyStopTest does locally)
-      var injector = new org.splinewatch.monitor.RunGuardian.AnalyzerSpec("injector", (run, metrics, dir) ->
+      var injector = new org.splinewatch.analysis.AnalyzerSpec("injector", (run, metrics, dir) ->
           org.splinewatch.analysis.AnalyzerActor.create("injector", metrics, () -> snap -> List.of(
               org.splinewatch.snapshot.Sample.of("splinewatch_embedding_std_normalized", snap.step() < 30 ? 0.9 : 0.01,
                   snap.step(), "layer", "proj"))));

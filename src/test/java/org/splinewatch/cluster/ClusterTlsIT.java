@@ -29,7 +29,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.slf4j.LoggerFactory;
 import org.splinewatch.LogCapturingExtension;
 import org.splinewatch.cli.MonitorCommand;
-import org.splinewatch.monitor.MonitorServer;
+import org.splinewatch.serve.MonitorServer;
 import picocli.CommandLine;
 
 /**

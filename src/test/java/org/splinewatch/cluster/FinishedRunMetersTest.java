@@ -24,8 +24,8 @@ import org.splinewatch.LogCapturingExtension;
 import org.splinewatch.metrics.MetricsActor;
 import org.splinewatch.metrics.RetentionSettings;
 import org.splinewatch.snapshot.Sample;
-import org.splinewatch.monitor.RunControl;
-import org.splinewatch.monitor.RunGuardian;
+import org.splinewatch.control.RunControl;
+import org.splinewatch.alerts.AlertRaised;
 import org.splinewatch.trainer.TrainerActor;
 
 /** {@code monitor serve}: a finished run's meters leave {@code /metrics} after the grace period; a running one's stay. */
@@ -36,7 +36,7 @@ class FinishedRunMetersTest {
 
   private MetricsNode.Registered register(ActorRef<MetricsNode.Command> node, String run) {
     TestProbe<TrainerActor.Command> trainer = testKit.createTestProbe();
-    TestProbe<RunGuardian.AlertRaised> alerts = testKit.createTestProbe();
+    TestProbe<AlertRaised> alerts = testKit.createTestProbe();
     TestProbe<MetricsNode.Registered> reply = testKit.createTestProbe();
     node.tell(new MetricsNode.RegisterRun(run, Map.of("run", run, "method", "simclr", "dataset", "mnist"),
         Map.of("run_id", run), 10, null, trainer.ref(), alerts.ref(), reply.ref()));

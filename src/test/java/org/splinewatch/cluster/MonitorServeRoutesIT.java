@@ -16,7 +16,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import org.splinewatch.LogCapturingExtension;
 import org.splinewatch.analysis.EmbeddingViews;
-import org.splinewatch.monitor.MonitorServer;
+import org.splinewatch.serve.MonitorServer;
 
 /**
  * {@code ./monitor serve} (metrics role) serves what the Grafana picture panel and the live page's embedding view ask

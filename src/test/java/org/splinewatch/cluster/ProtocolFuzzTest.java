@@ -35,7 +35,7 @@ import org.splinewatch.TestTools;
 import org.splinewatch.cli.Main;
 import org.splinewatch.metrics.MetricsActor;
 import org.splinewatch.snapshot.Sample;
-import org.splinewatch.monitor.RunGuardian;
+import org.splinewatch.alerts.AlertRaised;
 import org.splinewatch.trainer.TrainerActor;
 
 /**
@@ -107,7 +107,7 @@ class ProtocolFuzzTest {
           Duration.ofSeconds(60)).iterator().next();
       TestProbe<MetricsNode.Registered> registered = TestProbe.create(fuzzer);
       TestProbe<TrainerActor.Command> trainer = TestProbe.create(fuzzer);
-      TestProbe<RunGuardian.AlertRaised> alerts = TestProbe.create(fuzzer);
+      TestProbe<AlertRaised> alerts = TestProbe.create(fuzzer);
       TestProbe<SnapshotPublisher.Command> publisher = TestProbe.create(fuzzer);
       TestProbe<Done> done = TestProbe.create(fuzzer);
       Map<String, String> labels = Map.of("run", "target", "method", "supervised", "dataset", "mnist");

@@ -30,8 +30,8 @@ import org.splinewatch.analysis.AnalyzerActor;
 import org.splinewatch.cli.TrainCommand;
 import org.splinewatch.data.SyntheticData;
 import org.splinewatch.snapshot.Sample;
-import org.splinewatch.monitor.EmbeddedRun;
-import org.splinewatch.monitor.RunGuardian;
+import org.splinewatch.run.EmbeddedRun;
+import org.splinewatch.analysis.AnalyzerSpec;
 import org.splinewatch.trainer.RunSettings;
 import org.splinewatch.trainer.TrainerActor;
 
@@ -118,8 +118,8 @@ class DashboardQueriesIT {
     o.put("splinewatch.metrics.sd-dir", sd.toString());
     o.put("splinewatch-analysis-dispatcher.fixed-pool-size", 2);
     var config = TrainCommand.load(o, null);
-    List<RunGuardian.AnalyzerSpec> analyzers = new ArrayList<>(EmbeddedRun.defaultAnalyzers(config));
-    analyzers.add(new RunGuardian.AnalyzerSpec("injector", (run, metrics, dir) ->
+    List<AnalyzerSpec> analyzers = new ArrayList<>(EmbeddedRun.defaultAnalyzers(config));
+    analyzers.add(new AnalyzerSpec("injector", (run, metrics, dir) ->
         AnalyzerActor.create("injector", metrics, () -> s -> List.of(Sample.of("splinewatch_embedding_std_normalized",
             s.step() < 100 ? 0.9 : 0.01, s.step(), "layer", "proj")))));
     List<String> missing = new ArrayList<>();

@@ -17,8 +17,8 @@ import org.junit.jupiter.api.io.TempDir;
 import org.splinewatch.analysis.AnalyzerActor;
 import org.splinewatch.cli.TrainCommand;
 import org.splinewatch.data.SyntheticData;
-import org.splinewatch.monitor.EmbeddedRun;
-import org.splinewatch.monitor.RunGuardian;
+import org.splinewatch.run.EmbeddedRun;
+import org.splinewatch.analysis.AnalyzerSpec;
 import org.splinewatch.snapshot.WeightSnapshot;
 import org.splinewatch.trainer.RunSettings;
 import org.splinewatch.trainer.Trainer;
@@ -37,11 +37,11 @@ class FaultInjectionIT {
   Path tmp;
 
   /** Runs {@code overrides} in this JVM and checks it ended within {@code limit}. */
-  static EmbeddedRun.Result run(Map<String, Object> overrides, List<RunGuardian.AnalyzerSpec> extra,
+  static EmbeddedRun.Result run(Map<String, Object> overrides, List<AnalyzerSpec> extra,
       EmbeddedRun.Listener listener, Duration limit) {
     var config = TrainCommand.load(overrides, null);
     RunSettings settings = RunSettings.fromConfig(config);
-    List<RunGuardian.AnalyzerSpec> analyzers = new ArrayList<>(EmbeddedRun.defaultAnalyzers(config));
+    List<AnalyzerSpec> analyzers = new ArrayList<>(EmbeddedRun.defaultAnalyzers(config));
     analyzers.addAll(extra);
     long t0 = System.nanoTime();
     EmbeddedRun.Result r = EmbeddedRun.run(settings, config, overrides, System.out, analyzers, listener);
@@ -112,7 +112,7 @@ class FaultInjectionIT {
     o.put("splinewatch.analysis.enabled", List.of("embedding"));
     o.put("splinewatch-analysis-dispatcher.fixed-pool-size", 2);
     int[] calls = {0};
-    RunGuardian.AnalyzerSpec hog = new RunGuardian.AnalyzerSpec("hog", (run, metrics, dir) ->
+    AnalyzerSpec hog = new AnalyzerSpec("hog", (run, metrics, dir) ->
         AnalyzerActor.create("hog", metrics, () -> snapshot -> {
           calls[0]++;
           if (snapshot.step() >= 40) {

@@ -16,7 +16,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.splinewatch.data.SyntheticData;
-import org.splinewatch.monitor.EmbeddedRun;
+import org.splinewatch.run.EmbeddedRun;
 
 /**
  * A full run directory (issue 21): {@code metrics.jsonl}, {@code planes/} and {@code checkpoints/} on a small tmpfs

@@ -15,6 +15,7 @@ import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.splinewatch.regions.Layer;
 import org.splinewatch.regions.Partition;
+import org.splinewatch.regions.PartitionOracleTest;
 import org.splinewatch.regions.PiecewiseLinearNet;
 import org.splinewatch.regions.Plane;
 import org.splinewatch.snapshot.NpzArchive;
@@ -57,7 +58,7 @@ class IngestFormatTest {
     assertEquals(pj.regionCount(), ps.regionCount());
     assertEquals(patterns(pj), patterns(ps));
     // and each face's pattern is that of the forward pass at its vertex mean
-    org.splinewatch.regions.PartitionOracleTest.assertPatternsConsistent(ps);
+    PartitionOracleTest.assertPatternsConsistent(ps);
   }
 
   private static Set<String> patterns(Partition p) {

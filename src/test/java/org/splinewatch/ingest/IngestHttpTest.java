@@ -27,7 +27,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.splinewatch.cli.TrainCommand;
 import org.splinewatch.cluster.ClusterSettings;
-import org.splinewatch.monitor.MonitorServer;
+import org.splinewatch.serve.MonitorServer;
 
 /**
  * The ingestion endpoints of {@code monitor serve} over real HTTP on loopback: register, snapshots, finish, every

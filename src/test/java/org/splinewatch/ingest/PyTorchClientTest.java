@@ -27,7 +27,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.splinewatch.cli.TrainCommand;
 import org.splinewatch.cluster.ClusterSettings;
 import org.splinewatch.data.SyntheticData;
-import org.splinewatch.monitor.MonitorServer;
+import org.splinewatch.serve.MonitorServer;
 import org.splinewatch.regions.PiecewiseLinearNet;
 import org.splinewatch.snapshot.NpzArchive;
 import org.splinewatch.snapshot.SnapshotFormat;

@@ -22,7 +22,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.splinewatch.TestTools;
 import org.splinewatch.cli.TrainCommand;
 import org.splinewatch.data.SyntheticData;
-import org.splinewatch.monitor.EmbeddedRun;
+import org.splinewatch.run.EmbeddedRun;
 import org.splinewatch.trainer.RunSettings;
 import org.splinewatch.trainer.TrainerActor;
 

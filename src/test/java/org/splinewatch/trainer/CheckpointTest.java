@@ -19,7 +19,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.splinewatch.cli.TrainCommand;
 import org.splinewatch.data.SyntheticData;
-import org.splinewatch.monitor.EmbeddedRun;
+import org.splinewatch.run.EmbeddedRun;
 import org.splinewatch.regions.Layer;
 
 /** Checkpoints restore the weights exactly, runs write latest/best, and --resume continues from the saved step. */

@@ -1,0 +1,167 @@
+package org.splinewatch.control;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.sun.net.httpserver.HttpServer;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.stream.Stream;
+
+/**
+ * One stable Alertmanager receiver for every run: accepts webhook payloads (version 4) on {@code POST
+ * /api/v1/alerts} with the deployment token, and forwards each alert to the control endpoint of the process that
+ * exports its series, named by the alert's {@code instance} label (the scrape target), with the same token. It only
+ * forwards to targets listed in the Prometheus discovery directory (the files every run and {@code monitor serve}
+ * write there), so the token never goes to a host that is not one of this deployment's runs. The run's control
+ * endpoint then decides ({@link AlertWebhook}: critical, a rule in that run's stop-on). So the shipped Alertmanager
+ * configuration stops any of several concurrent runs, embedded ones on different ports and runs on {@code monitor
+ * serve}, without an edit per run.
+ */
+public final class AlertRelay implements AutoCloseable {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private final byte[] token;
+  private final String tokenText;
+  private final Path sdDir;
+  private final PrintStream log;
+  private final HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build();
+  private HttpServer server;
+
+  /** @param token the deployment token: required from Alertmanager and sent on to the runs */
+  public AlertRelay(String token, Path sdDir, PrintStream log) {
+    if (token == null || token.length() < 16) {
+      throw new IllegalArgumentException("the control token must have at least 16 characters");
+    }
+    this.tokenText = token;
+    this.token = token.getBytes(StandardCharsets.UTF_8);
+    this.sdDir = sdDir;
+    this.log = log;
+  }
+
+  /** Starts listening; port 0 picks a free one ({@link #port()}). */
+  public AlertRelay start(String host, int port) throws IOException {
+    server = HttpServer.create(new InetSocketAddress(host, port), 16);
+    server.createContext("/api/v1/alerts", exchange -> {
+      AlertWebhook.Response r;
+      if (!"POST".equals(exchange.getRequestMethod())) {
+        r = new AlertWebhook.Response(405, "POST an Alertmanager webhook payload");
+      } else {
+        String body = new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
+        r = handle(exchange.getRequestHeaders().getFirst("Authorization"), body);
+      }
+      byte[] answer = (r.message() + "\n").getBytes(StandardCharsets.UTF_8);
+      exchange.sendResponseHeaders(r.status(), answer.length);
+      exchange.getResponseBody().write(answer);
+      exchange.close();
+    });
+    server.setExecutor(null);
+    server.start();
+    return this;
+  }
+
+  public int port() {
+    return server.getAddress().getPort();
+  }
+
+  /** The scrape targets ({@code host:port}) of the discovery files in the directory now. */
+  Set<String> discoveredTargets() {
+    Set<String> targets = new TreeSet<>();
+    if (!Files.isDirectory(sdDir)) {
+      return targets;
+    }
+    try (Stream<Path> files = Files.list(sdDir)) {
+      for (Path f : files.filter(f -> f.getFileName().toString().endsWith(".json")
+          && !f.getFileName().toString().startsWith(".")).toList()) {
+        try {
+          for (JsonNode group : JSON.readTree(f.toFile())) {
+            group.path("targets").forEach(t -> targets.add(t.asText()));
+          }
+        } catch (IOException e) {
+          // a file being replaced or removed: its run is starting or gone
+        }
+      }
+    } catch (IOException e) {
+      return targets;
+    }
+    return targets;
+  }
+
+  /** Answers one webhook call: 401, 400, or the forwarding outcome (202 when some run accepted a stop, else 200). */
+  public AlertWebhook.Response handle(String authorization, String body) {
+    if (authorization == null || !authorization.startsWith("Bearer ")
+        || !MessageDigest.isEqual(token, authorization.substring(7).trim().getBytes(StandardCharsets.UTF_8))) {
+      return new AlertWebhook.Response(401, "missing or wrong bearer token");
+    }
+    JsonNode root;
+    try {
+      root = JSON.readTree(body);
+    } catch (IOException e) {
+      return new AlertWebhook.Response(400, "malformed payload: not JSON; expected an Alertmanager webhook payload"
+          + " (version 4)");
+    }
+    if (root == null || !root.isObject() || !"4".equals(root.path("version").asText())
+        || !root.path("alerts").isArray()) {
+      return new AlertWebhook.Response(400, "malformed payload: expected an Alertmanager webhook object with version"
+          + " \"4\" and an alerts array");
+    }
+    Map<String, ArrayNode> byTarget = new LinkedHashMap<>();
+    List<String> outcomes = new ArrayList<>();
+    for (JsonNode a : root.get("alerts")) {
+      String instance = a.path("labels").path("instance").asText("");
+      if (instance.isEmpty()) {
+        outcomes.add(a.path("labels").path("alertname").asText("alert") + ": no instance label, no run to reach");
+        continue;
+      }
+      byTarget.computeIfAbsent(instance, k -> JSON.createArrayNode()).add(a);
+    }
+    Set<String> discovered = discoveredTargets();
+    boolean accepted = false;
+    for (var e : byTarget.entrySet()) {
+      if (!discovered.contains(e.getKey())) {
+        outcomes.add(e.getKey() + ": not a discovered run (finished, or not in " + sdDir + "); not forwarded");
+        continue;
+      }
+      ObjectNode forward = ((ObjectNode) root).deepCopy();
+      forward.set("alerts", e.getValue());
+      try {
+        HttpResponse<String> r = client.send(HttpRequest.newBuilder(URI.create("http://" + e.getKey()
+                + "/api/v1/alerts")).timeout(Duration.ofSeconds(5)).header("Authorization", "Bearer " + tokenText)
+            .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(forward.toString()))
+            .build(), HttpResponse.BodyHandlers.ofString());
+        accepted |= r.statusCode() == 202;
+        outcomes.add(e.getKey() + ": " + r.statusCode() + " " + r.body().trim());
+      } catch (IOException ex) {
+        outcomes.add(e.getKey() + ": unreachable (" + ex.getMessage() + ")");
+      } catch (InterruptedException ex) {
+        Thread.currentThread().interrupt();
+        outcomes.add(e.getKey() + ": interrupted");
+      }
+    }
+    outcomes.forEach(o -> log.println("relay: " + o));
+    return new AlertWebhook.Response(accepted ? 202 : 200, String.join("; ", outcomes));
+  }
+
+  @Override
+  public void close() {
+    if (server != null) {
+      server.stop(0);
+    }
+  }
+}

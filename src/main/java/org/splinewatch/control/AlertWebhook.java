@@ -1,0 +1,145 @@
+package org.splinewatch.control;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+
+/**
+ * The control endpoint {@code POST /api/v1/alerts}: accepts Alertmanager webhook payloads (version 4) and stops the
+ * named run when a firing alert with {@code severity="critical"} arrives whose {@code rule} label is one the run
+ * stops on ({@link RunControl#refusal}: its {@code stop-on}, unless {@code early-stop = warn}). Requires
+ * {@code Authorization: Bearer <token>}. Answers 401 (no or wrong token), 400 (malformed payload), 404 (unknown
+ * run), 202 (stop accepted), 200 (valid payload, nothing to stop: resolved or non-critical alerts, or rules the run
+ * does not stop on, named in the answer). Nothing else can stop a run remotely.
+ */
+public final class AlertWebhook {
+  /** An HTTP answer. */
+  public record Response(int status, String message) {
+  }
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private final byte[] token;
+  private final RunControl control;
+  private final Consumer<Map<String, Object>> onStop;
+
+  /**
+   * @param onStop receives an event (alert name, run, summary) for each accepted stop, e.g. for events.jsonl
+   */
+  public AlertWebhook(String token, RunControl control, Consumer<Map<String, Object>> onStop) {
+    if (token == null || token.length() < 16) {
+      throw new IllegalArgumentException("the control token must have at least 16 characters");
+    }
+    this.token = token.getBytes(StandardCharsets.UTF_8);
+    this.control = control;
+    this.onStop = onStop;
+  }
+
+  /** The token in a file (surrounding white space ignored); a missing file or a short token is a one-line error. */
+  public static String readTokenFile(Path file) {
+    String token;
+    try {
+      token = Files.readString(file).trim();
+    } catch (IOException e) {
+      throw new IllegalArgumentException("splinewatch.control.token-file: cannot read " + file + " (" + e.getMessage()
+          + "); expected a file holding the deployment token");
+    }
+    if (token.length() < 16) {
+      throw new IllegalArgumentException("splinewatch.control.token-file: " + file + " holds " + token.length()
+          + " characters; expected a token of at least 16 (e.g. openssl rand -hex 32)");
+    }
+    return token;
+  }
+
+  /** A fresh random token (256 bits, hex). */
+  public static String newToken() {
+    byte[] b = new byte[32];
+    new SecureRandom().nextBytes(b);
+    return HexFormat.of().formatHex(b);
+  }
+
+  /** Whether an {@code Authorization} header carries the token (checked before the body is read). */
+  public boolean authorized(String authorization) {
+    return authorization != null && authorization.startsWith("Bearer ")
+        && MessageDigest.isEqual(token, authorization.substring(7).trim().getBytes(StandardCharsets.UTF_8));
+  }
+
+  public Response handle(String authorization, String body) {
+    if (!authorized(authorization)) {
+      return new Response(401, "missing or wrong bearer token");
+    }
+    JsonNode root;
+    try {
+      root = JSON.readTree(body);
+    } catch (Exception e) {
+      return new Response(400, "malformed payload: not JSON; expected an Alertmanager webhook payload (version 4)");
+    }
+    if (root == null || !root.isObject() || !"4".equals(root.path("version").asText())
+        || !root.path("alerts").isArray()) {
+      return new Response(400, "malformed payload: expected an Alertmanager webhook object with version \"4\" and an"
+          + " alerts array");
+    }
+    List<JsonNode> stops = new ArrayList<>();
+    for (JsonNode a : root.get("alerts")) {
+      if (!a.isObject() || !a.path("labels").isObject()) {
+        return new Response(400, "malformed payload: each alert needs a labels object");
+      }
+      if ("firing".equals(a.path("status").asText()) && "critical".equals(a.path("labels").path("severity").asText())) {
+        if (!a.path("labels").hasNonNull("run")) {
+          return new Response(400, "malformed payload: firing alert " + a.path("labels").path("alertname").asText()
+              + " has no run label");
+        }
+        stops.add(a);
+      }
+    }
+    if (stops.isEmpty()) {
+      return new Response(200, "no firing critical alert; nothing stopped");
+    }
+    for (JsonNode a : stops) {
+      String run = a.path("labels").path("run").asText();
+      if (!control.runIds().contains(run)) {
+        return new Response(404, "unknown run '" + run + "'; this monitor runs: " + control.runIds());
+      }
+    }
+    List<String> stopped = new ArrayList<>();
+    List<String> refused = new ArrayList<>();
+    for (JsonNode a : stops) {
+      String run = a.path("labels").path("run").asText();
+      String name = a.path("labels").path("alertname").asText("alert");
+      String rule = a.path("labels").path("rule").asText("");
+      // only a rule the run itself stops on (its stop-on, unless early-stop = warn) stops it from here
+      String refusal = control.refusal(run, rule);
+      if (refusal != null) {
+        refused.add(name + ": " + refusal);
+        continue;
+      }
+      String summary = a.path("annotations").path("summary").asText("");
+      String reason = "Alertmanager alert " + name + (summary.isEmpty() ? "" : ": " + summary);
+      if (control.stop(run, reason)) {
+        Map<String, Object> event = new LinkedHashMap<>();
+        event.put("type", "webhook_stop");
+        event.put("run", run);
+        event.put("alertname", name);
+        event.put("rule", rule);
+        event.put("summary", summary);
+        event.put("time", System.currentTimeMillis());
+        onStop.accept(event);
+        stopped.add(run);
+      }
+    }
+    if (stopped.isEmpty()) {
+      return new Response(200, "nothing stopped: " + String.join("; ", refused));
+    }
+    return new Response(202, "stopping " + String.join(", ", stopped));
+  }
+}

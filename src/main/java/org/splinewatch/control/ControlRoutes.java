@@ -1,0 +1,138 @@
+package org.splinewatch.control;
+
+import static org.apache.pekko.http.javadsl.server.Directives.complete;
+import static org.apache.pekko.http.javadsl.server.Directives.entity;
+import static org.apache.pekko.http.javadsl.server.Directives.get;
+import static org.apache.pekko.http.javadsl.server.Directives.optionalHeaderValueByName;
+import static org.apache.pekko.http.javadsl.server.Directives.path;
+import static org.apache.pekko.http.javadsl.server.Directives.pathPrefix;
+import static org.apache.pekko.http.javadsl.server.Directives.post;
+import static org.apache.pekko.http.javadsl.server.PathMatchers.segment;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.stream.Stream;
+import org.apache.pekko.http.javadsl.model.ContentType;
+import org.apache.pekko.http.javadsl.model.ContentTypes;
+import org.apache.pekko.http.javadsl.model.HttpEntities;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.MediaTypes;
+import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.apache.pekko.http.javadsl.model.headers.RawHeader;
+import org.apache.pekko.http.javadsl.server.Route;
+import org.apache.pekko.http.javadsl.unmarshalling.Unmarshaller;
+import org.splinewatch.snapshot.RunIds;
+
+/**
+ * HTTP routes beside {@code /metrics}: the control endpoint {@code POST /api/v1/alerts} (see {@link AlertWebhook}) and
+ * {@code GET /planes/<k>/latest.svg}, the newest partition picture of plane {@code k} (for dashboards), and
+ * {@code GET /runs/<run>/planes/<k>/latest.svg} for any run under the output directory.
+ */
+public final class ControlRoutes {
+  private static final ContentType SVG = ContentTypes.create(MediaTypes.IMAGE_SVG_XML);
+
+  private ControlRoutes() {
+  }
+
+  /**
+   * The newest picture of each plane in a planes directory, listed again only when the directory changed (its
+   * modification time moves with every picture written or deleted), not per request.
+   */
+  static final class LatestPictures {
+    private final Path dir;
+    private java.nio.file.attribute.FileTime listed;
+    private java.util.Map<Integer, Path> latest = java.util.Map.of();
+    private int listings;
+
+    LatestPictures(Path dir) {
+      this.dir = dir;
+    }
+
+    /** The newest {@code plane-<k>-step-*.svg}, or null. */
+    synchronized Path latest(int plane) {
+      try {
+        java.nio.file.attribute.FileTime m = Files.getLastModifiedTime(dir);
+        // a change within the file system's timestamp resolution may keep the time: list again while it is recent
+        if (!m.equals(listed) || System.currentTimeMillis() - m.toMillis() < 2000) {
+          latest = list(dir);
+          listed = m;
+          listings++;
+        }
+      } catch (IOException e) {
+        return null; // no planes directory (yet)
+      }
+      return latest.get(plane);
+    }
+
+    synchronized int listings() {
+      return listings;
+    }
+
+    private static java.util.Map<Integer, Path> list(Path dir) throws IOException {
+      java.util.Map<Integer, Path> out = new java.util.HashMap<>();
+      java.util.regex.Pattern name = java.util.regex.Pattern.compile("plane-(\\d{1,4})-step-\\d+\\.svg");
+      try (Stream<Path> files = Files.list(dir)) {
+        // zero-padded steps: the lexicographically greatest name is the newest
+        files.forEach(f -> {
+          java.util.regex.Matcher m = name.matcher(f.getFileName().toString());
+          if (m.matches()) {
+            out.merge(Integer.parseInt(m.group(1)), f, (a, b) -> a.toString().compareTo(b.toString()) >= 0 ? a : b);
+          }
+        });
+      }
+      return out;
+    }
+  }
+
+  /** {@code GET /planes/<k>/latest.svg} from {@code planesDir}; 404 while no picture exists. */
+  public static Route planes(Path planesDir) {
+    LatestPictures pictures = new LatestPictures(planesDir);
+    return pathPrefix("planes", () -> path(segment(java.util.regex.Pattern.compile("[0-9]{1,4}"))
+        .slash("latest.svg"), plane -> get(() -> {
+          Path file = pictures.latest(Integer.parseInt(plane));
+          if (file == null) {
+            return complete(StatusCodes.NOT_FOUND, "no picture of plane " + plane + " yet\n");
+          }
+          try {
+            return complete(HttpResponse.create().withEntity(HttpEntities.create(SVG, Files.readAllBytes(file)))
+                .addHeader(RawHeader.create("Cache-Control", "no-store")));
+          } catch (IOException e) {
+            return complete(StatusCodes.NOT_FOUND, "picture of plane " + plane + " unreadable\n");
+          }
+        })));
+  }
+
+  /**
+   * {@code GET /runs/<run>/planes/<k>/latest.svg}: the newest picture of plane {@code k} of any run under {@code out}
+   * (what the Grafana picture panel asks for, following its {@code $run} variable); 404 for an unknown run or plane.
+   */
+  public static Route runPlanes(Path out) {
+    // one route (and its cached directory state) per existing run, so a request never lists planes/ again
+    java.util.Map<String, Route> byRun = new java.util.concurrent.ConcurrentHashMap<>();
+    return pathPrefix("runs", () -> pathPrefix(segment(), run -> {
+      if (!RunIds.isValid(run)) {
+        return complete(StatusCodes.NOT_FOUND, "invalid run id\n");
+      }
+      Path dir = RunIds.runDirectory(out, run);
+      if (!byRun.containsKey(run) && !Files.isDirectory(dir)) {
+        return complete(StatusCodes.NOT_FOUND, "no run '" + run + "'\n");
+      }
+      return byRun.computeIfAbsent(run, r -> planes(dir.resolve("planes")));
+    }));
+  }
+
+  public static Route route(AlertWebhook webhook) {
+    return pathPrefix("api", () -> pathPrefix("v1", () -> path("alerts", () -> post(() ->
+        optionalHeaderValueByName("Authorization", auth -> {
+          // the token first: a request without it is answered before any of its body is read
+          if (!webhook.authorized(auth.orElse(null))) {
+            return complete(StatusCodes.UNAUTHORIZED, "missing or wrong bearer token\n");
+          }
+          return entity(Unmarshaller.entityToString(), body -> {
+            AlertWebhook.Response r = webhook.handle(auth.orElse(null), body);
+            return complete(StatusCodes.get(r.status()), r.message() + "\n");
+          });
+        })))));
+  }
+}

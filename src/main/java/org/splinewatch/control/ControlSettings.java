@@ -1,0 +1,36 @@
+package org.splinewatch.control;
+
+import com.typesafe.config.Config;
+import java.nio.file.Path;
+
+/**
+ * {@code splinewatch.control}: the bearer token of the control endpoint, given inline ({@code token}) or as a file
+ * ({@code token-file}: one token for every run, the file Alertmanager's {@code credentials_file} reads too). Read once
+ * at start-up.
+ *
+ * @param token     the inline token; empty: a fresh random one per process
+ * @param tokenFile the deployment token's file, or null
+ */
+public record ControlSettings(String token, Path tokenFile) {
+  public static ControlSettings fromConfig(Config config) {
+    Config c = config.getConfig("splinewatch.control");
+    String file = c.getString("token-file");
+    return new ControlSettings(c.getString("token"), file.isEmpty() ? null : Path.of(file));
+  }
+
+  /** Whether the token comes from {@link #tokenFile()} (then no per-run copy is written). */
+  public boolean fromFile() {
+    return tokenFile != null;
+  }
+
+  /**
+   * The token: that of {@link #tokenFile()} (a missing file or a short token is a one-line {@link
+   * IllegalArgumentException}), else {@link #token()}, else a fresh random one.
+   */
+  public String resolveToken() {
+    if (tokenFile != null) {
+      return AlertWebhook.readTokenFile(tokenFile);
+    }
+    return token.isEmpty() ? AlertWebhook.newToken() : token;
+  }
+}

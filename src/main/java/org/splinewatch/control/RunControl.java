@@ -1,0 +1,65 @@
+package org.splinewatch.control;
+
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
+import org.splinewatch.alerts.AlertSettings;
+
+/**
+ * The runs this process can stop remotely, by run id (thread-safe), each with the rules allowed to stop it: those of
+ * its {@code splinewatch.alerts.stop-on} when its {@code early-stop} is {@code stop} or {@code alertmanager}, none when
+ * it is {@code warn}. So an alert arriving through Alertmanager stops a run only for a rule that run stops on.
+ */
+public final class RunControl {
+  private record Entry(List<String> stopOn, Consumer<String> stop) {
+  }
+
+  private final Map<String, Entry> runs = new ConcurrentHashMap<>();
+
+  /**
+   * Registers a run; {@code stop} receives the reason and must return at once. {@code alerts} null: no rule may stop
+   * it.
+   */
+  public void register(String runId, AlertSettings alerts, Consumer<String> stop) {
+    List<String> rules = alerts != null && !"warn".equals(alerts.earlyStop()) ? List.copyOf(alerts.stopOn())
+        : List.of();
+    runs.put(runId, new Entry(rules, stop));
+  }
+
+  public void unregister(String runId) {
+    runs.remove(runId);
+  }
+
+  /** Null when {@code rule} may stop the registered run; otherwise why not, in a few words. */
+  public String refusal(String runId, String rule) {
+    Entry e = runs.get(runId);
+    if (e == null) {
+      return "unknown run '" + runId + "'";
+    }
+    if (rule == null || rule.isEmpty()) {
+      return "the alert has no rule label, so no stop-on rule names it";
+    }
+    if (e.stopOn().isEmpty()) {
+      return "run '" + runId + "' does not stop on alerts (early-stop is warn)";
+    }
+    return e.stopOn().contains(rule) ? null
+        : "rule " + rule + " is not in the stop-on rules of run '" + runId + "' " + e.stopOn();
+  }
+
+  /** Asks the run to stop after its current step; false when no such run is registered. */
+  public boolean stop(String runId, String reason) {
+    Entry e = runs.get(runId);
+    if (e == null) {
+      return false;
+    }
+    e.stop().accept(reason);
+    return true;
+  }
+
+  public Set<String> runIds() {
+    return new TreeSet<>(runs.keySet());
+  }
+}

@@ -1,6 +1,0 @@
-/**
- * Wiring of a monitored run: {@link org.splinewatch.monitor.EmbeddedRun} prepares data, probes and planes and
- * starts an actor system whose {@link org.splinewatch.monitor.RunGuardian} spawns the metrics actor, the analyzers
- * (supervised, on the analysis dispatcher), the snapshot hub and the trainer (on its pinned dispatcher).
- */
-package org.splinewatch.monitor;

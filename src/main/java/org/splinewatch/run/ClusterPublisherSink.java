@@ -1,0 +1,62 @@
+package org.splinewatch.run;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.splinewatch.cluster.ClusterSettings;
+import org.splinewatch.cluster.SnapshotPublisher;
+import org.splinewatch.metrics.MetricsActor;
+import org.splinewatch.snapshot.RunInfo;
+import org.splinewatch.snapshot.WeightSnapshot;
+
+/**
+ * A run whose metrics live on a cluster's metrics node and whose snapshots go to its analyzer nodes, through a
+ * {@link SnapshotPublisher}.
+ */
+final class ClusterPublisherSink implements SnapshotSink {
+  /** The metrics actor on the metrics node, the analyzers to run there, the transport and the publisher's buffer. */
+  record Settings(ActorRef<MetricsActor.Command> metrics, List<String> analyzers, ClusterSettings cluster,
+      int bufferSize, Duration drainTimeout) {
+  }
+
+  private final ActorContext<RunGuardian.Command> ctx;
+  private final Settings settings;
+  private final ActorRef<SnapshotPublisher.Command> publisher;
+
+  private ClusterPublisherSink(ActorContext<RunGuardian.Command> ctx, Settings settings,
+      ActorRef<SnapshotPublisher.Command> publisher) {
+    this.ctx = ctx;
+    this.settings = settings;
+    this.publisher = publisher;
+  }
+
+  static SnapshotSink.Starter starter(RunInfo run, Settings s) {
+    return ctx -> new ClusterPublisherSink(ctx, s, ctx.spawn(SnapshotPublisher.create(run, s.analyzers(), s.metrics(),
+        s.cluster(), s.bufferSize()), "publisher"));
+  }
+
+  @Override
+  public ActorRef<MetricsActor.Command> metrics() {
+    return settings.metrics();
+  }
+
+  @Override
+  public void publish(WeightSnapshot snapshot) {
+    publisher.tell(new SnapshotPublisher.Publish(snapshot));
+  }
+
+  @Override
+  public CompletionStage<Done> drain() {
+    return AskPattern.<SnapshotPublisher.Command, Done>ask(publisher, SnapshotPublisher.Drain::new,
+        settings.drainTimeout(), ctx.getSystem().scheduler());
+  }
+
+  @Override
+  public boolean stopsWithRun() {
+    return false;
+  }
+}

@@ -1,0 +1,301 @@
+package org.splinewatch.run;
+
+import com.typesafe.config.Config;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.apache.pekko.http.javadsl.server.Directives;
+import org.splinewatch.alerts.EarlyStopPolicy;
+import org.splinewatch.analysis.AnalyzerCatalogue;
+import org.splinewatch.analysis.AnalyzerSpec;
+import org.splinewatch.cluster.ClusterNode;
+import org.splinewatch.cluster.MonitorLink;
+import org.splinewatch.control.AlertWebhook;
+import org.splinewatch.control.ControlRoutes;
+import org.splinewatch.control.ControlToken;
+import org.splinewatch.control.RunControl;
+import org.splinewatch.data.Dataset;
+import org.splinewatch.data.DatasetLoader;
+import org.splinewatch.data.LabeledImages;
+import org.splinewatch.metrics.MemoryWatch;
+import org.splinewatch.metrics.MetricsHttpServer;
+import org.splinewatch.metrics.ProcessMetrics;
+import org.splinewatch.metrics.RunInfoMetric;
+import org.splinewatch.metrics.RunLog;
+import org.splinewatch.report.ReportWriter;
+import org.splinewatch.report.RunData;
+import org.splinewatch.serve.EmbeddingRoutes;
+import org.splinewatch.serve.LivePage;
+import org.splinewatch.serve.ServiceDiscovery;
+import org.splinewatch.snapshot.RunIds;
+import org.splinewatch.snapshot.RunInfo;
+import org.splinewatch.trainer.Backend;
+import org.splinewatch.trainer.Checkpoints;
+import org.splinewatch.trainer.RunSettings;
+import org.splinewatch.trainer.Trainer;
+import org.splinewatch.trainer.TrainerActor;
+import org.splinewatch.trainer.TrainingProgress;
+
+/**
+ * One run with the monitor embedded in the same process (the default of {@code ./trainer}): binds {@code /metrics}
+ * first (so a taken port fails fast), loads data, fixes probes and planes ({@link ProbeSampler}), writes {@code
+ * config.json} ({@link RunProvenance}), hands a {@link RunGuardian} its setup, waits until the trainer finishes, and
+ * returns the exit code ({@link RunOutcome}: 0 done, 3 stopped early, 1 failed).
+ */
+public final class EmbeddedRun {
+  /** Outcome of a run. */
+  public record Result(int exitCode, TrainerActor.Finished finished, Path runDir, int metricsPort) {
+  }
+
+  /** Called once the HTTP port is known (tests use it to scrape). */
+  public interface Listener {
+    default void started(Path runDir, int metricsPort, ActorRef<TrainerActor.Command> trainer) {
+    }
+
+    /** The trainer the run will drive (tests wrap it to inject faults). */
+    default Trainer trainer(Trainer created) {
+      return created;
+    }
+  }
+
+  /** Where a resumed run starts: the checkpoint (null: a fresh run) and its step. */
+  private record Resume(Path from, long step) {
+  }
+
+  private EmbeddedRun() {
+  }
+
+  /** A run whose settings are read from {@code config} here. */
+  public static Result run(RunSettings s, Config config, Map<String, Object> options, PrintStream out,
+      List<AnalyzerSpec> analyzers, Listener listener) {
+    return run(s, WiringSettings.fromConfig(config), config, options, out, analyzers, listener);
+  }
+
+  /**
+   * A run with settings read at start-up; {@code config} configures the actor system ({@code options}: what the
+   * command line set, recorded in {@code config.json}).
+   */
+  public static Result run(RunSettings s, WiringSettings w, Config config, Map<String, Object> options,
+      PrintStream out, List<AnalyzerSpec> analyzers, Listener listener) {
+    String runId = RunDirectory.runId(s);
+    boolean remote = w.remote();
+    Path runDir = remote ? RunIds.runDirectory(s.out(), runId)
+        : RunDirectory.check(s, runId, w.overwrite());
+    // before anything is started or written: a backend that cannot load is one line, not a dead dispatcher
+    Backend.Info backend = Backend.start();
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    // with a seed (./trainer --monitor HOST:PORT) the run joins that cluster: metrics and analysis happen there
+    if (remote) {
+      AnalyzerCatalogue.check(w.analyzers()); // unknown names fail here, before joining
+    }
+    ActorSystem<Object> system = remote ? ClusterNode.start(RunGuardian.root(), w.cluster(), List.of("trainer"), config)
+        : ActorSystem.create(RunGuardian.root(), "splinewatch", config);
+    MetricsHttpServer http = null;
+    Path sdFile = null;
+    // JVM, process and off-heap health beside the run's own series (not for --monitor: the run's /metrics is there)
+    ProcessMetrics processMetrics = remote ? null : ProcessMetrics.bind(registry);
+    RunControl control = new RunControl();
+    SignalStop signals = null;
+    String controlToken = w.control().resolveToken();
+    // over its resident limit the run ends as failed, with its files and a checkpoint, rather than being killed
+    CompletableFuture<ActorRef<TrainerActor.Command>> trainerRef = new CompletableFuture<>();
+    MemoryWatch memory = MemoryWatch.start(w.memory(),
+        reason -> trainerRef.thenAccept(ref -> ref.tell(new TrainerActor.Fail(reason))));
+    try {
+      if (s.metricsPort() > 0 && !remote) {
+        http = startHttp(system, registry, s, w, runId, runDir, new AlertWebhook(controlToken, control,
+            event -> out.println("stop requested through the control endpoint: " + event.get("alertname") + " "
+                + event.get("summary"))));
+      }
+      DatasetLoader loader = new DatasetLoader(s.cacheDir(), s.npmCommand(), out::println);
+      DatasetLoader.Split data = loader.load(Dataset.parse(s.dataset()), s.dataDir());
+      LabeledImages train = s.trainSubset() > 0 ? data.train().head(s.trainSubset()) : data.train();
+      RunInfo run = ProbeSampler.runInfo(runId, s, data.test(), train);
+      Map<String, Object> provenance = RunProvenance.of(runId, s, options, train, data.test(), backend, w.meta());
+      Map<String, String> labels = Map.of("run", runId, "method", s.method(), "dataset", s.dataset());
+      RunLog log = null;
+      MonitorLink link = null;
+      if (remote) {
+        link = MonitorLink.register(system, w.cluster(), runId, labels, provenance, run.classes(), w.alerts());
+      } else {
+        if (w.overwrite()) {
+          RunDirectory.delete(runDir);
+        }
+        RunLog.writeConfig(runDir, provenance);
+        log = new RunLog(runDir, w.retention());
+        RunInfoMetric.register(registry, provenance);
+      }
+      TrainingProgress progress = new TrainingProgress();
+      CompletableFuture<TrainerActor.Finished> result = new CompletableFuture<>();
+      memory.bind(registry, Tags.of("run", runId, "method", s.method(), "dataset", s.dataset()));
+      int port = http == null ? 0 : http.port();
+      out.println("splinewatch run " + runId + ": " + s.method() + " on " + s.dataset() + " (" + train.count()
+          + " training images)");
+      out.println("  run directory: " + runDir);
+      out.println("  backend: " + backend.describe());
+      if (remote) {
+        out.println("  monitor: cluster at " + w.cluster().seed() + " (this trainer joined as "
+            + ClusterNode.address(system) + "); metrics and run files on the monitor"
+            + (link.metricsUrl().isEmpty() ? "" : ": " + link.metricsUrl()));
+      } else {
+        out.println(port > 0 ? "  metrics: http://" + s.metricsHost() + ":" + port + "/metrics (live page: http://"
+            + s.metricsHost() + ":" + port + "/)" : "  metrics: HTTP off");
+      }
+      if (port > 0) {
+        sdFile = ServiceDiscovery.register(w.discovery(), s.out(), runId, s.metricsHost(), port);
+        announceControl(w, s, port, runDir, controlToken, out);
+      }
+      Resume resume = resume(s, out);
+      SnapshotSink.Starter sink = remote
+          ? ClusterPublisherSink.starter(run, new ClusterPublisherSink.Settings(link.metrics(), w.analyzers(),
+              w.cluster(), s.hubBufferSize(), s.drainTimeout()))
+          : LocalHubSink.starter(run, new LocalHubSink.Settings(registry, log, labels, s.monitoring(), analyzers,
+              w.alerts(), s.hubBufferSize(), s.analysisTimeout(), w.priority()));
+      system.tell(new RunGuardian.Setup(run,
+          new RunGuardian.Training(trainerFactory(s, train, resume, listener), s.epochs(), s.maxSteps(),
+              s.snapshotEvery(), new TrainerActor.CheckpointPlan(runDir.resolve("checkpoints"), s.method(),
+                  resume.step())),
+          sink, EarlyStopPolicy.of(w.alerts()), new RunGuardian.Timeouts(s.drainTimeout(), w.abortDrain()),
+          new RunGuardian.Observers(progress, result, trainerRef,
+              alert -> ConsoleProgress.alert(alert, progress, out))));
+      signals = SignalStop.install(reason -> system.tell(new RunGuardian.Interrupt(reason)), w.signalGrace(), out);
+      trainerRef.thenAccept(ref -> {
+        control.register(runId, w.alerts(), reason -> ref.tell(new TrainerActor.Stop(reason)));
+        listener.started(runDir, port, ref);
+      });
+      ConsoleProgress console = new ConsoleProgress(progress, out, System.console() != null);
+      console.start();
+      TrainerActor.Finished finished = result.join();
+      control.unregister(runId);
+      console.stop();
+      RunOutcome outcome = RunOutcome.of(finished, signals.received(), signals.exitCode());
+      MemoryWatch.Peaks peaks = memory.peaks();
+      Map<String, Object> event = outcome.event(peaks);
+      if (remote) {
+        finishRemote(link, event, runId, out);
+      } else {
+        writeRunEnd(runDir, event, out);
+      }
+      out.println("  " + peaks.describe());
+      outcome.print(out, runDir);
+      return new Result(outcome.exitCode(), finished, runDir, port);
+    } finally {
+      if (signals != null) {
+        signals.close();
+      }
+      memory.close();
+      ServiceDiscovery.unregister(sdFile);
+      if (http != null) {
+        http.stop();
+      }
+      if (processMetrics != null) {
+        processMetrics.close();
+      }
+      system.terminate();
+      try {
+        system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      } catch (Exception e) {
+        // shutting down anyway
+      }
+    }
+  }
+
+  /** The run's HTTP server: {@code /metrics}, the control endpoint, the planes, the embedding views, the live page. */
+  private static MetricsHttpServer startHttp(ActorSystem<Object> system, PrometheusMeterRegistry registry,
+      RunSettings s, WiringSettings w, String runId, Path runDir, AlertWebhook webhook) {
+    return MetricsHttpServer.start(system, registry, s.metricsHost(), s.metricsPort(),
+        Directives.concat(ControlRoutes.route(webhook), ControlRoutes.planes(runDir.resolve("planes")),
+            ControlRoutes.runPlanes(s.out()), EmbeddingRoutes.route(s.out()),
+            LivePage.route(s.out(), runId, system.dispatchers().lookup(DispatcherSelector.blocking()))),
+        w.discovery().allowed(s.metricsHost()));
+  }
+
+  /** Writes the run's control token (unless the deployment's token file is used) and prints where to POST. */
+  private static void announceControl(WiringSettings w, RunSettings s, int port, Path runDir, String token,
+      PrintStream out) {
+    Path tokenFile = w.control().fromFile() ? w.control().tokenFile() : runDir.resolve("control-token");
+    if (!w.control().fromFile()) {
+      ControlToken.write(tokenFile, token);
+    }
+    out.println("  control: POST http://" + s.metricsHost() + ":" + port + "/api/v1/alerts (Alertmanager webhook;"
+        + " bearer token in " + tokenFile + ")");
+  }
+
+  /** Where {@code --resume} starts: latest, or latest.prev where a crash interrupted the swap of a checkpoint. */
+  private static Resume resume(RunSettings s, PrintStream out) {
+    Path from = s.resume() == null ? null : Checkpoints.resolve(s.resume());
+    if (from == null) {
+      return new Resume(null, 0);
+    }
+    if (!from.equals(s.resume())) {
+      out.println("  " + s.resume() + " is missing or incomplete; resuming from its predecessor " + from);
+    }
+    Checkpoints.Meta meta = Checkpoints.read(from);
+    if (!meta.method().equals(s.method())) {
+      throw new IllegalArgumentException("checkpoint " + from + " is from method " + meta.method()
+          + "; this run is " + s.method());
+    }
+    out.println("  resuming from " + from + " at step " + meta.step() + " (weights and optimiser state;"
+        + " the batch order restarts)");
+    return new Resume(from, meta.step());
+  }
+
+  /** Creates the trainer on its own thread (resumed from the checkpoint, if any), as the listener sees it. */
+  private static Supplier<Trainer> trainerFactory(RunSettings s, LabeledImages train, Resume resume,
+      Listener listener) {
+    return () -> {
+      Trainer t = s.createTrainer(train);
+      if (resume.from() != null) {
+        try {
+          t.loadCheckpoint(resume.from());
+        } catch (IOException e) {
+          t.close();
+          throw new IllegalArgumentException("cannot resume: " + e.getMessage());
+        }
+      }
+      return listener.trainer(t);
+    };
+  }
+
+  /** Records the end of a run that joined a cluster on its metrics node; a failure is a warning. */
+  private static void finishRemote(MonitorLink link, Map<String, Object> event, String runId, PrintStream out) {
+    try {
+      link.finish(event);
+      out.println("  run files and report: on the monitor, under its runs/" + runId);
+    } catch (RuntimeException e) {
+      out.println("warning: " + e.getMessage());
+    }
+  }
+
+  /** The {@code run_finished} event and the HTML report of a run analysed here; failures are warnings. */
+  private static void writeRunEnd(Path runDir, Map<String, Object> event, PrintStream out) {
+    try {
+      RunLog.appendEvent(runDir, event);
+    } catch (UncheckedIOException e) {
+      out.println("warning: " + RunGuardian.describe(e));
+    }
+    try {
+      ReportWriter.write(List.of(RunData.read(runDir)), runDir.resolve("report.html"));
+      out.println("  report: " + runDir.resolve("report.html"));
+    } catch (RuntimeException e) {
+      out.println("warning: could not write the report: " + e.getMessage());
+    }
+  }
+
+  /** The analyzers of {@code splinewatch.analysis.enabled}; see {@link AnalyzerCatalogue}. */
+  public static List<AnalyzerSpec> defaultAnalyzers(Config config) {
+    return AnalyzerCatalogue.fromConfig(config).specs();
+  }
+}

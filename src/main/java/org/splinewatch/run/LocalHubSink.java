@@ -1,0 +1,103 @@
+package org.splinewatch.run;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.SupervisorStrategy;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.splinewatch.alerts.AlertSettings;
+import org.splinewatch.alerts.CollapseDetector;
+import org.splinewatch.analysis.AnalysisPriority;
+import org.splinewatch.analysis.Analyze;
+import org.splinewatch.analysis.Analyzed;
+import org.splinewatch.analysis.AnalyzerSpec;
+import org.splinewatch.hub.SnapshotHub;
+import org.splinewatch.metrics.MetricsActor;
+import org.splinewatch.metrics.RunLog;
+import org.splinewatch.snapshot.RunInfo;
+import org.splinewatch.snapshot.WeightSnapshot;
+
+/**
+ * A run analysed in this process: a metrics actor (with the collapse rules), the analyzers (supervised, on the
+ * analysis dispatcher) and the {@link SnapshotHub} between the trainer and them.
+ */
+final class LocalHubSink implements SnapshotSink {
+  /**
+   * What a local run needs: the registry and run log the metrics actor writes, the run's labels, the analyzers
+   * ({@code monitoring} false: none), the hub's buffer and the time one analysis may take.
+   */
+  record Settings(MeterRegistry registry, RunLog log, Map<String, String> runLabels, boolean monitoring,
+      List<AnalyzerSpec> analyzers, AlertSettings alerts, int hubBufferSize, Duration analysisTimeout,
+      AnalysisPriority priority) {
+  }
+
+  private final ActorRef<MetricsActor.Command> metrics;
+  private final SnapshotHub hub;
+
+  private LocalHubSink(ActorRef<MetricsActor.Command> metrics, SnapshotHub hub) {
+    this.metrics = metrics;
+    this.hub = hub;
+  }
+
+  static SnapshotSink.Starter starter(RunInfo run, Settings s) {
+    return ctx -> start(ctx, run, s);
+  }
+
+  private static SnapshotSink start(ActorContext<RunGuardian.Command> ctx, RunInfo run, Settings s) {
+    ActorRef<RunGuardian.Command> guardian = ctx.getSelf();
+    CollapseDetector detector = s.monitoring() && s.alerts() != null
+        ? new CollapseDetector(s.alerts(), run.runId(), run.classes()) : null;
+    // supervised: a metrics actor that fails (a write error: disk full, unwritable directory) stops, and the guardian's
+    // ChildFailed signal fails the run instead of silently ending metrics, alerts and early stop
+    ActorRef<MetricsActor.Command> metrics = ctx.spawn(Behaviors.supervise(MetricsActor.create(s.registry(), s.log(),
+            s.runLabels(), detector, alert -> guardian.tell(new RunGuardian.Alerted(alert))))
+        .onFailure(SupervisorStrategy.stop().withLoggingEnabled(false)), "metrics");
+    ctx.watch(metrics);
+    List<SnapshotHub.Analyzer> hubAnalyzers = new ArrayList<>();
+    if (s.monitoring()) {
+      for (AnalyzerSpec spec : s.analyzers()) {
+        ActorRef<Analyze> ref = ctx.spawn(spec.supervised(run, metrics, s.log().dir()), "analyzer-" + spec.name(),
+            AnalyzerSpec.DISPATCHER);
+        hubAnalyzers.add(new SnapshotHub.Analyzer(spec.name(), snap -> AskPattern.<Analyze, Analyzed>ask(ref,
+                replyTo -> new Analyze(snap, replyTo), s.analysisTimeout(), ctx.getSystem().scheduler())
+            .thenApply(a -> {
+              if (a.writeFailed()) {
+                guardian.tell(new RunGuardian.RunFilesFailed(a.analyzer(), a.error()));
+              }
+              return a;
+            }),
+            s.priority().has(spec.name()) ? Math.max(s.priority().bufferSize(), s.hubBufferSize()) : 0));
+      }
+    }
+    SnapshotHub hub = new SnapshotHub(ctx.getSystem(), hubAnalyzers, s.hubBufferSize(),
+        name -> metrics.tell(new MetricsActor.SnapshotDropped(name)));
+    return new LocalHubSink(metrics, hub);
+  }
+
+  @Override
+  public ActorRef<MetricsActor.Command> metrics() {
+    return metrics;
+  }
+
+  @Override
+  public void publish(WeightSnapshot snapshot) {
+    hub.publish(snapshot);
+  }
+
+  @Override
+  public CompletionStage<Done> drain() {
+    return hub.complete();
+  }
+
+  @Override
+  public boolean stopsWithRun() {
+    return true;
+  }
+}

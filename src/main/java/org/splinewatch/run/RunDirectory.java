@@ -1,0 +1,79 @@
+package org.splinewatch.run;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.Comparator;
+import java.util.List;
+import org.splinewatch.snapshot.RunIds;
+import org.splinewatch.trainer.RunSettings;
+
+/** A run's id and its directory under {@code --out}: named, checked before anything is written, replaced on demand. */
+public final class RunDirectory {
+  /** The files whose presence means a run directory holds a run. */
+  static final List<String> RUN_FILES = List.of("config.json", "metrics.jsonl", "events.jsonl");
+
+  private RunDirectory() {
+  }
+
+  /**
+   * The run id: {@code --run-id} (checked by {@link RunIds}), or {@code <method>-<dataset>-<yyyyMMdd-HHmmss>} with
+   * {@code -2}, {@code -3}, … appended while a directory of that name exists under {@code --out}.
+   */
+  public static String runId(RunSettings s) {
+    if (!s.runId().isEmpty()) {
+      return RunIds.require(s.runId());
+    }
+    String base = s.method() + "-" + s.dataset() + "-"
+        + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
+    String id = base;
+    for (int k = 2; Files.exists(s.out().resolve(id)); k++) {
+      id = base + "-" + k;
+    }
+    return id;
+  }
+
+  /**
+   * The run directory {@code --out/runId}, which must lie directly under {@code --out}. One that exists and is not
+   * empty holds an earlier run: it is refused (a one-line {@link IllegalArgumentException}) unless the run resumes
+   * ({@code --resume}, whose files it continues) or {@code overwrite} is set (its files are deleted before this run
+   * writes any).
+   */
+  public static Path check(RunSettings s, String runId, boolean overwrite) {
+    Path dir = RunIds.runDirectory(s.out(), runId);
+    if (overwrite && s.resume() != null && s.resume().toAbsolutePath().normalize().startsWith(dir)) {
+      throw new IllegalArgumentException("--overwrite would delete the checkpoint " + s.resume() + " this run resumes"
+          + " from; give another --run-id or drop --overwrite");
+    }
+    if (Files.exists(dir)) {
+      if (!Files.isDirectory(dir)) {
+        throw new IllegalArgumentException("run directory " + dir + " exists and is not a directory");
+      }
+      // a run's record is its config and logs; a directory without them (e.g. prepared mount points) is free
+      boolean holdsRun = RUN_FILES.stream().anyMatch(f -> Files.exists(dir.resolve(f), LinkOption.NOFOLLOW_LINKS));
+      if (holdsRun && s.resume() == null && !overwrite) {
+        throw new IllegalArgumentException("run directory " + dir + " already holds a run; give another --run-id,"
+            + " --resume a checkpoint of it, or --overwrite to replace it");
+      }
+    }
+    return dir;
+  }
+
+  /** Deletes an earlier run's directory tree ({@code --overwrite}). */
+  static void delete(Path dir) {
+    if (!Files.isDirectory(dir)) {
+      return;
+    }
+    try (var paths = Files.walk(dir)) {
+      for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
+        Files.delete(p);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("--overwrite: cannot delete " + dir + ": " + e.getMessage(), e);
+    }
+  }
+}

@@ -1,0 +1,207 @@
+package org.splinewatch.run;
+
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.ChildFailed;
+import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.splinewatch.alerts.Alert;
+import org.splinewatch.alerts.AlertRaised;
+import org.splinewatch.alerts.EarlyStopPolicy;
+import org.splinewatch.metrics.MetricsActor;
+import org.splinewatch.snapshot.RunInfo;
+import org.splinewatch.trainer.Trainer;
+import org.splinewatch.trainer.TrainerActor;
+import org.splinewatch.trainer.TrainingProgress;
+
+/**
+ * The guardian of one run: starts its {@link SnapshotSink} (the metrics actor and where snapshots go) and the trainer,
+ * relays stops and alerts, and ends the run: the trainer's {@link TrainerActor.Finished} drains the sink (bounded by
+ * the drain timeout), flushes the metrics, and completes {@link Observers#result()}.
+ */
+public final class RunGuardian extends AbstractBehavior<RunGuardian.Command> {
+  /** What the guardian receives. */
+  public sealed interface Command {
+  }
+
+  /**
+   * End the run after the current step because the process was asked to (SIGTERM/SIGINT): like a {@link
+   * TrainerActor.Stop}, but in-flight analyses get only {@link Timeouts#abortDrain()}.
+   */
+  public record Interrupt(String reason) implements Command {
+  }
+
+  /** A collapse alert changed state (from the local metrics actor, or from the metrics node of a cluster). */
+  public record Alerted(Alert alert) implements Command {
+  }
+
+  /** A stop request from the metrics node of a cluster (an alert or its control endpoint). */
+  public record StopRequested(TrainerActor.Stop stop) implements Command {
+  }
+
+  /** An analyzer could not write the run's files: the run fails. */
+  record RunFilesFailed(String analyzer, String error) implements Command {
+  }
+
+  private record TrainerFinished(TrainerActor.Finished finished) implements Command {
+  }
+
+  private record TrainerTerminated() implements Command {
+  }
+
+  private record Drained(TrainerActor.Finished finished) implements Command {
+  }
+
+  private record Flushed(TrainerActor.Finished finished) implements Command {
+  }
+
+  /** The training itself: a trainer factory, how long, how often to snapshot, and where checkpoints go. */
+  public record Training(Supplier<Trainer> trainer, int epochs, long maxSteps, int snapshotEvery,
+      TrainerActor.CheckpointPlan checkpoints) {
+  }
+
+  /** How long the end of a run may take: a normal end, and a failed or interrupted one. */
+  public record Timeouts(Duration drain, Duration abortDrain) {
+    /** The wait for in-flight analyses: a failed or interrupted run ends within seconds. */
+    Duration drainFor(boolean aborted) {
+      return aborted && abortDrain.compareTo(drain) < 0 ? abortDrain : drain;
+    }
+  }
+
+  /** Who learns what happens: the progress bar, the outcome, the trainer's reference, every alert. */
+  public record Observers(TrainingProgress progress, CompletableFuture<TrainerActor.Finished> result,
+      CompletableFuture<ActorRef<TrainerActor.Command>> trainerRef, Consumer<Alert> alerts) {
+  }
+
+  /** What the guardian needs. */
+  public record Setup(RunInfo run, Training training, SnapshotSink.Starter sink, EarlyStopPolicy stopPolicy,
+      Timeouts timeouts, Observers observers) {
+  }
+
+  /**
+   * The root behavior of a run's actor system: waits for the {@link Setup}, then becomes the guardian. Messages from
+   * outside the run's protocol are adapted: an {@link AlertRaised} from a cluster's metrics node, a {@link
+   * TrainerActor.Stop} from its control endpoint.
+   */
+  public static Behavior<Object> root() {
+    return Behaviors.receive(Object.class)
+        .onMessage(Setup.class, s -> Behaviors.transformMessages(Object.class, create(s), pf -> pf
+            .match(Command.class, c -> c)
+            .match(AlertRaised.class, a -> new Alerted(a.alert()))
+            .match(TrainerActor.Stop.class, StopRequested::new)))
+        .build();
+  }
+
+  public static Behavior<Command> create(Setup s) {
+    return Behaviors.setup(ctx -> new RunGuardian(ctx, s));
+  }
+
+  private final Setup s;
+  private final SnapshotSink sink;
+  private final ActorRef<TrainerActor.Command> trainer;
+  private boolean finished;
+  private boolean interrupted;
+  private boolean metricsFailed;
+
+  private RunGuardian(ActorContext<Command> ctx, Setup s) {
+    super(ctx);
+    this.s = s;
+    this.sink = s.sink().start(ctx);
+    ActorRef<TrainerActor.Finished> finishedAdapter = ctx.messageAdapter(TrainerActor.Finished.class,
+        TrainerFinished::new);
+    Training t = s.training();
+    trainer = ctx.spawn(TrainerActor.create(t.trainer(), s.run().runId(), t.epochs(), t.maxSteps(), t.snapshotEvery(),
+            sink::publish, sink.metrics(), finishedAdapter, s.observers().progress(), t.checkpoints()), "trainer",
+        DispatcherSelector.fromConfig("splinewatch-trainer-dispatcher"));
+    s.observers().trainerRef().complete(trainer);
+    // a trainer that stops without a Finished (it should not: TrainerActor turns every throwable into one) would
+    // leave the run waiting forever; its Terminated arrives after any Finished it sent
+    ctx.watchWith(trainer, new TrainerTerminated());
+    trainer.tell(new TrainerActor.Start());
+  }
+
+  @Override
+  public Receive<Command> createReceive() {
+    return newReceiveBuilder()
+        .onMessage(Interrupt.class, m -> {
+          interrupted = true;
+          trainer.tell(new TrainerActor.Stop(m.reason()));
+          return this;
+        })
+        .onMessage(RunFilesFailed.class, m -> {
+          trainer.tell(new TrainerActor.Fail("analyzer " + m.analyzer() + " " + m.error()));
+          return this;
+        })
+        .onMessage(TrainerTerminated.class, m -> {
+          if (!finished) {
+            var p = s.observers().progress().get();
+            getContext().getSelf().tell(new TrainerFinished(new TrainerActor.Finished(p.step(), false, null, 0,
+                "the trainer stopped without finishing the run")));
+          }
+          return this;
+        })
+        .onSignal(ChildFailed.class, sig -> {
+          if (sig.getRef().equals(sink.metrics())) {
+            metricsFailed = true;
+            trainer.tell(new TrainerActor.Fail("metrics writer failed: " + describe(sig.getCause())));
+          }
+          return this;
+        })
+        .onMessage(Alerted.class, m -> {
+          s.observers().alerts().accept(m.alert());
+          s.stopPolicy().stopReason(m.alert()).ifPresent(reason -> trainer.tell(new TrainerActor.Stop(reason)));
+          return this;
+        })
+        .onMessage(StopRequested.class, m -> {
+          trainer.tell(m.stop());
+          return this;
+        })
+        .onMessage(TrainerFinished.class, this::onFinished)
+        .onMessage(Drained.class, m -> {
+          if (metricsFailed) {
+            getContext().getSelf().tell(new Flushed(m.finished())); // nothing to flush: the metrics actor is gone
+            return this;
+          }
+          getContext().pipeToSelf(AskPattern.<MetricsActor.Command, Done>ask(sink.metrics(), MetricsActor.Flush::new,
+              Duration.ofSeconds(30), getContext().getSystem().scheduler()), (ok, err) -> new Flushed(m.finished()));
+          return this;
+        })
+        .onMessage(Flushed.class, m -> {
+          s.observers().result().complete(m.finished());
+          return sink.stopsWithRun() ? Behaviors.stopped() : this;
+        })
+        .build();
+  }
+
+  private Behavior<Command> onFinished(TrainerFinished m) {
+    if (finished) {
+      return this;
+    }
+    finished = true;
+    Duration wait = s.timeouts().drainFor(m.finished().error() != null || interrupted);
+    var drained = sink.drain().toCompletableFuture().exceptionally(e -> Done.getInstance())
+        .completeOnTimeout(Done.getInstance(), wait.toMillis(), TimeUnit.MILLISECONDS);
+    getContext().pipeToSelf(drained, (ok, err) -> new Drained(m.finished()));
+    return this;
+  }
+
+  /** A failure's message with its cause's (an I/O error names the file, its cause what went wrong), one line. */
+  static String describe(Throwable e) {
+    String m = e.getMessage() == null ? e.toString() : e.getMessage();
+    Throwable c = e.getCause();
+    if (c != null && c.getMessage() != null && !m.contains(c.getMessage())) {
+      m = m + ": " + c.getMessage();
+    }
+    return m.lines().findFirst().orElse("");
+  }
+}

@@ -1,0 +1,56 @@
+package org.splinewatch.run;
+
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.splinewatch.metrics.MemoryWatch;
+import org.splinewatch.trainer.TrainerActor;
+
+/**
+ * How a run ended: its status ({@code done}, {@code stopped} by a collapse alert, {@code interrupted} by a signal,
+ * {@code failed}), the process's exit code (0, 3, the signal's code, 1), the {@code run_finished} event and the last
+ * line on the console.
+ *
+ * @param signal the signal that ended the run ({@code TERM}, {@code INT}) or null
+ */
+record RunOutcome(TrainerActor.Finished finished, String signal, int exitCode, String status) {
+  /** The outcome of a finished run; {@code signal} null when no signal arrived, {@code signalExit} its exit code. */
+  static RunOutcome of(TrainerActor.Finished finished, String signal, int signalExit) {
+    boolean interrupted = signal != null && finished.error() == null;
+    int code = finished.error() != null ? 1 : interrupted ? signalExit : finished.stopped() ? 3 : 0;
+    String status = finished.error() != null ? "failed" : interrupted ? "interrupted"
+        : finished.stopped() ? "stopped" : "done";
+    return new RunOutcome(finished, interrupted ? signal : null, code, status);
+  }
+
+  /** The {@code run_finished} event of {@code events.jsonl}, with the memory peaks as flat fields. */
+  Map<String, Object> event(MemoryWatch.Peaks peaks) {
+    Map<String, Object> event = new LinkedHashMap<>();
+    event.put("type", "run_finished");
+    event.put("status", status);
+    event.put("steps", finished.steps());
+    event.put("exit_code", exitCode);
+    event.put("stopped", finished.stopped());
+    event.put("reason", finished.reason());
+    event.put("error", finished.error());
+    // flat fields: a nested object does not survive the cluster's CBOR messages to a monitor's events.jsonl
+    event.putAll(peaks.toEvent());
+    event.put("time", System.currentTimeMillis());
+    return event;
+  }
+
+  /** The last line: done with steps/s, stopped early and why, interrupted and how to resume, or the error. */
+  void print(PrintStream out, Path runDir) {
+    if (finished.error() != null) {
+      out.println("error: " + finished.error());
+    } else if (signal != null) {
+      out.println("interrupted at step " + finished.steps() + " (SIG" + signal + "); resume with"
+          + " --resume " + runDir.resolve("checkpoints").resolve("latest"));
+    } else if (finished.stopped()) {
+      out.println("stopped early at step " + finished.steps() + ": " + finished.reason());
+    } else {
+      out.printf("done: %d steps, %.2f steps/s; results in %s%n", finished.steps(), finished.stepsPerSecond(), runDir);
+    }
+  }
+}

@@ -1,0 +1,36 @@
+package org.splinewatch.run;
+
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.splinewatch.metrics.MetricsActor;
+import org.splinewatch.snapshot.WeightSnapshot;
+
+/**
+ * Where a run's snapshots go and its metrics are kept: {@link LocalHubSink} (the hub and analyzers of this process)
+ * or {@link ClusterPublisherSink} (the analyzer nodes and the metrics node of a cluster). The guardian starts one and
+ * does not care which.
+ */
+public interface SnapshotSink {
+  /** The metrics actor the trainer and the analyzers report to. */
+  ActorRef<MetricsActor.Command> metrics();
+
+  /** Hands a snapshot on; never blocks (a full buffer drops its oldest snapshot). */
+  void publish(WeightSnapshot snapshot);
+
+  /** No more snapshots: completes when what was published has been analysed (or dropped). */
+  CompletionStage<Done> drain();
+
+  /**
+   * Whether the guardian stops once the run's outcome is known; a cluster run's system stays up until the end of the
+   * run is recorded on the metrics node.
+   */
+  boolean stopsWithRun();
+
+  /** Starts a sink as a child of the run's guardian. */
+  @FunctionalInterface
+  interface Starter {
+    SnapshotSink start(ActorContext<RunGuardian.Command> ctx);
+  }
+}

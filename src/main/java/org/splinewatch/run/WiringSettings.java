@@ -1,0 +1,45 @@
+package org.splinewatch.run;
+
+import com.typesafe.config.Config;
+import java.time.Duration;
+import java.util.List;
+import org.splinewatch.alerts.AlertSettings;
+import org.splinewatch.analysis.AnalysisPriority;
+import org.splinewatch.cluster.ClusterSettings;
+import org.splinewatch.control.ControlSettings;
+import org.splinewatch.metrics.MemorySettings;
+import org.splinewatch.metrics.RetentionSettings;
+import org.splinewatch.serve.DiscoverySettings;
+import org.splinewatch.trainer.RunSettings;
+
+/**
+ * Everything an {@link EmbeddedRun} reads from the configuration besides its {@link
+ * RunSettings}, read once at start-up (so a bad value is an error before anything starts).
+ *
+ * @param cluster   the cluster to join ({@code splinewatch.cluster.seed} set: {@code ./trainer --monitor}), on the
+ *                  trainer's port; null for a run analysed in this process
+ * @param overwrite {@code --overwrite}: an earlier run's directory of the same id is deleted first
+ * @param analyzers the analyzers a run that joins a cluster asks its analyzer nodes for
+ */
+public record WiringSettings(ClusterSettings cluster, boolean overwrite, Duration signalGrace, Duration abortDrain,
+    AlertSettings alerts, ControlSettings control, DiscoverySettings discovery, MemorySettings memory,
+    RetentionSettings retention, RunMeta meta, List<String> analyzers, AnalysisPriority priority) {
+  public static WiringSettings fromConfig(Config config) {
+    boolean remote = !config.getString("splinewatch.cluster.seed").isEmpty();
+    ClusterSettings cluster = remote
+        ? ClusterSettings.fromConfig(config).withPort(config.getInt("splinewatch.cluster.trainer-port")) : null;
+    Config lifecycle = config.getConfig("splinewatch.lifecycle");
+    Duration abortDrain = lifecycle.hasPath("abort-drain-timeout") ? lifecycle.getDuration("abort-drain-timeout")
+        : Duration.ofSeconds(5);
+    return new WiringSettings(cluster, lifecycle.getBoolean("overwrite"), lifecycle.getDuration("signal-grace"),
+        abortDrain, AlertSettings.fromConfig(config), ControlSettings.fromConfig(config),
+        DiscoverySettings.fromConfig(config), MemorySettings.fromConfig(config), RetentionSettings.fromConfig(config),
+        RunMeta.fromConfig(config), config.getStringList("splinewatch.analysis.enabled"),
+        AnalysisPriority.fromConfig(config));
+  }
+
+  /** Whether the run joins a cluster: its metrics and analysis happen on the monitor's nodes. */
+  public boolean remote() {
+    return cluster != null;
+  }
+}

@@ -1,0 +1,48 @@
+package org.splinewatch.serve;
+
+import static org.apache.pekko.http.javadsl.server.Directives.complete;
+import static org.apache.pekko.http.javadsl.server.Directives.get;
+import static org.apache.pekko.http.javadsl.server.Directives.path;
+import static org.apache.pekko.http.javadsl.server.Directives.pathPrefix;
+import static org.apache.pekko.http.javadsl.server.PathMatchers.segment;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Path;
+import org.apache.pekko.http.javadsl.model.ContentTypes;
+import org.apache.pekko.http.javadsl.model.HttpEntities;
+import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.apache.pekko.http.javadsl.server.Route;
+import org.splinewatch.report.EmbeddingViewData;
+import org.splinewatch.snapshot.RunIds;
+
+/**
+ * {@code GET /api/runs/<id>/embeddings}: the embedding views of a run under {@code out} (at most {@link #MAX_STEPS}
+ * steps per layer, spread over the run), for the live page's embedding panel; 404 for an unknown run.
+ */
+public final class EmbeddingRoutes {
+  static final int MAX_STEPS = 30;
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private EmbeddingRoutes() {
+  }
+
+  public static Route route(Path out) {
+    return pathPrefix("api", () -> pathPrefix("runs", () -> pathPrefix(segment(), id ->
+        path("embeddings", () -> get(() -> {
+          if (!RunIds.isValid(id)) {
+            return complete(StatusCodes.NOT_FOUND, "invalid run id\n");
+          }
+          Path dir = RunIds.runDirectory(out, id);
+          if (!java.nio.file.Files.isDirectory(dir)) {
+            return complete(StatusCodes.NOT_FOUND, "unknown run\n");
+          }
+          try {
+            return complete(HttpEntities.create(ContentTypes.APPLICATION_JSON,
+                JSON.writeValueAsString(EmbeddingViewData.read(dir, id, MAX_STEPS))));
+          } catch (JsonProcessingException e) {
+            return complete(StatusCodes.INTERNAL_SERVER_ERROR, "cannot encode the embedding views\n");
+          }
+        })))));
+  }
+}

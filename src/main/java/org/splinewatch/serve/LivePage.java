@@ -1,0 +1,159 @@
+package org.splinewatch.serve;
+
+import static org.apache.pekko.http.javadsl.server.Directives.complete;
+import static org.apache.pekko.http.javadsl.server.Directives.completeWithFuture;
+import static org.apache.pekko.http.javadsl.server.Directives.concat;
+import static org.apache.pekko.http.javadsl.server.Directives.get;
+import static org.apache.pekko.http.javadsl.server.Directives.path;
+import static org.apache.pekko.http.javadsl.server.Directives.pathEnd;
+import static org.apache.pekko.http.javadsl.server.Directives.pathPrefix;
+import static org.apache.pekko.http.javadsl.server.Directives.pathSingleSlash;
+import static org.apache.pekko.http.javadsl.server.PathMatchers.segment;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.stream.Stream;
+import org.apache.pekko.http.javadsl.model.ContentTypes;
+import org.apache.pekko.http.javadsl.model.HttpEntities;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.apache.pekko.http.javadsl.server.Route;
+import org.splinewatch.report.ReportWriter;
+import org.splinewatch.report.RunData;
+import org.splinewatch.snapshot.RunIds;
+
+/**
+ * The monitor's built-in live page and its JSON API, over the run directories under {@code out}:
+ * <ul>
+ *   <li>{@code GET /}: the page (uPlot inlined), polling the API every 2 s;</li>
+ *   <li>{@code GET /api/runs}: {@code [{id, active, finished, step, method, dataset}]};</li>
+ *   <li>{@code GET /api/runs/<id>}: {@code {charts, alerts, lastStep, planes}} of that run (the report's data, without
+ *       pictures; the page shows {@code /planes/<k>/latest.svg} of the active run).</li>
+ * </ul>
+ */
+public final class LivePage {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private LivePage() {
+  }
+
+  static String page() {
+    return ReportWriter.resource("/org/splinewatch/report/live.html")
+        .replace("/*CSS*/", ReportWriter.resource(ReportWriter.uplotCss())
+            + ReportWriter.resource("/org/splinewatch/report/report.css"))
+        .replace("/*UPLOT*/", ReportWriter.resource(ReportWriter.uplotJs()))
+        .replace("/*REPORTJS*/", ReportWriter.resource("/org/splinewatch/report/report.js"));
+  }
+
+  static List<Map<String, Object>> runs(Path out, String activeRun) throws IOException {
+    List<Map<String, Object>> list = new ArrayList<>();
+    if (!Files.isDirectory(out)) {
+      return list;
+    }
+    try (Stream<Path> dirs = Files.list(out)) {
+      for (Path d : dirs.filter(p -> Files.isRegularFile(p.resolve("metrics.jsonl"))).sorted().toList()) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        String id = d.getFileName().toString();
+        m.put("id", id);
+        m.put("active", id.equals(activeRun));
+        try {
+          RunData.Summary r = RunData.summarize(d);
+          m.put("finished", r.finished());
+          m.put("step", r.lastStep());
+          m.put("method", r.config().getOrDefault("method", ""));
+          m.put("dataset", r.config().getOrDefault("dataset", ""));
+        } catch (RuntimeException e) {
+          // one unreadable run is listed as such; the others are still served
+          m.put("finished", false);
+          m.put("step", 0);
+          m.put("method", "");
+          m.put("dataset", "");
+          m.put("error", e.getClass().getSimpleName() + ": " + String.valueOf(e.getMessage()).lines().findFirst()
+              .orElse(""));
+        }
+        list.add(m);
+      }
+    }
+    return list;
+  }
+
+  /** Incremental readers of the runs the page shows, the most recently used few. */
+  private static final class Cache {
+    private static final int SIZE = 8;
+    private final Map<Path, RunData.Incremental> readers = new LinkedHashMap<>(16, 0.75f, true) {
+      @Override
+      protected boolean removeEldestEntry(Map.Entry<Path, RunData.Incremental> eldest) {
+        return size() > SIZE;
+      }
+    };
+
+    synchronized Map<String, Object> data(Path dir) {
+      RunData r = readers.computeIfAbsent(dir, RunData.Incremental::new).refresh();
+      Map<String, Object> data = ReportWriter.data(List.of(r), false);
+      data.put("planes", new ArrayList<>(r.pictures().keySet()));
+      data.put("finished", r.finished());
+      return data;
+    }
+  }
+
+  /** The routes, reading run directories on the calling thread (tests). */
+  public static Route route(Path out, String activeRun) {
+    return route(out, activeRun, Runnable::run);
+  }
+
+  /**
+   * The routes; run directories are read on {@code blocking} (the actor system's blocking-IO dispatcher), never on
+   * the threads that serve HTTP and run the actors. A run's page parses only what was appended since its last poll.
+   */
+  public static Route route(Path out, String activeRun, Executor blocking) {
+    String html = page();
+    Cache cache = new Cache();
+    return concat(
+        pathSingleSlash(() -> get(() -> complete(HttpEntities.create(ContentTypes.TEXT_HTML_UTF8, html)))),
+        pathPrefix("api", () -> pathPrefix("runs", () -> concat(
+            pathSingleSlash(() -> get(() -> json(blocking, () -> runs(out, activeRun)))),
+            path(segment(java.util.regex.Pattern.compile("[A-Za-z0-9._-]+")), id -> get(() -> {
+              if (!RunIds.isValid(id)) {
+                return complete(StatusCodes.NOT_FOUND, "unknown run '" + id + "'\n");
+              }
+              Path dir = out.resolve(id);
+              return json(blocking, () -> {
+                if (!Files.isRegularFile(dir.resolve("metrics.jsonl"))) {
+                  return null;
+                }
+                return cache.data(dir);
+              });
+            })),
+            pathEnd(() -> get(() -> json(blocking, () -> runs(out, activeRun))))))));
+  }
+
+  private interface Body {
+    Object get() throws IOException;
+  }
+
+  /** The body as JSON, computed on {@code blocking}; null is 404, a failure 500 for this request only. */
+  private static Route json(Executor blocking, Body body) {
+    CompletableFuture<HttpResponse> response = CompletableFuture.supplyAsync(() -> {
+      try {
+        Object value = body.get();
+        if (value == null) {
+          return HttpResponse.create().withStatus(StatusCodes.NOT_FOUND).withEntity("unknown run\n");
+        }
+        return HttpResponse.create().withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON,
+            JSON.writeValueAsString(value)));
+      } catch (IOException | RuntimeException e) {
+        return HttpResponse.create().withStatus(StatusCodes.INTERNAL_SERVER_ERROR)
+            .withEntity("cannot read the run: " + e.getMessage() + "\n");
+      }
+    }, blocking);
+    return completeWithFuture(response);
+  }
+}

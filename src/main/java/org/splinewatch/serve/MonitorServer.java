@@ -1,0 +1,171 @@
+package org.splinewatch.serve;
+
+import com.typesafe.config.Config;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Props;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.splinewatch.analysis.AnalyzerCatalogue;
+import org.splinewatch.cluster.AnalyzerWorker;
+import org.splinewatch.cluster.ClusterNode;
+import org.splinewatch.cluster.ClusterSettings;
+import org.splinewatch.cluster.MetricsNode;
+import org.splinewatch.cluster.Rejections;
+import org.splinewatch.cluster.TlsEngineProvider;
+import org.splinewatch.control.AlertWebhook;
+import org.splinewatch.control.ControlRoutes;
+import org.splinewatch.control.ControlToken;
+import org.splinewatch.control.RunControl;
+import org.splinewatch.ingest.HttpIngestion;
+import org.splinewatch.metrics.MemoryWatch;
+import org.splinewatch.metrics.MetricsHttpServer;
+import org.splinewatch.metrics.ProcessMetrics;
+
+/**
+ * {@code ./monitor serve}: a cluster node with the analyzer and/or metrics roles. The metrics role serves
+ * {@code /metrics}, the live page and the control endpoint for every run that streams here; the analyzer role runs
+ * analyzers on the snapshots trainers send. {@link #close()} leaves the cluster.
+ */
+public final class MonitorServer implements AutoCloseable {
+  private final ActorSystem<Void> system;
+  private final MetricsHttpServer http;
+  private final Path sdFile;
+  private final MemoryWatch memory;
+
+  private MonitorServer(ActorSystem<Void> system, MetricsHttpServer http, Path sdFile,
+      MemoryWatch memory) {
+    this.system = system;
+    this.http = http;
+    this.sdFile = sdFile;
+    this.memory = memory;
+  }
+
+  /**
+   * Starts the node. {@code metricsHost}/{@code metricsPort} are where the metrics role serves HTTP (port 0 picks a
+   * free one); {@code out} holds the run directories.
+   */
+  public static MonitorServer start(Config config, ClusterSettings cluster, String metricsHost, int metricsPort,
+      Path out, PrintStream console) {
+    return start(config, ServeSettings.fromConfig(config), cluster, metricsHost, metricsPort, out, console);
+  }
+
+  /** As above, with the settings read once by the caller. */
+  public static MonitorServer start(Config config, ServeSettings settings, ClusterSettings cluster,
+      String metricsHost, int metricsPort, Path out, PrintStream console) {
+    if (cluster.roles().isEmpty()) {
+      throw new IllegalArgumentException("a monitor node needs at least one role: analyzer, metrics");
+    }
+    ActorSystem<Void> system = ClusterNode.start(Behaviors.empty(), cluster, cluster.roles(), config);
+    // a node serves many runs: over its resident limit it warns (it cannot stop them); /metrics shows its peaks
+    MemoryWatch memory = MemoryWatch.start(settings.memory(),
+        reason -> console.println("warning: " + reason));
+    MetricsHttpServer http = null;
+    Path sdFile = null;
+    // refused cluster messages of both roles count on this node's /metrics (logged only on analyzer-only nodes)
+    Rejections rejections = Rejections.unexported();
+    try {
+      console.println("splinewatch monitor: cluster node " + ClusterNode.address(system) + " (roles "
+          + String.join(", ", cluster.roles()) + (cluster.seed().isEmpty() ? "; first node" : "; joining "
+          + cluster.seed()) + ")");
+      if (cluster.roles().contains("metrics")) {
+        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        rejections = new Rejections(registry);
+        org.apache.pekko.actor.ActorSystem classic = org.apache.pekko.actor.typed.javadsl.Adapter.toClassic(system);
+        io.micrometer.core.instrument.FunctionCounter.builder("splinewatch.cluster.tls.refused", classic,
+            TlsEngineProvider::refused).description("peer certificates the cluster's TLS"
+            + " refused").register(registry);
+        ProcessMetrics.bind(registry); // JVM/process health; lives as long as the node
+        memory.bind(registry, io.micrometer.core.instrument.Tags.of("node", ClusterNode.address(system)));
+        RunControl control = new RunControl();
+        String controlToken = settings.control().resolveToken();
+        AlertWebhook webhook = new AlertWebhook(controlToken, control,
+            event -> console.println("stop requested through the control endpoint: " + event.get("alertname")));
+        // HTTP ingestion (issue 25): its routes need the metrics node, whose URL needs the bound port
+        var ingest = HttpIngestion.prepare(system, config, cluster, controlToken);
+        http = MetricsHttpServer.start(system, registry, metricsHost, metricsPort,
+            org.apache.pekko.http.javadsl.server.Directives.concat(ControlRoutes.route(webhook), ingest.route(),
+                ControlRoutes.runPlanes(out), EmbeddingRoutes.route(out), LivePage.route(out, "",
+                    system.dispatchers().lookup(org.apache.pekko.actor.typed.DispatcherSelector.blocking()))),
+            settings.discovery().allowed(metricsHost));
+        String url = "http://" + metricsHost + ":" + http.port() + "/metrics";
+        java.nio.file.Files.createDirectories(out);
+        ControlToken.write(out.resolve("control-token"), controlToken);
+        sdFile = ServiceDiscovery.register(settings.discovery(), out, "monitor-" + http.port(), metricsHost,
+            http.port());
+        var metricsNode = system.systemActorOf(MetricsNode.create(registry, out, control, url, rejections,
+            cluster.maxOpenRuns(), settings.finishedRunMetersGrace(),
+            settings.retention()), "metrics-node", Props.empty());
+        ingest.start(metricsNode, out, "http://" + metricsHost + ":" + http.port());
+        console.println("  metrics: " + url + " (live page: http://" + metricsHost + ":" + http.port() + "/)");
+        console.println("  control: POST http://" + metricsHost + ":" + http.port() + "/api/v1/alerts (bearer token in "
+            + out.resolve("control-token") + ")");
+        if (ingest.enabled()) {
+          console.println("  ingestion: POST http://" + metricsHost + ":" + http.port() + "/api/v1/runs (any training"
+              + " loop, e.g. the PyTorch client in clients/python; same bearer token)");
+        }
+        console.println("  run directories: " + out);
+      }
+      if (cluster.roles().contains("analyzer")) {
+        Duration timeout = settings.analysisTimeout();
+        List<String> known = AnalyzerCatalogue.NAMES;
+        system.systemActorOf(AnalyzerWorker.create(settings.analyzers()::specs, out, timeout,
+            cluster, rejections),
+            "analyzer-node", Props.empty());
+        console.println("  analyzers: " + String.join(", ", known) + " (as each run asks)");
+      }
+      console.println("  trainers join with: ./trainer --monitor " + ClusterNode.address(system) + "   (Ctrl-C leaves"
+          + " the cluster and stops)");
+      return new MonitorServer(system, http, sdFile, memory);
+    } catch (RuntimeException | java.io.IOException e) {
+      if (http != null) {
+        http.stop();
+      }
+      ServiceDiscovery.unregister(sdFile);
+      memory.close();
+      system.terminate();
+      if (e instanceof RuntimeException r) {
+        throw r;
+      }
+      throw new java.io.UncheckedIOException(e.getMessage(), (java.io.IOException) e);
+    }
+  }
+
+  public ActorSystem<Void> system() {
+    return system;
+  }
+
+  /** The HTTP port of the metrics role (0 without it). */
+  public int metricsPort() {
+    return http == null ? 0 : http.port();
+  }
+
+  /** Blocks until the node's actor system has terminated. */
+  public void awaitTermination() {
+    system.getWhenTerminated().toCompletableFuture().join();
+  }
+
+  /** This node's peak heap, off-heap and resident memory so far. */
+  public MemoryWatch.Peaks memoryPeaks() {
+    return memory.peaks();
+  }
+
+  @Override
+  public void close() {
+    memory.close();
+    ServiceDiscovery.unregister(sdFile);
+    if (http != null) {
+      http.stop();
+    }
+    system.terminate();
+    try {
+      system.getWhenTerminated().toCompletableFuture().get(30, java.util.concurrent.TimeUnit.SECONDS);
+    } catch (Exception e) {
+      // leaving anyway
+    }
+  }
+}

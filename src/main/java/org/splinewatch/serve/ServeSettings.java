@@ -1,0 +1,31 @@
+package org.splinewatch.serve;
+
+import com.typesafe.config.Config;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.splinewatch.analysis.AnalyzerCatalogue;
+import org.splinewatch.control.ControlSettings;
+import org.splinewatch.metrics.MemorySettings;
+import org.splinewatch.metrics.RetentionSettings;
+
+/**
+ * What a {@link MonitorServer} reads from the configuration, read once when it starts.
+ *
+ * @param finishedRunMetersGrace how long a finished run's meters stay on {@code /metrics}
+ * @param analysisTimeout        how long one analysis on this node's analyzers may take
+ * @param metricsHost            bind address of {@code /metrics} unless {@code --metrics-host} says otherwise
+ * @param metricsPort            its port unless {@code --metrics-port} says otherwise
+ * @param out                    the directory of run directories unless {@code --out} says otherwise
+ */
+public record ServeSettings(MemorySettings memory, ControlSettings control, DiscoverySettings discovery,
+    RetentionSettings retention, Duration finishedRunMetersGrace, Duration analysisTimeout,
+    AnalyzerCatalogue analyzers, String metricsHost, int metricsPort, Path out) {
+  public static ServeSettings fromConfig(Config config) {
+    return new ServeSettings(MemorySettings.fromConfig(config), ControlSettings.fromConfig(config),
+        DiscoverySettings.fromConfig(config), RetentionSettings.fromConfig(config),
+        config.getDuration("splinewatch.retention.finished-run-meters-grace"),
+        config.getDuration("splinewatch.analysis.timeout"), AnalyzerCatalogue.fromConfig(config),
+        config.getString("splinewatch.metrics.host"), config.getInt("splinewatch.metrics.port"),
+        Path.of(config.getString("splinewatch.run.out")));
+  }
+}

@@ -1,0 +1,89 @@
+package org.splinewatch.control;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.sun.net.httpserver.HttpServer;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The relay's routing: each alert goes to the control endpoint of its {@code instance} when that target is in the
+ * discovery directory, with the deployment token, and nowhere else; bad tokens and payloads are refused. The
+ * endpoints here are two real {@link AlertWebhook}s behind JDK HTTP servers, one per "process", each with its runs.
+ */
+class AlertRelayIT {
+  private static final String TOKEN = "relay-token-0123456789abcdef";
+  @TempDir
+  Path tmp;
+
+  private static String payload(String... runAndInstance) {
+    StringBuilder alerts = new StringBuilder();
+    for (int i = 0; i < runAndInstance.length; i += 2) {
+      alerts.append(i == 0 ? "" : ",").append("""
+          {"status":"firing","labels":{"alertname":"SplinewatchInProcessAlert","severity":"critical",
+           "rule":"std_collapse","run":"%s","instance":"%s"},"annotations":{"summary":"s"}}
+          """.formatted(runAndInstance[i], runAndInstance[i + 1]));
+    }
+    return "{\"version\":\"4\",\"status\":\"firing\",\"alerts\":[" + alerts + "]}";
+  }
+
+  /** A process with a control endpoint for {@code runs}; records the runs it was asked to stop. */
+  private static HttpServer endpoint(List<String> stopped, String... runs) throws Exception {
+    RunControl control = new RunControl();
+    var settings = AlertWebhookTest.settings("alertmanager", "std_collapse");
+    for (String r : runs) {
+      control.register(r, settings, reason -> stopped.add(r));
+    }
+    AlertWebhook webhook = new AlertWebhook(TOKEN, control, e -> { });
+    HttpServer s = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 4);
+    s.createContext("/api/v1/alerts", x -> {
+      AlertWebhook.Response r = webhook.handle(x.getRequestHeaders().getFirst("Authorization"),
+          new String(x.getRequestBody().readAllBytes(), StandardCharsets.UTF_8));
+      byte[] b = r.message().getBytes(StandardCharsets.UTF_8);
+      x.sendResponseHeaders(r.status(), b.length);
+      x.getResponseBody().write(b);
+      x.close();
+    });
+    s.start();
+    return s;
+  }
+
+  @Test
+  void forwardsEachAlertToItsDiscoveredRunOnly() throws Exception {
+    List<String> stopped = new CopyOnWriteArrayList<>();
+    HttpServer embedded = endpoint(stopped, "a");
+    HttpServer monitor = endpoint(stopped, "b", "c"); // like ./monitor serve: one endpoint, several runs
+    Path sd = Files.createDirectories(tmp.resolve("prometheus-sd"));
+    String a = "127.0.0.1:" + embedded.getAddress().getPort();
+    String m = "127.0.0.1:" + monitor.getAddress().getPort();
+    Files.writeString(sd.resolve("a.json"), "[{\"targets\":[\"" + a + "\"],\"labels\":{}}]");
+    Files.writeString(sd.resolve("monitor-1.json"), "[{\"targets\":[\"" + m + "\"],\"labels\":{}}]");
+    ByteArrayOutputStream log = new ByteArrayOutputStream();
+    try (AlertRelay relay = new AlertRelay(TOKEN, sd, new PrintStream(log, true, StandardCharsets.UTF_8))) {
+      String auth = "Bearer " + TOKEN;
+      assertEquals(401, relay.handle("Bearer wrong-token-wrong-token", payload("a", a)).status());
+      assertEquals(400, relay.handle(auth, "{\"version\":\"3\"}").status());
+      // an undiscovered target gets nothing, not even the token
+      AlertWebhook.Response stray = relay.handle(auth, payload("a", "127.0.0.1:1"));
+      assertEquals(200, stray.status());
+      assertTrue(stray.message().contains("127.0.0.1:1: not a discovered run"), stray.message());
+      assertTrue(stopped.isEmpty());
+      AlertWebhook.Response r = relay.handle(auth, payload("a", a, "c", m));
+      assertEquals(202, r.status(), r.message());
+      assertEquals(List.of("a", "c"), stopped.stream().sorted().toList());
+      assertTrue(r.message().contains(m + ": 202 stopping c"), r.message());
+    } finally {
+      embedded.stop(0);
+      monitor.stop(0);
+    }
+  }
+}

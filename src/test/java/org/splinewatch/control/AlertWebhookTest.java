@@ -1,0 +1,89 @@
+package org.splinewatch.control;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import com.typesafe.config.ConfigFactory;
+import org.junit.jupiter.api.Test;
+import org.splinewatch.alerts.AlertSettings;
+
+/** The control endpoint's answers: 401, 400, 404, 202 and 200, and that only an accepted stop stops a run. */
+class AlertWebhookTest {
+  private static final String TOKEN = "0123456789abcdef0123";
+
+  static String payload(String status, String severity, String run) {
+    return payload(status, severity, run, "std_collapse");
+  }
+
+  static String payload(String status, String severity, String run, String rule) {
+    return """
+        {"version":"4","groupKey":"{}:{run=\\"%s\\"}","status":"%s","receiver":"splinewatch-stop",
+         "groupLabels":{"run":"%s"},"commonLabels":{},"commonAnnotations":{},"externalURL":"http://am",
+         "alerts":[{"status":"%s","labels":{"alertname":"SplinewatchInProcessAlert","severity":"%s","run":"%s",
+           "rule":"%s"},"annotations":{"summary":"splinewatch rule %s firing (%s)"},
+           "startsAt":"2026-11-24T12:00:00Z","endsAt":"0001-01-01T00:00:00Z","fingerprint":"abc"}]}
+        """.formatted(run, status, run, status, severity, run, rule, rule, run);
+  }
+
+  @Test
+  void answersEveryCase() {
+    RunControl control = new RunControl();
+    List<String> stops = new ArrayList<>();
+    List<Map<String, Object>> events = new ArrayList<>();
+    control.register("r1", settings("stop", "std_collapse"), stops::add);
+    AlertWebhook w = new AlertWebhook(TOKEN, control, events::add);
+    String firing = payload("firing", "critical", "r1");
+    assertEquals(401, w.handle(null, firing).status());
+    assertEquals(401, w.handle("Bearer wrong-token-wrong-token", firing).status());
+    assertEquals(401, w.handle(TOKEN, firing).status(), "the scheme is required");
+    assertTrue(stops.isEmpty(), "nothing stopped without the token");
+    String auth = "Bearer " + TOKEN;
+    assertEquals(400, w.handle(auth, "{not json").status());
+    assertEquals(400, w.handle(auth, "{\"version\":\"3\",\"alerts\":[]}").status());
+    assertEquals(400, w.handle(auth, "[1,2]").status());
+    assertEquals(404, w.handle(auth, payload("firing", "critical", "other")).status());
+    assertEquals(200, w.handle(auth, payload("resolved", "critical", "r1")).status());
+    assertEquals(200, w.handle(auth, payload("firing", "warning", "r1")).status());
+    assertTrue(stops.isEmpty(), "resolved and warning alerts stop nothing");
+    AlertWebhook.Response notStopOn = w.handle(auth, payload("firing", "critical", "r1", "dim_collapse"));
+    assertEquals(200, notStopOn.status());
+    assertTrue(notStopOn.message().contains("rule dim_collapse is not in the stop-on rules of run 'r1'"),
+        notStopOn.message());
+    assertEquals(200, w.handle(auth, payload("firing", "critical", "r1", "")).status());
+    assertTrue(stops.isEmpty(), "a critical alert of a rule outside stop-on, or of no rule, stops nothing");
+    AlertWebhook.Response ok = w.handle(auth, firing);
+    assertEquals(202, ok.status(), ok.message());
+    assertEquals(List.of("Alertmanager alert SplinewatchInProcessAlert: splinewatch rule std_collapse firing (r1)"),
+        stops);
+    assertEquals("webhook_stop", events.get(0).get("type"));
+  }
+
+  @Test
+  void aRunThatOnlyWarnsIsNotStoppedByAnyRule() {
+    RunControl control = new RunControl();
+    List<String> stops = new ArrayList<>();
+    control.register("w", settings("warn", "std_collapse"), stops::add);
+    AlertWebhook.Response r = new AlertWebhook(TOKEN, control, e -> { })
+        .handle("Bearer " + TOKEN, payload("firing", "critical", "w"));
+    assertEquals(200, r.status());
+    assertTrue(r.message().contains("early-stop is warn"), r.message());
+    assertTrue(stops.isEmpty());
+  }
+
+  static AlertSettings settings(String earlyStop, String... stopOn) {
+    return AlertSettings.fromConfig(ConfigFactory.parseMap(Map.of("splinewatch.alerts.early-stop", earlyStop,
+        "splinewatch.alerts.stop-on", List.of(stopOn))).withFallback(ConfigFactory.load()));
+  }
+
+  @Test
+  void tokensAreLongAndRandom() {
+    String a = AlertWebhook.newToken();
+    assertEquals(64, a.length());
+    assertTrue(!a.equals(AlertWebhook.newToken()));
+    assertThrows(IllegalArgumentException.class, () -> new AlertWebhook("short", new RunControl(), e -> { }));
+  }
+}

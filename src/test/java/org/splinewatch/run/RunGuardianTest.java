@@ -1,0 +1,180 @@
+package org.splinewatch.run;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.typesafe.config.ConfigFactory;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.splinewatch.alerts.Alert;
+import org.splinewatch.alerts.AlertRaised;
+import org.splinewatch.alerts.EarlyStopPolicy;
+import org.splinewatch.analysis.TestSnapshots;
+import org.splinewatch.metrics.MetricsActor;
+import org.splinewatch.snapshot.WeightSnapshot;
+import org.splinewatch.trainer.Trainer;
+import org.splinewatch.trainer.TrainerActor;
+import org.splinewatch.trainer.TrainingProgress;
+
+/** The guardian with a stand-in trainer and sink: how a run ends, and what stops it. */
+class RunGuardianTest {
+  private static final ActorTestKit testKit = ActorTestKit.create(ConfigFactory.load());
+
+  @AfterAll
+  static void cleanup() {
+    testKit.shutdownTestKit();
+  }
+
+  /** A trainer that only counts (a millisecond a step, so a stop lands between steps). */
+  private static final class CountingTrainer implements Trainer {
+    @Override
+    public double step() {
+      try {
+        Thread.sleep(1);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      return 1.0;
+    }
+
+    @Override
+    public WeightSnapshot snapshot(String runId, long step, int epoch, double loss, double stepsPerSecond) {
+      return TestSnapshots.classifier(1, step);
+    }
+
+    @Override
+    public int stepsPerEpoch() {
+      return 1_000_000;
+    }
+
+    @Override
+    public double learningRate() {
+      return 1e-3;
+    }
+
+    @Override
+    public void saveCheckpoint(Path dir) {
+    }
+
+    @Override
+    public void loadCheckpoint(Path dir) {
+    }
+
+    @Override
+    public void close() {
+    }
+  }
+
+  /** A sink that keeps what it is given; its metrics actor only answers Flush. */
+  private static final class RecordingSink implements SnapshotSink {
+    final List<Long> published = new CopyOnWriteArrayList<>();
+    final ActorRef<MetricsActor.Command> metrics = testKit.spawn(Behaviors.receiveMessage(m -> {
+      if (m instanceof MetricsActor.Flush f) {
+        f.replyTo().tell(Done.getInstance());
+      }
+      return Behaviors.same();
+    }));
+    volatile boolean drained;
+
+    @Override
+    public ActorRef<MetricsActor.Command> metrics() {
+      return metrics;
+    }
+
+    @Override
+    public void publish(WeightSnapshot snapshot) {
+      published.add(snapshot.step());
+    }
+
+    @Override
+    public CompletionStage<Done> drain() {
+      drained = true;
+      return CompletableFuture.completedFuture(Done.getInstance());
+    }
+
+    @Override
+    public boolean stopsWithRun() {
+      return true;
+    }
+  }
+
+  private record Run(ActorRef<Object> root, RecordingSink sink, CompletableFuture<TrainerActor.Finished> result,
+      CompletableFuture<ActorRef<TrainerActor.Command>> trainer, List<Alert> alerts) {
+  }
+
+  private static Run start(long maxSteps, EarlyStopPolicy policy) {
+    RecordingSink sink = new RecordingSink();
+    CompletableFuture<TrainerActor.Finished> result = new CompletableFuture<>();
+    CompletableFuture<ActorRef<TrainerActor.Command>> trainer = new CompletableFuture<>();
+    List<Alert> alerts = new CopyOnWriteArrayList<>();
+    ActorRef<Object> root = testKit.spawn(RunGuardian.root());
+    root.tell(new RunGuardian.Setup(TestSnapshots.run(),
+        new RunGuardian.Training(CountingTrainer::new, 1, maxSteps, 10,
+            new TrainerActor.CheckpointPlan(null, "supervised", 0)),
+        ctx -> sink, policy, new RunGuardian.Timeouts(Duration.ofSeconds(5), Duration.ofSeconds(1)),
+        new RunGuardian.Observers(new TrainingProgress(), result, trainer, alerts::add)));
+    return new Run(root, sink, result, trainer, alerts);
+  }
+
+  private static Alert alert(String rule, boolean firing) {
+    return new Alert(rule, "critical", firing, "test-run", 10, Map.of(), Map.of(), "the embedding collapsed");
+  }
+
+  @Test
+  void aRunEndsAfterItsStepsWithItsSinkDrainedAndTheGuardianStopped() throws Exception {
+    Run r = start(25, EarlyStopPolicy.NEVER);
+    TrainerActor.Finished f = r.result().get(30, TimeUnit.SECONDS);
+    assertEquals(25, f.steps());
+    assertFalse(f.stopped());
+    assertTrue(r.sink().drained, "the sink was drained before the outcome");
+    assertTrue(r.sink().published.containsAll(List.of(10L, 20L)), "snapshots every 10 steps: " + r.sink().published);
+    testKit.createTestProbe().expectTerminated(r.root(), Duration.ofSeconds(10));
+  }
+
+  @Test
+  void aFiringStopOnAlertFromTheClusterStopsTheRun() throws Exception {
+    Run r = start(10_000_000, EarlyStopPolicy.of("stop", List.of("std_collapse")));
+    r.trainer().get(30, TimeUnit.SECONDS);
+    r.root().tell(new AlertRaised(alert("dim_collapse", true))); // not a stop-on rule: reported only
+    r.root().tell(new AlertRaised(alert("std_collapse", true)));
+    TrainerActor.Finished f = r.result().get(30, TimeUnit.SECONDS);
+    assertTrue(f.stopped());
+    assertEquals("collapse alert std_collapse: the embedding collapsed", f.reason());
+    assertEquals(List.of("dim_collapse", "std_collapse"), r.alerts().stream().map(Alert::rule).toList());
+  }
+
+  @Test
+  void warnModeReportsAlertsAndAStopRequestStillStops() throws Exception {
+    Run r = start(10_000_000, EarlyStopPolicy.of("warn", List.of("std_collapse")));
+    r.trainer().get(30, TimeUnit.SECONDS);
+    r.root().tell(new AlertRaised(alert("std_collapse", true)));
+    r.root().tell(new TrainerActor.Stop("stop requested through the control endpoint"));
+    TrainerActor.Finished f = r.result().get(30, TimeUnit.SECONDS);
+    assertTrue(f.stopped());
+    assertEquals("stop requested through the control endpoint", f.reason());
+    assertEquals(1, r.alerts().size());
+  }
+
+  @Test
+  void anInterruptEndsTheRunWithItsReason() throws Exception {
+    Run r = start(10_000_000, EarlyStopPolicy.NEVER);
+    r.trainer().get(30, TimeUnit.SECONDS);
+    r.root().tell(new RunGuardian.Interrupt("SIGTERM"));
+    TrainerActor.Finished f = r.result().get(30, TimeUnit.SECONDS);
+    assertTrue(f.stopped());
+    assertEquals("SIGTERM", f.reason());
+  }
+}

@@ -1,0 +1,61 @@
+package org.splinewatch.run;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.splinewatch.data.LabeledImages;
+import org.splinewatch.trainer.TrainerActor;
+
+/** How a run ended decides its exit code and its last line; plain, no actor system. */
+class RunOutcomeTest {
+  private static TrainerActor.Finished finished(boolean stopped, String error) {
+    return new TrainerActor.Finished(120, stopped, stopped ? "collapse alert std_collapse: collapsed" : null, 3.5,
+        error);
+  }
+
+  @Test
+  void exitCodesAndStatuses() {
+    RunOutcome done = RunOutcome.of(finished(false, null), null, 0);
+    assertEquals(0, done.exitCode());
+    assertEquals("done", done.status());
+    RunOutcome stopped = RunOutcome.of(finished(true, null), null, 0);
+    assertEquals(3, stopped.exitCode());
+    assertEquals("stopped", stopped.status());
+    RunOutcome failed = RunOutcome.of(finished(false, "disk full"), "TERM", 143);
+    assertEquals(1, failed.exitCode(), "a failure wins over the signal");
+    assertEquals("failed", failed.status());
+    assertNull(failed.signal());
+    RunOutcome interrupted = RunOutcome.of(finished(true, null), "INT", 130);
+    assertEquals(130, interrupted.exitCode());
+    assertEquals("interrupted", interrupted.status());
+  }
+
+  @Test
+  void theLastLineSaysWhatHappened() {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    PrintStream out = new PrintStream(bytes, true, StandardCharsets.UTF_8);
+    Path dir = Path.of("runs", "r");
+    RunOutcome.of(finished(true, null), null, 0).print(out, dir);
+    RunOutcome.of(finished(false, null), "TERM", 143).print(out, dir);
+    RunOutcome.of(finished(false, "disk full"), null, 0).print(out, dir);
+    String text = bytes.toString(StandardCharsets.UTF_8);
+    assertTrue(text.contains("stopped early at step 120: collapse alert std_collapse"), text);
+    assertTrue(text.contains("interrupted at step 120 (SIGTERM); resume with --resume "
+        + dir.resolve("checkpoints").resolve("latest")), text);
+    assertTrue(text.contains("error: disk full"), text);
+  }
+
+  @Test
+  void theClassCountComesFromTheLabels() {
+    LabeledImages three = new LabeledImages(1, 1, new byte[4], new int[] {0, 2, 1, 2});
+    LabeledImages five = new LabeledImages(1, 1, new byte[2], new int[] {4, 0});
+    assertEquals(3, ProbeSampler.classes(three));
+    assertEquals(5, ProbeSampler.classes(three, five));
+  }
+}
