@@ -1,5 +1,6 @@
 package org.splinewatch.cluster;
 
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.util.Collections;
@@ -8,6 +9,7 @@ import java.util.Map;
 import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.splinewatch.snapshot.MetricFamily;
 
 /**
  * Counts messages a cluster role refused ({@code splinewatch_cluster_rejected_total{reason}}) and logs each reason
@@ -40,7 +42,8 @@ public final class Rejections {
    * as far as the message tells ("unknown" otherwise), {@code detail} what was wrong.
    */
   public void reject(String role, String reason, String peer, String detail) {
-    registry.counter("splinewatch.cluster.rejected", "role", role, "reason", reason).increment();
+    Counter.builder(MetricFamily.CLUSTER_REJECTED_TOTAL.meterName()).description(MetricFamily.CLUSTER_REJECTED_TOTAL
+        .help()).tags("role", role, "reason", reason).register(registry).increment();
     boolean first;
     synchronized (logged) {
       first = logged.add(role + '|' + reason + '|' + peer);
@@ -53,7 +56,7 @@ public final class Rejections {
 
   /** How many messages were refused, over all reasons. */
   public double total() {
-    return registry.find("splinewatch.cluster.rejected").counters().stream().mapToDouble(c -> c.count()).sum();
+    return registry.find(MetricFamily.CLUSTER_REJECTED_TOTAL.meterName()).counters().stream().mapToDouble(c -> c.count()).sum();
   }
 
   /** {@code s} shortened to {@code max} characters for a log line, control characters replaced. */

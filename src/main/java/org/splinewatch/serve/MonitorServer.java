@@ -10,6 +10,7 @@ import java.util.List;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Props;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.splinewatch.snapshot.MetricFamily;
 import org.splinewatch.analysis.AnalyzerCatalogue;
 import org.splinewatch.cluster.AnalyzerWorker;
 import org.splinewatch.cluster.ClusterNode;
@@ -76,9 +77,9 @@ public final class MonitorServer implements AutoCloseable {
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         rejections = new Rejections(registry);
         org.apache.pekko.actor.ActorSystem classic = org.apache.pekko.actor.typed.javadsl.Adapter.toClassic(system);
-        io.micrometer.core.instrument.FunctionCounter.builder("splinewatch.cluster.tls.refused", classic,
-            TlsEngineProvider::refused).description("peer certificates the cluster's TLS"
-            + " refused").register(registry);
+        io.micrometer.core.instrument.FunctionCounter.builder(MetricFamily.CLUSTER_TLS_REFUSED_TOTAL.meterName(),
+            classic, TlsEngineProvider::refused).description(MetricFamily.CLUSTER_TLS_REFUSED_TOTAL.help())
+            .register(registry);
         ProcessMetrics.bind(registry); // JVM/process health; lives as long as the node
         memory.bind(registry, io.micrometer.core.instrument.Tags.of("node", ClusterNode.address(system)));
         RunControl control = new RunControl();
