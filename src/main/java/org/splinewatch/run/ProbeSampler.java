@@ -1,5 +1,7 @@
 package org.splinewatch.run;
 
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.SplittableRandom;
 import org.splinewatch.analysis.PlaneAnchors;
@@ -34,18 +36,47 @@ public final class ProbeSampler {
       aug.augment(probes, i * d, pairs, i * d, rnd);
     }
     List<int[]> planes = PlaneAnchors.draw(labels, s.planes(), rnd);
-    // the linear probe's training subset: evenly spaced training images (deterministic, class-balanced in
-    // expectation)
-    int m = Math.min(s.probeTrainSize(), train.count());
-    float[] fit = new float[m * d];
-    int[] fitLabels = new int[m];
-    for (int i = 0; i < m; i++) {
-      int idx = (int) ((long) i * train.count() / m);
-      train.image(idx, fit, i * d);
-      fitLabels[i] = train.labels()[idx];
+    int classes = classes(train, test);
+    int[] chosen = fitIndices(train.labels(), classes, Math.min(s.probeTrainSize(), train.count()));
+    float[] fit = new float[chosen.length * d];
+    int[] fitLabels = new int[chosen.length];
+    for (int i = 0; i < chosen.length; i++) {
+      train.image(chosen[i], fit, i * d);
+      fitLabels[i] = train.labels()[chosen[i]];
     }
-    return new RunInfo(runId, s.method(), s.dataset(), d, n, probes, pairs, labels, classes(train, test), planes, fit,
-        fitLabels);
+    return new RunInfo(runId, s.method(), s.dataset(), d, n, probes, pairs, labels, classes, planes, fit, fitLabels);
+  }
+
+  /**
+   * The linear probe's training subset: {@code m} training images, class-stratified (classes take turns, each in a
+   * fixed shuffled order, the same for every run), so the subset is balanced whatever the data set's order. Evenly
+   * spaced indices were not: Fashion-MNIST's training images cycle through the classes, and a stride of 12 picked
+   * only the even classes.
+   */
+  static int[] fitIndices(int[] labels, int classes, int m) {
+    List<List<Integer>> byClass = new ArrayList<>();
+    for (int c = 0; c < classes; c++) {
+      byClass.add(new ArrayList<>());
+    }
+    for (int i = 0; i < labels.length; i++) {
+      byClass.get(labels[i]).add(i);
+    }
+    SplittableRandom shuffle = new SplittableRandom(0x5eedf17L);
+    for (List<Integer> members : byClass) {
+      for (int i = members.size() - 1; i > 0; i--) {
+        Collections.swap(members, i, shuffle.nextInt(i + 1));
+      }
+    }
+    int[] out = new int[m];
+    int taken = 0;
+    for (int k = 0; taken < m; k++) {
+      for (int c = 0; c < classes && taken < m; c++) {
+        if (k < byClass.get(c).size()) {
+          out[taken++] = byClass.get(c).get(k);
+        }
+      }
+    }
+    return out;
   }
 
   /** The number of classes: one more than the largest label of the training and test images (10 for MNIST). */
