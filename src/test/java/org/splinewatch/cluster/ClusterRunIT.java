@@ -199,7 +199,7 @@ class ClusterRunIT {
     Path monitorRuns = tmp.resolve("monitor-runs");
     try (MonitorServer monitor = node(List.of("metrics"), "", monitorRuns, quiet)) {
       String seed = ClusterNode.address(monitor.system());
-      // an analyzer node whose only analysis injects a collapsing embedding spread (as EarlyStopTest does locally)
+      // an analyzer node whose only analysis injects a collapsing embedding spread (as EarlyStopIT does locally)
       var injector = new org.splinewatch.analysis.AnalyzerSpec("injector", (run, metrics, dir) ->
           org.splinewatch.analysis.AnalyzerActor.create("injector", metrics, () -> snap -> List.of(
               org.splinewatch.snapshot.Sample.of("splinewatch_embedding_std_normalized", snap.step() < 30 ? 0.9 : 0.01,
