@@ -26,7 +26,11 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** {@code ./trainer}: one training run with the monitor embedded. Options override {@code splinewatch.*} HOCON keys. */
+/**
+ * {@code ./trainer}: one training run with the monitor embedded. Options override {@code splinewatch.*} HOCON keys.
+ *
+ * <p>Most of its length is the option declarations, one per {@code ./trainer} flag.
+ */
 @Command(name = "trainer", mixinStandardHelpOptions = true, sortOptions = false,
     description = "Train one run (default: SimCLR MLP on MNIST) and monitor it live at /metrics.")
 public final class TrainCommand implements Callable<Integer> {

@@ -46,6 +46,10 @@ import org.splinewatch.wire.CborSerializable;
  * snapshots per run, and expires partial transfers after {@code snapshot-timeout}.
  * Refused messages are counted by {@link Rejections}. The role restarts with backoff after a failure and keeps its
  * runs and their analyzers.
+ *
+ * <p>Over 300 lines because it checks every field of a received {@code OpenRun} (peers may be hostile) before
+ * anything is allocated; chunk reassembly, routing and buffering live in {@link ChunkAssembler}, {@link WorkerPool}
+ * and the hub's drop-oldest buffer.
  */
 public final class AnalyzerWorker extends AbstractBehavior<AnalyzerWorker.Command> {
   public static final ServiceKey<Command> KEY = ServiceKey.create(Command.class, "splinewatch-analyzer");

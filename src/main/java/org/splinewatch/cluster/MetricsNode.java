@@ -47,6 +47,9 @@ import org.splinewatch.wire.CborSerializable;
  * run's metrics actor sits behind a {@link MetricsGate} with an unguessable name; registration answers a secret
  * token that only the run's trainer learns, and only {@link RunFinished} with that token ends the run. The role
  * restarts with backoff after a failure and keeps its runs.
+ *
+ * <p>Over 300 lines because it is the whole message protocol of the metrics role (registration, per-run tokens,
+ * validated publishing, alerts and run ends), each message checked before it is acted on.
  */
 public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
   public static final ServiceKey<Command> KEY = ServiceKey.create(Command.class, "splinewatch-metrics");

@@ -14,6 +14,9 @@ import org.splinewatch.snapshot.MetricFamily;
  * any run: the thresholds below are constants, the same for every data set, seed and plan, and never tuned on
  * results. Every finding gets the numbers it was decided on (per run, and mean ± sd per method), the rule in words,
  * a verdict ({@link #HOLDS}, {@link #DOES_NOT_HOLD} or {@link #INCONCLUSIVE}) and one sentence on what was seen.
+ *
+ * <p>Longer than our usual class on purpose: the six rules stand side by side, fixed together before any run, so
+ * that one file shows every threshold a verdict depends on.
  */
 public final class Findings {
   public static final String HOLDS = "holds";
@@ -135,7 +138,7 @@ public final class Findings {
           }
         }
         if (!ratios.isEmpty()) {
-          numbers.put(method + "/" + dataset + " ratio mean ± sd", meanSd(ratios));
+          numbers.put(method + "/" + dataset + " ratio mean ± sd", Stats.meanSd(ratios));
         }
       }
     }
@@ -148,7 +151,7 @@ public final class Findings {
     String verdict = n < 3 ? INCONCLUSIVE : fewer >= 0.75 * n ? HOLDS : n - fewer >= 0.75 * n ? DOES_NOT_HOLD
         : INCONCLUSIVE;
     String seen = String.format(Locale.ROOT, "%d of %d comparable pairs had fewer regions than supervised (ratio"
-        + " mean %s); %d pairs were not comparable in accuracy.", fewer, n, fmt(mean(comparableRatios)),
+        + " mean %s); %d pairs were not comparable in accuracy.", fewer, n, fmt(Stats.mean(comparableRatios)),
         notComparable);
     return new Finding("F1", "Self-supervised encoders carve fewer linear regions than supervised ones at comparable"
         + " linear-probe accuracy.", rule, verdict, seen, numbers);
@@ -175,8 +178,8 @@ public final class Findings {
         areaChange.computeIfAbsent(run.method(), k -> new ArrayList<>()).add(a);
       }
     }
-    countChange.forEach((m, v) -> numbers.put(m + " count change mean ± sd", meanSd(v)));
-    areaChange.forEach((m, v) -> numbers.put(m + " area change mean ± sd", meanSd(v)));
+    countChange.forEach((m, v) -> numbers.put(m + " count change mean ± sd", Stats.meanSd(v)));
+    areaChange.forEach((m, v) -> numbers.put(m + " area change mean ± sd", Stats.meanSd(v)));
     List<Double> contrastiveArea = pooled(areaChange, ExperimentPlan.CONTRASTIVE);
     List<Double> contrastiveCount = pooled(countChange, ExperimentPlan.CONTRASTIVE);
     List<Double> distillationCount = pooled(countChange, ExperimentPlan.DISTILLATION);
@@ -185,16 +188,16 @@ public final class Findings {
         + " Merging: the mean count ratio of self-distillation runs (BYOL, SimSiam) is below the contrastive runs'."
         + " Holds if both; does not hold if neither; inconclusive if one, or if either group has fewer than 2 runs.";
     String verdict;
-    boolean expands = mean(contrastiveArea) > 1;
-    boolean merges = mean(distillationCount) < mean(contrastiveCount);
+    boolean expands = Stats.mean(contrastiveArea) > 1;
+    boolean merges = Stats.mean(distillationCount) < Stats.mean(contrastiveCount);
     if (contrastiveArea.size() < 2 || distillationCount.size() < 2) {
       verdict = INCONCLUSIVE;
     } else {
       verdict = expands && merges ? HOLDS : !expands && !merges ? DOES_NOT_HOLD : INCONCLUSIVE;
     }
     String seen = String.format(Locale.ROOT, "Contrastive runs: mean area ×%s, count ×%s; self-distillation runs:"
-        + " count ×%s over training.", fmt(mean(contrastiveArea)), fmt(mean(contrastiveCount)),
-        fmt(mean(distillationCount)));
+        + " count ×%s over training.", fmt(Stats.mean(contrastiveArea)), fmt(Stats.mean(contrastiveCount)),
+        fmt(Stats.mean(distillationCount)));
     return new Finding("F2", "Contrastive training expands regions (mean area up, count down less); self-distillation"
         + " merges them (count falls most).", rule, verdict, seen, numbers);
   }
@@ -205,7 +208,7 @@ public final class Findings {
   static long geometryDetection(RunData r, long onset) {
     TreeMap<Long, Double> count = regions(r);
     TreeMap<Long, Double> flips = series(r, MetricFamily.BOUNDARY_FLIP_RATIO, Map.of("layer", "all"));
-    double countBase = median(count.headMap(onset, false).tailMap(0L, false).values());
+    double countBase = Stats.median(count.headMap(onset, false).tailMap(0L, false).values());
     double flipBase = flips.headMap(onset, false).values().stream().mapToDouble(Double::doubleValue).max()
         .orElse(Double.NaN);
     TreeMap<Long, Boolean> fired = new TreeMap<>();
@@ -225,7 +228,7 @@ public final class Findings {
   /** The first step at or after {@code onset} where the kNN accuracy has dropped, or -1. */
   static long accuracyDetection(RunData r, long onset) {
     TreeMap<Long, Double> knn = series(r, MetricFamily.KNN_ACCURACY_RATIO, Map.of("layer", "repr"));
-    double base = median(knn.headMap(onset, false).tailMap(0L, false).values());
+    double base = Stats.median(knn.headMap(onset, false).tailMap(0L, false).values());
     for (Map.Entry<Long, Double> e : knn.tailMap(onset, true).entrySet()) {
       if (e.getValue() < base - ACCURACY_DROP) {
         return e.getKey();
@@ -324,8 +327,8 @@ public final class Findings {
         accuracy.add(acc);
       }
     }
-    double rho = spearman(lastId, accuracy);
-    numbers.put("spearman(representation ID, probe accuracy)", rho);
+    double rho = Stats.spearman(lastId, accuracy);
+    numbers.put("Stats.spearman(representation ID, probe accuracy)", rho);
     numbers.put("runs in the correlation", lastId.size());
     boolean tracks = lastId.size() >= 6 && Math.abs(rho) >= TRACKING_RHO;
     String rule = "Per run, the final TwoNN intrinsic dimension after each layer (hidden layers, then the output). A"
@@ -398,7 +401,7 @@ public final class Findings {
         continue;
       }
       runs++;
-      List<Double> smooth = movingMedian(new ArrayList<>(train.values()));
+      List<Double> smooth = Stats.movingMedian(new ArrayList<>(train.values()));
       boolean frf = fallRiseFall(smooth);
       double ratioStart = firstTrained(boundary) / firstTrained(train);
       double ratioEnd = last(boundary) / last(train);
@@ -493,80 +496,6 @@ public final class Findings {
     List<Double> out = new ArrayList<>();
     methods.forEach(m -> out.addAll(byMethod.getOrDefault(m, List.of())));
     return out;
-  }
-
-  static double mean(List<Double> v) {
-    return v.stream().mapToDouble(Double::doubleValue).average().orElse(Double.NaN);
-  }
-
-  static Map<String, Object> meanSd(List<Double> v) {
-    double m = mean(v);
-    double ss = 0;
-    for (double x : v) {
-      ss += (x - m) * (x - m);
-    }
-    double sd = v.size() > 1 ? Math.sqrt(ss / (v.size() - 1)) : Double.NaN;
-    Map<String, Object> out = new LinkedHashMap<>();
-    out.put("mean", m);
-    out.put("sd", sd);
-    out.put("n", v.size());
-    return out;
-  }
-
-  static double median(java.util.Collection<Double> values) {
-    double[] v = values.stream().mapToDouble(Double::doubleValue).sorted().toArray();
-    if (v.length == 0) {
-      return Double.NaN;
-    }
-    return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
-  }
-
-  static List<Double> movingMedian(List<Double> v) {
-    List<Double> out = new ArrayList<>();
-    for (int i = 0; i < v.size(); i++) {
-      out.add(median(v.subList(Math.max(0, i - 1), Math.min(v.size(), i + 2))));
-    }
-    return out;
-  }
-
-  /** Spearman's rank correlation (average ranks for ties); NaN for fewer than 3 pairs. */
-  static double spearman(List<Double> x, List<Double> y) {
-    if (x.size() < 3) {
-      return Double.NaN;
-    }
-    double[] rx = ranks(x);
-    double[] ry = ranks(y);
-    double mx = java.util.Arrays.stream(rx).average().orElse(0);
-    double my = java.util.Arrays.stream(ry).average().orElse(0);
-    double sxy = 0;
-    double sxx = 0;
-    double syy = 0;
-    for (int i = 0; i < rx.length; i++) {
-      sxy += (rx[i] - mx) * (ry[i] - my);
-      sxx += (rx[i] - mx) * (rx[i] - mx);
-      syy += (ry[i] - my) * (ry[i] - my);
-    }
-    return sxx == 0 || syy == 0 ? Double.NaN : sxy / Math.sqrt(sxx * syy);
-  }
-
-  private static double[] ranks(List<Double> v) {
-    Integer[] order = new Integer[v.size()];
-    for (int i = 0; i < order.length; i++) {
-      order[i] = i;
-    }
-    java.util.Arrays.sort(order, (a, b) -> Double.compare(v.get(a), v.get(b)));
-    double[] r = new double[v.size()];
-    for (int i = 0; i < order.length; ) {
-      int j = i;
-      while (j + 1 < order.length && v.get(order[j + 1]).equals(v.get(order[i]))) {
-        j++;
-      }
-      for (int k = i; k <= j; k++) {
-        r[order[k]] = (i + j) / 2.0 + 1;
-      }
-      i = j + 1;
-    }
-    return r;
   }
 
   static String fmt(double v) {

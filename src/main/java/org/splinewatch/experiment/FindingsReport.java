@@ -23,6 +23,9 @@ import org.splinewatch.snapshot.MetricFamily;
  * {@code results.md} (the same as tables a person reads) and {@code report.html} (self-contained plots: region count
  * and area over training per method, local complexity on a log step axis, geometry against accuracy around the
  * collapse onsets, intrinsic dimension per layer, neural-collapse measures).
+ *
+ * <p>Longer than usual because it writes the one result three ways (JSON, Markdown, plotted HTML) from the same
+ * series the rules read.
  */
 public final class FindingsReport {
   private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -137,7 +140,7 @@ public final class FindingsReport {
       }
       if (run.role() == ExperimentPlan.Role.COLLAPSE) {
         TreeMap<Long, Double> count = Findings.series(r, MetricFamily.REGIONS, Map.of("layer", "all"));
-        double base = Findings.median(count.headMap(run.onset(), false).tailMap(0L, false).values());
+        double base = Stats.median(count.headMap(run.onset(), false).tailMap(0L, false).values());
         Map<Double, Double> relative = new TreeMap<>();
         count.forEach((s, v) -> relative.put((double) s, v / base));
         charts.add(new Chart("F3: " + run.id() + " (onset at step " + run.onset() + ")", "step", false,

@@ -23,6 +23,9 @@ import java.util.stream.Stream;
  * @param series   every metric series: key {@code name{label=value,...}} (run labels removed) to (step, value) points
  * @param alerts   alert events that started firing: step and rule
  * @param pictures partition pictures per plane, in step order
+ *
+ * <p>Over 300 lines because it reads every file of a run directory tolerantly and also holds the live page's
+ * incremental reader, which shares the same line parser.
  */
 public record RunData(Path dir, String runId, Map<String, Object> config, Map<String, Series> series,
     List<Alert> alerts, Map<Integer, List<Picture>> pictures, boolean finished, List<String> problems) {

@@ -17,6 +17,9 @@ import org.splinewatch.regions.Layer;
  * Compact binary form of {@link WeightSnapshot} and {@link RunInfo} for the wire: a magic number and version, then
  * the fields in declaration order, float arrays as raw little-endian IEEE-754 (4 bytes a weight, no per-element
  * overhead). Plain code; the cluster transport chunks the bytes.
+ *
+ * <p>Over 300 lines because the encoder and the decoder of the binary format stand side by side, so that each field
+ * is written and checked in one place.
  */
 public final class SnapshotCodec {
   private static final int SNAPSHOT_MAGIC = 0x53575331; // "SWS1"

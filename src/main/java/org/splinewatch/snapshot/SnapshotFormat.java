@@ -19,6 +19,9 @@ import org.splinewatch.snapshot.NpzArchive.FormatException;
  * {@code snapshot.json} layer list it may hold Dense, Conv2D, AvgPool2D, Flatten, ReLU, LeakyReLU and BatchNorm
  * (eval statistics) layers and mark where a projector head starts. Every shape is checked against the run's input
  * shape, every weight must be finite, and every failure is one {@link FormatException} line.
+ *
+ * <p>Over 300 lines because it is the whole HTTP snapshot format (docs/snapshot-format.md), each rule with its one-
+ * line error, kept as one reading of the specification.
  */
 public final class SnapshotFormat {
   private static final ObjectMapper JSON = new ObjectMapper();

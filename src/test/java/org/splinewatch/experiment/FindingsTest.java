@@ -35,9 +35,9 @@ class FindingsTest {
 
   @Test
   void spearmanOfMonotoneAndReversedRanks() {
-    assertEquals(1, Findings.spearman(List.of(1.0, 2.0, 5.0, 9.0), List.of(0.1, 0.2, 0.3, 0.9)), 1e-12);
-    assertEquals(-1, Findings.spearman(List.of(1.0, 2.0, 5.0), List.of(3.0, 2.0, 1.0)), 1e-12);
-    assertTrue(Double.isNaN(Findings.spearman(List.of(1.0, 2.0), List.of(1.0, 2.0))));
+    assertEquals(1, Stats.spearman(List.of(1.0, 2.0, 5.0, 9.0), List.of(0.1, 0.2, 0.3, 0.9)), 1e-12);
+    assertEquals(-1, Stats.spearman(List.of(1.0, 2.0, 5.0), List.of(3.0, 2.0, 1.0)), 1e-12);
+    assertTrue(Double.isNaN(Stats.spearman(List.of(1.0, 2.0), List.of(1.0, 2.0))));
   }
 
   private static RunData run(String id, Map<String, TreeMap<Long, Double>> series) {
