@@ -1,6 +1,9 @@
 package org.splinewatch.analysis;
 
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Supplier;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
@@ -71,7 +74,7 @@ public final class AnalyzerActor extends AbstractBehavior<Analyze> {
     } catch (RuntimeException e) {
       double secs = (System.nanoTime() - t0) / 1e9;
       String error = e.getMessage() == null ? e.toString() : e.getMessage();
-      if (e instanceof java.io.UncheckedIOException) {
+      if (e instanceof UncheckedIOException) {
         // the run directory is full or unwritable: the guardian fails the run on this reply (Analyzed.writeFailed)
         error = Analyzed.WRITE_FAILED + error;
       }
@@ -84,14 +87,14 @@ public final class AnalyzerActor extends AbstractBehavior<Analyze> {
       double secs = (System.nanoTime() - t0) / 1e9;
       String error = "out of memory: " + (e.getMessage() == null ? "OutOfMemoryError" : e.getMessage());
       metrics.tell(new MetricsActor.AnalysisFailed(name, s.step(), error));
-      metrics.tell(new MetricsActor.Event(java.util.Map.of("type", "analyzer_disabled", "analyzer", name, "step",
+      metrics.tell(new MetricsActor.Event(Map.of("type", "analyzer_disabled", "analyzer", name, "step",
           s.step(), "error", error, "time", System.currentTimeMillis())));
       m.replyTo().tell(new Analyzed(name, s.step(), secs, error));
       analysis.close();
       return disabled(name, error);
     }
     double secs = (System.nanoTime() - t0) / 1e9;
-    List<Sample> all = new java.util.ArrayList<>(samples);
+    List<Sample> all = new ArrayList<>(samples);
     all.add(Sample.of(MetricFamily.ANALYSIS_STEP, s.step(), s.step(), "analyzer", name));
     metrics.tell(new MetricsActor.Publish(all));
     metrics.tell(new MetricsActor.AnalysisTook(name, s.step(), secs));

@@ -1,16 +1,17 @@
 package org.splinewatch.analysis;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.splinewatch.metrics.MetricsActor;
-import org.splinewatch.snapshot.MetricFamily;
-import org.splinewatch.snapshot.Sample;
 import org.splinewatch.regions.ActivationPatterns;
 import org.splinewatch.regions.PiecewiseLinearNet;
 import org.splinewatch.regions.Plane;
+import org.splinewatch.snapshot.MetricFamily;
 import org.splinewatch.snapshot.RunInfo;
+import org.splinewatch.snapshot.Sample;
 import org.splinewatch.snapshot.WeightSnapshot;
 
 /**
@@ -40,7 +41,7 @@ public final class BoundaryChangeAnalyzer implements SnapshotAnalysis {
     }
     this.dataRows = Math.min(settings.dataProbes(), run.probeCount());
     double[] all = run.probeInputsAsDouble();
-    this.data = java.util.Arrays.copyOf(all, dataRows * run.inputDim());
+    this.data = Arrays.copyOf(all, dataRows * run.inputDim());
   }
 
   /** The analyzer actor. */

@@ -1,15 +1,17 @@
 package org.splinewatch.analysis;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.BiConsumer;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.splinewatch.embedding.EmbeddingMetrics;
 import org.splinewatch.metrics.MetricsActor;
-import org.splinewatch.snapshot.MetricFamily;
-import org.splinewatch.snapshot.Sample;
 import org.splinewatch.regions.PiecewiseLinearNet;
+import org.splinewatch.snapshot.MetricFamily;
 import org.splinewatch.snapshot.RunInfo;
+import org.splinewatch.snapshot.Sample;
 import org.splinewatch.snapshot.WeightSnapshot;
 
 /**
@@ -26,14 +28,14 @@ public final class EmbeddingAnalyzer implements SnapshotAnalysis {
   private final double[] probes;
   private final double[] pairs;
 
-  private final java.nio.file.Path viewDir;
+  private final Path viewDir;
 
   public EmbeddingAnalyzer(RunInfo run) {
     this(run, null);
   }
 
   /** With a run directory: also writes the 2D view of the embeddings (see {@link EmbeddingViews}). */
-  public EmbeddingAnalyzer(RunInfo run, java.nio.file.Path runDir) {
+  public EmbeddingAnalyzer(RunInfo run, Path runDir) {
     this.run = run;
     this.viewDir = runDir == null ? null : runDir.resolve(EmbeddingViews.DIR);
     this.probes = run.probeInputsAsDouble();
@@ -47,7 +49,7 @@ public final class EmbeddingAnalyzer implements SnapshotAnalysis {
 
   /** The analyzer actor writing the embedding views under {@code runDir}. */
   public static Behavior<Analyze> create(RunInfo run, ActorRef<MetricsActor.Command> metrics,
-      java.nio.file.Path runDir) {
+      Path runDir) {
     return AnalyzerActor.create(NAME, metrics, () -> new EmbeddingAnalyzer(run, runDir));
   }
 
@@ -67,7 +69,7 @@ public final class EmbeddingAnalyzer implements SnapshotAnalysis {
 
   /** As above, handing each layer's probe embeddings ({@code n × d}, row-major) to {@code embeddings}. */
   public static List<Sample> analyze(WeightSnapshot s, RunInfo run, double[] probes, double[] pairs,
-      java.util.function.BiConsumer<String, double[]> embeddings) {
+      BiConsumer<String, double[]> embeddings) {
     PiecewiseLinearNet net = s.network();
     int n = run.probeCount();
     List<Sample> out = new ArrayList<>();

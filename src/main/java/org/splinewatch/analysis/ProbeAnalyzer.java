@@ -5,10 +5,11 @@ import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.splinewatch.embedding.LinearProbe;
 import org.splinewatch.metrics.MetricsActor;
-import org.splinewatch.snapshot.MetricFamily;
-import org.splinewatch.snapshot.Sample;
+import org.splinewatch.regions.Layer;
 import org.splinewatch.regions.PiecewiseLinearNet;
+import org.splinewatch.snapshot.MetricFamily;
 import org.splinewatch.snapshot.RunInfo;
+import org.splinewatch.snapshot.Sample;
 import org.splinewatch.snapshot.WeightSnapshot;
 
 /**
@@ -28,7 +29,7 @@ public final class ProbeAnalyzer implements SnapshotAnalysis {
 
   public ProbeAnalyzer(RunInfo run) {
     this.run = run;
-    this.fit = org.splinewatch.regions.Layer.widen(run.fitInputs());
+    this.fit = Layer.widen(run.fitInputs());
     this.probes = run.probeInputsAsDouble();
   }
 

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -16,14 +17,15 @@ import java.util.concurrent.Executors;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.splinewatch.metrics.MetricsActor;
-import org.splinewatch.snapshot.MetricFamily;
-import org.splinewatch.snapshot.Sample;
+import org.splinewatch.metrics.RetentionSettings;
 import org.splinewatch.regions.Partition;
 import org.splinewatch.regions.PartitionStats;
 import org.splinewatch.regions.PiecewiseLinearNet;
 import org.splinewatch.regions.Plane;
 import org.splinewatch.regions.SvgRenderer;
+import org.splinewatch.snapshot.MetricFamily;
 import org.splinewatch.snapshot.RunInfo;
+import org.splinewatch.snapshot.Sample;
 import org.splinewatch.snapshot.WeightSnapshot;
 
 /**
@@ -50,12 +52,12 @@ public final class RegionAnalyzer implements SnapshotAnalysis {
   private static final Queue<Partition.Workspace> WORKSPACES = new ConcurrentLinkedQueue<>();
 
   public RegionAnalyzer(RunInfo run, RegionSettings settings, Path runDir) {
-    this(run, settings, runDir, org.splinewatch.metrics.RetentionSettings.KEEP_ALL);
+    this(run, settings, runDir, RetentionSettings.KEEP_ALL);
   }
 
   /** With {@code retention} thinning the partition pictures of long runs. */
   public RegionAnalyzer(RunInfo run, RegionSettings settings, Path runDir,
-      org.splinewatch.metrics.RetentionSettings retention) {
+      RetentionSettings retention) {
     this.settings = settings;
     this.planesDir = runDir == null ? null : runDir.resolve("planes");
     this.retention = settings.svg() ? new PictureRetention(retention, planesDir) : null;
@@ -74,12 +76,12 @@ public final class RegionAnalyzer implements SnapshotAnalysis {
   /** The analyzer actor. */
   public static Behavior<Analyze> create(RunInfo run, ActorRef<MetricsActor.Command> metrics, RegionSettings settings,
       Path runDir) {
-    return create(run, metrics, settings, runDir, org.splinewatch.metrics.RetentionSettings.KEEP_ALL);
+    return create(run, metrics, settings, runDir, RetentionSettings.KEEP_ALL);
   }
 
   /** The analyzer actor, keeping pictures as {@code retention} says. */
   public static Behavior<Analyze> create(RunInfo run, ActorRef<MetricsActor.Command> metrics, RegionSettings settings,
-      Path runDir, org.splinewatch.metrics.RetentionSettings retention) {
+      Path runDir, RetentionSettings retention) {
     return AnalyzerActor.create(NAME, metrics, () -> new RegionAnalyzer(run, settings, runDir, retention));
   }
 
@@ -228,8 +230,8 @@ public final class RegionAnalyzer implements SnapshotAnalysis {
       Path file = planesDir.resolve(String.format(Locale.ROOT, "plane-%d-step-%08d.svg", plane, step));
       Path tmp = planesDir.resolve(file.getFileName() + ".tmp");
       Files.writeString(tmp, svg);
-      Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
-          java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+      Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING,
+          StandardCopyOption.ATOMIC_MOVE);
       if (retention != null) {
         retention.written(plane, file);
       }

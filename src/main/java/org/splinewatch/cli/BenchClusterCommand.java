@@ -1,6 +1,7 @@
 package org.splinewatch.cli;
 
 import com.typesafe.config.Config;
+import com.typesafe.config.ConfigValueFactory;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -23,8 +24,8 @@ import org.splinewatch.cluster.ClusterNode;
 import org.splinewatch.cluster.ClusterSettings;
 import org.splinewatch.cluster.MonitorLink;
 import org.splinewatch.cluster.SnapshotPublisher;
-import org.splinewatch.serve.MonitorServer;
 import org.splinewatch.regions.Layer;
+import org.splinewatch.serve.MonitorServer;
 import org.splinewatch.snapshot.RunInfo;
 import org.splinewatch.snapshot.SnapshotCodec;
 import org.splinewatch.snapshot.WeightSnapshot;
@@ -185,14 +186,14 @@ final class BenchClusterCommand implements Callable<Integer> {
     ActorSystem<Object> trainer = null;
     try {
       Config metricsConfig = base(0, "").withValue("splinewatch.cluster.roles",
-          com.typesafe.config.ConfigValueFactory.fromIterable(List.of("metrics")));
+          ConfigValueFactory.fromIterable(List.of("metrics")));
       MonitorServer metrics = MonitorServer.start(metricsConfig, ClusterSettings.fromConfig(metricsConfig),
           "127.0.0.1", 0, out, quiet);
       servers.add(metrics);
       String seed = ClusterNode.address(metrics.system());
       for (int i = 0; i < nodes; i++) {
         Config c = base(0, seed).withValue("splinewatch.cluster.roles",
-            com.typesafe.config.ConfigValueFactory.fromIterable(List.of("analyzer")));
+            ConfigValueFactory.fromIterable(List.of("analyzer")));
         servers.add(MonitorServer.start(c, ClusterSettings.fromConfig(c), "127.0.0.1", 0, out, quiet));
       }
       Config tc = base(0, seed);

@@ -4,10 +4,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -118,7 +120,7 @@ final class BenchOverheadCommand implements Callable<Integer> {
       cmd.addAll(List.of("--analyzers", analyzers));
     }
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-    String output = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     int code = p.waitFor();
     Matcher m = DONE.matcher(output);
     if (code != 0 || !m.find()) {
@@ -179,7 +181,7 @@ final class BenchOverheadCommand implements Callable<Integer> {
   }
 
   static String mib(long bytes) {
-    return String.format(java.util.Locale.ROOT, "%d MiB", Math.round(bytes / 1048576.0));
+    return String.format(Locale.ROOT, "%d MiB", Math.round(bytes / 1048576.0));
   }
 
   static double median(List<Double> xs) {

@@ -1,7 +1,13 @@
 package org.splinewatch.cli;
 
+import com.typesafe.config.ConfigRenderOptions;
+import java.io.File;
 import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
 import java.lang.management.ManagementFactory;
+import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -18,6 +24,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.ToLongFunction;
 import java.util.stream.Stream;
 import org.splinewatch.data.DatasetLoader;
 import org.splinewatch.data.Idx;
@@ -46,7 +53,7 @@ final class BenchSoakCommand implements Callable<Integer> {
   @Option(names = "--out", description = "run directory parent (default: a new temporary directory)")
   Path out;
   @Option(names = "--config", description = "HOCON overriding splinewatch keys (e.g. splinewatch.retention)")
-  java.io.File config;
+  File config;
 
   /** One sample of the process and its run directory. */
   record Point(double seconds, long heapBytes, long fds, long files, long bytes, long metricsBytes) {
@@ -78,7 +85,7 @@ final class BenchSoakCommand implements Callable<Integer> {
         + "directory %s%n", steps, snapshotEvery, Runtime.getRuntime().availableProcessors(),
         Runtime.getRuntime().maxMemory() >> 20, runDir);
     System.out.printf("retention: %s%n", conf.getConfig("splinewatch.retention").root().render(
-        com.typesafe.config.ConfigRenderOptions.concise()));
+        ConfigRenderOptions.concise()));
     System.out.println("   time  heap MiB   fds  files  run-dir MiB  /metrics KiB");
     List<Point> points = new ArrayList<>();
     long t0 = System.nanoTime();
@@ -98,7 +105,7 @@ final class BenchSoakCommand implements Callable<Integer> {
           p.files(), p.bytes() / 1048576.0, p.metricsBytes() / 1024.0);
     };
     sampler.scheduleAtFixedRate(sample, every, every, TimeUnit.SECONDS);
-    java.io.PrintStream quiet = new java.io.PrintStream(java.io.OutputStream.nullOutputStream());
+    PrintStream quiet = new PrintStream(OutputStream.nullOutputStream());
     CompletableFuture<EmbeddedRun.Result> run = CompletableFuture.supplyAsync(() -> EmbeddedRun.run(settings, conf, o,
         quiet, EmbeddedRun.defaultAnalyzers(conf), new EmbeddedRun.Listener() { }));
     EmbeddedRun.Result result = run.join();
@@ -126,7 +133,7 @@ final class BenchSoakCommand implements Callable<Integer> {
     return result.exitCode();
   }
 
-  private static void row(String name, Point a, Point m, Point z, java.util.function.ToLongFunction<Point> f,
+  private static void row(String name, Point a, Point m, Point z, ToLongFunction<Point> f,
       double unit) {
     double first = (f.applyAsLong(m) - f.applyAsLong(a)) / unit / ((m.seconds() - a.seconds()) / 60);
     double second = (f.applyAsLong(z) - f.applyAsLong(m)) / unit / ((z.seconds() - m.seconds()) / 60);
@@ -154,7 +161,7 @@ final class BenchSoakCommand implements Callable<Integer> {
             // deleted while walking (retention)
           }
         }
-      } catch (IOException | java.io.UncheckedIOException e) {
+      } catch (IOException | UncheckedIOException e) {
         // a file vanished under the walk: counted next time
       }
     }
@@ -171,7 +178,7 @@ final class BenchSoakCommand implements Callable<Integer> {
   }
 
   private static int freePort() throws IOException {
-    try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+    try (ServerSocket s = new ServerSocket(0)) {
       return s.getLocalPort();
     }
   }

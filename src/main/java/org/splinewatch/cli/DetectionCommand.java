@@ -1,8 +1,13 @@
 package org.splinewatch.cli;
 
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import org.splinewatch.alerts.AlertSettings;
 import org.splinewatch.report.Detection;
@@ -50,8 +55,8 @@ final class DetectionCommand implements Callable<Integer> {
     }
     AlertSettings settings = null;
     if (replay) {
-      java.util.Map<String, Object> overrides = new java.util.LinkedHashMap<>();
-      com.typesafe.config.Config alerts = com.typesafe.config.ConfigFactory.defaultReference()
+      Map<String, Object> overrides = new LinkedHashMap<>();
+      Config alerts = ConfigFactory.defaultReference()
           .getConfig("splinewatch.alerts");
       for (String a : alertSettings) {
         TrainCommand.putAlertSetting(spec.commandLine(), overrides, alerts, a);
@@ -72,7 +77,7 @@ final class DetectionCommand implements Callable<Integer> {
       // MNIST and Fashion-MNIST both have 10 classes (the knn_chance rule's chance level)
       rows.add(Detection.of(replay ? Detection.replay(data, settings, 10) : data, layer, drop));
     }
-    System.out.print(Detection.markdown(rows, layer, drop, new java.util.HashSet<>(tuningSeeds)));
+    System.out.print(Detection.markdown(rows, layer, drop, new HashSet<>(tuningSeeds)));
     return 0;
   }
 }

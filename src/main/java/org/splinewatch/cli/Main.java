@@ -1,5 +1,8 @@
 package org.splinewatch.cli;
 
+import java.util.Arrays;
+import org.apache.pekko.Version;
+import org.slf4j.LoggerFactory;
 import org.splinewatch.snapshot.Provenance;
 import picocli.CommandLine;
 
@@ -16,17 +19,17 @@ public final class Main {
   public static int execute(String... args) {
     // initialise logging before any actor system starts: otherwise SLF4J replays (and announces) log calls made
     // concurrently during its initialisation
-    org.slf4j.LoggerFactory.getILoggerFactory();
+    LoggerFactory.getILoggerFactory();
     if (args.length == 0 || !(args[0].equals("train") || args[0].equals("monitor"))) {
       System.err.println("usage: splinewatch train [options] | splinewatch monitor <" + MonitorCommand.subcommands("|")
           + "> [options]");
       return 2;
     }
-    String[] rest = java.util.Arrays.copyOfRange(args, 1, args.length);
+    String[] rest = Arrays.copyOfRange(args, 1, args.length);
     CommandLine cl = args[0].equals("train") ? new CommandLine(new TrainCommand())
         : new CommandLine(new MonitorCommand());
     withVersion(cl, "splinewatch " + Provenance.version() + " (DL4J/ND4J 1.0.0-M2.1, Pekko "
-        + org.apache.pekko.Version.current() + ", Java " + System.getProperty("java.version") + ")");
+        + Version.current() + ", Java " + System.getProperty("java.version") + ")");
     // bad arguments: the one line that says what was wrong, and where the options are listed (not the whole usage)
     cl.setParameterExceptionHandler((ex, ignoredArgs) -> {
       CommandLine failed = ex.getCommandLine();

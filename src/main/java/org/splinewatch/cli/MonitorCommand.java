@@ -4,9 +4,12 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import org.splinewatch.regions.NpzModel;
 import org.splinewatch.regions.Partition;
 import org.splinewatch.regions.PartitionStats;
@@ -61,7 +64,7 @@ public final class MonitorCommand implements Runnable {
         System.err.println("error: --threads and --max-regions must be at least 1");
         return 2;
       }
-      java.util.concurrent.ExecutorService pool = threads > 1 ? java.util.concurrent.Executors.newFixedThreadPool(
+      ExecutorService pool = threads > 1 ? Executors.newFixedThreadPool(
           threads) : null;
       long t0 = System.nanoTime();
       Partition p;
@@ -105,8 +108,8 @@ public final class MonitorCommand implements Runnable {
       if (json) {
         System.out.println(new ObjectMapper().writer(SerializationFeature.INDENT_OUTPUT).writeValueAsString(out));
       } else {
-        out.forEach((k, v) -> System.out.println(k + ": " + (v instanceof int[] a ? java.util.Arrays.toString(a)
-            : v instanceof double[] d ? java.util.Arrays.toString(d) : v)));
+        out.forEach((k, v) -> System.out.println(k + ": " + (v instanceof int[] a ? Arrays.toString(a)
+            : v instanceof double[] d ? Arrays.toString(d) : v)));
       }
       return 0;
     }

@@ -1,13 +1,19 @@
 package org.splinewatch.cli;
 
 import com.typesafe.config.Config;
+import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigValue;
 import com.typesafe.config.ConfigValueFactory;
+import com.typesafe.config.ConfigValueType;
 import java.io.File;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.TreeSet;
 import java.util.concurrent.Callable;
 import org.splinewatch.analysis.AnalyzerCatalogue;
 import org.splinewatch.analysis.AnalyzerSpec;
@@ -21,10 +27,10 @@ import org.splinewatch.run.WiringSettings;
 import org.splinewatch.snapshot.RunIds;
 import org.splinewatch.trainer.Checkpoints;
 import org.splinewatch.trainer.RunSettings;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
+import picocli.CommandLine;
 
 /**
  * {@code ./trainer}: one training run with the monitor embedded. Options override {@code splinewatch.*} HOCON keys.
@@ -107,11 +113,11 @@ public final class TrainCommand implements Callable<Integer> {
   String earlyStop;
   @Option(names = "--alert", paramLabel = "KEY=VALUE", description = "a collapse-rule setting of"
       + " splinewatch.alerts, e.g. --alert n-fire=2 --alert std-fire=0.15 (repeatable; keys in reference.conf)")
-  java.util.List<String> alertSettings;
+  List<String> alertSettings;
   @Option(names = "--analyzers", split = ",",
       description = "analyzers to run, from: embedding, regions, boundary, geometry, probe, health, local-complexity"
           + " (default all but local-complexity: splinewatch.analysis.enabled)")
-  java.util.List<String> analyzers;
+  List<String> analyzers;
   @Option(names = "--region-threads", description = "planes analysed in parallel (default 1 on 2 cores)")
   Integer regionThreads;
   @Option(names = "--no-svg", description = "do not write partition pictures to runs/<run-id>/planes/")
@@ -127,7 +133,7 @@ public final class TrainCommand implements Callable<Integer> {
   String clusterHost;
   @Option(names = "--tag", paramLabel = "KEY=VALUE", description = "a tag recorded in config.json and"
       + " splinewatch_run_info{tags} (repeatable), e.g. --tag experiment=lr-sweep")
-  java.util.List<String> tags;
+  List<String> tags;
   @Option(names = "--notes", paramLabel = "TEXT", description = "free-text notes recorded in config.json")
   String notes;
   @Option(names = "--config", description = "HOCON file overriding reference.conf")
@@ -180,7 +186,7 @@ public final class TrainCommand implements Callable<Integer> {
     put(overrides, "splinewatch.run.probe-size", probeSize);
     put(overrides, "splinewatch.data.train-subset", trainSubset);
     if (hidden != null) {
-      overrides.put("splinewatch.run.hidden", java.util.Arrays.stream(hidden).boxed().toList());
+      overrides.put("splinewatch.run.hidden", Arrays.stream(hidden).boxed().toList());
     }
     put(overrides, "splinewatch.regions.threads", regionThreads);
     put(overrides, "splinewatch.analysis.enabled", analyzers);
@@ -202,7 +208,7 @@ public final class TrainCommand implements Callable<Integer> {
     put(overrides, "splinewatch.run-meta.tags", tags);
     put(overrides, "splinewatch.run-meta.notes", notes);
     if (cnnChannels != null) {
-      overrides.put("splinewatch.run.cnn-channels", java.util.Arrays.stream(cnnChannels).boxed().toList());
+      overrides.put("splinewatch.run.cnn-channels", Arrays.stream(cnnChannels).boxed().toList());
     }
     if (noStopGradient) {
       overrides.put("splinewatch.ssl.stop-gradient", false);
@@ -251,7 +257,7 @@ public final class TrainCommand implements Callable<Integer> {
         throw new IllegalArgumentException("splinewatch.control.token must have at least 16 characters (or be empty"
             + " for a random one)");
       }
-    } catch (IllegalArgumentException | com.typesafe.config.ConfigException e) {
+    } catch (IllegalArgumentException | ConfigException e) {
       throw new CommandLine.ParameterException(spec.commandLine(), Main.oneLine(e));
     }
     try {
@@ -284,18 +290,18 @@ public final class TrainCommand implements Callable<Integer> {
     String key = eq < 0 ? option : option.substring(0, eq).trim();
     if (eq < 0 || !alerts.hasPath(key) || key.contains(".")) {
       throw new CommandLine.ParameterException(cl, "--alert '" + option + "': expected KEY=VALUE"
-          + " with KEY one of: " + String.join(", ", new java.util.TreeSet<>(alerts.root().keySet())));
+          + " with KEY one of: " + String.join(", ", new TreeSet<>(alerts.root().keySet())));
     }
-    com.typesafe.config.ConfigValueType type = alerts.getValue(key).valueType();
-    com.typesafe.config.ConfigValue value;
+    ConfigValueType type = alerts.getValue(key).valueType();
+    ConfigValue value;
     try {
       value = ConfigFactory.parseString("v = " + option.substring(eq + 1)).getValue("v");
-    } catch (com.typesafe.config.ConfigException e) {
+    } catch (ConfigException e) {
       value = null;
     }
     if (value == null || value.valueType() != type) {
       throw new CommandLine.ParameterException(cl, "--alert '" + option + "': expected a "
-          + type.name().toLowerCase(java.util.Locale.ROOT) + " for " + key + " (reference.conf: "
+          + type.name().toLowerCase(Locale.ROOT) + " for " + key + " (reference.conf: "
           + alerts.getValue(key).render() + ")");
     }
     overrides.put("splinewatch.alerts." + key, value.unwrapped());

@@ -1,7 +1,9 @@
 package org.splinewatch.cluster;
 
 import com.typesafe.config.ConfigFactory;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -22,12 +24,12 @@ import org.apache.pekko.actor.typed.receptionist.Receptionist;
 import org.apache.pekko.actor.typed.receptionist.ServiceKey;
 import org.splinewatch.analysis.Analyze;
 import org.splinewatch.analysis.Analyzed;
+import org.splinewatch.analysis.AnalyzerSpec;
 import org.splinewatch.metrics.MetricsActor;
 import org.splinewatch.snapshot.MetricFamily;
-import org.splinewatch.snapshot.Sample;
-import org.splinewatch.analysis.AnalyzerSpec;
 import org.splinewatch.snapshot.RunIds;
 import org.splinewatch.snapshot.RunInfo;
+import org.splinewatch.snapshot.Sample;
 import org.splinewatch.snapshot.SnapshotCodec;
 import org.splinewatch.snapshot.WeightSnapshot;
 import org.splinewatch.wire.CborSerializable;
@@ -177,8 +179,8 @@ public final class AnalyzerWorker extends AbstractBehavior<AnalyzerWorker.Comman
       reject("unknown_run", peer, what + " for run '" + Rejections.clip(runId, 60) + "', which is not open here");
       return null;
     }
-    if (token == null || !java.security.MessageDigest.isEqual(run.open.token().getBytes(
-        java.nio.charset.StandardCharsets.UTF_8), token.getBytes(java.nio.charset.StandardCharsets.UTF_8))) {
+    if (token == null || !MessageDigest.isEqual(run.open.token().getBytes(
+        StandardCharsets.UTF_8), token.getBytes(StandardCharsets.UTF_8))) {
       reject("not_owner", peer, what + " for run " + runId + " without the run's token");
       return null;
     }

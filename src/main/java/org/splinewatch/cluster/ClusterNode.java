@@ -1,6 +1,10 @@
 package org.splinewatch.cluster;
 
 import com.typesafe.config.Config;
+import java.io.IOException;
+import java.net.BindException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
@@ -38,10 +42,10 @@ public final class ClusterNode {
     }
     if (settings.port() > 0) {
       // fail with one clear line before Pekko logs its own bind failure
-      try (java.net.ServerSocket probe = new java.net.ServerSocket()) {
+      try (ServerSocket probe = new ServerSocket()) {
         probe.setReuseAddress(true);
-        probe.bind(new java.net.InetSocketAddress(settings.host(), settings.port()));
-      } catch (java.io.IOException e) {
+        probe.bind(new InetSocketAddress(settings.host(), settings.port()));
+      } catch (IOException e) {
         throw new IllegalArgumentException("cluster port " + settings.port() + " on " + settings.host()
             + " is in use or cannot be bound (" + e.getMessage() + "); choose another with --port (or"
             + " splinewatch.cluster.port)", e);
@@ -102,7 +106,7 @@ public final class ClusterNode {
   private static boolean bindFailure(Throwable e) {
     for (Throwable t = e; t != null; t = t.getCause()) {
       String m = String.valueOf(t.getMessage());
-      if (t instanceof java.net.BindException || m.contains("Failed to bind") || m.contains("Address already in use")) {
+      if (t instanceof BindException || m.contains("Failed to bind") || m.contains("Address already in use")) {
         return true;
       }
     }

@@ -9,7 +9,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * {@code splinewatch.cluster}: where this node listens, which cluster it joins, and how snapshots travel.
@@ -251,7 +253,7 @@ public record ClusterSettings(String host, int port, String seed, List<String> r
   /** Artery's TLS engine: this node's key store, the CA trust store, mutual authentication, TLS 1.3 or 1.2. */
   private Config tlsConfig() {
     String password = tls.password();
-    java.util.Map<String, Object> ssl = new java.util.LinkedHashMap<>();
+    Map<String, Object> ssl = new LinkedHashMap<>();
     ssl.put("key-store", Path.of(tls.keyStore()).toAbsolutePath().toString());
     ssl.put("trust-store", Path.of(tls.trustStore()).toAbsolutePath().toString());
     ssl.put("key-store-password", password);
@@ -262,7 +264,7 @@ public record ClusterSettings(String host, int port, String seed, List<String> r
     ssl.put("enabled-algorithms", CIPHERS);
     ssl.put("require-mutual-authentication", true);
     ssl.put("hostname-verification", false);
-    return ConfigFactory.parseMap(java.util.Map.of("pekko.remote.artery.ssl.config-ssl-engine", ssl,
+    return ConfigFactory.parseMap(Map.of("pekko.remote.artery.ssl.config-ssl-engine", ssl,
         "pekko.remote.artery.ssl.ssl-engine-provider", TlsEngineProvider.class.getName()));
   }
 }

@@ -1,5 +1,6 @@
 package org.splinewatch.cluster;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -118,7 +119,7 @@ final class MetricsGate {
       return scala.jdk.javaapi.CollectionConverters.asJava(sm);
     }
     if (v instanceof scala.collection.Iterable<?> si) {
-      return new java.util.ArrayList<>(scala.jdk.javaapi.CollectionConverters.asJavaCollection(si));
+      return new ArrayList<>(scala.jdk.javaapi.CollectionConverters.asJavaCollection(si));
     }
     return v;
   }

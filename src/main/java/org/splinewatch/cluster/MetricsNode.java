@@ -2,9 +2,13 @@ package org.splinewatch.cluster;
 
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -20,14 +24,14 @@ import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.actor.typed.receptionist.Receptionist;
 import org.apache.pekko.actor.typed.receptionist.ServiceKey;
 import org.splinewatch.alerts.Alert;
+import org.splinewatch.alerts.AlertRaised;
 import org.splinewatch.alerts.AlertSettings;
 import org.splinewatch.alerts.CollapseDetector;
+import org.splinewatch.control.RunControl;
 import org.splinewatch.metrics.MetricsActor;
 import org.splinewatch.metrics.RetentionSettings;
 import org.splinewatch.metrics.RunInfoMetric;
 import org.splinewatch.metrics.RunLog;
-import org.splinewatch.control.RunControl;
-import org.splinewatch.alerts.AlertRaised;
 import org.splinewatch.report.ReportWriter;
 import org.splinewatch.report.RunData;
 import org.splinewatch.snapshot.RunIds;
@@ -132,8 +136,8 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
       ctx.getSystem().receptionist().tell(Receptionist.register(KEY, ctx.getSelf()));
       return new MetricsNode(ctx, registry, out, control, metricsUrl, runs, rejections, maxRuns, meterGrace, retention,
           timers);
-    }))).onFailure(Exception.class, SupervisorStrategy.restartWithBackoff(java.time.Duration.ofMillis(200),
-        java.time.Duration.ofSeconds(10), 0.2).withStopChildren(false));
+    }))).onFailure(Exception.class, SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200),
+        Duration.ofSeconds(10), 0.2).withStopChildren(false));
   }
 
   private MetricsNode(ActorContext<Command> ctx, MeterRegistry registry, Path out, RunControl control,
@@ -166,8 +170,8 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
         .onMessage(RunFinished.class, m -> {
           Run owned = runs.get(m.runId());
           if (m.runId() == null || m.replyTo() == null || owned == null || m.token() == null
-              || !java.security.MessageDigest.isEqual(owned.token().getBytes(java.nio.charset.StandardCharsets.UTF_8),
-                  m.token().getBytes(java.nio.charset.StandardCharsets.UTF_8))) {
+              || !MessageDigest.isEqual(owned.token().getBytes(StandardCharsets.UTF_8),
+                  m.token().getBytes(StandardCharsets.UTF_8))) {
             rejections.reject("metrics", owned == null ? "unknown_run" : "not_owner", peer(m.replyTo()),
                 "RunFinished for run '" + Rejections.clip(m.runId(), 60) + "'" + (owned == null ? ", which is not"
                 + " registered here" : " without the run's token"));
@@ -348,13 +352,13 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
     return this;
   }
 
-  private static final java.security.SecureRandom RANDOM = new java.security.SecureRandom();
+  private static final SecureRandom RANDOM = new SecureRandom();
 
   /** 128 random bits in hex: a run's token, and the name of its gate (so peers cannot guess its address). */
   private static String secret() {
     byte[] b = new byte[16];
     RANDOM.nextBytes(b);
-    return java.util.HexFormat.of().formatHex(b);
+    return HexFormat.of().formatHex(b);
   }
 
   private void finish(Run run, Map<String, Object> event) {

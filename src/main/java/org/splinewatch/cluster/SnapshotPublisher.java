@@ -1,6 +1,8 @@
 package org.splinewatch.cluster;
 
+import java.security.SecureRandom;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -21,8 +23,8 @@ import org.apache.pekko.cluster.typed.Subscribe;
 import org.splinewatch.hub.DropOldestBuffer;
 import org.splinewatch.metrics.MetricsActor;
 import org.splinewatch.snapshot.MetricFamily;
-import org.splinewatch.snapshot.Sample;
 import org.splinewatch.snapshot.RunInfo;
+import org.splinewatch.snapshot.Sample;
 import org.splinewatch.snapshot.SnapshotCodec;
 import org.splinewatch.snapshot.WeightSnapshot;
 import org.splinewatch.wire.CborSerializable;
@@ -227,8 +229,8 @@ public final class SnapshotPublisher extends AbstractBehavior<SnapshotPublisher.
 
   private static String token() {
     byte[] b = new byte[16];
-    new java.security.SecureRandom().nextBytes(b);
-    return java.util.HexFormat.of().formatHex(b);
+    new SecureRandom().nextBytes(b);
+    return HexFormat.of().formatHex(b);
   }
 
   private Behavior<Command> checkDrained() {

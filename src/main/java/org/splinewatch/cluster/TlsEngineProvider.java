@@ -4,7 +4,9 @@ import java.net.Socket;
 import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
 import java.util.Map;
+import java.util.Set;
 import java.util.WeakHashMap;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.TrustManager;
@@ -23,7 +25,7 @@ import org.slf4j.LoggerFactory;
 public final class TlsEngineProvider extends ConfigSSLEngineProvider {
   private static final Logger LOG = LoggerFactory.getLogger(TlsEngineProvider.class);
   private static final Map<Object, AtomicLong> REFUSED = new WeakHashMap<>();
-  private static final java.util.Set<String> LOGGED = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  private static final Set<String> LOGGED = ConcurrentHashMap.newKeySet();
 
   private final AtomicLong refusedHere;
 

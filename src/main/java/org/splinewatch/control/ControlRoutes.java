@@ -12,6 +12,12 @@ import static org.apache.pekko.http.javadsl.server.PathMatchers.segment;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.apache.pekko.http.javadsl.model.ContentType;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
@@ -41,8 +47,8 @@ public final class ControlRoutes {
    */
   static final class LatestPictures {
     private final Path dir;
-    private java.nio.file.attribute.FileTime listed;
-    private java.util.Map<Integer, Path> latest = java.util.Map.of();
+    private FileTime listed;
+    private Map<Integer, Path> latest = Map.of();
     private int listings;
 
     LatestPictures(Path dir) {
@@ -52,7 +58,7 @@ public final class ControlRoutes {
     /** The newest {@code plane-<k>-step-*.svg}, or null. */
     synchronized Path latest(int plane) {
       try {
-        java.nio.file.attribute.FileTime m = Files.getLastModifiedTime(dir);
+        FileTime m = Files.getLastModifiedTime(dir);
         // a change within the file system's timestamp resolution may keep the time: list again while it is recent
         if (!m.equals(listed) || System.currentTimeMillis() - m.toMillis() < 2000) {
           latest = list(dir);
@@ -69,13 +75,13 @@ public final class ControlRoutes {
       return listings;
     }
 
-    private static java.util.Map<Integer, Path> list(Path dir) throws IOException {
-      java.util.Map<Integer, Path> out = new java.util.HashMap<>();
-      java.util.regex.Pattern name = java.util.regex.Pattern.compile("plane-(\\d{1,4})-step-\\d+\\.svg");
+    private static Map<Integer, Path> list(Path dir) throws IOException {
+      Map<Integer, Path> out = new HashMap<>();
+      Pattern name = Pattern.compile("plane-(\\d{1,4})-step-\\d+\\.svg");
       try (Stream<Path> files = Files.list(dir)) {
         // zero-padded steps: the lexicographically greatest name is the newest
         files.forEach(f -> {
-          java.util.regex.Matcher m = name.matcher(f.getFileName().toString());
+          Matcher m = name.matcher(f.getFileName().toString());
           if (m.matches()) {
             out.merge(Integer.parseInt(m.group(1)), f, (a, b) -> a.toString().compareTo(b.toString()) >= 0 ? a : b);
           }
@@ -88,7 +94,7 @@ public final class ControlRoutes {
   /** {@code GET /planes/<k>/latest.svg} from {@code planesDir}; 404 while no picture exists. */
   public static Route planes(Path planesDir) {
     LatestPictures pictures = new LatestPictures(planesDir);
-    return pathPrefix("planes", () -> path(segment(java.util.regex.Pattern.compile("[0-9]{1,4}"))
+    return pathPrefix("planes", () -> path(segment(Pattern.compile("[0-9]{1,4}"))
         .slash("latest.svg"), plane -> get(() -> {
           Path file = pictures.latest(Integer.parseInt(plane));
           if (file == null) {
@@ -109,7 +115,7 @@ public final class ControlRoutes {
    */
   public static Route runPlanes(Path out) {
     // one route (and its cached directory state) per existing run, so a request never lists planes/ again
-    java.util.Map<String, Route> byRun = new java.util.concurrent.ConcurrentHashMap<>();
+    Map<String, Route> byRun = new ConcurrentHashMap<>();
     return pathPrefix("runs", () -> pathPrefix(segment(), run -> {
       if (!RunIds.isValid(run)) {
         return complete(StatusCodes.NOT_FOUND, "invalid run id\n");

@@ -3,6 +3,7 @@ package org.splinewatch.data;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
+import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -19,6 +20,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import java.util.function.Predicate;
 import java.util.zip.GZIPInputStream;
 
 /**
@@ -185,9 +187,9 @@ public final class DatasetLoader {
   }
 
   /** Minimal ustar reader: regular files whose name passes {@code wanted}, into memory. */
-  static Map<String, byte[]> untar(Path tgz, java.util.function.Predicate<String> wanted) throws IOException {
+  static Map<String, byte[]> untar(Path tgz, Predicate<String> wanted) throws IOException {
     Map<String, byte[]> out = new LinkedHashMap<>();
-    try (InputStream in = new java.io.BufferedInputStream(new GZIPInputStream(Files.newInputStream(tgz), 1 << 16))) {
+    try (InputStream in = new BufferedInputStream(new GZIPInputStream(Files.newInputStream(tgz), 1 << 16))) {
       byte[] header = new byte[512];
       while (true) {
         if (in.readNBytes(header, 0, 512) < 512) {

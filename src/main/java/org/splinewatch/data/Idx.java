@@ -1,6 +1,7 @@
 package org.splinewatch.data;
 
 import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -78,14 +79,14 @@ public final class Idx {
 
   /** Writes images and labels as uncompressed IDX files. */
   public static void write(LabeledImages data, Path images, Path labels) throws IOException {
-    try (DataOutputStream out = new DataOutputStream(new java.io.BufferedOutputStream(Files.newOutputStream(images)))) {
+    try (DataOutputStream out = new DataOutputStream(new BufferedOutputStream(Files.newOutputStream(images)))) {
       out.writeInt(IMAGES_MAGIC);
       out.writeInt(data.count());
       out.writeInt(data.rows());
       out.writeInt(data.cols());
       out.write(data.pixels());
     }
-    try (DataOutputStream out = new DataOutputStream(new java.io.BufferedOutputStream(Files.newOutputStream(labels)))) {
+    try (DataOutputStream out = new DataOutputStream(new BufferedOutputStream(Files.newOutputStream(labels)))) {
       out.writeInt(LABELS_MAGIC);
       out.writeInt(data.count());
       for (int l : data.labels()) {

@@ -1,5 +1,7 @@
 package org.splinewatch.data;
 
+import java.util.Arrays;
+
 /**
  * Grey-scale images with labels. Pixels stay bytes (0–255) to keep 60,000 images in 47 MB; {@link #image} scales
  * them to [0, 1].
@@ -32,7 +34,7 @@ public record LabeledImages(int rows, int cols, byte[] pixels, int[] labels) {
   /** The first {@code n} images. */
   public LabeledImages head(int n) {
     int m = Math.min(n, count());
-    byte[] px = java.util.Arrays.copyOf(pixels, m * rows * cols);
-    return new LabeledImages(rows, cols, px, java.util.Arrays.copyOf(labels, m));
+    byte[] px = Arrays.copyOf(pixels, m * rows * cols);
+    return new LabeledImages(rows, cols, px, Arrays.copyOf(labels, m));
   }
 }

@@ -1,5 +1,6 @@
 package org.splinewatch.embedding;
 
+import java.util.Arrays;
 import org.ejml.data.DMatrixRMaj;
 import org.ejml.dense.row.factory.DecompositionFactory_DDRM;
 import org.ejml.interfaces.decomposition.EigenDecomposition_F64;
@@ -182,7 +183,7 @@ public final class EmbeddingMetrics {
     for (int k = 0; k < m; k++) {
       sv[k] = Math.sqrt(Math.max(0, eig.getEigenvalue(k).getReal()));
     }
-    java.util.Arrays.sort(sv);
+    Arrays.sort(sv);
     for (int i = 0; i < m / 2; i++) {
       double t = sv[i];
       sv[i] = sv[m - 1 - i];
@@ -239,7 +240,7 @@ public final class EmbeddingMetrics {
           topIdx[pos] = i;
         }
       }
-      java.util.Arrays.fill(score, 0);
+      Arrays.fill(score, 0);
       double maxSim = topSim[0];
       for (int t = 0; t < filled; t++) {
         score[labels[topIdx[t]]] += Math.exp((topSim[t] - maxSim) / temperature);

@@ -1,5 +1,6 @@
 package org.splinewatch.embedding;
 
+import java.util.Arrays;
 import org.ejml.data.DMatrixRMaj;
 import org.ejml.dense.row.CommonOps_DDRM;
 import org.ejml.dense.row.factory.LinearSolverFactory_DDRM;
@@ -117,9 +118,9 @@ public final class LinearProbe {
   /** λ from {@link #LAMBDAS} with the best accuracy on the last 20 % of the training rows, fitted on the rest. */
   public static double chooseLambda(double[] x, int n, int d, int[] y, int classes) {
     int fitRows = (int) Math.round(0.8 * n);
-    double[] xf = java.util.Arrays.copyOf(x, fitRows * d);
-    double[] xv = java.util.Arrays.copyOfRange(x, fitRows * d, n * d);
-    int[] yv = java.util.Arrays.copyOfRange(y, fitRows, n);
+    double[] xf = Arrays.copyOf(x, fitRows * d);
+    double[] xv = Arrays.copyOfRange(x, fitRows * d, n * d);
+    int[] yv = Arrays.copyOfRange(y, fitRows, n);
     double best = LAMBDAS[0];
     double bestAcc = -1;
     for (double lambda : LAMBDAS) {

@@ -2,6 +2,7 @@ package org.splinewatch.experiment;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 
 /**
  * The runs of the findings experiment ({@code ./monitor experiment seeds}): every method on every data set per seed
@@ -102,7 +103,7 @@ public record ExperimentPlan(String name, List<Integer> seeds, List<String> data
 
   /** One line for the output: what this plan runs. */
   public String describe() {
-    return String.format(java.util.Locale.ROOT, "%s plan: %d runs (seeds %s; %s; methods %s): %d steps, a snapshot"
+    return String.format(Locale.ROOT, "%s plan: %d runs (seeds %s; %s; methods %s): %d steps, a snapshot"
         + " every %d, encoder %s, collapse ablations from step %d, long supervised runs of %d steps on %d images",
         name, runs.size(), seeds, String.join(", ", datasets), String.join(", ", methods), steps, snapshotEvery,
         hidden, onset, longSteps, subset);

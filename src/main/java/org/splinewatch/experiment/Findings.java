@@ -1,10 +1,12 @@
 package org.splinewatch.experiment;
 
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.TreeMap;
 import org.splinewatch.report.RunData;
 import org.splinewatch.snapshot.MetricFamily;
@@ -432,8 +434,8 @@ public final class Findings {
   /** The smaller radius a run's local-complexity series were exported at. */
   private static String lcRadius(RunData r) {
     return r.series().values().stream().filter(s -> s.name().equals(MetricFamily.LOCAL_COMPLEXITY.id()))
-        .map(s -> s.labels().get("radius")).filter(java.util.Objects::nonNull)
-        .min(java.util.Comparator.comparingDouble(Double::parseDouble)).orElse("0.1");
+        .map(s -> s.labels().get("radius")).filter(Objects::nonNull)
+        .min(Comparator.comparingDouble(Double::parseDouble)).orElse("0.1");
   }
 
   // ---- F6 ----

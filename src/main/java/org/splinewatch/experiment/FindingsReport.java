@@ -12,6 +12,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import org.splinewatch.report.ReportWriter;
@@ -251,7 +252,7 @@ public final class FindingsReport {
     return out;
   }
 
-  private static Map<Double, Double> steps(java.util.SortedMap<Long, Double> s) {
+  private static Map<Double, Double> steps(SortedMap<Long, Double> s) {
     Map<Double, Double> out = new TreeMap<>();
     s.forEach((k, v) -> out.put((double) k, v));
     return out;

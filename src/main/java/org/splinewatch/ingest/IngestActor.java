@@ -3,12 +3,16 @@ package org.splinewatch.ingest;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import java.nio.file.Path;
+import java.time.Instant;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
+import java.util.TreeSet;
+import org.apache.pekko.Version;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
@@ -16,9 +20,9 @@ import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.splinewatch.alerts.AlertSettings;
+import org.splinewatch.analysis.PlaneAnchors;
 import org.splinewatch.cluster.ClusterSettings;
 import org.splinewatch.cluster.MetricsNode;
-import org.splinewatch.analysis.PlaneAnchors;
 import org.splinewatch.snapshot.Provenance;
 import org.splinewatch.snapshot.RunIds;
 import org.splinewatch.snapshot.RunInfo;
@@ -120,7 +124,7 @@ public final class IngestActor extends AbstractBehavior<IngestActor.Command> {
   /** The one-line answer for an unknown run. */
   static String unknown(String runId, Set<String> active) {
     return "unknown run '" + runId + "'; register it first with POST /api/v1/runs (runs streaming here: "
-        + (active.isEmpty() ? "none" : String.join(", ", new java.util.TreeSet<>(active))) + ")";
+        + (active.isEmpty() ? "none" : String.join(", ", new TreeSet<>(active))) + ")";
   }
 
   private Behavior<Command> onRegister(Register m) {
@@ -178,7 +182,7 @@ public final class IngestActor extends AbstractBehavior<IngestActor.Command> {
       int side = (int) Math.round(Math.sqrt(d));
       boolean grey = shape.length == 3 ? shape[0] == 1 : side * side == d;
       if (!grey) {
-        throw new IllegalArgumentException("run registration: inputs of shape " + java.util.Arrays.toString(shape)
+        throw new IllegalArgumentException("run registration: inputs of shape " + Arrays.toString(shape)
             + " are not single-channel images, so the monitor cannot draw their augmented views; expected a"
             + " probe_pairs array (one augmented view per probe, the shape of probes)");
       }
@@ -210,7 +214,7 @@ public final class IngestActor extends AbstractBehavior<IngestActor.Command> {
     settings.put("classes", spec.classes());
     settings.put("classifier", spec.classifier());
     // a list, not an int[]: the metrics node accepts strings, numbers, booleans, lists and maps in a config
-    settings.put("input_shape", java.util.Arrays.stream(spec.inputShape()).boxed().toList());
+    settings.put("input_shape", Arrays.stream(spec.inputShape()).boxed().toList());
     settings.put("probe_size", spec.probeCount());
     settings.put("probe_pairs", spec.probePairs() != null ? "sent" : "drawn by the monitor");
     settings.put("planes", info.planeAnchors().size());
@@ -221,9 +225,9 @@ public final class IngestActor extends AbstractBehavior<IngestActor.Command> {
     Map<String, Object> versions = new LinkedHashMap<>();
     versions.put("splinewatch", Provenance.version());
     versions.put("java", System.getProperty("java.version"));
-    versions.put("pekko", org.apache.pekko.Version.current());
+    versions.put("pekko", Version.current());
     c.put("versions", versions);
-    c.put("started", java.time.Instant.now().toString());
+    c.put("started", Instant.now().toString());
     return c;
   }
 }

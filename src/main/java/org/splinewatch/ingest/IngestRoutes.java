@@ -13,14 +13,18 @@ import static org.apache.pekko.http.javadsl.server.Directives.post;
 import static org.apache.pekko.http.javadsl.server.PathMatchers.segment;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 import java.util.function.Function;
+import java.util.function.Supplier;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.DispatcherSelector;
@@ -31,6 +35,7 @@ import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.server.Route;
 import org.apache.pekko.util.ByteString;
+import org.apache.pekko.util.ByteStringBuilder;
 import org.splinewatch.snapshot.NpzArchive;
 import org.splinewatch.snapshot.RunIds;
 import org.splinewatch.snapshot.SnapshotFormat;
@@ -46,13 +51,13 @@ import org.splinewatch.snapshot.SnapshotFormat;
 public final class IngestRoutes {
   private static final long FINISH_BYTES = 65536;
   private final byte[] token;
-  private final java.util.function.Supplier<ActorRef<IngestActor.Command>> ingest;
+  private final Supplier<ActorRef<IngestActor.Command>> ingest;
   private final IngestSettings settings;
   private final Map<String, IngestActor.Shape> active;
   private final ActorSystem<?> system;
   private final Executor parsing;
 
-  IngestRoutes(ActorSystem<?> system, String token, java.util.function.Supplier<ActorRef<IngestActor.Command>> ingest,
+  IngestRoutes(ActorSystem<?> system, String token, Supplier<ActorRef<IngestActor.Command>> ingest,
       IngestSettings settings, Map<String, IngestActor.Shape> active) {
     this.system = system;
     this.token = token.getBytes(StandardCharsets.UTF_8);
@@ -84,7 +89,7 @@ public final class IngestRoutes {
         && MessageDigest.isEqual(token, header.substring(7).trim().getBytes(StandardCharsets.UTF_8));
   }
 
-  private Route known(String id, java.util.function.Supplier<Route> inner) {
+  private Route known(String id, Supplier<Route> inner) {
     var problem = RunIds.problem(id);
     if (problem.isPresent()) {
       return line(400, problem.get());
@@ -133,7 +138,7 @@ public final class IngestRoutes {
 
   /** A body being read: the bytes kept (up to the limit) and the total seen. */
   private static final class Capped {
-    final org.apache.pekko.util.ByteStringBuilder kept = ByteString.createBuilder();
+    final ByteStringBuilder kept = ByteString.createBuilder();
     long total;
   }
 
@@ -162,16 +167,16 @@ public final class IngestRoutes {
       try {
         JsonNode doc = Json.mapper().readTree(body);
         if (doc == null || !doc.isObject()) {
-          throw new java.io.IOException("not an object");
+          throw new IOException("not an object");
         }
         status = doc.path("status").asText("done");
         reason = doc.hasNonNull("reason") ? doc.get("reason").asText() : null;
-      } catch (java.io.IOException e) {
+      } catch (IOException e) {
         return CompletableFuture.completedFuture(IngestedRun.Reply.error(400, "finish request is not a JSON object;"
             + " expected {\"status\": \"done\" | \"stopped\" | \"failed\", \"reason\": ...}"));
       }
     }
-    if (!java.util.List.of("done", "stopped", "failed").contains(status)) {
+    if (!List.of("done", "stopped", "failed").contains(status)) {
       return CompletableFuture.completedFuture(IngestedRun.Reply.error(400, "finish status '" + status
           + "'; expected done, stopped or failed"));
     }
@@ -192,7 +197,7 @@ public final class IngestRoutes {
   }
 
   private static IngestedRun.Reply failure(Throwable t) {
-    Throwable c = t instanceof java.util.concurrent.CompletionException && t.getCause() != null ? t.getCause() : t;
+    Throwable c = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
     if (c instanceof NpzArchive.FormatException f) {
       return IngestedRun.Reply.error(f.tooLarge() ? 413 : 400, f.getMessage());
     }

@@ -1,6 +1,7 @@
 package org.splinewatch.ingest;
 
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -13,15 +14,15 @@ import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.splinewatch.alerts.Alert;
+import org.splinewatch.alerts.AlertRaised;
 import org.splinewatch.alerts.AlertSettings;
 import org.splinewatch.cluster.ClusterSettings;
 import org.splinewatch.cluster.MetricsNode;
 import org.splinewatch.cluster.SnapshotPublisher;
 import org.splinewatch.metrics.MetricsActor;
 import org.splinewatch.snapshot.MetricFamily;
-import org.splinewatch.snapshot.Sample;
-import org.splinewatch.alerts.AlertRaised;
 import org.splinewatch.snapshot.RunInfo;
+import org.splinewatch.snapshot.Sample;
 import org.splinewatch.snapshot.SnapshotFormat;
 import org.splinewatch.snapshot.WeightSnapshot;
 import org.splinewatch.trainer.TrainerActor;
@@ -186,7 +187,7 @@ public final class IngestedRun extends AbstractBehavior<Object> {
     WeightSnapshot snap = new WeightSnapshot(s.info().runId(), p.step(), p.epoch(), System.currentTimeMillis(),
         s.info().inputDim(), p.layers(), p.reprBlock(), p.classifierHead(), p.loss(), p.learningRate(),
         stepsPerSecond);
-    List<Sample> scalars = new java.util.ArrayList<>(List.of(
+    List<Sample> scalars = new ArrayList<>(List.of(
         Sample.of(MetricFamily.TRAINING_STEP, p.step(), p.step()),
         Sample.of(MetricFamily.TRAINING_EPOCH, p.epoch(), p.step()),
         Sample.of(MetricFamily.TRAINING_STEPS_PER_SECOND, stepsPerSecond, p.step())));

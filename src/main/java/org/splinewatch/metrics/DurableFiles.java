@@ -1,6 +1,7 @@
 package org.splinewatch.metrics;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -34,7 +35,7 @@ public final class DurableFiles {
     Path tmp = dir.resolve(prefix + Long.toHexString(System.nanoTime()) + "-" + ProcessHandle.current().pid() + ".tmp");
     try {
       try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-        var buf = java.nio.ByteBuffer.wrap(content);
+        var buf = ByteBuffer.wrap(content);
         while (buf.hasRemaining()) {
           ch.write(buf);
         }

@@ -7,19 +7,23 @@ import io.micrometer.core.instrument.Tags;
 import java.io.IOException;
 import java.lang.management.GarbageCollectorMXBean;
 import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryType;
 import java.lang.management.MemoryUsage;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
+import javax.management.ListenerNotFoundException;
 import javax.management.Notification;
 import javax.management.NotificationEmitter;
 import javax.management.NotificationListener;
@@ -179,9 +183,9 @@ public final class MemoryWatch implements AutoCloseable {
 
   /** The heap peaks between collections: the used heap just before each one. */
   private void listenToCollections() {
-    java.util.Set<String> heapPools = new java.util.HashSet<>();
+    Set<String> heapPools = new HashSet<>();
     for (var pool : ManagementFactory.getMemoryPoolMXBeans()) {
-      if (pool.getType() == java.lang.management.MemoryType.HEAP) {
+      if (pool.getType() == MemoryType.HEAP) {
         heapPools.add(pool.getName());
       }
     }
@@ -207,7 +211,7 @@ public final class MemoryWatch implements AutoCloseable {
       unsubscribe.add(() -> {
         try {
           emitter.removeNotificationListener(l);
-        } catch (javax.management.ListenerNotFoundException e) {
+        } catch (ListenerNotFoundException e) {
           // already gone
         }
       });

@@ -8,17 +8,21 @@ import static org.apache.pekko.http.javadsl.server.Directives.optionalHeaderValu
 import static org.apache.pekko.http.javadsl.server.Directives.path;
 import static org.apache.pekko.http.javadsl.server.Directives.pathSingleSlash;
 
+import com.typesafe.config.Config;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.net.BindException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
+import java.util.Locale;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.regex.Pattern;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.regex.Pattern;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.http.javadsl.ServerBinding;
@@ -27,6 +31,7 @@ import org.apache.pekko.http.javadsl.model.HttpEntities;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.model.headers.Host;
 import org.apache.pekko.http.javadsl.server.Route;
+import org.apache.pekko.stream.BindFailedException;
 
 /**
  * Serves {@code GET /metrics} (Prometheus text format, or OpenMetrics when the {@code Accept} header asks for it) on a
@@ -77,7 +82,7 @@ public final class MetricsHttpServer {
     }
 
     private static String normalise(String host) {
-      String h = host.trim().toLowerCase(java.util.Locale.ROOT);
+      String h = host.trim().toLowerCase(Locale.ROOT);
       if (h.startsWith("[") && h.endsWith("]")) {
         h = h.substring(1, h.length() - 1);
       }
@@ -85,14 +90,14 @@ public final class MetricsHttpServer {
     }
 
     /** From {@code splinewatch.metrics.allowed-hosts} and {@code advertise-host}, plus the bind host. */
-    public static AllowedHosts fromConfig(com.typesafe.config.Config config, String bindHost) {
+    public static AllowedHosts fromConfig(Config config, String bindHost) {
       return of(config.getStringList("splinewatch.metrics.allowed-hosts"),
           config.getString("splinewatch.metrics.advertise-host"), bindHost);
     }
 
     /** Loopback plus the configured names, the advertised host and the bind host (empty ones ignored). */
     public static AllowedHosts of(List<String> allowed, String advertiseHost, String bindHost) {
-      List<String> extra = new java.util.ArrayList<>(allowed);
+      List<String> extra = new ArrayList<>(allowed);
       extra.add(advertiseHost);
       extra.add(bindHost);
       return loopbackAnd(extra);
@@ -130,7 +135,7 @@ public final class MetricsHttpServer {
       Throwable c = e.getCause();
       boolean inUse = c instanceof BindException || (c != null && c.getCause() instanceof BindException)
           || (c != null && String.valueOf(c.getMessage()).contains("in use"));
-      if (inUse || c instanceof org.apache.pekko.stream.BindFailedException) {
+      if (inUse || c instanceof BindFailedException) {
         throw new PortInUseException("metrics port " + port + " on " + host + " is already in use; choose another "
             + "with --metrics-port P (0 disables the endpoint)");
       }
@@ -147,7 +152,7 @@ public final class MetricsHttpServer {
   private static Route scrape(PrometheusMeterRegistry registry, String accept) {
     String type = accept.contains("application/openmetrics-text") ? OPENMETRICS : TEXT;
     return complete(HttpEntities.create(ContentTypes.parse(type), registry.scrape(type).getBytes(
-        java.nio.charset.StandardCharsets.UTF_8)));
+        StandardCharsets.UTF_8)));
   }
 
   public int port() {

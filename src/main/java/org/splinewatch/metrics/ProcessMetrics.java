@@ -10,6 +10,7 @@ import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
 import io.micrometer.core.instrument.binder.system.FileDescriptorMetrics;
 import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
 import io.micrometer.core.instrument.binder.system.UptimeMetrics;
+import java.util.function.Supplier;
 import org.bytedeco.javacpp.Pointer;
 import org.splinewatch.snapshot.MetricFamily;
 
@@ -44,7 +45,7 @@ public final class ProcessMetrics implements AutoCloseable {
     return new ProcessMetrics(gc);
   }
 
-  private static void gauge(MeterRegistry registry, MetricFamily family, java.util.function.Supplier<Number> value) {
+  private static void gauge(MeterRegistry registry, MetricFamily family, Supplier<Number> value) {
     Gauge.builder(family.meterName(), value).baseUnit(family.unit()).description(family.help()).register(registry);
   }
 

@@ -3,6 +3,7 @@ package org.splinewatch.metrics;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -32,7 +33,7 @@ public final class RunInfoMetric {
     l.put("encoder", text(settings.get("encoder")));
     Object hidden = settings.get("hidden");
     l.put("hidden", hidden instanceof List<?> list ? String.join(",", list.stream().map(String::valueOf).toList())
-        : hidden instanceof int[] a ? String.join(",", java.util.Arrays.stream(a).mapToObj(String::valueOf).toList())
+        : hidden instanceof int[] a ? String.join(",", Arrays.stream(a).mapToObj(String::valueOf).toList())
         : text(hidden));
     l.put("batch_size", text(settings.get("batch_size")));
     l.put("learning_rate", text(settings.get("learning_rate")));

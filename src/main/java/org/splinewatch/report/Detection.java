@@ -9,7 +9,14 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.OptionalLong;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import org.splinewatch.alerts.Alert;
+import org.splinewatch.alerts.AlertSettings;
+import org.splinewatch.alerts.CollapseDetector;
 import org.splinewatch.snapshot.MetricFamily;
+import org.splinewatch.snapshot.Sample;
 
 /**
  * Detection lead time of the collapse rules on finished runs: the first step at which each rule fired against the
@@ -162,18 +169,18 @@ public final class Detection {
    * feeds them live (one step's samples at a time). So thresholds can be tuned on finished runs without training them
    * again.
    */
-  public static RunData replay(RunData run, org.splinewatch.alerts.AlertSettings settings, int classes) {
-    java.util.TreeMap<Long, List<org.splinewatch.snapshot.Sample>> bySteps = new java.util.TreeMap<>();
+  public static RunData replay(RunData run, AlertSettings settings, int classes) {
+    TreeMap<Long, List<Sample>> bySteps = new TreeMap<>();
     for (RunData.Series s : run.series().values()) {
       for (double[] p : s.points()) {
         bySteps.computeIfAbsent((long) p[0], k -> new ArrayList<>())
-            .add(new org.splinewatch.snapshot.Sample(s.name(), s.labels(), p[1], (long) p[0], 0));
+            .add(new Sample(s.name(), s.labels(), p[1], (long) p[0], 0));
       }
     }
-    var detector = new org.splinewatch.alerts.CollapseDetector(settings, run.runId(), classes);
+    var detector = new CollapseDetector(settings, run.runId(), classes);
     List<RunData.Alert> alerts = new ArrayList<>();
     for (var step : bySteps.values()) {
-      for (org.splinewatch.alerts.Alert a : detector.observe(step)) {
+      for (Alert a : detector.observe(step)) {
         if (a.firing()) {
           alerts.add(new RunData.Alert(a.step(), a.rule(), a.severity(), a.sentence()));
         }
@@ -219,7 +226,7 @@ public final class Detection {
 
   /** As {@link #markdown(List, String, double, java.util.Set)} with the tuning seeds 42 and 7. */
   public static String markdown(List<Row> rows, String layer, double drop) {
-    return markdown(rows, layer, drop, java.util.Set.of(42L, 7L));
+    return markdown(rows, layer, drop, Set.of(42L, 7L));
   }
 
   /** Snapshots after the onset within which the goal wants a critical alert. */
@@ -231,7 +238,7 @@ public final class Detection {
    * the goal (a critical alert within {@link #GOAL_SNAPSHOTS} snapshots of the onset and before the kNN drop; healthy
    * runs silent).
    */
-  public static String markdown(List<Row> rows, String layer, double drop, java.util.Set<Long> tuningSeeds) {
+  public static String markdown(List<Row> rows, String layer, double drop, Set<Long> tuningSeeds) {
     StringBuilder sb = new StringBuilder();
     sb.append(String.format(Locale.ROOT, "kNN drop: first snapshot from the onset on where the kNN accuracy of %s is"
         + " %.0f points below its best so far (the untrained network's included); onset: --ablate-from (0 for an"
@@ -280,7 +287,7 @@ public final class Detection {
       List<Row> ok = in.stream().filter(r -> !r.induced()).toList();
       sb.append(String.format(Locale.ROOT, "%s set (%s): induced collapses alerted critical within %d snapshots of the"
           + " onset and before the kNN drop: %d of %d (critical at all: %d, before the drop: %d); healthy runs with a"
-          + " false alarm: %d of %d%n", set, set.equals("tuning") ? "MNIST, seeds " + new java.util.TreeSet<>(
+          + " false alarm: %d of %d%n", set, set.equals("tuning") ? "MNIST, seeds " + new TreeSet<>(
               tuningSeeds) : "every other run", GOAL_SNAPSHOTS, ind.stream().filter(r -> r.meetsGoal(GOAL_SNAPSHOTS))
               .count(), ind.size(), ind.stream().filter(r -> r.firstCriticalStep().isPresent()).count(),
           ind.stream().filter(r -> r.firstCriticalStep().isPresent() && (r.dropStep().isEmpty()
@@ -290,7 +297,7 @@ public final class Detection {
     return sb.toString();
   }
 
-  private static boolean tuning(Row r, java.util.Set<Long> tuningSeeds) {
+  private static boolean tuning(Row r, Set<Long> tuningSeeds) {
     return r.seed().isPresent() && tuningSeeds.contains(r.seed().getAsLong()) && r.dataset().equals("mnist");
   }
 }

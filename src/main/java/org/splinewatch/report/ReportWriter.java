@@ -7,8 +7,10 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -82,7 +84,7 @@ public final class ReportWriter {
       for (int i = 0; i < labels.size(); i++) {
         Double[] values = new Double[x.size()];
         for (double[] p : points.get(i)) {
-          values[java.util.Collections.binarySearch(x, (long) p[0])] = Double.isFinite(p[1]) ? p[1] : null;
+          values[Collections.binarySearch(x, (long) p[0])] = Double.isFinite(p[1]) ? p[1] : null;
         }
         series.add(Map.of("label", labels.get(i), "values", values));
       }
@@ -210,7 +212,7 @@ public final class ReportWriter {
     try {
       Path tmp = out.resolveSibling(out.getFileName() + ".tmp");
       Files.writeString(tmp, html(runs));
-      Files.move(tmp, out, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+      Files.move(tmp, out, StandardCopyOption.REPLACE_EXISTING);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write the report " + out + ": " + e.getMessage(), e);
     }

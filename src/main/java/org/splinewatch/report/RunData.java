@@ -2,7 +2,14 @@ package org.splinewatch.report;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.BufferedInputStream;
+import java.io.FilterInputStream;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.RandomAccessFile;
+import java.nio.ByteBuffer;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -15,6 +22,7 @@ import java.util.TreeMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
+import org.splinewatch.snapshot.MetricsSegments;
 
 /**
  * What a run directory holds, read tolerantly: a malformed or half-written line is skipped and named in
@@ -74,9 +82,9 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
     Map<String, Object> config = readConfig(dir, problems);
     String runId = String.valueOf(config.getOrDefault("run_id", dir.getFileName().toString()));
     Map<String, Series> series = new TreeMap<>();
-    List<Path> files = new ArrayList<>(org.splinewatch.snapshot.MetricsSegments.of(dir));
+    List<Path> files = new ArrayList<>(MetricsSegments.of(dir));
     if (!files.isEmpty()) {
-      Matcher first = org.splinewatch.snapshot.MetricsSegments.SEGMENT.matcher(files.get(0).getFileName().toString());
+      Matcher first = MetricsSegments.SEGMENT.matcher(files.get(0).getFileName().toString());
       if (first.matches() && Long.parseLong(first.group(1)) > 1) {
         problems.add("the earliest metrics segments (before " + files.get(0).getFileName() + ") were deleted by "
             + "splinewatch.retention.metrics-max-segments");
@@ -169,7 +177,7 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
       if (!Files.isRegularFile(metrics)) {
         throw new ReportException(dir + ": not a run directory (no metrics.jsonl); expected the output of ./trainer");
       }
-      List<Path> segs = org.splinewatch.snapshot.MetricsSegments.of(dir);
+      List<Path> segs = MetricsSegments.of(dir);
       long size;
       try {
         size = Files.size(metrics);
@@ -203,10 +211,10 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
       if (size <= offset) {
         return;
       }
-      try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(metrics)) {
+      try (FileChannel ch = FileChannel.open(metrics)) {
         // the last newline before size: the lines after it are still being written
         long end = size;
-        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(64 * 1024);
+        ByteBuffer b = ByteBuffer.allocate(64 * 1024);
         long nl = -1;
         while (nl < 0 && end > offset) {
           long from = Math.max(offset, end - b.capacity());
@@ -225,7 +233,7 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
         }
         long stop = nl + 1;
         int base = lines;
-        java.io.InputStream in = new java.io.BufferedInputStream(java.nio.channels.Channels.newInputStream(
+        InputStream in = new BufferedInputStream(Channels.newInputStream(
             ch.position(offset)), 64 * 1024);
         in = new BoundedInputStream(in, stop - offset);
         lines += JsonLines.read(in, "metrics.jsonl", (n, line, last) -> addSample(series, "metrics.jsonl", base + n,
@@ -238,10 +246,10 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
   }
 
   /** At most {@code limit} bytes of {@code in}. */
-  private static final class BoundedInputStream extends java.io.FilterInputStream {
+  private static final class BoundedInputStream extends FilterInputStream {
     private long left;
 
-    BoundedInputStream(java.io.InputStream in, long limit) {
+    BoundedInputStream(InputStream in, long limit) {
       super(in);
       this.left = limit;
     }
@@ -282,7 +290,7 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
     boolean finished = readEvents(dir, new ArrayList<>(), ignored);
     long last = 0;
     Path metrics = dir.resolve("metrics.jsonl");
-    try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(metrics.toFile(), "r")) {
+    try (RandomAccessFile f = new RandomAccessFile(metrics.toFile(), "r")) {
       long from = Math.max(0, f.length() - TAIL_BYTES);
       byte[] tail = new byte[(int) (f.length() - from)];
       f.seek(from);

@@ -5,6 +5,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import org.apache.pekko.Version;
 import org.splinewatch.data.LabeledImages;
 import org.splinewatch.snapshot.Provenance;
 import org.splinewatch.trainer.Backend;
@@ -55,7 +56,7 @@ final class RunProvenance {
     versions.put("java", System.getProperty("java.version"));
     versions.put("dl4j", "1.0.0-M2.1");
     versions.put("nd4j_backend", backend.describe());
-    versions.put("pekko", org.apache.pekko.Version.current());
+    versions.put("pekko", Version.current());
     versions.put("os", System.getProperty("os.name") + " " + System.getProperty("os.arch"));
     c.put("versions", versions);
     c.put("git_commit", Provenance.gitCommit());

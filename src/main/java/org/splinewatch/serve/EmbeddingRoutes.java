@@ -8,6 +8,7 @@ import static org.apache.pekko.http.javadsl.server.PathMatchers.segment;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
 import org.apache.pekko.http.javadsl.model.HttpEntities;
@@ -34,7 +35,7 @@ public final class EmbeddingRoutes {
             return complete(StatusCodes.NOT_FOUND, "invalid run id\n");
           }
           Path dir = RunIds.runDirectory(out, id);
-          if (!java.nio.file.Files.isDirectory(dir)) {
+          if (!Files.isDirectory(dir)) {
             return complete(StatusCodes.NOT_FOUND, "unknown run\n");
           }
           try {

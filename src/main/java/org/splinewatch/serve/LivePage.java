@@ -20,6 +20,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
 import org.apache.pekko.http.javadsl.model.HttpEntities;
@@ -120,7 +121,7 @@ public final class LivePage {
         pathSingleSlash(() -> get(() -> complete(HttpEntities.create(ContentTypes.TEXT_HTML_UTF8, html)))),
         pathPrefix("api", () -> pathPrefix("runs", () -> concat(
             pathSingleSlash(() -> get(() -> json(blocking, () -> runs(out, activeRun)))),
-            path(segment(java.util.regex.Pattern.compile("[A-Za-z0-9._-]+")), id -> get(() -> {
+            path(segment(Pattern.compile("[A-Za-z0-9._-]+")), id -> get(() -> {
               if (!RunIds.isValid(id)) {
                 return complete(StatusCodes.NOT_FOUND, "unknown run '" + id + "'\n");
               }

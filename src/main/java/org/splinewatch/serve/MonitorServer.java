@@ -1,16 +1,24 @@
 package org.splinewatch.serve;
 
 import com.typesafe.config.Config;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Tags;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
 import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.Props;
+import org.apache.pekko.actor.typed.javadsl.Adapter;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
-import org.splinewatch.snapshot.MetricFamily;
+import org.apache.pekko.http.javadsl.server.Directives;
 import org.splinewatch.analysis.AnalyzerCatalogue;
 import org.splinewatch.cluster.AnalyzerWorker;
 import org.splinewatch.cluster.ClusterNode;
@@ -26,6 +34,7 @@ import org.splinewatch.ingest.HttpIngestion;
 import org.splinewatch.metrics.MemoryWatch;
 import org.splinewatch.metrics.MetricsHttpServer;
 import org.splinewatch.metrics.ProcessMetrics;
+import org.splinewatch.snapshot.MetricFamily;
 
 /**
  * {@code ./monitor serve}: a cluster node with the analyzer and/or metrics roles. The metrics role serves
@@ -76,12 +85,12 @@ public final class MonitorServer implements AutoCloseable {
       if (cluster.roles().contains("metrics")) {
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         rejections = new Rejections(registry);
-        org.apache.pekko.actor.ActorSystem classic = org.apache.pekko.actor.typed.javadsl.Adapter.toClassic(system);
-        io.micrometer.core.instrument.FunctionCounter.builder(MetricFamily.CLUSTER_TLS_REFUSED_TOTAL.meterName(),
+        org.apache.pekko.actor.ActorSystem classic = Adapter.toClassic(system);
+        FunctionCounter.builder(MetricFamily.CLUSTER_TLS_REFUSED_TOTAL.meterName(),
             classic, TlsEngineProvider::refused).description(MetricFamily.CLUSTER_TLS_REFUSED_TOTAL.help())
             .register(registry);
         ProcessMetrics.bind(registry); // JVM/process health; lives as long as the node
-        memory.bind(registry, io.micrometer.core.instrument.Tags.of("node", ClusterNode.address(system)));
+        memory.bind(registry, Tags.of("node", ClusterNode.address(system)));
         RunControl control = new RunControl();
         String controlToken = settings.control().resolveToken();
         AlertWebhook webhook = new AlertWebhook(controlToken, control,
@@ -89,12 +98,12 @@ public final class MonitorServer implements AutoCloseable {
         // HTTP ingestion (issue 25): its routes need the metrics node, whose URL needs the bound port
         var ingest = HttpIngestion.prepare(system, config, cluster, controlToken);
         http = MetricsHttpServer.start(system, registry, metricsHost, metricsPort,
-            org.apache.pekko.http.javadsl.server.Directives.concat(ControlRoutes.route(webhook), ingest.route(),
+            Directives.concat(ControlRoutes.route(webhook), ingest.route(),
                 ControlRoutes.runPlanes(out), EmbeddingRoutes.route(out), LivePage.route(out, "",
-                    system.dispatchers().lookup(org.apache.pekko.actor.typed.DispatcherSelector.blocking()))),
+                    system.dispatchers().lookup(DispatcherSelector.blocking()))),
             settings.discovery().allowed(metricsHost));
         String url = "http://" + metricsHost + ":" + http.port() + "/metrics";
-        java.nio.file.Files.createDirectories(out);
+        Files.createDirectories(out);
         ControlToken.write(out.resolve("control-token"), controlToken);
         sdFile = ServiceDiscovery.register(settings.discovery(), out, "monitor-" + http.port(), metricsHost,
             http.port());
@@ -122,7 +131,7 @@ public final class MonitorServer implements AutoCloseable {
       console.println("  trainers join with: ./trainer --monitor " + ClusterNode.address(system) + "   (Ctrl-C leaves"
           + " the cluster and stops)");
       return new MonitorServer(system, http, sdFile, memory);
-    } catch (RuntimeException | java.io.IOException e) {
+    } catch (RuntimeException | IOException e) {
       if (http != null) {
         http.stop();
       }
@@ -132,7 +141,7 @@ public final class MonitorServer implements AutoCloseable {
       if (e instanceof RuntimeException r) {
         throw r;
       }
-      throw new java.io.UncheckedIOException(e.getMessage(), (java.io.IOException) e);
+      throw new UncheckedIOException(e.getMessage(), (IOException) e);
     }
   }
 
@@ -164,7 +173,7 @@ public final class MonitorServer implements AutoCloseable {
     }
     system.terminate();
     try {
-      system.getWhenTerminated().toCompletableFuture().get(30, java.util.concurrent.TimeUnit.SECONDS);
+      system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
     } catch (Exception e) {
       // leaving anyway
     }

@@ -1,6 +1,7 @@
 package org.splinewatch.snapshot;
 
 import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
@@ -134,7 +135,7 @@ public final class NpzArchive {
 
   /** Reads the current entry, failing as soon as more than {@code budget} bytes come out (zip bombs included). */
   private static byte[] readCapped(InputStream in, long budget, String what, long limit) throws IOException {
-    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
     byte[] buf = new byte[65536];
     long got = 0;
     int n;

@@ -1,6 +1,7 @@
 package org.splinewatch.snapshot;
 
 import java.util.List;
+import org.splinewatch.regions.Layer;
 
 /**
  * What is fixed for a whole run and shared by every analyzer: labels, the probe inputs (held-out images, no
@@ -81,12 +82,12 @@ public record RunInfo(String runId, String method, String dataset, int inputDim,
   }
   /** {@link #probeInputs()} widened to float64 (the analyzers' precision). */
   public double[] probeInputsAsDouble() {
-    return org.splinewatch.regions.Layer.widen(probeInputs);
+    return Layer.widen(probeInputs);
   }
 
   /** {@link #probePairInputs()} widened to float64. */
   public double[] probePairInputsAsDouble() {
-    return org.splinewatch.regions.Layer.widen(probePairInputs);
+    return Layer.widen(probePairInputs);
   }
 
   /** Probe {@code i} as a float64 input vector. */

@@ -1,6 +1,7 @@
 package org.splinewatch.snapshot;
 
 import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * One measured value. {@code name} is the Prometheus name ({@code splinewatch_regions}, a {@link MetricFamily});
@@ -25,7 +26,7 @@ public record Sample(String name, Map<String, String> labels, double value, long
     if (labelPairs.length % 2 != 0) {
       throw new IllegalArgumentException("labels come in name/value pairs");
     }
-    java.util.Map<String, String> labels = new java.util.TreeMap<>();
+    Map<String, String> labels = new TreeMap<>();
     for (int i = 0; i < labelPairs.length; i += 2) {
       labels.put(labelPairs[i], labelPairs[i + 1]);
     }

@@ -2,11 +2,13 @@ package org.splinewatch.snapshot;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.StreamSupport;
 import org.splinewatch.regions.Layer;
 import org.splinewatch.regions.PiecewiseLinearNet;
 import org.splinewatch.snapshot.NpzArchive.Array;
@@ -170,7 +172,7 @@ public final class SnapshotFormat {
     }
     node.fields().forEachRemaining(e -> {
       JsonNode v = e.getValue();
-      boolean list = v.isArray() && v.size() <= 16 && java.util.stream.StreamSupport.stream(v.spliterator(), false)
+      boolean list = v.isArray() && v.size() <= 16 && StreamSupport.stream(v.spliterator(), false)
           .allMatch(JsonNode::isNumber);
       boolean scalar = v.isNumber() || v.isBoolean() || (v.isTextual() && v.asText().length() <= 256);
       if (!e.getKey().matches("[a-z][a-z0-9_]{0,63}") || !(scalar || list)) {
@@ -495,7 +497,7 @@ public final class SnapshotFormat {
         throw new FormatException(what + ": " + name + ".json is not a JSON object");
       }
       return node;
-    } catch (java.io.IOException e) {
+    } catch (IOException e) {
       throw new FormatException(what + ": " + name + ".json is not valid JSON; expected a JSON object");
     }
   }

@@ -1,6 +1,7 @@
 package org.splinewatch.trainer;
 
 import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -61,7 +62,7 @@ public record RunSettings(String method, String dataset, Path dataDir, Path cach
 
   /** The healthy method's settings (reference.conf's defaults), which an ablation departs from. */
   private static Config healthy() {
-    return com.typesafe.config.ConfigFactory.defaultReference().getConfig("splinewatch.ssl");
+    return ConfigFactory.defaultReference().getConfig("splinewatch.ssl");
   }
 
   /** The ablation options these settings set, e.g. "--no-stop-gradient"; empty for the healthy method. */

@@ -1,6 +1,8 @@
 package org.splinewatch.trainer;
 
+import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -14,6 +16,7 @@ import org.splinewatch.metrics.MetricsActor;
 import org.splinewatch.snapshot.MetricFamily;
 import org.splinewatch.snapshot.Sample;
 import org.splinewatch.snapshot.WeightSnapshot;
+import org.splinewatch.wire.CborSerializable;
 
 /**
  * Drives one training run, one step per message so that a {@link Stop} is handled between steps. Every
@@ -24,7 +27,7 @@ import org.splinewatch.snapshot.WeightSnapshot;
 public final class TrainerActor extends AbstractBehavior<TrainerActor.Command> {
 
   /** Messages. */
-  public sealed interface Command extends org.splinewatch.wire.CborSerializable {
+  public sealed interface Command extends CborSerializable {
   }
 
   /** Begin training. */
@@ -70,7 +73,7 @@ public final class TrainerActor extends AbstractBehavior<TrainerActor.Command> {
   private long trainStart;
 
   /** Where checkpoints go ({@code null}: none), the method name they record, and the step to resume from. */
-  public record CheckpointPlan(java.nio.file.Path dir, String method, long startStep) {
+  public record CheckpointPlan(Path dir, String method, long startStep) {
   }
 
   private final CheckpointPlan checkpoints;
@@ -227,7 +230,7 @@ public final class TrainerActor extends AbstractBehavior<TrainerActor.Command> {
       return null;
     } catch (RuntimeException e) {
       String error = e.getMessage() == null ? e.toString() : e.getMessage();
-      metrics.tell(new MetricsActor.Event(java.util.Map.of("type", "checkpoint_failed", "step", step, "error",
+      metrics.tell(new MetricsActor.Event(Map.of("type", "checkpoint_failed", "step", step, "error",
           error, "time", System.currentTimeMillis())));
       return error;
     }
