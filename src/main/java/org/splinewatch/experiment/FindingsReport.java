@@ -271,11 +271,7 @@ public final class FindingsReport {
             || !run.dataset().equals(dataset)) {
           continue;
         }
-        Findings.series(r, family, labels).forEach((s, v) -> {
-          double[] acc = sums.computeIfAbsent((double) s, k -> new double[2]);
-          acc[0] += v;
-          acc[1]++;
-        });
+        Findings.series(r, family, labels).forEach((s, v) -> add(sums, s, v));
       }
       Map<Double, Double> mean = new TreeMap<>();
       sums.forEach((s, acc) -> mean.put(s, acc[0] / acc[1]));
