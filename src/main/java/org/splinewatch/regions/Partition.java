@@ -1,6 +1,7 @@
 package org.splinewatch.regions;
 
 import java.util.Arrays;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 
 /**
@@ -99,11 +100,10 @@ public final class Partition {
    */
   public static final class Workspace {
     private double[] values = new double[0]; // the current layer's values at the vertices (the builder's z)
-    private double[] activated = new double[0]; // the previous layer's values after the activation
 
     /** Bytes held. */
     public long bytes() {
-      return 8L * (values.length + activated.length);
+      return 8L * values.length;
     }
   }
 
@@ -186,6 +186,9 @@ public final class Partition {
 
   /** Mutable state of one computation. */
   private static final class Builder {
+    /** Rows per chunk when one layer's values become the next layer's (the temporary buffers are this tall). */
+    private static final int CHUNK = 64;
+
     final PiecewiseLinearNet net;
     final Plane plane;
     final int maxRegions;
@@ -193,9 +196,16 @@ public final class Partition {
     double[] px = new double[64];
     double[] py = new double[64];
     byte[] sign = new byte[64];
-    double[] z; // vCap × width, current layer values
+    double[] col = new double[64]; // the current neuron's values at the vertices
+    // Stored layers: vCap × width row-major values of the current layer (the workspace's buffer). The first layer is
+    // not stored: its values are affine in the plane coordinates (c0 + x·cx + y·cy), computed where needed.
+    double[] z;
+    boolean firstLayer;
+    double[] c0;
+    double[] cx;
+    double[] cy;
+    double[] maxAbs; // stored layers: per neuron, max |z| over the vertices so far (interpolation keeps it current)
     int width;
-    int vCap = 64;
     int[][] faces = new int[16][];
     long[] patterns;
     int fCount;
@@ -236,27 +246,33 @@ public final class Partition {
       vCount = m;
       faces[0] = first;
       fCount = 1;
-      var hidden = net.hiddenBlocks();
-      regionsAfterLayer = new int[hidden.size()];
+      var blocks = net.blocks();
+      regionsAfterLayer = new int[net.hiddenBlocks().size()];
+      PiecewiseLinearNet.Block b0 = blocks.get(0);
+      if (!b0.hidden()) {
+        outputs = plane.firstBlockAffine(b0, planeCoordinates(), vCount, null); // a fresh array, kept by the result
+        outputDim = b0.outDim();
+        return;
+      }
+      double[][] f = plane.firstBlockCoefficients(b0);
+      c0 = f[0];
+      cx = f[1];
+      cy = f[2];
+      firstLayer = true;
       int bitBase = 0;
-      double[] h = null; // values after the previous activation, vCount × previous width
-      int layer = 0;
-      for (var block : net.blocks()) {
-        if (!block.hidden()) {
-          // a fresh array, kept by the result: every block has at least one affine op (PiecewiseLinearNet.compile)
-          outputs = affineAtVertices(block, h, null);
-          outputDim = block.outDim();
-          break;
-        }
+      for (int layer = 0; layer < blocks.size(); layer++) {
+        PiecewiseLinearNet.Block block = blocks.get(layer);
         width = block.outDim();
-        vCap = Math.max(vCount + vCount / 2 + 16, 64);
-        if (ws.values.length < vCap * width) {
-          ws.values = new double[vCap * width];
+        if (!firstLayer) {
+          maxAbs = new double[width];
+          for (int v = 0; v < vCount; v++) {
+            int r = v * width;
+            for (int q = 0; q < width; q++) {
+              maxAbs[q] = Math.max(maxAbs[q], Math.abs(z[r + q]));
+            }
+          }
         }
-        z = ws.values; // rows beyond vCount are written before they are read (splitEdge)
-        // the layer's pre-activations go straight into the reused buffer (h, its input, is another buffer)
-        affineAtVertices(block, h, z);
-        ensureVertices(vCap);
+        ensureVertices(Math.max(vCount + vCount / 2 + 16, 64));
         for (int j = 0; j < width && !overflow; j++) {
           splitByNeuron(j, bitBase + j);
         }
@@ -264,43 +280,119 @@ public final class Partition {
         if (overflow) {
           return;
         }
-        if (ws.activated.length < vCount * width) {
-          ws.activated = new double[(vCount + vCount / 4) * width]; // headroom: region counts grow in training
-        }
-        h = ws.activated;
-        System.arraycopy(z, 0, h, 0, vCount * width);
-        block.activate(h, vCount * width);
         bitBase += width;
-        layer++;
+        PiecewiseLinearNet.Block next = layer + 1 < blocks.size() ? blocks.get(layer + 1) : null;
+        if (next == null) {
+          return; // the network ends with an activation: no head
+        }
+        if (!next.hidden()) {
+          outputs = advance(block, next, new double[vCount * next.outDim()]); // kept by the result
+          outputDim = next.outDim();
+          return;
+        }
+        z = advance(block, next, null);
+        ws.values = z;
+        firstLayer = false;
       }
     }
 
-    /**
-     * A block's affine chain at the vertices, written into {@code into} when it is large enough (else a new array):
-     * the first block through the plane chart, the others from {@code h}, the previous layer's activated values.
-     */
-    private double[] affineAtVertices(PiecewiseLinearNet.Block block, double[] h, double[] into) {
-      return block == net.blocks().get(0) ? pullBack(block, into) : block.affine(h, vCount, pool, parts, into);
-    }
-
-    /** First block's affine chain at the vertices, through the plane chart (exact, float64). */
-    private double[] pullBack(PiecewiseLinearNet.Block block, double[] into) {
+    private double[] planeCoordinates() {
       double[] st = new double[2 * vCount];
       for (int v = 0; v < vCount; v++) {
         st[2 * v] = px[v];
         st[2 * v + 1] = py[v];
       }
-      return plane.firstBlockAffine(block, st, vCount, into);
+      return st;
+    }
+
+    /**
+     * The next block's pre-activations at the vertices: the current layer's values (stored, or computed from the plane
+     * coordinates for the first layer), activated and put through {@code next}'s affine chain, {@value #CHUNK} rows
+     * at a time. Written into {@code dest} when given (head outputs), else into the workspace's buffer, in place when it
+     * is large enough (chunks walked forwards when the rows shrink, backwards when they grow, so that no row is
+     * overwritten before it is read): the engine holds one layer's values, not two.
+     */
+    private double[] advance(PiecewiseLinearNet.Block cur, PiecewiseLinearNet.Block next, double[] dest) {
+      int nIn = cur.outDim();
+      int nOut = next.outDim();
+      int rows = vCount;
+      boolean parallel = pool != null && parts > 1 && rows >= CHUNK * parts;
+      double[] out = dest;
+      if (out == null) {
+        long cap = (long) Math.max(rows + rows / 2 + 16, 64) * nOut;
+        if (cap > Integer.MAX_VALUE - 16) {
+          throw new OutOfMemoryError(rows + " vertices × " + nOut + " values exceed the largest Java array");
+        }
+        double[] buffer = ws.values;
+        boolean inPlace = !firstLayer && buffer == z && !parallel;
+        out = buffer.length >= cap && (inPlace || buffer != z) ? buffer : new double[(int) cap];
+      }
+      double[] target = out;
+      boolean backwards = out == z && nOut > nIn;
+      if (!parallel) {
+        transformRows(cur, next, 0, rows, target, backwards);
+        return out;
+      }
+      CompletableFuture<?>[] futures = new CompletableFuture<?>[parts];
+      for (int p = 0; p < parts; p++) {
+        int from = (int) ((long) rows * p / parts);
+        int to = (int) ((long) rows * (p + 1) / parts);
+        futures[p] = CompletableFuture.runAsync(() -> transformRows(cur, next, from, to, target, false), pool);
+      }
+      CompletableFuture.allOf(futures).join();
+      return out;
+    }
+
+    /** Rows {@code from..to} of {@link #advance}, in chunks, walking backwards when asked to. */
+    private void transformRows(PiecewiseLinearNet.Block cur, PiecewiseLinearNet.Block next, int from, int to,
+        double[] out, boolean backwards) {
+      int nIn = cur.outDim();
+      int nOut = next.outDim();
+      int chunks = (to - from + CHUNK - 1) / CHUNK;
+      double[] in = new double[Math.min(CHUNK, to - from) * nIn];
+      double[] res = new double[Math.min(CHUNK, to - from) * nOut];
+      for (int c = 0; c < chunks; c++) {
+        int r0 = from + (backwards ? chunks - 1 - c : c) * CHUNK;
+        int r1 = Math.min(to, r0 + CHUNK);
+        int n = r1 - r0;
+        if (firstLayer) {
+          for (int r = r0; r < r1; r++) {
+            double x = px[r];
+            double y = py[r];
+            int o = (r - r0) * nIn;
+            for (int j = 0; j < nIn; j++) {
+              in[o + j] = c0[j] + x * cx[j] + y * cy[j];
+            }
+          }
+        } else {
+          System.arraycopy(z, r0 * nIn, in, 0, n * nIn);
+        }
+        cur.activate(in, n * nIn);
+        double[] y = next.affine(in, n, res);
+        System.arraycopy(y, 0, out, r0 * nOut, n * nOut);
+      }
     }
 
     private void splitByNeuron(int j, int bit) {
-      double maxAbs = 0;
-      for (int v = 0; v < vCount; v++) {
-        maxAbs = Math.max(maxAbs, Math.abs(z[v * width + j]));
+      double max = 0;
+      if (firstLayer) {
+        double a0 = c0[j];
+        double ax = cx[j];
+        double ay = cy[j];
+        for (int v = 0; v < vCount; v++) {
+          double val = a0 + px[v] * ax + py[v] * ay;
+          col[v] = val;
+          max = Math.max(max, Math.abs(val));
+        }
+      } else {
+        max = maxAbs[j];
+        for (int v = 0; v < vCount; v++) {
+          col[v] = z[v * width + j];
+        }
       }
-      double eps = TAU * Math.max(1, maxAbs);
+      double eps = TAU * Math.max(1, max);
       for (int v = 0; v < vCount; v++) {
-        double val = z[v * width + j];
+        double val = col[v];
         sign[v] = val > eps ? (byte) 1 : val < -eps ? (byte) -1 : (byte) 0;
       }
       splits.clear();
@@ -350,8 +442,8 @@ public final class Partition {
       if (w >= 0) {
         return w;
       }
-      double za = z[a * width + j];
-      double zb = z[b * width + j];
+      double za = col[a];
+      double zb = col[b];
       double t = za / (za - zb);
       t = Math.min(1 - 1e-12, Math.max(1e-12, t));
       w = vCount;
@@ -359,13 +451,20 @@ public final class Partition {
       vCount++;
       px[w] = px[a] + t * (px[b] - px[a]);
       py[w] = py[a] + t * (py[b] - py[a]);
-      int ra = a * width;
-      int rb = b * width;
-      int rw = w * width;
-      for (int q = 0; q < width; q++) {
-        z[rw + q] = z[ra + q] + t * (z[rb + q] - z[ra + q]);
+      if (!firstLayer) {
+        int ra = a * width;
+        int rb = b * width;
+        int rw = w * width;
+        double[] zz = z;
+        double[] mx = maxAbs;
+        for (int q = 0; q < width; q++) {
+          double val = zz[ra + q] + t * (zz[rb + q] - zz[ra + q]);
+          zz[rw + q] = val;
+          mx[q] = Math.max(mx[q], Math.abs(val));
+        }
+        zz[rw + j] = 0; // exact zero on the new vertex (regions.md §3.4 rule 4)
       }
-      z[rw + j] = 0; // exact zero on the new vertex (regions.md §3.4 rule 4)
+      col[w] = 0; // likewise for the first layer, whose values are not stored
       sign[w] = 0;
       splits.put(key, w);
       return w;
@@ -443,7 +542,7 @@ public final class Partition {
         faces[f] = Arrays.copyOf(c, mm);
         double mean = 0;
         for (int k = 0; k < mm; k++) {
-          mean += z[c[k] * width + j];
+          mean += col[c[k]];
         }
         if (mean > 0) {
           patterns[f * words + wordIndex] |= mask;
@@ -473,15 +572,23 @@ public final class Partition {
     }
 
     private void ensureVertices(int needed) {
-      if (needed <= px.length && (z == null || needed * width <= z.length)) {
+      boolean zFits = firstLayer || z == null || (long) needed * width <= z.length;
+      if (needed <= px.length && zFits) {
         return;
       }
       int cap = Math.max(needed, px.length + px.length / 2 + 16);
-      px = Arrays.copyOf(px, cap);
-      py = Arrays.copyOf(py, cap);
-      sign = Arrays.copyOf(sign, cap);
-      if (z != null && z.length < cap * width) {
-        z = Arrays.copyOf(z, cap * width);
+      if (cap > px.length) {
+        px = Arrays.copyOf(px, cap);
+        py = Arrays.copyOf(py, cap);
+        sign = Arrays.copyOf(sign, cap);
+        col = Arrays.copyOf(col, cap);
+      }
+      if (!zFits) {
+        int zCap = Math.max(needed, vCount + vCount / 2 + 16);
+        if ((long) zCap * width > Integer.MAX_VALUE - 16) {
+          throw new OutOfMemoryError(zCap + " vertices × " + width + " values exceed the largest Java array");
+        }
+        z = Arrays.copyOf(z, zCap * width);
         ws.values = z;
       }
     }
