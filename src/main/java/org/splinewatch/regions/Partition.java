@@ -91,21 +91,34 @@ public final class Partition {
   }
 
   /**
-   * Reusable buffers for the vertex values, {@code V × width} float64 per layer: the engine's largest arrays (about
-   * 250 MB for 120,000 vertices of a 256-wide layer). Without one, every computation grows them by copies from
-   * scratch; the live region analyzer computes a partition per plane per snapshot, and on a 784-256-256 network that
-   * was about 4 GB of 30–70 MB arrays per 600 training steps, each a humongous allocation that starts a G1 cycle,
-   * and a heap that keeps growing. A workspace keeps the largest buffers it has needed. One per thread: not
-   * thread-safe.
+   * Reusable buffers for the vertex values: the engine's largest arrays. A layer's values are stored in blocks of
+   * {@value #LANES} neurons ({@code V × 8} float64 each, vertex-major inside a block), so that one neuron's values over
+   * all vertices, read once per neuron, lie in consecutive cache lines instead of one page apart (a row-major
+   * {@code V × width} table made that read a cache and TLB miss per vertex, a third of the time on wide layers), while
+   * a new vertex's values are still 8 consecutive numbers per block. The live region analyzer computes a partition
+   * per plane per snapshot; without reuse, every computation grew its tables by copies from scratch (on a
+   * 784-256-256 network about 4 GB of 30–70 MB arrays per 600 training steps, each a humongous allocation that starts
+   * a G1 cycle). A workspace keeps the blocks of the current layer and of the previous one (the most held at once).
+   * One per thread: not thread-safe.
    */
   public static final class Workspace {
-    private double[] values = new double[0]; // the current layer's values at the vertices (the builder's z)
+    private double[][] current = new double[0][];
+    private double[][] spare = new double[0][];
 
     /** Bytes held. */
     public long bytes() {
-      return 8L * values.length;
+      long n = 0;
+      for (double[][] set : new double[][][] {current, spare}) {
+        for (double[] a : set) {
+          n += a == null ? 0 : a.length;
+        }
+      }
+      return 8L * n;
     }
   }
+
+  /** Neurons per block of stored vertex values. */
+  static final int LANES = 8;
 
   public PiecewiseLinearNet net() {
     return net;
@@ -197,9 +210,15 @@ public final class Partition {
     double[] py = new double[64];
     byte[] sign = new byte[64];
     double[] col = new double[64]; // the current neuron's values at the vertices
+    // the edge each vertex of the current layer split, {a, b}, and where (t), for the vertices from layerStart on
+    int[] parentA = new int[64];
+    int[] parentB = new int[64];
+    double[] parentT = new double[64];
+    int layerStart;
     // Stored layers: vCap × width row-major values of the current layer (the workspace's buffer). The first layer is
     // not stored: its values are affine in the plane coordinates (c0 + x·cx + y·cy), computed where needed.
-    double[] z;
+    double[][] zb; // stored layers: ceil(width / 8) blocks of zCap × 8 values (Workspace)
+    int zCap;
     boolean firstLayer;
     double[] c0;
     double[] cx;
@@ -264,15 +283,19 @@ public final class Partition {
         PiecewiseLinearNet.Block block = blocks.get(layer);
         width = block.outDim();
         if (!firstLayer) {
-          maxAbs = new double[width];
-          for (int v = 0; v < vCount; v++) {
-            int r = v * width;
-            for (int q = 0; q < width; q++) {
-              maxAbs[q] = Math.max(maxAbs[q], Math.abs(z[r + q]));
+          maxAbs = new double[zb.length * LANES];
+          for (int bb = 0; bb < zb.length; bb++) {
+            double[] arr = zb[bb];
+            int o = bb * LANES;
+            for (int v = 0; v < vCount; v++) {
+              for (int l = 0; l < LANES; l++) {
+                maxAbs[o + l] = Math.max(maxAbs[o + l], Math.abs(arr[v * LANES + l]));
+              }
             }
           }
         }
         ensureVertices(Math.max(vCount + vCount / 2 + 16, 64));
+        layerStart = vCount;
         for (int j = 0; j < width && !overflow; j++) {
           splitByNeuron(j, bitBase + j);
         }
@@ -286,12 +309,15 @@ public final class Partition {
           return; // the network ends with an activation: no head
         }
         if (!next.hidden()) {
-          outputs = advance(block, next, new double[vCount * next.outDim()]); // kept by the result
+          outputs = headOutputs(block, next);
           outputDim = next.outDim();
           return;
         }
-        z = advance(block, next, null);
-        ws.values = z;
+        double[][] previous = zb;
+        zb = advance(block, next);
+        zCap = Math.max(vCount + vCount / 2 + 16, 64); // what advance sized the blocks for (reused ones may be larger)
+        ws.spare = previous == null ? ws.spare : previous;
+        ws.current = zb;
         firstLayer = false;
       }
     }
@@ -307,52 +333,171 @@ public final class Partition {
 
     /**
      * The next block's pre-activations at the vertices: the current layer's values (stored, or computed from the plane
-     * coordinates for the first layer), activated and put through {@code next}'s affine chain, {@value #CHUNK} rows
-     * at a time. Written into {@code dest} when given (head outputs), else into the workspace's buffer, in place when it
-     * is large enough (chunks walked forwards when the rows shrink, backwards when they grow, so that no row is
-     * overwritten before it is read): the engine holds one layer's values, not two.
+     * coordinates for the first layer), activated and put through {@code next}'s affine chain, {@value #CHUNK} rows at
+     * a time, into new blocks (the workspace's spare ones when large enough) with room for half as many vertices
+     * again.
      */
-    private double[] advance(PiecewiseLinearNet.Block cur, PiecewiseLinearNet.Block next, double[] dest) {
-      int nIn = cur.outDim();
+    private double[][] advance(PiecewiseLinearNet.Block cur, PiecewiseLinearNet.Block next) {
       int nOut = next.outDim();
       int rows = vCount;
-      boolean parallel = pool != null && parts > 1 && rows >= CHUNK * parts;
-      double[] out = dest;
-      if (out == null) {
-        long cap = (long) Math.max(rows + rows / 2 + 16, 64) * nOut;
-        if (cap > Integer.MAX_VALUE - 16) {
-          throw new OutOfMemoryError(rows + " vertices × " + nOut + " values exceed the largest Java array");
-        }
-        double[] buffer = ws.values;
-        boolean inPlace = !firstLayer && buffer == z && !parallel;
-        out = buffer.length >= cap && (inPlace || buffer != z) ? buffer : new double[(int) cap];
+      long cap = (long) Math.max(rows + rows / 2 + 16, 64) * LANES; // zCap in run()
+      if (cap > Integer.MAX_VALUE - 16) {
+        throw new OutOfMemoryError(rows + " vertices exceed the largest Java array");
       }
-      double[] target = out;
-      boolean backwards = out == z && nOut > nIn;
-      if (!parallel) {
-        transformRows(cur, next, 0, rows, target, backwards);
-        return out;
+      int nb = (nOut + LANES - 1) / LANES;
+      double[][] out = new double[nb][];
+      double[][] spare = ws.spare;
+      for (int i = 0; i < nb; i++) {
+        out[i] = i < spare.length && spare[i] != null && spare[i].length >= cap && spare[i] != (zb == null ? null
+            : i < zb.length ? zb[i] : null) ? spare[i] : new double[(int) cap];
+      }
+      ws.spare = new double[0][]; // handed over (or too small): the current layer's blocks become the spare ones
+      transform(cur, next, out, null);
+      return out;
+    }
+
+    /** Head outputs at the vertices, {@code V × outDim} row-major (a fresh array, kept by the result). */
+    private double[] headOutputs(PiecewiseLinearNet.Block cur, PiecewiseLinearNet.Block head) {
+      double[] flat = new double[vCount * head.outDim()];
+      transform(cur, head, null, flat);
+      return flat;
+    }
+
+    /** Rows of {@link #advance} into {@code blocks}, or into the row-major {@code flat}; split over the pool. */
+    private void transform(PiecewiseLinearNet.Block cur, PiecewiseLinearNet.Block next, double[][] blocks,
+        double[] flat) {
+      AffineOp.DenseOp dense = next.ops().size() == 1 && next.ops().get(0) instanceof AffineOp.DenseOp d ? d : null;
+      int rows = dense != null ? layerStart : vCount;
+      transformOld(cur, next, rows, blocks, flat);
+      if (dense != null) {
+        interpolateNew(cur, dense, blocks, flat);
+      }
+    }
+
+    /** The product for rows {@code 0..rows}, split over the pool. */
+    private void transformOld(PiecewiseLinearNet.Block cur, PiecewiseLinearNet.Block next, int rows,
+        double[][] blocks, double[] flat) {
+      if (pool == null || parts <= 1 || rows < CHUNK * parts) {
+        transformRows(cur, next, 0, rows, blocks, flat);
+        return;
       }
       CompletableFuture<?>[] futures = new CompletableFuture<?>[parts];
       for (int p = 0; p < parts; p++) {
         int from = (int) ((long) rows * p / parts);
         int to = (int) ((long) rows * (p + 1) / parts);
-        futures[p] = CompletableFuture.runAsync(() -> transformRows(cur, next, from, to, target, false), pool);
+        futures[p] = CompletableFuture.runAsync(() -> transformRows(cur, next, from, to, blocks, flat), pool);
       }
       CompletableFuture.allOf(futures).join();
-      return out;
     }
 
-    /** Rows {@code from..to} of {@link #advance}, in chunks, walking backwards when asked to. */
+    /**
+     * The next layer's values at the vertices this layer created, in the order they were created, each from the values
+     * at the two ends of the edge it split instead of a product with {@code W}: along an edge of a face every earlier
+     * neuron has one sign, so this layer's pre-activation {@code z} is affine on the edge and its activation {@code h}
+     * is affine except at the zero of each neuron {@code q} whose signs at the ends are strictly opposite. Hence
+     * {@code h_w = (1−t)·h_a + t·h_b + Σ_q Δ_q e_q} with {@code Δ_q = f(z_w,q) − (1−t)·f(z_a,q) − t·f(z_b,q)} over
+     * those neurons only (one or a few), and the next layer's values follow as
+     * {@code y_w = (1−t)·y_a + t·y_b + Σ_q Δ_q·W_q}: {@code O(n_l + k·n_{l+1})} per vertex instead of
+     * {@code O(n_l·n_{l+1})}. Exact in real arithmetic; in floating point it differs from the product at rounding level,
+     * like the interpolated values themselves (regions.md §3.4 rule 7).
+     */
+    private void interpolateNew(PiecewiseLinearNet.Block cur, AffineOp.DenseOp dense, double[][] blocks,
+        double[] flat) {
+      int nIn = cur.outDim();
+      int nOut = dense.outDim();
+      double slope = cur.activation().negativeSlope();
+      double[] w = dense.w();
+      double[] za = new double[nIn];
+      double[] zb2 = new double[nIn];
+      double[] zw = new double[nIn];
+      double[] ya = new double[nOut];
+      double[] yb = new double[nOut];
+      double[] yw = new double[nOut];
+      for (int v = layerStart; v < vCount; v++) {
+        int a = parentA[v];
+        int b = parentB[v];
+        double t = parentT[v];
+        values(a, za);
+        values(b, zb2);
+        values(v, zw);
+        outputRow(a, ya, blocks, flat, nOut);
+        outputRow(b, yb, blocks, flat, nOut);
+        for (int j = 0; j < nOut; j++) {
+          yw[j] = ya[j] + t * (yb[j] - ya[j]);
+        }
+        for (int q = 0; q < nIn; q++) {
+          if (za[q] * zb2[q] < 0) {
+            double fa = za[q] > 0 ? za[q] : za[q] * slope;
+            double fb = zb2[q] > 0 ? zb2[q] : zb2[q] * slope;
+            double fw = zw[q] > 0 ? zw[q] : zw[q] * slope;
+            double delta = fw - (fa + t * (fb - fa));
+            if (delta != 0) {
+              int wq = q * nOut;
+              for (int j = 0; j < nOut; j++) {
+                yw[j] += delta * w[wq + j];
+              }
+            }
+          }
+        }
+        if (flat != null) {
+          System.arraycopy(yw, 0, flat, v * nOut, nOut);
+        } else {
+          for (int bb = 0; bb < blocks.length; bb++) {
+            double[] arr = blocks[bb];
+            int q0 = bb * LANES;
+            int cnt = Math.min(LANES, nOut - q0);
+            for (int l = 0; l < LANES; l++) {
+              arr[v * LANES + l] = l < cnt ? yw[q0 + l] : 0;
+            }
+          }
+        }
+      }
+    }
+
+    /** The current layer's pre-activations at vertex {@code v}. */
+    private void values(int v, double[] out) {
+      if (firstLayer) {
+        double x = px[v];
+        double y = py[v];
+        for (int j = 0; j < out.length; j++) {
+          out[j] = c0[j] + x * cx[j] + y * cy[j];
+        }
+        return;
+      }
+      for (int bb = 0; bb < zb.length; bb++) {
+        double[] arr = zb[bb];
+        int q0 = bb * LANES;
+        int cnt = Math.min(LANES, out.length - q0);
+        for (int l = 0; l < cnt; l++) {
+          out[q0 + l] = arr[v * LANES + l];
+        }
+      }
+    }
+
+    /** Row {@code v} of the next layer's values being written ({@code blocks} or row-major {@code flat}). */
+    private static void outputRow(int v, double[] out, double[][] blocks, double[] flat, int nOut) {
+      if (flat != null) {
+        System.arraycopy(flat, v * nOut, out, 0, nOut);
+        return;
+      }
+      for (int bb = 0; bb < blocks.length; bb++) {
+        double[] arr = blocks[bb];
+        int q0 = bb * LANES;
+        int cnt = Math.min(LANES, nOut - q0);
+        for (int l = 0; l < cnt; l++) {
+          out[q0 + l] = arr[v * LANES + l];
+        }
+      }
+    }
+
+    /** Rows {@code from..to} of {@link #transform}, {@value #CHUNK} at a time. */
     private void transformRows(PiecewiseLinearNet.Block cur, PiecewiseLinearNet.Block next, int from, int to,
-        double[] out, boolean backwards) {
+        double[][] blocks, double[] flat) {
       int nIn = cur.outDim();
       int nOut = next.outDim();
-      int chunks = (to - from + CHUNK - 1) / CHUNK;
       double[] in = new double[Math.min(CHUNK, to - from) * nIn];
       double[] res = new double[Math.min(CHUNK, to - from) * nOut];
-      for (int c = 0; c < chunks; c++) {
-        int r0 = from + (backwards ? chunks - 1 - c : c) * CHUNK;
+      for (int r0 = from; r0 < to; r0 += CHUNK) {
         int r1 = Math.min(to, r0 + CHUNK);
         int n = r1 - r0;
         if (firstLayer) {
@@ -365,11 +510,37 @@ public final class Partition {
             }
           }
         } else {
-          System.arraycopy(z, r0 * nIn, in, 0, n * nIn);
+          for (int bb = 0; bb < zb.length; bb++) {
+            double[] arr = zb[bb];
+            int q0 = bb * LANES;
+            int cnt = Math.min(LANES, nIn - q0);
+            for (int r = r0; r < r1; r++) {
+              int o = (r - r0) * nIn + q0;
+              int src = r * LANES;
+              for (int l = 0; l < cnt; l++) {
+                in[o + l] = arr[src + l];
+              }
+            }
+          }
         }
         cur.activate(in, n * nIn);
         double[] y = next.affine(in, n, res);
-        System.arraycopy(y, 0, out, r0 * nOut, n * nOut);
+        if (flat != null) {
+          System.arraycopy(y, 0, flat, r0 * nOut, n * nOut);
+          continue;
+        }
+        for (int bb = 0; bb < blocks.length; bb++) {
+          double[] arr = blocks[bb];
+          int q0 = bb * LANES;
+          int cnt = Math.min(LANES, nOut - q0);
+          for (int r = r0; r < r1; r++) {
+            int o = (r - r0) * nOut + q0;
+            int dst = r * LANES;
+            for (int l = 0; l < LANES; l++) {
+              arr[dst + l] = l < cnt ? y[o + l] : 0; // lanes past the width stay 0 (interpolation keeps them 0)
+            }
+          }
+        }
       }
     }
 
@@ -386,8 +557,10 @@ public final class Partition {
         }
       } else {
         max = maxAbs[j];
+        double[] arr = zb[j / LANES];
+        int l = j % LANES;
         for (int v = 0; v < vCount; v++) {
-          col[v] = z[v * width + j];
+          col[v] = arr[v * LANES + l];
         }
       }
       double eps = TAU * Math.max(1, max);
@@ -442,27 +615,33 @@ public final class Partition {
       if (w >= 0) {
         return w;
       }
-      double za = col[a];
-      double zb = col[b];
-      double t = za / (za - zb);
+      double va = col[a];
+      double vb = col[b];
+      double t = va / (va - vb);
       t = Math.min(1 - 1e-12, Math.max(1e-12, t));
       w = vCount;
       ensureVertices(vCount + 1);
       vCount++;
       px[w] = px[a] + t * (px[b] - px[a]);
+      parentA[w] = a;
+      parentB[w] = b;
+      parentT[w] = t;
       py[w] = py[a] + t * (py[b] - py[a]);
       if (!firstLayer) {
-        int ra = a * width;
-        int rb = b * width;
-        int rw = w * width;
-        double[] zz = z;
+        int a8 = a * LANES;
+        int b8 = b * LANES;
+        int w8 = w * LANES;
         double[] mx = maxAbs;
-        for (int q = 0; q < width; q++) {
-          double val = zz[ra + q] + t * (zz[rb + q] - zz[ra + q]);
-          zz[rw + q] = val;
-          mx[q] = Math.max(mx[q], Math.abs(val));
+        for (int bb = 0; bb < zb.length; bb++) {
+          double[] arr = zb[bb];
+          int o = bb * LANES;
+          for (int l = 0; l < LANES; l++) {
+            double val = arr[a8 + l] + t * (arr[b8 + l] - arr[a8 + l]);
+            arr[w8 + l] = val;
+            mx[o + l] = Math.max(mx[o + l], Math.abs(val));
+          }
         }
-        zz[rw + j] = 0; // exact zero on the new vertex (regions.md §3.4 rule 4)
+        zb[j / LANES][w8 + j % LANES] = 0; // exact zero on the new vertex (regions.md §3.4 rule 4)
       }
       col[w] = 0; // likewise for the first layer, whose values are not stored
       sign[w] = 0;
@@ -572,7 +751,7 @@ public final class Partition {
     }
 
     private void ensureVertices(int needed) {
-      boolean zFits = firstLayer || z == null || (long) needed * width <= z.length;
+      boolean zFits = firstLayer || zb == null || needed <= zCap;
       if (needed <= px.length && zFits) {
         return;
       }
@@ -582,14 +761,20 @@ public final class Partition {
         py = Arrays.copyOf(py, cap);
         sign = Arrays.copyOf(sign, cap);
         col = Arrays.copyOf(col, cap);
+        parentA = Arrays.copyOf(parentA, cap);
+        parentB = Arrays.copyOf(parentB, cap);
+        parentT = Arrays.copyOf(parentT, cap);
       }
       if (!zFits) {
-        int zCap = Math.max(needed, vCount + vCount / 2 + 16);
-        if ((long) zCap * width > Integer.MAX_VALUE - 16) {
-          throw new OutOfMemoryError(zCap + " vertices × " + width + " values exceed the largest Java array");
+        int newCap = Math.max(needed, vCount + vCount / 2 + 16);
+        if ((long) newCap * LANES > Integer.MAX_VALUE - 16) {
+          throw new OutOfMemoryError(newCap + " vertices exceed the largest Java array");
         }
-        z = Arrays.copyOf(z, zCap * width);
-        ws.values = z;
+        for (int bb = 0; bb < zb.length; bb++) {
+          zb[bb] = Arrays.copyOf(zb[bb], newCap * LANES);
+        }
+        zCap = newCap;
+        ws.current = zb;
       }
     }
 
