@@ -234,7 +234,7 @@ public final class Partition {
     boolean overflow;
     double[] outputs;
     int outputDim;
-    final EdgeMap splits = new EdgeMap(1024);
+    final EdgeMap splits = new EdgeMap(64); // grows with the splits of one neuron; small planes stay cheap
     int[] scratch = new int[64];
 
     final Executor pool;
