@@ -117,6 +117,38 @@ public final class Partition {
     }
   }
 
+  /**
+   * The most bytes the engine holds per vertex while computing a partition of {@code net} (vertex values, coordinates
+   * and bookkeeping; not the faces and patterns, which are per region): the first hidden layer's values are not stored
+   * (they are affine in the plane coordinates), every later layer's are, in 8-neuron blocks with half as many rows
+   * again as headroom, and at the step from one stored layer to the next both are held. For a region cap that fits a
+   * memory budget: about 2.5 vertices per region in general position (regions.md §3.6), plus
+   * {@link #patternBytesPerRegion}.
+   */
+  public static long bytesPerVertex(PiecewiseLinearNet net) {
+    long most = 0;
+    long previous = 0;
+    boolean first = true;
+    for (PiecewiseLinearNet.Block b : net.blocks()) {
+      long lanes = (b.outDim() + LANES - 1) / LANES * (long) LANES;
+      if (!b.hidden()) {
+        most = Math.max(most, previous + b.outDim()); // the head's outputs, kept by the result
+        break;
+      }
+      if (!first) {
+        most = Math.max(most, previous + lanes);
+        previous = lanes;
+      }
+      first = false;
+    }
+    return 8 * most * 3 / 2 + 8 * 5; // values with headroom; x, y, the current neuron's value, t, parents and sign
+  }
+
+  /** Bytes per region of the activation patterns (one bit per hidden neuron) and the face's vertex cycle. */
+  public static long patternBytesPerRegion(PiecewiseLinearNet net) {
+    return 8L * Math.max(1, (net.hiddenNeurons() + 63) / 64) + 16 + 4 * 6;
+  }
+
   /** Neurons per block of stored vertex values. */
   static final int LANES = 8;
 

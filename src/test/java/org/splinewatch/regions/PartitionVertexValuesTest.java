@@ -105,4 +105,15 @@ class PartitionVertexValuesTest {
       assertEquals(e.getValue()[2], p.edgeCount(), e.getKey() + " edges");
     }
   }
+
+  @Test
+  void memoryEstimateCountsStoredLayersOnly() {
+    // 2 -> 8 -> 8 -> 2: the first layer is not stored; the second (8 lanes) and the head (2 outputs) are held together
+    PiecewiseLinearNet small = PartitionOracleTest.mlp(1, new int[] {2, 8, 8}, 2, 0.1);
+    assertEquals(8 * (8 + 2) * 3 / 2 + 8 * 5, Partition.bytesPerVertex(small));
+    // a 6272-wide first layer costs nothing per vertex; 3136 then 256 are held together at the step between them
+    PiecewiseLinearNet cnn = CnnPlaneHarness.cnn(1);
+    assertEquals(8L * (3136 + 256) * 3 / 2 + 8 * 5, Partition.bytesPerVertex(cnn));
+    assertEquals(8L * ((6272 + 3136 + 256 + 256 + 63) / 64) + 40, Partition.patternBytesPerRegion(cnn));
+  }
 }
