@@ -438,86 +438,150 @@ public final class Partition {
       int nIn = cur.outDim();
       int nOut = dense.outDim();
       double slope = cur.activation().negativeSlope();
-      double[] w = dense.w();
-      double[] za = new double[nIn];
-      double[] zb2 = new double[nIn];
-      double[] zw = new double[nIn];
-      double[] ya = new double[nOut];
-      double[] yb = new double[nOut];
-      double[] yw = new double[nOut];
-      for (int v = layerStart; v < vCount; v++) {
-        int a = parentA[v];
-        int b = parentB[v];
-        double t = parentT[v];
-        values(a, za);
-        values(b, zb2);
-        values(v, zw);
-        outputRow(a, ya, blocks, flat, nOut);
-        outputRow(b, yb, blocks, flat, nOut);
-        for (int j = 0; j < nOut; j++) {
-          yw[j] = ya[j] + t * (yb[j] - ya[j]);
+      int first = layerStart;
+      int count = vCount - first;
+      if (count <= 0) {
+        return;
+      }
+      // 1. the corrections (v, q, Δ): swept block by block for stored layers (each block's rows are one array, so the
+      //    random parent rows stay within a few MB), then ordered by vertex, and by neuron within a vertex
+      Corrections cs = new Corrections(count);
+      if (firstLayer) {
+        for (int v = first; v < vCount; v++) {
+          double xa = px[parentA[v]];
+          double ya = py[parentA[v]];
+          double xb = px[parentB[v]];
+          double yb = py[parentB[v]];
+          double xw = px[v];
+          double yw = py[v];
+          for (int q = 0; q < nIn; q++) {
+            double za = c0[q] + xa * cx[q] + ya * cy[q];
+            double zb = c0[q] + xb * cx[q] + yb * cy[q];
+            if (za * zb < 0) {
+              cs.add(v - first, q, delta(za, zb, c0[q] + xw * cx[q] + yw * cy[q], parentT[v], slope));
+            }
+          }
         }
-        for (int q = 0; q < nIn; q++) {
-          if (za[q] * zb2[q] < 0) {
-            double fa = za[q] > 0 ? za[q] : za[q] * slope;
-            double fb = zb2[q] > 0 ? zb2[q] : zb2[q] * slope;
-            double fw = zw[q] > 0 ? zw[q] : zw[q] * slope;
-            double delta = fw - (fa + t * (fb - fa));
-            if (delta != 0) {
-              int wq = q * nOut;
-              for (int j = 0; j < nOut; j++) {
-                yw[j] += delta * w[wq + j];
+      } else {
+        for (int bb = 0; bb < zb.length; bb++) {
+          double[] arr = zb[bb];
+          int q0 = bb * LANES;
+          int cnt = Math.min(LANES, nIn - q0);
+          for (int v = first; v < vCount; v++) {
+            int a8 = parentA[v] * LANES;
+            int b8 = parentB[v] * LANES;
+            for (int l = 0; l < cnt; l++) {
+              double za = arr[a8 + l];
+              double zb = arr[b8 + l];
+              if (za * zb < 0) {
+                cs.add(v - first, q0 + l, delta(za, zb, arr[v * LANES + l], parentT[v], slope));
               }
             }
           }
         }
-        if (flat != null) {
-          System.arraycopy(yw, 0, flat, v * nOut, nOut);
-        } else {
-          for (int bb = 0; bb < blocks.length; bb++) {
-            double[] arr = blocks[bb];
-            int q0 = bb * LANES;
-            int cnt = Math.min(LANES, nOut - q0);
-            for (int l = 0; l < LANES; l++) {
-              arr[v * LANES + l] = l < cnt ? yw[q0 + l] : 0;
+      }
+      cs.sortByVertex();
+      // 2. y_w = (1−t)·y_a + t·y_b + Σ Δ_q·W_q, in creation order (parents first), one block of outputs at a time
+      double[] w = dense.w();
+      int[] start = cs.start;
+      int[] qs = cs.sortedQ;
+      double[] ds = cs.sortedDelta;
+      if (flat != null) {
+        for (int v = first; v < vCount; v++) {
+          int ra = parentA[v] * nOut;
+          int rb = parentB[v] * nOut;
+          int rw = v * nOut;
+          double t = parentT[v];
+          for (int j = 0; j < nOut; j++) {
+            flat[rw + j] = flat[ra + j] + t * (flat[rb + j] - flat[ra + j]);
+          }
+          for (int e = start[v - first]; e < start[v - first + 1]; e++) {
+            double d = ds[e];
+            int wq = qs[e] * nOut;
+            for (int j = 0; j < nOut; j++) {
+              flat[rw + j] += d * w[wq + j];
             }
           }
         }
-      }
-    }
-
-    /** The current layer's pre-activations at vertex {@code v}. */
-    private void values(int v, double[] out) {
-      if (firstLayer) {
-        double x = px[v];
-        double y = py[v];
-        for (int j = 0; j < out.length; j++) {
-          out[j] = c0[j] + x * cx[j] + y * cy[j];
-        }
-        return;
-      }
-      for (int bb = 0; bb < zb.length; bb++) {
-        double[] arr = zb[bb];
-        int q0 = bb * LANES;
-        int cnt = Math.min(LANES, out.length - q0);
-        for (int l = 0; l < cnt; l++) {
-          out[q0 + l] = arr[v * LANES + l];
-        }
-      }
-    }
-
-    /** Row {@code v} of the next layer's values being written ({@code blocks} or row-major {@code flat}). */
-    private static void outputRow(int v, double[] out, double[][] blocks, double[] flat, int nOut) {
-      if (flat != null) {
-        System.arraycopy(flat, v * nOut, out, 0, nOut);
         return;
       }
       for (int bb = 0; bb < blocks.length; bb++) {
         double[] arr = blocks[bb];
         int q0 = bb * LANES;
         int cnt = Math.min(LANES, nOut - q0);
-        for (int l = 0; l < cnt; l++) {
-          out[q0 + l] = arr[v * LANES + l];
+        for (int v = first; v < vCount; v++) {
+          int a8 = parentA[v] * LANES;
+          int b8 = parentB[v] * LANES;
+          int w8 = v * LANES;
+          double t = parentT[v];
+          for (int l = 0; l < LANES; l++) {
+            arr[w8 + l] = arr[a8 + l] + t * (arr[b8 + l] - arr[a8 + l]);
+          }
+          for (int e = start[v - first]; e < start[v - first + 1]; e++) {
+            double d = ds[e];
+            int wq = qs[e] * nOut + q0;
+            for (int l = 0; l < cnt; l++) {
+              arr[w8 + l] += d * w[wq + l];
+            }
+          }
+        }
+      }
+    }
+
+    /** {@code Δ = f(z_w) − ((1−t)·f(z_a) + t·f(z_b))} for the activation {@code f} with this negative slope. */
+    private static double delta(double za, double zb, double zw, double t, double slope) {
+      double fa = za > 0 ? za : za * slope;
+      double fb = zb > 0 ? zb : zb * slope;
+      double fw = zw > 0 ? zw : zw * slope;
+      return fw - (fa + t * (fb - fa));
+    }
+
+    /** Corrections {@code (vertex, neuron, Δ)} of {@link #interpolateNew}, then ordered by vertex (stable). */
+    private static final class Corrections {
+      final int vertices;
+      int size;
+      int[] v = new int[64];
+      int[] q = new int[64];
+      double[] d = new double[64];
+      int[] start;
+      int[] sortedQ;
+      double[] sortedDelta;
+
+      Corrections(int vertices) {
+        this.vertices = vertices;
+      }
+
+      void add(int vertex, int neuron, double delta) {
+        if (delta == 0) {
+          return;
+        }
+        if (size == v.length) {
+          v = Arrays.copyOf(v, 2 * size);
+          q = Arrays.copyOf(q, 2 * size);
+          d = Arrays.copyOf(d, 2 * size);
+        }
+        v[size] = vertex;
+        q[size] = neuron;
+        d[size] = delta;
+        size++;
+      }
+
+      /** Counting sort by vertex; entries of one vertex keep their order (ascending neuron, as they were added). */
+      void sortByVertex() {
+        start = new int[vertices + 1];
+        for (int i = 0; i < size; i++) {
+          start[v[i] + 1]++;
+        }
+        for (int k = 0; k < vertices; k++) {
+          start[k + 1] += start[k];
+        }
+        int[] next = Arrays.copyOf(start, vertices);
+        sortedQ = new int[size];
+        sortedDelta = new double[size];
+        for (int i = 0; i < size; i++) {
+          int at = next[v[i]]++;
+          sortedQ[at] = q[i];
+          sortedDelta[at] = d[i];
         }
       }
     }
