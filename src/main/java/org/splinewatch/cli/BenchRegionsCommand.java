@@ -46,8 +46,12 @@ final class BenchRegionsCommand implements Callable<Integer> {
   List<Path> models = new ArrayList<>();
   @Option(names = "--dir", description = "workload directory (default ${DEFAULT-VALUE})")
   Path dir = Path.of("../shared/benchmarks/regions");
-  @Option(names = "--repeat", description = "timed repetitions per mode after the warm-up (default ${DEFAULT-VALUE})")
+  @Option(names = "--repeat", description = "timed repetitions per mode after the warm-up, at least (default"
+      + " ${DEFAULT-VALUE})")
   int repeat = 5;
+  @Option(names = "--measure-seconds", description = "keep repeating a mode until this long has passed (short"
+      + " workloads get more runs; default ${DEFAULT-VALUE})")
+  double measureSeconds = 1;
   @Option(names = "--threads", description = "1: the single-thread column only; 2: also the two-thread columns"
       + " (default ${DEFAULT-VALUE})")
   int threads = 2;
@@ -55,7 +59,7 @@ final class BenchRegionsCommand implements Callable<Integer> {
       + " less than this fraction from that of the " + WINDOW + " before (default ${DEFAULT-VALUE})")
   double stable = 0.02;
   @Option(names = "--max-warmup", description = "at most this many warm-up runs per workload (default ${DEFAULT-VALUE})")
-  int maxWarmup = 2000;
+  int maxWarmup = 1_000_000;
   @Option(names = "--warmup-seconds", description = "at most this long warming up per workload (default"
       + " ${DEFAULT-VALUE})")
   double warmupSeconds = 20;
@@ -71,9 +75,10 @@ final class BenchRegionsCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    if (threads < 1 || threads > 2 || repeat < 1 || maxWarmup < WINDOW || !(stable > 0) || !(warmupSeconds > 0)) {
+    if (threads < 1 || threads > 2 || repeat < 1 || maxWarmup < WINDOW || !(stable > 0) || !(warmupSeconds > 0)
+        || !(measureSeconds >= 0)) {
       System.err.println("error: expected --threads 1 or 2, --repeat ≥ 1, --max-warmup ≥ " + WINDOW
-          + ", --stable > 0 and --warmup-seconds > 0");
+          + ", --stable > 0, --warmup-seconds > 0 and --measure-seconds ≥ 0");
       return 1;
     }
     if (scaling) {
@@ -143,7 +148,7 @@ final class BenchRegionsCommand implements Callable<Integer> {
     }
     System.out.println("first run: the workload's first computation in this process (the first workload's includes"
         + " class loading and JIT compilation).");
-    System.out.println("1 thread: median of " + repeat + " runs after the warm-up; warm-up: runs until the median of"
+    System.out.println("1 thread: median of ≥ " + repeat + " runs (≥ " + measureSeconds + " s) after the warm-up; warm-up: runs until the median of"
         + " the last " + WINDOW + " was within " + fmtPercent(stable) + " of the " + WINDOW + " before (steady), or"
         + " the cap (capped).");
     if (pool != null) {
@@ -197,7 +202,8 @@ final class BenchRegionsCommand implements Callable<Integer> {
 
   private double median(Runnable r) {
     List<Double> t = new ArrayList<>();
-    for (int i = 0; i < repeat; i++) {
+    long start = System.nanoTime();
+    while (t.size() < repeat || ((System.nanoTime() - start) / 1e9 < measureSeconds && t.size() < 1_000_000)) {
       long t0 = System.nanoTime();
       r.run();
       t.add((System.nanoTime() - t0) / 1e9);
