@@ -245,6 +245,7 @@ public final class Partition {
     // the edge each vertex of the current layer split, {a, b}, and where (t), for the vertices from layerStart on
     int[] parentA = new int[64];
     int[] parentB = new int[64];
+    int[] parentNeuron = new int[64]; // the neuron whose zero set made the vertex
     double[] parentT = new double[64];
     int layerStart;
     // Stored layers: vCap × width row-major values of the current layer (the workspace's buffer). The first layer is
@@ -443,7 +444,9 @@ public final class Partition {
       if (count <= 0) {
         return;
       }
-      // 1. the corrections (v, q, Δ): swept block by block for stored layers (each block's rows are one array, so the
+      // 1. the corrections (v, q, Δ), only for q ≥ the neuron that made v: the edge it split bounded faces of one
+      //    sign for every earlier neuron (up to the zero tolerance), so none of those changes sign along it. Swept
+      //    block by block for stored layers (each block's rows are one array, so the
       //    random parent rows stay within a few MB), then ordered by vertex, and by neuron within a vertex
       Corrections cs = new Corrections(count);
       if (firstLayer) {
@@ -454,7 +457,7 @@ public final class Partition {
           double yb = py[parentB[v]];
           double xw = px[v];
           double yw = py[v];
-          for (int q = 0; q < nIn; q++) {
+          for (int q = parentNeuron[v]; q < nIn; q++) {
             double za = c0[q] + xa * cx[q] + ya * cy[q];
             double zb = c0[q] + xb * cx[q] + yb * cy[q];
             if (za * zb < 0) {
@@ -468,9 +471,13 @@ public final class Partition {
           int q0 = bb * LANES;
           int cnt = Math.min(LANES, nIn - q0);
           for (int v = first; v < vCount; v++) {
+            int from = parentNeuron[v] - q0;
+            if (from >= cnt) {
+              continue;
+            }
             int a8 = parentA[v] * LANES;
             int b8 = parentB[v] * LANES;
-            for (int l = 0; l < cnt; l++) {
+            for (int l = Math.max(0, from); l < cnt; l++) {
               double za = arr[a8 + l];
               double zb = arr[b8 + l];
               if (za * zb < 0) {
@@ -707,21 +714,22 @@ public final class Partition {
     /** The vertex where neuron {@code j} crosses zero on edge {@code (a,b)}, created once and shared by both faces. */
     private int splitEdge(int a, int b, int j) {
       long key = EdgeMap.key(a, b);
-      int w = splits.get(key);
-      if (w >= 0) {
-        return w;
+      int found = splits.getOrPut(key, vCount); // the new vertex below is vCount
+      if (found >= 0) {
+        return found;
       }
       double va = col[a];
       double vb = col[b];
       double t = va / (va - vb);
       t = Math.min(1 - 1e-12, Math.max(1e-12, t));
-      w = vCount;
+      int w = vCount;
       ensureVertices(vCount + 1);
       vCount++;
       px[w] = px[a] + t * (px[b] - px[a]);
       parentA[w] = a;
       parentB[w] = b;
       parentT[w] = t;
+      parentNeuron[w] = j;
       py[w] = py[a] + t * (py[b] - py[a]);
       if (!firstLayer) {
         int a8 = a * LANES;
@@ -741,7 +749,6 @@ public final class Partition {
       }
       col[w] = 0; // likewise for the first layer, whose values are not stored
       sign[w] = 0;
-      splits.put(key, w);
       return w;
     }
 
@@ -860,6 +867,7 @@ public final class Partition {
         parentA = Arrays.copyOf(parentA, cap);
         parentB = Arrays.copyOf(parentB, cap);
         parentT = Arrays.copyOf(parentT, cap);
+        parentNeuron = Arrays.copyOf(parentNeuron, cap);
       }
       if (!zFits) {
         int newCap = Math.max(needed, vCount + vCount / 2 + 16);
