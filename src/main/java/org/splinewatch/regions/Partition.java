@@ -14,6 +14,11 @@ import java.util.concurrent.Executor;
  * set through an existing vertex therefore reuses the vertex (no near-duplicates), concurrent lines produce
  * vertices of higher degree, and duplicate or zero neurons split nothing twice. A face whose signs are not two
  * contiguous runs is left unsplit and counted in {@link #inconsistentFaces()} (0 in every test).
+ *
+ * <p>Organisation (docs/regions-engine.md): the first layer's values are computed from the vertex coordinates, not
+ * stored; later layers' values are stored in 8-neuron blocks; the next layer's values come from a product with the
+ * weights only at the vertices that existed when the layer started, and at the vertices the layer created from the
+ * two ends of the split edge plus a correction for the few neurons that change sign along it.
  */
 public final class Partition {
   /** Relative zero threshold τ of regions.md §3.4 rule 2. */
@@ -66,8 +71,9 @@ public final class Partition {
 
   /**
    * As {@link #compute(PiecewiseLinearNet, Plane, int)}, with the per-layer product of vertex values and weights
-   * (the dominant cost, {@code V·n_{l−1}·n_l}) split by vertex rows into {@code parts} tasks on {@code pool}. The
-   * result is identical to the single-threaded one: each row is computed by the same loop.
+   * ({@code V_start·n_{l−1}·n_l}, for the vertices that existed when the layer started) split by vertex rows into
+   * {@code parts} tasks on {@code pool}. The result is identical to the single-threaded one: each row is computed by
+   * the same loop.
    */
   public static Partition compute(PiecewiseLinearNet net, Plane plane, int maxRegions,
       Executor pool, int parts) {
