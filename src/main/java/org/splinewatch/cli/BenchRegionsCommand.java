@@ -1,41 +1,89 @@
 package org.splinewatch.cli;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.Callable;
+import java.util.function.IntFunction;
 import java.util.stream.Stream;
+import org.splinewatch.regions.Layer;
 import org.splinewatch.regions.NpzModel;
 import org.splinewatch.regions.Partition;
+import org.splinewatch.regions.PiecewiseLinearNet;
+import org.splinewatch.regions.Plane;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /**
- * Region-engine benchmark: for each workload, the time per plane single-threaded, with two planes in parallel on two
- * threads (the workload's plane and the same plane with {@code u, v} swapped, which has the same partition mirrored),
- * and with one plane's vertex products split over two threads. Medians of {@code --repeat} runs after one warm-up,
- * measured side by side in one process; region counts printed beside the times.
+ * Region-engine benchmark. For each workload: the first run in the process (cold: class loading and JIT compilation
+ * included, reported on its own), then single-threaded runs until the time per plane is steady (the median of the
+ * last {@value #WINDOW} runs differs by less than {@code --stable} from that of the {@value #WINDOW} before, after at
+ * least {@code --min-warmup-seconds}; or {@code --max-warmup} runs or {@code --warmup-seconds} are spent, whichever
+ * comes first; the table says which), then {@code --repeat}
+ * timed runs per mode: one thread, two planes in parallel on two threads (the workload's plane and the same plane
+ * with {@code u, v} swapped, which has the same partition mirrored), and one plane's vertex products split over two
+ * threads. Medians, measured side by side in one process; region counts beside the times; the CPU model and core
+ * count in the header. {@code --threads 1} measures the single-thread column only. {@code --scaling} times generated
+ * networks of growing width and depth instead and fits the exponents of time and regions (docs/regions-engine.md).
  */
 @Command(name = "bench-regions", mixinStandardHelpOptions = true,
-    description = "Time the exact region engine on benchmark workloads: 1 thread, 2 planes on 2 threads, 1 plane on 2"
-        + " threads.")
+    description = "Time the exact region engine on benchmark workloads: first (cold) run, then warm steady state with"
+        + " 1 thread, 2 planes on 2 threads, 1 plane on 2 threads.")
 final class BenchRegionsCommand implements Callable<Integer> {
+  /** Runs whose median is watched for steadiness. */
+  static final int WINDOW = 5;
+
   @Parameters(arity = "0..*", paramLabel = "MODEL.npz",
       description = "workloads (default: every .npz in --dir, smallest first)")
   List<Path> models = new ArrayList<>();
   @Option(names = "--dir", description = "workload directory (default ${DEFAULT-VALUE})")
   Path dir = Path.of("../shared/benchmarks/regions");
-  @Option(names = "--repeat", description = "timed repetitions per mode (default ${DEFAULT-VALUE})")
-  int repeat = 3;
+  @Option(names = "--repeat", description = "timed repetitions per mode after the warm-up, at least (default"
+      + " ${DEFAULT-VALUE})")
+  int repeat = 5;
+  @Option(names = "--measure-seconds", description = "keep repeating a mode until this long has passed (short"
+      + " workloads get more runs; default ${DEFAULT-VALUE})")
+  double measureSeconds = 1;
+  @Option(names = "--threads", description = "1: the single-thread column only; 2: also the two-thread columns"
+      + " (default ${DEFAULT-VALUE})")
+  int threads = 2;
+  @Option(names = "--stable", description = "warm-up ends when the median of the last " + WINDOW + " runs differs by"
+      + " less than this fraction from that of the " + WINDOW + " before (default ${DEFAULT-VALUE})")
+  double stable = 0.02;
+  @Option(names = "--max-warmup", description = "at most this many warm-up runs per workload (default ${DEFAULT-VALUE})")
+  int maxWarmup = 1_000_000;
+  @Option(names = "--warmup-seconds", description = "at most this long warming up per workload (default"
+      + " ${DEFAULT-VALUE})")
+  double warmupSeconds = 20;
+  @Option(names = "--min-warmup-seconds", description = "warm up at least this long (default ${DEFAULT-VALUE})")
+  double minWarmupSeconds = 2;
+  @Option(names = "--scaling", description = "time generated networks (2 -> width^depth -> 10, one fixed plane)"
+      + " across --widths and --depths and fit the exponents, instead of the workloads")
+  boolean scaling;
+  @Option(names = "--widths", split = ",", description = "widths for --scaling (default 32,64,128,256)")
+  int[] widths = {32, 64, 128, 256};
+  @Option(names = "--depths", split = ",", description = "depths for --scaling (default 1,2,3,4)")
+  int[] depths = {1, 2, 3, 4};
 
   @Override
   public Integer call() throws Exception {
+    if (threads < 1 || threads > 2 || repeat < 1 || maxWarmup < WINDOW || !(stable > 0) || !(warmupSeconds > 0)
+        || !(measureSeconds >= 0)) {
+      System.err.println("error: expected --threads 1 or 2, --repeat ≥ 1, --max-warmup ≥ " + WINDOW
+          + ", --stable > 0, --warmup-seconds > 0 and --measure-seconds ≥ 0");
+      return 1;
+    }
+    if (scaling) {
+      return scaling();
+    }
     if (models.isEmpty()) {
       if (!Files.isDirectory(dir)) {
         System.err.println("error: workload directory " + dir + " not found; pass --dir DIR or MODEL.npz files");
@@ -46,11 +94,14 @@ final class BenchRegionsCommand implements Callable<Integer> {
             .toList();
       }
     }
-    System.out.printf("bench-regions: %d cores, max heap %d MiB, median of %d after a warm-up%n",
-        Runtime.getRuntime().availableProcessors(), Runtime.getRuntime().maxMemory() >> 20, repeat);
-    System.out.printf("%-14s %8s %10s %16s %16s %9s %9s%n", "workload", "regions", "1 thread", "2 planes/2 thr",
-        "1 plane/2 thr", "speedup2p", "speedup1p");
-    ExecutorService pool = Executors.newFixedThreadPool(2);
+    header();
+    if (threads == 1) {
+      System.out.printf("%-14s %8s %11s %11s %13s%n", "workload", "regions", "first run", "1 thread", "warm-up");
+    } else {
+      System.out.printf("%-14s %8s %11s %11s %13s %15s %15s %9s %9s%n", "workload", "regions", "first run",
+          "1 thread", "warm-up", "2 planes/2 thr", "1 plane/2 thr", "speedup2p", "speedup1p");
+    }
+    ExecutorService pool = threads > 1 ? Executors.newFixedThreadPool(2) : null;
     try {
       for (Path model : models) {
         NpzModel m;
@@ -60,43 +111,213 @@ final class BenchRegionsCommand implements Callable<Integer> {
           System.err.println("error: " + e.getMessage());
           return 1;
         }
+        String name = model.getFileName().toString().replace(".npz", "");
+        Partition.Workspace ws = new Partition.Workspace();
+        long t0 = System.nanoTime();
+        int regions = Partition.compute(m.net(), m.plane()).regionCount();
+        double first = (System.nanoTime() - t0) / 1e9;
+        Runnable one = () -> Partition.compute(m.net(), m.plane(), Partition.DEFAULT_MAX_REGIONS, null, 1, ws);
+        Warmup w = warmUp(one);
+        double single = median(one);
+        if (pool == null) {
+          System.out.printf(Locale.ROOT, "%-14s %8d %8.3f ms %8.3f ms %13s%n", name, regions, first * 1e3,
+              single * 1e3, w);
+          continue;
+        }
         NpzModel mirrored = m.withPlaneAxesSwapped();
-        int regions = Partition.compute(m.net(), m.plane()).regionCount(); // warm-up
-        double single = median(() -> Partition.compute(m.net(), m.plane()));
+        Partition.Workspace ws2 = new Partition.Workspace();
         double twoPlanes = median(() -> {
-          var a = CompletableFuture.supplyAsync(() -> Partition.compute(m.net(), m.plane()), pool);
-          var b = CompletableFuture.supplyAsync(() -> Partition.compute(mirrored.net(), mirrored.plane()), pool);
+          var a = CompletableFuture.supplyAsync(
+              () -> Partition.compute(m.net(), m.plane(), Partition.DEFAULT_MAX_REGIONS, null, 1, ws), pool);
+          var b = CompletableFuture.supplyAsync(() -> Partition.compute(mirrored.net(), mirrored.plane(),
+              Partition.DEFAULT_MAX_REGIONS, null, 1, ws2), pool);
           if (a.join().regionCount() != b.join().regionCount()) {
             throw new IllegalStateException("mirrored plane has a different region count");
           }
         }) / 2;
-        double rowSplit = median(() -> Partition.compute(m.net(), m.plane(), Partition.DEFAULT_MAX_REGIONS, pool, 2));
-        System.out.printf("%-14s %8d %8.1f ms %13.1f ms %13.1f ms %8.2fx %8.2fx%n",
-            model.getFileName().toString().replace(".npz", ""), regions, single * 1e3, twoPlanes * 1e3,
-            rowSplit * 1e3, single / twoPlanes, single / rowSplit);
+        double rowSplit = median(
+            () -> Partition.compute(m.net(), m.plane(), Partition.DEFAULT_MAX_REGIONS, pool, 2, ws));
+        System.out.printf(Locale.ROOT, "%-14s %8d %8.3f ms %8.3f ms %13s %12.3f ms %12.3f ms %8.2fx %8.2fx%n", name,
+            regions, first * 1e3, single * 1e3, w, twoPlanes * 1e3, rowSplit * 1e3, single / twoPlanes,
+            single / rowSplit);
       }
     } finally {
-      pool.shutdownNow();
+      if (pool != null) {
+        pool.shutdownNow();
+      }
     }
-    System.out.println("2 planes/2 thr: wall time of two planes computed at once, divided by two (time per plane).");
+    System.out.println("first run: the workload's first computation in this process (the first workload's includes"
+        + " class loading and JIT compilation).");
+    System.out.println("1 thread: median of ≥ " + repeat + " runs (≥ " + measureSeconds + " s) after the warm-up; warm-up: runs until the median of"
+        + " the last " + WINDOW + " was within " + fmtPercent(stable) + " of the " + WINDOW + " before (steady), or"
+        + " the cap (capped).");
+    if (pool != null) {
+      System.out.println("2 planes/2 thr: wall time of two planes computed at once, divided by two (time per plane).");
+    }
     return 0;
   }
 
-  private double median(Runnable r) {
-    double[] t = new double[repeat];
-    for (int i = 0; i < repeat; i++) {
+  private void header() {
+    System.out.printf(Locale.ROOT, "bench-regions: %s, %d cores, max heap %d MiB, Java %s; times are medians%n",
+        cpuModel(), Runtime.getRuntime().availableProcessors(), Runtime.getRuntime().maxMemory() >> 20,
+        System.getProperty("java.version"));
+  }
+
+  /** Warm-up result: runs spent and whether the time was steady. */
+  record Warmup(int runs, boolean steady) {
+    @Override
+    public String toString() {
+      return runs + (steady ? " steady" : " capped");
+    }
+  }
+
+  /**
+   * Runs {@code r} until the median of the last {@link #WINDOW} run times differs by less than {@link #stable}
+   * (relative) from the median of the {@link #WINDOW} runs before them, and at least {@code --min-warmup-seconds}
+   * have passed (JIT compilation of the hot loops takes a while even when each run is short), or until the run or
+   * time cap.
+   */
+  Warmup warmUp(Runnable r) {
+    List<Double> times = new ArrayList<>();
+    long start = System.nanoTime();
+    while (times.size() < maxWarmup) {
       long t0 = System.nanoTime();
       r.run();
-      t[i] = (System.nanoTime() - t0) / 1e9;
+      times.add((System.nanoTime() - t0) / 1e9);
+      int n = times.size();
+      double elapsed = (System.nanoTime() - start) / 1e9;
+      if (n >= 2 * WINDOW && elapsed >= Math.min(minWarmupSeconds, warmupSeconds)) {
+        double last = medianOf(times.subList(n - WINDOW, n));
+        double before = medianOf(times.subList(n - 2 * WINDOW, n - WINDOW));
+        if (Math.abs(last - before) < stable * before) {
+          return new Warmup(n, true);
+        }
+      }
+      if (elapsed > warmupSeconds && n >= WINDOW) {
+        break;
+      }
     }
-    Arrays.sort(t);
-    return t[repeat / 2];
+    return new Warmup(times.size(), false);
+  }
+
+  private double median(Runnable r) {
+    List<Double> t = new ArrayList<>();
+    long start = System.nanoTime();
+    while (t.size() < repeat || ((System.nanoTime() - start) / 1e9 < measureSeconds && t.size() < 1_000_000)) {
+      long t0 = System.nanoTime();
+      r.run();
+      t.add((System.nanoTime() - t0) / 1e9);
+    }
+    return medianOf(t);
+  }
+
+  static double medianOf(List<Double> values) {
+    double[] a = values.stream().mapToDouble(Double::doubleValue).toArray();
+    Arrays.sort(a);
+    return a.length % 2 == 1 ? a[a.length / 2] : (a[a.length / 2 - 1] + a[a.length / 2]) / 2;
+  }
+
+  /**
+   * Time per plane of generated networks {@code 2 → width × depth → 10} (He weights, biases N(0, 0.01), fixed seed)
+   * on the plane {@code [−1,1]²}, and least-squares exponents of time and regions against width (at each depth) and
+   * against depth (at each width).
+   */
+  private int scaling() {
+    header();
+    System.out.printf("%-7s %-7s %9s %12s %13s%n", "width", "depth", "regions", "1 thread", "warm-up");
+    double[][] time = new double[widths.length][depths.length];
+    double[][] regs = new double[widths.length][depths.length];
+    for (int wi = 0; wi < widths.length; wi++) {
+      for (int di = 0; di < depths.length; di++) {
+        PiecewiseLinearNet net = generated(widths[wi], depths[di], 7L * widths[wi] + depths[di]);
+        Plane plane = Plane.explicit(new double[] {0, 0}, new double[] {1, 0}, new double[] {0, 1});
+        Partition.Workspace ws = new Partition.Workspace();
+        regs[wi][di] = Partition.compute(net, plane).regionCount();
+        Runnable one = () -> Partition.compute(net, plane, Partition.DEFAULT_MAX_REGIONS, null, 1, ws);
+        Warmup w = warmUp(one);
+        time[wi][di] = median(one);
+        System.out.printf(Locale.ROOT, "%-7d %-7d %9d %9.3f ms %13s%n", widths[wi], depths[di], (int) regs[wi][di],
+            time[wi][di] * 1e3, w);
+      }
+    }
+    System.out.println("fitted exponents (least squares on logs):");
+    for (int di = 0; di < depths.length && widths.length > 1; di++) {
+      int d = di;
+      System.out.printf(Locale.ROOT, "  depth %d: time ∝ width^%.2f, regions ∝ width^%.2f%n", depths[di],
+          slope(widths, wi -> time[wi][d]), slope(widths, wi -> regs[wi][d]));
+    }
+    for (int wi = 0; wi < widths.length && depths.length > 1; wi++) {
+      double[] t = time[wi];
+      double[] r = regs[wi];
+      System.out.printf(Locale.ROOT, "  width %d: time ∝ depth^%.2f, regions ∝ depth^%.2f%n", widths[wi],
+          slope(depths, di -> t[di]), slope(depths, di -> r[di]));
+    }
+    System.out.println("expected for a fixed input plane: regions ∝ neurons² (width² at fixed depth, depth² at fixed"
+        + " width); time ∝ regions × width (split passes) plus regions × width² (vertex products).");
+    return 0;
+  }
+
+  /** Least-squares slope of {@code log y} against {@code log x}. */
+  static double slope(int[] x, IntFunction<Double> y) {
+    int n = x.length;
+    double sx = 0;
+    double sy = 0;
+    double sxx = 0;
+    double sxy = 0;
+    for (int i = 0; i < n; i++) {
+      double lx = Math.log(x[i]);
+      double ly = Math.log(Math.max(1e-12, y.apply(i)));
+      sx += lx;
+      sy += ly;
+      sxx += lx * lx;
+      sxy += lx * ly;
+    }
+    return (n * sxy - sx * sy) / (n * sxx - sx * sx);
+  }
+
+  /** {@code 2 → width × depth → 10} with He-normal weights and N(0, 0.01) biases drawn from {@code seed}. */
+  static PiecewiseLinearNet generated(int width, int depth, long seed) {
+    java.util.Random r = new java.util.Random(seed);
+    List<Layer> layers = new ArrayList<>();
+    int in = 2;
+    for (int l = 0; l <= depth; l++) {
+      int out = l == depth ? 10 : width;
+      float[] w = new float[in * out];
+      float[] b = new float[out];
+      double sd = Math.sqrt(2.0 / in);
+      for (int i = 0; i < w.length; i++) {
+        w[i] = (float) (r.nextGaussian() * sd);
+      }
+      for (int i = 0; i < b.length; i++) {
+        b[i] = (float) (r.nextGaussian() * 0.01);
+      }
+      layers.add(new Layer.Dense(in, out, w, b));
+      if (l < depth) {
+        layers.add(Layer.Activation.relu());
+      }
+      in = out;
+    }
+    return new PiecewiseLinearNet(2, layers);
+  }
+
+  /** The CPU model from {@code /proc/cpuinfo}, else the architecture. */
+  static String cpuModel() {
+    try (Stream<String> lines = Files.lines(Path.of("/proc/cpuinfo"))) {
+      return lines.filter(l -> l.startsWith("model name")).map(l -> l.substring(l.indexOf(':') + 1).trim())
+          .findFirst().orElse(System.getProperty("os.arch"));
+    } catch (IOException | RuntimeException e) {
+      return System.getProperty("os.arch");
+    }
+  }
+
+  private static String fmtPercent(double f) {
+    return String.format(Locale.ROOT, "%.3g %%", f * 100);
   }
 
   private static long size(Path p) {
     try {
       return Files.size(p);
-    } catch (java.io.IOException e) {
+    } catch (IOException e) {
       return Long.MAX_VALUE;
     }
   }

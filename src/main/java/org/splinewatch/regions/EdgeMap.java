@@ -30,6 +30,24 @@ final class EdgeMap {
     return size;
   }
 
+  /**
+   * The value stored for the edge; when there is none, stores {@code ifAbsent} and returns {@code -1 - ifAbsent}
+   * (negative): one probe instead of a {@link #get} and a {@link #put}.
+   */
+  int getOrPut(long key, int ifAbsent) {
+    if (2 * (size + 1) > keys.length) {
+      grow();
+    }
+    int i = slot(key);
+    if (keys[i] == key) {
+      return values[i];
+    }
+    keys[i] = key;
+    values[i] = ifAbsent;
+    used[size++] = i;
+    return -1 - ifAbsent;
+  }
+
   /** Value stored for the edge, or -1. */
   int get(long key) {
     int i = slot(key);

@@ -1,6 +1,7 @@
 package org.splinewatch.regions;
 
 import java.util.Arrays;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 
 /**
@@ -13,6 +14,11 @@ import java.util.concurrent.Executor;
  * set through an existing vertex therefore reuses the vertex (no near-duplicates), concurrent lines produce
  * vertices of higher degree, and duplicate or zero neurons split nothing twice. A face whose signs are not two
  * contiguous runs is left unsplit and counted in {@link #inconsistentFaces()} (0 in every test).
+ *
+ * <p>Organisation (docs/regions-engine.md): the first layer's values are computed from the vertex coordinates, not
+ * stored; later layers' values are stored in 8-neuron blocks; the next layer's values come from a product with the
+ * weights only at the vertices that existed when the layer started, and at the vertices the layer created from the
+ * two ends of the split edge plus a correction for the few neurons that change sign along it.
  */
 public final class Partition {
   /** Relative zero threshold τ of regions.md §3.4 rule 2. */
@@ -65,8 +71,9 @@ public final class Partition {
 
   /**
    * As {@link #compute(PiecewiseLinearNet, Plane, int)}, with the per-layer product of vertex values and weights
-   * (the dominant cost, {@code V·n_{l−1}·n_l}) split by vertex rows into {@code parts} tasks on {@code pool}. The
-   * result is identical to the single-threaded one: each row is computed by the same loop.
+   * ({@code V_start·n_{l−1}·n_l}, for the vertices that existed when the layer started) split by vertex rows into
+   * {@code parts} tasks on {@code pool}. The result is identical to the single-threaded one: each row is computed by
+   * the same loop.
    */
   public static Partition compute(PiecewiseLinearNet net, Plane plane, int maxRegions,
       Executor pool, int parts) {
@@ -90,22 +97,66 @@ public final class Partition {
   }
 
   /**
-   * Reusable buffers for the vertex values, {@code V × width} float64 per layer: the engine's largest arrays (about
-   * 250 MB for 120,000 vertices of a 256-wide layer). Without one, every computation grows them by copies from
-   * scratch; the live region analyzer computes a partition per plane per snapshot, and on a 784-256-256 network that
-   * was about 4 GB of 30–70 MB arrays per 600 training steps, each a humongous allocation that starts a G1 cycle,
-   * and a heap that keeps growing. A workspace keeps the largest buffers it has needed. One per thread: not
-   * thread-safe.
+   * Reusable buffers for the vertex values: the engine's largest arrays. A layer's values are stored in blocks of
+   * {@value #LANES} neurons ({@code V × 8} float64 each, vertex-major inside a block), so that one neuron's values over
+   * all vertices, read once per neuron, lie in consecutive cache lines instead of one page apart (a row-major
+   * {@code V × width} table made that read a cache and TLB miss per vertex, a third of the time on wide layers), while
+   * a new vertex's values are still 8 consecutive numbers per block. The live region analyzer computes a partition
+   * per plane per snapshot; without reuse, every computation grew its tables by copies from scratch (on a
+   * 784-256-256 network about 4 GB of 30–70 MB arrays per 600 training steps, each a humongous allocation that starts
+   * a G1 cycle). A workspace keeps the blocks of the current layer and of the previous one (the most held at once).
+   * One per thread: not thread-safe.
    */
   public static final class Workspace {
-    private double[] values = new double[0]; // the current layer's values at the vertices (the builder's z)
-    private double[] activated = new double[0]; // the previous layer's values after the activation
+    private double[][] current = new double[0][];
+    private double[][] spare = new double[0][];
 
     /** Bytes held. */
     public long bytes() {
-      return 8L * (values.length + activated.length);
+      long n = 0;
+      for (double[][] set : new double[][][] {current, spare}) {
+        for (double[] a : set) {
+          n += a == null ? 0 : a.length;
+        }
+      }
+      return 8L * n;
     }
   }
+
+  /**
+   * The most bytes the engine holds per vertex while computing a partition of {@code net} (vertex values, coordinates
+   * and bookkeeping; not the faces and patterns, which are per region): the first hidden layer's values are not stored
+   * (they are affine in the plane coordinates), every later layer's are, in 8-neuron blocks with half as many rows
+   * again as headroom, and at the step from one stored layer to the next both are held. For a region cap that fits a
+   * memory budget: about 2.5 vertices per region in general position (regions.md §3.6), plus
+   * {@link #patternBytesPerRegion}.
+   */
+  public static long bytesPerVertex(PiecewiseLinearNet net) {
+    long most = 0;
+    long previous = 0;
+    boolean first = true;
+    for (PiecewiseLinearNet.Block b : net.blocks()) {
+      long lanes = (b.outDim() + LANES - 1) / LANES * (long) LANES;
+      if (!b.hidden()) {
+        most = Math.max(most, previous + b.outDim()); // the head's outputs, kept by the result
+        break;
+      }
+      if (!first) {
+        most = Math.max(most, previous + lanes);
+        previous = lanes;
+      }
+      first = false;
+    }
+    return 8 * most * 3 / 2 + 8 * 5; // values with headroom; x, y, the current neuron's value, t, parents and sign
+  }
+
+  /** Bytes per region of the activation patterns (one bit per hidden neuron) and the face's vertex cycle. */
+  public static long patternBytesPerRegion(PiecewiseLinearNet net) {
+    return 8L * Math.max(1, (net.hiddenNeurons() + 63) / 64) + 16 + 4 * 6;
+  }
+
+  /** Neurons per block of stored vertex values. */
+  static final int LANES = 8;
 
   public PiecewiseLinearNet net() {
     return net;
@@ -186,6 +237,9 @@ public final class Partition {
 
   /** Mutable state of one computation. */
   private static final class Builder {
+    /** Rows per chunk when one layer's values become the next layer's (the temporary buffers are this tall). */
+    private static final int CHUNK = 64;
+
     final PiecewiseLinearNet net;
     final Plane plane;
     final int maxRegions;
@@ -193,9 +247,23 @@ public final class Partition {
     double[] px = new double[64];
     double[] py = new double[64];
     byte[] sign = new byte[64];
-    double[] z; // vCap × width, current layer values
+    double[] col = new double[64]; // the current neuron's values at the vertices
+    // the edge each vertex of the current layer split, {a, b}, and where (t), for the vertices from layerStart on
+    int[] parentA = new int[64];
+    int[] parentB = new int[64];
+    int[] parentNeuron = new int[64]; // the neuron whose zero set made the vertex
+    double[] parentT = new double[64];
+    int layerStart;
+    // Stored layers: vCap × width row-major values of the current layer (the workspace's buffer). The first layer is
+    // not stored: its values are affine in the plane coordinates (c0 + x·cx + y·cy), computed where needed.
+    double[][] zb; // stored layers: ceil(width / 8) blocks of zCap × 8 values (Workspace)
+    int zCap;
+    boolean firstLayer;
+    double[] c0;
+    double[] cx;
+    double[] cy;
+    double[] maxAbs; // stored layers: per neuron, max |z| over the vertices so far (interpolation keeps it current)
     int width;
-    int vCap = 64;
     int[][] faces = new int[16][];
     long[] patterns;
     int fCount;
@@ -205,7 +273,7 @@ public final class Partition {
     boolean overflow;
     double[] outputs;
     int outputDim;
-    final EdgeMap splits = new EdgeMap(1024);
+    final EdgeMap splits = new EdgeMap(64); // grows with the splits of one neuron; small planes stay cheap
     int[] scratch = new int[64];
 
     final Executor pool;
@@ -236,27 +304,37 @@ public final class Partition {
       vCount = m;
       faces[0] = first;
       fCount = 1;
-      var hidden = net.hiddenBlocks();
-      regionsAfterLayer = new int[hidden.size()];
+      var blocks = net.blocks();
+      regionsAfterLayer = new int[net.hiddenBlocks().size()];
+      PiecewiseLinearNet.Block b0 = blocks.get(0);
+      if (!b0.hidden()) {
+        outputs = plane.firstBlockAffine(b0, planeCoordinates(), vCount, null); // a fresh array, kept by the result
+        outputDim = b0.outDim();
+        return;
+      }
+      double[][] f = plane.firstBlockCoefficients(b0);
+      c0 = f[0];
+      cx = f[1];
+      cy = f[2];
+      firstLayer = true;
       int bitBase = 0;
-      double[] h = null; // values after the previous activation, vCount × previous width
-      int layer = 0;
-      for (var block : net.blocks()) {
-        if (!block.hidden()) {
-          // a fresh array, kept by the result: every block has at least one affine op (PiecewiseLinearNet.compile)
-          outputs = affineAtVertices(block, h, null);
-          outputDim = block.outDim();
-          break;
-        }
+      for (int layer = 0; layer < blocks.size(); layer++) {
+        PiecewiseLinearNet.Block block = blocks.get(layer);
         width = block.outDim();
-        vCap = Math.max(vCount + vCount / 2 + 16, 64);
-        if (ws.values.length < vCap * width) {
-          ws.values = new double[vCap * width];
+        if (!firstLayer) {
+          maxAbs = new double[zb.length * LANES];
+          for (int bb = 0; bb < zb.length; bb++) {
+            double[] arr = zb[bb];
+            int o = bb * LANES;
+            for (int v = 0; v < vCount; v++) {
+              for (int l = 0; l < LANES; l++) {
+                maxAbs[o + l] = Math.max(maxAbs[o + l], Math.abs(arr[v * LANES + l]));
+              }
+            }
+          }
         }
-        z = ws.values; // rows beyond vCount are written before they are read (splitEdge)
-        // the layer's pre-activations go straight into the reused buffer (h, its input, is another buffer)
-        affineAtVertices(block, h, z);
-        ensureVertices(vCap);
+        ensureVertices(Math.max(vCount + vCount / 2 + 16, 64));
+        layerStart = vCount;
         for (int j = 0; j < width && !overflow; j++) {
           splitByNeuron(j, bitBase + j);
         }
@@ -264,43 +342,339 @@ public final class Partition {
         if (overflow) {
           return;
         }
-        if (ws.activated.length < vCount * width) {
-          ws.activated = new double[(vCount + vCount / 4) * width]; // headroom: region counts grow in training
-        }
-        h = ws.activated;
-        System.arraycopy(z, 0, h, 0, vCount * width);
-        block.activate(h, vCount * width);
         bitBase += width;
-        layer++;
+        PiecewiseLinearNet.Block next = layer + 1 < blocks.size() ? blocks.get(layer + 1) : null;
+        if (next == null) {
+          return; // the network ends with an activation: no head
+        }
+        if (!next.hidden()) {
+          outputs = headOutputs(block, next);
+          outputDim = next.outDim();
+          return;
+        }
+        double[][] previous = zb;
+        zb = advance(block, next);
+        zCap = Math.max(vCount + vCount / 2 + 16, 64); // what advance sized the blocks for (reused ones may be larger)
+        ws.spare = previous == null ? ws.spare : previous;
+        ws.current = zb;
+        firstLayer = false;
       }
     }
 
-    /**
-     * A block's affine chain at the vertices, written into {@code into} when it is large enough (else a new array):
-     * the first block through the plane chart, the others from {@code h}, the previous layer's activated values.
-     */
-    private double[] affineAtVertices(PiecewiseLinearNet.Block block, double[] h, double[] into) {
-      return block == net.blocks().get(0) ? pullBack(block, into) : block.affine(h, vCount, pool, parts, into);
-    }
-
-    /** First block's affine chain at the vertices, through the plane chart (exact, float64). */
-    private double[] pullBack(PiecewiseLinearNet.Block block, double[] into) {
+    private double[] planeCoordinates() {
       double[] st = new double[2 * vCount];
       for (int v = 0; v < vCount; v++) {
         st[2 * v] = px[v];
         st[2 * v + 1] = py[v];
       }
-      return plane.firstBlockAffine(block, st, vCount, into);
+      return st;
+    }
+
+    /**
+     * The next block's pre-activations at the vertices: the current layer's values (stored, or computed from the plane
+     * coordinates for the first layer), activated and put through {@code next}'s affine chain, {@value #CHUNK} rows at
+     * a time, into new blocks (the workspace's spare ones when large enough) with room for half as many vertices
+     * again.
+     */
+    private double[][] advance(PiecewiseLinearNet.Block cur, PiecewiseLinearNet.Block next) {
+      int nOut = next.outDim();
+      int rows = vCount;
+      long cap = (long) Math.max(rows + rows / 2 + 16, 64) * LANES; // zCap in run()
+      if (cap > Integer.MAX_VALUE - 16) {
+        throw new OutOfMemoryError(rows + " vertices exceed the largest Java array");
+      }
+      int nb = (nOut + LANES - 1) / LANES;
+      double[][] out = new double[nb][];
+      double[][] spare = ws.spare;
+      for (int i = 0; i < nb; i++) {
+        out[i] = i < spare.length && spare[i] != null && spare[i].length >= cap && spare[i] != (zb == null ? null
+            : i < zb.length ? zb[i] : null) ? spare[i] : new double[(int) cap];
+      }
+      ws.spare = new double[0][]; // handed over (or too small): the current layer's blocks become the spare ones
+      transform(cur, next, out, null);
+      return out;
+    }
+
+    /** Head outputs at the vertices, {@code V × outDim} row-major (a fresh array, kept by the result). */
+    private double[] headOutputs(PiecewiseLinearNet.Block cur, PiecewiseLinearNet.Block head) {
+      double[] flat = new double[vCount * head.outDim()];
+      transform(cur, head, null, flat);
+      return flat;
+    }
+
+    /** Rows of {@link #advance} into {@code blocks}, or into the row-major {@code flat}; split over the pool. */
+    private void transform(PiecewiseLinearNet.Block cur, PiecewiseLinearNet.Block next, double[][] blocks,
+        double[] flat) {
+      AffineOp.DenseOp dense = next.ops().size() == 1 && next.ops().get(0) instanceof AffineOp.DenseOp d ? d : null;
+      int rows = dense != null ? layerStart : vCount;
+      transformOld(cur, next, rows, blocks, flat);
+      if (dense != null) {
+        interpolateNew(cur, dense, blocks, flat);
+      }
+    }
+
+    /** The product for rows {@code 0..rows}, split over the pool. */
+    private void transformOld(PiecewiseLinearNet.Block cur, PiecewiseLinearNet.Block next, int rows,
+        double[][] blocks, double[] flat) {
+      if (pool == null || parts <= 1 || rows < CHUNK * parts) {
+        transformRows(cur, next, 0, rows, blocks, flat);
+        return;
+      }
+      CompletableFuture<?>[] futures = new CompletableFuture<?>[parts];
+      for (int p = 0; p < parts; p++) {
+        int from = (int) ((long) rows * p / parts);
+        int to = (int) ((long) rows * (p + 1) / parts);
+        futures[p] = CompletableFuture.runAsync(() -> transformRows(cur, next, from, to, blocks, flat), pool);
+      }
+      CompletableFuture.allOf(futures).join();
+    }
+
+    /**
+     * The next layer's values at the vertices this layer created, in the order they were created, each from the values
+     * at the two ends of the edge it split instead of a product with {@code W}: along an edge of a face every earlier
+     * neuron has one sign, so this layer's pre-activation {@code z} is affine on the edge and its activation {@code h}
+     * is affine except at the zero of each neuron {@code q} whose signs at the ends are strictly opposite. Hence
+     * {@code h_w = (1−t)·h_a + t·h_b + Σ_q Δ_q e_q} with {@code Δ_q = f(z_w,q) − (1−t)·f(z_a,q) − t·f(z_b,q)} over
+     * those neurons only (one or a few), and the next layer's values follow as
+     * {@code y_w = (1−t)·y_a + t·y_b + Σ_q Δ_q·W_q}: {@code O(n_l + k·n_{l+1})} per vertex instead of
+     * {@code O(n_l·n_{l+1})}. Exact in real arithmetic; in floating point it differs from the product at rounding level,
+     * like the interpolated values themselves (regions.md §3.4 rule 7).
+     */
+    private void interpolateNew(PiecewiseLinearNet.Block cur, AffineOp.DenseOp dense, double[][] blocks,
+        double[] flat) {
+      int nIn = cur.outDim();
+      int nOut = dense.outDim();
+      double slope = cur.activation().negativeSlope();
+      int first = layerStart;
+      int count = vCount - first;
+      if (count <= 0) {
+        return;
+      }
+      // 1. the corrections (v, q, Δ), only for q ≥ the neuron that made v: the edge it split bounded faces of one
+      //    sign for every earlier neuron (up to the zero tolerance), so none of those changes sign along it. Swept
+      //    block by block for stored layers (each block's rows are one array, so the
+      //    random parent rows stay within a few MB), then ordered by vertex, and by neuron within a vertex
+      Corrections cs = new Corrections(count);
+      if (firstLayer) {
+        for (int v = first; v < vCount; v++) {
+          double xa = px[parentA[v]];
+          double ya = py[parentA[v]];
+          double xb = px[parentB[v]];
+          double yb = py[parentB[v]];
+          double xw = px[v];
+          double yw = py[v];
+          for (int q = parentNeuron[v]; q < nIn; q++) {
+            double za = c0[q] + xa * cx[q] + ya * cy[q];
+            double zb = c0[q] + xb * cx[q] + yb * cy[q];
+            if (za * zb < 0) {
+              cs.add(v - first, q, delta(za, zb, c0[q] + xw * cx[q] + yw * cy[q], parentT[v], slope));
+            }
+          }
+        }
+      } else {
+        for (int bb = 0; bb < zb.length; bb++) {
+          double[] arr = zb[bb];
+          int q0 = bb * LANES;
+          int cnt = Math.min(LANES, nIn - q0);
+          for (int v = first; v < vCount; v++) {
+            int from = parentNeuron[v] - q0;
+            if (from >= cnt) {
+              continue;
+            }
+            int a8 = parentA[v] * LANES;
+            int b8 = parentB[v] * LANES;
+            for (int l = Math.max(0, from); l < cnt; l++) {
+              double za = arr[a8 + l];
+              double zb = arr[b8 + l];
+              if (za * zb < 0) {
+                cs.add(v - first, q0 + l, delta(za, zb, arr[v * LANES + l], parentT[v], slope));
+              }
+            }
+          }
+        }
+      }
+      cs.sortByVertex();
+      // 2. y_w = (1−t)·y_a + t·y_b + Σ Δ_q·W_q, in creation order (parents first), one block of outputs at a time
+      double[] w = dense.w();
+      int[] start = cs.start;
+      int[] qs = cs.sortedQ;
+      double[] ds = cs.sortedDelta;
+      if (flat != null) {
+        for (int v = first; v < vCount; v++) {
+          int ra = parentA[v] * nOut;
+          int rb = parentB[v] * nOut;
+          int rw = v * nOut;
+          double t = parentT[v];
+          for (int j = 0; j < nOut; j++) {
+            flat[rw + j] = flat[ra + j] + t * (flat[rb + j] - flat[ra + j]);
+          }
+          for (int e = start[v - first]; e < start[v - first + 1]; e++) {
+            double d = ds[e];
+            int wq = qs[e] * nOut;
+            for (int j = 0; j < nOut; j++) {
+              flat[rw + j] += d * w[wq + j];
+            }
+          }
+        }
+        return;
+      }
+      for (int bb = 0; bb < blocks.length; bb++) {
+        double[] arr = blocks[bb];
+        int q0 = bb * LANES;
+        int cnt = Math.min(LANES, nOut - q0);
+        for (int v = first; v < vCount; v++) {
+          int a8 = parentA[v] * LANES;
+          int b8 = parentB[v] * LANES;
+          int w8 = v * LANES;
+          double t = parentT[v];
+          for (int l = 0; l < LANES; l++) {
+            arr[w8 + l] = arr[a8 + l] + t * (arr[b8 + l] - arr[a8 + l]);
+          }
+          for (int e = start[v - first]; e < start[v - first + 1]; e++) {
+            double d = ds[e];
+            int wq = qs[e] * nOut + q0;
+            for (int l = 0; l < cnt; l++) {
+              arr[w8 + l] += d * w[wq + l];
+            }
+          }
+        }
+      }
+    }
+
+    /** {@code Δ = f(z_w) − ((1−t)·f(z_a) + t·f(z_b))} for the activation {@code f} with this negative slope. */
+    private static double delta(double za, double zb, double zw, double t, double slope) {
+      double fa = za > 0 ? za : za * slope;
+      double fb = zb > 0 ? zb : zb * slope;
+      double fw = zw > 0 ? zw : zw * slope;
+      return fw - (fa + t * (fb - fa));
+    }
+
+    /** Corrections {@code (vertex, neuron, Δ)} of {@link #interpolateNew}, then ordered by vertex (stable). */
+    private static final class Corrections {
+      final int vertices;
+      int size;
+      int[] v = new int[64];
+      int[] q = new int[64];
+      double[] d = new double[64];
+      int[] start;
+      int[] sortedQ;
+      double[] sortedDelta;
+
+      Corrections(int vertices) {
+        this.vertices = vertices;
+      }
+
+      void add(int vertex, int neuron, double delta) {
+        if (delta == 0) {
+          return;
+        }
+        if (size == v.length) {
+          v = Arrays.copyOf(v, 2 * size);
+          q = Arrays.copyOf(q, 2 * size);
+          d = Arrays.copyOf(d, 2 * size);
+        }
+        v[size] = vertex;
+        q[size] = neuron;
+        d[size] = delta;
+        size++;
+      }
+
+      /** Counting sort by vertex; entries of one vertex keep their order (ascending neuron, as they were added). */
+      void sortByVertex() {
+        start = new int[vertices + 1];
+        for (int i = 0; i < size; i++) {
+          start[v[i] + 1]++;
+        }
+        for (int k = 0; k < vertices; k++) {
+          start[k + 1] += start[k];
+        }
+        int[] next = Arrays.copyOf(start, vertices);
+        sortedQ = new int[size];
+        sortedDelta = new double[size];
+        for (int i = 0; i < size; i++) {
+          int at = next[v[i]]++;
+          sortedQ[at] = q[i];
+          sortedDelta[at] = d[i];
+        }
+      }
+    }
+
+    /** Rows {@code from..to} of {@link #transform}, {@value #CHUNK} at a time. */
+    private void transformRows(PiecewiseLinearNet.Block cur, PiecewiseLinearNet.Block next, int from, int to,
+        double[][] blocks, double[] flat) {
+      int nIn = cur.outDim();
+      int nOut = next.outDim();
+      double[] in = new double[Math.min(CHUNK, to - from) * nIn];
+      double[] res = new double[Math.min(CHUNK, to - from) * nOut];
+      for (int r0 = from; r0 < to; r0 += CHUNK) {
+        int r1 = Math.min(to, r0 + CHUNK);
+        int n = r1 - r0;
+        if (firstLayer) {
+          for (int r = r0; r < r1; r++) {
+            double x = px[r];
+            double y = py[r];
+            int o = (r - r0) * nIn;
+            for (int j = 0; j < nIn; j++) {
+              in[o + j] = c0[j] + x * cx[j] + y * cy[j];
+            }
+          }
+        } else {
+          for (int bb = 0; bb < zb.length; bb++) {
+            double[] arr = zb[bb];
+            int q0 = bb * LANES;
+            int cnt = Math.min(LANES, nIn - q0);
+            for (int r = r0; r < r1; r++) {
+              int o = (r - r0) * nIn + q0;
+              int src = r * LANES;
+              for (int l = 0; l < cnt; l++) {
+                in[o + l] = arr[src + l];
+              }
+            }
+          }
+        }
+        cur.activate(in, n * nIn);
+        double[] y = next.affine(in, n, res);
+        if (flat != null) {
+          System.arraycopy(y, 0, flat, r0 * nOut, n * nOut);
+          continue;
+        }
+        for (int bb = 0; bb < blocks.length; bb++) {
+          double[] arr = blocks[bb];
+          int q0 = bb * LANES;
+          int cnt = Math.min(LANES, nOut - q0);
+          for (int r = r0; r < r1; r++) {
+            int o = (r - r0) * nOut + q0;
+            int dst = r * LANES;
+            for (int l = 0; l < LANES; l++) {
+              arr[dst + l] = l < cnt ? y[o + l] : 0; // lanes past the width stay 0 (interpolation keeps them 0)
+            }
+          }
+        }
+      }
     }
 
     private void splitByNeuron(int j, int bit) {
-      double maxAbs = 0;
-      for (int v = 0; v < vCount; v++) {
-        maxAbs = Math.max(maxAbs, Math.abs(z[v * width + j]));
+      double max = 0;
+      if (firstLayer) {
+        double a0 = c0[j];
+        double ax = cx[j];
+        double ay = cy[j];
+        for (int v = 0; v < vCount; v++) {
+          double val = a0 + px[v] * ax + py[v] * ay;
+          col[v] = val;
+          max = Math.max(max, Math.abs(val));
+        }
+      } else {
+        max = maxAbs[j];
+        double[] arr = zb[j / LANES];
+        int l = j % LANES;
+        for (int v = 0; v < vCount; v++) {
+          col[v] = arr[v * LANES + l];
+        }
       }
-      double eps = TAU * Math.max(1, maxAbs);
+      double eps = TAU * Math.max(1, max);
       for (int v = 0; v < vCount; v++) {
-        double val = z[v * width + j];
+        double val = col[v];
         sign[v] = val > eps ? (byte) 1 : val < -eps ? (byte) -1 : (byte) 0;
       }
       splits.clear();
@@ -346,28 +720,41 @@ public final class Partition {
     /** The vertex where neuron {@code j} crosses zero on edge {@code (a,b)}, created once and shared by both faces. */
     private int splitEdge(int a, int b, int j) {
       long key = EdgeMap.key(a, b);
-      int w = splits.get(key);
-      if (w >= 0) {
-        return w;
+      int found = splits.getOrPut(key, vCount); // the new vertex below is vCount
+      if (found >= 0) {
+        return found;
       }
-      double za = z[a * width + j];
-      double zb = z[b * width + j];
-      double t = za / (za - zb);
+      double va = col[a];
+      double vb = col[b];
+      double t = va / (va - vb);
       t = Math.min(1 - 1e-12, Math.max(1e-12, t));
-      w = vCount;
+      int w = vCount;
       ensureVertices(vCount + 1);
       vCount++;
       px[w] = px[a] + t * (px[b] - px[a]);
+      parentA[w] = a;
+      parentB[w] = b;
+      parentT[w] = t;
+      parentNeuron[w] = j;
       py[w] = py[a] + t * (py[b] - py[a]);
-      int ra = a * width;
-      int rb = b * width;
-      int rw = w * width;
-      for (int q = 0; q < width; q++) {
-        z[rw + q] = z[ra + q] + t * (z[rb + q] - z[ra + q]);
+      if (!firstLayer) {
+        int a8 = a * LANES;
+        int b8 = b * LANES;
+        int w8 = w * LANES;
+        double[] mx = maxAbs;
+        for (int bb = 0; bb < zb.length; bb++) {
+          double[] arr = zb[bb];
+          int o = bb * LANES;
+          for (int l = 0; l < LANES; l++) {
+            double val = arr[a8 + l] + t * (arr[b8 + l] - arr[a8 + l]);
+            arr[w8 + l] = val;
+            mx[o + l] = Math.max(mx[o + l], Math.abs(val));
+          }
+        }
+        zb[j / LANES][w8 + j % LANES] = 0; // exact zero on the new vertex (regions.md §3.4 rule 4)
       }
-      z[rw + j] = 0; // exact zero on the new vertex (regions.md §3.4 rule 4)
+      col[w] = 0; // likewise for the first layer, whose values are not stored
       sign[w] = 0;
-      splits.put(key, w);
       return w;
     }
 
@@ -443,7 +830,7 @@ public final class Partition {
         faces[f] = Arrays.copyOf(c, mm);
         double mean = 0;
         for (int k = 0; k < mm; k++) {
-          mean += z[c[k] * width + j];
+          mean += col[c[k]];
         }
         if (mean > 0) {
           patterns[f * words + wordIndex] |= mask;
@@ -473,16 +860,31 @@ public final class Partition {
     }
 
     private void ensureVertices(int needed) {
-      if (needed <= px.length && (z == null || needed * width <= z.length)) {
+      boolean zFits = firstLayer || zb == null || needed <= zCap;
+      if (needed <= px.length && zFits) {
         return;
       }
       int cap = Math.max(needed, px.length + px.length / 2 + 16);
-      px = Arrays.copyOf(px, cap);
-      py = Arrays.copyOf(py, cap);
-      sign = Arrays.copyOf(sign, cap);
-      if (z != null && z.length < cap * width) {
-        z = Arrays.copyOf(z, cap * width);
-        ws.values = z;
+      if (cap > px.length) {
+        px = Arrays.copyOf(px, cap);
+        py = Arrays.copyOf(py, cap);
+        sign = Arrays.copyOf(sign, cap);
+        col = Arrays.copyOf(col, cap);
+        parentA = Arrays.copyOf(parentA, cap);
+        parentB = Arrays.copyOf(parentB, cap);
+        parentT = Arrays.copyOf(parentT, cap);
+        parentNeuron = Arrays.copyOf(parentNeuron, cap);
+      }
+      if (!zFits) {
+        int newCap = Math.max(needed, vCount + vCount / 2 + 16);
+        if ((long) newCap * LANES > Integer.MAX_VALUE - 16) {
+          throw new OutOfMemoryError(newCap + " vertices exceed the largest Java array");
+        }
+        for (int bb = 0; bb < zb.length; bb++) {
+          zb[bb] = Arrays.copyOf(zb[bb], newCap * LANES);
+        }
+        zCap = newCap;
+        ws.current = zb;
       }
     }
 

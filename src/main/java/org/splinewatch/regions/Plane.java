@@ -175,6 +175,28 @@ public final class Plane {
    * {@code rows·n} values, else into a new array; returns the array written.
    */
   double[] firstBlockAffine(PiecewiseLinearNet.Block block, double[] st, int rows, double[] into) {
+    double[][] f = firstBlockCoefficients(block);
+    double[] beta = f[0];
+    double[] dx = f[1];
+    double[] dy = f[2];
+    int n = block.outDim();
+    double[] out = into != null && into.length >= rows * n ? into : new double[rows * n];
+    for (int r = 0; r < rows; r++) {
+      double s = st[2 * r];
+      double t = st[2 * r + 1];
+      int o = r * n;
+      for (int j = 0; j < n; j++) {
+        out[o + j] = beta[j] + s * dx[j] + t * dy[j];
+      }
+    }
+    return out;
+  }
+
+  /**
+   * The first block's affine chain as a function of the plane coordinates: {@code {β, d_s, d_t}} with
+   * {@code z_j(s,t) = β_j + s·d_s[j] + t·d_t[j]} ({@link #firstBlockAffine} evaluates exactly this expression).
+   */
+  double[][] firstBlockCoefficients(PiecewiseLinearNet.Block block) {
     double[] beta = block.affine(origin, 1);
     int n = block.outDim();
     int d = origin.length;
@@ -183,16 +205,13 @@ public final class Plane {
     System.arraycopy(e2, 0, in, d, d);
     // third row zero: its image is the bias of the chain; subtracting it removes every bias exactly.
     double[] y = block.affine(in, 3);
-    double[] out = into != null && into.length >= rows * n ? into : new double[rows * n];
-    for (int r = 0; r < rows; r++) {
-      double s = st[2 * r];
-      double t = st[2 * r + 1];
-      int o = r * n;
-      for (int j = 0; j < n; j++) {
-        out[o + j] = beta[j] + s * (y[j] - y[2 * n + j]) + t * (y[n + j] - y[2 * n + j]);
-      }
+    double[] dx = new double[n];
+    double[] dy = new double[n];
+    for (int j = 0; j < n; j++) {
+      dx[j] = y[j] - y[2 * n + j];
+      dy[j] = y[n + j] - y[2 * n + j];
     }
-    return out;
+    return new double[][] {beta, dx, dy};
   }
 
   static double polygonArea(double[] xy) {
