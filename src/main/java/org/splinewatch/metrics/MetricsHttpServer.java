@@ -8,7 +8,6 @@ import static org.apache.pekko.http.javadsl.server.Directives.optionalHeaderValu
 import static org.apache.pekko.http.javadsl.server.Directives.path;
 import static org.apache.pekko.http.javadsl.server.Directives.pathSingleSlash;
 
-import com.typesafe.config.Config;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.net.BindException;
 import java.nio.charset.StandardCharsets;
@@ -87,12 +86,6 @@ public final class MetricsHttpServer {
         h = h.substring(1, h.length() - 1);
       }
       return h.endsWith(".") ? h.substring(0, h.length() - 1) : h;
-    }
-
-    /** From {@code splinewatch.metrics.allowed-hosts} and {@code advertise-host}, plus the bind host. */
-    public static AllowedHosts fromConfig(Config config, String bindHost) {
-      return of(config.getStringList("splinewatch.metrics.allowed-hosts"),
-          config.getString("splinewatch.metrics.advertise-host"), bindHost);
     }
 
     /** Loopback plus the configured names, the advertised host and the bind host (empty ones ignored). */
