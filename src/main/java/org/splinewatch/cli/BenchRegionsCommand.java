@@ -33,6 +33,9 @@ import picocli.CommandLine.Parameters;
  * threads. Medians, measured side by side in one process; region counts beside the times; the CPU model and core
  * count in the header. {@code --threads 1} measures the single-thread column only. {@code --scaling} times generated
  * networks of growing width and depth instead and fits the exponents of time and regions (docs/regions-engine.md).
+ *
+ * <p>Over 300 lines because it holds the warm-up rule, the cold and warm columns and the --scaling table of one
+ * benchmark.
  */
 @Command(name = "bench-regions", mixinStandardHelpOptions = true,
     description = "Time the exact region engine on benchmark workloads: first (cold) run, then warm steady state with"

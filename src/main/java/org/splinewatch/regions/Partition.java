@@ -19,6 +19,9 @@ import java.util.concurrent.Executor;
  * stored; later layers' values are stored in 8-neuron blocks; the next layer's values come from a product with the
  * weights only at the vertices that existed when the layer started, and at the vertices the layer created from the
  * two ends of the split edge plus a correction for the few neurons that change sign along it.
+ *
+ * <p>Long on purpose: one algorithm (regions.md §3) whose steps share the same vertex, edge and face arrays;
+ * splitting it would pass those arrays between classes on the hot path. docs/regions-engine.md explains its parts.
  */
 public final class Partition {
   /** Relative zero threshold τ of regions.md §3.4 rule 2. */

@@ -14,6 +14,9 @@ import java.util.concurrent.Executor;
  * otherwise it stays a per-feature affine operator in the next chain, which is case B written without folding.
  *
  * <p>Immutable and safe to share between threads.
+ *
+ * <p>Over 300 lines because it also compiles the layer list (dense, convolution, pooling, BatchNorm) into the affine
+ * blocks every analyzer uses.
  */
 public final class PiecewiseLinearNet {
 
