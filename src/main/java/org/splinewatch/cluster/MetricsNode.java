@@ -66,12 +66,20 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
   }
 
   /**
-   * A trainer starts streaming a run here. {@code trainer} receives {@link TrainerActor.Stop} (from alerts or the
-   * control endpoint) and is watched: if it goes away before {@link RunFinished}, the run is marked failed.
+   * A trainer starts streaming a run here. {@code trainer} receives {@link TrainerActor.Stop} (from the control
+   * endpoint), carrying {@code stopToken} (32 hex digits chosen by the trainer; null for a client that checks no
+   * token, such as an HTTP-ingested run living on this node) and is watched: if it goes away before
+   * {@link RunFinished}, the run is marked failed.
    */
   public record RegisterRun(String runId, Map<String, String> labels, Map<String, Object> config, int classes,
       AlertSettings alerts, ActorRef<TrainerActor.Command> trainer, ActorRef<AlertRaised> alertsTo,
-      ActorRef<Registered> replyTo) implements Command, CborSerializable {
+      ActorRef<Registered> replyTo, String stopToken) implements Command, CborSerializable {
+    /** Without a stop token. */
+    public RegisterRun(String runId, Map<String, String> labels, Map<String, Object> config, int classes,
+        AlertSettings alerts, ActorRef<TrainerActor.Command> trainer, ActorRef<AlertRaised> alertsTo,
+        ActorRef<Registered> replyTo) {
+      this(runId, labels, config, classes, alerts, trainer, alertsTo, replyTo, null);
+    }
   }
 
   /**
@@ -237,6 +245,9 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
     if (m.trainer() == null || m.alertsTo() == null) {
       return "registration without the trainer's addresses";
     }
+    if (m.stopToken() != null && !m.stopToken().matches("[0-9a-f]{32}")) {
+      return "registration with a stop token that is not 32 hex digits";
+    }
     var idProblem = RunIds.problem(m.runId());
     if (idProblem.isPresent()) {
       return idProblem.get();
@@ -343,7 +354,8 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
           "run-" + secret());
       runs.put(m.runId(), new Run(dir, metrics, m, token));
       getContext().watchWith(m.trainer(), new TrainerGone(m.runId()));
-      control.register(m.runId(), m.alerts(), reason -> m.trainer().tell(new TrainerActor.Stop(reason)));
+      control.register(m.runId(), m.alerts(),
+          reason -> m.trainer().tell(new TrainerActor.Stop(reason, m.stopToken())));
       m.replyTo().tell(new Registered(m.runId(), metrics, metricsUrl, null, token));
     } catch (RuntimeException e) {
       m.replyTo().tell(new Registered(m.runId(), null, metricsUrl, "the monitor cannot create " + dir + ": "

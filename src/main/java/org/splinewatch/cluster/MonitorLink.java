@@ -49,17 +49,21 @@ public final class MonitorLink {
 
   /**
    * Registers the run with the metrics node; the node's refusal is an {@link IllegalArgumentException}. The
-   * system's guardian (a run's guardian) receives the run's alerts and stop requests.
+   * system's guardian (a run's guardian) receives the run's alerts and stop requests through a {@link TrainerDoor},
+   * the stops only with the stop token this registration tells the metrics node.
    */
   public static MonitorLink register(ActorSystem<Object> system, ClusterSettings settings, String runId,
       Map<String, String> labels, Map<String, Object> config, int classes, AlertSettings alerts) {
     ActorRef<MetricsNode.Command> node = findMetricsNode(system, settings);
-    ActorRef<AlertRaised> alertsTo = system.narrow();
-    ActorRef<TrainerActor.Command> trainer = system.narrow();
+    // stops and alerts come through a door with an unguessable address; stops must carry the stop token
+    String stopToken = TrainerDoor.secret();
+    ActorRef<Object> door = TrainerDoor.open(system, stopToken, Rejections.unexported());
+    ActorRef<AlertRaised> alertsTo = door.narrow();
+    ActorRef<TrainerActor.Command> trainer = door.narrow();
     MetricsNode.Registered reply;
     try {
       reply = AskPattern.<MetricsNode.Command, MetricsNode.Registered>ask(node,
-          r -> new MetricsNode.RegisterRun(runId, labels, config, classes, alerts, trainer, alertsTo, r),
+          r -> new MetricsNode.RegisterRun(runId, labels, config, classes, alerts, trainer, alertsTo, r, stopToken),
           Duration.ofSeconds(30), system.scheduler()).toCompletableFuture().get(35, TimeUnit.SECONDS);
     } catch (Exception e) {
       throw new IllegalStateException("the monitor did not answer the registration of run " + runId + ": " + e, e);
