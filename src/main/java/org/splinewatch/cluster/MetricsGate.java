@@ -1,5 +1,7 @@
 package org.splinewatch.cluster;
 
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -27,12 +29,42 @@ final class MetricsGate {
   private MetricsGate() {
   }
 
-  static Behavior<MetricsActor.Command> create(Behavior<MetricsActor.Command> metrics, Rejections rejections) {
+  static Behavior<Object> create(Behavior<MetricsActor.Command> metrics, Rejections rejections) {
     return Behaviors.setup(ctx -> {
       ActorRef<MetricsActor.Command> inner = ctx.spawn(Behaviors.supervise(metrics)
           .onFailure(Exception.class, SupervisorStrategy.resume()), "metrics");
-      return Behaviors.receive(MetricsActor.Command.class)
-          .onAnyMessage(m -> {
+      String[] bound = new String[1]; // the run's publish token, once its publisher announced it
+      return Behaviors.receive(Object.class)
+          .onMessage(MetricsNode.PublishToken.class, t -> {
+            if (t.token() == null || !t.token().matches("[0-9a-f]{32}")) {
+              rejections.reject("metrics", "bad_token", "unknown", "PublishToken that is not 32 hex digits");
+            } else if (bound[0] == null) {
+              bound[0] = t.token();
+            } else if (!sameToken(bound[0], t.token())) {
+              rejections.reject("metrics", "bad_token", "unknown", "a second PublishToken for a run whose"
+                  + " publisher already announced its token");
+            }
+            return Behaviors.same();
+          })
+          .onMessage(MetricsNode.SignedPublish.class, p -> {
+            if (bound[0] == null || p.token() == null || !sameToken(bound[0], p.token())) {
+              rejections.reject("metrics", "bad_token", "unknown", "Publish without the run's publish token");
+              return Behaviors.same();
+            }
+            MetricsActor.Publish publish = new MetricsActor.Publish(p.samples());
+            Optional<String> problem = problem(publish);
+            if (problem.isPresent()) {
+              rejections.reject("metrics", reason(publish), "unknown", problem.get());
+            } else {
+              inner.tell(publish);
+            }
+            return Behaviors.same();
+          })
+          .onMessage(MetricsActor.Publish.class, p -> {
+            rejections.reject("metrics", "bad_token", "unknown", "Publish without the run's publish token");
+            return Behaviors.same();
+          })
+          .onMessage(MetricsActor.Command.class, m -> {
             Optional<String> problem = problem(m);
             if (problem.isPresent()) {
               String peer = m instanceof MetricsActor.Flush f && f.replyTo() != null
@@ -45,8 +77,17 @@ final class MetricsGate {
             }
             return Behaviors.same();
           })
+          .onAnyMessage(m -> {
+            rejections.reject("metrics", "bad_metrics_message", "unknown", "unknown message "
+                + m.getClass().getSimpleName());
+            return Behaviors.same();
+          })
           .build();
     });
+  }
+
+  private static boolean sameToken(String expected, String given) {
+    return MessageDigest.isEqual(expected.getBytes(StandardCharsets.UTF_8), given.getBytes(StandardCharsets.UTF_8));
   }
 
   /** The label of a refused message in {@code splinewatch_cluster_rejected_total{reason}}. */

@@ -35,6 +35,7 @@ import org.splinewatch.metrics.RunLog;
 import org.splinewatch.report.ReportWriter;
 import org.splinewatch.report.RunData;
 import org.splinewatch.snapshot.RunIds;
+import org.splinewatch.snapshot.Sample;
 import org.splinewatch.trainer.TrainerActor;
 import org.splinewatch.wire.CborSerializable;
 
@@ -96,6 +97,20 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
    */
   public record RunFinished(String runId, Map<String, Object> event, ActorRef<Done> replyTo, String token)
       implements Command, CborSerializable {
+  }
+
+  /**
+   * Samples for a run's metrics actor (its {@link MetricsGate}) with the run's publish token; a plain
+   * {@link MetricsActor.Publish} sent to the gate from outside is refused. {@link PublishSigner} sends these.
+   */
+  public record SignedPublish(List<Sample> samples, String token) implements CborSerializable {
+  }
+
+  /**
+   * The run's publisher tells the run's gate its publish token (32 hex digits) before it hands the gate's address
+   * to any analyzer node; the first one binds the run, a different one later is refused.
+   */
+  public record PublishToken(String token) implements CborSerializable {
   }
 
   private record TrainerGone(String runId) implements Command {
@@ -349,9 +364,10 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
       CollapseDetector detector = m.alerts() == null ? null : new CollapseDetector(m.alerts(), m.runId(), m.classes());
       ActorRef<Command> self = getContext().getSelf();
       String token = secret();
-      ActorRef<MetricsActor.Command> metrics = getContext().spawn(MetricsGate.create(MetricsActor.create(registry,
+      ActorRef<Object> gate = getContext().spawn(MetricsGate.create(MetricsActor.create(registry,
           log, m.labels(), detector, alert -> self.tell(new AlertFired(m.runId(), alert))), rejections),
           "run-" + secret());
+      ActorRef<MetricsActor.Command> metrics = gate.narrow();
       runs.put(m.runId(), new Run(dir, metrics, m, token));
       getContext().watchWith(m.trainer(), new TrainerGone(m.runId()));
       control.register(m.runId(), m.alerts(),

@@ -8,6 +8,7 @@ import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.splinewatch.cluster.ClusterSettings;
+import org.splinewatch.cluster.PublishSigner;
 import org.splinewatch.cluster.SnapshotPublisher;
 import org.splinewatch.metrics.MetricsActor;
 import org.splinewatch.snapshot.RunInfo;
@@ -26,22 +27,29 @@ final class ClusterPublisherSink implements SnapshotSink {
   private final ActorContext<RunGuardian.Command> ctx;
   private final Settings settings;
   private final ActorRef<SnapshotPublisher.Command> publisher;
+  private final ActorRef<MetricsActor.Command> signer;
 
   private ClusterPublisherSink(ActorContext<RunGuardian.Command> ctx, Settings settings,
-      ActorRef<SnapshotPublisher.Command> publisher) {
+      ActorRef<SnapshotPublisher.Command> publisher, ActorRef<MetricsActor.Command> signer) {
     this.ctx = ctx;
     this.settings = settings;
     this.publisher = publisher;
+    this.signer = signer;
   }
 
+  /** The trainer's publishes carry the run's publish token, the one its publisher gives the analyzer nodes. */
   static SnapshotSink.Starter starter(RunInfo run, Settings s) {
-    return ctx -> new ClusterPublisherSink(ctx, s, ctx.spawn(SnapshotPublisher.create(run, s.analyzers(), s.metrics(),
-        s.cluster(), s.bufferSize()), "publisher"));
+    return ctx -> {
+      String token = SnapshotPublisher.newToken();
+      ActorRef<MetricsActor.Command> signer = ctx.spawn(PublishSigner.create(s.metrics(), token, true), "signer");
+      return new ClusterPublisherSink(ctx, s, ctx.spawn(SnapshotPublisher.create(run, s.analyzers(), s.metrics(),
+          s.cluster(), s.bufferSize(), token), "publisher"), signer);
+    };
   }
 
   @Override
   public ActorRef<MetricsActor.Command> metrics() {
-    return settings.metrics();
+    return signer;
   }
 
   @Override
