@@ -29,11 +29,13 @@ final class MetricsGate {
   private MetricsGate() {
   }
 
-  static Behavior<Object> create(Behavior<MetricsActor.Command> metrics, Rejections rejections) {
+  /** @param publishToken the run's publish token when its trainer registered one; null: the first announced */
+  static Behavior<Object> create(Behavior<MetricsActor.Command> metrics, Rejections rejections,
+      String publishToken) {
     return Behaviors.setup(ctx -> {
       ActorRef<MetricsActor.Command> inner = ctx.spawn(Behaviors.supervise(metrics)
           .onFailure(Exception.class, SupervisorStrategy.resume()), "metrics");
-      String[] bound = new String[1]; // the run's publish token, once its publisher announced it
+      String[] bound = {publishToken}; // the run's publish token: registered, or once its publisher announced it
       return Behaviors.receive(Object.class)
           .onMessage(MetricsNode.PublishToken.class, t -> {
             if (t.token() == null || !t.token().matches("[0-9a-f]{32}")) {

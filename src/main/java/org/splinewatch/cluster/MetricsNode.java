@@ -68,18 +68,20 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
 
   /**
    * A trainer starts streaming a run here. {@code trainer} receives {@link TrainerActor.Stop} (from the control
-   * endpoint), carrying {@code stopToken} (32 hex digits chosen by the trainer; null for a client that checks no
-   * token, such as an HTTP-ingested run living on this node) and is watched: if it goes away before
-   * {@link RunFinished}, the run is marked failed.
+   * endpoint) and {@code alertsTo} the run's alerts, both carrying {@code stopToken} (32 hex digits chosen by the
+   * trainer; null for a client that checks no token, such as an HTTP-ingested run living on this node: then alerts
+   * go out as plain {@link AlertRaised}); {@code trainer} is watched: if it goes away before {@link RunFinished},
+   * the run is marked failed. {@code publishToken} (32 hex digits, or null: the first {@link PublishToken} binds
+   * it) is the token every {@link SignedPublish} for the run must carry.
    */
   public record RegisterRun(String runId, Map<String, String> labels, Map<String, Object> config, int classes,
       AlertSettings alerts, ActorRef<TrainerActor.Command> trainer, ActorRef<AlertRaised> alertsTo,
-      ActorRef<Registered> replyTo, String stopToken) implements Command, CborSerializable {
-    /** Without a stop token. */
+      ActorRef<Registered> replyTo, String stopToken, String publishToken) implements Command, CborSerializable {
+    /** Without tokens: stops and alerts go out without one, the first {@link PublishToken} binds the publishes. */
     public RegisterRun(String runId, Map<String, String> labels, Map<String, Object> config, int classes,
         AlertSettings alerts, ActorRef<TrainerActor.Command> trainer, ActorRef<AlertRaised> alertsTo,
         ActorRef<Registered> replyTo) {
-      this(runId, labels, config, classes, alerts, trainer, alertsTo, replyTo, null);
+      this(runId, labels, config, classes, alerts, trainer, alertsTo, replyTo, null, null);
     }
   }
 
@@ -104,6 +106,10 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
    * {@link MetricsActor.Publish} sent to the gate from outside is refused. {@link PublishSigner} sends these.
    */
   public record SignedPublish(List<Sample> samples, String token) implements CborSerializable {
+  }
+
+  /** A collapse alert for a trainer that registered a stop token: through its {@link TrainerDoor}. */
+  public record RunAlert(Alert alert, String token) implements CborSerializable {
   }
 
   /**
@@ -186,7 +192,12 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
         .onMessage(AlertFired.class, m -> {
           Run run = runs.get(m.runId());
           if (run != null) {
-            run.registration().alertsTo().tell(new AlertRaised(m.alert()));
+            RegisterRun r = run.registration();
+            if (r.stopToken() == null) {
+              r.alertsTo().tell(new AlertRaised(m.alert()));
+            } else { // a trainer's door: only alerts with the run's stop token pass (they may stop the run)
+              r.alertsTo().<Object>unsafeUpcast().tell(new RunAlert(m.alert(), r.stopToken()));
+            }
           }
           return this;
         })
@@ -260,8 +271,9 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
     if (m.trainer() == null || m.alertsTo() == null) {
       return "registration without the trainer's addresses";
     }
-    if (m.stopToken() != null && !m.stopToken().matches("[0-9a-f]{32}")) {
-      return "registration with a stop token that is not 32 hex digits";
+    if (m.stopToken() != null && !m.stopToken().matches("[0-9a-f]{32}")
+        || m.publishToken() != null && !m.publishToken().matches("[0-9a-f]{32}")) {
+      return "registration with a stop or publish token that is not 32 hex digits";
     }
     var idProblem = RunIds.problem(m.runId());
     if (idProblem.isPresent()) {
@@ -365,7 +377,8 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
       ActorRef<Command> self = getContext().getSelf();
       String token = secret();
       ActorRef<Object> gate = getContext().spawn(MetricsGate.create(MetricsActor.create(registry,
-          log, m.labels(), detector, alert -> self.tell(new AlertFired(m.runId(), alert))), rejections),
+          log, m.labels(), detector, alert -> self.tell(new AlertFired(m.runId(), alert))), rejections,
+          m.publishToken()),
           "run-" + secret());
       ActorRef<MetricsActor.Command> metrics = gate.narrow();
       runs.put(m.runId(), new Run(dir, metrics, m, token));

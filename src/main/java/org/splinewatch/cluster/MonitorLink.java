@@ -25,10 +25,12 @@ public final class MonitorLink {
   private final ActorRef<MetricsActor.Command> metrics;
   private final String metricsUrl;
   private final String token;
+  private final String publishToken;
 
   private MonitorLink(ActorSystem<?> system, ActorRef<MetricsNode.Command> node, String runId,
-      ActorRef<MetricsActor.Command> metrics, String metricsUrl, String token) {
+      ActorRef<MetricsActor.Command> metrics, String metricsUrl, String token, String publishToken) {
     this.token = token;
+    this.publishToken = publishToken;
     this.system = system;
     this.node = node;
     this.runId = runId;
@@ -57,13 +59,16 @@ public final class MonitorLink {
     ActorRef<MetricsNode.Command> node = findMetricsNode(system, settings);
     // stops and alerts come through a door with an unguessable address; stops must carry the stop token
     String stopToken = TrainerDoor.secret();
+    // the token the run's publishes carry (its publisher gives it to the analyzer nodes it streams to)
+    String publishToken = SnapshotPublisher.newToken();
     ActorRef<Object> door = TrainerDoor.open(system, stopToken, Rejections.unexported());
     ActorRef<AlertRaised> alertsTo = door.narrow();
     ActorRef<TrainerActor.Command> trainer = door.narrow();
     MetricsNode.Registered reply;
     try {
       reply = AskPattern.<MetricsNode.Command, MetricsNode.Registered>ask(node,
-          r -> new MetricsNode.RegisterRun(runId, labels, config, classes, alerts, trainer, alertsTo, r, stopToken),
+          r -> new MetricsNode.RegisterRun(runId, labels, config, classes, alerts, trainer, alertsTo, r, stopToken,
+              publishToken),
           Duration.ofSeconds(30), system.scheduler()).toCompletableFuture().get(35, TimeUnit.SECONDS);
     } catch (Exception e) {
       throw new IllegalStateException("the monitor did not answer the registration of run " + runId + ": " + e, e);
@@ -71,11 +76,20 @@ public final class MonitorLink {
     if (reply.error() != null) {
       throw new IllegalArgumentException(reply.error());
     }
-    return new MonitorLink(system, node, runId, reply.metrics(), reply.metricsUrl(), reply.token());
+    return new MonitorLink(system, node, runId, reply.metrics(), reply.metricsUrl(), reply.token(),
+        publishToken);
   }
 
   public ActorRef<MetricsActor.Command> metrics() {
     return metrics;
+  }
+
+  /**
+   * The run's publish token, registered with the metrics node: give it to the run's {@link SnapshotPublisher} (and
+   * sign the trainer's own publishes with it, {@link PublishSigner}), or the metrics node refuses their publishes.
+   */
+  public String publishToken() {
+    return publishToken;
   }
 
   /** Where the monitor serves {@code /metrics} (empty when it serves none). */

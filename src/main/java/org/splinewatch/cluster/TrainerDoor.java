@@ -14,9 +14,8 @@ import org.splinewatch.trainer.TrainerActor;
 
 /**
  * What a cluster trainer gives its metrics node at registration as the address for stops and alerts, instead of its
- * system guardian (whose address every node can guess): an actor with an unguessable name that passes on
- * {@link AlertRaised} and only the {@link TrainerActor.Stop}s that carry the run's stop token (chosen by the trainer
- * and told to the metrics node in {@link MetricsNode.RegisterRun}). What it passes on arrives at the guardian as a
+ * system guardian (whose address every node can guess): an actor with an unguessable name that passes on only the {@link TrainerActor.Stop}s and {@link MetricsNode.RunAlert}s (an alert may stop the run) that
+ * carry the run's stop token (chosen by the trainer and told to the metrics node in {@link MetricsNode.RegisterRun}). What it passes on arrives at the guardian as a
  * {@link Verified}, a message no peer can send (it is not bound to a serializer); the guardian refuses a stop or an
  * alert that arrives any other way. A refused stop is counted by {@link Rejections} and logged once.
  */
@@ -55,11 +54,13 @@ public final class TrainerDoor {
           }
           return Behaviors.same();
         })
-        .onMessage(AlertRaised.class, m -> {
-          if (m.alert() == null) {
-            rejections.reject("trainer", "bad_alert", "unknown", "AlertRaised without an alert");
+        .onMessage(MetricsNode.RunAlert.class, m -> {
+          if (m.token() == null || !MessageDigest.isEqual(expected, m.token().getBytes(StandardCharsets.UTF_8))) {
+            rejections.reject("trainer", "bad_token", "unknown", "an alert without the run's stop token: ignored");
+          } else if (m.alert() == null) {
+            rejections.reject("trainer", "bad_alert", "unknown", "RunAlert without an alert");
           } else {
-            guardian.tell(new Verified(m));
+            guardian.tell(new Verified(new AlertRaised(m.alert())));
           }
           return Behaviors.same();
         })

@@ -19,8 +19,12 @@ import org.splinewatch.snapshot.WeightSnapshot;
  * {@link SnapshotPublisher}.
  */
 final class ClusterPublisherSink implements SnapshotSink {
-  /** The metrics actor on the metrics node, the analyzers to run there, the transport and the publisher's buffer. */
-  record Settings(ActorRef<MetricsActor.Command> metrics, List<String> analyzers, ClusterSettings cluster,
+  /**
+   * The metrics actor on the metrics node, the run's publish token (registered with it), the analyzers to run there,
+   * the transport and the publisher's buffer.
+   */
+  record Settings(ActorRef<MetricsActor.Command> metrics, String publishToken, List<String> analyzers,
+      ClusterSettings cluster,
       int bufferSize, Duration drainTimeout) {
   }
 
@@ -40,7 +44,7 @@ final class ClusterPublisherSink implements SnapshotSink {
   /** The trainer's publishes carry the run's publish token, the one its publisher gives the analyzer nodes. */
   static SnapshotSink.Starter starter(RunInfo run, Settings s) {
     return ctx -> {
-      String token = SnapshotPublisher.newToken();
+      String token = s.publishToken();
       ActorRef<MetricsActor.Command> signer = ctx.spawn(PublishSigner.create(s.metrics(), token, true), "signer");
       return new ClusterPublisherSink(ctx, s, ctx.spawn(SnapshotPublisher.create(run, s.analyzers(), s.metrics(),
           s.cluster(), s.bufferSize(), token), "publisher"), signer);

@@ -51,11 +51,12 @@ class RunTokensTest {
   }
 
   private MetricsNode.Registered register(Node node, String run, TestProbe<TrainerActor.Command> trainer,
-      String stopToken) {
+      String stopToken, String publishToken) {
     TestProbe<AlertRaised> alerts = testKit.createTestProbe();
     TestProbe<MetricsNode.Registered> reply = testKit.createTestProbe();
     node.ref().tell(new MetricsNode.RegisterRun(run, Map.of("run", run, "method", "simclr", "dataset", "mnist"),
-        Map.of("run_id", run), 10, null, trainer.ref(), alerts.ref(), reply.ref(), stopToken));
+        Map.of("run_id", run), 10, null, trainer.ref(), alerts.ref(), reply.ref(), stopToken,
+        publishToken));
     return reply.receiveMessage();
   }
 
@@ -73,16 +74,16 @@ class RunTokensTest {
   @Test
   void aPublishWithoutTheRunsPublishTokenIsRefusedAndCountedAndOneWithItArrives(@TempDir Path out) {
     Node node = node(out);
-    MetricsNode.Registered r = register(node, "owned", testKit.createTestProbe(), STOP_TOKEN);
+    MetricsNode.Registered r = register(node, "owned", testKit.createTestProbe(), STOP_TOKEN, PUBLISH_TOKEN);
     assertNull(r.error());
     ActorRef<Object> gate = r.metrics().unsafeUpcast();
-    gate.tell(new MetricsNode.PublishToken(PUBLISH_TOKEN)); // the run's publisher, first
+    gate.tell(new MetricsNode.PublishToken(PUBLISH_TOKEN)); // the run's publisher: the registered token, accepted
     List<Sample> forged = List.of(Sample.of("splinewatch_training_loss", 99.0, 10));
     gate.tell(new MetricsNode.SignedPublish(forged, "ffffffffffffffffffffffffffffffff"));
     gate.tell(new MetricsNode.SignedPublish(forged, null));
     gate.tell(new MetricsNode.SignedPublish(forged, PUBLISH_TOKEN.substring(1)));
     gate.tell(new MetricsActor.Publish(forged));
-    // another node cannot bind its own token afterwards
+    // another node cannot bind its own token
     gate.tell(new MetricsNode.PublishToken("ffffffffffffffffffffffffffffffff"));
     gate.tell(new MetricsNode.SignedPublish(forged, "ffffffffffffffffffffffffffffffff"));
     flush(r.metrics());
@@ -99,26 +100,31 @@ class RunTokensTest {
   }
 
   @Test
-  void aPublishSignerSignsPublishesWithTheRunsToken(@TempDir Path out) {
+  void withoutARegisteredTokenThePublishersAnnouncementBindsItAndASignerSigns(@TempDir Path out) {
     Node node = node(out);
-    MetricsNode.Registered r = register(node, "signed", testKit.createTestProbe(), STOP_TOKEN);
+    MetricsNode.Registered r = register(node, "signed", testKit.createTestProbe(), null, null);
     ActorRef<MetricsActor.Command> signer = testKit.spawn(PublishSigner.create(r.metrics(), PUBLISH_TOKEN, true));
     signer.tell(new MetricsActor.Publish(List.of(Sample.of("splinewatch_training_loss", 0.5, 10))));
     flush(signer);
     assertTrue(node.registry().scrape().contains("run=\"signed\"} 0.5"), node.registry().scrape());
     assertEquals(0.0, rejected(node.registry(), "bad_token"));
+    r.metrics().<Object>unsafeUpcast().tell(new MetricsNode.SignedPublish(
+        List.of(Sample.of("splinewatch_training_loss", 7.0, 20)), "ffffffffffffffffffffffffffffffff"));
+    flush(r.metrics());
+    assertEquals(1.0, rejected(node.registry(), "bad_token"));
+    assertFalse(node.registry().scrape().contains("run=\"signed\"} 7.0"), node.registry().scrape());
   }
 
   @Test
   void theControlEndpointsStopCarriesTheStopTokenTheTrainerRegistered(@TempDir Path out) {
     Node node = node(out);
     TestProbe<TrainerActor.Command> trainer = testKit.createTestProbe();
-    assertNull(register(node, "stoppable", trainer, STOP_TOKEN).error());
+    assertNull(register(node, "stoppable", trainer, STOP_TOKEN, PUBLISH_TOKEN).error());
     assertTrue(node.control().stop("stoppable", "stop requested"));
     TrainerActor.Stop stop = trainer.expectMessageClass(TrainerActor.Stop.class);
     assertEquals(STOP_TOKEN, stop.token());
 
-    MetricsNode.Registered bad = register(node, "bad-token", testKit.createTestProbe(), "not hex");
+    MetricsNode.Registered bad = register(node, "bad-token", testKit.createTestProbe(), "not hex", null);
     assertNotNull(bad.error());
     assertEquals(1.0, rejected(node.registry(), "bad_registration"));
   }

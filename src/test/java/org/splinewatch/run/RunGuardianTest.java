@@ -24,6 +24,7 @@ import org.splinewatch.alerts.Alert;
 import org.splinewatch.alerts.AlertRaised;
 import org.splinewatch.alerts.EarlyStopPolicy;
 import org.splinewatch.analysis.TestSnapshots;
+import org.splinewatch.cluster.MetricsNode;
 import org.splinewatch.cluster.Rejections;
 import org.splinewatch.cluster.TrainerDoor;
 import org.splinewatch.metrics.MetricsActor;
@@ -158,8 +159,9 @@ class RunGuardianTest {
   void aFiringStopOnAlertFromTheClusterStopsTheRun() throws Exception {
     Run r = start(10_000_000, EarlyStopPolicy.of("stop", List.of("std_collapse")));
     r.trainer().get(30, TimeUnit.SECONDS);
-    r.door().tell(new AlertRaised(alert("dim_collapse", true))); // not a stop-on rule: reported only
-    r.door().tell(new AlertRaised(alert("std_collapse", true)));
+    // not a stop-on rule: reported only
+    r.door().tell(new MetricsNode.RunAlert(alert("dim_collapse", true), STOP_TOKEN));
+    r.door().tell(new MetricsNode.RunAlert(alert("std_collapse", true), STOP_TOKEN));
     TrainerActor.Finished f = r.result().get(30, TimeUnit.SECONDS);
     assertTrue(f.stopped());
     assertEquals("collapse alert std_collapse: the embedding collapsed", f.reason());
@@ -170,7 +172,7 @@ class RunGuardianTest {
   void warnModeReportsAlertsAndAStopRequestStillStops() throws Exception {
     Run r = start(10_000_000, EarlyStopPolicy.of("warn", List.of("std_collapse")));
     r.trainer().get(30, TimeUnit.SECONDS);
-    r.door().tell(new AlertRaised(alert("std_collapse", true)));
+    r.door().tell(new MetricsNode.RunAlert(alert("std_collapse", true), STOP_TOKEN));
     r.door().tell(new TrainerActor.Stop("stop requested through the control endpoint", STOP_TOKEN));
     TrainerActor.Finished f = r.result().get(30, TimeUnit.SECONDS);
     assertTrue(f.stopped());
@@ -195,14 +197,18 @@ class RunGuardianTest {
     r.door().tell(new TrainerActor.Stop("forged: no token"));
     r.door().tell(new TrainerActor.Stop("forged: wrong token", "ffffffffffffffffffffffffffffffff"));
     r.door().tell(new TrainerActor.Stop("forged: a prefix", STOP_TOKEN.substring(0, 31)));
+    // a stop-on alert stops the run too: only with the token
+    r.door().tell(new MetricsNode.RunAlert(alert("std_collapse", true), "ffffffffffffffffffffffffffffffff"));
+    r.door().tell(new MetricsNode.RunAlert(alert("std_collapse", true), null));
+    r.door().tell(new AlertRaised(alert("std_collapse", true)));
     // straight to the guardian (a guessable address), even with the right token or as a stop-on alert
     r.root().tell(new TrainerActor.Stop("forged: past the door", STOP_TOKEN));
     r.root().tell(new AlertRaised(alert("std_collapse", true)));
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-    while (r.rejections().total() < 5 && System.nanoTime() < deadline) {
+    while (r.rejections().total() < 8 && System.nanoTime() < deadline) {
       Thread.sleep(20);
     }
-    assertEquals(5.0, r.rejections().total(), "every forged stop and alert is counted");
+    assertEquals(8.0, r.rejections().total(), "every forged stop and alert is counted");
     long before = r.progress().get().step();
     Thread.sleep(300);
     assertFalse(r.result().isDone(), "the run goes on after forged stops: " + r.result().getNow(null));
