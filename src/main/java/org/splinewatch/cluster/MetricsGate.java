@@ -19,7 +19,9 @@ import org.splinewatch.snapshot.Sample;
  * {@link MetricsActor}, its child. Refused messages are counted and logged by {@link Rejections}. The child resumes
  * after a failure (its gauges stay registered), so one bad message cannot stop a run's metrics. The metrics node
  * spawns it under an unguessable name and gives its reference only to the run's trainer, which hands it to the
- * analyzer nodes it streams to.
+ * analyzer nodes it streams to. Samples arrive as {@link MetricsNode.SignedPublish} with the run's publish token (the
+ * one its trainer registered); a plain {@link MetricsActor.Publish} or one with another token is refused
+ * ({@code bad_token}).
  */
 final class MetricsGate {
   static final int MAX_SAMPLES = 10_000;
@@ -29,7 +31,12 @@ final class MetricsGate {
   private MetricsGate() {
   }
 
-  /** @param publishToken the run's publish token when its trainer registered one; null: the first announced */
+  /**
+   * @param publishToken the run's publish token when its trainer registered one: then only {@link
+   *                     MetricsNode.SignedPublish} with it gets through; null: signed publishes need the token first
+   *                     announced ({@link MetricsNode.PublishToken}), and plain {@link MetricsActor.Publish} is
+   *                     still accepted (clients that register no token, such as HTTP-ingested runs)
+   */
   static Behavior<Object> create(Behavior<MetricsActor.Command> metrics, Rejections rejections,
       String publishToken) {
     return Behaviors.setup(ctx -> {
@@ -62,10 +69,11 @@ final class MetricsGate {
             }
             return Behaviors.same();
           })
-          .onMessage(MetricsActor.Publish.class, p -> {
+          .onMessage(MetricsActor.Publish.class, p -> publishToken != null, p -> {
             rejections.reject("metrics", "bad_token", "unknown", "Publish without the run's publish token");
             return Behaviors.same();
           })
+          // a run registered without a publish token (an HTTP-ingested run) still takes plain publishes
           .onMessage(MetricsActor.Command.class, m -> {
             Optional<String> problem = problem(m);
             if (problem.isPresent()) {

@@ -50,7 +50,9 @@ import org.splinewatch.wire.CborSerializable;
  * <p>Every message is checked before anything is allocated or written (run id by {@link RunIds}, run labels and
  * config, references present); a refused one is answered where it can be and counted by {@link Rejections}. The
  * run's metrics actor sits behind a {@link MetricsGate} with an unguessable name; registration answers a secret
- * token that only the run's trainer learns, and only {@link RunFinished} with that token ends the run. The role
+ * token that only the run's trainer learns, and only {@link RunFinished} with that token ends the run. The trainer
+ * registers two tokens of its own: the stop token its stops and alerts carry ({@link TrainerDoor}), and the publish
+ * token every {@link SignedPublish} for the run carries. The role
  * restarts with backoff after a failure and keeps its runs.
  *
  * <p>Over 300 lines because it is the whole message protocol of the metrics role (registration, per-run tokens,

@@ -113,6 +113,10 @@ class RunTokensTest {
     flush(r.metrics());
     assertEquals(1.0, rejected(node.registry(), "bad_token"));
     assertFalse(node.registry().scrape().contains("run=\"signed\"} 7.0"), node.registry().scrape());
+    // without a registered token (an HTTP-ingested run's stand-in on this node) plain publishes still arrive
+    r.metrics().tell(new MetricsActor.Publish(List.of(Sample.of("splinewatch_training_loss", 3.0, 30))));
+    flush(r.metrics());
+    assertTrue(node.registry().scrape().contains("run=\"signed\"} 3.0"), node.registry().scrape());
   }
 
   @Test
