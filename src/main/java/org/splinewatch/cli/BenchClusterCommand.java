@@ -203,7 +203,7 @@ final class BenchClusterCommand implements Callable<Integer> {
           "method", "bench", "dataset", "random"), Map.of("bench", true), 10, null);
       awaitWorkers(trainer, nodes);
       ActorRef<SnapshotPublisher.Command> publisher = trainer.systemActorOf(SnapshotPublisher.create(run, analyzers,
-          link.metrics(), settings, work.size()), "publisher", Props.empty());
+          link.metrics(), settings, work.size(), link.publishToken()), "publisher", Props.empty());
       // warm-up: every node receives the run description and compiles its analysis code
       for (int i = 0; i < Math.min(nodes, 2); i++) {
         publisher.tell(new SnapshotPublisher.Publish(work.get(i)));

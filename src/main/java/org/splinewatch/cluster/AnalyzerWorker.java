@@ -98,6 +98,7 @@ public final class AnalyzerWorker extends AbstractBehavior<AnalyzerWorker.Comman
     final OpenRun open;
     RunInfo info;
     final Map<String, ActorRef<Analyze>> analyzers = new LinkedHashMap<>();
+    ActorRef<MetricsActor.Command> signer; // the analyzers' metrics actor: signs their publishes with the token
     long analysed;
 
     RunState(OpenRun open) {
@@ -266,8 +267,10 @@ public final class AnalyzerWorker extends AbstractBehavior<AnalyzerWorker.Comman
       Path runDir = RunIds.runDirectory(out, info.runId());
       List<AnalyzerSpec> specs = catalogue.apply(run.open.analyzers());
       run.info = info;
+      run.signer = getContext().spawn(PublishSigner.create(run.open.metrics(), run.open.token(), false),
+          "signer-" + run.info.runId() + "-" + System.nanoTime());
       for (AnalyzerSpec spec : specs) {
-        run.analyzers.put(spec.name(), getContext().spawn(spec.supervised(run.info, run.open.metrics(), runDir),
+        run.analyzers.put(spec.name(), getContext().spawn(spec.supervised(run.info, run.signer, runDir),
             "run-" + run.info.runId() + "-" + System.nanoTime() + "-" + spec.name(), // ends with the name (priority)
             AnalyzerSpec.DISPATCHER));
       }
@@ -309,9 +312,9 @@ public final class AnalyzerWorker extends AbstractBehavior<AnalyzerWorker.Comman
     if (run != null) {
       run.analysed++;
       // per node, so that a dashboard (and the tests) can see how work spreads over analyzer nodes
-      run.open.metrics().tell(new MetricsActor.Publish(List.of(Sample.of(
+      run.open.metrics().<Object>unsafeUpcast().tell(new MetricsNode.SignedPublish(List.of(Sample.of(
           MetricFamily.CLUSTER_SNAPSHOTS_ANALYSED_TOTAL.id(), run.analysed, m.step(),
-          "node", ClusterNode.address(getContext().getSystem())))));
+          "node", ClusterNode.address(getContext().getSystem()))), run.open.token()));
       run.open.publisher().tell(new SnapshotPublisher.Analysed(m.runId(), m.transfer(), getContext().getSelf(),
           m.error()));
     }
@@ -323,6 +326,9 @@ public final class AnalyzerWorker extends AbstractBehavior<AnalyzerWorker.Comman
     chunks.forget(runId);
     if (run != null) {
       run.analyzers.values().forEach(getContext()::stop);
+      if (run.signer != null) {
+        getContext().stop(run.signer);
+      }
       getContext().unwatch(run.open.publisher());
     }
     return this;

@@ -1,5 +1,7 @@
 package org.splinewatch.cluster;
 
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -17,7 +19,9 @@ import org.splinewatch.snapshot.Sample;
  * {@link MetricsActor}, its child. Refused messages are counted and logged by {@link Rejections}. The child resumes
  * after a failure (its gauges stay registered), so one bad message cannot stop a run's metrics. The metrics node
  * spawns it under an unguessable name and gives its reference only to the run's trainer, which hands it to the
- * analyzer nodes it streams to.
+ * analyzer nodes it streams to. Samples arrive as {@link MetricsNode.SignedPublish} with the run's publish token (the
+ * one its trainer registered); a plain {@link MetricsActor.Publish} or one with another token is refused
+ * ({@code bad_token}).
  */
 final class MetricsGate {
   static final int MAX_SAMPLES = 10_000;
@@ -27,12 +31,50 @@ final class MetricsGate {
   private MetricsGate() {
   }
 
-  static Behavior<MetricsActor.Command> create(Behavior<MetricsActor.Command> metrics, Rejections rejections) {
+  /**
+   * @param publishToken the run's publish token when its trainer registered one: then only {@link
+   *                     MetricsNode.SignedPublish} with it gets through; null: signed publishes need the token first
+   *                     announced ({@link MetricsNode.PublishToken}), and plain {@link MetricsActor.Publish} is
+   *                     still accepted (clients that register no token, such as HTTP-ingested runs)
+   */
+  static Behavior<Object> create(Behavior<MetricsActor.Command> metrics, Rejections rejections,
+      String publishToken) {
     return Behaviors.setup(ctx -> {
       ActorRef<MetricsActor.Command> inner = ctx.spawn(Behaviors.supervise(metrics)
           .onFailure(Exception.class, SupervisorStrategy.resume()), "metrics");
-      return Behaviors.receive(MetricsActor.Command.class)
-          .onAnyMessage(m -> {
+      String[] bound = {publishToken}; // the run's publish token: registered, or once its publisher announced it
+      return Behaviors.receive(Object.class)
+          .onMessage(MetricsNode.PublishToken.class, t -> {
+            if (t.token() == null || !t.token().matches("[0-9a-f]{32}")) {
+              rejections.reject("metrics", "bad_token", "unknown", "PublishToken that is not 32 hex digits");
+            } else if (bound[0] == null) {
+              bound[0] = t.token();
+            } else if (!sameToken(bound[0], t.token())) {
+              rejections.reject("metrics", "bad_token", "unknown", "a second PublishToken for a run whose"
+                  + " publisher already announced its token");
+            }
+            return Behaviors.same();
+          })
+          .onMessage(MetricsNode.SignedPublish.class, p -> {
+            if (bound[0] == null || p.token() == null || !sameToken(bound[0], p.token())) {
+              rejections.reject("metrics", "bad_token", "unknown", "Publish without the run's publish token");
+              return Behaviors.same();
+            }
+            MetricsActor.Publish publish = new MetricsActor.Publish(p.samples());
+            Optional<String> problem = problem(publish);
+            if (problem.isPresent()) {
+              rejections.reject("metrics", reason(publish), "unknown", problem.get());
+            } else {
+              inner.tell(publish);
+            }
+            return Behaviors.same();
+          })
+          .onMessage(MetricsActor.Publish.class, p -> publishToken != null, p -> {
+            rejections.reject("metrics", "bad_token", "unknown", "Publish without the run's publish token");
+            return Behaviors.same();
+          })
+          // a run registered without a publish token (an HTTP-ingested run) still takes plain publishes
+          .onMessage(MetricsActor.Command.class, m -> {
             Optional<String> problem = problem(m);
             if (problem.isPresent()) {
               String peer = m instanceof MetricsActor.Flush f && f.replyTo() != null
@@ -45,8 +87,17 @@ final class MetricsGate {
             }
             return Behaviors.same();
           })
+          .onAnyMessage(m -> {
+            rejections.reject("metrics", "bad_metrics_message", "unknown", "unknown message "
+                + m.getClass().getSimpleName());
+            return Behaviors.same();
+          })
           .build();
     });
+  }
+
+  private static boolean sameToken(String expected, String given) {
+    return MessageDigest.isEqual(expected.getBytes(StandardCharsets.UTF_8), given.getBytes(StandardCharsets.UTF_8));
   }
 
   /** The label of a refused message in {@code splinewatch_cluster_rejected_total{reason}}. */

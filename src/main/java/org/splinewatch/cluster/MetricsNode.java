@@ -35,6 +35,7 @@ import org.splinewatch.metrics.RunLog;
 import org.splinewatch.report.ReportWriter;
 import org.splinewatch.report.RunData;
 import org.splinewatch.snapshot.RunIds;
+import org.splinewatch.snapshot.Sample;
 import org.splinewatch.trainer.TrainerActor;
 import org.splinewatch.wire.CborSerializable;
 
@@ -49,7 +50,9 @@ import org.splinewatch.wire.CborSerializable;
  * <p>Every message is checked before anything is allocated or written (run id by {@link RunIds}, run labels and
  * config, references present); a refused one is answered where it can be and counted by {@link Rejections}. The
  * run's metrics actor sits behind a {@link MetricsGate} with an unguessable name; registration answers a secret
- * token that only the run's trainer learns, and only {@link RunFinished} with that token ends the run. The role
+ * token that only the run's trainer learns, and only {@link RunFinished} with that token ends the run. The trainer
+ * registers two tokens of its own: the stop token its stops and alerts carry ({@link TrainerDoor}), and the publish
+ * token every {@link SignedPublish} for the run carries. The role
  * restarts with backoff after a failure and keeps its runs.
  *
  * <p>Over 300 lines because it is the whole message protocol of the metrics role (registration, per-run tokens,
@@ -66,12 +69,22 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
   }
 
   /**
-   * A trainer starts streaming a run here. {@code trainer} receives {@link TrainerActor.Stop} (from alerts or the
-   * control endpoint) and is watched: if it goes away before {@link RunFinished}, the run is marked failed.
+   * A trainer starts streaming a run here. {@code trainer} receives {@link TrainerActor.Stop} (from the control
+   * endpoint) and {@code alertsTo} the run's alerts, both carrying {@code stopToken} (32 hex digits chosen by the
+   * trainer; null for a client that checks no token, such as an HTTP-ingested run living on this node: then alerts
+   * go out as plain {@link AlertRaised}); {@code trainer} is watched: if it goes away before {@link RunFinished},
+   * the run is marked failed. {@code publishToken} (32 hex digits, or null: the first {@link PublishToken} binds
+   * it) is the token every {@link SignedPublish} for the run must carry.
    */
   public record RegisterRun(String runId, Map<String, String> labels, Map<String, Object> config, int classes,
       AlertSettings alerts, ActorRef<TrainerActor.Command> trainer, ActorRef<AlertRaised> alertsTo,
-      ActorRef<Registered> replyTo) implements Command, CborSerializable {
+      ActorRef<Registered> replyTo, String stopToken, String publishToken) implements Command, CborSerializable {
+    /** Without tokens: stops and alerts go out without one, the first {@link PublishToken} binds the publishes. */
+    public RegisterRun(String runId, Map<String, String> labels, Map<String, Object> config, int classes,
+        AlertSettings alerts, ActorRef<TrainerActor.Command> trainer, ActorRef<AlertRaised> alertsTo,
+        ActorRef<Registered> replyTo) {
+      this(runId, labels, config, classes, alerts, trainer, alertsTo, replyTo, null, null);
+    }
   }
 
   /**
@@ -88,6 +101,24 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
    */
   public record RunFinished(String runId, Map<String, Object> event, ActorRef<Done> replyTo, String token)
       implements Command, CborSerializable {
+  }
+
+  /**
+   * Samples for a run's metrics actor (its {@link MetricsGate}) with the run's publish token; a plain
+   * {@link MetricsActor.Publish} sent to the gate from outside is refused. {@link PublishSigner} sends these.
+   */
+  public record SignedPublish(List<Sample> samples, String token) implements CborSerializable {
+  }
+
+  /** A collapse alert for a trainer that registered a stop token: through its {@link TrainerDoor}. */
+  public record RunAlert(Alert alert, String token) implements CborSerializable {
+  }
+
+  /**
+   * The run's publisher tells the run's gate its publish token (32 hex digits) before it hands the gate's address
+   * to any analyzer node; the first one binds the run, a different one later is refused.
+   */
+  public record PublishToken(String token) implements CborSerializable {
   }
 
   private record TrainerGone(String runId) implements Command {
@@ -163,7 +194,12 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
         .onMessage(AlertFired.class, m -> {
           Run run = runs.get(m.runId());
           if (run != null) {
-            run.registration().alertsTo().tell(new AlertRaised(m.alert()));
+            RegisterRun r = run.registration();
+            if (r.stopToken() == null) {
+              r.alertsTo().tell(new AlertRaised(m.alert()));
+            } else { // a trainer's door: only alerts with the run's stop token pass (they may stop the run)
+              r.alertsTo().<Object>unsafeUpcast().tell(new RunAlert(m.alert(), r.stopToken()));
+            }
           }
           return this;
         })
@@ -236,6 +272,10 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
   private String registrationProblem(RegisterRun m) {
     if (m.trainer() == null || m.alertsTo() == null) {
       return "registration without the trainer's addresses";
+    }
+    if (m.stopToken() != null && !m.stopToken().matches("[0-9a-f]{32}")
+        || m.publishToken() != null && !m.publishToken().matches("[0-9a-f]{32}")) {
+      return "registration with a stop or publish token that is not 32 hex digits";
     }
     var idProblem = RunIds.problem(m.runId());
     if (idProblem.isPresent()) {
@@ -338,12 +378,15 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
       CollapseDetector detector = m.alerts() == null ? null : new CollapseDetector(m.alerts(), m.runId(), m.classes());
       ActorRef<Command> self = getContext().getSelf();
       String token = secret();
-      ActorRef<MetricsActor.Command> metrics = getContext().spawn(MetricsGate.create(MetricsActor.create(registry,
-          log, m.labels(), detector, alert -> self.tell(new AlertFired(m.runId(), alert))), rejections),
+      ActorRef<Object> gate = getContext().spawn(MetricsGate.create(MetricsActor.create(registry,
+          log, m.labels(), detector, alert -> self.tell(new AlertFired(m.runId(), alert))), rejections,
+          m.publishToken()),
           "run-" + secret());
+      ActorRef<MetricsActor.Command> metrics = gate.narrow();
       runs.put(m.runId(), new Run(dir, metrics, m, token));
       getContext().watchWith(m.trainer(), new TrainerGone(m.runId()));
-      control.register(m.runId(), m.alerts(), reason -> m.trainer().tell(new TrainerActor.Stop(reason)));
+      control.register(m.runId(), m.alerts(),
+          reason -> m.trainer().tell(new TrainerActor.Stop(reason, m.stopToken())));
       m.replyTo().tell(new Registered(m.runId(), metrics, metricsUrl, null, token));
     } catch (RuntimeException e) {
       m.replyTo().tell(new Registered(m.runId(), null, metricsUrl, "the monitor cannot create " + dir + ": "

@@ -25,10 +25,12 @@ public final class MonitorLink {
   private final ActorRef<MetricsActor.Command> metrics;
   private final String metricsUrl;
   private final String token;
+  private final String publishToken;
 
   private MonitorLink(ActorSystem<?> system, ActorRef<MetricsNode.Command> node, String runId,
-      ActorRef<MetricsActor.Command> metrics, String metricsUrl, String token) {
+      ActorRef<MetricsActor.Command> metrics, String metricsUrl, String token, String publishToken) {
     this.token = token;
+    this.publishToken = publishToken;
     this.system = system;
     this.node = node;
     this.runId = runId;
@@ -49,17 +51,24 @@ public final class MonitorLink {
 
   /**
    * Registers the run with the metrics node; the node's refusal is an {@link IllegalArgumentException}. The
-   * system's guardian (a run's guardian) receives the run's alerts and stop requests.
+   * system's guardian (a run's guardian) receives the run's alerts and stop requests through a {@link TrainerDoor},
+   * the stops only with the stop token this registration tells the metrics node.
    */
   public static MonitorLink register(ActorSystem<Object> system, ClusterSettings settings, String runId,
       Map<String, String> labels, Map<String, Object> config, int classes, AlertSettings alerts) {
     ActorRef<MetricsNode.Command> node = findMetricsNode(system, settings);
-    ActorRef<AlertRaised> alertsTo = system.narrow();
-    ActorRef<TrainerActor.Command> trainer = system.narrow();
+    // stops and alerts come through a door with an unguessable address; stops must carry the stop token
+    String stopToken = TrainerDoor.secret();
+    // the token the run's publishes carry (its publisher gives it to the analyzer nodes it streams to)
+    String publishToken = SnapshotPublisher.newToken();
+    ActorRef<Object> door = TrainerDoor.open(system, stopToken, Rejections.unexported());
+    ActorRef<AlertRaised> alertsTo = door.narrow();
+    ActorRef<TrainerActor.Command> trainer = door.narrow();
     MetricsNode.Registered reply;
     try {
       reply = AskPattern.<MetricsNode.Command, MetricsNode.Registered>ask(node,
-          r -> new MetricsNode.RegisterRun(runId, labels, config, classes, alerts, trainer, alertsTo, r),
+          r -> new MetricsNode.RegisterRun(runId, labels, config, classes, alerts, trainer, alertsTo, r, stopToken,
+              publishToken),
           Duration.ofSeconds(30), system.scheduler()).toCompletableFuture().get(35, TimeUnit.SECONDS);
     } catch (Exception e) {
       throw new IllegalStateException("the monitor did not answer the registration of run " + runId + ": " + e, e);
@@ -67,11 +76,20 @@ public final class MonitorLink {
     if (reply.error() != null) {
       throw new IllegalArgumentException(reply.error());
     }
-    return new MonitorLink(system, node, runId, reply.metrics(), reply.metricsUrl(), reply.token());
+    return new MonitorLink(system, node, runId, reply.metrics(), reply.metricsUrl(), reply.token(),
+        publishToken);
   }
 
   public ActorRef<MetricsActor.Command> metrics() {
     return metrics;
+  }
+
+  /**
+   * The run's publish token, registered with the metrics node: give it to the run's {@link SnapshotPublisher} (and
+   * sign the trainer's own publishes with it, {@link PublishSigner}), or the metrics node refuses their publishes.
+   */
+  public String publishToken() {
+    return publishToken;
   }
 
   /** Where the monitor serves {@code /metrics} (empty when it serves none). */

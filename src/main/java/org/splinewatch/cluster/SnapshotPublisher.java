@@ -78,7 +78,9 @@ public final class SnapshotPublisher extends AbstractBehavior<SnapshotPublisher.
 
   private final TimerScheduler<Command> timers;
   private final String runId;
-  private final String token = token(); // proves to analyzer nodes that chunks and CloseRun come from this publisher
+  // proves to analyzer nodes that chunks and CloseRun come from this publisher, and to the metrics node that
+  // publishes for the run come from its trainer or its analyzer nodes
+  private final String token;
   private final byte[] runBytes;
   private final List<String> analyzers;
   private final ActorRef<MetricsActor.Command> metrics;
@@ -93,7 +95,17 @@ public final class SnapshotPublisher extends AbstractBehavior<SnapshotPublisher.
 
   public static Behavior<Command> create(RunInfo run, List<String> analyzers, ActorRef<MetricsActor.Command> metrics,
       ClusterSettings settings, int bufferSize) {
+    return create(run, analyzers, metrics, settings, bufferSize, newToken());
+  }
+
+  /**
+   * With a given run token (32 hex digits, see {@link #newToken()}), so that the trainer can sign its own publishes
+   * with it ({@link PublishSigner}). The publisher announces it to the run's metrics actor before anything else.
+   */
+  public static Behavior<Command> create(RunInfo run, List<String> analyzers, ActorRef<MetricsActor.Command> metrics,
+      ClusterSettings settings, int bufferSize, String token) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
+      metrics.<Object>unsafeUpcast().tell(new MetricsNode.PublishToken(token));
       ActorRef<Receptionist.Listing> listing = ctx.messageAdapter(Receptionist.Listing.class,
           l -> new WorkersChanged(l.getServiceInstances(AnalyzerWorker.KEY)));
       ctx.getSystem().receptionist().tell(Receptionist.subscribe(AnalyzerWorker.KEY, listing));
@@ -102,13 +114,15 @@ public final class SnapshotPublisher extends AbstractBehavior<SnapshotPublisher.
           e -> new Reachability(e.member().address(), false)), ClusterEvent.UnreachableMember.class));
       cluster.subscriptions().tell(Subscribe.create(ctx.messageAdapter(ClusterEvent.ReachableMember.class,
           e -> new Reachability(e.member().address(), true)), ClusterEvent.ReachableMember.class));
-      return new SnapshotPublisher(ctx, timers, run, analyzers, metrics, settings, bufferSize);
+      return new SnapshotPublisher(ctx, timers, run, analyzers, metrics, settings, bufferSize, token);
     }));
   }
 
   private SnapshotPublisher(ActorContext<Command> ctx, TimerScheduler<Command> timers, RunInfo run,
-      List<String> analyzers, ActorRef<MetricsActor.Command> metrics, ClusterSettings settings, int bufferSize) {
+      List<String> analyzers, ActorRef<MetricsActor.Command> metrics, ClusterSettings settings, int bufferSize,
+      String token) {
     super(ctx);
+    this.token = token;
     this.timers = timers;
     this.runId = run.runId();
     this.runBytes = SnapshotCodec.encode(run);
@@ -202,10 +216,10 @@ public final class SnapshotPublisher extends AbstractBehavior<SnapshotPublisher.
       pool.sent(target, transfer, next.step());
       timers.startSingleTimer(transfer, new TimedOut(transfer), settings.snapshotTimeout());
       snapshotsSent++;
-      metrics.tell(new MetricsActor.Publish(List.of(
+      metrics.<Object>unsafeUpcast().tell(new MetricsNode.SignedPublish(List.of(
           Sample.of(MetricFamily.SNAPSHOT_BYTES.id(), next.bytes().length, next.step()),
           Sample.of(MetricFamily.CLUSTER_SENT_BYTES_TOTAL.id(), bytesSent, next.step()),
-          Sample.of(MetricFamily.CLUSTER_SNAPSHOTS_SENT_TOTAL.id(), snapshotsSent, next.step()))));
+          Sample.of(MetricFamily.CLUSTER_SNAPSHOTS_SENT_TOTAL.id(), snapshotsSent, next.step())), token));
     }
     return checkDrained();
   }
@@ -227,7 +241,8 @@ public final class SnapshotPublisher extends AbstractBehavior<SnapshotPublisher.
     }
   }
 
-  private static String token() {
+  /** A fresh run token: 128 random bits in hex. */
+  public static String newToken() {
     byte[] b = new byte[16];
     new SecureRandom().nextBytes(b);
     return HexFormat.of().formatHex(b);

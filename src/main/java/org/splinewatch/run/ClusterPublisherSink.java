@@ -8,6 +8,7 @@ import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.splinewatch.cluster.ClusterSettings;
+import org.splinewatch.cluster.PublishSigner;
 import org.splinewatch.cluster.SnapshotPublisher;
 import org.splinewatch.metrics.MetricsActor;
 import org.splinewatch.snapshot.RunInfo;
@@ -18,30 +19,41 @@ import org.splinewatch.snapshot.WeightSnapshot;
  * {@link SnapshotPublisher}.
  */
 final class ClusterPublisherSink implements SnapshotSink {
-  /** The metrics actor on the metrics node, the analyzers to run there, the transport and the publisher's buffer. */
-  record Settings(ActorRef<MetricsActor.Command> metrics, List<String> analyzers, ClusterSettings cluster,
+  /**
+   * The metrics actor on the metrics node, the run's publish token (registered with it), the analyzers to run there,
+   * the transport and the publisher's buffer.
+   */
+  record Settings(ActorRef<MetricsActor.Command> metrics, String publishToken, List<String> analyzers,
+      ClusterSettings cluster,
       int bufferSize, Duration drainTimeout) {
   }
 
   private final ActorContext<RunGuardian.Command> ctx;
   private final Settings settings;
   private final ActorRef<SnapshotPublisher.Command> publisher;
+  private final ActorRef<MetricsActor.Command> signer;
 
   private ClusterPublisherSink(ActorContext<RunGuardian.Command> ctx, Settings settings,
-      ActorRef<SnapshotPublisher.Command> publisher) {
+      ActorRef<SnapshotPublisher.Command> publisher, ActorRef<MetricsActor.Command> signer) {
     this.ctx = ctx;
     this.settings = settings;
     this.publisher = publisher;
+    this.signer = signer;
   }
 
+  /** The trainer's publishes carry the run's publish token, the one its publisher gives the analyzer nodes. */
   static SnapshotSink.Starter starter(RunInfo run, Settings s) {
-    return ctx -> new ClusterPublisherSink(ctx, s, ctx.spawn(SnapshotPublisher.create(run, s.analyzers(), s.metrics(),
-        s.cluster(), s.bufferSize()), "publisher"));
+    return ctx -> {
+      String token = s.publishToken();
+      ActorRef<MetricsActor.Command> signer = ctx.spawn(PublishSigner.create(s.metrics(), token, true), "signer");
+      return new ClusterPublisherSink(ctx, s, ctx.spawn(SnapshotPublisher.create(run, s.analyzers(), s.metrics(),
+          s.cluster(), s.bufferSize(), token), "publisher"), signer);
+    };
   }
 
   @Override
   public ActorRef<MetricsActor.Command> metrics() {
-    return settings.metrics();
+    return signer;
   }
 
   @Override

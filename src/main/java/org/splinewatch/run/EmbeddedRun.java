@@ -159,7 +159,7 @@ public final class EmbeddedRun {
       }
       Resume resume = resume(s, out);
       SnapshotSink.Starter sink = remote
-          ? ClusterPublisherSink.starter(run, new ClusterPublisherSink.Settings(link.metrics(), w.analyzers(),
+          ? ClusterPublisherSink.starter(run, new ClusterPublisherSink.Settings(link.metrics(), link.publishToken(), w.analyzers(),
               w.cluster(), s.hubBufferSize(), s.drainTimeout()))
           : LocalHubSink.starter(run, new LocalHubSink.Settings(registry, log, labels, s.monitoring(), analyzers,
               w.alerts(), s.hubBufferSize(), s.analysisTimeout(), w.priority()));

@@ -18,6 +18,8 @@ import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.splinewatch.alerts.Alert;
 import org.splinewatch.alerts.AlertRaised;
 import org.splinewatch.alerts.EarlyStopPolicy;
+import org.splinewatch.cluster.Rejections;
+import org.splinewatch.cluster.TrainerDoor;
 import org.splinewatch.metrics.MetricsActor;
 import org.splinewatch.snapshot.RunInfo;
 import org.splinewatch.trainer.Trainer;
@@ -90,16 +92,31 @@ public final class RunGuardian extends AbstractBehavior<RunGuardian.Command> {
 
   /**
    * The root behavior of a run's actor system: waits for the {@link Setup}, then becomes the guardian. Messages from
-   * outside the run's protocol are adapted: an {@link AlertRaised} from a cluster's metrics node, a {@link
-   * TrainerActor.Stop} from its control endpoint.
+   * outside the run's protocol are adapted when they come through the run's {@link TrainerDoor} (which checks a
+   * stop's token): an {@link AlertRaised} from a cluster's metrics node, a {@link TrainerActor.Stop} from its control
+   * endpoint. A stop or an alert sent straight to the guardian (its address is easy to guess) is refused: counted,
+   * logged once, and the run goes on.
    */
   public static Behavior<Object> root() {
+    return root(Rejections.unexported());
+  }
+
+  /** As {@link #root()}, counting refused stops and alerts in {@code rejections}. */
+  public static Behavior<Object> root(Rejections rejections) {
     return Behaviors.receive(Object.class)
         .onMessage(Setup.class, s -> Behaviors.transformMessages(Object.class, create(s), pf -> pf
             .match(Command.class, c -> c)
-            .match(AlertRaised.class, a -> new Alerted(a.alert()))
-            .match(TrainerActor.Stop.class, StopRequested::new)))
+            .match(TrainerDoor.Verified.class, v -> v.message() instanceof AlertRaised, v ->
+                new Alerted(((AlertRaised) v.message()).alert()))
+            .match(TrainerDoor.Verified.class, v -> v.message() instanceof TrainerActor.Stop, v ->
+                new StopRequested((TrainerActor.Stop) v.message()))
+            .match(AlertRaised.class, a -> new Refused(rejections, "AlertRaised"))
+            .match(TrainerActor.Stop.class, st -> new Refused(rejections, "Stop ('" + st.reason() + "')"))))
         .build();
+  }
+
+  /** A stop or alert that did not come through the run's door. */
+  private record Refused(Rejections rejections, String what) implements Command {
   }
 
   public static Behavior<Command> create(Setup s) {
@@ -160,6 +177,11 @@ public final class RunGuardian extends AbstractBehavior<RunGuardian.Command> {
         .onMessage(Alerted.class, m -> {
           s.observers().alerts().accept(m.alert());
           s.stopPolicy().stopReason(m.alert()).ifPresent(reason -> trainer.tell(new TrainerActor.Stop(reason)));
+          return this;
+        })
+        .onMessage(Refused.class, m -> {
+          m.rejections().reject("trainer", "bad_token", "unknown", m.what() + " sent straight to the run's"
+              + " guardian, not through its door with the run's stop token: the run goes on");
           return this;
         })
         .onMessage(StopRequested.class, m -> {

@@ -34,8 +34,14 @@ public final class TrainerActor extends AbstractBehavior<TrainerActor.Command> {
   public record Start() implements Command {
   }
 
-  /** Stop after the current step. */
-  public record Stop(String reason) implements Command {
+  /**
+   * Stop after the current step. {@code token} proves, over a cluster, that the stop comes from the run's metrics
+   * node (the trainer chose it when it registered the run); a stop sent inside the process has none.
+   */
+  public record Stop(String reason, String token) implements Command {
+    public Stop(String reason) {
+      this(reason, null);
+    }
   }
 
   /**

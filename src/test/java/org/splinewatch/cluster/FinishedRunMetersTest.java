@@ -42,7 +42,10 @@ class FinishedRunMetersTest {
         Map.of("run_id", run), 10, null, trainer.ref(), alerts.ref(), reply.ref()));
     MetricsNode.Registered r = reply.receiveMessage();
     assertNull(r.error());
-    r.metrics().tell(new MetricsActor.Publish(List.of(Sample.of("splinewatch_training_loss", 0.5, 10))));
+    String publishToken = "0123456789abcdef0123456789abcdef";
+    r.metrics().<Object>unsafeUpcast().tell(new MetricsNode.PublishToken(publishToken));
+    r.metrics().<Object>unsafeUpcast().tell(new MetricsNode.SignedPublish(
+        List.of(Sample.of("splinewatch_training_loss", 0.5, 10)), publishToken));
     TestProbe<Done> flushed = testKit.createTestProbe();
     r.metrics().tell(new MetricsActor.Flush(flushed.ref()));
     flushed.receiveMessage();

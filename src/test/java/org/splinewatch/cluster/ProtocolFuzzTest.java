@@ -119,6 +119,8 @@ class ProtocolFuzzTest {
       assertNull(target.error());
       ActorRef<MetricsActor.Command> gate = target.metrics();
       String token = "0123456789abcdef0123456789abcdef";
+      // as the run's publisher does: the gate learns the publish token before any analyzer node learns the gate
+      gate.<Object>unsafeUpcast().tell(new MetricsNode.PublishToken(token));
       worker.tell(new AnalyzerWorker.OpenRun("target", List.of("embedding"), gate, publisher.getRef(), token));
 
       int sent = 0;
@@ -185,8 +187,15 @@ class ProtocolFuzzTest {
                 Sample.of("splinewatch_regions", 1, i, "plane", "p".repeat(65)),
                 Sample.of("splinewatch_training_loss", 1, i, "layer", "a", "plane", "b", "rule", "c", "node", "d",
                     "analyzer", "e"));
-            gate.tell(new MetricsActor.Publish(r.nextInt(6) == 0 ? null
-                : List.of(samples.get(r.nextInt(samples.size())))));
+            List<Sample> chosen = r.nextInt(6) == 0 ? null : List.of(samples.get(r.nextInt(samples.size())));
+            int how = r.nextInt(4); // with the run's token (refused for its samples), a wrong one, none, plain
+            if (how == 3) {
+              gate.tell(new MetricsActor.Publish(chosen));
+            } else {
+              gate.<Object>unsafeUpcast().tell(new MetricsNode.SignedPublish(
+                  how == 0 ? List.of(Sample.of("splinewatch_training_loss", 1, i)) : chosen,
+                  how == 0 ? otherToken : how == 1 ? null : token));
+            }
           }
           case 10 -> gate.tell(r.nextBoolean() ? new MetricsActor.AnalysisTook("embedding", i, Double.NaN)
               : new MetricsActor.SnapshotDropped(badId));
@@ -203,7 +212,7 @@ class ProtocolFuzzTest {
       }
       assertEquals(sent, total(byReason), 0.0, "every hostile message counted once: " + byReason);
       for (String reason : List.of("unknown_run", "not_owner", "bad_chunk", "bad_open", "bad_registration",
-          "run_exists", "bad_sample", "bad_metrics_message")) {
+          "run_exists", "bad_sample", "bad_metrics_message", "bad_token")) {
         assertTrue(byReason.getOrDefault(reason, 0.0) > 0, reason + " in " + byReason);
       }
       assertTrue(serve.isAlive(), "the monitor survived: " + Files.readString(log));

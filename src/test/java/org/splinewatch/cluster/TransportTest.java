@@ -81,6 +81,10 @@ class TransportTest {
       byte[] p = serialization.serialize(publish).get();
       assertEquals(publish, serialization.deserialize(p, serialization.findSerializerFor(publish).identifier(),
           publish.getClass().getName()).get());
+      var signed = new MetricsNode.SignedPublish(publish.samples(), "0123456789abcdef0123456789abcdef");
+      byte[] sp = serialization.serialize(signed).get();
+      assertEquals(signed, serialization.deserialize(sp, serialization.findSerializerFor(signed).identifier(),
+          signed.getClass().getName()).get());
     } finally {
       system.terminate();
     }
@@ -90,7 +94,7 @@ class TransportTest {
   void oversizedSnapshotIsRejectedAndCountedAndSmallOnesArriveInChunks() throws Exception {
     ActorSystem<Void> system = node();
     try {
-      TestProbe<MetricsActor.Command> metrics = TestProbe.create(system);
+      TestProbe<Object> metrics = TestProbe.create(system);
       TestProbe<AnalyzerWorker.Command> worker = TestProbe.create(system);
       system.receptionist().tell(org.apache.pekko.actor.typed.receptionist.Receptionist.register(AnalyzerWorker.KEY,
           worker.getRef()));
@@ -100,14 +104,16 @@ class TransportTest {
       ClusterSettings settings = new ClusterSettings(base.host(), 0, "", List.of(), 1024, size + 10, 1,
           base.joinTimeout(), Duration.ofMinutes(1), base.downAfter(), base.heartbeatPause());
       ActorRef<SnapshotPublisher.Command> publisher = system.systemActorOf(SnapshotPublisher.create(
-          TestSnapshots.run(), List.of("embedding", "regions"), metrics.getRef(), settings, 4), "publisher",
+          TestSnapshots.run(), List.of("embedding", "regions"), metrics.getRef().narrow(), settings, 4), "publisher",
           org.apache.pekko.actor.typed.Props.empty());
       // larger than max-snapshot-bytes: an event naming the limit, and a drop for each analyzer
       WeightSnapshot big = TestSnapshots.classifier(2, 20);
       big = new WeightSnapshot(big.runId(), 20, 0, 0, big.inputDim(), concat(big.layers(), big.layers()),
           big.reprBlock(), big.classifierHead(), 0, 0, 0);
+      // first the publisher tells the run's metrics actor its publish token
+      assertTrue(metrics.receiveMessage(Duration.ofSeconds(10)) instanceof MetricsNode.PublishToken);
       publisher.tell(new SnapshotPublisher.Publish(big));
-      List<MetricsActor.Command> seen = new ArrayList<>();
+      List<Object> seen = new ArrayList<>();
       for (int i = 0; i < 3; i++) {
         seen.add(metrics.receiveMessage(Duration.ofSeconds(10)));
       }

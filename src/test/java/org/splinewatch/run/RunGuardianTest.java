@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.ConfigFactory;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -23,6 +24,9 @@ import org.splinewatch.alerts.Alert;
 import org.splinewatch.alerts.AlertRaised;
 import org.splinewatch.alerts.EarlyStopPolicy;
 import org.splinewatch.analysis.TestSnapshots;
+import org.splinewatch.cluster.MetricsNode;
+import org.splinewatch.cluster.Rejections;
+import org.splinewatch.cluster.TrainerDoor;
 import org.splinewatch.metrics.MetricsActor;
 import org.splinewatch.snapshot.WeightSnapshot;
 import org.splinewatch.trainer.Trainer;
@@ -112,21 +116,28 @@ class RunGuardianTest {
   }
 
   private record Run(ActorRef<Object> root, RecordingSink sink, CompletableFuture<TrainerActor.Finished> result,
-      CompletableFuture<ActorRef<TrainerActor.Command>> trainer, List<Alert> alerts) {
+      CompletableFuture<ActorRef<TrainerActor.Command>> trainer, List<Alert> alerts, ActorRef<Object> door,
+      TrainingProgress progress, Rejections rejections) {
   }
+
+  /** The stop token the run's door expects (a cluster trainer chooses one per run). */
+  private static final String STOP_TOKEN = "0123456789abcdef0123456789abcdef";
 
   private static Run start(long maxSteps, EarlyStopPolicy policy) {
     RecordingSink sink = new RecordingSink();
     CompletableFuture<TrainerActor.Finished> result = new CompletableFuture<>();
     CompletableFuture<ActorRef<TrainerActor.Command>> trainer = new CompletableFuture<>();
     List<Alert> alerts = new CopyOnWriteArrayList<>();
-    ActorRef<Object> root = testKit.spawn(RunGuardian.root());
+    Rejections rejections = new Rejections(new SimpleMeterRegistry());
+    ActorRef<Object> root = testKit.spawn(RunGuardian.root(rejections));
+    TrainingProgress progress = new TrainingProgress();
     root.tell(new RunGuardian.Setup(TestSnapshots.run(),
         new RunGuardian.Training(CountingTrainer::new, 1, maxSteps, 10,
             new TrainerActor.CheckpointPlan(null, "supervised", 0)),
         ctx -> sink, policy, new RunGuardian.Timeouts(Duration.ofSeconds(5), Duration.ofSeconds(1)),
-        new RunGuardian.Observers(new TrainingProgress(), result, trainer, alerts::add)));
-    return new Run(root, sink, result, trainer, alerts);
+        new RunGuardian.Observers(progress, result, trainer, alerts::add)));
+    ActorRef<Object> door = testKit.spawn(TrainerDoor.create(root, STOP_TOKEN, rejections));
+    return new Run(root, sink, result, trainer, alerts, door, progress, rejections);
   }
 
   private static Alert alert(String rule, boolean firing) {
@@ -148,8 +159,9 @@ class RunGuardianTest {
   void aFiringStopOnAlertFromTheClusterStopsTheRun() throws Exception {
     Run r = start(10_000_000, EarlyStopPolicy.of("stop", List.of("std_collapse")));
     r.trainer().get(30, TimeUnit.SECONDS);
-    r.root().tell(new AlertRaised(alert("dim_collapse", true))); // not a stop-on rule: reported only
-    r.root().tell(new AlertRaised(alert("std_collapse", true)));
+    // not a stop-on rule: reported only
+    r.door().tell(new MetricsNode.RunAlert(alert("dim_collapse", true), STOP_TOKEN));
+    r.door().tell(new MetricsNode.RunAlert(alert("std_collapse", true), STOP_TOKEN));
     TrainerActor.Finished f = r.result().get(30, TimeUnit.SECONDS);
     assertTrue(f.stopped());
     assertEquals("collapse alert std_collapse: the embedding collapsed", f.reason());
@@ -160,8 +172,8 @@ class RunGuardianTest {
   void warnModeReportsAlertsAndAStopRequestStillStops() throws Exception {
     Run r = start(10_000_000, EarlyStopPolicy.of("warn", List.of("std_collapse")));
     r.trainer().get(30, TimeUnit.SECONDS);
-    r.root().tell(new AlertRaised(alert("std_collapse", true)));
-    r.root().tell(new TrainerActor.Stop("stop requested through the control endpoint"));
+    r.door().tell(new MetricsNode.RunAlert(alert("std_collapse", true), STOP_TOKEN));
+    r.door().tell(new TrainerActor.Stop("stop requested through the control endpoint", STOP_TOKEN));
     TrainerActor.Finished f = r.result().get(30, TimeUnit.SECONDS);
     assertTrue(f.stopped());
     assertEquals("stop requested through the control endpoint", f.reason());
@@ -176,5 +188,35 @@ class RunGuardianTest {
     TrainerActor.Finished f = r.result().get(30, TimeUnit.SECONDS);
     assertTrue(f.stopped());
     assertEquals("SIGTERM", f.reason());
+  }
+
+  @Test
+  void aStopWithoutTheRunsTokenIsRefusedAndTheRunGoesOnUntilTheRightOne() throws Exception {
+    Run r = start(10_000_000, EarlyStopPolicy.of("stop", List.of("std_collapse")));
+    r.trainer().get(30, TimeUnit.SECONDS);
+    r.door().tell(new TrainerActor.Stop("forged: no token"));
+    r.door().tell(new TrainerActor.Stop("forged: wrong token", "ffffffffffffffffffffffffffffffff"));
+    r.door().tell(new TrainerActor.Stop("forged: a prefix", STOP_TOKEN.substring(0, 31)));
+    // a stop-on alert stops the run too: only with the token
+    r.door().tell(new MetricsNode.RunAlert(alert("std_collapse", true), "ffffffffffffffffffffffffffffffff"));
+    r.door().tell(new MetricsNode.RunAlert(alert("std_collapse", true), null));
+    r.door().tell(new AlertRaised(alert("std_collapse", true)));
+    // straight to the guardian (a guessable address), even with the right token or as a stop-on alert
+    r.root().tell(new TrainerActor.Stop("forged: past the door", STOP_TOKEN));
+    r.root().tell(new AlertRaised(alert("std_collapse", true)));
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    while (r.rejections().total() < 8 && System.nanoTime() < deadline) {
+      Thread.sleep(20);
+    }
+    assertEquals(8.0, r.rejections().total(), "every forged stop and alert is counted");
+    long before = r.progress().get().step();
+    Thread.sleep(300);
+    assertFalse(r.result().isDone(), "the run goes on after forged stops: " + r.result().getNow(null));
+    assertTrue(r.progress().get().step() > before, "the trainer keeps training");
+    assertTrue(r.alerts().isEmpty(), "a forged alert is not reported either");
+    r.door().tell(new TrainerActor.Stop("stop requested through the control endpoint", STOP_TOKEN));
+    TrainerActor.Finished f = r.result().get(30, TimeUnit.SECONDS);
+    assertTrue(f.stopped());
+    assertEquals("stop requested through the control endpoint", f.reason());
   }
 }

@@ -1,0 +1,135 @@
+package org.splinewatch.cluster;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.testkit.typed.annotations.JUnit5TestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.JUnit5TestKitBuilder;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestKitJUnit5Extension;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+import org.splinewatch.LogCapturingExtension;
+import org.splinewatch.alerts.AlertRaised;
+import org.splinewatch.control.RunControl;
+import org.splinewatch.metrics.MetricsActor;
+import org.splinewatch.metrics.RetentionSettings;
+import org.splinewatch.snapshot.MetricFamily;
+import org.splinewatch.snapshot.Sample;
+import org.splinewatch.trainer.TrainerActor;
+
+/** Only a run's own trainer and analyzer nodes may publish for it, and only its metrics node may stop it. */
+@ExtendWith({TestKitJUnit5Extension.class, LogCapturingExtension.class})
+class RunTokensTest {
+  private static final String PUBLISH_TOKEN = "0123456789abcdef0123456789abcdef";
+  private static final String STOP_TOKEN = "fedcba9876543210fedcba9876543210";
+
+  @JUnit5TestKit
+  public ActorTestKit testKit = new JUnit5TestKitBuilder().build();
+
+  private record Node(ActorRef<MetricsNode.Command> ref, PrometheusMeterRegistry registry, RunControl control) {
+  }
+
+  private Node node(Path out) {
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    RunControl control = new RunControl();
+    return new Node(testKit.spawn(MetricsNode.create(registry, out, control, "", new Rejections(registry), 64, null,
+        RetentionSettings.KEEP_ALL)), registry, control);
+  }
+
+  private MetricsNode.Registered register(Node node, String run, TestProbe<TrainerActor.Command> trainer,
+      String stopToken, String publishToken) {
+    TestProbe<AlertRaised> alerts = testKit.createTestProbe();
+    TestProbe<MetricsNode.Registered> reply = testKit.createTestProbe();
+    node.ref().tell(new MetricsNode.RegisterRun(run, Map.of("run", run, "method", "simclr", "dataset", "mnist"),
+        Map.of("run_id", run), 10, null, trainer.ref(), alerts.ref(), reply.ref(), stopToken,
+        publishToken));
+    return reply.receiveMessage();
+  }
+
+  private void flush(ActorRef<MetricsActor.Command> metrics) {
+    TestProbe<Done> flushed = testKit.createTestProbe();
+    metrics.tell(new MetricsActor.Flush(flushed.ref()));
+    flushed.receiveMessage();
+  }
+
+  private static double rejected(PrometheusMeterRegistry registry, String reason) {
+    var c = registry.find(MetricFamily.CLUSTER_REJECTED_TOTAL.meterName()).tag("reason", reason).counter();
+    return c == null ? 0 : c.count();
+  }
+
+  @Test
+  void aPublishWithoutTheRunsPublishTokenIsRefusedAndCountedAndOneWithItArrives(@TempDir Path out) {
+    Node node = node(out);
+    MetricsNode.Registered r = register(node, "owned", testKit.createTestProbe(), STOP_TOKEN, PUBLISH_TOKEN);
+    assertNull(r.error());
+    ActorRef<Object> gate = r.metrics().unsafeUpcast();
+    gate.tell(new MetricsNode.PublishToken(PUBLISH_TOKEN)); // the run's publisher: the registered token, accepted
+    List<Sample> forged = List.of(Sample.of("splinewatch_training_loss", 99.0, 10));
+    gate.tell(new MetricsNode.SignedPublish(forged, "ffffffffffffffffffffffffffffffff"));
+    gate.tell(new MetricsNode.SignedPublish(forged, null));
+    gate.tell(new MetricsNode.SignedPublish(forged, PUBLISH_TOKEN.substring(1)));
+    gate.tell(new MetricsActor.Publish(forged));
+    // another node cannot bind its own token
+    gate.tell(new MetricsNode.PublishToken("ffffffffffffffffffffffffffffffff"));
+    gate.tell(new MetricsNode.SignedPublish(forged, "ffffffffffffffffffffffffffffffff"));
+    flush(r.metrics());
+    assertEquals(6.0, rejected(node.registry(), "bad_token"), node.registry().scrape());
+    assertFalse(node.registry().scrape().contains("splinewatch_training_loss"), node.registry().scrape());
+
+    gate.tell(new MetricsNode.SignedPublish(List.of(Sample.of("splinewatch_training_loss", 0.25, 20)),
+        PUBLISH_TOKEN));
+    flush(r.metrics());
+    assertTrue(node.registry().scrape().contains(
+        "splinewatch_training_loss{dataset=\"mnist\",method=\"simclr\",run=\"owned\"} 0.25"),
+        node.registry().scrape());
+    assertEquals(6.0, rejected(node.registry(), "bad_token"));
+  }
+
+  @Test
+  void withoutARegisteredTokenThePublishersAnnouncementBindsItAndASignerSigns(@TempDir Path out) {
+    Node node = node(out);
+    MetricsNode.Registered r = register(node, "signed", testKit.createTestProbe(), null, null);
+    ActorRef<MetricsActor.Command> signer = testKit.spawn(PublishSigner.create(r.metrics(), PUBLISH_TOKEN, true));
+    signer.tell(new MetricsActor.Publish(List.of(Sample.of("splinewatch_training_loss", 0.5, 10))));
+    flush(signer);
+    assertTrue(node.registry().scrape().contains("run=\"signed\"} 0.5"), node.registry().scrape());
+    assertEquals(0.0, rejected(node.registry(), "bad_token"));
+    r.metrics().<Object>unsafeUpcast().tell(new MetricsNode.SignedPublish(
+        List.of(Sample.of("splinewatch_training_loss", 7.0, 20)), "ffffffffffffffffffffffffffffffff"));
+    flush(r.metrics());
+    assertEquals(1.0, rejected(node.registry(), "bad_token"));
+    assertFalse(node.registry().scrape().contains("run=\"signed\"} 7.0"), node.registry().scrape());
+    // without a registered token (an HTTP-ingested run's stand-in on this node) plain publishes still arrive
+    r.metrics().tell(new MetricsActor.Publish(List.of(Sample.of("splinewatch_training_loss", 3.0, 30))));
+    flush(r.metrics());
+    assertTrue(node.registry().scrape().contains("run=\"signed\"} 3.0"), node.registry().scrape());
+  }
+
+  @Test
+  void theControlEndpointsStopCarriesTheStopTokenTheTrainerRegistered(@TempDir Path out) {
+    Node node = node(out);
+    TestProbe<TrainerActor.Command> trainer = testKit.createTestProbe();
+    assertNull(register(node, "stoppable", trainer, STOP_TOKEN, PUBLISH_TOKEN).error());
+    assertTrue(node.control().stop("stoppable", "stop requested"));
+    TrainerActor.Stop stop = trainer.expectMessageClass(TrainerActor.Stop.class);
+    assertEquals(STOP_TOKEN, stop.token());
+
+    MetricsNode.Registered bad = register(node, "bad-token", testKit.createTestProbe(), "not hex", null);
+    assertNotNull(bad.error());
+    assertEquals(1.0, rejected(node.registry(), "bad_registration"));
+  }
+}
