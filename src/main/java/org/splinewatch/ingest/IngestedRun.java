@@ -18,7 +18,10 @@ import org.splinewatch.alerts.AlertRaised;
 import org.splinewatch.alerts.AlertSettings;
 import org.splinewatch.cluster.ClusterSettings;
 import org.splinewatch.cluster.MetricsNode;
+import org.splinewatch.cluster.PublishSigner;
+import org.splinewatch.cluster.Rejections;
 import org.splinewatch.cluster.SnapshotPublisher;
+import org.splinewatch.cluster.TrainerDoor;
 import org.splinewatch.metrics.MetricsActor;
 import org.splinewatch.snapshot.MetricFamily;
 import org.splinewatch.snapshot.RunInfo;
@@ -32,8 +35,10 @@ import org.splinewatch.trainer.TrainerActor;
  * registers the run there (so metrics, run directory, alerts, control endpoint and report are those of any cluster
  * run), hands each snapshot to a {@link SnapshotPublisher} (drop-oldest, analysed on the cluster's analyzer nodes)
  * and answers at once with whether the run should stop: a stop-on alert while early stop is on, or a stop through
- * the control endpoint. It receives {@link TrainerActor.Stop} and {@link AlertRaised} as a trainer
- * does, so its messages are plain objects; its own protocol is {@link Command}.
+ * the control endpoint. Like a cluster trainer it registers with a stop token and a publish token: stops and alerts
+ * reach it only through a {@link TrainerDoor} that checks the stop token (wrapped in {@link TrainerDoor.Verified}),
+ * and its publishes and its analyzer nodes' are signed ({@link PublishSigner}), so a joined node cannot stop the run
+ * or publish values for it. Its messages are plain objects; its own protocol is {@link Command}.
  */
 public final class IngestedRun extends AbstractBehavior<Object> {
 
@@ -99,15 +104,22 @@ public final class IngestedRun extends AbstractBehavior<Object> {
   /** The metrics node's secret for this run: only a RunFinished carrying it ends the run. */
   private String runToken;
 
+  /** The run's publish token: the analyzer nodes and this actor sign their publishes with it. */
+  private final String publishToken = SnapshotPublisher.newToken();
+
   private IngestedRun(ActorContext<Object> ctx, Setup s) {
     super(ctx);
     this.s = s;
-    ActorRef<TrainerActor.Command> asTrainer = ctx.getSelf().narrow();
-    ActorRef<AlertRaised> alertsTo = ctx.getSelf().narrow();
+    // stops and alerts reach this run only through a door that checks the run's stop token (as a trainer's do)
+    String stopToken = TrainerDoor.secret();
+    ActorRef<Object> door = ctx.spawn(TrainerDoor.create(ctx.getSelf(), stopToken, Rejections.unexported()),
+        "door-" + TrainerDoor.secret());
+    ActorRef<TrainerActor.Command> asTrainer = door.narrow();
+    ActorRef<AlertRaised> alertsTo = door.narrow();
     String runId = s.info().runId();
     ctx.ask(MetricsNode.Registered.class, s.node(), Duration.ofSeconds(30),
         r -> new MetricsNode.RegisterRun(runId, s.labels(), s.config(), s.info().classes(), s.alerts(), asTrainer,
-            alertsTo, r), Registered::new);
+            alertsTo, r, stopToken, publishToken), Registered::new);
   }
 
   @Override
@@ -115,13 +127,14 @@ public final class IngestedRun extends AbstractBehavior<Object> {
     return newReceiveBuilder()
         .onMessage(Registered.class, this::onRegistered)
         .onMessage(Snapshot.class, this::onSnapshot)
-        .onMessage(TrainerActor.Stop.class, m -> {
-          if (stopReason == null) {
-            stopReason = m.reason();
+        .onMessage(TrainerDoor.Verified.class, v -> {
+          if (v.message() instanceof TrainerActor.Stop stop && stopReason == null) {
+            stopReason = stop.reason();
+          } else if (v.message() instanceof AlertRaised alert) {
+            return onAlert(alert.alert());
           }
           return this;
         })
-        .onMessage(AlertRaised.class, m -> onAlert(m.alert()))
         .onMessage(Finish.class, this::onFinish)
         .onMessage(Drained.class, m -> {
           getContext().ask(Done.class, metrics, Duration.ofSeconds(30), MetricsActor.Flush::new,
@@ -157,10 +170,10 @@ public final class IngestedRun extends AbstractBehavior<Object> {
       s.registrationReply().tell(Reply.error(duplicate ? 409 : 500, error));
       return Behaviors.stopped();
     }
-    metrics = m.reply().metrics();
+    metrics = getContext().spawn(PublishSigner.create(m.reply().metrics(), publishToken, true), "signer");
     runToken = m.reply().token();
-    publisher = getContext().spawn(SnapshotPublisher.create(s.info(), s.analyzers(), metrics, s.cluster(),
-        s.ingest().hubBufferSize()), "publisher");
+    publisher = getContext().spawn(SnapshotPublisher.create(s.info(), s.analyzers(), m.reply().metrics(), s.cluster(),
+        s.ingest().hubBufferSize(), publishToken), "publisher");
     Map<String, Object> body = new LinkedHashMap<>();
     body.put("run", s.info().runId());
     body.putAll(s.urls());
