@@ -29,6 +29,7 @@ import org.splinewatch.control.RunControl;
 import org.splinewatch.data.Dataset;
 import org.splinewatch.data.DatasetLoader;
 import org.splinewatch.data.LabeledImages;
+import org.splinewatch.metrics.AnalysisCoverage;
 import org.splinewatch.metrics.MemoryWatch;
 import org.splinewatch.metrics.MetricsHttpServer;
 import org.splinewatch.metrics.ProcessMetrics;
@@ -183,12 +184,19 @@ public final class EmbeddedRun {
       RunOutcome outcome = RunOutcome.of(finished, signals.received(), signals.exitCode());
       MemoryWatch.Peaks peaks = memory.peaks();
       Map<String, Object> event = outcome.event(peaks);
+      AnalysisCoverage coverage = AnalysisCoverage.of(registry);
+      if (!coverage.byAnalyzer().isEmpty()) {
+        event.put("analysed_snapshots", coverage.event());
+      }
       if (remote) {
         finishRemote(link, event, runId, out);
       } else {
         writeRunEnd(runDir, event, out);
       }
       out.println("  " + peaks.describe());
+      if (!coverage.byAnalyzer().isEmpty()) {
+        out.println("  " + coverage.describe());
+      }
       outcome.print(out, runDir);
       return new Result(outcome.exitCode(), finished, runDir, port);
     } finally {

@@ -1,0 +1,52 @@
+package org.splinewatch.metrics;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.splinewatch.snapshot.MetricFamily;
+
+/**
+ * How many of the snapshots offered to each analyzer it analysed, read from a run's registry at the end of the run:
+ * analysed = the analysis timer's count, offered = analysed + dropped (the drop-oldest buffer) + failed analyses.
+ * Printed as the run's last lines ("analysed: regions 36/37, ...") and recorded in {@code run_finished}.
+ */
+public record AnalysisCoverage(Map<String, long[]> byAnalyzer) {
+
+  /** The coverage of every analyzer that reported to {@code registry} (analysed, offered), by name. */
+  public static AnalysisCoverage of(MeterRegistry registry) {
+    Map<String, long[]> out = new TreeMap<>();
+    for (Timer t : registry.find(MetricFamily.ANALYSIS_SECONDS.meterName()).tagKeys("analyzer").timers()) {
+      out.computeIfAbsent(t.getId().getTag("analyzer"), k -> new long[2])[0] += t.count();
+    }
+    for (MetricFamily f : List.of(MetricFamily.SNAPSHOTS_DROPPED_TOTAL, MetricFamily.ANALYSIS_FAILURES_TOTAL)) {
+      for (Counter c : registry.find(f.meterName()).tagKeys("analyzer").counters()) {
+        out.computeIfAbsent(c.getId().getTag("analyzer"), k -> new long[2])[1] += (long) c.count();
+      }
+    }
+    out.values().forEach(v -> v[1] += v[0]);
+    return new AnalysisCoverage(out);
+  }
+
+  /** {@code analysed: embedding 37/37, regions 18/37 (49 %)}; empty when no analyzer reported. */
+  public String describe() {
+    if (byAnalyzer.isEmpty()) {
+      return "";
+    }
+    List<String> parts = new ArrayList<>();
+    byAnalyzer.forEach((name, v) -> parts.add(name + " " + v[0] + "/" + v[1]
+        + (v[0] < v[1] ? String.format(java.util.Locale.ROOT, " (%.0f %%)", 100.0 * v[0] / v[1]) : "")));
+    return "analysed snapshots: " + String.join(", ", parts);
+  }
+
+  /** For {@code run_finished}: {analyzer: {analysed, offered}}. */
+  public Map<String, Object> event() {
+    Map<String, Object> out = new LinkedHashMap<>();
+    byAnalyzer.forEach((name, v) -> out.put(name, Map.of("analysed", v[0], "offered", v[1])));
+    return out;
+  }
+}
