@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Function;
+import java.util.function.Predicate;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
@@ -113,6 +114,7 @@ public final class AnalyzerWorker extends AbstractBehavior<AnalyzerWorker.Comman
   private final Rejections rejections;
   private final Map<String, RunState> runs;
   private final ChunkAssembler chunks;
+  private final Predicate<Command> failOn;
 
   /**
    * With the default limits of {@code reference.conf}, counting refused messages privately.
@@ -129,6 +131,15 @@ public final class AnalyzerWorker extends AbstractBehavior<AnalyzerWorker.Comman
   /** @param limits chunk size, snapshot size, in-flight, open-run, layer-width limits and the snapshot timeout */
   public static Behavior<Command> create(Function<List<String>, List<AnalyzerSpec>> catalogue, Path out,
       Duration analysisTimeout, ClusterSettings limits, Rejections rejections) {
+    return create(catalogue, out, analysisTimeout, limits, rejections, m -> false);
+  }
+
+  /**
+   * Test hook only ({@code RoleRestartTest}): the role throws on the messages {@code failOn} accepts, so that a test
+   * can force a failure and watch the supervisor restart it; production passes {@code m -> false}.
+   */
+  static Behavior<Command> create(Function<List<String>, List<AnalyzerSpec>> catalogue, Path out,
+      Duration analysisTimeout, ClusterSettings limits, Rejections rejections, Predicate<Command> failOn) {
     Map<String, RunState> runs = new HashMap<>(); // outlives restarts, as the analyzer children do
     ChunkAssembler chunks = ChunkAssembler.of(limits); // so do the partial transfers
     Duration sweep = limits.snapshotTimeout().dividedBy(4).compareTo(Duration.ofSeconds(1)) < 0
@@ -136,15 +147,16 @@ public final class AnalyzerWorker extends AbstractBehavior<AnalyzerWorker.Comman
     return Behaviors.supervise(Behaviors.<Command>setup(ctx -> Behaviors.withTimers(timers -> {
       ctx.getSystem().receptionist().tell(Receptionist.register(KEY, ctx.getSelf()));
       timers.startTimerWithFixedDelay("sweep", new Sweep(), sweep);
-      return new AnalyzerWorker(ctx, catalogue, out, analysisTimeout, limits, rejections, runs, chunks);
+      return new AnalyzerWorker(ctx, catalogue, out, analysisTimeout, limits, rejections, runs, chunks, failOn);
     }))).onFailure(Exception.class, SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200),
         Duration.ofSeconds(10), 0.2).withStopChildren(false));
   }
 
   private AnalyzerWorker(ActorContext<Command> ctx, Function<List<String>, List<AnalyzerSpec>> catalogue,
       Path out, Duration analysisTimeout, ClusterSettings limits, Rejections rejections, Map<String, RunState> runs,
-      ChunkAssembler chunks) {
+      ChunkAssembler chunks, Predicate<Command> failOn) {
     super(ctx);
+    this.failOn = failOn;
     this.catalogue = catalogue;
     this.out = out;
     this.analysisTimeout = analysisTimeout;
@@ -157,6 +169,9 @@ public final class AnalyzerWorker extends AbstractBehavior<AnalyzerWorker.Comman
   @Override
   public Receive<Command> createReceive() {
     return newReceiveBuilder()
+        .onMessage(Command.class, failOn::test, m -> {
+          throw new IllegalStateException("failure injected by a test");
+        })
         .onMessage(OpenRun.class, this::onOpen)
         .onMessage(Chunk.class, this::onChunk)
         .onMessage(SnapshotDone.class, this::onDone)

@@ -12,6 +12,7 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Predicate;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
@@ -147,6 +148,7 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
   private final Duration meterGrace;
   private final RetentionSettings retention;
   private final TimerScheduler<Command> timers;
+  private final Predicate<Command> failOn;
 
   /** @param metricsUrl where this node serves {@code /metrics} (told to trainers; empty when none) */
   public static Behavior<Command> create(MeterRegistry registry, Path out, RunControl control, String metricsUrl) {
@@ -162,19 +164,30 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
    */
   public static Behavior<Command> create(MeterRegistry registry, Path out, RunControl control, String metricsUrl,
       Rejections rejections, int maxRuns, Duration meterGrace, RetentionSettings retention) {
+    return create(registry, out, control, metricsUrl, rejections, maxRuns, meterGrace, retention, m -> false);
+  }
+
+  /**
+   * Test hook only ({@code RoleRestartTest}): the role throws on the messages {@code failOn} accepts, so that a test
+   * can force a failure and watch the supervisor restart it; production passes {@code m -> false}.
+   */
+  static Behavior<Command> create(MeterRegistry registry, Path out, RunControl control, String metricsUrl,
+      Rejections rejections, int maxRuns, Duration meterGrace, RetentionSettings retention,
+      Predicate<Command> failOn) {
     Map<String, Run> runs = new HashMap<>(); // outlives restarts
     return Behaviors.supervise(Behaviors.<Command>setup(ctx -> Behaviors.withTimers(timers -> {
       ctx.getSystem().receptionist().tell(Receptionist.register(KEY, ctx.getSelf()));
       return new MetricsNode(ctx, registry, out, control, metricsUrl, runs, rejections, maxRuns, meterGrace, retention,
-          timers);
+          timers, failOn);
     }))).onFailure(Exception.class, SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200),
         Duration.ofSeconds(10), 0.2).withStopChildren(false));
   }
 
   private MetricsNode(ActorContext<Command> ctx, MeterRegistry registry, Path out, RunControl control,
       String metricsUrl, Map<String, Run> runs, Rejections rejections, int maxRuns, Duration meterGrace,
-      RetentionSettings retention, TimerScheduler<Command> timers) {
+      RetentionSettings retention, TimerScheduler<Command> timers, Predicate<Command> failOn) {
     super(ctx);
+    this.failOn = failOn;
     this.meterGrace = meterGrace;
     this.retention = retention;
     this.timers = timers;
@@ -190,6 +203,9 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
   @Override
   public Receive<Command> createReceive() {
     return newReceiveBuilder()
+        .onMessage(Command.class, failOn::test, m -> {
+          throw new IllegalStateException("failure injected by a test");
+        })
         .onMessage(RegisterRun.class, this::onRegister)
         .onMessage(AlertFired.class, m -> {
           Run run = runs.get(m.runId());
