@@ -88,7 +88,8 @@ public final class AnalyzerWorker extends AbstractBehavior<AnalyzerWorker.Comman
   private record SnapshotDone(String runId, long transfer, long step, String error) implements Command {
   }
 
-  private record PublisherGone(String runId, String token) implements Command {
+  /** Keyed by the publisher, not the run: one watch per publisher, whatever runs it has open here. */
+  private record PublisherGone(ActorRef<?> publisher) implements Command {
   }
 
   private record Sweep() implements Command {
@@ -177,8 +178,9 @@ public final class AnalyzerWorker extends AbstractBehavior<AnalyzerWorker.Comman
         .onMessage(SnapshotDone.class, this::onDone)
         .onMessage(CloseRun.class, this::onClose)
         .onMessage(PublisherGone.class, m -> {
-          RunState run = runs.get(m.runId());
-          return run != null && run.open.token().equals(m.token()) ? close(m.runId()) : this;
+          runs.values().stream().filter(r -> r.open.publisher().equals(m.publisher())).map(r -> r.open.runId())
+              .toList().forEach(this::close);
+          return this;
         })
         .onMessage(Sweep.class, m -> expire())
         .build();
@@ -230,7 +232,8 @@ public final class AnalyzerWorker extends AbstractBehavior<AnalyzerWorker.Comman
     }
     close(m.runId());
     runs.put(m.runId(), new RunState(m));
-    getContext().watchWith(m.publisher(), new PublisherGone(m.runId(), m.token()));
+    // the same message for every run of this publisher: watching it again with another one would throw
+    getContext().watchWith(m.publisher(), new PublisherGone(m.publisher()));
     return this;
   }
 
@@ -344,7 +347,9 @@ public final class AnalyzerWorker extends AbstractBehavior<AnalyzerWorker.Comman
       if (run.signer != null) {
         getContext().stop(run.signer);
       }
-      getContext().unwatch(run.open.publisher());
+      if (runs.values().stream().noneMatch(r -> r.open.publisher().equals(run.open.publisher()))) {
+        getContext().unwatch(run.open.publisher());
+      }
     }
     return this;
   }

@@ -122,7 +122,8 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
   public record PublishToken(String token) implements CborSerializable {
   }
 
-  private record TrainerGone(String runId) implements Command {
+  /** Keyed by the trainer, not the run: one watch per trainer, whatever runs it has registered here. */
+  private record TrainerGone(ActorRef<?> trainer) implements Command {
   }
 
   private record AlertFired(String runId, Alert alert) implements Command {
@@ -254,8 +255,10 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
           return this;
         })
         .onMessage(TrainerGone.class, m -> {
-          Run run = runs.remove(m.runId());
-          if (run != null) {
+          List<String> gone = runs.entrySet().stream().filter(e -> e.getValue().registration().trainer()
+              .equals(m.trainer())).map(Map.Entry::getKey).toList();
+          for (String runId : gone) {
+            Run run = runs.remove(runId);
             Map<String, Object> event = new LinkedHashMap<>();
             event.put("type", "run_finished");
             event.put("exit_code", 1);
@@ -400,7 +403,8 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
           "run-" + secret());
       ActorRef<MetricsActor.Command> metrics = gate.narrow();
       runs.put(m.runId(), new Run(dir, metrics, m, token));
-      getContext().watchWith(m.trainer(), new TrainerGone(m.runId()));
+      // the same message for every run of this trainer: watching it again with another one would throw
+      getContext().watchWith(m.trainer(), new TrainerGone(m.trainer()));
       control.register(m.runId(), m.alerts(),
           reason -> m.trainer().tell(new TrainerActor.Stop(reason, m.stopToken())));
       m.replyTo().tell(new Registered(m.runId(), metrics, metricsUrl, null, token));

@@ -196,4 +196,74 @@ class RoleRestartTest {
     assertNull(reply.expectMessageClass(MetricsNode.Registered.class, WAIT).error());
     assertOneRestart();
   }
+
+  /**
+   * One peer with two runs here (a publisher opening two, a trainer registering two) used to fail the role: Pekko
+   * refuses to watch the same actor again with another termination message. Now neither role fails, both runs are
+   * served, and both end when that peer goes away.
+   */
+  @Test
+  void onePeerWithTwoRunsFailsNeitherRoleAndItsLeavingEndsBoth(@TempDir Path out) throws Exception {
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    ClusterSettings limits = ClusterSettings.fromConfig(testKit.system().settings().config());
+    AnalyzerSpec answering = new AnalyzerSpec("answering", (run, metrics, dir) -> Behaviors.receive(Analyze.class)
+        .onMessage(Analyze.class, a -> {
+          a.replyTo().tell(new Analyzed("answering", a.snapshot().step(), 0, null));
+          return Behaviors.same();
+        }).build());
+    ActorRef<AnalyzerWorker.Command> worker = testKit.spawn(AnalyzerWorker.create(names -> List.of(answering),
+        out.resolve("analyzer"), Duration.ofSeconds(10), limits, new Rejections(registry), m -> false));
+    TestProbe<Object> metrics = testKit.createTestProbe();
+    TestProbe<SnapshotPublisher.Command> publisher = testKit.createTestProbe();
+    Chunker chunker = new Chunker(limits.chunkBytes());
+    for (String run : List.of("test-run", "other-run")) {
+      worker.tell(new AnalyzerWorker.OpenRun(run, List.of("answering"), metrics.getRef().narrow(),
+          publisher.getRef(), TOKEN));
+    }
+    send(worker, chunker, 0, SnapshotCodec.encode(TestSnapshots.run())); // the description of "test-run"
+    send(worker, chunker, 1, SnapshotCodec.encode(TestSnapshots.classifier(1, 10)));
+    assertAnalysed(publisher.expectMessageClass(SnapshotPublisher.Analysed.class, WAIT), 1);
+
+    ActorRef<MetricsNode.Command> node = testKit.spawn(MetricsNode.create(registry, out.resolve("metrics"),
+        new RunControl(), "", new Rejections(registry), 64, null, RetentionSettings.KEEP_ALL, m -> false));
+    TestProbe<MetricsNode.Registered> reply = testKit.createTestProbe();
+    TestProbe<TrainerActor.Command> trainer = testKit.createTestProbe();
+    TestProbe<AlertRaised> alerts = testKit.createTestProbe();
+    for (String run : List.of("a", "b")) {
+      node.tell(new MetricsNode.RegisterRun(run, Map.of("run", run, "method", "simclr", "dataset", "mnist"),
+          Map.of("run_id", run), 10, null, trainer.getRef(), alerts.getRef(), reply.getRef(), null, TOKEN));
+      MetricsNode.Registered r = reply.expectMessageClass(MetricsNode.Registered.class, WAIT);
+      assertNull(r.error(), r.toString());
+    }
+
+    publisher.stop(); // both its runs close: their chunks are refused as for runs not open here
+    trainer.stop(); // both its runs end as failed
+    for (String run : List.of("a", "b")) {
+      Path events = out.resolve("metrics").resolve(run).resolve("events.jsonl");
+      for (int i = 0; i < 200 && !(Files.exists(events) && Files.readString(events).contains("\"failed\"")); i++) {
+        Thread.sleep(50);
+      }
+      assertTrue(Files.readString(events).contains("\"failed\""), run + ": " + Files.readString(events));
+    }
+    // an open run would refuse these as bad_snapshot ("test-run") or bad_chunk ("other-run", no description)
+    boolean bothClosed = false;
+    for (int i = 0; i < 100 && !bothClosed; i++) {
+      double unknown = rejected(registry, "unknown_run");
+      double other = rejected(registry, "bad_snapshot") + rejected(registry, "bad_chunk");
+      worker.tell(new AnalyzerWorker.Chunk("test-run", 9, 0, 1, new byte[1], TOKEN));
+      worker.tell(new AnalyzerWorker.Chunk("other-run", 9, 0, 1, new byte[1], TOKEN));
+      for (int j = 0; j < 40 && rejected(registry, "unknown_run") + rejected(registry, "bad_snapshot")
+          + rejected(registry, "bad_chunk") < unknown + other + 2; j++) {
+        Thread.sleep(25);
+      }
+      bothClosed = rejected(registry, "unknown_run") == unknown + 2;
+    }
+    assertTrue(bothClosed, "both runs of the publisher closed when it went away: " + registry.scrape());
+    assertEquals(List.of(), failureLines(), "no role failed");
+  }
+
+  private static double rejected(PrometheusMeterRegistry registry, String reason) {
+    var c = registry.find(MetricFamily.CLUSTER_REJECTED_TOTAL.meterName()).tag("reason", reason).counter();
+    return c == null ? 0 : c.count();
+  }
 }
