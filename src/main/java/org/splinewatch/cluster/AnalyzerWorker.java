@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Function;
+import java.util.function.Predicate;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
@@ -87,7 +88,8 @@ public final class AnalyzerWorker extends AbstractBehavior<AnalyzerWorker.Comman
   private record SnapshotDone(String runId, long transfer, long step, String error) implements Command {
   }
 
-  private record PublisherGone(String runId, String token) implements Command {
+  /** Keyed by the publisher, not the run: one watch per publisher, whatever runs it has open here. */
+  private record PublisherGone(ActorRef<?> publisher) implements Command {
   }
 
   private record Sweep() implements Command {
@@ -113,6 +115,7 @@ public final class AnalyzerWorker extends AbstractBehavior<AnalyzerWorker.Comman
   private final Rejections rejections;
   private final Map<String, RunState> runs;
   private final ChunkAssembler chunks;
+  private final Predicate<Command> failOn;
 
   /**
    * With the default limits of {@code reference.conf}, counting refused messages privately.
@@ -129,6 +132,15 @@ public final class AnalyzerWorker extends AbstractBehavior<AnalyzerWorker.Comman
   /** @param limits chunk size, snapshot size, in-flight, open-run, layer-width limits and the snapshot timeout */
   public static Behavior<Command> create(Function<List<String>, List<AnalyzerSpec>> catalogue, Path out,
       Duration analysisTimeout, ClusterSettings limits, Rejections rejections) {
+    return create(catalogue, out, analysisTimeout, limits, rejections, m -> false);
+  }
+
+  /**
+   * Test hook only ({@code RoleRestartTest}): the role throws on the messages {@code failOn} accepts, so that a test
+   * can force a failure and watch the supervisor restart it; production passes {@code m -> false}.
+   */
+  static Behavior<Command> create(Function<List<String>, List<AnalyzerSpec>> catalogue, Path out,
+      Duration analysisTimeout, ClusterSettings limits, Rejections rejections, Predicate<Command> failOn) {
     Map<String, RunState> runs = new HashMap<>(); // outlives restarts, as the analyzer children do
     ChunkAssembler chunks = ChunkAssembler.of(limits); // so do the partial transfers
     Duration sweep = limits.snapshotTimeout().dividedBy(4).compareTo(Duration.ofSeconds(1)) < 0
@@ -136,15 +148,16 @@ public final class AnalyzerWorker extends AbstractBehavior<AnalyzerWorker.Comman
     return Behaviors.supervise(Behaviors.<Command>setup(ctx -> Behaviors.withTimers(timers -> {
       ctx.getSystem().receptionist().tell(Receptionist.register(KEY, ctx.getSelf()));
       timers.startTimerWithFixedDelay("sweep", new Sweep(), sweep);
-      return new AnalyzerWorker(ctx, catalogue, out, analysisTimeout, limits, rejections, runs, chunks);
+      return new AnalyzerWorker(ctx, catalogue, out, analysisTimeout, limits, rejections, runs, chunks, failOn);
     }))).onFailure(Exception.class, SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200),
         Duration.ofSeconds(10), 0.2).withStopChildren(false));
   }
 
   private AnalyzerWorker(ActorContext<Command> ctx, Function<List<String>, List<AnalyzerSpec>> catalogue,
       Path out, Duration analysisTimeout, ClusterSettings limits, Rejections rejections, Map<String, RunState> runs,
-      ChunkAssembler chunks) {
+      ChunkAssembler chunks, Predicate<Command> failOn) {
     super(ctx);
+    this.failOn = failOn;
     this.catalogue = catalogue;
     this.out = out;
     this.analysisTimeout = analysisTimeout;
@@ -157,13 +170,17 @@ public final class AnalyzerWorker extends AbstractBehavior<AnalyzerWorker.Comman
   @Override
   public Receive<Command> createReceive() {
     return newReceiveBuilder()
+        .onMessage(Command.class, failOn::test, m -> {
+          throw new IllegalStateException("failure injected by a test");
+        })
         .onMessage(OpenRun.class, this::onOpen)
         .onMessage(Chunk.class, this::onChunk)
         .onMessage(SnapshotDone.class, this::onDone)
         .onMessage(CloseRun.class, this::onClose)
         .onMessage(PublisherGone.class, m -> {
-          RunState run = runs.get(m.runId());
-          return run != null && run.open.token().equals(m.token()) ? close(m.runId()) : this;
+          runs.values().stream().filter(r -> r.open.publisher().equals(m.publisher())).map(r -> r.open.runId())
+              .toList().forEach(this::close);
+          return this;
         })
         .onMessage(Sweep.class, m -> expire())
         .build();
@@ -215,7 +232,8 @@ public final class AnalyzerWorker extends AbstractBehavior<AnalyzerWorker.Comman
     }
     close(m.runId());
     runs.put(m.runId(), new RunState(m));
-    getContext().watchWith(m.publisher(), new PublisherGone(m.runId(), m.token()));
+    // the same message for every run of this publisher: watching it again with another one would throw
+    getContext().watchWith(m.publisher(), new PublisherGone(m.publisher()));
     return this;
   }
 
@@ -329,7 +347,9 @@ public final class AnalyzerWorker extends AbstractBehavior<AnalyzerWorker.Comman
       if (run.signer != null) {
         getContext().stop(run.signer);
       }
-      getContext().unwatch(run.open.publisher());
+      if (runs.values().stream().noneMatch(r -> r.open.publisher().equals(run.open.publisher()))) {
+        getContext().unwatch(run.open.publisher());
+      }
     }
     return this;
   }

@@ -12,6 +12,7 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Predicate;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
@@ -121,7 +122,8 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
   public record PublishToken(String token) implements CborSerializable {
   }
 
-  private record TrainerGone(String runId) implements Command {
+  /** Keyed by the trainer, not the run: one watch per trainer, whatever runs it has registered here. */
+  private record TrainerGone(ActorRef<?> trainer) implements Command {
   }
 
   private record AlertFired(String runId, Alert alert) implements Command {
@@ -147,6 +149,7 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
   private final Duration meterGrace;
   private final RetentionSettings retention;
   private final TimerScheduler<Command> timers;
+  private final Predicate<Command> failOn;
 
   /** @param metricsUrl where this node serves {@code /metrics} (told to trainers; empty when none) */
   public static Behavior<Command> create(MeterRegistry registry, Path out, RunControl control, String metricsUrl) {
@@ -162,19 +165,30 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
    */
   public static Behavior<Command> create(MeterRegistry registry, Path out, RunControl control, String metricsUrl,
       Rejections rejections, int maxRuns, Duration meterGrace, RetentionSettings retention) {
+    return create(registry, out, control, metricsUrl, rejections, maxRuns, meterGrace, retention, m -> false);
+  }
+
+  /**
+   * Test hook only ({@code RoleRestartTest}): the role throws on the messages {@code failOn} accepts, so that a test
+   * can force a failure and watch the supervisor restart it; production passes {@code m -> false}.
+   */
+  static Behavior<Command> create(MeterRegistry registry, Path out, RunControl control, String metricsUrl,
+      Rejections rejections, int maxRuns, Duration meterGrace, RetentionSettings retention,
+      Predicate<Command> failOn) {
     Map<String, Run> runs = new HashMap<>(); // outlives restarts
     return Behaviors.supervise(Behaviors.<Command>setup(ctx -> Behaviors.withTimers(timers -> {
       ctx.getSystem().receptionist().tell(Receptionist.register(KEY, ctx.getSelf()));
       return new MetricsNode(ctx, registry, out, control, metricsUrl, runs, rejections, maxRuns, meterGrace, retention,
-          timers);
+          timers, failOn);
     }))).onFailure(Exception.class, SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200),
         Duration.ofSeconds(10), 0.2).withStopChildren(false));
   }
 
   private MetricsNode(ActorContext<Command> ctx, MeterRegistry registry, Path out, RunControl control,
       String metricsUrl, Map<String, Run> runs, Rejections rejections, int maxRuns, Duration meterGrace,
-      RetentionSettings retention, TimerScheduler<Command> timers) {
+      RetentionSettings retention, TimerScheduler<Command> timers, Predicate<Command> failOn) {
     super(ctx);
+    this.failOn = failOn;
     this.meterGrace = meterGrace;
     this.retention = retention;
     this.timers = timers;
@@ -190,6 +204,9 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
   @Override
   public Receive<Command> createReceive() {
     return newReceiveBuilder()
+        .onMessage(Command.class, failOn::test, m -> {
+          throw new IllegalStateException("failure injected by a test");
+        })
         .onMessage(RegisterRun.class, this::onRegister)
         .onMessage(AlertFired.class, m -> {
           Run run = runs.get(m.runId());
@@ -238,8 +255,10 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
           return this;
         })
         .onMessage(TrainerGone.class, m -> {
-          Run run = runs.remove(m.runId());
-          if (run != null) {
+          List<String> gone = runs.entrySet().stream().filter(e -> e.getValue().registration().trainer()
+              .equals(m.trainer())).map(Map.Entry::getKey).toList();
+          for (String runId : gone) {
+            Run run = runs.remove(runId);
             Map<String, Object> event = new LinkedHashMap<>();
             event.put("type", "run_finished");
             event.put("exit_code", 1);
@@ -384,7 +403,8 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
           "run-" + secret());
       ActorRef<MetricsActor.Command> metrics = gate.narrow();
       runs.put(m.runId(), new Run(dir, metrics, m, token));
-      getContext().watchWith(m.trainer(), new TrainerGone(m.runId()));
+      // the same message for every run of this trainer: watching it again with another one would throw
+      getContext().watchWith(m.trainer(), new TrainerGone(m.trainer()));
       control.register(m.runId(), m.alerts(),
           reason -> m.trainer().tell(new TrainerActor.Stop(reason, m.stopToken())));
       m.replyTo().tell(new Registered(m.runId(), metrics, metricsUrl, null, token));
