@@ -17,6 +17,7 @@ import org.splinewatch.experiment.ExperimentPlan;
 import org.splinewatch.experiment.Findings;
 import org.splinewatch.experiment.FindingsReport;
 import org.splinewatch.report.RunData;
+import org.splinewatch.snapshot.Provenance;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -150,6 +151,8 @@ final class ExperimentCommand implements Callable<Integer> {
     Map<String, Object> provenance = new LinkedHashMap<>();
     provenance.put("command", "./monitor experiment " + experiment + (quick ? " --quick" : "") + " --seeds "
         + seedList.toString().replaceAll("[\\[\\] ]", ""));
+    provenance.put("splinewatch", Provenance.version() + " (commit " + Provenance.gitCommit()
+        + (Boolean.TRUE.equals(Provenance.gitDirty()) ? ", uncommitted changes" : "") + ")");
     provenance.put("java", System.getProperty("java.version"));
     provenance.put("cores", Runtime.getRuntime().availableProcessors());
     provenance.put("cpu", cpuModel());

@@ -6,6 +6,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.SortedMap;
 import java.util.Objects;
 import java.util.TreeMap;
 import org.splinewatch.report.RunData;
@@ -431,8 +432,38 @@ public final class Findings {
         numbers);
   }
 
+  /**
+   * The phases of a series: the steps where its moving median of 3 turns (a zigzag with a {@link #CHANGE} threshold:
+   * a minimum or maximum counts once the series has moved more than 10 % away from it). F5's plot marks them.
+   */
+  static List<Long> turningPoints(SortedMap<Long, Double> series) {
+    List<Long> steps = new ArrayList<>(series.keySet());
+    List<Double> v = Stats.movingMedian(new ArrayList<>(series.values()));
+    List<Long> out = new ArrayList<>();
+    if (v.size() < 3) {
+      return out;
+    }
+    int extreme = 0;
+    int direction = 0; // +1 rising (tracking a maximum), −1 falling (tracking a minimum), 0 not yet known
+    for (int i = 1; i < v.size(); i++) {
+      double e = v.get(extreme);
+      double x = v.get(i);
+      if (direction >= 0 && x > e || direction <= 0 && x < e) {
+        if (direction == 0 && Math.abs(x - v.get(0)) > CHANGE * Math.abs(v.get(0))) {
+          direction = x > v.get(0) ? 1 : -1;
+        }
+        extreme = i;
+      } else if (direction != 0 && Math.abs(x - e) > CHANGE * Math.abs(e)) {
+        out.add(steps.get(extreme));
+        direction = -direction;
+        extreme = i;
+      }
+    }
+    return out;
+  }
+
   /** The smaller radius a run's local-complexity series were exported at. */
-  private static String lcRadius(RunData r) {
+  static String lcRadius(RunData r) {
     return r.series().values().stream().filter(s -> s.name().equals(MetricFamily.LOCAL_COMPLEXITY.id()))
         .map(s -> s.labels().get("radius")).filter(Objects::nonNull)
         .min(Comparator.comparingDouble(Double::parseDouble)).orElse("0.1");

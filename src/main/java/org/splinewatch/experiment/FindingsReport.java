@@ -152,16 +152,21 @@ public final class FindingsReport {
       } else if (run.role() == ExperimentPlan.Role.LONG) {
         List<String> labels = new ArrayList<>();
         List<Map<Double, Double>> series = new ArrayList<>();
+        String radius = Findings.lcRadius(r);
         for (String points : List.of("train", "test", "boundary")) {
           TreeMap<Long, Double> lc = Findings.series(r, MetricFamily.LOCAL_COMPLEXITY, Map.of("layer", "all",
-              "points", points));
+              "points", points, "radius", radius));
           if (!lc.isEmpty()) {
-            labels.add("LC at " + points + " points");
+            labels.add("LC at " + points + " points (r = " + radius + ")");
             series.add(steps(lc.tailMap(0L, false)));
           }
         }
-        charts.add(new Chart("F5: local complexity, " + run.id() + " (log step axis)", "step", true, labels, series,
-            List.of()));
+        TreeMap<Long, Double> train = Findings.series(r, MetricFamily.LOCAL_COMPLEXITY, Map.of("layer", "all",
+            "points", "train", "radius", radius));
+        List<Double> phases = Findings.turningPoints(train.tailMap(0L, false)).stream().map(Long::doubleValue)
+            .toList();
+        charts.add(new Chart("F5: local complexity, " + run.id() + " (log step axis; dashed: where LC at the training"
+            + " points turns)", "step", true, labels, series, phases));
         charts.add(new Chart("F6: neural collapse, " + run.id(), "step", true,
             List.of("NC1", "self-duality (NC3)", "training loss"),
             List.of(steps(Findings.series(r, MetricFamily.NEURAL_COLLAPSE_NC1, Map.of()).tailMap(0L, false)),

@@ -26,6 +26,14 @@ class FindingsTest {
   }
 
   @Test
+  void turningPointsMarkTheZigzagsExtremes() {
+    // falls to 5 at step 300, rises to 12 at step 600, falls again: turns at 300 and 600 (small wiggles ignored)
+    TreeMap<Long, Double> lc = points(100, 10, 200, 7, 300, 5, 400, 5.2, 500, 9, 600, 12, 700, 11.8, 800, 6, 900, 4);
+    assertEquals(List.of(300L, 600L), Findings.turningPoints(lc));
+    assertEquals(List.of(), Findings.turningPoints(points(100, 10, 200, 9.5, 300, 9.2)), "within 10 %");
+  }
+
+  @Test
   void hunchbackPeaksInside() {
     assertTrue(Findings.hunchback(List.of(5.0, 12.0, 6.0)));
     assertFalse(Findings.hunchback(List.of(5.0, 8.0, 12.0)), "peak at the last layer");

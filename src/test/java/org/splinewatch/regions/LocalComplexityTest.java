@@ -47,23 +47,36 @@ class LocalComplexityTest {
 
   @Test
   void everyLayerEqualsTheCountOverExplicitVertices() {
-    PiecewiseLinearNet net = mlp(7, 12, 16, 9, 5);
-    int k = 4;
-    double[] dirs = LocalComplexity.directions(12, k, 99);
+    assertMatchesExplicitVertices(mlp(7, 12, 16, 9, 5), 4, 37, 0.3); // 37 points: more than one batch
+  }
+
+  @Test
+  void convolutionalEncodersCountTheSameWay() {
+    // conv 3x3 (2 channels) + ReLU, average pooling, dense + ReLU: the first block is not a dense layer
+    Random r = new Random(11);
+    PiecewiseLinearNet cnn = new PiecewiseLinearNet(36, List.of(
+        new Layer.Conv2D(1, 6, 6, 2, 3, 3, 1, 0, randn(r, 18, 0.6), randn(r, 2, 0.2)), Layer.Activation.relu(),
+        new Layer.AvgPool2D(2, 4, 4, 2, 2), new Layer.Flatten(8),
+        new Layer.Dense(8, 6, randn(r, 48, 1), randn(r, 6, 0.1)), Layer.Activation.relu()));
+    assertMatchesExplicitVertices(cnn, 5, 20, 0.4);
+  }
+
+  private static void assertMatchesExplicitVertices(PiecewiseLinearNet net, int k, int n, double radius) {
+    int dim = net.inputDim();
+    double[] dirs = LocalComplexity.directions(dim, k, 99);
     Random r = new Random(3);
-    int n = 37; // more than one batch
-    double[] points = new double[n * 12];
+    double[] points = new double[n * dim];
     for (int i = 0; i < points.length; i++) {
       points[i] = r.nextGaussian();
     }
-    double radius = 0.3;
     int[][] lc = LocalComplexity.perPoint(net, points, n, dirs, k, radius);
+    int total = 0;
     for (int p = 0; p < n; p++) {
-      double[] vertices = new double[2 * k * 12];
+      double[] vertices = new double[2 * k * dim];
       for (int i = 0; i < k; i++) {
-        for (int d = 0; d < 12; d++) {
-          vertices[(2 * i) * 12 + d] = points[p * 12 + d] + radius * dirs[i * 12 + d];
-          vertices[(2 * i + 1) * 12 + d] = points[p * 12 + d] - radius * dirs[i * 12 + d];
+        for (int d = 0; d < dim; d++) {
+          vertices[(2 * i) * dim + d] = points[p * dim + d] + radius * dirs[i * dim + d];
+          vertices[(2 * i + 1) * dim + d] = points[p * dim + d] - radius * dirs[i * dim + d];
         }
       }
       List<double[]> pre = net.preActivations(vertices, 2 * k);
@@ -83,8 +96,10 @@ class LocalComplexityTest {
           count += on && off ? 1 : 0;
         }
         assertEquals(count, lc[p][l], "point " + p + ", layer " + l);
+        total += count;
       }
     }
+    assertTrue(total > 0, "the case must count something");
   }
 
   @Test
