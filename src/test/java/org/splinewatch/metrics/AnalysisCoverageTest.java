@@ -28,6 +28,8 @@ class AnalysisCoverageTest {
     for (int i = 0; i < 37; i++) {
       embedding.record(Duration.ofMillis(1));
     }
+    Counter.builder(MetricFamily.SNAPSHOTS_DROPPED_TOTAL.meterName()).tags("run", "r", "analyzer", "none")
+        .register(registry);
     AnalysisCoverage c = AnalysisCoverage.of(registry);
     assertEquals("analysed snapshots: embedding 37/37, regions 18/37 (49 %)", c.describe());
     assertEquals(Map.of("analysed", 18L, "offered", 37L), c.event().get("regions"));
