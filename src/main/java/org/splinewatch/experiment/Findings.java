@@ -242,6 +242,7 @@ public final class Findings {
 
   static Finding f3(ExperimentPlan plan, Map<String, RunData> data) {
     Map<String, Object> numbers = new LinkedHashMap<>();
+    List<Double> leads = new ArrayList<>();
     int earlier = 0;
     int notEarlier = 0;
     int undecided = 0;
@@ -253,6 +254,9 @@ public final class Findings {
       long geometry = geometryDetection(r, run.onset());
       long accuracy = accuracyDetection(r, run.onset());
       numbers.put(run.id(), Map.of("onset", run.onset(), "geometry_step", geometry, "accuracy_step", accuracy));
+      if (geometry >= 0 && accuracy >= 0) {
+        leads.add((double) (accuracy - geometry));
+      }
       if (geometry < 0 && accuracy < 0) {
         undecided++;
       } else if (geometry >= 0 && (accuracy < 0 || geometry < accuracy)) {
@@ -272,6 +276,7 @@ public final class Findings {
       }
     }
     numbers.put("healthy runs where the geometry rule fired after the same step", falseAlarms + " of " + healthy);
+    numbers.put("geometry's lead in steps where both fired, mean ± sd", Stats.meanSd(leads));
     int decided = earlier + notEarlier;
     String rule = "Collapse ablations switched on at a known step (--ablate-from). Geometry fires at the first snapshot"
         + " from the onset where the region count is below " + REGION_DROP + " × its pre-onset median or the"
@@ -295,6 +300,7 @@ public final class Findings {
     Map<String, Object> numbers = new LinkedHashMap<>();
     int hunchbacks = 0;
     int profiles = 0;
+    Map<String, List<Double>> idByMethod = new TreeMap<>();
     List<Double> lastId = new ArrayList<>();
     List<Double> accuracy = new ArrayList<>();
     for (ExperimentPlan.Run run : runs(plan, ExperimentPlan.Role.METHOD)) {
@@ -328,11 +334,13 @@ public final class Findings {
       if (ids.size() >= repr && Double.isFinite(acc)) {
         lastId.add(ids.get(repr - 1));
         accuracy.add(acc);
+        idByMethod.computeIfAbsent(run.method(), k -> new ArrayList<>()).add(ids.get(repr - 1));
       }
     }
     double rho = Stats.spearman(lastId, accuracy);
-    numbers.put("Stats.spearman(representation ID, probe accuracy)", rho);
+    numbers.put("spearman(representation ID, probe accuracy)", rho);
     numbers.put("runs in the correlation", lastId.size());
+    idByMethod.forEach((m, v) -> numbers.put(m + " representation ID mean ± sd", Stats.meanSd(v)));
     boolean tracks = lastId.size() >= 6 && Math.abs(rho) >= TRACKING_RHO;
     String rule = "Per run, the final TwoNN intrinsic dimension after each layer (hidden layers, then the output). A"
         + " hunchback: the maximum at an interior layer, at least " + pct(CHANGE) + " above both ends. Tracking:"
@@ -386,6 +394,7 @@ public final class Findings {
 
   static Finding f5(ExperimentPlan plan, Map<String, RunData> data) {
     Map<String, Object> numbers = new LinkedHashMap<>();
+    List<Double> migration = new ArrayList<>();
     int phases = 0;
     int migrations = 0;
     int runs = 0;
@@ -417,7 +426,9 @@ public final class Findings {
       row.put("boundary_over_train_start", ratioStart);
       row.put("boundary_over_train_end", ratioEnd);
       numbers.put(run.id(), row);
+      migration.add(ratioEnd / ratioStart);
     }
+    numbers.put("boundary-over-train ratio, end over start, mean ± sd", Stats.meanSd(migration));
     String rule = "Long supervised runs on a small training subset. Local complexity (all layers, radius " + radius
         + ") at the training points, smoothed by a moving median of 3 snapshots: falls, rises, then falls again,"
         + " each by more than " + pct(CHANGE) + ". Migration: LC near the decision boundary over LC at the training"
@@ -473,6 +484,8 @@ public final class Findings {
 
   static Finding f6(ExperimentPlan plan, Map<String, RunData> data) {
     Map<String, Object> numbers = new LinkedHashMap<>();
+    List<Double> nc1Change = new ArrayList<>();
+    List<Double> dualityChange = new ArrayList<>();
     int decreasing = 0;
     int increasing = 0;
     int reached = 0;
@@ -498,6 +511,8 @@ public final class Findings {
         row.put("nc1_end", end);
         row.put("self_duality_terminal_start", dStart);
         row.put("self_duality_end", dEnd);
+        nc1Change.add(end / start);
+        dualityChange.add(dEnd / dStart);
         if (end < (1 - CHANGE) * start && !(dEnd > dStart)) {
           decreasing++;
         } else if (end > (1 + CHANGE) * start) {
@@ -506,6 +521,8 @@ public final class Findings {
       }
       numbers.put(run.id(), row);
     }
+    numbers.put("NC1 end over terminal start, mean ± sd", Stats.meanSd(nc1Change));
+    numbers.put("self-duality end over terminal start, mean ± sd", Stats.meanSd(dualityChange));
     String rule = "Long supervised runs: the terminal phase starts at the first snapshot with training loss below "
         + TERMINAL_LOSS + ". NC1 and the self-duality distance (NC3) of the held-out probes at the end against that"
         + " snapshot. Holds if in every run that reached the terminal phase NC1 fell by more than " + pct(CHANGE)
