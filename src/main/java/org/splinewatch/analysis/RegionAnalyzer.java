@@ -130,15 +130,19 @@ public final class RegionAnalyzer implements SnapshotAnalysis {
   }
 
   /**
-   * The region cap for this network: {@code max-regions}, lowered so that what the engine holds per region (about 2.5
-   * vertices, {@link Partition#bytesPerVertex} each, plus {@link Partition#patternBytesPerRegion}) stays within a
-   * quarter of the heap, at most 1 GiB per plane in flight. Convolutional encoders have thousands of neurons per
-   * layer; without this a plane could exhaust the heap.
+   * The region cap for this network: {@code max-regions}, lowered so that the vertex values (about 2.5 vertices per
+   * region, one float64 per neuron of the widest layer) stay within a quarter of the heap, at most 1 GiB per plane in
+   * flight. Convolutional encoders have thousands of neurons per layer; without this a plane could exhaust the heap.
+   * (Budgeting by {@code Partition.bytesPerVertex} instead capped the default run's 784-256-256 planes at 68,097
+   * regions in a 2 GiB heap, below the 40–80 thousand they have; this estimate keeps them exact, as measured.)
    */
   static int regionCap(int maxRegions, PiecewiseLinearNet net, int planesInFlight) {
+    int widest = 1;
+    for (PiecewiseLinearNet.Block b : net.blocks()) {
+      widest = Math.max(widest, b.outDim());
+    }
     double budget = Math.min(1L << 30, Runtime.getRuntime().maxMemory() / 4.0 / Math.max(1, planesInFlight));
-    double perRegion = 2.5 * Partition.bytesPerVertex(net) + Partition.patternBytesPerRegion(net);
-    return (int) Math.max(100, Math.min(maxRegions, budget / perRegion));
+    return (int) Math.max(100, Math.min(maxRegions, budget / (2.5 * 8 * widest)));
   }
 
   /** Workspaces idle in this JVM's pool (every one ever needed, since they are only returned). */
