@@ -23,5 +23,13 @@ splinewatch_memory_opts "$@" || exit 2
 # G1 regions of 32 MB: the analyzers' arrays of a few MB (probe activations, region buffers) are then ordinary young
 # objects instead of humongous ones, each of which started a concurrent GC cycle and its pauses (README, overhead).
 # JAVA_OPTS come after, so they can override it and the memory options.
+# Run from a copy of this build's jar (beside it, so the manifest's lib/ class path still resolves): a rebuild by a
+# later ./trainer or ./monitor after a source change rewrites target/splinewatch.jar in place, and a JVM still running
+# from that file would fail at its next class load. Older copies are unlinked; a JVM running from one keeps reading it.
+run_jar="$root/target/splinewatch-run-$(stat -c %Y "$jar").jar"
+if [ ! -f "$run_jar" ]; then
+  cp "$jar" "$run_jar.tmp.$$" && mv -f "$run_jar.tmp.$$" "$run_jar"
+  find "$root/target" -maxdepth 1 -name 'splinewatch-run-*.jar' ! -name "$(basename "$run_jar")" -delete
+fi
 # shellcheck disable=SC2086
-exec java -XX:G1HeapRegionSize=32m "${SPLINEWATCH_MEMORY_OPTS[@]}" ${JAVA_OPTS:-} -jar "$jar" "$@"
+exec java -XX:G1HeapRegionSize=32m "${SPLINEWATCH_MEMORY_OPTS[@]}" ${JAVA_OPTS:-} -jar "$run_jar" "$@"
