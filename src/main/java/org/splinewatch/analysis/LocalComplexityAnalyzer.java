@@ -33,6 +33,7 @@ public final class LocalComplexityAnalyzer implements SnapshotAnalysis {
   private final int directionCount;
   private final double[] train;
   private final int trainCount;
+  private final double[] probes;
   private final double[] test;
   private final int testCount;
 
@@ -45,7 +46,8 @@ public final class LocalComplexityAnalyzer implements SnapshotAnalysis {
     this.trainCount = Math.min(settings.points(), run.fitCount());
     this.train = Layer.widen(Arrays.copyOf(run.fitInputs(), trainCount * dim));
     this.testCount = Math.min(settings.points(), run.probeCount());
-    this.test = Arrays.copyOf(run.probeInputsAsDouble(), testCount * dim);
+    this.probes = run.probeInputsAsDouble();
+    this.test = Arrays.copyOf(probes, testCount * dim);
   }
 
   /** The analyzer actor. */
@@ -63,14 +65,14 @@ public final class LocalComplexityAnalyzer implements SnapshotAnalysis {
     if (widths.length == 0) {
       return out;
     }
-    double[] radii = {settings.radius(), 10 * settings.radius()};
-    for (double r : radii) {
+    // the probes nearest this snapshot's decision boundary: one forward pass, used at both radii
+    double[] near = s.classifierHead() && net.outputDim() == run.classes() && run.classes() > 1
+        ? nearestToDecisionBoundary(net, probes, run.probeCount(), testCount) : null;
+    for (double r : new double[] {settings.radius(), 10 * settings.radius()}) {
       summarise(out, s.step(), encoder, widths, "train", train, trainCount, r);
       summarise(out, s.step(), encoder, widths, "test", test, testCount, r);
-      if (s.classifierHead() && net.outputDim() == run.classes() && run.classes() > 1) {
-        double[] near = nearestToDecisionBoundary(net, run.probeInputsAsDouble(), run.probeCount(),
-            Math.min(settings.points(), run.probeCount()));
-        summarise(out, s.step(), encoder, widths, "boundary", near, near.length / run.inputDim(), r);
+      if (near != null) {
+        summarise(out, s.step(), encoder, widths, "boundary", near, testCount, r);
       }
     }
     return out;
