@@ -326,8 +326,19 @@ class DashboardJsonTest {
       }
       List<String> chain = new java.util.ArrayList<>();
       p.path("transformations").forEach(t -> chain.add(t.path("id").asText()));
-      assertEquals(List.of("merge", "organize", "partitionByValues", "joinByField"), chain, p.path("title").asText());
-      assertEquals("step", p.path("transformations").get(3).path("options").path("byField").asText());
+      // only transformations of @grafana/data, which GrafanaPackagesIT runs on real Prometheus responses: one row per
+      // step (the step query's value), one column per run (the value query's), sorted by step for the trend panel
+      assertEquals(List.of("merge", "groupingToMatrix", "convertFieldType", "organize", "sortBy"), chain,
+          p.path("title").asText());
+      JsonNode matrix = p.path("transformations").get(1).path("options");
+      assertEquals("run", matrix.path("columnField").asText());
+      assertEquals("Value #B", matrix.path("rowField").asText());
+      assertEquals("Value #A", matrix.path("valueField").asText());
+      assertEquals("null", matrix.path("emptyValue").asText(), "a step one run lacks is a gap, not an empty string");
+      assertEquals("step", p.path("transformations").get(3).path("options").path("renameByName")
+          .path("Value #B\\run").asText());
+      assertTrue(p.path("fieldConfig").path("defaults").path("custom").path("spanNulls").asBoolean(),
+          "each run's line spans the steps only the other run has");
     }
     assertTrue(trends >= 4, "step-aligned panels: " + trends);
   }
