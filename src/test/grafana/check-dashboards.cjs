@@ -70,7 +70,9 @@ type Target = L<DataQuery> & Record<string, unknown>;
 type TypedPanel<O, C> = Omit<L<Panel>, 'options' | 'fieldConfig' | 'targets'> & {
   targets?: Target[];
   options?: DP<L<O>>;
-  fieldConfig?: Omit<L<FieldConfigSource>, 'defaults'> & { defaults: Omit<L<FieldConfig>, 'custom'> & { custom?: DP<L<C>> } };
+  fieldConfig?: Omit<L<FieldConfigSource>, 'defaults'> & {
+    defaults: Omit<L<FieldConfig>, 'custom'> & { custom?: DP<L<C>> };
+  };
 };
 type Row = Omit<L<RowPanel>, 'panels'> & { panels: unknown[] };
 `;
@@ -102,14 +104,15 @@ function main(argv) {
       return;
     }
     const lines = [PRELUDE];
-    const where = {};
+    const names = { dashboard: 'dashboard' }; // declared constant -> what it holds, for the error messages
     const imports = new Set();
     const emit = (what, decl) => {
-      where[lines.join('\n').split('\n').length + 1] = what;
+      names[/^const (\w+):/.exec(decl)[1]] = what;
       lines.push(decl);
     };
     const { panels = [], ...rest } = dash;
-    emit('dashboard', `const dashboard: DashboardWithoutPanels = ${JSON.stringify({ ...rest, panels: [] }, null, 1)};`);
+    const top = JSON.stringify({ ...rest, panels: [] }, null, 1);
+    emit('dashboard', `const dashboard: DashboardWithoutPanels = ${top};`);
     const all = [];
     panels.forEach((p) => {
       all.push(p);
@@ -120,12 +123,15 @@ function main(argv) {
     all.forEach((p, i) => {
       const title = `panel ${p && p.id} "${p && p.title}" (${p && p.type})`;
       if (p && p.type === 'row') {
-        emit(title, `const panel${i}: Row = ${JSON.stringify({ ...p, panels: [] }, null, 1)};`);
+        // a row's own panels are checked as panels (above); the row must still have the key
+        const row = { ...p, panels: Array.isArray(p.panels) ? [] : p.panels };
+        emit(title, `const panel${i}: Row = ${JSON.stringify(row, null, 1)};`);
       } else if (p && PANEL_TYPES[p.type]) {
         const alias = `P_${p.type}`;
         if (!imports.has(alias)) {
           imports.add(alias);
-          lines.splice(1, 0, `import type * as ${alias} from '${SCHEMA}/dist/esm/raw/composable/${PANEL_TYPES[p.type]}';`);
+          const module = `${SCHEMA}/dist/esm/raw/composable/${PANEL_TYPES[p.type]}`;
+          lines.splice(1, 0, `import type * as ${alias} from '${module}';`);
         }
         const custom = hasFieldConfig(p.type) ? `${alias}.FieldConfig` : 'Record<string, unknown>';
         emit(title, `const panel${i}: TypedPanel<${alias}.Options, ${custom}> = ${JSON.stringify(p, null, 1)};`);
@@ -137,20 +143,19 @@ function main(argv) {
       panelsChecked++;
     });
     lines.push('export {};');
-    // the import lines went in after 'where' was filled: recompute the line of each declaration
+    // the line of each declaration in the file (1-based) -> what it holds
     const text = lines.join('\n');
-    const fixed = {};
+    const declared = {};
     text.split('\n').forEach((l, k) => {
-      const m = /^const (dashboard|panel\d+):/.exec(l);
+      const m = /^const (\w+):/.exec(l);
       if (m) {
-        fixed[k + 1] = m[1] === 'dashboard' ? 'dashboard'
-          : Object.values(where)[Number(m[1].slice(5)) + 1];
+        declared[k + 1] = names[m[1]];
       }
     });
     const out = path.join(outDir, `dashboard${n}.ts`);
     fs.writeFileSync(out, text);
     generated.push(out);
-    origin[path.resolve(out)] = { file, lines: fixed };
+    origin[path.resolve(out)] = { file, lines: declared };
   });
   const program = ts.createProgram(generated, {
     strict: true, noEmit: true, skipLibCheck: true, target: ts.ScriptTarget.ES2020, module: ts.ModuleKind.CommonJS,

@@ -26,7 +26,8 @@ function toTableFrames(gd, responses) {
   return refIds.map((refId) => {
     const body = responses[refId];
     if (body.status !== 'success' || body.data.resultType !== 'matrix') {
-      throw new Error(`query ${refId}: expected a successful matrix response, got ${JSON.stringify(body).slice(0, 200)}`);
+      throw new Error(`query ${refId}: expected a successful matrix response, got `
+        + JSON.stringify(body).slice(0, 200));
     }
     const series = body.data.result;
     const labelNames = [...new Set(series.flatMap((s) => Object.keys(s.metric)))].sort();

@@ -82,7 +82,8 @@ class GrafanaPackagesIT {
   /** Installs the pinned packages (npm ci) unless target/grafana-npm already has this lock file's. */
   @BeforeAll
   static void install() throws Exception {
-    assumeTrue(TestTools.installed("node") && TestTools.installed("npm"), "node/npm not installed (.ci/run installs npm)");
+    assumeTrue(TestTools.installed("node") && TestTools.installed("npm"),
+        "node/npm not installed (.ci/run installs npm)");
     Files.createDirectories(NPM_DIR);
     for (String f : List.of("package.json", "package-lock.json", "check-dashboards.cjs", "compare-by-step.cjs")) {
       Files.copy(SOURCES.resolve(f), NPM_DIR.resolve(f), StandardCopyOption.REPLACE_EXISTING);
@@ -182,6 +183,8 @@ class GrafanaPackagesIT {
         List.of("(tabel)", "panel type without an @grafana/schema panelcfg"));
     expected.put(broken("custom-field-config", d -> object(object(object(firstPanel(d, "timeseries"), "fieldConfig"),
         "defaults"), "custom").put("lineWidht", 2)), List.of("(timeseries)", "lineWidht"));
+    expected.put(broken("row-without-panels", d -> firstPanel(d, "row").remove("panels")),
+        List.of("(row)", "Property 'panels' is missing"));
     for (String schema : SCHEMAS.keySet()) {
       Result r = checkSchema(schema, List.copyOf(expected.keySet()));
       assertEquals(1, r.exit(), schema + ":\n" + r.output());
@@ -353,7 +356,8 @@ class GrafanaPackagesIT {
     List<Double> late = times(first.path("B"), "late");
     assertTrue(!early.isEmpty() && !late.isEmpty(), "both runs were scraped: " + first);
     assertTrue(late.stream().mapToDouble(Double::doubleValue).min().orElseThrow()
-        > early.stream().mapToDouble(Double::doubleValue).max().orElseThrow(), "the late run started after the early ended");
+        > early.stream().mapToDouble(Double::doubleValue).max().orElseThrow(),
+        "the late run started after the early one ended");
 
     for (String data : DATA) {
       JsonNode out = transform(data, COMPARE, recorded);
