@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -12,7 +11,6 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipException;
@@ -168,124 +166,49 @@ public record NpzModel(PiecewiseLinearNet net, Plane plane, int[] widths, double
     }
   }
 
-  /** A message on one line: whitespace runs as one space, then {@link #printable}. */
+  /** A message on one line: whitespace runs as one space, then {@link NpyHeader#printable}. */
   private static String oneLine(String s) {
-    return s == null ? "no detail" : printable(s.replaceAll("\\s+", " ").trim());
+    return s == null ? "no detail" : NpyHeader.printable(s.replaceAll("\\s+", " ").trim());
   }
 
-  /** Control and line-separator characters as '?': text from a file quoted in a one-line error. */
-  private static String printable(String s) {
-    return s.codePoints()
-        .map(c -> Character.isISOControl(c) || Character.getType(c) == Character.LINE_SEPARATOR
-            || Character.getType(c) == Character.PARAGRAPH_SEPARATOR ? '?' : c)
-        .collect(StringBuilder::new, StringBuilder::appendCodePoint, StringBuilder::append).toString();
-  }
-
-  private static final Pattern DESCR = Pattern.compile("'descr'\\s*:\\s*'([^']+)'");
-  private static final Pattern FORTRAN = Pattern.compile("'fortran_order'\\s*:\\s*(True|False)");
-  private static final Pattern SHAPE = Pattern.compile("'shape'\\s*:\\s*\\(([^)]*)\\)");
   /** numpy writes headers of a few hundred bytes; anything longer than this is not one of ours. */
   static final int MAX_HEADER = 64 * 1024;
+  /** The header bounds of a network file: {@link #MAX_HEADER} bytes, at most 32 dimensions. */
+  static final NpyHeader.Bounds BOUNDS = new NpyHeader.Bounds(MAX_HEADER, 32);
 
   /**
-   * Parses one {@code .npy} (version 1.0/2.0/3.0) holding little-endian float32 or float64 data in C order from a
-   * stream, reading no more than its header declares: the element count is computed with checked arithmetic, every
-   * dimension must be non-negative, the data must fit in {@code budget} bytes (as float32) and, where the zip entry
-   * states its size ({@code entrySize >= 0}), header and data must take exactly that many bytes.
+   * Parses one {@code .npy} (version 1.0/2.0/3.0, header by {@link NpyHeader}) holding little-endian float32 or
+   * float64 data in C order from a stream, reading no more than its header declares: the element count is computed
+   * with checked arithmetic, every dimension must be non-negative, the data must fit in {@code budget} bytes (as
+   * float32) and, where the zip entry states its size ({@code entrySize >= 0}), header and data must take exactly
+   * that many bytes.
    */
   static float[] readNpy(Path file, String name, InputStream in, long entrySize, long budget,
       Map<String, int[]> shapes) throws IOException {
     String where = file + ": array " + name;
-    byte[] pre = in.readNBytes(10);
-    if (pre.length < 10 || (pre[0] & 0xff) != 0x93 || pre[1] != 'N' || pre[2] != 'U' || pre[3] != 'M'
-        || pre[4] != 'P' || pre[5] != 'Y') {
-      throw new ModelFileException(where + " is not a .npy array (bad magic); expected \\x93NUMPY");
+    NpyHeader h;
+    try {
+      h = NpyHeader.read(in, BOUNDS);
+    } catch (NpyHeader.Malformed e) {
+      throw new ModelFileException(where + refusal(e, budget));
     }
-    int major = pre[6];
-    long headerLen;
-    int start;
-    if (major == 1) {
-      headerLen = ByteBuffer.wrap(pre, 8, 2).order(ByteOrder.LITTLE_ENDIAN).getShort() & 0xffff;
-      start = 10;
-    } else if (major == 2 || major == 3) {
-      byte[] two = in.readNBytes(2);
-      if (two.length < 2) {
-        throw new ModelFileException(where + " has a truncated header");
-      }
-      headerLen = ByteBuffer.wrap(new byte[] {pre[8], pre[9], two[0], two[1]}).order(ByteOrder.LITTLE_ENDIAN)
-          .getInt() & 0xffffffffL;
-      start = 12;
-    } else {
-      throw new ModelFileException(where + " has .npy format version " + major + "; expected 1, 2 or 3");
-    }
-    if (headerLen > MAX_HEADER) {
-      throw new ModelFileException(where + " declares a header of " + headerLen + " bytes; expected at most "
-          + MAX_HEADER);
-    }
-    byte[] headerBytes = in.readNBytes((int) headerLen);
-    if (headerBytes.length < headerLen) {
-      throw new ModelFileException(where + " has a truncated header");
-    }
-    String header = new String(headerBytes, major == 3 ? StandardCharsets.UTF_8 : StandardCharsets.ISO_8859_1);
-    Matcher d = DESCR.matcher(header);
-    Matcher f = FORTRAN.matcher(header);
-    Matcher s = SHAPE.matcher(header);
-    if (!d.find() || !s.find()) {
-      throw new ModelFileException(where + " has an unreadable header (no 'descr' or 'shape'): "
-          + abbreviate(header));
-    }
-    if (f.find() && f.group(1).equals("True")) {
-      throw new ModelFileException(where + " is in Fortran order; expected C order");
-    }
-    String descr = d.group(1);
+    String descr = h.descr();
     int elem = switch (descr) {
       case "<f4" -> 4;
       case "<f8" -> 8;
       default -> throw new ModelFileException(where + " has dtype " + abbreviate(descr) + "; expected <f4 or <f8");
     };
-    String[] parts = s.group(1).split(",", -1);
-    List<Integer> dims = new ArrayList<>();
-    for (int i = 0; i < parts.length; i++) {
-      String t = parts[i].trim();
-      if (t.isEmpty() && i == parts.length - 1) {
-        continue; // the trailing comma of a 1-tuple
-      }
-      long dim;
-      try {
-        dim = Long.parseLong(t);
-      } catch (NumberFormatException e) {
-        throw new ModelFileException(where + " has shape (" + abbreviate(s.group(1)) + "); expected non-negative "
-            + "integers");
-      }
-      if (dim < 0 || dim > Integer.MAX_VALUE) {
-        throw new ModelFileException(where + " has dimension " + dim + " in its shape; expected 0 to "
-            + Integer.MAX_VALUE);
-      }
-      dims.add((int) dim);
-    }
-    if (dims.size() > 32) {
-      throw new ModelFileException(where + " has " + dims.size() + " dimensions; expected at most 32");
-    }
-    int[] shape = dims.stream().mapToInt(Integer::intValue).toArray();
-    long count = 1;
-    long dataBytes;
-    try {
-      for (int x : shape) {
-        count = Math.multiplyExact(count, x);
-      }
-      dataBytes = Math.multiplyExact(count, elem);
-    } catch (ArithmeticException e) {
-      throw new ModelFileException(where + " has shape " + Arrays.toString(shape) + " whose size overflows; expected "
-          + "at most " + budget + " bytes of arrays per file");
-    }
+    int[] shape = h.shape();
+    long count = h.count();
+    long dataBytes = h.dataBytes();
     // float32 in memory: the allocation this array needs, against what the file's earlier arrays left
     if (Math.multiplyExact(count, 4L) > budget || count > Integer.MAX_VALUE - 8) {
       throw new ModelFileException(where + " has shape " + Arrays.toString(shape) + " (" + count + " values): more "
           + "than the " + inflatedCap() + " bytes of arrays one file may hold (a quarter of the heap, at most 1 GiB)");
     }
-    if (entrySize >= 0 && entrySize != start + headerLen + dataBytes) {
+    if (entrySize >= 0 && entrySize != h.dataOffset() + dataBytes) {
       throw new ModelFileException(where + " is " + entrySize + " bytes but its header declares "
-          + (start + headerLen + dataBytes) + " (" + Arrays.toString(shape) + " of " + descr + ")");
+          + (h.dataOffset() + dataBytes) + " (" + Arrays.toString(shape) + " of " + descr + ")");
     }
     float[] out = new float[(int) count];
     byte[] chunk = new byte[8192];
@@ -310,9 +233,28 @@ public record NpzModel(PiecewiseLinearNet net, Plane plane, int[] widths, double
     return out;
   }
 
-  /** Text from a file for an error message: {@link #printable}, at most 80 characters. */
+  /** The rest of the one-line error (after "FILE: array NAME") for a header {@link NpyHeader} refused. */
+  private static String refusal(NpyHeader.Malformed e, long budget) {
+    return switch (e.problem()) {
+      case BAD_MAGIC -> " is not a .npy array (bad magic); expected \\x93NUMPY";
+      case UNSUPPORTED_VERSION -> " has .npy format version " + e.number() + "; expected 1, 2 or 3";
+      case TRUNCATED_HEADER -> " has a truncated header";
+      case HEADER_TOO_LONG -> " declares a header of " + e.number() + " bytes; expected at most " + MAX_HEADER;
+      case UNREADABLE_HEADER -> " has an unreadable header (no 'descr' or 'shape'): " + abbreviate(e.text());
+      case FORTRAN_ORDER -> " is in Fortran order; expected C order";
+      case UNSUPPORTED_DTYPE -> " has dtype " + abbreviate(e.text()) + "; expected <f4 or <f8";
+      case BAD_DIMENSION -> e.number() == null
+          ? " has shape (" + abbreviate(e.text()) + "); expected non-negative integers"
+          : " has dimension " + e.number() + " in its shape; expected 0 to " + Integer.MAX_VALUE;
+      case TOO_MANY_DIMENSIONS -> " has " + e.number() + " dimensions; expected at most " + BOUNDS.maxDimensions();
+      case SIZE_OVERFLOW -> " has shape " + e.text() + " whose size overflows; expected at most " + budget
+          + " bytes of arrays per file";
+    };
+  }
+
+  /** Text from a file for an error message: {@link NpyHeader#printable}, at most 80 characters. */
   private static String abbreviate(String s) {
-    String printable = printable(s);
+    String printable = NpyHeader.printable(s);
     return printable.length() <= 80 ? printable : printable.substring(0, 77) + "...";
   }
 
@@ -320,17 +262,9 @@ public record NpzModel(PiecewiseLinearNet net, Plane plane, int[] widths, double
   public static void write(Path file, Map<String, float[]> arrays, Map<String, int[]> shapes) throws IOException {
     try (var out = new java.util.zip.ZipOutputStream(Files.newOutputStream(file))) {
       for (var e : arrays.entrySet()) {
-        int[] shape = shapes.get(e.getKey());
-        String dims = shape.length == 1 ? shape[0] + "," : Arrays.stream(shape).mapToObj(Integer::toString)
-            .reduce((a, b) -> a + ", " + b).orElse("");
-        String header = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + dims + "), }";
-        int total = 10 + header.length() + 1;
-        int pad = (64 - total % 64) % 64;
-        header = header + " ".repeat(pad) + "\n";
-        ByteBuffer bb = ByteBuffer.allocate(10 + header.length() + 4 * e.getValue().length)
-            .order(ByteOrder.LITTLE_ENDIAN);
-        bb.put((byte) 0x93).put("NUMPY".getBytes(StandardCharsets.US_ASCII)).put((byte) 1).put((byte) 0);
-        bb.putShort((short) header.length()).put(header.getBytes(StandardCharsets.US_ASCII));
+        byte[] header = NpyHeader.encode(1, "<f4", false, shapes.get(e.getKey()));
+        ByteBuffer bb = ByteBuffer.allocate(header.length + 4 * e.getValue().length).order(ByteOrder.LITTLE_ENDIAN);
+        bb.put(header);
         for (float v : e.getValue()) {
           bb.putFloat(v);
         }

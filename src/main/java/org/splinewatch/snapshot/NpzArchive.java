@@ -4,18 +4,18 @@ import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipException;
 import java.util.zip.ZipInputStream;
+import org.splinewatch.regions.NpyHeader;
 
 /**
  * A {@code .npz} archive received over the network, read with every size checked before it is trusted: at most
@@ -60,12 +60,10 @@ public final class NpzArchive {
   }
 
   private static final Pattern NAME = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9._-]{0,63}");
-  private static final Pattern DESCR = Pattern.compile("'descr'\\s*:\\s*'([^']+)'");
-  private static final Pattern FORTRAN = Pattern.compile("'fortran_order'\\s*:\\s*(True|False)");
-  private static final Pattern SHAPE = Pattern.compile("'shape'\\s*:\\s*\\(([^)]*)\\)");
+  /** Header bytes of one array at most: numpy writes a few hundred. */
   private static final int MAX_HEADER = 4096;
-  private static final byte[] MAGIC = {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y'};
   private static final int MAX_DIMS = 8;
+  private static final NpyHeader.Bounds BOUNDS = new NpyHeader.Bounds(MAX_HEADER, MAX_DIMS);
 
   private final Map<String, Array> arrays;
   private final Map<String, byte[]> documents;
@@ -150,58 +148,22 @@ public final class NpzArchive {
     return out.toByteArray();
   }
 
-  /** Parses one {@code .npy} (versions 1 to 3) of a numeric little-endian dtype in C order. */
+  /**
+   * Parses one {@code .npy} (versions 1 to 3, header by {@link NpyHeader} with at most {@value #MAX_HEADER} header
+   * bytes and {@value #MAX_DIMS} dimensions) of a numeric little-endian dtype in C order.
+   */
   static Array parseNpy(String where, String name, byte[] bytes) {
-    if (bytes.length < 10 || !Arrays.equals(bytes, 0, MAGIC.length, MAGIC, 0, MAGIC.length)) {
-      throw new FormatException(where + " is not a .npy array (bad magic); expected \\x93NUMPY");
+    NpyHeader h;
+    try {
+      h = NpyHeader.read(new ByteArrayInputStream(bytes), BOUNDS);
+    } catch (NpyHeader.Malformed e) {
+      throw refusal(where, e);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e); // a ByteArrayInputStream does not fail
     }
-    // version 1 has a 2-byte header length, versions 2 and 3 a 4-byte one (3: UTF-8 header text)
-    int major = bytes[6];
-    int lengthBytes = major == 1 ? 2 : major == 2 || major == 3 ? 4 : 0;
-    if (lengthBytes == 0 || bytes.length < 8 + lengthBytes) {
-      throw new FormatException(where + " has .npy version " + major + "; expected 1, 2 or 3");
-    }
-    ByteBuffer bb = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
-    long headerLen = lengthBytes == 2 ? bb.getShort(8) & 0xffff : bb.getInt(8) & 0xffffffffL;
-    int start = 8 + lengthBytes;
-    if (headerLen > MAX_HEADER || start + headerLen > bytes.length) {
-      throw new FormatException(where + " has a header of " + headerLen + " bytes; expected at most " + MAX_HEADER
-          + " within the entry");
-    }
-    String header = new String(bytes, start, (int) headerLen, StandardCharsets.ISO_8859_1);
-    Matcher d = DESCR.matcher(header);
-    Matcher f = FORTRAN.matcher(header);
-    Matcher s = SHAPE.matcher(header);
-    if (!d.find() || !s.find()) {
-      throw new FormatException(where + " has an unreadable header; expected {'descr': ..., 'shape': (...)}");
-    }
-    if (f.find() && f.group(1).equals("True")) {
-      throw new FormatException(where + " is in Fortran order; expected C order (numpy.ascontiguousarray)");
-    }
-    String[] dims = s.group(1).split(",");
-    int[] shape = new int[0];
-    long count = 1;
-    for (String dim : dims) {
-      String t = dim.trim();
-      if (t.isEmpty()) {
-        continue;
-      }
-      if (!t.matches("\\d{1,10}") || Long.parseLong(t) > Integer.MAX_VALUE) {
-        throw new FormatException(where + " has shape (" + shorten(s.group(1)) + "); expected non-negative"
-            + " dimensions below 2^31");
-      }
-      if (shape.length == MAX_DIMS) {
-        throw new FormatException(where + " has more than " + MAX_DIMS + " dimensions");
-      }
-      shape = Arrays.copyOf(shape, shape.length + 1);
-      shape[shape.length - 1] = Integer.parseInt(t);
-      try {
-        count = Math.multiplyExact(count, shape[shape.length - 1]);
-      } catch (ArithmeticException e) {
-        throw new FormatException(where + " has shape " + Arrays.toString(shape) + " whose size overflows", true);
-      }
-    }
-    String descr = d.group(1);
+    int[] shape = h.shape();
+    long count = h.count();
+    String descr = h.descr();
     int elem = switch (descr) {
       case "<f4", "<i4", "<u4" -> 4;
       case "<f8", "<i8", "<u8" -> 8;
@@ -210,13 +172,8 @@ public final class NpzArchive {
       default -> throw new FormatException(where + " has dtype " + descr + "; expected a little-endian numeric dtype"
           + " such as <f4, <f8, <i8 or |u1");
     };
-    long dataStart = start + headerLen;
-    long expected;
-    try {
-      expected = Math.multiplyExact(count, elem);
-    } catch (ArithmeticException e) {
-      throw new FormatException(where + " is too large", true);
-    }
+    long dataStart = h.dataOffset();
+    long expected = h.dataBytes();
     if (bytes.length - dataStart != expected) {
       throw new FormatException(where + " has " + (bytes.length - dataStart) + " data bytes; expected " + expected
           + " for shape " + Arrays.toString(shape) + " and dtype " + descr);
@@ -225,6 +182,7 @@ public final class NpzArchive {
       throw new FormatException(where + " has " + count + " values; too many", true);
     }
     float[] out = new float[(int) count];
+    ByteBuffer bb = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
     bb.position((int) dataStart);
     boolean integral = descr.charAt(1) != 'f';
     for (int i = 0; i < out.length; i++) {
@@ -242,6 +200,27 @@ public final class NpzArchive {
       out[i] = (float) v;
     }
     return new Array(name, shape, out, integral);
+  }
+
+  /** The one-line error for a header {@link NpyHeader} refused; size overflows are too large (413). */
+  private static FormatException refusal(String where, NpyHeader.Malformed e) {
+    return switch (e.problem()) {
+      case BAD_MAGIC -> new FormatException(where + " is not a .npy array (bad magic); expected \\x93NUMPY");
+      case UNSUPPORTED_VERSION -> new FormatException(where + " has .npy version " + e.number()
+          + "; expected 1, 2 or 3");
+      case TRUNCATED_HEADER, HEADER_TOO_LONG -> new FormatException(e.number() < 0 ? where + " has a truncated header"
+          : where + " has a header of " + e.number() + " bytes; expected at most " + MAX_HEADER + " within the entry");
+      case UNREADABLE_HEADER -> new FormatException(where + " has an unreadable header; expected {'descr': ...,"
+          + " 'shape': (...)}");
+      case FORTRAN_ORDER -> new FormatException(where + " is in Fortran order; expected C order"
+          + " (numpy.ascontiguousarray)");
+      case UNSUPPORTED_DTYPE -> new FormatException(where + " has dtype " + NpyHeader.printable(e.text())
+          + "; expected a little-endian numeric dtype such as <f4, <f8, <i8 or |u1");
+      case BAD_DIMENSION -> new FormatException(where + " has shape (" + shorten(NpyHeader.printable(e.text()))
+          + "); expected non-negative dimensions below 2^31");
+      case TOO_MANY_DIMENSIONS -> new FormatException(where + " has more than " + MAX_DIMS + " dimensions");
+      case SIZE_OVERFLOW -> new FormatException(where + " has shape " + e.text() + " whose size overflows", true);
+    };
   }
 
   private static String shorten(String s) {

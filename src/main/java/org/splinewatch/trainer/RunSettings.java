@@ -121,6 +121,10 @@ public record RunSettings(String method, String dataset, Path dataDir, Path cach
       throw new IllegalArgumentException("--cnn-channels " + Arrays.toString(cnnChannels)
           + ": expected channel counts of at least 1");
     }
+    if (!method.equals("supervised") && batchSize < TwoViewTrainer.MIN_BATCH) {
+      throw new IllegalArgumentException("--batch-size " + batchSize + ": " + method + " needs at least "
+          + TwoViewTrainer.MIN_BATCH + " images per batch (batch statistics)");
+    }
     finitePositive("--learning-rate", learningRate);
     finitePositive("--temperature", temperature);
     if (!(emaTau >= 0 && emaTau <= 1)) {

@@ -17,9 +17,15 @@ final class SslLosses {
   private SslLosses() {
   }
 
-  /** Rows divided by their l2 norm. */
+  /**
+   * Rows divided by their l2 norm, computed as {@code sqrt(Σ z² + ε²)}: a zero row stays zero and, unlike
+   * {@code z / (‖z‖ + ε)}, has a finite gradient. ND4J's {@code norm2} back-propagates {@code z / ‖z‖}, which is
+   * {@code 0/0 = NaN} on a zero row; one zero row of a predictor output or target made every gradient, then every
+   * weight, NaN on the first step (SslLossesTest).
+   */
   static SDVariable normalize(SDVariable z) {
-    return z.div(z.norm2(true, 1).add(EPS));
+    SDVariable squared = z.mul(z).sum(true, 1).add(EPS * EPS);
+    return z.div(z.getSameDiff().math().sqrt(squared));
   }
 
   /**

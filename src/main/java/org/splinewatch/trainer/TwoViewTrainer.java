@@ -31,6 +31,12 @@ import org.splinewatch.snapshot.WeightSnapshot;
  */
 abstract class TwoViewTrainer implements Trainer {
   static final int LOSS_EVERY = 10;
+  /**
+   * The smallest batch the two-view methods train on: their batch statistics (SimSiam's and BYOL's batch
+   * normalisation, VICReg's variance and covariance over {@code n − 1}, SimCLR's negatives) need two samples; with one,
+   * ND4J's reductions over the batch dimension fail (1.0.0-M2.1) and the statistics would be degenerate anyway.
+   */
+  static final int MIN_BATCH = 2;
   protected final EncoderGraph net;
   protected final SameDiff sd;
   protected final int batchSize;
@@ -58,6 +64,10 @@ abstract class TwoViewTrainer implements Trainer {
   private INDArray lastView;
 
   TwoViewTrainer(LabeledImages train, int batchSize, double learningRate, long seed) {
+    if (batchSize < MIN_BATCH) {
+      throw new IllegalArgumentException("batch size " + batchSize + ": the self-supervised methods need at least "
+          + MIN_BATCH + " images per batch");
+    }
     this.train = train;
     this.batchSize = batchSize;
     this.inputDim = train.pixelsPerImage();

@@ -38,6 +38,14 @@ class CliTest {
   }
 
   @Test
+  void aBatchOfOneIsRefusedForTheSelfSupervisedMethods() {
+    for (String method : new String[] {"simsiam", "simclr", "byol", "vicreg"}) {
+      String m = run(2, "train", "--method", method, "--encoder", "cnn", "--batch-size", "1");
+      assertTrue(m.contains("--batch-size 1: " + method + " needs at least 2 images per batch"), m);
+    }
+  }
+
+  @Test
   void versionIsPrintedByEveryCommand() {
     for (String[] args : new String[][] {{"train", "--version"}, {"monitor", "--version"},
         {"monitor", "bench-overhead", "--version"}}) {

@@ -1,10 +1,14 @@
 package org.splinewatch.trainer;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.VariableType;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -70,6 +74,64 @@ class CnnEncoderTest {
       assertEquals(2, s.reprBlock(), "the representation is the hidden dense layer after the convolutions");
     } finally {
       t.close();
+    }
+  }
+
+  /**
+   * SimSiam with the CNN encoder on a tiny batch: the loss (a negative cosine, so in [−1, 1]) is finite on the steps
+   * it is evaluated (1, 11, 21) and falls, and every trained variable stays finite.
+   */
+  @Test
+  void simSiamWithTheCnnEncoderTrainsToAFiniteFallingLoss() {
+    try (SimSiamTrainer t = new SimSiamTrainer(CollapseBehaviourTest.TRAIN, SMALL_CNN, 8, 8, 8, 1e-3, true, true, 3)) {
+      double[] losses = new double[3];
+      for (int step = 1; step <= 21; step++) {
+        double loss = t.step();
+        if ((step - 1) % TwoViewTrainer.LOSS_EVERY == 0) {
+          losses[(step - 1) / TwoViewTrainer.LOSS_EVERY] = loss;
+        }
+      }
+      for (double loss : losses) {
+        assertTrue(Double.isFinite(loss) && loss >= -1 - 1e-6 && loss <= 1 + 1e-6, Arrays.toString(losses));
+      }
+      assertTrue(losses[2] < losses[0], "the loss falls: " + Arrays.toString(losses));
+      assertAllFinite(t);
+    }
+  }
+
+  /**
+   * A predictor output that is exactly zero on the first step (its last layer zeroed: p = 0 for every row) used to
+   * make every weight NaN at once, so the loss was NaN from step 1: the cosine's norm back-propagated 0/0.
+   */
+  @Test
+  void aZeroPredictorOutputDoesNotTurnTheCnnWeightsNaN() {
+    try (SimSiamTrainer t = new SimSiamTrainer(CollapseBehaviourTest.TRAIN, SMALL_CNN, 8, 8, 8, 1e-3, true, true, 3)) {
+      t.graph().getVariable("pred1_w").getArr().assign(0);
+      double loss = t.step();
+      assertTrue(Double.isFinite(loss) && Math.abs(loss) <= 1 + 1e-6, "step 1: " + loss);
+      assertAllFinite(t);
+      for (int step = 2; step <= 11; step++) {
+        loss = t.step();
+      }
+      assertTrue(Double.isFinite(loss), "step 11: " + loss);
+    }
+  }
+
+  /** The two-view methods refuse a batch of one image, whose batch statistics are degenerate. */
+  @Test
+  void aBatchOfOneIsRefused() {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> new SimSiamTrainer(CollapseBehaviourTest.TRAIN, SMALL_CNN, 8, 8, 1, 1e-3, true, true, 3));
+    assertTrue(e.getMessage().contains("batch size 1: the self-supervised methods need at least 2"), e.getMessage());
+  }
+
+  private static void assertAllFinite(TwoViewTrainer t) {
+    for (SDVariable v : t.graph().variables()) {
+      if (v.getVariableType() == VariableType.VARIABLE) {
+        for (double x : v.getArr().data().asDouble()) {
+          assertTrue(Double.isFinite(x), v.name() + " holds " + x);
+        }
+      }
     }
   }
 

@@ -34,6 +34,30 @@ class SslLossesTest {
   }
 
   @Test
+  void aZeroRowHasAFiniteCosineGradient() {
+    // p's first row and t's second are zero (a dead predictor output, a zero target): with ‖z‖ from norm2 both
+    // gradients were NaN (norm2 back-propagates z/‖z‖ = 0/0), and Adam spread the NaN to every weight in one step
+    SameDiff sd = SameDiff.create();
+    sd.var("p", a(new double[][] {{0, 0, 0}, {1, 2, 2}}));
+    sd.var("t", a(new double[][] {{1, 0, 0}, {0, 0, 0}}));
+    SDVariable loss = SslLosses.negativeCosine(sd.getVariable("p"), sd.getVariable("t"));
+    sd.setLossVariables(loss);
+    assertEquals(0, eval(sd, loss), 1e-12, "a zero row has cosine 0 with anything");
+    Map<String, INDArray> g = sd.calculateGradients(Map.of(), "p", "t");
+    for (String v : new String[] {"p", "t"}) {
+      for (double x : g.get(v).data().asDouble()) {
+        assertTrue(Double.isFinite(x), v + " gradient " + g.get(v));
+      }
+    }
+    // away from zero the rows are unit vectors as before: (1, 2, 2)/3
+    SDVariable n = SslLosses.normalize(sd.getVariable("p"));
+    INDArray rows = sd.output(Map.of(), n.name()).get(n.name());
+    assertEquals(1 / 3.0, rows.getDouble(1, 0), 1e-6);
+    assertEquals(2 / 3.0, rows.getDouble(1, 2), 1e-6);
+    assertEquals(0, rows.getDouble(0, 0), 0);
+  }
+
+  @Test
   void ntXentOnTwoOrthogonalPairs() {
     SameDiff sd = SameDiff.create();
     SDVariable z = sd.constant(a(new double[][] {{1, 0}, {0, 1}}));

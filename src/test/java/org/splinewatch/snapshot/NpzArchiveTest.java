@@ -1,0 +1,86 @@
+package org.splinewatch.snapshot;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import org.junit.jupiter.api.Test;
+import org.splinewatch.regions.NpyHeader;
+
+/**
+ * {@link NpzArchive#parseNpy} on the shared header parser ({@link NpyHeader}) with the archive's own bounds (4 KiB of
+ * header, 8 dimensions) and one-line messages; every numeric little-endian dtype widened to float32.
+ */
+class NpzArchiveTest {
+  private static final String WHERE = "snapshot: array w";
+
+  private static byte[] npy(int version, String descr, boolean fortran, byte[] data, int... shape) {
+    byte[] h = NpyHeader.encode(version, descr, fortran, shape);
+    byte[] out = Arrays.copyOf(h, h.length + data.length);
+    System.arraycopy(data, 0, out, h.length, data.length);
+    return out;
+  }
+
+  /** A version-1 .npy with a raw header dictionary and no data. */
+  private static byte[] raw(String header) {
+    byte[] h = header.getBytes(StandardCharsets.ISO_8859_1);
+    ByteBuffer bb = ByteBuffer.allocate(10 + h.length).order(ByteOrder.LITTLE_ENDIAN);
+    bb.put((byte) 0x93).put("NUMPY".getBytes(StandardCharsets.US_ASCII)).put((byte) 1).put((byte) 0);
+    return bb.putShort((short) h.length).put(h).array();
+  }
+
+  private static NpzArchive.FormatException refused(byte[] npy, String fragment) {
+    NpzArchive.FormatException e = assertThrows(NpzArchive.FormatException.class,
+        () -> NpzArchive.parseNpy(WHERE, "w", npy));
+    assertTrue(e.getMessage().startsWith(WHERE + " ") && e.getMessage().contains(fragment), e.getMessage());
+    assertFalse(e.getMessage().contains("\n") || e.getMessage().contains("\r"), e.getMessage());
+    return e;
+  }
+
+  @Test
+  void everyVersionAndNumericDtype() {
+    ByteBuffer f8 = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN).putDouble(1.5).putDouble(-2);
+    NpzArchive.Array a = NpzArchive.parseNpy(WHERE, "w", npy(2, "<f8", false, f8.array(), 2));
+    assertArrayEquals(new float[] {1.5f, -2f}, a.values());
+    assertFalse(a.integral());
+    NpzArchive.Array u = NpzArchive.parseNpy(WHERE, "w", npy(3, "|u1", false, new byte[] {(byte) 255, 3}, 1, 2));
+    assertArrayEquals(new float[] {255, 3}, u.values());
+    assertArrayEquals(new int[] {1, 2}, u.shape());
+    assertTrue(u.integral());
+    ByteBuffer i2 = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putShort((short) -7).putShort((short) 9);
+    assertArrayEquals(new float[] {-7, 9}, NpzArchive.parseNpy(WHERE, "w", npy(1, "<i2", false, i2.array(), 2))
+        .values());
+  }
+
+  @Test
+  void theArchiveKeepsItsBoundsAndMessages() {
+    refused(new byte[] {1, 2, 3}, "is not a .npy array (bad magic); expected \\x93NUMPY");
+    byte[] v5 = npy(1, "<f4", false, new byte[4], 1);
+    v5[6] = 5;
+    refused(v5, "has .npy version 5; expected 1, 2 or 3");
+    // 5 KB of header: the model reader's 64 KiB would take it, the archive's 4 KiB does not
+    refused(raw("{'descr': '<f4', 'shape': (1,)}" + " ".repeat(5000)), "has a header of 5031 bytes; expected at most"
+        + " 4096 within the entry");
+    refused(Arrays.copyOf(npy(1, "<f4", false, new byte[0], 1), 40), "has a header of 118 bytes; expected at most"
+        + " 4096 within the entry");
+    refused(Arrays.copyOf(npy(2, "<f4", false, new byte[0], 1), 11), "has a truncated header");
+    refused(raw("{'shape': (1,)}"), "has an unreadable header; expected {'descr': ..., 'shape': (...)}");
+    refused(npy(1, "<f4", true, new byte[16], 2, 2), "is in Fortran order; expected C order");
+    refused(npy(1, ">f4", false, new byte[4], 1), "has dtype >f4; expected a little-endian numeric dtype");
+    refused(raw("{'descr': '<f4\n', 'shape': (1,)}"), "has dtype <f4?; expected a little-endian numeric dtype");
+    refused(raw("{'descr': '<f4', 'shape': (-1,)}"), "has shape (-1,); expected non-negative dimensions below 2^31");
+    refused(npy(1, "<f4", false, new byte[4], 1, 1, 1, 1, 1, 1, 1, 1, 1), "has more than 8 dimensions");
+    assertEquals(8, NpzArchive.parseNpy(WHERE, "w", npy(1, "<f4", false, new byte[4], 1, 1, 1, 1, 1, 1, 1, 1))
+        .shape().length);
+    NpzArchive.FormatException overflow = refused(npy(1, "<f8", false, new byte[8], 1 << 30, 1 << 30, 4),
+        "has shape [1073741824, 1073741824, 4] whose size overflows");
+    assertTrue(overflow.tooLarge(), "a size overflow is too large (413)");
+    refused(npy(1, "<f4", false, new byte[12], 2, 2), "has 12 data bytes; expected 16 for shape [2, 2] and dtype <f4");
+  }
+}
