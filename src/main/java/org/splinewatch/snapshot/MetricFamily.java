@@ -116,8 +116,6 @@ public enum MetricFamily {
       "analyzer"),
   RUN_INFO(Origin.RUN_METER, Type.GAUGE, "A run's configuration as labels (value always 1); join on run or instance",
       "encoder", "hidden", "batch_size", "learning_rate", "seed", "git_commit", "git_dirty", "tags"),
-  MEMORY_BYTES(Origin.RUN_METER, Type.GAUGE, "Memory of this process now, by area (heap, heap_committed, resident)",
-      "area", "node"),
   MEMORY_PEAK_BYTES(Origin.RUN_METER, Type.GAUGE, "Peak memory of this process so far, by area (heap, heap_committed,"
       + " off_heap, resident)", "area", "node"),
   JAVACPP_ALLOCATED_BYTES(Origin.PROCESS_METER, Type.GAUGE, "Native memory allocated through JavaCPP (ND4J arrays and"
