@@ -96,6 +96,9 @@ public enum MetricFamily {
   SNAPSHOTS_DROPPED_TOTAL(Type.COUNTER, "Snapshots an analyzer skipped because it lagged (drop-oldest buffer)",
       "analyzer"),
   ANALYSIS_STEP(Type.GAUGE, "Step of the snapshot the analyzer last analysed", "analyzer"),
+  ANALYSIS_CPU_SECONDS(Type.GAUGE, "CPU time the analysing thread spent on the last snapshot analysed (the time of"
+      + " splinewatch_analysis_seconds less the waits for a core; planes analysed on other threads not included)",
+      "analyzer"),
   SNAPSHOT_BYTES(Type.GAUGE, "Size of the last serialised weight snapshot"),
   CLUSTER_SENT_BYTES_TOTAL(Type.COUNTER, "Snapshot bytes the trainer sent to the cluster"),
   CLUSTER_SNAPSHOTS_SENT_TOTAL(Type.COUNTER, "Snapshots the trainer sent to the cluster"),
