@@ -49,6 +49,18 @@ public final class DefaultPlaneHarness {
         long t0 = System.nanoTime();
         Partition part = Partition.compute(net, plane, 1_000_000, null, 1, ws);
         double ms = (System.nanoTime() - t0) / 1e6;
+        long t1 = System.nanoTime();
+        Partition first = Partition.compute(net.prefix(1), plane, 1_000_000, null, 1, new Partition.Workspace());
+        System.out.printf("  layer 1 alone: %d regions, %d vertices, %.0f ms%n", first.regionCount(),
+            first.vertexCount(), (System.nanoTime() - t1) / 1e6);
+        t1 = System.nanoTime();
+        org.splinewatch.regions.PartitionStats stats = org.splinewatch.regions.PartitionStats.of(part, false);
+        long t2 = System.nanoTime();
+        String svg = org.splinewatch.regions.SvgRenderer.render(part, "plane", 480,
+            org.splinewatch.regions.SvgRenderer.MIN_FACE_PIXELS, false);
+        long t3 = System.nanoTime();
+        System.out.printf("  stats %.0f ms, svg %.0f ms (%d chars, %d regions)%n", (t2 - t1) / 1e6, (t3 - t2) / 1e6,
+            svg.length(), stats.regions());
         System.out.printf("plane %d run %d: %d regions, %d vertices (%.2f per region), %.0f ms, engine peak %.1f MiB,"
             + " heap used %.0f MiB%n", k, r, part.regionCount(), part.vertexCount(),
             part.vertexCount() / (double) part.regionCount(), ms, ws.peakBytes() / 1048576.0,
