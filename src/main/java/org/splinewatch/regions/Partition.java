@@ -687,14 +687,32 @@ public final class Partition {
         }
       }
       double eps = TAU * Math.max(1, max);
+      boolean anyPos = false;
+      boolean anyNeg = false;
       for (int v = 0; v < vCount; v++) {
         double val = col[v];
-        sign[v] = val > eps ? (byte) 1 : val < -eps ? (byte) -1 : (byte) 0;
+        byte sg = val > eps ? (byte) 1 : val < -eps ? (byte) -1 : (byte) 0;
+        sign[v] = sg;
+        anyPos |= sg > 0;
+        anyNeg |= sg < 0;
       }
       splits.clear();
       int faceCountAtStart = fCount;
       int wordIndex = bit >>> 6;
       long mask = 1L << (bit & 63);
+      if (!(anyPos && anyNeg)) {
+        // the neuron does not change sign on the plane (always on, or dead there): no face is cut, and every face
+        // with a positive vertex, which is every face when any vertex is positive, gets the bit; the face loop
+        // below would find the same
+        if (anyPos) {
+          for (int f = 0; f < faceCountAtStart; f++) {
+            if (hasPositiveVertex(faces[f])) {
+              patterns[f * words + wordIndex] |= mask;
+            }
+          }
+        }
+        return;
+      }
       for (int f = 0; f < faceCountAtStart; f++) {
         int[] c = faces[f];
         int m = c.length;
@@ -731,6 +749,15 @@ public final class Partition {
           return;
         }
       }
+    }
+
+    private boolean hasPositiveVertex(int[] face) {
+      for (int v : face) {
+        if (sign[v] > 0) {
+          return true;
+        }
+      }
+      return false;
     }
 
     /** The vertex where neuron {@code j} crosses zero on edge {@code (a,b)}, created once and shared by both faces. */
