@@ -107,7 +107,8 @@ public final class Partition {
    * a new vertex's values are still 8 consecutive numbers per block. The live region analyzer computes a partition
    * per plane per snapshot; without reuse, every computation grew its tables by copies from scratch (on a
    * 784-256-256 network about 4 GB of 30–70 MB arrays per 600 training steps, each a humongous allocation that starts
-   * a G1 cycle). A workspace keeps the blocks of the current layer and of the previous one (the most held at once).
+   * a G1 cycle). A workspace keeps the blocks of the current layer and of the previous one (the most held at once),
+   * except that the last layer's blocks are released as its neurons are done when no head reads them.
    * One per thread: not thread-safe.
    */
   public static final class Workspace {
