@@ -5,11 +5,14 @@
 #                                               quarter of it (with the JVM's default, a quarter of the heap)
 #   -Dorg.bytedeco.javacpp.maxphysicalbytes=HEAP+OFF   resident-memory limit: JavaCPP refuses allocations above it
 #                                               and the run's memory watch stops the run with an error (exit 1)
-# HEAP: SPLINEWATCH_HEAP, else -Xmx in JAVA_OPTS, else 2048m (so that the default run's planes stay exact),
-# at most a quarter of the machine's (or the container's) memory and at least 256m.
+# HEAP: SPLINEWATCH_HEAP, else -Xmx in JAVA_OPTS, else 768m (the default run's live set, with exact planes, peaks
+# near 630 MiB), at most a quarter of the machine's (or the container's) memory and at least 256m.
 # OFF: SPLINEWATCH_OFF_HEAP, else 1024m, at most an eighth of the machine's memory and at least 128m (a default run
 # measured 0.7-0.8 GB resident beyond its heap: JIT, metaspace, GC structures, ND4J's native arrays).
 # MALLOC_ARENA_MAX=2 (unless set): fewer glibc malloc arenas, less native memory held by freed blocks.
+# MALLOC_MMAP_THRESHOLD_=131072 (unless set): native blocks of 128 KiB and more (ND4J's arrays) are mapped on their
+# own and returned to the system when freed; with glibc's adaptive threshold they stayed in the arenas, which held
+# 520 MB of a 1,200-step default run's resident memory (188 MB with the fixed threshold; docs/memory.md).
 # SPLINEWATCH_HEAP=jvm leaves everything to the JVM (a quarter of the machine's memory for the heap, no limits).
 
 # Memory of this machine or, inside a container with a limit, of the container, in MiB.
@@ -65,10 +68,10 @@ splinewatch_memory_opts() {
     heap="$(splinewatch_size_mib "${BASH_REMATCH[1]}")"
     explicit=yes # JAVA_OPTS sets it; only the off-heap limits are added
   else
-    # 2 GiB for every command: the region analyzer's cap grows with the heap (a quarter per plane in flight,
-    # RegionAnalyzer.regionCap), and 2 GiB keeps the default network's planes exact (cap 104,857 regions of a
-    # 256-wide network; its planes measured up to 77 thousand). 768m capped them at 39,321 (docs/memory.md).
-    heap=2048
+    # 768 MiB for every command: the region engine's budget is a quarter of the heap per plane in flight
+    # (RegionAnalyzer.workspaceBudget), 192 MiB here, and the default network's planes need about 1.2 KB per region
+    # at their peak (measured up to 77 thousand regions; about 160 thousand fit). docs/memory.md.
+    heap=768
     heap=$(( heap < machine / 4 ? heap : machine / 4 ))
     heap=$(( heap > 256 ? heap : 256 ))
   fi
@@ -86,6 +89,7 @@ splinewatch_memory_opts() {
     SPLINEWATCH_MEMORY_OPTS+=("-Xmx${heap}m")
   fi
   export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}"
+  export MALLOC_MMAP_THRESHOLD_="${MALLOC_MMAP_THRESHOLD_:-131072}"
   SPLINEWATCH_MEMORY_OPTS+=("-Dorg.bytedeco.javacpp.maxbytes=${off}m"
     "-Dorg.bytedeco.javacpp.maxphysicalbytes=$(( heap + off ))m")
 }

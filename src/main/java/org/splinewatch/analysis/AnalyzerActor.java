@@ -1,6 +1,8 @@
 package org.splinewatch.analysis;
 
 import java.io.UncheckedIOException;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -26,6 +28,7 @@ import org.splinewatch.snapshot.WeightSnapshot;
  * notices. The protocol is the shared {@link Analyze} command.
  */
 public final class AnalyzerActor extends AbstractBehavior<Analyze> {
+  private static final ThreadMXBean CPU = ManagementFactory.getThreadMXBean();
   private final String name;
   private final ActorRef<MetricsActor.Command> metrics;
   private final SnapshotAnalysis analysis;
@@ -67,6 +70,7 @@ public final class AnalyzerActor extends AbstractBehavior<Analyze> {
 
   private Behavior<Analyze> onAnalyze(Analyze m) {
     long t0 = System.nanoTime();
+    long cpu0 = CPU.isCurrentThreadCpuTimeSupported() ? CPU.getCurrentThreadCpuTime() : -1;
     WeightSnapshot s = m.snapshot();
     List<Sample> samples;
     try {
@@ -96,6 +100,10 @@ public final class AnalyzerActor extends AbstractBehavior<Analyze> {
     double secs = (System.nanoTime() - t0) / 1e9;
     List<Sample> all = new ArrayList<>(samples);
     all.add(Sample.of(MetricFamily.ANALYSIS_STEP, s.step(), s.step(), "analyzer", name));
+    if (cpu0 >= 0) {
+      all.add(Sample.of(MetricFamily.ANALYSIS_CPU_SECONDS, (CPU.getCurrentThreadCpuTime() - cpu0) / 1e9, s.step(),
+          "analyzer", name));
+    }
     metrics.tell(new MetricsActor.Publish(all));
     metrics.tell(new MetricsActor.AnalysisTook(name, s.step(), secs));
     m.replyTo().tell(new Analyzed(name, s.step(), secs, null));

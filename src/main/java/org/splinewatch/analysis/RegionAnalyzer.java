@@ -47,7 +47,7 @@ public final class RegionAnalyzer implements SnapshotAnalysis {
   private final List<Plane> planes;
   private final int[] previousRegions;
   private final ExecutorService pool;
-  // JVM-wide, not per run: a workspace holds up to about 70 % of a quarter of the heap for its vertex values, and a
+  // JVM-wide, not per run: a workspace holds up to its budget (a quarter of the heap) for its vertex values, and a
   // monitor serve node analyses many runs, but only as many planes at once as it has threads (docs/memory.md)
   private static final Queue<Partition.Workspace> WORKSPACES = new ConcurrentLinkedQueue<>();
 
@@ -130,19 +130,13 @@ public final class RegionAnalyzer implements SnapshotAnalysis {
   }
 
   /**
-   * The region cap for this network: {@code max-regions}, lowered so that the vertex values (about 2.5 vertices per
-   * region, one float64 per neuron of the widest layer) stay within a quarter of the heap, at most 1 GiB per plane in
-   * flight. Convolutional encoders have thousands of neurons per layer; without this a plane could exhaust the heap.
-   * (Budgeting by {@code Partition.bytesPerVertex} instead capped the default run's 784-256-256 planes at 68,097
-   * regions in a 2 GiB heap, below the 40–80 thousand they have; this estimate keeps them exact, as measured.)
+   * The memory budget of one plane's computation: a quarter of the heap shared by the planes in flight, at most 1 GiB.
+   * A plane whose engine arrays would outgrow it stops with {@code splinewatch_region_overflow 1}, as at
+   * {@code max-regions}, instead of exhausting the heap (convolutional encoders have thousands of neurons per layer).
+   * The default 784-256-256 encoder's planes measured about 1.2 KB per region at their peak (docs/memory.md).
    */
-  static int regionCap(int maxRegions, PiecewiseLinearNet net, int planesInFlight) {
-    int widest = 1;
-    for (PiecewiseLinearNet.Block b : net.blocks()) {
-      widest = Math.max(widest, b.outDim());
-    }
-    double budget = Math.min(1L << 30, Runtime.getRuntime().maxMemory() / 4.0 / Math.max(1, planesInFlight));
-    return (int) Math.max(100, Math.min(maxRegions, budget / (2.5 * 8 * widest)));
+  static long workspaceBudget(int planesInFlight) {
+    return (long) Math.min(1L << 30, Runtime.getRuntime().maxMemory() / 4.0 / Math.max(1, planesInFlight));
   }
 
   /** Workspaces idle in this JVM's pool (every one ever needed, since they are only returned). */
@@ -154,10 +148,11 @@ public final class RegionAnalyzer implements SnapshotAnalysis {
     int inFlight = pool == null ? 1 : Math.min(settings.threads(), planes.size());
     // one workspace per plane in flight in this JVM, reused snapshot after snapshot and run after run (no humongous
     // vertex-value arrays allocated and grown anew for every plane of every snapshot)
-    Partition.Workspace ws = Objects.requireNonNullElseGet(WORKSPACES.poll(), Partition.Workspace::new);
+    Partition.Workspace ws = Objects.requireNonNullElseGet(WORKSPACES.poll(),
+        () -> new Partition.Workspace(workspaceBudget(inFlight)));
     Partition p;
     try {
-      p = Partition.compute(net, planes.get(k), regionCap(settings.maxRegions(), net, inFlight), null, 1, ws);
+      p = Partition.compute(net, planes.get(k), settings.maxRegions(), null, 1, ws);
     } finally {
       WORKSPACES.offer(ws);
     }

@@ -52,7 +52,7 @@ final class BenchOverheadCommand implements Callable<Integer> {
    * Steps/s of one block: over the whole block, and from {@code warmupSteps} to its end; and the block's peak
    * resident memory in bytes (from its {@code run_finished} event; 0 where the platform has none).
    */
-  record Rate(double whole, double steady, long peakRss) {
+  record Rate(double whole, double steady, long peakRss, String coverage, double leastCovered) {
   }
 
   @Override
@@ -76,8 +76,8 @@ final class BenchOverheadCommand implements Callable<Integer> {
         }
         (monitoring ? on : off).add(rate);
         System.out.printf("round %d  monitoring=%-5s %.2f steps/s (%.2f ms/step); after step %d: %.2f steps/s;"
-            + " peak RSS %s%n", r, monitoring, rate.whole(), 1000 / rate.whole(), warmupSteps, rate.steady(),
-            mib(rate.peakRss()));
+            + " peak RSS %s%s%n", r, monitoring, rate.whole(), 1000 / rate.whole(), warmupSteps, rate.steady(),
+            mib(rate.peakRss()), monitoring ? "; analysed " + rate.coverage() : "");
       }
     }
     report("whole blocks", off.stream().map(Rate::whole).toList(), on.stream().map(Rate::whole).toList());
@@ -86,6 +86,10 @@ final class BenchOverheadCommand implements Callable<Integer> {
     System.out.printf("peak RSS: median off %s, on %s (max heap %s)%n",
         mib((long) median(off.stream().map(r -> (double) r.peakRss()).toList())),
         mib((long) median(on.stream().map(r -> (double) r.peakRss()).toList())), mib(Runtime.getRuntime().maxMemory()));
+    // the overhead counts only together with the analysis it paid for (every analyzer's share of the snapshots)
+    System.out.printf("analysed: least-covered analyzer per monitored block %s; median %.0f %%%n", on.stream()
+        .map(r -> String.format(Locale.ROOT, "%.0f %%", 100 * r.leastCovered())).reduce((a, b) -> a + ", " + b)
+        .orElse(""), 100 * median(on.stream().map(Rate::leastCovered).toList()));
     return 0;
   }
 
@@ -127,8 +131,47 @@ final class BenchOverheadCommand implements Callable<Integer> {
       throw new IllegalStateException("benchmark block " + runId + " failed (exit " + code + "): "
           + output.lines().reduce((a, b) -> b).orElse(""));
     }
+    Path events = out.resolve(runId).resolve("events.jsonl");
+    JsonNode finished = runFinished(events);
     return new Rate(Double.parseDouble(m.group(2)), rateAfter(out.resolve(runId).resolve("metrics.jsonl"),
-        warmupSteps), peakResident(out.resolve(runId).resolve("events.jsonl")));
+        warmupSteps), peakResident(events), coverage(finished), leastCovered(finished));
+  }
+
+  /** The last {@code run_finished} event of a run's events.jsonl. */
+  static JsonNode runFinished(Path eventsJsonl) throws IOException {
+    JsonNode last = null;
+    try (var lines = Files.lines(eventsJsonl)) {
+      for (String line : (Iterable<String>) lines::iterator) {
+        JsonNode j = JSON.readTree(line);
+        if ("run_finished".equals(j.path("type").asText())) {
+          last = j;
+        }
+      }
+    }
+    if (last == null) {
+      throw new IllegalStateException(eventsJsonl + ": no run_finished event");
+    }
+    return last;
+  }
+
+  /** "regions 8/9, embedding 9/9, ..." from a run_finished event ({@code analysed_snapshots}); empty when none. */
+  static String coverage(JsonNode finished) {
+    List<String> parts = new ArrayList<>();
+    finished.path("analysed_snapshots").fields().forEachRemaining(e -> parts.add(e.getKey() + " "
+        + e.getValue().path("analysed").asLong() + "/" + e.getValue().path("offered").asLong()));
+    return String.join(", ", parts);
+  }
+
+  /** The smallest analysed/offered fraction over the analyzers of a run_finished event; 1 when none was offered. */
+  static double leastCovered(JsonNode finished) {
+    double least = 1;
+    for (JsonNode v : (Iterable<JsonNode>) () -> finished.path("analysed_snapshots").elements()) {
+      long offered = v.path("offered").asLong();
+      if (offered > 0) {
+        least = Math.min(least, v.path("analysed").asLong() / (double) offered);
+      }
+    }
+    return least;
   }
 
   private static final ObjectMapper JSON = new ObjectMapper();

@@ -28,15 +28,16 @@ public final class EmbeddingMetrics {
    */
   public static Result compute(double[] z, double[] pairs, int n, int d, int[] labels, int classes) {
     double[] zh = normalizeRows(z, n, d);
+    double[] cos = gram(zh, n, d); // shared by uniformity and kNN: the pairwise cosines, computed once
     double align = Double.NaN;
-    double unif = uniformity(zh, n, d, 2);
+    double unif = uniformityOfGram(cos, n, 2);
     if (pairs != null) {
       double[] ph = normalizeRows(pairs, n, d);
       align = alignment(zh, ph, n, d);
-      unif = (unif + uniformity(ph, n, d, 2)) / 2;
+      unif = (unif + uniformityOfGram(gram(ph, n, d), n, 2)) / 2;
     }
     double rank = rankMe(z, n, d);
-    double knn = labels == null ? Double.NaN : knnAccuracy(zh, n, d, labels, classes, 20, 0.07);
+    double knn = labels == null ? Double.NaN : knnAccuracyOfGram(cos, n, labels, classes, 20, 0.07);
     return new Result(align, unif, stdNormalized(zh, n, d), rank, rank / Math.min(n, d), knn, zeroRows(z, n, d));
   }
 
@@ -87,19 +88,20 @@ public final class EmbeddingMetrics {
    * with {@code d² = max(0, 2 − 2⟨ẑ_i, ẑ_k⟩)} (metrics.md §1).
    */
   public static double uniformity(double[] zh, int n, int d, double t) {
+    return uniformityOfGram(gram(zh, n, d), n, t);
+  }
+
+  /** {@link #uniformity} from the Gram matrix of the normalised rows ({@link #gram}). */
+  static double uniformityOfGram(double[] g, int n, double t) {
     if (n < 2) {
       return Double.NaN;
     }
-    // one pass, log-sum-exp with a running maximum: no n(n−1)/2 array (4 MB for 1,024 probes, per call)
+    // log-sum-exp with a running maximum, pairs in the order i < k
     double max = Double.NEGATIVE_INFINITY;
     double s = 0; // Σ exp(v − max) over the pairs so far
     for (int i = 0; i < n; i++) {
       for (int k = i + 1; k < n; k++) {
-        double dot = 0;
-        for (int q = 0; q < d; q++) {
-          dot += zh[i * d + q] * zh[k * d + q];
-        }
-        double v = -t * Math.max(0, 2 - 2 * dot);
+        double v = -t * Math.max(0, 2 - 2 * g[i * n + k]);
         if (v > max) {
           s = s * Math.exp(max - v) + 1;
           max = v;
@@ -109,6 +111,75 @@ public final class EmbeddingMetrics {
       }
     }
     return max + Math.log(s / ((double) n * (n - 1) / 2));
+  }
+
+  /**
+   * The Gram matrix {@code X Xᵀ} of the {@code n × d} row-major {@code x}, {@code n × n} row-major. Each entry is
+   * summed over {@code q = 0..d−1} in order with one accumulator, exactly as a plain dot product, so it equals one
+   * bit for bit; 4 × 4 tiles of rows give the processor 16 independent sums instead of one dependency chain, and the
+   * symmetry halves the work.
+   */
+  public static double[] gram(double[] x, int n, int d) {
+    double[] g = new double[n * n];
+    int tiled = n / 4 * 4;
+    for (int i = 0; i < tiled; i += 4) {
+      int a0 = i * d;
+      int a1 = a0 + d;
+      int a2 = a1 + d;
+      int a3 = a2 + d;
+      for (int k = i; k < tiled; k += 4) {
+        int b0 = k * d;
+        int b1 = b0 + d;
+        int b2 = b1 + d;
+        int b3 = b2 + d;
+        double s00 = 0, s01 = 0, s02 = 0, s03 = 0, s10 = 0, s11 = 0, s12 = 0, s13 = 0;
+        double s20 = 0, s21 = 0, s22 = 0, s23 = 0, s30 = 0, s31 = 0, s32 = 0, s33 = 0;
+        for (int q = 0; q < d; q++) {
+          double x0 = x[a0 + q];
+          double x1 = x[a1 + q];
+          double x2 = x[a2 + q];
+          double x3 = x[a3 + q];
+          double y0 = x[b0 + q];
+          double y1 = x[b1 + q];
+          double y2 = x[b2 + q];
+          double y3 = x[b3 + q];
+          s00 += x0 * y0;
+          s01 += x0 * y1;
+          s02 += x0 * y2;
+          s03 += x0 * y3;
+          s10 += x1 * y0;
+          s11 += x1 * y1;
+          s12 += x1 * y2;
+          s13 += x1 * y3;
+          s20 += x2 * y0;
+          s21 += x2 * y1;
+          s22 += x2 * y2;
+          s23 += x2 * y3;
+          s30 += x3 * y0;
+          s31 += x3 * y1;
+          s32 += x3 * y2;
+          s33 += x3 * y3;
+        }
+        double[] tile = {s00, s01, s02, s03, s10, s11, s12, s13, s20, s21, s22, s23, s30, s31, s32, s33};
+        for (int r = 0; r < 4; r++) {
+          for (int c = 0; c < 4; c++) {
+            g[(i + r) * n + k + c] = tile[4 * r + c];
+            g[(k + c) * n + i + r] = tile[4 * r + c];
+          }
+        }
+      }
+    }
+    for (int i = 0; i < n; i++) {
+      for (int k = Math.max(i, tiled); k < n; k++) {
+        double s = 0;
+        for (int q = 0; q < d; q++) {
+          s += x[i * d + q] * x[k * d + q];
+        }
+        g[i * n + k] = s;
+        g[k * n + i] = s;
+      }
+    }
+    return g;
   }
 
   /** {@code sqrt(d) · mean_k σ_k} with {@code σ_k} the unbiased per-dimension std of normalised rows (§2). */
@@ -158,23 +229,19 @@ public final class EmbeddingMetrics {
   public static double[] singularValues(double[] z, int n, int d) {
     boolean wide = n < d;
     int m = wide ? n : d;
-    DMatrixRMaj g = new DMatrixRMaj(m, m);
-    for (int a = 0; a < m; a++) {
-      for (int b = a; b < m; b++) {
-        double s = 0;
-        if (wide) {
-          for (int q = 0; q < d; q++) {
-            s += z[a * d + q] * z[b * d + q];
-          }
-        } else {
-          for (int i = 0; i < n; i++) {
-            s += z[i * d + a] * z[i * d + b];
-          }
+    double[] gm;
+    if (wide) {
+      gm = gram(z, n, d);
+    } else {
+      double[] t = new double[d * n]; // the columns as rows: Zᵀ Z as a Gram matrix of rows, summed over i in order
+      for (int i = 0; i < n; i++) {
+        for (int q = 0; q < d; q++) {
+          t[q * n + i] = z[i * d + q];
         }
-        g.set(a, b, s);
-        g.set(b, a, s);
       }
+      gm = gram(t, d, n);
     }
+    DMatrixRMaj g = DMatrixRMaj.wrap(m, m, gm);
     EigenDecomposition_F64<DMatrixRMaj> eig = DecompositionFactory_DDRM.eig(m, false, true);
     if (!eig.decompose(g)) {
       throw new IllegalStateException("eigen-decomposition of the " + m + "x" + m + " Gram matrix failed");
@@ -197,29 +264,27 @@ public final class EmbeddingMetrics {
    * without the query; class score {@code Σ exp(s_i / T)} over the top-k (ties to the lower index, then lower class).
    */
   public static double knnAccuracy(double[] zh, int n, int d, int[] labels, int classes, int k, double temperature) {
+    return knnAccuracyOfGram(gram(zh, n, d), n, labels, classes, k, temperature);
+  }
+
+  /** {@link #knnAccuracy} from the Gram matrix of the normalised rows ({@link #gram}). */
+  static double knnAccuracyOfGram(double[] g, int n, int[] labels, int classes, int k, double temperature) {
     if (n < 2) {
       return Double.NaN;
     }
     int kk = Math.min(k, n - 1);
     int correct = 0;
-    double[] sims = new double[n];
     int[] topIdx = new int[kk];
     double[] topSim = new double[kk];
     double[] score = new double[classes];
     for (int q = 0; q < n; q++) {
-      for (int i = 0; i < n; i++) {
-        double dot = 0;
-        for (int c = 0; c < d; c++) {
-          dot += zh[q * d + c] * zh[i * d + c];
-        }
-        sims[i] = dot;
-      }
+      int row = q * n;
       int filled = 0;
       for (int i = 0; i < n; i++) {
         if (i == q) {
           continue;
         }
-        double s = sims[i];
+        double s = g[row + i];
         if (filled < kk) {
           int pos = filled++;
           while (pos > 0 && topSim[pos - 1] < s) {

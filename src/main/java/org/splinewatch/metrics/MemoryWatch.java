@@ -97,24 +97,18 @@ public final class MemoryWatch implements AutoCloseable {
   }
 
   /**
-   * Gauges {@code splinewatch_memory_peak_bytes{area}} and {@code splinewatch_memory_bytes{area}} (now) with
-   * {@code area} = heap, heap_committed, off_heap, resident.
+   * Gauges {@code splinewatch_memory_peak_bytes{area}} with {@code area} = heap, heap_committed, off_heap,
+   * resident.
    */
   public void bind(MeterRegistry registry, Tags tags) {
     gauge(registry, PEAK, tags, "heap", heapUsed);
     gauge(registry, PEAK, tags, "heap_committed", heapCommitted);
     gauge(registry, PEAK, tags, "off_heap", offHeap);
     gauge(registry, PEAK, tags, "resident", resident);
-    var heap = ManagementFactory.getMemoryMXBean();
-    Gauge.builder(NOW.meterName(), heap, h -> h.getHeapMemoryUsage().getUsed()).description(NOW.help())
-        .tags(tags.and("area", "heap")).strongReference(true).register(registry);
-    Gauge.builder(NOW.meterName(), heap, h -> h.getHeapMemoryUsage().getCommitted()).description(NOW.help())
-        .tags(tags.and("area", "heap_committed")).strongReference(true).register(registry);
-    Gauge.builder(NOW.meterName(), residentNow, AtomicLong::get).description(NOW.help())
-        .tags(tags.and("area", "resident")).strongReference(true).register(registry);
+    // the current values are exported once, by the process meters: jvm_memory_used_bytes and
+    // jvm_memory_committed_bytes (heap), splinewatch_process_resident_bytes (resident)
   }
 
-  private static final MetricFamily NOW = MetricFamily.MEMORY_BYTES;
   private static final MetricFamily PEAK = MetricFamily.MEMORY_PEAK_BYTES;
 
   private static void gauge(MeterRegistry registry, MetricFamily family, Tags tags, String area, AtomicLong value) {

@@ -107,12 +107,36 @@ public final class Partition {
    * a new vertex's values are still 8 consecutive numbers per block. The live region analyzer computes a partition
    * per plane per snapshot; without reuse, every computation grew its tables by copies from scratch (on a
    * 784-256-256 network about 4 GB of 30–70 MB arrays per 600 training steps, each a humongous allocation that starts
-   * a G1 cycle). A workspace keeps the blocks of the current layer and of the previous one (the most held at once).
+   * a G1 cycle). A workspace keeps the blocks of the current layer and of the previous one (the most held at once),
+   * except that the last layer's blocks are released as its neurons are done when no head reads them.
    * One per thread: not thread-safe.
    */
   public static final class Workspace {
     private double[][] current = new double[0][];
     private double[][] spare = new double[0][];
+    private final long budgetBytes;
+    private long peakBytes;
+
+    /** A workspace without a memory budget. */
+    public Workspace() {
+      this(Long.MAX_VALUE);
+    }
+
+    /**
+     * A workspace whose computations stop with {@linkplain Partition#overflow() overflow} before the engine's arrays
+     * (vertex values, coordinates, faces and patterns) would exceed {@code budgetBytes}, as they stop at the region cap.
+     */
+    public Workspace(long budgetBytes) {
+      if (budgetBytes <= 0) {
+        throw new IllegalArgumentException("a workspace budget must be positive, got " + budgetBytes + " bytes");
+      }
+      this.budgetBytes = budgetBytes;
+    }
+
+    /** The most bytes the engine's arrays held (by its own count) in any computation on this workspace. */
+    public long peakBytes() {
+      return peakBytes;
+    }
 
     /** Bytes held. */
     public long bytes() {
@@ -124,38 +148,6 @@ public final class Partition {
       }
       return 8L * n;
     }
-  }
-
-  /**
-   * The most bytes the engine holds per vertex while computing a partition of {@code net} (vertex values, coordinates
-   * and bookkeeping; not the faces and patterns, which are per region): the first hidden layer's values are not stored
-   * (they are affine in the plane coordinates), every later layer's are, in 8-neuron blocks with half as many rows
-   * again as headroom, and at the step from one stored layer to the next both are held. For a region cap that fits a
-   * memory budget: about 2.5 vertices per region in general position (regions.md §3.6), plus
-   * {@link #patternBytesPerRegion}.
-   */
-  public static long bytesPerVertex(PiecewiseLinearNet net) {
-    long most = 0;
-    long previous = 0;
-    boolean first = true;
-    for (PiecewiseLinearNet.Block b : net.blocks()) {
-      long lanes = (b.outDim() + LANES - 1) / LANES * (long) LANES;
-      if (!b.hidden()) {
-        most = Math.max(most, previous + b.outDim()); // the head's outputs, kept by the result
-        break;
-      }
-      if (!first) {
-        most = Math.max(most, previous + lanes);
-        previous = lanes;
-      }
-      first = false;
-    }
-    return 8 * most * 3 / 2 + 8 * 5; // values with headroom; x, y, the current neuron's value, t, parents and sign
-  }
-
-  /** Bytes per region of the activation patterns (one bit per hidden neuron) and the face's vertex cycle. */
-  public static long patternBytesPerRegion(PiecewiseLinearNet net) {
-    return 8L * Math.max(1, (net.hiddenNeurons() + 63) / 64) + 16 + 4 * 6;
   }
 
   /** Neurons per block of stored vertex values. */
@@ -266,6 +258,10 @@ public final class Partition {
     double[] cx;
     double[] cy;
     double[] maxAbs; // stored layers: per neuron, max |z| over the vertices so far (interpolation keeps it current)
+    // Blocks below this one are retired: in the network's last layer, when no head follows, a block whose neurons have
+    // all split the plane is never read again, so it is released and new vertices get no values for it
+    int liveBlock;
+    boolean retireBlocks;
     int width;
     int[][] faces = new int[16][];
     long[] patterns;
@@ -338,6 +334,8 @@ public final class Partition {
         }
         ensureVertices(Math.max(vCount + vCount / 2 + 16, 64));
         layerStart = vCount;
+        liveBlock = 0;
+        retireBlocks = !firstLayer && layer + 1 == blocks.size();
         for (int j = 0; j < width && !overflow; j++) {
           splitByNeuron(j, bitBase + j);
         }
@@ -356,7 +354,11 @@ public final class Partition {
           return;
         }
         double[][] previous = zb;
-        zb = advance(block, next);
+        double[][] advanced = advance(block, next);
+        if (advanced == null) {
+          return; // over the workspace's budget: overflow
+        }
+        zb = advanced;
         zCap = Math.max(vCount + vCount / 2 + 16, 64); // what advance sized the blocks for (reused ones may be larger)
         ws.spare = previous == null ? ws.spare : previous;
         ws.current = zb;
@@ -387,6 +389,12 @@ public final class Partition {
         throw new OutOfMemoryError(rows + " vertices exceed the largest Java array");
       }
       int nb = (nOut + LANES - 1) / LANES;
+      long held = heldBytes(px.length, firstLayer ? 0 : zCap, faces.length);
+      if (held + 8L * nb * cap > ws.budgetBytes) {
+        overflow = true; // both layers' values would not fit the budget (see Workspace)
+        return null;
+      }
+      ws.peakBytes = Math.max(ws.peakBytes, held + 8L * nb * cap);
       double[][] out = new double[nb][];
       double[][] spare = ws.spare;
       for (int i = 0; i < nb; i++) {
@@ -657,6 +665,10 @@ public final class Partition {
     }
 
     private void splitByNeuron(int j, int bit) {
+      if (retireBlocks && j / LANES > liveBlock) {
+        zb[liveBlock] = null; // every neuron of it has split the plane (see liveBlock)
+        liveBlock = j / LANES;
+      }
       double max = 0;
       if (firstLayer) {
         double a0 = c0[j];
@@ -676,14 +688,32 @@ public final class Partition {
         }
       }
       double eps = TAU * Math.max(1, max);
+      boolean anyPos = false;
+      boolean anyNeg = false;
       for (int v = 0; v < vCount; v++) {
         double val = col[v];
-        sign[v] = val > eps ? (byte) 1 : val < -eps ? (byte) -1 : (byte) 0;
+        byte sg = val > eps ? (byte) 1 : val < -eps ? (byte) -1 : (byte) 0;
+        sign[v] = sg;
+        anyPos |= sg > 0;
+        anyNeg |= sg < 0;
       }
       splits.clear();
       int faceCountAtStart = fCount;
       int wordIndex = bit >>> 6;
       long mask = 1L << (bit & 63);
+      if (!(anyPos && anyNeg)) {
+        // the neuron does not change sign on the plane (always on, or dead there): no face is cut, and every face
+        // with a positive vertex, which is every face when any vertex is positive, gets the bit; the face loop
+        // below would find the same
+        if (anyPos) {
+          for (int f = 0; f < faceCountAtStart; f++) {
+            if (hasPositiveVertex(faces[f])) {
+              patterns[f * words + wordIndex] |= mask;
+            }
+          }
+        }
+        return;
+      }
       for (int f = 0; f < faceCountAtStart; f++) {
         int[] c = faces[f];
         int m = c.length;
@@ -715,9 +745,20 @@ public final class Partition {
         cut(f, mm, wordIndex, mask, j);
         if (fCount > maxRegions) {
           overflow = true;
+        }
+        if (overflow) {
           return;
         }
       }
+    }
+
+    private boolean hasPositiveVertex(int[] face) {
+      for (int v : face) {
+        if (sign[v] > 0) {
+          return true;
+        }
+      }
+      return false;
     }
 
     /** The vertex where neuron {@code j} crosses zero on edge {@code (a,b)}, created once and shared by both faces. */
@@ -745,7 +786,7 @@ public final class Partition {
         int b8 = b * LANES;
         int w8 = w * LANES;
         double[] mx = maxAbs;
-        for (int bb = 0; bb < zb.length; bb++) {
+        for (int bb = liveBlock; bb < zb.length; bb++) {
           double[] arr = zb[bb];
           int o = bb * LANES;
           for (int l = 0; l < LANES; l++) {
@@ -862,12 +903,49 @@ public final class Partition {
       return out;
     }
 
+    /**
+     * Bytes of the engine's arrays if the vertex arrays held {@code vCap} vertices, the live value blocks
+     * {@code zRows} rows each, and the face arrays {@code faceCap} faces.
+     */
+    private long heldBytes(long vCap, long zRows, long faceCap) {
+      long live = 0;
+      if (zb != null && !firstLayer) {
+        for (int bb = liveBlock; bb < zb.length; bb++) {
+          live += zb[bb] == null ? 0 : 1;
+        }
+      }
+      long spareBytes = 0;
+      for (double[] a : ws.spare) {
+        spareBytes += a == null ? 0 : 8L * a.length;
+      }
+      // x, y, value, t (8 bytes each), parents and neuron (4 each), sign (1); a face: its cycle (about 6 ints and a
+      // header) and its pattern words
+      return live * zRows * LANES * 8 + spareBytes + vCap * 45 + faceCap * (48 + 8L * words);
+    }
+
+    /** Whether growing to these capacities stays within the workspace's budget; records the peak. */
+    private boolean withinBudget(long vCap, long zRows, long faceCap) {
+      long bytes = heldBytes(vCap, zRows, faceCap);
+      if (bytes > ws.budgetBytes) {
+        return false;
+      }
+      ws.peakBytes = Math.max(ws.peakBytes, bytes);
+      return true;
+    }
+
     private void ensureVertices(int needed) {
       boolean zFits = firstLayer || zb == null || needed <= zCap;
       if (needed <= px.length && zFits) {
         return;
       }
       int cap = Math.max(needed, px.length + px.length / 2 + 16);
+      int newRows = zFits ? zCap : Math.max(needed, vCount + vCount / 2 + 16);
+      if (!withinBudget(Math.max(cap, px.length), zFits ? zCap : newRows, faces.length)) {
+        // over budget: stop after the current face (as at the region cap), growing only by what that face needs
+        overflow = true;
+        cap = needed + 16;
+        newRows = zFits ? zCap : needed + 16;
+      }
       if (cap > px.length) {
         px = Arrays.copyOf(px, cap);
         py = Arrays.copyOf(py, cap);
@@ -879,11 +957,11 @@ public final class Partition {
         parentNeuron = Arrays.copyOf(parentNeuron, cap);
       }
       if (!zFits) {
-        int newCap = Math.max(needed, vCount + vCount / 2 + 16);
+        int newCap = newRows;
         if ((long) newCap * LANES > Integer.MAX_VALUE - 16) {
           throw new OutOfMemoryError(newCap + " vertices exceed the largest Java array");
         }
-        for (int bb = 0; bb < zb.length; bb++) {
+        for (int bb = liveBlock; bb < zb.length; bb++) {
           zb[bb] = Arrays.copyOf(zb[bb], newCap * LANES);
         }
         zCap = newCap;
@@ -896,6 +974,10 @@ public final class Partition {
         return;
       }
       int cap = Math.max(needed, faces.length + faces.length / 2 + 16);
+      if (!withinBudget(px.length, firstLayer ? 0 : zCap, cap)) {
+        overflow = true; // as in ensureVertices
+        cap = needed + 16;
+      }
       faces = Arrays.copyOf(faces, cap);
       patterns = Arrays.copyOf(patterns, cap * words);
     }

@@ -96,6 +96,9 @@ public enum MetricFamily {
   SNAPSHOTS_DROPPED_TOTAL(Type.COUNTER, "Snapshots an analyzer skipped because it lagged (drop-oldest buffer)",
       "analyzer"),
   ANALYSIS_STEP(Type.GAUGE, "Step of the snapshot the analyzer last analysed", "analyzer"),
+  ANALYSIS_CPU_SECONDS(Type.GAUGE, "CPU time the analysing thread spent on the last snapshot analysed (the time of"
+      + " splinewatch_analysis_seconds less the waits for a core; planes analysed on other threads not included)",
+      "analyzer"),
   SNAPSHOT_BYTES(Type.GAUGE, "Size of the last serialised weight snapshot"),
   CLUSTER_SENT_BYTES_TOTAL(Type.COUNTER, "Snapshot bytes the trainer sent to the cluster"),
   CLUSTER_SNAPSHOTS_SENT_TOTAL(Type.COUNTER, "Snapshots the trainer sent to the cluster"),
@@ -116,8 +119,6 @@ public enum MetricFamily {
       "analyzer"),
   RUN_INFO(Origin.RUN_METER, Type.GAUGE, "A run's configuration as labels (value always 1); join on run or instance",
       "encoder", "hidden", "batch_size", "learning_rate", "seed", "git_commit", "git_dirty", "tags"),
-  MEMORY_BYTES(Origin.RUN_METER, Type.GAUGE, "Memory of this process now, by area (heap, heap_committed, resident)",
-      "area", "node"),
   MEMORY_PEAK_BYTES(Origin.RUN_METER, Type.GAUGE, "Peak memory of this process so far, by area (heap, heap_committed,"
       + " off_heap, resident)", "area", "node"),
   JAVACPP_ALLOCATED_BYTES(Origin.PROCESS_METER, Type.GAUGE, "Native memory allocated through JavaCPP (ND4J arrays and"

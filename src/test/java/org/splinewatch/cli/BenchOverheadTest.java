@@ -43,4 +43,19 @@ class BenchOverheadTest {
     assertTrue(e.getMessage().endsWith("no run_finished event with resident_peak_bytes"), e.getMessage());
     assertEquals("1177 MiB", BenchOverheadCommand.mib(1234567890L));
   }
+
+  @Test
+  void coverageOfAMonitoredBlockIsItsLeastCoveredAnalyzer(@TempDir Path dir) throws Exception {
+    Path events = dir.resolve("events.jsonl");
+    Files.write(events, List.of("{\"type\":\"run_finished\",\"analysed_snapshots\":{\"embedding\":{\"analysed\":9,"
+        + "\"offered\":9},\"regions\":{\"analysed\":6,\"offered\":8}}}"));
+    var finished = BenchOverheadCommand.runFinished(events);
+    assertEquals("embedding 9/9, regions 6/8", BenchOverheadCommand.coverage(finished));
+    assertEquals(0.75, BenchOverheadCommand.leastCovered(finished), 1e-12);
+    Files.write(events, List.of("{\"type\":\"run_finished\",\"steps\":10}"));
+    assertEquals(1.0, BenchOverheadCommand.leastCovered(BenchOverheadCommand.runFinished(events)), 1e-12,
+        "an unmonitored block offers nothing");
+    Files.write(events, List.of("{\"type\":\"alert_firing\"}"));
+    assertThrows(IllegalStateException.class, () -> BenchOverheadCommand.runFinished(events));
+  }
 }

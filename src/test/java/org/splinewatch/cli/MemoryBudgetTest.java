@@ -30,11 +30,11 @@ class MemoryBudgetTest {
 
   @Test
   void defaultsFollowTheCommandAndTheMachine() throws Exception {
-    assertEquals("-Xmx2048m\n-Dorg.bytedeco.javacpp.maxbytes=1024m\n-Dorg.bytedeco.javacpp.maxphysicalbytes=3072m",
+    assertEquals("-Xmx768m\n-Dorg.bytedeco.javacpp.maxbytes=1024m\n-Dorg.bytedeco.javacpp.maxphysicalbytes=1792m",
         opts(Map.of(), "train --max-steps 10")[1]);
-    assertTrue(opts(Map.of(), "monitor serve --port 0")[1].startsWith("-Xmx2048m\n"));
-    assertTrue(opts(Map.of(), "monitor bench-overhead")[1].startsWith("-Xmx2048m\n"));
-    assertTrue(opts(Map.of(), "monitor regions --model m.npz")[1].startsWith("-Xmx2048m\n"));
+    assertTrue(opts(Map.of(), "monitor serve --port 0")[1].startsWith("-Xmx768m\n"));
+    assertTrue(opts(Map.of(), "monitor bench-overhead")[1].startsWith("-Xmx768m\n"));
+    assertTrue(opts(Map.of(), "monitor regions --model m.npz")[1].startsWith("-Xmx768m\n"));
     // a 2 GB container: a quarter for the heap, an eighth for off-heap
     assertEquals("-Xmx512m\n-Dorg.bytedeco.javacpp.maxbytes=256m\n-Dorg.bytedeco.javacpp.maxphysicalbytes=768m",
         opts(Map.of("FAKE_MACHINE_MIB", "2048"), "train")[1]);
@@ -64,7 +64,7 @@ class MemoryBudgetTest {
       java.nio.file.Files.copy(java.nio.file.Path.of("src/main/sh", f), dir.resolve(f));
     }
     java.nio.file.Path bin = java.nio.file.Files.createDirectories(dir.resolve("bin"));
-    java.nio.file.Files.writeString(bin.resolve("java"), "#!/bin/sh\necho \"MALLOC_ARENA_MAX=$MALLOC_ARENA_MAX $*\"\n");
+    java.nio.file.Files.writeString(bin.resolve("java"), "#!/bin/sh\necho \"MALLOC_ARENA_MAX=$MALLOC_ARENA_MAX MALLOC_MMAP_THRESHOLD_=$MALLOC_MMAP_THRESHOLD_ $*\"\n");
     bin.resolve("java").toFile().setExecutable(true);
     ProcessBuilder pb = new ProcessBuilder("bash", dir.resolve("container-entrypoint.sh").toString(), "train",
         "--metrics-host", "0.0.0.0").redirectErrorStream(true);
@@ -73,10 +73,11 @@ class MemoryBudgetTest {
     pb.environment().put("SPLINEWATCH_OFF_HEAP", "384m");
     pb.environment().remove("JAVA_OPTS");
     pb.environment().remove("MALLOC_ARENA_MAX");
+    pb.environment().remove("MALLOC_MMAP_THRESHOLD_");
     Process p = pb.start();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
     assertEquals(0, p.waitFor(), out);
-    assertEquals("MALLOC_ARENA_MAX=2 -XX:G1HeapRegionSize=32m -Xmx640m -Dorg.bytedeco.javacpp.maxbytes=384m"
+    assertEquals("MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072 -XX:G1HeapRegionSize=32m -Xmx640m -Dorg.bytedeco.javacpp.maxbytes=384m"
         + " -Dorg.bytedeco.javacpp.maxphysicalbytes=1024m -jar " + dir.toRealPath() + "/splinewatch.jar train"
         + " --metrics-host 0.0.0.0", out);
     String docker = java.nio.file.Files.readString(java.nio.file.Path.of("docker/Dockerfile"));

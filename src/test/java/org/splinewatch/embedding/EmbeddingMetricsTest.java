@@ -87,4 +87,52 @@ class EmbeddingMetricsTest {
     }
     assertEquals(1.0, EmbeddingMetrics.knnAccuracy(z, n, 2, labels, 2, 5, 0.07), 1e-12);
   }
+
+  @Test
+  void gramEqualsPlainDotProductsBitForBit() {
+    java.util.Random r = new java.util.Random(11);
+    for (int n : new int[] {1, 3, 4, 7, 33}) {
+      int d = 1 + r.nextInt(40);
+      double[] x = new double[n * d];
+      for (int i = 0; i < x.length; i++) {
+        x[i] = r.nextGaussian();
+      }
+      double[] g = EmbeddingMetrics.gram(x, n, d);
+      for (int i = 0; i < n; i++) {
+        for (int k = 0; k < n; k++) {
+          double s = 0;
+          for (int q = 0; q < d; q++) {
+            s += x[i * d + q] * x[k * d + q];
+          }
+          assertEquals(Double.doubleToLongBits(s), Double.doubleToLongBits(g[i * n + k]), "n=" + n + " (" + i + ","
+              + k + ")");
+        }
+      }
+    }
+  }
+
+  @Test
+  void uniformityFromTheGramMatchesItsDefinition() {
+    // unif(t) = log(mean_{i<k} exp(-t ||z_i - z_k||^2)) on normalised rows, summed here the plain way
+    java.util.Random r = new java.util.Random(5);
+    int n = 37;
+    int d = 6;
+    double[] z = new double[n * d];
+    for (int i = 0; i < z.length; i++) {
+      z[i] = r.nextGaussian();
+    }
+    double[] zh = EmbeddingMetrics.normalizeRows(z, n, d);
+    double sum = 0;
+    for (int i = 0; i < n; i++) {
+      for (int k = i + 1; k < n; k++) {
+        double dist = 0;
+        for (int q = 0; q < d; q++) {
+          double diff = zh[i * d + q] - zh[k * d + q];
+          dist += diff * diff;
+        }
+        sum += Math.exp(-2 * dist);
+      }
+    }
+    assertEquals(Math.log(sum / (n * (n - 1) / 2.0)), EmbeddingMetrics.uniformity(zh, n, d, 2), 1e-12);
+  }
 }

@@ -209,4 +209,28 @@ class GeometryTest {
     }
     return u;
   }
+
+  @Test
+  void tiledSquaredDistancesEqualThePlainSumBitForBit() {
+    java.util.Random r = new java.util.Random(3);
+    for (int n : new int[] {1, 3, 4, 5, 8, 13, 33}) {
+      int d = 1 + r.nextInt(30);
+      double[] x = new double[n * d];
+      for (int i = 0; i < x.length; i++) {
+        x[i] = r.nextGaussian();
+      }
+      double[] dist = IntrinsicDimension.squaredDistances(x, n, d);
+      for (int i = 0; i < n; i++) {
+        for (int j = i + 1; j < n; j++) {
+          double s = 0;
+          for (int k = 0; k < d; k++) {
+            double t = x[i * d + k] - x[j * d + k];
+            s += t * t;
+          }
+          org.junit.jupiter.api.Assertions.assertEquals(Double.doubleToLongBits(s),
+              Double.doubleToLongBits(dist[i * n + j]), "n=" + n + " (" + i + "," + j + ")");
+        }
+      }
+    }
+  }
 }

@@ -1,6 +1,9 @@
 package org.splinewatch.regions;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
@@ -107,13 +110,40 @@ class PartitionVertexValuesTest {
   }
 
   @Test
-  void memoryEstimateCountsStoredLayersOnly() {
-    // 2 -> 8 -> 8 -> 2: the first layer is not stored; the second (8 lanes) and the head (2 outputs) are held together
-    PiecewiseLinearNet small = PartitionOracleTest.mlp(1, new int[] {2, 8, 8}, 2, 0.1);
-    assertEquals(8 * (8 + 2) * 3 / 2 + 8 * 5, Partition.bytesPerVertex(small));
-    // a 6272-wide first layer costs nothing per vertex; 3136 then 256 are held together at the step between them
-    PiecewiseLinearNet cnn = CnnPlaneHarness.cnn(1);
-    assertEquals(8L * (3136 + 256) * 3 / 2 + 8 * 5, Partition.bytesPerVertex(cnn));
-    assertEquals(8L * ((6272 + 3136 + 256 + 256 + 63) / 64) + 40, Partition.patternBytesPerRegion(cnn));
+  void lastLayerWithoutHeadGivesTheSamePartitionWithHalfTheMemory() {
+    // 2 -> 24 -> 24: the last layer's value blocks are released as its neurons are done (no head reads them), so the
+    // same partition as with a head (a linear head cuts nothing) must come out, in fewer bytes
+    PiecewiseLinearNet withHead = PartitionOracleTest.mlp(3, new int[] {2, 24, 24}, 4, 0.1);
+    List<Layer> layers = new ArrayList<>(withHead.layers());
+    layers.remove(layers.size() - 1); // the head
+    PiecewiseLinearNet noHead = new PiecewiseLinearNet(2, layers);
+    Plane plane = Plane.explicit(new double[] {0, 0}, new double[] {3, 0}, new double[] {0, 3});
+    Partition.Workspace a = new Partition.Workspace();
+    Partition.Workspace b = new Partition.Workspace();
+    Partition p = Partition.compute(withHead, plane, 1_000_000, null, 1, a);
+    Partition q = Partition.compute(noHead, plane, 1_000_000, null, 1, b);
+    assertTrue(p.regionCount() > 200, "a plane worth measuring: " + p.regionCount());
+    assertEquals(p.regionCount(), q.regionCount());
+    assertEquals(p.vertexCount(), q.vertexCount());
+    assertArrayEquals(p.regionsAfterLayer(), q.regionsAfterLayer());
+    assertTrue(b.peakBytes() < a.peakBytes(), b.peakBytes() + " bytes without the head, " + a.peakBytes()
+        + " with it");
+  }
+
+  @Test
+  void aBudgetStopsThePartitionWithOverflowAsTheRegionCapDoes() {
+    PiecewiseLinearNet net = PartitionOracleTest.mlp(5, new int[] {2, 24, 24}, 4, 0.1);
+    Plane plane = Plane.explicit(new double[] {0, 0}, new double[] {3, 0}, new double[] {0, 3});
+    Partition.Workspace free = new Partition.Workspace();
+    Partition full = Partition.compute(net, plane, 1_000_000, null, 1, free);
+    assertFalse(full.overflow());
+    Partition.Workspace exact = new Partition.Workspace(free.peakBytes());
+    assertFalse(Partition.compute(net, plane, 1_000_000, null, 1, exact).overflow(), "the measured peak fits");
+    Partition.Workspace tight = new Partition.Workspace(free.peakBytes() / 3);
+    Partition cut = Partition.compute(net, plane, 1_000_000, null, 1, tight);
+    assertTrue(cut.overflow());
+    assertTrue(cut.regionCount() < full.regionCount());
+    assertTrue(tight.peakBytes() <= free.peakBytes() / 3, "stayed within its budget: " + tight.peakBytes());
+    assertThrows(IllegalArgumentException.class, () -> new Partition.Workspace(0));
   }
 }
