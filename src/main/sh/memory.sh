@@ -6,7 +6,7 @@
 #   -Dorg.bytedeco.javacpp.maxphysicalbytes=HEAP+OFF   resident-memory limit: JavaCPP refuses allocations above it
 #                                               and the run's memory watch stops the run with an error (exit 1)
 # HEAP: SPLINEWATCH_HEAP, else -Xmx in JAVA_OPTS, else 768m (the default run's live set, with exact planes, peaks
-# near 630 MiB), at most a quarter of the machine's (or the container's) memory and at least 256m.
+# near 630 MiB; 1536m for monitor serve, which holds several runs), at most a quarter of the machine's (or the container's) memory and at least 256m.
 # OFF: SPLINEWATCH_OFF_HEAP, else 1024m, at most an eighth of the machine's memory and at least 128m (a default run
 # measured 0.7-0.8 GB resident beyond its heap: JIT, metaspace, GC structures, ND4J's native arrays).
 # MALLOC_ARENA_MAX=2 (unless set): fewer glibc malloc arenas, less native memory held by freed blocks.
@@ -68,10 +68,14 @@ splinewatch_memory_opts() {
     heap="$(splinewatch_size_mib "${BASH_REMATCH[1]}")"
     explicit=yes # JAVA_OPTS sets it; only the off-heap limits are added
   else
-    # 768 MiB for every command: the region engine's budget is a quarter of the heap per plane in flight
+    # 768 MiB: the region engine's budget is a quarter of the heap per plane in flight
     # (RegionAnalyzer.workspaceBudget), 192 MiB here, and the default network's planes need about 1.2 KB per region
     # at their peak (measured up to 77 thousand regions; about 160 thousand fit). docs/memory.md.
+    # monitor serve holds several runs (about 55-110 MB each registered, docs/memory.md): 1536 MiB.
     heap=768
+    if [ "$cmd" = monitor ] && [ "$sub" = serve ]; then
+      heap=1536
+    fi
     heap=$(( heap < machine / 4 ? heap : machine / 4 ))
     heap=$(( heap > 256 ? heap : 256 ))
   fi

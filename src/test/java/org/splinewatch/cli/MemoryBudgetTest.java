@@ -32,7 +32,7 @@ class MemoryBudgetTest {
   void defaultsFollowTheCommandAndTheMachine() throws Exception {
     assertEquals("-Xmx768m\n-Dorg.bytedeco.javacpp.maxbytes=1024m\n-Dorg.bytedeco.javacpp.maxphysicalbytes=1792m",
         opts(Map.of(), "train --max-steps 10")[1]);
-    assertTrue(opts(Map.of(), "monitor serve --port 0")[1].startsWith("-Xmx768m\n"));
+    assertTrue(opts(Map.of(), "monitor serve --port 0")[1].startsWith("-Xmx1536m\n"), "several runs per node");
     assertTrue(opts(Map.of(), "monitor bench-overhead")[1].startsWith("-Xmx768m\n"));
     assertTrue(opts(Map.of(), "monitor regions --model m.npz")[1].startsWith("-Xmx768m\n"));
     // a 2 GB container: a quarter for the heap, an eighth for off-heap
