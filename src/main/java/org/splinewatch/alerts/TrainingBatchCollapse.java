@@ -14,7 +14,8 @@ import org.splinewatch.snapshot.Sample;
  * computes with the loss every 10 steps, {@code splinewatch_training_batch_std_normalized{output}} (judged) and
  * {@code splinewatch_training_batch_effective_rank{output}} (read from the same publication). A sample breaches when
  * <ul>
- *   <li>{@code std < batch-std-fire} (absolute: the outputs point almost one way), or</li>
+ *   <li>{@code std < batch-std-fire} on the {@code projector} output (absolute: the outputs the loss reads point
+ *       almost one way), or</li>
  *   <li>{@code std < batch-std-drop-fire·max(std of the previous batch-window samples)}, or</li>
  *   <li>{@code rank < batch-rank-drop-fire·max(rank of the previous batch-window samples)}</li>
  * </ul>
@@ -22,7 +23,8 @@ import org.splinewatch.snapshot.Sample;
  * {@code batch-std-clear} when neither value is below {@code batch-drop-clear} of its recent maximum, and fires after
  * {@code batch-n-fire} breaching samples in a row (samples, 10 steps apart, not snapshots). Series: one per
  * {@code output} ({@code projector}; SimSiam adds {@code projector_pre_norm}, its projector before the batch
- * normalisation).
+ * normalisation, which only the falls judge: the normalisation rescales it, so its absolute spread says nothing, and
+ * on healthy SimSiam runs it drifts down to about 0.2 within 500 steps while the projector stays near 1).
  *
  * @param recentStd  the latest std values of each output
  * @param recentRank the latest effective ranks of each output
@@ -30,6 +32,8 @@ import org.splinewatch.snapshot.Sample;
 public record TrainingBatchCollapse(Settings settings, Hysteresis hysteresis, Map<String, RecentValues> recentStd,
     Map<String, RecentValues> recentRank) implements CollapseRule {
   public static final String NAME = "batch_collapse";
+  /** The output the absolute floor judges: the projector output as the loss reads it. */
+  public static final String FLOORED_OUTPUT = "projector";
 
   /**
    * @param counts        {@code batch-n-fire}, {@code batch-n-clear}
@@ -82,11 +86,12 @@ public record TrainingBatchCollapse(Settings settings, Hysteresis hysteresis, Ma
         rankMax = recentMax(recentRank, output, rank);
       }
     }
-    boolean low = std < settings.stdFire();
+    boolean low = output.equals(FLOORED_OUTPUT) && std < settings.stdFire();
     boolean stdFall = std < settings.stdDropFire() * stdMax;
     boolean rankFall = rank < settings.rankDropFire() * rankMax;
     boolean breach = low || stdFall || rankFall;
-    boolean clear = std > settings.stdClear() && !(std < settings.dropClear() * stdMax)
+    boolean clear = (!output.equals(FLOORED_OUTPUT) || std > settings.stdClear())
+        && !(std < settings.dropClear() * stdMax)
         && !(rank < settings.dropClear() * rankMax);
     Map<String, Double> values = new LinkedHashMap<>();
     values.put("std_normalized", std);

@@ -222,6 +222,10 @@ class CollapseRuleTest {
     var pre = batch(rule, 0.3, 5, 90, "projector_pre_norm");
     assertFalse(pre.breach());
     assertEquals(Map.of("output", "projector_pre_norm"), pre.series());
+    // the absolute floor judges only the projector output: another output's low spread alone is no breach
+    var lowPre = batch(rule, 0.05, 5, 100, "predictor");
+    assertFalse(lowPre.breach());
+    assertTrue(lowPre.clear());
     assertTrue(rule.judge(sample(MetricFamily.TRAINING_BATCH_STD_NORMALIZED, Double.NaN, 100, "output", "projector"),
         NONE).isEmpty());
   }
