@@ -100,7 +100,8 @@ public final class CollapseDetector {
     String name = rule.name();
     return switch (rule.hysteresis().update(verdict.series(), verdict.breach(), verdict.clear())) {
       case FIRED -> Optional.of(new Alert(name, severity(name), true, run, step, verdict.series(), verdict.values(),
-          verdict.sentence() + " (" + rule.hysteresis().breaches(verdict.series()) + " consecutive snapshots, step "
+          verdict.sentence() + " (" + rule.hysteresis().breaches(verdict.series()) + " consecutive " + rule.samples()
+              + ", step "
               + step + ")"));
       case RESOLVED -> Optional.of(new Alert(name, severity(name), false, run, step, verdict.series(),
           verdict.values(), name + " resolved at step " + step));

@@ -23,6 +23,11 @@ public sealed interface CollapseRule permits StdCollapse, DimCollapse, KnnChance
   /** The metric family whose samples it judges. */
   MetricFamily family();
 
+  /** What one judged sample is, for alerts ("2 consecutive snapshots"). */
+  default String samples() {
+    return "snapshots";
+  }
+
   /** Its state machines, one per series. */
   Hysteresis hysteresis();
 

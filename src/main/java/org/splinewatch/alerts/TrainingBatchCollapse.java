@@ -65,6 +65,11 @@ public record TrainingBatchCollapse(Settings settings, Hysteresis hysteresis, Ma
   }
 
   @Override
+  public String samples() {
+    return "training batches";
+  }
+
+  @Override
   public MetricFamily family() {
     return MetricFamily.TRAINING_BATCH_STD_NORMALIZED;
   }

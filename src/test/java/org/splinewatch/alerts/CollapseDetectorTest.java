@@ -258,6 +258,7 @@ class CollapseDetectorTest {
     assertTrue(fired.get(0).firing());
     assertEquals("batch_collapse", fired.get(0).rule());
     assertEquals(140, fired.get(0).step());
+    assertTrue(fired.get(0).sentence().endsWith("(2 consecutive training batches, step 140)"), fired.get(0).sentence());
     assertEquals(d.severity("batch_collapse"), fired.get(0).severity());
     assertTrue(d.firing("batch_collapse"));
     // 0.6 is clear of the floor but below 0.7 x the recent maximum (0.92): not clear, no resolution
