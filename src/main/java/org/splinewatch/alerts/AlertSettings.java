@@ -15,7 +15,7 @@ import java.util.Locale;
  */
 public record AlertSettings(String earlyStop, List<String> stopOn, StdCollapse.Settings std,
     DimCollapse.Settings dim, KnnChance.Settings knn, RegionDrop.Settings regions, Divergence.Settings divergence,
-    DeadRepresentation.Settings dead) {
+    DeadRepresentation.Settings dead, TrainingBatchCollapse.Settings batch) {
 
   /**
    * {@code warn}: alerts only, nothing stops the run; {@code stop}: a rule in {@code stop-on} stops it in process (and
@@ -40,7 +40,8 @@ public record AlertSettings(String earlyStop, List<String> stopOn, StdCollapse.S
     }
     AlertSettings s = new AlertSettings(mode, stopOn, StdCollapse.Settings.fromConfig(c),
         DimCollapse.Settings.fromConfig(c), KnnChance.Settings.fromConfig(c), RegionDrop.Settings.fromConfig(c),
-        Divergence.Settings.fromConfig(c), DeadRepresentation.Settings.fromConfig(c));
+        Divergence.Settings.fromConfig(c), DeadRepresentation.Settings.fromConfig(c),
+        TrainingBatchCollapse.Settings.fromConfig(c));
     s.check();
     return s;
   }
@@ -48,13 +49,14 @@ public record AlertSettings(String earlyStop, List<String> stopOn, StdCollapse.S
   /** Rejects counts below 1, a negative warm-up, and threshold pairs out of range or in the wrong order. */
   private void check() {
     if (std.counts().fire() < 1 || std.counts().clear() < 1 || regions.window() < 1 || dead.counts().fire() < 1
-        || dim.counts().fire() < 1 || dim.suddenWindow() < 1) {
+        || dim.counts().fire() < 1 || dim.suddenWindow() < 1 || batch.counts().fire() < 1
+        || batch.counts().clear() < 1 || batch.window() < 1) {
       throw new IllegalArgumentException("splinewatch.alerts: n-fire, n-clear, dead-rows-n-fire, rankme-n-fire,"
-          + " rankme-sudden-window and region-window must be at least 1");
+          + " rankme-sudden-window, region-window, batch-n-fire, batch-n-clear and batch-window must be at least 1");
     }
-    if (std.warmupSteps() < 0) {
-      throw new IllegalArgumentException("splinewatch.alerts.warmup-steps must be at least 0, got "
-          + std.warmupSteps());
+    if (std.warmupSteps() < 0 || batch.warmupSteps() < 0) {
+      throw new IllegalArgumentException("splinewatch.alerts.warmup-steps and batch-warmup-steps must be at least 0,"
+          + " got " + std.warmupSteps() + " and " + batch.warmupSteps());
     }
     // each rule's pair of thresholds, the one crossed first when the series gets worse on the left: a rule that
     // fires below a threshold clears at or above it (hysteresis), one that fires above clears below it. Ratios and
@@ -66,6 +68,9 @@ public record AlertSettings(String earlyStop, List<String> stopOn, StdCollapse.S
     pair("knn-chance-fire", knn.fire(), "knn-chance-clear", knn.clear(), 10);
     pair("region-drop-fire", regions.fire(), "region-drop-clear", regions.clear(), 1);
     pair("dead-rows-clear", dead.clear(), "dead-rows-fire", dead.fire(), 1);
+    pair("batch-std-fire", batch.stdFire(), "batch-std-clear", batch.stdClear(), 2);
+    pair("batch-std-drop-fire", batch.stdDropFire(), "batch-drop-clear", batch.dropClear(), 1);
+    pair("batch-rank-drop-fire", batch.rankDropFire(), "batch-drop-clear", batch.dropClear(), 1);
   }
 
   /** Both values in {@code [0, max]}, the worse-side one ({@code lowKey}) not above the other. */
@@ -74,7 +79,7 @@ public record AlertSettings(String earlyStop, List<String> stopOn, StdCollapse.S
       double v = (Double) kv[1];
       if (!(v >= 0 && v <= max)) {
         throw new IllegalArgumentException("splinewatch.alerts." + kv[0] + " " + v + ": expected a number in [0, "
-            + (max == 1 ? "1" : "10 (multiples of chance)") + "]");
+            + (max == 1 ? "1" : max == 2 ? "2" : "10 (multiples of chance)") + "]");
       }
     }
     if (!(low <= high)) {

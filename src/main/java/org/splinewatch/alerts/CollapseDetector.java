@@ -31,11 +31,14 @@ import org.splinewatch.snapshot.Sample;
  *   <li>{@link DeadRepresentation} {@code dead_representation} (critical): more than {@code dead-rows-fire} (a tenth)
  *       of the probe embeddings on a layer are exactly zero; clear below {@code dead-rows-clear}; fires on the first
  *       such snapshot ({@code dead-rows-n-fire = 1}).</li>
+ *   <li>{@link TrainingBatchCollapse} {@code batch_collapse} (critical): between snapshots, the std of the training
+ *       batch's l2-normalised outputs (trainer-side, every 10 steps) below {@code batch-std-fire}, or it or their
+ *       effective rank suddenly below a fraction of its recent maximum, for {@code batch-n-fire} samples in a row.</li>
  * </ul>
  */
 public final class CollapseDetector {
   public static final List<String> RULES = List.of(StdCollapse.NAME, DimCollapse.NAME, KnnChance.NAME,
-      RegionDrop.NAME, CollapseWithRegionDrop.NAME, Divergence.NAME, DeadRepresentation.NAME);
+      RegionDrop.NAME, CollapseWithRegionDrop.NAME, Divergence.NAME, DeadRepresentation.NAME, TrainingBatchCollapse.NAME);
 
   private final AlertSettings s;
   private final String run;
@@ -51,7 +54,7 @@ public final class CollapseDetector {
     DimCollapse dim = new DimCollapse(settings.dim());
     this.rules = List.of(new Divergence(settings.divergence()), std, new DeadRepresentation(settings.dead()), dim,
         new KnnChance(settings.knn(), classes), new RegionDrop(settings.regions()),
-        new CollapseWithRegionDrop(settings.regions(), std, dim));
+        new CollapseWithRegionDrop(settings.regions(), std, dim), new TrainingBatchCollapse(settings.batch()));
     for (CollapseRule r : rules) {
       byFamily.computeIfAbsent(r.family().id(), k -> new ArrayList<>()).add(r);
     }
@@ -97,7 +100,8 @@ public final class CollapseDetector {
     String name = rule.name();
     return switch (rule.hysteresis().update(verdict.series(), verdict.breach(), verdict.clear())) {
       case FIRED -> Optional.of(new Alert(name, severity(name), true, run, step, verdict.series(), verdict.values(),
-          verdict.sentence() + " (" + rule.hysteresis().breaches(verdict.series()) + " consecutive snapshots, step "
+          verdict.sentence() + " (" + rule.hysteresis().breaches(verdict.series()) + " consecutive " + rule.samples()
+              + ", step "
               + step + ")"));
       case RESOLVED -> Optional.of(new Alert(name, severity(name), false, run, step, verdict.series(),
           verdict.values(), name + " resolved at step " + step));

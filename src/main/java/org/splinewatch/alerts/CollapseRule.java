@@ -15,13 +15,18 @@ import org.splinewatch.snapshot.Sample;
  * keeps per-series state: one instance per run, used from one thread.
  */
 public sealed interface CollapseRule permits StdCollapse, DimCollapse, KnnChance, RegionDrop,
-    CollapseWithRegionDrop, Divergence, DeadRepresentation {
+    CollapseWithRegionDrop, Divergence, DeadRepresentation, TrainingBatchCollapse {
 
   /** The rule's name, the {@code rule} label of its alerts (e.g. {@code std_collapse}). */
   String name();
 
   /** The metric family whose samples it judges. */
   MetricFamily family();
+
+  /** What one judged sample is, for alerts ("2 consecutive snapshots"). */
+  default String samples() {
+    return "snapshots";
+  }
 
   /** Its state machines, one per series. */
   Hysteresis hysteresis();
@@ -53,11 +58,14 @@ public sealed interface CollapseRule permits StdCollapse, DimCollapse, KnnChance
 
     Analysis(List<Sample> samples) {
       for (Sample v : samples) {
-        byKey.put(v.name() + layer(v), v.value());
+        byKey.put(v.name() + v.labels().getOrDefault("layer", v.labels().getOrDefault("output", "")), v.value());
       }
     }
 
-    /** The value of {@code family} on {@code layer} in this analysis, or NaN when it has none. */
+    /**
+     * The value of {@code family} on {@code layer} (or, for the trainer's batch statistics, {@code output}) in this
+     * analysis, or NaN when it has none.
+     */
     double value(MetricFamily family, String layer) {
       return byKey.getOrDefault(family.id() + layer, Double.NaN);
     }

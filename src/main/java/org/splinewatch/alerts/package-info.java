@@ -8,7 +8,7 @@
  *       family and returns {@link org.splinewatch.alerts.Alert}s when a series fires or resolves.</li>
  *   <li>{@link org.splinewatch.alerts.CollapseRule}: the sealed rule interface, one record per rule
  *       ({@code StdCollapse}, {@code DimCollapse}, {@code KnnChance}, {@code RegionDrop},
- *       {@code CollapseWithRegionDrop}, {@code Divergence}, {@code DeadRepresentation}), each with its settings
+ *       {@code CollapseWithRegionDrop}, {@code Divergence}, {@code DeadRepresentation}, {@code TrainingBatchCollapse}), each with its settings
  *       record; {@link org.splinewatch.alerts.Hysteresis} is the consecutive-snapshot state machine they share and
  *       {@link org.splinewatch.alerts.RecentValues} their running window.</li>
  *   <li>{@link org.splinewatch.alerts.AlertSettings}: the early-stop mode, {@code stop-on} and the rules' settings,

@@ -21,15 +21,19 @@ public final class MetricFamilies {
   public static final Set<String> NAMES = MetricFamily.ids();
 
   /** Labels a published sample may carry (the run's own labels are added by the metrics node). */
-  public static final Set<String> LABELS = Set.of("layer", "plane", "rule", "analyzer", "node");
+  public static final Set<String> LABELS = Set.of("layer", "plane", "rule", "analyzer", "node", "output");
 
-  /** Label values: layer names or numbers, plane indices, rule and analyzer names, host:port node addresses. */
+  /**
+   * Label values: layer names or numbers, plane indices, rule and analyzer names, host:port node addresses, trainer
+   * output names.
+   */
   private static final Map<String, Pattern> VALUES = Map.of(
       "layer", Pattern.compile("[A-Za-z0-9_]{1,32}"),
       "plane", Pattern.compile("[A-Za-z0-9_]{1,32}"),
       "rule", Pattern.compile("[a-z][a-z0-9_]{0,39}"),
       "analyzer", Pattern.compile("[a-z][a-z0-9_-]{0,31}"),
-      "node", Pattern.compile("[A-Za-z0-9_.:\\[\\]-]{1,80}"));
+      "node", Pattern.compile("[A-Za-z0-9_.:\\[\\]-]{1,80}"),
+      "output", Pattern.compile("[a-z][a-z0-9_]{0,31}"));
   /** A method or dataset name (a run label). */
   private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9_-]{0,31}");
   private static final int MAX_LABELS = 4;

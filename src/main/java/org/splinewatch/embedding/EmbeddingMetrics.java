@@ -205,6 +205,77 @@ public final class EmbeddingMetrics {
   }
 
   /**
+   * The trainer's collapse statistics of one batch of outputs ({@link #batchCollapse}).
+   *
+   * @param stdNormalized  {@link #stdOfNormalizedRows}: 1 for orthonormal rows, 0 for rows pointing one way
+   * @param effectiveRank  {@link #participationRatio}: d for d orthonormal rows, 1 for rows pointing one way
+   */
+  public record BatchCollapse(double stdNormalized, double effectiveRank) {
+  }
+
+  /** Both collapse statistics of the raw batch outputs {@code z} (n rows of d), from one normalisation. */
+  public static BatchCollapse batchCollapse(double[] z, int n, int d) {
+    if (z.length != (long) n * d) {
+      throw new IllegalArgumentException("expected " + n + "x" + d + " values, got " + z.length);
+    }
+    double[] zh = normalizeRows(z, n, d);
+    return new BatchCollapse(stdNormalized(zh, n, d), participationRatioOfNormalized(zh, n, d));
+  }
+
+  /**
+   * The participation ratio {@code (Σλ)² / Σλ²} of the eigenvalues of {@code ẐᵀẐ}, Ẑ the l2-normalised rows of
+   * {@code z}: an effective dimension from the second moments alone (no eigen-decomposition: {@code Σλ = tr = n},
+   * {@code Σλ² = ‖ẐᵀẐ‖²_F}). 1 when all rows point one way, {@code d} for {@code d} orthonormal rows; at most
+   * {@code min(n, d)}. NaN for no rows or all-zero rows.
+   */
+  public static double participationRatio(double[] z, int n, int d) {
+    if (z.length != (long) n * d) {
+      throw new IllegalArgumentException("expected " + n + "x" + d + " values, got " + z.length);
+    }
+    return participationRatioOfNormalized(normalizeRows(z, n, d), n, d);
+  }
+
+  private static double participationRatioOfNormalized(double[] zh, int n, int d) {
+    // the d x d second-moment matrix, upper triangle, accumulated row by row (contiguous reads)
+    double[] g = new double[d * d];
+    double trace = 0;
+    for (int i = 0; i < n; i++) {
+      int row = i * d;
+      for (int a = 0; a < d; a++) {
+        double za = zh[row + a];
+        if (za == 0) {
+          continue;
+        }
+        trace += za * za;
+        int ga = a * d;
+        for (int b = a; b < d; b++) {
+          g[ga + b] += za * zh[row + b];
+        }
+      }
+    }
+    double frob = 0;
+    for (int a = 0; a < d; a++) {
+      frob += g[a * d + a] * g[a * d + a];
+      for (int b = a + 1; b < d; b++) {
+        frob += 2 * g[a * d + b] * g[a * d + b];
+      }
+    }
+    return frob > 0 ? trace * trace / frob : Double.NaN;
+  }
+
+  /**
+   * {@link #stdNormalized} of the rows of raw {@code z} after l2-normalisation (the SimSiam paper's collapse measure
+   * on a batch, scaled by {@code sqrt(d)}): 0 when all rows point the same way (collapse), exactly 1 for {@code d}
+   * orthonormal rows, about 1 for rows spread uniformly on the sphere. NaN for fewer than two rows.
+   */
+  public static double stdOfNormalizedRows(double[] z, int n, int d) {
+    if (z.length != (long) n * d) {
+      throw new IllegalArgumentException("expected " + n + "x" + d + " values, got " + z.length);
+    }
+    return stdNormalized(normalizeRows(z, n, d), n, d);
+  }
+
+  /**
    * RankMe (metrics.md §3.1): the entropy-based effective rank of the raw (uncentred) {@code Z}, with singular values
    * from the eigenvalues of the d×d Gram matrix {@code ZᵀZ} (or {@code ZZᵀ} when n < d). All-zero Z gives 1.
    */

@@ -27,6 +27,11 @@ public enum MetricFamily {
   TRAINING_EPOCH(Type.GAUGE, "Current training epoch"),
   TRAINING_STEPS_PER_SECOND(Type.GAUGE, "Training throughput in steps per second"),
   TRAINING_LEARNING_RATE(Type.GAUGE, "Current learning rate of the optimiser"),
+  TRAINING_BATCH_STD_NORMALIZED(Type.GAUGE, "sqrt(d) times the mean per-dimension std of the l2-normalised outputs of"
+      + " the latest training batch, computed with the loss (collapse: towards 0; healthy: about 1)", "output"),
+  TRAINING_BATCH_EFFECTIVE_RANK(Type.GAUGE, "Participation ratio, the squared sum of eigenvalues over the sum of squared"
+      + " eigenvalues, of the second moments of the latest training batch's l2-normalised outputs (collapse: towards 1)",
+      "output"),
   EMBEDDING_ALIGNMENT(Type.GAUGE, "Mean squared distance of positive pairs of l2-normalised probe embeddings", "layer"),
   EMBEDDING_UNIFORMITY(Type.GAUGE, "Log of the mean Gaussian potential between l2-normalised probe embeddings",
       "layer"),

@@ -177,6 +177,11 @@ final class EncoderGraph {
     return z;
   }
 
+  /** The variable of the projector output of the first embedded view (null before {@link #embed}). */
+  String firstEmbeddingName() {
+    return firstEmbedding;
+  }
+
   /** Projector output of the first embedded view for inputs {@code x}. */
   INDArray projectorOutput(INDArray x) {
     return sd.output(Map.of("x1", x, "x2", x), firstEmbedding).get(firstEmbedding);

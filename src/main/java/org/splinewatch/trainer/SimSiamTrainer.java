@@ -96,6 +96,15 @@ final class SimSiamTrainer extends TwoViewTrainer {
     });
   }
 
+  /**
+   * The projector output as the loss reads it ({@code z}, after the batch normalisation) and before the normalisation
+   * ({@code u}), where a collapse shows that the normalisation hides in {@code z}.
+   */
+  @Override
+  protected Map<String, String> batchOutputs() {
+    return Map.of("projector", z1Name, "projector_pre_norm", u1Name);
+  }
+
   @Override
   protected INDArray[] extraInputs(INDArray v1, INDArray v2) {
     if (!targets) {

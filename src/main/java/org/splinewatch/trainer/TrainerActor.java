@@ -1,6 +1,7 @@
 package org.splinewatch.trainer;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
@@ -189,12 +190,18 @@ public final class TrainerActor extends AbstractBehavior<TrainerActor.Command> {
     progress.set(new TrainingProgress.State(step, total, epoch, loss, stepsPerSecond, progress.get().lastAlert(),
         false));
     if (step % SCALAR_EVERY == 0 || step == total) {
-      metrics.tell(new MetricsActor.Publish(List.of(
+      List<Sample> scalars = new ArrayList<>(List.of(
           Sample.of(MetricFamily.TRAINING_LOSS, loss, step),
           Sample.of(MetricFamily.TRAINING_STEP, step, step),
           Sample.of(MetricFamily.TRAINING_EPOCH, epoch, step),
           Sample.of(MetricFamily.TRAINING_STEPS_PER_SECOND, stepsPerSecond, step),
-          Sample.of(MetricFamily.TRAINING_LEARNING_RATE, trainer.learningRate(), step))));
+          Sample.of(MetricFamily.TRAINING_LEARNING_RATE, trainer.learningRate(), step)));
+      // the batch's collapse statistics, computed with the loss (the batch_collapse rule reads them between snapshots)
+      trainer.batchCollapse().forEach((output, c) -> {
+        scalars.add(Sample.of(MetricFamily.TRAINING_BATCH_STD_NORMALIZED, c.stdNormalized(), step, "output", output));
+        scalars.add(Sample.of(MetricFamily.TRAINING_BATCH_EFFECTIVE_RANK, c.effectiveRank(), step, "output", output));
+      });
+      metrics.tell(new MetricsActor.Publish(List.copyOf(scalars)));
     }
     if (!Double.isFinite(loss)) {
       publisher.accept(trainer.snapshot(runId, step, epoch, loss, stepsPerSecond));

@@ -226,6 +226,51 @@ class CollapseDetectorTest {
     assertEquals(30, early.get(0).step(), "62.8 at step 20 and 45.8 at 30 breach: fires on the second");
   }
 
+  /** The trainer's batch samples (std, with an effective rank of 20), 10 steps apart. */
+  private static List<Alert> batches(CollapseDetector d, long fromStep, double... stds) {
+    List<Alert> all = new ArrayList<>();
+    for (int i = 0; i < stds.length; i++) {
+      Map<String, String> projector = Map.of("output", "projector");
+      all.addAll(d.observe(List.of(
+          new Sample("splinewatch_training_batch_std_normalized", projector, stds[i], fromStep + 10L * i, 0),
+          new Sample("splinewatch_training_batch_effective_rank", projector, 20, fromStep + 10L * i, 0))));
+    }
+    return all;
+  }
+
+  @Test
+  void batchCollapseFiresAfterItsCountAndResolvesWithHysteresis() {
+    var c = ConfigFactory.load();
+    for (var kv : Map.of("batch-n-fire", 2, "batch-n-clear", 2, "batch-std-fire", 0.1, "batch-std-clear", 0.2,
+        "batch-std-drop-fire", 0.5, "batch-rank-drop-fire", 0.5, "batch-drop-clear", 0.7, "batch-window", 10,
+        "batch-warmup-steps", 50).entrySet()) {
+      c = c.withValue("splinewatch.alerts." + kv.getKey(), ConfigValueFactory.fromAnyRef(kv.getValue()));
+    }
+    CollapseDetector d = new CollapseDetector(AlertSettings.fromConfig(c), "r", 10);
+    // healthy noise around 0.9 never fires
+    assertEquals(List.of(), batches(d, 10, 0.9, 0.85, 0.95, 0.8, 0.9, 0.88, 0.92, 0.86, 0.9, 0.91));
+    // one low sample alone does not fire (n-fire 2): the next healthy one starts the count again
+    assertEquals(List.of(), batches(d, 110, 0.3, 0.9));
+    assertEquals(List.of(), batches(d, 130, 0.3));
+    assertEquals(1, d.consecutiveBreaches("batch_collapse"));
+    List<Alert> fired = batches(d, 140, 0.2);
+    assertEquals(1, fired.size(), "the second breaching sample in a row fires");
+    assertTrue(fired.get(0).firing());
+    assertEquals("batch_collapse", fired.get(0).rule());
+    assertEquals(140, fired.get(0).step());
+    assertTrue(fired.get(0).sentence().endsWith("(2 consecutive training batches, step 140)"), fired.get(0).sentence());
+    assertEquals(d.severity("batch_collapse"), fired.get(0).severity());
+    assertTrue(d.firing("batch_collapse"));
+    // 0.6 is clear of the floor but below 0.7 x the recent maximum (0.92): not clear, no resolution
+    assertEquals(List.of(), batches(d, 150, 0.6, 0.6, 0.6));
+    // back above 0.7 x the recent maximum: the second clear sample in a row resolves it
+    List<Alert> back = batches(d, 180, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9);
+    assertEquals(1, back.size());
+    assertFalse(back.get(0).firing());
+    assertEquals(190, back.get(0).step());
+    assertFalse(d.firing("batch_collapse"));
+  }
+
   @Test
   void badSettingsNameTheKey() {
     var bad = ConfigFactory.load().withValue("splinewatch.alerts.early-stop", ConfigValueFactory.fromAnyRef("halt"));
@@ -238,5 +283,9 @@ class CollapseDetectorTest {
     var warm = ConfigFactory.load().withValue("splinewatch.alerts.warmup-steps", ConfigValueFactory.fromAnyRef(-1));
     assertTrue(assertThrows(IllegalArgumentException.class, () -> AlertSettings.fromConfig(warm)).getMessage()
         .contains("warmup-steps"));
+    var batch = ConfigFactory.load().withValue("splinewatch.alerts.batch-rank-drop-fire",
+        ConfigValueFactory.fromAnyRef(0.95));
+    assertTrue(assertThrows(IllegalArgumentException.class, () -> AlertSettings.fromConfig(batch)).getMessage()
+        .contains("batch-rank-drop-fire"));
   }
 }

@@ -167,6 +167,60 @@ class CollapseRuleTest {
     assertEquals(List.of(9L, 9L, 9L), List.of(s.std().warmupSteps(), s.dim().warmupSteps(), s.regions().warmupSteps()));
     assertEquals(CollapseDetector.RULES, List.of(new StdCollapse(s.std()).name(), new DimCollapse(s.dim()).name(),
         new KnnChance(s.knn(), 10).name(), new RegionDrop(s.regions()).name(), CollapseWithRegionDrop.NAME,
-        new Divergence(s.divergence()).name(), new DeadRepresentation(s.dead()).name()));
+        new Divergence(s.divergence()).name(), new DeadRepresentation(s.dead()).name(),
+        new TrainingBatchCollapse(s.batch()).name()));
+  }
+
+  /**
+   * A batch_collapse rule with stated settings: fire below a std of 0.1, or below half of the last 3 samples' maximum
+   * of the std or of the effective rank; clear above 0.2 and 0.7 of both maxima.
+   */
+  private static TrainingBatchCollapse batchRule() {
+    return new TrainingBatchCollapse(new TrainingBatchCollapse.Settings(new Hysteresis.Counts(2, 2), 0.1, 0.2, 0.5,
+        0.5, 0.7, 3, 50));
+  }
+
+  /** Judges a std sample of the projector published with an effective rank. */
+  private static CollapseRule.Verdict batch(TrainingBatchCollapse rule, double std, double rank, long step) {
+    Sample s = sample(MetricFamily.TRAINING_BATCH_STD_NORMALIZED, std, step, "output", "projector");
+    Sample r = sample(MetricFamily.TRAINING_BATCH_EFFECTIVE_RANK, rank, step, "output", "projector");
+    // another output's rank in the same publication must not be read for the projector
+    Sample other = sample(MetricFamily.TRAINING_BATCH_EFFECTIVE_RANK, 1, step, "output", "projector_pre_norm");
+    return verdict(rule.judge(s, new CollapseRule.Analysis(List.of(s, r, other))));
+  }
+
+  @Test
+  void batchCollapseBreachesBelowTheFloorOrOnASuddenFallOfStdOrRank() {
+    TrainingBatchCollapse rule = batchRule();
+    assertEquals("batch_collapse", rule.name());
+    assertEquals(MetricFamily.TRAINING_BATCH_STD_NORMALIZED, rule.family());
+    // before the warm-up: only the absolute floor, no reference maxima
+    var early = batch(rule, 0.05, 1.5, 10);
+    assertTrue(early.breach() && !early.clear());
+    assertEquals(Map.of("output", "projector"), early.series());
+    assertTrue(Double.isNaN(early.values().get("std_recent_max")));
+    assertEquals(1.5, early.values().get("effective_rank"));
+    var healthy = batch(rule, 0.9, 30, 50);
+    assertFalse(healthy.breach());
+    assertTrue(healthy.clear());
+    // healthy variation: 0.9 -> 0.8 and 30 -> 25 stay above half the recent maxima
+    assertFalse(batch(rule, 0.8, 25, 60).breach());
+    // a fall of the std to 0.4 < 0.5 x 0.9 breaches although it is far above the floor
+    var fall = batch(rule, 0.4, 28, 70);
+    assertTrue(fall.breach() && !fall.clear());
+    assertEquals(0.9, fall.values().get("std_recent_max"));
+    assertTrue(fall.sentence().contains("output projector") && fall.sentence().contains("0.400"), fall.sentence());
+    // the window holds the previous 3 samples (0.9, 0.8, 0.4): 0.5 is neither a fall (< 0.45) nor clear (> 0.63)
+    var between = batch(rule, 0.5, 28, 80);
+    assertFalse(between.breach() || between.clear());
+    // the effective rank alone: a fall to 10 < 0.5 x 28 breaches with a healthy std
+    var rankFall = batch(rule, 0.9, 10, 90);
+    assertTrue(rankFall.breach() && !rankFall.clear());
+    assertEquals(28.0, rankFall.values().get("rank_recent_max"));
+    // other outputs (SimSiam's pre-normalisation projector) are published, not judged
+    Sample pre = sample(MetricFamily.TRAINING_BATCH_STD_NORMALIZED, 0.01, 100, "output", "projector_pre_norm");
+    assertTrue(rule.judge(pre, new CollapseRule.Analysis(List.of(pre))).isEmpty());
+    assertTrue(rule.judge(sample(MetricFamily.TRAINING_BATCH_STD_NORMALIZED, Double.NaN, 100, "output", "projector"),
+        NONE).isEmpty());
   }
 }

@@ -135,4 +135,60 @@ class EmbeddingMetricsTest {
     }
     assertEquals(Math.log(sum / (n * (n - 1) / 2.0)), EmbeddingMetrics.uniformity(zh, n, d, 2), 1e-12);
   }
+
+  /** The trainer's batch statistic: identical rows (of any length) have no spread at all. */
+  @Test
+  void batchStdOfIdenticalRowsIsZero() {
+    int n = 256;
+    int d = 16;
+    double[] z = new double[n * d];
+    for (int i = 0; i < n; i++) {
+      for (int k = 0; k < d; k++) {
+        z[i * d + k] = (i + 1) * (k - 3.5); // each row a positive multiple of the same direction
+      }
+    }
+    assertEquals(0, EmbeddingMetrics.stdOfNormalizedRows(z, n, d), 1e-12);
+    assertEquals(1, EmbeddingMetrics.participationRatio(z, n, d), 1e-9, "one direction: one effective dimension");
+    var both = EmbeddingMetrics.batchCollapse(z, n, d);
+    assertEquals(0, both.stdNormalized(), 1e-12);
+    assertEquals(1, both.effectiveRank(), 1e-9);
+  }
+
+  /**
+   * {@code d} orthonormal rows (of different lengths): after normalisation every column holds one 1 and d − 1 zeros,
+   * unbiased variance 1/d, so sqrt(d)·mean σ = 1 exactly.
+   */
+  @Test
+  void batchStdOfOrthonormalRowsIsOne() {
+    int d = 8;
+    double[] z = new double[d * d];
+    for (int i = 0; i < d; i++) {
+      z[i * d + i] = 3 + i; // lengths do not matter: rows are normalised first
+    }
+    assertEquals(1, EmbeddingMetrics.stdOfNormalizedRows(z, d, d), 1e-12);
+    // second moments: the identity, eigenvalues all 1, so (Σλ)²/Σλ² = d²/d = d
+    assertEquals(d, EmbeddingMetrics.participationRatio(z, d, d), 1e-9);
+    // rows spread equally over k = 2 of the d directions (half along e0, half along -e1): eigenvalues n/2, n/2
+    double[] two = new double[4 * d];
+    two[0] = 1;
+    two[d] = 5;
+    two[2 * d + 1] = -1;
+    two[3 * d + 1] = -2;
+    assertEquals(2, EmbeddingMetrics.participationRatio(two, 4, d), 1e-9);
+    // two antipodal rows in d dimensions: each column holds ±1/sqrt(d), unbiased variance 2/d, so sqrt(d)·sqrt(2/d)
+    double[] pair = new double[2 * d];
+    for (int k = 0; k < d; k++) {
+      pair[k] = 1;
+      pair[d + k] = -1;
+    }
+    assertEquals(Math.sqrt(2), EmbeddingMetrics.stdOfNormalizedRows(pair, 2, d), 1e-12);
+  }
+
+  @Test
+  void batchStdRejectsAWrongShape() {
+    org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+        () -> EmbeddingMetrics.stdOfNormalizedRows(new double[10], 3, 4));
+    org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+        () -> EmbeddingMetrics.batchCollapse(new double[10], 3, 4));
+  }
 }
