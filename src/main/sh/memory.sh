@@ -10,9 +10,9 @@
 # OFF: SPLINEWATCH_OFF_HEAP, else 1024m, at most an eighth of the machine's memory and at least 128m (a default run
 # measured 0.7-0.8 GB resident beyond its heap: JIT, metaspace, GC structures, ND4J's native arrays).
 # MALLOC_ARENA_MAX=2 (unless set): fewer glibc malloc arenas, less native memory held by freed blocks.
-# MALLOC_MMAP_THRESHOLD_=131072 (unless set): native blocks of 128 KiB and more (ND4J's arrays) are mapped on their
-# own and returned to the system when freed; with glibc's adaptive threshold they stayed in the arenas, which held
-# 520 MB of a 1,200-step default run's resident memory (188 MB with the fixed threshold; docs/memory.md).
+# MALLOC_MMAP_THRESHOLD_=33554432 (unless set): a fixed 32 MiB threshold, so ND4J's arrays stay in malloc's arenas.
+# A 128 KiB threshold (each array mapped on its own and returned when freed) trained 10-15 % slower (fresh pages
+# faulted in for every array) and, with the 768 MiB heap, held no less resident memory (docs/memory.md).
 # SPLINEWATCH_HEAP=jvm leaves everything to the JVM (a quarter of the machine's memory for the heap, no limits).
 
 # Memory of this machine or, inside a container with a limit, of the container, in MiB.
@@ -93,7 +93,7 @@ splinewatch_memory_opts() {
     SPLINEWATCH_MEMORY_OPTS+=("-Xmx${heap}m")
   fi
   export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}"
-  export MALLOC_MMAP_THRESHOLD_="${MALLOC_MMAP_THRESHOLD_:-131072}"
+  export MALLOC_MMAP_THRESHOLD_="${MALLOC_MMAP_THRESHOLD_:-33554432}"
   SPLINEWATCH_MEMORY_OPTS+=("-Dorg.bytedeco.javacpp.maxbytes=${off}m"
     "-Dorg.bytedeco.javacpp.maxphysicalbytes=$(( heap + off ))m")
 }
