@@ -64,7 +64,8 @@ class CliTest {
     String value = run(2, "train", "--alert", "n-fire=three");
     assertTrue(value.contains("--alert 'n-fire=three': expected a number for n-fire (reference.conf: 3)"), value);
     String range = run(2, "train", "--alert", "n-fire=0");
-    assertTrue(range.contains("n-fire, n-clear, dead-rows-n-fire, rankme-n-fire, rankme-sudden-window and region-window must be at least 1"), range);
+    assertTrue(range.contains("n-fire, n-clear, dead-rows-n-fire, rankme-n-fire, rankme-sudden-window,"
+        + " region-window, batch-n-fire, batch-n-clear and batch-window must be at least 1"), range);
   }
 
   @Test
