@@ -132,9 +132,9 @@ final class BenchOverheadCommand implements Callable<Integer> {
           + output.lines().reduce((a, b) -> b).orElse(""));
     }
     Path events = out.resolve(runId).resolve("events.jsonl");
-    JsonNode finished = runFinished(events);
+    JsonNode finished = runFinished(events); // read once: peak memory and coverage both come from it
     return new Rate(Double.parseDouble(m.group(2)), rateAfter(out.resolve(runId).resolve("metrics.jsonl"),
-        warmupSteps), peakResident(events), coverage(finished), leastCovered(finished));
+        warmupSteps), peakResident(finished, events), coverage(finished), leastCovered(finished));
   }
 
   /** The last {@code run_finished} event of a run's events.jsonl. */
@@ -208,19 +208,15 @@ final class BenchOverheadCommand implements Callable<Integer> {
 
   /** {@code resident_peak_bytes} of the last {@code run_finished} event of a run's events.jsonl. */
   static long peakResident(Path eventsJsonl) throws IOException {
-    long peak = -1;
-    try (var lines = Files.lines(eventsJsonl)) {
-      for (String line : (Iterable<String>) lines::iterator) {
-        JsonNode j = JSON.readTree(line);
-        if ("run_finished".equals(j.path("type").asText()) && j.has("resident_peak_bytes")) {
-          peak = j.get("resident_peak_bytes").asLong();
-        }
-      }
-    }
-    if (peak < 0) {
+    return peakResident(runFinished(eventsJsonl), eventsJsonl);
+  }
+
+  /** {@code resident_peak_bytes} of a {@code run_finished} event read from {@code eventsJsonl}. */
+  static long peakResident(JsonNode finished, Path eventsJsonl) {
+    if (!finished.has("resident_peak_bytes")) {
       throw new IllegalStateException(eventsJsonl + ": no run_finished event with resident_peak_bytes");
     }
-    return peak;
+    return finished.get("resident_peak_bytes").asLong();
   }
 
   static String mib(long bytes) {
