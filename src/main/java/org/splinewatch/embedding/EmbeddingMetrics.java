@@ -236,31 +236,27 @@ public final class EmbeddingMetrics {
   }
 
   private static double participationRatioOfNormalized(double[] zh, int n, int d) {
-    // the d x d second-moment matrix, upper triangle, accumulated row by row (contiguous reads)
-    double[] g = new double[d * d];
+    double[] g = columnGram(zh, n, d); // the d x d second-moment matrix
     double trace = 0;
-    for (int i = 0; i < n; i++) {
-      int row = i * d;
-      for (int a = 0; a < d; a++) {
-        double za = zh[row + a];
-        if (za == 0) {
-          continue;
-        }
-        trace += za * za;
-        int ga = a * d;
-        for (int b = a; b < d; b++) {
-          g[ga + b] += za * zh[row + b];
-        }
-      }
-    }
     double frob = 0;
     for (int a = 0; a < d; a++) {
-      frob += g[a * d + a] * g[a * d + a];
-      for (int b = a + 1; b < d; b++) {
-        frob += 2 * g[a * d + b] * g[a * d + b];
+      trace += g[a * d + a];
+      for (int b = 0; b < d; b++) {
+        frob += g[a * d + b] * g[a * d + b];
       }
     }
     return frob > 0 ? trace * trace / frob : Double.NaN;
+  }
+
+  /** {@code ZᵀZ} ({@code d × d}) of the {@code n × d} row-major {@code z}: the {@link #gram} of its columns. */
+  static double[] columnGram(double[] z, int n, int d) {
+    double[] t = new double[d * n]; // the columns as rows, each summed over i in order
+    for (int i = 0; i < n; i++) {
+      for (int q = 0; q < d; q++) {
+        t[q * n + i] = z[i * d + q];
+      }
+    }
+    return gram(t, d, n);
   }
 
   /**
@@ -300,19 +296,7 @@ public final class EmbeddingMetrics {
   public static double[] singularValues(double[] z, int n, int d) {
     boolean wide = n < d;
     int m = wide ? n : d;
-    double[] gm;
-    if (wide) {
-      gm = gram(z, n, d);
-    } else {
-      double[] t = new double[d * n]; // the columns as rows: Zᵀ Z as a Gram matrix of rows, summed over i in order
-      for (int i = 0; i < n; i++) {
-        for (int q = 0; q < d; q++) {
-          t[q * n + i] = z[i * d + q];
-        }
-      }
-      gm = gram(t, d, n);
-    }
-    DMatrixRMaj g = DMatrixRMaj.wrap(m, m, gm);
+    DMatrixRMaj g = DMatrixRMaj.wrap(m, m, wide ? gram(z, n, d) : columnGram(z, n, d));
     EigenDecomposition_F64<DMatrixRMaj> eig = DecompositionFactory_DDRM.eig(m, false, true);
     if (!eig.decompose(g)) {
       throw new IllegalStateException("eigen-decomposition of the " + m + "x" + m + " Gram matrix failed");
