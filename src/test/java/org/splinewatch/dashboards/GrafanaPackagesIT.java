@@ -35,7 +35,7 @@ import org.splinewatch.TestTools;
 import org.splinewatch.cli.TrainCommand;
 import org.splinewatch.data.SyntheticData;
 import org.splinewatch.run.EmbeddedRun;
-import org.splinewatch.snapshot.WeightSnapshot;
+import org.splinewatch.trainer.ForwardingTrainer;
 import org.splinewatch.trainer.RunSettings;
 import org.splinewatch.trainer.Trainer;
 
@@ -199,7 +199,7 @@ class GrafanaPackagesIT {
 
   /** The trainer, pausing after every 20th step (the snapshot steps) so that Prometheus scrapes the run there. */
   private static Trainer holdingEvery20Steps(Trainer t) {
-    return new Trainer() {
+    return new ForwardingTrainer(t) {
       private long steps;
 
       @Override
@@ -212,37 +212,7 @@ class GrafanaPackagesIT {
           }
         }
         steps++;
-        return t.step();
-      }
-
-      @Override
-      public WeightSnapshot snapshot(String runId, long step, int epoch, double loss, double stepsPerSecond) {
-        return t.snapshot(runId, step, epoch, loss, stepsPerSecond);
-      }
-
-      @Override
-      public int stepsPerEpoch() {
-        return t.stepsPerEpoch();
-      }
-
-      @Override
-      public double learningRate() {
-        return t.learningRate();
-      }
-
-      @Override
-      public void saveCheckpoint(Path dir) throws java.io.IOException {
-        t.saveCheckpoint(dir);
-      }
-
-      @Override
-      public void loadCheckpoint(Path dir) throws java.io.IOException {
-        t.loadCheckpoint(dir);
-      }
-
-      @Override
-      public void close() {
-        t.close();
+        return delegate.step();
       }
     };
   }

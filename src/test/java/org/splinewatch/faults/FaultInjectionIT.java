@@ -20,6 +20,7 @@ import org.splinewatch.data.SyntheticData;
 import org.splinewatch.run.EmbeddedRun;
 import org.splinewatch.analysis.AnalyzerSpec;
 import org.splinewatch.snapshot.WeightSnapshot;
+import org.splinewatch.trainer.ForwardingTrainer;
 import org.splinewatch.trainer.RunSettings;
 import org.splinewatch.trainer.Trainer;
 
@@ -140,18 +141,12 @@ class FaultInjectionIT {
   }
 
   /** A trainer whose {@code snapshot()} throws from step {@code failAt} on. */
-  static final class FailingSnapshots implements Trainer {
-    private final Trainer t;
+  static final class FailingSnapshots extends ForwardingTrainer {
     private final long failAt;
 
     FailingSnapshots(Trainer t, long failAt) {
-      this.t = t;
+      super(t);
       this.failAt = failAt;
-    }
-
-    @Override
-    public double step() {
-      return t.step();
     }
 
     @Override
@@ -159,32 +154,7 @@ class FaultInjectionIT {
       if (step >= failAt) {
         throw new IllegalStateException("injected snapshot failure at step " + step);
       }
-      return t.snapshot(runId, step, epoch, loss, stepsPerSecond);
-    }
-
-    @Override
-    public int stepsPerEpoch() {
-      return t.stepsPerEpoch();
-    }
-
-    @Override
-    public double learningRate() {
-      return t.learningRate();
-    }
-
-    @Override
-    public void saveCheckpoint(Path dir) throws java.io.IOException {
-      t.saveCheckpoint(dir);
-    }
-
-    @Override
-    public void loadCheckpoint(Path dir) throws java.io.IOException {
-      t.loadCheckpoint(dir);
-    }
-
-    @Override
-    public void close() {
-      t.close();
+      return delegate.snapshot(runId, step, epoch, loss, stepsPerSecond);
     }
   }
 }
