@@ -29,6 +29,15 @@ public final class EmbeddingAnalyzer implements SnapshotAnalysis {
   private final double[] pairs;
 
   private final Path viewDir;
+  /** Kept snapshot after snapshot: this analyzer is run by one actor at a time, so it is never shared. */
+  private final Workspace workspace = new Workspace();
+
+  /** The arrays one analysis works in: an analyzer's own, reused between snapshots, or fresh for one call. */
+  static final class Workspace {
+    final ForwardBuffers probes = new ForwardBuffers();
+    final ForwardBuffers pairs = new ForwardBuffers();
+    final EmbeddingMetrics.Scratch metrics = new EmbeddingMetrics.Scratch();
+  }
 
   public EmbeddingAnalyzer(RunInfo run) {
     this(run, null);
@@ -56,10 +65,10 @@ public final class EmbeddingAnalyzer implements SnapshotAnalysis {
   @Override
   public List<Sample> analyze(WeightSnapshot s) {
     if (viewDir == null) {
-      return analyze(s, run, probes, pairs);
+      return analyze(s, run, probes, pairs, (layer, z) -> { }, workspace);
     }
     return analyze(s, run, probes, pairs, (layer, z) -> EmbeddingViews.write(viewDir, layer, s.step(), z,
-        run.probeCount(), run.probeLabels()));
+        run.probeCount(), run.probeLabels()), workspace);
   }
 
   /** The metric samples of one snapshot (pure function; used directly by tests). */
@@ -70,27 +79,34 @@ public final class EmbeddingAnalyzer implements SnapshotAnalysis {
   /** As above, handing each layer's probe embeddings ({@code n × d}, row-major) to {@code embeddings}. */
   public static List<Sample> analyze(WeightSnapshot s, RunInfo run, double[] probes, double[] pairs,
       BiConsumer<String, double[]> embeddings) {
+    return analyze(s, run, probes, pairs, embeddings, new Workspace());
+  }
+
+  /** As above, in the arrays of {@code work}; the embeddings handed over are overwritten by its next analysis. */
+  static List<Sample> analyze(WeightSnapshot s, RunInfo run, double[] probes, double[] pairs,
+      BiConsumer<String, double[]> embeddings, Workspace work) {
     PiecewiseLinearNet net = s.network();
     int n = run.probeCount();
     List<Sample> out = new ArrayList<>();
     int repr = s.reprBlock() + 1;
-    double[] z = net.forwardTo(probes, n, repr);
-    double[] zp = net.forwardTo(pairs, n, repr);
-    layer(out, s.step(), "repr", z, zp, n, run);
+    double[] z = work.probes.forwardTo(net, probes, n, repr);
+    double[] zp = work.pairs.forwardTo(net, pairs, n, repr);
+    layer(out, s.step(), "repr", z, zp, n, run, work.metrics);
     embeddings.accept("repr", z);
     if (!s.classifierHead()) {
       // the projector continues from the representation instead of running the encoder again
       int all = net.blocks().size();
-      double[] proj = net.forwardBlocks(z, n, repr, all);
-      layer(out, s.step(), "proj", proj, net.forwardBlocks(zp, n, repr, all), n, run);
+      double[] proj = work.probes.forwardBlocks(net, z, n, repr, all);
+      layer(out, s.step(), "proj", proj, work.pairs.forwardBlocks(net, zp, n, repr, all), n, run, work.metrics);
       embeddings.accept("proj", proj);
     }
     return out;
   }
 
-  private static void layer(List<Sample> out, long step, String layer, double[] z, double[] zp, int n, RunInfo run) {
+  private static void layer(List<Sample> out, long step, String layer, double[] z, double[] zp, int n, RunInfo run,
+      EmbeddingMetrics.Scratch scratch) {
     int d = z.length / n;
-    EmbeddingMetrics.Result r = EmbeddingMetrics.compute(z, zp, n, d, run.probeLabels(), run.classes());
+    EmbeddingMetrics.Result r = EmbeddingMetrics.compute(z, zp, n, d, run.probeLabels(), run.classes(), scratch);
     out.add(Sample.of(MetricFamily.EMBEDDING_ALIGNMENT, r.alignment(), step, "layer", layer));
     out.add(Sample.of(MetricFamily.EMBEDDING_UNIFORMITY, r.uniformity(), step, "layer", layer));
     out.add(Sample.of(MetricFamily.EMBEDDING_STD_NORMALIZED, r.stdNormalized(), step, "layer", layer));

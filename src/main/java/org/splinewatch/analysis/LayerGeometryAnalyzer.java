@@ -30,6 +30,9 @@ public final class LayerGeometryAnalyzer implements SnapshotAnalysis {
 
   private final RunInfo run;
   private final double[] probes;
+  // kept snapshot after snapshot: this analyzer is run by one actor at a time, so they are never shared
+  private final ForwardBuffers layers = new ForwardBuffers();
+  private final IntrinsicDimension.Scratch scratch = new IntrinsicDimension.Scratch();
 
   public LayerGeometryAnalyzer(RunInfo run) {
     this.run = run;
@@ -53,13 +56,13 @@ public final class LayerGeometryAnalyzer implements SnapshotAnalysis {
     int hidden = 0;
     for (int b = 0; b < blocks.size(); b++) {
       PiecewiseLinearNet.Block block = blocks.get(b);
-      cur = net.forwardBlocks(cur, n, b, b + 1);
+      cur = layers.forwardBlocks(net, cur, n, b, b + 1); // each block has its own array: repr stays valid
       String layer = block.hidden() ? Integer.toString(++hidden) : "out";
       int d = block.outDim();
-      IntrinsicDimension.TwoNn id = IntrinsicDimension.twoNn(cur, n, d);
+      IntrinsicDimension.TwoNn id = IntrinsicDimension.twoNn(cur, n, d, scratch);
       out.add(Sample.of(MetricFamily.INTRINSIC_DIMENSION, id.dimension(), step, "layer", layer));
       out.add(Sample.of(MetricFamily.TWONN_DUPLICATE_RATIO, id.duplicateFraction(), step, "layer", layer));
-      out.add(Sample.of(MetricFamily.PCA_DIMENSION, IntrinsicDimension.pcaDimension(cur, n, d, 0.9), step,
+      out.add(Sample.of(MetricFamily.PCA_DIMENSION, IntrinsicDimension.pcaDimension(cur, n, d, 0.9, scratch), step,
           "layer", layer));
       if (b == s.reprBlock()) {
         repr = cur;

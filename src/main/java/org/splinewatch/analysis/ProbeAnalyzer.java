@@ -26,6 +26,9 @@ public final class ProbeAnalyzer implements SnapshotAnalysis {
   private final double[] probes;
   private int lastEpoch = -1;
   private double lambda = Double.NaN;
+  // kept epoch after epoch: this analyzer is run by one actor at a time, so they are never shared
+  private final ForwardBuffers fitPass = new ForwardBuffers();
+  private final ForwardBuffers probePass = new ForwardBuffers();
 
   public ProbeAnalyzer(RunInfo run) {
     this.run = run;
@@ -46,13 +49,14 @@ public final class ProbeAnalyzer implements SnapshotAnalysis {
     lastEpoch = s.epoch();
     PiecewiseLinearNet net = s.network().requireFinite();
     int blocks = s.reprBlock() + 1;
-    double[] xf = net.forwardTo(fit, run.fitCount(), blocks);
+    double[] xf = fitPass.forwardTo(net, fit, run.fitCount(), blocks);
     int d = xf.length / run.fitCount();
     if (Double.isNaN(lambda)) {
       lambda = LinearProbe.chooseLambda(xf, run.fitCount(), d, run.fitLabels(), run.classes());
     }
-    LinearProbe probe = LinearProbe.fit(xf, run.fitCount(), d, run.fitLabels(), run.classes(), lambda);
-    double[] xp = net.forwardTo(probes, run.probeCount(), blocks);
+    // xf is this analyzer's buffer, rewritten at the next epoch: the probe may standardise it in place
+    LinearProbe probe = LinearProbe.fitOverwriting(xf, run.fitCount(), d, run.fitLabels(), run.classes(), lambda);
+    double[] xp = probePass.forwardTo(net, probes, run.probeCount(), blocks);
     double acc = probe.accuracy(xp, run.probeCount(), run.probeLabels());
     return List.of(Sample.of(MetricFamily.LINEAR_PROBE_ACCURACY_RATIO, acc, s.step(), "layer", "repr"),
         Sample.of(MetricFamily.LINEAR_PROBE_LAMBDA, lambda, s.step(), "layer", "repr"));

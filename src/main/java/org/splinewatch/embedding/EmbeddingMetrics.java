@@ -23,27 +23,78 @@ public final class EmbeddingMetrics {
   }
 
   /**
+   * Work arrays kept between calls of {@link #compute} and {@link #singularValues}, so that a caller analysing one
+   * snapshot after another allocates its {@code n × n} and {@code n × d} matrices once instead of per call. Each array
+   * grows only when a call needs more than it holds, and is then used from its start (its tail holds stale values that
+   * no one reads). Not thread-safe: one per thread of work (each analyzer owns one, and an analyzer is run by one actor
+   * at a time).
+   */
+  public static final class Scratch {
+    private double[] rows = new double[0]; // n × d: the normalised rows of z
+    private double[] pairRows = new double[0]; // n × d: the normalised rows of the pairs
+    private double[] pairwise = new double[0]; // n × n: a row Gram matrix
+    private double[] columns = new double[0]; // d × n: Z transposed, for ZᵀZ
+    private double[] columnGram = new double[0]; // d × d: ZᵀZ
+
+    double[] rows(int size) {
+      return rows = atLeast(rows, size);
+    }
+
+    double[] pairRows(int size) {
+      return pairRows = atLeast(pairRows, size);
+    }
+
+    double[] pairwise(int size) {
+      return pairwise = atLeast(pairwise, size);
+    }
+
+    double[] columns(int size) {
+      return columns = atLeast(columns, size);
+    }
+
+    double[] columnGram(int size) {
+      return columnGram = atLeast(columnGram, size);
+    }
+
+    /** {@code a} when it holds at least {@code size} values, else a new array of {@code size}. */
+    private static double[] atLeast(double[] a, int size) {
+      return a.length >= size ? a : new double[size];
+    }
+  }
+
+  /**
    * All metrics at once. {@code pairs} (the augmented views of the same probe inputs, same shape) may be null, in
    * which case alignment is NaN and uniformity uses {@code z} alone; {@code labels} may be null (kNN NaN).
    */
   public static Result compute(double[] z, double[] pairs, int n, int d, int[] labels, int classes) {
-    double[] zh = normalizeRows(z, n, d);
-    double[] cos = gram(zh, n, d); // shared by uniformity and kNN: the pairwise cosines, computed once
-    double align = Double.NaN;
+    return compute(z, pairs, n, d, labels, classes, new Scratch());
+  }
+
+  /** {@link #compute(double[], double[], int, int, int[], int)} in the arrays of {@code scratch}. */
+  public static Result compute(double[] z, double[] pairs, int n, int d, int[] labels, int classes,
+      Scratch scratch) {
+    double[] zh = normalizeRows(z, n, d, scratch.rows(n * d));
+    // the pairwise cosines, computed once for uniformity and kNN; then the same array holds those of the pairs
+    double[] cos = gram(zh, n, d, scratch.pairwise(n * n));
     double unif = uniformityOfGram(cos, n, 2);
-    if (pairs != null) {
-      double[] ph = normalizeRows(pairs, n, d);
-      align = alignment(zh, ph, n, d);
-      unif = (unif + uniformityOfGram(gram(ph, n, d), n, 2)) / 2;
-    }
-    double rank = rankMe(z, n, d);
     double knn = labels == null ? Double.NaN : knnAccuracyOfGram(cos, n, labels, classes, 20, 0.07);
+    double align = Double.NaN;
+    if (pairs != null) {
+      double[] ph = normalizeRows(pairs, n, d, scratch.pairRows(n * d));
+      align = alignment(zh, ph, n, d);
+      unif = (unif + uniformityOfGram(gram(ph, n, d, cos), n, 2)) / 2;
+    }
+    double rank = rankMe(z, n, d, scratch);
     return new Result(align, unif, stdNormalized(zh, n, d), rank, rank / Math.min(n, d), knn, zeroRows(z, n, d));
   }
 
   /** Rows divided by {@code max(‖z_i‖, 1e-12)}. */
   public static double[] normalizeRows(double[] z, int n, int d) {
-    double[] out = new double[n * d];
+    return normalizeRows(z, n, d, new double[n * d]);
+  }
+
+  /** {@link #normalizeRows(double[], int, int)} into the first {@code n × d} values of {@code out}; returns it. */
+  static double[] normalizeRows(double[] z, int n, int d, double[] out) {
     for (int i = 0; i < n; i++) {
       double s = 0;
       for (int k = 0; k < d; k++) {
@@ -120,8 +171,13 @@ public final class EmbeddingMetrics {
    * symmetry halves the work.
    */
   public static double[] gram(double[] x, int n, int d) {
-    double[] g = new double[n * n];
+    return gram(x, n, d, new double[n * n]);
+  }
+
+  /** {@link #gram(double[], int, int)} into the first {@code n × n} values of {@code g}; returns it. */
+  static double[] gram(double[] x, int n, int d, double[] g) {
     int tiled = n / 4 * 4;
+    double[] tile = new double[16];
     for (int i = 0; i < tiled; i += 4) {
       int a0 = i * d;
       int a1 = a0 + d;
@@ -160,7 +216,22 @@ public final class EmbeddingMetrics {
           s32 += x3 * y2;
           s33 += x3 * y3;
         }
-        double[] tile = {s00, s01, s02, s03, s10, s11, s12, s13, s20, s21, s22, s23, s30, s31, s32, s33};
+        tile[0] = s00;
+        tile[1] = s01;
+        tile[2] = s02;
+        tile[3] = s03;
+        tile[4] = s10;
+        tile[5] = s11;
+        tile[6] = s12;
+        tile[7] = s13;
+        tile[8] = s20;
+        tile[9] = s21;
+        tile[10] = s22;
+        tile[11] = s23;
+        tile[12] = s30;
+        tile[13] = s31;
+        tile[14] = s32;
+        tile[15] = s33;
         for (int r = 0; r < 4; r++) {
           for (int c = 0; c < 4; c++) {
             g[(i + r) * n + k + c] = tile[4 * r + c];
@@ -250,13 +321,20 @@ public final class EmbeddingMetrics {
 
   /** {@code ZᵀZ} ({@code d × d}) of the {@code n × d} row-major {@code z}: the {@link #gram} of its columns. */
   static double[] columnGram(double[] z, int n, int d) {
-    double[] t = new double[d * n]; // the columns as rows, each summed over i in order
-    for (int i = 0; i < n; i++) {
+    return columnGram(z, n, d, new double[d * n], new double[d * d]);
+  }
+
+  /**
+   * {@link #columnGram(double[], int, int)} with the transposed copy in the first {@code d × n} values of
+   * {@code columns} and the result in the first {@code d × d} of {@code g}; returns {@code g}.
+   */
+  static double[] columnGram(double[] z, int n, int d, double[] columns, double[] g) {
+    for (int i = 0; i < n; i++) { // the columns as rows, each summed over i in order
       for (int q = 0; q < d; q++) {
-        t[q * n + i] = z[i * d + q];
+        columns[q * n + i] = z[i * d + q];
       }
     }
-    return gram(t, d, n);
+    return gram(columns, d, n, g);
   }
 
   /**
@@ -276,7 +354,11 @@ public final class EmbeddingMetrics {
    * from the eigenvalues of the d×d Gram matrix {@code ZᵀZ} (or {@code ZZᵀ} when n < d). All-zero Z gives 1.
    */
   public static double rankMe(double[] z, int n, int d) {
-    double[] sv = singularValues(z, n, d);
+    return rankMe(z, n, d, new Scratch());
+  }
+
+  private static double rankMe(double[] z, int n, int d, Scratch scratch) {
+    double[] sv = singularValues(z, n, d, scratch);
     double total = 0;
     for (double s : sv) {
       total += s;
@@ -294,9 +376,17 @@ public final class EmbeddingMetrics {
 
   /** Singular values of Z, descending, via the smaller Gram matrix. */
   public static double[] singularValues(double[] z, int n, int d) {
+    return singularValues(z, n, d, new Scratch());
+  }
+
+  /** {@link #singularValues(double[], int, int)} with the Gram matrix in the arrays of {@code scratch}. */
+  public static double[] singularValues(double[] z, int n, int d, Scratch scratch) {
     boolean wide = n < d;
     int m = wide ? n : d;
-    DMatrixRMaj g = DMatrixRMaj.wrap(m, m, wide ? gram(z, n, d) : columnGram(z, n, d));
+    double[] gram = wide
+        ? gram(z, n, d, scratch.pairwise(n * n))
+        : columnGram(z, n, d, scratch.columns(d * n), scratch.columnGram(d * d));
+    DMatrixRMaj g = DMatrixRMaj.wrap(m, m, gram); // EJML reads the first m × m values of a longer array
     EigenDecomposition_F64<DMatrixRMaj> eig = DecompositionFactory_DDRM.eig(m, false, true);
     if (!eig.decompose(g)) {
       throw new IllegalStateException("eigen-decomposition of the " + m + "x" + m + " Gram matrix failed");

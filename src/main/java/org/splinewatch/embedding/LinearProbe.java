@@ -32,6 +32,15 @@ public final class LinearProbe {
 
   /** Fits the probe on {@code n × d} features {@code x} with labels {@code y} in {@code [0, classes)}. */
   public static LinearProbe fit(double[] x, int n, int d, int[] y, int classes, double lambda) {
+    return fitOverwriting(Arrays.copyOf(x, n * d), n, d, y, classes, lambda);
+  }
+
+  /**
+   * {@link #fit} that standardises the first {@code n × d} values of {@code x} in place and solves on them, instead of
+   * on an {@code n × d} copy: for a caller that no longer needs its features (they are overwritten, each value with
+   * the one the copy would hold).
+   */
+  public static LinearProbe fitOverwriting(double[] x, int n, int d, int[] y, int classes, double lambda) {
     double[] mean = new double[d];
     double[] std = new double[d];
     for (int i = 0; i < n; i++) {
@@ -48,12 +57,12 @@ public final class LinearProbe {
     for (int k = 0; k < d; k++) {
       std[k] = Math.max(1e-6, Math.sqrt(std[k]));
     }
-    DMatrixRMaj xs = new DMatrixRMaj(n, d);
     for (int i = 0; i < n; i++) {
       for (int k = 0; k < d; k++) {
-        xs.unsafe_set(i, k, (x[i * d + k] - mean[k]) / std[k]);
+        x[i * d + k] = (x[i * d + k] - mean[k]) / std[k];
       }
     }
+    DMatrixRMaj xs = DMatrixRMaj.wrap(n, d, x); // EJML reads the first n × d values of a longer array
     double[] ybar = new double[classes];
     for (int i = 0; i < n; i++) {
       ybar[y[i]] += 1.0 / n;
@@ -78,6 +87,11 @@ public final class LinearProbe {
     }
     solver.solve(b, w);
     return new LinearProbe(mean, std, w, ybar, classes);
+  }
+
+  /** The ridge weights {@code W} ({@code d × classes}, row-major), a copy. */
+  double[] weights() {
+    return Arrays.copyOf(w.getData(), d * classes);
   }
 
   /** Predicted class of each of the {@code m} rows of {@code x}. */
@@ -118,13 +132,12 @@ public final class LinearProbe {
   /** λ from {@link #LAMBDAS} with the best accuracy on the last 20 % of the training rows, fitted on the rest. */
   public static double chooseLambda(double[] x, int n, int d, int[] y, int classes) {
     int fitRows = (int) Math.round(0.8 * n);
-    double[] xf = Arrays.copyOf(x, fitRows * d);
     double[] xv = Arrays.copyOfRange(x, fitRows * d, n * d);
     int[] yv = Arrays.copyOfRange(y, fitRows, n);
     double best = LAMBDAS[0];
     double bestAcc = -1;
     for (double lambda : LAMBDAS) {
-      double acc = fit(xf, fitRows, d, y, classes, lambda).accuracy(xv, n - fitRows, yv);
+      double acc = fit(x, fitRows, d, y, classes, lambda).accuracy(xv, n - fitRows, yv); // the first fitRows rows
       if (acc > bestAcc) {
         bestAcc = acc;
         best = lambda;

@@ -12,6 +12,26 @@ public final class IntrinsicDimension {
   }
 
   /**
+   * Work arrays kept between calls of {@link #twoNn} and {@link #pcaDimension}, so that a caller measuring one layer
+   * after another allocates its {@code n × n} distances and {@code n × d} standardised data once instead of per call.
+   * Each array grows only when a call needs more than it holds. Not thread-safe: one per thread of work (each analyzer
+   * owns one, and an analyzer is run by one actor at a time).
+   */
+  public static final class Scratch {
+    private double[] distances = new double[0]; // n × n, upper triangle
+    private double[] standardized = new double[0]; // n × m
+    private final EmbeddingMetrics.Scratch singularValues = new EmbeddingMetrics.Scratch();
+
+    double[] distances(int size) {
+      return distances = distances.length >= size ? distances : new double[size];
+    }
+
+    double[] standardized(int size) {
+      return standardized = standardized.length >= size ? standardized : new double[size];
+    }
+  }
+
+  /**
    * TwoNN result.
    *
    * @param dimension         the estimate, NaN when fewer than {@link #MIN_GOOD_POINTS} usable points remain
@@ -28,11 +48,16 @@ public final class IntrinsicDimension {
    * computed from coordinate differences, so identical rows are exactly at distance 0.
    */
   public static TwoNn twoNn(double[] x, int n, int d) {
+    return twoNn(x, n, d, new Scratch());
+  }
+
+  /** {@link #twoNn(double[], int, int)} with the pairwise distances in the arrays of {@code scratch}. */
+  public static TwoNn twoNn(double[] x, int n, int d, Scratch scratch) {
     double[] r1 = new double[n];
     double[] r2 = new double[n];
     Arrays.fill(r1, Double.POSITIVE_INFINITY);
     Arrays.fill(r2, Double.POSITIVE_INFINITY);
-    double[] dist = squaredDistances(x, n, d);
+    double[] dist = squaredDistances(x, n, d, scratch.distances(n * n));
     for (int i = 0; i < n; i++) {
       for (int j = i + 1; j < n; j++) {
         double s = dist[i * n + j];
@@ -84,6 +109,11 @@ public final class IntrinsicDimension {
    * every feature is constant.
    */
   public static int pcaDimension(double[] x, int n, int d, double fraction) {
+    return pcaDimension(x, n, d, fraction, new Scratch());
+  }
+
+  /** {@link #pcaDimension(double[], int, int, double)} with its matrices in the arrays of {@code scratch}. */
+  public static int pcaDimension(double[] x, int n, int d, double fraction, Scratch scratch) {
     double[] mean = new double[d];
     double[] sd = new double[d];
     for (int i = 0; i < n; i++) {
@@ -112,7 +142,7 @@ public final class IntrinsicDimension {
       return 0;
     }
     // standardised data z (n × m); its correlation matrix C = zᵀz/(n−1) has trace m
-    double[] z = new double[n * m];
+    double[] z = scratch.standardized(n * m);
     for (int i = 0; i < n; i++) {
       for (int q = 0; q < m; q++) {
         int k = kept[q];
@@ -120,7 +150,7 @@ public final class IntrinsicDimension {
       }
     }
     // eigenvalues of the correlation matrix are the squared singular values of z (up to 1/(n−1))
-    double[] sv = EmbeddingMetrics.singularValues(z, n, m);
+    double[] sv = EmbeddingMetrics.singularValues(z, n, m, scratch.singularValues);
     int s = sv.length;
     double[] ev = new double[s];
     double total = 0;
@@ -146,7 +176,14 @@ public final class IntrinsicDimension {
    * independent sums instead of one dependency chain.
    */
   static double[] squaredDistances(double[] x, int n, int d) {
-    double[] out = new double[n * n];
+    return squaredDistances(x, n, d, new double[n * n]);
+  }
+
+  /**
+   * {@link #squaredDistances(double[], int, int)} into {@code out} (at least {@code n × n}); returns it. Only the upper
+   * triangle is written: the diagonal, the lower triangle and the tail keep what they held.
+   */
+  static double[] squaredDistances(double[] x, int n, int d, double[] out) {
     int tiled = n / 4 * 4;
     for (int i = 0; i < tiled; i += 4) {
       int a0 = i * d;

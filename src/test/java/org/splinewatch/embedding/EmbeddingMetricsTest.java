@@ -1,5 +1,6 @@
 package org.splinewatch.embedding;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import org.junit.jupiter.api.Test;
@@ -190,5 +191,77 @@ class EmbeddingMetricsTest {
         () -> EmbeddingMetrics.stdOfNormalizedRows(new double[10], 3, 4));
     org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
         () -> EmbeddingMetrics.batchCollapse(new double[10], 3, 4));
+  }
+
+  /**
+   * One scratch through shapes that grow and shrink (its arrays then hold stale values past what a call uses), wide
+   * ({@code n < d}) and tall, with and without pairs and labels, with zero rows: every metric is bit for bit what the
+   * allocating definitions give (records compare their doubles with {@link Double#compare}: bits, not tolerances).
+   */
+  @Test
+  void computeInAKeptScratchEqualsTheAllocatingDefinitionsBitForBit() {
+    java.util.Random r = new java.util.Random(17);
+    EmbeddingMetrics.Scratch scratch = new EmbeddingMetrics.Scratch();
+    int[][] shapes = {{41, 9}, {7, 20}, {64, 12}, {5, 3}, {30, 30}, {13, 2}, {64, 12}};
+    for (int trial = 0; trial < shapes.length; trial++) {
+      int n = shapes[trial][0];
+      int d = shapes[trial][1];
+      int classes = 1 + r.nextInt(4);
+      double[] z = gaussian(r, n * d);
+      double[] pairs = trial % 3 == 1 ? null : gaussian(r, n * d);
+      int[] labels = trial % 3 == 2 ? null : new int[n];
+      if (labels != null) {
+        for (int i = 0; i < n; i++) {
+          labels[i] = r.nextInt(classes);
+        }
+      }
+      java.util.Arrays.fill(z, 0, d, 0); // a zero row
+      String shape = "n=" + n + " d=" + d;
+      assertEquals(allocating(z, pairs, n, d, labels, classes),
+          EmbeddingMetrics.compute(z, pairs, n, d, labels, classes, scratch), shape);
+      assertEquals(EmbeddingMetrics.compute(z, pairs, n, d, labels, classes),
+          EmbeddingMetrics.compute(z, pairs, n, d, labels, classes, scratch), shape);
+      assertArrayEquals(EmbeddingMetrics.singularValues(z, n, d),
+          EmbeddingMetrics.singularValues(z, n, d, scratch), shape);
+    }
+  }
+
+  /** {@link EmbeddingMetrics#compute} as it was written before it kept its arrays: each metric on fresh arrays. */
+  private static EmbeddingMetrics.Result allocating(double[] z, double[] pairs, int n, int d, int[] labels,
+      int classes) {
+    double[] zh = EmbeddingMetrics.normalizeRows(z, n, d);
+    double align = Double.NaN;
+    double unif = EmbeddingMetrics.uniformity(zh, n, d, 2);
+    if (pairs != null) {
+      double[] ph = EmbeddingMetrics.normalizeRows(pairs, n, d);
+      align = EmbeddingMetrics.alignment(zh, ph, n, d);
+      unif = (unif + EmbeddingMetrics.uniformity(ph, n, d, 2)) / 2;
+    }
+    double rank = EmbeddingMetrics.rankMe(z, n, d);
+    double knn = labels == null ? Double.NaN : EmbeddingMetrics.knnAccuracy(zh, n, d, labels, classes, 20, 0.07);
+    return new EmbeddingMetrics.Result(align, unif, EmbeddingMetrics.stdNormalized(zh, n, d), rank,
+        rank / Math.min(n, d), knn, EmbeddingMetrics.zeroRows(z, n, d));
+  }
+
+  @Test
+  void gramIntoAStaleLongerArrayEqualsTheFreshGram() {
+    java.util.Random r = new java.util.Random(19);
+    double[] stale = gaussian(r, 40 * 40);
+    for (int n : new int[] {33, 7, 40, 2}) {
+      int d = 1 + r.nextInt(20);
+      double[] x = gaussian(r, n * d);
+      double[] fresh = EmbeddingMetrics.gram(x, n, d);
+      assertArrayEquals(fresh, java.util.Arrays.copyOf(EmbeddingMetrics.gram(x, n, d, stale), n * n), "n=" + n);
+      assertArrayEquals(EmbeddingMetrics.columnGram(x, n, d), java.util.Arrays.copyOf(
+          EmbeddingMetrics.columnGram(x, n, d, gaussian(r, d * n + 5), gaussian(r, d * d + 3)), d * d), "n=" + n);
+    }
+  }
+
+  private static double[] gaussian(java.util.Random r, int size) {
+    double[] a = new double[size];
+    for (int i = 0; i < size; i++) {
+      a[i] = r.nextGaussian();
+    }
+    return a;
   }
 }

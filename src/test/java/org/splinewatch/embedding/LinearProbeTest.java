@@ -56,4 +56,28 @@ class LinearProbeTest {
     }
     assertEquals(1.0, LinearProbe.fit(x, n, 2, y, 2, 1e-3).accuracy(x, n, y), 1e-12);
   }
+
+  /**
+   * Standardising the caller's array in place (it may be longer than {@code n × d}) solves the same system as the
+   * copy {@link LinearProbe#fit} makes: the weights are equal bit for bit, and the features are overwritten.
+   */
+  @Test
+  void fitOverwritingSolvesTheSameSystemBitForBit() {
+    Random r = new Random(4);
+    for (int[] shape : new int[][] {{200, 7, 3}, {61, 30, 10}, {12, 2, 2}}) {
+      int n = shape[0];
+      int d = shape[1];
+      int classes = shape[2];
+      int[] y = new int[n];
+      double[] x = blobs(r, n, d, classes, 1.5, y)[0];
+      double[] longer = java.util.Arrays.copyOf(x, n * d + 17);
+      for (double lambda : LinearProbe.LAMBDAS) {
+        System.arraycopy(x, 0, longer, 0, x.length);
+        LinearProbe copied = LinearProbe.fit(x, n, d, y, classes, lambda);
+        LinearProbe inPlace = LinearProbe.fitOverwriting(longer, n, d, y, classes, lambda);
+        org.junit.jupiter.api.Assertions.assertArrayEquals(copied.weights(), inPlace.weights(), "d=" + d);
+        assertTrue(!java.util.Arrays.equals(x, 0, x.length, longer, 0, x.length), "standardised in place");
+      }
+    }
+  }
 }

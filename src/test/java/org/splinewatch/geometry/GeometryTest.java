@@ -233,4 +233,38 @@ class GeometryTest {
       }
     }
   }
+
+  /**
+   * One scratch through shapes that grow and shrink (stale values past what a call uses, in the distances' lower
+   * triangle too), wide and tall, with duplicate points and constant features: TwoNN (records compare their doubles
+   * bit for bit) and PC-ID equal the allocating calls.
+   */
+  @Test
+  void twoNnAndPcaDimensionInAKeptScratchEqualTheAllocatingCalls() {
+    Random r = new Random(23);
+    IntrinsicDimension.Scratch scratch = new IntrinsicDimension.Scratch();
+    int[][] shapes = {{90, 12}, {41, 60}, {120, 5}, {33, 3}, {90, 12}};
+    for (int[] shape : shapes) {
+      int n = shape[0];
+      int d = shape[1];
+      double[] x = new double[n * d];
+      for (int i = 0; i < n; i++) {
+        for (int k = 0; k < d; k++) {
+          x[i * d + k] = k == d - 1 ? 2.5 : (k + 1) * r.nextGaussian(); // the last feature constant
+        }
+      }
+      System.arraycopy(x, 0, x, d, d); // a duplicate point
+      String at = "n=" + n + " d=" + d;
+      assertEquals(IntrinsicDimension.twoNn(x, n, d), IntrinsicDimension.twoNn(x, n, d, scratch), at);
+      assertEquals(IntrinsicDimension.pcaDimension(x, n, d, 0.9),
+          IntrinsicDimension.pcaDimension(x, n, d, 0.9, scratch), at);
+      double[] fresh = IntrinsicDimension.squaredDistances(x, n, d);
+      double[] stale = IntrinsicDimension.squaredDistances(x, n, d, unit(r, n * n + 7));
+      for (int i = 0; i < n; i++) {
+        for (int j = i + 1; j < n; j++) {
+          assertEquals(Double.doubleToLongBits(fresh[i * n + j]), Double.doubleToLongBits(stale[i * n + j]), at);
+        }
+      }
+    }
+  }
 }

@@ -1,0 +1,149 @@
+package org.splinewatch.analysis;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.splinewatch.embedding.EmbeddingMetrics;
+import org.splinewatch.embedding.LinearProbe;
+import org.splinewatch.regions.Layer;
+import org.splinewatch.regions.PiecewiseLinearNet;
+import org.splinewatch.snapshot.MetricFamily;
+import org.splinewatch.snapshot.RunInfo;
+import org.splinewatch.snapshot.Sample;
+import org.splinewatch.snapshot.WeightSnapshot;
+
+/**
+ * The embedding, geometry and probe analyzers keep their arrays from one snapshot to the next; what they export is,
+ * bit for bit, what the allocating computation gives (the network's own forward passes, the metrics' allocating
+ * calls) on every snapshot of a sequence.
+ */
+class KeptBuffersAnalyzerTest {
+  private static final int N = 40;
+  private static final int FIT = 60;
+
+  /** 40 probes and 60 fit rows of 3 classes in [0,1]^16. */
+  private static RunInfo run() {
+    Random r = new Random(2);
+    float[] x = new float[N * TestSnapshots.DIM];
+    float[] pairs = new float[x.length];
+    int[] labels = new int[N];
+    for (int i = 0; i < N; i++) {
+      labels[i] = i % 3;
+      for (int k = 0; k < TestSnapshots.DIM; k++) {
+        x[i * TestSnapshots.DIM + k] = (float) (0.2 * labels[i] + 0.3 * r.nextDouble());
+        pairs[i * TestSnapshots.DIM + k] = x[i * TestSnapshots.DIM + k] + (float) (0.01 * r.nextGaussian());
+      }
+    }
+    float[] fit = new float[FIT * TestSnapshots.DIM];
+    int[] fitLabels = new int[FIT];
+    for (int i = 0; i < FIT; i++) {
+      fitLabels[i] = i % 3;
+      for (int k = 0; k < TestSnapshots.DIM; k++) {
+        fit[i * TestSnapshots.DIM + k] = (float) (0.2 * fitLabels[i] + 0.3 * r.nextDouble());
+      }
+    }
+    return new RunInfo("test-run", "simclr", "synthetic", TestSnapshots.DIM, N, x, pairs, labels, 3,
+        List.of(new int[] {0, 1, 2}), fit, fitLabels);
+  }
+
+  /** A self-supervised encoder 16 → 12 → 12 (the representation) and a projector to 8, from {@code seed}. */
+  private static WeightSnapshot encoder(long seed, int epoch) {
+    Random r = new Random(seed);
+    List<Layer> layers = new ArrayList<>();
+    int in = TestSnapshots.DIM;
+    for (int width : new int[] {12, 12}) {
+      layers.add(new Layer.Dense(in, width, TestSnapshots.randn(r, in * width, Math.sqrt(2.0 / in)),
+          TestSnapshots.randn(r, width, 0.3)));
+      layers.add(Layer.Activation.relu());
+      in = width;
+    }
+    layers.add(new Layer.Dense(in, 8, TestSnapshots.randn(r, in * 8, 0.5), TestSnapshots.randn(r, 8, 0.1)));
+    return new WeightSnapshot("test-run", 100 * seed, epoch, 0, TestSnapshots.DIM, layers, 1, false, 1.0, 1e-3, 10);
+  }
+
+  /** Every sample's value by metric and labels; {@link Double#equals} compares the bits. */
+  private static Map<String, Double> values(List<Sample> samples) {
+    Map<String, Double> out = new LinkedHashMap<>();
+    for (Sample s : samples) {
+      out.put(s.name() + new java.util.TreeMap<>(s.labels()), s.value());
+    }
+    return out;
+  }
+
+  private static void putEmbedding(Map<String, Double> out, String layer, EmbeddingMetrics.Result r) {
+    String at = "{layer=" + layer + "}";
+    out.put(MetricFamily.EMBEDDING_ALIGNMENT.id() + at, r.alignment());
+    out.put(MetricFamily.EMBEDDING_UNIFORMITY.id() + at, r.uniformity());
+    out.put(MetricFamily.EMBEDDING_STD_NORMALIZED.id() + at, r.stdNormalized());
+    out.put(MetricFamily.EMBEDDING_RANKME.id() + at, r.rankMe());
+    out.put(MetricFamily.EMBEDDING_RANKME_RATIO.id() + at, r.rankMeRatio());
+    out.put(MetricFamily.KNN_ACCURACY_RATIO.id() + at, r.knnAccuracy());
+    out.put(MetricFamily.EMBEDDING_ZERO_ROWS.id() + at, (double) r.zeroRows());
+    out.put(MetricFamily.EMBEDDING_ZERO_ROWS_RATIO.id() + at, r.zeroRows() / (double) N);
+  }
+
+  @Test
+  void embeddingAnalyzerEqualsTheAllocatingComputationOnEverySnapshot() {
+    RunInfo run = run();
+    EmbeddingAnalyzer analyzer = new EmbeddingAnalyzer(run);
+    double[] probes = run.probeInputsAsDouble();
+    double[] pairs = run.probePairInputsAsDouble();
+    for (WeightSnapshot s : List.of(encoder(1, 0), TestSnapshots.classifier(7, 200), encoder(2, 0),
+        encoder(3, 0))) {
+      PiecewiseLinearNet net = s.network();
+      int repr = s.reprBlock() + 1;
+      double[] z = net.forwardTo(probes, N, repr);
+      double[] zp = net.forwardTo(pairs, N, repr);
+      Map<String, Double> expected = new LinkedHashMap<>();
+      putEmbedding(expected, "repr", EmbeddingMetrics.compute(z, zp, N, z.length / N, run.probeLabels(), 3));
+      if (!s.classifierHead()) {
+        double[] proj = net.forward(probes, N);
+        double[] projPairs = net.forward(pairs, N);
+        putEmbedding(expected, "proj",
+            EmbeddingMetrics.compute(proj, projPairs, N, proj.length / N, run.probeLabels(), 3));
+      }
+      assertEquals(expected, values(analyzer.analyze(s)), "step " + s.step());
+    }
+  }
+
+  @Test
+  void geometryAnalyzerEqualsAFreshOneOnEverySnapshot() {
+    RunInfo run = run();
+    LayerGeometryAnalyzer kept = new LayerGeometryAnalyzer(run);
+    for (WeightSnapshot s : List.of(TestSnapshots.classifier(1, 100), encoder(4, 0), TestSnapshots.classifier(2, 300),
+        TestSnapshots.classifier(3, 400))) {
+      Map<String, Double> expected = values(new LayerGeometryAnalyzer(run).analyze(s));
+      assertFalse(expected.values().stream().allMatch(v -> v.isNaN()), "some defined values");
+      assertEquals(expected, values(kept.analyze(s)), "step " + s.step());
+    }
+  }
+
+  @Test
+  void probeAnalyzerEqualsTheAllocatingFitEveryEpoch() {
+    RunInfo run = run();
+    ProbeAnalyzer analyzer = new ProbeAnalyzer(run);
+    double[] fit = Layer.widen(run.fitInputs());
+    double lambda = Double.NaN;
+    for (int epoch = 0; epoch < 4; epoch++) {
+      WeightSnapshot s = encoder(10 + epoch, epoch);
+      PiecewiseLinearNet net = s.network();
+      double[] xf = net.forwardTo(fit, FIT, s.reprBlock() + 1);
+      int d = xf.length / FIT;
+      if (epoch == 0) {
+        lambda = LinearProbe.chooseLambda(xf, FIT, d, run.fitLabels(), 3);
+      }
+      double accuracy = LinearProbe.fit(xf, FIT, d, run.fitLabels(), 3, lambda)
+          .accuracy(net.forwardTo(run.probeInputsAsDouble(), N, s.reprBlock() + 1), N, run.probeLabels());
+      Map<String, Double> expected = new LinkedHashMap<>();
+      expected.put(MetricFamily.LINEAR_PROBE_ACCURACY_RATIO.id() + "{layer=repr}", accuracy);
+      expected.put(MetricFamily.LINEAR_PROBE_LAMBDA.id() + "{layer=repr}", lambda);
+      assertEquals(expected, values(analyzer.analyze(s)), "epoch " + epoch);
+    }
+  }
+}
