@@ -96,24 +96,33 @@ public final class Partition {
     }
     Builder b = new Builder(net, plane, maxRegions, pool, parts, workspace);
     b.run();
-    return new Partition(b);
+    Partition result = new Partition(b);
+    b.finish();
+    return result;
   }
 
   /**
-   * Reusable buffers for the vertex values: the engine's largest arrays. A layer's values are stored in blocks of
-   * {@value #LANES} neurons ({@code V × 8} float64 each, vertex-major inside a block), so that one neuron's values over
-   * all vertices, read once per neuron, lie in consecutive cache lines instead of one page apart (a row-major
-   * {@code V × width} table made that read a cache and TLB miss per vertex, a third of the time on wide layers), while
-   * a new vertex's values are still 8 consecutive numbers per block. The live region analyzer computes a partition
-   * per plane per snapshot; without reuse, every computation grew its tables by copies from scratch (on a
-   * 784-256-256 network about 4 GB of 30–70 MB arrays per 600 training steps, each a humongous allocation that starts
-   * a G1 cycle). A workspace keeps the blocks of the current layer and of the previous one (the most held at once),
-   * except that the last layer's blocks are released as its neurons are done when no head reads them.
-   * One per thread: not thread-safe.
+   * Reusable buffers: the engine's arrays, kept from one computation to the next. A layer's values are stored in blocks
+   * of {@value #LANES} neurons, vertex-major inside a block, so that one neuron's values over all vertices, read once
+   * per neuron, lie in consecutive cache lines instead of one page apart (a row-major {@code V × width} table made that
+   * read a cache and TLB miss per vertex, a third of the time on wide layers), while a new vertex's values are still 8
+   * consecutive numbers per block. Each block is a list of fixed-size chunks of {@value #CHUNK_VERTICES} vertices, so
+   * that a layer whose vertex count grows tenfold gains chunks instead of copying its blocks: with one array per block,
+   * growing by half each time, a 784-256-256 plane allocated about three times its final values (6 GB of copies in a
+   * default run, each collected while the trainer waited). Chunks come from, and go back to, this workspace's free
+   * list: those of the previous layer once the next one is computed, those of a retired block (the last layer's, when
+   * no head reads them) at once, all of them when the computation ends. The vertex, face and pattern arrays are kept
+   * likewise (a result copies what it keeps). One per thread: not thread-safe.
    */
   public static final class Workspace {
-    private double[][] current = new double[0][];
-    private double[][] spare = new double[0][];
+    private double[][] freeChunks = new double[64][];
+    private int freeCount;
+    private long chunksHeld; // chunks this workspace allocated: in use by a computation or free
+    private long chunksInUse; // what the budget counts: free chunks are at most an earlier computation's peak
+    private Builder.VertexArrays vertices;
+    private int[][] faces;
+    private long[] patterns;
+    private EdgeMap splits;
     private final long budgetBytes;
     private long peakBytes;
 
@@ -138,20 +147,48 @@ public final class Partition {
       return peakBytes;
     }
 
-    /** Bytes held. */
+    /** Bytes held by the value chunks, in use or free. */
     public long bytes() {
-      long n = 0;
-      for (double[][] set : new double[][][] {current, spare}) {
-        for (double[] a : set) {
-          n += a == null ? 0 : a.length;
-        }
+      return chunksHeld * CHUNK_BYTES;
+    }
+
+    /** A zeroed chunk, free or new (every row is written before it is read). */
+    private double[] takeChunk() {
+      chunksInUse++;
+      if (freeCount > 0) {
+        double[] c = freeChunks[--freeCount];
+        freeChunks[freeCount] = null;
+        // zeroed as a new array would be, which brings its lines into cache before the rows are written (without it,
+        // reused chunks made the engine about 10 % slower on the default run's planes)
+        Arrays.fill(c, 0);
+        return c;
       }
-      return 8L * n;
+      chunksHeld++;
+      return new double[CHUNK_LENGTH];
+    }
+
+    /** Moves the first {@code n} chunks of {@code block} to the free list (nulling them in {@code block}). */
+    private void release(double[][] block, int n) {
+      if (freeCount + n > freeChunks.length) {
+        freeChunks = Arrays.copyOf(freeChunks, Math.max(freeCount + n, 2 * freeChunks.length));
+      }
+      for (int c = 0; c < n; c++) {
+        freeChunks[freeCount++] = block[c];
+        block[c] = null;
+      }
+      chunksInUse -= n;
     }
   }
 
   /** Neurons per block of stored vertex values. */
   static final int LANES = 8;
+  /** Vertices per chunk of a block ({@code 1 << CHUNK_SHIFT}). */
+  static final int CHUNK_SHIFT = 12;
+  static final int CHUNK_VERTICES = 1 << CHUNK_SHIFT;
+  static final int CHUNK_MASK = CHUNK_VERTICES - 1;
+  /** Values per chunk: {@value #CHUNK_VERTICES} vertices × {@value #LANES} neurons (256 KiB). */
+  static final int CHUNK_LENGTH = CHUNK_VERTICES * LANES;
+  static final long CHUNK_BYTES = 8L * CHUNK_LENGTH;
 
   public PiecewiseLinearNet net() {
     return net;
@@ -239,20 +276,21 @@ public final class Partition {
     final Plane plane;
     final int maxRegions;
     int vCount;
-    double[] px = new double[64];
-    double[] py = new double[64];
-    byte[] sign = new byte[64];
-    double[] col = new double[64]; // the current neuron's values at the vertices
+    double[] px;
+    double[] py;
+    byte[] sign;
+    double[] col; // the current neuron's values at the vertices
     // the edge each vertex of the current layer split, {a, b}, and where (t), for the vertices from layerStart on
-    int[] parentA = new int[64];
-    int[] parentB = new int[64];
-    int[] parentNeuron = new int[64]; // the neuron whose zero set made the vertex
-    double[] parentT = new double[64];
+    int[] parentA;
+    int[] parentB;
+    int[] parentNeuron; // the neuron whose zero set made the vertex
+    double[] parentT;
     int layerStart;
-    // Stored layers: vCap × width row-major values of the current layer (the workspace's buffer). The first layer is
-    // not stored: its values are affine in the plane coordinates (c0 + x·cx + y·cy), computed where needed.
-    double[][] zb; // stored layers: ceil(width / 8) blocks of zCap × 8 values (Workspace)
-    int zCap;
+    // Stored layers: the current layer's values in ceil(width / 8) blocks, each zChunks chunks of CHUNK_VERTICES × 8
+    // values (Workspace); vertex v's value for neuron 8·bb + l is zb[bb][v >>> CHUNK_SHIFT][(v & CHUNK_MASK) · 8 + l].
+    // The first layer is not stored: its values are affine in the plane coordinates (c0 + x·cx + y·cy).
+    double[][][] zb;
+    int zChunks;
     boolean firstLayer;
     double[] c0;
     double[] cx;
@@ -263,7 +301,7 @@ public final class Partition {
     int liveBlock;
     boolean retireBlocks;
     int width;
-    int[][] faces = new int[16][];
+    int[][] faces;
     long[] patterns;
     int fCount;
     int words;
@@ -272,7 +310,7 @@ public final class Partition {
     boolean overflow;
     double[] outputs;
     int outputDim;
-    final EdgeMap splits = new EdgeMap(64); // grows with the splits of one neuron; small planes stay cheap
+    final EdgeMap splits; // grows with the splits of one neuron; small planes stay cheap
     int[] scratch = new int[64];
 
     final Executor pool;
@@ -287,13 +325,83 @@ public final class Partition {
       this.plane = plane;
       this.maxRegions = maxRegions;
       this.words = Math.max(1, (net.hiddenNeurons() + 63) / 64);
-      this.patterns = new long[16 * words];
+      VertexArrays va = ws.vertices != null ? ws.vertices : new VertexArrays();
+      ws.vertices = null; // in use (a workspace serves one computation at a time)
+      px = va.px;
+      py = va.py;
+      sign = va.sign;
+      col = va.col;
+      parentA = va.parentA;
+      parentB = va.parentB;
+      parentNeuron = va.parentNeuron;
+      parentT = va.parentT;
+      faces = ws.faces != null ? ws.faces : new int[16][];
+      patterns = ws.patterns != null && ws.patterns.length >= 16 * words ? ws.patterns : new long[16 * words];
+      splits = ws.splits != null ? ws.splits : new EdgeMap(64);
+      ws.faces = null;
+      ws.patterns = null;
+      ws.splits = null;
     }
 
+    /** The vertex arrays, kept by a {@link Workspace} between computations. */
+    static final class VertexArrays {
+      double[] px = new double[64];
+      double[] py = new double[64];
+      byte[] sign = new byte[64];
+      double[] col = new double[64];
+      int[] parentA = new int[64];
+      int[] parentB = new int[64];
+      int[] parentNeuron = new int[64];
+      double[] parentT = new double[64];
+    }
+
+    /**
+     * Computes the partition and returns the value chunks to the workspace; {@link #finish} hands back the other
+     * arrays once the result has copied what it keeps.
+     */
     void run() {
+      try {
+        layers();
+      } finally {
+        releaseValues();
+      }
+    }
+
+    /** Returns every value chunk to the workspace. */
+    private void releaseValues() {
+      if (zb != null) {
+        for (double[][] block : zb) {
+          if (block != null) {
+            ws.release(block, zChunks);
+          }
+        }
+        zb = null;
+      }
+    }
+
+    /** Hands the vertex, face and pattern arrays back to the workspace once the result has copied them. */
+    void finish() {
+      VertexArrays va = new VertexArrays();
+      va.px = px;
+      va.py = py;
+      va.sign = sign;
+      va.col = col;
+      va.parentA = parentA;
+      va.parentB = parentB;
+      va.parentNeuron = parentNeuron;
+      va.parentT = parentT;
+      ws.vertices = va;
+      Arrays.fill(faces, 0, fCount, null); // the cycles belong to the result
+      ws.faces = faces;
+      ws.patterns = patterns;
+      splits.clear();
+      ws.splits = splits;
+    }
+
+    private void layers() {
       double[] dom = plane.domain();
       int m = dom.length / 2;
-      ensureVertices(m);
+      ensureVertexArrays(m);
       int[] first = new int[m];
       for (int k = 0; k < m; k++) {
         px[k] = dom[2 * k];
@@ -303,6 +411,7 @@ public final class Partition {
       vCount = m;
       faces[0] = first;
       fCount = 1;
+      Arrays.fill(patterns, 0, words, 0L); // the domain's pattern; every later face copies its parent's
       var blocks = net.blocks();
       regionsAfterLayer = new int[net.hiddenBlocks().size()];
       PiecewiseLinearNet.Block b0 = blocks.get(0);
@@ -323,16 +432,20 @@ public final class Partition {
         if (!firstLayer) {
           maxAbs = new double[zb.length * LANES];
           for (int bb = 0; bb < zb.length; bb++) {
-            double[] arr = zb[bb];
+            double[][] chunks = zb[bb];
             int o = bb * LANES;
-            for (int v = 0; v < vCount; v++) {
-              for (int l = 0; l < LANES; l++) {
-                maxAbs[o + l] = Math.max(maxAbs[o + l], Math.abs(arr[v * LANES + l]));
+            for (int v0 = 0; v0 < vCount; v0 += CHUNK_VERTICES) {
+              double[] arr = chunks[v0 >>> CHUNK_SHIFT];
+              int n = Math.min(CHUNK_VERTICES, vCount - v0) * LANES;
+              for (int i = 0; i < n; i += LANES) {
+                for (int l = 0; l < LANES; l++) {
+                  maxAbs[o + l] = Math.max(maxAbs[o + l], Math.abs(arr[i + l]));
+                }
               }
             }
           }
         }
-        ensureVertices(Math.max(vCount + vCount / 2 + 16, 64));
+        ensureVertexArrays(Math.max(vCount + vCount / 2 + 16, 64));
         layerStart = vCount;
         liveBlock = 0;
         retireBlocks = !firstLayer && layer + 1 == blocks.size();
@@ -353,15 +466,13 @@ public final class Partition {
           outputDim = next.outDim();
           return;
         }
-        double[][] previous = zb;
-        double[][] advanced = advance(block, next);
+        double[][][] advanced = advance(block, next);
         if (advanced == null) {
           return; // over the workspace's budget: overflow
         }
+        releaseValues(); // the previous layer's chunks, for the next growth or computation
         zb = advanced;
-        zCap = Math.max(vCount + vCount / 2 + 16, 64); // what advance sized the blocks for (reused ones may be larger)
-        ws.spare = previous == null ? ws.spare : previous;
-        ws.current = zb;
+        zChunks = chunksFor(vCount);
         firstLayer = false;
       }
     }
@@ -378,32 +489,30 @@ public final class Partition {
     /**
      * The next block's pre-activations at the vertices: the current layer's values (stored, or computed from the plane
      * coordinates for the first layer), activated and put through {@code next}'s affine chain, {@value #CHUNK} rows at
-     * a time, into new blocks (the workspace's spare ones when large enough) with room for half as many vertices
-     * again.
+     * a time, into new blocks of chunks (free ones of the workspace first) covering the vertices; null, with
+     * {@link #overflow}, when both layers' values would not fit the workspace's budget.
      */
-    private double[][] advance(PiecewiseLinearNet.Block cur, PiecewiseLinearNet.Block next) {
-      int nOut = next.outDim();
-      int rows = vCount;
-      long cap = (long) Math.max(rows + rows / 2 + 16, 64) * LANES; // zCap in run()
-      if (cap > Integer.MAX_VALUE - 16) {
-        throw new OutOfMemoryError(rows + " vertices exceed the largest Java array");
-      }
-      int nb = (nOut + LANES - 1) / LANES;
-      long held = heldBytes(px.length, firstLayer ? 0 : zCap, faces.length);
-      if (held + 8L * nb * cap > ws.budgetBytes) {
-        overflow = true; // both layers' values would not fit the budget (see Workspace)
+    private double[][][] advance(PiecewiseLinearNet.Block cur, PiecewiseLinearNet.Block next) {
+      int nb = (next.outDim() + LANES - 1) / LANES;
+      int chunks = chunksFor(vCount);
+      if (!withinBudget(px.length, faces.length, (long) nb * chunks)) {
+        overflow = true;
         return null;
       }
-      ws.peakBytes = Math.max(ws.peakBytes, held + 8L * nb * cap);
-      double[][] out = new double[nb][];
-      double[][] spare = ws.spare;
+      double[][][] out = new double[nb][][];
       for (int i = 0; i < nb; i++) {
-        out[i] = i < spare.length && spare[i] != null && spare[i].length >= cap && spare[i] != (zb == null ? null
-            : i < zb.length ? zb[i] : null) ? spare[i] : new double[(int) cap];
+        out[i] = new double[Math.max(4, chunks + chunks / 2)][];
+        for (int c = 0; c < chunks; c++) {
+          out[i][c] = ws.takeChunk();
+        }
       }
-      ws.spare = new double[0][]; // handed over (or too small): the current layer's blocks become the spare ones
       transform(cur, next, out, null);
       return out;
+    }
+
+    /** Chunks that hold {@code vertices} vertices' values in one block. */
+    private static int chunksFor(int vertices) {
+      return (vertices + CHUNK_MASK) >>> CHUNK_SHIFT;
     }
 
     /** Head outputs at the vertices, {@code V × outDim} row-major (a fresh array, kept by the result). */
@@ -414,7 +523,7 @@ public final class Partition {
     }
 
     /** Rows of {@link #advance} into {@code blocks}, or into the row-major {@code flat}; split over the pool. */
-    private void transform(PiecewiseLinearNet.Block cur, PiecewiseLinearNet.Block next, double[][] blocks,
+    private void transform(PiecewiseLinearNet.Block cur, PiecewiseLinearNet.Block next, double[][][] blocks,
         double[] flat) {
       AffineOp.DenseOp dense = next.ops().size() == 1 && next.ops().get(0) instanceof AffineOp.DenseOp d ? d : null;
       int rows = dense != null ? layerStart : vCount;
@@ -426,7 +535,7 @@ public final class Partition {
 
     /** The product for rows {@code 0..rows}, split over the pool. */
     private void transformOld(PiecewiseLinearNet.Block cur, PiecewiseLinearNet.Block next, int rows,
-        double[][] blocks, double[] flat) {
+        double[][][] blocks, double[] flat) {
       if (pool == null || parts <= 1 || rows < CHUNK * parts) {
         transformRows(cur, next, 0, rows, blocks, flat);
         return;
@@ -451,7 +560,7 @@ public final class Partition {
      * {@code O(n_l·n_{l+1})}. Exact in real arithmetic; in floating point it differs from the product at rounding level,
      * like the interpolated values themselves (regions.md §3.4 rule 7).
      */
-    private void interpolateNew(PiecewiseLinearNet.Block cur, AffineOp.DenseOp dense, double[][] blocks,
+    private void interpolateNew(PiecewiseLinearNet.Block cur, AffineOp.DenseOp dense, double[][][] blocks,
         double[] flat) {
       int nIn = cur.outDim();
       int nOut = dense.outDim();
@@ -484,7 +593,7 @@ public final class Partition {
         }
       } else {
         for (int bb = 0; bb < zb.length; bb++) {
-          double[] arr = zb[bb];
+          double[][] chunks = zb[bb];
           int q0 = bb * LANES;
           int cnt = Math.min(LANES, nIn - q0);
           for (int v = first; v < vCount; v++) {
@@ -492,13 +601,19 @@ public final class Partition {
             if (from >= cnt) {
               continue;
             }
-            int a8 = parentA[v] * LANES;
-            int b8 = parentB[v] * LANES;
+            int a = parentA[v];
+            int b = parentB[v];
+            double[] ca = chunks[a >>> CHUNK_SHIFT];
+            double[] cb = chunks[b >>> CHUNK_SHIFT];
+            double[] cw = chunks[v >>> CHUNK_SHIFT];
+            int a8 = (a & CHUNK_MASK) * LANES;
+            int b8 = (b & CHUNK_MASK) * LANES;
+            int w8 = (v & CHUNK_MASK) * LANES;
             for (int l = Math.max(0, from); l < cnt; l++) {
-              double za = arr[a8 + l];
-              double zb = arr[b8 + l];
+              double za = ca[a8 + l];
+              double zb = cb[b8 + l];
               if (za * zb < 0) {
-                cs.add(v - first, q0 + l, delta(za, zb, arr[v * LANES + l], parentT[v], slope));
+                cs.add(v - first, q0 + l, delta(za, zb, cw[w8 + l], parentT[v], slope));
               }
             }
           }
@@ -530,22 +645,27 @@ public final class Partition {
         return;
       }
       for (int bb = 0; bb < blocks.length; bb++) {
-        double[] arr = blocks[bb];
+        double[][] chunks = blocks[bb];
         int q0 = bb * LANES;
         int cnt = Math.min(LANES, nOut - q0);
         for (int v = first; v < vCount; v++) {
-          int a8 = parentA[v] * LANES;
-          int b8 = parentB[v] * LANES;
-          int w8 = v * LANES;
+          int a = parentA[v];
+          int b = parentB[v];
+          double[] ca = chunks[a >>> CHUNK_SHIFT];
+          double[] cb = chunks[b >>> CHUNK_SHIFT];
+          double[] cw = chunks[v >>> CHUNK_SHIFT];
+          int a8 = (a & CHUNK_MASK) * LANES;
+          int b8 = (b & CHUNK_MASK) * LANES;
+          int w8 = (v & CHUNK_MASK) * LANES;
           double t = parentT[v];
           for (int l = 0; l < LANES; l++) {
-            arr[w8 + l] = arr[a8 + l] + t * (arr[b8 + l] - arr[a8 + l]);
+            cw[w8 + l] = ca[a8 + l] + t * (cb[b8 + l] - ca[a8 + l]);
           }
           for (int e = start[v - first]; e < start[v - first + 1]; e++) {
             double d = ds[e];
             int wq = qs[e] * nOut + q0;
             for (int l = 0; l < cnt; l++) {
-              arr[w8 + l] += d * w[wq + l];
+              cw[w8 + l] += d * w[wq + l];
             }
           }
         }
@@ -612,7 +732,7 @@ public final class Partition {
 
     /** Rows {@code from..to} of {@link #transform}, {@value #CHUNK} at a time. */
     private void transformRows(PiecewiseLinearNet.Block cur, PiecewiseLinearNet.Block next, int from, int to,
-        double[][] blocks, double[] flat) {
+        double[][][] blocks, double[] flat) {
       int nIn = cur.outDim();
       int nOut = next.outDim();
       double[] in = new double[Math.min(CHUNK, to - from) * nIn];
@@ -631,12 +751,13 @@ public final class Partition {
           }
         } else {
           for (int bb = 0; bb < zb.length; bb++) {
-            double[] arr = zb[bb];
+            double[][] chunks = zb[bb];
             int q0 = bb * LANES;
             int cnt = Math.min(LANES, nIn - q0);
             for (int r = r0; r < r1; r++) {
               int o = (r - r0) * nIn + q0;
-              int src = r * LANES;
+              double[] arr = chunks[r >>> CHUNK_SHIFT];
+              int src = (r & CHUNK_MASK) * LANES;
               for (int l = 0; l < cnt; l++) {
                 in[o + l] = arr[src + l];
               }
@@ -650,12 +771,13 @@ public final class Partition {
           continue;
         }
         for (int bb = 0; bb < blocks.length; bb++) {
-          double[] arr = blocks[bb];
+          double[][] chunks = blocks[bb];
           int q0 = bb * LANES;
           int cnt = Math.min(LANES, nOut - q0);
           for (int r = r0; r < r1; r++) {
             int o = (r - r0) * nOut + q0;
-            int dst = r * LANES;
+            double[] arr = chunks[r >>> CHUNK_SHIFT];
+            int dst = (r & CHUNK_MASK) * LANES;
             for (int l = 0; l < LANES; l++) {
               arr[dst + l] = l < cnt ? y[o + l] : 0; // lanes past the width stay 0 (interpolation keeps them 0)
             }
@@ -666,7 +788,8 @@ public final class Partition {
 
     private void splitByNeuron(int j, int bit) {
       if (retireBlocks && j / LANES > liveBlock) {
-        zb[liveBlock] = null; // every neuron of it has split the plane (see liveBlock)
+        ws.release(zb[liveBlock], zChunks); // every neuron of it has split the plane (see liveBlock)
+        zb[liveBlock] = null;
         liveBlock = j / LANES;
       }
       double max = 0;
@@ -681,10 +804,14 @@ public final class Partition {
         }
       } else {
         max = maxAbs[j];
-        double[] arr = zb[j / LANES];
+        double[][] chunks = zb[j / LANES];
         int l = j % LANES;
-        for (int v = 0; v < vCount; v++) {
-          col[v] = arr[v * LANES + l];
+        for (int v0 = 0; v0 < vCount; v0 += CHUNK_VERTICES) {
+          double[] arr = chunks[v0 >>> CHUNK_SHIFT];
+          int n = Math.min(CHUNK_VERTICES, vCount - v0);
+          for (int i = 0; i < n; i++) {
+            col[v0 + i] = arr[i * LANES + l];
+          }
         }
       }
       double eps = TAU * Math.max(1, max);
@@ -782,20 +909,26 @@ public final class Partition {
       parentNeuron[w] = j;
       py[w] = py[a] + t * (py[b] - py[a]);
       if (!firstLayer) {
-        int a8 = a * LANES;
-        int b8 = b * LANES;
-        int w8 = w * LANES;
+        int ca = a >>> CHUNK_SHIFT;
+        int cb = b >>> CHUNK_SHIFT;
+        int cw = w >>> CHUNK_SHIFT;
+        int a8 = (a & CHUNK_MASK) * LANES;
+        int b8 = (b & CHUNK_MASK) * LANES;
+        int w8 = (w & CHUNK_MASK) * LANES;
         double[] mx = maxAbs;
         for (int bb = liveBlock; bb < zb.length; bb++) {
-          double[] arr = zb[bb];
+          double[][] chunks = zb[bb];
+          double[] atA = chunks[ca];
+          double[] atB = chunks[cb];
+          double[] atW = chunks[cw];
           int o = bb * LANES;
           for (int l = 0; l < LANES; l++) {
-            double val = arr[a8 + l] + t * (arr[b8 + l] - arr[a8 + l]);
-            arr[w8 + l] = val;
+            double val = atA[a8 + l] + t * (atB[b8 + l] - atA[a8 + l]);
+            atW[w8 + l] = val;
             mx[o + l] = Math.max(mx[o + l], Math.abs(val));
           }
         }
-        zb[j / LANES][w8 + j % LANES] = 0; // exact zero on the new vertex (regions.md §3.4 rule 4)
+        zb[j / LANES][cw][w8 + j % LANES] = 0; // exact zero on the new vertex (regions.md §3.4 rule 4)
       }
       col[w] = 0; // likewise for the first layer, whose values are not stored
       sign[w] = 0;
@@ -904,28 +1037,19 @@ public final class Partition {
     }
 
     /**
-     * Bytes of the engine's arrays if the vertex arrays held {@code vCap} vertices, the live value blocks
-     * {@code zRows} rows each, and the face arrays {@code faceCap} faces.
+     * Bytes of the engine's arrays if the vertex arrays held {@code vCap} vertices, the face arrays {@code faceCap}
+     * faces, and {@code extraChunks} more value chunks were in use. Free chunks are not counted: the workspace only
+     * allocates a chunk when none is free, so those it holds are at most an earlier computation's peak in use.
      */
-    private long heldBytes(long vCap, long zRows, long faceCap) {
-      long live = 0;
-      if (zb != null && !firstLayer) {
-        for (int bb = liveBlock; bb < zb.length; bb++) {
-          live += zb[bb] == null ? 0 : 1;
-        }
-      }
-      long spareBytes = 0;
-      for (double[] a : ws.spare) {
-        spareBytes += a == null ? 0 : 8L * a.length;
-      }
+    private long heldBytes(long vCap, long faceCap, long extraChunks) {
       // x, y, value, t (8 bytes each), parents and neuron (4 each), sign (1); a face: its cycle (about 6 ints and a
       // header) and its pattern words
-      return live * zRows * LANES * 8 + spareBytes + vCap * 45 + faceCap * (48 + 8L * words);
+      return (ws.chunksInUse + extraChunks) * CHUNK_BYTES + vCap * 45 + faceCap * (48 + 8L * words);
     }
 
     /** Whether growing to these capacities stays within the workspace's budget; records the peak. */
-    private boolean withinBudget(long vCap, long zRows, long faceCap) {
-      long bytes = heldBytes(vCap, zRows, faceCap);
+    private boolean withinBudget(long vCap, long faceCap, long extraChunks) {
+      long bytes = heldBytes(vCap, faceCap, extraChunks);
       if (bytes > ws.budgetBytes) {
         return false;
       }
@@ -933,53 +1057,63 @@ public final class Partition {
       return true;
     }
 
+    /** Room for vertex {@code needed − 1}: in the vertex arrays and, for a stored layer, in every live block. */
     private void ensureVertices(int needed) {
-      boolean zFits = firstLayer || zb == null || needed <= zCap;
-      if (needed <= px.length && zFits) {
+      ensureVertexArrays(needed);
+      int want = chunksFor(needed);
+      if (firstLayer || zb == null || want <= zChunks) {
+        return;
+      }
+      long live = zb.length - liveBlock;
+      if (!withinBudget(px.length, faces.length, live * (want - zChunks))) {
+        overflow = true; // over budget: stop after the current face (as at the region cap), which needs this chunk
+      }
+      for (int bb = liveBlock; bb < zb.length; bb++) {
+        if (zb[bb].length < want) {
+          zb[bb] = Arrays.copyOf(zb[bb], want + want / 2);
+        }
+        for (int c = zChunks; c < want; c++) {
+          zb[bb][c] = ws.takeChunk();
+        }
+      }
+      zChunks = want;
+    }
+
+    private void ensureVertexArrays(int needed) {
+      if (needed <= px.length) {
         return;
       }
       int cap = Math.max(needed, px.length + px.length / 2 + 16);
-      int newRows = zFits ? zCap : Math.max(needed, vCount + vCount / 2 + 16);
-      if (!withinBudget(Math.max(cap, px.length), zFits ? zCap : newRows, faces.length)) {
+      if (!withinBudget(cap, faces.length, 0)) {
         // over budget: stop after the current face (as at the region cap), growing only by what that face needs
         overflow = true;
         cap = needed + 16;
-        newRows = zFits ? zCap : needed + 16;
       }
-      if (cap > px.length) {
-        px = Arrays.copyOf(px, cap);
-        py = Arrays.copyOf(py, cap);
-        sign = Arrays.copyOf(sign, cap);
-        col = Arrays.copyOf(col, cap);
-        parentA = Arrays.copyOf(parentA, cap);
-        parentB = Arrays.copyOf(parentB, cap);
-        parentT = Arrays.copyOf(parentT, cap);
-        parentNeuron = Arrays.copyOf(parentNeuron, cap);
-      }
-      if (!zFits) {
-        int newCap = newRows;
-        if ((long) newCap * LANES > Integer.MAX_VALUE - 16) {
-          throw new OutOfMemoryError(newCap + " vertices exceed the largest Java array");
-        }
-        for (int bb = liveBlock; bb < zb.length; bb++) {
-          zb[bb] = Arrays.copyOf(zb[bb], newCap * LANES);
-        }
-        zCap = newCap;
-        ws.current = zb;
-      }
+      px = Arrays.copyOf(px, cap);
+      py = Arrays.copyOf(py, cap);
+      sign = Arrays.copyOf(sign, cap);
+      col = Arrays.copyOf(col, cap);
+      parentA = Arrays.copyOf(parentA, cap);
+      parentB = Arrays.copyOf(parentB, cap);
+      parentT = Arrays.copyOf(parentT, cap);
+      parentNeuron = Arrays.copyOf(parentNeuron, cap);
     }
 
     private void ensureFaces(int needed) {
-      if (needed <= faces.length) {
+      if (needed <= faces.length && (long) needed * words <= patterns.length) {
         return;
       }
       int cap = Math.max(needed, faces.length + faces.length / 2 + 16);
-      if (!withinBudget(px.length, firstLayer ? 0 : zCap, cap)) {
+      if (!withinBudget(px.length, cap, 0)) {
         overflow = true; // as in ensureVertices
         cap = needed + 16;
       }
-      faces = Arrays.copyOf(faces, cap);
-      patterns = Arrays.copyOf(patterns, cap * words);
+      if (cap > faces.length) {
+        faces = Arrays.copyOf(faces, cap);
+      }
+      if ((long) cap * words > patterns.length) {
+        patterns = Arrays.copyOf(patterns, cap * words);
+      }
     }
   }
 }

@@ -75,6 +75,40 @@ class PartitionVertexValuesTest {
   }
 
   @Test
+  void valuesStoredAcrossSeveralChunksGiveForwardPassOutputsAndReusedChunksChangeNothing() {
+    // wide enough that every stored layer spans several chunks of Partition.CHUNK_VERTICES vertices, so the chunk
+    // arithmetic (interpolation between vertices in different chunks, growth by chunks) is exercised
+    PiecewiseLinearNet wide = net(11, 3, 64, true, true);
+    Plane big = Plane.explicit(new double[] {0.1, -0.2, 0.3}, new double[] {6, 0, 1.5}, new double[] {0, 6, -3});
+    Partition.Workspace ws = new Partition.Workspace();
+    Partition.compute(net(12, 2, 64, false, false), big, Partition.DEFAULT_MAX_REGIONS, null, 1, ws); // stale chunks
+    long held = ws.bytes();
+    Partition p = Partition.compute(wide, big, Partition.DEFAULT_MAX_REGIONS, null, 1, ws);
+    int v = p.vertexCount();
+    assertTrue(v > 2 * Partition.CHUNK_VERTICES, "spans three chunks or more: " + v + " vertices");
+    double[] st = new double[2 * v];
+    for (int k = 0; k < v; k++) {
+      st[2 * k] = p.vertexX(k);
+      st[2 * k + 1] = p.vertexY(k);
+    }
+    double[] forward = wide.forward(big.toInput(st, v), v);
+    double[] kept = p.outputs();
+    double scale = 1;
+    for (double y : forward) {
+      scale = Math.max(scale, Math.abs(y));
+    }
+    for (int i = 0; i < forward.length; i++) {
+      assertEquals(forward[i], kept[i], 1e-9 * scale, "output " + i % 3 + " at vertex " + i / 3);
+    }
+    PartitionOracleTest.assertSamePartition(Partition.compute(wide, big), p);
+    assertTrue(ws.bytes() >= held, "chunks are kept");
+    long after = ws.bytes();
+    PartitionOracleTest.assertSamePartition(p,
+        Partition.compute(wide, big, Partition.DEFAULT_MAX_REGIONS, null, 1, ws));
+    assertEquals(after, ws.bytes(), "the same plane again takes every chunk from the free list");
+  }
+
+  @Test
   void theProductSplitOverThreadsGivesTheSamePartition() {
     ExecutorService pool = Executors.newFixedThreadPool(2);
     try {
