@@ -54,13 +54,21 @@ class PartitionVertexValuesTest {
       @ForAll @IntRange(min = 1, max = 4) int depth, @ForAll @IntRange(min = 2, max = 24) int width) {
     PiecewiseLinearNet n = net(seed, depth, width, seed % 3 == 0, seed % 4 == 1);
     Partition p = Partition.compute(n, PLANE);
+    assertOutputsEqualAForwardPass(n, PLANE, p);
+    PartitionOracleTest.assertEuler(p);
+    PartitionOracleTest.assertPatternsConsistent(p);
+    assertEquals(0, p.inconsistentFaces());
+  }
+
+  /** The head outputs {@code p} kept at its vertices equal a forward pass of {@code n} at them (3 outputs). */
+  static void assertOutputsEqualAForwardPass(PiecewiseLinearNet n, Plane plane, Partition p) {
     int v = p.vertexCount();
     double[] st = new double[2 * v];
     for (int k = 0; k < v; k++) {
       st[2 * k] = p.vertexX(k);
       st[2 * k + 1] = p.vertexY(k);
     }
-    double[] forward = n.forward(PLANE.toInput(st, v), v);
+    double[] forward = n.forward(plane.toInput(st, v), v);
     double[] kept = p.outputs();
     double scale = 1;
     for (double y : forward) {
@@ -69,9 +77,6 @@ class PartitionVertexValuesTest {
     for (int i = 0; i < forward.length; i++) {
       assertEquals(forward[i], kept[i], 1e-9 * scale, "output " + i % 3 + " at vertex " + i / 3);
     }
-    PartitionOracleTest.assertEuler(p);
-    PartitionOracleTest.assertPatternsConsistent(p);
-    assertEquals(0, p.inconsistentFaces());
   }
 
   @Test
@@ -84,22 +89,9 @@ class PartitionVertexValuesTest {
     Partition.compute(net(12, 2, 64, false, false), big, Partition.DEFAULT_MAX_REGIONS, null, 1, ws); // stale chunks
     long held = ws.bytes();
     Partition p = Partition.compute(wide, big, Partition.DEFAULT_MAX_REGIONS, null, 1, ws);
-    int v = p.vertexCount();
-    assertTrue(v > 2 * Partition.CHUNK_VERTICES, "spans three chunks or more: " + v + " vertices");
-    double[] st = new double[2 * v];
-    for (int k = 0; k < v; k++) {
-      st[2 * k] = p.vertexX(k);
-      st[2 * k + 1] = p.vertexY(k);
-    }
-    double[] forward = wide.forward(big.toInput(st, v), v);
-    double[] kept = p.outputs();
-    double scale = 1;
-    for (double y : forward) {
-      scale = Math.max(scale, Math.abs(y));
-    }
-    for (int i = 0; i < forward.length; i++) {
-      assertEquals(forward[i], kept[i], 1e-9 * scale, "output " + i % 3 + " at vertex " + i / 3);
-    }
+    assertTrue(p.vertexCount() > 2 * Partition.CHUNK_VERTICES,
+        "spans three chunks or more: " + p.vertexCount() + " vertices");
+    assertOutputsEqualAForwardPass(wide, big, p);
     PartitionOracleTest.assertSamePartition(Partition.compute(wide, big), p);
     assertTrue(ws.bytes() >= held, "chunks are kept");
     long after = ws.bytes();
