@@ -2,6 +2,8 @@ package org.splinewatch;
 
 import java.io.IOException;
 import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
 
 /** Helpers shared by the tests that start servers or external programs. */
 public final class TestTools {
@@ -25,6 +27,17 @@ public final class TestTools {
     try (ServerSocket s = new ServerSocket(0)) {
       return s.getLocalPort();
     }
+  }
+
+  /**
+   * Starts a real {@code prometheus} on loopback {@code port} with {@code config} (written to
+   * {@code dir/prometheus.yml}), its database in {@code dir/data} and its output in {@code dir/prometheus.log}.
+   */
+  public static Process startPrometheus(Path dir, int port, String config) throws IOException {
+    Path file = Files.writeString(dir.resolve("prometheus.yml"), config);
+    return new ProcessBuilder("prometheus", "--config.file=" + file, "--storage.tsdb.path=" + dir.resolve("data"),
+        "--web.listen-address=127.0.0.1:" + port).redirectErrorStream(true)
+        .redirectOutput(dir.resolve("prometheus.log").toFile()).start();
   }
 
   /**

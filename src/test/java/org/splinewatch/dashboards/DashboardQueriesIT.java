@@ -94,7 +94,7 @@ class DashboardQueriesIT {
     int metricsPort = TestTools.freePort();
     int promPort = TestTools.freePort();
     Path sd = tmp.resolve("sd");
-    Files.writeString(tmp.resolve("prometheus.yml"), """
+    prometheus = TestTools.startPrometheus(tmp, promPort, """
         global:
           scrape_interval: 1s
           evaluation_interval: 1s
@@ -106,9 +106,6 @@ class DashboardQueriesIT {
               - files: ['%s/*.json']
                 refresh_interval: 1s
         """.formatted(Path.of("dashboards/prometheus/splinewatch-rules.yml").toAbsolutePath(), sd));
-    prometheus = new ProcessBuilder("prometheus", "--config.file=" + tmp.resolve("prometheus.yml"),
-        "--storage.tsdb.path=" + tmp.resolve("data"), "--web.listen-address=127.0.0.1:" + promPort)
-        .redirectErrorStream(true).redirectOutput(tmp.resolve("prometheus.log").toFile()).start();
     String base = "http://127.0.0.1:" + promPort;
 
     var o = SyntheticData.tinyRun(tmp, "dash", 1_000_000);

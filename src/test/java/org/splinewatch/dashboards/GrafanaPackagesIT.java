@@ -278,7 +278,7 @@ class GrafanaPackagesIT {
     assumeTrue(TestTools.installed("prometheus"), "prometheus not installed (.ci/run installs it)");
     int promPort = TestTools.freePort();
     Path sd = Files.createDirectories(tmp.resolve("sd"));
-    Files.writeString(tmp.resolve("prometheus.yml"), """
+    prometheus = TestTools.startPrometheus(tmp, promPort, """
         global:
           scrape_interval: 1s
         scrape_configs:
@@ -287,9 +287,6 @@ class GrafanaPackagesIT {
               - files: ['%s/*.json']
                 refresh_interval: 1s
         """.formatted(sd));
-    prometheus = new ProcessBuilder("prometheus", "--config.file=" + tmp.resolve("prometheus.yml"),
-        "--storage.tsdb.path=" + tmp.resolve("data"), "--web.listen-address=127.0.0.1:" + promPort)
-        .redirectErrorStream(true).redirectOutput(tmp.resolve("prometheus.log").toFile()).start();
     String base = "http://127.0.0.1:" + promPort;
     long start = System.currentTimeMillis() / 1000 - 5;
     trainRun("early", sd);
