@@ -18,6 +18,8 @@ import org.splinewatch.data.LabeledImages;
  * them the more the heap churns. If the augmentation thread fails, {@link #next} rethrows its failure.
  */
 final class ViewPrefetcher implements AutoCloseable {
+  /** The backend's buffers are host memory (the CPU backend): {@link #copyInto} copies in bulk. */
+  private static final boolean HOST_BUFFERS = Nd4j.getBackend().getClass().getSimpleName().startsWith("Cpu");
   private final LabeledImages train;
   private final int batchSize;
   private final int inputDim;
@@ -118,8 +120,6 @@ final class ViewPrefetcher implements AutoCloseable {
       data.setData(values);
     }
   }
-
-  private static final boolean HOST_BUFFERS = Nd4j.getBackend().getClass().getSimpleName().startsWith("Cpu");
 
   /** Stops the augmentation thread. */
   @Override
