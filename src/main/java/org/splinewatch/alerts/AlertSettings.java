@@ -71,6 +71,8 @@ public record AlertSettings(String earlyStop, List<String> stopOn, StdCollapse.S
     pair("batch-std-fire", batch.stdFire(), "batch-std-clear", batch.stdClear(), 2);
     pair("batch-std-drop-fire", batch.stdDropFire(), "batch-drop-clear", batch.dropClear(), 1);
     pair("batch-rank-drop-fire", batch.rankDropFire(), "batch-drop-clear", batch.dropClear(), 1);
+    pair("batch-rankme-drop-fire", batch.rankMeDropFire(), "batch-drop-clear", batch.dropClear(), 1);
+    pair("batch-scale-drop-fire", batch.scaleDropFire(), "batch-drop-clear", batch.dropClear(), 1);
   }
 
   /** Both values in {@code [0, max]}, the worse-side one ({@code lowKey}) not above the other. */

@@ -10,53 +10,62 @@ import org.splinewatch.snapshot.MetricFamily;
 import org.splinewatch.snapshot.Sample;
 
 /**
- * {@code batch_collapse}: the training batch's projector outputs collapse, read between snapshots from the statistics
- * the trainer computes with the loss every 10 steps, {@code splinewatch_training_batch_std_normalized{output="projector"}}
- * (judged) and {@code splinewatch_training_batch_effective_rank{output="projector"}} (read from the same publication).
- * A sample breaches when
+ * {@code batch_collapse}: the training batch's outputs collapse, read between snapshots from the statistics the trainer
+ * publishes for its loss evaluations (steps 1, 10, 20, ...; {@code splinewatch_training_batch_*{output}}), judged on
+ * the {@code projector} output's std of l2-normalised rows, with the projector's effective rank and centred RankMe and
+ * the {@code encoder} output's scale read from the same publication. A sample breaches when
  * <ul>
  *   <li>{@code std < batch-std-fire} (absolute: the outputs the loss reads point almost one way), or</li>
  *   <li>{@code std < batch-std-drop-fire·max(std of the previous batch-window samples)}, or</li>
- *   <li>{@code rank < batch-rank-drop-fire·max(rank of the previous batch-window samples)}</li>
+ *   <li>{@code rank < batch-rank-drop-fire·max(rank of the previous batch-window samples)}, or</li>
+ *   <li>{@code rankme < batch-rankme-drop-fire·max(rankme of the previous batch-window samples)} (the projector's
+ *       directions fold onto fewer: SimSiam without stop-gradient, which its batch normalisation hides from the
+ *       std), or</li>
+ *   <li>{@code scale < batch-scale-drop-fire·max(encoder scale of the previous batch-window samples)} (the
+ *       representation shrinks to one point: VICReg without its variance term, whose l2-normalised outputs still
+ *       spread)</li>
  * </ul>
- * (the two sudden falls from step {@code batch-warmup-steps} on; a fraction 0 turns one off). It clears above
- * {@code batch-std-clear} when neither value is below {@code batch-drop-clear} of its recent maximum, and fires after
- * {@code batch-n-fire} breaching samples in a row (samples, 10 steps apart, not snapshots). Other outputs (SimSiam's
- * {@code projector_pre_norm}, its projector before the batch normalisation) are published for people and not judged:
- * on the tuning runs no collapse showed there first, and healthy SimSiam's drifts down (0.36 to 0.22 in 500 steps,
- * falls to 0.76 of its recent maximum), which would only cost margin (docs/detection.md).
+ * (the falls of std, rank and RankMe from step {@code batch-warmup-steps} on, the scale's from the first batch; a
+ * fraction 0 turns one off). It clears above {@code batch-std-clear} when no value is below {@code batch-drop-clear}
+ * of its recent maximum, and fires after {@code batch-n-fire} breaching samples in a row (samples, not snapshots).
+ * Other outputs (SimSiam's {@code projector_pre_norm}) are published for people and not judged (docs/detection.md).
  *
- * @param recentStd  the latest std values of the projector
- * @param recentRank the latest effective ranks of the projector
+ * @param recent the latest values of each statistic, by statistic
  */
-public record TrainingBatchCollapse(Settings settings, Hysteresis hysteresis, Map<String, RecentValues> recentStd,
-    Map<String, RecentValues> recentRank) implements CollapseRule {
+public record TrainingBatchCollapse(Settings settings, Hysteresis hysteresis, Map<String, RecentValues> recent)
+    implements CollapseRule {
   public static final String NAME = "batch_collapse";
   /** The output judged: the projector output as the loss reads it. */
   public static final String JUDGED_OUTPUT = "projector";
+  /** The output whose scale is judged: the encoder output, the representation. */
+  public static final String SCALE_OUTPUT = "encoder";
 
   /**
-   * @param counts        {@code batch-n-fire}, {@code batch-n-clear}
-   * @param stdFire       {@code batch-std-fire}, the absolute fire threshold of the std (0 turns it off)
-   * @param stdClear      {@code batch-std-clear}
-   * @param stdDropFire   {@code batch-std-drop-fire}, a fraction of the std's recent maximum (0: off)
-   * @param rankDropFire  {@code batch-rank-drop-fire}, a fraction of the effective rank's recent maximum (0: off)
-   * @param dropClear     {@code batch-drop-clear}, the fraction of either recent maximum to be back above to clear
-   * @param window        {@code batch-window}, the samples of those maxima
-   * @param warmupSteps   {@code batch-warmup-steps}: the recent values start there
+   * @param counts         {@code batch-n-fire}, {@code batch-n-clear}
+   * @param stdFire        {@code batch-std-fire}, the absolute fire threshold of the std (0 turns it off)
+   * @param stdClear       {@code batch-std-clear}
+   * @param stdDropFire    {@code batch-std-drop-fire}, a fraction of the std's recent maximum (0: off)
+   * @param rankDropFire   {@code batch-rank-drop-fire}, a fraction of the effective rank's recent maximum (0: off)
+   * @param rankMeDropFire {@code batch-rankme-drop-fire}, a fraction of the centred RankMe's recent maximum (0: off)
+   * @param scaleDropFire  {@code batch-scale-drop-fire}, a fraction of the encoder scale's recent maximum (0: off)
+   * @param dropClear      {@code batch-drop-clear}, the fraction of every recent maximum to be back above to clear
+   * @param window         {@code batch-window}, the samples of those maxima
+   * @param warmupSteps    {@code batch-warmup-steps}: the recent values of std, rank and RankMe start there
    */
   public record Settings(Hysteresis.Counts counts, double stdFire, double stdClear, double stdDropFire,
-      double rankDropFire, double dropClear, int window, long warmupSteps) {
+      double rankDropFire, double rankMeDropFire, double scaleDropFire, double dropClear, int window,
+      long warmupSteps) {
     static Settings fromConfig(Config alerts) {
       return new Settings(new Hysteresis.Counts(alerts.getInt("batch-n-fire"), alerts.getInt("batch-n-clear")),
           alerts.getDouble("batch-std-fire"), alerts.getDouble("batch-std-clear"),
           alerts.getDouble("batch-std-drop-fire"), alerts.getDouble("batch-rank-drop-fire"),
+          alerts.getDouble("batch-rankme-drop-fire"), alerts.getDouble("batch-scale-drop-fire"),
           alerts.getDouble("batch-drop-clear"), alerts.getInt("batch-window"), alerts.getLong("batch-warmup-steps"));
     }
   }
 
   public TrainingBatchCollapse(Settings settings) {
-    this(settings, new Hysteresis(settings.counts()), new HashMap<>(), new HashMap<>());
+    this(settings, new Hysteresis(settings.counts()), new HashMap<>());
   }
 
   @Override
@@ -85,36 +94,44 @@ public record TrainingBatchCollapse(Settings settings, Hysteresis hysteresis, Ma
     }
     double std = v.value();
     double rank = analysis.value(MetricFamily.TRAINING_BATCH_EFFECTIVE_RANK, output);
+    double rankMe = analysis.value(MetricFamily.TRAINING_BATCH_RANKME, output);
+    double scale = analysis.value(MetricFamily.TRAINING_BATCH_SCALE, SCALE_OUTPUT);
     boolean reference = v.step() >= settings.warmupSteps();
-    double stdMax = Double.NaN;
-    double rankMax = Double.NaN;
-    if (reference) {
-      stdMax = recentMax(recentStd, output, std);
-      if (Double.isFinite(rank)) {
-        rankMax = recentMax(recentRank, output, rank);
-      }
-    }
+    double stdMax = reference ? recentMax("std", std) : Double.NaN;
+    double rankMax = reference ? recentMax("rank", rank) : Double.NaN;
+    double rankMeMax = reference ? recentMax("rankme", rankMe) : Double.NaN;
+    double scaleMax = recentMax("scale", scale);
     boolean low = std < settings.stdFire();
-    boolean stdFall = std < settings.stdDropFire() * stdMax;
-    boolean rankFall = rank < settings.rankDropFire() * rankMax;
-    boolean breach = low || stdFall || rankFall;
-    boolean clear = std > settings.stdClear() && !(std < settings.dropClear() * stdMax)
-        && !(rank < settings.dropClear() * rankMax);
+    boolean breach = low || std < settings.stdDropFire() * stdMax || rank < settings.rankDropFire() * rankMax
+        || rankMe < settings.rankMeDropFire() * rankMeMax || scale < settings.scaleDropFire() * scaleMax;
+    double back = settings.dropClear();
+    boolean clear = std > settings.stdClear() && !(std < back * stdMax) && !(rank < back * rankMax)
+        && !(rankMe < back * rankMeMax) && !(scale < back * scaleMax);
     Map<String, Double> values = new LinkedHashMap<>();
     values.put("std_normalized", std);
     values.put("std_recent_max", stdMax);
     values.put("effective_rank", rank);
     values.put("rank_recent_max", rankMax);
+    values.put("rankme", rankMe);
+    values.put("rankme_recent_max", rankMeMax);
+    values.put("encoder_scale", scale);
+    values.put("encoder_scale_recent_max", scaleMax);
     return Optional.of(new Verdict(Map.of("output", output), breach, clear, values,
         String.format(Locale.ROOT, "training batch collapsed on output %s: std of l2-normalised outputs %.3f (recent"
-            + " maximum %.3f), effective rank %.1f (recent maximum %.1f)", output, std, stdMax, rank, rankMax)));
+            + " maximum %.3f), centred RankMe %.1f (recent maximum %.1f), encoder scale %.3g (recent maximum %.3g)",
+            output, std, stdMax, rankMe, rankMeMax, scale, scaleMax)));
   }
 
-  /** The maximum of the output's previous values (NaN when there are none), then remembers {@code value}. */
-  private double recentMax(Map<String, RecentValues> recent, String output, double value) {
-    RecentValues window = recent.computeIfAbsent(output, k -> new RecentValues(settings.window()));
+  /**
+   * The maximum of the statistic's previous values (NaN when there are none), then remembers {@code value}; a NaN
+   * value (not published) is not remembered.
+   */
+  private double recentMax(String statistic, double value) {
+    RecentValues window = recent.computeIfAbsent(statistic, k -> new RecentValues(settings.window()));
     double max = window.isEmpty() ? Double.NaN : window.max();
-    window.add(value);
+    if (Double.isFinite(value)) {
+      window.add(value);
+    }
     return max;
   }
 }

@@ -32,6 +32,10 @@ public enum MetricFamily {
   TRAINING_BATCH_EFFECTIVE_RANK(Type.GAUGE, "Participation ratio, the squared sum of eigenvalues over the sum of squared"
       + " eigenvalues, of the second moments of the latest training batch's l2-normalised outputs (collapse: towards 1)",
       "output"),
+  TRAINING_BATCH_RANKME(Type.GAUGE, "RankMe (effective number of directions) of the latest training batch's"
+      + " l2-normalised outputs after centring each dimension (collapse: a sudden fall)", "output"),
+  TRAINING_BATCH_SCALE(Type.GAUGE, "Mean per-dimension std of the latest training batch's raw outputs (collapse to one"
+      + " point: towards 0)", "output"),
   EMBEDDING_ALIGNMENT(Type.GAUGE, "Mean squared distance of positive pairs of l2-normalised probe embeddings", "layer"),
   EMBEDDING_UNIFORMITY(Type.GAUGE, "Log of the mean Gaussian potential between l2-normalised probe embeddings",
       "layer"),

@@ -32,6 +32,7 @@ final class EncoderGraph {
   private final List<SDVariable[]> backbone = new ArrayList<>();
   private final List<ConvSpec> convs = new ArrayList<>();
   private String firstEmbedding;
+  private String firstRepresentation;
   private int encoderLayers;
 
   /** An empty graph with the two view placeholders for images of {@code inputDim} pixels. */
@@ -170,7 +171,14 @@ final class EncoderGraph {
       int out = last.size() / 2;
       h = h.reshape(-1, last.outChannels() * out * out);
     }
-    SDVariable z = mlp(sd, h, backbone);
+    for (int i = 0; i < backbone.size() - 1; i++) {
+      h = sd.nn.relu(h.mmul(backbone.get(i)[0]).add(backbone.get(i)[1]), 0);
+    }
+    if (firstRepresentation == null) {
+      firstRepresentation = h.name();
+    }
+    SDVariable[] proj = backbone.get(backbone.size() - 1);
+    SDVariable z = h.mmul(proj[0]).add(proj[1]);
     if (firstEmbedding == null) {
       firstEmbedding = z.name();
     }
@@ -180,6 +188,11 @@ final class EncoderGraph {
   /** The variable of the projector output of the first embedded view (null before {@link #embed}). */
   String firstEmbeddingName() {
     return firstEmbedding;
+  }
+
+  /** The variable of the encoder output (the representation) of the first embedded view (null before {@link #embed}). */
+  String firstRepresentationName() {
+    return firstRepresentation;
   }
 
   /** Projector output of the first embedded view for inputs {@code x}. */

@@ -101,7 +101,7 @@ final class SimSiamTrainer extends TwoViewTrainer {
    * ({@code u}), where a collapse shows that the normalisation hides in {@code z}.
    */
   @Override
-  protected Map<String, String> batchOutputs() {
+  protected Map<String, String> projectorOutputs() {
     return Map.of("projector", z1Name, "projector_pre_norm", u1Name);
   }
 

@@ -19,13 +19,20 @@ public interface Trainer extends AutoCloseable {
   double learningRate();
 
   /**
-   * Collapse statistics of the latest training batch by output ({@code projector}, ...): the std of its l2-normalised
-   * rows times sqrt(d) and their participation ratio ({@link EmbeddingMetrics#batchCollapse}), computed with the loss
-   * on the outputs the loss evaluation already has; empty when the trainer has none (the supervised one) or before
-   * the first evaluation.
+   * The outputs of the latest loss evaluation's training batch by output ({@code projector}, {@code encoder}, ...),
+   * copied to the host: the loss evaluation computes them anyway, and {@link BatchStatistics} turns them into the
+   * collapse statistics ({@link EmbeddingMetrics#batchCollapse}) off the training thread. A new map after each
+   * evaluation; empty when the trainer has none (the supervised one) or before the first evaluation.
    */
-  default Map<String, EmbeddingMetrics.BatchCollapse> batchCollapse() {
+  default Map<String, BatchOutput> batchOutputs() {
     return Map.of();
+  }
+
+  /**
+   * One output of a training batch: {@code rows × columns} values, row-major; {@code spectral} asks for the O(n·d²)
+   * statistics too (the projector outputs; the wider encoder output gets the O(n·d) ones).
+   */
+  record BatchOutput(double[] values, int rows, int columns, boolean spectral) {
   }
 
   /** Writes the weights and optimiser state that resuming needs into the (existing, empty) directory. */

@@ -60,6 +60,10 @@ public final class TrainerActor extends AbstractBehavior<TrainerActor.Command> {
   }
 
   static final int SCALAR_EVERY = 10;
+  /** How long the end of a run waits for the batch statistics still queued. */
+  static final long BATCH_STATISTICS_DRAIN_MILLIS = 2_000;
+  private final BatchStatistics batchStatistics;
+  private Map<String, Trainer.BatchOutput> lastBatchOutputs = Map.of();
 
   private final Supplier<Trainer> factory;
   private final String runId;
@@ -108,6 +112,7 @@ public final class TrainerActor extends AbstractBehavior<TrainerActor.Command> {
     this.metrics = metrics;
     this.parent = parent;
     this.progress = progress;
+    this.batchStatistics = new BatchStatistics(samples -> metrics.tell(new MetricsActor.Publish(samples)));
   }
 
   @Override
@@ -118,6 +123,7 @@ public final class TrainerActor extends AbstractBehavior<TrainerActor.Command> {
         .onMessage(Stop.class, m -> guarded(() -> finish(true, m.reason(), null)))
         .onMessage(Fail.class, m -> guarded(() -> onFail(m)))
         .onSignal(PostStop.class, s -> {
+          batchStatistics.close();
           if (trainer != null) {
             trainer.close();
           }
@@ -189,6 +195,13 @@ public final class TrainerActor extends AbstractBehavior<TrainerActor.Command> {
     int epoch = (int) (step / trainer.stepsPerEpoch());
     progress.set(new TrainingProgress.State(step, total, epoch, loss, stepsPerSecond, progress.get().lastAlert(),
         false));
+    // the batch's collapse statistics (the batch_collapse rule reads them between snapshots), computed off this
+    // thread from the outputs each loss evaluation kept (steps 1, 10, 20, ...)
+    Map<String, Trainer.BatchOutput> outputs = trainer.batchOutputs();
+    if (outputs != lastBatchOutputs) {
+      lastBatchOutputs = outputs;
+      batchStatistics.submit(step, outputs);
+    }
     if (step % SCALAR_EVERY == 0 || step == total) {
       List<Sample> scalars = new ArrayList<>(List.of(
           Sample.of(MetricFamily.TRAINING_LOSS, loss, step),
@@ -196,11 +209,6 @@ public final class TrainerActor extends AbstractBehavior<TrainerActor.Command> {
           Sample.of(MetricFamily.TRAINING_EPOCH, epoch, step),
           Sample.of(MetricFamily.TRAINING_STEPS_PER_SECOND, stepsPerSecond, step),
           Sample.of(MetricFamily.TRAINING_LEARNING_RATE, trainer.learningRate(), step)));
-      // the batch's collapse statistics, computed with the loss (the batch_collapse rule reads them between snapshots)
-      trainer.batchCollapse().forEach((output, c) -> {
-        scalars.add(Sample.of(MetricFamily.TRAINING_BATCH_STD_NORMALIZED, c.stdNormalized(), step, "output", output));
-        scalars.add(Sample.of(MetricFamily.TRAINING_BATCH_EFFECTIVE_RANK, c.effectiveRank(), step, "output", output));
-      });
       metrics.tell(new MetricsActor.Publish(List.copyOf(scalars)));
     }
     if (!Double.isFinite(loss)) {
@@ -264,6 +272,8 @@ public final class TrainerActor extends AbstractBehavior<TrainerActor.Command> {
     var s = progress.get();
     progress.set(new TrainingProgress.State(step, total, s.epoch(), loss, rate, s.lastAlert(), true));
     told = true;
+    // the last batches' statistics reach the metrics actor before the run reports its end
+    batchStatistics.drain(BATCH_STATISTICS_DRAIN_MILLIS);
     parent.tell(new Finished(step, stopped, reason, rate, error));
     return Behaviors.stopped();
   }

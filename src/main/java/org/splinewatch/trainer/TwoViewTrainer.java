@@ -7,8 +7,10 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.function.Supplier;
 import org.nd4j.autodiff.samediff.SDVariable;
@@ -20,7 +22,6 @@ import org.nd4j.linalg.dataset.MultiDataSet;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.Adam;
 import org.splinewatch.data.LabeledImages;
-import org.splinewatch.embedding.EmbeddingMetrics;
 import org.splinewatch.snapshot.WeightSnapshot;
 
 /**
@@ -34,6 +35,8 @@ import org.splinewatch.snapshot.WeightSnapshot;
  */
 abstract class TwoViewTrainer implements Trainer {
   static final int LOSS_EVERY = 10;
+  /** The label of the encoder output (the representation) in {@link #batchOutputs()}. */
+  static final String ENCODER_OUTPUT = "encoder";
   /**
    * The smallest batch the two-view methods train on: their batch statistics (SimSiam's and BYOL's batch
    * normalisation, VICReg's variance and covariance over {@code n − 1}, SimCLR's negatives) need two samples; with one,
@@ -65,8 +68,8 @@ abstract class TwoViewTrainer implements Trainer {
   private SDVariable ablationSwitch;
   private boolean ablatedNow;
   private INDArray lastView;
-  /** {@link #batchCollapse()} of the latest loss evaluation, by output. */
-  private Map<String, EmbeddingMetrics.BatchCollapse> batchStats = Map.of();
+  /** {@link #batchOutputs()} of the latest loss evaluation, by output. */
+  private Map<String, BatchOutput> batchOutputs = Map.of();
 
   TwoViewTrainer(LabeledImages train, int batchSize, double learningRate, long seed) {
     if (batchSize < MIN_BATCH) {
@@ -149,10 +152,11 @@ abstract class TwoViewTrainer implements Trainer {
   }
 
   /**
-   * The outputs whose batch statistics are published ({@link #batchCollapse()}), label to variable name: the
-   * projector output of the first view by default (SimSiam adds its pre-normalisation output).
+   * The projector outputs whose batch statistics are published ({@link #batchOutputs()}), label to variable name: the
+   * projector output of the first view by default (SimSiam adds its pre-normalisation output). The encoder output
+   * ({@code encoder}, the representation) is always published too, with the O(n·d) statistics only.
    */
-  protected Map<String, String> batchOutputs() {
+  protected Map<String, String> projectorOutputs() {
     return Map.of("projector", net.firstEmbeddingName());
   }
 
@@ -199,31 +203,29 @@ abstract class TwoViewTrainer implements Trainer {
   }
 
   @Override
-  public Map<String, EmbeddingMetrics.BatchCollapse> batchCollapse() {
-    return batchStats;
+  public Map<String, BatchOutput> batchOutputs() {
+    return batchOutputs;
   }
 
   /**
-   * The loss on the batch, and (kept for {@link #batchCollapse()}) the collapse statistics of each of
-   * {@link #batchOutputs()}: one forward pass, as for the loss alone; the statistics are O(batch·d²) on the host
-   * (a 256 x 128 batch: about 2 million multiply-adds every LOSS_EVERY steps).
+   * The loss on the batch, and (kept for {@link #batchOutputs()}) the outputs of {@link #projectorOutputs()} and the
+   * encoder output, copied to the host: one forward pass, as for the loss alone.
    */
   private double lossAndBatchStatistics(INDArray v1, INDArray v2, INDArray[] extra) {
-    Map<String, String> outputs = batchOutputs();
-    String[] names = new String[outputs.size() + 1];
-    names[0] = lossName;
-    int i = 1;
-    for (String v : outputs.values()) {
-      names[i++] = v;
-    }
-    Map<String, INDArray> out = sd.output(inputs(v1, v2, extra), names);
-    Map<String, EmbeddingMetrics.BatchCollapse> stats = new TreeMap<>();
+    Map<String, String> outputs = new TreeMap<>();
+    projectorOutputs().forEach((label, name) -> outputs.put(label, name));
+    outputs.put(ENCODER_OUTPUT, net.firstRepresentationName());
+    Set<String> names = new LinkedHashSet<>();
+    names.add(lossName);
+    names.addAll(outputs.values());
+    Map<String, INDArray> out = sd.output(inputs(v1, v2, extra), names.toArray(new String[0]));
+    Map<String, BatchOutput> copies = new TreeMap<>();
     for (Map.Entry<String, String> o : outputs.entrySet()) {
       INDArray z = out.get(o.getValue());
-      stats.put(o.getKey(), EmbeddingMetrics.batchCollapse(z.ravel().toDoubleVector(), (int) z.size(0),
-          (int) z.size(1)));
+      copies.put(o.getKey(), new BatchOutput(z.ravel().toDoubleVector(), (int) z.size(0), (int) z.size(1),
+          !o.getKey().equals(ENCODER_OUTPUT)));
     }
-    batchStats = Collections.unmodifiableMap(stats);
+    batchOutputs = Collections.unmodifiableMap(copies);
     return out.get(lossName).getDouble(0);
   }
 

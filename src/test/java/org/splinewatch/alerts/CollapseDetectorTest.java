@@ -241,9 +241,11 @@ class CollapseDetectorTest {
   @Test
   void batchCollapseFiresAfterItsCountAndResolvesWithHysteresis() {
     var c = ConfigFactory.load();
-    for (var kv : Map.of("batch-n-fire", 2, "batch-n-clear", 2, "batch-std-fire", 0.1, "batch-std-clear", 0.2,
-        "batch-std-drop-fire", 0.5, "batch-rank-drop-fire", 0.5, "batch-drop-clear", 0.7, "batch-window", 10,
-        "batch-warmup-steps", 50).entrySet()) {
+    for (var kv : Map.ofEntries(Map.entry("batch-n-fire", 2), Map.entry("batch-n-clear", 2),
+        Map.entry("batch-std-fire", 0.1), Map.entry("batch-std-clear", 0.2), Map.entry("batch-std-drop-fire", 0.5),
+        Map.entry("batch-rank-drop-fire", 0.5), Map.entry("batch-rankme-drop-fire", 0.5),
+        Map.entry("batch-scale-drop-fire", 0.5), Map.entry("batch-drop-clear", 0.7), Map.entry("batch-window", 10),
+        Map.entry("batch-warmup-steps", 50)).entrySet()) {
       c = c.withValue("splinewatch.alerts." + kv.getKey(), ConfigValueFactory.fromAnyRef(kv.getValue()));
     }
     CollapseDetector d = new CollapseDetector(AlertSettings.fromConfig(c), "r", 10);

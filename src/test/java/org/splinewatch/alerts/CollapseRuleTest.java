@@ -173,11 +173,50 @@ class CollapseRuleTest {
 
   /**
    * A batch_collapse rule with stated settings: fire below a std of 0.1, or below half of the last 3 samples' maximum
-   * of the std or of the effective rank; clear above 0.2 and 0.7 of both maxima.
+   * of the std, the effective rank, the centred RankMe or the encoder scale; clear above 0.2 and 0.7 of every maximum.
    */
   private static TrainingBatchCollapse batchRule() {
     return new TrainingBatchCollapse(new TrainingBatchCollapse.Settings(new Hysteresis.Counts(2, 2), 0.1, 0.2, 0.5,
-        0.5, 0.7, 3, 50));
+        0.5, 0.5, 0.5, 0.7, 3, 50));
+  }
+
+  /** Judges a projector std sample published with the projector's centred RankMe and the encoder's scale. */
+  private static CollapseRule.Verdict batchWith(TrainingBatchCollapse rule, double std, double rankMe, double scale,
+      long step) {
+    Sample s = sample(MetricFamily.TRAINING_BATCH_STD_NORMALIZED, std, step, "output", "projector");
+    Sample m = sample(MetricFamily.TRAINING_BATCH_RANKME, rankMe, step, "output", "projector");
+    Sample c = sample(MetricFamily.TRAINING_BATCH_SCALE, scale, step, "output", "encoder");
+    // the projector's own scale (SimSiam's is batch-normalised to 1; others' grow and shrink freely) is not judged
+    Sample projectorScale = sample(MetricFamily.TRAINING_BATCH_SCALE, 1e-9, step, "output", "projector");
+    return verdict(rule.judge(s, new CollapseRule.Analysis(List.of(s, m, c, projectorScale))));
+  }
+
+  @Test
+  void batchCollapseBreachesOnAFallOfTheCentredRankMeOrOfTheEncoderScale() {
+    TrainingBatchCollapse rule = batchRule();
+    // the scale counts from the first batch (step 1): a fall to under half of its recent maximum breaches at once
+    var first = batchWith(rule, 0.9, 30, 1.0, 1);
+    assertFalse(first.breach());
+    assertTrue(first.clear());
+    var shrunk = batchWith(rule, 0.9, 30, 0.4, 10);
+    assertTrue(shrunk.breach() && !shrunk.clear());
+    assertEquals(1.0, shrunk.values().get("encoder_scale_recent_max"));
+    assertEquals(0.4, shrunk.values().get("encoder_scale"));
+    // back to 0.9 of the maximum: clear; a RankMe of 5 before the warm-up is no fall (no reference yet)
+    var early = batchWith(rule, 0.9, 5, 0.9, 20);
+    assertFalse(early.breach());
+    assertTrue(early.clear());
+    assertTrue(Double.isNaN(early.values().get("rankme_recent_max")));
+    // from the warm-up on: RankMe 30, 28, then 12 < 0.5 x 30 breaches with a healthy std and scale
+    assertFalse(batchWith(rule, 0.9, 30, 0.9, 50).breach());
+    assertFalse(batchWith(rule, 0.9, 28, 0.9, 60).breach());
+    var fold = batchWith(rule, 0.9, 12, 0.9, 70);
+    assertTrue(fold.breach() && !fold.clear());
+    assertEquals(30.0, fold.values().get("rankme_recent_max"));
+    assertTrue(fold.sentence().contains("centred RankMe 12.0 (recent maximum 30.0)"), fold.sentence());
+    // 20 is no fall (> 0.5 x 30) but not yet back above 0.7 x 30 either
+    var between = batchWith(rule, 0.9, 20, 0.9, 80);
+    assertFalse(between.breach() || between.clear());
   }
 
   /** Judges a std sample of the projector published with an effective rank. */

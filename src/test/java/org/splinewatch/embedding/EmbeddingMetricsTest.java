@@ -2,6 +2,7 @@ package org.splinewatch.embedding;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Test;
 
@@ -183,6 +184,54 @@ class EmbeddingMetricsTest {
       pair[d + k] = -1;
     }
     assertEquals(Math.sqrt(2), EmbeddingMetrics.stdOfNormalizedRows(pair, 2, d), 1e-12);
+  }
+
+  /**
+   * The centred RankMe and the scale on batches whose spectrum is known: rows {@code e_k} each repeated m times have,
+   * once centred, the covariance {@code m(I − J/d)}: d − 1 equal eigenvalues and a zero one, so RankMe = d − 1 (up to
+   * the ε of metrics.md §3.1); two antipodal points ±v lie on one line through their mean: RankMe 1. The scale is the
+   * mean unbiased column std of the raw rows.
+   */
+  @Test
+  void batchRankMeAndScaleOfKnownSpectra() {
+    int d = 8;
+    int m = 4;
+    double[] z = new double[d * m * d];
+    for (int i = 0; i < d * m; i++) {
+      z[i * d + i % d] = 2.5; // the length does not matter to RankMe: rows are normalised first
+    }
+    var spread = EmbeddingMetrics.batchCollapse(z, d * m, d);
+    assertEquals(d - 1, spread.rankMe(), 1e-4);
+    // each column: m values 2.5 among d·m, mean 2.5/d; unbiased variance (m·2.5²·(1 − 1/d)) / (d·m − 1)
+    double column = Math.sqrt(m * 2.5 * 2.5 * (1 - 1.0 / d) / (d * m - 1));
+    assertEquals(column, spread.scale(), 1e-12);
+    // the cheap statistics alone: the same std and scale, no spectral ones
+    var cheap = EmbeddingMetrics.batchCollapse(z, d * m, d, false);
+    assertEquals(spread.stdNormalized(), cheap.stdNormalized(), 0);
+    assertEquals(spread.scale(), cheap.scale(), 0);
+    assertTrue(Double.isNaN(cheap.rankMe()) && Double.isNaN(cheap.effectiveRank()));
+    // ±v, 8 rows of each: one direction through the mean; scale |v_k|·sqrt(n/(n−1)) averaged over the columns
+    int n = 16;
+    double[] line = new double[n * d];
+    double meanAbs = 0;
+    for (int k = 0; k < d; k++) {
+      meanAbs += (k + 1) / (double) d;
+    }
+    for (int i = 0; i < n; i++) {
+      for (int k = 0; k < d; k++) {
+        line[i * d + k] = (i % 2 == 0 ? 1 : -1) * (k + 1);
+      }
+    }
+    var one = EmbeddingMetrics.batchCollapse(line, n, d);
+    assertEquals(1, one.rankMe(), 1e-4);
+    assertEquals(meanAbs * Math.sqrt(n / (n - 1.0)), one.scale(), 1e-12);
+    // one point: no spread at all
+    double[] point = new double[n * d];
+    java.util.Arrays.fill(point, 0.3);
+    assertEquals(0, EmbeddingMetrics.batchCollapse(point, n, d).scale(), 1e-15);
+    // non-finite outputs: no statistics rather than numbers from a broken batch
+    line[5] = Double.NaN;
+    assertTrue(Double.isNaN(EmbeddingMetrics.batchCollapse(line, n, d).scale()));
   }
 
   @Test

@@ -38,8 +38,8 @@ public abstract class ForwardingTrainer implements Trainer {
   }
 
   @Override
-  public Map<String, EmbeddingMetrics.BatchCollapse> batchCollapse() {
-    return delegate.batchCollapse();
+  public Map<String, BatchOutput> batchOutputs() {
+    return delegate.batchOutputs();
   }
 
   @Override
