@@ -255,24 +255,26 @@ public final class EmbeddingMetrics {
 
   /** {@code sqrt(d) · mean_k σ_k} with {@code σ_k} the unbiased per-dimension std of normalised rows (§2). */
   public static double stdNormalized(double[] zh, int n, int d) {
-    if (n < 2) {
-      return Double.NaN;
-    }
+    return n < 2 ? Double.NaN : Math.sqrt(d) * columnStdSum(zh, n, d) / d;
+  }
+
+  /** {@code Σ_k σ_k}, the unbiased std of each of the {@code d} columns summed (n ≥ 2). */
+  private static double columnStdSum(double[] z, int n, int d) {
     double sum = 0;
     for (int k = 0; k < d; k++) {
       double mean = 0;
       for (int i = 0; i < n; i++) {
-        mean += zh[i * d + k];
+        mean += z[i * d + k];
       }
       mean /= n;
       double var = 0;
       for (int i = 0; i < n; i++) {
-        double x = zh[i * d + k] - mean;
+        double x = z[i * d + k] - mean;
         var += x * x;
       }
       sum += Math.sqrt(var / (n - 1));
     }
-    return Math.sqrt(d) * sum / d;
+    return sum;
   }
 
   /**
@@ -329,24 +331,7 @@ public final class EmbeddingMetrics {
 
   /** The mean over columns of each column's unbiased std; NaN for fewer than two rows. */
   static double meanColumnStd(double[] z, int n, int d) {
-    if (n < 2) {
-      return Double.NaN;
-    }
-    double sum = 0;
-    for (int k = 0; k < d; k++) {
-      double mean = 0;
-      for (int i = 0; i < n; i++) {
-        mean += z[i * d + k];
-      }
-      mean /= n;
-      double var = 0;
-      for (int i = 0; i < n; i++) {
-        double x = z[i * d + k] - mean;
-        var += x * x;
-      }
-      sum += Math.sqrt(var / (n - 1));
-    }
-    return sum / d;
+    return n < 2 ? Double.NaN : columnStdSum(z, n, d) / d;
   }
 
   /** Subtracts each column's mean, in place. */
