@@ -161,9 +161,11 @@ public final class MetricsActor extends AbstractBehavior<MetricsActor.Command> {
   }
 
   private Behavior<Command> onPublish(Publish m) {
-    for (Sample s : m.samples()) {
-      gauge(s.name(), s.labels()).value = s.value();
-    }
+    ScrapeConsistency.publication(() -> {
+      for (Sample s : m.samples()) {
+        gauge(s.name(), s.labels()).value = s.value();
+      }
+    });
     log.append(m.samples(), runLabels);
     if (detector != null) {
       for (Alert a : detector.observe(m.samples())) {

@@ -144,8 +144,8 @@ public final class MetricsHttpServer {
 
   private static Route scrape(PrometheusMeterRegistry registry, String accept) {
     String type = accept.contains("application/openmetrics-text") ? OPENMETRICS : TEXT;
-    return complete(HttpEntities.create(ContentTypes.parse(type), registry.scrape(type).getBytes(
-        StandardCharsets.UTF_8)));
+    String body = ScrapeConsistency.scrape(() -> registry.scrape(type));
+    return complete(HttpEntities.create(ContentTypes.parse(type), body.getBytes(StandardCharsets.UTF_8)));
   }
 
   public int port() {

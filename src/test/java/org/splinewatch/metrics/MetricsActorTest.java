@@ -48,6 +48,47 @@ class MetricsActorTest {
     testKit.stop(metrics);
   }
 
+  /**
+   * A scrape sees each publication whole: while the actor publishes (loss, step) = (i, i) for 3,000 steps, scrapes taken
+   * through {@link ScrapeConsistency} from another thread never pair one step's loss with another step (the
+   * comparison-by-step dashboard plots one against the other).
+   */
+  @Test
+  void aScrapeNeverSeesHalfOfAPublication(@TempDir Path dir) throws Exception {
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    ActorRef<MetricsActor.Command> metrics = testKit.spawn(MetricsActor.create(registry, new RunLog(dir),
+        Map.of("run", "r3", "method", "simclr", "dataset", "mnist")));
+    java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
+    List<String> mismatches = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+    java.util.concurrent.atomic.AtomicInteger scrapes = new java.util.concurrent.atomic.AtomicInteger();
+    java.util.regex.Pattern loss = java.util.regex.Pattern.compile("splinewatch_training_loss\\{[^}]*} (\\S+)");
+    java.util.regex.Pattern step = java.util.regex.Pattern.compile("splinewatch_training_step\\{[^}]*} (\\S+)");
+    Thread scraper = new Thread(() -> {
+      while (!done.get()) {
+        String text = ScrapeConsistency.scrape(registry::scrape);
+        var l = loss.matcher(text);
+        var st = step.matcher(text);
+        if (l.find() && st.find() && !l.group(1).equals(st.group(1))) {
+          mismatches.add("loss " + l.group(1) + " with step " + st.group(1));
+        }
+        scrapes.incrementAndGet();
+      }
+    });
+    scraper.start();
+    for (int i = 1; i <= 3000; i++) {
+      metrics.tell(new MetricsActor.Publish(List.of(Sample.of("splinewatch_training_loss", i, i),
+          Sample.of("splinewatch_training_step", i, i), Sample.of("splinewatch_training_epoch", 0, i))));
+    }
+    TestProbe<Done> flushed = testKit.createTestProbe();
+    metrics.tell(new MetricsActor.Flush(flushed.ref()));
+    flushed.expectMessage(java.time.Duration.ofSeconds(30), Done.getInstance());
+    done.set(true);
+    scraper.join();
+    assertTrue(scrapes.get() > 0);
+    assertEquals(List.of(), mismatches, scrapes.get() + " scrapes");
+    testKit.stop(metrics);
+  }
+
   @Test
   void gaugesFollowTheLatestSampleAndTheLogKeepsEveryOne(@TempDir Path dir) throws Exception {
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
