@@ -171,14 +171,13 @@ final class EncoderGraph {
       int out = last.size() / 2;
       h = h.reshape(-1, last.outChannels() * out * out);
     }
-    for (int i = 0; i < backbone.size() - 1; i++) {
-      h = sd.nn.relu(h.mmul(backbone.get(i)[0]).add(backbone.get(i)[1]), 0);
-    }
+    int projector = backbone.size() - 1;
+    // the encoder's dense layers, each with its ReLU: the representation; then the linear projector
+    h = sd.nn.relu(mlp(sd, h, backbone.subList(0, projector)), 0);
     if (firstRepresentation == null) {
       firstRepresentation = h.name();
     }
-    SDVariable[] proj = backbone.get(backbone.size() - 1);
-    SDVariable z = h.mmul(proj[0]).add(proj[1]);
+    SDVariable z = mlp(sd, h, backbone.subList(projector, projector + 1));
     if (firstEmbedding == null) {
       firstEmbedding = z.name();
     }

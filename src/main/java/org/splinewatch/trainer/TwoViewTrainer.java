@@ -212,8 +212,7 @@ abstract class TwoViewTrainer implements Trainer {
    * encoder output, copied to the host: one forward pass, as for the loss alone.
    */
   private double lossAndBatchStatistics(INDArray v1, INDArray v2, INDArray[] extra) {
-    Map<String, String> outputs = new TreeMap<>();
-    projectorOutputs().forEach((label, name) -> outputs.put(label, name));
+    Map<String, String> outputs = new TreeMap<>(projectorOutputs());
     outputs.put(ENCODER_OUTPUT, net.firstRepresentationName());
     Set<String> names = new LinkedHashSet<>();
     names.add(lossName);

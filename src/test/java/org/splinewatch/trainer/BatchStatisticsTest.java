@@ -46,7 +46,7 @@ class BatchStatisticsTest {
       Trainer.BatchOutput e = simclr.batchOutputs().get("encoder");
       assertEquals(16, e.columns(), "the encoder output: the representation, 16 wide");
       assertFalse(e.spectral());
-      assertTrue(min(e.values()) >= 0, "after the encoder's last ReLU");
+      assertTrue(java.util.Arrays.stream(e.values()).min().orElseThrow() >= 0, "after the encoder's last ReLU");
       // SimSiam: the projector as the loss reads it (after its batch normalisation) and before the normalisation,
       // the first embedding of the graph
       simsiam.step();
@@ -134,13 +134,5 @@ class BatchStatisticsTest {
     } finally {
       stats.close();
     }
-  }
-
-  private static double min(double[] values) {
-    double m = Double.POSITIVE_INFINITY;
-    for (double v : values) {
-      m = Math.min(m, v);
-    }
-    return m;
   }
 }
