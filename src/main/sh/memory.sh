@@ -5,14 +5,15 @@
 #                                               quarter of it (with the JVM's default, a quarter of the heap)
 #   -Dorg.bytedeco.javacpp.maxphysicalbytes=HEAP+OFF   resident-memory limit: JavaCPP refuses allocations above it
 #                                               and the run's memory watch stops the run with an error (exit 1)
-# HEAP: SPLINEWATCH_HEAP, else -Xmx in JAVA_OPTS, else 768m (the default run's live set, with exact planes, peaks
-# near 630 MiB; 1536m for monitor serve, which holds several runs), at most a quarter of the machine's (or the container's) memory and at least 256m.
+# HEAP: SPLINEWATCH_HEAP, else -Xmx in JAVA_OPTS, else 640m (the default run's heap, with exact planes, peaks near
+# 500 MiB in it; 1024m for train --method supervised, whose planes need more; 1536m for monitor serve, which holds
+# several runs), at most a quarter of the machine's (or the container's) memory and at least 256m.
 # OFF: SPLINEWATCH_OFF_HEAP, else 1024m, at most an eighth of the machine's memory and at least 128m (a default run
-# measured 0.7-0.8 GB resident beyond its heap: JIT, metaspace, GC structures, ND4J's native arrays).
+# measured 0.43-0.57 GiB resident beyond its 640 MiB heap: JIT, metaspace, GC structures, ND4J's native arrays).
 # MALLOC_ARENA_MAX=2 (unless set): fewer glibc malloc arenas, less native memory held by freed blocks.
 # MALLOC_MMAP_THRESHOLD_=33554432 (unless set): a fixed 32 MiB threshold, so ND4J's arrays stay in malloc's arenas.
 # A 128 KiB threshold (each array mapped on its own and returned when freed) trained 10-15 % slower (fresh pages
-# faulted in for every array) and, with the 768 MiB heap, held no less resident memory (docs/memory.md).
+# faulted in for every array) and, with a 768 MiB heap, held no less resident memory (docs/memory.md).
 # SPLINEWATCH_HEAP=jvm leaves everything to the JVM (a quarter of the machine's memory for the heap, no limits).
 
 # Memory of this machine or, inside a container with a limit, of the container, in MiB.
@@ -50,6 +51,18 @@ splinewatch_size_mib() {
   fi
 }
 
+# Whether the train arguments ask for the supervised method (--method supervised or --method=supervised).
+splinewatch_is_supervised() {
+  local prev=""
+  for a in "$@"; do
+    if [ "$a" = "--method=supervised" ] || { [ "$prev" = "--method" ] && [ "$a" = supervised ]; }; then
+      return 0
+    fi
+    prev="$a"
+  done
+  return 1
+}
+
 splinewatch_memory_opts() {
   local cmd="${1:-}"
   local sub="${2:-}"
@@ -68,13 +81,20 @@ splinewatch_memory_opts() {
     heap="$(splinewatch_size_mib "${BASH_REMATCH[1]}")"
     explicit=yes # JAVA_OPTS sets it; only the off-heap limits are added
   else
-    # 768 MiB: the region engine's budget is a quarter of the heap per plane in flight
-    # (RegionAnalyzer.workspaceBudget), 192 MiB here, and the default network's planes need about 1.2 KB per region
-    # at their peak (measured up to 77 thousand regions; about 160 thousand fit). docs/memory.md.
+    # 640 MiB: the region engine's budget is a quarter of the heap per plane in flight
+    # (RegionAnalyzer.workspaceBudget), 160 MiB here, and the default network's planes need about 1.2 KB per region
+    # at their peak (measured up to 77 thousand regions; about 130 thousand fit). A smaller heap is collected more
+    # often, which also frees ND4J's native arrays sooner: the default run's off-heap peak fell from 580-740 MiB with
+    # 768 MiB to 440-470 MiB (docs/memory.md).
     # monitor serve holds several runs (about 55-110 MB each registered, docs/memory.md): 1536 MiB.
-    heap=768
+    # A supervised network keeps its head, so its planes need more per region, and they have more regions: in 640
+    # MiB a default supervised run's planes overflowed; in 1024 MiB they were exact, up to 100 thousand regions, at
+    # 1.37 GiB peak RSS (its DL4J trainer holds less native memory than SameDiff's). docs/memory.md.
+    heap=640
     if [ "$cmd" = monitor ] && [ "$sub" = serve ]; then
       heap=1536
+    elif [ "$cmd" = train ] && splinewatch_is_supervised "${@:2}"; then
+      heap=1024
     fi
     heap=$(( heap < machine / 4 ? heap : machine / 4 ))
     heap=$(( heap > 256 ? heap : 256 ))

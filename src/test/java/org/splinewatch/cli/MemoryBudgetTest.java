@@ -30,11 +30,15 @@ class MemoryBudgetTest {
 
   @Test
   void defaultsFollowTheCommandAndTheMachine() throws Exception {
-    assertEquals("-Xmx768m\n-Dorg.bytedeco.javacpp.maxbytes=1024m\n-Dorg.bytedeco.javacpp.maxphysicalbytes=1792m",
+    assertEquals("-Xmx640m\n-Dorg.bytedeco.javacpp.maxbytes=1024m\n-Dorg.bytedeco.javacpp.maxphysicalbytes=1664m",
         opts(Map.of(), "train --max-steps 10")[1]);
     assertTrue(opts(Map.of(), "monitor serve --port 0")[1].startsWith("-Xmx1536m\n"), "several runs per node");
-    assertTrue(opts(Map.of(), "monitor bench-overhead")[1].startsWith("-Xmx768m\n"));
-    assertTrue(opts(Map.of(), "monitor regions --model m.npz")[1].startsWith("-Xmx768m\n"));
+    assertTrue(opts(Map.of(), "train --max-steps 10 --method supervised")[1].startsWith("-Xmx1024m\n"),
+        "a supervised network keeps its head: its planes need more");
+    assertTrue(opts(Map.of(), "train --method=supervised")[1].startsWith("-Xmx1024m\n"));
+    assertTrue(opts(Map.of(), "train --method simclr --run-id supervised")[1].startsWith("-Xmx640m\n"));
+    assertTrue(opts(Map.of(), "monitor bench-overhead")[1].startsWith("-Xmx640m\n"));
+    assertTrue(opts(Map.of(), "monitor regions --model m.npz")[1].startsWith("-Xmx640m\n"));
     // a 2 GB container: a quarter for the heap, an eighth for off-heap
     assertEquals("-Xmx512m\n-Dorg.bytedeco.javacpp.maxbytes=256m\n-Dorg.bytedeco.javacpp.maxphysicalbytes=768m",
         opts(Map.of("FAKE_MACHINE_MIB", "2048"), "train")[1]);
