@@ -84,8 +84,8 @@ splinewatch_memory_opts() {
     # 640 MiB: the region engine's budget is a quarter of the heap per plane in flight
     # (RegionAnalyzer.workspaceBudget), 160 MiB here, and the default network's planes need about 1.2 KB per region
     # at their peak (measured up to 77 thousand regions; about 130 thousand fit). A smaller heap is collected more
-    # often, which also frees ND4J's native arrays sooner: the default run's off-heap peak fell from 580-740 MiB with
-    # 768 MiB to 440-470 MiB (docs/memory.md).
+    # often, which also frees ND4J's native arrays sooner: the default run's off-heap peak fell from 530-750 MiB with
+    # 768 MiB to 430-600 MiB (docs/memory.md).
     # monitor serve holds several runs (about 55-110 MB each registered, docs/memory.md): 1536 MiB.
     # A supervised network keeps its head, so its planes need more per region, and they have more regions: in 640
     # MiB a default supervised run's planes overflowed; in 1024 MiB they were exact, up to 100 thousand regions, at
