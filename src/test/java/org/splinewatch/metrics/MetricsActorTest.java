@@ -10,8 +10,14 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Pattern;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.testkit.typed.annotations.JUnit5TestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
@@ -58,11 +64,11 @@ class MetricsActorTest {
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     ActorRef<MetricsActor.Command> metrics = testKit.spawn(MetricsActor.create(registry, new RunLog(dir),
         Map.of("run", "r3", "method", "simclr", "dataset", "mnist")));
-    java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
-    List<String> mismatches = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
-    java.util.concurrent.atomic.AtomicInteger scrapes = new java.util.concurrent.atomic.AtomicInteger();
-    java.util.regex.Pattern loss = java.util.regex.Pattern.compile("splinewatch_training_loss\\{[^}]*} (\\S+)");
-    java.util.regex.Pattern step = java.util.regex.Pattern.compile("splinewatch_training_step\\{[^}]*} (\\S+)");
+    AtomicBoolean done = new AtomicBoolean();
+    List<String> mismatches = Collections.synchronizedList(new ArrayList<>());
+    AtomicInteger scrapes = new AtomicInteger();
+    Pattern loss = Pattern.compile("splinewatch_training_loss\\{[^}]*} (\\S+)");
+    Pattern step = Pattern.compile("splinewatch_training_step\\{[^}]*} (\\S+)");
     Thread scraper = new Thread(() -> {
       while (!done.get()) {
         String text = ScrapeConsistency.scrape(registry::scrape);
@@ -81,7 +87,7 @@ class MetricsActorTest {
     }
     TestProbe<Done> flushed = testKit.createTestProbe();
     metrics.tell(new MetricsActor.Flush(flushed.ref()));
-    flushed.expectMessage(java.time.Duration.ofSeconds(30), Done.getInstance());
+    flushed.expectMessage(Duration.ofSeconds(30), Done.getInstance());
     done.set(true);
     scraper.join();
     assertTrue(scrapes.get() > 0);

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
@@ -46,7 +47,7 @@ class BatchStatisticsTest {
       Trainer.BatchOutput e = simclr.batchOutputs().get("encoder");
       assertEquals(16, e.columns(), "the encoder output: the representation, 16 wide");
       assertFalse(e.spectral());
-      assertTrue(java.util.Arrays.stream(e.values()).min().orElseThrow() >= 0, "after the encoder's last ReLU");
+      assertTrue(Arrays.stream(e.values()).min().orElseThrow() >= 0, "after the encoder's last ReLU");
       // SimSiam: the projector as the loss reads it (after its batch normalisation) and before the normalisation,
       // the first embedding of the graph
       simsiam.step();
