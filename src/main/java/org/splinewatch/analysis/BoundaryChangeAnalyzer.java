@@ -40,8 +40,8 @@ public final class BoundaryChangeAnalyzer implements SnapshotAnalysis {
       grids.add(ActivationPatterns.gridCentres(p, settings.grid()));
     }
     this.dataRows = Math.min(settings.dataProbes(), run.probeCount());
-    double[] all = run.probeInputsAsDouble();
-    this.data = Arrays.copyOf(all, dataRows * run.inputDim());
+    double[] all = run.probeInputsAsDouble(); // shared with the other analyzers: only read
+    this.data = dataRows == run.probeCount() ? all : Arrays.copyOf(all, dataRows * run.inputDim());
   }
 
   /** The analyzer actor. */

@@ -5,7 +5,6 @@ import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.splinewatch.embedding.LinearProbe;
 import org.splinewatch.metrics.MetricsActor;
-import org.splinewatch.regions.Layer;
 import org.splinewatch.regions.PiecewiseLinearNet;
 import org.splinewatch.snapshot.MetricFamily;
 import org.splinewatch.snapshot.RunInfo;
@@ -21,19 +20,19 @@ import org.splinewatch.snapshot.WeightSnapshot;
 public final class ProbeAnalyzer implements SnapshotAnalysis {
   public static final String NAME = "probe";
 
+  /** Rows of the fit subset widened and passed through the network at a time. */
+  static final int FIT_CHUNK = 256;
+
   private final RunInfo run;
-  private final double[] fit;
   private final double[] probes;
   private int lastEpoch = -1;
   private double lambda = Double.NaN;
-  // kept epoch after epoch: this analyzer is run by one actor at a time, so they are never shared
-  private final ForwardBuffers fitPass = new ForwardBuffers();
+  // kept epoch after epoch: this analyzer is run by one actor at a time, so it is never shared
   private final ForwardBuffers probePass = new ForwardBuffers();
 
   public ProbeAnalyzer(RunInfo run) {
     this.run = run;
-    this.fit = Layer.widen(run.fitInputs());
-    this.probes = run.probeInputsAsDouble();
+    this.probes = run.probeInputsAsDouble(); // shared with the other analyzers: only read
   }
 
   /** The analyzer actor. */
@@ -49,7 +48,7 @@ public final class ProbeAnalyzer implements SnapshotAnalysis {
     lastEpoch = s.epoch();
     PiecewiseLinearNet net = s.network().requireFinite();
     int blocks = s.reprBlock() + 1;
-    double[] xf = fitPass.forwardTo(net, fit, run.fitCount(), blocks);
+    double[] xf = fitRepresentation(net, blocks);
     int d = xf.length / run.fitCount();
     if (Double.isNaN(lambda)) {
       lambda = LinearProbe.chooseLambda(xf, run.fitCount(), d, run.fitLabels(), run.classes());
@@ -60,5 +59,30 @@ public final class ProbeAnalyzer implements SnapshotAnalysis {
     double acc = probe.accuracy(xp, run.probeCount(), run.probeLabels());
     return List.of(Sample.of(MetricFamily.LINEAR_PROBE_ACCURACY_RATIO, acc, s.step(), "layer", "repr"),
         Sample.of(MetricFamily.LINEAR_PROBE_LAMBDA, lambda, s.step(), "layer", "repr"));
+  }
+
+  /**
+   * The representation of the fit subset, {@code fitCount × d}, computed {@value #FIT_CHUNK} rows at a time. Only a
+   * chunk's float64 inputs and block outputs exist at once, and nothing of this once-per-epoch pass stays on the heap
+   * between epochs: the whole subset widened and its block outputs, kept for the run, were about 50 MB of the default
+   * run's 640 MiB heap (docs/memory.md). Rows are independent, so the values are those of one pass over all rows.
+   */
+  private double[] fitRepresentation(PiecewiseLinearNet net, int blocks) {
+    float[] inputs = run.fitInputs();
+    int n = run.fitCount();
+    int dim = run.inputDim();
+    int d = net.blocks().get(blocks - 1).outDim();
+    double[] out = new double[n * d];
+    double[] chunk = new double[Math.min(FIT_CHUNK, n) * dim];
+    ForwardBuffers chunkPass = new ForwardBuffers();
+    for (int r0 = 0; r0 < n; r0 += FIT_CHUNK) {
+      int rows = Math.min(FIT_CHUNK, n - r0);
+      for (int i = 0; i < rows * dim; i++) {
+        chunk[i] = inputs[r0 * dim + i];
+      }
+      double[] z = chunkPass.forwardTo(net, chunk, rows, blocks);
+      System.arraycopy(z, 0, out, r0 * d, rows * d);
+    }
+    return out;
   }
 }

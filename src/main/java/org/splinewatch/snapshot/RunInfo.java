@@ -1,6 +1,9 @@
 package org.splinewatch.snapshot;
 
+import java.util.Collections;
 import java.util.List;
+import java.util.Map;
+import java.util.WeakHashMap;
 import org.splinewatch.regions.Layer;
 
 /**
@@ -80,14 +83,24 @@ public record RunInfo(String runId, String method, String dataset, int inputDim,
   public int fitCount() {
     return fitLabels.length;
   }
-  /** {@link #probeInputs()} widened to float64 (the analyzers' precision). */
+  /**
+   * The float64 copies of probe inputs, one per float array while its run description is alive (weak keys: arrays
+   * compare by identity). The analyzers of a run all read the same probes; one copy each was four 6.4 MB arrays for
+   * the default run's 1,024 probes, held for the whole run (docs/memory.md).
+   */
+  private static final Map<float[], double[]> WIDENED = Collections.synchronizedMap(new WeakHashMap<>());
+
+  /**
+   * {@link #probeInputs()} widened to float64 (the analyzers' precision). Every call for this run description returns
+   * the same array: callers must not write into it.
+   */
   public double[] probeInputsAsDouble() {
-    return Layer.widen(probeInputs);
+    return WIDENED.computeIfAbsent(probeInputs, Layer::widen);
   }
 
-  /** {@link #probePairInputs()} widened to float64. */
+  /** {@link #probePairInputs()} widened to float64; shared as {@link #probeInputsAsDouble()} is: read-only. */
   public double[] probePairInputsAsDouble() {
-    return Layer.widen(probePairInputs);
+    return WIDENED.computeIfAbsent(probePairInputs, Layer::widen);
   }
 
   /** Probe {@code i} as a float64 input vector. */

@@ -1,13 +1,16 @@
 package org.splinewatch.analysis;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
 import org.splinewatch.embedding.EmbeddingMetrics;
 import org.splinewatch.embedding.LinearProbe;
@@ -25,9 +28,10 @@ import org.splinewatch.snapshot.WeightSnapshot;
  */
 class KeptBuffersAnalyzerTest {
   private static final int N = 40;
-  private static final int FIT = 60;
+  /** More than two of the probe analyzer's chunks, the last one partial. */
+  private static final int FIT = 2 * ProbeAnalyzer.FIT_CHUNK + 88;
 
-  /** 40 probes and 60 fit rows of 3 classes in [0,1]^16. */
+  /** 40 probes and 600 fit rows of 3 classes in [0,1]^16. */
   private static RunInfo run() {
     Random r = new Random(2);
     float[] x = new float[N * TestSnapshots.DIM];
@@ -71,7 +75,7 @@ class KeptBuffersAnalyzerTest {
   private static Map<String, Double> values(List<Sample> samples) {
     Map<String, Double> out = new LinkedHashMap<>();
     for (Sample s : samples) {
-      out.put(s.name() + new java.util.TreeMap<>(s.labels()), s.value());
+      out.put(s.name() + new TreeMap<>(s.labels()), s.value());
     }
     return out;
   }
@@ -145,5 +149,24 @@ class KeptBuffersAnalyzerTest {
       expected.put(MetricFamily.LINEAR_PROBE_LAMBDA.id() + "{layer=repr}", lambda);
       assertEquals(expected, values(analyzer.analyze(s)), "epoch " + epoch);
     }
+  }
+
+  @Test
+  void theAnalyzersShareOneFloat64CopyOfTheProbesAndLeaveItUnchanged() {
+    RunInfo run = run();
+    double[] probes = run.probeInputsAsDouble();
+    double[] pairs = run.probePairInputsAsDouble();
+    assertSame(probes, run.probeInputsAsDouble(), "one copy per run description");
+    assertSame(pairs, run.probePairInputsAsDouble());
+    List<SnapshotAnalysis> analyzers = List.of(new EmbeddingAnalyzer(run), new LayerGeometryAnalyzer(run),
+        new ProbeAnalyzer(run), new BoundaryChangeAnalyzer(run, new RegionSettings(1, 10_000, 0, false, 100, 16, N)));
+    for (int epoch = 0; epoch < 3; epoch++) {
+      WeightSnapshot s = encoder(20 + epoch, epoch);
+      for (SnapshotAnalysis a : analyzers) {
+        a.analyze(s);
+      }
+    }
+    assertArrayEquals(Layer.widen(run.probeInputs()), probes, "the probes as widened, after every analyzer ran");
+    assertArrayEquals(Layer.widen(run.probePairInputs()), pairs);
   }
 }
