@@ -1,7 +1,6 @@
 package org.splinewatch.analysis;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
@@ -40,8 +39,8 @@ public final class BoundaryChangeAnalyzer implements SnapshotAnalysis {
       grids.add(ActivationPatterns.gridCentres(p, settings.grid()));
     }
     this.dataRows = Math.min(settings.dataProbes(), run.probeCount());
-    double[] all = run.probeInputsAsDouble(); // shared with the other analyzers: only read
-    this.data = dataRows == run.probeCount() ? all : Arrays.copyOf(all, dataRows * run.inputDim());
+    // shared with the other analyzers, only read; the forward pass reads its first dataRows rows
+    this.data = run.probeInputsAsDouble();
   }
 
   /** The analyzer actor. */

@@ -34,7 +34,6 @@ public final class LocalComplexityAnalyzer implements SnapshotAnalysis {
   private final double[] train;
   private final int trainCount;
   private final double[] probes;
-  private final double[] test;
   private final int testCount;
 
   public LocalComplexityAnalyzer(RunInfo run, LocalComplexitySettings settings) {
@@ -46,8 +45,7 @@ public final class LocalComplexityAnalyzer implements SnapshotAnalysis {
     this.trainCount = Math.min(settings.points(), run.fitCount());
     this.train = Layer.widen(Arrays.copyOf(run.fitInputs(), trainCount * dim));
     this.testCount = Math.min(settings.points(), run.probeCount());
-    this.probes = run.probeInputsAsDouble();
-    this.test = Arrays.copyOf(probes, testCount * dim);
+    this.probes = run.probeInputsAsDouble(); // shared with the other analyzers: only read
   }
 
   /** The analyzer actor. */
@@ -70,7 +68,7 @@ public final class LocalComplexityAnalyzer implements SnapshotAnalysis {
         ? nearestToDecisionBoundary(net, probes, run.probeCount(), testCount) : null;
     for (double r : new double[] {settings.radius(), 10 * settings.radius()}) {
       summarise(out, s.step(), encoder, widths, "train", train, trainCount, r);
-      summarise(out, s.step(), encoder, widths, "test", test, testCount, r);
+      summarise(out, s.step(), encoder, widths, "test", probes, testCount, r); // its first testCount rows
       if (near != null) {
         summarise(out, s.step(), encoder, widths, "boundary", near, testCount, r);
       }
