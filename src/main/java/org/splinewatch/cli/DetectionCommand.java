@@ -8,6 +8,7 @@ import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import org.splinewatch.alerts.AlertSettings;
 import org.splinewatch.report.Detection;
@@ -31,9 +32,12 @@ final class DetectionCommand implements Callable<Integer> {
   String layer = "repr";
   @Option(names = "--drop", description = "accuracy drop below the best so far, as a ratio (default ${DEFAULT-VALUE})")
   double drop = 0.05;
-  @Option(names = "--tuning-seeds", split = ",", paramLabel = "SEED", description = "seeds of the tuning set (MNIST"
-      + " runs); every other run is the evaluation set (default ${DEFAULT-VALUE})")
+  @Option(names = "--tuning-seeds", split = ",", paramLabel = "SEED", description = "seeds of the tuning set (runs"
+      + " on --tuning-datasets); every other run is the evaluation set (default ${DEFAULT-VALUE})")
   List<Long> tuningSeeds = new ArrayList<>(List.of(42L, 7L));
+  @Option(names = "--tuning-datasets", split = ",", paramLabel = "DATASET", description = "data sets of the tuning"
+      + " set's runs (default ${DEFAULT-VALUE})")
+  List<String> tuningDatasets = new ArrayList<>(List.of("mnist"));
   @Option(names = "--replay", description = "re-evaluate the collapse rules on the recorded metrics (reference.conf's"
       + " splinewatch.alerts with --alert changes) instead of reading the alerts the runs raised")
   boolean replay;
@@ -47,6 +51,12 @@ final class DetectionCommand implements Callable<Integer> {
   public Integer call() {
     if (!(drop > 0 && drop < 1)) {
       System.err.println("error: --drop " + drop + " is out of range; expected a ratio in (0, 1), e.g. 0.05");
+      return 2;
+    }
+    Set<String> datasets = new HashSet<>(tuningDatasets);
+    if (!Set.of("mnist", "fashion-mnist").containsAll(datasets)) {
+      System.err.println("error: --tuning-datasets " + String.join(",", tuningDatasets) + " names an unknown data set;"
+          + " expected mnist and/or fashion-mnist");
       return 2;
     }
     if (!alertSettings.isEmpty() && !replay) {
@@ -77,7 +87,7 @@ final class DetectionCommand implements Callable<Integer> {
       // MNIST and Fashion-MNIST both have 10 classes (the knn_chance rule's chance level)
       rows.add(Detection.of(replay ? Detection.replay(data, settings, 10) : data, layer, drop));
     }
-    System.out.print(Detection.markdown(rows, layer, drop, new HashSet<>(tuningSeeds)));
+    System.out.print(Detection.markdown(rows, layer, drop, new HashSet<>(tuningSeeds), datasets));
     return 0;
   }
 }

@@ -239,6 +239,15 @@ public final class Detection {
    * runs silent).
    */
   public static String markdown(List<Row> rows, String layer, double drop, Set<Long> tuningSeeds) {
+    return markdown(rows, layer, drop, tuningSeeds, Set.of("mnist"));
+  }
+
+  /**
+   * As {@link #markdown(List, String, double, Set)}, with the tuning set the runs of {@code tuningSeeds} on
+   * {@code tuningDatasets}.
+   */
+  public static String markdown(List<Row> rows, String layer, double drop, Set<Long> tuningSeeds,
+      Set<String> tuningDatasets) {
     StringBuilder sb = new StringBuilder();
     sb.append(String.format(Locale.ROOT, "kNN drop: first snapshot from the onset on where the kNN accuracy of %s is"
         + " %.0f points below its best so far (the untrained network's included); onset: --ablate-from (0 for an"
@@ -282,13 +291,14 @@ public final class Detection {
         + " all: %d); healthy runs with a false alarm: %d of %d%n", before, induced.size(), alerted, falseAlarms,
         healthy.size()));
     for (String set : List.of("tuning", "evaluation")) {
-      List<Row> in = rows.stream().filter(r -> set.equals(tuning(r, tuningSeeds) ? "tuning" : "evaluation")).toList();
+      List<Row> in = rows.stream().filter(r -> set.equals(tuning(r, tuningSeeds, tuningDatasets) ? "tuning"
+          : "evaluation")).toList();
       List<Row> ind = in.stream().filter(Row::induced).toList();
       List<Row> ok = in.stream().filter(r -> !r.induced()).toList();
       sb.append(String.format(Locale.ROOT, "%s set (%s): induced collapses alerted critical within %d snapshots of the"
           + " onset and before the kNN drop: %d of %d (critical at all: %d, before the drop: %d); healthy runs with a"
-          + " false alarm: %d of %d%n", set, set.equals("tuning") ? "MNIST, seeds " + new TreeSet<>(
-              tuningSeeds) : "every other run", GOAL_SNAPSHOTS, ind.stream().filter(r -> r.meetsGoal(GOAL_SNAPSHOTS))
+          + " false alarm: %d of %d%n", set, set.equals("tuning") ? datasetNames(tuningDatasets) + ", seeds "
+              + new TreeSet<>(tuningSeeds) : "every other run", GOAL_SNAPSHOTS, ind.stream().filter(r -> r.meetsGoal(GOAL_SNAPSHOTS))
               .count(), ind.size(), ind.stream().filter(r -> r.firstCriticalStep().isPresent()).count(),
           ind.stream().filter(r -> r.firstCriticalStep().isPresent() && (r.dropStep().isEmpty()
               || r.firstCriticalStep().getAsLong() < r.dropStep().getAsLong())).count(),
@@ -297,7 +307,12 @@ public final class Detection {
     return sb.toString();
   }
 
-  private static boolean tuning(Row r, Set<Long> tuningSeeds) {
-    return r.seed().isPresent() && tuningSeeds.contains(r.seed().getAsLong()) && r.dataset().equals("mnist");
+  private static boolean tuning(Row r, Set<Long> tuningSeeds, Set<String> tuningDatasets) {
+    return r.seed().isPresent() && tuningSeeds.contains(r.seed().getAsLong()) && tuningDatasets.contains(r.dataset());
+  }
+
+  /** "MNIST" for the default tuning set's one data set, else the names as given, sorted. */
+  private static String datasetNames(Set<String> datasets) {
+    return datasets.equals(Set.of("mnist")) ? "MNIST" : String.join(" and ", new TreeSet<>(datasets));
   }
 }

@@ -273,6 +273,48 @@ class CollapseDetectorTest {
     assertFalse(d.firing("batch_collapse"));
   }
 
+  /** Batch samples at steps 1, 10, 20, ...: the projector's std and centred RankMe, the encoder's scale. */
+  private static List<Alert> batchRun(CollapseDetector d, double[] std, double[] rankMe, double[] scale) {
+    List<Alert> all = new ArrayList<>();
+    for (int i = 0; i < std.length; i++) {
+      long step = i == 0 ? 1 : 10L * i;
+      Map<String, String> projector = Map.of("output", "projector");
+      all.addAll(d.observe(List.of(
+          new Sample("splinewatch_training_batch_scale", Map.of("output", "encoder"), scale[i], step, 0),
+          new Sample("splinewatch_training_batch_rankme", projector, rankMe[i], step, 0),
+          new Sample("splinewatch_training_batch_std_normalized", projector, std[i], step, 0))));
+    }
+    return all;
+  }
+
+  @Test
+  void healthyByolsEarlyRankFallRaisesNothingAtTheDefaults() {
+    // measured, steps 1-250 of healthy BYOL on MNIST, seed 1001 (docs/detection.md): the centred RankMe keeps falling
+    // after step 50 (56 -> 41 by step 110, 0.73 of its maximum since 50), which the previous defaults (window 10 from
+    // step 50, 0.75) took for a collapse at step 120
+    double[] rankMe = {89, 77, 68, 65, 61, 56, 52, 48, 45, 45, 44, 41, 41, 39, 37, 37, 37, 37, 35, 34, 35, 34, 34, 34,
+        34, 34};
+    double[] scale = {0.18, 0.22, 0.29, 0.32, 0.29, 0.24, 0.27, 0.26, 0.24, 0.27, 0.23, 0.32, 0.24, 0.25, 0.21, 0.25,
+        0.34, 0.24, 0.16, 0.21, 0.30, 0.35, 0.33, 0.24, 0.17, 0.31};
+    double[] std = {0.57, 0.46, 0.46, 0.50, 0.55, 0.58, 0.55, 0.50, 0.53, 0.52, 0.54, 0.55, 0.58, 0.59, 0.60, 0.61,
+        0.65, 0.61, 0.64, 0.64, 0.68, 0.69, 0.71, 0.65, 0.62, 0.68};
+    assertEquals(List.of(), batchRun(new CollapseDetector(DEFAULTS, "r", 50), std, rankMe, scale));
+    // the same run with SimSiam's fold from step 250 on (measured after --no-stop-gradient, seed 42: 0.79, 0.69, 0.63
+    // of the maximum) fires on the second breaching batch
+    double[] foldRank = java.util.Arrays.copyOf(rankMe, 30);
+    double[] foldStd = java.util.Arrays.copyOf(std, 30);
+    double[] foldScale = java.util.Arrays.copyOf(scale, 30);
+    double[] tail = {27, 23.5, 21.5, 20};
+    for (int i = 0; i < 4; i++) {
+      foldRank[26 + i] = tail[i];
+      foldStd[26 + i] = 0.66;
+      foldScale[26 + i] = 0.3;
+    }
+    List<Alert> fired = batchRun(new CollapseDetector(DEFAULTS, "r", 50), foldStd, foldRank, foldScale);
+    assertEquals(List.of("batch_collapse"), fired.stream().map(Alert::rule).toList());
+    assertEquals(280, fired.get(0).step(), "23.5 at 270 and 21.5 at 280 are under 0.77 x 34");
+  }
+
   @Test
   void badSettingsNameTheKey() {
     var bad = ConfigFactory.load().withValue("splinewatch.alerts.early-stop", ConfigValueFactory.fromAnyRef("halt"));

@@ -59,7 +59,7 @@ class CollapseRuleTest {
     Sample ratio = sample(MetricFamily.EMBEDDING_RANKME_RATIO, 0.01, 0, "layer", "proj");
     Sample rank = sample(MetricFamily.EMBEDDING_RANKME, 100, 0, "layer", "proj");
     var v = verdict(rule.judge(rank, new CollapseRule.Analysis(List.of(ratio, rank))));
-    assertTrue(v.breach(), "rankme_ratio 0.01 < 0.05");
+    assertTrue(v.breach(), "rankme_ratio 0.01 < 0.02");
     assertEquals(0.01, v.values().get("rankme_ratio"));
     assertTrue(Double.isNaN(v.values().get("rankme_max")), "no best before warmup-steps");
     assertTrue(verdict(rule.judge(sample(MetricFamily.EMBEDDING_RANKME, 80, 100, "layer", "proj"), NONE)).clear());

@@ -127,6 +127,9 @@ class CliTest {
     }
     String d = run(2, "monitor", "detection", "--drop", "5", tmp.toString());
     assertTrue(d.contains("--drop 5.0 is out of range; expected a ratio in (0, 1), e.g. 0.05"), d);
+    String ds = run(2, "monitor", "detection", "--tuning-datasets", "mnist,cifar10", tmp.toString());
+    assertTrue(ds.contains("error: --tuning-datasets mnist,cifar10 names an unknown data set; expected mnist and/or"
+        + " fashion-mnist"), ds);
   }
 
   @Test

@@ -121,6 +121,13 @@ class DetectionTest {
         + " runs with a false alarm: 0 of 0\n"), table);
     assertTrue(table.contains("evaluation set (every other run): induced collapses alerted critical within 2 snapshots"
         + " of the onset and before the kNN drop: 0 of 1 (critical at all: 1, before the drop: 1)"), table);
+    // a tuning set on both data sets (a held-out set trained later): the Fashion-MNIST run of seed 123 is tuning
+    String both = Detection.markdown(List.of(e, s), "repr", 0.05, java.util.Set.of(42L, 123L),
+        java.util.Set.of("mnist", "fashion-mnist"));
+    assertTrue(both.contains("tuning set (fashion-mnist and mnist, seeds [42, 123]): induced collapses alerted"
+        + " critical within 2 snapshots of the onset and before the kNN drop: 1 of 2 (critical at all: 2"), both);
+    assertTrue(both.contains("evaluation set (every other run): induced collapses alerted critical within 2 snapshots"
+        + " of the onset and before the kNN drop: 0 of 0"), both);
   }
 
   @Test
