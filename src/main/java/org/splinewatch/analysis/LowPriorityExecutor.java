@@ -109,6 +109,14 @@ public final class LowPriorityExecutor extends ExecutorServiceConfigurator {
     } catch (Exception | LinkageError e) {
       return "normal"; // not Linux
     }
+    return lowerThread(tid);
+  }
+
+  /**
+   * Moves the thread {@code tid} (a Linux thread id of this process) to {@code SCHED_IDLE}, or failing that to nice
+   * {@link #NICE}; returns the policy it got, as {@link #lowerCurrentThread()}.
+   */
+  static String lowerThread(String tid) {
     if (run("chrt", "--idle", "-p", "0", tid)) {
       return "idle";
     }

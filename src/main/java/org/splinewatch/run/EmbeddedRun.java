@@ -20,6 +20,7 @@ import org.apache.pekko.http.javadsl.server.Directives;
 import org.splinewatch.alerts.EarlyStopPolicy;
 import org.splinewatch.analysis.AnalyzerCatalogue;
 import org.splinewatch.analysis.AnalyzerSpec;
+import org.splinewatch.analysis.IdleGcThreads;
 import org.splinewatch.cluster.ClusterNode;
 import org.splinewatch.cluster.MonitorLink;
 import org.splinewatch.control.AlertWebhook;
@@ -112,6 +113,8 @@ public final class EmbeddedRun {
     String controlToken = w.control().resolveToken();
     // over its resident limit the run ends as failed, with its files and a checkpoint, rather than being killed
     CompletableFuture<ActorRef<TrainerActor.Command>> trainerRef = new CompletableFuture<>();
+    // G1's background threads at the analyzers' idle priority: their work never takes the trainer's core
+    IdleGcThreads gcThreads = IdleGcThreads.startFromEnvironment(java.time.Duration.ofSeconds(2));
     MemoryWatch memory = MemoryWatch.start(w.memory(),
         reason -> trainerRef.thenAccept(ref -> ref.tell(new TrainerActor.Fail(reason))));
     try {
@@ -204,6 +207,9 @@ public final class EmbeddedRun {
         signals.close();
       }
       memory.close();
+      if (gcThreads != null) {
+        gcThreads.close();
+      }
       ServiceDiscovery.unregister(sdFile);
       if (http != null) {
         http.stop();
