@@ -20,6 +20,7 @@ import org.apache.pekko.actor.typed.javadsl.Adapter;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.http.javadsl.server.Directives;
 import org.splinewatch.analysis.AnalyzerCatalogue;
+import org.splinewatch.analysis.IdleGcThreads;
 import org.splinewatch.cluster.AnalyzerWorker;
 import org.splinewatch.cluster.ClusterNode;
 import org.splinewatch.cluster.ClusterSettings;
@@ -71,6 +72,8 @@ public final class MonitorServer implements AutoCloseable {
       throw new IllegalArgumentException("a monitor node needs at least one role: analyzer, metrics");
     }
     ActorSystem<Void> system = ClusterNode.start(Behaviors.empty(), cluster, cluster.roles(), config);
+    // G1's background threads at idle priority for the node's lifetime: a trainer on the same machine keeps its cores
+    IdleGcThreads.startFromEnvironment(Duration.ofSeconds(2));
     // a node serves many runs: over its resident limit it warns (it cannot stop them); /metrics shows its peaks
     MemoryWatch memory = MemoryWatch.start(settings.memory(),
         reason -> console.println("warning: " + reason));
