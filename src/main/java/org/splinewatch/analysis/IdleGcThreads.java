@@ -22,8 +22,8 @@ public final class IdleGcThreads implements AutoCloseable {
   /** Thread names (prefixes) of G1's concurrent threads in OpenJDK 17-21. */
   static final List<String> CONCURRENT = List.of("G1 Main Marker", "G1 Conc#", "G1 Refine#", "G1 Service");
   private static final Path TASKS = Path.of("/proc/self/task");
-  /** Thread id to the policy it got, for every concurrent GC thread seen. */
-  private final Map<String, String> seen = new HashMap<>();
+  /** Every concurrent GC thread seen, by thread id. */
+  private final Map<String, Lowered> seen = new HashMap<>();
   private final Thread watcher;
 
   IdleGcThreads(Duration every) {
@@ -63,18 +63,19 @@ public final class IdleGcThreads implements AutoCloseable {
         }
         String name = comm(task);
         if (CONCURRENT.stream().anyMatch(name::startsWith)) {
-          seen.put(tid, name + "=" + LowPriorityExecutor.lowerThread(tid));
+          seen.put(tid, new Lowered(name, LowPriorityExecutor.lowerThread(tid)));
         }
       }
     } catch (IOException | RuntimeException e) {
       // a thread that ended while listed, or no /proc: try again on the next scan
     }
     Map<String, String> byName = new HashMap<>();
-    for (String v : seen.values()) {
-      int eq = v.lastIndexOf('=');
-      byName.put(v.substring(0, eq), v.substring(eq + 1));
-    }
+    seen.values().forEach(l -> byName.put(l.name(), l.policy()));
     return byName;
+  }
+
+  /** A thread's name and the policy it got ({@link LowPriorityExecutor#lowerThread}). */
+  private record Lowered(String name, String policy) {
   }
 
   private static String comm(Path task) {
