@@ -4,6 +4,7 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -11,6 +12,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import org.splinewatch.alerts.AlertSettings;
+import org.splinewatch.data.Dataset;
 import org.splinewatch.report.Detection;
 import org.splinewatch.report.RunData;
 import picocli.CommandLine.Command;
@@ -54,9 +56,10 @@ final class DetectionCommand implements Callable<Integer> {
       return 2;
     }
     Set<String> datasets = new HashSet<>(tuningDatasets);
-    if (!Set.of("mnist", "fashion-mnist").containsAll(datasets)) {
+    List<String> known = Arrays.stream(Dataset.values()).map(Dataset::cliName).toList();
+    if (!known.containsAll(datasets)) {
       System.err.println("error: --tuning-datasets " + String.join(",", tuningDatasets) + " names an unknown data set;"
-          + " expected mnist and/or fashion-mnist");
+          + " expected " + String.join(" and/or ", known));
       return 2;
     }
     if (!alertSettings.isEmpty() && !replay) {
