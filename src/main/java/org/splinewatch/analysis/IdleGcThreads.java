@@ -53,8 +53,8 @@ public final class IdleGcThreads implements AutoCloseable {
     return t;
   }
 
-  /** Lowers the concurrent GC threads not seen before; returns the policies of all seen so far, by thread name. */
-  synchronized Map<String, String> scan() {
+  /** Lowers the concurrent GC threads not seen before. */
+  synchronized void scan() {
     try (Stream<Path> tasks = Files.list(TASKS)) {
       for (Path task : tasks.toList()) {
         String tid = task.getFileName().toString();
@@ -69,6 +69,10 @@ public final class IdleGcThreads implements AutoCloseable {
     } catch (IOException | RuntimeException e) {
       // a thread that ended while listed, or no /proc: try again on the next scan
     }
+  }
+
+  /** The policies of the concurrent GC threads seen so far, by thread name. */
+  synchronized Map<String, String> policies() {
     Map<String, String> byName = new HashMap<>();
     seen.values().forEach(l -> byName.put(l.name(), l.policy()));
     return byName;

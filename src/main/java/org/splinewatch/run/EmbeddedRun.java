@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -114,7 +115,7 @@ public final class EmbeddedRun {
     // over its resident limit the run ends as failed, with its files and a checkpoint, rather than being killed
     CompletableFuture<ActorRef<TrainerActor.Command>> trainerRef = new CompletableFuture<>();
     // G1's background threads at the analyzers' idle priority: their work never takes the trainer's core
-    IdleGcThreads gcThreads = IdleGcThreads.startFromEnvironment(java.time.Duration.ofSeconds(2));
+    IdleGcThreads gcThreads = IdleGcThreads.startFromEnvironment(Duration.ofSeconds(2));
     MemoryWatch memory = MemoryWatch.start(w.memory(),
         reason -> trainerRef.thenAccept(ref -> ref.tell(new TrainerActor.Fail(reason))));
     try {

@@ -29,7 +29,9 @@ class IdleGcThreadsTest {
     for (int i = 0; i < 4096; i++) {
       churn[i % 64] = new byte[64 * 1024]; // young collections start G1's refinement threads
     }
-    Map<String, String> got = new IdleGcThreads(Duration.ofSeconds(1)).scan();
+    IdleGcThreads threads = new IdleGcThreads(Duration.ofSeconds(1));
+    threads.scan();
+    Map<String, String> got = threads.policies();
     assumeTrue(!got.isEmpty(), "not G1: " + got);
     List<String> idle = new ArrayList<>();
     List<String> normal = new ArrayList<>();
