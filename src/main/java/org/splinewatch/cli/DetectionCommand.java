@@ -34,6 +34,11 @@ final class DetectionCommand implements Callable<Integer> {
   String layer = "repr";
   @Option(names = "--drop", description = "accuracy drop below the best so far, as a ratio (default ${DEFAULT-VALUE})")
   double drop = 0.05;
+  @Option(names = "--drop-reference", paramLabel = "best|onset", description = "what the drop is measured from:"
+      + " best, the best accuracy so far, the untrained network's included (the goal's definition); onset, the best"
+      + " from the onset snapshot on, so that accuracy lost before a mid-run onset does not count (default"
+      + " ${DEFAULT-VALUE})")
+  String dropReference = "best";
   @Option(names = "--tuning-seeds", split = ",", paramLabel = "SEED", description = "seeds of the tuning set (runs"
       + " on --tuning-datasets); every other run is the evaluation set (default ${DEFAULT-VALUE})")
   List<Long> tuningSeeds = new ArrayList<>(List.of(42L, 7L));
@@ -54,6 +59,15 @@ final class DetectionCommand implements Callable<Integer> {
     if (!(drop > 0 && drop < 1)) {
       System.err.println("error: --drop " + drop + " is out of range; expected a ratio in (0, 1), e.g. 0.05");
       return 2;
+    }
+    Detection.DropReference reference;
+    switch (dropReference) {
+      case "best" -> reference = Detection.DropReference.BEST_SO_FAR;
+      case "onset" -> reference = Detection.DropReference.ONSET;
+      default -> {
+        System.err.println("error: --drop-reference " + dropReference + " is unknown; expected best or onset");
+        return 2;
+      }
     }
     Set<String> datasets = new HashSet<>(tuningDatasets);
     List<String> known = Arrays.stream(Dataset.values()).map(Dataset::cliName).toList();
@@ -88,9 +102,9 @@ final class DetectionCommand implements Callable<Integer> {
         System.err.println(data.incompleteWarning()); // stderr: stdout is the table
       }
       // MNIST and Fashion-MNIST both have 10 classes (the knn_chance rule's chance level)
-      rows.add(Detection.of(replay ? Detection.replay(data, settings, 10) : data, layer, drop));
+      rows.add(Detection.of(replay ? Detection.replay(data, settings, 10) : data, layer, drop, reference));
     }
-    System.out.print(Detection.markdown(rows, layer, drop, new HashSet<>(tuningSeeds), datasets));
+    System.out.print(Detection.markdown(rows, layer, drop, new HashSet<>(tuningSeeds), datasets, reference));
     return 0;
   }
 }

@@ -130,6 +130,8 @@ class CliTest {
     String ds = run(2, "monitor", "detection", "--tuning-datasets", "mnist,cifar10", tmp.toString());
     assertTrue(ds.contains("error: --tuning-datasets mnist,cifar10 names an unknown data set; expected mnist and/or"
         + " fashion-mnist"), ds);
+    String r = run(2, "monitor", "detection", "--drop-reference", "first", tmp.toString());
+    assertTrue(r.contains("error: --drop-reference first is unknown; expected best or onset"), r);
   }
 
   @Test

@@ -131,6 +131,27 @@ class DetectionTest {
   }
 
   @Test
+  void dropFromTheOnsetIgnoresAccuracyLostBeforeIt() throws Exception {
+    // the healthy phase loses 7 points by the onset snapshot (step 200); the collapse then takes 6 more by step 400
+    Path d = run("declined", "byol", "{\"predictor\":false,\"ablate_from\":200,\"snapshot_every\":100}",
+        new double[] {0.85, 0.80, 0.78, 0.77, 0.72, 0.70}, "batch_collapse", 300);
+    Detection.Row best = Detection.of(RunData.read(d), "repr", 0.05);
+    assertEquals(OptionalLong.of(200), best.dropStep(), "below the untrained 0.85 at the onset snapshot itself");
+    assertFalse(best.meetsGoal(2), "no alert at or after the onset precedes a drop at the onset");
+    Detection.Row onset = Detection.of(RunData.read(d), "repr", 0.05, Detection.DropReference.ONSET);
+    assertEquals(OptionalLong.of(400), onset.dropStep(), "0.72 is 6 points below 0.78, the onset snapshot's");
+    assertTrue(onset.meetsGoal(2));
+    // a run ablated from the start, or a healthy one, has the same drop either way
+    Path start = run("start", "byol", "{\"predictor\":false}", new double[] {0.85, 0.80, 0.78});
+    assertEquals(Detection.of(RunData.read(start), "repr", 0.05).dropStep(),
+        Detection.of(RunData.read(start), "repr", 0.05, Detection.DropReference.ONSET).dropStep());
+    String table = Detection.markdown(List.of(onset), "repr", 0.05, java.util.Set.of(42L, 7L),
+        java.util.Set.of("mnist"), Detection.DropReference.ONSET);
+    assertTrue(table.contains("5 points below its best from the onset snapshot on (--drop-reference onset"), table);
+    assertTrue(table.contains("| declined | byol | no predictor | 200 | 0.850 → 0.850 → 0.700 | 400 |"), table);
+  }
+
+  @Test
   void replayRaisesTheAlertsOfGivenSettingsOnTheRecordedMetrics() throws Exception {
     Path d = run("re", "simsiam", "{\"stop_gradient\":false}", new double[] {0.85, 0.86, 0.86, 0.86, 0.86});
     StringBuilder m = new StringBuilder(Files.readString(d.resolve("metrics.jsonl")));
