@@ -123,6 +123,36 @@ public class PartitionOracleTest {
     assertEquals(1, Partition.compute(missing, SQUARE).regionCount());
   }
 
+  @Test
+  void shapeStatisticsOfOneRectangleAreItsClosedForms() {
+    // no hidden layer: one region, the 4 × 3 rectangle (±2, ±1.5); its vertex distances are 3, 4 and 5 (diagonals)
+    PiecewiseLinearNet headOnly = new PiecewiseLinearNet(2, List.of(new Layer.Dense(2, 1, new float[2],
+        new float[1])));
+    Plane rectangle = Plane.explicit(new double[] {0, 0}, new double[] {2, 0}, new double[] {0, 1.5});
+    PartitionStats s = PartitionStats.of(Partition.compute(headOnly, rectangle), false);
+    assertEquals(1, s.regions());
+    assertEquals(5.0 / 3, s.eccentricityMean(), 1e-9, "largest over smallest vertex distance");
+    assertEquals(5.0 / 3, s.cornerEccentricityMean(), 1e-9);
+    assertEquals(2.5, s.centralityMean(), 1e-12, "every corner is half a diagonal from the centre");
+    assertEquals(0, s.centralityStd(), 1e-6);
+    assertEquals(14, s.perimeterSum(), 1e-12);
+    assertEquals(0, s.boundaryLength(), 0);
+    assertEquals(12, s.areaSum(), 1e-12);
+  }
+
+  @Test
+  void lengthAgreesWithHypotToAnUlpOrSo() {
+    Random r = new Random(11);
+    for (int i = 0; i < 100_000; i++) {
+      double scale = Math.pow(10, r.nextInt(13) - 6); // edge lengths from 1e-6 to 1e6
+      double dx = r.nextGaussian() * scale;
+      double dy = r.nextGaussian() * scale;
+      double h = Math.hypot(dx, dy);
+      assertEquals(h, PartitionStats.length(dx, dy), 2 * Math.ulp(h), dx + ", " + dy);
+    }
+    assertEquals(5, PartitionStats.length(3, -4), 0);
+  }
+
   @Property(tries = 40)
   void eulerAreaPerimeterPatternsHoldForRandomNetworks(@ForAll @IntRange(min = 1, max = 10_000) int seed,
       @ForAll @IntRange(min = 1, max = 3) int depth, @ForAll @IntRange(min = 2, max = 12) int width) {
