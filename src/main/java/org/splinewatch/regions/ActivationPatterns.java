@@ -37,11 +37,26 @@ public final class ActivationPatterns {
   }
 
   /**
+   * Points per pass through the network. The points are independent, so patterns and classes are the same as from one
+   * pass over all of them; what a pass holds is {@code CHUNK_ROWS ×} the widest layer instead of every point's values
+   * (a 64 × 64 grid through the default CNN's first convolution, 6,272 neurons, was about 100 MB a layer, and with the
+   * region analyzer's workspace it ran a 640 MiB heap out of memory).
+   */
+  static final int CHUNK_ROWS = 256;
+
+  /** The first block's values of {@code count} points from point {@code first} on. */
+  private interface FirstBlock {
+    double[] values(int first, int count);
+  }
+
+  /**
    * Patterns at input-space points {@code x} ({@code rows × D}); predicted classes when {@code classifierHead}.
    */
   public static ActivationPatterns atInputs(PiecewiseLinearNet net, double[] x, int rows, boolean classifierHead) {
     PiecewiseLinearNet.Block first = net.blocks().get(0);
-    return from(net, first.affine(x, rows), rows, classifierHead);
+    int d = net.inputDim();
+    return from(net, rows, classifierHead,
+        (r0, n) -> first.affine(java.util.Arrays.copyOfRange(x, r0 * d, (r0 + n) * d), n));
   }
 
   /** Patterns at plane points {@code (s_i, t_i)}; the first layer is pulled back through the chart exactly. */
@@ -51,7 +66,9 @@ public final class ActivationPatterns {
       throw new IllegalArgumentException("the plane lives in dimension " + plane.inputDim()
           + " but the network expects " + net.inputDim() + " inputs");
     }
-    return from(net, plane.firstBlockAffine(net.blocks().get(0), st, rows, null), rows, classifierHead);
+    double[][] coefficients = plane.firstBlockCoefficients(net.blocks().get(0));
+    return from(net, rows, classifierHead, (r0, n) -> Plane.firstBlockAffine(coefficients,
+        java.util.Arrays.copyOfRange(st, 2 * r0, 2 * (r0 + n)), n, null));
   }
 
   /**
@@ -93,46 +110,49 @@ public final class ActivationPatterns {
     return true;
   }
 
-  private static ActivationPatterns from(PiecewiseLinearNet net, double[] firstAffine, int rows,
-      boolean classifierHead) {
+  private static ActivationPatterns from(PiecewiseLinearNet net, int rows, boolean classifierHead,
+      FirstBlock firstBlock) {
     List<PiecewiseLinearNet.Block> blocks = net.blocks();
     int[] widths = blocks.stream().filter(PiecewiseLinearNet.Block::hidden)
         .mapToInt(PiecewiseLinearNet.Block::outDim).toArray();
     int words = wordsFor(widths);
     long[] bits = new long[rows * words];
-    int[] predicted = null;
-    double[] cur = firstAffine;
-    int bitBase = 0;
-    for (int b = 0; b < blocks.size(); b++) {
-      PiecewiseLinearNet.Block block = blocks.get(b);
-      double[] z = b == 0 ? cur : block.affine(cur, rows);
-      int n = block.outDim();
-      if (block.hidden()) {
-        for (int r = 0; r < rows; r++) {
-          int o = r * n;
-          int w0 = r * words;
-          for (int j = 0; j < n; j++) {
-            if (z[o + j] > 0) {
-              int bit = bitBase + j;
-              bits[w0 + (bit >>> 6)] |= 1L << (bit & 63);
+    boolean predicts = classifierHead && blocks.stream().anyMatch(b -> !b.hidden() && b.outDim() >= 2);
+    int[] predicted = predicts ? new int[rows] : null;
+    for (int r0 = 0; r0 < rows; r0 += CHUNK_ROWS) {
+      int m = Math.min(CHUNK_ROWS, rows - r0);
+      double[] cur = firstBlock.values(r0, m);
+      int bitBase = 0;
+      for (int b = 0; b < blocks.size(); b++) {
+        PiecewiseLinearNet.Block block = blocks.get(b);
+        double[] z = b == 0 ? cur : block.affine(cur, m);
+        int n = block.outDim();
+        if (block.hidden()) {
+          for (int r = 0; r < m; r++) {
+            int o = r * n;
+            int w0 = (r0 + r) * words;
+            for (int j = 0; j < n; j++) {
+              if (z[o + j] > 0) {
+                int bit = bitBase + j;
+                bits[w0 + (bit >>> 6)] |= 1L << (bit & 63);
+              }
             }
           }
-        }
-        block.activate(z);
-        bitBase += n;
-      } else if (classifierHead && n >= 2) {
-        predicted = new int[rows];
-        for (int r = 0; r < rows; r++) {
-          int best = 0;
-          for (int j = 1; j < n; j++) {
-            if (z[r * n + j] > z[r * n + best]) {
-              best = j;
+          block.activate(z);
+          bitBase += n;
+        } else if (predicts && n >= 2) {
+          for (int r = 0; r < m; r++) {
+            int best = 0;
+            for (int j = 1; j < n; j++) {
+              if (z[r * n + j] > z[r * n + best]) {
+                best = j;
+              }
             }
+            predicted[r0 + r] = best;
           }
-          predicted[r] = best;
         }
+        cur = z;
       }
-      cur = z;
     }
     return new ActivationPatterns(rows, widths, bits, predicted);
   }

@@ -175,11 +175,15 @@ public final class Plane {
    * {@code rows·n} values, else into a new array; returns the array written.
    */
   double[] firstBlockAffine(PiecewiseLinearNet.Block block, double[] st, int rows, double[] into) {
-    double[][] f = firstBlockCoefficients(block);
+    return firstBlockAffine(firstBlockCoefficients(block), st, rows, into);
+  }
+
+  /** {@link #firstBlockAffine(PiecewiseLinearNet.Block, double[], int, double[])} from its coefficients {@code f}. */
+  static double[] firstBlockAffine(double[][] f, double[] st, int rows, double[] into) {
     double[] beta = f[0];
     double[] dx = f[1];
     double[] dy = f[2];
-    int n = block.outDim();
+    int n = beta.length;
     double[] out = into != null && into.length >= rows * n ? into : new double[rows * n];
     for (int r = 0; r < rows; r++) {
       double s = st[2 * r];

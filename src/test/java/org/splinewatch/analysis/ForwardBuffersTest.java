@@ -69,6 +69,22 @@ class ForwardBuffersTest {
   }
 
   @Test
+  void outputsOverTheLimitAreNotKeptAndHaveTheSameValues() {
+    Random r = new Random(9);
+    // 25 rows: the convolution's output is 25 × 72 doubles (14,400 bytes), the dense block's 25 × 10 (2,000 bytes)
+    ForwardBuffers buffers = new ForwardBuffers(8_000);
+    PiecewiseLinearNet net = cnn(1);
+    double[] x = inputs(r, 25 * 36);
+    double[] conv = buffers.forwardTo(net, x, 25, 1);
+    assertArrayEquals(net.forwardTo(x, 25, 1), conv);
+    assertNotSame(conv, buffers.forwardTo(net, x, 25, 1), "over the limit: a new array each pass");
+    double[] dense = buffers.forwardTo(net, x, 25, 2);
+    assertArrayEquals(net.forwardTo(x, 25, 2), dense);
+    assertSame(dense, buffers.forwardTo(net, x, 25, 2), "under the limit: kept");
+    assertTrue(ForwardBuffers.KEEP_MAX_BYTES >= 1024L * 256 * 8, "the default MLP's probe outputs are kept");
+  }
+
+  @Test
   void aDenseNetworkMatchesToo() {
     Random r = new Random(5);
     ForwardBuffers buffers = new ForwardBuffers();

@@ -54,6 +54,32 @@ class ActivationPatternsTest {
   }
 
   @Test
+  void chunkedPassesGiveEachPointsOwnPatternAndClass() {
+    // more points than two chunks and not a multiple of one: every point's pattern and class equal a pass of that
+    // point alone, on the plane and in input space
+    PiecewiseLinearNet net = mlp12(3, 4);
+    Plane plane = plane12();
+    double[] st = ActivationPatterns.gridCentres(plane, 40);
+    int rows = st.length / 2;
+    assertTrue(rows > 2 * ActivationPatterns.CHUNK_ROWS && rows % ActivationPatterns.CHUNK_ROWS != 0, "rows " + rows);
+    double[] x = plane.toInput(st, rows);
+    ActivationPatterns onPlane = ActivationPatterns.onPlane(net, plane, st, rows, true);
+    ActivationPatterns inSpace = ActivationPatterns.atInputs(net, x, rows, true);
+    for (int r = 0; r < rows; r++) {
+      ActivationPatterns one = ActivationPatterns.onPlane(net, plane, new double[] {st[2 * r], st[2 * r + 1]}, 1,
+          true);
+      ActivationPatterns oneInSpace = ActivationPatterns.atInputs(net,
+          java.util.Arrays.copyOfRange(x, r * 12, (r + 1) * 12), 1, true);
+      for (int bit = 0; bit < 18; bit++) {
+        assertEquals(one.active(0, bit), onPlane.active(r, bit), "point " + r + " neuron " + bit);
+        assertEquals(oneInSpace.active(0, bit), inSpace.active(r, bit), "point " + r + " neuron " + bit);
+      }
+      assertEquals(one.predicted(0), onPlane.predicted(r), "point " + r);
+      assertEquals(oneInSpace.predicted(0), inSpace.predicted(r), "point " + r);
+    }
+  }
+
+  @Test
   void gridCentresCoverTheDomainUniformly() {
     Plane diamond = Plane.throughAnchors(new double[] {1, 0, 0}, new double[] {0, 1, 0}, new double[] {0, 0, 1}, 1);
     // the diamond |s|+|t| <= 1 fills half of its bounding box
