@@ -60,14 +60,11 @@ final class DetectionCommand implements Callable<Integer> {
       System.err.println("error: --drop " + drop + " is out of range; expected a ratio in (0, 1), e.g. 0.05");
       return 2;
     }
-    Detection.DropReference reference;
-    switch (dropReference) {
-      case "best" -> reference = Detection.DropReference.BEST_SO_FAR;
-      case "onset" -> reference = Detection.DropReference.ONSET;
-      default -> {
-        System.err.println("error: --drop-reference " + dropReference + " is unknown; expected best or onset");
-        return 2;
-      }
+    Detection.DropReference reference = Detection.DropReference.byCliName(dropReference).orElse(null);
+    if (reference == null) {
+      System.err.println("error: --drop-reference " + dropReference + " is unknown; expected "
+          + Detection.DropReference.cliNames());
+      return 2;
     }
     Set<String> datasets = new HashSet<>(tuningDatasets);
     List<String> known = Arrays.stream(Dataset.values()).map(Dataset::cliName).toList();

@@ -109,15 +109,35 @@ public final class Detection {
     }
   }
 
-  /** What a kNN drop is measured from. */
+  /** What a kNN drop is measured from; {@link #cliName} is its value of {@code --drop-reference}. */
   public enum DropReference {
     /** The best accuracy so far, the untrained network's included: the definition issue 22's goal uses. */
-    BEST_SO_FAR,
+    BEST_SO_FAR("best"),
     /**
      * The best accuracy from the onset snapshot on. A decline of the healthy phase before a mid-run onset is then not
      * counted as the collapse's drop. Not the goal's definition: a second view of the same runs.
      */
-    ONSET
+    ONSET("onset");
+
+    private final String cliName;
+
+    DropReference(String cliName) {
+      this.cliName = cliName;
+    }
+
+    public String cliName() {
+      return cliName;
+    }
+
+    /** The reference named {@code name}, empty when none is. */
+    public static java.util.Optional<DropReference> byCliName(String name) {
+      return java.util.Arrays.stream(values()).filter(r -> r.cliName.equals(name)).findFirst();
+    }
+
+    /** The names, "best or onset". */
+    public static String cliNames() {
+      return String.join(" or ", java.util.Arrays.stream(values()).map(DropReference::cliName).toList());
+    }
   }
 
   /** The detection of one run, on the kNN accuracy of {@code layer}, the drop from the best so far. */
