@@ -6,6 +6,8 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$here/memory.sh"
 splinewatch_memory_opts "$@" || exit 2
+source "$here/vector.sh"
+splinewatch_vector_opts || exit 2
 # 32 MB G1 regions, as the launchers use (src/main/sh/launch.sh; README, monitoring overhead)
 # shellcheck disable=SC2086
-exec java -XX:G1HeapRegionSize=32m "${SPLINEWATCH_MEMORY_OPTS[@]}" ${JAVA_OPTS:-} -jar "$here/splinewatch.jar" "$@"
+exec java "${SPLINEWATCH_VECTOR_OPTS[@]}" -XX:G1HeapRegionSize=32m "${SPLINEWATCH_MEMORY_OPTS[@]}" ${JAVA_OPTS:-} -jar "$here/splinewatch.jar" "$@"

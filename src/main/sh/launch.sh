@@ -20,6 +20,9 @@ export OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-1}"
 # heap and off-heap budget from the machine and the command (src/main/sh/memory.sh, docs/memory.md)
 source "$root/src/main/sh/memory.sh"
 splinewatch_memory_opts "$@" || exit 2
+# the Vector API for the region engine where this java has it (src/main/sh/vector.sh)
+source "$root/src/main/sh/vector.sh"
+splinewatch_vector_opts || exit 2
 # G1 regions of 32 MB: the analyzers' arrays of a few MB (probe activations, region buffers) are then ordinary young
 # objects instead of humongous ones, each of which started a concurrent GC cycle and its pauses (README, overhead).
 # JAVA_OPTS come after, so they can override it and the memory options.
@@ -32,4 +35,4 @@ if [ ! -f "$run_jar" ]; then
   find "$root/target" -maxdepth 1 -name 'splinewatch-run-*.jar' ! -name "$(basename "$run_jar")" -delete
 fi
 # shellcheck disable=SC2086
-exec java -XX:G1HeapRegionSize=32m "${SPLINEWATCH_MEMORY_OPTS[@]}" ${JAVA_OPTS:-} -jar "$run_jar" "$@"
+exec java "${SPLINEWATCH_VECTOR_OPTS[@]}" -XX:G1HeapRegionSize=32m "${SPLINEWATCH_MEMORY_OPTS[@]}" ${JAVA_OPTS:-} -jar "$run_jar" "$@"

@@ -13,6 +13,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.function.IntFunction;
 import java.util.stream.Stream;
+import org.splinewatch.regions.DenseKernel;
 import org.splinewatch.regions.Layer;
 import org.splinewatch.regions.NpzModel;
 import org.splinewatch.regions.Partition;
@@ -161,9 +162,9 @@ final class BenchRegionsCommand implements Callable<Integer> {
   }
 
   private void header() {
-    System.out.printf(Locale.ROOT, "bench-regions: %s, %d cores, max heap %d MiB, Java %s; times are medians%n",
-        cpuModel(), Runtime.getRuntime().availableProcessors(), Runtime.getRuntime().maxMemory() >> 20,
-        System.getProperty("java.version"));
+    System.out.printf(Locale.ROOT, "bench-regions: %s, %d cores, max heap %d MiB, Java %s, dense product %s;"
+        + " times are medians%n", cpuModel(), Runtime.getRuntime().availableProcessors(),
+        Runtime.getRuntime().maxMemory() >> 20, System.getProperty("java.version"), DenseKernel.selectedName());
   }
 
   /** Warm-up result: runs spent and whether the time was steady. */

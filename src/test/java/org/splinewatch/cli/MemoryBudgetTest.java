@@ -63,12 +63,15 @@ class MemoryBudgetTest {
   @Test
   void theDockerEntrypointStartsJavaWithTheBudget(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
       throws Exception {
-    // the image's layout: entrypoint, memory.sh and the jar side by side; a stand-in java prints its arguments
-    for (String f : new String[] {"container-entrypoint.sh", "memory.sh"}) {
+    // the image's layout: entrypoint, memory.sh, vector.sh and the jar side by side; a stand-in java prints its arguments
+    for (String f : new String[] {"container-entrypoint.sh", "memory.sh", "vector.sh"}) {
       java.nio.file.Files.copy(java.nio.file.Path.of("src/main/sh", f), dir.resolve(f));
     }
     java.nio.file.Path bin = java.nio.file.Files.createDirectories(dir.resolve("bin"));
-    java.nio.file.Files.writeString(bin.resolve("java"), "#!/bin/sh\necho \"MALLOC_ARENA_MAX=$MALLOC_ARENA_MAX MALLOC_MMAP_THRESHOLD_=$MALLOC_MMAP_THRESHOLD_ $*\"\n");
+    java.nio.file.Files.writeString(bin.resolve("java"), "#!/bin/sh\n"
+        // the launcher asks for the module list first (vector.sh): this java has the Vector API
+        + "if [ \"$1\" = --list-modules ]; then echo java.base@17; echo jdk.incubator.vector@17; exit 0; fi\n"
+        + "echo \"MALLOC_ARENA_MAX=$MALLOC_ARENA_MAX MALLOC_MMAP_THRESHOLD_=$MALLOC_MMAP_THRESHOLD_ $*\"\n");
     bin.resolve("java").toFile().setExecutable(true);
     ProcessBuilder pb = new ProcessBuilder("bash", dir.resolve("container-entrypoint.sh").toString(), "train",
         "--metrics-host", "0.0.0.0").redirectErrorStream(true);
@@ -81,11 +84,12 @@ class MemoryBudgetTest {
     Process p = pb.start();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
     assertEquals(0, p.waitFor(), out);
-    assertEquals("MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=33554432 -XX:G1HeapRegionSize=32m -Xmx640m -Dorg.bytedeco.javacpp.maxbytes=384m"
-        + " -Dorg.bytedeco.javacpp.maxphysicalbytes=1024m -jar " + dir.toRealPath() + "/splinewatch.jar train"
+    assertEquals("MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=33554432 --add-modules=jdk.incubator.vector"
+        + " -XX:G1HeapRegionSize=32m -Xmx640m -Dorg.bytedeco.javacpp.maxbytes=384m -Dorg.bytedeco.javacpp.maxphysicalbytes=1024m -jar " + dir.toRealPath() + "/splinewatch.jar train"
         + " --metrics-host 0.0.0.0", out);
     String docker = java.nio.file.Files.readString(java.nio.file.Path.of("docker/Dockerfile"));
     assertTrue(docker.contains("ENTRYPOINT [\"/splinewatch/container-entrypoint.sh\"]")
-        && docker.contains("src/main/sh/memory.sh"), "the image uses the entrypoint and ships memory.sh");
+        && docker.contains("src/main/sh/memory.sh") && docker.contains("src/main/sh/vector.sh"),
+        "the image uses the entrypoint and ships memory.sh and vector.sh");
   }
 }
