@@ -32,17 +32,11 @@ public interface DenseKernel {
       return null;
     }
     try {
-      DenseKernel k = (DenseKernel) Class.forName("org.splinewatch.regions.VectorDenseKernel")
-          .getDeclaredConstructor().newInstance();
-      return ((VectorCapable) k).lanes() >= 4 ? k : null;
+      return (DenseKernel) Class.forName("org.splinewatch.regions.VectorDenseKernel")
+          .getDeclaredMethod("createOrNull").invoke(null);
     } catch (ReflectiveOperationException | LinkageError e) {
       return null;
     }
-  }
-
-  /** What the Vector API kernel reports about its vectors. */
-  interface VectorCapable {
-    int lanes();
   }
 
   /** Holder: the choice is made once, on first use. */

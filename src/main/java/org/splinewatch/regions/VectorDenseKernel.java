@@ -12,10 +12,10 @@ import jdk.incubator.vector.VectorSpecies;
  * add (no fused multiply-add), in the same order as {@link ScalarDenseKernel}, so the values are the same bit for bit
  * (the tests compare the two). Outputs past the last whole tile are done one vector, then one value, at a time.
  *
- * <p>Loaded by name from {@link DenseKernel#vectorOrNull()} only where the JVM has the module; the launchers start it
- * with {@code --add-modules jdk.incubator.vector}.
+ * <p>Created by name ({@link #createOrNull()}) from {@link DenseKernel#vectorOrNull()} only where the JVM has the
+ * module; the launchers start it with {@code --add-modules jdk.incubator.vector}.
  */
-final class VectorDenseKernel implements DenseKernel, DenseKernel.VectorCapable {
+final class VectorDenseKernel implements DenseKernel {
   private static final VectorSpecies<Double> SPECIES = DoubleVector.SPECIES_PREFERRED;
   private static final int LANES = SPECIES.length();
   /** Vectors of outputs held in registers at once. */
@@ -23,9 +23,11 @@ final class VectorDenseKernel implements DenseKernel, DenseKernel.VectorCapable 
   /** Rows whose non-zero inputs are listed together, so that a tile's columns of {@code W} are reused from cache. */
   private static final int ROW_BLOCK = 32;
 
-  @Override
-  public int lanes() {
-    return LANES;
+  private VectorDenseKernel() {}
+
+  /** The kernel, or {@code null} where the preferred vectors hold fewer than four doubles (no whole tile to gain). */
+  static DenseKernel createOrNull() {
+    return LANES >= 4 ? new VectorDenseKernel() : null;
   }
 
   /**
