@@ -8,11 +8,14 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.splinewatch.metrics.CpuByRole;
 import org.splinewatch.snapshot.MetricFamily;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -50,9 +53,10 @@ final class BenchOverheadCommand implements Callable<Integer> {
 
   /**
    * Steps/s of one block: over the whole block, and from {@code warmupSteps} to its end; and the block's peak
-   * resident memory in bytes (from its {@code run_finished} event; 0 where the platform has none).
+   * resident memory in bytes (from its {@code run_finished} event; 0 where the platform has none), and where its CPU
+   * went ({@code cpu_seconds}).
    */
-  record Rate(double whole, double steady, long peakRss, String coverage, double leastCovered) {
+  record Rate(double whole, double steady, long peakRss, String coverage, double leastCovered, CpuByRole cpu) {
   }
 
   @Override
@@ -76,8 +80,9 @@ final class BenchOverheadCommand implements Callable<Integer> {
         }
         (monitoring ? on : off).add(rate);
         System.out.printf("round %d  monitoring=%-5s %.2f steps/s (%.2f ms/step); after step %d: %.2f steps/s;"
-            + " peak RSS %s%s%n", r, monitoring, rate.whole(), 1000 / rate.whole(), warmupSteps, rate.steady(),
-            mib(rate.peakRss()), monitoring ? "; analysed " + rate.coverage() : "");
+            + " peak RSS %s%s%n         %s%n", r, monitoring, rate.whole(), 1000 / rate.whole(), warmupSteps,
+            rate.steady(), mib(rate.peakRss()), monitoring ? "; analysed " + rate.coverage() : "",
+            rate.cpu().describe());
       }
     }
     report("whole blocks", off.stream().map(Rate::whole).toList(), on.stream().map(Rate::whole).toList());
@@ -86,6 +91,13 @@ final class BenchOverheadCommand implements Callable<Integer> {
     System.out.printf("peak RSS: median off %s, on %s (max heap %s)%n",
         mib((long) median(off.stream().map(r -> (double) r.peakRss()).toList())),
         mib((long) median(on.stream().map(r -> (double) r.peakRss()).toList())), mib(Runtime.getRuntime().maxMemory()));
+    // what monitoring adds that competes with training: the analysis threads run at idle priority, so a slower block
+    // shows as more CPU in roles of normal priority (JIT compilers, GC, other) or as training threads waiting
+    System.out.printf("CPU per block, median off -> on: %s%n", CpuByRole.ROLES.stream()
+        .map(role -> String.format(Locale.ROOT, "%s %.1f -> %.1f s", role,
+            median(off.stream().map(r -> r.cpu().get(role)).toList()),
+            median(on.stream().map(r -> r.cpu().get(role)).toList())))
+        .reduce((a, b) -> a + ", " + b).orElse(""));
     // the overhead counts only together with the analysis it paid for (every analyzer's share of the snapshots)
     System.out.printf("analysed: least-covered analyzer per monitored block %s; median %.0f %%%n", on.stream()
         .map(r -> String.format(Locale.ROOT, "%.0f %%", 100 * r.leastCovered())).reduce((a, b) -> a + ", " + b)
@@ -132,9 +144,9 @@ final class BenchOverheadCommand implements Callable<Integer> {
           + output.lines().reduce((a, b) -> b).orElse(""));
     }
     Path events = out.resolve(runId).resolve("events.jsonl");
-    JsonNode finished = runFinished(events); // read once: peak memory and coverage both come from it
+    JsonNode finished = runFinished(events); // read once: peak memory, coverage and CPU all come from it
     return new Rate(Double.parseDouble(m.group(2)), rateAfter(out.resolve(runId).resolve("metrics.jsonl"),
-        warmupSteps), peakResident(finished, events), coverage(finished), leastCovered(finished));
+        warmupSteps), peakResident(finished, events), coverage(finished), leastCovered(finished), cpu(finished));
   }
 
   /** The last {@code run_finished} event of a run's events.jsonl. */
@@ -172,6 +184,13 @@ final class BenchOverheadCommand implements Callable<Integer> {
       }
     }
     return least;
+  }
+
+  /** The {@code cpu_seconds} of a run_finished event (all 0 when it has none). */
+  static CpuByRole cpu(JsonNode finished) {
+    Map<String, Double> seconds = new HashMap<>();
+    finished.path("cpu_seconds").fields().forEachRemaining(e -> seconds.put(e.getKey(), e.getValue().asDouble()));
+    return CpuByRole.fromEvent(seconds);
   }
 
   private static final ObjectMapper JSON = new ObjectMapper();

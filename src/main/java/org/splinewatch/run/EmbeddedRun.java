@@ -32,6 +32,7 @@ import org.splinewatch.data.Dataset;
 import org.splinewatch.data.DatasetLoader;
 import org.splinewatch.data.LabeledImages;
 import org.splinewatch.metrics.AnalysisCoverage;
+import org.splinewatch.metrics.CpuByRole;
 import org.splinewatch.metrics.MemoryWatch;
 import org.splinewatch.metrics.MetricsHttpServer;
 import org.splinewatch.metrics.ProcessMetrics;
@@ -192,12 +193,16 @@ public final class EmbeddedRun {
       if (!coverage.byAnalyzer().isEmpty()) {
         event.put("analysed_snapshots", coverage.event());
       }
+      // where the process's CPU went (the run on this machine, not the remote analysis of --monitor)
+      CpuByRole cpu = CpuByRole.now();
+      event.put("cpu_seconds", cpu.toEvent());
       if (remote) {
         finishRemote(link, event, runId, out);
       } else {
         writeRunEnd(runDir, event, out);
       }
       out.println("  " + peaks.describe());
+      out.println("  " + cpu.describe());
       if (!coverage.byAnalyzer().isEmpty()) {
         out.println("  " + coverage.describe());
       }

@@ -1,0 +1,157 @@
+package org.splinewatch.metrics;
+
+import com.sun.management.OperatingSystemMXBean;
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+
+/**
+ * CPU time this process has used so far, by the role of its threads: where monitoring's cost goes, since on two cores
+ * training slows only when something it does not wait for takes a core it wants. Java threads are told apart by name
+ * (their CPU time from {@link ThreadMXBean}); the JVM's own threads, which no Java API lists, by their Linux thread
+ * name in {@code /proc/self/task/<tid>/comm} ({@code C1/C2 CompilerThread}, {@code GC Thread#n}, {@code G1 ...},
+ * {@code VM Thread}). {@code other} is the process's total less the rest: the Pekko and HTTP threads, and every thread
+ * that has already ended.
+ *
+ * @param seconds CPU seconds by role, in the order of {@link #ROLES}
+ */
+public record CpuByRole(Map<String, Double> seconds) {
+  /** The roles: the training thread, its augmentation thread, the analysis threads, JIT compilers, GC, the rest. */
+  public static final List<String> ROLES = List.of("training", "augmentation", "analysis", "jit", "gc", "other");
+  /** Linux counts thread CPU time in clock ticks of 1/100 s ({@code USER_HZ}) on every architecture the JDK runs. */
+  private static final double TICKS_PER_SECOND = 100;
+  private static final Path TASKS = Path.of("/proc/self/task");
+
+  public CpuByRole {
+    seconds = Map.copyOf(seconds);
+  }
+
+  /**
+   * The process's CPU time by role now; {@code jit} and {@code gc} are 0 where {@code /proc} is missing (not Linux),
+   * and everything is 0 where the JVM measures no thread CPU time.
+   */
+  public static CpuByRole now() {
+    Map<String, Double> s = new LinkedHashMap<>();
+    ROLES.forEach(r -> s.put(r, 0.0));
+    ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+    if (threads.isThreadCpuTimeSupported() && threads.isThreadCpuTimeEnabled()) {
+      for (Thread t : Thread.getAllStackTraces().keySet()) {
+        String role = javaRole(t.getName());
+        long ns = threads.getThreadCpuTime(t.getId());
+        if (role != null && ns > 0) {
+          s.merge(role, ns / 1e9, Double::sum);
+        }
+      }
+    }
+    jvmThreadTicks().forEach((role, ticks) -> s.merge(role, ticks / TICKS_PER_SECOND, Double::sum));
+    double total = ManagementFactory.getOperatingSystemMXBean() instanceof OperatingSystemMXBean os
+        && os.getProcessCpuTime() > 0 ? os.getProcessCpuTime() / 1e9 : 0;
+    double named = s.values().stream().mapToDouble(Double::doubleValue).sum();
+    s.put("other", Math.max(0, total - named));
+    return new CpuByRole(s);
+  }
+
+  /** The role of a Java thread by its name, or null for {@code other}. */
+  static String javaRole(String name) {
+    if (name.contains("splinewatch-trainer-dispatcher")) {
+      return "training";
+    }
+    if (name.equals("splinewatch-augment")) {
+      return "augmentation";
+    }
+    if (name.contains("splinewatch-analysis-dispatcher") || name.startsWith("splinewatch-regions")) {
+      return "analysis";
+    }
+    return null;
+  }
+
+  /** The role of one of the JVM's own threads by its Linux name, or null when it is none of them. */
+  static String jvmRole(String comm) {
+    if (comm.startsWith("C1 CompilerThre") || comm.startsWith("C2 CompilerThre")) {
+      return "jit";
+    }
+    if (comm.startsWith("GC Thread") || comm.startsWith("G1 ") || comm.equals("VM Thread")) {
+      return "gc";
+    }
+    return null;
+  }
+
+  /** Clock ticks of the JVM's compiler and GC threads by role, from {@code /proc/self/task}; empty elsewhere. */
+  private static Map<String, Long> jvmThreadTicks() {
+    Map<String, Long> ticks = new LinkedHashMap<>();
+    if (!Files.isDirectory(TASKS)) {
+      return ticks;
+    }
+    try (Stream<Path> tasks = Files.list(TASKS)) {
+      for (Path task : tasks.toList()) {
+        try {
+          String role = jvmRole(Files.readString(task.resolve("comm")).strip());
+          if (role != null) {
+            ticks.merge(role, statTicks(Files.readString(task.resolve("stat"))), Long::sum);
+          }
+        } catch (IOException | RuntimeException e) {
+          // the thread ended between the listing and the read
+        }
+      }
+    } catch (IOException e) {
+      return Map.of();
+    }
+    return ticks;
+  }
+
+  /**
+   * {@code utime + stime} of a {@code /proc/.../stat} line: fields 14 and 15, counted after the command name, which
+   * sits in parentheses and may itself hold spaces or parentheses.
+   */
+  static long statTicks(String stat) {
+    String[] after = stat.substring(stat.lastIndexOf(')') + 2).trim().split("\\s+");
+    // after[0] is field 3 (state), so field n is after[n - 3]
+    return Long.parseLong(after[11]) + Long.parseLong(after[12]);
+  }
+
+  /** This minus {@code earlier}, role by role: the CPU used in between. */
+  public CpuByRole since(CpuByRole earlier) {
+    Map<String, Double> s = new LinkedHashMap<>();
+    ROLES.forEach(r -> s.put(r, Math.max(0, get(r) - earlier.get(r))));
+    return new CpuByRole(s);
+  }
+
+  /** CPU seconds of a role (0 for an unknown one). */
+  public double get(String role) {
+    return seconds.getOrDefault(role, 0.0);
+  }
+
+  /** The {@code cpu_seconds} field of {@code run_finished}: role to seconds, rounded to 0.01 s. */
+  public Map<String, Object> toEvent() {
+    Map<String, Object> m = new LinkedHashMap<>();
+    ROLES.forEach(r -> m.put(r, Math.round(get(r) * 100) / 100.0));
+    return m;
+  }
+
+  /** Reads a {@code cpu_seconds} field back (roles it lacks are 0). */
+  public static CpuByRole fromEvent(Map<String, Double> event) {
+    return new CpuByRole(ROLES.stream().collect(Collectors.toMap(r -> r, r -> event.getOrDefault(r, 0.0))));
+  }
+
+  /** One line for the console: "CPU: training 35.1 s, augmentation 10.6 s, ...". */
+  public String describe() {
+    return "CPU: " + ROLES.stream().map(r -> String.format(Locale.ROOT, "%s %.1f s", label(r), get(r)))
+        .collect(Collectors.joining(", "));
+  }
+
+  private static String label(String role) {
+    return switch (role) {
+      case "jit" -> "JIT compilers";
+      case "gc" -> "GC";
+      default -> role;
+    };
+  }
+}
