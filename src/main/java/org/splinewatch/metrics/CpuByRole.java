@@ -10,6 +10,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.DoubleAdder;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
@@ -18,8 +21,9 @@ import java.util.stream.Stream;
  * training slows only when something it does not wait for takes a core it wants. Java threads are told apart by name
  * (their CPU time from {@link ThreadMXBean}); the JVM's own threads, which no Java API lists, by their Linux thread
  * name in {@code /proc/self/task/<tid>/comm} ({@code C1/C2 CompilerThread}, {@code GC Thread#n}, {@code G1 ...},
- * {@code VM Thread}). {@code other} is the process's total less the rest: the Pekko and HTTP threads, and every thread
- * that has already ended.
+ * {@code VM Thread}). A thread of a role that ends before the run does (the augmentation thread) reports its time as it
+ * ends ({@link #threadEnding}). {@code other} is the process's total less the rest: the main thread (loading the data),
+ * the Pekko, HTTP and statistics threads, and any other thread that has already ended.
  *
  * @param seconds CPU seconds by role, in the order of {@link #ROLES}
  */
@@ -29,6 +33,9 @@ public record CpuByRole(Map<String, Double> seconds) {
   /** Linux counts thread CPU time in clock ticks of 1/100 s ({@code USER_HZ}) on every architecture the JDK runs. */
   private static final double TICKS_PER_SECOND = 100;
   private static final Path TASKS = Path.of("/proc/self/task");
+  /** CPU seconds of threads that reported their end, by role, and their ids (a live one is then not counted twice). */
+  private static final Map<String, DoubleAdder> ENDED = new ConcurrentHashMap<>();
+  private static final Set<Long> ENDED_IDS = ConcurrentHashMap.newKeySet();
 
   public CpuByRole {
     seconds = Map.copyOf(seconds);
@@ -44,19 +51,35 @@ public record CpuByRole(Map<String, Double> seconds) {
     ThreadMXBean threads = ManagementFactory.getThreadMXBean();
     if (threads.isThreadCpuTimeSupported() && threads.isThreadCpuTimeEnabled()) {
       for (Thread t : Thread.getAllStackTraces().keySet()) {
-        String role = javaRole(t.getName());
+        String role = ENDED_IDS.contains(t.getId()) ? null : javaRole(t.getName());
         long ns = threads.getThreadCpuTime(t.getId());
         if (role != null && ns > 0) {
           s.merge(role, ns / 1e9, Double::sum);
         }
       }
     }
+    ENDED.forEach((role, seconds) -> s.merge(role, seconds.sum(), Double::sum));
     jvmThreadTicks().forEach((role, ticks) -> s.merge(role, ticks / TICKS_PER_SECOND, Double::sum));
     double total = ManagementFactory.getOperatingSystemMXBean() instanceof OperatingSystemMXBean os
         && os.getProcessCpuTime() > 0 ? os.getProcessCpuTime() / 1e9 : 0;
     double named = s.values().stream().mapToDouble(Double::doubleValue).sum();
     s.put("other", Math.max(0, total - named));
     return new CpuByRole(s);
+  }
+
+  /**
+   * Called by a thread of {@code role} (one of {@link #ROLES}) as its last act: its CPU time stays counted for the role
+   * after it ends, when the JVM no longer reports it. Once per thread.
+   */
+  public static void threadEnding(String role) {
+    if (!ROLES.contains(role)) {
+      throw new IllegalArgumentException("unknown role '" + role + "'; expected one of " + ROLES);
+    }
+    ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+    long ns = threads.isCurrentThreadCpuTimeSupported() ? threads.getCurrentThreadCpuTime() : -1;
+    if (ns > 0 && ENDED_IDS.add(Thread.currentThread().getId())) {
+      ENDED.computeIfAbsent(role, r -> new DoubleAdder()).add(ns / 1e9);
+    }
   }
 
   /** The role of a Java thread by its name, or null for {@code other}. */

@@ -9,6 +9,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.splinewatch.data.LabeledImages;
+import org.splinewatch.metrics.CpuByRole;
 
 /**
  * Draws training batches and augments each image twice on a daemon thread ({@code splinewatch-augment}), two batches
@@ -70,6 +71,8 @@ final class ViewPrefetcher implements AutoCloseable {
     } catch (RuntimeException | Error e) {
       // the training thread waits for views: it must learn that none will come (next() rethrows this)
       failure = e;
+    } finally {
+      CpuByRole.threadEnding("augmentation"); // the run's CPU summary still counts this thread once it has ended
     }
   }
 

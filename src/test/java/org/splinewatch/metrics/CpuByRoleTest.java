@@ -2,6 +2,7 @@ package org.splinewatch.metrics;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -60,6 +61,29 @@ class CpuByRoleTest {
         .getProcessCpuTime() / 1e9;
     // the roles partition the process's CPU time (other is the remainder), measured a moment apart
     assertTrue(sum <= total + 0.05 && sum >= total - 0.5, "roles " + sum + " s, process " + total + " s");
+  }
+
+  @Test
+  void aThreadThatReportsItsEndStaysCounted() throws InterruptedException {
+    assumeTrue(ManagementFactory.getThreadMXBean().isThreadCpuTimeSupported(), "no thread CPU time here");
+    CpuByRole before = CpuByRole.now();
+    Thread t = new Thread(() -> {
+      long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(200);
+      long x = 1;
+      while (System.nanoTime() < end) {
+        x ^= x << 13;
+      }
+      CpuByRole.threadEnding("augmentation");
+      CpuByRole.threadEnding("augmentation"); // a second report of the same thread adds nothing
+      if (x == 42) {
+        System.out.println(x);
+      }
+    }, "splinewatch-augment");
+    t.start();
+    t.join();
+    double counted = CpuByRole.now().since(before).get("augmentation");
+    assertTrue(counted >= 0.1 && counted < 0.5, "augmentation CPU after the thread ended: " + counted + " s");
+    assertThrows(IllegalArgumentException.class, () -> CpuByRole.threadEnding("augmentations"));
   }
 
   @Test
