@@ -258,6 +258,51 @@ public final class EmbeddingMetrics {
     return n < 2 ? Double.NaN : Math.sqrt(d) * columnStdSum(zh, n, d) / d;
   }
 
+  /**
+   * The mean cosine of each row of {@code z1} with the same row of {@code z2} (n rows of d): for two views' outputs,
+   * how well the views of one image agree (1: identical directions). NaN for a zero or non-finite row.
+   */
+  public static double crossViewCosine(double[] z1, double[] z2, int n, int d) {
+    if (z1.length != (long) n * d || z2.length != (long) n * d) {
+      throw new IllegalArgumentException("expected two views of " + n + "x" + d + " values, got " + z1.length
+          + " and " + z2.length);
+    }
+    double sum = 0;
+    for (int i = 0; i < n; i++) {
+      double dot = 0;
+      double a = 0;
+      double b = 0;
+      for (int k = 0; k < d; k++) {
+        double x = z1[i * d + k];
+        double y = z2[i * d + k];
+        dot += x * y;
+        a += x * x;
+        b += y * y;
+      }
+      sum += dot / Math.sqrt(a * b);
+    }
+    return sum / n;
+  }
+
+  /**
+   * The mean cosine between different rows of l2-normalised {@code zh} (n ≥ 2 rows of d):
+   * {@code (‖Σ_i ẑ_i‖² − n) / (n(n − 1))}, O(n·d). 1 when every row points one way; about 0 for spread rows.
+   */
+  public static double crossImageCosine(double[] zh, int n, int d) {
+    if (n < 2) {
+      return Double.NaN;
+    }
+    double squared = 0;
+    for (int k = 0; k < d; k++) {
+      double column = 0;
+      for (int i = 0; i < n; i++) {
+        column += zh[i * d + k];
+      }
+      squared += column * column;
+    }
+    return (squared - n) / ((double) n * (n - 1));
+  }
+
   /** {@code Σ_k σ_k}, the unbiased std of each of the {@code d} columns summed (n ≥ 2). */
   private static double columnStdSum(double[] z, int n, int d) {
     double sum = 0;

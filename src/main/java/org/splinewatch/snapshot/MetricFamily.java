@@ -36,6 +36,10 @@ public enum MetricFamily {
       + " l2-normalised outputs after centring each dimension (collapse: a sudden fall)", "output"),
   TRAINING_BATCH_SCALE(Type.GAUGE, "Mean per-dimension std of the latest training batch's raw outputs (collapse to one"
       + " point: towards 0)", "output"),
+  TRAINING_BATCH_CROSS_VIEW_COSINE(Type.GAUGE, "Mean cosine between the two views' outputs of each image of the latest"
+      + " training batch (views agree: towards 1)", "output"),
+  TRAINING_BATCH_CROSS_IMAGE_COSINE(Type.GAUGE, "Mean cosine between the first view's outputs of different images of"
+      + " the latest training batch (collapse to one direction: towards 1; spread: about 0)", "output"),
   EMBEDDING_ALIGNMENT(Type.GAUGE, "Mean squared distance of positive pairs of l2-normalised probe embeddings", "layer"),
   EMBEDDING_UNIFORMITY(Type.GAUGE, "Log of the mean Gaussian potential between l2-normalised probe embeddings",
       "layer"),

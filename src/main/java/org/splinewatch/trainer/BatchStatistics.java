@@ -55,6 +55,13 @@ final class BatchStatistics implements AutoCloseable {
           o.spectral());
       samples.add(Sample.of(MetricFamily.TRAINING_BATCH_STD_NORMALIZED, c.stdNormalized(), step, "output", output));
       samples.add(Sample.of(MetricFamily.TRAINING_BATCH_SCALE, c.scale(), step, "output", output));
+      if (o.otherView() != null) {
+        samples.add(Sample.of(MetricFamily.TRAINING_BATCH_CROSS_VIEW_COSINE,
+            EmbeddingMetrics.crossViewCosine(o.values(), o.otherView(), o.rows(), o.columns()), step, "output", output));
+        samples.add(Sample.of(MetricFamily.TRAINING_BATCH_CROSS_IMAGE_COSINE, EmbeddingMetrics.crossImageCosine(
+            EmbeddingMetrics.normalizeRows(o.values(), o.rows(), o.columns()), o.rows(), o.columns()), step, "output",
+            output));
+      }
       if (o.spectral()) {
         samples.add(Sample.of(MetricFamily.TRAINING_BATCH_EFFECTIVE_RANK, c.effectiveRank(), step, "output", output));
         samples.add(Sample.of(MetricFamily.TRAINING_BATCH_RANKME, c.rankMe(), step, "output", output));

@@ -32,6 +32,7 @@ final class EncoderGraph {
   private final List<SDVariable[]> backbone = new ArrayList<>();
   private final List<ConvSpec> convs = new ArrayList<>();
   private String firstEmbedding;
+  private String secondEmbedding;
   private String firstRepresentation;
   private int encoderLayers;
 
@@ -180,6 +181,8 @@ final class EncoderGraph {
     SDVariable z = mlp(sd, h, backbone.subList(projector, projector + 1));
     if (firstEmbedding == null) {
       firstEmbedding = z.name();
+    } else if (secondEmbedding == null) {
+      secondEmbedding = z.name();
     }
     return z;
   }
@@ -187,6 +190,11 @@ final class EncoderGraph {
   /** The variable of the projector output of the first embedded view (null before {@link #embed}). */
   String firstEmbeddingName() {
     return firstEmbedding;
+  }
+
+  /** The variable of the projector output of the second embedded view (null before it is embedded). */
+  String secondEmbeddingName() {
+    return secondEmbedding;
   }
 
   /** The variable of the encoder output (the representation) of the first embedded view (null before {@link #embed}). */

@@ -106,6 +106,11 @@ final class SimSiamTrainer extends TwoViewTrainer {
   }
 
   @Override
+  protected Map<String, String> secondViewOutputs() {
+    return Map.of("projector", z2Name, "projector_pre_norm", net.secondEmbeddingName());
+  }
+
+  @Override
   protected INDArray[] extraInputs(INDArray v1, INDArray v2) {
     if (!targets) {
       return new INDArray[0];

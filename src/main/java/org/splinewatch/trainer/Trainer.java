@@ -30,9 +30,21 @@ public interface Trainer extends AutoCloseable {
 
   /**
    * One output of a training batch: {@code rows × columns} values, row-major; {@code spectral} asks for the O(n·d²)
-   * statistics too (the projector outputs; the wider encoder output gets the O(n·d) ones).
+   * statistics too (the projector outputs; the wider encoder output gets the O(n·d) ones). {@code otherView}: the
+   * same output of the batch's second view (the same images, the other augmentation), row for row, or null.
    */
-  record BatchOutput(double[] values, int rows, int columns, boolean spectral) {
+  record BatchOutput(double[] values, int rows, int columns, boolean spectral, double[] otherView) {
+    public BatchOutput {
+      if (otherView != null && otherView.length != values.length) {
+        throw new IllegalArgumentException("the second view has " + otherView.length + " values, expected "
+            + values.length);
+      }
+    }
+
+    /** An output without its second view. */
+    public BatchOutput(double[] values, int rows, int columns, boolean spectral) {
+      this(values, rows, columns, spectral, null);
+    }
   }
 
   /** Writes the weights and optimiser state that resuming needs into the (existing, empty) directory. */

@@ -160,6 +160,15 @@ abstract class TwoViewTrainer implements Trainer {
     return Map.of("projector", net.firstEmbeddingName());
   }
 
+  /**
+   * The second view's variables of {@link #projectorOutputs()}, by the same labels (a label without one publishes no
+   * cross-view statistics): the projector output of the second view by default.
+   */
+  protected Map<String, String> secondViewOutputs() {
+    String second = net.secondEmbeddingName();
+    return second == null ? Map.of() : Map.of("projector", second);
+  }
+
   /** Values of the extra placeholders for this batch (e.g. stop-gradient targets); none by default. */
   protected INDArray[] extraInputs(INDArray v1, INDArray v2) {
     return new INDArray[0];
@@ -214,15 +223,18 @@ abstract class TwoViewTrainer implements Trainer {
   private double lossAndBatchStatistics(INDArray v1, INDArray v2, INDArray[] extra) {
     Map<String, String> outputs = new TreeMap<>(projectorOutputs());
     outputs.put(ENCODER_OUTPUT, net.firstRepresentationName());
+    Map<String, String> second = secondViewOutputs();
     Set<String> names = new LinkedHashSet<>();
     names.add(lossName);
     names.addAll(outputs.values());
+    names.addAll(second.values());
     Map<String, INDArray> out = sd.output(inputs(v1, v2, extra), names.toArray(new String[0]));
     Map<String, BatchOutput> copies = new TreeMap<>();
     for (Map.Entry<String, String> o : outputs.entrySet()) {
       INDArray z = out.get(o.getValue());
+      String other = second.get(o.getKey());
       copies.put(o.getKey(), new BatchOutput(z.ravel().toDoubleVector(), (int) z.size(0), (int) z.size(1),
-          !o.getKey().equals(ENCODER_OUTPUT)));
+          !o.getKey().equals(ENCODER_OUTPUT), other == null ? null : out.get(other).ravel().toDoubleVector()));
     }
     batchOutputs = Collections.unmodifiableMap(copies);
     return out.get(lossName).getDouble(0);

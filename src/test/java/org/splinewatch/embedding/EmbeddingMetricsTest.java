@@ -26,6 +26,28 @@ class EmbeddingMetricsTest {
   }
 
   @Test
+  void crossImageCosineIsOneForOneDirectionAndZeroForOrthonormalRows() {
+    int n = 6;
+    double[] same = new double[n * 3];
+    double[] identity = new double[n * n];
+    for (int i = 0; i < n; i++) {
+      same[i * 3] = 2 + i; // (2 + i)·(1, -1, 0.5): one direction, different lengths
+      same[i * 3 + 1] = -(2 + i);
+      same[i * 3 + 2] = 0.5 * (2 + i);
+      identity[i * n + i] = 1;
+    }
+    assertEquals(1, EmbeddingMetrics.crossImageCosine(EmbeddingMetrics.normalizeRows(same, n, 3), n, 3), 1e-12);
+    assertEquals(0, EmbeddingMetrics.crossImageCosine(identity, n, n), 1e-12);
+    // the views of each image agree exactly with themselves, and not at all with an orthogonal copy
+    assertEquals(1, EmbeddingMetrics.crossViewCosine(same, same, n, 3), 1e-12);
+    double[] shifted = new double[n * n];
+    for (int i = 0; i < n; i++) {
+      shifted[i * n + (i + 1) % n] = 3;
+    }
+    assertEquals(0, EmbeddingMetrics.crossViewCosine(identity, shifted, n, n), 1e-12);
+  }
+
+  @Test
   void orthonormalSetHasRankMeD() {
     int d = 6;
     double[] z = new double[d * d];

@@ -3,6 +3,9 @@ package org.splinewatch.trainer;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
@@ -48,11 +51,17 @@ class BatchStatisticsTest {
       assertEquals(16, e.columns(), "the encoder output: the representation, 16 wide");
       assertFalse(e.spectral());
       assertTrue(Arrays.stream(e.values()).min().orElseThrow() >= 0, "after the encoder's last ReLU");
+      // the projector output of the second view comes along (the cross-view statistics), the encoder's does not
+      assertEquals(p.values().length, p.otherView().length);
+      assertFalse(Arrays.equals(p.values(), p.otherView()), "the second view is another augmentation");
+      assertNull(e.otherView());
       // SimSiam: the projector as the loss reads it (after its batch normalisation) and before the normalisation,
       // the first embedding of the graph
       simsiam.step();
       assertEquals(Set.of("encoder", "projector", "projector_pre_norm"), simsiam.batchOutputs().keySet());
       assertArrayEquals(projector(simsiam), simsiam.batchOutputs().get("projector_pre_norm").values(), 1e-6);
+      assertNotNull(simsiam.batchOutputs().get("projector").otherView());
+      assertNotNull(simsiam.batchOutputs().get("projector_pre_norm").otherView());
       // kept between evaluations, new every LOSS_EVERY steps
       var first = simclr.batchOutputs();
       for (int i = 1; i < TwoViewTrainer.LOSS_EVERY - 1; i++) {
@@ -90,6 +99,22 @@ class BatchStatisticsTest {
         MetricFamily.TRAINING_BATCH_STD_NORMALIZED.id() + "/encoder", e.stdNormalized(),
         MetricFamily.TRAINING_BATCH_SCALE.id() + "/encoder", e.scale()));
     assertEquals(expected, new TreeMap<>(byKey), "the encoder gets the O(n·d) statistics only");
+  }
+
+  @Test
+  void anOutputWithItsSecondViewAlsoGetsTheCrossViewAndCrossImageCosines() {
+    // rows (1, 0), (0, 1), (1, 1); the second view (1, 0), (0, 2), (-1, -1): cosines 1, 1, -1 with the first
+    double[] z1 = {1, 0, 0, 1, 1, 1};
+    double[] z2 = {1, 0, 0, 2, -1, -1};
+    Map<String, Double> byKey = BatchStatistics.samples(20, Map.of("projector",
+            new Trainer.BatchOutput(z1, 3, 2, false, z2))).stream()
+        .collect(Collectors.toMap(s -> s.name() + "/" + s.labels().get("output"), Sample::value));
+    assertEquals(1.0 / 3, byKey.get(MetricFamily.TRAINING_BATCH_CROSS_VIEW_COSINE.id() + "/projector"), 1e-12);
+    // pairs of the first view: cos 0, 1/√2, 1/√2, each counted in both orders, over 3·2 ordered pairs
+    assertEquals(Math.sqrt(2) / 3, byKey.get(MetricFamily.TRAINING_BATCH_CROSS_IMAGE_COSINE.id() + "/projector"),
+        1e-12);
+    assertThrows(IllegalArgumentException.class, () -> new Trainer.BatchOutput(z1, 3, 2, false, new double[4]),
+        "a second view of another shape");
   }
 
   /**
