@@ -13,6 +13,7 @@ import org.apache.pekko.dispatch.DispatcherPrerequisites;
 import org.apache.pekko.dispatch.ExecutorServiceConfigurator;
 import org.apache.pekko.dispatch.ExecutorServiceFactory;
 import org.apache.pekko.dispatch.Mailbox;
+import org.splinewatch.metrics.CpuByRole;
 
 /**
  * Executor of {@code splinewatch-analysis-dispatcher}: a fixed pool ({@code fixed-pool-size}) of threads that lower
@@ -85,12 +86,17 @@ public final class LowPriorityExecutor extends ExecutorServiceConfigurator {
     }
   }
 
-  /** Wraps a thread factory so that each new thread first lowers its own priority. */
+  /** Wraps a thread factory so that each new thread first lowers its own priority; its CPU time counts as analysis. */
   public static ThreadFactory lowPriority(ThreadFactory factory) {
     return r -> {
       Thread t = factory.newThread(() -> {
         lowerCurrentThread();
-        r.run();
+        CpuByRole.register("analysis");
+        try {
+          r.run();
+        } finally {
+          CpuByRole.threadEnding();
+        }
       });
       t.setPriority(Thread.MIN_PRIORITY);
       return t;

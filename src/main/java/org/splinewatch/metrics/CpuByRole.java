@@ -10,90 +10,91 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.DoubleAdder;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 /**
  * CPU time this process has used so far, by the role of its threads: where monitoring's cost goes, since on two cores
- * training slows only when something it does not wait for takes a core it wants. Java threads are told apart by name
- * (their CPU time from {@link ThreadMXBean}); the JVM's own threads, which no Java API lists, by their Linux thread
- * name in {@code /proc/self/task/<tid>/comm} ({@code C1/C2 CompilerThread}, {@code GC Thread#n}, {@code G1 ...},
- * {@code VM Thread}). A thread of a role that ends before the run does (the augmentation thread) reports its time as it
- * ends ({@link #threadEnding}). {@code other} is the process's total less the rest: the main thread (loading the data),
- * the Pekko, HTTP and statistics threads, and any other thread that has already ended.
+ * training slows only when something it does not wait for takes a core it wants. The threads of the first three roles
+ * register themselves ({@link #register}: the training actor's pinned thread, the augmentation thread, every analysis
+ * thread) and report their total as they end ({@link #threadEnding}): the JVM forgets an ended thread's time, and a
+ * run's training and analysis threads end before its summary. The JVM's own threads, which no Java API lists, are told
+ * apart by their Linux thread name in {@code /proc/self/task/<tid>/comm} ({@code C1/C2 CompilerThread},
+ * {@code GC Thread#n}, {@code G1 ...}, {@code VM Thread}); they live as long as the process. {@code other} is the
+ * process's total less the rest: the main thread (loading the data), the Pekko, HTTP and statistics threads, and a
+ * registered thread's time if it ended without its report.
  *
  * @param seconds CPU seconds by role, in the order of {@link #ROLES}
  */
 public record CpuByRole(Map<String, Double> seconds) {
   /** The roles: the training thread, its augmentation thread, the analysis threads, JIT compilers, GC, the rest. */
   public static final List<String> ROLES = List.of("training", "augmentation", "analysis", "jit", "gc", "other");
+  /** The roles whose threads register themselves. */
+  static final List<String> REGISTERED = List.of("training", "augmentation", "analysis");
   /** Linux counts thread CPU time in clock ticks of 1/100 s ({@code USER_HZ}) on every architecture the JDK runs. */
   private static final double TICKS_PER_SECOND = 100;
   private static final Path TASKS = Path.of("/proc/self/task");
-  /** CPU seconds of threads that reported their end, by role, and their ids (a live one is then not counted twice). */
-  private static final Map<String, DoubleAdder> ENDED = new ConcurrentHashMap<>();
-  private static final Set<Long> ENDED_IDS = ConcurrentHashMap.newKeySet();
+  /** Registered threads by Java thread id (never reused). */
+  private static final Map<Long, Registered> THREADS = new ConcurrentHashMap<>();
+
+  /** A registered thread: its role, and its CPU seconds as it ended (NaN while it lives). */
+  private static final class Registered {
+    final String role;
+    volatile double endedSeconds = Double.NaN;
+
+    Registered(String role) {
+      this.role = role;
+    }
+  }
 
   public CpuByRole {
     seconds = Map.copyOf(seconds);
   }
 
   /**
+   * Counts the calling thread's CPU time, all of it, under {@code role} (one of {@link #REGISTERED}); a thread
+   * registers once, its first role stays.
+   */
+  public static void register(String role) {
+    if (!REGISTERED.contains(role)) {
+      throw new IllegalArgumentException("unknown role '" + role + "'; expected one of " + REGISTERED);
+    }
+    THREADS.putIfAbsent(Thread.currentThread().getId(), new Registered(role));
+  }
+
+  /** Called by a registered thread as its last act, so that its CPU time stays counted after it ends. */
+  public static void threadEnding() {
+    Registered r = THREADS.get(Thread.currentThread().getId());
+    ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+    if (r != null && threads.isCurrentThreadCpuTimeSupported()) {
+      r.endedSeconds = Math.max(0, threads.getCurrentThreadCpuTime()) / 1e9;
+    }
+  }
+
+  /**
    * The process's CPU time by role now; {@code jit} and {@code gc} are 0 where {@code /proc} is missing (not Linux),
-   * and everything is 0 where the JVM measures no thread CPU time.
+   * the registered roles where the JVM measures no thread CPU time.
    */
   public static CpuByRole now() {
     Map<String, Double> s = new LinkedHashMap<>();
     ROLES.forEach(r -> s.put(r, 0.0));
     ThreadMXBean threads = ManagementFactory.getThreadMXBean();
-    if (threads.isThreadCpuTimeSupported() && threads.isThreadCpuTimeEnabled()) {
-      for (Thread t : Thread.getAllStackTraces().keySet()) {
-        String role = ENDED_IDS.contains(t.getId()) ? null : javaRole(t.getName());
-        long ns = threads.getThreadCpuTime(t.getId());
-        if (role != null && ns > 0) {
-          s.merge(role, ns / 1e9, Double::sum);
-        }
+    boolean measured = threads.isThreadCpuTimeSupported() && threads.isThreadCpuTimeEnabled();
+    THREADS.forEach((id, r) -> {
+      double seconds = r.endedSeconds;
+      if (Double.isNaN(seconds)) {
+        long ns = measured ? threads.getThreadCpuTime(id) : -1; // -1 also for a thread that ended without a report
+        seconds = Math.max(0, ns) / 1e9;
       }
-    }
-    ENDED.forEach((role, seconds) -> s.merge(role, seconds.sum(), Double::sum));
+      s.merge(r.role, seconds, Double::sum);
+    });
     jvmThreadTicks().forEach((role, ticks) -> s.merge(role, ticks / TICKS_PER_SECOND, Double::sum));
     double total = ManagementFactory.getOperatingSystemMXBean() instanceof OperatingSystemMXBean os
         && os.getProcessCpuTime() > 0 ? os.getProcessCpuTime() / 1e9 : 0;
     double named = s.values().stream().mapToDouble(Double::doubleValue).sum();
     s.put("other", Math.max(0, total - named));
     return new CpuByRole(s);
-  }
-
-  /**
-   * Called by a thread of {@code role} (one of {@link #ROLES}) as its last act: its CPU time stays counted for the role
-   * after it ends, when the JVM no longer reports it. Once per thread.
-   */
-  public static void threadEnding(String role) {
-    if (!ROLES.contains(role)) {
-      throw new IllegalArgumentException("unknown role '" + role + "'; expected one of " + ROLES);
-    }
-    ThreadMXBean threads = ManagementFactory.getThreadMXBean();
-    long ns = threads.isCurrentThreadCpuTimeSupported() ? threads.getCurrentThreadCpuTime() : -1;
-    if (ns > 0 && ENDED_IDS.add(Thread.currentThread().getId())) {
-      ENDED.computeIfAbsent(role, r -> new DoubleAdder()).add(ns / 1e9);
-    }
-  }
-
-  /** The role of a Java thread by its name, or null for {@code other}. */
-  static String javaRole(String name) {
-    if (name.contains("splinewatch-trainer-dispatcher")) {
-      return "training";
-    }
-    if (name.equals("splinewatch-augment")) {
-      return "augmentation";
-    }
-    if (name.contains("splinewatch-analysis-dispatcher") || name.startsWith("splinewatch-regions")) {
-      return "analysis";
-    }
-    return null;
   }
 
   /** The role of one of the JVM's own threads by its Linux name, or null when it is none of them. */

@@ -13,6 +13,7 @@ import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.splinewatch.metrics.CpuByRole;
 import org.splinewatch.metrics.MetricsActor;
 import org.splinewatch.snapshot.MetricFamily;
 import org.splinewatch.snapshot.Sample;
@@ -113,6 +114,7 @@ public final class TrainerActor extends AbstractBehavior<TrainerActor.Command> {
     this.parent = parent;
     this.progress = progress;
     this.batchStatistics = new BatchStatistics(samples -> metrics.tell(new MetricsActor.Publish(samples)));
+    CpuByRole.register("training"); // the constructor runs on the actor's pinned thread, which trains
   }
 
   @Override
@@ -127,6 +129,7 @@ public final class TrainerActor extends AbstractBehavior<TrainerActor.Command> {
           if (trainer != null) {
             trainer.close();
           }
+          CpuByRole.threadEnding(); // the pinned thread ends with this actor
           return this;
         })
         .build();

@@ -49,6 +49,7 @@ final class ViewPrefetcher implements AutoCloseable {
   }
 
   private void produce() {
+    CpuByRole.register("augmentation");
     try {
       BatchSampler sampler = new BatchSampler(train, batchSize, seed ^ 0x5eed);
       SplittableRandom rnd = new SplittableRandom(seed ^ 0xa11a);
@@ -72,7 +73,7 @@ final class ViewPrefetcher implements AutoCloseable {
       // the training thread waits for views: it must learn that none will come (next() rethrows this)
       failure = e;
     } finally {
-      CpuByRole.threadEnding("augmentation"); // the run's CPU summary still counts this thread once it has ended
+      CpuByRole.threadEnding(); // the run's CPU summary still counts this thread once it has ended
     }
   }
 

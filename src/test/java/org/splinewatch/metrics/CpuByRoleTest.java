@@ -10,6 +10,7 @@ import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
@@ -22,68 +23,65 @@ class CpuByRoleTest {
   }
 
   @Test
-  void threadsAreToldApartByName() {
-    assertEquals("training", CpuByRole.javaRole("splinewatch-splinewatch-trainer-dispatcher-7"));
-    assertEquals("augmentation", CpuByRole.javaRole("splinewatch-augment"));
-    assertEquals("analysis", CpuByRole.javaRole("splinewatch-splinewatch-analysis-dispatcher-6"));
-    assertEquals("analysis", CpuByRole.javaRole("splinewatch-regions-1"));
-    assertNull(CpuByRole.javaRole("splinewatch-pekko.actor.default-dispatcher-5"));
+  void theJvmsOwnThreadsAreToldApartByTheirLinuxName() {
     assertEquals("jit", CpuByRole.jvmRole("C2 CompilerThre"));
     assertEquals("jit", CpuByRole.jvmRole("C1 CompilerThre"));
     assertEquals("gc", CpuByRole.jvmRole("GC Thread#1"));
     assertEquals("gc", CpuByRole.jvmRole("G1 Conc#0"));
     assertEquals("gc", CpuByRole.jvmRole("VM Thread"));
     assertNull(CpuByRole.jvmRole("java"));
+    assertNull(CpuByRole.jvmRole("splinewatch-spl"));
+  }
+
+  /** Burns about {@code millis} of CPU on the calling thread. */
+  private static long burn(long millis) {
+    long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
+    long x = 1;
+    while (System.nanoTime() < end) {
+      x ^= x << 13;
+      x ^= x >>> 7;
+    }
+    return x;
   }
 
   @Test
-  void aBusyTrainingThreadIsCountedAsTraining() throws InterruptedException {
+  void aRegisteredThreadCountsWhileItLivesAndAfterItReportsItsEnd() throws InterruptedException {
     assumeTrue(ManagementFactory.getThreadMXBean().isThreadCpuTimeSupported(), "no thread CPU time here");
     CpuByRole before = CpuByRole.now();
+    CountDownLatch burnt = new CountDownLatch(1);
+    CountDownLatch measured = new CountDownLatch(1);
     long[] sink = new long[1];
-    Thread busy = new Thread(() -> {
-      long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(300);
-      long x = 0;
-      while (System.nanoTime() < end) {
-        x += x * 31 + 7;
+    Thread t = new Thread(() -> {
+      CpuByRole.register("training");
+      sink[0] = burn(200);
+      burnt.countDown();
+      try {
+        measured.await(10, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
       }
-      sink[0] = x;
-    }, "splinewatch-splinewatch-trainer-dispatcher-99");
-    busy.start();
-    // measured while the thread still lives: an ended thread's time moves to "other"
-    Thread.sleep(250);
-    CpuByRole during = CpuByRole.now();
-    busy.join();
-    CpuByRole used = during.since(before);
-    assertTrue(used.get("training") >= 0.05, "training CPU " + used.get("training") + " s, sink " + sink[0]);
-    double sum = CpuByRole.ROLES.stream().mapToDouble(during::get).sum();
+      CpuByRole.threadEnding();
+    });
+    t.start();
+    assertTrue(burnt.await(10, TimeUnit.SECONDS));
+    double living = CpuByRole.now().since(before).get("training");
+    measured.countDown();
+    t.join();
+    double ended = CpuByRole.now().since(before).get("training");
+    assertTrue(living >= 0.1 && living < 0.6, "training CPU while the thread lives: " + living + " s " + sink[0]);
+    assertTrue(ended >= living && ended < living + 0.1, "after it ended: " + ended + " s, before " + living + " s");
+    assertTrue(CpuByRole.now().since(before).get("augmentation") < 0.05, "nothing else was registered");
+    assertThrows(IllegalArgumentException.class, () -> CpuByRole.register("jit"), "the JVM's own roles are found");
+  }
+
+  @Test
+  void theRolesPartitionTheProcesssTime() {
+    CpuByRole cpu = CpuByRole.now();
+    double sum = CpuByRole.ROLES.stream().mapToDouble(cpu::get).sum();
     double total = ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
         .getProcessCpuTime() / 1e9;
-    // the roles partition the process's CPU time (other is the remainder), measured a moment apart
-    assertTrue(sum <= total + 0.05 && sum >= total - 0.5, "roles " + sum + " s, process " + total + " s");
-  }
-
-  @Test
-  void aThreadThatReportsItsEndStaysCounted() throws InterruptedException {
-    assumeTrue(ManagementFactory.getThreadMXBean().isThreadCpuTimeSupported(), "no thread CPU time here");
-    CpuByRole before = CpuByRole.now();
-    Thread t = new Thread(() -> {
-      long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(200);
-      long x = 1;
-      while (System.nanoTime() < end) {
-        x ^= x << 13;
-      }
-      CpuByRole.threadEnding("augmentation");
-      CpuByRole.threadEnding("augmentation"); // a second report of the same thread adds nothing
-      if (x == 42) {
-        System.out.println(x);
-      }
-    }, "splinewatch-augment");
-    t.start();
-    t.join();
-    double counted = CpuByRole.now().since(before).get("augmentation");
-    assertTrue(counted >= 0.1 && counted < 0.5, "augmentation CPU after the thread ended: " + counted + " s");
-    assertThrows(IllegalArgumentException.class, () -> CpuByRole.threadEnding("augmentations"));
+    // other is the remainder, so the roles add up to the process's time (read a moment later)
+    assertTrue(sum <= total + 0.01 && sum >= total - 0.5, "roles " + sum + " s, process " + total + " s");
   }
 
   @Test
