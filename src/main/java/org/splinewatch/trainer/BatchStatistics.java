@@ -45,8 +45,9 @@ final class BatchStatistics implements AutoCloseable {
   }
 
   /**
-   * The samples of one batch: per output its std of l2-normalised rows and scale, and for the spectral (projector)
-   * outputs the participation ratio and the centred RankMe.
+   * The samples of one batch: per output its std of l2-normalised rows and scale, for an output with its second view
+   * the cross-view and cross-image cosines, and for the spectral (projector) outputs the participation ratio and the
+   * centred RankMe.
    */
   static List<Sample> samples(long step, Map<String, Trainer.BatchOutput> outputs) {
     List<Sample> samples = new ArrayList<>();

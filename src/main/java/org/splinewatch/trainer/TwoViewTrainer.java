@@ -217,8 +217,9 @@ abstract class TwoViewTrainer implements Trainer {
   }
 
   /**
-   * The loss on the batch, and (kept for {@link #batchOutputs()}) the outputs of {@link #projectorOutputs()} and the
-   * encoder output, copied to the host: one forward pass, as for the loss alone.
+   * The loss on the batch, and (kept for {@link #batchOutputs()}) the outputs of {@link #projectorOutputs()}, with
+   * their second view's ({@link #secondViewOutputs()}), and the encoder output, copied to the host: one forward pass,
+   * as for the loss alone.
    */
   private double lossAndBatchStatistics(INDArray v1, INDArray v2, INDArray[] extra) {
     Map<String, String> outputs = new TreeMap<>(projectorOutputs());
