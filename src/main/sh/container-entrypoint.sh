@@ -8,6 +8,7 @@ source "$here/memory.sh"
 splinewatch_memory_opts "$@" || exit 2
 source "$here/vector.sh"
 splinewatch_vector_opts || exit 2
-# 32 MB G1 regions, as the launchers use (src/main/sh/launch.sh; README, monitoring overhead)
+# 32 MB G1 regions and no profiled loop predicates, as the launchers use (src/main/sh/launch.sh; README, monitoring
+# overhead)
 # shellcheck disable=SC2086
-exec java "${SPLINEWATCH_VECTOR_OPTS[@]}" -XX:G1HeapRegionSize=32m "${SPLINEWATCH_MEMORY_OPTS[@]}" ${JAVA_OPTS:-} -jar "$here/splinewatch.jar" "$@"
+exec java "${SPLINEWATCH_VECTOR_OPTS[@]}" -XX:G1HeapRegionSize=32m -XX:-UseProfiledLoopPredicate "${SPLINEWATCH_MEMORY_OPTS[@]}" ${JAVA_OPTS:-} -jar "$here/splinewatch.jar" "$@"

@@ -25,7 +25,11 @@ source "$root/src/main/sh/vector.sh"
 splinewatch_vector_opts || exit 2
 # G1 regions of 32 MB: the analyzers' arrays of a few MB (probe activations, region buffers) are then ordinary young
 # objects instead of humongous ones, each of which started a concurrent GC cycle and its pauses (README, overhead).
-# JAVA_OPTS come after, so they can override it and the memory options.
+# No profiled loop predicates in C2: SameDiff's session loop (AbstractSession.output, 100 kB of code) is shared by
+# training and inference, each breaks the predicates C2 built from the other's profile, and C2 compiled it 6-8 times
+# (1-2 s each) in a 900-step run; without them 3 times, and the JIT compilers use 5-6 s less CPU per 900-step run
+# (docs/performance.md, monitoring overhead).
+# JAVA_OPTS come after, so they can override these and the memory options.
 # Run from a copy of this build's jar (beside it, so the manifest's lib/ class path still resolves): a rebuild by a
 # later ./trainer or ./monitor after a source change rewrites target/splinewatch.jar in place, and a JVM still running
 # from that file would fail at its next class load. Older copies are unlinked; a JVM running from one keeps reading it.
@@ -35,4 +39,4 @@ if [ ! -f "$run_jar" ]; then
   find "$root/target" -maxdepth 1 -name 'splinewatch-run-*.jar' ! -name "$(basename "$run_jar")" -delete
 fi
 # shellcheck disable=SC2086
-exec java "${SPLINEWATCH_VECTOR_OPTS[@]}" -XX:G1HeapRegionSize=32m "${SPLINEWATCH_MEMORY_OPTS[@]}" ${JAVA_OPTS:-} -jar "$run_jar" "$@"
+exec java "${SPLINEWATCH_VECTOR_OPTS[@]}" -XX:G1HeapRegionSize=32m -XX:-UseProfiledLoopPredicate "${SPLINEWATCH_MEMORY_OPTS[@]}" ${JAVA_OPTS:-} -jar "$run_jar" "$@"
