@@ -58,4 +58,18 @@ class BenchOverheadTest {
     Files.write(events, List.of("{\"type\":\"alert_firing\"}"));
     assertThrows(IllegalStateException.class, () -> BenchOverheadCommand.runFinished(events));
   }
+
+  @Test
+  void theCpuOfABlockComesFromItsRunFinishedEvent(@TempDir Path dir) throws Exception {
+    Path events = dir.resolve("events.jsonl");
+    Files.write(events, List.of("{\"type\":\"run_finished\",\"cpu_seconds\":{\"training\":41.5,\"jit\":22.7,"
+        + "\"analysis\":0.0}}"));
+    var cpu = BenchOverheadCommand.cpu(BenchOverheadCommand.runFinished(events));
+    assertEquals(41.5, cpu.get("training"), 1e-12);
+    assertEquals(22.7, cpu.get("jit"), 1e-12);
+    assertEquals(0.0, cpu.get("gc"), 1e-12, "a role the event lacks is 0");
+    Files.write(events, List.of("{\"type\":\"run_finished\",\"steps\":10}"));
+    assertEquals(0.0, BenchOverheadCommand.cpu(BenchOverheadCommand.runFinished(events)).get("training"), 1e-12,
+        "an event of an older build has no CPU");
+  }
 }
