@@ -333,8 +333,11 @@ public final class EmbeddingMetrics {
    *                       through their mean (NaN when not computed)
    * @param scale          the mean per-dimension std of the raw rows (unbiased): 0 when all rows are one point,
    *                       whatever its direction; in the outputs' own units, so judged against its own history
+   * @param crossImageCosine {@link #crossImageCosine}: the mean cosine between different rows, 1 when they point one
+   *                       way
    */
-  public record BatchCollapse(double stdNormalized, double effectiveRank, double rankMe, double scale) {
+  public record BatchCollapse(double stdNormalized, double effectiveRank, double rankMe, double scale,
+      double crossImageCosine) {
   }
 
   /** {@link #batchCollapse(double[], int, int, boolean)} with the spectral statistics. */
@@ -344,8 +347,9 @@ public final class EmbeddingMetrics {
 
   /**
    * The collapse statistics of the raw batch outputs {@code z} (n rows of d), from one normalisation. Without
-   * {@code spectral} only the O(n·d) ones ({@code stdNormalized}, {@code scale}); with it also the participation
-   * ratio and the centred RankMe, O(n·d²) plus a d × d eigen-decomposition (a 256 × 128 batch: about 2 ms).
+   * {@code spectral} only the O(n·d) ones ({@code stdNormalized}, {@code scale}, {@code crossImageCosine}); with it
+   * also the participation ratio and the centred RankMe, O(n·d²) plus a d × d eigen-decomposition (a 256 × 128
+   * batch: about 2 ms).
    * Non-finite outputs give NaN throughout.
    */
   public static BatchCollapse batchCollapse(double[] z, int n, int d, boolean spectral) {
@@ -354,14 +358,15 @@ public final class EmbeddingMetrics {
     }
     for (double v : z) {
       if (!Double.isFinite(v)) {
-        return new BatchCollapse(Double.NaN, Double.NaN, Double.NaN, Double.NaN);
+        return new BatchCollapse(Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN);
       }
     }
     double[] zh = normalizeRows(z, n, d);
     double std = stdNormalized(zh, n, d);
     double scale = meanColumnStd(z, n, d);
+    double crossImage = crossImageCosine(zh, n, d);
     if (!spectral) {
-      return new BatchCollapse(std, Double.NaN, Double.NaN, scale);
+      return new BatchCollapse(std, Double.NaN, Double.NaN, scale, crossImage);
     }
     double pr = participationRatioOfNormalized(zh, n, d);
     centreColumns(zh, n, d);
@@ -371,7 +376,7 @@ public final class EmbeddingMetrics {
     } catch (IllegalStateException e) {
       rank = Double.NaN; // the eigen-decomposition did not converge
     }
-    return new BatchCollapse(std, pr, rank, scale);
+    return new BatchCollapse(std, pr, rank, scale, crossImage);
   }
 
   /** The mean over columns of each column's unbiased std; NaN for fewer than two rows. */

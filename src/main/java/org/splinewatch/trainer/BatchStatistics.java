@@ -57,10 +57,9 @@ final class BatchStatistics implements AutoCloseable {
       samples.add(Sample.of(MetricFamily.TRAINING_BATCH_STD_NORMALIZED, c.stdNormalized(), step, "output", output));
       samples.add(Sample.of(MetricFamily.TRAINING_BATCH_SCALE, c.scale(), step, "output", output));
       if (o.otherView() != null) {
-        samples.add(Sample.of(MetricFamily.TRAINING_BATCH_CROSS_VIEW_COSINE,
-            EmbeddingMetrics.crossViewCosine(o.values(), o.otherView(), o.rows(), o.columns()), step, "output", output));
-        samples.add(Sample.of(MetricFamily.TRAINING_BATCH_CROSS_IMAGE_COSINE, EmbeddingMetrics.crossImageCosine(
-            EmbeddingMetrics.normalizeRows(o.values(), o.rows(), o.columns()), o.rows(), o.columns()), step, "output",
+        double crossView = EmbeddingMetrics.crossViewCosine(o.values(), o.otherView(), o.rows(), o.columns());
+        samples.add(Sample.of(MetricFamily.TRAINING_BATCH_CROSS_VIEW_COSINE, crossView, step, "output", output));
+        samples.add(Sample.of(MetricFamily.TRAINING_BATCH_CROSS_IMAGE_COSINE, c.crossImageCosine(), step, "output",
             output));
       }
       if (o.spectral()) {
