@@ -3,6 +3,7 @@ package org.splinewatch.cluster;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -83,7 +84,7 @@ final class MetricsGate {
             } else {
               inner.tell(m instanceof MetricsActor.AnalysisFailed f
                   ? new MetricsActor.AnalysisFailed(f.analyzer(), f.step(), Rejections.clip(f.error(), MAX_STRING))
-                  : m);
+                  : m instanceof MetricsActor.Event e ? new MetricsActor.Event(javaEvent(e.fields())) : m);
             }
             return Behaviors.same();
           })
@@ -143,7 +144,8 @@ final class MetricsGate {
 
   /**
    * An event for {@code events.jsonl}: at most {@value #MAX_EVENT_FIELDS} fields named in lower case, values
-   * strings (at most {@value #MAX_STRING} characters), numbers, booleans, or one level of lists and maps of those.
+   * strings (at most {@value #MAX_STRING} characters), numbers, booleans, or up to two levels of lists and maps of
+   * those (e.g. {@code analysed_snapshots}: {analyzer: {analysed, offered}}).
    */
   static Optional<String> eventProblem(Map<String, Object> fields) {
     if (fields == null || fields.isEmpty() || fields.size() > MAX_EVENT_FIELDS) {
@@ -156,12 +158,36 @@ final class MetricsGate {
       if (e.getKey() == null || !e.getKey().matches("[a-z_]{1,40}")) {
         return Optional.of("event field '" + Rejections.clip(e.getKey(), 40) + "' is not 1 to 40 of a-z and '_'");
       }
-      if (!plainValue(e.getValue(), 1)) {
+      if (!plainValue(e.getValue(), 2)) {
         return Optional.of("event field " + e.getKey() + " holds a value that is not a short string, number,"
             + " boolean or a small list or map of those");
       }
     }
     return Optional.empty();
+  }
+
+  /**
+   * An event as it arrived over the cluster, with its nested maps and lists (which arrive as Scala collections)
+   * turned into Java ones, so that {@code events.jsonl} gets {@code {"training": 41.3, ...}} and not the Scala
+   * collection's bean properties.
+   */
+  static Map<String, Object> javaEvent(Map<String, Object> fields) {
+    Map<String, Object> event = new LinkedHashMap<>();
+    fields.forEach((k, v) -> event.put(k, deepJava(v)));
+    return event;
+  }
+
+  private static Object deepJava(Object value) {
+    Object v = asJava(value);
+    if (v instanceof Map<?, ?> map) {
+      Map<Object, Object> m = new LinkedHashMap<>();
+      map.forEach((k, x) -> m.put(k, deepJava(x)));
+      return m;
+    }
+    if (v instanceof List<?> list) {
+      return new ArrayList<>(list.stream().map(MetricsGate::deepJava).toList());
+    }
+    return v;
   }
 
   /** Values typed Object arrive as Scala collections (Pekko's Jackson has the Scala module): as Java ones. */

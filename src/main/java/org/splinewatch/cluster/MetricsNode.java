@@ -232,6 +232,9 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
           }
           Map<String, Object> event = m.event();
           var eventProblem = MetricsGate.eventProblem(event);
+          if (eventProblem.isEmpty()) {
+            event = MetricsGate.javaEvent(event); // e.g. cpu_seconds, a map
+          }
           if (eventProblem.isPresent()) {
             // the run still ends (nothing is lost); its malformed event is replaced by one that says so
             rejections.reject("metrics", "bad_event", peer(m.replyTo()), eventProblem.get());

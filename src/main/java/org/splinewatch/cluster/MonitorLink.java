@@ -97,11 +97,21 @@ public final class MonitorLink {
     return metricsUrl;
   }
 
-  /** Flushes the run's metrics on the monitor and records its end there (bounded wait). */
-  public void finish(Map<String, Object> event) {
+  /** Waits until the monitor has written the run's metrics that reached it so far (bounded wait). */
+  public void flush() {
     try {
       AskPattern.<MetricsActor.Command, Done>ask(metrics, MetricsActor.Flush::new, Duration.ofSeconds(30),
           system.scheduler()).toCompletableFuture().get(35, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new IllegalStateException("could not flush the metrics of run " + runId + " on the monitor: "
+          + (e instanceof CompletionException && e.getCause() != null ? e.getCause() : e), e);
+    }
+  }
+
+  /** Flushes the run's metrics on the monitor and records its end there (bounded wait). */
+  public void finish(Map<String, Object> event) {
+    flush();
+    try {
       AskPattern.<MetricsNode.Command, Done>ask(node, r -> new MetricsNode.RunFinished(runId, event, r, token),
           Duration.ofSeconds(60), system.scheduler()).toCompletableFuture().get(65, TimeUnit.SECONDS);
     } catch (Exception e) {

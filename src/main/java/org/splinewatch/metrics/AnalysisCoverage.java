@@ -33,6 +33,19 @@ public record AnalysisCoverage(Map<String, long[]> byAnalyzer) {
     return new AnalysisCoverage(out);
   }
 
+  /**
+   * The coverage read back from a run's log: {@code analyses} holds, per series of the analysis-step gauge, its
+   * analyzer and how many analyses it recorded; every analyzer was offered the {@code offered} snapshots the trainer
+   * took (a remote run's drops happen before its analyzers, so the trainer's count is the one that holds).
+   */
+  public static AnalysisCoverage fromAnalysisSteps(List<Map.Entry<String, Long>> analyses, long offered) {
+    Map<String, long[]> out = new TreeMap<>();
+    analyses.stream().filter(e -> !e.getKey().isEmpty())
+        .forEach(e -> out.computeIfAbsent(e.getKey(), k -> new long[2])[0] += e.getValue());
+    out.values().forEach(v -> v[1] = Math.max(offered, v[0]));
+    return new AnalysisCoverage(out);
+  }
+
   /** {@code analysed: embedding 37/37, regions 18/37 (49 %)}; empty when no analyzer reported. */
   public String describe() {
     if (byAnalyzer.isEmpty()) {

@@ -7,13 +7,17 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
+import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.DispatcherSelector;
@@ -34,6 +38,7 @@ import org.splinewatch.data.LabeledImages;
 import org.splinewatch.metrics.AnalysisCoverage;
 import org.splinewatch.metrics.CpuByRole;
 import org.splinewatch.metrics.MemoryWatch;
+import org.splinewatch.metrics.MetricsActor;
 import org.splinewatch.metrics.MetricsHttpServer;
 import org.splinewatch.metrics.ProcessMetrics;
 import org.splinewatch.metrics.RunInfoMetric;
@@ -43,8 +48,10 @@ import org.splinewatch.report.RunData;
 import org.splinewatch.serve.EmbeddingRoutes;
 import org.splinewatch.serve.LivePage;
 import org.splinewatch.serve.ServiceDiscovery;
+import org.splinewatch.snapshot.MetricFamily;
 import org.splinewatch.snapshot.RunIds;
 import org.splinewatch.snapshot.RunInfo;
+import org.splinewatch.snapshot.WeightSnapshot;
 import org.splinewatch.trainer.Backend;
 import org.splinewatch.trainer.Checkpoints;
 import org.splinewatch.trainer.RunSettings;
@@ -94,6 +101,7 @@ public final class EmbeddedRun {
   public static Result run(RunSettings s, WiringSettings w, Config config, Map<String, Object> options,
       PrintStream out, List<AnalyzerSpec> analyzers, Listener listener) {
     String runId = RunDirectory.runId(s);
+    long startedMillis = System.currentTimeMillis() - 1_000; // file times may be rounded to the second
     boolean remote = w.remote();
     Path runDir = remote ? RunIds.runDirectory(s.out(), runId)
         : RunDirectory.check(s, runId, w.overwrite());
@@ -164,9 +172,10 @@ public final class EmbeddedRun {
         announceControl(w, s, port, runDir, controlToken, out);
       }
       Resume resume = resume(s, out);
+      AtomicLong published = new AtomicLong(); // a remote run's coverage: of the snapshots taken here
       SnapshotSink.Starter sink = remote
-          ? ClusterPublisherSink.starter(run, new ClusterPublisherSink.Settings(link.metrics(), link.publishToken(), w.analyzers(),
-              w.cluster(), s.hubBufferSize(), s.drainTimeout()))
+          ? counting(published, ClusterPublisherSink.starter(run, new ClusterPublisherSink.Settings(link.metrics(), link.publishToken(), w.analyzers(),
+              w.cluster(), s.hubBufferSize(), s.drainTimeout())))
           : LocalHubSink.starter(run, new LocalHubSink.Settings(registry, log, labels, s.monitoring(), analyzers,
               w.alerts(), s.hubBufferSize(), s.analysisTimeout(), w.priority()));
       system.tell(new RunGuardian.Setup(run,
@@ -189,7 +198,8 @@ public final class EmbeddedRun {
       RunOutcome outcome = RunOutcome.of(finished, signals.received(), signals.exitCode());
       MemoryWatch.Peaks peaks = memory.peaks();
       Map<String, Object> event = outcome.event(peaks);
-      AnalysisCoverage coverage = AnalysisCoverage.of(registry);
+      AnalysisCoverage coverage = remote ? remoteCoverage(link, runDir, published.get(), startedMillis, out)
+          : AnalysisCoverage.of(registry);
       if (!coverage.byAnalyzer().isEmpty()) {
         event.put("analysed_snapshots", coverage.event());
       }
@@ -290,6 +300,63 @@ public final class EmbeddedRun {
   }
 
   /** Records the end of a run that joined a cluster on its metrics node; a failure is a warning. */
+  /**
+   * The coverage of a run analysed by a monitor on this machine that writes this run's directory (a {@code monitor
+   * serve} with the trainer's {@code --out}): analyses recorded in its {@code metrics.jsonl} once the monitor has
+   * flushed them, against the snapshots this trainer took. Empty for a monitor elsewhere, or when the directory here
+   * is an older run's (written before this run started).
+   */
+  private static AnalysisCoverage remoteCoverage(MonitorLink link, Path runDir, long published, long startedMillis,
+      PrintStream out) {
+    try {
+      if (!Files.isRegularFile(runDir.resolve("metrics.jsonl")) || !Files.isRegularFile(runDir.resolve("config.json"))
+          || Files.getLastModifiedTime(runDir.resolve("config.json")).toMillis() < startedMillis) {
+        return new AnalysisCoverage(Map.of());
+      }
+    } catch (IOException e) {
+      return new AnalysisCoverage(Map.of());
+    }
+    try {
+      link.flush();
+      return AnalysisCoverage.fromAnalysisSteps(RunData.read(runDir).series().values().stream()
+          .filter(series -> series.name().equals(MetricFamily.ANALYSIS_STEP.id()))
+          .map(series -> Map.entry(series.labels().getOrDefault("analyzer", ""), (long) series.points().size()))
+          .toList(), published);
+    } catch (RuntimeException e) {
+      out.println("warning: cannot count the analysed snapshots: " + e.getMessage());
+      return new AnalysisCoverage(Map.of());
+    }
+  }
+
+  /** {@code starter}'s sink, counting the snapshots published to it. */
+  private static SnapshotSink.Starter counting(AtomicLong published, SnapshotSink.Starter starter) {
+    return ctx -> {
+      SnapshotSink inner = starter.start(ctx);
+      return new SnapshotSink() {
+        @Override
+        public ActorRef<MetricsActor.Command> metrics() {
+          return inner.metrics();
+        }
+
+        @Override
+        public void publish(WeightSnapshot snapshot) {
+          published.incrementAndGet();
+          inner.publish(snapshot);
+        }
+
+        @Override
+        public CompletionStage<Done> drain() {
+          return inner.drain();
+        }
+
+        @Override
+        public boolean stopsWithRun() {
+          return inner.stopsWithRun();
+        }
+      };
+    };
+  }
+
   private static void finishRemote(MonitorLink link, Map<String, Object> event, String runId, PrintStream out) {
     try {
       link.finish(event);

@@ -136,4 +136,43 @@ class ClusterProcessIT {
       }
     }
   }
+
+  @Test
+  void aMonitorOnTheTrainersMachineGetsTheRunsEndAndTheTrainerPrintsItsCoverage() throws Exception {
+    try {
+      Path data = tmp.resolve("idx");
+      SyntheticData.writeDir(data, 640, 200, 5);
+      Path runs = tmp.resolve("runs");
+      Path monitorLog = tmp.resolve("monitor.log");
+      Process monitor = start(monitorLog, "monitor", "serve", "--port", "0", "--metrics-port", "0", "--out",
+          runs.toString());
+      String seed = awaitNode(monitor, monitorLog);
+      Path trainerLog = tmp.resolve("trainer.log");
+      // the same --out as the monitor's: the run directory the monitor writes is this trainer's
+      Process trainer = start(trainerLog, "train", "--monitor", seed, "--method", "supervised", "--data-dir",
+          data.toString(), "--max-steps", "200", "--batch-size", "32", "--hidden", "16", "--snapshot-every", "50",
+          "--probe-size", "50", "--run-id", "local", "--analyzers", "embedding,regions", "--out", runs.toString());
+      assertTrue(trainer.waitFor(240, TimeUnit.SECONDS), "trainer did not finish: " + Files.readString(trainerLog));
+      String out = Files.readString(trainerLog);
+      assertEquals(0, trainer.exitValue(), out);
+      // snapshots at steps 0, 50, 100, 150 and 200, counted against what the monitor logged as analysed
+      assertTrue(out.matches("(?s).*analysed snapshots: embedding [1-5]/5.*regions [1-5]/5.*"), out);
+      String events = Files.readString(runs.resolve("local").resolve("events.jsonl"));
+      String finished = events.lines().filter(l -> l.contains("\"type\":\"run_finished\"")).findFirst()
+          .orElse("");
+      assertTrue(finished.contains("\"exit_code\":0"), events);
+      assertTrue(Pattern.compile("\"embedding\":\\{\"analysed\":[1-5],\"offered\":5}").matcher(finished).find(),
+          finished);
+      // the trainer's CPU by role arrives as numbers, not as the properties of a Scala collection
+      assertTrue(Pattern.compile("\"cpu_seconds\":\\{[^}]*\"training\":[0-9.]+").matcher(finished).find(),
+          finished);
+    } finally {
+      for (Process p : processes) {
+        p.destroy();
+        if (!p.waitFor(20, TimeUnit.SECONDS)) {
+          p.destroyForcibly();
+        }
+      }
+    }
+  }
 }

@@ -5,9 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import com.typesafe.config.Config;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
@@ -85,6 +87,33 @@ class TransportTest {
       byte[] sp = serialization.serialize(signed).get();
       assertEquals(signed, serialization.deserialize(sp, serialization.findSerializerFor(signed).identifier(),
           signed.getClass().getName()).get());
+    } finally {
+      system.terminate();
+    }
+  }
+
+  @Test
+  void aRunFinishedEventKeepsItsNestedMapsAcrossTheWire() throws Exception {
+    ActorSystem<Void> system = node();
+    try {
+      Serialization serialization = SerializationExtension.get(system);
+      Map<String, Object> cpu = new LinkedHashMap<>();
+      cpu.put("training", 41.3);
+      cpu.put("jit", 18.6);
+      Map<String, Object> event = new LinkedHashMap<>();
+      event.put("type", "run_finished");
+      event.put("steps", 900);
+      event.put("cpu_seconds", cpu);
+      event.put("warnings", List.of("a", "b"));
+      var msg = new MetricsNode.RunFinished("run", event, null, "t");
+      Object back = serialization.deserialize(serialization.serialize(msg).get(),
+          serialization.findSerializerFor(msg).identifier(), msg.getClass().getName()).get();
+      Map<String, Object> arrived = ((MetricsNode.RunFinished) back).event();
+      // what the metrics node writes to events.jsonl: the same JSON as a local run's
+      ObjectMapper json = new ObjectMapper();
+      assertEquals("{\"type\":\"run_finished\",\"steps\":900,\"cpu_seconds\":{\"training\":41.3,\"jit\":18.6},"
+          + "\"warnings\":[\"a\",\"b\"]}", json.writeValueAsString(MetricsGate.javaEvent(arrived)));
+      assertTrue(MetricsGate.eventProblem(arrived).isEmpty());
     } finally {
       system.terminate();
     }

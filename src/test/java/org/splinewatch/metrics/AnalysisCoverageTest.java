@@ -6,6 +6,7 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.splinewatch.snapshot.MetricFamily;
@@ -34,5 +35,16 @@ class AnalysisCoverageTest {
     assertEquals("analysed snapshots: embedding 37/37, regions 18/37 (49 %)", c.describe());
     assertEquals(Map.of("analysed", 18L, "offered", 37L), c.event().get("regions"));
     assertEquals("", AnalysisCoverage.of(new SimpleMeterRegistry()).describe());
+  }
+
+  @Test
+  void aRemoteRunsCoverageIsItsLoggedAnalysesOverTheSnapshotsItsTrainerTook() {
+    // two series of the analysis-step gauge for regions (say, two label sets) add up; probe analysed none of 10
+    AnalysisCoverage c = AnalysisCoverage.fromAnalysisSteps(List.of(Map.entry("regions", 6L),
+        Map.entry("regions", 2L), Map.entry("embedding", 10L), Map.entry("probe", 0L)), 10);
+    assertEquals("analysed snapshots: embedding 10/10, probe 0/10 (0 %), regions 8/10 (80 %)", c.describe());
+    // never more analysed than offered: a count that disagrees shows as full coverage, not above it
+    assertEquals(Map.of("analysed", 3L, "offered", 3L),
+        AnalysisCoverage.fromAnalysisSteps(List.of(Map.entry("embedding", 3L)), 2).event().get("embedding"));
   }
 }
