@@ -7,6 +7,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
@@ -180,7 +181,9 @@ final class MetricsGate {
   private static Object deepJava(Object value) {
     Object v = asJava(value);
     if (v instanceof Map<?, ?> map) {
-      Map<Object, Object> m = new LinkedHashMap<>();
+      // a Scala map has no order of its own: its keys sorted, so that the same event is always written the same way
+      Map<Object, Object> m = map.keySet().stream().allMatch(k -> k instanceof String) ? new TreeMap<>()
+          : new LinkedHashMap<>();
       map.forEach((k, x) -> m.put(k, deepJava(x)));
       return m;
     }
