@@ -85,7 +85,7 @@ final class MetricsGate {
             } else {
               inner.tell(m instanceof MetricsActor.AnalysisFailed f
                   ? new MetricsActor.AnalysisFailed(f.analyzer(), f.step(), Rejections.clip(f.error(), MAX_STRING))
-                  : m instanceof MetricsActor.Event e ? new MetricsActor.Event(javaEvent(e.fields())) : m);
+                  : m instanceof MetricsActor.Event e ? new MetricsActor.Event(javaValues(e.fields())) : m);
             }
             return Behaviors.same();
           })
@@ -168,22 +168,22 @@ final class MetricsGate {
   }
 
   /**
-   * An event as it arrived over the cluster, with its nested maps and lists (which arrive as Scala collections)
-   * turned into Java ones, so that {@code events.jsonl} gets {@code {"training": 41.3, ...}} and not the Scala
-   * collection's bean properties.
+   * Fields as they arrived over the cluster (an event, a run's configuration), with their nested maps and lists
+   * (which arrive as Scala collections) turned into Java ones, so that {@code events.jsonl} and {@code config.json}
+   * get {@code {"training": 41.3, ...}} and not a Scala collection's bean properties.
    */
-  static Map<String, Object> javaEvent(Map<String, Object> fields) {
-    Map<String, Object> event = new LinkedHashMap<>();
-    fields.forEach((k, v) -> event.put(k, deepJava(v)));
-    return event;
+  static Map<String, Object> javaValues(Map<String, Object> fields) {
+    Map<String, Object> out = new LinkedHashMap<>();
+    fields.forEach((k, v) -> out.put(k, deepJava(v)));
+    return out;
   }
 
   private static Object deepJava(Object value) {
     Object v = asJava(value);
     if (v instanceof Map<?, ?> map) {
-      // a Scala map has no order of its own: its keys sorted, so that the same event is always written the same way
-      Map<Object, Object> m = map.keySet().stream().allMatch(k -> k instanceof String) ? new TreeMap<>()
-          : new LinkedHashMap<>();
+      // a Scala map has no order of its own: its keys sorted, so that the same value is always written the same way
+      Map<Object, Object> m = value instanceof scala.collection.Map<?, ?>
+          && map.keySet().stream().allMatch(k -> k instanceof String) ? new TreeMap<>() : new LinkedHashMap<>();
       map.forEach((k, x) -> m.put(k, deepJava(x)));
       return m;
     }

@@ -233,9 +233,8 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
           Map<String, Object> event = m.event();
           var eventProblem = MetricsGate.eventProblem(event);
           if (eventProblem.isEmpty()) {
-            event = MetricsGate.javaEvent(event); // e.g. cpu_seconds, a map
-          }
-          if (eventProblem.isPresent()) {
+            event = MetricsGate.javaValues(event); // e.g. cpu_seconds, a map
+          } else {
             // the run still ends (nothing is lost); its malformed event is replaced by one that says so
             rejections.reject("metrics", "bad_event", peer(m.replyTo()), eventProblem.get());
             event = new LinkedHashMap<>();
@@ -394,9 +393,10 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
       return this;
     }
     try {
-      RunLog.writeConfig(dir, m.config());
+      Map<String, Object> config = MetricsGate.javaValues(m.config()); // options, settings, tags: maps
+      RunLog.writeConfig(dir, config);
       RunLog log = new RunLog(dir, retention);
-      RunInfoMetric.register(registry, m.config());
+      RunInfoMetric.register(registry, config);
       CollapseDetector detector = m.alerts() == null ? null : new CollapseDetector(m.alerts(), m.runId(), m.classes());
       ActorRef<Command> self = getContext().getSelf();
       String token = secret();

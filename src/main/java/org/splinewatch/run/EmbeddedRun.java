@@ -299,7 +299,6 @@ public final class EmbeddedRun {
     };
   }
 
-  /** Records the end of a run that joined a cluster on its metrics node; a failure is a warning. */
   /**
    * The coverage of a run analysed by a monitor on this machine that writes this run's directory (a {@code monitor
    * serve} with the trainer's {@code --out}): analyses recorded in its {@code metrics.jsonl} once the monitor has
@@ -357,6 +356,7 @@ public final class EmbeddedRun {
     };
   }
 
+  /** Records the end of a run that joined a cluster on its metrics node; a failure is a warning. */
   private static void finishRemote(MonitorLink link, Map<String, Object> event, String runId, PrintStream out) {
     try {
       link.finish(event);

@@ -170,6 +170,12 @@ class ClusterProcessIT {
       // the trainer's CPU by role arrives as numbers, not as the properties of a Scala collection
       assertTrue(end.path("cpu_seconds").path("training").isNumber(), finished);
       assertTrue(end.path("cpu_seconds").path("training").asDouble() > 0, finished);
+      // so does the run's configuration, which the monitor writes to config.json (its settings and options are maps)
+      String configText = Files.readString(runs.resolve("local").resolve("config.json"));
+      JsonNode config = new ObjectMapper().readTree(configText);
+      assertEquals(200, config.path("settings").path("max_steps").asInt(), configText);
+      assertEquals("local", config.path("options").path("splinewatch.run.run-id").asText(), configText);
+      assertTrue(!configText.contains("traversableAgain"), configText);
     } finally {
       for (Process p : processes) {
         p.destroy();

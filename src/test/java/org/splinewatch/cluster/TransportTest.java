@@ -112,7 +112,7 @@ class TransportTest {
       // what the metrics node writes to events.jsonl: a local run's JSON, nested keys sorted (the wire loses their order)
       ObjectMapper json = new ObjectMapper();
       assertEquals("{\"type\":\"run_finished\",\"steps\":900,\"cpu_seconds\":{\"jit\":18.6,\"training\":41.3},"
-          + "\"warnings\":[\"a\",\"b\"]}", json.writeValueAsString(MetricsGate.javaEvent(arrived)));
+          + "\"warnings\":[\"a\",\"b\"]}", json.writeValueAsString(MetricsGate.javaValues(arrived)));
       assertTrue(MetricsGate.eventProblem(arrived).isEmpty());
     } finally {
       system.terminate();
