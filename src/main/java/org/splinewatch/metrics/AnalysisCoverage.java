@@ -60,7 +60,12 @@ public record AnalysisCoverage(Map<String, long[]> byAnalyzer) {
   /** For {@code run_finished}: {analyzer: {analysed, offered}}. */
   public Map<String, Object> event() {
     Map<String, Object> out = new LinkedHashMap<>();
-    byAnalyzer.forEach((name, v) -> out.put(name, Map.of("analysed", v[0], "offered", v[1])));
+    byAnalyzer.forEach((name, v) -> {
+      Map<String, Object> counts = new LinkedHashMap<>(); // a fixed key order (Map.of's differs from JVM to JVM)
+      counts.put("analysed", v[0]);
+      counts.put("offered", v[1]);
+      out.put(name, counts);
+    });
     return out;
   }
 }

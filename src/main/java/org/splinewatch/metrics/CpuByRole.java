@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.DoubleAdder;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
@@ -35,18 +36,13 @@ public record CpuByRole(Map<String, Double> seconds) {
   /** Linux counts thread CPU time in clock ticks of 1/100 s ({@code USER_HZ}) on every architecture the JDK runs. */
   private static final double TICKS_PER_SECOND = 100;
   private static final Path TASKS = Path.of("/proc/self/task");
-  /** Registered threads by Java thread id (never reused). */
-  private static final Map<Long, Registered> THREADS = new ConcurrentHashMap<>();
-
-  /** A registered thread: its role, and its CPU seconds as it ended (NaN while it lives). */
-  private static final class Registered {
-    final String role;
-    volatile double endedSeconds = Double.NaN;
-
-    Registered(String role) {
-      this.role = role;
-    }
-  }
+  /** Living registered threads by Java thread id (never reused) to their role. */
+  private static final Map<Long, String> THREADS = new ConcurrentHashMap<>();
+  /**
+   * CPU seconds of registered threads that have ended, by role: an ended thread leaves {@link #THREADS}, so that a
+   * long {@code monitor serve}, whose runs start and end analysis threads, keeps one entry per role, not per thread.
+   */
+  private static final Map<String, DoubleAdder> ENDED = new ConcurrentHashMap<>();
 
   public CpuByRole {
     seconds = Map.copyOf(seconds);
@@ -60,16 +56,24 @@ public record CpuByRole(Map<String, Double> seconds) {
     if (!REGISTERED.contains(role)) {
       throw new IllegalArgumentException("unknown role '" + role + "'; expected one of " + REGISTERED);
     }
-    THREADS.putIfAbsent(Thread.currentThread().getId(), new Registered(role));
+    THREADS.putIfAbsent(Thread.currentThread().getId(), role);
   }
 
   /** Called by a registered thread as its last act, so that its CPU time stays counted after it ends. */
   public static void threadEnding() {
-    Registered r = THREADS.get(Thread.currentThread().getId());
     ThreadMXBean threads = ManagementFactory.getThreadMXBean();
-    if (r != null && threads.isCurrentThreadCpuTimeSupported()) {
-      r.endedSeconds = Math.max(0, threads.getCurrentThreadCpuTime()) / 1e9;
+    // the time is added before the entry goes, so that a concurrent now() may count it twice but never not at all
+    String role = THREADS.get(Thread.currentThread().getId());
+    if (role != null && threads.isCurrentThreadCpuTimeSupported()) {
+      ENDED.computeIfAbsent(role, r -> new DoubleAdder())
+          .add(Math.max(0, threads.getCurrentThreadCpuTime()) / 1e9);
     }
+    THREADS.remove(Thread.currentThread().getId());
+  }
+
+  /** Registered threads now living (for tests: ended threads must not stay). */
+  static int livingRegistered() {
+    return THREADS.size();
   }
 
   /**
@@ -81,13 +85,13 @@ public record CpuByRole(Map<String, Double> seconds) {
     ROLES.forEach(r -> s.put(r, 0.0));
     ThreadMXBean threads = ManagementFactory.getThreadMXBean();
     boolean measured = threads.isThreadCpuTimeSupported() && threads.isThreadCpuTimeEnabled();
-    THREADS.forEach((id, r) -> {
-      double seconds = r.endedSeconds;
-      if (Double.isNaN(seconds)) {
-        long ns = measured ? threads.getThreadCpuTime(id) : -1; // -1 also for a thread that ended without a report
-        seconds = Math.max(0, ns) / 1e9;
+    ENDED.forEach((role, seconds) -> s.merge(role, seconds.sum(), Double::sum));
+    THREADS.forEach((id, role) -> {
+      long ns = measured ? threads.getThreadCpuTime(id) : 0;
+      if (ns < 0) { // ended without its report (killed): its time is in "other", and its entry goes
+        THREADS.remove(id);
       }
-      s.merge(r.role, seconds, Double::sum);
+      s.merge(role, Math.max(0, ns) / 1e9, Double::sum);
     });
     jvmThreadTicks().forEach((role, ticks) -> s.merge(role, ticks / TICKS_PER_SECOND, Double::sum));
     double total = ManagementFactory.getOperatingSystemMXBean() instanceof OperatingSystemMXBean os

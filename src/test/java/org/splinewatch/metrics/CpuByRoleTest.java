@@ -75,6 +75,30 @@ class CpuByRoleTest {
   }
 
   @Test
+  void endedThreadsLeaveTheRegistryAndKeepTheirTime() throws InterruptedException {
+    assumeTrue(ManagementFactory.getThreadMXBean().isThreadCpuTimeSupported(), "no thread CPU time here");
+    int living = CpuByRole.livingRegistered();
+    CpuByRole before = CpuByRole.now();
+    long[] sink = new long[1];
+    for (int i = 0; i < 50; i++) { // a long monitor serve: many runs' analysis threads come and go
+      Thread t = new Thread(() -> {
+        CpuByRole.register("analysis");
+        sink[0] ^= burn(4);
+        CpuByRole.threadEnding();
+      });
+      t.start();
+      t.join();
+    }
+    Thread killed = new Thread(() -> CpuByRole.register("analysis")); // ends without its report
+    killed.start();
+    killed.join();
+    double analysis = CpuByRole.now().since(before).get("analysis");
+    assertTrue(CpuByRole.livingRegistered() <= living, "registered threads left after they ended: "
+        + CpuByRole.livingRegistered() + ", before " + living);
+    assertTrue(analysis >= 0.15 && analysis < 0.6, "50 ended threads of about 4 ms each: " + analysis + " s " + sink[0]);
+  }
+
+  @Test
   void theRolesPartitionTheProcesssTime() {
     CpuByRole cpu = CpuByRole.now();
     double sum = CpuByRole.ROLES.stream().mapToDouble(cpu::get).sum();
