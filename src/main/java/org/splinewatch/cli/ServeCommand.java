@@ -77,7 +77,10 @@ final class ServeCommand implements Callable<Integer> {
     MonitorServer server;
     try {
       server = MonitorServer.start(config, settings, cluster, httpHost, httpPort, runs, System.out);
-    } catch (IllegalArgumentException | MetricsHttpServer.PortInUseException e) {
+    } catch (MetricsHttpServer.PortInUseException e) {
+      System.err.println("error: " + Main.oneLine(e) + " (0 picks a free one)");
+      return 1;
+    } catch (IllegalArgumentException e) {
       System.err.println("error: " + Main.oneLine(e));
       return 1;
     }

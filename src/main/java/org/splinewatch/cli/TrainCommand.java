@@ -263,7 +263,10 @@ public final class TrainCommand implements Callable<Integer> {
     try {
       return EmbeddedRun.run(settings, wiring, config, overrides, System.out, specs,
           new EmbeddedRun.Listener() { }).exitCode();
-    } catch (DataException | MetricsHttpServer.PortInUseException | IllegalStateException e) {
+    } catch (MetricsHttpServer.PortInUseException e) {
+      System.err.println("error: " + Main.oneLine(e) + " (0 disables the endpoint)");
+      return 1;
+    } catch (DataException | IllegalStateException e) {
       System.err.println("error: " + Main.oneLine(e));
       return 1;
     }

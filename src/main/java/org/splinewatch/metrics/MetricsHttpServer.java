@@ -130,7 +130,7 @@ public final class MetricsHttpServer {
           || (c != null && String.valueOf(c.getMessage()).contains("in use"));
       if (inUse || c instanceof BindFailedException) {
         throw new PortInUseException("metrics port " + port + " on " + host + " is already in use; choose another "
-            + "with --metrics-port P (0 disables the endpoint)");
+            + "with --metrics-port P");
       }
       throw new IllegalStateException("cannot serve /metrics on " + host + ":" + port + ": " + c, c);
     } catch (InterruptedException | TimeoutException e) {

@@ -84,7 +84,13 @@ class CliTest {
       int port = taken.getLocalPort();
       String m = run(1, "train", "--metrics-port", String.valueOf(port), "--data-dir", tmp.toString(), "--out",
           tmp.resolve("runs").toString());
-      assertTrue(m.contains("metrics port " + port + " on 127.0.0.1 is already in use"), m);
+      assertTrue(m.contains("metrics port " + port + " on 127.0.0.1 is already in use; choose another with"
+          + " --metrics-port P (0 disables the endpoint)"), m);
+      // monitor serve's port 0 picks a free port instead of disabling the endpoint
+      String serve = run(1, "monitor", "serve", "--metrics-port", String.valueOf(port), "--port", "0", "--out",
+          tmp.resolve("served").toString());
+      assertTrue(serve.contains("metrics port " + port + " on 127.0.0.1 is already in use; choose another with"
+          + " --metrics-port P (0 picks a free one)"), serve);
     }
   }
 
