@@ -59,6 +59,11 @@ public final class RunControl {
     return true;
   }
 
+  /** Whether {@code runId} is registered now: it streams to this node and has not finished. */
+  public boolean isLive(String runId) {
+    return runs.containsKey(runId);
+  }
+
   public Set<String> runIds() {
     return new TreeSet<>(runs.keySet());
   }

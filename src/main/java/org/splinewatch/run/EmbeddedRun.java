@@ -248,7 +248,7 @@ public final class EmbeddedRun {
     return MetricsHttpServer.start(system, registry, s.metricsHost(), s.metricsPort(),
         Directives.concat(ControlRoutes.route(webhook), ControlRoutes.planes(runDir.resolve("planes")),
             ControlRoutes.runPlanes(s.out()), EmbeddingRoutes.route(s.out()),
-            LivePage.route(s.out(), runId, system.dispatchers().lookup(DispatcherSelector.blocking()))),
+            LivePage.route(s.out(), runId::equals, system.dispatchers().lookup(DispatcherSelector.blocking()))),
         w.discovery().allowed(s.metricsHost()));
   }
 

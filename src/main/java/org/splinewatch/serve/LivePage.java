@@ -20,6 +20,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
+import java.util.function.Predicate;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
@@ -37,7 +38,7 @@ import org.splinewatch.snapshot.RunIds;
  *   <li>{@code GET /}: the page (uPlot inlined), polling the API every 2 s;</li>
  *   <li>{@code GET /api/runs}: {@code [{id, active, finished, step, method, dataset}]};</li>
  *   <li>{@code GET /api/runs/<id>}: {@code {charts, alerts, lastStep, planes}} of that run (the report's data, without
- *       pictures; the page shows {@code /planes/<k>/latest.svg} of the active run).</li>
+ *       pictures; the page shows {@code /runs/<id>/planes/<k>/latest.svg} of an active run).</li>
  * </ul>
  */
 public final class LivePage {
@@ -54,7 +55,7 @@ public final class LivePage {
         .replace("/*REPORTJS*/", ReportWriter.resource("/org/splinewatch/report/report.js"));
   }
 
-  static List<Map<String, Object>> runs(Path out, String activeRun) throws IOException {
+  static List<Map<String, Object>> runs(Path out, Predicate<String> active) throws IOException {
     List<Map<String, Object>> list = new ArrayList<>();
     if (!Files.isDirectory(out)) {
       return list;
@@ -64,7 +65,7 @@ public final class LivePage {
         Map<String, Object> m = new LinkedHashMap<>();
         String id = d.getFileName().toString();
         m.put("id", id);
-        m.put("active", id.equals(activeRun));
+        m.put("active", active.test(id));
         try {
           RunData.Summary r = RunData.summarize(d);
           m.put("finished", r.finished());
@@ -105,22 +106,24 @@ public final class LivePage {
     }
   }
 
-  /** The routes, reading run directories on the calling thread (tests). */
+  /** The routes of an embedded run's page ({@code activeRun} trains), reading on the calling thread (tests). */
   public static Route route(Path out, String activeRun) {
-    return route(out, activeRun, Runnable::run);
+    return route(out, activeRun::equals, Runnable::run);
   }
 
   /**
-   * The routes; run directories are read on {@code blocking} (the actor system's blocking-IO dispatcher), never on
-   * the threads that serve HTTP and run the actors. A run's page parses only what was appended since its last poll.
+   * The routes; {@code active} tells the runs that stream now (one for an embedded run, any number on
+   * {@code monitor serve}). Run directories are read on {@code blocking} (the actor system's blocking-IO dispatcher),
+   * never on the threads that serve HTTP and run the actors. A run's page parses only what was appended since its
+   * last poll.
    */
-  public static Route route(Path out, String activeRun, Executor blocking) {
+  public static Route route(Path out, Predicate<String> active, Executor blocking) {
     String html = page();
     Cache cache = new Cache();
     return concat(
         pathSingleSlash(() -> get(() -> complete(HttpEntities.create(ContentTypes.TEXT_HTML_UTF8, html)))),
         pathPrefix("api", () -> pathPrefix("runs", () -> concat(
-            pathSingleSlash(() -> get(() -> json(blocking, () -> runs(out, activeRun)))),
+            pathSingleSlash(() -> get(() -> json(blocking, () -> runs(out, active)))),
             path(segment(Pattern.compile("[A-Za-z0-9._-]+")), id -> get(() -> {
               if (!RunIds.isValid(id)) {
                 return complete(StatusCodes.NOT_FOUND, "unknown run '" + id + "'\n");
@@ -133,7 +136,7 @@ public final class LivePage {
                 return cache.data(dir);
               });
             })),
-            pathEnd(() -> get(() -> json(blocking, () -> runs(out, activeRun))))))));
+            pathEnd(() -> get(() -> json(blocking, () -> runs(out, active))))))));
   }
 
   private interface Body {

@@ -102,7 +102,7 @@ public final class MonitorServer implements AutoCloseable {
         var ingest = HttpIngestion.prepare(system, config, cluster, controlToken);
         http = MetricsHttpServer.start(system, registry, metricsHost, metricsPort,
             Directives.concat(ControlRoutes.route(webhook), ingest.route(),
-                ControlRoutes.runPlanes(out), EmbeddingRoutes.route(out), LivePage.route(out, "",
+                ControlRoutes.runPlanes(out), EmbeddingRoutes.route(out), LivePage.route(out, control::isLive,
                     system.dispatchers().lookup(DispatcherSelector.blocking()))),
             settings.discovery().allowed(metricsHost));
         String url = "http://" + metricsHost + ":" + http.port() + "/metrics";

@@ -62,7 +62,7 @@ class HttpHardeningIT {
     control.register("good", AlertWebhookTest.settings("stop", "std_collapse"), stops::add);
     AlertWebhook webhook = new AlertWebhook(TOKEN, control, e -> { });
     http = MetricsHttpServer.start(system, new PrometheusMeterRegistry(PrometheusConfig.DEFAULT), "127.0.0.1", 0,
-        Directives.concat(ControlRoutes.route(webhook), LivePage.route(out, "good",
+        Directives.concat(ControlRoutes.route(webhook), LivePage.route(out, "good"::equals,
             system.dispatchers().lookup(DispatcherSelector.blocking()))),
         MetricsHttpServer.AllowedHosts.loopbackAnd(List.of("monitor.example.org")));
   }
