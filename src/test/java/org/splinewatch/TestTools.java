@@ -22,6 +22,23 @@ public final class TestTools {
     }
   }
 
+  /**
+   * Mounts a tmpfs of {@code size} (e.g. "32k") at {@code dir}, created if missing; false where this process may not
+   * mount (tests that fill a disk skip there; {@code .ci/run} runs as root). Undo with {@link #unmount}.
+   */
+  public static boolean mountTmpfs(Path dir, String size) throws IOException, InterruptedException {
+    Files.createDirectories(dir);
+    Process p = new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=" + size, "tmpfs", dir.toString())
+        .redirectErrorStream(true).start();
+    p.getInputStream().readAllBytes();
+    return p.waitFor() == 0;
+  }
+
+  /** Lazily unmounts what {@link #mountTmpfs} mounted at {@code dir}. */
+  public static void unmount(Path dir) throws IOException, InterruptedException {
+    new ProcessBuilder("umount", "-l", dir.toString()).redirectErrorStream(true).start().waitFor();
+  }
+
   /** A loopback port that was free a moment ago. */
   public static int freePort() throws IOException {
     try (ServerSocket s = new ServerSocket(0)) {

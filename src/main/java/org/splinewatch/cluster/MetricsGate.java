@@ -1,5 +1,6 @@
 package org.splinewatch.cluster;
 
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.ArrayList;
@@ -8,9 +9,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
+import java.util.function.Consumer;
+import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.ChildFailed;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
+import org.apache.pekko.actor.typed.Terminated;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.splinewatch.metrics.MetricsActor;
 import org.splinewatch.snapshot.Sample;
@@ -41,11 +46,41 @@ final class MetricsGate {
    */
   static Behavior<Object> create(Behavior<MetricsActor.Command> metrics, Rejections rejections,
       String publishToken) {
+    return create(metrics, rejections, publishToken, error -> { });
+  }
+
+  /**
+   * As above; {@code writerFailed} hears, once, why the run's files could not be written (disk full, I/O error): the
+   * child then stops, instead of failing again on every sample with a stack trace each, and the gate answers
+   * {@link MetricsActor.Flush} itself and drops the rest.
+   */
+  static Behavior<Object> create(Behavior<MetricsActor.Command> metrics, Rejections rejections,
+      String publishToken, Consumer<String> writerFailed) {
     return Behaviors.setup(ctx -> {
-      ActorRef<MetricsActor.Command> inner = ctx.spawn(Behaviors.supervise(metrics)
+      // an I/O failure (the run log) stops the child; any other failure resumes it (one bad message)
+      ActorRef<MetricsActor.Command> inner = ctx.spawn(Behaviors.supervise(Behaviors.supervise(metrics)
+          .onFailure(UncheckedIOException.class, SupervisorStrategy.stop().withLoggingEnabled(false)))
           .onFailure(Exception.class, SupervisorStrategy.resume()), "metrics");
+      ctx.watch(inner);
+      boolean[] failed = {false};
       String[] bound = {publishToken}; // the run's publish token: registered, or once its publisher announced it
       return Behaviors.receive(Object.class)
+          .onSignal(ChildFailed.class, f -> {
+            failed[0] = true;
+            writerFailed.accept(f.getCause().getMessage());
+            return Behaviors.same();
+          })
+          .onSignal(Terminated.class, t -> {
+            failed[0] = true;
+            return Behaviors.same();
+          })
+          .onMessage(MetricsActor.Flush.class, f -> failed[0], f -> {
+            if (f.replyTo() != null) {
+              f.replyTo().tell(Done.getInstance()); // nothing more can be written
+            }
+            return Behaviors.same();
+          })
+          .onMessage(Object.class, m -> failed[0], m -> Behaviors.same())
           .onMessage(MetricsNode.PublishToken.class, t -> {
             if (t.token() == null || !t.token().matches("[0-9a-f]{32}")) {
               rejections.reject("metrics", "bad_token", "unknown", "PublishToken that is not 32 hex digits");

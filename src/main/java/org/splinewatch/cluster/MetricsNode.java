@@ -2,6 +2,7 @@ package org.splinewatch.cluster;
 
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -126,6 +127,10 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
   private record TrainerGone(ActorRef<?> trainer) implements Command {
   }
 
+  /** The run's files could not be written (its metrics actor stopped): the run is asked to stop. */
+  private record WriterFailed(String runId, String error) implements Command {
+  }
+
   private record AlertFired(String runId, Alert alert) implements Command {
   }
 
@@ -208,6 +213,13 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
           throw new IllegalStateException("failure injected by a test");
         })
         .onMessage(RegisterRun.class, this::onRegister)
+        .onMessage(WriterFailed.class, m -> {
+          // one line, not a stack trace per sample; the trainer or HTTP client hears it as a stop with this reason
+          String reason = "metrics writer failed: " + m.error();
+          getContext().getLog().error("run {}: {}; asking the run to stop", m.runId(), reason);
+          control.stop(m.runId(), reason);
+          return this;
+        })
         .onMessage(AlertFired.class, m -> {
           Run run = runs.get(m.runId());
           if (run != null) {
@@ -402,7 +414,7 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
       String token = secret();
       ActorRef<Object> gate = getContext().spawn(MetricsGate.create(MetricsActor.create(registry,
           log, m.labels(), detector, alert -> self.tell(new AlertFired(m.runId(), alert))), rejections,
-          m.publishToken()),
+          m.publishToken(), error -> self.tell(new WriterFailed(m.runId(), error))),
           "run-" + secret());
       ActorRef<MetricsActor.Command> metrics = gate.narrow();
       runs.put(m.runId(), new Run(dir, metrics, m, token));
@@ -428,7 +440,12 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
   }
 
   private void finish(Run run, Map<String, Object> event) {
-    RunLog.appendEvent(run.dir(), event);
+    try {
+      RunLog.appendEvent(run.dir(), event);
+    } catch (UncheckedIOException e) { // disk full: the run still ends here, and the node goes on
+      getContext().getLog().error("run {}: its run_finished event could not be written: {}",
+          run.registration().runId(), e.getMessage());
+    }
     control.unregister(run.registration().runId());
     getContext().unwatch(run.registration().trainer());
     getContext().stop(run.metrics());

@@ -15,6 +15,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.splinewatch.TestTools;
 import org.splinewatch.data.SyntheticData;
 import org.splinewatch.run.EmbeddedRun;
 
@@ -32,11 +33,7 @@ class RunDirectoryFaultsIT {
 
   /** Mounts a tmpfs of {@code size} (e.g. "32k") at {@code dir}; false where this process may not mount. */
   private boolean tmpfs(Path dir, String size) throws Exception {
-    Files.createDirectories(dir);
-    Process p = new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=" + size, "tmpfs", dir.toString())
-        .redirectErrorStream(true).start();
-    p.getInputStream().readAllBytes();
-    if (p.waitFor() != 0) {
+    if (!TestTools.mountTmpfs(dir, size)) {
       return false;
     }
     mounts.add(0, dir);
@@ -46,7 +43,7 @@ class RunDirectoryFaultsIT {
   @AfterEach
   void unmount() throws Exception {
     for (Path m : mounts) {
-      new ProcessBuilder("umount", "-l", m.toString()).redirectErrorStream(true).start().waitFor();
+      TestTools.unmount(m);
     }
   }
 
