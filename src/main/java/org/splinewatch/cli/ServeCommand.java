@@ -80,7 +80,7 @@ final class ServeCommand implements Callable<Integer> {
     } catch (MetricsHttpServer.PortInUseException e) {
       System.err.println("error: " + Main.oneLine(e) + " (0 picks a free one)");
       return 1;
-    } catch (IllegalArgumentException e) {
+    } catch (IllegalArgumentException | IllegalStateException e) {
       System.err.println("error: " + Main.oneLine(e));
       return 1;
     }

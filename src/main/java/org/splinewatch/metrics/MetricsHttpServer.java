@@ -9,7 +9,7 @@ import static org.apache.pekko.http.javadsl.server.Directives.path;
 import static org.apache.pekko.http.javadsl.server.Directives.pathSingleSlash;
 
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import java.net.BindException;
+import java.nio.channels.UnresolvedAddressException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -125,17 +125,35 @@ public final class MetricsHttpServer {
           .get(30, TimeUnit.SECONDS);
       return new MetricsHttpServer(b);
     } catch (ExecutionException e) {
-      Throwable c = e.getCause();
-      boolean inUse = c instanceof BindException || (c != null && c.getCause() instanceof BindException)
-          || (c != null && String.valueOf(c.getMessage()).contains("in use"));
-      if (inUse || c instanceof BindFailedException) {
+      String why = bindFailure(e.getCause());
+      if (why.contains("in use")) {
         throw new PortInUseException("metrics port " + port + " on " + host + " is already in use; choose another "
             + "with --metrics-port P");
       }
-      throw new IllegalStateException("cannot serve /metrics on " + host + ":" + port + ": " + c, c);
+      throw new IllegalStateException("cannot serve /metrics on " + host + ":" + port + ": " + why
+          + "; expected --metrics-host to name an address of this machine (e.g. 127.0.0.1 or 0.0.0.0)", e.getCause());
     } catch (InterruptedException | TimeoutException e) {
       throw new IllegalStateException("binding " + host + ":" + port + " did not complete", e);
     }
+  }
+
+  /**
+   * Why a bind failed, in a few words, from the innermost cause that says (Pekko wraps it): "Address already in use",
+   * "Cannot assign requested address" (no such address here), "unknown host" (a name that does not resolve).
+   */
+  static String bindFailure(Throwable failure) {
+    String why = null;
+    for (Throwable t = failure; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t instanceof UnresolvedAddressException) {
+        return "unknown host";
+      }
+      String m = t.getMessage();
+      if (m != null && !m.isBlank() && !(t instanceof BindFailedException)) {
+        // "[/127.0.0.1:9464] Address already in use": the endpoint is already in the caller's message
+        why = m.replaceFirst("^\\[[^]]*]\\s*", "");
+      }
+    }
+    return why != null ? why : String.valueOf(failure);
   }
 
   /** OpenMetrics 1.0 when the client asks for it (Prometheus does), else the Prometheus text format 0.0.4. */

@@ -9,6 +9,8 @@ import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import java.io.IOException;
 import java.net.BindException;
+import java.net.SocketException;
+import java.nio.channels.UnresolvedAddressException;
 import org.junit.jupiter.api.Test;
 import org.slf4j.LoggerFactory;
 
@@ -25,16 +27,27 @@ class BindFailureLogFilterTest {
     try {
       listener.error("Bind failed for TCP channel on endpoint [/127.0.0.1:9464]",
           new BindException("Address already in use"));
-      assertEquals(0, seen.list.size(), "the port-in-use trace is dropped");
-      listener.error("Bind failed for TCP channel on endpoint [/127.0.0.1:9464]", new IOException("no route"));
+      listener.error("Bind failed for TCP channel on endpoint [x.invalid/<unresolved>:9464]",
+          new SocketException("Unresolved address"));
+      assertEquals(0, seen.list.size(), "bind failures, which the caller reports in one line, are dropped");
       listener.error("Accept error: could not accept new connection", new IOException("too many open files"));
       other.error("Bind failed for TCP channel on endpoint [/127.0.0.1:9464]", new BindException("in use"));
-      assertEquals(3, seen.list.size(), "other causes, other messages and other loggers are logged");
+      assertEquals(2, seen.list.size(), "other messages and other loggers are logged");
     } finally {
       listener.detachAppender(seen);
       other.detachAppender(seen);
     }
-    assertTrue(BindFailureLogFilter.isBindInUse("Bind failed for TCP channel", null));
-    assertFalse(BindFailureLogFilter.isBindInUse(null, new BindException()));
+    assertTrue(BindFailureLogFilter.isBindFailure("Bind failed for TCP channel"));
+    assertFalse(BindFailureLogFilter.isBindFailure(null));
+  }
+
+  @Test
+  void aBindFailureIsNamedByItsInnermostReason() {
+    assertEquals("Address already in use", MetricsHttpServer.bindFailure(new RuntimeException("bind failed",
+        new BindException("[/127.0.0.1:9464] Address already in use"))));
+    assertEquals("Cannot assign requested address", MetricsHttpServer.bindFailure(
+        new BindException("[/10.255.255.1:9464] Cannot assign requested address")));
+    assertEquals("unknown host", MetricsHttpServer.bindFailure(new SocketException("Unresolved address")
+        .initCause(new UnresolvedAddressException())));
   }
 }
