@@ -45,22 +45,46 @@ def value_name(index, key):
 def run_npz(run_id, probes, probe_labels, classes, method="external", dataset="external", tags=None,
             probe_pairs=None, plane_anchors=None, planes=2, fit=None, classifier=None, early_stop=None, seed=42,
             settings=None):
-    """A registration body: run.json plus probes (n, d) or (n, c, h, w) float32 and their integer labels."""
-    arrays = {"probes": np.asarray(probes, dtype="<f4"), "probe_labels": np.asarray(probe_labels, dtype="<i8")}
+    """A registration body: run.json plus probes (n, d) or (n, c, h, w) float32 and their integer labels.
+
+    Raises ValueError, as the monitor would answer 400, when labels are not integer class labels 0..classes-1 or
+    plane anchors are not integer probe indices (a float array of whole numbers is accepted, as by the monitor).
+    """
+    classes = int(classes)
+    arrays = {"probes": np.asarray(probes, dtype="<f4"),
+              "probe_labels": integers(probe_labels, classes, "probe_labels", "integer class labels")}
     if probe_pairs is not None:
         arrays["probe_pairs"] = np.asarray(probe_pairs, dtype="<f4")
     if plane_anchors is not None:
-        arrays["plane_anchors"] = np.asarray(plane_anchors, dtype="<i8")
+        arrays["plane_anchors"] = integers(plane_anchors, len(arrays["probes"]), "plane_anchors",
+                                           "integer probe indices")
     if fit is not None:
         arrays["fit_inputs"] = np.asarray(fit[0], dtype="<f4")
-        arrays["fit_labels"] = np.asarray(fit[1], dtype="<i8")
-    doc = {"run_id": run_id, "method": method, "dataset": dataset, "tags": dict(tags or {}), "classes": int(classes),
+        arrays["fit_labels"] = integers(fit[1], classes, "fit_labels", "integer class labels")
+    doc = {"run_id": run_id, "method": method, "dataset": dataset, "tags": dict(tags or {}), "classes": classes,
            "planes": int(planes), "seed": int(seed), "settings": dict(settings or {})}
     if classifier is not None:
         doc["classifier"] = bool(classifier)
     if early_stop is not None:
         doc["early_stop"] = early_stop
     return encode_npz(arrays, {"run": doc})
+
+
+def integers(values, bound, name, what):
+    """``values`` as int64 after checking that each is a whole number in [0, bound), else a ValueError naming it."""
+    a = np.asarray(values)
+    if not (a.dtype == np.bool_ or np.issubdtype(a.dtype, np.integer) or np.issubdtype(a.dtype, np.floating)):
+        raise ValueError("%s has dtype %s; expected %s from 0 to %d" % (name, a.dtype, what, bound - 1))
+    if a.size:
+        flat = a.reshape(-1)
+        bad = ~np.isfinite(flat) | (flat != np.round(flat)) if np.issubdtype(a.dtype, np.floating) \
+            else np.zeros(flat.shape, dtype=bool)
+        bad |= (flat < 0) | (flat >= bound)
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise ValueError("%s holds %s at index %d (%d such values); expected %s from 0 to %d"
+                             % (name, flat[i], i, int(bad.sum()), what, bound - 1))
+    return a.astype("<i8")
 
 
 def _number(x):

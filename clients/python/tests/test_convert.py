@@ -109,6 +109,28 @@ class FormatTest(unittest.TestCase):
         doc = json.loads(zipfile.ZipFile(io.BytesIO(body)).read("run.json"))
         self.assertEqual((doc["run_id"], doc["classes"], doc["method"]), ("r1", 10, "simsiam"))
 
+    def test_non_integer_labels_are_refused_not_cast(self):
+        y = np.arange(20) % 10
+        with self.assertRaises(ValueError) as e:
+            run_npz("r1", np.zeros((20, 784)), y + 0.5, 10)
+        self.assertIn("probe_labels holds 0.5 at index 0 (20 such values); expected integer class labels from 0 to 9",
+                      str(e.exception))
+        for bad, index in ((np.where(y == 3, 10, y), 3), (y - 1, 0), (np.where(y == 5, np.nan, y), 5)):
+            with self.assertRaises(ValueError) as e:
+                run_npz("r1", np.zeros((20, 784)), bad, 10)
+            self.assertIn("at index %d" % index, str(e.exception))
+        with self.assertRaises(ValueError) as e:
+            run_npz("r1", np.zeros((20, 784)), y, 10, fit=(np.zeros((4, 784)), [0, 1, 2.5, 3]))
+        self.assertIn("fit_labels holds 2.5 at index 2", str(e.exception))
+        with self.assertRaises(ValueError) as e:
+            run_npz("r1", np.zeros((20, 784)), y, 10, plane_anchors=[[0, 1, 20]])
+        self.assertIn("plane_anchors holds 20 at index 2 (1 such values); expected integer probe indices from 0 to 19",
+                      str(e.exception))
+        # whole numbers in a float array are labels, as for the monitor
+        body = run_npz("r1", np.zeros((20, 784)), y.astype(np.float32), 10)
+        with np.load(io.BytesIO(body)) as npz:
+            np.testing.assert_array_equal(npz["probe_labels"], y)
+
 
 if __name__ == "__main__":
     unittest.main()
