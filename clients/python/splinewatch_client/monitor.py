@@ -3,6 +3,7 @@
 import collections
 import json
 import os
+import socket
 import sys
 import threading
 import time
@@ -28,6 +29,11 @@ class Monitor:
     strings) go to the run's config.json, e.g. ``{"stop_gradient": False}`` for ./monitor detection. The token comes from ``token``,
     else ``token_file``, else $SPLINEWATCH_CONTROL_TOKEN. Snapshots wait in a queue of ``queue_size``; when it is
     full the oldest is dropped (counted in ``dropped``), so ``snapshot`` never waits for the network.
+
+    Each request waits ``timeout`` seconds for the monitor's answer; a snapshot that got none is recorded in
+    ``errors`` as one the monitor may still have taken (there is no telling). When the monitor answers a snapshot
+    with 404 (it restarted, or ended the run after its idle timeout), the run is ``lost``: one warning on stderr,
+    later snapshots are dropped, and ``close`` reports it instead of raising.
     """
 
     def __init__(self, url, run_id, token=None, probes=None, labels=None, classes=None, token_file=None,
@@ -61,6 +67,10 @@ class Monitor:
         self._cv = threading.Condition()
         self._busy = False
         self._closed = False
+        self._lost = None
+        self._close_lock = threading.Lock()
+        self._close_called = False
+        self._close_answer = None
         body = run_npz(run_id, x, y, classes if classes is not None else int(y.max()) + 1,
                        method=labels.get("method", "external"), dataset=labels.get("dataset", "external"),
                        tags=labels.get("tags"), probe_pairs=probe_pairs, plane_anchors=plane_anchors, planes=planes,
@@ -72,7 +82,13 @@ class Monitor:
     # -- the training loop's side ------------------------------------------------------------------------------
 
     def snapshot(self, model, step, loss=None, epoch=0, learning_rate=None, projector=None):
-        """Copies ``model``'s weights to CPU now and queues them for sending; returns at once."""
+        """Copies ``model``'s weights to CPU now and queues them for sending; returns at once.
+
+        Once the run is ``lost`` nothing is copied: the snapshot is counted in ``dropped``.
+        """
+        if self._lost is not None:
+            self.snapshot_layers(None, step)
+            return
         from .convert import convert
         layers = convert(model, projector=projector)
         self.snapshot_layers(layers, step, loss=loss, epoch=epoch, learning_rate=learning_rate)
@@ -83,6 +99,9 @@ class Monitor:
         with self._cv:
             if self._closed:
                 raise RuntimeError("monitor is closed")
+            if self._lost is not None:
+                self.dropped += 1
+                return
             self._queue.append(item)
             while len(self._queue) > self._queue_size:
                 self._queue.popleft()
@@ -110,25 +129,101 @@ class Monitor:
         return True
 
     def close(self, status=None, reason=None):
-        """Sends what is queued, then ends the run: status done, stopped (default when asked to stop) or failed."""
+        """Sends what is queued, then ends the run; returns the monitor's answer to the finish request.
+
+        ``status``: done, stopped (the default when the monitor asked the run to stop), failed, or interrupted (the
+        user stopped the loop, e.g. Ctrl-C; a monitor that does not accept it records the run as failed with
+        "interrupted" in its reason, and the answer's ``status`` says which was recorded).
+
+        Takes at most about twice ``timeout``: up to ``timeout`` for the queued snapshots (any still queued then are
+        dropped, counted in ``dropped``), then up to ``timeout`` for the finish request. The monitor answers that
+        request at once and drains the run's analyses afterwards, so close() does not wait for analysis. When no
+        answer comes in time it raises TimeoutError (an OSError): the monitor may still have finished the run.
+
+        When the monitor no longer knows the run (``lost``: it restarted, or ended the run after its idle timeout),
+        nothing is sent and the answer is ``{"run", "status", "lost": True, "message"}``.
+
+        Only the first call does anything: later ones (and the context manager's exit after one) return its answer,
+        or None if it raised.
+        """
+        with self._close_lock:
+            if self._close_called:
+                return self._close_answer
+            self._close_called = True
+            self._close_answer = self._close(status, reason)
+            return self._close_answer
+
+    def _close(self, status, reason):
         if status is None:
             status = "stopped" if self._stop else "done"
         if reason is None and status == "stopped":
             reason = self._reason
-        self.flush(self.timeout)
+        deadline = time.monotonic() + self.timeout
+        if self._lost is None:
+            self.flush(self.timeout)
         with self._cv:
             self._closed = True
+            self.dropped += len(self._queue)
+            self._queue.clear()
             self._cv.notify_all()
-        self._thread.join(self.timeout)
+        self._thread.join(max(0.0, deadline - time.monotonic()))
+        if self._lost is not None:
+            return self._lost_answer(status)
+        try:
+            return self._finish(status, reason)
+        except MonitorError as e:
+            if e.status == 400 and status == "interrupted" and "finish status" in str(e):
+                # a monitor that knows only done, stopped and failed: the closest is failed (not a complete run)
+                return self._finish("failed", "interrupted" + (": " + reason if reason else ""))
+            raise
+
+    def _finish(self, status, reason):
         body = json.dumps({"status": status, "reason": reason}).encode()
-        return self._post("/api/v1/runs/%s/finish" % self.run_id, body, content_type="application/json",
-                          timeout=max(self.timeout, 300))
+        try:
+            return self._post("/api/v1/runs/%s/finish" % self.run_id, body, content_type="application/json")
+        except MonitorError as e:
+            if e.status != 404:
+                raise
+            self._mark_lost(str(e), "the finish request")
+            return self._lost_answer(status)
+        except _Timeout:
+            raise TimeoutError("no answer within %g s to the finish request of run '%s'; the monitor may still have"
+                               " finished it" % (self.timeout, self.run_id)) from None
+
+    @property
+    def lost(self):
+        """None, or why the monitor no longer knows this run (its 404 answer): snapshots are no longer sent."""
+        return self._lost
+
+    def _mark_lost(self, answer, what):
+        with self._cv:
+            if self._lost is not None:
+                return
+            self._lost = answer
+            self.dropped += len(self._queue)
+            self._queue.clear()
+            self._cv.notify_all()
+        print("splinewatch: the monitor no longer knows run '%s' (it restarted, or ended the run after its idle"
+              " timeout) and refused %s; later snapshots are dropped and the end of the run cannot be recorded (%s)"
+              % (self.run_id, what, answer), file=sys.stderr)
+
+    def _lost_answer(self, status):
+        return {"run": self.run_id, "status": status, "lost": True,
+                "message": "the monitor no longer knows run '%s'; its end was not recorded (%s)"
+                           % (self.run_id, self._lost)}
 
     def __enter__(self):
         return self
 
     def __exit__(self, kind, value, tb):
-        self.close("failed" if kind is not None else None, None if kind is None else repr(value))
+        if kind is None:
+            self.close()
+            return False
+        status = "interrupted" if issubclass(kind, KeyboardInterrupt) else "failed"
+        try:
+            self.close(status, repr(value))
+        except Exception as e:  # the exception that ended the block matters more; say why the run was not finished
+            print("splinewatch: could not record the end of run '%s': %s" % (self.run_id, e), file=sys.stderr)
         return False
 
     # -- the sending thread ------------------------------------------------------------------------------------
@@ -150,21 +245,54 @@ class Monitor:
                 if answer.get("stop"):
                     self._reason = answer.get("reason")
                     self._stop = True
+            except MonitorError as e:
+                self.errors.append("snapshot of step %d: %s" % (step, e))
+                if e.status == 404 and not self._closed:
+                    # the monitor restarted or timed the run out: every later snapshot would be refused too (after
+                    # close() began, a 404 is a late snapshot of a run being finished)
+                    self._mark_lost(str(e), "the snapshot of step %d" % step)
+                elif len(self.errors) == 1:
+                    self._warn(self.errors[0])
+            except _Timeout:
+                # the request may have reached the monitor, which may have queued the snapshot: no way to tell
+                self.errors.append("snapshot of step %d: no answer within %g s (timed out); the monitor may still"
+                                   " have taken it" % (step, self.timeout))
+                if len(self.errors) == 1:
+                    self._warn(self.errors[0])
             except Exception as e:  # the loop must not die: record, warn once, go on
-                if not self.errors:
-                    print("splinewatch: snapshot of step %d not accepted: %s" % (step, e), file=sys.stderr)
-                self.errors.append(str(e))
+                self.errors.append("snapshot of step %d: %s" % (step, e))
+                if len(self.errors) == 1:
+                    self._warn(self.errors[0])
             finally:
                 with self._cv:
                     self._busy = False
                     self._cv.notify_all()
 
-    def _post(self, path, body, content_type="application/octet-stream", timeout=None):
+    @staticmethod
+    def _warn(error):
+        print("splinewatch: %s (later errors are only counted in monitor.errors)" % error, file=sys.stderr)
+
+    def _post(self, path, body, content_type="application/octet-stream"):
+        """The answer to a POST (JSON); MonitorError for an HTTP error, _Timeout when no answer came in time."""
         req = urllib.request.Request(self.url + path, data=body, method="POST", headers={
             "Authorization": "Bearer " + self._token, "Content-Type": content_type})
         try:
-            with urllib.request.urlopen(req, timeout=timeout or self.timeout) as r:
+            with urllib.request.urlopen(req, timeout=self.timeout) as r:
                 text = r.read().decode("utf-8")
         except urllib.error.HTTPError as e:
             raise MonitorError(e.code, e.read().decode("utf-8", "replace").strip()) from None
+        except urllib.error.URLError as e:
+            if not isinstance(e.reason, socket.timeout):
+                raise
+            raise _Timeout(self.timeout, path) from None
+        except socket.timeout:
+            raise _Timeout(self.timeout, path) from None
         return json.loads(text) if text.strip().startswith("{") else {"message": text.strip()}
+
+
+class _Timeout(TimeoutError):
+    """No answer within the client's timeout: the request may or may not have reached the monitor."""
+
+    def __init__(self, timeout, path):
+        super().__init__("no answer within %g s to POST %s (timed out); the monitor may still have handled it"
+                         % (timeout, path))

@@ -1,0 +1,180 @@
+"""The Monitor against a small in-process stand-in for the ingestion API (no ./monitor serve needed): closing twice,
+close()'s time bound, timed-out snapshots, a run the monitor no longer knows, the interrupted status.
+
+The stand-in answers as IngestRoutes does: 201 for a registration, 202 for snapshots and finish, 404 "unknown run"
+once a run is finished or the monitor "restarted", 400 for a finish status other than done, stopped or failed.
+"""
+
+import contextlib
+import http.server
+import io
+import json
+import os
+import sys
+import threading
+import time
+import unittest
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, ".."))
+from splinewatch_client import Monitor  # noqa: E402
+
+LAYERS = [{"type": "dense", "weight": np.ones((4, 2), "<f4"), "bias": np.zeros(2, "<f4")}]
+
+
+class FakeMonitor:
+    """Records requests; ``known`` False answers 404 as after a restart; ``hang`` holds answers to those paths."""
+
+    def __init__(self, statuses=("done", "stopped", "failed")):
+        self.requests = []
+        self.known = set()
+        self.statuses = statuses
+        self.hang = ()
+        self.release = threading.Event()
+        fake = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                fake.requests.append((self.path, body))
+                if any(self.path.endswith(h) for h in fake.hang):
+                    fake.release.wait(30)
+                parts = self.path.strip("/").split("/")  # api v1 runs [id kind]
+                if len(parts) == 3:
+                    fake.known.add("r1")
+                    return self.answer(201, {"run": "r1", "metrics": "http://x/metrics"})
+                run, kind = parts[3], parts[4]
+                if run not in fake.known:
+                    return self.answer(404, "unknown run '%s'; register it first with POST /api/v1/runs (runs"
+                                            " streaming here: none)" % run)
+                if kind == "snapshots":
+                    return self.answer(202, {"stop": False, "reason": None, "alerts": [], "step": 0})
+                status = json.loads(body or b"{}").get("status", "done")
+                if status not in fake.statuses:
+                    return self.answer(400, "finish status '%s'; expected done, stopped or failed" % status)
+                fake.known.discard(run)
+                return self.answer(202, {"stop": False, "run": run, "status": status, "finishing": True})
+
+            def answer(self, code, doc):
+                text = (json.dumps(doc) if isinstance(doc, dict) else doc) + "\n"
+                data = text.encode()
+                self.send_response(code)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                try:
+                    self.wfile.write(data)
+                except OSError:  # the client gave up waiting
+                    pass
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def paths(self, kind):
+        return [p for p, _ in self.requests if p.endswith("/" + kind)]
+
+    def finishes(self):
+        return [json.loads(b) for p, b in self.requests if p.endswith("/finish")]
+
+    def stop(self):
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class MonitorTest(unittest.TestCase):
+    def setUp(self):
+        self.fake = FakeMonitor()
+        self.addCleanup(self.fake.stop)
+
+    def monitor(self, **kw):
+        return Monitor(self.fake.url, "r1", token="t", probes=(np.zeros((20, 4)), np.arange(20) % 2), classes=2,
+                       **kw)
+
+    def test_close_twice_returns_the_first_answer_and_finishes_once(self):
+        m = self.monitor()
+        m.snapshot_layers(LAYERS, 1)
+        first = m.close()
+        self.assertEqual((first["status"], first["finishing"]), ("done", True))
+        self.assertIs(m.close(), first)
+        self.assertIs(m.close("failed", "again"), first)
+        with self.monitor() as m2:  # the context manager's exit after an explicit close
+            m2.close("stopped", "enough")
+        self.assertEqual([f["status"] for f in self.fake.finishes()], ["done", "stopped"])
+
+    def test_close_is_bounded_by_the_timeout_against_a_silent_monitor(self):
+        m = self.monitor(timeout=0.5)
+        self.fake.hang = ("/snapshots", "/finish")  # a SIGSTOPped monitor: connections accepted, nothing answered
+        m.snapshot_layers(LAYERS, 1)
+        m.snapshot_layers(LAYERS, 2)
+        start = time.monotonic()
+        with self.assertRaises(TimeoutError) as e, contextlib.redirect_stderr(io.StringIO()):
+            m.close()
+        elapsed = time.monotonic() - start
+        self.assertLess(elapsed, 2.5, "close() took %.1f s with timeout=0.5" % elapsed)
+        self.assertIn("finish request of run 'r1'; the monitor may still have finished it", str(e.exception))
+        self.assertIsNone(m.close())  # nothing more is sent
+
+    def test_a_timed_out_snapshot_is_an_error_that_the_monitor_may_still_have_taken(self):
+        m = self.monitor(timeout=0.3)
+        self.fake.hang = ("/snapshots",)
+        with contextlib.redirect_stderr(io.StringIO()) as err:
+            m.snapshot_layers(LAYERS, 7)
+            self.assertTrue(m.flush(5))
+        self.assertEqual(len(m.errors), 1)
+        self.assertIn("snapshot of step 7: no answer within 0.3 s (timed out); the monitor may still have taken it",
+                      m.errors[0])
+        self.assertIn("may still have taken it", err.getvalue())
+
+    def test_a_run_the_monitor_no_longer_knows_is_reported_once_and_no_longer_sent(self):
+        m = self.monitor()
+        m.snapshot_layers(LAYERS, 1)
+        self.assertTrue(m.flush(5))
+        self.fake.known.clear()  # the monitor restarted
+        with contextlib.redirect_stderr(io.StringIO()) as err:
+            m.snapshot_layers(LAYERS, 2)
+            self.assertTrue(m.flush(5))
+            for step in (3, 4, 5):
+                m.snapshot_layers(LAYERS, step)
+            self.assertTrue(m.flush(5))
+            answer = m.close()
+        lines = err.getvalue().splitlines()
+        self.assertEqual(len(lines), 1, err.getvalue())
+        self.assertIn("the monitor no longer knows run 'r1' (it restarted, or ended the run after its idle timeout)"
+                      " and refused the snapshot of step 2; later snapshots are dropped", lines[0])
+        self.assertIn("HTTP 404: unknown run 'r1'", m.lost)
+        self.assertEqual(len(self.fake.paths("snapshots")), 2)  # steps 1 and 2; 3 to 5 were not sent
+        self.assertEqual((m.sent, m.dropped, len(m.errors)), (1, 3, 1))
+        self.assertEqual(self.fake.finishes(), [])
+        self.assertTrue(answer["lost"])
+        self.assertIn("the monitor no longer knows run 'r1'; its end was not recorded", answer["message"])
+
+    def test_a_404_to_the_finish_request_reports_the_run_as_lost(self):
+        m = self.monitor()
+        self.fake.known.clear()
+        with contextlib.redirect_stderr(io.StringIO()) as err:
+            answer = m.close()
+        self.assertTrue(answer["lost"])
+        self.assertIn("refused the finish request", err.getvalue())
+
+    def test_interrupted_falls_back_to_failed_where_the_monitor_does_not_accept_it(self):
+        m = self.monitor()
+        answer = m.close("interrupted", "Ctrl-C at step 5")
+        self.assertEqual(answer["status"], "failed")
+        self.assertEqual(self.fake.finishes(), [{"status": "interrupted", "reason": "Ctrl-C at step 5"},
+                                                {"status": "failed", "reason": "interrupted: Ctrl-C at step 5"}])
+        self.fake.statuses = ("done", "stopped", "failed", "interrupted")
+        with self.assertRaises(KeyboardInterrupt):
+            with self.monitor():
+                raise KeyboardInterrupt()
+        self.assertEqual(self.fake.finishes()[2:], [{"status": "interrupted", "reason": "KeyboardInterrupt()"}])
+
+
+if __name__ == "__main__":
+    unittest.main()
