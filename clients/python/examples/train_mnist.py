@@ -5,7 +5,9 @@
 
 MNIST is read from the four IDX files that ./trainer caches (--data-dir, else $SPLINEWATCH_CACHE/mnist, else
 ~/.cache/splinewatch/mnist; plain or .gz). Every --snapshot-every steps the network is copied to CPU and queued for
-the monitor; the loop stops when the monitor says so (exit code 3), as ./trainer --early-stop stop does.
+the monitor; the loop stops when the monitor says so (exit code 3), as ./trainer --early-stop stop does. Ctrl-C
+ends the run on the monitor (as interrupted, or failed where the monitor does not know that status) and exits with
+code 130.
 """
 
 import argparse
@@ -141,42 +143,50 @@ def main(argv=None):
     step = 0
     loss_value = float("nan")
     stopped = None
-    snapshot(0, None)
-    while step < a.steps:
-        idx = torch.randint(0, n, (a.batch_size,), generator=gen)
-        x = tr_x[idx]
-        if a.method == "supervised":
-            loss = F.cross_entropy(head(encoder(x)), tr_y[idx])
-        else:
-            z1, z2 = head(encoder(augment(x, gen))), head(encoder(augment(x, gen)))
-            p1, p2 = predictor(z1), predictor(z2)
-            t1, t2 = (z1, z2) if a.no_stop_gradient else (z1.detach(), z2.detach())
-            loss = -(F.cosine_similarity(p1, t2).mean() + F.cosine_similarity(p2, t1).mean()) / 2
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        step += 1
-        loss_value = loss.item()
-        if a.collapse_at and step == a.collapse_at:
-            with torch.no_grad():  # every ReLU of the representation layer off: a dead representation
-                encoder[2].weight.zero_()
-                encoder[2].bias.fill_(-10.0)
-        if step % a.snapshot_every == 0 or step == a.steps:
-            encoder.eval()
-            head.eval()
-            snapshot(step, loss_value)
-            encoder.train()
-            head.train()
-        if monitor is not None and monitor.should_stop:
-            stopped = monitor.stop_reason
-            break
+    try:
+        snapshot(0, None)
+        while step < a.steps:
+            idx = torch.randint(0, n, (a.batch_size,), generator=gen)
+            x = tr_x[idx]
+            if a.method == "supervised":
+                loss = F.cross_entropy(head(encoder(x)), tr_y[idx])
+            else:
+                z1, z2 = head(encoder(augment(x, gen))), head(encoder(augment(x, gen)))
+                p1, p2 = predictor(z1), predictor(z2)
+                t1, t2 = (z1, z2) if a.no_stop_gradient else (z1.detach(), z2.detach())
+                loss = -(F.cosine_similarity(p1, t2).mean() + F.cosine_similarity(p2, t1).mean()) / 2
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            step += 1
+            loss_value = loss.item()
+            if a.collapse_at and step == a.collapse_at:
+                with torch.no_grad():  # every ReLU of the representation layer off: a dead representation
+                    encoder[2].weight.zero_()
+                    encoder[2].bias.fill_(-10.0)
+            if step % a.snapshot_every == 0 or step == a.steps:
+                encoder.eval()
+                head.eval()
+                snapshot(step, loss_value)
+                encoder.train()
+                head.train()
+            if monitor is not None and monitor.should_stop:
+                stopped = monitor.stop_reason
+                break
+    except KeyboardInterrupt:
+        # Ctrl-C: end the run on the monitor (else it stays streaming until its idle timeout and a rerun with this
+        # run id is refused), one line, exit code 130 as for SIGINT
+        ended = ""
+        if monitor is not None:
+            ended = "; " + end_run(monitor, "interrupted", "Ctrl-C at step %d" % step)[1]
+        print("interrupted at step %d%s" % (step, ended), file=sys.stderr)
+        return 130
     elapsed = time.perf_counter() - start
     rate = step / elapsed if elapsed > 0 else 0.0
     if monitor is not None:
-        try:
-            monitor.close("stopped" if stopped else "done", stopped)
-        except (MonitorError, OSError) as e:
-            print("warning: could not record the end of the run: %s" % e, file=sys.stderr)
+        recorded, outcome = end_run(monitor, "stopped" if stopped else "done", stopped)
+        if not recorded:
+            print("warning: %s" % outcome, file=sys.stderr)
         if monitor.errors:
             print("warning: %d snapshots were not accepted; first: %s" % (len(monitor.errors), monitor.errors[0]),
                   file=sys.stderr)
@@ -188,5 +198,23 @@ def main(argv=None):
     return 0
 
 
+def end_run(monitor, status, reason):
+    """Finishes the run on the monitor: whether the monitor recorded its end, and how it ended there in words."""
+    try:
+        answer = monitor.close(status, reason)
+    except (MonitorError, OSError) as e:
+        return False, "could not record the end of the run: %s" % e
+    if answer.get("lost"):
+        return False, answer["message"]
+    return True, "run %s ended on the monitor as %s" % (monitor.run_id, answer.get("status", status))
+
+
+def run(argv=None):
+    try:
+        return main(argv)
+    except KeyboardInterrupt:  # before the loop (loading, registration) or while the run was being finished
+        print("interrupted", file=sys.stderr)
+        return 130
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run())

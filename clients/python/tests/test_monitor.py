@@ -1,5 +1,5 @@
 """The Monitor against a small in-process stand-in for the ingestion API (no ./monitor serve needed): closing twice,
-close()'s time bound, timed-out snapshots, a run the monitor no longer knows, the interrupted status.
+close()'s time bound, timed-out snapshots, a run the monitor no longer knows, Ctrl-C in the example.
 
 The stand-in answers as IngestRoutes does: 201 for a registration, 202 for snapshots and finish, 404 "unknown run"
 once a run is finished or the monitor "restarted", 400 for a finish status other than done, stopped or failed.
@@ -10,7 +10,11 @@ import http.server
 import io
 import json
 import os
+import signal
+import struct
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 import unittest
@@ -20,6 +24,11 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, ".."))
 from splinewatch_client import Monitor  # noqa: E402
+
+try:
+    import torch  # noqa: F401
+except ImportError:
+    torch = None
 
 LAYERS = [{"type": "dense", "weight": np.ones((4, 2), "<f4"), "bias": np.zeros(2, "<f4")}]
 
@@ -174,6 +183,51 @@ class MonitorTest(unittest.TestCase):
             with self.monitor():
                 raise KeyboardInterrupt()
         self.assertEqual(self.fake.finishes()[2:], [{"status": "interrupted", "reason": "KeyboardInterrupt()"}])
+
+
+def write_idx(path, array):
+    dims = array.ndim
+    with open(path, "wb") as f:
+        f.write(struct.pack(">I", 0x0800 | dims) + struct.pack(">" + "I" * dims, *array.shape))
+        f.write(array.astype(np.uint8).tobytes())
+
+
+@unittest.skipIf(torch is None, "torch is not installed (apt-get install python3-torch)")
+class ExampleInterruptTest(unittest.TestCase):
+    def test_ctrl_c_finishes_the_run_with_one_line_and_exit_code_130(self):
+        fake = FakeMonitor()
+        self.addCleanup(fake.stop)
+        with tempfile.TemporaryDirectory() as d:
+            rng = np.random.default_rng(0)
+            write_idx(os.path.join(d, "train-images-idx3-ubyte"), rng.integers(0, 256, (64, 28, 28)))
+            write_idx(os.path.join(d, "train-labels-idx1-ubyte"), np.arange(64) % 10)
+            write_idx(os.path.join(d, "t10k-images-idx3-ubyte"), rng.integers(0, 256, (20, 28, 28)))
+            write_idx(os.path.join(d, "t10k-labels-idx1-ubyte"), np.arange(20) % 10)
+            env = dict(os.environ, SPLINEWATCH_CONTROL_TOKEN="t", OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1")
+            p = subprocess.Popen([sys.executable, os.path.join(HERE, "..", "examples", "train_mnist.py"),
+                                  "--monitor", fake.url, "--run-id", "r1", "--steps", "1000000", "--data-dir", d,
+                                  "--batch-size", "8", "--snapshot-every", "5"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
+            try:
+                first = p.stdout.readline()
+                self.assertIn("splinewatch run r1 streaming", first)
+                deadline = time.monotonic() + 60
+                while len(fake.paths("snapshots")) < 2 and time.monotonic() < deadline:
+                    time.sleep(0.05)  # the loop is running
+                p.send_signal(signal.SIGINT)
+                out, err = p.communicate(timeout=60)
+            finally:
+                if p.poll() is None:
+                    p.kill()
+                    p.wait()
+        self.assertEqual(p.returncode, 130, err)
+        self.assertEqual(out, "")
+        self.assertNotIn("Traceback", err)
+        self.assertEqual(len(err.splitlines()), 1, err)
+        self.assertRegex(err, r"^interrupted at step \d+; run r1 ended on the monitor as failed\n$")
+        finishes = fake.finishes()
+        self.assertEqual([f["status"] for f in finishes], ["interrupted", "failed"])
+        self.assertRegex(finishes[1]["reason"], r"^interrupted: Ctrl-C at step \d+$")
 
 
 if __name__ == "__main__":
