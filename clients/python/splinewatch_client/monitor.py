@@ -32,8 +32,9 @@ class Monitor:
 
     Each request waits ``timeout`` seconds for the monitor's answer; a snapshot that got none is recorded in
     ``errors`` as one the monitor may still have taken (there is no telling). When the monitor answers a snapshot
-    with 404 (it restarted, or ended the run after its idle timeout), the run is ``lost``: one warning on stderr,
-    later snapshots are dropped, and ``close`` reports it instead of raising.
+    with 404 (it restarted, or ended the run after its idle timeout) or 401 (it restarted with a new token: the
+    registration was accepted with this one), the run is ``lost``: one warning on stderr, later snapshots are
+    dropped, and ``close`` reports it instead of raising.
     """
 
     def __init__(self, url, run_id, token=None, probes=None, labels=None, classes=None, token_file=None,
@@ -140,7 +141,7 @@ class Monitor:
         request at once and drains the run's analyses afterwards, so close() does not wait for analysis. When no
         answer comes in time it raises TimeoutError (an OSError): the monitor may still have finished the run.
 
-        When the monitor no longer knows the run (``lost``: it restarted, or ended the run after its idle timeout),
+        When the monitor no longer takes the run (``lost``: it restarted, or ended the run after its idle timeout),
         nothing is sent and the answer is ``{"run", "status", "lost": True, "message"}``.
 
         Only the first call does anything: later ones (and the context manager's exit after one) return its answer,
@@ -182,9 +183,9 @@ class Monitor:
         try:
             return self._post("/api/v1/runs/%s/finish" % self.run_id, body, content_type="application/json")
         except MonitorError as e:
-            if e.status != 404:
+            if e.status not in (401, 404):
                 raise
-            self._mark_lost(str(e), "the finish request")
+            self._mark_lost(e, "the finish request")
             return self._lost_answer(status)
         except _Timeout:
             raise TimeoutError("no answer within %g s to the finish request of run '%s'; the monitor may still have"
@@ -192,20 +193,23 @@ class Monitor:
 
     @property
     def lost(self):
-        """None, or why the monitor no longer knows this run (its 404 answer): snapshots are no longer sent."""
+        """None, or why the monitor no longer takes this run (its 404 or 401 answer): snapshots are no longer sent."""
         return self._lost
 
-    def _mark_lost(self, answer, what):
+    def _mark_lost(self, error, what):
         with self._cv:
             if self._lost is not None:
                 return
-            self._lost = answer
+            self._lost = str(error)
             self.dropped += len(self._queue)
             self._queue.clear()
             self._cv.notify_all()
-        print("splinewatch: the monitor no longer knows run '%s' (it restarted, or ended the run after its idle"
-              " timeout) and refused %s; later snapshots are dropped and the end of the run cannot be recorded (%s)"
-              % (self.run_id, what, answer), file=sys.stderr)
+        if error.status == 401:  # the token registration was accepted with: the monitor restarted with a new one
+            why = "no longer accepts this client's token (it restarted with a new control token)"
+        else:
+            why = "no longer knows run '%s' (it restarted, or ended the run after its idle timeout)" % self.run_id
+        print("splinewatch: the monitor %s and refused %s; later snapshots of run '%s' are dropped and the end of the"
+              " run cannot be recorded (%s)" % (why, what, self.run_id, error), file=sys.stderr)
 
     def _lost_answer(self, status):
         return {"run": self.run_id, "status": status, "lost": True,
@@ -247,10 +251,10 @@ class Monitor:
                     self._stop = True
             except MonitorError as e:
                 self.errors.append("snapshot of step %d: %s" % (step, e))
-                if e.status == 404 and not self._closed:
-                    # the monitor restarted or timed the run out: every later snapshot would be refused too (after
-                    # close() began, a 404 is a late snapshot of a run being finished)
-                    self._mark_lost(str(e), "the snapshot of step %d" % step)
+                if e.status in (401, 404) and not self._closed:
+                    # the monitor restarted (new token: 401; same token: 404) or timed the run out (404): every later
+                    # snapshot would be refused too (after close() began, a 404 is a late snapshot of a finished run)
+                    self._mark_lost(e, "the snapshot of step %d" % step)
                 elif len(self.errors) == 1:
                     self._warn(self.errors[0])
             except _Timeout:

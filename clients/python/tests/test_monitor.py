@@ -1,8 +1,9 @@
 """The Monitor against a small in-process stand-in for the ingestion API (no ./monitor serve needed): closing twice,
 close()'s time bound, timed-out snapshots, a run the monitor no longer knows, Ctrl-C in the example.
 
-The stand-in answers as IngestRoutes does: 201 for a registration, 202 for snapshots and finish, 404 "unknown run"
-once a run is finished or the monitor "restarted", 400 for a finish status other than done, stopped or failed.
+The stand-in answers as IngestRoutes does: 401 for another token, 201 for a registration, 202 for snapshots and
+finish, 404 "unknown run" once a run is finished or the monitor "restarted", 400 for a finish status other than
+done, stopped or failed.
 """
 
 import contextlib
@@ -39,6 +40,7 @@ class FakeMonitor:
     def __init__(self, statuses=("done", "stopped", "failed")):
         self.requests = []
         self.known = set()
+        self.token = "t"
         self.statuses = statuses
         self.hang = ()
         self.release = threading.Event()
@@ -48,6 +50,8 @@ class FakeMonitor:
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 fake.requests.append((self.path, body))
+                if self.headers.get("Authorization") != "Bearer " + fake.token:
+                    return self.answer(401, "missing or wrong bearer token; expected Authorization: Bearer <token>")
                 if any(self.path.endswith(h) for h in fake.hang):
                     fake.release.wait(30)
                 parts = self.path.strip("/").split("/")  # api v1 runs [id kind]
@@ -156,13 +160,28 @@ class MonitorTest(unittest.TestCase):
         lines = err.getvalue().splitlines()
         self.assertEqual(len(lines), 1, err.getvalue())
         self.assertIn("the monitor no longer knows run 'r1' (it restarted, or ended the run after its idle timeout)"
-                      " and refused the snapshot of step 2; later snapshots are dropped", lines[0])
+                      " and refused the snapshot of step 2; later snapshots of run 'r1' are dropped", lines[0])
         self.assertIn("HTTP 404: unknown run 'r1'", m.lost)
         self.assertEqual(len(self.fake.paths("snapshots")), 2)  # steps 1 and 2; 3 to 5 were not sent
         self.assertEqual((m.sent, m.dropped, len(m.errors)), (1, 3, 1))
         self.assertEqual(self.fake.finishes(), [])
         self.assertTrue(answer["lost"])
         self.assertIn("the monitor no longer knows run 'r1'; its end was not recorded", answer["message"])
+
+    def test_a_monitor_restarted_with_a_new_token_loses_the_run(self):
+        m = self.monitor()
+        self.fake.known.clear()
+        self.fake.token = "new"  # ./monitor serve writes a new control-token at start
+        with contextlib.redirect_stderr(io.StringIO()) as err:
+            m.snapshot_layers(LAYERS, 1)
+            self.assertTrue(m.flush(5))
+            m.snapshot_layers(LAYERS, 2)
+            answer = m.close()
+        self.assertEqual(len(err.getvalue().splitlines()), 1, err.getvalue())
+        self.assertIn("no longer accepts this client's token (it restarted with a new control token)", err.getvalue())
+        self.assertIn("HTTP 401", m.lost)
+        self.assertEqual((len(self.fake.paths("snapshots")), m.dropped), (1, 1))
+        self.assertTrue(answer["lost"])
 
     def test_a_404_to_the_finish_request_reports_the_run_as_lost(self):
         m = self.monitor()
@@ -207,7 +226,9 @@ class ExampleInterruptTest(unittest.TestCase):
             p = subprocess.Popen([sys.executable, os.path.join(HERE, "..", "examples", "train_mnist.py"),
                                   "--monitor", fake.url, "--run-id", "r1", "--steps", "1000000", "--data-dir", d,
                                   "--batch-size", "8", "--snapshot-every", "5"],
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True,
+                                 # SIGINT as at a terminal, even where this test runs with it ignored (a background job)
+                                 preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
             try:
                 first = p.stdout.readline()
                 self.assertIn("splinewatch run r1 streaming", first)
