@@ -80,8 +80,14 @@ public final class DatasetLoader {
       throw new DataException(dir + ": data directory not found; expected a directory with " + TRAIN_IMAGES + ", "
           + TRAIN_LABELS + ", " + TEST_IMAGES + ", " + TEST_LABELS + " (optionally .gz)");
     }
-    return new Split(Idx.read(find(dir, TRAIN_IMAGES), find(dir, TRAIN_LABELS)),
-        Idx.read(find(dir, TEST_IMAGES), find(dir, TEST_LABELS)));
+    LabeledImages train = Idx.read(find(dir, TRAIN_IMAGES), find(dir, TRAIN_LABELS));
+    LabeledImages test = Idx.read(find(dir, TEST_IMAGES), find(dir, TEST_LABELS));
+    if (train.rows() != test.rows() || train.cols() != test.cols()) {
+      // the network's input width comes from the training images; the probes and planes from the test images
+      throw new DataException(dir + ": the training images are " + train.rows() + "x" + train.cols()
+          + " but the test images are " + test.rows() + "x" + test.cols() + "; expected one size for both sets");
+    }
+    return new Split(train, test);
   }
 
   private static Path find(Path dir, String name) {

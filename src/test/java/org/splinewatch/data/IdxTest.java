@@ -57,6 +57,16 @@ class IdxTest {
   }
 
   @Test
+  void trainAndTestImagesOfDifferentSizesAreNamed() throws IOException {
+    SyntheticData.writeDir(dir, 5, 5, 5);
+    LabeledImages small = new LabeledImages(20, 20, new byte[5 * 400], new int[5]);
+    Idx.write(small, dir.resolve(DatasetLoader.TRAIN_IMAGES), dir.resolve(DatasetLoader.TRAIN_LABELS));
+    DataException e = assertThrows(DataException.class, () -> DatasetLoader.readDir(dir));
+    assertTrue(e.getMessage().endsWith("the training images are 20x20 but the test images are 28x28; expected one"
+        + " size for both sets"), e.getMessage());
+  }
+
+  @Test
   void missingFilesListWhatIsExpected() {
     DataException e = assertThrows(DataException.class, () -> DatasetLoader.readDir(dir));
     assertTrue(e.getMessage().contains("file not found"), e.getMessage());
