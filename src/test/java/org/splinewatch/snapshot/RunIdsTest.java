@@ -27,6 +27,17 @@ class RunIdsTest {
   }
 
   @Test
+  void rejectsTheMonitorsOwnFileNamesInOut() {
+    for (String id : new String[] {"prometheus-sd", "control-token", "Control-Token", "PROMETHEUS-SD"}) {
+      String p = RunIds.problem(id).orElseThrow(() -> new AssertionError(id + " accepted"));
+      assertTrue(p.contains("is reserved") && p.contains("prometheus-sd, control-token") && !p.contains("\n"), p);
+    }
+    assertTrue(RunIds.isValid("prometheus-sd-2"));
+    assertTrue(RunIds.isValid("control-token.run"));
+    assertThrows(IllegalArgumentException.class, () -> RunIds.runDirectory(Path.of("runs"), "control-token"));
+  }
+
+  @Test
   void runDirectoryLiesDirectlyUnderOut() {
     Path out = Path.of("runs");
     assertEquals(out.toAbsolutePath().normalize().resolve("a"), RunIds.runDirectory(out, "a"));
