@@ -7,7 +7,9 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.stream.StreamSupport;
 import org.splinewatch.regions.Layer;
 import org.splinewatch.regions.PiecewiseLinearNet;
@@ -140,7 +142,7 @@ public final class SnapshotFormat {
       }
     }
     int planes = integer(doc, "planes", 2, 0, 16, "run registration");
-    long seed = doc.path("seed").asLong(42);
+    long seed = longInteger(doc, "seed", 42, Long.MIN_VALUE, "run registration");
     float[] fit = new float[0];
     int[] fitLabels = new int[0];
     Array fi = npz.array("fit_inputs");
@@ -193,11 +195,7 @@ public final class SnapshotFormat {
       boolean classifier, int maxLayers, int maxWidth) {
     NpzArchive npz = NpzArchive.read(body, limits, "snapshot");
     JsonNode doc = npz.document(SNAPSHOT_DOC) == null ? JSON.createObjectNode() : json(npz, SNAPSHOT_DOC, "snapshot");
-    long step = doc.path("step").asLong(-1);
-    if (!doc.path("step").canConvertToLong() || step < 0) {
-      throw new FormatException("snapshot: step is missing or negative; expected \"step\": a non-negative integer in"
-          + " snapshot.json");
-    }
+    long step = longInteger(doc, "step", -1, 0, "snapshot");
     int epoch = integer(doc, "epoch", 0, 0, Integer.MAX_VALUE, "snapshot");
     double loss = number(doc, "loss");
     double lr = number(doc, "learning_rate");
@@ -288,6 +286,59 @@ public final class SnapshotFormat {
     }
     return new Snapshot(step, epoch, loss, lr, layers, reprBlock, classifier && projectorAt < 0,
         doc.hasNonNull("loss"));
+  }
+
+  /** A network's architecture without its weights, one entry a layer: type and shapes, e.g. "dense (64 -> 4)". */
+  public static List<String> architecture(List<Layer> layers) {
+    List<String> out = new ArrayList<>();
+    for (Layer l : layers) {
+      if (l instanceof Layer.Dense d) {
+        out.add("dense (" + d.in() + " -> " + d.out() + ")");
+      } else if (l instanceof Layer.Conv2D c) {
+        out.add("conv2d (" + c.inChannels() + "x" + c.inHeight() + "x" + c.inWidth() + " -> " + c.outChannels() + "x"
+            + c.outHeight() + "x" + c.outWidth() + ", kernel " + c.kernelH() + "x" + c.kernelW() + ", stride "
+            + c.stride() + ", padding " + c.padding() + ")");
+      } else if (l instanceof Layer.AvgPool2D p) {
+        out.add("avgpool2d (" + p.channels() + "x" + p.inHeight() + "x" + p.inWidth() + " -> " + p.channels() + "x"
+            + p.outHeight() + "x" + p.outWidth() + ")");
+      } else if (l instanceof Layer.Flatten f) {
+        out.add("flatten (" + f.size() + ")");
+      } else if (l instanceof Layer.BatchNorm b) {
+        out.add("batchnorm (" + b.gamma().length + ")");
+      } else {
+        out.add(((Layer.Activation) l).kind().name().toLowerCase(Locale.ROOT));
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Why snapshot {@code s} does not have the architecture of the run's first snapshot ({@code first}, of
+   * {@link #architecture}, with representation block {@code firstRepr}, sent at {@code firstStep}), naming the first
+   * differing layer; empty when it has. The analyzers compare a run's snapshots layer by layer.
+   */
+  public static Optional<String> architectureProblem(List<String> first, int firstRepr, long firstStep, Snapshot s) {
+    List<String> now = architecture(s.layers());
+    String as = " as in the run's first snapshot (step " + firstStep + "); a run keeps one architecture, register"
+        + " another run id for another network";
+    for (int i = 0; i < Math.max(first.size(), now.size()); i++) {
+      if (i >= now.size()) {
+        return Optional.of("snapshot: layer " + i + " is missing (the network has " + now.size() + " layers); expected "
+            + first.get(i) + as);
+      }
+      if (i >= first.size()) {
+        return Optional.of("snapshot: layer " + i + " is " + now.get(i) + ", beyond the " + first.size() + " layers"
+            + " expected" + as);
+      }
+      if (!first.get(i).equals(now.get(i))) {
+        return Optional.of("snapshot: layer " + i + " is " + now.get(i) + "; expected " + first.get(i) + as);
+      }
+    }
+    if (s.reprBlock() != firstRepr) {
+      return Optional.of("snapshot: the representation is the output of hidden block " + s.reprBlock() + "; expected"
+          + " block " + firstRepr + as + " (the projector mark moved)");
+    }
+    return Optional.empty();
   }
 
   /** The benchmark format's MLP: {@code W0..W{L-1}}, {@code b0..}, ReLU after all but the last. */
@@ -529,6 +580,27 @@ public final class SnapshotFormat {
           + min + " to " + max);
     }
     return v.asInt();
+  }
+
+  /**
+   * A JSON integer (not 1.5, "5" or true) from {@code min} up to 2^63 - 1; {@code fallback} when missing or null,
+   * unless it is below {@code min} (then the key is required).
+   */
+  private static long longInteger(JsonNode doc, String key, long fallback, long min, String what) {
+    JsonNode v = doc.get(key);
+    String expected = min == 0 ? "a non-negative integer" : "an integer";
+    if (v == null || v.isNull()) {
+      if (fallback < min) {
+        throw new FormatException(what + ": " + key + " is missing; expected \"" + key + "\": " + expected + " in "
+            + (what.equals("snapshot") ? SNAPSHOT_DOC : RUN_DOC) + ".json");
+      }
+      return fallback;
+    }
+    if (!v.isIntegralNumber() || !v.canConvertToLong() || v.asLong() < min) {
+      throw new FormatException(what + ": " + key + " must be " + expected + (v.isIntegralNumber()
+          && !v.canConvertToLong() ? " below 2^63" : "") + ", got " + shorten(v.toString()));
+    }
+    return v.asLong();
   }
 
   /** A scalar that may be missing or null (NaN then); non-finite values are allowed (a diverged loss). */

@@ -186,6 +186,61 @@ class IngestFormatTest {
     assertTrue(many.tooLarge() && many.getMessage().contains("max-probes"), many.getMessage());
   }
 
+  @Test
+  void stepAndSeedMustBeIntegers() {
+    String flat = ", \"layers\": [{\"type\": \"flatten\"}, {\"type\": \"dense\", \"weight\": \"w\", \"bias\":"
+        + " \"b\"}, {\"type\": \"relu\"}, {\"type\": \"dense\", \"weight\": \"w2\", \"bias\": \"b2\"}]}";
+    java.util.function.Function<String, TestNpz> step = v -> new TestNpz().json("snapshot", "{\"step\": " + v + flat)
+        .array("w", new float[64 * 4], 64, 4).array("b", new float[4], 4).array("w2", new float[16], 4, 4)
+        .array("b2", new float[4], 4);
+    assertEquals(7, parse(step.apply("7").bytes(), true).step());
+    assertMessage(step.apply("1.5"), "snapshot: step must be a non-negative integer, got 1.5");
+    assertMessage(step.apply("9223372036854775808"),
+        "step must be a non-negative integer below 2^63, got 9223372036854775808");
+    assertMessage(step.apply("\"5\""), "step must be a non-negative integer, got \"5\"");
+    assertMessage(step.apply("true"), "step must be a non-negative integer, got true");
+    assertMessage(step.apply("-1"), "step must be a non-negative integer, got -1");
+    assertMessage(step.apply("null"), "step is missing; expected \"step\": a non-negative integer in snapshot.json");
+
+    assertEquals(42, SnapshotFormat.parseRun(TestNpz.run("s0", 20, 4, 3, ""), LIMITS, 100).seed());
+    assertEquals(-7, SnapshotFormat.parseRun(TestNpz.run("s1", 20, 4, 3, ", \"seed\": -7"), LIMITS, 100).seed());
+    for (String bad : List.of("\"abc\"", "1.5", "true", "18446744073709551616")) {
+      NpzArchive.FormatException e = assertThrows(NpzArchive.FormatException.class,
+          () -> SnapshotFormat.parseRun(TestNpz.run("s2", 20, 4, 3, ", \"seed\": " + bad), LIMITS, 100));
+      assertTrue(e.getMessage().startsWith("run registration: seed must be an integer") && e.getMessage()
+          .endsWith("got " + bad), e.getMessage());
+    }
+  }
+
+  @Test
+  void aChangedArchitectureNamesTheFirstDifferingLayer() {
+    Random r = new Random(8);
+    List<Layer> net = List.of(new Layer.Flatten(64), new Layer.Dense(64, 10, TestNpz.randn(r, 640, 0.2),
+        new float[10]), Layer.Activation.relu(), new Layer.Dense(10, 3, TestNpz.randn(r, 30, 0.2), new float[3]));
+    SnapshotFormat.Snapshot first = parse(TestNpz.snapshot(net, 5, 1, -1).bytes(), false);
+    List<String> arch = SnapshotFormat.architecture(first.layers());
+    assertEquals(List.of("flatten (64)", "dense (64 -> 10)", "relu", "dense (10 -> 3)"), arch);
+    // other weights, same network
+    assertFalse(SnapshotFormat.architectureProblem(arch, first.reprBlock(), 5,
+        parse(TestNpz.snapshot(List.of(net.get(0), new Layer.Dense(64, 10, TestNpz.randn(r, 640, 0.2), new float[10]),
+            net.get(2), net.get(3)), 6, 1, -1).bytes(), false)).isPresent());
+    String missing = SnapshotFormat.architectureProblem(arch, first.reprBlock(), 5,
+        parse(TestNpz.snapshot(net.subList(0, 3), 6, 1, -1).bytes(), false)).orElseThrow();
+    assertTrue(missing.contains("layer 3 is missing (the network has 3 layers); expected dense (10 -> 3) as in the"
+        + " run's first snapshot (step 5)"), missing);
+    List<Layer> longer = new ArrayList<>(net);
+    longer.add(Layer.Activation.relu());
+    String extra = SnapshotFormat.architectureProblem(arch, first.reprBlock(), 5,
+        parse(TestNpz.snapshot(longer, 6, 1, -1).bytes(), false)).orElseThrow();
+    assertTrue(extra.contains("layer 4 is relu, beyond the 4 layers expected"), extra);
+    String moved = SnapshotFormat.architectureProblem(arch, first.reprBlock(), 5,
+        parse(TestNpz.snapshot(net, 6, 1, 3).bytes(), false)).orElseThrow();
+    assertTrue(moved.contains("the representation is the output of hidden block 0; expected block 1"), moved);
+    for (String m : List.of(missing, extra, moved)) {
+      assertFalse(m.contains("\n"), m);
+    }
+  }
+
   private static void assertMessage(TestNpz body, String expected) {
     NpzArchive.FormatException e = assertThrows(NpzArchive.FormatException.class, () -> parse(body.bytes(), true));
     assertTrue(e.getMessage().contains(expected), e.getMessage());
