@@ -26,6 +26,7 @@ public final class HttpIngestion {
   private final ClusterSettings cluster;
   private final IngestSettings settings;
   private final Map<String, IngestActor.Shape> active = new ConcurrentHashMap<>();
+  private final FinishedRuns finished = new FinishedRuns();
   private final AtomicReference<ActorRef<IngestActor.Command>> actor = new AtomicReference<>();
   private final Route route;
 
@@ -35,7 +36,8 @@ public final class HttpIngestion {
     this.analyzers = config.getStringList("splinewatch.analysis.enabled");
     this.cluster = cluster;
     this.settings = IngestSettings.fromConfig(config);
-    this.route = settings.enabled() ? new IngestRoutes(system, token, actor::get, settings, active).route()
+    this.route = settings.enabled() ? new IngestRoutes(system, token, actor::get, settings, active,
+        finished).route()
         : Directives.reject();
   }
 
@@ -55,7 +57,7 @@ public final class HttpIngestion {
   public void start(ActorRef<MetricsNode.Command> node, Path out, String baseUrl) {
     if (settings.enabled()) {
       actor.set(system.systemActorOf(IngestActor.create(new IngestActor.Context(alerts, analyzers, settings, cluster, node, out,
-          baseUrl, active)), "http-ingest", Props.empty()));
+          baseUrl, active, finished)), "http-ingest", Props.empty()));
     }
   }
 }

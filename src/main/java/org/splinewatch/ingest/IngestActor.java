@@ -1,7 +1,13 @@
 package org.splinewatch.ingest;
 
 import com.typesafe.config.Config;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.typesafe.config.ConfigFactory;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.SeekableByteChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.Arrays;
@@ -9,6 +15,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.TreeSet;
@@ -32,8 +39,9 @@ import org.splinewatch.trainer.Augmenter;
 /**
  * The runs streamed to this monitor over HTTP: one {@link IngestedRun} child each, found by run id. It turns a
  * registration into the run's fixed description (drawing probe pairs and plane anchors when the client sent none,
- * as {@code ./trainer} does) and keeps {@code active}, the ids of live runs, which the HTTP routes read to answer 404
- * before reading a body.
+ * as {@code ./trainer} does) and keeps {@code active}, the ids of live runs, and {@code finished}, those whose end
+ * began, which the HTTP routes read to answer 404 or 409 before reading a body. Like {@code ./trainer}, it refuses a
+ * run id whose directory under {@code --out} already holds a run.
  */
 public final class IngestActor extends AbstractBehavior<IngestActor.Command> {
 
@@ -63,7 +71,8 @@ public final class IngestActor extends AbstractBehavior<IngestActor.Command> {
    * and the analyzers of {@code splinewatch.analysis.enabled}.
    */
   public record Context(Map<String, AlertSettings> alerts, List<String> analyzers, IngestSettings ingest,
-      ClusterSettings cluster, ActorRef<MetricsNode.Command> node, Path out, String baseUrl, Map<String, Shape> active) {
+      ClusterSettings cluster, ActorRef<MetricsNode.Command> node, Path out, String baseUrl, Map<String, Shape> active,
+      FinishedRuns finished) {
     /** {@code splinewatch.alerts} with each of {@link AlertSettings#EARLY_STOP}, by mode. */
     public static Map<String, AlertSettings> alertsByMode(Config config) {
       Map<String, AlertSettings> byMode = new HashMap<>();
@@ -98,7 +107,10 @@ public final class IngestActor extends AbstractBehavior<IngestActor.Command> {
         .onMessage(Snapshot.class, m -> forward(m.runId(), m.replyTo(),
             new IngestedRun.Snapshot(m.snapshot(), m.replyTo())))
         .onMessage(Finish.class, m -> {
-          // from now on snapshots of this run are refused before their bodies are read
+          // from now on snapshots of this run are refused (409) before their bodies are read
+          if (runs.containsKey(m.runId())) {
+            c.finished().add(m.runId());
+          }
           c.active().remove(m.runId());
           return forward(m.runId(), m.replyTo(), new IngestedRun.Finish(m.status(), m.reason(), m.replyTo()));
         })
@@ -114,7 +126,8 @@ public final class IngestActor extends AbstractBehavior<IngestActor.Command> {
   private Behavior<Command> forward(String runId, ActorRef<IngestedRun.Reply> replyTo, Object message) {
     ActorRef<Object> run = runs.get(runId);
     if (run == null) {
-      replyTo.tell(IngestedRun.Reply.error(404, unknown(runId, c.active().keySet())));
+      replyTo.tell(c.finished().contains(runId) ? IngestedRun.Reply.error(409, FinishedRuns.finished(runId))
+          : IngestedRun.Reply.error(404, unknown(runId, c.active().keySet())));
     } else {
       run.tell(message);
     }
@@ -131,8 +144,14 @@ public final class IngestActor extends AbstractBehavior<IngestActor.Command> {
     SnapshotFormat.RunSpec spec = m.spec();
     String id = spec.runId();
     if (runs.containsKey(id)) {
-      m.replyTo().tell(IngestedRun.Reply.error(409, "run '" + id + "' is already streaming to this monitor; finish it"
-          + " or choose another run id"));
+      m.replyTo().tell(IngestedRun.Reply.error(409, c.finished().contains(id) ? "run '" + id + "' is finishing on"
+          + " this monitor; choose another run id" : "run '" + id + "' is already streaming to this monitor; finish"
+          + " it or choose another run id"));
+      return this;
+    }
+    Optional<String> taken = existingRun(RunIds.runDirectory(c.out(), id), id);
+    if (taken.isPresent()) {
+      m.replyTo().tell(IngestedRun.Reply.error(409, taken.get()));
       return this;
     }
     if (runs.size() >= c.ingest().maxRuns()) {
@@ -164,11 +183,61 @@ public final class IngestActor extends AbstractBehavior<IngestActor.Command> {
     urls.put("run_directory", RunIds.runDirectory(c.out(), id).toString());
     ActorRef<Object> run = getContext().spawn(IngestedRun.create(new IngestedRun.Setup(info, labels,
         config(spec, info, earlyStop, analyzers), spec.classifier(), alerts, earlyStop, analyzers, c.cluster(),
-        c.ingest(), c.node(), urls, m.replyTo())), "http-run-" + id + "-" + System.nanoTime());
+        c.ingest(), c.node(), urls, m.replyTo(), c.finished())), "http-run-" + id + "-" + System.nanoTime());
     getContext().watchWith(run, new Ended(id));
     runs.put(id, run);
+    c.finished().remove(id);
     c.active().put(id, new Shape(spec.inputShape(), spec.classes(), spec.classifier()));
     return this;
+  }
+
+  /**
+   * Why run {@code id} cannot have {@code dir}: it holds a run already (a finished one, or one left by an earlier
+   * monitor), whose files a new run would overwrite and append to; as {@code ./trainer} without {@code --resume} or
+   * {@code --overwrite}, which HTTP runs do not have, the client must choose another id. Empty when it is free.
+   */
+  static Optional<String> existingRun(Path dir, String id) {
+    if (Files.exists(dir) && !Files.isDirectory(dir)) {
+      return Optional.of("run directory " + dir + " exists and is not a directory; choose another run id (run_id in"
+          + " run.json)");
+    }
+    if (!RunIds.holdsRun(dir)) {
+      return Optional.empty();
+    }
+    return Optional.of("run directory " + dir + " already holds run '" + id + "' (" + finishedAt(dir.resolve(
+        "events.jsonl")).map(t -> "finished at " + t).orElse("no run_finished in its events.jsonl") + "); choose"
+        + " another run id (run_id in run.json): HTTP runs cannot resume or overwrite a run directory");
+  }
+
+  private static final int EVENTS_TAIL = 65536;
+
+  /** When the last {@code run_finished} of an events.jsonl says the run ended (its tail only), if it says. */
+  static Optional<String> finishedAt(Path events) {
+    try (SeekableByteChannel ch = Files.newByteChannel(events)) {
+      long from = Math.max(0, ch.size() - EVENTS_TAIL);
+      ByteBuffer buf = ByteBuffer.allocate((int) (ch.size() - from));
+      ch.position(from);
+      while (buf.hasRemaining() && ch.read(buf) > 0) {
+        // read the tail
+      }
+      List<String> lines = new String(buf.array(), 0, buf.position(), StandardCharsets.UTF_8).lines().toList();
+      for (int i = lines.size() - 1; i >= 0; i--) {
+        if (!lines.get(i).contains("\"run_finished\"")) {
+          continue;
+        }
+        try {
+          JsonNode e = Json.mapper().readTree(lines.get(i));
+          if (e != null && "run_finished".equals(e.path("type").asText()) && e.path("time").canConvertToLong()) {
+            return Optional.of(Instant.ofEpochMilli(e.get("time").asLong()).toString());
+          }
+        } catch (IOException malformed) {
+          // a cut first line of the tail, or a torn last one: look further back
+        }
+      }
+    } catch (IOException | RuntimeException unreadable) {
+      // no events.jsonl or unreadable: the end is not known
+    }
+    return Optional.empty();
   }
 
   /** The run's fixed description; probe pairs and plane anchors are drawn (seeded) when not sent. */

@@ -19,10 +19,12 @@ import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalLong;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -31,6 +33,7 @@ import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
 import org.apache.pekko.http.javadsl.model.HttpEntities;
+import org.apache.pekko.http.javadsl.model.HttpHeader;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.server.Route;
@@ -44,9 +47,10 @@ import org.splinewatch.snapshot.SnapshotFormat;
  * The ingestion endpoints beside {@code /metrics} (docs/snapshot-format.md): {@code POST /api/v1/runs},
  * {@code POST /api/v1/runs/<id>/snapshots}, {@code POST /api/v1/runs/<id>/finish}. Each request is checked in this
  * order, and answered with one line at the first failure: the bearer token (401), the run id (400) and, for
- * snapshots and finish, that the run is streaming here (404) — all before a byte of the body is read — then the
- * body, read with a size limit (413), and parsed off the HTTP threads with checked sizes (400, or 413 when an
- * archive unpacks to more than the limit).
+ * snapshots and finish, that the run is streaming here (404, or 409 once its end began) — all before a byte of the
+ * body is read — then the body, read with a size limit (413) and within the bytes all requests may hold at once
+ * (503), and parsed off the HTTP threads with checked sizes (400, or 413 when an archive unpacks to more than the
+ * limit).
  */
 public final class IngestRoutes {
   private static final long FINISH_BYTES = 65536;
@@ -54,16 +58,20 @@ public final class IngestRoutes {
   private final Supplier<ActorRef<IngestActor.Command>> ingest;
   private final IngestSettings settings;
   private final Map<String, IngestActor.Shape> active;
+  private final FinishedRuns finished;
+  /** Body bytes held by requests being read or parsed, all together (splinewatch.ingest.max-bytes-in-flight). */
+  private final AtomicLong inFlight = new AtomicLong();
   private final ActorSystem<?> system;
   private final Executor parsing;
 
   IngestRoutes(ActorSystem<?> system, String token, Supplier<ActorRef<IngestActor.Command>> ingest,
-      IngestSettings settings, Map<String, IngestActor.Shape> active) {
+      IngestSettings settings, Map<String, IngestActor.Shape> active, FinishedRuns finished) {
     this.system = system;
     this.token = token.getBytes(StandardCharsets.UTF_8);
     this.ingest = ingest;
     this.settings = settings;
     this.active = active;
+    this.finished = finished;
     this.parsing = system.dispatchers().lookup(DispatcherSelector.blocking());
   }
 
@@ -95,7 +103,8 @@ public final class IngestRoutes {
       return line(400, problem.get());
     }
     if (!active.containsKey(id)) {
-      return line(404, IngestActor.unknown(id, active.keySet()));
+      return finished.contains(id) ? line(409, FinishedRuns.finished(id))
+          : line(404, IngestActor.unknown(id, active.keySet()));
     }
     return inner.get();
   }
@@ -103,43 +112,105 @@ public final class IngestRoutes {
   /**
    * Reads the body with {@code limit}. A declared length far over it is refused unread; a body a little over it (up
    * to {@link #DISCARD_FACTOR} times) is read and thrown away, not kept, so that the client, still sending, receives
-   * the 413 instead of a reset connection.
+   * the 413 instead of a reset connection. The bytes kept count against {@code max-bytes-in-flight}, shared by all
+   * requests until each is answered: a declared length is reserved before reading, a chunked body as it arrives. A
+   * body that does not fit is read and thrown away as well, and answered 503 with {@code Retry-After}.
    */
   private Route body(long limit, String what, String setting, Function<byte[], CompletionStage<IngestedRun.Reply>> f) {
     String tooLarge = what + " body is over the limit of " + limit + " bytes (" + setting + "); expected a smaller"
         + " body";
     long discard = DISCARD_FACTOR * limit;
     return extractRequestEntity(e -> {
-      if (e.getContentLengthOption().isPresent() && e.getContentLengthOption().getAsLong() > discard) {
+      OptionalLong declared = e.getContentLengthOption();
+      if (declared.isPresent() && declared.getAsLong() > discard) {
         return line(413, tooLarge);
       }
+      Capped body = new Capped();
+      body.busy = !reserve(body, declared.isPresent() ? Math.min(declared.getAsLong(), limit) : 0);
       return extractMaterializer(mat -> {
-        CompletionStage<Capped> read = e.withoutSizeLimit().getDataBytes().runFold(new Capped(), (acc, bytes) -> {
+        CompletionStage<Capped> read = e.withoutSizeLimit().getDataBytes().runFold(body, (acc, bytes) -> {
           acc.total += bytes.size();
           if (acc.total > discard) {
             throw new IllegalStateException("over the discard limit");
           }
-          if (acc.total <= limit) {
-            acc.kept.append(bytes);
+          if (acc.total <= limit && !acc.busy) {
+            acc.busy = !reserve(acc, acc.total - acc.reserved);
+            if (acc.busy) {
+              acc.kept = null; // thrown away: the rest is read and not kept
+            } else {
+              acc.kept.append(bytes);
+            }
           }
           return acc;
         }, mat);
-        return completeWithFuture(read.handle((acc, err) -> acc).thenCompose(acc -> {
-          if (acc == null || acc.total > limit) {
-            return CompletableFuture.completedFuture(IngestedRun.Reply.error(413, tooLarge));
+        CompletionStage<HttpResponse> answer = read.handle((acc, err) -> err).thenCompose(err -> {
+          if (err != null && body.total <= discard) {
+            return CompletableFuture.completedFuture(response(IngestedRun.Reply.error(400, truncated(err, body,
+                declared))));
           }
-          return f.apply(acc.kept.result().toArray());
-        }).thenApply(IngestRoutes::response));
+          if (err != null || body.total > limit) {
+            return CompletableFuture.completedFuture(response(IngestedRun.Reply.error(413, tooLarge)));
+          }
+          if (body.busy) {
+            return CompletableFuture.completedFuture(busy());
+          }
+          byte[] bytes = body.kept.result().toArray();
+          body.kept = null;
+          return f.apply(bytes).exceptionally(IngestRoutes::failure).thenApply(IngestRoutes::response);
+        });
+        // the bytes are released once the request is answered: parsing has let go of them by then
+        answer.whenComplete((r, t) -> inFlight.addAndGet(-body.reserved));
+        return completeWithFuture(answer);
       });
     });
   }
 
   private static final long DISCARD_FACTOR = 4;
+  private static final long RETRY_AFTER_SECONDS = 1;
 
-  /** A body being read: the bytes kept (up to the limit) and the total seen. */
+  /** A body being read: the bytes kept (up to the limit, null once thrown away), the total seen and reserved. */
   private static final class Capped {
-    final ByteStringBuilder kept = ByteString.createBuilder();
+    ByteStringBuilder kept = ByteString.createBuilder();
     long total;
+    long reserved;
+    boolean busy;
+  }
+
+  /** Reserves {@code bytes} more for {@code body} within max-bytes-in-flight; false (nothing reserved) if over. */
+  private boolean reserve(Capped body, long bytes) {
+    if (bytes <= 0) {
+      return true;
+    }
+    long max = settings.maxBytesInFlight();
+    long now = inFlight.get();
+    while (true) {
+      if (now + bytes > max) {
+        return false;
+      }
+      if (inFlight.compareAndSet(now, now + bytes)) {
+        body.reserved += bytes;
+        return true;
+      }
+      now = inFlight.get();
+    }
+  }
+
+  private HttpResponse busy() {
+    return response(IngestedRun.Reply.error(503, "the monitor is reading or parsing as many request bodies as it"
+        + " holds at once (" + settings.maxBytesInFlight() + " bytes, splinewatch.ingest.max-bytes-in-flight); send"
+        + " it again after Retry-After")).addHeader(HttpHeader.parse("Retry-After",
+        String.valueOf(RETRY_AFTER_SECONDS)));
+  }
+
+  /** A body whose stream failed: it ended early (the client closed or half-closed), or could not be read. */
+  private static String truncated(Throwable err, Capped body, OptionalLong declared) {
+    Throwable c = err instanceof CompletionException && err.getCause() != null ? err.getCause() : err;
+    if (declared.isPresent() && body.total < declared.getAsLong()) {
+      return "the request body ended after " + body.total + " of " + declared.getAsLong() + " bytes (Content-Length);"
+          + " expected the whole body";
+    }
+    return "the request body could not be read after " + body.total + " bytes (" + c.getClass().getSimpleName() + ": "
+        + c.getMessage() + "); expected a complete body";
   }
 
   private CompletionStage<IngestedRun.Reply> register(byte[] body) {

@@ -4,10 +4,15 @@ import com.typesafe.config.Config;
 import java.time.Duration;
 import org.splinewatch.snapshot.NpzArchive;
 
-/** {@code splinewatch.ingest}: limits and defaults of HTTP snapshot ingestion on {@code ./monitor serve}. */
+/**
+ * {@code splinewatch.ingest}: limits and defaults of HTTP snapshot ingestion on {@code ./monitor serve}.
+ *
+ * @param maxBytesInFlight body bytes all requests may hold at once while they are read and parsed
+ *                         ({@code max-bytes-in-flight}); at least the largest body, so that one always fits
+ */
 public record IngestSettings(boolean enabled, long maxRunBytes, long maxSnapshotBytes, int maxEntries, int maxLayers,
     int maxLayerWidth, int maxProbes, int maxRuns, String earlyStop, int hubBufferSize, Duration drainTimeout,
-    Duration idleTimeout) {
+    Duration idleTimeout, long maxBytesInFlight) {
 
   public IngestSettings {
     if (maxRunBytes < 1024 || maxSnapshotBytes < 1024 || maxRunBytes > Integer.MAX_VALUE - 64
@@ -22,6 +27,10 @@ public record IngestSettings(boolean enabled, long maxRunBytes, long maxSnapshot
     if (idleTimeout.isNegative() || idleTimeout.isZero()) {
       throw new IllegalArgumentException("splinewatch.ingest.idle-timeout must be positive, got " + idleTimeout);
     }
+    if (maxBytesInFlight < Math.max(maxRunBytes, maxSnapshotBytes)) {
+      throw new IllegalArgumentException("splinewatch.ingest.max-bytes-in-flight is " + maxBytesInFlight + "; expected"
+          + " at least max-run-bytes and max-snapshot-bytes (" + Math.max(maxRunBytes, maxSnapshotBytes) + "), or auto");
+    }
     if (!earlyStop.equals("stop") && !earlyStop.equals("warn")) {
       throw new IllegalArgumentException("splinewatch.ingest.early-stop is '" + earlyStop + "'; expected stop or warn");
     }
@@ -29,10 +38,26 @@ public record IngestSettings(boolean enabled, long maxRunBytes, long maxSnapshot
 
   public static IngestSettings fromConfig(Config root) {
     Config c = root.getConfig("splinewatch.ingest");
-    return new IngestSettings(c.getBoolean("enabled"), c.getBytes("max-run-bytes"), c.getBytes("max-snapshot-bytes"),
+    long maxRun = c.getBytes("max-run-bytes");
+    long maxSnapshot = c.getBytes("max-snapshot-bytes");
+    boolean auto = !c.hasPath("max-bytes-in-flight") || "auto".equals(c.getValue("max-bytes-in-flight").unwrapped());
+    long inFlight = auto ? autoBytesInFlight(maxRun, maxSnapshot, Runtime.getRuntime().maxMemory())
+        : c.getBytes("max-bytes-in-flight");
+    return new IngestSettings(c.getBoolean("enabled"), maxRun, maxSnapshot,
         c.getInt("max-entries"), c.getInt("max-layers"), c.getInt("max-layer-width"), c.getInt("max-probes"), c.getInt("max-runs"),
         c.getString("early-stop"), root.getInt("splinewatch.hub.buffer-size"),
-        root.getDuration("splinewatch.analysis.drain-timeout"), c.getDuration("idle-timeout"));
+        root.getDuration("splinewatch.analysis.drain-timeout"), c.getDuration("idle-timeout"), inFlight);
+  }
+
+  /**
+   * {@code max-bytes-in-flight = auto}: a twelfth of the maximum heap, at least the largest body. A snapshot being
+   * parsed holds about four times its size on the heap (the bytes read, the float32 arrays unpacked from them, the
+   * float64 weights of the network built to check it), so a twelfth keeps ingestion's peak near a third of the
+   * heap, the rest left to the analyzers and the snapshots queued for them. With -Xmx1536m and the 64 MiB limits
+   * that is 128 MiB: two of the largest bodies at once.
+   */
+  static long autoBytesInFlight(long maxRunBytes, long maxSnapshotBytes, long maxHeap) {
+    return Math.max(Math.max(maxRunBytes, maxSnapshotBytes), maxHeap / 12);
   }
 
   public NpzArchive.Limits runLimits() {

@@ -76,7 +76,8 @@ public final class IngestedRun extends AbstractBehavior<Object> {
   /** What the run was told at registration. */
   public record Setup(RunInfo info, Map<String, String> labels, Map<String, Object> config, boolean classifier,
       AlertSettings alerts, String earlyStop, List<String> analyzers, ClusterSettings cluster, IngestSettings ingest,
-      ActorRef<MetricsNode.Command> node, Map<String, Object> urls, ActorRef<Reply> registrationReply) {
+      ActorRef<MetricsNode.Command> node, Map<String, Object> urls, ActorRef<Reply> registrationReply,
+      FinishedRuns finished) {
   }
 
   private final Setup s;
@@ -88,6 +89,10 @@ public final class IngestedRun extends AbstractBehavior<Object> {
   private long lastNanos;
   private double stepsPerSecond;
   private Finish finishing;
+  /** The architecture of the run's first snapshot ({@link SnapshotFormat#architecture}), which the others keep. */
+  private List<String> architecture;
+  private int firstRepr;
+  private long firstStep;
 
   public static Behavior<Object> create(Setup setup) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
@@ -191,6 +196,18 @@ public final class IngestedRun extends AbstractBehavior<Object> {
       return this;
     }
     SnapshotFormat.Snapshot p = m.snapshot();
+    if (architecture == null) {
+      architecture = SnapshotFormat.architecture(p.layers());
+      firstRepr = p.reprBlock();
+      firstStep = p.step();
+    } else {
+      // the analyzers compare a run's snapshots layer by layer: another network would fail there, not here
+      var problem = SnapshotFormat.architectureProblem(architecture, firstRepr, firstStep, p);
+      if (problem.isPresent()) {
+        m.replyTo().tell(Reply.error(400, problem.get()));
+        return this;
+      }
+    }
     long now = System.nanoTime();
     if (lastStep >= 0 && p.step() > lastStep && now > lastNanos) {
       stepsPerSecond = (p.step() - lastStep) / ((now - lastNanos) / 1e9);
@@ -248,6 +265,7 @@ public final class IngestedRun extends AbstractBehavior<Object> {
       return this;
     }
     finishing = m;
+    s.finished().add(s.info().runId());
     // answered at once: draining the last analyses may take minutes, longer than an HTTP client should wait
     Map<String, Object> body = stopState();
     body.put("run", s.info().runId());

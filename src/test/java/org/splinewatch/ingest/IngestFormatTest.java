@@ -241,6 +241,17 @@ class IngestFormatTest {
     }
   }
 
+  @Test
+  void bytesInFlightDefaultToATwelfthOfTheHeapAndFitTheLargestBody() {
+    long mib = 1 << 20;
+    assertEquals(128 * mib, IngestSettings.autoBytesInFlight(64 * mib, 64 * mib, 1536 * mib));
+    assertEquals(64 * mib, IngestSettings.autoBytesInFlight(64 * mib, 16 * mib, 256 * mib));
+    var config = com.typesafe.config.ConfigFactory.parseMap(java.util.Map.of(
+        "splinewatch.ingest.max-bytes-in-flight", 1000)).withFallback(com.typesafe.config.ConfigFactory.load());
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> IngestSettings.fromConfig(config));
+    assertTrue(e.getMessage().contains("max-bytes-in-flight is 1000; expected at least"), e.getMessage());
+  }
+
   private static void assertMessage(TestNpz body, String expected) {
     NpzArchive.FormatException e = assertThrows(NpzArchive.FormatException.class, () -> parse(body.bytes(), true));
     assertTrue(e.getMessage().contains(expected), e.getMessage());

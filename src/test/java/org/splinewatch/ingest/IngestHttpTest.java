@@ -8,11 +8,15 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.typesafe.config.Config;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
 import java.io.PrintStream;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -20,6 +24,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -27,12 +32,14 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.splinewatch.cli.TrainCommand;
 import org.splinewatch.cluster.ClusterSettings;
+import org.splinewatch.regions.Layer;
 import org.splinewatch.serve.MonitorServer;
 
 /**
  * The ingestion endpoints of {@code monitor serve} over real HTTP on loopback: register, snapshots, finish, every
  * 4xx answer, the size limit (declared and streamed), a stop through the control endpoint reflected in the
- * snapshot answers, and several runs at once.
+ * snapshot answers, several runs at once, run ids that are taken or reserved, a run whose network changes, a
+ * truncated body and the bound on body bytes in flight.
  */
 class IngestHttpTest {
   private static final String TOKEN = "0123456789abcdef0123456789abcdef";
@@ -156,7 +163,7 @@ class IngestHttpTest {
     assertEquals("test", config.get("tags").get("framework").asText());
     assertTrue(Files.readString(dir.resolve("events.jsonl")).contains("\"status\":\"done\""));
     assertTrue(Files.readString(dir.resolve("metrics.jsonl")).contains("splinewatch_regions"));
-    assertLine(post("/api/v1/runs/h1/snapshots", new byte[10], TOKEN), 404, "unknown run 'h1'");
+    assertLine(post("/api/v1/runs/h1/snapshots", new byte[10], TOKEN), 409, "run 'h1' has finished");
   }
 
   @Test
@@ -217,7 +224,133 @@ class IngestHttpTest {
     String e = Files.readString(events);
     assertTrue(e.contains("\"status\":\"failed\"") && e.contains("idle-timeout"), e);
     waitFor(() -> String.valueOf(post("/api/v1/runs/gone/snapshots", new byte[10], TOKEN).statusCode()),
-        "404"::equals);
+        "409"::equals);
+  }
+
+  @Test
+  void aFinishedRunIsAnswered409AndItsIdAndDirectoryAreNotReused() throws Exception {
+    assertEquals(201, post("/api/v1/runs", TestNpz.run("f1", 20, 8, 4, ""), TOKEN).statusCode());
+    assertEquals(202, post("/api/v1/runs/f1/snapshots", TestNpz.snapshot(TestNpz.cnn(1, 8, 4), 0, 1.0, -1).bytes(),
+        TOKEN).statusCode());
+    assertEquals(202, post("/api/v1/runs/f1/finish", new byte[0], TOKEN).statusCode());
+    // after finish began: 409, not "unknown run ... register it first"
+    assertLine(post("/api/v1/runs/f1/finish", new byte[0], TOKEN), 409, "run 'f1' has finished (or is finishing)");
+    assertLine(post("/api/v1/runs/f1/snapshots", TestNpz.snapshot(TestNpz.cnn(2, 8, 4), 10, 1.0, -1).bytes(), TOKEN),
+        409, "run 'f1' has finished (or is finishing)");
+    Path dir = tmp.resolve("f1");
+    waitFor(() -> Files.isRegularFile(dir.resolve("report.html")) ? Files.readString(dir.resolve("events.jsonl")) : "",
+        e -> e.contains("run_finished"));
+    Map<String, String> before = new HashMap<>();
+    for (String f : List.of("config.json", "metrics.jsonl", "events.jsonl")) {
+      before.put(f, Files.readString(dir.resolve(f)));
+    }
+    // registering the finished run's id again would overwrite its config and append to its logs: refused
+    assertLine(post("/api/v1/runs", TestNpz.run("f1", 20, 8, 4, ""), TOKEN), 409,
+        "already holds run 'f1' (finished at 20");
+    HttpResponse<String> again = post("/api/v1/runs", TestNpz.run("f1", 20, 8, 4, ""), TOKEN);
+    assertTrue(again.body().contains("choose another run id"), again.body());
+    // a run directory left from before this monitor started (no run_finished): refused as well
+    Path old = Files.createDirectories(tmp.resolve("old1"));
+    Files.writeString(old.resolve("metrics.jsonl"), "{}\n");
+    assertLine(post("/api/v1/runs", TestNpz.run("old1", 20, 8, 4, ""), TOKEN), 409,
+        "already holds run 'old1' (no run_finished in its events.jsonl)");
+    assertEquals("{}\n", Files.readString(old.resolve("metrics.jsonl")));
+    assertTrue(!Files.exists(old.resolve("config.json")));
+    Thread.sleep(500); // anything a refused registration wrote would be there by now
+    for (String f : before.keySet()) {
+      assertEquals(before.get(f), Files.readString(dir.resolve(f)), f);
+    }
+    // an empty directory (e.g. a prepared mount point) holds no run and is taken
+    Files.createDirectories(tmp.resolve("fresh"));
+    assertEquals(201, post("/api/v1/runs", TestNpz.run("fresh", 20, 8, 4, ""), TOKEN).statusCode());
+  }
+
+  @Test
+  void reservedRunIdsAreRefused() throws Exception {
+    for (String id : List.of("prometheus-sd", "control-token")) {
+      assertLine(post("/api/v1/runs", TestNpz.run(id, 20, 8, 4, ""), TOKEN), 400, "run id '" + id + "' is reserved"
+          + " (the monitor's own files in the output directory: prometheus-sd, control-token)");
+    }
+    // no run's config.json among the Prometheus discovery files (file_sd reads every *.json there)
+    assertTrue(!Files.exists(tmp.resolve("prometheus-sd").resolve("config.json")));
+  }
+
+  @Test
+  void aSnapshotOfAnotherNetworkIsRefused() throws Exception {
+    assertEquals(201, post("/api/v1/runs", TestNpz.run("a1", 20, 8, 4, ""), TOKEN).statusCode());
+    assertEquals(202, post("/api/v1/runs/a1/snapshots", TestNpz.snapshot(TestNpz.cnn(1, 8, 4), 0, 1.0, -1).bytes(),
+        TOKEN).statusCode());
+    // another kind of network
+    Random r = new Random(4);
+    List<Layer> mlp = List.of(new Layer.Flatten(64), new Layer.Dense(64, 10, TestNpz.randn(r, 640, 0.2),
+        new float[10]), Layer.Activation.relu(), new Layer.Dense(10, 4, TestNpz.randn(r, 40, 0.3), new float[4]));
+    assertLine(post("/api/v1/runs/a1/snapshots", TestNpz.snapshot(mlp, 10, 1.0, -1).bytes(), TOKEN), 400,
+        "layer 0 is flatten (64); expected conv2d (1x8x8 -> 3x8x8, kernel 3x3, stride 1, padding 1) as in the run's"
+        + " first snapshot (step 0)");
+    // the same kinds with another width
+    List<Layer> wide = new ArrayList<>(TestNpz.cnn(3, 8, 4));
+    wide.set(5, new Layer.Dense(48, 16, TestNpz.randn(r, 48 * 16, 0.2), new float[16]));
+    wide.set(7, new Layer.Dense(16, 4, TestNpz.randn(r, 64, 0.2), new float[4]));
+    assertLine(post("/api/v1/runs/a1/snapshots", TestNpz.snapshot(wide, 20, 1.0, -1).bytes(), TOKEN), 400,
+        "layer 5 is dense (48 -> 16); expected dense (48 -> 12)");
+    // the run goes on with its own network
+    HttpResponse<String> ok = post("/api/v1/runs/a1/snapshots", TestNpz.snapshot(TestNpz.cnn(4, 8, 4), 30, 1.0, -1)
+        .bytes(), TOKEN);
+    assertEquals(202, ok.statusCode(), ok.body());
+    assertEquals(30, JSON.readTree(ok.body()).get("step").asLong());
+  }
+
+  /** A request with {@code declared} bytes of Content-Length of which only {@code sent} are sent, left open. */
+  private Socket partialBody(String path, int declared, int sent) throws IOException {
+    Socket s = new Socket("127.0.0.1", server.metricsPort());
+    s.setSoTimeout(60_000);
+    OutputStream o = s.getOutputStream();
+    o.write(("POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1:" + server.metricsPort() + "\r\nAuthorization: Bearer "
+        + TOKEN + "\r\nContent-Type: application/octet-stream\r\nContent-Length: " + declared + "\r\n\r\n")
+        .getBytes(StandardCharsets.US_ASCII));
+    o.write(new byte[sent]);
+    o.flush();
+    return s;
+  }
+
+  @Test
+  void aTruncatedBodyIsABadRequestNotOneOverTheLimit() throws Exception {
+    assertEquals(201, post("/api/v1/runs", TestNpz.run("t1", 20, 8, 4, ""), TOKEN).statusCode());
+    try (Socket s = partialBody("/api/v1/runs/t1/snapshots", 100_000, 1024)) {
+      s.shutdownOutput(); // the client gives up half-way
+      String answer = new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      assertTrue(answer.startsWith("HTTP/1.1 400"), answer);
+      assertTrue(answer.contains("the request body ended after 1024 of 100000 bytes"), answer);
+    }
+    assertEquals(202, post("/api/v1/runs/t1/snapshots", TestNpz.snapshot(TestNpz.cnn(1, 8, 4), 0, 1.0, -1).bytes(),
+        TOKEN).statusCode());
+  }
+
+  @Test
+  void bodiesBeyondTheBytesInFlightWaitWith503AndRetryAfter() throws Exception {
+    start(Map.of("splinewatch.ingest.max-bytes-in-flight", 300_000, "splinewatch.ingest.max-run-bytes", 200_000));
+    assertEquals(201, post("/api/v1/runs", TestNpz.run("b1", 20, 8, 4, ""), TOKEN).statusCode());
+    byte[] other = new byte[160_000];
+    try (Socket held = partialBody("/api/v1/runs/b1/snapshots", 150_000, 1000)) {
+      // 150,000 declared bytes are held until that request ends: 160,000 more do not fit in 300,000
+      String last = waitFor(() -> {
+        HttpResponse<String> r = post("/api/v1/runs/b1/snapshots", other, TOKEN);
+        return r.statusCode() + " " + r.headers().firstValue("Retry-After").orElse("-") + " " + r.body();
+      }, b -> b.startsWith("503"));
+      assertTrue(last.startsWith("503 1 ") && last.contains("splinewatch.ingest.max-bytes-in-flight")
+          && last.strip().lines().count() == 1, last);
+      // a chunked body (no Content-Length) counts as it arrives
+      HttpResponse<String> chunked = HTTP.send(HttpRequest.newBuilder(URI.create(base + "/api/v1/runs/b1/snapshots"))
+          .header("Authorization", "Bearer " + TOKEN)
+          .POST(HttpRequest.BodyPublishers.ofInputStream(() -> new ByteArrayInputStream(other))).build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertLine(chunked, 503, "max-bytes-in-flight");
+      // a body that fits beside the held one is taken
+      assertEquals(202, post("/api/v1/runs/b1/snapshots", TestNpz.snapshot(TestNpz.cnn(1, 8, 4), 0, 1.0, -1).bytes(),
+          TOKEN).statusCode());
+    }
+    // the held bytes are released when its client goes away
+    waitFor(() -> String.valueOf(post("/api/v1/runs/b1/snapshots", other, TOKEN).statusCode()), "400"::equals);
   }
 
   interface Check<T> {
