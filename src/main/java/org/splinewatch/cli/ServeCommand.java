@@ -85,8 +85,8 @@ final class ServeCommand implements Callable<Integer> {
       return 1;
     }
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      server.close("the monitor was stopped while the run streamed (SIGTERM or SIGINT)", System.out);
       System.out.println("  " + server.memoryPeaks().describe());
-      server.close();
     }, "splinewatch-serve-shutdown"));
     server.awaitTermination();
     return 0;

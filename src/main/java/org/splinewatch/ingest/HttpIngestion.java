@@ -2,13 +2,19 @@ package org.splinewatch.ingest;
 
 import com.typesafe.config.Config;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicReference;
+import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Props;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.http.javadsl.server.Directives;
 import org.apache.pekko.http.javadsl.server.Route;
 import org.splinewatch.alerts.AlertSettings;
@@ -51,6 +57,36 @@ public final class HttpIngestion {
 
   public Route route() {
     return route;
+  }
+
+  /** What {@link #finishAll} did: the runs it finished, and whether all of them ended within the time given. */
+  public record Cut(List<String> runs, boolean allEnded) {
+  }
+
+  /**
+   * The monitor is stopping: finishes every live run as interrupted with {@code reason}, then waits at most
+   * {@code timeout} for their {@code run_finished} and reports. No run is cut when ingestion is off or none is live.
+   */
+  public Cut finishAll(String reason, Duration timeout) {
+    ActorRef<IngestActor.Command> a = actor.get();
+    if (a == null) {
+      return new Cut(List.of(), true);
+    }
+    List<String> ids = List.of();
+    try {
+      ids = AskPattern.<IngestActor.Command, List<String>>ask(a, r -> new IngestActor.FinishAll(reason, r), timeout,
+          system.scheduler()).toCompletableFuture().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+      if (!ids.isEmpty()) {
+        AskPattern.<IngestActor.Command, Done>ask(a, IngestActor.AwaitEnded::new, timeout, system.scheduler())
+            .toCompletableFuture().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+      }
+      return new Cut(ids, true);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return new Cut(ids, false);
+    } catch (ExecutionException | TimeoutException | RuntimeException e) { // RuntimeException: system terminated
+      return new Cut(ids, false); // stopping anyway: a run left keeps what it wrote, without run_finished
+    }
   }
 
   /** Starts the ingestion actor; {@code baseUrl} is {@code http://host:port} of the endpoints. */

@@ -10,6 +10,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -19,6 +20,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.TreeSet;
+import org.apache.pekko.Done;
 import org.apache.pekko.Version;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
@@ -67,6 +69,18 @@ public final class IngestActor extends AbstractBehavior<IngestActor.Command> {
   }
 
   /**
+   * The monitor is stopping: every live run is finished as {@code interrupted} with {@code reason} (its last analyses
+   * get {@code abort-drain-timeout}, then {@code run_finished} and its report are written), and registrations are
+   * refused from now on. Answered at once with the ids of the runs being finished; {@link AwaitEnded} waits for them.
+   */
+  public record FinishAll(String reason, ActorRef<List<String>> replyTo) implements Command {
+  }
+
+  /** Answered once no run is live here any more. */
+  public record AwaitEnded(ActorRef<Done> replyTo) implements Command {
+  }
+
+  /**
    * Everything the runs share, read once at start-up: the alert settings for each early-stop mode a run may ask for
    * and the analyzers of {@code splinewatch.analysis.enabled}.
    */
@@ -90,6 +104,9 @@ public final class IngestActor extends AbstractBehavior<IngestActor.Command> {
 
   private final Context c;
   private final Map<String, ActorRef<Object>> runs = new HashMap<>();
+  private final List<ActorRef<Done>> awaitingEnd = new ArrayList<>();
+  /** Why the monitor is stopping, once it is ({@link FinishAll}); null before. */
+  private String stopping;
 
   public static Behavior<Command> create(Context context) {
     return Behaviors.setup(ctx -> new IngestActor(ctx, context));
@@ -118,6 +135,30 @@ public final class IngestActor extends AbstractBehavior<IngestActor.Command> {
           // a run that ended on its own (registration refused, idle timeout) is no longer live
           runs.remove(m.runId());
           c.active().remove(m.runId());
+          if (runs.isEmpty()) {
+            awaitingEnd.forEach(r -> r.tell(Done.getInstance()));
+            awaitingEnd.clear();
+          }
+          return this;
+        })
+        .onMessage(FinishAll.class, m -> {
+          stopping = m.reason();
+          List<String> ids = List.copyOf(new TreeSet<>(runs.keySet()));
+          for (String id : ids) {
+            c.finished().add(id);
+            c.active().remove(id);
+            runs.get(id).tell(new IngestedRun.Finish("interrupted", m.reason(),
+                getContext().getSystem().ignoreRef()));
+          }
+          m.replyTo().tell(ids);
+          return this;
+        })
+        .onMessage(AwaitEnded.class, m -> {
+          if (runs.isEmpty()) {
+            m.replyTo().tell(Done.getInstance());
+          } else {
+            awaitingEnd.add(m.replyTo());
+          }
           return this;
         })
         .build();
@@ -143,6 +184,11 @@ public final class IngestActor extends AbstractBehavior<IngestActor.Command> {
   private Behavior<Command> onRegister(Register m) {
     SnapshotFormat.RunSpec spec = m.spec();
     String id = spec.runId();
+    if (stopping != null) {
+      m.replyTo().tell(IngestedRun.Reply.error(503, "this monitor is stopping (" + stopping + "); register the run"
+          + " with a monitor that runs"));
+      return this;
+    }
     if (runs.containsKey(id)) {
       m.replyTo().tell(IngestedRun.Reply.error(409, c.finished().contains(id) ? "run '" + id + "' is finishing on"
           + " this monitor; choose another run id" : "run '" + id + "' is already streaming to this monitor; finish"

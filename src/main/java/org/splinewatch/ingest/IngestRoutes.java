@@ -244,12 +244,12 @@ public final class IngestRoutes {
         reason = doc.hasNonNull("reason") ? doc.get("reason").asText() : null;
       } catch (IOException e) {
         return CompletableFuture.completedFuture(IngestedRun.Reply.error(400, "finish request is not a JSON object;"
-            + " expected {\"status\": \"done\" | \"stopped\" | \"failed\", \"reason\": ...}"));
+            + " expected {\"status\": \"done\" | \"stopped\" | \"failed\" | \"interrupted\", \"reason\": ...}"));
       }
     }
-    if (!List.of("done", "stopped", "failed").contains(status)) {
+    if (!IngestedRun.FINISH_STATUSES.contains(status)) {
       return CompletableFuture.completedFuture(IngestedRun.Reply.error(400, "finish status '" + status
-          + "'; expected done, stopped or failed"));
+          + "'; expected done, stopped, failed or interrupted"));
     }
     String s = status;
     String why = reason == null ? null : reason.length() > 1000 ? reason.substring(0, 1000) : reason;

@@ -7,12 +7,14 @@ import org.splinewatch.snapshot.NpzArchive;
 /**
  * {@code splinewatch.ingest}: limits and defaults of HTTP snapshot ingestion on {@code ./monitor serve}.
  *
- * @param maxBytesInFlight body bytes all requests may hold at once while they are read and parsed
- *                         ({@code max-bytes-in-flight}); at least the largest body, so that one always fits
+ * @param maxBytesInFlight  body bytes all requests may hold at once while they are read and parsed
+ *                          ({@code max-bytes-in-flight}); at least the largest body, so that one always fits
+ * @param abortDrainTimeout how long a run finished as failed or interrupted (or cut by the monitor's own stop) waits
+ *                          for its in-flight analyses ({@code splinewatch.lifecycle.abort-drain-timeout})
  */
 public record IngestSettings(boolean enabled, long maxRunBytes, long maxSnapshotBytes, int maxEntries, int maxLayers,
     int maxLayerWidth, int maxProbes, int maxRuns, String earlyStop, int hubBufferSize, Duration drainTimeout,
-    Duration idleTimeout, long maxBytesInFlight) {
+    Duration idleTimeout, long maxBytesInFlight, Duration abortDrainTimeout) {
 
   public IngestSettings {
     if (maxRunBytes < 1024 || maxSnapshotBytes < 1024 || maxRunBytes > Integer.MAX_VALUE - 64
@@ -46,7 +48,8 @@ public record IngestSettings(boolean enabled, long maxRunBytes, long maxSnapshot
     return new IngestSettings(c.getBoolean("enabled"), maxRun, maxSnapshot,
         c.getInt("max-entries"), c.getInt("max-layers"), c.getInt("max-layer-width"), c.getInt("max-probes"), c.getInt("max-runs"),
         c.getString("early-stop"), root.getInt("splinewatch.hub.buffer-size"),
-        root.getDuration("splinewatch.analysis.drain-timeout"), c.getDuration("idle-timeout"), inFlight);
+        root.getDuration("splinewatch.analysis.drain-timeout"), c.getDuration("idle-timeout"), inFlight,
+        root.getDuration("splinewatch.lifecycle.abort-drain-timeout"));
   }
 
   /**

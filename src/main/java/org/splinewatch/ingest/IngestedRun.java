@@ -51,11 +51,14 @@ public final class IngestedRun extends AbstractBehavior<Object> {
   }
 
   /**
-   * The client ends the run: {@code status} done, stopped or failed. Answered at once (202); the run then waits for
+   * The client ends the run: {@code status} done, stopped, failed or interrupted. Answered at once (202); the run then waits for
    * its queued analyses, records {@code run_finished} and writes its report.
    */
   public record Finish(String status, String reason, ActorRef<Reply> replyTo) implements Command {
   }
+
+  /** What a client may say of its run's end (a trainer's statuses). */
+  public static final List<String> FINISH_STATUSES = List.of("done", "stopped", "failed", "interrupted");
 
   /** An HTTP answer: status and body (JSON for successes, one line for errors). */
   public record Reply(int status, String body, boolean json) {
@@ -273,8 +276,10 @@ public final class IngestedRun extends AbstractBehavior<Object> {
     body.put("finishing", true);
     body.put("run_directory", s.urls().get("run_directory"));
     m.replyTo().tell(new Reply(202, Json.write(body), true));
-    getContext().ask(Done.class, publisher, s.ingest().drainTimeout(), SnapshotPublisher.Drain::new,
-        (ok, err) -> new Drained());
+    // a run that ended badly waits only briefly for its last analyses, as ./trainer's does
+    Duration drain = List.of("done", "stopped").contains(m.status()) ? s.ingest().drainTimeout()
+        : s.ingest().abortDrainTimeout();
+    getContext().ask(Done.class, publisher, drain, SnapshotPublisher.Drain::new, (ok, err) -> new Drained());
     return this;
   }
 
@@ -282,6 +287,7 @@ public final class IngestedRun extends AbstractBehavior<Object> {
     int code = switch (finishing.status()) {
       case "done" -> 0;
       case "stopped" -> 3;
+      case "interrupted" -> 130; // as ./trainer's Ctrl-C: 128 + SIGINT
       default -> 1;
     };
     Map<String, Object> event = new LinkedHashMap<>();

@@ -4,6 +4,7 @@ import com.typesafe.config.Config;
 import java.nio.file.Path;
 import java.util.List;
 import org.splinewatch.metrics.MetricsHttpServer;
+import org.splinewatch.snapshot.RunIds;
 
 /**
  * How a metrics endpoint is found and reached ({@code splinewatch.metrics.sd-dir}, {@code advertise-host}, {@code
@@ -32,7 +33,7 @@ public record DiscoverySettings(Path sdDir, String advertiseHost, List<String> a
 
   /** The directory of the target files for runs under {@code out}. */
   public Path dir(Path out) {
-    return sdDir == null ? out.resolve("prometheus-sd") : sdDir;
+    return sdDir == null ? out.resolve(RunIds.DISCOVERY_DIR) : sdDir;
   }
 
   /** The host to advertise for a server bound to {@code bindHost}. */

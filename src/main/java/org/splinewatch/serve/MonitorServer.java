@@ -36,6 +36,7 @@ import org.splinewatch.metrics.MemoryWatch;
 import org.splinewatch.metrics.MetricsHttpServer;
 import org.splinewatch.metrics.ProcessMetrics;
 import org.splinewatch.snapshot.MetricFamily;
+import org.splinewatch.snapshot.RunIds;
 
 /**
  * {@code ./monitor serve}: a cluster node with the analyzer and/or metrics roles. The metrics role serves
@@ -43,17 +44,24 @@ import org.splinewatch.snapshot.MetricFamily;
  * analyzers on the snapshots trainers send. {@link #close()} leaves the cluster.
  */
 public final class MonitorServer implements AutoCloseable {
+  /** How long a stopping monitor waits for the runs streamed over HTTP to record their end. */
+  static final Duration FINISH_ON_STOP = Duration.ofSeconds(30);
+
   private final ActorSystem<Void> system;
   private final MetricsHttpServer http;
   private final Path sdFile;
   private final MemoryWatch memory;
+  private final HttpIngestion ingest;
+  private final RunControl control;
 
   private MonitorServer(ActorSystem<Void> system, MetricsHttpServer http, Path sdFile,
-      MemoryWatch memory) {
+      MemoryWatch memory, HttpIngestion ingest, RunControl control) {
     this.system = system;
     this.http = http;
     this.sdFile = sdFile;
     this.memory = memory;
+    this.ingest = ingest;
+    this.control = control;
   }
 
   /**
@@ -79,6 +87,8 @@ public final class MonitorServer implements AutoCloseable {
         reason -> console.println("warning: " + reason));
     MetricsHttpServer http = null;
     Path sdFile = null;
+    HttpIngestion ingestion = null;
+    RunControl runControl = null;
     // refused cluster messages of both roles count on this node's /metrics (logged only on analyzer-only nodes)
     Rejections rejections = Rejections.unexported();
     try {
@@ -95,11 +105,13 @@ public final class MonitorServer implements AutoCloseable {
         ProcessMetrics.bind(registry); // JVM/process health; lives as long as the node
         memory.bind(registry, Tags.of("node", ClusterNode.address(system)));
         RunControl control = new RunControl();
+        runControl = control;
         String controlToken = settings.control().resolveToken();
         AlertWebhook webhook = new AlertWebhook(controlToken, control,
             event -> console.println("stop requested through the control endpoint: " + event.get("alertname")));
         // HTTP ingestion (issue 25): its routes need the metrics node, whose URL needs the bound port
         var ingest = HttpIngestion.prepare(system, config, cluster, controlToken);
+        ingestion = ingest;
         http = MetricsHttpServer.start(system, registry, metricsHost, metricsPort,
             Directives.concat(ControlRoutes.route(webhook), ingest.route(),
                 ControlRoutes.runPlanes(out), EmbeddingRoutes.route(out), LivePage.route(out, control::isLive,
@@ -107,7 +119,7 @@ public final class MonitorServer implements AutoCloseable {
             settings.discovery().allowed(metricsHost));
         String url = "http://" + metricsHost + ":" + http.port() + "/metrics";
         Files.createDirectories(out);
-        ControlToken.write(out.resolve("control-token"), controlToken);
+        ControlToken.write(out.resolve(RunIds.CONTROL_TOKEN_FILE), controlToken);
         sdFile = ServiceDiscovery.register(settings.discovery(), out, "monitor-" + http.port(), metricsHost,
             http.port());
         var metricsNode = system.systemActorOf(MetricsNode.create(registry, out, control, url, rejections,
@@ -116,7 +128,7 @@ public final class MonitorServer implements AutoCloseable {
         ingest.start(metricsNode, out, "http://" + metricsHost + ":" + http.port());
         console.println("  metrics: " + url + " (live page: http://" + metricsHost + ":" + http.port() + "/)");
         console.println("  control: POST http://" + metricsHost + ":" + http.port() + "/api/v1/alerts (bearer token in "
-            + out.resolve("control-token") + ")");
+            + out.resolve(RunIds.CONTROL_TOKEN_FILE) + ")");
         if (ingest.enabled()) {
           console.println("  ingestion: POST http://" + metricsHost + ":" + http.port() + "/api/v1/runs (any training"
               + " loop, e.g. the PyTorch client in clients/python; same bearer token)");
@@ -133,7 +145,7 @@ public final class MonitorServer implements AutoCloseable {
       }
       console.println("  trainers join with: ./trainer --monitor " + ClusterNode.address(system) + "   (Ctrl-C leaves"
           + " the cluster and stops)");
-      return new MonitorServer(system, http, sdFile, memory);
+      return new MonitorServer(system, http, sdFile, memory, ingestion, runControl);
     } catch (RuntimeException | IOException e) {
       if (http != null) {
         http.stop();
@@ -169,6 +181,30 @@ public final class MonitorServer implements AutoCloseable {
 
   @Override
   public void close() {
+    close(null, null);
+  }
+
+  /**
+   * Stops the node. With a {@code reason} (a signal), the runs streamed over HTTP are first finished as
+   * {@code interrupted} (run_finished and report written, waiting at most {@link #FINISH_ON_STOP}), and
+   * {@code console} names them and the trainers' runs that are left without their end.
+   */
+  public void close(String reason, PrintStream console) {
+    if (reason != null && console != null) {
+      if (ingest != null) {
+        HttpIngestion.Cut cut = ingest.finishAll(reason, FINISH_ON_STOP);
+        if (!cut.runs().isEmpty()) {
+          console.println("  finished " + cut.runs().size() + " run(s) streamed over HTTP as interrupted: "
+              + String.join(", ", cut.runs()) + (cut.allEnded() ? "" : " (not all recorded their end within "
+              + FINISH_ON_STOP.toSeconds() + " s)"));
+        }
+      }
+      if (control != null && !control.runIds().isEmpty()) {
+        // a trainer owns its run's end; its run directory here stays without run_finished
+        console.println("  left while streaming here (their trainers go on; no run_finished here): "
+            + String.join(", ", control.runIds()));
+      }
+    }
     memory.close();
     ServiceDiscovery.unregister(sdFile);
     if (http != null) {
