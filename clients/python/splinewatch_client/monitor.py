@@ -277,14 +277,31 @@ class Monitor:
         print("splinewatch: %s (later errors are only counted in monitor.errors)" % error, file=sys.stderr)
 
     def _post(self, path, body, content_type="application/octet-stream"):
-        """The answer to a POST (JSON); MonitorError for an HTTP error, _Timeout when no answer came in time."""
-        req = urllib.request.Request(self.url + path, data=body, method="POST", headers={
-            "Authorization": "Bearer " + self._token, "Content-Type": content_type})
+        """The answer to a POST (JSON); MonitorError for an HTTP error, _Timeout when no answer came in time.
+
+        A 503 with ``Retry-After`` (the monitor holds too many request bodies at once) is sent again after that
+        many seconds (at most 5), while ``timeout`` allows; a 503 without it (too many runs, the monitor stopping)
+        is an error at once.
+        """
+        deadline = time.monotonic() + self.timeout
+        while True:
+            req = urllib.request.Request(self.url + path, data=body, method="POST", headers={
+                "Authorization": "Bearer " + self._token, "Content-Type": content_type})
+            try:
+                return self._answer(req, path)
+            except urllib.error.HTTPError as e:
+                message = e.read().decode("utf-8", "replace").strip()
+                wait = _retry_after(e) if e.code == 503 else None
+                if wait is None or time.monotonic() + wait > deadline:
+                    raise MonitorError(e.code, message) from None
+                time.sleep(wait)
+
+    def _answer(self, req, path):
         try:
             with urllib.request.urlopen(req, timeout=self.timeout) as r:
                 text = r.read().decode("utf-8")
-        except urllib.error.HTTPError as e:
-            raise MonitorError(e.code, e.read().decode("utf-8", "replace").strip()) from None
+        except urllib.error.HTTPError:
+            raise  # an answer: _post decides
         except urllib.error.URLError as e:
             if not isinstance(e.reason, socket.timeout):
                 raise
@@ -292,6 +309,15 @@ class Monitor:
         except socket.timeout:
             raise _Timeout(self.timeout, path) from None
         return json.loads(text) if text.strip().startswith("{") else {"message": text.strip()}
+
+
+def _retry_after(error):
+    """Seconds from an answer's ``Retry-After`` (at most 5), or None when it has none."""
+    value = error.headers.get("Retry-After") if error.headers is not None else None
+    try:
+        return min(5.0, max(0.0, float(value))) if value is not None else None
+    except ValueError:
+        return None
 
 
 class _Timeout(TimeoutError):

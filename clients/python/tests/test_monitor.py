@@ -43,6 +43,7 @@ class FakeMonitor:
         self.token = "t"
         self.statuses = statuses
         self.hang = ()
+        self.busy = 0
         self.release = threading.Event()
         fake = self
 
@@ -62,6 +63,9 @@ class FakeMonitor:
                 if run not in fake.known:
                     return self.answer(404, "unknown run '%s'; register it first with POST /api/v1/runs (runs"
                                             " streaming here: none)" % run)
+                if kind == "snapshots" and fake.busy > 0:
+                    fake.busy -= 1  # the monitor holds too many bodies: come back in a moment
+                    return self.answer(503, "this monitor holds too many request bodies; retry", {"Retry-After": "0"})
                 if kind == "snapshots":
                     return self.answer(202, {"stop": False, "reason": None, "alerts": [], "step": 0})
                 status = json.loads(body or b"{}").get("status", "done")
@@ -70,10 +74,12 @@ class FakeMonitor:
                 fake.known.discard(run)
                 return self.answer(202, {"stop": False, "run": run, "status": status, "finishing": True})
 
-            def answer(self, code, doc):
+            def answer(self, code, doc, headers=None):
                 text = (json.dumps(doc) if isinstance(doc, dict) else doc) + "\n"
                 data = text.encode()
                 self.send_response(code)
+                for k, v in (headers or {}).items():
+                    self.send_header(k, v)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 try:
@@ -120,6 +126,14 @@ class MonitorTest(unittest.TestCase):
         with self.monitor() as m2:  # the context manager's exit after an explicit close
             m2.close("stopped", "enough")
         self.assertEqual([f["status"] for f in self.fake.finishes()], ["done", "stopped"])
+
+    def test_a_busy_monitor_is_retried_after_its_retry_after(self):
+        m = self.monitor()
+        self.fake.busy = 2  # two 503s with Retry-After, then the snapshot is taken
+        m.snapshot_layers(LAYERS, 1)
+        m.close()
+        self.assertEqual(len(self.fake.paths("snapshots")), 3)
+        self.assertEqual((m.sent, m.errors), (1, []))
 
     def test_close_is_bounded_by_the_timeout_against_a_silent_monitor(self):
         m = self.monitor(timeout=0.5)
