@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.Locale;
 import org.splinewatch.embedding.Pca2;
+import org.splinewatch.snapshot.IoErrors;
 
 /**
  * The embedding view: per analysed snapshot and layer, the 2D PCA of the probe embeddings with each probe's class,
@@ -53,7 +54,7 @@ public final class EmbeddingViews {
       Files.move(tmp, dir.resolve(fileName(layer, step)), StandardCopyOption.ATOMIC_MOVE,
           StandardCopyOption.REPLACE_EXISTING);
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot write the embedding view of step " + step + ": " + e.getMessage(), e);
+      throw new UncheckedIOException("cannot write the embedding view of step " + step + ": " + IoErrors.reason(e), e);
     }
   }
 }

@@ -14,6 +14,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.splinewatch.metrics.RetentionSettings;
+import org.splinewatch.snapshot.IoErrors;
 
 /**
  * Keeps the partition pictures of a run bounded ({@code splinewatch.retention.planes-keep-last} and
@@ -45,7 +46,7 @@ final class PictureRetention {
         }
       });
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot list " + planesDir + ": " + e.getMessage(), e);
+      throw new UncheckedIOException("cannot list " + planesDir + ": " + IoErrors.reason(e), e);
     }
   }
 

@@ -27,6 +27,7 @@ import org.splinewatch.snapshot.MetricFamily;
 import org.splinewatch.snapshot.RunInfo;
 import org.splinewatch.snapshot.Sample;
 import org.splinewatch.snapshot.WeightSnapshot;
+import org.splinewatch.snapshot.IoErrors;
 
 /**
  * The exact linear regions of the snapshot's {@linkplain WeightSnapshot#regionNetwork() region network} on the run's
@@ -233,7 +234,7 @@ public final class RegionAnalyzer implements SnapshotAnalysis {
         retention.written(plane, file);
       }
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot write the partition picture to " + planesDir + ": " + e.getMessage(), e);
+      throw new UncheckedIOException("cannot write the partition picture to " + planesDir + ": " + IoErrors.reason(e), e);
     }
   }
 

@@ -14,6 +14,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
+import org.splinewatch.snapshot.IoErrors;
 
 /**
  * The control endpoint {@code POST /api/v1/alerts}: accepts Alertmanager webhook payloads (version 4) and stops the
@@ -51,7 +52,7 @@ public final class AlertWebhook {
     try {
       token = Files.readString(file).trim();
     } catch (IOException e) {
-      throw new IllegalArgumentException("splinewatch.control.token-file: cannot read " + file + " (" + e.getMessage()
+      throw new IllegalArgumentException("splinewatch.control.token-file: cannot read " + file + " (" + IoErrors.reason(e)
           + "); expected a file holding the deployment token");
     }
     if (token.length() < 16) {

@@ -5,6 +5,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import org.splinewatch.snapshot.IoErrors;
 
 /** The control token written beside a run (or a monitor's runs) for the tools that call the control endpoint. */
 public final class ControlToken {
@@ -22,7 +23,7 @@ public final class ControlToken {
       }
       Files.writeString(file, token + "\n");
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot write the control token to " + file + ": " + e.getMessage(), e);
+      throw new UncheckedIOException("cannot write the control token to " + file + ": " + IoErrors.reason(e), e);
     }
   }
 }

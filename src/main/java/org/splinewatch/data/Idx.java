@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.zip.GZIPInputStream;
+import org.splinewatch.snapshot.IoErrors;
 
 /** The IDX format of MNIST: big-endian magic {@code 0x0000 08 NN} (unsigned bytes, NN dimensions), sizes, data. */
 public final class Idx {
@@ -65,7 +66,7 @@ public final class Idx {
     } catch (NoSuchFileException e) {
       throw new DataException(file + ": file not found");
     } catch (IOException e) {
-      throw new DataException(file + ": cannot read (" + e.getMessage() + ")", e);
+      throw new DataException(file + ": cannot read (" + IoErrors.reason(e) + ")", e);
     }
   }
 

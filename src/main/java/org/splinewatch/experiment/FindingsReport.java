@@ -18,6 +18,7 @@ import java.util.TreeSet;
 import org.splinewatch.report.ReportWriter;
 import org.splinewatch.report.RunData;
 import org.splinewatch.snapshot.MetricFamily;
+import org.splinewatch.snapshot.IoErrors;
 
 /**
  * Writes what the findings experiment found: {@code results.json} (per finding the numbers, rule and verdict),
@@ -336,7 +337,7 @@ public final class FindingsReport {
       Files.writeString(tmp, text);
       Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot write " + file + ": " + e.getMessage(), e);
+      throw new UncheckedIOException("cannot write " + file + ": " + IoErrors.reason(e), e);
     }
   }
 

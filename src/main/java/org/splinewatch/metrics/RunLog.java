@@ -25,6 +25,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import java.util.zip.GZIPOutputStream;
+import org.splinewatch.snapshot.IoErrors;
 
 /**
  * The run directory {@code runs/<run-id>/}: {@code config.json} (provenance, replaced atomically),
@@ -60,7 +61,7 @@ public final class RunLog implements AutoCloseable {
       eventsChannel = append(dir.resolve("events.jsonl"));
       events = writer(eventsChannel);
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot create the run directory " + dir + ": " + e.getMessage(), e);
+      throw new UncheckedIOException("cannot create the run directory " + dir + ": " + IoErrors.reason(e), e);
     }
   }
 

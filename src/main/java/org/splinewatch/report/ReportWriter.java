@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
 import org.splinewatch.snapshot.MetricFamily;
+import org.splinewatch.snapshot.IoErrors;
 
 /**
  * The run report: one self-contained HTML file (uPlot and the pictures inlined, no network needed) with each run's
@@ -214,7 +215,7 @@ public final class ReportWriter {
       Files.writeString(tmp, html(runs));
       Files.move(tmp, out, StandardCopyOption.REPLACE_EXISTING);
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot write the report " + out + ": " + e.getMessage(), e);
+      throw new UncheckedIOException("cannot write the report " + out + ": " + IoErrors.reason(e), e);
     }
   }
 

@@ -11,6 +11,7 @@ import java.util.Comparator;
 import java.util.List;
 import org.splinewatch.snapshot.RunIds;
 import org.splinewatch.trainer.RunSettings;
+import org.splinewatch.snapshot.IoErrors;
 
 /** A run's id and its directory under {@code --out}: named, checked before anything is written, replaced on demand. */
 public final class RunDirectory {
@@ -73,7 +74,7 @@ public final class RunDirectory {
         Files.delete(p);
       }
     } catch (IOException e) {
-      throw new UncheckedIOException("--overwrite: cannot delete " + dir + ": " + e.getMessage(), e);
+      throw new UncheckedIOException("--overwrite: cannot delete " + dir + ": " + IoErrors.reason(e), e);
     }
   }
 }

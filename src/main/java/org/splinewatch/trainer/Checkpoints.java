@@ -12,6 +12,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.stream.Stream;
 import org.splinewatch.metrics.DurableFiles;
+import org.splinewatch.snapshot.IoErrors;
 
 /**
  * {@code runs/<run-id>/checkpoints/latest} (at every epoch end and when the run ends or is stopped) and
@@ -67,7 +68,7 @@ public final class Checkpoints {
         DurableFiles.sync(runDir.resolve("events.jsonl"));
       }
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot write checkpoint " + checkpoints.resolve(name) + ": " + e.getMessage(), e);
+      throw new UncheckedIOException("cannot write checkpoint " + checkpoints.resolve(name) + ": " + IoErrors.reason(e), e);
     }
   }
 
