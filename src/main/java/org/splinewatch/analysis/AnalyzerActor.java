@@ -15,6 +15,8 @@ import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.splinewatch.metrics.MetricsActor;
 import org.splinewatch.snapshot.MetricFamily;
 import org.splinewatch.snapshot.Sample;
@@ -29,6 +31,7 @@ import org.splinewatch.snapshot.WeightSnapshot;
  */
 public final class AnalyzerActor extends AbstractBehavior<Analyze> {
   private static final ThreadMXBean CPU = ManagementFactory.getThreadMXBean();
+  private static final Logger LOG = LoggerFactory.getLogger(AnalyzerActor.class);
   private final String name;
   private final ActorRef<MetricsActor.Command> metrics;
   private final SnapshotAnalysis analysis;
@@ -63,6 +66,12 @@ public final class AnalyzerActor extends AbstractBehavior<Analyze> {
     });
   }
 
+  /** The console line of an analyzer disabled for the rest of the run (the {@code analyzer_disabled} event). */
+  static String disabledLine(String name, long step, String error) {
+    return "analyzer " + name + " disabled at step " + step + " for the rest of the run (" + error
+        + "); training and the other analyzers go on (events.jsonl: analyzer_disabled)";
+  }
+
   private Behavior<Analyze> close() {
     analysis.close();
     return this;
@@ -94,6 +103,8 @@ public final class AnalyzerActor extends AbstractBehavior<Analyze> {
       metrics.tell(new MetricsActor.Event(Map.of("type", "analyzer_disabled", "analyzer", name, "step",
           s.step(), "error", error, "time", System.currentTimeMillis())));
       m.replyTo().tell(new Analyzed(name, s.step(), secs, error));
+      // the one console line of it (the event alone went unnoticed): which analyzer, from when, and why
+      LOG.warn(disabledLine(name, s.step(), error));
       analysis.close();
       return disabled(name, error);
     }
