@@ -20,10 +20,18 @@ public record RegionSettings(int threads, int maxRegions, double pad, boolean sv
     Config c = root.getConfig("splinewatch.regions");
     RegionSettings s = new RegionSettings(c.getInt("threads"), c.getInt("max-regions"), c.getDouble("pad"),
         c.getBoolean("svg"), c.getInt("svg-size"), c.getInt("grid"), c.getInt("data-probes"));
-    if (s.threads < 1 || s.maxRegions < 1 || s.svgSize < 16 || s.grid < 2 || s.dataProbes < 0) {
-      throw new IllegalArgumentException("splinewatch.regions: expected threads ≥ 1, max-regions ≥ 1, svg-size ≥ 16,"
-          + " grid ≥ 2 and data-probes ≥ 0; got " + s);
-    }
+    atLeast("--region-threads (splinewatch.regions.threads)", s.threads, 1);
+    atLeast("splinewatch.regions.max-regions", s.maxRegions, 1);
+    atLeast("splinewatch.regions.svg-size", s.svgSize, 16);
+    atLeast("splinewatch.regions.grid", s.grid, 2);
+    atLeast("splinewatch.regions.data-probes", s.dataProbes, 0);
     return s;
+  }
+
+  /** One line naming the setting (its option where it has one), what it must be and what it was. */
+  private static void atLeast(String name, int value, int min) {
+    if (value < min) {
+      throw new IllegalArgumentException(name + " must be at least " + min + ", got " + value);
+    }
   }
 }

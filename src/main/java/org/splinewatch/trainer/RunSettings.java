@@ -44,18 +44,20 @@ public record RunSettings(String method, String dataset, Path dataDir, Path cach
     String cache = c.getString("data.cache-dir");
     return new RunSettings(method, dataset, dataDir.isEmpty() ? null : Path.of(dataDir),
         cache.isEmpty() ? DatasetLoader.defaultCacheDir() : Path.of(cache),
-        c.getString("data.npm-command"), positive(c, "run.epochs"), c.getLong("run.max-steps"),
-        positive(c, "run.batch-size"), c.getLong("run.seed"), positive(c, "run.snapshot-every"),
+        c.getString("data.npm-command"), positive(c, "run.epochs", "--epochs"), c.getLong("run.max-steps"),
+        positive(c, "run.batch-size", "--batch-size"), c.getLong("run.seed"),
+        positive(c, "run.snapshot-every", "--snapshot-every"),
         c.getInt("run.planes"), c.getString("run.run-id"), Path.of(c.getString("run.out")),
         c.getString("metrics.host"), c.getInt("metrics.port"), c.getDouble("run.learning-rate"),
         c.getDouble("run.temperature"), c.getIntList("run.hidden").stream().mapToInt(Integer::intValue).toArray(),
-        positive(c, "run.projection-dim"), positive(c, "run.probe-size"), positive(c, "hub.buffer-size"),
+        positive(c, "run.projection-dim", "--projection-dim"), positive(c, "run.probe-size", "--probe-size"),
+        positive(c, "hub.buffer-size", null),
         c.getDuration("analysis.timeout"), c.getDuration("analysis.drain-timeout"),
         c.getBoolean("run.monitoring"), c.getInt("data.train-subset"), c.getBoolean("ssl.stop-gradient"),
-        c.getBoolean("ssl.predictor"), positive(c, "ssl.predictor-hidden"), c.getDouble("ssl.ema-tau"),
+        c.getBoolean("ssl.predictor"), positive(c, "ssl.predictor-hidden", null), c.getDouble("ssl.ema-tau"),
         c.getDouble("ssl.vicreg-inv-coeff"), c.getDouble("ssl.vicreg-std-coeff"), c.getDouble("ssl.vicreg-cov-coeff"),
         c.getString("run.resume").isEmpty() ? null : Path.of(c.getString("run.resume")),
-        positive(c, "run.probe-train-size"), c.getString("run.encoder"),
+        positive(c, "run.probe-train-size", null), c.getString("run.encoder"),
         c.getIntList("run.cnn-channels").stream().mapToInt(Integer::intValue).toArray(),
         c.getLong("ablation.from-step")).checkAblation();
   }
@@ -157,10 +159,12 @@ public record RunSettings(String method, String dataset, Path dataDir, Path cach
     }
   }
 
-  private static int positive(Config c, String key) {
+  /** A setting of at least 1, named by its command-line option where it has one (else its HOCON key). */
+  private static int positive(Config c, String key, String option) {
     int v = c.getInt(key);
     if (v <= 0) {
-      throw new IllegalArgumentException(key + " must be positive, got " + v);
+      throw new IllegalArgumentException((option != null ? option : "splinewatch." + key) + " must be at least 1, got "
+          + v);
     }
     return v;
   }
