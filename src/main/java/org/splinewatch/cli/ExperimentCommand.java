@@ -78,7 +78,7 @@ final class ExperimentCommand implements Callable<Integer> {
       }
     }
     List<Integer> seedList = seeds != null ? seeds : quick ? List.of(42, 7) : List.of(42, 7, 123);
-    ExperimentPlan plan = ExperimentPlan.of(quick, seedList, datasets, methods);
+    ExperimentPlan plan = ExperimentPlan.of(quick, seedList, datasets, methods, steps);
     Path dir = out != null ? out : Path.of("runs", "experiment-" + plan.name());
     Path runsDir = dir.resolve("runs");
     Files.createDirectories(runsDir);

@@ -33,7 +33,7 @@ public final class Main {
     // bad arguments: the one line that says what was wrong, and where the options are listed (not the whole usage)
     cl.setParameterExceptionHandler((ex, ignoredArgs) -> {
       CommandLine failed = ex.getCommandLine();
-      failed.getErr().println("error: " + oneLine(ex));
+      failed.getErr().println("error: " + unknownSubcommand(ex).orElse(oneLine(ex)));
       failed.getErr().println("(" + failed.getCommandSpec().qualifiedName(" ").replaceFirst("^trainer", "./trainer")
           .replaceFirst("^monitor", "./monitor") + " --help lists the options)");
       return 2;
@@ -49,6 +49,19 @@ public final class Main {
   private static void withVersion(CommandLine command, String version) {
     command.getCommandSpec().version(version);
     command.getSubcommands().values().forEach(sub -> withVersion(sub, version));
+  }
+
+  /**
+   * {@code ./monitor bogus}: picocli's "Unmatched argument at index 0" does not say that a subcommand was expected;
+   * this line names it and lists the subcommands. Empty for every other error.
+   */
+  private static java.util.Optional<String> unknownSubcommand(CommandLine.ParameterException ex) {
+    if (ex instanceof CommandLine.UnmatchedArgumentException u && u.getCommandLine().getCommand() instanceof MonitorCommand
+        && !u.getUnmatched().isEmpty() && !u.getUnmatched().get(0).startsWith("-")) {
+      return java.util.Optional.of("unknown subcommand '" + u.getUnmatched().get(0) + "'; expected one of: "
+          + MonitorCommand.subcommands(", "));
+    }
+    return java.util.Optional.empty();
   }
 
   static String oneLine(Throwable e) {

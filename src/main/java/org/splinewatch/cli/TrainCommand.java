@@ -3,6 +3,11 @@ package org.splinewatch.cli;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigList;
+import com.typesafe.config.ConfigObject;
+import com.typesafe.config.ConfigRenderOptions;
+import com.typesafe.config.ConfigResolveOptions;
+import com.typesafe.config.ConfigUtil;
 import com.typesafe.config.ConfigValue;
 import com.typesafe.config.ConfigValueFactory;
 import com.typesafe.config.ConfigValueType;
@@ -196,6 +201,7 @@ public final class TrainCommand implements Callable<Integer> {
       for (String a : alertSettings) {
         putAlertSetting(spec.commandLine(), overrides, alerts, a);
       }
+      checkEarlyStopOnce(overrides);
     }
     put(overrides, "splinewatch.ssl.vicreg-std-coeff", vicregStdCoeff);
     put(overrides, "splinewatch.ssl.vicreg-inv-coeff", vicregInvCoeff);
@@ -229,18 +235,21 @@ public final class TrainCommand implements Callable<Integer> {
       throw new CommandLine.ParameterException(spec.commandLine(), "--metrics-port " + metricsPort
           + " is not a port; expected 0 (off) or 1-65535");
     }
-    Config config = load(overrides, configFile);
     RunSettings settings;
     WiringSettings wiring;
     List<AnalyzerSpec> specs;
+    Config config;
     try {
+      config = load(overrides, configFile);
       settings = RunSettings.fromConfig(config);
+      checkAblationOptions(settings);
       settings.encoderSpec();
       if (settings.resume() != null) {
         Checkpoints.read(settings.resume());
       }
       // every setting is read here, once: a bad value is exit code 2 before anything starts
       wiring = WiringSettings.fromConfig(config);
+      checkControlEndpoint(settings, wiring);
       String id = RunDirectory.runId(settings);
       if (!wiring.remote()) {
         RunDirectory.check(settings, id, wiring.overwrite());
@@ -263,6 +272,9 @@ public final class TrainCommand implements Callable<Integer> {
     try {
       return EmbeddedRun.run(settings, wiring, config, overrides, System.out, specs,
           new EmbeddedRun.Listener() { }).exitCode();
+    } catch (RunSettings.DataBound e) {
+      // a setting the loaded data set cannot hold (--probe-size, --ablate-from with --epochs): nothing was written
+      throw new CommandLine.ParameterException(spec.commandLine(), Main.oneLine(e));
     } catch (MetricsHttpServer.PortInUseException e) {
       System.err.println("error: " + Main.oneLine(e) + " (0 disables the endpoint)");
       return 1;
@@ -272,19 +284,98 @@ public final class TrainCommand implements Callable<Integer> {
     }
   }
 
+  /**
+   * reference.conf (and application.conf) with {@code configFile} over it and {@code overrides} over both. A config
+   * file that is missing, cannot be parsed or sets an unknown {@code splinewatch.*} key is an
+   * {@link IllegalArgumentException} with one line (the commands turn it into exit code 2).
+   */
   public static Config load(Map<String, Object> overrides, File configFile) {
     Config base = ConfigFactory.load();
     if (configFile != null) {
       if (!configFile.isFile()) {
-        throw new IllegalArgumentException("config file " + configFile + " not found");
+        throw new IllegalArgumentException("config file " + configFile + " not found; expected a HOCON file"
+            + " overriding keys of reference.conf (see docs/options.md)");
       }
-      base = ConfigFactory.parseFile(configFile).withFallback(base).resolve();
+      Config file;
+      try {
+        file = ConfigFactory.parseFile(configFile);
+        base = file.withFallback(base).resolve();
+      } catch (ConfigException e) {
+        throw new IllegalArgumentException("config file " + configFile + " cannot be read: " + Main.oneLine(e)
+            + "; expected HOCON (see docs/options.md)");
+      }
+      checkKnownKeys(file, configFile);
     }
     Config c = base;
     for (var e : overrides.entrySet()) {
       c = c.withValue(e.getKey(), ConfigValueFactory.fromAnyRef(e.getValue()));
     }
     return c;
+  }
+
+  /**
+   * Every key the config file sets under {@code splinewatch} must be a key of reference.conf (others are typos that
+   * would be ignored); keys outside the namespace ({@code pekko}, ...) are not checked.
+   */
+  static void checkKnownKeys(Config file, File configFile) {
+    Config reference = ConfigFactory.defaultReference();
+    Config unresolved = file.resolve(ConfigResolveOptions.defaults().setAllowUnresolved(true));
+    if (!unresolved.root().containsKey("splinewatch")) {
+      return;
+    }
+    checkKnownKeys(unresolved.root(), List.of(), reference, configFile);
+  }
+
+  private static void checkKnownKeys(ConfigObject object, List<String> path, Config reference, File configFile) {
+    for (var e : object.entrySet()) {
+      List<String> key = new java.util.ArrayList<>(path);
+      key.add(e.getKey());
+      if (key.size() == 1 && !key.get(0).equals("splinewatch")) {
+        continue; // another namespace (pekko, splinewatch-trainer-dispatcher, ...)
+      }
+      String joined = ConfigUtil.joinPath(key);
+      if (!reference.hasPathOrNull(joined)) {
+        throw new IllegalArgumentException("unknown setting " + joined + " in " + configFile
+            + "; expected one of the keys of reference.conf (see docs/options.md)");
+      }
+      if (e.getValue() instanceof ConfigObject child && reference.getValue(joined) instanceof ConfigObject) {
+        checkKnownKeys(child, key, reference, configFile);
+      }
+    }
+  }
+
+  /** An ablation option given for a method it does not apply to is refused (it would be silently ignored). */
+  private void checkAblationOptions(RunSettings settings) {
+    Map<String, Boolean> given = new LinkedHashMap<>();
+    given.put("--no-stop-gradient", noStopGradient);
+    given.put("--no-predictor", noPredictor);
+    given.put("--ema-tau", emaTau != null);
+    given.put("--vicreg-inv-coeff", vicregInvCoeff != null);
+    given.put("--vicreg-std-coeff", vicregStdCoeff != null);
+    given.put("--vicreg-cov-coeff", vicregCovCoeff != null);
+    given.forEach((option, isGiven) -> {
+      if (isGiven) {
+        settings.checkAblationApplies(option);
+      }
+    });
+  }
+
+  /** {@code --early-stop} and {@code --alert early-stop=...} saying different things: refused, not one silently. */
+  private void checkEarlyStopOnce(Map<String, Object> overrides) {
+    Object fromAlert = overrides.get("splinewatch.alerts.early-stop");
+    if (earlyStop != null && !earlyStop.equals(fromAlert)) {
+      throw new CommandLine.ParameterException(spec.commandLine(), "--early-stop " + earlyStop
+          + " conflicts with --alert early-stop=" + fromAlert + "; expected one of them");
+    }
+  }
+
+  /** {@code --early-stop alertmanager} stops a local run only through the control endpoint on the metrics port. */
+  private static void checkControlEndpoint(RunSettings settings, WiringSettings wiring) {
+    if (!wiring.remote() && settings.metricsPort() == 0 && wiring.alerts() != null
+        && "alertmanager".equals(wiring.alerts().earlyStop())) {
+      throw new IllegalArgumentException("--early-stop alertmanager needs the control endpoint, which --metrics-port 0"
+          + " turns off; expected a metrics port (1-65535) or --early-stop stop");
+    }
   }
 
   /** One {@code --alert KEY=VALUE}: the key must be a setting of {@code splinewatch.alerts} in reference.conf. */
@@ -303,11 +394,24 @@ public final class TrainCommand implements Callable<Integer> {
       value = null;
     }
     if (value == null || value.valueType() != type) {
+      String example = "";
+      if (type == ConfigValueType.LIST) {
+        String items = option.substring(eq + 1).trim().replaceAll("^\\[|\\]$", "");
+        example = ", e.g. " + key + "=[" + (items.isEmpty() ? "std_collapse" : items) + "]";
+      }
       throw new CommandLine.ParameterException(cl, "--alert '" + option + "': expected a "
-          + type.name().toLowerCase(Locale.ROOT) + " for " + key + " (reference.conf: "
-          + alerts.getValue(key).render() + ")");
+          + type.name().toLowerCase(Locale.ROOT) + " for " + key + example + " (reference.conf: "
+          + concise(alerts.getValue(key)) + ")");
     }
     overrides.put("splinewatch.alerts." + key, value.unwrapped());
+  }
+
+  /** A setting's value on one line: a list as {@code [a, b, c]}, anything else as HOCON renders it concisely. */
+  static String concise(ConfigValue value) {
+    if (value instanceof ConfigList list) {
+      return "[" + String.join(", ", list.unwrapped().stream().map(String::valueOf).toList()) + "]";
+    }
+    return value.render(ConfigRenderOptions.concise());
   }
 
   /** Puts {@code value} under {@code key} when the option was given. */

@@ -49,10 +49,20 @@ public record ExperimentPlan(String name, List<Integer> seeds, List<String> data
    * {@code methods} restrict the matrix (the tests use one data set; a user may too).
    */
   public static ExperimentPlan of(boolean quick, List<Integer> seeds, List<String> datasets, List<String> methods) {
+    return of(quick, seeds, datasets, methods, null);
+  }
+
+  /**
+   * As {@link #of(boolean, List, List, List)} with the method and collapse runs' steps overridden ({@code --steps};
+   * null: the plan's): the collapse onset moves to half the steps where it would otherwise lie at or beyond the end
+   * ({@code ./trainer} refuses an {@code --ablate-from} that never takes effect).
+   */
+  public static ExperimentPlan of(boolean quick, List<Integer> seeds, List<String> datasets, List<String> methods,
+      Integer stepsOverride) {
     String name = quick ? "quick" : "full";
-    int steps = quick ? 300 : 1500;
+    int steps = stepsOverride != null ? stepsOverride : quick ? 300 : 1500;
     int every = quick ? 25 : 100;
-    int onset = quick ? 150 : 750;
+    int onset = Math.min(quick ? 150 : 750, steps / 2);
     int longSteps = quick ? 2000 : 12000;
     int longEvery = quick ? 100 : 400;
     int subset = quick ? 256 : 1000;

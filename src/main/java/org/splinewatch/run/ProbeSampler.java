@@ -19,8 +19,12 @@ public final class ProbeSampler {
   private ProbeSampler() {
   }
 
-  /** The run's {@link RunInfo}: probes, their views and labels, planes, the linear probe's fit set, class count. */
+  /**
+   * The run's {@link RunInfo}: probes, their views and labels, planes, the linear probe's fit set, class count. First
+   * the settings that need the loaded data are checked ({@link RunSettings#checkAgainstData}).
+   */
   public static RunInfo runInfo(String runId, RunSettings s, LabeledImages test, LabeledImages train) {
+    s.checkAgainstData(train.count(), test.count()); // before config.json: a probe batch or onset the data cannot hold
     int n = Math.min(s.probeSize(), test.count());
     int d = test.pixelsPerImage();
     float[] probes = new float[n * d];

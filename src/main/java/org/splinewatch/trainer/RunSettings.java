@@ -99,12 +99,70 @@ public record RunSettings(String method, String dataset, Path dataDir, Path cach
       throw new IllegalArgumentException("--ablate-from " + ablateFrom + " is negative; expected a step >= 0 (0: the"
           + " ablation from the start)");
     }
+    if (ablateFrom > 0 && maxSteps > 0 && ablateFrom >= maxSteps) {
+      throw new IllegalArgumentException(ablateFromBeyondEnd(maxSteps, "--max-steps " + maxSteps));
+    }
     if (ablateFrom > 0 && ablations().isEmpty()) {
       throw new IllegalArgumentException("--ablate-from " + ablateFrom + " needs an ablation option of " + method
           + "; expected one of --no-stop-gradient, --no-predictor (simsiam, byol), --ema-tau (byol),"
           + " --vicreg-inv-coeff, --vicreg-std-coeff, --vicreg-cov-coeff (vicreg) set away from its default");
     }
     return this;
+  }
+
+  private String ablateFromBeyondEnd(long total, String length) {
+    return "--ablate-from " + ablateFrom + " is not before the run's end (" + total + " steps); expected a step below "
+        + total + " (" + length + ")";
+  }
+
+  /** The methods an ablation option applies to (the options of {@link #ablations()}). */
+  public static List<String> ablationMethods(String option) {
+    return switch (option) {
+      case "--no-stop-gradient" -> List.of("simsiam");
+      case "--no-predictor" -> List.of("simsiam", "byol");
+      case "--ema-tau" -> List.of("byol");
+      case "--vicreg-inv-coeff", "--vicreg-std-coeff", "--vicreg-cov-coeff" -> List.of("vicreg");
+      default -> throw new IllegalArgumentException("not an ablation option: " + option);
+    };
+  }
+
+  /**
+   * A one-line error when {@code option} (given on the command line) does not apply to this run's method; otherwise
+   * nothing.
+   */
+  public void checkAblationApplies(String option) {
+    List<String> methods = ablationMethods(option);
+    if (!methods.contains(method)) {
+      throw new IllegalArgumentException(option + " applies to --method " + String.join(" or ", methods)
+          + " only; expected it without --method " + method);
+    }
+  }
+
+  /**
+   * The checks that need the loaded data (before anything of the run is written): the probe batch fits in the test
+   * set, and an {@code --ablate-from} within {@code --epochs} lies before the run's end.
+   *
+   * @throws DataBound a one-line error naming the option and the valid range
+   */
+  public void checkAgainstData(int trainImages, int testImages) {
+    if (probeSize > testImages) {
+      throw new DataBound("--probe-size " + probeSize + " is more than the " + testImages + " test images of "
+          + dataset + "; expected 1-" + testImages);
+    }
+    if (ablateFrom > 0 && maxSteps == 0) {
+      long perEpoch = Math.max(1, trainImages / batchSize);
+      long total = (long) epochs * perEpoch;
+      if (ablateFrom >= total) {
+        throw new DataBound(ablateFromBeyondEnd(total, "--epochs " + epochs + " of " + perEpoch + " batches"));
+      }
+    }
+  }
+
+  /** A setting out of the range the loaded data allows: exit code 2, like any other bad argument. */
+  public static final class DataBound extends IllegalArgumentException {
+    public DataBound(String message) {
+      super(message);
+    }
   }
 
   /**

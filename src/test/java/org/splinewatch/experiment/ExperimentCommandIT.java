@@ -27,7 +27,7 @@ class ExperimentCommandIT {
   @Test
   void tinyExperimentWritesEveryFindingAndResumes(@TempDir Path tmp) throws Exception {
     Path data = tmp.resolve("idx");
-    SyntheticData.writeDir(data, 640, 200, 5);
+    SyntheticData.writeDir(data, 640, 512, 5); // the quick plan's 512 probes (a larger --probe-size is refused)
     Path out = tmp.resolve("exp");
     String[] args = {"monitor", "experiment", "seeds", "--quick", "--seeds", "1", "--datasets", "mnist", "--methods",
         "supervised,simclr,simsiam", "--data-dir", data.toString(), "--steps", "40", "--long-steps", "60", "--out",

@@ -1,0 +1,185 @@
+package org.splinewatch.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.splinewatch.data.SyntheticData;
+
+/**
+ * Arguments that used to be accepted and then ignored, or refused with a cut-off or unnamed message: each is exit code
+ * 2 with one error line naming the option, and no run directory is written.
+ */
+class ArgumentChecksTest {
+  @TempDir
+  Path tmp;
+
+  /** Runs {@code ./trainer args --out tmp/runs}, expects exit code 2 and returns the error line. */
+  private String refused(String... args) {
+    String[] all = java.util.Arrays.copyOf(args, args.length + 3);
+    all[args.length] = "--out";
+    all[args.length + 1] = tmp.resolve("runs").toString();
+    all[args.length + 2] = "--metrics-port=0";
+    String[] withTrain = new String[all.length + 1];
+    withTrain[0] = "train";
+    System.arraycopy(all, 0, withTrain, 1, all.length);
+    String m = CliTest.run(2, withTrain);
+    assertEquals(2, m.strip().lines().count(), "one error line and the --help hint: " + m);
+    assertTrue(m.startsWith("error: "), m);
+    assertFalse(Files.exists(tmp.resolve("runs")), "a refused command line wrote the run directory: " + m);
+    return m.lines().findFirst().orElseThrow();
+  }
+
+  @Test
+  void anAblationOnsetAtOrAfterTheEndIsRefused() throws Exception {
+    String m = refused("--method", "vicreg", "--vicreg-std-coeff", "0", "--ablate-from", "500", "--max-steps", "150");
+    assertTrue(m.contains("--ablate-from 500 is not before the run's end (150 steps); expected a step below 150"
+        + " (--max-steps 150)"), m);
+    String equal = refused("--method", "simsiam", "--no-stop-gradient", "--ablate-from", "150", "--max-steps", "150");
+    assertTrue(equal.contains("--ablate-from 150 is not before the run's end (150 steps)"), equal);
+    // with --epochs the length is known once the data is loaded: 640 images in batches of 32 are 20 steps an epoch
+    Path data = tmp.resolve("idx");
+    SyntheticData.writeDir(data, 640, 200, 3);
+    String epochs = refused("--method", "vicreg", "--vicreg-std-coeff", "0", "--ablate-from", "40", "--epochs", "2",
+        "--batch-size", "32", "--probe-size", "50", "--data-dir", data.toString(), "--cache-dir",
+        tmp.resolve("cache").toString());
+    assertTrue(epochs.contains("--ablate-from 40 is not before the run's end (40 steps); expected a step below 40"
+        + " (--epochs 2 of 20 batches)"), epochs);
+    // the detection benchmark's onset is before its end: past these checks (refused for the unknown analyzer only)
+    String bench = refused("--method", "vicreg", "--vicreg-std-coeff", "0", "--ablate-from", "250", "--max-steps",
+        "500", "--analyzers", "nope");
+    assertFalse(bench.contains("--ablate-from"), bench);
+  }
+
+  @Test
+  void anAblationOptionOfAnotherMethodIsRefused() {
+    String sg = refused("--method", "simclr", "--no-stop-gradient");
+    assertTrue(sg.contains("--no-stop-gradient applies to --method simsiam only; expected it without --method simclr"),
+        sg);
+    String pred = refused("--method", "simclr", "--no-predictor");
+    assertTrue(pred.contains("--no-predictor applies to --method simsiam or byol only"), pred);
+    String tau = refused("--method", "simsiam", "--ema-tau", "0.99");
+    assertTrue(tau.contains("--ema-tau applies to --method byol only"), tau);
+    for (String coeff : new String[] {"--vicreg-std-coeff", "--vicreg-inv-coeff", "--vicreg-cov-coeff"}) {
+      String v = refused("--method", "byol", coeff, "0");
+      assertTrue(v.contains(coeff + " applies to --method vicreg only; expected it without --method byol"), v);
+    }
+    String defaultMethod = refused("--no-predictor");
+    assertTrue(defaultMethod.contains("expected it without --method simclr"), defaultMethod);
+    // the options of the method itself, and no option at all, pass these checks (refused for the analyzer only)
+    for (String[] ok : new String[][] {{"--method", "byol", "--ema-tau", "0.99", "--no-predictor"},
+        {"--method", "simsiam", "--no-stop-gradient", "--no-predictor"}, {"--method", "vicreg", "--vicreg-std-coeff",
+            "0", "--vicreg-inv-coeff", "20", "--vicreg-cov-coeff", "2"}, {"--method", "supervised"}, {}}) {
+      String[] args = java.util.Arrays.copyOf(ok, ok.length + 2);
+      args[ok.length] = "--analyzers";
+      args[ok.length + 1] = "nope";
+      String m = refused(args);
+      assertTrue(m.contains("nope") && !m.contains("applies to"), m);
+    }
+  }
+
+  @Test
+  void aMissingUnreadableOrMisspeltConfigFileIsABadArgument() throws Exception {
+    String missing = refused("--config", tmp.resolve("nonexistent.conf").toString());
+    assertTrue(missing.contains("config file " + tmp.resolve("nonexistent.conf") + " not found"), missing);
+    Path broken = Files.writeString(tmp.resolve("broken.conf"), "splinewatch { run { epochs = \n");
+    String parse = refused("--config", broken.toString());
+    assertTrue(parse.contains("config file " + broken + " cannot be read: "), parse);
+    Path typo = Files.writeString(tmp.resolve("typo.conf"), "splinewatch.run.snapshot-evry = 5\n");
+    String t = refused("--config", typo.toString());
+    assertTrue(t.contains("unknown setting splinewatch.run.snapshot-evry in " + typo
+        + "; expected one of the keys of reference.conf (see docs/options.md)"), t);
+    Path nested = Files.writeString(tmp.resolve("nested.conf"), "splinewatch { alerts { n-fire = 2, nfire = 3 } }\n");
+    String n = refused("--config", nested.toString());
+    assertTrue(n.contains("unknown setting splinewatch.alerts.nfire in " + nested), n);
+    Path section = Files.writeString(tmp.resolve("section.conf"), "splinewatch.regoins.threads = 2\n");
+    assertTrue(refused("--config", section.toString()).contains("unknown setting splinewatch.regoins in "));
+    // what the project's own files set, other namespaces and substitutions are accepted (refused for the analyzer)
+    Path good = Files.writeString(tmp.resolve("good.conf"), """
+        splinewatch.hub.buffer-size = 100000
+        splinewatch.hub.priority-buffer-size = 100000
+        splinewatch.analysis.drain-timeout = 60m
+        splinewatch.lifecycle.abort-drain-timeout = 3s
+        splinewatch.local-complexity.points = 16
+        splinewatch.control.token = ${?NO_SUCH_VARIABLE_SET}
+        splinewatch { run { snapshot-every = 5, hidden = [32, 32] }, alerts.stop-on = [std_collapse] }
+        splinewatch.cluster.tls { enabled = false }
+        splinewatch-analysis-dispatcher.fixed-pool-size = 1
+        pekko.loglevel = "ERROR"
+        """);
+    String ok = refused("--config", good.toString(), "--analyzers", "nope");
+    assertTrue(ok.contains("nope") && !ok.contains("config file") && !ok.contains("unknown setting"), ok);
+    // monitor serve loads through the same code
+    String serve = CliTest.run(2, "monitor", "serve", "--config", typo.toString());
+    assertTrue(serve.contains("unknown setting splinewatch.run.snapshot-evry in " + typo), serve);
+  }
+
+  @Test
+  void aListAlertSettingShowsItsSyntaxOnOneLine() {
+    String m = refused("--alert", "stop-on=std_collapse,region_drop");
+    assertTrue(m.contains("--alert 'stop-on=std_collapse,region_drop': expected a list for stop-on, e.g."
+        + " stop-on=[std_collapse,region_drop] (reference.conf: [std_collapse, dim_collapse, collapse_with_region_drop,"
+        + " divergence, dead_representation, batch_collapse])"), m);
+    String s = refused("--alert", "early-stop=5");
+    assertTrue(s.contains("expected a string for early-stop (reference.conf: \"warn\")"), s);
+  }
+
+  @Test
+  void rangeErrorsNameTheOption() {
+    for (String option : new String[] {"--snapshot-every", "--epochs", "--batch-size", "--probe-size",
+        "--projection-dim"}) {
+      String m = refused(option, "0");
+      assertTrue(m.contains(option + " must be at least 1, got 0"), m);
+    }
+    String threads = refused("--region-threads", "0");
+    assertTrue(threads.contains("--region-threads (splinewatch.regions.threads) must be at least 1, got 0")
+        && !threads.contains("RegionSettings["), threads);
+  }
+
+  @Test
+  void aProbeBatchLargerThanTheTestSetIsRefusedBeforeAnythingIsWritten() throws Exception {
+    Path data = tmp.resolve("idx");
+    SyntheticData.writeDir(data, 640, 200, 3);
+    String m = refused("--method", "supervised", "--probe-size", "201", "--max-steps", "5", "--batch-size", "32",
+        "--data-dir", data.toString(), "--cache-dir", tmp.resolve("cache").toString());
+    assertTrue(m.contains("--probe-size 201 is more than the 200 test images of mnist; expected 1-200"), m);
+  }
+
+  @Test
+  void conflictingEarlyStopSettingsAreRefused() {
+    String both = refused("--alert", "early-stop=stop", "--early-stop", "warn");
+    assertTrue(both.contains("--early-stop warn conflicts with --alert early-stop=stop; expected one of them"), both);
+    // the same value twice is no conflict (refused for the analyzer only)
+    String same = refused("--alert", "early-stop=stop", "--early-stop", "stop", "--analyzers", "nope");
+    assertFalse(same.contains("conflicts"), same);
+    String am = refused("--early-stop", "alertmanager");
+    assertTrue(am.contains("--early-stop alertmanager needs the control endpoint, which --metrics-port 0 turns off"),
+        am);
+  }
+
+  @Test
+  void anUnknownMonitorSubcommandListsThem() {
+    String m = CliTest.run(2, "monitor", "bogus");
+    assertTrue(m.startsWith("error: unknown subcommand 'bogus'; expected one of: regions, report, detection,"
+        + " bench-regions, bench-overhead, bench-cluster, bench-soak, serve, relay, certs, experiment"), m);
+    String option = CliTest.run(2, "monitor", "--bogus");
+    assertTrue(option.contains("--bogus") && !option.contains("unknown subcommand"), option);
+  }
+
+  @Test
+  void theDocumentedAnalyzersAreTheCodesAnalyzers() throws Exception {
+    String help = CliTest.run(0, "train", "--help");
+    assertTrue(help.contains("local-complexity"), help);
+    for (String doc : new String[] {"docs/options.md", "README.md"}) {
+      String text = Files.readString(Path.of(doc));
+      String row = text.lines().filter(l -> l.contains("--analyzers")).findFirst().orElseThrow();
+      for (String a : org.splinewatch.analysis.AnalyzerCatalogue.NAMES) {
+        assertTrue(row.contains("`" + a + "`"), doc + " does not list analyzer " + a + ": " + row);
+      }
+    }
+  }
+}
