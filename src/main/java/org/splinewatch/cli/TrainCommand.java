@@ -235,20 +235,19 @@ public final class TrainCommand implements Callable<Integer> {
       throw new CommandLine.ParameterException(spec.commandLine(), "--metrics-port " + metricsPort
           + " is not a port; expected 0 (off) or 1-65535");
     }
+    Config config = loadOrRefuse(overrides);
     RunSettings settings;
     WiringSettings wiring;
     List<AnalyzerSpec> specs;
-    Config config;
     try {
-      config = load(overrides, configFile);
       settings = RunSettings.fromConfig(config);
-      checkAblationOptions(settings);
       settings.encoderSpec();
       if (settings.resume() != null) {
         Checkpoints.read(settings.resume());
       }
       // every setting is read here, once: a bad value is exit code 2 before anything starts
       wiring = WiringSettings.fromConfig(config);
+      checkAblationOptions(settings);
       checkControlEndpoint(settings, wiring);
       String id = RunDirectory.runId(settings);
       if (!wiring.remote()) {
@@ -281,6 +280,15 @@ public final class TrainCommand implements Callable<Integer> {
     } catch (DataException | IllegalStateException e) {
       System.err.println("error: " + Main.oneLine(e));
       return 1;
+    }
+  }
+
+  /** {@link #load} with this command's {@code --config}: a bad config file is exit code 2 with one line. */
+  private Config loadOrRefuse(Map<String, Object> overrides) {
+    try {
+      return load(overrides, configFile);
+    } catch (IllegalArgumentException | ConfigException e) {
+      throw new CommandLine.ParameterException(spec.commandLine(), Main.oneLine(e));
     }
   }
 
