@@ -144,7 +144,7 @@ class IngestHttpTest {
         HttpResponse.BodyHandlers.ofString());
     assertLine(streamed, 413, "over the limit of 200000 bytes");
     assertLine(post("/api/v1/runs/h1/finish", "{\"status\": \"maybe\"}".getBytes(), TOKEN), 400, "expected done,"
-        + " stopped or failed");
+        + " stopped, failed or interrupted");
 
     // the metrics arrive under the usual names with the run's labels
     String m = waitFor(() -> metrics(), s -> s.contains("splinewatch_regions{") && s.contains("run=\"h1\"")
