@@ -1,10 +1,12 @@
 package org.splinewatch.run;
 
 import java.io.PrintStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.splinewatch.metrics.MemoryWatch;
+import org.splinewatch.trainer.Checkpoints;
 import org.splinewatch.trainer.TrainerActor;
 
 /**
@@ -40,13 +42,22 @@ record RunOutcome(TrainerActor.Finished finished, String signal, int exitCode, S
     return event;
   }
 
-  /** The last line: done with steps/s, stopped early and why, interrupted and how to resume, or the error. */
+  /**
+   * The last line: done with steps/s, stopped early and why, interrupted and how to resume (where {@code latest}
+   * exists: an interrupt before the first step leaves none), or the error.
+   */
   void print(PrintStream out, Path runDir) {
     if (finished.error() != null) {
       out.println("error: " + finished.error());
     } else if (signal != null) {
-      out.println("interrupted at step " + finished.steps() + " (SIG" + signal + "); resume with"
-          + " --resume " + runDir.resolve("checkpoints").resolve("latest"));
+      Path latest = runDir.resolve("checkpoints").resolve("latest");
+      if (Files.isRegularFile(Checkpoints.resolve(latest).resolve("meta.json"))) {
+        out.println("interrupted at step " + finished.steps() + " (SIG" + signal + "); resume with --resume " + latest);
+      } else {
+        // no step trained, so no checkpoint: advice to resume would only fail
+        out.println("interrupted at step " + finished.steps() + " (SIG" + signal + ") before the first checkpoint;"
+            + " nothing to resume: start the run again (--overwrite to reuse " + runDir + ")");
+      }
     } else if (finished.stopped()) {
       out.println("stopped early at step " + finished.steps() + ": " + finished.reason());
     } else {

@@ -1,14 +1,17 @@
 package org.splinewatch.run;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.splinewatch.data.LabeledImages;
 import org.splinewatch.trainer.TrainerActor;
 
@@ -36,11 +39,16 @@ class RunOutcomeTest {
     assertEquals("interrupted", interrupted.status());
   }
 
+  @TempDir
+  Path tmp;
+
   @Test
-  void theLastLineSaysWhatHappened() {
+  void theLastLineSaysWhatHappened() throws Exception {
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
     PrintStream out = new PrintStream(bytes, true, StandardCharsets.UTF_8);
-    Path dir = Path.of("runs", "r");
+    Path dir = tmp.resolve("r");
+    Files.createDirectories(dir.resolve("checkpoints/latest"));
+    Files.writeString(dir.resolve("checkpoints/latest/meta.json"), "{\"step\":120,\"method\":\"simclr\"}");
     RunOutcome.of(finished(true, null), null, 0).print(out, dir);
     RunOutcome.of(finished(false, null), "TERM", 143).print(out, dir);
     RunOutcome.of(finished(false, "disk full"), null, 0).print(out, dir);
@@ -49,6 +57,25 @@ class RunOutcomeTest {
     assertTrue(text.contains("interrupted at step 120 (SIGTERM); resume with --resume "
         + dir.resolve("checkpoints").resolve("latest")), text);
     assertTrue(text.contains("error: disk full"), text);
+  }
+
+  @Test
+  void anInterruptBeforeTheFirstCheckpointDoesNotAdviseAResumeThatWouldFail() throws Exception {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    PrintStream out = new PrintStream(bytes, true, StandardCharsets.UTF_8);
+    Path dir = Files.createDirectories(tmp.resolve("early"));
+    RunOutcome.of(new TrainerActor.Finished(0, true, "SIGTERM", 0, null), "TERM", 143).print(out, dir);
+    String text = bytes.toString(StandardCharsets.UTF_8);
+    assertFalse(text.contains("--resume"), text);
+    assertEquals("interrupted at step 0 (SIGTERM) before the first checkpoint; nothing to resume: start the run"
+        + " again (--overwrite to reuse " + dir + ")", text.strip());
+    // a checkpoint left only as latest.prev (a crash mid-swap) still resumes: --resume latest falls back to it
+    Files.createDirectories(dir.resolve("checkpoints/latest.prev"));
+    Files.writeString(dir.resolve("checkpoints/latest.prev/meta.json"), "{\"step\":0,\"method\":\"simclr\"}");
+    bytes.reset();
+    RunOutcome.of(new TrainerActor.Finished(0, true, "SIGTERM", 0, null), "INT", 130).print(out, dir);
+    assertEquals("interrupted at step 0 (SIGINT); resume with --resume " + dir.resolve("checkpoints/latest"),
+        bytes.toString(StandardCharsets.UTF_8).strip());
   }
 
   @Test
