@@ -159,12 +159,24 @@ public final class TrainerActor extends AbstractBehavior<TrainerActor.Command> {
     }
     total = maxSteps > 0 ? maxSteps : (long) epochs * trainer.stepsPerEpoch();
     step = checkpoints.startStep();
+    if (step >= total) {
+      return nothingToTrain();
+    }
     trainStart = System.nanoTime();
     windowStart = trainStart;
     publisher.accept(trainer.snapshot(runId, step, (int) (step / trainer.stepsPerEpoch()), Double.NaN, 0));
     progress.set(new TrainingProgress.State(0, total, 0, Double.NaN, 0, progress.get().lastAlert(), false));
     getContext().getSelf().tell(new Continue());
     return this;
+  }
+
+  /**
+   * A resumed run whose total is not beyond its checkpoint's step ends without training a step (the command line
+   * refuses such a run before it starts; this guards every other caller).
+   */
+  private Behavior<Command> nothingToTrain() {
+    return finish(false, null, "nothing to train: the run resumes at step " + step + " and ends at step " + total
+        + "; expected a total (--max-steps, or --epochs × " + trainer.stepsPerEpoch() + " steps) beyond " + step);
   }
 
   /** A failure from outside the step (the memory watch): checkpoint what was trained, then end as failed. */

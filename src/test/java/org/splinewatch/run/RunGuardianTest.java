@@ -124,6 +124,10 @@ class RunGuardianTest {
   private static final String STOP_TOKEN = "0123456789abcdef0123456789abcdef";
 
   private static Run start(long maxSteps, EarlyStopPolicy policy) {
+    return start(maxSteps, policy, 0);
+  }
+
+  private static Run start(long maxSteps, EarlyStopPolicy policy, long startStep) {
     RecordingSink sink = new RecordingSink();
     CompletableFuture<TrainerActor.Finished> result = new CompletableFuture<>();
     CompletableFuture<ActorRef<TrainerActor.Command>> trainer = new CompletableFuture<>();
@@ -133,7 +137,7 @@ class RunGuardianTest {
     TrainingProgress progress = new TrainingProgress();
     root.tell(new RunGuardian.Setup(TestSnapshots.run(),
         new RunGuardian.Training(CountingTrainer::new, 1, maxSteps, 10,
-            new TrainerActor.CheckpointPlan(null, "supervised", 0)),
+            new TrainerActor.CheckpointPlan(null, "supervised", startStep)),
         ctx -> sink, policy, new RunGuardian.Timeouts(Duration.ofSeconds(5), Duration.ofSeconds(1)),
         new RunGuardian.Observers(progress, result, trainer, alerts::add)));
     ActorRef<Object> door = testKit.spawn(TrainerDoor.create(root, STOP_TOKEN, rejections));
@@ -153,6 +157,16 @@ class RunGuardianTest {
     assertTrue(r.sink().drained, "the sink was drained before the outcome");
     assertTrue(r.sink().published.containsAll(List.of(10L, 20L)), "snapshots every 10 steps: " + r.sink().published);
     testKit.createTestProbe().expectTerminated(r.root(), Duration.ofSeconds(10));
+  }
+
+  @Test
+  void aRunResumedAtOrPastItsTotalTrainsNoStep() throws Exception {
+    Run r = start(100, EarlyStopPolicy.NEVER, 250);
+    TrainerActor.Finished f = r.result().get(30, TimeUnit.SECONDS);
+    assertEquals(250, f.steps(), "no step past the checkpoint's");
+    assertEquals("nothing to train: the run resumes at step 250 and ends at step 100; expected a total (--max-steps,"
+        + " or --epochs × 1000000 steps) beyond 250", f.error());
+    assertTrue(r.sink().published.isEmpty(), "no snapshot of an untrained step: " + r.sink().published);
   }
 
   @Test
