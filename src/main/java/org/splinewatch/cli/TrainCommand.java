@@ -240,6 +240,7 @@ public final class TrainCommand implements Callable<Integer> {
     WiringSettings wiring;
     List<AnalyzerSpec> specs;
     try {
+      config = RunDirectory.resumeInPlace(config); // --resume <out>/<id>/checkpoints/latest alone: that run goes on
       settings = RunSettings.fromConfig(config);
       settings.encoderSpec();
       if (settings.resume() != null) {

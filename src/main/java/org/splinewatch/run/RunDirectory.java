@@ -1,5 +1,7 @@
 package org.splinewatch.run;
 
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigValueFactory;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -9,6 +11,7 @@ import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Optional;
 import org.splinewatch.snapshot.RunIds;
 import org.splinewatch.trainer.RunSettings;
 import org.splinewatch.snapshot.IoErrors;
@@ -62,6 +65,46 @@ public final class RunDirectory {
       }
     }
     return dir;
+  }
+
+  /**
+   * The run directory a checkpoint belongs to: {@code <out>/<run-id>} for a checkpoint {@code
+   * <out>/<run-id>/checkpoints/<name>} whose run directory holds the run's {@code config.json} and whose name is a
+   * valid run id; empty for a checkpoint anywhere else (e.g. one copied out of its run).
+   */
+  public static Optional<Path> ofCheckpoint(Path checkpoint) {
+    Path p = checkpoint.toAbsolutePath().normalize();
+    Path checkpoints = p.getParent();
+    if (checkpoints == null || checkpoints.getFileName() == null
+        || !checkpoints.getFileName().toString().equals("checkpoints")) {
+      return Optional.empty();
+    }
+    Path dir = checkpoints.getParent();
+    if (dir == null || dir.getFileName() == null || dir.getParent() == null
+        || !RunIds.isValid(dir.getFileName().toString())
+        || !Files.isRegularFile(dir.resolve("config.json"))) {
+      return Optional.empty();
+    }
+    return Optional.of(dir);
+  }
+
+  /**
+   * Where a {@code --resume} continues when neither {@code --out} nor {@code --run-id} was given (on the command line
+   * or in a configuration file): in the checkpoint's own run directory ({@link #ofCheckpoint}), so {@code --resume
+   * <out>/<run-id>/checkpoints/latest} alone appends to that run. {@code config} with {@code splinewatch.run.out} and
+   * {@code run-id} set to that directory, or {@code config} itself (a fresh run, a checkpoint outside a run
+   * directory, an explicit {@code --out} or {@code --run-id}).
+   */
+  public static Config resumeInPlace(Config config) {
+    String resume = config.getString("splinewatch.run.resume");
+    if (resume.isEmpty() || !config.getString("splinewatch.run.run-id").isEmpty()
+        || !"reference.conf".equals(config.getValue("splinewatch.run.out").origin().resource())) {
+      return config;
+    }
+    return ofCheckpoint(Path.of(resume)).map(dir -> config
+        .withValue("splinewatch.run.out", ConfigValueFactory.fromAnyRef(dir.getParent().toString()))
+        .withValue("splinewatch.run.run-id", ConfigValueFactory.fromAnyRef(dir.getFileName().toString())))
+        .orElse(config);
   }
 
   /** Deletes an earlier run's directory tree ({@code --overwrite}). */

@@ -1,0 +1,76 @@
+package org.splinewatch.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.splinewatch.TestTools;
+import org.splinewatch.data.SyntheticData;
+import org.splinewatch.trainer.Checkpoints;
+
+/** {@code --resume}: the command an interrupted run advises continues it in its own directory. */
+class ResumeCliTest {
+  @TempDir
+  static Path tmp;
+  /** A supervised run of 40 steps (two epochs of 20), its checkpoint at step 40. */
+  private static Path first;
+
+  /** A tiny supervised run's command line; {@code more} adds options or replaces the defaults' values. */
+  private static String[] tiny(String... more) {
+    Map<String, String> options = new java.util.LinkedHashMap<>(Map.of("--method", "supervised", "--data-dir",
+        tmp.resolve("idx").toString(), "--batch-size", "32", "--hidden", "16", "--probe-size", "50",
+        "--snapshot-every", "20", "--metrics-port", "0"));
+    for (int i = 0; i < more.length; i += 2) {
+      options.put(more[i], more[i + 1]);
+    }
+    List<String> args = new ArrayList<>(List.of("train", "--no-monitoring"));
+    options.forEach((k, v) -> args.addAll(List.of(k, v)));
+    return args.toArray(String[]::new);
+  }
+
+  @BeforeAll
+  static void trainFirst() throws Exception {
+    SyntheticData.writeDir(tmp.resolve("idx"), 640, 200, 3);
+    first = tmp.resolve("runs").resolve("first");
+    TestTools.cli(0, tiny("--out", tmp.resolve("runs").toString(), "--run-id", "first", "--max-steps", "40"));
+    assertEquals(40, Checkpoints.read(first.resolve("checkpoints/latest")).step());
+  }
+
+  @Test
+  void theAdvisedResumeContinuesTheRunInItsDirectory() throws Exception {
+    // a copy of the first run, as an interrupted ./trainer --out OUT --run-id int1 leaves it
+    Path out = tmp.resolve("advised");
+    Path int1 = out.resolve("int1");
+    Files.createDirectories(out);
+    try (Stream<Path> s = Files.walk(first)) {
+      for (Path p : s.toList()) {
+        Files.copy(p, int1.resolve(first.relativize(p).toString()));
+      }
+    }
+    String metrics = Files.readString(int1.resolve("metrics.jsonl"));
+    // exactly what the console advises: --resume OUT/int1/checkpoints/latest, no --out, no --run-id
+    String text = TestTools.cli(0, tiny("--max-steps", "60", "--resume",
+        int1.resolve("checkpoints").resolve("latest").toString()));
+    assertTrue(text.contains("run directory: " + int1), text);
+    assertTrue(text.contains("at step 40"), text);
+    try (Stream<Path> s = Files.list(out)) {
+      assertEquals(List.of(int1), s.toList(), "the resume went to another run directory");
+    }
+    assertEquals(60, Checkpoints.read(int1.resolve("checkpoints/latest")).step());
+    String appended = Files.readString(int1.resolve("metrics.jsonl"));
+    assertTrue(appended.startsWith(metrics) && appended.length() > metrics.length(), "metrics.jsonl was not appended");
+    assertTrue(appended.contains("\"run\":\"int1\"},\"step\":60,"), "the resumed steps are int1's");
+    List<String> finished = Files.readAllLines(int1.resolve("events.jsonl")).stream()
+        .filter(l -> l.contains("\"run_finished\"")).toList();
+    assertEquals(2, finished.size(), finished.toString());
+    assertTrue(finished.get(1).contains("\"steps\":60"), finished.toString());
+  }
+}

@@ -1,0 +1,71 @@
+package org.splinewatch.run;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+
+import com.typesafe.config.Config;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.splinewatch.cli.TrainCommand;
+
+/** The run directory a checkpoint belongs to, and when a --resume continues in it; plain, no training. */
+class RunDirectoryTest {
+  @TempDir
+  Path tmp;
+
+  private Path checkpointOfRun(String out, String id) throws Exception {
+    Path dir = Files.createDirectories(tmp.resolve(out).resolve(id));
+    Files.writeString(dir.resolve("config.json"), "{\"run_id\":\"" + id + "\"}");
+    return Files.createDirectories(dir.resolve("checkpoints").resolve("latest"));
+  }
+
+  @Test
+  void aCheckpointInsideARunDirectoryNamesThatDirectory() throws Exception {
+    Path latest = checkpointOfRun("out", "int1");
+    Path run = tmp.resolve("out").resolve("int1");
+    assertEquals(Optional.of(run), RunDirectory.ofCheckpoint(latest));
+    assertEquals(Optional.of(run), RunDirectory.ofCheckpoint(latest.resolveSibling("best")), "any checkpoint name");
+    // a relative path, as typed on the command line, names the same directory
+    Path relative = Path.of("").toAbsolutePath().relativize(latest);
+    assertEquals(Optional.of(run), RunDirectory.ofCheckpoint(relative));
+    // not <out>/<run-id>/checkpoints/<name> holding a run: none
+    Files.delete(run.resolve("config.json"));
+    assertEquals(Optional.empty(), RunDirectory.ofCheckpoint(latest), "no config.json: not a run directory");
+    Path loose = Files.createDirectories(tmp.resolve("copied").resolve("latest"));
+    Files.writeString(tmp.resolve("config.json"), "{}");
+    assertEquals(Optional.empty(), RunDirectory.ofCheckpoint(loose), "not under checkpoints/");
+    Path hidden = Files.createDirectories(tmp.resolve(".hidden").resolve("checkpoints").resolve("latest"));
+    Files.writeString(tmp.resolve(".hidden").resolve("config.json"), "{}");
+    assertEquals(Optional.empty(), RunDirectory.ofCheckpoint(hidden), "not a valid run id");
+  }
+
+  @Test
+  void aResumeWithoutOutOrRunIdContinuesInTheCheckpointsRunDirectory() throws Exception {
+    Path latest = checkpointOfRun("out", "int1");
+    Config resumed = RunDirectory.resumeInPlace(TrainCommand.load(Map.of("splinewatch.run.resume",
+        latest.toString()), null));
+    assertEquals(tmp.resolve("out").toString(), resumed.getString("splinewatch.run.out"));
+    assertEquals("int1", resumed.getString("splinewatch.run.run-id"));
+
+    // an explicit --out or --run-id wins, from the command line or a configuration file
+    Config withOut = TrainCommand.load(Map.of("splinewatch.run.resume", latest.toString(), "splinewatch.run.out",
+        "elsewhere"), null);
+    assertSame(withOut, RunDirectory.resumeInPlace(withOut));
+    Config withId = TrainCommand.load(Map.of("splinewatch.run.resume", latest.toString(), "splinewatch.run.run-id",
+        "branch"), null);
+    assertSame(withId, RunDirectory.resumeInPlace(withId));
+    Path file = Files.writeString(tmp.resolve("run.conf"), "splinewatch.run.out = \"runs\"\n");
+    Config fromFile = TrainCommand.load(Map.of("splinewatch.run.resume", latest.toString()), file.toFile());
+    assertSame(fromFile, RunDirectory.resumeInPlace(fromFile), "a configuration file's out counts as given");
+    // a fresh run, or a checkpoint outside a run directory: as before
+    Config fresh = TrainCommand.load(Map.of(), null);
+    assertSame(fresh, RunDirectory.resumeInPlace(fresh));
+    Path loose = Files.createDirectories(tmp.resolve("copied").resolve("latest"));
+    Config copied = TrainCommand.load(Map.of("splinewatch.run.resume", loose.toString()), null);
+    assertSame(copied, RunDirectory.resumeInPlace(copied));
+  }
+}
