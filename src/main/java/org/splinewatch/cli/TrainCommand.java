@@ -27,10 +27,10 @@ import org.splinewatch.data.DataException;
 import org.splinewatch.data.Dataset;
 import org.splinewatch.metrics.MetricsHttpServer;
 import org.splinewatch.run.EmbeddedRun;
+import org.splinewatch.run.ResumeCheck;
 import org.splinewatch.run.RunDirectory;
 import org.splinewatch.run.WiringSettings;
 import org.splinewatch.snapshot.RunIds;
-import org.splinewatch.trainer.Checkpoints;
 import org.splinewatch.trainer.RunSettings;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -243,9 +243,7 @@ public final class TrainCommand implements Callable<Integer> {
       config = RunDirectory.resumeInPlace(config); // --resume <out>/<id>/checkpoints/latest alone: that run goes on
       settings = RunSettings.fromConfig(config);
       settings.encoderSpec();
-      if (settings.resume() != null) {
-        Checkpoints.read(settings.resume());
-      }
+      ResumeCheck.check(settings); // not a checkpoint, or not one of this method, data set, shape, --max-steps
       // every setting is read here, once: a bad value is exit code 2 before anything starts
       wiring = WiringSettings.fromConfig(config);
       checkAblationOptions(settings);
@@ -278,6 +276,8 @@ public final class TrainCommand implements Callable<Integer> {
     } catch (MetricsHttpServer.PortInUseException e) {
       System.err.println("error: " + Main.oneLine(e) + " (0 disables the endpoint)");
       return 1;
+    } catch (ResumeCheck.Refused e) { // a total from --epochs is known once the data is loaded; nothing written
+      throw new CommandLine.ParameterException(spec.commandLine(), Main.oneLine(e));
     } catch (DataException | IllegalStateException e) {
       System.err.println("error: " + Main.oneLine(e));
       return 1;

@@ -105,6 +105,7 @@ public final class EmbeddedRun {
     boolean remote = w.remote();
     Path runDir = remote ? RunIds.runDirectory(s.out(), runId)
         : RunDirectory.check(s, runId, w.overwrite());
+    ResumeCheck.check(s); // the checkpoint fits this run (the command line checked it already)
     // before anything is started or written: a backend that cannot load is one line, not a dead dispatcher
     Backend.Info backend = Backend.start();
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
@@ -136,6 +137,7 @@ public final class EmbeddedRun {
       DatasetLoader loader = new DatasetLoader(s.cacheDir(), s.npmCommand(), out::println);
       DatasetLoader.Split data = loader.load(Dataset.parse(s.dataset()), s.dataDir());
       LabeledImages train = s.trainSubset() > 0 ? data.train().head(s.trainSubset()) : data.train();
+      ResumeCheck.checkTotal(s, train); // before the run directory is touched
       RunInfo run = ProbeSampler.runInfo(runId, s, data.test(), train);
       Map<String, Object> provenance = RunProvenance.of(runId, s, options, train, data.test(), backend, w.meta());
       Map<String, String> labels = Map.of("run", runId, "method", s.method(), "dataset", s.dataset());

@@ -37,6 +37,7 @@ final class RunProvenance {
     settings.put("temperature", s.temperature());
     settings.put("hidden", s.hidden());
     settings.put("encoder", s.encoder());
+    settings.put("cnn_channels", s.cnnChannels());
     settings.put("projection_dim", s.projectionDim());
     settings.put("probe_size", s.probeSize());
     settings.put("stop_gradient", s.stopGradient());

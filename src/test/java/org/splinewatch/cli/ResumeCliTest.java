@@ -1,13 +1,16 @@
 package org.splinewatch.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -16,7 +19,11 @@ import org.splinewatch.TestTools;
 import org.splinewatch.data.SyntheticData;
 import org.splinewatch.trainer.Checkpoints;
 
-/** {@code --resume}: the command an interrupted run advises continues it in its own directory. */
+/**
+ * {@code --resume}: the command an interrupted run advises continues it in its own directory, and a checkpoint that
+ * does not fit the command line (method, data set, widths, a total not beyond its step) is exit code 2 with one line,
+ * before anything is written.
+ */
 class ResumeCliTest {
   @TempDir
   static Path tmp;
@@ -42,6 +49,51 @@ class ResumeCliTest {
     first = tmp.resolve("runs").resolve("first");
     TestTools.cli(0, tiny("--out", tmp.resolve("runs").toString(), "--run-id", "first", "--max-steps", "40"));
     assertEquals(40, Checkpoints.read(first.resolve("checkpoints/latest")).step());
+  }
+
+  /** Every file under {@code dir} with a hash of its bytes. */
+  private static Map<String, Integer> files(Path dir) throws Exception {
+    Map<String, Integer> m = new TreeMap<>();
+    try (Stream<Path> s = Files.walk(dir)) {
+      for (Path p : s.filter(Files::isRegularFile).toList()) {
+        m.put(dir.relativize(p).toString(), Arrays.hashCode(Files.readAllBytes(p)));
+      }
+    }
+    return m;
+  }
+
+  private static String firstLine(String text) {
+    return text.lines().filter(l -> !l.isBlank()).findFirst().orElse("");
+  }
+
+  @Test
+  void aCheckpointThatDoesNotFitIsRefusedBeforeAnythingIsWritten() throws Exception {
+    Path latest = first.resolve("checkpoints/latest");
+    Map<String, Integer> before = files(tmp.resolve("runs"));
+    String[][] cases = {
+        {"--method vicreg", "--resume " + latest + " is a supervised checkpoint, this run's --method is vicreg;"
+            + " expected --method supervised"},
+        {"--dataset fashion-mnist", "--resume " + latest + " is from a run with --dataset mnist, this run has"
+            + " --dataset fashion-mnist; expected --dataset mnist"},
+        {"--hidden 32", "is from a run with --hidden 16, this run has --hidden 32; expected --hidden 16"},
+        {"--max-steps 20", "--max-steps 20 is not beyond the checkpoint's step 40; expected more than 40"},
+        {"--max-steps 40", "--max-steps 40 is not beyond the checkpoint's step 40; expected more than 40"},
+        // a total from --epochs (known once the data is loaded): 2 epochs of 20 steps end at the checkpoint
+        {"--epochs 2", "--epochs 2 (40 steps of 20 each) ends at or before the checkpoint's step 40; expected more"
+            + " --epochs or --max-steps beyond 40"},
+    };
+    for (String[] c : cases) {
+      List<String> args = new ArrayList<>(List.of(c[0].split(" ")));
+      args.addAll(List.of("--resume", latest.toString()));
+      String m = TestTools.cli(2, tiny(args.toArray(String[]::new)));
+      assertTrue(firstLine(m).contains(c[1]), c[0] + " printed: " + m);
+    }
+    // the same into a new run directory: not created
+    String m = TestTools.cli(2, tiny("--method", "vicreg", "--out", tmp.resolve("other").toString(), "--run-id",
+        "x", "--resume", latest.toString()));
+    assertTrue(firstLine(m).contains("is a supervised checkpoint"), m);
+    assertFalse(Files.exists(tmp.resolve("other")), "a refused resume created its run directory");
+    assertEquals(before, files(tmp.resolve("runs")), "a refused resume touched the run's files");
   }
 
   @Test
