@@ -23,11 +23,11 @@ import org.splinewatch.regions.PartitionStats;
 import org.splinewatch.regions.PiecewiseLinearNet;
 import org.splinewatch.regions.Plane;
 import org.splinewatch.regions.SvgRenderer;
+import org.splinewatch.snapshot.IoErrors;
 import org.splinewatch.snapshot.MetricFamily;
 import org.splinewatch.snapshot.RunInfo;
 import org.splinewatch.snapshot.Sample;
 import org.splinewatch.snapshot.WeightSnapshot;
-import org.splinewatch.snapshot.IoErrors;
 
 /**
  * The exact linear regions of the snapshot's {@linkplain WeightSnapshot#regionNetwork() region network} on the run's

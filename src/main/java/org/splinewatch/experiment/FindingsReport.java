@@ -17,8 +17,8 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 import org.splinewatch.report.ReportWriter;
 import org.splinewatch.report.RunData;
-import org.splinewatch.snapshot.MetricFamily;
 import org.splinewatch.snapshot.IoErrors;
+import org.splinewatch.snapshot.MetricFamily;
 
 /**
  * Writes what the findings experiment found: {@code results.json} (per finding the numbers, rule and verdict),

@@ -1,8 +1,5 @@
 package org.splinewatch.metrics;
 
-import org.splinewatch.snapshot.MetricsSegments;
-import org.splinewatch.snapshot.Sample;
-
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.BufferedWriter;
@@ -26,6 +23,8 @@ import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import java.util.zip.GZIPOutputStream;
 import org.splinewatch.snapshot.IoErrors;
+import org.splinewatch.snapshot.MetricsSegments;
+import org.splinewatch.snapshot.Sample;
 
 /**
  * The run directory {@code runs/<run-id>/}: {@code config.json} (provenance, replaced atomically),

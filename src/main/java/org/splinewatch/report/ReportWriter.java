@@ -15,8 +15,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
-import org.splinewatch.snapshot.MetricFamily;
 import org.splinewatch.snapshot.IoErrors;
+import org.splinewatch.snapshot.MetricFamily;
 
 /**
  * The run report: one self-contained HTML file (uPlot and the pictures inlined, no network needed) with each run's

@@ -5,22 +5,17 @@ import com.typesafe.config.ConfigValueFactory;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.Comparator;
-import java.util.List;
 import java.util.Optional;
+import org.splinewatch.snapshot.IoErrors;
 import org.splinewatch.snapshot.RunIds;
 import org.splinewatch.trainer.RunSettings;
-import org.splinewatch.snapshot.IoErrors;
 
 /** A run's id and its directory under {@code --out}: named, checked before anything is written, replaced on demand. */
 public final class RunDirectory {
-  /** The files whose presence means a run directory holds a run. */
-  static final List<String> RUN_FILES = List.of("config.json", "metrics.jsonl", "events.jsonl");
-
   private RunDirectory() {
   }
 
@@ -58,7 +53,7 @@ public final class RunDirectory {
         throw new IllegalArgumentException("run directory " + dir + " exists and is not a directory");
       }
       // a run's record is its config and logs; a directory without them (e.g. prepared mount points) is free
-      boolean holdsRun = RUN_FILES.stream().anyMatch(f -> Files.exists(dir.resolve(f), LinkOption.NOFOLLOW_LINKS));
+      boolean holdsRun = RunIds.holdsRun(dir);
       if (holdsRun && s.resume() == null && !overwrite) {
         throw new IllegalArgumentException("run directory " + dir + " already holds a run; give another --run-id,"
             + " --resume a checkpoint of it, or --overwrite to replace it");
