@@ -404,8 +404,16 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
       m.replyTo().tell(new Registered(m.runId(), null, metricsUrl, e.getMessage(), null));
       return this;
     }
+    Map<String, Object> config = MetricsGate.javaValues(m.config()); // options, settings, tags: maps
+    if (RunIds.holdsRun(dir) && !resumed(config)) {
+      // an earlier run's record (finished, or from before this node started): not overwritten, not appended to
+      rejections.reject("metrics", "run_exists", peer(m.replyTo()), "run " + m.runId() + " already has a directory");
+      m.replyTo().tell(new Registered(m.runId(), null, metricsUrl, "the monitor's run directory " + dir
+          + " already holds run '" + m.runId() + "'; choose another --run-id, or --resume a checkpoint of that run",
+          null));
+      return this;
+    }
     try {
-      Map<String, Object> config = MetricsGate.javaValues(m.config()); // options, settings, tags: maps
       RunLog.writeConfig(dir, config);
       RunLog log = new RunLog(dir, retention);
       RunInfoMetric.register(registry, config);
@@ -428,6 +436,11 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
           + e.getMessage(), null));
     }
     return this;
+  }
+
+  /** Whether a run's configuration says it resumes from a checkpoint ({@code settings.resumed}, ./trainer's). */
+  static boolean resumed(Map<String, Object> config) {
+    return config.get("settings") instanceof Map<?, ?> settings && Boolean.TRUE.equals(settings.get("resumed"));
   }
 
   private static final SecureRandom RANDOM = new SecureRandom();

@@ -64,8 +64,9 @@ public final class RunDirectory {
 
   /**
    * The run directory a checkpoint belongs to: {@code <out>/<run-id>} for a checkpoint {@code
-   * <out>/<run-id>/checkpoints/<name>} whose run directory holds the run's {@code config.json} and whose name is a
-   * valid run id; empty for a checkpoint anywhere else (e.g. one copied out of its run).
+   * <out>/<run-id>/checkpoints/<name>} whose run directory holds the run's {@code config.json} (or only
+   * {@code checkpoints/}, as a {@code --monitor} run's does) and whose name is a valid run id; empty for a checkpoint
+   * anywhere else (e.g. one copied out of its run).
    */
   public static Optional<Path> ofCheckpoint(Path checkpoint) {
     Path p = checkpoint.toAbsolutePath().normalize();
@@ -77,10 +78,19 @@ public final class RunDirectory {
     Path dir = checkpoints.getParent();
     if (dir == null || dir.getFileName() == null || dir.getParent() == null
         || !RunIds.isValid(dir.getFileName().toString())
-        || !Files.isRegularFile(dir.resolve("config.json"))) {
+        || !(Files.isRegularFile(dir.resolve("config.json")) || onlyCheckpoints(dir))) {
       return Optional.empty();
     }
     return Optional.of(dir);
+  }
+
+  /** A {@code ./trainer --monitor} run's own directory: its monitor keeps the run's files, the trainer checkpoints. */
+  private static boolean onlyCheckpoints(Path dir) {
+    try (var entries = Files.list(dir)) {
+      return entries.map(p -> p.getFileName().toString()).allMatch("checkpoints"::equals);
+    } catch (IOException e) {
+      return false;
+    }
   }
 
   /**

@@ -49,6 +49,7 @@ final class RunProvenance {
     settings.put("ablate_from", s.ablateFrom());
     settings.put("hub_buffer_size", s.hubBufferSize());
     settings.put("monitoring", s.monitoring());
+    settings.put("resumed", s.resume() != null); // a monitor lets a resumed run append to its existing directory
     settings.put("train_images", train.count());
     settings.put("test_images", test.count());
     c.put("settings", settings);

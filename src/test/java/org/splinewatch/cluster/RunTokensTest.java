@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -31,7 +32,10 @@ import org.splinewatch.snapshot.MetricFamily;
 import org.splinewatch.snapshot.Sample;
 import org.splinewatch.trainer.TrainerActor;
 
-/** Only a run's own trainer and analyzer nodes may publish for it, and only its metrics node may stop it. */
+/**
+ * Only a run's own trainer and analyzer nodes may publish for it, and only its metrics node may stop it; a run id
+ * whose directory already holds a run is refused unless the run resumes.
+ */
 @ExtendWith({TestKitJUnit5Extension.class, LogCapturingExtension.class})
 class RunTokensTest {
   private static final String PUBLISH_TOKEN = "0123456789abcdef0123456789abcdef";
@@ -58,6 +62,21 @@ class RunTokensTest {
         Map.of("run_id", run), 10, null, trainer.ref(), alerts.ref(), reply.ref(), stopToken,
         publishToken));
     return reply.receiveMessage();
+  }
+
+  @Test
+  void aRunIdWhoseDirectoryHoldsARunIsRefusedUnlessTheRunResumes(@TempDir Path out) throws Exception {
+    Path earlier = Files.createDirectories(out.resolve("again"));
+    Files.writeString(earlier.resolve("events.jsonl"), "{\"type\":\"run_finished\"}\n");
+    Node node = node(out);
+    MetricsNode.Registered refused = register(node, "again", testKit.createTestProbe(), STOP_TOKEN, PUBLISH_TOKEN);
+    assertTrue(refused.error() != null && refused.error().contains("already holds run 'again'; choose another"
+        + " --run-id, or --resume"), String.valueOf(refused.error()));
+    assertEquals("{\"type\":\"run_finished\"}\n", Files.readString(earlier.resolve("events.jsonl")));
+    assertFalse(Files.exists(earlier.resolve("config.json")), "nothing of the refused run was written");
+    assertTrue(MetricsNode.resumed(Map.of("settings", Map.of("resumed", true))));
+    assertFalse(MetricsNode.resumed(Map.of("settings", Map.of("resumed", false))));
+    assertFalse(MetricsNode.resumed(Map.of("run_id", "x")));
   }
 
   private void flush(ActorRef<MetricsActor.Command> metrics) {

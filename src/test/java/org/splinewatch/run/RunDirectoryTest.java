@@ -34,7 +34,10 @@ class RunDirectoryTest {
     assertEquals(Optional.of(run), RunDirectory.ofCheckpoint(relative));
     // not <out>/<run-id>/checkpoints/<name> holding a run: none
     Files.delete(run.resolve("config.json"));
-    assertEquals(Optional.empty(), RunDirectory.ofCheckpoint(latest), "no config.json: not a run directory");
+    assertEquals(Optional.of(run), RunDirectory.ofCheckpoint(latest),
+        "only checkpoints/: a ./trainer --monitor run's directory (its monitor keeps config.json)");
+    Files.writeString(run.resolve("notes.txt"), "mine");
+    assertEquals(Optional.empty(), RunDirectory.ofCheckpoint(latest), "no config.json and more: not a run directory");
     Path loose = Files.createDirectories(tmp.resolve("copied").resolve("latest"));
     Files.writeString(tmp.resolve("config.json"), "{}");
     assertEquals(Optional.empty(), RunDirectory.ofCheckpoint(loose), "not under checkpoints/");
