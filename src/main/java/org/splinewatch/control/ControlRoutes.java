@@ -3,10 +3,12 @@ package org.splinewatch.control;
 import static org.apache.pekko.http.javadsl.server.Directives.complete;
 import static org.apache.pekko.http.javadsl.server.Directives.entity;
 import static org.apache.pekko.http.javadsl.server.Directives.get;
+import static org.apache.pekko.http.javadsl.server.Directives.handleRejections;
 import static org.apache.pekko.http.javadsl.server.Directives.optionalHeaderValueByName;
 import static org.apache.pekko.http.javadsl.server.Directives.path;
 import static org.apache.pekko.http.javadsl.server.Directives.pathPrefix;
 import static org.apache.pekko.http.javadsl.server.Directives.post;
+import static org.apache.pekko.http.javadsl.server.Directives.withSizeLimit;
 import static org.apache.pekko.http.javadsl.server.PathMatchers.segment;
 
 import java.io.IOException;
@@ -26,8 +28,11 @@ import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.MediaTypes;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.model.headers.RawHeader;
+import org.apache.pekko.http.javadsl.server.MalformedRequestContentRejection;
+import org.apache.pekko.http.javadsl.server.RejectionHandler;
 import org.apache.pekko.http.javadsl.server.Route;
 import org.apache.pekko.http.javadsl.unmarshalling.Unmarshaller;
+import org.apache.pekko.http.scaladsl.model.EntityStreamSizeException;
 import org.splinewatch.snapshot.RunIds;
 
 /**
@@ -37,6 +42,10 @@ import org.splinewatch.snapshot.RunIds;
  */
 public final class ControlRoutes {
   private static final ContentType SVG = ContentTypes.create(MediaTypes.IMAGE_SVG_XML);
+  /** The largest alert payload taken: Alertmanager groups of hundreds of alerts stay far below it. */
+  static final long MAX_ALERT_BYTES = 1 << 20;
+  private static final String TOO_LARGE = "alert payload is over " + MAX_ALERT_BYTES + " bytes; expected an"
+      + " Alertmanager webhook (version 4 JSON, a few kB)\n";
 
   private ControlRoutes() {
   }
@@ -135,10 +144,15 @@ public final class ControlRoutes {
           if (!webhook.authorized(auth.orElse(null))) {
             return complete(StatusCodes.UNAUTHORIZED, "missing or wrong bearer token\n");
           }
-          return entity(Unmarshaller.entityToString(), body -> {
-            AlertWebhook.Response r = webhook.handle(auth.orElse(null), body);
-            return complete(StatusCodes.get(r.status()), r.message() + "\n");
-          });
+          // an Alertmanager webhook is a few kB; a body over the limit gets one line, not Pekko's paragraph
+          return handleRejections(RejectionHandler.newBuilder().handle(MalformedRequestContentRejection.class,
+              m -> m.getCause() instanceof EntityStreamSizeException ? complete(StatusCodes.PAYLOAD_TOO_LARGE, TOO_LARGE)
+                  : complete(StatusCodes.BAD_REQUEST, "alert payload cannot be read: "
+                  + String.valueOf(m.message()).lines().findFirst().orElse("") + "\n")).build(),
+              () -> withSizeLimit(MAX_ALERT_BYTES, () -> entity(Unmarshaller.entityToString(), body -> {
+                AlertWebhook.Response r = webhook.handle(auth.orElse(null), body);
+                return complete(StatusCodes.get(r.status()), r.message() + "\n");
+              })));
         })))));
   }
 }

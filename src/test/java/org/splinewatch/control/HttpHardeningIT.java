@@ -138,6 +138,18 @@ class HttpHardeningIT {
   }
 
   @Test
+  void anOversizedAlertPayloadIsOneLine() throws IOException {
+    byte[] body = new byte[(int) ControlRoutes.MAX_ALERT_BYTES + 1000];
+    java.util.Arrays.fill(body, (byte) ' ');
+    String[] r = request("POST /api/v1/alerts HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer " + TOKEN + "\r\n"
+        + "Content-Type: application/json\r\nContent-Length: " + body.length + "\r\nConnection: close\r\n\r\n",
+        body, true);
+    assertTrue(r[0].contains(" 413 "), r[0]);
+    assertEquals("alert payload is over 1048576 bytes; expected an Alertmanager webhook (version 4 JSON, a few kB)",
+        r[1].strip());
+  }
+
+  @Test
   void oneUnreadableRunDoesNotHideTheOthers() throws IOException {
     String[] r = get("/api/runs", "localhost");
     assertTrue(r[0].contains(" 200 "), r[0] + r[1]);
