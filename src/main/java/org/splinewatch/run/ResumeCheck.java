@@ -61,10 +61,10 @@ public final class ResumeCheck {
       return;
     }
     long step = Checkpoints.read(s.resume()).step();
-    long perEpoch = Math.max(1, train.count() / s.batchSize());
-    long total = s.epochs() * perEpoch;
+    long total = s.totalSteps(train.count());
     if (total <= step) {
-      throw new Refused("--epochs " + s.epochs() + " (" + total + " steps of " + perEpoch + " each) ends at or before"
+      throw new Refused("--epochs " + s.epochs() + " (" + total + " steps of " + s.stepsPerEpoch(train.count())
+          + " each) ends at or before"
           + " the checkpoint's step " + step + "; expected more --epochs or --max-steps beyond " + step);
     }
   }

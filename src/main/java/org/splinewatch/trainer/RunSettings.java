@@ -150,12 +150,22 @@ public record RunSettings(String method, String dataset, Path dataDir, Path cach
           + dataset + "; expected 1-" + testImages);
     }
     if (ablateFrom > 0 && maxSteps == 0) {
-      long perEpoch = Math.max(1, trainImages / batchSize);
-      long total = (long) epochs * perEpoch;
+      long total = totalSteps(trainImages);
       if (ablateFrom >= total) {
-        throw new DataBound(ablateFromBeyondEnd(total, "--epochs " + epochs + " of " + perEpoch + " batches"));
+        throw new DataBound(ablateFromBeyondEnd(total, "--epochs " + epochs + " of " + stepsPerEpoch(trainImages)
+            + " batches"));
       }
     }
+  }
+
+  /** Batches of {@code batchSize} in an epoch of {@code trainImages} images, at least 1. */
+  public long stepsPerEpoch(int trainImages) {
+    return Math.max(1, trainImages / batchSize);
+  }
+
+  /** The run's total steps: {@code --max-steps} where given, else {@code --epochs} of {@link #stepsPerEpoch}. */
+  public long totalSteps(int trainImages) {
+    return maxSteps > 0 ? maxSteps : epochs * stepsPerEpoch(trainImages);
   }
 
   /** A setting out of the range the loaded data allows: exit code 2, like any other bad argument. */
@@ -241,7 +251,7 @@ public record RunSettings(String method, String dataset, Path dataDir, Path cach
       case "simsiam" -> new SimSiamTrainer(train, enc, projectionDim, predictorHidden, batchSize, learningRate,
           stopGradient, predictor, seed, ablateFrom);
       case "byol" -> new ByolTrainer(train, enc, projectionDim, predictorHidden, batchSize, learningRate, emaTau,
-          maxSteps > 0 ? maxSteps : (long) epochs * Math.max(1, train.count() / batchSize), predictor, seed,
+          totalSteps(train.count()), predictor, seed,
           ablateFrom, ablateFrom > 0 ? healthy().getDouble("ema-tau") : emaTau);
       case "vicreg" -> new VicRegTrainer(train, enc, projectionDim, batchSize, learningRate, vicregInvCoeff,
           vicregStdCoeff, vicregCovCoeff, seed, ablateFrom, new double[] {healthy().getDouble("vicreg-inv-coeff"),
