@@ -1,6 +1,7 @@
 package org.splinewatch.ingest;
 
 import com.typesafe.config.Config;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -36,19 +37,22 @@ public final class HttpIngestion {
   private final AtomicReference<ActorRef<IngestActor.Command>> actor = new AtomicReference<>();
   private final Route route;
 
-  private HttpIngestion(ActorSystem<?> system, Config config, ClusterSettings cluster, String token) {
+  private HttpIngestion(ActorSystem<?> system, Config config, ClusterSettings cluster, String token,
+      MeterRegistry registry) {
     this.system = system;
     this.alerts = IngestActor.Context.alertsByMode(config);
     this.analyzers = config.getStringList("splinewatch.analysis.enabled");
     this.cluster = cluster;
     this.settings = IngestSettings.fromConfig(config);
     this.route = settings.enabled() ? new IngestRoutes(system, token, actor::get, settings, active,
-        finished).route()
+        finished, registry).route()
         : Directives.reject();
   }
 
-  public static HttpIngestion prepare(ActorSystem<?> system, Config config, ClusterSettings cluster, String token) {
-    return new HttpIngestion(system, config, cluster, token);
+  /** Routes for {@code /api/v1/runs}; their own meters (bytes in flight, requests told to retry) go to {@code registry}. */
+  public static HttpIngestion prepare(ActorSystem<?> system, Config config, ClusterSettings cluster, String token,
+      MeterRegistry registry) {
+    return new HttpIngestion(system, config, cluster, token, registry);
   }
 
   public boolean enabled() {

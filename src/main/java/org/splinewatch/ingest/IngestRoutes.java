@@ -13,6 +13,9 @@ import static org.apache.pekko.http.javadsl.server.Directives.post;
 import static org.apache.pekko.http.javadsl.server.PathMatchers.segment;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -39,6 +42,7 @@ import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.server.Route;
 import org.apache.pekko.util.ByteString;
 import org.apache.pekko.util.ByteStringBuilder;
+import org.splinewatch.snapshot.MetricFamily;
 import org.splinewatch.snapshot.NpzArchive;
 import org.splinewatch.snapshot.RunIds;
 import org.splinewatch.snapshot.SnapshotFormat;
@@ -63,9 +67,10 @@ public final class IngestRoutes {
   private final AtomicLong inFlight = new AtomicLong();
   private final ActorSystem<?> system;
   private final Executor parsing;
+  private final Counter busy;
 
   IngestRoutes(ActorSystem<?> system, String token, Supplier<ActorRef<IngestActor.Command>> ingest,
-      IngestSettings settings, Map<String, IngestActor.Shape> active, FinishedRuns finished) {
+      IngestSettings settings, Map<String, IngestActor.Shape> active, FinishedRuns finished, MeterRegistry registry) {
     this.system = system;
     this.token = token.getBytes(StandardCharsets.UTF_8);
     this.ingest = ingest;
@@ -73,6 +78,11 @@ public final class IngestRoutes {
     this.active = active;
     this.finished = finished;
     this.parsing = system.dispatchers().lookup(DispatcherSelector.blocking());
+    Gauge.builder(MetricFamily.INGEST_IN_FLIGHT_BYTES.meterName(), inFlight, AtomicLong::get)
+        .description(MetricFamily.INGEST_IN_FLIGHT_BYTES.help()).baseUnit(MetricFamily.INGEST_IN_FLIGHT_BYTES.unit())
+        .register(registry);
+    this.busy = Counter.builder(MetricFamily.INGEST_BUSY_TOTAL.meterName())
+        .description(MetricFamily.INGEST_BUSY_TOTAL.help()).register(registry);
   }
 
   public Route route() {
@@ -196,6 +206,7 @@ public final class IngestRoutes {
   }
 
   private HttpResponse busy() {
+    busy.increment();
     return response(IngestedRun.Reply.error(503, "the monitor is reading or parsing as many request bodies as it"
         + " holds at once (" + settings.maxBytesInFlight() + " bytes, splinewatch.ingest.max-bytes-in-flight); send"
         + " it again after Retry-After")).addHeader(HttpHeader.parse("Retry-After",

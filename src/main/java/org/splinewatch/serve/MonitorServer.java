@@ -110,7 +110,7 @@ public final class MonitorServer implements AutoCloseable {
         AlertWebhook webhook = new AlertWebhook(controlToken, control,
             event -> console.println("stop requested through the control endpoint: " + event.get("alertname")));
         // HTTP ingestion (issue 25): its routes need the metrics node, whose URL needs the bound port
-        var ingest = HttpIngestion.prepare(system, config, cluster, controlToken);
+        var ingest = HttpIngestion.prepare(system, config, cluster, controlToken, registry);
         ingestion = ingest;
         http = MetricsHttpServer.start(system, registry, metricsHost, metricsPort,
             Directives.concat(ControlRoutes.route(webhook), ingest.route(),

@@ -142,7 +142,11 @@ public enum MetricFamily {
       + " use), as JavaCPP reads it"),
   CLUSTER_REJECTED_TOTAL(Origin.PROCESS_METER, Type.COUNTER, "Messages a cluster role refused, by role and reason",
       "role", "reason"),
-  CLUSTER_TLS_REFUSED_TOTAL(Origin.PROCESS_METER, Type.COUNTER, "peer certificates the cluster's TLS refused");
+  CLUSTER_TLS_REFUSED_TOTAL(Origin.PROCESS_METER, Type.COUNTER, "peer certificates the cluster's TLS refused"),
+  INGEST_IN_FLIGHT_BYTES(Origin.PROCESS_METER, Type.GAUGE, "Request body bytes the HTTP ingestion holds now, while"
+      + " bodies are read and parsed (bounded by splinewatch.ingest.max-bytes-in-flight)"),
+  INGEST_BUSY_TOTAL(Origin.PROCESS_METER, Type.COUNTER, "Ingestion requests answered 503 with Retry-After because"
+      + " their body did not fit in splinewatch.ingest.max-bytes-in-flight");
 
   /** How the family reaches {@code /metrics}. */
   public enum Origin {

@@ -332,11 +332,18 @@ class IngestHttpTest {
     assertEquals(201, post("/api/v1/runs", TestNpz.run("b1", 20, 8, 4, ""), TOKEN).statusCode());
     byte[] other = new byte[160_000];
     try (Socket held = partialBody("/api/v1/runs/b1/snapshots", 150_000, 1000)) {
-      // 150,000 declared bytes are held until that request ends: 160,000 more do not fit in 300,000
-      String last = waitFor(() -> {
-        HttpResponse<String> r = post("/api/v1/runs/b1/snapshots", other, TOKEN);
-        return r.statusCode() + " " + r.headers().firstValue("Retry-After").orElse("-") + " " + r.body();
-      }, b -> b.startsWith("503"));
+      // 150,000 declared bytes are held until that request ends: 160,000 more do not fit in 300,000. Wait until the
+      // held request has reserved them: a body routed before it would take the room and leave it the one refused.
+      waitFor(() -> metrics(), m -> m.contains("splinewatch_ingest_in_flight_bytes 150000.0"));
+      String last;
+      try {
+        last = waitFor(() -> {
+          HttpResponse<String> r = post("/api/v1/runs/b1/snapshots", other, TOKEN);
+          return r.statusCode() + " " + r.headers().firstValue("Retry-After").orElse("-") + " " + r.body();
+        }, b -> b.startsWith("503"));
+      } catch (AssertionError e) {
+        throw new AssertionError(e.getMessage() + "; the held request was answered: " + answerSoFar(held), e);
+      }
       assertTrue(last.startsWith("503 1 ") && last.contains("splinewatch.ingest.max-bytes-in-flight")
           && last.strip().lines().count() == 1, last);
       // a chunked body (no Content-Length) counts as it arrives
@@ -345,6 +352,7 @@ class IngestHttpTest {
           .POST(HttpRequest.BodyPublishers.ofInputStream(() -> new ByteArrayInputStream(other))).build(),
           HttpResponse.BodyHandlers.ofString());
       assertLine(chunked, 503, "max-bytes-in-flight");
+      assertTrue(metrics().contains("splinewatch_ingest_busy_total 2.0"), metrics());
       // a body that fits beside the held one is taken
       assertEquals(202, post("/api/v1/runs/b1/snapshots", TestNpz.snapshot(TestNpz.cnn(1, 8, 4), 0, 1.0, -1).bytes(),
           TOKEN).statusCode());
@@ -367,7 +375,26 @@ class IngestHttpTest {
       }
       Thread.sleep(200);
     }
-    throw new AssertionError("condition not met within 60 s; last: "
-        + last.lines().filter(l -> l.contains("run=")).limit(30).toList());
+    throw new AssertionError("condition not met within 60 s; last: " + shown(last));
+  }
+
+  /** A value for a failure message: the labelled lines of a metrics page, else its start. */
+  private static String shown(String last) {
+    List<String> labelled = last.lines().filter(l -> l.contains("run=")).limit(30).toList();
+    return labelled.isEmpty() ? last.substring(0, Math.min(last.length(), 600)) : labelled.toString();
+  }
+
+  /** What the server has sent back on {@code s} so far, waiting at most a second; for failure messages. */
+  private static String answerSoFar(Socket s) {
+    try {
+      s.setSoTimeout(1000);
+      byte[] b = new byte[2000];
+      int n = s.getInputStream().read(b);
+      return n < 0 ? "(connection closed, nothing sent)" : new String(b, 0, n, StandardCharsets.UTF_8);
+    } catch (java.net.SocketTimeoutException e) {
+      return "(nothing yet)";
+    } catch (IOException e) {
+      return "(" + e + ")";
+    }
   }
 }
