@@ -270,6 +270,23 @@ class DashboardJsonTest {
     return Double.NaN;
   }
 
+  /** The description of the first panel that queries {@code metric}. */
+  private static String description(JsonNode dashboard, String metric) {
+    for (JsonNode p : dashboard.path("panels")) {
+      for (JsonNode t : p.path("targets")) {
+        if (Dashboards.metrics(t.path("expr").asText()).contains(metric)) {
+          return p.path("description").asText();
+        }
+      }
+    }
+    return "";
+  }
+
+  /** 0.02, 0.77: a level as a description writes it. */
+  private static String number(double v) {
+    return java.math.BigDecimal.valueOf(v).stripTrailingZeros().toPlainString();
+  }
+
   /**
    * Every input of the collapse rules and the probe accuracy has a panel on the live dashboard, and the thresholds
    * drawn are the rules' fire levels of reference.conf (kNN: 1.5 / 10 classes).
@@ -293,6 +310,25 @@ class DashboardJsonTest {
     assertEquals(alerts.getDouble("dead-rows-fire"), threshold(live, "splinewatch_embedding_zero_rows_ratio"), 1e-12);
     assertEquals(alerts.getDouble("knn-chance-fire") / 10, threshold(live, "splinewatch_knn_accuracy_ratio"), 1e-12);
     assertEquals(alerts.getDouble("region-drop-fire"), threshold(live, "splinewatch_regions"), 1e-12);
+    assertEquals(alerts.getDouble("batch-std-fire"), threshold(live, "splinewatch_training_batch_std_normalized"),
+        1e-12);
+    assertEquals(alerts.getDouble("batch-rankme-drop-fire"), threshold(live, "splinewatch_training_batch_rankme"),
+        1e-12);
+    assertEquals(alerts.getDouble("batch-scale-drop-fire"), threshold(live, "splinewatch_training_batch_scale"),
+        1e-12);
+    // the descriptions name the same levels and windows
+    JsonNode compare = Dashboards.read(Dashboards.DIR.resolve("splinewatch-compare-runs.json"));
+    String rankmeRatio = number(alerts.getDouble("rankme-ratio-fire"));
+    assertTrue(description(live, "splinewatch_embedding_rankme_ratio").contains("below " + rankmeRatio + " "));
+    assertTrue(description(compare, "splinewatch_embedding_rankme_ratio").contains("level " + rankmeRatio + "."));
+    assertTrue(description(live, "splinewatch_training_batch_std_normalized").contains(
+        "under " + number(alerts.getDouble("batch-std-drop-fire")) + " of"));
+    String window = "previous " + alerts.getInt("batch-window") + " batches";
+    for (String[] m : new String[][] {{"splinewatch_training_batch_rankme", "batch-rankme-drop-fire"},
+        {"splinewatch_training_batch_scale", "batch-scale-drop-fire"}}) {
+      String d = description(live, m[0]);
+      assertTrue(d.contains("under " + number(alerts.getDouble(m[1])) + " of the maximum of the " + window), d);
+    }
     // the picture panel follows $run and asks the monitor's per-run route
     String pictures = "";
     for (JsonNode p : live.path("panels")) {
