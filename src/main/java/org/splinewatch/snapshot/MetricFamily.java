@@ -43,8 +43,8 @@ public enum MetricFamily {
   EMBEDDING_ALIGNMENT(Type.GAUGE, "Mean squared distance of positive pairs of l2-normalised probe embeddings", "layer"),
   EMBEDDING_UNIFORMITY(Type.GAUGE, "Log of the mean Gaussian potential between l2-normalised probe embeddings",
       "layer"),
-  EMBEDDING_STD_NORMALIZED(Type.GAUGE, "Mean per-dimension std of l2-normalised probe embeddings (collapse: towards 0;"
-      + " healthy: about 1/sqrt(d))", "layer"),
+  EMBEDDING_STD_NORMALIZED(Type.GAUGE, "sqrt(d) times the mean per-dimension std of l2-normalised probe embeddings"
+      + " (collapse: towards 0; healthy: about 1)", "layer"),
   EMBEDDING_RANKME(Type.GAUGE, "RankMe: effective rank of the probe embeddings", "layer"),
   EMBEDDING_RANKME_RATIO(Type.GAUGE, "RankMe divided by the embedding dimension", "layer"),
   EMBEDDING_ZERO_ROWS(Type.GAUGE, "Probe embeddings that are exactly zero", "layer"),

@@ -25,6 +25,25 @@ class EmbeddingMetricsTest {
     assertEquals(0, EmbeddingMetrics.uniformity(zh, n, d, 2), 1e-12); // complete collapse: log(1) = 0
   }
 
+  /**
+   * Isotropic embeddings have std_normalized about 1 (it is sqrt(d) times the mean per-dimension std, metrics.md 2),
+   * and the family's HELP text, which /metrics and docs/metrics.md show, says so.
+   */
+  @Test
+  void isotropicEmbeddingsHaveSpreadAboutOneAsTheHelpSays() {
+    int n = 4000;
+    int d = 128;
+    java.util.Random rnd = new java.util.Random(7);
+    double[] z = new double[n * d];
+    for (int i = 0; i < z.length; i++) {
+      z[i] = rnd.nextGaussian();
+    }
+    double spread = EmbeddingMetrics.stdNormalized(EmbeddingMetrics.normalizeRows(z, n, d), n, d);
+    assertEquals(1, spread, 0.02);
+    String help = org.splinewatch.snapshot.MetricFamily.EMBEDDING_STD_NORMALIZED.help();
+    assertTrue(help.startsWith("sqrt(d) times") && help.contains("healthy: about 1)"), help);
+  }
+
   @Test
   void crossImageCosineIsOneForOneDirectionAndZeroForOrthonormalRows() {
     int n = 6;
