@@ -106,8 +106,8 @@ public final class MetricsActor extends AbstractBehavior<MetricsActor.Command> {
     // 1 from the run's start until this actor stops (the run finished, failed or was stopped), then 0: every shipped
     // Prometheus alert is gated on it, so a finished run whose series linger raises nothing
     gauge(MetricFamily.RUN_ACTIVE, Map.of()).value = 1;
-    dropCounter("none"); // make the family visible from the first scrape
-    failures(runTags);
+    dropCounter("none"); // make the families visible from the first scrape, with the labels they carry later
+    failures(runTags.and("analyzer", "none"));
     if (detector != null) {
       for (String rule : CollapseDetector.RULES) {
         gauge(MetricFamily.COLLAPSE_ALERT, Map.of("rule", rule, "severity", detector.severity(rule))).value = 0;

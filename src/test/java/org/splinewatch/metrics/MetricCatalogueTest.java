@@ -122,8 +122,7 @@ class MetricCatalogueTest {
         Set<String> extra = new TreeSet<>(e.getValue());
         extra.removeAll(f.allowedLabels());
         assertEquals(Set.of(), extra, e.getKey() + " carries labels its declaration lacks " + f.labels());
-        assertTrue(e.getValue().containsAll(f.labels())
-            || f == MetricFamily.MEMORY_PEAK_BYTES || f == MetricFamily.ANALYSIS_FAILURES_TOTAL,
+        assertTrue(e.getValue().containsAll(f.labels()) || f == MetricFamily.MEMORY_PEAK_BYTES,
             e.getKey() + " declares labels it never carries: " + f.labels() + " vs " + e.getValue());
       }
       // the path really published: every analyzer's families, the alerts and the process meters

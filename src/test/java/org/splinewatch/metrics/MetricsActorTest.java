@@ -95,6 +95,28 @@ class MetricsActorTest {
     testKit.stop(metrics);
   }
 
+  /**
+   * The analyzer counters are on the first scrape, before anything was dropped or failed, with the same labels as
+   * later (analyzer "none"), so a dashboard's {{analyzer}} legend and a by (analyzer) aggregation have a value.
+   */
+  @Test
+  void analyzerCountersCarryTheAnalyzerLabelFromTheFirstScrape(@TempDir Path dir) {
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    ActorRef<MetricsActor.Command> metrics = testKit.spawn(MetricsActor.create(registry, new RunLog(dir),
+        Map.of("run", "r1", "method", "simclr", "dataset", "mnist")));
+    TestProbe<Done> flushed = testKit.createTestProbe();
+    metrics.tell(new MetricsActor.Flush(flushed.ref()));
+    flushed.expectMessage(Done.getInstance());
+    String scrape = registry.scrape();
+    for (String family : List.of("splinewatch_analysis_failures_total", "splinewatch_snapshots_dropped_total")) {
+      List<String> series = scrape.lines().filter(l -> l.startsWith(family + "{")).toList();
+      assertEquals(1, series.size(), scrape);
+      assertTrue(series.get(0).contains("analyzer=\"none\""), series.get(0));
+    }
+    assertEquals(Map.of(), AnalysisCoverage.of(registry).byAnalyzer(), "the placeholders are no analyzer");
+    testKit.stop(metrics);
+  }
+
   @Test
   void gaugesFollowTheLatestSampleAndTheLogKeepsEveryOne(@TempDir Path dir) throws Exception {
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
