@@ -270,6 +270,26 @@ class DashboardJsonTest {
     return Double.NaN;
   }
 
+  /**
+   * The comparison dashboard's tables (instant queries) take each run's last value in the dashboard's time range:
+   * a run that finished has no current sample (its target is gone and its series are stale), and comparing finished
+   * runs is what the dashboard is for.
+   */
+  @Test
+  void compareTablesShowFinishedRuns() throws Exception {
+    int tables = 0;
+    for (Dashboards.Query q : Dashboards.queries(Dashboards.DIR.resolve("splinewatch-compare-runs.json"))) {
+      if (q.instant() && q.where().startsWith("panel")) {
+        tables++;
+        for (String m : Dashboards.metrics(q.expr())) {
+          assertTrue(q.expr().contains("last_over_time(" + m + "{") && q.expr().contains("}[$__range])"),
+              q.where() + " reads only current samples of " + m + ": " + q.expr());
+        }
+      }
+    }
+    assertTrue(tables >= 6, "table queries: " + tables);
+  }
+
   /** The description of the first panel that queries {@code metric}. */
   private static String description(JsonNode dashboard, String metric) {
     for (JsonNode p : dashboard.path("panels")) {

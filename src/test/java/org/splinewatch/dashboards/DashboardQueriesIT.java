@@ -70,7 +70,7 @@ class DashboardQueriesIT {
 
   static String substitute(String expr, String run) {
     return expr.replace("$run", run).replace("$plane", ".*").replace("$layer", ".+").replace("$method", ".+")
-        .replace("$dataset", ".+");
+        .replace("$dataset", ".+").replace("$__range", "1h");
   }
 
   /** Runs one dashboard query; true when it returned data. */
