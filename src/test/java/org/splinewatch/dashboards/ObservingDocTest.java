@@ -1,0 +1,56 @@
+package org.splinewatch.dashboards;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.splinewatch.snapshot.MetricFamily;
+
+/**
+ * docs/observing.md's "/metrics: families and label values" table names every family of the catalogue
+ * {@link MetricFamily}, so a reader looking up a series a dashboard or rule uses finds it there. A cell abbreviates
+ * families after the first as {@code `_suffix`} of the last full name before it.
+ */
+class ObservingDocTest {
+  private static final Pattern CODE = Pattern.compile("`([^`]+)`");
+
+  @Test
+  void familiesTableNamesEveryCataloguedFamily() throws Exception {
+    String doc = Files.readString(Path.of("docs/observing.md"));
+    String table = doc.substring(doc.indexOf("## /metrics: families and label values"), doc.indexOf("## Run directory"));
+    Set<String> named = new HashSet<>();
+    for (String line : table.lines().toList()) {
+      if (!line.startsWith("| `")) {
+        continue;
+      }
+      String last = null;
+      Matcher m = CODE.matcher(line.split("\\|")[1]);
+      while (m.find()) {
+        String t = m.group(1);
+        if (t.startsWith("splinewatch_")) {
+          last = t;
+          named.add(t);
+        } else if (t.startsWith("_") && last != null) {
+          String[] parts = last.split("_");
+          for (int i = 1; i < parts.length; i++) {
+            named.add(String.join("_", List.of(parts).subList(0, i)) + t);
+          }
+        }
+      }
+    }
+    List<String> missing = new ArrayList<>();
+    for (MetricFamily f : MetricFamily.values()) {
+      if (!named.contains(f.id())) {
+        missing.add(f.id());
+      }
+    }
+    assertEquals(List.of(), missing, "families docs/observing.md's /metrics table does not name");
+  }
+}
