@@ -53,4 +53,18 @@ class ObservingDocTest {
     }
     assertEquals(List.of(), missing, "families docs/observing.md's /metrics table does not name");
   }
+
+  /**
+   * The docker commands create runs/ before {@code docker compose up}: the trainer runs as SPLINEWATCH_UID and writes
+   * into the bind-mounted ../runs, which Docker would otherwise create owned by root.
+   */
+  @Test
+  void dockerCommandsCreateTheRunsDirectoryFirst() throws Exception {
+    for (String file : List.of("docs/observing.md", "docs/ecosystem.md")) {
+      String doc = Files.readString(Path.of(file));
+      int up = doc.indexOf("cd docker && docker compose up --build\n");
+      String block = doc.substring(doc.lastIndexOf("```bash", up), up);
+      assertEquals(true, block.contains("mkdir -p runs"), file + ": " + block);
+    }
+  }
 }
