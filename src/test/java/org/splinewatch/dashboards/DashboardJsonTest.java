@@ -484,6 +484,15 @@ class DashboardJsonTest {
     assertTrue(am.contains("http://trainer:9464/api/v1/alerts"), "Alertmanager calls the trainer's control port");
     String prom = Files.readString(Path.of("docker/prometheus.yml"));
     assertTrue(prom.contains("alertmanager:9093") && prom.contains("/splinewatch/runs/prometheus-sd/*.json"));
+    // file discovery re-reads on a short period: a discovery directory Prometheus could not watch at start (not
+    // created yet) is otherwise read only every 5 minutes, longer than a default run
+    Map<String, Object> promConf = new Yaml().load(prom);
+    Map<String, Object> sd = ((List<Map<String, List<Map<String, Object>>>>) promConf.get("scrape_configs")).get(0)
+        .get("file_sd_configs").get(0);
+    assertEquals("5s", sd.get("refresh_interval"), "docker/prometheus.yml file_sd refresh_interval");
+    String observing = Files.readString(Path.of("docs/observing.md"));
+    assertTrue(observing.contains("file_sd_configs: [{files: ['<repo>/runs/prometheus-sd/*.json'], refresh_interval: 5s}]"),
+        "observing.md's discovery snippet re-reads the directory");
     String conf = Files.readString(Path.of("src/main/resources/reference.conf"));
     assertTrue(conf.contains("port = 9464"), "monitor default port");
     List<Object> secrets = (List<Object>) services.get("alertmanager").get("secrets");
