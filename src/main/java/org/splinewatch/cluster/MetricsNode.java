@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.Predicate;
 import org.apache.pekko.Done;
+import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
@@ -271,6 +272,12 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
         .onMessage(TrainerGone.class, m -> {
           List<String> gone = runs.entrySet().stream().filter(e -> e.getValue().registration().trainer()
               .equals(m.trainer())).map(Map.Entry::getKey).toList();
+          if (!gone.isEmpty() && CoordinatedShutdown.get(getContext().getSystem()).getShutdownReason().isPresent()) {
+            // this node is the one leaving (a signal, or downed): the trainer goes on and owns its run's end, so the
+            // directory here stays without run_finished rather than blaming the trainer
+            getContext().getLog().info("this node is stopping; run(s) {} left without their end here", gone);
+            return this;
+          }
           for (String runId : gone) {
             Run run = runs.remove(runId);
             Map<String, Object> event = new LinkedHashMap<>();

@@ -1,0 +1,88 @@
+package org.splinewatch.cluster;
+
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.CoordinatedShutdown;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.splinewatch.alerts.AlertRaised;
+import org.splinewatch.control.RunControl;
+import org.splinewatch.metrics.RetentionSettings;
+import org.splinewatch.trainer.TrainerActor;
+
+/**
+ * A trainer whose node leaves while the metrics node runs has its run marked failed there; when the metrics node is
+ * the one stopping (a signal, or downed), its trainers go on and own their runs' ends, so their directories on the
+ * node stay without {@code run_finished} instead of blaming the trainer (FAILURES.md, "SIGTERM and SIGINT").
+ */
+class MetricsNodeStopTest {
+  private static ActorRef<MetricsNode.Command> register(ActorTestKit kit, Path out, String run,
+      TestProbe<TrainerActor.Command> trainer) {
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    ActorRef<MetricsNode.Command> node = kit.spawn(MetricsNode.create(registry, out, new RunControl(), "",
+        new Rejections(registry), 64, null, RetentionSettings.KEEP_ALL));
+    TestProbe<AlertRaised> alerts = kit.createTestProbe();
+    TestProbe<MetricsNode.Registered> reply = kit.createTestProbe();
+    node.tell(new MetricsNode.RegisterRun(run, Map.of("run", run, "method", "simclr", "dataset", "mnist"),
+        Map.of("run_id", run), 10, null, trainer.ref(), alerts.ref(), reply.ref(),
+        "fedcba9876543210fedcba9876543210", "0123456789abcdef0123456789abcdef"));
+    assertNull(reply.receiveMessage().error());
+    return node;
+  }
+
+  private static String events(Path out, String run) throws Exception {
+    Path f = out.resolve(run).resolve("events.jsonl");
+    return Files.exists(f) ? Files.readString(f) : "";
+  }
+
+  @Test
+  void aTrainerThatLeavesWhileTheNodeRunsHasItsRunMarkedFailed(@TempDir Path out) throws Exception {
+    ActorTestKit kit = ActorTestKit.create();
+    try {
+      TestProbe<TrainerActor.Command> trainer = kit.createTestProbe();
+      register(kit, out, "gone", trainer);
+      trainer.stop();
+      long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+      while (!events(out, "gone").contains("run_finished") && System.nanoTime() < deadline) {
+        Thread.sleep(50);
+      }
+      String events = events(out, "gone");
+      assertTrue(events.contains("\"status\":\"failed\"") && events.contains("left the cluster"), events);
+    } finally {
+      kit.shutdownTestKit();
+    }
+  }
+
+  @Test
+  void aStoppingNodeDoesNotMarkTheRunsOfItsTrainersFailed(@TempDir Path out) throws Exception {
+    ActorTestKit kit = ActorTestKit.create();
+    TestProbe<TrainerActor.Command> trainer = kit.createTestProbe();
+    register(kit, out, "goeson", trainer);
+    // while the node shuts down, the trainer's watch fires (as when the leaving node loses its cluster peers)
+    CoordinatedShutdown.get(kit.system()).addTask(CoordinatedShutdown.PhaseBeforeServiceUnbind(), "trainer-unreachable",
+        () -> {
+          trainer.stop();
+          return CompletableFuture.supplyAsync(Done::getInstance,
+              CompletableFuture.delayedExecutor(1, TimeUnit.SECONDS));
+        });
+    CoordinatedShutdown.get(kit.system()).runAll(CoordinatedShutdown.unknownReason()).toCompletableFuture()
+        .get(30, TimeUnit.SECONDS);
+    kit.shutdownTestKit();
+    assertTrue(Files.isRegularFile(out.resolve("goeson").resolve("config.json")));
+    assertFalse(events(out, "goeson").contains("run_finished"), events(out, "goeson"));
+  }
+}
