@@ -2,13 +2,18 @@ package org.splinewatch.cluster;
 
 import java.time.Duration;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.Done;
+import org.apache.pekko.actor.Address;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.cluster.Cluster;
+import org.apache.pekko.cluster.ClusterEvent.CurrentClusterState;
+import org.apache.pekko.cluster.MemberStatus;
 import org.splinewatch.alerts.AlertSettings;
 import org.splinewatch.metrics.MetricsActor;
 import org.splinewatch.alerts.AlertRaised;
@@ -97,8 +102,38 @@ public final class MonitorLink {
     return metricsUrl;
   }
 
+  /**
+   * Why the monitor cannot hear this trainer now (empty when it can): this trainer's node was downed (cut off), or
+   * the monitor's node is unreachable or gone from the cluster. Asking it then would only wait out a timeout.
+   */
+  Optional<String> monitorGone() {
+    Address monitor = node.path().address();
+    if (monitor.hasLocalScope()) {
+      return Optional.empty(); // the metrics node runs in this actor system
+    }
+    Cluster cluster = Cluster.get(system);
+    String where = monitor.getHost().orElse("?") + ":" + monitor.getPort().orElse(0);
+    MemberStatus self = cluster.selfMember().status();
+    if (cluster.isTerminated() || self == MemberStatus.down() || self == MemberStatus.removed()) {
+      return Optional.of("this trainer was cut off from the monitor at " + where + " (its cluster node was downed)");
+    }
+    CurrentClusterState state = cluster.state();
+    if (state.getUnreachable().stream().anyMatch(m -> m.address().equals(monitor))) {
+      return Optional.of("the monitor at " + where + " is unreachable");
+    }
+    if (java.util.stream.StreamSupport.stream(state.getMembers().spliterator(), false).noneMatch(m -> m.address().equals(monitor) && m.status() == MemberStatus.up())) {
+      return Optional.of("the monitor at " + where + " left the cluster");
+    }
+    return Optional.empty();
+  }
+
   /** Waits until the monitor has written the run's metrics that reached it so far (bounded wait). */
   public void flush() {
+    Optional<String> gone = monitorGone();
+    if (gone.isPresent()) {
+      throw new IllegalStateException(gone.get() + "; the run's directory there holds what reached it before, without"
+          + " the run's end");
+    }
     try {
       AskPattern.<MetricsActor.Command, Done>ask(metrics, MetricsActor.Flush::new, Duration.ofSeconds(30),
           system.scheduler()).toCompletableFuture().get(35, TimeUnit.SECONDS);
