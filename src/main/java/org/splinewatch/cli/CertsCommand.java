@@ -10,6 +10,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
+import org.splinewatch.snapshot.IoErrors;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -44,9 +45,18 @@ final class CertsCommand implements Callable<Integer> {
       System.err.println("error: --days must be at least 1, got " + days);
       return 2;
     }
+    if (Files.exists(dir) && !Files.isDirectory(dir)) {
+      System.err.println("error: " + dir + " is not a directory; expected a directory for the CA, stores and password"
+          + " (made when missing)");
+      return 2;
+    }
     try {
       make(dir, nodes, days);
-    } catch (IOException | IllegalStateException e) {
+    } catch (IOException e) {
+      // a java.nio exception's message is often only the path: say what is wrong with it
+      System.err.println("error: cannot make the certificates in " + dir + ": " + IoErrors.reason(e));
+      return 1;
+    } catch (IllegalStateException e) {
       System.err.println("error: " + Main.oneLine(e));
       return 1;
     }

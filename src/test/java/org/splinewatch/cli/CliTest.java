@@ -159,4 +159,17 @@ class CliTest {
     assertTrue(missing.contains("missing subcommand; expected one of: regions, report, detection, bench-regions, "
         + "bench-overhead, bench-cluster, bench-soak, serve, relay, certs, experiment"), missing);
   }
+
+  @Test
+  void certsNamesWhatIsWrongWithItsDirectory() throws Exception {
+    Path file = Files.writeString(tmp.resolve("afile"), "x");
+    String notDir = run(2, "monitor", "certs", file.toString());
+    assertTrue(notDir.startsWith("error: " + file + " is not a directory; expected a directory")
+        && notDir.strip().lines().count() == 1, notDir);
+    Path half = Files.createDirectories(tmp.resolve("half"));
+    Files.writeString(half.resolve("ca.p12"), "x"); // a CA without its password file
+    String noPassword = run(1, "monitor", "certs", half.toString());
+    assertTrue(noPassword.contains("cannot make the certificates in " + half + ": " + half.resolve("password")
+        + ": no such file or directory"), noPassword);
+  }
 }
