@@ -107,7 +107,14 @@ public final class MonitorLink {
    * the monitor's node is unreachable or gone from the cluster. Asking it then would only wait out a timeout.
    */
   Optional<String> monitorGone() {
-    Address monitor = node.path().address();
+    return gone(system, node.path().address());
+  }
+
+  /**
+   * Why the node at {@code monitor} cannot hear this node now (empty when it can, or when it is this actor system):
+   * this node was downed (cut off), or the other is unreachable or gone from the cluster.
+   */
+  public static Optional<String> gone(ActorSystem<?> system, Address monitor) {
     if (monitor.hasLocalScope()) {
       return Optional.empty(); // the metrics node runs in this actor system
     }
@@ -121,7 +128,8 @@ public final class MonitorLink {
     if (state.getUnreachable().stream().anyMatch(m -> m.address().equals(monitor))) {
       return Optional.of("the monitor at " + where + " is unreachable");
     }
-    if (java.util.stream.StreamSupport.stream(state.getMembers().spliterator(), false).noneMatch(m -> m.address().equals(monitor) && m.status() == MemberStatus.up())) {
+    if (java.util.stream.StreamSupport.stream(state.getMembers().spliterator(), false)
+        .noneMatch(m -> m.address().equals(monitor) && m.status() == MemberStatus.up())) {
       return Optional.of("the monitor at " + where + " left the cluster");
     }
     return Optional.empty();

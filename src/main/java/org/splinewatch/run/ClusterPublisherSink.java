@@ -2,12 +2,14 @@ package org.splinewatch.run;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletionStage;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.splinewatch.cluster.ClusterSettings;
+import org.splinewatch.cluster.MonitorLink;
 import org.splinewatch.cluster.PublishSigner;
 import org.splinewatch.cluster.SnapshotPublisher;
 import org.splinewatch.metrics.MetricsActor;
@@ -65,6 +67,11 @@ final class ClusterPublisherSink implements SnapshotSink {
   public CompletionStage<Done> drain() {
     return AskPattern.<SnapshotPublisher.Command, Done>ask(publisher, SnapshotPublisher.Drain::new,
         settings.drainTimeout(), ctx.getSystem().scheduler());
+  }
+
+  @Override
+  public Optional<String> metricsUnreachable() {
+    return MonitorLink.gone(ctx.getSystem(), settings.metrics().path().address());
   }
 
   @Override

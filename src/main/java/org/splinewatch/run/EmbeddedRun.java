@@ -354,6 +354,11 @@ public final class EmbeddedRun {
         public boolean stopsWithRun() {
           return inner.stopsWithRun();
         }
+
+        @Override
+        public java.util.Optional<String> metricsUnreachable() {
+          return inner.metricsUnreachable();
+        }
       };
     };
   }

@@ -194,6 +194,12 @@ public final class RunGuardian extends AbstractBehavior<RunGuardian.Command> {
             getContext().getSelf().tell(new Flushed(m.finished())); // nothing to flush: the metrics actor is gone
             return this;
           }
+          var unreachable = sink.metricsUnreachable();
+          if (unreachable.isPresent()) { // a monitor that is gone would only make the run wait out the ask's timeout
+            getContext().getLog().info("not flushing the run's metrics: {}", unreachable.get());
+            getContext().getSelf().tell(new Flushed(m.finished()));
+            return this;
+          }
           getContext().pipeToSelf(AskPattern.<MetricsActor.Command, Done>ask(sink.metrics(), MetricsActor.Flush::new,
               Duration.ofSeconds(30), getContext().getSystem().scheduler()), (ok, err) -> new Flushed(m.finished()));
           return this;

@@ -1,5 +1,6 @@
 package org.splinewatch.run;
 
+import java.util.Optional;
 import java.util.concurrent.CompletionStage;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -27,6 +28,14 @@ public interface SnapshotSink {
    * run is recorded on the metrics node.
    */
   boolean stopsWithRun();
+
+  /**
+   * Why the metrics actor cannot be reached now (a cluster run whose monitor is gone), so that the run's end does not
+   * wait out a timeout for it; empty when it can (always, for a sink in this process).
+   */
+  default Optional<String> metricsUnreachable() {
+    return Optional.empty();
+  }
 
   /** Starts a sink as a child of the run's guardian. */
   @FunctionalInterface

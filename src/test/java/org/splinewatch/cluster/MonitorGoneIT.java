@@ -10,6 +10,14 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.splinewatch.cli.TrainCommand;
+import org.splinewatch.data.SyntheticData;
+import org.splinewatch.run.EmbeddedRun;
+import org.splinewatch.trainer.RunSettings;
+import org.splinewatch.trainer.TrainerActor;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.junit.jupiter.api.Test;
@@ -56,6 +64,43 @@ class MonitorGoneIT {
     } finally {
       trainer.terminate();
       monitor.close();
+    }
+  }
+
+  @Test
+  void aRunWhoseMonitorDiedEndsWithoutWaitingOutTheFlushTimeouts() throws Exception {
+    MonitorServer monitor = ClusterRunIT.node(List.of("analyzer", "metrics"), "", tmp.resolve("monitor-runs"),
+        new PrintStream(new ByteArrayOutputStream()));
+    Map<String, Object> o = SyntheticData.tinyRun(tmp, "orphan2", 1_000_000);
+    o.put("splinewatch.analysis.enabled", List.of("embedding"));
+    o.put("splinewatch.cluster.seed", ClusterNode.address(monitor.system()));
+    o.put("splinewatch.cluster.down-after", "2s");
+    Config config = TrainCommand.load(o, null);
+    CompletableFuture<ActorRef<TrainerActor.Command>> trainer = new CompletableFuture<>();
+    ByteArrayOutputStream console = new ByteArrayOutputStream();
+    CompletableFuture<EmbeddedRun.Result> run = CompletableFuture.supplyAsync(() -> EmbeddedRun.run(
+        RunSettings.fromConfig(config), config, o, new PrintStream(console, true), List.of(),
+        new EmbeddedRun.Listener() {
+          @Override
+          public void started(Path runDir, int metricsPort, ActorRef<TrainerActor.Command> ref) {
+            trainer.complete(ref);
+          }
+        }));
+    try {
+      ActorRef<TrainerActor.Command> ref = trainer.get(120, TimeUnit.SECONDS);
+      monitor.close();
+      Thread.sleep(8_000); // unreachable after the heartbeat pause, then downed
+      long start = System.nanoTime();
+      ref.tell(new TrainerActor.Stop("test stop"));
+      EmbeddedRun.Result result = run.get(120, TimeUnit.SECONDS);
+      long seconds = Duration.ofNanos(System.nanoTime() - start).toSeconds();
+      assertTrue(seconds < 20, "the run took " + seconds + " s to end after its monitor died: " + console);
+      assertTrue(console.toString().contains("warning: this trainer was cut off from the monitor at")
+          || console.toString().contains("warning: the monitor at"), console.toString());
+      assertTrue(result.exitCode() == 3, console.toString());
+    } finally {
+      monitor.close();
+      run.cancel(true);
     }
   }
 }
