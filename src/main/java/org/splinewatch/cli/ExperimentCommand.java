@@ -38,7 +38,7 @@ final class ExperimentCommand implements Callable<Integer> {
   @Parameters(index = "0", paramLabel = "EXPERIMENT", description = "the experiment: seeds (the method x data set x"
       + " seed matrix, the collapse ablations and the long supervised runs)")
   String experiment;
-  @Option(names = "--quick", description = "fewer steps and seeds (about 20 minutes on 2 cores; stated in the output)")
+  @Option(names = "--quick", description = "fewer steps and seeds (about 8 minutes on 2 quiet cores; stated in the output)")
   boolean quick;
   @Option(names = "--seeds", split = ",", description = "seeds (default 42,7 with --quick, else 42,7,123)")
   List<Integer> seeds;
