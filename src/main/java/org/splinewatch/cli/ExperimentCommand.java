@@ -107,13 +107,14 @@ final class ExperimentCommand implements Callable<Integer> {
       }
       List<String> args = new ArrayList<>(List.of("train", "--out", runsDir.toString(), "--run-id", run.id(),
           "--config", conf.toString()));
-      args.addAll(run.args());
+      List<String> runArgs = new ArrayList<>(run.args());
       if (steps != null && run.role() != ExperimentPlan.Role.LONG) {
-        replace(args, "--max-steps", Integer.toString(steps));
+        replace(runArgs, "--max-steps", Integer.toString(steps));
       }
       if (longSteps != null && run.role() == ExperimentPlan.Role.LONG) {
-        replace(args, "--max-steps", Integer.toString(longSteps));
+        replace(runArgs, "--max-steps", Integer.toString(longSteps));
       }
+      args.addAll(runArgs);
       if (dataDir != null) {
         args.addAll(List.of("--data-dir", dataDir.toString()));
       }
@@ -123,7 +124,7 @@ final class ExperimentCommand implements Callable<Integer> {
       if (Files.exists(runDir)) {
         args.add("--overwrite"); // an unfinished run from an interrupted experiment starts over
       }
-      System.out.println(prefix + ": training (" + String.join(" ", run.args()) + ")");
+      System.out.println(prefix + ": training (" + String.join(" ", runArgs) + ")");
       Instant t0 = Instant.now();
       int code = Main.execute(args.toArray(String[]::new));
       Duration took = Duration.between(t0, Instant.now());
@@ -131,6 +132,11 @@ final class ExperimentCommand implements Callable<Integer> {
       trainedTime = trainedTime.plus(took);
       int left = plan.runs().size() - done;
       Duration eta = trainedTime.dividedBy(trained).multipliedBy(left);
+      if (code == 130 || code == 143) { // SIGINT/SIGTERM: the user stops the experiment, not just this run
+        System.out.printf(Locale.ROOT, "%s: interrupted (exit code %d); the experiment stops here, rerun the same"
+            + " command to resume (finished runs are kept, this one starts over)%n", prefix, code);
+        return code;
+      }
       if (code != 0 && code != 3) {
         failed.add(run.id());
         System.out.printf(Locale.ROOT, "%s: FAILED (exit code %d) after %ds; the findings leave it out%n", prefix,
