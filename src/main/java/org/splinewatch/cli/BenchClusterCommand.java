@@ -71,6 +71,11 @@ final class BenchClusterCommand implements Callable<Integer> {
       System.err.println("error: --snapshots and --max-nodes must be at least 1");
       return 2;
     }
+    if (hidden.length == 0 || java.util.Arrays.stream(hidden).anyMatch(w -> w < 1)) {
+      System.err.println("error: --hidden " + java.util.Arrays.toString(hidden).replaceAll("[\\[\\] ]", "")
+          + " has a width below 1; expected positive widths, e.g. 256,256");
+      return 2;
+    }
     RunInfo run = runInfo();
     List<WeightSnapshot> work = new ArrayList<>();
     for (int i = 0; i < snapshots + 2; i++) {

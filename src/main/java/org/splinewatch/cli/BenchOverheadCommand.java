@@ -59,11 +59,23 @@ final class BenchOverheadCommand implements Callable<Integer> {
   record Rate(double whole, double steady, long peakRss, String coverage, double leastCovered, CpuByRole cpu) {
   }
 
+  @picocli.CommandLine.Spec
+  picocli.CommandLine.Model.CommandSpec spec;
+
   @Override
   public Integer call() throws IOException, InterruptedException {
+    // bad arguments: exit 2 before any block trains
+    if (!List.of("supervised", "simclr", "simsiam", "byol", "vicreg").contains(method)) {
+      throw new picocli.CommandLine.ParameterException(spec.commandLine(), "unknown --method '" + method
+          + "'; expected one of: supervised, simclr, simsiam, byol, vicreg");
+    }
+    if (steps < 1 || rounds < 1 || snapshotEvery < 1) {
+      throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--steps, --rounds and --snapshot-every"
+          + " must be at least 1, got " + steps + ", " + rounds + " and " + snapshotEvery);
+    }
     if (warmupSteps < 0 || warmupSteps >= steps) {
-      throw new IllegalArgumentException("--warmup-steps must be at least 0 and below --steps (" + steps + "), got "
-          + warmupSteps);
+      throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--warmup-steps must be at least 0 and"
+          + " below --steps (" + steps + "), got " + warmupSteps);
     }
     List<Rate> off = new ArrayList<>();
     List<Rate> on = new ArrayList<>();

@@ -83,7 +83,7 @@ final class BenchRegionsCommand implements Callable<Integer> {
         || !(measureSeconds >= 0)) {
       System.err.println("error: expected --threads 1 or 2, --repeat ≥ 1, --max-warmup ≥ " + WINDOW
           + ", --stable > 0, --warmup-seconds > 0 and --measure-seconds ≥ 0");
-      return 1;
+      return 2;
     }
     if (scaling) {
       return scaling();

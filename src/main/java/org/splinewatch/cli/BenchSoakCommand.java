@@ -59,10 +59,14 @@ final class BenchSoakCommand implements Callable<Integer> {
   record Point(double seconds, long heapBytes, long fds, long files, long bytes, long metricsBytes) {
   }
 
+  @picocli.CommandLine.Spec
+  picocli.CommandLine.Model.CommandSpec spec;
+
   @Override
   public Integer call() throws Exception {
     if (steps < 100 || snapshotEvery < 1 || every < 1) {
-      throw new IllegalArgumentException("expected --steps >= 100, --snapshot-every >= 1 and --every >= 1");
+      throw new picocli.CommandLine.ParameterException(spec.commandLine(), "expected --steps >= 100,"
+          + " --snapshot-every >= 1 and --every >= 1, got " + steps + ", " + snapshotEvery + " and " + every);
     }
     Path parent = out != null ? out : Files.createTempDirectory("splinewatch-soak");
     Path data = parent.resolve("soak-data");

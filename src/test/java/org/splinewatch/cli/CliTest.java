@@ -172,4 +172,19 @@ class CliTest {
     assertTrue(noPassword.contains("cannot make the certificates in " + half + ": " + half.resolve("password")
         + ": no such file or directory"), noPassword);
   }
+
+  @Test
+  void benchmarkOptionsOutOfRangeAreBadArgumentsBeforeAnythingRuns() {
+    String[][] cases = {
+        {"bench-overhead", "--steps", "0"}, {"bench-overhead", "--rounds", "0"},
+        {"bench-overhead", "--method", "foo"}, {"bench-soak", "--steps", "0"},
+        {"bench-regions", "--threads", "3"}, {"bench-cluster", "--hidden", "0"}};
+    for (String[] c : cases) {
+      String[] args = new String[c.length + 1];
+      args[0] = "monitor";
+      System.arraycopy(c, 0, args, 1, c.length);
+      String m = run(2, args);
+      assertTrue(m.startsWith("error: ") && !m.contains("bench-overhead: ") && !m.contains("warm-up"), m);
+    }
+  }
 }
