@@ -66,17 +66,31 @@ public final class MonitorCommand implements Runnable {
       }
       ExecutorService pool = threads > 1 ? Executors.newFixedThreadPool(
           threads) : null;
+      long budget = workspaceBudget();
       long t0 = System.nanoTime();
       Partition p;
+      PartitionStats s;
       try {
-        p = Partition.compute(m.net(), m.plane(), maxRegions, pool, threads);
+        // the engine stops with overflow before its arrays outgrow the budget (a network too wide for the heap)
+        p = Partition.compute(m.net(), m.plane(), maxRegions, pool, threads, new Partition.Workspace(budget));
+        s = PartitionStats.of(p, false);
+      } catch (OutOfMemoryError e) {
+        System.err.println("error: " + model + ": out of memory (heap " + (Runtime.getRuntime().maxMemory() >> 20)
+            + " MiB) computing the regions of a network of widths " + Arrays.toString(m.widths())
+            + "; expected a smaller network, a lower --max-regions or a larger SPLINEWATCH_HEAP");
+        return 1;
       } finally {
         if (pool != null) {
           pool.shutdownNow();
         }
       }
       double seconds = (System.nanoTime() - t0) / 1e9;
-      PartitionStats s = PartitionStats.of(p, false);
+      if (p.overflow()) {
+        System.err.println("warning: " + model + ": stopped at " + p.regionCount() + " regions, "
+            + (p.regionCount() > maxRegions ? "over --max-regions " + maxRegions
+            : "at the memory budget of " + (budget >> 20) + " MiB (a third of the free heap)")
+            + "; the partition is incomplete (overflow: true)");
+      }
       if (svg != null) {
         Files.writeString(svg, SvgRenderer.render(p, model.getFileName() + ": " + s.regions() + " regions", 600));
       }
@@ -112,6 +126,18 @@ public final class MonitorCommand implements Runnable {
             : v instanceof double[] d ? Arrays.toString(d) : v)));
       }
       return 0;
+    }
+
+    /**
+     * What the engine's arrays may take: a third of the heap left once the model is loaded (the result copies the
+     * faces and patterns it keeps, and the statistics need some too), so that a network too wide for the heap ends
+     * in {@code overflow: true} instead of an {@link OutOfMemoryError}.
+     */
+    static long workspaceBudget() {
+      Runtime rt = Runtime.getRuntime();
+      System.gc(); // the model file's buffers
+      long free = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
+      return Math.max(16L << 20, free / 3);
     }
   }
 }

@@ -1,0 +1,76 @@
+package org.splinewatch.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.splinewatch.TestTools;
+import org.splinewatch.regions.NpzModel;
+
+/** {@code ./monitor regions} on inputs it cannot compute as asked: one line that says why, a documented exit code. */
+class RegionsCliTest {
+  @TempDir
+  Path tmp;
+
+  /** A {@code 2 → width → 1} network on the plane {@code [−1,1]²}, lines at random angles and offsets. */
+  static Path oneLayer(Path file, int width, long seed) throws Exception {
+    Random r = new Random(seed);
+    float[] w0 = new float[2 * width];
+    float[] b0 = new float[width];
+    for (int i = 0; i < w0.length; i++) {
+      w0[i] = (float) r.nextGaussian();
+    }
+    for (int j = 0; j < width; j++) {
+      b0[j] = (float) (0.5 * r.nextGaussian());
+    }
+    float[] w1 = new float[width];
+    java.util.Arrays.fill(w1, 1);
+    Map<String, float[]> arrays = new LinkedHashMap<>();
+    Map<String, int[]> shapes = new LinkedHashMap<>();
+    arrays.put("W0", w0);
+    shapes.put("W0", new int[] {2, width});
+    arrays.put("b0", b0);
+    shapes.put("b0", new int[] {width});
+    arrays.put("W1", w1);
+    shapes.put("W1", new int[] {width, 1});
+    arrays.put("b1", new float[1]);
+    shapes.put("b1", new int[] {1});
+    arrays.put("origin", new float[2]);
+    shapes.put("origin", new int[] {2});
+    arrays.put("u", new float[] {1, 0});
+    shapes.put("u", new int[] {2});
+    arrays.put("v", new float[] {0, 1});
+    shapes.put("v", new int[] {2});
+    NpzModel.write(file, arrays, shapes);
+    return file;
+  }
+
+  @Test
+  void aNetworkTooWideForTheHeapStopsWithOverflowNotOutOfMemory() throws Exception {
+    // 150,000 hidden neurons: a region's pattern alone is 18.75 KB, so the default cap of 2 million regions would need
+    // 37.5 GB. In a JVM of 256 MiB the engine must stop at its memory budget and say so, not die of OutOfMemoryError
+    Path f = oneLayer(tmp.resolve("wide.npz"), 150_000, 1);
+    Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m",
+        "-cp", System.getProperty("java.class.path"), Main.class.getName(), "monitor", "regions", "--model",
+        f.toString()).redirectErrorStream(true).start();
+    String m = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    assertEquals(0, p.waitFor(), m);
+    assertTrue(m.contains("overflow: true") && !m.contains("OutOfMemoryError"), m);
+    assertTrue(m.contains("warning: " + f + ": stopped at ") && m.contains(" regions, at the memory budget of ")
+        && m.contains("; the partition is incomplete (overflow: true)"), m);
+  }
+
+  @Test
+  void theRegionCapIsNamedWhenItStopsThePartition() throws Exception {
+    Path f = oneLayer(tmp.resolve("small.npz"), 20, 2);
+    String m = TestTools.cli(0, "monitor", "regions", "--model", f.toString(), "--max-regions", "5");
+    assertTrue(m.contains("overflow: true") && m.contains("over --max-regions 5; the partition is incomplete"), m);
+    String full = TestTools.cli(0, "monitor", "regions", "--model", f.toString());
+    assertTrue(full.contains("overflow: false") && !full.contains("warning:"), full);
+  }
+}
