@@ -53,16 +53,23 @@ public final class MonitorCommand implements Runnable {
 
     @Override
     public Integer call() throws Exception {
+      // the options first: a bad value is named before a large model is read
+      if (threads < 1 || maxRegions < 1) {
+        System.err.println("error: --threads and --max-regions must be at least 1");
+        return 2;
+      }
+      Path svgDir = svg == null ? null : svg.toAbsolutePath().getParent();
+      if (svgDir != null && !Files.isDirectory(svgDir)) {
+        System.err.println("error: --svg " + svg + ": directory " + svgDir + " does not exist; expected a file in an "
+            + "existing directory");
+        return 2;
+      }
       NpzModel m;
       try {
         m = NpzModel.read(model);
       } catch (NpzModel.ModelFileException e) {
         System.err.println("error: " + e.getMessage());
         return 1;
-      }
-      if (threads < 1 || maxRegions < 1) {
-        System.err.println("error: --threads and --max-regions must be at least 1");
-        return 2;
       }
       ExecutorService pool = threads > 1 ? Executors.newFixedThreadPool(
           threads) : null;
@@ -92,7 +99,13 @@ public final class MonitorCommand implements Runnable {
             + "; the partition is incomplete (overflow: true)");
       }
       if (svg != null) {
-        Files.writeString(svg, SvgRenderer.render(p, model.getFileName() + ": " + s.regions() + " regions", 600));
+        try {
+          Files.writeString(svg, SvgRenderer.render(p, model.getFileName() + ": " + s.regions() + " regions", 600));
+        } catch (java.io.IOException e) {
+          System.err.println("error: --svg " + svg + ": cannot write it (" + e.getClass().getSimpleName() + ": "
+              + e.getMessage() + "); expected a writable file");
+          return 1;
+        }
       }
       Map<String, Object> out = new LinkedHashMap<>();
       out.put("model", model.toString());

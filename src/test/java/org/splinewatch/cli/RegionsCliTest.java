@@ -73,4 +73,21 @@ class RegionsCliTest {
     String full = TestTools.cli(0, "monitor", "regions", "--model", f.toString());
     assertTrue(full.contains("overflow: false") && !full.contains("warning:"), full);
   }
+
+  @Test
+  void badOptionsAreNamedBeforeTheModelIsReadAndAnSvgPathOutsideADirectoryIsRefused() throws Exception {
+    // a model that would fail to load: the bad option must still be what is reported (exit 2, not 1)
+    String threads = TestTools.cli(2, "monitor", "regions", "--model", tmp.resolve("absent.npz").toString(),
+        "--threads", "0");
+    assertTrue(threads.contains("error: --threads and --max-regions must be at least 1"), threads);
+    Path f = oneLayer(tmp.resolve("small.npz"), 4, 3);
+    Path nowhere = tmp.resolve("no-such-dir").resolve("x.svg");
+    String svg = TestTools.cli(2, "monitor", "regions", "--model", f.toString(), "--svg", nowhere.toString());
+    assertTrue(svg.contains("error: --svg " + nowhere + ": directory " + nowhere.getParent() + " does not exist; "
+        + "expected a file in an existing directory") && svg.strip().lines().count() == 1, svg);
+    Path dir = java.nio.file.Files.createDirectory(tmp.resolve("a-directory"));
+    String isDir = TestTools.cli(1, "monitor", "regions", "--model", f.toString(), "--svg", dir.toString());
+    assertTrue(isDir.contains("error: --svg " + dir + ": cannot write it (") && isDir.contains("expected a writable "
+        + "file"), isDir);
+  }
 }
