@@ -98,6 +98,13 @@ public record NpzModel(PiecewiseLinearNet net, Plane plane, int[] widths, double
     if (count == 0) {
       throw new ModelFileException(file + ": missing array W0; expected W0..W{L-1}, b0..b{L-1}, origin, u, v");
     }
+    for (String key : arrays.keySet()) {
+      // a layer after a gap (W0, W1, W3) or a bias without its weights would otherwise be dropped without a word
+      if ((key.startsWith("W") || key.startsWith("b")) && !key.equals(key.charAt(0) + "" + layerIndex(key, count))) {
+        throw new ModelFileException(file + ": array " + key + " does not belong to layers W0..W" + (count - 1)
+            + " (no W" + count + "); expected consecutive W0..W{L-1}, b0..b{L-1}");
+      }
+    }
     int inputDim = -1;
     for (int i = 0; i < count; i++) {
       int[] ws = shapes.get("W" + i);
@@ -147,6 +154,12 @@ public record NpzModel(PiecewiseLinearNet net, Plane plane, int[] widths, double
     }
     return new NpzModel(new PiecewiseLinearNet(inputDim, layers), plane,
         widths.stream().mapToInt(Integer::intValue).toArray(), origin, u, v);
+  }
+
+  /** The layer index of {@code W<i>} or {@code b<i>} when {@code i < count}, else −1. */
+  private static int layerIndex(String key, int count) {
+    int i = Integer.parseInt(key.substring(1));
+    return i < count ? i : -1;
   }
 
   private static float[] require(Path file, Map<String, float[]> arrays, String name) {

@@ -251,6 +251,27 @@ class NpzFuzzTest {
   }
 
   @Example
+  void aLayerAfterAGapOrABiasWithoutWeightsIsRefusedNotDropped() throws IOException {
+    // W0, W1 and W3 (no W2): the network used to end at W1 without a word, so its regions were another network's
+    Path f = tmp();
+    try {
+      Map<String, byte[]> gap = new java.util.HashMap<>(twoLayerModel(npy(1, header("<f4", "2, 1"), floats(1, 1))));
+      gap.put("W3.npy", npy(1, header("<f4", "1, 1"), floats(1)));
+      refused(f, gap, "array W3 does not belong to layers W0..W1 (no W2); expected consecutive W0..W{L-1}");
+      Map<String, byte[]> bias = new java.util.HashMap<>(twoLayerModel(npy(1, header("<f4", "2, 1"), floats(1, 1))));
+      bias.put("b2.npy", npy(1, header("<f4", "1,"), floats(0)));
+      refused(f, bias, "array b2 does not belong to layers W0..W1 (no W2)");
+      Map<String, byte[]> padded = new java.util.HashMap<>(twoLayerModel(npy(1, header("<f4", "2, 1"), floats(1, 1))));
+      padded.put("W01.npy", npy(1, header("<f4", "2, 1"), floats(1, 1)));
+      refused(f, padded, "array W01 does not belong to layers W0..W1");
+      zip(f, twoLayerModel(npy(1, header("<f4", "2, 1"), floats(1, 1))), false);
+      assertEquals(3, NpzModel.read(f).widths().length, "the same model without the stray arrays reads");
+    } finally {
+      Files.deleteIfExists(f);
+    }
+  }
+
+  @Example
   void entriesTheFormatDoesNotUseAreNotRead() throws IOException {
     // a valid model beside a huge unrelated entry whose header would be refused: it is skipped unread
     Path f = tmp();
