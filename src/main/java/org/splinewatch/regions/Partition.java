@@ -9,7 +9,8 @@ import java.util.concurrent.Executor;
  * computed layer by layer with per-vertex values (regions.md §3).
  *
  * <p>Tolerance policy (regions.md §3.4): vertex coordinates and layer values are float64 whatever the network's
- * precision; a value counts as zero when {@code |z| ≤ τ·max(1, max_v |z_v|)} with {@code τ = 1e-10} per neuron;
+ * precision; a value counts as zero when {@code |z| ≤ τ·max(floor, max_v |z_v|)} with {@code τ = 1e-10} per neuron,
+ * {@code floor = min(1, size of the terms summed)} (rule 2's floor of 1, lowered for small neurons: see zeroFloor);
  * an edge is split only between strictly opposite signs, and the new vertex gets exactly 0 for that neuron. A zero
  * set through an existing vertex therefore reuses the vertex (no near-duplicates), concurrent lines produce
  * vertices of higher degree, and duplicate or zero neurons split nothing twice. A face whose signs are not two
@@ -296,6 +297,8 @@ public final class Partition {
     double[] cx;
     double[] cy;
     double[] maxAbs; // stored layers: per neuron, max |z| over the vertices so far (interpolation keeps it current)
+    int corners; // vertices 0..corners−1 are the domain's corners
+    double[] floor; // per neuron of the current layer: the least scale of its zero test (see zeroFloor)
     // Blocks below this one are retired: in the network's last layer, when no head follows, a block whose neurons have
     // all split the plane is never read again, so it is released and new vertices get no values for it
     int liveBlock;
@@ -409,6 +412,7 @@ public final class Partition {
         first[k] = k;
       }
       vCount = m;
+      corners = m;
       faces[0] = first;
       fCount = 1;
       Arrays.fill(patterns, 0, words, 0L); // the domain's pattern; every later face copies its parent's
@@ -425,6 +429,7 @@ public final class Partition {
       cx = f[1];
       cy = f[2];
       firstLayer = true;
+      floor = firstLayerFloor();
       int bitBase = 0;
       for (int layer = 0; layer < blocks.size(); layer++) {
         PiecewiseLinearNet.Block block = blocks.get(layer);
@@ -466,15 +471,90 @@ public final class Partition {
           outputDim = next.outDim();
           return;
         }
+        double[] nextFloor = floorOf(next);
         double[][][] advanced = advance(block, next);
         if (advanced == null) {
           return; // over the workspace's budget: overflow
         }
+        floor = nextFloor;
         releaseValues(); // the previous layer's chunks, for the next growth or computation
         zb = advanced;
         zChunks = chunksFor(vCount);
         firstLayer = false;
       }
+    }
+
+    /**
+     * The first layer's {@link #zeroFloor}: its values are affine on the domain, so the terms
+     * {@code |c0| + |x·cx| + |y·cy|} are largest at a corner.
+     */
+    private double[] firstLayerFloor() {
+      double[] out = new double[c0.length];
+      for (int j = 0; j < out.length; j++) {
+        double terms = 0;
+        for (int k = 0; k < corners; k++) {
+          terms = Math.max(terms, Math.abs(c0[j]) + Math.abs(px[k] * cx[j]) + Math.abs(py[k] * cy[j]));
+        }
+        out[j] = zeroFloor(terms);
+      }
+      return out;
+    }
+
+    /**
+     * The {@link #zeroFloor} of each neuron of {@code next}, from the current layer's largest values at the vertices:
+     * for a dense chain the terms of {@code z_j = b_j + Σ_k h_k·W_kj} are at most {@code |b_j| + Σ_k |W_kj|·max|h_k|};
+     * for other chains (convolutions, unfolded BatchNorm) the floor stays 1.
+     */
+    private double[] floorOf(PiecewiseLinearNet.Block next) {
+      int nOut = next.outDim();
+      double[] out = new double[nOut];
+      if (!(next.ops().size() == 1 && next.ops().get(0) instanceof AffineOp.DenseOp dense)) {
+        Arrays.fill(out, 1);
+        return out;
+      }
+      int nIn = dense.inDim();
+      double[] hMax = new double[nIn];
+      for (int k = 0; k < nIn; k++) {
+        if (firstLayer) {
+          for (int v = 0; v < corners; v++) { // affine: largest at a corner of the domain
+            hMax[k] = Math.max(hMax[k], Math.abs(c0[k] + px[v] * cx[k] + py[v] * cy[k]));
+          }
+        } else {
+          hMax[k] = maxAbs[k];
+        }
+      }
+      double[] w = dense.w();
+      double[] b = dense.b();
+      for (int j = 0; j < nOut; j++) {
+        out[j] = Math.abs(b[j]);
+      }
+      for (int k = 0; k < nIn; k++) {
+        double h = hMax[k];
+        if (h == 0) {
+          continue;
+        }
+        int row = k * nOut;
+        for (int j = 0; j < nOut; j++) {
+          out[j] += Math.abs(w[row + j]) * h;
+        }
+      }
+      for (int j = 0; j < nOut; j++) {
+        out[j] = zeroFloor(out[j]);
+      }
+      return out;
+    }
+
+    /**
+     * The floor of a neuron's zero tolerance {@code ε_j = τ·max(floor_j, max_v |z_v,j|)} for terms of magnitude
+     * {@code terms}: 1 as in regions.md §3.4 rule 2 when they are at least 1, else {@code terms}. Rule 2's floor of 1
+     * keeps rounding noise of a neuron that is zero in real arithmetic from splitting the plane, but a neuron whose
+     * weights are all small (1e-8) or a plane so small that a neuron varies by 1e-9 across it would then count as
+     * zero wherever it is below 1e-10: its lines were dropped or snapped by a good part of the domain, and positive
+     * rescaling (regions.md §7 oracle 8) changed the count. Rounding noise is relative to the terms summed, so a
+     * floor relative to them suppresses it just as well at any scale.
+     */
+    private static double zeroFloor(double terms) {
+      return Math.min(1, terms);
     }
 
     private double[] planeCoordinates() {
@@ -814,7 +894,7 @@ public final class Partition {
           }
         }
       }
-      double eps = TAU * Math.max(1, max);
+      double eps = TAU * Math.max(floor[j], max);
       boolean anyPos = false;
       boolean anyNeg = false;
       for (int v = 0; v < vCount; v++) {
