@@ -32,6 +32,7 @@ import org.splinewatch.alerts.AlertSettings;
 import org.splinewatch.analysis.PlaneAnchors;
 import org.splinewatch.cluster.ClusterSettings;
 import org.splinewatch.cluster.MetricsNode;
+import org.splinewatch.regions.Plane;
 import org.splinewatch.snapshot.Provenance;
 import org.splinewatch.snapshot.RunIds;
 import org.splinewatch.snapshot.RunInfo;
@@ -311,8 +312,21 @@ public final class IngestActor extends AbstractBehavior<IngestActor.Command> {
     }
     List<int[]> anchors = spec.planeAnchors() != null ? spec.planeAnchors()
         : PlaneAnchors.draw(spec.probeLabels(), spec.planes(), rnd);
-    return new RunInfo(spec.runId(), spec.method(), spec.dataset(), d, n, spec.probes(), pairs, spec.probeLabels(),
-        spec.classes(), anchors, spec.fitInputs(), spec.fitLabels());
+    RunInfo info = new RunInfo(spec.runId(), spec.method(), spec.dataset(), d, n, spec.probes(), pairs,
+        spec.probeLabels(), spec.classes(), anchors, spec.fitInputs(), spec.fitLabels());
+    // each plane must exist: three equal or collinear probes span none, and the region analyzer would fail to start
+    for (int k = 0; k < anchors.size(); k++) {
+      int[] a = anchors.get(k);
+      try {
+        Plane.throughAnchors(info.probe(a[0]), info.probe(a[1]), info.probe(a[2]), 0);
+      } catch (IllegalArgumentException e) {
+        String drawn = spec.planeAnchors() != null ? "" : " (drawn)";
+        throw new IllegalArgumentException("run registration: plane " + k + drawn + " has anchor probes "
+            + Arrays.toString(a) + " that are equal or collinear (" + e.getMessage()
+            + "); expected three probes that span a plane (plane_anchors)");
+      }
+    }
+    return info;
   }
 
   private static Map<String, Object> config(SnapshotFormat.RunSpec spec, RunInfo info, String earlyStop,

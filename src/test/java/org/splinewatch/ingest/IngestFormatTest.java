@@ -187,6 +187,37 @@ class IngestFormatTest {
   }
 
   @Test
+  void planesWhoseAnchorProbesAreEqualOrCollinearAreRefusedAtRegistration() {
+    // equal probes (a client sending blank images) span no plane: the region analyzer's constructor threw
+    // "anchors coincide" when the run started, after the registration had been accepted
+    int n = 12;
+    float[] probes = new float[n * 16];
+    float[] labels = new float[n];
+    for (int i = 0; i < n; i++) {
+      labels[i] = i % 3;
+      for (int k = 0; k < 16; k++) {
+        // 0-2 equal; 3-5 on a line through the origin; the others anywhere
+        probes[i * 16 + k] = i < 3 ? 0.5f : i < 6 ? (i - 3) * 0.25f * k : (float) Math.sin(i * 7 + k);
+      }
+    }
+    for (String anchors : new String[] {"0, 1, 2", "3, 4, 5"}) {
+      String[] idx = anchors.split(", ");
+      float[] sent = new float[3];
+      for (int i = 0; i < 3; i++) {
+        sent[i] = Float.intBitsToFloat(Integer.parseInt(idx[i])); // written as <i4 below
+      }
+      byte[] body = new TestNpz().json("run", "{\"run_id\": \"a\", \"method\": \"supervised\", \"dataset\": "
+          + "\"toy\", \"classes\": 3}").array("probes", probes, n, 1, 4, 4).array("probe_labels", labels, n)
+          .array("plane_anchors", sent, 1, 3).patch("plane_anchors", "<f4", "<i4").bytes();
+      SnapshotFormat.RunSpec spec = SnapshotFormat.parseRun(body, LIMITS, 100);
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> IngestActor.runInfo(spec));
+      assertTrue(e.getMessage().startsWith("run registration: plane 0 has anchor probes [" + anchors + "] that are "
+          + "equal or collinear (anchors ") && e.getMessage().endsWith("; expected three probes that span a plane "
+          + "(plane_anchors)"), e.getMessage());
+    }
+  }
+
+  @Test
   void stepAndSeedMustBeIntegers() {
     String flat = ", \"layers\": [{\"type\": \"flatten\"}, {\"type\": \"dense\", \"weight\": \"w\", \"bias\":"
         + " \"b\"}, {\"type\": \"relu\"}, {\"type\": \"dense\", \"weight\": \"w2\", \"bias\": \"b2\"}]}";
