@@ -502,8 +502,8 @@ public final class Partition {
 
     /**
      * The {@link #zeroFloor} of each neuron of {@code next}, from the current layer's largest values at the vertices:
-     * for a dense chain the terms of {@code z_j = b_j + Σ_k h_k·W_kj} are at most {@code |b_j| + Σ_k |W_kj|·max|h_k|};
-     * for other chains (convolutions, unfolded BatchNorm) the floor stays 1.
+     * for a dense chain the terms of {@code z_j = b_j + Σ_k h_k·W_kj} are at most
+     * {@code |b_j| + Σ_k |W_kj|·max|h_k|}; for other chains (convolutions, unfolded BatchNorm) the floor stays 1.
      */
     private double[] floorOf(PiecewiseLinearNet.Block next) {
       int nOut = next.outDim();

@@ -159,7 +159,12 @@ final class DegenerateNets {
         what.append(" deadlayer").append(l);
       }
       int scaleMode = r.nextInt(10);
-      double s = scaleMode == 0 ? (tinyScales ? 1e-8 : 1) : scaleMode == 1 ? 1e8 : scaleMode == 2 ? (tinyScales ? 1e-4 : 1e4) : 1;
+      double s = switch (scaleMode) {
+        case 0 -> tinyScales ? 1e-8 : 1;
+        case 1 -> 1e8;
+        case 2 -> tinyScales ? 1e-4 : 1e4;
+        default -> 1;
+      };
       if (s != 1) {
         for (int k = 0; k < w[l].length; k++) {
           w[l][k] = (float) (w[l][k] * s);
