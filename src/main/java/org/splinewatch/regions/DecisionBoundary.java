@@ -15,10 +15,9 @@ record DecisionBoundary(double length, double[] classAreas) {
     double[] areas = new double[classes];
     double[] length = {0};
     double[] cellPerimeters = {0};
-    double tie = tieTolerance(p);
     forEachFace(p, (face, facePerimeter) -> {
       cellPerimeters[0] = 0;
-      forEachCell(face, classes, tie, (cls, cell) -> {
+      forEachCell(face, classes, (cls, cell) -> {
         areas[cls] += Math.abs(Plane.polygonArea(cell.interleaved()));
         cellPerimeters[0] += perimeter(cell.x, cell.y, cell.n);
       });
@@ -36,8 +35,7 @@ record DecisionBoundary(double length, double[] classAreas) {
     int classes = p.outputDim();
     double[][] out = {new double[64]};
     int[] n = {0};
-    double tie = tieTolerance(p);
-    forEachFace(p, (face, facePerimeter) -> forEachCell(face, classes, tie, (cls, cell) -> {
+    forEachFace(p, (face, facePerimeter) -> forEachCell(face, classes, (cls, cell) -> {
       for (int k = 0; k < cell.n; k++) {
         int j = (k + 1) % cell.n;
         double scale = 0;
@@ -64,19 +62,6 @@ record DecisionBoundary(double length, double[] classAreas) {
       }
     }));
     return java.util.Arrays.copyOf(out[0], n[0]);
-  }
-
-  /**
-   * Logits closer than this at every vertex of a cell tie on it: {@code 1e-9} of the largest logit on the plane, the
-   * drift allowed to interpolated vertex values (regions.md §3.4 rule 7). Equal logits interpolated along an edge from
-   * larger ones differ by rounding of that size (2e-16 next to logits of 8), not by rounding of their own size.
-   */
-  private static double tieTolerance(Partition p) {
-    double max = 0;
-    for (double y : p.outputs()) {
-      max = Math.max(max, Math.abs(y));
-    }
-    return 1e-9 * max;
   }
 
   private interface FaceVisitor {
@@ -106,22 +91,13 @@ record DecisionBoundary(double length, double[] classAreas) {
     }
   }
 
-  /**
-   * The non-empty cell of each class inside a face: the face clipped by {@code y_cls ≥ y_other} for every other. Where
-   * two classes tie on the whole cell (equal logits: a face whose last hidden layer is all off when the head's biases
-   * are equal, as at initialisation, or two equal head rows) the lower class takes it, as argmax does; the closed
-   * half-planes alone gave the cell to both, so class areas summed to more than the domain.
-   */
-  private static void forEachCell(Poly face, int classes, double tie, CellVisitor visitor) {
+  /** The non-empty cell of each class inside a face: the face clipped by {@code y_cls ≥ y_other} for every other. */
+  private static void forEachCell(Poly face, int classes, CellVisitor visitor) {
     for (int cls = 0; cls < classes; cls++) {
       Poly cell = face;
       for (int other = 0; other < classes && cell.n > 0; other++) {
         if (other != cls) {
-          if (!cell.tied(cls, other, tie)) {
-            cell = cell.clip(cls, other);
-          } else if (other < cls) {
-            cell = cell.empty();
-          }
+          cell = cell.clip(cls, other);
         }
       }
       if (cell.n >= 3) {
@@ -179,20 +155,6 @@ record DecisionBoundary(double length, double[] classAreas) {
         }
       }
       return new Poly(nx, ny, nv, out, dim);
-    }
-
-    /** Whether {@code v[a]} and {@code v[b]} differ by at most {@code tolerance} at every vertex. */
-    boolean tied(int a, int b, double tolerance) {
-      for (int k = 0; k < n; k++) {
-        if (Math.abs(v[k * dim + a] - v[k * dim + b]) > tolerance) {
-          return false;
-        }
-      }
-      return true;
-    }
-
-    Poly empty() {
-      return new Poly(x, y, v, 0, dim);
     }
 
     private void copy(int k, double[] nx, double[] ny, double[] nv, int at) {
