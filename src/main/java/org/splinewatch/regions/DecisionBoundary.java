@@ -15,9 +15,10 @@ record DecisionBoundary(double length, double[] classAreas) {
     double[] areas = new double[classes];
     double[] length = {0};
     double[] cellPerimeters = {0};
+    double tie = tieTolerance(p);
     forEachFace(p, (face, facePerimeter) -> {
       cellPerimeters[0] = 0;
-      forEachCell(face, classes, (cls, cell) -> {
+      forEachCell(face, classes, tie, (cls, cell) -> {
         areas[cls] += Math.abs(Plane.polygonArea(cell.interleaved()));
         cellPerimeters[0] += perimeter(cell.x, cell.y, cell.n);
       });
@@ -35,7 +36,8 @@ record DecisionBoundary(double length, double[] classAreas) {
     int classes = p.outputDim();
     double[][] out = {new double[64]};
     int[] n = {0};
-    forEachFace(p, (face, facePerimeter) -> forEachCell(face, classes, (cls, cell) -> {
+    double tie = tieTolerance(p);
+    forEachFace(p, (face, facePerimeter) -> forEachCell(face, classes, tie, (cls, cell) -> {
       for (int k = 0; k < cell.n; k++) {
         int j = (k + 1) % cell.n;
         double scale = 0;
@@ -62,6 +64,19 @@ record DecisionBoundary(double length, double[] classAreas) {
       }
     }));
     return java.util.Arrays.copyOf(out[0], n[0]);
+  }
+
+  /**
+   * The tie-break shift {@code δ} of {@link #forEachCell}: {@code 1e-9} of the largest logit on the plane, the drift
+   * allowed to interpolated vertex values (regions.md §3.4 rule 7). Equal logits interpolated along an edge from
+   * larger ones differ by rounding of that size (2e-16 next to logits of 8), not by rounding of their own size.
+   */
+  private static double tieTolerance(Partition p) {
+    double max = 0;
+    for (double y : p.outputs()) {
+      max = Math.max(max, Math.abs(y));
+    }
+    return Math.max(1e-9 * max, Double.MIN_NORMAL); // positive when every logit is 0, to break that tie too
   }
 
   private interface FaceVisitor {
@@ -91,13 +106,20 @@ record DecisionBoundary(double length, double[] classAreas) {
     }
   }
 
-  /** The non-empty cell of each class inside a face: the face clipped by {@code y_cls ≥ y_other} for every other. */
-  private static void forEachCell(Poly face, int classes, CellVisitor visitor) {
+  /**
+   * The non-empty cell of each class inside a face: the face clipped by {@code y_cls − cls·δ ≥ y_other − other·δ} for
+   * every other, with {@code δ = tie}. Where two classes tie on a whole cell (equal logits: a face whose last hidden
+   * layer is all off when the head's biases are equal, as at initialisation, or two equal head rows) the lower class
+   * takes it, as argmax does; the closed half-planes {@code y_cls ≥ y_other} alone gave the cell to both, so class
+   * areas summed to more than the domain. Being the exact argmax of the shifted logits, the cells still cover each
+   * face once; {@code δ} moves a boundary between logits that do differ by {@code δ / |∇(y_cls − y_other)|}.
+   */
+  private static void forEachCell(Poly face, int classes, double tie, CellVisitor visitor) {
     for (int cls = 0; cls < classes; cls++) {
       Poly cell = face;
       for (int other = 0; other < classes && cell.n > 0; other++) {
         if (other != cls) {
-          cell = cell.clip(cls, other);
+          cell = cell.clip(cls, other, (cls - other) * tie);
         }
       }
       if (cell.n >= 3) {
@@ -131,16 +153,16 @@ record DecisionBoundary(double length, double[] classAreas) {
       this.dim = dim;
     }
 
-    /** Sutherland–Hodgman clip by {@code v[keep] − v[other] ≥ 0}. */
-    Poly clip(int keep, int other) {
+    /** Sutherland–Hodgman clip by {@code v[keep] − v[other] − shift ≥ 0}. */
+    Poly clip(int keep, int other, double shift) {
       double[] nx = new double[2 * n + 2];
       double[] ny = new double[2 * n + 2];
       double[] nv = new double[(2 * n + 2) * dim];
       int out = 0;
       for (int k = 0; k < n; k++) {
         int j = (k + 1) % n;
-        double gk = v[k * dim + keep] - v[k * dim + other];
-        double gj = v[j * dim + keep] - v[j * dim + other];
+        double gk = v[k * dim + keep] - v[k * dim + other] - shift;
+        double gj = v[j * dim + keep] - v[j * dim + other] - shift;
         if (gk >= 0) {
           copy(k, nx, ny, nv, out++);
         }
