@@ -71,13 +71,21 @@ public record PartitionStats(int regions, int[] regionsAfterLayer, int vertices,
       double a2 = 0;
       double gx = 0;
       double gy = 0;
+      // shoelace about the face's first vertex: with absolute coordinates of order 1 each product carried rounding
+      // of 1e-17, more than a sliver's area (1e-18), which came out 0 or negative
+      double x0 = p.vertexX(c[0]);
+      double y0 = p.vertexY(c[0]);
       for (int k = 0; k < m; k++) {
         int u = c[k];
         int w = c[(k + 1) % m];
-        double cross = p.vertexX(u) * p.vertexY(w) - p.vertexX(w) * p.vertexY(u);
+        double ux = p.vertexX(u) - x0;
+        double uy = p.vertexY(u) - y0;
+        double wx = p.vertexX(w) - x0;
+        double wy = p.vertexY(w) - y0;
+        double cross = ux * wy - wx * uy;
         a2 += cross;
-        gx += (p.vertexX(u) + p.vertexX(w)) * cross;
-        gy += (p.vertexY(u) + p.vertexY(w)) * cross;
+        gx += (ux + wx) * cross;
+        gy += (uy + wy) * cross;
         perimeterSum += length(p.vertexX(w) - p.vertexX(u), p.vertexY(w) - p.vertexY(u));
         sumX += p.vertexX(u);
         sumY += p.vertexY(u);
@@ -85,8 +93,8 @@ public record PartitionStats(int regions, int[] regionsAfterLayer, int vertices,
       double area = a2 / 2;
       areas[f] = area;
       if (Math.abs(a2) > 0) {
-        cx[f] = gx / (3 * a2);
-        cy[f] = gy / (3 * a2);
+        cx[f] = x0 + gx / (3 * a2);
+        cy[f] = y0 + gy / (3 * a2);
       } else {
         cx[f] = p.vertexX(c[0]);
         cy[f] = p.vertexY(c[0]);

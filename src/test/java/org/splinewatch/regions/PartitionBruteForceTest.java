@@ -2,6 +2,7 @@ package org.splinewatch.regions;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
@@ -93,6 +94,19 @@ class PartitionBruteForceTest {
       assertNull(BruteForce.check(tiny, o, su, sv, both, 24, seed), "seed " + seed);
       assertArrayEquals(reference.regionsAfterLayer(), both.regionsAfterLayer(),
           "seed " + seed + ": small plane, values from layer 0 times 2^-27 and from layer 1 times 2^-54");
+    }
+  }
+
+  @Test
+  void sliversOfAreaNear1e18HavePositiveAreas() {
+    // weights of 1e8 with parallel neurons 0.25 apart make faces about 1e-9 wide at coordinates of order 1: the
+    // shoelace over absolute coordinates gave them area 0 or -2e-16, the smallest area quantile was negative
+    for (long seed : new long[] {2286, 2719}) {
+      DegenerateNets.Case c = DegenerateNets.random(seed);
+      Partition p = Partition.compute(c.mlp().net(), c.plane(), 200_000);
+      PartitionStats s = PartitionStats.of(p, false);
+      assertTrue(s.areaQuantiles()[0] > 0, c.description() + ": smallest area " + s.areaQuantiles()[0]);
+      assertTrue(s.slivers() > 0, "the case has slivers");
     }
   }
 }
