@@ -86,6 +86,14 @@ class IngestFormatTest {
     SnapshotFormat.Snapshot m = SnapshotFormat.parseSnapshot(plain, LIMITS, new int[] {64}, 4, true, 32, 4096);
     assertEquals(3, m.layers().size());
     assertEquals(0, m.reprBlock());
+    // W0, W1 and W3 (no W2): the network used to end at W1 without a word
+    byte[] gap = new TestNpz().array("W0", TestNpz.randn(r, 64 * 5, 0.2), 64, 5)
+        .array("b0", new float[5], 5).array("W1", TestNpz.randn(r, 20, 0.2), 5, 4).array("b1", new float[4], 4)
+        .array("W3", TestNpz.randn(r, 8, 0.2), 4, 2).json("snapshot", "{\"step\": 3}").bytes();
+    NpzArchive.FormatException e = assertThrows(NpzArchive.FormatException.class,
+        () -> SnapshotFormat.parseSnapshot(gap, LIMITS, new int[] {64}, 4, true, 32, 4096));
+    assertEquals("snapshot: array W3 does not belong to layers W0..W1 (no W2); expected consecutive W0..W{L-1}, "
+        + "b0..b{L-1}", e.getMessage());
   }
 
   @Test
