@@ -235,7 +235,17 @@ public record NpzModel(PiecewiseLinearNet net, Plane plane, int[] widths, double
       }
       ByteBuffer bb = ByteBuffer.wrap(chunk, 0, want).order(ByteOrder.LITTLE_ENDIAN);
       for (int i = 0; i < want / elem; i++) {
-        out[filled++] = elem == 4 ? bb.getFloat() : (float) bb.getDouble();
+        if (elem == 4) {
+          out[filled++] = bb.getFloat();
+          continue;
+        }
+        double d = bb.getDouble();
+        float f = (float) d;
+        if (Double.isFinite(d) && !Float.isFinite(f)) { // would be reported as Infinity, a value the file lacks
+          throw new ModelFileException(where + " holds " + d + " at flat index " + filled + ", beyond float32's range;"
+              + " expected values within ±" + Float.MAX_VALUE + " (arrays are read as float32)");
+        }
+        out[filled++] = f;
       }
     }
     if (in.read() >= 0) {

@@ -272,6 +272,19 @@ class NpzFuzzTest {
   }
 
   @Example
+  void aFloat64ValueBeyondFloat32IsNamedAsItIsInTheFile() throws IOException {
+    // 1e300 in a <f8 array became Infinity when narrowed, and the error said the file held Infinity
+    Path f = tmp();
+    try {
+      ByteBuffer w1 = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN).putDouble(1e300).putDouble(1);
+      refused(f, twoLayerModel(npy(1, header("<f8", "2, 1"), w1.array())), "array W1 holds 1.0E300 at flat index 0, "
+          + "beyond float32's range; expected values within ±3.4028235E38");
+    } finally {
+      Files.deleteIfExists(f);
+    }
+  }
+
+  @Example
   void entriesTheFormatDoesNotUseAreNotRead() throws IOException {
     // a valid model beside a huge unrelated entry whose header would be refused: it is skipped unread
     Path f = tmp();
