@@ -77,13 +77,39 @@ final class BenchRegionsCommand implements Callable<Integer> {
   @Option(names = "--depths", split = ",", description = "depths for --scaling (default 1,2,3,4)")
   int[] depths = {1, 2, 3, 4};
 
+  /**
+   * The first option out of range, with its value and what was expected; null when all are valid. (One line for all
+   * of them, with exit code 1, named none; --widths and --depths of 0 failed in the middle of the table.)
+   */
+  String badOption() {
+    if (threads < 1 || threads > 2) {
+      return "--threads " + threads + "; expected 1 or 2";
+    } else if (repeat < 1) {
+      return "--repeat " + repeat + "; expected at least 1";
+    } else if (maxWarmup < WINDOW) {
+      return "--max-warmup " + maxWarmup + "; expected at least " + WINDOW;
+    } else if (!(stable > 0)) {
+      return "--stable " + stable + "; expected a fraction above 0";
+    } else if (!(warmupSeconds > 0)) {
+      return "--warmup-seconds " + warmupSeconds + "; expected more than 0";
+    } else if (!(minWarmupSeconds >= 0)) {
+      return "--min-warmup-seconds " + minWarmupSeconds + "; expected at least 0";
+    } else if (!(measureSeconds >= 0)) {
+      return "--measure-seconds " + measureSeconds + "; expected at least 0";
+    } else if (widths.length == 0 || Arrays.stream(widths).anyMatch(w -> w < 1)) {
+      return "--widths " + Arrays.toString(widths).replaceAll("[\\[\\] ]", "") + "; expected widths of at least 1";
+    } else if (depths.length == 0 || Arrays.stream(depths).anyMatch(d -> d < 1)) {
+      return "--depths " + Arrays.toString(depths).replaceAll("[\\[\\] ]", "") + "; expected depths of at least 1";
+    }
+    return null;
+  }
+
   @Override
   public Integer call() throws Exception {
-    if (threads < 1 || threads > 2 || repeat < 1 || maxWarmup < WINDOW || !(stable > 0) || !(warmupSeconds > 0)
-        || !(measureSeconds >= 0)) {
-      System.err.println("error: expected --threads 1 or 2, --repeat ≥ 1, --max-warmup ≥ " + WINDOW
-          + ", --stable > 0, --warmup-seconds > 0 and --measure-seconds ≥ 0");
-      return 2;
+    String bad = badOption();
+    if (bad != null) {
+      System.err.println("error: " + bad);
+      return 2; // bad arguments, as everywhere (README: exit codes)
     }
     if (scaling) {
       return scaling();

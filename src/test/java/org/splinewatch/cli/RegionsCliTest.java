@@ -90,4 +90,20 @@ class RegionsCliTest {
     assertTrue(isDir.contains("error: --svg " + dir + ": cannot write it (") && isDir.contains("expected a writable "
         + "file"), isDir);
   }
+
+  @Test
+  void benchRegionsNamesTheBadOptionAndExitsTwo() {
+    String[][] cases = {
+        {"--threads", "3", "error: --threads 3; expected 1 or 2"},
+        {"--repeat", "0", "error: --repeat 0; expected at least 1"},
+        {"--stable", "-1", "error: --stable -1.0; expected a fraction above 0"},
+        {"--measure-seconds", "-1", "error: --measure-seconds -1.0; expected at least 0"},
+        {"--min-warmup-seconds", "NaN", "error: --min-warmup-seconds NaN; expected at least 0"},
+        {"--widths", "32,0", "error: --widths 32,0; expected widths of at least 1"},
+        {"--depths", "0", "error: --depths 0; expected depths of at least 1"}};
+    for (String[] c : cases) {
+      String m = TestTools.cli(2, "monitor", "bench-regions", "--scaling", c[0], c[1]);
+      assertTrue(m.strip().equals(c[2]), c[0] + " " + c[1] + ": " + m);
+    }
+  }
 }
