@@ -144,7 +144,16 @@ final class BenchRegionsCommand implements Callable<Integer> {
         String name = model.getFileName().toString().replace(".npz", "");
         Partition.Workspace ws = new Partition.Workspace();
         long t0 = System.nanoTime();
-        int regions = Partition.compute(m.net(), m.plane()).regionCount();
+        int regions;
+        try {
+          regions = Partition.compute(m.net(), m.plane()).regionCount();
+        } catch (OutOfMemoryError e) {
+          // a workload too wide for the heap: one line, not a stack trace, and nothing to time
+          System.err.println("error: " + model + ": out of memory (heap " + (Runtime.getRuntime().maxMemory() >> 20)
+              + " MiB) computing the regions of a network of widths " + Arrays.toString(m.widths())
+              + "; expected a workload that fits the heap (SPLINEWATCH_HEAP)");
+          return 1;
+        }
         double first = (System.nanoTime() - t0) / 1e9;
         Runnable one = () -> Partition.compute(m.net(), m.plane(), Partition.DEFAULT_MAX_REGIONS, null, 1, ws);
         Warmup w = warmUp(one);

@@ -106,4 +106,16 @@ class RegionsCliTest {
       assertTrue(m.strip().equals(c[2]), c[0] + " " + c[1] + ": " + m);
     }
   }
+
+  @Test
+  void benchRegionsOnAWorkloadTooWideForTheHeapIsAOneLineError() throws Exception {
+    Path f = oneLayer(tmp.resolve("wide.npz"), 150_000, 1);
+    Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m",
+        "-cp", System.getProperty("java.class.path"), Main.class.getName(), "monitor", "bench-regions", "--threads",
+        "1", f.toString()).redirectErrorStream(true).start();
+    String m = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    assertEquals(1, p.waitFor(), m);
+    assertTrue(m.contains("error: " + f + ": out of memory (heap ") && m.contains(" MiB) computing the regions of a "
+        + "network of widths [2, 150000, 1]; expected a workload that fits the heap") && !m.contains("\tat "), m);
+  }
 }
