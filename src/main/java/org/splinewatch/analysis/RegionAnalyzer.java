@@ -188,6 +188,10 @@ public final class RegionAnalyzer implements SnapshotAnalysis {
   private void samples(List<Sample> out, long step, int k, PartitionStats st, boolean classifierHead) {
     String plane = Integer.toString(k);
     int[] after = st.regionsAfterLayer();
+    if (st.overflow()) {
+      overflowSamples(out, step, k, after);
+      return;
+    }
     for (int l = 0; l < after.length; l++) {
       out.add(Sample.of(MetricFamily.REGIONS, after[l], step, "plane", plane, "layer", Integer.toString(l + 1)));
     }
@@ -216,6 +220,25 @@ public final class RegionAnalyzer implements SnapshotAnalysis {
           (st.regions() - previousRegions[k]) / (double) Math.max(previousRegions[k], 1), step, plane);
     }
     previousRegions[k] = st.regions();
+  }
+
+  /**
+   * A plane cut short by the region cap or the workspace budget: regions.md §3.6 exports {@code regions_overflow = 1}
+   * and no geometry. The layers finished before the one that overflowed are exact, so their counts are kept; the
+   * partial layer's count, the total and every shape statistic of the incomplete partition are not exported, and
+   * the next snapshot's relative change has nothing to compare with.
+   */
+  private void overflowSamples(List<Sample> out, long step, int k, int[] after) {
+    String plane = Integer.toString(k);
+    int cut = after.length - 1;
+    while (cut > 0 && after[cut] == 0) {
+      cut--; // layers after the one that overflowed were never reached
+    }
+    for (int l = 0; l < cut; l++) {
+      out.add(Sample.of(MetricFamily.REGIONS, after[l], step, "plane", plane, "layer", Integer.toString(l + 1)));
+    }
+    add(out, MetricFamily.REGION_OVERFLOW, 1, step, plane);
+    previousRegions[k] = 0;
   }
 
   private static void add(List<Sample> out, MetricFamily family, double value, long step, String plane) {

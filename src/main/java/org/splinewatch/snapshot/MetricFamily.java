@@ -66,7 +66,8 @@ public enum MetricFamily {
   REGION_SLIVERS(Type.GAUGE, "Regions below the sliver area threshold", "plane", "layer"),
   REGION_INCONSISTENT_FACES(Type.GAUGE, "Regions left unsplit because of numerical inconsistency (should be 0)",
       "plane", "layer"),
-  REGION_OVERFLOW(Type.GAUGE, "1 when the region engine stopped at its region cap or its memory budget (not exact)", "plane", "layer"),
+  REGION_OVERFLOW(Type.GAUGE, "1 when the region engine stopped at its region cap or its memory budget (not exact):"
+      + " that snapshot exports only the counts of the layers it finished, no total or geometry", "plane", "layer"),
   BOUNDARY_LENGTH(Type.GAUGE, "Total length of the region boundaries, in the plane's coordinates", "plane", "layer"),
   BOUNDARY_DENSITY(Type.GAUGE, "Boundary length per unit area of the plane's domain", "plane", "layer"),
   BOUNDARY_EDGES(Type.GAUGE, "Internal edges of the partition", "plane", "layer"),

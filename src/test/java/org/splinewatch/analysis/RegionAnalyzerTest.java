@@ -75,6 +75,35 @@ class RegionAnalyzerTest {
   }
 
   @Test
+  void anOverflowedPlaneExportsTheOverflowAndNoGeometry() throws Exception {
+    RunInfo run = TestSnapshots.run();
+    WeightSnapshot s = TestSnapshots.classifier(1, 100);
+    Plane plane = Plane.throughAnchors(run.probe(0), run.probe(1), run.probe(2), 0);
+    Partition full = Partition.compute(s.network(), plane);
+    int[] exact = full.regionsAfterLayer();
+    assertTrue(exact.length >= 2 && exact[0] < exact[exact.length - 1], java.util.Arrays.toString(exact));
+    // a cap between the first layer's count and the total: the first layer is finished, a later one is cut
+    int cap = exact[0] + 1;
+    RegionSettings capped = new RegionSettings(1, cap, 0, false, 200, 32, 30);
+    try (RegionAnalyzer analyzer = new RegionAnalyzer(run, capped, null)) {
+      List<Sample> samples = analyzer.analyze(s);
+      Map<String, String> all = Map.of("plane", "0", "layer", "all");
+      assertEquals(1, value(samples, "splinewatch_region_overflow", all));
+      assertEquals(exact[0], value(samples, "splinewatch_regions", Map.of("plane", "0", "layer", "1")));
+      for (String family : List.of("splinewatch_regions", "splinewatch_region_area_mean",
+          "splinewatch_region_eccentricity_mean", "splinewatch_boundary_length", "splinewatch_region_density_far_ratio",
+          "splinewatch_decision_boundary_length")) {
+        assertTrue(samples.stream().noneMatch(x -> x.name().equals(family) && x.labels().equals(all)),
+            family + " of an incomplete partition was exported: " + samples);
+      }
+      assertTrue(samples.stream().noneMatch(x -> x.name().equals("splinewatch_regions")
+          && x.labels().get("layer").equals(Integer.toString(exact.length))), samples.toString());
+      // no relative change against the incomplete partition
+      assertTrue(analyzer.analyze(s).stream().noneMatch(x -> x.name().equals("splinewatch_regions_relative_change")));
+    }
+  }
+
+  @Test
   void encoderRegionsForSelfSupervisedSnapshots() {
     WeightSnapshot c = TestSnapshots.classifier(2, 0);
     // same layers, read as an SSL snapshot whose representation is block 0: only the first hidden layer counts
