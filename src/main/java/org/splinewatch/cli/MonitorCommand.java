@@ -98,15 +98,6 @@ public final class MonitorCommand implements Runnable {
             : "at the memory budget of " + (budget >> 20) + " MiB (a third of the free heap)")
             + "; the partition is incomplete (overflow: true)");
       }
-      if (svg != null) {
-        try {
-          Files.writeString(svg, SvgRenderer.render(p, model.getFileName() + ": " + s.regions() + " regions", 600));
-        } catch (java.io.IOException e) {
-          System.err.println("error: --svg " + svg + ": cannot write it (" + e.getClass().getSimpleName() + ": "
-              + e.getMessage() + "); expected a writable file");
-          return 1;
-        }
-      }
       Map<String, Object> out = new LinkedHashMap<>();
       out.put("model", model.toString());
       out.put("widths", m.widths());
@@ -137,6 +128,15 @@ public final class MonitorCommand implements Runnable {
       } else {
         out.forEach((k, v) -> System.out.println(k + ": " + (v instanceof int[] a ? Arrays.toString(a)
             : v instanceof double[] d ? Arrays.toString(d) : v)));
+      }
+      if (svg != null) { // after the statistics, so that a failed picture does not lose them
+        try {
+          Files.writeString(svg, SvgRenderer.render(p, model.getFileName() + ": " + s.regions() + " regions", 600));
+        } catch (java.io.IOException e) {
+          System.err.println("error: cannot write the SVG picture " + svg + ": "
+              + org.splinewatch.snapshot.IoErrors.reason(e));
+          return 1;
+        }
       }
       return 0;
     }

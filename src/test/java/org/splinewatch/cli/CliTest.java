@@ -122,6 +122,10 @@ class CliTest {
     Files.writeString(f, "hello");
     String m = run(1, "monitor", "regions", "--model", f.toString());
     assertTrue(m.contains("not a .npz (zip) archive"), m);
+    Path missing = tmp.resolve("no-such-dir").resolve("p.svg");
+    String svg = run(2, "monitor", "regions", "--model", f.toString(), "--svg", missing.toString());
+    assertTrue(svg.startsWith("error: --svg " + missing + ": directory " + missing.getParent()
+        + " does not exist"), svg);
   }
 
   @Test
