@@ -88,6 +88,43 @@ public record ClusterSettings(String host, int port, String seed, List<String> r
     }
   }
 
+  /**
+   * Opens the PKCS#12 stores with {@code password} now, so that a wrong password or a file that is not such a store
+   * (a {@code .crt}) is a one-line error at start instead of a node that runs but that no peer can ever join.
+   */
+  static void checkStores(Tls tls, String password) {
+    checkStore("key-store", tls.keyStore(), tls.passwordFile(), password, true);
+    checkStore("trust-store", tls.trustStore(), tls.passwordFile(), password, false);
+  }
+
+  private static void checkStore(String what, String file, String passwordFile, String password, boolean needsKey) {
+    java.security.KeyStore store;
+    try (java.io.InputStream in = Files.newInputStream(Path.of(file))) {
+      store = java.security.KeyStore.getInstance("PKCS12");
+      store.load(in, password.toCharArray());
+    } catch (IOException | java.security.GeneralSecurityException e) {
+      String why = e.getCause() instanceof java.security.UnrecoverableKeyException
+          || String.valueOf(e.getMessage()).contains("password") ? "the password in '" + passwordFile
+          + "' does not open it" : String.valueOf(e.getMessage()).lines().findFirst().orElse("unreadable");
+      throw new IllegalArgumentException("splinewatch.cluster.tls." + what + " '" + file + "' cannot be opened: "
+          + why + "; expected a PKCS#12 store and its password (./monitor certs DIR makes them)", e);
+    }
+    try {
+      boolean found = false;
+      for (var aliases = store.aliases(); aliases.hasMoreElements() && !found; ) {
+        String alias = aliases.nextElement();
+        found = needsKey ? store.isKeyEntry(alias) : store.isCertificateEntry(alias);
+      }
+      if (!found) {
+        throw new IllegalArgumentException("splinewatch.cluster.tls." + what + " '" + file + "' holds no "
+            + (needsKey ? "private key" : "CA certificate") + "; expected " + (needsKey ? "the node's NAME.p12"
+            : "truststore.p12") + " of ./monitor certs DIR");
+      }
+    } catch (java.security.KeyStoreException e) {
+      throw new IllegalArgumentException("splinewatch.cluster.tls." + what + " '" + file + "': " + e.getMessage(), e);
+    }
+  }
+
   /** The settings of earlier releases: limits at their defaults, no TLS. */
   public ClusterSettings(String host, int port, String seed, List<String> roles, int chunkBytes,
       long maxSnapshotBytes, int inFlightPerAnalyzer, Duration joinTimeout, Duration snapshotTimeout,
@@ -169,14 +206,15 @@ public record ClusterSettings(String host, int port, String seed, List<String> r
 
   /**
    * The checks {@link ClusterNode#start} makes before binding, for a command line to report as bad arguments: the
-   * address rule of {@link #checkExposure()} (its warning is printed at start) and readable TLS files.
+   * address rule of {@link #checkExposure()} (its warning is printed at start), readable TLS files, and stores that
+   * their password opens, with a private key in the key store.
    */
   public void checkTransport() {
     if (!insecure) {
       checkExposure();
     }
     if (tls.enabled()) {
-      tls.password();
+      checkStores(tls, tls.password());
     }
   }
 
@@ -252,7 +290,7 @@ public record ClusterSettings(String host, int port, String seed, List<String> r
 
   /** Artery's TLS engine: this node's key store, the CA trust store, mutual authentication, TLS 1.3 or 1.2. */
   private Config tlsConfig() {
-    String password = tls.password();
+    String password = tls.password(); // the stores themselves: checkTransport (a command line's check)
     Map<String, Object> ssl = new LinkedHashMap<>();
     ssl.put("key-store", Path.of(tls.keyStore()).toAbsolutePath().toString());
     ssl.put("trust-store", Path.of(tls.trustStore()).toAbsolutePath().toString());

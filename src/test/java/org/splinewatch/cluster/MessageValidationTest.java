@@ -177,6 +177,35 @@ class MessageValidationTest {
   }
 
   @Test
+  void tlsStoresThatThePasswordDoesNotOpenOrThatHoldNoKeyAreRefusedAtStart(@org.junit.jupiter.api.io.TempDir
+      java.nio.file.Path dir) throws Exception {
+    java.nio.file.Path store = dir.resolve("node.p12");
+    java.security.KeyStore empty = java.security.KeyStore.getInstance("PKCS12");
+    empty.load(null, null);
+    try (var out = java.nio.file.Files.newOutputStream(store)) {
+      empty.store(out, "right".toCharArray());
+    }
+    java.nio.file.Path right = java.nio.file.Files.writeString(dir.resolve("right"), "right\n");
+    java.nio.file.Path wrong = java.nio.file.Files.writeString(dir.resolve("wrong"), "wrong\n");
+    java.nio.file.Path crt = java.nio.file.Files.writeString(dir.resolve("node.crt"), "-----BEGIN CERTIFICATE-----\n");
+    ClusterSettings base = ClusterSettings.fromConfig(ClusterRunIT.nodeConfig(Map.of()));
+    java.util.function.Function<ClusterSettings.Tls, ClusterSettings> with = tls -> new ClusterSettings("127.0.0.1",
+        0, "", List.of(), base.chunkBytes(), base.maxSnapshotBytes(), 1, base.joinTimeout(), base.snapshotTimeout(),
+        base.downAfter(), base.heartbeatPause(), 4, base.maxPartialBytes(), 100, tls, false);
+    var badPassword = assertThrows(IllegalArgumentException.class, () -> with.apply(new ClusterSettings.Tls(true,
+        store.toString(), store.toString(), wrong.toString())).checkTransport());
+    assertTrue(badPassword.getMessage().contains("key-store '" + store + "' cannot be opened: the password in '"
+        + wrong + "' does not open it"), badPassword.getMessage());
+    var notAStore = assertThrows(IllegalArgumentException.class, () -> with.apply(new ClusterSettings.Tls(true,
+        crt.toString(), store.toString(), right.toString())).checkTransport());
+    assertTrue(notAStore.getMessage().contains("key-store '" + crt + "' cannot be opened")
+        && notAStore.getMessage().lines().count() == 1, notAStore.getMessage());
+    var noKey = assertThrows(IllegalArgumentException.class, () -> with.apply(new ClusterSettings.Tls(true,
+        store.toString(), store.toString(), right.toString())).checkTransport());
+    assertTrue(noKey.getMessage().contains("key-store '" + store + "' holds no private key"), noKey.getMessage());
+  }
+
+  @Test
   void serveAndTrainerRefuseAnExposedPlainAddressAsABadArgument() {
     java.io.StringWriter err = new java.io.StringWriter();
     picocli.CommandLine serve = new picocli.CommandLine(new org.splinewatch.cli.MonitorCommand());
