@@ -367,7 +367,9 @@ public final class EmbeddedRun {
   private static void finishRemote(MonitorLink link, Map<String, Object> event, String runId, PrintStream out) {
     try {
       link.finish(event);
-      out.println("  run files and report: on the monitor, under its runs/" + runId);
+      // the trainer does not know the monitor's --out: name the directory by the run id, not by a guessed parent
+      out.println("  run files and report: on the monitor, in the directory " + runId + " under its --out (default"
+          + " runs)");
     } catch (RuntimeException e) {
       out.println("warning: " + e.getMessage());
     }

@@ -67,6 +67,9 @@ class ClusterRunIT {
     EmbeddedRun.Result result = EmbeddedRun.run(RunSettings.fromConfig(config), config, o,
         new PrintStream(console, true), List.of(), new EmbeddedRun.Listener() { });
     assertEquals(0, result.exitCode(), console.toString());
+    // the trainer cannot know the monitor's --out, so it does not guess a runs/ parent
+    assertTrue(console.toString().contains("run files and report: on the monitor, in the directory " + runId
+        + " under its --out"), console.toString());
   }
 
   @Test
