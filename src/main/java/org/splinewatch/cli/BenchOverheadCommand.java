@@ -59,6 +59,8 @@ final class BenchOverheadCommand implements Callable<Integer> {
   record Rate(double whole, double steady, long peakRss, String coverage, double leastCovered, CpuByRole cpu) {
   }
 
+  /** The block's trainer JVM while one runs. */
+  private volatile Process running;
   @picocli.CommandLine.Spec
   picocli.CommandLine.Model.CommandSpec spec;
 
@@ -82,6 +84,21 @@ final class BenchOverheadCommand implements Callable<Integer> {
     System.out.printf("bench-overhead: %s, %d steps per block, snapshot every %d, analyzers %s, %d cores%n", method,
         steps, snapshotEvery, analyzers == null ? "all" : analyzers, Runtime.getRuntime().availableProcessors());
     Path out = Files.createTempDirectory("splinewatch-bench");
+    // SIGTERM/SIGINT to this JVM: stop the block's trainer JVM too (it would go on training, orphaned)
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      Process block = running;
+      if (block != null && block.isAlive()) {
+        block.destroy(); // SIGTERM: the trainer ends its run after the current step
+        try {
+          if (!block.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)) {
+            block.destroyForcibly();
+          }
+        } catch (InterruptedException e) {
+          block.destroyForcibly();
+        }
+        System.out.println("bench-overhead: interrupted; the running block was stopped (its files in " + out + ")");
+      }
+    }, "bench-overhead-stop-block"));
     for (int r = 0; r <= rounds; r++) {
       for (boolean monitoring : new boolean[] {false, true}) {
         Rate rate = block(monitoring, out, "bench-" + r + (monitoring ? "-on" : "-off"));
@@ -148,6 +165,7 @@ final class BenchOverheadCommand implements Callable<Integer> {
       cmd.addAll(List.of("--analyzers", analyzers));
     }
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    running = p;
     String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     int code = p.waitFor();
     Matcher m = DONE.matcher(output);
