@@ -17,7 +17,7 @@ import org.splinewatch.data.SyntheticData;
 
 /**
  * SIGTERM to {@code ./monitor experiment} while one of its runs trains: the run ends as interrupted and so does the
- * experiment (exit 143, no further run started, no results written from a partial plan); rerunning resumes.
+ * experiment (exit 143, no further run started, no results written from a partial plan).
  */
 @Timeout(value = 240, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class ExperimentSignalIT {
