@@ -133,7 +133,7 @@ public final class MonitorCommand implements Runnable {
         try {
           Files.writeString(svg, SvgRenderer.render(p, model.getFileName() + ": " + s.regions() + " regions", 600));
         } catch (java.io.IOException e) {
-          System.err.println("error: cannot write the SVG picture " + svg + ": "
+          System.err.println("error: cannot write the --svg picture " + svg + ": "
               + org.splinewatch.snapshot.IoErrors.reason(e));
           return 1;
         }
