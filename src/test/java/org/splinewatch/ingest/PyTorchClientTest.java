@@ -122,6 +122,9 @@ class PyTorchClientTest {
     o.put("splinewatch.control.token", TOKEN);
     o.put("splinewatch.analysis.enabled", List.of("embedding", "regions"));
     o.put("splinewatch.regions.max-regions", 5000);
+    // a small domain around the anchors' centre, so that the planes are exact (a plane over the cap exports only its
+    // overflow, not a count) while the analysis stays quick
+    o.put("splinewatch.regions.pad", 1.0);
     // analysis at normal priority: on a machine busy with other work, SCHED_IDLE analysis threads may never run,
     // and this test waits for the analysis that raises the alert
     o.put("splinewatch-analysis-dispatcher.executor", "thread-pool-executor");
@@ -145,6 +148,8 @@ class PyTorchClientTest {
           + "method=\"supervised\",run=\"torch-e2e\"}"), metrics);
       assertTrue(metrics.lines().anyMatch(l -> l.startsWith("splinewatch_regions{") && l.contains("torch-e2e")),
           metrics);
+      assertTrue(metrics.lines().noneMatch(l -> l.startsWith("splinewatch_region_overflow{") && l.contains("torch-e2e")
+          && l.endsWith(" 1.0")), metrics);
       Path dir = runs.resolve("torch-e2e");
       // the finish request is answered at once; the run's end is recorded once its last analyses are done
       String events = IngestHttpTest.waitFor(() -> Files.readString(dir.resolve("events.jsonl"), StandardCharsets.UTF_8),
