@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -98,12 +99,10 @@ public record NpzModel(PiecewiseLinearNet net, Plane plane, int[] widths, double
     if (count == 0) {
       throw new ModelFileException(file + ": missing array W0; expected W0..W{L-1}, b0..b{L-1}, origin, u, v");
     }
-    for (String key : arrays.keySet()) {
-      // a layer after a gap (W0, W1, W3) or a bias without its weights would otherwise be dropped without a word
-      if ((key.startsWith("W") || key.startsWith("b")) && !key.equals(key.charAt(0) + "" + layerIndex(key, count))) {
-        throw new ModelFileException(file + ": array " + key + " does not belong to layers W0..W" + (count - 1)
-            + " (no W" + count + "); expected consecutive W0..W{L-1}, b0..b{L-1}");
-      }
+    String stray = strayLayerArray(arrays.keySet(), count);
+    if (stray != null) {
+      throw new ModelFileException(file + ": array " + stray + " does not belong to layers W0..W" + (count - 1)
+          + " (no W" + count + "); expected consecutive W0..W{L-1}, b0..b{L-1}");
     }
     int inputDim = -1;
     for (int i = 0; i < count; i++) {
@@ -156,10 +155,24 @@ public record NpzModel(PiecewiseLinearNet net, Plane plane, int[] widths, double
         widths.stream().mapToInt(Integer::intValue).toArray(), origin, u, v);
   }
 
-  /** The layer index of {@code W<i>} or {@code b<i>} when {@code i < count}, else −1. */
-  private static int layerIndex(String key, int count) {
-    int i = Integer.parseInt(key.substring(1));
-    return i < count ? i : -1;
+  private static final Pattern LAYER_ARRAY = Pattern.compile("[Wb][0-9]{1,9}");
+
+  /**
+   * The first of {@code names} shaped {@code W<i>} or {@code b<i>} that is not one of {@code W0..W{count−1}},
+   * {@code b0..b{count−1}}, or null: a layer after a gap (W0, W1, W3), a bias without its weights or a padded index
+   * (W01), which a reader of consecutive layers would otherwise drop without a word. The benchmark format's readers
+   * (this one and the HTTP snapshots') share it.
+   */
+  public static String strayLayerArray(Collection<String> names, int count) {
+    for (String name : names) {
+      if (LAYER_ARRAY.matcher(name).matches()) {
+        int i = Integer.parseInt(name.substring(1));
+        if (i >= count || !name.substring(1).equals(Integer.toString(i))) {
+          return name;
+        }
+      }
+    }
+    return null;
   }
 
   private static float[] require(Path file, Map<String, float[]> arrays, String name) {

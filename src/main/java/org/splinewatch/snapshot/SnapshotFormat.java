@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.stream.StreamSupport;
 import org.splinewatch.regions.Layer;
+import org.splinewatch.regions.NpzModel;
 import org.splinewatch.regions.PiecewiseLinearNet;
 import org.splinewatch.snapshot.NpzArchive.Array;
 import org.splinewatch.snapshot.NpzArchive.FormatException;
@@ -351,13 +352,10 @@ public final class SnapshotFormat {
       throw new FormatException("snapshot: no layer list in snapshot.json and no arrays W0..W{L-1}; expected one or"
           + " the other (at most " + maxLayers + " layers)");
     }
-    for (String name : npz.arrays().keySet()) {
-      // a layer after a gap (W0, W1, W3) or a bias without its weights would otherwise be dropped without a word
-      int i = name.matches("[Wb][0-9]{1,9}") ? Integer.parseInt(name.substring(1)) : -1;
-      if (i >= 0 && (i >= count || !name.substring(1).equals(Integer.toString(i)))) {
-        throw new FormatException("snapshot: array " + name + " does not belong to layers W0..W" + (count - 1)
-            + " (no W" + count + "); expected consecutive W0..W{L-1}, b0..b{L-1}");
-      }
+    String stray = NpzModel.strayLayerArray(npz.arrays().keySet(), count);
+    if (stray != null) {
+      throw new FormatException("snapshot: array " + stray + " does not belong to layers W0..W" + (count - 1)
+          + " (no W" + count + "); expected consecutive W0..W{L-1}, b0..b{L-1}");
     }
     int[] shape = {dim};
     for (int i = 0; i < count; i++) {
