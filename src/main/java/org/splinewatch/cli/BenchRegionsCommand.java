@@ -149,9 +149,8 @@ final class BenchRegionsCommand implements Callable<Integer> {
           regions = Partition.compute(m.net(), m.plane()).regionCount();
         } catch (OutOfMemoryError e) {
           // a workload too wide for the heap: one line, not a stack trace, and nothing to time
-          System.err.println("error: " + model + ": out of memory (heap " + (Runtime.getRuntime().maxMemory() >> 20)
-              + " MiB) computing the regions of a network of widths " + Arrays.toString(m.widths())
-              + "; expected a workload that fits the heap (SPLINEWATCH_HEAP)");
+          System.err.println(MonitorCommand.Regions.outOfMemory(model, m.widths(), "a workload that fits the heap"
+              + " (SPLINEWATCH_HEAP)"));
           return 1;
         }
         double first = (System.nanoTime() - t0) / 1e9;

@@ -82,9 +82,8 @@ public final class MonitorCommand implements Runnable {
         p = Partition.compute(m.net(), m.plane(), maxRegions, pool, threads, new Partition.Workspace(budget));
         s = PartitionStats.of(p, false);
       } catch (OutOfMemoryError e) {
-        System.err.println("error: " + model + ": out of memory (heap " + (Runtime.getRuntime().maxMemory() >> 20)
-            + " MiB) computing the regions of a network of widths " + Arrays.toString(m.widths())
-            + "; expected a smaller network, a lower --max-regions or a larger SPLINEWATCH_HEAP");
+        System.err.println(outOfMemory(model, m.widths(), "a smaller network, a lower --max-regions or a larger"
+            + " SPLINEWATCH_HEAP"));
         return 1;
       } finally {
         if (pool != null) {
@@ -139,6 +138,12 @@ public final class MonitorCommand implements Runnable {
         }
       }
       return 0;
+    }
+
+    /** The one line for a network whose regions ran the heap out of memory (regions and bench-regions). */
+    static String outOfMemory(Path model, int[] widths, String expected) {
+      return "error: " + model + ": out of memory (heap " + (Runtime.getRuntime().maxMemory() >> 20) + " MiB)"
+          + " computing the regions of a network of widths " + Arrays.toString(widths) + "; expected " + expected;
     }
 
     /**
