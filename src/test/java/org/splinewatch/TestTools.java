@@ -4,6 +4,8 @@ import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 
 /** Helpers shared by the tests that start servers or external programs. */
 public final class TestTools {
@@ -55,6 +57,17 @@ public final class TestTools {
     return new ProcessBuilder("prometheus", "--config.file=" + file, "--storage.tsdb.path=" + dir.resolve("data"),
         "--web.listen-address=127.0.0.1:" + port).redirectErrorStream(true)
         .redirectOutput(dir.resolve("prometheus.log").toFile()).start();
+  }
+
+  /**
+   * The command line of a child JVM that runs {@code Main} on this test's class path with the heap option {@code heap}
+   * (e.g. {@code -Xmx768m}), then {@code args}; a mutable list, for tests that add more.
+   */
+  public static List<String> mainCommand(String heap, String... args) {
+    List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"), heap, "-cp",
+        System.getProperty("java.class.path"), org.splinewatch.cli.Main.class.getName()));
+    cmd.addAll(List.of(args));
+    return cmd;
   }
 
   /**

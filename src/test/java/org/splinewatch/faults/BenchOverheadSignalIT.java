@@ -5,12 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
-import org.splinewatch.cli.Main;
+import org.splinewatch.TestTools;
 import org.splinewatch.data.SyntheticData;
 
 /**
@@ -27,8 +26,7 @@ class BenchOverheadSignalIT {
     Path data = tmp.resolve("idx");
     SyntheticData.writeDir(data, 640, 1100, 3); // the default --probe-size 1024 needs 1,024 test images
     Path log = tmp.resolve("bench.log");
-    ProcessBuilder pb = new ProcessBuilder(List.of(ProcessHandle.current().info().command().orElse("java"),
-        "-Xmx512m", "-cp", System.getProperty("java.class.path"), Main.class.getName(), "monitor", "bench-overhead",
+    ProcessBuilder pb = new ProcessBuilder(TestTools.mainCommand("-Xmx512m", "monitor", "bench-overhead",
         "--method", "supervised", "--data-dir", data.toString(), "--steps", "100000000", "--warmup-steps", "10",
         "--rounds", "1")).redirectErrorStream(true).redirectOutput(log.toFile());
     pb.environment().put("OMP_NUM_THREADS", "1");

@@ -6,13 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
-import org.splinewatch.cli.Main;
+import org.splinewatch.TestTools;
 import org.splinewatch.data.SyntheticData;
 
 /**
@@ -29,10 +28,9 @@ class ExperimentSignalIT {
     Path data = tmp.resolve("idx");
     SyntheticData.writeDir(data, 640, 512, 5);
     Path out = tmp.resolve("exp");
-    List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"), "-Xmx768m",
-        "-cp", System.getProperty("java.class.path"), Main.class.getName(), "monitor", "experiment", "seeds",
+    List<String> cmd = TestTools.mainCommand("-Xmx768m", "monitor", "experiment", "seeds",
         "--quick", "--seeds", "1", "--datasets", "mnist", "--methods", "supervised,simclr", "--data-dir",
-        data.toString(), "--steps", "10000000", "--long-steps", "60", "--out", out.toString()));
+        data.toString(), "--steps", "10000000", "--long-steps", "60", "--out", out.toString());
     Path log = tmp.resolve("experiment.log");
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
     pb.environment().put("OMP_NUM_THREADS", "1");

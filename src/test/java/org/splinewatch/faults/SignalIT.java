@@ -14,7 +14,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.splinewatch.TestTools;
-import org.splinewatch.cli.Main;
 import org.splinewatch.data.SyntheticData;
 
 /**
@@ -35,9 +34,7 @@ class SignalIT {
     String[] common = {"train", "--method", "supervised", "--data-dir", data.toString(), "--batch-size", "32",
         "--hidden", "16", "--probe-size", "50", "--snapshot-every", "20", "--no-monitoring", "--out",
         out.toString(), "--run-id", "sig"};
-    List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"), "-Xmx768m",
-        "-cp", System.getProperty("java.class.path"), Main.class.getName()));
-    cmd.addAll(List.of(common));
+    List<String> cmd = TestTools.mainCommand("-Xmx768m", common);
     cmd.addAll(List.of("--max-steps", "10000000", "--metrics-port", String.valueOf(TestTools.freePort())));
     Path log = tmp.resolve("trainer.log");
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
