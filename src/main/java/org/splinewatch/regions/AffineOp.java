@@ -9,6 +9,13 @@ interface AffineOp {
   /** {@code out[r] = op(in[r])} for {@code rows} rows; {@code out} has at least {@code rows·outDim} entries. */
   void apply(double[] in, double[] out, int rows);
 
+  /**
+   * One row of the operator with every coefficient and constant replaced by its absolute value: for {@code in ≥ 0}
+   * elementwise, {@code out_j} bounds the magnitude of the terms summed into output {@code j} of an input bounded by
+   * {@code in} (the scale of its rounding error, regions.md §3.4).
+   */
+  void applyMagnitude(double[] in, double[] out);
+
   static AffineOp dense(int in, int out, double[] w, double[] b) {
     return new DenseOp(in, out, w, b);
   }
@@ -22,6 +29,23 @@ interface AffineOp {
     @Override
     public void apply(double[] in, double[] out, int rows) {
       DenseKernel.selected().apply(inDim, outDim, w, b, in, out, rows);
+    }
+
+    @Override
+    public void applyMagnitude(double[] in, double[] out) {
+      for (int j = 0; j < outDim; j++) {
+        out[j] = Math.abs(b[j]);
+      }
+      for (int k = 0; k < inDim; k++) {
+        double h = in[k];
+        if (h == 0) {
+          continue;
+        }
+        int row = k * outDim;
+        for (int j = 0; j < outDim; j++) {
+          out[j] += Math.abs(w[row + j]) * h;
+        }
+      }
     }
   }
 
@@ -44,6 +68,13 @@ interface AffineOp {
         for (int j = 0; j < n; j++) {
           out[r * n + j] = scale[j] * in[r * n + j] + shift[j];
         }
+      }
+    }
+
+    @Override
+    public void applyMagnitude(double[] in, double[] out) {
+      for (int j = 0; j < scale.length; j++) {
+        out[j] = Math.abs(scale[j]) * in[j] + Math.abs(shift[j]);
       }
     }
   }
@@ -71,6 +102,15 @@ interface AffineOp {
 
     @Override
     public void apply(double[] in, double[] out, int rows) {
+      correlate(in, out, rows, false);
+    }
+
+    @Override
+    public void applyMagnitude(double[] in, double[] out) {
+      correlate(in, out, 1, true);
+    }
+
+    private void correlate(double[] in, double[] out, int rows, boolean magnitude) {
       int oh = oh();
       int ow = ow();
       int inDim = inDim();
@@ -81,7 +121,7 @@ interface AffineOp {
         for (int o = 0; o < oc; o++) {
           for (int y = 0; y < oh; y++) {
             for (int x = 0; x < ow; x++) {
-              double s = bias[o];
+              double s = magnitude ? Math.abs(bias[o]) : bias[o];
               for (int ci = 0; ci < c; ci++) {
                 for (int ky = 0; ky < kh; ky++) {
                   int iy = y * stride + ky - pad;
@@ -93,7 +133,8 @@ interface AffineOp {
                     if (ix < 0 || ix >= w) {
                       continue;
                     }
-                    s += weights[((o * c + ci) * kh + ky) * kw + kx] * in[ib + (ci * h + iy) * w + ix];
+                    double wk = weights[((o * c + ci) * kh + ky) * kw + kx];
+                    s += (magnitude ? Math.abs(wk) : wk) * in[ib + (ci * h + iy) * w + ix];
                   }
                 }
               }
@@ -147,6 +188,11 @@ interface AffineOp {
           }
         }
       }
+    }
+
+    @Override
+    public void applyMagnitude(double[] in, double[] out) {
+      apply(in, out, 1); // its coefficients are positive and it has no constant
     }
   }
 }

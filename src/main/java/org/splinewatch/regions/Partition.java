@@ -471,7 +471,7 @@ public final class Partition {
           outputDim = next.outDim();
           return;
         }
-        double[] nextFloor = floorOf(next);
+        double[] nextFloor = floorOf(block, next);
         double[][][] advanced = advance(block, next);
         if (advanced == null) {
           return; // over the workspace's budget: overflow
@@ -502,46 +502,35 @@ public final class Partition {
 
     /**
      * The {@link #zeroFloor} of each neuron of {@code next}, from the current layer's largest values at the vertices:
-     * for a dense chain the terms of {@code z_j = b_j + Σ_k h_k·W_kj} are at most
-     * {@code |b_j| + Σ_k |W_kj|·max|h_k|}; for other chains (convolutions, unfolded BatchNorm) the floor stays 1.
+     * the terms summed into {@code next}'s values are bounded by its chain with every coefficient and constant made
+     * positive, applied to those largest values (for a dense chain {@code |b_j| + Σ_k |W_kj|·max|h_k|}; a convolution,
+     * pooling or unfolded BatchNorm in the chain is bounded the same way, operator by operator).
      */
-    private double[] floorOf(PiecewiseLinearNet.Block next) {
-      int nOut = next.outDim();
-      double[] out = new double[nOut];
-      if (!(next.ops().size() == 1 && next.ops().get(0) instanceof AffineOp.DenseOp dense)) {
-        Arrays.fill(out, 1);
-        return out;
-      }
-      int nIn = dense.inDim();
-      double[] hMax = new double[nIn];
+    private double[] floorOf(PiecewiseLinearNet.Block block, PiecewiseLinearNet.Block next) {
+      int nIn = block.outDim();
+      double[] cur = new double[nIn];
       for (int k = 0; k < nIn; k++) {
         if (firstLayer) {
           for (int v = 0; v < corners; v++) { // affine: largest at a corner of the domain
-            hMax[k] = Math.max(hMax[k], Math.abs(c0[k] + px[v] * cx[k] + py[v] * cy[k]));
+            cur[k] = Math.max(cur[k], Math.abs(c0[k] + px[v] * cx[k] + py[v] * cy[k]));
           }
         } else {
-          hMax[k] = maxAbs[k];
+          cur[k] = maxAbs[k];
         }
       }
-      double[] w = dense.w();
-      double[] b = dense.b();
-      for (int j = 0; j < nOut; j++) {
-        out[j] = Math.abs(b[j]);
+      double slope = Math.abs(block.activation().negativeSlope());
+      for (int k = 0; k < nIn && slope > 1; k++) { // |act(z)| ≤ max(1, |slope|)·|z|
+        cur[k] *= slope;
       }
-      for (int k = 0; k < nIn; k++) {
-        double h = hMax[k];
-        if (h == 0) {
-          continue;
-        }
-        int row = k * nOut;
-        for (int j = 0; j < nOut; j++) {
-          out[j] += Math.abs(w[row + j]) * h;
-        }
+      for (AffineOp op : next.ops()) {
+        double[] out = new double[op.outDim()];
+        op.applyMagnitude(cur, out);
+        cur = out;
       }
-      for (int j = 0; j < nOut; j++) {
-        out[j] = zeroFloor(out[j]);
+      for (int j = 0; j < cur.length; j++) {
+        cur[j] = zeroFloor(cur[j]);
       }
-      return out;
+      return cur;
     }
 
     /**

@@ -97,6 +97,71 @@ class PartitionBruteForceTest {
     }
   }
 
+  /**
+   * A small convolutional network (conv, conv, average pooling into a dense layer, head) with layer {@code scaled}'s
+   * weights and the biases of every layer from it on times {@code alpha}: as {@link #scaledFrom}, the same activation
+   * patterns for any {@code alpha > 0}.
+   */
+  static PiecewiseLinearNet convNet(long seed, int scaled, double alpha) {
+    java.util.Random r = new java.util.Random(seed);
+    java.util.List<Layer> layers = new java.util.ArrayList<>();
+    float[][] w = {
+        PartitionOracleTest.randn(r, 3 * 9, Math.sqrt(2.0 / 9)),
+        PartitionOracleTest.randn(r, 2 * 3 * 9, Math.sqrt(2.0 / 27)),
+        PartitionOracleTest.randn(r, 8 * 5, Math.sqrt(2.0 / 8)),
+        PartitionOracleTest.randn(r, 5 * 2, Math.sqrt(2.0 / 5))};
+    float[][] b = {
+        PartitionOracleTest.randn(r, 3, 0.3), PartitionOracleTest.randn(r, 2, 0.3),
+        PartitionOracleTest.randn(r, 5, 0.3), PartitionOracleTest.randn(r, 2, 0.3)};
+    for (int l = 0; l < w.length; l++) {
+      for (int k = 0; k < w[l].length && l == scaled; k++) {
+        w[l][k] = (float) (w[l][k] * alpha);
+      }
+      for (int k = 0; k < b[l].length && l >= scaled; k++) {
+        b[l][k] = (float) (b[l][k] * alpha);
+      }
+    }
+    layers.add(new Layer.Conv2D(1, 6, 6, 3, 3, 3, 1, 1, w[0], b[0]));
+    layers.add(Layer.Activation.relu());
+    layers.add(new Layer.Conv2D(3, 6, 6, 2, 3, 3, 1, 0, w[1], b[1]));
+    layers.add(Layer.Activation.relu());
+    layers.add(new Layer.AvgPool2D(2, 4, 4, 2, 2));
+    layers.add(new Layer.Flatten(8));
+    layers.add(new Layer.Dense(8, 5, w[2], b[2]));
+    layers.add(Layer.Activation.relu());
+    layers.add(new Layer.Dense(5, 2, w[3], b[3]));
+    return new PiecewiseLinearNet(36, layers);
+  }
+
+  @Test
+  void smallConvolutionWeightsGiveThePartitionOfTheRescaledNetwork() {
+    // regions.md §7 oracle 8 for chains other than one dense operator (a convolution; average pooling into a dense
+    // layer): their zero test kept rule 2's floor of 1, so values below 1e-10 counted as zero and a second
+    // convolution scaled by 2^-27 lost or snapped its lines
+    double[] alphas = {0x1p-40, 0x1p-27, 0x1p27};
+    for (long seed = 1; seed <= 4; seed++) {
+      java.util.Random r = new java.util.Random(100 + seed);
+      double[] o = new double[36];
+      double[] u = new double[36];
+      double[] v = new double[36];
+      for (int i = 0; i < 36; i++) {
+        o[i] = r.nextGaussian() * 0.5;
+        u[i] = r.nextGaussian();
+        v[i] = r.nextGaussian();
+      }
+      Plane plane = Plane.explicit(o, u, v);
+      Partition reference = Partition.compute(convNet(seed, 0, 1), plane);
+      assertTrue(reference.regionsAfterLayer()[1] > reference.regionsAfterLayer()[0], "the second convolution splits");
+      for (int l = 1; l < 3; l++) {
+        for (double alpha : alphas) {
+          Partition p = Partition.compute(convNet(seed, l, alpha), plane);
+          assertArrayEquals(reference.regionsAfterLayer(), p.regionsAfterLayer(),
+              "seed " + seed + ", layer " + l + " on times " + alpha);
+        }
+      }
+    }
+  }
+
   @Test
   void sliversOfAreaNear1e18HavePositiveAreas() {
     // weights of 1e8 with parallel neurons 0.25 apart make faces about 1e-9 wide at coordinates of order 1: the
