@@ -71,6 +71,27 @@ class ArchitectureTest {
   }
 
   @Test
+  void everyPackageSaysWhatItIsFor() throws java.io.IOException {
+    // package-info.java in every source package (the code-shape rule); read from the sources, as javac keeps no
+    // class for a package-info without annotations
+    java.nio.file.Path root = java.nio.file.Path.of("src/main/java");
+    try (var dirs = java.nio.file.Files.walk(root)) {
+      List<String> missing = dirs.filter(java.nio.file.Files::isDirectory)
+          .filter(d -> hasJava(d) && !java.nio.file.Files.exists(d.resolve("package-info.java")))
+          .map(d -> root.relativize(d).toString()).toList();
+      org.junit.jupiter.api.Assertions.assertEquals(List.of(), missing, "source packages without package-info.java");
+    }
+  }
+
+  private static boolean hasJava(java.nio.file.Path dir) {
+    try (var files = java.nio.file.Files.list(dir)) {
+      return files.anyMatch(f -> f.toString().endsWith(".java"));
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  @Test
   void theClusterNeverImportsTheLocalRun() {
     noClasses().that().resideInAPackage("org.splinewatch.cluster..")
         .should().dependOnClassesThat().resideInAnyPackage("org.splinewatch.run..", "org.splinewatch.serve..",
