@@ -93,15 +93,20 @@ final class DetectionCommand implements Callable<Integer> {
       }
     }
     List<Detection.Row> rows = new ArrayList<>();
+    List<Detection.Skipped> skipped = new ArrayList<>();
     for (Path r : runs) {
-      RunData data = RunData.read(r); // a ReportException is Main's one-line error, exit 1
-      if (!data.complete()) {
-        System.err.println(data.incompleteWarning()); // stderr: stdout is the table
+      // a path that is no directory is a ReportException: Main's one-line error, exit 1
+      Detection.Loaded loaded = Detection.load(r);
+      if (loaded.skipped() != null) { // an interrupted or garbage directory counts neither as healthy nor collapsed
+        skipped.add(loaded.skipped());
+        continue;
       }
+      RunData data = loaded.run();
       // MNIST and Fashion-MNIST both have 10 classes (the knn_chance rule's chance level)
       rows.add(Detection.of(replay ? Detection.replay(data, settings, 10) : data, layer, drop, reference));
     }
-    System.out.print(Detection.markdown(rows, layer, drop, new HashSet<>(tuningSeeds), datasets, reference));
+    System.out.print(Detection.markdown(rows, layer, drop, new HashSet<>(tuningSeeds), datasets, reference,
+        skipped));
     return 0;
   }
 }

@@ -2,6 +2,8 @@ package org.splinewatch.report;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
@@ -138,6 +140,58 @@ public final class Detection {
     public static String cliNames() {
       return String.join(" or ", java.util.Arrays.stream(values()).map(DropReference::cliName).toList());
     }
+  }
+
+  /** A run directory left out of every count: its path and why, in a few words. */
+  public record Skipped(Path dir, String reason) {
+    /** The line that names it: {@code skipped DIR: REASON}. */
+    public String line() {
+      return "skipped " + dir + ": " + reason;
+    }
+  }
+
+  /** A run directory read for detection: exactly one of {@code run} (a run to count) and {@code skipped} is set. */
+  public record Loaded(RunData run, Skipped skipped) {
+  }
+
+  /**
+   * Reads a run directory for detection. A directory that is not a whole finished run — no or an empty
+   * {@code metrics.jsonl}, a malformed or half-written line in it or in {@code events.jsonl}, no {@code config.json},
+   * no {@code run_finished} event, or a run that ended interrupted or failed — is {@link Skipped} with its reason: its
+   * silence would otherwise count as a healthy run without a false alarm. A run stopped early by an alert counts.
+   * Throws {@link RunData.ReportException} only when {@code dir} is not a directory.
+   */
+  public static Loaded load(Path dir) {
+    if (Files.isDirectory(dir) && !Files.isRegularFile(dir.resolve("metrics.jsonl"))) {
+      return new Loaded(null, new Skipped(dir, "no metrics.jsonl"));
+    }
+    RunData run = RunData.read(dir);
+    List<String> why = new ArrayList<>(run.problems());
+    if (run.series().isEmpty()) {
+      why.add(0, "metrics.jsonl has no samples");
+    }
+    if (run.finished()) {
+      ending(dir).ifPresent(why::add);
+    }
+    return why.isEmpty() ? new Loaded(run, null) : new Loaded(null, new Skipped(dir, String.join("; ", why)));
+  }
+
+  /** How the run ended when that was neither done nor stopped: "interrupted at step N", "failed: ...". */
+  private static java.util.Optional<String> ending(Path dir) {
+    String[] last = {null};
+    JsonLines.read(dir.resolve("events.jsonl"), "events.jsonl", (n, line, end) -> {
+      try {
+        JsonNode j = JSON.readTree(line);
+        if (j != null && "run_finished".equals(j.path("type").asText())) {
+          String status = j.path("status").asText("");
+          last[0] = status.equals("interrupted") ? "interrupted at step " + j.path("steps").asLong()
+              : status.equals("failed") ? "failed: " + j.path("error").asText("") : null;
+        }
+      } catch (Exception e) {
+        // a bad line is already one of the run's problems
+      }
+    }, new ArrayList<>());
+    return java.util.Optional.ofNullable(last[0]);
   }
 
   /** The detection of one run, on the kNN accuracy of {@code layer}, the drop from the best so far. */
@@ -290,6 +344,15 @@ public final class Detection {
   /** As {@link #markdown(List, String, double, Set, Set)}, for rows whose drops were measured from {@code reference}. */
   public static String markdown(List<Row> rows, String layer, double drop, Set<Long> tuningSeeds,
       Set<String> tuningDatasets, DropReference reference) {
+    return markdown(rows, layer, drop, tuningSeeds, tuningDatasets, reference, List.of());
+  }
+
+  /**
+   * As {@link #markdown(List, String, double, Set, Set, DropReference)}, then a line saying how many run directories
+   * were skipped (counted nowhere above) and one line for each with its reason.
+   */
+  public static String markdown(List<Row> rows, String layer, double drop, Set<Long> tuningSeeds,
+      Set<String> tuningDatasets, DropReference reference, List<Skipped> skipped) {
     StringBuilder sb = new StringBuilder();
     sb.append(String.format(Locale.ROOT, "kNN drop: first snapshot from the onset on where the kNN accuracy of %s is"
         + " %.0f points below %s; onset: --ablate-from (0 for an"
@@ -348,6 +411,11 @@ public final class Detection {
           ind.stream().filter(r -> r.firstCriticalStep().isPresent() && (r.dropStep().isEmpty()
               || r.firstCriticalStep().getAsLong() < r.dropStep().getAsLong())).count(),
           ok.stream().filter(r -> !r.meetsGoal(GOAL_SNAPSHOTS)).count(), ok.size()));
+    }
+    if (!skipped.isEmpty()) {
+      sb.append(String.format(Locale.ROOT, "%nskipped, incomplete and not counted above: %d run director%s%n",
+          skipped.size(), skipped.size() == 1 ? "y" : "ies"));
+      skipped.forEach(k -> sb.append(k.line()).append('\n'));
     }
     return sb.toString();
   }

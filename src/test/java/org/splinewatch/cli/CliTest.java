@@ -1,5 +1,6 @@
 package org.splinewatch.cli;
 
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.net.ServerSocket;
@@ -145,13 +146,35 @@ class CliTest {
   }
 
   @Test
-  void anUnfinishedRunIsAnalysedWithAWarning() throws Exception {
-    Path unfinished = tmp.resolve("half");
-    Files.createDirectories(unfinished);
-    Files.writeString(unfinished.resolve("metrics.jsonl"), "");
-    Files.writeString(unfinished.resolve("config.json"), "{\"run_id\": \"half\"}");
-    String d = run(0, "monitor", "detection", unfinished.toString());
-    assertTrue(d.contains("warning: half is incomplete: the run has not finished (no run_finished event)"), d);
+  void garbageAndInterruptedRunDirectoriesAreSkippedWithAReasonAndNotCounted() throws Exception {
+    String knn = "{\"name\":\"splinewatch_knn_accuracy_ratio\",\"labels\":{\"layer\":\"repr\"},\"step\":0,"
+        + "\"value\":0.8}\n";
+    Path empty = Files.createDirectories(tmp.resolve("empty"));
+    Path half = Files.createDirectories(tmp.resolve("half"));
+    Files.writeString(half.resolve("metrics.jsonl"), "");
+    Files.writeString(half.resolve("config.json"), "{\"run_id\": \"half\"}");
+    Path cut = Files.createDirectories(tmp.resolve("cut")); // no config.json, a half-written line, no events
+    Files.writeString(cut.resolve("metrics.jsonl"), knn + "{\"name\":\"splinewatch_kn");
+    Path interrupted = Files.createDirectories(tmp.resolve("sigint"));
+    Files.writeString(interrupted.resolve("metrics.jsonl"), knn);
+    Files.writeString(interrupted.resolve("config.json"), "{\"run_id\": \"sigint\", \"method\": \"simclr\"}");
+    Files.writeString(interrupted.resolve("events.jsonl"), "{\"type\":\"run_finished\",\"status\":\"interrupted\","
+        + "\"steps\":40}\n");
+    Path ok = Files.createDirectories(tmp.resolve("ok"));
+    Files.writeString(ok.resolve("metrics.jsonl"), knn);
+    Files.writeString(ok.resolve("config.json"), "{\"run_id\": \"ok\", \"method\": \"simclr\"}");
+    Files.writeString(ok.resolve("events.jsonl"), "{\"type\":\"run_finished\",\"status\":\"done\"}\n");
+    String d = run(0, "monitor", "detection", empty.toString(), half.toString(), cut.toString(),
+        interrupted.toString(), ok.toString());
+    assertTrue(d.contains("healthy runs with a false alarm: 0 of 1\n"), d);
+    assertTrue(d.contains("skipped, incomplete and not counted above: 4 run directories\n"), d);
+    assertTrue(d.contains("skipped " + empty + ": no metrics.jsonl\n"), d);
+    assertTrue(d.contains("skipped " + half + ": metrics.jsonl has no samples; the run has not finished (no"
+        + " run_finished event)"), d);
+    assertTrue(d.contains("skipped " + cut + ": config.json is missing; metrics.jsonl line 2 is half-written;"), d);
+    assertTrue(d.contains("skipped " + interrupted + ": interrupted at step 40\n"), d);
+    assertFalse(d.contains("| half |") || d.contains("| sigint |") || d.contains("| cut |"), d);
+    assertTrue(d.contains("| ok | simclr |"), d);
   }
 
   @Test
