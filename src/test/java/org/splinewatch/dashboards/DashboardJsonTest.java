@@ -290,6 +290,46 @@ class DashboardJsonTest {
     assertTrue(tables >= 6, "table queries: " + tables);
   }
 
+  /**
+   * kNN accuracy is shown in percent on every panel that shows it: a panel of one query through its unit, a table of
+   * several through an override of the query's column ({@code Value #<refId>} after the merge), not as a fraction
+   * next to percent panels.
+   */
+  @Test
+  void knnAccuracyIsInPercentOnEveryPanelTablesIncluded() throws Exception {
+    int seen = 0;
+    for (Path f : Dashboards.files()) {
+      List<JsonNode> panels = new ArrayList<>();
+      Dashboards.read(f).path("panels").forEach(p -> {
+        panels.add(p);
+        p.path("panels").forEach(panels::add);
+      });
+      for (JsonNode p : panels) {
+        String where = f.getFileName() + " panel '" + p.path("title").asText() + "'";
+        for (JsonNode t : p.path("targets")) {
+          if (!Dashboards.metrics(t.path("expr").asText()).contains("splinewatch_knn_accuracy_ratio")) {
+            continue;
+          }
+          seen++;
+          String unit = p.path("fieldConfig").path("defaults").path("unit").asText();
+          for (JsonNode o : p.path("fieldConfig").path("overrides")) {
+            if (o.path("matcher").path("id").asText().equals("byName")
+                && o.path("matcher").path("options").asText().equals("Value #" + t.path("refId").asText())) {
+              for (JsonNode prop : o.path("properties")) {
+                if (prop.path("id").asText().equals("unit")) {
+                  unit = prop.path("value").asText();
+                }
+              }
+            }
+          }
+          assertEquals("percentunit", unit, where + " shows kNN accuracy (query " + t.path("refId").asText()
+              + ") as a fraction");
+        }
+      }
+    }
+    assertTrue(seen >= 4, "kNN queries: " + seen);
+  }
+
   /** The description of the first panel that queries {@code metric}. */
   private static String description(JsonNode dashboard, String metric) {
     for (JsonNode p : dashboard.path("panels")) {
