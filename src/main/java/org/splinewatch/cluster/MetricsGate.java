@@ -166,6 +166,10 @@ final class MetricsGate {
     if (m instanceof MetricsActor.SnapshotDropped d) {
       return MetricFamilies.labelValueProblem("analyzer", d.analyzer());
     }
+    if (m instanceof MetricsActor.SnapshotsUnanalysed u) {
+      return u.count() < 0 ? Optional.of("unanalysed snapshot count " + u.count() + " is negative")
+          : MetricFamilies.labelValueProblem("analyzer", u.analyzer());
+    }
     if (m instanceof MetricsActor.AnalysisFailed f) {
       return MetricFamilies.labelValueProblem("analyzer", f.analyzer());
     }

@@ -1,7 +1,9 @@
 package org.splinewatch.hub;
 
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Consumer;
@@ -23,6 +25,10 @@ import org.splinewatch.snapshot.WeightSnapshot;
  * An analysis that fails completes exceptionally and is skipped; the stream goes on. An analyzer may keep a longer
  * buffer of its own (the priority analyzers of {@code splinewatch.analysis.priority}, whose snapshots the collapse
  * rules need).
+ *
+ * <p>{@link #complete()} ends a run normally: every analyzer works through what it holds. {@link #abandon()} ends it
+ * early (a stop, a failure, a signal): the snapshots still waiting are skipped and counted, only the analyses in
+ * progress finish.
  */
 public final class SnapshotHub {
 
@@ -36,20 +42,37 @@ public final class SnapshotHub {
     }
   }
 
+  /** Snapshots skipped by {@link #abandon()}, per analyzer, and when the analyses in progress have finished. */
+  public record Abandoned(Map<String, Long> unanalysed, CompletionStage<Done> done) {
+  }
+
   private final List<Pair<String, BoundedSourceQueue<WeightSnapshot>>> queues = new ArrayList<>();
   private final List<CompletionStage<Done>> done = new ArrayList<>();
   private final Consumer<String> onDrop;
+  /** Guards {@link #waiting} and {@link #abandoned}: a snapshot is either started or counted as skipped, never both. */
+  private final Object lock = new Object();
+  /** Per analyzer (in {@link #queues}' order): snapshots entered and neither dropped nor started. */
+  private final long[] waiting;
+  private boolean abandoned;
 
   public SnapshotHub(ActorSystem<?> system, List<Analyzer> analyzers, int bufferSize, Consumer<String> onDrop) {
     if (bufferSize < 1) {
       throw new IllegalArgumentException("hub buffer size must be at least 1, got " + bufferSize);
     }
     this.onDrop = onDrop;
-    for (Analyzer a : analyzers) {
+    this.waiting = new long[analyzers.size()];
+    for (int i = 0; i < analyzers.size(); i++) {
+      Analyzer a = analyzers.get(i);
+      int index = i;
       int keep = a.bufferSize() > 0 ? a.bufferSize() : bufferSize;
       Pair<BoundedSourceQueue<WeightSnapshot>, CompletionStage<Done>> m = Source.<WeightSnapshot>queue(1)
           .conflateWithSeed(s -> {
-            DropOldestBuffer<WeightSnapshot> b = new DropOldestBuffer<>(keep, dropped -> onDrop.accept(a.name()));
+            DropOldestBuffer<WeightSnapshot> b = new DropOldestBuffer<>(keep, dropped -> {
+              synchronized (lock) {
+                waiting[index]--;
+              }
+              onDrop.accept(a.name());
+            });
             b.add(s);
             return b;
           }, (b, s) -> {
@@ -57,7 +80,8 @@ public final class SnapshotHub {
             return b;
           })
           .mapConcat(DropOldestBuffer::drain)
-          .mapAsync(1, s -> a.analyze().apply(s).handle((r, e) -> Done.getInstance()))
+          .mapAsync(1, s -> start(index) ? a.analyze().apply(s).handle((r, e) -> Done.getInstance())
+              : CompletableFuture.completedFuture(Done.getInstance()))
           .toMat(Sink.ignore(), Keep.both())
           .run(system);
       queues.add(Pair.create(a.name(), m.first()));
@@ -65,14 +89,50 @@ public final class SnapshotHub {
     }
   }
 
+  /** Whether analyzer {@code index} analyses the snapshot it is handed: not after {@link #abandon()}. */
+  private boolean start(int index) {
+    synchronized (lock) {
+      if (abandoned) {
+        return false; // counted by abandon()
+      }
+      waiting[index]--;
+      return true;
+    }
+  }
+
   /** Offers a snapshot to every analyzer; never blocks. A full queue counts as a drop for that analyzer. */
   public void publish(WeightSnapshot snapshot) {
-    for (var q : queues) {
+    for (int i = 0; i < queues.size(); i++) {
+      var q = queues.get(i);
+      synchronized (lock) {
+        waiting[i]++; // before the offer: the stream may start it at once
+      }
       QueueOfferResult r = q.second().offer(snapshot);
       if (r != QueueOfferResult.enqueued()) {
+        synchronized (lock) {
+          waiting[i]--;
+        }
         onDrop.accept(q.first());
       }
     }
+  }
+
+  /**
+   * No more snapshots, and an early end: the snapshots still waiting for each analyzer are skipped (their counts
+   * returned, analyzers with none left out); the returned stage completes when the analyses in progress have finished.
+   */
+  public Abandoned abandon() {
+    Map<String, Long> unanalysed = new LinkedHashMap<>();
+    synchronized (lock) {
+      abandoned = true;
+      for (int i = 0; i < queues.size(); i++) {
+        if (waiting[i] > 0) {
+          unanalysed.put(queues.get(i).first(), waiting[i]);
+        }
+        waiting[i] = 0;
+      }
+    }
+    return new Abandoned(unanalysed, complete());
   }
 
   /** No more snapshots; completes when every analyzer has finished what it holds. */

@@ -50,6 +50,10 @@ public final class MetricsActor extends AbstractBehavior<MetricsActor.Command> {
   public record SnapshotDropped(String analyzer) implements Command {
   }
 
+  /** The run ended early with {@code count} snapshots this analyzer had not started on: they are skipped. */
+  public record SnapshotsUnanalysed(String analyzer, long count) implements Command {
+  }
+
   /** An analysis failed (the analyzer is restarted). */
   public record AnalysisFailed(String analyzer, long step, String error) implements Command {
   }
@@ -125,6 +129,15 @@ public final class MetricsActor extends AbstractBehavior<MetricsActor.Command> {
           Counter c = dropCounter(m.analyzer());
           c.increment();
           log.append(List.of(Sample.of(MetricFamily.SNAPSHOTS_DROPPED_TOTAL, c.count(), -1, "analyzer",
+              m.analyzer())), runLabels);
+          return this;
+        })
+        .onMessage(SnapshotsUnanalysed.class, m -> {
+          Counter c = Counter.builder(MetricFamily.SNAPSHOTS_UNANALYSED_TOTAL.meterName())
+              .tags(runTags.and("analyzer", m.analyzer())).description(MetricFamily.SNAPSHOTS_UNANALYSED_TOTAL.help())
+              .register(registry);
+          c.increment(m.count());
+          log.append(List.of(Sample.of(MetricFamily.SNAPSHOTS_UNANALYSED_TOTAL, c.count(), -1, "analyzer",
               m.analyzer())), runLabels);
           return this;
         })

@@ -97,6 +97,13 @@ final class LocalHubSink implements SnapshotSink {
   }
 
   @Override
+  public CompletionStage<Done> abandon() {
+    SnapshotHub.Abandoned a = hub.abandon();
+    a.unanalysed().forEach((analyzer, n) -> metrics.tell(new MetricsActor.SnapshotsUnanalysed(analyzer, n)));
+    return a.done();
+  }
+
+  @Override
   public boolean stopsWithRun() {
     return true;
   }

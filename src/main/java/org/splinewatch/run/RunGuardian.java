@@ -29,7 +29,9 @@ import org.splinewatch.trainer.TrainingProgress;
 /**
  * The guardian of one run: starts its {@link SnapshotSink} (the metrics actor and where snapshots go) and the trainer,
  * relays stops and alerts, and ends the run: the trainer's {@link TrainerActor.Finished} drains the sink (bounded by
- * the drain timeout), flushes the metrics, and completes {@link Observers#result()}.
+ * the drain timeout) or, after an early end (a stop, a failure, an interrupt), abandons its queued snapshots and
+ * waits only for the analyses in progress (the abort-drain timeout); then it flushes the metrics and completes
+ * {@link Observers#result()}.
  */
 public final class RunGuardian extends AbstractBehavior<RunGuardian.Command> {
   /** What the guardian receives. */
@@ -38,7 +40,7 @@ public final class RunGuardian extends AbstractBehavior<RunGuardian.Command> {
 
   /**
    * End the run after the current step because the process was asked to (SIGTERM/SIGINT): like a {@link
-   * TrainerActor.Stop}, but in-flight analyses get only {@link Timeouts#abortDrain()}.
+   * TrainerActor.Stop}: queued analyses are skipped, the ones in progress get {@link Timeouts#abortDrain()}.
    */
   public record Interrupt(String reason) implements Command {
   }
@@ -72,9 +74,9 @@ public final class RunGuardian extends AbstractBehavior<RunGuardian.Command> {
       TrainerActor.CheckpointPlan checkpoints) {
   }
 
-  /** How long the end of a run may take: a normal end, and a failed or interrupted one. */
+  /** How long the end of a run may take: a normal end, and an early one (stopped, failed or interrupted). */
   public record Timeouts(Duration drain, Duration abortDrain) {
-    /** The wait for in-flight analyses: a failed or interrupted run ends within seconds. */
+    /** The wait for in-flight analyses: a run that ends early ends within seconds. */
     Duration drainFor(boolean aborted) {
       return aborted && abortDrain.compareTo(drain) < 0 ? abortDrain : drain;
     }
@@ -216,8 +218,11 @@ public final class RunGuardian extends AbstractBehavior<RunGuardian.Command> {
       return this;
     }
     finished = true;
-    Duration wait = s.timeouts().drainFor(m.finished().error() != null || interrupted);
-    var drained = sink.drain().toCompletableFuture().exceptionally(e -> Done.getInstance())
+    // an early end (stopped by an alert or the control endpoint, failed, interrupted) skips the snapshots still
+    // waiting and waits only for the analyses in progress, abort-drain-timeout at most; a normal end drains
+    boolean early = m.finished().error() != null || interrupted || m.finished().stopped();
+    Duration wait = s.timeouts().drainFor(early);
+    var drained = (early ? sink.abandon() : sink.drain()).toCompletableFuture().exceptionally(e -> Done.getInstance())
         .completeOnTimeout(Done.getInstance(), wait.toMillis(), TimeUnit.MILLISECONDS);
     getContext().pipeToSelf(drained, (ok, err) -> new Drained(m.finished()));
     return this;

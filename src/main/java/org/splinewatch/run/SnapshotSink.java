@@ -24,6 +24,15 @@ public interface SnapshotSink {
   CompletionStage<Done> drain();
 
   /**
+   * No more snapshots, and the run ended early (stopped, failed, interrupted): snapshots still waiting are not
+   * analysed but counted ({@code splinewatch_snapshots_unanalysed_total}); completes when the analyses in progress
+   * have finished. By default the same as {@link #drain()} (a cluster run's analyzer nodes work through their own).
+   */
+  default CompletionStage<Done> abandon() {
+    return drain();
+  }
+
+  /**
    * Whether the guardian stops once the run's outcome is known; a cluster run's system stays up until the end of the
    * run is recorded on the metrics node.
    */

@@ -175,6 +175,35 @@ class SnapshotHubTest {
   }
 
   @Test
+  void abandoningSkipsTheWaitingSnapshotsCountsThemAndLetsTheOneInProgressFinish() throws Exception {
+    CompletableFuture<Void> gate = new CompletableFuture<>();
+    List<Long> saw = new CopyOnWriteArrayList<>();
+    List<Long> fastSaw = new CopyOnWriteArrayList<>();
+    Drops drops = new Drops();
+    SnapshotHub hub = new SnapshotHub(testKit.system(), List.of(
+        new SnapshotHub.Analyzer("slow", s -> {
+          saw.add(s.step());
+          return s.step() == 0 ? gate : CompletableFuture.completedFuture(null);
+        }, 16),
+        new SnapshotHub.Analyzer("fast", s -> {
+          fastSaw.add(s.step());
+          return CompletableFuture.completedFuture(null);
+        })), 16, drops);
+    for (long step = 0; step <= 5; step++) {
+      drops.enter(hub, snapshot(step));
+    }
+    await("the slow analyzer holds step 0", () -> saw.equals(List.of(0L)));
+    await("the fast analyzer saw every snapshot", () -> fastSaw.size() == 6);
+    SnapshotHub.Abandoned a = hub.abandon();
+    assertEquals(java.util.Map.of("slow", 5L), a.unanalysed(), "steps 1 to 5 were waiting behind step 0");
+    assertFalse(a.done().toCompletableFuture().isDone(), "the analysis in progress is waited for");
+    gate.complete(null);
+    a.done().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    assertEquals(List.of(0L), saw, "no waiting snapshot was analysed after the hub was abandoned");
+    assertEquals(List.of(), drops.buffered);
+  }
+
+  @Test
   void aFailingAnalysisDoesNotStopTheStream() throws Exception {
     List<Long> saw = new CopyOnWriteArrayList<>();
     Drops drops = new Drops();

@@ -38,6 +38,28 @@ class AnalysisCoverageTest {
   }
 
   @Test
+  void snapshotsLeftByAnEarlyEndAreOfferedUnanalysedAndNamed() {
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    Timer regions = Timer.builder(MetricFamily.ANALYSIS_SECONDS.meterName()).tags("run", "r", "analyzer", "regions")
+        .register(registry);
+    for (int i = 0; i < 3; i++) {
+      regions.record(Duration.ofMillis(5));
+    }
+    Counter.builder(MetricFamily.SNAPSHOTS_UNANALYSED_TOTAL.meterName()).tags("run", "r", "analyzer", "regions")
+        .register(registry).increment(9);
+    Timer embedding = Timer.builder(MetricFamily.ANALYSIS_SECONDS.meterName()).tags("run", "r", "analyzer",
+        "embedding").register(registry);
+    for (int i = 0; i < 12; i++) {
+      embedding.record(Duration.ofMillis(1));
+    }
+    AnalysisCoverage c = AnalysisCoverage.of(registry);
+    assertEquals("analysed snapshots: embedding 12/12, regions 3/12 (25 %); left unanalysed by the early end:"
+        + " regions 9", c.describe());
+    assertEquals(Map.of("analysed", 3L, "offered", 12L, "unanalysed", 9L), c.event().get("regions"));
+    assertEquals(Map.of("analysed", 12L, "offered", 12L), c.event().get("embedding"));
+  }
+
+  @Test
   void aRemoteRunsCoverageIsItsLoggedAnalysesOverTheSnapshotsItsTrainerTook() {
     // two series of the analysis-step gauge for regions (say, two label sets) add up; probe analysed none of 10
     AnalysisCoverage c = AnalysisCoverage.fromAnalysisSteps(List.of(Map.entry("regions", 6L),

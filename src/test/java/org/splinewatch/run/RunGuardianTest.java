@@ -92,10 +92,20 @@ class RunGuardianTest {
       return Behaviors.same();
     }));
     volatile boolean drained;
+    volatile boolean abandoned;
+    /** What drain() returns: done at once, or (a deep queue of slow analyses) never. */
+    volatile CompletableFuture<Done> drainResult = CompletableFuture.completedFuture(Done.getInstance());
 
     @Override
     public ActorRef<MetricsActor.Command> metrics() {
       return metrics;
+    }
+
+    // SnapshotSink.abandon: an early end skips what is queued (no @Override, so that this test also compiles, and
+    // fails, against a SnapshotSink without it)
+    public CompletionStage<Done> abandon() {
+      abandoned = true;
+      return CompletableFuture.completedFuture(Done.getInstance());
     }
 
     @Override
@@ -106,7 +116,7 @@ class RunGuardianTest {
     @Override
     public CompletionStage<Done> drain() {
       drained = true;
-      return CompletableFuture.completedFuture(Done.getInstance());
+      return drainResult;
     }
 
     @Override
@@ -128,7 +138,11 @@ class RunGuardianTest {
   }
 
   private static Run start(long maxSteps, EarlyStopPolicy policy, long startStep) {
-    RecordingSink sink = new RecordingSink();
+    return start(maxSteps, policy, startStep, new RecordingSink(), Duration.ofSeconds(5));
+  }
+
+  private static Run start(long maxSteps, EarlyStopPolicy policy, long startStep, RecordingSink sink,
+      Duration drain) {
     CompletableFuture<TrainerActor.Finished> result = new CompletableFuture<>();
     CompletableFuture<ActorRef<TrainerActor.Command>> trainer = new CompletableFuture<>();
     List<Alert> alerts = new CopyOnWriteArrayList<>();
@@ -138,7 +152,7 @@ class RunGuardianTest {
     root.tell(new RunGuardian.Setup(TestSnapshots.run(),
         new RunGuardian.Training(CountingTrainer::new, 1, maxSteps, 10,
             new TrainerActor.CheckpointPlan(null, "supervised", startStep)),
-        ctx -> sink, policy, new RunGuardian.Timeouts(Duration.ofSeconds(5), Duration.ofSeconds(1)),
+        ctx -> sink, policy, new RunGuardian.Timeouts(drain, Duration.ofSeconds(1)),
         new RunGuardian.Observers(progress, result, trainer, alerts::add)));
     ActorRef<Object> door = testKit.spawn(TrainerDoor.create(root, STOP_TOKEN, rejections));
     return new Run(root, sink, result, trainer, alerts, door, progress, rejections);
@@ -180,6 +194,28 @@ class RunGuardianTest {
     assertTrue(f.stopped());
     assertEquals("collapse alert std_collapse: the embedding collapsed", f.reason());
     assertEquals(List.of("dim_collapse", "std_collapse"), r.alerts().stream().map(Alert::rule).toList());
+  }
+
+  @Test
+  void aRunStoppedByAnAlertSkipsItsQueuedAnalysesInsteadOfDrainingThem() throws Exception {
+    RecordingSink sink = new RecordingSink();
+    sink.drainResult = new CompletableFuture<>(); // a drain would take the whole drain timeout
+    Run r = start(10_000_000, EarlyStopPolicy.of("stop", List.of("std_collapse")), 0, sink, Duration.ofSeconds(60));
+    r.trainer().get(30, TimeUnit.SECONDS);
+    long stopped = System.nanoTime();
+    r.door().tell(new MetricsNode.RunAlert(alert("std_collapse", true), STOP_TOKEN));
+    TrainerActor.Finished f = r.result().get(20, TimeUnit.SECONDS);
+    assertTrue(f.stopped());
+    assertTrue(sink.abandoned && !sink.drained, "abandoned " + sink.abandoned + ", drained " + sink.drained);
+    assertTrue(System.nanoTime() - stopped < TimeUnit.SECONDS.toNanos(10), "ended promptly after the stop");
+  }
+
+  @Test
+  void aRunThatEndsNormallyStillDrains() throws Exception {
+    RecordingSink sink = new RecordingSink();
+    Run r = start(25, EarlyStopPolicy.NEVER, 0, sink, Duration.ofSeconds(5));
+    r.result().get(30, TimeUnit.SECONDS);
+    assertTrue(sink.drained && !sink.abandoned, "drained " + sink.drained + ", abandoned " + sink.abandoned);
   }
 
   @Test
