@@ -136,7 +136,8 @@ public final class EmbeddingMetrics {
 
   /**
    * {@code unif(t) = log((2/(n(n−1))) Σ_{i<k} exp(−t‖ẑ_i − ẑ_k‖²))} on normalised rows, as a shifted log-mean-exp
-   * with {@code d² = max(0, 2 − 2⟨ẑ_i, ẑ_k⟩)} (metrics.md §1).
+   * with {@code d² = max(0, ‖ẑ_i‖² + ‖ẑ_k‖² − 2⟨ẑ_i, ẑ_k⟩)} (metrics.md §1; {@code 2 − 2⟨ẑ_i, ẑ_k⟩} for unit rows, but
+   * a zero row stays zero after normalisation, so all-zero embeddings give 0, complete collapse).
    */
   public static double uniformity(double[] zh, int n, int d, double t) {
     return uniformityOfGram(gram(zh, n, d), n, t);
@@ -152,7 +153,8 @@ public final class EmbeddingMetrics {
     double s = 0; // Σ exp(v − max) over the pairs so far
     for (int i = 0; i < n; i++) {
       for (int k = i + 1; k < n; k++) {
-        double v = -t * Math.max(0, 2 - 2 * g[i * n + k]);
+        // ‖ẑ_i‖² + ‖ẑ_k‖² − 2⟨ẑ_i, ẑ_k⟩ (1 + 1 − 2⟨·,·⟩ for unit rows; a zero row has norm 0, not 1)
+        double v = -t * Math.max(0, g[i * n + i] + g[k * n + k] - 2 * g[i * n + k]);
         if (v > max) {
           s = s * Math.exp(max - v) + 1;
           max = v;

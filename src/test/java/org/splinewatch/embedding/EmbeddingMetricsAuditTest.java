@@ -1,0 +1,39 @@
+package org.splinewatch.embedding;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import org.junit.jupiter.api.Test;
+
+/**
+ * Edge cases of a live run checked against values worked out by hand or with an independent numpy implementation
+ * (metrics.md §1: {@code unif(t) = log(mean_{i<k} exp(−t‖ẑ_i − ẑ_k‖²))} with {@code ẑ_i = z_i / max(‖z_i‖, 1e-12)}).
+ */
+class EmbeddingMetricsAuditTest {
+
+  /**
+   * A dead representation (every probe embedding exactly zero) is complete collapse: every {@code ẑ_i} is the zero
+   * vector, all distances are 0 and uniformity is {@code log 1 = 0}, not the {@code −4} of {@code 2 − 2·0} (which
+   * assumes unit rows and reads like a healthy embedding of {@code d ≈ 2}).
+   */
+  @Test
+  void uniformityOfAllZeroEmbeddingsIsZero() {
+    int n = 10;
+    int d = 4;
+    double[] z = new double[n * d];
+    double[] zh = EmbeddingMetrics.normalizeRows(z, n, d);
+    assertEquals(0, EmbeddingMetrics.uniformity(zh, n, d, 2), 1e-12);
+    EmbeddingMetrics.Result r = EmbeddingMetrics.compute(z, z.clone(), n, d, null, 0);
+    assertEquals(0, r.uniformity(), 1e-12);
+    assertEquals(n, r.zeroRows());
+  }
+
+  /** Rows e1, 0, −e1: squared distances 1, 4, 1, so unif(2) = log((2e^−2 + e^−8)/3) (checked with numpy). */
+  @Test
+  void uniformityWithAZeroRowUsesTheTrueDistances() {
+    double[] z = {1, 0, 0, 0, -1, 0};
+    double[] zh = EmbeddingMetrics.normalizeRows(z, 3, 2);
+    double expected = Math.log((2 * Math.exp(-2) + Math.exp(-8)) / 3);
+    assertEquals(expected, EmbeddingMetrics.uniformity(zh, 3, 2, 2), 1e-12);
+    assertEquals(expected, EmbeddingMetrics.compute(z, null, 3, 2, null, 0).uniformity(), 1e-12);
+  }
+}
