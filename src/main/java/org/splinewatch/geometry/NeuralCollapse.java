@@ -10,7 +10,8 @@ public final class NeuralCollapse {
   }
 
   /**
-   * NC metrics; every value is NaN when the class means coincide (complete representation collapse, {@code M = 0}).
+   * NC metrics; every value is NaN when the class means coincide (complete representation collapse, {@code M = 0})
+   * or fewer than two classes occur among the labels (no between-class scatter).
    *
    * @param nc1                 {@code (1/C)·tr(Σ_W Σ_B^†)}
    * @param equinormCov         CoV of {@code ‖μ_c − μ_G‖} (NC2)
@@ -52,8 +53,8 @@ public final class NeuralCollapse {
       }
     }
     if (present < 2) {
-      throw new IllegalArgumentException("neural collapse needs at least two classes among the probes, got "
-          + present);
+      // no between-class scatter (Σ_B = 0): NC1 and the rest are undefined, as for complete collapse (metrics.md §6)
+      return undefined();
     }
     // only classes present in the probes take part
     int[] cls = new int[present];
@@ -81,8 +82,7 @@ public final class NeuralCollapse {
       scale = Math.max(scale, Math.abs(v));
     }
     if (!(mNorm2 > 1e-24 * Math.max(1, scale * scale))) {
-      return new Result(Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN,
-          Double.NaN);
+      return undefined();
     }
     // NC1 without d×d matrices (metrics.md §6): with rows m = Mᵀ, G = MᵀM (C×C) and P = R·M (n×C)
     DMatrixRMaj g = new DMatrixRMaj(present, present);
@@ -188,6 +188,11 @@ public final class NeuralCollapse {
     }
     return new Result(nc1, cov(norms), cosStd, gap / pairs, weightCov, selfDuality,
         w == null ? Double.NaN : (double) mismatch / n, (double) nccCorrect / n);
+  }
+
+  /** Every value NaN: fewer than two classes among the probes, or the class means coincide. */
+  private static Result undefined() {
+    return new Result(Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN);
   }
 
   private static int nearestCentre(double[] h, int i, int d, double[] mu, int[] cls) {
