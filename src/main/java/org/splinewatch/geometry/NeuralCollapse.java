@@ -144,7 +144,6 @@ public final class NeuralCollapse {
       norms[q] = Math.sqrt(g.get(q, q));
     }
     double cosSum = 0;
-    double cosSq = 0;
     double gap = 0;
     int pairs = 0;
     for (int a = 0; a < present; a++) {
@@ -152,14 +151,23 @@ public final class NeuralCollapse {
         if (a != bb) {
           double cos = g.get(a, bb) / (norms[a] * norms[bb]);
           cosSum += cos;
-          cosSq += cos * cos;
           gap += Math.abs(cos + 1.0 / (present - 1));
           pairs++;
         }
       }
     }
     double cosMean = cosSum / pairs;
-    double cosStd = Math.sqrt(Math.max(0, (cosSq - pairs * cosMean * cosMean) / Math.max(1, pairs - 1)));
+    // two passes: Σcos² − pairs·mean² cancels to rounding, and its square root turns 1e-16 into 1e-8 at a simplex
+    double cosSq = 0;
+    for (int a = 0; a < present; a++) {
+      for (int bb = 0; bb < present; bb++) {
+        if (a != bb) {
+          double t = g.get(a, bb) / (norms[a] * norms[bb]) - cosMean;
+          cosSq += t * t;
+        }
+      }
+    }
+    double cosStd = Math.sqrt(cosSq / Math.max(1, pairs - 1));
     double weightCov = Double.NaN;
     double selfDuality = Double.NaN;
     if (w != null) {
