@@ -64,7 +64,8 @@ public final class EmbeddingMetrics {
 
   /**
    * All metrics at once. {@code pairs} (the augmented views of the same probe inputs, same shape) may be null, in
-   * which case alignment is NaN and uniformity uses {@code z} alone; {@code labels} may be null (kNN NaN).
+   * which case alignment is NaN and uniformity uses {@code z} alone; {@code labels} may be null (kNN NaN). A NaN or
+   * infinite value in {@code z} or {@code pairs} (a diverging network) makes every metric NaN but the zero-row count.
    */
   public static Result compute(double[] z, double[] pairs, int n, int d, int[] labels, int classes) {
     return compute(z, pairs, n, d, labels, classes, new Scratch());
@@ -73,6 +74,10 @@ public final class EmbeddingMetrics {
   /** {@link #compute(double[], double[], int, int, int[], int)} in the arrays of {@code scratch}. */
   public static Result compute(double[] z, double[] pairs, int n, int d, int[] labels, int classes,
       Scratch scratch) {
+    if (!allFinite(z, n * d) || (pairs != null && !allFinite(pairs, n * d))) {
+      double nan = Double.NaN;
+      return new Result(nan, nan, nan, nan, nan, nan, zeroRows(z, n, d));
+    }
     double[] zh = normalizeRows(z, n, d, scratch.rows(n * d));
     // the pairwise cosines, computed once for uniformity and kNN; then the same array holds those of the pairs
     double[] cos = gram(zh, n, d, scratch.pairwise(n * n));
@@ -86,6 +91,16 @@ public final class EmbeddingMetrics {
     }
     double rank = rankMe(z, n, d, scratch);
     return new Result(align, unif, stdNormalized(zh, n, d), rank, rank / Math.min(n, d), knn, zeroRows(z, n, d));
+  }
+
+  /** Whether the first {@code size} values of {@code a} are all finite. */
+  private static boolean allFinite(double[] a, int size) {
+    for (int i = 0; i < size; i++) {
+      if (!Double.isFinite(a[i])) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** Rows divided by {@code max(‖z_i‖, 1e-12)}. */
@@ -458,13 +473,17 @@ public final class EmbeddingMetrics {
 
   /**
    * RankMe (metrics.md §3.1): the entropy-based effective rank of the raw (uncentred) {@code Z}, with singular values
-   * from the eigenvalues of the d×d Gram matrix {@code ZᵀZ} (or {@code ZZᵀ} when n < d). All-zero Z gives 1.
+   * from the eigenvalues of the d×d Gram matrix {@code ZᵀZ} (or {@code ZZᵀ} when n < d). All-zero Z gives 1; a NaN
+   * or infinite value gives NaN.
    */
   public static double rankMe(double[] z, int n, int d) {
     return rankMe(z, n, d, new Scratch());
   }
 
   private static double rankMe(double[] z, int n, int d, Scratch scratch) {
+    if (!allFinite(z, n * d)) {
+      return Double.NaN;
+    }
     double[] sv = singularValues(z, n, d, scratch);
     double total = 0;
     for (double s : sv) {

@@ -1,6 +1,7 @@
 package org.splinewatch.embedding;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Test;
 
@@ -35,5 +36,41 @@ class EmbeddingMetricsAuditTest {
     double expected = Math.log((2 * Math.exp(-2) + Math.exp(-8)) / 3);
     assertEquals(expected, EmbeddingMetrics.uniformity(zh, 3, 2, 2), 1e-12);
     assertEquals(expected, EmbeddingMetrics.compute(z, null, 3, 2, null, 0).uniformity(), 1e-12);
+  }
+
+  private static double[] gaussian(int size, long seed, double scale) {
+    java.util.Random r = new java.util.Random(seed);
+    double[] z = new double[size];
+    for (int i = 0; i < z.length; i++) {
+      z[i] = scale * r.nextGaussian();
+    }
+    return z;
+  }
+
+  /**
+   * A diverging network can hand the analyzer a NaN or infinite embedding. Every metric is then NaN (the detector
+   * skips NaN), not an {@code IllegalStateException} from the eigen-decomposition that fails the embedding analyzer
+   * on every snapshot, and not a RankMe of 1 that would read as collapse.
+   */
+  @Test
+  void nonFiniteEmbeddingsGiveNaNNotAnException() {
+    int n = 40;
+    int d = 8;
+    int[] labels = new int[n];
+    for (int i = 0; i < n; i++) {
+      labels[i] = i % 3;
+    }
+    for (double bad : new double[] {Double.NaN, Double.POSITIVE_INFINITY}) {
+      double[] z = gaussian(n * d, 3, 1);
+      z[5 * d + 2] = bad;
+      EmbeddingMetrics.Result r = EmbeddingMetrics.compute(z, z.clone(), n, d, labels, 3);
+      assertTrue(Double.isNaN(r.rankMe()), "rankMe with " + bad);
+      assertTrue(Double.isNaN(r.rankMeRatio()));
+      assertTrue(Double.isNaN(r.stdNormalized()));
+      assertTrue(Double.isNaN(r.uniformity()));
+      assertTrue(Double.isNaN(r.alignment()));
+      assertTrue(Double.isNaN(r.knnAccuracy()));
+      assertTrue(Double.isNaN(EmbeddingMetrics.rankMe(z, n, d)));
+    }
   }
 }
