@@ -116,6 +116,18 @@ public final class EmbeddingMetrics {
         s += z[i * d + k] * z[i * d + k];
       }
       double inv = 1 / Math.max(Math.sqrt(s), ZERO_NORM);
+      if (s == Double.POSITIVE_INFINITY) { // finite entries whose squares overflow (above about 1e154): scale first
+        double max = 0;
+        for (int k = 0; k < d; k++) {
+          max = Math.max(max, Math.abs(z[i * d + k]));
+        }
+        double scaled = 0;
+        for (int k = 0; k < d; k++) {
+          double t = z[i * d + k] / max;
+          scaled += t * t;
+        }
+        inv = 1 / (max * Math.sqrt(scaled));
+      }
       for (int k = 0; k < d; k++) {
         out[i * d + k] = z[i * d + k] * inv;
       }
@@ -483,6 +495,18 @@ public final class EmbeddingMetrics {
   private static double rankMe(double[] z, int n, int d, Scratch scratch) {
     if (!allFinite(z, n * d)) {
       return Double.NaN;
+    }
+    double max = 0;
+    for (int i = 0; i < n * d; i++) {
+      max = Math.max(max, Math.abs(z[i]));
+    }
+    if (max > 1e150 || (max > 0 && max < 1e-150)) {
+      // RankMe is scale-invariant: rescale values whose Gram matrix would overflow (or underflow) in float64
+      double[] scaled = new double[n * d];
+      for (int i = 0; i < n * d; i++) {
+        scaled[i] = z[i] / max;
+      }
+      z = scaled;
     }
     double[] sv = singularValues(z, n, d, scratch);
     double total = 0;

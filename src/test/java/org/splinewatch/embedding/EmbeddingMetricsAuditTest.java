@@ -73,4 +73,35 @@ class EmbeddingMetricsAuditTest {
       assertTrue(Double.isNaN(EmbeddingMetrics.rankMe(z, n, d)));
     }
   }
+
+  /**
+   * Every metric of §1–4 is scale-invariant (RankMe explicitly, §3.1; the rest work on l2-normalised rows), so finite
+   * embeddings of a diverging network at 1e200 give the values of the same embeddings at 1: no overflow of the squared
+   * norms to ∞ (which normalised every row to 0) or of the Gram matrix (an eigen-decomposition failure).
+   */
+  @Test
+  void hugeFiniteEmbeddingsGiveTheValuesOfTheRescaledOnes() {
+    int n = 40;
+    int d = 8;
+    int[] labels = new int[n];
+    for (int i = 0; i < n; i++) {
+      labels[i] = i % 3;
+    }
+    double[] z = gaussian(n * d, 4, 1);
+    double[] p = gaussian(n * d, 5, 1);
+    EmbeddingMetrics.Result one = EmbeddingMetrics.compute(z, p, n, d, labels, 3);
+    double[] zBig = z.clone();
+    double[] pBig = p.clone();
+    for (int i = 0; i < zBig.length; i++) {
+      zBig[i] *= 1e200;
+      pBig[i] *= 1e200;
+    }
+    EmbeddingMetrics.Result big = EmbeddingMetrics.compute(zBig, pBig, n, d, labels, 3);
+    assertEquals(one.rankMe(), big.rankMe(), 1e-9 * one.rankMe());
+    assertEquals(one.stdNormalized(), big.stdNormalized(), 1e-12);
+    assertEquals(one.uniformity(), big.uniformity(), 1e-12);
+    assertEquals(one.alignment(), big.alignment(), 1e-12);
+    assertEquals(one.knnAccuracy(), big.knnAccuracy(), 0);
+    assertEquals(0, big.zeroRows());
+  }
 }
