@@ -46,9 +46,9 @@ public enum MetricFamily {
   EMBEDDING_STD_NORMALIZED(Type.GAUGE, "sqrt(d) times the mean per-dimension std of l2-normalised probe embeddings"
       + " (collapse: towards 0; healthy: about 1)", "layer"),
   EMBEDDING_RANKME(Type.GAUGE, "RankMe: effective rank of the probe embeddings", "layer"),
-  EMBEDDING_RANKME_RATIO(Type.GAUGE, "RankMe divided by the embedding dimension", "layer"),
-  EMBEDDING_ZERO_ROWS(Type.GAUGE, "Probe embeddings that are exactly zero", "layer"),
-  EMBEDDING_ZERO_ROWS_RATIO(Type.GAUGE, "Fraction of probe embeddings that are exactly zero", "layer"),
+  EMBEDDING_RANKME_RATIO(Type.GAUGE, "RankMe divided by its largest value min(n, d), n the probe count and d the embedding dimension (d when n >= d)", "layer"),
+  EMBEDDING_ZERO_ROWS(Type.GAUGE, "Probe embeddings that are zero (l2 norm below 1e-12, metrics.md 0)", "layer"),
+  EMBEDDING_ZERO_ROWS_RATIO(Type.GAUGE, "Fraction of probe embeddings that are zero (l2 norm below 1e-12)", "layer"),
   KNN_ACCURACY_RATIO(Type.GAUGE, "kNN accuracy on the fixed probe images", "layer"),
   LINEAR_PROBE_ACCURACY_RATIO(Type.GAUGE, "Accuracy of the ridge linear probe on the held-out probe images", "layer"),
   LINEAR_PROBE_LAMBDA(Type.GAUGE, "Ridge penalty chosen for the linear probe", "layer"),
