@@ -62,8 +62,10 @@ public final class LayerGeometryAnalyzer implements SnapshotAnalysis {
       IntrinsicDimension.TwoNn id = IntrinsicDimension.twoNn(cur, n, d, scratch);
       out.add(Sample.of(MetricFamily.INTRINSIC_DIMENSION, id.dimension(), step, "layer", layer));
       out.add(Sample.of(MetricFamily.TWONN_DUPLICATE_RATIO, id.duplicateFraction(), step, "layer", layer));
-      out.add(Sample.of(MetricFamily.PCA_DIMENSION, IntrinsicDimension.pcaDimension(cur, n, d, 0.9, scratch), step,
-          "layer", layer));
+      // activations that overflowed have no variance to explain: NaN, not the PC-ID of the finite features alone
+      double pcaDimension = IntrinsicDimension.allFinite(cur, n * d)
+          ? IntrinsicDimension.pcaDimension(cur, n, d, 0.9, scratch) : Double.NaN;
+      out.add(Sample.of(MetricFamily.PCA_DIMENSION, pcaDimension, step, "layer", layer));
       if (b == s.reprBlock()) {
         repr = cur;
       }

@@ -34,9 +34,10 @@ public final class IntrinsicDimension {
   /**
    * TwoNN result.
    *
-   * @param dimension         the estimate, NaN when fewer than {@link #MIN_GOOD_POINTS} usable points remain
+   * @param dimension         the estimate, NaN when fewer than {@link #MIN_GOOD_POINTS} usable points remain or a
+   *                          value is NaN or infinite
    * @param goodPoints        points kept (nearest neighbour at a positive distance, no tie with the second)
-   * @param duplicateFraction fraction of points whose nearest neighbour is at distance 0
+   * @param duplicateFraction fraction of points whose nearest neighbour is at distance 0 (NaN for non-finite values)
    */
   public record TwoNn(double dimension, int goodPoints, double duplicateFraction) {
   }
@@ -53,6 +54,9 @@ public final class IntrinsicDimension {
 
   /** {@link #twoNn(double[], int, int)} with the pairwise distances in the arrays of {@code scratch}. */
   public static TwoNn twoNn(double[] x, int n, int d, Scratch scratch) {
+    if (!allFinite(x, n * d)) {
+      return new TwoNn(Double.NaN, 0, Double.NaN); // overflowed activations: no distances to measure
+    }
     double[] r1 = new double[n];
     double[] r2 = new double[n];
     Arrays.fill(r1, Double.POSITIVE_INFINITY);
@@ -91,6 +95,16 @@ public final class IntrinsicDimension {
       sxx += xi * xi;
     }
     return new TwoNn(sxx > 0 ? sxy / sxx : Double.NaN, good, dupFraction);
+  }
+
+  /** Whether the first {@code size} values of {@code x} are all finite. */
+  public static boolean allFinite(double[] x, int size) {
+    for (int i = 0; i < size; i++) {
+      if (!Double.isFinite(x[i])) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** Keeps the two smallest squared distances of point {@code i}. */
