@@ -53,6 +53,10 @@ public final class ProbeAnalyzer implements SnapshotAnalysis {
     if (Double.isNaN(lambda)) {
       lambda = LinearProbe.chooseLambda(xf, run.fitCount(), d, run.fitLabels(), run.classes());
     }
+    if (Double.isNaN(lambda)) { // non-finite representation: no accuracy defined; λ is chosen again next epoch
+      return List.of(Sample.of(MetricFamily.LINEAR_PROBE_ACCURACY_RATIO, Double.NaN, s.step(), "layer", "repr"),
+          Sample.of(MetricFamily.LINEAR_PROBE_LAMBDA, Double.NaN, s.step(), "layer", "repr"));
+    }
     // xf is this analyzer's buffer, rewritten at the next epoch: the probe may standardise it in place
     LinearProbe probe = LinearProbe.fitOverwriting(xf, run.fitCount(), d, run.fitLabels(), run.classes(), lambda);
     double[] xp = probePass.forwardTo(net, probes, run.probeCount(), blocks);

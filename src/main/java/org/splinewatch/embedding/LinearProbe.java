@@ -119,8 +119,14 @@ public final class LinearProbe {
     return out;
   }
 
-  /** Fraction of rows predicted as their label. */
+  /**
+   * Fraction of rows predicted as their label; NaN when a feature of {@code x} or of the fit set (so the probe itself)
+   * is NaN or infinite, where no prediction is defined.
+   */
   public double accuracy(double[] x, int m, int[] labels) {
+    if (!finite(x, m * d) || !finite(mean, d) || !finite(std, d) || !finite(w.getData(), d * classes)) {
+      return Double.NaN;
+    }
     int[] p = predict(x, m);
     int ok = 0;
     for (int i = 0; i < m; i++) {
@@ -129,12 +135,24 @@ public final class LinearProbe {
     return m == 0 ? Double.NaN : (double) ok / m;
   }
 
-  /** λ from {@link #LAMBDAS} with the best accuracy on the last 20 % of the training rows, fitted on the rest. */
+  private static boolean finite(double[] a, int size) {
+    for (int i = 0; i < size; i++) {
+      if (!Double.isFinite(a[i])) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * λ from {@link #LAMBDAS} with the best accuracy on the last 20 % of the training rows, fitted on the rest; NaN when
+   * no accuracy is defined (non-finite features), so that a caller choosing once chooses again on its next fit.
+   */
   public static double chooseLambda(double[] x, int n, int d, int[] y, int classes) {
     int fitRows = (int) Math.round(0.8 * n);
     double[] xv = Arrays.copyOfRange(x, fitRows * d, n * d);
     int[] yv = Arrays.copyOfRange(y, fitRows, n);
-    double best = LAMBDAS[0];
+    double best = Double.NaN;
     double bestAcc = -1;
     for (double lambda : LAMBDAS) {
       double acc = fit(x, fitRows, d, y, classes, lambda).accuracy(xv, n - fitRows, yv); // the first fitRows rows
