@@ -55,7 +55,22 @@ public final class LinearProbe {
       }
     }
     for (int k = 0; k < d; k++) {
-      std[k] = Math.max(1e-6, Math.sqrt(std[k]));
+      if (std[k] == Double.POSITIVE_INFINITY && Double.isFinite(mean[k])) {
+        // deviations too large to square in float64 (above about 1e154): scale by the largest first
+        double max = 0;
+        for (int i = 0; i < n; i++) {
+          max = Math.max(max, Math.abs(x[i * d + k] - mean[k]));
+        }
+        double s = 0;
+        for (int i = 0; i < n; i++) {
+          double t = (x[i * d + k] - mean[k]) / max;
+          s += t * t / n;
+        }
+        std[k] = max * Math.sqrt(s);
+      } else {
+        std[k] = Math.sqrt(std[k]);
+      }
+      std[k] = Math.max(1e-6, std[k]);
     }
     for (int i = 0; i < n; i++) {
       for (int k = 0; k < d; k++) {

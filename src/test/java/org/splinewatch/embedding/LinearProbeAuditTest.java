@@ -1,5 +1,6 @@
 package org.splinewatch.embedding;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Random;
@@ -38,5 +39,18 @@ class LinearProbeAuditTest {
     inf[7] = Double.POSITIVE_INFINITY;
     assertTrue(Double.isNaN(LinearProbe.fit(x, N, D, y, C, 1e-2).accuracy(inf, N, y)));
     assertTrue(Double.isNaN(LinearProbe.fit(inf, N, D, y, C, 1e-2).accuracy(x, N, y)));
+  }
+
+  /** The probe standardises its features, so features at 1e200 are classified as the same ones at 1 (0.85 here). */
+  @Test
+  void hugeFiniteFeaturesAreStandardisedWithoutOverflow() {
+    int[] y = new int[N];
+    double[] x = blobs(y);
+    double[] big = x.clone();
+    for (int i = 0; i < big.length; i++) {
+      big[i] *= 1e200;
+    }
+    double expected = LinearProbe.fit(x, N, D, y, C, 1e-2).accuracy(x, N, y);
+    assertEquals(expected, LinearProbe.fit(big, N, D, y, C, 1e-2).accuracy(big, N, y), 0);
   }
 }
