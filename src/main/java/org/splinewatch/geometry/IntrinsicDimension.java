@@ -57,6 +57,7 @@ public final class IntrinsicDimension {
     if (!allFinite(x, n * d)) {
       return new TwoNn(Double.NaN, 0, Double.NaN); // overflowed activations: no distances to measure
     }
+    x = rescaledIfHuge(x, n * d); // the estimate uses distance ratios only
     double[] r1 = new double[n];
     double[] r2 = new double[n];
     Arrays.fill(r1, Double.POSITIVE_INFINITY);
@@ -97,6 +98,25 @@ public final class IntrinsicDimension {
     return new TwoNn(sxx > 0 ? sxy / sxx : Double.NaN, good, dupFraction);
   }
 
+  /**
+   * {@code x} itself, or for values too large to square in float64 (above 1e150, a diverging network) a copy divided
+   * by the largest magnitude, for the estimators here, which do not depend on a global scale.
+   */
+  private static double[] rescaledIfHuge(double[] x, int size) {
+    double max = 0;
+    for (int i = 0; i < size; i++) {
+      max = Math.max(max, Math.abs(x[i]));
+    }
+    if (!(max > 1e150)) {
+      return x;
+    }
+    double[] scaled = new double[size];
+    for (int i = 0; i < size; i++) {
+      scaled[i] = x[i] / max;
+    }
+    return scaled;
+  }
+
   /** Whether the first {@code size} values of {@code x} are all finite. */
   public static boolean allFinite(double[] x, int size) {
     for (int i = 0; i < size; i++) {
@@ -128,6 +148,7 @@ public final class IntrinsicDimension {
 
   /** {@link #pcaDimension(double[], int, int, double)} with its matrices in the arrays of {@code scratch}. */
   public static int pcaDimension(double[] x, int n, int d, double fraction, Scratch scratch) {
+    x = rescaledIfHuge(x, n * d); // the features are standardised
     double[] mean = new double[d];
     double[] sd = new double[d];
     for (int i = 0; i < n; i++) {

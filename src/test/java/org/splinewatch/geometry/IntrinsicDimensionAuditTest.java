@@ -52,4 +52,23 @@ class IntrinsicDimensionAuditTest {
     assertTrue(id.goodPoints() == 50 || id.goodPoints() == 49, "good points " + id.goodPoints());
     assertTrue(Double.isFinite(id.dimension()));
   }
+
+  /**
+   * TwoNN uses distance ratios and PC-ID standardised features, so both are scale-invariant: finite activations at
+   * 1e200 (a diverging network) give the values of the same activations at 1, not NaN (squared distances overflowed
+   * to ∞) and a PC-ID of 1 (variances overflowed, every standardised feature 0).
+   */
+  @Test
+  void hugeFiniteActivationsGiveTheValuesOfTheRescaledOnes() {
+    int n = 60;
+    int d = 8;
+    double[] x = gaussian(n, d, 4);
+    double[] big = x.clone();
+    for (int i = 0; i < big.length; i++) {
+      big[i] *= 1e200;
+    }
+    assertEquals(IntrinsicDimension.twoNn(x, n, d).dimension(), IntrinsicDimension.twoNn(big, n, d).dimension(),
+        1e-9);
+    assertEquals(IntrinsicDimension.pcaDimension(x, n, d, 0.9), IntrinsicDimension.pcaDimension(big, n, d, 0.9));
+  }
 }
