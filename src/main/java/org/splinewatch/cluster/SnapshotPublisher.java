@@ -64,6 +64,14 @@ public final class SnapshotPublisher extends AbstractBehavior<SnapshotPublisher.
   public record Drain(ActorRef<Done> replyTo) implements Command {
   }
 
+  /**
+   * The run ended early (stopped, failed, interrupted): the snapshots still waiting are not sent but counted as
+   * unanalysed for every analyzer ({@link MetricFamily#SNAPSHOTS_UNANALYSED_TOTAL}); replies as {@link Drain} once
+   * those in flight are done.
+   */
+  public record Abandon(ActorRef<Done> replyTo) implements Command {
+  }
+
   private record WorkersChanged(Set<ActorRef<AnalyzerWorker.Command>> workers) implements Command {
   }
 
@@ -158,6 +166,7 @@ public final class SnapshotPublisher extends AbstractBehavior<SnapshotPublisher.
           drainers.add(m.replyTo());
           return checkDrained();
         })
+        .onMessage(Abandon.class, this::onAbandon)
         .onSignal(PostStop.class, s -> {
           // the run is over: analyzer nodes that served it stop its analyzers
           pool.opened().forEach(ref -> ref.tell(new AnalyzerWorker.CloseRun(runId, token)));
@@ -179,6 +188,17 @@ public final class SnapshotPublisher extends AbstractBehavior<SnapshotPublisher.
     }
     waiting.add(new Encoded(m.snapshot().step(), bytes)); // may drop the oldest waiting one
     return dispatch();
+  }
+
+  private Behavior<Command> onAbandon(Abandon m) {
+    int skipped = waiting.drain().size();
+    if (skipped > 0) {
+      for (String a : analyzers) {
+        metrics.tell(new MetricsActor.SnapshotsUnanalysed(a, skipped));
+      }
+    }
+    drainers.add(m.replyTo());
+    return checkDrained();
   }
 
   private Behavior<Command> onAnalysed(Analysed m) {

@@ -276,10 +276,12 @@ public final class IngestedRun extends AbstractBehavior<Object> {
     body.put("finishing", true);
     body.put("run_directory", s.urls().get("run_directory"));
     m.replyTo().tell(new Reply(202, Json.write(body), true));
-    // a run that ended badly waits only briefly for its last analyses, as ./trainer's does
-    Duration drain = List.of("done", "stopped").contains(m.status()) ? s.ingest().drainTimeout()
-        : s.ingest().abortDrainTimeout();
-    getContext().ask(Done.class, publisher, drain, SnapshotPublisher.Drain::new, (ok, err) -> new Drained());
+    // a run that ended early (stopped, failed, interrupted) skips its queued snapshots and waits only briefly for
+    // the analyses in progress, as ./trainer's does (FAILURES.md); a finished one works through its queue
+    boolean done = m.status().equals("done");
+    Duration drain = done ? s.ingest().drainTimeout() : s.ingest().abortDrainTimeout();
+    getContext().ask(Done.class, publisher, drain, done ? SnapshotPublisher.Drain::new : SnapshotPublisher.Abandon::new,
+        (ok, err) -> new Drained());
     return this;
   }
 

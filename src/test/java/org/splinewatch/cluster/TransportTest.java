@@ -171,6 +171,48 @@ class TransportTest {
     }
   }
 
+  @Test
+  void abandonSkipsTheWaitingSnapshotsCountsThemAndRepliesWhenTheOneInFlightIsDone() {
+    // an HTTP run finished as stopped, failed or interrupted (IngestedRun) skips what waits, as ./trainer's does
+    ActorSystem<Void> system = node();
+    try {
+      TestProbe<Object> metrics = TestProbe.create(system);
+      TestProbe<AnalyzerWorker.Command> worker = TestProbe.create(system);
+      system.receptionist().tell(org.apache.pekko.actor.typed.receptionist.Receptionist.register(AnalyzerWorker.KEY,
+          worker.getRef()));
+      ClusterSettings base = ClusterSettings.fromConfig(ClusterRunIT.nodeConfig(Map.of()));
+      ClusterSettings settings = new ClusterSettings(base.host(), 0, "", List.of(), 200 * 1024, 1 << 24, 1,
+          base.joinTimeout(), Duration.ofMinutes(1), base.downAfter(), base.heartbeatPause());
+      ActorRef<SnapshotPublisher.Command> publisher = system.systemActorOf(SnapshotPublisher.create(
+          TestSnapshots.run(), List.of("embedding", "regions"), metrics.getRef().narrow(), settings, 8), "publisher",
+          org.apache.pekko.actor.typed.Props.empty());
+      publisher.tell(new SnapshotPublisher.Publish(TestSnapshots.classifier(1, 10)));
+      assertTrue(worker.receiveMessage(Duration.ofSeconds(10)) instanceof AnalyzerWorker.OpenRun);
+      for (int step = 20; step <= 40; step += 10) { // the worker holds one: these three wait
+        publisher.tell(new SnapshotPublisher.Publish(TestSnapshots.classifier(2, step)));
+      }
+      TestProbe<org.apache.pekko.Done> done = TestProbe.create(system);
+      publisher.tell(new SnapshotPublisher.Abandon(done.getRef()));
+      List<MetricsActor.SnapshotsUnanalysed> skipped = new ArrayList<>();
+      while (skipped.size() < 2) {
+        if (metrics.receiveMessage(Duration.ofSeconds(10)) instanceof MetricsActor.SnapshotsUnanalysed u) {
+          skipped.add(u);
+        }
+      }
+      assertEquals(List.of(new MetricsActor.SnapshotsUnanalysed("embedding", 3),
+          new MetricsActor.SnapshotsUnanalysed("regions", 3)), skipped);
+      done.expectNoMessage(Duration.ofMillis(300)); // the snapshot in flight is not done yet
+      publisher.tell(new SnapshotPublisher.Analysed(TestSnapshots.run().runId(), 1, worker.getRef(), null));
+      done.expectMessage(Duration.ofSeconds(10), org.apache.pekko.Done.getInstance());
+      // the worker got the run (transfer 0) and the first snapshot (1), one chunk each, and nothing after them
+      assertEquals(0, ((AnalyzerWorker.Chunk) worker.receiveMessage(Duration.ofSeconds(10))).transfer());
+      assertEquals(1, ((AnalyzerWorker.Chunk) worker.receiveMessage(Duration.ofSeconds(10))).transfer());
+      worker.expectNoMessage(Duration.ofMillis(500));
+    } finally {
+      system.terminate();
+    }
+  }
+
   private static <T> List<T> concat(List<T> a, List<T> b) {
     List<T> all = new ArrayList<>(a);
     all.addAll(b);
