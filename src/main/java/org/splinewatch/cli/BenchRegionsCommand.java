@@ -117,11 +117,17 @@ final class BenchRegionsCommand implements Callable<Integer> {
     if (models.isEmpty()) {
       if (!Files.isDirectory(dir)) {
         System.err.println("error: workload directory " + dir + " not found; pass --dir DIR or MODEL.npz files");
-        return 1;
+        return 2;
       }
       try (Stream<Path> files = Files.list(dir)) {
         models = files.filter(f -> f.toString().endsWith(".npz")).sorted((a, b) -> Long.compare(size(a), size(b)))
             .toList();
+      }
+    }
+    for (Path model : models) { // every workload named before the first is timed
+      if (!Files.isRegularFile(model)) {
+        System.err.println("error: " + model + ": no such file; expected a .npz network file");
+        return 2;
       }
     }
     header();
@@ -139,7 +145,7 @@ final class BenchRegionsCommand implements Callable<Integer> {
           m = NpzModel.read(model);
         } catch (NpzModel.ModelFileException e) {
           System.err.println("error: " + e.getMessage());
-          return 1;
+          return e.noSuchFile() ? 2 : 1; // a missing file is a bad argument, bad contents a failure
         }
         String name = model.getFileName().toString().replace(".npz", "");
         Partition.Workspace ws = new Partition.Workspace();

@@ -2,6 +2,7 @@ package org.splinewatch.cli;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -92,10 +93,15 @@ final class DetectionCommand implements Callable<Integer> {
         return 2;
       }
     }
+    for (Path r : runs) { // every path checked before the first is read
+      if (!Files.isDirectory(r)) { // a missing path is a bad argument; a directory that holds no run is skipped below
+        System.err.println("error: " + r + ": no such run directory; expected runs/<run-id> with metrics.jsonl");
+        return 2;
+      }
+    }
     List<Detection.Row> rows = new ArrayList<>();
     List<Detection.Skipped> skipped = new ArrayList<>();
     for (Path r : runs) {
-      // a path that is no directory is a ReportException: Main's one-line error, exit 1
       Detection.Loaded loaded = Detection.load(r);
       if (loaded.skipped() != null) { // an interrupted or garbage directory counts neither as healthy nor collapsed
         skipped.add(loaded.skipped());

@@ -69,7 +69,7 @@ public final class MonitorCommand implements Runnable {
         m = NpzModel.read(model);
       } catch (NpzModel.ModelFileException e) {
         System.err.println("error: " + e.getMessage());
-        return 1;
+        return e.noSuchFile() ? 2 : 1; // a missing file is a bad argument, bad contents a failure
       }
       ExecutorService pool = threads > 1 ? Executors.newFixedThreadPool(
           threads) : null;

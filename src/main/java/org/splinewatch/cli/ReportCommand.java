@@ -22,9 +22,17 @@ final class ReportCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
+    for (Path r : runs) { // every directory checked before the first is read
+      try {
+        RunData.check(r);
+      } catch (RunData.ReportException e) { // a missing or foreign directory: a bad argument
+        System.err.println("error: " + e.getMessage());
+        return 2;
+      }
+    }
     List<RunData> data = new ArrayList<>();
     for (Path r : runs) {
-      data.add(RunData.read(r)); // a ReportException is Main's one-line error, exit 1
+      data.add(RunData.read(r));
     }
     Path file = out != null ? out : runs.size() == 1 ? runs.get(0).resolve("report.html")
         : Path.of("splinewatch-report.html");

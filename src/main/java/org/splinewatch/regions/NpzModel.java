@@ -34,10 +34,22 @@ public record NpzModel(PiecewiseLinearNet net, Plane plane, int[] widths, double
   }
 
 
-  /** A malformed model file; the message names the file and what was wrong. */
+  /** A malformed or missing model file; the message names the file and what was wrong. */
   public static final class ModelFileException extends RuntimeException {
+    private final boolean noSuchFile;
+
     public ModelFileException(String message) {
+      this(message, false);
+    }
+
+    private ModelFileException(String message, boolean noSuchFile) {
       super(message);
+      this.noSuchFile = noSuchFile;
+    }
+
+    /** Whether the path names no regular file at all (a bad argument), rather than a file with bad contents. */
+    public boolean noSuchFile() {
+      return noSuchFile;
     }
   }
 
@@ -56,7 +68,7 @@ public record NpzModel(PiecewiseLinearNet net, Plane plane, int[] widths, double
     Map<String, float[]> arrays = new LinkedHashMap<>();
     Map<String, int[]> shapes = new LinkedHashMap<>();
     if (!Files.isRegularFile(file)) {
-      throw new ModelFileException(file + ": no such file; expected a .npz network file");
+      throw new ModelFileException(file + ": no such file; expected a .npz network file", true);
     }
     long budget = inflatedCap();
     try (ZipFile zip = new ZipFile(file.toFile())) {

@@ -69,15 +69,23 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
     return "warning: " + runId + " is incomplete: " + String.join("; ", problems);
   }
 
-  /** Reads a run directory; throws {@link ReportException} when it is not one. */
-  public static RunData read(Path dir) {
+  /**
+   * Throws {@link ReportException} when {@code dir} is not a run directory (missing, or without {@code
+   * metrics.jsonl}): what the commands check for every argument before they read any run.
+   */
+  public static void check(Path dir) {
     if (!Files.isDirectory(dir)) {
       throw new ReportException(dir + ": no such run directory; expected runs/<run-id> with metrics.jsonl");
     }
-    Path metrics = dir.resolve("metrics.jsonl");
-    if (!Files.isRegularFile(metrics)) {
+    if (!Files.isRegularFile(dir.resolve("metrics.jsonl"))) {
       throw new ReportException(dir + ": not a run directory (no metrics.jsonl); expected the output of ./trainer");
     }
+  }
+
+  /** Reads a run directory; throws {@link ReportException} when it is not one ({@link #check}). */
+  public static RunData read(Path dir) {
+    check(dir);
+    Path metrics = dir.resolve("metrics.jsonl");
     List<String> problems = new ArrayList<>();
     Map<String, Object> config = readConfig(dir, problems);
     String runId = String.valueOf(config.getOrDefault("run_id", dir.getFileName().toString()));

@@ -123,6 +123,16 @@ class CliTest {
     Files.writeString(f, "hello");
     String m = run(1, "monitor", "regions", "--model", f.toString());
     assertTrue(m.contains("not a .npz (zip) archive"), m);
+    // a path that names no file is a bad argument (exit 2), as a missing run directory is; bad contents stay 1
+    Path none = tmp.resolve("none.npz");
+    for (String[] args : new String[][] {{"monitor", "regions", "--model", none.toString()},
+        {"monitor", "bench-regions", none.toString()}}) {
+      String n = run(2, args);
+      assertTrue(n.strip().equals("error: " + none + ": no such file; expected a .npz network file"), n);
+    }
+    String dir = run(2, "monitor", "bench-regions", "--dir", tmp.resolve("nodir").toString());
+    assertTrue(dir.strip().equals("error: workload directory " + tmp.resolve("nodir") + " not found; pass --dir DIR"
+        + " or MODEL.npz files"), dir);
     Path missing = tmp.resolve("no-such-dir").resolve("p.svg");
     String svg = run(2, "monitor", "regions", "--model", f.toString(), "--svg", missing.toString());
     assertTrue(svg.startsWith("error: --svg " + missing + ": directory " + missing.getParent()
@@ -132,10 +142,15 @@ class CliTest {
   @Test
   void detectionAndReportNameAMissingRunAndDetectionABadDrop() {
     for (String command : new String[] {"detection", "report"}) {
-      String m = run(1, "monitor", command, tmp.resolve("nope").toString());
-      assertTrue(m.contains("error: " + tmp.resolve("nope") + ": no such run directory; expected runs/<run-id> with "
-          + "metrics.jsonl"), m);
+      // a bad argument: exit 2 with one line, also when an earlier argument is a run
+      String m = run(2, "monitor", command, tmp.resolve("nope").toString());
+      assertTrue(m.strip().equals("error: " + tmp.resolve("nope") + ": no such run directory; expected runs/<run-id>"
+          + " with metrics.jsonl"), m);
     }
+    // report's directory must hold a run; detection skips one that does not, with its reason (garbage directories)
+    String foreign = run(2, "monitor", "report", tmp.toString());
+    assertTrue(foreign.strip().equals("error: " + tmp + ": not a run directory (no metrics.jsonl); expected the"
+        + " output of ./trainer"), foreign);
     String d = run(2, "monitor", "detection", "--drop", "5", tmp.toString());
     assertTrue(d.contains("--drop 5.0 is out of range; expected a ratio in (0, 1), e.g. 0.05"), d);
     String ds = run(2, "monitor", "detection", "--tuning-datasets", "mnist,cifar10", tmp.toString());
