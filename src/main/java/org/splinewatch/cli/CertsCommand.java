@@ -20,7 +20,9 @@ import picocli.CommandLine.Parameters;
  * {@code keytool} (run as a subprocess): {@code ca.p12} (the CA's key: keep it off the nodes), {@code ca.crt},
  * {@code truststore.p12} (the CA certificate, for every node), {@code NAME.p12} per node (its EC P-256 key and a
  * certificate signed by the CA for TLS client and server use) and {@code password} (mode 600, the stores'
- * password). With an existing {@code ca.p12} in DIR, only the new node certificates are made, signed by that CA.
+ * password). With an existing {@code ca.p12} in DIR, only the new node certificates are made, signed by that CA. An
+ * existing node key, or a trust store and password without the CA that made them, is never replaced without
+ * {@code --force}.
  */
 @Command(name = "certs", mixinStandardHelpOptions = true,
     description = "Make a CA and node certificates (PKCS#12) for the cluster's mutual TLS with keytool.")
@@ -31,6 +33,9 @@ final class CertsCommand implements Callable<Integer> {
   List<String> nodes = List.of("node");
   @Option(names = "--days", description = "validity in days (default ${DEFAULT-VALUE})")
   int days = 825;
+  @Option(names = "--force", description = "replace existing node keys and certificates (NAME.p12, NAME.crt), and"
+      + " make a new CA where DIR has a trust store or password but no ca.p12; nodes then need the new files")
+  boolean force;
 
   @Override
   public Integer call() {
@@ -50,6 +55,11 @@ final class CertsCommand implements Callable<Integer> {
           + " (made when missing)");
       return 2;
     }
+    String kept = force ? null : wouldReplace(dir, nodes);
+    if (kept != null) {
+      System.err.println("error: " + kept);
+      return 2;
+    }
     try {
       make(dir, nodes, days);
     } catch (IOException e) {
@@ -64,6 +74,34 @@ final class CertsCommand implements Callable<Integer> {
         + ".p12, password (keep ca.p12 off the nodes)");
     System.out.println("start nodes with: --tls-dir " + dir + " --tls-name NAME");
     return 0;
+  }
+
+  /**
+   * What {@link #make} would replace that a node may be using, as the one-line refusal (null: nothing): a node's key
+   * store or certificate, or, where {@code dir} has no {@code ca.p12}, the trust store, CA certificate or password
+   * a new CA would overwrite.
+   */
+  static String wouldReplace(Path dir, List<String> nodes) {
+    for (String n : nodes) {
+      for (String file : List.of(n + ".p12", n + ".crt")) {
+        Path f = dir.resolve(file);
+        if (Files.exists(f)) {
+          return f + " already exists (node " + n + "'s " + (file.endsWith(".p12") ? "key" : "certificate")
+              + "); expected a new node name, or --force to replace its key and certificate";
+        }
+      }
+    }
+    if (!Files.exists(dir.resolve("ca.p12"))) {
+      for (String file : List.of("truststore.p12", "ca.crt", "password")) {
+        Path f = dir.resolve(file);
+        if (Files.exists(f)) {
+          return f + " already exists but " + dir.resolve("ca.p12") + " does not: a new CA would replace the"
+              + " cluster's trust store and password; expected the directory that holds ca.p12, or --force to"
+              + " make a new CA";
+        }
+      }
+    }
+    return null;
   }
 
   /** Makes (or reuses) the CA in {@code dir} and a certificate for each of {@code nodes}. */

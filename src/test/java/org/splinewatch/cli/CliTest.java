@@ -216,6 +216,30 @@ class CliTest {
   }
 
   @Test
+  void certsDoesNotReplaceAnExistingKeyWithoutForce() throws Exception {
+    Path dir = tmp.resolve("certs");
+    run(0, "monitor", "certs", dir.toString(), "--nodes", "a");
+    byte[] key = Files.readAllBytes(dir.resolve("a.p12"));
+    byte[] trust = Files.readAllBytes(dir.resolve("truststore.p12"));
+    String again = run(2, "monitor", "certs", dir.toString(), "--nodes", "b,a");
+    assertTrue(again.strip().equals("error: " + dir.resolve("a.p12") + " already exists (node a's key); expected a"
+        + " new node name, or --force to replace its key and certificate"), again);
+    assertTrue(java.util.Arrays.equals(key, Files.readAllBytes(dir.resolve("a.p12"))), "a.p12 kept");
+    assertTrue(!Files.exists(dir.resolve("b.p12")), "nothing made when one node is refused");
+    run(0, "monitor", "certs", dir.toString(), "--nodes", "a", "--force");
+    assertTrue(!java.util.Arrays.equals(key, Files.readAllBytes(dir.resolve("a.p12"))), "--force: a new key");
+    assertTrue(java.util.Arrays.equals(trust, Files.readAllBytes(dir.resolve("truststore.p12"))), "same CA");
+    // a node's copy (no ca.p12): a new CA would replace the trust store and password the cluster uses
+    Path node = Files.createDirectories(tmp.resolve("node"));
+    Files.copy(dir.resolve("truststore.p12"), node.resolve("truststore.p12"));
+    String noCa = run(2, "monitor", "certs", node.toString(), "--nodes", "c");
+    assertTrue(noCa.strip().equals("error: " + node.resolve("truststore.p12") + " already exists but "
+        + node.resolve("ca.p12") + " does not: a new CA would replace the cluster's trust store and password;"
+        + " expected the directory that holds ca.p12, or --force to make a new CA"), noCa);
+    assertTrue(!Files.exists(node.resolve("password")), "nothing written");
+  }
+
+  @Test
   void benchmarkOptionsOutOfRangeAreBadArgumentsBeforeAnythingRuns() {
     String[][] cases = {
         {"bench-overhead", "--steps", "0"}, {"bench-overhead", "--rounds", "0"},
