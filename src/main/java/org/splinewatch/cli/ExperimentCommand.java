@@ -59,6 +59,10 @@ final class ExperimentCommand implements Callable<Integer> {
   @Option(names = "--long-steps", description = "override the steps of the long supervised runs (tests)")
   Integer longSteps;
 
+  /** What an interrupted run of the experiment advises: its trainer's --resume advice does not apply here. */
+  static final String INTERRUPTED_ADVICE = "rerun the same ./monitor experiment command: finished runs are kept,"
+      + " this one starts over";
+
   @Override
   public Integer call() throws IOException {
     if (!experiment.equals("seeds")) {
@@ -89,7 +93,10 @@ final class ExperimentCommand implements Callable<Integer> {
         splinewatch.hub.buffer-size = 100000
         splinewatch.hub.priority-buffer-size = 100000
         splinewatch.analysis.drain-timeout = 60m
-        """);
+        # an interrupted run is trained again from its start when the experiment is rerun (its analyses in flight
+        # were cut short, so resuming it would leave gaps in its metrics): say that instead of --resume
+        splinewatch.lifecycle.interrupted-advice = "%s"
+        """.formatted(INTERRUPTED_ADVICE));
     System.out.println(plan.describe());
     System.out.println("experiment directory: " + dir + " (rerun the same command to resume)");
     Instant started = Instant.now();

@@ -159,7 +159,9 @@ public final class EmbeddedRun {
       int port = http == null ? 0 : http.port();
       out.println("splinewatch run " + runId + ": " + s.method() + " on " + s.dataset() + " (" + train.count()
           + " training images)");
-      out.println("  run directory: " + runDir);
+      // a --monitor run's files are on the monitor: here only its checkpoints
+      out.println(remote ? "  checkpoints: " + runDir.resolve("checkpoints") + " (the run's files are on the monitor)"
+          : "  run directory: " + runDir);
       out.println("  backend: " + backend.describe());
       if (remote) {
         out.println("  monitor: cluster at " + w.cluster().seed() + " (this trainer joined as "
@@ -218,7 +220,7 @@ public final class EmbeddedRun {
       if (!coverage.byAnalyzer().isEmpty()) {
         out.println("  " + coverage.describe());
       }
-      outcome.print(out, runDir);
+      outcome.print(out, runDir, remote, w.interruptedAdvice());
       return new Result(outcome.exitCode(), finished, runDir, port);
     } finally {
       if (signals != null) {

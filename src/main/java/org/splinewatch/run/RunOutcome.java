@@ -42,13 +42,25 @@ record RunOutcome(TrainerActor.Finished finished, String signal, int exitCode, S
     return event;
   }
 
-  /**
-   * The last line: done with steps/s, stopped early and why, interrupted and how to resume (where {@code latest}
-   * exists: an interrupt before the first step leaves none), or the error.
-   */
+  /** The last line of a run analysed in this process, whose files are all in {@code runDir}. */
   void print(PrintStream out, Path runDir) {
+    print(out, runDir, false, "");
+  }
+
+  /**
+   * The last line: done with steps/s and where the results are, stopped early and why, interrupted and how to
+   * resume (where {@code latest} exists: an interrupt before the first step leaves none), or the error.
+   *
+   * @param remote            a {@code --monitor} run: its results are on the monitor, {@code runDir} here holds only
+   *                          its checkpoints
+   * @param interruptedAdvice what to do after an interrupt, where the caller knows better than {@code --resume}
+   *                          (splinewatch.lifecycle.interrupted-advice; empty: the {@code --resume} advice)
+   */
+  void print(PrintStream out, Path runDir, boolean remote, String interruptedAdvice) {
     if (finished.error() != null) {
       out.println("error: " + finished.error());
+    } else if (signal != null && !interruptedAdvice.isBlank()) {
+      out.println("interrupted at step " + finished.steps() + " (SIG" + signal + "); " + interruptedAdvice.strip());
     } else if (signal != null) {
       Path latest = runDir.resolve("checkpoints").resolve("latest");
       if (Files.isRegularFile(Checkpoints.resolve(latest).resolve("meta.json"))) {
@@ -60,6 +72,11 @@ record RunOutcome(TrainerActor.Finished finished, String signal, int exitCode, S
       }
     } else if (finished.stopped()) {
       out.println("stopped early at step " + finished.steps() + ": " + finished.reason());
+    } else if (remote) {
+      // the monitor keeps the run's files; this machine only the checkpoints
+      out.printf("done: %d steps, %.2f steps/s; results on the monitor (directory %s under its --out, default runs);"
+          + " checkpoints here in %s%n", finished.steps(), finished.stepsPerSecond(), runDir.getFileName(),
+          runDir.resolve("checkpoints"));
     } else {
       out.printf("done: %d steps, %.2f steps/s; results in %s%n", finished.steps(), finished.stepsPerSecond(), runDir);
     }

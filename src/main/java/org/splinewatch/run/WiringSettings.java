@@ -20,10 +20,13 @@ import org.splinewatch.trainer.RunSettings;
  *                  trainer's port; null for a run analysed in this process
  * @param overwrite {@code --overwrite}: an earlier run's directory of the same id is deleted first
  * @param analyzers the analyzers a run that joins a cluster asks its analyzer nodes for
+ * @param interruptedAdvice the advice after an interrupt ({@code splinewatch.lifecycle.interrupted-advice}; empty:
+ *                  resume with {@code --resume}), set by a caller that reruns runs its own way
  */
 public record WiringSettings(ClusterSettings cluster, boolean overwrite, Duration signalGrace, Duration abortDrain,
     AlertSettings alerts, ControlSettings control, DiscoverySettings discovery, MemorySettings memory,
-    RetentionSettings retention, RunMeta meta, List<String> analyzers, AnalysisPriority priority) {
+    RetentionSettings retention, RunMeta meta, List<String> analyzers, AnalysisPriority priority,
+    String interruptedAdvice) {
   public static WiringSettings fromConfig(Config config) {
     boolean remote = !config.getString("splinewatch.cluster.seed").isEmpty();
     ClusterSettings cluster = remote
@@ -35,7 +38,8 @@ public record WiringSettings(ClusterSettings cluster, boolean overwrite, Duratio
         abortDrain, AlertSettings.fromConfig(config), ControlSettings.fromConfig(config),
         DiscoverySettings.fromConfig(config), MemorySettings.fromConfig(config), RetentionSettings.fromConfig(config),
         RunMeta.fromConfig(config), config.getStringList("splinewatch.analysis.enabled"),
-        AnalysisPriority.fromConfig(config));
+        AnalysisPriority.fromConfig(config), lifecycle.hasPath("interrupted-advice")
+            ? lifecycle.getString("interrupted-advice") : "");
   }
 
   /** Whether the run joins a cluster: its metrics and analysis happen on the monitor's nodes. */

@@ -50,6 +50,10 @@ class ExperimentSignalIT {
       assertTrue(text.contains("[1/3] supervised-mnist-s1: interrupted (exit code 143); the experiment stops here"),
           text);
       assertFalse(text.contains("[2/3]"), "the next run was started after SIGTERM: " + text);
+      // the run's own last line gives the advice that works here: a rerun starts it over, --resume is not used
+      assertTrue(text.contains("(SIGTERM); rerun the same ./monitor experiment command: finished runs are kept, this"
+          + " one starts over"), text);
+      assertFalse(text.contains("resume with --resume"), text);
       assertFalse(Files.exists(out.resolve("results.json")), "results written from a partial plan");
     } finally {
       p.destroyForcibly();

@@ -79,6 +79,35 @@ class RunOutcomeTest {
   }
 
   @Test
+  void aMonitoredRunSaysItsResultsAreOnTheMonitorAndOnlyItsCheckpointsHere() {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    PrintStream out = new PrintStream(bytes, true, StandardCharsets.UTF_8);
+    Path dir = tmp.resolve("runs").resolve("r1");
+    RunOutcome.of(finished(false, null), null, 0).print(out, dir, true, "");
+    String text = bytes.toString(StandardCharsets.UTF_8).strip();
+    assertEquals("done: 120 steps, 3.50 steps/s; results on the monitor (directory r1 under its --out, default runs);"
+        + " checkpoints here in " + dir.resolve("checkpoints"), text);
+    bytes.reset();
+    RunOutcome.of(finished(false, null), null, 0).print(out, dir, false, "");
+    assertEquals("done: 120 steps, 3.50 steps/s; results in " + dir, bytes.toString(StandardCharsets.UTF_8).strip());
+  }
+
+  @Test
+  void aCallerThatRerunsRunsItsOwnWayReplacesTheResumeAdvice() throws Exception {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    PrintStream out = new PrintStream(bytes, true, StandardCharsets.UTF_8);
+    Path dir = tmp.resolve("exp");
+    Files.createDirectories(dir.resolve("checkpoints/latest"));
+    Files.writeString(dir.resolve("checkpoints/latest/meta.json"), "{\"step\":120,\"method\":\"simclr\"}");
+    RunOutcome.of(finished(false, null), "INT", 130).print(out, dir, false, "rerun the experiment");
+    assertEquals("interrupted at step 120 (SIGINT); rerun the experiment", bytes.toString(StandardCharsets.UTF_8)
+        .strip());
+    // the setting's default keeps the --resume advice
+    com.typesafe.config.Config config = com.typesafe.config.ConfigFactory.load();
+    assertEquals("", WiringSettings.fromConfig(config).interruptedAdvice());
+  }
+
+  @Test
   void theClassCountComesFromTheLabels() {
     LabeledImages three = new LabeledImages(1, 1, new byte[4], new int[] {0, 2, 1, 2});
     LabeledImages five = new LabeledImages(1, 1, new byte[2], new int[] {4, 0});
