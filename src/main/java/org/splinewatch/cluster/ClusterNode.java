@@ -16,6 +16,7 @@ import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.actor.typed.receptionist.Receptionist;
 import org.apache.pekko.actor.typed.receptionist.ServiceKey;
+import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Join;
 import org.apache.pekko.cluster.typed.JoinSeedNodes;
@@ -95,6 +96,27 @@ public final class ClusterNode {
       }
     }
     return Set.of();
+  }
+
+  /**
+   * Waits until this node is a member that is up in the cluster it joined (every 100 ms); false when {@code timeout}
+   * passes first (no node answers at the seed, or it does not let this one in) or the thread is interrupted.
+   */
+  public static boolean awaitUp(ActorSystem<?> system, Duration timeout) {
+    Cluster cluster = Cluster.get(system);
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (cluster.selfMember().status() != MemberStatus.up()) {
+      if (System.nanoTime() >= deadline) {
+        return false;
+      }
+      try {
+        Thread.sleep(100);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return false;
+      }
+    }
+    return true;
   }
 
   /** {@code host:port} this node is reachable at (its actual port when 0 was asked for). */

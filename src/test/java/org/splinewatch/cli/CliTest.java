@@ -109,6 +109,24 @@ class CliTest {
   }
 
   @Test
+  @org.junit.jupiter.api.Timeout(value = 120, threadMode = org.junit.jupiter.api.Timeout.ThreadMode.SEPARATE_THREAD)
+  void serveWithASeedWhereNoNodeAnswersEndsWithItsOwnLineAfterTheJoinTimeout() throws Exception {
+    int port;
+    try (ServerSocket free = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      port = free.getLocalPort(); // nothing listens there once closed
+    }
+    Path conf = Files.writeString(tmp.resolve("join.conf"), "splinewatch.cluster.join-timeout = 3s\n");
+    long t0 = System.nanoTime();
+    String m = run(1, "monitor", "serve", "--seed", "127.0.0.1:" + port, "--port", "0", "--metrics-port", "0",
+        "--out", tmp.resolve("served").toString(), "--config", conf.toString());
+    assertTrue(m.contains("(roles analyzer, metrics; joining 127.0.0.1:" + port + ", waiting up to 3 s)"), m);
+    assertTrue(m.contains("error: cannot reach the cluster seed 127.0.0.1:" + port + ": no splinewatch node let this"
+        + " one join within 3 s; expected a running ./monitor serve there: check --seed HOST:PORT"), m);
+    assertTrue(!m.contains("trainers join with"), "no node announced that never joined: " + m);
+    assertTrue((System.nanoTime() - t0) / 1e9 < 60, "a bounded wait");
+  }
+
+  @Test
   void corruptIdxIsNamed() throws Exception {
     SyntheticData.writeDir(tmp, 20, 20, 1);
     Files.write(tmp.resolve(DatasetLoader.TRAIN_LABELS), new byte[] {0, 0, 8, 3, 0, 0});
