@@ -29,6 +29,7 @@ import java.util.stream.Stream;
 import org.splinewatch.data.DatasetLoader;
 import org.splinewatch.data.Idx;
 import org.splinewatch.data.LabeledImages;
+import org.splinewatch.metrics.BrowsableUrl;
 import org.splinewatch.run.EmbeddedRun;
 import org.splinewatch.trainer.RunSettings;
 import picocli.CommandLine.Command;
@@ -99,7 +100,7 @@ final class BenchSoakCommand implements Callable<Integer> {
       t.setDaemon(true);
       return t;
     });
-    String url = "http://" + settings.metricsHost() + ":" + settings.metricsPort() + "/metrics";
+    String url = BrowsableUrl.base(settings.metricsHost(), settings.metricsPort()) + "/metrics";
     Runnable sample = () -> {
       Point p = measure((System.nanoTime() - t0) / 1e9, runDir, http, url);
       synchronized (points) {

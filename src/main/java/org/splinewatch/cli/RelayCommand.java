@@ -10,10 +10,11 @@ import java.util.concurrent.CountDownLatch;
 import org.splinewatch.control.AlertRelay;
 import org.splinewatch.control.ControlSettings;
 import org.splinewatch.control.RelaySettings;
-import picocli.CommandLine;
+import org.splinewatch.metrics.BrowsableUrl;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
+import picocli.CommandLine;
 
 /**
  * {@code ./monitor relay}: the one Alertmanager receiver of a deployment; forwards each alert to the control endpoint
@@ -72,9 +73,10 @@ final class RelayCommand implements Callable<Integer> {
         return 1;
       }
       Runtime.getRuntime().addShutdownHook(new Thread(stopped::countDown));
-      System.out.println("splinewatch relay: POST http://" + h + ":" + relay.port() + "/api/v1/alerts forwards to the"
+      System.out.println("splinewatch relay: POST " + BrowsableUrl.base(h, relay.port()) + "/api/v1/alerts forwards to the"
           + " control endpoints of the runs discovered in " + sd + " (bearer token from "
           + control.tokenFile() + ")");
+      BrowsableUrl.listening(h, "", relay.port()).ifPresent(System.out::println);
       System.out.flush();
       stopped.await();
     }

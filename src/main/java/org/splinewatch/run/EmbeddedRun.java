@@ -37,6 +37,7 @@ import org.splinewatch.data.DatasetLoader;
 import org.splinewatch.data.LabeledImages;
 import org.splinewatch.metrics.AnalysisCoverage;
 import org.splinewatch.metrics.CpuByRole;
+import org.splinewatch.metrics.BrowsableUrl;
 import org.splinewatch.metrics.MemoryWatch;
 import org.splinewatch.metrics.MetricsActor;
 import org.splinewatch.metrics.MetricsHttpServer;
@@ -168,8 +169,11 @@ public final class EmbeddedRun {
             + ClusterNode.address(system) + "); metrics and run files on the monitor"
             + (link.metricsUrl().isEmpty() ? "" : ": " + link.metricsUrl()));
       } else {
-        out.println(port > 0 ? "  metrics: http://" + s.metricsHost() + ":" + port + "/metrics (live page: http://"
-            + s.metricsHost() + ":" + port + "/)" : "  metrics: HTTP off");
+        String base = BrowsableUrl.base(s.metricsHost(), w.discovery().advertiseHost(), port);
+        out.println(port > 0 ? "  metrics: " + base + "/metrics (live page: " + base + "/)" : "  metrics: HTTP off");
+        if (port > 0) {
+          BrowsableUrl.listening(s.metricsHost(), w.discovery().advertiseHost(), port).ifPresent(out::println);
+        }
       }
       if (port > 0) {
         sdFile = ServiceDiscovery.register(w.discovery(), s.out(), runId, s.metricsHost(), port);
@@ -263,7 +267,8 @@ public final class EmbeddedRun {
     if (!w.control().fromFile()) {
       ControlToken.write(tokenFile, token);
     }
-    out.println("  control: POST http://" + s.metricsHost() + ":" + port + "/api/v1/alerts (Alertmanager webhook;"
+    out.println("  control: POST " + BrowsableUrl.base(s.metricsHost(), w.discovery().advertiseHost(), port)
+        + "/api/v1/alerts (Alertmanager webhook;"
         + " bearer token in " + tokenFile + ")");
   }
 

@@ -32,6 +32,7 @@ import org.splinewatch.control.ControlRoutes;
 import org.splinewatch.control.ControlToken;
 import org.splinewatch.control.RunControl;
 import org.splinewatch.ingest.HttpIngestion;
+import org.splinewatch.metrics.BrowsableUrl;
 import org.splinewatch.metrics.MemoryWatch;
 import org.splinewatch.metrics.MetricsHttpServer;
 import org.splinewatch.metrics.ProcessMetrics;
@@ -125,7 +126,12 @@ public final class MonitorServer implements AutoCloseable {
                 ControlRoutes.runPlanes(out), EmbeddingRoutes.route(out), LivePage.route(out, control::isLive,
                     system.dispatchers().lookup(DispatcherSelector.blocking()))),
             settings.discovery().allowed(metricsHost));
-        String url = "http://" + metricsHost + ":" + http.port() + "/metrics";
+        // what a browser here opens (loopback for a wildcard bind host), and what trainers and HTTP clients elsewhere
+        // are told: the advertised host, else this node's cluster host, which they reached
+        String base = BrowsableUrl.base(metricsHost, settings.discovery().advertiseHost(), http.port());
+        String told = BrowsableUrl.wildcard(metricsHost) && settings.discovery().advertiseHost().isBlank()
+            && !BrowsableUrl.wildcard(cluster.host()) ? BrowsableUrl.base(cluster.host(), http.port()) : base;
+        String url = told + "/metrics";
         Files.createDirectories(out);
         ControlToken.write(out.resolve(RunIds.CONTROL_TOKEN_FILE), controlToken);
         sdFile = ServiceDiscovery.register(settings.discovery(), out, "monitor-" + http.port(), metricsHost,
@@ -133,12 +139,14 @@ public final class MonitorServer implements AutoCloseable {
         var metricsNode = system.systemActorOf(MetricsNode.create(registry, out, control, url, rejections,
             cluster.maxOpenRuns(), settings.finishedRunMetersGrace(),
             settings.retention()), "metrics-node", Props.empty());
-        ingest.start(metricsNode, out, "http://" + metricsHost + ":" + http.port());
-        console.println("  metrics: " + url + " (live page: http://" + metricsHost + ":" + http.port() + "/)");
-        console.println("  control: POST http://" + metricsHost + ":" + http.port() + "/api/v1/alerts (bearer token in "
+        ingest.start(metricsNode, out, told);
+        console.println("  metrics: " + base + "/metrics (live page: " + base + "/)");
+        BrowsableUrl.listening(metricsHost, settings.discovery().advertiseHost(), http.port())
+            .ifPresent(console::println);
+        console.println("  control: POST " + base + "/api/v1/alerts (bearer token in "
             + out.resolve(RunIds.CONTROL_TOKEN_FILE) + ")");
         if (ingest.enabled()) {
-          console.println("  ingestion: POST http://" + metricsHost + ":" + http.port() + "/api/v1/runs (any training"
+          console.println("  ingestion: POST " + base + "/api/v1/runs (any training"
               + " loop, e.g. the PyTorch client in clients/python; same bearer token)");
         }
         console.println("  run directories: " + out);

@@ -5,6 +5,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import org.splinewatch.metrics.BrowsableUrl;
 
 /**
  * Prometheus file-based service discovery: a run with a metrics endpoint writes {@code <dir>/<run-id>.json} with its
@@ -18,7 +19,7 @@ public final class ServiceDiscovery {
 
   /** Writes the target file atomically; returns it. A wildcard bind address is advertised as loopback. */
   public static Path register(Path dir, String runId, String host, int port) {
-    String advertised = host.equals("0.0.0.0") || host.equals("::") ? "127.0.0.1" : host;
+    String advertised = BrowsableUrl.host(host, "");
     try {
       Files.createDirectories(dir);
       Path file = dir.resolve(runId + ".json");

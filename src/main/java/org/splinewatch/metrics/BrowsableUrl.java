@@ -1,0 +1,54 @@
+package org.splinewatch.metrics;
+
+import java.util.Optional;
+
+/**
+ * The address printed for an HTTP server: {@code http://0.0.0.0:9464/} is where a server bound to every interface
+ * listens, not an address a browser can open. A wildcard bind host is printed as loopback (or as {@code
+ * splinewatch.metrics.advertise-host} where one is set), with a line saying that it listens on every interface.
+ */
+public final class BrowsableUrl {
+  private BrowsableUrl() {
+  }
+
+  /** Whether {@code host} binds every interface ({@code 0.0.0.0}, {@code ::}). */
+  public static boolean wildcard(String host) {
+    String h = host.strip();
+    if (h.startsWith("[") && h.endsWith("]")) {
+      h = h.substring(1, h.length() - 1);
+    }
+    return h.isEmpty() || h.equals("0.0.0.0") || h.equals("::") || h.equals("::0") || h.equals("0:0:0:0:0:0:0:0");
+  }
+
+  /** The host to open: {@code advertiseHost} where set, loopback for a wildcard {@code bindHost}, else the bind host. */
+  public static String host(String bindHost, String advertiseHost) {
+    if (advertiseHost != null && !advertiseHost.isBlank()) {
+      return advertiseHost.strip();
+    }
+    return wildcard(bindHost) ? "127.0.0.1" : bindHost;
+  }
+
+  /** {@code http://HOST:PORT} for {@link #host}; an IPv6 literal in brackets. */
+  public static String base(String bindHost, String advertiseHost, int port) {
+    String h = host(bindHost, advertiseHost);
+    return "http://" + (h.contains(":") && !h.startsWith("[") ? "[" + h + "]" : h) + ":" + port;
+  }
+
+  /** {@link #base} without an advertised host. */
+  public static String base(String bindHost, int port) {
+    return base(bindHost, "", port);
+  }
+
+  /**
+   * For a wildcard bind host, the console line that says so (indented as the lines around it); empty otherwise.
+   */
+  public static Optional<String> listening(String bindHost, String advertiseHost, int port) {
+    if (!wildcard(bindHost)) {
+      return Optional.empty();
+    }
+    String printed = host(bindHost, advertiseHost);
+    return Optional.of("  listening on all interfaces (" + (bindHost.isBlank() ? "0.0.0.0" : bindHost.strip()) + ":"
+        + port + "); " + (printed.equals("127.0.0.1") ? "127.0.0.1 is for this machine, from another one use this"
+        + " machine's address" : "printed as its advertise-host " + printed));
+  }
+}

@@ -1,0 +1,52 @@
+package org.splinewatch.serve;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.typesafe.config.Config;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.splinewatch.cli.TrainCommand;
+import org.splinewatch.cluster.ClusterSettings;
+
+/** What {@code monitor serve} prints when its HTTP endpoint listens on every interface. */
+class MonitorServerConsoleTest {
+  @TempDir
+  Path tmp;
+
+  @Test
+  void aServerOnAllInterfacesPrintsAddressesABrowserCanOpen() throws Exception {
+    Map<String, Object> o = new HashMap<>();
+    o.put("splinewatch.cluster.port", 0);
+    o.put("splinewatch.control.token", "0123456789abcdef0123456789abcdef");
+    Config c = TrainCommand.load(o, null);
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    try (MonitorServer server = MonitorServer.start(c, ClusterSettings.fromConfig(c), "0.0.0.0", 0, tmp,
+        new PrintStream(bytes, true, StandardCharsets.UTF_8))) {
+      int port = server.metricsPort();
+      String text = bytes.toString(StandardCharsets.UTF_8);
+      assertFalse(text.contains("http://0.0.0.0"), text);
+      assertTrue(text.contains("  metrics: http://127.0.0.1:" + port + "/metrics (live page: http://127.0.0.1:" + port
+          + "/)\n  listening on all interfaces (0.0.0.0:" + port + "); 127.0.0.1 is for this machine"), text);
+      assertTrue(text.contains("  control: POST http://127.0.0.1:" + port + "/api/v1/alerts"), text);
+      assertTrue(text.contains("  ingestion: POST http://127.0.0.1:" + port + "/api/v1/runs"), text);
+      // the printed address answers
+      HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+          URI.create("http://127.0.0.1:" + port + "/metrics")).timeout(Duration.ofSeconds(30)).build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertEquals(200, r.statusCode());
+    }
+  }
+}
