@@ -73,8 +73,8 @@ final class RelayCommand implements Callable<Integer> {
         return 1;
       }
       Runtime.getRuntime().addShutdownHook(new Thread(stopped::countDown));
-      System.out.println("splinewatch relay: POST " + BrowsableUrl.base(h, relay.port()) + "/api/v1/alerts forwards to the"
-          + " control endpoints of the runs discovered in " + sd + " (bearer token from "
+      System.out.println("splinewatch relay: POST " + BrowsableUrl.base(h, relay.port()) + "/api/v1/alerts forwards to"
+          + " the control endpoints of the runs discovered in " + sd + " (bearer token from "
           + control.tokenFile() + ")");
       BrowsableUrl.listening(h, "", relay.port()).ifPresent(System.out::println);
       System.out.flush();

@@ -20,7 +20,7 @@ public final class BrowsableUrl {
     return h.isEmpty() || h.equals("0.0.0.0") || h.equals("::") || h.equals("::0") || h.equals("0:0:0:0:0:0:0:0");
   }
 
-  /** The host to open: {@code advertiseHost} where set, loopback for a wildcard {@code bindHost}, else the bind host. */
+  /** The host to open: {@code advertiseHost} where set, loopback for a wildcard {@code bindHost}, else bindHost. */
   public static String host(String bindHost, String advertiseHost) {
     if (advertiseHost != null && !advertiseHost.isBlank()) {
       return advertiseHost.strip();
