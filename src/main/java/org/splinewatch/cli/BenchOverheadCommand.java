@@ -75,6 +75,11 @@ final class BenchOverheadCommand implements Callable<Integer> {
       throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--steps, --rounds and --snapshot-every"
           + " must be at least 1, got " + steps + ", " + rounds + " and " + snapshotEvery);
     }
+    try {
+      TrainCommand.checkDataDir(dataDir); // before any block trains
+    } catch (IllegalArgumentException e) {
+      throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+    }
     if (warmupSteps < 0 || warmupSteps >= steps) {
       throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--warmup-steps must be at least 0 and"
           + " below --steps (" + steps + "), got " + warmupSteps);

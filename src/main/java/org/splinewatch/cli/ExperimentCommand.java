@@ -69,6 +69,12 @@ final class ExperimentCommand implements Callable<Integer> {
       System.err.println("error: unknown experiment '" + experiment + "'; expected: seeds");
       return 2;
     }
+    try {
+      TrainCommand.checkDataDir(dataDir); // before any run: every run would fail on it
+    } catch (IllegalArgumentException e) {
+      System.err.println("error: " + e.getMessage());
+      return 2;
+    }
     if (dataDir != null && datasets.size() != 1) {
       System.err.println("error: --data-dir holds one data set; give --datasets with exactly one (got " + datasets
           + ")");

@@ -243,6 +243,7 @@ public final class TrainCommand implements Callable<Integer> {
       config = RunDirectory.resumeInPlace(config); // --resume <out>/<id>/checkpoints/latest alone: that run goes on
       settings = RunSettings.fromConfig(config);
       settings.encoderSpec();
+      checkDataDir(settings.dataDir()); // a --data-dir that is not there: exit 2 before anything starts
       ResumeCheck.check(settings); // not a checkpoint, or not one of this method, data set, shape, --max-steps
       // every setting is read here, once: a bad value is exit code 2 before anything starts
       wiring = WiringSettings.fromConfig(config);
@@ -281,6 +282,18 @@ public final class TrainCommand implements Callable<Integer> {
     } catch (DataException | IllegalStateException e) {
       System.err.println("error: " + Main.oneLine(e));
       return 1;
+    }
+  }
+
+  /**
+   * A {@code --data-dir} (or {@code splinewatch.data.dir}) that is not a directory, as an {@link
+   * IllegalArgumentException} with one line (exit code 2); null, the fetched data set, passes.
+   */
+  static void checkDataDir(Path dir) {
+    if (dir != null && !java.nio.file.Files.isDirectory(dir)) {
+      throw new IllegalArgumentException("--data-dir " + dir + ": no such directory; expected a directory with the"
+          + " four IDX files (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte,"
+          + " t10k-labels-idx1-ubyte, optionally .gz)");
     }
   }
 

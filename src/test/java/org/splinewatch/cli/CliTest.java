@@ -127,6 +127,23 @@ class CliTest {
   }
 
   @Test
+  void aDataDirectoryThatIsNotThereIsABadArgumentBeforeAnythingStarts() {
+    Path none = tmp.resolve("no-idx");
+    String expected = "--data-dir " + none + ": no such directory; expected a directory with the four IDX files";
+    String train = run(2, "train", "--data-dir", none.toString(), "--metrics-port", "0", "--out",
+        tmp.resolve("runs").toString());
+    assertTrue(train.startsWith("error: " + expected), train);
+    assertTrue(!Files.exists(tmp.resolve("runs")), "nothing written");
+    String experiment = run(2, "monitor", "experiment", "seeds", "--datasets", "mnist", "--data-dir",
+        none.toString(), "--out", tmp.resolve("exp").toString());
+    assertTrue(experiment.strip().equals("error: " + expected + " (train-images-idx3-ubyte, train-labels-idx1-ubyte,"
+        + " t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, optionally .gz)"), experiment);
+    assertTrue(!Files.exists(tmp.resolve("exp")), "nothing written");
+    String bench = run(2, "monitor", "bench-overhead", "--data-dir", none.toString());
+    assertTrue(bench.startsWith("error: " + expected), bench);
+  }
+
+  @Test
   void corruptIdxIsNamed() throws Exception {
     SyntheticData.writeDir(tmp, 20, 20, 1);
     Files.write(tmp.resolve(DatasetLoader.TRAIN_LABELS), new byte[] {0, 0, 8, 3, 0, 0});
