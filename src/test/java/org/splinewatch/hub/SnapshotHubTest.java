@@ -179,7 +179,9 @@ class SnapshotHubTest {
     CompletableFuture<Void> gate = new CompletableFuture<>();
     List<Long> saw = new CopyOnWriteArrayList<>();
     List<Long> fastSaw = new CopyOnWriteArrayList<>();
-    Drops drops = new Drops();
+    // with two analyzers a snapshot cannot be offered again after a drop at one entrance (the other would get it
+    // twice), so drops at the entrance are counted per analyzer and the expected counts follow from them
+    List<String> dropped = new CopyOnWriteArrayList<>();
     SnapshotHub hub = new SnapshotHub(testKit.system(), List.of(
         new SnapshotHub.Analyzer("slow", s -> {
           saw.add(s.step());
@@ -188,19 +190,24 @@ class SnapshotHubTest {
         new SnapshotHub.Analyzer("fast", s -> {
           fastSaw.add(s.step());
           return CompletableFuture.completedFuture(null);
-        })), 16, drops);
+        })), 16, dropped::add);
     for (long step = 0; step <= 5; step++) {
-      drops.enter(hub, snapshot(step));
+      hub.publish(snapshot(step));
+      if (step == 0) {
+        await("the slow analyzer holds step 0", () -> saw.equals(List.of(0L)));
+      }
     }
-    await("the slow analyzer holds step 0", () -> saw.equals(List.of(0L)));
-    await("the fast analyzer saw every snapshot", () -> fastSaw.size() == 6);
+    long slowDrops = dropped.stream().filter("slow"::equals).count();
+    long fastDrops = dropped.stream().filter("fast"::equals).count();
+    await("the fast analyzer saw every snapshot it was given", () -> fastSaw.size() == 6 - fastDrops);
     SnapshotHub.Abandoned a = hub.abandon();
-    assertEquals(java.util.Map.of("slow", 5L), a.unanalysed(), "steps 1 to 5 were waiting behind step 0");
+    assertEquals(java.util.Map.of("slow", 5 - slowDrops), a.unanalysed(),
+        "steps 1 to 5 were waiting behind step 0 (" + slowDrops + " dropped at the entrance)");
+    assertTrue(slowDrops < 5, "at least one snapshot waited behind step 0");
     assertFalse(a.done().toCompletableFuture().isDone(), "the analysis in progress is waited for");
     gate.complete(null);
     a.done().toCompletableFuture().get(10, TimeUnit.SECONDS);
     assertEquals(List.of(0L), saw, "no waiting snapshot was analysed after the hub was abandoned");
-    assertEquals(List.of(), drops.buffered);
   }
 
   @Test
