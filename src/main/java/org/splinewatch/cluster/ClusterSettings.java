@@ -188,10 +188,17 @@ public record ClusterSettings(String host, int port, String seed, List<String> r
   }
 
   /**
-   * Refuses a non-loopback address without TLS unless {@link #insecure()} is set; returns the warning to print when
-   * it is (empty otherwise).
+   * Refuses a wildcard address (0.0.0.0, ::), and a non-loopback address without TLS unless {@link #insecure()} is
+   * set; returns the warning to print when it is (empty otherwise).
    */
   public String checkExposure() {
+    if (wildcard(host)) {
+      // the bind address is also the node's canonical address, the one its peers are told to connect to and that
+      // its inbound messages must be addressed to: 0.0.0.0 is neither reachable nor what peers dial
+      throw new IllegalArgumentException("cluster address " + host + " means every interface, which no other node can"
+          + " connect to (a node's address is also the one its peers are told); expected this machine's address on"
+          + " the network the nodes share, e.g. --host 10.0.0.1 (--cluster-host for a trainer)");
+    }
     if (tls.enabled() || loopback(host)) {
       return "";
     }
@@ -210,11 +217,17 @@ public record ClusterSettings(String host, int port, String seed, List<String> r
    * their password opens, with a private key in the key store.
    */
   public void checkTransport() {
-    if (!insecure) {
-      checkExposure();
-    }
+    checkExposure(); // with --insecure only a wildcard address throws; the warning is printed at start
     if (tls.enabled()) {
       checkStores(tls, tls.password());
+    }
+  }
+
+  private static boolean wildcard(String host) {
+    try {
+      return InetAddress.getByName(host).isAnyLocalAddress();
+    } catch (UnknownHostException e) {
+      throw new IllegalArgumentException("cluster host '" + host + "' cannot be resolved", e);
     }
   }
 

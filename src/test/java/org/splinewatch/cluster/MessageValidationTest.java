@@ -159,15 +159,27 @@ class MessageValidationTest {
   void aNonLoopbackAddressNeedsTlsOrInsecure() {
     ClusterSettings base = ClusterSettings.fromConfig(ClusterRunIT.nodeConfig(Map.of()));
     assertEquals("", base.checkExposure());
-    ClusterSettings exposed = new ClusterSettings("0.0.0.0", 0, "", List.of(), base.chunkBytes(),
+    ClusterSettings exposed = new ClusterSettings("10.0.0.1", 0, "", List.of(), base.chunkBytes(),
         base.maxSnapshotBytes(), 1, base.joinTimeout(), base.snapshotTimeout(), base.downAfter(),
         base.heartbeatPause(), 4, base.maxPartialBytes(), 100, ClusterSettings.Tls.OFF, false);
     var refused = assertThrows(IllegalArgumentException.class, exposed::checkExposure);
     assertTrue(refused.getMessage().contains("--insecure"), refused.getMessage());
-    ClusterSettings insecure = new ClusterSettings("0.0.0.0", 0, "", List.of(), base.chunkBytes(),
+    ClusterSettings insecure = new ClusterSettings("10.0.0.1", 0, "", List.of(), base.chunkBytes(),
         base.maxSnapshotBytes(), 1, base.joinTimeout(), base.snapshotTimeout(), base.downAfter(),
         base.heartbeatPause(), 4, base.maxPartialBytes(), 100, ClusterSettings.Tls.OFF, true);
     assertTrue(insecure.checkExposure().startsWith("warning:"), insecure.checkExposure());
+    // every interface is no address a peer can dial, nor the one its messages are addressed to: refused even with
+    // --insecure or TLS
+    for (String any : List.of("0.0.0.0", "::")) {
+      for (ClusterSettings.Tls tls : List.of(ClusterSettings.Tls.OFF, new ClusterSettings.Tls(true, "k", "t", "p"))) {
+        ClusterSettings everywhere = new ClusterSettings(any, 0, "", List.of(), base.chunkBytes(),
+            base.maxSnapshotBytes(), 1, base.joinTimeout(), base.snapshotTimeout(), base.downAfter(),
+            base.heartbeatPause(), 4, base.maxPartialBytes(), 100, tls, true);
+        var wildcard = assertThrows(IllegalArgumentException.class, everywhere::checkExposure);
+        assertTrue(wildcard.getMessage().contains("every interface") && wildcard.getMessage().contains("--host 10.0.0.1"),
+            wildcard.getMessage());
+      }
+    }
     ClusterSettings tlsWithoutFiles = new ClusterSettings("127.0.0.1", 0, "", List.of(), base.chunkBytes(),
         base.maxSnapshotBytes(), 1, base.joinTimeout(), base.snapshotTimeout(), base.downAfter(),
         base.heartbeatPause(), 4, base.maxPartialBytes(), 100, new ClusterSettings.Tls(true, "", "", ""), false);
@@ -210,12 +222,17 @@ class MessageValidationTest {
     java.io.StringWriter err = new java.io.StringWriter();
     picocli.CommandLine serve = new picocli.CommandLine(new org.splinewatch.cli.MonitorCommand());
     serve.setErr(new java.io.PrintWriter(err));
-    assertEquals(2, serve.execute("serve", "--host", "0.0.0.0", "--port", "0", "--metrics-port", "0"));
+    assertEquals(2, serve.execute("serve", "--host", "10.0.0.1", "--port", "0", "--metrics-port", "0"));
     assertTrue(err.toString().contains("--insecure"), err.toString());
+    java.io.StringWriter errAny = new java.io.StringWriter();
+    picocli.CommandLine serveAny = new picocli.CommandLine(new org.splinewatch.cli.MonitorCommand());
+    serveAny.setErr(new java.io.PrintWriter(errAny));
+    assertEquals(2, serveAny.execute("serve", "--host", "0.0.0.0", "--insecure", "--port", "0", "--metrics-port", "0"));
+    assertTrue(errAny.toString().contains("every interface"), errAny.toString());
     java.io.StringWriter err2 = new java.io.StringWriter();
     picocli.CommandLine trainer = new picocli.CommandLine(new org.splinewatch.cli.TrainCommand());
     trainer.setErr(new java.io.PrintWriter(err2));
-    assertEquals(2, trainer.execute("--monitor", "10.0.0.1:25520", "--cluster-host", "0.0.0.0", "--tls-key-store",
+    assertEquals(2, trainer.execute("--monitor", "10.0.0.1:25520", "--cluster-host", "10.0.0.3", "--tls-key-store",
         "missing.p12"));
     assertTrue(err2.toString().contains("tls.key-store"), err2.toString());
   }
