@@ -24,7 +24,8 @@ public final class EmbeddingMetrics {
 
   /**
    * Work arrays kept between calls of {@link #compute} and {@link #singularValues}, so that a caller analysing one
-   * snapshot after another allocates its {@code n × n} and {@code n × d} matrices once instead of per call. Each array
+   * snapshot after another allocates its {@code BLOCK × n} and {@code n × d} matrices once instead of per call (an
+   * {@code n × n} one only for the spectrum of a wide {@code Z}, {@code n < d}, where it is smaller than Z). Each array
    * grows only when a call needs more than it holds, and is then used from its start (its tail holds stale values that
    * no one reads). Not thread-safe: one per thread of work (each analyzer owns one, and an analyzer is run by one actor
    * at a time).
@@ -32,7 +33,12 @@ public final class EmbeddingMetrics {
   public static final class Scratch {
     private double[] rows = new double[0]; // n × d: the normalised rows of z
     private double[] pairRows = new double[0]; // n × d: the normalised rows of the pairs
-    private double[] pairwise = new double[0]; // n × n: a row Gram matrix
+    private double[] pairwise = new double[0]; // n × n: the row Gram matrix of a wide Z (n < d) for its spectrum
+    private double[] strip = new double[0]; // BLOCK × n: one block of rows of the cosine matrix
+    private double[] norms = new double[0]; // n: the squared norms of the normalised rows
+    private double[] topSim = new double[0]; // n × k: each row's k largest cosines so far (kNN)
+    private int[] topIdx = new int[0]; // n × k: their columns
+    private int[] filled = new int[0]; // n: how many of each row's k are filled
     private double[] columns = new double[0]; // d × n: Z transposed, for ZᵀZ
     private double[] columnGram = new double[0]; // d × d: ZᵀZ
 
@@ -46,6 +52,29 @@ public final class EmbeddingMetrics {
 
     double[] pairwise(int size) {
       return pairwise = atLeast(pairwise, size);
+    }
+
+    double[] strip(int size) {
+      return strip = atLeast(strip, size);
+    }
+
+    double[] norms(int size) {
+      return norms = atLeast(norms, size);
+    }
+
+    double[] topSim(int size) {
+      return topSim = atLeast(topSim, size);
+    }
+
+    int[] topIdx(int size) {
+      return topIdx = topIdx.length >= size ? topIdx : new int[size];
+    }
+
+    /** At least {@code size} counts, the first {@code size} set to 0. */
+    int[] filled(int size) {
+      filled = filled.length >= size ? filled : new int[size];
+      Arrays.fill(filled, 0, size, 0);
+      return filled;
     }
 
     double[] columns(int size) {
@@ -79,15 +108,15 @@ public final class EmbeddingMetrics {
       return new Result(nan, nan, nan, nan, nan, nan, zeroRows(z, n, d));
     }
     double[] zh = normalizeRows(z, n, d, scratch.rows(n * d));
-    // the pairwise cosines, computed once for uniformity and kNN; then the same array holds those of the pairs
-    double[] cos = gram(zh, n, d, scratch.pairwise(n * n));
-    double unif = uniformityOfGram(cos, n, 2);
-    double knn = labels == null ? Double.NaN : knnAccuracyOfGram(cos, n, labels, classes, 20, 0.07);
+    // the pairwise cosines, one block of rows at a time, for uniformity and kNN together; then those of the pairs
+    double[] unifKnn = uniformityAndKnn(zh, n, d, 2, labels, classes, 20, 0.07, scratch);
+    double unif = unifKnn[0];
+    double knn = unifKnn[1];
     double align = Double.NaN;
     if (pairs != null) {
       double[] ph = normalizeRows(pairs, n, d, scratch.pairRows(n * d));
       align = alignment(zh, ph, n, d);
-      unif = (unif + uniformityOfGram(gram(ph, n, d, cos), n, 2)) / 2;
+      unif = (unif + uniformityAndKnn(ph, n, d, 2, null, 0, 0, 0, scratch)[0]) / 2;
     }
     double rank = rankMe(z, n, d, scratch);
     return new Result(align, unif, stdNormalized(zh, n, d), rank, rank / Math.min(n, d), knn, zeroRows(z, n, d));
@@ -167,30 +196,220 @@ public final class EmbeddingMetrics {
    * a zero row stays zero after normalisation, so all-zero embeddings give 0, complete collapse).
    */
   public static double uniformity(double[] zh, int n, int d, double t) {
-    return uniformityOfGram(gram(zh, n, d), n, t);
+    return uniformityAndKnn(zh, n, d, t, null, 0, 0, 0, new Scratch())[0];
   }
 
-  /** {@link #uniformity} from the Gram matrix of the normalised rows ({@link #gram}). */
-  static double uniformityOfGram(double[] g, int n, double t) {
+  /**
+   * Rows per block of the pairwise metrics (uniformity, kNN): their work array holds {@code BLOCK × n} cosines
+   * instead of {@code n × n} (metrics.md §1 and §9: block-wise above 4096 points; here at every n, with the same
+   * results bit for bit). A multiple of 4, the tile size of {@link #gramStrip}.
+   */
+  static final int BLOCK = 256;
+
+  /**
+   * Uniformity (metrics.md §1, with {@code t}) and, when {@code labels} is not null, the leave-one-out kNN accuracy
+   * (§4.1, {@code k} neighbours at {@code temperature}; NaN without labels) of the normalised rows {@code xh}, from
+   * the cosines of {@link #BLOCK} rows at a time: {@code O(BLOCK·n + n·k)} memory.
+   *
+   * <p>Equal bit for bit to the metrics of the full Gram matrix ({@link #gram}): each cosine is the same in-order dot
+   * product; uniformity visits the pairs {@code i < k} in the same order (row by row, each row's columns ascending);
+   * and each row's top-k list receives its columns in ascending order as the full matrix's row scan did (the columns
+   * before the current block were handed to it, ascending, while their own blocks were processed, from the symmetric
+   * entries), with the same insertion, so ties still go to the lower index.
+   */
+  static double[] uniformityAndKnn(double[] xh, int n, int d, double t, int[] labels, int classes, int k,
+      double temperature, Scratch scratch) {
     if (n < 2) {
-      return Double.NaN;
+      return new double[] {Double.NaN, Double.NaN};
     }
-    // log-sum-exp with a running maximum, pairs in the order i < k
+    boolean knn = labels != null;
+    int kk = Math.min(k, n - 1);
+    double[] norms = scratch.norms(n);
+    for (int i = 0; i < n; i++) { // the diagonal of the Gram matrix, summed as gram sums it
+      double v = 0;
+      for (int q = 0; q < d; q++) {
+        v += xh[i * d + q] * xh[i * d + q];
+      }
+      norms[i] = v;
+    }
+    int block = Math.min(BLOCK, n);
+    double[] strip = scratch.strip(block * n);
+    double[] topSim = knn ? scratch.topSim(n * kk) : null;
+    int[] topIdx = knn ? scratch.topIdx(n * kk) : null;
+    int[] filled = knn ? scratch.filled(n) : null;
+    double[] score = knn ? new double[classes] : null;
+    int correct = 0;
+    // log-sum-exp with a running maximum over the pairs i < k in row order, as in the full-matrix form
     double max = Double.NEGATIVE_INFINITY;
-    double s = 0; // Σ exp(v − max) over the pairs so far
-    for (int i = 0; i < n; i++) {
-      for (int k = i + 1; k < n; k++) {
-        // ‖ẑ_i‖² + ‖ẑ_k‖² − 2⟨ẑ_i, ẑ_k⟩ (1 + 1 − 2⟨·,·⟩ for unit rows; a zero row has norm 0, not 1)
-        double v = -t * Math.max(0, g[i * n + i] + g[k * n + k] - 2 * g[i * n + k]);
-        if (v > max) {
-          s = s * Math.exp(max - v) + 1;
-          max = v;
-        } else {
-          s += Math.exp(v - max);
+    double sum = 0; // Σ exp(v − max) over the pairs so far
+    for (int i0 = 0; i0 < n; i0 += block) {
+      int i1 = Math.min(n, i0 + block);
+      int w = n - i0;
+      gramStrip(xh, d, i0, i1, n, strip); // strip[(i − i0)·w + (c − i0)] = ⟨x̂_i, x̂_c⟩ for c ≥ i0
+      for (int i = i0; i < i1; i++) {
+        int row = (i - i0) * w - i0;
+        for (int c = i + 1; c < n; c++) {
+          // ‖ẑ_i‖² + ‖ẑ_c‖² − 2⟨ẑ_i, ẑ_c⟩ (1 + 1 − 2⟨·,·⟩ for unit rows; a zero row has norm 0, not 1)
+          double v = -t * Math.max(0, norms[i] + norms[c] - 2 * strip[row + c]);
+          if (v > max) {
+            sum = sum * Math.exp(max - v) + 1;
+            max = v;
+          } else {
+            sum += Math.exp(v - max);
+          }
+        }
+      }
+      if (!knn) {
+        continue;
+      }
+      for (int i = i0; i < i1; i++) {
+        int row = (i - i0) * w - i0;
+        for (int c = i0; c < n; c++) { // row i: its columns from i0 on (those before came with earlier blocks)
+          if (c != i) {
+            offer(topSim, topIdx, filled, kk, i, strip[row + c], c);
+          }
+        }
+        for (int c = i1; c < n; c++) { // the rows after this block: their column i, from the symmetric entry
+          offer(topSim, topIdx, filled, kk, c, strip[row + c], i);
+        }
+      }
+      for (int q = i0; q < i1; q++) { // every column seen: the rows of this block vote
+        int base = q * kk;
+        Arrays.fill(score, 0);
+        double maxSim = topSim[base];
+        for (int r = 0; r < filled[q]; r++) {
+          score[labels[topIdx[base + r]]] += Math.exp((topSim[base + r] - maxSim) / temperature);
+        }
+        int best = 0;
+        for (int c = 1; c < classes; c++) {
+          if (score[c] > score[best]) {
+            best = c;
+          }
+        }
+        if (best == labels[q]) {
+          correct++;
         }
       }
     }
-    return max + Math.log(s / ((double) n * (n - 1) / 2));
+    double unif = max + Math.log(sum / ((double) n * (n - 1) / 2));
+    return new double[] {unif, knn ? (double) correct / n : Double.NaN};
+  }
+
+  /**
+   * Offers column {@code c} at cosine {@code s} to the top-{@code kk} list of row {@code q} (descending, a new value
+   * after the equal ones already there, and kept once the list is full only when larger than its last): fed the
+   * columns in ascending order, ties go to the lower index (metrics.md §4.1).
+   */
+  private static void offer(double[] topSim, int[] topIdx, int[] filled, int kk, int q, double s, int c) {
+    int base = q * kk;
+    int pos;
+    if (filled[q] < kk) {
+      pos = filled[q]++;
+    } else if (s > topSim[base + kk - 1]) {
+      pos = kk - 1;
+    } else {
+      return;
+    }
+    while (pos > 0 && topSim[base + pos - 1] < s) {
+      topSim[base + pos] = topSim[base + pos - 1];
+      topIdx[base + pos] = topIdx[base + pos - 1];
+      pos--;
+    }
+    topSim[base + pos] = s;
+    topIdx[base + pos] = c;
+  }
+
+  /**
+   * Rows {@code i0 ≤ i < i1} of the Gram matrix of the {@code n × d} row-major {@code x}, columns {@code i0..n−1},
+   * into {@code out} with row stride {@code n − i0}. Each entry is the plain in-order dot product, as in {@link #gram},
+   * so equal to it bit for bit; the columns from each row's own 4-row tile on come in 4 × 4 tiles, those of the
+   * block before the diagonal are copied from their symmetric entries.
+   */
+  static void gramStrip(double[] x, int d, int i0, int i1, int n, double[] out) {
+    int w = n - i0;
+    int tiledRows = i0 + (i1 - i0) / 4 * 4;
+    for (int i = i0; i < tiledRows; i += 4) {
+      int a0 = i * d;
+      int a1 = a0 + d;
+      int a2 = a1 + d;
+      int a3 = a2 + d;
+      int tiledCols = i + (n - i) / 4 * 4;
+      for (int k = i; k < tiledCols; k += 4) {
+        int b0 = k * d;
+        int b1 = b0 + d;
+        int b2 = b1 + d;
+        int b3 = b2 + d;
+        double s00 = 0, s01 = 0, s02 = 0, s03 = 0, s10 = 0, s11 = 0, s12 = 0, s13 = 0;
+        double s20 = 0, s21 = 0, s22 = 0, s23 = 0, s30 = 0, s31 = 0, s32 = 0, s33 = 0;
+        for (int q = 0; q < d; q++) {
+          double x0 = x[a0 + q];
+          double x1 = x[a1 + q];
+          double x2 = x[a2 + q];
+          double x3 = x[a3 + q];
+          double y0 = x[b0 + q];
+          double y1 = x[b1 + q];
+          double y2 = x[b2 + q];
+          double y3 = x[b3 + q];
+          s00 += x0 * y0;
+          s01 += x0 * y1;
+          s02 += x0 * y2;
+          s03 += x0 * y3;
+          s10 += x1 * y0;
+          s11 += x1 * y1;
+          s12 += x1 * y2;
+          s13 += x1 * y3;
+          s20 += x2 * y0;
+          s21 += x2 * y1;
+          s22 += x2 * y2;
+          s23 += x2 * y3;
+          s30 += x3 * y0;
+          s31 += x3 * y1;
+          s32 += x3 * y2;
+          s33 += x3 * y3;
+        }
+        int o = (i - i0) * w + (k - i0);
+        out[o] = s00;
+        out[o + 1] = s01;
+        out[o + 2] = s02;
+        out[o + 3] = s03;
+        out[o + w] = s10;
+        out[o + w + 1] = s11;
+        out[o + w + 2] = s12;
+        out[o + w + 3] = s13;
+        out[o + 2 * w] = s20;
+        out[o + 2 * w + 1] = s21;
+        out[o + 2 * w + 2] = s22;
+        out[o + 2 * w + 3] = s23;
+        out[o + 3 * w] = s30;
+        out[o + 3 * w + 1] = s31;
+        out[o + 3 * w + 2] = s32;
+        out[o + 3 * w + 3] = s33;
+      }
+      for (int r = 0; r < 4; r++) { // the columns after the last whole tile
+        for (int k = tiledCols; k < n; k++) {
+          out[(i + r - i0) * w + (k - i0)] = dot(x, d, i + r, k);
+        }
+      }
+    }
+    for (int i = tiledRows; i < i1; i++) { // the rows after the last whole tile
+      for (int k = i; k < n; k++) {
+        out[(i - i0) * w + (k - i0)] = dot(x, d, i, k);
+      }
+    }
+    for (int i = i0; i < i1; i++) { // below the diagonal of the block (the first tiles wrote some: the same values)
+      for (int k = i0; k < i; k++) {
+        out[(i - i0) * w + (k - i0)] = out[(k - i0) * w + (i - i0)];
+      }
+    }
+  }
+
+  /** {@code ⟨x_i, x_k⟩} summed over {@code q = 0..d−1} in order. */
+  private static double dot(double[] x, int d, int i, int k) {
+    double s = 0;
+    for (int q = 0; q < d; q++) {
+      s += x[i * d + q] * x[k * d + q];
+    }
+    return s;
   }
 
   /**
@@ -559,62 +778,6 @@ public final class EmbeddingMetrics {
    * without the query; class score {@code Σ exp(s_i / T)} over the top-k (ties to the lower index, then lower class).
    */
   public static double knnAccuracy(double[] zh, int n, int d, int[] labels, int classes, int k, double temperature) {
-    return knnAccuracyOfGram(gram(zh, n, d), n, labels, classes, k, temperature);
-  }
-
-  /** {@link #knnAccuracy} from the Gram matrix of the normalised rows ({@link #gram}). */
-  static double knnAccuracyOfGram(double[] g, int n, int[] labels, int classes, int k, double temperature) {
-    if (n < 2) {
-      return Double.NaN;
-    }
-    int kk = Math.min(k, n - 1);
-    int correct = 0;
-    int[] topIdx = new int[kk];
-    double[] topSim = new double[kk];
-    double[] score = new double[classes];
-    for (int q = 0; q < n; q++) {
-      int row = q * n;
-      int filled = 0;
-      for (int i = 0; i < n; i++) {
-        if (i == q) {
-          continue;
-        }
-        double s = g[row + i];
-        if (filled < kk) {
-          int pos = filled++;
-          while (pos > 0 && topSim[pos - 1] < s) {
-            topSim[pos] = topSim[pos - 1];
-            topIdx[pos] = topIdx[pos - 1];
-            pos--;
-          }
-          topSim[pos] = s;
-          topIdx[pos] = i;
-        } else if (s > topSim[kk - 1]) {
-          int pos = kk - 1;
-          while (pos > 0 && topSim[pos - 1] < s) {
-            topSim[pos] = topSim[pos - 1];
-            topIdx[pos] = topIdx[pos - 1];
-            pos--;
-          }
-          topSim[pos] = s;
-          topIdx[pos] = i;
-        }
-      }
-      Arrays.fill(score, 0);
-      double maxSim = topSim[0];
-      for (int t = 0; t < filled; t++) {
-        score[labels[topIdx[t]]] += Math.exp((topSim[t] - maxSim) / temperature);
-      }
-      int best = 0;
-      for (int c = 1; c < classes; c++) {
-        if (score[c] > score[best]) {
-          best = c;
-        }
-      }
-      if (best == labels[q]) {
-        correct++;
-      }
-    }
-    return (double) correct / n;
+    return uniformityAndKnn(zh, n, d, 2, labels, classes, k, temperature, new Scratch())[1];
   }
 }

@@ -7,18 +7,20 @@ import org.splinewatch.embedding.EmbeddingMetrics;
 public final class IntrinsicDimension {
   /** Below this many usable points the TwoNN estimate is undefined (metrics.md §5.1). */
   public static final int MIN_GOOD_POINTS = 20;
+  /** Rows of distances per block in {@link #twoNn}: its work array holds {@code BLOCK × n} values, not n × n. */
+  static final int BLOCK = 256;
 
   private IntrinsicDimension() {
   }
 
   /**
    * Work arrays kept between calls of {@link #twoNn} and {@link #pcaDimension}, so that a caller measuring one layer
-   * after another allocates its {@code n × n} distances and {@code n × d} standardised data once instead of per call.
-   * Each array grows only when a call needs more than it holds. Not thread-safe: one per thread of work (each analyzer
-   * owns one, and an analyzer is run by one actor at a time).
+   * after another allocates its {@code BLOCK × n} distances and {@code n × d} standardised data once instead of per
+   * call. Each array grows only when a call needs more than it holds. Not thread-safe: one per thread of work (each
+   * analyzer owns one, and an analyzer is run by one actor at a time).
    */
   public static final class Scratch {
-    private double[] distances = new double[0]; // n × n, upper triangle
+    private double[] distances = new double[0]; // BLOCK × n: one block of rows of the distances, upper triangle
     private double[] standardized = new double[0]; // n × m
     private final EmbeddingMetrics.Scratch singularValues = new EmbeddingMetrics.Scratch();
 
@@ -62,12 +64,21 @@ public final class IntrinsicDimension {
     double[] r2 = new double[n];
     Arrays.fill(r1, Double.POSITIVE_INFINITY);
     Arrays.fill(r2, Double.POSITIVE_INFINITY);
-    double[] dist = squaredDistances(x, n, d, scratch.distances(n * n));
-    for (int i = 0; i < n; i++) {
-      for (int j = i + 1; j < n; j++) {
-        double s = dist[i * n + j];
-        insert(r1, r2, i, s);
-        insert(r1, r2, j, s);
+    // the distances BLOCK rows at a time (metrics.md §5.1 and §9: O(n) state, here O(BLOCK·n)), the pairs i < j
+    // visited in the same order as in the full matrix
+    int block = Math.max(1, Math.min(BLOCK, n));
+    double[] dist = scratch.distances(block * n);
+    for (int i0 = 0; i0 < n; i0 += block) {
+      int i1 = Math.min(n, i0 + block);
+      int w = n - i0;
+      squaredDistanceStrip(x, d, i0, i1, n, dist);
+      for (int i = i0; i < i1; i++) {
+        int row = (i - i0) * w - i0;
+        for (int j = i + 1; j < n; j++) {
+          double s = dist[row + j];
+          insert(r1, r2, i, s);
+          insert(r1, r2, j, s);
+        }
       }
     }
     double[] mu = new double[n];
@@ -206,9 +217,10 @@ public final class IntrinsicDimension {
 
   /**
    * Squared Euclidean distances {@code ‖x_i − x_j‖²} for {@code i < j}, in the upper triangle of an {@code n × n}
-   * row-major array. Each is summed over {@code k = 0..d−1} in order with one accumulator, exactly as the plain loop
-   * (no {@code ‖x‖² + ‖y‖² − 2x·y}, which cancels for near neighbours); 4 × 4 tiles of rows give the processor 16
-   * independent sums instead of one dependency chain.
+   * row-major array (tests; {@link #twoNn} takes them {@link #BLOCK} rows at a time). Each is summed over
+   * {@code k = 0..d−1} in order with one accumulator, exactly as the plain loop (no {@code ‖x‖² + ‖y‖² − 2x·y}, which
+   * cancels for near neighbours); 4 × 4 tiles of rows give the processor 16 independent sums instead of one
+   * dependency chain.
    */
   static double[] squaredDistances(double[] x, int n, int d) {
     return squaredDistances(x, n, d, new double[n * n]);
@@ -219,13 +231,24 @@ public final class IntrinsicDimension {
    * triangle is written: the diagonal, the lower triangle and the tail keep what they held.
    */
   static double[] squaredDistances(double[] x, int n, int d, double[] out) {
-    int tiled = n / 4 * 4;
-    for (int i = 0; i < tiled; i += 4) {
+    squaredDistanceStrip(x, d, 0, n, n, out);
+    return out;
+  }
+
+  /**
+   * Rows {@code i0 ≤ i < i1} of {@link #squaredDistances}: {@code ‖x_i − x_j‖²} for {@code i < j < n} at
+   * {@code out[(i − i0)·(n − i0) + (j − i0)]}, each the same in-order sum; the rest of {@code out} keeps what it held.
+   */
+  static void squaredDistanceStrip(double[] x, int d, int i0, int i1, int n, double[] out) {
+    int w = n - i0;
+    int tiledRows = i0 + (i1 - i0) / 4 * 4;
+    for (int i = i0; i < tiledRows; i += 4) {
       int a0 = i * d;
       int a1 = a0 + d;
       int a2 = a1 + d;
       int a3 = a2 + d;
-      for (int j = i + 4; j < tiled; j += 4) {
+      int tiledCols = i + 4 + Math.max(0, n - i - 4) / 4 * 4;
+      for (int j = i + 4; j < tiledCols; j += 4) {
         int b0 = j * d;
         int b1 = b0 + d;
         int b2 = b1 + d;
@@ -275,40 +298,47 @@ public final class IntrinsicDimension {
           t = x3 - y3;
           s33 += t * t;
         }
-        int r0 = i * n + j;
+        int r0 = (i - i0) * w + (j - i0);
         out[r0] = s00;
         out[r0 + 1] = s01;
         out[r0 + 2] = s02;
         out[r0 + 3] = s03;
-        out[r0 + n] = s10;
-        out[r0 + n + 1] = s11;
-        out[r0 + n + 2] = s12;
-        out[r0 + n + 3] = s13;
-        out[r0 + 2 * n] = s20;
-        out[r0 + 2 * n + 1] = s21;
-        out[r0 + 2 * n + 2] = s22;
-        out[r0 + 2 * n + 3] = s23;
-        out[r0 + 3 * n] = s30;
-        out[r0 + 3 * n + 1] = s31;
-        out[r0 + 3 * n + 2] = s32;
-        out[r0 + 3 * n + 3] = s33;
+        out[r0 + w] = s10;
+        out[r0 + w + 1] = s11;
+        out[r0 + w + 2] = s12;
+        out[r0 + w + 3] = s13;
+        out[r0 + 2 * w] = s20;
+        out[r0 + 2 * w + 1] = s21;
+        out[r0 + 2 * w + 2] = s22;
+        out[r0 + 2 * w + 3] = s23;
+        out[r0 + 3 * w] = s30;
+        out[r0 + 3 * w + 1] = s31;
+        out[r0 + 3 * w + 2] = s32;
+        out[r0 + 3 * w + 3] = s33;
+      }
+      for (int r = 0; r < 4; r++) { // the diagonal tile and the columns after the last whole tile, the plain way
+        for (int j = i + r + 1; j < i + 4; j++) {
+          out[(i + r - i0) * w + (j - i0)] = squaredDistance(x, d, i + r, j);
+        }
+        for (int j = tiledCols; j < n; j++) {
+          out[(i + r - i0) * w + (j - i0)] = squaredDistance(x, d, i + r, j);
+        }
       }
     }
-    // the diagonal tiles and the rows and columns beyond the last whole tile, the plain way
-    for (int i = 0; i < n; i++) {
-      int tileEnd = i < tiled ? i / 4 * 4 + 4 : n;
+    for (int i = tiledRows; i < i1; i++) { // the rows after the last whole tile, the plain way
       for (int j = i + 1; j < n; j++) {
-        if (j >= tileEnd && j < tiled && i < tiled) {
-          continue; // done by a tile
-        }
-        double s = 0;
-        for (int k = 0; k < d; k++) {
-          double t = x[i * d + k] - x[j * d + k];
-          s += t * t;
-        }
-        out[i * n + j] = s;
+        out[(i - i0) * w + (j - i0)] = squaredDistance(x, d, i, j);
       }
     }
-    return out;
+  }
+
+  /** {@code ‖x_i − x_j‖²} summed over {@code k = 0..d−1} in order. */
+  private static double squaredDistance(double[] x, int d, int i, int j) {
+    double s = 0;
+    for (int k = 0; k < d; k++) {
+      double t = x[i * d + k] - x[j * d + k];
+      s += t * t;
+    }
+    return s;
   }
 }
