@@ -35,12 +35,11 @@ public final class FullMatrixReference {
     double[] cos = EmbeddingMetrics.gram(zh, n, d);
     double unif = uniformityOfGram(cos, n, 2);
     double knn = labels == null ? Double.NaN : knnAccuracyOfGram(cos, n, labels, classes, 20, 0.07);
-    cos = null;
     double align = Double.NaN;
-    if (pairs != null) {
+    if (pairs != null) { // the pairs' Gram matrix in the same array, as before
       double[] ph = EmbeddingMetrics.normalizeRows(pairs, n, d);
       align = EmbeddingMetrics.alignment(zh, ph, n, d);
-      unif = (unif + uniformityOfGram(EmbeddingMetrics.gram(ph, n, d), n, 2)) / 2;
+      unif = (unif + uniformityOfGram(EmbeddingMetrics.gram(ph, n, d, cos), n, 2)) / 2;
     }
     double rank = EmbeddingMetrics.rankMe(z, n, d);
     return new EmbeddingMetrics.Result(align, unif, EmbeddingMetrics.stdNormalized(zh, n, d), rank,
