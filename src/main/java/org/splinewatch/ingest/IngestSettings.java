@@ -9,12 +9,14 @@ import org.splinewatch.snapshot.NpzArchive;
  *
  * @param maxBytesInFlight  body bytes all requests may hold at once while they are read and parsed
  *                          ({@code max-bytes-in-flight}); at least the largest body, so that one always fits
- * @param abortDrainTimeout how long a run finished as failed or interrupted (or cut by the monitor's own stop) waits
- *                          for its in-flight analyses ({@code splinewatch.lifecycle.abort-drain-timeout})
+ * @param abortDrainTimeout how long a run finished early (stopped, failed, interrupted, or cut by the monitor's own
+ *                          stop) waits for its in-flight analyses ({@code splinewatch.lifecycle.abort-drain-timeout})
+ * @param analyseAfterStop  a run finished as stopped still analyses its queued snapshots, within {@code drainTimeout}
+ *                          ({@code splinewatch.lifecycle.analyse-after-stop})
  */
 public record IngestSettings(boolean enabled, long maxRunBytes, long maxSnapshotBytes, int maxEntries, int maxLayers,
     int maxLayerWidth, int maxProbes, int maxRuns, String earlyStop, int hubBufferSize, Duration drainTimeout,
-    Duration idleTimeout, long maxBytesInFlight, Duration abortDrainTimeout) {
+    Duration idleTimeout, long maxBytesInFlight, Duration abortDrainTimeout, boolean analyseAfterStop) {
 
   public IngestSettings {
     if (maxRunBytes < 1024 || maxSnapshotBytes < 1024 || maxRunBytes > Integer.MAX_VALUE - 64
@@ -49,7 +51,8 @@ public record IngestSettings(boolean enabled, long maxRunBytes, long maxSnapshot
         c.getInt("max-entries"), c.getInt("max-layers"), c.getInt("max-layer-width"), c.getInt("max-probes"), c.getInt("max-runs"),
         c.getString("early-stop"), root.getInt("splinewatch.hub.buffer-size"),
         root.getDuration("splinewatch.analysis.drain-timeout"), c.getDuration("idle-timeout"), inFlight,
-        root.getDuration("splinewatch.lifecycle.abort-drain-timeout"));
+        root.getDuration("splinewatch.lifecycle.abort-drain-timeout"),
+        root.getBoolean("splinewatch.lifecycle.analyse-after-stop"));
   }
 
   /**

@@ -277,8 +277,9 @@ public final class IngestedRun extends AbstractBehavior<Object> {
     body.put("run_directory", s.urls().get("run_directory"));
     m.replyTo().tell(new Reply(202, Json.write(body), true));
     // a run that ended early (stopped, failed, interrupted) skips its queued snapshots and waits only briefly for
-    // the analyses in progress, as ./trainer's does (FAILURES.md); a finished one works through its queue
-    boolean done = m.status().equals("done");
+    // the analyses in progress, as ./trainer's does (FAILURES.md); a finished one works through its queue, and so
+    // does a stopped one with splinewatch.lifecycle.analyse-after-stop
+    boolean done = m.status().equals("done") || (m.status().equals("stopped") && s.ingest().analyseAfterStop());
     Duration drain = done ? s.ingest().drainTimeout() : s.ingest().abortDrainTimeout();
     getContext().ask(Done.class, publisher, drain, done ? SnapshotPublisher.Drain::new : SnapshotPublisher.Abandon::new,
         (ok, err) -> new Drained());

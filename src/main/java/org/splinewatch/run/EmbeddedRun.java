@@ -190,7 +190,8 @@ public final class EmbeddedRun {
           new RunGuardian.Training(trainerFactory(s, train, resume, listener), s.epochs(), s.maxSteps(),
               s.snapshotEvery(), new TrainerActor.CheckpointPlan(runDir.resolve("checkpoints"), s.method(),
                   resume.step())),
-          sink, EarlyStopPolicy.of(w.alerts()), new RunGuardian.Timeouts(s.drainTimeout(), w.abortDrain()),
+          sink, EarlyStopPolicy.of(w.alerts()), new RunGuardian.Timeouts(s.drainTimeout(), w.abortDrain(),
+              w.analyseAfterStop()),
           new RunGuardian.Observers(progress, result, trainerRef,
               alert -> ConsoleProgress.alert(alert, progress, out))));
       signals = SignalStop.install(reason -> system.tell(new RunGuardian.Interrupt(reason)), w.signalGrace(), out);

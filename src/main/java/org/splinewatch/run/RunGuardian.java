@@ -74,8 +74,16 @@ public final class RunGuardian extends AbstractBehavior<RunGuardian.Command> {
       TrainerActor.CheckpointPlan checkpoints) {
   }
 
-  /** How long the end of a run may take: a normal end, and an early one (stopped, failed or interrupted). */
-  public record Timeouts(Duration drain, Duration abortDrain) {
+  /**
+   * How long the end of a run may take: a normal end, and an early one (stopped, failed or interrupted).
+   * {@code analyseAfterStop} ({@code splinewatch.lifecycle.analyse-after-stop}): a run stopped by an alert or the
+   * control endpoint still analyses its queued snapshots, within {@code drain}, as a normal end does.
+   */
+  public record Timeouts(Duration drain, Duration abortDrain, boolean analyseAfterStop) {
+    public Timeouts(Duration drain, Duration abortDrain) {
+      this(drain, abortDrain, false);
+    }
+
     /** The wait for in-flight analyses: a run that ends early ends within seconds. */
     Duration drainFor(boolean aborted) {
       return aborted && abortDrain.compareTo(drain) < 0 ? abortDrain : drain;
@@ -220,7 +228,8 @@ public final class RunGuardian extends AbstractBehavior<RunGuardian.Command> {
     finished = true;
     // an early end (stopped by an alert or the control endpoint, failed, interrupted) skips the snapshots still
     // waiting and waits only for the analyses in progress, abort-drain-timeout at most; a normal end drains
-    boolean early = m.finished().error() != null || interrupted || m.finished().stopped();
+    boolean early = m.finished().error() != null || interrupted
+        || (m.finished().stopped() && !s.timeouts().analyseAfterStop());
     Duration wait = s.timeouts().drainFor(early);
     var drained = (early ? sink.abandon() : sink.drain()).toCompletableFuture().exceptionally(e -> Done.getInstance())
         .completeOnTimeout(Done.getInstance(), wait.toMillis(), TimeUnit.MILLISECONDS);

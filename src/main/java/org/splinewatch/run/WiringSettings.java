@@ -22,11 +22,13 @@ import org.splinewatch.trainer.RunSettings;
  * @param analyzers the analyzers a run that joins a cluster asks its analyzer nodes for
  * @param interruptedAdvice the advice after an interrupt ({@code splinewatch.lifecycle.interrupted-advice}; empty:
  *                  resume with {@code --resume}), set by a caller that reruns runs its own way
+ * @param analyseAfterStop a run stopped by an alert or the control endpoint still analyses its queued snapshots
+ *                  ({@code splinewatch.lifecycle.analyse-after-stop}; by default they are skipped)
  */
 public record WiringSettings(ClusterSettings cluster, boolean overwrite, Duration signalGrace, Duration abortDrain,
     AlertSettings alerts, ControlSettings control, DiscoverySettings discovery, MemorySettings memory,
     RetentionSettings retention, RunMeta meta, List<String> analyzers, AnalysisPriority priority,
-    String interruptedAdvice) {
+    String interruptedAdvice, boolean analyseAfterStop) {
   public static WiringSettings fromConfig(Config config) {
     boolean remote = !config.getString("splinewatch.cluster.seed").isEmpty();
     ClusterSettings cluster = remote
@@ -39,7 +41,8 @@ public record WiringSettings(ClusterSettings cluster, boolean overwrite, Duratio
         DiscoverySettings.fromConfig(config), MemorySettings.fromConfig(config), RetentionSettings.fromConfig(config),
         RunMeta.fromConfig(config), config.getStringList("splinewatch.analysis.enabled"),
         AnalysisPriority.fromConfig(config), lifecycle.hasPath("interrupted-advice")
-            ? lifecycle.getString("interrupted-advice") : "");
+            ? lifecycle.getString("interrupted-advice") : "",
+        lifecycle.hasPath("analyse-after-stop") && lifecycle.getBoolean("analyse-after-stop"));
   }
 
   /** Whether the run joins a cluster: its metrics and analysis happen on the monitor's nodes. */

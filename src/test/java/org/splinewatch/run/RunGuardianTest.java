@@ -143,6 +143,11 @@ class RunGuardianTest {
 
   private static Run start(long maxSteps, EarlyStopPolicy policy, long startStep, RecordingSink sink,
       Duration drain) {
+    return start(maxSteps, policy, startStep, sink, new RunGuardian.Timeouts(drain, Duration.ofSeconds(1)));
+  }
+
+  private static Run start(long maxSteps, EarlyStopPolicy policy, long startStep, RecordingSink sink,
+      RunGuardian.Timeouts timeouts) {
     CompletableFuture<TrainerActor.Finished> result = new CompletableFuture<>();
     CompletableFuture<ActorRef<TrainerActor.Command>> trainer = new CompletableFuture<>();
     List<Alert> alerts = new CopyOnWriteArrayList<>();
@@ -152,7 +157,7 @@ class RunGuardianTest {
     root.tell(new RunGuardian.Setup(TestSnapshots.run(),
         new RunGuardian.Training(CountingTrainer::new, 1, maxSteps, 10,
             new TrainerActor.CheckpointPlan(null, "supervised", startStep)),
-        ctx -> sink, policy, new RunGuardian.Timeouts(drain, Duration.ofSeconds(1)),
+        ctx -> sink, policy, timeouts,
         new RunGuardian.Observers(progress, result, trainer, alerts::add)));
     ActorRef<Object> door = testKit.spawn(TrainerDoor.create(root, STOP_TOKEN, rejections));
     return new Run(root, sink, result, trainer, alerts, door, progress, rejections);
@@ -208,6 +213,19 @@ class RunGuardianTest {
     assertTrue(f.stopped());
     assertTrue(sink.abandoned && !sink.drained, "abandoned " + sink.abandoned + ", drained " + sink.drained);
     assertTrue(System.nanoTime() - stopped < TimeUnit.SECONDS.toNanos(10), "ended promptly after the stop");
+  }
+
+  @Test
+  void withAnalyseAfterStopAStoppedRunStillDrainsItsQueue() throws Exception {
+    // splinewatch.lifecycle.analyse-after-stop: the report of a stopped run shows the collapse's snapshots
+    RecordingSink sink = new RecordingSink();
+    Run r = start(10_000_000, EarlyStopPolicy.of("stop", List.of("std_collapse")), 0, sink,
+        new RunGuardian.Timeouts(Duration.ofSeconds(5), Duration.ofSeconds(1), true));
+    r.trainer().get(30, TimeUnit.SECONDS);
+    r.door().tell(new MetricsNode.RunAlert(alert("std_collapse", true), STOP_TOKEN));
+    TrainerActor.Finished f = r.result().get(20, TimeUnit.SECONDS);
+    assertTrue(f.stopped());
+    assertTrue(sink.drained && !sink.abandoned, "drained " + sink.drained + ", abandoned " + sink.abandoned);
   }
 
   @Test
