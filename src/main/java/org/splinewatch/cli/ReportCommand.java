@@ -22,6 +22,12 @@ final class ReportCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
+    Path outDir = out == null ? null : out.toAbsolutePath().getParent();
+    if (outDir != null && !java.nio.file.Files.isDirectory(outDir)) { // as regions --svg: before any run is read
+      System.err.println("error: --out " + out + ": directory " + outDir + " does not exist; expected a file in an "
+          + "existing directory");
+      return 2;
+    }
     for (Path r : runs) { // every directory checked before the first is read
       try {
         RunData.check(r);

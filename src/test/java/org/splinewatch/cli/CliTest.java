@@ -186,6 +186,10 @@ class CliTest {
     String foreign = run(2, "monitor", "report", tmp.toString());
     assertTrue(foreign.strip().equals("error: " + tmp + ": not a run directory (no metrics.jsonl); expected the"
         + " output of ./trainer"), foreign);
+    Path noDir = tmp.resolve("no-such-dir").resolve("r.html");
+    String outMissing = run(2, "monitor", "report", "--out", noDir.toString(), tmp.toString());
+    assertTrue(outMissing.strip().equals("error: --out " + noDir + ": directory " + noDir.getParent()
+        + " does not exist; expected a file in an existing directory"), outMissing);
     String d = run(2, "monitor", "detection", "--drop", "5", tmp.toString());
     assertTrue(d.contains("--drop 5.0 is out of range; expected a ratio in (0, 1), e.g. 0.05"), d);
     String ds = run(2, "monitor", "detection", "--tuning-datasets", "mnist,cifar10", tmp.toString());
