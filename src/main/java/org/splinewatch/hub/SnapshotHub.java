@@ -53,6 +53,8 @@ public final class SnapshotHub {
   private final Object lock = new Object();
   /** Per analyzer (in {@link #queues}' order): snapshots entered and neither dropped nor started. */
   private final long[] waiting;
+  /** Per analyzer: analyses started and not finished. */
+  private final long[] inProgress;
   private boolean abandoned;
 
   public SnapshotHub(ActorSystem<?> system, List<Analyzer> analyzers, int bufferSize, Consumer<String> onDrop) {
@@ -61,6 +63,7 @@ public final class SnapshotHub {
     }
     this.onDrop = onDrop;
     this.waiting = new long[analyzers.size()];
+    this.inProgress = new long[analyzers.size()];
     for (int i = 0; i < analyzers.size(); i++) {
       Analyzer a = analyzers.get(i);
       int index = i;
@@ -80,7 +83,7 @@ public final class SnapshotHub {
             return b;
           })
           .mapConcat(DropOldestBuffer::drain)
-          .mapAsync(1, s -> start(index) ? a.analyze().apply(s).handle((r, e) -> Done.getInstance())
+          .mapAsync(1, s -> start(index) ? a.analyze().apply(s).handle((r, e) -> finished(index))
               : CompletableFuture.completedFuture(Done.getInstance()))
           .toMat(Sink.ignore(), Keep.both())
           .run(system);
@@ -96,8 +99,34 @@ public final class SnapshotHub {
         return false; // counted by abandon()
       }
       waiting[index]--;
+      inProgress[index]++;
       return true;
     }
+  }
+
+  private Done finished(int index) {
+    synchronized (lock) {
+      inProgress[index] = Math.max(0, inProgress[index] - 1); // 0 once cutShort() counted it
+    }
+    return Done.getInstance();
+  }
+
+  /**
+   * After {@link #abandon()}, when the wait for the analyses in progress is over: those still running are counted
+   * as unanalysed too (per analyzer, analyzers with none left out), so that every snapshot offered is either
+   * analysed, dropped, failed or unanalysed. An analysis that still finishes afterwards is not counted again here.
+   */
+  public Map<String, Long> cutShort() {
+    Map<String, Long> out = new LinkedHashMap<>();
+    synchronized (lock) {
+      for (int i = 0; i < queues.size(); i++) {
+        if (inProgress[i] > 0) {
+          out.put(queues.get(i).first(), inProgress[i]);
+        }
+        inProgress[i] = 0;
+      }
+    }
+    return out;
   }
 
   /** Offers a snapshot to every analyzer; never blocks. A full queue counts as a drop for that analyzer. */

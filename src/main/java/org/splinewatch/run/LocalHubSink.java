@@ -104,6 +104,11 @@ final class LocalHubSink implements SnapshotSink {
   }
 
   @Override
+  public void cutShort() {
+    hub.cutShort().forEach((analyzer, n) -> metrics.tell(new MetricsActor.SnapshotsUnanalysed(analyzer, n)));
+  }
+
+  @Override
   public boolean stopsWithRun() {
     return true;
   }

@@ -139,6 +139,7 @@ public final class RunGuardian extends AbstractBehavior<RunGuardian.Command> {
   private boolean finished;
   private boolean interrupted;
   private boolean metricsFailed;
+  private boolean abandoned; // the run ended early: its queue was skipped (SnapshotSink#abandon)
 
   private RunGuardian(ActorContext<Command> ctx, Setup s) {
     super(ctx);
@@ -200,6 +201,9 @@ public final class RunGuardian extends AbstractBehavior<RunGuardian.Command> {
         })
         .onMessage(TrainerFinished.class, this::onFinished)
         .onMessage(Drained.class, m -> {
+          if (abandoned) {
+            sink.cutShort(); // analyses still running after abort-drain-timeout: counted as unanalysed
+          }
           if (metricsFailed) {
             getContext().getSelf().tell(new Flushed(m.finished())); // nothing to flush: the metrics actor is gone
             return this;
@@ -231,6 +235,7 @@ public final class RunGuardian extends AbstractBehavior<RunGuardian.Command> {
     boolean early = m.finished().error() != null || interrupted
         || (m.finished().stopped() && !s.timeouts().analyseAfterStop());
     Duration wait = s.timeouts().drainFor(early);
+    abandoned = early;
     var drained = (early ? sink.abandon() : sink.drain()).toCompletableFuture().exceptionally(e -> Done.getInstance())
         .completeOnTimeout(Done.getInstance(), wait.toMillis(), TimeUnit.MILLISECONDS);
     getContext().pipeToSelf(drained, (ok, err) -> new Drained(m.finished()));

@@ -33,6 +33,13 @@ public interface SnapshotSink {
   }
 
   /**
+   * After {@link #abandon()}'s wait is over (done, or its timeout): analyses still in progress are counted as
+   * unanalysed too. By default nothing (a cluster run's analyses are the monitor's).
+   */
+  default void cutShort() {
+  }
+
+  /**
    * Whether the guardian stops once the run's outcome is known; a cluster run's system stays up until the end of the
    * run is recorded on the metrics node.
    */

@@ -208,6 +208,27 @@ class SnapshotHubTest {
     gate.complete(null);
     a.done().toCompletableFuture().get(10, TimeUnit.SECONDS);
     assertEquals(List.of(0L), saw, "no waiting snapshot was analysed after the hub was abandoned");
+    assertEquals(java.util.Map.of(), hub.cutShort(), "the analysis in progress finished: nothing cut short");
+  }
+
+  @Test
+  void anAnalysisStillRunningWhenTheWaitEndsIsCountedOnceAsCutShort() throws Exception {
+    CompletableFuture<Void> gate = new CompletableFuture<>();
+    List<Long> saw = new CopyOnWriteArrayList<>();
+    SnapshotHub hub = new SnapshotHub(testKit.system(), List.of(new SnapshotHub.Analyzer("slow", s -> {
+      saw.add(s.step());
+      return gate;
+    })), 16, name -> { });
+    hub.publish(snapshot(0));
+    await("the slow analyzer holds step 0", () -> saw.equals(List.of(0L)));
+    SnapshotHub.Abandoned a = hub.abandon();
+    assertEquals(java.util.Map.of(), a.unanalysed(), "nothing was waiting");
+    // the abort-drain timeout ran out with step 0 still being analysed: it counts as unanalysed, once
+    assertEquals(java.util.Map.of("slow", 1L), hub.cutShort());
+    assertEquals(java.util.Map.of(), hub.cutShort());
+    gate.complete(null);
+    a.done().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    assertEquals(java.util.Map.of(), hub.cutShort(), "finishing late does not count it again");
   }
 
   @Test

@@ -108,6 +108,13 @@ class RunGuardianTest {
       return CompletableFuture.completedFuture(Done.getInstance());
     }
 
+    volatile boolean cutShort;
+
+    @Override
+    public void cutShort() {
+      cutShort = true;
+    }
+
     @Override
     public void publish(WeightSnapshot snapshot) {
       published.add(snapshot.step());
@@ -212,6 +219,7 @@ class RunGuardianTest {
     TrainerActor.Finished f = r.result().get(20, TimeUnit.SECONDS);
     assertTrue(f.stopped());
     assertTrue(sink.abandoned && !sink.drained, "abandoned " + sink.abandoned + ", drained " + sink.drained);
+    assertTrue(sink.cutShort, "what was still being analysed after the wait is counted");
     assertTrue(System.nanoTime() - stopped < TimeUnit.SECONDS.toNanos(10), "ended promptly after the stop");
   }
 
@@ -234,6 +242,7 @@ class RunGuardianTest {
     Run r = start(25, EarlyStopPolicy.NEVER, 0, sink, Duration.ofSeconds(5));
     r.result().get(30, TimeUnit.SECONDS);
     assertTrue(sink.drained && !sink.abandoned, "drained " + sink.drained + ", abandoned " + sink.abandoned);
+    assertFalse(sink.cutShort, "a normal end drains: nothing cut short");
   }
 
   @Test
