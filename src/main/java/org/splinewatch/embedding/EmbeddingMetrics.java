@@ -422,82 +422,12 @@ public final class EmbeddingMetrics {
     return gram(x, n, d, new double[n * n]);
   }
 
-  /** {@link #gram(double[], int, int)} into the first {@code n × n} values of {@code g}; returns it. */
+  /**
+   * {@link #gram(double[], int, int)} into the first {@code n × n} values of {@code g}; returns it: the whole matrix
+   * as one strip ({@link #gramStrip} with rows {@code 0..n−1}, row stride {@code n}).
+   */
   static double[] gram(double[] x, int n, int d, double[] g) {
-    int tiled = n / 4 * 4;
-    double[] tile = new double[16];
-    for (int i = 0; i < tiled; i += 4) {
-      int a0 = i * d;
-      int a1 = a0 + d;
-      int a2 = a1 + d;
-      int a3 = a2 + d;
-      for (int k = i; k < tiled; k += 4) {
-        int b0 = k * d;
-        int b1 = b0 + d;
-        int b2 = b1 + d;
-        int b3 = b2 + d;
-        double s00 = 0, s01 = 0, s02 = 0, s03 = 0, s10 = 0, s11 = 0, s12 = 0, s13 = 0;
-        double s20 = 0, s21 = 0, s22 = 0, s23 = 0, s30 = 0, s31 = 0, s32 = 0, s33 = 0;
-        for (int q = 0; q < d; q++) {
-          double x0 = x[a0 + q];
-          double x1 = x[a1 + q];
-          double x2 = x[a2 + q];
-          double x3 = x[a3 + q];
-          double y0 = x[b0 + q];
-          double y1 = x[b1 + q];
-          double y2 = x[b2 + q];
-          double y3 = x[b3 + q];
-          s00 += x0 * y0;
-          s01 += x0 * y1;
-          s02 += x0 * y2;
-          s03 += x0 * y3;
-          s10 += x1 * y0;
-          s11 += x1 * y1;
-          s12 += x1 * y2;
-          s13 += x1 * y3;
-          s20 += x2 * y0;
-          s21 += x2 * y1;
-          s22 += x2 * y2;
-          s23 += x2 * y3;
-          s30 += x3 * y0;
-          s31 += x3 * y1;
-          s32 += x3 * y2;
-          s33 += x3 * y3;
-        }
-        tile[0] = s00;
-        tile[1] = s01;
-        tile[2] = s02;
-        tile[3] = s03;
-        tile[4] = s10;
-        tile[5] = s11;
-        tile[6] = s12;
-        tile[7] = s13;
-        tile[8] = s20;
-        tile[9] = s21;
-        tile[10] = s22;
-        tile[11] = s23;
-        tile[12] = s30;
-        tile[13] = s31;
-        tile[14] = s32;
-        tile[15] = s33;
-        for (int r = 0; r < 4; r++) {
-          for (int c = 0; c < 4; c++) {
-            g[(i + r) * n + k + c] = tile[4 * r + c];
-            g[(k + c) * n + i + r] = tile[4 * r + c];
-          }
-        }
-      }
-    }
-    for (int i = 0; i < n; i++) {
-      for (int k = Math.max(i, tiled); k < n; k++) {
-        double s = 0;
-        for (int q = 0; q < d; q++) {
-          s += x[i * d + q] * x[k * d + q];
-        }
-        g[i * n + k] = s;
-        g[k * n + i] = s;
-      }
-    }
+    gramStrip(x, d, 0, n, n, g);
     return g;
   }
 
