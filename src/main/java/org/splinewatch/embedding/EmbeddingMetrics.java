@@ -1,6 +1,7 @@
 package org.splinewatch.embedding;
 
 import java.util.Arrays;
+import java.util.List;
 import org.ejml.data.DMatrixRMaj;
 import org.ejml.dense.row.factory.DecompositionFactory_DDRM;
 import org.ejml.interfaces.decomposition.EigenDecomposition_F64;
@@ -685,22 +686,177 @@ public final class EmbeddingMetrics {
     double[] gram = wide
         ? gram(z, n, d, scratch.pairwise(n * n))
         : columnGram(z, n, d, scratch.columns(d * n), scratch.columnGram(d * d));
-    DMatrixRMaj g = DMatrixRMaj.wrap(m, m, gram); // EJML reads the first m × m values of a longer array
+    double[] sv = descendingEigenvalues(gram, m);
+    for (int k = 0; k < m; k++) {
+      sv[k] = Math.sqrt(sv[k]);
+    }
+    return sv;
+  }
+
+  /**
+   * The eigenvalues of the symmetric {@code m × m} matrix in the first {@code m × m} values of {@code a} (row-major),
+   * negative ones clamped to 0, in descending order.
+   *
+   * @throws IllegalStateException when the eigen-decomposition does not converge
+   */
+  static double[] descendingEigenvalues(double[] a, int m) {
+    DMatrixRMaj g = DMatrixRMaj.wrap(m, m, a); // EJML reads the first m × m values of a longer array
     EigenDecomposition_F64<DMatrixRMaj> eig = DecompositionFactory_DDRM.eig(m, false, true);
     if (!eig.decompose(g)) {
       throw new IllegalStateException("eigen-decomposition of the " + m + "x" + m + " Gram matrix failed");
     }
-    double[] sv = new double[m];
+    double[] ev = new double[m];
     for (int k = 0; k < m; k++) {
-      sv[k] = Math.sqrt(Math.max(0, eig.getEigenvalue(k).getReal()));
+      ev[k] = Math.max(0, eig.getEigenvalue(k).getReal());
     }
-    Arrays.sort(sv);
+    Arrays.sort(ev);
     for (int i = 0; i < m / 2; i++) {
-      double t = sv[i];
-      sv[i] = sv[m - 1 - i];
-      sv[m - 1 - i] = t;
+      double t = ev[i];
+      ev[i] = ev[m - 1 - i];
+      ev[m - 1 - i] = t;
     }
-    return sv;
+    return ev;
+  }
+
+  /** The positions {@code q} of the covariance spectrum's exported eigenvalues, {@code k = ⌈q·m⌉} (metrics.md §3.2). */
+  public static final double[] SPECTRUM_Q = {0.125, 0.25, 0.5, 0.75, 1};
+  /** The {@code q} label values of {@link #SPECTRUM_Q}. */
+  public static final List<String> SPECTRUM_Q_LABELS = List.of("0.125", "0.25", "0.5", "0.75", "1");
+  /** The thresholds {@code τ} of the collapsed-dimension counts (metrics.md §3.2). */
+  public static final double[] COLLAPSE_TAU = {1e-3, 1e-6};
+  /** The {@code tau} label values of {@link #COLLAPSE_TAU}. */
+  public static final List<String> COLLAPSE_TAU_LABELS = List.of("1e-3", "1e-6");
+  /** The floor of {@code λ_k/λ_1} before its log10 (metrics.md §3.2): a zero eigenvalue exports −30. */
+  public static final double SPECTRUM_RATIO_FLOOR = 1e-30;
+  /**
+   * {@code λ_1} at or below this fraction of the uncentred second moment {@code Σ_i ‖z_i‖²} (times n) counts as 0:
+   * rows equal up to the rounding of centring (about {@code ε² ≈ 5e-32} of it after the corrected mean) rather than
+   * rows that differ (one float32 ulp in one entry of 10,000 × 512 rows: about {@code 1e-21}).
+   */
+  static final double SPECTRUM_ZERO = 1e-28;
+
+  /**
+   * The covariance spectrum of the probe embeddings (metrics.md §3.2, Jing et al. 2022).
+   *
+   * @param dims          {@code m = min(n − 1, d)}, the eigenvalues the n rows determine (after centring
+   *                      {@code rank(Cov) ≤ n − 1}): {@code d} when {@code n > d}; with {@code n ≤ d} the
+   *                      {@code d − n + 1} eigenvalues that are 0 whatever the embeddings are left out (0 for
+   *                      {@code n < 2})
+   * @param log10Ratios   {@code log10(max(λ_k/λ_1, 1e-30))} at {@code k = ⌈q·m⌉} for each {@link #SPECTRUM_Q}: 0 at
+   *                      {@code k = 1}, falling with k, −30 for a zero eigenvalue (one within the eigen-solver's
+   *                      rounding, {@code λ_k ≤ size·ε·λ_1}, counts as zero); NaN when {@code λ_1 = 0} (all rows
+   *                      equal), for NaN or infinite input, or {@code n < 2}
+   * @param collapsedDims {@code #{k ≤ m : λ_k < τ·λ_1}} for each {@link #COLLAPSE_TAU}: {@code m} when
+   *                      {@code λ_1 = 0} (every direction collapsed); NaN for NaN or infinite input or {@code n < 2}
+   */
+  public record Spectrum(int dims, double[] log10Ratios, double[] collapsedDims) {
+  }
+
+  /** {@link #spectrum(double[], int, int, Scratch)} in fresh arrays. */
+  public static Spectrum spectrum(double[] z, int n, int d) {
+    return spectrum(z, n, d, new Scratch());
+  }
+
+  /**
+   * The spectrum of {@code Cov = (1/n) Σ (z_i − z̄)(z_i − z̄)ᵀ} of the {@code n × d} row-major {@code z} (metrics.md
+   * §3.2): the eigenvalues of the d × d {@code XᵀX} of the centred rows X, or, when {@code n ≤ d}, of the smaller
+   * n × n {@code XXᵀ} (the same nonzero eigenvalues), in the arrays of {@code scratch}. {@code O(n·d·min(n, d))} plus
+   * one {@code min(n, d)}-square eigen-decomposition; the ratios do not depend on the 1/n or on the scale of z.
+   *
+   * @throws IllegalStateException when the eigen-decomposition does not converge
+   */
+  public static Spectrum spectrum(double[] z, int n, int d, Scratch scratch) {
+    int m = Math.max(0, Math.min(n - 1, d));
+    double[] nan = new double[SPECTRUM_Q.length];
+    Arrays.fill(nan, Double.NaN);
+    double[] nanCounts = new double[COLLAPSE_TAU.length];
+    Arrays.fill(nanCounts, Double.NaN);
+    if (m == 0 || !allFinite(z, n * d)) {
+      return new Spectrum(m, nan, nanCounts);
+    }
+    double max = 0;
+    for (int i = 0; i < n * d; i++) {
+      max = Math.max(max, Math.abs(z[i]));
+    }
+    double[] collapsedAll = new double[COLLAPSE_TAU.length];
+    Arrays.fill(collapsedAll, m);
+    if (max == 0) {
+      return new Spectrum(m, nan, collapsedAll); // all-zero rows: λ_1 = 0
+    }
+    // scaled by a power of two (exact) so that the products neither overflow nor underflow
+    double f = Math.scalb(1.0, -Math.getExponent(max));
+    // X transposed (d × n), centred column by column; the mean corrected by the mean of the first residuals, so that
+    // equal values centre to 0 up to an ulp rather than up to n ulps
+    double[] x = scratch.columns(d * n);
+    double second = 0; // Σ_i ‖f·z_i‖²
+    for (int q = 0; q < d; q++) {
+      double sum = 0;
+      for (int i = 0; i < n; i++) {
+        double v = f * z[i * d + q];
+        x[q * n + i] = v;
+        sum += v;
+        second += v * v;
+      }
+      double mean = sum / n;
+      double residual = 0;
+      for (int i = 0; i < n; i++) {
+        residual += x[q * n + i] - mean;
+      }
+      mean += residual / n;
+      for (int i = 0; i < n; i++) {
+        x[q * n + i] -= mean;
+      }
+    }
+    double[] ev;
+    if (n > d) {
+      ev = descendingEigenvalues(gram(x, d, n, scratch.columnGram(d * d)), d);
+    } else {
+      double[] g = scratch.pairwise(n * n);
+      Arrays.fill(g, 0, n * n, 0);
+      for (int q = 0; q < d; q++) { // XXᵀ, upper triangle, one column of X at a time
+        int c = q * n;
+        for (int i = 0; i < n; i++) {
+          double xi = x[c + i];
+          for (int j = i; j < n; j++) {
+            g[i * n + j] += xi * x[c + j];
+          }
+        }
+      }
+      for (int i = 0; i < n; i++) {
+        for (int j = 0; j < i; j++) {
+          g[i * n + j] = g[j * n + i];
+        }
+      }
+      ev = descendingEigenvalues(g, n); // the last is the one the centring makes 0: only the first m are kept
+    }
+    double top = ev[0];
+    if (!(top > SPECTRUM_ZERO * second)) {
+      return new Spectrum(m, nan, collapsedAll); // all rows equal (to rounding): λ_1 = 0
+    }
+    // eigenvalues within the solver's rounding of λ_1 (size·ε·λ_1, below float32 noise and both τ) are 0, as are the
+    // negative ones: an exactly rank-r spectrum exports −30 after its r-th value rather than rounding noise
+    double resolution = ev.length * Math.ulp(1.0) * top;
+    for (int k = 0; k < ev.length; k++) {
+      if (ev[k] <= resolution) {
+        ev[k] = 0;
+      }
+    }
+    double[] ratios = new double[SPECTRUM_Q.length];
+    for (int j = 0; j < SPECTRUM_Q.length; j++) {
+      int k = Math.max(1, (int) Math.ceil(SPECTRUM_Q[j] * m));
+      ratios[j] = Math.log10(Math.max(ev[k - 1] / top, SPECTRUM_RATIO_FLOOR));
+    }
+    double[] collapsed = new double[COLLAPSE_TAU.length];
+    for (int j = 0; j < COLLAPSE_TAU.length; j++) {
+      int count = 0;
+      for (int k = 0; k < m; k++) {
+        if (ev[k] < COLLAPSE_TAU[j] * top) {
+          count++;
+        }
+      }
+      collapsed[j] = count;
+    }
+    return new Spectrum(m, ratios, collapsed);
   }
 
   /**
