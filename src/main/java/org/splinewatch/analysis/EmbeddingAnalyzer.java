@@ -17,7 +17,8 @@ import org.splinewatch.snapshot.WeightSnapshot;
 /**
  * Embedding metrics of the fixed probe set at the representation ({@code layer="repr"}) and, for self-supervised
  * encoders, the projector output ({@code layer="proj"}): alignment (against the fixed augmented views), uniformity,
- * std of l2-normalised embeddings, RankMe and its ratio, leave-one-out kNN accuracy (metrics.md §1–4). The
+ * std of l2-normalised embeddings, RankMe and its ratio, the covariance spectrum (log10 relative eigenvalues at five
+ * positions, collapsed-dimension counts), leave-one-out kNN accuracy (metrics.md §1–4). The
  * embeddings are computed here from the snapshot's operators, not on the training thread. Protocol: the
  * {@link Analyze} command shared by all analyzers, run by {@link AnalyzerActor}.
  */
@@ -115,5 +116,15 @@ public final class EmbeddingAnalyzer implements SnapshotAnalysis {
     out.add(Sample.of(MetricFamily.KNN_ACCURACY_RATIO, r.knnAccuracy(), step, "layer", layer));
     out.add(Sample.of(MetricFamily.EMBEDDING_ZERO_ROWS, r.zeroRows(), step, "layer", layer));
     out.add(Sample.of(MetricFamily.EMBEDDING_ZERO_ROWS_RATIO, r.zeroRows() / (double) n, step, "layer", layer));
+    // the covariance spectrum (metrics.md §3.2), in the same work arrays
+    EmbeddingMetrics.Spectrum sp = EmbeddingMetrics.spectrum(z, n, d, scratch);
+    for (int j = 0; j < EmbeddingMetrics.SPECTRUM_Q_LABELS.size(); j++) {
+      out.add(Sample.of(MetricFamily.EMBEDDING_SPECTRUM_LOG10, sp.log10Ratios()[j], step, "layer", layer,
+          "q", EmbeddingMetrics.SPECTRUM_Q_LABELS.get(j)));
+    }
+    for (int j = 0; j < EmbeddingMetrics.COLLAPSE_TAU_LABELS.size(); j++) {
+      out.add(Sample.of(MetricFamily.EMBEDDING_COLLAPSED_DIMS, sp.collapsedDims()[j], step, "layer", layer,
+          "tau", EmbeddingMetrics.COLLAPSE_TAU_LABELS.get(j)));
+    }
   }
 }

@@ -49,6 +49,11 @@ public enum MetricFamily {
   EMBEDDING_RANKME_RATIO(Type.GAUGE, "RankMe divided by its largest value min(n, d), n the probe count and d the embedding dimension (d when n >= d)", "layer"),
   EMBEDDING_ZERO_ROWS(Type.GAUGE, "Probe embeddings that are zero (l2 norm below 1e-12, metrics.md 0)", "layer"),
   EMBEDDING_ZERO_ROWS_RATIO(Type.GAUGE, "Fraction of probe embeddings that are zero (l2 norm below 1e-12)", "layer"),
+  EMBEDDING_SPECTRUM_LOG10(Type.GAUGE, "log10(max(lambda_k / lambda_1, 1e-30)) of the eigenvalues lambda_1 >= ... of"
+      + " the probe embeddings' covariance, at k = ceil(q m), m = min(n - 1, d) (metrics.md 3.2; dimensional collapse:"
+      + " a fall towards -30; NaN when all embeddings are equal)", "layer", "q"),
+  EMBEDDING_COLLAPSED_DIMS(Type.GAUGE, "Eigenvalues of the probe embeddings' covariance below tau times the largest,"
+      + " of the first m = min(n - 1, d) (metrics.md 3.2; m when all embeddings are equal)", "layer", "tau"),
   KNN_ACCURACY_RATIO(Type.GAUGE, "kNN accuracy on the fixed probe images", "layer"),
   LINEAR_PROBE_ACCURACY_RATIO(Type.GAUGE, "Accuracy of the ridge linear probe on the held-out probe images", "layer"),
   LINEAR_PROBE_LAMBDA(Type.GAUGE, "Ridge penalty chosen for the linear probe", "layer"),

@@ -80,7 +80,8 @@ class KeptBuffersAnalyzerTest {
     return out;
   }
 
-  private static void putEmbedding(Map<String, Double> out, String layer, EmbeddingMetrics.Result r) {
+  private static void putEmbedding(Map<String, Double> out, String layer, EmbeddingMetrics.Result r,
+      EmbeddingMetrics.Spectrum sp) {
     String at = "{layer=" + layer + "}";
     out.put(MetricFamily.EMBEDDING_ALIGNMENT.id() + at, r.alignment());
     out.put(MetricFamily.EMBEDDING_UNIFORMITY.id() + at, r.uniformity());
@@ -90,6 +91,14 @@ class KeptBuffersAnalyzerTest {
     out.put(MetricFamily.KNN_ACCURACY_RATIO.id() + at, r.knnAccuracy());
     out.put(MetricFamily.EMBEDDING_ZERO_ROWS.id() + at, (double) r.zeroRows());
     out.put(MetricFamily.EMBEDDING_ZERO_ROWS_RATIO.id() + at, r.zeroRows() / (double) N);
+    for (int j = 0; j < EmbeddingMetrics.SPECTRUM_Q_LABELS.size(); j++) {
+      out.put(MetricFamily.EMBEDDING_SPECTRUM_LOG10.id() + "{layer=" + layer + ", q="
+          + EmbeddingMetrics.SPECTRUM_Q_LABELS.get(j) + "}", sp.log10Ratios()[j]);
+    }
+    for (int j = 0; j < EmbeddingMetrics.COLLAPSE_TAU_LABELS.size(); j++) {
+      out.put(MetricFamily.EMBEDDING_COLLAPSED_DIMS.id() + "{layer=" + layer + ", tau="
+          + EmbeddingMetrics.COLLAPSE_TAU_LABELS.get(j) + "}", sp.collapsedDims()[j]);
+    }
   }
 
   @Test
@@ -105,12 +114,14 @@ class KeptBuffersAnalyzerTest {
       double[] z = net.forwardTo(probes, N, repr);
       double[] zp = net.forwardTo(pairs, N, repr);
       Map<String, Double> expected = new LinkedHashMap<>();
-      putEmbedding(expected, "repr", EmbeddingMetrics.compute(z, zp, N, z.length / N, run.probeLabels(), 3));
+      putEmbedding(expected, "repr", EmbeddingMetrics.compute(z, zp, N, z.length / N, run.probeLabels(), 3),
+          EmbeddingMetrics.spectrum(z, N, z.length / N));
       if (!s.classifierHead()) {
         double[] proj = net.forward(probes, N);
         double[] projPairs = net.forward(pairs, N);
         putEmbedding(expected, "proj",
-            EmbeddingMetrics.compute(proj, projPairs, N, proj.length / N, run.probeLabels(), 3));
+            EmbeddingMetrics.compute(proj, projPairs, N, proj.length / N, run.probeLabels(), 3),
+            EmbeddingMetrics.spectrum(proj, N, proj.length / N));
       }
       assertEquals(expected, values(analyzer.analyze(s)), "step " + s.step());
     }
