@@ -34,13 +34,13 @@ public final class EmbeddingMetrics {
   public static final class Scratch {
     private double[] rows = new double[0]; // n × d: the normalised rows of z
     private double[] pairRows = new double[0]; // n × d: the normalised rows of the pairs
-    private double[] pairwise = new double[0]; // n × n: the row Gram matrix of a wide Z (n < d) for its spectrum
+    private double[] pairwise = new double[0]; // n × n: the row Gram matrix of a wide Z (n < d; centred: n ≤ d)
     private double[] strip = new double[0]; // BLOCK × n: one block of rows of the cosine matrix
     private double[] norms = new double[0]; // n: the squared norms of the normalised rows
     private double[] topSim = new double[0]; // n × k: each row's k largest cosines so far (kNN)
     private int[] topIdx = new int[0]; // n × k: their columns
     private int[] filled = new int[0]; // n: how many of each row's k are filled
-    private double[] columns = new double[0]; // d × n: Z transposed, for ZᵀZ
+    private double[] columns = new double[0]; // d × n: Z transposed (centred for the covariance), for ZᵀZ
     private double[] columnGram = new double[0]; // d × d: ZᵀZ
 
     double[] rows(int size) {
@@ -729,9 +729,9 @@ public final class EmbeddingMetrics {
   /** The floor of {@code λ_k/λ_1} before its log10 (metrics.md §3.2): a zero eigenvalue exports −30. */
   public static final double SPECTRUM_RATIO_FLOOR = 1e-30;
   /**
-   * {@code λ_1} at or below this fraction of the uncentred second moment {@code Σ_i ‖z_i‖²} (times n) counts as 0:
-   * rows equal up to the rounding of centring (about {@code ε² ≈ 5e-32} of it after the corrected mean) rather than
-   * rows that differ (one float32 ulp in one entry of 10,000 × 512 rows: about {@code 1e-21}).
+   * {@code λ_1} at or below this fraction of the mean squared row norm {@code (1/n) Σ_i ‖z_i‖²} counts as 0: rows
+   * equal up to the rounding of centring (about {@code ε² ≈ 5e-32} of it after the corrected mean) rather than rows
+   * that differ (one float32 ulp in one entry of 10,000 × 512 rows: about {@code 1e-21}).
    */
   static final double SPECTRUM_ZERO = 1e-28;
 
@@ -788,7 +788,7 @@ public final class EmbeddingMetrics {
     // X transposed (d × n), centred column by column; the mean corrected by the mean of the first residuals, so that
     // equal values centre to 0 up to an ulp rather than up to n ulps
     double[] x = scratch.columns(d * n);
-    double second = 0; // Σ_i ‖f·z_i‖²
+    double second = 0; // Σ_i ‖f·z_i‖², n times the mean squared norm, as the eigenvalues of XᵀX are n times λ
     for (int q = 0; q < d; q++) {
       double sum = 0;
       for (int i = 0; i < n; i++) {
