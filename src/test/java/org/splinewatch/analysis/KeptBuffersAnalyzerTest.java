@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -125,6 +126,42 @@ class KeptBuffersAnalyzerTest {
       }
       assertEquals(expected, values(analyzer.analyze(s)), "step " + s.step());
     }
+  }
+
+  /**
+   * A dead representation (second layer's weights 0, biases −1: every probe's repr is 0 after the ReLU, and the
+   * projector output is its bias for every probe) exports the covariance spectrum of equal rows (metrics.md §3.2):
+   * NaN log10 ratios at every q, and every one of the m = min(n − 1, d) dimensions collapsed at both τ (12 at repr,
+   * 8 at proj); the same analyzer then gives finite values for a live encoder.
+   */
+  @Test
+  void embeddingAnalyzerExportsTheSpectrumOfADeadRepresentation() {
+    RunInfo run = run();
+    EmbeddingAnalyzer analyzer = new EmbeddingAnalyzer(run);
+    Random r = new Random(5);
+    float[] minusOne = new float[12];
+    java.util.Arrays.fill(minusOne, -1f);
+    List<Layer> layers = List.of(
+        new Layer.Dense(TestSnapshots.DIM, 12, TestSnapshots.randn(r, TestSnapshots.DIM * 12, 0.5),
+            TestSnapshots.randn(r, 12, 0.3)), Layer.Activation.relu(),
+        new Layer.Dense(12, 12, new float[12 * 12], minusOne), Layer.Activation.relu(),
+        new Layer.Dense(12, 8, TestSnapshots.randn(r, 12 * 8, 0.5), TestSnapshots.randn(r, 8, 0.1)));
+    WeightSnapshot dead = new WeightSnapshot("test-run", 500, 0, 0, TestSnapshots.DIM, layers, 1, false, 1.0, 1e-3,
+        10);
+    Map<String, Double> got = values(analyzer.analyze(dead));
+    for (String layer : List.of("repr", "proj")) {
+      for (String q : EmbeddingMetrics.SPECTRUM_Q_LABELS) {
+        assertEquals(Double.NaN, got.get(MetricFamily.EMBEDDING_SPECTRUM_LOG10.id() + "{layer=" + layer + ", q=" + q
+            + "}"), layer + " q=" + q);
+      }
+      for (String tau : EmbeddingMetrics.COLLAPSE_TAU_LABELS) {
+        assertEquals(layer.equals("repr") ? 12.0 : 8.0, got.get(MetricFamily.EMBEDDING_COLLAPSED_DIMS.id() + "{layer="
+            + layer + ", tau=" + tau + "}"), layer + " tau=" + tau);
+      }
+    }
+    Map<String, Double> live = values(analyzer.analyze(encoder(4, 0)));
+    assertEquals(0.0, live.get(MetricFamily.EMBEDDING_SPECTRUM_LOG10.id() + "{layer=proj, q=0.125}"));
+    assertTrue(Double.isFinite(live.get(MetricFamily.EMBEDDING_SPECTRUM_LOG10.id() + "{layer=repr, q=1}")));
   }
 
   @Test
