@@ -1,6 +1,9 @@
 package org.splinewatch.geometry;
 
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
+import java.util.SplittableRandom;
 import org.splinewatch.embedding.EmbeddingMetrics;
 
 /** Intrinsic dimension estimators of a point cloud {@code x} ({@code n × d}, row-major). */
@@ -22,10 +25,15 @@ public final class IntrinsicDimension {
   public static final class Scratch {
     private double[] distances = new double[0]; // BLOCK × n: one block of rows of the distances, upper triangle
     private double[] standardized = new double[0]; // n × m
+    private double[] blockRows = new double[0]; // ⌊n/b⌋ × d: the rows of one block of the block analysis
     private final EmbeddingMetrics.Scratch singularValues = new EmbeddingMetrics.Scratch();
 
     double[] distances(int size) {
       return distances = distances.length >= size ? distances : new double[size];
+    }
+
+    double[] blockRows(int size) {
+      return blockRows = blockRows.length >= size ? blockRows : new double[size];
     }
 
     double[] standardized(int size) {
@@ -107,6 +115,121 @@ public final class IntrinsicDimension {
       sxx += xi * xi;
     }
     return new TwoNn(sxx > 0 ? sxy / sxx : Double.NaN, good, dupFraction);
+  }
+
+  /**
+   * The random split of the TwoNN block analysis (metrics.md §5.1), drawn once and kept for the whole run so that
+   * every snapshot's blocks hold the same probes (metrics.md §9): for each block count {@code b} its own permutation
+   * of {@code 0..n−1}; block {@code k} is positions {@code k·m .. (k+1)·m − 1} of it, {@code m = ⌊n/b⌋}; the
+   * {@code n − b·m} points after the last block are left out (as in Ansuini et al.'s {@code block_analysis}).
+   *
+   * @param n      points
+   * @param blocks the block counts {@code b}, each at least 1
+   * @param order  per block count, a permutation of {@code 0..n−1}
+   */
+  public record BlockSplit(int n, int[] blocks, int[][] order) {
+    public BlockSplit {
+      if (n < 0 || blocks.length != order.length) {
+        throw new IllegalArgumentException("block split: " + n + " points, " + blocks.length + " block counts and "
+            + order.length + " permutations");
+      }
+      blocks = blocks.clone();
+      order = order.clone();
+      for (int i = 0; i < blocks.length; i++) {
+        if (blocks[i] < 1 || order[i].length != n) {
+          throw new IllegalArgumentException("block split: block count " + blocks[i] + " with a permutation of "
+              + order[i].length + " for " + n + " points; expected a count >= 1 and a permutation of all points");
+        }
+        order[i] = order[i].clone();
+      }
+    }
+
+    /**
+     * The split drawn from {@code seed}: the permutation of block count {@code b} depends only on {@code seed},
+     * {@code b} and {@code n} (Fisher–Yates with a {@link SplittableRandom} seeded from both), so listing other block
+     * counts does not change it.
+     */
+    public static BlockSplit of(int n, int[] blocks, long seed) {
+      int[][] order = new int[blocks.length][];
+      for (int i = 0; i < blocks.length; i++) {
+        SplittableRandom r = new SplittableRandom(seed ^ (0x9E3779B97F4A7C15L * (blocks[i] + 1L)));
+        int[] p = new int[n];
+        for (int j = 0; j < n; j++) {
+          p[j] = j;
+        }
+        for (int j = n - 1; j > 0; j--) {
+          int k = r.nextInt(j + 1);
+          int t = p[j];
+          p[j] = p[k];
+          p[k] = t;
+        }
+        order[i] = p;
+      }
+      return new BlockSplit(n, blocks, order);
+    }
+  }
+
+  /**
+   * One block count of the block analysis.
+   *
+   * @param blocks    {@code b}
+   * @param blockSize {@code ⌊n/b⌋}, the points per block
+   * @param mean      mean of the {@code b} TwoNN estimates; NaN when any block's is NaN (fewer than
+   *                  {@link #MIN_GOOD_POINTS} usable points, or a non-finite value), so that a mean is always over all
+   *                  {@code b} blocks
+   * @param std       their standard deviation (population, divided by {@code b} as numpy's {@code np.std}; 0 for
+   *                  {@code b = 1}); NaN with the mean
+   */
+  public record BlockDimension(int blocks, int blockSize, double mean, double std) {
+  }
+
+  /**
+   * TwoNN block analysis, the scale check of metrics.md §5.1: for each block count {@code b} of {@code split}, the
+   * TwoNN estimate of each of its {@code b} blocks of {@code ⌊n/b⌋} points, as mean ± std. A plateau across block
+   * sizes means the ID is stable at that scale; a strong trend means noise or curvature dominates. Blocks smaller
+   * than {@link #MIN_GOOD_POINTS} are NaN without computing anything. Cost: {@code n²d·Σ 1/b} for the pairwise
+   * distances ({@code b = 1} is the full TwoNN, equal to {@link #twoNn} on the same points).
+   */
+  public static List<BlockDimension> twoNnBlocks(double[] x, int n, int d, BlockSplit split, Scratch scratch) {
+    if (split.n() != n) {
+      throw new IllegalArgumentException("block split of " + split.n() + " points for " + n);
+    }
+    boolean finite = allFinite(x, n * d);
+    List<BlockDimension> out = new ArrayList<>(split.blocks().length);
+    for (int i = 0; i < split.blocks().length; i++) {
+      int b = split.blocks()[i];
+      int m = n / b;
+      if (!finite || m < MIN_GOOD_POINTS) {
+        out.add(new BlockDimension(b, m, Double.NaN, Double.NaN));
+        continue;
+      }
+      int[] order = split.order()[i];
+      double[] ids = new double[b];
+      boolean defined = true;
+      for (int k = 0; k < b && defined; k++) {
+        double[] rows = scratch.blockRows(m * d);
+        for (int r = 0; r < m; r++) {
+          System.arraycopy(x, order[k * m + r] * d, rows, r * d, d);
+        }
+        ids[k] = twoNn(rows, m, d, scratch).dimension();
+        defined = !Double.isNaN(ids[k]);
+      }
+      if (!defined) {
+        out.add(new BlockDimension(b, m, Double.NaN, Double.NaN));
+        continue;
+      }
+      double mean = 0;
+      for (double v : ids) {
+        mean += v;
+      }
+      mean /= b;
+      double ss = 0;
+      for (double v : ids) {
+        ss += (v - mean) * (v - mean);
+      }
+      out.add(new BlockDimension(b, m, mean, Math.sqrt(ss / b)));
+    }
+    return out;
   }
 
   /**
