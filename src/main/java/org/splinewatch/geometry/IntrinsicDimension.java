@@ -191,6 +191,17 @@ public final class IntrinsicDimension {
    * distances ({@code b = 1} is the full TwoNN, equal to {@link #twoNn} on the same points).
    */
   public static List<BlockDimension> twoNnBlocks(double[] x, int n, int d, BlockSplit split, Scratch scratch) {
+    return twoNnBlocks(x, n, d, split, scratch, null);
+  }
+
+  /**
+   * {@link #twoNnBlocks(double[], int, int, BlockSplit, Scratch)} reusing {@code whole}, the {@link #twoNn} of the
+   * same {@code x} (null: none), for {@code b = 1}: one block of all {@code n} points in another order has the same
+   * distances, nearest neighbours and ratios, so the same estimate bit for bit; this halves the cost of the default
+   * block counts ({@code Σ 1/b} = 1.99 → 0.99 full TwoNN).
+   */
+  public static List<BlockDimension> twoNnBlocks(double[] x, int n, int d, BlockSplit split, Scratch scratch,
+      TwoNn whole) {
     if (split.n() != n) {
       throw new IllegalArgumentException("block split of " + split.n() + " points for " + n);
     }
@@ -201,6 +212,10 @@ public final class IntrinsicDimension {
       int m = n / b;
       if (!finite || m < MIN_GOOD_POINTS) {
         out.add(new BlockDimension(b, m, Double.NaN, Double.NaN));
+        continue;
+      }
+      if (b == 1 && whole != null) {
+        out.add(new BlockDimension(1, n, whole.dimension(), Double.isNaN(whole.dimension()) ? Double.NaN : 0));
         continue;
       }
       int[] order = split.order()[i];

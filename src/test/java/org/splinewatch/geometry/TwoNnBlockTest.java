@@ -74,8 +74,11 @@ class TwoNnBlockTest {
       assertEquals(numpy[i][2], g.mean(), 1e-9, "mean, b = " + g.blocks());
       assertEquals(numpy[i][3], g.std(), 1e-9, "std, b = " + g.blocks());
     }
-    // b = 1 is the full TwoNN: the order of the points does not change it
-    assertEquals(IntrinsicDimension.twoNn(x, n, dim).dimension(), got.get(0).mean(), 1e-12);
+    // b = 1 is the full TwoNN: the order of the points does not change it, bit for bit (the analyzer reuses it)
+    IntrinsicDimension.TwoNn whole = IntrinsicDimension.twoNn(x, n, dim);
+    assertEquals(whole.dimension(), got.get(0).mean());
+    assertEquals(got, IntrinsicDimension.twoNnBlocks(x, n, dim, new IntrinsicDimension.BlockSplit(n, blocks, order),
+        new IntrinsicDimension.Scratch(), whole));
   }
 
   /**
@@ -175,7 +178,9 @@ class TwoNnBlockTest {
       assertEquals(3, g.mean(), 0.6, g.toString());
     }
     assertEquals(0.2, IntrinsicDimension.twoNn(x, n, d).duplicateFraction(), 1e-15);
-    assertEquals(IntrinsicDimension.twoNn(x, n, d).dimension(), got.get(0).mean(), 1e-12);
+    assertEquals(IntrinsicDimension.twoNn(x, n, d).dimension(), got.get(0).mean());
+    assertEquals(got, IntrinsicDimension.twoNnBlocks(x, n, d, IntrinsicDimension.BlockSplit.of(n, BLOCKS, 3),
+        new IntrinsicDimension.Scratch(), IntrinsicDimension.twoNn(x, n, d)), "b = 1 reused");
     double[] copies = new double[n * d];
     for (int i = 0; i < n; i++) {
       System.arraycopy(x, (i % 10) * d, copies, i * d, d);
