@@ -11,7 +11,7 @@ import org.splinewatch.metrics.RetentionSettings;
  * asks for.
  */
 public record AnalyzerCatalogue(RegionSettings regions, RetentionSettings retention,
-    LocalComplexitySettings localComplexity, List<String> enabled) {
+    LocalComplexitySettings localComplexity, GeometrySettings geometry, List<String> enabled) {
   /** Every analyzer a run can start, in order. */
   public static final List<String> NAMES = List.of(EmbeddingAnalyzer.NAME, RegionAnalyzer.NAME,
       BoundaryChangeAnalyzer.NAME, LayerGeometryAnalyzer.NAME, ProbeAnalyzer.NAME, TrainingHealthAnalyzer.NAME,
@@ -27,7 +27,7 @@ public record AnalyzerCatalogue(RegionSettings regions, RetentionSettings retent
    */
   public static AnalyzerCatalogue fromConfig(Config config) {
     return new AnalyzerCatalogue(RegionSettings.fromConfig(config), RetentionSettings.fromConfig(config),
-        LocalComplexitySettings.fromConfig(config),
+        LocalComplexitySettings.fromConfig(config), GeometrySettings.fromConfig(config),
         config.getStringList("splinewatch.analysis.enabled"));
   }
 
@@ -75,7 +75,7 @@ public record AnalyzerCatalogue(RegionSettings regions, RetentionSettings retent
     }
     if (names.contains(LayerGeometryAnalyzer.NAME)) {
       list.add(new AnalyzerSpec(LayerGeometryAnalyzer.NAME, (run, metrics, dir) ->
-          LayerGeometryAnalyzer.create(run, metrics)));
+          LayerGeometryAnalyzer.create(run, metrics, geometry)));
     }
     return list;
   }

@@ -97,6 +97,11 @@ public enum MetricFamily {
   INTRINSIC_DIMENSION(Type.GAUGE, "TwoNN intrinsic dimension of the probe activations", "layer"),
   PCA_DIMENSION(Type.GAUGE, "Principal components explaining 90 % of the activations' variance", "layer"),
   TWONN_DUPLICATE_RATIO(Type.GAUGE, "Fraction of probe activations with a duplicate (TwoNN)", "layer"),
+  INTRINSIC_DIMENSION_BLOCK_MEAN(Type.GAUGE, "TwoNN block analysis (scale check): mean of the intrinsic dimension over"
+      + " blocks of block_size probes, a fixed random split (a plateau across block sizes: stable at that scale)",
+      "layer", "block_size"),
+  INTRINSIC_DIMENSION_BLOCK_STD(Type.GAUGE, "TwoNN block analysis: std of the intrinsic dimension over the blocks of"
+      + " block_size probes", "layer", "block_size"),
   NEURAL_COLLAPSE_NC1(Type.GAUGE, "Neural collapse NC1: within- over between-class variability", "layer"),
   NEURAL_COLLAPSE_EQUINORM_COV(Type.GAUGE, "Coefficient of variation of the class-mean norms", "layer"),
   NEURAL_COLLAPSE_EQUIANGULARITY_STD(Type.GAUGE, "Std of the cosines between class means", "layer"),

@@ -156,6 +156,36 @@ class RegionAnalyzerTest {
     assertTrue(mismatch >= 0 && mismatch <= 1);
   }
 
+  /**
+   * The TwoNN block analysis (metrics.md §5.1) of every layer, per {@code block_size} = ⌊30/b⌋ for the default
+   * b = 1, 2, 4, 8, 16, 20: 30 (the whole set: the TwoNN value, std 0), 15, 7, 3 and 1 (b = 16 and 20 share it: one
+   * series), NaN below 20 points a block; none with {@code twonn-blocks = []}.
+   */
+  @Test
+  void layerGeometryExportsTheTwoNnBlockAnalysis() {
+    List<Sample> samples = new LayerGeometryAnalyzer(TestSnapshots.run()).analyze(TestSnapshots.classifier(3, 5));
+    for (String layer : List.of("1", "2", "out")) {
+      double id = value(samples, "splinewatch_intrinsic_dimension", Map.of("layer", layer));
+      assertEquals(id, value(samples, "splinewatch_intrinsic_dimension_block_mean",
+          Map.of("layer", layer, "block_size", "30")), 1e-12, "one block: the TwoNN of layer " + layer);
+      assertEquals(0, value(samples, "splinewatch_intrinsic_dimension_block_std",
+          Map.of("layer", layer, "block_size", "30")));
+      for (String size : List.of("15", "7", "3", "1")) {
+        for (String family : List.of("splinewatch_intrinsic_dimension_block_mean",
+            "splinewatch_intrinsic_dimension_block_std")) {
+          assertTrue(Double.isNaN(value(samples, family, Map.of("layer", layer, "block_size", size))),
+              family + " " + layer + " " + size);
+        }
+      }
+      assertEquals(5, samples.stream().filter(s -> s.name().equals("splinewatch_intrinsic_dimension_block_mean")
+          && s.labels().get("layer").equals(layer)).count(), "one series per block size");
+    }
+    List<Sample> off = new LayerGeometryAnalyzer(TestSnapshots.run(), new GeometrySettings(List.of(), 1))
+        .analyze(TestSnapshots.classifier(3, 5));
+    assertTrue(off.stream().noneMatch(s -> s.name().startsWith("splinewatch_intrinsic_dimension_block")));
+    assertEquals(samples.size() - 30, off.size());
+  }
+
   @Test
   void linearProbeRunsOncePerEpoch() {
     RunInfo base = TestSnapshots.run();

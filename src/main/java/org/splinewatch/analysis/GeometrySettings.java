@@ -1,0 +1,42 @@
+package org.splinewatch.analysis;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import java.util.List;
+
+/**
+ * Settings of the layer-geometry analyzer, from the {@code splinewatch.geometry} HOCON block.
+ *
+ * @param twonnBlocks    block counts {@code b} of the TwoNN block analysis (metrics.md §5.1 scale check); empty: off
+ * @param twonnBlockSeed seed of its random split, drawn once per run and kept for every snapshot (metrics.md §9)
+ */
+public record GeometrySettings(List<Integer> twonnBlocks, long twonnBlockSeed) {
+  public GeometrySettings {
+    twonnBlocks = List.copyOf(twonnBlocks);
+    for (int b : twonnBlocks) {
+      if (b < 1) {
+        throw new IllegalArgumentException("splinewatch.geometry.twonn-blocks: block counts must be at least 1, got "
+            + twonnBlocks);
+      }
+    }
+    if (twonnBlocks.stream().distinct().count() != twonnBlocks.size()) {
+      throw new IllegalArgumentException("splinewatch.geometry.twonn-blocks: a block count is listed twice: "
+          + twonnBlocks);
+    }
+  }
+
+  public static GeometrySettings fromConfig(Config root) {
+    Config c = root.getConfig("splinewatch.geometry");
+    return new GeometrySettings(c.getIntList("twonn-blocks"), c.getLong("twonn-block-seed"));
+  }
+
+  /** The defaults of {@code reference.conf}. */
+  public static GeometrySettings defaults() {
+    return fromConfig(ConfigFactory.defaultReference());
+  }
+
+  /** The block counts as an array. */
+  int[] blocks() {
+    return twonnBlocks.stream().mapToInt(Integer::intValue).toArray();
+  }
+}
