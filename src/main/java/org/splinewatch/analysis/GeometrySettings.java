@@ -9,9 +9,15 @@ import java.util.List;
  *
  * @param twonnBlocks    block counts {@code b} of the TwoNN block analysis (metrics.md §5.1 scale check); empty: off
  * @param twonnBlockSeed seed of its random split, drawn once per run and kept for every snapshot (metrics.md §9)
+ * @param twonnBlocksEvery the block analysis runs on the first analysed snapshot and every this many after it
+ *                       (metrics.md §9: TwoNN and its blocks every 5th snapshot)
  */
-public record GeometrySettings(List<Integer> twonnBlocks, long twonnBlockSeed) {
+public record GeometrySettings(List<Integer> twonnBlocks, long twonnBlockSeed, int twonnBlocksEvery) {
   public GeometrySettings {
+    if (twonnBlocksEvery < 1) {
+      throw new IllegalArgumentException("splinewatch.geometry.twonn-blocks-every must be at least 1, got "
+          + twonnBlocksEvery);
+    }
     twonnBlocks = List.copyOf(twonnBlocks);
     for (int b : twonnBlocks) {
       if (b < 1) {
@@ -27,7 +33,8 @@ public record GeometrySettings(List<Integer> twonnBlocks, long twonnBlockSeed) {
 
   public static GeometrySettings fromConfig(Config root) {
     Config c = root.getConfig("splinewatch.geometry");
-    return new GeometrySettings(c.getIntList("twonn-blocks"), c.getLong("twonn-block-seed"));
+    return new GeometrySettings(c.getIntList("twonn-blocks"), c.getLong("twonn-block-seed"),
+        c.getInt("twonn-blocks-every"));
   }
 
   /** The defaults of {@code reference.conf}. */

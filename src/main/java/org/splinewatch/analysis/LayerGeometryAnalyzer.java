@@ -40,6 +40,8 @@ public final class LayerGeometryAnalyzer implements SnapshotAnalysis {
   private final IntrinsicDimension.Scratch scratch = new IntrinsicDimension.Scratch();
   // drawn once per run (metrics.md §9): every snapshot splits the probes the same way; null when off
   private final IntrinsicDimension.BlockSplit blockSplit;
+  private final int blocksEvery;
+  private long analysed; // snapshots analysed so far (the block analysis runs on every blocksEvery-th, from the first)
 
   /** With the default settings of {@code reference.conf}. */
   public LayerGeometryAnalyzer(RunInfo run) {
@@ -51,6 +53,7 @@ public final class LayerGeometryAnalyzer implements SnapshotAnalysis {
     this.probes = run.probeInputsAsDouble();
     this.blockSplit = settings.twonnBlocks().isEmpty() ? null
         : IntrinsicDimension.BlockSplit.of(run.probeCount(), settings.blocks(), settings.twonnBlockSeed());
+    this.blocksEvery = settings.twonnBlocksEvery();
   }
 
   /** The analyzer actor, with the default settings. */
@@ -74,6 +77,8 @@ public final class LayerGeometryAnalyzer implements SnapshotAnalysis {
     double[] repr = null;
     List<PiecewiseLinearNet.Block> blocks = net.blocks();
     int hidden = 0;
+    // every twonn-blocks-every-th analysed snapshot, from the first (metrics.md §9's cadence for the block analysis)
+    boolean blocksNow = blockSplit != null && analysed++ % blocksEvery == 0;
     for (int b = 0; b < blocks.size(); b++) {
       PiecewiseLinearNet.Block block = blocks.get(b);
       cur = layers.forwardBlocks(net, cur, n, b, b + 1); // each block has its own array: repr stays valid
@@ -82,7 +87,7 @@ public final class LayerGeometryAnalyzer implements SnapshotAnalysis {
       IntrinsicDimension.TwoNn id = IntrinsicDimension.twoNn(cur, n, d, scratch);
       out.add(Sample.of(MetricFamily.INTRINSIC_DIMENSION, id.dimension(), step, "layer", layer));
       out.add(Sample.of(MetricFamily.TWONN_DUPLICATE_RATIO, id.duplicateFraction(), step, "layer", layer));
-      if (blockSplit != null) { // the scale check of metrics.md §5.1
+      if (blocksNow) { // the scale check of metrics.md §5.1
         Set<Integer> sizes = new HashSet<>(); // two block counts of one block size (small n): the first listed only
         // b = 1 is the TwoNN just computed (the same points in another order): reused, not computed again
         for (IntrinsicDimension.BlockDimension bd

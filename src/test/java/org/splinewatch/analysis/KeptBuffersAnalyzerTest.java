@@ -167,10 +167,12 @@ class KeptBuffersAnalyzerTest {
   @Test
   void geometryAnalyzerEqualsAFreshOneOnEverySnapshot() {
     RunInfo run = run();
-    LayerGeometryAnalyzer kept = new LayerGeometryAnalyzer(run);
+    GeometrySettings d = GeometrySettings.defaults();
+    GeometrySettings every = new GeometrySettings(d.twonnBlocks(), d.twonnBlockSeed(), 1); // blocks on each one
+    LayerGeometryAnalyzer kept = new LayerGeometryAnalyzer(run, every);
     for (WeightSnapshot s : List.of(TestSnapshots.classifier(1, 100), encoder(4, 0), TestSnapshots.classifier(2, 300),
         TestSnapshots.classifier(3, 400))) {
-      Map<String, Double> expected = values(new LayerGeometryAnalyzer(run).analyze(s));
+      Map<String, Double> expected = values(new LayerGeometryAnalyzer(run, every).analyze(s));
       assertFalse(expected.values().stream().allMatch(v -> v.isNaN()), "some defined values");
       assertEquals(expected, values(kept.analyze(s)), "step " + s.step());
     }

@@ -180,10 +180,17 @@ class RegionAnalyzerTest {
       assertEquals(5, samples.stream().filter(s -> s.name().equals("splinewatch_intrinsic_dimension_block_mean")
           && s.labels().get("layer").equals(layer)).count(), "one series per block size");
     }
-    List<Sample> off = new LayerGeometryAnalyzer(TestSnapshots.run(), new GeometrySettings(List.of(), 1))
+    List<Sample> off = new LayerGeometryAnalyzer(TestSnapshots.run(), new GeometrySettings(List.of(), 1, 5))
         .analyze(TestSnapshots.classifier(3, 5));
     assertTrue(off.stream().noneMatch(s -> s.name().startsWith("splinewatch_intrinsic_dimension_block")));
     assertEquals(samples.size() - 30, off.size());
+    // every 5th analysed snapshot, from the first: snapshots 1 and 6 of an analyzer, not 2 to 5
+    LayerGeometryAnalyzer fifth = new LayerGeometryAnalyzer(TestSnapshots.run());
+    for (int k = 1; k <= 6; k++) {
+      boolean blocks = fifth.analyze(TestSnapshots.classifier(3, 5L * k)).stream()
+          .anyMatch(s -> s.name().equals("splinewatch_intrinsic_dimension_block_mean"));
+      assertEquals(k == 1 || k == 6, blocks, "snapshot " + k);
+    }
   }
 
   @Test
