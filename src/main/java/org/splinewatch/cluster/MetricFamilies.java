@@ -21,19 +21,29 @@ public final class MetricFamilies {
   public static final Set<String> NAMES = MetricFamily.ids();
 
   /** Labels a published sample may carry (the run's own labels are added by the metrics node). */
-  public static final Set<String> LABELS = Set.of("layer", "plane", "rule", "analyzer", "node", "output");
+  public static final Set<String> LABELS = Set.of("layer", "plane", "rule", "analyzer", "node", "output", "q", "tau",
+      "block_size", "radius", "points", "quantile");
 
   /**
    * Label values: layer names or numbers, plane indices, rule and analyzer names, host:port node addresses, trainer
-   * output names.
+   * output names, numbers.
    */
-  private static final Map<String, Pattern> VALUES = Map.of(
-      "layer", Pattern.compile("[A-Za-z0-9_]{1,32}"),
-      "plane", Pattern.compile("[A-Za-z0-9_]{1,32}"),
-      "rule", Pattern.compile("[a-z][a-z0-9_]{0,39}"),
-      "analyzer", Pattern.compile("[a-z][a-z0-9_-]{0,31}"),
-      "node", Pattern.compile("[A-Za-z0-9_.:\\[\\]-]{1,80}"),
-      "output", Pattern.compile("[a-z][a-z0-9_]{0,31}"));
+  private static final Map<String, Pattern> VALUES = Map.ofEntries(
+      Map.entry("layer", Pattern.compile("[A-Za-z0-9_]{1,32}")),
+      Map.entry("plane", Pattern.compile("[A-Za-z0-9_]{1,32}")),
+      Map.entry("rule", Pattern.compile("[a-z][a-z0-9_]{0,39}")),
+      Map.entry("analyzer", Pattern.compile("[a-z][a-z0-9_-]{0,31}")),
+      Map.entry("node", Pattern.compile("[A-Za-z0-9_.:\\[\\]-]{1,80}")),
+      Map.entry("output", Pattern.compile("[a-z][a-z0-9_]{0,31}")),
+      // numbers: the covariance spectrum's quantile and threshold (0.125, 1e-3), the TwoNN block size (51), the local
+      // complexity's radius (Double.toString: 0.5, 1.0E-4) and quantile (0.9)
+      Map.entry("q", Pattern.compile("[0-9][0-9.]{0,15}")),
+      Map.entry("tau", Pattern.compile("[0-9][0-9.e-]{0,15}")),
+      Map.entry("block_size", Pattern.compile("[0-9]{1,9}")),
+      Map.entry("radius", Pattern.compile("[0-9][0-9.E-]{0,23}")),
+      Map.entry("quantile", Pattern.compile("[0-9][0-9.]{0,15}")),
+      // the local complexity's point set: train, test, boundary
+      Map.entry("points", Pattern.compile("[a-z][a-z0-9_]{0,31}")));
   /** A method or dataset name (a run label). */
   private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9_-]{0,31}");
   private static final int MAX_LABELS = 4;

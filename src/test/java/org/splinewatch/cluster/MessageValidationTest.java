@@ -156,6 +156,33 @@ class MessageValidationTest {
   }
 
   @Test
+  void everyLabelOfAPublishedFamilyMayCrossTheClusterWithTheValuesItsAnalyzersUse() {
+    // a family whose label the gate does not know is rejected whole on monitor serve (runs over HTTP, --monitor):
+    // the spectrum's q and tau were, and with them the embedding analyzer's every sample
+    List<String> unknown = new java.util.ArrayList<>();
+    for (MetricFamily f : MetricFamily.values()) {
+      // severity: only the metrics node's own detector sets it (splinewatch_collapse_alert), no peer publishes it
+      f.labels().stream().filter(l -> f.origin() == MetricFamily.Origin.SAMPLE && !l.equals("severity")
+          && !MetricFamilies.LABELS.contains(l)).forEach(l -> unknown.add(f.id() + ":" + l));
+    }
+    assertEquals(List.of(), unknown, "labels of published families the cluster gate refuses");
+    for (String q : org.splinewatch.embedding.EmbeddingMetrics.SPECTRUM_Q_LABELS) {
+      assertTrue(MetricFamilies.labelValueProblem("q", q).isEmpty(), q);
+    }
+    for (String tau : org.splinewatch.embedding.EmbeddingMetrics.COLLAPSE_TAU_LABELS) {
+      assertTrue(MetricFamilies.labelValueProblem("tau", tau).isEmpty(), tau);
+    }
+    assertTrue(MetricFamilies.labelValueProblem("block_size", "51").isEmpty());
+    assertTrue(MetricFamilies.problem(org.splinewatch.snapshot.Sample.of(MetricFamily.LOCAL_COMPLEXITY_QUANTILE, 3, 10,
+        "radius", Double.toString(1e-4), "points", "boundary", "quantile", "0.9")).isEmpty());
+    assertTrue(MetricFamilies.problem(org.splinewatch.snapshot.Sample.of(MetricFamily.LOCAL_COMPLEXITY, 3, 10,
+        "layer", "all", "radius", Double.toString(0.5), "points", "train")).isEmpty());
+    assertTrue(MetricFamilies.labelValueProblem("q", "0.5\"} 1").isPresent(), "no text injected into /metrics");
+    assertTrue(MetricFamilies.problem(org.splinewatch.snapshot.Sample.of(MetricFamily.EMBEDDING_SPECTRUM_LOG10, -2, 10,
+        "layer", "repr", "q", "0.125")).isEmpty());
+  }
+
+  @Test
   void aNonLoopbackAddressNeedsTlsOrInsecure() {
     ClusterSettings base = ClusterSettings.fromConfig(ClusterRunIT.nodeConfig(Map.of()));
     assertEquals("", base.checkExposure());
