@@ -224,16 +224,16 @@ public record ClusterSettings(String host, int port, String seed, List<String> r
   }
 
   private static boolean wildcard(String host) {
-    try {
-      return InetAddress.getByName(host).isAnyLocalAddress();
-    } catch (UnknownHostException e) {
-      throw new IllegalArgumentException("cluster host '" + host + "' cannot be resolved", e);
-    }
+    return address(host).isAnyLocalAddress();
   }
 
   private static boolean loopback(String host) {
+    return address(host).isLoopbackAddress();
+  }
+
+  private static InetAddress address(String host) {
     try {
-      return InetAddress.getByName(host).isLoopbackAddress();
+      return InetAddress.getByName(host);
     } catch (UnknownHostException e) {
       throw new IllegalArgumentException("cluster host '" + host + "' cannot be resolved", e);
     }
