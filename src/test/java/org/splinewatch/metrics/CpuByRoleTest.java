@@ -33,13 +33,19 @@ class CpuByRoleTest {
     assertNull(CpuByRole.jvmRole("splinewatch-spl"));
   }
 
-  /** Burns about {@code millis} of CPU on the calling thread. */
+  /**
+   * Burns {@code millis} of this thread's own CPU time. Counted in CPU time, not wall time: on a loaded
+   * 2-core CI machine a wall-clock loop of 200 ms got only 94 ms of CPU, and the bounds below failed.
+   */
   private static long burn(long millis) {
-    long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
+    java.lang.management.ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+    long end = threads.getCurrentThreadCpuTime() + TimeUnit.MILLISECONDS.toNanos(millis);
     long x = 1;
-    while (System.nanoTime() < end) {
-      x ^= x << 13;
-      x ^= x >>> 7;
+    while (threads.getCurrentThreadCpuTime() < end) {
+      for (int i = 0; i < 1000; i++) {
+        x ^= x << 13;
+        x ^= x >>> 7;
+      }
     }
     return x;
   }
