@@ -1,9 +1,11 @@
 package org.splinewatch.analysis;
 
+import java.util.ArrayList;
 import java.util.List;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.splinewatch.embedding.LinearProbe;
+import org.splinewatch.geometry.NeuralCollapse;
 import org.splinewatch.metrics.MetricsActor;
 import org.splinewatch.regions.PiecewiseLinearNet;
 import org.splinewatch.snapshot.MetricFamily;
@@ -16,6 +18,12 @@ import org.splinewatch.snapshot.WeightSnapshot;
  * ridge probe (metrics.md §4.2) fitted on the run's fixed training subset, evaluated on the held-out probes;
  * {@code λ} chosen once, at the first probed snapshot, on a held-out 20 % of the subset. Exports
  * {@code splinewatch_linear_probe_accuracy_ratio{layer="repr"}} and {@code splinewatch_linear_probe_lambda}.
+ *
+ * <p>A network without a classifier head (a self-supervised encoder) has no classifier of its own for NC2's weight
+ * equinorm, NC3 and NC4, so the probe serves as one (metrics.md §6): the held-out probes in the probe's standardised
+ * coordinates, their class means, and the probe's {@code W} and offsets {@code ȳ}. These are the same families the
+ * geometry analyzer exports for a classifier ({@code _weight_equinorm_cov}, {@code _self_duality},
+ * {@code _ncc_mismatch_ratio}), once per epoch.
  */
 public final class ProbeAnalyzer implements SnapshotAnalysis {
   public static final String NAME = "probe";
@@ -61,8 +69,41 @@ public final class ProbeAnalyzer implements SnapshotAnalysis {
     LinearProbe probe = LinearProbe.fitOverwriting(xf, run.fitCount(), d, run.fitLabels(), run.classes(), lambda);
     double[] xp = probePass.forwardTo(net, probes, run.probeCount(), blocks);
     double acc = probe.accuracy(xp, run.probeCount(), run.probeLabels());
-    return List.of(Sample.of(MetricFamily.LINEAR_PROBE_ACCURACY_RATIO, acc, s.step(), "layer", "repr"),
-        Sample.of(MetricFamily.LINEAR_PROBE_LAMBDA, lambda, s.step(), "layer", "repr"));
+    List<Sample> out = new ArrayList<>(List.of(
+        Sample.of(MetricFamily.LINEAR_PROBE_ACCURACY_RATIO, acc, s.step(), "layer", "repr"),
+        Sample.of(MetricFamily.LINEAR_PROBE_LAMBDA, lambda, s.step(), "layer", "repr")));
+    if (!s.classifierHead()) {
+      out.addAll(probeNeuralCollapse(probe, xp, d, s.step()));
+    }
+    return out;
+  }
+
+  /**
+   * NC2's weight equinorm, NC3 and NC4 with the probe as the classifier (metrics.md §6): the class means are taken in
+   * the probe's standardised coordinates, where its weights live. NaN where the probe or the features are not finite.
+   */
+  private List<Sample> probeNeuralCollapse(LinearProbe probe, double[] xp, int d, long step) {
+    int m = run.probeCount();
+    double[] xs = probe.standardise(xp, m);
+    double[] w = probe.weights();
+    NeuralCollapse.Result nc = finite(xs) && finite(w)
+        ? NeuralCollapse.compute(xs, m, d, run.probeLabels(), run.classes(), w, probe.offsets()) : null;
+    return List.of(
+        Sample.of(MetricFamily.NEURAL_COLLAPSE_WEIGHT_EQUINORM_COV, nc == null ? Double.NaN : nc.weightEquinormCov(),
+            step, "layer", "repr"),
+        Sample.of(MetricFamily.NEURAL_COLLAPSE_SELF_DUALITY, nc == null ? Double.NaN : nc.selfDuality(), step,
+            "layer", "repr"),
+        Sample.of(MetricFamily.NEURAL_COLLAPSE_NCC_MISMATCH_RATIO, nc == null ? Double.NaN : nc.nccMismatch(), step,
+            "layer", "repr"));
+  }
+
+  private static boolean finite(double[] a) {
+    for (double v : a) {
+      if (!Double.isFinite(v)) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /**

@@ -105,8 +105,24 @@ public final class LinearProbe {
   }
 
   /** The ridge weights {@code W} ({@code d × classes}, row-major), a copy. */
-  double[] weights() {
+  public double[] weights() {
     return Arrays.copyOf(w.getData(), d * classes);
+  }
+
+  /** The offsets {@code ȳ} of the prediction {@code argmax(x̃W + ȳ)} (the label frequencies), a copy. */
+  public double[] offsets() {
+    return ybar.clone();
+  }
+
+  /** The {@code m} rows of {@code x} standardised with the fit set's mean and std: the probe's coordinates. */
+  public double[] standardise(double[] x, int m) {
+    double[] out = new double[m * d];
+    for (int i = 0; i < m; i++) {
+      for (int k = 0; k < d; k++) {
+        out[i * d + k] = (x[i * d + k] - mean[k]) / std[k];
+      }
+    }
+    return out;
   }
 
   /** Predicted class of each of the {@code m} rows of {@code x}. */

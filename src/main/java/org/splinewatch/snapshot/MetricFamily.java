@@ -108,11 +108,12 @@ public enum MetricFamily {
   NEURAL_COLLAPSE_EQUIANGULARITY_GAP(Type.GAUGE, "Mean gap of the class-mean cosines to the simplex value -1/(K-1)",
       "layer"),
   NEURAL_COLLAPSE_NCC_ACCURACY_RATIO(Type.GAUGE, "Accuracy of the nearest class-centre classifier", "layer"),
-  NEURAL_COLLAPSE_WEIGHT_EQUINORM_COV(Type.GAUGE, "Coefficient of variation of the classifier weight norms", "layer"),
-  NEURAL_COLLAPSE_SELF_DUALITY(Type.GAUGE, "Distance between normalised class means and classifier weights (NC3)",
-      "layer"),
-  NEURAL_COLLAPSE_NCC_MISMATCH_RATIO(Type.GAUGE, "Fraction where the classifier and the nearest class centre"
-      + " disagree (NC4)", "layer"),
+  NEURAL_COLLAPSE_WEIGHT_EQUINORM_COV(Type.GAUGE, "Coefficient of variation of the classifier weight norms (an"
+      + " encoder's: the linear probe's)", "layer"),
+  NEURAL_COLLAPSE_SELF_DUALITY(Type.GAUGE, "Distance between normalised class means and classifier weights (NC3; an"
+      + " encoder's classifier is the linear probe)", "layer"),
+  NEURAL_COLLAPSE_NCC_MISMATCH_RATIO(Type.GAUGE, "Fraction where the classifier (an encoder's: the linear probe) and"
+      + " the nearest class centre disagree (NC4)", "layer"),
   COLLAPSE_ALERT(Type.GAUGE, "1 while the in-process collapse rule fires", "rule", "severity"),
   RUN_ACTIVE(Type.GAUGE, "1 while the run trains, 0 once it has finished (every Prometheus rule is gated on it)"),
   ALERT_CONSECUTIVE_BREACHES(Type.GAUGE, "Snapshots in a row that breached the rule's fire level", "rule"),

@@ -15,6 +15,7 @@ import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
 import org.splinewatch.embedding.EmbeddingMetrics;
 import org.splinewatch.embedding.LinearProbe;
+import org.splinewatch.geometry.NeuralCollapse;
 import org.splinewatch.regions.Layer;
 import org.splinewatch.regions.PiecewiseLinearNet;
 import org.splinewatch.snapshot.MetricFamily;
@@ -192,11 +193,19 @@ class KeptBuffersAnalyzerTest {
       if (epoch == 0) {
         lambda = LinearProbe.chooseLambda(xf, FIT, d, run.fitLabels(), 3);
       }
-      double accuracy = LinearProbe.fit(xf, FIT, d, run.fitLabels(), 3, lambda)
-          .accuracy(net.forwardTo(run.probeInputsAsDouble(), N, s.reprBlock() + 1), N, run.probeLabels());
+      LinearProbe probe = LinearProbe.fit(xf, FIT, d, run.fitLabels(), 3, lambda);
+      double[] xp = net.forwardTo(run.probeInputsAsDouble(), N, s.reprBlock() + 1);
+      double accuracy = probe.accuracy(xp, N, run.probeLabels());
       Map<String, Double> expected = new LinkedHashMap<>();
       expected.put(MetricFamily.LINEAR_PROBE_ACCURACY_RATIO.id() + "{layer=repr}", accuracy);
       expected.put(MetricFamily.LINEAR_PROBE_LAMBDA.id() + "{layer=repr}", lambda);
+      // an encoder without a classifier head: the probe is its classifier for NC3/NC4 (metrics.md §6)
+      NeuralCollapse.Result nc = NeuralCollapse.compute(probe.standardise(xp, N), N, d, run.probeLabels(), 3,
+          probe.weights(), probe.offsets());
+      expected.put(MetricFamily.NEURAL_COLLAPSE_WEIGHT_EQUINORM_COV.id() + "{layer=repr}", nc.weightEquinormCov());
+      expected.put(MetricFamily.NEURAL_COLLAPSE_SELF_DUALITY.id() + "{layer=repr}", nc.selfDuality());
+      expected.put(MetricFamily.NEURAL_COLLAPSE_NCC_MISMATCH_RATIO.id() + "{layer=repr}", nc.nccMismatch());
+      assertFalse(Double.isNaN(nc.selfDuality()), "NC3 defined for the encoder");
       assertEquals(expected, values(analyzer.analyze(s)), "epoch " + epoch);
     }
   }

@@ -56,4 +56,44 @@ class NeuralCollapseAuditTest {
     assertEquals(0, nc.equiangularityGap(), 1e-12);
     assertEquals(0, nc.equiangularityStd(), 1e-12);
   }
+
+  /**
+   * A self-supervised encoder has no classifier, so the linear probe serves as one for NC3/NC4 (metrics.md §6), in
+   * its standardised coordinates. Three tight clusters at the corners of a simplex (noise 0.01 against distances of
+   * 1.4): the probe's weights line up with the centred class means (NC3 near 0: 1.4e-3 here, 3.7e-3 in numpy with another draw
+   * of the noise; the residue is the ridge term and the noise across the simplex's plane) and it agrees with
+   * the nearest class centre on every point (NC4 = 0). With the cluster labels shuffled, the probe has nothing to
+   * line up with, and NC3 is far from 0.
+   */
+  @Test
+  void theLinearProbeServesAsAnEncodersClassifier() {
+    int c = 3;
+    int n = 300;
+    int d = 3;
+    double[] h = new double[n * d];
+    int[] y = new int[n];
+    Random r = new Random(7);
+    for (int i = 0; i < n; i++) {
+      y[i] = i % c;
+      for (int k = 0; k < d; k++) {
+        h[i * d + k] = (k == y[i] ? 1 : 0) + 0.01 * r.nextGaussian();
+      }
+    }
+    org.splinewatch.embedding.LinearProbe probe = org.splinewatch.embedding.LinearProbe.fit(h, n, d, y, c, 1e-4);
+    NeuralCollapse.Result nc = NeuralCollapse.compute(probe.standardise(h, n), n, d, y, c, probe.weights(),
+        probe.offsets());
+    assertEquals(0, nc.nccMismatch(), 0.0);
+    assertTrue(nc.selfDuality() < 0.01, "NC3 " + nc.selfDuality());
+    assertEquals(0, nc.weightEquinormCov(), 0.01, "the simplex's classes are alike: equal weight norms");
+
+    int[] shuffled = new int[n];
+    for (int i = 0; i < n; i++) {
+      shuffled[i] = r.nextInt(c);
+    }
+    org.splinewatch.embedding.LinearProbe noise = org.splinewatch.embedding.LinearProbe.fit(h, n, d, shuffled, c,
+        1e-4);
+    NeuralCollapse.Result random = NeuralCollapse.compute(noise.standardise(h, n), n, d, shuffled, c,
+        noise.weights(), noise.offsets());
+    assertTrue(random.selfDuality() > 0.1, "NC3 with labels that do not follow the clusters " + random.selfDuality());
+  }
 }
