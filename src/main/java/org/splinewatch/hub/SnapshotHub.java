@@ -164,6 +164,27 @@ public final class SnapshotHub {
     return new Abandoned(unanalysed, complete());
   }
 
+  /**
+   * A normal end whose drain ran out of time ({@code drain-timeout}): the snapshots still waiting are skipped, and
+   * they and the analyses still in progress are counted as unanalysed (per analyzer, analyzers with none left out),
+   * as after an early end. An analysis that still finishes afterwards is not counted again.
+   */
+  public Map<String, Long> giveUp() {
+    Map<String, Long> out = new LinkedHashMap<>();
+    synchronized (lock) {
+      abandoned = true;
+      for (int i = 0; i < queues.size(); i++) {
+        long left = waiting[i] + inProgress[i];
+        if (left > 0) {
+          out.put(queues.get(i).first(), left);
+        }
+        waiting[i] = 0;
+        inProgress[i] = 0;
+      }
+    }
+    return out;
+  }
+
   /** No more snapshots; completes when every analyzer has finished what it holds. */
   public CompletionStage<Done> complete() {
     queues.forEach(q -> q.second().complete());

@@ -6,6 +6,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
+import java.util.concurrent.TimeoutException;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
@@ -70,7 +71,8 @@ public final class IngestedRun extends AbstractBehavior<Object> {
   private record Registered(MetricsNode.Registered reply, Throwable failure) implements Command {
   }
 
-  private record Drained() implements Command {
+  /** The end's wait is over: {@code timedOut} when a normal end's drain-timeout ran out first. */
+  private record Drained(boolean timedOut) implements Command {
   }
 
   private record Recorded(Throwable failure) implements Command {
@@ -145,6 +147,14 @@ public final class IngestedRun extends AbstractBehavior<Object> {
         })
         .onMessage(Finish.class, this::onFinish)
         .onMessage(Drained.class, m -> {
+          if (m.timedOut()) {
+            // what still waits after drain-timeout is skipped and counted as unanalysed, as after an early end
+            getContext().getLog().warn("run {}: the analyses did not finish within drain-timeout ({}); what is left"
+                + " counts as unanalysed", s.info().runId(), s.ingest().drainTimeout());
+            getContext().ask(Done.class, publisher, s.ingest().abortDrainTimeout(), SnapshotPublisher.Abandon::new,
+                (ok, err) -> new Drained(false));
+            return this;
+          }
           getContext().ask(Done.class, metrics, Duration.ofSeconds(30), MetricsActor.Flush::new,
               (ok, err) -> new FlushedOrNot());
           return this;
@@ -282,7 +292,7 @@ public final class IngestedRun extends AbstractBehavior<Object> {
     boolean done = m.status().equals("done") || (m.status().equals("stopped") && s.ingest().analyseAfterStop());
     Duration drain = done ? s.ingest().drainTimeout() : s.ingest().abortDrainTimeout();
     getContext().ask(Done.class, publisher, drain, done ? SnapshotPublisher.Drain::new : SnapshotPublisher.Abandon::new,
-        (ok, err) -> new Drained());
+        (ok, err) -> new Drained(done && err instanceof TimeoutException));
     return this;
   }
 

@@ -13,10 +13,11 @@ import org.splinewatch.snapshot.MetricFamily;
 /**
  * How many of the snapshots offered to each analyzer it analysed, read from a run's registry at the end of the run:
  * analysed = the analysis timer's count, offered = analysed + dropped (the drop-oldest buffer) + failed analyses +
- * unanalysed (still waiting when the run ended early). Printed as the run's last lines ("analysed: regions 36/37,
- * ...") and recorded in {@code run_finished}.
+ * unanalysed (still waiting or in progress when the run ended early, or when a normal end's drain-timeout ran out).
+ * Printed as the run's last line ("analysed snapshots: regions 34/37 (92 %: 2 dropped, 1 failed), ...") and recorded
+ * in {@code run_finished}.
  *
- * @param byAnalyzer per analyzer {analysed, offered}, or {analysed, offered, unanalysed}
+ * @param byAnalyzer per analyzer {analysed, offered}, or {analysed, offered, dropped, failed, unanalysed}
  */
 public record AnalysisCoverage(Map<String, long[]> byAnalyzer) {
 
@@ -24,20 +25,16 @@ public record AnalysisCoverage(Map<String, long[]> byAnalyzer) {
   public static AnalysisCoverage of(MeterRegistry registry) {
     Map<String, long[]> out = new TreeMap<>();
     for (Timer t : registry.find(MetricFamily.ANALYSIS_SECONDS.meterName()).tagKeys("analyzer").timers()) {
-      out.computeIfAbsent(t.getId().getTag("analyzer"), k -> new long[3])[0] += t.count();
+      out.computeIfAbsent(t.getId().getTag("analyzer"), k -> new long[5])[0] += t.count();
     }
-    for (MetricFamily f : List.of(MetricFamily.SNAPSHOTS_DROPPED_TOTAL, MetricFamily.ANALYSIS_FAILURES_TOTAL)) {
-      for (Counter c : registry.find(f.meterName()).tagKeys("analyzer").counters()) {
-        out.computeIfAbsent(c.getId().getTag("analyzer"), k -> new long[3])[1] += (long) c.count();
+    List<MetricFamily> unanalysed = List.of(MetricFamily.SNAPSHOTS_DROPPED_TOTAL, MetricFamily.ANALYSIS_FAILURES_TOTAL,
+        MetricFamily.SNAPSHOTS_UNANALYSED_TOTAL); // in the order of the array's slots 2, 3 and 4
+    for (int slot = 0; slot < unanalysed.size(); slot++) {
+      for (Counter c : registry.find(unanalysed.get(slot).meterName()).tagKeys("analyzer").counters()) {
+        out.computeIfAbsent(c.getId().getTag("analyzer"), k -> new long[5])[2 + slot] += (long) c.count();
       }
     }
-    for (Counter c : registry.find(MetricFamily.SNAPSHOTS_UNANALYSED_TOTAL.meterName()).tagKeys("analyzer")
-        .counters()) {
-      long[] v = out.computeIfAbsent(c.getId().getTag("analyzer"), k -> new long[3]);
-      v[1] += (long) c.count();
-      v[2] += (long) c.count();
-    }
-    out.values().forEach(v -> v[1] += v[0]);
+    out.values().forEach(v -> v[1] = v[0] + v[2] + v[3] + v[4]);
     out.values().removeIf(v -> v[1] == 0); // the placeholder counter that makes the drop family visible early
     return new AnalysisCoverage(out);
   }
@@ -56,8 +53,9 @@ public record AnalysisCoverage(Map<String, long[]> byAnalyzer) {
   }
 
   /**
-   * {@code analysed: embedding 37/37, regions 18/37 (49 %)}, and after a run that ended early with snapshots still
-   * waiting {@code ; left unanalysed by the early end: regions 12}; empty when no analyzer reported.
+   * {@code analysed snapshots: embedding 37/37, regions 18/37 (49 %: 18 dropped, 1 failed)}, and after a run that
+   * ended with snapshots still waiting {@code ; left unanalysed when the run ended: regions 12}; empty when no
+   * analyzer reported. A remote run's coverage, read from its log, names no reasons.
    */
   public String describe() {
     if (byAnalyzer.isEmpty()) {
@@ -67,32 +65,58 @@ public record AnalysisCoverage(Map<String, long[]> byAnalyzer) {
     List<String> left = new ArrayList<>();
     byAnalyzer.forEach((name, v) -> {
       parts.add(name + " " + v[0] + "/" + v[1]
-          + (v[0] < v[1] ? String.format(java.util.Locale.ROOT, " (%.0f %%)", 100.0 * v[0] / v[1]) : ""));
+          + (v[0] < v[1] ? String.format(java.util.Locale.ROOT, " (%.0f %%%s)", 100.0 * v[0] / v[1], reasons(v)) : ""));
       if (unanalysed(v) > 0) {
         left.add(name + " " + unanalysed(v));
       }
     });
     return "analysed snapshots: " + String.join(", ", parts)
-        + (left.isEmpty() ? "" : "; left unanalysed by the early end: " + String.join(", ", left));
+        + (left.isEmpty() ? "" : "; left unanalysed when the run ended: " + String.join(", ", left));
   }
 
   /** Snapshots left waiting by an early end, 0 when none (or not counted). */
   private static long unanalysed(long[] v) {
-    return v.length > 2 ? v[2] : 0;
+    return v.length > 4 ? v[4] : 0;
   }
 
-  /** For {@code run_finished}: {analyzer: {analysed, offered}}, with {@code unanalysed} where an early end left some. */
+  /** {@code ": 18 dropped, 1 failed"}: why the drop-oldest buffer's and the failed snapshots went unanalysed. */
+  private static String reasons(long[] v) {
+    if (v.length <= 4) {
+      return "";
+    }
+    List<String> why = new ArrayList<>();
+    if (v[2] > 0) {
+      why.add(v[2] + " dropped");
+    }
+    if (v[3] > 0) {
+      why.add(v[3] + " failed");
+    }
+    return why.isEmpty() ? "" : ": " + String.join(", ", why);
+  }
+
+  /**
+   * For {@code run_finished}: {analyzer: {analysed, offered}}, with {@code dropped}, {@code failed} and
+   * {@code unanalysed} (left by an early end) where there were some.
+   */
   public Map<String, Object> event() {
     Map<String, Object> out = new LinkedHashMap<>();
     byAnalyzer.forEach((name, v) -> {
       Map<String, Object> counts = new LinkedHashMap<>(); // a fixed key order (Map.of's differs from JVM to JVM)
       counts.put("analysed", v[0]);
       counts.put("offered", v[1]);
-      if (unanalysed(v) > 0) {
-        counts.put("unanalysed", unanalysed(v));
+      if (v.length > 4) {
+        putIfPositive(counts, "dropped", v[2]);
+        putIfPositive(counts, "failed", v[3]);
+        putIfPositive(counts, "unanalysed", v[4]);
       }
       out.put(name, counts);
     });
     return out;
+  }
+
+  private static void putIfPositive(Map<String, Object> counts, String key, long value) {
+    if (value > 0) {
+      counts.put(key, value);
+    }
   }
 }

@@ -109,6 +109,11 @@ final class LocalHubSink implements SnapshotSink {
   }
 
   @Override
+  public void drainTimedOut() {
+    hub.giveUp().forEach((analyzer, n) -> metrics.tell(new MetricsActor.SnapshotsUnanalysed(analyzer, n)));
+  }
+
+  @Override
   public boolean stopsWithRun() {
     return true;
   }

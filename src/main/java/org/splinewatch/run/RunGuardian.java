@@ -63,7 +63,8 @@ public final class RunGuardian extends AbstractBehavior<RunGuardian.Command> {
   private record TrainerTerminated() implements Command {
   }
 
-  private record Drained(TrainerActor.Finished finished) implements Command {
+  /** The end's wait is over: {@code complete} when the analyses finished, false when its timeout ran out. */
+  private record Drained(TrainerActor.Finished finished, boolean complete) implements Command {
   }
 
   private record Flushed(TrainerActor.Finished finished) implements Command {
@@ -203,6 +204,10 @@ public final class RunGuardian extends AbstractBehavior<RunGuardian.Command> {
         .onMessage(Drained.class, m -> {
           if (abandoned) {
             sink.cutShort(); // analyses still running after abort-drain-timeout: counted as unanalysed
+          } else if (!m.complete()) {
+            getContext().getLog().warn("the analyses did not finish within drain-timeout ({}): what is left counts"
+                + " as unanalysed", s.timeouts().drain());
+            sink.drainTimedOut(); // what still waits or runs after drain-timeout: counted as unanalysed
           }
           if (metricsFailed) {
             getContext().getSelf().tell(new Flushed(m.finished())); // nothing to flush: the metrics actor is gone
@@ -236,9 +241,9 @@ public final class RunGuardian extends AbstractBehavior<RunGuardian.Command> {
         || (m.finished().stopped() && !s.timeouts().analyseAfterStop());
     Duration wait = s.timeouts().drainFor(early);
     abandoned = early;
-    var drained = (early ? sink.abandon() : sink.drain()).toCompletableFuture().exceptionally(e -> Done.getInstance())
-        .completeOnTimeout(Done.getInstance(), wait.toMillis(), TimeUnit.MILLISECONDS);
-    getContext().pipeToSelf(drained, (ok, err) -> new Drained(m.finished()));
+    var drained = (early ? sink.abandon() : sink.drain()).toCompletableFuture().thenApply(d -> true)
+        .exceptionally(e -> true).completeOnTimeout(false, wait.toMillis(), TimeUnit.MILLISECONDS);
+    getContext().pipeToSelf(drained, (complete, err) -> new Drained(m.finished(), !Boolean.FALSE.equals(complete)));
     return this;
   }
 

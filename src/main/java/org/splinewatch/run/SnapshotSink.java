@@ -40,6 +40,14 @@ public interface SnapshotSink {
   }
 
   /**
+   * After a normal end's {@link #drain()} ran out of time ({@code drain-timeout}): the snapshots still waiting and
+   * the analyses still in progress are counted as unanalysed, so that the run's coverage adds up. By default nothing
+   * (a cluster run's analyses are the monitor's).
+   */
+  default void drainTimedOut() {
+  }
+
+  /**
    * Whether the guardian stops once the run's outcome is known; a cluster run's system stays up until the end of the
    * run is recorded on the metrics node.
    */

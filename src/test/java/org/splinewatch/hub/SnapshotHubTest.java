@@ -232,6 +232,32 @@ class SnapshotHubTest {
   }
 
   @Test
+  void givingUpAfterADrainTimeoutCountsTheWaitingAndTheRunningSnapshotsOnce() throws Exception {
+    CompletableFuture<Void> gate = new CompletableFuture<>();
+    List<Long> saw = new CopyOnWriteArrayList<>();
+    Drops drops = new Drops();
+    SnapshotHub hub = new SnapshotHub(testKit.system(), List.of(new SnapshotHub.Analyzer("slow", s -> {
+      saw.add(s.step());
+      return s.step() == 0 ? gate : CompletableFuture.completedFuture(null);
+    }, 16)), 16, drops);
+    drops.enter(hub, snapshot(0));
+    await("the slow analyzer holds step 0", () -> saw.equals(List.of(0L)));
+    for (long step = 1; step <= 3; step++) {
+      drops.enter(hub, snapshot(step));
+    }
+    var drained = hub.complete().toCompletableFuture();
+    assertFalse(drained.isDone(), "step 0 is still being analysed: the drain waits");
+    // drain-timeout ran out: steps 1 to 3 were waiting, step 0 was in progress
+    assertEquals(java.util.Map.of("slow", 4L), hub.giveUp());
+    assertEquals(java.util.Map.of(), hub.giveUp(), "counted once");
+    gate.complete(null);
+    drained.get(10, TimeUnit.SECONDS);
+    assertEquals(List.of(0L), saw, "no waiting snapshot was analysed after the hub gave up");
+    assertEquals(java.util.Map.of(), hub.cutShort(), "finishing late does not count it again");
+    assertTrue(drops.buffered.isEmpty(), "nothing was dropped: " + drops.buffered);
+  }
+
+  @Test
   void aFailingAnalysisDoesNotStopTheStream() throws Exception {
     List<Long> saw = new CopyOnWriteArrayList<>();
     Drops drops = new Drops();

@@ -32,8 +32,8 @@ class AnalysisCoverageTest {
     Counter.builder(MetricFamily.SNAPSHOTS_DROPPED_TOTAL.meterName()).tags("run", "r", "analyzer", "none")
         .register(registry);
     AnalysisCoverage c = AnalysisCoverage.of(registry);
-    assertEquals("analysed snapshots: embedding 37/37, regions 18/37 (49 %)", c.describe());
-    assertEquals(Map.of("analysed", 18L, "offered", 37L), c.event().get("regions"));
+    assertEquals("analysed snapshots: embedding 37/37, regions 18/37 (49 %: 18 dropped, 1 failed)", c.describe());
+    assertEquals(Map.of("analysed", 18L, "offered", 37L, "dropped", 18L, "failed", 1L), c.event().get("regions"));
     assertEquals("", AnalysisCoverage.of(new SimpleMeterRegistry()).describe());
   }
 
@@ -53,7 +53,7 @@ class AnalysisCoverageTest {
       embedding.record(Duration.ofMillis(1));
     }
     AnalysisCoverage c = AnalysisCoverage.of(registry);
-    assertEquals("analysed snapshots: embedding 12/12, regions 3/12 (25 %); left unanalysed by the early end:"
+    assertEquals("analysed snapshots: embedding 12/12, regions 3/12 (25 %); left unanalysed when the run ended:"
         + " regions 9", c.describe());
     assertEquals(Map.of("analysed", 3L, "offered", 12L, "unanalysed", 9L), c.event().get("regions"));
     assertEquals(Map.of("analysed", 12L, "offered", 12L), c.event().get("embedding"));

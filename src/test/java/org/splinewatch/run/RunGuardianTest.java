@@ -115,6 +115,13 @@ class RunGuardianTest {
       cutShort = true;
     }
 
+    volatile boolean drainTimedOut;
+
+    // SnapshotSink.drainTimedOut (no @Override, as abandon above)
+    public void drainTimedOut() {
+      drainTimedOut = true;
+    }
+
     @Override
     public void publish(WeightSnapshot snapshot) {
       published.add(snapshot.step());
@@ -243,6 +250,19 @@ class RunGuardianTest {
     r.result().get(30, TimeUnit.SECONDS);
     assertTrue(sink.drained && !sink.abandoned, "drained " + sink.drained + ", abandoned " + sink.abandoned);
     assertFalse(sink.cutShort, "a normal end drains: nothing cut short");
+    assertFalse(sink.drainTimedOut, "the drain finished in time");
+  }
+
+  @Test
+  void whatANormalEndsDrainLeavesAfterItsTimeoutIsCounted() throws Exception {
+    RecordingSink sink = new RecordingSink();
+    sink.drainResult = new CompletableFuture<>(); // analyses that outlast the drain timeout
+    Run r = start(25, EarlyStopPolicy.NEVER, 0, sink, new RunGuardian.Timeouts(Duration.ofSeconds(1),
+        Duration.ofSeconds(1)));
+    r.result().get(30, TimeUnit.SECONDS);
+    assertTrue(sink.drained && !sink.abandoned, "drained " + sink.drained + ", abandoned " + sink.abandoned);
+    assertTrue(sink.drainTimedOut, "what was left after drain-timeout is counted as unanalysed");
+    assertFalse(sink.cutShort, "not an early end");
   }
 
   @Test
