@@ -209,6 +209,13 @@ public final class IngestedRun extends AbstractBehavior<Object> {
       return this;
     }
     SnapshotFormat.Snapshot p = m.snapshot();
+    if (p.step() <= lastStep) {
+      // a repeated or earlier step would be analysed again, count again towards the rules' consecutive snapshots and
+      // end the run at a step it had passed: the run's steps only go forward
+      m.replyTo().tell(Reply.error(409, "snapshot of step " + p.step() + ": run '" + s.info().runId() + "' has"
+          + " already received step " + lastStep + "; expected a step after " + lastStep + " (steps only go forward)"));
+      return this;
+    }
     if (architecture == null) {
       architecture = SnapshotFormat.architecture(p.layers());
       firstRepr = p.reprBlock();
@@ -222,7 +229,7 @@ public final class IngestedRun extends AbstractBehavior<Object> {
       }
     }
     long now = System.nanoTime();
-    if (lastStep >= 0 && p.step() > lastStep && now > lastNanos) {
+    if (lastStep >= 0 && now > lastNanos) {
       stepsPerSecond = (p.step() - lastStep) / ((now - lastNanos) / 1e9);
     }
     lastStep = p.step();

@@ -300,6 +300,30 @@ class IngestHttpTest {
     assertEquals(30, JSON.readTree(ok.body()).get("step").asLong());
   }
 
+  @Test
+  void aStepThatDoesNotFollowTheLastOneIsRefusedAndTheRunKeepsItsSteps() throws Exception {
+    assertEquals(201, post("/api/v1/runs", TestNpz.run("s1", 20, 8, 4, ""), TOKEN).statusCode());
+    assertEquals(202, post("/api/v1/runs/s1/snapshots", TestNpz.snapshot(TestNpz.cnn(1, 8, 4), 0, 1.0, -1).bytes(),
+        TOKEN).statusCode());
+    assertEquals(202, post("/api/v1/runs/s1/snapshots", TestNpz.snapshot(TestNpz.cnn(2, 8, 4), 10, 1.0, -1).bytes(),
+        TOKEN).statusCode());
+    // the same step again, and one before it: refused, naming the step the run has reached
+    assertLine(post("/api/v1/runs/s1/snapshots", TestNpz.snapshot(TestNpz.cnn(3, 8, 4), 10, 1.0, -1).bytes(), TOKEN),
+        409, "snapshot of step 10: run 's1' has already received step 10; expected a step after 10");
+    assertLine(post("/api/v1/runs/s1/snapshots", TestNpz.snapshot(TestNpz.cnn(3, 8, 4), 5, 1.0, -1).bytes(), TOKEN),
+        409, "snapshot of step 5: run 's1' has already received step 10; expected a step after 10");
+    HttpResponse<String> ok = post("/api/v1/runs/s1/snapshots", TestNpz.snapshot(TestNpz.cnn(4, 8, 4), 20, 1.0, -1)
+        .bytes(), TOKEN);
+    assertEquals(202, ok.statusCode(), ok.body());
+    assertEquals(20, JSON.readTree(ok.body()).get("step").asLong());
+    HttpResponse<String> fin = post("/api/v1/runs/s1/finish", "{\"status\": \"done\"}".getBytes(), TOKEN);
+    assertEquals(20, JSON.readTree(fin.body()).get("step").asLong(), fin.body());
+    Path events = tmp.resolve("s1").resolve("events.jsonl");
+    String end = waitFor(() -> Files.isRegularFile(events) ? Files.readString(events) : "",
+        s -> s.contains("run_finished"));
+    assertTrue(end.contains("\"steps\":20"), end);
+  }
+
   /** A request with {@code declared} bytes of Content-Length of which only {@code sent} are sent, left open. */
   private Socket partialBody(String path, int declared, int sent) throws IOException {
     Socket s = new Socket("127.0.0.1", server.metricsPort());
