@@ -252,7 +252,14 @@ public final class IngestRoutes {
           throw new IOException("not an object");
         }
         status = doc.path("status").asText("done");
-        reason = doc.hasNonNull("reason") ? doc.get("reason").asText() : null;
+        JsonNode why = doc.path("reason");
+        if (!why.isMissingNode() && !why.isNull() && !why.isTextual()) {
+          // asText() of an object or a list is "": the reason would be lost without a word
+          return CompletableFuture.completedFuture(IngestedRun.Reply.error(400, "finish reason is "
+              + (why.isNumber() ? "a number" : why.isBoolean() ? "a boolean" : why.isArray() ? "a list" : "an object")
+              + "; expected a string or null"));
+        }
+        reason = why.isTextual() ? why.asText() : null;
       } catch (IOException e) {
         return CompletableFuture.completedFuture(IngestedRun.Reply.error(400, "finish request is not a JSON object;"
             + " expected {\"status\": \"done\" | \"stopped\" | \"failed\" | \"interrupted\", \"reason\": ...}"));

@@ -324,6 +324,23 @@ class IngestHttpTest {
     assertTrue(end.contains("\"steps\":20"), end);
   }
 
+  @Test
+  void aFinishReasonThatIsNotAStringIsRefusedAndTheRunCanStillFinish() throws Exception {
+    assertEquals(201, post("/api/v1/runs", TestNpz.run("f1", 20, 8, 4, ""), TOKEN).statusCode());
+    assertLine(post("/api/v1/runs/f1/finish", "{\"status\": \"failed\", \"reason\": {\"x\": 1}}".getBytes(),
+        TOKEN), 400, "finish reason is an object; expected a string or null");
+    assertLine(post("/api/v1/runs/f1/finish", "{\"status\": \"failed\", \"reason\": 3}".getBytes(), TOKEN), 400,
+        "finish reason is a number; expected a string or null");
+    // the refused request did not end the run: a proper one does, with its reason
+    HttpResponse<String> fin = post("/api/v1/runs/f1/finish", "{\"status\": \"failed\", \"reason\": \"oom\"}"
+        .getBytes(), TOKEN);
+    assertEquals(202, fin.statusCode(), fin.body());
+    Path events = tmp.resolve("f1").resolve("events.jsonl");
+    String end = waitFor(() -> Files.isRegularFile(events) ? Files.readString(events) : "",
+        s -> s.contains("run_finished"));
+    assertTrue(end.contains("\"reason\":\"oom\""), end);
+  }
+
   /** A request with {@code declared} bytes of Content-Length of which only {@code sent} are sent, left open. */
   private Socket partialBody(String path, int declared, int sent) throws IOException {
     Socket s = new Socket("127.0.0.1", server.metricsPort());
