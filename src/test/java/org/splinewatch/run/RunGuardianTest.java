@@ -309,7 +309,13 @@ class RunGuardianTest {
     long before = r.progress().get().step();
     Thread.sleep(300);
     assertFalse(r.result().isDone(), "the run goes on after forged stops: " + r.result().getNow(null));
+    // polled, not read once after the fixed pause: on a loaded machine the trainer may not have had a core yet
+    deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    while (r.progress().get().step() <= before && !r.result().isDone() && System.nanoTime() < deadline) {
+      Thread.sleep(20);
+    }
     assertTrue(r.progress().get().step() > before, "the trainer keeps training");
+    assertFalse(r.result().isDone(), "the run goes on after forged stops: " + r.result().getNow(null));
     assertTrue(r.alerts().isEmpty(), "a forged alert is not reported either");
     r.door().tell(new TrainerActor.Stop("stop requested through the control endpoint", STOP_TOKEN));
     TrainerActor.Finished f = r.result().get(30, TimeUnit.SECONDS);
