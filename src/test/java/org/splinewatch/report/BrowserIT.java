@@ -126,13 +126,17 @@ class BrowserIT {
         Thread t = new Thread(() -> {
           try {
             Thread.sleep(3000);
-            long[] seen = new long[2];
-            for (int i = 0; i < 2; i++) {
+            // loads the page until one shows a step, a later one a greater step, and one the run's embedding view
+            // (after its first embedding analysis): polled with a deadline, since on a loaded machine two loads at
+            // fixed times could both come before the first analysis
+            long[] seen = {-1, -1};
+            long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(120);
+            while (!(seen[0] > 0 && seen[1] > seen[0] && liveEmbedding[0]) && System.nanoTime() < deadline) {
               String[] dom = chromium("--virtual-time-budget=5000", "--dump-dom", "http://127.0.0.1:" + p + "/");
               errors.addAll(consoleErrors(dom[1]));
               liveEmbedding[0] |= dom[0].contains("<div class=\"embedding\" data-run=\"live\"");
               Matcher m = STEP.matcher(dom[0]);
-              seen[i] = m.find() ? Long.parseLong(m.group(1)) : -1;
+              seen[seen[0] > 0 ? 1 : 0] = m.find() ? Long.parseLong(m.group(1)) : -1;
               Thread.sleep(2000);
             }
             steps.complete(seen);
