@@ -204,9 +204,15 @@ class AlertingEndToEndIT {
       String fired = await(prom, "ALERTS{run=\"warnonly\",alertstate=\"firing\",severity=\"critical\"}",
           a -> a.contains("warnonly"), 60);
       assertTrue(fired.contains("warnonly"), "the warn-only run's collapse is alerted: " + fired);
-      Thread.sleep(3000); // time for Alertmanager and the relay to deliver it
-      assertFalse(warnOnly.result().isDone(), "the warn-only run is still not stopped");
+      // Prometheus to Alertmanager (group_wait 1 s here) to the relay to the run's control endpoint: waited for
+      // with a deadline, not a fixed 3 s, which that chain can take on a loaded machine
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+      while (!relayLog.toString(StandardCharsets.UTF_8).contains("early-stop is warn")
+          && System.nanoTime() < deadline) {
+        Thread.sleep(200);
+      }
       assertTrue(relayLog.toString(StandardCharsets.UTF_8).contains("early-stop is warn"), relayLog.toString());
+      assertFalse(warnOnly.result().isDone(), "the warn-only run is still not stopped");
       String none = get(prom + URLEncoder.encode("ALERTS{run=\"healthy\",severity=\"critical\"}",
           StandardCharsets.UTF_8));
       assertTrue(none.contains("\"result\":[]"), "no critical alert for the healthy run: " + none);
