@@ -81,6 +81,13 @@ class MetricsActorTest {
       }
     });
     scraper.start();
+    // the scraper is running before the publications start (on a loaded machine a new thread can wait for a core
+    // until they are all done, and then no scrape overlaps them, or none is taken at all)
+    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+    while (scrapes.get() == 0 && System.nanoTime() < deadline) {
+      Thread.sleep(1);
+    }
+    assertTrue(scrapes.get() > 0, "the scraper thread never scraped");
     for (int i = 1; i <= 3000; i++) {
       metrics.tell(new MetricsActor.Publish(List.of(Sample.of("splinewatch_training_loss", i, i),
           Sample.of("splinewatch_training_step", i, i), Sample.of("splinewatch_training_epoch", 0, i))));
