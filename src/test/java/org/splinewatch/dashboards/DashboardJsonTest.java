@@ -330,6 +330,164 @@ class DashboardJsonTest {
     assertTrue(seen >= 4, "kNN queries: " + seen);
   }
 
+  /** Grafana units of a duration, of a size in bytes, and of a fraction shown in percent. */
+  static final Set<String> TIME_UNITS = Set.of("s", "ms", "µs", "ns", "dtdurations", "dtdurationms", "clocks");
+  static final Set<String> BYTE_UNITS = Set.of("bytes", "decbytes", "kbytes", "mbytes", "gbytes", "deckbytes",
+      "decmbytes", "decgbytes");
+  /** Ratio families that are no fraction of a whole and may exceed 1 (perimeters, densities relative to the mean). */
+  static final Set<String> UNBOUNDED_RATIOS = Set.of("splinewatch_boundary_length_ratio",
+      "splinewatch_decision_boundary_length_ratio", "splinewatch_region_density_near_ratio",
+      "splinewatch_region_density_far_ratio");
+
+  /** The unit a panel shows one query's values in: its default, or an override of the query's column or frame. */
+  private static String unitOf(JsonNode panel, JsonNode target) {
+    String unit = panel.path("fieldConfig").path("defaults").path("unit").asText();
+    String ref = target.path("refId").asText();
+    for (JsonNode o : panel.path("fieldConfig").path("overrides")) {
+      String id = o.path("matcher").path("id").asText();
+      String options = o.path("matcher").path("options").asText();
+      if (id.equals("byName") && options.equals("Value #" + ref) || id.equals("byFrameRefID") && options.equals(ref)) {
+        for (JsonNode prop : o.path("properties")) {
+          if (prop.path("id").asText().equals("unit")) {
+            unit = prop.path("value").asText();
+          }
+        }
+      }
+    }
+    return unit;
+  }
+
+  /**
+   * What is wrong with showing {@code expr} in {@code unit} given the catalogue's units: a {@code _seconds} family not
+   * in a time unit (or, as a rate, a fraction), a {@code _bytes} family not in bytes (or bytes per second as a rate),
+   * a family in Grafana's {@code percent} (0-100) without a factor of 100 ({@code _ratio} families are fractions:
+   * {@code percentunit}), a {@code _ratio} family in a time or byte unit.
+   */
+  static List<String> unitProblems(String expr, String unit) {
+    List<String> out = new ArrayList<>();
+    boolean rate = expr.contains("rate(") || expr.contains("increase(");
+    boolean hundred = expr.matches("(?s).*(\\*\\s*100\\b|\\b100\\s*\\*).*");
+    for (String m : Dashboards.metrics(expr)) {
+      MetricFamily f = family(m);
+      String u = f == null ? null : f.unit();
+      if ("seconds".equals(u) && !TIME_UNITS.contains(unit) && !(rate && unit.equals("percentunit"))) {
+        out.add(m + " is in seconds, shown in unit '" + unit + "'");
+      } else if ("bytes".equals(u) && !BYTE_UNITS.contains(unit) && !(rate && unit.matches("B?[Bb]ps|binBps"))) {
+        out.add(m + " is in bytes, shown in unit '" + unit + "'");
+      } else if ("ratio".equals(u) && (TIME_UNITS.contains(unit) || BYTE_UNITS.contains(unit))) {
+        out.add(m + " is a ratio, shown in unit '" + unit + "'");
+      }
+      if (unit.equals("percent") && !hundred) {
+        out.add(m + " shown in percent (0-100) without a factor of 100: a fraction wants percentunit");
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Every panel shows each query in the unit of what it queries (the catalogue's {@code _seconds}, {@code _bytes},
+   * {@code _ratio}), and the thresholds drawn on a fraction panel are fractions too (a level of 15 on a percentunit
+   * panel is 1500 %).
+   */
+  @Test
+  void panelUnitsFollowTheCatalogue() throws Exception {
+    int checked = 0;
+    for (Path f : Dashboards.files()) {
+      for (JsonNode p : Dashboards.panels(Dashboards.read(f))) {
+        String where = f.getFileName() + " panel '" + p.path("title").asText() + "'";
+        for (JsonNode t : p.path("targets")) {
+          checked++;
+          assertEquals(List.of(), unitProblems(t.path("expr").asText(), unitOf(p, t)),
+              where + " query " + t.path("refId").asText());
+        }
+        if (p.path("fieldConfig").path("defaults").path("unit").asText().equals("percentunit")) {
+          for (JsonNode step : p.path("fieldConfig").path("defaults").path("thresholds").path("steps")) {
+            if (step.path("value").isNumber()) {
+              assertTrue(Math.abs(step.path("value").asDouble()) <= 1, where + ": threshold " + step.path("value")
+                  + " on a fraction panel");
+            }
+          }
+        }
+      }
+    }
+    assertTrue(checked > 40, "queries checked: " + checked);
+    // the check can fail
+    assertEquals(1, unitProblems("splinewatch_knn_accuracy_ratio", "percent").size());
+    assertEquals(List.of(), unitProblems("100 * splinewatch_knn_accuracy_ratio", "percent"));
+    assertEquals(1, unitProblems("splinewatch_analysis_cpu_seconds{analyzer=\"regions\"}", "short").size());
+    assertEquals(List.of(), unitProblems("rate(splinewatch_analysis_seconds_sum[1m]) / rate("
+        + "splinewatch_analysis_seconds_count[1m])", "s"));
+    assertEquals(1, unitProblems("splinewatch_snapshot_bytes", "none").size());
+  }
+
+  /** {@code name <op> number} in PromQL: a family compared with a literal level. */
+  private static final Pattern COMPARED = Pattern.compile(
+      "\\b(splinewatch_[a-z0-9_]+)\\s*(?:\\{[^}]*})?\\s*(?:<|>|<=|>=)\\s*([0-9.eE+-]+)");
+  /** The values the {@code analyzer} and {@code rule} labels take: the analyzers' and collapse rules' names. */
+  static final Set<String> ANALYZERS = Set.of(org.splinewatch.analysis.EmbeddingAnalyzer.NAME,
+      org.splinewatch.analysis.RegionAnalyzer.NAME, org.splinewatch.analysis.BoundaryChangeAnalyzer.NAME,
+      org.splinewatch.analysis.LayerGeometryAnalyzer.NAME, org.splinewatch.analysis.ProbeAnalyzer.NAME,
+      org.splinewatch.analysis.TrainingHealthAnalyzer.NAME, org.splinewatch.analysis.LocalComplexityAnalyzer.NAME);
+  static final Set<String> RULES_NAMES = Set.of(org.splinewatch.alerts.StdCollapse.NAME,
+      org.splinewatch.alerts.DimCollapse.NAME, org.splinewatch.alerts.RegionDrop.NAME,
+      org.splinewatch.alerts.CollapseWithRegionDrop.NAME, org.splinewatch.alerts.KnnChance.NAME,
+      org.splinewatch.alerts.Divergence.NAME, org.splinewatch.alerts.DeadRepresentation.NAME,
+      org.splinewatch.alerts.TrainingBatchCollapse.NAME);
+  private static final Pattern EXACT_VALUE = Pattern.compile("\\b(analyzer|rule)\\s*=\\s*\"([^\"]*)\"");
+
+  /**
+   * What is wrong with the literal levels and label values of one expression: a fraction ({@code _ratio}) compared
+   * with a level above 1 (a percent where a fraction is meant), an {@code analyzer} or {@code rule} value that no
+   * analyzer or collapse rule has (such a selector matches nothing, silently).
+   */
+  static List<String> levelAndValueProblems(String expr) {
+    List<String> out = new ArrayList<>();
+    Matcher c = COMPARED.matcher(expr);
+    while (c.find()) {
+      MetricFamily f = family(c.group(1));
+      if (f != null && "ratio".equals(f.unit()) && !UNBOUNDED_RATIOS.contains(f.id())
+          && Math.abs(Double.parseDouble(c.group(2))) > 1) {
+        out.add(c.group(1) + " is a fraction, compared with " + c.group(2));
+      }
+    }
+    Matcher v = EXACT_VALUE.matcher(expr);
+    while (v.find()) {
+      Set<String> known = v.group(1).equals("analyzer") ? ANALYZERS : RULES_NAMES;
+      if (!known.contains(v.group(2))) {
+        out.add(v.group(1) + "=\"" + v.group(2) + "\" names no " + v.group(1) + " (" + known + ")");
+      }
+    }
+    return out;
+  }
+
+  /** The levels and label values of every dashboard query and Prometheus rule (see {@link #levelAndValueProblems}). */
+  @Test
+  @SuppressWarnings("unchecked")
+  void levelsAreFractionsAndLabelValuesExist() throws Exception {
+    List<String> exprs = new ArrayList<>();
+    for (Path f : Dashboards.files()) {
+      Dashboards.queries(f).forEach(q -> exprs.add(q.expr()));
+    }
+    Map<String, Object> rules = new Yaml().load(Files.readString(RULES));
+    for (Map<String, Object> group : (List<Map<String, Object>>) rules.get("groups")) {
+      for (Map<String, Object> rule : (List<Map<String, Object>>) group.get("rules")) {
+        exprs.add(String.valueOf(rule.get("expr")));
+        Object r = ((Map<String, Object>) rule.getOrDefault("labels", Map.of())).get("rule");
+        if (r != null) {
+          assertTrue(RULES_NAMES.contains(r), rule.get("alert") + " mirrors no in-process rule: " + r);
+        }
+      }
+    }
+    for (String e : exprs) {
+      assertEquals(List.of(), levelAndValueProblems(e), e);
+    }
+    // the check can fail
+    assertEquals(1, levelAndValueProblems("splinewatch_knn_accuracy_ratio{layer=\"repr\"} < 15").size());
+    assertEquals(List.of(), levelAndValueProblems("splinewatch_knn_accuracy_ratio < 0.15"));
+    assertEquals(1, levelAndValueProblems("splinewatch_analysis_step{analyzer=\"region\"}").size());
+    assertEquals(1, levelAndValueProblems("splinewatch_alert_consecutive_breaches{rule=\"std-collapse\"} >= 3").size());
+  }
+
   /** The description of the first panel that queries {@code metric}. */
   private static String description(JsonNode dashboard, String metric) {
     for (JsonNode p : dashboard.path("panels")) {

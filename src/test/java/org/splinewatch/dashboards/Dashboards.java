@@ -40,7 +40,7 @@ final class Dashboards {
     JsonNode d = read(f);
     String name = f.getFileName().toString();
     List<Query> out = new ArrayList<>();
-    for (JsonNode p : d.path("panels")) {
+    for (JsonNode p : panels(d)) {
       for (JsonNode t : p.path("targets")) {
         out.add(new Query(name, "panel '" + p.path("title").asText() + "' " + t.path("refId").asText(),
             t.path("expr").asText(), t.path("instant").asBoolean(false)));
@@ -56,6 +56,16 @@ final class Dashboards {
       if (a.has("expr")) {
         out.add(new Query(name, "annotation " + a.path("name").asText(), a.path("expr").asText(), false));
       }
+    }
+    return out;
+  }
+
+  /** Every panel of a dashboard, those inside a collapsed row (which Grafana keeps in the row's own panels) included. */
+  static List<JsonNode> panels(JsonNode dashboard) {
+    List<JsonNode> out = new ArrayList<>();
+    for (JsonNode p : dashboard.path("panels")) {
+      out.add(p);
+      p.path("panels").forEach(out::add);
     }
     return out;
   }
