@@ -55,6 +55,24 @@ class ObservingDocTest {
   }
 
   /**
+   * ecosystem.md's account of the live dashboard names the fire levels its dashed thresholds draw, which are the
+   * defaults of {@code splinewatch.alerts} (DashboardJsonTest checks the dashboard against the same settings).
+   */
+  @Test
+  void ecosystemDocNamesTheLiveDashboardsFireLevels() throws Exception {
+    String doc = Files.readString(Path.of("docs/ecosystem.md"));
+    String live = doc.substring(doc.indexOf("- **live run**"), doc.indexOf("- **compare runs**"));
+    var alerts = com.typesafe.config.ConfigFactory.defaultReference().getConfig("splinewatch.alerts");
+    for (String[] level : new String[][] {{"spread ", "std-fire"}, {"RankMe ratio ", "rankme-ratio-fire"},
+        {"zero rows ", "dead-rows-fire"}, {"regions at ", "region-drop-fire"}}) {
+      String expected = level[0] + java.math.BigDecimal.valueOf(alerts.getDouble(level[1])).stripTrailingZeros()
+          .toPlainString();
+      assertEquals(true, live.replace("\n  ", " ").contains(expected), "docs/ecosystem.md's live run names "
+          + expected + " (splinewatch.alerts." + level[1] + "): " + live);
+    }
+  }
+
+  /**
    * The docker commands create runs/ before {@code docker compose up}: the trainer runs as SPLINEWATCH_UID and writes
    * into the bind-mounted ../runs, which Docker would otherwise create owned by root.
    */
