@@ -160,6 +160,11 @@ public final class ReportWriter {
       sb.append("<div class=\"status ").append(ok ? "complete" : "incomplete").append("\" id=\"status-")
           .append(esc(r.runId())).append("\">").append(esc(r.runId())).append(": ")
           .append(ok ? "complete" : "INCOMPLETE — " + esc(String.join("; ", r.problems()))).append("</div>\n");
+      String coverage = RunData.coverage(r.dir()); // sparse curves: snapshots dropped or left unanalysed
+      if (!coverage.isEmpty()) {
+        sb.append("<div class=\"coverage\">").append(esc(r.runId())).append(": ").append(esc(coverage))
+            .append("</div>\n");
+      }
       sb.append("<details><summary>configuration of ").append(esc(r.runId()))
           .append("</summary><table class=\"config\">");
       r.config().forEach((k, v) -> sb.append("<tr><td>").append(esc(k)).append("</td><td>")

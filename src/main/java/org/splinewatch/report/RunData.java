@@ -368,6 +368,58 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
     return finished;
   }
 
+  /**
+   * How much of the run was analysed, from {@code run_finished}'s {@code analysed_snapshots}, in the words of the
+   * run's end line ({@code analysed snapshots: embedding 7/7, geometry 1/7 (14 %: 2 dropped); left unanalysed when the
+   * run ended: geometry 4}); empty when every analyzer analysed every snapshot offered to it, or nothing is recorded.
+   */
+  public static String coverage(Path dir) {
+    Path events = dir.resolve("events.jsonl");
+    JsonNode[] finished = {null};
+    if (Files.isRegularFile(events)) {
+      JsonLines.read(events, "events.jsonl", (n, line, last) -> {
+        try {
+          JsonNode j = line.isBlank() ? null : JSON.readTree(line);
+          if (j != null && j.path("type").asText().equals("run_finished")) {
+            finished[0] = j;
+          }
+        } catch (Exception e) {
+          // a malformed line is named by read(); nothing to add here
+        }
+      }, new ArrayList<>());
+    }
+    if (finished[0] == null || !finished[0].path("analysed_snapshots").isObject()) {
+      return "";
+    }
+    Map<String, JsonNode> byAnalyzer = new TreeMap<>();
+    finished[0].path("analysed_snapshots").fields().forEachRemaining(e -> byAnalyzer.put(e.getKey(), e.getValue()));
+    List<String> parts = new ArrayList<>();
+    List<String> left = new ArrayList<>();
+    boolean shortOfSome = false;
+    for (Map.Entry<String, JsonNode> e : byAnalyzer.entrySet()) {
+      long analysed = e.getValue().path("analysed").asLong();
+      long offered = e.getValue().path("offered").asLong();
+      String part = e.getKey() + " " + analysed + "/" + offered;
+      if (analysed < offered) {
+        shortOfSome = true;
+        List<String> why = new ArrayList<>();
+        for (String reason : List.of("dropped", "failed")) {
+          if (e.getValue().path(reason).asLong() > 0) {
+            why.add(e.getValue().path(reason).asLong() + " " + reason);
+          }
+        }
+        part += String.format(java.util.Locale.ROOT, " (%.0f %%%s)", 100.0 * analysed / offered,
+            why.isEmpty() ? "" : ": " + String.join(", ", why));
+      }
+      parts.add(part);
+      if (e.getValue().path("unanalysed").asLong() > 0) {
+        left.add(e.getKey() + " " + e.getValue().path("unanalysed").asLong());
+      }
+    }
+    return !shortOfSome ? "" : "analysed snapshots: " + String.join(", ", parts)
+        + (left.isEmpty() ? "" : "; left unanalysed when the run ended: " + String.join(", ", left));
+  }
+
   /** The last step any series reached. */
   public long lastStep() {
     long s = 0;

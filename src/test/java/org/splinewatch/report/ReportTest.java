@@ -59,6 +59,24 @@ class ReportTest {
         || html.contains("url(http"), "self-contained: nothing loaded from the network");
   }
 
+  /**
+   * A finished run whose analyses were cut short (drain-timeout, an early end, drops) says so next to its status, in
+   * the end line's words, so its sparse curves are not read as a complete analysis; a fully analysed run says nothing.
+   */
+  @Test
+  void aRunWithUnanalysedSnapshotsNamesItsCoverage() throws Exception {
+    Path d = run(tmp, "c", true, "");
+    Files.writeString(d.resolve("events.jsonl"), "{\"type\":\"run_finished\",\"steps\":300,\"analysed_snapshots\":"
+        + "{\"embedding\":{\"analysed\":7,\"offered\":7},\"geometry\":{\"analysed\":1,\"offered\":7,\"dropped\":2,"
+        + "\"unanalysed\":4}}}\n");
+    RunData r = RunData.read(d);
+    assertTrue(r.complete(), String.valueOf(r.problems()));
+    String html = ReportWriter.html(List.of(r));
+    assertTrue(html.contains("analysed snapshots: embedding 7/7, geometry 1/7 (14 %: 2 dropped); left unanalysed when"
+        + " the run ended: geometry 4"), html.substring(0, Math.min(html.length(), 400)));
+    assertFalse(ReportWriter.html(List.of(RunData.read(run(tmp, "e", true, "")))).contains("analysed snapshots:"));
+  }
+
   @Test
   void halfWrittenAndUnfinishedRunsAreMarkedIncomplete() throws Exception {
     RunData r = RunData.read(run(tmp, "b", false, "{\"name\":\"splinewatch_training_loss\",\"lab"));
