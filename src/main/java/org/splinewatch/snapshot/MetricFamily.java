@@ -120,8 +120,9 @@ public enum MetricFamily {
   ANALYSIS_SECONDS(Type.SUMMARY, "Time to analyse one snapshot", "analyzer"),
   SNAPSHOTS_DROPPED_TOTAL(Type.COUNTER, "Snapshots an analyzer skipped because it lagged (drop-oldest buffer)",
       "analyzer"),
-  SNAPSHOTS_UNANALYSED_TOTAL(Type.COUNTER, "Snapshots left unanalysed because the run ended early (stopped, failed"
-      + " or interrupted): they were waiting for the analyzer, which was not made to work through them", "analyzer"),
+  SNAPSHOTS_UNANALYSED_TOTAL(Type.COUNTER, "Snapshots left unanalysed when the run ended: an early end (stopped,"
+      + " failed or interrupted) does not make the analyzer work through those waiting for it, and a normal end stops"
+      + " at drain-timeout; a snapshot still being analysed then counts too", "analyzer"),
   ANALYSIS_STEP(Type.GAUGE, "Step of the snapshot the analyzer last analysed", "analyzer"),
   ANALYSIS_CPU_SECONDS(Type.GAUGE, "CPU time the analysing thread spent on the last snapshot analysed (the time of"
       + " splinewatch_analysis_seconds less the waits for a core; planes analysed on other threads not included)",
