@@ -3,6 +3,30 @@
 const COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f",
   "#bcbd22"];
 
+// uPlot's own number format keeps at most three decimals: a chart of small values (the mean region area as a
+// fraction of the plane's domain is about 1e-5) would read 0 on every tick and in the legend. Ticks finer than 0.001
+// get the digits their increment needs (exponent notation for values below 0.001); other ranges keep uPlot's format.
+function axisValues(u, splits, axisIdx, space, incr) {
+  return splits.map(v => v == null ? "" : tick(v, incr));
+}
+function tick(v, incr) {
+  if (!(incr > 0 && incr < 1e-3) || v === 0) {
+    return uPlot.fmtNum(v);
+  }
+  const step = Math.floor(Math.log10(incr));
+  const extra = Math.round(incr / Math.pow(10, step) * 10) % 10 !== 0 ? 1 : 0; // 2.5e-4 needs one digit more
+  if (Math.abs(v) < 1e-3) {
+    return v.toExponential(Math.min(15, Math.max(0, Math.floor(Math.log10(Math.abs(v))) - step + extra)));
+  }
+  return v.toFixed(Math.min(15, -step + extra));
+}
+function legendValue(u, v, seriesIdx, idx) {
+  if (v == null) {
+    return idx == null ? "--" : "";
+  }
+  return v !== 0 && Math.abs(v) < 1e-3 ? v.toExponential(2) : uPlot.fmtNum(v);
+}
+
 function renderCharts(data, container) {
   container.replaceChildren();
   for (const c of data.charts) {
@@ -10,11 +34,11 @@ function renderCharts(data, container) {
     div.className = "chart";
     container.appendChild(div);
     const series = [{label: "step"}].concat(c.series.map((s, i) => ({
-      label: s.label, stroke: COLORS[i % COLORS.length], width: 1.5, spanGaps: true})));
+      label: s.label, stroke: COLORS[i % COLORS.length], width: 1.5, spanGaps: true, value: legendValue})));
     const opts = {
       title: c.title, width: 560, height: 260,
       scales: {x: {time: false}},
-      axes: [{label: "step"}, {size: 60}],
+      axes: [{label: "step"}, {size: 60, values: axisValues}],
       series: series,
       hooks: {draw: [u => {
         const ctx = u.ctx;
