@@ -14,11 +14,16 @@ from .format import layers_npz, run_npz
 
 
 class MonitorError(RuntimeError):
-    """The monitor refused a request; the message is its one-line answer."""
+    """The monitor refused a request; the message is its one-line answer.
 
-    def __init__(self, status, message):
+    ``answer`` is the refusal's JSON document when it sent one (a snapshot refused for NaN or infinite weights:
+    ``{"error", "stop", "reason", "alerts", "step"}``), else None.
+    """
+
+    def __init__(self, status, message, answer=None):
         super().__init__("HTTP %d: %s" % (status, message))
         self.status = status
+        self.answer = answer
 
 
 class Monitor:
@@ -34,7 +39,9 @@ class Monitor:
     ``errors`` as one the monitor may still have taken (there is no telling). When the monitor answers a snapshot
     with 404 (it restarted, or ended the run after its idle timeout) or 401 (it restarted with a new token: the
     registration was accepted with this one), the run is ``lost``: one warning on stderr, later snapshots are
-    dropped, and ``close`` reports it instead of raising.
+    dropped, and ``close`` reports it instead of raising. A refused snapshot may still carry the stop state (the
+    monitor refuses NaN or infinite weights with 400 and, the run having diverged, may ask it to stop): ``should_stop``
+    heeds it as in an accepted snapshot's answer.
     """
 
     def __init__(self, url, run_id, token=None, probes=None, labels=None, classes=None, token_file=None,
@@ -245,12 +252,12 @@ class Monitor:
                 body = layers_npz(layers, step, epoch=epoch, loss=loss, learning_rate=lr)
                 answer = self._post("/api/v1/runs/%s/snapshots" % self.run_id, body)
                 self.sent += 1
-                self.alerts = answer.get("alerts", [])
-                if answer.get("stop"):
-                    self._reason = answer.get("reason")
-                    self._stop = True
+                self._stop_state(answer)
             except MonitorError as e:
                 self.errors.append("snapshot of step %d: %s" % (step, e))
+                if e.answer is not None:
+                    # a refusal that carries the stop state (NaN weights: the run diverged) is still heeded
+                    self._stop_state(e.answer)
                 if e.status in (401, 404) and not self._closed:
                     # the monitor restarted (new token: 401; same token: 404) or timed the run out (404): every later
                     # snapshot would be refused too (after close() began, a 404 is a late snapshot of a finished run)
@@ -272,6 +279,12 @@ class Monitor:
                     self._busy = False
                     self._cv.notify_all()
 
+    def _stop_state(self, answer):
+        self.alerts = answer.get("alerts") or []
+        if answer.get("stop"):
+            self._reason = answer.get("reason")
+            self._stop = True
+
     @staticmethod
     def _warn(error):
         print("splinewatch: %s (later errors are only counted in monitor.errors)" % error, file=sys.stderr)
@@ -290,10 +303,10 @@ class Monitor:
             try:
                 return self._answer(req, path)
             except urllib.error.HTTPError as e:
-                message = e.read().decode("utf-8", "replace").strip()
+                message, answer = _refusal(e.read().decode("utf-8", "replace").strip())
                 wait = _retry_after(e) if e.code == 503 else None
                 if wait is None or time.monotonic() + wait > deadline:
-                    raise MonitorError(e.code, message) from None
+                    raise MonitorError(e.code, message, answer) from None
                 time.sleep(wait)
 
     def _answer(self, req, path):
@@ -309,6 +322,18 @@ class Monitor:
         except socket.timeout:
             raise _Timeout(self.timeout, path) from None
         return json.loads(text) if text.strip().startswith("{") else {"message": text.strip()}
+
+
+def _refusal(text):
+    """(message, document) of an error answer: a JSON one's ``error`` and the document, else the line and None."""
+    if text.startswith("{"):
+        try:
+            doc = json.loads(text)
+        except ValueError:
+            return text, None
+        if isinstance(doc, dict) and isinstance(doc.get("error"), str):
+            return doc["error"], doc
+    return text, None
 
 
 def _retry_after(error):

@@ -44,6 +44,7 @@ class FakeMonitor:
         self.statuses = statuses
         self.hang = ()
         self.busy = 0
+        self.refuse = None  # a JSON document: snapshots are refused with 400 and it (as for NaN weights)
         self.release = threading.Event()
         fake = self
 
@@ -66,6 +67,8 @@ class FakeMonitor:
                 if kind == "snapshots" and fake.busy > 0:
                     fake.busy -= 1  # the monitor holds too many bodies: come back in a moment
                     return self.answer(503, "this monitor holds too many request bodies; retry", {"Retry-After": "0"})
+                if kind == "snapshots" and fake.refuse is not None:
+                    return self.answer(400, fake.refuse)
                 if kind == "snapshots":
                     return self.answer(202, {"stop": False, "reason": None, "alerts": [], "step": 0})
                 status = json.loads(body or b"{}").get("status", "done")
@@ -204,6 +207,27 @@ class MonitorTest(unittest.TestCase):
             answer = m.close()
         self.assertTrue(answer["lost"])
         self.assertIn("refused the finish request", err.getvalue())
+
+    def test_a_refused_snapshot_that_says_stop_stops_the_run(self):
+        # NaN weights: the monitor refuses them (400) and, the run having diverged, asks it to stop in the same answer
+        line = "snapshot: layer W0: array W0 holds NaN at flat index 0; expected finite numbers"
+        reason = "collapse alert divergence: the weights became non-finite at step 10 (" + line.split(";")[0] + ")"
+        self.fake.refuse = {"error": line, "stop": True, "reason": reason, "alerts": ["divergence"], "step": 10}
+        m = self.monitor()
+        with contextlib.redirect_stderr(io.StringIO()) as err:
+            started = time.monotonic()
+            m.snapshot_layers(LAYERS, 10, loss=float("nan"))
+            self.assertLess(time.monotonic() - started, 1.0)  # the training loop never waits for the answer
+            self.assertTrue(m.flush(10))
+        self.assertTrue(m.should_stop)
+        self.assertEqual(m.stop_reason, reason)
+        self.assertEqual(m.alerts, ["divergence"])
+        self.assertEqual(m.errors, ["snapshot of step 10: HTTP 400: " + line])
+        self.assertIn(line, err.getvalue())
+        self.assertNotIn("{", err.getvalue())
+        answer = m.close()
+        self.assertEqual(answer["status"], "stopped")
+        self.assertEqual(self.fake.finishes(), [{"status": "stopped", "reason": reason}])
 
     def test_interrupted_falls_back_to_failed_where_the_monitor_does_not_accept_it(self):
         m = self.monitor()

@@ -95,6 +95,14 @@ public final class CollapseDetector {
     return out;
   }
 
+  /**
+   * A snapshot whose weights hold a non-finite number ({@code entry}, the first) at {@code step}: fed to the
+   * {@code divergence} rule as a breach, so it fires as on a non-finite loss (nothing when it already fires).
+   */
+  public List<Alert> nonFiniteWeights(long step, String entry) {
+    return rule(Divergence.NAME).flatMap(r -> alert(r, Divergence.weights(step, entry), step)).stream().toList();
+  }
+
   /** Feeds a verdict to the rule's state machine; the alert when the series fires or resolves. */
   private Optional<Alert> alert(CollapseRule rule, CollapseRule.Verdict verdict, long step) {
     String name = rule.name();

@@ -106,6 +106,15 @@ final class MetricsGate {
             }
             return Behaviors.same();
           })
+          .onMessage(MetricsNode.SignedNonFiniteWeights.class, w -> {
+            // a divergence alert can stop the run: only the run's own side, with its publish token, may raise it
+            if (bound[0] == null || w.token() == null || !sameToken(bound[0], w.token())) {
+              rejections.reject("metrics", "bad_token", "unknown", "NonFiniteWeights without the run's publish token");
+            } else {
+              inner.tell(new MetricsActor.NonFiniteWeights(w.step(), Rejections.clip(w.entry(), MAX_STRING)));
+            }
+            return Behaviors.same();
+          })
           .onMessage(MetricsActor.Publish.class, p -> publishToken != null, p -> {
             rejections.reject("metrics", "bad_token", "unknown", "Publish without the run's publish token");
             return Behaviors.same();
@@ -175,6 +184,9 @@ final class MetricsGate {
     }
     if (m instanceof MetricsActor.Event e) {
       return eventProblem(e.fields());
+    }
+    if (m instanceof MetricsActor.NonFiniteWeights) {
+      return Optional.of("NonFiniteWeights without the run's publish token (expected SignedNonFiniteWeights)");
     }
     if (m instanceof MetricsActor.Flush f) {
       return f.replyTo() == null ? Optional.of("Flush without a reply address") : Optional.empty();

@@ -118,6 +118,13 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
   }
 
   /**
+   * A snapshot refused for non-finite weights ({@link MetricsActor.NonFiniteWeights}) with the run's publish token:
+   * it raises the {@code divergence} alert, which can stop the run. {@link PublishSigner} sends these.
+   */
+  public record SignedNonFiniteWeights(long step, String entry, String token) implements CborSerializable {
+  }
+
+  /**
    * The run's publisher tells the run's gate its publish token (32 hex digits) before it hands the gate's address
    * to any analyzer node; the first one binds the run, a different one later is refused.
    */

@@ -32,6 +32,10 @@ public final class PublishSigner {
             to.tell(new MetricsNode.SignedPublish(p.samples(), token));
             return Behaviors.same();
           })
+          .onMessage(MetricsActor.NonFiniteWeights.class, w -> {
+            to.tell(new MetricsNode.SignedNonFiniteWeights(w.step(), w.entry(), token));
+            return Behaviors.same();
+          })
           .onAnyMessage(m -> {
             gate.tell(m);
             return Behaviors.same();

@@ -61,6 +61,14 @@ public final class IngestActor extends AbstractBehavior<IngestActor.Command> {
       implements Command {
   }
 
+  /**
+   * A snapshot of run {@code runId} refused for non-finite weights: its {@code scalars} (step, loss, ...) still
+   * count, {@code entry} names the first non-finite number, {@code message} is the 400's line.
+   */
+  public record NonFiniteWeights(String runId, SnapshotFormat.Snapshot scalars, String entry, String message,
+      ActorRef<IngestedRun.Reply> replyTo) implements Command {
+  }
+
   /** The end of run {@code runId}. */
   public record Finish(String runId, String status, String reason, ActorRef<IngestedRun.Reply> replyTo)
       implements Command {
@@ -124,6 +132,8 @@ public final class IngestActor extends AbstractBehavior<IngestActor.Command> {
         .onMessage(Register.class, this::onRegister)
         .onMessage(Snapshot.class, m -> forward(m.runId(), m.replyTo(),
             new IngestedRun.Snapshot(m.snapshot(), m.replyTo())))
+        .onMessage(NonFiniteWeights.class, m -> forward(m.runId(), m.replyTo(),
+            new IngestedRun.NonFiniteWeights(m.scalars(), m.entry(), m.message(), m.replyTo())))
         .onMessage(Finish.class, m -> {
           // from now on snapshots of this run are refused (409) before their bodies are read
           if (runs.containsKey(m.runId())) {

@@ -239,6 +239,16 @@ public final class IngestRoutes {
         shape.inputShape(), shape.classes(), shape.classifier(), settings.maxLayers(), settings.maxLayerWidth()),
         parsing)
         .thenCompose(snap -> ask(r -> new IngestActor.Snapshot(id, snap, r), Duration.ofSeconds(10)))
+        .handle((reply, t) -> {
+          // non-finite weights: refused (400), but the run records the step and loss and raises divergence
+          Throwable c = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
+          if (c instanceof SnapshotFormat.NonFinite nf && nf.scalars() != null) {
+            return ask(r -> new IngestActor.NonFiniteWeights(id, nf.scalars(), nf.entry(), nf.getMessage(), r),
+                Duration.ofSeconds(10));
+          }
+          return t == null ? CompletableFuture.completedFuture(reply) : CompletableFuture.completedFuture(failure(t));
+        })
+        .thenCompose(Function.identity())
         .exceptionally(IngestRoutes::failure);
   }
 

@@ -17,6 +17,7 @@ import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.splinewatch.alerts.Alert;
 import org.splinewatch.alerts.AlertRaised;
 import org.splinewatch.alerts.AlertSettings;
+import org.splinewatch.alerts.Divergence;
 import org.splinewatch.cluster.ClusterSettings;
 import org.splinewatch.cluster.MetricsNode;
 import org.splinewatch.cluster.PublishSigner;
@@ -49,6 +50,15 @@ public final class IngestedRun extends AbstractBehavior<Object> {
 
   /** A parsed snapshot; answered with a {@link Reply} (202 and the stop state). */
   public record Snapshot(SnapshotFormat.Snapshot snapshot, ActorRef<Reply> replyTo) implements Command {
+  }
+
+  /**
+   * A snapshot refused for non-finite weights ({@code entry}: the first such number; {@code message}: the 400's
+   * line). Its step, loss and learning rate ({@code scalars}) are recorded as an accepted snapshot's, the step is the
+   * run's last, and the {@code divergence} rule fires; answered 400 with {@code message} and the stop state.
+   */
+  public record NonFiniteWeights(SnapshotFormat.Snapshot scalars, String entry, String message,
+      ActorRef<Reply> replyTo) implements Command {
   }
 
   /**
@@ -137,6 +147,7 @@ public final class IngestedRun extends AbstractBehavior<Object> {
     return newReceiveBuilder()
         .onMessage(Registered.class, this::onRegistered)
         .onMessage(Snapshot.class, this::onSnapshot)
+        .onMessage(NonFiniteWeights.class, this::onNonFiniteWeights)
         .onMessage(TrainerDoor.Verified.class, v -> {
           if (v.message() instanceof TrainerActor.Stop stop && stopReason == null) {
             stopReason = stop.reason();
@@ -228,15 +239,55 @@ public final class IngestedRun extends AbstractBehavior<Object> {
         return this;
       }
     }
+    List<Sample> scalars = advance(p);
+    WeightSnapshot snap = new WeightSnapshot(s.info().runId(), p.step(), p.epoch(), System.currentTimeMillis(),
+        s.info().inputDim(), p.layers(), p.reprBlock(), p.classifierHead(), p.loss(), p.learningRate(),
+        stepsPerSecond);
+    metrics.tell(new MetricsActor.Publish(scalars));
+    publisher.tell(new SnapshotPublisher.Publish(snap));
+    m.replyTo().tell(new Reply(202, Json.write(stopState()), true));
+    return this;
+  }
+
+  /**
+   * A snapshot whose weights hold a NaN or an infinity (a PyTorch step after a NaN loss): the weights are refused
+   * (400, nothing analysed), but no data is lost: its step becomes the run's last and its loss and learning rate are
+   * recorded, as for an accepted snapshot. Non-finite weights are a divergence: the {@code divergence} rule fires
+   * (it names the step and the first non-finite number), and with early stop {@code stop} the 400's stop state says
+   * so at once. A step the run has passed is recorded nowhere, but the divergence stands.
+   */
+  private Behavior<Object> onNonFiniteWeights(NonFiniteWeights m) {
+    lastActivity = System.nanoTime();
+    if (publisher == null || finishing != null) {
+      m.replyTo().tell(Reply.error(409, "run '" + s.info().runId() + "' is " + (finishing != null ? "finishing"
+          : "still registering") + "; expected snapshots between registration and finish"));
+      return this;
+    }
+    SnapshotFormat.Snapshot p = m.scalars();
+    // the divergence first, so that its alert names the weights; a NaN loss sent with them then finds it firing
+    metrics.tell(new MetricsActor.NonFiniteWeights(p.step(), m.entry()));
+    if (p.step() > lastStep) {
+      metrics.tell(new MetricsActor.Publish(advance(p)));
+    }
+    firing.add(Divergence.NAME);
+    if (stopReason == null && "stop".equals(s.earlyStop()) && s.alerts().stopOn().contains(Divergence.NAME)) {
+      stopReason = "collapse alert " + Divergence.NAME + ": " + Divergence.weights(p.step(), m.entry()).sentence();
+    }
+    Map<String, Object> body = new LinkedHashMap<>();
+    body.put("error", m.message());
+    body.putAll(stopState());
+    m.replyTo().tell(new Reply(400, Json.write(body), true));
+    return this;
+  }
+
+  /** Makes {@code p}'s step the run's last; the training scalars it carries. */
+  private List<Sample> advance(SnapshotFormat.Snapshot p) {
     long now = System.nanoTime();
     if (lastStep >= 0 && now > lastNanos) {
       stepsPerSecond = (p.step() - lastStep) / ((now - lastNanos) / 1e9);
     }
     lastStep = p.step();
     lastNanos = now;
-    WeightSnapshot snap = new WeightSnapshot(s.info().runId(), p.step(), p.epoch(), System.currentTimeMillis(),
-        s.info().inputDim(), p.layers(), p.reprBlock(), p.classifierHead(), p.loss(), p.learningRate(),
-        stepsPerSecond);
     List<Sample> scalars = new ArrayList<>(List.of(
         Sample.of(MetricFamily.TRAINING_STEP, p.step(), p.step()),
         Sample.of(MetricFamily.TRAINING_EPOCH, p.epoch(), p.step()),
@@ -248,10 +299,7 @@ public final class IngestedRun extends AbstractBehavior<Object> {
     if (!Double.isNaN(p.learningRate())) {
       scalars.add(Sample.of(MetricFamily.TRAINING_LEARNING_RATE, p.learningRate(), p.step()));
     }
-    metrics.tell(new MetricsActor.Publish(scalars));
-    publisher.tell(new SnapshotPublisher.Publish(snap));
-    m.replyTo().tell(new Reply(202, Json.write(stopState()), true));
-    return this;
+    return scalars;
   }
 
   private Map<String, Object> stopState() {

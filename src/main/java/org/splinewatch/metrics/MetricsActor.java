@@ -58,6 +58,14 @@ public final class MetricsActor extends AbstractBehavior<MetricsActor.Command> {
   public record AnalysisFailed(String analyzer, long step, String error) implements Command {
   }
 
+  /**
+   * A snapshot refused because its weights hold a non-finite number ({@code entry}, the first) at {@code step}: a
+   * divergence, judged by the {@code divergence} rule. Over the cluster it travels signed
+   * ({@code MetricsNode.SignedNonFiniteWeights}), as samples do: it can stop the run.
+   */
+  public record NonFiniteWeights(long step, String entry) implements Command {
+  }
+
   /** An event for {@code events.jsonl}. */
   public record Event(Map<String, Object> fields) implements Command {
   }
@@ -151,6 +159,12 @@ public final class MetricsActor extends AbstractBehavior<MetricsActor.Command> {
           log.event(m.fields());
           return this;
         })
+        .onMessage(NonFiniteWeights.class, m -> {
+          if (detector != null) {
+            raised(detector.nonFiniteWeights(m.step(), m.entry()));
+          }
+          return this;
+        })
         .onMessage(Flush.class, m -> {
           m.replyTo().tell(Done.getInstance());
           return this;
@@ -181,30 +195,35 @@ public final class MetricsActor extends AbstractBehavior<MetricsActor.Command> {
     });
     log.append(m.samples(), runLabels);
     if (detector != null) {
-      for (Alert a : detector.observe(m.samples())) {
-        gauge(MetricFamily.COLLAPSE_ALERT, Map.of("rule", a.rule(), "severity", detector.severity(a.rule()))).value =
-            detector.firing(a.rule()) ? 1 : 0;
-        Map<String, Object> event = new LinkedHashMap<>();
-        event.put("type", a.firing() ? "alert_firing" : "alert_resolved");
-        event.put("rule", a.rule());
-        event.put("severity", a.severity());
-        event.put("run", a.run());
-        event.put("step", a.step());
-        event.put("series", a.series());
-        Map<String, Object> vals = new LinkedHashMap<>();
-        a.values().forEach((k, v) -> vals.put(k, Double.isFinite(v) ? v : String.valueOf(v)));
-        event.put("values", vals);
-        event.put("message", a.sentence());
-        event.put("time", System.currentTimeMillis());
-        log.event(event);
-        onAlert.accept(a);
-      }
-      for (String rule : CollapseDetector.RULES) {
-        gauge(MetricFamily.ALERT_CONSECUTIVE_BREACHES, Map.of("rule", rule)).value =
-            detector.consecutiveBreaches(rule);
-      }
+      raised(detector.observe(m.samples()));
     }
     return this;
+  }
+
+  /** Records the alerts the detector raised (gauge, {@code events.jsonl}) and hands them on. */
+  private void raised(List<Alert> alerts) {
+    for (Alert a : alerts) {
+      gauge(MetricFamily.COLLAPSE_ALERT, Map.of("rule", a.rule(), "severity", detector.severity(a.rule()))).value =
+          detector.firing(a.rule()) ? 1 : 0;
+      Map<String, Object> event = new LinkedHashMap<>();
+      event.put("type", a.firing() ? "alert_firing" : "alert_resolved");
+      event.put("rule", a.rule());
+      event.put("severity", a.severity());
+      event.put("run", a.run());
+      event.put("step", a.step());
+      event.put("series", a.series());
+      Map<String, Object> vals = new LinkedHashMap<>();
+      a.values().forEach((k, v) -> vals.put(k, Double.isFinite(v) ? v : String.valueOf(v)));
+      event.put("values", vals);
+      event.put("message", a.sentence());
+      event.put("time", System.currentTimeMillis());
+      log.event(event);
+      onAlert.accept(a);
+    }
+    for (String rule : CollapseDetector.RULES) {
+      gauge(MetricFamily.ALERT_CONSECUTIVE_BREACHES, Map.of("rule", rule)).value =
+          detector.consecutiveBreaches(rule);
+    }
   }
 
   private Behavior<Command> onAnalysisTook(AnalysisTook m) {

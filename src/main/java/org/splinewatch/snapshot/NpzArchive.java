@@ -30,7 +30,7 @@ public final class NpzArchive {
   }
 
   /** A malformed or oversized archive; {@code tooLarge} marks a size limit (HTTP 413) as opposed to bad content. */
-  public static final class FormatException extends RuntimeException {
+  public static class FormatException extends RuntimeException {
     private final boolean tooLarge;
 
     public FormatException(String message, boolean tooLarge) {

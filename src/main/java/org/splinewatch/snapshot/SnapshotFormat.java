@@ -204,50 +204,57 @@ public final class SnapshotFormat {
     int projectorAt = -1;
     JsonNode list = doc.path("layers");
     int dim = Math.toIntExact(Arrays.stream(inputShape).asLongStream().reduce(1, Math::multiplyExact));
-    if (list.isMissingNode()) {
-      mlpLayers(npz, layers, dim, maxLayers, maxWidth);
-    } else {
-      if (!list.isArray() || list.size() == 0 || list.size() > maxLayers) {
-        throw new FormatException("snapshot: layers must be a list of 1 to " + maxLayers + " layers");
-      }
-      // the current activation shape: {c, h, w} for images, {d} once flat
-      int[] shape = inputShape.clone();
-      for (int i = 0; i < list.size(); i++) {
-        JsonNode l = list.get(i);
-        String where = "snapshot: layer " + i;
-        if (l.path("projector").asBoolean(false)) {
-          if (projectorAt >= 0) {
-            throw new FormatException(where + " marks a second projector start; expected at most one");
-          }
-          projectorAt = layers.size();
+    try {
+      if (list.isMissingNode()) {
+        mlpLayers(npz, layers, dim, maxLayers, maxWidth);
+      } else {
+        if (!list.isArray() || list.size() == 0 || list.size() > maxLayers) {
+          throw new FormatException("snapshot: layers must be a list of 1 to " + maxLayers + " layers");
         }
-        String type = l.path("type").asText("");
-        Layer layer = switch (type) {
-          case "dense" -> dense(npz, l, where, shape);
-          case "conv2d" -> conv(npz, l, where, shape);
-          case "avgpool2d" -> pool(l, where, shape);
-          case "flatten" -> new Layer.Flatten(flat(shape));
-          case "relu" -> Layer.Activation.relu();
-          case "leaky_relu" -> {
-            double alpha = l.path("negative_slope").asDouble(0.01);
-            if (!(alpha >= 0 && alpha < 1)) {
-              throw new FormatException(where + " has negative_slope " + alpha + "; expected 0 <= slope < 1");
+        // the current activation shape: {c, h, w} for images, {d} once flat
+        int[] shape = inputShape.clone();
+        for (int i = 0; i < list.size(); i++) {
+          JsonNode l = list.get(i);
+          String where = "snapshot: layer " + i;
+          if (l.path("projector").asBoolean(false)) {
+            if (projectorAt >= 0) {
+              throw new FormatException(where + " marks a second projector start; expected at most one");
             }
-            yield Layer.Activation.leakyRelu(alpha);
+            projectorAt = layers.size();
           }
-          case "batchnorm" -> batchNorm(npz, l, where, shape, layers.isEmpty() ? null : layers.get(layers.size() - 1));
-          default -> throw new FormatException(where + " has type '" + shorten(type) + "'; expected one of "
-              + String.join(", ", LAYER_TYPES));
-        };
-        layers.add(layer);
-        shape = next(layer, shape);
-        // every analyzer holds (probes × width) activations of a layer: a width cap bounds the monitor's memory
-        long width = Arrays.stream(shape).asLongStream().reduce(1, Math::multiplyExact);
-        if (width > maxWidth) {
-          throw new FormatException(where + " (" + type + ") outputs " + width + " values; expected at most "
-              + maxWidth + " (splinewatch.ingest.max-layer-width)", true);
+          String type = l.path("type").asText("");
+          Layer layer = switch (type) {
+            case "dense" -> dense(npz, l, where, shape);
+            case "conv2d" -> conv(npz, l, where, shape);
+            case "avgpool2d" -> pool(l, where, shape);
+            case "flatten" -> new Layer.Flatten(flat(shape));
+            case "relu" -> Layer.Activation.relu();
+            case "leaky_relu" -> {
+              double alpha = l.path("negative_slope").asDouble(0.01);
+              if (!(alpha >= 0 && alpha < 1)) {
+                throw new FormatException(where + " has negative_slope " + alpha + "; expected 0 <= slope < 1");
+              }
+              yield Layer.Activation.leakyRelu(alpha);
+            }
+            case "batchnorm" -> batchNorm(npz, l, where, shape,
+                layers.isEmpty() ? null : layers.get(layers.size() - 1));
+            default -> throw new FormatException(where + " has type '" + shorten(type) + "'; expected one of "
+                + String.join(", ", LAYER_TYPES));
+          };
+          layers.add(layer);
+          shape = next(layer, shape);
+          // every analyzer holds (probes × width) activations of a layer: a width cap bounds the monitor's memory
+          long width = Arrays.stream(shape).asLongStream().reduce(1, Math::multiplyExact);
+          if (width > maxWidth) {
+            throw new FormatException(where + " (" + type + ") outputs " + width + " values; expected at most "
+                + maxWidth + " (splinewatch.ingest.max-layer-width)", true);
+          }
         }
       }
+    } catch (NonFinite e) {
+      // the weights are refused; the step, loss and learning rate still count for the run (a diverged network)
+      throw new NonFinite(e.getMessage(), e.entry(), new Snapshot(step, epoch, loss, lr, List.of(), -1, false,
+          doc.hasNonNull("loss")));
     }
     PiecewiseLinearNet net;
     try {
@@ -519,9 +526,35 @@ public final class SnapshotFormat {
     float[] v = a.values();
     for (int i = 0; i < v.length; i++) {
       if (!Float.isFinite(v[i])) {
-        throw new FormatException(where + ": array " + a.name() + " holds " + v[i] + " at flat index " + i
-            + "; expected finite numbers");
+        String entry = where + ": array " + a.name() + " holds " + v[i] + " at flat index " + i;
+        throw new NonFinite(entry + "; expected finite numbers", entry, null);
       }
+    }
+  }
+
+  /**
+   * A NaN or infinite number in an array: still a malformed body (400), but for a snapshot a diverged network rather
+   * than a broken client. {@code entry} names the first such number ("snapshot: layer 1 (dense): array W0 holds NaN
+   * at flat index 3"); {@code scalars}, for a snapshot, is what its document said (step, epoch, loss, learning rate;
+   * no layers), parsed before the weights, so that the run can still record them.
+   */
+  public static final class NonFinite extends FormatException {
+    private final String entry;
+    private final transient Snapshot scalars;
+
+    NonFinite(String message, String entry, Snapshot scalars) {
+      super(message);
+      this.entry = entry;
+      this.scalars = scalars;
+    }
+
+    public String entry() {
+      return entry;
+    }
+
+    /** The snapshot's scalars (layers empty), or null when the array was not a snapshot's weight. */
+    public Snapshot scalars() {
+      return scalars;
     }
   }
 

@@ -56,10 +56,15 @@ class RunTokensTest {
 
   private MetricsNode.Registered register(Node node, String run, TestProbe<TrainerActor.Command> trainer,
       String stopToken, String publishToken) {
+    return register(node, run, trainer, stopToken, publishToken, null);
+  }
+
+  private MetricsNode.Registered register(Node node, String run, TestProbe<TrainerActor.Command> trainer,
+      String stopToken, String publishToken, org.splinewatch.alerts.AlertSettings alertSettings) {
     TestProbe<AlertRaised> alerts = testKit.createTestProbe();
     TestProbe<MetricsNode.Registered> reply = testKit.createTestProbe();
     node.ref().tell(new MetricsNode.RegisterRun(run, Map.of("run", run, "method", "simclr", "dataset", "mnist"),
-        Map.of("run_id", run), 10, null, trainer.ref(), alerts.ref(), reply.ref(), stopToken,
+        Map.of("run_id", run), 10, alertSettings, trainer.ref(), alerts.ref(), reply.ref(), stopToken,
         publishToken));
     return reply.receiveMessage();
   }
@@ -116,6 +121,31 @@ class RunTokensTest {
         "splinewatch_training_loss{dataset=\"mnist\",method=\"simclr\",run=\"owned\"} 0.25"),
         node.registry().scrape());
     assertEquals(6.0, rejected(node.registry(), "bad_token"));
+  }
+
+  @Test
+  void nonFiniteWeightsRaiseDivergenceOnlyWithTheRunsPublishToken(@TempDir Path out) throws Exception {
+    Node node = node(out);
+    MetricsNode.Registered r = register(node, "nanw", testKit.createTestProbe(), STOP_TOKEN, PUBLISH_TOKEN,
+        org.splinewatch.alerts.AlertSettings.fromConfig(com.typesafe.config.ConfigFactory.load()));
+    assertNull(r.error());
+    ActorRef<Object> gate = r.metrics().unsafeUpcast();
+    // a divergence alert can stop the run: a joined node without the token cannot raise one
+    gate.tell(new MetricsActor.NonFiniteWeights(10, "forged"));
+    gate.tell(new MetricsNode.SignedNonFiniteWeights(10, "forged", "ffffffffffffffffffffffffffffffff"));
+    gate.tell(new MetricsNode.SignedNonFiniteWeights(10, "forged", null));
+    flush(r.metrics());
+    assertEquals(1.0, rejected(node.registry(), "bad_metrics_message"), node.registry().scrape());
+    assertEquals(2.0, rejected(node.registry(), "bad_token"), node.registry().scrape());
+    Path events = out.resolve("nanw").resolve("events.jsonl");
+    assertFalse(Files.exists(events) && Files.readString(events).contains("divergence"));
+    // the run's own side signs it (PublishSigner)
+    ActorRef<MetricsActor.Command> signer = testKit.spawn(PublishSigner.create(r.metrics(), PUBLISH_TOKEN, true));
+    signer.tell(new MetricsActor.NonFiniteWeights(20, "layer W0: array W0 holds NaN at flat index 0"));
+    flush(signer);
+    String written = Files.readString(events);
+    assertTrue(written.contains("\"rule\":\"divergence\"") && written.contains("the weights became non-finite at"
+        + " step 20 (layer W0: array W0 holds NaN at flat index 0)"), written);
   }
 
   @Test

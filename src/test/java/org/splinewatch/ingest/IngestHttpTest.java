@@ -324,6 +324,58 @@ class IngestHttpTest {
     assertTrue(end.contains("\"steps\":20"), end);
   }
 
+  /** A two-layer MLP snapshot in the benchmark format (W0, b0, W1, b1); every W0 entry NaN when {@code nan}. */
+  private static byte[] mlp(long step, String loss, boolean nan) {
+    Random r = new Random(step);
+    float[] w0 = TestNpz.randn(r, 64 * 12, 0.2);
+    if (nan) {
+      java.util.Arrays.fill(w0, Float.NaN);
+    }
+    return new TestNpz().json("snapshot", "{\"step\": " + step + ", \"loss\": " + loss
+        + ", \"learning_rate\": 0.05}").array("W0", w0, 64, 12).array("b0", TestNpz.randn(r, 12, 0.1), 12)
+        .array("W1", TestNpz.randn(r, 12 * 4, 0.3), 12, 4).array("b1", new float[4], 4).bytes();
+  }
+
+  @Test
+  void nanWeightsAreRefusedButTheirStepAndLossCountAndTheRunDiverges() throws Exception {
+    // a PyTorch loop after a NaN loss: optimizer.step() has made the weights NaN too
+    assertEquals(201, post("/api/v1/runs", TestNpz.run("nan1", 20, 8, 4, ", \"early_stop\": \"stop\""), TOKEN)
+        .statusCode());
+    HttpResponse<String> first = post("/api/v1/runs/nan1/snapshots", mlp(0, "1.5", false), TOKEN);
+    assertEquals(202, first.statusCode(), first.body());
+    for (long step = 10; step <= 30; step += 10) {
+      HttpResponse<String> r = post("/api/v1/runs/nan1/snapshots", mlp(step, "\"NaN\"", true), TOKEN);
+      // the weights are still refused with the one line naming the array and index, and the answer says stop
+      assertLine(r, 400, "snapshot: layer W0: array W0 holds NaN at flat index 0; expected finite numbers");
+      JsonNode body = JSON.readTree(r.body());
+      assertTrue(body.get("stop").asBoolean(), r.body());
+      assertTrue(body.get("reason").asText().contains("divergence"), r.body());
+      assertTrue(body.get("alerts").toString().contains("divergence"), r.body());
+      assertEquals(step, body.get("step").asLong(), r.body());
+    }
+    // the refused step is the run's last: the step-order check sees it
+    assertLine(post("/api/v1/runs/nan1/snapshots", mlp(30, "1.0", false), TOKEN), 409,
+        "has already received step 30");
+    Path events = tmp.resolve("nan1").resolve("events.jsonl");
+    String alerts = waitFor(() -> Files.isRegularFile(events) ? Files.readString(events) : "",
+        s -> s.contains("\"rule\":\"divergence\""));
+    String firing = alerts.lines().filter(l -> l.contains("\"rule\":\"divergence\"")).findFirst().orElseThrow();
+    assertTrue(firing.contains("alert_firing") && firing.contains("\"severity\":\"critical\"")
+        && firing.contains("step 10") && firing.contains("array W0 holds NaN at flat index 0"), firing);
+    assertEquals(1, alerts.lines().filter(l -> l.contains("\"rule\":\"divergence\"")).count(), alerts);
+    HttpResponse<String> fin = post("/api/v1/runs/nan1/finish", new byte[0], TOKEN);
+    assertEquals(202, fin.statusCode(), fin.body());
+    assertTrue(JSON.readTree(fin.body()).get("stop").asBoolean(), fin.body());
+    String end = waitFor(() -> Files.readString(events), s -> s.contains("run_finished"));
+    assertTrue(end.contains("\"steps\":30"), end);
+    // the losses were recorded as training samples, the NaN ones included
+    String metrics = Files.readString(tmp.resolve("nan1").resolve("metrics.jsonl"));
+    List<String> losses = metrics.lines().filter(l -> l.contains("training_loss\"")).toList();
+    assertEquals(4, losses.size(), losses.toString());
+    assertTrue(metrics.lines().anyMatch(l -> l.contains("training_learning_rate\"") && l.contains("\"step\":30")),
+        metrics);
+  }
+
   @Test
   void aFinishReasonThatIsNotAStringIsRefusedAndTheRunCanStillFinish() throws Exception {
     assertEquals(201, post("/api/v1/runs", TestNpz.run("f1", 20, 8, 4, ""), TOKEN).statusCode());
