@@ -36,6 +36,8 @@ public final class HttpIngestion {
   private final FinishedRuns finished = new FinishedRuns();
   private final AtomicReference<ActorRef<IngestActor.Command>> actor = new AtomicReference<>();
   private final Route route;
+  /** The metrics node's registry: each run's coverage is read from its meters there at the run's end. */
+  private final MeterRegistry registry;
 
   private HttpIngestion(ActorSystem<?> system, Config config, ClusterSettings cluster, String token,
       MeterRegistry registry) {
@@ -44,12 +46,16 @@ public final class HttpIngestion {
     this.analyzers = config.getStringList("splinewatch.analysis.enabled");
     this.cluster = cluster;
     this.settings = IngestSettings.fromConfig(config);
+    this.registry = registry;
     this.route = settings.enabled() ? new IngestRoutes(system, token, actor::get, settings, active,
         finished, registry).route()
         : Directives.reject();
   }
 
-  /** Routes for {@code /api/v1/runs}; their own meters (bytes in flight, requests told to retry) go to {@code registry}. */
+  /**
+   * Routes for {@code /api/v1/runs}; their own meters (bytes in flight, requests told to retry) go to
+   * {@code registry}, the metrics node's, where the runs' coverage (analyses, drops) is read at their end.
+   */
   public static HttpIngestion prepare(ActorSystem<?> system, Config config, ClusterSettings cluster, String token,
       MeterRegistry registry) {
     return new HttpIngestion(system, config, cluster, token, registry);
@@ -97,7 +103,7 @@ public final class HttpIngestion {
   public void start(ActorRef<MetricsNode.Command> node, Path out, String baseUrl) {
     if (settings.enabled()) {
       actor.set(system.systemActorOf(IngestActor.create(new IngestActor.Context(alerts, analyzers, settings, cluster, node, out,
-          baseUrl, active, finished)), "http-ingest", Props.empty()));
+          baseUrl, active, finished, registry)), "http-ingest", Props.empty()));
     }
   }
 }

@@ -8,6 +8,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.SeekableByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -95,7 +96,7 @@ public final class IngestActor extends AbstractBehavior<IngestActor.Command> {
    */
   public record Context(Map<String, AlertSettings> alerts, List<String> analyzers, IngestSettings ingest,
       ClusterSettings cluster, ActorRef<MetricsNode.Command> node, Path out, String baseUrl, Map<String, Shape> active,
-      FinishedRuns finished) {
+      FinishedRuns finished, MeterRegistry registry) {
     /** {@code splinewatch.alerts} with each of {@link AlertSettings#EARLY_STOP}, by mode. */
     public static Map<String, AlertSettings> alertsByMode(Config config) {
       Map<String, AlertSettings> byMode = new HashMap<>();
@@ -240,7 +241,8 @@ public final class IngestActor extends AbstractBehavior<IngestActor.Command> {
     urls.put("run_directory", RunIds.runDirectory(c.out(), id).toString());
     ActorRef<Object> run = getContext().spawn(IngestedRun.create(new IngestedRun.Setup(info, labels,
         config(spec, info, earlyStop, analyzers), spec.classifier(), alerts, earlyStop, analyzers, c.cluster(),
-        c.ingest(), c.node(), urls, m.replyTo(), c.finished())), "http-run-" + id + "-" + System.nanoTime());
+        c.ingest(), c.node(), urls, m.replyTo(), c.finished(), c.registry())), "http-run-" + id + "-"
+        + System.nanoTime());
     getContext().watchWith(run, new Ended(id));
     runs.put(id, run);
     c.finished().remove(id);

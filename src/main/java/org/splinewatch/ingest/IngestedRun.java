@@ -1,5 +1,6 @@
 package org.splinewatch.ingest;
 
+import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -24,6 +25,7 @@ import org.splinewatch.cluster.PublishSigner;
 import org.splinewatch.cluster.Rejections;
 import org.splinewatch.cluster.SnapshotPublisher;
 import org.splinewatch.cluster.TrainerDoor;
+import org.splinewatch.metrics.AnalysisCoverage;
 import org.splinewatch.metrics.MetricsActor;
 import org.splinewatch.snapshot.MetricFamily;
 import org.splinewatch.snapshot.RunInfo;
@@ -92,7 +94,7 @@ public final class IngestedRun extends AbstractBehavior<Object> {
   public record Setup(RunInfo info, Map<String, String> labels, Map<String, Object> config, boolean classifier,
       AlertSettings alerts, String earlyStop, List<String> analyzers, ClusterSettings cluster, IngestSettings ingest,
       ActorRef<MetricsNode.Command> node, Map<String, Object> urls, ActorRef<Reply> registrationReply,
-      FinishedRuns finished) {
+      FinishedRuns finished, MeterRegistry registry) {
   }
 
   private final Setup s;
@@ -108,6 +110,8 @@ public final class IngestedRun extends AbstractBehavior<Object> {
   private List<String> architecture;
   private int firstRepr;
   private long firstStep;
+  /** The snapshots this run accepted (handed to its analyzers): each analyzer was offered these. */
+  private long accepted;
 
   public static Behavior<Object> create(Setup setup) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
@@ -245,6 +249,7 @@ public final class IngestedRun extends AbstractBehavior<Object> {
         stepsPerSecond);
     metrics.tell(new MetricsActor.Publish(scalars));
     publisher.tell(new SnapshotPublisher.Publish(snap));
+    accepted++;
     m.replyTo().tell(new Reply(202, Json.write(stopState()), true));
     return this;
   }
@@ -368,7 +373,25 @@ public final class IngestedRun extends AbstractBehavior<Object> {
     event.put("error", code == 1 ? finishing.reason() : null);
     event.put("source", "http");
     event.put("time", System.currentTimeMillis());
+    // per analyzer, how many of the snapshots it was offered it analysed (and why not the others), as ./trainer's
+    AnalysisCoverage coverage = coverage();
+    if (!coverage.byAnalyzer().isEmpty()) {
+      event.put("analysed_snapshots", coverage.event());
+      getContext().getLog().info("run {} ended ({}): {}", s.info().runId(), finishing.status(), coverage.describe());
+    }
     return event;
+  }
+
+  /**
+   * This run's coverage, read once its analyses are drained or abandoned and its metrics flushed: analysed, dropped,
+   * failed and unanalysed from the meters tagged with its run id (a {@code monitor serve} holds several runs), every
+   * analyzer offered the snapshots the run accepted.
+   */
+  private AnalysisCoverage coverage() {
+    if (s.registry() == null) {
+      return new AnalysisCoverage(Map.of());
+    }
+    return AnalysisCoverage.of(s.registry(), s.info().runId()).offered(s.analyzers(), accepted);
   }
 
   private Behavior<Object> onRecorded(Recorded m) {

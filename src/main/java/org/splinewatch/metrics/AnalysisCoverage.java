@@ -3,6 +3,7 @@ package org.splinewatch.metrics;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.search.Search;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -23,19 +24,47 @@ public record AnalysisCoverage(Map<String, long[]> byAnalyzer) {
 
   /** The coverage of every analyzer that reported to {@code registry} (analysed, offered), by name. */
   public static AnalysisCoverage of(MeterRegistry registry) {
+    return of(registry, null);
+  }
+
+  /**
+   * The coverage of run {@code run}'s analyzers in a registry that several runs share (a {@code monitor serve}: the
+   * meters carry a {@code run} tag); every run's when {@code run} is null.
+   */
+  public static AnalysisCoverage of(MeterRegistry registry, String run) {
     Map<String, long[]> out = new TreeMap<>();
-    for (Timer t : registry.find(MetricFamily.ANALYSIS_SECONDS.meterName()).tagKeys("analyzer").timers()) {
+    for (Timer t : find(registry, MetricFamily.ANALYSIS_SECONDS, run).timers()) {
       out.computeIfAbsent(t.getId().getTag("analyzer"), k -> new long[5])[0] += t.count();
     }
     List<MetricFamily> unanalysed = List.of(MetricFamily.SNAPSHOTS_DROPPED_TOTAL, MetricFamily.ANALYSIS_FAILURES_TOTAL,
         MetricFamily.SNAPSHOTS_UNANALYSED_TOTAL); // in the order of the array's slots 2, 3 and 4
     for (int slot = 0; slot < unanalysed.size(); slot++) {
-      for (Counter c : registry.find(unanalysed.get(slot).meterName()).tagKeys("analyzer").counters()) {
+      for (Counter c : find(registry, unanalysed.get(slot), run).counters()) {
         out.computeIfAbsent(c.getId().getTag("analyzer"), k -> new long[5])[2 + slot] += (long) c.count();
       }
     }
     out.values().forEach(v -> v[1] = v[0] + v[2] + v[3] + v[4]);
     out.values().removeIf(v -> v[1] == 0); // the placeholder counter that makes the drop family visible early
+    return new AnalysisCoverage(out);
+  }
+
+  private static Search find(MeterRegistry registry, MetricFamily family, String run) {
+    Search s = registry.find(family.meterName()).tagKeys("analyzer");
+    return run == null ? s : s.tag("run", run);
+  }
+
+  /**
+   * This coverage with every one of {@code analyzers} offered (at least) {@code offered} snapshots, those the run
+   * handed to its analyzers: an analyzer that reported nothing shows 0 of them. Nothing when none was offered.
+   */
+  public AnalysisCoverage offered(List<String> analyzers, long offered) {
+    Map<String, long[]> out = new TreeMap<>();
+    byAnalyzer.forEach((name, v) -> out.put(name, v.clone()));
+    if (offered > 0) {
+      analyzers.forEach(a -> out.computeIfAbsent(a, k -> new long[5]));
+    }
+    out.values().forEach(v -> v[1] = Math.max(v[1], offered));
+    out.values().removeIf(v -> v[1] == 0);
     return new AnalysisCoverage(out);
   }
 

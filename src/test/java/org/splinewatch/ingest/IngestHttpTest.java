@@ -377,6 +377,57 @@ class IngestHttpTest {
   }
 
   @Test
+  void aFinishedRunRecordsPerAnalyzerCoverageOfItsOwnSnapshots() throws Exception {
+    // runs on one monitor, ended each its way: each run_finished counts its own snapshots only
+    Map<String, Integer> sent = Map.of("cov1", 3, "cov2", 2, "cov3", 4);
+    Map<String, String> status = Map.of("cov1", "done", "cov2", "failed", "cov3", "interrupted");
+    for (String id : sent.keySet()) {
+      assertEquals(201, post("/api/v1/runs", TestNpz.run(id, 20, 8, 4, ""), TOKEN).statusCode());
+    }
+    for (String id : sent.keySet()) {
+      for (int i = 0; i < sent.get(id); i++) {
+        HttpResponse<String> r = post("/api/v1/runs/" + id + "/snapshots", TestNpz.snapshot(TestNpz.cnn(i + 1, 8, 4),
+            i * 10L, 1.0, -1).bytes(), TOKEN);
+        assertEquals(202, r.statusCode(), r.body());
+      }
+    }
+    // a refused snapshot is not offered to the analyzers
+    assertEquals(400, post("/api/v1/runs/cov1/snapshots", mlp(100, "\"NaN\"", true), TOKEN).statusCode());
+    for (String id : sent.keySet()) {
+      assertEquals(202, post("/api/v1/runs/" + id + "/finish", ("{\"status\": \"" + status.get(id) + "\"}")
+          .getBytes(), TOKEN).statusCode());
+    }
+    for (String id : sent.keySet()) {
+      Path dir = tmp.resolve(id);
+      String events = waitFor(() -> Files.isRegularFile(dir.resolve("report.html"))
+          ? Files.readString(dir.resolve("events.jsonl")) : "", e -> e.contains("run_finished"));
+      JsonNode end = JSON.readTree(events.lines().filter(l -> l.contains("\"run_finished\"")).findFirst()
+          .orElseThrow());
+      assertEquals(status.get(id), end.get("status").asText(), end.toString());
+      JsonNode coverage = end.get("analysed_snapshots");
+      assertTrue(coverage != null && coverage.isObject(), end.toString());
+      assertEquals(List.of("embedding", "regions"), iterable(coverage.fieldNames()), end.toString());
+      String metrics = Files.readString(dir.resolve("metrics.jsonl"));
+      for (String analyzer : List.of("embedding", "regions")) {
+        JsonNode c = coverage.get(analyzer);
+        long analysed = metrics.lines().filter(l -> l.contains("analysis_seconds\"")
+            && l.contains("\"analyzer\":\"" + analyzer + "\"")).count();
+        assertEquals(sent.get(id).longValue(), c.get("offered").asLong(), end.toString());
+        assertEquals(analysed, c.get("analysed").asLong(), end.toString());
+        assertTrue(analysed >= 1 || !status.get(id).equals("done"), end.toString());
+        assertEquals(c.get("offered").asLong(), analysed + c.path("dropped").asLong() + c.path("failed").asLong()
+            + c.path("unanalysed").asLong(), end.toString());
+      }
+    }
+  }
+
+  private static List<String> iterable(java.util.Iterator<String> names) {
+    List<String> out = new ArrayList<>();
+    names.forEachRemaining(out::add);
+    return out;
+  }
+
+  @Test
   void aFinishReasonThatIsNotAStringIsRefusedAndTheRunCanStillFinish() throws Exception {
     assertEquals(201, post("/api/v1/runs", TestNpz.run("f1", 20, 8, 4, ""), TOKEN).statusCode());
     assertLine(post("/api/v1/runs/f1/finish", "{\"status\": \"failed\", \"reason\": {\"x\": 1}}".getBytes(),
