@@ -83,9 +83,12 @@ public final class ReportWriter {
       List<Long> x = new ArrayList<>(steps);
       List<Map<String, Object>> series = new ArrayList<>();
       for (int i = 0; i < labels.size(); i++) {
-        Double[] values = new Double[x.size()];
+        // null: no sample at this step (report.js joins the line over it); a non-finite sample is its name as a
+        // string, "NaN", "Infinity" or "-Infinity" (JSON has no such numbers; report.js draws a gap there)
+        Object[] values = new Object[x.size()];
         for (double[] p : points.get(i)) {
-          values[Collections.binarySearch(x, (long) p[0])] = Double.isFinite(p[1]) ? p[1] : null;
+          values[Collections.binarySearch(x, (long) p[0])] = Double.isFinite(p[1]) ? (Object) p[1]
+              : String.valueOf(p[1]);
         }
         series.add(Map.of("label", labels.get(i), "values", values));
       }

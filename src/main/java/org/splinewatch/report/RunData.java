@@ -150,7 +150,12 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
       labels.remove("dataset");
       long step = j.get("step").asLong();
       JsonNode v = j.get("value");
-      double value = v.isNumber() ? v.asDouble() : Double.NaN;
+      // RunLog writes a non-finite value as String.valueOf(double): "NaN", "Infinity", "-Infinity"
+      double value = v.isNumber() ? v.asDouble() : switch (v.asText()) {
+        case "Infinity", "+Inf" -> Double.POSITIVE_INFINITY;
+        case "-Infinity", "-Inf" -> Double.NEGATIVE_INFINITY;
+        default -> Double.NaN;
+      };
       if (step < 0) {
         return; // counters logged without a step
       }

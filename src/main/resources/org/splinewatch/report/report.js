@@ -20,11 +20,32 @@ function tick(v, incr) {
   }
   return v.toFixed(Math.min(15, -step + extra));
 }
-function legendValue(u, v, seriesIdx, idx) {
+// raw: the series' values as the data have them; a step whose value is NaN or infinite says so (its string).
+function legendValue(u, v, seriesIdx, idx, raw) {
+  if (raw != null && idx != null && typeof raw[idx] === "string") {
+    return raw[idx];
+  }
   if (v == null) {
     return idx == null ? "--" : "";
   }
   return v !== 0 && Math.abs(v) < 1e-3 ? v.toExponential(2) : uPlot.fmtNum(v);
+}
+
+// The data mark a step where a series has no sample with null (another series' step on the chart's shared x axis, an
+// analyser that runs every few snapshots) and a non-finite sample (NC1 under complete collapse, a kNN accuracy of
+// NaN) with its name as a string: JSON has no NaN. uPlot 1.6.30's line paths, with spanGaps false, break a line at
+// null and pass over undefined; so a step without a sample becomes undefined (joined) and a non-finite one null (a
+// gap), widened over the steps without a sample next to it (as uPlot's NULL_EXPAND) so that the gap runs from the
+// sample before to the sample after and no part of a line through the undefined value is drawn.
+function plotValues(values) {
+  const out = values.map(v => v === null ? undefined : typeof v === "string" ? null : v);
+  for (let i = 0; i < out.length; i++) {
+    if (out[i] === null) {
+      for (let j = i - 1; j >= 0 && out[j] === undefined; j--) out[j] = null;
+      for (let j = i + 1; j < out.length && out[j] === undefined; j++) out[j] = null;
+    }
+  }
+  return out;
 }
 
 function renderCharts(data, container) {
@@ -34,7 +55,8 @@ function renderCharts(data, container) {
     div.className = "chart";
     container.appendChild(div);
     const series = [{label: "step"}].concat(c.series.map((s, i) => ({
-      label: s.label, stroke: COLORS[i % COLORS.length], width: 1.5, spanGaps: true, value: legendValue})));
+      label: s.label, stroke: COLORS[i % COLORS.length], width: 1.5, spanGaps: false,
+      value: (u, v, si, idx) => legendValue(u, v, si, idx, s.values)})));
     const opts = {
       title: c.title, width: 560, height: 260,
       scales: {x: {time: false}},
@@ -58,7 +80,7 @@ function renderCharts(data, container) {
         ctx.restore();
       }]}
     };
-    new uPlot(opts, [c.x].concat(c.series.map(s => s.values)), div);
+    new uPlot(opts, [c.x].concat(c.series.map(s => plotValues(s.values))), div);
   }
 }
 

@@ -54,8 +54,33 @@ class ReportScriptTest {
             + "legendValue(null, null)]))"));
     String src = new String(ReportScriptTest.class.getResourceAsStream("/org/splinewatch/report/report.js")
         .readAllBytes(), StandardCharsets.UTF_8);
-    assertTrue(src.contains("values: axisValues") && src.contains("value: legendValue"),
+    assertTrue(src.contains("values: axisValues") && src.contains("value: (u, v, si, idx) => legendValue("),
         "the charts use these formats");
     assertTrue(List.of(src.split("\n")).size() > 10);
+  }
+
+  /**
+   * A step where a series' value is NaN or infinite is a gap in its line, and its legend says so; a step where the
+   * series has no sample (another series' step, an analyser that runs every few snapshots) is joined over. uPlot
+   * 1.6.30's linear paths break a line only at null and pass over undefined, with spanGaps false: the data's null
+   * (no sample) becomes undefined, a non-finite sample (its name as a string) null, widened over the steps without a
+   * sample next to it so the gap runs from the sample before to the sample after.
+   */
+  @Test
+  void nonFiniteValuesAreGapsAndMissingStepsAreJoined() throws Exception {
+    assumeTrue(TestTools.installed("node"), "node not installed");
+    String show = "const show = a => JSON.stringify(a.map(v => v === undefined ? \"u\" : v));\n";
+    assertEquals("[1,\"u\",2,\"u\",3]", node(show + "console.log(show(plotValues([1, null, 2, null, 3])))"));
+    assertEquals("[1,null,null,null,2,\"u\",3,null]",
+        node(show + "console.log(show(plotValues([1, null, \"NaN\", null, 2, null, 3, \"Infinity\"])))"));
+    assertEquals("[\"NaN\",\"-Infinity\",\"\",\"0.5\",\"--\"]",
+        node("const raw = [\"NaN\", \"-Infinity\", null, 0.5];\n"
+            + "console.log(JSON.stringify([legendValue(null, null, 1, 0, raw), legendValue(null, null, 1, 1, raw), "
+            + "legendValue(null, null, 1, 2, raw), legendValue(null, 0.5, 1, 3, raw), "
+            + "legendValue(null, null, 1, null, raw)]))"));
+    String src = new String(ReportScriptTest.class.getResourceAsStream("/org/splinewatch/report/report.js")
+        .readAllBytes(), StandardCharsets.UTF_8);
+    assertTrue(src.contains("spanGaps: false") && !src.contains("spanGaps: true")
+        && src.contains("c.series.map(s => plotValues(s.values))"), "the charts draw plotValues without spanGaps");
   }
 }

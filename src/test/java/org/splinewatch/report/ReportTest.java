@@ -60,6 +60,35 @@ class ReportTest {
   }
 
   /**
+   * In the page's data a step where a series has no sample (another series' step on the shared x axis, an analyser
+   * that runs every few snapshots) is null, and a non-finite sample (NC1 under complete collapse, a kNN accuracy of
+   * NaN) is its name as a string, so the page can tell them apart (a gap in the line versus a joined line).
+   */
+  @Test
+  void nonFiniteSamplesStayDistinctFromMissingSteps() throws Exception {
+    String nc1 = "{\"name\":\"splinewatch_neural_collapse_nc1\",\"labels\":{\"run\":\"a\",\"layer\":\"%d\"},"
+        + "\"step\":%d,\"value\":%s,\"time\":1}\n";
+    StringBuilder lines = new StringBuilder();
+    for (int step = 0; step <= 300; step += 100) {
+      lines.append(String.format(nc1, 1, step, "0.25")); // layer 1 analysed at every step, layer 0 not at 100
+    }
+    RunData r = RunData.read(run(tmp, "a", true, lines + String.format(nc1, 0, 0, "0.5")
+        + String.format(nc1, 0, 200, "\"NaN\"") + String.format(nc1, 0, 300, "\"Infinity\"")));
+    Map<String, Object> data = ReportWriter.data(List.of(r), false);
+    @SuppressWarnings("unchecked")
+    Map<String, Object> chart = ((List<Map<String, Object>>) data.get("charts")).stream()
+        .filter(c -> c.get("title").equals("Neural collapse NC1")).findFirst().orElseThrow();
+    assertEquals(List.of(0L, 100L, 200L, 300L), chart.get("x"));
+    @SuppressWarnings("unchecked")
+    Map<String, Object> series = ((List<Map<String, Object>>) chart.get("series")).stream()
+        .filter(x -> x.get("label").equals("layer 0")).findFirst().orElseThrow();
+    assertEquals(java.util.Arrays.asList(0.5, null, "NaN", "Infinity"),
+        java.util.Arrays.asList((Object[]) series.get("values")));
+    String html = ReportWriter.html(List.of(r));
+    assertTrue(html.contains("[0.5,null,\"NaN\",\"Infinity\"]"), "the page's data keep the distinction");
+  }
+
+  /**
    * A finished run whose analyses were cut short (drain-timeout, an early end, drops) says so next to its status, in
    * the end line's words, so its sparse curves are not read as a complete analysis; a fully analysed run says nothing.
    */
