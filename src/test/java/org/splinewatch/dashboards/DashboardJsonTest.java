@@ -488,6 +488,58 @@ class DashboardJsonTest {
     assertEquals(1, levelAndValueProblems("splinewatch_alert_consecutive_breaches{rule=\"std-collapse\"} >= 3").size());
   }
 
+  /** The families MetricsActor creates with a placeholder series {@code analyzer="none"} (at 0) from the run's start. */
+  static final Set<String> PLACEHOLDER_FAMILIES = Set.of(MetricFamily.SNAPSHOTS_DROPPED_TOTAL.id(),
+      MetricFamily.ANALYSIS_FAILURES_TOTAL.id());
+  private static final Pattern PLACEHOLDER_USE = Pattern.compile(
+      "\\b(" + String.join("|", PLACEHOLDER_FAMILIES) + ")\\b(?:\\s*\\{([^}]*)})?");
+  private static final Pattern NOT_NONE = Pattern.compile("\\banalyzer\\s*!=\\s*\"none\"");
+
+  /**
+   * What is wrong with one expression's use of the placeholder families: a selector without {@code analyzer!="none"}
+   * shows the placeholder as a line named "none" at 0 next to the analyzers.
+   */
+  static List<String> placeholderProblems(String expr) {
+    List<String> out = new ArrayList<>();
+    Matcher m = PLACEHOLDER_USE.matcher(expr);
+    while (m.find()) {
+      if (m.group(2) == null || !NOT_NONE.matcher(m.group(2)).find()) {
+        out.add(m.group(1) + " without analyzer!=\"none\" shows the placeholder series");
+      }
+    }
+    return out;
+  }
+
+  /** No dashboard query or Prometheus rule shows the placeholder {@code analyzer="none"} series. */
+  @Test
+  @SuppressWarnings("unchecked")
+  void placeholderSeriesAreLeftOut() throws Exception {
+    List<String> exprs = new ArrayList<>();
+    int uses = 0;
+    for (Path f : Dashboards.files()) {
+      for (Dashboards.Query q : Dashboards.queries(f)) {
+        exprs.add(q.expr());
+      }
+    }
+    Map<String, Object> rules = new Yaml().load(Files.readString(RULES));
+    for (Map<String, Object> group : (List<Map<String, Object>>) rules.get("groups")) {
+      for (Map<String, Object> rule : (List<Map<String, Object>>) group.get("rules")) {
+        exprs.add(String.valueOf(rule.get("expr")));
+      }
+    }
+    for (String e : exprs) {
+      assertEquals(List.of(), placeholderProblems(e), e);
+      uses += PLACEHOLDER_USE.matcher(e).results().count();
+    }
+    assertTrue(uses >= 2, "the dropped snapshots and analysis failures panels are checked: " + uses);
+    // the check can fail
+    assertEquals(1, placeholderProblems("increase(splinewatch_snapshots_dropped_total{run=~\"$run\"}[5m])").size());
+    assertEquals(1, placeholderProblems("sum(splinewatch_analysis_failures_total)").size());
+    assertEquals(1, placeholderProblems("splinewatch_analysis_failures_total{analyzer=\"none\"}").size());
+    assertEquals(List.of(), placeholderProblems(
+        "increase(splinewatch_analysis_failures_total{run=~\"$run\", analyzer!=\"none\"}[15m])"));
+  }
+
   /** The description of the first panel that queries {@code metric}. */
   private static String description(JsonNode dashboard, String metric) {
     for (JsonNode p : dashboard.path("panels")) {
