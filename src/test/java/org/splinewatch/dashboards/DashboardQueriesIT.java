@@ -140,7 +140,12 @@ class DashboardQueriesIT {
                     && returnsData(base, "rate(splinewatch_analysis_seconds_count{run=\"dash\"}[1m])")); i++) {
                   Thread.sleep(500);
                 }
-                String produced = get("http://127.0.0.1:" + port + "/metrics");
+                // the samples the run exports, less MetricsActor's placeholder analyzer="none" series, which the
+                // dashboards leave out: a query on a family that has only the placeholder (nothing dropped or failed)
+                // is not expected to have data
+                String produced = get("http://127.0.0.1:" + port + "/metrics").lines()
+                    .filter(l -> !l.startsWith("#") && !l.contains("analyzer=\"none\""))
+                    .collect(java.util.stream.Collectors.joining("\n"));
                 // the live dashboard's picture panel: the newest partition picture of a plane, 404 for no plane
                 HttpResponse<String> svg = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port
                     + "/planes/0/latest.svg")).build(), HttpResponse.BodyHandlers.ofString());
