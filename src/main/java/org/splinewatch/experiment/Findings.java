@@ -56,15 +56,31 @@ public final class Findings {
 
   // ---- series access ----
 
-  /** The family's values per step, averaged over the series whose labels include {@code labels} (e.g. planes). */
+  /**
+   * The family's finite values per step, averaged over the series whose labels include {@code labels} (e.g.
+   * planes): what the rules decide on.
+   */
   static TreeMap<Long, Double> series(RunData r, MetricFamily family, Map<String, String> labels) {
+    return series(r, family, labels, false);
+  }
+
+  /**
+   * As {@link #series(RunData, MetricFamily, Map)} but keeping NaN and infinite values (a step with one averages to
+   * a non-finite value): what the report's charts draw, a gap where the value is not a number.
+   */
+  static TreeMap<Long, Double> samples(RunData r, MetricFamily family, Map<String, String> labels) {
+    return series(r, family, labels, true);
+  }
+
+  private static TreeMap<Long, Double> series(RunData r, MetricFamily family, Map<String, String> labels,
+      boolean nonFinite) {
     TreeMap<Long, double[]> sums = new TreeMap<>();
     for (RunData.Series s : r.series().values()) {
       if (!s.name().equals(family.id()) || !s.labels().entrySet().containsAll(labels.entrySet())) {
         continue;
       }
       for (double[] p : s.points()) {
-        if (Double.isFinite(p[1])) {
+        if (nonFinite || Double.isFinite(p[1])) {
           double[] acc = sums.computeIfAbsent((long) p[0], k -> new double[2]);
           acc[0] += p[1];
           acc[1]++;

@@ -122,7 +122,10 @@ public final class FindingsReport {
 
   // ---- plots ----
 
-  /** One chart: series over a shared x axis (union of their x values; gaps where a series has none). */
+  /**
+   * One chart: series over a shared x axis (union of their x values; a series is joined over the x values where it has
+   * none, and has a gap where its value is NaN or infinite).
+   */
   record Chart(String title, String xLabel, boolean logX, List<String> labels, List<Map<Double, Double>> series,
       List<Double> markers) {
   }
@@ -144,18 +147,19 @@ public final class FindingsReport {
         TreeMap<Long, Double> count = Findings.series(r, MetricFamily.REGIONS, Map.of("layer", "all"));
         double base = Stats.median(count.headMap(run.onset(), false).tailMap(0L, false).values());
         Map<Double, Double> relative = new TreeMap<>();
-        count.forEach((s, v) -> relative.put((double) s, v / base));
+        Findings.samples(r, MetricFamily.REGIONS, Map.of("layer", "all"))
+            .forEach((s, v) -> relative.put((double) s, v / base));
         charts.add(new Chart("F3: " + run.id() + " (onset at step " + run.onset() + ")", "step", false,
             List.of("regions / pre-onset median", "kNN accuracy", "boundary flip ratio"),
-            List.of(relative, steps(Findings.series(r, MetricFamily.KNN_ACCURACY_RATIO, Map.of("layer", "repr"))),
-                steps(Findings.series(r, MetricFamily.BOUNDARY_FLIP_RATIO, Map.of("layer", "all")))),
+            List.of(relative, steps(Findings.samples(r, MetricFamily.KNN_ACCURACY_RATIO, Map.of("layer", "repr"))),
+                steps(Findings.samples(r, MetricFamily.BOUNDARY_FLIP_RATIO, Map.of("layer", "all")))),
             List.of((double) run.onset())));
       } else if (run.role() == ExperimentPlan.Role.LONG) {
         List<String> labels = new ArrayList<>();
         List<Map<Double, Double>> series = new ArrayList<>();
         String radius = Findings.lcRadius(r);
         for (String points : List.of("train", "test", "boundary")) {
-          TreeMap<Long, Double> lc = Findings.series(r, MetricFamily.LOCAL_COMPLEXITY, Map.of("layer", "all",
+          TreeMap<Long, Double> lc = Findings.samples(r, MetricFamily.LOCAL_COMPLEXITY, Map.of("layer", "all",
               "points", points, "radius", radius));
           if (!lc.isEmpty()) {
             labels.add("LC at " + points + " points (r = " + radius + ")");
@@ -170,9 +174,9 @@ public final class FindingsReport {
             + " points turns)", "step", true, labels, series, phases));
         charts.add(new Chart("F6: neural collapse, " + run.id(), "step", true,
             List.of("NC1", "self-duality (NC3)", "training loss"),
-            List.of(steps(Findings.series(r, MetricFamily.NEURAL_COLLAPSE_NC1, Map.of()).tailMap(0L, false)),
-                steps(Findings.series(r, MetricFamily.NEURAL_COLLAPSE_SELF_DUALITY, Map.of()).tailMap(0L, false)),
-                steps(Findings.series(r, MetricFamily.TRAINING_LOSS, Map.of()).tailMap(0L, false))), List.of()));
+            List.of(steps(Findings.samples(r, MetricFamily.NEURAL_COLLAPSE_NC1, Map.of()).tailMap(0L, false)),
+                steps(Findings.samples(r, MetricFamily.NEURAL_COLLAPSE_SELF_DUALITY, Map.of()).tailMap(0L, false)),
+                steps(Findings.samples(r, MetricFamily.TRAINING_LOSS, Map.of()).tailMap(0L, false))), List.of()));
       }
     }
     charts.add(idChart(plan, data));
@@ -190,7 +194,8 @@ public final class FindingsReport {
           .append(esc(f.seen())).append("</td></tr>\n");
     }
     sb.append("</table>\n<div id=\"charts\"></div>\n<script>").append(ReportWriter.resource(ReportWriter.uplotJs()))
-        .append("</script>\n<script>\nconst CHARTS = ");
+        .append("</script>\n<script>").append(ReportWriter.resource(ReportWriter.reportJs()))
+        .append("\nconst CHARTS = ");
     try {
       sb.append(JSON.writeValueAsString(chartData(charts)).replace("<", "\\u003c"));
     } catch (IOException e) {
@@ -200,8 +205,11 @@ public final class FindingsReport {
     return sb.toString();
   }
 
+  /**
+   * Draws CHARTS with the run report's report.js (its COLORS, plotValues and legendValue): a NaN or infinite value
+   * is a gap in its line and its legend value reads its name; x values where a series has no value are joined over.
+   */
   private static final String RENDER = """
-      const COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2"];
       for (const c of CHARTS) {
         const div = document.createElement("div");
         div.className = "chart";
@@ -211,7 +219,8 @@ public final class FindingsReport {
           scales: {x: {time: false, distr: c.logX ? 3 : 1}},
           axes: [{label: c.xLabel}, {}],
           series: [{label: c.xLabel}].concat(c.labels.map((l, i) => ({label: l, stroke: COLORS[i % COLORS.length],
-            spanGaps: true, points: {show: true, size: 4}}))),
+            spanGaps: false, points: {show: true, size: 4},
+            value: (u, v, si, idx) => legendValue(u, v, si, idx, c.data[i + 1])}))),
           hooks: {draw: [u => {
             const ctx = u.ctx;
             ctx.save(); ctx.strokeStyle = "#a00"; ctx.setLineDash([6, 4]);
@@ -221,7 +230,7 @@ public final class FindingsReport {
             }
             ctx.restore();
           }]}};
-        new uPlot(opts, c.data, div);
+        new uPlot(opts, [c.data[0]].concat(c.data.slice(1).map(plotValues)), div);
       }
       """;
 
@@ -236,13 +245,12 @@ public final class FindingsReport {
       if (xs.isEmpty()) {
         continue;
       }
-      List<List<Double>> data = new ArrayList<>();
+      List<List<Object>> data = new ArrayList<>();
       data.add(new ArrayList<>(xs));
       for (Map<Double, Double> s : c.series()) {
-        List<Double> ys = new ArrayList<>();
+        List<Object> ys = new ArrayList<>();
         for (double x : xs) {
-          Double y = s.get(x);
-          ys.add(y != null && Double.isFinite(y) ? y : null);
+          ys.add(ReportWriter.chartValue(s.get(x)));
         }
         data.add(ys);
       }
@@ -264,7 +272,10 @@ public final class FindingsReport {
     return out;
   }
 
-  /** One series per method: the family over training, averaged over the seeds' runs. */
+  /**
+   * One series per method: the family over training, averaged over the seeds' runs that have a value at the step (NaN
+   * where one of those is NaN, a gap in the chart).
+   */
   private static Chart methodChart(ExperimentPlan plan, Map<String, RunData> data, String dataset,
       MetricFamily family, Map<String, String> labels, String title) {
     List<String> names = new ArrayList<>();
@@ -277,7 +288,7 @@ public final class FindingsReport {
             || !run.dataset().equals(dataset)) {
           continue;
         }
-        Findings.series(r, family, labels).forEach((s, v) -> add(sums, s, v));
+        Findings.samples(r, family, labels).forEach((s, v) -> add(sums, s, v));
       }
       Map<Double, Double> mean = new TreeMap<>();
       sums.forEach((s, acc) -> mean.put(s, acc[0] / acc[1]));

@@ -83,12 +83,9 @@ public final class ReportWriter {
       List<Long> x = new ArrayList<>(steps);
       List<Map<String, Object>> series = new ArrayList<>();
       for (int i = 0; i < labels.size(); i++) {
-        // null: no sample at this step (report.js joins the line over it); a non-finite sample is its name as a
-        // string, "NaN", "Infinity" or "-Infinity" (JSON has no such numbers; report.js draws a gap there)
         Object[] values = new Object[x.size()];
         for (double[] p : points.get(i)) {
-          values[Collections.binarySearch(x, (long) p[0])] = Double.isFinite(p[1]) ? (Object) p[1]
-              : String.valueOf(p[1]);
+          values[Collections.binarySearch(x, (long) p[0])] = chartValue(p[1]);
         }
         series.add(Map.of("label", labels.get(i), "values", values));
       }
@@ -185,7 +182,7 @@ public final class ReportWriter {
         .append("<div id=\"charts\"></div>\n<h2>Partition of each plane over training</h2>")
         .append("<div id=\"timelines\"></div>\n<h2>Probe embeddings (2D PCA, coloured by class)</h2>")
         .append("<div id=\"embeddings\"></div>\n<script>").append(resource(uplotJs())).append("</script>\n<script>")
-        .append(resource("/org/splinewatch/report/report.js")).append("\nconst DATA = ");
+        .append(resource(reportJs())).append("\nconst DATA = ");
     try {
       // no '<' in the script at all: neither "</script>" nor "<!--" from a run's text can end or alter it
       sb.append(JSON.writeValueAsString(data(runs, true)).replace("<", "\\u003c"));
@@ -225,6 +222,20 @@ public final class ReportWriter {
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write the report " + out + ": " + IoErrors.reason(e), e);
     }
+  }
+
+  /**
+   * A chart value as report.js's plotValues reads it: null (no sample at this step: the line is joined over it), a
+   * finite number, or a non-finite one's name as a string, "NaN", "Infinity" or "-Infinity" (JSON has no such
+   * numbers; the line has a gap there and its legend value reads the name).
+   */
+  public static Object chartValue(Double v) {
+    return v == null ? null : Double.isFinite(v) ? v : String.valueOf(v);
+  }
+
+  /** Classpath location of the charts' script (plotValues, legendValue, axisValues; the run report's renderers). */
+  public static String reportJs() {
+    return "/org/splinewatch/report/report.js";
   }
 
   /** Classpath location of uPlot's script in its web jar (one place for the version). */

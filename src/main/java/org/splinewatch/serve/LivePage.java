@@ -52,7 +52,7 @@ public final class LivePage {
         .replace("/*CSS*/", ReportWriter.resource(ReportWriter.uplotCss())
             + ReportWriter.resource("/org/splinewatch/report/report.css"))
         .replace("/*UPLOT*/", ReportWriter.resource(ReportWriter.uplotJs()))
-        .replace("/*REPORTJS*/", ReportWriter.resource("/org/splinewatch/report/report.js"));
+        .replace("/*REPORTJS*/", ReportWriter.resource(ReportWriter.reportJs()));
   }
 
   static List<Map<String, Object>> runs(Path out, Predicate<String> active) throws IOException {

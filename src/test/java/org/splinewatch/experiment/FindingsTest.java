@@ -48,7 +48,7 @@ class FindingsTest {
     assertTrue(Double.isNaN(Stats.spearman(List.of(1.0, 2.0), List.of(1.0, 2.0))));
   }
 
-  private static RunData run(String id, Map<String, TreeMap<Long, Double>> series) {
+  static RunData run(String id, Map<String, TreeMap<Long, Double>> series) {
     Map<String, RunData.Series> s = new TreeMap<>();
     series.forEach((key, points) -> {
       String name = key.contains("{") ? key.substring(0, key.indexOf('{')) : key;
@@ -65,7 +65,7 @@ class FindingsTest {
     return new RunData(Path.of(id), id, Map.of(), s, List.of(), Map.of(), true, List.of());
   }
 
-  private static TreeMap<Long, Double> points(double... stepValue) {
+  static TreeMap<Long, Double> points(double... stepValue) {
     TreeMap<Long, Double> t = new TreeMap<>();
     for (int i = 0; i < stepValue.length; i += 2) {
       t.put((long) stepValue[i], stepValue[i + 1]);
