@@ -217,7 +217,7 @@ public final class FindingsReport {
         const markers = c.markers;
         const opts = {title: c.title, width: 1000, height: 300,
           scales: {x: {time: false, distr: c.logX ? 3 : 1}},
-          axes: [{label: c.xLabel}, {}],
+          axes: [{label: c.xLabel}, {size: 60, values: axisValues}],
           series: [{label: c.xLabel}].concat(c.labels.map((l, i) => ({label: l, stroke: COLORS[i % COLORS.length],
             spanGaps: false, points: {show: true, size: 4},
             value: (u, v, si, idx) => legendValue(u, v, si, idx, c.data[i + 1])}))),

@@ -91,7 +91,8 @@ class FindingsReportTest {
         const f6 = drawn.find(d => d.opts.title.startsWith("F6:"));
         const show = a => a.map(v => v === undefined ? "u" : v);
         console.log(JSON.stringify({nc1: show(f6.data[1]), spanGaps: f6.opts.series[1].spanGaps,
-          legend: [3, 2, 1].map(i => f6.opts.series[1].value(null, f6.data[1][i], 1, i))}));
+          legend: [3, 2, 1].map(i => f6.opts.series[1].value(null, f6.data[1][i], 1, i)),
+          ticks: f6.opts.axes[1].values(null, [1.2e-5, 1.4e-5])}));
         """;
     Path f = tmp.resolve("t.js");
     Files.writeString(f, js);
@@ -99,7 +100,8 @@ class FindingsReportTest {
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
     assertEquals(0, p.waitFor(), out);
     // step 150 (no NC1 sample) joined over, step 300 (NaN) a gap; the legend names the NaN
-    assertEquals("{\"nc1\":[0.5,\"u\",0.4,null,0.2],\"spanGaps\":false,\"legend\":[\"NaN\",\"0.4\",\"\"]}", out);
+    assertEquals("{\"nc1\":[0.5,\"u\",0.4,null,0.2],\"spanGaps\":false,\"legend\":[\"NaN\",\"0.4\",\"\"],"
+        + "\"ticks\":[\"0.000012\",\"0.000014\"]}", out);
     assertTrue(js.contains("function plotValues("), "the run report's report.js, not a copy");
   }
 }
