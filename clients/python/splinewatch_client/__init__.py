@@ -7,6 +7,6 @@ monitor asks the run to stop. numpy is required; torch only for ``convert``.
 
 from .format import encode_npz, layers_npz, run_npz
 from .convert import UnsupportedModuleError, convert
-from .monitor import Monitor, MonitorError
+from .monitor import Monitor, MonitorError, MonitorUnreachableError
 
-__all__ = ["Monitor", "MonitorError", "UnsupportedModuleError", "convert", "encode_npz", "layers_npz", "run_npz"]
+__all__ = ["Monitor", "MonitorError", "MonitorUnreachableError", "UnsupportedModuleError", "convert", "encode_npz", "layers_npz", "run_npz"]

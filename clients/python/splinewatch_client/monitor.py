@@ -1,6 +1,7 @@
 """The Monitor: registers a run, streams snapshots on a background thread, reports whether to stop."""
 
 import collections
+import http.client
 import json
 import os
 import socket
@@ -24,6 +25,22 @@ class MonitorError(RuntimeError):
         super().__init__("HTTP %d: %s" % (status, message))
         self.status = status
         self.answer = answer
+
+
+class MonitorUnreachableError(MonitorError, ConnectionError):
+    """No answer could be had from the monitor at all: the connection was refused, reset or the host unknown.
+
+    A ``MonitorError`` (``status`` None, ``answer`` None) whose one line names the run, the URL and what to check;
+    also a ``ConnectionError`` (an OSError), as the urllib error it replaces was.
+    """
+
+    def __init__(self, message):
+        RuntimeError.__init__(self, message)
+        self.status = None
+        self.answer = None
+
+    def __str__(self):
+        return self.args[0]
 
 
 class Monitor:
@@ -146,7 +163,9 @@ class Monitor:
         Takes at most about twice ``timeout``: up to ``timeout`` for the queued snapshots (any still queued then are
         dropped, counted in ``dropped``), then up to ``timeout`` for the finish request. The monitor answers that
         request at once and drains the run's analyses afterwards, so close() does not wait for analysis. When no
-        answer comes in time it raises TimeoutError (an OSError): the monitor may still have finished the run.
+        answer comes in time it raises TimeoutError (an OSError): the monitor may still have finished the run. When
+        the monitor cannot be reached at all (connection refused or reset) it raises MonitorUnreachableError, a
+        MonitorError naming the run and the URL.
 
         When the monitor no longer takes the run (``lost``: it restarted, or ended the run after its idle timeout),
         nothing is sent and the answer is ``{"run", "status", "lost": True, "message"}``.
@@ -317,11 +336,20 @@ class Monitor:
             raise  # an answer: _post decides
         except urllib.error.URLError as e:
             if not isinstance(e.reason, socket.timeout):
-                raise
+                raise self._unreachable(path, e.reason) from None
             raise _Timeout(self.timeout, path) from None
         except socket.timeout:
             raise _Timeout(self.timeout, path) from None
+        except (OSError, http.client.HTTPException) as e:  # reset or closed mid-answer, a garbled answer
+            raise self._unreachable(path, e) from None
         return json.loads(text) if text.strip().startswith("{") else {"message": text.strip()}
+
+    def _unreachable(self, path, why):
+        """The one-line error for a request that got no HTTP answer: the run, the URL, the cause, what to check."""
+        why = str(why).strip() or type(why).__name__
+        return MonitorUnreachableError(
+            "cannot reach the monitor at %s for run '%s' (POST %s: %s); check that ./monitor serve is running and"
+            " listening there and that the URL is right" % (self.url, self.run_id, path, " ".join(why.split())))
 
 
 def _refusal(text):

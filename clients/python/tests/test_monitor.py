@@ -12,6 +12,7 @@ import io
 import json
 import os
 import signal
+import socket
 import struct
 import subprocess
 import sys
@@ -24,7 +25,7 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, ".."))
-from splinewatch_client import Monitor  # noqa: E402
+from splinewatch_client import Monitor, MonitorError  # noqa: E402
 
 try:
     import torch  # noqa: F401
@@ -240,6 +241,54 @@ class MonitorTest(unittest.TestCase):
             with self.monitor():
                 raise KeyboardInterrupt()
         self.assertEqual(self.fake.finishes()[2:], [{"status": "interrupted", "reason": "KeyboardInterrupt()"}])
+
+    def test_an_unreachable_monitor_is_a_monitor_error_naming_the_run_and_the_url(self):
+        # the monitor went away during training (stopped, crashed): connections are refused
+        m = self.monitor(timeout=5)
+        self.fake.stop()
+        with contextlib.redirect_stderr(io.StringIO()) as err:
+            m.snapshot_layers(LAYERS, 1)
+            self.assertTrue(m.flush(10))
+        self.assertEqual(len(m.errors), 1)
+        self.assertIn("cannot reach the monitor at %s" % self.fake.url, m.errors[0])
+        self.assertIn("cannot reach the monitor", err.getvalue())
+        with self.assertRaises(MonitorError) as e:
+            m.close()
+        text = str(e.exception)
+        for part in ("run 'r1'", self.fake.url, "/api/v1/runs/r1/finish", "./monitor serve"):
+            self.assertIn(part, text)
+        self.assertEqual(len(text.splitlines()), 1, text)
+        self.assertIsNone(e.exception.status)
+        self.assertIsNone(e.exception.__cause__)
+        self.assertTrue(e.exception.__suppress_context__)  # the traceback shows this line, not urllib's
+        self.assertIsNone(m.close())
+
+    def test_registration_and_the_context_manager_against_an_unreachable_monitor(self):
+        with socket.socket() as s:  # a port nothing listens on
+            s.bind(("127.0.0.1", 0))
+            url = "http://127.0.0.1:%d" % s.getsockname()[1]
+        with self.assertRaises(MonitorError) as e:
+            Monitor(url, "r9", token="t", probes=(np.zeros((20, 4)), np.arange(20) % 2), classes=2)
+        for part in ("run 'r9'", url, "/api/v1/runs", "./monitor serve"):
+            self.assertIn(part, str(e.exception))
+        # registered, then the monitor went away: a failing block prints one line, its exception goes on
+        m = self.monitor(timeout=5)
+        self.fake.stop()
+        with contextlib.redirect_stderr(io.StringIO()) as err, self.assertRaises(ValueError):
+            with m:
+                raise ValueError("boom")
+        lines = [l for l in err.getvalue().splitlines() if "could not record the end of run 'r1'" in l]
+        self.assertEqual(len(lines), 1, err.getvalue())
+        self.assertIn(self.fake.url, lines[0])
+        # a block that ends normally raises the MonitorError
+        other = FakeMonitor()
+        self.addCleanup(other.stop)
+        m = Monitor(other.url, "r1", token="t", probes=(np.zeros((20, 4)), np.arange(20) % 2), classes=2, timeout=5)
+        other.stop()
+        with self.assertRaises(MonitorError) as e:
+            with m:
+                pass
+        self.assertIn("run 'r1'", str(e.exception))
 
 
 def write_idx(path, array):
