@@ -253,7 +253,7 @@ public final class IngestRoutes {
   }
 
   private CompletionStage<IngestedRun.Reply> finish(String id, byte[] body) {
-    String status = "done";
+    String status = null; // none said: the run decides (stopped if a stop was asked of it, else done)
     String reason = null;
     if (body.length > 0) {
       try {
@@ -261,7 +261,8 @@ public final class IngestRoutes {
         if (doc == null || !doc.isObject()) {
           throw new IOException("not an object");
         }
-        status = doc.path("status").asText("done");
+        JsonNode said = doc.path("status");
+        status = said.isMissingNode() || said.isNull() ? null : said.asText();
         JsonNode why = doc.path("reason");
         if (!why.isMissingNode() && !why.isNull() && !why.isTextual()) {
           // asText() of an object or a list is "": the reason would be lost without a word
@@ -275,7 +276,7 @@ public final class IngestRoutes {
             + " expected {\"status\": \"done\" | \"stopped\" | \"failed\" | \"interrupted\", \"reason\": ...}"));
       }
     }
-    if (!IngestedRun.FINISH_STATUSES.contains(status)) {
+    if (status != null && !IngestedRun.FINISH_STATUSES.contains(status)) {
       return CompletableFuture.completedFuture(IngestedRun.Reply.error(400, "finish status '" + status
           + "'; expected done, stopped, failed or interrupted"));
     }

@@ -64,7 +64,8 @@ public final class IngestedRun extends AbstractBehavior<Object> {
   }
 
   /**
-   * The client ends the run: {@code status} done, stopped, failed or interrupted. Answered at once (202); the run then waits for
+   * The client ends the run: {@code status} done, stopped, failed or interrupted, or null when the client said none
+   * (then stopped if a stop was asked of the run, else done). Answered at once (202); the run then waits for
    * its queued analyses, records {@code run_finished} and writes its report.
    */
   public record Finish(String status, String reason, ActorRef<Reply> replyTo) implements Command {
@@ -336,6 +337,11 @@ public final class IngestedRun extends AbstractBehavior<Object> {
     if (publisher == null) {
       m.replyTo().tell(Reply.error(409, "run '" + s.info().runId() + "' is still registering"));
       return this;
+    }
+    if (m.status() == null) {
+      // no status said: a run that was asked to stop (a stop-on alert, a stop through the control endpoint) and then
+      // ended did stop, with that reason; otherwise it ran to its end
+      m = new Finish(stopReason != null ? "stopped" : "done", m.reason(), m.replyTo());
     }
     finishing = m;
     s.finished().add(s.info().runId());

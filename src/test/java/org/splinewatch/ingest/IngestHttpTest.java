@@ -505,6 +505,46 @@ class IngestHttpTest {
     waitFor(() -> String.valueOf(post("/api/v1/runs/b1/snapshots", other, TOKEN).statusCode()), "400"::equals);
   }
 
+  @Test
+  void aFinishWithoutStatusAfterAStopIsRecordedAsStopped() throws Exception {
+    for (String id : List.of("e1", "e2", "e3")) {
+      assertEquals(201, post("/api/v1/runs", TestNpz.run(id, 20, 8, 4, ""), TOKEN).statusCode());
+      assertEquals(202, post("/api/v1/runs/" + id + "/snapshots", TestNpz.snapshot(TestNpz.cnn(1, 8, 4), 0, 1.0, -1)
+          .bytes(), TOKEN).statusCode());
+    }
+    // e1 and e3 are asked to stop (the control endpoint); e2 is not
+    for (String id : List.of("e1", "e3")) {
+      String alert = "{\"version\": \"4\", \"alerts\": [{\"status\": \"firing\", \"labels\": {\"alertname\": \"X\","
+          + " \"severity\": \"critical\", \"rule\": \"std_collapse\", \"run\": \"" + id + "\"},"
+          + " \"annotations\": {\"summary\": \"test stop\"}}]}";
+      assertEquals(202, post("/api/v1/alerts", alert.getBytes(), TOKEN).statusCode());
+      JsonNode a = JSON.readTree(post("/api/v1/runs/" + id + "/snapshots", TestNpz.snapshot(TestNpz.cnn(2, 8, 4), 10,
+          1.0, -1).bytes(), TOKEN).body());
+      assertTrue(a.get("stop").asBoolean(), a.toString());
+    }
+    // no status: an empty body (e1, e2) or a JSON object without one (e3)
+    Map<String, byte[]> bodies = Map.of("e1", new byte[0], "e2", new byte[0], "e3", "{\"reason\": null}".getBytes());
+    for (String id : List.of("e1", "e2", "e3")) {
+      HttpResponse<String> fin = post("/api/v1/runs/" + id + "/finish", bodies.get(id), TOKEN);
+      assertEquals(202, fin.statusCode(), fin.body());
+      assertEquals(id.equals("e2") ? "done" : "stopped", JSON.readTree(fin.body()).get("status").asText(), fin.body());
+    }
+    for (String id : List.of("e1", "e2", "e3")) {
+      Path events = tmp.resolve(id).resolve("events.jsonl");
+      String all = waitFor(() -> Files.isRegularFile(events) ? Files.readString(events) : "",
+          e -> e.contains("run_finished"));
+      JsonNode end = JSON.readTree(all.lines().filter(l -> l.contains("\"run_finished\"")).findFirst().orElseThrow());
+      if (id.equals("e2")) {
+        assertEquals("done", end.get("status").asText(), end.toString());
+        assertEquals(0, end.get("exit_code").asInt(), end.toString());
+      } else {
+        assertEquals("stopped", end.get("status").asText(), end.toString());
+        assertEquals(3, end.get("exit_code").asInt(), end.toString());
+        assertTrue(end.get("reason").asText().contains("test stop"), end.toString());
+      }
+    }
+  }
+
   interface Check<T> {
     T get() throws Exception;
   }
