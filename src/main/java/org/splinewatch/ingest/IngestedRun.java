@@ -313,7 +313,7 @@ public final class IngestedRun extends AbstractBehavior<Object> {
     body.put("stop", stopReason != null);
     body.put("reason", stopReason);
     body.put("alerts", List.copyOf(firing));
-    body.put("step", lastStep);
+    body.put("step", Math.max(0, lastStep)); // 0 before any snapshot, as run_finished's steps
     return body;
   }
 

@@ -545,6 +545,20 @@ class IngestHttpTest {
     }
   }
 
+  @Test
+  void aRunWithoutSnapshotsSaysStepZeroInItsFinishAnswerAndItsRunFinished() throws Exception {
+    assertEquals(201, post("/api/v1/runs", TestNpz.run("z1", 20, 8, 4, ""), TOKEN).statusCode());
+    HttpResponse<String> fin = post("/api/v1/runs/z1/finish", "{\"status\": \"done\"}".getBytes(), TOKEN);
+    assertEquals(202, fin.statusCode(), fin.body());
+    assertEquals(0, JSON.readTree(fin.body()).get("step").asLong(-1), fin.body());
+    assertTrue(JSON.readTree(fin.body()).get("step").isIntegralNumber(), fin.body());
+    Path events = tmp.resolve("z1").resolve("events.jsonl");
+    String all = waitFor(() -> Files.isRegularFile(events) ? Files.readString(events) : "",
+        e -> e.contains("run_finished"));
+    JsonNode end = JSON.readTree(all.lines().filter(l -> l.contains("\"run_finished\"")).findFirst().orElseThrow());
+    assertEquals(JSON.readTree(fin.body()).get("step"), end.get("steps"), fin.body() + " vs " + end);
+  }
+
   interface Check<T> {
     T get() throws Exception;
   }
