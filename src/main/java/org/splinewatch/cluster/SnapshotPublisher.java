@@ -1,6 +1,7 @@
 package org.splinewatch.cluster;
 
 import java.security.SecureRandom;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
@@ -78,6 +79,16 @@ public final class SnapshotPublisher extends AbstractBehavior<SnapshotPublisher.
   private record Reachability(Address address, boolean reachable) implements Command {
   }
 
+  /** {@link #LISTING_GRACE} after the publisher started: an empty listing now means there is no analyzer node. */
+  private enum ListingGraceOver implements Command { INSTANCE }
+
+  /**
+   * How long a new publisher does not take "no analyzer node listed" as a verdict: the receptionist's first listings
+   * may precede the registration of a worker that exists (locally about half a second; seen in a run finished right
+   * after its registration, whose snapshots were all dropped as "no analyzer node at the end of the run").
+   */
+  static final Duration LISTING_GRACE = Duration.ofSeconds(10);
+
   private record TimedOut(long transfer) implements Command {
   }
 
@@ -85,6 +96,7 @@ public final class SnapshotPublisher extends AbstractBehavior<SnapshotPublisher.
   }
 
   private final TimerScheduler<Command> timers;
+  private boolean listingGraceOver;
   private final String runId;
   // proves to analyzer nodes that chunks and CloseRun come from this publisher, and to the metrics node that
   // publishes for the run come from its trainer or its analyzer nodes
@@ -122,6 +134,7 @@ public final class SnapshotPublisher extends AbstractBehavior<SnapshotPublisher.
           e -> new Reachability(e.member().address(), false)), ClusterEvent.UnreachableMember.class));
       cluster.subscriptions().tell(Subscribe.create(ctx.messageAdapter(ClusterEvent.ReachableMember.class,
           e -> new Reachability(e.member().address(), true)), ClusterEvent.ReachableMember.class));
+      timers.startSingleTimer(ListingGraceOver.INSTANCE, LISTING_GRACE);
       return new SnapshotPublisher(ctx, timers, run, analyzers, metrics, settings, bufferSize, token);
     }));
   }
@@ -150,6 +163,10 @@ public final class SnapshotPublisher extends AbstractBehavior<SnapshotPublisher.
         .onMessage(WorkersChanged.class, m -> {
           lost(pool.listed(m.workers()));
           return dispatch();
+        })
+        .onMessage(ListingGraceOver.class, m -> {
+          listingGraceOver = true;
+          return checkDrained();
         })
         .onMessage(Reachability.class, m -> {
           lost(pool.reachability(m.address(), m.reachable()));
@@ -270,7 +287,7 @@ public final class SnapshotPublisher extends AbstractBehavior<SnapshotPublisher.
 
   private Behavior<Command> checkDrained() {
     boolean idle = waiting.isEmpty() && pool.idle();
-    if (idle || (pool.isEmpty() && pool.listingSeen() && !drainers.isEmpty())) {
+    if (idle || (pool.isEmpty() && pool.listingSeen() && listingGraceOver && !drainers.isEmpty())) {
       if (!idle) {
         // nobody can analyse what is left: it is dropped rather than waited for
         waiting.drain().forEach(e -> dropped(e.step(), "no analyzer node at the end of the run"));
