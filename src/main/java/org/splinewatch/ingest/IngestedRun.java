@@ -219,9 +219,7 @@ public final class IngestedRun extends AbstractBehavior<Object> {
 
   private Behavior<Object> onSnapshot(Snapshot m) {
     lastActivity = System.nanoTime();
-    if (publisher == null || finishing != null) {
-      m.replyTo().tell(Reply.error(409, "run '" + s.info().runId() + "' is " + (finishing != null ? "finishing"
-          : "still registering") + "; expected snapshots between registration and finish"));
+    if (outsideTheRun(m.replyTo())) {
       return this;
     }
     SnapshotFormat.Snapshot p = m.snapshot();
@@ -264,9 +262,7 @@ public final class IngestedRun extends AbstractBehavior<Object> {
    */
   private Behavior<Object> onNonFiniteWeights(NonFiniteWeights m) {
     lastActivity = System.nanoTime();
-    if (publisher == null || finishing != null) {
-      m.replyTo().tell(Reply.error(409, "run '" + s.info().runId() + "' is " + (finishing != null ? "finishing"
-          : "still registering") + "; expected snapshots between registration and finish"));
+    if (outsideTheRun(m.replyTo())) {
       return this;
     }
     SnapshotFormat.Snapshot p = m.scalars();
@@ -284,6 +280,16 @@ public final class IngestedRun extends AbstractBehavior<Object> {
     body.putAll(stopState());
     m.replyTo().tell(new Reply(400, Json.write(body), true));
     return this;
+  }
+
+  /** Answers 409 and returns true for a snapshot before the run is registered or after its finish. */
+  private boolean outsideTheRun(ActorRef<Reply> replyTo) {
+    if (publisher == null || finishing != null) {
+      replyTo.tell(Reply.error(409, "run '" + s.info().runId() + "' is " + (finishing != null ? "finishing"
+          : "still registering") + "; expected snapshots between registration and finish"));
+      return true;
+    }
+    return false;
   }
 
   /** Makes {@code p}'s step the run's last; the training scalars it carries. */
