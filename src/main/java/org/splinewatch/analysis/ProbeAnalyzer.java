@@ -5,6 +5,7 @@ import java.util.List;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.splinewatch.embedding.LinearProbe;
+import org.splinewatch.geometry.IntrinsicDimension;
 import org.splinewatch.geometry.NeuralCollapse;
 import org.splinewatch.metrics.MetricsActor;
 import org.splinewatch.regions.PiecewiseLinearNet;
@@ -86,7 +87,8 @@ public final class ProbeAnalyzer implements SnapshotAnalysis {
     int m = run.probeCount();
     double[] xs = probe.standardise(xp, m);
     double[] w = probe.weights();
-    NeuralCollapse.Result nc = finite(xs) && finite(w)
+    boolean finite = IntrinsicDimension.allFinite(xs, xs.length) && IntrinsicDimension.allFinite(w, w.length);
+    NeuralCollapse.Result nc = finite
         ? NeuralCollapse.compute(xs, m, d, run.probeLabels(), run.classes(), w, probe.offsets()) : null;
     return List.of(
         Sample.of(MetricFamily.NEURAL_COLLAPSE_WEIGHT_EQUINORM_COV, nc == null ? Double.NaN : nc.weightEquinormCov(),
@@ -95,15 +97,6 @@ public final class ProbeAnalyzer implements SnapshotAnalysis {
             "layer", "repr"),
         Sample.of(MetricFamily.NEURAL_COLLAPSE_NCC_MISMATCH_RATIO, nc == null ? Double.NaN : nc.nccMismatch(), step,
             "layer", "repr"));
-  }
-
-  private static boolean finite(double[] a) {
-    for (double v : a) {
-      if (!Double.isFinite(v)) {
-        return false;
-      }
-    }
-    return true;
   }
 
   /**

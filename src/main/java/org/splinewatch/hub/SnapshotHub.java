@@ -151,6 +151,11 @@ public final class SnapshotHub {
    * returned, analyzers with none left out); the returned stage completes when the analyses in progress have finished.
    */
   public Abandoned abandon() {
+    return new Abandoned(skipWaiting(), complete());
+  }
+
+  /** Marks the hub abandoned and returns, per analyzer with any, the snapshots still waiting, now skipped. */
+  private Map<String, Long> skipWaiting() {
     Map<String, Long> unanalysed = new LinkedHashMap<>();
     synchronized (lock) {
       abandoned = true;
@@ -161,7 +166,7 @@ public final class SnapshotHub {
         waiting[i] = 0;
       }
     }
-    return new Abandoned(unanalysed, complete());
+    return unanalysed;
   }
 
   /**
@@ -170,19 +175,11 @@ public final class SnapshotHub {
    * as after an early end. An analysis that still finishes afterwards is not counted again.
    */
   public Map<String, Long> giveUp() {
-    Map<String, Long> out = new LinkedHashMap<>();
-    synchronized (lock) {
-      abandoned = true;
-      for (int i = 0; i < queues.size(); i++) {
-        long left = waiting[i] + inProgress[i];
-        if (left > 0) {
-          out.put(queues.get(i).first(), left);
-        }
-        waiting[i] = 0;
-        inProgress[i] = 0;
-      }
+    synchronized (lock) { // one count of both: no analysis starts or ends between them
+      Map<String, Long> left = skipWaiting();
+      cutShort().forEach((analyzer, n) -> left.merge(analyzer, n, Long::sum));
+      return left;
     }
-    return out;
   }
 
   /** No more snapshots; completes when every analyzer has finished what it holds. */

@@ -99,18 +99,22 @@ final class LocalHubSink implements SnapshotSink {
   @Override
   public CompletionStage<Done> abandon() {
     SnapshotHub.Abandoned a = hub.abandon();
-    a.unanalysed().forEach((analyzer, n) -> metrics.tell(new MetricsActor.SnapshotsUnanalysed(analyzer, n)));
+    countUnanalysed(a.unanalysed());
     return a.done();
   }
 
   @Override
   public void cutShort() {
-    hub.cutShort().forEach((analyzer, n) -> metrics.tell(new MetricsActor.SnapshotsUnanalysed(analyzer, n)));
+    countUnanalysed(hub.cutShort());
   }
 
   @Override
   public void drainTimedOut() {
-    hub.giveUp().forEach((analyzer, n) -> metrics.tell(new MetricsActor.SnapshotsUnanalysed(analyzer, n)));
+    countUnanalysed(hub.giveUp());
+  }
+
+  private void countUnanalysed(Map<String, Long> byAnalyzer) {
+    byAnalyzer.forEach((analyzer, n) -> metrics.tell(new MetricsActor.SnapshotsUnanalysed(analyzer, n)));
   }
 
   @Override
