@@ -22,6 +22,15 @@ final class ReportCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
+    if (out != null && out.toString().isEmpty()) {
+      System.err.println("error: --out is empty; expected a file, e.g. report.html");
+      return 2;
+    }
+    if (out != null && java.nio.file.Files.isDirectory(out)) { // moving the report there would replace an empty one
+      System.err.println("error: --out " + out + ": is a directory; expected a file, e.g. "
+          + out.resolve("report.html"));
+      return 2;
+    }
     Path outDir = out == null ? null : out.toAbsolutePath().getParent();
     if (outDir != null && !java.nio.file.Files.isDirectory(outDir)) { // as regions --svg: before any run is read
       System.err.println("error: --out " + out + ": directory " + outDir + " does not exist; expected a file in an "

@@ -215,11 +215,16 @@ public final class ReportWriter {
 
   /** Writes the report atomically. */
   public static void write(List<RunData> runs, Path out) {
+    Path tmp = out.resolveSibling(out.getFileName() + ".tmp");
     try {
-      Path tmp = out.resolveSibling(out.getFileName() + ".tmp");
       Files.writeString(tmp, html(runs));
       Files.move(tmp, out, StandardCopyOption.REPLACE_EXISTING);
     } catch (IOException e) {
+      try {
+        Files.deleteIfExists(tmp); // not left beside a report that was not written
+      } catch (IOException ignored) {
+        // the error below says what went wrong
+      }
       throw new UncheckedIOException("cannot write the report " + out + ": " + IoErrors.reason(e), e);
     }
   }

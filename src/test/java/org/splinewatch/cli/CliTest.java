@@ -200,6 +200,26 @@ class CliTest {
   }
 
   @Test
+  void reportRefusesAnOutThatIsADirectoryInsteadOfReplacingIt() throws Exception {
+    Path runDir = Files.createDirectories(tmp.resolve("r"));
+    Files.writeString(runDir.resolve("metrics.jsonl"), "{\"name\":\"splinewatch_training_loss\",\"labels\":{},"
+        + "\"step\":10,\"value\":1.0}\n");
+    Path empty = Files.createDirectories(tmp.resolve("empty-out"));
+    Path full = Files.createDirectories(tmp.resolve("full-out"));
+    Files.writeString(full.resolve("keep.txt"), "x");
+    for (Path out : new Path[] {empty, full}) {
+      String m = run(2, "monitor", "report", "--out", out.toString(), runDir.toString());
+      assertTrue(m.strip().equals("error: --out " + out + ": is a directory; expected a file, e.g. "
+          + out.resolve("report.html")), m);
+      assertTrue(Files.isDirectory(out), "the directory stays a directory");
+      assertFalse(Files.exists(tmp.resolve(out.getFileName() + ".tmp")), "no temporary file left beside it");
+    }
+    assertTrue(Files.exists(full.resolve("keep.txt")));
+    String blank = run(2, "monitor", "report", "--out", "", runDir.toString());
+    assertTrue(blank.strip().equals("error: --out is empty; expected a file, e.g. report.html"), blank);
+  }
+
+  @Test
   void garbageAndInterruptedRunDirectoriesAreSkippedWithAReasonAndNotCounted() throws Exception {
     String knn = "{\"name\":\"splinewatch_knn_accuracy_ratio\",\"labels\":{\"layer\":\"repr\"},\"step\":0,"
         + "\"value\":0.8}\n";

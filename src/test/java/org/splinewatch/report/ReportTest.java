@@ -138,6 +138,16 @@ class ReportTest {
   }
 
   @Test
+  void aReportThatCannotBeMovedInPlaceLeavesNoTemporaryFile() throws Exception {
+    RunData r = RunData.read(run(tmp, "a", true, ""));
+    Path dir = Files.createDirectories(tmp.resolve("taken"));
+    Files.writeString(dir.resolve("x"), "x");
+    assertThrows(java.io.UncheckedIOException.class, () -> ReportWriter.write(List.of(r), dir));
+    assertFalse(Files.exists(tmp.resolve("taken.tmp")));
+    assertTrue(Files.exists(dir.resolve("x")));
+  }
+
+  @Test
   void severalRunsAreOverlaid() throws Exception {
     RunData a = RunData.read(run(tmp, "a", true, ""));
     RunData b = RunData.read(run(tmp, "b", true, ""));
