@@ -338,6 +338,10 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
       } else {
         problems.add("config.json is missing");
       }
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) { // Jackson's message spans lines
+      var at = e.getLocation();
+      problems.add("config.json is not valid JSON" + (at == null ? ""
+          : " (line " + at.getLineNr() + ", column " + at.getColumnNr() + ")"));
     } catch (IOException e) {
       problems.add("config.json is unreadable (" + e.getMessage() + ")");
     }

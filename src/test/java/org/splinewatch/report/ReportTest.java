@@ -148,6 +148,16 @@ class ReportTest {
   }
 
   @Test
+  void aMalformedConfigIsOneShortProblem() throws Exception {
+    Path d = run(tmp, "c", true, "");
+    Files.writeString(d.resolve("config.json"), "[1,2\n");
+    RunData r = RunData.read(d);
+    assertFalse(r.complete());
+    assertTrue(r.problems().contains("config.json is not valid JSON (line 2, column 1)"), r.problems().toString());
+    assertEquals("c", r.runId());
+  }
+
+  @Test
   void severalRunsAreOverlaid() throws Exception {
     RunData a = RunData.read(run(tmp, "a", true, ""));
     RunData b = RunData.read(run(tmp, "b", true, ""));
