@@ -101,6 +101,7 @@ final class DetectionCommand implements Callable<Integer> {
     }
     List<Detection.Row> rows = new ArrayList<>();
     List<Detection.Skipped> skipped = new ArrayList<>();
+    java.util.TreeSet<String> knnLayers = new java.util.TreeSet<>(); // the layers the counted runs have kNN of
     for (Path r : runs) {
       Detection.Loaded loaded = Detection.load(r);
       if (loaded.skipped() != null) { // an interrupted or garbage directory counts neither as healthy nor collapsed
@@ -108,8 +109,16 @@ final class DetectionCommand implements Callable<Integer> {
         continue;
       }
       RunData data = loaded.run();
+      data.series().values().stream()
+          .filter(s -> s.name().equals(org.splinewatch.snapshot.MetricFamily.KNN_ACCURACY_RATIO.id()))
+          .forEach(s -> knnLayers.add(String.valueOf(s.labels().get("layer"))));
       // MNIST and Fashion-MNIST both have 10 classes (the knn_chance rule's chance level)
       rows.add(Detection.of(replay ? Detection.replay(data, settings, 10) : data, layer, drop, reference));
+    }
+    if (!knnLayers.isEmpty() && !knnLayers.contains(layer)) { // a typo: every run would read as having no drop
+      System.err.println("error: --layer " + layer + ": no run has a kNN accuracy series for this layer; expected one"
+          + " of: " + String.join(", ", knnLayers));
+      return 2;
     }
     System.out.print(Detection.markdown(rows, layer, drop, new HashSet<>(tuningSeeds), datasets, reference,
         skipped));

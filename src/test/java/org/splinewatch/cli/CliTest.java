@@ -220,6 +220,21 @@ class CliTest {
   }
 
   @Test
+  void detectionRefusesALayerThatNoRunHasAKnnSeriesFor() throws Exception {
+    Path ok = Files.createDirectories(tmp.resolve("ok"));
+    Files.writeString(ok.resolve("metrics.jsonl"), "{\"name\":\"splinewatch_knn_accuracy_ratio\",\"labels\":"
+        + "{\"layer\":\"repr\"},\"step\":0,\"value\":0.8}\n{\"name\":\"splinewatch_knn_accuracy_ratio\",\"labels\":"
+        + "{\"layer\":\"proj\"},\"step\":0,\"value\":0.7}\n");
+    Files.writeString(ok.resolve("config.json"), "{\"run_id\": \"ok\", \"method\": \"simclr\"}");
+    Files.writeString(ok.resolve("events.jsonl"), "{\"type\":\"run_finished\",\"status\":\"done\"}\n");
+    // a typo would otherwise count every induced collapse as alerted with no accuracy drop
+    String m = run(2, "monitor", "detection", "--layer", "rep", ok.toString());
+    assertTrue(m.strip().equals("error: --layer rep: no run has a kNN accuracy series for this layer; expected one"
+        + " of: proj, repr"), m);
+    assertTrue(run(0, "monitor", "detection", "--layer", "proj", ok.toString()).contains("| ok | simclr |"));
+  }
+
+  @Test
   void garbageAndInterruptedRunDirectoriesAreSkippedWithAReasonAndNotCounted() throws Exception {
     String knn = "{\"name\":\"splinewatch_knn_accuracy_ratio\",\"labels\":{\"layer\":\"repr\"},\"step\":0,"
         + "\"value\":0.8}\n";
