@@ -146,8 +146,24 @@ public final class ReportWriter {
     return out;
   }
 
+  /**
+   * The runs with each id that more than one of them has (the same --run-id under two --out directories) followed by
+   * the run's directory, "a (runs/lr1/a)", so that their curves, pictures and columns can be told apart.
+   */
+  static List<RunData> distinctIds(List<RunData> runs) {
+    Map<String, Integer> count = new LinkedHashMap<>();
+    runs.forEach(r -> count.merge(r.runId(), 1, Integer::sum));
+    List<RunData> out = new ArrayList<>();
+    for (RunData r : runs) {
+      out.add(count.get(r.runId()) == 1 ? r : new RunData(r.dir(), r.runId() + " (" + r.dir() + ")", r.config(),
+          r.series(), r.alerts(), r.pictures(), r.finished(), r.problems()));
+    }
+    return out;
+  }
+
   /** The report of one or more runs as HTML. */
-  public static String html(List<RunData> runs) {
+  public static String html(List<RunData> given) {
+    List<RunData> runs = distinctIds(given);
     StringBuilder sb = new StringBuilder(1 << 20);
     String title = runs.size() == 1 ? "splinewatch report: " + runs.get(0).runId()
         : "splinewatch report: " + runs.size() + " runs";

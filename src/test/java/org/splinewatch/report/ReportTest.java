@@ -166,6 +166,21 @@ class ReportTest {
   }
 
   @Test
+  void runsWithTheSameIdFromDifferentDirectoriesAreToldApart() throws Exception {
+    Path d1 = run(Files.createDirectories(tmp.resolve("lr1")), "a", true, "");
+    Path d2 = run(Files.createDirectories(tmp.resolve("lr2")), "a", true, "");
+    String html = ReportWriter.html(List.of(RunData.read(d1), RunData.read(d2)));
+    for (Path d : List.of(d1, d2)) {
+      assertTrue(html.contains("\"label\":\"a (" + d + ") plane 0\""), "each run's curves name its directory");
+      assertTrue(html.contains("<th>a (" + d + ")</th>"), "and its hyperparameter column");
+    }
+    assertFalse(html.contains("\"label\":\"a plane 0\""));
+    RunData b = RunData.read(run(tmp, "b", true, ""));
+    assertTrue(ReportWriter.html(List.of(RunData.read(d1), b)).contains("\"label\":\"a plane 0\""),
+        "distinct ids stay as they are");
+  }
+
+  @Test
   void theHyperparameterTableMarksTheSettingsThatDiffer() throws Exception {
     Path a = run(tmp, "a", true, "");
     Path b = run(tmp, "b", true, "");
