@@ -177,7 +177,7 @@ public final class Detection {
   }
 
   /** How the run ended when that was neither done nor stopped: "interrupted at step N", "failed: ...". */
-  private static java.util.Optional<String> ending(Path dir) {
+  static java.util.Optional<String> ending(Path dir) {
     String[] last = {null};
     JsonLines.read(dir.resolve("events.jsonl"), "events.jsonl", (n, line, end) -> {
       try {

@@ -175,7 +175,10 @@ public final class ReportWriter {
       boolean ok = r.complete();
       sb.append("<div class=\"status ").append(ok ? "complete" : "incomplete").append("\" id=\"status-")
           .append(esc(r.runId())).append("\">").append(esc(r.runId())).append(": ")
-          .append(ok ? "complete" : "INCOMPLETE — " + esc(String.join("; ", r.problems()))).append("</div>\n");
+          .append(ok ? "complete" : "INCOMPLETE — " + esc(String.join("; ", r.problems())))
+          // whole files, but not a whole run: say how it ended (a stopped run's reason is in its alerts)
+          .append(ok ? esc(Detection.ending(r.dir()).map(e -> "; the run " + (e.startsWith("interrupted") ? "was "
+              : "") + e).orElse("")) : "").append("</div>\n");
       String coverage = RunData.coverage(r.dir()); // sparse curves: snapshots dropped or left unanalysed
       if (!coverage.isEmpty()) {
         sb.append("<div class=\"coverage\">").append(esc(r.runId())).append(": ").append(esc(coverage))

@@ -117,6 +117,20 @@ class ReportTest {
   }
 
   @Test
+  void anInterruptedOrFailedRunSaysHowItEndedBesideComplete() throws Exception {
+    Path i = run(tmp, "i", false, "");
+    Files.writeString(i.resolve("events.jsonl"), "{\"type\":\"run_finished\",\"status\":\"interrupted\","
+        + "\"steps\":52,\"exit_code\":130}\n", java.nio.file.StandardOpenOption.APPEND);
+    assertTrue(ReportWriter.html(List.of(RunData.read(i))).contains(">i: complete; the run was interrupted at step"
+        + " 52</div>"));
+    Path f = run(tmp, "f", false, "");
+    Files.writeString(f.resolve("events.jsonl"), "{\"type\":\"run_finished\",\"status\":\"failed\","
+        + "\"steps\":7,\"error\":\"disk full\"}\n", java.nio.file.StandardOpenOption.APPEND);
+    assertTrue(ReportWriter.html(List.of(RunData.read(f))).contains(">f: complete; the run failed: disk full</div>"));
+    assertTrue(ReportWriter.html(List.of(RunData.read(run(tmp, "d", true, "")))).contains(">d: complete</div>"));
+  }
+
+  @Test
   void summariesAgreeWithTheFullRead() throws Exception {
     for (boolean finished : new boolean[] {true, false}) {
       Path d = run(tmp, "s" + finished, finished, "");
