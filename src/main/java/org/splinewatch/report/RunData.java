@@ -148,13 +148,17 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
       labels.remove("run");
       labels.remove("method");
       labels.remove("dataset");
+      if (!j.get("step").isIntegralNumber()) { // asLong() would read "abc" or true as step 0
+        throw new IllegalArgumentException("step is not an integer");
+      }
       long step = j.get("step").asLong();
       JsonNode v = j.get("value");
       // RunLog writes a non-finite value as String.valueOf(double): "NaN", "Infinity", "-Infinity"
-      double value = v.isNumber() ? v.asDouble() : switch (v.asText()) {
+      double value = v.isNumber() ? v.asDouble() : switch (v.isTextual() ? v.asText() : "") {
         case "Infinity", "+Inf" -> Double.POSITIVE_INFINITY;
         case "-Infinity", "-Inf" -> Double.NEGATIVE_INFINITY;
-        default -> Double.NaN;
+        case "NaN" -> Double.NaN;
+        default -> throw new IllegalArgumentException("value is not a number");
       };
       if (step < 0) {
         return; // counters logged without a step

@@ -131,6 +131,20 @@ class ReportTest {
   }
 
   @Test
+  void aSampleWhoseStepOrValueIsNotANumberIsMalformedNotStepZero() throws Exception {
+    String loss = "{\"name\":\"splinewatch_training_loss\",\"labels\":{},\"step\":%s,\"value\":%s}\n";
+    RunData r = RunData.read(run(tmp, "m", true, String.format(loss, "\"abc\"", "1") + String.format(loss, "1.5", "1")
+        + String.format(loss, "400", "null") + String.format(loss, "410", "true") + String.format(loss, "420", "\"x\"")
+        + String.format(loss, "430", "\"NaN\"")));
+    assertEquals(List.of("metrics.jsonl line 9 is malformed", "metrics.jsonl line 10 is malformed",
+        "metrics.jsonl line 11 is malformed", "metrics.jsonl line 12 is malformed",
+        "metrics.jsonl line 13 is malformed"), r.problems());
+    List<double[]> points = r.series().get("splinewatch_training_loss{}").points();
+    assertEquals(List.of(0.0, 100.0, 200.0, 300.0, 430.0), points.stream().map(p -> p[0]).toList());
+    assertEquals(5.0, points.get(0)[1], "step 0 keeps its own value, not the bad line's");
+  }
+
+  @Test
   void summariesAgreeWithTheFullRead() throws Exception {
     for (boolean finished : new boolean[] {true, false}) {
       Path d = run(tmp, "s" + finished, finished, "");
