@@ -88,7 +88,7 @@ final class ExperimentCommand implements Callable<Integer> {
       }
     }
     List<Integer> seedList = seeds != null ? seeds : quick ? List.of(42, 7) : List.of(42, 7, 123);
-    ExperimentPlan plan = ExperimentPlan.of(quick, seedList, datasets, methods, steps);
+    ExperimentPlan plan = ExperimentPlan.of(quick, seedList, datasets, methods, steps, longSteps);
     Path dir = out != null ? out : Path.of("runs", "experiment-" + plan.name());
     Path runsDir = dir.resolve("runs");
     Files.createDirectories(runsDir);
@@ -123,9 +123,6 @@ final class ExperimentCommand implements Callable<Integer> {
       List<String> runArgs = new ArrayList<>(run.args());
       if (steps != null && run.role() != ExperimentPlan.Role.LONG) {
         replace(runArgs, "--max-steps", Integer.toString(steps));
-      }
-      if (longSteps != null && run.role() == ExperimentPlan.Role.LONG) {
-        replace(runArgs, "--max-steps", Integer.toString(longSteps));
       }
       args.addAll(runArgs);
       if (dataDir != null) {

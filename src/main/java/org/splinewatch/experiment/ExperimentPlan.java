@@ -59,11 +59,20 @@ public record ExperimentPlan(String name, List<Integer> seeds, List<String> data
    */
   public static ExperimentPlan of(boolean quick, List<Integer> seeds, List<String> datasets, List<String> methods,
       Integer stepsOverride) {
+    return of(quick, seeds, datasets, methods, stepsOverride, null);
+  }
+
+  /**
+   * As {@link #of(boolean, List, List, List, Integer)} with the long runs' steps overridden too ({@code --long-steps};
+   * null: the plan's), so that the plan's description states the steps they train.
+   */
+  public static ExperimentPlan of(boolean quick, List<Integer> seeds, List<String> datasets, List<String> methods,
+      Integer stepsOverride, Integer longStepsOverride) {
     String name = quick ? "quick" : "full";
     int steps = stepsOverride != null ? stepsOverride : quick ? 300 : 1500;
     int every = quick ? 25 : 100;
     int onset = Math.min(quick ? 150 : 750, steps / 2);
-    int longSteps = quick ? 2000 : 12000;
+    int longSteps = longStepsOverride != null ? longStepsOverride : quick ? 2000 : 12000;
     int longEvery = quick ? 100 : 400;
     int subset = quick ? 256 : 1000;
     String hidden = quick ? "64,64" : "128,128";
