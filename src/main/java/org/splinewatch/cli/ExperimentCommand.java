@@ -186,24 +186,36 @@ final class ExperimentCommand implements Callable<Integer> {
     return failed.isEmpty() ? 0 : 1;
   }
 
-  /** Whether a run directory holds a run that finished (done or stopped by an alert). */
+  /**
+   * Whether a run directory holds a run that finished (done or stopped by an alert): its last readable
+   * {@code run_finished} event says so. The last, because a run resumed by hand after an interruption appends a second
+   * one; a malformed line (a torn write, an edit) is skipped rather than making a finished run look unfinished, which
+   * would train it again with {@code --overwrite} and delete it.
+   */
   static boolean finished(Path runDir) {
     Path events = runDir.resolve("events.jsonl");
     if (!Files.isRegularFile(events)) {
       return false;
     }
+    String last = null;
     try {
-      for (String line : Files.readAllLines(events)) {
+      // decoded leniently: a stray byte must not make the whole file unreadable
+      for (String line : new String(Files.readAllBytes(events), java.nio.charset.StandardCharsets.UTF_8).split("\n")) {
         if (line.contains("\"run_finished\"")) {
-          JsonNode j = JSON.readTree(line);
-          String status = j.path("status").asText();
-          return status.equals("done") || status.equals("stopped");
+          try {
+            JsonNode j = JSON.readTree(line);
+            if ("run_finished".equals(j.path("type").asText())) {
+              last = j.path("status").asText();
+            }
+          } catch (IOException e) {
+            // not an event: skip it
+          }
         }
       }
     } catch (IOException e) {
-      return false; // unreadable or half-written: train it again
+      return false; // unreadable: train it again
     }
-    return false;
+    return "done".equals(last) || "stopped".equals(last);
   }
 
   private static void replace(List<String> args, String option, String value) {

@@ -1,0 +1,53 @@
+package org.splinewatch.cli;
+
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Which runs a rerun of {@code ./monitor experiment} keeps: one it takes for unfinished is trained again with
+ * {@code --overwrite}, which deletes it.
+ */
+class ExperimentFinishedTest {
+  @TempDir
+  Path tmp;
+
+  private Path run(String name, String events) throws Exception {
+    Path dir = Files.createDirectories(tmp.resolve(name));
+    Files.writeString(dir.resolve("events.jsonl"), events);
+    return dir;
+  }
+
+  private static String finished(String status, long step) {
+    return "{\"type\":\"run_finished\",\"status\":\"" + status + "\",\"step\":" + step + "}\n";
+  }
+
+  @Test
+  void theLastRunFinishedEventDecides() throws Exception {
+    String start = "{\"type\":\"run_started\",\"step\":0}\n";
+    // interrupted, then resumed by hand to the end: finished
+    assertTrue(ExperimentCommand.finished(run("resumed", start + finished("interrupted", 52) + start
+        + finished("done", 300))));
+    assertTrue(ExperimentCommand.finished(run("stopped", start + finished("stopped", 120))));
+    assertFalse(ExperimentCommand.finished(run("interrupted", start + finished("interrupted", 52))));
+    assertFalse(ExperimentCommand.finished(run("failed", start + finished("done", 100) + start
+        + finished("failed", 150))));
+    assertFalse(ExperimentCommand.finished(run("running", start)));
+    assertFalse(ExperimentCommand.finished(Files.createDirectories(tmp.resolve("empty"))));
+  }
+
+  @Test
+  void aMalformedLineDoesNotMakeAFinishedRunLookUnfinished() throws Exception {
+    String start = "{\"type\":\"run_started\",\"step\":0}\n";
+    assertTrue(ExperimentCommand.finished(run("torn", start + finished("done", 300)
+        + "{\"type\":\"run_finished\",\"sta\n")));
+    Path stray = run("stray-byte", start + finished("done", 300));
+    Files.write(stray.resolve("events.jsonl"), new byte[] {'{', (byte) 0xC3, '}', '\n'},
+        java.nio.file.StandardOpenOption.APPEND);
+    assertTrue(ExperimentCommand.finished(stray));
+  }
+}
