@@ -111,7 +111,7 @@ final class CertsCommand implements Callable<Integer> {
     Path ca = dir.resolve("ca.p12");
     String password;
     if (Files.exists(ca)) {
-      password = Files.readAllLines(passwordFile).get(0).strip();
+      password = caPassword(ca, passwordFile);
     } else {
       byte[] b = new byte[18];
       new SecureRandom().nextBytes(b);
@@ -135,18 +135,52 @@ final class CertsCommand implements Callable<Integer> {
       Path store = dir.resolve(n + ".p12");
       Path csr = dir.resolve(n + ".csr");
       Path crt = dir.resolve(n + ".crt");
-      Files.deleteIfExists(store);
-      keytool(password, "-genkeypair", "-alias", "node", "-keyalg", "EC", "-groupname", "secp256r1", "-dname",
-          "CN=" + n, "-validity", String.valueOf(days), "-keystore", store.toString(), "-storetype", "PKCS12");
-      keytool(password, "-certreq", "-alias", "node", "-keystore", store.toString(), "-file", csr.toString());
-      keytool(password, "-gencert", "-alias", "ca", "-keystore", ca.toString(), "-infile", csr.toString(),
-          "-outfile", crt.toString(), "-rfc", "-validity", String.valueOf(days), "-ext",
-          "KeyUsage:critical=digitalSignature", "-ext", "ExtendedKeyUsage=serverAuth,clientAuth");
-      keytool(password, "-importcert", "-noprompt", "-alias", "ca", "-file", dir.resolve("ca.crt").toString(),
-          "-keystore", store.toString());
-      keytool(password, "-importcert", "-alias", "node", "-file", crt.toString(), "-keystore", store.toString());
-      Files.delete(csr);
+      try {
+        makeNode(dir, ca, password, n, store, csr, crt, days);
+      } catch (IOException | RuntimeException e) {
+        // a half-made node (a key without its signed certificate) would only be refused as existing next time
+        for (Path f : List.of(store, csr, crt)) {
+          Files.deleteIfExists(f);
+        }
+        throw e;
+      }
     }
+  }
+
+  /**
+   * The password of an existing CA, from the first line of {@code passwordFile}, checked against {@code ca} before
+   * anything is written: a wrong or empty one is a one-line {@link IllegalStateException}.
+   */
+  private static String caPassword(Path ca, Path passwordFile) throws IOException {
+    List<String> lines = Files.readAllLines(passwordFile);
+    if (lines.isEmpty() || lines.get(0).isBlank()) {
+      throw new IllegalStateException(passwordFile + " is empty; expected the password of " + ca
+          + " on its first line");
+    }
+    String password = lines.get(0).strip();
+    try (java.io.InputStream in = Files.newInputStream(ca)) {
+      java.security.KeyStore.getInstance("PKCS12").load(in, password.toCharArray());
+    } catch (java.security.GeneralSecurityException | IOException e) {
+      throw new IllegalStateException("the password in " + passwordFile + " does not open " + ca
+          + "; expected the password file made with that CA", e);
+    }
+    return password;
+  }
+
+  /** One node's key store, signed certificate and (removed at the end) certificate request. */
+  private static void makeNode(Path dir, Path ca, String password, String n, Path store, Path csr, Path crt,
+      int days) throws IOException {
+    Files.deleteIfExists(store);
+    keytool(password, "-genkeypair", "-alias", "node", "-keyalg", "EC", "-groupname", "secp256r1", "-dname",
+        "CN=" + n, "-validity", String.valueOf(days), "-keystore", store.toString(), "-storetype", "PKCS12");
+    keytool(password, "-certreq", "-alias", "node", "-keystore", store.toString(), "-file", csr.toString());
+    keytool(password, "-gencert", "-alias", "ca", "-keystore", ca.toString(), "-infile", csr.toString(),
+        "-outfile", crt.toString(), "-rfc", "-validity", String.valueOf(days), "-ext",
+        "KeyUsage:critical=digitalSignature", "-ext", "ExtendedKeyUsage=serverAuth,clientAuth");
+    keytool(password, "-importcert", "-noprompt", "-alias", "ca", "-file", dir.resolve("ca.crt").toString(),
+        "-keystore", store.toString());
+    keytool(password, "-importcert", "-alias", "node", "-file", crt.toString(), "-keystore", store.toString());
+    Files.delete(csr);
   }
 
   /** Runs the JDK's keytool with the store password; a failure is an exception carrying its output. */

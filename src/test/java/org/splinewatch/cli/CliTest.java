@@ -314,6 +314,27 @@ class CliTest {
   }
 
   @Test
+  void certsWithAPasswordThatDoesNotOpenTheCaSaysSoAndLeavesNoHalfMadeNodeBehind() throws Exception {
+    Path dir = tmp.resolve("certs");
+    run(0, "monitor", "certs", dir.toString(), "--nodes", "a");
+    String password = Files.readString(dir.resolve("password"));
+    Files.writeString(dir.resolve("password"), "not-the-ca-password\n");
+    String wrong = run(1, "monitor", "certs", dir.toString(), "--nodes", "b");
+    assertTrue(wrong.strip().equals("error: the password in " + dir.resolve("password") + " does not open "
+        + dir.resolve("ca.p12") + "; expected the password file made with that CA"), wrong);
+    Files.writeString(dir.resolve("password"), "");
+    String empty = run(1, "monitor", "certs", dir.toString(), "--nodes", "b");
+    assertTrue(empty.strip().equals("error: " + dir.resolve("password") + " is empty; expected the password of "
+        + dir.resolve("ca.p12") + " on its first line"), empty);
+    for (String f : new String[] {"b.p12", "b.csr", "b.crt"}) {
+      assertFalse(Files.exists(dir.resolve(f)), f + " not written");
+    }
+    Files.writeString(dir.resolve("password"), password);
+    run(0, "monitor", "certs", dir.toString(), "--nodes", "b"); // the right password: b is made, not refused
+    assertTrue(Files.exists(dir.resolve("b.p12")) && !Files.exists(dir.resolve("b.csr")), "b made");
+  }
+
+  @Test
   void benchmarkOptionsOutOfRangeAreBadArgumentsBeforeAnythingRuns() {
     String[][] cases = {
         {"bench-overhead", "--steps", "0"}, {"bench-overhead", "--rounds", "0"},
