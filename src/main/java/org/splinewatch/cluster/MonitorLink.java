@@ -50,6 +50,14 @@ public final class MonitorLink {
     if (!nodes.isEmpty()) {
       return nodes.iterator().next();
     }
+    if (Cluster.get(system).selfMember().status() != MemberStatus.up()) {
+      // nothing let this node in: nothing listens there, or the monitor's TLS settings differ from this trainer's
+      throw new IllegalStateException("cannot reach the monitor at " + settings.seed() + ": no splinewatch node let"
+          + " this trainer join within " + settings.joinTimeout().toSeconds() + " s; expected a running ./monitor"
+          + " serve there: check --monitor HOST:PORT (its --host and cluster --port, default 25520), that it is"
+          + " reachable from here, and that this trainer uses the monitor's TLS settings (--tls-dir DIR --tls-name"
+          + " NAME with a certificate of its CA, or none)");
+    }
     throw new IllegalStateException("no splinewatch monitor (metrics node) found at " + settings.seed() + " within "
         + settings.joinTimeout().toSeconds() + " s; start one with ./monitor serve, or check --monitor HOST:PORT");
   }

@@ -1,0 +1,40 @@
+package org.splinewatch.cluster;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import com.typesafe.config.Config;
+import java.net.ServerSocket;
+import java.util.List;
+import java.util.Map;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** A trainer's search for the monitor: what it says when it cannot join. */
+class MonitorLinkTest {
+
+  @Test
+  @Timeout(value = 60, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+  void aTrainerThatNoNodeLetsJoinNamesTheAddressReachabilityAndTlsSettingsToCheck() throws Exception {
+    int port;
+    try (ServerSocket free = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      port = free.getLocalPort(); // nothing listens there once closed, as for a monitor with TLS to a plain trainer
+    }
+    Config c = ClusterRunIT.nodeConfig(Map.of("splinewatch.cluster.seed", "127.0.0.1:" + port,
+        "splinewatch.cluster.join-timeout", "2s"));
+    ClusterSettings settings = ClusterSettings.fromConfig(c);
+    ActorSystem<Void> trainer = ClusterNode.start(Behaviors.empty(), settings, List.of("trainer"), c);
+    try {
+      var e = assertThrows(IllegalStateException.class, () -> MonitorLink.findMetricsNode(trainer, settings));
+      assertEquals("cannot reach the monitor at 127.0.0.1:" + port + ": no splinewatch node let this trainer join"
+          + " within 2 s; expected a running ./monitor serve there: check --monitor HOST:PORT (its --host and"
+          + " cluster --port, default 25520), that it is reachable from here, and that this trainer uses the"
+          + " monitor's TLS settings (--tls-dir DIR --tls-name NAME with a certificate of its CA, or none)",
+          e.getMessage());
+    } finally {
+      trainer.terminate();
+    }
+  }
+}
