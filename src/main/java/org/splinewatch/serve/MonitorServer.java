@@ -159,8 +159,9 @@ public final class MonitorServer implements AutoCloseable {
             "analyzer-node", Props.empty());
         console.println("  analyzers: " + String.join(", ", known) + " (as each run asks)");
       }
-      console.println("  trainers join with: ./trainer --monitor " + ClusterNode.address(system) + "   (Ctrl-C leaves"
-          + " the cluster and stops)");
+      console.println("  trainers join with: ./trainer --monitor " + ClusterNode.address(system)
+          + tlsFlags(cluster.tls()) + "   (" + (cluster.tls().enabled() ? "NAME.p12 a certificate of this"
+          + " cluster's CA; " : "") + "Ctrl-C leaves the cluster and stops)");
       return new MonitorServer(system, http, sdFile, memory, ingestion, runControl);
     } catch (RuntimeException | IOException e) {
       if (http != null) {
@@ -174,6 +175,23 @@ public final class MonitorServer implements AutoCloseable {
       }
       throw new UncheckedIOException(e.getMessage(), (IOException) e);
     }
+  }
+
+  /**
+   * The TLS flags a trainer needs to join a node with {@code tls} (empty without TLS): {@code --tls-dir} where the
+   * trust store and password are those of a {@code ./monitor certs} directory, else the files one by one.
+   */
+  static String tlsFlags(ClusterSettings.Tls tls) {
+    if (!tls.enabled()) {
+      return "";
+    }
+    Path trust = Path.of(tls.trustStore());
+    Path dir = trust.getParent() == null ? Path.of(".") : trust.getParent();
+    if (trust.getFileName().toString().equals("truststore.p12")
+        && Path.of(tls.passwordFile()).equals(dir.resolve("password"))) {
+      return " --tls-dir " + dir + " --tls-name NAME";
+    }
+    return " --tls-key-store NAME.p12 --tls-trust-store " + trust + " --tls-password-file " + tls.passwordFile();
   }
 
   public ActorSystem<Void> system() {

@@ -49,4 +49,28 @@ class MonitorServerConsoleTest {
       assertEquals(200, r.statusCode());
     }
   }
+
+  @Test
+  void aServerWithTlsTellsTrainersToJoinWithACertificateOfItsCa() throws Exception {
+    Path certs = tmp.resolve("certs");
+    assertEquals(0, org.splinewatch.cli.Main.execute("monitor", "certs", certs.toString(), "--nodes", "monitor"));
+    Map<String, Object> o = new HashMap<>();
+    o.put("splinewatch.cluster.port", 0);
+    o.put("splinewatch.control.token", "0123456789abcdef0123456789abcdef");
+    o.put("splinewatch.cluster.tls.enabled", true);
+    o.put("splinewatch.cluster.tls.key-store", certs.resolve("monitor.p12").toString());
+    o.put("splinewatch.cluster.tls.trust-store", certs.resolve("truststore.p12").toString());
+    o.put("splinewatch.cluster.tls.password-file", certs.resolve("password").toString());
+    Config c = TrainCommand.load(o, null);
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    try (MonitorServer server = MonitorServer.start(c, ClusterSettings.fromConfig(c), "127.0.0.1", 0,
+        tmp.resolve("runs"), new PrintStream(bytes, true, StandardCharsets.UTF_8))) {
+      String text = bytes.toString(StandardCharsets.UTF_8);
+      String address = org.splinewatch.cluster.ClusterNode.address(server.system());
+      // the trainer needs the cluster's TLS too: the bare --monitor line would never get in
+      assertTrue(text.contains("  trainers join with: ./trainer --monitor " + address + " --tls-dir " + certs
+          + " --tls-name NAME   (NAME.p12 a certificate of this cluster's CA; Ctrl-C leaves the cluster and stops)"),
+          text);
+    }
+  }
 }
