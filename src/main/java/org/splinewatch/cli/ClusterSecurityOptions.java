@@ -2,7 +2,10 @@ package org.splinewatch.cli;
 
 import java.nio.file.Path;
 import java.util.Map;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 
 /**
  * The transport-security flags of {@code ./monitor serve} and {@code ./trainer --monitor}: mutual TLS files (any
@@ -27,8 +30,16 @@ final class ClusterSecurityOptions {
       + " reaches the port can join)")
   boolean insecure;
 
-  /** Adds the overrides these flags stand for. */
+  @Spec(Spec.Target.MIXEE)
+  CommandSpec mixee;
+
+  /** Adds the overrides these flags stand for; a {@code --tls-name} without {@code --tls-dir} is a bad argument. */
   void apply(Map<String, Object> overrides) {
+    if (tlsName != null && tlsDir == null) {
+      throw new ParameterException(mixee.commandLine(), "--tls-name " + tlsName + " needs --tls-dir DIR, the"
+          + " directory of ./monitor certs that holds " + tlsName + ".p12 (without it the node would run without"
+          + " TLS)");
+    }
     if (tlsDir != null) {
       String name = tlsName == null ? "node" : tlsName;
       overrides.put("splinewatch.cluster.tls.enabled", true);

@@ -127,6 +127,21 @@ class CliTest {
   }
 
   @Test
+  @org.junit.jupiter.api.Timeout(value = 120, threadMode = org.junit.jupiter.api.Timeout.ThreadMode.SEPARATE_THREAD)
+  void aTlsNameWithoutATlsDirectoryIsABadArgumentNotASilentlyPlainNode() throws Exception {
+    int port;
+    try (ServerSocket free = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      port = free.getLocalPort();
+    }
+    Path conf = Files.writeString(tmp.resolve("join.conf"), "splinewatch.cluster.join-timeout = 3s\n");
+    String m = run(2, "monitor", "serve", "--tls-name", "monitor", "--seed", "127.0.0.1:" + port, "--port", "0",
+        "--metrics-port", "0", "--out", tmp.resolve("served").toString(), "--config", conf.toString());
+    assertTrue(m.startsWith("error: --tls-name monitor needs --tls-dir DIR, the directory of ./monitor certs that"
+        + " holds monitor.p12 (without it the node would run without TLS)"), m);
+    assertTrue(!m.contains("cluster node"), "nothing started: " + m);
+  }
+
+  @Test
   void aDataDirectoryThatIsNotThereIsABadArgumentBeforeAnythingStarts() {
     Path none = tmp.resolve("no-idx");
     String expected = "--data-dir " + none + ": no such directory; expected a directory with the four IDX files";
