@@ -63,6 +63,10 @@ final class RelayCommand implements Callable<Integer> {
     Path sd = relaySettings.sdDir();
     String h = relaySettings.host();
     int p = relaySettings.port();
+    if (new java.net.InetSocketAddress(h, p).isUnresolved()) {
+      throw new CommandLine.ParameterException(spec.commandLine(), "--host " + h + " cannot be resolved; expected an"
+          + " address of this machine (default 127.0.0.1)");
+    }
     CountDownLatch stopped = new CountDownLatch(1);
     try (AlertRelay relay = new AlertRelay(token, sd, System.out)) {
       try {

@@ -142,6 +142,21 @@ class CliTest {
   }
 
   @Test
+  void relayOnAnAddressItCannotUseSaysWhatIsWrongWithIt() throws Exception {
+    Path token = Files.writeString(tmp.resolve("token"), "0123456789abcdef0123456789abcdef\n");
+    String unknown = run(2, "monitor", "relay", "--token-file", token.toString(), "--host", "nosuch.invalid",
+        "--port", "0");
+    assertTrue(unknown.startsWith("error: --host nosuch.invalid cannot be resolved; expected an address of this"
+        + " machine (default 127.0.0.1)"), unknown);
+    try (ServerSocket taken = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      int port = taken.getLocalPort();
+      String inUse = run(1, "monitor", "relay", "--token-file", token.toString(), "--port", String.valueOf(port));
+      assertTrue(inUse.startsWith("error: cannot listen on 127.0.0.1:" + port + " (Address already in use); expected"
+          + " a free port, e.g. --port 0"), inUse);
+    }
+  }
+
+  @Test
   void aDataDirectoryThatIsNotThereIsABadArgumentBeforeAnythingStarts() {
     Path none = tmp.resolve("no-idx");
     String expected = "--data-dir " + none + ": no such directory; expected a directory with the four IDX files";
