@@ -114,7 +114,7 @@ public final class MonitorLink {
    * Why the monitor cannot hear this trainer now (empty when it can): this trainer's node was downed (cut off), or
    * the monitor's node is unreachable or gone from the cluster. Asking it then would only wait out a timeout.
    */
-  Optional<String> monitorGone() {
+  public Optional<String> monitorGone() {
     return gone(system, node.path().address());
   }
 

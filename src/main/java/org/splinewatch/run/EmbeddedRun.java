@@ -325,6 +325,9 @@ public final class EmbeddedRun {
     } catch (IOException e) {
       return new AnalysisCoverage(Map.of());
     }
+    if (link.monitorGone().isPresent()) {
+      return new AnalysisCoverage(Map.of()); // nothing to flush: the run's end says once that the monitor is gone
+    }
     try {
       link.flush();
       return AnalysisCoverage.fromAnalysisSteps(RunData.read(runDir).series().values().stream()
