@@ -117,14 +117,11 @@ final class CertsCommand implements Callable<Integer> {
       new SecureRandom().nextBytes(b);
       password = HexFormat.of().formatHex(b);
       Files.writeString(passwordFile, password + "\n");
-      try {
-        Files.setPosixFilePermissions(passwordFile, PosixFilePermissions.fromString("rw-------"));
-      } catch (UnsupportedOperationException e) {
-        // not a POSIX file system: the file keeps its default mode
-      }
+      ownerOnly(passwordFile);
       keytool(password, "-genkeypair", "-alias", "ca", "-keyalg", "EC", "-groupname", "secp256r1", "-dname",
           "CN=splinewatch cluster CA", "-ext", "bc:c", "-ext", "KeyUsage:critical=keyCertSign,cRLSign",
           "-validity", String.valueOf(days), "-keystore", ca.toString(), "-storetype", "PKCS12");
+      ownerOnly(ca);
       keytool(password, "-exportcert", "-alias", "ca", "-keystore", ca.toString(), "-rfc", "-file",
           dir.resolve("ca.crt").toString());
       Files.deleteIfExists(dir.resolve("truststore.p12"));
@@ -173,6 +170,7 @@ final class CertsCommand implements Callable<Integer> {
     Files.deleteIfExists(store);
     keytool(password, "-genkeypair", "-alias", "node", "-keyalg", "EC", "-groupname", "secp256r1", "-dname",
         "CN=" + n, "-validity", String.valueOf(days), "-keystore", store.toString(), "-storetype", "PKCS12");
+    ownerOnly(store);
     keytool(password, "-certreq", "-alias", "node", "-keystore", store.toString(), "-file", csr.toString());
     keytool(password, "-gencert", "-alias", "ca", "-keystore", ca.toString(), "-infile", csr.toString(),
         "-outfile", crt.toString(), "-rfc", "-validity", String.valueOf(days), "-ext",
@@ -181,6 +179,18 @@ final class CertsCommand implements Callable<Integer> {
         "-keystore", store.toString());
     keytool(password, "-importcert", "-alias", "node", "-file", crt.toString(), "-keystore", store.toString());
     Files.delete(csr);
+  }
+
+  /**
+   * Readable by its owner only: the password and the key stores holding a private key (the CA's and the nodes'; the
+   * trust store and the certificates are public). Keytool makes its files with the default mode, usually 644.
+   */
+  private static void ownerOnly(Path file) throws IOException {
+    try {
+      Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
+    } catch (UnsupportedOperationException e) {
+      // not a POSIX file system: the file keeps its default mode
+    }
   }
 
   /** Runs the JDK's keytool with the store password; a failure is an exception carrying its output. */

@@ -323,6 +323,11 @@ class CliTest {
   void certsDoesNotReplaceAnExistingKeyWithoutForce() throws Exception {
     Path dir = tmp.resolve("certs");
     run(0, "monitor", "certs", dir.toString(), "--nodes", "a");
+    // the private keys and their password are for their owner only; the trust store and certificates are public
+    for (String secret : java.util.List.of("ca.p12", "a.p12", "password")) {
+      assertTrue("rw-------".equals(java.nio.file.attribute.PosixFilePermissions.toString(
+          Files.getPosixFilePermissions(dir.resolve(secret)))), secret);
+    }
     byte[] key = Files.readAllBytes(dir.resolve("a.p12"));
     byte[] trust = Files.readAllBytes(dir.resolve("truststore.p12"));
     String again = run(2, "monitor", "certs", dir.toString(), "--nodes", "b,a");
