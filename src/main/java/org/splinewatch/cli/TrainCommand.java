@@ -272,7 +272,8 @@ public final class TrainCommand implements Callable<Integer> {
       return EmbeddedRun.run(settings, wiring, config, overrides, System.out, specs,
           new EmbeddedRun.Listener() { }).exitCode();
     } catch (RunSettings.DataBound e) {
-      // a setting the loaded data set cannot hold (--probe-size, --ablate-from with --epochs): nothing was written
+      // a setting the loaded data set cannot hold (--probe-size, --train-subset, --ablate-from with --epochs): nothing
+      // was written
       throw new CommandLine.ParameterException(spec.commandLine(), Main.oneLine(e));
     } catch (MetricsHttpServer.PortInUseException e) {
       System.err.println("error: " + Main.oneLine(e) + " (0 disables the endpoint)");

@@ -158,6 +158,19 @@ public record RunSettings(String method, String dataset, Path dataDir, Path cach
     }
   }
 
+  /**
+   * A {@code --train-subset} the loaded training set holds: at most its {@code trainImages} images (checked before the
+   * subset is taken, which would otherwise be the whole set without a word).
+   *
+   * @throws DataBound a one-line error naming the option and the valid range
+   */
+  public void checkTrainSubset(int trainImages) {
+    if (trainSubset > trainImages) {
+      throw new DataBound("--train-subset " + trainSubset + " is more than the " + trainImages + " training images of "
+          + dataset + "; expected 0 (all) or " + batchSize + "-" + trainImages);
+    }
+  }
+
   /** Batches of {@code batchSize} in an epoch of {@code trainImages} images, at least 1. */
   public long stepsPerEpoch(int trainImages) {
     return Math.max(1, trainImages / batchSize);

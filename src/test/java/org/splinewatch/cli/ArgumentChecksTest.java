@@ -150,6 +150,16 @@ class ArgumentChecksTest {
   }
 
   @Test
+  void aTrainSubsetLargerThanTheTrainingSetIsRefusedBeforeAnythingIsWritten() throws Exception {
+    Path data = tmp.resolve("idx");
+    SyntheticData.writeDir(data, 640, 200, 3);
+    String m = refused("--method", "supervised", "--train-subset", "641", "--max-steps", "5", "--batch-size", "32",
+        "--probe-size", "50", "--data-dir", data.toString(), "--cache-dir", tmp.resolve("cache").toString());
+    assertTrue(m.contains("--train-subset 641 is more than the 640 training images of mnist; expected 0 (all) or"
+        + " 32-640"), m);
+  }
+
+  @Test
   void conflictingEarlyStopSettingsAreRefused() {
     String both = refused("--alert", "early-stop=stop", "--early-stop", "warn");
     assertTrue(both.contains("--early-stop warn conflicts with --alert early-stop=stop; expected one of them"), both);
