@@ -248,6 +248,7 @@ public final class TrainCommand implements Callable<Integer> {
       // every setting is read here, once: a bad value is exit code 2 before anything starts
       wiring = WiringSettings.fromConfig(config);
       checkAblationOptions(settings);
+      checkOptionsApply(settings);
       checkControlEndpoint(settings, wiring);
       String id = RunDirectory.runId(settings);
       if (!wiring.remote()) {
@@ -381,6 +382,25 @@ public final class TrainCommand implements Callable<Integer> {
         settings.checkAblationApplies(option);
       }
     });
+  }
+
+  /**
+   * {@code --temperature}, {@code --projection-dim} and {@code --cnn-channels} given for a method or encoder that has
+   * no such setting are refused (they would be silently ignored, and recorded in config.json as if they had counted).
+   */
+  private void checkOptionsApply(RunSettings settings) {
+    if (temperature != null && !settings.method().equals("simclr")) {
+      throw new IllegalArgumentException("--temperature applies to --method simclr only; expected it without --method "
+          + settings.method());
+    }
+    if (projectionDim != null && settings.method().equals("supervised")) {
+      throw new IllegalArgumentException("--projection-dim applies to --method simclr, simsiam, byol or vicreg only;"
+          + " expected it without --method supervised");
+    }
+    if (cnnChannels != null && !settings.encoder().equals("cnn")) {
+      throw new IllegalArgumentException("--cnn-channels applies to --encoder cnn only; expected it with --encoder cnn"
+          + " (this run's encoder is " + settings.encoder() + ")");
+    }
   }
 
   /** {@code --early-stop} and {@code --alert early-stop=...} saying different things: refused, not one silently. */

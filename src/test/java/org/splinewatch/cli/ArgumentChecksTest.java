@@ -83,6 +83,27 @@ class ArgumentChecksTest {
   }
 
   @Test
+  void anOptionOfAnotherMethodOrEncoderIsRefused() {
+    String t = refused("--method", "byol", "--temperature", "0.1");
+    assertTrue(t.contains("--temperature applies to --method simclr only; expected it without --method byol"), t);
+    String p = refused("--method", "supervised", "--projection-dim", "32");
+    assertTrue(p.contains("--projection-dim applies to --method simclr, simsiam, byol or vicreg only; expected it"
+        + " without --method supervised"), p);
+    String c = refused("--cnn-channels", "4,8");
+    assertTrue(c.contains("--cnn-channels applies to --encoder cnn only; expected it with --encoder cnn (this run's"
+        + " encoder is mlp)"), c);
+    // where they apply they pass these checks (refused for the analyzer only)
+    for (String[] ok : new String[][] {{"--temperature", "0.1"}, {"--method", "vicreg", "--projection-dim", "32"},
+        {"--method", "supervised", "--encoder", "cnn", "--cnn-channels", "4,8"}}) {
+      String[] args = java.util.Arrays.copyOf(ok, ok.length + 2);
+      args[ok.length] = "--analyzers";
+      args[ok.length + 1] = "nope";
+      String m = refused(args);
+      assertTrue(m.contains("nope") && !m.contains("applies to"), m);
+    }
+  }
+
+  @Test
   void aMissingUnreadableOrMisspeltConfigFileIsABadArgument() throws Exception {
     String missing = refused("--config", tmp.resolve("nonexistent.conf").toString());
     assertTrue(missing.contains("config file " + tmp.resolve("nonexistent.conf") + " not found"), missing);
