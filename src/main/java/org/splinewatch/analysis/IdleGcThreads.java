@@ -45,12 +45,28 @@ public final class IdleGcThreads implements AutoCloseable {
    * then.
    */
   public static IdleGcThreads startFromEnvironment(Duration every) {
-    if ("normal".equals(System.getenv("SPLINEWATCH_GC_PRIORITY")) || !Files.isDirectory(TASKS)) {
+    if (normalPriority(System.getenv("SPLINEWATCH_GC_PRIORITY")) || !Files.isDirectory(TASKS)) {
       return null;
     }
     IdleGcThreads t = new IdleGcThreads(every);
     t.watcher.start();
     return t;
+  }
+
+  /**
+   * Whether {@code SPLINEWATCH_GC_PRIORITY} (its {@code value}) keeps the GC threads at normal priority: true for
+   * {@code normal}, false when unset or empty; any other value is a one-line {@link IllegalArgumentException} (a typo
+   * would otherwise leave them idle without a word). The commands check it before anything starts (exit code 2).
+   */
+  public static boolean normalPriority(String value) {
+    if (value == null || value.isEmpty()) {
+      return false;
+    }
+    if (!value.equals("normal")) {
+      throw new IllegalArgumentException("SPLINEWATCH_GC_PRIORITY='" + value + "' is not normal; expected normal (the"
+          + " GC's concurrent threads at normal priority) or unset (idle priority, the default)");
+    }
+    return true;
   }
 
   /** Lowers the concurrent GC threads not seen before. */

@@ -7,6 +7,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import org.splinewatch.analysis.IdleGcThreads;
 import org.splinewatch.cluster.ClusterSettings;
 import org.splinewatch.metrics.MetricsHttpServer;
 import org.splinewatch.serve.MonitorServer;
@@ -68,6 +69,7 @@ final class ServeCommand implements Callable<Integer> {
       cluster = ClusterSettings.fromConfig(config);
       cluster.checkTransport();
       settings = ServeSettings.fromConfig(config);
+      IdleGcThreads.normalPriority(System.getenv("SPLINEWATCH_GC_PRIORITY")); // a value other than normal: exit 2
     } catch (IllegalArgumentException | com.typesafe.config.ConfigException e) {
       throw new CommandLine.ParameterException(spec.commandLine(), Main.oneLine(e));
     }

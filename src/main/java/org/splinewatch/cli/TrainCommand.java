@@ -22,6 +22,7 @@ import java.util.TreeSet;
 import java.util.concurrent.Callable;
 import org.splinewatch.analysis.AnalyzerCatalogue;
 import org.splinewatch.analysis.AnalyzerSpec;
+import org.splinewatch.analysis.IdleGcThreads;
 import org.splinewatch.cluster.ClusterSettings;
 import org.splinewatch.data.DataException;
 import org.splinewatch.data.Dataset;
@@ -261,6 +262,7 @@ public final class TrainCommand implements Callable<Integer> {
         ClusterSettings.fromConfig(config);
       }
       wiring.control().resolveToken(); // a token file that cannot be used: exit 2
+      IdleGcThreads.normalPriority(System.getenv("SPLINEWATCH_GC_PRIORITY")); // a value other than normal: exit 2
       String token = wiring.control().token();
       if (!token.isEmpty() && token.length() < 16) {
         throw new IllegalArgumentException("splinewatch.control.token must have at least 16 characters (or be empty"

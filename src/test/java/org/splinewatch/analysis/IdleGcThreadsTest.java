@@ -22,6 +22,19 @@ class IdleGcThreadsTest {
   }
 
   @Test
+  void theEnvironmentSwitchIsUnsetOrNormalAndAnythingElseIsAOneLineError() {
+    assertEquals(false, IdleGcThreads.normalPriority(null));
+    assertEquals(false, IdleGcThreads.normalPriority(""));
+    assertEquals(true, IdleGcThreads.normalPriority("normal"));
+    for (String typo : new String[] {"Normal", "off", "idle "}) {
+      IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+          () -> IdleGcThreads.normalPriority(typo));
+      assertEquals("SPLINEWATCH_GC_PRIORITY='" + typo + "' is not normal; expected normal (the GC's concurrent"
+          + " threads at normal priority) or unset (idle priority, the default)", e.getMessage());
+    }
+  }
+
+  @Test
   void g1ConcurrentThreadsGoIdleAndStopTheWorldWorkersDoNot() throws Exception {
     Path tasks = Path.of("/proc/self/task");
     assumeTrue(Files.isDirectory(tasks), "Linux only");
