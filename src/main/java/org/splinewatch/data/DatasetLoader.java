@@ -22,6 +22,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.function.Predicate;
 import java.util.zip.GZIPInputStream;
+import org.splinewatch.snapshot.IoErrors;
 
 /**
  * Loads a {@link Dataset} as train and test {@link LabeledImages}: from a directory of IDX files, or else from the
@@ -144,7 +145,7 @@ public final class DatasetLoader {
       }
       Files.delete(tmp);
     } catch (IOException e) {
-      throw new DataException("cannot fill the data cache " + dir + ": " + e.getMessage(), e);
+      throw new DataException("cannot fill the data cache " + dir + ": " + IoErrors.reason(e), e);
     }
   }
 
