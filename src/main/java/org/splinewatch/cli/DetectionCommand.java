@@ -93,6 +93,7 @@ final class DetectionCommand implements Callable<Integer> {
         return 2;
       }
     }
+    runs = org.splinewatch.report.RunData.distinct(runs, System.err); // overlapping globs: each run counted once
     for (Path r : runs) { // every path checked before the first is read
       if (!Files.isDirectory(r)) { // a missing path is a bad argument; a directory that holds no run is skipped below
         System.err.println("error: " + r + ": no such run directory; expected runs/<run-id> with metrics.jsonl");

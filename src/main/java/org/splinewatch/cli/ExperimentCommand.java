@@ -152,8 +152,8 @@ final class ExperimentCommand implements Callable<Integer> {
         System.out.printf(Locale.ROOT, "%s: FAILED (exit code %d) after %ds; the findings leave it out%n", prefix,
             code, took.toSeconds());
       } else {
-        System.out.printf(Locale.ROOT, "%s: done in %ds; %d runs left, about %d min%n", prefix, took.toSeconds(),
-            left, eta.toMinutes());
+        System.out.printf(Locale.ROOT, "%s: done in %ds; %d run%s left, about %d min%n", prefix, took.toSeconds(),
+            left, left == 1 ? "" : "s", eta.toMinutes());
       }
     }
     Map<String, RunData> data = new LinkedHashMap<>();

@@ -31,12 +31,19 @@ final class ReportCommand implements Callable<Integer> {
           + out.resolve("report.html"));
       return 2;
     }
+    if (out != null && java.nio.file.Files.exists(out) && !out.getFileName().toString().matches("(?i).*\\.html?")) {
+      // e.g. --out RUN/metrics.jsonl: a report replaces only a report
+      System.err.println("error: --out " + out + ": exists and is not an HTML file; expected a new file or an .html"
+          + " report to replace");
+      return 2;
+    }
     Path outDir = out == null ? null : out.toAbsolutePath().getParent();
     if (outDir != null && !java.nio.file.Files.isDirectory(outDir)) { // as regions --svg: before any run is read
       System.err.println("error: --out " + out + ": directory " + outDir + " does not exist; expected a file in an "
           + "existing directory");
       return 2;
     }
+    runs = RunData.distinct(runs, System.err);
     for (Path r : runs) { // every directory checked before the first is read
       try {
         RunData.check(r);

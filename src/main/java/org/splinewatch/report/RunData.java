@@ -70,6 +70,30 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
   }
 
   /**
+   * The run directories of a command line without repeats (the same directory named twice, e.g. by overlapping
+   * globs, would be drawn or counted twice), in their first order; each repeat is named on {@code notes}. Paths are
+   * compared as real paths where they exist, else as normalised absolute paths.
+   */
+  public static List<Path> distinct(List<Path> dirs, java.io.PrintStream notes) {
+    java.util.Set<Path> seen = new java.util.HashSet<>();
+    List<Path> out = new ArrayList<>();
+    for (Path d : dirs) {
+      Path key;
+      try {
+        key = d.toRealPath();
+      } catch (java.io.IOException e) {
+        key = d.toAbsolutePath().normalize();
+      }
+      if (seen.add(key)) {
+        out.add(d);
+      } else {
+        notes.println("note: " + d + " is named more than once; read once");
+      }
+    }
+    return out;
+  }
+
+  /**
    * Throws {@link ReportException} when {@code dir} is not a run directory (missing, or without {@code
    * metrics.jsonl}): what the commands check for every argument before they read any run.
    */

@@ -250,6 +250,26 @@ class CliTest {
   }
 
   @Test
+  void reportReplacesOnlyAReportAndReadsARunNamedTwiceOnce() throws Exception {
+    Path runDir = Files.createDirectories(tmp.resolve("r"));
+    String metrics = "{\"name\":\"splinewatch_training_loss\",\"labels\":{},\"step\":10,\"value\":1.0}\n";
+    Files.writeString(runDir.resolve("metrics.jsonl"), metrics);
+    Path data = runDir.resolve("metrics.jsonl");
+    String m = run(2, "monitor", "report", "--out", data.toString(), runDir.toString());
+    assertTrue(m.strip().equals("error: --out " + data + ": exists and is not an HTML file; expected a new file or an"
+        + " .html report to replace"), m);
+    assertTrue(Files.readString(data).equals(metrics), "the run's data is kept");
+    Path old = Files.writeString(tmp.resolve("old.html"), "<html>old</html>");
+    run(0, "monitor", "report", "--out", old.toString(), runDir.toString());
+    assertTrue(!Files.readString(old).equals("<html>old</html>") && Files.readString(old).contains("<html"),
+        "an older report is replaced");
+    // the same run twice (e.g. overlapping globs): one run, so its own report.html, not two identical curves
+    String twice = run(0, "monitor", "report", runDir.toString(), tmp.resolve("r/.").toString());
+    assertTrue(twice.contains("note: " + tmp.resolve("r/.") + " is named more than once; read once")
+        && twice.contains("report: " + runDir.resolve("report.html")), twice);
+  }
+
+  @Test
   void detectionRefusesALayerThatNoRunHasAKnnSeriesFor() throws Exception {
     Path ok = Files.createDirectories(tmp.resolve("ok"));
     Files.writeString(ok.resolve("metrics.jsonl"), "{\"name\":\"splinewatch_knn_accuracy_ratio\",\"labels\":"
@@ -262,6 +282,10 @@ class CliTest {
     assertTrue(m.strip().equals("error: --layer rep: no run has a kNN accuracy series for this layer; expected one"
         + " of: proj, repr"), m);
     assertTrue(run(0, "monitor", "detection", "--layer", "proj", ok.toString()).contains("| ok | simclr |"));
+    // overlapping globs name a run twice: it is counted once
+    String twice = run(0, "monitor", "detection", ok.toString(), ok.toString());
+    assertTrue(twice.split("\\| ok \\| simclr \\|", -1).length == 2 && twice.contains("note: " + ok
+        + " is named more than once; read once"), twice);
   }
 
   @Test
