@@ -81,6 +81,10 @@ final class RelayCommand implements Callable<Integer> {
           + " the control endpoints of the runs discovered in " + sd + " (bearer token from "
           + control.tokenFile() + ")");
       BrowsableUrl.listening(h, "", relay.port()).ifPresent(System.out::println);
+      if (!java.nio.file.Files.isDirectory(sd)) { // runs may still create it; until then every alert is refused
+        System.out.println("warning: " + sd + " does not exist (yet): no run is discovered until a run started with"
+            + " that --out creates it; expected the runs' prometheus-sd directory (--sd-dir)");
+      }
       System.out.flush();
       stopped.await();
     }

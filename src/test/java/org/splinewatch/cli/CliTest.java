@@ -157,6 +157,38 @@ class CliTest {
   }
 
   @Test
+  void aRelayWhoseDiscoveryDirectoryIsNotThereSaysSo() throws Exception {
+    Path token = Files.writeString(tmp.resolve("token"), "0123456789abcdef0123456789abcdef\n");
+    Path sd = tmp.resolve("no-runs-yet").resolve("prometheus-sd");
+    Process p = new ProcessBuilder(org.splinewatch.TestTools.mainCommand("-Xmx128m", "monitor", "relay",
+        "--token-file", token.toString(), "--port", "0", "--sd-dir", sd.toString())).redirectErrorStream(true).start();
+    // the relay runs until stopped: read its lines on another thread, up to the first warning or a deadline
+    java.util.concurrent.CompletableFuture<String> warning = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+      try (java.io.BufferedReader out = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream(),
+          java.nio.charset.StandardCharsets.UTF_8))) {
+        StringBuilder seen = new StringBuilder();
+        for (String line = out.readLine(); line != null; line = out.readLine()) {
+          if (line.startsWith("warning:")) {
+            return line;
+          }
+          seen.append(line).append('\n');
+        }
+        return "no warning before the relay ended:\n" + seen;
+      } catch (java.io.IOException e) {
+        return "no warning: " + e;
+      }
+    });
+    try {
+      String line = warning.get(60, java.util.concurrent.TimeUnit.SECONDS);
+      assertTrue(line.equals("warning: " + sd + " does not exist (yet): no run is discovered until a run started"
+          + " with that --out creates it; expected the runs' prometheus-sd directory (--sd-dir)"), line);
+    } finally {
+      p.destroy();
+      p.waitFor(10, java.util.concurrent.TimeUnit.SECONDS);
+    }
+  }
+
+  @Test
   void aDataDirectoryThatIsNotThereIsABadArgumentBeforeAnythingStarts() {
     Path none = tmp.resolve("no-idx");
     String expected = "--data-dir " + none + ": no such directory; expected a directory with the four IDX files";
