@@ -96,7 +96,7 @@ final class DetectionCommand implements Callable<Integer> {
     runs = org.splinewatch.report.RunData.distinct(runs, System.err); // overlapping globs: each run counted once
     for (Path r : runs) { // every path checked before the first is read
       if (!Files.isDirectory(r)) { // a missing path is a bad argument; a directory that holds no run is skipped below
-        System.err.println("error: " + r + ": no such run directory; expected runs/<run-id> with metrics.jsonl");
+        System.err.println("error: " + org.splinewatch.report.RunData.notADirectory(r));
         return 2;
       }
     }

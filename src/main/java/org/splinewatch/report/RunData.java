@@ -93,13 +93,19 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
     return out;
   }
 
+  /** Why {@code path}, which is no directory, cannot be a run directory: missing, or a file (e.g. its metrics.jsonl). */
+  public static String notADirectory(Path path) {
+    return path + (Files.exists(path) ? ": is a file, not a run directory" : ": no such run directory")
+        + "; expected runs/<run-id> with metrics.jsonl";
+  }
+
   /**
    * Throws {@link ReportException} when {@code dir} is not a run directory (missing, or without {@code
    * metrics.jsonl}): what the commands check for every argument before they read any run.
    */
   public static void check(Path dir) {
     if (!Files.isDirectory(dir)) {
-      throw new ReportException(dir + ": no such run directory; expected runs/<run-id> with metrics.jsonl");
+      throw new ReportException(notADirectory(dir));
     }
     if (!Files.isRegularFile(dir.resolve("metrics.jsonl"))) {
       throw new ReportException(dir + ": not a run directory (no metrics.jsonl); expected the output of ./trainer");

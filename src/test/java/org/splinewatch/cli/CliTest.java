@@ -243,6 +243,17 @@ class CliTest {
       String m = run(2, "monitor", command, tmp.resolve("nope").toString());
       assertTrue(m.strip().equals("error: " + tmp.resolve("nope") + ": no such run directory; expected runs/<run-id>"
           + " with metrics.jsonl"), m);
+      // a file, e.g. the run's metrics.jsonl given instead of its directory: named as a file, not as missing
+      Path file = tmp.resolve("files").resolve("metrics.jsonl");
+      try {
+        Files.createDirectories(file.getParent());
+        Files.writeString(file, "");
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+      String f = run(2, "monitor", command, file.toString());
+      assertTrue(f.strip().equals("error: " + file + ": is a file, not a run directory; expected runs/<run-id> with"
+          + " metrics.jsonl"), f);
     }
     // report's directory must hold a run; detection skips one that does not, with its reason (garbage directories)
     String foreign = run(2, "monitor", "report", tmp.toString());
