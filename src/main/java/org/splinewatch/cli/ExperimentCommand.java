@@ -1,7 +1,5 @@
 package org.splinewatch.cli;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -33,7 +31,6 @@ import picocli.CommandLine.Parameters;
         + " merging, collapse seen in geometry first, intrinsic dimension, local complexity in long training, neural"
         + " collapse) with one command; resumable.")
 final class ExperimentCommand implements Callable<Integer> {
-  private static final ObjectMapper JSON = new ObjectMapper();
 
   @Parameters(index = "0", paramLabel = "EXPERIMENT", description = "the experiment: seeds (the method x data set x"
       + " seed matrix, the collapse ablations and the long supervised runs)")
@@ -188,34 +185,13 @@ final class ExperimentCommand implements Callable<Integer> {
 
   /**
    * Whether a run directory holds a run that finished (done or stopped by an alert): its last readable
-   * {@code run_finished} event says so. The last, because a run resumed by hand after an interruption appends a second
-   * one; a malformed line (a torn write, an edit) is skipped rather than making a finished run look unfinished, which
-   * would train it again with {@code --overwrite} and delete it.
+   * {@code run_finished} event says so ({@link RunData#lastRunFinished}). The last, because a run resumed by hand after
+   * an interruption appends a second one; a malformed line (a torn write, an edit) is skipped rather than making a
+   * finished run look unfinished, which would train it again with {@code --overwrite} and delete it.
    */
   static boolean finished(Path runDir) {
-    Path events = runDir.resolve("events.jsonl");
-    if (!Files.isRegularFile(events)) {
-      return false;
-    }
-    String last = null;
-    try {
-      // decoded leniently: a stray byte must not make the whole file unreadable
-      for (String line : new String(Files.readAllBytes(events), java.nio.charset.StandardCharsets.UTF_8).split("\n")) {
-        if (line.contains("\"run_finished\"")) {
-          try {
-            JsonNode j = JSON.readTree(line);
-            if ("run_finished".equals(j.path("type").asText())) {
-              last = j.path("status").asText();
-            }
-          } catch (IOException e) {
-            // not an event: skip it
-          }
-        }
-      }
-    } catch (IOException e) {
-      return false; // unreadable: train it again
-    }
-    return "done".equals(last) || "stopped".equals(last);
+    String status = RunData.lastRunFinished(runDir).map(j -> j.path("status").asText()).orElse("");
+    return status.equals("done") || status.equals("stopped");
   }
 
   private static void replace(List<String> args, String option, String value) {

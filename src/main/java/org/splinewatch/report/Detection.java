@@ -178,20 +178,11 @@ public final class Detection {
 
   /** How the run ended when that was neither done nor stopped: "interrupted at step N", "failed: ...". */
   static java.util.Optional<String> ending(Path dir) {
-    String[] last = {null};
-    JsonLines.read(dir.resolve("events.jsonl"), "events.jsonl", (n, line, end) -> {
-      try {
-        JsonNode j = JSON.readTree(line);
-        if (j != null && "run_finished".equals(j.path("type").asText())) {
-          String status = j.path("status").asText("");
-          last[0] = status.equals("interrupted") ? "interrupted at step " + j.path("steps").asLong()
-              : status.equals("failed") ? "failed: " + j.path("error").asText("") : null;
-        }
-      } catch (Exception e) {
-        // a bad line is already one of the run's problems
-      }
-    }, new ArrayList<>());
-    return java.util.Optional.ofNullable(last[0]);
+    return RunData.lastRunFinished(dir).map(j -> {
+      String status = j.path("status").asText("");
+      return status.equals("interrupted") ? "interrupted at step " + j.path("steps").asLong()
+          : status.equals("failed") ? "failed: " + j.path("error").asText("") : null;
+    });
   }
 
   /** The detection of one run, on the kNN accuracy of {@code layer}, the drop from the best so far. */

@@ -412,11 +412,11 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
   }
 
   /**
-   * How much of the run was analysed, from {@code run_finished}'s {@code analysed_snapshots}, in the words of the
-   * run's end line ({@code analysed snapshots: embedding 7/7, geometry 1/7 (14 %: 2 dropped); left unanalysed when the
-   * run ended: geometry 4}); empty when every analyzer analysed every snapshot offered to it, or nothing is recorded.
+   * The last {@code run_finished} event of a run directory's events.jsonl (a run resumed after an interruption has
+   * more than one); empty when there is none or no such file. Malformed, half-written or non-UTF-8 lines are skipped
+   * ({@link #read} names them as problems), so that one bad line does not hide how the run ended.
    */
-  public static String coverage(Path dir) {
+  public static java.util.Optional<JsonNode> lastRunFinished(Path dir) {
     Path events = dir.resolve("events.jsonl");
     JsonNode[] finished = {null};
     if (Files.isRegularFile(events)) {
@@ -427,15 +427,25 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
             finished[0] = j;
           }
         } catch (Exception e) {
-          // a malformed line is named by read(); nothing to add here
+          // a malformed line is skipped
         }
       }, new ArrayList<>());
     }
-    if (finished[0] == null || !finished[0].path("analysed_snapshots").isObject()) {
+    return java.util.Optional.ofNullable(finished[0]);
+  }
+
+  /**
+   * How much of the run was analysed, from {@code run_finished}'s {@code analysed_snapshots}, in the words of the
+   * run's end line ({@code analysed snapshots: embedding 7/7, geometry 1/7 (14 %: 2 dropped); left unanalysed when the
+   * run ended: geometry 4}); empty when every analyzer analysed every snapshot offered to it, or nothing is recorded.
+   */
+  public static String coverage(Path dir) {
+    JsonNode finished = lastRunFinished(dir).orElse(null);
+    if (finished == null || !finished.path("analysed_snapshots").isObject()) {
       return "";
     }
     Map<String, JsonNode> byAnalyzer = new TreeMap<>();
-    finished[0].path("analysed_snapshots").fields().forEachRemaining(e -> byAnalyzer.put(e.getKey(), e.getValue()));
+    finished.path("analysed_snapshots").fields().forEachRemaining(e -> byAnalyzer.put(e.getKey(), e.getValue()));
     List<String> parts = new ArrayList<>();
     List<String> left = new ArrayList<>();
     boolean shortOfSome = false;
