@@ -1,5 +1,7 @@
 package org.splinewatch.regions;
 
+import java.util.Arrays;
+
 /** A compiled affine operator acting on a batch of row vectors (row-major, float64). */
 interface AffineOp {
   int inDim();
@@ -110,36 +112,97 @@ interface AffineOp {
       correlate(in, out, 1, true);
     }
 
+    /**
+     * {@code out[o,y,x] = b_o + Σ_{ci,ky,kx} W[o,ci,ky,kx]·in[ci, y·stride+ky−pad, x·stride+kx−pad]}, accumulated one
+     * weight at a time over all outputs of a channel instead of one output at a time. With stride 1 the input is
+     * copied into a zero-padded image and the outputs are computed on rows of the padded width, so that one weight's
+     * terms are a single run of consecutive values (a loop the JIT vectorises); the extra columns are dropped. Each
+     * output still receives its bias and then its terms in ascending {@code (ci, ky, kx)}, the padding's terms being
+     * {@code w·0}, which leave a sum unchanged (a zero sum may change sign), so the values equal those of the
+     * output-at-a-time loop ({@code ConvOpTest}); several times faster on the CNN encoder's second convolution.
+     */
     private void correlate(double[] in, double[] out, int rows, boolean magnitude) {
+      if (stride == 1) {
+        correlatePadded(in, out, rows, magnitude);
+        return;
+      }
       int oh = oh();
       int ow = ow();
       int inDim = inDim();
       int outDim = outDim();
+      int plane = oh * ow;
       for (int r = 0; r < rows; r++) {
         int ib = r * inDim;
         int ob = r * outDim;
         for (int o = 0; o < oc; o++) {
-          for (int y = 0; y < oh; y++) {
-            for (int x = 0; x < ow; x++) {
-              double s = magnitude ? Math.abs(bias[o]) : bias[o];
-              for (int ci = 0; ci < c; ci++) {
-                for (int ky = 0; ky < kh; ky++) {
+          int oo = ob + o * plane;
+          Arrays.fill(out, oo, oo + plane, magnitude ? Math.abs(bias[o]) : bias[o]);
+          for (int ci = 0; ci < c; ci++) {
+            for (int ky = 0; ky < kh; ky++) {
+              for (int kx = 0; kx < kw; kx++) {
+                double wk = weights[((o * c + ci) * kh + ky) * kw + kx];
+                if (magnitude) {
+                  wk = Math.abs(wk);
+                }
+                // the outputs x whose input column x·stride + kx − pad lies in [0, w)
+                int xlo = Math.max(0, -Math.floorDiv(kx - pad, stride));
+                int xhi = Math.min(ow - 1, Math.floorDiv(w - 1 + pad - kx, stride));
+                for (int y = 0; y < oh; y++) {
                   int iy = y * stride + ky - pad;
                   if (iy < 0 || iy >= h) {
                     continue;
                   }
-                  for (int kx = 0; kx < kw; kx++) {
-                    int ix = x * stride + kx - pad;
-                    if (ix < 0 || ix >= w) {
-                      continue;
-                    }
-                    double wk = weights[((o * c + ci) * kh + ky) * kw + kx];
-                    s += (magnitude ? Math.abs(wk) : wk) * in[ib + (ci * h + iy) * w + ix];
+                  int orow = oo + y * ow;
+                  int irow = ib + (ci * h + iy) * w + kx - pad;
+                  for (int x = xlo; x <= xhi; x++) {
+                    out[orow + x] += wk * in[irow + x * stride];
                   }
                 }
               }
-              out[ob + (o * oh + y) * ow + x] = s;
             }
+          }
+        }
+      }
+    }
+
+    /** Stride 1: rows of the padded width {@code pw = w + 2·pad}, as described at {@link #correlate}. */
+    private void correlatePadded(double[] in, double[] out, int rows, boolean magnitude) {
+      int oh = oh();
+      int ow = ow();
+      int pw = w + 2 * pad;
+      int ph = h + 2 * pad;
+      int run = (oh - 1) * pw + ow; // the flat outputs from (0,0) to (oh−1, ow−1) on rows of width pw
+      double[] padded = new double[c * ph * pw];
+      double[] acc = new double[run];
+      int inDim = inDim();
+      int outDim = outDim();
+      for (int r = 0; r < rows; r++) {
+        int ib = r * inDim;
+        for (int ci = 0; ci < c; ci++) {
+          for (int y = 0; y < h; y++) {
+            System.arraycopy(in, ib + (ci * h + y) * w, padded, (ci * ph + y + pad) * pw + pad, w);
+          }
+        }
+        int ob = r * outDim;
+        for (int o = 0; o < oc; o++) {
+          Arrays.fill(acc, magnitude ? Math.abs(bias[o]) : bias[o]);
+          for (int ci = 0; ci < c; ci++) {
+            for (int ky = 0; ky < kh; ky++) {
+              for (int kx = 0; kx < kw; kx++) {
+                double wk = weights[((o * c + ci) * kh + ky) * kw + kx];
+                if (magnitude) {
+                  wk = Math.abs(wk);
+                }
+                int base = (ci * ph + ky) * pw + kx;
+                for (int i = 0; i < run; i++) {
+                  acc[i] += wk * padded[base + i];
+                }
+              }
+            }
+          }
+          int oo = ob + o * oh * ow;
+          for (int y = 0; y < oh; y++) {
+            System.arraycopy(acc, y * pw, out, oo + y * ow, ow);
           }
         }
       }
