@@ -148,6 +148,11 @@ public final class Partition {
       return peakBytes;
     }
 
+    /** The budget given at construction ({@link Long#MAX_VALUE} for none). */
+    public long budgetBytes() {
+      return budgetBytes;
+    }
+
     /** Bytes held by the value chunks, in use or free. */
     public long bytes() {
       return chunksHeld * CHUNK_BYTES;

@@ -101,6 +101,17 @@ public final class Plane {
     return new Plane(origin.clone(), e1, e2, domain, new double[0]);
   }
 
+  /**
+   * This plane with another domain: the same origin and directions, so the same coordinates {@code (s, t)}, on the
+   * convex counter-clockwise polygon {@code polygon} (a tile of {@link TiledRegionCount}).
+   */
+  Plane withDomain(double[] polygon) {
+    if (polygon.length < 6 || polygon.length % 2 != 0 || !(polygonArea(polygon) > 0)) {
+      throw new IllegalArgumentException("a domain needs at least three counter-clockwise corners of positive area");
+    }
+    return new Plane(origin, e1, e2, polygon.clone(), anchors);
+  }
+
   public int inputDim() {
     return origin.length;
   }

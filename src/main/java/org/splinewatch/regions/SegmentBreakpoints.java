@@ -1,0 +1,204 @@
+package org.splinewatch.regions;
+
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * The points inside a segment of a plane where a network's activation pattern changes: the one-dimensional
+ * {@link Partition} (regions.md §3 on a line), used by {@link TiledRegionCount} on the seams between its tiles.
+ *
+ * <p>Layer by layer, the segment's points carry the layer's pre-activations. Between two neighbouring points every
+ * earlier neuron keeps its sign, so the layer is affine there and neuron {@code j} crosses zero at
+ * {@code u = z_j(a) / (z_j(a) − z_j(b))} of the way when its signs at the ends are strictly opposite; the layer's
+ * values at the new points are interpolated, exactly as the plane engine does on an edge, with the same zero test
+ * ({@code |z| ≤ τ·max(floor, max |z|)}, regions.md §3.4). Neurons crossing at the same point make one breakpoint.
+ */
+final class SegmentBreakpoints {
+  private SegmentBreakpoints() {
+  }
+
+  /**
+   * The number of breakpoints strictly inside the segment from {@code (s0,t0)} to {@code (s1,t1)}, after each hidden
+   * block. When a layer would hold more than {@code maxValues} values, the segment is counted in two halves (a
+   * breakpoint exactly at the middle, of probability zero, would be missed).
+   */
+  static long[] count(PiecewiseLinearNet net, Plane plane, double s0, double t0, double s1, double t1,
+      long maxValues) {
+    long[] out = new long[net.hiddenBlocks().size()];
+    if (!countInto(net, plane, s0, t0, s1, t1, maxValues, out)) {
+      // split a little off the middle, so that the split point of a symmetric seam is not a likely breakpoint
+      double f = 0.5 + 1 / 64.0 / Math.PI;
+      double sm = s0 + f * (s1 - s0);
+      double tm = t0 + f * (t1 - t0);
+      long[] a = count(net, plane, s0, t0, sm, tm, maxValues);
+      long[] b = count(net, plane, sm, tm, s1, t1, maxValues);
+      for (int l = 0; l < out.length; l++) {
+        out[l] = a[l] + b[l];
+      }
+    }
+    return out;
+  }
+
+  /** Fills {@code out}; false, with {@code out} unspecified, when a layer would exceed {@code maxValues}. */
+  private static boolean countInto(PiecewiseLinearNet net, Plane plane, double s0, double t0, double s1, double t1,
+      long maxValues, long[] out) {
+    List<PiecewiseLinearNet.Block> blocks = net.blocks();
+    if (out.length == 0) {
+      return true;
+    }
+    PiecewiseLinearNet.Block b0 = blocks.get(0);
+    double[][] f = plane.firstBlockCoefficients(b0);
+    int n = 2; // points, u ascending in [0, 1]
+    double[] u = {0, 1};
+    int width = b0.outDim();
+    double[] z = Plane.firstBlockAffine(f, new double[] {s0, t0, s1, t1}, 2, null);
+    double[] floor = new double[width];
+    for (int j = 0; j < width; j++) {
+      double terms = Math.max(Math.abs(f[0][j]) + Math.abs(s0 * f[1][j]) + Math.abs(t0 * f[2][j]),
+          Math.abs(f[0][j]) + Math.abs(s1 * f[1][j]) + Math.abs(t1 * f[2][j]));
+      floor[j] = Math.min(1, terms);
+    }
+    for (int layer = 0; layer < out.length; layer++) {
+      PiecewiseLinearNet.Block block = blocks.get(layer);
+      double[] eps = new double[width];
+      for (int p = 0; p < n; p++) {
+        for (int j = 0; j < width; j++) {
+          eps[j] = Math.max(eps[j], Math.abs(z[p * width + j]));
+        }
+      }
+      for (int j = 0; j < width; j++) {
+        eps[j] = Partition.TAU * Math.max(floor[j], eps[j]);
+      }
+      // crossings of each interval, as (fraction, neuron) pairs sorted by fraction
+      int added = 0;
+      double[][] fractions = new double[n - 1][];
+      int[][] neurons = new int[n - 1][];
+      for (int p = 0; p + 1 < n; p++) {
+        int a = p * width;
+        int b = a + width;
+        int c = 0;
+        double[] fr = new double[8];
+        int[] ne = new int[8];
+        for (int j = 0; j < width; j++) {
+          double za = z[a + j];
+          double zb = z[b + j];
+          if ((za > eps[j] && zb < -eps[j]) || (za < -eps[j] && zb > eps[j])) {
+            if (c == fr.length) {
+              fr = Arrays.copyOf(fr, 2 * c);
+              ne = Arrays.copyOf(ne, 2 * c);
+            }
+            fr[c] = za / (za - zb);
+            ne[c++] = j;
+          }
+        }
+        sortPairs(fr, ne, c);
+        int distinct = 0;
+        for (int k = 0; k < c; k++) {
+          if (k == 0 || fr[k] != fr[k - 1]) {
+            distinct++;
+          }
+        }
+        fractions[p] = Arrays.copyOf(fr, c);
+        neurons[p] = Arrays.copyOf(ne, c);
+        added += distinct;
+      }
+      int m = n + added;
+      if ((long) m * width > maxValues) {
+        return false;
+      }
+      double[] nu = new double[m];
+      double[] nz = new double[m * width];
+      int q = 0;
+      for (int p = 0; p < n; p++) {
+        nu[q] = u[p];
+        System.arraycopy(z, p * width, nz, q * width, width);
+        q++;
+        if (p + 1 == n) {
+          break;
+        }
+        double[] fr = fractions[p];
+        int[] ne = neurons[p];
+        for (int k = 0; k < fr.length; k++) {
+          if (k > 0 && fr[k] == fr[k - 1]) {
+            nz[(q - 1) * width + ne[k]] = 0; // a concurrent neuron: the same point
+            continue;
+          }
+          double w = fr[k];
+          nu[q] = u[p] + w * (u[p + 1] - u[p]);
+          int a = p * width;
+          int b = a + width;
+          int o = q * width;
+          for (int j = 0; j < width; j++) {
+            nz[o + j] = z[a + j] + w * (z[b + j] - z[a + j]);
+          }
+          nz[o + ne[k]] = 0;
+          q++;
+        }
+      }
+      n = m;
+      u = nu;
+      z = nz;
+      out[layer] = n - 2;
+      if (layer + 1 == out.length) {
+        return true;
+      }
+      // the next hidden block's pre-activations at every point, and its zero floors (Partition.floorOf)
+      double[] maxH = new double[width];
+      block.activate(z, n * width);
+      for (int p = 0; p < n; p++) {
+        for (int j = 0; j < width; j++) {
+          maxH[j] = Math.max(maxH[j], Math.abs(z[p * width + j]));
+        }
+      }
+      PiecewiseLinearNet.Block next = blocks.get(layer + 1);
+      if ((long) n * next.outDim() > maxValues) {
+        return false;
+      }
+      double[] cur = maxH;
+      for (AffineOp op : next.ops()) {
+        double[] mag = new double[op.outDim()];
+        op.applyMagnitude(cur, mag);
+        cur = mag;
+      }
+      width = next.outDim();
+      floor = new double[width];
+      for (int j = 0; j < width; j++) {
+        floor[j] = Math.min(1, cur[j]);
+      }
+      z = next.affine(z, n);
+    }
+    return true;
+  }
+
+  /** Insertion sort of {@code c} (fraction, neuron) pairs by fraction; a seam interval has few crossings. */
+  private static void sortPairs(double[] fr, int[] ne, int c) {
+    if (c > 32) {
+      Integer[] idx = new Integer[c];
+      for (int i = 0; i < c; i++) {
+        idx[i] = i;
+      }
+      Arrays.sort(idx, (x, y) -> Double.compare(fr[x], fr[y]));
+      double[] f2 = new double[c];
+      int[] n2 = new int[c];
+      for (int i = 0; i < c; i++) {
+        f2[i] = fr[idx[i]];
+        n2[i] = ne[idx[i]];
+      }
+      System.arraycopy(f2, 0, fr, 0, c);
+      System.arraycopy(n2, 0, ne, 0, c);
+      return;
+    }
+    for (int i = 1; i < c; i++) {
+      double f = fr[i];
+      int j0 = ne[i];
+      int k = i - 1;
+      while (k >= 0 && fr[k] > f) {
+        fr[k + 1] = fr[k];
+        ne[k + 1] = ne[k];
+        k--;
+      }
+      fr[k + 1] = f;
+      ne[k + 1] = j0;
+    }
+  }
+}

@@ -1,0 +1,308 @@
+package org.splinewatch.regions;
+
+
+/**
+ * The exact number of regions of a plane too large for one {@link Partition}: the domain is cut into tiles (a
+ * quadtree of boxes, split where a tile overflows {@code tileCap}), each tile's partition is computed and dropped, and
+ * the regions cut by the seams are counted once by Euler's formula.
+ *
+ * <p>Why it is exact (docs/regions-engine.md, "Tiled count"): every region is convex (a fixed activation pattern is
+ * an intersection of half-planes), so a region that the seams cut into {@code k} pieces satisfies
+ * {@code k = 1 + E − V}, with {@code E} the pieces of seam inside it and {@code V} the tile corners inside it (Euler's
+ * formula for a disk). Summed over the regions, with the domain's own Euler relation {@code V − E + T = 1} for
+ * {@code T} tiles, this gives {@code regions = Σ_t R_t − B − T + 1}, where {@code R_t} is tile {@code t}'s count and
+ * {@code B} the number of points on the seams where the pattern changes ({@link SegmentBreakpoints}). It holds after
+ * every layer, in general position (no region boundary through a tile corner); the tests compare it with one
+ * partition of the whole plane.
+ *
+ * <p>Memory is that of one tile: nothing per region is kept across tiles. Area and shape statistics need the regions
+ * themselves and are not computed.
+ */
+public final class TiledRegionCount {
+  private TiledRegionCount() {
+  }
+
+  /** Where a count stands, for a progress bar. */
+  public interface Progress {
+    void update(double areaDone, double areaTotal, int tiles, long regionsSoFar);
+  }
+
+  /**
+   * The result: the exact counts after each hidden layer, the number of tiles computed, the seam breakpoints after
+   * the last layer, the largest tile's count and the tiles that overflowed and were split.
+   */
+  public record Result(long regions, long[] regionsAfterLayer, int tiles, long seamBreakpoints, int largestTile,
+      int splitTiles) {
+  }
+
+  /**
+   * Counts the regions of {@code net} on {@code plane}, computing no tile with more than {@code tileCap} regions in
+   * {@code workspace} (whose budget also ends a tile as an overflow, which is then split).
+   *
+   * @throws IllegalStateException when a tile a millionth of the domain's width still overflows (a network too wide
+   *     for the workspace budget)
+   */
+  public static Result count(PiecewiseLinearNet net, Plane plane, int tileCap, Partition.Workspace workspace,
+      Progress progress) {
+    return count(net, plane, tileCap, new Partition.Workspace[] {workspace}, progress);
+  }
+
+  /**
+   * {@link #count(PiecewiseLinearNet, Plane, int, Partition.Workspace, Progress)} on one thread per workspace, each
+   * computing whole tiles in its own workspace (the count does not depend on the threads). {@code progress} is
+   * called by one thread at a time.
+   */
+  public static Result count(PiecewiseLinearNet net, Plane plane, int tileCap, Partition.Workspace[] workspaces,
+      Progress progress) {
+    Counter counter = new Counter(net, plane, tileCap, progress);
+    counter.boxes.add(plane.domainBounds());
+    counter.pending.set(1);
+    if (workspaces.length == 1) {
+      counter.work(workspaces[0]);
+    } else {
+      Thread[] threads = new Thread[workspaces.length];
+      for (int i = 0; i < threads.length; i++) {
+        Partition.Workspace ws = workspaces[i];
+        threads[i] = new Thread(() -> counter.work(ws), "tiled-regions-" + i);
+        threads[i].setDaemon(true);
+        threads[i].start();
+      }
+      try {
+        for (Thread t : threads) {
+          t.join();
+        }
+      } catch (InterruptedException e) {
+        counter.failure.compareAndSet(null, e);
+        for (Thread t : threads) {
+          t.interrupt();
+        }
+        Thread.currentThread().interrupt();
+      }
+    }
+    Throwable failure = counter.failure.get();
+    if (failure instanceof RuntimeException e) {
+      throw e;
+    } else if (failure instanceof Error e) {
+      throw e;
+    } else if (failure != null) {
+      throw new IllegalStateException("interrupted while counting regions in tiles", failure);
+    }
+    return counter.result();
+  }
+
+  /** The shared state of one count: the boxes left, and the sums over tiles and seams. */
+  private static final class Counter {
+    final PiecewiseLinearNet net;
+    final Plane plane;
+    final int tileCap;
+    final Progress progress;
+    final int layers;
+    final double[] domain;
+    final double areaTotal;
+    final double minWidth;
+    final java.util.concurrent.LinkedBlockingDeque<double[]> boxes = new java.util.concurrent.LinkedBlockingDeque<>();
+    final java.util.concurrent.atomic.AtomicInteger pending = new java.util.concurrent.atomic.AtomicInteger();
+    final java.util.concurrent.atomic.AtomicReference<Throwable> failure =
+        new java.util.concurrent.atomic.AtomicReference<>();
+    final long[] sumTiles;
+    final long[] seams;
+    int tiles;
+    int split;
+    int largest;
+    double areaDone;
+
+    Counter(PiecewiseLinearNet net, Plane plane, int tileCap, Progress progress) {
+      this.net = net;
+      this.plane = plane;
+      this.tileCap = tileCap;
+      this.progress = progress;
+      this.layers = net.hiddenBlocks().size();
+      this.domain = plane.domain();
+      this.areaTotal = plane.domainArea();
+      double[] b = plane.domainBounds();
+      this.minWidth = 1e-6 * Math.max(b[2] - b[0], b[3] - b[1]);
+      this.sumTiles = new long[layers];
+      this.seams = new long[layers];
+    }
+
+    /** Takes boxes until none is left or being split by another thread. */
+    void work(Partition.Workspace ws) {
+      long seamValues = Math.max(1 << 16, Math.min(32L << 20, ws.budgetBytes() / 8 / 4));
+      try {
+        while (failure.get() == null) {
+          double[] box = boxes.pollFirst(20, java.util.concurrent.TimeUnit.MILLISECONDS);
+          if (box == null) {
+            if (pending.get() == 0) {
+              return;
+            }
+            continue;
+          }
+          try {
+            tile(box, ws, seamValues);
+          } finally {
+            pending.decrementAndGet();
+          }
+        }
+      } catch (Throwable t) {
+        failure.compareAndSet(null, t);
+      }
+    }
+
+    private void tile(double[] box, Partition.Workspace ws, long seamValues) {
+      double[] tile = clip(domain, box);
+      if (tile == null) {
+        return;
+      }
+      Partition p = Partition.compute(net, plane.withDomain(tile), tileCap, null, 1, ws);
+      if (p.overflow()) {
+        if (box[2] - box[0] < minWidth) {
+          throw new IllegalStateException("a tile of width " + (box[2] - box[0]) + " still holds more than "
+              + p.regionCount() + " regions; the network is too wide for the workspace");
+        }
+        // off the middle, so that seams of a symmetric domain miss its corners
+        double xm = box[0] + SPLIT * (box[2] - box[0]);
+        double ym = box[1] + SPLIT * (box[3] - box[1]);
+        p = null; // its arrays, before the seams take memory
+        long[] across = seam(tile, box[0], ym, box[2], ym, seamValues);
+        long[] down = seam(tile, xm, box[1], xm, box[3], seamValues);
+        synchronized (this) {
+          split++;
+          for (int l = 0; l < layers; l++) {
+            seams[l] += across[l] + down[l];
+          }
+        }
+        pending.addAndGet(4);
+        // depth first (the front of the deque), so that the boxes waiting stay few
+        boxes.addFirst(new double[] {box[0], box[1], xm, ym});
+        boxes.addFirst(new double[] {xm, box[1], box[2], ym});
+        boxes.addFirst(new double[] {box[0], ym, xm, box[3]});
+        boxes.addFirst(new double[] {xm, ym, box[2], box[3]});
+        return;
+      }
+      int[] after = p.regionsAfterLayer();
+      synchronized (this) {
+        for (int l = 0; l < layers; l++) {
+          sumTiles[l] += after[l];
+        }
+        tiles++;
+        largest = Math.max(largest, p.regionCount());
+        areaDone += Plane.polygonArea(tile);
+        if (progress != null) {
+          progress.update(areaDone, areaTotal, tiles, layers == 0 ? 0 : sumTiles[layers - 1]);
+        }
+      }
+    }
+
+    /** The breakpoints on the segment's part inside the convex polygon {@code tile}, after each layer. */
+    private long[] seam(double[] tile, double x0, double y0, double x1, double y1, long maxValues) {
+      double[] seg = clipSegment(tile, x0, y0, x1, y1);
+      if (seg == null) {
+        return new long[layers];
+      }
+      return SegmentBreakpoints.count(net, plane, seg[0], seg[1], seg[2], seg[3], maxValues);
+    }
+
+    synchronized Result result() {
+      long[] regions = new long[layers];
+      for (int l = 0; l < layers; l++) {
+        regions[l] = sumTiles[l] - seams[l] - tiles + 1;
+      }
+      return new Result(layers == 0 ? 1 : regions[layers - 1], regions, tiles, layers == 0 ? 0 : seams[layers - 1],
+          largest, split);
+    }
+  }
+
+  /** Where a box is split, as a fraction of its width and height. */
+  static final double SPLIT = 0.5 + 1 / (16 * Math.E);
+
+  /**
+   * The convex polygon (counter-clockwise, {@code x0,y0,…}) clipped to the box {@code {minX, minY, maxX, maxY}}
+   * (Sutherland–Hodgman), or null when what is left has no area.
+   */
+  static double[] clip(double[] polygon, double[] box) {
+    double[] p = polygon;
+    p = clipHalf(p, 1, 0, -box[0]); // x ≥ minX
+    p = clipHalf(p, -1, 0, box[2]); // x ≤ maxX
+    p = clipHalf(p, 0, 1, -box[1]); // y ≥ minY
+    p = clipHalf(p, 0, -1, box[3]); // y ≤ maxY
+    if (p.length < 6 || !(Plane.polygonArea(p) > 0)) {
+      return null;
+    }
+    return p;
+  }
+
+  /** Keeps the part of {@code p} where {@code a·x + b·y + c ≥ 0}. */
+  private static double[] clipHalf(double[] p, double a, double b, double c) {
+    int m = p.length / 2;
+    if (m == 0) {
+      return p;
+    }
+    double[] out = new double[4 * m];
+    int k = 0;
+    for (int i = 0; i < m; i++) {
+      int j = (i + 1) % m;
+      double xi = p[2 * i];
+      double yi = p[2 * i + 1];
+      double xj = p[2 * j];
+      double yj = p[2 * j + 1];
+      double fi = a * xi + b * yi + c;
+      double fj = a * xj + b * yj + c;
+      if (fi >= 0) {
+        out[k++] = xi;
+        out[k++] = yi;
+      }
+      if ((fi >= 0) != (fj >= 0) && fi != fj) {
+        double w = fi / (fi - fj);
+        out[k++] = xi + w * (xj - xi);
+        out[k++] = yi + w * (yj - yi);
+      }
+    }
+    // drop repeated points (a corner on the clipping line)
+    double[] r = new double[k];
+    int n = 0;
+    for (int i = 0; i < k; i += 2) {
+      if (n >= 2 && r[n - 2] == out[i] && r[n - 1] == out[i + 1]) {
+        continue;
+      }
+      r[n++] = out[i];
+      r[n++] = out[i + 1];
+    }
+    if (n >= 4 && r[0] == r[n - 2] && r[1] == r[n - 1]) {
+      n -= 2;
+    }
+    return java.util.Arrays.copyOf(r, n);
+  }
+
+  /** The part of the segment inside the convex polygon, as {@code {x0,y0,x1,y1}}, or null when it has no length. */
+  static double[] clipSegment(double[] polygon, double x0, double y0, double x1, double y1) {
+    double lo = 0;
+    double hi = 1;
+    int m = polygon.length / 2;
+    double dx = x1 - x0;
+    double dy = y1 - y0;
+    for (int i = 0; i < m; i++) {
+      int j = (i + 1) % m;
+      // inside of a counter-clockwise edge: cross(edge, point − start) ≥ 0
+      double ex = polygon[2 * j] - polygon[2 * i];
+      double ey = polygon[2 * j + 1] - polygon[2 * i + 1];
+      double f0 = ex * (y0 - polygon[2 * i + 1]) - ey * (x0 - polygon[2 * i]);
+      double df = ex * dy - ey * dx;
+      if (df == 0) {
+        if (f0 < 0) {
+          return null;
+        }
+      } else {
+        double w = -f0 / df;
+        if (df > 0) {
+          lo = Math.max(lo, w);
+        } else {
+          hi = Math.min(hi, w);
+        }
+      }
+    }
+    if (!(hi > lo)) {
+      return null;
+    }
+    return new double[] {x0 + lo * dx, y0 + lo * dy, x0 + hi * dx, y0 + hi * dy};
+  }
+}

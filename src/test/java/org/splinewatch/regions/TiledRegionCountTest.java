@@ -1,0 +1,149 @@
+package org.splinewatch.regions;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The tiled count equals one partition of the whole plane, after every layer, however the tiles fall (regions.md §7:
+ * the partition is the oracle; docs/regions-engine.md "Tiled count" for the formula).
+ */
+class TiledRegionCountTest {
+  private static long[] direct(PiecewiseLinearNet net, Plane plane) {
+    int[] a = Partition.compute(net, plane, 10_000_000).regionsAfterLayer();
+    long[] r = new long[a.length];
+    for (int i = 0; i < a.length; i++) {
+      r[i] = a[i];
+    }
+    return r;
+  }
+
+  @Test
+  void mlpPlanesEqualTheWholePartitionForEveryTileCap() {
+    for (long seed = 1; seed <= 6; seed++) {
+      BruteForce.Mlp mlp = PartitionBruteForceTest.random(seed, 6, 24, 20, 16, 3);
+      Random r = new Random(seed);
+      double[] o = new double[6];
+      double[] u = new double[6];
+      double[] v = new double[6];
+      for (int i = 0; i < 6; i++) {
+        o[i] = r.nextGaussian();
+        u[i] = 2 * r.nextGaussian();
+        v[i] = 2 * r.nextGaussian();
+      }
+      for (Plane plane : new Plane[] {Plane.explicit(o, u, v),
+          Plane.throughAnchors(u, v, o, 0)}) { // a parallelogram and a diamond domain
+        long[] expected = direct(mlp.net(), plane);
+        assertTrue(expected[expected.length - 1] > 200, "seed " + seed + ": a plane worth tiling");
+        for (int cap : new int[] {8, 40, 300, 100_000}) {
+          TiledRegionCount.Result t = TiledRegionCount.count(mlp.net(), plane, cap, new Partition.Workspace(), null);
+          assertArrayEquals(expected, t.regionsAfterLayer(), "seed " + seed + ", tile cap " + cap);
+          assertEquals(expected[expected.length - 1], t.regions());
+          assertTrue(t.largestTile() <= cap, "no tile over the cap");
+          TiledRegionCount.Result two = TiledRegionCount.count(mlp.net(), plane, cap,
+              new Partition.Workspace[] {new Partition.Workspace(), new Partition.Workspace()}, null);
+          assertArrayEquals(t.regionsAfterLayer(), two.regionsAfterLayer(), "seed " + seed + ", cap " + cap + ": threads");
+          assertEquals(t.tiles(), two.tiles());
+          assertEquals(t.seamBreakpoints(), two.seamBreakpoints());
+          if (cap < expected[expected.length - 1]) {
+            assertTrue(t.tiles() > 1 && t.splitTiles() > 0 && t.seamBreakpoints() > 0, "seed " + seed + ": tiled");
+          } else {
+            assertEquals(1, t.tiles());
+          }
+        }
+      }
+    }
+  }
+
+  @Test
+  void convolutionalPlanesEqualTheWholePartition() {
+    for (long seed = 1; seed <= 3; seed++) {
+      PiecewiseLinearNet net = PartitionBruteForceTest.convNet(seed, 0, 1);
+      Random r = new Random(seed);
+      double[][] a = new double[3][36];
+      for (double[] img : a) {
+        for (int i = 0; i < img.length; i++) {
+          img[i] = r.nextDouble();
+        }
+      }
+      Plane plane = Plane.throughAnchors(a[0], a[1], a[2], 0);
+      long[] expected = direct(net, plane);
+      TiledRegionCount.Result t = TiledRegionCount.count(net, plane, 25, new Partition.Workspace(), null);
+      assertArrayEquals(expected, t.regionsAfterLayer(), "seed " + seed);
+      assertTrue(t.tiles() > 4, "seed " + seed + ": " + t.tiles() + " tiles");
+    }
+  }
+
+  @Test
+  void aTileBudgetSplitsTilesInsteadOfAnEngineCap() {
+    BruteForce.Mlp mlp = PartitionBruteForceTest.random(3, 2, 128, 128, 2);
+    Plane plane = Plane.explicit(new double[] {0, 0}, new double[] {3, 0}, new double[] {0, 3});
+    long[] expected = direct(mlp.net(), plane);
+    // a budget a small partition fits, the whole one does not: tiles end by the budget, not by the cap
+    long budget = 10L << 20;
+    Partition.Workspace ws = new Partition.Workspace(budget);
+    assertTrue(Partition.compute(mlp.net(), plane, 10_000_000, null, 1, new Partition.Workspace(budget)).overflow(),
+        "the whole plane overflows the budget");
+    TiledRegionCount.Result t = TiledRegionCount.count(mlp.net(), plane, 10_000_000, ws, null);
+    assertArrayEquals(expected, t.regionsAfterLayer());
+    assertTrue(t.splitTiles() > 0);
+    assertTrue(ws.peakBytes() <= budget, "peak " + ws.peakBytes());
+  }
+
+  @Test
+  void seamBreakpointsMatchPatternChangesAlongTheSegment() {
+    // brute force: the activation pattern at 200,001 points along the segment, counting changes between neighbours
+    for (long seed = 1; seed <= 4; seed++) {
+      BruteForce.Mlp mlp = PartitionBruteForceTest.random(seed, 2, 10, 8, 2);
+      PiecewiseLinearNet net = mlp.net();
+      Plane plane = Plane.explicit(new double[] {0, 0}, new double[] {2, 0}, new double[] {0, 2});
+      double s0 = -1.7;
+      double t0 = -0.4;
+      double s1 = 1.9;
+      double t1 = 1.1;
+      long[] bp = SegmentBreakpoints.count(net, plane, s0, t0, s1, t1, Long.MAX_VALUE);
+      long[] halves = SegmentBreakpoints.count(net, plane, s0, t0, s1, t1, 40); // forced to split in parts
+      assertArrayEquals(bp, halves, "seed " + seed + ": counted in parts");
+      int n = 200_000;
+      long changes = 0;
+      String prev = null;
+      for (int i = 0; i <= n; i++) {
+        double f = (double) i / n;
+        double[] x = plane.toInput(new double[] {s0 + f * (s1 - s0), t0 + f * (t1 - t0)}, 1);
+        StringBuilder pattern = new StringBuilder();
+        for (double[] z : net.preActivations(x, 1)) {
+          for (double val : z) {
+            pattern.append(val > 0 ? '1' : '0');
+          }
+        }
+        String p = pattern.toString();
+        if (prev != null && !p.equals(prev)) {
+          changes++;
+        }
+        prev = p;
+      }
+      assertEquals(changes, bp[bp.length - 1], "seed " + seed);
+      assertTrue(changes > 3, "seed " + seed + ": a segment that crosses regions");
+    }
+  }
+
+  @Test
+  void clippingKeepsConvexPiecesOfTheDomain() {
+    double[] diamond = {1, 0, 0, 1, -1, 0, 0, -1};
+    assertEquals(0.5, Plane.polygonArea(TiledRegionCount.clip(diamond, new double[] {0, 0, 1, 1})), 1e-15);
+    assertNull(TiledRegionCount.clip(diamond, new double[] {0.5, 0.5, 1, 1}), "touches only at a corner");
+    assertNull(TiledRegionCount.clip(diamond, new double[] {2, 2, 3, 3}));
+    double sum = 0;
+    double x = TiledRegionCount.SPLIT * 2 - 1;
+    for (double[] box : new double[][] {{-1, -1, x, x}, {x, -1, 1, x}, {-1, x, x, 1}, {x, x, 1, 1}}) {
+      sum += Plane.polygonArea(TiledRegionCount.clip(diamond, box));
+    }
+    assertEquals(2, sum, 1e-14, "the four quarters cover the domain");
+    assertArrayEquals(new double[] {-1, 0, 1, 0}, TiledRegionCount.clipSegment(diamond, -3, 0, 3, 0), 1e-15);
+    assertNull(TiledRegionCount.clipSegment(diamond, -3, 2, 3, 2));
+  }
+}
