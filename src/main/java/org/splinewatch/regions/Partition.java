@@ -569,7 +569,9 @@ public final class Partition {
     private double[][][] advance(PiecewiseLinearNet.Block cur, PiecewiseLinearNet.Block next) {
       int nb = (next.outDim() + LANES - 1) / LANES;
       int chunks = chunksFor(vCount);
-      if (!withinBudget(px.length, faces.length, (long) nb * chunks)) {
+      long extra = (long) nb * chunks;
+      if (!withinBudget(px.length, faces.length, extra)
+          && !((shrinkVertices() | shrinkFaces()) && withinBudget(px.length, faces.length, extra))) {
         overflow = true;
         return null;
       }
@@ -1153,12 +1155,44 @@ public final class Partition {
       zChunks = want;
     }
 
+    /**
+     * Drops vertex capacity this computation does not use, kept by the workspace from an earlier, larger one, so that
+     * it does not count against the budget (a small tile after a large one overflowed with three vertices); true when
+     * something was dropped.
+     */
+    private boolean shrinkVertices() {
+      int cap = Math.max(vCount + 16, 64);
+      if (px.length <= cap) {
+        return false;
+      }
+      px = Arrays.copyOf(px, cap);
+      py = Arrays.copyOf(py, cap);
+      sign = Arrays.copyOf(sign, cap);
+      col = Arrays.copyOf(col, cap);
+      parentA = Arrays.copyOf(parentA, cap);
+      parentB = Arrays.copyOf(parentB, cap);
+      parentT = Arrays.copyOf(parentT, cap);
+      parentNeuron = Arrays.copyOf(parentNeuron, cap);
+      return true;
+    }
+
+    /** As {@link #shrinkVertices} for the face and pattern arrays. */
+    private boolean shrinkFaces() {
+      int cap = Math.max(fCount + 16, 16);
+      if (faces.length <= cap && patterns.length <= (long) cap * words) {
+        return false;
+      }
+      faces = Arrays.copyOf(faces, Math.min(faces.length, cap));
+      patterns = Arrays.copyOf(patterns, (int) Math.min(patterns.length, (long) cap * words));
+      return true;
+    }
+
     private void ensureVertexArrays(int needed) {
       if (needed <= px.length) {
         return;
       }
       int cap = Math.max(needed, px.length + px.length / 2 + 16);
-      if (!withinBudget(cap, faces.length, 0)) {
+      if (!withinBudget(cap, faces.length, 0) && !(shrinkFaces() && withinBudget(cap, faces.length, 0))) {
         // over budget: stop after the current face (as at the region cap), growing only by what that face needs
         overflow = true;
         cap = needed + 16;
@@ -1178,7 +1212,7 @@ public final class Partition {
         return;
       }
       int cap = Math.max(needed, faces.length + faces.length / 2 + 16);
-      if (!withinBudget(px.length, cap, 0)) {
+      if (!withinBudget(px.length, cap, 0) && !(shrinkVertices() && withinBudget(px.length, cap, 0))) {
         overflow = true; // as in ensureVertices
         cap = needed + 16;
       }

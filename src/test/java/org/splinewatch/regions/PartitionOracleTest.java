@@ -323,6 +323,23 @@ public class PartitionOracleTest {
   }
 
   @Test
+  void capacityKeptFromALargeComputationDoesNotCountAgainstTheBudgetOfASmallOne() {
+    // a workspace keeps its arrays between computations; a small plane after a large one must not overflow because
+    // of capacity it does not use (a tiled count's tiny tile, after a large tile, overflowed with three vertices)
+    PiecewiseLinearNet manyFaces = mlp(5, new int[] {2, 600, 8}, 2, 0.5); // many regions, narrow values
+    PiecewiseLinearNet wideValues = mlp(6, new int[] {2, 16, 1200}, 2, 0.5); // few regions, 150 blocks of values
+    Plane large = Plane.explicit(new double[] {0, 0}, new double[] {3, 0}, new double[] {0, 3});
+    Plane small = Plane.explicit(new double[] {0.1, 0.2}, new double[] {0.05, 0}, new double[] {0, 0.05});
+    long budget = 48L << 20; // the wide layer's first chunks (37.5 MiB) and a little more
+    Partition.Workspace ws = new Partition.Workspace(budget);
+    Partition first = Partition.compute(manyFaces, large, Partition.DEFAULT_MAX_REGIONS, null, 1, ws);
+    assertTrue(!first.overflow() && first.regionCount() > 50_000, first.regionCount() + " regions");
+    Partition p = Partition.compute(wideValues, small, Partition.DEFAULT_MAX_REGIONS, null, 1, ws);
+    assertTrue(!p.overflow(), "the small plane fits after the large one");
+    assertSamePartition(Partition.compute(wideValues, small), p);
+  }
+
+  @Test
   void anAffineChainWritesIntoAGivenBufferExactlyAsIntoAFreshOne() {
     // BatchNorm after an activation stays a scale-shift operator: the second block is a chain of two operators
     Random r = new Random(9);
