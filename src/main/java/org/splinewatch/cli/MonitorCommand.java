@@ -14,6 +14,7 @@ import org.splinewatch.regions.NpzModel;
 import org.splinewatch.regions.Partition;
 import org.splinewatch.regions.PartitionStats;
 import org.splinewatch.regions.SvgRenderer;
+import org.splinewatch.regions.TiledRegionCount;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -36,7 +37,7 @@ public final class MonitorCommand implements Runnable {
     return String.join(separator, new picocli.CommandLine(new MonitorCommand()).getSubcommands().keySet());
   }
 
-  /** {@code ./monitor regions --model FILE.npz [--json] [--threads N] [--svg OUT]}. */
+  /** {@code ./monitor regions --model FILE.npz [--json] [--threads N] [--svg OUT | --tiled]}. */
   @Command(name = "regions", mixinStandardHelpOptions = true,
       description = "Exact linear regions of a ReLU network (.npz, benchmark format) on its plane.")
   static final class Regions implements Callable<Integer> {
@@ -48,14 +49,23 @@ public final class MonitorCommand implements Runnable {
     Path svg;
     @Option(names = "--max-regions", description = "region cap (default ${DEFAULT-VALUE})")
     int maxRegions = Partition.DEFAULT_MAX_REGIONS;
-    @Option(names = "--threads", description = "threads for the per-layer vertex products (default ${DEFAULT-VALUE})")
+    @Option(names = "--threads", description = "threads for the per-layer vertex products, or with --tiled for the"
+        + " tiles (default ${DEFAULT-VALUE})")
     int threads = 1;
+    @Option(names = "--tiled", description = "count exactly in tiles that each fit the memory budget (a plane with"
+        + " more regions than the heap holds); --max-regions is then the most per tile. Counts only: no area or shape"
+        + " statistics, no --svg")
+    boolean tiled;
 
     @Override
     public Integer call() throws Exception {
       // the options first: a bad value is named before a large model is read
       if (threads < 1 || maxRegions < 1) {
         System.err.println("error: --threads and --max-regions must be at least 1");
+        return 2;
+      }
+      if (tiled && svg != null) {
+        System.err.println("error: --svg needs the whole partition, which --tiled does not keep; expected one of them");
         return 2;
       }
       Path svgDir = svg == null ? null : svg.toAbsolutePath().getParent();
@@ -70,6 +80,9 @@ public final class MonitorCommand implements Runnable {
       } catch (NpzModel.ModelFileException e) {
         System.err.println("error: " + e.getMessage());
         return e.noSuchFile() ? 2 : 1; // a missing file is a bad argument, bad contents a failure
+      }
+      if (tiled) {
+        return tiledCount(m);
       }
       ExecutorService pool = threads > 1 ? Executors.newFixedThreadPool(
           threads) : null;
@@ -95,7 +108,7 @@ public final class MonitorCommand implements Runnable {
         System.err.println("warning: " + model + ": stopped at " + p.regionCount() + " regions, "
             + (p.regionCount() > maxRegions ? "over --max-regions " + maxRegions
             : "at the memory budget of " + (budget >> 20) + " MiB (a quarter of the free heap)")
-            + "; the partition is incomplete (overflow: true)");
+            + "; the partition is incomplete (overflow: true); --tiled counts it exactly");
       }
       Map<String, Object> out = new LinkedHashMap<>();
       out.put("model", model.toString());
@@ -122,12 +135,7 @@ public final class MonitorCommand implements Runnable {
       out.put("overflow", s.overflow());
       out.put("threads", threads);
       out.put("seconds", seconds);
-      if (json) {
-        System.out.println(new ObjectMapper().writer(SerializationFeature.INDENT_OUTPUT).writeValueAsString(out));
-      } else {
-        out.forEach((k, v) -> System.out.println(k + ": " + (v instanceof int[] a ? Arrays.toString(a)
-            : v instanceof double[] d ? Arrays.toString(d) : v)));
-      }
+      print(out);
       if (svg != null) { // after the statistics, so that a failed picture does not lose them
         try {
           Files.writeString(svg, SvgRenderer.render(p, model.getFileName() + ": " + s.regions() + " regions", 600));
@@ -138,6 +146,72 @@ public final class MonitorCommand implements Runnable {
         }
       }
       return 0;
+    }
+
+    /**
+     * {@code --tiled}: the exact counts from {@link TiledRegionCount}, each thread with a share of the workspace
+     * budget, and progress on standard error (redrawn on a terminal, a line every 10 s otherwise).
+     */
+    private int tiledCount(NpzModel m) throws Exception {
+      Partition.Workspace[] ws = new Partition.Workspace[threads];
+      long budget = workspaceBudget();
+      for (int i = 0; i < threads; i++) {
+        ws[i] = new Partition.Workspace(Math.max(16L << 20, budget / threads));
+      }
+      boolean terminal = System.console() != null;
+      long t0 = System.nanoTime();
+      long[] shown = {t0};
+      TiledRegionCount.Result r;
+      try {
+        r = TiledRegionCount.count(m.net(), m.plane(), maxRegions, ws, (done, total, tiles, sum) -> {
+          long now = System.nanoTime();
+          if (now - shown[0] >= (terminal ? 250_000_000L : 10_000_000_000L)) {
+            shown[0] = now;
+            String line = String.format("tiled: %5.1f %% of the plane, %d tiles, %.0f s", 100 * done / total, tiles,
+                (now - t0) / 1e9);
+            if (terminal) {
+              System.err.print("\r" + line);
+            } else {
+              System.err.println(line);
+            }
+          }
+        });
+      } catch (OutOfMemoryError e) {
+        System.err.println(outOfMemory(model, m.widths(), "a lower --max-regions or a larger SPLINEWATCH_HEAP"));
+        return 1;
+      } catch (IllegalStateException e) {
+        System.err.println("error: " + model + ": " + e.getMessage() + "; expected a larger SPLINEWATCH_HEAP");
+        return 1;
+      }
+      if (terminal) {
+        System.err.println();
+      }
+      double seconds = (System.nanoTime() - t0) / 1e9;
+      Map<String, Object> out = new LinkedHashMap<>();
+      out.put("model", model.toString());
+      out.put("widths", m.widths());
+      out.put("regions", r.regions());
+      out.put("regions_after_layer", r.regionsAfterLayer());
+      out.put("domain_area", m.plane().domainArea());
+      out.put("area_mean", m.plane().domainArea() / r.regions());
+      out.put("tiles", r.tiles());
+      out.put("tiles_split", r.splitTiles());
+      out.put("largest_tile", r.largestTile());
+      out.put("seam_breakpoints", r.seamBreakpoints());
+      out.put("overflow", false);
+      out.put("threads", threads);
+      out.put("seconds", seconds);
+      print(out);
+      return 0;
+    }
+
+    private void print(Map<String, Object> out) throws Exception {
+      if (json) {
+        System.out.println(new ObjectMapper().writer(SerializationFeature.INDENT_OUTPUT).writeValueAsString(out));
+      } else {
+        out.forEach((k, v) -> System.out.println(k + ": " + (v instanceof int[] a ? Arrays.toString(a)
+            : v instanceof long[] l ? Arrays.toString(l) : v instanceof double[] d ? Arrays.toString(d) : v)));
+      }
     }
 
     /** The one line for a network whose regions ran the heap out of memory (regions and bench-regions). */

@@ -156,8 +156,10 @@ public final class TiledRegionCount {
       Partition p = Partition.compute(net, plane.withDomain(tile), tileCap, null, 1, ws);
       if (p.overflow()) {
         if (box[2] - box[0] < minWidth) {
-          throw new IllegalStateException("a tile of width " + (box[2] - box[0]) + " still holds more than "
-              + p.regionCount() + " regions; the network is too wide for the workspace");
+          throw new IllegalStateException(String.format(java.util.Locale.ROOT, "a tile of width %.3g at (%.6g, %.6g)"
+              + " still overflows (%d regions after layers %s, %d vertices) in a workspace of %d MiB; the network is"
+              + " too wide for it", box[2] - box[0], box[0], box[1], p.regionCount(),
+              java.util.Arrays.toString(p.regionsAfterLayer()), p.vertexCount(), ws.budgetBytes() >> 20));
         }
         // off the middle, so that seams of a symmetric domain miss its corners
         double xm = box[0] + SPLIT * (box[2] - box[0]);

@@ -62,7 +62,26 @@ class RegionsCliTest {
     assertEquals(0, p.waitFor(), m);
     assertTrue(m.contains("overflow: true") && !m.contains("OutOfMemoryError"), m);
     assertTrue(m.contains("warning: " + f + ": stopped at ") && m.contains(" regions, at the memory budget of ")
-        && m.contains("; the partition is incomplete (overflow: true)"), m);
+        && m.contains("; the partition is incomplete (overflow: true); --tiled counts it exactly"), m);
+  }
+
+  @Test
+  void tiledCountsEqualTheWholePartitionAndRefuseAPicture() throws Exception {
+    Path f = oneLayer(tmp.resolve("lines.npz"), 60, 4);
+    String whole = TestTools.cli(0, "monitor", "regions", "--model", f.toString());
+    String regions = whole.lines().filter(l -> l.startsWith("regions: ")).findFirst().orElseThrow();
+    for (String threads : new String[] {"1", "2"}) {
+      String tiled = TestTools.cli(0, "monitor", "regions", "--model", f.toString(), "--tiled", "--max-regions", "40",
+          "--threads", threads);
+      assertTrue(tiled.contains("\n" + regions + "\n") && tiled.contains("overflow: false"), whole + "\n" + tiled);
+      int tiles = Integer.parseInt(tiled.lines().filter(l -> l.startsWith("tiles: ")).findFirst().orElseThrow()
+          .substring(7));
+      assertTrue(tiles > 10, tiled);
+    }
+    String svg = TestTools.cli(2, "monitor", "regions", "--model", f.toString(), "--tiled", "--svg",
+        tmp.resolve("x.svg").toString());
+    assertTrue(svg.contains("error: --svg needs the whole partition, which --tiled does not keep")
+        && svg.strip().lines().count() == 1, svg);
   }
 
   @Test
