@@ -39,8 +39,8 @@ public final class TiledRegionCount {
    * Counts the regions of {@code net} on {@code plane}, computing no tile with more than {@code tileCap} regions in
    * {@code workspace} (whose budget also ends a tile as an overflow, which is then split).
    *
-   * @throws IllegalStateException when a tile a millionth of the domain's width still overflows (a network too wide
-   *     for the workspace budget)
+   * @throws IllegalStateException when a tile of a few vertices, or a millionth of the domain's width, still
+   *     overflows (a network too wide for the workspace budget)
    */
   public static Result count(PiecewiseLinearNet net, Plane plane, int tileCap, Partition.Workspace workspace,
       Progress progress) {
@@ -155,7 +155,8 @@ public final class TiledRegionCount {
       }
       Partition p = Partition.compute(net, plane.withDomain(tile), tileCap, null, 1, ws);
       if (p.overflow()) {
-        if (box[2] - box[0] < minWidth) {
+        // a tile of a few vertices that does not fit will not fit smaller: the layers are too wide for the budget
+        if (box[2] - box[0] < minWidth || (p.vertexCount() <= 64 && p.regionCount() <= tileCap)) {
           throw new IllegalStateException(String.format(java.util.Locale.ROOT, "a tile of width %.3g at (%.6g, %.6g)"
               + " still overflows (%d regions after layers %s, %d vertices) in a workspace of %d MiB; the network is"
               + " too wide for it", box[2] - box[0], box[0], box[1], p.regionCount(),
