@@ -398,6 +398,11 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
         JsonNode j = JSON.readTree(line);
         String type = j.path("type").asText();
         if (type.equals("alert_firing")) {
+          // without its step an alert would count as raised at step 0, the earliest possible lead time
+          if (!j.path("step").isIntegralNumber() || !j.path("rule").isTextual()) {
+            problems.add("events.jsonl line " + n + " is an alert without an integer step and a rule; skipped");
+            return;
+          }
           alerts.add(new Alert(j.path("step").asLong(), j.path("rule").asText(), j.path("severity").asText(),
               j.path("message").asText()));
         } else if (type.equals("run_finished")) {

@@ -42,6 +42,26 @@ class RunFilesTest {
   }
 
   @Test
+  void anAlertWithoutAnIntegerStepIsSkippedNotReadAsStepZero() throws IOException {
+    Path dir = tmp.resolve("a");
+    try (RunLog log = new RunLog(dir)) {
+      RunLog.writeConfig(dir, Map.of("run_id", "a", "method", "simsiam"));
+      write(log, 0, 10);
+    }
+    Files.writeString(dir.resolve("events.jsonl"), String.join("\n",
+        "{\"type\":\"alert_firing\",\"rule\":\"spread\",\"severity\":\"critical\"}",
+        "{\"type\":\"alert_firing\",\"step\":\"40\",\"rule\":\"spread\",\"severity\":\"critical\"}",
+        "{\"type\":\"alert_firing\",\"step\":50,\"severity\":\"critical\"}",
+        "{\"type\":\"alert_firing\",\"step\":60,\"rule\":\"rankme\",\"severity\":\"warning\"}") + "\n");
+    RunData r = RunData.read(dir);
+    assertEquals(List.of(new RunData.Alert(60, "rankme", "warning", "")), r.alerts());
+    for (int line = 1; line <= 3; line++) {
+      assertTrue(r.problems().contains("events.jsonl line " + line + " is an alert without an integer step and a"
+          + " rule; skipped"), r.problems().toString());
+    }
+  }
+
+  @Test
   void aCutMultiByteCharacterOrHalfLineAtTheEndLosesOnlyThatLine() throws IOException {
     Path dir = tmp.resolve("r");
     try (RunLog log = new RunLog(dir)) {
