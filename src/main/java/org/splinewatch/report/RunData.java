@@ -422,21 +422,30 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
    * ({@link #read} names them as problems), so that one bad line does not hide how the run ended.
    */
   public static java.util.Optional<JsonNode> lastRunFinished(Path dir) {
+    List<JsonNode> all = runFinishedEvents(dir);
+    return all.isEmpty() ? java.util.Optional.empty() : java.util.Optional.of(all.get(all.size() - 1));
+  }
+
+  /**
+   * Every readable {@code run_finished} event of a run directory's events.jsonl, in order: one per segment of a run
+   * interrupted and resumed (malformed lines skipped, as in {@link #lastRunFinished}).
+   */
+  static List<JsonNode> runFinishedEvents(Path dir) {
     Path events = dir.resolve("events.jsonl");
-    JsonNode[] finished = {null};
+    List<JsonNode> finished = new ArrayList<>();
     if (Files.isRegularFile(events)) {
       JsonLines.read(events, "events.jsonl", (n, line, last) -> {
         try {
           JsonNode j = line.isBlank() ? null : JSON.readTree(line);
           if (j != null && j.path("type").asText().equals("run_finished")) {
-            finished[0] = j;
+            finished.add(j);
           }
         } catch (Exception e) {
           // a malformed line is skipped
         }
       }, new ArrayList<>());
     }
-    return java.util.Optional.ofNullable(finished[0]);
+    return finished;
   }
 
   /**
@@ -445,36 +454,56 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
    * run ended: geometry 4}); empty when every analyzer analysed every snapshot offered to it, or nothing is recorded.
    */
   public static String coverage(Path dir) {
-    JsonNode finished = lastRunFinished(dir).orElse(null);
-    if (finished == null || !finished.path("analysed_snapshots").isObject()) {
+    // a resumed run has one run_finished per segment, each counting the snapshots of its segment: summed, they are
+    // the whole run's; what was left unanalysed is the last segment's
+    List<JsonNode> segments = new ArrayList<>();
+    for (JsonNode e : runFinishedEvents(dir)) {
+      if (e.path("analysed_snapshots").isObject()) {
+        segments.add(e);
+      }
+    }
+    if (segments.isEmpty()) {
       return "";
     }
-    Map<String, JsonNode> byAnalyzer = new TreeMap<>();
-    finished.path("analysed_snapshots").fields().forEachRemaining(e -> byAnalyzer.put(e.getKey(), e.getValue()));
+    Map<String, long[]> byAnalyzer = new TreeMap<>(); // analysed, offered, dropped, failed, unanalysed
+    for (int i = 0; i < segments.size(); i++) {
+      boolean lastSegment = i == segments.size() - 1;
+      segments.get(i).path("analysed_snapshots").fields().forEachRemaining(e -> {
+        long[] c = byAnalyzer.computeIfAbsent(e.getKey(), k -> new long[5]);
+        c[0] += e.getValue().path("analysed").asLong();
+        c[1] += e.getValue().path("offered").asLong();
+        c[2] += e.getValue().path("dropped").asLong();
+        c[3] += e.getValue().path("failed").asLong();
+        if (lastSegment) {
+          c[4] = e.getValue().path("unanalysed").asLong();
+        }
+      });
+    }
     List<String> parts = new ArrayList<>();
     List<String> left = new ArrayList<>();
     boolean shortOfSome = false;
-    for (Map.Entry<String, JsonNode> e : byAnalyzer.entrySet()) {
-      long analysed = e.getValue().path("analysed").asLong();
-      long offered = e.getValue().path("offered").asLong();
-      String part = e.getKey() + " " + analysed + "/" + offered;
-      if (analysed < offered) {
+    for (Map.Entry<String, long[]> e : byAnalyzer.entrySet()) {
+      long[] c = e.getValue();
+      String part = e.getKey() + " " + c[0] + "/" + c[1];
+      if (c[0] < c[1]) {
         shortOfSome = true;
         List<String> why = new ArrayList<>();
-        for (String reason : List.of("dropped", "failed")) {
-          if (e.getValue().path(reason).asLong() > 0) {
-            why.add(e.getValue().path(reason).asLong() + " " + reason);
-          }
+        if (c[2] > 0) {
+          why.add(c[2] + " dropped");
         }
-        part += String.format(java.util.Locale.ROOT, " (%.0f %%%s)", 100.0 * analysed / offered,
+        if (c[3] > 0) {
+          why.add(c[3] + " failed");
+        }
+        part += String.format(java.util.Locale.ROOT, " (%.0f %%%s)", 100.0 * c[0] / c[1],
             why.isEmpty() ? "" : ": " + String.join(", ", why));
       }
       parts.add(part);
-      if (e.getValue().path("unanalysed").asLong() > 0) {
-        left.add(e.getKey() + " " + e.getValue().path("unanalysed").asLong());
+      if (c[4] > 0) {
+        left.add(e.getKey() + " " + c[4]);
       }
     }
-    return !shortOfSome ? "" : "analysed snapshots: " + String.join(", ", parts)
+    return !shortOfSome ? "" : "analysed snapshots" + (segments.size() > 1 ? " (" + segments.size()
+        + " segments of a resumed run)" : "") + ": " + String.join(", ", parts)
         + (left.isEmpty() ? "" : "; left unanalysed when the run ended: " + String.join(", ", left));
   }
 

@@ -106,6 +106,18 @@ class ReportTest {
     assertFalse(ReportWriter.html(List.of(RunData.read(run(tmp, "e", true, "")))).contains("analysed snapshots:"));
   }
 
+  /** A run interrupted and resumed has one run_finished per segment: the coverage is the whole run's. */
+  @Test
+  void aResumedRunsCoverageSumsItsSegments() throws Exception {
+    Path d = run(tmp, "s", true, "");
+    Files.writeString(d.resolve("events.jsonl"), "{\"type\":\"run_finished\",\"status\":\"interrupted\","
+        + "\"analysed_snapshots\":{\"regions\":{\"analysed\":3,\"offered\":5,\"dropped\":2,\"unanalysed\":1}}}\n"
+        + "{\"type\":\"run_finished\",\"analysed_snapshots\":{\"regions\":{\"analysed\":6,\"offered\":6}}}\n");
+    String html = ReportWriter.html(List.of(RunData.read(d)));
+    assertTrue(html.contains("analysed snapshots (2 segments of a resumed run): regions 9/11 (82 %: 2 dropped)")
+        && !html.contains("left unanalysed"), html.substring(0, Math.min(html.length(), 400)));
+  }
+
   @Test
   void halfWrittenAndUnfinishedRunsAreMarkedIncomplete() throws Exception {
     RunData r = RunData.read(run(tmp, "b", false, "{\"name\":\"splinewatch_training_loss\",\"lab"));
