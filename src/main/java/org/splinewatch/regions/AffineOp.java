@@ -1,7 +1,5 @@
 package org.splinewatch.regions;
 
-import java.util.Arrays;
-
 /** A compiled affine operator acting on a batch of row vectors (row-major, float64). */
 interface AffineOp {
   int inDim();
@@ -113,96 +111,67 @@ interface AffineOp {
     }
 
     /**
-     * {@code out[o,y,x] = b_o + Σ_{ci,ky,kx} W[o,ci,ky,kx]·in[ci, y·stride+ky−pad, x·stride+kx−pad]}, accumulated one
-     * weight at a time over all outputs of a channel instead of one output at a time. With stride 1 the input is
-     * copied into a zero-padded image and the outputs are computed on rows of the padded width, so that one weight's
-     * terms are a single run of consecutive values (a loop the JIT vectorises); the extra columns are dropped. Each
-     * output still receives its bias and then its terms in ascending {@code (ci, ky, kx)}, the padding's terms being
-     * {@code w·0}, which leave a sum unchanged (a zero sum may change sign), so the values equal those of the
-     * output-at-a-time loop ({@code ConvOpTest}); several times faster on the CNN encoder's second convolution.
+     * {@code out[o,y,x] = b_o + Σ_{ci,ky,kx} W[o,ci,ky,kx]·in[ci, y·stride+ky−pad, x·stride+kx−pad]} (every
+     * coefficient and constant made positive for {@code magnitude}) as one dense product per batch of rows: each output position's inputs, in ascending
+     * {@code (ci, ky, kx)} with zeros for the padding, form a row of length {@code c·kh·kw}, multiplied by the weights
+     * as a {@code (c·kh·kw) × oc} matrix with {@link DenseKernel#selected()}, which sums {@code b_o} and then the
+     * terms in ascending order, as the definition does (zero inputs skipped: the padding and dead ReLUs), so the
+     * values are those of the output-at-a-time loop ({@code ConvOpTest}); about three times faster than that loop on
+     * the CNN encoder's second convolution (docs/regions-engine.md).
      */
     private void correlate(double[] in, double[] out, int rows, boolean magnitude) {
-      if (stride == 1) {
-        correlatePadded(in, out, rows, magnitude);
-        return;
-      }
       int oh = oh();
       int ow = ow();
-      int inDim = inDim();
-      int outDim = outDim();
-      int plane = oh * ow;
-      for (int r = 0; r < rows; r++) {
-        int ib = r * inDim;
-        int ob = r * outDim;
-        for (int o = 0; o < oc; o++) {
-          int oo = ob + o * plane;
-          Arrays.fill(out, oo, oo + plane, magnitude ? Math.abs(bias[o]) : bias[o]);
-          for (int ci = 0; ci < c; ci++) {
-            for (int ky = 0; ky < kh; ky++) {
-              for (int kx = 0; kx < kw; kx++) {
-                double wk = weights[((o * c + ci) * kh + ky) * kw + kx];
-                if (magnitude) {
-                  wk = Math.abs(wk);
-                }
-                // the outputs x whose input column x·stride + kx − pad lies in [0, w)
-                int xlo = Math.max(0, -Math.floorDiv(kx - pad, stride));
-                int xhi = Math.min(ow - 1, Math.floorDiv(w - 1 + pad - kx, stride));
-                for (int y = 0; y < oh; y++) {
-                  int iy = y * stride + ky - pad;
-                  if (iy < 0 || iy >= h) {
-                    continue;
-                  }
-                  int orow = oo + y * ow;
-                  int irow = ib + (ci * h + iy) * w + kx - pad;
-                  for (int x = xlo; x <= xhi; x++) {
-                    out[orow + x] += wk * in[irow + x * stride];
-                  }
-                }
-              }
-            }
-          }
+      int positions = oh * ow;
+      int k = c * kh * kw;
+      double[] wt = new double[k * oc];
+      for (int o = 0; o < oc; o++) {
+        for (int kk = 0; kk < k; kk++) {
+          wt[kk * oc + o] = magnitude ? Math.abs(weights[o * k + kk]) : weights[o * k + kk];
         }
       }
-    }
-
-    /** Stride 1: rows of the padded width {@code pw = w + 2·pad}, as described at {@link #correlate}. */
-    private void correlatePadded(double[] in, double[] out, int rows, boolean magnitude) {
-      int oh = oh();
-      int ow = ow();
-      int pw = w + 2 * pad;
-      int ph = h + 2 * pad;
-      int run = (oh - 1) * pw + ow; // the flat outputs from (0,0) to (oh−1, ow−1) on rows of width pw
-      double[] padded = new double[c * ph * pw];
-      double[] acc = new double[run];
       int inDim = inDim();
       int outDim = outDim();
-      for (int r = 0; r < rows; r++) {
-        int ib = r * inDim;
-        for (int ci = 0; ci < c; ci++) {
-          for (int y = 0; y < h; y++) {
-            System.arraycopy(in, ib + (ci * h + y) * w, padded, (ci * ph + y + pad) * pw + pad, w);
-          }
-        }
-        int ob = r * outDim;
+      int batch = Math.max(1, Math.min(rows, (1 << 17) / Math.max(1, positions * k)));
+      double[] cols = new double[batch * positions * k];
+      double[] prod = new double[batch * positions * oc];
+      DenseKernel kernel = DenseKernel.selected();
+      double[] b = bias;
+      if (magnitude) {
+        b = new double[oc];
         for (int o = 0; o < oc; o++) {
-          Arrays.fill(acc, magnitude ? Math.abs(bias[o]) : bias[o]);
-          for (int ci = 0; ci < c; ci++) {
-            for (int ky = 0; ky < kh; ky++) {
-              for (int kx = 0; kx < kw; kx++) {
-                double wk = weights[((o * c + ci) * kh + ky) * kw + kx];
-                if (magnitude) {
-                  wk = Math.abs(wk);
-                }
-                int base = (ci * ph + ky) * pw + kx;
-                for (int i = 0; i < run; i++) {
-                  acc[i] += wk * padded[base + i];
-                }
-              }
-            }
-          }
-          int oo = ob + o * oh * ow;
+          b[o] = Math.abs(bias[o]);
+        }
+      }
+      for (int r0 = 0; r0 < rows; r0 += batch) {
+        int nb = Math.min(batch, rows - r0);
+        int q = 0;
+        for (int r = 0; r < nb; r++) {
+          int ib = (r0 + r) * inDim;
           for (int y = 0; y < oh; y++) {
-            System.arraycopy(acc, y * pw, out, oo + y * ow, ow);
+            for (int x = 0; x < ow; x++) {
+              for (int ci = 0; ci < c; ci++) {
+                for (int ky = 0; ky < kh; ky++) {
+                  int iy = y * stride + ky - pad;
+                  boolean rowInside = iy >= 0 && iy < h;
+                  int irow = ib + (ci * h + iy) * w;
+                  for (int kx = 0; kx < kw; kx++) {
+                    int ix = x * stride + kx - pad;
+                    cols[q++] = rowInside && ix >= 0 && ix < w ? in[irow + ix] : 0;
+                  }
+                }
+              }
+            }
+          }
+        }
+        kernel.apply(k, oc, wt, b, cols, prod, nb * positions);
+        for (int r = 0; r < nb; r++) {
+          int ob = (r0 + r) * outDim;
+          int pb = r * positions * oc;
+          for (int p = 0; p < positions; p++) {
+            for (int o = 0; o < oc; o++) {
+              out[ob + o * positions + p] = prod[pb + p * oc + o];
+            }
           }
         }
       }

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
-/** The row-at-a-time convolution equals the plain output-at-a-time loop bit for bit. */
+/** The convolution as a dense product equals the plain output-at-a-time loop bit for bit. */
 class ConvOpTest {
   /** The definition, one output at a time: bias, then the terms in ascending (ci, ky, kx). */
   private static double[] reference(AffineOp.ConvOp op, double[] in, int rows, boolean magnitude) {
@@ -42,7 +42,7 @@ class ConvOpTest {
   }
 
   @Test
-  void rowAtATimeEqualsTheDefinitionBitForBit() {
+  void theProductEqualsTheDefinitionBitForBit() {
     Random rnd = new Random(5);
     int[][] shapes = { // c, h, w, oc, kh, kw, stride, pad
         {1, 28, 28, 8, 3, 3, 1, 1}, {8, 14, 14, 16, 3, 3, 1, 1}, {3, 9, 7, 4, 3, 3, 2, 1}, {2, 8, 8, 3, 5, 5, 1, 2},
