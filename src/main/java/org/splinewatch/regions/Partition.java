@@ -1165,14 +1165,7 @@ public final class Partition {
       if (px.length <= cap) {
         return false;
       }
-      px = Arrays.copyOf(px, cap);
-      py = Arrays.copyOf(py, cap);
-      sign = Arrays.copyOf(sign, cap);
-      col = Arrays.copyOf(col, cap);
-      parentA = Arrays.copyOf(parentA, cap);
-      parentB = Arrays.copyOf(parentB, cap);
-      parentT = Arrays.copyOf(parentT, cap);
-      parentNeuron = Arrays.copyOf(parentNeuron, cap);
+      resizeVertexArrays(cap);
       return true;
     }
 
@@ -1197,6 +1190,11 @@ public final class Partition {
         overflow = true;
         cap = needed + 16;
       }
+      resizeVertexArrays(cap);
+    }
+
+    /** Every per-vertex array at capacity {@code cap}. */
+    private void resizeVertexArrays(int cap) {
       px = Arrays.copyOf(px, cap);
       py = Arrays.copyOf(py, cap);
       sign = Arrays.copyOf(sign, cap);

@@ -30,7 +30,8 @@ public final class TiledCnnHarness {
           long now = System.nanoTime();
           if (now - last[0] > 60_000_000_000L) {
             last[0] = now;
-            System.out.printf("  %.1f %% area, %d tiles, %.0f s%n", 100 * done / total, tiles, (now - t0) / 1e9);
+            System.out.printf("  %.1f %% area, %d tiles, %d regions in them (before the seams), %.0f s%n",
+                100 * done / total, tiles, so, (now - t0) / 1e9);
           }
         });
     long peak = 0;
