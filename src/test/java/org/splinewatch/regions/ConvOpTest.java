@@ -8,7 +8,7 @@ import org.junit.jupiter.api.Test;
 /** The convolution as a dense product equals the plain output-at-a-time loop bit for bit. */
 class ConvOpTest {
   /** The definition, one output at a time: bias, then the terms in ascending (ci, ky, kx). */
-  private static double[] reference(AffineOp.ConvOp op, double[] in, int rows, boolean magnitude) {
+  static double[] reference(AffineOp.ConvOp op, double[] in, int rows, boolean magnitude) {
     int oh = op.oh();
     int ow = op.ow();
     double[] out = new double[rows * op.outDim()];
