@@ -1,5 +1,11 @@
 package org.splinewatch.regions;
 
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.concurrent.LinkedBlockingDeque;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The exact number of regions of a plane too large for one {@link Partition}: the domain is cut into tiles (a
@@ -100,10 +106,9 @@ public final class TiledRegionCount {
     final double[] domain;
     final double areaTotal;
     final double minWidth;
-    final java.util.concurrent.LinkedBlockingDeque<double[]> boxes = new java.util.concurrent.LinkedBlockingDeque<>();
-    final java.util.concurrent.atomic.AtomicInteger pending = new java.util.concurrent.atomic.AtomicInteger();
-    final java.util.concurrent.atomic.AtomicReference<Throwable> failure =
-        new java.util.concurrent.atomic.AtomicReference<>();
+    final LinkedBlockingDeque<double[]> boxes = new LinkedBlockingDeque<>();
+    final AtomicInteger pending = new AtomicInteger();
+    final AtomicReference<Throwable> failure = new AtomicReference<>();
     final long[] sumTiles;
     final long[] seams;
     int tiles;
@@ -130,7 +135,7 @@ public final class TiledRegionCount {
       long seamValues = Math.max(1 << 16, Math.min(32L << 20, ws.budgetBytes() / 8 / 4));
       try {
         while (failure.get() == null) {
-          double[] box = boxes.pollFirst(20, java.util.concurrent.TimeUnit.MILLISECONDS);
+          double[] box = boxes.pollFirst(20, TimeUnit.MILLISECONDS);
           if (box == null) {
             if (pending.get() == 0) {
               return;
@@ -157,10 +162,10 @@ public final class TiledRegionCount {
       if (p.overflow()) {
         // a tile of a few vertices that does not fit will not fit smaller: the layers are too wide for the budget
         if (box[2] - box[0] < minWidth || (p.vertexCount() <= 64 && p.regionCount() <= tileCap)) {
-          throw new IllegalStateException(String.format(java.util.Locale.ROOT, "a tile of width %.3g at (%.6g, %.6g)"
+          throw new IllegalStateException(String.format(Locale.ROOT, "a tile of width %.3g at (%.6g, %.6g)"
               + " still overflows (%d regions after layers %s, %d vertices) in a workspace of %d MiB; the network is"
               + " too wide for it", box[2] - box[0], box[0], box[1], p.regionCount(),
-              java.util.Arrays.toString(p.regionsAfterLayer()), p.vertexCount(), ws.budgetBytes() >> 20));
+              Arrays.toString(p.regionsAfterLayer()), p.vertexCount(), ws.budgetBytes() >> 20));
         }
         // off the middle, so that seams of a symmetric domain miss its corners
         double xm = box[0] + SPLIT * (box[2] - box[0]);
@@ -273,7 +278,7 @@ public final class TiledRegionCount {
     if (n >= 4 && r[0] == r[n - 2] && r[1] == r[n - 1]) {
       n -= 2;
     }
-    return java.util.Arrays.copyOf(r, n);
+    return Arrays.copyOf(r, n);
   }
 
   /** The part of the segment inside the convex polygon, as {@code {x0,y0,x1,y1}}, or null when it has no length. */
