@@ -167,8 +167,8 @@ public final class MonitorCommand implements Runnable {
           long now = System.nanoTime();
           if (now - shown[0] >= (terminal ? 250_000_000L : 10_000_000_000L)) {
             shown[0] = now;
-            String line = String.format("tiled: %5.1f %% of the plane, %d tiles, %.0f s", 100 * done / total, tiles,
-                (now - t0) / 1e9);
+            String line = String.format(java.util.Locale.ROOT, "tiled: %5.1f %% of the plane, %d tiles, %.0f s",
+                100 * done / total, tiles, (now - t0) / 1e9);
             if (terminal) {
               System.err.print("\r" + line);
             } else {
