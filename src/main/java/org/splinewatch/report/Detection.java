@@ -170,15 +170,14 @@ public final class Detection {
     if (run.series().isEmpty()) {
       why.add(0, "metrics.jsonl has no samples");
     }
-    if (run.finished()) {
-      ending(dir).ifPresent(why::add);
-    }
+    ending(run).ifPresent(why::add);
     return why.isEmpty() ? new Loaded(run, null) : new Loaded(null, new Skipped(dir, String.join("; ", why)));
   }
 
   /** How the run ended when that was neither done nor stopped: "interrupted at step N", "failed: ...". */
-  static java.util.Optional<String> ending(Path dir) {
-    return RunData.lastRunFinished(dir).map(j -> {
+  static java.util.Optional<String> ending(RunData run) {
+    List<JsonNode> ends = run.runEnds();
+    return ends.isEmpty() ? java.util.Optional.empty() : java.util.Optional.of(ends.get(ends.size() - 1)).map(j -> {
       String status = j.path("status").asText("");
       return status.equals("interrupted") ? "interrupted at step " + j.path("steps").asLong()
           : status.equals("failed") ? "failed: " + j.path("error").asText("") : null;
@@ -267,7 +266,7 @@ public final class Detection {
         }
       }
     }
-    return new RunData(run.dir(), run.runId(), run.config(), run.series(), alerts, run.pictures(), run.finished(),
+    return new RunData(run.dir(), run.runId(), run.config(), run.series(), alerts, run.pictures(), run.runEnds(),
         run.problems());
   }
 

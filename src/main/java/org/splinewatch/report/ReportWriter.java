@@ -156,7 +156,7 @@ public final class ReportWriter {
     List<RunData> out = new ArrayList<>();
     for (RunData r : runs) {
       out.add(count.get(r.runId()) == 1 ? r : new RunData(r.dir(), r.runId() + " (" + r.dir() + ")", r.config(),
-          r.series(), r.alerts(), r.pictures(), r.finished(), r.problems()));
+          r.series(), r.alerts(), r.pictures(), r.runEnds(), r.problems()));
     }
     return out;
   }
@@ -177,9 +177,9 @@ public final class ReportWriter {
           .append(esc(r.runId())).append("\">").append(esc(r.runId())).append(": ")
           .append(ok ? "complete" : "INCOMPLETE — " + esc(String.join("; ", r.problems())))
           // whole files, but not a whole run: say how it ended (a stopped run's reason is in its alerts)
-          .append(ok ? esc(Detection.ending(r.dir()).map(e -> "; the run " + (e.startsWith("interrupted") ? "was "
+          .append(ok ? esc(Detection.ending(r).map(e -> "; the run " + (e.startsWith("interrupted") ? "was "
               : "") + e).orElse("")) : "").append("</div>\n");
-      String coverage = RunData.coverage(r.dir()); // sparse curves: snapshots dropped or left unanalysed
+      String coverage = r.coverage(); // sparse curves: snapshots dropped or left unanalysed
       if (!coverage.isEmpty()) {
         sb.append("<div class=\"coverage\">").append(esc(r.runId())).append(": ").append(esc(coverage))
             .append("</div>\n");

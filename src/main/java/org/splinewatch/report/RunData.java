@@ -31,15 +31,22 @@ import org.splinewatch.snapshot.MetricsSegments;
  * @param series   every metric series: key {@code name{label=value,...}} (run labels removed) to (step, value) points
  * @param alerts   alert events that started firing: step and rule
  * @param pictures partition pictures per plane, in step order
+ * @param runEnds  the {@code run_finished} events, in order: one per segment of a run interrupted and resumed, none
+ *                 while it runs or after a crash
  *
  * <p>Over 300 lines because it reads every file of a run directory tolerantly and also holds the live page's
  * incremental reader, which shares the same line parser.
  */
 public record RunData(Path dir, String runId, Map<String, Object> config, Map<String, Series> series,
-    List<Alert> alerts, Map<Integer, List<Picture>> pictures, boolean finished, List<String> problems) {
+    List<Alert> alerts, Map<Integer, List<Picture>> pictures, List<JsonNode> runEnds, List<String> problems) {
 
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final Pattern PICTURE = Pattern.compile("plane-(\\d+)-step-(\\d+)\\.svg");
+
+  /** Whether the run finished: it has a {@code run_finished} event. */
+  public boolean finished() {
+    return !runEnds.isEmpty();
+  }
 
   /** A run directory that cannot be reported at all. */
   public static final class ReportException extends RuntimeException {
@@ -61,7 +68,7 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
   }
 
   public boolean complete() {
-    return finished && problems.isEmpty();
+    return finished() && problems.isEmpty();
   }
 
   /** The command-line warning for a run that is not {@link #complete()}: its id and problems on one line. */
@@ -135,12 +142,13 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
           problems);
     }
     List<Alert> alerts = new ArrayList<>();
-    boolean finished = readEvents(dir, alerts, problems);
-    if (!finished) {
+    List<JsonNode> runEnds = new ArrayList<>();
+    readEvents(dir, alerts, runEnds, problems);
+    if (runEnds.isEmpty()) {
       problems.add("the run has not finished (no run_finished event): still running, or it crashed");
     }
     Map<Integer, List<Picture>> pictures = readPictures(dir, problems);
-    return new RunData(dir, runId, config, series, alerts, pictures, finished, problems);
+    return new RunData(dir, runId, config, series, alerts, pictures, runEnds, problems);
   }
 
   /** The partition pictures under {@code planes/}, per plane in step order. */
@@ -248,9 +256,10 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
       Map<String, Object> config = readConfig(dir, problems);
       problems.addAll(metricsProblems);
       List<Alert> alerts = new ArrayList<>();
-      boolean finished = readEvents(dir, alerts, problems);
+      List<JsonNode> runEnds = new ArrayList<>();
+      readEvents(dir, alerts, runEnds, problems);
       String runId = String.valueOf(config.getOrDefault("run_id", dir.getFileName().toString()));
-      return new RunData(dir, runId, config, series, alerts, readPictures(dir, problems), finished, problems);
+      return new RunData(dir, runId, config, series, alerts, readPictures(dir, problems), runEnds, problems);
     }
 
     /** Parses the complete lines between {@link #offset} and {@code size}. */
@@ -334,7 +343,9 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
   public static Summary summarize(Path dir) {
     List<String> ignored = new ArrayList<>();
     Map<String, Object> config = readConfig(dir, ignored);
-    boolean finished = readEvents(dir, new ArrayList<>(), ignored);
+    List<JsonNode> runEnds = new ArrayList<>();
+    readEvents(dir, new ArrayList<>(), runEnds, ignored);
+    boolean finished = !runEnds.isEmpty();
     long last = 0;
     Path metrics = dir.resolve("metrics.jsonl");
     try (RandomAccessFile f = new RandomAccessFile(metrics.toFile(), "r")) {
@@ -382,14 +393,15 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
     return config;
   }
 
-  /** Adds the firing alerts of {@code events.jsonl} to {@code alerts}; returns whether the run finished. */
-  private static boolean readEvents(Path dir, List<Alert> alerts, List<String> problems) {
-    boolean finished = false;
+  /**
+   * Adds the firing alerts of {@code events.jsonl} to {@code alerts} and its {@code run_finished} events to
+   * {@code runEnds}.
+   */
+  private static void readEvents(Path dir, List<Alert> alerts, List<JsonNode> runEnds, List<String> problems) {
     Path events = dir.resolve("events.jsonl");
     if (!Files.isRegularFile(events)) {
-      return false;
+      return;
     }
-    boolean[] done = {false};
     JsonLines.read(events, "events.jsonl", (n, line, last) -> {
       if (line.isBlank()) {
         return;
@@ -406,14 +418,12 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
           alerts.add(new Alert(j.path("step").asLong(), j.path("rule").asText(), j.path("severity").asText(),
               j.path("message").asText()));
         } else if (type.equals("run_finished")) {
-          done[0] = true;
+          runEnds.add(j);
         }
       } catch (Exception e) {
         problems.add("events.jsonl line " + n + (last ? " is half-written" : " is malformed"));
       }
     }, problems);
-    finished = done[0];
-    return finished;
   }
 
   /**
@@ -430,7 +440,7 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
    * Every readable {@code run_finished} event of a run directory's events.jsonl, in order: one per segment of a run
    * interrupted and resumed (malformed lines skipped, as in {@link #lastRunFinished}).
    */
-  static List<JsonNode> runFinishedEvents(Path dir) {
+  private static List<JsonNode> runFinishedEvents(Path dir) {
     Path events = dir.resolve("events.jsonl");
     List<JsonNode> finished = new ArrayList<>();
     if (Files.isRegularFile(events)) {
@@ -453,11 +463,11 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
    * run's end line ({@code analysed snapshots: embedding 7/7, geometry 1/7 (14 %: 2 dropped); left unanalysed when the
    * run ended: geometry 4}); empty when every analyzer analysed every snapshot offered to it, or nothing is recorded.
    */
-  public static String coverage(Path dir) {
+  public String coverage() {
     // a resumed run has one run_finished per segment, each counting the snapshots of its segment: summed, they are
     // the whole run's; what was left unanalysed is the last segment's
     List<JsonNode> segments = new ArrayList<>();
-    for (JsonNode e : runFinishedEvents(dir)) {
+    for (JsonNode e : runEnds) {
       if (e.path("analysed_snapshots").isObject()) {
         segments.add(e);
       }

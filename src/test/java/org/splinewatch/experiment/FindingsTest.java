@@ -62,7 +62,8 @@ class FindingsTest {
       points.forEach((step, v) -> pts.add(new double[] {step, v}));
       s.put(key, new RunData.Series(name, labels, pts));
     });
-    return new RunData(Path.of(id), id, Map.of(), s, List.of(), Map.of(), true, List.of());
+    var finished = com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode().put("type", "run_finished");
+    return new RunData(Path.of(id), id, Map.of(), s, List.of(), Map.of(), List.of(finished), List.of());
   }
 
   static TreeMap<Long, Double> points(double... stepValue) {
