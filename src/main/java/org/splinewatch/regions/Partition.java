@@ -273,6 +273,43 @@ public final class Partition {
     return edges.size();
   }
 
+  /**
+   * The floor of a neuron's zero tolerance {@code ε_j = τ·max(floor_j, max_v |z_v,j|)} for terms of magnitude
+   * {@code terms}: 1 as in regions.md §3.4 rule 2 when they are at least 1, else {@code terms}. Rule 2's floor of 1
+   * keeps rounding noise of a neuron that is zero in real arithmetic from splitting the plane, but a neuron whose
+   * weights are all small (1e-8) or a plane so small that a neuron varies by 1e-9 across it would then count as
+   * zero wherever it is below 1e-10: its lines were dropped or snapped by a good part of the domain, and positive
+   * rescaling (regions.md §7 oracle 8) changed the count. Rounding noise is relative to the terms summed, so a
+   * floor relative to them suppresses it just as well at any scale.
+   */
+  static double zeroFloor(double terms) {
+    return Math.min(1, terms);
+  }
+
+  /**
+   * The {@link #zeroFloor} of each neuron of {@code next}, whose inputs are {@code block}'s activations of
+   * pre-activations bounded by {@code maxPre} (overwritten): the terms summed are bounded by {@code next}'s chain
+   * with every coefficient and constant made positive (for a dense chain {@code |b_j| + Σ_k |W_kj|·max|h_k|}; a
+   * convolution, pooling or unfolded BatchNorm is bounded the same way, operator by operator). Also used by
+   * {@link SegmentBreakpoints}, so that a seam has the plane's zero test.
+   */
+  static double[] nextFloors(PiecewiseLinearNet.Block block, PiecewiseLinearNet.Block next, double[] maxPre) {
+    double[] cur = maxPre;
+    double slope = Math.abs(block.activation().negativeSlope());
+    for (int k = 0; k < cur.length && slope > 1; k++) { // |act(z)| ≤ max(1, |slope|)·|z|
+      cur[k] *= slope;
+    }
+    for (AffineOp op : next.ops()) {
+      double[] out = new double[op.outDim()];
+      op.applyMagnitude(cur, out);
+      cur = out;
+    }
+    for (int j = 0; j < cur.length; j++) {
+      cur[j] = zeroFloor(cur[j]);
+    }
+    return cur;
+  }
+
   /** Mutable state of one computation. */
   private static final class Builder {
     /** Rows per chunk when one layer's values become the next layer's (the temporary buffers are this tall). */
@@ -506,10 +543,8 @@ public final class Partition {
     }
 
     /**
-     * The {@link #zeroFloor} of each neuron of {@code next}, from the current layer's largest values at the vertices:
-     * the terms summed into {@code next}'s values are bounded by its chain with every coefficient and constant made
-     * positive, applied to those largest values (for a dense chain {@code |b_j| + Σ_k |W_kj|·max|h_k|}; a convolution,
-     * pooling or unfolded BatchNorm in the chain is bounded the same way, operator by operator).
+     * The {@link #zeroFloor} of each neuron of {@code next} ({@link #nextFloors}), from the current layer's largest
+     * values at the vertices (for the first layer, at the domain's corners, where its affine values are largest).
      */
     private double[] floorOf(PiecewiseLinearNet.Block block, PiecewiseLinearNet.Block next) {
       int nIn = block.outDim();
@@ -523,32 +558,7 @@ public final class Partition {
           cur[k] = maxAbs[k];
         }
       }
-      double slope = Math.abs(block.activation().negativeSlope());
-      for (int k = 0; k < nIn && slope > 1; k++) { // |act(z)| ≤ max(1, |slope|)·|z|
-        cur[k] *= slope;
-      }
-      for (AffineOp op : next.ops()) {
-        double[] out = new double[op.outDim()];
-        op.applyMagnitude(cur, out);
-        cur = out;
-      }
-      for (int j = 0; j < cur.length; j++) {
-        cur[j] = zeroFloor(cur[j]);
-      }
-      return cur;
-    }
-
-    /**
-     * The floor of a neuron's zero tolerance {@code ε_j = τ·max(floor_j, max_v |z_v,j|)} for terms of magnitude
-     * {@code terms}: 1 as in regions.md §3.4 rule 2 when they are at least 1, else {@code terms}. Rule 2's floor of 1
-     * keeps rounding noise of a neuron that is zero in real arithmetic from splitting the plane, but a neuron whose
-     * weights are all small (1e-8) or a plane so small that a neuron varies by 1e-9 across it would then count as
-     * zero wherever it is below 1e-10: its lines were dropped or snapped by a good part of the domain, and positive
-     * rescaling (regions.md §7 oracle 8) changed the count. Rounding noise is relative to the terms summed, so a
-     * floor relative to them suppresses it just as well at any scale.
-     */
-    private static double zeroFloor(double terms) {
-      return Math.min(1, terms);
+      return nextFloors(block, next, cur);
     }
 
     private double[] planeCoordinates() {

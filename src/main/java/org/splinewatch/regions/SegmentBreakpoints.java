@@ -56,7 +56,7 @@ final class SegmentBreakpoints {
     for (int j = 0; j < width; j++) {
       double terms = Math.max(Math.abs(f[0][j]) + Math.abs(s0 * f[1][j]) + Math.abs(t0 * f[2][j]),
           Math.abs(f[0][j]) + Math.abs(s1 * f[1][j]) + Math.abs(t1 * f[2][j]));
-      floor[j] = Math.min(1, terms);
+      floor[j] = Partition.zeroFloor(terms);
     }
     for (int layer = 0; layer < out.length; layer++) {
       PiecewiseLinearNet.Block block = blocks.get(layer);
@@ -142,29 +142,20 @@ final class SegmentBreakpoints {
       if (layer + 1 == out.length) {
         return true;
       }
-      // the next hidden block's pre-activations at every point, and its zero floors (Partition.floorOf)
-      double[] maxH = new double[width];
-      block.activate(z, n * width);
+      // the next hidden block's zero floors, as the plane engine's, and its pre-activations at every point
+      double[] maxZ = new double[width];
       for (int p = 0; p < n; p++) {
         for (int j = 0; j < width; j++) {
-          maxH[j] = Math.max(maxH[j], Math.abs(z[p * width + j]));
+          maxZ[j] = Math.max(maxZ[j], Math.abs(z[p * width + j]));
         }
       }
       PiecewiseLinearNet.Block next = blocks.get(layer + 1);
       if ((long) n * next.outDim() > maxValues) {
         return false;
       }
-      double[] cur = maxH;
-      for (AffineOp op : next.ops()) {
-        double[] mag = new double[op.outDim()];
-        op.applyMagnitude(cur, mag);
-        cur = mag;
-      }
+      floor = Partition.nextFloors(block, next, maxZ);
+      block.activate(z);
       width = next.outDim();
-      floor = new double[width];
-      for (int j = 0; j < width; j++) {
-        floor[j] = Math.min(1, cur[j]);
-      }
       z = next.affine(z, n);
     }
     return true;
