@@ -208,48 +208,9 @@ public final class SnapshotFormat {
       if (list.isMissingNode()) {
         mlpLayers(npz, layers, dim, maxLayers, maxWidth);
       } else {
-        if (!list.isArray() || list.size() == 0 || list.size() > maxLayers) {
-          throw new FormatException("snapshot: layers must be a list of 1 to " + maxLayers + " layers");
-        }
-        // the current activation shape: {c, h, w} for images, {d} once flat
-        int[] shape = inputShape.clone();
-        for (int i = 0; i < list.size(); i++) {
-          JsonNode l = list.get(i);
-          String where = "snapshot: layer " + i;
-          if (l.path("projector").asBoolean(false)) {
-            if (projectorAt >= 0) {
-              throw new FormatException(where + " marks a second projector start; expected at most one");
-            }
-            projectorAt = layers.size();
-          }
-          String type = l.path("type").asText("");
-          Layer layer = switch (type) {
-            case "dense" -> dense(npz, l, where, shape);
-            case "conv2d" -> conv(npz, l, where, shape);
-            case "avgpool2d" -> pool(l, where, shape);
-            case "flatten" -> new Layer.Flatten(flat(shape));
-            case "relu" -> Layer.Activation.relu();
-            case "leaky_relu" -> {
-              double alpha = l.path("negative_slope").asDouble(0.01);
-              if (!(alpha >= 0 && alpha < 1)) {
-                throw new FormatException(where + " has negative_slope " + alpha + "; expected 0 <= slope < 1");
-              }
-              yield Layer.Activation.leakyRelu(alpha);
-            }
-            case "batchnorm" -> batchNorm(npz, l, where, shape,
-                layers.isEmpty() ? null : layers.get(layers.size() - 1));
-            default -> throw new FormatException(where + " has type '" + shorten(type) + "'; expected one of "
-                + String.join(", ", LAYER_TYPES));
-          };
-          layers.add(layer);
-          shape = next(layer, shape);
-          // every analyzer holds (probes × width) activations of a layer: a width cap bounds the monitor's memory
-          long width = Arrays.stream(shape).asLongStream().reduce(1, Math::multiplyExact);
-          if (width > maxWidth) {
-            throw new FormatException(where + " (" + type + ") outputs " + width + " values; expected at most "
-                + maxWidth + " (splinewatch.ingest.max-layer-width)", true);
-          }
-        }
+        LayerList parsed = layerList(npz, list, inputShape, maxLayers, maxWidth, "snapshot");
+        layers.addAll(parsed.layers());
+        projectorAt = parsed.projectorAt();
       }
     } catch (NonFinite e) {
       // the weights are refused; the step, loss and learning rate still count for the run (a diverged network)
@@ -294,6 +255,64 @@ public final class SnapshotFormat {
     }
     return new Snapshot(step, epoch, loss, lr, layers, reprBlock, classifier && projectorAt < 0,
         doc.hasNonNull("loss"));
+  }
+
+  /** A parsed layer list: the layers, and the index of the projector's first layer (-1 when none is marked). */
+  public record LayerList(List<Layer> layers, int projectorAt) {
+  }
+
+  /**
+   * The layer list {@code list} (docs/snapshot-format.md, "Snapshot") of a network whose inputs have
+   * {@code inputShape}, its arrays from {@code npz}: each layer checked against the shape it receives, every weight
+   * finite, no layer wider than {@code maxWidth}. {@code what} begins each error ("snapshot: layer 2 ...").
+   */
+  public static LayerList layerList(NpzArchive npz, JsonNode list, int[] inputShape, int maxLayers, int maxWidth,
+      String what) {
+    if (!list.isArray() || list.size() == 0 || list.size() > maxLayers) {
+      throw new FormatException(what + ": layers must be a list of 1 to " + maxLayers + " layers");
+    }
+    List<Layer> layers = new ArrayList<>();
+    int projectorAt = -1;
+    // the current activation shape: {c, h, w} for images, {d} once flat
+    int[] shape = inputShape.clone();
+    for (int i = 0; i < list.size(); i++) {
+      JsonNode l = list.get(i);
+      String where = what + ": layer " + i;
+      if (l.path("projector").asBoolean(false)) {
+        if (projectorAt >= 0) {
+          throw new FormatException(where + " marks a second projector start; expected at most one");
+        }
+        projectorAt = layers.size();
+      }
+      String type = l.path("type").asText("");
+      Layer layer = switch (type) {
+        case "dense" -> dense(npz, l, where, shape);
+        case "conv2d" -> conv(npz, l, where, shape);
+        case "avgpool2d" -> pool(l, where, shape);
+        case "flatten" -> new Layer.Flatten(flat(shape));
+        case "relu" -> Layer.Activation.relu();
+        case "leaky_relu" -> {
+          double alpha = l.path("negative_slope").asDouble(0.01);
+          if (!(alpha >= 0 && alpha < 1)) {
+            throw new FormatException(where + " has negative_slope " + alpha + "; expected 0 <= slope < 1");
+          }
+          yield Layer.Activation.leakyRelu(alpha);
+        }
+        case "batchnorm" -> batchNorm(npz, l, where, shape,
+            layers.isEmpty() ? null : layers.get(layers.size() - 1));
+        default -> throw new FormatException(where + " has type '" + shorten(type) + "'; expected one of "
+            + String.join(", ", LAYER_TYPES));
+      };
+      layers.add(layer);
+      shape = next(layer, shape);
+      // every analyzer holds (probes × width) activations of a layer: a width cap bounds the monitor's memory
+      long width = Arrays.stream(shape).asLongStream().reduce(1, Math::multiplyExact);
+      if (width > maxWidth) {
+        throw new FormatException(where + " (" + type + ") outputs " + width + " values; expected at most "
+            + maxWidth + " (splinewatch.ingest.max-layer-width)", true);
+      }
+    }
+    return new LayerList(layers, projectorAt);
   }
 
   /** A network's architecture without its weights, one entry a layer: type and shapes, e.g. "dense (64 -> 4)". */
@@ -576,7 +595,7 @@ public final class SnapshotFormat {
     return out;
   }
 
-  private static JsonNode json(NpzArchive npz, String name, String what) {
+  static JsonNode json(NpzArchive npz, String name, String what) {
     byte[] bytes = npz.document(name);
     if (bytes == null) {
       throw new FormatException(what + ": missing " + name + ".json; expected a JSON object entry");

@@ -1,0 +1,225 @@
+package org.splinewatch.snapshot;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipOutputStream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.splinewatch.regions.Layer;
+import org.splinewatch.regions.NpyHeader;
+import org.splinewatch.regions.Partition;
+import org.splinewatch.regions.PiecewiseLinearNet;
+import org.splinewatch.regions.Plane;
+
+/** Region files: every layer kind written and read back unchanged, both plane forms, and one-line refusals. */
+public class RegionFileTest {
+  @TempDir
+  Path dir;
+
+  /** conv → batch norm (folded) → leaky ReLU → pool → batch norm on the image → flatten → dense → ReLU → dense. */
+  public static PiecewiseLinearNet smallCnn(long seed) {
+    Random r = new Random(seed);
+    List<Layer> layers = new ArrayList<>();
+    layers.add(new Layer.Conv2D(1, 6, 6, 3, 3, 3, 1, 1, randn(r, 27), randn(r, 3)));
+    layers.add(new Layer.BatchNorm(uniform(r, 3, 0.5, 1.5), randn(r, 3), randn(r, 3), uniform(r, 3, 0.5, 2), 1e-5));
+    layers.add(Layer.Activation.leakyRelu(0.1));
+    layers.add(new Layer.AvgPool2D(3, 6, 6, 2, 2));
+    float[][] bn = {uniform(r, 3, 0.5, 1.5), randn(r, 3), randn(r, 3), uniform(r, 3, 0.5, 2)};
+    float[][] repeated = new float[4][27]; // a batch norm over an image not after a convolution: per position
+    for (int k = 0; k < 4; k++) {
+      for (int i = 0; i < 27; i++) {
+        repeated[k][i] = bn[k][i / 9];
+      }
+    }
+    layers.add(new Layer.BatchNorm(repeated[0], repeated[1], repeated[2], repeated[3], 1e-3));
+    layers.add(new Layer.Flatten(27));
+    layers.add(new Layer.Dense(27, 6, randn(r, 27 * 6), randn(r, 6)));
+    layers.add(Layer.Activation.relu());
+    layers.add(new Layer.Dense(6, 4, randn(r, 24), randn(r, 4)));
+    return new PiecewiseLinearNet(36, layers);
+  }
+
+  private static float[] randn(Random r, int n) {
+    float[] a = new float[n];
+    for (int i = 0; i < n; i++) {
+      a[i] = (float) (r.nextGaussian() * 0.5);
+    }
+    return a;
+  }
+
+  private static float[] uniform(Random r, int n, double lo, double hi) {
+    float[] a = new float[n];
+    for (int i = 0; i < n; i++) {
+      a[i] = (float) (lo + (hi - lo) * r.nextDouble());
+    }
+    return a;
+  }
+
+  /** Three inputs of float32 values, as a run's probes are. */
+  public static double[][] anchors(long seed, int dim) {
+    Random r = new Random(seed);
+    double[][] a = new double[3][dim];
+    for (double[] x : a) {
+      for (int i = 0; i < dim; i++) {
+        x[i] = (float) r.nextDouble();
+      }
+    }
+    return a;
+  }
+
+  @Test
+  void everyLayerKindAndTheAnchorPlaneComeBackUnchanged() throws IOException {
+    PiecewiseLinearNet net = smallCnn(3);
+    double[][] a = anchors(4, 36);
+    for (double pad : new double[] {0, 2.5}) {
+      Path file = dir.resolve("cnn-" + pad + ".npz");
+      RegionFile.write(file, net, a, pad);
+      assertTrue(RegionFile.isRegionFile(file));
+      RegionFile.Model m = RegionFile.read(file, 1 << 24);
+      assertArrayEquals(new int[] {1, 6, 6}, m.inputShape());
+      assertEquals(SnapshotFormat.architecture(net.layers()), m.architecture());
+      double[] x = new double[5 * 36];
+      Random r = new Random(5);
+      for (int i = 0; i < x.length; i++) {
+        x[i] = r.nextGaussian();
+      }
+      assertArrayEquals(net.forward(x, 5), m.net().forward(x, 5), 0.0, "the network read back computes otherwise");
+      Plane plane = Plane.throughAnchors(a[0], a[1], a[2], pad);
+      assertArrayEquals(plane.domain(), m.plane().domain(), 0.0);
+      Partition expected = Partition.compute(net, plane);
+      Partition read = Partition.compute(m.net(), m.plane());
+      assertTrue(expected.regionCount() > 10, "a trivial plane: " + expected.regionCount());
+      assertEquals(expected.regionCount(), read.regionCount());
+      assertArrayEquals(expected.regionsAfterLayer(), read.regionsAfterLayer());
+    }
+  }
+
+  @Test
+  void aBenchmarkFileIsNotARegionFile() throws IOException {
+    Path file = dir.resolve("mlp.npz");
+    write(file, null, Map.of("W0", new float[] {1, 2}), Map.of("W0", new int[] {2, 1}));
+    assertFalse(RegionFile.isRegionFile(file));
+    Path text = Files.writeString(dir.resolve("text.npz"), "not a zip");
+    assertFalse(RegionFile.isRegionFile(text));
+  }
+
+  /** A dense 4 → 5 ReLU network with a projector 5 → 3 after it, in the snapshot format's layer list. */
+  private static final String LAYERS = "\"layers\": [{\"type\": \"flatten\"}, {\"type\": \"dense\", \"weight\": \"w0\","
+      + " \"bias\": \"b0\"}, {\"type\": \"relu\"}, {\"type\": \"dense\", \"weight\": \"w1\", \"bias\": \"b1\","
+      + " \"projector\": true}, {\"type\": \"relu\"}]";
+
+  private Map<String, float[]> arrays = new LinkedHashMap<>();
+  private Map<String, int[]> shapes = new LinkedHashMap<>();
+
+  private void put(String name, float[] v, int... shape) {
+    arrays.put(name, v);
+    shapes.put(name, shape);
+  }
+
+  private void network() {
+    Random r = new Random(9);
+    put("w0", randn(r, 20), 4, 5);
+    put("b0", randn(r, 5), 5);
+    put("w1", randn(r, 15), 5, 3);
+    put("b1", randn(r, 3), 3);
+  }
+
+  @Test
+  void anExplicitPlaneOfAnImageShapeAndAProjectorMark() throws IOException {
+    network();
+    Random r = new Random(11);
+    for (String n : List.of("origin", "u", "v")) {
+      put(n, randn(r, 4), 1, 2, 2);
+    }
+    Path file = dir.resolve("explicit.npz");
+    write(file, "{" + LAYERS + "}", arrays, shapes);
+    RegionFile.Model m = RegionFile.read(file, 1 << 20);
+    assertArrayEquals(new int[] {1, 2, 2}, m.inputShape());
+    // the projector is a training device: the encoder up to the representation is partitioned
+    assertEquals(List.of("flatten (4)", "dense (4 -> 5)", "relu"), m.architecture());
+    Plane expected = Plane.explicit(widen(arrays.get("origin")), widen(arrays.get("u")), widen(arrays.get("v")));
+    List<Layer> encoder = List.of(new Layer.Flatten(4), new Layer.Dense(4, 5, arrays.get("w0"), arrays.get("b0")),
+        Layer.Activation.relu());
+    assertEquals(Partition.compute(new PiecewiseLinearNet(4, encoder), expected).regionCount(),
+        Partition.compute(m.net(), m.plane()).regionCount());
+  }
+
+  private static double[] widen(float[] a) {
+    return Layer.widen(a);
+  }
+
+  @Test
+  void aBadFileIsOneLineNamingWhatWasWrongAndWhatWasExpected() throws IOException {
+    network();
+    refused("{" + LAYERS + "}", "no plane; expected either anchors");
+    Random r = new Random(1);
+    put("anchors", randn(r, 12), 3, 4);
+    refused("{" + LAYERS + ", \"pad\": -1}", "pad is -1; expected a positive number");
+    refused("{\"layers\": [{\"type\": \"dense\", \"weight\": \"w0\", \"bias\": \"b0\"}]}", "no ReLU or LeakyReLU");
+    refused("{\"layers\": [{\"type\": \"dense\", \"weight\": \"w1\", \"bias\": \"b1\"}]}",
+        "has shape [5, 3]; expected (4, out)");
+    refused("{\"layers\": [{\"type\": \"pool\"}]}", "has type 'pool'; expected one of dense, conv2d");
+    put("origin", randn(r, 4), 4);
+    refused("{" + LAYERS + "}", "two planes; expected either anchors");
+    arrays.remove("origin");
+    put("anchors", randn(r, 8), 2, 4);
+    refused("{" + LAYERS + "}", "expected anchors of shape (3, d) or (3, c, h, w)");
+    float[] nan = randn(r, 12);
+    nan[7] = Float.NaN;
+    put("anchors", nan, 3, 4);
+    refused("{" + LAYERS + "}", "anchors holds NaN at flat index 7; expected finite numbers");
+    float[] same = new float[12];
+    put("anchors", same, 3, 4);
+    refused("{" + LAYERS + "}", "anchors coincide");
+    arrays.remove("anchors");
+    put("origin", randn(r, 4), 4);
+    put("u", randn(r, 4), 4);
+    put("v", randn(r, 3), 3);
+    refused("{" + LAYERS + "}", "v has shape [3]; expected the shape of origin, [4]");
+    refused("[1, 2]", "network.json is not a JSON object");
+  }
+
+  private void refused(String doc, String fragment) throws IOException {
+    Path file = dir.resolve("bad.npz");
+    write(file, doc, arrays, shapes);
+    NpzArchive.FormatException e = assertThrows(NpzArchive.FormatException.class, () -> RegionFile.read(file, 1 << 20));
+    assertTrue(e.getMessage().startsWith(file.toString()) && e.getMessage().contains(fragment), e.getMessage());
+    assertFalse(e.getMessage().contains("\n"), e.getMessage());
+  }
+
+  static void write(Path file, String doc, Map<String, float[]> arrays, Map<String, int[]> shapes) throws IOException {
+    try (ZipOutputStream zip = new ZipOutputStream(Files.newOutputStream(file))) {
+      if (doc != null) {
+        zip.putNextEntry(new ZipEntry("network.json"));
+        zip.write(doc.getBytes(StandardCharsets.UTF_8));
+        zip.closeEntry();
+      }
+      for (var e : arrays.entrySet()) {
+        zip.putNextEntry(new ZipEntry(e.getKey() + ".npy"));
+        zip.write(NpyHeader.encode(1, "<f4", false, shapes.get(e.getKey())));
+        ByteBuffer bb = ByteBuffer.allocate(4 * e.getValue().length).order(ByteOrder.LITTLE_ENDIAN);
+        for (float v : e.getValue()) {
+          bb.putFloat(v);
+        }
+        zip.write(bb.array());
+        zip.closeEntry();
+      }
+    }
+  }
+}
