@@ -155,7 +155,7 @@ final class BenchRegionsCommand implements Callable<Integer> {
           regions = Partition.compute(m.net(), m.plane()).regionCount();
         } catch (OutOfMemoryError e) {
           // a workload too wide for the heap: one line, not a stack trace, and nothing to time
-          System.err.println(MonitorCommand.Regions.outOfMemory(model, m.widths(), "a workload that fits the heap"
+          System.err.println(MonitorCommand.Regions.outOfMemory(model, "a network of widths " + java.util.Arrays.toString(m.widths()), "a workload that fits the heap"
               + " (SPLINEWATCH_HEAP)"));
           return 1;
         }

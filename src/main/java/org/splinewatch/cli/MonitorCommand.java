@@ -13,8 +13,12 @@ import java.util.concurrent.Executors;
 import org.splinewatch.regions.NpzModel;
 import org.splinewatch.regions.Partition;
 import org.splinewatch.regions.PartitionStats;
+import org.splinewatch.regions.PiecewiseLinearNet;
+import org.splinewatch.regions.Plane;
 import org.splinewatch.regions.SvgRenderer;
 import org.splinewatch.regions.TiledRegionCount;
+import org.splinewatch.snapshot.NpzArchive;
+import org.splinewatch.snapshot.RegionFile;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -39,9 +43,12 @@ public final class MonitorCommand implements Runnable {
 
   /** {@code ./monitor regions --model FILE.npz [--json] [--threads N] [--svg OUT | --tiled]}. */
   @Command(name = "regions", mixinStandardHelpOptions = true,
-      description = "Exact linear regions of a ReLU network (.npz, benchmark format) on its plane.")
+      description = "Exact linear regions of a ReLU network on its plane: an .npz in the benchmark format (W0.., b0..,"
+          + " origin, u, v) or a region file (network.json layer list, any layer kind of the snapshot format, with"
+          + " anchors or origin, u, v; docs/snapshot-format.md).")
   static final class Regions implements Callable<Integer> {
-    @Option(names = "--model", required = true, description = "network and plane as .npz (W0.., b0.., origin, u, v)")
+    @Option(names = "--model", required = true, description = "network and plane as .npz: the benchmark format or a"
+        + " region file (e.g. planes/plane-<k>-overflow.npz of a run whose plane overflowed)")
     Path model;
     @Option(names = "--json", description = "print JSON instead of text")
     boolean json;
@@ -74,12 +81,15 @@ public final class MonitorCommand implements Runnable {
             + "existing directory");
         return 2;
       }
-      NpzModel m;
+      Network m;
       try {
-        m = NpzModel.read(model);
+        m = Network.read(model);
       } catch (NpzModel.ModelFileException e) {
         System.err.println("error: " + e.getMessage());
         return e.noSuchFile() ? 2 : 1; // a missing file is a bad argument, bad contents a failure
+      } catch (NpzArchive.FormatException e) {
+        System.err.println("error: " + e.getMessage());
+        return 1;
       }
       if (tiled) {
         return tiledCount(m);
@@ -95,7 +105,7 @@ public final class MonitorCommand implements Runnable {
         p = Partition.compute(m.net(), m.plane(), maxRegions, pool, threads, new Partition.Workspace(budget));
         s = PartitionStats.of(p, false);
       } catch (OutOfMemoryError e) {
-        System.err.println(outOfMemory(model, m.widths(), "a smaller network, a lower --max-regions or a larger"
+        System.err.println(outOfMemory(model, m.description(), "a smaller network, a lower --max-regions or a larger"
             + " SPLINEWATCH_HEAP"));
         return 1;
       } finally {
@@ -112,7 +122,7 @@ public final class MonitorCommand implements Runnable {
       }
       Map<String, Object> out = new LinkedHashMap<>();
       out.put("model", model.toString());
-      out.put("widths", m.widths());
+      m.describe(out);
       out.put("regions", s.regions());
       out.put("regions_after_layer", s.regionsAfterLayer());
       out.put("vertices", s.vertices());
@@ -152,7 +162,7 @@ public final class MonitorCommand implements Runnable {
      * {@code --tiled}: the exact counts from {@link TiledRegionCount}, each thread with a share of the workspace
      * budget, and progress on standard error (redrawn on a terminal, a line every 10 s otherwise).
      */
-    private int tiledCount(NpzModel m) throws Exception {
+    private int tiledCount(Network m) throws Exception {
       Partition.Workspace[] ws = new Partition.Workspace[threads];
       long budget = workspaceBudget();
       for (int i = 0; i < threads; i++) {
@@ -177,7 +187,7 @@ public final class MonitorCommand implements Runnable {
           }
         });
       } catch (OutOfMemoryError e) {
-        System.err.println(outOfMemory(model, m.widths(), "a lower --max-regions or a larger SPLINEWATCH_HEAP"));
+        System.err.println(outOfMemory(model, m.description(), "a lower --max-regions or a larger SPLINEWATCH_HEAP"));
         return 1;
       } catch (IllegalStateException e) {
         System.err.println("error: " + model + ": " + e.getMessage() + "; expected a larger SPLINEWATCH_HEAP");
@@ -189,7 +199,7 @@ public final class MonitorCommand implements Runnable {
       double seconds = (System.nanoTime() - t0) / 1e9;
       Map<String, Object> out = new LinkedHashMap<>();
       out.put("model", model.toString());
-      out.put("widths", m.widths());
+      m.describe(out);
       out.put("regions", r.regions());
       out.put("regions_after_layer", r.regionsAfterLayer());
       out.put("domain_area", m.plane().domainArea());
@@ -215,9 +225,39 @@ public final class MonitorCommand implements Runnable {
     }
 
     /** The one line for a network whose regions ran the heap out of memory (regions and bench-regions). */
-    static String outOfMemory(Path model, int[] widths, String expected) {
+    static String outOfMemory(Path model, String network, String expected) {
       return "error: " + model + ": out of memory (heap " + (Runtime.getRuntime().maxMemory() >> 20) + " MiB)"
-          + " computing the regions of a network of widths " + Arrays.toString(widths) + "; expected " + expected;
+          + " computing the regions of " + network + "; expected " + expected;
+    }
+
+    /**
+     * The network and plane of {@code --model}: the benchmark format's MLP ({@code widths}) or a region file
+     * ({@code layers}, any layer kind; {@link RegionFile}).
+     */
+    record Network(PiecewiseLinearNet net, Plane plane, int[] widths, RegionFile.Model file) {
+      static Network read(Path model) {
+        if (Files.isRegularFile(model) && RegionFile.isRegionFile(model)) {
+          RegionFile.Model f = RegionFile.read(model, NpzModel.inflatedCap());
+          return new Network(f.net(), f.plane(), null, f);
+        }
+        NpzModel m = NpzModel.read(model);
+        return new Network(m.net(), m.plane(), m.widths(), null);
+      }
+
+      /** For messages: "a network of widths [...]" or "a network of N layers (conv2d ..., ...)". */
+      String description() {
+        return widths != null ? "a network of widths " + Arrays.toString(widths)
+            : "a network of " + file.architecture().size() + " layers " + file.architecture();
+      }
+
+      void describe(Map<String, Object> out) {
+        if (widths != null) {
+          out.put("widths", widths);
+        } else {
+          out.put("input_shape", file.inputShape());
+          out.put("layers", file.architecture());
+        }
+      }
     }
 
     /**

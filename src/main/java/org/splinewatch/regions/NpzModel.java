@@ -57,7 +57,7 @@ public record NpzModel(PiecewiseLinearNet net, Plane plane, int[] widths, double
    * The most bytes the arrays of one file may take once inflated: a quarter of the heap, at most 1 GiB. A header
    * that declares more (an absurd shape, a zip bomb) is refused before anything is allocated.
    */
-  static long inflatedCap() {
+  public static long inflatedCap() {
     return Math.min(1L << 30, Runtime.getRuntime().maxMemory() / 4);
   }
 

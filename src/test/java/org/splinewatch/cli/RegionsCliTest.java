@@ -11,6 +11,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.splinewatch.TestTools;
 import org.splinewatch.regions.NpzModel;
+import org.splinewatch.snapshot.RegionFile;
+import org.splinewatch.snapshot.RegionFileTest;
 
 /** {@code ./monitor regions} on inputs it cannot compute as asked: one line that says why, a documented exit code. */
 class RegionsCliTest {
@@ -82,6 +84,27 @@ class RegionsCliTest {
         tmp.resolve("x.svg").toString());
     assertTrue(svg.contains("error: --svg needs the whole partition, which --tiled does not keep")
         && svg.strip().lines().count() == 1, svg);
+  }
+
+  @Test
+  void aRegionFileOfAConvolutionalNetworkCountsAsTheEngineDoesWholeAndTiled() throws Exception {
+    org.splinewatch.regions.PiecewiseLinearNet net = RegionFileTest.smallCnn(7);
+    double[][] a = RegionFileTest.anchors(8, 36);
+    Path f = tmp.resolve("cnn.npz");
+    RegionFile.write(f, net, a, 0);
+    int exact = org.splinewatch.regions.Partition.compute(net,
+        org.splinewatch.regions.Plane.throughAnchors(a[0], a[1], a[2], 0)).regionCount();
+    String whole = TestTools.cli(0, "monitor", "regions", "--model", f.toString());
+    assertTrue(whole.contains("\nregions: " + exact + "\n") && whole.contains("input_shape: [1, 6, 6]")
+        && whole.contains("layers: [conv2d (1x6x6 -> 3x6x6, kernel 3x3, stride 1, padding 1), batchnorm (3), leaky_relu,")
+        && whole.contains("overflow: false"), whole);
+    String tiled = TestTools.cli(0, "monitor", "regions", "--model", f.toString(), "--tiled", "--max-regions",
+        Integer.toString(Math.max(8, exact / 10)));
+    assertTrue(tiled.contains("\nregions: " + exact + "\n") && !tiled.contains("tiles: 1\n"), whole + "\n" + tiled);
+    // a broken region file: one line, exit 1
+    java.nio.file.Files.write(f, java.util.Arrays.copyOf(java.nio.file.Files.readAllBytes(f), 200));
+    String broken = TestTools.cli(1, "monitor", "regions", "--model", f.toString());
+    assertTrue(broken.startsWith("error: ") && broken.strip().lines().count() == 1, broken);
   }
 
   @Test
