@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
@@ -16,6 +17,8 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.splinewatch.metrics.MetricsActor;
 import org.splinewatch.metrics.RetentionSettings;
 import org.splinewatch.regions.Partition;
@@ -26,6 +29,7 @@ import org.splinewatch.regions.SvgRenderer;
 import org.splinewatch.snapshot.IoErrors;
 import org.splinewatch.snapshot.MetricFamily;
 import org.splinewatch.snapshot.RunInfo;
+import org.splinewatch.snapshot.RegionFile;
 import org.splinewatch.snapshot.Sample;
 import org.splinewatch.snapshot.WeightSnapshot;
 
@@ -37,10 +41,13 @@ import org.splinewatch.snapshot.WeightSnapshot;
  * hidden layer {@code l}): {@code splinewatch_regions}, and for {@code layer="all"} the geometry of regions.md §4
  * (area, eccentricity, vertices, boundary length and density, near/far density, decision boundary length) and the
  * relative region-count change against the previous snapshot it analysed (§5 (b)). Writes an SVG per plane per
- * snapshot to {@code runs/<run-id>/planes/plane-<k>-step-<step>.svg}.
+ * snapshot to {@code runs/<run-id>/planes/plane-<k>-step-<step>.svg}, and for a plane that overflows its cap the
+ * network and plane as a {@link RegionFile}, {@code planes/plane-<k>-overflow.npz} (the first overflowed snapshot's,
+ * then the last's when the analyzer closes), for an exact count offline ({@code ./monitor regions --tiled}).
  */
 public final class RegionAnalyzer implements SnapshotAnalysis {
   public static final String NAME = "regions";
+  private static final Logger LOG = LoggerFactory.getLogger(RegionAnalyzer.class);
 
   private final RegionSettings settings;
   private final Path planesDir;
@@ -48,6 +55,11 @@ public final class RegionAnalyzer implements SnapshotAnalysis {
   private final List<Plane> planes;
   private final int[] previousRegions;
   private final ExecutorService pool;
+  private final List<double[][]> anchors;
+  // per plane: the last snapshot whose plane overflowed, and the step whose region file is on disk (-1: none)
+  private final WeightSnapshot[] overflowed;
+  private final long[] overflowStep;
+  private final long[] writtenStep;
   // JVM-wide, not per run: a workspace holds up to its budget (a quarter of the heap) for its vertex values, and a
   // monitor serve node analyses many runs, but only as many planes at once as it has threads (docs/memory.md)
   private static final Queue<Partition.Workspace> WORKSPACES = new ConcurrentLinkedQueue<>();
@@ -63,7 +75,13 @@ public final class RegionAnalyzer implements SnapshotAnalysis {
     this.planesDir = runDir == null ? null : runDir.resolve("planes");
     this.retention = settings.svg() ? new PictureRetention(retention, planesDir) : null;
     this.planes = planes(run, settings.pad());
+    this.anchors = run.planeAnchors().stream()
+        .map(a -> new double[][] {run.probe(a[0]), run.probe(a[1]), run.probe(a[2])}).toList();
     this.previousRegions = new int[planes.size()];
+    this.overflowed = new WeightSnapshot[planes.size()];
+    this.overflowStep = new long[planes.size()];
+    this.writtenStep = new long[planes.size()];
+    Arrays.fill(writtenStep, -1);
     this.pool = settings.threads() > 1 && planes.size() > 1
         ? Executors.newFixedThreadPool(Math.min(settings.threads(), planes.size()),
         LowPriorityExecutor.lowPriority(r -> {
@@ -126,8 +144,41 @@ public final class RegionAnalyzer implements SnapshotAnalysis {
       if (r.svg() != null) {
         writeSvg(r.plane(), s.step(), r.svg());
       }
+      if (r.stats().overflow() && planesDir != null) {
+        overflowed[r.plane()] = s; // its float weights, not the compiled network (twice their size)
+        overflowStep[r.plane()] = s.step();
+        if (writtenStep[r.plane()] < 0 && writeRegionFile(r.plane())) {
+          LOG.warn("plane {} overflowed at step {} (over splinewatch.regions.max-regions = {} or the memory budget):"
+              + " its network and plane are in {} (rewritten with the last overflowed snapshot when the run ends);"
+              + " count them exactly with ./monitor regions --model {} --tiled", r.plane(), s.step(),
+              settings.maxRegions(), regionFile(r.plane()), regionFile(r.plane()));
+        }
+      }
     }
     return out;
+  }
+
+  /** Where plane {@code k}'s network of an overflowed snapshot goes (a {@link RegionFile}). */
+  Path regionFile(int k) {
+    return planesDir.resolve("plane-" + k + "-overflow.npz");
+  }
+
+  /**
+   * Writes the last overflowed snapshot's network and plane {@code k} as a region file, so that the plane can be
+   * counted exactly offline; a failure is logged, not thrown (the live metrics do not depend on it).
+   */
+  private boolean writeRegionFile(int k) {
+    try {
+      Files.createDirectories(planesDir);
+      RegionFile.write(regionFile(k), overflowed[k].regionNetwork(), anchors.get(k), settings.pad());
+      writtenStep[k] = overflowStep[k];
+      return true;
+    } catch (IOException | RuntimeException e) {
+      LOG.warn("cannot write the overflowed plane {} to {}: {}", k, regionFile(k), e instanceof IOException io
+          ? IoErrors.reason(io) : e.getMessage());
+      writtenStep[k] = overflowStep[k]; // tried; do not retry at every snapshot
+      return false;
+    }
   }
 
   /**
@@ -265,6 +316,11 @@ public final class RegionAnalyzer implements SnapshotAnalysis {
   public void close() {
     if (pool != null) {
       pool.shutdownNow();
+    }
+    for (int k = 0; k < planes.size(); k++) {
+      if (overflowed[k] != null && overflowStep[k] > writtenStep[k]) {
+        writeRegionFile(k);
+      }
     }
   }
 }

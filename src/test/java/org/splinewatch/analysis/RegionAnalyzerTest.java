@@ -15,6 +15,8 @@ import org.splinewatch.snapshot.Sample;
 import org.splinewatch.regions.Partition;
 import org.splinewatch.regions.PiecewiseLinearNet;
 import org.splinewatch.regions.Plane;
+import org.splinewatch.regions.TiledRegionCount;
+import org.splinewatch.snapshot.RegionFile;
 import org.splinewatch.snapshot.RunInfo;
 import org.splinewatch.snapshot.WeightSnapshot;
 
@@ -101,6 +103,43 @@ class RegionAnalyzerTest {
       // no relative change against the incomplete partition
       assertTrue(analyzer.analyze(s).stream().noneMatch(x -> x.name().equals("splinewatch_regions_relative_change")));
     }
+  }
+
+  @Test
+  void anOverflowedPlaneIsWrittenAsARegionFileThatCountsExactlyOffline(@TempDir Path runDir) throws Exception {
+    RunInfo run = TestSnapshots.run();
+    WeightSnapshot first = TestSnapshots.classifier(1, 100);
+    WeightSnapshot last = TestSnapshots.classifier(2, 200);
+    Plane plane = Plane.throughAnchors(run.probe(0), run.probe(1), run.probe(2), 0);
+    RegionSettings capped = new RegionSettings(1, 8, 0, false, 200, 32, 30);
+    Path file = runDir.resolve("planes").resolve("plane-0-overflow.npz");
+    try (RegionAnalyzer analyzer = new RegionAnalyzer(run, capped, runDir)) {
+      analyzer.analyze(first);
+      assertTrue(Files.isRegularFile(file), "no region file after the first overflow");
+      assertExact(file, first.regionNetwork(), plane);
+      analyzer.analyze(last); // not rewritten at every snapshot: the file still holds the first overflowed one
+      assertExact(file, first.regionNetwork(), plane);
+    }
+    // closed at the end of the run: the last overflowed snapshot's network
+    assertExact(file, last.regionNetwork(), plane);
+    try (Stream<Path> files = Files.list(runDir.resolve("planes"))) {
+      assertEquals(List.of("plane-0-overflow.npz"), files.map(f -> f.getFileName().toString()).toList(),
+          "a temporary file was left");
+    }
+  }
+
+  /** The file's plane is the analyzer's, bit for bit, and its tiled count is the whole partition's. */
+  private static void assertExact(Path file, PiecewiseLinearNet net, Plane plane) {
+    RegionFile.Model m = RegionFile.read(file, 1 << 26);
+    Partition expected = Partition.compute(net, plane);
+    Partition read = Partition.compute(m.net(), m.plane());
+    assertEquals(expected.regionCount(), read.regionCount());
+    assertTrue(java.util.Arrays.equals(expected.regionsAfterLayer(), read.regionsAfterLayer()));
+    assertEquals(plane.domainArea(), m.plane().domainArea(), 0.0);
+    TiledRegionCount.Result tiled = TiledRegionCount.count(m.net(), m.plane(), 8,
+        new Partition.Workspace[] {new Partition.Workspace(64L << 20)}, null);
+    assertEquals(expected.regionCount(), tiled.regions());
+    assertTrue(tiled.tiles() > 1, "the cap of 8 should split the plane into tiles");
   }
 
   @Test
