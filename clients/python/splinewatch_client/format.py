@@ -22,6 +22,48 @@ def encode_npz(arrays, documents):
 
 def layers_npz(layers, step, epoch=0, loss=None, learning_rate=None):
     """A snapshot body from ``convert``'s layer list: arrays named in the layer entries, plus snapshot.json."""
+    arrays, specs = _layer_arrays(layers)
+    doc = {"format": "splinewatch-snapshot", "version": 1, "step": int(step), "epoch": int(epoch),
+           "loss": _number(loss), "learning_rate": _number(learning_rate), "layers": specs}
+    return encode_npz(arrays, {"snapshot": doc})
+
+
+def regions_npz(layers, anchors=None, origin=None, u=None, v=None, pad=None):
+    """A region file for ``./monitor regions --model FILE [--tiled]`` (docs/snapshot-format.md, "Region files").
+
+    ``layers`` is ``convert``'s list. The plane is either ``anchors``, three inputs of the network's input shape
+    (array (3, d) or (3, c, h, w)): SplineCam's plane through them, domain |s| + |t| <= ``pad`` (None: 1.5 times the
+    anchors' extent, as the monitor's live planes), or ``origin``, ``u``, ``v``, each of the input shape: the points
+    origin + a*u + b*v for a, b in [-1, 1]. A layer marked as the projector's first is where partitioning stops, as
+    live. Raises ValueError when the plane is given neither or both ways, or its shapes disagree.
+    """
+    arrays, specs = _layer_arrays(layers)
+    doc = {"format": "splinewatch-regions", "version": 1, "layers": specs}
+    chart = (origin, u, v)
+    if (anchors is None) == all(c is None for c in chart) or (anchors is None and any(c is None for c in chart)):
+        raise ValueError("the plane is given %s; expected either anchors (3 inputs) or origin, u and v"
+                         % ("both ways" if anchors is not None else "incompletely" if any(c is not None for c in chart)
+                            else "neither way"))
+    if anchors is not None:
+        a = np.asarray(anchors, dtype="<f4")
+        if a.ndim not in (2, 4) or a.shape[0] != 3:
+            raise ValueError("anchors have shape %s; expected (3, d) or (3, c, h, w)" % (a.shape,))
+        arrays["anchors"] = a
+        if pad is not None:
+            if not float(pad) > 0:
+                raise ValueError("pad is %s; expected a positive number or None" % pad)
+            doc["pad"] = float(pad)
+    else:
+        o, du, dv = (np.asarray(c, dtype="<f4") for c in chart)
+        if o.ndim not in (1, 3) or du.shape != o.shape or dv.shape != o.shape:
+            raise ValueError("origin, u, v have shapes %s, %s, %s; expected one input shape, (d,) or (c, h, w)"
+                             % (o.shape, du.shape, dv.shape))
+        arrays.update({"origin": o, "u": du, "v": dv})
+    return encode_npz(arrays, {"network": doc})
+
+
+def _layer_arrays(layers):
+    """``convert``'s layers as entries naming their arrays, and the arrays by those names."""
     arrays = {}
     specs = []
     for spec in layers:
@@ -33,9 +75,7 @@ def layers_npz(layers, step, epoch=0, loss=None, learning_rate=None):
             else:
                 entry[key] = value
         specs.append(entry)
-    doc = {"format": "splinewatch-snapshot", "version": 1, "step": int(step), "epoch": int(epoch),
-           "loss": _number(loss), "learning_rate": _number(learning_rate), "layers": specs}
-    return encode_npz(arrays, {"snapshot": doc})
+    return arrays, specs
 
 
 def value_name(index, key):

@@ -1,5 +1,6 @@
-"""Writes a converted PyTorch network and PyTorch's own outputs and activation signs on random inputs, for the Java
-side to check that the monitor computes the same network (PyTorchClientTest). Usage: export_fixture.py OUT_DIR"""
+"""Writes a converted PyTorch network (as a snapshot body and as a region file) and PyTorch's own outputs and
+activation signs on random inputs, for the Java side to check that the monitor computes the same network
+(PyTorchClientTest). Usage: export_fixture.py OUT_DIR"""
 
 import os
 import sys
@@ -10,7 +11,7 @@ import torch.nn as nn
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from splinewatch_client import convert, encode_npz, layers_npz  # noqa: E402
+from splinewatch_client import convert, encode_npz, layers_npz, regions_npz  # noqa: E402
 from test_convert import cnn  # noqa: E402
 
 
@@ -25,6 +26,8 @@ def main(out):
         y = model(x).numpy()
     with open(os.path.join(out, "snapshot.npz"), "wb") as f:
         f.write(layers_npz(convert(model), step=5, loss=0.25))
+    with open(os.path.join(out, "regions.npz"), "wb") as f:  # the plane through the first three inputs
+        f.write(regions_npz(convert(model), anchors=x[:3].numpy()))
     with open(os.path.join(out, "expected.npz"), "wb") as f:
         f.write(encode_npz({"inputs": x.numpy(), "outputs": y, "pre": np.concatenate(pre, axis=1)}, {}))
 

@@ -13,7 +13,7 @@ import zipfile
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from splinewatch_client import UnsupportedModuleError, convert, layers_npz, run_npz  # noqa: E402
+from splinewatch_client import UnsupportedModuleError, convert, layers_npz, regions_npz, run_npz  # noqa: E402
 from splinewatch_client.convert import forward  # noqa: E402
 
 try:
@@ -100,6 +100,27 @@ class FormatTest(unittest.TestCase):
         self.assertEqual(doc["step"], 7)
         self.assertEqual(doc["loss"], "NaN")
         self.assertEqual(doc["layers"][0], {"type": "dense", "weight": "l0.weight", "bias": "l0.bias"})
+
+    def test_region_file_holds_the_layers_and_one_plane(self):
+        layers = [{"type": "dense", "weight": np.ones((4, 2), "<f4"), "bias": np.zeros(2, "<f4")}, {"type": "relu"}]
+        body = regions_npz(layers, anchors=np.eye(3, 4), pad=2.5)
+        z = zipfile.ZipFile(io.BytesIO(body))
+        doc = json.loads(z.read("network.json"))
+        self.assertEqual((doc["pad"], doc["layers"][0]["weight"]), (2.5, "l0.weight"))
+        with np.load(io.BytesIO(body)) as npz:
+            self.assertEqual((npz["anchors"].shape, npz["anchors"].dtype), ((3, 4), np.dtype("<f4")))
+        chart = regions_npz(layers, origin=np.zeros((1, 2, 2)), u=np.ones((1, 2, 2)), v=np.eye(2).reshape(1, 2, 2))
+        with np.load(io.BytesIO(chart)) as npz:
+            self.assertEqual(sorted(npz.files), ["l0.bias", "l0.weight", "network.json", "origin", "u", "v"])
+            self.assertNotIn("pad", json.loads(zipfile.ZipFile(io.BytesIO(chart)).read("network.json")))
+        for kwargs, message in (({}, "neither way"), ({"anchors": np.eye(3, 4), "origin": np.zeros(4)}, "both ways"),
+                                ({"origin": np.zeros(4), "u": np.ones(4)}, "incompletely"),
+                                ({"anchors": np.eye(2, 4)}, "expected (3, d) or (3, c, h, w)"),
+                                ({"anchors": np.eye(3, 4), "pad": 0}, "pad is 0; expected a positive number"),
+                                ({"origin": np.zeros(4), "u": np.ones(4), "v": np.ones(3)}, "expected one input shape")):
+            with self.assertRaises(ValueError) as e:
+                regions_npz(layers, **kwargs)
+            self.assertIn(message, str(e.exception))
 
     def test_registration_body(self):
         body = run_npz("r1", np.zeros((20, 784)), np.arange(20) % 10, 10, method="simsiam", tags={"a": "b"})

@@ -1,5 +1,6 @@
 package org.splinewatch.ingest;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -28,8 +29,12 @@ import org.splinewatch.cli.TrainCommand;
 import org.splinewatch.cluster.ClusterSettings;
 import org.splinewatch.data.SyntheticData;
 import org.splinewatch.serve.MonitorServer;
+import org.splinewatch.TestTools;
+import org.splinewatch.regions.Partition;
 import org.splinewatch.regions.PiecewiseLinearNet;
+import org.splinewatch.regions.Plane;
 import org.splinewatch.snapshot.NpzArchive;
+import org.splinewatch.snapshot.RegionFile;
 import org.splinewatch.snapshot.SnapshotFormat;
 
 /**
@@ -110,6 +115,21 @@ class PyTorchClientTest {
       }
     }
     assertEquals(total, agree, "every activation away from 0 has PyTorch's sign");
+    // the region file of the same network (regions_npz): the same layers, and ./monitor regions counts the plane
+    // through the first three inputs as the engine does on the snapshot's network
+    Path regions = tmp.resolve("regions.npz");
+    RegionFile.Model m = RegionFile.read(regions, 1 << 24);
+    assertArrayEquals(new int[] {1, 8, 8}, m.inputShape());
+    assertArrayEquals(y, m.net().forward(x, 64), 0.0);
+    double[][] a = new double[3][64];
+    for (int i = 0; i < 3; i++) {
+      System.arraycopy(x, 64 * i, a[i], 0, 64);
+    }
+    Partition p = Partition.compute(net, Plane.throughAnchors(a[0], a[1], a[2], 0));
+    String cli = TestTools.cli(0, "monitor", "regions", "--model", regions.toString());
+    assertTrue(cli.contains("\nregions: " + p.regionCount() + "\n") && cli.contains("overflow: false"),
+        p.regionCount() + "\n" + cli);
+    assertTrue(p.regionCount() > 1, "a plane without regions tests nothing");
   }
 
   @Test
