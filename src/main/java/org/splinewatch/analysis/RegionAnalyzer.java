@@ -205,6 +205,9 @@ public final class RegionAnalyzer implements SnapshotAnalysis {
     Partition p;
     try {
       p = Partition.compute(net, planes.get(k), settings.maxRegions(), null, 1, ws);
+      if (p.overflow()) {
+        ws.trim(); // it holds about its whole budget now: free until the next snapshot (docs/memory.md)
+      }
     } finally {
       WORKSPACES.offer(ws);
     }

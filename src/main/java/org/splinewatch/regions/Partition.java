@@ -158,6 +158,23 @@ public final class Partition {
       return chunksHeld * CHUNK_BYTES;
     }
 
+    /**
+     * Drops every array kept between computations (free value chunks, vertex, face and pattern arrays), so that the
+     * heap they held is free until the next computation grows them again. For a workspace whose last computation
+     * overflowed: it kept about its whole budget, which the next snapshot's plane would fill again anyway, while the
+     * other analyzers need that heap in between (an {@code --encoder cnn} run's region analyzer ran out of memory at
+     * its second snapshot, docs/memory.md). Not during a computation.
+     */
+    public void trim() {
+      chunksHeld -= freeCount;
+      freeChunks = new double[64][];
+      freeCount = 0;
+      vertices = null;
+      faces = null;
+      patterns = null;
+      splits = null;
+    }
+
     /** A zeroed chunk, free or new (every row is written before it is read). */
     private double[] takeChunk() {
       chunksInUse++;
@@ -185,6 +202,10 @@ public final class Partition {
       chunksInUse -= n;
     }
   }
+
+  /** The largest pattern array, as a fraction of the maximum heap (see {@code Builder.withinBudget}). */
+  static final int MAX_ARRAY_HEAP_FRACTION = 16;
+  static final long MAX_ARRAY_BYTES = Runtime.getRuntime().maxMemory() / MAX_ARRAY_HEAP_FRACTION;
 
   /** Neurons per block of stored vertex values. */
   static final int LANES = 8;
@@ -1133,10 +1154,17 @@ public final class Partition {
       return (ws.chunksInUse + extraChunks) * CHUNK_BYTES + vCap * 45 + faceCap * (48 + 8L * words);
     }
 
-    /** Whether growing to these capacities stays within the workspace's budget; records the peak. */
+    /**
+     * Whether growing to these capacities stays within the workspace's budget; records the peak. The pattern array,
+     * one contiguous {@code long[]} of {@code faceCap · words} (a whole network's bits per face), may also take at
+     * most a sixteenth of the heap under a budget ({@link #MAX_ARRAY_HEAP_FRACTION}): G1 puts it in contiguous regions, and a heap
+     * that other threads fragment cannot always give those even with much more free in all. A CNN plane's patterns
+     * (155 words a face) grown to 136 MB ran out of memory with 240 MB live in a 640 MiB heap (docs/memory.md); a
+     * default MLP's (8 words) reach 40 MB there at 625 thousand faces, far beyond its budget.
+     */
     private boolean withinBudget(long vCap, long faceCap, long extraChunks) {
       long bytes = heldBytes(vCap, faceCap, extraChunks);
-      if (bytes > ws.budgetBytes) {
+      if (bytes > ws.budgetBytes || ws.budgetBytes != Long.MAX_VALUE && faceCap * words * 8 > MAX_ARRAY_BYTES) {
         return false;
       }
       ws.peakBytes = Math.max(ws.peakBytes, bytes);
@@ -1151,7 +1179,8 @@ public final class Partition {
         return;
       }
       long live = zb.length - liveBlock;
-      if (!withinBudget(px.length, faces.length, live * (want - zChunks))) {
+      if (!withinBudget(px.length, faces.length, live * (want - zChunks))
+          && !(shrinkFaces() && withinBudget(px.length, faces.length, live * (want - zChunks)))) {
         overflow = true; // over budget: stop after the current face (as at the region cap), which needs this chunk
       }
       for (int bb = liveBlock; bb < zb.length; bb++) {

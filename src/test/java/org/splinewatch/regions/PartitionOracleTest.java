@@ -340,6 +340,21 @@ public class PartitionOracleTest {
   }
 
   @Test
+  void aTrimmedWorkspaceHoldsNothingAndComputesAsAFreshOne() {
+    // the live analyzer trims a workspace whose plane overflowed: it held about its budget, which must be freed
+    PiecewiseLinearNet net = mlp(1, new int[] {3, 24, 24}, 2, 0.5);
+    Plane plane = Plane.explicit(new double[] {0, 0, 0}, new double[] {2, 0, 0}, new double[] {0, 2, 1});
+    Partition.Workspace ws = new Partition.Workspace();
+    Partition.compute(net, plane, Partition.DEFAULT_MAX_REGIONS, null, 1, ws);
+    assertTrue(ws.bytes() > 0);
+    ws.trim();
+    assertEquals(0, ws.bytes(), "value chunks kept after trim");
+    assertSamePartition(Partition.compute(net, plane), Partition.compute(net, plane, Partition.DEFAULT_MAX_REGIONS,
+        null, 1, ws));
+    assertTrue(ws.bytes() > 0, "the workspace is used again after trim");
+  }
+
+  @Test
   void anAffineChainWritesIntoAGivenBufferExactlyAsIntoAFreshOne() {
     // BatchNorm after an activation stays a scale-shift operator: the second block is a chain of two operators
     Random r = new Random(9);
