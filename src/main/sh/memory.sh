@@ -8,8 +8,9 @@
 # HEAP: SPLINEWATCH_HEAP, else -Xmx in JAVA_OPTS, else 640m (the default run's heap, with exact planes, peaks near
 # 500 MiB in it; 1024m for train --method supervised, whose planes need more; 1536m for monitor serve, which holds
 # several runs), at most a quarter of the machine's (or the container's) memory and at least 256m.
-# OFF: SPLINEWATCH_OFF_HEAP, else 1024m, at most an eighth of the machine's memory and at least 128m (a default run
-# measured 0.43-0.57 GiB resident beyond its 640 MiB heap: JIT, metaspace, GC structures, ND4J's native arrays).
+# OFF: SPLINEWATCH_OFF_HEAP, else 1024m (1536m for train --encoder cnn), at most an eighth of the machine's memory and
+# at least 128m (a default run measured 0.43-0.57 GiB resident beyond its 640 MiB heap: JIT, metaspace, GC structures,
+# ND4J's native arrays).
 # MALLOC_ARENA_MAX=2 (unless set): fewer glibc malloc arenas, less native memory held by freed blocks.
 # MALLOC_MMAP_THRESHOLD_=33554432 (unless set): a fixed 32 MiB threshold, so ND4J's arrays stay in malloc's arenas.
 # A 128 KiB threshold (each array mapped on its own and returned when freed) trained 10-15 % slower (fresh pages
@@ -51,16 +52,22 @@ splinewatch_size_mib() {
   fi
 }
 
-# Whether the train arguments ask for the supervised method (--method supervised or --method=supervised).
-splinewatch_is_supervised() {
-  local prev=""
+# Whether the arguments give OPTION the value VALUE (--option value or --option=value): splinewatch_has OPTION VALUE ARGS...
+splinewatch_has() {
+  local option="$1" value="$2" prev=""
+  shift 2
   for a in "$@"; do
-    if [ "$a" = "--method=supervised" ] || { [ "$prev" = "--method" ] && [ "$a" = supervised ]; }; then
+    if [ "$a" = "$option=$value" ] || { [ "$prev" = "$option" ] && [ "$a" = "$value" ]; }; then
       return 0
     fi
     prev="$a"
   done
   return 1
+}
+
+# Whether the train arguments ask for the supervised method (--method supervised or --method=supervised).
+splinewatch_is_supervised() {
+  splinewatch_has --method supervised "$@"
 }
 
 splinewatch_memory_opts() {
@@ -105,7 +112,12 @@ splinewatch_memory_opts() {
       return 2
     }
   else
+    # 1536 MiB for --encoder cnn: its SameDiff training holds more native memory, 0.92-1.11 GiB at its peak in
+    # 200-step runs, and 1024 MiB stopped two of four such runs at the resident limit (docs/memory.md)
     off=1024
+    if [ "$cmd" = train ] && splinewatch_has --encoder cnn "${@:2}"; then
+      off=1536
+    fi
     off=$(( off < machine / 8 ? off : machine / 8 ))
     off=$(( off > 128 ? off : 128 ))
   fi

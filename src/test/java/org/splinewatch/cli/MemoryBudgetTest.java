@@ -39,6 +39,14 @@ class MemoryBudgetTest {
     assertTrue(opts(Map.of(), "train --method simclr --run-id supervised")[1].startsWith("-Xmx640m\n"));
     assertTrue(opts(Map.of(), "monitor bench-overhead")[1].startsWith("-Xmx640m\n"));
     assertTrue(opts(Map.of(), "monitor regions --model m.npz")[1].startsWith("-Xmx640m\n"));
+    // a CNN's SameDiff training holds more native memory: 1.5 GiB off-heap, the same heap
+    for (String cnn : new String[] {"train --encoder cnn --max-steps 200", "train --encoder=cnn"}) {
+      assertEquals("-Xmx640m\n-Dorg.bytedeco.javacpp.maxbytes=1536m\n-Dorg.bytedeco.javacpp.maxphysicalbytes=2176m",
+          opts(Map.of(), cnn)[1], cnn);
+    }
+    assertTrue(opts(Map.of(), "train --encoder mlp --run-id cnn")[1].endsWith("maxphysicalbytes=1664m"));
+    assertTrue(opts(Map.of("FAKE_MACHINE_MIB", "8192"), "train --encoder cnn")[1].contains("maxbytes=1024m"),
+        "an eighth of the machine at most");
     // a 2 GB container: a quarter for the heap, an eighth for off-heap
     assertEquals("-Xmx512m\n-Dorg.bytedeco.javacpp.maxbytes=256m\n-Dorg.bytedeco.javacpp.maxphysicalbytes=768m",
         opts(Map.of("FAKE_MACHINE_MIB", "2048"), "train")[1]);
