@@ -161,6 +161,22 @@ public final class ReportWriter {
     return out;
   }
 
+  /**
+   * For a run whose live planes overflowed their cap: which, that their region counts are not exact, and the command
+   * that counts them exactly from the region files the analyzer wrote.
+   */
+  static java.util.Optional<String> overflowLine(RunData r) {
+    List<Integer> planes = r.overflowedPlanes();
+    if (planes.isEmpty()) {
+      return java.util.Optional.empty();
+    }
+    String names = planes.stream().map(String::valueOf).collect(java.util.stream.Collectors.joining(", "));
+    return java.util.Optional.of((planes.size() == 1 ? "plane " : "planes ") + names + " overflowed the live region"
+        + " cap (splinewatch_region_overflow 1: no exact count or geometry there); count "
+        + (planes.size() == 1 ? "it" : "each") + " exactly offline with ./monitor regions --model "
+        + r.dir().resolve("planes").resolve("plane-" + planes.get(0) + "-overflow.npz") + " --tiled");
+  }
+
   /** The report of one or more runs as HTML. */
   public static String html(List<RunData> given) {
     List<RunData> runs = distinctIds(given);
@@ -184,6 +200,8 @@ public final class ReportWriter {
         sb.append("<div class=\"coverage\">").append(esc(r.runId())).append(": ").append(esc(coverage))
             .append("</div>\n");
       }
+      overflowLine(r).ifPresent(line -> sb.append("<div class=\"coverage\">").append(esc(r.runId())).append(": ")
+          .append(esc(line)).append("</div>\n"));
       sb.append("<details><summary>configuration of ").append(esc(r.runId()))
           .append("</summary><table class=\"config\">");
       r.config().forEach((k, v) -> sb.append("<tr><td>").append(esc(k)).append("</td><td>")

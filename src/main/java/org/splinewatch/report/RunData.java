@@ -151,6 +151,25 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
     return new RunData(dir, runId, config, series, alerts, pictures, runEnds, problems);
   }
 
+  private static final Pattern OVERFLOW_FILE = Pattern.compile("plane-(\\d{1,4})-overflow\\.npz");
+
+  /**
+   * The planes whose live partition overflowed its cap: those with a region file {@code planes/plane-<k>-overflow.npz}
+   * (written by the region analyzer for an exact count offline), in order; empty when none or unreadable.
+   */
+  public List<Integer> overflowedPlanes() {
+    Path planes = dir.resolve("planes");
+    if (!Files.isDirectory(planes)) {
+      return List.of();
+    }
+    try (Stream<Path> listed = Files.list(planes)) {
+      return listed.map(f -> OVERFLOW_FILE.matcher(f.getFileName().toString())).filter(Matcher::matches)
+          .map(m -> Integer.parseInt(m.group(1))).sorted().toList();
+    } catch (IOException e) {
+      return List.of(); // the pictures' reading names an unreadable planes/ as a problem
+    }
+  }
+
   /** The partition pictures under {@code planes/}, per plane in step order. */
   private static Map<Integer, List<Picture>> readPictures(Path dir, List<String> problems) {
     Map<Integer, List<Picture>> pictures = new TreeMap<>();

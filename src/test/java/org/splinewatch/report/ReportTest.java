@@ -106,6 +106,23 @@ class ReportTest {
     assertFalse(ReportWriter.html(List.of(RunData.read(run(tmp, "e", true, "")))).contains("analysed snapshots:"));
   }
 
+  /** A run whose live planes overflowed names them and the command that counts them exactly offline. */
+  @Test
+  void overflowedPlanesAreNamedWithTheOfflineCount() throws Exception {
+    Path d = run(tmp, "o", true, "");
+    assertFalse(ReportWriter.html(List.of(RunData.read(d))).contains("overflowed"));
+    for (int k : new int[] {1, 0}) {
+      Files.write(d.resolve("planes").resolve("plane-" + k + "-overflow.npz"), new byte[] {1});
+    }
+    Files.write(d.resolve("planes").resolve("plane-x-overflow.npz"), new byte[] {1}); // not a plane's
+    RunData r = RunData.read(d);
+    assertEquals(List.of(0, 1), r.overflowedPlanes());
+    String html = ReportWriter.html(List.of(r));
+    assertTrue(html.contains("o: planes 0, 1 overflowed the live region cap (splinewatch_region_overflow 1: no exact"
+        + " count or geometry there); count each exactly offline with ./monitor regions --model "
+        + d.resolve("planes").resolve("plane-0-overflow.npz") + " --tiled"), html.substring(0, 600));
+  }
+
   /** A run interrupted and resumed has one run_finished per segment: the coverage is the whole run's. */
   @Test
   void aResumedRunsCoverageSumsItsSegments() throws Exception {
