@@ -6,6 +6,7 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 import org.splinewatch.alerts.AlertSettings;
 
 /**
@@ -14,7 +15,7 @@ import org.splinewatch.alerts.AlertSettings;
  * it is {@code warn}. So an alert arriving through Alertmanager stops a run only for a rule that run stops on.
  */
 public final class RunControl {
-  private record Entry(List<String> stopOn, Consumer<String> stop) {
+  private record Entry(List<String> stopOn, Consumer<String> stop, Supplier<String> ended) {
   }
 
   private final Map<String, Entry> runs = new ConcurrentHashMap<>();
@@ -24,9 +25,18 @@ public final class RunControl {
    * it.
    */
   public void register(String runId, AlertSettings alerts, Consumer<String> stop) {
+    register(runId, alerts, stop, () -> null);
+  }
+
+  /**
+   * As {@link #register(String, AlertSettings, Consumer)}, with {@code ended} saying whether training has ended: null
+   * while it trains, else how it ended in a few words ("finished training at step 200"). A run that stays registered
+   * after training, while its analyses drain, then refuses a stop instead of accepting one that stops nothing.
+   */
+  public void register(String runId, AlertSettings alerts, Consumer<String> stop, Supplier<String> ended) {
     List<String> rules = alerts != null && !"warn".equals(alerts.earlyStop()) ? List.copyOf(alerts.stopOn())
         : List.of();
-    runs.put(runId, new Entry(rules, stop));
+    runs.put(runId, new Entry(rules, stop, ended));
   }
 
   public void unregister(String runId) {
@@ -38,6 +48,10 @@ public final class RunControl {
     Entry e = runs.get(runId);
     if (e == null) {
       return "unknown run '" + runId + "'";
+    }
+    String ended = e.ended().get();
+    if (ended != null) {
+      return "run '" + runId + "' " + ended + "; nothing to stop";
     }
     if (rule == null || rule.isEmpty()) {
       return "the alert has no rule label, so no stop-on rule names it";

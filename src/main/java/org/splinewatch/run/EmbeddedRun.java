@@ -197,7 +197,8 @@ public final class EmbeddedRun {
               alert -> ConsoleProgress.alert(alert, progress, out))));
       signals = SignalStop.install(reason -> system.tell(new RunGuardian.Interrupt(reason)), w.signalGrace(), out);
       trainerRef.thenAccept(ref -> {
-        control.register(runId, w.alerts(), reason -> ref.tell(new TrainerActor.Stop(reason)));
+        control.register(runId, w.alerts(), reason -> ref.tell(new TrainerActor.Stop(reason)),
+            () -> progress.get().finished() ? "finished training at step " + progress.get().step() : null);
         listener.started(runDir, port, ref);
       });
       ConsoleProgress console = new ConsoleProgress(progress, out, System.console() != null);

@@ -74,6 +74,23 @@ class AlertWebhookTest {
     assertTrue(stops.isEmpty());
   }
 
+  @Test
+  void aRunWhoseTrainingEndedRefusesAStopInsteadOfRecordingOne() {
+    // registered until its analyses drain: a stop then would be recorded (webhook_stop) and change nothing
+    RunControl control = new RunControl();
+    List<String> stops = new ArrayList<>();
+    List<Map<String, Object>> events = new ArrayList<>();
+    String[] ended = {null};
+    control.register("r", settings("stop", "std_collapse"), stops::add, () -> ended[0]);
+    AlertWebhook w = new AlertWebhook(TOKEN, control, events::add);
+    ended[0] = "finished training at step 200";
+    AlertWebhook.Response r = w.handle("Bearer " + TOKEN, payload("firing", "critical", "r"));
+    assertEquals(200, r.status());
+    assertEquals("nothing stopped: SplinewatchInProcessAlert: run 'r' finished training at step 200; nothing to stop",
+        r.message());
+    assertTrue(stops.isEmpty() && events.isEmpty(), stops + " " + events);
+  }
+
   static AlertSettings settings(String earlyStop, String... stopOn) {
     return AlertSettings.fromConfig(ConfigFactory.parseMap(Map.of("splinewatch.alerts.early-stop", earlyStop,
         "splinewatch.alerts.stop-on", List.of(stopOn))).withFallback(ConfigFactory.load()));
