@@ -133,7 +133,12 @@ public final class MonitorServer implements AutoCloseable {
             && !BrowsableUrl.wildcard(cluster.host()) ? BrowsableUrl.base(cluster.host(), http.port()) : base;
         String url = told + "/metrics";
         Files.createDirectories(out);
-        ControlToken.write(out.resolve(RunIds.CONTROL_TOKEN_FILE), controlToken);
+        // a deployment token from a file is read there; a copy under --out would spread the deployment's secret
+        Path tokenFile = settings.control().fromFile() ? settings.control().tokenFile()
+            : out.resolve(RunIds.CONTROL_TOKEN_FILE);
+        if (!settings.control().fromFile()) {
+          ControlToken.write(tokenFile, controlToken);
+        }
         sdFile = ServiceDiscovery.register(settings.discovery(), out, "monitor-" + http.port(), metricsHost,
             http.port());
         var metricsNode = system.systemActorOf(MetricsNode.create(registry, out, control, url, rejections,
@@ -143,8 +148,7 @@ public final class MonitorServer implements AutoCloseable {
         console.println("  metrics: " + base + "/metrics (live page: " + base + "/)");
         BrowsableUrl.listening(metricsHost, settings.discovery().advertiseHost(), http.port())
             .ifPresent(console::println);
-        console.println("  control: POST " + base + "/api/v1/alerts (bearer token in "
-            + out.resolve(RunIds.CONTROL_TOKEN_FILE) + ")");
+        console.println("  control: POST " + base + "/api/v1/alerts (bearer token in " + tokenFile + ")");
         if (ingest.enabled()) {
           console.println("  ingestion: POST " + base + "/api/v1/runs (any training"
               + " loop, e.g. the PyTorch client in clients/python; same bearer token)");

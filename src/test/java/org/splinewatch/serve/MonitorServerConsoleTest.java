@@ -12,6 +12,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
@@ -47,6 +48,23 @@ class MonitorServerConsoleTest {
           URI.create("http://127.0.0.1:" + port + "/metrics")).timeout(Duration.ofSeconds(30)).build(),
           HttpResponse.BodyHandlers.ofString());
       assertEquals(200, r.statusCode());
+    }
+  }
+
+  @Test
+  void aDeploymentTokenFileIsNamedAndNotCopiedUnderOut() throws Exception {
+    Path tokenFile = Files.writeString(tmp.resolve("deployment-token"), "0123456789abcdef0123456789abcdef\n");
+    Path out = tmp.resolve("runs");
+    Map<String, Object> o = new HashMap<>();
+    o.put("splinewatch.cluster.port", 0);
+    o.put("splinewatch.control.token-file", tokenFile.toString());
+    Config c = TrainCommand.load(o, null);
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    try (MonitorServer server = MonitorServer.start(c, ClusterSettings.fromConfig(c), "127.0.0.1", 0, out,
+        new PrintStream(bytes, true, StandardCharsets.UTF_8))) {
+      String text = bytes.toString(StandardCharsets.UTF_8);
+      assertTrue(text.contains("/api/v1/alerts (bearer token in " + tokenFile + ")"), text);
+      assertFalse(Files.exists(out.resolve("control-token")), "the deployment's token was copied under --out");
     }
   }
 
