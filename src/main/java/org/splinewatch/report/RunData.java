@@ -28,7 +28,8 @@ import org.splinewatch.snapshot.MetricsSegments;
  * What a run directory holds, read tolerantly: a malformed or half-written line is skipped and named in
  * {@link #problems()}, so a report of a run that crashed or is still running is marked incomplete instead of failing.
  *
- * @param series   every metric series: key {@code name{label=value,...}} (run labels removed) to (step, value) points
+ * @param series   every metric series: key {@code name{label=value,...}} (run labels removed) to (step, value, time)
+ *                 points; a run resumed from an earlier checkpoint keeps only its resumed steps after it
  * @param alerts   alert events that started firing: step and rule
  * @param pictures partition pictures per plane, in step order
  * @param runEnds  the {@code run_finished} events, in order: one per segment of a run interrupted and resumed, none
@@ -143,7 +144,9 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
     }
     List<Alert> alerts = new ArrayList<>();
     List<JsonNode> runEnds = new ArrayList<>();
-    readEvents(dir, alerts, runEnds, problems);
+    List<JsonNode> resumes = new ArrayList<>();
+    readEvents(dir, alerts, runEnds, resumes, problems);
+    supersede(series, resumes);
     if (runEnds.isEmpty()) {
       problems.add("the run has not finished (no run_finished event): still running, or it crashed");
     }
@@ -221,8 +224,9 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
         return; // counters logged without a step
       }
       String key = name + labels;
+      // the time (when written) tells a resumed run's samples from those of the trajectory it abandoned
       series.computeIfAbsent(key, k -> new Series(name, labels, new ArrayList<>())).points()
-          .add(new double[] {step, value});
+          .add(new double[] {step, value, j.path("time").isNumber() ? j.path("time").asDouble() : Double.NaN});
     } catch (Exception e) {
       problems.add(label + " line " + lineNo + (last ? " is half-written" : " is malformed"));
     }
@@ -276,7 +280,9 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
       problems.addAll(metricsProblems);
       List<Alert> alerts = new ArrayList<>();
       List<JsonNode> runEnds = new ArrayList<>();
-      readEvents(dir, alerts, runEnds, problems);
+      List<JsonNode> resumes = new ArrayList<>();
+      readEvents(dir, alerts, runEnds, resumes, problems);
+      supersede(series, resumes);
       String runId = String.valueOf(config.getOrDefault("run_id", dir.getFileName().toString()));
       return new RunData(dir, runId, config, series, alerts, readPictures(dir, problems), runEnds, problems);
     }
@@ -413,10 +419,29 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
   }
 
   /**
+   * A run resumed from a checkpoint at step {@code S} (a {@code run_resumed} event written at time {@code T}) trains
+   * steps after {@code S} again: the samples of those steps written before {@code T} belong to the trajectory it left
+   * (e.g. resumed from {@code best}, behind the last step) and are dropped, so that a curve is not drawn twice.
+   */
+  static void supersede(Map<String, Series> series, List<JsonNode> resumes) {
+    for (JsonNode r : resumes) {
+      long step = r.path("step").asLong();
+      double time = r.path("time").asDouble();
+      series.values().forEach(x -> x.points().removeIf(p -> p[0] > step && p[2] < time));
+    }
+  }
+
+  /**
    * Adds the firing alerts of {@code events.jsonl} to {@code alerts} and its {@code run_finished} events to
    * {@code runEnds}.
    */
   private static void readEvents(Path dir, List<Alert> alerts, List<JsonNode> runEnds, List<String> problems) {
+    readEvents(dir, alerts, runEnds, new ArrayList<>(), problems);
+  }
+
+  /** As above, also collecting the {@code run_resumed} events in {@code resumes}. */
+  private static void readEvents(Path dir, List<Alert> alerts, List<JsonNode> runEnds, List<JsonNode> resumes,
+      List<String> problems) {
     Path events = dir.resolve("events.jsonl");
     if (!Files.isRegularFile(events)) {
       return;
@@ -438,6 +463,8 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
               j.path("message").asText()));
         } else if (type.equals("run_finished")) {
           runEnds.add(j);
+        } else if (type.equals("run_resumed") && j.path("step").isIntegralNumber() && j.path("time").isNumber()) {
+          resumes.add(j);
         }
       } catch (Exception e) {
         problems.add("events.jsonl line " + n + (last ? " is half-written" : " is malformed"));

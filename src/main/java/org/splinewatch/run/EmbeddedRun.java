@@ -181,6 +181,11 @@ public final class EmbeddedRun {
         announceControl(w, s, port, runDir, controlToken, out);
       }
       Resume resume = resume(s, out);
+      if (resume.from() != null && !remote) {
+        // the steps after the checkpoint that the earlier segment logged are superseded: the report drops them
+        RunLog.appendEvent(runDir, Map.of("type", "run_resumed", "step", resume.step(), "checkpoint",
+            resume.from().getFileName().toString(), "time", System.currentTimeMillis()));
+      }
       AtomicLong published = new AtomicLong(); // a remote run's coverage: of the snapshots taken here
       SnapshotSink.Starter sink = remote
           ? counting(published, ClusterPublisherSink.starter(run, new ClusterPublisherSink.Settings(link.metrics(), link.publishToken(), w.analyzers(),

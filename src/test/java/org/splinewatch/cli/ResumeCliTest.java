@@ -124,5 +124,13 @@ class ResumeCliTest {
         .filter(l -> l.contains("\"run_finished\"")).toList();
     assertEquals(2, finished.size(), finished.toString());
     assertTrue(finished.get(1).contains("\"steps\":60"), finished.toString());
+    // the resume is an event of its own (the report drops the earlier segment's steps after it, if it logged any)
+    List<String> events = Files.readAllLines(int1.resolve("events.jsonl"));
+    List<String> resumed = events.stream().filter(l -> l.contains("\"run_resumed\"")).toList();
+    assertEquals(1, resumed.size(), events.toString());
+    assertTrue(resumed.get(0).contains("\"step\":40") && resumed.get(0).contains("\"checkpoint\":\"latest\""),
+        resumed.toString());
+    assertTrue(events.indexOf(resumed.get(0)) > events.indexOf(finished.get(0))
+        && events.indexOf(resumed.get(0)) < events.indexOf(finished.get(1)), events.toString());
   }
 }

@@ -123,6 +123,29 @@ class ReportTest {
         + d.resolve("planes").resolve("plane-0-overflow.npz") + " --tiled"), html.substring(0, 600));
   }
 
+  /**
+   * A run resumed from an earlier checkpoint (e.g. {@code best}) trains its later steps again: the report and the live
+   * page draw the resumed steps once, not beside those of the trajectory it left.
+   */
+  @Test
+  void aRunResumedFromAnEarlierCheckpointDrawsItsResumedStepsOnly() throws Exception {
+    Path d = run(tmp, "b", true, "");
+    String loss = "{\"name\":\"splinewatch_training_loss\",\"labels\":{\"run\":\"b\"},\"step\":%d,\"value\":%s,"
+        + "\"time\":%d}\n";
+    // the first segment wrote steps 0..300 at time 1; resumed from step 100 at time 1000, it writes 200 and 300 again
+    Files.writeString(d.resolve("events.jsonl"), "{\"type\":\"run_resumed\",\"step\":100,\"checkpoint\":\"best\","
+        + "\"time\":1000}\n{\"type\":\"run_finished\",\"steps\":300}\n", java.nio.file.StandardOpenOption.APPEND);
+    Files.writeString(d.resolve("metrics.jsonl"), String.format(loss, 200, "7.5", 1001) + String.format(loss, 300, "7.25",
+        1002), java.nio.file.StandardOpenOption.APPEND);
+    for (RunData r : List.of(RunData.read(d), new RunData.Incremental(d).refresh())) {
+      List<double[]> points = r.series().get("splinewatch_training_loss{}").points();
+      assertEquals(List.of(0.0, 100.0, 200.0, 300.0), points.stream().map(p -> p[0]).toList());
+      assertEquals(List.of(5.0, 4.0, 7.5, 7.25), points.stream().map(p -> p[1]).toList());
+    }
+    // a run that was not resumed keeps every sample, whatever its order
+    assertEquals(4, RunData.read(run(tmp, "n", true, "")).series().get("splinewatch_training_loss{}").points().size());
+  }
+
   /** A run interrupted and resumed has one run_finished per segment: the coverage is the whole run's. */
   @Test
   void aResumedRunsCoverageSumsItsSegments() throws Exception {
