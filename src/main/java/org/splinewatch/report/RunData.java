@@ -478,30 +478,9 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
    * ({@link #read} names them as problems), so that one bad line does not hide how the run ended.
    */
   public static java.util.Optional<JsonNode> lastRunFinished(Path dir) {
-    List<JsonNode> all = runFinishedEvents(dir);
+    List<JsonNode> all = new ArrayList<>();
+    readEvents(dir, new ArrayList<>(), all, new ArrayList<>());
     return all.isEmpty() ? java.util.Optional.empty() : java.util.Optional.of(all.get(all.size() - 1));
-  }
-
-  /**
-   * Every readable {@code run_finished} event of a run directory's events.jsonl, in order: one per segment of a run
-   * interrupted and resumed (malformed lines skipped, as in {@link #lastRunFinished}).
-   */
-  private static List<JsonNode> runFinishedEvents(Path dir) {
-    Path events = dir.resolve("events.jsonl");
-    List<JsonNode> finished = new ArrayList<>();
-    if (Files.isRegularFile(events)) {
-      JsonLines.read(events, "events.jsonl", (n, line, last) -> {
-        try {
-          JsonNode j = line.isBlank() ? null : JSON.readTree(line);
-          if (j != null && j.path("type").asText().equals("run_finished")) {
-            finished.add(j);
-          }
-        } catch (Exception e) {
-          // a malformed line is skipped
-        }
-      }, new ArrayList<>());
-    }
-    return finished;
   }
 
   /**
