@@ -203,7 +203,10 @@ public final class EmbeddedRun {
       signals = SignalStop.install(reason -> system.tell(new RunGuardian.Interrupt(reason)), w.signalGrace(), out);
       trainerRef.thenAccept(ref -> {
         control.register(runId, w.alerts(), reason -> ref.tell(new TrainerActor.Stop(reason)),
-            () -> progress.get().finished() ? "finished training at step " + progress.get().step() : null);
+            () -> {
+              TrainingProgress.State p = progress.get(); // one reading: finished and its step together
+              return p.finished() ? "finished training at step " + p.step() : null;
+            });
         listener.started(runDir, port, ref);
       });
       ConsoleProgress console = new ConsoleProgress(progress, out, System.console() != null);
