@@ -28,8 +28,8 @@ import org.splinewatch.regions.Plane;
 import org.splinewatch.regions.SvgRenderer;
 import org.splinewatch.snapshot.IoErrors;
 import org.splinewatch.snapshot.MetricFamily;
-import org.splinewatch.snapshot.RunInfo;
 import org.splinewatch.snapshot.RegionFile;
+import org.splinewatch.snapshot.RunInfo;
 import org.splinewatch.snapshot.Sample;
 import org.splinewatch.snapshot.WeightSnapshot;
 
@@ -74,9 +74,8 @@ public final class RegionAnalyzer implements SnapshotAnalysis {
     this.settings = settings;
     this.planesDir = runDir == null ? null : runDir.resolve("planes");
     this.retention = settings.svg() ? new PictureRetention(retention, planesDir) : null;
-    this.planes = planes(run, settings.pad());
-    this.anchors = run.planeAnchors().stream()
-        .map(a -> new double[][] {run.probe(a[0]), run.probe(a[1]), run.probe(a[2])}).toList();
+    this.anchors = anchors(run);
+    this.planes = anchors.stream().map(a -> Plane.throughAnchors(a[0], a[1], a[2], settings.pad())).toList();
     this.previousRegions = new int[planes.size()];
     this.overflowed = new WeightSnapshot[planes.size()];
     this.overflowStep = new long[planes.size()];
@@ -106,11 +105,13 @@ public final class RegionAnalyzer implements SnapshotAnalysis {
 
   /** The run's planes: through the three anchor probes of each plane (SplineCam convention, regions.md §2.1). */
   public static List<Plane> planes(RunInfo run, double pad) {
-    List<Plane> planes = new ArrayList<>();
-    for (int[] a : run.planeAnchors()) {
-      planes.add(Plane.throughAnchors(run.probe(a[0]), run.probe(a[1]), run.probe(a[2]), pad));
-    }
-    return planes;
+    return anchors(run).stream().map(a -> Plane.throughAnchors(a[0], a[1], a[2], pad)).toList();
+  }
+
+  /** The three anchor probes of each of the run's planes, as input vectors. */
+  private static List<double[][]> anchors(RunInfo run) {
+    return run.planeAnchors().stream()
+        .map(a -> new double[][] {run.probe(a[0]), run.probe(a[1]), run.probe(a[2])}).toList();
   }
 
   public List<Plane> planes() {
