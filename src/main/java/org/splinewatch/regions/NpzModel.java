@@ -308,7 +308,21 @@ public record NpzModel(PiecewiseLinearNet net, Plane plane, int[] widths, double
 
   /** Writes arrays as an uncompressed {@code .npz} in the benchmark format (used by tests and exporters). */
   public static void write(Path file, Map<String, float[]> arrays, Map<String, int[]> shapes) throws IOException {
+    write(file, Map.of(), arrays, shapes);
+  }
+
+  /**
+   * Writes {@code documents} as {@code NAME.json} entries, then the arrays as float32 {@code NAME.npy}, as an
+   * uncompressed {@code .npz} (a region file's {@code network.json} and its arrays).
+   */
+  public static void write(Path file, Map<String, byte[]> documents, Map<String, float[]> arrays,
+      Map<String, int[]> shapes) throws IOException {
     try (var out = new java.util.zip.ZipOutputStream(Files.newOutputStream(file))) {
+      for (var d : documents.entrySet()) {
+        out.putNextEntry(new ZipEntry(d.getKey() + ".json"));
+        out.write(d.getValue());
+        out.closeEntry();
+      }
       for (var e : arrays.entrySet()) {
         byte[] header = NpyHeader.encode(1, "<f4", false, shapes.get(e.getKey()));
         ByteBuffer bb = ByteBuffer.allocate(header.length + 4 * e.getValue().length).order(ByteOrder.LITTLE_ENDIAN);

@@ -5,9 +5,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
-import java.io.OutputStream;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -15,11 +12,9 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.zip.ZipEntry;
 import java.util.zip.ZipFile;
-import java.util.zip.ZipOutputStream;
 import org.splinewatch.regions.Layer;
-import org.splinewatch.regions.NpyHeader;
+import org.splinewatch.regions.NpzModel;
 import org.splinewatch.regions.PiecewiseLinearNet;
 import org.splinewatch.regions.Plane;
 import org.splinewatch.snapshot.NpzArchive.Array;
@@ -148,17 +143,10 @@ public final class RegionFile {
     return new Model(net, plane, inputShape, SnapshotFormat.architecture(layers));
   }
 
+  /** Input vector {@code row} of {@code a}, whose values must all be finite (one line naming the first that is not). */
   private static double[] row(String what, Array a, int row, int dim) {
-    double[] out = new double[dim];
-    for (int k = 0; k < dim; k++) {
-      float x = a.values()[row * dim + k];
-      if (!Float.isFinite(x)) {
-        throw new FormatException(what + ": array " + a.name() + " holds " + x + " at flat index " + (row * dim + k)
-            + "; expected finite numbers");
-      }
-      out[k] = x;
-    }
-    return out;
+    SnapshotFormat.finite(what, a);
+    return Layer.widen(Arrays.copyOfRange(a.values(), row * dim, (row + 1) * dim));
   }
 
   /**
@@ -236,16 +224,7 @@ public final class RegionFile {
     System.arraycopy(shape, 0, anchorShape, 1, shape.length);
     put(arrays, shapes, "anchors", a, anchorShape);
     Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-    try (ZipOutputStream zip = new ZipOutputStream(Files.newOutputStream(tmp))) {
-      zip.putNextEntry(new ZipEntry(DOC + ".json"));
-      zip.write(JSON.writeValueAsBytes(doc));
-      zip.closeEntry();
-      for (var en : arrays.entrySet()) {
-        zip.putNextEntry(new ZipEntry(en.getKey() + ".npy"));
-        writeNpy(zip, en.getValue(), shapes.get(en.getKey()));
-        zip.closeEntry();
-      }
-    }
+    NpzModel.write(tmp, Map.of(DOC, JSON.writeValueAsBytes(doc)), arrays, shapes);
     Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
   }
 
@@ -286,16 +265,5 @@ public final class RegionFile {
       int... shape) {
     arrays.put(name, values);
     shapes.put(name, shape);
-  }
-
-  private static void writeNpy(OutputStream out, float[] values, int[] shape) throws IOException {
-    out.write(NpyHeader.encode(1, "<f4", false, shape));
-    ByteBuffer bb = ByteBuffer.allocate(4 * 8192).order(ByteOrder.LITTLE_ENDIAN);
-    for (int i = 0; i < values.length; i += 8192) {
-      bb.clear();
-      int n = Math.min(8192, values.length - i);
-      bb.asFloatBuffer().put(values, i, n);
-      out.write(bb.array(), 0, 4 * n);
-    }
   }
 }

@@ -541,7 +541,7 @@ public final class SnapshotFormat {
     return a;
   }
 
-  private static void finite(String where, Array a) {
+  static void finite(String where, Array a) {
     float[] v = a.values();
     for (int i = 0; i < v.length; i++) {
       if (!Float.isFinite(v[i])) {

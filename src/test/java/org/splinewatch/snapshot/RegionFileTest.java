@@ -7,8 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,12 +15,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.zip.ZipEntry;
-import java.util.zip.ZipOutputStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.splinewatch.regions.Layer;
-import org.splinewatch.regions.NpyHeader;
+import org.splinewatch.regions.NpzModel;
 import org.splinewatch.regions.Partition;
 import org.splinewatch.regions.PiecewiseLinearNet;
 import org.splinewatch.regions.Plane;
@@ -204,22 +200,7 @@ public class RegionFileTest {
   }
 
   static void write(Path file, String doc, Map<String, float[]> arrays, Map<String, int[]> shapes) throws IOException {
-    try (ZipOutputStream zip = new ZipOutputStream(Files.newOutputStream(file))) {
-      if (doc != null) {
-        zip.putNextEntry(new ZipEntry("network.json"));
-        zip.write(doc.getBytes(StandardCharsets.UTF_8));
-        zip.closeEntry();
-      }
-      for (var e : arrays.entrySet()) {
-        zip.putNextEntry(new ZipEntry(e.getKey() + ".npy"));
-        zip.write(NpyHeader.encode(1, "<f4", false, shapes.get(e.getKey())));
-        ByteBuffer bb = ByteBuffer.allocate(4 * e.getValue().length).order(ByteOrder.LITTLE_ENDIAN);
-        for (float v : e.getValue()) {
-          bb.putFloat(v);
-        }
-        zip.write(bb.array());
-        zip.closeEntry();
-      }
-    }
+    NpzModel.write(file, doc == null ? Map.of() : Map.of("network", doc.getBytes(StandardCharsets.UTF_8)), arrays,
+        shapes);
   }
 }
