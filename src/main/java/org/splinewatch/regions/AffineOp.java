@@ -112,8 +112,9 @@ interface AffineOp {
 
     /**
      * {@code out[o,y,x] = b_o + Σ_{ci,ky,kx} W[o,ci,ky,kx]·in[ci, y·stride+ky−pad, x·stride+kx−pad]} (every
-     * coefficient and constant made positive for {@code magnitude}) as one dense product per batch of rows: each output position's inputs, in ascending
-     * {@code (ci, ky, kx)} with zeros for the padding, form a row of length {@code c·kh·kw}, multiplied by the weights
+     * coefficient and constant made positive for {@code magnitude}) as one dense product per batch of rows: each
+     * output position's inputs, in ascending {@code (ci, ky, kx)} with zeros for the padding, form a row of length
+     * {@code c·kh·kw}, multiplied by the weights
      * as a {@code (c·kh·kw) × oc} matrix with {@link DenseKernel#selected()}, which sums {@code b_o} and then the
      * terms in ascending order, as the definition does (zero inputs skipped: the padding and dead ReLUs), so the
      * values are those of the output-at-a-time loop ({@code ConvOpTest}); about three times faster than that loop on

@@ -1157,10 +1157,10 @@ public final class Partition {
     /**
      * Whether growing to these capacities stays within the workspace's budget; records the peak. The pattern array,
      * one contiguous {@code long[]} of {@code faceCap · words} (a whole network's bits per face), may also take at
-     * most a sixteenth of the heap under a budget ({@link #MAX_ARRAY_HEAP_FRACTION}): G1 puts it in contiguous regions, and a heap
-     * that other threads fragment cannot always give those even with much more free in all. A CNN plane's patterns
-     * (155 words a face) grown to 136 MB ran out of memory with 240 MB live in a 640 MiB heap (docs/memory.md); a
-     * default MLP's (8 words) reach 40 MB there at 625 thousand faces, far beyond its budget.
+     * most a sixteenth of the heap under a budget ({@link #MAX_ARRAY_HEAP_FRACTION}): G1 puts it in contiguous
+     * regions, and a heap that other threads fragment cannot always give those even with much more free in all. A
+     * CNN plane's patterns (155 words a face) grown to 136 MB ran out of memory with 240 MB live in a 640 MiB heap
+     * (docs/memory.md); a default MLP's (8 words) reach 40 MB there at 625 thousand faces, far beyond its budget.
      */
     private boolean withinBudget(long vCap, long faceCap, long extraChunks) {
       long bytes = heldBytes(vCap, faceCap, extraChunks);

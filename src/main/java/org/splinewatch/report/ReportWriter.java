@@ -14,7 +14,9 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeSet;
+import java.util.stream.Collectors;
 import org.splinewatch.snapshot.IoErrors;
 import org.splinewatch.snapshot.MetricFamily;
 
@@ -165,13 +167,13 @@ public final class ReportWriter {
    * For a run whose live planes overflowed their cap: which, that their region counts are not exact, and the command
    * that counts them exactly from the region files the analyzer wrote.
    */
-  static java.util.Optional<String> overflowLine(RunData r) {
+  static Optional<String> overflowLine(RunData r) {
     List<Integer> planes = r.overflowedPlanes();
     if (planes.isEmpty()) {
-      return java.util.Optional.empty();
+      return Optional.empty();
     }
-    String names = planes.stream().map(String::valueOf).collect(java.util.stream.Collectors.joining(", "));
-    return java.util.Optional.of((planes.size() == 1 ? "plane " : "planes ") + names + " overflowed the live region"
+    String names = planes.stream().map(String::valueOf).collect(Collectors.joining(", "));
+    return Optional.of((planes.size() == 1 ? "plane " : "planes ") + names + " overflowed the live region"
         + " cap (splinewatch_region_overflow 1: no exact count or geometry there); count "
         + (planes.size() == 1 ? "it" : "each") + " exactly offline with ./monitor regions --model "
         + r.dir().resolve("planes").resolve("plane-" + planes.get(0) + "-overflow.npz") + " --tiled");
