@@ -89,7 +89,7 @@ public final class RegionFile {
           + " (c, h, w)"));
     }
     SnapshotFormat.LayerList parsed = SnapshotFormat.layerList(npz, doc.path("layers"), inputShape, MAX_LAYERS,
-        MAX_WIDTH, what);
+        MAX_WIDTH, "the most a region file's layer may output", what);
     int dim = Math.toIntExact(Arrays.stream(inputShape).asLongStream().reduce(1, Math::multiplyExact));
     PiecewiseLinearNet net;
     try {

@@ -30,6 +30,8 @@ import org.splinewatch.snapshot.NpzArchive.FormatException;
  */
 public final class SnapshotFormat {
   private static final ObjectMapper JSON = new ObjectMapper();
+  /** The setting that caps a snapshot layer's width, named in the errors that refuse a wider one. */
+  private static final String WIDTH_SETTING = "splinewatch.ingest.max-layer-width";
   /** Entry names of the JSON documents. */
   public static final String RUN_DOC = "run";
   public static final String SNAPSHOT_DOC = "snapshot";
@@ -208,7 +210,7 @@ public final class SnapshotFormat {
       if (list.isMissingNode()) {
         mlpLayers(npz, layers, dim, maxLayers, maxWidth);
       } else {
-        LayerList parsed = layerList(npz, list, inputShape, maxLayers, maxWidth, "snapshot");
+        LayerList parsed = layerList(npz, list, inputShape, maxLayers, maxWidth, WIDTH_SETTING, "snapshot");
         layers.addAll(parsed.layers());
         projectorAt = parsed.projectorAt();
       }
@@ -264,10 +266,11 @@ public final class SnapshotFormat {
   /**
    * The layer list {@code list} (docs/snapshot-format.md, "Snapshot") of a network whose inputs have
    * {@code inputShape}, its arrays from {@code npz}: each layer checked against the shape it receives, every weight
-   * finite, no layer wider than {@code maxWidth}. {@code what} begins each error ("snapshot: layer 2 ...").
+   * finite, no layer wider than {@code maxWidth} (the limit {@code widthLimit} names, e.g. the setting that sets it).
+   * {@code what} begins each error ("snapshot: layer 2 ...").
    */
   public static LayerList layerList(NpzArchive npz, JsonNode list, int[] inputShape, int maxLayers, int maxWidth,
-      String what) {
+      String widthLimit, String what) {
     if (!list.isArray() || list.size() == 0 || list.size() > maxLayers) {
       throw new FormatException(what + ": layers must be a list of 1 to " + maxLayers + " layers");
     }
@@ -309,7 +312,7 @@ public final class SnapshotFormat {
       long width = Arrays.stream(shape).asLongStream().reduce(1, Math::multiplyExact);
       if (width > maxWidth) {
         throw new FormatException(where + " (" + type + ") outputs " + width + " values; expected at most "
-            + maxWidth + " (splinewatch.ingest.max-layer-width)", true);
+            + maxWidth + " (" + widthLimit + ")", true);
       }
     }
     return new LayerList(layers, projectorAt);
@@ -390,7 +393,7 @@ public final class SnapshotFormat {
       shape = new int[] {((Layer.Dense) layers.get(layers.size() - 1)).out()};
       if (shape[0] > maxWidth) {
         throw new FormatException("snapshot: W" + i + " has " + shape[0] + " outputs; expected at most " + maxWidth
-            + " (splinewatch.ingest.max-layer-width)", true);
+            + " (" + WIDTH_SETTING + ")", true);
       }
       if (i < count - 1) {
         layers.add(Layer.Activation.relu());

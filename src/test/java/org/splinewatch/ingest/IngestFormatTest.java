@@ -154,7 +154,8 @@ class IngestFormatTest {
         Layer.Activation.relu());
     NpzArchive.FormatException w = assertThrows(NpzArchive.FormatException.class,
         () -> parse(TestNpz.snapshot(wide, 0, 1, -1).bytes(), false));
-    assertTrue(w.tooLarge() && w.getMessage().contains("outputs 5120 values; expected at most 4096"), w.getMessage());
+    assertTrue(w.tooLarge() && w.getMessage().contains("outputs 5120 values; expected at most 4096 (splinewatch.ingest.max-layer-width)"),
+        w.getMessage());
     // too many entries
     TestNpz many = new TestNpz();
     for (int i = 0; i < 10; i++) {

@@ -189,6 +189,16 @@ public class RegionFileTest {
     put("v", randn(r, 3), 3);
     refused("{" + LAYERS + "}", "v has shape [3]; expected the shape of origin, [4]");
     refused("[1, 2]", "network.json is not a JSON object");
+    // two padded 1x1 convolutions widen a (1, 1, 2) image to 255 x 257 x 258 values, past the region-file limit
+    arrays.keySet().removeAll(List.of("origin", "u", "v"));
+    shapes.keySet().removeAll(List.of("origin", "u", "v"));
+    put("anchors", new float[] {0, 0, 1, 0, 0, 1}, 3, 1, 1, 2);
+    put("c0", randn(r, 255), 255, 1, 1, 1);
+    put("c1", randn(r, 255 * 255), 255, 255, 1, 1);
+    put("cb", randn(r, 255), 255);
+    refused("{\"layers\": [{\"type\": \"conv2d\", \"weight\": \"c0\", \"bias\": \"cb\", \"padding\": 64},"
+        + " {\"type\": \"conv2d\", \"weight\": \"c1\", \"bias\": \"cb\", \"padding\": 64}]}",
+        "layer 1 (conv2d) outputs 16908030 values; expected at most 16777216 (the most a region file's layer may output)");
   }
 
   private void refused(String doc, String fragment) throws IOException {
