@@ -107,6 +107,14 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
   }
 
   /**
+   * The run's training ended at {@code step}; its last analyses may still be running. {@code token} is the one
+   * {@link Registered} answered. From now on the control endpoint refuses to stop the run (there is nothing left to
+   * stop) instead of accepting a stop that stops nothing.
+   */
+  public record TrainingEnded(String runId, long step, String token) implements Command, CborSerializable {
+  }
+
+  /**
    * Samples for a run's metrics actor (its {@link MetricsGate}) with the run's publish token; a plain
    * {@link MetricsActor.Publish} sent to the gate from outside is refused. {@link PublishSigner} sends these.
    */
@@ -240,14 +248,25 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
           }
           return this;
         })
+        .onMessage(TrainingEnded.class, m -> {
+          if (!owner(m.runId(), m.token(), "TrainingEnded", "unknown")) {
+            return this;
+          }
+          if (m.step() < 0) {
+            rejections.reject("metrics", "bad_event", "unknown", "TrainingEnded for run '"
+                + Rejections.clip(m.runId(), 60) + "' at step " + m.step() + "; expected a step of 0 or more");
+            return this;
+          }
+          control.trainingEnded(m.runId(), "finished training at step " + m.step());
+          return this;
+        })
         .onMessage(RunFinished.class, m -> {
-          Run owned = runs.get(m.runId());
-          if (m.runId() == null || m.replyTo() == null || owned == null || m.token() == null
-              || !MessageDigest.isEqual(owned.token().getBytes(StandardCharsets.UTF_8),
-                  m.token().getBytes(StandardCharsets.UTF_8))) {
-            rejections.reject("metrics", owned == null ? "unknown_run" : "not_owner", peer(m.replyTo()),
-                "RunFinished for run '" + Rejections.clip(m.runId(), 60) + "'" + (owned == null ? ", which is not"
-                + " registered here" : " without the run's token"));
+          if (m.replyTo() == null) {
+            rejections.reject("metrics", "not_owner", "unknown", "RunFinished for run '"
+                + Rejections.clip(m.runId(), 60) + "' without a reply address");
+            return this;
+          }
+          if (!owner(m.runId(), m.token(), "RunFinished", peer(m.replyTo()))) {
             return this;
           }
           Map<String, Object> event = m.event();
@@ -309,6 +328,22 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
           return this;
         })
         .build();
+  }
+
+  /**
+   * Whether {@code token} is the registered run {@code runId}'s (constant-time comparison); otherwise the
+   * {@code message} is rejected, naming the peer it came from.
+   */
+  private boolean owner(String runId, String token, String message, String from) {
+    Run owned = runId == null ? null : runs.get(runId);
+    if (owned != null && token != null && MessageDigest.isEqual(owned.token().getBytes(StandardCharsets.UTF_8),
+        token.getBytes(StandardCharsets.UTF_8))) {
+      return true;
+    }
+    rejections.reject("metrics", owned == null ? "unknown_run" : "not_owner", from, message + " for run '"
+        + Rejections.clip(runId, 60) + "'" + (owned == null ? ", which is not registered here"
+        : " without the run's token"));
+    return false;
   }
 
   private static String peer(ActorRef<?> ref) {

@@ -159,6 +159,14 @@ public final class MonitorLink {
     }
   }
 
+  /**
+   * Tells the monitor that the run's training ended at {@code step} (fire and forget), so that its control endpoint
+   * refuses stops while the last analyses drain.
+   */
+  public void trainingEnded(long step) {
+    node.tell(new MetricsNode.TrainingEnded(runId, step, token));
+  }
+
   /** Flushes the run's metrics on the monitor and records its end there (bounded wait). */
   public void finish(Map<String, Object> event) {
     flush();

@@ -19,6 +19,8 @@ public final class RunControl {
   }
 
   private final Map<String, Entry> runs = new ConcurrentHashMap<>();
+  /** How a registered run's training ended, where its process said so ({@link #trainingEnded}). */
+  private final Map<String, String> endedRuns = new ConcurrentHashMap<>();
 
   /**
    * Registers a run; {@code stop} receives the reason and must return at once. {@code alerts} null: no rule may stop
@@ -36,11 +38,23 @@ public final class RunControl {
   public void register(String runId, AlertSettings alerts, Consumer<String> stop, Supplier<String> ended) {
     List<String> rules = alerts != null && !"warn".equals(alerts.earlyStop()) ? List.copyOf(alerts.stopOn())
         : List.of();
+    endedRuns.remove(runId);
     runs.put(runId, new Entry(rules, stop, ended));
+  }
+
+  /**
+   * The registered run's training has ended ({@code how}: "finished training at step 200"), as its trainer or HTTP
+   * client told this process while the run stays registered for its last analyses: stops are refused from now on.
+   */
+  public void trainingEnded(String runId, String how) {
+    if (runs.containsKey(runId)) {
+      endedRuns.put(runId, how);
+    }
   }
 
   public void unregister(String runId) {
     runs.remove(runId);
+    endedRuns.remove(runId);
   }
 
   /** Null when {@code rule} may stop the registered run; otherwise why not, in a few words. */
@@ -49,7 +63,7 @@ public final class RunControl {
     if (e == null) {
       return "unknown run '" + runId + "'";
     }
-    String ended = e.ended().get();
+    String ended = endedRuns.getOrDefault(runId, e.ended().get());
     if (ended != null) {
       return "run '" + runId + "' " + ended + "; nothing to stop";
     }

@@ -351,6 +351,8 @@ public final class IngestedRun extends AbstractBehavior<Object> {
     }
     finishing = m;
     s.finished().add(s.info().runId());
+    // from now on the control endpoint refuses to stop this run: the client sends nothing more to hear a stop
+    s.node().tell(new MetricsNode.TrainingEnded(s.info().runId(), Math.max(0, lastStep), runToken));
     // answered at once: draining the last analyses may take minutes, longer than an HTTP client should wait
     Map<String, Object> body = stopState();
     body.put("run", s.info().runId());

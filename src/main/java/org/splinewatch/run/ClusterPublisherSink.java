@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletionStage;
+import java.util.function.LongConsumer;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
@@ -23,11 +24,10 @@ import org.splinewatch.snapshot.WeightSnapshot;
 final class ClusterPublisherSink implements SnapshotSink {
   /**
    * The metrics actor on the metrics node, the run's publish token (registered with it), the analyzers to run there,
-   * the transport and the publisher's buffer.
+   * the transport, the publisher's buffer, and who tells the metrics node that training ended.
    */
   record Settings(ActorRef<MetricsActor.Command> metrics, String publishToken, List<String> analyzers,
-      ClusterSettings cluster,
-      int bufferSize, Duration drainTimeout) {
+      ClusterSettings cluster, int bufferSize, Duration drainTimeout, LongConsumer trainingEnded) {
   }
 
   private final ActorContext<RunGuardian.Command> ctx;
@@ -61,6 +61,11 @@ final class ClusterPublisherSink implements SnapshotSink {
   @Override
   public void publish(WeightSnapshot snapshot) {
     publisher.tell(new SnapshotPublisher.Publish(snapshot));
+  }
+
+  @Override
+  public void trainingEnded(long step) {
+    settings.trainingEnded().accept(step);
   }
 
   @Override

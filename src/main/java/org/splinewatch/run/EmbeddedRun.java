@@ -181,15 +181,21 @@ public final class EmbeddedRun {
         announceControl(w, s, port, runDir, controlToken, out);
       }
       Resume resume = resume(s, out);
-      if (resume.from() != null && !remote) {
+      if (resume.from() != null) {
         // the steps after the checkpoint that the earlier segment logged are superseded: the report drops them
-        RunLog.appendEvent(runDir, Map.of("type", "run_resumed", "step", resume.step(), "checkpoint",
-            resume.from().getFileName().toString(), "time", System.currentTimeMillis()));
+        Map<String, Object> resumed = Map.of("type", "run_resumed", "step", resume.step(), "checkpoint",
+            resume.from().getFileName().toString(), "time", System.currentTimeMillis());
+        if (remote) { // before this segment's first sample: the run's events are written on the monitor
+          link.metrics().tell(new MetricsActor.Event(resumed));
+        } else {
+          RunLog.appendEvent(runDir, resumed);
+        }
       }
       AtomicLong published = new AtomicLong(); // a remote run's coverage: of the snapshots taken here
       SnapshotSink.Starter sink = remote
-          ? counting(published, ClusterPublisherSink.starter(run, new ClusterPublisherSink.Settings(link.metrics(), link.publishToken(), w.analyzers(),
-              w.cluster(), s.hubBufferSize(), s.drainTimeout())))
+          ? counting(published, ClusterPublisherSink.starter(run, new ClusterPublisherSink.Settings(link.metrics(),
+              link.publishToken(), w.analyzers(), w.cluster(), s.hubBufferSize(), s.drainTimeout(),
+              link::trainingEnded)))
           : LocalHubSink.starter(run, new LocalHubSink.Settings(registry, log, labels, s.monitoring(), analyzers,
               w.alerts(), s.hubBufferSize(), s.analysisTimeout(), w.priority()));
       system.tell(new RunGuardian.Setup(run,
@@ -367,8 +373,18 @@ public final class EmbeddedRun {
         }
 
         @Override
+        public void trainingEnded(long step) {
+          inner.trainingEnded(step);
+        }
+
+        @Override
         public CompletionStage<Done> drain() {
           return inner.drain();
+        }
+
+        @Override
+        public CompletionStage<Done> abandon() {
+          return inner.abandon();
         }
 
         @Override

@@ -241,6 +241,7 @@ public final class RunGuardian extends AbstractBehavior<RunGuardian.Command> {
         || (m.finished().stopped() && !s.timeouts().analyseAfterStop());
     Duration wait = s.timeouts().drainFor(early);
     abandoned = early;
+    sink.trainingEnded(m.finished().steps());
     var drained = (early ? sink.abandon() : sink.drain()).toCompletableFuture().thenApply(d -> true)
         .exceptionally(e -> true).completeOnTimeout(false, wait.toMillis(), TimeUnit.MILLISECONDS);
     getContext().pipeToSelf(drained, (complete, err) -> new Drained(m.finished(), !Boolean.FALSE.equals(complete)));

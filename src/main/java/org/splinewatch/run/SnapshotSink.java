@@ -20,6 +20,13 @@ public interface SnapshotSink {
   /** Hands a snapshot on; never blocks (a full buffer drops its oldest snapshot). */
   void publish(WeightSnapshot snapshot);
 
+  /**
+   * Training ended at {@code step}, right before {@link #drain()} or {@link #abandon()}. By default nothing (a run in
+   * this process answers stop requests from its own progress); a cluster run tells its metrics node.
+   */
+  default void trainingEnded(long step) {
+  }
+
   /** No more snapshots: completes when what was published has been analysed (or dropped). */
   CompletionStage<Done> drain();
 

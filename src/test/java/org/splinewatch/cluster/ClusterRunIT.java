@@ -158,6 +158,29 @@ class ClusterRunIT {
   }
 
   @Test
+  void aRemoteRunResumedFromItsCheckpointRecordsTheResumeOnTheMonitor() throws Exception {
+    PrintStream quiet = new PrintStream(new ByteArrayOutputStream());
+    Path monitorRuns = tmp.resolve("resume-monitor");
+    try (MonitorServer monitor = node(List.of("metrics", "analyzer"), "", monitorRuns, quiet)) {
+      String seed = ClusterNode.address(monitor.system());
+      remoteRunSucceeds(tmp, "resumed", seed, Map.of("splinewatch.run.max-steps", 40));
+      Path latest = tmp.resolve("runs").resolve("resumed").resolve("checkpoints").resolve("latest");
+      remoteRunSucceeds(tmp, "resumed", seed, Map.of("splinewatch.run.max-steps", 60, "splinewatch.run.resume",
+          latest.toString()));
+      // the report drops the samples of steps after 40 written before this event (a resume from best leaves some)
+      List<String> events = Files.readAllLines(monitorRuns.resolve("resumed").resolve("events.jsonl"));
+      List<String> finished = events.stream().filter(l -> l.contains("\"run_finished\"")).toList();
+      List<String> resumed = events.stream().filter(l -> l.contains("\"run_resumed\"")).toList();
+      assertEquals(2, finished.size(), events.toString());
+      assertEquals(1, resumed.size(), events.toString());
+      assertTrue(resumed.get(0).contains("\"step\":40") && resumed.get(0).contains("\"checkpoint\":\"latest\""),
+          resumed.toString());
+      assertTrue(events.indexOf(resumed.get(0)) > events.indexOf(finished.get(0))
+          && events.indexOf(resumed.get(0)) < events.indexOf(finished.get(1)), events.toString());
+    }
+  }
+
+  @Test
   void monitorsControlEndpointStopsARemoteRun() throws Exception {
     PrintStream quiet = new PrintStream(new ByteArrayOutputStream());
     Path monitorRuns = tmp.resolve("monitor-runs");

@@ -1,14 +1,17 @@
 package org.splinewatch.cluster;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.typesafe.config.ConfigFactory;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -20,6 +23,7 @@ import org.apache.pekko.actor.typed.ActorRef;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.splinewatch.alerts.AlertRaised;
+import org.splinewatch.alerts.AlertSettings;
 import org.splinewatch.control.RunControl;
 import org.splinewatch.metrics.RetentionSettings;
 import org.splinewatch.trainer.TrainerActor;
@@ -32,16 +36,55 @@ import org.splinewatch.trainer.TrainerActor;
 class MetricsNodeStopTest {
   private static ActorRef<MetricsNode.Command> register(ActorTestKit kit, Path out, String run,
       TestProbe<TrainerActor.Command> trainer) {
+    return register(kit, out, run, trainer, new RunControl()).node();
+  }
+
+  /** Early stop in process and through the control endpoint, on std_collapse. */
+  private static final AlertSettings STOP_ON_STD = AlertSettings.fromConfig(ConfigFactory.parseMap(Map.of(
+      "splinewatch.alerts.stop-on", List.of("std_collapse"), "splinewatch.alerts.early-stop", "stop"))
+      .withFallback(ConfigFactory.load()));
+
+  private record Registration(ActorRef<MetricsNode.Command> node, String token) {
+  }
+
+  private static Registration register(ActorTestKit kit, Path out, String run, TestProbe<TrainerActor.Command> trainer,
+      RunControl control) {
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-    ActorRef<MetricsNode.Command> node = kit.spawn(MetricsNode.create(registry, out, new RunControl(), "",
+    ActorRef<MetricsNode.Command> node = kit.spawn(MetricsNode.create(registry, out, control, "",
         new Rejections(registry), 64, null, RetentionSettings.KEEP_ALL));
     TestProbe<AlertRaised> alerts = kit.createTestProbe();
     TestProbe<MetricsNode.Registered> reply = kit.createTestProbe();
     node.tell(new MetricsNode.RegisterRun(run, Map.of("run", run, "method", "simclr", "dataset", "mnist"),
-        Map.of("run_id", run), 10, null, trainer.ref(), alerts.ref(), reply.ref(),
-        "fedcba9876543210fedcba9876543210", "0123456789abcdef0123456789abcdef"));
-    assertNull(reply.receiveMessage().error());
-    return node;
+        Map.of("run_id", run), 10, STOP_ON_STD, trainer.ref(), alerts.ref(),
+        reply.ref(), "fedcba9876543210fedcba9876543210", "0123456789abcdef0123456789abcdef"));
+    MetricsNode.Registered registered = reply.receiveMessage();
+    assertNull(registered.error());
+    return new Registration(node, registered.token());
+  }
+
+  @Test
+  void aRunWhoseTrainingEndedRefusesStopsWhileItsAnalysesDrain(@TempDir Path out) throws Exception {
+    ActorTestKit kit = ActorTestKit.create();
+    try {
+      RunControl control = new RunControl();
+      TestProbe<TrainerActor.Command> trainer = kit.createTestProbe();
+      Registration r = register(kit, out, "draining", trainer, control);
+      assertNull(control.refusal("draining", "std_collapse"), "a training run can be stopped");
+      // neither a peer without the run's token nor a negative step ends its training
+      r.node().tell(new MetricsNode.TrainingEnded("draining", 200, "0123456789abcdef0123456789abcdef"));
+      r.node().tell(new MetricsNode.TrainingEnded("draining", -1, r.token()));
+      r.node().tell(new MetricsNode.TrainingEnded("nobody", 200, r.token()));
+      r.node().tell(new MetricsNode.TrainingEnded("draining", 200, r.token()));
+      long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+      while (control.refusal("draining", "std_collapse") == null && System.nanoTime() < deadline) {
+        Thread.sleep(20);
+      }
+      assertEquals("run 'draining' finished training at step 200; nothing to stop",
+          control.refusal("draining", "std_collapse"));
+      assertTrue(control.isLive("draining"), "still registered: its analyses drain");
+    } finally {
+      kit.shutdownTestKit();
+    }
   }
 
   private static String events(Path out, String run) throws Exception {

@@ -42,9 +42,9 @@ import org.splinewatch.trainer.TrainerActor;
  * Malformed and hostile protocol messages against a live {@code monitor serve} (metrics and analyzer roles) in its
  * own JVM with {@code -Xmx256m}: first the two messages that used to kill it (a chunk with {@code count = 2^31-1},
  * a registration with a null run id), then thousands of random bad {@code Chunk}, {@code OpenRun},
- * {@code CloseRun}, {@code RegisterRun}, {@code RunFinished} and metrics messages. The node stays up, every one of
- * them is counted in {@code splinewatch_cluster_rejected_total}, an incomplete transfer expires, and a legitimate
- * run afterwards is analysed and exported with no trace of the hostile metrics.
+ * {@code CloseRun}, {@code RegisterRun}, {@code RunFinished}, {@code TrainingEnded} and metrics messages. The node
+ * stays up, every one of them is counted in {@code splinewatch_cluster_rejected_total}, an incomplete transfer
+ * expires, and a legitimate run afterwards is analysed and exported with no trace of the hostile metrics.
  */
 @ExtendWith(LogCapturingExtension.class)
 class ProtocolFuzzTest {
@@ -177,8 +177,12 @@ class ProtocolFuzzTest {
             metricsNode.tell(new MetricsNode.RegisterRun(id, kind == 0 || kind == 4 ? labels : l, config, 10, null,
                 trainer.getRef(), alerts.getRef(), registered.getRef()));
           }
-          case 8 -> metricsNode.tell(new MetricsNode.RunFinished(r.nextBoolean() ? "target" : "nobody",
-              Map.of("type", "run_finished"), done.getRef(), r.nextBoolean() ? null : otherToken));
+          case 8 -> {
+            String id = r.nextBoolean() ? "target" : "nobody";
+            String wrongToken = r.nextBoolean() ? null : otherToken;
+            metricsNode.tell(r.nextBoolean() ? new MetricsNode.RunFinished(id, Map.of("type", "run_finished"),
+                done.getRef(), wrongToken) : new MetricsNode.TrainingEnded(id, r.nextLong(), wrongToken));
+          }
           case 9 -> {
             List<Sample> samples = List.of(
                 Sample.of("evil_metric", 1, i, "layer", "x"),

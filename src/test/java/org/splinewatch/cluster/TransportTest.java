@@ -114,6 +114,11 @@ class TransportTest {
       assertEquals("{\"type\":\"run_finished\",\"steps\":900,\"cpu_seconds\":{\"jit\":18.6,\"training\":41.3},"
           + "\"warnings\":[\"a\",\"b\"]}", json.writeValueAsString(MetricsGate.javaValues(arrived)));
       assertTrue(MetricsGate.eventProblem(arrived).isEmpty());
+      var ended = new MetricsNode.TrainingEnded("run", 1500, "t");
+      assertEquals(ended, serialization.deserialize(serialization.serialize(ended).get(),
+          serialization.findSerializerFor(ended).identifier(), ended.getClass().getName()).get());
+      assertTrue(serialization.findSerializerFor(ended).getClass().getName().contains("Jackson"),
+          "bound to the CBOR serializer, not Java serialization: " + serialization.findSerializerFor(ended));
     } finally {
       system.terminate();
     }

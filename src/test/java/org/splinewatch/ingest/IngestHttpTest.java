@@ -211,6 +211,12 @@ class IngestHttpTest {
           TOKEN);
       assertEquals(202, f.statusCode(), f.body());
     }
+    // once its client said finish, a run is not stopped (nor a webhook_stop recorded) while its analyses drain
+    HttpResponse<String> late = post("/api/v1/alerts", alert.replace("\"run\": \"c2\"", "\"run\": \"c1\"")
+        .getBytes(), TOKEN);
+    assertEquals(200, late.statusCode(), late.body());
+    assertTrue(late.body().contains("finished training at step 60") || late.body().contains("unknown run 'c1'"),
+        late.body());
     Path events = tmp.resolve("c2").resolve("events.jsonl");
     waitFor(() -> Files.readString(events), e -> e.contains("\"exit_code\":3"));
   }

@@ -93,6 +93,16 @@ class RunGuardianTest {
     }));
     volatile boolean drained;
     volatile boolean abandoned;
+    /** The step SnapshotSink.trainingEnded was told, and whether the sink was drained or abandoned by then. */
+    volatile long endedAt = -1;
+    volatile boolean endedBeforeDrain;
+
+    // SnapshotSink.trainingEnded (no @Override, as abandon below)
+    public void trainingEnded(long step) {
+      endedAt = step;
+      endedBeforeDrain = !drained && !abandoned;
+    }
+
     /** What drain() returns: done at once, or (a deep queue of slow analyses) never. */
     volatile CompletableFuture<Done> drainResult = CompletableFuture.completedFuture(Done.getInstance());
 
@@ -188,6 +198,8 @@ class RunGuardianTest {
     assertEquals(25, f.steps());
     assertFalse(f.stopped());
     assertTrue(r.sink().drained, "the sink was drained before the outcome");
+    assertEquals(25, r.sink().endedAt, "the sink heard where training ended (a cluster run tells its monitor)");
+    assertTrue(r.sink().endedBeforeDrain, "training's end is told before the drain, which may take minutes");
     assertTrue(r.sink().published.containsAll(List.of(10L, 20L)), "snapshots every 10 steps: " + r.sink().published);
     testKit.createTestProbe().expectTerminated(r.root(), Duration.ofSeconds(10));
   }
