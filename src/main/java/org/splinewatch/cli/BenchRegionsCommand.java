@@ -126,7 +126,8 @@ final class BenchRegionsCommand implements Callable<Integer> {
     }
     for (Path model : models) { // every workload named before the first is timed
       if (!Files.isRegularFile(model)) {
-        System.err.println("error: " + model + ": no such file; expected a .npz network file");
+        System.err.println("error: " + model + (Files.isDirectory(model) ? " is a directory" : ": no such file")
+            + "; expected a .npz network file");
         return 2;
       }
     }

@@ -121,6 +121,13 @@ final class DetectionCommand implements Callable<Integer> {
           + " of: " + String.join(", ", knnLayers));
       return 2;
     }
+    if (rows.isEmpty()) { // a table of "0 of 0" would read as a result
+      List<String> why = skipped.stream().limit(3).map(s -> s.dir() + ": " + s.reason()).toList();
+      System.err.println("error: no run to count: " + skipped.size() + " of " + runs.size() + " run director"
+          + (runs.size() == 1 ? "y" : "ies") + " skipped (" + String.join("; ", why) + (skipped.size() > 3 ? "; …"
+          : "") + "); expected directories of finished ./trainer runs (runs/<run-id> with metrics.jsonl)");
+      return 2;
+    }
     System.out.print(Detection.markdown(rows, layer, drop, new HashSet<>(tuningSeeds), datasets, reference,
         skipped));
     return 0;

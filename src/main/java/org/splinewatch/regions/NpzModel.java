@@ -68,7 +68,8 @@ public record NpzModel(PiecewiseLinearNet net, Plane plane, int[] widths, double
     Map<String, float[]> arrays = new LinkedHashMap<>();
     Map<String, int[]> shapes = new LinkedHashMap<>();
     if (!Files.isRegularFile(file)) {
-      throw new ModelFileException(file + ": no such file; expected a .npz network file", true);
+      throw new ModelFileException(file + (Files.isDirectory(file) ? " is a directory" : ": no such file")
+          + "; expected a .npz network file", true);
     }
     long budget = inflatedCap();
     try (ZipFile zip = new ZipFile(file.toFile())) {

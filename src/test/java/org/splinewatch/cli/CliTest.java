@@ -1,5 +1,6 @@
 package org.splinewatch.cli;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -227,6 +228,11 @@ class CliTest {
       String n = run(2, args);
       assertTrue(n.strip().equals("error: " + none + ": no such file; expected a .npz network file"), n);
     }
+    for (String[] args : new String[][] {{"monitor", "regions", "--model", tmp.toString()},
+        {"monitor", "bench-regions", tmp.toString()}}) {
+      String n = run(2, args);
+      assertTrue(n.strip().equals("error: " + tmp + " is a directory; expected a .npz network file"), n);
+    }
     String dir = run(2, "monitor", "bench-regions", "--dir", tmp.resolve("nodir").toString());
     assertTrue(dir.strip().equals("error: workload directory " + tmp.resolve("nodir") + " not found; pass --dir DIR"
         + " or MODEL.npz files"), dir);
@@ -361,6 +367,11 @@ class CliTest {
     assertTrue(d.contains("skipped " + interrupted + ": interrupted at step 40\n"), d);
     assertFalse(d.contains("| half |") || d.contains("| sigint |") || d.contains("| cut |"), d);
     assertTrue(d.contains("| ok | simclr |"), d);
+    // nothing left to count: an error, not a table of "0 of 0"
+    String none = run(2, "monitor", "detection", empty.toString(), interrupted.toString());
+    assertEquals("error: no run to count: 2 of 2 run directories skipped (" + empty + ": no metrics.jsonl; "
+        + interrupted + ": interrupted at step 40); expected directories of finished ./trainer runs (runs/<run-id> with"
+        + " metrics.jsonl)", none.strip());
   }
 
   @Test
