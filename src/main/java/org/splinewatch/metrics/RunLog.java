@@ -82,7 +82,7 @@ public final class RunLog implements AutoCloseable {
     try {
       DurableFiles.writeAtomically(file, JSON.writer(SerializationFeature.INDENT_OUTPUT).writeValueAsBytes(config));
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot write " + file + ": " + e.getMessage(), e);
+      throw new UncheckedIOException("cannot write " + file + ": " + IoErrors.reason(e), e);
     }
   }
 
@@ -106,7 +106,8 @@ public final class RunLog implements AutoCloseable {
         rotate();
       }
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot append to " + dir.resolve("metrics.jsonl") + ": " + e.getMessage(), e);
+      throw new UncheckedIOException("cannot append to " + dir.resolve("metrics.jsonl") + ": " + IoErrors.reason(e),
+          e);
     }
   }
 
@@ -116,7 +117,8 @@ public final class RunLog implements AutoCloseable {
       events.write('\n');
       events.flush();
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot append to " + dir.resolve("events.jsonl") + ": " + e.getMessage(), e);
+      throw new UncheckedIOException("cannot append to " + dir.resolve("events.jsonl") + ": " + IoErrors.reason(e),
+          e);
     }
   }
 
@@ -128,7 +130,7 @@ public final class RunLog implements AutoCloseable {
       metricsChannel.force(false);
       eventsChannel.force(false);
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot sync " + dir + ": " + e.getMessage(), e);
+      throw new UncheckedIOException("cannot sync " + dir + ": " + IoErrors.reason(e), e);
     }
   }
 
@@ -145,7 +147,7 @@ public final class RunLog implements AutoCloseable {
       }
       ch.force(false);
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot append to " + file + ": " + e.getMessage(), e);
+      throw new UncheckedIOException("cannot append to " + file + ": " + IoErrors.reason(e), e);
     }
   }
 
@@ -214,8 +216,8 @@ public final class RunLog implements AutoCloseable {
         events.close();
       }
     } catch (IOException | UncheckedIOException e) {
-      throw new UncheckedIOException("cannot close the run log in " + dir + ": " + e.getMessage(),
-          e instanceof IOException io ? io : ((UncheckedIOException) e).getCause());
+      IOException io = e instanceof IOException i ? i : ((UncheckedIOException) e).getCause();
+      throw new UncheckedIOException("cannot close the run log in " + dir + ": " + IoErrors.reason(io), io);
     }
   }
 }
