@@ -91,8 +91,8 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
   }
 
   /**
-   * The run's metrics actor on this node and the token that proves ownership of the run in {@link RunFinished}, or
-   * why the run was refused.
+   * The run's metrics actor on this node and the token that proves ownership of the run in {@link RunFinished} and
+   * {@link TrainingEnded}, or why the run was refused.
    */
   public record Registered(String runId, ActorRef<MetricsActor.Command> metrics, String metricsUrl, String error,
       String token) implements CborSerializable {
@@ -261,12 +261,12 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
           return this;
         })
         .onMessage(RunFinished.class, m -> {
+          if (!owner(m.runId(), m.token(), "RunFinished", peer(m.replyTo()))) {
+            return this;
+          }
           if (m.replyTo() == null) {
             rejections.reject("metrics", "not_owner", "unknown", "RunFinished for run '"
                 + Rejections.clip(m.runId(), 60) + "' without a reply address");
-            return this;
-          }
-          if (!owner(m.runId(), m.token(), "RunFinished", peer(m.replyTo()))) {
             return this;
           }
           Map<String, Object> event = m.event();

@@ -5,6 +5,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 import org.splinewatch.alerts.AlertSettings;
@@ -15,12 +16,19 @@ import org.splinewatch.alerts.AlertSettings;
  * it is {@code warn}. So an alert arriving through Alertmanager stops a run only for a rule that run stops on.
  */
 public final class RunControl {
-  private record Entry(List<String> stopOn, Consumer<String> stop, Supplier<String> ended) {
+  /**
+   * A registered run: its stop-on rules, how to stop it, and how its training ended ({@code ended}, null while it
+   * trains) or where its process tells that instead ({@code endedMark}, set by {@link #trainingEnded}).
+   */
+  private record Entry(List<String> stopOn, Consumer<String> stop, Supplier<String> ended,
+      AtomicReference<String> endedMark) {
+    String howEnded() {
+      String marked = endedMark.get();
+      return marked != null ? marked : ended.get();
+    }
   }
 
   private final Map<String, Entry> runs = new ConcurrentHashMap<>();
-  /** How a registered run's training ended, where its process said so ({@link #trainingEnded}). */
-  private final Map<String, String> endedRuns = new ConcurrentHashMap<>();
 
   /**
    * Registers a run; {@code stop} receives the reason and must return at once. {@code alerts} null: no rule may stop
@@ -38,23 +46,23 @@ public final class RunControl {
   public void register(String runId, AlertSettings alerts, Consumer<String> stop, Supplier<String> ended) {
     List<String> rules = alerts != null && !"warn".equals(alerts.earlyStop()) ? List.copyOf(alerts.stopOn())
         : List.of();
-    endedRuns.remove(runId);
-    runs.put(runId, new Entry(rules, stop, ended));
+    runs.put(runId, new Entry(rules, stop, ended, new AtomicReference<>()));
   }
 
   /**
    * The registered run's training has ended ({@code how}: "finished training at step 200"), as its trainer or HTTP
    * client told this process while the run stays registered for its last analyses: stops are refused from now on.
+   * The mark belongs to the registration: a later registration of the same id starts without it.
    */
   public void trainingEnded(String runId, String how) {
-    if (runs.containsKey(runId)) {
-      endedRuns.put(runId, how);
+    Entry e = runs.get(runId);
+    if (e != null) {
+      e.endedMark().set(how);
     }
   }
 
   public void unregister(String runId) {
     runs.remove(runId);
-    endedRuns.remove(runId);
   }
 
   /** Null when {@code rule} may stop the registered run; otherwise why not, in a few words. */
@@ -63,7 +71,7 @@ public final class RunControl {
     if (e == null) {
       return "unknown run '" + runId + "'";
     }
-    String ended = endedRuns.getOrDefault(runId, e.ended().get());
+    String ended = e.howEnded();
     if (ended != null) {
       return "run '" + runId + "' " + ended + "; nothing to stop";
     }

@@ -26,6 +26,7 @@ import org.splinewatch.alerts.AlertRaised;
 import org.splinewatch.alerts.AlertSettings;
 import org.splinewatch.control.RunControl;
 import org.splinewatch.metrics.RetentionSettings;
+import org.splinewatch.snapshot.MetricFamily;
 import org.splinewatch.trainer.TrainerActor;
 
 /**
@@ -44,7 +45,12 @@ class MetricsNodeStopTest {
       "splinewatch.alerts.stop-on", List.of("std_collapse"), "splinewatch.alerts.early-stop", "stop"))
       .withFallback(ConfigFactory.load()));
 
-  private record Registration(ActorRef<MetricsNode.Command> node, String token) {
+  private record Registration(ActorRef<MetricsNode.Command> node, String token, PrometheusMeterRegistry registry) {
+    /** How many messages the node refused for {@code reason}. */
+    double rejected(String reason) {
+      var c = registry.find(MetricFamily.CLUSTER_REJECTED_TOTAL.meterName()).tag("reason", reason).counter();
+      return c == null ? 0 : c.count();
+    }
   }
 
   private static Registration register(ActorTestKit kit, Path out, String run, TestProbe<TrainerActor.Command> trainer,
@@ -59,7 +65,7 @@ class MetricsNodeStopTest {
         reply.ref(), "fedcba9876543210fedcba9876543210", "0123456789abcdef0123456789abcdef"));
     MetricsNode.Registered registered = reply.receiveMessage();
     assertNull(registered.error());
-    return new Registration(node, registered.token());
+    return new Registration(node, registered.token(), registry);
   }
 
   @Test
@@ -70,12 +76,19 @@ class MetricsNodeStopTest {
       TestProbe<TrainerActor.Command> trainer = kit.createTestProbe();
       Registration r = register(kit, out, "draining", trainer, control);
       assertNull(control.refusal("draining", "std_collapse"), "a training run can be stopped");
-      // neither a peer without the run's token nor a negative step ends its training
-      r.node().tell(new MetricsNode.TrainingEnded("draining", 200, "0123456789abcdef0123456789abcdef"));
+      // neither a peer without the run's token, nor a negative step, nor the token for another run ends its training
+      r.node().tell(new MetricsNode.TrainingEnded("draining", 100, "0123456789abcdef0123456789abcdef"));
       r.node().tell(new MetricsNode.TrainingEnded("draining", -1, r.token()));
-      r.node().tell(new MetricsNode.TrainingEnded("nobody", 200, r.token()));
-      r.node().tell(new MetricsNode.TrainingEnded("draining", 200, r.token()));
+      r.node().tell(new MetricsNode.TrainingEnded("nobody", 300, r.token()));
       long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+      while (r.rejected("not_owner") + r.rejected("bad_event") + r.rejected("unknown_run") < 3
+          && System.nanoTime() < deadline) {
+        Thread.sleep(20);
+      }
+      assertEquals(List.of(1.0, 1.0, 1.0), List.of(r.rejected("not_owner"), r.rejected("bad_event"),
+          r.rejected("unknown_run")));
+      assertNull(control.refusal("draining", "std_collapse"), "still training as far as the monitor knows");
+      r.node().tell(new MetricsNode.TrainingEnded("draining", 200, r.token()));
       while (control.refusal("draining", "std_collapse") == null && System.nanoTime() < deadline) {
         Thread.sleep(20);
       }
