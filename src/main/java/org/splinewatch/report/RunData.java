@@ -56,7 +56,10 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
     }
   }
 
-  /** One metric series. */
+  /**
+   * One metric series; each point is {step, value, time (ms, the clock of the process that made the sample), order
+   * (its place among all the run's samples as written, across segments)}.
+   */
   public record Series(String name, Map<String, String> labels, List<double[]> points) {
   }
 
@@ -137,10 +140,11 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
       }
     }
     files.add(metrics);
+    long[] order = {0};
     for (Path file : files) {
       String label = file.getFileName().toString();
-      JsonLines.read(file, label, (lineNo, line, last) -> addSample(series, label, lineNo, line, last, problems),
-          problems);
+      JsonLines.read(file, label, (lineNo, line, last) -> addSample(series, label, lineNo, line, last, order,
+          problems), problems);
     }
     List<Alert> alerts = new ArrayList<>();
     List<JsonNode> runEnds = new ArrayList<>();
@@ -194,9 +198,12 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
     return pictures;
   }
 
-  /** Adds one line of {@code metrics.jsonl} (or a segment) to {@code series}; a bad line is a problem. */
+  /**
+   * Adds one line of {@code metrics.jsonl} (or a segment) to {@code series}, numbering it with {@code order[0]++}; a
+   * bad line is a problem.
+   */
   private static void addSample(Map<String, Series> series, String label, int lineNo, String line, boolean last,
-      List<String> problems) {
+      long[] order, List<String> problems) {
     if (line.isBlank()) {
       return;
     }
@@ -224,9 +231,10 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
         return; // counters logged without a step
       }
       String key = name + labels;
-      // the time (when written) tells a resumed run's samples from those of the trajectory it abandoned
+      // the order (as written) tells a resumed run's samples from those of the trajectory it abandoned
       series.computeIfAbsent(key, k -> new Series(name, labels, new ArrayList<>())).points()
-          .add(new double[] {step, value, j.path("time").isNumber() ? j.path("time").asDouble() : Double.NaN});
+          .add(new double[] {step, value, j.path("time").isNumber() ? j.path("time").asDouble() : Double.NaN,
+              order[0]++});
     } catch (Exception e) {
       problems.add(label + " line " + lineNo + (last ? " is half-written" : " is malformed"));
     }
@@ -244,6 +252,8 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
     private List<String> metricsProblems = new ArrayList<>();
     private long offset;
     private int lines;
+    /** The next sample's place in write order ({@link Series}). */
+    private final long[] order = {0};
 
     public Incremental(Path dir) {
       this.dir = dir;
@@ -268,10 +278,11 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
         metricsProblems = new ArrayList<>();
         offset = 0;
         lines = 0;
+        order[0] = 0;
         for (Path f : segs) {
           String label = f.getFileName().toString();
-          JsonLines.read(f, label, (n, line, last) -> addSample(series, label, n, line, last, metricsProblems),
-              metricsProblems);
+          JsonLines.read(f, label, (n, line, last) -> addSample(series, label, n, line, last, order,
+              metricsProblems), metricsProblems);
         }
       }
       readAppended(metrics, size);
@@ -318,7 +329,7 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
             ch.position(offset)), 64 * 1024);
         in = new BoundedInputStream(in, stop - offset);
         lines += JsonLines.read(in, "metrics.jsonl", (n, line, last) -> addSample(series, "metrics.jsonl", base + n,
-            line, last, metricsProblems), metricsProblems);
+            line, last, order, metricsProblems), metricsProblems);
         offset = stop;
       } catch (IOException e) {
         // read again from the same offset next time
@@ -419,17 +430,35 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
   }
 
   /**
-   * A run resumed from a checkpoint at step {@code S} (a {@code run_resumed} event written at time {@code T}) trains
-   * steps after {@code S} again: the samples of those steps written before {@code T} belong to the trajectory it left
-   * (e.g. resumed from {@code best}, behind the last step) and are dropped, so that a curve is not drawn twice.
+   * A run resumed from a checkpoint at step {@code S} (a {@code run_resumed} event its trainer stamped with time
+   * {@code T}) trains steps after {@code S} again: the samples of those steps written before the resumed segment's
+   * first training sample belong to the trajectory it left (e.g. resumed from {@code best}, behind the last step) and
+   * are dropped, so that a curve is not drawn twice. The segment's first training sample is the first written with a
+   * time of at least {@code T}: the trainer stamped both, so only its clock is compared with itself; analyses (stamped
+   * by an analyzer node, whose clock may differ on a cluster) are placed by write order alone.
    */
   static void supersede(Map<String, Series> series, List<JsonNode> resumes) {
     for (JsonNode r : resumes) {
       long step = r.path("step").asLong();
       double time = r.path("time").asDouble();
-      series.values().forEach(x -> x.points().removeIf(p -> p[0] > step && p[2] < time));
+      double firstResumed = Double.POSITIVE_INFINITY; // none yet: everything after S is the abandoned trajectory's
+      for (Series x : series.values()) {
+        if (x.name().startsWith(TRAINING_PREFIX)) {
+          for (double[] p : x.points()) {
+            if (p[2] >= time) {
+              firstResumed = Math.min(firstResumed, p[3]);
+              break; // a series' points are in write order
+            }
+          }
+        }
+      }
+      double boundary = firstResumed;
+      series.values().forEach(x -> x.points().removeIf(p -> p[0] > step && p[3] < boundary));
     }
   }
+
+  /** The trainer's own families ({@code splinewatch_training_loss}, {@code _step}, {@code _batch_*}, ...). */
+  private static final String TRAINING_PREFIX = "splinewatch_training_";
 
   /**
    * Adds the firing alerts of {@code events.jsonl} to {@code alerts} and its {@code run_finished} events to

@@ -146,6 +146,40 @@ class ReportTest {
     assertEquals(4, RunData.read(run(tmp, "n", true, "")).series().get("splinewatch_training_loss{}").points().size());
   }
 
+  /**
+   * On a cluster the analyses are stamped by an analyzer node whose clock may differ from the trainer's: the resumed
+   * segment is told from the abandoned one by write order, from the segment's first training sample on, not by
+   * comparing the analyzer's clock with the trainer's.
+   */
+  @Test
+  void aResumedRunsAnalysesAreToldApartByWriteOrderNotByAnotherMachinesClock() throws Exception {
+    Path d = run(tmp, "skew", true, "");
+    String sample = "{\"name\":\"splinewatch_%s,\"step\":%d,\"value\":%s,\"time\":%d}\n";
+    String loss = "training_loss\",\"labels\":{\"run\":\"skew\"}";
+    String regions = "regions\",\"labels\":{\"run\":\"skew\",\"plane\":\"0\",\"layer\":\"all\"}";
+    // before the resume: the abandoned trajectory's analysis of step 400, stamped by an analyzer clock far ahead;
+    // after it (trainer time 1000): the resumed steps, their analyses stamped by an analyzer clock 900 ms behind
+    Files.writeString(d.resolve("metrics.jsonl"), String.format(sample, regions, 400, "1400", 5000)
+        + String.format(sample, loss, 200, "7.5", 1001) + String.format(sample, regions, 200, "2200", 101)
+        + String.format(sample, loss, 300, "7.25", 1002) + String.format(sample, regions, 300, "2300", 102),
+        java.nio.file.StandardOpenOption.APPEND);
+    Files.writeString(d.resolve("events.jsonl"), "{\"type\":\"run_resumed\",\"step\":100,\"checkpoint\":\"best\","
+        + "\"time\":1000}\n", java.nio.file.StandardOpenOption.APPEND);
+    for (RunData r : List.of(RunData.read(d), new RunData.Incremental(d).refresh())) {
+      List<double[]> counts = r.series().get("splinewatch_regions{layer=all, plane=0}").points();
+      assertEquals(List.of(0.0, 100.0, 200.0, 300.0), counts.stream().map(p -> p[0]).toList());
+      assertEquals(List.of(1000.0, 1100.0, 2200.0, 2300.0), counts.stream().map(p -> p[1]).toList());
+      assertEquals(List.of(5.0, 4.0, 7.5, 7.25), r.series().get("splinewatch_training_loss{}").points().stream()
+          .map(p -> p[1]).toList());
+    }
+    // resumed, and no training sample of the new segment yet: every later step is the abandoned trajectory's
+    Path fresh = run(tmp, "fresh", true, "");
+    Files.writeString(fresh.resolve("events.jsonl"), "{\"type\":\"run_resumed\",\"step\":100,\"time\":1000}\n",
+        java.nio.file.StandardOpenOption.APPEND);
+    assertEquals(List.of(0.0, 100.0), RunData.read(fresh).series().get("splinewatch_regions{layer=all, plane=0}")
+        .points().stream().map(p -> p[0]).toList());
+  }
+
   /** A run interrupted and resumed has one run_finished per segment: the coverage is the whole run's. */
   @Test
   void aResumedRunsCoverageSumsItsSegments() throws Exception {
