@@ -18,10 +18,12 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
+import org.splinewatch.snapshot.MetricFamily;
 import org.splinewatch.snapshot.MetricsSegments;
 
 /**
@@ -443,7 +445,7 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
       double time = r.path("time").asDouble();
       double firstResumed = Double.POSITIVE_INFINITY; // none yet: everything after S is the abandoned trajectory's
       for (Series x : series.values()) {
-        if (x.name().startsWith(TRAINING_PREFIX)) {
+        if (TRAINER_STAMPED.contains(x.name())) {
           for (double[] p : x.points()) {
             if (p[2] >= time) {
               firstResumed = Math.min(firstResumed, p[3]);
@@ -457,8 +459,9 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
     }
   }
 
-  /** The trainer's own families ({@code splinewatch_training_loss}, {@code _step}, {@code _batch_*}, ...). */
-  private static final String TRAINING_PREFIX = "splinewatch_training_";
+  /** Families the trainer publishes with every step it logs, stamped by its clock. */
+  private static final Set<String> TRAINER_STAMPED = Set.of(MetricFamily.TRAINING_LOSS.id(),
+      MetricFamily.TRAINING_STEP.id());
 
   /**
    * Adds the firing alerts of {@code events.jsonl} to {@code alerts} and its {@code run_finished} events to
