@@ -13,6 +13,7 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Predicate;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.CoordinatedShutdown;
@@ -154,7 +155,12 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
   private record ForgetMeters(String runId) implements Command {
   }
 
-  private record Run(Path dir, ActorRef<MetricsActor.Command> metrics, RegisterRun registration, String token) {
+  /**
+   * A registered run; {@code ended} says how its training ended once its trainer or HTTP client told ({@link
+   * TrainingEnded}; null before), read by the control endpoint's threads.
+   */
+  private record Run(Path dir, ActorRef<MetricsActor.Command> metrics, RegisterRun registration, String token,
+      AtomicReference<String> ended) {
   }
 
   private static final int MAX_CONFIG_ENTRIES = 200;
@@ -257,7 +263,7 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
                 + Rejections.clip(m.runId(), 60) + "' at step " + m.step() + "; expected a step of 0 or more");
             return this;
           }
-          control.trainingEnded(m.runId(), "finished training at step " + m.step());
+          runs.get(m.runId()).ended().set("finished training at step " + m.step());
           return this;
         })
         .onMessage(RunFinished.class, m -> {
@@ -474,11 +480,12 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
           m.publishToken(), error -> self.tell(new WriterFailed(m.runId(), error))),
           "run-" + secret());
       ActorRef<MetricsActor.Command> metrics = gate.narrow();
-      runs.put(m.runId(), new Run(dir, metrics, m, token));
+      Run run = new Run(dir, metrics, m, token, new AtomicReference<>());
+      runs.put(m.runId(), run);
       // the same message for every run of this trainer: watching it again with another one would throw
       getContext().watchWith(m.trainer(), new TrainerGone(m.trainer()));
       control.register(m.runId(), m.alerts(),
-          reason -> m.trainer().tell(new TrainerActor.Stop(reason, m.stopToken())));
+          reason -> m.trainer().tell(new TrainerActor.Stop(reason, m.stopToken())), run.ended()::get);
       m.replyTo().tell(new Registered(m.runId(), metrics, metricsUrl, null, token));
     } catch (RuntimeException e) {
       m.replyTo().tell(new Registered(m.runId(), null, metricsUrl, "the monitor cannot create " + dir + ": "

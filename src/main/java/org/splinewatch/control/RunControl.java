@@ -5,7 +5,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 import org.splinewatch.alerts.AlertSettings;
@@ -16,16 +15,7 @@ import org.splinewatch.alerts.AlertSettings;
  * it is {@code warn}. So an alert arriving through Alertmanager stops a run only for a rule that run stops on.
  */
 public final class RunControl {
-  /**
-   * A registered run: its stop-on rules, how to stop it, and how its training ended ({@code ended}, null while it
-   * trains) or where its process tells that instead ({@code endedMark}, set by {@link #trainingEnded}).
-   */
-  private record Entry(List<String> stopOn, Consumer<String> stop, Supplier<String> ended,
-      AtomicReference<String> endedMark) {
-    String howEnded() {
-      String marked = endedMark.get();
-      return marked != null ? marked : ended.get();
-    }
+  private record Entry(List<String> stopOn, Consumer<String> stop, Supplier<String> ended) {
   }
 
   private final Map<String, Entry> runs = new ConcurrentHashMap<>();
@@ -46,19 +36,7 @@ public final class RunControl {
   public void register(String runId, AlertSettings alerts, Consumer<String> stop, Supplier<String> ended) {
     List<String> rules = alerts != null && !"warn".equals(alerts.earlyStop()) ? List.copyOf(alerts.stopOn())
         : List.of();
-    runs.put(runId, new Entry(rules, stop, ended, new AtomicReference<>()));
-  }
-
-  /**
-   * The registered run's training has ended ({@code how}: "finished training at step 200"), as its trainer or HTTP
-   * client told this process while the run stays registered for its last analyses: stops are refused from now on.
-   * The mark belongs to the registration: a later registration of the same id starts without it.
-   */
-  public void trainingEnded(String runId, String how) {
-    Entry e = runs.get(runId);
-    if (e != null) {
-      e.endedMark().set(how);
-    }
+    runs.put(runId, new Entry(rules, stop, ended));
   }
 
   public void unregister(String runId) {
@@ -71,7 +49,7 @@ public final class RunControl {
     if (e == null) {
       return "unknown run '" + runId + "'";
     }
-    String ended = e.howEnded();
+    String ended = e.ended().get();
     if (ended != null) {
       return "run '" + runId + "' " + ended + "; nothing to stop";
     }

@@ -1,7 +1,6 @@
 package org.splinewatch.control;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -90,24 +89,6 @@ class AlertWebhookTest {
     assertEquals("nothing stopped: SplinewatchInProcessAlert: run 'r' finished training at step 200; nothing to stop",
         r.message());
     assertTrue(stops.isEmpty() && events.isEmpty(), stops + " " + events);
-  }
-
-  @Test
-  void aRunOnAMonitorWhoseTrainerSaidTrainingEndedRefusesAStop() {
-    // runs on monitor serve: the trainer (or HTTP client) tells the node, which marks the run in its RunControl
-    RunControl control = new RunControl();
-    List<String> stops = new ArrayList<>();
-    control.trainingEnded("r", "finished training at step 5"); // not registered: nothing to mark
-    control.register("r", settings("stop", "std_collapse"), stops::add);
-    assertNull(control.refusal("r", "std_collapse"));
-    control.trainingEnded("r", "finished training at step 300");
-    AlertWebhook.Response r = new AlertWebhook(TOKEN, control, e -> { })
-        .handle("Bearer " + TOKEN, payload("firing", "critical", "r"));
-    assertEquals(200, r.status());
-    assertTrue(r.message().endsWith("run 'r' finished training at step 300; nothing to stop"), r.message());
-    assertTrue(stops.isEmpty(), stops.toString());
-    control.register("r", settings("stop", "std_collapse"), stops::add); // the id registered again: training
-    assertNull(control.refusal("r", "std_collapse"));
   }
 
   static AlertSettings settings(String earlyStop, String... stopOn) {
