@@ -58,7 +58,6 @@ public final class RegionAnalyzer implements SnapshotAnalysis {
   private final List<double[][]> anchors;
   // per plane: the last snapshot whose plane overflowed, and the step whose region file is on disk (-1: none)
   private final WeightSnapshot[] overflowed;
-  private final long[] overflowStep;
   private final long[] writtenStep;
   // JVM-wide, not per run: a workspace holds up to its budget (a quarter of the heap) for its vertex values, and a
   // monitor serve node analyses many runs, but only as many planes at once as it has threads (docs/memory.md)
@@ -75,10 +74,9 @@ public final class RegionAnalyzer implements SnapshotAnalysis {
     this.planesDir = runDir == null ? null : runDir.resolve("planes");
     this.retention = settings.svg() ? new PictureRetention(retention, planesDir) : null;
     this.anchors = anchors(run);
-    this.planes = anchors.stream().map(a -> Plane.throughAnchors(a[0], a[1], a[2], settings.pad())).toList();
+    this.planes = planes(anchors, settings.pad());
     this.previousRegions = new int[planes.size()];
     this.overflowed = new WeightSnapshot[planes.size()];
-    this.overflowStep = new long[planes.size()];
     this.writtenStep = new long[planes.size()];
     Arrays.fill(writtenStep, -1);
     this.pool = settings.threads() > 1 && planes.size() > 1
@@ -105,7 +103,11 @@ public final class RegionAnalyzer implements SnapshotAnalysis {
 
   /** The run's planes: through the three anchor probes of each plane (SplineCam convention, regions.md §2.1). */
   public static List<Plane> planes(RunInfo run, double pad) {
-    return anchors(run).stream().map(a -> Plane.throughAnchors(a[0], a[1], a[2], pad)).toList();
+    return planes(anchors(run), pad);
+  }
+
+  private static List<Plane> planes(List<double[][]> anchors, double pad) {
+    return anchors.stream().map(a -> Plane.throughAnchors(a[0], a[1], a[2], pad)).toList();
   }
 
   /** The three anchor probes of each of the run's planes, as input vectors. */
@@ -147,7 +149,6 @@ public final class RegionAnalyzer implements SnapshotAnalysis {
       }
       if (r.stats().overflow() && planesDir != null) {
         overflowed[r.plane()] = s; // its float weights, not the compiled network (twice their size)
-        overflowStep[r.plane()] = s.step();
         if (writtenStep[r.plane()] < 0 && writeRegionFile(r.plane())) {
           LOG.warn("plane {} overflowed at step {} (over splinewatch.regions.max-regions = {} or the memory budget):"
               + " its network and plane are in {} (rewritten with the last overflowed snapshot when the run ends);"
@@ -161,7 +162,7 @@ public final class RegionAnalyzer implements SnapshotAnalysis {
 
   /** Where plane {@code k}'s network of an overflowed snapshot goes (a {@link RegionFile}). */
   Path regionFile(int k) {
-    return planesDir.resolve("plane-" + k + "-overflow.npz");
+    return RegionFile.overflowFile(planesDir, k);
   }
 
   /**
@@ -172,12 +173,12 @@ public final class RegionAnalyzer implements SnapshotAnalysis {
     try {
       Files.createDirectories(planesDir);
       RegionFile.write(regionFile(k), overflowed[k].regionNetwork(), anchors.get(k), settings.pad());
-      writtenStep[k] = overflowStep[k];
+      writtenStep[k] = overflowed[k].step();
       return true;
     } catch (IOException | RuntimeException e) {
       LOG.warn("cannot write the overflowed plane {} to {}: {}", k, regionFile(k), e instanceof IOException io
           ? IoErrors.reason(io) : e.getMessage());
-      writtenStep[k] = overflowStep[k]; // tried; do not retry at every snapshot
+      writtenStep[k] = overflowed[k].step(); // tried; do not retry at every snapshot
       return false;
     }
   }
@@ -322,7 +323,7 @@ public final class RegionAnalyzer implements SnapshotAnalysis {
       pool.shutdownNow();
     }
     for (int k = 0; k < planes.size(); k++) {
-      if (overflowed[k] != null && overflowStep[k] > writtenStep[k]) {
+      if (overflowed[k] != null && overflowed[k].step() > writtenStep[k]) {
         writeRegionFile(k);
       }
     }

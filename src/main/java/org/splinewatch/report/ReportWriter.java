@@ -19,6 +19,7 @@ import java.util.TreeSet;
 import java.util.stream.Collectors;
 import org.splinewatch.snapshot.IoErrors;
 import org.splinewatch.snapshot.MetricFamily;
+import org.splinewatch.snapshot.RegionFile;
 
 /**
  * The run report: one self-contained HTML file (uPlot and the pictures inlined, no network needed) with each run's
@@ -176,7 +177,7 @@ public final class ReportWriter {
     return Optional.of((planes.size() == 1 ? "plane " : "planes ") + names + " overflowed the live region"
         + " cap (splinewatch_region_overflow 1: no exact count or geometry there); count "
         + (planes.size() == 1 ? "it" : "each") + " exactly offline with ./monitor regions --model "
-        + r.dir().resolve("planes").resolve("plane-" + planes.get(0) + "-overflow.npz") + " --tiled");
+        + RegionFile.overflowFile(r.dir().resolve("planes"), planes.get(0)) + " --tiled");
   }
 
   /** The report of one or more runs as HTML. */

@@ -25,6 +25,7 @@ import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.splinewatch.snapshot.MetricFamily;
 import org.splinewatch.snapshot.MetricsSegments;
+import org.splinewatch.snapshot.RegionFile;
 
 /**
  * What a run directory holds, read tolerantly: a malformed or half-written line is skipped and named in
@@ -160,8 +161,6 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
     return new RunData(dir, runId, config, series, alerts, pictures, runEnds, problems);
   }
 
-  private static final Pattern OVERFLOW_FILE = Pattern.compile("plane-(\\d{1,4})-overflow\\.npz");
-
   /**
    * The planes whose live partition overflowed its cap: those with a region file {@code planes/plane-<k>-overflow.npz}
    * (written by the region analyzer for an exact count offline), in order; empty when none or unreadable.
@@ -172,7 +171,7 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
       return List.of();
     }
     try (Stream<Path> listed = Files.list(planes)) {
-      return listed.map(f -> OVERFLOW_FILE.matcher(f.getFileName().toString())).filter(Matcher::matches)
+      return listed.map(f -> RegionFile.OVERFLOW_FILE.matcher(f.getFileName().toString())).filter(Matcher::matches)
           .map(m -> Integer.parseInt(m.group(1))).sorted().toList();
     } catch (IOException e) {
       return List.of(); // the pictures' reading names an unreadable planes/ as a problem

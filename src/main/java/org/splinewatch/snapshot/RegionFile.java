@@ -12,6 +12,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Pattern;
 import java.util.zip.ZipFile;
 import org.splinewatch.regions.Layer;
 import org.splinewatch.regions.NpzModel;
@@ -44,6 +45,14 @@ public final class RegionFile {
 
   /** What a region file holds: the network to partition (up to a marked projector) and its plane. */
   public record Model(PiecewiseLinearNet net, Plane plane, int[] inputShape, List<String> architecture) {
+  }
+
+  /** The names of {@link #overflowFile}s (group 1: the plane). */
+  public static final Pattern OVERFLOW_FILE = Pattern.compile("plane-(\\d{1,4})-overflow\\.npz");
+
+  /** Where the region analyzer writes plane {@code k}'s network of an overflowed snapshot, under a run's planes/. */
+  public static Path overflowFile(Path planesDir, int k) {
+    return planesDir.resolve("plane-" + k + "-overflow.npz");
   }
 
   /** Whether {@code file} is a region file (holds {@code network.json}) rather than the benchmark format's MLP. */
