@@ -24,6 +24,18 @@ public record ControlSettings(String token, Path tokenFile) {
   }
 
   /**
+   * The file that holds the process's token for the control endpoint's users: the deployment's {@link #tokenFile()},
+   * else {@code perProcess}, into which {@code token} is written now (a deployment's token is never copied).
+   */
+  public Path publish(String token, Path perProcess) {
+    if (fromFile()) {
+      return tokenFile;
+    }
+    ControlToken.write(perProcess, token);
+    return perProcess;
+  }
+
+  /**
    * The token: that of {@link #tokenFile()} (a missing file or a short token is a one-line {@link
    * IllegalArgumentException}), else {@link #token()}, else a fresh random one.
    */

@@ -30,7 +30,6 @@ import org.splinewatch.cluster.ClusterNode;
 import org.splinewatch.cluster.MonitorLink;
 import org.splinewatch.control.AlertWebhook;
 import org.splinewatch.control.ControlRoutes;
-import org.splinewatch.control.ControlToken;
 import org.splinewatch.control.RunControl;
 import org.splinewatch.data.Dataset;
 import org.splinewatch.data.DatasetLoader;
@@ -280,10 +279,7 @@ public final class EmbeddedRun {
   /** Writes the run's control token (unless the deployment's token file is used) and prints where to POST. */
   private static void announceControl(WiringSettings w, RunSettings s, int port, Path runDir, String token,
       PrintStream out) {
-    Path tokenFile = w.control().fromFile() ? w.control().tokenFile() : runDir.resolve("control-token");
-    if (!w.control().fromFile()) {
-      ControlToken.write(tokenFile, token);
-    }
+    Path tokenFile = w.control().publish(token, runDir.resolve(RunIds.CONTROL_TOKEN_FILE));
     out.println("  control: POST " + BrowsableUrl.base(s.metricsHost(), w.discovery().advertiseHost(), port)
         + "/api/v1/alerts (Alertmanager webhook;"
         + " bearer token in " + tokenFile + ")");

@@ -29,7 +29,6 @@ import org.splinewatch.cluster.Rejections;
 import org.splinewatch.cluster.TlsEngineProvider;
 import org.splinewatch.control.AlertWebhook;
 import org.splinewatch.control.ControlRoutes;
-import org.splinewatch.control.ControlToken;
 import org.splinewatch.control.RunControl;
 import org.splinewatch.ingest.HttpIngestion;
 import org.splinewatch.metrics.BrowsableUrl;
@@ -134,11 +133,7 @@ public final class MonitorServer implements AutoCloseable {
         String url = told + "/metrics";
         Files.createDirectories(out);
         // a deployment token from a file is read there; a copy under --out would spread the deployment's secret
-        Path tokenFile = settings.control().fromFile() ? settings.control().tokenFile()
-            : out.resolve(RunIds.CONTROL_TOKEN_FILE);
-        if (!settings.control().fromFile()) {
-          ControlToken.write(tokenFile, controlToken);
-        }
+        Path tokenFile = settings.control().publish(controlToken, out.resolve(RunIds.CONTROL_TOKEN_FILE));
         sdFile = ServiceDiscovery.register(settings.discovery(), out, "monitor-" + http.port(), metricsHost,
             http.port());
         var metricsNode = system.systemActorOf(MetricsNode.create(registry, out, control, url, rejections,
