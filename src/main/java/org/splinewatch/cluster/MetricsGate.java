@@ -39,6 +39,14 @@ final class MetricsGate {
   }
 
   /**
+   * From the metrics node only, once it has checked the run's token ({@link MetricsNode.TrainingEnded}): the run's
+   * training ended at {@code step}. Not bound to a serializer, so no peer can send it;
+   * a {@link MetricsActor.TrainingEnded} sent to the gate from outside is refused.
+   */
+  record TrainingEnded(long step) {
+  }
+
+  /**
    * @param publishToken the run's publish token when its trainer registered one: then only {@link
    *                     MetricsNode.SignedPublish} with it gets through; null: signed publishes need the token first
    *                     announced ({@link MetricsNode.PublishToken}), and plain {@link MetricsActor.Publish} is
@@ -81,6 +89,10 @@ final class MetricsGate {
             return Behaviors.same();
           })
           .onMessage(Object.class, m -> failed[0], m -> Behaviors.same())
+          .onMessage(TrainingEnded.class, e -> {
+            inner.tell(new MetricsActor.TrainingEnded(e.step()));
+            return Behaviors.same();
+          })
           .onMessage(MetricsNode.PublishToken.class, t -> {
             if (t.token() == null || !t.token().matches("[0-9a-f]{32}")) {
               rejections.reject("metrics", "bad_token", "unknown", "PublishToken that is not 32 hex digits");
@@ -184,6 +196,10 @@ final class MetricsGate {
     }
     if (m instanceof MetricsActor.Event e) {
       return eventProblem(e.fields());
+    }
+    if (m instanceof MetricsActor.TrainingEnded) {
+      return Optional.of("TrainingEnded sent to a run's metrics; expected MetricsNode.TrainingEnded with the run's"
+          + " token");
     }
     if (m instanceof MetricsActor.NonFiniteWeights) {
       return Optional.of("NonFiniteWeights without the run's publish token (expected SignedNonFiniteWeights)");

@@ -263,7 +263,9 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
                 + Rejections.clip(m.runId(), 60) + "' at step " + m.step() + "; expected a step of 0 or more");
             return this;
           }
-          runs.get(m.runId()).ended().set("finished training at step " + m.step());
+          Run run = runs.get(m.runId());
+          run.ended().set("finished training at step " + m.step());
+          run.metrics().<Object>unsafeUpcast().tell(new MetricsGate.TrainingEnded(m.step())); // run_active 0
           return this;
         })
         .onMessage(RunFinished.class, m -> {

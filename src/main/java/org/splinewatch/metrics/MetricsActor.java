@@ -70,6 +70,15 @@ public final class MetricsActor extends AbstractBehavior<MetricsActor.Command> {
   public record Event(Map<String, Object> fields) implements Command {
   }
 
+  /**
+   * The run's training ended at {@code step}; its last analyses may still be running. {@code splinewatch_run_active}
+   * falls to 0 now, not when they are done: a run that no longer trains raises no Prometheus alert (every rule is
+   * gated on it) and cannot be stopped. Over the cluster it comes from the metrics node, which checks the run's token
+   * ({@code MetricsNode.TrainingEnded}); sent to a run's gate from outside it is refused.
+   */
+  public record TrainingEnded(long step) implements Command {
+  }
+
   /** Replies once everything before it is written. */
   public record Flush(ActorRef<Done> replyTo) implements Command {
   }
@@ -115,8 +124,9 @@ public final class MetricsActor extends AbstractBehavior<MetricsActor.Command> {
       tags = tags.and(e.getKey(), e.getValue());
     }
     this.runTags = tags;
-    // 1 from the run's start until this actor stops (the run finished, failed or was stopped), then 0: every shipped
-    // Prometheus alert is gated on it, so a finished run whose series linger raises nothing
+    // 1 from the run's start until its training ends (TrainingEnded) or this actor stops (the run finished, failed or
+    // was stopped), then 0: every shipped Prometheus alert is gated on it, so a finished run whose series linger, or
+    // whose last analyses are still draining, raises nothing
     gauge(MetricFamily.RUN_ACTIVE, Map.of()).value = 1;
     dropCounter("none"); // make the families visible from the first scrape, with the labels they carry later
     failures(runTags.and("analyzer", "none"));
@@ -163,6 +173,10 @@ public final class MetricsActor extends AbstractBehavior<MetricsActor.Command> {
           if (detector != null) {
             raised(detector.nonFiniteWeights(m.step(), m.entry()));
           }
+          return this;
+        })
+        .onMessage(TrainingEnded.class, m -> {
+          gauge(MetricFamily.RUN_ACTIVE, Map.of()).value = 0;
           return this;
         })
         .onMessage(Flush.class, m -> {

@@ -92,6 +92,11 @@ final class LocalHubSink implements SnapshotSink {
   }
 
   @Override
+  public void trainingEnded(long step) {
+    metrics.tell(new MetricsActor.TrainingEnded(step));
+  }
+
+  @Override
   public CompletionStage<Done> drain() {
     return hub.complete();
   }

@@ -21,8 +21,9 @@ public interface SnapshotSink {
   void publish(WeightSnapshot snapshot);
 
   /**
-   * Training ended at {@code step}, right before {@link #drain()} or {@link #abandon()}. By default nothing (a run in
-   * this process answers stop requests from its own progress); a cluster run tells its metrics node.
+   * Training ended at {@code step}, right before {@link #drain()} or {@link #abandon()}: the run's metrics actor sets
+   * {@code splinewatch_run_active} to 0 ({@link MetricsActor.TrainingEnded}); a cluster run tells its metrics node,
+   * which also refuses stops from then on. By default nothing.
    */
   default void trainingEnded(long step) {
   }

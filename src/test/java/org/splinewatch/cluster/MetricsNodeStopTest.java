@@ -51,6 +51,12 @@ class MetricsNodeStopTest {
       var c = registry.find(MetricFamily.CLUSTER_REJECTED_TOTAL.meterName()).tag("reason", reason).counter();
       return c == null ? 0 : c.count();
     }
+
+    /** The run's {@code splinewatch_run_active} (NaN before its metrics actor registered it). */
+    double active(String run) {
+      var g = registry.find(MetricFamily.RUN_ACTIVE.meterName()).tag("run", run).gauge();
+      return g == null ? Double.NaN : g.value();
+    }
   }
 
   private static Registration register(ActorTestKit kit, Path out, String run, TestProbe<TrainerActor.Command> trainer,
@@ -76,11 +82,15 @@ class MetricsNodeStopTest {
       TestProbe<TrainerActor.Command> trainer = kit.createTestProbe();
       Registration r = register(kit, out, "draining", trainer, control);
       assertNull(control.refusal("draining", "std_collapse"), "a training run can be stopped");
+      long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+      while (r.active("draining") != 1 && System.nanoTime() < deadline) {
+        Thread.sleep(20);
+      }
+      assertEquals(1.0, r.active("draining"), "a registered run is active");
       // neither a peer without the run's token, nor a negative step, nor the token for another run ends its training
       r.node().tell(new MetricsNode.TrainingEnded("draining", 100, "0123456789abcdef0123456789abcdef"));
       r.node().tell(new MetricsNode.TrainingEnded("draining", -1, r.token()));
       r.node().tell(new MetricsNode.TrainingEnded("nobody", 300, r.token()));
-      long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
       while (r.rejected("not_owner") + r.rejected("bad_event") + r.rejected("unknown_run") < 3
           && System.nanoTime() < deadline) {
         Thread.sleep(20);
@@ -88,6 +98,7 @@ class MetricsNodeStopTest {
       assertEquals(List.of(1.0, 1.0, 1.0), List.of(r.rejected("not_owner"), r.rejected("bad_event"),
           r.rejected("unknown_run")));
       assertNull(control.refusal("draining", "std_collapse"), "still training as far as the monitor knows");
+      assertEquals(1.0, r.active("draining"), "still active: no valid TrainingEnded yet");
       r.node().tell(new MetricsNode.TrainingEnded("draining", 200, r.token()));
       while (control.refusal("draining", "std_collapse") == null && System.nanoTime() < deadline) {
         Thread.sleep(20);
@@ -95,6 +106,10 @@ class MetricsNodeStopTest {
       assertEquals("run 'draining' finished training at step 200; nothing to stop",
           control.refusal("draining", "std_collapse"));
       assertTrue(control.isLive("draining"), "still registered: its analyses drain");
+      while (r.active("draining") != 0 && System.nanoTime() < deadline) {
+        Thread.sleep(20);
+      }
+      assertEquals(0.0, r.active("draining"), "no longer active once its training ended: Prometheus rules are quiet");
     } finally {
       kit.shutdownTestKit();
     }

@@ -149,6 +149,19 @@ class RunTokensTest {
   }
 
   @Test
+  void aPeerCannotEndTheRunsTrainingThroughItsGate(@TempDir Path out) {
+    Node node = node(out);
+    MetricsNode.Registered r = register(node, "quiet", testKit.createTestProbe(), STOP_TOKEN, PUBLISH_TOKEN);
+    assertNull(r.error());
+    // run_active 0 silences every Prometheus rule of the run: only the metrics node sets it, after checking the token
+    r.metrics().tell(new MetricsActor.TrainingEnded(10));
+    flush(r.metrics());
+    assertEquals(1.0, rejected(node.registry(), "bad_metrics_message"), node.registry().scrape());
+    assertTrue(node.registry().scrape().contains("splinewatch_run_active{dataset=\"mnist\",method=\"simclr\","
+        + "run=\"quiet\"} 1.0"), node.registry().scrape());
+  }
+
+  @Test
   void withoutARegisteredTokenThePublishersAnnouncementBindsItAndASignerSigns(@TempDir Path out) {
     Node node = node(out);
     MetricsNode.Registered r = register(node, "signed", testKit.createTestProbe(), null, null);

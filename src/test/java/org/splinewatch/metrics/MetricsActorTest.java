@@ -152,4 +152,27 @@ class MetricsActorTest {
     assertEquals(2, lines.stream().filter(l -> l.contains("\"splinewatch_regions\"")).count());
     assertTrue(lines.stream().anyMatch(l -> l.contains("\"step\":100") && l.contains("\"value\":120.0")));
   }
+
+  @Test
+  void aRunIsNoLongerActiveOnceItsTrainingEndsWhileItsAnalysesStillReport(@TempDir Path dir) throws Exception {
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    ActorRef<MetricsActor.Command> metrics = testKit.spawn(MetricsActor.create(registry, new RunLog(dir),
+        Map.of("run", "r2", "method", "simclr", "dataset", "mnist")));
+    String active = "splinewatch_run_active{dataset=\"mnist\",method=\"simclr\",run=\"r2\"} ";
+    TestProbe<Done> flushed = testKit.createTestProbe();
+    metrics.tell(new MetricsActor.Flush(flushed.ref()));
+    flushed.expectMessage(Done.getInstance());
+    assertTrue(registry.scrape().contains(active + "1.0"), registry.scrape());
+    metrics.tell(new MetricsActor.TrainingEnded(300));
+    // a draining analysis still publishes: its value is kept, the run stays inactive
+    metrics.tell(new MetricsActor.Publish(List.of(Sample.of("splinewatch_regions", 80, 300, "plane", "0",
+        "layer", "all"))));
+    metrics.tell(new MetricsActor.Flush(flushed.ref()));
+    flushed.expectMessage(Done.getInstance());
+    String scrape = registry.scrape();
+    assertTrue(scrape.contains(active + "0.0"), scrape);
+    assertTrue(scrape.contains("splinewatch_regions{dataset=\"mnist\",layer=\"all\",method=\"simclr\",plane=\"0\","
+        + "run=\"r2\"} 80.0"), scrape);
+    testKit.stop(metrics);
+  }
 }
