@@ -381,7 +381,7 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
     List<String> ignored = new ArrayList<>();
     Map<String, Object> config = readConfig(dir, ignored);
     List<JsonNode> runEnds = new ArrayList<>();
-    readEvents(dir, new ArrayList<>(), runEnds, ignored);
+    readEvents(dir, new ArrayList<>(), runEnds, new ArrayList<>(), ignored);
     boolean finished = !runEnds.isEmpty();
     long last = 0;
     Path metrics = dir.resolve("metrics.jsonl");
@@ -463,14 +463,9 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
       MetricFamily.TRAINING_STEP.id());
 
   /**
-   * Adds the firing alerts of {@code events.jsonl} to {@code alerts} and its {@code run_finished} events to
-   * {@code runEnds}.
+   * Adds the firing alerts of {@code events.jsonl} to {@code alerts}, its {@code run_finished} events to
+   * {@code runEnds} and its {@code run_resumed} events to {@code resumes}.
    */
-  private static void readEvents(Path dir, List<Alert> alerts, List<JsonNode> runEnds, List<String> problems) {
-    readEvents(dir, alerts, runEnds, new ArrayList<>(), problems);
-  }
-
-  /** As above, also collecting the {@code run_resumed} events in {@code resumes}. */
   private static void readEvents(Path dir, List<Alert> alerts, List<JsonNode> runEnds, List<JsonNode> resumes,
       List<String> problems) {
     Path events = dir.resolve("events.jsonl");
@@ -510,7 +505,7 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
    */
   public static java.util.Optional<JsonNode> lastRunFinished(Path dir) {
     List<JsonNode> all = new ArrayList<>();
-    readEvents(dir, new ArrayList<>(), all, new ArrayList<>());
+    readEvents(dir, new ArrayList<>(), all, new ArrayList<>(), new ArrayList<>());
     return all.isEmpty() ? java.util.Optional.empty() : java.util.Optional.of(all.get(all.size() - 1));
   }
 
