@@ -205,7 +205,7 @@ final class BenchClusterCommand implements Callable<Integer> {
       ClusterSettings settings = ClusterSettings.fromConfig(tc);
       trainer = ClusterNode.start(Behaviors.empty(), settings, List.of("trainer"), tc);
       MonitorLink link = MonitorLink.register(trainer, settings, "bench-" + nodes, Map.of("run", "bench-" + nodes,
-          "method", "bench", "dataset", "random"), Map.of("bench", true), 10, null);
+          "method", "bench", "dataset", "random"), Map.of("bench", true), 10, null, null);
       awaitWorkers(trainer, nodes);
       ActorRef<SnapshotPublisher.Command> publisher = trainer.systemActorOf(SnapshotPublisher.create(run, analyzers,
           link.metrics(), settings, work.size(), link.publishToken()), "publisher", Props.empty());

@@ -26,9 +26,9 @@ import org.splinewatch.snapshot.Sample;
  * {@link MetricsActor}, its child. Refused messages are counted and logged by {@link Rejections}. The child resumes
  * after a failure (its gauges stay registered), so one bad message cannot stop a run's metrics. The metrics node
  * spawns it under an unguessable name and gives its reference only to the run's trainer, which hands it to the
- * analyzer nodes it streams to. Samples arrive as {@link MetricsNode.SignedPublish} with the run's publish token (the
- * one its trainer registered); a plain {@link MetricsActor.Publish} or one with another token is refused
- * ({@code bad_token}).
+ * analyzer nodes it streams to. Samples and events arrive as {@link MetricsNode.SignedPublish} and {@link
+ * MetricsNode.SignedEvent} with the run's publish token (the one its trainer registered); a plain {@link
+ * MetricsActor.Publish} or {@link MetricsActor.Event}, or one with another token, is refused ({@code bad_token}).
  */
 final class MetricsGate {
   static final int MAX_SAMPLES = 10_000;
@@ -127,8 +127,25 @@ final class MetricsGate {
             }
             return Behaviors.same();
           })
+          .onMessage(MetricsNode.SignedEvent.class, e -> {
+            if (bound[0] == null || e.token() == null || !sameToken(bound[0], e.token())) {
+              rejections.reject("metrics", "bad_token", "unknown", "Event without the run's publish token");
+              return Behaviors.same();
+            }
+            Optional<String> problem = eventProblem(e.fields());
+            if (problem.isPresent()) {
+              rejections.reject("metrics", "bad_metrics_message", "unknown", problem.get());
+            } else {
+              inner.tell(new MetricsActor.Event(javaValues(e.fields())));
+            }
+            return Behaviors.same();
+          })
           .onMessage(MetricsActor.Publish.class, p -> publishToken != null, p -> {
             rejections.reject("metrics", "bad_token", "unknown", "Publish without the run's publish token");
+            return Behaviors.same();
+          })
+          .onMessage(MetricsActor.Event.class, e -> publishToken != null, e -> {
+            rejections.reject("metrics", "bad_token", "unknown", "Event without the run's publish token");
             return Behaviors.same();
           })
           // a run registered without a publish token (an HTTP-ingested run) still takes plain publishes

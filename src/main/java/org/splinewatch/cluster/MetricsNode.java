@@ -82,12 +82,20 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
    */
   public record RegisterRun(String runId, Map<String, String> labels, Map<String, Object> config, int classes,
       AlertSettings alerts, ActorRef<TrainerActor.Command> trainer, ActorRef<AlertRaised> alertsTo,
-      ActorRef<Registered> replyTo, String stopToken, String publishToken) implements Command, CborSerializable {
+      ActorRef<Registered> replyTo, String stopToken, String publishToken, String resumeKey)
+      implements Command, CborSerializable {
     /** Without tokens: stops and alerts go out without one, the first {@link PublishToken} binds the publishes. */
     public RegisterRun(String runId, Map<String, String> labels, Map<String, Object> config, int classes,
         AlertSettings alerts, ActorRef<TrainerActor.Command> trainer, ActorRef<AlertRaised> alertsTo,
         ActorRef<Registered> replyTo) {
       this(runId, labels, config, classes, alerts, trainer, alertsTo, replyTo, null, null);
+    }
+
+    /** Without a resume key: the run cannot be resumed on this monitor once its directory holds one ({@link ResumeKey}). */
+    public RegisterRun(String runId, Map<String, String> labels, Map<String, Object> config, int classes,
+        AlertSettings alerts, ActorRef<TrainerActor.Command> trainer, ActorRef<AlertRaised> alertsTo,
+        ActorRef<Registered> replyTo, String stopToken, String publishToken) {
+      this(runId, labels, config, classes, alerts, trainer, alertsTo, replyTo, stopToken, publishToken, null);
     }
   }
 
@@ -120,6 +128,15 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
    * {@link MetricsActor.Publish} sent to the gate from outside is refused. {@link PublishSigner} sends these.
    */
   public record SignedPublish(List<Sample> samples, String token) implements CborSerializable {
+  }
+
+  /**
+   * An event for a run's {@code events.jsonl} (its {@link MetricsGate}) with the run's publish token: for a run
+   * registered with one, a plain {@link MetricsActor.Event} from outside is refused, so no other cluster member can
+   * write, say, a {@code run_resumed} event (after which the report drops samples) or an {@code alert_firing} into
+   * the run's record. {@link PublishSigner} sends these.
+   */
+  public record SignedEvent(Map<String, Object> fields, String token) implements CborSerializable {
   }
 
   /** A collapse alert for a trainer that registered a stop token: through its {@link TrainerDoor}. */
@@ -364,8 +381,9 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
       return "registration without the trainer's addresses";
     }
     if (m.stopToken() != null && !m.stopToken().matches("[0-9a-f]{32}")
-        || m.publishToken() != null && !m.publishToken().matches("[0-9a-f]{32}")) {
-      return "registration with a stop or publish token that is not 32 hex digits";
+        || m.publishToken() != null && !m.publishToken().matches("[0-9a-f]{32}")
+        || m.resumeKey() != null && !m.resumeKey().matches("[0-9a-f]{32}")) {
+      return "registration with a stop token, publish token or resume key that is not 32 hex digits";
     }
     var idProblem = RunIds.problem(m.runId());
     if (idProblem.isPresent()) {
@@ -462,7 +480,8 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
       return this;
     }
     Map<String, Object> config = MetricsGate.javaValues(m.config()); // options, settings, tags: maps
-    if (RunIds.holdsRun(dir) && !resumed(config)) {
+    boolean holdsRun = RunIds.holdsRun(dir);
+    if (holdsRun && !resumed(config)) {
       // an earlier run's record (finished, or from before this node started): not overwritten, not appended to
       rejections.reject("metrics", "run_exists", peer(m.replyTo()), "run " + m.runId() + " already has a directory");
       m.replyTo().tell(new Registered(m.runId(), null, metricsUrl, "the monitor's run directory " + dir
@@ -470,8 +489,18 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
           null));
       return this;
     }
+    if (holdsRun) { // resuming: only the trainer that started the run (it kept the run's resume key) may append
+      var refusal = ResumeKey.refusal(dir, m.runId(), m.resumeKey());
+      if (refusal.isPresent()) {
+        rejections.reject("metrics", "not_owner", peer(m.replyTo()), "run " + m.runId()
+            + " registered as resumed without its resume key");
+        m.replyTo().tell(new Registered(m.runId(), null, metricsUrl, refusal.get(), null));
+        return this;
+      }
+    }
     try {
       RunLog.writeConfig(dir, config);
+      ResumeKey.store(dir, m.resumeKey(), !holdsRun);
       RunLog log = new RunLog(dir, retention);
       RunInfoMetric.register(registry, config);
       CollapseDetector detector = m.alerts() == null ? null : new CollapseDetector(m.alerts(), m.runId(), m.classes());

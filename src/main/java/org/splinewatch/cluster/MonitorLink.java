@@ -65,10 +65,11 @@ public final class MonitorLink {
   /**
    * Registers the run with the metrics node; the node's refusal is an {@link IllegalArgumentException}. The
    * system's guardian (a run's guardian) receives the run's alerts and stop requests through a {@link TrainerDoor},
-   * the stops only with the stop token this registration tells the metrics node.
+   * the stops only with the stop token this registration tells the metrics node. {@code resumeKey}: the run's
+   * {@link ResumeKey}, new for a new run, the saved one when it resumes.
    */
   public static MonitorLink register(ActorSystem<Object> system, ClusterSettings settings, String runId,
-      Map<String, String> labels, Map<String, Object> config, int classes, AlertSettings alerts) {
+      Map<String, String> labels, Map<String, Object> config, int classes, AlertSettings alerts, String resumeKey) {
     ActorRef<MetricsNode.Command> node = findMetricsNode(system, settings);
     // stops and alerts come through a door with an unguessable address; stops must carry the stop token
     String stopToken = TrainerDoor.secret();
@@ -81,7 +82,7 @@ public final class MonitorLink {
     try {
       reply = AskPattern.<MetricsNode.Command, MetricsNode.Registered>ask(node,
           r -> new MetricsNode.RegisterRun(runId, labels, config, classes, alerts, trainer, alertsTo, r, stopToken,
-              publishToken),
+              publishToken, resumeKey),
           Duration.ofSeconds(30), system.scheduler()).toCompletableFuture().get(35, TimeUnit.SECONDS);
     } catch (Exception e) {
       throw new IllegalStateException("the monitor did not answer the registration of run " + runId + ": " + e, e);

@@ -7,7 +7,9 @@ import org.splinewatch.metrics.MetricsActor;
 
 /**
  * A local stand-in for a run's metrics actor on the metrics node (its {@link MetricsGate}): passes every message on,
- * each {@link MetricsActor.Publish} as a {@link MetricsNode.SignedPublish} with the run's publish token (the token
+ * each {@link MetricsActor.Publish}, {@link MetricsActor.Event} and {@link MetricsActor.NonFiniteWeights} signed
+ * with the run's publish token ({@link MetricsNode.SignedPublish}, {@link MetricsNode.SignedEvent}, {@link
+ * MetricsNode.SignedNonFiniteWeights}) (the token
  * of its {@link SnapshotPublisher}, which analyzer nodes learn in {@link AnalyzerWorker.OpenRun}). Code that
  * publishes (a trainer, analyzers) keeps sending plain {@link MetricsActor.Command}s to it.
  */
@@ -30,6 +32,10 @@ public final class PublishSigner {
       return Behaviors.receive(MetricsActor.Command.class)
           .onMessage(MetricsActor.Publish.class, p -> {
             to.tell(new MetricsNode.SignedPublish(p.samples(), token));
+            return Behaviors.same();
+          })
+          .onMessage(MetricsActor.Event.class, e -> {
+            to.tell(new MetricsNode.SignedEvent(e.fields(), token));
             return Behaviors.same();
           })
           .onMessage(MetricsActor.NonFiniteWeights.class, w -> {

@@ -198,8 +198,8 @@ public final class SnapshotPublisher extends AbstractBehavior<SnapshotPublisher.
       String error = "snapshot of step " + m.snapshot().step() + " is " + bytes.length + " bytes, over"
           + " splinewatch.cluster.max-snapshot-bytes = " + settings.maxSnapshotBytes() + "; not sent";
       getContext().getLog().error(error);
-      metrics.tell(new MetricsActor.Event(Map.of("type", "snapshot_rejected", "step", m.snapshot().step(),
-          "bytes", bytes.length, "error", error, "time", System.currentTimeMillis())));
+      metrics.<Object>unsafeUpcast().tell(new MetricsNode.SignedEvent(Map.of("type", "snapshot_rejected", "step",
+          m.snapshot().step(), "bytes", bytes.length, "error", error, "time", System.currentTimeMillis()), token));
       dropped(m.snapshot().step(), null);
       return this;
     }

@@ -7,13 +7,21 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import org.splinewatch.snapshot.IoErrors;
 
-/** The control token written beside a run (or a monitor's runs) for the tools that call the control endpoint. */
+/**
+ * The control token written beside a run (or a monitor's runs) for the tools that call the control endpoint; and
+ * other secrets a run keeps in a file of its own ({@link #writeSecret}).
+ */
 public final class ControlToken {
   private ControlToken() {
   }
 
   /** Writes the token, readable by the owner only (where the file system has POSIX permissions). */
   public static void write(Path file, String token) {
+    writeSecret(file, token, "the control token");
+  }
+
+  /** Writes {@code secret} and a newline to {@code file}, readable by the owner only; {@code what} names it in errors. */
+  public static void writeSecret(Path file, String secret, String what) {
     try {
       Files.deleteIfExists(file);
       try {
@@ -21,9 +29,9 @@ public final class ControlToken {
       } catch (UnsupportedOperationException e) {
         Files.createFile(file);
       }
-      Files.writeString(file, token + "\n");
+      Files.writeString(file, secret + "\n");
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot write the control token to " + file + ": " + IoErrors.reason(e), e);
+      throw new UncheckedIOException("cannot write " + what + " to " + file + ": " + IoErrors.reason(e), e);
     }
   }
 }

@@ -23,6 +23,7 @@ import org.splinewatch.cluster.ClusterSettings;
 import org.splinewatch.cluster.MetricsNode;
 import org.splinewatch.cluster.PublishSigner;
 import org.splinewatch.cluster.Rejections;
+import org.splinewatch.cluster.ResumeKey;
 import org.splinewatch.cluster.SnapshotPublisher;
 import org.splinewatch.cluster.TrainerDoor;
 import org.splinewatch.metrics.AnalysisCoverage;
@@ -142,9 +143,11 @@ public final class IngestedRun extends AbstractBehavior<Object> {
     ActorRef<TrainerActor.Command> asTrainer = door.narrow();
     ActorRef<AlertRaised> alertsTo = door.narrow();
     String runId = s.info().runId();
+    // a resume key kept by no one: HTTP runs cannot resume, and no cluster member can resume this one by claiming to
+    String resumeKey = ResumeKey.newKey();
     ctx.ask(MetricsNode.Registered.class, s.node(), Duration.ofSeconds(30),
         r -> new MetricsNode.RegisterRun(runId, s.labels(), s.config(), s.info().classes(), s.alerts(), asTrainer,
-            alertsTo, r, stopToken, publishToken), Registered::new);
+            alertsTo, r, stopToken, publishToken, resumeKey), Registered::new);
   }
 
   @Override

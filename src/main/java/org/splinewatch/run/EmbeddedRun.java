@@ -27,7 +27,9 @@ import org.splinewatch.analysis.AnalyzerCatalogue;
 import org.splinewatch.analysis.AnalyzerSpec;
 import org.splinewatch.analysis.IdleGcThreads;
 import org.splinewatch.cluster.ClusterNode;
+import org.splinewatch.cluster.MetricsNode;
 import org.splinewatch.cluster.MonitorLink;
+import org.splinewatch.cluster.ResumeKey;
 import org.splinewatch.control.AlertWebhook;
 import org.splinewatch.control.ControlRoutes;
 import org.splinewatch.control.RunControl;
@@ -145,7 +147,12 @@ public final class EmbeddedRun {
       RunLog log = null;
       MonitorLink link = null;
       if (remote) {
-        link = MonitorLink.register(system, w.cluster(), runId, labels, provenance, run.classes(), w.alerts());
+        // only the trainer that started a run on the monitor may resume it there: it keeps the run's key
+        String resumeKey = s.resume() == null ? ResumeKey.newKey()
+            : ResumeKey.saved(s.resume()).orElseGet(ResumeKey::newKey);
+        link = MonitorLink.register(system, w.cluster(), runId, labels, provenance, run.classes(), w.alerts(),
+            resumeKey);
+        ResumeKey.save(runDir.resolve("checkpoints"), resumeKey);
       } else {
         if (w.overwrite()) {
           RunDirectory.delete(runDir);
@@ -185,7 +192,7 @@ public final class EmbeddedRun {
         Map<String, Object> resumed = Map.of("type", "run_resumed", "step", resume.step(), "checkpoint",
             resume.from().getFileName().toString(), "time", System.currentTimeMillis());
         if (remote) { // before this segment's first sample: the run's events are written on the monitor
-          link.metrics().tell(new MetricsActor.Event(resumed));
+          link.metrics().<Object>unsafeUpcast().tell(new MetricsNode.SignedEvent(resumed, link.publishToken()));
         } else {
           RunLog.appendEvent(runDir, resumed);
         }

@@ -1,6 +1,7 @@
 package org.splinewatch.cluster;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -177,6 +178,16 @@ class ClusterRunIT {
           resumed.toString());
       assertTrue(events.indexOf(resumed.get(0)) > events.indexOf(finished.get(0))
           && events.indexOf(resumed.get(0)) < events.indexOf(finished.get(1)), events.toString());
+      // the key the first segment kept beside its checkpoints is what lets it resume there; without it, no one can
+      Path key = latest.resolveSibling(ResumeKey.TRAINER_FILE);
+      assertTrue(Files.readString(key).strip().matches("[0-9a-f]{32}"));
+      Files.move(key, tmp.resolve("the-key-elsewhere"));
+      IllegalArgumentException refused = assertThrows(IllegalArgumentException.class, () -> remoteRunSucceeds(tmp,
+          "resumed", seed, Map.of("splinewatch.run.max-steps", 80, "splinewatch.run.resume", latest.toString())));
+      assertTrue(refused.getMessage().startsWith("run 'resumed' on this monitor was started by another trainer"),
+          refused.getMessage());
+      assertEquals(events, Files.readAllLines(monitorRuns.resolve("resumed").resolve("events.jsonl")),
+          "a refused resume appends nothing");
     }
   }
 

@@ -46,7 +46,7 @@ class MonitorGoneIT {
     ActorSystem<Object> trainer = ClusterNode.start(Behaviors.<Object>empty(), settings, List.of("trainer"), config);
     try {
       MonitorLink link = MonitorLink.register(trainer, settings, "orphan",
-          Map.of("run", "orphan", "method", "simclr", "dataset", "mnist"), Map.of("run_id", "orphan"), 10, null);
+          Map.of("run", "orphan", "method", "simclr", "dataset", "mnist"), Map.of("run_id", "orphan"), 10, null, null);
       link.flush(); // the monitor is there: this works
       monitor.close();
       long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();

@@ -84,6 +84,58 @@ class RunTokensTest {
     assertFalse(MetricsNode.resumed(Map.of("run_id", "x")));
   }
 
+  private MetricsNode.Registered registerWithKey(Node node, String run, boolean resumed, String resumeKey) {
+    TestProbe<MetricsNode.Registered> reply = testKit.createTestProbe();
+    node.ref().tell(new MetricsNode.RegisterRun(run, Map.of("run", run, "method", "simclr", "dataset", "mnist"),
+        Map.of("run_id", run, "settings", Map.of("resumed", resumed)), 10, null,
+        testKit.<TrainerActor.Command>createTestProbe().ref(), testKit.<AlertRaised>createTestProbe().ref(),
+        reply.ref(), STOP_TOKEN, PUBLISH_TOKEN, resumeKey));
+    return reply.receiveMessage();
+  }
+
+  @Test
+  void onlyTheTrainerThatStartedARunCanResumeItOnTheMonitor(@TempDir Path out) throws Exception {
+    Node node = node(out);
+    String key = ResumeKey.newKey();
+    MetricsNode.Registered first = registerWithKey(node, "owned", false, key);
+    assertNull(first.error());
+    Path dir = out.resolve("owned");
+    assertEquals(ResumeKey.sha256(key), Files.readString(dir.resolve(ResumeKey.MONITOR_FILE)).strip(),
+        "the monitor keeps the key's hash, not the key");
+    assertFalse(Files.readString(dir.resolve(ResumeKey.MONITOR_FILE)).contains(key));
+    TestProbe<Done> done = testKit.createTestProbe();
+    node.ref().tell(new MetricsNode.RunFinished("owned", Map.of("type", "run_finished", "status", "finished"),
+        done.ref(), first.token()));
+    done.receiveMessage();
+    String config = Files.readString(dir.resolve("config.json"));
+    // another member claiming to resume it: with another key, or none
+    for (String other : java.util.Arrays.asList(ResumeKey.newKey(), null)) {
+      MetricsNode.Registered refused = registerWithKey(node, "owned", true, other);
+      assertNotNull(refused.error());
+      assertTrue(refused.error().startsWith("run 'owned' on this monitor was started by another trainer: resuming it"
+          + " needs the resume key its first segment saved in checkpoints/monitor-resume-key"), refused.error());
+      assertNull(refused.metrics());
+    }
+    assertEquals(2.0, rejected(node.registry(), "not_owner"), node.registry().scrape());
+    assertEquals(config, Files.readString(dir.resolve("config.json")), "a refused resume writes nothing");
+    MetricsNode.Registered resumed = registerWithKey(node, "owned", true, key);
+    assertNull(resumed.error(), resumed.error());
+    assertEquals(ResumeKey.sha256(key), Files.readString(dir.resolve(ResumeKey.MONITOR_FILE)).strip());
+    // a malformed key is a bad registration, not a refused owner
+    MetricsNode.Registered bad = registerWithKey(node, "other", false, "not-hex");
+    assertTrue(bad.error() != null && bad.error().contains("resume key that is not 32 hex digits"), bad.error());
+  }
+
+  @Test
+  void aRunDirectoryFromBeforeResumeKeysTakesTheFirstResumersKey(@TempDir Path out) throws Exception {
+    Path earlier = Files.createDirectories(out.resolve("legacy"));
+    Files.writeString(earlier.resolve("events.jsonl"), "{\"type\":\"run_finished\"}\n");
+    Node node = node(out);
+    String key = ResumeKey.newKey();
+    assertNull(registerWithKey(node, "legacy", true, key).error());
+    assertEquals(ResumeKey.sha256(key), Files.readString(earlier.resolve(ResumeKey.MONITOR_FILE)).strip());
+  }
+
   private void flush(ActorRef<MetricsActor.Command> metrics) {
     TestProbe<Done> flushed = testKit.createTestProbe();
     metrics.tell(new MetricsActor.Flush(flushed.ref()));
@@ -146,6 +198,31 @@ class RunTokensTest {
     String written = Files.readString(events);
     assertTrue(written.contains("\"rule\":\"divergence\"") && written.contains("the weights became non-finite at"
         + " step 20 (layer W0: array W0 holds NaN at flat index 0)"), written);
+  }
+
+  @Test
+  void eventsReachTheRunsRecordOnlyWithItsPublishToken(@TempDir Path out) throws Exception {
+    Node node = node(out);
+    MetricsNode.Registered r = register(node, "record", testKit.createTestProbe(), STOP_TOKEN, PUBLISH_TOKEN);
+    assertNull(r.error());
+    ActorRef<Object> gate = r.metrics().unsafeUpcast();
+    // a forged run_resumed would make the report drop the samples written before it
+    Map<String, Object> forged = Map.of("type", "run_resumed", "step", 0, "checkpoint", "latest", "time", 1L);
+    gate.tell(new MetricsActor.Event(forged));
+    gate.tell(new MetricsNode.SignedEvent(forged, "ffffffffffffffffffffffffffffffff"));
+    gate.tell(new MetricsNode.SignedEvent(forged, null));
+    flush(r.metrics());
+    assertEquals(3.0, rejected(node.registry(), "bad_token"), node.registry().scrape());
+    Path events = out.resolve("record").resolve("events.jsonl");
+    assertFalse(Files.exists(events) && Files.readString(events).contains("run_resumed"));
+    // the run's own side signs its events (PublishSigner); a malformed one is still refused
+    ActorRef<MetricsActor.Command> signer = testKit.spawn(PublishSigner.create(r.metrics(), PUBLISH_TOKEN, false));
+    signer.tell(new MetricsActor.Event(Map.of("type", "analyzer_disabled", "analyzer", "regions", "step", 30L)));
+    signer.tell(new MetricsActor.Event(Map.of("type", "Bad Type")));
+    flush(signer);
+    assertTrue(Files.readString(events).contains("\"type\":\"analyzer_disabled\""), Files.readString(events));
+    assertEquals(1.0, rejected(node.registry(), "bad_metrics_message"), node.registry().scrape());
+    assertEquals(3.0, rejected(node.registry(), "bad_token"));
   }
 
   @Test

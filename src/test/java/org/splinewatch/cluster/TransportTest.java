@@ -119,6 +119,15 @@ class TransportTest {
           serialization.findSerializerFor(ended).identifier(), ended.getClass().getName()).get());
       assertTrue(serialization.findSerializerFor(ended).getClass().getName().contains("Jackson"),
           "bound to the CBOR serializer, not Java serialization: " + serialization.findSerializerFor(ended));
+      var signed = new MetricsNode.SignedEvent(event, "0123456789abcdef0123456789abcdef");
+      var signedBack = (MetricsNode.SignedEvent) serialization.deserialize(serialization.serialize(signed).get(),
+          serialization.findSerializerFor(signed).identifier(), signed.getClass().getName()).get();
+      assertEquals(signed.token(), signedBack.token());
+      assertEquals(json.writeValueAsString(MetricsGate.javaValues(arrived)),
+          json.writeValueAsString(MetricsGate.javaValues(signedBack.fields())));
+      // the gate's own message from its node is bound to no serializer: no peer can send it
+      assertThrows(Exception.class, () -> serialization.findSerializerFor(new MetricsGate.TrainingEnded(5))
+          .toBinary(new MetricsGate.TrainingEnded(5)));
     } finally {
       system.terminate();
     }
@@ -145,13 +154,16 @@ class TransportTest {
       big = new WeightSnapshot(big.runId(), 20, 0, 0, big.inputDim(), concat(big.layers(), big.layers()),
           big.reprBlock(), big.classifierHead(), 0, 0, 0);
       // first the publisher tells the run's metrics actor its publish token
-      assertTrue(metrics.receiveMessage(Duration.ofSeconds(10)) instanceof MetricsNode.PublishToken);
+      Object first = metrics.receiveMessage(Duration.ofSeconds(10));
+      assertTrue(first instanceof MetricsNode.PublishToken, String.valueOf(first));
+      String token = ((MetricsNode.PublishToken) first).token();
       publisher.tell(new SnapshotPublisher.Publish(big));
       List<Object> seen = new ArrayList<>();
       for (int i = 0; i < 3; i++) {
         seen.add(metrics.receiveMessage(Duration.ofSeconds(10)));
       }
-      assertTrue(seen.stream().anyMatch(m -> m instanceof MetricsActor.Event e
+      // signed with the run's publish token: the run's gate refuses unsigned events
+      assertTrue(seen.stream().anyMatch(m -> m instanceof MetricsNode.SignedEvent e && token.equals(e.token())
           && String.valueOf(e.fields().get("error")).contains("max-snapshot-bytes")), seen.toString());
       assertEquals(2, seen.stream().filter(m -> m instanceof MetricsActor.SnapshotDropped).count(), seen.toString());
       // a snapshot under the limit goes to the registered worker: OpenRun, the run in chunks, then the snapshot
