@@ -91,7 +91,10 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
       this(runId, labels, config, classes, alerts, trainer, alertsTo, replyTo, null, null);
     }
 
-    /** Without a resume key: the run cannot be resumed on this monitor once its directory holds one ({@link ResumeKey}). */
+    /**
+     * Without a resume key: the monitor keeps none for the run, so the first registration that resumes it sets one
+     * ({@link ResumeKey}).
+     */
     public RegisterRun(String runId, Map<String, String> labels, Map<String, Object> config, int classes,
         AlertSettings alerts, ActorRef<TrainerActor.Command> trainer, ActorRef<AlertRaised> alertsTo,
         ActorRef<Registered> replyTo, String stopToken, String publishToken) {

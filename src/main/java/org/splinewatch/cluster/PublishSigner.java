@@ -8,9 +8,9 @@ import org.splinewatch.metrics.MetricsActor;
 /**
  * A local stand-in for a run's metrics actor on the metrics node (its {@link MetricsGate}): passes every message on,
  * each {@link MetricsActor.Publish}, {@link MetricsActor.Event} and {@link MetricsActor.NonFiniteWeights} signed
- * with the run's publish token ({@link MetricsNode.SignedPublish}, {@link MetricsNode.SignedEvent}, {@link
- * MetricsNode.SignedNonFiniteWeights}) (the token
- * of its {@link SnapshotPublisher}, which analyzer nodes learn in {@link AnalyzerWorker.OpenRun}). Code that
+ * with the run's publish token, the token of its {@link SnapshotPublisher}, which analyzer nodes learn in {@link
+ * AnalyzerWorker.OpenRun} ({@link MetricsNode.SignedPublish}, {@link MetricsNode.SignedEvent}, {@link
+ * MetricsNode.SignedNonFiniteWeights}). Code that
  * publishes (a trainer, analyzers) keeps sending plain {@link MetricsActor.Command}s to it.
  */
 public final class PublishSigner {

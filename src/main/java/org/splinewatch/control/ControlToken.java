@@ -20,7 +20,9 @@ public final class ControlToken {
     writeSecret(file, token, "the control token");
   }
 
-  /** Writes {@code secret} and a newline to {@code file}, readable by the owner only; {@code what} names it in errors. */
+  /**
+   * Writes {@code secret} and a newline to {@code file}, readable by the owner only; {@code what} names it in errors.
+   */
   public static void writeSecret(Path file, String secret, String what) {
     try {
       Files.deleteIfExists(file);

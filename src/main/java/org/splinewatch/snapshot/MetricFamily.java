@@ -115,7 +115,8 @@ public enum MetricFamily {
   NEURAL_COLLAPSE_NCC_MISMATCH_RATIO(Type.GAUGE, "Fraction where the classifier (an encoder's: the linear probe) and"
       + " the nearest class centre disagree (NC4)", "layer"),
   COLLAPSE_ALERT(Type.GAUGE, "1 while the in-process collapse rule fires", "rule", "severity"),
-  RUN_ACTIVE(Type.GAUGE, "1 while the run trains, 0 once its training has ended (every Prometheus rule is gated on it)"),
+  RUN_ACTIVE(Type.GAUGE,
+      "1 while the run trains, 0 once its training has ended (every Prometheus rule is gated on it)"),
   ALERT_CONSECUTIVE_BREACHES(Type.GAUGE, "Snapshots in a row that breached the rule's fire level", "rule"),
   ANALYSIS_SECONDS(Type.SUMMARY, "Time to analyse one snapshot", "analyzer"),
   SNAPSHOTS_DROPPED_TOTAL(Type.COUNTER, "Snapshots an analyzer skipped because it lagged (drop-oldest buffer)",
