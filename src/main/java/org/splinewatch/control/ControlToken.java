@@ -2,9 +2,9 @@ package org.splinewatch.control;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.Files;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
+import org.splinewatch.metrics.DurableFiles;
 import org.splinewatch.snapshot.IoErrors;
 
 /**
@@ -22,16 +22,12 @@ public final class ControlToken {
 
   /**
    * Writes {@code secret} and a newline to {@code file}, readable by the owner only; {@code what} names it in errors.
+   * Through a temporary file renamed over {@code file} ({@link DurableFiles}): a crash leaves the old file or the new
+   * one, never an empty or half-written one.
    */
   public static void writeSecret(Path file, String secret, String what) {
     try {
-      Files.deleteIfExists(file);
-      try {
-        Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-      } catch (UnsupportedOperationException e) {
-        Files.createFile(file);
-      }
-      Files.writeString(file, secret + "\n");
+      DurableFiles.writeAtomically(file, (secret + "\n").getBytes(StandardCharsets.US_ASCII), true);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write " + what + " to " + file + ": " + IoErrors.reason(e), e);
     }

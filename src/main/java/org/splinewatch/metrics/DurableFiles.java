@@ -7,7 +7,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.EnumSet;
 import java.util.List;
+import java.util.Set;
 import java.util.stream.Stream;
 
 /**
@@ -21,6 +24,14 @@ public final class DurableFiles {
 
   /** Replaces {@code target} with {@code content} atomically and durably. */
   public static void writeAtomically(Path target, byte[] content) throws IOException {
+    writeAtomically(target, content, false);
+  }
+
+  /**
+   * As above; {@code ownerOnly}: the file is readable and writable by its owner only from the moment it exists
+   * (a secret), where the file system has POSIX permissions.
+   */
+  public static void writeAtomically(Path target, byte[] content, boolean ownerOnly) throws IOException {
     Path dir = target.toAbsolutePath().getParent();
     Files.createDirectories(dir);
     String prefix = "." + target.getFileName() + ".";
@@ -34,7 +45,7 @@ public final class DurableFiles {
     // created like any new file (the umask decides its mode), under a name no other writer uses
     Path tmp = dir.resolve(prefix + Long.toHexString(System.nanoTime()) + "-" + ProcessHandle.current().pid() + ".tmp");
     try {
-      try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+      try (FileChannel ch = open(tmp, ownerOnly)) {
         var buf = ByteBuffer.wrap(content);
         while (buf.hasRemaining()) {
           ch.write(buf);
@@ -46,6 +57,19 @@ public final class DurableFiles {
     } finally {
       Files.deleteIfExists(tmp);
     }
+  }
+
+  private static FileChannel open(Path tmp, boolean ownerOnly) throws IOException {
+    Set<StandardOpenOption> options = EnumSet.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+    if (ownerOnly) {
+      try {
+        return FileChannel.open(tmp, options, PosixFilePermissions.asFileAttribute(
+            PosixFilePermissions.fromString("rw-------")));
+      } catch (UnsupportedOperationException e) {
+        // no POSIX permissions here: as any new file
+      }
+    }
+    return FileChannel.open(tmp, options);
   }
 
   /** Forces a file's written content (and length) to disk; a missing file is skipped. */

@@ -25,6 +25,15 @@ class ResumeKeyTest {
         checkpoints.resolve(ResumeKey.TRAINER_FILE))));
     assertEquals(Optional.empty(), ResumeKey.saved(run.resolve("elsewhere").resolve("latest")),
         "a checkpoint of a run that never streamed to a monitor has no key");
+    // a new segment's key replaces the file whole (written beside it and renamed over it), leaving nothing else
+    String next = ResumeKey.newKey();
+    ResumeKey.save(checkpoints, next);
+    assertEquals(Optional.of(next), ResumeKey.saved(checkpoints.resolve("latest")));
+    try (var files = Files.list(checkpoints)) {
+      assertEquals(java.util.List.of(ResumeKey.TRAINER_FILE), files.map(f -> f.getFileName().toString()).toList());
+    }
+    assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(
+        checkpoints.resolve(ResumeKey.TRAINER_FILE))));
   }
 
   @Test
