@@ -366,6 +366,11 @@ public final class Partition {
     // all split the plane is never read again, so it is released and new vertices get no values for it
     int liveBlock;
     boolean retireBlocks;
+    // The next block is one dense product (a hidden layer or the head): its values at a vertex made in this layer
+    // come from interpolateNew, which reads this layer's values there only from the block of the neuron that made it
+    // on. So a new vertex made by neuron j gets values for the blocks from j / 8 on, not for the blocks before
+    // (neurons that have split the plane already); as with retired blocks, those are never read.
+    boolean nextInterpolates;
     int width;
     int[][] faces;
     long[] patterns;
@@ -517,6 +522,9 @@ public final class Partition {
         layerStart = vCount;
         liveBlock = 0;
         retireBlocks = !firstLayer && layer + 1 == blocks.size();
+        PiecewiseLinearNet.Block following = layer + 1 < blocks.size() ? blocks.get(layer + 1) : null;
+        nextInterpolates = following != null && following.ops().size() == 1
+            && following.ops().get(0) instanceof AffineOp.DenseOp;
         for (int j = 0; j < width && !overflow; j++) {
           splitByNeuron(j, bitBase + j);
         }
@@ -1023,7 +1031,7 @@ public final class Partition {
         int b8 = (b & CHUNK_MASK) * LANES;
         int w8 = (w & CHUNK_MASK) * LANES;
         double[] mx = maxAbs;
-        for (int bb = liveBlock; bb < zb.length; bb++) {
+        for (int bb = nextInterpolates ? j / LANES : liveBlock; bb < zb.length; bb++) {
           double[][] chunks = zb[bb];
           double[] atA = chunks[ca];
           double[] atB = chunks[cb];
