@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
 import java.util.function.Consumer;
+import java.util.function.Predicate;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
@@ -72,6 +73,7 @@ final class MetricsGate {
       ctx.watch(inner);
       boolean[] failed = {false};
       String[] bound = {publishToken}; // the run's publish token: registered, or once its publisher announced it
+      Predicate<String> runsToken = t -> bound[0] != null && t != null && sameToken(bound[0], t);
       return Behaviors.receive(Object.class)
           .onSignal(ChildFailed.class, f -> {
             failed[0] = true;
@@ -105,7 +107,7 @@ final class MetricsGate {
             return Behaviors.same();
           })
           .onMessage(MetricsNode.SignedPublish.class, p -> {
-            if (bound[0] == null || p.token() == null || !sameToken(bound[0], p.token())) {
+            if (!runsToken.test(p.token())) {
               rejections.reject("metrics", "bad_token", "unknown", "Publish without the run's publish token");
               return Behaviors.same();
             }
@@ -120,7 +122,7 @@ final class MetricsGate {
           })
           .onMessage(MetricsNode.SignedNonFiniteWeights.class, w -> {
             // a divergence alert can stop the run: only the run's own side, with its publish token, may raise it
-            if (bound[0] == null || w.token() == null || !sameToken(bound[0], w.token())) {
+            if (!runsToken.test(w.token())) {
               rejections.reject("metrics", "bad_token", "unknown", "NonFiniteWeights without the run's publish token");
             } else {
               inner.tell(new MetricsActor.NonFiniteWeights(w.step(), Rejections.clip(w.entry(), MAX_STRING)));
@@ -128,7 +130,7 @@ final class MetricsGate {
             return Behaviors.same();
           })
           .onMessage(MetricsNode.SignedEvent.class, e -> {
-            if (bound[0] == null || e.token() == null || !sameToken(bound[0], e.token())) {
+            if (!runsToken.test(e.token())) {
               rejections.reject("metrics", "bad_token", "unknown", "Event without the run's publish token");
               return Behaviors.same();
             }

@@ -6,10 +6,8 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.MessageDigest;
-import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.HashMap;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -508,11 +506,11 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
       RunInfoMetric.register(registry, config);
       CollapseDetector detector = m.alerts() == null ? null : new CollapseDetector(m.alerts(), m.runId(), m.classes());
       ActorRef<Command> self = getContext().getSelf();
-      String token = secret();
+      String token = TrainerDoor.secret(); // 128 random bits in hex
       ActorRef<Object> gate = getContext().spawn(MetricsGate.create(MetricsActor.create(registry,
           log, m.labels(), detector, alert -> self.tell(new AlertFired(m.runId(), alert))), rejections,
           m.publishToken(), error -> self.tell(new WriterFailed(m.runId(), error))),
-          "run-" + secret());
+          "run-" + TrainerDoor.secret()); // unguessable: peers cannot address the gate
       ActorRef<MetricsActor.Command> metrics = gate.narrow();
       Run run = new Run(dir, metrics, m, token, new AtomicReference<>());
       runs.put(m.runId(), run);
@@ -533,14 +531,6 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
     return config.get("settings") instanceof Map<?, ?> settings && Boolean.TRUE.equals(settings.get("resumed"));
   }
 
-  private static final SecureRandom RANDOM = new SecureRandom();
-
-  /** 128 random bits in hex: a run's token, and the name of its gate (so peers cannot guess its address). */
-  private static String secret() {
-    byte[] b = new byte[16];
-    RANDOM.nextBytes(b);
-    return HexFormat.of().formatHex(b);
-  }
 
   private void finish(Run run, Map<String, Object> event) {
     try {

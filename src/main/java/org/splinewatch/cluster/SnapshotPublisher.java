@@ -1,9 +1,7 @@
 package org.splinewatch.cluster;
 
-import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -280,9 +278,7 @@ public final class SnapshotPublisher extends AbstractBehavior<SnapshotPublisher.
 
   /** A fresh run token: 128 random bits in hex. */
   public static String newToken() {
-    byte[] b = new byte[16];
-    new SecureRandom().nextBytes(b);
-    return HexFormat.of().formatHex(b);
+    return TrainerDoor.secret();
   }
 
   private Behavior<Command> checkDrained() {
