@@ -58,13 +58,8 @@ public final class ResumeKey {
     }
   }
 
-  /** Keeps {@code key} in {@code checkpoints} (created if missing), readable by the owner only. */
+  /** Keeps {@code key} in {@code checkpoints} (created if missing, by the durable write), owner-only. */
   public static void save(Path checkpoints, String key) {
-    try {
-      Files.createDirectories(checkpoints);
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot create " + checkpoints + ": " + IoErrors.reason(e), e);
-    }
     ControlToken.writeSecret(checkpoints.resolve(TRAINER_FILE), key, "the run's resume key");
   }
 
