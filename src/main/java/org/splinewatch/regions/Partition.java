@@ -359,18 +359,25 @@ public final class Partition {
     double[] c0;
     double[] cx;
     double[] cy;
-    double[] maxAbs; // stored layers: per neuron, max |z| over the vertices so far (interpolation keeps it current)
+    double[] maxAbs; // stored layers: per neuron, max |z| over the vertices so far (kept current by interpolation)
     int corners; // vertices 0..corners−1 are the domain's corners
     double[] floor; // per neuron of the current layer: the least scale of its zero test (see zeroFloor)
     // Blocks below this one are retired: in the network's last layer, when no head follows, a block whose neurons have
-    // all split the plane is never read again, so it is released and new vertices get no values for it
+    // all split the plane is never read again, so it is released
     int liveBlock;
     boolean retireBlocks;
     // The next block is one dense product (a hidden layer or the head): its values at a vertex made in this layer
-    // come from interpolateNew, which reads this layer's values there only from the block of the neuron that made it
-    // on. So a new vertex made by neuron j gets values for the blocks from j / 8 on, not for the blocks before
-    // (neurons that have split the plane already); as with retired blocks, those are never read.
+    // come from interpolateNew, which reads this layer's values there only for the neurons from the one that made it
+    // on (the earlier ones have split the plane already).
     boolean nextInterpolates;
+    // When either holds (a stored layer), only those neurons' values are ever read at a vertex made in this layer, so
+    // it gets none when it is made: neuron j's value there is interpolated from its parents' when j's column is
+    // gathered (splitByNeuron), with splitEdge's arithmetic, parents first. That is the work of interpolating every
+    // later neuron at once, without reading and writing parent rows scattered over the whole layer's values (30 % of
+    // a live plane's time). writeBack: interpolateNew reads them from the blocks, so each gathered column is written
+    // back; otherwise (the last layer without a head) new vertices get no stored values at all.
+    boolean lazyNew;
+    boolean writeBack;
     int width;
     int[][] faces;
     long[] patterns;
@@ -525,6 +532,8 @@ public final class Partition {
         PiecewiseLinearNet.Block following = layer + 1 < blocks.size() ? blocks.get(layer + 1) : null;
         nextInterpolates = following != null && following.ops().size() == 1
             && following.ops().get(0) instanceof AffineOp.DenseOp;
+        lazyNew = !firstLayer && (retireBlocks || nextInterpolates);
+        writeBack = lazyNew && !retireBlocks;
         for (int j = 0; j < width && !overflow; j++) {
           splitByNeuron(j, bitBase + j);
         }
@@ -921,11 +930,28 @@ public final class Partition {
         max = maxAbs[j];
         double[][] chunks = zb[j / LANES];
         int l = j % LANES;
-        for (int v0 = 0; v0 < vCount; v0 += CHUNK_VERTICES) {
+        int stored = lazyNew ? layerStart : vCount;
+        for (int v0 = 0; v0 < stored; v0 += CHUNK_VERTICES) {
           double[] arr = chunks[v0 >>> CHUNK_SHIFT];
-          int n = Math.min(CHUNK_VERTICES, vCount - v0);
+          int n = Math.min(CHUNK_VERTICES, stored - v0);
           for (int i = 0; i < n; i++) {
             col[v0 + i] = arr[i * LANES + l];
+          }
+        }
+        if (lazyNew) {
+          // the vertices made in this layer (by earlier neurons: the parents come first), as splitEdge would have
+          // interpolated them; maxAbs[j] then covers every vertex, as it did when they were interpolated at once
+          for (int v = layerStart; v < vCount; v++) {
+            double va = col[parentA[v]];
+            double val = va + parentT[v] * (col[parentB[v]] - va);
+            col[v] = val;
+            max = Math.max(max, Math.abs(val));
+          }
+          maxAbs[j] = max;
+          if (writeBack) {
+            for (int v = layerStart; v < vCount; v++) {
+              chunks[v >>> CHUNK_SHIFT][(v & CHUNK_MASK) * LANES + l] = col[v];
+            }
           }
         }
       }
@@ -1023,7 +1049,9 @@ public final class Partition {
       parentT[w] = t;
       parentNeuron[w] = j;
       py[w] = py[a] + t * (py[b] - py[a]);
-      if (!firstLayer) {
+      if (writeBack) {
+        zb[j / LANES][w >>> CHUNK_SHIFT][(w & CHUNK_MASK) * LANES + j % LANES] = 0; // as below
+      } else if (!firstLayer && !lazyNew) {
         int ca = a >>> CHUNK_SHIFT;
         int cb = b >>> CHUNK_SHIFT;
         int cw = w >>> CHUNK_SHIFT;
@@ -1031,7 +1059,7 @@ public final class Partition {
         int b8 = (b & CHUNK_MASK) * LANES;
         int w8 = (w & CHUNK_MASK) * LANES;
         double[] mx = maxAbs;
-        for (int bb = nextInterpolates ? j / LANES : liveBlock; bb < zb.length; bb++) {
+        for (int bb = 0; bb < zb.length; bb++) { // every block: the next layer's product reads them all
           double[][] chunks = zb[bb];
           double[] atA = chunks[ca];
           double[] atB = chunks[cb];
@@ -1183,7 +1211,7 @@ public final class Partition {
     private void ensureVertices(int needed) {
       ensureVertexArrays(needed);
       int want = chunksFor(needed);
-      if (firstLayer || zb == null || want <= zChunks) {
+      if (firstLayer || zb == null || want <= zChunks || lazyNew && !writeBack) { // no values stored for new vertices
         return;
       }
       long live = zb.length - liveBlock;
