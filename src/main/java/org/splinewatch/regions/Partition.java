@@ -50,7 +50,7 @@ public final class Partition {
     this.vertexCount = b.vCount;
     this.px = Arrays.copyOf(b.px, b.vCount);
     this.py = Arrays.copyOf(b.py, b.vCount);
-    this.faces = Arrays.copyOf(b.faces, b.fCount);
+    this.faces = b.faceCycles();
     this.words = b.words;
     this.patterns = Arrays.copyOf(b.patterns, b.fCount * b.words);
     this.regionsAfterLayer = b.regionsAfterLayer;
@@ -121,7 +121,7 @@ public final class Partition {
     private long chunksHeld; // chunks this workspace allocated: in use by a computation or free
     private long chunksInUse; // what the budget counts: free chunks are at most an earlier computation's peak
     private Builder.VertexArrays vertices;
-    private int[][] faces;
+    private Builder.FaceArrays faces;
     private long[] patterns;
     private EdgeMap splits;
     private final long budgetBytes;
@@ -379,7 +379,16 @@ public final class Partition {
     boolean lazyNew;
     boolean writeBack;
     int width;
-    int[][] faces;
+    // The faces' vertex cycles, face f's at cycles[faceStart[f] .. faceStart[f] + faceLen[f]): one array read in face
+    // order by every neuron's pass over the faces, instead of an array per face spread over the heap (and none
+    // allocated per cut). A cut writes its two cycles at cyclesEnd; compactFaces copies the live cycles to spareCycles in
+    // face order when the cycles left behind reach a quarter of those in use.
+    int[] faceStart;
+    int[] faceLen;
+    int[] cycles;
+    int[] spareCycles;
+    int cyclesEnd;
+    int cyclesLive;
     long[] patterns;
     int fCount;
     int words;
@@ -413,12 +422,24 @@ public final class Partition {
       parentB = va.parentB;
       parentNeuron = va.parentNeuron;
       parentT = va.parentT;
-      faces = ws.faces != null ? ws.faces : new int[16][];
+      FaceArrays fa = ws.faces != null ? ws.faces : new FaceArrays();
+      faceStart = fa.start;
+      faceLen = fa.len;
+      cycles = fa.cycles;
+      spareCycles = fa.spare;
       patterns = ws.patterns != null && ws.patterns.length >= 16 * words ? ws.patterns : new long[16 * words];
       splits = ws.splits != null ? ws.splits : new EdgeMap(64);
       ws.faces = null;
       ws.patterns = null;
       ws.splits = null;
+    }
+
+    /** The face arrays, kept by a {@link Workspace} between computations. */
+    static final class FaceArrays {
+      int[] start = new int[16];
+      int[] len = new int[16];
+      int[] cycles = new int[64];
+      int[] spare = new int[64];
     }
 
     /** The vertex arrays, kept by a {@link Workspace} between computations. */
@@ -469,8 +490,12 @@ public final class Partition {
       va.parentNeuron = parentNeuron;
       va.parentT = parentT;
       ws.vertices = va;
-      Arrays.fill(faces, 0, fCount, null); // the cycles belong to the result
-      ws.faces = faces;
+      FaceArrays fa = new FaceArrays();
+      fa.start = faceStart;
+      fa.len = faceLen;
+      fa.cycles = cycles;
+      fa.spare = spareCycles;
+      ws.faces = fa;
       ws.patterns = patterns;
       splits.clear();
       ws.splits = splits;
@@ -488,7 +513,9 @@ public final class Partition {
       }
       vCount = m;
       corners = m;
-      faces[0] = first;
+      cyclesEnd = 0;
+      cyclesLive = 0;
+      writeCycle(0, first, 0, m);
       fCount = 1;
       Arrays.fill(patterns, 0, words, 0L); // the domain's pattern; every later face copies its parent's
       var blocks = net.blocks();
@@ -618,8 +645,8 @@ public final class Partition {
       int nb = (next.outDim() + LANES - 1) / LANES;
       int chunks = chunksFor(vCount);
       long extra = (long) nb * chunks;
-      if (!withinBudget(px.length, faces.length, extra)
-          && !((shrinkVertices() | shrinkFaces()) && withinBudget(px.length, faces.length, extra))) {
+      if (!withinBudget(px.length, faceStart.length, extra)
+          && !((shrinkVertices() | shrinkFaces()) && withinBudget(px.length, faceStart.length, extra))) {
         overflow = true;
         return null;
       }
@@ -975,19 +1002,23 @@ public final class Partition {
         // below would find the same
         if (anyPos) {
           for (int f = 0; f < faceCountAtStart; f++) {
-            if (hasPositiveVertex(faces[f])) {
+            if (hasPositiveVertex(f)) {
               patterns[f * words + wordIndex] |= mask;
             }
           }
         }
         return;
       }
+      if (cyclesEnd - cyclesLive > cyclesLive / 4) {
+        compactFaces();
+      }
       for (int f = 0; f < faceCountAtStart; f++) {
-        int[] c = faces[f];
-        int m = c.length;
+        int[] c = cycles;
+        int c0 = faceStart[f];
+        int m = faceLen[f];
         boolean pos = false;
         boolean neg = false;
-        for (int k = 0; k < m; k++) {
+        for (int k = c0; k < c0 + m; k++) {
           byte s = sign[c[k]];
           pos |= s > 0;
           neg |= s < 0;
@@ -1003,8 +1034,8 @@ public final class Partition {
         }
         int mm = 0;
         for (int k = 0; k < m; k++) {
-          int a = c[k];
-          int b = c[k + 1 == m ? 0 : k + 1];
+          int a = c[c0 + k];
+          int b = c[c0 + (k + 1 == m ? 0 : k + 1)];
           scratch[mm++] = a;
           if (sign[a] * sign[b] < 0) {
             scratch[mm++] = splitEdge(a, b, j);
@@ -1020,13 +1051,59 @@ public final class Partition {
       }
     }
 
-    private boolean hasPositiveVertex(int[] face) {
-      for (int v : face) {
-        if (sign[v] > 0) {
+    private boolean hasPositiveVertex(int f) {
+      for (int k = faceStart[f]; k < faceStart[f] + faceLen[f]; k++) {
+        if (sign[cycles[k]] > 0) {
           return true;
         }
       }
       return false;
+    }
+
+    /** Writes face {@code f}'s cycle, {@code c[from..from+len)}, at the end of {@code cycles}. */
+    private void writeCycle(int f, int[] c, int from, int len) {
+      writeArc(f, c, from + len, from, from + len - 1);
+    }
+
+    /** Writes positions {@code from..to} inclusive of the cycle {@code c[0..mm)}, walking forward, as face {@code f}'s. */
+    private void writeArc(int f, int[] c, int mm, int from, int to) {
+      int len = (to - from + mm) % mm + 1;
+      int head = Math.min(len, mm - from);
+      if (cyclesEnd + len > cycles.length) {
+        cycles = Arrays.copyOf(cycles, Math.max(cyclesEnd + len, cycles.length + cycles.length / 2 + 16));
+      }
+      System.arraycopy(c, from, cycles, cyclesEnd, head);
+      System.arraycopy(c, 0, cycles, cyclesEnd + head, len - head); // the part that wraps round
+      cyclesLive += len - (f < fCount ? faceLen[f] : 0);
+      faceStart[f] = cyclesEnd;
+      faceLen[f] = len;
+      cyclesEnd += len;
+    }
+
+    /** Moves the faces' cycles to {@code spareCycles} in face order, leaving out those that cuts replaced. */
+    private void compactFaces() {
+      if (spareCycles.length < cyclesLive) {
+        spareCycles = new int[Math.max(cyclesLive + cyclesLive / 2 + 16, cycles.length)];
+      }
+      int at = 0;
+      for (int f = 0; f < fCount; f++) {
+        System.arraycopy(cycles, faceStart[f], spareCycles, at, faceLen[f]);
+        faceStart[f] = at;
+        at += faceLen[f];
+      }
+      int[] t = cycles;
+      cycles = spareCycles;
+      spareCycles = t;
+      cyclesEnd = at;
+    }
+
+    /** The faces' cycles as one array each (the result's form). */
+    int[][] faceCycles() {
+      int[][] out = new int[fCount][];
+      for (int f = 0; f < fCount; f++) {
+        out[f] = Arrays.copyOfRange(cycles, faceStart[f], faceStart[f] + faceLen[f]);
+      }
+      return out;
     }
 
     /** The vertex where neuron {@code j} crosses zero on edge {@code (a,b)}, created once and shared by both faces. */
@@ -1147,7 +1224,7 @@ public final class Partition {
         // Numerically inconsistent face (regions.md §3.4 rule 6): keep the split vertices, do not cut, and take the
         // bit from the mean value over the face's vertices (an interior point).
         inconsistent++;
-        faces[f] = Arrays.copyOf(c, mm);
+        writeCycle(f, c, 0, mm);
         double mean = 0;
         for (int k = 0; k < mm; k++) {
           mean += col[c[k]];
@@ -1157,26 +1234,14 @@ public final class Partition {
         }
         return;
       }
-      int[] plus = arc(c, mm, c2, c1);
-      int[] minus = arc(c, mm, c1, c2);
       int g = fCount;
       ensureFaces(fCount + 1);
+      writeArc(f, c, mm, c2, c1);
+      writeArc(g, c, mm, c1, c2);
       fCount++;
-      faces[f] = plus;
-      faces[g] = minus;
       System.arraycopy(patterns, f * words, patterns, g * words, words);
       patterns[f * words + wordIndex] |= mask;
       patterns[g * words + wordIndex] &= ~mask;
-    }
-
-    /** Cycle positions {@code from..to} inclusive, walking forward. */
-    private static int[] arc(int[] c, int mm, int from, int to) {
-      int len = (to - from + mm) % mm + 1;
-      int[] out = new int[len];
-      for (int k = 0; k < len; k++) {
-        out[k] = c[(from + k) % mm];
-      }
-      return out;
     }
 
     /**
@@ -1185,8 +1250,8 @@ public final class Partition {
      * allocates a chunk when none is free, so those it holds are at most an earlier computation's peak in use.
      */
     private long heldBytes(long vCap, long faceCap, long extraChunks) {
-      // x, y, value, t (8 bytes each), parents and neuron (4 each), sign (1); a face: its cycle (about 6 ints and a
-      // header) and its pattern words
+      // x, y, value, t (8 bytes each), parents and neuron (4 each), sign (1); a face: its start and length, its
+      // cycle in two pools (about 5 ints each, with room to grow) and its pattern words
       return (ws.chunksInUse + extraChunks) * CHUNK_BYTES + vCap * 45 + faceCap * (48 + 8L * words);
     }
 
@@ -1215,8 +1280,8 @@ public final class Partition {
         return;
       }
       long live = zb.length - liveBlock;
-      if (!withinBudget(px.length, faces.length, live * (want - zChunks))
-          && !(shrinkFaces() && withinBudget(px.length, faces.length, live * (want - zChunks)))) {
+      if (!withinBudget(px.length, faceStart.length, live * (want - zChunks))
+          && !(shrinkFaces() && withinBudget(px.length, faceStart.length, live * (want - zChunks)))) {
         overflow = true; // over budget: stop after the current face (as at the region cap), which needs this chunk
       }
       for (int bb = liveBlock; bb < zb.length; bb++) {
@@ -1247,11 +1312,16 @@ public final class Partition {
     /** As {@link #shrinkVertices} for the face and pattern arrays. */
     private boolean shrinkFaces() {
       int cap = Math.max(fCount + 16, 16);
-      if (faces.length <= cap && patterns.length <= (long) cap * words) {
+      int cyclesCap = cyclesEnd + cyclesEnd / 2 + 64;
+      if (faceStart.length <= cap && patterns.length <= (long) cap * words && cycles.length <= cyclesCap
+          && spareCycles.length <= cyclesCap) {
         return false;
       }
-      faces = Arrays.copyOf(faces, Math.min(faces.length, cap));
+      faceStart = Arrays.copyOf(faceStart, Math.min(faceStart.length, cap));
+      faceLen = Arrays.copyOf(faceLen, Math.min(faceLen.length, cap));
       patterns = Arrays.copyOf(patterns, (int) Math.min(patterns.length, (long) cap * words));
+      cycles = Arrays.copyOf(cycles, Math.min(cycles.length, cyclesCap));
+      spareCycles = spareCycles.length <= cyclesCap ? spareCycles : new int[64]; // compactFaces grows it as needed
       return true;
     }
 
@@ -1260,7 +1330,7 @@ public final class Partition {
         return;
       }
       int cap = Math.max(needed, px.length + px.length / 2 + 16);
-      if (!withinBudget(cap, faces.length, 0) && !(shrinkFaces() && withinBudget(cap, faces.length, 0))) {
+      if (!withinBudget(cap, faceStart.length, 0) && !(shrinkFaces() && withinBudget(cap, faceStart.length, 0))) {
         // over budget: stop after the current face (as at the region cap), growing only by what that face needs
         overflow = true;
         cap = needed + 16;
@@ -1281,16 +1351,17 @@ public final class Partition {
     }
 
     private void ensureFaces(int needed) {
-      if (needed <= faces.length && (long) needed * words <= patterns.length) {
+      if (needed <= faceStart.length && (long) needed * words <= patterns.length) {
         return;
       }
-      int cap = Math.max(needed, faces.length + faces.length / 2 + 16);
+      int cap = Math.max(needed, faceStart.length + faceStart.length / 2 + 16);
       if (!withinBudget(px.length, cap, 0) && !(shrinkVertices() && withinBudget(px.length, cap, 0))) {
         overflow = true; // as in ensureVertices
         cap = needed + 16;
       }
-      if (cap > faces.length) {
-        faces = Arrays.copyOf(faces, cap);
+      if (cap > faceStart.length) {
+        faceStart = Arrays.copyOf(faceStart, cap);
+        faceLen = Arrays.copyOf(faceLen, cap);
       }
       if ((long) cap * words > patterns.length) {
         patterns = Arrays.copyOf(patterns, cap * words);
