@@ -19,6 +19,7 @@ import org.splinewatch.regions.NpzModel;
 import org.splinewatch.regions.Partition;
 import org.splinewatch.regions.PiecewiseLinearNet;
 import org.splinewatch.regions.Plane;
+import org.splinewatch.snapshot.NpzArchive;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -46,7 +47,8 @@ final class BenchRegionsCommand implements Callable<Integer> {
   static final int WINDOW = 5;
 
   @Parameters(arity = "0..*", paramLabel = "MODEL.npz",
-      description = "workloads (default: every .npz in --dir, smallest first)")
+      description = "workloads: benchmark-format networks or region files, such as a run's"
+          + " planes/plane-<k>-overflow.npz (default: every .npz in --dir, smallest first)")
   List<Path> models = new ArrayList<>();
   @Option(names = "--dir", description = "workload directory (default ${DEFAULT-VALUE})")
   Path dir = Path.of("../shared/benchmarks/regions");
@@ -141,12 +143,15 @@ final class BenchRegionsCommand implements Callable<Integer> {
     ExecutorService pool = threads > 1 ? Executors.newFixedThreadPool(2) : null;
     try {
       for (Path model : models) {
-        NpzModel m;
+        MonitorCommand.Regions.Network m; // the benchmark format or a region file (a live plane's network)
         try {
-          m = NpzModel.read(model);
+          m = MonitorCommand.Regions.Network.read(model);
         } catch (NpzModel.ModelFileException e) {
           System.err.println("error: " + e.getMessage());
           return e.noSuchFile() ? 2 : 1; // a missing file is a bad argument, bad contents a failure
+        } catch (NpzArchive.FormatException e) {
+          System.err.println("error: " + e.getMessage());
+          return 1;
         }
         String name = model.getFileName().toString().replace(".npz", "");
         Partition.Workspace ws = new Partition.Workspace();
@@ -156,7 +161,7 @@ final class BenchRegionsCommand implements Callable<Integer> {
           regions = Partition.compute(m.net(), m.plane()).regionCount();
         } catch (OutOfMemoryError e) {
           // a workload too wide for the heap: one line, not a stack trace, and nothing to time
-          System.err.println(MonitorCommand.Regions.outOfMemory(model, "a network of widths " + java.util.Arrays.toString(m.widths()), "a workload that fits the heap"
+          System.err.println(MonitorCommand.Regions.outOfMemory(model, m.description(), "a workload that fits the heap"
               + " (SPLINEWATCH_HEAP)"));
           return 1;
         }
@@ -169,12 +174,12 @@ final class BenchRegionsCommand implements Callable<Integer> {
               single * 1e3, w);
           continue;
         }
-        NpzModel mirrored = m.withPlaneAxesSwapped();
+        Plane mirrored = m.plane().withAxesSwapped();
         Partition.Workspace ws2 = new Partition.Workspace();
         double twoPlanes = median(() -> {
           var a = CompletableFuture.supplyAsync(
               () -> Partition.compute(m.net(), m.plane(), Partition.DEFAULT_MAX_REGIONS, null, 1, ws), pool);
-          var b = CompletableFuture.supplyAsync(() -> Partition.compute(mirrored.net(), mirrored.plane(),
+          var b = CompletableFuture.supplyAsync(() -> Partition.compute(m.net(), mirrored,
               Partition.DEFAULT_MAX_REGIONS, null, 1, ws2), pool);
           if (a.join().regionCount() != b.join().regionCount()) {
             throw new IllegalStateException("mirrored plane has a different region count");

@@ -28,11 +28,6 @@ import java.util.zip.ZipFile;
  */
 public record NpzModel(PiecewiseLinearNet net, Plane plane, int[] widths, double[] origin, double[] u, double[] v) {
 
-  /** The same network on the plane with {@code u} and {@code v} exchanged: the mirrored partition (benchmarks). */
-  public NpzModel withPlaneAxesSwapped() {
-    return new NpzModel(net, Plane.explicit(origin, v, u), widths, origin, v, u);
-  }
-
 
   /** A malformed or missing model file; the message names the file and what was wrong. */
   public static final class ModelFileException extends RuntimeException {

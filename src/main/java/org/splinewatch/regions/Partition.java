@@ -19,7 +19,9 @@ import java.util.concurrent.Executor;
  * <p>Organisation (docs/regions-engine.md): the first layer's values are computed from the vertex coordinates, not
  * stored; later layers' values are stored in 8-neuron blocks; the next layer's values come from a product with the
  * weights only at the vertices that existed when the layer started, and at the vertices the layer created from the
- * two ends of the split edge plus a correction for the few neurons that change sign along it.
+ * two ends of the split edge plus a correction for the few neurons that change sign along it. A vertex made in a layer
+ * gets its values for that layer's later neurons when their columns are read (from its parents', in creation order),
+ * and the faces' vertex cycles share one array read in face order.
  *
  * <p>Long on purpose: one algorithm (regions.md §3) whose steps share the same vertex, edge and face arrays;
  * splitting it would pass those arrays between classes on the hot path. docs/regions-engine.md explains its parts.

@@ -112,6 +112,25 @@ public final class Plane {
     return new Plane(origin, e1, e2, polygon.clone(), anchors);
   }
 
+  /**
+   * This plane with its two axes swapped: the mirror image of the same chart, so the same partition mirrored (the
+   * same region count). The domain's corners are swapped and reversed, which keeps them counter-clockwise.
+   */
+  public Plane withAxesSwapped() {
+    int k = domain.length / 2;
+    double[] swapped = new double[domain.length];
+    for (int i = 0; i < k; i++) {
+      swapped[2 * i] = domain[2 * (k - 1 - i) + 1];
+      swapped[2 * i + 1] = domain[2 * (k - 1 - i)];
+    }
+    double[] a = new double[anchors.length];
+    for (int i = 0; i + 1 < a.length; i += 2) {
+      a[i] = anchors[i + 1];
+      a[i + 1] = anchors[i];
+    }
+    return new Plane(origin, e2, e1, swapped, a);
+  }
+
   public int inputDim() {
     return origin.length;
   }

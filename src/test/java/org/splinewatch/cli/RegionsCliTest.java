@@ -108,6 +108,21 @@ class RegionsCliTest {
   }
 
   @Test
+  void benchRegionsTimesARegionFileAsARunWritesIt() throws Exception {
+    // a run's planes/plane-<k>-overflow.npz is a region file: bench-regions times it, on 1 and 2 threads (the second
+    // plane of the two-plane column is the mirrored one, which must have the same count)
+    org.splinewatch.regions.PiecewiseLinearNet net = RegionFileTest.smallCnn(3);
+    double[][] a = RegionFileTest.anchors(4, 36);
+    Path f = tmp.resolve("plane-0-overflow.npz");
+    RegionFile.write(f, net, a, 0);
+    int exact = org.splinewatch.regions.Partition.compute(net,
+        org.splinewatch.regions.Plane.throughAnchors(a[0], a[1], a[2], 0)).regionCount();
+    String m = TestTools.cli(0, "monitor", "bench-regions", "--repeat", "1", "--measure-seconds", "0",
+        "--min-warmup-seconds", "0", "--warmup-seconds", "0.1", f.toString());
+    assertTrue(m.lines().anyMatch(l -> l.matches("plane-0-overflow +" + exact + " .*x +[0-9.]+x")), m);
+  }
+
+  @Test
   void theRegionCapIsNamedWhenItStopsThePartition() throws Exception {
     Path f = oneLayer(tmp.resolve("small.npz"), 20, 2);
     String m = TestTools.cli(0, "monitor", "regions", "--model", f.toString(), "--max-regions", "5");

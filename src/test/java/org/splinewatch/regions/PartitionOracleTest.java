@@ -307,6 +307,31 @@ public class PartitionOracleTest {
   }
 
   @Test
+  void aPlaneWithItsAxesSwappedHasTheMirroredPartition() {
+    // bench-regions times two planes at once with the second mirrored: the same regions, the same areas and lengths
+    PiecewiseLinearNet net = mlp(8, new int[] {3, 20, 20}, 2, 0.4);
+    Plane anchored = Plane.throughAnchors(new double[] {1, 0, 0.5}, new double[] {-0.5, 1, 0},
+        new double[] {0, -1, -0.5}, 0);
+    Plane explicit = Plane.explicit(new double[] {0, 0.2, 0}, new double[] {2, 0, 0}, new double[] {0.5, 2, 1});
+    for (Plane plane : new Plane[] {anchored, explicit}) {
+      Plane mirrored = plane.withAxesSwapped();
+      assertEquals(plane.domainArea(), mirrored.domainArea(), 1e-12 * plane.domainArea());
+      PartitionStats a = PartitionStats.of(Partition.compute(net, plane), true);
+      PartitionStats b = PartitionStats.of(Partition.compute(net, mirrored), true);
+      assertTrue(a.regions() > 50, a.regions() + " regions");
+      assertEquals(a.regions(), b.regions());
+      assertEquals(a.boundaryLength(), b.boundaryLength(), 1e-9 * a.boundaryLength());
+      assertEquals(a.areaStd(), b.areaStd(), 1e-9 * a.areaStd());
+      double[] s = plane.anchors();
+      double[] t = mirrored.anchors();
+      for (int i = 0; i + 1 < s.length; i += 2) {
+        assertEquals(s[i], t[i + 1]);
+        assertEquals(s[i + 1], t[i]);
+      }
+    }
+  }
+
+  @Test
   void aReusedWorkspaceGivesTheSamePartitionAsAFreshOne() {
     // large, small, wider, then large again: the buffers grow, are reused oversized, and hold stale values
     Plane plane = Plane.explicit(new double[] {0, 0, 0}, new double[] {2, 0, 0}, new double[] {0, 2, 1});
