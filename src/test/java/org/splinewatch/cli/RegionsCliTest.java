@@ -86,14 +86,19 @@ class RegionsCliTest {
         && svg.strip().lines().count() == 1, svg);
   }
 
+  /** Writes a small CNN's region file (network {@code seed}, anchors {@code seed + 1}); returns its exact count. */
+  private static int smallCnnRegionFile(Path f, long seed) throws Exception {
+    org.splinewatch.regions.PiecewiseLinearNet net = RegionFileTest.smallCnn(seed);
+    double[][] a = RegionFileTest.anchors(seed + 1, 36);
+    RegionFile.write(f, net, a, 0);
+    return org.splinewatch.regions.Partition.compute(net,
+        org.splinewatch.regions.Plane.throughAnchors(a[0], a[1], a[2], 0)).regionCount();
+  }
+
   @Test
   void aRegionFileOfAConvolutionalNetworkCountsAsTheEngineDoesWholeAndTiled() throws Exception {
-    org.splinewatch.regions.PiecewiseLinearNet net = RegionFileTest.smallCnn(7);
-    double[][] a = RegionFileTest.anchors(8, 36);
     Path f = tmp.resolve("cnn.npz");
-    RegionFile.write(f, net, a, 0);
-    int exact = org.splinewatch.regions.Partition.compute(net,
-        org.splinewatch.regions.Plane.throughAnchors(a[0], a[1], a[2], 0)).regionCount();
+    int exact = smallCnnRegionFile(f, 7);
     String whole = TestTools.cli(0, "monitor", "regions", "--model", f.toString());
     assertTrue(whole.contains("\nregions: " + exact + "\n") && whole.contains("input_shape: [1, 6, 6]")
         && whole.contains("layers: [conv2d (1x6x6 -> 3x6x6, kernel 3x3, stride 1, padding 1), batchnorm (3), leaky_relu,")
@@ -111,12 +116,8 @@ class RegionsCliTest {
   void benchRegionsTimesARegionFileAsARunWritesIt() throws Exception {
     // a run's planes/plane-<k>-overflow.npz is a region file: bench-regions times it, on 1 and 2 threads (the second
     // plane of the two-plane column is the mirrored one, which must have the same count)
-    org.splinewatch.regions.PiecewiseLinearNet net = RegionFileTest.smallCnn(3);
-    double[][] a = RegionFileTest.anchors(4, 36);
     Path f = tmp.resolve("plane-0-overflow.npz");
-    RegionFile.write(f, net, a, 0);
-    int exact = org.splinewatch.regions.Partition.compute(net,
-        org.splinewatch.regions.Plane.throughAnchors(a[0], a[1], a[2], 0)).regionCount();
+    int exact = smallCnnRegionFile(f, 3);
     String m = TestTools.cli(0, "monitor", "bench-regions", "--repeat", "1", "--measure-seconds", "0",
         "--min-warmup-seconds", "0", "--warmup-seconds", "0.1", f.toString());
     assertTrue(m.lines().anyMatch(l -> l.matches("plane-0-overflow +" + exact + " .*x +[0-9.]+x")), m);
