@@ -383,8 +383,8 @@ public final class Partition {
     int width;
     // The faces' vertex cycles, face f's at cycles[faceStart[f] .. faceStart[f] + faceLen[f]): one array read in face
     // order by every neuron's pass over the faces, instead of an array per face spread over the heap (and none
-    // allocated per cut). A cut writes its two cycles at cyclesEnd; compactFaces copies the live cycles to spareCycles in
-    // face order when the cycles left behind reach a quarter of those in use.
+    // allocated per cut). A cut writes its two cycles at cyclesEnd; compactFaces copies the live cycles to
+    // spareCycles in face order when the cycles left behind reach a quarter of those in use.
     int[] faceStart;
     int[] faceLen;
     int[] cycles;
@@ -1067,7 +1067,7 @@ public final class Partition {
       writeArc(f, c, from + len, from, from + len - 1);
     }
 
-    /** Writes positions {@code from..to} inclusive of the cycle {@code c[0..mm)}, walking forward, as face {@code f}'s. */
+    /** Writes positions {@code from..to} inclusive of the cycle {@code c[0..mm)}, walking forward, as face f's. */
     private void writeArc(int f, int[] c, int mm, int from, int to) {
       int len = (to - from + mm) % mm + 1;
       int head = Math.min(len, mm - from);
