@@ -531,7 +531,6 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
     return config.get("settings") instanceof Map<?, ?> settings && Boolean.TRUE.equals(settings.get("resumed"));
   }
 
-
   private void finish(Run run, Map<String, Object> event) {
     try {
       RunLog.appendEvent(run.dir(), event);

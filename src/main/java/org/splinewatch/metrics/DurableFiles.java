@@ -42,8 +42,8 @@ public final class DurableFiles {
         Files.deleteIfExists(p);
       }
     }
-    // created like any new file (the umask decides its mode; owner-only for a secret), under a name no other writer
-    // uses
+    // created like any new file (the umask decides its mode; owner-only for a secret), under a name no other
+    // writer uses
     Path tmp = dir.resolve(prefix + Long.toHexString(System.nanoTime()) + "-" + ProcessHandle.current().pid() + ".tmp");
     try {
       try (FileChannel ch = open(tmp, ownerOnly)) {

@@ -368,16 +368,14 @@ public final class Partition {
     // all split the plane is never read again, so it is released
     int liveBlock;
     boolean retireBlocks;
-    // The next block is one dense product (a hidden layer or the head): its values at a vertex made in this layer
-    // come from interpolateNew, which reads this layer's values there only for the neurons from the one that made it
-    // on (the earlier ones have split the plane already).
-    boolean nextInterpolates;
-    // When either holds (a stored layer), only those neurons' values are ever read at a vertex made in this layer, so
-    // it gets none when it is made: neuron j's value there is interpolated from its parents' when j's column is
-    // gathered (splitByNeuron), with splitEdge's arithmetic, parents first. That is the work of interpolating every
-    // later neuron at once, without reading and writing parent rows scattered over the whole layer's values (30 % of
-    // a live plane's time). writeBack: interpolateNew reads them from the blocks, so each gathered column is written
-    // back; otherwise (the last layer without a head) new vertices get no stored values at all.
+    // lazyNew: a stored layer in which only the neurons after the one that made a vertex are ever read there, which
+    // holds in the last layer without a head (the earlier neurons have split the plane) and above one dense product
+    // (a hidden layer or the head), whose values at a new vertex come from interpolateNew, which reads only those.
+    // Such a vertex then gets no values when it is made: neuron j's value there is interpolated from its parents'
+    // when j's column is gathered (splitByNeuron), with splitEdge's arithmetic, parents first. That is the work of
+    // interpolating every later neuron at once, without reading and writing parent rows scattered over the whole
+    // layer's values (30 % of a live plane's time). writeBack: interpolateNew reads them from the blocks, so each
+    // gathered column is written back; otherwise (the last layer without a head) new vertices get no stored values.
     boolean lazyNew;
     boolean writeBack;
     int width;
@@ -558,9 +556,8 @@ public final class Partition {
         layerStart = vCount;
         liveBlock = 0;
         retireBlocks = !firstLayer && layer + 1 == blocks.size();
-        PiecewiseLinearNet.Block following = layer + 1 < blocks.size() ? blocks.get(layer + 1) : null;
-        nextInterpolates = following != null && following.ops().size() == 1
-            && following.ops().get(0) instanceof AffineOp.DenseOp;
+        PiecewiseLinearNet.Block next = layer + 1 < blocks.size() ? blocks.get(layer + 1) : null;
+        boolean nextInterpolates = next != null && singleDense(next) != null;
         lazyNew = !firstLayer && (retireBlocks || nextInterpolates);
         writeBack = lazyNew && !retireBlocks;
         for (int j = 0; j < width && !overflow; j++) {
@@ -571,7 +568,6 @@ public final class Partition {
           return;
         }
         bitBase += width;
-        PiecewiseLinearNet.Block next = layer + 1 < blocks.size() ? blocks.get(layer + 1) : null;
         if (next == null) {
           return; // the network ends with an activation: no head
         }
@@ -675,10 +671,15 @@ public final class Partition {
       return flat;
     }
 
+    /** The block's one operator when it is a dense product (its values at new vertices are interpolated), else null. */
+    private static AffineOp.DenseOp singleDense(PiecewiseLinearNet.Block block) {
+      return block.ops().size() == 1 && block.ops().get(0) instanceof AffineOp.DenseOp d ? d : null;
+    }
+
     /** Rows of {@link #advance} into {@code blocks}, or into the row-major {@code flat}; split over the pool. */
     private void transform(PiecewiseLinearNet.Block cur, PiecewiseLinearNet.Block next, double[][][] blocks,
         double[] flat) {
-      AffineOp.DenseOp dense = next.ops().size() == 1 && next.ops().get(0) instanceof AffineOp.DenseOp d ? d : null;
+      AffineOp.DenseOp dense = singleDense(next);
       int rows = dense != null ? layerStart : vCount;
       transformOld(cur, next, rows, blocks, flat);
       if (dense != null) {
