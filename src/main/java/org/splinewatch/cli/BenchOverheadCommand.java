@@ -56,7 +56,8 @@ final class BenchOverheadCommand implements Callable<Integer> {
    * resident memory in bytes (from its {@code run_finished} event; 0 where the platform has none), and where its CPU
    * went ({@code cpu_seconds}).
    */
-  record Rate(double whole, double steady, long peakRss, String coverage, double leastCovered, CpuByRole cpu) {
+  record Rate(double whole, double steady, double trainingCpuPerStep, long peakRss, String coverage,
+      double leastCovered, CpuByRole cpu) {
   }
 
   /** The block's trainer JVM while one runs. */
@@ -113,15 +114,16 @@ final class BenchOverheadCommand implements Callable<Integer> {
           continue;
         }
         (monitoring ? on : off).add(rate);
-        System.out.printf("round %d  monitoring=%-5s %.2f steps/s (%.2f ms/step); after step %d: %.2f steps/s;"
-            + " peak RSS %s%s%n         %s%n", r, monitoring, rate.whole(), 1000 / rate.whole(), warmupSteps,
-            rate.steady(), mib(rate.peakRss()), monitoring ? "; analysed " + rate.coverage() : "",
-            rate.cpu().describe());
+        System.out.printf("round %d  monitoring=%-5s %.2f steps/s (%.2f ms/step); after step %d: %.2f steps/s,"
+            + " training thread %.2f ms of CPU per step; peak RSS %s%s%n         %s%n", r, monitoring, rate.whole(),
+            1000 / rate.whole(), warmupSteps, rate.steady(), rate.trainingCpuPerStep(), mib(rate.peakRss()),
+            monitoring ? "; analysed " + rate.coverage() : "", rate.cpu().describe());
       }
     }
     report("whole blocks", off.stream().map(Rate::whole).toList(), on.stream().map(Rate::whole).toList());
     report("after step " + warmupSteps, off.stream().map(Rate::steady).toList(),
         on.stream().map(Rate::steady).toList());
+    System.out.println(stepSplit(warmupSteps, off, on));
     System.out.printf("peak RSS: median off %s, on %s (max heap %s)%n",
         mib((long) median(off.stream().map(r -> (double) r.peakRss()).toList())),
         mib((long) median(on.stream().map(r -> (double) r.peakRss()).toList())), mib(Runtime.getRuntime().maxMemory()));
@@ -180,8 +182,10 @@ final class BenchOverheadCommand implements Callable<Integer> {
     }
     Path events = out.resolve(runId).resolve("events.jsonl");
     JsonNode finished = runFinished(events); // read once: peak memory, coverage and CPU all come from it
-    return new Rate(Double.parseDouble(m.group(2)), rateAfter(out.resolve(runId).resolve("metrics.jsonl"),
-        warmupSteps), peakResident(finished, events), coverage(finished), leastCovered(finished), cpu(finished));
+    Path metricsJsonl = out.resolve(runId).resolve("metrics.jsonl");
+    return new Rate(Double.parseDouble(m.group(2)), rateAfter(metricsJsonl, warmupSteps),
+        trainingCpuPerStepAfter(metricsJsonl, warmupSteps), peakResident(finished, events), coverage(finished),
+        leastCovered(finished), cpu(finished));
   }
 
   /** The last {@code run_finished} event of a run's events.jsonl. */
@@ -258,6 +262,53 @@ final class BenchOverheadCommand implements Callable<Integer> {
       throw new IllegalStateException(metricsJsonl + ": no training-step samples after step " + from);
     }
     return (lastStep - firstStep) / ((lastTime - firstTime) / 1000.0);
+  }
+
+  /**
+   * A step after the warm-up, medians off -> on, split into the training thread's own CPU and the rest of the step's
+   * wall time (the thread waiting for a core, or for the augmentation thread's next batch): a monitored step that
+   * takes longer with the same CPU waited; one whose CPU grew was slower to compute (caches and memory bandwidth
+   * shared with the analysis, less optimised code while the JIT is busy).
+   */
+  static String stepSplit(long warmupSteps, List<Rate> off, List<Rate> on) {
+    double wallOff = 1000 / median(off.stream().map(Rate::steady).toList());
+    double wallOn = 1000 / median(on.stream().map(Rate::steady).toList());
+    double cpuOff = median(off.stream().map(Rate::trainingCpuPerStep).toList());
+    double cpuOn = median(on.stream().map(Rate::trainingCpuPerStep).toList());
+    return String.format(Locale.ROOT, "a step after step %d, medians off -> on: wall %.2f -> %.2f ms, the training"
+        + " thread's CPU %.2f -> %.2f ms, the rest of the step %.2f -> %.2f ms", warmupSteps, wallOff, wallOn, cpuOff,
+        cpuOn, wallOff - cpuOff, wallOn - cpuOn);
+  }
+
+  /**
+   * The training thread's CPU in ms per step ({@code splinewatch_training_thread_cpu_seconds_total}) between the first
+   * sample at or after {@code from} and the last of a run's log; NaN when the log has fewer than two such samples (a
+   * JVM that cannot measure thread CPU publishes none).
+   */
+  static double trainingCpuPerStepAfter(Path metricsJsonl, long from) throws IOException {
+    long firstStep = -1;
+    double firstCpu = 0;
+    long lastStep = -1;
+    double lastCpu = 0;
+    try (var lines = Files.lines(metricsJsonl)) {
+      for (String line : (Iterable<String>) lines::iterator) {
+        JsonNode j = JSON.readTree(line);
+        if (!MetricFamily.TRAINING_THREAD_CPU_SECONDS_TOTAL.id().equals(j.path("name").asText())) {
+          continue;
+        }
+        long step = j.get("step").asLong();
+        double cpu = j.get("value").asDouble();
+        if (step >= from && firstStep < 0) {
+          firstStep = step;
+          firstCpu = cpu;
+        }
+        if (step > lastStep) {
+          lastStep = step;
+          lastCpu = cpu;
+        }
+      }
+    }
+    return firstStep < 0 || lastStep <= firstStep ? Double.NaN : 1000 * (lastCpu - firstCpu) / (lastStep - firstStep);
   }
 
   /** {@code resident_peak_bytes} of the last {@code run_finished} event of a run's events.jsonl. */

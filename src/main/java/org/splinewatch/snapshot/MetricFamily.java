@@ -27,6 +27,9 @@ public enum MetricFamily {
   TRAINING_EPOCH(Type.GAUGE, "Current training epoch"),
   TRAINING_STEPS_PER_SECOND(Type.GAUGE, "Training throughput in steps per second"),
   TRAINING_LEARNING_RATE(Type.GAUGE, "Current learning rate of the optimiser"),
+  TRAINING_THREAD_CPU_SECONDS_TOTAL(Type.COUNTER, "CPU time, user and system, the training thread has used since the"
+      + " run started (every 10 steps; against the step's wall time it tells slower steps from steps waiting for a"
+      + " core)"),
   TRAINING_BATCH_STD_NORMALIZED(Type.GAUGE, "sqrt(d) times the mean per-dimension std of the l2-normalised outputs of"
       + " the latest training batch, computed with the loss (collapse: towards 0; healthy: about 1)", "output"),
   TRAINING_BATCH_EFFECTIVE_RANK(Type.GAUGE, "Participation ratio, the squared sum of eigenvalues over the sum of squared"

@@ -1,5 +1,7 @@
 package org.splinewatch.trainer;
 
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -64,6 +66,8 @@ public final class TrainerActor extends AbstractBehavior<TrainerActor.Command> {
   /** How long the end of a run waits for the batch statistics still queued. */
   static final long BATCH_STATISTICS_DRAIN_MILLIS = 2_000;
   private final BatchStatistics batchStatistics;
+  /** The training thread's CPU time when the actor started, in ns (-1: not measurable). */
+  private final long cpuAtStart;
   private Map<String, Trainer.BatchOutput> lastBatchOutputs = Map.of();
 
   private final Supplier<Trainer> factory;
@@ -115,6 +119,13 @@ public final class TrainerActor extends AbstractBehavior<TrainerActor.Command> {
     this.progress = progress;
     this.batchStatistics = new BatchStatistics(samples -> metrics.tell(new MetricsActor.Publish(samples)));
     CpuByRole.register("training"); // the constructor runs on the actor's pinned thread, which trains
+    this.cpuAtStart = threadCpuNanos();
+  }
+
+  /** This thread's CPU time in ns, or -1 where the JVM cannot measure it. */
+  private static long threadCpuNanos() {
+    ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+    return threads.isCurrentThreadCpuTimeSupported() ? threads.getCurrentThreadCpuTime() : -1;
   }
 
   @Override
@@ -224,6 +235,10 @@ public final class TrainerActor extends AbstractBehavior<TrainerActor.Command> {
           Sample.of(MetricFamily.TRAINING_EPOCH, epoch, step),
           Sample.of(MetricFamily.TRAINING_STEPS_PER_SECOND, stepsPerSecond, step),
           Sample.of(MetricFamily.TRAINING_LEARNING_RATE, trainer.learningRate(), step)));
+      long cpu = threadCpuNanos();
+      if (cpu >= 0 && cpuAtStart >= 0) {
+        scalars.add(Sample.of(MetricFamily.TRAINING_THREAD_CPU_SECONDS_TOTAL, (cpu - cpuAtStart) / 1e9, step));
+      }
       metrics.tell(new MetricsActor.Publish(List.copyOf(scalars)));
     }
     if (!Double.isFinite(loss)) {

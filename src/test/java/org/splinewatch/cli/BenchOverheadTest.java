@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.splinewatch.metrics.CpuByRole;
 
 /** The after-warm-up rate of bench-overhead, read from a run's metrics.jsonl. */
 class BenchOverheadTest {
@@ -29,6 +30,37 @@ class BenchOverheadTest {
     assertEquals(20.0, BenchOverheadCommand.rateAfter(log, 0), 1e-9);
     var e = assertThrows(IllegalStateException.class, () -> BenchOverheadCommand.rateAfter(log, 300));
     assertTrue(e.getMessage().contains("no training-step samples after step 300"), e.getMessage());
+  }
+
+  private static String trainingCpu(long step, double seconds) {
+    return "{\"name\":\"splinewatch_training_thread_cpu_seconds_total\",\"labels\":{\"run\":\"r\"},\"step\":" + step
+        + ",\"value\":" + seconds + ",\"time\":" + (1000 + step) + "}";
+  }
+
+  @Test
+  void theTrainingThreadsCpuPerStepAfterTheWarmUpComesFromItsRunningTotal(@TempDir Path dir) throws Exception {
+    Path log = dir.resolve("metrics.jsonl");
+    // 3 s for the first 100 steps (compiling), then 25 ms a step; the wall-time samples do not count
+    Files.write(log, List.of(trainingCpu(10, 0.5), step(100, 11_000), trainingCpu(100, 3.0), trainingCpu(200, 5.5),
+        trainingCpu(300, 8.0)));
+    assertEquals(25.0, BenchOverheadCommand.trainingCpuPerStepAfter(log, 100), 1e-9);
+    assertEquals(25.0, BenchOverheadCommand.trainingCpuPerStepAfter(log, 11), 1e-9, "from the first at or after 11");
+    assertEquals(7.5 / 290 * 1000, BenchOverheadCommand.trainingCpuPerStepAfter(log, 0), 1e-9);
+    assertTrue(Double.isNaN(BenchOverheadCommand.trainingCpuPerStepAfter(log, 300)), "one sample is no rate");
+    Files.write(log, List.of(step(100, 11_000), step(200, 13_500)));
+    assertTrue(Double.isNaN(BenchOverheadCommand.trainingCpuPerStepAfter(log, 0)), "a JVM without thread CPU");
+  }
+
+  @Test
+  void aStepSplitsIntoTheTrainingThreadsCpuAndTheRest() {
+    CpuByRole none = CpuByRole.fromEvent(java.util.Map.of());
+    // off: 40 steps/s (25 ms a step), 24 ms of them the training thread's CPU; on: 32 steps/s (31.25 ms), 26 ms CPU
+    List<BenchOverheadCommand.Rate> off = List.of(new BenchOverheadCommand.Rate(38, 40, 24, 0, "", 1, none),
+        new BenchOverheadCommand.Rate(38, 39, 23, 0, "", 1, none), new BenchOverheadCommand.Rate(38, 41, 25, 0, "",
+        1, none));
+    List<BenchOverheadCommand.Rate> on = List.of(new BenchOverheadCommand.Rate(30, 32, 26, 0, "", 1, none));
+    assertEquals("a step after step 300, medians off -> on: wall 25.00 -> 31.25 ms, the training thread's CPU 24.00"
+        + " -> 26.00 ms, the rest of the step 1.00 -> 5.25 ms", BenchOverheadCommand.stepSplit(300, off, on));
   }
 
   @Test

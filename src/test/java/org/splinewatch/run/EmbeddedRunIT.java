@@ -151,6 +151,15 @@ class EmbeddedRunIT {
     // metrics.jsonl has the same families, and the slow analyzer's drops were counted there
     String jsonl = Files.readString(result.runDir().resolve("metrics.jsonl"));
     assertTrue(jsonl.contains("\"splinewatch_embedding_uniformity\""));
+    // the training thread's CPU since the start: a running total that never falls and stays below the run's wall time
+    List<Double> trainingCpu = jsonl.lines()
+        .filter(l -> l.contains("\"splinewatch_training_thread_cpu_seconds_total\""))
+        .map(l -> Double.parseDouble(l.replaceAll(".*\"value\":([^,]+),.*", "$1"))).toList();
+    assertTrue(trainingCpu.size() >= 2 && trainingCpu.get(trainingCpu.size() - 1) > 0, "training CPU " + trainingCpu);
+    for (int i = 1; i < trainingCpu.size(); i++) {
+      assertTrue(trainingCpu.get(i) >= trainingCpu.get(i - 1), "training CPU fell: " + trainingCpu);
+    }
+    assertTrue(body.contains("splinewatch_training_thread_cpu_seconds_total{"), "no training CPU counter scraped");
     Matcher drops = Pattern.compile("\"splinewatch_snapshots_dropped_total\",\"labels\":\\{\"analyzer\":\"slow\"")
         .matcher(jsonl);
     assertTrue(drops.find(), "slow analyzer dropped nothing");
