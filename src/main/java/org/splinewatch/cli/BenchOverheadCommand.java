@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.function.ToDoubleFunction;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.splinewatch.metrics.CpuByRole;
@@ -236,32 +237,37 @@ final class BenchOverheadCommand implements Callable<Integer> {
 
   /** Steps/s between the first training-step sample at or after {@code from} and the last one of a run's log. */
   static double rateAfter(Path metricsJsonl, long from) throws IOException {
-    long firstStep = -1;
-    long firstTime = 0;
-    long lastStep = -1;
-    long lastTime = 0;
+    double[] span = firstAndLast(metricsJsonl, MetricFamily.TRAINING_STEP, from, j -> j.get("time").asLong());
+    if (span == null || span[2] <= span[0] || span[3] <= span[1]) {
+      throw new IllegalStateException(metricsJsonl + ": no training-step samples after step " + from);
+    }
+    return (span[2] - span[0]) / ((span[3] - span[1]) / 1000.0);
+  }
+
+  /**
+   * The first sample of {@code family} at or after step {@code from} and the last of a run's log, as {@code {first
+   * step, its value, last step, its value}}, the value read by {@code value}; null when there is none.
+   */
+  private static double[] firstAndLast(Path metricsJsonl, MetricFamily family, long from,
+      ToDoubleFunction<JsonNode> value) throws IOException {
+    double[] span = null;
     try (var lines = Files.lines(metricsJsonl)) {
       for (String line : (Iterable<String>) lines::iterator) {
         JsonNode j = JSON.readTree(line);
-        if (!MetricFamily.TRAINING_STEP.id().equals(j.path("name").asText())) {
+        if (!family.id().equals(j.path("name").asText())) {
           continue;
         }
         long step = j.get("step").asLong();
-        long time = j.get("time").asLong();
-        if (step >= from && firstStep < 0) {
-          firstStep = step;
-          firstTime = time;
+        if (step >= from && span == null) {
+          span = new double[] {step, value.applyAsDouble(j), step, value.applyAsDouble(j)};
         }
-        if (step > lastStep) {
-          lastStep = step;
-          lastTime = time;
+        if (span != null && step > span[2]) {
+          span[2] = step;
+          span[3] = value.applyAsDouble(j);
         }
       }
     }
-    if (firstStep < 0 || lastStep <= firstStep || lastTime <= firstTime) {
-      throw new IllegalStateException(metricsJsonl + ": no training-step samples after step " + from);
-    }
-    return (lastStep - firstStep) / ((lastTime - firstTime) / 1000.0);
+    return span;
   }
 
   /**
@@ -286,29 +292,9 @@ final class BenchOverheadCommand implements Callable<Integer> {
    * JVM that cannot measure thread CPU publishes none).
    */
   static double trainingCpuPerStepAfter(Path metricsJsonl, long from) throws IOException {
-    long firstStep = -1;
-    double firstCpu = 0;
-    long lastStep = -1;
-    double lastCpu = 0;
-    try (var lines = Files.lines(metricsJsonl)) {
-      for (String line : (Iterable<String>) lines::iterator) {
-        JsonNode j = JSON.readTree(line);
-        if (!MetricFamily.TRAINING_THREAD_CPU_SECONDS_TOTAL.id().equals(j.path("name").asText())) {
-          continue;
-        }
-        long step = j.get("step").asLong();
-        double cpu = j.get("value").asDouble();
-        if (step >= from && firstStep < 0) {
-          firstStep = step;
-          firstCpu = cpu;
-        }
-        if (step > lastStep) {
-          lastStep = step;
-          lastCpu = cpu;
-        }
-      }
-    }
-    return firstStep < 0 || lastStep <= firstStep ? Double.NaN : 1000 * (lastCpu - firstCpu) / (lastStep - firstStep);
+    double[] span = firstAndLast(metricsJsonl, MetricFamily.TRAINING_THREAD_CPU_SECONDS_TOTAL, from,
+        j -> j.get("value").asDouble());
+    return span == null || span[2] <= span[0] ? Double.NaN : 1000 * (span[3] - span[1]) / (span[2] - span[0]);
   }
 
   /** {@code resident_peak_bytes} of the last {@code run_finished} event of a run's events.jsonl. */
