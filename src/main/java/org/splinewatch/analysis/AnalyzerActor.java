@@ -1,8 +1,6 @@
 package org.splinewatch.analysis;
 
 import java.io.UncheckedIOException;
-import java.lang.management.ManagementFactory;
-import java.lang.management.ThreadMXBean;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -17,6 +15,7 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.splinewatch.metrics.CpuByRole;
 import org.splinewatch.metrics.MetricsActor;
 import org.splinewatch.snapshot.MetricFamily;
 import org.splinewatch.snapshot.Sample;
@@ -30,7 +29,6 @@ import org.splinewatch.snapshot.WeightSnapshot;
  * notices. The protocol is the shared {@link Analyze} command.
  */
 public final class AnalyzerActor extends AbstractBehavior<Analyze> {
-  private static final ThreadMXBean CPU = ManagementFactory.getThreadMXBean();
   private static final Logger LOG = LoggerFactory.getLogger(AnalyzerActor.class);
   private final String name;
   private final ActorRef<MetricsActor.Command> metrics;
@@ -79,7 +77,7 @@ public final class AnalyzerActor extends AbstractBehavior<Analyze> {
 
   private Behavior<Analyze> onAnalyze(Analyze m) {
     long t0 = System.nanoTime();
-    long cpu0 = CPU.isCurrentThreadCpuTimeSupported() ? CPU.getCurrentThreadCpuTime() : -1;
+    long cpu0 = CpuByRole.currentThreadNanos();
     WeightSnapshot s = m.snapshot();
     List<Sample> samples;
     try {
@@ -112,7 +110,7 @@ public final class AnalyzerActor extends AbstractBehavior<Analyze> {
     List<Sample> all = new ArrayList<>(samples);
     all.add(Sample.of(MetricFamily.ANALYSIS_STEP, s.step(), s.step(), "analyzer", name));
     if (cpu0 >= 0) {
-      all.add(Sample.of(MetricFamily.ANALYSIS_CPU_SECONDS, (CPU.getCurrentThreadCpuTime() - cpu0) / 1e9, s.step(),
+      all.add(Sample.of(MetricFamily.ANALYSIS_CPU_SECONDS, (CpuByRole.currentThreadNanos() - cpu0) / 1e9, s.step(),
           "analyzer", name));
     }
     metrics.tell(new MetricsActor.Publish(all));

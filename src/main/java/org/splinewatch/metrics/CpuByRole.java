@@ -59,14 +59,19 @@ public record CpuByRole(Map<String, Double> seconds) {
     THREADS.putIfAbsent(Thread.currentThread().getId(), role);
   }
 
+  /** The calling thread's CPU time, user and system, in ns; -1 where the JVM cannot measure it. */
+  public static long currentThreadNanos() {
+    ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+    return threads.isCurrentThreadCpuTimeSupported() ? threads.getCurrentThreadCpuTime() : -1;
+  }
+
   /** Called by a registered thread as its last act, so that its CPU time stays counted after it ends. */
   public static void threadEnding() {
-    ThreadMXBean threads = ManagementFactory.getThreadMXBean();
     // the time is added before the entry goes, so that a concurrent now() may count it twice but never not at all
     String role = THREADS.get(Thread.currentThread().getId());
-    if (role != null && threads.isCurrentThreadCpuTimeSupported()) {
-      ENDED.computeIfAbsent(role, r -> new DoubleAdder())
-          .add(Math.max(0, threads.getCurrentThreadCpuTime()) / 1e9);
+    long nanos = currentThreadNanos();
+    if (role != null && nanos >= 0) {
+      ENDED.computeIfAbsent(role, r -> new DoubleAdder()).add(nanos / 1e9);
     }
     THREADS.remove(Thread.currentThread().getId());
   }

@@ -1,7 +1,5 @@
 package org.splinewatch.trainer;
 
-import java.lang.management.ManagementFactory;
-import java.lang.management.ThreadMXBean;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -119,13 +117,7 @@ public final class TrainerActor extends AbstractBehavior<TrainerActor.Command> {
     this.progress = progress;
     this.batchStatistics = new BatchStatistics(samples -> metrics.tell(new MetricsActor.Publish(samples)));
     CpuByRole.register("training"); // the constructor runs on the actor's pinned thread, which trains
-    this.cpuAtStart = threadCpuNanos();
-  }
-
-  /** This thread's CPU time in ns, or -1 where the JVM cannot measure it. */
-  private static long threadCpuNanos() {
-    ThreadMXBean threads = ManagementFactory.getThreadMXBean();
-    return threads.isCurrentThreadCpuTimeSupported() ? threads.getCurrentThreadCpuTime() : -1;
+    this.cpuAtStart = CpuByRole.currentThreadNanos();
   }
 
   @Override
@@ -235,7 +227,7 @@ public final class TrainerActor extends AbstractBehavior<TrainerActor.Command> {
           Sample.of(MetricFamily.TRAINING_EPOCH, epoch, step),
           Sample.of(MetricFamily.TRAINING_STEPS_PER_SECOND, stepsPerSecond, step),
           Sample.of(MetricFamily.TRAINING_LEARNING_RATE, trainer.learningRate(), step)));
-      long cpu = threadCpuNanos();
+      long cpu = CpuByRole.currentThreadNanos();
       if (cpu >= 0 && cpuAtStart >= 0) {
         scalars.add(Sample.of(MetricFamily.TRAINING_THREAD_CPU_SECONDS_TOTAL, (cpu - cpuAtStart) / 1e9, step));
       }
