@@ -64,11 +64,39 @@ public final class MonitorCommand implements Runnable {
         + " statistics, no --svg")
     boolean tiled;
 
+    /**
+     * Why {@code svg} cannot take the picture, or null: the picture replaces only a file that is itself an SVG picture,
+     * never a directory, the model it is drawn from, or any other file (a mistyped path must not lose data).
+     */
+    static String svgTargetProblem(Path svg, Path model) {
+      if (Files.isDirectory(svg)) {
+        return "is a directory; expected a file, e.g. " + svg.resolve("regions.svg");
+      }
+      if (!Files.exists(svg)) {
+        return null;
+      }
+      try {
+        if (Files.exists(model) && Files.isSameFile(svg, model)) {
+          return "is the --model file itself; expected another file for the picture";
+        }
+      } catch (java.io.IOException e) {
+        return "cannot be checked (" + e.getMessage() + "); expected a new file or an .svg picture to replace";
+      }
+      if (!svg.getFileName().toString().toLowerCase(java.util.Locale.ROOT).endsWith(".svg")) {
+        return "exists and is not an SVG file; expected a new file or an .svg picture to replace";
+      }
+      return null;
+    }
+
     @Override
     public Integer call() throws Exception {
       // the options first: a bad value is named before a large model is read
-      if (threads < 1 || maxRegions < 1) {
-        System.err.println("error: --threads and --max-regions must be at least 1");
+      if (threads < 1) {
+        System.err.println("error: --threads " + threads + "; expected at least 1");
+        return 2;
+      }
+      if (maxRegions < 1) {
+        System.err.println("error: --max-regions " + maxRegions + "; expected at least 1");
         return 2;
       }
       if (tiled && svg != null) {
@@ -79,6 +107,11 @@ public final class MonitorCommand implements Runnable {
       if (svgDir != null && !Files.isDirectory(svgDir)) {
         System.err.println("error: --svg " + svg + ": directory " + svgDir + " does not exist; expected a file in an "
             + "existing directory");
+        return 2;
+      }
+      String svgProblem = svg == null ? null : svgTargetProblem(svg, model);
+      if (svgProblem != null) {
+        System.err.println("error: --svg " + svg + ": " + svgProblem);
         return 2;
       }
       Network m;

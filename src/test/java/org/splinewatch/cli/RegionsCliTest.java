@@ -1,5 +1,6 @@
 package org.splinewatch.cli;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -137,17 +138,38 @@ class RegionsCliTest {
     // a model that would fail to load: the bad option must still be what is reported (exit 2, not 1)
     String threads = TestTools.cli(2, "monitor", "regions", "--model", tmp.resolve("absent.npz").toString(),
         "--threads", "0");
-    assertTrue(threads.contains("error: --threads and --max-regions must be at least 1"), threads);
+    assertTrue(threads.contains("error: --threads 0; expected at least 1"), threads);
+    String cap = TestTools.cli(2, "monitor", "regions", "--model", tmp.resolve("absent.npz").toString(),
+        "--max-regions", "-1");
+    assertTrue(cap.contains("error: --max-regions -1; expected at least 1"), cap);
     Path f = oneLayer(tmp.resolve("small.npz"), 4, 3);
     Path nowhere = tmp.resolve("no-such-dir").resolve("x.svg");
     String svg = TestTools.cli(2, "monitor", "regions", "--model", f.toString(), "--svg", nowhere.toString());
     assertTrue(svg.contains("error: --svg " + nowhere + ": directory " + nowhere.getParent() + " does not exist; "
         + "expected a file in an existing directory") && svg.strip().lines().count() == 1, svg);
     Path dir = java.nio.file.Files.createDirectory(tmp.resolve("a-directory"));
-    String isDir = TestTools.cli(1, "monitor", "regions", "--model", f.toString(), "--svg", dir.toString());
-    // the statistics are printed first, so a picture that cannot be written does not lose them
-    assertTrue(isDir.contains("error: cannot write the --svg picture " + dir + ": ") && isDir.contains("regions: 7"),
-        isDir);
+    String isDir = TestTools.cli(2, "monitor", "regions", "--model", f.toString(), "--svg", dir.toString());
+    assertTrue(isDir.contains("error: --svg " + dir + ": is a directory; expected a file")
+        && isDir.strip().lines().count() == 1, isDir);
+  }
+
+  @Test
+  void theSvgPictureNeverReplacesTheModelOrAnotherKindOfFile() throws Exception {
+    Path f = oneLayer(tmp.resolve("small.npz"), 4, 3);
+    byte[] model = java.nio.file.Files.readAllBytes(f);
+    String self = TestTools.cli(2, "monitor", "regions", "--model", f.toString(), "--svg", f.toString());
+    assertTrue(self.contains("error: --svg " + f + ": is the --model file itself")
+        && self.strip().lines().count() == 1, self);
+    assertArrayEquals(model, java.nio.file.Files.readAllBytes(f), "the model must be untouched");
+    Path notes = java.nio.file.Files.writeString(tmp.resolve("notes.txt"), "keep me");
+    String other = TestTools.cli(2, "monitor", "regions", "--model", f.toString(), "--svg", notes.toString());
+    assertTrue(other.contains("error: --svg " + notes + ": exists and is not an SVG file"), other);
+    assertEquals("keep me", java.nio.file.Files.readString(notes));
+    // an earlier picture is replaced
+    Path old = java.nio.file.Files.writeString(tmp.resolve("old.svg"), "<svg/>");
+    String replaced = TestTools.cli(0, "monitor", "regions", "--model", f.toString(), "--svg", old.toString());
+    assertTrue(replaced.contains("regions: 7") && java.nio.file.Files.readString(old).contains("<svg")
+        && java.nio.file.Files.size(old) > 100, replaced);
   }
 
   @Test
