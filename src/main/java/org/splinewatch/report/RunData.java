@@ -46,6 +46,53 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
 
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final Pattern PICTURE = Pattern.compile("plane-(\\d+)-step-(\\d+)\\.svg");
+  /** A problem naming one malformed line of a file: the file's label, then the line number. */
+  private static final Pattern MALFORMED_LINE = Pattern.compile("(.+) line (\\d+) is malformed");
+  /** Malformed lines named one by one per file; the rest are counted (a file of garbage must not make a 2 MB line). */
+  static final int MALFORMED_NAMED = 3;
+
+  public RunData {
+    problems = summarised(problems);
+  }
+
+  /**
+   * {@code problems} with at most {@link #MALFORMED_NAMED} malformed lines named per file, the others counted in one
+   * entry after the file's last named one; every other problem unchanged and in order.
+   */
+  static List<String> summarised(List<String> problems) {
+    Map<String, Integer> malformed = new java.util.LinkedHashMap<>();
+    Map<String, Integer> lastLine = new java.util.HashMap<>();
+    for (String p : problems) {
+      Matcher m = MALFORMED_LINE.matcher(p);
+      if (m.matches()) {
+        malformed.merge(m.group(1), 1, Integer::sum);
+        lastLine.put(m.group(1), Integer.parseInt(m.group(2)));
+      }
+    }
+    if (malformed.values().stream().allMatch(c -> c <= MALFORMED_NAMED)) {
+      return problems;
+    }
+    List<String> out = new ArrayList<>();
+    Map<String, Integer> named = new java.util.HashMap<>();
+    for (String p : problems) {
+      Matcher m = MALFORMED_LINE.matcher(p);
+      if (!m.matches()) {
+        out.add(p);
+        continue;
+      }
+      String file = m.group(1);
+      int n = named.merge(file, 1, Integer::sum);
+      int all = malformed.get(file);
+      if (n <= MALFORMED_NAMED) {
+        out.add(p);
+      }
+      if (n == MALFORMED_NAMED && all > MALFORMED_NAMED) {
+        out.add(file + ": " + (all - MALFORMED_NAMED) + " more malformed lines, the last at line " + lastLine.get(file)
+            + " (" + all + " in all)");
+      }
+    }
+    return List.copyOf(out);
+  }
 
   /** Whether the run finished: it has a {@code run_finished} event. */
   public boolean finished() {

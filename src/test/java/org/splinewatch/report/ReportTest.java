@@ -222,12 +222,26 @@ class ReportTest {
     RunData r = RunData.read(run(tmp, "m", true, String.format(loss, "\"abc\"", "1") + String.format(loss, "1.5", "1")
         + String.format(loss, "400", "null") + String.format(loss, "410", "true") + String.format(loss, "420", "\"x\"")
         + String.format(loss, "430", "\"NaN\"")));
+    // the first three malformed lines named, the others counted
     assertEquals(List.of("metrics.jsonl line 9 is malformed", "metrics.jsonl line 10 is malformed",
-        "metrics.jsonl line 11 is malformed", "metrics.jsonl line 12 is malformed",
-        "metrics.jsonl line 13 is malformed"), r.problems());
+        "metrics.jsonl line 11 is malformed", "metrics.jsonl: 2 more malformed lines, the last at line 13 (5 in all)"),
+        r.problems());
     List<double[]> points = r.series().get("splinewatch_training_loss{}").points();
     assertEquals(List.of(0.0, 100.0, 200.0, 300.0, 430.0), points.stream().map(p -> p[0]).toList());
     assertEquals(5.0, points.get(0)[1], "step 0 keeps its own value, not the bad line's");
+  }
+
+  @Test
+  void aFileOfGarbageGivesAShortWarningNotOneEntryPerLine() throws Exception {
+    Path g = run(tmp, "g", true, "hello world not json\n".repeat(50_000));
+    RunData r = RunData.read(g);
+    assertTrue(r.incompleteWarning().length() < 400, r.incompleteWarning());
+    assertTrue(r.incompleteWarning().contains("metrics.jsonl: 49997 more malformed lines, the last at line 50008 (50000 in all)"),
+        r.incompleteWarning());
+    // a few bad lines are all named, other problems kept in order
+    assertEquals(List.of("a line 1 is malformed", "b line 2 is malformed", "other", "a line 3 is malformed"),
+        RunData.summarised(List.of("a line 1 is malformed", "b line 2 is malformed", "other",
+            "a line 3 is malformed")));
   }
 
   @Test
