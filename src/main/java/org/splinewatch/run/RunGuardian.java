@@ -141,6 +141,8 @@ public final class RunGuardian extends AbstractBehavior<RunGuardian.Command> {
   private boolean interrupted;
   private boolean metricsFailed;
   private boolean abandoned; // the run ended early: its queue was skipped (SnapshotSink#abandon)
+  private boolean drainOver; // the end's wait is over: a later Drained (see onLateInterrupt) changes nothing
+  private TrainerActor.Finished finishedWith; // what the trainer reported, once it finished
 
   private RunGuardian(ActorContext<Command> ctx, Setup s) {
     super(ctx);
@@ -164,7 +166,11 @@ public final class RunGuardian extends AbstractBehavior<RunGuardian.Command> {
     return newReceiveBuilder()
         .onMessage(Interrupt.class, m -> {
           interrupted = true;
-          trainer.tell(new TrainerActor.Stop(m.reason()));
+          if (finished) {
+            onLateInterrupt();
+          } else {
+            trainer.tell(new TrainerActor.Stop(m.reason()));
+          }
           return this;
         })
         .onMessage(RunFilesFailed.class, m -> {
@@ -202,12 +208,21 @@ public final class RunGuardian extends AbstractBehavior<RunGuardian.Command> {
         })
         .onMessage(TrainerFinished.class, this::onFinished)
         .onMessage(Drained.class, m -> {
+          if (drainOver) {
+            return this;
+          }
+          drainOver = true;
           if (abandoned) {
             sink.cutShort(); // analyses still running after abort-drain-timeout: counted as unanalysed
           } else if (!m.complete()) {
-            getContext().getLog().warn("the analyses did not finish within drain-timeout ({}): what is left counts"
-                + " as unanalysed", s.timeouts().drain());
-            sink.drainTimedOut(); // what still waits or runs after drain-timeout: counted as unanalysed
+            if (interrupted) {
+              getContext().getLog().info("interrupted while the analyses drained: what is left after"
+                  + " abort-drain-timeout ({}) counts as unanalysed", s.timeouts().abortDrain());
+            } else {
+              getContext().getLog().warn("the analyses did not finish within drain-timeout ({}): what is left"
+                  + " counts as unanalysed", s.timeouts().drain());
+            }
+            sink.drainTimedOut(); // what still waits or runs: counted as unanalysed
           }
           if (metricsFailed) {
             getContext().getSelf().tell(new Flushed(m.finished())); // nothing to flush: the metrics actor is gone
@@ -235,6 +250,7 @@ public final class RunGuardian extends AbstractBehavior<RunGuardian.Command> {
       return this;
     }
     finished = true;
+    finishedWith = m.finished();
     // an early end (stopped by an alert or the control endpoint, failed, interrupted) skips the snapshots still
     // waiting and waits only for the analyses in progress, abort-drain-timeout at most; a normal end drains
     boolean early = m.finished().error() != null || interrupted
@@ -246,6 +262,18 @@ public final class RunGuardian extends AbstractBehavior<RunGuardian.Command> {
         .exceptionally(e -> true).completeOnTimeout(false, wait.toMillis(), TimeUnit.MILLISECONDS);
     getContext().pipeToSelf(drained, (complete, err) -> new Drained(m.finished(), !Boolean.FALSE.equals(complete)));
     return this;
+  }
+
+  /**
+   * SIGTERM/SIGINT after training ended, while a normal end drains its analyses (up to drain-timeout, minutes): the
+   * wait is cut to abort-drain-timeout, and what is still waiting or running then counts as unanalysed, as when the
+   * signal comes during training; without this the signal's grace ran out first and the run's files were lost.
+   */
+  private void onLateInterrupt() {
+    if (abandoned || drainOver) {
+      return; // an early end already waits only abort-drain-timeout; or the wait is over
+    }
+    getContext().scheduleOnce(s.timeouts().abortDrain(), getContext().getSelf(), new Drained(finishedWith, false));
   }
 
   /** A failure's message with its cause's (an I/O error names the file, its cause what went wrong), one line. */

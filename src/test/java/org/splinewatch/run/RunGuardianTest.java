@@ -278,6 +278,28 @@ class RunGuardianTest {
   }
 
   @Test
+  void anInterruptWhileANormalEndDrainsCutsTheWaitToTheAbortDrainTimeout() throws Exception {
+    RecordingSink sink = new RecordingSink();
+    sink.drainResult = new CompletableFuture<>(); // analyses that would outlast the signal's grace
+    Run r = start(25, EarlyStopPolicy.NEVER, 0, sink, new RunGuardian.Timeouts(Duration.ofMinutes(10),
+        Duration.ofSeconds(1)));
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (!sink.drained && System.nanoTime() < deadline) { // training has ended: the normal drain has begun
+      Thread.sleep(10);
+    }
+    assertTrue(sink.drained, "the run did not reach its drain");
+    assertFalse(r.result().isDone(), "the drain never completes by itself");
+    long t0 = System.nanoTime();
+    r.root().tell(new RunGuardian.Interrupt("SIGTERM"));
+    TrainerActor.Finished f = r.result().get(30, TimeUnit.SECONDS);
+    assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(20), "ended within the abort-drain timeout's scale,"
+        + " not drain-timeout's 10 minutes");
+    assertEquals(25, f.steps(), "training itself had finished");
+    assertTrue(sink.drainTimedOut, "what was left when the wait was cut is counted as unanalysed");
+    assertFalse(sink.abandoned, "the queue was already drained normally, not abandoned");
+  }
+
+  @Test
   void warnModeReportsAlertsAndAStopRequestStillStops() throws Exception {
     Run r = start(10_000_000, EarlyStopPolicy.of("warn", List.of("std_collapse")));
     r.trainer().get(30, TimeUnit.SECONDS);
