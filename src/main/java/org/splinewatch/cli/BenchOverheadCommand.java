@@ -169,7 +169,7 @@ final class BenchOverheadCommand implements Callable<Integer> {
     if (dataDir != null) {
       cmd.addAll(List.of("--data-dir", dataDir.toString()));
     }
-    if (analyzers != null) {
+    if (monitoring && analyzers != null) {
       cmd.addAll(List.of("--analyzers", analyzers));
     }
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();

@@ -227,6 +227,10 @@ public final class TrainCommand implements Callable<Integer> {
       overrides.put("splinewatch.regions.svg", false);
     }
     if (noMonitoring) {
+      if (analyzers != null) { // the analyzers would be dropped without a word
+        throw new CommandLine.ParameterException(spec.commandLine(), "--analyzers has no effect with"
+            + " --no-monitoring, which runs no analyzer; expected one of them");
+      }
       overrides.put("splinewatch.run.monitoring", false);
     }
     if (overwrite) {
@@ -319,7 +323,8 @@ public final class TrainCommand implements Callable<Integer> {
     Config base = ConfigFactory.load();
     if (configFile != null) {
       if (!configFile.isFile()) {
-        throw new IllegalArgumentException("config file " + configFile + " not found; expected a HOCON file"
+        throw new IllegalArgumentException("config file " + configFile + (configFile.isDirectory() ? " is a directory"
+            : " not found") + "; expected a HOCON file"
             + " overriding keys of reference.conf (see docs/options.md)");
       }
       Config file;

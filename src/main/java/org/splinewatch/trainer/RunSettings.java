@@ -25,6 +25,8 @@ public record RunSettings(String method, String dataset, Path dataDir, Path cach
     int[] cnnChannels, long ablateFrom) {
 
   public static final List<String> METHODS = List.of("supervised", "simclr", "simsiam", "byol", "vicreg");
+  /** The most {@code --planes}: every plane is analysed at every snapshot, on the one analysis thread of 2 cores. */
+  public static final int MAX_PLANES = 64;
 
   public static RunSettings fromConfig(Config root) {
     RunSettings s = read(root);
@@ -159,12 +161,16 @@ public record RunSettings(String method, String dataset, Path dataDir, Path cach
   }
 
   /**
-   * A {@code --train-subset} the loaded training set holds: at most its {@code trainImages} images (checked before the
-   * subset is taken, which would otherwise be the whole set without a word).
+   * A {@code --batch-size} and a {@code --train-subset} the loaded training set holds: at most its {@code trainImages}
+   * images (checked before the subset is taken, which would otherwise be the whole set without a word).
    *
    * @throws DataBound a one-line error naming the option and the valid range
    */
   public void checkTrainSubset(int trainImages) {
+    if (batchSize > trainImages) { // a batch larger than the data set would fail in native allocation, without a word
+      throw new DataBound("--batch-size " + batchSize + " is more than the " + trainImages + " training images of "
+          + dataset + "; expected 1-" + trainImages);
+    }
     if (trainSubset > trainImages) {
       throw new DataBound("--train-subset " + trainSubset + " is more than the " + trainImages + " training images of "
           + dataset + "; expected 0 (all) or " + batchSize + "-" + trainImages);
@@ -193,8 +199,8 @@ public record RunSettings(String method, String dataset, Path dataDir, Path cach
    * option, the value and what is expected (the CLI turns it into exit code 2).
    */
   private void validate() {
-    if (planes < 1) {
-      throw new IllegalArgumentException("--planes " + planes + ": expected at least 1");
+    if (planes < 1 || planes > MAX_PLANES) { // each plane is analysed at every snapshot: thousands would never finish
+      throw new IllegalArgumentException("--planes " + planes + ": expected 1-" + MAX_PLANES);
     }
     if (hidden.length == 0 || Arrays.stream(hidden).anyMatch(w -> w < 1)) {
       throw new IllegalArgumentException("--hidden " + Arrays.toString(hidden)

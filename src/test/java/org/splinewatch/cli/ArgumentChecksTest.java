@@ -107,6 +107,9 @@ class ArgumentChecksTest {
   void aMissingUnreadableOrMisspeltConfigFileIsABadArgument() throws Exception {
     String missing = refused("--config", tmp.resolve("nonexistent.conf").toString());
     assertTrue(missing.contains("config file " + tmp.resolve("nonexistent.conf") + " not found"), missing);
+    Path dir = Files.createDirectories(tmp.resolve("a-dir"));
+    String isDir = refused("--config", dir.toString());
+    assertTrue(isDir.contains("config file " + dir + " is a directory; expected a HOCON file"), isDir);
     Path broken = Files.writeString(tmp.resolve("broken.conf"), "splinewatch { run { epochs = \n");
     String parse = refused("--config", broken.toString());
     assertTrue(parse.contains("config file " + broken + " cannot be read: "), parse);
@@ -178,6 +181,22 @@ class ArgumentChecksTest {
         "--probe-size", "50", "--data-dir", data.toString(), "--cache-dir", tmp.resolve("cache").toString());
     assertTrue(m.contains("--train-subset 641 is more than the 640 training images of mnist; expected 0 (all) or"
         + " 32-640"), m);
+  }
+
+  @Test
+  void aBatchLargerThanTheTrainingSetIsRefusedBeforeAnythingIsWritten() throws Exception {
+    Path data = tmp.resolve("idx");
+    SyntheticData.writeDir(data, 640, 200, 3);
+    String m = refused("--method", "supervised", "--batch-size", "641", "--max-steps", "5", "--probe-size", "50",
+        "--data-dir", data.toString(), "--cache-dir", tmp.resolve("cache").toString());
+    assertTrue(m.contains("--batch-size 641 is more than the 640 training images of mnist; expected 1-640"), m);
+  }
+
+  @Test
+  void analyzersWithoutMonitoringAreRefused() {
+    String m = refused("--no-monitoring", "--analyzers", "regions");
+    assertTrue(m.contains("--analyzers has no effect with --no-monitoring, which runs no analyzer; expected one of"
+        + " them"), m);
   }
 
   @Test

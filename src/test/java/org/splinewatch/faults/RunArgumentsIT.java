@@ -48,8 +48,9 @@ class RunArgumentsIT {
   @Test
   void outOfRangeSettingsExitTwoWithOneLine() {
     String[][] cases = {
-        {"--planes -3", "--planes -3: expected at least 1"},
-        {"--planes 0", "--planes 0: expected at least 1"},
+        {"--planes -3", "--planes -3: expected 1-64"},
+        {"--planes 0", "--planes 0: expected 1-64"},
+        {"--planes 100000", "--planes 100000: expected 1-64"},
         {"--learning-rate NaN", "--learning-rate NaN: expected a finite number > 0"},
         {"--learning-rate -0.1", "--learning-rate -0.1: expected a finite number > 0"},
         {"--temperature Infinity", "--temperature Infinity: expected a finite number > 0"},
