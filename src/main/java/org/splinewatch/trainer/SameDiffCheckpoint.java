@@ -63,7 +63,7 @@ final class SameDiffCheckpoint {
         if (!Files.isRegularFile(f)) {
           throw new IOException(f + " missing; the checkpoint is from another method or network");
         }
-        INDArray a = Nd4j.readBinary(f.toFile());
+        INDArray a = readArray(f);
         if (!Arrays.equals(a.shape(), v.getArr().shape())) {
           throw new IOException(f + " has shape " + Arrays.toString(a.shape()) + "; expected "
               + Arrays.toString(v.getArr().shape()) + " (different --hidden or --projection-dim?)");
@@ -72,6 +72,20 @@ final class SameDiffCheckpoint {
       }
     }
     loadOptimizerState(dir, trained);
+  }
+
+  /**
+   * One array file of a checkpoint; a truncated or foreign file is an {@link IOException} naming it and its size (ND4J's
+   * own errors name neither: "java.io.EOFException").
+   */
+  static INDArray readArray(Path f) throws IOException {
+    try {
+      return Nd4j.readBinary(f.toFile());
+    } catch (IOException | RuntimeException e) {
+      throw new IOException(f + " (" + Files.size(f) + " bytes) is not a readable ND4J array file ("
+          + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()) + "); expected the file a checkpoint"
+          + " writes: this checkpoint is damaged", e);
+    }
   }
 
   /** Restores Adam's moments and iteration count, when the checkpoint has them. */
@@ -94,7 +108,7 @@ final class SameDiffCheckpoint {
         if (!Files.isRegularFile(f)) {
           throw new IOException(f + " missing; the checkpoint's optimiser state is incomplete");
         }
-        INDArray a = Nd4j.readBinary(f.toFile());
+        INDArray a = readArray(f);
         if (!Arrays.equals(a.shape(), st.getValue().shape())) {
           throw new IOException(f + " has shape " + Arrays.toString(a.shape()) + "; expected "
               + Arrays.toString(st.getValue().shape()));

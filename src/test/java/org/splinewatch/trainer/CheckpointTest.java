@@ -76,6 +76,29 @@ class CheckpointTest {
   }
 
   @Test
+  void aTruncatedWeightFileIsNamedWithItsSize() throws Exception {
+    var train = CollapseBehaviourTest.TRAIN;
+    Path dir = Files.createDirectories(tmp.resolve("truncated"));
+    try (Trainer a = new SimClrTrainer(train, EncoderSpec.mlp(16), 8, 32, 1e-3, 0.5, 1)) {
+      a.step();
+      a.saveCheckpoint(dir);
+    }
+    Path weights;
+    try (var files = Files.list(dir)) {
+      weights = files.filter(f -> f.getFileName().toString().matches("g0-.*\\.bin")).sorted().findFirst()
+          .orElseThrow();
+    }
+    byte[] whole = Files.readAllBytes(weights);
+    Files.write(weights, Arrays.copyOf(whole, 100));
+    try (Trainer b = new SimClrTrainer(train, EncoderSpec.mlp(16), 8, 32, 1e-3, 0.5, 2)) {
+      var e = assertThrows(java.io.IOException.class, () -> b.loadCheckpoint(dir));
+      assertTrue(e.getMessage().startsWith(weights + " (100 bytes) is not a readable ND4J array file (")
+          && e.getMessage().endsWith("this checkpoint is damaged") && e.getMessage().lines().count() == 1,
+          e.getMessage());
+    }
+  }
+
+  @Test
   void runsWriteCheckpointsAndResumeFromThem() throws Exception {
     var o = SyntheticData.tinyRun(tmp, "first", 50); // 20 steps per epoch
     o.put("splinewatch.run.snapshot-every", 10);
