@@ -223,7 +223,9 @@ public final class MonitorCommand implements Runnable {
         System.err.println(outOfMemory(model, m.description(), "a lower --max-regions or a larger SPLINEWATCH_HEAP"));
         return 1;
       } catch (IllegalStateException e) {
-        System.err.println("error: " + model + ": " + e.getMessage() + "; expected a larger SPLINEWATCH_HEAP");
+        // the smallest tile still overflows its region cap or its memory budget: either may be what is too small
+        System.err.println("error: " + model + ": " + e.getMessage() + "; expected a larger --max-regions (the most"
+            + " regions per tile, now " + maxRegions + ") or a larger SPLINEWATCH_HEAP");
         return 1;
       }
       if (terminal) {

@@ -162,10 +162,11 @@ public final class TiledRegionCount {
       if (p.overflow()) {
         // a tile of a few vertices that does not fit will not fit smaller: the layers are too wide for the budget
         if (box[2] - box[0] < minWidth || (p.vertexCount() <= 64 && p.regionCount() <= tileCap)) {
+          String why = p.regionCount() > tileCap ? "over the cap of " + tileCap + " regions per tile"
+              : "in a workspace of " + (ws.budgetBytes() >> 20) + " MiB; the network is too wide for it";
           throw new IllegalStateException(String.format(Locale.ROOT, "a tile of width %.3g at (%.6g, %.6g)"
-              + " still overflows (%d regions after layers %s, %d vertices) in a workspace of %d MiB; the network is"
-              + " too wide for it", box[2] - box[0], box[0], box[1], p.regionCount(),
-              Arrays.toString(p.regionsAfterLayer()), p.vertexCount(), ws.budgetBytes() >> 20));
+              + " still overflows (%d regions after layers %s, %d vertices) %s", box[2] - box[0], box[0], box[1],
+              p.regionCount(), Arrays.toString(p.regionsAfterLayer()), p.vertexCount(), why));
         }
         // off the middle, so that seams of a symmetric domain miss its corners
         double xm = box[0] + SPLIT * (box[2] - box[0]);

@@ -154,6 +154,15 @@ class RegionsCliTest {
   }
 
   @Test
+  void aTiledCountStoppedByItsRegionCapSaysSo() throws Exception {
+    Path f = oneLayer(tmp.resolve("small.npz"), 4, 3);
+    String m = TestTools.cli(1, "monitor", "regions", "--model", f.toString(), "--tiled", "--max-regions", "1");
+    assertTrue(m.contains("still overflows") && m.contains("over the cap of 1 regions per tile; expected a larger"
+        + " --max-regions (the most regions per tile, now 1) or a larger SPLINEWATCH_HEAP")
+        && !m.contains("too wide"), m);
+  }
+
+  @Test
   void theSvgPictureNeverReplacesTheModelOrAnotherKindOfFile() throws Exception {
     Path f = oneLayer(tmp.resolve("small.npz"), 4, 3);
     byte[] model = java.nio.file.Files.readAllBytes(f);
