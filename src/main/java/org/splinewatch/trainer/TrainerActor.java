@@ -150,15 +150,32 @@ public final class TrainerActor extends AbstractBehavior<TrainerActor.Command> {
         return Behaviors.stopped();
       }
       String what = e.getMessage() == null ? e.toString() : e.getMessage();
-      return finish(false, null, "the trainer failed at step " + step + ": " + what.lines().findFirst().orElse(""));
+      return finish(false, null, "the trainer failed at step " + step + ": " + what.lines().findFirst().orElse("")
+          + nativeMemoryAdvice(e));
     }
+  }
+
+  /**
+   * What to do when {@code e} comes from JavaCPP refusing a native allocation above its limit ("Cannot allocate new
+   * LongPointer(2): totalBytes = 256, physicalBytes = 1685M"), which names neither the limit nor the options that size
+   * the network; empty for any other error.
+   */
+  static String nativeMemoryAdvice(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      String m = t.getMessage();
+      if (t instanceof OutOfMemoryError && m != null && m.startsWith("Cannot allocate") && m.contains("physicalBytes")) {
+        return "; the network or its batch does not fit ND4J's native memory limit: expected a smaller --hidden,"
+            + " --cnn-channels or --batch-size, or a larger SPLINEWATCH_OFF_HEAP (docs/memory.md)";
+      }
+    }
+    return "";
   }
 
   private Behavior<Command> onStart() {
     try {
       trainer = factory.get();
     } catch (RuntimeException e) {
-      return finish(false, null, "cannot create the trainer: " + e.getMessage());
+      return finish(false, null, "cannot create the trainer: " + e.getMessage() + nativeMemoryAdvice(e));
     }
     total = maxSteps > 0 ? maxSteps : (long) epochs * trainer.stepsPerEpoch();
     step = checkpoints.startStep();
