@@ -1,6 +1,8 @@
 package org.splinewatch.faults;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -68,8 +70,10 @@ class FaultInjectionIT {
   }
 
   @Test
-  void augmentationThreadFailureEndsTheRunWithExitOne() throws Exception {
-    // 20 training images for a batch of 32: the SSL trainer's augmentation thread cannot draw a batch and dies
+  void aBatchLargerThanTheTrainingSetIsRefusedBeforeTheRunStarts() throws Exception {
+    // 20 training images for a batch of 32: once a failure of the augmentation thread at step 1 (exit 1, a run
+    // directory left behind); now refused before anything is written (the CLI's exit 2). How a failure of that thread
+    // reaches the training step: TwoViewTrainerFailureTest
     Path data = tmp.resolve("few");
     SyntheticData.writeDir(data, 20, 200, 5);
     Map<String, Object> o = SyntheticData.tinyRun(tmp, "aug", 1000);
@@ -77,14 +81,10 @@ class FaultInjectionIT {
     o.put("splinewatch.run.method", "simclr");
     o.put("splinewatch.run.projection-dim", 8);
     o.put("splinewatch.run.monitoring", false);
-    EmbeddedRun.Result r = run(o, List.of(), new EmbeddedRun.Listener() { }, Duration.ofSeconds(60));
-    assertEquals(1, r.exitCode());
-    assertEquals("training step 1 failed: the augmentation thread failed: the training set has 20 images, fewer"
-        + " than the batch size 32", r.finished().error());
-    assertEquals(1, r.finished().error().lines().count());
-    JsonNode end = runFinished(r.runDir());
-    assertEquals("failed", end.get("status").asText());
-    assertEquals(1, end.get("exit_code").asInt());
+    var e = assertThrows(RunSettings.DataBound.class,
+        () -> run(o, List.of(), new EmbeddedRun.Listener() { }, Duration.ofSeconds(60)));
+    assertEquals("--batch-size 32 is more than the 20 training images of mnist; expected 1-20", e.getMessage());
+    assertFalse(Files.exists(tmp.resolve("runs").resolve("aug")), "nothing of the run is written");
   }
 
   @Test
