@@ -133,6 +133,19 @@ final class BenchRegionsCommand implements Callable<Integer> {
         return 2;
       }
     }
+    // every workload read before the header: a malformed file is one error line, not a table cut short
+    List<MonitorCommand.Regions.Network> networks = new ArrayList<>();
+    for (Path model : models) { // the benchmark format or a region file (a live plane's network)
+      try {
+        networks.add(MonitorCommand.Regions.Network.read(model));
+      } catch (NpzModel.ModelFileException e) {
+        System.err.println("error: " + e.getMessage());
+        return e.noSuchFile() ? 2 : 1; // a missing file is a bad argument, bad contents a failure
+      } catch (NpzArchive.FormatException e) {
+        System.err.println("error: " + e.getMessage());
+        return 1;
+      }
+    }
     header();
     if (threads == 1) {
       System.out.printf("%-14s %8s %11s %11s %13s%n", "workload", "regions", "first run", "1 thread", "warm-up");
@@ -142,17 +155,9 @@ final class BenchRegionsCommand implements Callable<Integer> {
     }
     ExecutorService pool = threads > 1 ? Executors.newFixedThreadPool(2) : null;
     try {
-      for (Path model : models) {
-        MonitorCommand.Regions.Network m; // the benchmark format or a region file (a live plane's network)
-        try {
-          m = MonitorCommand.Regions.Network.read(model);
-        } catch (NpzModel.ModelFileException e) {
-          System.err.println("error: " + e.getMessage());
-          return e.noSuchFile() ? 2 : 1; // a missing file is a bad argument, bad contents a failure
-        } catch (NpzArchive.FormatException e) {
-          System.err.println("error: " + e.getMessage());
-          return 1;
-        }
+      for (int k = 0; k < models.size(); k++) {
+        Path model = models.get(k);
+        MonitorCommand.Regions.Network m = networks.get(k);
         String name = model.getFileName().toString().replace(".npz", "");
         Partition.Workspace ws = new Partition.Workspace();
         long t0 = System.nanoTime();

@@ -43,6 +43,10 @@ public final class RunDirectory {
    * writes any).
    */
   public static Path check(RunSettings s, String runId, boolean overwrite) {
+    if (Files.exists(s.out()) && !Files.isDirectory(s.out())) { // found only when the first file is written
+      throw new IllegalArgumentException("--out " + s.out() + " is a file; expected a directory, the parent of the"
+          + " run directory (created when missing)");
+    }
     Path dir = RunIds.runDirectory(s.out(), runId);
     if (overwrite && s.resume() != null && s.resume().toAbsolutePath().normalize().startsWith(dir)) {
       throw new IllegalArgumentException("--overwrite would delete the checkpoint " + s.resume() + " this run resumes"

@@ -193,6 +193,15 @@ class ArgumentChecksTest {
   }
 
   @Test
+  void anOutThatIsAFileIsRefused() throws Exception {
+    Path file = Files.writeString(tmp.resolve("notes.txt"), "keep me");
+    String m = CliTest.run(2, "train", "--out", file.toString(), "--metrics-port=0");
+    assertTrue(m.startsWith("error: --out " + file + " is a file; expected a directory, the parent of the run"
+        + " directory"), m);
+    assertEquals("keep me", Files.readString(file));
+  }
+
+  @Test
   void analyzersWithoutMonitoringAreRefused() {
     String m = refused("--no-monitoring", "--analyzers", "regions");
     assertTrue(m.contains("--analyzers has no effect with --no-monitoring, which runs no analyzer; expected one of"

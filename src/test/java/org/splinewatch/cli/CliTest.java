@@ -221,6 +221,9 @@ class CliTest {
     Files.writeString(f, "hello");
     String m = run(1, "monitor", "regions", "--model", f.toString());
     assertTrue(m.contains("not a .npz (zip) archive"), m);
+    String bench = run(1, "monitor", "bench-regions", f.toString()); // read before the table's header is printed
+    assertTrue(bench.startsWith("error: ") && bench.contains("not a .npz (zip) archive")
+        && bench.strip().lines().count() == 1, bench);
     // a path that names no file is a bad argument (exit 2), as a missing run directory is; bad contents stay 1
     Path none = tmp.resolve("none.npz");
     for (String[] args : new String[][] {{"monitor", "regions", "--model", none.toString()},
