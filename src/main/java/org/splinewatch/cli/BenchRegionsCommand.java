@@ -15,11 +15,9 @@ import java.util.function.IntFunction;
 import java.util.stream.Stream;
 import org.splinewatch.regions.DenseKernel;
 import org.splinewatch.regions.Layer;
-import org.splinewatch.regions.NpzModel;
 import org.splinewatch.regions.Partition;
 import org.splinewatch.regions.PiecewiseLinearNet;
 import org.splinewatch.regions.Plane;
-import org.splinewatch.snapshot.NpzArchive;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -136,14 +134,9 @@ final class BenchRegionsCommand implements Callable<Integer> {
     // every workload read before the header: a malformed file is one error line, not a table cut short
     List<MonitorCommand.Regions.Network> networks = new ArrayList<>();
     for (Path model : models) { // the benchmark format or a region file (a live plane's network)
-      try {
-        networks.add(MonitorCommand.Regions.Network.read(model));
-      } catch (NpzModel.ModelFileException e) {
-        System.err.println("error: " + e.getMessage());
-        return e.noSuchFile() ? 2 : 1; // a missing file is a bad argument, bad contents a failure
-      } catch (NpzArchive.FormatException e) {
-        System.err.println("error: " + e.getMessage());
-        return 1;
+      int code = MonitorCommand.Regions.Network.readInto(model, networks);
+      if (code != 0) {
+        return code;
       }
     }
     header();

@@ -4,8 +4,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
@@ -114,16 +116,12 @@ public final class MonitorCommand implements Runnable {
         System.err.println("error: --svg " + svg + ": " + svgProblem);
         return 2;
       }
-      Network m;
-      try {
-        m = Network.read(model);
-      } catch (NpzModel.ModelFileException e) {
-        System.err.println("error: " + e.getMessage());
-        return e.noSuchFile() ? 2 : 1; // a missing file is a bad argument, bad contents a failure
-      } catch (NpzArchive.FormatException e) {
-        System.err.println("error: " + e.getMessage());
-        return 1;
+      List<Network> read = new ArrayList<>(1);
+      int code = Network.readInto(model, read);
+      if (code != 0) {
+        return code;
       }
+      Network m = read.get(0);
       if (tiled) {
         return tiledCount(m);
       }
@@ -270,6 +268,23 @@ public final class MonitorCommand implements Runnable {
      * ({@code layers}, any layer kind; {@link RegionFile}).
      */
     record Network(PiecewiseLinearNet net, Plane plane, int[] widths, RegionFile.Model file) {
+      /**
+       * Reads {@code model} into {@code into} and returns 0, or prints the one-line error and returns the exit code:
+       * 2 for a missing file (a bad argument), 1 for bad contents.
+       */
+      static int readInto(Path model, List<Network> into) {
+        try {
+          into.add(read(model));
+          return 0;
+        } catch (NpzModel.ModelFileException e) {
+          System.err.println("error: " + e.getMessage());
+          return e.noSuchFile() ? 2 : 1;
+        } catch (NpzArchive.FormatException e) {
+          System.err.println("error: " + e.getMessage());
+          return 1;
+        }
+      }
+
       static Network read(Path model) {
         if (Files.isRegularFile(model) && RegionFile.isRegionFile(model)) {
           RegionFile.Model f = RegionFile.read(model, NpzModel.inflatedCap());

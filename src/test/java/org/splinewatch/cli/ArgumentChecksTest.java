@@ -174,22 +174,22 @@ class ArgumentChecksTest {
   }
 
   @Test
-  void aTrainSubsetLargerThanTheTrainingSetIsRefusedBeforeAnythingIsWritten() throws Exception {
+  void aTrainSubsetOrBatchLargerThanTheTrainingSetIsRefusedBeforeAnythingIsWritten() throws Exception {
     Path data = tmp.resolve("idx");
     SyntheticData.writeDir(data, 640, 200, 3);
-    String m = refused("--method", "supervised", "--train-subset", "641", "--max-steps", "5", "--batch-size", "32",
-        "--probe-size", "50", "--data-dir", data.toString(), "--cache-dir", tmp.resolve("cache").toString());
-    assertTrue(m.contains("--train-subset 641 is more than the 640 training images of mnist; expected 0 (all) or"
-        + " 32-640"), m);
+    String[] common = {"--method", "supervised", "--max-steps", "5", "--probe-size", "50", "--data-dir",
+        data.toString(), "--cache-dir", tmp.resolve("cache").toString()};
+    String subset = refused(concat(common, "--train-subset", "641", "--batch-size", "32"));
+    assertTrue(subset.contains("--train-subset 641 is more than the 640 training images of mnist; expected 0 (all)"
+        + " or 32-640"), subset);
+    String batch = refused(concat(common, "--batch-size", "641"));
+    assertTrue(batch.contains("--batch-size 641 is more than the 640 training images of mnist; expected 1-640"),
+        batch);
   }
 
-  @Test
-  void aBatchLargerThanTheTrainingSetIsRefusedBeforeAnythingIsWritten() throws Exception {
-    Path data = tmp.resolve("idx");
-    SyntheticData.writeDir(data, 640, 200, 3);
-    String m = refused("--method", "supervised", "--batch-size", "641", "--max-steps", "5", "--probe-size", "50",
-        "--data-dir", data.toString(), "--cache-dir", tmp.resolve("cache").toString());
-    assertTrue(m.contains("--batch-size 641 is more than the 640 training images of mnist; expected 1-640"), m);
+  private static String[] concat(String[] a, String... b) {
+    return java.util.stream.Stream.concat(java.util.Arrays.stream(a), java.util.Arrays.stream(b))
+        .toArray(String[]::new);
   }
 
   @Test
