@@ -54,7 +54,14 @@ final class ReportCommand implements Callable<Integer> {
     }
     List<RunData> data = new ArrayList<>();
     for (Path r : runs) {
-      data.add(RunData.read(r));
+      RunData d = RunData.read(r);
+      if (d.series().isEmpty()) { // a report of nothing (e.g. a metrics.jsonl of garbage) would hide the problem
+        List<String> why = d.problems().stream().filter(p -> p.startsWith("metrics")).toList();
+        System.err.println("error: " + r + ": no usable sample in its metrics" + (why.isEmpty() ? ""
+            : " (" + String.join("; ", why) + ")") + "; expected the samples a run writes");
+        return 1;
+      }
+      data.add(d);
     }
     Path file = out != null ? out : runs.size() == 1 ? runs.get(0).resolve("report.html")
         : Path.of("splinewatch-report.html");

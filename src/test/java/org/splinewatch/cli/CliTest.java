@@ -302,6 +302,17 @@ class CliTest {
   }
 
   @Test
+  void reportOfARunWithoutAUsableSampleFailsAndWritesNothing() throws Exception {
+    Path runDir = Files.createDirectories(tmp.resolve("garbage"));
+    Files.writeString(runDir.resolve("metrics.jsonl"), "hello world not json\n".repeat(1000));
+    String m = run(1, "monitor", "report", runDir.toString());
+    assertTrue(m.strip().startsWith("error: " + runDir + ": no usable sample in its metrics (metrics.jsonl line 1 is"
+        + " malformed") && m.contains("997 more malformed lines") && m.strip().lines().count() == 1
+        && m.length() < 600, m);
+    assertFalse(Files.exists(runDir.resolve("report.html")), "no empty report");
+  }
+
+  @Test
   void reportReplacesOnlyAReportAndReadsARunNamedTwiceOnce() throws Exception {
     Path runDir = Files.createDirectories(tmp.resolve("r"));
     String metrics = "{\"name\":\"splinewatch_training_loss\",\"labels\":{},\"step\":10,\"value\":1.0}\n";
