@@ -5,6 +5,9 @@ import java.io.IOException;
 import java.net.BindException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.net.UnknownHostException;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
@@ -53,6 +56,9 @@ public final class ClusterNode {
       }
     }
     Config nodeConfig = settings.nodeConfig(base, roles); // TLS files are checked here, before anything starts
+    if (!settings.seed().isEmpty()) {
+      checkSeedListens(settings, roles.contains("trainer"));
+    }
     ActorSystem<T> system;
     try {
       system = ActorSystem.create(guardian, SYSTEM_NAME, nodeConfig);
@@ -72,6 +78,33 @@ public final class ClusterNode {
       cluster.manager().tell(new JoinSeedNodes(List.of(seed)));
     }
     return system;
+  }
+
+  /**
+   * Fails with one line when nothing accepts a TCP connection at the seed (refused, unknown host, no answer within
+   * {@code join-timeout}) instead of letting Pekko retry the join, a warning every 5 s, until the timeout. A seed
+   * that accepts is closed again at once, before any byte is sent. {@code trainer}: the message names
+   * {@code --monitor} (a trainer) or {@code --seed} (a {@code monitor serve} node).
+   */
+  static void checkSeedListens(ClusterSettings settings, boolean trainer) {
+    String[] hp = ClusterSettings.parseAddress(settings.seed());
+    String host = hp[0].startsWith("[") && hp[0].endsWith("]") ? hp[0].substring(1, hp[0].length() - 1) : hp[0];
+    String why;
+    try (Socket socket = new Socket()) {
+      socket.connect(new InetSocketAddress(host, Integer.parseInt(hp[1])),
+          (int) Math.min(Integer.MAX_VALUE, Math.max(1, settings.joinTimeout().toMillis())));
+      return;
+    } catch (UnknownHostException e) {
+      why = "unknown host '" + host + "'";
+    } catch (SocketTimeoutException e) {
+      why = "no answer within " + settings.joinTimeout().toSeconds() + " s";
+    } catch (IOException e) {
+      why = "nothing listens there (" + e.getMessage() + ")";
+    }
+    throw new IllegalStateException((trainer ? "cannot reach the monitor at " : "cannot reach the cluster seed ")
+        + settings.seed() + ": " + why + "; expected a running ./monitor serve there: check "
+        + (trainer ? "--monitor" : "--seed") + " HOST:PORT (its --host and cluster --port, default 25520) and that"
+        + " it is reachable from here");
   }
 
   /**

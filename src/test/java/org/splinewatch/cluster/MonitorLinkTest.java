@@ -2,6 +2,7 @@ package org.splinewatch.cluster;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.Config;
 import java.net.ServerSocket;
@@ -18,23 +19,41 @@ class MonitorLinkTest {
   @Test
   @Timeout(value = 60, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
   void aTrainerThatNoNodeLetsJoinNamesTheAddressReachabilityAndTlsSettingsToCheck() throws Exception {
+    // something accepts TCP at the address but never lets a node in, as a monitor with TLS does a plain trainer
+    try (ServerSocket notANode = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+      int port = notANode.getLocalPort();
+      Config c = ClusterRunIT.nodeConfig(Map.of("splinewatch.cluster.seed", "127.0.0.1:" + port,
+          "splinewatch.cluster.join-timeout", "2s"));
+      ClusterSettings settings = ClusterSettings.fromConfig(c);
+      ActorSystem<Void> trainer = ClusterNode.start(Behaviors.empty(), settings, List.of("trainer"), c);
+      try {
+        var e = assertThrows(IllegalStateException.class, () -> MonitorLink.findMetricsNode(trainer, settings));
+        assertEquals("cannot reach the monitor at 127.0.0.1:" + port + ": no splinewatch node let this trainer join"
+            + " within 2 s; expected a running ./monitor serve there: check --monitor HOST:PORT (its --host and"
+            + " cluster --port, default 25520), that it is reachable from here, and that this trainer uses the"
+            + " monitor's TLS settings (--tls-dir DIR --tls-name NAME with a certificate of its CA, or none)",
+            e.getMessage());
+      } finally {
+        trainer.terminate();
+      }
+    }
+  }
+
+  @Test
+  @Timeout(value = 60, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+  void aTrainerWhoseMonitorAddressRefusesConnectionsFailsBeforeItsNodeStarts() throws Exception {
     int port;
     try (ServerSocket free = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-      port = free.getLocalPort(); // nothing listens there once closed, as for a monitor with TLS to a plain trainer
+      port = free.getLocalPort(); // nothing listens there once closed
     }
     Config c = ClusterRunIT.nodeConfig(Map.of("splinewatch.cluster.seed", "127.0.0.1:" + port,
-        "splinewatch.cluster.join-timeout", "2s"));
+        "splinewatch.cluster.join-timeout", "30s"));
     ClusterSettings settings = ClusterSettings.fromConfig(c);
-    ActorSystem<Void> trainer = ClusterNode.start(Behaviors.empty(), settings, List.of("trainer"), c);
-    try {
-      var e = assertThrows(IllegalStateException.class, () -> MonitorLink.findMetricsNode(trainer, settings));
-      assertEquals("cannot reach the monitor at 127.0.0.1:" + port + ": no splinewatch node let this trainer join"
-          + " within 2 s; expected a running ./monitor serve there: check --monitor HOST:PORT (its --host and"
-          + " cluster --port, default 25520), that it is reachable from here, and that this trainer uses the"
-          + " monitor's TLS settings (--tls-dir DIR --tls-name NAME with a certificate of its CA, or none)",
-          e.getMessage());
-    } finally {
-      trainer.terminate();
-    }
+    var e = assertThrows(IllegalStateException.class,
+        () -> ClusterNode.start(Behaviors.empty(), settings, List.of("trainer"), c));
+    assertTrue(e.getMessage().startsWith("cannot reach the monitor at 127.0.0.1:" + port + ": nothing listens there ("),
+        e.getMessage());
+    assertTrue(e.getMessage().endsWith("; expected a running ./monitor serve there: check --monitor HOST:PORT (its"
+        + " --host and cluster --port, default 25520) and that it is reachable from here"), e.getMessage());
   }
 }
