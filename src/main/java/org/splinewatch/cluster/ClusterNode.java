@@ -30,6 +30,8 @@ import org.apache.pekko.cluster.typed.JoinSeedNodes;
  */
 public final class ClusterNode {
   public static final String SYSTEM_NAME = "splinewatch";
+  /** How often a seed where nothing listens yet is tried again. */
+  private static final Duration SEED_RETRY = Duration.ofMillis(500);
 
   private ClusterNode() {
   }
@@ -81,30 +83,51 @@ public final class ClusterNode {
   }
 
   /**
-   * Fails with one line when nothing accepts a TCP connection at the seed (refused, unknown host, no answer within
-   * {@code join-timeout}) instead of letting Pekko retry the join, a warning every 5 s, until the timeout. A seed
-   * that accepts is closed again at once, before any byte is sent. {@code trainer}: the message names
+   * Waits, with one line instead of Pekko's join warning every 5 s, while nothing accepts a TCP connection at the
+   * seed (a monitor still starting), and fails with one line when that lasts {@code join-timeout} or the host is
+   * unknown. A seed that accepts is closed again at once, before any byte is sent. {@code trainer}: the messages name
    * {@code --monitor} (a trainer) or {@code --seed} (a {@code monitor serve} node).
    */
   static void checkSeedListens(ClusterSettings settings, boolean trainer) {
     String[] hp = ClusterSettings.parseAddress(settings.seed());
     String host = hp[0].startsWith("[") && hp[0].endsWith("]") ? hp[0].substring(1, hp[0].length() - 1) : hp[0];
+    String what = trainer ? "the monitor at " : "the cluster seed ";
+    long deadline = System.nanoTime() + settings.joinTimeout().toNanos();
+    boolean told = false;
     String why;
-    try (Socket socket = new Socket()) {
-      socket.connect(new InetSocketAddress(host, Integer.parseInt(hp[1])),
-          (int) Math.min(Integer.MAX_VALUE, Math.max(1, settings.joinTimeout().toMillis())));
-      return;
-    } catch (UnknownHostException e) {
-      why = "unknown host '" + host + "'";
-    } catch (SocketTimeoutException e) {
-      why = "no answer within " + settings.joinTimeout().toSeconds() + " s";
-    } catch (IOException e) {
-      why = "nothing listens there (" + e.getMessage() + ")";
+    while (true) {
+      long left = Math.max(1, (deadline - System.nanoTime()) / 1_000_000);
+      try (Socket socket = new Socket()) {
+        socket.connect(new InetSocketAddress(host, Integer.parseInt(hp[1])), (int) Math.min(Integer.MAX_VALUE, left));
+        return;
+      } catch (UnknownHostException e) {
+        why = "unknown host '" + host + "'";
+        break;
+      } catch (SocketTimeoutException e) {
+        why = "no answer within " + settings.joinTimeout().toSeconds() + " s";
+        break;
+      } catch (IOException e) {
+        why = "nothing listened there within " + settings.joinTimeout().toSeconds() + " s (" + e.getMessage() + ")";
+      }
+      if (System.nanoTime() + SEED_RETRY.toNanos() > deadline) {
+        break;
+      }
+      if (!told) {
+        System.err.println("waiting for " + what + settings.seed() + ": nothing listens there yet (up to "
+            + settings.joinTimeout().toSeconds() + " s, splinewatch.cluster.join-timeout)");
+        told = true;
+      }
+      try {
+        Thread.sleep(SEED_RETRY.toMillis());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        why = "interrupted while waiting";
+        break;
+      }
     }
-    throw new IllegalStateException((trainer ? "cannot reach the monitor at " : "cannot reach the cluster seed ")
-        + settings.seed() + ": " + why + "; expected a running ./monitor serve there: check "
-        + (trainer ? "--monitor" : "--seed") + " HOST:PORT (its --host and cluster --port, default 25520) and that"
-        + " it is reachable from here");
+    throw new IllegalStateException("cannot reach " + what + settings.seed() + ": " + why + "; expected a running"
+        + " ./monitor serve there: check " + (trainer ? "--monitor" : "--seed") + " HOST:PORT (its --host and"
+        + " cluster --port, default 25520) and that it is reachable from here");
   }
 
   /**

@@ -129,24 +129,26 @@ class CliTest {
 
   @Test
   @org.junit.jupiter.api.Timeout(value = 120, threadMode = org.junit.jupiter.api.Timeout.ThreadMode.SEPARATE_THREAD)
-  void aSeedOrMonitorWhereNothingListensIsOneLineWithoutWaitingOutTheJoinTimeout() throws Exception {
+  void aSeedOrMonitorWhereNothingListensIsOneWaitingLineAndOneErrorNotPekkoJoinRetries() throws Exception {
     int port;
     try (ServerSocket free = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
       port = free.getLocalPort(); // nothing listens there once closed
     }
-    // a join timeout no run of this test waits out: the refusal comes from the connection, not from the wait
-    Path conf = Files.writeString(tmp.resolve("join.conf"), "splinewatch.cluster.join-timeout = 300s\n");
+    Path conf = Files.writeString(tmp.resolve("join.conf"), "splinewatch.cluster.join-timeout = 3s\n");
     String serve = run(1, "monitor", "serve", "--seed", "127.0.0.1:" + port, "--port", "0", "--metrics-port", "0",
         "--out", tmp.resolve("served").toString(), "--config", conf.toString());
-    assertTrue(serve.contains("error: cannot reach the cluster seed 127.0.0.1:" + port + ": nothing listens there ("),
-        serve);
+    assertTrue(serve.contains("waiting for the cluster seed 127.0.0.1:" + port + ": nothing listens there yet (up to"
+        + " 3 s, splinewatch.cluster.join-timeout)"), serve);
+    assertTrue(serve.contains("error: cannot reach the cluster seed 127.0.0.1:" + port + ": nothing listened there"
+        + " within 3 s ("), serve);
     assertTrue(serve.contains("expected a running ./monitor serve there: check --seed HOST:PORT"), serve);
     assertTrue(!serve.contains("Couldn't join seed nodes") && !serve.contains("joining 127.0.0.1"), serve);
     assertFalse(Files.exists(tmp.resolve("served")), "nothing written");
     String train = run(1, "train", "--monitor", "127.0.0.1:" + port, "--max-steps", "5", "--out",
         tmp.resolve("runs").toString(), "--config", conf.toString());
-    assertTrue(train.contains("error: cannot reach the monitor at 127.0.0.1:" + port + ": nothing listens there ("),
-        train);
+    assertTrue(train.contains("waiting for the monitor at 127.0.0.1:" + port + ": nothing listens there yet"), train);
+    assertTrue(train.contains("error: cannot reach the monitor at 127.0.0.1:" + port + ": nothing listened there"
+        + " within 3 s ("), train);
     assertTrue(train.contains("check --monitor HOST:PORT"), train);
     assertTrue(!train.contains("Couldn't join seed nodes"), train);
     String unknown = run(1, "train", "--monitor", "no-such-host.invalid:25520", "--max-steps", "5", "--out",
@@ -154,6 +156,7 @@ class CliTest {
     assertTrue(unknown.contains("error: cannot reach the monitor at no-such-host.invalid:25520: unknown host"
         + " 'no-such-host.invalid'"), unknown);
   }
+
 
 
   @Test

@@ -8,6 +8,7 @@ import com.typesafe.config.Config;
 import java.net.ServerSocket;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.junit.jupiter.api.Test;
@@ -42,18 +43,43 @@ class MonitorLinkTest {
   @Test
   @Timeout(value = 60, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
   void aTrainerWhoseMonitorAddressRefusesConnectionsFailsBeforeItsNodeStarts() throws Exception {
-    int port;
-    try (ServerSocket free = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-      port = free.getLocalPort(); // nothing listens there once closed
-    }
+    int port = closedPort();
     Config c = ClusterRunIT.nodeConfig(Map.of("splinewatch.cluster.seed", "127.0.0.1:" + port,
-        "splinewatch.cluster.join-timeout", "30s"));
+        "splinewatch.cluster.join-timeout", "2s"));
     ClusterSettings settings = ClusterSettings.fromConfig(c);
     var e = assertThrows(IllegalStateException.class,
         () -> ClusterNode.start(Behaviors.empty(), settings, List.of("trainer"), c));
-    assertTrue(e.getMessage().startsWith("cannot reach the monitor at 127.0.0.1:" + port + ": nothing listens there ("),
-        e.getMessage());
+    assertTrue(e.getMessage().startsWith("cannot reach the monitor at 127.0.0.1:" + port + ": nothing listened there"
+        + " within 2 s ("), e.getMessage());
     assertTrue(e.getMessage().endsWith("; expected a running ./monitor serve there: check --monitor HOST:PORT (its"
         + " --host and cluster --port, default 25520) and that it is reachable from here"), e.getMessage());
+  }
+
+  @Test
+  @Timeout(value = 60, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+  void aMonitorThatStartsListeningWithinTheJoinTimeoutIsWaitedFor() throws Exception {
+    int port = closedPort();
+    ClusterSettings settings = ClusterSettings.fromConfig(ClusterRunIT.nodeConfig(Map.of(
+        "splinewatch.cluster.seed", "127.0.0.1:" + port, "splinewatch.cluster.join-timeout", "30s")));
+    CompletableFuture<ServerSocket> late = CompletableFuture.supplyAsync(() -> {
+      try {
+        Thread.sleep(1_500);
+        return new ServerSocket(port, 50, java.net.InetAddress.getLoopbackAddress());
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+    });
+    try {
+      ClusterNode.checkSeedListens(settings, true); // returns once the socket listens, well before 30 s
+      assertTrue(late.isDone(), "returned only after the monitor's socket was bound");
+    } finally {
+      late.join().close();
+    }
+  }
+
+  private static int closedPort() throws java.io.IOException {
+    try (ServerSocket free = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      return free.getLocalPort(); // nothing listens there once closed
+    }
   }
 }
