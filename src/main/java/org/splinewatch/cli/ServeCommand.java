@@ -2,6 +2,7 @@ package org.splinewatch.cli;
 
 import com.typesafe.config.Config;
 import java.io.File;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -76,6 +77,14 @@ final class ServeCommand implements Callable<Integer> {
     int httpPort = metricsPort != null ? metricsPort : settings.metricsPort();
     String httpHost = metricsHost != null ? metricsHost : settings.metricsHost();
     Path runs = out != null ? out : settings.out();
+    if (httpPort < 0 || httpPort > 65535) {
+      throw new CommandLine.ParameterException(spec.commandLine(), "--metrics-port " + httpPort
+          + " is not a port; expected 0 (a free one) or 1-65535");
+    }
+    if (Files.exists(runs) && !Files.isDirectory(runs)) {
+      throw new CommandLine.ParameterException(spec.commandLine(), "--out " + runs
+          + " is a file; expected a directory of run directories");
+    }
     MonitorServer server;
     try {
       server = MonitorServer.start(config, settings, cluster, httpHost, httpPort, runs, System.out);

@@ -53,15 +53,17 @@ public final class MonitorServer implements AutoCloseable {
   private final MemoryWatch memory;
   private final HttpIngestion ingest;
   private final RunControl control;
+  private final OutLock outLock;
 
   private MonitorServer(ActorSystem<Void> system, MetricsHttpServer http, Path sdFile,
-      MemoryWatch memory, HttpIngestion ingest, RunControl control) {
+      MemoryWatch memory, HttpIngestion ingest, RunControl control, OutLock outLock) {
     this.system = system;
     this.http = http;
     this.sdFile = sdFile;
     this.memory = memory;
     this.ingest = ingest;
     this.control = control;
+    this.outLock = outLock;
   }
 
   /**
@@ -80,6 +82,14 @@ public final class MonitorServer implements AutoCloseable {
       throw new IllegalArgumentException("a monitor node needs at least one role: analyzer, metrics");
     }
     ActorSystem<Void> system = ClusterNode.start(Behaviors.empty(), cluster, cluster.roles(), config);
+    // before anything is written: a second metrics node on the same --out would replace the first one's token
+    OutLock outLock;
+    try {
+      outLock = cluster.roles().contains("metrics") ? OutLock.acquire(out) : null;
+    } catch (RuntimeException e) {
+      system.terminate();
+      throw e;
+    }
     // G1's background threads at idle priority for the node's lifetime: a trainer on the same machine keeps its cores
     IdleGcThreads.startFromEnvironment(Duration.ofSeconds(2));
     // a node serves many runs: over its resident limit it warns (it cannot stop them); /metrics shows its peaks
@@ -161,7 +171,7 @@ public final class MonitorServer implements AutoCloseable {
       console.println("  trainers join with: ./trainer --monitor " + ClusterNode.address(system)
           + tlsFlags(cluster.tls()) + "   (" + (cluster.tls().enabled() ? "NAME.p12 a certificate of this"
           + " cluster's CA; " : "") + "Ctrl-C leaves the cluster and stops)");
-      return new MonitorServer(system, http, sdFile, memory, ingestion, runControl);
+      return new MonitorServer(system, http, sdFile, memory, ingestion, runControl, outLock);
     } catch (RuntimeException | IOException e) {
       if (http != null) {
         http.stop();
@@ -169,6 +179,9 @@ public final class MonitorServer implements AutoCloseable {
       ServiceDiscovery.unregister(sdFile);
       memory.close();
       system.terminate();
+      if (outLock != null) {
+        outLock.close();
+      }
       if (e instanceof RuntimeException r) {
         throw r;
       }
@@ -248,6 +261,9 @@ public final class MonitorServer implements AutoCloseable {
       system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
     } catch (Exception e) {
       // leaving anyway
+    }
+    if (outLock != null) {
+      outLock.close();
     }
   }
 }

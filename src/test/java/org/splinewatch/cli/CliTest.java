@@ -100,6 +100,12 @@ class CliTest {
   void badClusterInputIsNamed() throws Exception {
     String monitor = run(2, "train", "--monitor", "localhost");
     assertTrue(monitor.contains("'localhost' is not HOST:PORT (e.g. 127.0.0.1:25520)"), monitor);
+    String metricsPort = run(2, "monitor", "serve", "--metrics-port", "-1");
+    assertTrue(metricsPort.contains("--metrics-port -1 is not a port; expected 0 (a free one) or 1-65535"), metricsPort);
+    Path file = Files.writeString(tmp.resolve("afile"), "keep");
+    String outFile = run(2, "monitor", "serve", "--out", file.toString());
+    assertTrue(outFile.contains("--out " + file + " is a file; expected a directory of run directories"), outFile);
+    assertEquals("keep", Files.readString(file));
     String role = run(2, "monitor", "serve", "--roles", "analyzer,gpu");
     assertTrue(role.contains("unknown role 'gpu'; expected some of: analyzer, metrics"), role);
     try (ServerSocket taken = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {

@@ -52,6 +52,34 @@ class MonitorServerConsoleTest {
   }
 
   @Test
+  void aSecondMetricsNodeOnTheSameOutIsRefusedAndTheFirstKeepsItsToken() throws Exception {
+    Path out = tmp.resolve("runs");
+    Map<String, Object> o = new HashMap<>();
+    o.put("splinewatch.cluster.port", 0);
+    Config c = TrainCommand.load(o, null); // a random token per node, written to <out>/control-token
+    PrintStream quiet = new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8);
+    try (MonitorServer first = MonitorServer.start(c, ClusterSettings.fromConfig(c), "127.0.0.1", 0, out, quiet)) {
+      String token = Files.readString(out.resolve("control-token"));
+      var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+          () -> MonitorServer.start(c, ClusterSettings.fromConfig(c), "127.0.0.1", 0, out, quiet));
+      assertEquals("--out " + out + " is in use by another ./monitor serve (it holds " + out.resolve(".monitor-lock")
+          + "); expected a --out of its own for each monitor, or stop the other one first", e.getMessage());
+      assertEquals(token, Files.readString(out.resolve("control-token")), "the running node's token was replaced");
+      // the first node still answers its own token
+      HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+          URI.create("http://127.0.0.1:" + first.metricsPort() + "/api/v1/alerts"))
+          .header("Authorization", "Bearer " + token.strip()).header("Content-Type", "application/json")
+          .POST(HttpRequest.BodyPublishers.ofString("{\"alerts\":[]}")).timeout(Duration.ofSeconds(30)).build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertTrue(r.statusCode() != 401, r.statusCode() + " " + r.body());
+    }
+    // once the first has stopped, the directory is free again
+    try (MonitorServer again = MonitorServer.start(c, ClusterSettings.fromConfig(c), "127.0.0.1", 0, out, quiet)) {
+      assertTrue(again.metricsPort() > 0);
+    }
+  }
+
+  @Test
   void aDeploymentTokenFileIsNamedAndNotCopiedUnderOut() throws Exception {
     Path tokenFile = Files.writeString(tmp.resolve("deployment-token"), "0123456789abcdef0123456789abcdef\n");
     Path out = tmp.resolve("runs");
