@@ -19,6 +19,7 @@ import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Props;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.splinewatch.analysis.AnalyzerCatalogue;
 import org.splinewatch.cluster.AnalyzerWorker;
 import org.splinewatch.cluster.ClusterNode;
 import org.splinewatch.cluster.ClusterSettings;
@@ -76,6 +77,21 @@ final class BenchClusterCommand implements Callable<Integer> {
           + " has a width below 1; expected positive widths, e.g. 256,256");
       return 2;
     }
+    if (inFlight != null && inFlight < 1) {
+      System.err.println("error: --in-flight " + inFlight + " is below 1; expected the snapshots an analyzer node"
+          + " holds at a time, at least 1");
+      return 2;
+    }
+    if (rounds < 1) {
+      System.err.println("error: --rounds must be at least 1");
+      return 2;
+    }
+    try {
+      AnalyzerCatalogue.check(analyzers); // an unknown one would be refused by every node: no snapshot analysed
+    } catch (IllegalArgumentException e) {
+      System.err.println("error: --analyzers: " + e.getMessage());
+      return 2;
+    }
     RunInfo run = runInfo();
     List<WeightSnapshot> work = new ArrayList<>();
     for (int i = 0; i < snapshots + 2; i++) {
@@ -106,10 +122,6 @@ final class BenchClusterCommand implements Callable<Integer> {
 
   /** One analyzer node, plain and TLS alternated (so drifting load on a shared machine hits both alike). */
   private int compareTls(RunInfo run, List<WeightSnapshot> work, int snapshotBytes) throws Exception {
-    if (rounds < 1) {
-      System.err.println("error: --rounds must be at least 1");
-      return 2;
-    }
     Path certs = Files.createTempDirectory("splinewatch-bench-certs");
     CertsCommand.make(certs, List.of("node"), 2);
     double plain = 0;

@@ -16,6 +16,7 @@ import java.util.concurrent.Callable;
 import java.util.function.ToDoubleFunction;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.splinewatch.analysis.AnalyzerCatalogue;
 import org.splinewatch.metrics.CpuByRole;
 import org.splinewatch.snapshot.MetricFamily;
 import picocli.CommandLine.Command;
@@ -81,6 +82,13 @@ final class BenchOverheadCommand implements Callable<Integer> {
       TrainCommand.checkDataDir(dataDir); // before any block trains
     } catch (IllegalArgumentException e) {
       throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+    }
+    if (analyzers != null) {
+      try {
+        AnalyzerCatalogue.check(List.of(analyzers.split(",", -1)));
+      } catch (IllegalArgumentException e) {
+        throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--analyzers: " + e.getMessage());
+      }
     }
     if (warmupSteps < 0 || warmupSteps >= steps) {
       throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--warmup-steps must be at least 0 and"
@@ -178,8 +186,10 @@ final class BenchOverheadCommand implements Callable<Integer> {
     int code = p.waitFor();
     Matcher m = DONE.matcher(output);
     if (code != 0 || !m.find()) {
+      // the block's own error line where it printed one, not the advice after it
       throw new IllegalStateException("benchmark block " + runId + " failed (exit " + code + "): "
-          + output.lines().reduce((a, b) -> b).orElse(""));
+          + output.lines().filter(l -> l.startsWith("error: ")).findFirst()
+              .orElseGet(() -> output.lines().reduce((a, b) -> b).orElse("")));
     }
     Path events = out.resolve(runId).resolve("events.jsonl");
     JsonNode finished = runFinished(events); // read once: peak memory, coverage and CPU all come from it

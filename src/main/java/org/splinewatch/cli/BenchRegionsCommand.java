@@ -277,13 +277,22 @@ final class BenchRegionsCommand implements Callable<Integer> {
     double[][] regs = new double[widths.length][depths.length];
     for (int wi = 0; wi < widths.length; wi++) {
       for (int di = 0; di < depths.length; di++) {
-        PiecewiseLinearNet net = generated(widths[wi], depths[di], 7L * widths[wi] + depths[di]);
-        Plane plane = Plane.explicit(new double[] {0, 0}, new double[] {1, 0}, new double[] {0, 1});
-        Partition.Workspace ws = new Partition.Workspace();
-        regs[wi][di] = Partition.compute(net, plane).regionCount();
-        Runnable one = () -> Partition.compute(net, plane, Partition.DEFAULT_MAX_REGIONS, null, 1, ws);
-        Warmup w = warmUp(one);
-        time[wi][di] = median(one);
+        Warmup w;
+        try {
+          PiecewiseLinearNet net = generated(widths[wi], depths[di], 7L * widths[wi] + depths[di]);
+          Plane plane = Plane.explicit(new double[] {0, 0}, new double[] {1, 0}, new double[] {0, 1});
+          Partition.Workspace ws = new Partition.Workspace();
+          regs[wi][di] = Partition.compute(net, plane).regionCount();
+          Runnable one = () -> Partition.compute(net, plane, Partition.DEFAULT_MAX_REGIONS, null, 1, ws);
+          w = warmUp(one);
+          time[wi][di] = median(one);
+        } catch (OutOfMemoryError e) {
+          // a generated network too wide for the heap: one line, not a stack trace
+          System.err.println("error: bench-regions --scaling: width " + widths[wi] + " at depth " + depths[di]
+              + " does not fit the heap (" + e.getMessage() + "); expected widths that fit it, or a larger"
+              + " SPLINEWATCH_HEAP");
+          return 1;
+        }
         System.out.printf(Locale.ROOT, "%-7d %-7d %9d %9.3f ms %13s%n", widths[wi], depths[di], (int) regs[wi][di],
             time[wi][di] * 1e3, w);
       }

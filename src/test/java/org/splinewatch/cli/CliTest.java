@@ -504,7 +504,9 @@ class CliTest {
     String[][] cases = {
         {"bench-overhead", "--steps", "0"}, {"bench-overhead", "--rounds", "0"},
         {"bench-overhead", "--method", "foo"}, {"bench-soak", "--steps", "0"},
-        {"bench-regions", "--threads", "3"}, {"bench-cluster", "--hidden", "0"}};
+        {"bench-regions", "--threads", "3"}, {"bench-cluster", "--hidden", "0"},
+        {"bench-overhead", "--analyzers", "foo"}, {"bench-cluster", "--analyzers", "embedding,foo"},
+        {"bench-cluster", "--in-flight", "0"}};
     for (String[] c : cases) {
       String[] args = new String[c.length + 1];
       args[0] = "monitor";
