@@ -2,8 +2,8 @@ package org.splinewatch.embedding;
 
 /**
  * The first two principal components of a set of embeddings, for a 2D view: rows are centred, the covariance
- * {@code C = XᵀX/n} is formed ({@code d × d}, d at most a few hundred) and its two leading eigenvectors found by power
- * iteration with deflation. Each axis's sign is fixed so that its largest-magnitude entry is positive, so consecutive
+ * {@code C = XᵀX/n} is formed ({@code d × d}; with more dimensions than rows, the {@code n × n} Gram matrix instead)
+ * and its two leading eigenvectors found by power iteration with deflation. Each axis's sign is fixed so that its largest-magnitude entry is positive, so consecutive
  * snapshots do not flip at random.
  */
 public final class Pca2 {
@@ -17,7 +17,17 @@ public final class Pca2 {
    * A degenerate set (all rows equal, or rank one) gives zeros on the missing axes.
    */
   public static double[] project(double[] z, int n, int d) {
-    if (n <= 0 || d <= 0 || z.length != n * d) {
+    return project(z, n, d, d > n);
+  }
+
+  /**
+   * As above; {@code gram}: find the axes through the {@code n × n} Gram matrix {@code K = X_c X_cᵀ / n} instead of the
+   * {@code d × d} covariance. Both have the same nonzero eigenvalues, and an eigenvector {@code u} of K gives the
+   * covariance's axis {@code X_cᵀu / |X_cᵀu|}; with more dimensions than rows that needs n² values instead of d²
+   * (a layer 65,536 wide would need 34 GB, and d² overflows an array index past 46,340).
+   */
+  static double[] project(double[] z, int n, int d, boolean gram) {
+    if (n <= 0 || d <= 0 || z.length != (long) n * d) {
       throw new IllegalArgumentException("expected " + n + " x " + d + " values, got " + z.length);
     }
     double[] mean = new double[d];
@@ -26,28 +36,54 @@ public final class Pca2 {
         mean[j] += z[i * d + j] / n;
       }
     }
-    double[] c = new double[d * d];
-    double[] row = new double[d];
-    for (int i = 0; i < n; i++) {
-      for (int j = 0; j < d; j++) {
-        row[j] = z[i * d + j] - mean[j];
+    double[] v1;
+    double[] v2;
+    if (gram) {
+      double[] xc = new double[z.length];
+      for (int i = 0; i < n; i++) {
+        for (int j = 0; j < d; j++) {
+          xc[i * d + j] = z[i * d + j] - mean[j];
+        }
       }
-      for (int a = 0; a < d; a++) {
-        double ra = row[a] / n;
-        if (ra != 0) {
-          for (int b = a; b < d; b++) {
-            c[a * d + b] += ra * row[b];
+      double[] k = new double[n * n];
+      for (int a = 0; a < n; a++) {
+        for (int b = a; b < n; b++) {
+          double s = 0;
+          for (int j = 0; j < d; j++) {
+            s += xc[a * d + j] * xc[b * d + j];
+          }
+          k[a * n + b] = s / n;
+          k[b * n + a] = s / n;
+        }
+      }
+      double[] u1 = leading(k, n, null);
+      double[] u2 = leading(k, n, u1);
+      v1 = axisOf(xc, n, d, u1, null);
+      v2 = axisOf(xc, n, d, u2, v1);
+    } else {
+      double[] c = new double[d * d];
+      double[] row = new double[d];
+      for (int i = 0; i < n; i++) {
+        for (int j = 0; j < d; j++) {
+          row[j] = z[i * d + j] - mean[j];
+        }
+        for (int a = 0; a < d; a++) {
+          double ra = row[a] / n;
+          if (ra != 0) {
+            for (int b = a; b < d; b++) {
+              c[a * d + b] += ra * row[b];
+            }
           }
         }
       }
-    }
-    for (int a = 0; a < d; a++) {
-      for (int b = 0; b < a; b++) {
-        c[a * d + b] = c[b * d + a];
+      for (int a = 0; a < d; a++) {
+        for (int b = 0; b < a; b++) {
+          c[a * d + b] = c[b * d + a];
+        }
       }
+      v1 = leading(c, d, null);
+      v2 = leading(c, d, v1);
     }
-    double[] v1 = leading(c, d, null);
-    double[] v2 = leading(c, d, v1);
     double[] out = new double[2 * n];
     for (int i = 0; i < n; i++) {
       double x = 0;
@@ -98,12 +134,40 @@ public final class Pca2 {
         break; // converged to double precision (for a view, far more than enough)
       }
     }
+    return signed(v);
+  }
+
+  /** The covariance's axis {@code X_cᵀu}, normalised, orthogonal to {@code except} when given; zeros if none. */
+  private static double[] axisOf(double[] xc, int n, int d, double[] u, double[] except) {
+    double[] v = new double[d];
+    for (int i = 0; i < n; i++) {
+      if (u[i] != 0) {
+        for (int j = 0; j < d; j++) {
+          v[j] += u[i] * xc[i * d + j];
+        }
+      }
+    }
+    if (except != null) {
+      deflate(v, except); // exact for distinct eigenvalues; removes what the power iteration left
+    }
+    double norm = Math.sqrt(dot(v, v));
+    if (norm < 1e-300) {
+      return new double[d];
+    }
+    for (int j = 0; j < d; j++) {
+      v[j] /= norm;
+    }
+    return signed(v);
+  }
+
+  /** {@code v} with the sign that makes its largest-magnitude entry positive. */
+  private static double[] signed(double[] v) {
     int big = 0;
-    for (int j = 1; j < d; j++) {
+    for (int j = 1; j < v.length; j++) {
       big = Math.abs(v[j]) > Math.abs(v[big]) ? j : big;
     }
     if (v[big] < 0) {
-      for (int j = 0; j < d; j++) {
+      for (int j = 0; j < v.length; j++) {
         v[j] = -v[j];
       }
     }

@@ -76,4 +76,46 @@ class Pca2Test {
     }
     return sxy / Math.sqrt(sxx * syy);
   }
+
+  @Test
+  void theGramPathGivesTheCovariancePathsProjection() {
+    Random rnd = new Random(11);
+    for (int[] nd : new int[][] {{30, 20}, {10, 50}}) {
+      int n = nd[0];
+      int d = nd[1];
+      double[] z = new double[n * d];
+      for (int k = 0; k < z.length; k++) {
+        z[k] = rnd.nextGaussian() * (1 + k % d); // distinct variances: distinct leading eigenvalues
+      }
+      double[] viaCovariance = Pca2.project(z, n, d, false);
+      double[] viaGram = Pca2.project(z, n, d, true);
+      for (int k = 0; k < viaGram.length; k++) {
+        assertEquals(viaCovariance[k], viaGram[k], 1e-6 * (1 + Math.abs(viaCovariance[k])), n + "x" + d + " at " + k);
+      }
+    }
+  }
+
+  @Test
+  void aLayerWiderThanAnArrayOfItsCovarianceIsProjected() {
+    // 65,537 dimensions (d² would overflow an int index): x = mean + 3a·u + b·v with known orthogonal a, b
+    int n = 8;
+    int d = 65_537;
+    double[] a = {1, -1, 1, -1, 1, -1, 1, -1};
+    double[] b = {1, 1, -1, -1, 1, 1, -1, -1};
+    double[] z = new double[n * d];
+    for (int i = 0; i < n; i++) {
+      for (int j = 0; j < d; j++) {
+        z[i * d + j] = 0.5;
+      }
+      z[i * d] += 3 * a[i] / Math.sqrt(2);
+      z[i * d + 1] += 3 * a[i] / Math.sqrt(2);
+      z[i * d + d - 2] += 0.6 * b[i];
+      z[i * d + d - 1] += 0.8 * b[i];
+    }
+    double[] xy = Pca2.project(z, n, d);
+    for (int i = 0; i < n; i++) {
+      assertEquals(3 * a[i], xy[2 * i], 1e-9, "PC1 of row " + i);
+      assertEquals(b[i], xy[2 * i + 1], 1e-9, "PC2 of row " + i);
+    }
+  }
 }
