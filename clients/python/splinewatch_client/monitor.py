@@ -54,8 +54,8 @@ class Monitor:
 
     Each request waits ``timeout`` seconds for the monitor's answer; a snapshot that got none is recorded in
     ``errors`` as one the monitor may still have taken (there is no telling). When the monitor answers a snapshot
-    with 404 (it restarted, or ended the run after its idle timeout) or 401 (it restarted with a new token: the
-    registration was accepted with this one), the run is ``lost``: one warning on stderr, later snapshots are
+    with 404 (it restarted), 410 (it ended the run after its idle timeout) or 401 (it restarted with a new token:
+    the registration was accepted with this one), the run is ``lost``: one warning on stderr, later snapshots are
     dropped, and ``close`` reports it instead of raising. A refused snapshot may still carry the stop state (the
     monitor refuses NaN or infinite weights with 400 and, the run having diverged, may ask it to stop): ``should_stop``
     heeds it as in an accepted snapshot's answer.
@@ -209,7 +209,7 @@ class Monitor:
         try:
             return self._post("/api/v1/runs/%s/finish" % self.run_id, body, content_type="application/json")
         except MonitorError as e:
-            if e.status not in (401, 404):
+            if e.status not in (401, 404, 410):
                 raise
             self._mark_lost(e, "the finish request")
             return self._lost_answer(status)
@@ -219,7 +219,8 @@ class Monitor:
 
     @property
     def lost(self):
-        """None, or why the monitor no longer takes this run (its 404 or 401 answer): snapshots are no longer sent."""
+        """None, or why the monitor no longer takes this run (its 404, 410 or 401 answer): snapshots are no longer
+        sent."""
         return self._lost
 
     def _mark_lost(self, error, what):
@@ -232,8 +233,10 @@ class Monitor:
             self._cv.notify_all()
         if error.status == 401:  # the token registration was accepted with: the monitor restarted with a new one
             why = "no longer accepts this client's token (it restarted with a new control token)"
+        elif error.status == 410:
+            why = "ended run '%s' itself (its idle timeout passed without a snapshot)" % self.run_id
         else:
-            why = "no longer knows run '%s' (it restarted, or ended the run after its idle timeout)" % self.run_id
+            why = "no longer knows run '%s' (it restarted)" % self.run_id
         print("splinewatch: the monitor %s and refused %s; later snapshots of run '%s' are dropped and the end of the"
               " run cannot be recorded (%s)" % (why, what, self.run_id, error), file=sys.stderr)
 
@@ -277,9 +280,10 @@ class Monitor:
                 if e.answer is not None:
                     # a refusal that carries the stop state (NaN weights: the run diverged) is still heeded
                     self._stop_state(e.answer)
-                if e.status in (401, 404) and not self._closed:
-                    # the monitor restarted (new token: 401; same token: 404) or timed the run out (404): every later
-                    # snapshot would be refused too (after close() began, a 404 is a late snapshot of a finished run)
+                if e.status in (401, 404, 410) and not self._closed:
+                    # the monitor restarted (new token: 401; same token: 404) or ended the run after its idle timeout
+                    # (410): every later snapshot would be refused too (after close() began, a 404 is a late snapshot
+                    # of a finished run)
                     self._mark_lost(e, "the snapshot of step %d" % step)
                 elif len(self.errors) == 1:
                     self._warn(self.errors[0])

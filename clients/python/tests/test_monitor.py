@@ -46,6 +46,7 @@ class FakeMonitor:
         self.hang = ()
         self.busy = 0
         self.refuse = None  # a JSON document: snapshots are refused with 400 and it (as for NaN weights)
+        self.gone = set()  # runs the monitor ended after its idle timeout: answered 410
         self.release = threading.Event()
         fake = self
 
@@ -62,6 +63,10 @@ class FakeMonitor:
                     fake.known.add("r1")
                     return self.answer(201, {"run": "r1", "metrics": "http://x/metrics"})
                 run, kind = parts[3], parts[4]
+                if run in fake.gone:
+                    return self.answer(410, "run '%s' was ended by this monitor (no snapshot or finish request for"
+                                            " 16 s (splinewatch.ingest.idle-timeout)); it takes no more snapshots:"
+                                            " register a new run with another run id to send more" % run)
                 if run not in fake.known:
                     return self.answer(404, "unknown run '%s'; register it first with POST /api/v1/runs (runs"
                                             " streaming here: none)" % run)
@@ -177,8 +182,8 @@ class MonitorTest(unittest.TestCase):
             answer = m.close()
         lines = err.getvalue().splitlines()
         self.assertEqual(len(lines), 1, err.getvalue())
-        self.assertIn("the monitor no longer knows run 'r1' (it restarted, or ended the run after its idle timeout)"
-                      " and refused the snapshot of step 2; later snapshots of run 'r1' are dropped", lines[0])
+        self.assertIn("the monitor no longer knows run 'r1' (it restarted) and refused the snapshot of step 2; later"
+                      " snapshots of run 'r1' are dropped", lines[0])
         self.assertIn("HTTP 404: unknown run 'r1'", m.lost)
         self.assertEqual(len(self.fake.paths("snapshots")), 2)  # steps 1 and 2; 3 to 5 were not sent
         self.assertEqual((m.sent, m.dropped, len(m.errors)), (1, 3, 1))
@@ -199,6 +204,24 @@ class MonitorTest(unittest.TestCase):
         self.assertIn("no longer accepts this client's token (it restarted with a new control token)", err.getvalue())
         self.assertIn("HTTP 401", m.lost)
         self.assertEqual((len(self.fake.paths("snapshots")), m.dropped), (1, 1))
+        self.assertTrue(answer["lost"])
+
+    def test_a_run_the_monitor_timed_out_is_lost_and_close_reports_it(self):
+        m = self.monitor()
+        m.snapshot_layers(LAYERS, 1)
+        self.assertTrue(m.flush(5))
+        self.fake.gone.add("r1")  # the client was away longer than the monitor's idle timeout
+        with contextlib.redirect_stderr(io.StringIO()) as err:
+            for step in (2, 3, 4):
+                m.snapshot_layers(LAYERS, step)
+            self.assertTrue(m.flush(5))
+            answer = m.close()
+        self.assertEqual(len(err.getvalue().splitlines()), 1, err.getvalue())
+        self.assertIn("the monitor ended run 'r1' itself (its idle timeout passed without a snapshot) and refused the"
+                      " snapshot of step ", err.getvalue())
+        self.assertIn("HTTP 410: run 'r1' was ended by this monitor", m.lost)
+        self.assertEqual(len(self.fake.paths("snapshots")), 2)  # step 1 and the first one refused; no more sent
+        self.assertEqual(self.fake.finishes(), [])
         self.assertTrue(answer["lost"])
 
     def test_a_404_to_the_finish_request_reports_the_run_as_lost(self):

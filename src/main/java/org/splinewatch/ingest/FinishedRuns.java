@@ -5,21 +5,45 @@ import java.util.Map;
 
 /**
  * The ids of the runs whose end this monitor saw begin over HTTP, the last {@link #CAPACITY} of them, so that a late
- * snapshot or a second finish is answered 409 ("has finished") rather than 404 ("register it first"). Thread-safe:
- * the routes read it, the ingestion actor and the run actors add to it.
+ * snapshot or a second finish is answered 409 ("has finished") rather than 404 ("register it first"), and 410 ("gone")
+ * for a run the monitor ended itself (its idle timeout): its client cannot know the run ended and should stop sending.
+ * Thread-safe: the routes read it, the ingestion actor and the run actors add to it.
  */
 final class FinishedRuns {
   static final int CAPACITY = 1000;
-  private final Map<String, Boolean> ids = new LinkedHashMap<>(16, 0.75f, false) {
+  /** Run id → why the monitor ended it itself, or "" for a run its client finished. */
+  private final Map<String, String> ids = new LinkedHashMap<>(16, 0.75f, false) {
     @Override
-    protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
+    protected boolean removeEldestEntry(Map.Entry<String, String> eldest) {
       return size() > CAPACITY;
     }
   };
 
   synchronized void add(String runId) {
     ids.remove(runId); // re-inserted as the newest
-    ids.put(runId, Boolean.TRUE);
+    ids.put(runId, "");
+  }
+
+  /** A run the monitor ended itself, for {@code why} (e.g. its idle timeout): answered 410 from now on. */
+  synchronized void endedByMonitor(String runId, String why) {
+    ids.remove(runId);
+    ids.put(runId, why);
+  }
+
+  /** The HTTP status for a request to the finished run {@code runId}: 410 when the monitor ended it, else 409. */
+  synchronized int status(String runId) {
+    String why = ids.get(runId);
+    return why != null && !why.isEmpty() ? 410 : 409;
+  }
+
+  /** The one-line answer for a request to the finished run {@code runId}. */
+  synchronized String answer(String runId) {
+    String why = ids.get(runId);
+    if (why != null && !why.isEmpty()) {
+      return "run '" + runId + "' was ended by this monitor (" + why + "); it takes no more snapshots: register a"
+          + " new run with another run id to send more";
+    }
+    return finished(runId);
   }
 
   synchronized void remove(String runId) {

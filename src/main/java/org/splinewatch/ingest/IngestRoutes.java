@@ -113,7 +113,7 @@ public final class IngestRoutes {
       return line(400, problem.get());
     }
     if (!active.containsKey(id)) {
-      return finished.contains(id) ? line(409, FinishedRuns.finished(id))
+      return finished.contains(id) ? line(finished.status(id), finished.answer(id))
           : line(404, IngestActor.unknown(id, active.keySet()));
     }
     return inner.get();

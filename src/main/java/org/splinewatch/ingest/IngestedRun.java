@@ -187,9 +187,13 @@ public final class IngestedRun extends AbstractBehavior<Object> {
         .onMessage(IdleCheck.class, m -> {
           Duration idle = Duration.ofNanos(System.nanoTime() - lastActivity);
           if (finishing == null && publisher != null && idle.compareTo(s.ingest().idleTimeout()) >= 0) {
-            // the client went away without finishing: the run ends as failed, with what it had
-            return onFinish(new Finish("failed", "no snapshot or finish request for " + idle.toSeconds() + " s"
-                + " (splinewatch.ingest.idle-timeout)", getContext().getSystem().ignoreRef()));
+            // the client went away without finishing: the run ends as failed, with what it had; a client that
+            // comes back is told the monitor ended it (410), not that it finished the run itself
+            String why = "no snapshot or finish request for " + idle.toSeconds()
+                + " s (splinewatch.ingest.idle-timeout)";
+            Behavior<Object> next = onFinish(new Finish("failed", why, getContext().getSystem().ignoreRef()));
+            s.finished().endedByMonitor(s.info().runId(), why);
+            return next;
           }
           return this;
         })
@@ -287,6 +291,10 @@ public final class IngestedRun extends AbstractBehavior<Object> {
 
   /** Answers 409 and returns true for a snapshot before the run is registered or after its finish. */
   private boolean outsideTheRun(ActorRef<Reply> replyTo) {
+    if (finishing != null && s.finished().status(s.info().runId()) == 410) {
+      replyTo.tell(Reply.error(410, s.finished().answer(s.info().runId())));
+      return true;
+    }
     if (publisher == null || finishing != null) {
       replyTo.tell(Reply.error(409, "run '" + s.info().runId() + "' is " + (finishing != null ? "finishing"
           : "still registering") + "; expected snapshots between registration and finish"));
@@ -340,7 +348,9 @@ public final class IngestedRun extends AbstractBehavior<Object> {
 
   private Behavior<Object> onFinish(Finish m) {
     if (finishing != null) {
-      m.replyTo().tell(Reply.error(409, "run '" + s.info().runId() + "' is already finishing"));
+      String id = s.info().runId();
+      m.replyTo().tell(s.finished().status(id) == 410 ? Reply.error(410, s.finished().answer(id))
+          : Reply.error(409, "run '" + id + "' is already finishing"));
       return this;
     }
     if (publisher == null) {

@@ -237,8 +237,15 @@ class IngestHttpTest {
     waitFor(() -> Files.isRegularFile(events) ? Files.readString(events) : "", e -> e.contains("run_finished"));
     String e = Files.readString(events);
     assertTrue(e.contains("\"status\":\"failed\"") && e.contains("idle-timeout"), e);
+    // its client, back too late, is told the monitor ended the run (410), for snapshots and for its finish
     waitFor(() -> String.valueOf(post("/api/v1/runs/gone/snapshots", new byte[10], TOKEN).statusCode()),
-        "409"::equals);
+        "410"::equals);
+    HttpResponse<String> late = post("/api/v1/runs/gone/snapshots", new byte[10], TOKEN);
+    assertTrue(late.body().startsWith("run 'gone' was ended by this monitor (no snapshot or finish request for ")
+        && late.body().contains(" s (splinewatch.ingest.idle-timeout)); it takes no more snapshots: register a new run"
+        + " with another run id to send more"), late.body());
+    HttpResponse<String> finish = post("/api/v1/runs/gone/finish", new byte[0], TOKEN);
+    assertEquals(410, finish.statusCode(), finish.body());
   }
 
   @Test
