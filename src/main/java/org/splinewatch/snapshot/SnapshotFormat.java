@@ -29,7 +29,9 @@ import org.splinewatch.snapshot.NpzArchive.FormatException;
  * line error, kept as one reading of the specification.
  */
 public final class SnapshotFormat {
-  private static final ObjectMapper JSON = new ObjectMapper();
+  // bare NaN and Infinity as numbers: Python's json.dumps writes a NaN loss that way (a diverged run's last snapshot)
+  private static final ObjectMapper JSON = com.fasterxml.jackson.databind.json.JsonMapper.builder()
+      .enable(com.fasterxml.jackson.core.json.JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS).build();
   /** The setting that caps a snapshot layer's width, named in the errors that refuse a wider one. */
   private static final String WIDTH_SETTING = "splinewatch.ingest.max-layer-width";
   /** Entry names of the JSON documents. */
