@@ -48,6 +48,14 @@ class MonitorServerConsoleTest {
           URI.create("http://127.0.0.1:" + port + "/metrics")).timeout(Duration.ofSeconds(30)).build(),
           HttpResponse.BodyHandlers.ofString());
       assertEquals(200, r.statusCode());
+      // HEAD, as uptime checks and load balancers probe: the GET's status, no body
+      for (String path : new String[] {"/metrics", "/"}) {
+        HttpResponse<String> head = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+            URI.create("http://127.0.0.1:" + port + path)).method("HEAD", HttpRequest.BodyPublishers.noBody())
+            .timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, head.statusCode(), path);
+        assertEquals("", head.body(), path);
+      }
     }
   }
 
