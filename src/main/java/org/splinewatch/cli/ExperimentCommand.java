@@ -84,6 +84,21 @@ final class ExperimentCommand implements Callable<Integer> {
         return 2;
       }
     }
+    for (String d : datasets) {
+      if (!List.of("mnist", "fashion-mnist").contains(d)) {
+        System.err.println("error: unknown data set '" + d + "' in --datasets; expected some of: mnist, fashion-mnist");
+        return 2;
+      }
+    }
+    if (steps != null && steps < 1 || longSteps != null && longSteps < 1) {
+      System.err.println("error: --steps and --long-steps must be at least 1 when given, got "
+          + (steps == null ? "none" : steps) + " and " + (longSteps == null ? "none" : longSteps));
+      return 2;
+    }
+    if (out != null && Files.exists(out) && !Files.isDirectory(out)) {
+      System.err.println("error: --out " + out + " is a file; expected the experiment directory");
+      return 2;
+    }
     List<Integer> seedList = seeds != null ? seeds : quick ? List.of(42, 7) : List.of(42, 7, 123);
     ExperimentPlan plan = ExperimentPlan.of(quick, seedList, datasets, methods, steps, longSteps);
     Path dir = out != null ? out : Path.of("runs", "experiment-" + plan.name());

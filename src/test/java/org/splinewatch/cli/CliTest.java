@@ -245,6 +245,22 @@ class CliTest {
   }
 
   @Test
+  void experimentOptionsThatNoRunCouldTrainAreBadArgumentsBeforeAnythingIsWritten() throws Exception {
+    Path exp = tmp.resolve("exp");
+    String dataset = run(2, "monitor", "experiment", "seeds", "--datasets", "cifar", "--out", exp.toString());
+    assertTrue(dataset.startsWith("error: unknown data set 'cifar' in --datasets; expected some of: mnist,"
+        + " fashion-mnist"), dataset);
+    for (String[] c : new String[][] {{"--steps", "0"}, {"--steps", "-5"}, {"--long-steps", "-1"}}) {
+      String m = run(2, "monitor", "experiment", "seeds", "--quick", c[0], c[1], "--out", exp.toString());
+      assertTrue(m.startsWith("error: --steps and --long-steps must be at least 1 when given"), m);
+    }
+    assertFalse(Files.exists(exp), "nothing written");
+    Path file = Files.writeString(tmp.resolve("afile"), "keep");
+    String out = run(2, "monitor", "experiment", "seeds", "--out", file.toString());
+    assertTrue(out.startsWith("error: --out " + file + " is a file; expected the experiment directory"), out);
+  }
+
+  @Test
   void corruptIdxIsNamed() throws Exception {
     SyntheticData.writeDir(tmp, 20, 20, 1);
     Files.write(tmp.resolve(DatasetLoader.TRAIN_LABELS), new byte[] {0, 0, 8, 3, 0, 0});
