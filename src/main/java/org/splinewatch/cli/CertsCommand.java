@@ -46,8 +46,8 @@ final class CertsCommand implements Callable<Integer> {
         return 2;
       }
     }
-    if (days < 1) {
-      System.err.println("error: --days must be at least 1, got " + days);
+    if (days < 1 || days > MAX_DAYS) {
+      System.err.println("error: --days must be between 1 and " + MAX_DAYS + " (100 years), got " + days);
       return 2;
     }
     if (Files.exists(dir) && !Files.isDirectory(dir)) {
@@ -105,6 +105,9 @@ final class CertsCommand implements Callable<Integer> {
   }
 
   /** Makes (or reuses) the CA in {@code dir} and a certificate for each of {@code nodes}. */
+  /** The longest validity {@code --days} takes (keytool refuses an end past the year 9999). */
+  static final int MAX_DAYS = 36_500;
+
   static void make(Path dir, List<String> nodes, int days) throws IOException {
     Files.createDirectories(dir);
     Path passwordFile = dir.resolve("password");
@@ -116,17 +119,25 @@ final class CertsCommand implements Callable<Integer> {
       byte[] b = new byte[18];
       new SecureRandom().nextBytes(b);
       password = HexFormat.of().formatHex(b);
-      Files.writeString(passwordFile, password + "\n");
-      ownerOnly(passwordFile);
-      keytool(password, "-genkeypair", "-alias", "ca", "-keyalg", "EC", "-groupname", "secp256r1", "-dname",
-          "CN=splinewatch cluster CA", "-ext", "bc:c", "-ext", "KeyUsage:critical=keyCertSign,cRLSign",
-          "-validity", String.valueOf(days), "-keystore", ca.toString(), "-storetype", "PKCS12");
-      ownerOnly(ca);
-      keytool(password, "-exportcert", "-alias", "ca", "-keystore", ca.toString(), "-rfc", "-file",
-          dir.resolve("ca.crt").toString());
-      Files.deleteIfExists(dir.resolve("truststore.p12"));
-      keytool(password, "-importcert", "-noprompt", "-alias", "ca", "-file", dir.resolve("ca.crt").toString(),
-          "-keystore", dir.resolve("truststore.p12").toString(), "-storetype", "PKCS12");
+      try {
+        Files.writeString(passwordFile, password + "\n");
+        ownerOnly(passwordFile);
+        keytool(password, "-genkeypair", "-alias", "ca", "-keyalg", "EC", "-groupname", "secp256r1", "-dname",
+            "CN=splinewatch cluster CA", "-ext", "bc:c", "-ext", "KeyUsage:critical=keyCertSign,cRLSign",
+            "-validity", String.valueOf(days), "-keystore", ca.toString(), "-storetype", "PKCS12");
+        ownerOnly(ca);
+        keytool(password, "-exportcert", "-alias", "ca", "-keystore", ca.toString(), "-rfc", "-file",
+            dir.resolve("ca.crt").toString());
+        Files.deleteIfExists(dir.resolve("truststore.p12"));
+        keytool(password, "-importcert", "-noprompt", "-alias", "ca", "-file", dir.resolve("ca.crt").toString(),
+            "-keystore", dir.resolve("truststore.p12").toString(), "-storetype", "PKCS12");
+      } catch (IOException | RuntimeException e) {
+        // a half-made CA (a password without ca.p12) would be refused as a foreign one on the next try
+        for (String f : List.of("password", "ca.p12", "ca.crt", "truststore.p12")) {
+          Files.deleteIfExists(dir.resolve(f));
+        }
+        throw e;
+      }
     }
     for (String n : nodes) {
       Path store = dir.resolve(n + ".p12");
