@@ -116,7 +116,8 @@ final class BenchRegionsCommand implements Callable<Integer> {
     }
     if (models.isEmpty()) {
       if (!Files.isDirectory(dir)) {
-        System.err.println("error: workload directory " + dir + " not found; pass --dir DIR or MODEL.npz files");
+        System.err.println("error: workload directory " + dir + (Files.exists(dir) ? " is a file; expected a directory"
+            + " of .npz workloads" : " not found") + "; pass --dir DIR or MODEL.npz files");
         return 2;
       }
       try (Stream<Path> files = Files.list(dir)) {

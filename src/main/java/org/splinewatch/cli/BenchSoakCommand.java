@@ -69,6 +69,10 @@ final class BenchSoakCommand implements Callable<Integer> {
       throw new picocli.CommandLine.ParameterException(spec.commandLine(), "expected --steps >= 100,"
           + " --snapshot-every >= 1 and --every >= 1, got " + steps + ", " + snapshotEvery + " and " + every);
     }
+    if (out != null && Files.exists(out) && !Files.isDirectory(out)) {
+      throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--out " + out
+          + " is a file; expected a directory (the parent of the soak run's files)");
+    }
     Path parent = out != null ? out : Files.createTempDirectory("splinewatch-soak");
     Path data = parent.resolve("soak-data");
     writeData(data);

@@ -67,6 +67,10 @@ final class RelayCommand implements Callable<Integer> {
       throw new CommandLine.ParameterException(spec.commandLine(), "--host " + h + " cannot be resolved; expected an"
           + " address of this machine (default 127.0.0.1)");
     }
+    if (java.nio.file.Files.exists(sd) && !java.nio.file.Files.isDirectory(sd)) {
+      throw new CommandLine.ParameterException(spec.commandLine(), "--sd-dir " + sd + " is a file; expected the runs'"
+          + " prometheus-sd directory (<out>/prometheus-sd)");
+    }
     CountDownLatch stopped = new CountDownLatch(1);
     try (AlertRelay relay = new AlertRelay(token, sd, System.out)) {
       try {

@@ -261,6 +261,21 @@ class CliTest {
   }
 
   @Test
+  void aFileWhereACommandExpectsADirectoryIsNamedAsSuch() throws Exception {
+    Path file = Files.writeString(tmp.resolve("afile"), "keep");
+    String soak = run(2, "monitor", "bench-soak", "--out", file.toString(), "--steps", "100");
+    assertTrue(soak.startsWith("error: --out " + file + " is a file; expected a directory"), soak);
+    String regions = run(2, "monitor", "bench-regions", "--dir", file.toString());
+    assertTrue(regions.startsWith("error: workload directory " + file + " is a file; expected a directory"), regions);
+    Path token = Files.writeString(tmp.resolve("token"), "0123456789abcdef0123456789abcdef\n");
+    String relay = run(2, "monitor", "relay", "--sd-dir", file.toString(), "--token-file", token.toString(),
+        "--port", "0");
+    assertTrue(relay.startsWith("error: --sd-dir " + file + " is a file; expected the runs' prometheus-sd directory"),
+        relay);
+    assertEquals("keep", Files.readString(file));
+  }
+
+  @Test
   void corruptIdxIsNamed() throws Exception {
     SyntheticData.writeDir(tmp, 20, 20, 1);
     Files.write(tmp.resolve(DatasetLoader.TRAIN_LABELS), new byte[] {0, 0, 8, 3, 0, 0});
