@@ -124,8 +124,11 @@ def main(argv=None):
                               settings={"stop_gradient": not a.no_stop_gradient, "predictor": True,
                                         "batch_size": a.batch_size, "learning_rate": a.lr, "max_steps": a.steps,
                                         "snapshot_every": a.snapshot_every, "collapse_at": a.collapse_at})
-        except (MonitorError, OSError, ValueError) as e:
+        except MonitorError as e:
             print("error: the monitor refused the run: %s" % e, file=sys.stderr)
+            return 1
+        except (OSError, ValueError) as e:  # a token file that cannot be read, bad arguments: nothing was sent
+            print("error: %s" % e, file=sys.stderr)
             return 1
         print("splinewatch run %s streaming to %s (metrics: %s)" % (a.run_id, a.monitor,
                                                                    monitor.registration.get("metrics")))

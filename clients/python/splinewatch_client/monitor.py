@@ -69,8 +69,12 @@ class Monitor:
         import numpy as np
         x, y = np.asarray(probes[0], dtype=np.float32), np.asarray(probes[1])
         if token is None and token_file is not None:
-            with open(token_file) as f:
-                token = f.read().strip()
+            try:
+                with open(token_file) as f:
+                    token = f.read().strip()
+            except OSError as e:
+                raise ValueError("cannot read token_file '%s' (%s); expected the monitor's <out>/control-token, or"
+                                 " pass token= or set SPLINEWATCH_CONTROL_TOKEN" % (token_file, e.strerror or e))
         if token is None:
             token = os.environ.get("SPLINEWATCH_CONTROL_TOKEN")
         if not token:

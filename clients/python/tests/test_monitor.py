@@ -322,6 +322,18 @@ def write_idx(path, array):
 
 
 @unittest.skipIf(torch is None, "torch is not installed (apt-get install python3-torch)")
+class TokenFileTest(unittest.TestCase):
+    def test_a_token_file_that_cannot_be_read_is_one_clear_error_before_anything_is_sent(self):
+        with tempfile.TemporaryDirectory() as d:
+            missing = os.path.join(d, "control-token")
+            with self.assertRaises(ValueError) as caught:
+                Monitor("http://127.0.0.1:9", "r1", token_file=missing, probes=(np.zeros((20, 4)), np.arange(20) % 2),
+                        classes=2)
+        message = str(caught.exception)
+        self.assertIn("cannot read token_file '%s' (No such file or directory); expected the monitor's"
+                      " <out>/control-token" % missing, message)
+
+
 class ExampleInterruptTest(unittest.TestCase):
     def test_ctrl_c_finishes_the_run_with_one_line_and_exit_code_130(self):
         fake = FakeMonitor()
