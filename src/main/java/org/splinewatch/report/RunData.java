@@ -439,7 +439,11 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
       f.readFully(tail);
       Matcher m = STEP.matcher(new String(tail, StandardCharsets.UTF_8));
       while (m.find()) {
-        last = Math.max(last, Long.parseLong(m.group(1)));
+        try {
+          last = Math.max(last, Long.parseLong(m.group(1)));
+        } catch (NumberFormatException e) {
+          // beyond a long: not a step any writer here produces
+        }
       }
     } catch (IOException e) {
       // an unreadable file lists as step 0
@@ -448,7 +452,7 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
   }
 
   private static final int TAIL_BYTES = 64 * 1024;
-  private static final Pattern STEP = Pattern.compile("\"step\":(\\d{1,18})");
+  private static final Pattern STEP = Pattern.compile("\"step\":(\\d{1,19})\\b");
 
   /** {@code config.json} as flat strings (nested values as JSON text); a missing or bad file is a problem. */
   private static Map<String, Object> readConfig(Path dir, List<String> problems) {

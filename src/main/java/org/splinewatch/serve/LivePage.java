@@ -123,33 +123,38 @@ public final class LivePage {
     return concat(
         pathSingleSlash(() -> get(() -> complete(HttpEntities.create(ContentTypes.TEXT_HTML_UTF8, html)))),
         pathPrefix("api", () -> pathPrefix("runs", () -> concat(
-            pathSingleSlash(() -> get(() -> json(blocking, () -> runs(out, active)))),
+            pathSingleSlash(() -> get(() -> json(blocking, "", () -> runs(out, active)))),
             path(segment(Pattern.compile("[A-Za-z0-9._-]+")), id -> get(() -> {
               if (!RunIds.isValid(id)) {
-                return complete(StatusCodes.NOT_FOUND, "unknown run '" + id + "'\n");
+                return complete(StatusCodes.NOT_FOUND, unknownRun(id));
               }
               Path dir = out.resolve(id);
-              return json(blocking, () -> {
+              return json(blocking, unknownRun(id), () -> {
                 if (!Files.isRegularFile(dir.resolve("metrics.jsonl"))) {
                   return null;
                 }
                 return cache.data(dir);
               });
             })),
-            pathEnd(() -> get(() -> json(blocking, () -> runs(out, active))))))));
+            pathEnd(() -> get(() -> json(blocking, "", () -> runs(out, active))))))));
+  }
+
+  private static String unknownRun(String id) {
+    return "unknown run '" + id + "'; expected a run directory with metrics.jsonl under this monitor's --out (GET"
+        + " /api/runs lists them)\n";
   }
 
   private interface Body {
     Object get() throws IOException;
   }
 
-  /** The body as JSON, computed on {@code blocking}; null is 404, a failure 500 for this request only. */
-  private static Route json(Executor blocking, Body body) {
+  /** The body as JSON, computed on {@code blocking}; null is 404 with {@code notFound}, a failure 500 for this request. */
+  private static Route json(Executor blocking, String notFound, Body body) {
     CompletableFuture<HttpResponse> response = CompletableFuture.supplyAsync(() -> {
       try {
         Object value = body.get();
         if (value == null) {
-          return HttpResponse.create().withStatus(StatusCodes.NOT_FOUND).withEntity("unknown run\n");
+          return HttpResponse.create().withStatus(StatusCodes.NOT_FOUND).withEntity(notFound);
         }
         return HttpResponse.create().withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON,
             JSON.writeValueAsString(value)));

@@ -163,7 +163,10 @@ class HttpHardeningIT {
     assertTrue(good[1].contains("Training loss"), good[1]);
     String[] bad = get("/api/runs/bad", "localhost");
     assertTrue(bad[0].contains(" 200 "), "a damaged run is read leniently: " + bad[0] + bad[1]);
-    assertTrue(get("/api/runs/nothing-here", "localhost")[0].contains(" 404 "));
+    String[] none = get("/api/runs/nothing-here", "localhost");
+    assertTrue(none[0].contains(" 404 "), none[0]);
+    assertEquals("unknown run 'nothing-here'; expected a run directory with metrics.jsonl under this monitor's --out"
+        + " (GET /api/runs lists them)", none[1].strip());
     assertTrue(get("/api/runs/..", "localhost")[0].contains(" 404 "));
   }
 

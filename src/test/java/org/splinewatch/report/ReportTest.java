@@ -257,6 +257,15 @@ class ReportTest {
   }
 
   @Test
+  void aSummaryReadsTheLargestStepALongHoldsAndSkipsLargerOnes() throws Exception {
+    Path d = run(tmp, "big", false, "{\"name\":\"splinewatch_training_loss\",\"labels\":{\"run\":\"big\"},"
+        + "\"step\":9223372036854775807,\"value\":1,\"time\":1}\n"
+        + "{\"name\":\"splinewatch_training_loss\",\"labels\":{\"run\":\"big\"},"
+        + "\"step\":9999999999999999999,\"value\":1,\"time\":1}\n");
+    assertEquals(Long.MAX_VALUE, RunData.summarize(d).lastStep());
+  }
+
+  @Test
   void missingDirectoriesGiveAClearError() throws Exception {
     var e = assertThrows(RunData.ReportException.class, () -> RunData.read(tmp.resolve("nope")));
     assertTrue(e.getMessage().contains("no such run directory"), e.getMessage());
