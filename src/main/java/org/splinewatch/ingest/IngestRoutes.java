@@ -20,6 +20,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.time.Duration;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
@@ -260,6 +261,14 @@ public final class IngestRoutes {
         JsonNode doc = Json.mapper().readTree(body);
         if (doc == null || !doc.isObject()) {
           throw new IOException("not an object");
+        }
+        for (Iterator<String> keys = doc.fieldNames(); keys.hasNext(); ) {
+          String key = keys.next();
+          if (!key.equals("status") && !key.equals("reason")) {
+            // a misspelt "status" would otherwise finish the run as done without a word
+            return CompletableFuture.completedFuture(IngestedRun.Reply.error(400, "finish request has the key '"
+                + (key.length() > 40 ? key.substring(0, 40) + "…" : key) + "'; expected only status and reason"));
+          }
         }
         JsonNode said = doc.path("status");
         status = said.isMissingNode() || said.isNull() ? null : said.asText();

@@ -96,7 +96,13 @@ public final class SnapshotFormat {
       });
     }
     int classes = integer(doc, "classes", -1, 2, 100000, "run registration");
-    boolean classifier = doc.path("classifier").asBoolean("supervised".equals(method));
+    JsonNode classifierNode = doc.get("classifier");
+    if (classifierNode != null && !classifierNode.isNull() && !classifierNode.isBoolean()) {
+      throw new FormatException("run registration: classifier is " + shorten(classifierNode.toString())
+          + "; expected true or false (whether the network's last layer is a classifier)");
+    }
+    boolean classifier = classifierNode != null && classifierNode.isBoolean() ? classifierNode.booleanValue()
+        : "supervised".equals(method);
     String earlyStop = doc.hasNonNull("early_stop") ? doc.get("early_stop").asText() : null;
     if (earlyStop != null && !earlyStop.equals("stop") && !earlyStop.equals("warn")) {
       throw new FormatException("run registration: early_stop is '" + earlyStop + "'; expected stop or warn");

@@ -451,12 +451,24 @@ class IngestHttpTest {
   }
 
   @Test
+  void aClassifierFlagThatIsNotABooleanIsRefused() throws Exception {
+    for (String v : new String[] {"\"yes\"", "0"}) {
+      assertLine(post("/api/v1/runs", TestNpz.run("c" + v.length(), 20, 8, 4, ", \"classifier\": " + v), TOKEN), 400,
+          "run registration: classifier is " + v + "; expected true or false");
+    }
+    assertEquals(201, post("/api/v1/runs", TestNpz.run("c9", 20, 8, 4, ", \"classifier\": true"), TOKEN)
+        .statusCode());
+  }
+
+  @Test
   void aFinishReasonThatIsNotAStringIsRefusedAndTheRunCanStillFinish() throws Exception {
     assertEquals(201, post("/api/v1/runs", TestNpz.run("f1", 20, 8, 4, ""), TOKEN).statusCode());
     assertLine(post("/api/v1/runs/f1/finish", "{\"status\": \"failed\", \"reason\": {\"x\": 1}}".getBytes(),
         TOKEN), 400, "finish reason is an object; expected a string or null");
     assertLine(post("/api/v1/runs/f1/finish", "{\"status\": \"failed\", \"reason\": 3}".getBytes(), TOKEN), 400,
         "finish reason is a number; expected a string or null");
+    assertLine(post("/api/v1/runs/f1/finish", "{\"statu\": \"failed\"}".getBytes(), TOKEN), 400,
+        "finish request has the key 'statu'; expected only status and reason");
     // the refused request did not end the run: a proper one does, with its reason
     HttpResponse<String> fin = post("/api/v1/runs/f1/finish", "{\"status\": \"failed\", \"reason\": \"oom\"}"
         .getBytes(), TOKEN);
