@@ -68,6 +68,11 @@ class Monitor:
             raise ValueError("probes=(x, y) is required: held-out inputs and their labels")
         import numpy as np
         x, y = np.asarray(probes[0], dtype=np.float32), np.asarray(probes[1])
+        if x.ndim < 2 or len(x) == 0 or y.ndim != 1 or len(y) != len(x):
+            raise ValueError("probes=(x, y) holds x of shape %s and y of shape %s; expected one or more inputs (n, ...)"
+                             " and their n labels" % (x.shape, y.shape))
+        if not timeout or timeout <= 0:
+            raise ValueError("timeout=%r; expected seconds to wait for each answer, more than 0" % (timeout,))
         if token is None and token_file is not None:
             try:
                 with open(token_file) as f:

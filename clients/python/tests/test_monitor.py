@@ -334,6 +334,18 @@ class TokenFileTest(unittest.TestCase):
                       " <out>/control-token" % missing, message)
 
 
+class ArgumentTest(unittest.TestCase):
+    def test_empty_probes_and_a_zero_timeout_are_one_clear_error(self):
+        with self.assertRaises(ValueError) as caught:
+            Monitor("http://127.0.0.1:9", "r1", token="t", probes=(np.zeros((0, 4)), np.zeros(0)), classes=2)
+        self.assertIn("probes=(x, y) holds x of shape (0, 4) and y of shape (0,); expected one or more inputs",
+                      str(caught.exception))
+        with self.assertRaises(ValueError) as caught:
+            Monitor("http://127.0.0.1:9", "r1", token="t", probes=(np.zeros((20, 4)), np.arange(20) % 2), classes=2,
+                    timeout=0)
+        self.assertIn("timeout=0; expected seconds to wait for each answer, more than 0", str(caught.exception))
+
+
 class ExampleInterruptTest(unittest.TestCase):
     def test_ctrl_c_finishes_the_run_with_one_line_and_exit_code_130(self):
         fake = FakeMonitor()
