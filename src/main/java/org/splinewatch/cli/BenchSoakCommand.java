@@ -73,6 +73,11 @@ final class BenchSoakCommand implements Callable<Integer> {
       throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--out " + out
           + " is a file; expected a directory (the parent of the soak run's files)");
     }
+    try {
+      TrainCommand.load(Map.of(), config); // a --config that cannot be read: exit 2 before anything is written
+    } catch (IllegalArgumentException | com.typesafe.config.ConfigException e) {
+      throw new picocli.CommandLine.ParameterException(spec.commandLine(), Main.oneLine(e));
+    }
     Path parent = out != null ? out : Files.createTempDirectory("splinewatch-soak");
     Path data = parent.resolve("soak-data");
     writeData(data);

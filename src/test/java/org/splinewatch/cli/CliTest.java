@@ -263,6 +263,8 @@ class CliTest {
   @Test
   void aFileWhereACommandExpectsADirectoryIsNamedAsSuch() throws Exception {
     Path file = Files.writeString(tmp.resolve("afile"), "keep");
+    String config = run(2, "monitor", "bench-soak", "--config", tmp.resolve("none.conf").toString());
+    assertTrue(config.startsWith("error: config file " + tmp.resolve("none.conf") + " not found"), config);
     String soak = run(2, "monitor", "bench-soak", "--out", file.toString(), "--steps", "100");
     assertTrue(soak.startsWith("error: --out " + file + " is a file; expected a directory"), soak);
     String regions = run(2, "monitor", "bench-regions", "--dir", file.toString());
