@@ -104,10 +104,10 @@ final class CertsCommand implements Callable<Integer> {
     return null;
   }
 
-  /** Makes (or reuses) the CA in {@code dir} and a certificate for each of {@code nodes}. */
   /** The longest validity {@code --days} takes (keytool refuses an end past the year 9999). */
   static final int MAX_DAYS = 36_500;
 
+  /** Makes (or reuses) the CA in {@code dir} and a certificate for each of {@code nodes}. */
   static void make(Path dir, List<String> nodes, int days) throws IOException {
     Files.createDirectories(dir);
     Path passwordFile = dir.resolve("password");

@@ -3,8 +3,8 @@ package org.splinewatch.embedding;
 /**
  * The first two principal components of a set of embeddings, for a 2D view: rows are centred, the covariance
  * {@code C = XᵀX/n} is formed ({@code d × d}; with more dimensions than rows, the {@code n × n} Gram matrix instead)
- * and its two leading eigenvectors found by power iteration with deflation. Each axis's sign is fixed so that its largest-magnitude entry is positive, so consecutive
- * snapshots do not flip at random.
+ * and its two leading eigenvectors found by power iteration with deflation. Each axis's sign is fixed so that its
+ * largest-magnitude entry is positive, so consecutive snapshots do not flip at random.
  */
 public final class Pca2 {
   private static final int ITERATIONS = 300;

@@ -148,7 +148,10 @@ public final class LivePage {
     Object get() throws IOException;
   }
 
-  /** The body as JSON, computed on {@code blocking}; null is 404 with {@code notFound}, a failure 500 for this request. */
+  /**
+   * The body as JSON, computed on {@code blocking}; null is 404 with {@code notFound}, a failure 500 for this request
+   * only.
+   */
   private static Route json(Executor blocking, String notFound, Body body) {
     CompletableFuture<HttpResponse> response = CompletableFuture.supplyAsync(() -> {
       try {

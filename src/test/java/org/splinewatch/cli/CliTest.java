@@ -101,7 +101,8 @@ class CliTest {
     String monitor = run(2, "train", "--monitor", "localhost");
     assertTrue(monitor.contains("'localhost' is not HOST:PORT (e.g. 127.0.0.1:25520)"), monitor);
     String metricsPort = run(2, "monitor", "serve", "--metrics-port", "-1");
-    assertTrue(metricsPort.contains("--metrics-port -1 is not a port; expected 0 (a free one) or 1-65535"), metricsPort);
+    assertTrue(metricsPort.contains("--metrics-port -1 is not a port; expected 0 (a free one) or 1-65535"),
+        metricsPort);
     Path file = Files.writeString(tmp.resolve("afile"), "keep");
     String outFile = run(2, "monitor", "serve", "--out", file.toString());
     assertTrue(outFile.contains("--out " + file + " is a file; expected a directory of run directories"), outFile);
