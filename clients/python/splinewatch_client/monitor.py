@@ -13,6 +13,10 @@ import urllib.request
 
 from .format import layers_npz, run_npz
 
+# answers after which the monitor takes no more of the run: 401 (it restarted with a new token), 404 (it restarted),
+# 410 (it ended the run after its idle timeout)
+_LOST = (401, 404, 410)
+
 
 class MonitorError(RuntimeError):
     """The monitor refused a request; the message is its one-line answer.
@@ -218,7 +222,7 @@ class Monitor:
         try:
             return self._post("/api/v1/runs/%s/finish" % self.run_id, body, content_type="application/json")
         except MonitorError as e:
-            if e.status not in (401, 404, 410):
+            if e.status not in _LOST:
                 raise
             self._mark_lost(e, "the finish request")
             return self._lost_answer(status)
@@ -289,7 +293,7 @@ class Monitor:
                 if e.answer is not None:
                     # a refusal that carries the stop state (NaN weights: the run diverged) is still heeded
                     self._stop_state(e.answer)
-                if e.status in (401, 404, 410) and not self._closed:
+                if e.status in _LOST and not self._closed:
                     # the monitor restarted (new token: 401; same token: 404) or ended the run after its idle timeout
                     # (410): every later snapshot would be refused too (after close() began, a 404 is a late snapshot
                     # of a finished run)

@@ -90,7 +90,7 @@ public final class ClusterNode {
    */
   static void checkSeedListens(ClusterSettings settings, boolean trainer) {
     String[] hp = ClusterSettings.parseAddress(settings.seed());
-    String host = hp[0].startsWith("[") && hp[0].endsWith("]") ? hp[0].substring(1, hp[0].length() - 1) : hp[0];
+    String host = hp[0]; // an IPv6 literal may keep its brackets: InetAddress reads [::1]
     String what = trainer ? "the monitor at " : "the cluster seed ";
     long deadline = System.nanoTime() + settings.joinTimeout().toNanos();
     boolean told = false;

@@ -21,7 +21,7 @@ public final class Pca2 {
   }
 
   /**
-   * As above; {@code gram}: find the axes through the {@code n × n} Gram matrix {@code K = X_c X_cᵀ / n} instead of the
+   * As above; {@code gram}: find the axes through the {@code n × n} Gram matrix {@code K = X_c X_cᵀ} instead of the
    * {@code d × d} covariance. Both have the same nonzero eigenvalues, and an eigenvector {@code u} of K gives the
    * covariance's axis {@code X_cᵀu / |X_cᵀu|}; with more dimensions than rows that needs n² values instead of d²
    * (a layer 65,536 wide would need 34 GB, and d² overflows an array index past 46,340).
@@ -45,17 +45,7 @@ public final class Pca2 {
           xc[i * d + j] = z[i * d + j] - mean[j];
         }
       }
-      double[] k = new double[n * n];
-      for (int a = 0; a < n; a++) {
-        for (int b = a; b < n; b++) {
-          double s = 0;
-          for (int j = 0; j < d; j++) {
-            s += xc[a * d + j] * xc[b * d + j];
-          }
-          k[a * n + b] = s / n;
-          k[b * n + a] = s / n;
-        }
-      }
+      double[] k = EmbeddingMetrics.gram(xc, n, d); // X_c X_cᵀ: the scale 1/n does not change its eigenvectors
       double[] u1 = leading(k, n, null);
       double[] u2 = leading(k, n, u1);
       v1 = axisOf(xc, n, d, u1, null);

@@ -30,20 +30,21 @@ final class FinishedRuns {
     ids.put(runId, why);
   }
 
-  /** The HTTP status for a request to the finished run {@code runId}: 410 when the monitor ended it, else 409. */
-  synchronized int status(String runId) {
-    String why = ids.get(runId);
-    return why != null && !why.isEmpty() ? 410 : 409;
+  /** What a request to a finished run is answered: 409, or 410 for a run the monitor ended itself. */
+  record Answer(int status, String message) {
   }
 
-  /** The one-line answer for a request to the finished run {@code runId}. */
-  synchronized String answer(String runId) {
+  /** The answer for a request to the run {@code runId}; null when it is not among the finished runs. */
+  synchronized Answer answer(String runId) {
     String why = ids.get(runId);
-    if (why != null && !why.isEmpty()) {
-      return "run '" + runId + "' was ended by this monitor (" + why + "); it takes no more snapshots: register a"
-          + " new run with another run id to send more";
+    if (why == null) {
+      return null;
     }
-    return finished(runId);
+    if (why.isEmpty()) {
+      return new Answer(409, finished(runId));
+    }
+    return new Answer(410, "run '" + runId + "' was ended by this monitor (" + why + "); it takes no more snapshots:"
+        + " register a new run with another run id to send more");
   }
 
   synchronized void remove(String runId) {
@@ -55,7 +56,7 @@ final class FinishedRuns {
   }
 
   /** The one-line answer for a request to a run that has finished. */
-  static String finished(String runId) {
+  private static String finished(String runId) {
     return "run '" + runId + "' has finished (or is finishing) on this monitor; expected snapshots and finish"
         + " requests only between registration and finish: register a new run with another run id to send more";
   }

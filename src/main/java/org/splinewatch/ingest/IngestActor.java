@@ -179,8 +179,8 @@ public final class IngestActor extends AbstractBehavior<IngestActor.Command> {
   private Behavior<Command> forward(String runId, ActorRef<IngestedRun.Reply> replyTo, Object message) {
     ActorRef<Object> run = runs.get(runId);
     if (run == null) {
-      replyTo.tell(c.finished().contains(runId)
-          ? IngestedRun.Reply.error(c.finished().status(runId), c.finished().answer(runId))
+      FinishedRuns.Answer finished = c.finished().answer(runId);
+      replyTo.tell(finished != null ? IngestedRun.Reply.error(finished.status(), finished.message())
           : IngestedRun.Reply.error(404, unknown(runId, c.active().keySet())));
     } else {
       run.tell(message);

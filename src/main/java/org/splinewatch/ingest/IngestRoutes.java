@@ -114,7 +114,8 @@ public final class IngestRoutes {
       return line(400, problem.get());
     }
     if (!active.containsKey(id)) {
-      return finished.contains(id) ? line(finished.status(id), finished.answer(id))
+      FinishedRuns.Answer ended = finished.answer(id);
+      return ended != null ? line(ended.status(), ended.message())
           : line(404, IngestActor.unknown(id, active.keySet()));
     }
     return inner.get();

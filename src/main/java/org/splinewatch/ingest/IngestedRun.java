@@ -289,10 +289,17 @@ public final class IngestedRun extends AbstractBehavior<Object> {
     return this;
   }
 
+  /** The 410 answer once the monitor has ended this run itself (its idle timeout), else null. */
+  private FinishedRuns.Answer endedByMonitor() {
+    FinishedRuns.Answer a = finishing == null ? null : s.finished().answer(s.info().runId());
+    return a != null && a.status() == 410 ? a : null;
+  }
+
   /** Answers 409 and returns true for a snapshot before the run is registered or after its finish. */
   private boolean outsideTheRun(ActorRef<Reply> replyTo) {
-    if (finishing != null && s.finished().status(s.info().runId()) == 410) {
-      replyTo.tell(Reply.error(410, s.finished().answer(s.info().runId())));
+    FinishedRuns.Answer gone = endedByMonitor();
+    if (gone != null) {
+      replyTo.tell(Reply.error(gone.status(), gone.message()));
       return true;
     }
     if (publisher == null || finishing != null) {
@@ -348,9 +355,9 @@ public final class IngestedRun extends AbstractBehavior<Object> {
 
   private Behavior<Object> onFinish(Finish m) {
     if (finishing != null) {
-      String id = s.info().runId();
-      m.replyTo().tell(s.finished().status(id) == 410 ? Reply.error(410, s.finished().answer(id))
-          : Reply.error(409, "run '" + id + "' is already finishing"));
+      FinishedRuns.Answer gone = endedByMonitor();
+      m.replyTo().tell(gone != null ? Reply.error(gone.status(), gone.message())
+          : Reply.error(409, "run '" + s.info().runId() + "' is already finishing"));
       return this;
     }
     if (publisher == null) {
