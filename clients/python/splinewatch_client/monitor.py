@@ -106,6 +106,7 @@ class Monitor:
         self._busy = False
         self._closed = False
         self._lost = None
+        self._lost_why = None
         self._close_lock = threading.Lock()
         self._close_called = False
         self._close_answer = None
@@ -237,26 +238,26 @@ class Monitor:
         return self._lost
 
     def _mark_lost(self, error, what):
-        with self._cv:
-            if self._lost is not None:
-                return
-            self._lost = str(error)
-            self.dropped += len(self._queue)
-            self._queue.clear()
-            self._cv.notify_all()
         if error.status == 401:  # the token registration was accepted with: the monitor restarted with a new one
             why = "no longer accepts this client's token (it restarted with a new control token)"
         elif error.status == 410:
             why = "ended run '%s' itself (its idle timeout passed without a snapshot)" % self.run_id
         else:
             why = "no longer knows run '%s' (it restarted)" % self.run_id
+        with self._cv:
+            if self._lost is not None:
+                return
+            self._lost = str(error)
+            self._lost_why = why
+            self.dropped += len(self._queue)
+            self._queue.clear()
+            self._cv.notify_all()
         print("splinewatch: the monitor %s and refused %s; later snapshots of run '%s' are dropped and the end of the"
               " run cannot be recorded (%s)" % (why, what, self.run_id, error), file=sys.stderr)
 
     def _lost_answer(self, status):
         return {"run": self.run_id, "status": status, "lost": True,
-                "message": "the monitor no longer knows run '%s'; its end was not recorded (%s)"
-                           % (self.run_id, self._lost)}
+                "message": "the monitor %s; its end was not recorded (%s)" % (self._lost_why, self._lost)}
 
     def __enter__(self):
         return self

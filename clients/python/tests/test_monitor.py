@@ -189,7 +189,7 @@ class MonitorTest(unittest.TestCase):
         self.assertEqual((m.sent, m.dropped, len(m.errors)), (1, 3, 1))
         self.assertEqual(self.fake.finishes(), [])
         self.assertTrue(answer["lost"])
-        self.assertIn("the monitor no longer knows run 'r1'; its end was not recorded", answer["message"])
+        self.assertIn("the monitor no longer knows run 'r1' (it restarted); its end was not recorded", answer["message"])
 
     def test_a_monitor_restarted_with_a_new_token_loses_the_run(self):
         m = self.monitor()
@@ -223,6 +223,8 @@ class MonitorTest(unittest.TestCase):
         self.assertEqual(len(self.fake.paths("snapshots")), 2)  # step 1 and the first one refused; no more sent
         self.assertEqual(self.fake.finishes(), [])
         self.assertTrue(answer["lost"])
+        self.assertIn("the monitor ended run 'r1' itself (its idle timeout passed without a snapshot); its end was not"
+                      " recorded (HTTP 410", answer["message"])
 
     def test_a_404_to_the_finish_request_reports_the_run_as_lost(self):
         m = self.monitor()

@@ -5,10 +5,7 @@ import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import java.io.IOException;
 import java.io.PrintStream;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -141,7 +138,6 @@ public final class MonitorServer implements AutoCloseable {
         String told = BrowsableUrl.wildcard(metricsHost) && settings.discovery().advertiseHost().isBlank()
             && !BrowsableUrl.wildcard(cluster.host()) ? BrowsableUrl.base(cluster.host(), http.port()) : base;
         String url = told + "/metrics";
-        Files.createDirectories(out);
         // a deployment token from a file is read there; a copy under --out would spread the deployment's secret
         Path tokenFile = settings.control().publish(controlToken, out.resolve(RunIds.CONTROL_TOKEN_FILE));
         sdFile = ServiceDiscovery.register(settings.discovery(), out, "monitor-" + http.port(), metricsHost,
@@ -172,7 +168,7 @@ public final class MonitorServer implements AutoCloseable {
           + tlsFlags(cluster.tls()) + "   (" + (cluster.tls().enabled() ? "NAME.p12 a certificate of this"
           + " cluster's CA; " : "") + "Ctrl-C leaves the cluster and stops)");
       return new MonitorServer(system, http, sdFile, memory, ingestion, runControl, outLock);
-    } catch (RuntimeException | IOException e) {
+    } catch (RuntimeException e) {
       if (http != null) {
         http.stop();
       }
@@ -182,10 +178,7 @@ public final class MonitorServer implements AutoCloseable {
       if (outLock != null) {
         outLock.close();
       }
-      if (e instanceof RuntimeException r) {
-        throw r;
-      }
-      throw new UncheckedIOException(e.getMessage(), (IOException) e);
+      throw e;
     }
   }
 
