@@ -695,19 +695,43 @@ public final class EmbeddingMetrics {
 
   /**
    * The eigenvalues of the symmetric {@code m × m} matrix in the first {@code m × m} values of {@code a} (row-major),
-   * negative ones clamped to 0, in descending order.
+   * negative ones clamped to 0, in descending order. A row (and column) of exact zeros, a dead unit's, is an
+   * eigenvalue 0 on its own; those are taken out before EJML's symmetric QR, which at 0.44 fails to converge on some
+   * matrices with many of them (a 256-wide layer with 24 live units, as VICReg without its variance term leaves).
    *
    * @throws IllegalStateException when the eigen-decomposition does not converge
    */
   static double[] descendingEigenvalues(double[] a, int m) {
-    DMatrixRMaj g = DMatrixRMaj.wrap(m, m, a); // EJML reads the first m × m values of a longer array
-    EigenDecomposition_F64<DMatrixRMaj> eig = DecompositionFactory_DDRM.eig(m, false, true);
-    if (!eig.decompose(g)) {
-      throw new IllegalStateException("eigen-decomposition of the " + m + "x" + m + " Gram matrix failed");
+    int[] live = new int[m];
+    int k = 0;
+    for (int i = 0; i < m; i++) {
+      for (int j = 0; j < m; j++) {
+        if (a[i * m + j] != 0) {
+          live[k++] = i;
+          break;
+        }
+      }
     }
-    double[] ev = new double[m];
-    for (int k = 0; k < m; k++) {
-      ev[k] = Math.max(0, eig.getEigenvalue(k).getReal());
+    double[] ev = new double[m]; // the m − k dead rows' eigenvalues stay 0
+    if (k > 0) {
+      double[] sub = a;
+      if (k < m) {
+        sub = new double[k * k];
+        for (int i = 0; i < k; i++) {
+          for (int j = 0; j < k; j++) {
+            sub[i * k + j] = a[live[i] * m + live[j]];
+          }
+        }
+      }
+      DMatrixRMaj g = DMatrixRMaj.wrap(k, k, sub); // EJML reads the first k × k values of a longer array
+      EigenDecomposition_F64<DMatrixRMaj> eig = DecompositionFactory_DDRM.eig(k, false, true);
+      if (!eig.decompose(g)) {
+        throw new IllegalStateException("eigen-decomposition of the " + m + "x" + m + " Gram matrix failed"
+            + (k < m ? " (" + k + " rows not zero)" : ""));
+      }
+      for (int i = 0; i < k; i++) {
+        ev[i] = Math.max(0, eig.getEigenvalue(i).getReal());
+      }
     }
     Arrays.sort(ev);
     for (int i = 0; i < m / 2; i++) {

@@ -354,4 +354,109 @@ class EmbeddingMetricsTest {
     }
     return a;
   }
+
+  /**
+   * A 256-square Gram matrix with 24 live rows and a known spectrum 1..24 in a random basis (the shape a collapsing
+   * VICReg's 256-wide layer gave): EJML 0.44's symmetric QR does not converge on this one (seed 10) with its 232 zero
+   * rows in place, so the embedding analyzer failed on such snapshots.
+   */
+  @Test
+  void aGramMatrixWithManyDeadRowsHasItsKnownEigenvalues() {
+    int m = 256;
+    int live = 24;
+    java.util.Random r = new java.util.Random(10);
+    int[] rows = liveRows(r, m, live);
+    double[][] q = orthonormal(r, live);
+    double[] a = new double[m * m];
+    for (int i = 0; i < live; i++) {
+      for (int j = i; j < live; j++) {
+        double s = 0;
+        for (int c = 0; c < live; c++) {
+          s += q[c][i] * (c + 1) * q[c][j];
+        }
+        a[rows[i] * m + rows[j]] = s;
+        a[rows[j] * m + rows[i]] = s;
+      }
+    }
+    double[] ev = EmbeddingMetrics.descendingEigenvalues(a, m);
+    for (int k = 0; k < m; k++) {
+      assertEquals(k < live ? live - k : 0, ev[k], 1e-9, "eigenvalue " + k);
+    }
+  }
+
+  /**
+   * The covariance spectrum of embeddings whose 232 of 256 dimensions are dead (exactly 0): rows {@code ±s_c v_c},
+   * each pair repeated, have covariance eigenvalues proportional to {@code s_c²} along the orthonormal {@code v_c}
+   * and 0 elsewhere, so every exported ratio is the floor (k = 32 and on are dead directions) and 232 directions are
+   * collapsed at each τ. Before, this threw "eigen-decomposition of the 256x256 Gram matrix failed".
+   */
+  @Test
+  void theSpectrumOfALayerWithManyDeadUnitsIsDefined() {
+    int d = 256;
+    int live = 24;
+    int repeats = 6;
+    java.util.Random r = new java.util.Random(SPECTRUM_SEED);
+    int[] cols = liveRows(r, d, live);
+    double[][] v = orthonormal(r, live);
+    int n = 2 * live * repeats;
+    double[] z = new double[n * d];
+    int row = 0;
+    for (int t = 0; t < repeats; t++) {
+      for (int c = 0; c < live; c++) {
+        for (int sign = -1; sign <= 1; sign += 2) {
+          for (int i = 0; i < live; i++) {
+            z[row * d + cols[i]] = sign * Math.sqrt(c + 1.0) * v[c][i];
+          }
+          row++;
+        }
+      }
+    }
+    EmbeddingMetrics.Spectrum spectrum = EmbeddingMetrics.spectrum(z, n, d);
+    assertEquals(d, spectrum.dims());
+    for (double ratio : spectrum.log10Ratios()) {
+      assertEquals(-30, ratio, 1e-12);
+    }
+    assertArrayEquals(new double[] {d - live, d - live}, spectrum.collapsedDims(), 0);
+  }
+
+  /** A seed for which the spectrum's 256-square Gram matrix made EJML 0.44 fail before its dead rows were removed. */
+  private static final long SPECTRUM_SEED = 0;
+
+  /** {@code live} distinct row indices below {@code m}, in increasing order. */
+  private static int[] liveRows(java.util.Random r, int m, int live) {
+    java.util.List<Integer> all = new java.util.ArrayList<>();
+    for (int i = 0; i < m; i++) {
+      all.add(i);
+    }
+    java.util.Collections.shuffle(all, r);
+    return all.subList(0, live).stream().mapToInt(Integer::intValue).sorted().toArray();
+  }
+
+  /** {@code k} orthonormal vectors of length k: Gram–Schmidt on Gaussian vectors. */
+  private static double[][] orthonormal(java.util.Random r, int k) {
+    double[][] q = new double[k][k];
+    for (int c = 0; c < k; c++) {
+      for (int i = 0; i < k; i++) {
+        q[c][i] = r.nextGaussian();
+      }
+      for (int p = 0; p < c; p++) {
+        double dot = 0;
+        for (int i = 0; i < k; i++) {
+          dot += q[c][i] * q[p][i];
+        }
+        for (int i = 0; i < k; i++) {
+          q[c][i] -= dot * q[p][i];
+        }
+      }
+      double norm = 0;
+      for (int i = 0; i < k; i++) {
+        norm += q[c][i] * q[c][i];
+      }
+      norm = Math.sqrt(norm);
+      for (int i = 0; i < k; i++) {
+        q[c][i] /= norm;
+      }
+    }
+    return q;
+  }
 }
