@@ -26,6 +26,7 @@ import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.actor.typed.receptionist.Receptionist;
 import org.apache.pekko.actor.typed.receptionist.ServiceKey;
 import org.splinewatch.alerts.Alert;
+import org.splinewatch.analysis.AnalyzerCatalogue;
 import org.splinewatch.alerts.AlertRaised;
 import org.splinewatch.alerts.AlertSettings;
 import org.splinewatch.alerts.CollapseDetector;
@@ -508,8 +509,9 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
       ActorRef<Command> self = getContext().getSelf();
       String token = TrainerDoor.secret(); // 128 random bits in hex
       ActorRef<Object> gate = getContext().spawn(MetricsGate.create(MetricsActor.create(registry,
-          log, m.labels(), detector, alert -> self.tell(new AlertFired(m.runId(), alert))), rejections,
-          m.publishToken(), error -> self.tell(new WriterFailed(m.runId(), error))),
+          log, m.labels(), detector, alert -> self.tell(new AlertFired(m.runId(), alert)),
+          MetricsActor.analyzersOf(config).stream().filter(AnalyzerCatalogue.NAMES::contains).distinct().toList()),
+          rejections, m.publishToken(), error -> self.tell(new WriterFailed(m.runId(), error))),
           "run-" + TrainerDoor.secret()); // unguessable: peers cannot address the gate
       ActorRef<MetricsActor.Command> metrics = gate.narrow();
       Run run = new Run(dir, metrics, m, token, new AtomicReference<>());

@@ -108,11 +108,29 @@ public final class MetricsActor extends AbstractBehavior<MetricsActor.Command> {
    */
   public static Behavior<Command> create(MeterRegistry registry, RunLog log, Map<String, String> runLabels,
       CollapseDetector detector, Consumer<Alert> onAlert) {
-    return Behaviors.setup(ctx -> new MetricsActor(ctx, registry, log, runLabels, detector, onAlert));
+    return create(registry, log, runLabels, detector, onAlert, List.of());
+  }
+
+  /**
+   * With the run's analyzers: their {@code splinewatch_snapshots_dropped_total} and
+   * {@code splinewatch_analysis_failures_total} series exist at 0 from the first scrape, so that Prometheus's
+   * {@code increase()} counts the first drop or failure (a counter first seen at 1 has no increase).
+   */
+  public static Behavior<Command> create(MeterRegistry registry, RunLog log, Map<String, String> runLabels,
+      CollapseDetector detector, Consumer<Alert> onAlert, List<String> analyzers) {
+    return Behaviors.setup(ctx -> new MetricsActor(ctx, registry, log, runLabels, detector, onAlert, analyzers));
+  }
+
+  /** The analyzers a run's {@code config.json} names ({@code settings.analyzers}); none where it names none. */
+  public static List<String> analyzersOf(Map<String, Object> config) {
+    if (config.get("settings") instanceof Map<?, ?> settings && settings.get("analyzers") instanceof List<?> names) {
+      return names.stream().filter(String.class::isInstance).map(String.class::cast).toList();
+    }
+    return List.of();
   }
 
   private MetricsActor(ActorContext<Command> ctx, MeterRegistry registry, RunLog log, Map<String, String> runLabels,
-      CollapseDetector detector, Consumer<Alert> onAlert) {
+      CollapseDetector detector, Consumer<Alert> onAlert, List<String> analyzers) {
     super(ctx);
     this.detector = detector;
     this.onAlert = onAlert;
@@ -130,6 +148,10 @@ public final class MetricsActor extends AbstractBehavior<MetricsActor.Command> {
     gauge(MetricFamily.RUN_ACTIVE, Map.of()).value = 1;
     dropCounter("none"); // make the families visible from the first scrape, with the labels they carry later
     failures(runTags.and("analyzer", "none"));
+    for (String analyzer : analyzers) {
+      dropCounter(analyzer);
+      failures(runTags.and("analyzer", analyzer));
+    }
     if (detector != null) {
       for (String rule : CollapseDetector.RULES) {
         gauge(MetricFamily.COLLAPSE_ALERT, Map.of("rule", rule, "severity", detector.severity(rule))).value = 0;

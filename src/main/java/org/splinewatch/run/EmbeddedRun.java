@@ -142,7 +142,9 @@ public final class EmbeddedRun {
       LabeledImages train = s.trainSubset() > 0 ? data.train().head(s.trainSubset()) : data.train();
       ResumeCheck.checkTotal(s, train); // before the run directory is touched
       RunInfo run = ProbeSampler.runInfo(runId, s, data.test(), train);
-      Map<String, Object> provenance = RunProvenance.of(runId, s, options, train, data.test(), backend, w.meta());
+      Map<String, Object> provenance = RunProvenance.of(runId, s, options,
+          remote ? w.analyzers() : analyzers.stream().map(AnalyzerSpec::name).toList(), train, data.test(), backend,
+          w.meta());
       Map<String, String> labels = Map.of("run", runId, "method", s.method(), "dataset", s.dataset());
       RunLog log = null;
       MonitorLink link = null;

@@ -57,7 +57,8 @@ final class LocalHubSink implements SnapshotSink {
     // supervised: a metrics actor that fails (a write error: disk full, unwritable directory) stops, and the guardian's
     // ChildFailed signal fails the run instead of silently ending metrics, alerts and early stop
     ActorRef<MetricsActor.Command> metrics = ctx.spawn(Behaviors.supervise(MetricsActor.create(s.registry(), s.log(),
-            s.runLabels(), detector, alert -> guardian.tell(new RunGuardian.Alerted(alert))))
+            s.runLabels(), detector, alert -> guardian.tell(new RunGuardian.Alerted(alert)),
+            s.monitoring() ? s.analyzers().stream().map(AnalyzerSpec::name).toList() : List.of()))
         .onFailure(SupervisorStrategy.stop().withLoggingEnabled(false)), "metrics");
     ctx.watch(metrics);
     List<SnapshotHub.Analyzer> hubAnalyzers = new ArrayList<>();

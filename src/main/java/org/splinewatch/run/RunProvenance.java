@@ -19,8 +19,8 @@ final class RunProvenance {
   private RunProvenance() {
   }
 
-  static Map<String, Object> of(String runId, RunSettings s, Map<String, Object> options, LabeledImages train,
-      LabeledImages test, Backend.Info backend, RunMeta meta) {
+  static Map<String, Object> of(String runId, RunSettings s, Map<String, Object> options, List<String> analyzers,
+      LabeledImages train, LabeledImages test, Backend.Info backend, RunMeta meta) {
     Map<String, Object> c = new LinkedHashMap<>();
     c.put("run_id", runId);
     c.put("method", s.method());
@@ -49,6 +49,8 @@ final class RunProvenance {
     settings.put("ablate_from", s.ablateFrom());
     settings.put("hub_buffer_size", s.hubBufferSize());
     settings.put("monitoring", s.monitoring());
+    // the analyzers that see this run's snapshots: the metrics actor exports their drop and failure counters at 0
+    settings.put("analyzers", s.monitoring() ? analyzers : List.of());
     settings.put("resumed", s.resume() != null); // a monitor lets a resumed run append to its existing directory
     settings.put("train_images", train.count());
     settings.put("test_images", test.count());

@@ -55,6 +55,43 @@ class MetricsActorTest {
   }
 
   /**
+   * The run's analyzers' drop and failure counters are exported at 0 from the first scrape, so that Prometheus's
+   * {@code increase()} (the dashboards' "Dropped snapshots" and "Analysis failures" panels) counts the first drop:
+   * a counter first seen at 1 has no increase.
+   */
+  @Test
+  void theRunsAnalyzersCountersStartAtZero(@TempDir Path dir) {
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    ActorRef<MetricsActor.Command> metrics = testKit.spawn(MetricsActor.create(registry, new RunLog(dir),
+        Map.of("run", "r5", "method", "simclr", "dataset", "mnist"), null, a -> { }, List.of("embedding", "regions")));
+    TestProbe<Done> flushed = testKit.createTestProbe();
+    metrics.tell(new MetricsActor.Flush(flushed.ref()));
+    flushed.expectMessage(Done.getInstance());
+    String scrape = registry.scrape();
+    for (String analyzer : List.of("embedding", "regions")) {
+      for (String family : List.of("splinewatch_snapshots_dropped_total", "splinewatch_analysis_failures_total")) {
+        assertTrue(scrape.contains(family + "{analyzer=\"" + analyzer + "\",dataset=\"mnist\",method=\"simclr\","
+            + "run=\"r5\"} 0.0"), family + " of " + analyzer + ": " + scrape);
+      }
+    }
+    metrics.tell(new MetricsActor.SnapshotDropped("regions"));
+    metrics.tell(new MetricsActor.Flush(flushed.ref()));
+    flushed.expectMessage(Done.getInstance());
+    assertTrue(registry.scrape().contains("splinewatch_snapshots_dropped_total{analyzer=\"regions\",dataset=\"mnist\","
+        + "method=\"simclr\",run=\"r5\"} 1.0"));
+    testKit.stop(metrics);
+  }
+
+  /** A run's analyzers as its config.json names them; none where the settings hold no list. */
+  @Test
+  void theAnalyzersOfAConfig() {
+    assertEquals(List.of("embedding", "probe"), MetricsActor.analyzersOf(Map.of("settings",
+        Map.of("analyzers", List.of("embedding", "probe")))));
+    assertEquals(List.of(), MetricsActor.analyzersOf(Map.of("settings", Map.of("analyzers", "embedding"))));
+    assertEquals(List.of(), MetricsActor.analyzersOf(Map.of("run_id", "x")));
+  }
+
+  /**
    * A scrape sees each publication whole: while the actor publishes (loss, step) = (i, i) for 3,000 steps, scrapes taken
    * through {@link ScrapeConsistency} from another thread never pair one step's loss with another step (the
    * comparison-by-step dashboard plots one against the other).
