@@ -74,6 +74,38 @@ class MetricsNodeStopTest {
     return new Registration(node, registered.token(), registry);
   }
 
+  /**
+   * A run registered on a monitor has its analyzers' drop and failure counters at 0 from the start, read from its
+   * config's {@code settings.analyzers}; a name that is no analyzer makes no series.
+   */
+  @Test
+  void aRegisteredRunsAnalyzerCountersStartAtZero(@TempDir Path out) throws Exception {
+    ActorTestKit kit = ActorTestKit.create();
+    try {
+      PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+      ActorRef<MetricsNode.Command> node = kit.spawn(MetricsNode.create(registry, out, new RunControl(), "",
+          new Rejections(registry), 64, null, RetentionSettings.KEEP_ALL));
+      TestProbe<MetricsNode.Registered> reply = kit.createTestProbe();
+      node.tell(new MetricsNode.RegisterRun("counted", Map.of("run", "counted", "method", "simclr", "dataset",
+          "mnist"), Map.of("run_id", "counted", "settings", Map.of("analyzers", List.of("embedding", "no-such"))), 10,
+          STOP_ON_STD, kit.<TrainerActor.Command>createTestProbe().ref(), kit.<AlertRaised>createTestProbe().ref(),
+          reply.ref(), "fedcba9876543210fedcba9876543210", "0123456789abcdef0123456789abcdef"));
+      assertNull(reply.receiveMessage().error());
+      long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+      while (registry.find(MetricFamily.SNAPSHOTS_DROPPED_TOTAL.meterName()).tag("analyzer", "embedding")
+          .counter() == null && System.nanoTime() < deadline) {
+        Thread.sleep(20);
+      }
+      for (MetricFamily family : List.of(MetricFamily.SNAPSHOTS_DROPPED_TOTAL, MetricFamily.ANALYSIS_FAILURES_TOTAL)) {
+        var embedding = registry.find(family.meterName()).tags("run", "counted", "analyzer", "embedding").counter();
+        assertEquals(0.0, embedding == null ? Double.NaN : embedding.count(), family.id());
+        assertNull(registry.find(family.meterName()).tag("analyzer", "no-such").counter(), family.id());
+      }
+    } finally {
+      kit.shutdownTestKit();
+    }
+  }
+
   @Test
   void aRunWhoseTrainingEndedRefusesStopsWhileItsAnalysesDrain(@TempDir Path out) throws Exception {
     ActorTestKit kit = ActorTestKit.create();
