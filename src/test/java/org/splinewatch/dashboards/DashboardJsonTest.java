@@ -712,6 +712,10 @@ class DashboardJsonTest {
       }
     }
     assertTrue(services.get("grafana").containsKey("depends_on") && services.get("prometheus").containsKey("depends_on"));
+    // the run starts once Prometheus is healthy, and Prometheus once Alertmanager is: its first samples are scraped
+    assertEquals(Set.of("prometheus"), ((Map<String, Object>) services.get("trainer").get("depends_on")).keySet());
+    assertEquals(Set.of("alertmanager"), ((Map<String, Object>) services.get("prometheus").get("depends_on")).keySet());
+    assertFalse(services.get("alertmanager").containsKey("depends_on"), "Alertmanager waits for nothing");
     assertTrue(String.valueOf(services.get("trainer").get("user")).startsWith("${SPLINEWATCH_UID"),
         "the trainer runs as the host user, so run files are not root's");
     String password = String.valueOf(((Map<String, Object>) services.get("grafana").get("environment"))
