@@ -106,7 +106,15 @@ public final class AnalyzerActor extends AbstractBehavior<Analyze> {
       analysis.close();
       return disabled(name, error);
     }
-    double secs = (System.nanoTime() - t0) / 1e9;
+    long end = System.nanoTime();
+    double secs = (end - t0) / 1e9;
+    if (m.late(end)) {
+      // the sender gave up waiting and counted this analysis as failed (splinewatch.analysis.timeout): its results
+      // would be a second count of the same snapshot
+      LOG.debug("{} finished the snapshot of step {} after its sender gave up ({} s); results left out", name,
+          s.step(), secs);
+      return this;
+    }
     List<Sample> all = new ArrayList<>(samples);
     all.add(Sample.of(MetricFamily.ANALYSIS_STEP, s.step(), s.step(), "analyzer", name));
     if (cpu0 >= 0) {

@@ -315,9 +315,17 @@ public final class AnalyzerWorker extends AbstractBehavior<AnalyzerWorker.Comman
       return;
     }
     List<CompletableFuture<Analyzed>> replies = new ArrayList<>();
-    for (ActorRef<Analyze> a : run.analyzers.values()) {
-      replies.add(AskPattern.<Analyze, Analyzed>ask(a, r -> new Analyze(snapshot, r), analysisTimeout,
-          getContext().getSystem().scheduler()).toCompletableFuture());
+    // the analyzers' own metrics actor, read here rather than on the thread that completes a reply
+    ActorRef<MetricsActor.Command> metrics = run.signer;
+    for (var a : run.analyzers.entrySet()) {
+      String analyzer = a.getKey();
+      replies.add(AskPattern.<Analyze, Analyzed>ask(a.getValue(), r -> Analyze.within(snapshot, r, analysisTimeout),
+          analysisTimeout, getContext().getSystem().scheduler()).toCompletableFuture().whenComplete((ok, err) -> {
+            if (err != null) { // no answer in time: failed, counted here (the analyzer drops its late results)
+              metrics.tell(new MetricsActor.AnalysisFailed(analyzer, snapshot.step(),
+                  Analyzed.timedOut(analysisTimeout)));
+            }
+          }));
     }
     String runId = run.open.runId();
     long step = snapshot.step();

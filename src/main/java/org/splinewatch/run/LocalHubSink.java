@@ -67,12 +67,15 @@ final class LocalHubSink implements SnapshotSink {
         ActorRef<Analyze> ref = ctx.spawn(spec.supervised(run, metrics, s.log().dir()), "analyzer-" + spec.name(),
             AnalyzerSpec.DISPATCHER);
         hubAnalyzers.add(new SnapshotHub.Analyzer(spec.name(), snap -> AskPattern.<Analyze, Analyzed>ask(ref,
-                replyTo -> new Analyze(snap, replyTo), s.analysisTimeout(), ctx.getSystem().scheduler())
-            .thenApply(a -> {
-              if (a.writeFailed()) {
+                replyTo -> Analyze.within(snap, replyTo, s.analysisTimeout()), s.analysisTimeout(),
+                ctx.getSystem().scheduler())
+            .whenComplete((a, e) -> {
+              if (a != null && a.writeFailed()) {
                 guardian.tell(new RunGuardian.RunFilesFailed(a.analyzer(), a.error()));
+              } else if (e != null) { // no answer in time: failed, counted here (the analyzer drops its late results)
+                metrics.tell(new MetricsActor.AnalysisFailed(spec.name(), snap.step(),
+                    Analyzed.timedOut(s.analysisTimeout())));
               }
-              return a;
             }),
             s.priority().has(spec.name()) ? Math.max(s.priority().bufferSize(), s.hubBufferSize()) : 0));
       }

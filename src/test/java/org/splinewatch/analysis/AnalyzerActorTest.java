@@ -75,4 +75,26 @@ class AnalyzerActorTest {
     assertNull(reply.receiveMessage().error(), "the restarted analyzer works again");
     assertEquals(2, instances.get(), "restart created a fresh analysis");
   }
+
+  /** An analysis that ends after its sender stopped waiting publishes nothing: the sender counted it as failed. */
+  @Test
+  void aLateAnalysisPublishesNothing() {
+    TestProbe<MetricsActor.Command> metrics = testKit.createTestProbe();
+    TestProbe<Analyzed> reply = testKit.createTestProbe();
+    ActorRef<Analyze> analyzer = testKit.spawn(AnalyzerActor.create("sleepy", metrics.ref(), () -> s -> {
+      try {
+        Thread.sleep(100);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      return List.of(Sample.of("splinewatch_test", 1, s.step()));
+    }));
+    analyzer.tell(Analyze.within(TestSnapshots.classifier(1, 3), reply.ref(), Duration.ofMillis(10)));
+    metrics.expectNoMessage(Duration.ofMillis(500));
+    reply.expectNoMessage(Duration.ZERO);
+    analyzer.tell(Analyze.within(TestSnapshots.classifier(1, 4), reply.ref(), Duration.ofSeconds(30)));
+    assertEquals(4, reply.receiveMessage(Duration.ofSeconds(10)).step());
+    metrics.expectMessageClass(MetricsActor.Publish.class);
+    metrics.expectMessageClass(MetricsActor.AnalysisTook.class);
+  }
 }

@@ -22,10 +22,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.splinewatch.TestTools;
 import org.splinewatch.analysis.Analyze;
+import org.splinewatch.analysis.AnalyzerActor;
 import org.splinewatch.analysis.Analyzed;
 import org.splinewatch.analysis.AnalyzerSpec;
 import org.splinewatch.cli.TrainCommand;
 import org.splinewatch.data.SyntheticData;
+import org.splinewatch.snapshot.Sample;
 import org.splinewatch.trainer.RunSettings;
 import org.splinewatch.trainer.TrainerActor;
 
@@ -177,6 +179,61 @@ class EmbeddedRunIT {
     // the first live scrape already carried the run's series, at a step of this run
     double firstStep = value(scrapes.get(0), "\nsplinewatch_training_step\\{[^}]*run=\"tiny\"[^}]*\\} (\\S+)");
     assertTrue(firstStep >= 0 && firstStep <= 600, "training step of the first scrape: " + firstStep);
+  }
+
+  /**
+   * An analysis longer than {@code splinewatch.analysis.timeout} counts as failed, once: the hub stops waiting and
+   * counts it, the analyzer leaves its late results out (before, such analyses were counted nowhere, and the run's
+   * last line left the analyzer out).
+   */
+  @Test
+  void anAnalysisLongerThanTheTimeoutCountsAsFailed() throws Exception {
+    Path data = tmp.resolve("data");
+    SyntheticData.writeDir(data, 320, 100, 7);
+    var overrides = new java.util.LinkedHashMap<String, Object>();
+    overrides.put("splinewatch.run.method", "supervised");
+    overrides.put("splinewatch.data.dir", data.toString());
+    overrides.put("splinewatch.run.max-steps", 40);
+    overrides.put("splinewatch.run.batch-size", 32);
+    overrides.put("splinewatch.run.hidden", List.of(16, 16));
+    overrides.put("splinewatch.run.snapshot-every", 10);
+    overrides.put("splinewatch.run.probe-size", 50);
+    overrides.put("splinewatch.run.run-id", "slow");
+    overrides.put("splinewatch.run.out", tmp.resolve("runs").toString());
+    overrides.put("splinewatch.metrics.port", 0);
+    overrides.put("splinewatch.analysis.timeout", "200ms");
+    var config = TrainCommand.load(overrides, null);
+    RunSettings settings = RunSettings.fromConfig(config);
+    List<AnalyzerSpec> analyzers = List.of(new AnalyzerSpec("sleepy", (run, metrics, dir) ->
+        AnalyzerActor.create("sleepy", metrics, () -> snapshot -> {
+          try {
+            Thread.sleep(800);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+          return List.of(Sample.of("splinewatch_test_sleepy", 1, snapshot.step()));
+        })));
+    EmbeddedRun.Result result = EmbeddedRun.run(settings, config, Map.of(), System.out, analyzers,
+        new EmbeddedRun.Listener() { });
+    assertEquals(0, result.exitCode(), String.valueOf(result.finished()));
+    String events = Files.readString(result.runDir().resolve("events.jsonl"));
+    List<String> failures = events.lines().filter(l -> l.contains("\"analysis_failed\"")).toList();
+    assertTrue(!failures.isEmpty(), events);
+    assertTrue(failures.get(0).contains("no result within 200 ms (splinewatch.analysis.timeout)"), failures.get(0));
+    Matcher coverage = Pattern.compile("\"sleepy\":\\{([^}]*)}").matcher(events);
+    assertTrue(coverage.find(), "no coverage of the sleepy analyzer in run_finished: " + events);
+    Map<String, Long> counts = new java.util.HashMap<>(); // run_finished leaves out the reasons at 0
+    for (String part : coverage.group(1).split(",")) {
+      String[] kv = part.split(":");
+      counts.put(kv[0].replace("\"", ""), Long.parseLong(kv[1]));
+    }
+    long failed = counts.getOrDefault("failed", 0L);
+    assertEquals(0, counts.get("analysed"), "nothing analysed in time: " + counts);
+    assertEquals(failures.size(), failed, "each failure counted once: " + counts);
+    assertEquals(counts.get("offered"), counts.getOrDefault("dropped", 0L) + failed
+        + counts.getOrDefault("unanalysed", 0L), "every snapshot offered is accounted for: " + counts);
+    assertTrue(!Files.readString(result.runDir().resolve("metrics.jsonl")).contains("splinewatch_test_sleepy"),
+        "late results are left out");
   }
 
   static double value(String body, String regex) {
