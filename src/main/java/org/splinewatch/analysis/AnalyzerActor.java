@@ -26,7 +26,7 @@ import org.splinewatch.snapshot.WeightSnapshot;
  * {@code splinewatch_analysis_step{analyzer}} (the training step of the snapshot it analysed, for the analysis lag),
  * times it ({@code splinewatch_analysis_seconds{analyzer}}) and replies {@link Analyzed}. A failure is reported to the metrics
  * actor and the reply, then rethrown so that supervision restarts the actor with a fresh analysis; the trainer never
- * notices. The protocol is the shared {@link Analyze} command.
+ * notices. A failure to write the run directory is not rethrown: the reply ends the run with one line. The protocol is the shared {@link Analyze} command.
  */
 public final class AnalyzerActor extends AbstractBehavior<Analyze> {
   private static final Logger LOG = LoggerFactory.getLogger(AnalyzerActor.class);
@@ -91,6 +91,11 @@ public final class AnalyzerActor extends AbstractBehavior<Analyze> {
       }
       metrics.tell(new MetricsActor.AnalysisFailed(name, s.step(), error));
       m.replyTo().tell(new Analyzed(name, s.step(), secs, error));
+      if (e instanceof UncheckedIOException) {
+        // the reply fails the run (or asks it to stop, on a monitor) with this one line; a restart would not make
+        // the disk writable, and the supervisor's stack trace of it, once per analyzer, said nothing more
+        return this;
+      }
       throw e;
     } catch (OutOfMemoryError e) {
       // contained: a fatal error would take the JVM down (Pekko exits on it). What this analysis allocated is

@@ -97,4 +97,30 @@ class AnalyzerActorTest {
     metrics.expectMessageClass(MetricsActor.Publish.class);
     metrics.expectMessageClass(MetricsActor.AnalysisTook.class);
   }
+
+  /**
+   * A failure to write the run directory is reported and answered, not rethrown: the reply ends the run with one line,
+   * and a restart (whose supervisor logged a stack trace per analyzer) would not make the disk writable.
+   */
+  @Test
+  void aWriteFailureIsAnsweredWithoutARestart() {
+    TestProbe<MetricsActor.Command> metrics = testKit.createTestProbe();
+    TestProbe<Analyzed> reply = testKit.createTestProbe();
+    AtomicInteger instances = new AtomicInteger();
+    Behavior<Analyze> failing = AnalyzerActor.create("writer", metrics.ref(), () -> {
+      instances.incrementAndGet();
+      return s -> {
+        throw new java.io.UncheckedIOException("cannot write the partition picture to planes: full",
+            new java.io.IOException("full"));
+      };
+    });
+    ActorRef<Analyze> analyzer = testKit.spawn(Behaviors.supervise(failing).onFailure(SupervisorStrategy.restart()));
+    analyzer.tell(new Analyze(TestSnapshots.classifier(1, 1), reply.ref()));
+    Analyzed failed = reply.receiveMessage();
+    assertTrue(failed.writeFailed(), failed.error());
+    metrics.expectMessageClass(MetricsActor.AnalysisFailed.class);
+    analyzer.tell(new Analyze(TestSnapshots.classifier(1, 2), reply.ref()));
+    assertEquals(2, reply.receiveMessage().step());
+    assertEquals(1, instances.get(), "not restarted");
+  }
 }

@@ -28,4 +28,15 @@ class IoErrorsTest {
         () -> Files.writeString(tmp.resolve("nodir").resolve("x.html.tmp"), "x"));
     assertTrue(IoErrors.reason(missing).endsWith("x.html.tmp: no such file or directory"), IoErrors.reason(missing));
   }
+
+  /** A file where a directory is to be created: "already exists" alone did not say it is a file that is in the way. */
+  @Test
+  void aFileInTheWayOfADirectoryIsNamedAsAFile() throws IOException {
+    Path file = Files.writeString(tmp.resolve("planes"), "x");
+    IOException e = assertThrows(IOException.class, () -> Files.createDirectories(file));
+    assertEquals(file + ": already exists, as a file", IoErrors.reason(e));
+    Path dir = Files.createDirectory(tmp.resolve("d"));
+    IOException d = assertThrows(IOException.class, () -> Files.createDirectory(dir));
+    assertEquals(dir + ": already exists", IoErrors.reason(d));
+  }
 }
