@@ -16,6 +16,7 @@ import org.apache.pekko.actor.AddressFromURIString;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.Adapter;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.actor.typed.receptionist.Receptionist;
 import org.apache.pekko.actor.typed.receptionist.ServiceKey;
@@ -136,8 +137,14 @@ public final class ClusterNode {
    */
   public static <T> Set<ActorRef<T>> awaitService(ActorSystem<?> system, ServiceKey<T> key, int atLeast,
       Duration timeout) {
+    return awaitService(system, key, atLeast, timeout, () -> false);
+  }
+
+  /** {@link #awaitService}, giving up early (empty) once {@code hopeless} says the wait cannot succeed. */
+  public static <T> Set<ActorRef<T>> awaitService(ActorSystem<?> system, ServiceKey<T> key, int atLeast,
+      Duration timeout, java.util.function.BooleanSupplier hopeless) {
     long deadline = System.nanoTime() + timeout.toNanos();
-    while (System.nanoTime() < deadline) {
+    while (System.nanoTime() < deadline && !hopeless.getAsBoolean()) {
       Receptionist.Listing listing = AskPattern.<Receptionist.Command, Receptionist.Listing>ask(system.receptionist(),
           r -> Receptionist.find(key, r), Duration.ofSeconds(5), system.scheduler()).toCompletableFuture().join();
       Set<ActorRef<T>> found = listing.getServiceInstances(key);
@@ -156,13 +163,15 @@ public final class ClusterNode {
 
   /**
    * Waits until this node is a member that is up in the cluster it joined (every 100 ms); false when {@code timeout}
-   * passes first (no node answers at the seed, or it does not let this one in) or the thread is interrupted.
+   * passes first (no node answers at the seed, or it does not let this one in), when this node's TLS refused a
+   * peer's certificate (it would refuse it again), or when the thread is interrupted.
    */
   public static boolean awaitUp(ActorSystem<?> system, Duration timeout) {
     Cluster cluster = Cluster.get(system);
     long deadline = System.nanoTime() + timeout.toNanos();
     while (cluster.selfMember().status() != MemberStatus.up()) {
-      if (System.nanoTime() >= deadline) {
+      if (System.nanoTime() >= deadline
+          || TlsEngineProvider.lastRefusal(Adapter.toClassic(system)).isPresent()) {
         return false;
       }
       try {

@@ -120,9 +120,33 @@ public record ClusterSettings(String host, int port, String seed, List<String> r
             + (needsKey ? "private key" : "CA certificate") + "; expected " + (needsKey ? "the node's NAME.p12"
             : "truststore.p12") + " of ./monitor certs DIR");
       }
+      // an expired certificate only shows as a refused handshake on the other side, after the join timeout
+      for (var aliases = store.aliases(); aliases.hasMoreElements(); ) {
+        if (store.getCertificate(aliases.nextElement()) instanceof java.security.cert.X509Certificate c) {
+          checkValidity(what, file, c);
+        }
+      }
     } catch (java.security.KeyStoreException e) {
       throw new IllegalArgumentException("splinewatch.cluster.tls." + what + " '" + file + "': " + e.getMessage(), e);
     }
+  }
+
+  /** A one-line error when {@code c} is not valid now (expired, or not yet valid). */
+  static void checkValidity(String what, String file, java.security.cert.X509Certificate c) {
+    String subject = c.getSubjectX500Principal().getName();
+    String when;
+    try {
+      c.checkValidity();
+      return;
+    } catch (java.security.cert.CertificateExpiredException e) {
+      when = "expired on " + c.getNotAfter().toInstant();
+    } catch (java.security.cert.CertificateNotYetValidException e) {
+      when = "is not valid before " + c.getNotBefore().toInstant();
+    }
+    throw new IllegalArgumentException("splinewatch.cluster.tls." + what + " '" + file + "': the certificate of "
+        + subject + " " + when + " (this machine's clock: " + java.time.Instant.now().truncatedTo(
+        java.time.temporal.ChronoUnit.SECONDS) + "); expected a current one: ./monitor certs DIR --nodes NAME --force"
+        + " makes new node certificates (where the CA itself expired: a new DIR, and new certificates for every node)");
   }
 
   /** The settings of earlier releases: limits at their defaults, no TLS. */

@@ -10,6 +10,7 @@ import org.apache.pekko.Done;
 import org.apache.pekko.actor.Address;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.Adapter;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.cluster.Cluster;
 import org.apache.pekko.cluster.ClusterEvent.CurrentClusterState;
@@ -45,18 +46,22 @@ public final class MonitorLink {
 
   /** The metrics node of the cluster this system joins; a clear error when none appears in time. */
   public static ActorRef<MetricsNode.Command> findMetricsNode(ActorSystem<?> system, ClusterSettings settings) {
+    // a certificate this trainer refused will be refused again: no use waiting out the join timeout for it
     Set<ActorRef<MetricsNode.Command>> nodes = ClusterNode.awaitService(system, MetricsNode.KEY, 1,
-        settings.joinTimeout());
+        settings.joinTimeout(), () -> Cluster.get(system).selfMember().status() != MemberStatus.up()
+            && TlsEngineProvider.lastRefusal(Adapter.toClassic(system)).isPresent());
     if (!nodes.isEmpty()) {
       return nodes.iterator().next();
     }
     if (Cluster.get(system).selfMember().status() != MemberStatus.up()) {
       // nothing let this node in: nothing listens there, or the monitor's TLS settings differ from this trainer's
+      Optional<String> refusal = TlsEngineProvider.lastRefusal(Adapter.toClassic(system));
       throw new IllegalStateException("cannot reach the monitor at " + settings.seed() + ": no splinewatch node let"
-          + " this trainer join within " + settings.joinTimeout().toSeconds() + " s; expected a running ./monitor"
+          + " this trainer join" + (refusal.isPresent() ? "" : " within " + settings.joinTimeout().toSeconds()
+          + " s") + "; expected a running ./monitor"
           + " serve there: check --monitor HOST:PORT (its --host and cluster --port, default 25520), that it is"
           + " reachable from here, and that this trainer uses the monitor's TLS settings (--tls-dir DIR --tls-name"
-          + " NAME with a certificate of its CA, or none)");
+          + " NAME with a certificate of its CA, or none)" + refusal.map(r -> "; " + r).orElse(""));
     }
     throw new IllegalStateException("no splinewatch monitor (metrics node) found at " + settings.seed() + " within "
         + settings.joinTimeout().toSeconds() + " s; start one with ./monitor serve, or check --monitor HOST:PORT");

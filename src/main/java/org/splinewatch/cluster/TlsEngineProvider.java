@@ -25,12 +25,16 @@ import org.slf4j.LoggerFactory;
 public final class TlsEngineProvider extends ConfigSSLEngineProvider {
   private static final Logger LOG = LoggerFactory.getLogger(TlsEngineProvider.class);
   private static final Map<Object, AtomicLong> REFUSED = new WeakHashMap<>();
+  /** Per actor system, the latest refusal in words, for a join that failed (guarded by {@link #REFUSED}). */
+  private static final Map<Object, String> LAST = new WeakHashMap<>();
   private static final Set<String> LOGGED = ConcurrentHashMap.newKeySet();
 
   private final AtomicLong refusedHere;
+  private final ActorSystem system;
 
   public TlsEngineProvider(ActorSystem system) {
     super(system);
+    this.system = system;
     synchronized (REFUSED) {
       refusedHere = REFUSED.computeIfAbsent(system, s -> new AtomicLong());
     }
@@ -41,6 +45,16 @@ public final class TlsEngineProvider extends ConfigSSLEngineProvider {
     synchronized (REFUSED) {
       AtomicLong n = REFUSED.get(system);
       return n == null ? 0 : n.get();
+    }
+  }
+
+  /**
+   * The latest peer certificate the TLS engine of {@code system} refused, in words ("refused the server certificate
+   * of CN=monitor: …"), or empty: what a join that timed out most likely failed on.
+   */
+  public static java.util.Optional<String> lastRefusal(ActorSystem system) {
+    synchronized (REFUSED) {
+      return java.util.Optional.ofNullable(LAST.get(system));
     }
   }
 
@@ -59,6 +73,10 @@ public final class TlsEngineProvider extends ConfigSSLEngineProvider {
     refusedHere.incrementAndGet();
     String subject = chain == null || chain.length == 0 ? "(no certificate)"
         : chain[0].getSubjectX500Principal().getName();
+    synchronized (REFUSED) {
+      LAST.put(system, "this node's TLS refused the " + side + " certificate of " + subject + ": "
+          + String.valueOf(e.getMessage()).lines().findFirst().orElse(""));
+    }
     if (LOGGED.size() < 1000 && LOGGED.add(side + subject)) {
       LOG.warn("TLS: refused the {} certificate of {}: {} (counted in splinewatch_cluster_tls_refused_total)", side,
           subject, e.getMessage());

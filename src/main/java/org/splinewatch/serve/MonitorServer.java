@@ -105,10 +105,12 @@ public final class MonitorServer implements AutoCloseable {
       // a seed that never answers: one line of our own and a bounded wait, not Pekko's retries every 5 s forever
       if (!cluster.seed().isEmpty() && !ClusterNode.awaitUp(system, cluster.joinTimeout())) {
         throw new IllegalStateException("cannot reach the cluster seed " + cluster.seed() + ": no splinewatch node"
-            + " let this one join within " + cluster.joinTimeout().toSeconds() + " s; expected a running"
+            + " let this one join" + (TlsEngineProvider.lastRefusal(Adapter.toClassic(system)).isPresent() ? ""
+            : " within " + cluster.joinTimeout().toSeconds() + " s") + "; expected a running"
             + " ./monitor serve there: check --seed HOST:PORT (its --host and cluster --port, default 25520), that"
             + " it is reachable from here, and that both nodes use the same TLS settings"
-            + " (splinewatch.cluster.join-timeout sets the wait)");
+            + " (splinewatch.cluster.join-timeout sets the wait)" + TlsEngineProvider.lastRefusal(
+            Adapter.toClassic(system)).map(r -> "; " + r).orElse(""));
       }
       if (cluster.roles().contains("metrics")) {
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);

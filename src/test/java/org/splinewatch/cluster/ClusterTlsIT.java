@@ -119,6 +119,20 @@ class ClusterTlsIT {
       assertTrue(body.matches("(?s).*splinewatch_cluster_tls_refused_total [1-9].*"), body);
       String logged = logs.list.stream().map(ILoggingEvent::getFormattedMessage).collect(Collectors.joining("\n"));
       assertTrue(logged.contains("TLS: refused the client certificate of CN=node"), logged);
+      // a trainer of another CA only refuses the monitor's certificate itself: it gives up at once, saying so,
+      // instead of after the 30 s join timeout with a generic line
+      Map<String, Object> ownCa = tls(other, "node.p12");
+      ownCa.put("splinewatch.cluster.seed", seed);
+      Config oc = ClusterRunIT.nodeConfig(ownCa);
+      ClusterSettings ownSettings = ClusterSettings.fromConfig(oc);
+      ActorSystem<?> own = ClusterNode.start(Behaviors.empty(), ownSettings, List.of("trainer"), oc);
+      refused.add(own);
+      long t0 = System.nanoTime();
+      var failed = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
+          () -> MonitorLink.findMetricsNode(own, ownSettings));
+      assertTrue(System.nanoTime() - t0 < java.time.Duration.ofSeconds(20).toNanos(), "gave up early");
+      assertTrue(failed.getMessage().contains("; this node's TLS refused the server certificate of CN=node: "),
+          failed.getMessage());
     } finally {
       root.detachAppender(logs);
       for (ActorSystem<?> r : refused) {

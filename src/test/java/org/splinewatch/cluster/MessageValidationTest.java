@@ -244,6 +244,30 @@ class MessageValidationTest {
     assertTrue(noKey.getMessage().contains("key-store '" + store + "' holds no private key"), noKey.getMessage());
   }
 
+  /**
+   * A node certificate that expired (or is not valid yet) is refused at start with one line naming it and the date;
+   * before, the node started and its joins failed after the 30 s join timeout, the reason only in the peer's log.
+   */
+  @Test
+  void anExpiredOrFutureNodeCertificateIsRefusedAtStart(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+      throws Exception {
+    ClusterSettings base = ClusterSettings.fromConfig(ClusterRunIT.nodeConfig(Map.of()));
+    java.nio.file.Path password = java.nio.file.Files.writeString(dir.resolve("password"), "secret\n");
+    for (String[] c : new String[][] {{"expired", "-10d", "expired on "}, {"future", "+10d", "is not valid before "}}) {
+      java.nio.file.Path store = dir.resolve(c[0] + ".p12");
+      Process keytool = new ProcessBuilder("keytool", "-genkeypair", "-alias", c[0], "-keyalg", "EC", "-dname",
+          "CN=" + c[0], "-startdate", c[1], "-validity", "2", "-storetype", "PKCS12", "-keystore", store.toString(),
+          "-storepass", "secret", "-keypass", "secret").redirectErrorStream(true).start();
+      assertEquals(0, keytool.waitFor(), new String(keytool.getInputStream().readAllBytes()));
+      var refused = assertThrows(IllegalArgumentException.class, () -> new ClusterSettings("127.0.0.1", 0, "",
+          List.of(), base.chunkBytes(), base.maxSnapshotBytes(), 1, base.joinTimeout(), base.snapshotTimeout(),
+          base.downAfter(), base.heartbeatPause(), 4, base.maxPartialBytes(), 100, new ClusterSettings.Tls(true,
+          store.toString(), store.toString(), password.toString()), false).checkTransport());
+      assertTrue(refused.getMessage().startsWith("splinewatch.cluster.tls.key-store '" + store + "': the certificate"
+          + " of CN=" + c[0] + " " + c[2]) && refused.getMessage().lines().count() == 1, refused.getMessage());
+    }
+  }
+
   @Test
   void serveAndTrainerRefuseAnExposedPlainAddressAsABadArgument() {
     java.io.StringWriter err = new java.io.StringWriter();
