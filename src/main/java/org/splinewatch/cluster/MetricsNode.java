@@ -338,7 +338,11 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
             event.put("exit_code", 1);
             event.put("stopped", false);
             event.put("status", "failed");
-            event.put("error", "the trainer's node left the cluster before the run finished");
+            // what this node cannot tell apart: a trainer that crashed or was killed, and one cut off from here (a
+            // network partition, this node paused) that trained on and ended on its own
+            event.put("error", "the trainer's node left the cluster before the run finished here: it crashed or was"
+                + " killed, or it was cut off from this monitor (a network partition, or this monitor paused) and"
+                + " trained on by itself; its console and checkpoints tell which");
             event.put("time", System.currentTimeMillis());
             finish(run, event);
           }
