@@ -59,6 +59,11 @@ record RunOutcome(TrainerActor.Finished finished, String signal, int exitCode, S
   void print(PrintStream out, Path runDir, boolean remote, String interruptedAdvice) {
     if (finished.error() != null) {
       out.println("error: " + finished.error());
+    } else if (signal != null && !finished.stopped()) {
+      // the signal came after the last step, while the last analyses drained: nothing is left to train
+      out.println("interrupted (SIG" + signal + ") after training finished all " + finished.steps() + " steps, while"
+          + " the last analyses drained; nothing to resume: the run's checkpoints and files are complete, the"
+          + " analyses cut short are counted above");
     } else if (signal != null && !interruptedAdvice.isBlank()) {
       out.println("interrupted at step " + finished.steps() + " (SIG" + signal + "); " + interruptedAdvice.strip());
     } else if (signal != null) {

@@ -50,9 +50,15 @@ class RunOutcomeTest {
     Files.createDirectories(dir.resolve("checkpoints/latest"));
     Files.writeString(dir.resolve("checkpoints/latest/meta.json"), "{\"step\":120,\"method\":\"simclr\"}");
     RunOutcome.of(finished(true, null), null, 0).print(out, dir);
-    RunOutcome.of(finished(false, null), "TERM", 143).print(out, dir);
+    RunOutcome.of(new TrainerActor.Finished(120, true, "interrupted by SIGTERM", 3.5, null), "TERM", 143)
+        .print(out, dir);
     RunOutcome.of(finished(false, "disk full"), null, 0).print(out, dir);
+    // a signal after the last step (while the last analyses drained): nothing to resume, and it says so
+    RunOutcome.of(finished(false, null), "TERM", 143).print(out, dir);
     String text = bytes.toString(StandardCharsets.UTF_8);
+    assertTrue(text.contains("interrupted (SIGTERM) after training finished all 120 steps, while the last analyses"
+        + " drained; nothing to resume"), text);
+    assertEquals(1, text.split("--resume", -1).length - 1, "one resume advice, for the run interrupted mid-way");
     assertTrue(text.contains("stopped early at step 120: collapse alert std_collapse"), text);
     assertTrue(text.contains("interrupted at step 120 (SIGTERM); resume with --resume "
         + dir.resolve("checkpoints").resolve("latest")), text);
@@ -99,7 +105,8 @@ class RunOutcomeTest {
     Path dir = tmp.resolve("exp");
     Files.createDirectories(dir.resolve("checkpoints/latest"));
     Files.writeString(dir.resolve("checkpoints/latest/meta.json"), "{\"step\":120,\"method\":\"simclr\"}");
-    RunOutcome.of(finished(false, null), "INT", 130).print(out, dir, false, "rerun the experiment");
+    RunOutcome.of(new TrainerActor.Finished(120, true, "interrupted by SIGINT", 3.5, null), "INT", 130)
+        .print(out, dir, false, "rerun the experiment");
     assertEquals("interrupted at step 120 (SIGINT); rerun the experiment", bytes.toString(StandardCharsets.UTF_8)
         .strip());
     // the setting's default keeps the --resume advice
