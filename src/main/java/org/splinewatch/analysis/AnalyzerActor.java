@@ -26,7 +26,8 @@ import org.splinewatch.snapshot.WeightSnapshot;
  * {@code splinewatch_analysis_step{analyzer}} (the training step of the snapshot it analysed, for the analysis lag),
  * times it ({@code splinewatch_analysis_seconds{analyzer}}) and replies {@link Analyzed}. A failure is reported to the metrics
  * actor and the reply, then rethrown so that supervision restarts the actor with a fresh analysis; the trainer never
- * notices. A failure to write the run directory is not rethrown: the reply ends the run with one line. The protocol is the shared {@link Analyze} command.
+ * notices. A failure to write the run directory is not rethrown: the reply ends the run with one line. The
+ * protocol is the shared {@link Analyze} command.
  */
 public final class AnalyzerActor extends AbstractBehavior<Analyze> {
   private static final Logger LOG = LoggerFactory.getLogger(AnalyzerActor.class);
