@@ -294,14 +294,18 @@ public final class EmbeddedRun {
         + " bearer token in " + tokenFile + ")");
   }
 
-  /** Where {@code --resume} starts: latest, or latest.prev where a crash interrupted the swap of a checkpoint. */
+  /**
+   * Where {@code --resume} starts: latest, or latest.prev where a crash interrupted the swap of a checkpoint or latest
+   * is damaged.
+   */
   private static Resume resume(RunSettings s, PrintStream out) {
     Path from = s.resume() == null ? null : Checkpoints.resolve(s.resume());
     if (from == null) {
       return new Resume(null, 0);
     }
     if (!from.equals(s.resume())) {
-      out.println("  " + s.resume() + " is missing or incomplete; resuming from its predecessor " + from);
+      out.println("  " + s.resume() + " is not usable ("
+          + Checkpoints.problem(s.resume()).orElse("") + "); resuming from its predecessor " + from);
     }
     Checkpoints.Meta meta = Checkpoints.read(from);
     if (!meta.method().equals(s.method())) {

@@ -10,6 +10,7 @@ import java.nio.file.StandardCopyOption;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Optional;
 import java.util.stream.Stream;
 import org.splinewatch.metrics.DurableFiles;
 import org.splinewatch.snapshot.IoErrors;
@@ -52,11 +53,11 @@ public final class Checkpoints {
       DurableFiles.syncTree(tmp);
       Path target = checkpoints.resolve(name);
       Path prev = checkpoints.resolve(name + PREVIOUS);
-      if (complete(target)) {
+      if (problem(target).isEmpty()) {
         delete(prev);
         Files.move(target, prev, StandardCopyOption.ATOMIC_MOVE);
       } else {
-        delete(target); // an incomplete leftover; latest.prev (if any) stays the fallback
+        delete(target); // an incomplete or damaged leftover; latest.prev (if any) stays the fallback
       }
       // no `latest` from here to the next rename: a crash now leaves `latest.prev`, which resolve() falls back to
       Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
@@ -72,10 +73,6 @@ public final class Checkpoints {
     }
   }
 
-  private static boolean complete(Path dir) {
-    return Files.isRegularFile(dir.resolve("meta.json"));
-  }
-
   /** Temporary directories of writes that a crash interrupted. */
   private static void removeStaleTemporaries(Path checkpoints, String name) throws IOException {
     try (Stream<Path> s = Files.list(checkpoints)) {
@@ -86,36 +83,56 @@ public final class Checkpoints {
   }
 
   /**
-   * The checkpoint to load for {@code dir}: {@code dir} itself when its {@code meta.json} is readable, else its
-   * predecessor {@code dir.prev} (a crash between the two renames of {@link #write}, or a damaged checkpoint). A
-   * one-line error when neither is a checkpoint.
+   * The checkpoint to load for {@code dir}: {@code dir} itself when it is usable ({@link #problem}), else its
+   * predecessor {@code dir.prev} when that is (a crash between the two renames of {@link #write}, or a damaged
+   * checkpoint); else {@code dir}, which {@link #read} then names what is wrong with.
    */
   public static Path resolve(Path dir) {
-    if (readable(dir)) {
+    if (problem(dir).isEmpty()) {
       return dir;
     }
-    Path prev = dir.resolveSibling(dir.getFileName() + PREVIOUS);
-    if (!dir.getFileName().toString().endsWith(PREVIOUS) && readable(prev)) {
+    Path prev = predecessor(dir);
+    if (prev != null && problem(prev).isEmpty()) {
       return prev;
     }
-    return dir; // read() names what is wrong with it
-  }
-
-  private static boolean readable(Path dir) {
-    try {
-      readExactly(dir);
-      return true;
-    } catch (IllegalArgumentException e) {
-      return false;
-    }
+    return dir;
   }
 
   /**
-   * Reads {@code meta.json} of the checkpoint {@link #resolve} picks for {@code dir}, with a one-line error when it is
-   * not one.
+   * Why {@code dir} is no usable checkpoint, in one line: no readable {@code meta.json}, or an array file that is
+   * missing, damaged or not what a checkpoint writes ({@link CheckpointFiles}); empty when it is one.
+   */
+  public static Optional<String> problem(Path dir) {
+    try {
+      readExactly(dir);
+      CheckpointFiles.read(dir);
+      return Optional.empty();
+    } catch (IllegalArgumentException e) {
+      return Optional.of(e.getMessage());
+    } catch (IOException | UncheckedIOException e) {
+      return Optional.of(e instanceof IOException io ? IoErrors.reason(io) : e.getMessage());
+    }
+  }
+
+  /** {@code dir.prev}, or null for a predecessor itself. */
+  private static Path predecessor(Path dir) {
+    return dir.getFileName().toString().endsWith(PREVIOUS) ? null
+        : dir.resolveSibling(dir.getFileName() + PREVIOUS);
+  }
+
+  /**
+   * Reads {@code meta.json} of the checkpoint {@link #resolve} picks for {@code dir}, with a one-line error when
+   * neither it nor its predecessor is a usable checkpoint.
    */
   public static Meta read(Path dir) {
-    return readExactly(resolve(dir));
+    Path from = resolve(dir);
+    Optional<String> problem = problem(from);
+    if (problem.isPresent()) {
+      Path prev = predecessor(dir);
+      throw new IllegalArgumentException(problem.get() + (prev == null || !Files.exists(prev) ? ""
+          : " (its predecessor " + prev.getFileName() + " is no usable checkpoint either)"));
+    }
+    return readExactly(from);
   }
 
   private static Meta readExactly(Path dir) {

@@ -133,4 +133,45 @@ class ResumeCliTest {
     assertTrue(events.indexOf(resumed.get(0)) > events.indexOf(finished.get(0))
         && events.indexOf(resumed.get(0)) < events.indexOf(finished.get(1)), events.toString());
   }
+
+  /** A copy of the first run under {@code out}/{@code runId}, as a run that was stopped leaves it. */
+  private static Path copyOfFirst(String out, String runId) throws Exception {
+    Path copy = tmp.resolve(out).resolve(runId);
+    Files.createDirectories(copy.getParent());
+    try (Stream<Path> s = Files.walk(first)) {
+      for (Path p : s.toList()) {
+        Files.copy(p, copy.resolve(first.relativize(p).toString()));
+      }
+    }
+    return copy;
+  }
+
+  @Test
+  void aCheckpointWithADamagedArrayFileFallsBackToItsPredecessor() throws Exception {
+    Path run = copyOfFirst("damaged", "d1");
+    Path latest = run.resolve("checkpoints/latest");
+    long prevStep = Checkpoints.read(run.resolve("checkpoints/latest.prev")).step();
+    Files.write(latest.resolve("model.zip"), new byte[0]);
+    String text = TestTools.cli(0, tiny("--max-steps", "60", "--resume", latest.toString()));
+    assertTrue(text.contains(latest + " is not usable (" + latest.resolve("model.zip")
+        + " (0 bytes) is not a readable model file ("), text);
+    assertTrue(text.contains("resuming from its predecessor " + latest.resolveSibling("latest.prev")), text);
+    assertTrue(text.contains("at step " + prevStep), text);
+    assertEquals(60, Checkpoints.read(latest).step());
+  }
+
+  @Test
+  void noUsableCheckpointIsOneLineAndChangesNothing() throws Exception {
+    Path run = copyOfFirst("unusable", "u1");
+    Path latest = run.resolve("checkpoints/latest");
+    byte[] model = Files.readAllBytes(latest.resolve("model.zip"));
+    Files.write(latest.resolve("model.zip"), Arrays.copyOf(model, 300));
+    Files.write(run.resolve("checkpoints/latest.prev/model.zip"), new byte[0]);
+    Map<String, Integer> before = files(run);
+    String m = TestTools.cli(2, tiny("--max-steps", "60", "--resume", latest.toString()));
+    assertTrue(firstLine(m).contains(latest.resolve("model.zip") + " (300 bytes) is not a readable model file (")
+        && firstLine(m).contains("(its predecessor latest.prev is no usable checkpoint either)"), m);
+    assertFalse(m.contains("resuming from"), m);
+    assertEquals(before, files(run), "a resume from no usable checkpoint touched the run's files");
+  }
 }

@@ -19,7 +19,10 @@ public final class CrashLoop {
   private CrashLoop() {
   }
 
-  /** A trainer whose checkpoint is four 256 KB files stamped with its step. */
+  /**
+   * A trainer whose checkpoint is four 256 KB files stamped with its step ({@code .dat}: not ND4J array files, which
+   * {@code Checkpoints} checks in a {@code .bin} file).
+   */
   static Trainer stamped(long step) {
     return new Trainer() {
       @Override
@@ -50,7 +53,7 @@ public final class CrashLoop {
           b.putLong(step);
         }
         for (int i = 0; i < 4; i++) {
-          Files.write(dir.resolve("part-" + i + ".bin"), b.array());
+          Files.write(dir.resolve("part-" + i + ".dat"), b.array());
         }
       }
 
@@ -69,9 +72,9 @@ public final class CrashLoop {
   static long stampOf(Path dir) throws IOException {
     long stamp = -1;
     for (int i = 0; i < 4; i++) {
-      ByteBuffer b = ByteBuffer.wrap(Files.readAllBytes(dir.resolve("part-" + i + ".bin")));
+      ByteBuffer b = ByteBuffer.wrap(Files.readAllBytes(dir.resolve("part-" + i + ".dat")));
       if (b.remaining() != 256 * 1024) {
-        throw new IllegalStateException(dir + "/part-" + i + ".bin has " + b.remaining() + " bytes");
+        throw new IllegalStateException(dir + "/part-" + i + ".dat has " + b.remaining() + " bytes");
       }
       while (b.hasRemaining()) {
         long v = b.getLong();
