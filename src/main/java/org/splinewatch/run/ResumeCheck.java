@@ -6,15 +6,18 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import org.splinewatch.data.LabeledImages;
+import org.splinewatch.trainer.CheckpointFiles;
 import org.splinewatch.trainer.Checkpoints;
 import org.splinewatch.trainer.RunSettings;
 
 /**
- * What a {@code --resume} checkpoint allows, checked before anything is written: the same method (its
- * {@code meta.json}), the same data set and network shape (the {@code config.json} of the run the checkpoint lies in,
- * where it has one), and a total beyond the checkpoint's step. A mismatch is a one-line {@link Refused}, which the
- * command line reports with exit code 2.
+ * What a {@code --resume} checkpoint allows, checked before anything is written: a usable checkpoint (its
+ * {@code meta.json} and array files, {@link Checkpoints#read}), the same method (its {@code meta.json}), the same
+ * data set and network shape (the {@code config.json} of the run the checkpoint lies in, where it has one, and the
+ * shapes of the checkpoint's arrays), and a total beyond the checkpoint's step. A mismatch is a one-line
+ * {@link Refused}, which the command line reports with exit code 2.
  */
 public final class ResumeCheck {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -50,6 +53,34 @@ public final class ResumeCheck {
           + "; expected more than " + meta.step() + " (the total, counting the steps the checkpoint has trained)");
     }
     RunDirectory.ofCheckpoint(s.resume()).ifPresent(dir -> checkShape(s, dir.resolve("config.json")));
+    checkArrays(s, Checkpoints.resolve(s.resume()));
+  }
+
+  /**
+   * The widths of the checkpoint's arrays must be this run's: the only check of a checkpoint without its run's
+   * {@code config.json} (copied out of its run, or a {@code --monitor} run's, whose files are on the monitor).
+   */
+  private static void checkArrays(RunSettings s, Path checkpoint) {
+    CheckpointFiles.Network n;
+    try {
+      n = CheckpointFiles.read(checkpoint);
+    } catch (IOException e) { // Checkpoints.read found it readable a moment ago
+      throw new IllegalArgumentException(e.getMessage(), e);
+    }
+    if (!n.known()) {
+      return; // no layer files of this project's trainers (a test's stand-in): the trainer's load checks them
+    }
+    same(s, "--encoder", n.cnnChannels().isEmpty() ? "mlp" : "cnn", s.encoder());
+    same(s, "--hidden", join(n.hidden()), join(s.hidden()));
+    if (n.projectionDim() > 0 && !s.method().equals("supervised")) {
+      same(s, "--projection-dim", String.valueOf(n.projectionDim()), String.valueOf(s.projectionDim()));
+    }
+    if (s.encoder().equals("cnn")) {
+      same(s, "--cnn-channels", join(n.cnnChannels()), join(s.cnnChannels()));
+    }
+    if (s.method().equals("simsiam") || s.method().equals("byol")) {
+      same(s, "predictor", String.valueOf(n.predictor()), String.valueOf(s.predictor()));
+    }
   }
 
   /**
@@ -100,7 +131,11 @@ public final class ResumeCheck {
     if (recorded.isMissingNode() || recorded.isNull()) {
       return;
     }
-    String was = recorded.isArray() ? join(recorded) : recorded.asText();
+    same(s, what, recorded.isArray() ? join(recorded) : recorded.asText(), value);
+  }
+
+  /** The checkpoint's value {@code was} must equal this run's. */
+  private static void same(RunSettings s, String what, String was, String value) {
     if (!was.equals(value)) {
       throw new Refused("--resume " + s.resume() + " is from a run with " + what + " " + was + ", this run has "
           + what + " " + value + "; expected " + what + " " + was + " (a checkpoint continues the same network on"
@@ -110,6 +145,10 @@ public final class ResumeCheck {
 
   private static String join(int[] values) {
     return String.join(",", Arrays.stream(values).mapToObj(String::valueOf).toList());
+  }
+
+  private static String join(List<Integer> values) {
+    return String.join(",", values.stream().map(String::valueOf).toList());
   }
 
   private static String join(JsonNode array) {

@@ -174,4 +174,21 @@ class ResumeCliTest {
     assertFalse(m.contains("resuming from"), m);
     assertEquals(before, files(run), "a resume from no usable checkpoint touched the run's files");
   }
+
+  @Test
+  void aCheckpointOutsideItsRunIsCheckedByItsArrays() throws Exception {
+    // as a --monitor run's checkpoints are: no config.json beside them, the arrays say which network they hold
+    Path copied = tmp.resolve("copied").resolve("latest");
+    Files.createDirectories(copied.getParent());
+    try (Stream<Path> s = Files.walk(first.resolve("checkpoints/latest"))) {
+      for (Path p : s.toList()) {
+        Files.copy(p, copied.resolve(first.resolve("checkpoints/latest").relativize(p).toString()));
+      }
+    }
+    String m = TestTools.cli(2, tiny("--hidden", "32", "--max-steps", "60", "--out", tmp.resolve("fresh").toString(),
+        "--run-id", "f1", "--resume", copied.toString()));
+    assertTrue(firstLine(m).contains("--resume " + copied + " is from a run with --hidden 16, this run has --hidden 32;"
+        + " expected --hidden 16"), m);
+    assertFalse(Files.exists(tmp.resolve("fresh")), "a refused resume created its run directory");
+  }
 }

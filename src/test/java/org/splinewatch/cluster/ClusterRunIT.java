@@ -1,5 +1,6 @@
 package org.splinewatch.cluster;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -26,6 +27,7 @@ import org.splinewatch.LogCapturingExtension;
 import org.splinewatch.cli.TrainCommand;
 import org.splinewatch.data.SyntheticData;
 import org.splinewatch.run.EmbeddedRun;
+import org.splinewatch.run.ResumeCheck;
 import org.splinewatch.serve.MonitorServer;
 import org.splinewatch.trainer.RunSettings;
 
@@ -178,6 +180,18 @@ class ClusterRunIT {
           resumed.toString());
       assertTrue(events.indexOf(resumed.get(0)) > events.indexOf(finished.get(0))
           && events.indexOf(resumed.get(0)) < events.indexOf(finished.get(1)), events.toString());
+      // another width is refused before the trainer joins: the run's files on the monitor stay as they are (a
+      // --monitor run's directory here holds only its checkpoints, so their arrays are what is checked)
+      Path onMonitor = monitorRuns.resolve("resumed");
+      byte[] config = Files.readAllBytes(onMonitor.resolve("config.json"));
+      byte[] eventsBefore = Files.readAllBytes(onMonitor.resolve("events.jsonl"));
+      ResumeCheck.Refused wider = assertThrows(ResumeCheck.Refused.class, () -> remoteRunSucceeds(tmp, "resumed",
+          seed, Map.of("splinewatch.run.max-steps", 80, "splinewatch.run.hidden", List.of(32),
+              "splinewatch.run.resume", latest.toString())));
+      assertTrue(wider.getMessage().contains("is from a run with --hidden 16, this run has --hidden 32"),
+          wider.getMessage());
+      assertArrayEquals(config, Files.readAllBytes(onMonitor.resolve("config.json")), "config.json rewritten");
+      assertArrayEquals(eventsBefore, Files.readAllBytes(onMonitor.resolve("events.jsonl")), "events appended");
       // the key the first segment kept beside its checkpoints is what lets it resume there; without it, no one can
       Path key = latest.resolveSibling(ResumeKey.TRAINER_FILE);
       assertTrue(Files.readString(key).strip().matches("[0-9a-f]{32}"));
