@@ -20,7 +20,8 @@ import org.junit.jupiter.api.Test;
 class ArchitectureTest {
   static final String[] LIBRARIES = {"org.splinewatch.regions..", "org.splinewatch.embedding..",
       "org.splinewatch.geometry..", "org.splinewatch.alerts..", "org.splinewatch.snapshot..", "org.splinewatch.data..",
-      "org.splinewatch.report..", "org.splinewatch.wire..", "org.splinewatch.experiment.."};
+      "org.splinewatch.report..", "org.splinewatch.wire..", "org.splinewatch.experiment..",
+      "org.splinewatch.settings.."};
   static final String[] ACTORS = {"org.splinewatch.trainer..", "org.splinewatch.hub..", "org.splinewatch.analysis..",
       "org.splinewatch.metrics.."};
   static final String[] WIRING = {"org.splinewatch.run..", "org.splinewatch.control..", "org.splinewatch.serve..",

@@ -1,0 +1,7 @@
+/**
+ * Reading settings from a namespaced HOCON block with the checks Typesafe Config does not make: {@link
+ * org.splinewatch.settings.ConfigBlock} refuses a fractional value where a whole number is meant (Config's getInt
+ * truncates 12.7 to 12), NaN and Infinity where a number is meant, and durations at or below a minimum. Each refusal
+ * is one line naming the full key, the value and what is expected. A plain library: no actor or framework imports.
+ */
+package org.splinewatch.settings;
