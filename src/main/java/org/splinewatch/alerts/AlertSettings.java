@@ -3,6 +3,7 @@ package org.splinewatch.alerts;
 import com.typesafe.config.Config;
 import java.util.List;
 import java.util.Locale;
+import org.splinewatch.settings.ConfigBlock;
 
 /**
  * The early-stop mode and the settings of each collapse rule, from {@code splinewatch.alerts} (defaults in
@@ -25,7 +26,8 @@ public record AlertSettings(String earlyStop, List<String> stopOn, StdCollapse.S
   public static final List<String> EARLY_STOP = List.of("warn", "stop", "alertmanager");
 
   public static AlertSettings fromConfig(Config root) {
-    Config c = root.getConfig("splinewatch.alerts");
+    ConfigBlock block = ConfigBlock.of(root, "splinewatch.alerts"); // whole counts, finite thresholds
+    Config c = block.config();
     String mode = c.getString("early-stop").toLowerCase(Locale.ROOT);
     if (!EARLY_STOP.contains(mode)) {
       throw new IllegalArgumentException("unknown early-stop mode '" + mode + "'; expected one of: "
@@ -38,10 +40,10 @@ public record AlertSettings(String earlyStop, List<String> stopOn, StdCollapse.S
             + String.join(", ", CollapseDetector.RULES));
       }
     }
-    AlertSettings s = new AlertSettings(mode, stopOn, StdCollapse.Settings.fromConfig(c),
-        DimCollapse.Settings.fromConfig(c), KnnChance.Settings.fromConfig(c), RegionDrop.Settings.fromConfig(c),
-        Divergence.Settings.fromConfig(c), DeadRepresentation.Settings.fromConfig(c),
-        TrainingBatchCollapse.Settings.fromConfig(c));
+    AlertSettings s = new AlertSettings(mode, stopOn, StdCollapse.Settings.fromConfig(block),
+        DimCollapse.Settings.fromConfig(block), KnnChance.Settings.fromConfig(block),
+        RegionDrop.Settings.fromConfig(block), Divergence.Settings.fromConfig(block),
+        DeadRepresentation.Settings.fromConfig(block), TrainingBatchCollapse.Settings.fromConfig(block));
     s.check();
     return s;
   }
@@ -73,6 +75,10 @@ public record AlertSettings(String earlyStop, List<String> stopOn, StdCollapse.S
     pair("batch-rank-drop-fire", batch.rankDropFire(), "batch-drop-clear", batch.dropClear(), 1);
     pair("batch-rankme-drop-fire", batch.rankMeDropFire(), "batch-drop-clear", batch.dropClear(), 1);
     pair("batch-scale-drop-fire", batch.scaleDropFire(), "batch-drop-clear", batch.dropClear(), 1);
+    if (!(dim.suddenFire() >= 0 && dim.suddenFire() <= 1)) { // a fraction of the recent maximum; 0: off
+      throw new IllegalArgumentException("splinewatch.alerts.rankme-sudden-fire " + dim.suddenFire()
+          + ": expected a number in [0, 1]");
+    }
   }
 
   /** Both values in {@code [0, max]}, the worse-side one ({@code lowKey}) not above the other. */

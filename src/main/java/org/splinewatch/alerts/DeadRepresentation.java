@@ -1,9 +1,9 @@
 package org.splinewatch.alerts;
 
-import com.typesafe.config.Config;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import org.splinewatch.settings.ConfigBlock;
 import org.splinewatch.snapshot.MetricFamily;
 import org.splinewatch.snapshot.Sample;
 
@@ -22,9 +22,9 @@ public record DeadRepresentation(Settings settings, Hysteresis hysteresis) imple
    * @param clear  {@code dead-rows-clear}, the fraction below which it is clear
    */
   public record Settings(Hysteresis.Counts counts, double fire, double clear) {
-    static Settings fromConfig(Config alerts) {
-      return new Settings(new Hysteresis.Counts(alerts.getInt("dead-rows-n-fire"), alerts.getInt("n-clear")),
-          alerts.getDouble("dead-rows-fire"), alerts.getDouble("dead-rows-clear"));
+    static Settings fromConfig(ConfigBlock alerts) {
+      return new Settings(new Hysteresis.Counts(alerts.integer("dead-rows-n-fire"), alerts.integer("n-clear")),
+          alerts.finite("dead-rows-fire"), alerts.finite("dead-rows-clear"));
     }
   }
 

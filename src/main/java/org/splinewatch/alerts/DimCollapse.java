@@ -1,11 +1,11 @@
 package org.splinewatch.alerts;
 
-import com.typesafe.config.Config;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import org.splinewatch.settings.ConfigBlock;
 import org.splinewatch.snapshot.MetricFamily;
 import org.splinewatch.snapshot.Sample;
 
@@ -39,12 +39,12 @@ public record DimCollapse(Settings settings, Hysteresis hysteresis, Map<String, 
    */
   public record Settings(Hysteresis.Counts counts, double ratioFire, double ratioClear, double dropFire,
       double dropClear, double suddenFire, int suddenWindow, long warmupSteps) {
-    static Settings fromConfig(Config alerts) {
-      return new Settings(new Hysteresis.Counts(alerts.getInt("rankme-n-fire"), alerts.getInt("n-clear")),
-          alerts.getDouble("rankme-ratio-fire"), alerts.getDouble("rankme-ratio-clear"),
-          alerts.getDouble("rankme-drop-fire"), alerts.getDouble("rankme-drop-clear"),
-          alerts.getDouble("rankme-sudden-fire"), alerts.getInt("rankme-sudden-window"),
-          alerts.getLong("warmup-steps"));
+    static Settings fromConfig(ConfigBlock alerts) {
+      return new Settings(new Hysteresis.Counts(alerts.integer("rankme-n-fire"), alerts.integer("n-clear")),
+          alerts.finite("rankme-ratio-fire"), alerts.finite("rankme-ratio-clear"),
+          alerts.finite("rankme-drop-fire"), alerts.finite("rankme-drop-clear"),
+          alerts.finite("rankme-sudden-fire"), alerts.integer("rankme-sudden-window"),
+          alerts.longInteger("warmup-steps"));
     }
   }
 

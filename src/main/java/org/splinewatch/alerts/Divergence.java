@@ -1,8 +1,8 @@
 package org.splinewatch.alerts;
 
-import com.typesafe.config.Config;
 import java.util.Map;
 import java.util.Optional;
+import org.splinewatch.settings.ConfigBlock;
 import org.splinewatch.snapshot.MetricFamily;
 import org.splinewatch.snapshot.Sample;
 
@@ -17,8 +17,8 @@ public record Divergence(Settings settings, Hysteresis hysteresis) implements Co
 
   /** @param counts fire on the first breach; {@code n-clear} (never reached: a diverged run does not recover) */
   public record Settings(Hysteresis.Counts counts) {
-    static Settings fromConfig(Config alerts) {
-      return new Settings(new Hysteresis.Counts(1, alerts.getInt("n-clear")));
+    static Settings fromConfig(ConfigBlock alerts) {
+      return new Settings(new Hysteresis.Counts(1, alerts.integer("n-clear")));
     }
   }
 

@@ -1,9 +1,9 @@
 package org.splinewatch.alerts;
 
-import com.typesafe.config.Config;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import org.splinewatch.settings.ConfigBlock;
 import org.splinewatch.snapshot.MetricFamily;
 import org.splinewatch.snapshot.Sample;
 
@@ -22,9 +22,9 @@ public record KnnChance(Settings settings, int classes, Hysteresis hysteresis) i
    * @param clear  {@code knn-chance-clear}, a multiple of chance
    */
   public record Settings(Hysteresis.Counts counts, double fire, double clear) {
-    static Settings fromConfig(Config alerts) {
-      return new Settings(new Hysteresis.Counts(alerts.getInt("n-fire"), alerts.getInt("n-clear")),
-          alerts.getDouble("knn-chance-fire"), alerts.getDouble("knn-chance-clear"));
+    static Settings fromConfig(ConfigBlock alerts) {
+      return new Settings(new Hysteresis.Counts(alerts.integer("n-fire"), alerts.integer("n-clear")),
+          alerts.finite("knn-chance-fire"), alerts.finite("knn-chance-clear"));
     }
   }
 

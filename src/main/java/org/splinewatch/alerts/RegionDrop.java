@@ -1,10 +1,10 @@
 package org.splinewatch.alerts;
 
-import com.typesafe.config.Config;
 import java.util.HashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import org.splinewatch.settings.ConfigBlock;
 import org.splinewatch.snapshot.MetricFamily;
 import org.splinewatch.snapshot.Sample;
 
@@ -29,10 +29,10 @@ public record RegionDrop(Settings settings, Hysteresis hysteresis, Map<String, R
    * @param warmupSteps {@code warmup-steps}: snapshots of earlier steps are not judged
    */
   public record Settings(Hysteresis.Counts counts, double fire, double clear, int window, long warmupSteps) {
-    static Settings fromConfig(Config alerts) {
-      return new Settings(new Hysteresis.Counts(alerts.getInt("n-fire"), alerts.getInt("n-clear")),
-          alerts.getDouble("region-drop-fire"), alerts.getDouble("region-drop-clear"), alerts.getInt("region-window"),
-          alerts.getLong("warmup-steps"));
+    static Settings fromConfig(ConfigBlock alerts) {
+      return new Settings(new Hysteresis.Counts(alerts.integer("n-fire"), alerts.integer("n-clear")),
+          alerts.finite("region-drop-fire"), alerts.finite("region-drop-clear"), alerts.integer("region-window"),
+          alerts.longInteger("warmup-steps"));
     }
   }
 

@@ -1,6 +1,5 @@
 package org.splinewatch.alerts;
 
-import com.typesafe.config.Config;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -8,6 +7,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import org.splinewatch.settings.ConfigBlock;
 import org.splinewatch.snapshot.MetricFamily;
 import org.splinewatch.snapshot.Sample;
 
@@ -37,10 +37,10 @@ public record StdCollapse(Settings settings, Hysteresis hysteresis, Map<String, 
    */
   public record Settings(Hysteresis.Counts counts, double fire, double fireRelative, double clear,
       double clearRelative, long warmupSteps) {
-    static Settings fromConfig(Config alerts) {
-      return new Settings(new Hysteresis.Counts(alerts.getInt("n-fire"), alerts.getInt("n-clear")),
-          alerts.getDouble("std-fire"), alerts.getDouble("std-fire-relative"), alerts.getDouble("std-clear"),
-          alerts.getDouble("std-clear-relative"), alerts.getLong("warmup-steps"));
+    static Settings fromConfig(ConfigBlock alerts) {
+      return new Settings(new Hysteresis.Counts(alerts.integer("n-fire"), alerts.integer("n-clear")),
+          alerts.finite("std-fire"), alerts.finite("std-fire-relative"), alerts.finite("std-clear"),
+          alerts.finite("std-clear-relative"), alerts.longInteger("warmup-steps"));
     }
   }
 

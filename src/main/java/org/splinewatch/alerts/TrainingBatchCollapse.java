@@ -1,11 +1,11 @@
 package org.splinewatch.alerts;
 
-import com.typesafe.config.Config;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import org.splinewatch.settings.ConfigBlock;
 import org.splinewatch.snapshot.MetricFamily;
 import org.splinewatch.snapshot.Sample;
 
@@ -55,12 +55,12 @@ public record TrainingBatchCollapse(Settings settings, Hysteresis hysteresis, Ma
   public record Settings(Hysteresis.Counts counts, double stdFire, double stdClear, double stdDropFire,
       double rankDropFire, double rankMeDropFire, double scaleDropFire, double dropClear, int window,
       long warmupSteps) {
-    static Settings fromConfig(Config alerts) {
-      return new Settings(new Hysteresis.Counts(alerts.getInt("batch-n-fire"), alerts.getInt("batch-n-clear")),
-          alerts.getDouble("batch-std-fire"), alerts.getDouble("batch-std-clear"),
-          alerts.getDouble("batch-std-drop-fire"), alerts.getDouble("batch-rank-drop-fire"),
-          alerts.getDouble("batch-rankme-drop-fire"), alerts.getDouble("batch-scale-drop-fire"),
-          alerts.getDouble("batch-drop-clear"), alerts.getInt("batch-window"), alerts.getLong("batch-warmup-steps"));
+    static Settings fromConfig(ConfigBlock alerts) {
+      return new Settings(new Hysteresis.Counts(alerts.integer("batch-n-fire"), alerts.integer("batch-n-clear")),
+          alerts.finite("batch-std-fire"), alerts.finite("batch-std-clear"),
+          alerts.finite("batch-std-drop-fire"), alerts.finite("batch-rank-drop-fire"),
+          alerts.finite("batch-rankme-drop-fire"), alerts.finite("batch-scale-drop-fire"),
+          alerts.finite("batch-drop-clear"), alerts.integer("batch-window"), alerts.longInteger("batch-warmup-steps"));
     }
   }
 

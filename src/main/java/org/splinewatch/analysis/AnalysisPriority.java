@@ -2,6 +2,7 @@ package org.splinewatch.analysis;
 
 import com.typesafe.config.Config;
 import java.util.List;
+import org.splinewatch.settings.ConfigBlock;
 
 /**
  * Analyzers served first on the shared analysis thread ({@code splinewatch.analysis.priority}, in order) and the
@@ -24,7 +25,7 @@ public record AnalysisPriority(List<String> analyzers, int bufferSize) {
     List<String> names = root.hasPath("splinewatch.analysis.priority")
         ? root.getStringList("splinewatch.analysis.priority") : List.of();
     int buffer = root.hasPath("splinewatch.hub.priority-buffer-size")
-        ? root.getInt("splinewatch.hub.priority-buffer-size") : 1;
+        ? ConfigBlock.of(root, "splinewatch.hub").integer("priority-buffer-size") : 1;
     return new AnalysisPriority(names, buffer);
   }
 

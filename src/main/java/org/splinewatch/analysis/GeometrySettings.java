@@ -3,6 +3,7 @@ package org.splinewatch.analysis;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import java.util.List;
+import org.splinewatch.settings.ConfigBlock;
 
 /**
  * Settings of the layer-geometry analyzer, from the {@code splinewatch.geometry} HOCON block.
@@ -32,9 +33,9 @@ public record GeometrySettings(List<Integer> twonnBlocks, long twonnBlockSeed, i
   }
 
   public static GeometrySettings fromConfig(Config root) {
-    Config c = root.getConfig("splinewatch.geometry");
-    return new GeometrySettings(c.getIntList("twonn-blocks"), c.getLong("twonn-block-seed"),
-        c.getInt("twonn-blocks-every"));
+    ConfigBlock c = ConfigBlock.of(root, "splinewatch.geometry");
+    return new GeometrySettings(c.integers("twonn-blocks"), c.longInteger("twonn-block-seed"),
+        c.integer("twonn-blocks-every"));
   }
 
   /** The defaults of {@code reference.conf}. */

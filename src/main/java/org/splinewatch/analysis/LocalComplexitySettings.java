@@ -1,6 +1,7 @@
 package org.splinewatch.analysis;
 
 import com.typesafe.config.Config;
+import org.splinewatch.settings.ConfigBlock;
 
 /**
  * Settings of the local-complexity analyzer, from the {@code splinewatch.local-complexity} HOCON block
@@ -15,9 +16,9 @@ import com.typesafe.config.Config;
 public record LocalComplexitySettings(int points, int directions, double radius, long seed) {
 
   public static LocalComplexitySettings fromConfig(Config root) {
-    Config c = root.getConfig("splinewatch.local-complexity");
-    LocalComplexitySettings s = new LocalComplexitySettings(c.getInt("points"), c.getInt("directions"),
-        c.getDouble("radius"), c.getLong("seed"));
+    ConfigBlock c = ConfigBlock.of(root, "splinewatch.local-complexity");
+    LocalComplexitySettings s = new LocalComplexitySettings(c.integer("points"), c.integer("directions"),
+        c.finite("radius"), c.longInteger("seed"));
     if (s.points < 1 || s.directions < 1 || !(s.radius > 0) || Double.isInfinite(s.radius)) {
       throw new IllegalArgumentException("splinewatch.local-complexity: expected points >= 1, directions >= 1 and a"
           + " positive radius; got " + s);

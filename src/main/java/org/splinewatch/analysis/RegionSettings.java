@@ -1,13 +1,15 @@
 package org.splinewatch.analysis;
 
 import com.typesafe.config.Config;
+import org.splinewatch.settings.ConfigBlock;
 
 /**
  * Settings of the region and boundary-change analyzers, from the {@code splinewatch.regions} HOCON block.
  *
  * @param threads    planes analysed in parallel by the region analyzer (its own pool; 1 = on the analyzer's thread)
  * @param maxRegions region cap per plane; a plane that reaches it reports {@code splinewatch_region_overflow 1}
- * @param pad        half-diagonal of the plane's domain {@code |s|+|t| ≤ pad}; ≤ 0 selects 1.5 × the anchors' extent
+ * @param pad        half-diagonal of the plane's domain {@code |s|+|t| ≤ pad}; ≤ 0 selects 1.5 × the anchors'
+ *                   extent; finite (NaN made every plane one region)
  * @param svg        write an SVG picture per plane per snapshot to {@code runs/<run-id>/planes/}
  * @param svgSize    picture width in pixels
  * @param grid       {@code G}: the boundary-change analyzer probes a {@code G×G} grid on each plane
@@ -17,9 +19,9 @@ public record RegionSettings(int threads, int maxRegions, double pad, boolean sv
     int dataProbes) {
 
   public static RegionSettings fromConfig(Config root) {
-    Config c = root.getConfig("splinewatch.regions");
-    RegionSettings s = new RegionSettings(c.getInt("threads"), c.getInt("max-regions"), c.getDouble("pad"),
-        c.getBoolean("svg"), c.getInt("svg-size"), c.getInt("grid"), c.getInt("data-probes"));
+    ConfigBlock c = ConfigBlock.of(root, "splinewatch.regions");
+    RegionSettings s = new RegionSettings(c.integer("threads"), c.integer("max-regions"), c.finite("pad"),
+        c.config().getBoolean("svg"), c.integer("svg-size"), c.integer("grid"), c.integer("data-probes"));
     atLeast("--region-threads (splinewatch.regions.threads)", s.threads, 1);
     atLeast("splinewatch.regions.max-regions", s.maxRegions, 1);
     atLeast("splinewatch.regions.svg-size", s.svgSize, 16);

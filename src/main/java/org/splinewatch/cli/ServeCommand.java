@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import org.splinewatch.analysis.IdleGcThreads;
 import org.splinewatch.cluster.ClusterSettings;
+import org.splinewatch.ingest.IngestSettings;
 import org.splinewatch.metrics.MetricsHttpServer;
 import org.splinewatch.serve.MonitorServer;
 import org.splinewatch.serve.ServeSettings;
@@ -70,6 +71,7 @@ final class ServeCommand implements Callable<Integer> {
       cluster = ClusterSettings.fromConfig(config);
       cluster.checkTransport();
       settings = ServeSettings.fromConfig(config);
+      IngestSettings.fromConfig(config); // read again at start; a bad value is exit 2 here, not exit 1 there
       IdleGcThreads.normalPriority(System.getenv("SPLINEWATCH_GC_PRIORITY")); // a value other than normal: exit 2
     } catch (IllegalArgumentException | com.typesafe.config.ConfigException e) {
       throw new CommandLine.ParameterException(spec.commandLine(), Main.oneLine(e));

@@ -12,6 +12,7 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.splinewatch.settings.ConfigBlock;
 
 /**
  * {@code splinewatch.cluster}: where this node listens, which cluster it joins, and how snapshots travel.
@@ -265,11 +266,13 @@ public record ClusterSettings(String host, int port, String seed, List<String> r
 
   public static ClusterSettings fromConfig(Config config) {
     Config c = config.getConfig("splinewatch.cluster");
-    return new ClusterSettings(c.getString("host"), c.getInt("port"), c.getString("seed"),
-        c.getStringList("roles"), c.getInt("chunk-bytes"), c.getBytes("max-snapshot-bytes"),
-        c.getInt("in-flight-per-analyzer"), c.getDuration("join-timeout"), c.getDuration("snapshot-timeout"),
-        c.getDuration("down-after"), c.getDuration("heartbeat-pause"), c.getInt("max-open-runs"),
-        c.getBytes("max-partial-bytes"), c.getInt("max-layer-width"), new Tls(c.getBoolean("tls.enabled"), c.getString("tls.key-store"),
+    ConfigBlock b = new ConfigBlock(c, "splinewatch.cluster");
+    return new ClusterSettings(c.getString("host"), b.integer("port"), c.getString("seed"),
+        c.getStringList("roles"), b.integer("chunk-bytes"), b.bytes("max-snapshot-bytes"),
+        b.integer("in-flight-per-analyzer"), b.positiveDuration("join-timeout"),
+        b.positiveDuration("snapshot-timeout"), b.positiveDuration("down-after"), b.positiveDuration("heartbeat-pause"),
+        b.integer("max-open-runs"), b.bytes("max-partial-bytes"), b.integer("max-layer-width"),
+        new Tls(c.getBoolean("tls.enabled"), c.getString("tls.key-store"),
         c.getString("tls.trust-store"), c.getString("tls.password-file"), c.getString("tls.protocol")),
         c.getBoolean("insecure"));
   }

@@ -2,6 +2,7 @@ package org.splinewatch.control;
 
 import com.typesafe.config.Config;
 import java.nio.file.Path;
+import org.splinewatch.settings.ConfigBlock;
 
 /**
  * {@code splinewatch.relay} ({@code ./monitor relay}): where it listens and the service-discovery directory it reads
@@ -9,7 +10,7 @@ import java.nio.file.Path;
  */
 public record RelaySettings(String host, int port, Path sdDir) {
   public static RelaySettings fromConfig(Config config) {
-    int port = config.getInt("splinewatch.relay.port");
+    int port = ConfigBlock.of(config, "splinewatch.relay").integer("port");
     if (port < 0 || port > 65535) {
       throw new IllegalArgumentException("--port " + port + " is not a port; expected 0 (any free one) or 1-65535");
     }

@@ -2,6 +2,7 @@ package org.splinewatch.ingest;
 
 import com.typesafe.config.Config;
 import java.time.Duration;
+import org.splinewatch.settings.ConfigBlock;
 import org.splinewatch.snapshot.NpzArchive;
 
 /**
@@ -41,17 +42,23 @@ public record IngestSettings(boolean enabled, long maxRunBytes, long maxSnapshot
   }
 
   public static IngestSettings fromConfig(Config root) {
-    Config c = root.getConfig("splinewatch.ingest");
-    long maxRun = c.getBytes("max-run-bytes");
-    long maxSnapshot = c.getBytes("max-snapshot-bytes");
-    boolean auto = !c.hasPath("max-bytes-in-flight") || "auto".equals(c.getValue("max-bytes-in-flight").unwrapped());
+    ConfigBlock c = ConfigBlock.of(root, "splinewatch.ingest");
+    long maxRun = c.bytes("max-run-bytes");
+    long maxSnapshot = c.bytes("max-snapshot-bytes");
+    boolean auto = !c.config().hasPath("max-bytes-in-flight")
+        || "auto".equals(c.config().getValue("max-bytes-in-flight").unwrapped());
     long inFlight = auto ? autoBytesInFlight(maxRun, maxSnapshot, Runtime.getRuntime().maxMemory())
-        : c.getBytes("max-bytes-in-flight");
-    return new IngestSettings(c.getBoolean("enabled"), maxRun, maxSnapshot,
-        c.getInt("max-entries"), c.getInt("max-layers"), c.getInt("max-layer-width"), c.getInt("max-probes"), c.getInt("max-runs"),
-        c.getString("early-stop"), root.getInt("splinewatch.hub.buffer-size"),
-        root.getDuration("splinewatch.analysis.drain-timeout"), c.getDuration("idle-timeout"), inFlight,
-        root.getDuration("splinewatch.lifecycle.abort-drain-timeout"),
+        : c.bytes("max-bytes-in-flight");
+    int hubBufferSize = ConfigBlock.of(root, "splinewatch.hub").integer("buffer-size");
+    if (hubBufferSize < 1) {
+      throw new IllegalArgumentException("splinewatch.hub.buffer-size must be at least 1, got " + hubBufferSize);
+    }
+    return new IngestSettings(c.config().getBoolean("enabled"), maxRun, maxSnapshot,
+        c.integer("max-entries"), c.integer("max-layers"), c.integer("max-layer-width"), c.integer("max-probes"),
+        c.integer("max-runs"), c.config().getString("early-stop"), hubBufferSize,
+        ConfigBlock.of(root, "splinewatch.analysis").positiveDuration("drain-timeout"),
+        c.positiveDuration("idle-timeout"), inFlight,
+        ConfigBlock.of(root, "splinewatch.lifecycle").positiveDuration("abort-drain-timeout"),
         root.getBoolean("splinewatch.lifecycle.analyse-after-stop"));
   }
 

@@ -5,6 +5,7 @@ import java.time.Duration;
 import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.splinewatch.settings.ConfigBlock;
 
 /**
  * Settings of the memory watch, from the {@code splinewatch.memory} HOCON block.
@@ -33,15 +34,15 @@ public record MemorySettings(Duration sampleInterval, long maxResident) {
    * {@value #JAVACPP_MAX_PHYSICAL} when it is set, so the launchers' one budget bounds both.
    */
   public static MemorySettings fromConfig(Config root) {
-    Config c = root.getConfig("splinewatch.memory");
-    long max = c.getBytes("max-resident");
+    ConfigBlock c = ConfigBlock.of(root, "splinewatch.memory");
+    long max = c.bytes("max-resident");
     if (max == 0) {
       String p = System.getProperty(JAVACPP_MAX_PHYSICAL);
       if (p != null && !p.isBlank()) {
         max = parseSize(p, JAVACPP_MAX_PHYSICAL);
       }
     }
-    return new MemorySettings(c.getDuration("sample-interval"), max);
+    return new MemorySettings(c.positiveDuration("sample-interval"), max);
   }
 
   /** A size as JavaCPP and the JVM write it: digits with an optional k, m, g or t (powers of 1024). */

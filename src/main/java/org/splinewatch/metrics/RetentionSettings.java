@@ -1,6 +1,7 @@
 package org.splinewatch.metrics;
 
 import com.typesafe.config.Config;
+import org.splinewatch.settings.ConfigBlock;
 
 /**
  * How much of a long run stays on disk ({@code splinewatch.retention}, docs/durability.md): {@code metrics.jsonl} is
@@ -27,9 +28,9 @@ public record RetentionSettings(long metricsSegmentBytes, int metricsMaxSegments
   }
 
   public static RetentionSettings fromConfig(Config config) {
-    Config c = config.getConfig("splinewatch.retention");
-    return new RetentionSettings(c.getBytes("metrics-segment-bytes"), c.getInt("metrics-max-segments"),
-        c.getInt("planes-keep-last"), c.getInt("planes-keep-every"));
+    ConfigBlock c = ConfigBlock.of(config, "splinewatch.retention");
+    return new RetentionSettings(c.bytes("metrics-segment-bytes"), c.integer("metrics-max-segments"),
+        c.integer("planes-keep-last"), c.integer("planes-keep-every"));
   }
 
   /** Whether the picture of the {@code index}-th analysed snapshot (0-based) is kept once {@code newer} came after. */

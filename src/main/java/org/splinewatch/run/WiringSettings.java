@@ -10,6 +10,7 @@ import org.splinewatch.control.ControlSettings;
 import org.splinewatch.metrics.MemorySettings;
 import org.splinewatch.metrics.RetentionSettings;
 import org.splinewatch.serve.DiscoverySettings;
+import org.splinewatch.settings.ConfigBlock;
 import org.splinewatch.trainer.RunSettings;
 
 /**
@@ -31,18 +32,37 @@ public record WiringSettings(ClusterSettings cluster, boolean overwrite, Duratio
     String interruptedAdvice, boolean analyseAfterStop) {
   public static WiringSettings fromConfig(Config config) {
     boolean remote = !config.getString("splinewatch.cluster.seed").isEmpty();
-    ClusterSettings cluster = remote
-        ? ClusterSettings.fromConfig(config).withPort(config.getInt("splinewatch.cluster.trainer-port")) : null;
-    Config lifecycle = config.getConfig("splinewatch.lifecycle");
-    Duration abortDrain = lifecycle.hasPath("abort-drain-timeout") ? lifecycle.getDuration("abort-drain-timeout")
+    ClusterSettings cluster = remote ? ClusterSettings.fromConfig(config)
+        .withPort(ConfigBlock.of(config, "splinewatch.cluster").integer("trainer-port")) : null;
+    ConfigBlock block = ConfigBlock.of(config, "splinewatch.lifecycle");
+    Config lifecycle = block.config();
+    Duration abortDrain = lifecycle.hasPath("abort-drain-timeout") ? block.positiveDuration("abort-drain-timeout")
         : Duration.ofSeconds(5);
-    return new WiringSettings(cluster, lifecycle.getBoolean("overwrite"), lifecycle.getDuration("signal-grace"),
+    return new WiringSettings(cluster, lifecycle.getBoolean("overwrite"), signalGrace(block, abortDrain),
         abortDrain, AlertSettings.fromConfig(config), ControlSettings.fromConfig(config),
         DiscoverySettings.fromConfig(config), MemorySettings.fromConfig(config), RetentionSettings.fromConfig(config),
         RunMeta.fromConfig(config), config.getStringList("splinewatch.analysis.enabled"),
         AnalysisPriority.fromConfig(config), lifecycle.hasPath("interrupted-advice")
             ? lifecycle.getString("interrupted-advice") : "",
         lifecycle.hasPath("analyse-after-stop") && lifecycle.getBoolean("analyse-after-stop"));
+  }
+
+  /** The shortest signal grace: time to finish a step and write the checkpoint and run files. */
+  static final Duration MIN_SIGNAL_GRACE = Duration.ofSeconds(1);
+
+  /**
+   * {@code signal-grace}: at least {@link #MIN_SIGNAL_GRACE} and longer than {@code abort-drain-timeout}, which a
+   * signalled run may spend waiting for its analyses before it writes its files (0s exited at once, with nothing).
+   */
+  private static Duration signalGrace(ConfigBlock lifecycle, Duration abortDrain) {
+    Duration grace = lifecycle.durationAtLeast("signal-grace", MIN_SIGNAL_GRACE, "time to finish the current step"
+        + " and write the checkpoint and run files");
+    if (grace.compareTo(abortDrain) <= 0) {
+      throw new IllegalArgumentException(lifecycle.name("signal-grace") + " " + ConfigBlock.describe(grace)
+          + ": expected more than splinewatch.lifecycle.abort-drain-timeout (" + ConfigBlock.describe(abortDrain)
+          + "), which a signalled run may spend waiting for its analyses before it writes its files");
+    }
+    return grace;
   }
 
   /** Whether the run joins a cluster: its metrics and analysis happen on the monitor's nodes. */

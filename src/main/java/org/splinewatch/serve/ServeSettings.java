@@ -7,6 +7,7 @@ import org.splinewatch.analysis.AnalyzerCatalogue;
 import org.splinewatch.control.ControlSettings;
 import org.splinewatch.metrics.MemorySettings;
 import org.splinewatch.metrics.RetentionSettings;
+import org.splinewatch.settings.ConfigBlock;
 
 /**
  * What a {@link MonitorServer} reads from the configuration, read once when it starts.
@@ -23,9 +24,11 @@ public record ServeSettings(MemorySettings memory, ControlSettings control, Disc
   public static ServeSettings fromConfig(Config config) {
     return new ServeSettings(MemorySettings.fromConfig(config), ControlSettings.fromConfig(config),
         DiscoverySettings.fromConfig(config), RetentionSettings.fromConfig(config),
-        config.getDuration("splinewatch.retention.finished-run-meters-grace"),
-        config.getDuration("splinewatch.analysis.timeout"), AnalyzerCatalogue.fromConfig(config),
-        config.getString("splinewatch.metrics.host"), config.getInt("splinewatch.metrics.port"),
+        ConfigBlock.of(config, "splinewatch.retention").durationAtLeast("finished-run-meters-grace", Duration.ZERO,
+            "0: at once"),
+        ConfigBlock.of(config, "splinewatch.analysis").positiveDuration("timeout"),
+        AnalyzerCatalogue.fromConfig(config),
+        config.getString("splinewatch.metrics.host"), ConfigBlock.of(config, "splinewatch.metrics").integer("port"),
         Path.of(config.getString("splinewatch.run.out")));
   }
 }

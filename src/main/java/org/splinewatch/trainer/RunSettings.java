@@ -11,6 +11,7 @@ import java.util.Locale;
 import org.splinewatch.data.Dataset;
 import org.splinewatch.data.DatasetLoader;
 import org.splinewatch.data.LabeledImages;
+import org.splinewatch.settings.ConfigBlock;
 
 /**
  * Settings of one run, read from the {@code splinewatch} HOCON block (defaults in {@code reference.conf}; the
@@ -36,6 +37,7 @@ public record RunSettings(String method, String dataset, Path dataDir, Path cach
 
   private static RunSettings read(Config root) {
     Config c = root.getConfig("splinewatch");
+    ConfigBlock b = new ConfigBlock(c, "splinewatch"); // numbers: whole where whole, durations positive
     String method = c.getString("run.method").toLowerCase(Locale.ROOT);
     if (!METHODS.contains(method)) {
       throw new IllegalArgumentException("unknown method '" + method + "'; expected one of: "
@@ -46,22 +48,25 @@ public record RunSettings(String method, String dataset, Path dataDir, Path cach
     String cache = c.getString("data.cache-dir");
     return new RunSettings(method, dataset, dataDir.isEmpty() ? null : Path.of(dataDir),
         cache.isEmpty() ? DatasetLoader.defaultCacheDir() : Path.of(cache),
-        c.getString("data.npm-command"), positive(c, "run.epochs", "--epochs"), c.getLong("run.max-steps"),
-        positive(c, "run.batch-size", "--batch-size"), c.getLong("run.seed"),
-        positive(c, "run.snapshot-every", "--snapshot-every"),
-        c.getInt("run.planes"), c.getString("run.run-id"), Path.of(c.getString("run.out")),
-        c.getString("metrics.host"), c.getInt("metrics.port"), c.getDouble("run.learning-rate"),
-        c.getDouble("run.temperature"), c.getIntList("run.hidden").stream().mapToInt(Integer::intValue).toArray(),
-        positive(c, "run.projection-dim", "--projection-dim"), positive(c, "run.probe-size", "--probe-size"),
-        positive(c, "hub.buffer-size", null),
-        c.getDuration("analysis.timeout"), c.getDuration("analysis.drain-timeout"),
-        c.getBoolean("run.monitoring"), c.getInt("data.train-subset"), c.getBoolean("ssl.stop-gradient"),
-        c.getBoolean("ssl.predictor"), positive(c, "ssl.predictor-hidden", null), c.getDouble("ssl.ema-tau"),
+        c.getString("data.npm-command"), positive(b, "run.epochs", "--epochs"), b.longInteger("run.max-steps"),
+        positive(b, "run.batch-size", "--batch-size"), b.longInteger("run.seed"),
+        positive(b, "run.snapshot-every", "--snapshot-every"),
+        b.integer("run.planes"), c.getString("run.run-id"), Path.of(c.getString("run.out")),
+        c.getString("metrics.host"), b.integer("metrics.port"), c.getDouble("run.learning-rate"),
+        c.getDouble("run.temperature"), ints(b.integers("run.hidden")),
+        positive(b, "run.projection-dim", "--projection-dim"), positive(b, "run.probe-size", "--probe-size"),
+        positive(b, "hub.buffer-size", null),
+        b.positiveDuration("analysis.timeout"), b.positiveDuration("analysis.drain-timeout"),
+        c.getBoolean("run.monitoring"), b.integer("data.train-subset"), c.getBoolean("ssl.stop-gradient"),
+        c.getBoolean("ssl.predictor"), positive(b, "ssl.predictor-hidden", null), c.getDouble("ssl.ema-tau"),
         c.getDouble("ssl.vicreg-inv-coeff"), c.getDouble("ssl.vicreg-std-coeff"), c.getDouble("ssl.vicreg-cov-coeff"),
         c.getString("run.resume").isEmpty() ? null : Path.of(c.getString("run.resume")),
-        positive(c, "run.probe-train-size", null), c.getString("run.encoder"),
-        c.getIntList("run.cnn-channels").stream().mapToInt(Integer::intValue).toArray(),
-        c.getLong("ablation.from-step")).checkAblation();
+        positive(b, "run.probe-train-size", null), c.getString("run.encoder"),
+        ints(b.integers("run.cnn-channels")), b.longInteger("ablation.from-step")).checkAblation();
+  }
+
+  private static int[] ints(List<Integer> values) {
+    return values.stream().mapToInt(Integer::intValue).toArray();
   }
 
   /** The healthy method's settings (reference.conf's defaults), which an ablation departs from. */
@@ -247,11 +252,10 @@ public record RunSettings(String method, String dataset, Path dataDir, Path cach
   }
 
   /** A setting of at least 1, named by its command-line option where it has one (else its HOCON key). */
-  private static int positive(Config c, String key, String option) {
-    int v = c.getInt(key);
+  private static int positive(ConfigBlock b, String key, String option) {
+    int v = b.integer(key);
     if (v <= 0) {
-      throw new IllegalArgumentException((option != null ? option : "splinewatch." + key) + " must be at least 1, got "
-          + v);
+      throw new IllegalArgumentException((option != null ? option : b.name(key)) + " must be at least 1, got " + v);
     }
     return v;
   }

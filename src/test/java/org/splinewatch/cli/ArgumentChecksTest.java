@@ -143,6 +143,62 @@ class ArgumentChecksTest {
   }
 
   @Test
+  void nonsenseNumbersAndDurationsInAConfigFileAreRefused() throws Exception {
+    String[][] cases = {
+        {"splinewatch.regions.pad = NaN", "splinewatch.regions.pad NaN: expected a finite number"},
+        {"splinewatch.regions.pad = Infinity", "splinewatch.regions.pad Infinity: expected a finite number"},
+        {"splinewatch.local-complexity.radius = Infinity", "splinewatch.local-complexity.radius Infinity: expected a"
+            + " finite number"},
+        {"splinewatch.alerts.rankme-sudden-fire = NaN", "splinewatch.alerts.rankme-sudden-fire NaN: expected a finite"
+            + " number"},
+        {"splinewatch.alerts.rankme-sudden-fire = 1.5", "splinewatch.alerts.rankme-sudden-fire 1.5: expected a number"
+            + " in [0, 1]"},
+        {"splinewatch.run.batch-size = 12.7", "splinewatch.run.batch-size 12.7: expected a whole number"},
+        {"splinewatch.run.max-steps = 300.5", "splinewatch.run.max-steps 300.5: expected a whole number"},
+        {"splinewatch.run.hidden = [32, 16.5]", "splinewatch.run.hidden [32, 16.5]: expected whole numbers"},
+        {"splinewatch.regions.grid = 64.5", "splinewatch.regions.grid 64.5: expected a whole number"},
+        {"splinewatch.alerts.n-fire = 2.5", "splinewatch.alerts.n-fire 2.5: expected a whole number"},
+        {"splinewatch.retention.planes-keep-last = 2.5", "splinewatch.retention.planes-keep-last 2.5: expected a whole"
+            + " number"},
+        {"splinewatch.geometry.twonn-blocks = [1, 2.5]", "splinewatch.geometry.twonn-blocks [1, 2.5]: expected whole"
+            + " numbers"},
+        {"splinewatch.lifecycle.signal-grace = 0s", "splinewatch.lifecycle.signal-grace 0s: expected at least 1s (time"
+            + " to finish the current step and write the checkpoint and run files)"},
+        {"splinewatch.lifecycle.signal-grace = 5s", "splinewatch.lifecycle.signal-grace 5s: expected more than"
+            + " splinewatch.lifecycle.abort-drain-timeout (5s)"},
+        {"splinewatch.lifecycle.abort-drain-timeout = -5s", "splinewatch.lifecycle.abort-drain-timeout -5s: expected a"
+            + " duration > 0, e.g. 30s"},
+        {"splinewatch.analysis.timeout = 0s", "splinewatch.analysis.timeout 0s: expected a duration > 0"},
+        {"splinewatch.analysis.drain-timeout = 0s", "splinewatch.analysis.drain-timeout 0s: expected a duration > 0"},
+        {"splinewatch.memory.sample-interval = -1s", "splinewatch.memory.sample-interval -1s: expected a duration > 0"},
+    };
+    for (String[] c : cases) {
+      Path conf = Files.writeString(tmp.resolve("bad.conf"), c[0] + "\n");
+      // --analyzers nope: refused after the settings are read, should the value be accepted (not a whole run)
+      String m = refused("--config", conf.toString(), "--analyzers", "nope");
+      assertTrue(m.startsWith("error: " + c[1]), c[0] + " -> " + m);
+    }
+    // monitor serve reads its settings the same way (--metrics-port -1: refused there if the config were accepted)
+    String[][] serve = {
+        {"splinewatch.analysis.timeout = 0s", "splinewatch.analysis.timeout 0s: expected a duration > 0"},
+        {"splinewatch.retention.finished-run-meters-grace = -1m", "splinewatch.retention.finished-run-meters-grace"
+            + " -60s: expected at least 0s (0: at once)"},
+        {"splinewatch.ingest.max-runs = 2.5", "splinewatch.ingest.max-runs 2.5: expected a whole number"},
+        {"splinewatch.lifecycle.abort-drain-timeout = 0s", "splinewatch.lifecycle.abort-drain-timeout 0s: expected a"
+            + " duration > 0"},
+        {"splinewatch.cluster.heartbeat-pause = 0s", "splinewatch.cluster.heartbeat-pause 0s: expected a duration > 0"},
+        {"splinewatch.cluster.join-timeout = 0s", "splinewatch.cluster.join-timeout 0s: expected a duration > 0"},
+    };
+    for (String[] c : serve) {
+      Path conf = Files.writeString(tmp.resolve("bad.conf"), c[0] + "\n");
+      String m = CliTest.run(2, "monitor", "serve", "--config", conf.toString(), "--metrics-port", "-1", "--out",
+          tmp.resolve("served").toString());
+      assertTrue(m.startsWith("error: " + c[1]), c[0] + " -> " + m);
+    }
+    assertFalse(Files.exists(tmp.resolve("served")));
+  }
+
+  @Test
   void aListAlertSettingShowsItsSyntaxOnOneLine() {
     String m = refused("--alert", "stop-on=std_collapse,region_drop");
     assertTrue(m.contains("--alert 'stop-on=std_collapse,region_drop': expected a list for stop-on, e.g."
