@@ -99,7 +99,7 @@ final class BenchOverheadCommand implements Callable<Integer> {
     System.out.printf("bench-overhead: %s, %d steps per block, snapshot every %d, analyzers %s, %d cores%n", method,
         steps, snapshotEvery, analyzers == null ? "all" : analyzers, Runtime.getRuntime().availableProcessors());
     Path out = Files.createTempDirectory("splinewatch-bench");
-    // SIGTERM/SIGINT to this JVM: stop the block's trainer JVM too (it would go on training, orphaned)
+    // SIGTERM/SIGINT/SIGHUP to this JVM: stop the block's trainer JVM too (it would go on training, orphaned)
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       Process block = running;
       if (block != null && block.isAlive()) {

@@ -154,7 +154,7 @@ final class ExperimentCommand implements Callable<Integer> {
       trainedTime = trainedTime.plus(took);
       int left = plan.runs().size() - done;
       Duration eta = trainedTime.dividedBy(trained).multipliedBy(left);
-      if (code == 130 || code == 143) { // SIGINT/SIGTERM: the user stops the experiment, not just this run
+      if (code == 129 || code == 130 || code == 143) { // SIGHUP/INT/TERM: the experiment stops, not just this run
         System.out.printf(Locale.ROOT, "%s: interrupted (exit code %d); the experiment stops here, rerun the same"
             + " command to resume (finished runs are kept, this one starts over)%n", prefix, code);
         return code;

@@ -98,7 +98,7 @@ final class ServeCommand implements Callable<Integer> {
       return 1;
     }
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      server.close("the monitor was stopped while the run streamed (SIGTERM or SIGINT)", System.out);
+      server.close("the monitor was stopped while the run streamed (SIGTERM, SIGINT or SIGHUP)", System.out);
       System.out.println("  " + server.memoryPeaks().describe());
     }, "splinewatch-serve-shutdown"));
     server.awaitTermination();

@@ -39,7 +39,7 @@ public final class RunGuardian extends AbstractBehavior<RunGuardian.Command> {
   }
 
   /**
-   * End the run after the current step because the process was asked to (SIGTERM/SIGINT): like a {@link
+   * End the run after the current step because the process was asked to (SIGTERM/SIGINT/SIGHUP): like a {@link
    * TrainerActor.Stop}: queued analyses are skipped, the ones in progress get {@link Timeouts#abortDrain()}.
    */
   public record Interrupt(String reason) implements Command {
@@ -265,7 +265,7 @@ public final class RunGuardian extends AbstractBehavior<RunGuardian.Command> {
   }
 
   /**
-   * SIGTERM/SIGINT after training ended, while a normal end drains its analyses (up to drain-timeout, minutes): the
+   * A signal after training ended, while a normal end drains its analyses (up to drain-timeout, minutes): the
    * wait is cut to abort-drain-timeout, and what is still waiting or running then counts as unanalysed, as when the
    * signal comes during training; without this the signal's grace ran out first and the run's files were lost.
    */

@@ -14,7 +14,7 @@ import org.splinewatch.trainer.TrainerActor;
  * {@code failed}), the process's exit code (0, 3, the signal's code, 1), the {@code run_finished} event and the last
  * line on the console.
  *
- * @param signal the signal that ended the run ({@code TERM}, {@code INT}) or null
+ * @param signal the signal that ended the run ({@code TERM}, {@code INT}, {@code HUP}) or null
  */
 record RunOutcome(TrainerActor.Finished finished, String signal, int exitCode, String status) {
   /** The outcome of a finished run; {@code signal} null when no signal arrived, {@code signalExit} its exit code. */

@@ -8,14 +8,15 @@ import sun.misc.Signal;
 import sun.misc.SignalHandler;
 
 /**
- * SIGTERM and SIGINT (Ctrl-C) during a run: instead of the JVM's immediate exit, the first signal asks the run to
- * end after its current step ({@code onSignal} gets a reason such as "interrupted by SIGTERM"), so that
- * {@code checkpoints/latest}, {@code run_finished} and the removal of the discovery file still happen; the caller
- * exits with {@link #exitCode()} (128 + the signal number: 143, 130). A second signal, or {@code grace} running out,
- * halts the process at once with the same code. {@link #close()} restores the previous handlers.
+ * SIGTERM, SIGINT (Ctrl-C) and SIGHUP (a closed terminal or dropped ssh session) during a run: instead of the JVM's
+ * immediate exit, the first signal asks the run to end after its current step ({@code onSignal} gets a reason such as
+ * "interrupted by SIGTERM"), so that {@code checkpoints/latest}, {@code run_finished} and the removal of the discovery
+ * file still happen; the caller exits with {@link #exitCode()} (128 + the signal number: 143, 130, 129). A second
+ * signal, or {@code grace} running out, halts the process at once with the same code. {@link #close()} restores the
+ * previous handlers. A signal the process ignores (SIGHUP under nohup) stays ignored.
  */
 public final class SignalStop implements AutoCloseable {
-  private static final Map<String, Integer> NUMBERS = Map.of("TERM", 15, "INT", 2);
+  private static final Map<String, Integer> NUMBERS = Map.of("TERM", 15, "INT", 2, "HUP", 1);
   private final Map<Signal, SignalHandler> previous = new LinkedHashMap<>();
   private volatile String received;
   private volatile Thread watchdog;
@@ -61,12 +62,12 @@ public final class SignalStop implements AutoCloseable {
     onSignal.accept("interrupted by SIG" + name);
   }
 
-  /** The signal received ({@code TERM}, {@code INT}), or null. */
+  /** The signal received ({@code TERM}, {@code INT}, {@code HUP}), or null. */
   public String received() {
     return received;
   }
 
-  /** 128 + the number of the signal received (143 for SIGTERM, 130 for SIGINT), or 0 when none was. */
+  /** 128 + the number of the signal received (143 SIGTERM, 130 SIGINT, 129 SIGHUP), or 0 when none was. */
   public int exitCode() {
     String r = received;
     return r == null ? 0 : 128 + NUMBERS.get(r);

@@ -1,0 +1,43 @@
+package org.splinewatch.run;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import sun.misc.Signal;
+import sun.misc.SignalHandler;
+
+/**
+ * SIGHUP (a closed terminal, a dropped ssh session) ends a run as SIGTERM does: after the current step, with exit code
+ * 129. It used to take the JVM's default, an immediate exit without checkpoint or {@code run_finished}.
+ */
+class SignalStopTest {
+  @Test
+  void sighupAsksTheRunToEndWithExitCode129() throws Exception {
+    Signal hup = new Signal("HUP");
+    // a harmless handler underneath: a SIGHUP that SignalStop does not take must not end this test JVM
+    SignalHandler original = Signal.handle(hup, s -> { });
+    try {
+      // under nohup the JVM keeps SIGHUP ignored and installs no handler for it, as SignalStop then does not either
+      assumeFalse(original == SignalHandler.SIG_IGN, "SIGHUP is ignored in this JVM (nohup)");
+      CompletableFuture<String> reason = new CompletableFuture<>();
+      ByteArrayOutputStream console = new ByteArrayOutputStream();
+      try (SignalStop stop = SignalStop.install(reason::complete, Duration.ofMinutes(1),
+          new PrintStream(console, true))) {
+        Signal.raise(hup);
+        assertEquals("interrupted by SIGHUP", reason.get(10, TimeUnit.SECONDS));
+        assertEquals("HUP", stop.received());
+        assertEquals(129, stop.exitCode());
+        assertTrue(console.toString().startsWith("SIGHUP: finishing the current step"), console.toString());
+      }
+    } finally {
+      Signal.handle(hup, original);
+    }
+  }
+}
