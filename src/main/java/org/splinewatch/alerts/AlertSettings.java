@@ -13,10 +13,14 @@ import org.splinewatch.settings.ConfigBlock;
  * @param earlyStop {@code warn} (alerts only), {@code stop} (a rule in {@code stopOn} stops the run, exit code 3) or
  *     {@code alertmanager} (such a rule stops it only when its alert arrives through the control endpoint)
  * @param stopOn    the rules that stop the run, and whose severity is critical
+ * @param exportHoldMillis how long {@code splinewatch_collapse_alert} stays 1 after its rule fired, at least, even when
+ *     the rule resolves sooner ({@code export-hold}): a scrape every 5-15 s sees an alert that lasted 3 s, so that
+ *     Prometheus and Alertmanager (and {@code --early-stop alertmanager}) do not miss it; events.jsonl keeps the
+ *     exact times
  */
 public record AlertSettings(String earlyStop, List<String> stopOn, StdCollapse.Settings std,
     DimCollapse.Settings dim, KnnChance.Settings knn, RegionDrop.Settings regions, Divergence.Settings divergence,
-    DeadRepresentation.Settings dead, TrainingBatchCollapse.Settings batch) {
+    DeadRepresentation.Settings dead, TrainingBatchCollapse.Settings batch, long exportHoldMillis) {
 
   /**
    * {@code warn}: alerts only, nothing stops the run; {@code stop}: a rule in {@code stop-on} stops it in process (and
@@ -43,7 +47,8 @@ public record AlertSettings(String earlyStop, List<String> stopOn, StdCollapse.S
     AlertSettings s = new AlertSettings(mode, stopOn, StdCollapse.Settings.fromConfig(block),
         DimCollapse.Settings.fromConfig(block), KnnChance.Settings.fromConfig(block),
         RegionDrop.Settings.fromConfig(block), Divergence.Settings.fromConfig(block),
-        DeadRepresentation.Settings.fromConfig(block), TrainingBatchCollapse.Settings.fromConfig(block));
+        DeadRepresentation.Settings.fromConfig(block), TrainingBatchCollapse.Settings.fromConfig(block),
+        c.getDuration("export-hold").toMillis());
     s.check();
     return s;
   }
@@ -55,6 +60,10 @@ public record AlertSettings(String earlyStop, List<String> stopOn, StdCollapse.S
         || batch.counts().clear() < 1 || batch.window() < 1) {
       throw new IllegalArgumentException("splinewatch.alerts: n-fire, n-clear, dead-rows-n-fire, rankme-n-fire,"
           + " rankme-sudden-window, region-window, batch-n-fire, batch-n-clear and batch-window must be at least 1");
+    }
+    if (exportHoldMillis < 0) {
+      throw new IllegalArgumentException("splinewatch.alerts.export-hold " + exportHoldMillis + " ms: expected 0 or"
+          + " more (0: the exported alert state follows the rule exactly)");
     }
     if (std.warmupSteps() < 0 || batch.warmupSteps() < 0) {
       throw new IllegalArgumentException("splinewatch.alerts.warmup-steps and batch-warmup-steps must be at least 0,"

@@ -78,6 +78,11 @@ public final class CollapseDetector {
     return s.stopOn().contains(rule) ? "critical" : "warning";
   }
 
+  /** How long the exported alert state stays 1 after its rule fired, at least (milliseconds). */
+  public long exportHoldMillis() {
+    return Math.max(0, s.exportHoldMillis());
+  }
+
   /** Whether any series of the rule is firing. */
   public boolean firing(String rule) {
     return rule(rule).map(r -> r.hysteresis().firing()).orElse(false);

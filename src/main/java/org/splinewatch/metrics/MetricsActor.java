@@ -86,6 +86,14 @@ public final class MetricsActor extends AbstractBehavior<MetricsActor.Command> {
   /** Mutable gauge value, strongly referenced. */
   static final class Holder {
     volatile double value = Double.NaN;
+    /** While {@link #holding} and {@link System#nanoTime()} is before this, the gauge reads at least 1. */
+    volatile long holdUntilNanos;
+    volatile boolean holding;
+
+    /** What a scrape reads: the value, or 1 for an alert that fired within its export hold. */
+    double read() {
+      return holding && System.nanoTime() - holdUntilNanos < 0 ? Math.max(1, value) : value;
+    }
   }
 
   private final MeterRegistry registry;
@@ -239,8 +247,14 @@ public final class MetricsActor extends AbstractBehavior<MetricsActor.Command> {
   /** Records the alerts the detector raised (gauge, {@code events.jsonl}) and hands them on. */
   private void raised(List<Alert> alerts) {
     for (Alert a : alerts) {
-      gauge(MetricFamily.COLLAPSE_ALERT, Map.of("rule", a.rule(), "severity", detector.severity(a.rule()))).value =
-          detector.firing(a.rule()) ? 1 : 0;
+      Holder state = gauge(MetricFamily.COLLAPSE_ALERT, Map.of("rule", a.rule(), "severity",
+          detector.severity(a.rule())));
+      if (a.firing() && detector.exportHoldMillis() > 0) {
+        // an alert that resolves within seconds still shows on the next scrapes (and so reaches Alertmanager)
+        state.holdUntilNanos = System.nanoTime() + detector.exportHoldMillis() * 1_000_000;
+        state.holding = true;
+      }
+      state.value = detector.firing(a.rule()) ? 1 : 0;
       Map<String, Object> event = new LinkedHashMap<>();
       event.put("type", a.firing() ? "alert_firing" : "alert_resolved");
       event.put("rule", a.rule());
@@ -290,7 +304,7 @@ public final class MetricsActor extends AbstractBehavior<MetricsActor.Command> {
             .description(MetricFamily.helpOf(name)).baseUnit(MetricFamily.unitOf(name)).register(registry);
         strong.add(h);
       } else {
-        Gauge.builder(name.replace('_', '.'), h, x -> x.value).tags(tags).strongReference(true)
+        Gauge.builder(name.replace('_', '.'), h, Holder::read).tags(tags).strongReference(true)
             .description(MetricFamily.helpOf(name)).baseUnit(MetricFamily.unitOf(name)).register(registry);
       }
       gauges.put(key, h);

@@ -117,7 +117,8 @@ public enum MetricFamily {
       + " encoder's classifier is the linear probe)", "layer"),
   NEURAL_COLLAPSE_NCC_MISMATCH_RATIO(Type.GAUGE, "Fraction where the classifier (an encoder's: the linear probe) and"
       + " the nearest class centre disagree (NC4)", "layer"),
-  COLLAPSE_ALERT(Type.GAUGE, "1 while the in-process collapse rule fires", "rule", "severity"),
+  COLLAPSE_ALERT(Type.GAUGE, "1 while the in-process collapse rule fires, and for at least"
+      + " splinewatch.alerts.export-hold (30 s) after it fired", "rule", "severity"),
   RUN_ACTIVE(Type.GAUGE,
       "1 while the run trains, 0 once its training has ended (every Prometheus rule is gated on it)"),
   ALERT_CONSECUTIVE_BREACHES(Type.GAUGE, "Snapshots in a row that breached the rule's fire level", "rule"),

@@ -55,6 +55,40 @@ class MetricsActorTest {
   }
 
   /**
+   * A collapse alert that fires and resolves within seconds stays 1 on /metrics for export-hold (so that Prometheus,
+   * scraping every 5-15 s, and Alertmanager see it: a 3 s batch_collapse was missed before); with export-hold 0 it
+   * follows the rule exactly. events.jsonl has both transitions either way.
+   */
+  @Test
+  void aShortAlertStaysExportedForTheHold(@TempDir Path dir) throws Exception {
+    for (String hold : List.of("30s", "0s")) {
+      PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+      var settings = org.splinewatch.alerts.AlertSettings.fromConfig(com.typesafe.config.ConfigFactory.parseMap(
+          Map.of("splinewatch.alerts.export-hold", hold)).withFallback(com.typesafe.config.ConfigFactory.load()));
+      Path runDir = java.nio.file.Files.createDirectories(dir.resolve("hold-" + hold));
+      ActorRef<MetricsActor.Command> metrics = testKit.spawn(MetricsActor.create(registry, new RunLog(runDir),
+          Map.of("run", "h", "method", "simsiam", "dataset", "mnist"),
+          new org.splinewatch.alerts.CollapseDetector(settings, "h", 10), a -> { }));
+      // std_collapse: three breaching snapshots fire it, three clear ones resolve it, all within a second
+      double[] std = {0.9, 0.1, 0.1, 0.05, 0.5, 0.5, 0.5};
+      for (int i = 0; i < std.length; i++) {
+        metrics.tell(new MetricsActor.Publish(List.of(new Sample("splinewatch_embedding_std_normalized",
+            Map.of("layer", "proj"), std[i], 100L * i, 0))));
+      }
+      TestProbe<Done> flushed = testKit.createTestProbe();
+      metrics.tell(new MetricsActor.Flush(flushed.ref()));
+      flushed.expectMessage(Done.getInstance());
+      String events = java.nio.file.Files.readString(runDir.resolve("events.jsonl"));
+      assertTrue(events.contains("\"alert_firing\"") && events.contains("\"alert_resolved\""), events);
+      String series = "splinewatch_collapse_alert{dataset=\"mnist\",method=\"simsiam\",rule=\"std_collapse\","
+          + "run=\"h\",severity=\"critical\"} ";
+      assertTrue(registry.scrape().contains(series + (hold.equals("30s") ? "1.0" : "0.0")), hold + ": "
+          + registry.scrape().lines().filter(l -> l.startsWith("splinewatch_collapse_alert")).toList());
+      testKit.stop(metrics);
+    }
+  }
+
+  /**
    * The run's analyzers' drop and failure counters are exported at 0 from the first scrape, so that Prometheus's
    * {@code increase()} (the dashboards' "Dropped snapshots" and "Analysis failures" panels) counts the first drop:
    * a counter first seen at 1 has no increase.
