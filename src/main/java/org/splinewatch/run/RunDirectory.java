@@ -36,6 +36,10 @@ public final class RunDirectory {
     return id;
   }
 
+  /** The directories a run writes inside its run directory. */
+  private static final java.util.List<String> RUN_SUBDIRECTORIES = java.util.List.of("checkpoints", "planes",
+      "embeddings");
+
   /**
    * The run directory {@code --out/runId}, which must lie directly under {@code --out}. One that exists and is not
    * empty holds an earlier run: it is refused (a one-line {@link IllegalArgumentException}) unless the run resumes
@@ -55,6 +59,14 @@ public final class RunDirectory {
     if (Files.exists(dir)) {
       if (!Files.isDirectory(dir)) {
         throw new IllegalArgumentException("run directory " + dir + " exists and is not a directory");
+      }
+      // found otherwise only when the first checkpoint or picture is written, hundreds of steps in
+      for (String sub : RUN_SUBDIRECTORIES) {
+        Path p = dir.resolve(sub);
+        if (Files.exists(p) && !Files.isDirectory(p)) {
+          throw new IllegalArgumentException(p + " is a file; expected the run's " + sub + " directory there, or"
+              + " nothing (move the file away)");
+        }
       }
       // a run's record is its config and logs; a directory without them (e.g. prepared mount points) is free
       boolean holdsRun = RunIds.holdsRun(dir);

@@ -71,4 +71,19 @@ class RunDirectoryTest {
     Config copied = TrainCommand.load(Map.of("splinewatch.run.resume", loose.toString()), null);
     assertSame(copied, RunDirectory.resumeInPlace(copied));
   }
+
+  /** A file where the run writes a directory is refused at start, not at the first checkpoint hundreds of steps in. */
+  @Test
+  void aFileWhereTheRunWritesADirectoryIsRefusedAtStart() throws Exception {
+    Path dir = Files.createDirectories(tmp.resolve("out").resolve("blocked"));
+    Files.writeString(dir.resolve("checkpoints"), "x");
+    var settings = org.splinewatch.trainer.RunSettings.fromConfig(TrainCommand.load(Map.of("splinewatch.run.out",
+        tmp.resolve("out").toString()), null));
+    var refused = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+        () -> RunDirectory.check(settings, "blocked", false));
+    assertEquals(dir.resolve("checkpoints") + " is a file; expected the run's checkpoints directory there, or nothing"
+        + " (move the file away)", refused.getMessage());
+    Files.delete(dir.resolve("checkpoints"));
+    assertEquals(dir, RunDirectory.check(settings, "blocked", false));
+  }
 }
