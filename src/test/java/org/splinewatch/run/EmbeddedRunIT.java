@@ -42,19 +42,8 @@ class EmbeddedRunIT {
 
   @Test
   void tinyRunIsScrapedLiveAndSlowAnalyzerOnlyDrops() throws Exception {
-    Path data = tmp.resolve("data");
-    SyntheticData.writeDir(data, 640, 200, 7);
     int port = TestTools.freePort();
-    var overrides = new java.util.LinkedHashMap<String, Object>();
-    overrides.put("splinewatch.run.method", "supervised");
-    overrides.put("splinewatch.data.dir", data.toString());
-    overrides.put("splinewatch.run.max-steps", 600);
-    overrides.put("splinewatch.run.batch-size", 32);
-    overrides.put("splinewatch.run.hidden", List.of(32, 32));
-    overrides.put("splinewatch.run.snapshot-every", 10);
-    overrides.put("splinewatch.run.probe-size", 100);
-    overrides.put("splinewatch.run.run-id", "tiny");
-    overrides.put("splinewatch.run.out", tmp.resolve("runs").toString());
+    var overrides = supervisedRun("tiny", 640, 200, 600, 32, 100);
     overrides.put("splinewatch.metrics.port", port);
     // analyzers share the analysis pool; with one thread a sleeping analyzer would hold it (see README)
     overrides.put("splinewatch-analysis-dispatcher.fixed-pool-size", 3);
@@ -188,18 +177,7 @@ class EmbeddedRunIT {
    */
   @Test
   void anAnalysisLongerThanTheTimeoutCountsAsFailed() throws Exception {
-    Path data = tmp.resolve("data");
-    SyntheticData.writeDir(data, 320, 100, 7);
-    var overrides = new java.util.LinkedHashMap<String, Object>();
-    overrides.put("splinewatch.run.method", "supervised");
-    overrides.put("splinewatch.data.dir", data.toString());
-    overrides.put("splinewatch.run.max-steps", 40);
-    overrides.put("splinewatch.run.batch-size", 32);
-    overrides.put("splinewatch.run.hidden", List.of(16, 16));
-    overrides.put("splinewatch.run.snapshot-every", 10);
-    overrides.put("splinewatch.run.probe-size", 50);
-    overrides.put("splinewatch.run.run-id", "slow");
-    overrides.put("splinewatch.run.out", tmp.resolve("runs").toString());
+    var overrides = supervisedRun("slow", 320, 100, 40, 16, 50);
     overrides.put("splinewatch.metrics.port", 0);
     overrides.put("splinewatch.analysis.timeout", "200ms");
     var config = TrainCommand.load(overrides, null);
@@ -234,6 +212,27 @@ class EmbeddedRunIT {
         + counts.getOrDefault("unanalysed", 0L), "every snapshot offered is accounted for: " + counts);
     assertTrue(!Files.readString(result.runDir().resolve("metrics.jsonl")).contains("splinewatch_test_sleepy"),
         "late results are left out");
+  }
+
+  /**
+   * The settings of a tiny supervised run on generated IDX data ({@code train} and {@code test} images), a snapshot
+   * every 10 steps, into {@code tmp/runs/<runId>}.
+   */
+  private java.util.Map<String, Object> supervisedRun(String runId, int train, int test, int steps, int width,
+      int probes) throws java.io.IOException {
+    Path data = tmp.resolve("data");
+    SyntheticData.writeDir(data, train, test, 7);
+    var overrides = new java.util.LinkedHashMap<String, Object>();
+    overrides.put("splinewatch.run.method", "supervised");
+    overrides.put("splinewatch.data.dir", data.toString());
+    overrides.put("splinewatch.run.max-steps", steps);
+    overrides.put("splinewatch.run.batch-size", 32);
+    overrides.put("splinewatch.run.hidden", List.of(width, width));
+    overrides.put("splinewatch.run.snapshot-every", 10);
+    overrides.put("splinewatch.run.probe-size", probes);
+    overrides.put("splinewatch.run.run-id", runId);
+    overrides.put("splinewatch.run.out", tmp.resolve("runs").toString());
+    return overrides;
   }
 
   static double value(String body, String regex) {
