@@ -71,6 +71,16 @@ public final class AlertRelay implements AutoCloseable {
       exchange.getResponseBody().write(answer);
       exchange.close();
     });
+    // liveness for a process supervisor or a load balancer, as Prometheus and Alertmanager answer it
+    server.createContext("/-/healthy", exchange -> {
+      byte[] answer = "splinewatch relay is healthy\n".getBytes(StandardCharsets.UTF_8);
+      boolean head = "HEAD".equals(exchange.getRequestMethod());
+      exchange.sendResponseHeaders(200, head ? -1 : answer.length);
+      if (!head) {
+        exchange.getResponseBody().write(answer);
+      }
+      exchange.close();
+    });
     server.setExecutor(null);
     server.start();
     return this;

@@ -81,6 +81,12 @@ class AlertRelayIT {
       assertEquals(202, r.status(), r.message());
       assertEquals(List.of("a", "c"), stopped.stream().sorted().toList());
       assertTrue(r.message().contains(m + ": 202 stopping c"), r.message());
+      // liveness, without the token, as Prometheus and Alertmanager answer it
+      relay.start("127.0.0.1", 0);
+      var healthy = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+          java.net.URI.create("http://127.0.0.1:" + relay.port() + "/-/healthy")).build(),
+          java.net.http.HttpResponse.BodyHandlers.ofString());
+      assertEquals(200, healthy.statusCode(), healthy.body());
     } finally {
       embedded.stop(0);
       monitor.stop(0);
