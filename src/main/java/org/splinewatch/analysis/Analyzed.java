@@ -7,10 +7,8 @@ public record Analyzed(String analyzer, long step, double seconds, String error)
 
   /** The failure of an analysis that did not answer within {@code timeout} ({@code splinewatch.analysis.timeout}). */
   public static String timedOut(java.time.Duration timeout) {
-    long ms = timeout.toMillis();
-    String within = ms % 1000 != 0 ? ms + " ms" : ms % 60_000 != 0 || ms == 0 ? ms / 1000 + " s" : ms / 60_000 + " min";
-    return "no result within " + within + " (splinewatch.analysis.timeout); the analysis counts as failed and its"
-        + " late results are left out";
+    return "no result within " + org.splinewatch.settings.ConfigBlock.describe(timeout)
+        + " (splinewatch.analysis.timeout); the analysis counts as failed and its late results are left out";
   }
 
   /** The analysis ran but could not write its files (disk full, unwritable directory): the run cannot go on. */

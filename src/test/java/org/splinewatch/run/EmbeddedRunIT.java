@@ -197,7 +197,7 @@ class EmbeddedRunIT {
     String events = Files.readString(result.runDir().resolve("events.jsonl"));
     List<String> failures = events.lines().filter(l -> l.contains("\"analysis_failed\"")).toList();
     assertTrue(!failures.isEmpty(), events);
-    assertTrue(failures.get(0).contains("no result within 200 ms (splinewatch.analysis.timeout)"), failures.get(0));
+    assertTrue(failures.get(0).contains("no result within 200ms (splinewatch.analysis.timeout)"), failures.get(0));
     Matcher coverage = Pattern.compile("\"sleepy\":\\{([^}]*)}").matcher(events);
     assertTrue(coverage.find(), "no coverage of the sleepy analyzer in run_finished: " + events);
     Map<String, Long> counts = new java.util.HashMap<>(); // run_finished leaves out the reasons at 0
