@@ -1,16 +1,20 @@
 package org.splinewatch.analysis;
 
 import java.io.UncheckedIOException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletionStage;
 import java.util.function.Supplier;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.PreRestart;
+import org.apache.pekko.actor.typed.Scheduler;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.slf4j.Logger;
@@ -55,6 +59,22 @@ public final class AnalyzerActor extends AbstractBehavior<Analyze> {
         .onSignal(PostStop.class, s -> close())
         .onSignal(PreRestart.class, s -> close())
         .build();
+  }
+
+  /**
+   * Asks {@code analyzer} ({@code name}) to analyse {@code snapshot} and waits up to {@code timeout}: an analysis that
+   * does not answer in time counts as failed on {@code metrics}, once, here (the analyzer leaves its late results out,
+   * {@link Analyze#late}).
+   */
+  public static CompletionStage<Analyzed> ask(ActorRef<Analyze> analyzer, String name,
+      WeightSnapshot snapshot, Duration timeout, Scheduler scheduler,
+      ActorRef<MetricsActor.Command> metrics) {
+    return AskPattern.<Analyze, Analyzed>ask(analyzer,
+        r -> Analyze.within(snapshot, r, timeout), timeout, scheduler).whenComplete((answer, error) -> {
+          if (error != null) {
+            metrics.tell(new MetricsActor.AnalysisFailed(name, snapshot.step(), Analyzed.timedOut(timeout)));
+          }
+        });
   }
 
   /** After an {@link OutOfMemoryError}: answers every snapshot at once, analysing none. */

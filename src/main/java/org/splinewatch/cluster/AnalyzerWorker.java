@@ -18,12 +18,12 @@ import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
-import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.actor.typed.receptionist.Receptionist;
 import org.apache.pekko.actor.typed.receptionist.ServiceKey;
 import org.splinewatch.analysis.Analyze;
+import org.splinewatch.analysis.AnalyzerActor;
 import org.splinewatch.analysis.Analyzed;
 import org.splinewatch.analysis.AnalyzerSpec;
 import org.splinewatch.metrics.MetricsActor;
@@ -318,14 +318,8 @@ public final class AnalyzerWorker extends AbstractBehavior<AnalyzerWorker.Comman
     // the analyzers' own metrics actor, read here rather than on the thread that completes a reply
     ActorRef<MetricsActor.Command> metrics = run.signer;
     for (var a : run.analyzers.entrySet()) {
-      String analyzer = a.getKey();
-      replies.add(AskPattern.<Analyze, Analyzed>ask(a.getValue(), r -> Analyze.within(snapshot, r, analysisTimeout),
-          analysisTimeout, getContext().getSystem().scheduler()).toCompletableFuture().whenComplete((ok, err) -> {
-            if (err != null) { // no answer in time: failed, counted here (the analyzer drops its late results)
-              metrics.tell(new MetricsActor.AnalysisFailed(analyzer, snapshot.step(),
-                  Analyzed.timedOut(analysisTimeout)));
-            }
-          }));
+      replies.add(AnalyzerActor.ask(a.getValue(), a.getKey(), snapshot, analysisTimeout,
+          getContext().getSystem().scheduler(), metrics).toCompletableFuture());
     }
     String runId = run.open.runId();
     long step = snapshot.step();

@@ -10,13 +10,12 @@ import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
-import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.splinewatch.alerts.AlertSettings;
 import org.splinewatch.alerts.CollapseDetector;
 import org.splinewatch.analysis.AnalysisPriority;
 import org.splinewatch.analysis.Analyze;
-import org.splinewatch.analysis.Analyzed;
+import org.splinewatch.analysis.AnalyzerActor;
 import org.splinewatch.analysis.AnalyzerSpec;
 import org.splinewatch.hub.SnapshotHub;
 import org.splinewatch.metrics.MetricsActor;
@@ -66,15 +65,11 @@ final class LocalHubSink implements SnapshotSink {
       for (AnalyzerSpec spec : s.analyzers()) {
         ActorRef<Analyze> ref = ctx.spawn(spec.supervised(run, metrics, s.log().dir()), "analyzer-" + spec.name(),
             AnalyzerSpec.DISPATCHER);
-        hubAnalyzers.add(new SnapshotHub.Analyzer(spec.name(), snap -> AskPattern.<Analyze, Analyzed>ask(ref,
-                replyTo -> Analyze.within(snap, replyTo, s.analysisTimeout()), s.analysisTimeout(),
-                ctx.getSystem().scheduler())
+        hubAnalyzers.add(new SnapshotHub.Analyzer(spec.name(), snap -> AnalyzerActor.ask(ref, spec.name(), snap,
+                s.analysisTimeout(), ctx.getSystem().scheduler(), metrics)
             .whenComplete((a, e) -> {
               if (a != null && a.writeFailed()) {
                 guardian.tell(new RunGuardian.RunFilesFailed(a.analyzer(), a.error()));
-              } else if (e != null) { // no answer in time: failed, counted here (the analyzer drops its late results)
-                metrics.tell(new MetricsActor.AnalysisFailed(spec.name(), snap.step(),
-                    Analyzed.timedOut(s.analysisTimeout())));
               }
             }),
             s.priority().has(spec.name()) ? Math.max(s.priority().bufferSize(), s.hubBufferSize()) : 0));
