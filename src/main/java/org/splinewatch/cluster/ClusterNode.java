@@ -140,6 +140,19 @@ public final class ClusterNode {
     return awaitService(system, key, atLeast, timeout, () -> false);
   }
 
+  /**
+   * The latest peer certificate this node's TLS refused, in words, or empty: a join it made no way into will not get
+   * in later (the same certificate is refused again), and this says why.
+   */
+  public static java.util.Optional<String> tlsRefusal(ActorSystem<?> system) {
+    return TlsEngineProvider.lastRefusal(Adapter.toClassic(system));
+  }
+
+  /** Whether this node is not (yet) a member and its TLS refused a peer: its join cannot succeed. */
+  public static boolean joinRefused(ActorSystem<?> system) {
+    return Cluster.get(system).selfMember().status() != MemberStatus.up() && tlsRefusal(system).isPresent();
+  }
+
   /** {@link #awaitService}, giving up early (empty) once {@code hopeless} says the wait cannot succeed. */
   public static <T> Set<ActorRef<T>> awaitService(ActorSystem<?> system, ServiceKey<T> key, int atLeast,
       Duration timeout, java.util.function.BooleanSupplier hopeless) {
@@ -170,8 +183,7 @@ public final class ClusterNode {
     Cluster cluster = Cluster.get(system);
     long deadline = System.nanoTime() + timeout.toNanos();
     while (cluster.selfMember().status() != MemberStatus.up()) {
-      if (System.nanoTime() >= deadline
-          || TlsEngineProvider.lastRefusal(Adapter.toClassic(system)).isPresent()) {
+      if (System.nanoTime() >= deadline || tlsRefusal(system).isPresent()) {
         return false;
       }
       try {

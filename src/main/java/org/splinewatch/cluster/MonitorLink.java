@@ -10,7 +10,6 @@ import org.apache.pekko.Done;
 import org.apache.pekko.actor.Address;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
-import org.apache.pekko.actor.typed.javadsl.Adapter;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.cluster.Cluster;
 import org.apache.pekko.cluster.ClusterEvent.CurrentClusterState;
@@ -48,14 +47,13 @@ public final class MonitorLink {
   public static ActorRef<MetricsNode.Command> findMetricsNode(ActorSystem<?> system, ClusterSettings settings) {
     // a certificate this trainer refused will be refused again: no use waiting out the join timeout for it
     Set<ActorRef<MetricsNode.Command>> nodes = ClusterNode.awaitService(system, MetricsNode.KEY, 1,
-        settings.joinTimeout(), () -> Cluster.get(system).selfMember().status() != MemberStatus.up()
-            && TlsEngineProvider.lastRefusal(Adapter.toClassic(system)).isPresent());
+        settings.joinTimeout(), () -> ClusterNode.joinRefused(system));
     if (!nodes.isEmpty()) {
       return nodes.iterator().next();
     }
     if (Cluster.get(system).selfMember().status() != MemberStatus.up()) {
       // nothing let this node in: nothing listens there, or the monitor's TLS settings differ from this trainer's
-      Optional<String> refusal = TlsEngineProvider.lastRefusal(Adapter.toClassic(system));
+      Optional<String> refusal = ClusterNode.tlsRefusal(system);
       throw new IllegalStateException("cannot reach the monitor at " + settings.seed() + ": no splinewatch node let"
           + " this trainer join" + (refusal.isPresent() ? "" : " within " + settings.joinTimeout().toSeconds()
           + " s") + "; expected a running ./monitor"

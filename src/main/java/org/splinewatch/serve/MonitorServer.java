@@ -9,6 +9,7 @@ import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.DispatcherSelector;
@@ -104,13 +105,13 @@ public final class MonitorServer implements AutoCloseable {
           + cluster.seed() + ", waiting up to " + cluster.joinTimeout().toSeconds() + " s") + ")");
       // a seed that never answers: one line of our own and a bounded wait, not Pekko's retries every 5 s forever
       if (!cluster.seed().isEmpty() && !ClusterNode.awaitUp(system, cluster.joinTimeout())) {
+        Optional<String> refusal = ClusterNode.tlsRefusal(system);
         throw new IllegalStateException("cannot reach the cluster seed " + cluster.seed() + ": no splinewatch node"
-            + " let this one join" + (TlsEngineProvider.lastRefusal(Adapter.toClassic(system)).isPresent() ? ""
-            : " within " + cluster.joinTimeout().toSeconds() + " s") + "; expected a running"
+            + " let this one join" + (refusal.isPresent() ? "" : " within " + cluster.joinTimeout().toSeconds()
+            + " s") + "; expected a running"
             + " ./monitor serve there: check --seed HOST:PORT (its --host and cluster --port, default 25520), that"
             + " it is reachable from here, and that both nodes use the same TLS settings"
-            + " (splinewatch.cluster.join-timeout sets the wait)" + TlsEngineProvider.lastRefusal(
-            Adapter.toClassic(system)).map(r -> "; " + r).orElse(""));
+            + " (splinewatch.cluster.join-timeout sets the wait)" + refusal.map(r -> "; " + r).orElse(""));
       }
       if (cluster.roles().contains("metrics")) {
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
