@@ -48,7 +48,8 @@ public record AlertSettings(String earlyStop, List<String> stopOn, StdCollapse.S
         DimCollapse.Settings.fromConfig(block), KnnChance.Settings.fromConfig(block),
         RegionDrop.Settings.fromConfig(block), Divergence.Settings.fromConfig(block),
         DeadRepresentation.Settings.fromConfig(block), TrainingBatchCollapse.Settings.fromConfig(block),
-        c.getDuration("export-hold").toMillis());
+        block.durationAtLeast("export-hold", java.time.Duration.ZERO, "0: the exported alert state follows the rule"
+            + " exactly").toMillis());
     s.check();
     return s;
   }
@@ -60,10 +61,6 @@ public record AlertSettings(String earlyStop, List<String> stopOn, StdCollapse.S
         || batch.counts().clear() < 1 || batch.window() < 1) {
       throw new IllegalArgumentException("splinewatch.alerts: n-fire, n-clear, dead-rows-n-fire, rankme-n-fire,"
           + " rankme-sudden-window, region-window, batch-n-fire, batch-n-clear and batch-window must be at least 1");
-    }
-    if (exportHoldMillis < 0) {
-      throw new IllegalArgumentException("splinewatch.alerts.export-hold " + exportHoldMillis + " ms: expected 0 or"
-          + " more (0: the exported alert state follows the rule exactly)");
     }
     if (std.warmupSteps() < 0 || batch.warmupSteps() < 0) {
       throw new IllegalArgumentException("splinewatch.alerts.warmup-steps and batch-warmup-steps must be at least 0,"

@@ -19,7 +19,7 @@ public record LocalComplexitySettings(int points, int directions, double radius,
     ConfigBlock c = ConfigBlock.of(root, "splinewatch.local-complexity");
     LocalComplexitySettings s = new LocalComplexitySettings(c.integer("points"), c.integer("directions"),
         c.finite("radius"), c.longInteger("seed"));
-    if (s.points < 1 || s.directions < 1 || !(s.radius > 0) || Double.isInfinite(s.radius)) {
+    if (s.points < 1 || s.directions < 1 || !(s.radius > 0)) { // the radius is finite (ConfigBlock.finite)
       throw new IllegalArgumentException("splinewatch.local-complexity: expected points >= 1, directions >= 1 and a"
           + " positive radius; got " + s);
     }

@@ -8,6 +8,7 @@ import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import org.splinewatch.snapshot.IoErrors;
 
 /**
  * A metrics node's hold on its {@code --out}: one {@code monitor serve} a directory, so a second one cannot replace
@@ -40,7 +41,7 @@ final class OutLock implements AutoCloseable {
       // held by another node of this process (tests start several)
     } catch (IOException e) {
       closeQuietly(channel);
-      throw new UncheckedIOException("cannot use --out " + out + ": " + e.getMessage(), e);
+      throw new UncheckedIOException("cannot use --out " + out + ": " + IoErrors.reason(e), e);
     }
     closeQuietly(channel);
     throw new IllegalArgumentException("--out " + out + " is in use by another ./monitor serve (it holds " + file

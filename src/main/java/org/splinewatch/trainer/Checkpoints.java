@@ -88,14 +88,24 @@ public final class Checkpoints {
    * checkpoint); else {@code dir}, which {@link #read} then names what is wrong with.
    */
   public static Path resolve(Path dir) {
-    if (problem(dir).isEmpty()) {
-      return dir;
+    return choose(dir).path();
+  }
+
+  /** The checkpoint {@link #resolve} picks, and what is wrong with it (empty when it is usable). */
+  private record Choice(Path path, Optional<String> problem) {
+  }
+
+  /** Each candidate's files read once: {@code dir}, else its usable predecessor, else {@code dir} and its problem. */
+  private static Choice choose(Path dir) {
+    Optional<String> problem = problem(dir);
+    if (problem.isEmpty()) {
+      return new Choice(dir, problem);
     }
     Path prev = predecessor(dir);
     if (prev != null && problem(prev).isEmpty()) {
-      return prev;
+      return new Choice(prev, Optional.empty());
     }
-    return dir;
+    return new Choice(dir, problem);
   }
 
   /**
@@ -125,14 +135,13 @@ public final class Checkpoints {
    * neither it nor its predecessor is a usable checkpoint.
    */
   public static Meta read(Path dir) {
-    Path from = resolve(dir);
-    Optional<String> problem = problem(from);
-    if (problem.isPresent()) {
+    Choice from = choose(dir);
+    if (from.problem().isPresent()) {
       Path prev = predecessor(dir);
-      throw new IllegalArgumentException(problem.get() + (prev == null || !Files.exists(prev) ? ""
+      throw new IllegalArgumentException(from.problem().get() + (prev == null || !Files.exists(prev) ? ""
           : " (its predecessor " + prev.getFileName() + " is no usable checkpoint either)"));
     }
-    return readExactly(from);
+    return readExactly(from.path());
   }
 
   private static Meta readExactly(Path dir) {
