@@ -92,4 +92,34 @@ public final class TestTools {
     org.junit.jupiter.api.Assertions.assertEquals(expected, code, text);
     return text;
   }
+
+  /**
+   * {@code k} orthonormal vectors of length {@code dim}: Gram–Schmidt on Gaussian vectors drawn from {@code r}, one
+   * vector's draws after another's (a random basis of a k-dimensional subspace, for tests with known spectra).
+   */
+  public static double[][] orthonormal(java.util.Random r, int k, int dim) {
+    double[][] q = new double[k][dim];
+    for (int a = 0; a < k; a++) {
+      for (int j = 0; j < dim; j++) {
+        q[a][j] = r.nextGaussian();
+      }
+      for (int b = 0; b < a; b++) {
+        double dot = 0;
+        for (int j = 0; j < dim; j++) {
+          dot += q[a][j] * q[b][j];
+        }
+        for (int j = 0; j < dim; j++) {
+          q[a][j] -= dot * q[b][j];
+        }
+      }
+      double norm = 0;
+      for (int j = 0; j < dim; j++) {
+        norm += q[a][j] * q[a][j];
+      }
+      for (int j = 0; j < dim; j++) {
+        q[a][j] /= Math.sqrt(norm);
+      }
+    }
+    return q;
+  }
 }

@@ -366,7 +366,7 @@ class EmbeddingMetricsTest {
     int live = 24;
     java.util.Random r = new java.util.Random(10);
     int[] rows = liveRows(r, m, live);
-    double[][] q = orthonormal(r, live);
+    double[][] q = org.splinewatch.TestTools.orthonormal(r, live, live);
     double[] a = new double[m * m];
     for (int i = 0; i < live; i++) {
       for (int j = i; j < live; j++) {
@@ -397,7 +397,7 @@ class EmbeddingMetricsTest {
     int repeats = 6;
     java.util.Random r = new java.util.Random(SPECTRUM_SEED);
     int[] cols = liveRows(r, d, live);
-    double[][] v = orthonormal(r, live);
+    double[][] v = org.splinewatch.TestTools.orthonormal(r, live, live);
     int n = 2 * live * repeats;
     double[] z = new double[n * d];
     int row = 0;
@@ -430,33 +430,5 @@ class EmbeddingMetricsTest {
     }
     java.util.Collections.shuffle(all, r);
     return all.subList(0, live).stream().mapToInt(Integer::intValue).sorted().toArray();
-  }
-
-  /** {@code k} orthonormal vectors of length k: Gram–Schmidt on Gaussian vectors. */
-  private static double[][] orthonormal(java.util.Random r, int k) {
-    double[][] q = new double[k][k];
-    for (int c = 0; c < k; c++) {
-      for (int i = 0; i < k; i++) {
-        q[c][i] = r.nextGaussian();
-      }
-      for (int p = 0; p < c; p++) {
-        double dot = 0;
-        for (int i = 0; i < k; i++) {
-          dot += q[c][i] * q[p][i];
-        }
-        for (int i = 0; i < k; i++) {
-          q[c][i] -= dot * q[p][i];
-        }
-      }
-      double norm = 0;
-      for (int i = 0; i < k; i++) {
-        norm += q[c][i] * q[c][i];
-      }
-      norm = Math.sqrt(norm);
-      for (int i = 0; i < k; i++) {
-        q[c][i] /= norm;
-      }
-    }
-    return q;
   }
 }

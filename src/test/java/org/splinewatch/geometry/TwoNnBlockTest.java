@@ -207,28 +207,7 @@ class TwoNnBlockTest {
 
   /** {@code n} points uniform in the unit cube of a random {@code k}-dimensional subspace of R^dim. */
   private static double[] subspace(int n, int dim, int k, Random r) {
-    double[][] basis = new double[k][dim];
-    for (int a = 0; a < k; a++) { // Gram–Schmidt of Gaussian vectors
-      for (int j = 0; j < dim; j++) {
-        basis[a][j] = r.nextGaussian();
-      }
-      for (int b = 0; b < a; b++) {
-        double dot = 0;
-        for (int j = 0; j < dim; j++) {
-          dot += basis[a][j] * basis[b][j];
-        }
-        for (int j = 0; j < dim; j++) {
-          basis[a][j] -= dot * basis[b][j];
-        }
-      }
-      double norm = 0;
-      for (int j = 0; j < dim; j++) {
-        norm += basis[a][j] * basis[a][j];
-      }
-      for (int j = 0; j < dim; j++) {
-        basis[a][j] /= Math.sqrt(norm);
-      }
-    }
+    double[][] basis = org.splinewatch.TestTools.orthonormal(r, k, dim); // Gram–Schmidt of Gaussian vectors
     double[] x = new double[n * dim];
     for (int i = 0; i < n; i++) {
       for (int a = 0; a < k; a++) {
