@@ -14,6 +14,30 @@ def _cpu(t):
     return t.detach().to("cpu", copy=True).float().numpy().astype("<f4", copy=False)
 
 
+def _param(m, name):
+    """``m``'s tensor ``name`` as its next forward pass uses it.
+
+    nn.utils.weight_norm, nn.utils.spectral_norm and nn.utils.prune keep in ``m.weight`` what the last forward pass
+    computed and recompute it in a forward pre-hook from the parameters the optimiser updates: after
+    ``optimizer.step()`` (and, for spectral norm, before any forward) the attribute is stale. The hook's own
+    computation gives the weight an eval-mode forward pass uses (spectral norm without a power iteration, as in
+    eval mode). Parametrizations (torch.nn.utils.parametrizations) compute it on access and need nothing here.
+    """
+    import torch
+    from torch.nn.utils.prune import BasePruningMethod
+    from torch.nn.utils.spectral_norm import SpectralNorm
+    from torch.nn.utils.weight_norm import WeightNorm
+    with torch.no_grad():
+        for hook in m._forward_pre_hooks.values():
+            if isinstance(hook, WeightNorm) and hook.name == name:
+                return hook.compute_weight(m)
+            if isinstance(hook, SpectralNorm) and hook.name == name:
+                return hook.compute_weight(m, do_power_iteration=False)
+            if isinstance(hook, BasePruningMethod) and hook._tensor_name == name:
+                return hook.apply_mask(m)
+    return getattr(m, name)
+
+
 def _modules(model):
     import torch.nn as nn
     if isinstance(model, nn.Sequential):
@@ -61,8 +85,8 @@ def _layer(m, i):
     import torch.nn as nn
     name = type(m).__name__
     if isinstance(m, nn.Linear):
-        w = _cpu(m.weight).T.copy()  # PyTorch stores (out, in); the format is (in, out) with y = x @ W + b
-        b = _cpu(m.bias) if m.bias is not None else np.zeros(w.shape[1], dtype="<f4")
+        w = _cpu(_param(m, "weight")).T.copy()  # PyTorch stores (out, in); the format is (in, out) with y = x @ W + b
+        b = _cpu(_param(m, "bias")) if m.bias is not None else np.zeros(w.shape[1], dtype="<f4")
         return {"type": "dense", "weight": w, "bias": b}
     if isinstance(m, nn.Conv2d):
         if m.groups != 1 or _pair(m.dilation, "dilation", i, name) != 1 or m.padding_mode != "zeros":
@@ -70,8 +94,8 @@ def _layer(m, i):
                                          " dilation=1, zero padding" % (i, m.padding_mode))
         if isinstance(m.padding, str):
             raise UnsupportedModuleError("module %d (Conv2d) has padding '%s'; expected an integer" % (i, m.padding))
-        w = _cpu(m.weight)
-        b = _cpu(m.bias) if m.bias is not None else np.zeros(w.shape[0], dtype="<f4")
+        w = _cpu(_param(m, "weight"))
+        b = _cpu(_param(m, "bias")) if m.bias is not None else np.zeros(w.shape[0], dtype="<f4")
         return {"type": "conv2d", "weight": w, "bias": b, "stride": _pair(m.stride, "stride", i, name),
                 "padding": _pair(m.padding, "padding", i, name)}
     if isinstance(m, nn.AvgPool2d):
@@ -87,8 +111,8 @@ def _layer(m, i):
                                          " track_running_stats=True (the monitor folds eval-mode batch norm)"
                                          % (i, name))
         n = m.num_features
-        gamma = _cpu(m.weight) if m.weight is not None else np.ones(n, dtype="<f4")
-        beta = _cpu(m.bias) if m.bias is not None else np.zeros(n, dtype="<f4")
+        gamma = _cpu(_param(m, "weight")) if m.weight is not None else np.ones(n, dtype="<f4")
+        beta = _cpu(_param(m, "bias")) if m.bias is not None else np.zeros(n, dtype="<f4")
         return {"type": "batchnorm", "gamma": gamma, "beta": beta, "mean": _cpu(m.running_mean),
                 "var": _cpu(m.running_var), "eps": float(m.eps)}
     if isinstance(m, nn.ReLU):

@@ -77,6 +77,37 @@ class ConverterTest(unittest.TestCase):
         self.assertTrue(layers[2].get("projector"))
         self.assertFalse(any(l.get("projector") for l in layers[:2] + layers[3:]))
 
+    def test_weights_behind_weight_norm_spectral_norm_and_prune_hooks_are_the_ones_forward_uses(self):
+        # these keep the weight the last forward pass computed in module.weight and recompute it in a forward
+        # pre-hook: after optimizer.step() (or before any forward, for spectral norm) module.weight is stale
+        import warnings
+        import torch.nn.utils.prune as prune
+        x = torch.randn(32, 8, generator=torch.Generator().manual_seed(2))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch 2.x deprecates nn.utils.weight_norm for parametrizations
+            wrapped = {"weight_norm": lambda m: nn.utils.weight_norm(m),
+                       "spectral_norm": lambda m: nn.utils.spectral_norm(m),
+                       "prune": lambda m: prune.l1_unstructured(prune.l1_unstructured(m, "weight", amount=0.5), "bias",
+                                                                amount=0.5)}
+            for name, wrap in wrapped.items():
+                torch.manual_seed(3)
+                model = nn.Sequential(wrap(nn.Linear(8, 16)), nn.ReLU(), wrap(nn.Linear(16, 3)))
+                for fresh in (True, False):
+                    if not fresh:  # a few training steps: each changes the weight behind the hook after the forward
+                        opt = torch.optim.SGD(model.parameters(), lr=0.5)
+                        for _ in range(3):
+                            model.train()
+                            loss = model(x).pow(2).mean()
+                            opt.zero_grad()
+                            loss.backward()
+                            opt.step()
+                    model.eval()
+                    out, _ = forward(convert(model), x.numpy())
+                    with torch.no_grad():
+                        expected = model(x).double().numpy()
+                    np.testing.assert_allclose(out, expected, rtol=1e-4, atol=1e-5,
+                                               err_msg="%s, %s" % (name, "fresh" if fresh else "trained"))
+
     def test_unsupported_module_is_named(self):
         with self.assertRaises(UnsupportedModuleError) as e:
             convert(nn.Sequential(nn.Conv2d(1, 2, 3), nn.MaxPool2d(2)))
