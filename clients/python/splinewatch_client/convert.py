@@ -38,19 +38,29 @@ def _param(m, name):
     return getattr(m, name)
 
 
+def _unwrap(m):
+    """The module a wrapper runs: torch.compile's OptimizedModule (``_orig_mod``; its state dict's keys start with
+    ``_orig_mod.``), DataParallel and DistributedDataParallel (``module``)."""
+    import torch.nn as nn
+    while True:
+        if isinstance(m, (nn.DataParallel, nn.parallel.DistributedDataParallel)):
+            m = m.module
+        elif type(m).__name__ == "OptimizedModule" and isinstance(getattr(m, "_orig_mod", None), nn.Module):
+            m = m._orig_mod  # torch._dynamo's class, named so as not to import torch._dynamo (slow, torch 2.x only)
+        else:
+            return m
+
+
 def _modules(model):
     import torch.nn as nn
-    if isinstance(model, nn.Sequential):
+    model = _unwrap(model)
+    if isinstance(model, nn.Sequential) and type(model).forward is nn.Sequential.forward \
+            or isinstance(model, (nn.ModuleList, list, tuple)):
         out = []
         for m in model:
             out.extend(_modules(m))
         return out
-    if isinstance(model, (list, tuple)):
-        out = []
-        for m in model:
-            out.extend(_modules(m))
-        return out
-    return [model]
+    return [model]  # a Sequential with a forward of its own too: _layer refuses it
 
 
 def _pair(v, what, index, name):
@@ -63,9 +73,13 @@ def _pair(v, what, index, name):
 
 
 def convert(model, projector=None):
-    """The layer list of ``model`` (an nn.Sequential or a list of modules), then ``projector``'s, marked as such.
+    """The layer list of ``model`` (an nn.Sequential, an nn.ModuleList or a list of modules), then ``projector``'s,
+    marked as such. A torch.compile'd module, DataParallel and DistributedDataParallel are read as the module they
+    wrap, at any depth.
 
-    Raises UnsupportedModuleError naming the first module that cannot be converted.
+    Raises UnsupportedModuleError naming the first module that cannot be converted: one the monitor cannot compute,
+    or one with a forward of its own (a custom nn.Module, an nn.Sequential or supported layer subclassed with its own
+    forward), which the client cannot read.
     """
     layers = [_layer(m, i) for i, m in enumerate(_modules(model))]
     layers = [l for l in layers if l is not None]
@@ -84,6 +98,12 @@ def convert(model, projector=None):
 def _layer(m, i):
     import torch.nn as nn
     name = type(m).__name__
+    base = next((b for b in _bases() if isinstance(m, b)), None)
+    if base is not None and type(m).forward is not base.forward:
+        # e.g. a weight-standardised Conv2d: its weight is not what forward uses, and the client cannot tell
+        raise UnsupportedModuleError("module %d (%s) has a forward of its own that the client cannot read (it"
+                                     " subclasses %s); expected %s's own forward" % (i, name, base.__name__,
+                                                                                    base.__name__))
     if isinstance(m, nn.Linear):
         w = _cpu(_param(m, "weight")).T.copy()  # PyTorch stores (out, in); the format is (in, out) with y = x @ W + b
         b = _cpu(_param(m, "bias")) if m.bias is not None else np.zeros(w.shape[1], dtype="<f4")
@@ -126,7 +146,18 @@ def _layer(m, i):
         return {"type": "flatten"}
     if isinstance(m, (nn.Identity, nn.Dropout)):
         return None
+    if isinstance(m, nn.Sequential) or any(True for _ in m.children()):
+        raise UnsupportedModuleError("module %d (%s) has a forward of its own that the client cannot read; expected an"
+                                     " nn.Sequential or a list of its modules in the order forward runs them (e.g."
+                                     " [model.fc1, model.act, model.fc2]), each one of %s" % (i, name, SUPPORTED))
     raise UnsupportedModuleError("module %d (%s) is not supported; expected %s" % (i, name, SUPPORTED))
+
+
+def _bases():
+    """The supported module classes, whose own forward the converter knows."""
+    import torch.nn as nn
+    return (nn.Linear, nn.Conv2d, nn.AvgPool2d, nn.BatchNorm1d, nn.BatchNorm2d, nn.ReLU, nn.LeakyReLU, nn.Flatten,
+            nn.Identity, nn.Dropout)
 
 
 def forward(layers, x):

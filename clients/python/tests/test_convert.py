@@ -108,6 +108,62 @@ class ConverterTest(unittest.TestCase):
                     np.testing.assert_allclose(out, expected, rtol=1e-4, atol=1e-5,
                                                err_msg="%s, %s" % (name, "fresh" if fresh else "trained"))
 
+    def test_data_parallel_and_module_list_are_their_modules(self):
+        model = cnn()
+        expected = [l["type"] for l in convert(model)]
+        x = torch.rand(8, 1, 8, 8)
+        for wrapped in (nn.DataParallel(model), nn.Sequential(nn.DataParallel(model[:4]), model[4:]),
+                        nn.ModuleList(list(model))):
+            layers = convert(wrapped)
+            self.assertEqual([l["type"] for l in layers], expected)
+            with torch.no_grad():
+                np.testing.assert_allclose(forward(layers, x.numpy())[0], model(x).double().numpy(), rtol=1e-4,
+                                           atol=1e-5)
+
+    @unittest.skipUnless(hasattr(torch, "compile"), "torch.compile is torch 2.x's (this is torch %s)"
+                         % (torch.__version__ if torch is not None else None))
+    def test_compiled_module_is_its_original_module(self):
+        model = cnn()
+        expected = convert(model)
+        compiled = torch.compile(model)  # an OptimizedModule; its state dict's keys start with _orig_mod.
+        for wrapped in (compiled, nn.Sequential(torch.compile(model[:4]), model[4:]), nn.DataParallel(compiled)):
+            layers = convert(wrapped)
+            self.assertEqual([l["type"] for l in layers], [l["type"] for l in expected])
+            for a, b in zip(layers, expected):
+                for key in ("weight", "bias", "mean", "var"):
+                    if key in a:
+                        np.testing.assert_array_equal(a[key], b[key])
+
+    def test_custom_modules_and_own_forwards_are_refused_not_misread(self):
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc1, self.act, self.fc2 = nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2)
+
+            def forward(self, x):
+                return self.fc2(self.act(self.fc1(x)))
+
+        class Residual(nn.Sequential):  # a forward of its own: the client cannot know what it adds
+            def forward(self, x):
+                return x + super().forward(x)
+
+        class StandardizedConv(nn.Conv2d):  # weight standardisation: the weight is not the one forward uses
+            def forward(self, x):
+                w = (self.weight - self.weight.mean()) / self.weight.std()
+                return nn.functional.conv2d(x, w, self.bias)
+
+        net = Net()
+        with self.assertRaises(UnsupportedModuleError) as e:
+            convert(net)
+        self.assertIn("module 0 (Net) has a forward of its own that the client cannot read; expected an"
+                      " nn.Sequential or a list of its modules in the order forward runs them", str(e.exception))
+        self.assertEqual(len(convert([net.fc1, net.act, net.fc2])), 3)
+        for model, name in ((nn.Sequential(nn.Linear(4, 4), Residual(nn.Linear(4, 4), nn.ReLU())), "Residual"),
+                            (nn.Sequential(StandardizedConv(1, 2, 3), nn.ReLU()), "StandardizedConv")):
+            with self.assertRaises(UnsupportedModuleError) as e:
+                convert(model)
+            self.assertIn("(%s) has a forward of its own" % name, str(e.exception))
+
     def test_unsupported_module_is_named(self):
         with self.assertRaises(UnsupportedModuleError) as e:
             convert(nn.Sequential(nn.Conv2d(1, 2, 3), nn.MaxPool2d(2)))
