@@ -2,7 +2,8 @@
 
 import numpy as np
 
-SUPPORTED = "Linear, Conv2d, AvgPool2d, BatchNorm1d/2d, ReLU, LeakyReLU, Flatten (Identity and Dropout are skipped)"
+SUPPORTED = ("Linear, Conv2d, AvgPool2d, BatchNorm1d/2d, SyncBatchNorm, ReLU, LeakyReLU, Flatten (Identity and every"
+             " Dropout are skipped)")
 
 
 class UnsupportedModuleError(ValueError):
@@ -104,6 +105,9 @@ def _layer(m, i):
         raise UnsupportedModuleError("module %d (%s) has a forward of its own that the client cannot read (it"
                                      " subclasses %s); expected %s's own forward" % (i, name, base.__name__,
                                                                                     base.__name__))
+    if getattr(m, "has_uninitialized_params", None) is not None and m.has_uninitialized_params():
+        raise UnsupportedModuleError("module %d (%s) has uninitialized parameters (a lazy module); expected a forward"
+                                     " pass before the first snapshot" % (i, name))
     if isinstance(m, nn.Linear):
         w = _cpu(_param(m, "weight")).T.copy()  # PyTorch stores (out, in); the format is (in, out) with y = x @ W + b
         b = _cpu(_param(m, "bias")) if m.bias is not None else np.zeros(w.shape[1], dtype="<f4")
@@ -112,12 +116,21 @@ def _layer(m, i):
         if m.groups != 1 or _pair(m.dilation, "dilation", i, name) != 1 or m.padding_mode != "zeros":
             raise UnsupportedModuleError("module %d (Conv2d) uses groups, dilation or %s padding; expected groups=1,"
                                          " dilation=1, zero padding" % (i, m.padding_mode))
-        if isinstance(m.padding, str):
-            raise UnsupportedModuleError("module %d (Conv2d) has padding '%s'; expected an integer" % (i, m.padding))
+        padding = m.padding
+        if padding == "valid":
+            padding = 0
+        elif padding == "same":  # stride 1 (PyTorch's rule): k - 1 in all, the odd one on the bottom and right
+            if any(k % 2 == 0 for k in m.kernel_size):
+                raise UnsupportedModuleError("module %d (Conv2d) has padding 'same' with kernel %s, which pads one"
+                                             " more on the bottom and right; expected an odd kernel or integer"
+                                             " padding" % (i, tuple(m.kernel_size)))
+            padding = tuple((k - 1) // 2 for k in m.kernel_size)
+        elif isinstance(padding, str):
+            raise UnsupportedModuleError("module %d (Conv2d) has padding '%s'; expected an integer" % (i, padding))
         w = _cpu(_param(m, "weight"))
         b = _cpu(_param(m, "bias")) if m.bias is not None else np.zeros(w.shape[0], dtype="<f4")
         return {"type": "conv2d", "weight": w, "bias": b, "stride": _pair(m.stride, "stride", i, name),
-                "padding": _pair(m.padding, "padding", i, name)}
+                "padding": _pair(padding, "padding", i, name)}
     if isinstance(m, nn.AvgPool2d):
         if _pair(m.padding, "padding", i, name) != 0 or m.ceil_mode or m.divisor_override is not None:
             raise UnsupportedModuleError("module %d (AvgPool2d) has padding, ceil_mode or divisor_override; expected"
@@ -125,7 +138,7 @@ def _layer(m, i):
         kernel = _pair(m.kernel_size, "kernel_size", i, name)
         stride = _pair(m.stride if m.stride is not None else kernel, "stride", i, name)
         return {"type": "avgpool2d", "kernel": kernel, "stride": stride}
-    if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
+    if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d, nn.SyncBatchNorm)):  # SyncBatchNorm: BatchNorm in eval mode
         if m.running_mean is None or m.running_var is None:
             raise UnsupportedModuleError("module %d (%s) keeps no running statistics; expected"
                                          " track_running_stats=True (the monitor folds eval-mode batch norm)"
@@ -138,13 +151,17 @@ def _layer(m, i):
     if isinstance(m, nn.ReLU):
         return {"type": "relu"}
     if isinstance(m, nn.LeakyReLU):
-        return {"type": "leaky_relu", "negative_slope": float(m.negative_slope)}
+        slope = float(m.negative_slope)
+        if not 0 <= slope < 1:  # the format's rule (docs/snapshot-format.md); the monitor would answer 400
+            raise UnsupportedModuleError("module %d (LeakyReLU) has negative_slope %s; expected 0 <= slope < 1"
+                                         % (i, slope))
+        return {"type": "leaky_relu", "negative_slope": slope}
     if isinstance(m, nn.Flatten):
         if m.start_dim != 1 or m.end_dim != -1:
             raise UnsupportedModuleError("module %d (Flatten) flattens dims %d..%d; expected start_dim=1, end_dim=-1"
                                          % (i, m.start_dim, m.end_dim))
         return {"type": "flatten"}
-    if isinstance(m, (nn.Identity, nn.Dropout)):
+    if isinstance(m, (nn.Identity,) + _dropouts()):  # the identity in eval mode
         return None
     if isinstance(m, nn.Sequential) or any(True for _ in m.children()):
         raise UnsupportedModuleError("module %d (%s) has a forward of its own that the client cannot read; expected an"
@@ -156,8 +173,14 @@ def _layer(m, i):
 def _bases():
     """The supported module classes, whose own forward the converter knows."""
     import torch.nn as nn
-    return (nn.Linear, nn.Conv2d, nn.AvgPool2d, nn.BatchNorm1d, nn.BatchNorm2d, nn.ReLU, nn.LeakyReLU, nn.Flatten,
-            nn.Identity, nn.Dropout)
+    return (nn.Linear, nn.Conv2d, nn.AvgPool2d, nn.BatchNorm1d, nn.BatchNorm2d, nn.SyncBatchNorm, nn.ReLU,
+            nn.LeakyReLU, nn.Flatten, nn.Identity) + _dropouts()
+
+
+def _dropouts():
+    import torch.nn as nn
+    return tuple(getattr(nn, n) for n in ("Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout",
+                                          "FeatureAlphaDropout") if hasattr(nn, n))
 
 
 def forward(layers, x):

@@ -164,6 +164,44 @@ class ConverterTest(unittest.TestCase):
                 convert(model)
             self.assertIn("(%s) has a forward of its own" % name, str(e.exception))
 
+    def test_eval_mode_equivalents_are_converted(self):
+        # every dropout is the identity in eval mode; SyncBatchNorm is BatchNorm in eval mode; padding 'valid' is 0
+        # and 'same' with an odd kernel is (k - 1) / 2 on every side
+        torch.manual_seed(4)
+        drops = [getattr(nn, n)(0.3) for n in ("Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout",
+                                               "FeatureAlphaDropout") if hasattr(nn, n)]
+        bn = nn.BatchNorm2d(4)
+        with torch.no_grad():
+            bn.running_mean.uniform_(-0.5, 0.5)
+            bn.running_var.uniform_(0.5, 2.0)
+        sync = nn.SyncBatchNorm(4)
+        sync.load_state_dict(bn.state_dict())
+        modules = [nn.Conv2d(1, 4, 3, padding="same"), bn, nn.ReLU(), drops[1], nn.Conv2d(4, 3, 5, padding="same"),
+                   nn.ReLU(), nn.Conv2d(3, 2, 3, padding="valid"), nn.Flatten(), *drops[:1], *drops[2:],
+                   nn.Linear(2 * 4 * 4, 3)]
+        model = nn.Sequential(*modules).eval()  # torch 1.13's SyncBatchNorm runs on a GPU only: BatchNorm2d's forward
+        x = torch.rand(16, 1, 6, 6)
+        layers = convert(nn.Sequential(*modules[:1], sync, *modules[2:]).eval())
+        self.assertEqual([l["type"] for l in layers], ["conv2d", "batchnorm", "relu", "conv2d", "relu", "conv2d",
+                                                       "flatten", "dense"])
+        self.assertEqual([l["padding"] for l in layers if l["type"] == "conv2d"], [1, 2, 0])
+        with torch.no_grad():
+            np.testing.assert_allclose(forward(layers, x.numpy())[0], model(x).double().numpy(), rtol=1e-4,
+                                       atol=1e-5)
+
+    def test_modules_the_monitor_would_refuse_are_refused_at_once(self):
+        # refused here, on the training loop's thread, not later as a snapshot the monitor answers 400
+        for module, message in ((nn.LeakyReLU(1.5), "module 1 (LeakyReLU) has negative_slope 1.5; expected 0 <="
+                                                     " slope < 1"),
+                                (nn.LeakyReLU(-0.1), "negative_slope -0.1; expected 0 <= slope < 1"),
+                                (nn.Conv2d(2, 2, 4, padding="same"), "module 1 (Conv2d) has padding 'same' with"
+                                                                      " kernel (4, 4)"),
+                                (nn.LazyLinear(3), "module 1 (LazyLinear) has uninitialized parameters")):
+            with self.assertRaises(UnsupportedModuleError) as e:
+                convert([nn.Linear(2, 2), module])
+            self.assertIn(message, str(e.exception))
+            self.assertEqual(len(str(e.exception).splitlines()), 1)
+
     def test_unsupported_module_is_named(self):
         with self.assertRaises(UnsupportedModuleError) as e:
             convert(nn.Sequential(nn.Conv2d(1, 2, 3), nn.MaxPool2d(2)))
