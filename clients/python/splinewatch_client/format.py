@@ -7,6 +7,17 @@ import zipfile
 import numpy as np
 
 
+def host(a):
+    """``a`` where numpy can read it: a torch tensor on any device, requiring grad or of a floating dtype numpy lacks
+    (bfloat16) is detached, copied to the CPU and, for such a dtype, made float32; anything else is returned as is."""
+    if hasattr(a, "detach") and hasattr(a, "cpu") and hasattr(a, "is_floating_point"):  # a torch tensor
+        a = a.detach().cpu()
+        if a.is_floating_point() and str(a.dtype) not in ("torch.float16", "torch.float32", "torch.float64"):
+            a = a.float()
+        return a.numpy()
+    return a
+
+
 def encode_npz(arrays, documents):
     """An uncompressed .npz: ``arrays`` (name -> ndarray) as NAME.npy, ``documents`` (name -> dict) as NAME.json."""
     buf = io.BytesIO()
@@ -45,7 +56,7 @@ def regions_npz(layers, anchors=None, origin=None, u=None, v=None, pad=None):
                          % ("both ways" if anchors is not None else "incompletely" if any(c is not None for c in chart)
                             else "neither way"))
     if anchors is not None:
-        a = np.asarray(anchors, dtype="<f4")
+        a = np.asarray(host(anchors), dtype="<f4")
         if a.ndim not in (2, 4) or a.shape[0] != 3:
             raise ValueError("anchors have shape %s; expected (3, d) or (3, c, h, w)" % (a.shape,))
         arrays["anchors"] = a
@@ -54,7 +65,7 @@ def regions_npz(layers, anchors=None, origin=None, u=None, v=None, pad=None):
                 raise ValueError("pad is %s; expected a positive number or None" % pad)
             doc["pad"] = float(pad)
     else:
-        o, du, dv = (np.asarray(c, dtype="<f4") for c in chart)
+        o, du, dv = (np.asarray(host(c), dtype="<f4") for c in chart)
         if o.ndim not in (1, 3) or du.shape != o.shape or dv.shape != o.shape:
             raise ValueError("origin, u, v have shapes %s, %s, %s; expected one input shape, (d,) or (c, h, w)"
                              % (o.shape, du.shape, dv.shape))
@@ -87,19 +98,21 @@ def run_npz(run_id, probes, probe_labels, classes, method="external", dataset="e
             settings=None):
     """A registration body: run.json plus probes (n, d) or (n, c, h, w) float32 and their integer labels.
 
+    Arrays may be numpy arrays or torch tensors (on any device, requiring grad, bfloat16: see ``host``).
+
     Raises ValueError, as the monitor would answer 400, when labels are not integer class labels 0..classes-1 or
     plane anchors are not integer probe indices (a float array of whole numbers is accepted, as by the monitor).
     """
     classes = int(classes)
-    arrays = {"probes": np.asarray(probes, dtype="<f4"),
+    arrays = {"probes": np.asarray(host(probes), dtype="<f4"),
               "probe_labels": integers(probe_labels, classes, "probe_labels", "integer class labels")}
     if probe_pairs is not None:
-        arrays["probe_pairs"] = np.asarray(probe_pairs, dtype="<f4")
+        arrays["probe_pairs"] = np.asarray(host(probe_pairs), dtype="<f4")
     if plane_anchors is not None:
         arrays["plane_anchors"] = integers(plane_anchors, len(arrays["probes"]), "plane_anchors",
                                            "integer probe indices")
     if fit is not None:
-        arrays["fit_inputs"] = np.asarray(fit[0], dtype="<f4")
+        arrays["fit_inputs"] = np.asarray(host(fit[0]), dtype="<f4")
         arrays["fit_labels"] = integers(fit[1], classes, "fit_labels", "integer class labels")
     doc = {"run_id": run_id, "method": method, "dataset": dataset, "tags": dict(tags or {}), "classes": classes,
            "planes": int(planes), "seed": int(seed), "settings": dict(settings or {})}
@@ -112,7 +125,7 @@ def run_npz(run_id, probes, probe_labels, classes, method="external", dataset="e
 
 def integers(values, bound, name, what):
     """``values`` as int64 after checking that each is a whole number in [0, bound), else a ValueError naming it."""
-    a = np.asarray(values)
+    a = np.asarray(host(values))
     if not (a.dtype == np.bool_ or np.issubdtype(a.dtype, np.integer) or np.issubdtype(a.dtype, np.floating)):
         raise ValueError("%s has dtype %s; expected %s from 0 to %d" % (name, a.dtype, what, bound - 1))
     if a.size:

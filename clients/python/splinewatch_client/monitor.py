@@ -11,7 +11,7 @@ import time
 import urllib.error
 import urllib.request
 
-from .format import layers_npz, run_npz
+from .format import host, layers_npz, run_npz
 
 # answers after which the monitor takes no more of the run: 401 (it restarted with a new token), 404 (it restarted),
 # 410 (it ended the run after its idle timeout)
@@ -50,7 +50,9 @@ class MonitorUnreachableError(MonitorError, ConnectionError):
 class Monitor:
     """A run streaming to ``./monitor serve`` at ``url`` (for example http://127.0.0.1:9464).
 
-    ``probes`` is ``(x, y)``: held-out inputs of shape (n, d) or (n, c, h, w) and their integer labels, sent once.
+    ``probes`` is ``(x, y)``: held-out inputs of shape (n, d) or (n, c, h, w) and their integer labels, sent once
+    (numpy arrays or torch tensors, on any device, bfloat16 or requiring grad included; so are ``probe_pairs`` and
+    ``fit``).
     ``labels`` may hold ``method``, ``dataset`` and ``tags`` (a dict of strings); ``settings`` (numbers, booleans,
     strings) go to the run's config.json, e.g. ``{"stop_gradient": False}`` for ./monitor detection. The token comes from ``token``,
     else ``token_file``, else $SPLINEWATCH_CONTROL_TOKEN. Snapshots wait in a queue of ``queue_size``; when it is
@@ -71,7 +73,7 @@ class Monitor:
         if probes is None:
             raise ValueError("probes=(x, y) is required: held-out inputs and their labels")
         import numpy as np
-        x, y = np.asarray(probes[0], dtype=np.float32), np.asarray(probes[1])
+        x, y = np.asarray(host(probes[0]), dtype=np.float32), np.asarray(host(probes[1]))
         if x.ndim < 2 or len(x) == 0 or y.ndim != 1 or len(y) != len(x):
             raise ValueError("probes=(x, y) holds x of shape %s and y of shape %s; expected one or more inputs (n, ...)"
                              " and their n labels" % (x.shape, y.shape))

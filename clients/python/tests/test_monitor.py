@@ -324,6 +324,29 @@ def write_idx(path, array):
 
 
 @unittest.skipIf(torch is None, "torch is not installed (apt-get install python3-torch)")
+class TensorProbeTest(unittest.TestCase):
+    def test_probes_labels_views_and_fit_as_tensors_of_any_kind_are_registered(self):
+        # what a PyTorch loop has at hand: a batch that requires grad, bfloat16 (numpy has no such dtype), int32 or
+        # uint8 labels, a tensor on the training device
+        fake = FakeMonitor()
+        self.addCleanup(fake.stop)
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+        x = torch.rand(20, 1, 4, 4, requires_grad=True)
+        probes = (x.to(device), torch.arange(20, dtype=torch.int32).to(device) % 10)
+        m = Monitor(fake.url, "r1", token="t", probes=probes, classes=10, probe_pairs=(x * 2).bfloat16().to(device),
+                    fit=(x.detach().to(torch.bfloat16), (torch.arange(20) % 10).to(torch.uint8)),
+                    plane_anchors=torch.tensor([[0, 1, 2]]))
+        m.close()
+        with np.load(io.BytesIO(fake.requests[0][1])) as npz:
+            np.testing.assert_array_equal(npz["probes"], x.detach().numpy())
+            np.testing.assert_array_equal(npz["probe_labels"], np.arange(20) % 10)
+            np.testing.assert_array_equal(npz["probe_pairs"], (x * 2).bfloat16().float().detach().numpy())
+            np.testing.assert_array_equal(npz["fit_inputs"], x.detach().bfloat16().float().numpy())
+            self.assertEqual((npz["probe_pairs"].dtype, npz["fit_labels"].dtype), (np.dtype("<f4"), np.dtype("<i8")))
+            np.testing.assert_array_equal(npz["plane_anchors"], [[0, 1, 2]])
+
+
+@unittest.skipIf(torch is None, "torch is not installed (apt-get install python3-torch)")
 class TokenFileTest(unittest.TestCase):
     def test_a_token_file_that_cannot_be_read_is_one_clear_error_before_anything_is_sent(self):
         with tempfile.TemporaryDirectory() as d:
