@@ -44,7 +44,8 @@ import org.splinewatch.snapshot.SnapshotFormat;
  * the run directory, and an injected collapse stops the loop through {@code should_stop} (exit code 3).
  */
 class PyTorchClientTest {
-  private static final String PYTHON = "/usr/bin/python3";
+  /** Debian's interpreter, as in CI; {@code SPLINEWATCH_TEST_PYTHON} names another (a venv with PyTorch 2.x). */
+  private static final String PYTHON = System.getenv().getOrDefault("SPLINEWATCH_TEST_PYTHON", "/usr/bin/python3");
   private static final String TOKEN = "fedcba9876543210fedcba9876543210";
   private static final Path CLIENT = Path.of("clients", "python");
 
