@@ -2,6 +2,7 @@
 
 import io
 import json
+import numbers
 import zipfile
 
 import numpy as np
@@ -16,6 +17,37 @@ def host(a):
             a = a.float()
         return a.numpy()
     return a
+
+
+def plain(v):
+    """A torch tensor or a numpy array or scalar as Python values (a number, a boolean or a list); others as they are."""
+    v = host(v)
+    if isinstance(v, (np.ndarray, np.generic)):
+        return v.tolist()
+    if isinstance(v, (list, tuple)):
+        return [plain(x) for x in v]
+    return v
+
+
+def number(v, name, whole=False):
+    """``v`` as a Python float (an int where ``whole``): a number, a numpy or torch scalar, or a one-element array or
+    tensor; else a ValueError naming ``name``. None stays None unless ``whole``."""
+    if v is None and not whole:
+        return None
+    p = plain(v)
+    while isinstance(p, list) and len(p) == 1:
+        p = p[0]
+    if isinstance(p, list):
+        raise ValueError("%s has shape %s; expected a number" % (name, np.shape(p)))
+    if isinstance(p, bool) or not isinstance(p, numbers.Real):
+        raise ValueError("%s is %r; expected a number" % (name, p))
+    if not whole:
+        return float(p)
+    if isinstance(p, numbers.Integral):
+        return int(p)
+    if p != p or p in (float("inf"), float("-inf")) or p != int(p):
+        raise ValueError("%s is %s; expected a whole number" % (name, p))
+    return int(p)
 
 
 def encode_npz(arrays, documents):
@@ -115,12 +147,23 @@ def run_npz(run_id, probes, probe_labels, classes, method="external", dataset="e
         arrays["fit_inputs"] = np.asarray(host(fit[0]), dtype="<f4")
         arrays["fit_labels"] = integers(fit[1], classes, "fit_labels", "integer class labels")
     doc = {"run_id": run_id, "method": method, "dataset": dataset, "tags": dict(tags or {}), "classes": classes,
-           "planes": int(planes), "seed": int(seed), "settings": dict(settings or {})}
+           "planes": int(planes), "seed": int(seed),
+           "settings": {k: _setting(k, v) for k, v in dict(settings or {}).items()}}
     if classifier is not None:
         doc["classifier"] = bool(classifier)
     if early_stop is not None:
         doc["early_stop"] = early_stop
     return encode_npz(arrays, {"run": doc})
+
+
+def _setting(key, value):
+    """A settings value as JSON: numpy and torch scalars and arrays become numbers, booleans and lists."""
+    v = plain(value)
+    ok = isinstance(v, (bool, numbers.Real, str)) or v is None or (
+        isinstance(v, list) and all(isinstance(x, numbers.Real) and not isinstance(x, bool) for x in v))
+    if not ok:
+        raise ValueError("settings[%r] is %r; expected a number, boolean, string or list of numbers" % (key, value))
+    return v
 
 
 def integers(values, bound, name, what):

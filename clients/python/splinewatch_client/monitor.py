@@ -11,7 +11,7 @@ import time
 import urllib.error
 import urllib.request
 
-from .format import host, layers_npz, run_npz
+from .format import host, layers_npz, number, run_npz
 
 # answers after which the monitor takes no more of the run: 401 (it restarted with a new token), 404 (it restarted),
 # 410 (it ended the run after its idle timeout)
@@ -135,8 +135,13 @@ class Monitor:
         self.snapshot_layers(layers, step, loss=loss, epoch=epoch, learning_rate=learning_rate)
 
     def snapshot_layers(self, layers, step, loss=None, epoch=0, learning_rate=None):
-        """Queues an already converted layer list (see ``convert``)."""
-        item = (layers, int(step), int(epoch), loss, learning_rate)
+        """Queues an already converted layer list (see ``convert``).
+
+        ``step`` and ``epoch`` are whole numbers, ``loss`` and ``learning_rate`` numbers (numpy or torch scalars and
+        one-element tensors too), read now: anything else is a ValueError here, not a lost snapshot later.
+        """
+        item = (layers, number(step, "step", whole=True), number(epoch, "epoch", whole=True), number(loss, "loss"),
+                number(learning_rate, "learning_rate"))
         with self._cv:
             if self._closed:
                 raise RuntimeError("monitor is closed")

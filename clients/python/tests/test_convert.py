@@ -255,6 +255,21 @@ class FormatTest(unittest.TestCase):
         doc = json.loads(zipfile.ZipFile(io.BytesIO(body)).read("run.json"))
         self.assertEqual((doc["run_id"], doc["classes"], doc["method"]), ("r1", 10, "simsiam"))
 
+    def test_settings_of_numpy_and_torch_scalars_are_plain_json(self):
+        settings = {"lr": np.float32(0.5), "batch": np.int64(256), "stop_gradient": np.bool_(False),
+                    "vicreg_coefficients": np.array([25.0, 25.0, 1.0]), "name": np.str_("a")}
+        if torch is not None:
+            settings["momentum"] = torch.tensor(0.25)
+        body = run_npz("r1", np.zeros((20, 4)), np.arange(20) % 10, 10, settings=settings)
+        doc = json.loads(zipfile.ZipFile(io.BytesIO(body)).read("run.json"))
+        self.assertEqual(doc["settings"], dict({"lr": 0.5, "batch": 256, "stop_gradient": False, "name": "a",
+                                                "vicreg_coefficients": [25.0, 25.0, 1.0]},
+                                               **({"momentum": 0.25} if torch is not None else {})))
+        with self.assertRaises(ValueError) as e:
+            run_npz("r1", np.zeros((20, 4)), np.arange(20) % 10, 10, settings={"f": object()})
+        self.assertIn("settings['f'] is <object object", str(e.exception))
+        self.assertIn("expected a number, boolean, string or list of numbers", str(e.exception))
+
     def test_non_integer_labels_are_refused_not_cast(self):
         y = np.arange(20) % 10
         with self.assertRaises(ValueError) as e:

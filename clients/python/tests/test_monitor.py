@@ -20,6 +20,7 @@ import tempfile
 import threading
 import time
 import unittest
+import zipfile
 
 import numpy as np
 
@@ -135,6 +136,29 @@ class MonitorTest(unittest.TestCase):
         with self.monitor() as m2:  # the context manager's exit after an explicit close
             m2.close("stopped", "enough")
         self.assertEqual([f["status"] for f in self.fake.finishes()], ["done", "stopped"])
+
+    def test_loss_learning_rate_and_step_are_read_on_the_calling_thread(self):
+        # numpy and torch scalars and one-element arrays are numbers; anything else is a ValueError at once, not a
+        # snapshot lost later on the sending thread (numpy 2 refuses float() of a one-element array)
+        m = self.monitor()
+        m.snapshot_layers(LAYERS, np.int64(1), loss=np.array([0.5]), learning_rate=np.float32(0.25))
+        if torch is not None:
+            m.snapshot_layers(LAYERS, torch.tensor(2), loss=torch.tensor([0.75], requires_grad=True) * 1,
+                              learning_rate=torch.tensor(0.125))
+        for kwargs, message in (({"loss": np.array([0.5, 0.25])}, "loss has shape (2,); expected a number"),
+                                ({"learning_rate": "0.1"}, "learning_rate is '0.1'; expected a number"),
+                                ({"step": 3.5}, "step is 3.5; expected a whole number"),
+                                ({"epoch": np.float64(0.5)}, "epoch is 0.5; expected a whole number")):
+            with self.assertRaises(ValueError) as e:
+                m.snapshot_layers(LAYERS, **dict({"step": 3}, **kwargs))
+            self.assertIn(message, str(e.exception))
+        self.assertTrue(m.flush(5))
+        m.close()
+        self.assertEqual(m.errors, [])
+        docs = [json.loads(zipfile.ZipFile(io.BytesIO(b)).read("snapshot.json")) for p, b in self.fake.requests
+                if p.endswith("/snapshots")]
+        self.assertEqual([(d["step"], d["loss"], d["learning_rate"]) for d in docs],
+                         [(1, 0.5, 0.25)] + ([(2, 0.75, 0.125)] if torch is not None else []))
 
     def test_a_busy_monitor_is_retried_after_its_retry_after(self):
         m = self.monitor()
