@@ -8,6 +8,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import org.apache.pekko.actor.CoordinatedShutdown;
 import org.splinewatch.analysis.IdleGcThreads;
 import org.splinewatch.cluster.ClusterSettings;
 import org.splinewatch.ingest.IngestSettings;
@@ -97,10 +98,13 @@ final class ServeCommand implements Callable<Integer> {
       System.err.println("error: " + Main.oneLine(e));
       return 1;
     }
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+    // through CoordinatedShutdown, not Runtime.addShutdownHook: Artery's own JVM hook waits for the hooks registered
+    // here before it stops the transport, so the node's leave still reaches the cluster (with a plain JVM hook the
+    // transport went down first: the leave timed out after 10 s and the other nodes downed this one as unreachable)
+    CoordinatedShutdown.get(server.system()).addJvmShutdownHook(() -> {
       server.close("the monitor was stopped while the run streamed (SIGTERM, SIGINT or SIGHUP)", System.out);
       System.out.println("  " + server.memoryPeaks().describe());
-    }, "splinewatch-serve-shutdown"));
+    });
     server.awaitTermination();
     return 0;
   }

@@ -139,6 +139,45 @@ class ClusterProcessIT {
     }
   }
 
+  /**
+   * "Ctrl-C leaves the cluster and stops": an analyzer node stopped by a signal leaves within seconds. With its stop
+   * in a plain JVM shutdown hook, Artery's own hook took the transport down first: the leave never reached the
+   * cluster, the node waited out the 10 s of {@code cluster-exiting} and the metrics node downed it as unreachable.
+   */
+  @Test
+  void anAnalyzerNodeStoppedBySigtermLeavesTheCluster() throws Exception {
+    try {
+      Path monitorLog = tmp.resolve("monitor.log");
+      Process monitor = start(monitorLog, "monitor", "serve", "--port", "0", "--metrics-port", "0", "--out",
+          tmp.resolve("runs").toString());
+      String seed = awaitNode(monitor, monitorLog);
+      Path analyzerLog = tmp.resolve("analyzer.log");
+      Process analyzer = start(analyzerLog, "monitor", "serve", "--roles", "analyzer", "--port", "0", "--seed", seed,
+          "--metrics-port", "0", "--out", tmp.resolve("analyzer-runs").toString());
+      String address = awaitNode(analyzer, analyzerLog);
+      Thread.sleep(2000); // the join gossiped to both nodes
+      long start = System.nanoTime();
+      analyzer.destroy(); // SIGTERM
+      assertTrue(analyzer.waitFor(60, TimeUnit.SECONDS), Files.readString(analyzerLog));
+      double seconds = (System.nanoTime() - start) / 1e9;
+      String said = Files.readString(analyzerLog);
+      assertEquals(143, analyzer.exitValue(), said);
+      assertTrue(!said.contains("timed out"), said);
+      assertTrue(seconds < 8, "the analyzer node took " + seconds + " s to leave: " + said);
+      Thread.sleep(12000); // past heartbeat-pause (10 s): a node that vanished without leaving is unreachable by now
+      String monitorSaid = Files.readString(monitorLog);
+      assertTrue(!monitorSaid.contains("UNREACHABLE"), address + " did not leave: " + monitorSaid);
+      assertTrue(monitor.isAlive(), monitorSaid);
+    } finally {
+      for (Process p : processes) {
+        p.destroy();
+        if (!p.waitFor(20, TimeUnit.SECONDS)) {
+          p.destroyForcibly();
+        }
+      }
+    }
+  }
+
   @Test
   void aMonitorOnTheTrainersMachineGetsTheRunsEndAndTheTrainerPrintsItsCoverage() throws Exception {
     try {
