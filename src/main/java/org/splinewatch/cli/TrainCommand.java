@@ -124,7 +124,8 @@ public final class TrainCommand implements Callable<Integer> {
       description = "analyzers to run, from: embedding, regions, boundary, geometry, probe, health, local-complexity"
           + " (default all but local-complexity: splinewatch.analysis.enabled)")
   List<String> analyzers;
-  @Option(names = "--region-threads", description = "planes analysed in parallel (default 1 on 2 cores)")
+  @Option(names = "--region-threads",
+      description = "planes analysed in parallel (default 1 whatever the core count: splinewatch.regions.threads)")
   Integer regionThreads;
   @Option(names = "--no-svg", description = "do not write partition pictures to runs/<run-id>/planes/")
   boolean noSvg;
