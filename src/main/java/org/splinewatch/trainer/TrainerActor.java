@@ -237,7 +237,8 @@ public final class TrainerActor extends AbstractBehavior<TrainerActor.Command> {
       lastBatchOutputs = outputs;
       batchStatistics.submit(step, outputs);
     }
-    if (step % SCALAR_EVERY == 0 || step == total) {
+    // a non-finite loss is published at any step: the divergence rule judges the loss samples, and the run ends here
+    if (step % SCALAR_EVERY == 0 || step == total || !Double.isFinite(loss)) {
       List<Sample> scalars = new ArrayList<>(List.of(
           Sample.of(MetricFamily.TRAINING_LOSS, loss, step),
           Sample.of(MetricFamily.TRAINING_STEP, step, step),

@@ -28,6 +28,8 @@ import org.splinewatch.cluster.MetricsNode;
 import org.splinewatch.cluster.Rejections;
 import org.splinewatch.cluster.TrainerDoor;
 import org.splinewatch.metrics.MetricsActor;
+import org.splinewatch.snapshot.MetricFamily;
+import org.splinewatch.snapshot.Sample;
 import org.splinewatch.snapshot.WeightSnapshot;
 import org.splinewatch.trainer.Trainer;
 import org.splinewatch.trainer.TrainerActor;
@@ -44,6 +46,18 @@ class RunGuardianTest {
 
   /** A trainer that only counts (a millisecond a step, so a stop lands between steps). */
   private static final class CountingTrainer implements Trainer {
+    /** The step whose loss is NaN (0: never). */
+    private final long nanAt;
+    private long steps;
+
+    CountingTrainer() {
+      this(0);
+    }
+
+    CountingTrainer(long nanAt) {
+      this.nanAt = nanAt;
+    }
+
     @Override
     public double step() {
       try {
@@ -51,7 +65,7 @@ class RunGuardianTest {
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       }
-      return 1.0;
+      return ++steps == nanAt ? Double.NaN : 1.0;
     }
 
     @Override
@@ -85,9 +99,13 @@ class RunGuardianTest {
   /** A sink that keeps what it is given; its metrics actor only answers Flush. */
   private static final class RecordingSink implements SnapshotSink {
     final List<Long> published = new CopyOnWriteArrayList<>();
+    /** The samples the trainer published to the metrics actor (loss, step, ...). */
+    final List<Sample> samples = new CopyOnWriteArrayList<>();
     final ActorRef<MetricsActor.Command> metrics = testKit.spawn(Behaviors.receiveMessage(m -> {
       if (m instanceof MetricsActor.Flush f) {
         f.replyTo().tell(Done.getInstance());
+      } else if (m instanceof MetricsActor.Publish p) {
+        samples.addAll(p.samples());
       }
       return Behaviors.same();
     }));
@@ -172,6 +190,11 @@ class RunGuardianTest {
 
   private static Run start(long maxSteps, EarlyStopPolicy policy, long startStep, RecordingSink sink,
       RunGuardian.Timeouts timeouts) {
+    return start(maxSteps, policy, startStep, sink, timeouts, CountingTrainer::new);
+  }
+
+  private static Run start(long maxSteps, EarlyStopPolicy policy, long startStep, RecordingSink sink,
+      RunGuardian.Timeouts timeouts, java.util.function.Supplier<Trainer> trainerFactory) {
     CompletableFuture<TrainerActor.Finished> result = new CompletableFuture<>();
     CompletableFuture<ActorRef<TrainerActor.Command>> trainer = new CompletableFuture<>();
     List<Alert> alerts = new CopyOnWriteArrayList<>();
@@ -179,7 +202,7 @@ class RunGuardianTest {
     ActorRef<Object> root = testKit.spawn(RunGuardian.root(rejections));
     TrainingProgress progress = new TrainingProgress();
     root.tell(new RunGuardian.Setup(TestSnapshots.run(),
-        new RunGuardian.Training(CountingTrainer::new, 1, maxSteps, 10,
+        new RunGuardian.Training(trainerFactory, 1, maxSteps, 10,
             new TrainerActor.CheckpointPlan(null, "supervised", startStep)),
         ctx -> sink, policy, timeouts,
         new RunGuardian.Observers(progress, result, trainer, alerts::add)));
@@ -202,6 +225,24 @@ class RunGuardianTest {
     assertTrue(r.sink().endedBeforeDrain, "training's end is told before the drain, which may take minutes");
     assertTrue(r.sink().published.containsAll(List.of(10L, 20L)), "snapshots every 10 steps: " + r.sink().published);
     testKit.createTestProbe().expectTerminated(r.root(), Duration.ofSeconds(10));
+  }
+
+  /**
+   * A NaN loss ends the run (exit code 3) and is published as its loss sample, whatever the step: the
+   * {@code divergence} rule judges the loss samples, and the trainer publishes them every 10 steps only, so a NaN at
+   * step 3 used to stop the run without the alert (no event, no gauge) and without the NaN in metrics.jsonl.
+   */
+  @Test
+  void aNanLossBetweenTheTenStepScalarsIsStillPublishedForTheDivergenceRule() throws Exception {
+    RecordingSink sink = new RecordingSink();
+    Run r = start(1000, EarlyStopPolicy.NEVER, 0, sink, new RunGuardian.Timeouts(Duration.ofSeconds(5),
+        Duration.ofSeconds(1)), () -> new CountingTrainer(3));
+    TrainerActor.Finished f = r.result().get(30, TimeUnit.SECONDS);
+    assertTrue(f.stopped());
+    assertEquals("loss is NaN at step 3 (divergence)", f.reason());
+    List<Sample> losses = sink.samples.stream().filter(x -> x.name().equals(MetricFamily.TRAINING_LOSS.id())).toList();
+    assertTrue(losses.stream().anyMatch(x -> x.step() == 3 && Double.isNaN(x.value())),
+        "the NaN loss of step 3 reaches the metrics actor: " + losses);
   }
 
   @Test
