@@ -48,7 +48,11 @@ function plotValues(values) {
   return out;
 }
 
+// Draws data's charts into container, replacing those drawn there before: the live page calls this every 2 s, and
+// uPlot keeps each instance (in a module-wide set, with a media-query listener) until its destroy().
 function renderCharts(data, container) {
+  for (const u of container.plots || []) u.destroy();
+  container.plots = [];
   container.replaceChildren();
   for (const c of data.charts) {
     const div = document.createElement("div");
@@ -80,7 +84,7 @@ function renderCharts(data, container) {
         ctx.restore();
       }]}
     };
-    new uPlot(opts, [c.x].concat(c.series.map(s => plotValues(s.values))), div);
+    container.plots.push(new uPlot(opts, [c.x].concat(c.series.map(s => plotValues(s.values))), div));
   }
 }
 

@@ -23,7 +23,7 @@ class ReportScriptTest {
   Path tmp;
 
   private String node(String script) throws Exception {
-    String js = "const uPlot = {fmtNum: v => new Intl.NumberFormat('en-US').format(v)};\n"
+    String js = "let uPlot = {fmtNum: v => new Intl.NumberFormat('en-US').format(v)};\n"
         + new String(ReportScriptTest.class.getResourceAsStream("/org/splinewatch/report/report.js").readAllBytes(),
             StandardCharsets.UTF_8)
         + "\n" + script;
@@ -82,5 +82,45 @@ class ReportScriptTest {
         .readAllBytes(), StandardCharsets.UTF_8);
     assertTrue(src.contains("spanGaps: false") && !src.contains("spanGaps: true")
         && src.contains("c.series.map(s => plotValues(s.values))"), "the charts draw plotValues without spanGaps");
+  }
+
+  /** Just enough DOM for the renderers: elements with children, text, attributes and listeners. */
+  private static final String DOM = """
+      class El {
+        constructor(tag) { this.tagName = tag; this.children = []; this.attrs = {}; this.style = {}; this.dataset = {};
+          this.textContent = ""; }
+        appendChild(c) { this.children.push(c); return c; }
+        append(...cs) { cs.forEach(c => this.appendChild(c)); }
+        replaceChildren(...cs) { this.children = cs; }
+        setAttribute(k, v) { this.attrs[k] = String(v); }
+        getAttribute(k) { return this.attrs[k]; }
+        addEventListener() {}
+        getContext() { return {fillRect() {}}; }
+        get clientWidth() { return 1200; }
+      }
+      globalThis.document = {createElement: t => new El(t)};
+      globalThis.window = {innerWidth: 1280};
+      """;
+
+  /**
+   * The live page draws the shown run's charts again every 2 s: each uPlot instance of the previous drawing is
+   * destroyed (uPlot keeps every instance it made in a module-wide set and a media-query listener until destroy(),
+   * so dropping only its DOM kept every chart of every refresh, about 140 DOM nodes a second, in memory).
+   */
+  @Test
+  void drawingTheChartsAgainDestroysThePreviousCharts() throws Exception {
+    assumeTrue(TestTools.installed("node"), "node not installed");
+    String out = node(DOM + """
+        let live = 0;
+        uPlot = class { constructor(opts, data, el) { live++; el.appendChild(new El("div")); }
+          destroy() { live--; } };
+        uPlot.fmtNum = v => String(v);
+        const data = {alerts: [], charts: [1, 2, 3].map(i => ({title: "c" + i, x: [1, 2],
+          series: [{label: "s", values: [1, 2]}]}))};
+        const container = document.createElement("div");
+        for (let i = 0; i < 5; i++) renderCharts(data, container);
+        console.log(live + " " + container.children.length);
+        """);
+    assertEquals("3 3", out, "uPlot instances alive and charts shown after five drawings of three charts");
   }
 }
