@@ -47,7 +47,8 @@ public final class LivePage {
   private LivePage() {
   }
 
-  static String page() {
+  /** The live page: live.html with uPlot, report.js and the stylesheets inlined. */
+  public static String page() {
     return ReportWriter.resource("/org/splinewatch/report/live.html")
         .replace("/*CSS*/", ReportWriter.resource(ReportWriter.uplotCss())
             + ReportWriter.resource("/org/splinewatch/report/report.css"))

@@ -157,6 +157,23 @@ class BrowserIT {
     assertEquals(3, r.exitCode());
   }
 
+  /**
+   * The live page when its monitor cannot be reached (the trainer that served it ended or was killed): it says so and
+   * that it shows the last data it read, instead of an uncaught "Failed to fetch" every 2 s beside a run still listed
+   * as active. The page is opened as a file, where every request of it fails as it does once its server is gone.
+   */
+  @Test
+  void theLivePageSaysWhenItsMonitorCannotBeReached() throws Exception {
+    assumeTrue(TestTools.installed("chromium"), "chromium not installed (.ci/run installs it)");
+    Path page = tmp.resolve("live.html");
+    Files.writeString(page, org.splinewatch.serve.LivePage.page());
+    String[] dom = chromium("--virtual-time-budget=5000", "--dump-dom", page.toUri().toString());
+    // the browser itself logs each failed request; the page's script must not fail on them
+    assertEquals(List.of(), consoleErrors(dom[1]).stream().filter(l -> l.contains("Uncaught")).toList());
+    assertTrue(dom[0].matches("(?s).*<p id=\"connection\" role=\"status\" class=\"lost\">"
+        + "The monitor cannot be reached.*"), "the page says that the monitor cannot be reached");
+  }
+
   private static int count(String s, String what) {
     int n = 0;
     for (int i = s.indexOf(what); i >= 0; i = s.indexOf(what, i + 1)) {
