@@ -192,12 +192,12 @@ public final class ReportWriter {
         .append(esc(title)).append("</h1>\n");
     for (RunData r : runs) {
       boolean ok = r.complete();
-      sb.append("<div class=\"status ").append(ok ? "complete" : "incomplete").append("\" id=\"status-")
+      // whole files, but not always a whole run: how it ended when it did not reach its last step
+      String[] ending = ok ? ending(r) : new String[] {"incomplete", ""};
+      sb.append("<div class=\"status ").append(ending[0]).append("\" id=\"status-")
           .append(esc(r.runId())).append("\">").append(esc(r.runId())).append(": ")
-          .append(ok ? "complete" : "INCOMPLETE — " + esc(String.join("; ", r.problems())))
-          // whole files, but not a whole run: say how it ended (a stopped run's reason is in its alerts)
-          .append(ok ? esc(Detection.ending(r).map(e -> "; the run " + (e.startsWith("interrupted") ? "was "
-              : "") + e).orElse("")) : "").append("</div>\n");
+          .append(ok ? "complete" + esc(ending[1]) : "INCOMPLETE — " + esc(String.join("; ", r.problems())))
+          .append("</div>\n");
       String coverage = r.coverage(); // sparse curves: snapshots dropped or left unanalysed
       if (!coverage.isEmpty()) {
         sb.append("<div class=\"coverage\">").append(esc(r.runId())).append(": ").append(esc(coverage))
@@ -233,6 +233,22 @@ public final class ReportWriter {
         .append("renderTimelines(DATA, document.getElementById(\"timelines\"));\n")
         .append("renderEmbeddings(DATA, document.getElementById(\"embeddings\"));\n</script>\n</body></html>\n");
     return sb.toString();
+  }
+
+  /**
+   * How a finished run ended, from its last {@code run_finished}: the status's class ({@code complete} when it reached
+   * its last step, {@code ended} when stopped early or interrupted, {@code failed}) and the words after "complete".
+   */
+  static String[] ending(RunData r) {
+    var end = r.runEnds().get(r.runEnds().size() - 1);
+    long steps = end.path("steps").asLong();
+    return switch (end.path("status").asText("")) {
+      case "interrupted" -> new String[] {"ended", "; the run was interrupted at step " + steps};
+      case "stopped" -> new String[] {"ended", "; the run stopped early at step " + steps
+          + (end.path("reason").isTextual() ? ": " + end.path("reason").asText() : "")};
+      case "failed" -> new String[] {"failed", "; the run failed at step " + steps + ": " + end.path("error").asText("")};
+      default -> new String[] {"complete", ""};
+    };
   }
 
   /** The runs' settings side by side; rows where the runs differ are marked {@code differs} (highlighted). */

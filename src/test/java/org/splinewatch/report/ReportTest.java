@@ -202,18 +202,31 @@ class ReportTest {
     assertTrue(ReportWriter.html(List.of(r)).contains("INCOMPLETE"));
   }
 
+  /**
+   * A run that did not end by reaching its last step says how it ended, and its status is not the green "complete" of
+   * a run that did: an early stop (the collapse alert of --early-stop stop) and an interruption are marked as ended
+   * early, a failure as failed.
+   */
   @Test
-  void anInterruptedOrFailedRunSaysHowItEndedBesideComplete() throws Exception {
+  void anInterruptedStoppedOrFailedRunSaysHowItEnded() throws Exception {
     Path i = run(tmp, "i", false, "");
     Files.writeString(i.resolve("events.jsonl"), "{\"type\":\"run_finished\",\"status\":\"interrupted\","
         + "\"steps\":52,\"exit_code\":130}\n", java.nio.file.StandardOpenOption.APPEND);
-    assertTrue(ReportWriter.html(List.of(RunData.read(i))).contains(">i: complete; the run was interrupted at step"
-        + " 52</div>"));
+    assertTrue(ReportWriter.html(List.of(RunData.read(i))).contains("<div class=\"status ended\" id=\"status-i\">"
+        + "i: complete; the run was interrupted at step 52</div>"));
+    Path s = run(tmp, "s", false, "");
+    Files.writeString(s.resolve("events.jsonl"), "{\"type\":\"run_finished\",\"status\":\"stopped\",\"steps\":121,"
+        + "\"exit_code\":3,\"stopped\":true,\"reason\":\"collapse alert batch_collapse: batch collapsed\"}\n",
+        java.nio.file.StandardOpenOption.APPEND);
+    assertTrue(ReportWriter.html(List.of(RunData.read(s))).contains("<div class=\"status ended\" id=\"status-s\">"
+        + "s: complete; the run stopped early at step 121: collapse alert batch_collapse: batch collapsed</div>"));
     Path f = run(tmp, "f", false, "");
     Files.writeString(f.resolve("events.jsonl"), "{\"type\":\"run_finished\",\"status\":\"failed\","
         + "\"steps\":7,\"error\":\"disk full\"}\n", java.nio.file.StandardOpenOption.APPEND);
-    assertTrue(ReportWriter.html(List.of(RunData.read(f))).contains(">f: complete; the run failed: disk full</div>"));
-    assertTrue(ReportWriter.html(List.of(RunData.read(run(tmp, "d", true, "")))).contains(">d: complete</div>"));
+    assertTrue(ReportWriter.html(List.of(RunData.read(f))).contains("<div class=\"status failed\" id=\"status-f\">"
+        + "f: complete; the run failed at step 7: disk full</div>"));
+    assertTrue(ReportWriter.html(List.of(RunData.read(run(tmp, "d", true, "")))).contains(
+        "<div class=\"status complete\" id=\"status-d\">d: complete</div>"));
   }
 
   @Test
