@@ -186,7 +186,7 @@ public final class ReportWriter {
     StringBuilder sb = new StringBuilder(1 << 20);
     String title = runs.size() == 1 ? "splinewatch report: " + runs.get(0).runId()
         : "splinewatch report: " + runs.size() + " runs";
-    sb.append("<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>").append(esc(title))
+    sb.append("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>").append(esc(title))
         .append("</title>\n<style>").append(resource(uplotCss())).append('\n')
         .append(resource("/org/splinewatch/report/report.css")).append("</style></head>\n<body>\n<h1>")
         .append(esc(title)).append("</h1>\n");

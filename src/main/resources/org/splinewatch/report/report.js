@@ -57,6 +57,9 @@ function renderCharts(data, container) {
   for (const c of data.charts) {
     const div = document.createElement("div");
     div.className = "chart";
+    div.setAttribute("role", "figure");
+    div.setAttribute("aria-label", c.title + ": " + c.series.map(s => s.label).join(", ") + " over steps " + c.x[0] +
+      " to " + c.x[c.x.length - 1]);
     container.appendChild(div);
     const series = [{label: "step"}].concat(c.series.map((s, i) => ({
       label: s.label, stroke: COLORS[i % COLORS.length], width: 1.5, spanGaps: false,
@@ -88,10 +91,11 @@ function renderCharts(data, container) {
   }
 }
 
-// A range input over count steps, set to the last one.
-function stepSlider(count) {
+// A range input over count steps, set to the last one; label names it for screen readers.
+function stepSlider(count, label) {
   const slider = document.createElement("input");
   slider.type = "range";
+  slider.setAttribute("aria-label", label);
   slider.min = 0;
   slider.max = count - 1;
   slider.value = count - 1;
@@ -108,10 +112,11 @@ function renderTimelines(data, container) {
     box.appendChild(title);
     const row = document.createElement("div");
     row.className = "pictures";
-    const img = (src, caption) => {
+    const img = (src, caption, step) => {
       const fig = document.createElement("figure");
       const i = document.createElement("img");
       i.src = src;
+      i.alt = "partition of " + t.run + " plane " + t.plane + " at step " + step;
       const cap = document.createElement("figcaption");
       cap.textContent = caption;
       fig.appendChild(i);
@@ -119,12 +124,15 @@ function renderTimelines(data, container) {
       row.appendChild(fig);
       return [i, cap];
     };
-    img(t.srcs[0], "first: step " + t.steps[0]);
-    const [sel, selCap] = img(t.srcs[t.srcs.length - 1], "");
-    img(t.srcs[t.srcs.length - 1], "last: step " + t.steps[t.steps.length - 1]);
-    const slider = stepSlider(t.srcs.length);
+    const lastStep = t.steps[t.steps.length - 1];
+    img(t.srcs[0], "first: step " + t.steps[0], t.steps[0]);
+    const [sel, selCap] = img(t.srcs[t.srcs.length - 1], "", lastStep);
+    img(t.srcs[t.srcs.length - 1], "last: step " + lastStep, lastStep);
+    const slider = stepSlider(t.srcs.length, "picture of " + t.run + " plane " + t.plane + " to show");
     const show = () => {
       sel.src = t.srcs[slider.value];
+      sel.alt = "partition of " + t.run + " plane " + t.plane + " at step " + t.steps[slider.value];
+      slider.setAttribute("aria-valuetext", "step " + t.steps[slider.value]);
       selCap.textContent = "step " + t.steps[slider.value] + " (slider)";
     };
     slider.addEventListener("input", show);
@@ -166,10 +174,14 @@ function renderEmbeddings(data, container) {
     canvas.width = 360;
     canvas.height = 360;
     const caption = document.createElement("div");
-    const slider = stepSlider(e.steps.length);
+    canvas.setAttribute("role", "img");
+    const slider = stepSlider(e.steps.length, "step of the " + e.run + " layer " + e.layer + " embeddings to show");
     const show = () => {
       const v = e.views[slider.value];
       drawEmbedding(canvas, v);
+      canvas.setAttribute("aria-label", "2D PCA of the probe embeddings of layer " + e.layer + " at step " +
+        e.steps[slider.value] + ", one dot per probe coloured by class");
+      slider.setAttribute("aria-valuetext", "step " + e.steps[slider.value]);
       caption.textContent = "step " + e.steps[slider.value] + " (scale " + v.scale + ")";
     };
     slider.addEventListener("input", show);

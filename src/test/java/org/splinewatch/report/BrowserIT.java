@@ -79,6 +79,17 @@ class BrowserIT {
     assertTrue(canvases >= 6, "charts drawn: " + canvases);
     int images = count(dom[0], "<img");
     assertTrue(images >= 3, "partition pictures shown: " + images);
+    // screen-reader basics: the page's language, a text alternative for every picture, a name for every slider and
+    // for the charts and embedding canvases
+    assertTrue(dom[0].contains("<html lang=\"en\">"), "the page's language");
+    assertEquals(0, Pattern.compile("<img(?![^>]*\\balt=\"[^\"]+\")").matcher(dom[0]).results().count(),
+        "every picture has alt text");
+    assertEquals(0, Pattern.compile("<input(?![^>]*\\baria-label=\"[^\"]+\")").matcher(dom[0]).results().count(),
+        "every slider is labelled");
+    assertEquals(count(dom[0], "<div class=\"chart\""), count(dom[0], "<div class=\"chart\" role=\"figure\" "
+        + "aria-label=\""), "every chart is a labelled figure");
+    assertTrue(dom[0].matches("(?s).*<canvas width=\"360\" height=\"360\" role=\"img\" aria-label=\"2D PCA of the "
+        + "probe embeddings of layer repr at step \\d+.*"), "the embedding view is labelled");
     // the embedding view: the 2D PCA of repr at each analysed step on a canvas, with a step slider
     assertTrue(dom[0].contains("<div class=\"embedding\" data-run=\"report\" data-layer=\"repr\">"),
         "embedding view of repr");
