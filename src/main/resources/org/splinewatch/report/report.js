@@ -54,6 +54,8 @@ function renderCharts(data, container) {
   for (const u of container.plots || []) u.destroy();
   container.plots = [];
   container.replaceChildren();
+  // 560 px wide, narrower in a narrow window (the chart's border and padding: 10 px)
+  const width = Math.max(240, Math.min(560, (container.clientWidth || 570) - 10));
   for (const c of data.charts) {
     const div = document.createElement("div");
     div.className = "chart";
@@ -65,7 +67,7 @@ function renderCharts(data, container) {
       label: s.label, stroke: COLORS[i % COLORS.length], width: 1.5, spanGaps: false,
       value: (u, v, si, idx) => legendValue(u, v, si, idx, s.values)})));
     const opts = {
-      title: c.title, width: 560, height: 260,
+      title: c.title, width: width, height: 260,
       scales: {x: {time: false}},
       axes: [{label: "step"}, {size: 60, values: axisValues}],
       series: series,

@@ -95,6 +95,13 @@ class BrowserIT {
         "embedding view of repr");
     assertTrue(dom[0].matches("(?s).*<div class=\"embedding\"[^>]*><h3>[^<]*</h3><canvas[^>]*></canvas><div>step \\d+.*"
         + "<input type=\"range\".*"), "canvas, step caption and slider");
+    // a narrow window (half a laptop screen; headless Chromium's windows are at least 500 px wide): the charts fit
+    // in it, inside the page's 16 px margins, instead of running off its edge
+    String[] narrow = chromium("--window-size=520,900", "--force-device-scale-factor=1", "--virtual-time-budget=5000",
+        "--dump-dom", report.toUri().toString());
+    List<Integer> widths = Pattern.compile("<canvas width=\"(\\d+)\" height=\"260\"").matcher(narrow[0]).results()
+        .map(m -> Integer.parseInt(m.group(1))).toList();
+    assertTrue(!widths.isEmpty() && widths.stream().allMatch(w -> w <= 520 - 32), "chart widths in 520 px: " + widths);
     // the hyperparameter table of two runs whose learning rates differ: that row is highlighted, the seed's is not
     Path twin = tmp.resolve("runs-twin").resolve("twin");
     Files.createDirectories(twin);
