@@ -104,8 +104,20 @@ function stepSlider(count, label) {
   return slider;
 }
 
+// A note in place of a section's content when it has none.
+function emptyNote(container, text) {
+  const p = document.createElement("p");
+  p.className = "empty";
+  p.textContent = text;
+  container.appendChild(p);
+}
+
 function renderTimelines(data, container) {
   container.replaceChildren();
+  if (!data.timelines.length) {
+    emptyNote(container, "No partition pictures: the regions analyzer did not run (settings.analyzers) or has " +
+      "analysed no snapshot.");
+  }
   for (const t of data.timelines) {
     const box = document.createElement("div");
     box.className = "timeline";
@@ -165,7 +177,12 @@ function drawEmbedding(canvas, view) {
 function renderEmbeddings(data, container) {
   if (!container) return;
   container.textContent = "";
-  for (const e of (data.embeddings || [])) {
+  const views = (data.embeddings || []).filter(e => e.steps.length);
+  if (!views.length) {
+    emptyNote(container, "No probe embeddings: the embedding analyzer did not run (settings.analyzers) or has " +
+      "analysed no snapshot.");
+  }
+  for (const e of views) {
     const box = document.createElement("div");
     box.className = "embedding";
     box.dataset.run = e.run;

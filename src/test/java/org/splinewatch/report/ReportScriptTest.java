@@ -123,4 +123,20 @@ class ReportScriptTest {
         """);
     assertEquals("3 3", out, "uPlot instances alive and charts shown after five drawings of three charts");
   }
+
+  /**
+   * A run without partition pictures (--analyzers embedding, or no region analysis finished) or without embedding
+   * views says so under the section's heading instead of leaving it empty.
+   */
+  @Test
+  void anEmptySectionSaysWhyItIsEmpty() throws Exception {
+    assumeTrue(TestTools.installed("node"), "node not installed");
+    String out = node(DOM + """
+        const t = document.createElement("div"), e = document.createElement("div");
+        renderTimelines({timelines: []}, t);
+        renderEmbeddings({embeddings: []}, e);
+        console.log(JSON.stringify([t.children.map(c => c.textContent), e.children.map(c => c.textContent)]));
+        """);
+    assertTrue(out.matches("\\[\\[\"No partition pictures: [^\"]+\"],\\[\"No probe embeddings: [^\"]+\"]]"), out);
+  }
 }
