@@ -68,7 +68,12 @@ function renderCharts(data, container) {
       value: (u, v, si, idx) => legendValue(u, v, si, idx, s.values)})));
     const opts = {
       title: c.title, width: width, height: 260,
-      scales: {x: {time: false}},
+      // the step axis spans the run, not only this chart's samples (an analyser may have analysed only step 0):
+      // charts line up and an alert after a chart's last sample is still drawn; a zoom sets its own range
+      scales: {x: {time: false, range: (u, min, max) => {
+        const lo = Math.min(min, 0), hi = Math.max(max, data.lastStep || 0);
+        return [lo, hi > lo ? hi : lo + 1];
+      }}},
       axes: [{label: "step"}, {size: 60, values: axisValues}],
       series: series,
       hooks: {draw: [u => {

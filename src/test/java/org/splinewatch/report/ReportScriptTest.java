@@ -139,4 +139,26 @@ class ReportScriptTest {
         """);
     assertTrue(out.matches("\\[\\[\"No partition pictures: [^\"]+\"],\\[\"No probe embeddings: [^\"]+\"]]"), out);
   }
+
+  /**
+   * Every chart's step axis spans the run (0 to its last step), not only the chart's own samples: a chart whose
+   * analyser analysed only step 0 (the rest dropped or left unanalysed when a collapse alert stopped the run at step
+   * 121) drew steps 0 to 100, hiding the alert's dashed line at step 120 and suggesting a run that ended at 100.
+   */
+  @Test
+  void everyChartsStepAxisSpansTheRun() throws Exception {
+    assumeTrue(TestTools.installed("node"), "node not installed");
+    String out = node(DOM + """
+        const ranges = [];
+        // uPlot calls an x scale's range function with the data's first and last step
+        uPlot = class { constructor(opts) { const [lo, hi] = opts.title === "loss" ? [10, 120] : [0, 0];
+          ranges.push(opts.scales.x.range ? opts.scales.x.range(this, lo, hi) : "auto"); } destroy() {} };
+        const data = {alerts: [{step: 120}], lastStep: 121, charts: [
+          {title: "loss", x: [10, 120], series: [{label: "loss", values: [5, 1]}]},
+          {title: "kNN", x: [0], series: [{label: "repr", values: [0.7]}]}]};
+        renderCharts(data, document.createElement("div"));
+        console.log(JSON.stringify(ranges));
+        """);
+    assertEquals("[[0,121],[0,121]]", out);
+  }
 }
