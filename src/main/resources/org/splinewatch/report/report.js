@@ -48,14 +48,40 @@ function plotValues(values) {
   return out;
 }
 
+// A chart's width in container: 560 px, narrower in a narrow window (the chart's border and padding: 10 px).
+function chartWidth(container) {
+  return Math.max(240, Math.min(560, (container.clientWidth || 570) - 10));
+}
+
+// The containers renderCharts has drawn into, refitted when the window is resized.
+const chartContainers = new Set();
+
+// Fits container's charts to its width again: uPlot keeps the size a chart was drawn at, so charts drawn before the
+// window was made narrower stayed wider than it, and those drawn before it was made wider stayed narrow. setSize
+// keeps a chart's data and zoom.
+function fitCharts(container) {
+  const width = chartWidth(container);
+  for (const u of container.plots || []) {
+    if (u.width !== width) u.setSize({width: width, height: u.height});
+  }
+}
+
+if (typeof window !== "undefined" && window.addEventListener) {
+  let pending = null;
+  window.addEventListener("resize", () => {
+    clearTimeout(pending);
+    pending = setTimeout(() => chartContainers.forEach(fitCharts), 150);
+  });
+}
+
 // Draws data's charts into container, replacing those drawn there before: the live page calls this every 2 s, and
 // uPlot keeps each instance (in a module-wide set, with a media-query listener) until its destroy().
 function renderCharts(data, container) {
   for (const u of container.plots || []) u.destroy();
   container.plots = [];
   container.replaceChildren();
-  // 560 px wide, narrower in a narrow window (the chart's border and padding: 10 px)
-  const width = Math.max(240, Math.min(560, (container.clientWidth || 570) - 10));
+  chartContainers.add(container);
+  const width = chartWidth(container);
   for (const c of data.charts) {
     const div = document.createElement("div");
     div.className = "chart";

@@ -161,4 +161,33 @@ class ReportScriptTest {
         """);
     assertEquals("[[0,121],[0,121]]", out);
   }
+
+  /**
+   * Charts drawn in a wide window fit it again when it is made narrower (or wider): uPlot keeps the size it drew at,
+   * so a report opened wide and then narrowed overflowed its window. {@code fitCharts} resizes only the charts whose
+   * width changed, keeping their height.
+   */
+  @Test
+  void chartsFitTheirContainerAgainAfterAResize() throws Exception {
+    assumeTrue(TestTools.installed("node"), "node not installed");
+    String out = node(DOM + """
+        const sizes = [];
+        uPlot = class { constructor(opts) { this.width = opts.width; this.height = opts.height; }
+          setSize(s) { sizes.push([s.width, s.height]); this.width = s.width; this.height = s.height; } destroy() {} };
+        const data = {alerts: [], lastStep: 2, charts: [1, 2].map(i => ({title: "c" + i, x: [1, 2],
+          series: [{label: "s", values: [1, 2]}]}))};
+        const container = document.createElement("div");
+        let width = 1200;
+        Object.defineProperty(container, "clientWidth", {get: () => width});
+        renderCharts(data, container);
+        const drawn = container.plots.map(u => u.width);
+        fitCharts(container); // the same width: nothing to do
+        width = 400;
+        fitCharts(container);
+        width = 100;
+        fitCharts(container);
+        console.log(JSON.stringify([drawn, sizes]));
+        """);
+    assertEquals("[[560,560],[[390,260],[390,260],[240,260],[240,260]]]", out);
+  }
 }

@@ -110,7 +110,7 @@ class ReportTest {
   @Test
   void overflowedPlanesAreNamedWithTheOfflineCount() throws Exception {
     Path d = run(tmp, "o", true, "");
-    assertFalse(ReportWriter.html(List.of(RunData.read(d))).contains("overflowed"));
+    assertFalse(ReportWriter.html(List.of(RunData.read(d))).contains("overflowed the live region cap"));
     for (int k : new int[] {1, 0}) {
       Files.write(d.resolve("planes").resolve("plane-" + k + "-overflow.npz"), new byte[] {1});
     }
