@@ -45,6 +45,7 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
     List<Alert> alerts, Map<Integer, List<Picture>> pictures, List<JsonNode> runEnds, List<String> problems) {
 
   private static final ObjectMapper JSON = new ObjectMapper();
+  private static final Pattern CURSOR = Pattern.compile("(\\d{1,9})\\.(\\d{1,9})\\.(\\d{1,19})");
   private static final Pattern PICTURE = Pattern.compile("plane-(\\d+)-step-(\\d+)\\.svg");
   /** A problem naming one malformed line of a file: the file's label, then the line number. */
   private static final Pattern MALFORMED_LINE = Pattern.compile("(.+) line (\\d+) is malformed");
@@ -302,6 +303,8 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
     private int lines;
     /** The next sample's place in write order ({@link Series}). */
     private final long[] order = {0};
+    /** The {@code run_resumed} events at the last refresh: each one drops samples already read. */
+    private int resumes;
 
     public Incremental(Path dir) {
       this.dir = dir;
@@ -342,8 +345,42 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
       List<JsonNode> resumes = new ArrayList<>();
       readEvents(dir, alerts, runEnds, resumes, problems);
       supersede(series, resumes);
+      this.resumes = resumes.size();
       String runId = String.valueOf(config.getOrDefault("run_id", dir.getFileName().toString()));
       return new RunData(dir, runId, config, series, alerts, readPictures(dir, problems), runEnds, problems);
+    }
+
+    /**
+     * Where the last {@link #refresh()} stopped reading: the number of segments, of resumes and of samples, as
+     * {@code "segments.resumes.samples"}. A reader that was given it can ask for what was written after it
+     * ({@link #writtenAfter}).
+     */
+    public String cursor() {
+      return segments.size() + "." + resumes + "." + order[0];
+    }
+
+    /** Whether {@code s} has the form {@link #cursor()} gives. */
+    public static boolean isCursor(String s) {
+      return CURSOR.matcher(s).matches();
+    }
+
+    /**
+     * The first sample's place ({@link RunData#writtenFrom}) after {@code cursor}, or -1 where it is of another reading
+     * of the run (a rotation or a resume since, which renumber or drop samples already read, or a run directory
+     * written again) or not a cursor at all. Call after {@link #refresh()}.
+     */
+    public long writtenAfter(String cursor) {
+      Matcher m = CURSOR.matcher(cursor);
+      if (!m.matches()) {
+        return -1;
+      }
+      try {
+        long samples = Long.parseLong(m.group(3));
+        boolean same = Integer.parseInt(m.group(1)) == segments.size() && Integer.parseInt(m.group(2)) == resumes;
+        return same && samples <= order[0] ? samples : -1;
+      } catch (NumberFormatException e) { // digits beyond a long: of no reading of this run
+        return -1;
+      }
     }
 
     /** Parses the complete lines between {@link #offset} and {@code size}. */
@@ -617,6 +654,25 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
     return !shortOfSome ? "" : "analysed snapshots" + (segments.size() > 1 ? " (" + segments.size()
         + " segments of a resumed run)" : "") + ": " + String.join(", ", parts)
         + (left.isEmpty() ? "" : "; left unanalysed when the run ended: " + String.join(", ", left));
+  }
+
+  /**
+   * This run with only the samples written from place {@code order} on (a {@link Series} point's fourth value), and
+   * only the series that have such samples: what the live page has not read yet.
+   */
+  public RunData writtenFrom(long order) {
+    Map<String, Series> newer = new TreeMap<>();
+    series.forEach((key, s) -> {
+      List<double[]> points = s.points();
+      int first = points.size();
+      while (first > 0 && points.get(first - 1)[3] >= order) { // a series' points are in write order
+        first--;
+      }
+      if (first < points.size()) {
+        newer.put(key, new Series(s.name(), s.labels(), List.copyOf(points.subList(first, points.size()))));
+      }
+    });
+    return new RunData(dir, runId, config, newer, alerts, pictures, runEnds, problems);
   }
 
   /** The last step any series reached. */

@@ -4,6 +4,7 @@ import static org.apache.pekko.http.javadsl.server.Directives.complete;
 import static org.apache.pekko.http.javadsl.server.Directives.completeWithFuture;
 import static org.apache.pekko.http.javadsl.server.Directives.concat;
 import static org.apache.pekko.http.javadsl.server.Directives.get;
+import static org.apache.pekko.http.javadsl.server.Directives.parameterOptional;
 import static org.apache.pekko.http.javadsl.server.Directives.path;
 import static org.apache.pekko.http.javadsl.server.Directives.pathEnd;
 import static org.apache.pekko.http.javadsl.server.Directives.pathPrefix;
@@ -18,6 +19,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.function.Predicate;
@@ -37,8 +39,10 @@ import org.splinewatch.snapshot.RunIds;
  * <ul>
  *   <li>{@code GET /}: the page (uPlot inlined), polling the API every 2 s;</li>
  *   <li>{@code GET /api/runs}: {@code [{id, active, finished, step, method, dataset}]};</li>
- *   <li>{@code GET /api/runs/<id>}: {@code {charts, alerts, lastStep, planes}} of that run (the report's data, without
- *       pictures; the page shows {@code /runs/<id>/planes/<k>/latest.svg} of an active run).</li>
+ *   <li>{@code GET /api/runs/<id>}: {@code {charts, alerts, lastStep, planes, finished, cursor, delta}} of that run
+ *       (the report's data, without pictures; the page shows {@code /runs/<id>/planes/<k>/latest.svg} of an active
+ *       run); {@code ?after=<cursor>} (an earlier answer's) gives charts of only the samples written since, with
+ *       {@code delta} true, so a page polling a long run downloads what is new, not the whole run every 2 s.</li>
  * </ul>
  */
 public final class LivePage {
@@ -98,11 +102,20 @@ public final class LivePage {
       }
     };
 
-    synchronized Map<String, Object> data(Path dir) {
-      RunData r = readers.computeIfAbsent(dir, RunData.Incremental::new).refresh();
-      Map<String, Object> data = ReportWriter.data(List.of(r), false);
+    /**
+     * The run's data; with {@code after} (an earlier answer's cursor) its charts hold only the samples written since,
+     * unless the run was read afresh since (a rotation or a resume): then all of it, with {@code delta} false.
+     */
+    synchronized Map<String, Object> data(Path dir, Optional<String> after) {
+      RunData.Incremental reader = readers.computeIfAbsent(dir, RunData.Incremental::new);
+      RunData r = reader.refresh();
+      long from = after.isPresent() ? reader.writtenAfter(after.get()) : -1;
+      Map<String, Object> data = ReportWriter.data(List.of(from < 0 ? r : r.writtenFrom(from)), false);
+      data.put("lastStep", r.lastStep());
       data.put("planes", new ArrayList<>(r.pictures().keySet()));
       data.put("finished", r.finished());
+      data.put("cursor", reader.cursor());
+      data.put("delta", from >= 0);
       return data;
     }
   }
@@ -125,18 +138,22 @@ public final class LivePage {
         pathSingleSlash(() -> get(() -> complete(HttpEntities.create(ContentTypes.TEXT_HTML_UTF8, html)))),
         pathPrefix("api", () -> pathPrefix("runs", () -> concat(
             pathSingleSlash(() -> get(() -> json(blocking, "", () -> runs(out, active)))),
-            path(segment(Pattern.compile("[A-Za-z0-9._-]+")), id -> get(() -> {
+            path(segment(Pattern.compile("[A-Za-z0-9._-]+")), id -> get(() -> parameterOptional("after", after -> {
               if (!RunIds.isValid(id)) {
                 return complete(StatusCodes.NOT_FOUND, unknownRun(id));
+              }
+              if (after.isPresent() && !RunData.Incremental.isCursor(after.get())) {
+                return complete(StatusCodes.BAD_REQUEST, "after: '" + after.get() + "' is not a cursor; expected the"
+                    + " cursor field of an earlier answer of this run (segments.resumes.samples, e.g. 1.0.4210)\n");
               }
               Path dir = out.resolve(id);
               return json(blocking, unknownRun(id), () -> {
                 if (!Files.isRegularFile(dir.resolve("metrics.jsonl"))) {
                   return null;
                 }
-                return cache.data(dir);
+                return cache.data(dir, after);
               });
-            })),
+            }))),
             pathEnd(() -> get(() -> json(blocking, "", () -> runs(out, active))))))));
   }
 

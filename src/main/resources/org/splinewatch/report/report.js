@@ -76,6 +76,49 @@ if (typeof window !== "undefined" && window.addEventListener) {
 
 // Draws data's charts into container, replacing those drawn there before: the live page calls this every 2 s, and
 // uPlot keeps each instance (in a module-wide set, with a media-query listener) until its destroy().
+// The live page asks only for the samples written since its last answer (delta): they are merged into the charts it
+// shows, step by step. A sample of a step the chart has is set in place (analyses finish after training has moved on,
+// so their samples arrive out of step order); a null in the delta is a series without a sample at that step and
+// keeps what the chart had. Returns the merged charts (new arrays; `charts` is left as it was), or null where the
+// delta has a chart or series that `charts` lacks: the page then asks for everything, so colours keep their order.
+function mergeCharts(charts, delta) {
+  const merged = charts.map(c => ({title: c.title, x: c.x, series: c.series}));
+  for (const d of delta) {
+    const i = merged.findIndex(c => c.title === d.title);
+    if (i < 0) return null;
+    const c = merged[i];
+    const labels = c.series.map(s => s.label);
+    if (d.series.some(s => !labels.includes(s.label))) return null;
+    const row = new Map(c.x.map((step, k) => [step, k]));
+    const added = d.x.filter(step => !row.has(step));
+    let x = c.x, values = c.series.map(s => s.values);
+    if (added.length) {
+      if (added[0] > c.x[c.x.length - 1] || !c.x.length) { // the usual case: later steps, appended
+        x = c.x.concat(added);
+        values = values.map(v => v.concat(added.map(() => null)));
+      } else { // an earlier step: the rows are laid out again in step order
+        x = c.x.concat(added).sort((a, b) => a - b);
+        const at = new Map(x.map((step, k) => [step, k]));
+        values = values.map(v => {
+          const w = new Array(x.length).fill(null);
+          v.forEach((value, k) => { w[at.get(c.x[k])] = value; });
+          return w;
+        });
+      }
+      row.clear();
+      x.forEach((step, k) => row.set(step, k));
+    } else {
+      values = values.map(v => v.slice());
+    }
+    for (const s of d.series) {
+      const v = values[labels.indexOf(s.label)];
+      s.values.forEach((value, k) => { if (value !== null) v[row.get(d.x[k])] = value; });
+    }
+    merged[i] = {title: c.title, x: x, series: c.series.map((s, k) => ({label: s.label, values: values[k]}))};
+  }
+  return merged;
+}
+
 function renderCharts(data, container) {
   for (const u of container.plots || []) u.destroy();
   container.plots = [];

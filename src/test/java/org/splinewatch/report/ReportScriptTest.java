@@ -190,4 +190,33 @@ class ReportScriptTest {
         """);
     assertEquals("[[560,560],[[390,260],[390,260],[240,260],[240,260]]]", out);
   }
+
+  /**
+   * The live page merges an answer of only the samples written since its last one into the charts it shows: later
+   * steps are appended, a sample of an earlier step (an analysis that finished after training moved on) goes in step
+   * order, a null (no sample of that series there) keeps what was shown, the charts it was given are left as they
+   * were, and a chart or series it does not show yet gives null (the page then asks for all of the run).
+   */
+  @Test
+  void anAnswerOfNewSamplesIsMergedIntoTheChartsShown() throws Exception {
+    assumeTrue(TestTools.installed("node"), "node not installed");
+    String out = node("""
+        const shown = [{title: "loss", x: [10, 20], series: [{label: "loss", values: [2, 1.5]}]},
+          {title: "kNN", x: [0, 20], series: [{label: "a", values: [0.5, 0.6]}, {label: "b", values: [0.4, null]}]}];
+        const before = JSON.stringify(shown);
+        const merged = mergeCharts(shown, [
+          {title: "loss", x: [30, 40], series: [{label: "loss", values: [1.2, "NaN"]}]},
+          {title: "kNN", x: [10, 20, 30], series: [{label: "b", values: [0.45, 0.5, null]}]}]);
+        console.log(JSON.stringify(merged));
+        console.log(JSON.stringify(shown) === before);
+        console.log(mergeCharts(shown, [{title: "uniformity", x: [1], series: [{label: "repr", values: [1]}]}]));
+        console.log(mergeCharts(shown, [{title: "kNN", x: [40], series: [{label: "c", values: [1]}]}]));
+        console.log(JSON.stringify(mergeCharts(shown, [])) === before);
+        """);
+    assertEquals(String.join("\n",
+        "[{\"title\":\"loss\",\"x\":[10,20,30,40],\"series\":[{\"label\":\"loss\",\"values\":[2,1.5,1.2,\"NaN\"]}]},"
+            + "{\"title\":\"kNN\",\"x\":[0,10,20,30],\"series\":[{\"label\":\"a\",\"values\":[0.5,null,0.6,null]},"
+            + "{\"label\":\"b\",\"values\":[0.4,0.45,0.5,null]}]}]",
+        "true", "null", "null", "true"), out);
+  }
 }

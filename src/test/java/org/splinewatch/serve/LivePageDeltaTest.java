@@ -1,0 +1,136 @@
+package org.splinewatch.serve;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.splinewatch.metrics.MetricsHttpServer;
+import org.splinewatch.metrics.RunLog;
+import org.splinewatch.snapshot.MetricFamily;
+import org.splinewatch.snapshot.Sample;
+
+/**
+ * The live page's answers of only what was written since an earlier answer ({@code /api/runs/<id>?after=<cursor>}):
+ * the samples appended since, in the charts they belong to, including an analysis' sample of an earlier step; nothing
+ * when nothing was appended; everything again where the run was read afresh since (a resume drops samples already
+ * sent); a cursor that is not one is a 400 naming what was expected.
+ */
+class LivePageDeltaTest {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final HttpClient HTTP = HttpClient.newHttpClient();
+
+  @TempDir
+  Path out;
+  private ActorSystem<Void> system;
+  private MetricsHttpServer http;
+  private RunLog log;
+
+  @BeforeEach
+  void start() {
+    system = ActorSystem.create(Behaviors.empty(), "live-page-delta");
+    http = MetricsHttpServer.start(system, new PrometheusMeterRegistry(PrometheusConfig.DEFAULT), "127.0.0.1", 0,
+        LivePage.route(out, "r"), MetricsHttpServer.AllowedHosts.loopbackAnd(List.of()));
+    RunLog.writeConfig(out.resolve("r"), Map.of("run_id", "r", "method", "simclr", "dataset", "mnist"));
+    log = new RunLog(out.resolve("r"));
+  }
+
+  @AfterEach
+  void stop() {
+    log.close();
+    http.stop();
+    system.terminate();
+  }
+
+  private HttpResponse<String> get(String path) throws Exception {
+    return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + http.port() + path)).build(),
+        HttpResponse.BodyHandlers.ofString());
+  }
+
+  private JsonNode answer(String path) throws Exception {
+    HttpResponse<String> r = get(path);
+    assertEquals(200, r.statusCode(), r.body());
+    return JSON.readTree(r.body());
+  }
+
+  private void append(Sample... samples) {
+    log.append(List.of(samples), Map.of("run", "r"));
+    log.sync();
+  }
+
+  /** Chart title to {steps, values of its one series}. */
+  private static Map<String, List<String>> charts(JsonNode answer) {
+    Map<String, List<String>> charts = new java.util.TreeMap<>();
+    for (JsonNode c : answer.get("charts")) {
+      List<String> points = new ArrayList<>();
+      for (int i = 0; i < c.get("x").size(); i++) {
+        points.add(c.get("x").get(i).asLong() + "=" + c.get("series").get(0).get("values").get(i).asDouble());
+      }
+      charts.put(c.get("title").asText(), points);
+    }
+    return charts;
+  }
+
+  @Test
+  void anAnswerAfterACursorHoldsOnlyWhatWasWrittenSince() throws Exception {
+    append(Sample.of(MetricFamily.TRAINING_LOSS, 2.0, 10), Sample.of(MetricFamily.TRAINING_LOSS, 1.5, 20));
+    JsonNode first = answer("/api/runs/r");
+    assertFalse(first.get("delta").asBoolean());
+    assertEquals(Map.of("Training loss", List.of("10=2.0", "20=1.5")), charts(first));
+
+    // training moves on to step 30, then the analysis of the snapshot of step 10 finishes: a sample of an earlier step
+    append(Sample.of(MetricFamily.TRAINING_LOSS, 1.2, 30));
+    append(Sample.of(MetricFamily.KNN_ACCURACY_RATIO, 0.7, 10, "layer", "repr"));
+    JsonNode second = answer("/api/runs/r?after=" + first.get("cursor").asText());
+    assertTrue(second.get("delta").asBoolean());
+    assertEquals(Map.of("Training loss", List.of("30=1.2"), "kNN (probe) accuracy", List.of("10=0.7")),
+        charts(second));
+    assertEquals(30, second.get("lastStep").asLong(), "the run's last step, not the delta's");
+
+    JsonNode third = answer("/api/runs/r?after=" + second.get("cursor").asText());
+    assertTrue(third.get("delta").asBoolean());
+    assertEquals(0, third.get("charts").size(), "nothing was written since");
+    assertEquals(second.get("cursor").asText(), third.get("cursor").asText());
+
+    // a resume from the checkpoint of step 20 drops step 30 of the abandoned trajectory: all of the run again
+    RunLog.appendEvent(out.resolve("r"), Map.of("type", "run_resumed", "step", 20,
+        "time", System.currentTimeMillis() + 1));
+    append(Sample.of(MetricFamily.TRAINING_LOSS, 1.3, 30));
+    JsonNode resumed = answer("/api/runs/r?after=" + third.get("cursor").asText());
+    assertFalse(resumed.get("delta").asBoolean());
+    assertEquals(List.of("10=2.0", "20=1.5", "30=1.3"), charts(resumed).get("Training loss"));
+
+    // a cursor of more samples than the run has is of another reading of the run (a directory written again)
+    JsonNode later = answer("/api/runs/r?after=1.1.999999");
+    assertFalse(later.get("delta").asBoolean());
+  }
+
+  @Test
+  void aCursorThatIsNotOneIsABadRequest() throws Exception {
+    append(Sample.of(MetricFamily.TRAINING_LOSS, 2.0, 10));
+    for (String bad : List.of("abc", "1.0", "-1.0.3", "1.0.3x", "")) {
+      HttpResponse<String> r = get("/api/runs/r?after=" + bad);
+      assertEquals(400, r.statusCode(), bad);
+      assertEquals(1, r.body().strip().lines().count(), r.body());
+      assertTrue(r.body().startsWith("after: '" + bad + "' is not a cursor; expected the cursor field of an earlier"
+          + " answer"), r.body());
+    }
+  }
+}
