@@ -278,10 +278,11 @@ public final class EmbeddedRun {
   /** The run's HTTP server: {@code /metrics}, the control endpoint, the planes, the embedding views, the live page. */
   private static MetricsHttpServer startHttp(ActorSystem<Object> system, PrometheusMeterRegistry registry,
       RunSettings s, WiringSettings w, String runId, Path runDir, AlertWebhook webhook) {
+    var blocking = system.dispatchers().lookup(DispatcherSelector.blocking());
     return MetricsHttpServer.start(system, registry, s.metricsHost(), s.metricsPort(),
         Directives.concat(ControlRoutes.route(webhook), ControlRoutes.planes(runDir.resolve("planes")),
-            ControlRoutes.runPlanes(s.out()), EmbeddingRoutes.route(s.out()),
-            LivePage.route(s.out(), runId::equals, system.dispatchers().lookup(DispatcherSelector.blocking()))),
+            ControlRoutes.runPlanes(s.out()), EmbeddingRoutes.route(s.out(), blocking),
+            LivePage.route(s.out(), runId::equals, blocking)),
         w.discovery().allowed(s.metricsHost()));
   }
 

@@ -1,6 +1,7 @@
 package org.splinewatch.serve;
 
 import static org.apache.pekko.http.javadsl.server.Directives.complete;
+import static org.apache.pekko.http.javadsl.server.Directives.completeWithFuture;
 import static org.apache.pekko.http.javadsl.server.Directives.get;
 import static org.apache.pekko.http.javadsl.server.Directives.path;
 import static org.apache.pekko.http.javadsl.server.Directives.pathPrefix;
@@ -10,6 +11,9 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
 import org.apache.pekko.http.javadsl.model.HttpEntities;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
@@ -19,7 +23,9 @@ import org.splinewatch.snapshot.RunIds;
 
 /**
  * {@code GET /api/runs/<id>/embeddings}: the embedding views of a run under {@code out} (at most {@link #MAX_STEPS}
- * steps per layer, spread over the run), for the live page's embedding panel; 404 for an unknown run.
+ * steps per layer, spread over the run), for the live page's embedding panel; 404 for an unknown run. The files are
+ * read on {@code blocking} (the actor system's blocking-IO dispatcher), as the live page's are, never on the threads
+ * that serve HTTP and run the actors.
  */
 public final class EmbeddingRoutes {
   static final int MAX_STEPS = 30;
@@ -28,7 +34,7 @@ public final class EmbeddingRoutes {
   private EmbeddingRoutes() {
   }
 
-  public static Route route(Path out) {
+  public static Route route(Path out, Executor blocking) {
     return pathPrefix("api", () -> pathPrefix("runs", () -> pathPrefix(segment(), id ->
         path("embeddings", () -> get(() -> {
           if (!RunIds.isValid(id)) {
@@ -38,12 +44,15 @@ public final class EmbeddingRoutes {
           if (!Files.isDirectory(dir)) {
             return complete(StatusCodes.NOT_FOUND, "unknown run\n");
           }
-          try {
-            return complete(HttpEntities.create(ContentTypes.APPLICATION_JSON,
-                JSON.writeValueAsString(EmbeddingViewData.read(dir, id, MAX_STEPS))));
-          } catch (JsonProcessingException e) {
-            return complete(StatusCodes.INTERNAL_SERVER_ERROR, "cannot encode the embedding views\n");
-          }
+          return completeWithFuture(CompletableFuture.supplyAsync(() -> {
+            try {
+              return HttpResponse.create().withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON,
+                  JSON.writeValueAsString(EmbeddingViewData.read(dir, id, MAX_STEPS))));
+            } catch (JsonProcessingException e) {
+              return HttpResponse.create().withStatus(StatusCodes.INTERNAL_SERVER_ERROR)
+                  .withEntity("cannot encode the embedding views\n");
+            }
+          }, blocking));
         })))));
   }
 }

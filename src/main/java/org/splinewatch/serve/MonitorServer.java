@@ -130,10 +130,10 @@ public final class MonitorServer implements AutoCloseable {
         // HTTP ingestion (issue 25): its routes need the metrics node, whose URL needs the bound port
         var ingest = HttpIngestion.prepare(system, config, cluster, controlToken, registry);
         ingestion = ingest;
+        var blocking = system.dispatchers().lookup(DispatcherSelector.blocking());
         http = MetricsHttpServer.start(system, registry, metricsHost, metricsPort,
-            Directives.concat(ControlRoutes.route(webhook), ingest.route(),
-                ControlRoutes.runPlanes(out), EmbeddingRoutes.route(out), LivePage.route(out, control::isLive,
-                    system.dispatchers().lookup(DispatcherSelector.blocking()))),
+            Directives.concat(ControlRoutes.route(webhook), ingest.route(), ControlRoutes.runPlanes(out),
+                EmbeddingRoutes.route(out, blocking), LivePage.route(out, control::isLive, blocking)),
             settings.discovery().allowed(metricsHost));
         // what a browser here opens (loopback for a wildcard bind host), and what trainers and HTTP clients elsewhere
         // are told: the advertised host, else this node's cluster host, which they reached
