@@ -176,14 +176,15 @@ public final class ClusterNode {
 
   /**
    * Waits until this node is a member that is up in the cluster it joined (every 100 ms); false when {@code timeout}
-   * passes first (no node answers at the seed, or it does not let this one in), when this node's TLS refused a
-   * peer's certificate (it would refuse it again), or when the thread is interrupted.
+   * passes first (no node answers at the seed, or it does not let this one in), when {@code hopeless} says the join
+   * cannot succeed ({@link SeedProbe#hopeless}: this node's TLS refused a peer's certificate, which it would refuse
+   * again, or the seed speaks another transport), or when the thread is interrupted.
    */
-  public static boolean awaitUp(ActorSystem<?> system, Duration timeout) {
+  public static boolean awaitUp(ActorSystem<?> system, Duration timeout, java.util.function.BooleanSupplier hopeless) {
     Cluster cluster = Cluster.get(system);
     long deadline = System.nanoTime() + timeout.toNanos();
     while (cluster.selfMember().status() != MemberStatus.up()) {
-      if (System.nanoTime() >= deadline || tlsRefusal(system).isPresent()) {
+      if (System.nanoTime() >= deadline || hopeless.getAsBoolean()) {
         return false;
       }
       try {

@@ -45,11 +45,16 @@ public final class MonitorLink {
 
   /** The metrics node of the cluster this system joins; a clear error when none appears in time. */
   public static ActorRef<MetricsNode.Command> findMetricsNode(ActorSystem<?> system, ClusterSettings settings) {
-    // a certificate this trainer refused will be refused again: no use waiting out the join timeout for it
+    // a certificate this trainer refused will be refused again, and a monitor that speaks TLS while this trainer
+    // does not (or the other way round) never lets it in: no use waiting out the join timeout for either
+    SeedProbe probe = new SeedProbe(system, settings, true);
     Set<ActorRef<MetricsNode.Command>> nodes = ClusterNode.awaitService(system, MetricsNode.KEY, 1,
-        settings.joinTimeout(), () -> ClusterNode.joinRefused(system));
+        settings.joinTimeout(), probe::hopeless);
     if (!nodes.isEmpty()) {
       return nodes.iterator().next();
+    }
+    if (probe.mismatch().isPresent()) {
+      throw new IllegalStateException(probe.mismatch().get());
     }
     if (Cluster.get(system).selfMember().status() != MemberStatus.up()) {
       // nothing let this node in: nothing listens there, or the monitor's TLS settings differ from this trainer's

@@ -24,6 +24,7 @@ import org.splinewatch.cluster.ClusterNode;
 import org.splinewatch.cluster.ClusterSettings;
 import org.splinewatch.cluster.MetricsNode;
 import org.splinewatch.cluster.Rejections;
+import org.splinewatch.cluster.SeedProbe;
 import org.splinewatch.cluster.TlsEngineProvider;
 import org.splinewatch.control.AlertWebhook;
 import org.splinewatch.control.ControlRoutes;
@@ -104,7 +105,11 @@ public final class MonitorServer implements AutoCloseable {
           + String.join(", ", cluster.roles()) + (cluster.seed().isEmpty() ? "; first node" : "; joining "
           + cluster.seed() + ", waiting up to " + cluster.joinTimeout().toSeconds() + " s") + ")");
       // a seed that never answers: one line of our own and a bounded wait, not Pekko's retries every 5 s forever
-      if (!cluster.seed().isEmpty() && !ClusterNode.awaitUp(system, cluster.joinTimeout())) {
+      SeedProbe probe = new SeedProbe(system, cluster, false);
+      if (!cluster.seed().isEmpty() && !ClusterNode.awaitUp(system, cluster.joinTimeout(), probe::hopeless)) {
+        if (probe.mismatch().isPresent()) { // TLS on one side only: one line that says so, in seconds
+          throw new IllegalStateException(probe.mismatch().get());
+        }
         Optional<String> refusal = ClusterNode.tlsRefusal(system);
         throw new IllegalStateException("cannot reach the cluster seed " + cluster.seed() + ": no splinewatch node"
             + " let this one join" + (refusal.isPresent() ? "" : " within " + cluster.joinTimeout().toSeconds()
