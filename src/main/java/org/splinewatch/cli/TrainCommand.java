@@ -24,6 +24,7 @@ import org.splinewatch.analysis.AnalyzerCatalogue;
 import org.splinewatch.analysis.AnalyzerSpec;
 import org.splinewatch.analysis.IdleGcThreads;
 import org.splinewatch.cluster.ClusterSettings;
+import org.splinewatch.cluster.MonitorLink;
 import org.splinewatch.data.DataException;
 import org.splinewatch.data.Dataset;
 import org.splinewatch.metrics.MetricsHttpServer;
@@ -287,6 +288,8 @@ public final class TrainCommand implements Callable<Integer> {
       System.err.println("error: " + Main.oneLine(e) + " (0 disables the endpoint)");
       return 1;
     } catch (ResumeCheck.Refused e) { // a total from --epochs is known once the data is loaded; nothing written
+      throw new CommandLine.ParameterException(spec.commandLine(), Main.oneLine(e));
+    } catch (MonitorLink.RunIdTaken e) { // --monitor: a run id taken there is exit 2, as one taken here; nothing written
       throw new CommandLine.ParameterException(spec.commandLine(), Main.oneLine(e));
     } catch (DataException | IllegalStateException e) {
       System.err.println("error: " + Main.oneLine(e));

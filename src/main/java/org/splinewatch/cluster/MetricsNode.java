@@ -103,10 +103,17 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
 
   /**
    * The run's metrics actor on this node and the token that proves ownership of the run in {@link RunFinished} and
-   * {@link TrainingEnded}, or why the run was refused.
+   * {@link TrainingEnded}, or why the run was refused; {@code runIdTaken}: refused because the run id is another
+   * run's (streaming here, its directory holds a run, or another trainer started it), which the trainer's command
+   * line must change (exit code 2, as a taken run id on the trainer's own machine).
    */
   public record Registered(String runId, ActorRef<MetricsActor.Command> metrics, String metricsUrl, String error,
-      String token) implements CborSerializable {
+      String token, boolean runIdTaken) implements CborSerializable {
+    /** An answer whose refusal, if any, is not a taken run id. */
+    public Registered(String runId, ActorRef<MetricsActor.Command> metrics, String metricsUrl, String error,
+        String token) {
+      this(runId, metrics, metricsUrl, error, token, false);
+    }
   }
 
   /**
@@ -469,7 +476,7 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
     if (runs.containsKey(m.runId())) {
       rejections.reject("metrics", "run_exists", peer(m.replyTo()), "run " + m.runId() + " is already registered");
       m.replyTo().tell(new Registered(m.runId(), null, metricsUrl, "run '" + m.runId() + "' is already streaming to"
-          + " this monitor; choose another --run-id", null));
+          + " this monitor; choose another --run-id", null, true));
       return this;
     }
     if (runs.size() >= maxRuns) {
@@ -492,7 +499,7 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
       rejections.reject("metrics", "run_exists", peer(m.replyTo()), "run " + m.runId() + " already has a directory");
       m.replyTo().tell(new Registered(m.runId(), null, metricsUrl, "the monitor's run directory " + dir
           + " already holds run '" + m.runId() + "'; choose another --run-id, or --resume a checkpoint of that run",
-          null));
+          null, true));
       return this;
     }
     if (holdsRun) { // resuming: only the trainer that started the run (it kept the run's resume key) may append
@@ -500,7 +507,7 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
       if (refusal.isPresent()) {
         rejections.reject("metrics", "not_owner", peer(m.replyTo()), "run " + m.runId()
             + " registered as resumed without its resume key");
-        m.replyTo().tell(new Registered(m.runId(), null, metricsUrl, refusal.get(), null));
+        m.replyTo().tell(new Registered(m.runId(), null, metricsUrl, refusal.get(), null, true));
         return this;
       }
     }

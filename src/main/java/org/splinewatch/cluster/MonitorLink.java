@@ -71,7 +71,18 @@ public final class MonitorLink {
   }
 
   /**
-   * Registers the run with the metrics node; the node's refusal is an {@link IllegalArgumentException}. The
+   * The monitor refused the run because its run id is another run's there (streaming, its directory holds a run, or
+   * another trainer started it): a bad argument, as a taken run id on the trainer's own machine is.
+   */
+  public static final class RunIdTaken extends IllegalArgumentException {
+    public RunIdTaken(String message) {
+      super(message);
+    }
+  }
+
+  /**
+   * Registers the run with the metrics node; the node's refusal is an {@link IllegalArgumentException} ({@link
+   * RunIdTaken} for a run id that is another run's). The
    * system's guardian (a run's guardian) receives the run's alerts and stop requests through a {@link TrainerDoor},
    * the stops only with the stop token this registration tells the metrics node. {@code resumeKey}: the run's
    * {@link ResumeKey}, new for a new run, the saved one when it resumes.
@@ -96,7 +107,7 @@ public final class MonitorLink {
       throw new IllegalStateException("the monitor did not answer the registration of run " + runId + ": " + e, e);
     }
     if (reply.error() != null) {
-      throw new IllegalArgumentException(reply.error());
+      throw reply.runIdTaken() ? new RunIdTaken(reply.error()) : new IllegalArgumentException(reply.error());
     }
     return new MonitorLink(system, node, runId, reply.metrics(), reply.metricsUrl(), reply.token(),
         publishToken);

@@ -207,7 +207,7 @@ public final class IngestedRun extends AbstractBehavior<Object> {
     if (m.failure() != null || m.reply().error() != null) {
       String error = m.failure() != null ? "the metrics node did not answer the registration: " + m.failure()
           : m.reply().error();
-      boolean duplicate = m.failure() == null && error.contains("already streaming");
+      boolean duplicate = m.failure() == null && m.reply().runIdTaken();
       s.registrationReply().tell(Reply.error(duplicate ? 409 : 500, error));
       return Behaviors.stopped();
     }

@@ -77,6 +77,7 @@ class RunTokensTest {
     MetricsNode.Registered refused = register(node, "again", testKit.createTestProbe(), STOP_TOKEN, PUBLISH_TOKEN);
     assertTrue(refused.error() != null && refused.error().contains("already holds run 'again'; choose another"
         + " --run-id, or --resume"), String.valueOf(refused.error()));
+    assertTrue(refused.runIdTaken(), "a taken run id: the trainer exits 2");
     assertEquals("{\"type\":\"run_finished\"}\n", Files.readString(earlier.resolve("events.jsonl")));
     assertFalse(Files.exists(earlier.resolve("config.json")), "nothing of the refused run was written");
     assertTrue(MetricsNode.resumed(Map.of("settings", Map.of("resumed", true))));
@@ -115,6 +116,7 @@ class RunTokensTest {
       assertTrue(refused.error().startsWith("run 'owned' on this monitor was started by another trainer: resuming it"
           + " needs the resume key its first segment saved in checkpoints/monitor-resume-key"), refused.error());
       assertNull(refused.metrics());
+      assertTrue(refused.runIdTaken(), "another trainer's run id: the trainer exits 2");
     }
     assertEquals(2.0, rejected(node.registry(), "not_owner"), node.registry().scrape());
     assertEquals(config, Files.readString(dir.resolve("config.json")), "a refused resume writes nothing");
@@ -124,6 +126,20 @@ class RunTokensTest {
     // a malformed key is a bad registration, not a refused owner
     MetricsNode.Registered bad = registerWithKey(node, "other", false, "not-hex");
     assertTrue(bad.error() != null && bad.error().contains("resume key that is not 32 hex digits"), bad.error());
+    assertFalse(bad.runIdTaken(), "a malformed registration is not a taken run id");
+  }
+
+  @Test
+  void aRunIdThatIsStreamingIsRefusedAsTakenAndTheFirstRunGoesOn(@TempDir Path out) {
+    Node node = node(out);
+    MetricsNode.Registered first = register(node, "twice", testKit.createTestProbe(), STOP_TOKEN, PUBLISH_TOKEN);
+    assertNull(first.error(), first.error());
+    assertFalse(first.runIdTaken());
+    MetricsNode.Registered second = register(node, "twice", testKit.createTestProbe(), STOP_TOKEN, PUBLISH_TOKEN);
+    assertEquals("run 'twice' is already streaming to this monitor; choose another --run-id", second.error());
+    assertTrue(second.runIdTaken(), "a taken run id: the trainer exits 2");
+    assertNull(second.metrics());
+    assertEquals(1.0, rejected(node.registry(), "run_exists"), node.registry().scrape());
   }
 
   @Test

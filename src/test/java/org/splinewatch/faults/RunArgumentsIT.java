@@ -14,8 +14,8 @@ import org.splinewatch.data.SyntheticData;
 
 /**
  * Hostile and out-of-range command lines (issue 21, items 4 and 9): run ids that would leave {@code --out}, a reused
- * run directory, and settings outside their range are refused with exit code 2 and one line naming the problem,
- * before anything is written.
+ * run directory (here, or on the monitor of {@code --monitor}), and settings outside their range are refused with exit
+ * code 2 and one line naming the problem, before anything is written.
  */
 class RunArgumentsIT {
   @TempDir
@@ -103,6 +103,38 @@ class RunArgumentsIT {
     assertEquals(1, events.stream().filter(l -> l.contains("\"run_finished\"")).count(), String.join("\n", events));
     assertTrue(events.get(events.size() - 1).contains("\"steps\":10"), events.toString());
     assertFalse(Files.readString(dir.resolve("metrics.jsonl")).contains("\"step\":20,"), "old samples survived");
+  }
+
+  /**
+   * A run id taken on the monitor of {@code ./trainer --monitor} is refused as one taken here: exit code 2 and one
+   * line naming the id and what to do (it was exit code 1, as if the run had failed).
+   */
+  @Test
+  void aRunIdTakenOnTheMonitorIsExitTwoAsOneTakenHere() throws Exception {
+    SyntheticData.writeDir(tmp.resolve("idx"), 640, 200, 3);
+    Path monitorRuns = tmp.resolve("monitor-runs");
+    Path earlier = Files.createDirectories(monitorRuns.resolve("taken"));
+    Files.writeString(earlier.resolve("events.jsonl"), "{\"type\":\"run_finished\"}\n");
+    com.typesafe.config.Config c = org.splinewatch.cli.TrainCommand.load(java.util.Map.of("splinewatch.cluster.port",
+        0, "splinewatch.cluster.roles", List.of("metrics"), "splinewatch.cluster.seed", ""), null);
+    try (org.splinewatch.serve.MonitorServer monitor = org.splinewatch.serve.MonitorServer.start(c,
+        org.splinewatch.cluster.ClusterSettings.fromConfig(c), "127.0.0.1", 0, monitorRuns,
+        new java.io.PrintStream(new java.io.ByteArrayOutputStream()))) {
+      String seed = org.splinewatch.cluster.ClusterNode.address(monitor.system());
+      String refused = TestTools.cli(2, "train", "--monitor", seed, "--method", "supervised", "--data-dir",
+          tmp.resolve("idx").toString(), "--batch-size", "32", "--hidden", "16", "--probe-size", "50",
+          "--max-steps", "20", "--analyzers", "embedding", "--out", tmp.resolve("runs").toString(), "--run-id",
+          "taken");
+      List<String> errors = refused.lines().filter(l -> l.startsWith("error: ")).toList();
+      assertEquals(List.of("error: the monitor's run directory " + earlier + " already holds run 'taken'; choose"
+          + " another --run-id, or --resume a checkpoint of that run"), errors, refused);
+      assertTrue(refused.contains("(./trainer --help lists the options)"), refused);
+    }
+    assertEquals("{\"type\":\"run_finished\"}\n", Files.readString(earlier.resolve("events.jsonl")),
+        "the refused run touched the earlier one");
+    try (var files = Files.list(earlier)) {
+      assertEquals(List.of(earlier.resolve("events.jsonl")), files.toList(), "the refused run wrote on the monitor");
+    }
   }
 
   private static String[] concat(String[] a, String... b) {
