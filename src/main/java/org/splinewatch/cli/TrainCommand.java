@@ -18,6 +18,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeSet;
 import java.util.concurrent.Callable;
 import org.splinewatch.analysis.AnalyzerCatalogue;
@@ -33,6 +34,7 @@ import org.splinewatch.run.ResumeCheck;
 import org.splinewatch.run.RunDirectory;
 import org.splinewatch.run.WiringSettings;
 import org.splinewatch.snapshot.RunIds;
+import org.splinewatch.trainer.Checkpoints;
 import org.splinewatch.trainer.RunSettings;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -246,12 +248,14 @@ public final class TrainCommand implements Callable<Integer> {
     RunSettings settings;
     WiringSettings wiring;
     List<AnalyzerSpec> specs;
+    Optional<Checkpoints.Resolved> checkpoint; // read once here, and the run starts from this reading of it
     try {
       config = RunDirectory.resumeInPlace(config); // --resume <out>/<id>/checkpoints/latest alone: that run goes on
       settings = RunSettings.fromConfig(config);
       settings.encoderSpec();
       checkDataDir(settings.dataDir()); // a --data-dir that is not there: exit 2 before anything starts
-      ResumeCheck.check(settings); // not a checkpoint, or not one of this method, data set, shape, --max-steps
+      // not a checkpoint, or not one of this method, data set, shape, --max-steps
+      checkpoint = ResumeCheck.check(settings);
       // every setting is read here, once: a bad value is exit code 2 before anything starts
       wiring = WiringSettings.fromConfig(config);
       checkAblationOptions(settings);
@@ -279,7 +283,7 @@ public final class TrainCommand implements Callable<Integer> {
     }
     try {
       return EmbeddedRun.run(settings, wiring, config, overrides, System.out, specs,
-          new EmbeddedRun.Listener() { }).exitCode();
+          new EmbeddedRun.Listener() { }, checkpoint).exitCode();
     } catch (RunSettings.DataBound e) {
       // a setting the loaded data set cannot hold (--probe-size, --train-subset, --ablate-from with --epochs): nothing
       // was written

@@ -12,6 +12,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
@@ -102,12 +104,29 @@ public final class EmbeddedRun {
    */
   public static Result run(RunSettings s, WiringSettings w, Config config, Map<String, Object> options,
       PrintStream out, List<AnalyzerSpec> analyzers, Listener listener) {
+    return start(s, w, config, options, out, analyzers, listener, null);
+  }
+
+  /**
+   * A run whose {@code --resume} checkpoint the command line has read and checked already: {@code checked} is what
+   * {@link ResumeCheck#check} returned for {@code s}, and the run starts from that reading of it (the checkpoint's
+   * files are not read again before the trainer loads them).
+   */
+  public static Result run(RunSettings s, WiringSettings w, Config config, Map<String, Object> options,
+      PrintStream out, List<AnalyzerSpec> analyzers, Listener listener, Optional<Checkpoints.Resolved> checked) {
+    return start(s, w, config, options, out, analyzers, listener, Objects.requireNonNull(checked));
+  }
+
+  /** {@code checked}: null when the checkpoint is read and checked here. */
+  private static Result start(RunSettings s, WiringSettings w, Config config, Map<String, Object> options,
+      PrintStream out, List<AnalyzerSpec> analyzers, Listener listener, Optional<Checkpoints.Resolved> checked) {
     String runId = RunDirectory.runId(s);
     long startedMillis = System.currentTimeMillis() - 1_000; // file times may be rounded to the second
     boolean remote = w.remote();
     Path runDir = remote ? RunIds.runDirectory(s.out(), runId)
         : RunDirectory.check(s, runId, w.overwrite());
-    ResumeCheck.check(s); // the checkpoint fits this run (the command line checked it already)
+    // the checkpoint fits this run, read once (the command line checked it already, and hands its reading on)
+    Optional<Checkpoints.Resolved> checkpoint = checked != null ? checked : ResumeCheck.check(s);
     // before anything is started or written: a backend that cannot load is one line, not a dead dispatcher
     Backend.Info backend = Backend.start();
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
@@ -140,7 +159,7 @@ public final class EmbeddedRun {
       DatasetLoader.Split data = loader.load(Dataset.parse(s.dataset()), s.dataDir());
       s.checkTrainSubset(data.train().count()); // before the run directory is touched
       LabeledImages train = s.trainSubset() > 0 ? data.train().head(s.trainSubset()) : data.train();
-      ResumeCheck.checkTotal(s, train); // before the run directory is touched
+      ResumeCheck.checkTotal(s, checkpoint, train); // before the run directory is touched
       RunInfo run = ProbeSampler.runInfo(runId, s, data.test(), train);
       Map<String, Object> provenance = RunProvenance.of(runId, s, options,
           remote ? w.analyzers() : analyzers.stream().map(AnalyzerSpec::name).toList(), train, data.test(), backend,
@@ -188,7 +207,7 @@ public final class EmbeddedRun {
         sdFile = ServiceDiscovery.register(w.discovery(), s.out(), runId, s.metricsHost(), port);
         announceControl(w, s, port, runDir, controlToken, out);
       }
-      Resume resume = resume(s, out);
+      Resume resume = resume(s, checkpoint, out);
       if (resume.from() != null) {
         // the steps after the checkpoint that the earlier segment logged are superseded: the report drops them
         Map<String, Object> resumed = Map.of("type", "run_resumed", "step", resume.step(), "checkpoint",
@@ -299,16 +318,14 @@ public final class EmbeddedRun {
    * Where {@code --resume} starts: latest, or latest.prev where a crash interrupted the swap of a checkpoint or latest
    * is damaged.
    */
-  private static Resume resume(RunSettings s, PrintStream out) {
-    Path from = s.resume() == null ? null : Checkpoints.resolve(s.resume());
-    if (from == null) {
+  private static Resume resume(RunSettings s, Optional<Checkpoints.Resolved> checkpoint, PrintStream out) {
+    if (checkpoint.isEmpty()) {
       return new Resume(null, 0);
     }
-    if (!from.equals(s.resume())) {
-      out.println("  " + s.resume() + " is not usable ("
-          + Checkpoints.problem(s.resume()).orElse("") + "); resuming from its predecessor " + from);
-    }
-    Checkpoints.Meta meta = Checkpoints.read(from);
+    Path from = checkpoint.get().path();
+    checkpoint.get().skipped().ifPresent(problem -> out.println("  " + s.resume() + " is not usable (" + problem
+        + "); resuming from its predecessor " + from));
+    Checkpoints.Meta meta = checkpoint.get().meta();
     if (!meta.method().equals(s.method())) {
       throw new IllegalArgumentException("checkpoint " + from + " is from method " + meta.method()
           + "; this run is " + s.method());

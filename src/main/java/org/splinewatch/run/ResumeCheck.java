@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
 import org.splinewatch.data.LabeledImages;
 import org.splinewatch.trainer.CheckpointFiles;
 import org.splinewatch.trainer.Checkpoints;
@@ -14,10 +15,10 @@ import org.splinewatch.trainer.RunSettings;
 
 /**
  * What a {@code --resume} checkpoint allows, checked before anything is written: a usable checkpoint (its
- * {@code meta.json} and array files, {@link Checkpoints#read}), the same method (its {@code meta.json}), the same
- * data set and network shape (the {@code config.json} of the run the checkpoint lies in, where it has one, and the
- * shapes of the checkpoint's arrays), and a total beyond the checkpoint's step. A mismatch is a one-line
- * {@link Refused}, which the command line reports with exit code 2.
+ * {@code meta.json} and array files, {@link Checkpoints#open}, read once and handed on to the run), the same method
+ * (its {@code meta.json}), the same data set and network shape (the {@code config.json} of the run the checkpoint lies
+ * in, where it has one, and the shapes of the checkpoint's arrays), and a total beyond the checkpoint's step. A
+ * mismatch is a one-line {@link Refused}, which the command line reports with exit code 2.
  */
 public final class ResumeCheck {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -35,15 +36,17 @@ public final class ResumeCheck {
   }
 
   /**
-   * Checks the settings of a resumed run against its checkpoint ({@link Checkpoints#read}: a one-line error when it is
-   * not one); nothing for a fresh run. An explicit {@code --max-steps} must lie beyond the checkpoint's step; a total
-   * from {@code --epochs} is checked by {@link #checkTotal} once the data set is loaded.
+   * Checks the settings of a resumed run against its checkpoint ({@link Checkpoints#open}: a one-line error when it is
+   * not one) and returns the checkpoint as read, for the run to start from; empty for a fresh run. An explicit
+   * {@code --max-steps} must lie beyond the checkpoint's step; a total from {@code --epochs} is checked by
+   * {@link #checkTotal} once the data set is loaded.
    */
-  public static void check(RunSettings s) {
+  public static Optional<Checkpoints.Resolved> check(RunSettings s) {
     if (s.resume() == null) {
-      return;
+      return Optional.empty();
     }
-    Checkpoints.Meta meta = Checkpoints.read(s.resume());
+    Checkpoints.Resolved from = Checkpoints.open(s.resume());
+    Checkpoints.Meta meta = from.meta();
     if (!meta.method().equals(s.method())) {
       throw new Refused("--resume " + s.resume() + " is a " + meta.method() + " checkpoint, this run's --method is "
           + s.method() + "; expected --method " + meta.method() + " (or a checkpoint of a " + s.method() + " run)");
@@ -53,20 +56,15 @@ public final class ResumeCheck {
           + "; expected more than " + meta.step() + " (the total, counting the steps the checkpoint has trained)");
     }
     RunDirectory.ofCheckpoint(s.resume()).ifPresent(dir -> checkShape(s, dir.resolve("config.json")));
-    checkArrays(s, Checkpoints.resolve(s.resume()));
+    checkArrays(s, from.network());
+    return Optional.of(from);
   }
 
   /**
    * The widths of the checkpoint's arrays must be this run's: the only check of a checkpoint without its run's
    * {@code config.json} (copied out of its run, or a {@code --monitor} run's, whose files are on the monitor).
    */
-  private static void checkArrays(RunSettings s, Path checkpoint) {
-    CheckpointFiles.Network n;
-    try {
-      n = CheckpointFiles.read(checkpoint);
-    } catch (IOException e) { // Checkpoints.read found it readable a moment ago
-      throw new IllegalArgumentException(e.getMessage(), e);
-    }
+  private static void checkArrays(RunSettings s, CheckpointFiles.Network n) {
     if (!n.known()) {
       return; // no layer files of this project's trainers (a test's stand-in): the trainer's load checks them
     }
@@ -85,13 +83,13 @@ public final class ResumeCheck {
 
   /**
    * A resumed run's total from {@code --epochs} (known once the training set is loaded) must lie beyond the
-   * checkpoint's step, or the run would have nothing to train.
+   * checkpoint's step, or the run would have nothing to train; {@code checkpoint} is what {@link #check} returned.
    */
-  public static void checkTotal(RunSettings s, LabeledImages train) {
-    if (s.resume() == null || s.maxSteps() > 0) {
+  public static void checkTotal(RunSettings s, Optional<Checkpoints.Resolved> checkpoint, LabeledImages train) {
+    if (checkpoint.isEmpty() || s.maxSteps() > 0) {
       return;
     }
-    long step = Checkpoints.read(s.resume()).step();
+    long step = checkpoint.get().meta().step();
     long total = s.totalSteps(train.count());
     if (total <= step) {
       throw new Refused("--epochs " + s.epochs() + " (" + total + " steps of " + s.stepsPerEpoch(train.count())

@@ -88,24 +88,38 @@ public final class Checkpoints {
    * checkpoint); else {@code dir}, which {@link #read} then names what is wrong with.
    */
   public static Path resolve(Path dir) {
-    return choose(dir).path();
-  }
-
-  /** The checkpoint {@link #resolve} picks, and what is wrong with it (empty when it is usable). */
-  private record Choice(Path path, Optional<String> problem) {
-  }
-
-  /** Each candidate's files read once: {@code dir}, else its usable predecessor, else {@code dir} and its problem. */
-  private static Choice choose(Path dir) {
-    Optional<String> problem = problem(dir);
-    if (problem.isEmpty()) {
-      return new Choice(dir, problem);
+    Candidate c = examine(dir);
+    if (c.usable()) {
+      return dir;
     }
     Path prev = predecessor(dir);
-    if (prev != null && problem(prev).isEmpty()) {
-      return new Choice(prev, Optional.empty());
+    return prev != null && examine(prev).usable() ? prev : dir;
+  }
+
+  /**
+   * The checkpoint {@link #open} chose for {@code --resume}, read once: where it is, why the one asked for was
+   * skipped for its predecessor (empty when it is the one asked for), its {@code meta.json} and the widths of its
+   * arrays ({@link CheckpointFiles}).
+   */
+  public record Resolved(Path path, Optional<String> skipped, Meta meta, CheckpointFiles.Network network) {
+  }
+
+  /** One candidate's files read once: its meta and arrays, or what is wrong with it (null when it is usable). */
+  private record Candidate(Meta meta, CheckpointFiles.Network network, String problem) {
+    boolean usable() {
+      return problem == null;
     }
-    return new Choice(dir, problem);
+  }
+
+  private static Candidate examine(Path dir) {
+    try {
+      Meta meta = readExactly(dir);
+      return new Candidate(meta, CheckpointFiles.read(dir), null);
+    } catch (IllegalArgumentException e) {
+      return new Candidate(null, null, e.getMessage());
+    } catch (IOException | UncheckedIOException e) {
+      return new Candidate(null, null, e instanceof IOException io ? IoErrors.reason(io) : e.getMessage());
+    }
   }
 
   /**
@@ -113,15 +127,7 @@ public final class Checkpoints {
    * missing, damaged or not what a checkpoint writes ({@link CheckpointFiles}); empty when it is one.
    */
   public static Optional<String> problem(Path dir) {
-    try {
-      readExactly(dir);
-      CheckpointFiles.read(dir);
-      return Optional.empty();
-    } catch (IllegalArgumentException e) {
-      return Optional.of(e.getMessage());
-    } catch (IOException | UncheckedIOException e) {
-      return Optional.of(e instanceof IOException io ? IoErrors.reason(io) : e.getMessage());
-    }
+    return Optional.ofNullable(examine(dir).problem());
   }
 
   /** {@code dir.prev}, or null for a predecessor itself. */
@@ -135,13 +141,27 @@ public final class Checkpoints {
    * neither it nor its predecessor is a usable checkpoint.
    */
   public static Meta read(Path dir) {
-    Choice from = choose(dir);
-    if (from.problem().isPresent()) {
-      Path prev = predecessor(dir);
-      throw new IllegalArgumentException(from.problem().get() + (prev == null || !Files.exists(prev) ? ""
-          : " (its predecessor " + prev.getFileName() + " is no usable checkpoint either)"));
+    return open(dir).meta();
+  }
+
+  /**
+   * The checkpoint {@link #resolve} picks for {@code dir}, each candidate's files read once ({@code dir}, then its
+   * predecessor only when {@code dir} is unusable), with a one-line error when neither is a usable checkpoint.
+   */
+  public static Resolved open(Path dir) {
+    Candidate c = examine(dir);
+    if (c.usable()) {
+      return new Resolved(dir, Optional.empty(), c.meta(), c.network());
     }
-    return readExactly(from.path());
+    Path prev = predecessor(dir);
+    if (prev != null) {
+      Candidate p = examine(prev);
+      if (p.usable()) {
+        return new Resolved(prev, Optional.of(c.problem()), p.meta(), p.network());
+      }
+    }
+    throw new IllegalArgumentException(c.problem() + (prev == null || !Files.exists(prev) ? ""
+        : " (its predecessor " + prev.getFileName() + " is no usable checkpoint either)"));
   }
 
   private static Meta readExactly(Path dir) {

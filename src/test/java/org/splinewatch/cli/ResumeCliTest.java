@@ -4,12 +4,17 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.typesafe.config.Config;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
@@ -17,7 +22,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.splinewatch.TestTools;
 import org.splinewatch.data.SyntheticData;
+import org.splinewatch.run.EmbeddedRun;
+import org.splinewatch.run.ResumeCheck;
+import org.splinewatch.run.RunDirectory;
+import org.splinewatch.run.WiringSettings;
 import org.splinewatch.trainer.Checkpoints;
+import org.splinewatch.trainer.RunSettings;
 
 /**
  * {@code --resume}: the command an interrupted run advises continues it in its own directory, and a checkpoint that
@@ -157,6 +167,39 @@ class ResumeCliTest {
         + " (0 bytes) is not a readable model file ("), text);
     assertTrue(text.contains("resuming from its predecessor " + latest.resolveSibling("latest.prev")), text);
     assertTrue(text.contains("at step " + prevStep), text);
+    assertEquals(60, Checkpoints.read(latest).step());
+  }
+
+  @Test
+  void theRunStartsFromTheCheckpointAsTheCommandLineReadIt() throws Exception {
+    // what ./trainer --resume does: the checkpoint read and checked once, that reading handed to the run. Damaged after
+    // it (a meta.json without its step, a file beside the model that is no array), a second reading of the meta or
+    // the array files before the trainer loads model.zip would fall back to latest.prev or refuse the resume
+    Path run = copyOfFirst("once", "o1");
+    Path latest = run.resolve("checkpoints/latest");
+    Map<String, Object> options = new java.util.HashMap<>(Map.of("splinewatch.run.method", "supervised",
+        "splinewatch.data.dir", tmp.resolve("idx").toString(), "splinewatch.run.batch-size", 32,
+        "splinewatch.run.hidden", List.of(16), "splinewatch.run.probe-size", 50, "splinewatch.run.snapshot-every", 20,
+        "splinewatch.metrics.port", 0, "splinewatch.run.monitoring", false, "splinewatch.run.max-steps", 60));
+    options.put("splinewatch.run.resume", latest.toString());
+    Config config = RunDirectory.resumeInPlace(TrainCommand.load(options, null));
+    RunSettings settings = RunSettings.fromConfig(config);
+    Optional<Checkpoints.Resolved> checked = ResumeCheck.check(settings);
+    assertEquals(latest, checked.orElseThrow().path());
+    Files.writeString(latest.resolve("meta.json"), "{}");
+    Files.write(latest.resolve("stray.bin"), new byte[0]);
+    assertTrue(Checkpoints.problem(latest).isPresent(), "the damage would show in a second reading");
+    Files.writeString(latest.resolve("meta.json"), "{\"step\": 40, \"method\": \"supervised\"}");
+    assertTrue(Checkpoints.problem(latest).isPresent(), "the stray array file alone would show in a second reading");
+    Files.writeString(latest.resolve("meta.json"), "{}");
+    ByteArrayOutputStream text = new ByteArrayOutputStream();
+    EmbeddedRun.Result result = EmbeddedRun.run(settings, WiringSettings.fromConfig(config), config, Map.of(),
+        new PrintStream(text, true, StandardCharsets.UTF_8), EmbeddedRun.defaultAnalyzers(config),
+        new EmbeddedRun.Listener() { }, checked);
+    String printed = text.toString(StandardCharsets.UTF_8);
+    assertEquals(0, result.exitCode(), printed);
+    assertTrue(printed.contains("resuming from " + latest + " at step 40"), printed);
+    assertFalse(printed.contains("is not usable"), printed);
     assertEquals(60, Checkpoints.read(latest).step());
   }
 
