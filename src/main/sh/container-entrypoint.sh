@@ -3,6 +3,13 @@
 # container's memory limit (or the host's memory), then the jar. SPLINEWATCH_HEAP, SPLINEWATCH_OFF_HEAP and JAVA_OPTS
 # override it as they do for ./trainer and ./monitor (docs/memory.md).
 set -euo pipefail
+# A signal before java starts (a build, the memory budget, the Vector API probe): one line and 128 + its number.
+# Without it SIGINT during vector.sh's `java --list-modules` was lost (that java exits 130 itself, so bash went on) and
+# the run started without the Vector API; at the other steps the launcher ended without a word. exec gives java the
+# default handling back, and the run its own (a checkpoint after the current step).
+trap 'echo "interrupted by SIGINT before training started: nothing was written" >&2; exit 130' INT
+trap 'echo "interrupted by SIGTERM before training started: nothing was written" >&2; exit 143' TERM
+trap 'echo "interrupted by SIGHUP before training started: nothing was written" >&2; exit 129' HUP
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$here/memory.sh"
 splinewatch_memory_opts "$@" || exit 2

@@ -2,6 +2,13 @@
 # SPLINEWATCH_MAVEN_ARGS (e.g. -Pcuda,!cpu) differs from the last build's; pins native thread pools (two cores: the
 # trainer's BLAS gets one thread, analyzers the other), then runs the command.
 set -euo pipefail
+# A signal before java starts (a build, the memory budget, the Vector API probe): one line and 128 + its number.
+# Without it SIGINT during vector.sh's `java --list-modules` was lost (that java exits 130 itself, so bash went on) and
+# the run started without the Vector API; at the other steps the launcher ended without a word. exec gives java the
+# default handling back, and the run its own (a checkpoint after the current step).
+trap 'echo "interrupted by SIGINT before training started: nothing was written" >&2; exit 130' INT
+trap 'echo "interrupted by SIGTERM before training started: nothing was written" >&2; exit 143' TERM
+trap 'echo "interrupted by SIGHUP before training started: nothing was written" >&2; exit 129' HUP
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
 jar="$root/target/splinewatch.jar"
 # the Maven arguments of the last build (e.g. -Pcuda,!cpu): a different SPLINEWATCH_MAVEN_ARGS rebuilds

@@ -3,6 +3,7 @@ package org.splinewatch.cli;
 import java.util.Arrays;
 import org.apache.pekko.Version;
 import org.slf4j.LoggerFactory;
+import org.splinewatch.run.SignalStop;
 import org.splinewatch.snapshot.Provenance;
 import picocli.CommandLine;
 
@@ -12,6 +13,9 @@ public final class Main {
   }
 
   public static void main(String[] args) {
+    if (args.length > 0 && args[0].equals("train")) {
+      SignalStop.exitBeforeRun(System.out); // Ctrl-C while the command line is read: one line, not a silent exit
+    }
     System.exit(execute(args));
   }
 

@@ -127,6 +127,21 @@ public final class EmbeddedRun {
         : RunDirectory.check(s, runId, w.overwrite());
     // the checkpoint fits this run, read once (the command line checked it already, and hands its reading on)
     Optional<Checkpoints.Resolved> checkpoint = checked != null ? checked : ResumeCheck.check(s);
+    // a signal during the start-up (seconds: ND4J's backend, the actor system, the data set) ends it before the run
+    // directory is touched, with one line, instead of the JVM's silent exit; once training is set up, it ends the run
+    // after its current step (SignalStop)
+    SignalStop signals = SignalStop.installBeforeStart(w.signalGrace(), out);
+    try {
+      return start(s, w, config, options, out, analyzers, listener, runId, startedMillis, runDir, checkpoint, signals);
+    } finally {
+      signals.close();
+    }
+  }
+
+  private static Result start(RunSettings s, WiringSettings w, Config config, Map<String, Object> options,
+      PrintStream out, List<AnalyzerSpec> analyzers, Listener listener, String runId, long startedMillis, Path runDir,
+      Optional<Checkpoints.Resolved> checkpoint, SignalStop signals) {
+    boolean remote = w.remote();
     // before anything is started or written: a backend that cannot load is one line, not a dead dispatcher
     Backend.Info backend = Backend.start();
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
@@ -141,7 +156,6 @@ public final class EmbeddedRun {
     // JVM, process and off-heap health beside the run's own series (not for --monitor: the run's /metrics is there)
     ProcessMetrics processMetrics = remote ? null : ProcessMetrics.bind(registry);
     RunControl control = new RunControl();
-    SignalStop signals = null;
     String controlToken = w.control().resolveToken();
     // over its resident limit the run ends as failed, with its files and a checkpoint, rather than being killed
     CompletableFuture<ActorRef<TrainerActor.Command>> trainerRef = new CompletableFuture<>();
@@ -150,6 +164,9 @@ public final class EmbeddedRun {
     MemoryWatch memory = MemoryWatch.start(w.memory(),
         reason -> trainerRef.thenAccept(ref -> ref.tell(new TrainerActor.Fail(reason))));
     try {
+      if (signals.received() != null) {
+        return interruptedBeforeTraining(signals, s, runDir, out);
+      }
       if (s.metricsPort() > 0 && !remote) {
         http = startHttp(system, registry, s, w, runId, runDir, new AlertWebhook(controlToken, control,
             event -> out.println("stop requested through the control endpoint: " + event.get("alertname") + " "
@@ -165,6 +182,9 @@ public final class EmbeddedRun {
           remote ? w.analyzers() : analyzers.stream().map(AnalyzerSpec::name).toList(), train, data.test(), backend,
           w.meta());
       Map<String, String> labels = Map.of("run", runId, "method", s.method(), "dataset", s.dataset());
+      if (signals.received() != null) { // the last check before the run directory is touched
+        return interruptedBeforeTraining(signals, s, runDir, out);
+      }
       RunLog log = null;
       MonitorLink link = null;
       if (remote) {
@@ -233,7 +253,7 @@ public final class EmbeddedRun {
               w.analyseAfterStop()),
           new RunGuardian.Observers(progress, result, trainerRef,
               alert -> ConsoleProgress.alert(alert, progress, out))));
-      signals = SignalStop.install(reason -> system.tell(new RunGuardian.Interrupt(reason)), w.signalGrace(), out);
+      signals.training(reason -> system.tell(new RunGuardian.Interrupt(reason)));
       trainerRef.thenAccept(ref -> {
         control.register(runId, w.alerts(), reason -> ref.tell(new TrainerActor.Stop(reason)),
             () -> {
@@ -271,9 +291,7 @@ public final class EmbeddedRun {
       outcome.print(out, runDir, remote, w.interruptedAdvice());
       return new Result(outcome.exitCode(), finished, runDir, port);
     } finally {
-      if (signals != null) {
-        signals.close();
-      }
+      signals.close();
       memory.close();
       if (gcThreads != null) {
         gcThreads.close();
@@ -292,6 +310,13 @@ public final class EmbeddedRun {
         // shutting down anyway
       }
     }
+  }
+
+  /** A signal during the start-up: one line, nothing of the run written, and the signal's exit code. */
+  private static Result interruptedBeforeTraining(SignalStop signals, RunSettings s, Path runDir, PrintStream out) {
+    out.println("interrupted by SIG" + signals.received() + " before training started: nothing was written"
+        + (s.resume() == null ? "" : "; " + s.resume() + " and its run are as they were"));
+    return new Result(signals.exitCode(), null, runDir, 0);
   }
 
   /** The run's HTTP server: {@code /metrics}, the control endpoint, the planes, the embedding views, the live page. */

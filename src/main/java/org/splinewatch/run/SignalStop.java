@@ -14,23 +14,46 @@ import sun.misc.SignalHandler;
  * file still happen; the caller exits with {@link #exitCode()} (128 + the signal number: 143, 130, 129). A second
  * signal, or {@code grace} running out, halts the process at once with the same code. {@link #close()} restores the
  * previous handlers. A signal the process ignores (SIGHUP under nohup) stays ignored.
+ *
+ * <p>Installed before the run is set up ({@link #installBeforeStart}), a first signal is only recorded: the start-up
+ * ends at its next check of {@link #received()} without training (the JVM's default was a silent exit 130 at any
+ * point of the start-up, which takes seconds: loading ND4J, the data set); {@link #training} hands it to the run when
+ * it came after the last check.
  */
 public final class SignalStop implements AutoCloseable {
   private static final Map<String, Integer> NUMBERS = Map.of("TERM", 15, "INT", 2, "HUP", 1);
+  /** Whether a run's handlers were installed since {@link #exitBeforeRun}'s: its line then no longer holds. */
+  private static volatile boolean runInstalled;
   private final Map<Signal, SignalHandler> previous = new LinkedHashMap<>();
   private volatile String received;
   private volatile Thread watchdog;
+  /** Where a first signal goes once the run is set up; null before. */
+  private Consumer<String> onSignal;
 
-  private SignalStop() {
+  private final java.io.PrintStream out;
+
+  private SignalStop(java.io.PrintStream out) {
+    this.out = out;
   }
 
   /** Installs the handlers; where the JVM does not allow it (no such signal, or -Xrs), signals keep their default. */
   public static SignalStop install(Consumer<String> onSignal, Duration grace, java.io.PrintStream out) {
-    SignalStop stop = new SignalStop();
+    SignalStop stop = installBeforeStart(grace, out);
+    stop.training(onSignal);
+    return stop;
+  }
+
+  /**
+   * Installs the handlers before the run is set up: a first signal is recorded ({@link #received()}) for the start-up
+   * to end without training, and {@code grace} runs from it; a second one halts the process at once.
+   */
+  public static SignalStop installBeforeStart(Duration grace, java.io.PrintStream out) {
+    runInstalled = true;
+    SignalStop stop = new SignalStop(out);
     for (String name : NUMBERS.keySet()) {
       try {
         Signal signal = new Signal(name);
-        stop.previous.put(signal, Signal.handle(signal, s -> stop.handle(name, onSignal, grace, out)));
+        stop.previous.put(signal, Signal.handle(signal, s -> stop.handle(name, grace, out)));
       } catch (IllegalArgumentException e) {
         // this signal cannot be handled here: the JVM's default stays
       }
@@ -38,15 +61,56 @@ public final class SignalStop implements AutoCloseable {
     return stop;
   }
 
-  private void handle(String name, Consumer<String> onSignal, Duration grace, java.io.PrintStream out) {
-    int code = 128 + NUMBERS.get(name);
-    if (received != null) {
-      out.println("second SIG" + name + ": exiting at once (the last checkpoint is the latest one written)");
-      Runtime.getRuntime().halt(code);
+  /**
+   * From the JVM's start until a run installs its handlers ({@code ./trainer} reading its command line, seconds of
+   * class loading): a signal exits with 128 + its number and one line (nothing of the run has been written), where the
+   * JVM's default exit said nothing. After the run's handlers are closed again, a signal exits as by the JVM's default.
+   */
+  public static void exitBeforeRun(java.io.PrintStream out) {
+    for (var e : NUMBERS.entrySet()) {
+      try {
+        Signal.handle(new Signal(e.getKey()), s -> {
+          if (!runInstalled) {
+            out.println("interrupted by SIG" + e.getKey() + " before training started: nothing was written");
+          }
+          System.exit(128 + e.getValue());
+        });
+      } catch (IllegalArgumentException ex) {
+        // this signal cannot be handled here: the JVM's default stays
+      }
     }
-    received = name;
-    out.println("SIG" + name + ": finishing the current step, then writing the checkpoint and run files (again to"
-        + " exit at once)");
+  }
+
+  /**
+   * The run is set up: a first signal from now on asks it to end after its current step ({@code onSignal} gets
+   * "interrupted by SIGxxx"); one that came since the start-up last checked {@link #received()} is handed on now.
+   */
+  public void training(Consumer<String> onSignal) {
+    String early;
+    synchronized (this) {
+      this.onSignal = onSignal;
+      early = received;
+    }
+    if (early != null) {
+      out.println(finishing(early));
+      onSignal.accept("interrupted by SIG" + early);
+    }
+  }
+
+  private void handle(String name, Duration grace, java.io.PrintStream out) {
+    int code = 128 + NUMBERS.get(name);
+    Consumer<String> to;
+    synchronized (this) {
+      if (received != null) {
+        out.println("second SIG" + name + ": exiting at once (the last checkpoint is the latest one written)");
+        Runtime.getRuntime().halt(code);
+      }
+      received = name;
+      to = onSignal;
+    }
+    if (to != null) {
+      out.println(finishing(name));
+    }
     Thread w = new Thread(() -> {
       try {
         Thread.sleep(grace.toMillis());
@@ -59,7 +123,14 @@ public final class SignalStop implements AutoCloseable {
     w.setDaemon(true);
     watchdog = w;
     w.start();
-    onSignal.accept("interrupted by SIG" + name);
+    if (to != null) {
+      to.accept("interrupted by SIG" + name);
+    }
+  }
+
+  private static String finishing(String name) {
+    return "SIG" + name + ": finishing the current step, then writing the checkpoint and run files (again to exit at"
+        + " once)";
   }
 
   /** The signal received ({@code TERM}, {@code INT}, {@code HUP}), or null. */

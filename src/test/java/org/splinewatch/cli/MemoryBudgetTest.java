@@ -100,4 +100,47 @@ class MemoryBudgetTest {
         && docker.contains("src/main/sh/memory.sh") && docker.contains("src/main/sh/vector.sh"),
         "the image uses the entrypoint and ships memory.sh and vector.sh");
   }
+
+  @Test
+  void anInterruptWhileTheLauncherProbesJavaEndsItWithOneLine(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+      throws Exception {
+    // ./trainer's layout with a built jar; a stand-in java that, asked for its modules, waits for the interrupt and
+    // exits 130 as the JVM does on SIGINT (so bash, seeing no death by signal, used to go on and start the run)
+    java.nio.file.Path sh = java.nio.file.Files.createDirectories(dir.resolve("src/main/sh"));
+    for (String f : new String[] {"launch.sh", "memory.sh", "vector.sh"}) {
+      java.nio.file.Files.copy(java.nio.file.Path.of("src/main/sh", f), sh.resolve(f));
+    }
+    java.nio.file.Files.writeString(dir.resolve("pom.xml"), "<project/>");
+    java.nio.file.Files.createDirectories(dir.resolve("target/lib"));
+    java.nio.file.Path jar = java.nio.file.Files.writeString(dir.resolve("target/splinewatch.jar"), "jar");
+    jar.toFile().setLastModified(System.currentTimeMillis() + 60_000); // newer than the sources: no build
+    java.nio.file.Path bin = java.nio.file.Files.createDirectories(dir.resolve("bin"));
+    java.nio.file.Files.writeString(bin.resolve("java"), "#!/bin/sh\n"
+        + "if [ \"$1\" = --list-modules ]; then trap 'kill $w; exit 130' INT; sleep 30 >/dev/null 2>&1 & w=$!;"
+        + " touch \"$MARK.listing\"; wait $w; echo java.base@17; exit 0; fi\n"
+        + "touch \"$MARK.ran\"\n");
+    bin.resolve("java").toFile().setExecutable(true);
+    // its own session and process group, which the interrupt goes to, as Ctrl-C sends it to the foreground group
+    ProcessBuilder pb = new ProcessBuilder("setsid", "bash", "-c", "grep -q '^SigIgn:.*[2367abef]$' /proc/self/status"
+        + " && exit 99; exec bash " + sh.resolve("launch.sh") + " train").redirectErrorStream(true);
+    pb.environment().put("PATH", bin + ":" + System.getenv("PATH"));
+    pb.environment().put("MARK", dir.resolve("java").toString());
+    pb.environment().remove("SPLINEWATCH_VECTOR");
+    pb.environment().remove("SPLINEWATCH_MAVEN_ARGS");
+    Process p = pb.start();
+    long deadline = System.nanoTime() + 20_000_000_000L;
+    while (!java.nio.file.Files.exists(dir.resolve("java.listing")) && p.isAlive() && System.nanoTime() < deadline) {
+      Thread.sleep(20);
+    }
+    org.junit.jupiter.api.Assumptions.assumeFalse(!p.isAlive() && p.exitValue() == 99,
+        "SIGINT is ignored in this process (started in the background without job control): bash cannot trap it");
+    assertTrue(java.nio.file.Files.exists(dir.resolve("java.listing")), "the launcher never asked java for its modules");
+    Process kill = new ProcessBuilder("kill", "-INT", "--", "-" + p.pid()).inheritIO().start();
+    assertEquals(0, kill.waitFor());
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+    assertTrue(p.waitFor(20, java.util.concurrent.TimeUnit.SECONDS), out);
+    assertEquals(130, p.exitValue(), out);
+    assertEquals("interrupted by SIGINT before training started: nothing was written", out);
+    assertTrue(!java.nio.file.Files.exists(dir.resolve("java.ran")), "the run started after the interrupt");
+  }
 }

@@ -40,4 +40,32 @@ class SignalStopTest {
       Signal.handle(hup, original);
     }
   }
+
+  @Test
+  void aSignalBeforeTheRunIsSetUpIsRecordedAndHandedOnWhenItIs() throws Exception {
+    Signal hup = new Signal("HUP");
+    SignalHandler original = Signal.handle(hup, s -> { });
+    try {
+      assumeFalse(original == SignalHandler.SIG_IGN, "SIGHUP is ignored in this JVM (nohup)");
+      ByteArrayOutputStream console = new ByteArrayOutputStream();
+      try (SignalStop stop = SignalStop.installBeforeStart(Duration.ofMinutes(1), new PrintStream(console, true))) {
+        Signal.raise(hup);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (stop.received() == null && System.nanoTime() < deadline) {
+          Thread.sleep(10);
+        }
+        // the start-up sees it and ends without training; nothing is asked of a run that does not exist yet
+        assertEquals("HUP", stop.received());
+        assertEquals(129, stop.exitCode());
+        assertEquals("", console.toString());
+        // one that came after the start-up's last look goes to the run as soon as it is set up
+        CompletableFuture<String> reason = new CompletableFuture<>();
+        stop.training(reason::complete);
+        assertEquals("interrupted by SIGHUP", reason.getNow(null));
+        assertTrue(console.toString().startsWith("SIGHUP: finishing the current step"), console.toString());
+      }
+    } finally {
+      Signal.handle(hup, original);
+    }
+  }
 }
