@@ -52,9 +52,25 @@ def _unwrap(m):
             return m
 
 
+def _fsdp(m):
+    """Whether ``m`` is sharded by FSDP: wrapped in FullyShardedDataParallel, or a module fully_shard (FSDP2) made an
+    FSDPModule, whose parameters are DTensors. Told by class name, so as not to import torch.distributed."""
+    return any(c.__name__ in ("FullyShardedDataParallel", "FSDPModule")
+               and c.__module__.startswith("torch.distributed") for c in type(m).__mro__)
+
+
 def _modules(model):
     import torch.nn as nn
     model = _unwrap(model)
+    if _fsdp(model):
+        # each rank holds only its shard of the parameters (FullyShardedDataParallel's flat parameter, fully_shard's
+        # DTensors): read here, a shard would be taken for the layer, or the copy fails inside numpy
+        raise UnsupportedModuleError(
+            "%s is sharded by FSDP: this rank holds only its shard of the parameters, which the client cannot read;"
+            " expected, on rank 0, an unwrapped copy of the network with the full parameters loaded"
+            " (get_model_state_dict(model, options=StateDictOptions(full_state_dict=True, cpu_offload=True)) from"
+            " torch.distributed.checkpoint.state_dict, called on every rank, gives them to rank 0)"
+            % type(model).__name__)
     if isinstance(model, nn.Sequential) and type(model).forward is nn.Sequential.forward \
             or isinstance(model, (nn.ModuleList, list, tuple)):
         out = []
@@ -76,7 +92,8 @@ def _pair(v, what, index, name):
 def convert(model, projector=None):
     """The layer list of ``model`` (an nn.Sequential, an nn.ModuleList or a list of modules), then ``projector``'s,
     marked as such. A torch.compile'd module, DataParallel and DistributedDataParallel are read as the module they
-    wrap, at any depth.
+    wrap, at any depth; a module sharded by FSDP (FullyShardedDataParallel or fully_shard) is refused, as one rank
+    holds only a shard of its parameters.
 
     Raises UnsupportedModuleError naming the first module that cannot be converted: one the monitor cannot compute,
     or one with a forward of its own (a custom nn.Module, an nn.Sequential or supported layer subclassed with its own

@@ -213,6 +213,82 @@ class ConverterTest(unittest.TestCase):
             convert([nn.Linear(2, 2), nn.Sigmoid()])
 
 
+class _OneRank:
+    """A gloo process group of one rank on this machine (a file store, no port), for FSDP on CPU; unittest.SkipTest
+    where this torch cannot make one or cannot construct FSDP on CPU."""
+
+    def __enter__(self):
+        import tempfile
+        try:
+            import torch.distributed as dist
+            from torch.distributed.fsdp import FullyShardedDataParallel
+        except Exception as e:  # torch 1.13's fsdp package fails to import on Python 3.11 with a ValueError
+            raise unittest.SkipTest("no FSDP in this torch (%s: %s)" % (type(e).__name__, str(e).splitlines()[0]))
+        if not dist.is_available() or not dist.is_gloo_available():
+            raise unittest.SkipTest("this torch has no gloo process groups")
+        self.dist, self.fsdp = dist, FullyShardedDataParallel
+        self.store = tempfile.NamedTemporaryFile(delete=False)
+        self.store.close()
+        dist.init_process_group("gloo", init_method="file://" + self.store.name, rank=0, world_size=1)
+        try:
+            self.fsdp(nn.Linear(2, 2), device_id=torch.device("cpu"))
+        except Exception as e:  # e.g. torch 1.13's FSDP wants a GPU
+            self.__exit__(None, None, None)
+            raise unittest.SkipTest("FSDP cannot be constructed on CPU here: %s" % str(e).splitlines()[0])
+        return self
+
+    def __exit__(self, *exc):
+        self.dist.destroy_process_group()
+        os.unlink(self.store.name)
+
+
+@unittest.skipIf(torch is None, "torch is not installed")
+class FsdpTest(unittest.TestCase):
+    def test_an_fsdp_sharded_model_is_refused_with_what_to_pass_instead(self):
+        import warnings
+        with warnings.catch_warnings(), _OneRank() as ranks:
+            warnings.simplefilter("ignore")  # FSDP's deprecation of FullyShardedDataParallel for fully_shard
+            torch.manual_seed(5)
+            plain = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+            sharded = ranks.fsdp(plain, device_id=torch.device("cpu"))
+            sharded(torch.rand(2, 4)).sum().backward()  # as in training
+            for model in (sharded, nn.Sequential(sharded), [sharded]):
+                with self.assertRaises(UnsupportedModuleError) as e:
+                    convert(model)
+                message = str(e.exception)
+                self.assertTrue(message.startswith("FullyShardedDataParallel is sharded by FSDP: this rank holds"
+                                                   " only its shard of the parameters"), message)
+                self.assertIn("expected, on rank 0, an unwrapped copy of the network with the full parameters",
+                              message)
+                self.assertEqual(len(message.splitlines()), 1)
+            try:
+                from torch.distributed.fsdp import fully_shard  # FSDP2, torch 2.6 and later
+                from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
+            except ImportError:
+                fully_shard = None
+            if fully_shard is not None:
+                plain2 = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+                expected = convert(plain2)
+                sharded2 = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+                sharded2.load_state_dict(plain2.state_dict())
+                fully_shard(sharded2[0])
+                fully_shard(sharded2)  # its parameters are DTensors: read, numpy refused them
+                for model, name in ((sharded2, "FSDPSequential"), ([sharded2[0]], "FSDPLinear")):
+                    with self.assertRaises(UnsupportedModuleError) as e:
+                        convert(model)
+                    self.assertTrue(str(e.exception).startswith(name + " is sharded by FSDP"), str(e.exception))
+                # what the line advises gives rank 0 the full parameters, which a plain copy converts
+                full = get_model_state_dict(sharded2, options=StateDictOptions(full_state_dict=True,
+                                                                               cpu_offload=True))
+                copy = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+                copy.load_state_dict(full)
+                for a, b in zip(convert(copy), expected):
+                    for key in ("weight", "bias"):
+                        if key in a:
+                            np.testing.assert_array_equal(a[key], b[key])
+
+
+
 class FormatTest(unittest.TestCase):
     def test_snapshot_body_is_an_npz_with_a_layer_list(self):
         layers = [{"type": "dense", "weight": np.ones((3, 2), "<f4"), "bias": np.zeros(2, "<f4")}, {"type": "relu"},
