@@ -124,6 +124,11 @@ final class BenchSoakCommand implements Callable<Integer> {
         quiet, EmbeddedRun.defaultAnalyzers(conf), new EmbeddedRun.Listener() { }));
     EmbeddedRun.Result result = run.join();
     sampler.shutdownNow();
+    if (result.finished() == null) { // a signal during the start-up: the run's own line went to the quiet stream
+      System.out.println("interrupted before training started (exit code " + result.exitCode() + "): nothing was"
+          + " written");
+      return result.exitCode();
+    }
     System.out.printf("run ended with exit code %d after %d steps (%.1f steps/s)%n", result.exitCode(),
         result.finished().steps(), result.finished().stepsPerSecond());
     List<Point> ps;

@@ -70,7 +70,7 @@ import org.splinewatch.trainer.TrainingProgress;
  * returns the exit code ({@link RunOutcome}: 0 done, 3 stopped early, 1 failed).
  */
 public final class EmbeddedRun {
-  /** Outcome of a run. */
+  /** Outcome of a run; {@code finished} is null when a signal ended the start-up before training (nothing written). */
   public record Result(int exitCode, TrainerActor.Finished finished, Path runDir, int metricsPort) {
   }
 
