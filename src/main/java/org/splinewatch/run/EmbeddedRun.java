@@ -132,13 +132,15 @@ public final class EmbeddedRun {
     // after its current step (SignalStop)
     SignalStop signals = SignalStop.installBeforeStart(w.signalGrace(), out);
     try {
-      return start(s, w, config, options, out, analyzers, listener, runId, startedMillis, runDir, checkpoint, signals);
+      return startWith(s, w, config, options, out, analyzers, listener, runId, startedMillis, runDir, checkpoint,
+          signals);
     } finally {
       signals.close();
     }
   }
 
-  private static Result start(RunSettings s, WiringSettings w, Config config, Map<String, Object> options,
+  /** The run once its checkpoint is read and {@code signals} are installed. */
+  private static Result startWith(RunSettings s, WiringSettings w, Config config, Map<String, Object> options,
       PrintStream out, List<AnalyzerSpec> analyzers, Listener listener, String runId, long startedMillis, Path runDir,
       Optional<Checkpoints.Resolved> checkpoint, SignalStop signals) {
     boolean remote = w.remote();

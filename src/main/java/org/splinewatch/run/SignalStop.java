@@ -25,12 +25,11 @@ public final class SignalStop implements AutoCloseable {
   /** Whether a run's handlers were installed since {@link #exitBeforeRun}'s: its line then no longer holds. */
   private static volatile boolean runInstalled;
   private final Map<Signal, SignalHandler> previous = new LinkedHashMap<>();
+  private final java.io.PrintStream out;
   private volatile String received;
   private volatile Thread watchdog;
   /** Where a first signal goes once the run is set up; null before. */
   private Consumer<String> onSignal;
-
-  private final java.io.PrintStream out;
 
   private SignalStop(java.io.PrintStream out) {
     this.out = out;
@@ -53,7 +52,7 @@ public final class SignalStop implements AutoCloseable {
     for (String name : NUMBERS.keySet()) {
       try {
         Signal signal = new Signal(name);
-        stop.previous.put(signal, Signal.handle(signal, s -> stop.handle(name, grace, out)));
+        stop.previous.put(signal, Signal.handle(signal, s -> stop.handle(name, grace)));
       } catch (IllegalArgumentException e) {
         // this signal cannot be handled here: the JVM's default stays
       }
@@ -97,7 +96,7 @@ public final class SignalStop implements AutoCloseable {
     }
   }
 
-  private void handle(String name, Duration grace, java.io.PrintStream out) {
+  private void handle(String name, Duration grace) {
     int code = 128 + NUMBERS.get(name);
     Consumer<String> to;
     synchronized (this) {
