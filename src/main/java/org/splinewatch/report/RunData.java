@@ -202,6 +202,7 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
     List<JsonNode> resumes = new ArrayList<>();
     readEvents(dir, alerts, runEnds, resumes, problems);
     supersede(series, resumes);
+    series.values().forEach(s -> ((Points) s.points()).trimToSize()); // read whole: no headroom kept
     if (runEnds.isEmpty()) {
       problems.add("the run has not finished (no run_finished event): still running, or it crashed");
     }
@@ -281,7 +282,7 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
       }
       String key = name + labels;
       // the order (as written) tells a resumed run's samples from those of the trajectory it abandoned
-      series.computeIfAbsent(key, k -> new Series(name, labels, new ArrayList<>())).points()
+      series.computeIfAbsent(key, k -> new Series(name, labels, new Points())).points()
           .add(new double[] {step, value, j.path("time").isNumber() ? j.path("time").asDouble() : Double.NaN,
               order[0]++});
     } catch (Exception e) {
