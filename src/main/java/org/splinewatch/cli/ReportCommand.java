@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import org.splinewatch.report.ReportWriter;
 import org.splinewatch.report.RunData;
+import org.splinewatch.snapshot.MetricsSegments;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -19,6 +20,28 @@ final class ReportCommand implements Callable<Integer> {
   @Option(names = "--out", description = "output file (default RUN_DIR/report.html for one run, "
       + "splinewatch-report.html for several)")
   Path out;
+
+  /** Samples on disk (metrics.jsonl and its segments) from which the report says what it reads and writes. */
+  static long progressBytes = 64L << 20;
+
+  /** The bytes of a run's samples on disk: its metrics segments (compressed) and metrics.jsonl. */
+  static long sampleBytes(Path run) {
+    List<Path> files = new ArrayList<>(MetricsSegments.of(run));
+    files.add(run.resolve("metrics.jsonl"));
+    long sum = 0;
+    for (Path f : files) {
+      try {
+        sum += java.nio.file.Files.size(f);
+      } catch (java.io.IOException e) {
+        // gone meanwhile: counts nothing
+      }
+    }
+    return sum;
+  }
+
+  private static String mib(long bytes) {
+    return String.format(java.util.Locale.ROOT, "%.0f MiB", bytes / 1048576.0);
+  }
 
   @Override
   public Integer call() {
@@ -52,20 +75,50 @@ final class ReportCommand implements Callable<Integer> {
         return 2;
       }
     }
+    long[] bytes = runs.stream().mapToLong(ReportCommand::sampleBytes).toArray();
+    long total = java.util.Arrays.stream(bytes).sum();
+    boolean progress = total >= progressBytes; // a long run takes tens of seconds a run: say what is going on
+    long started = System.nanoTime();
     List<RunData> data = new ArrayList<>();
-    for (Path r : runs) {
-      RunData d = RunData.read(r);
-      if (d.series().isEmpty()) { // a report of nothing (e.g. a metrics.jsonl of garbage) would hide the problem
-        List<String> why = d.problems().stream().filter(p -> p.startsWith("metrics")).toList();
-        System.err.println("error: " + r + ": no usable sample in its metrics" + (why.isEmpty() ? ""
-            : " (" + String.join("; ", why) + ")") + "; expected the samples a run writes");
-        return 1;
-      }
-      data.add(d);
-    }
     Path file = out != null ? out : runs.size() == 1 ? runs.get(0).resolve("report.html")
         : Path.of("splinewatch-report.html");
-    ReportWriter.write(data, file);
+    try {
+      for (int i = 0; i < runs.size(); i++) {
+        Path r = runs.get(i);
+        long t = System.nanoTime();
+        if (progress) {
+          System.err.print("reading run " + (i + 1) + " of " + runs.size() + ": " + r + " (" + mib(bytes[i])
+              + " of samples)...");
+          System.err.flush();
+        }
+        RunData d = RunData.read(r);
+        if (progress) {
+          System.err.printf(java.util.Locale.ROOT, " %,d samples in %.1f s%n",
+              d.series().values().stream().mapToLong(x -> x.points().size()).sum(), (System.nanoTime() - t) / 1e9);
+        }
+        if (d.series().isEmpty()) { // a report of nothing (e.g. a metrics.jsonl of garbage) would hide the problem
+          List<String> why = d.problems().stream().filter(p -> p.startsWith("metrics")).toList();
+          System.err.println("error: " + r + ": no usable sample in its metrics" + (why.isEmpty() ? ""
+              : " (" + String.join("; ", why) + ")") + "; expected the samples a run writes");
+          return 1;
+        }
+        data.add(d);
+      }
+      if (progress) {
+        System.err.println("writing " + file + "...");
+      }
+      ReportWriter.write(data, file);
+    } catch (OutOfMemoryError e) {
+      data.clear(); // what was read goes, so that the message below can be made
+      System.err.println();
+      System.err.println("error: the report of " + runs.size() + (runs.size() == 1 ? " run (" : " runs (")
+          + mib(total) + " of samples) needs more than the " + mib(Runtime.getRuntime().maxMemory())
+          + " heap; give it more (SPLINEWATCH_HEAP=2g ./monitor report ...) or report fewer runs at a time");
+      return 1;
+    }
+    if (progress) {
+      System.err.printf(java.util.Locale.ROOT, "done in %.1f s%n", (System.nanoTime() - started) / 1e9);
+    }
     for (RunData d : data) {
       if (!d.complete()) {
         System.out.println(d.incompleteWarning());

@@ -1,0 +1,80 @@
+package org.splinewatch.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.BufferedWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.splinewatch.TestTools;
+
+/** {@code ./monitor report} on long runs: what it says while it reads them, and a heap too small for them. */
+class ReportCliTest {
+  @TempDir
+  Path tmp;
+
+  /** A finished run of {@code steps} steps with one loss sample each. */
+  private static Path run(Path dir, String id, int steps) throws Exception {
+    Files.createDirectories(dir);
+    Files.writeString(dir.resolve("config.json"), "{\"run_id\":\"" + id + "\",\"method\":\"supervised\"}");
+    try (BufferedWriter w = Files.newBufferedWriter(dir.resolve("metrics.jsonl"), StandardCharsets.UTF_8)) {
+      for (int s = 0; s < steps; s++) {
+        w.write("{\"name\":\"splinewatch_training_loss\",\"labels\":{},\"step\":" + s + ",\"value\":1}\n");
+      }
+    }
+    Files.writeString(dir.resolve("events.jsonl"), "{\"type\":\"run_finished\",\"status\":\"done\",\"steps\":" + steps
+        + "}\n");
+    return dir;
+  }
+
+  @Test
+  void largeRunsAreReadWithAProgressLineEach() throws Exception {
+    Path a = run(tmp.resolve("a"), "a", 3000);
+    Path b = run(tmp.resolve("b"), "b", 2000);
+    Path out = tmp.resolve("r.html");
+    long was = ReportCommand.progressBytes;
+    String m;
+    try {
+      ReportCommand.progressBytes = 0; // as if the runs were long: their samples are over the threshold
+      m = TestTools.cli(0, "monitor", "report", a.toString(), b.toString(), "--out", out.toString());
+    } finally {
+      ReportCommand.progressBytes = was;
+    }
+    assertTrue(Pattern.compile("reading run 1 of 2: " + Pattern.quote(a.toString()) + " \\(0 MiB of samples\\)\\.\\.\\."
+        + " 3,000 samples in \\d+\\.\\d s\n").matcher(m).find(), m);
+    assertTrue(Pattern.compile("reading run 2 of 2: " + Pattern.quote(b.toString()) + " \\(0 MiB of samples\\)\\.\\.\\."
+        + " 2,000 samples in \\d+\\.\\d s\n").matcher(m).find(), m);
+    assertTrue(m.contains("writing " + out + "...\n") && Pattern.compile("done in \\d+\\.\\d s\n").matcher(m).find()
+        && m.strip().endsWith("report: " + out), m);
+    // short runs: the report only says where it is
+    String quiet = TestTools.cli(0, "monitor", "report", a.toString(), "--out", out.toString());
+    assertEquals("report: " + out, quiet.strip(), quiet);
+    assertEquals(0, ReportCommand.sampleBytes(tmp.resolve("missing")));
+    assertEquals(Files.size(a.resolve("metrics.jsonl")), ReportCommand.sampleBytes(a));
+  }
+
+  /**
+   * A million samples do not fit a 24 MiB heap: one error line saying what to do, exit 1, not a stack trace of
+   * OutOfMemoryError (three runs of a million steps did that in the default 640 MiB).
+   */
+  @Test
+  void aHeapTooSmallForTheRunsIsOneLineSayingWhatToDo() throws Exception {
+    Path big = run(tmp.resolve("big"), "big", 1_000_000);
+    Process p = new ProcessBuilder(TestTools.mainCommand("-Xmx24m", "monitor", "report", big.toString(), "--out",
+        tmp.resolve("big.html").toString())).redirectErrorStream(true).start();
+    String m = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertTrue(p.waitFor(120, TimeUnit.SECONDS), m);
+    assertEquals(1, p.exitValue(), m);
+    assertFalse(m.contains("OutOfMemoryError") || m.contains("\tat "), m);
+    assertTrue(Pattern.compile("error: the report of 1 run \\(\\d+ MiB of samples\\) needs more than the \\d+ MiB heap;"
+        + " give it more \\(SPLINEWATCH_HEAP=2g \\./monitor report \\.\\.\\.\\) or report fewer runs at a time")
+        .matcher(m).find(), m);
+    assertFalse(Files.exists(tmp.resolve("big.html")), "no report is left behind");
+  }
+}
