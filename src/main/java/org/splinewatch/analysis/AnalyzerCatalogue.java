@@ -52,7 +52,7 @@ public record AnalyzerCatalogue(RegionSettings regions, RetentionSettings retent
     List<AnalyzerSpec> list = new ArrayList<>();
     if (names.contains(EmbeddingAnalyzer.NAME)) {
       list.add(new AnalyzerSpec(EmbeddingAnalyzer.NAME, (run, metrics, dir) ->
-          EmbeddingAnalyzer.create(run, metrics, dir)));
+          EmbeddingAnalyzer.create(run, metrics, dir, retention)));
     }
     if (names.contains(RegionAnalyzer.NAME)) {
       list.add(new AnalyzerSpec(RegionAnalyzer.NAME, (run, metrics, dir) ->

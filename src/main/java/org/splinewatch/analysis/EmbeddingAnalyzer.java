@@ -8,6 +8,7 @@ import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.splinewatch.embedding.EmbeddingMetrics;
 import org.splinewatch.metrics.MetricsActor;
+import org.splinewatch.metrics.RetentionSettings;
 import org.splinewatch.regions.PiecewiseLinearNet;
 import org.splinewatch.snapshot.MetricFamily;
 import org.splinewatch.snapshot.RunInfo;
@@ -30,6 +31,7 @@ public final class EmbeddingAnalyzer implements SnapshotAnalysis {
   private final double[] pairs;
 
   private final Path viewDir;
+  private final PictureRetention views;
   /** Kept snapshot after snapshot: this analyzer is run by one actor at a time, so it is never shared. */
   private final Workspace workspace = new Workspace();
 
@@ -41,13 +43,17 @@ public final class EmbeddingAnalyzer implements SnapshotAnalysis {
   }
 
   public EmbeddingAnalyzer(RunInfo run) {
-    this(run, null);
+    this(run, null, RetentionSettings.KEEP_ALL);
   }
 
-  /** With a run directory: also writes the 2D view of the embeddings (see {@link EmbeddingViews}). */
-  public EmbeddingAnalyzer(RunInfo run, Path runDir) {
+  /**
+   * With a run directory: also writes the 2D view of the embeddings (see {@link EmbeddingViews}), of which each
+   * layer keeps those {@code retention} keeps of the partition pictures.
+   */
+  public EmbeddingAnalyzer(RunInfo run, Path runDir, RetentionSettings retention) {
     this.run = run;
     this.viewDir = runDir == null ? null : runDir.resolve(EmbeddingViews.DIR);
+    this.views = viewDir == null ? null : PictureRetention.embeddingViews(retention, viewDir);
     this.probes = run.probeInputsAsDouble();
     this.pairs = run.probePairInputsAsDouble();
   }
@@ -57,10 +63,10 @@ public final class EmbeddingAnalyzer implements SnapshotAnalysis {
     return AnalyzerActor.create(NAME, metrics, () -> new EmbeddingAnalyzer(run));
   }
 
-  /** The analyzer actor writing the embedding views under {@code runDir}. */
+  /** The analyzer actor writing the embedding views under {@code runDir}, kept as {@code retention} says. */
   public static Behavior<Analyze> create(RunInfo run, ActorRef<MetricsActor.Command> metrics,
-      Path runDir) {
-    return AnalyzerActor.create(NAME, metrics, () -> new EmbeddingAnalyzer(run, runDir));
+      Path runDir, RetentionSettings retention) {
+    return AnalyzerActor.create(NAME, metrics, () -> new EmbeddingAnalyzer(run, runDir, retention));
   }
 
   @Override
@@ -68,8 +74,8 @@ public final class EmbeddingAnalyzer implements SnapshotAnalysis {
     if (viewDir == null) {
       return analyze(s, run, probes, pairs, (layer, z) -> { }, workspace);
     }
-    return analyze(s, run, probes, pairs, (layer, z) -> EmbeddingViews.write(viewDir, layer, s.step(), z,
-        run.probeCount(), run.probeLabels()), workspace);
+    return analyze(s, run, probes, pairs, (layer, z) -> views.written(layer, EmbeddingViews.write(viewDir, layer,
+        s.step(), z, run.probeCount(), run.probeLabels())), workspace);
   }
 
   /** The metric samples of one snapshot (pure function; used directly by tests). */

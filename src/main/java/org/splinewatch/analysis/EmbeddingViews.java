@@ -28,8 +28,11 @@ public final class EmbeddingViews {
     return String.format(Locale.ROOT, "%s-step-%08d.json", layer, step);
   }
 
-  /** Projects {@code z} ({@code n × d}) and writes the view atomically (readers never see half a file). */
-  public static void write(Path dir, String layer, long step, double[] z, int n, int[] labels) {
+  /**
+   * Projects {@code z} ({@code n × d}) and writes the view atomically (readers never see half a file); returns the
+   * file.
+   */
+  public static Path write(Path dir, String layer, long step, double[] z, int n, int[] labels) {
     double[] xy = Pca2.project(z, n, z.length / n);
     double scale = 0;
     for (double v : xy) {
@@ -51,8 +54,9 @@ public final class EmbeddingViews {
       Files.createDirectories(dir);
       Path tmp = Files.createTempFile(dir, ".view", ".tmp");
       Files.writeString(tmp, sb, StandardCharsets.UTF_8);
-      Files.move(tmp, dir.resolve(fileName(layer, step)), StandardCopyOption.ATOMIC_MOVE,
-          StandardCopyOption.REPLACE_EXISTING);
+      Path file = dir.resolve(fileName(layer, step));
+      Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      return file;
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write the embedding view of step " + step + ": " + IoErrors.reason(e), e);
     }

@@ -18,46 +18,63 @@ import org.splinewatch.snapshot.IoErrors;
 
 /**
  * Keeps the partition pictures of a run bounded ({@code splinewatch.retention.planes-keep-last} and
- * {@code planes-keep-every}): of each plane's pictures, numbered 0, 1, 2, … in the order they were written, the
- * newest {@code keep-last} and every {@code keep-every}-th stay; the rest are deleted as newer ones arrive. Pictures
- * already in the directory when it starts (an analyzer restarted after a failure) are left alone: which of them were
- * kept as every {@code keep-every}-th is not known; numbering continues after them.
+ * {@code planes-keep-every}), and with the same settings its embedding views ({@link #embeddingViews}): of each
+ * plane's pictures (each layer's views), numbered 0, 1, 2, … in the order they were written, the newest
+ * {@code keep-last} and every {@code keep-every}-th stay; the rest are deleted as newer ones arrive. Files already in
+ * the directory when it starts (an analyzer restarted after a failure, a resumed run) are left alone: which of them
+ * were kept as every {@code keep-every}-th is not known; numbering continues after them.
  */
 final class PictureRetention {
-  private static final Pattern NAME = Pattern.compile("plane-(\\d+)-step-(\\d+)\\.svg");
+  /** A partition picture; group 1 is its plane. */
+  private static final Pattern PICTURE = Pattern.compile("plane-(\\d+)-step-(\\d+)\\.svg");
+  /** An embedding view ({@link EmbeddingViews#fileName}); group 1 is its layer. */
+  private static final Pattern VIEW = Pattern.compile("([a-z]+)-step-(\\d+)\\.json");
 
   private record Kept(long index, Path file) {
   }
 
   private final RetentionSettings settings;
-  private final Map<Integer, Deque<Kept>> kept = new HashMap<>();
-  private final Map<Integer, Long> written = new HashMap<>();
+  private final String what;
+  private final Map<String, Deque<Kept>> kept = new HashMap<>();
+  private final Map<String, Long> written = new HashMap<>();
 
+  /** The partition pictures under {@code planesDir}, per plane. */
   PictureRetention(RetentionSettings settings, Path planesDir) {
+    this(settings, planesDir, PICTURE, "partition picture");
+  }
+
+  /** The embedding views under {@code viewDir} ({@code runs/<id>/embeddings}), per layer. */
+  static PictureRetention embeddingViews(RetentionSettings settings, Path viewDir) {
+    return new PictureRetention(settings, viewDir, VIEW, "embedding view");
+  }
+
+  private PictureRetention(RetentionSettings settings, Path dir, Pattern name, String what) {
     this.settings = settings;
-    if (planesDir == null || !Files.isDirectory(planesDir)) {
+    this.what = what;
+    if (dir == null || !Files.isDirectory(dir)) {
       return;
     }
-    try (Stream<Path> files = Files.list(planesDir)) {
+    try (Stream<Path> files = Files.list(dir)) {
       files.forEach(f -> {
-        Matcher m = NAME.matcher(f.getFileName().toString());
+        Matcher m = name.matcher(f.getFileName().toString());
         if (m.matches()) {
-          written.merge(Integer.parseInt(m.group(1)), 1L, Long::sum);
+          written.merge(m.group(1), 1L, Long::sum);
         }
       });
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot list " + planesDir + ": " + IoErrors.reason(e), e);
+      throw new UncheckedIOException("cannot list " + dir + ": " + IoErrors.reason(e), e);
     }
   }
 
   /** Records a picture just written and deletes those of its plane that fall out of the retention. */
   void written(int plane, Path file) {
-    add(plane, file);
+    written(String.valueOf(plane), file);
   }
 
-  private void add(int plane, Path file) {
-    long index = written.merge(plane, 1L, Long::sum) - 1;
-    Deque<Kept> q = kept.computeIfAbsent(plane, k -> new ArrayDeque<>());
+  /** Records a file of {@code key} (a plane, a layer) just written and deletes those of it that fall out. */
+  void written(String key, Path file) {
+    long index = written.merge(key, 1L, Long::sum) - 1;
+    Deque<Kept> q = kept.computeIfAbsent(key, k -> new ArrayDeque<>());
     q.addLast(new Kept(index, file));
     // only the picture that just left the newest keep-last can change state; check from the oldest kept ones
     List<Kept> stay = new ArrayList<>(q.size());
@@ -69,7 +86,7 @@ final class PictureRetention {
         try {
           Files.deleteIfExists(k.file());
         } catch (IOException e) {
-          throw new UncheckedIOException("cannot delete the old partition picture " + k.file() + ": "
+          throw new UncheckedIOException("cannot delete the old " + what + " " + k.file() + ": "
               + e.getMessage(), e);
         }
       }
@@ -80,7 +97,12 @@ final class PictureRetention {
 
   /** How many pictures of {@code plane} are kept now. */
   int kept(int plane) {
-    Deque<Kept> q = kept.get(plane);
+    return kept(String.valueOf(plane));
+  }
+
+  /** How many files of {@code key} are kept now. */
+  int kept(String key) {
+    Deque<Kept> q = kept.get(key);
     return q == null ? 0 : q.size();
   }
 }

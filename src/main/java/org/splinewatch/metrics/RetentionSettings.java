@@ -6,8 +6,8 @@ import org.splinewatch.settings.ConfigBlock;
 /**
  * How much of a long run stays on disk ({@code splinewatch.retention}, docs/durability.md): {@code metrics.jsonl} is
  * rotated into gzip segments of {@code metricsSegmentBytes} (0: never) of which the newest {@code metricsMaxSegments}
- * are kept (0: all); of the partition pictures of each plane the newest {@code planesKeepLast} and every
- * {@code planesKeepEvery}-th analysed snapshot's are kept (0 and 0: all).
+ * are kept (0: all); of the partition pictures of each plane, and of the embedding views of each layer, the newest
+ * {@code planesKeepLast} and every {@code planesKeepEvery}-th analysed snapshot's are kept (0 and 0: all).
  */
 public record RetentionSettings(long metricsSegmentBytes, int metricsMaxSegments, int planesKeepLast,
     int planesKeepEvery) {
