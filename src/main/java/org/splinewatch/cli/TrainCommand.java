@@ -245,17 +245,28 @@ public final class TrainCommand implements Callable<Integer> {
           + " is not a port; expected 0 (off) or 1-65535");
     }
     Config config = loadOrRefuse(overrides);
+    Map<String, Object> kept;
     RunSettings settings;
     WiringSettings wiring;
     List<AnalyzerSpec> specs;
     Optional<Checkpoints.Resolved> checkpoint; // read once here, and the run starts from this reading of it
     try {
+      kept = RunDirectory.keptOnResume(config);
       config = RunDirectory.resumeInPlace(config); // --resume <out>/<id>/checkpoints/latest alone: that run goes on
       settings = RunSettings.fromConfig(config);
       settings.encoderSpec();
       checkDataDir(settings.dataDir()); // a --data-dir that is not there: exit 2 before anything starts
-      // not a checkpoint, or not one of this method, data set, shape, --max-steps
-      checkpoint = ResumeCheck.check(settings);
+      try {
+        // not a checkpoint, or not one of this method, data set, shape, --max-steps
+        checkpoint = ResumeCheck.check(settings);
+      } catch (ResumeCheck.Refused e) {
+        Object own = kept.get("splinewatch.run.max-steps");
+        if (own != null && e.getMessage().startsWith("--max-steps ")) { // not given now: say whose it is
+          throw new IllegalArgumentException(e.getMessage() + "; --max-steps " + own + " is the run's own, kept from"
+              + " its start: give a larger one", e);
+        }
+        throw e;
+      }
       // every setting is read here, once: a bad value is exit code 2 before anything starts
       wiring = WiringSettings.fromConfig(config);
       checkAblationOptions(settings);
@@ -281,6 +292,11 @@ public final class TrainCommand implements Callable<Integer> {
     } catch (IllegalArgumentException | ConfigException e) {
       throw new CommandLine.ParameterException(spec.commandLine(), Main.oneLine(e));
     }
+    if (!kept.isEmpty()) { // said once the resume is known to fit
+      System.out.println("resuming with the options the run was started with: " + kept.entrySet().stream()
+          .map(e -> e.getKey() + " = " + e.getValue()).collect(java.util.stream.Collectors.joining(", "))
+          + " (an option given now wins)");
+    }
     try {
       return EmbeddedRun.run(settings, wiring, config, overrides, System.out, specs,
           new EmbeddedRun.Listener() { }, checkpoint).exitCode();
@@ -293,7 +309,7 @@ public final class TrainCommand implements Callable<Integer> {
       return 1;
     } catch (ResumeCheck.Refused e) { // a total from --epochs is known once the data is loaded; nothing written
       throw new CommandLine.ParameterException(spec.commandLine(), Main.oneLine(e));
-    } catch (MonitorLink.RunIdTaken e) { // --monitor: a run id taken there is exit 2, as one taken here; nothing written
+    } catch (MonitorLink.RunIdTaken e) { // --monitor: a run id taken there is exit 2, as one taken here
       throw new CommandLine.ParameterException(spec.commandLine(), Main.oneLine(e));
     } catch (DataException | IllegalStateException e) {
       System.err.println("error: " + Main.oneLine(e));

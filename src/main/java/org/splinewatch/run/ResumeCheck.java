@@ -51,12 +51,13 @@ public final class ResumeCheck {
       throw new Refused("--resume " + s.resume() + " is a " + meta.method() + " checkpoint, this run's --method is "
           + s.method() + "; expected --method " + meta.method() + " (or a checkpoint of a " + s.method() + " run)");
     }
+    // what the checkpoint is comes before how long to train it: a resume keeps its run's --max-steps (RunDirectory)
+    RunDirectory.ofCheckpoint(s.resume()).ifPresent(dir -> checkShape(s, dir.resolve("config.json")));
+    checkArrays(s, from.network());
     if (s.maxSteps() > 0 && s.maxSteps() <= meta.step()) {
       throw new Refused("--max-steps " + s.maxSteps() + " is not beyond the checkpoint's step " + meta.step()
           + "; expected more than " + meta.step() + " (the total, counting the steps the checkpoint has trained)");
     }
-    RunDirectory.ofCheckpoint(s.resume()).ifPresent(dir -> checkShape(s, dir.resolve("config.json")));
-    checkArrays(s, from.network());
     return Optional.of(from);
   }
 

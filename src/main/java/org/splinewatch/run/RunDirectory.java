@@ -1,5 +1,8 @@
 package org.splinewatch.run;
 
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigValueFactory;
 import java.io.IOException;
@@ -9,7 +12,10 @@ import java.nio.file.Path;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import org.splinewatch.snapshot.IoErrors;
 import org.splinewatch.snapshot.RunIds;
 import org.splinewatch.trainer.RunSettings;
@@ -114,18 +120,77 @@ public final class RunDirectory {
    * or in a configuration file): in the checkpoint's own run directory ({@link #ofCheckpoint}), so {@code --resume
    * <out>/<run-id>/checkpoints/latest} alone appends to that run. {@code config} with {@code splinewatch.run.out} and
    * {@code run-id} set to that directory, or {@code config} itself (a fresh run, a checkpoint outside a run
-   * directory, an explicit {@code --out} or {@code --run-id}).
+   * directory, an explicit {@code --out} or {@code --run-id}). In its own directory the run also keeps the options it
+   * was started with that this command leaves at their defaults ({@link #keptOptions}).
    */
   public static Config resumeInPlace(Config config) {
+    return inPlace(config).map(dir -> {
+      Config c = config
+          .withValue("splinewatch.run.out", ConfigValueFactory.fromAnyRef(dir.getParent().toString()))
+          .withValue("splinewatch.run.run-id", ConfigValueFactory.fromAnyRef(dir.getFileName().toString()));
+      for (var e : keptOptions(config, dir).entrySet()) {
+        c = c.withValue(e.getKey(), ConfigValueFactory.fromAnyRef(e.getValue()));
+      }
+      return c;
+    }).orElse(config);
+  }
+
+  /** The run directory a {@code --resume} without {@code --out} and {@code --run-id} continues in, if any. */
+  private static Optional<Path> inPlace(Config config) {
     String resume = config.getString("splinewatch.run.resume");
     if (resume.isEmpty() || !config.getString("splinewatch.run.run-id").isEmpty()
         || !"reference.conf".equals(config.getValue("splinewatch.run.out").origin().resource())) {
-      return config;
+      return Optional.empty();
     }
-    return ofCheckpoint(Path.of(resume)).map(dir -> config
-        .withValue("splinewatch.run.out", ConfigValueFactory.fromAnyRef(dir.getParent().toString()))
-        .withValue("splinewatch.run.run-id", ConfigValueFactory.fromAnyRef(dir.getFileName().toString())))
-        .orElse(config);
+    return ofCheckpoint(Path.of(resume));
+  }
+
+  /** The options {@link #resumeInPlace} takes from the run it continues ({@link #keptOptions}); empty if none. */
+  public static Map<String, Object> keptOnResume(Config config) {
+    return inPlace(config).map(dir -> keptOptions(config, dir)).orElse(Map.of());
+  }
+
+  /** Options a resume never takes from the run it continues: where it is, and how this command was asked. */
+  private static final Set<String> NOT_KEPT = Set.of("splinewatch.run.resume", "splinewatch.run.run-id",
+      "splinewatch.run.out", "splinewatch.lifecycle.overwrite");
+  /** The run's length: given as either, so a resume that names one takes neither from the run. */
+  private static final Set<String> LENGTH = Set.of("splinewatch.run.epochs", "splinewatch.run.max-steps");
+
+  /**
+   * The options the run in {@code dir} was started with (its {@code config.json}'s {@code options}: the command line
+   * as settings) that {@code config} leaves at their defaults: a resume with {@code --resume} alone, as the console
+   * advises after an interrupt, continues the run as it was started (its method, length, snapshot interval, widths,
+   * ...) instead of being refused for another method or trained to the default length. What this command sets, on
+   * its command line or in a {@code --config} file, wins; the run's {@code --config} file is not recorded, so it is
+   * given again. Empty when the run has no readable {@code config.json} (a {@code --monitor} run's directory here).
+   */
+  public static Map<String, Object> keptOptions(Config config, Path dir) {
+    Map<String, Object> options;
+    try {
+      JsonNode recorded = new ObjectMapper().readTree(dir.resolve("config.json").toFile()).path("options");
+      if (!recorded.isObject()) {
+        return Map.of();
+      }
+      options = new ObjectMapper().convertValue(recorded, new TypeReference<LinkedHashMap<String, Object>>() { });
+    } catch (IOException | IllegalArgumentException e) {
+      return Map.of(); // none, or unreadable: the resume is checked against the run as before (ResumeCheck)
+    }
+    boolean lengthGiven = LENGTH.stream().anyMatch(k -> config.hasPath(k) && !fromReference(config, k));
+    Map<String, Object> kept = new LinkedHashMap<>();
+    for (var e : options.entrySet()) {
+      String key = e.getKey();
+      if (NOT_KEPT.contains(key) || e.getValue() == null || (lengthGiven && LENGTH.contains(key))) {
+        continue;
+      }
+      if (!config.hasPath(key) || fromReference(config, key)) {
+        kept.put(key, e.getValue());
+      }
+    }
+    return kept;
+  }
+
+  private static boolean fromReference(Config config, String key) {
+    return "reference.conf".equals(config.getValue(key).origin().resource());
   }
 
   /** Deletes an earlier run's directory tree ({@code --overwrite}). */

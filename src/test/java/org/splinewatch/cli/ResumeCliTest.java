@@ -144,6 +144,41 @@ class ResumeCliTest {
         && events.indexOf(resumed.get(0)) < events.indexOf(finished.get(1)), events.toString());
   }
 
+  /**
+   * {@code --resume <run>/checkpoints/latest} alone, as the console advises after an interrupt, continues the run with
+   * the options it was started with (until this release it was refused for a supervised run, "this run's --method is
+   * simclr", and a run started with --max-steps was trained to the default --epochs instead); what is given now wins,
+   * and a length given as --epochs takes neither length option from the run.
+   */
+  @Test
+  void theAdvisedResumeAloneKeepsTheOptionsTheRunWasStartedWith() throws Exception {
+    Path k1 = copyOfFirst("kept", "k1");
+    String text = TestTools.cli(0, "train", "--max-steps", "60", "--snapshot-every", "10", "--resume",
+        k1.resolve("checkpoints").resolve("latest").toString());
+    String kept = text.lines().filter(l -> l.startsWith("resuming with the options the run was started with: "))
+        .findFirst().orElseThrow(() -> new AssertionError(text));
+    for (String option : List.of("splinewatch.run.method = supervised", "splinewatch.run.batch-size = 32",
+        "splinewatch.run.hidden = [16]", "splinewatch.run.monitoring = false", "splinewatch.run.probe-size = 50")) {
+      assertTrue(kept.contains(option), option + " not in: " + kept);
+    }
+    assertFalse(kept.contains("max-steps") || kept.contains("snapshot-every") || kept.contains("run-id")
+        || kept.contains("splinewatch.run.out"), kept);
+    assertTrue(text.contains("run directory: " + k1) && text.contains("at step 40"), text);
+    assertEquals(60, Checkpoints.read(k1.resolve("checkpoints/latest")).step());
+    // --epochs now: the run's --max-steps 40 is not kept (it would win and end at the checkpoint)
+    Path k2 = copyOfFirst("kept", "k2");
+    String epochs = TestTools.cli(0, "train", "--epochs", "3", "--resume",
+        k2.resolve("checkpoints").resolve("latest").toString());
+    assertFalse(epochs.lines().filter(l -> l.startsWith("resuming with")).findFirst().orElseThrow()
+        .contains("max-steps"), epochs);
+    assertEquals(60, Checkpoints.read(k2.resolve("checkpoints/latest")).step());
+    // the run's own --max-steps, at its checkpoint's step: said to be the run's
+    Path k3 = copyOfFirst("kept", "k3");
+    String own = TestTools.cli(2, "train", "--resume", k3.resolve("checkpoints").resolve("latest").toString());
+    assertTrue(firstLine(own).contains("--max-steps 40 is not beyond the checkpoint's step 40")
+        && firstLine(own).contains("--max-steps 40 is the run's own, kept from its start: give a larger one"), own);
+  }
+
   /** A copy of the first run under {@code out}/{@code runId}, as a run that was stopped leaves it. */
   private static Path copyOfFirst(String out, String runId) throws Exception {
     Path copy = tmp.resolve(out).resolve(runId);
