@@ -11,12 +11,17 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
 import java.util.function.Predicate;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
@@ -181,6 +186,14 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
   private record ForgetMeters(String runId) implements Command {
   }
 
+  /** A finished run's report was written (or {@code failure} says why not): its end is answered now. */
+  private record ReportWritten(String runId, ActorRef<Done> replyTo, Throwable failure) implements Command {
+  }
+
+  /** Writes the report of the finished run in the directory given: {@code runs/<id>/report.html}. */
+  static final Consumer<Path> REPORT = dir -> ReportWriter.write(List.of(RunData.read(dir)),
+      dir.resolve("report.html"));
+
   /**
    * A registered run; {@code ended} says how its training ended once its trainer or HTTP client told ({@link
    * TrainingEnded}; null before), read by the control endpoint's threads.
@@ -203,6 +216,9 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
   private final RetentionSettings retention;
   private final TimerScheduler<Command> timers;
   private final Predicate<Command> failOn;
+  private final Consumer<Path> report;
+  /** The reports being written, one after another (each holds a whole run in the heap); outlives restarts. */
+  private final AtomicReference<CompletableFuture<Void>> reports;
 
   /** @param metricsUrl where this node serves {@code /metrics} (told to trainers; empty when none) */
   public static Behavior<Command> create(MeterRegistry registry, Path out, RunControl control, String metricsUrl) {
@@ -218,7 +234,8 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
    */
   public static Behavior<Command> create(MeterRegistry registry, Path out, RunControl control, String metricsUrl,
       Rejections rejections, int maxRuns, Duration meterGrace, RetentionSettings retention) {
-    return create(registry, out, control, metricsUrl, rejections, maxRuns, meterGrace, retention, m -> false);
+    return create(registry, out, control, metricsUrl, rejections, maxRuns, meterGrace, retention, m -> false,
+        REPORT);
   }
 
   /**
@@ -228,20 +245,31 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
   static Behavior<Command> create(MeterRegistry registry, Path out, RunControl control, String metricsUrl,
       Rejections rejections, int maxRuns, Duration meterGrace, RetentionSettings retention,
       Predicate<Command> failOn) {
+    return create(registry, out, control, metricsUrl, rejections, maxRuns, meterGrace, retention, failOn, REPORT);
+  }
+
+  /** Test hook ({@code MetricsNodeReportTest}): {@code report} writes a finished run's report instead of {@link #REPORT}. */
+  static Behavior<Command> create(MeterRegistry registry, Path out, RunControl control, String metricsUrl,
+      Rejections rejections, int maxRuns, Duration meterGrace, RetentionSettings retention,
+      Predicate<Command> failOn, Consumer<Path> report) {
     Map<String, Run> runs = new HashMap<>(); // outlives restarts
+    AtomicReference<CompletableFuture<Void>> reports = new AtomicReference<>(CompletableFuture.completedFuture(null));
     return Behaviors.supervise(Behaviors.<Command>setup(ctx -> Behaviors.withTimers(timers -> {
       ctx.getSystem().receptionist().tell(Receptionist.register(KEY, ctx.getSelf()));
       return new MetricsNode(ctx, registry, out, control, metricsUrl, runs, rejections, maxRuns, meterGrace, retention,
-          timers, failOn);
+          timers, failOn, report, reports);
     }))).onFailure(Exception.class, SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200),
         Duration.ofSeconds(10), 0.2).withStopChildren(false));
   }
 
   private MetricsNode(ActorContext<Command> ctx, MeterRegistry registry, Path out, RunControl control,
       String metricsUrl, Map<String, Run> runs, Rejections rejections, int maxRuns, Duration meterGrace,
-      RetentionSettings retention, TimerScheduler<Command> timers, Predicate<Command> failOn) {
+      RetentionSettings retention, TimerScheduler<Command> timers, Predicate<Command> failOn, Consumer<Path> report,
+      AtomicReference<CompletableFuture<Void>> reports) {
     super(ctx);
     this.failOn = failOn;
+    this.report = report;
+    this.reports = reports;
     this.meterGrace = meterGrace;
     this.retention = retention;
     this.timers = timers;
@@ -317,14 +345,28 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
             event.put("time", System.currentTimeMillis());
           }
           Run run = runs.remove(m.runId());
-          if (run != null) {
-            finish(run, event);
-            try {
-              ReportWriter.write(List.of(RunData.read(run.dir())),
-                  run.dir().resolve("report.html"));
-            } catch (RuntimeException e) {
-              getContext().getLog().warn("cannot write the report of run {}: {}", m.runId(), e.getMessage());
-            }
+          if (run == null) {
+            m.replyTo().tell(Done.getInstance());
+            return this;
+          }
+          finish(run, event);
+          // the report reads the whole run: seconds for a long one (14 s for a million steps), during which this
+          // node would answer no registration, alert or other run's end. It is written on the blocking-IO
+          // dispatcher, one report after another, and the end is answered once it is written, as before
+          Path dir = run.dir();
+          Executor blocking = getContext().getSystem().dispatchers().lookup(DispatcherSelector.blocking());
+          CompletableFuture<Void> written = reports.updateAndGet(previous -> previous.exceptionally(e -> null)
+              .thenRunAsync(() -> report.accept(dir), blocking));
+          getContext().pipeToSelf(written, (ok, e) -> new ReportWritten(m.runId(), m.replyTo(), e));
+          return this;
+        })
+        .onMessage(ReportWritten.class, m -> {
+          if (m.failure() != null) {
+            Throwable e = m.failure() instanceof CompletionException && m.failure().getCause() != null
+                ? m.failure().getCause() : m.failure();
+            getContext().getLog().warn("cannot write the report of run {}: {}", m.runId(), e instanceof
+                OutOfMemoryError ? "out of memory (the run's samples do not fit the heap; ./monitor report RUN_DIR"
+                + " with more heap writes it)" : e.getMessage());
           }
           m.replyTo().tell(Done.getInstance());
           return this;

@@ -1,0 +1,98 @@
+package org.splinewatch.cluster;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.testkit.typed.annotations.JUnit5TestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.JUnit5TestKitBuilder;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestKitJUnit5Extension;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+import org.splinewatch.LogCapturingExtension;
+import org.splinewatch.alerts.AlertRaised;
+import org.splinewatch.control.RunControl;
+import org.splinewatch.metrics.RetentionSettings;
+import org.splinewatch.trainer.TrainerActor;
+
+/**
+ * {@code monitor serve}: the report of a finished run (seconds for a long one: it reads every sample) is written off
+ * the metrics node, so that other runs register and end meanwhile; reports are written one after another, and a
+ * run's end is answered once its report is written.
+ */
+@ExtendWith({TestKitJUnit5Extension.class, LogCapturingExtension.class})
+class MetricsNodeReportTest {
+  @JUnit5TestKit
+  public ActorTestKit testKit = new JUnit5TestKitBuilder().build();
+
+  private MetricsNode.Registered register(ActorRef<MetricsNode.Command> node, String run) {
+    TestProbe<TrainerActor.Command> trainer = testKit.createTestProbe();
+    TestProbe<AlertRaised> alerts = testKit.createTestProbe();
+    TestProbe<MetricsNode.Registered> reply = testKit.createTestProbe();
+    node.tell(new MetricsNode.RegisterRun(run, Map.of("run", run, "method", "simclr", "dataset", "mnist"),
+        Map.of("run_id", run), 10, null, trainer.ref(), alerts.ref(), reply.ref()));
+    // a node busy with a report answered nothing until it was written (a million steps: 14 s; the ask waits 30 s)
+    MetricsNode.Registered r = reply.receiveMessage(Duration.ofSeconds(10));
+    assertNull(r.error());
+    return r;
+  }
+
+  @Test
+  void aLongReportDoesNotHoldUpOtherRuns(@TempDir Path out) throws Exception {
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    CountDownLatch longReport = new CountDownLatch(1);
+    List<String> written = new CopyOnWriteArrayList<>();
+    ActorRef<MetricsNode.Command> node = testKit.spawn(MetricsNode.create(registry, out, new RunControl(), "",
+        new Rejections(registry), 64, null, RetentionSettings.KEEP_ALL, m -> false, dir -> {
+          if (dir.getFileName().toString().equals("long")) {
+            try {
+              assertTrue(longReport.await(60, TimeUnit.SECONDS));
+            } catch (InterruptedException e) {
+              throw new IllegalStateException(e);
+            }
+          }
+          written.add(dir.getFileName().toString());
+        }));
+    TestProbe<Done> longEnd = testKit.createTestProbe();
+    TestProbe<Done> nextEnd = testKit.createTestProbe();
+    try {
+      String longToken = register(node, "long").token();
+      node.tell(new MetricsNode.RunFinished("long", Map.of("type", "run_finished"), longEnd.ref(), longToken));
+      // while the long run's report is written: another run registers, and ends
+      String nextToken = register(node, "next").token();
+      node.tell(new MetricsNode.RunFinished("next", Map.of("type", "run_finished"), nextEnd.ref(), nextToken));
+      longEnd.expectNoMessage(Duration.ofMillis(300)); // answered once the report is written, as before
+      nextEnd.expectNoMessage(Duration.ofMillis(100)); // its report waits for the one being written
+      assertTrue(written.isEmpty(), written.toString());
+      assertTrue(java.nio.file.Files.readString(out.resolve("next").resolve("events.jsonl"))
+          .contains("run_finished"), "the end is recorded at once; only the report waits");
+    } finally {
+      longReport.countDown();
+    }
+    longEnd.receiveMessage(Duration.ofSeconds(20));
+    nextEnd.receiveMessage(Duration.ofSeconds(20));
+    assertEquals(List.of("long", "next"), waitFor(written, 2));
+  }
+
+  private static List<String> waitFor(List<String> written, int n) throws InterruptedException {
+    long deadline = System.nanoTime() + 20_000_000_000L;
+    while (written.size() < n && System.nanoTime() < deadline) {
+      Thread.sleep(20);
+    }
+    return List.copyOf(written);
+  }
+}
