@@ -62,6 +62,15 @@ public final class ReportWriter {
 
   /** The data the page script draws: charts (aligned on steps), alerts, and optionally picture timelines. */
   public static Map<String, Object> data(List<RunData> runs, boolean withPictures) {
+    return data(runs, withPictures, 0);
+  }
+
+  /**
+   * As above with each chart's steps thinned to about {@code buckets} buckets when it has more ({@link #thinned}; 0:
+   * every step): the live page polls a run every 2 s, and a run of a million steps has 100,000 loss samples (8 MB
+   * of JSON a poll before), more than a chart 560 px wide can show.
+   */
+  public static Map<String, Object> data(List<RunData> runs, boolean withPictures, int buckets) {
     boolean several = runs.size() > 1;
     List<Map<String, Object>> charts = new ArrayList<>();
     for (Chart c : CHARTS) {
@@ -84,13 +93,32 @@ public final class ReportWriter {
         continue;
       }
       List<Long> x = new ArrayList<>(steps);
-      List<Map<String, Object>> series = new ArrayList<>();
+      List<Object[]> all = new ArrayList<>();
       for (int i = 0; i < labels.size(); i++) {
         Object[] values = new Object[x.size()];
         for (double[] p : points.get(i)) {
           values[Collections.binarySearch(x, (long) p[0])] = chartValue(p[1]);
         }
-        series.add(Map.of("label", labels.get(i), "values", values));
+        all.add(values);
+      }
+      if (buckets > 0 && x.size() > 2 * buckets) {
+        int[] keep = thinned(all, x.size(), buckets);
+        List<Long> kx = new ArrayList<>(keep.length);
+        for (int k : keep) {
+          kx.add(x.get(k));
+        }
+        x = kx;
+        for (int i = 0; i < all.size(); i++) {
+          Object[] kv = new Object[keep.length];
+          for (int j = 0; j < keep.length; j++) {
+            kv[j] = all.get(i)[keep[j]];
+          }
+          all.set(i, kv);
+        }
+      }
+      List<Map<String, Object>> series = new ArrayList<>();
+      for (int i = 0; i < labels.size(); i++) {
+        series.add(Map.of("label", labels.get(i), "values", all.get(i)));
       }
       Map<String, Object> chart = new LinkedHashMap<>();
       chart.put("title", c.title());
@@ -267,6 +295,35 @@ public final class ReportWriter {
       sb.append("</tr>");
     }
     sb.append("</table>\n");
+  }
+
+  /**
+   * The step indices (of {@code n}) a thinned chart keeps: the steps split into {@code buckets} runs of consecutive
+   * steps, each series' last sample in each of them, every non-finite value (a divergence must not be thinned away)
+   * and the first and last step; in order.
+   */
+  static int[] thinned(List<Object[]> series, int n, int buckets) {
+    java.util.BitSet keep = new java.util.BitSet(n);
+    keep.set(0);
+    keep.set(n - 1);
+    for (int b = 0; b < buckets; b++) {
+      int lo = (int) ((long) b * n / buckets);
+      int hi = (int) ((long) (b + 1) * n / buckets);
+      for (Object[] values : series) {
+        for (int i = hi - 1; i >= lo; i--) {
+          if (values[i] != null) {
+            keep.set(i);
+            break;
+          }
+        }
+        for (int i = lo; i < hi; i++) {
+          if (values[i] instanceof String) { // "NaN", "Infinity", "-Infinity" (chartValue)
+            keep.set(i);
+          }
+        }
+      }
+    }
+    return keep.stream().toArray();
   }
 
   /** Writes the report atomically. */

@@ -92,6 +92,13 @@ public final class LivePage {
     return list;
   }
 
+  /**
+   * Buckets of steps per chart sent to the page: about this many steps per chart when its series share their steps
+   * (each series' last sample per bucket, every non-finite value and the ends are kept; ReportWriter#thinned); a long
+   * run's every sample, on every poll, was megabytes.
+   */
+  static final int CHART_BUCKETS = 1000;
+
   /** Incremental readers of the runs the page shows, the most recently used few. */
   private static final class Cache {
     private static final int SIZE = 8;
@@ -104,13 +111,15 @@ public final class LivePage {
 
     /**
      * The run's data; with {@code after} (an earlier answer's cursor) its charts hold only the samples written since,
-     * unless the run was read afresh since (a rotation or a resume): then all of it, with {@code delta} false.
+     * unless the run was read afresh since (a rotation or a resume): then all of it, with {@code delta} false. A whole
+     * answer's long charts are thinned ({@link #CHART_BUCKETS}); the samples after a cursor are sent as they are.
      */
     synchronized Map<String, Object> data(Path dir, Optional<String> after) {
       RunData.Incremental reader = readers.computeIfAbsent(dir, RunData.Incremental::new);
       RunData r = reader.refresh();
       long from = after.isPresent() ? reader.writtenAfter(after.get()) : -1;
-      Map<String, Object> data = ReportWriter.data(List.of(from < 0 ? r : r.writtenFrom(from)), false);
+      Map<String, Object> data = from < 0 ? ReportWriter.data(List.of(r), false, CHART_BUCKETS)
+          : ReportWriter.data(List.of(r.writtenFrom(from)), false);
       data.put("lastStep", r.lastStep());
       data.put("planes", new ArrayList<>(r.pictures().keySet()));
       data.put("finished", r.finished());
