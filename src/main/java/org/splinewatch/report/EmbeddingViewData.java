@@ -76,6 +76,20 @@ public final class EmbeddingViewData {
     return out;
   }
 
+  /** The layers with views in {@code runDir/embeddings}, in order; none when there is no such directory. */
+  public static List<String> layers(Path runDir) {
+    Path dir = runDir.resolve("embeddings");
+    if (!Files.isDirectory(dir)) {
+      return List.of();
+    }
+    try (Stream<Path> files = Files.list(dir)) {
+      return files.map(f -> FILE.matcher(f.getFileName().toString())).filter(Matcher::matches).map(m -> m.group(1))
+          .distinct().sorted().toList();
+    } catch (IOException e) {
+      return List.of();
+    }
+  }
+
   /** At most {@code max} of {@code steps}, evenly spread, first and last included. */
   static List<Long> spread(List<Long> steps, int max) {
     if (steps.size() <= max) {

@@ -29,6 +29,17 @@ import org.splinewatch.snapshot.RegionFile;
 public final class ReportWriter {
   /** Pictures kept per plane and run (evenly subsampled, first and last always kept). */
   public static final int MAX_PICTURES = 60;
+  /**
+   * Pictures (and embedding views) in one report, shared by every run's planes (layers): {@link #MAX_PICTURES} each
+   * for one run's two planes, fewer for several runs, never fewer than the first and last. A long run's 120 pictures
+   * are about 27 MB inlined; five runs overlaid at 60 each did not fit the report's 640 MiB heap.
+   */
+  public static final int PICTURE_BUDGET = 2 * MAX_PICTURES;
+
+  /** Pictures (views) per plane (layer) and run when {@code timelines} share {@link #PICTURE_BUDGET}. */
+  static int perTimeline(int timelines) {
+    return Math.max(2, Math.min(MAX_PICTURES, PICTURE_BUDGET / Math.max(1, timelines)));
+  }
   private static final ObjectMapper JSON = new ObjectMapper();
 
   /** A chart: one metric, a label filter, and the label that names its series. */
@@ -134,9 +145,10 @@ public final class ReportWriter {
     }
     List<Map<String, Object>> timelines = new ArrayList<>();
     if (withPictures) {
+      int perPlane = perTimeline(runs.stream().mapToInt(r -> r.pictures().size()).sum());
       for (RunData r : runs) {
         for (var e : r.pictures().entrySet()) {
-          List<RunData.Picture> pics = subsample(e.getValue());
+          List<RunData.Picture> pics = subsample(e.getValue(), perPlane);
           List<Long> steps = new ArrayList<>();
           List<String> srcs = new ArrayList<>();
           for (RunData.Picture p : pics) {
@@ -159,7 +171,8 @@ public final class ReportWriter {
     data.put("timelines", timelines);
     List<Map<String, Object>> embeddings = new ArrayList<>();
     if (withPictures) {
-      runs.forEach(r -> embeddings.addAll(EmbeddingViewData.read(r.dir(), r.runId())));
+      int perLayer = perTimeline(runs.stream().mapToInt(r -> EmbeddingViewData.layers(r.dir()).size()).sum());
+      runs.forEach(r -> embeddings.addAll(EmbeddingViewData.read(r.dir(), r.runId(), perLayer)));
     }
     data.put("embeddings", embeddings);
     data.put("lastStep", runs.stream().mapToLong(RunData::lastStep).max().orElse(0));
@@ -167,12 +180,20 @@ public final class ReportWriter {
   }
 
   static List<RunData.Picture> subsample(List<RunData.Picture> pics) {
-    if (pics.size() <= MAX_PICTURES) {
+    return subsample(pics, MAX_PICTURES);
+  }
+
+  /** At most {@code max} (at least 2) of {@code pics}, evenly spread, first and last included. */
+  static List<RunData.Picture> subsample(List<RunData.Picture> pics, int max) {
+    if (pics.size() <= max) {
       return pics;
     }
     List<RunData.Picture> out = new ArrayList<>();
-    for (int i = 0; i < MAX_PICTURES; i++) {
-      out.add(pics.get((int) Math.round(i * (pics.size() - 1.0) / (MAX_PICTURES - 1))));
+    for (int i = 0; i < max; i++) {
+      RunData.Picture p = pics.get((int) Math.round(i * (pics.size() - 1.0) / (max - 1)));
+      if (out.isEmpty() || out.get(out.size() - 1) != p) {
+        out.add(p);
+      }
     }
     return out;
   }
