@@ -112,7 +112,7 @@ final class ReportCommand implements Callable<Integer> {
       data.clear(); // what was read goes, so that the message below can be made
       System.err.println();
       System.err.println("error: the report of " + runs.size() + (runs.size() == 1 ? " run (" : " runs (")
-          + mib(total) + " of samples) needs more than the " + mib(Runtime.getRuntime().maxMemory())
+          + mib(total) + " of samples, and their pictures) needs more than the " + mib(Runtime.getRuntime().maxMemory())
           + " heap; give it more (SPLINEWATCH_HEAP=2g ./monitor report ...) or report fewer runs at a time");
       return 1;
     }

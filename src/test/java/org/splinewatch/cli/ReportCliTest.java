@@ -72,7 +72,7 @@ class ReportCliTest {
     assertTrue(p.waitFor(120, TimeUnit.SECONDS), m);
     assertEquals(1, p.exitValue(), m);
     assertFalse(m.contains("OutOfMemoryError") || m.contains("\tat "), m);
-    assertTrue(Pattern.compile("error: the report of 1 run \\(\\d+ MiB of samples\\) needs more than the \\d+ MiB heap;"
+    assertTrue(Pattern.compile("error: the report of 1 run \\(\\d+ MiB of samples, and their pictures\\) needs more than the \\d+ MiB heap;"
         + " give it more \\(SPLINEWATCH_HEAP=2g \\./monitor report \\.\\.\\.\\) or report fewer runs at a time")
         .matcher(m).find(), m);
     assertFalse(Files.exists(tmp.resolve("big.html")), "no report is left behind");
