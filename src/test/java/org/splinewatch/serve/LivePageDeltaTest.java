@@ -110,8 +110,11 @@ class LivePageDeltaTest {
     assertEquals(second.get("cursor").asText(), third.get("cursor").asText());
 
     // a resume from the checkpoint of step 20 drops step 30 of the abandoned trajectory: all of the run again
-    RunLog.appendEvent(out.resolve("r"), Map.of("type", "run_resumed", "step", 20,
-        "time", System.currentTimeMillis() + 1));
+    // (the samples' clock tells the trajectories apart: the abandoned one's step 30 before the resume, the new one's
+    // after it, as seconds apart in a real resume)
+    Thread.sleep(5);
+    RunLog.appendEvent(out.resolve("r"), Map.of("type", "run_resumed", "step", 20, "time", System.currentTimeMillis()));
+    Thread.sleep(5);
     append(Sample.of(MetricFamily.TRAINING_LOSS, 1.3, 30));
     JsonNode resumed = answer("/api/runs/r?after=" + third.get("cursor").asText());
     assertFalse(resumed.get("delta").asBoolean());
