@@ -1,7 +1,6 @@
 package org.splinewatch.cluster;
 
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -25,8 +24,6 @@ import org.splinewatch.metrics.MetricsActor;
 import org.splinewatch.metrics.RetentionSettings;
 import org.splinewatch.snapshot.Sample;
 import org.splinewatch.control.RunControl;
-import org.splinewatch.alerts.AlertRaised;
-import org.splinewatch.trainer.TrainerActor;
 
 /** {@code monitor serve}: a finished run's meters leave {@code /metrics} after the grace period; a running one's stay. */
 @ExtendWith({TestKitJUnit5Extension.class, LogCapturingExtension.class})
@@ -35,13 +32,7 @@ class FinishedRunMetersTest {
   public ActorTestKit testKit = new JUnit5TestKitBuilder().build();
 
   private MetricsNode.Registered register(ActorRef<MetricsNode.Command> node, String run) {
-    TestProbe<TrainerActor.Command> trainer = testKit.createTestProbe();
-    TestProbe<AlertRaised> alerts = testKit.createTestProbe();
-    TestProbe<MetricsNode.Registered> reply = testKit.createTestProbe();
-    node.tell(new MetricsNode.RegisterRun(run, Map.of("run", run, "method", "simclr", "dataset", "mnist"),
-        Map.of("run_id", run), 10, null, trainer.ref(), alerts.ref(), reply.ref()));
-    MetricsNode.Registered r = reply.receiveMessage();
-    assertNull(r.error());
+    MetricsNode.Registered r = MetricsNodeRuns.register(testKit, node, run, Duration.ofSeconds(3));
     String publishToken = "0123456789abcdef0123456789abcdef";
     r.metrics().<Object>unsafeUpcast().tell(new MetricsNode.PublishToken(publishToken));
     r.metrics().<Object>unsafeUpcast().tell(new MetricsNode.SignedPublish(

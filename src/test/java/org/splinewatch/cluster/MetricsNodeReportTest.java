@@ -1,7 +1,6 @@
 package org.splinewatch.cluster;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -24,10 +23,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import org.splinewatch.LogCapturingExtension;
-import org.splinewatch.alerts.AlertRaised;
 import org.splinewatch.control.RunControl;
 import org.splinewatch.metrics.RetentionSettings;
-import org.splinewatch.trainer.TrainerActor;
 
 /**
  * {@code monitor serve}: the report of a finished run (seconds for a long one: it reads every sample) is written off
@@ -40,15 +37,8 @@ class MetricsNodeReportTest {
   public ActorTestKit testKit = new JUnit5TestKitBuilder().build();
 
   private MetricsNode.Registered register(ActorRef<MetricsNode.Command> node, String run) {
-    TestProbe<TrainerActor.Command> trainer = testKit.createTestProbe();
-    TestProbe<AlertRaised> alerts = testKit.createTestProbe();
-    TestProbe<MetricsNode.Registered> reply = testKit.createTestProbe();
-    node.tell(new MetricsNode.RegisterRun(run, Map.of("run", run, "method", "simclr", "dataset", "mnist"),
-        Map.of("run_id", run), 10, null, trainer.ref(), alerts.ref(), reply.ref()));
     // a node busy with a report answered nothing until it was written (a million steps: 14 s; the ask waits 30 s)
-    MetricsNode.Registered r = reply.receiveMessage(Duration.ofSeconds(10));
-    assertNull(r.error());
-    return r;
+    return MetricsNodeRuns.register(testKit, node, run, Duration.ofSeconds(10));
   }
 
   @Test
