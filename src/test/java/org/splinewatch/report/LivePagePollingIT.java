@@ -76,12 +76,16 @@ class LivePagePollingIT {
           await new Promise(r => setTimeout(r, 150));
         }
         const all = await get(url, false);
-        console.log((JSON.stringify(shown) === JSON.stringify(all.charts) ? "equal" : "differ") + " polls " + polls
-          + " deltas " + deltas + " whole " + whole + " early " + early + " deltaBytes " + deltaBytes
-          + " wholeBytes " + wholeBytes + " finalBytes " + JSON.stringify(all).length);
-        if (JSON.stringify(shown) !== JSON.stringify(all.charts)) {
-          console.log(JSON.stringify(shown));
-          console.log(JSON.stringify(all.charts));
+        // the charts' content, whatever order the server's JSON objects list their keys in
+        const canonical = charts => JSON.stringify(charts.map(c => [c.title, c.x, c.series.map(s => [s.label,
+          s.values])]));
+        const same = canonical(shown) === canonical(all.charts);
+        console.log((same ? "equal" : "differ") + " polls " + polls + " deltas " + deltas + " whole " + whole
+          + " early " + early + " deltaBytes " + deltaBytes + " wholeBytes " + wholeBytes + " finalBytes "
+          + JSON.stringify(all).length);
+        if (!same) {
+          console.log(canonical(shown));
+          console.log(canonical(all.charts));
         }
       })().catch(e => { console.log("error " + e.message); process.exit(1); });
       """;
