@@ -74,8 +74,6 @@ if (typeof window !== "undefined" && window.addEventListener) {
   });
 }
 
-// Draws data's charts into container, replacing those drawn there before: the live page calls this every 2 s, and
-// uPlot keeps each instance (in a module-wide set, with a media-query listener) until its destroy().
 // The live page asks only for the samples written since its last answer (delta): they are merged into the charts it
 // shows, step by step. A sample of a step the chart has is set in place (analyses finish after training has moved on,
 // so their samples arrive out of step order); a null in the delta is a series without a sample at that step and
@@ -119,6 +117,8 @@ function mergeCharts(charts, delta) {
   return merged;
 }
 
+// Draws data's charts into container, replacing those drawn there before: the live page calls this every 2 s, and
+// uPlot keeps each instance (in a module-wide set, with a media-query listener) until its destroy().
 function renderCharts(data, container) {
   for (const u of container.plots || []) u.destroy();
   container.plots = [];
