@@ -1,21 +1,14 @@
 package org.splinewatch.serve;
 
 import static org.apache.pekko.http.javadsl.server.Directives.complete;
-import static org.apache.pekko.http.javadsl.server.Directives.completeWithFuture;
 import static org.apache.pekko.http.javadsl.server.Directives.get;
 import static org.apache.pekko.http.javadsl.server.Directives.path;
 import static org.apache.pekko.http.javadsl.server.Directives.pathPrefix;
 import static org.apache.pekko.http.javadsl.server.PathMatchers.segment;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
-import org.apache.pekko.http.javadsl.model.HttpResponse;
-import org.apache.pekko.http.javadsl.model.ContentTypes;
-import org.apache.pekko.http.javadsl.model.HttpEntities;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.server.Route;
 import org.splinewatch.report.EmbeddingViewData;
@@ -29,7 +22,6 @@ import org.splinewatch.snapshot.RunIds;
  */
 public final class EmbeddingRoutes {
   static final int MAX_STEPS = 30;
-  private static final ObjectMapper JSON = new ObjectMapper();
 
   private EmbeddingRoutes() {
   }
@@ -44,15 +36,7 @@ public final class EmbeddingRoutes {
           if (!Files.isDirectory(dir)) {
             return complete(StatusCodes.NOT_FOUND, "unknown run\n");
           }
-          return completeWithFuture(CompletableFuture.supplyAsync(() -> {
-            try {
-              return HttpResponse.create().withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON,
-                  JSON.writeValueAsString(EmbeddingViewData.read(dir, id, MAX_STEPS))));
-            } catch (JsonProcessingException e) {
-              return HttpResponse.create().withStatus(StatusCodes.INTERNAL_SERVER_ERROR)
-                  .withEntity("cannot encode the embedding views\n");
-            }
-          }, blocking));
+          return LivePage.json(blocking, "unknown run\n", () -> EmbeddingViewData.read(dir, id, MAX_STEPS));
         })))));
   }
 }

@@ -171,15 +171,15 @@ public final class LivePage {
         + " /api/runs lists them)\n";
   }
 
-  private interface Body {
+  interface Body {
     Object get() throws IOException;
   }
 
   /**
    * The body as JSON, computed on {@code blocking}; null is 404 with {@code notFound}, a failure 500 for this request
-   * only.
+   * only. Also the embedding views' route ({@link EmbeddingRoutes}).
    */
-  private static Route json(Executor blocking, String notFound, Body body) {
+  static Route json(Executor blocking, String notFound, Body body) {
     CompletableFuture<HttpResponse> response = CompletableFuture.supplyAsync(() -> {
       try {
         Object value = body.get();
