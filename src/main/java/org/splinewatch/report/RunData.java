@@ -680,8 +680,14 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
   public long lastStep() {
     long s = 0;
     for (Series x : series.values()) {
-      for (double[] p : x.points()) {
-        s = Math.max(s, (long) p[0]);
+      if (x.points() instanceof Points p) { // without an array a point (the live page asks every 2 s)
+        for (int i = 0; i < p.size(); i++) {
+          s = Math.max(s, p.step(i));
+        }
+      } else {
+        for (double[] p : x.points()) {
+          s = Math.max(s, (long) p[0]);
+        }
       }
     }
     return s;

@@ -118,9 +118,13 @@ public final class LivePage {
       RunData.Incremental reader = readers.computeIfAbsent(dir, RunData.Incremental::new);
       RunData r = reader.refresh();
       long from = after.isPresent() ? reader.writtenAfter(after.get()) : -1;
-      Map<String, Object> data = from < 0 ? ReportWriter.data(List.of(r), false, CHART_BUCKETS)
-          : ReportWriter.data(List.of(r.writtenFrom(from)), false);
-      data.put("lastStep", r.lastStep());
+      Map<String, Object> data;
+      if (from < 0) {
+        data = ReportWriter.data(List.of(r), false, CHART_BUCKETS);
+      } else {
+        data = ReportWriter.data(List.of(r.writtenFrom(from)), false);
+        data.put("lastStep", r.lastStep()); // the run's, not that of the samples since
+      }
       data.put("planes", new ArrayList<>(r.pictures().keySet()));
       data.put("finished", r.finished());
       data.put("cursor", reader.cursor());
