@@ -88,12 +88,11 @@ public final class Checkpoints {
    * checkpoint); else {@code dir}, which {@link #read} then names what is wrong with.
    */
   public static Path resolve(Path dir) {
-    Candidate c = examine(dir);
-    if (c.usable()) {
+    try {
+      return open(dir).path();
+    } catch (IllegalArgumentException e) { // neither is usable
       return dir;
     }
-    Path prev = predecessor(dir);
-    return prev != null && examine(prev).usable() ? prev : dir;
   }
 
   /**
