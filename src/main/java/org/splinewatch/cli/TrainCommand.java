@@ -251,8 +251,10 @@ public final class TrainCommand implements Callable<Integer> {
     List<AnalyzerSpec> specs;
     Optional<Checkpoints.Resolved> checkpoint; // read once here, and the run starts from this reading of it
     try {
-      kept = RunDirectory.keptOnResume(config);
-      config = RunDirectory.resumeInPlace(config); // --resume <out>/<id>/checkpoints/latest alone: that run goes on
+      // --resume <out>/<id>/checkpoints/latest alone: that run goes on, with the options it was started with
+      RunDirectory.InPlace resumed = RunDirectory.resumedInPlace(config);
+      kept = resumed.kept();
+      config = resumed.config();
       settings = RunSettings.fromConfig(config);
       settings.encoderSpec();
       checkDataDir(settings.dataDir()); // a --data-dir that is not there: exit 2 before anything starts

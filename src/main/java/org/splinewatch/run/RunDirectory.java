@@ -124,15 +124,25 @@ public final class RunDirectory {
    * was started with that this command leaves at their defaults ({@link #keptOptions}).
    */
   public static Config resumeInPlace(Config config) {
+    return resumedInPlace(config).config();
+  }
+
+  /** {@link #resumeInPlace}'s configuration and the options it took from the run it continues (empty if none). */
+  public record InPlace(Config config, Map<String, Object> kept) {
+  }
+
+  /** As {@link #resumeInPlace}, also telling which options it kept ({@link #keptOptions}), from one reading of them. */
+  public static InPlace resumedInPlace(Config config) {
     return inPlace(config).map(dir -> {
+      Map<String, Object> kept = keptOptions(config, dir);
       Config c = config
           .withValue("splinewatch.run.out", ConfigValueFactory.fromAnyRef(dir.getParent().toString()))
           .withValue("splinewatch.run.run-id", ConfigValueFactory.fromAnyRef(dir.getFileName().toString()));
-      for (var e : keptOptions(config, dir).entrySet()) {
+      for (var e : kept.entrySet()) {
         c = c.withValue(e.getKey(), ConfigValueFactory.fromAnyRef(e.getValue()));
       }
-      return c;
-    }).orElse(config);
+      return new InPlace(c, kept);
+    }).orElse(new InPlace(config, Map.of()));
   }
 
   /** The run directory a {@code --resume} without {@code --out} and {@code --run-id} continues in, if any. */
@@ -143,11 +153,6 @@ public final class RunDirectory {
       return Optional.empty();
     }
     return ofCheckpoint(Path.of(resume));
-  }
-
-  /** The options {@link #resumeInPlace} takes from the run it continues ({@link #keptOptions}); empty if none. */
-  public static Map<String, Object> keptOnResume(Config config) {
-    return inPlace(config).map(dir -> keptOptions(config, dir)).orElse(Map.of());
   }
 
   /** Options a resume never takes from the run it continues: where it is, and how this command was asked. */
