@@ -316,7 +316,7 @@ public final class EmbeddedRun {
 
   /** A signal during the start-up: one line, nothing of the run written, and the signal's exit code. */
   private static Result interruptedBeforeTraining(SignalStop signals, RunSettings s, Path runDir, PrintStream out) {
-    out.println("interrupted by SIG" + signals.received() + " before training started: nothing was written"
+    out.println(SignalStop.beforeTraining(signals.received())
         + (s.resume() == null ? "" : "; " + s.resume() + " and its run are as they were"));
     return new Result(signals.exitCode(), null, runDir, 0);
   }

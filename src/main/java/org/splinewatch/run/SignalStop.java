@@ -70,7 +70,7 @@ public final class SignalStop implements AutoCloseable {
       try {
         Signal.handle(new Signal(e.getKey()), s -> {
           if (!runInstalled) {
-            out.println("interrupted by SIG" + e.getKey() + " before training started: nothing was written");
+            out.println(beforeTraining(e.getKey()));
           }
           System.exit(128 + e.getValue());
         });
@@ -125,6 +125,11 @@ public final class SignalStop implements AutoCloseable {
     if (to != null) {
       to.accept("interrupted by SIG" + name);
     }
+  }
+
+  /** The line of a signal {@code name} ({@code INT}, ...) that came before training started. */
+  static String beforeTraining(String name) {
+    return "interrupted by SIG" + name + " before training started: nothing was written";
   }
 
   private static String finishing(String name) {
