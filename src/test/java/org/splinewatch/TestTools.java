@@ -1,11 +1,14 @@
 package org.splinewatch;
 
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Random;
 
 /** Helpers shared by the tests that start servers or external programs. */
 public final class TestTools {
@@ -41,10 +44,39 @@ public final class TestTools {
     new ProcessBuilder("umount", "-l", dir.toString()).redirectErrorStream(true).start().waitFor();
   }
 
-  /** A loopback port that was free a moment ago. */
+  /**
+   * A loopback port that was free a moment ago, chosen below the kernel's ephemeral range (32768-60999 on Linux by
+   * default; read from {@code /proc}). A port from {@code new ServerSocket(0)} lies inside that range, so between
+   * the pick and the server's bind the kernel could hand it to an outgoing connection (Prometheus scraping,
+   * Alertmanager posting) and the server would find it taken.
+   */
   public static int freePort() throws IOException {
+    int low = ephemeralLow();
+    int span = Math.min(low - 10_000, 20_000);
+    for (int tries = 0; tries < 200 && span > 0; tries++) {
+      int port = low - 1 - RANDOM.nextInt(span);
+      try (ServerSocket s = new ServerSocket()) {
+        s.setReuseAddress(false);
+        s.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
+        return port;
+      } catch (IOException taken) {
+        // try another
+      }
+    }
     try (ServerSocket s = new ServerSocket(0)) {
       return s.getLocalPort();
+    }
+  }
+
+  private static final Random RANDOM = new Random();
+
+  /** The first port of the kernel's ephemeral range, 32768 where it cannot be read. */
+  private static int ephemeralLow() {
+    try {
+      return Integer.parseInt(Files.readString(Path.of("/proc/sys/net/ipv4/ip_local_port_range")).trim()
+          .split("\\s+")[0]);
+    } catch (IOException | RuntimeException e) {
+      return 32768;
     }
   }
 
