@@ -4,7 +4,10 @@ import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CharsetDecoder;
 import java.nio.charset.CodingErrorAction;
@@ -55,16 +58,18 @@ final class JsonLines {
     while (true) {
       int n = in.read(buf);
       int from = 0;
-      for (int i = 0; i < Math.max(n, 0); i++) {
-        if (buf[i] == '\n') {
+      for (int i = newline(buf, 0, n); i >= 0; i = newline(buf, i + 1, n)) {
+        number++;
+        if (line.size() == 0 && !tooLong) { // the whole line is in buf: decoded from there, not copied first
+          deliver(buf, from, i - from, number, false, label, utf8, handler, problems);
+        } else {
           append(line, buf, from, i - from);
-          number++;
           tooLong |= line.size() > MAX_LINE;
           deliver(line, tooLong, number, false, label, utf8, handler, problems);
           line.reset();
           tooLong = false;
-          from = i + 1;
         }
+        from = i + 1;
       }
       if (n < 0) {
         if (line.size() > 0 || tooLong) {
@@ -81,6 +86,31 @@ final class JsonLines {
     }
   }
 
+  private static final VarHandle WORDS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+  private static final long ONES = 0x0101010101010101L;
+
+  /**
+   * The index of the first {@code '\n'} in {@code b[from, end)}, or -1; eight bytes at a time: a byte of
+   * {@code w = word ^ 0x0A…0A} is zero where the newline is, and {@code (w - 0x01…01) & ~w & 0x80…80} flags the
+   * first zero byte exactly (a borrow can only wrongly flag bytes above it).
+   */
+  static int newline(byte[] b, int from, int end) {
+    int i = from;
+    for (; i + Long.BYTES <= end; i += Long.BYTES) {
+      long w = (long) WORDS.get(b, i) ^ (ONES * '\n');
+      long zero = (w - ONES) & ~w & (ONES << 7);
+      if (zero != 0) {
+        return i + (Long.numberOfTrailingZeros(zero) >>> 3);
+      }
+    }
+    for (; i < end; i++) {
+      if (b[i] == '\n') {
+        return i;
+      }
+    }
+    return -1;
+  }
+
   private static void append(ByteArrayOutputStream line, byte[] buf, int from, int len) {
     if (len > 0) {
       line.write(buf, from, len);
@@ -93,12 +123,27 @@ final class JsonLines {
       problems.add(label + " line " + number + " is longer than " + MAX_LINE + " bytes");
       return;
     }
+    byte[] bytes = line.toByteArray();
+    deliver(bytes, 0, bytes.length, number, last, label, utf8, handler, problems);
+  }
+
+  private static void deliver(byte[] bytes, int from, int len, int number, boolean last, String label,
+      CharsetDecoder utf8, Handler handler, List<String> problems) {
+    int high = 0;
+    for (int i = from; i < from + len; i++) {
+      high |= bytes[i]; // negative once a byte is 0x80 or above
+    }
     String text;
-    try {
-      text = utf8.decode(ByteBuffer.wrap(line.toByteArray())).toString();
-    } catch (CharacterCodingException e) {
-      problems.add(label + " line " + number + (last ? " is half-written (not valid UTF-8)" : " is not valid UTF-8"));
-      return;
+    if (high >= 0) { // every byte below 0x80 is valid UTF-8 and that character
+      text = new String(bytes, from, len, StandardCharsets.ISO_8859_1);
+    } else {
+      try {
+        text = utf8.decode(ByteBuffer.wrap(bytes, from, len)).toString();
+      } catch (CharacterCodingException e) {
+        problems.add(label + " line " + number + (last ? " is half-written (not valid UTF-8)"
+            : " is not valid UTF-8"));
+        return;
+      }
     }
     handler.line(number, text, last);
   }

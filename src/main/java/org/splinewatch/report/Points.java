@@ -45,6 +45,12 @@ public final class Points extends AbstractList<double[]> implements RandomAccess
     if (p.length != 4) {
       throw new IllegalArgumentException("a point is {step, value, time, order}, got " + p.length + " numbers");
     }
+    add((long) p[0], p[1], p[2], (long) p[3]);
+    return true;
+  }
+
+  /** Adds a point without an array. */
+  public void add(long step, double value, double time, long order) {
     if (size == steps.length) {
       int n = Math.max(8, size + (size >> 1));
       steps = Arrays.copyOf(steps, n);
@@ -52,13 +58,12 @@ public final class Points extends AbstractList<double[]> implements RandomAccess
       times = Arrays.copyOf(times, n);
       orders = Arrays.copyOf(orders, n);
     }
-    steps[size] = (long) p[0];
-    values[size] = p[1];
-    times[size] = p[2];
-    orders[size] = (long) p[3];
+    steps[size] = step;
+    values[size] = value;
+    times[size] = time;
+    orders[size] = order;
     size++;
     modCount++;
-    return true;
   }
 
   @Override

@@ -191,11 +191,10 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
       }
     }
     files.add(metrics);
-    long[] order = {0};
+    SampleLines samples = new SampleLines(series, new long[] {0});
     for (Path file : files) {
       String label = file.getFileName().toString();
-      JsonLines.read(file, label, (lineNo, line, last) -> addSample(series, label, lineNo, line, last, order,
-          problems), problems);
+      JsonLines.read(file, label, (lineNo, line, last) -> samples.add(label, lineNo, line, last, problems), problems);
     }
     List<Alert> alerts = new ArrayList<>();
     List<JsonNode> runEnds = new ArrayList<>();
@@ -249,48 +248,6 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
   }
 
   /**
-   * Adds one line of {@code metrics.jsonl} (or a segment) to {@code series}, numbering it with {@code order[0]++}; a
-   * bad line is a problem.
-   */
-  private static void addSample(Map<String, Series> series, String label, int lineNo, String line, boolean last,
-      long[] order, List<String> problems) {
-    if (line.isBlank()) {
-      return;
-    }
-    try {
-      JsonNode j = JSON.readTree(line);
-      String name = j.get("name").asText();
-      Map<String, String> labels = new TreeMap<>();
-      j.path("labels").fields().forEachRemaining(e -> labels.put(e.getKey(), e.getValue().asText()));
-      labels.remove("run");
-      labels.remove("method");
-      labels.remove("dataset");
-      if (!j.get("step").isIntegralNumber()) { // asLong() would read "abc" or true as step 0
-        throw new IllegalArgumentException("step is not an integer");
-      }
-      long step = j.get("step").asLong();
-      JsonNode v = j.get("value");
-      // RunLog writes a non-finite value as String.valueOf(double): "NaN", "Infinity", "-Infinity"
-      double value = v.isNumber() ? v.asDouble() : switch (v.isTextual() ? v.asText() : "") {
-        case "Infinity", "+Inf" -> Double.POSITIVE_INFINITY;
-        case "-Infinity", "-Inf" -> Double.NEGATIVE_INFINITY;
-        case "NaN" -> Double.NaN;
-        default -> throw new IllegalArgumentException("value is not a number");
-      };
-      if (step < 0) {
-        return; // counters logged without a step
-      }
-      String key = name + labels;
-      // the order (as written) tells a resumed run's samples from those of the trajectory it abandoned
-      series.computeIfAbsent(key, k -> new Series(name, labels, new Points())).points()
-          .add(new double[] {step, value, j.path("time").isNumber() ? j.path("time").asDouble() : Double.NaN,
-              order[0]++});
-    } catch (Exception e) {
-      problems.add(label + " line " + lineNo + (last ? " is half-written" : " is malformed"));
-    }
-  }
-
-  /**
    * Reads a run directory again and again (the live page, every 2 s) parsing only the {@code metrics.jsonl} lines
    * appended since the previous {@link #refresh()}; a partial last line waits for its newline. A rotation (a new
    * segment) or a shorter file starts over. Not thread-safe: callers lock it.
@@ -304,6 +261,7 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
     private int lines;
     /** The next sample's place in write order ({@link Series}). */
     private final long[] order = {0};
+    private SampleLines samples = new SampleLines(series, order);
     /** The {@code run_resumed} events at the last refresh: each one drops samples already read. */
     private int resumes;
 
@@ -331,10 +289,11 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
         offset = 0;
         lines = 0;
         order[0] = 0;
+        samples = new SampleLines(series, order);
         for (Path f : segs) {
           String label = f.getFileName().toString();
-          JsonLines.read(f, label, (n, line, last) -> addSample(series, label, n, line, last, order,
-              metricsProblems), metricsProblems);
+          JsonLines.read(f, label, (n, line, last) -> samples.add(label, n, line, last, metricsProblems),
+              metricsProblems);
         }
       }
       readAppended(metrics, size);
@@ -414,8 +373,8 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
         InputStream in = new BufferedInputStream(Channels.newInputStream(
             ch.position(offset)), 64 * 1024);
         in = new BoundedInputStream(in, stop - offset);
-        lines += JsonLines.read(in, "metrics.jsonl", (n, line, last) -> addSample(series, "metrics.jsonl", base + n,
-            line, last, order, metricsProblems), metricsProblems);
+        lines += JsonLines.read(in, "metrics.jsonl", (n, line, last) -> samples.add("metrics.jsonl", base + n, line,
+            last, metricsProblems), metricsProblems);
         offset = stop;
       } catch (IOException e) {
         // read again from the same offset next time
