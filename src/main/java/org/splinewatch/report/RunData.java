@@ -319,6 +319,15 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
       return segments.size() + "." + resumes + "." + order[0];
     }
 
+    /** Bytes the samples read so far take in memory (the series' arrays). */
+    public long heldBytes() {
+      long bytes = 0;
+      for (Series x : series.values()) {
+        bytes += ((Points) x.points()).heldBytes();
+      }
+      return bytes;
+    }
+
     /** Whether {@code s} has the form {@link #cursor()} gives. */
     public static boolean isCursor(String s) {
       return CURSOR.matcher(s).matches();

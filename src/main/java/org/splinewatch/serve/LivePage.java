@@ -20,6 +20,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.function.Predicate;
@@ -99,15 +100,40 @@ public final class LivePage {
    */
   static final int CHART_BUCKETS = 1000;
 
-  /** Incremental readers of the runs the page shows, the most recently used few. */
-  private static final class Cache {
+  /**
+   * Incremental readers of the runs the page shows, the most recently used few: at most {@link #SIZE}, and together
+   * holding samples of at most {@code budget} bytes, except the run just read. A million-step run holds about 87 MB
+   * of samples: eight of them do not fit in an embedded run's 640 MiB heap, which its training shares.
+   */
+  static final class Cache {
     private static final int SIZE = 8;
-    private final Map<Path, RunData.Incremental> readers = new LinkedHashMap<>(16, 0.75f, true) {
-      @Override
-      protected boolean removeEldestEntry(Map.Entry<Path, RunData.Incremental> eldest) {
-        return size() > SIZE;
+    private final long budget;
+    private final Map<Path, RunData.Incremental> readers = new LinkedHashMap<>(16, 0.75f, true);
+
+    /** A cache of readers holding at most {@code budget} bytes of samples besides the newest. */
+    Cache(long budget) {
+      this.budget = budget;
+    }
+
+    /** Drops the least recently used readers but {@code kept} while there are too many or they hold too much. */
+    private void trim(Path kept) {
+      long held = 0;
+      for (RunData.Incremental r : readers.values()) {
+        held += r.heldBytes();
       }
-    };
+      for (var it = readers.entrySet().iterator(); it.hasNext() && (held > budget || readers.size() > SIZE);) {
+        var e = it.next();
+        if (!e.getKey().equals(kept)) {
+          held -= e.getValue().heldBytes();
+          it.remove();
+        }
+      }
+    }
+
+    /** The runs read now (tests). */
+    synchronized Set<Path> held() {
+      return Set.copyOf(readers.keySet());
+    }
 
     /**
      * The run's data; with {@code after} (an earlier answer's cursor) its charts hold only the samples written since,
@@ -129,6 +155,7 @@ public final class LivePage {
       data.put("finished", r.finished());
       data.put("cursor", reader.cursor());
       data.put("delta", from >= 0);
+      trim(dir);
       return data;
     }
   }
@@ -145,8 +172,12 @@ public final class LivePage {
    * last poll.
    */
   public static Route route(Path out, Predicate<String> active, Executor blocking) {
+    return route(out, active, blocking, new Cache(Runtime.getRuntime().maxMemory() / 8));
+  }
+
+  /** The routes, with {@code cache} (tests give it a budget of their own). */
+  static Route route(Path out, Predicate<String> active, Executor blocking, Cache cache) {
     String html = page();
-    Cache cache = new Cache();
     return concat(
         pathSingleSlash(() -> get(() -> complete(HttpEntities.create(ContentTypes.TEXT_HTML_UTF8, html)))),
         pathPrefix("api", () -> pathPrefix("runs", () -> concat(

@@ -16,6 +16,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.junit.jupiter.api.AfterEach;
@@ -135,5 +137,47 @@ class LivePageDeltaTest {
       assertTrue(r.body().startsWith("after: '" + bad + "' is not a cursor; expected the cursor field of an earlier"
           + " answer"), r.body());
     }
+  }
+
+  /** A run {@code id} of {@code steps} loss samples. */
+  private Path run(String id, int steps) {
+    RunLog.writeConfig(out.resolve(id), Map.of("run_id", id, "method", "simclr", "dataset", "mnist"));
+    RunLog l = new RunLog(out.resolve(id));
+    List<Sample> samples = new ArrayList<>();
+    for (int step = 1; step <= steps; step++) {
+      samples.add(Sample.of(MetricFamily.TRAINING_LOSS, 1.0 / step, step));
+    }
+    l.append(samples, Map.of("run", id));
+    l.close();
+    return out.resolve(id);
+  }
+
+  @Test
+  void theCachedReadersHoldAtMostTheirBudgetBesidesTheRunJustRead() throws Exception {
+    // 1,000 samples a run: 32 kB of arrays (1,021 points with the growth's headroom)
+    Path a = run("a", 1000);
+    Path b = run("b", 1000);
+    Path c = run("c", 1000);
+    LivePage.Cache small = new LivePage.Cache(50_000);
+    Object whole = JSON.valueToTree(small.data(a, Optional.empty())).get("charts");
+    small.data(b, Optional.empty());
+    assertEquals(Set.of(b), small.held(), "a and b together are over the budget");
+    small.data(c, Optional.empty());
+    assertEquals(Set.of(c), small.held());
+    // a was dropped: read afresh, it answers as before
+    assertEquals(whole, JSON.valueToTree(small.data(a, Optional.empty())).get("charts"));
+    assertEquals(Set.of(a), small.held());
+
+    LivePage.Cache large = new LivePage.Cache(1L << 30);
+    List<Path> runs = new ArrayList<>(List.of(a, b, c));
+    for (int i = 0; i < 7; i++) {
+      runs.add(run("s" + i, 3));
+    }
+    for (Path dir : runs) {
+      large.data(dir, Optional.empty());
+    }
+    assertEquals(8, large.held().size(), "at most eight runs");
+    assertFalse(large.held().contains(a), "the least recently read went first");
+    assertFalse(large.held().contains(b));
   }
 }
