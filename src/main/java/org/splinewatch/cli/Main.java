@@ -15,6 +15,8 @@ public final class Main {
   public static void main(String[] args) {
     if (args.length > 0 && args[0].equals("train")) {
       SignalStop.exitBeforeRun(System.out); // Ctrl-C while the command line is read: one line, not a silent exit
+    } else if (args.length > 1 && args[0].equals("monitor") && args[1].equals("serve")) {
+      SignalStop.exitBeforeServing(System.out);
     }
     System.exit(execute(args));
   }

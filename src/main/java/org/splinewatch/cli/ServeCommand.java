@@ -13,6 +13,7 @@ import org.splinewatch.analysis.IdleGcThreads;
 import org.splinewatch.cluster.ClusterSettings;
 import org.splinewatch.ingest.IngestSettings;
 import org.splinewatch.metrics.MetricsHttpServer;
+import org.splinewatch.run.SignalStop;
 import org.splinewatch.serve.MonitorServer;
 import org.splinewatch.serve.ServeSettings;
 import picocli.CommandLine;
@@ -105,6 +106,7 @@ final class ServeCommand implements Callable<Integer> {
       server.close("the monitor was stopped while the run streamed (SIGTERM, SIGINT or SIGHUP)", System.out);
       System.out.println("  " + server.memoryPeaks().describe());
     });
+    SignalStop.serving();
     server.awaitTermination();
     return 0;
   }

@@ -22,7 +22,10 @@ import sun.misc.SignalHandler;
  */
 public final class SignalStop implements AutoCloseable {
   private static final Map<String, Integer> NUMBERS = Map.of("TERM", 15, "INT", 2, "HUP", 1);
-  /** Whether a run's handlers were installed since {@link #exitBeforeRun}'s: its line then no longer holds. */
+  /**
+   * Whether a run's handlers were installed (or the monitor serves) since {@link #exitBeforeRun}'s or
+   * {@link #exitBeforeServing}'s: their line then no longer holds.
+   */
   private static volatile boolean runInstalled;
   private final Map<Signal, SignalHandler> previous = new LinkedHashMap<>();
   private final java.io.PrintStream out;
@@ -66,11 +69,29 @@ public final class SignalStop implements AutoCloseable {
    * JVM's default exit said nothing. After the run's handlers are closed again, a signal exits as by the JVM's default.
    */
   public static void exitBeforeRun(java.io.PrintStream out) {
+    exitBeforeStart(out, SignalStop::beforeTraining);
+  }
+
+  /**
+   * From the JVM's start until {@link #serving()} ({@code ./monitor serve} loading its classes, starting its actor
+   * system and HTTP server: seconds): a signal exits with 128 + its number and one line; afterwards as by the JVM's
+   * default (the node's shutdown hook leaves the cluster).
+   */
+  public static void exitBeforeServing(java.io.PrintStream out) {
+    exitBeforeStart(out, SignalStop::beforeServing);
+  }
+
+  /** The monitor node is up: a signal from now on is its shutdown, without {@link #exitBeforeServing}'s line. */
+  public static void serving() {
+    runInstalled = true;
+  }
+
+  private static void exitBeforeStart(java.io.PrintStream out, java.util.function.Function<String, String> line) {
     for (var e : NUMBERS.entrySet()) {
       try {
         Signal.handle(new Signal(e.getKey()), s -> {
           if (!runInstalled) {
-            out.println(beforeTraining(e.getKey()));
+            out.println(line.apply(e.getKey()));
           }
           System.exit(128 + e.getValue());
         });
@@ -130,6 +151,11 @@ public final class SignalStop implements AutoCloseable {
   /** The line of a signal {@code name} ({@code INT}, ...) that came before training started. */
   static String beforeTraining(String name) {
     return "interrupted by SIG" + name + " before training started: nothing was written";
+  }
+
+  /** The line of a signal {@code name} that came while {@code ./monitor serve} was starting. */
+  static String beforeServing(String name) {
+    return "interrupted by SIG" + name + " while the monitor was starting; no run was served";
   }
 
   private static String finishing(String name) {

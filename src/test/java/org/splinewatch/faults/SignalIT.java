@@ -73,6 +73,35 @@ class SignalIT {
   }
 
   /** Starts {@code common} in a trainer JVM and waits until its run directory {@code dir} is past step 40. */
+  /**
+   * {@code ./monitor serve} interrupted while it starts (here: while it waits to join a seed that accepts connections
+   * and never answers) ends with one line and 128 + the signal, where it used to exit silently.
+   */
+  @Test
+  void aSignalWhileTheMonitorStartsIsOneLine() throws Exception {
+    try (java.net.ServerSocket silentSeed = new java.net.ServerSocket(0, 50,
+        java.net.InetAddress.getLoopbackAddress())) {
+      Path log = tmp.resolve("serve.log");
+      List<String> cmd = TestTools.mainCommand("-Xmx512m", "monitor", "serve", "--port", "0", "--metrics-port", "0",
+          "--seed", "127.0.0.1:" + silentSeed.getLocalPort(), "--out", tmp.resolve("served").toString());
+      Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+      try {
+        for (int i = 0; i < 600 && !Files.readString(log).contains("waiting up to"); i++) {
+          assertTrue(p.isAlive(), "the monitor exited early: " + Files.readString(log));
+          Thread.sleep(100);
+        }
+        assertTrue(Files.readString(log).contains("waiting up to"), Files.readString(log));
+        p.destroy(); // SIGTERM
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS), Files.readString(log));
+        assertEquals(143, p.exitValue(), Files.readString(log));
+        assertTrue(Files.readString(log).contains("interrupted by SIGTERM while the monitor was starting; no run was "
+            + "served"), Files.readString(log));
+      } finally {
+        p.destroyForcibly();
+      }
+    }
+  }
+
   private Process startPastStep40(String[] common, Path dir, Path log) throws Exception {
     List<String> cmd = TestTools.mainCommand("-Xmx768m", common);
     cmd.addAll(List.of("--max-steps", "10000000", "--metrics-port", String.valueOf(TestTools.freePort())));
