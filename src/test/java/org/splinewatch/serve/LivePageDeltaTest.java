@@ -180,4 +180,24 @@ class LivePageDeltaTest {
     assertFalse(large.held().contains(a), "the least recently read went first");
     assertFalse(large.held().contains(b));
   }
+
+  @Test
+  void theRunListReadsARunAgainOnlyWhenItsFilesChanged() throws Exception {
+    run("a", 10);
+    run("b", 20);
+    LivePage.Summaries summaries = new LivePage.Summaries();
+    List<Map<String, Object>> first = LivePage.runs(out, id -> false, summaries);
+    long read = summaries.reads(); // a, b and the setup's run r
+    assertEquals(3, read);
+    assertEquals(first, LivePage.runs(out, id -> false, summaries));
+    assertEquals(read, summaries.reads(), "nothing changed: nothing read");
+
+    RunLog more = new RunLog(out.resolve("b"));
+    more.append(List.of(Sample.of(MetricFamily.TRAINING_LOSS, 0.5, 25)), Map.of("run", "b"));
+    more.close();
+    List<Map<String, Object>> after = LivePage.runs(out, id -> false, summaries);
+    assertEquals(read + 1, summaries.reads(), "only b was read again");
+    assertEquals(25L, ((Number) after.stream().filter(m -> m.get("id").equals("b")).findFirst().orElseThrow()
+        .get("step")).longValue());
+  }
 }
