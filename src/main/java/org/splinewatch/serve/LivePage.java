@@ -66,7 +66,7 @@ public final class LivePage {
   /**
    * Run summaries by directory, each read again only when one of the run's files changed (its size, modification
    * time or file): the page lists the runs every 2 s, and a finished run does not change. With 500 runs under
-   * {@code --out}, reading each run's config, events and the end of its samples took 0.6–0.9 s a listing.
+   * {@code --out}, reading each run's config, events and the end of its samples took 0.3–1.4 s a listing.
    */
   static final class Summaries {
     private record Stamp(List<Object> files) {
