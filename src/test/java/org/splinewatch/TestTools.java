@@ -55,6 +55,9 @@ public final class TestTools {
     int span = Math.min(low - 10_000, 20_000);
     for (int tries = 0; tries < 200 && span > 0; tries++) {
       int port = low - 1 - RANDOM.nextInt(span);
+      if (!HANDED_OUT.add(port)) {
+        continue; // two picks in a row must differ even before either is bound
+      }
       try (ServerSocket s = new ServerSocket()) {
         s.setReuseAddress(false);
         s.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
@@ -69,6 +72,7 @@ public final class TestTools {
   }
 
   private static final Random RANDOM = new Random();
+  private static final java.util.Set<Integer> HANDED_OUT = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
   /** The first port of the kernel's ephemeral range, 32768 where it cannot be read. */
   private static int ephemeralLow() {

@@ -110,12 +110,12 @@ public final class Points extends AbstractList<double[]> implements RandomAccess
     return removed;
   }
 
-  /** Drops the arrays' headroom: a series read whole grows no more. */
   /** Bytes its arrays take, their growth headroom included. */
   public long heldBytes() {
     return (long) steps.length * BYTES_PER_POINT;
   }
 
+  /** Drops the arrays' headroom: a series read whole grows no more. */
   public void trimToSize() {
     if (size < steps.length) {
       steps = Arrays.copyOf(steps, size);

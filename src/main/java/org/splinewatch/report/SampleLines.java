@@ -209,6 +209,10 @@ final class SampleLines {
       }
       i = end;
     }
+    if (i - from > 64) { // the whole parse refuses numbers of over 1,000 characters (Jackson's default limit)
+      pos[0] = -1;
+      return Double.NaN;
+    }
     pos[0] = i;
     if (i - from == 2 && s.charAt(from) == '-' && s.charAt(from + 1) == '0') {
       return 0.0; // an integer: the whole parse reads -0 as the int 0, not as the double -0.0

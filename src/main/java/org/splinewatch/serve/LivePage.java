@@ -198,6 +198,14 @@ public final class LivePage {
      * answer's long charts are thinned ({@link #CHART_BUCKETS}); the samples after a cursor are sent as they are.
      */
     synchronized Map<String, Object> data(Path dir, Optional<String> after) {
+      try {
+        return read(dir, after);
+      } finally {
+        trim(dir); // also when the read failed: its reader is in the map
+      }
+    }
+
+    private Map<String, Object> read(Path dir, Optional<String> after) {
       RunData.Incremental reader = readers.computeIfAbsent(dir, RunData.Incremental::new);
       RunData r = reader.refresh();
       long from = after.isPresent() ? reader.writtenAfter(after.get()) : -1;
@@ -212,7 +220,6 @@ public final class LivePage {
       data.put("finished", r.finished());
       data.put("cursor", reader.cursor());
       data.put("delta", from >= 0);
-      trim(dir);
       return data;
     }
   }

@@ -72,7 +72,6 @@ class SignalIT {
     }
   }
 
-  /** Starts {@code common} in a trainer JVM and waits until its run directory {@code dir} is past step 40. */
   /**
    * {@code ./monitor serve} interrupted while it starts (here: while it waits to join a seed that accepts connections
    * and never answers) ends with one line and 128 + the signal, where it used to exit silently.
@@ -102,6 +101,7 @@ class SignalIT {
     }
   }
 
+  /** Starts {@code common} in a trainer JVM and waits until its run directory {@code dir} is past step 40. */
   private Process startPastStep40(String[] common, Path dir, Path log) throws Exception {
     List<String> cmd = TestTools.mainCommand("-Xmx768m", common);
     cmd.addAll(List.of("--max-steps", "10000000", "--metrics-port", String.valueOf(TestTools.freePort())));

@@ -71,9 +71,11 @@ class SampleLinesTest {
         Arbitraries.doubles().map(d -> String.valueOf(d).replace("E", "e+")),
         Arbitraries.of("\"NaN\"", "\"Infinity\"", "\"-Infinity\"", "\"+Inf\"", "\"-Inf\"", "\"nan\"", "\"\"", "\"",
             "-", "1.", ".5", "-0", "-0.0", "1E400", "123456789012345678901234567890", "0.1e-2", "1e", "01", "true",
-            "null", "[]"));
+            "null", "[]", "1".repeat(1001), "0." + "1".repeat(2000), "-" + "1".repeat(1001), "1".repeat(65),
+            "1".repeat(64)));
     Arbitrary<String> time = Arbitraries.oneOf(Arbitraries.longs().between(0, 1L << 50).map(t -> ",\"time\":" + t),
-        Arbitraries.of("", ",\"time\":\"x\"", ",\"time\":1.5e3", ",\"time\":-3", ",\"time\":", ",\"tim\":1"));
+        Arbitraries.of("", ",\"time\":\"x\"", ",\"time\":1.5e3", ",\"time\":-3", ",\"time\":", ",\"tim\":1",
+            ",\"time\":" + "1".repeat(1001)));
     Arbitrary<String> end = Arbitraries.of("}", "} ", "}\t", "}\r", "}x", "}}", "", ",\"extra\":1}",
         ",\"step\":9}", "} {}");
     return Combinators.combine(step, value, time, end).as((s, v, t, e) -> ",\"step\":" + s + ",\"value\":" + v + t
