@@ -44,11 +44,12 @@ final class BenchOverheadCommand implements Callable<Integer> {
   long steps = 600;
   @Option(names = "--rounds", description = "off/on pairs after a warm-up pair (default ${DEFAULT-VALUE})")
   int rounds = 3;
-  @Option(names = "--snapshot-every", description = "default ${DEFAULT-VALUE}")
+  @Option(names = "--snapshot-every", description = "steps between weight snapshots (default ${DEFAULT-VALUE})")
   int snapshotEvery = 100;
   @Option(names = "--data-dir", description = "IDX directory (else the npm-fetched cache)")
   Path dataDir;
-  @Option(names = "--analyzers", description = "analyzers of the monitored blocks (default: all)")
+  @Option(names = "--analyzers", description = "analyzers of the monitored blocks (default: the trainer's,"
+      + " all but local-complexity)")
   String analyzers;
   @Option(names = "--warmup-steps", description = "steps excluded from the after-warm-up rate (default ${DEFAULT-VALUE})")
   long warmupSteps = 300;

@@ -47,7 +47,7 @@ import picocli.CommandLine.Option;
 final class BenchSoakCommand implements Callable<Integer> {
   @Option(names = "--steps", description = "training steps (default ${DEFAULT-VALUE})")
   long steps = 20_000;
-  @Option(names = "--snapshot-every", description = "default ${DEFAULT-VALUE}")
+  @Option(names = "--snapshot-every", description = "steps between weight snapshots (default ${DEFAULT-VALUE})")
   int snapshotEvery = 10;
   @Option(names = "--every", description = "seconds between samples (default ${DEFAULT-VALUE})")
   int every = 10;
