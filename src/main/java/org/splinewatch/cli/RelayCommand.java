@@ -30,7 +30,8 @@ final class RelayCommand implements Callable<Integer> {
   String host;
   @Option(names = "--port", description = "port of POST /api/v1/alerts (default 9095; 0 picks a free one)")
   Integer port;
-  @Option(names = "--sd-dir", description = "Prometheus discovery directory of the runs (default runs/prometheus-sd)")
+  @Option(names = "--sd-dir", description = "Prometheus discovery directory of the runs (default"
+      + " splinewatch.relay.sd-dir, else splinewatch.metrics.sd-dir, else runs/prometheus-sd)")
   Path sdDir;
   @Option(names = "--token-file", description = "file holding the deployment token (default"
       + " splinewatch.control.token-file, $SPLINEWATCH_CONTROL_TOKEN_FILE)")
