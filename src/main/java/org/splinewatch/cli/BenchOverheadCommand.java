@@ -98,7 +98,8 @@ final class BenchOverheadCommand implements Callable<Integer> {
     List<Rate> off = new ArrayList<>();
     List<Rate> on = new ArrayList<>();
     System.out.printf("bench-overhead: %s, %d steps per block, snapshot every %d, analyzers %s, %d cores%n", method,
-        steps, snapshotEvery, analyzers == null ? "all" : analyzers, Runtime.getRuntime().availableProcessors());
+        steps, snapshotEvery, analyzers == null ? "the trainer's default (all but local-complexity)" : analyzers,
+        Runtime.getRuntime().availableProcessors());
     Path out = Files.createTempDirectory("splinewatch-bench");
     // SIGTERM/SIGINT/SIGHUP to this JVM: stop the block's trainer JVM too (it would go on training, orphaned)
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
