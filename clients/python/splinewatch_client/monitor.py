@@ -248,7 +248,8 @@ class Monitor:
         if error.status == 401:  # the token registration was accepted with: the monitor restarted with a new one
             why = "no longer accepts this client's token (it restarted with a new control token)"
         elif error.status == 410:
-            why = "ended run '%s' itself (its idle timeout passed without a snapshot)" % self.run_id
+            why = ("ended run '%s' itself (its idle timeout passed without a snapshot, or the monitor was stopped)"
+                   % self.run_id)
         else:
             why = "no longer knows run '%s' (it restarted)" % self.run_id
         with self._cv:

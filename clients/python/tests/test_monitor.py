@@ -241,13 +241,15 @@ class MonitorTest(unittest.TestCase):
             self.assertTrue(m.flush(5))
             answer = m.close()
         self.assertEqual(len(err.getvalue().splitlines()), 1, err.getvalue())
-        self.assertIn("the monitor ended run 'r1' itself (its idle timeout passed without a snapshot) and refused the"
+        self.assertIn("the monitor ended run 'r1' itself (its idle timeout passed without a snapshot, or the monitor"
+                      " was stopped) and refused the"
                       " snapshot of step ", err.getvalue())
         self.assertIn("HTTP 410: run 'r1' was ended by this monitor", m.lost)
         self.assertEqual(len(self.fake.paths("snapshots")), 2)  # step 1 and the first one refused; no more sent
         self.assertEqual(self.fake.finishes(), [])
         self.assertTrue(answer["lost"])
-        self.assertIn("the monitor ended run 'r1' itself (its idle timeout passed without a snapshot); its end was not"
+        self.assertIn("the monitor ended run 'r1' itself (its idle timeout passed without a snapshot, or the monitor"
+                      " was stopped); its end was not"
                       " recorded (HTTP 410", answer["message"])
 
     def test_a_404_to_the_finish_request_reports_the_run_as_lost(self):

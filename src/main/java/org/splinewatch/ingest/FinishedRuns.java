@@ -20,8 +20,8 @@ final class FinishedRuns {
   };
 
   synchronized void add(String runId) {
-    ids.remove(runId); // re-inserted as the newest
-    ids.put(runId, "");
+    String why = ids.remove(runId); // re-inserted as the newest, still answered 410 if the monitor ended it
+    ids.put(runId, why != null ? why : "");
   }
 
   /** A run the monitor ended itself, for {@code why} (e.g. its idle timeout): answered 410 from now on. */

@@ -157,7 +157,8 @@ public final class IngestActor extends AbstractBehavior<IngestActor.Command> {
           stopping = m.reason();
           List<String> ids = List.copyOf(new TreeSet<>(runs.keySet()));
           for (String id : ids) {
-            c.finished().add(id);
+            // a client still sending is told the monitor ended its run (410: stop sending), not that it finished it
+            c.finished().endedByMonitor(id, m.reason());
             c.active().remove(id);
             runs.get(id).tell(new IngestedRun.Finish("interrupted", m.reason(),
                 getContext().getSystem().ignoreRef()));

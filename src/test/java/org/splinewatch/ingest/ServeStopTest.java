@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
 import java.io.PrintStream;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
@@ -82,5 +84,29 @@ class ServeStopTest {
       assertEquals("the monitor was stopped (test)", e.get("reason").asText());
       assertTrue(Files.isRegularFile(tmp.resolve(id).resolve("report.html")), id + " has its report");
     }
+  }
+
+  @Test
+  void aClientStillSendingToAStoppingMonitorIsToldTheMonitorEndedItsRun() throws Exception {
+    ServedMonitor m = start();
+    stream(m, "late");
+    Thread stopper = new Thread(() -> m.server.close("the monitor was stopped (test)",
+        new PrintStream(OutputStream.nullOutputStream())));
+    stopper.start();
+    HttpResponse<String> refused = null;
+    for (int step = 30; stopper.isAlive() && refused == null; step += 10) {
+      try {
+        HttpResponse<String> r = m.post("/api/v1/runs/late/snapshots",
+            TestNpz.snapshot(TestNpz.cnn(step + 1, 8, 4), step, 2.0, -1).bytes());
+        refused = r.statusCode() == 202 ? null : r;
+      } catch (IOException stopped) {
+        break; // the HTTP server is gone
+      }
+    }
+    stopper.join();
+    // 410, as after the idle timeout: the client's cue that the run is lost (409 read as an error of that snapshot)
+    assertTrue(refused != null, "a snapshot was answered while the monitor finished the run");
+    assertEquals(410, refused.statusCode(), refused.body());
+    assertTrue(refused.body().contains("was ended by this monitor (the monitor was stopped (test))"), refused.body());
   }
 }
