@@ -79,6 +79,10 @@ class Monitor:
                              " and their n labels" % (x.shape, y.shape))
         if not timeout or timeout <= 0:
             raise ValueError("timeout=%r; expected seconds to wait for each answer, more than 0" % (timeout,))
+        if not isinstance(url, str) or not url.lower().startswith(("http://", "https://")):
+            # ./trainer --monitor takes HOST:PORT; urllib would call that an "unknown url type"
+            raise ValueError("url %r is not an http:// URL; expected the monitor's HTTP address, e.g."
+                             " http://127.0.0.1:9464 (the port of /metrics, not the cluster port)" % (url,))
         if token is None and token_file is not None:
             try:
                 with open(token_file) as f:

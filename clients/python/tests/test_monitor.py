@@ -126,6 +126,13 @@ class MonitorTest(unittest.TestCase):
         return Monitor(self.fake.url, "r1", token="t", probes=(np.zeros((20, 4)), np.arange(20) % 2), classes=2,
                        **kw)
 
+    def test_a_url_without_http_is_a_value_error_before_anything_is_sent(self):
+        with self.assertRaises(ValueError) as e:
+            Monitor(self.fake.url[len("http://"):], "r1", token="t", probes=(np.zeros((20, 4)), np.arange(20) % 2))
+        self.assertIn("is not an http:// URL; expected the monitor's HTTP address, e.g. http://127.0.0.1:9464",
+                      str(e.exception))
+        self.assertEqual(self.fake.requests, [])
+
     def test_close_twice_returns_the_first_answer_and_finishes_once(self):
         m = self.monitor()
         m.snapshot_layers(LAYERS, 1)
