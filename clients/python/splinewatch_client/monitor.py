@@ -148,7 +148,8 @@ class Monitor:
                 number(learning_rate, "learning_rate"))
         with self._cv:
             if self._closed:
-                raise RuntimeError("monitor is closed")
+                raise RuntimeError("run '%s' is closed: close() ended it on the monitor, which takes no more of its"
+                                   " snapshots; register a new Monitor with another run id to send more" % self.run_id)
             if self._lost is not None:
                 self.dropped += 1
                 return

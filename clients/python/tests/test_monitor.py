@@ -133,6 +133,14 @@ class MonitorTest(unittest.TestCase):
                       str(e.exception))
         self.assertEqual(self.fake.requests, [])
 
+    def test_a_snapshot_after_close_names_the_run_and_sends_nothing(self):
+        m = self.monitor()
+        m.close()
+        with self.assertRaises(RuntimeError) as e:
+            m.snapshot_layers(LAYERS, 2)
+        self.assertIn("run 'r1' is closed: close() ended it on the monitor", str(e.exception))
+        self.assertEqual(self.fake.paths("snapshots"), [])
+
     def test_close_twice_returns_the_first_answer_and_finishes_once(self):
         m = self.monitor()
         m.snapshot_layers(LAYERS, 1)
