@@ -159,15 +159,15 @@ public final class LivePage {
 
   /**
    * Incremental readers of the runs the page shows, the most recently used few: at most {@link #SIZE}, and together
-   * holding samples of at most {@code budget} bytes, except the run just read. A million-step run holds about 87 MB
-   * of samples: eight of them do not fit in an embedded run's 640 MiB heap, which its training shares.
+   * holding samples of at most {@code budget} bytes, though the run just read always stays. A million-step run holds
+   * about 87 MB of samples: eight of them do not fit in an embedded run's 640 MiB heap, which its training shares.
    */
   static final class Cache {
     private static final int SIZE = 8;
     private final long budget;
     private final Map<Path, RunData.Incremental> readers = new LinkedHashMap<>(16, 0.75f, true);
 
-    /** A cache of readers holding at most {@code budget} bytes of samples besides the newest. */
+    /** A cache of readers holding at most {@code budget} bytes of samples, or only the newest where it holds more. */
     Cache(long budget) {
       this.budget = budget;
     }
