@@ -36,6 +36,8 @@ public final class SeedProbe {
     TLS,
     /** the connection closed without one: the seed does not speak TLS */
     PLAIN,
+    /** an HTTP response: an HTTP server (the monitor's metrics port, say), not a cluster node */
+    HTTP,
     /** nothing to go by (no answer in time, no connection, something else) */
     UNKNOWN
   }
@@ -57,7 +59,7 @@ public final class SeedProbe {
     this.trainer = trainer;
   }
 
-  /** Whether the join cannot succeed: this node's TLS refused a peer, or {@link #mismatch} found one. */
+  /** Whether the join cannot succeed: this node's TLS refused a peer, or {@link #mismatch} found a reason. */
   public boolean hopeless() {
     return ClusterNode.joinRefused(system) || mismatch().isPresent();
   }
@@ -77,7 +79,11 @@ public final class SeedProbe {
     String self = trainer ? "this trainer" : "this node";
     String where = "cannot join " + (trainer ? "the monitor at " : "the cluster seed ") + settings.seed()
         + ": TLS mismatch: ";
-    if (answer == Answer.TLS && !settings.tls().enabled()) {
+    if (answer == Answer.HTTP) {
+      mismatch = Optional.of("cannot join " + (trainer ? "the monitor at " : "the cluster seed ") + settings.seed()
+          + ": an HTTP server answers there, not a cluster node (the monitor's --metrics-port?); expected the"
+          + " monitor's cluster port, as in its `trainers join with:` line (--port, default 25520)");
+    } else if (answer == Answer.TLS && !settings.tls().enabled()) {
       mismatch = Optional.of(where + seed + " speaks TLS, " + self + " plain TCP; expected " + seed + "'s TLS"
           + " settings here too: --tls-dir DIR --tls-name NAME with a certificate of its CA (or"
           + " splinewatch.cluster.tls)");
@@ -129,6 +135,11 @@ public final class SeedProbe {
         int first = in.read();
         if (first < 0) {
           return Answer.PLAIN;
+        }
+        if (first == 'H') { // "HTTP/1.1 400 Bad Request": an HTTP server read the hello as a request
+          byte[] rest = in.readNBytes(4);
+          return new String(rest, java.nio.charset.StandardCharsets.US_ASCII).equals("TTP/") ? Answer.HTTP
+              : Answer.UNKNOWN;
         }
         // a TLS record: handshake (22) or alert (21), then the major version 3
         return (first == 22 || first == 21) && in.read() == 3 ? Answer.TLS : Answer.UNKNOWN;

@@ -107,7 +107,7 @@ public final class MonitorServer implements AutoCloseable {
       // a seed that never answers: one line of our own and a bounded wait, not Pekko's retries every 5 s forever
       SeedProbe probe = new SeedProbe(system, cluster, false);
       if (!cluster.seed().isEmpty() && !ClusterNode.awaitUp(system, cluster.joinTimeout(), probe::hopeless)) {
-        if (probe.mismatch().isPresent()) { // TLS on one side only: one line that says so, in seconds
+        if (probe.mismatch().isPresent()) { // TLS on one side only, or an HTTP port: one line that says so, in seconds
           throw new IllegalStateException(probe.mismatch().get());
         }
         Optional<String> refusal = ClusterNode.tlsRefusal(system);
