@@ -557,6 +557,10 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
       RunLog.writeConfig(dir, config);
       ResumeKey.store(dir, m.resumeKey(), !holdsRun);
       RunLog log = new RunLog(dir, retention);
+      // a run resumed while its earlier segment's meters are still shown (finished-run-meters-grace): the registry
+      // would hand this segment those meters, bound to the ended segment, and /metrics kept its last values
+      registry.getMeters().stream().filter(x -> m.runId().equals(x.getId().getTag("run"))).toList()
+          .forEach(registry::remove);
       RunInfoMetric.register(registry, config);
       CollapseDetector detector = m.alerts() == null ? null : new CollapseDetector(m.alerts(), m.runId(), m.classes());
       ActorRef<Command> self = getContext().getSelf();

@@ -130,6 +130,32 @@ class RunTokensTest {
   }
 
   @Test
+  void aResumedRunShowsItsOwnValuesNotTheEarlierSegments(@TempDir Path out) {
+    Node node = node(out);
+    String key = ResumeKey.newKey();
+    MetricsNode.Registered first = registerWithKey(node, "again", false, key);
+    publish(first, 5.0);
+    TestProbe<Done> done = testKit.createTestProbe();
+    node.ref().tell(new MetricsNode.RunFinished("again", Map.of("type", "run_finished", "status", "interrupted"),
+        done.ref(), first.token()));
+    done.receiveMessage();
+    MetricsNode.Registered resumed = registerWithKey(node, "again", true, key);
+    assertNull(resumed.error(), resumed.error());
+    publish(resumed, 0.25);
+    String scrape = node.registry().scrape();
+    assertTrue(scrape.contains("splinewatch_training_loss{dataset=\"mnist\",method=\"simclr\",run=\"again\"} 0.25"),
+        scrape);
+  }
+
+  private void publish(MetricsNode.Registered r, double loss) {
+    r.metrics().<Object>unsafeUpcast().tell(new MetricsNode.SignedPublish(
+        List.of(Sample.of("splinewatch_training_loss", loss, 10)), PUBLISH_TOKEN));
+    TestProbe<Done> flushed = testKit.createTestProbe();
+    r.metrics().tell(new MetricsActor.Flush(flushed.ref()));
+    flushed.receiveMessage();
+  }
+
+  @Test
   void aRunIdThatIsStreamingIsRefusedAsTakenAndTheFirstRunGoesOn(@TempDir Path out) {
     Node node = node(out);
     MetricsNode.Registered first = register(node, "twice", testKit.createTestProbe(), STOP_TOKEN, PUBLISH_TOKEN);
