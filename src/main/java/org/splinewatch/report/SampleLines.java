@@ -61,13 +61,11 @@ final class SampleLines {
       }
       long step = j.get("step").asLong();
       JsonNode v = j.get("value");
-      // RunLog writes a non-finite value as String.valueOf(double): "NaN", "Infinity", "-Infinity"
-      double value = v.isNumber() ? v.asDouble() : switch (v.isTextual() ? v.asText() : "") {
-        case "Infinity", "+Inf" -> Double.POSITIVE_INFINITY;
-        case "-Infinity", "-Inf" -> Double.NEGATIVE_INFINITY;
-        case "NaN" -> Double.NaN;
-        default -> throw new IllegalArgumentException("value is not a number");
-      };
+      Double nonFinite = v.isTextual() ? nonFinite(v.asText()) : null;
+      if (!v.isNumber() && nonFinite == null) {
+        throw new IllegalArgumentException("value is not a number");
+      }
+      double value = v.isNumber() ? v.asDouble() : nonFinite;
       if (step < 0) {
         return; // counters logged without a step
       }
@@ -129,14 +127,11 @@ final class SampleLines {
       if (close < 0) {
         return false;
       }
-      switch (s.substring(pos[0] + 1, close)) {
-        case "Infinity", "+Inf" -> value = Double.POSITIVE_INFINITY;
-        case "-Infinity", "-Inf" -> value = Double.NEGATIVE_INFINITY;
-        case "NaN" -> value = Double.NaN;
-        default -> {
-          return false;
-        }
+      Double nonFinite = nonFinite(s.substring(pos[0] + 1, close));
+      if (nonFinite == null) {
+        return false;
       }
+      value = nonFinite;
       pos[0] = close + 1;
     } else {
       value = number(s, pos);
@@ -163,6 +158,19 @@ final class SampleLines {
     }
     points.add(step, value, time, order[0]++);
     return true;
+  }
+
+  /**
+   * The value a string stands for: RunLog writes a non-finite value as {@code String.valueOf(double)} ("NaN",
+   * "Infinity", "-Infinity"), Prometheus as "+Inf"/"-Inf"; null for any other string.
+   */
+  private static Double nonFinite(String text) {
+    return switch (text) {
+      case "Infinity", "+Inf" -> Double.POSITIVE_INFINITY;
+      case "-Infinity", "-Inf" -> Double.NEGATIVE_INFINITY;
+      case "NaN" -> Double.NaN;
+      default -> null;
+    };
   }
 
   /** The end of the digits from {@code i}. */
