@@ -77,11 +77,10 @@ public final class SeedProbe {
     Answer answer = probe(hp[0], Integer.parseInt(hp[1]), PROBE_TIME);
     String seed = trainer ? "the monitor" : "the seed";
     String self = trainer ? "this trainer" : "this node";
-    String where = "cannot join " + (trainer ? "the monitor at " : "the cluster seed ") + settings.seed()
-        + ": TLS mismatch: ";
+    String target = "cannot join " + (trainer ? "the monitor at " : "the cluster seed ") + settings.seed();
+    String where = target + ": TLS mismatch: ";
     if (answer == Answer.HTTP) {
-      mismatch = Optional.of("cannot join " + (trainer ? "the monitor at " : "the cluster seed ") + settings.seed()
-          + ": an HTTP server answers there, not a cluster node (the monitor's --metrics-port?); expected the"
+      mismatch = Optional.of(target + ": an HTTP server answers there, not a cluster node (the monitor's --metrics-port?); expected the"
           + " monitor's cluster port, as in its `trainers join with:` line (--port, default 25520)");
     } else if (answer == Answer.TLS && !settings.tls().enabled()) {
       mismatch = Optional.of(where + seed + " speaks TLS, " + self + " plain TCP; expected " + seed + "'s TLS"
