@@ -69,10 +69,8 @@ public final class LivePage {
    * {@code --out}, reading each run's config, events and the end of its samples took 0.3–1.4 s a listing.
    */
   static final class Summaries {
-    private record Stamp(List<Object> files) {
-    }
-
-    private record Entry(Stamp stamp, RunData.Summary summary) {
+    /** A summary and the attributes of the run's files it was read from ({@link #stamp}). */
+    private record Entry(List<Object> stamp, RunData.Summary summary) {
     }
 
     private Map<Path, Entry> entries = new HashMap<>();
@@ -80,7 +78,7 @@ public final class LivePage {
 
     /** The summary of {@code dir}, read again where its files changed since the last call. */
     synchronized RunData.Summary of(Path dir) {
-      Stamp stamp = stamp(dir);
+      List<Object> stamp = stamp(dir);
       Entry e = entries.get(dir);
       if (e == null || !e.stamp().equals(stamp)) {
         e = new Entry(stamp, RunData.summarize(dir));
@@ -100,7 +98,8 @@ public final class LivePage {
       return reads;
     }
 
-    private static Stamp stamp(Path dir) {
+    /** Size, modification time and file key of the run's metrics, events and config ("missing" for one absent). */
+    private static List<Object> stamp(Path dir) {
       List<Object> files = new ArrayList<>();
       for (String f : new String[] {"metrics.jsonl", "events.jsonl", "config.json"}) {
         try {
@@ -110,7 +109,7 @@ public final class LivePage {
           files.add("missing");
         }
       }
-      return new Stamp(files);
+      return files;
     }
   }
 
@@ -243,10 +242,11 @@ public final class LivePage {
   static Route route(Path out, Predicate<String> active, Executor blocking, Cache cache) {
     String html = page();
     Summaries summaries = new Summaries();
+    Route list = get(() -> json(blocking, "", () -> runs(out, active, summaries)));
     return concat(
         pathSingleSlash(() -> get(() -> complete(HttpEntities.create(ContentTypes.TEXT_HTML_UTF8, html)))),
         pathPrefix("api", () -> pathPrefix("runs", () -> concat(
-            pathSingleSlash(() -> get(() -> json(blocking, "", () -> runs(out, active, summaries)))),
+            pathSingleSlash(() -> list),
             path(segment(Pattern.compile("[A-Za-z0-9._-]+")), id -> get(() -> parameterOptional("after", after -> {
               if (!RunIds.isValid(id)) {
                 return complete(StatusCodes.NOT_FOUND, unknownRun(id));
@@ -263,7 +263,7 @@ public final class LivePage {
                 return cache.data(dir, after);
               });
             }))),
-            pathEnd(() -> get(() -> json(blocking, "", () -> runs(out, active, summaries))))))));
+            pathEnd(() -> list)))));
   }
 
   private static String unknownRun(String id) {
