@@ -115,23 +115,19 @@ public final class RunDirectory {
     }
   }
 
+  /** {@link #resumedInPlace}'s configuration and the options it took from the run it continues (empty if none). */
+  public record InPlace(Config config, Map<String, Object> kept) {
+  }
+
   /**
    * Where a {@code --resume} continues when neither {@code --out} nor {@code --run-id} was given (on the command line
    * or in a configuration file): in the checkpoint's own run directory ({@link #ofCheckpoint}), so {@code --resume
    * <out>/<run-id>/checkpoints/latest} alone appends to that run. {@code config} with {@code splinewatch.run.out} and
    * {@code run-id} set to that directory, or {@code config} itself (a fresh run, a checkpoint outside a run
    * directory, an explicit {@code --out} or {@code --run-id}). In its own directory the run also keeps the options it
-   * was started with that this command leaves at their defaults ({@link #keptOptions}).
+   * was started with that this command leaves at their defaults ({@link #keptOptions}), read once: they come back in
+   * {@link InPlace#kept}, for the line that names them.
    */
-  public static Config resumeInPlace(Config config) {
-    return resumedInPlace(config).config();
-  }
-
-  /** {@link #resumeInPlace}'s configuration and the options it took from the run it continues (empty if none). */
-  public record InPlace(Config config, Map<String, Object> kept) {
-  }
-
-  /** As {@link #resumeInPlace}, also telling which options it kept ({@link #keptOptions}), from one reading of them. */
   public static InPlace resumedInPlace(Config config) {
     return inPlace(config).map(dir -> {
       Map<String, Object> kept = keptOptions(config, dir);

@@ -217,7 +217,7 @@ class ResumeCliTest {
         "splinewatch.run.hidden", List.of(16), "splinewatch.run.probe-size", 50, "splinewatch.run.snapshot-every", 20,
         "splinewatch.metrics.port", 0, "splinewatch.run.monitoring", false, "splinewatch.run.max-steps", 60));
     options.put("splinewatch.run.resume", latest.toString());
-    Config config = RunDirectory.resumeInPlace(TrainCommand.load(options, null));
+    Config config = RunDirectory.resumedInPlace(TrainCommand.load(options, null)).config();
     RunSettings settings = RunSettings.fromConfig(config);
     Optional<Checkpoints.Resolved> checked = ResumeCheck.check(settings);
     assertEquals(latest, checked.orElseThrow().path());

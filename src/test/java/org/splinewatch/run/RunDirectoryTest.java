@@ -49,27 +49,27 @@ class RunDirectoryTest {
   @Test
   void aResumeWithoutOutOrRunIdContinuesInTheCheckpointsRunDirectory() throws Exception {
     Path latest = checkpointOfRun("out", "int1");
-    Config resumed = RunDirectory.resumeInPlace(TrainCommand.load(Map.of("splinewatch.run.resume",
-        latest.toString()), null));
+    Config resumed = RunDirectory.resumedInPlace(TrainCommand.load(Map.of("splinewatch.run.resume",
+        latest.toString()), null)).config();
     assertEquals(tmp.resolve("out").toString(), resumed.getString("splinewatch.run.out"));
     assertEquals("int1", resumed.getString("splinewatch.run.run-id"));
 
     // an explicit --out or --run-id wins, from the command line or a configuration file
     Config withOut = TrainCommand.load(Map.of("splinewatch.run.resume", latest.toString(), "splinewatch.run.out",
         "elsewhere"), null);
-    assertSame(withOut, RunDirectory.resumeInPlace(withOut));
+    assertSame(withOut, RunDirectory.resumedInPlace(withOut).config());
     Config withId = TrainCommand.load(Map.of("splinewatch.run.resume", latest.toString(), "splinewatch.run.run-id",
         "branch"), null);
-    assertSame(withId, RunDirectory.resumeInPlace(withId));
+    assertSame(withId, RunDirectory.resumedInPlace(withId).config());
     Path file = Files.writeString(tmp.resolve("run.conf"), "splinewatch.run.out = \"runs\"\n");
     Config fromFile = TrainCommand.load(Map.of("splinewatch.run.resume", latest.toString()), file.toFile());
-    assertSame(fromFile, RunDirectory.resumeInPlace(fromFile), "a configuration file's out counts as given");
+    assertSame(fromFile, RunDirectory.resumedInPlace(fromFile).config(), "a configuration file's out counts as given");
     // a fresh run, or a checkpoint outside a run directory: as before
     Config fresh = TrainCommand.load(Map.of(), null);
-    assertSame(fresh, RunDirectory.resumeInPlace(fresh));
+    assertSame(fresh, RunDirectory.resumedInPlace(fresh).config());
     Path loose = Files.createDirectories(tmp.resolve("copied").resolve("latest"));
     Config copied = TrainCommand.load(Map.of("splinewatch.run.resume", loose.toString()), null);
-    assertSame(copied, RunDirectory.resumeInPlace(copied));
+    assertSame(copied, RunDirectory.resumedInPlace(copied).config());
   }
 
   /** A file where the run writes a directory is refused at start, not at the first checkpoint hundreds of steps in. */
