@@ -23,10 +23,10 @@ import sun.misc.SignalHandler;
 public final class SignalStop implements AutoCloseable {
   private static final Map<String, Integer> NUMBERS = Map.of("TERM", 15, "INT", 2, "HUP", 1);
   /**
-   * Whether a run's handlers were installed (or the monitor serves) since {@link #exitBeforeRun}'s or
-   * {@link #exitBeforeServing}'s: their line then no longer holds.
+   * Whether the command has started (a run's handlers were installed, or the monitor serves) since
+   * {@link #exitBeforeRun}'s or {@link #exitBeforeServing}'s handlers were: their line then no longer holds.
    */
-  private static volatile boolean runInstalled;
+  private static volatile boolean started;
   private final Map<Signal, SignalHandler> previous = new LinkedHashMap<>();
   private final java.io.PrintStream out;
   private volatile String received;
@@ -50,7 +50,7 @@ public final class SignalStop implements AutoCloseable {
    * to end without training, and {@code grace} runs from it; a second one halts the process at once.
    */
   public static SignalStop installBeforeStart(Duration grace, java.io.PrintStream out) {
-    runInstalled = true;
+    started = true;
     SignalStop stop = new SignalStop(out);
     for (String name : NUMBERS.keySet()) {
       try {
@@ -83,14 +83,14 @@ public final class SignalStop implements AutoCloseable {
 
   /** The monitor node is up: a signal from now on is its shutdown, without {@link #exitBeforeServing}'s line. */
   public static void serving() {
-    runInstalled = true;
+    started = true;
   }
 
   private static void exitBeforeStart(java.io.PrintStream out, java.util.function.Function<String, String> line) {
     for (var e : NUMBERS.entrySet()) {
       try {
         Signal.handle(new Signal(e.getKey()), s -> {
-          if (!runInstalled) {
+          if (!started) {
             out.println(line.apply(e.getKey()));
           }
           System.exit(128 + e.getValue());
