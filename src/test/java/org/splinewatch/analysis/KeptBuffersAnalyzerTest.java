@@ -129,13 +129,16 @@ class KeptBuffersAnalyzerTest {
       }
     }
     assertEquals(expected, kept);
-    // a restarted analyzer (or a resumed run) leaves the views already there alone and thins its own
+    // a restarted analyzer (or a resumed run) thins the newest keep-last (here 1) of the views already there with its
+    // own, and leaves the older ones, already thinned, alone
     EmbeddingAnalyzer again = new EmbeddingAnalyzer(run, dir, new RetentionSettings(0, 0, 1, 0));
     again.analyze(encoder(11, 0));
     again.analyze(encoder(12, 0));
     try (var files = java.nio.file.Files.list(dir.resolve(EmbeddingViews.DIR))) {
-      assertEquals(12, files.count(), "5 + 1 per layer");
+      assertEquals(10, files.count(), "4 + 1 per layer");
     }
+    assertFalse(java.nio.file.Files.exists(dir.resolve(EmbeddingViews.DIR).resolve(EmbeddingViews.fileName("proj",
+        1000))));
     assertTrue(java.nio.file.Files.exists(dir.resolve(EmbeddingViews.DIR).resolve(EmbeddingViews.fileName("repr",
         1200))) && !java.nio.file.Files.exists(dir.resolve(EmbeddingViews.DIR).resolve(EmbeddingViews.fileName(
         "repr", 1100))));
