@@ -299,8 +299,11 @@ public final class TrainCommand implements Callable<Integer> {
           .map(e -> e.getKey() + " = " + e.getValue()).collect(java.util.stream.Collectors.joining(", "))
           + " (an option given now wins)");
     }
+    // config.json records the options the run goes on with, kept ones included: a run resumed again keeps them too
+    Map<String, Object> recorded = new LinkedHashMap<>(kept);
+    recorded.putAll(overrides);
     try {
-      return EmbeddedRun.run(settings, wiring, config, overrides, System.out, specs,
+      return EmbeddedRun.run(settings, wiring, config, recorded, System.out, specs,
           new EmbeddedRun.Listener() { }, checkpoint).exitCode();
     } catch (RunSettings.DataBound e) {
       // a setting the loaded data set cannot hold (--probe-size, --train-subset, --ablate-from with --epochs): nothing

@@ -165,6 +165,20 @@ class ResumeCliTest {
         || kept.contains("splinewatch.run.out"), kept);
     assertTrue(text.contains("run directory: " + k1) && text.contains("at step 40"), text);
     assertEquals(60, Checkpoints.read(k1.resolve("checkpoints/latest")).step());
+    // resumed a second time: the options kept from the start and those given to the first resume go on (until this
+    // release config.json recorded only the first resume's command line, so the third segment trained a simclr run
+    // with the default widths, or was refused)
+    String again = TestTools.cli(0, "train", "--max-steps", "80", "--resume",
+        k1.resolve("checkpoints").resolve("latest").toString());
+    String keptAgain = again.lines().filter(l -> l.startsWith("resuming with the options the run was started with: "))
+        .findFirst().orElseThrow(() -> new AssertionError(again));
+    for (String option : List.of("splinewatch.run.method = supervised", "splinewatch.run.hidden = [16]",
+        "splinewatch.run.snapshot-every = 10", "splinewatch.run.monitoring = false")) {
+      assertTrue(keptAgain.contains(option), option + " not in: " + keptAgain);
+    }
+    assertEquals(80, Checkpoints.read(k1.resolve("checkpoints/latest")).step());
+    assertEquals(10, new com.fasterxml.jackson.databind.ObjectMapper().readTree(k1.resolve("config.json").toFile())
+        .path("settings").path("snapshot_every").asInt());
     // --epochs now: the run's --max-steps 40 is not kept (it would win and end at the checkpoint)
     Path k2 = copyOfFirst("kept", "k2");
     String epochs = TestTools.cli(0, "train", "--epochs", "3", "--resume",
