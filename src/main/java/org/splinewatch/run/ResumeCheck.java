@@ -78,7 +78,15 @@ public final class ResumeCheck {
       same(s, "--cnn-channels", join(n.cnnChannels()), join(s.cnnChannels()));
     }
     if (s.method().equals("simsiam") || s.method().equals("byol")) {
-      same(s, "predictor", String.valueOf(n.predictor()), String.valueOf(s.predictor()));
+      // --no-predictor --ablate-from N builds the predictor and bypasses it from step N: its arrays are in every
+      // checkpoint of such a run
+      boolean arrays = s.predictor() || s.ablateFrom() > 0;
+      if (n.predictor() != arrays) {
+        throw new Refused("--resume " + s.resume() + " is from a run " + (n.predictor() ? "with" : "without")
+            + " a predictor, this run " + (arrays ? "has one" : "has none") + "; expected "
+            + (n.predictor() ? "no --no-predictor (or --no-predictor with its --ablate-from)" : "--no-predictor"
+            + " without --ablate-from") + " (a checkpoint continues the same network on the same data)");
+      }
     }
   }
 

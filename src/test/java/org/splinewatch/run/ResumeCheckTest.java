@@ -57,4 +57,24 @@ class ResumeCheckTest {
       assertTrue(m.startsWith(e.getValue()), m);
     }
   }
+
+  @Test
+  void aRunAblatedFromAStepKeepsItsPredictorArraysAndResumes() {
+    // --no-predictor --ablate-from 50: the predictor is built and bypassed from step 50, so every checkpoint holds it
+    Map<String, Object> ablated = Map.of("splinewatch.run.method", "byol", "splinewatch.ssl.predictor", false,
+        "splinewatch.ablation.from-step", 50);
+    Path checkpoints = tmp.resolve("r4").resolve("checkpoints");
+    try (Trainer t = settings(ablated).createTrainer(SyntheticData.images(64, 1))) {
+      t.step();
+      Checkpoints.write(t, checkpoints, "latest", new Checkpoints.Meta(10, 0, 1.0, "byol"));
+    }
+    String resume = checkpoints.resolve("latest").toString();
+    Map<String, Object> again = new HashMap<>(ablated);
+    again.put("splinewatch.run.resume", resume);
+    assertDoesNotThrow(() -> ResumeCheck.check(settings(again)));
+    // without --ablate-from the run would have no predictor: refused, naming it
+    again.put("splinewatch.ablation.from-step", 0);
+    String m = assertThrows(ResumeCheck.Refused.class, () -> ResumeCheck.check(settings(again))).getMessage();
+    assertTrue(m.startsWith("--resume " + resume + " is from a run with a predictor, this run has none"), m);
+  }
 }
