@@ -205,7 +205,7 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
     if (runEnds.isEmpty()) {
       problems.add("the run has not finished (no run_finished event): still running, or it crashed");
     }
-    Map<Integer, List<Picture>> pictures = readPictures(dir, problems);
+    Map<Integer, List<Picture>> pictures = current(readPictures(dir, problems), series, resumes);
     return new RunData(dir, runId, config, series, alerts, pictures, runEnds, problems);
   }
 
@@ -224,6 +224,36 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
     } catch (IOException e) {
       return List.of(); // the pictures' reading names an unreadable planes/ as a problem
     }
+  }
+
+  /**
+   * The pictures of the trajectory the run is on: a run resumed from a checkpoint at step {@code S} leaves the
+   * pictures of the steps after {@code S} that the trajectory it left drew and it has not drawn again (e.g. resumed
+   * from {@code best} and ended before the old last step). A picture of a step after the earliest resume stays when
+   * its plane has a region count at that step after {@link #supersede}: one the resumed segment wrote.
+   */
+  static Map<Integer, List<Picture>> current(Map<Integer, List<Picture>> pictures, Map<String, Series> series,
+      List<JsonNode> resumes) {
+    if (resumes.isEmpty()) {
+      return pictures;
+    }
+    long earliest = resumes.stream().mapToLong(r -> r.path("step").asLong()).min().getAsLong();
+    Map<String, Set<Long>> counted = new java.util.HashMap<>(); // plane -> steps with a region count
+    for (Series x : series.values()) {
+      if (x.name().equals(MetricFamily.REGIONS.id()) && x.labels().get("plane") != null) {
+        Set<Long> steps = counted.computeIfAbsent(x.labels().get("plane"), k -> new java.util.HashSet<>());
+        x.points().forEach(p -> steps.add((long) p[0]));
+      }
+    }
+    Map<Integer, List<Picture>> out = new TreeMap<>();
+    pictures.forEach((plane, list) -> {
+      List<Picture> kept = list.stream().filter(p -> p.step() <= earliest
+          || counted.getOrDefault(Integer.toString(plane), Set.of()).contains(p.step())).toList();
+      if (!kept.isEmpty()) {
+        out.put(plane, new ArrayList<>(kept));
+      }
+    });
+    return out;
   }
 
   /** The partition pictures under {@code planes/}, per plane in step order. */
@@ -307,7 +337,8 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
       supersede(series, resumes);
       this.resumes = resumes.size();
       String runId = String.valueOf(config.getOrDefault("run_id", dir.getFileName().toString()));
-      return new RunData(dir, runId, config, series, alerts, readPictures(dir, problems), runEnds, problems);
+      return new RunData(dir, runId, config, series, alerts, current(readPictures(dir, problems), series, resumes),
+          runEnds, problems);
     }
 
     /**
@@ -547,6 +578,9 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
         } else if (type.equals("run_finished")) {
           runEnds.add(j);
         } else if (type.equals("run_resumed") && j.path("step").isIntegralNumber() && j.path("time").isNumber()) {
+          // the alerts written before it at later steps were raised on the trajectory the run left
+          long step = j.path("step").asLong();
+          alerts.removeIf(a -> a.step() > step);
           resumes.add(j);
         }
       } catch (Exception e) {

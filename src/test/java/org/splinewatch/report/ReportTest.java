@@ -180,6 +180,32 @@ class ReportTest {
         .points().stream().map(p -> p[0]).toList());
   }
 
+  /**
+   * Resumed from step 100 and ended at step 200, a run left behind the partition picture of step 300 and the alert
+   * at step 200 of the trajectory it abandoned: the report and the live page show its own pictures and alerts only.
+   */
+  @Test
+  void aRunResumedFromAnEarlierCheckpointShowsNoPictureOrAlertOfTheTrajectoryItLeft() throws Exception {
+    Path d = run(tmp, "p", true, ""); // pictures of steps 0 and 300, an alert at step 200, then run_finished
+    String sample = "{\"name\":\"splinewatch_%s,\"step\":%d,\"value\":%s,\"time\":%d}\n";
+    Files.writeString(d.resolve("metrics.jsonl"), String.format(sample, "training_loss\",\"labels\":{\"run\":\"p\"}",
+        200, "7.5", 1001) + String.format(sample, "regions\",\"labels\":{\"run\":\"p\",\"plane\":\"0\",\"layer\":"
+        + "\"all\"}", 200, "2200", 1002), java.nio.file.StandardOpenOption.APPEND);
+    Files.writeString(d.resolve("events.jsonl"), "{\"type\":\"run_resumed\",\"step\":100,\"checkpoint\":\"best\","
+        + "\"time\":1000}\n{\"type\":\"alert_firing\",\"rule\":\"knn_chance\",\"step\":150,\"message\":\"m\"}\n"
+        + "{\"type\":\"run_finished\",\"steps\":200}\n", java.nio.file.StandardOpenOption.APPEND);
+    Files.writeString(d.resolve("planes").resolve("plane-0-step-00000200.svg"),
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"10\" height=\"10\"></svg>");
+    for (RunData r : List.of(RunData.read(d), new RunData.Incremental(d).refresh())) {
+      assertEquals(List.of(0L, 200L), r.pictures().get(0).stream().map(RunData.Picture::step).toList());
+      assertEquals(List.of(150L), r.alerts().stream().map(RunData.Alert::step).toList());
+    }
+    // not resumed: every picture and alert stays
+    RunData plain = RunData.read(run(tmp, "q", true, ""));
+    assertEquals(List.of(0L, 300L), plain.pictures().get(0).stream().map(RunData.Picture::step).toList());
+    assertEquals(List.of(200L), plain.alerts().stream().map(RunData.Alert::step).toList());
+  }
+
   /** A run interrupted and resumed has one run_finished per segment: the coverage is the whole run's. */
   @Test
   void aResumedRunsCoverageSumsItsSegments() throws Exception {
