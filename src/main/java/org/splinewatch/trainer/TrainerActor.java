@@ -185,7 +185,9 @@ public final class TrainerActor extends AbstractBehavior<TrainerActor.Command> {
     trainStart = System.nanoTime();
     windowStart = trainStart;
     publisher.accept(trainer.snapshot(runId, step, (int) (step / trainer.stepsPerEpoch()), Double.NaN, 0));
-    progress.set(new TrainingProgress.State(0, total, 0, Double.NaN, 0, progress.get().lastAlert(), false));
+    // a resumed run is at its checkpoint's step until its first step is done
+    progress.set(new TrainingProgress.State(step, total, (int) (step / Math.max(1, trainer.stepsPerEpoch())),
+        Double.NaN, 0, progress.get().lastAlert(), false));
     getContext().getSelf().tell(new Continue());
     return this;
   }

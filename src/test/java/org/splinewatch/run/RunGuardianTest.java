@@ -45,7 +45,7 @@ class RunGuardianTest {
   }
 
   /** A trainer that only counts (a millisecond a step, so a stop lands between steps). */
-  private static final class CountingTrainer implements Trainer {
+  private static class CountingTrainer implements Trainer {
     /** The step whose loss is NaN (0: never). */
     private final long nanAt;
     private long steps;
@@ -253,6 +253,42 @@ class RunGuardianTest {
     assertEquals("nothing to train: the run resumes at step 250 and ends at step 100; expected a total (--max-steps,"
         + " or --epochs × 1000000 steps) beyond 250", f.error());
     assertTrue(r.sink().published.isEmpty(), "no snapshot of an untrained step: " + r.sink().published);
+  }
+
+  /**
+   * Before its first step a resumed run is at its checkpoint's step: the console's progress line (and the step a
+   * trainer that stops without a word is reported at) said step 0 and epoch 0 until the first step was done.
+   */
+  @Test
+  void aResumedRunsProgressStartsAtItsCheckpointsStep() throws Exception {
+    java.util.concurrent.CountDownLatch firstStep = new java.util.concurrent.CountDownLatch(1);
+    Run r = start(100, EarlyStopPolicy.NEVER, 40, new RecordingSink(), new RunGuardian.Timeouts(Duration.ofSeconds(5),
+        Duration.ofSeconds(1)), () -> new CountingTrainer() {
+          @Override
+          public double step() {
+            try {
+              firstStep.await(30, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+            }
+            return super.step();
+          }
+
+          @Override
+          public int stepsPerEpoch() {
+            return 20;
+          }
+        });
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (r.progress().get().totalSteps() != 100 && System.nanoTime() < deadline) {
+      Thread.sleep(5);
+    }
+    TrainingProgress.State s = r.progress().get();
+    firstStep.countDown();
+    assertEquals(100, s.totalSteps());
+    assertEquals(40, s.step(), "the checkpoint's step, before the first step of the resumed run");
+    assertEquals(2, s.epoch());
+    assertEquals(100, r.result().get(30, TimeUnit.SECONDS).steps());
   }
 
   @Test
