@@ -461,7 +461,8 @@ public final class TrainCommand implements Callable<Integer> {
   static void putAlertSetting(CommandLine cl, Map<String, Object> overrides, Config alerts, String option) {
     int eq = option.indexOf('=');
     String key = eq < 0 ? option : option.substring(0, eq).trim();
-    if (eq < 0 || !alerts.hasPath(key) || key.contains(".")) {
+    // a key HOCON cannot read as one path element (empty, dotted, quoted) is no setting; hasPath would throw on it
+    if (eq < 0 || !key.matches("[A-Za-z0-9_-]+") || !alerts.hasPath(key)) {
       throw new CommandLine.ParameterException(cl, "--alert '" + option + "': expected KEY=VALUE"
           + " with KEY one of: " + String.join(", ", new TreeSet<>(alerts.root().keySet())));
     }
@@ -471,6 +472,10 @@ public final class TrainCommand implements Callable<Integer> {
       value = ConfigFactory.parseString("v = " + option.substring(eq + 1)).getValue("v");
     } catch (ConfigException e) {
       value = null;
+    }
+    if (isDuration(alerts, key) && (value == null || value.valueType() != type || !isDuration(value))) {
+      throw new CommandLine.ParameterException(cl, "--alert '" + option + "': expected a duration with a unit for "
+          + key + ", e.g. " + key + "=30s or " + key + "=0s (reference.conf: " + concise(alerts.getValue(key)) + ")");
     }
     if (value == null || value.valueType() != type) {
       String example = "";
@@ -483,6 +488,20 @@ public final class TrainCommand implements Callable<Integer> {
           + concise(alerts.getValue(key)) + ")");
     }
     overrides.put("splinewatch.alerts." + key, value.unwrapped());
+  }
+
+  /** {@code key} of {@code splinewatch.alerts} is a duration in reference.conf (a string such as {@code 30s}). */
+  private static boolean isDuration(Config alerts, String key) {
+    return alerts.getValue(key).valueType() == ConfigValueType.STRING && isDuration(alerts.getValue(key));
+  }
+
+  private static boolean isDuration(ConfigValue value) {
+    try {
+      ConfigFactory.empty().withValue("v", value).getDuration("v");
+      return true;
+    } catch (ConfigException e) {
+      return false;
+    }
   }
 
   /** A setting's value on one line: a list as {@code [a, b, c]}, anything else as HOCON renders it concisely. */

@@ -209,6 +209,21 @@ class ArgumentChecksTest {
   }
 
   @Test
+  void anEmptyOrMalformedAlertKeyAndABadDurationAreOneLineArgumentErrors() {
+    // "=3" used to reach HOCON's path parser: "error: path parameter: Invalid path ''", exit code 1
+    for (String option : new String[] {"=3", "a..b=1", "\"n-fire\"=2"}) {
+      String m = refused("--alert", option);
+      assertTrue(m.startsWith("error: --alert '" + option + "': expected KEY=VALUE with KEY one of: "), m);
+    }
+    // a duration used to be "expected a string" (for 0) or HOCON's "hardcoded value: Invalid value at ..." (for abc)
+    for (String option : new String[] {"export-hold=abc", "export-hold=0", "export-hold=[1s]"}) {
+      String m = refused("--alert", option);
+      assertEquals("error: --alert '" + option + "': expected a duration with a unit for export-hold, e.g."
+          + " export-hold=30s or export-hold=0s (reference.conf: \"30s\")", m);
+    }
+  }
+
+  @Test
   void rangeErrorsNameTheOption() {
     for (String option : new String[] {"--snapshot-every", "--epochs", "--batch-size", "--probe-size",
         "--projection-dim"}) {
