@@ -131,7 +131,8 @@ public final class MonitorServer implements AutoCloseable {
         runControl = control;
         String controlToken = settings.control().resolveToken();
         AlertWebhook webhook = new AlertWebhook(controlToken, control,
-            event -> console.println("stop requested through the control endpoint: " + event.get("alertname")));
+            event -> console.println("stop requested through the control endpoint: run '" + event.get("run") + "': "
+                + event.get("alertname") + " " + event.get("summary")));
         // HTTP ingestion (issue 25): its routes need the metrics node, whose URL needs the bound port
         var ingest = HttpIngestion.prepare(system, config, cluster, controlToken, registry);
         ingestion = ingest;
@@ -209,6 +210,11 @@ public final class MonitorServer implements AutoCloseable {
 
   public ActorSystem<Void> system() {
     return system;
+  }
+
+  /** The runs streaming here that the control endpoint may stop (null without the metrics role); for tests. */
+  RunControl runControl() {
+    return control;
   }
 
   /** The HTTP port of the metrics role (0 without it). */

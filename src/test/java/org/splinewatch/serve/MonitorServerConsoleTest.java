@@ -60,6 +60,38 @@ class MonitorServerConsoleTest {
   }
 
   @Test
+  void aStopThroughTheControlEndpointNamesTheRunItStops() throws Exception {
+    // a monitor serves many runs: its console line used to name only the alert ("...: SplinewatchInProcessAlert")
+    String token = "0123456789abcdef0123456789abcdef";
+    Map<String, Object> o = new HashMap<>();
+    o.put("splinewatch.cluster.port", 0);
+    o.put("splinewatch.control.token", token);
+    Config c = TrainCommand.load(o, null);
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    try (MonitorServer server = MonitorServer.start(c, ClusterSettings.fromConfig(c), "127.0.0.1", 0, tmp,
+        new PrintStream(bytes, true, StandardCharsets.UTF_8))) {
+      java.util.List<String> stops = new java.util.concurrent.CopyOnWriteArrayList<>();
+      server.runControl().register("r7", org.splinewatch.alerts.AlertSettings.fromConfig(
+          com.typesafe.config.ConfigFactory.parseMap(Map.of("splinewatch.alerts.early-stop", "alertmanager"))
+              .withFallback(c)), stops::add);
+      String payload = """
+          {"version":"4","status":"firing","alerts":[{"status":"firing","labels":{"alertname":"SplinewatchInProcessAlert",
+           "severity":"critical","run":"r7","rule":"std_collapse"},"annotations":{"summary":"rule std_collapse firing"}}]}
+          """;
+      HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+          URI.create("http://127.0.0.1:" + server.metricsPort() + "/api/v1/alerts"))
+          .header("Authorization", "Bearer " + token).header("Content-Type", "application/json")
+          .POST(HttpRequest.BodyPublishers.ofString(payload)).timeout(Duration.ofSeconds(30)).build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertEquals(202, r.statusCode(), r.body());
+      assertEquals(1, stops.size(), stops.toString());
+      String text = bytes.toString(StandardCharsets.UTF_8);
+      assertTrue(text.contains("stop requested through the control endpoint: run 'r7': SplinewatchInProcessAlert"
+          + " rule std_collapse firing\n"), text);
+    }
+  }
+
+  @Test
   void aSecondMetricsNodeOnTheSameOutIsRefusedAndTheFirstKeepsItsToken() throws Exception {
     Path out = tmp.resolve("runs");
     Map<String, Object> o = new HashMap<>();
