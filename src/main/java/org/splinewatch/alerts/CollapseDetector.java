@@ -108,14 +108,18 @@ public final class CollapseDetector {
     return rule(Divergence.NAME).flatMap(r -> alert(r, Divergence.weights(step, entry), step)).stream().toList();
   }
 
+  /** "3 consecutive snapshots, " for a rule that waited for several breaches; nothing for one that fires at once. */
+  private static String breachesText(int breaches, String samples) {
+    return breaches > 1 ? breaches + " consecutive " + samples + ", " : "";
+  }
+
   /** Feeds a verdict to the rule's state machine; the alert when the series fires or resolves. */
   private Optional<Alert> alert(CollapseRule rule, CollapseRule.Verdict verdict, long step) {
     String name = rule.name();
     return switch (rule.hysteresis().update(verdict.series(), verdict.breach(), verdict.clear())) {
       case FIRED -> Optional.of(new Alert(name, severity(name), true, run, step, verdict.series(), verdict.values(),
-          verdict.sentence() + " (" + rule.hysteresis().breaches(verdict.series()) + " consecutive " + rule.samples()
-              + ", step "
-              + step + ")"));
+          verdict.sentence() + " (" + breachesText(rule.hysteresis().breaches(verdict.series()), rule.samples())
+              + "step " + step + ")"));
       case RESOLVED -> Optional.of(new Alert(name, severity(name), false, run, step, verdict.series(),
           verdict.values(), name + " resolved at step " + step));
       case NONE -> Optional.empty();

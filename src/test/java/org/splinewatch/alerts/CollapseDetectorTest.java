@@ -188,6 +188,8 @@ class CollapseDetectorTest {
     List<Alert> div = feed(d, "splinewatch_training_loss", Map.of(), 2.0, Double.POSITIVE_INFINITY);
     assertEquals(1, div.size(), "divergence fires on the first non-finite loss");
     assertEquals("divergence", div.get(0).rule());
+    // fired on its first breach: no "(1 consecutive snapshots" count, which reads as a miscount
+    assertTrue(div.get(0).sentence().endsWith("became Infinity at step 500 (step 500)"), div.get(0).sentence());
   }
 
   @Test
