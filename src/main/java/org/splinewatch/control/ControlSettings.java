@@ -35,6 +35,11 @@ public record ControlSettings(String token, Path tokenFile) {
     return perProcess;
   }
 
+  /** Whether every process of the deployment shares one token (a token file or an inline token), not a random one. */
+  public boolean shared() {
+    return fromFile() || !token.isEmpty();
+  }
+
   /**
    * The token: that of {@link #tokenFile()} (a missing file or a short token is a one-line {@link
    * IllegalArgumentException}), else {@link #token()}, else a fresh random one.

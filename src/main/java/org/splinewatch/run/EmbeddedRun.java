@@ -339,6 +339,13 @@ public final class EmbeddedRun {
     out.println("  control: POST " + BrowsableUrl.base(s.metricsHost(), w.discovery().advertiseHost(), port)
         + "/api/v1/alerts (Alertmanager webhook;"
         + " bearer token in " + tokenFile + ")");
+    if (!w.control().shared() && w.alerts() != null && "alertmanager".equals(w.alerts().earlyStop())) {
+      // the shipped Alertmanager configuration and the relay send the deployment's token, which this run refuses
+      out.println("  warning: --early-stop alertmanager, but this run's control token is its own random one: the"
+          + " shipped Alertmanager configuration and ./monitor relay send the deployment token, so they cannot stop"
+          + " it; set splinewatch.control.token-file (or SPLINEWATCH_CONTROL_TOKEN_FILE) to the deployment's token"
+          + " file, or point Alertmanager's credentials_file at " + tokenFile);
+    }
   }
 
   /**
