@@ -126,7 +126,10 @@ public final class AlertWebhook {
       }
       String summary = a.path("annotations").path("summary").asText("");
       String reason = "Alertmanager alert " + name + (summary.isEmpty() ? "" : ": " + summary);
-      if (control.stop(run, reason)) {
+      RunControl.Stop result = control.stop(run, reason);
+      if (result == RunControl.Stop.ALREADY_STOPPING && !stopped.contains(run)) {
+        stopped.add(run); // one console line and one event per stop, not one per alert of the collapse
+      } else if (result == RunControl.Stop.STOPPING) {
         Map<String, Object> event = new LinkedHashMap<>();
         event.put("type", "webhook_stop");
         event.put("run", run);

@@ -5,6 +5,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 import org.splinewatch.alerts.AlertSettings;
@@ -15,8 +16,12 @@ import org.splinewatch.alerts.AlertSettings;
  * it is {@code warn}. So an alert arriving through Alertmanager stops a run only for a rule that run stops on.
  */
 public final class RunControl {
-  private record Entry(List<String> stopOn, Consumer<String> stop, Supplier<String> ended) {
+  private record Entry(List<String> stopOn, Consumer<String> stop, Supplier<String> ended,
+      AtomicReference<String> stopReason) {
   }
+
+  /** What {@link #stop} did: asked the run to stop, found it asked already (by an earlier alert), or no such run. */
+  public enum Stop { STOPPING, ALREADY_STOPPING, UNKNOWN_RUN }
 
   private final Map<String, Entry> runs = new ConcurrentHashMap<>();
 
@@ -36,7 +41,7 @@ public final class RunControl {
   public void register(String runId, AlertSettings alerts, Consumer<String> stop, Supplier<String> ended) {
     List<String> rules = alerts != null && !"warn".equals(alerts.earlyStop()) ? List.copyOf(alerts.stopOn())
         : List.of();
-    runs.put(runId, new Entry(rules, stop, ended));
+    runs.put(runId, new Entry(rules, stop, ended, new AtomicReference<>()));
   }
 
   public void unregister(String runId) {
@@ -63,14 +68,20 @@ public final class RunControl {
         : "rule " + rule + " is not in the stop-on rules of run '" + runId + "' " + e.stopOn();
   }
 
-  /** Asks the run to stop after its current step; false when no such run is registered. */
-  public boolean stop(String runId, String reason) {
+  /**
+   * Asks the run to stop after its current step, once: a later alert of the same collapse (Alertmanager sends each
+   * firing rule, and resends them) finds it stopping already and asks nothing more.
+   */
+  public Stop stop(String runId, String reason) {
     Entry e = runs.get(runId);
     if (e == null) {
-      return false;
+      return Stop.UNKNOWN_RUN;
+    }
+    if (!e.stopReason().compareAndSet(null, reason)) {
+      return Stop.ALREADY_STOPPING;
     }
     e.stop().accept(reason);
-    return true;
+    return Stop.STOPPING;
   }
 
   /** Whether {@code runId} is registered now: it streams to this node and has not finished. */

@@ -305,7 +305,7 @@ class RunTokensTest {
     Node node = node(out);
     TestProbe<TrainerActor.Command> trainer = testKit.createTestProbe();
     assertNull(register(node, "stoppable", trainer, STOP_TOKEN, PUBLISH_TOKEN).error());
-    assertTrue(node.control().stop("stoppable", "stop requested"));
+    assertEquals(RunControl.Stop.STOPPING, node.control().stop("stoppable", "stop requested"));
     TrainerActor.Stop stop = trainer.expectMessageClass(TrainerActor.Stop.class);
     assertEquals(STOP_TOKEN, stop.token());
 

@@ -63,6 +63,28 @@ class AlertWebhookTest {
   }
 
   @Test
+  void theAlertsOfOneCollapseStopTheRunOnceWithOneLine() {
+    // Alertmanager sends each firing stop-on rule of the collapse, and resends them every repeat interval
+    RunControl control = new RunControl();
+    List<String> stops = new ArrayList<>();
+    List<Map<String, Object>> events = new ArrayList<>();
+    control.register("r1", settings("alertmanager", "std_collapse", "dim_collapse"), stops::add);
+    AlertWebhook w = new AlertWebhook(TOKEN, control, events::add);
+    String auth = "Bearer " + TOKEN;
+    String both = payload("firing", "critical", "r1", "std_collapse").replace("}]}", "},"
+        + "{\"status\":\"firing\",\"labels\":{\"alertname\":\"SplinewatchInProcessAlert\",\"severity\":\"critical\","
+        + "\"run\":\"r1\",\"rule\":\"dim_collapse\"},\"annotations\":{\"summary\":\"dim\"}}]}");
+    AlertWebhook.Response first = w.handle(auth, both);
+    assertEquals(202, first.status(), first.message());
+    assertEquals("stopping r1", first.message());
+    AlertWebhook.Response again = w.handle(auth, payload("firing", "critical", "r1", "dim_collapse"));
+    assertEquals(202, again.status(), again.message());
+    assertEquals(1, stops.size(), "asked to stop once: " + stops);
+    assertEquals(1, events.size(), "one webhook_stop event (one console line): " + events);
+    assertEquals("std_collapse", events.get(0).get("rule"));
+  }
+
+  @Test
   void aRunThatOnlyWarnsIsNotStoppedByAnyRule() {
     RunControl control = new RunControl();
     List<String> stops = new ArrayList<>();
