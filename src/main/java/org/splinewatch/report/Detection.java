@@ -42,10 +42,12 @@ public final class Detection {
    * @param dropStep   first step whose accuracy is {@code drop} below the best of all steps up to it, the untrained
    *                   network's included, empty when it never is
    * @param firstAlerts each rule's first firing alert, in step order
+   * @param divergedStep the first step whose training loss is not finite, empty when none is: from there on a healthy
+   *                     run's alerts are right (it diverged) and are not false alarms
    */
   public record Row(String runId, String method, String ablation, List<double[]> knn, OptionalLong dropStep,
       List<RunData.Alert> firstAlerts, OptionalLong onsetStep, long snapshotEvery, OptionalLong seed,
-      String dataset) {
+      String dataset, OptionalLong divergedStep) {
 
     public boolean induced() {
       return !ablation.isEmpty();
@@ -62,10 +64,20 @@ public final class Detection {
      */
     public boolean leadsOrSilent() {
       if (!induced()) {
-        return firstAlerts.isEmpty();
+        return falseAlarmStep().isEmpty();
       }
       OptionalLong alert = firstAlertStep();
       return alert.isPresent() && (dropStep.isEmpty() || alert.getAsLong() < dropStep.getAsLong());
+    }
+
+    /**
+     * A healthy run's first alert before it diverged (if it did), empty when there is none; always empty for an
+     * induced collapse.
+     */
+    public OptionalLong falseAlarmStep() {
+      OptionalLong alert = firstAlertStep();
+      return induced() || alert.isEmpty() || divergedStep.isPresent() && alert.getAsLong() >= divergedStep.getAsLong()
+          ? OptionalLong.empty() : alert;
     }
 
     /** The first critical alert (a rule that stops the run), empty when none fired. */
@@ -84,7 +96,7 @@ public final class Detection {
      */
     public boolean meetsGoal(int snapshots) {
       if (!induced()) {
-        return firstAlerts.isEmpty();
+        return falseAlarmStep().isEmpty();
       }
       OptionalLong c = firstCriticalStep();
       long delay = c.isPresent() ? c.getAsLong() - onsetStep.orElse(0) : -1;
@@ -97,7 +109,11 @@ public final class Detection {
     public String verdict() {
       OptionalLong alert = firstAlertStep();
       if (!induced()) {
-        return alert.isEmpty() ? "no alarm" : "false alarm at step " + alert.getAsLong();
+        OptionalLong falseAlarm = falseAlarmStep();
+        return falseAlarm.isPresent() ? "false alarm at step " + falseAlarm.getAsLong()
+            : divergedStep.isPresent() ? "diverged at step " + divergedStep.getAsLong() + " (non-finite loss; "
+                + (alert.isEmpty() ? "not alerted" : "alerts from there on are right") + ")"
+            : "no alarm";
       }
       if (alert.isEmpty()) {
         return "missed";
@@ -229,7 +245,14 @@ public final class Detection {
       seed = OptionalLong.empty();
     }
     return new Row(run.runId(), method, ablation, knn, dropStep, List.copyOf(first.values()), onset, every, seed,
-        String.valueOf(run.config().getOrDefault("dataset", "?")));
+        String.valueOf(run.config().getOrDefault("dataset", "?")), divergedStep(run));
+  }
+
+  /** The first step at which the run's training loss was not finite (NaN or infinite), empty when it never was. */
+  private static OptionalLong divergedStep(RunData run) {
+    String loss = MetricFamily.TRAINING_LOSS.id();
+    return run.series().values().stream().filter(s -> s.name().equals(loss)).flatMap(s -> s.points().stream())
+        .filter(p -> !Double.isFinite(p[1])).mapToLong(p -> (long) p[0]).min();
   }
 
   private static JsonNode json(Object settings) {
@@ -385,9 +408,11 @@ public final class Detection {
     long before = induced.stream().filter(Row::leadsOrSilent).count();
     long alerted = induced.stream().filter(r -> r.firstAlertStep().isPresent()).count();
     long falseAlarms = healthy.stream().filter(r -> !r.leadsOrSilent()).count();
+    long diverged = healthy.stream().filter(r -> r.divergedStep().isPresent()).count();
     sb.append(String.format(Locale.ROOT, "%ninduced collapses alerted before their accuracy drop: %d of %d (alerted at"
-        + " all: %d); healthy runs with a false alarm: %d of %d%n", before, induced.size(), alerted, falseAlarms,
-        healthy.size()));
+        + " all: %d); healthy runs with a false alarm: %d of %d%s%n", before, induced.size(), alerted, falseAlarms,
+        healthy.size(), diverged == 0 ? "" : " (" + diverged + " of them diverged: an alert from the step of the"
+            + " non-finite loss on is right, not a false alarm)"));
     for (String set : List.of("tuning", "evaluation")) {
       List<Row> in = rows.stream().filter(r -> set.equals(tuning(r, tuningSeeds, tuningDatasets) ? "tuning"
           : "evaluation")).toList();

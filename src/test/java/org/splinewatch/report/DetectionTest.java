@@ -88,6 +88,32 @@ class DetectionTest {
   }
 
   @Test
+  void aHealthyRunThatDivergedIsAlertedRightlyNotFalsely() throws Exception {
+    // a too-high learning rate: the loss becomes NaN at step 250 and divergence fires there; std_collapse follows
+    Path diverged = run("nan", "simclr", HEALTHY, new double[] {0.83, 0.87, 0.90, 0.10},
+        "divergence", 250, "std_collapse", 300);
+    Files.writeString(diverged.resolve("metrics.jsonl"), "{\"name\":\"splinewatch_training_loss\",\"labels\":{\"run\":"
+        + "\"nan\"},\"step\":240,\"value\":4.2}\n{\"name\":\"splinewatch_training_loss\",\"labels\":{\"run\":\"nan\"},"
+        + "\"step\":250,\"value\":\"NaN\"}\n", java.nio.file.StandardOpenOption.APPEND);
+    // the same, with a region_drop alert before the loss became NaN: that one is a false alarm
+    Path early = run("early", "simclr", HEALTHY, new double[] {0.83, 0.87, 0.90, 0.10},
+        "region_drop", 100, "divergence", 250);
+    Files.writeString(early.resolve("metrics.jsonl"), "{\"name\":\"splinewatch_training_loss\",\"labels\":{\"run\":"
+        + "\"early\"},\"step\":250,\"value\":\"Infinity\"}\n", java.nio.file.StandardOpenOption.APPEND);
+    List<Detection.Row> rows = List.of(diverged, early).stream()
+        .map(p -> Detection.of(RunData.read(p), "repr", 0.05)).toList();
+    assertEquals(OptionalLong.of(250), rows.get(0).divergedStep());
+    assertEquals("diverged at step 250 (non-finite loss; alerts from there on are right)", rows.get(0).verdict());
+    assertTrue(rows.get(0).leadsOrSilent());
+    assertTrue(rows.get(0).meetsGoal(Detection.GOAL_SNAPSHOTS));
+    assertEquals("false alarm at step 100", rows.get(1).verdict());
+    assertFalse(rows.get(1).leadsOrSilent());
+    String table = Detection.markdown(rows, "repr", 0.05);
+    assertTrue(table.contains("healthy runs with a false alarm: 1 of 2 (2 of them diverged: an alert from the step of"
+        + " the non-finite loss on is right, not a false alarm)\n"), table);
+  }
+
+  @Test
   void leadTimeCountsFromTheOnsetAndEachSetIsCounted() throws Exception {
     // onset at step 300 (--ablate-from 300), snapshots every 100: a healthy dip at 100 is before the onset and no drop;
     // the critical alert at 400 is 1 snapshot after the onset and before the drop at 500
