@@ -1,5 +1,7 @@
 package org.splinewatch.metrics;
 
+import org.splinewatch.report.Detection;
+import org.splinewatch.report.RunData;
 import org.splinewatch.snapshot.MetricFamily;
 import org.splinewatch.snapshot.Sample;
 
@@ -77,6 +79,15 @@ public final class MetricsActor extends AbstractBehavior<MetricsActor.Command> {
    * ({@code MetricsNode.TrainingEnded}); sent to a run's gate from outside it is refused.
    */
   public record TrainingEnded(long step) implements Command {
+  }
+
+  /**
+   * The run resumes from its checkpoint at {@code step}: the collapse detector is brought to where the rules stood
+   * then, from the samples of the run directory ({@link Detection#prime}), and each rule still firing is handed on
+   * once more (so an early-stop policy acts on it) without a second {@code alert_firing} event. A run's
+   * {@code run_resumed} {@link Event} does the same.
+   */
+  public record Resumed(long step) implements Command {
   }
 
   /** Replies once everything before it is written. */
@@ -197,6 +208,13 @@ public final class MetricsActor extends AbstractBehavior<MetricsActor.Command> {
         })
         .onMessage(Event.class, m -> {
           log.event(m.fields());
+          if ("run_resumed".equals(m.fields().get("type")) && m.fields().get("step") instanceof Number step) {
+            resumed(step.longValue());
+          }
+          return this;
+        })
+        .onMessage(Resumed.class, m -> {
+          resumed(m.step());
           return this;
         })
         .onMessage(NonFiniteWeights.class, m -> {
@@ -242,6 +260,30 @@ public final class MetricsActor extends AbstractBehavior<MetricsActor.Command> {
       raised(detector.observe(m.samples()));
     }
     return this;
+  }
+
+  /** See {@link Resumed}. */
+  private void resumed(long step) {
+    if (detector == null) {
+      return;
+    }
+    List<Alert> still;
+    try {
+      still = Detection.prime(detector, RunData.read(log.dir()), step);
+    } catch (RuntimeException e) { // the earlier samples unreadable: the rules start afresh, as before a resume
+      getContext().getLog().warn("the collapse rules start afresh: the run's earlier samples could not be read ({})",
+          e.getMessage());
+      return;
+    }
+    for (String rule : CollapseDetector.RULES) {
+      gauge(MetricFamily.COLLAPSE_ALERT, Map.of("rule", rule, "severity", detector.severity(rule))).value =
+          detector.firing(rule) ? 1 : 0;
+      gauge(MetricFamily.ALERT_CONSECUTIVE_BREACHES, Map.of("rule", rule)).value = detector.consecutiveBreaches(rule);
+    }
+    for (Alert a : still) {
+      onAlert.accept(new Alert(a.rule(), detector.severity(a.rule()), true, a.run(), a.step(), a.series(), a.values(),
+          a.sentence() + "; still firing at the checkpoint's step " + step));
+    }
   }
 
   /** Records the alerts the detector raised (gauge, {@code events.jsonl}) and hands them on. */

@@ -30,6 +30,8 @@ import org.splinewatch.snapshot.Sample;
 public final class Detection {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final String KNN = MetricFamily.KNN_ACCURACY_RATIO.id();
+  /** The families the trainer writes itself at its steps, not the analyzers at snapshots. */
+  private static final String TRAINING_PREFIX = "splinewatch_training_";
 
   private Detection() {
   }
@@ -273,16 +275,9 @@ public final class Detection {
    * again.
    */
   public static RunData replay(RunData run, AlertSettings settings, int classes) {
-    TreeMap<Long, List<Sample>> bySteps = new TreeMap<>();
-    for (RunData.Series s : run.series().values()) {
-      for (double[] p : s.points()) {
-        bySteps.computeIfAbsent((long) p[0], k -> new ArrayList<>())
-            .add(new Sample(s.name(), s.labels(), p[1], (long) p[0], 0));
-      }
-    }
     var detector = new CollapseDetector(settings, run.runId(), classes);
     List<RunData.Alert> alerts = new ArrayList<>();
-    for (var step : bySteps.values()) {
+    for (var step : samplesByStep(run).values()) {
       for (Alert a : detector.observe(step)) {
         if (a.firing()) {
           alerts.add(new RunData.Alert(a.step(), a.rule(), a.severity(), a.sentence()));
@@ -291,6 +286,40 @@ public final class Detection {
     }
     return new RunData(run.dir(), run.runId(), run.config(), run.series(), alerts, run.pictures(), run.runEnds(),
         run.problems());
+  }
+
+  /** The run's samples grouped by step, in step order, as the metrics actor received them live. */
+  private static TreeMap<Long, List<Sample>> samplesByStep(RunData run) {
+    TreeMap<Long, List<Sample>> bySteps = new TreeMap<>();
+    for (RunData.Series s : run.series().values()) {
+      for (double[] p : s.points()) {
+        bySteps.computeIfAbsent((long) p[0], k -> new ArrayList<>())
+            .add(new Sample(s.name(), s.labels(), p[1], (long) p[0], 0));
+      }
+    }
+    return bySteps;
+  }
+
+  /**
+   * Brings a resumed run's fresh {@code detector} to where the run's rules stood at its checkpoint's {@code step}:
+   * the recorded samples before it fed in step order (reference maxima, consecutive counts, firing states), their
+   * alerts discarded (they are in {@code events.jsonl} already). Of the step itself only the trainer's own samples
+   * ({@code splinewatch_training_*}: loss, batch statistics): the resumed run snapshots that step again, and a snapshot
+   * counted twice would bring a rule one breach closer to firing. Returns the alerts still firing, the last firing
+   * alert of each such rule, so the resumed run can say so once instead of raising them anew later.
+   */
+  public static List<Alert> prime(CollapseDetector detector, RunData run, long step) {
+    Map<String, Alert> lastFired = new LinkedHashMap<>();
+    for (var entry : samplesByStep(run).headMap(step, true).entrySet()) {
+      List<Sample> samples = entry.getKey() < step ? entry.getValue() : entry.getValue().stream()
+          .filter(x -> x.name().startsWith(TRAINING_PREFIX)).toList();
+      for (Alert a : detector.observe(samples)) {
+        if (a.firing()) {
+          lastFired.put(a.rule(), a);
+        }
+      }
+    }
+    return lastFired.values().stream().filter(a -> detector.firing(a.rule())).toList();
   }
 
   /** The collapse ablation named by a run's settings ({@code config.json} "settings"), empty for none. */

@@ -246,7 +246,8 @@ public final class EmbeddedRun {
               link.publishToken(), w.analyzers(), w.cluster(), s.hubBufferSize(), s.drainTimeout(),
               link::trainingEnded)))
           : LocalHubSink.starter(run, new LocalHubSink.Settings(registry, log, labels, s.monitoring(), analyzers,
-              w.alerts(), s.hubBufferSize(), s.analysisTimeout(), w.priority()));
+              w.alerts(), s.hubBufferSize(), s.analysisTimeout(), w.priority(),
+              resume.from() == null ? -1 : resume.step()));
       system.tell(new RunGuardian.Setup(run,
           new RunGuardian.Training(trainerFactory(s, train, resume, listener), s.epochs(), s.maxSteps(),
               s.snapshotEvery(), new TrainerActor.CheckpointPlan(runDir.resolve("checkpoints"), s.method(),

@@ -30,11 +30,12 @@ import org.splinewatch.snapshot.WeightSnapshot;
 final class LocalHubSink implements SnapshotSink {
   /**
    * What a local run needs: the registry and run log the metrics actor writes, the run's labels, the analyzers
-   * ({@code monitoring} false: none), the hub's buffer and the time one analysis may take.
+   * ({@code monitoring} false: none), the hub's buffer, the time one analysis may take, and the checkpoint's step a
+   * resumed run starts from (-1: a new run), where its collapse rules pick up.
    */
   record Settings(MeterRegistry registry, RunLog log, Map<String, String> runLabels, boolean monitoring,
       List<AnalyzerSpec> analyzers, AlertSettings alerts, int hubBufferSize, Duration analysisTimeout,
-      AnalysisPriority priority) {
+      AnalysisPriority priority, long resumeStep) {
   }
 
   private final ActorRef<MetricsActor.Command> metrics;
@@ -60,6 +61,9 @@ final class LocalHubSink implements SnapshotSink {
             s.monitoring() ? s.analyzers().stream().map(AnalyzerSpec::name).toList() : List.of()))
         .onFailure(SupervisorStrategy.stop().withLoggingEnabled(false)), "metrics");
     ctx.watch(metrics);
+    if (detector != null && s.resumeStep() >= 0) {
+      metrics.tell(new MetricsActor.Resumed(s.resumeStep())); // before the resumed segment's first sample
+    }
     List<SnapshotHub.Analyzer> hubAnalyzers = new ArrayList<>();
     if (s.monitoring()) {
       for (AnalyzerSpec spec : s.analyzers()) {

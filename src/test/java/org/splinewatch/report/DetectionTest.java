@@ -199,6 +199,40 @@ class DetectionTest {
   }
 
   @Test
+  void aResumedRunsDetectorPicksUpWhereTheRulesStoodBeforeItsCheckpoint() throws Exception {
+    // std collapses from step 100 on: the third breaching snapshot (300) fires std_collapse
+    Path d = run("res", "vicreg", "{\"vicreg_coefficients\":[25,0,1]}", new double[] {0.85, 0.86, 0.86, 0.86, 0.86});
+    StringBuilder m = new StringBuilder(Files.readString(d.resolve("metrics.jsonl")));
+    double[] std = {0.9, 0.1, 0.1, 0.1, 0.1};
+    for (int i = 0; i < std.length; i++) {
+      m.append("{\"name\":\"splinewatch_embedding_std_normalized\",\"labels\":{\"run\":\"res\",\"layer\":"
+          + "\"proj\"},\"step\":").append(i * 100).append(",\"value\":").append(std[i]).append("}\n");
+    }
+    Files.writeString(d.resolve("metrics.jsonl"), m);
+    RunData data = RunData.read(d);
+    var defaults = org.splinewatch.alerts.AlertSettings.fromConfig(com.typesafe.config.ConfigFactory.load());
+    java.util.function.Function<Long, org.splinewatch.snapshot.Sample> std01 = step ->
+        new org.splinewatch.snapshot.Sample("splinewatch_embedding_std_normalized", java.util.Map.of("run", "res",
+            "layer", "proj"), 0.1, step, 0);
+
+    // resumed from a checkpoint at 400: the samples before it say std_collapse fires; the snapshot at 400, taken
+    // again by the resumed run, neither counts twice nor raises the alert anew
+    var atFour = new org.splinewatch.alerts.CollapseDetector(defaults, "res", 10);
+    List<org.splinewatch.alerts.Alert> still = Detection.prime(atFour, data, 400);
+    assertEquals(List.of("std_collapse@300"), still.stream().map(a -> a.rule() + "@" + a.step()).toList());
+    assertTrue(atFour.firing("std_collapse"));
+    assertEquals(List.of(), atFour.observe(List.of(std01.apply(400L))));
+
+    // resumed from 200: two breaching snapshots (100, 200 is taken again); the next one, 300, fires as it did
+    var atTwo = new org.splinewatch.alerts.CollapseDetector(defaults, "res", 10);
+    assertEquals(List.of(), Detection.prime(atTwo, data, 200));
+    assertEquals(1, atTwo.consecutiveBreaches("std_collapse"));
+    assertEquals(List.of(), atTwo.observe(List.of(std01.apply(200L))));
+    assertEquals(List.of("std_collapse"), atTwo.observe(List.of(std01.apply(300L))).stream()
+        .map(org.splinewatch.alerts.Alert::rule).toList());
+  }
+
+  @Test
   void healthySettingsAreNoAblation() {
     assertEquals("", Detection.ablation("simsiam", HEALTHY));
     assertEquals("", Detection.ablation("simclr", "{\"stop_gradient\":false,\"predictor\":false}"));
