@@ -55,6 +55,54 @@ class MetricsActorTest {
   }
 
   /**
+   * A run resumed on a monitor: its {@code run_resumed} event, arriving before the segment's first sample, brings the
+   * fresh detector to where the rules stood (from the samples the run directory holds) and hands on the rule still
+   * firing once, with its gauge 1, and nothing is written to {@code events.jsonl} but the event itself.
+   */
+  @Test
+  void aRunResumedEventPicksTheRulesUpWhereTheyStood(@TempDir Path dir) throws Exception {
+    var settings = org.splinewatch.alerts.AlertSettings.fromConfig(com.typesafe.config.ConfigFactory.load());
+    Map<String, String> labels = Map.of("run", "s", "method", "simsiam", "dataset", "mnist");
+    ActorRef<MetricsActor.Command> first = testKit.spawn(MetricsActor.create(new PrometheusMeterRegistry(
+        PrometheusConfig.DEFAULT), new RunLog(dir), labels, new org.splinewatch.alerts.CollapseDetector(settings, "s",
+        10), a -> { }));
+    double[] std = {0.9, 0.1, 0.1, 0.1, 0.1}; // std_collapse fires at step 300, the third breaching snapshot
+    for (int i = 0; i < std.length; i++) {
+      first.tell(new MetricsActor.Publish(List.of(new Sample("splinewatch_embedding_std_normalized",
+          Map.of("layer", "proj"), std[i], 100L * i, 0))));
+    }
+    TestProbe<Done> flushed = testKit.createTestProbe();
+    first.tell(new MetricsActor.Flush(flushed.ref()));
+    flushed.expectMessage(Done.getInstance());
+    testKit.stop(first);
+    long firings = Files.readAllLines(dir.resolve("events.jsonl")).stream().filter(l -> l.contains("alert_firing"))
+        .count();
+    assertEquals(1, firings);
+
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    List<org.splinewatch.alerts.Alert> handed = Collections.synchronizedList(new ArrayList<>());
+    ActorRef<MetricsActor.Command> resumed = testKit.spawn(MetricsActor.create(registry, new RunLog(dir), labels,
+        new org.splinewatch.alerts.CollapseDetector(settings, "s", 10), handed::add));
+    resumed.tell(new MetricsActor.Event(Map.of("type", "run_resumed", "step", 400, "checkpoint", "latest")));
+    // the resumed segment snapshots step 400 again, then 500: still collapsed, raised neither time
+    for (long step : new long[] {400, 500}) {
+      resumed.tell(new MetricsActor.Publish(List.of(new Sample("splinewatch_embedding_std_normalized",
+          Map.of("layer", "proj"), 0.1, step, 0))));
+    }
+    resumed.tell(new MetricsActor.Flush(flushed.ref()));
+    flushed.expectMessage(Done.getInstance());
+    assertEquals(1, handed.size(), handed.toString());
+    assertEquals("std_collapse", handed.get(0).rule());
+    assertTrue(handed.get(0).sentence().endsWith("; still firing at the checkpoint's step 400"),
+        handed.get(0).sentence());
+    assertTrue(registry.scrape().contains("rule=\"std_collapse\",run=\"s\",severity=\"critical\"} 1.0"),
+        registry.scrape());
+    assertEquals(firings, Files.readAllLines(dir.resolve("events.jsonl")).stream()
+        .filter(l -> l.contains("alert_firing")).count(), "no alert recorded anew");
+    testKit.stop(resumed);
+  }
+
+  /**
    * A collapse alert that fires and resolves within seconds stays 1 on /metrics for export-hold (so that Prometheus,
    * scraping every 5-15 s, and Alertmanager see it: a 3 s batch_collapse was missed before); with export-hold 0 it
    * follows the rule exactly. events.jsonl has both transitions either way.
