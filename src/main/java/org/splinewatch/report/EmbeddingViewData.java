@@ -33,6 +33,15 @@ public final class EmbeddingViewData {
 
   /** As above with at most {@code max} steps per layer. */
   public static List<Map<String, Object>> read(Path runDir, String runId, int max) {
+    return read(runDir, runId, max, (layer, step) -> true);
+  }
+
+  /**
+   * As above, of the views {@code current} keeps ({@link RunData#currentViews}: those of the trajectory a resumed
+   * run is on).
+   */
+  public static List<Map<String, Object>> read(Path runDir, String runId, int max,
+      java.util.function.BiPredicate<String, Long> current) {
     Path dir = runDir.resolve("embeddings");
     Map<String, TreeMap<Long, Path>> byLayer = new TreeMap<>();
     if (!Files.isDirectory(dir)) {
@@ -41,7 +50,7 @@ public final class EmbeddingViewData {
     try (Stream<Path> files = Files.list(dir)) {
       for (Path f : files.toList()) {
         Matcher m = FILE.matcher(f.getFileName().toString());
-        if (m.matches()) {
+        if (m.matches() && current.test(m.group(1), Long.parseLong(m.group(2)))) {
           byLayer.computeIfAbsent(m.group(1), k -> new TreeMap<>()).put(Long.parseLong(m.group(2)), f);
         }
       }

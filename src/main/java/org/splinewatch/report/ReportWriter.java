@@ -172,7 +172,8 @@ public final class ReportWriter {
     List<Map<String, Object>> embeddings = new ArrayList<>();
     if (withPictures) {
       int perLayer = perTimeline(runs.stream().mapToInt(r -> EmbeddingViewData.layers(r.dir()).size()).sum());
-      runs.forEach(r -> embeddings.addAll(EmbeddingViewData.read(r.dir(), r.runId(), perLayer)));
+      runs.forEach(r -> embeddings.addAll(EmbeddingViewData.read(r.dir(), r.runId(), perLayer,
+          r.currentViews())));
     }
     data.put("embeddings", embeddings);
     data.put("lastStep", runs.stream().mapToLong(RunData::lastStep).max().orElse(0));

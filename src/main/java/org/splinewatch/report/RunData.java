@@ -18,8 +18,10 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalLong;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.function.BiPredicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -588,6 +590,38 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
       }
     }, problems);
   }
+
+  /** The step of the run's earliest resume ({@code run_resumed} in events.jsonl), empty for a run never resumed. */
+  public static OptionalLong earliestResume(Path dir) {
+    List<JsonNode> resumes = new ArrayList<>();
+    readEvents(dir, new ArrayList<>(), new ArrayList<>(), resumes, new ArrayList<>());
+    return resumes.stream().mapToLong(r -> r.path("step").asLong()).min();
+  }
+
+  /**
+   * Which embedding views ({@code embeddings/<layer>-step-<step>.json}, by layer and step) belong to the trajectory the
+   * run is on, as {@link #current} decides for pictures: after the earliest resume, a view whose layer has no
+   * embedding sample at its step after {@link #supersede} was drawn by the trajectory the run left (resumed from
+   * {@code best}, say) and is not shown. Every view of a run never resumed is.
+   */
+  public BiPredicate<String, Long> currentViews() {
+    OptionalLong earliest = earliestResume(dir);
+    if (earliest.isEmpty()) {
+      return (layer, step) -> true;
+    }
+    Map<String, Set<Long>> analysed = new java.util.HashMap<>(); // layer -> steps with an embedding sample
+    for (Series x : series.values()) {
+      if (x.name().startsWith(EMBEDDING_PREFIX) && x.labels().get("layer") != null) {
+        Set<Long> steps = analysed.computeIfAbsent(x.labels().get("layer"), k -> new java.util.HashSet<>());
+        x.points().forEach(p -> steps.add((long) p[0]));
+      }
+    }
+    long resumed = earliest.getAsLong();
+    return (layer, step) -> step <= resumed || analysed.getOrDefault(layer, Set.of()).contains(step);
+  }
+
+  /** The embedding analyzer's families, written with each view it draws. */
+  private static final String EMBEDDING_PREFIX = "splinewatch_embedding_";
 
   /**
    * The last {@code run_finished} event of a run directory's events.jsonl (a run resumed after an interruption has

@@ -49,7 +49,6 @@ import org.splinewatch.metrics.RunInfoMetric;
 import org.splinewatch.metrics.RunLog;
 import org.splinewatch.report.ReportWriter;
 import org.splinewatch.report.RunData;
-import org.splinewatch.serve.EmbeddingRoutes;
 import org.splinewatch.serve.LivePage;
 import org.splinewatch.serve.ServiceDiscovery;
 import org.splinewatch.snapshot.MetricFamily;
@@ -328,7 +327,7 @@ public final class EmbeddedRun {
     var blocking = system.dispatchers().lookup(DispatcherSelector.blocking());
     return MetricsHttpServer.start(system, registry, s.metricsHost(), s.metricsPort(),
         Directives.concat(ControlRoutes.route(webhook), ControlRoutes.planes(runDir.resolve("planes")),
-            ControlRoutes.runPlanes(s.out()), EmbeddingRoutes.route(s.out(), blocking),
+            ControlRoutes.runPlanes(s.out()),
             LivePage.route(s.out(), runId::equals, blocking)),
         w.discovery().allowed(s.metricsHost()));
   }

@@ -33,6 +33,7 @@ import org.apache.pekko.http.javadsl.model.HttpEntities;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.server.Route;
+import org.splinewatch.report.EmbeddingViewData;
 import org.splinewatch.report.ReportWriter;
 import org.splinewatch.report.RunData;
 import org.splinewatch.snapshot.RunIds;
@@ -196,6 +197,15 @@ public final class LivePage {
      * unless the run was read afresh since (a rotation or a resume): then all of it, with {@code delta} false. A whole
      * answer's long charts are thinned ({@link #CHART_BUCKETS}); the samples after a cursor are sent as they are.
      */
+    /** The run as its reader holds it now (read to its end first): for the embedding views of a resumed run. */
+    synchronized RunData current(Path dir) {
+      try {
+        return readers.computeIfAbsent(dir, RunData.Incremental::new).refresh();
+      } finally {
+        trim(dir);
+      }
+    }
+
     synchronized Map<String, Object> data(Path dir, Optional<String> after) {
       try {
         return read(dir, after);
@@ -247,6 +257,8 @@ public final class LivePage {
         pathSingleSlash(() -> get(() -> complete(HttpEntities.create(ContentTypes.TEXT_HTML_UTF8, html)))),
         pathPrefix("api", () -> pathPrefix("runs", () -> concat(
             pathSingleSlash(() -> list),
+            pathPrefix(segment(Pattern.compile("[A-Za-z0-9._-]+")), id -> path("embeddings", () -> get(() ->
+                embeddings(out, id, blocking, cache)))),
             path(segment(Pattern.compile("[A-Za-z0-9._-]+")), id -> get(() -> parameterOptional("after", after -> {
               if (!RunIds.isValid(id)) {
                 return complete(StatusCodes.NOT_FOUND, unknownRun(id));
@@ -266,6 +278,27 @@ public final class LivePage {
             pathEnd(() -> list)))));
   }
 
+  /**
+   * {@code GET /api/runs/<id>/embeddings}: the embedding views of a run under {@code out} (at most
+   * {@link #EMBEDDING_STEPS} steps per layer, spread over the run), for the page's embedding panel; 404 for an unknown
+   * run. Of a resumed run only those of the trajectory it is on ({@link RunData#currentViews}), from its cached reader.
+   */
+  private static Route embeddings(Path out, String id, Executor blocking, Cache cache) {
+    if (!RunIds.isValid(id)) {
+      return complete(StatusCodes.NOT_FOUND, "invalid run id\n");
+    }
+    Path dir = RunIds.runDirectory(out, id);
+    if (!Files.isDirectory(dir)) {
+      return complete(StatusCodes.NOT_FOUND, "unknown run\n");
+    }
+    return json(blocking, "unknown run\n", () -> EmbeddingViewData.read(dir, id, EMBEDDING_STEPS,
+        RunData.earliestResume(dir).isEmpty() || !Files.isRegularFile(dir.resolve("metrics.jsonl"))
+            ? (layer, step) -> true : cache.current(dir).currentViews()));
+  }
+
+  /** Steps per layer the embedding panel gets at most. */
+  static final int EMBEDDING_STEPS = 30;
+
   private static String unknownRun(String id) {
     return "unknown run '" + id + "'; expected a run directory with metrics.jsonl under this monitor's --out (GET"
         + " /api/runs lists them)\n";
@@ -277,7 +310,7 @@ public final class LivePage {
 
   /**
    * The body as JSON, computed on {@code blocking}; null is 404 with {@code notFound}, a failure 500 for this request
-   * only. Also the embedding views' route ({@link EmbeddingRoutes}).
+   * only. Also the embedding views' route.
    */
   static Route json(Executor blocking, String notFound, Body body) {
     CompletableFuture<HttpResponse> response = CompletableFuture.supplyAsync(() -> {

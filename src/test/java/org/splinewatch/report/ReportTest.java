@@ -200,6 +200,18 @@ class ReportTest {
       assertEquals(List.of(0L, 200L), r.pictures().get(0).stream().map(RunData.Picture::step).toList());
       assertEquals(List.of(150L), r.alerts().stream().map(RunData.Alert::step).toList());
     }
+    // the embedding views likewise: step 300's is the left trajectory's; 200's the resumed segment drew again
+    Path views = Files.createDirectories(d.resolve("embeddings"));
+    for (long step : new long[] {0, 200, 300}) {
+      Files.writeString(views.resolve(String.format("repr-step-%08d.json", step)),
+          "{\"step\":" + step + ",\"layer\":\"repr\",\"labels\":[1],\"xy\":[[0,0]]}");
+    }
+    Files.writeString(d.resolve("metrics.jsonl"), String.format(sample, "embedding_rankme\",\"labels\":{\"run\":"
+        + "\"p\",\"layer\":\"repr\"}", 200, "3.5", 1003), java.nio.file.StandardOpenOption.APPEND);
+    RunData resumed = RunData.read(d);
+    assertEquals(List.of(0L, 200L), EmbeddingViewData.read(d, "p", 30, resumed.currentViews()).get(0).get("steps"));
+    assertTrue(ReportWriter.html(List.of(resumed)).contains("\"layer\":\"repr\",\"steps\":[0,200]"),
+        "the report's views");
     // not resumed: every picture and alert stays
     RunData plain = RunData.read(run(tmp, "q", true, ""));
     assertEquals(List.of(0L, 300L), plain.pictures().get(0).stream().map(RunData.Picture::step).toList());

@@ -12,6 +12,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -88,6 +89,37 @@ class LivePageDeltaTest {
       charts.put(c.get("title").asText(), points);
     }
     return charts;
+  }
+
+  /** The layer's view steps of {@code /api/runs/r/embeddings}. */
+  private List<Long> viewSteps() throws Exception {
+    List<Long> steps = new ArrayList<>();
+    answer("/api/runs/r/embeddings").get(0).get("steps").forEach(x -> steps.add(x.asLong()));
+    return steps;
+  }
+
+  private void view(long step) throws Exception {
+    Files.writeString(Files.createDirectories(out.resolve("r/embeddings")).resolve(String.format(
+        "repr-step-%08d.json", step)), "{\"step\":" + step + ",\"layer\":\"repr\",\"labels\":[1],\"xy\":[[0,0]]}");
+  }
+
+  @Test
+  void theEmbeddingViewsOfAResumedRunAreThoseOfItsTrajectory() throws Exception {
+    for (long step : new long[] {0, 100, 200}) {
+      append(Sample.of(MetricFamily.TRAINING_LOSS, 2.0, step), Sample.of(MetricFamily.EMBEDDING_RANKME, 5.0, step,
+          "layer", "repr"));
+      view(step);
+    }
+    assertEquals(List.of(0L, 100L, 200L), viewSteps());
+    assertEquals(404, get("/api/runs/nosuch/embeddings").statusCode());
+    // resumed from the checkpoint of step 0 (best): the resumed segment has drawn step 100 again, not yet 200
+    Thread.sleep(5);
+    RunLog.appendEvent(out.resolve("r"), Map.of("type", "run_resumed", "step", 0, "time", System.currentTimeMillis()));
+    Thread.sleep(5);
+    append(Sample.of(MetricFamily.TRAINING_LOSS, 1.9, 100), Sample.of(MetricFamily.EMBEDDING_RANKME, 4.0, 100,
+        "layer", "repr"));
+    view(100);
+    assertEquals(List.of(0L, 100L), viewSteps(), "step 200's view is the left trajectory's");
   }
 
   @Test
