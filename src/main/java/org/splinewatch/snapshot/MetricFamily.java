@@ -92,8 +92,9 @@ public enum MetricFamily {
       "plane", "layer"),
   REGIONS_RELATIVE_CHANGE(Type.GAUGE, "Relative change of the region count since the previous snapshot",
       "plane", "layer"),
-  BOUNDARY_FLIP_RATIO(Type.GAUGE, "Fraction of probe points whose activation pattern changed since the previous"
-      + " snapshot", "plane", "layer"),
+  BOUNDARY_FLIP_RATIO(Type.GAUGE, "Fraction of neuron activations (of the layer, or all neurons) that flipped sign"
+      + " since the previous snapshot, averaged over the probe points (regions.md 5a; points whose whole pattern"
+      + " changed: splinewatch_region_change_ratio)", "plane", "layer"),
   REGION_CHANGE_RATIO(Type.GAUGE, "Fraction of the plane whose region changed since the previous snapshot", "plane"),
   DECISION_CHANGE_RATIO(Type.GAUGE, "Fraction of the plane whose predicted class changed since the previous snapshot",
       "plane"),

@@ -620,6 +620,34 @@ class DashboardJsonTest {
     assertFalse(pictures.contains("localhost:9464"), "no hard-coded monitor address");
   }
 
+  /**
+   * splinewatch_boundary_flip_ratio is the neuron flip rate of regions.md 5a (the fraction of the neurons' signs that
+   * flipped, averaged over the probe points), not the fraction of points whose pattern changed, which is
+   * splinewatch_region_change_ratio: the catalogue and every panel showing it say so.
+   */
+  @Test
+  void flipRatioIsDescribedAsNeuronFlipsNotAsChangedPatterns() throws Exception {
+    Pattern changedPattern = Pattern.compile("(points|probes) whose (whole )?activation pattern changed");
+    String catalogue = MetricFamily.BOUNDARY_FLIP_RATIO.help();
+    assertTrue(catalogue.contains("neuron") && !changedPattern.matcher(catalogue).find(), catalogue);
+    int panels = 0;
+    for (Path f : Dashboards.files()) {
+      for (JsonNode p : Dashboards.panels(Dashboards.read(f))) {
+        for (JsonNode t : p.path("targets")) {
+          if (Dashboards.metrics(t.path("expr").asText()).contains(MetricFamily.BOUNDARY_FLIP_RATIO.id())) {
+            panels++;
+            String d = p.path("description").asText();
+            String where = f.getFileName() + " panel '" + p.path("title").asText() + "': " + d;
+            assertTrue(d.contains("neurons"), where);
+            Matcher m = changedPattern.matcher(d);
+            assertTrue(!m.find() || d.toLowerCase(java.util.Locale.ROOT).contains("change ratio"), where);
+          }
+        }
+      }
+    }
+    assertTrue(panels >= 2, "flip-ratio panels: " + panels);
+  }
+
   /** The comparison overlays runs by training step: trend panels whose x field is the step query. */
   @Test
   void compareDashboardAlignsRunsByStep() throws Exception {
