@@ -122,7 +122,9 @@ public enum MetricFamily {
       + " splinewatch.alerts.export-hold (30 s) after it fired", "rule", "severity"),
   RUN_ACTIVE(Type.GAUGE,
       "1 while the run trains, 0 once its training has ended (every Prometheus rule is gated on it)"),
-  ALERT_CONSECUTIVE_BREACHES(Type.GAUGE, "Snapshots in a row that breached the rule's fire level", "rule"),
+  ALERT_CONSECUTIVE_BREACHES(Type.GAUGE, "Snapshots (for batch_collapse: training batches) in a row that breached"
+      + " the rule's fire level; the rule fires at its own count (n-fire, rankme-n-fire, batch-n-fire, dead-rows-n-fire)",
+      "rule"),
   ANALYSIS_SECONDS(Type.SUMMARY, "Time to analyse one snapshot", "analyzer"),
   SNAPSHOTS_DROPPED_TOTAL(Type.COUNTER, "Snapshots an analyzer skipped because it lagged (drop-oldest buffer)",
       "analyzer"),

@@ -621,6 +621,62 @@ class DashboardJsonTest {
   }
 
   /**
+   * The consecutive-breaches panel marks, for every collapse rule, the count at which that rule fires: each rule has its
+   * own ({@code n-fire}, {@code rankme-n-fire}, {@code batch-n-fire}, {@code dead-rows-n-fire}; divergence at once),
+   * so one dashed line at {@code n-fire} put dim_collapse, batch_collapse and dead_representation below the line while
+   * they fired. A series is named by its legend, which ends with the rule; Grafana's {@code byRegexp} matcher matches
+   * the whole display name, and the last matching override wins.
+   */
+  @Test
+  void consecutiveBreachesPanelMarksEachRulesFireCount() throws Exception {
+    var alerts = org.splinewatch.alerts.AlertSettings.fromConfig(
+        com.typesafe.config.ConfigFactory.defaultReference());
+    Map<String, Integer> fireAt = Map.of(
+        org.splinewatch.alerts.StdCollapse.NAME, alerts.std().counts().fire(),
+        org.splinewatch.alerts.RegionDrop.NAME, alerts.regions().counts().fire(),
+        org.splinewatch.alerts.CollapseWithRegionDrop.NAME, alerts.regions().counts().fire(),
+        org.splinewatch.alerts.KnnChance.NAME, alerts.knn().counts().fire(),
+        org.splinewatch.alerts.DimCollapse.NAME, alerts.dim().counts().fire(),
+        org.splinewatch.alerts.TrainingBatchCollapse.NAME, alerts.batch().counts().fire(),
+        org.splinewatch.alerts.DeadRepresentation.NAME, alerts.dead().counts().fire(),
+        org.splinewatch.alerts.Divergence.NAME, alerts.divergence().counts().fire());
+    assertEquals(RULES_NAMES, fireAt.keySet(), "every collapse rule has its fire count here");
+    int panels = 0;
+    for (Path f : Dashboards.files()) {
+      for (JsonNode p : Dashboards.panels(Dashboards.read(f))) {
+        JsonNode t = p.path("targets").path(0);
+        if (!Dashboards.metrics(t.path("expr").asText()).contains(MetricFamily.ALERT_CONSECUTIVE_BREACHES.id())) {
+          continue;
+        }
+        panels++;
+        String where = f.getFileName() + " panel '" + p.path("title").asText() + "'";
+        String legend = t.path("legendFormat").asText();
+        assertTrue(legend.endsWith("{{rule}}"), where + ": the legend must end with the rule: " + legend);
+        for (var e : fireAt.entrySet()) {
+          String displayName = legend.replace("{{rule}}", e.getKey()).replace("{{run}}", "some-run");
+          JsonNode steps = p.path("fieldConfig").path("defaults").path("thresholds").path("steps");
+          for (JsonNode o : p.path("fieldConfig").path("overrides")) {
+            if (o.path("matcher").path("id").asText().equals("byRegexp")
+                && displayName.matches(o.path("matcher").path("options").asText())) {
+              for (JsonNode prop : o.path("properties")) {
+                if (prop.path("id").asText().equals("thresholds")) {
+                  steps = prop.path("value").path("steps");
+                }
+              }
+            }
+          }
+          assertEquals(2, steps.size(), where + ": one fire level for " + e.getKey());
+          assertEquals(e.getValue().doubleValue(), steps.get(1).path("value").asDouble(), 0,
+              where + ": " + e.getKey() + " fires at " + e.getValue() + " breaches in a row");
+          assertTrue(p.path("description").asText().contains(e.getKey()), where + ": the description names "
+              + e.getKey() + "'s count");
+        }
+      }
+    }
+    assertTrue(panels >= 1, "no consecutive-breaches panel");
+  }
+
+  /**
    * splinewatch_boundary_flip_ratio is the neuron flip rate of regions.md 5a (the fraction of the neurons' signs that
    * flipped, averaged over the probe points), not the fraction of points whose pattern changed, which is
    * splinewatch_region_change_ratio: the catalogue and every panel showing it say so.
