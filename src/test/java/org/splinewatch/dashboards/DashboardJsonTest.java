@@ -706,6 +706,58 @@ class DashboardJsonTest {
     assertTrue(panels >= 2, "flip-ratio panels: " + panels);
   }
 
+  /** The labels Prometheus gives its ALERTS series besides the alerting rule's own and its expression's. */
+  static final Set<String> ALERTS_LABELS = Set.of("alertname", "alertstate");
+  private static final Pattern ALERTS_SERIES = Pattern.compile("\\bALERTS\\b");
+
+  /**
+   * The labels a legend (or an annotation's title and text) names that none of the expression's families declares,
+   * nor Prometheus's target labels, nor for ALERTS an alert's: Grafana renders such a label as empty text.
+   */
+  static List<String> legendProblems(String expr, String legend) {
+    Set<String> known = new HashSet<>(TARGET_LABELS);
+    for (String m : Dashboards.metrics(expr)) {
+      MetricFamily f = family(m);
+      if (f != null) {
+        known.addAll(f.allowedLabels());
+      }
+    }
+    if (ALERTS_SERIES.matcher(expr).find()) {
+      known.addAll(ALERTS_LABELS);
+      known.addAll(ALL_LABELS);
+    }
+    List<String> out = new ArrayList<>();
+    for (String l : Dashboards.legendLabels(legend)) {
+      if (!known.contains(l)) {
+        out.add("the legend names " + l + ", a label no queried family declares");
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Every label a panel's legend or an annotation's text names is declared by the families it queries (the static
+   * half; DashboardQueriesIT checks the series a live run's queries return).
+   */
+  @Test
+  void legendsNameDeclaredLabels() throws Exception {
+    int checked = 0;
+    for (Path f : Dashboards.files()) {
+      for (Dashboards.Query q : Dashboards.queries(f)) {
+        if (!Dashboards.legendLabels(q.legend()).isEmpty()) {
+          checked++;
+          assertEquals(List.of(), legendProblems(q.expr(), q.legend()), f.getFileName() + " " + q.where());
+        }
+      }
+    }
+    assertTrue(checked > 40, "legends checked: " + checked);
+    // the check can fail
+    assertEquals(1, legendProblems("splinewatch_regions{run=\"a\"}", "plane {{planes}}").size());
+    assertEquals(List.of(), legendProblems("splinewatch_regions{run=\"a\"}", "{{run}} {{plane}} {{instance}}"));
+    assertEquals(1, legendProblems("splinewatch_training_loss", "{{layer}}").size());
+    assertEquals(List.of(), legendProblems("ALERTS{alertstate=\"firing\"}", "{{alertname}} {{run}} {{rule}}"));
+  }
+
   /** The comparison overlays runs by training step: trend panels whose x field is the step query. */
   @Test
   void compareDashboardAlignsRunsByStep() throws Exception {

@@ -75,17 +75,37 @@ class DashboardQueriesIT {
 
   /** Runs one dashboard query; true when it returned data. */
   private boolean returnsData(String base, String expr) throws Exception {
+    return labels(base, expr) != null;
+  }
+
+  /**
+   * Runs one dashboard query: null when it returned no data, else the labels its series carry (any of them; none for a
+   * variable's label_values).
+   */
+  private java.util.Set<String> labels(String base, String expr) throws Exception {
     Matcher lv = LABEL_VALUES.matcher(expr);
     String body;
     if (lv.matches()) {
       body = get(base + "/api/v1/label/" + lv.group(2) + "/values?match[]="
           + URLEncoder.encode(lv.group(1), StandardCharsets.UTF_8));
       assertTrue(body.contains("\"status\":\"success\""), expr + ": " + body);
-      return !body.contains("\"data\":[]");
+      return body.contains("\"data\":[]") ? null : java.util.Set.of();
     }
     body = get(base + "/api/v1/query?query=" + URLEncoder.encode(expr, StandardCharsets.UTF_8));
     assertTrue(body.contains("\"status\":\"success\""), expr + ": " + body);
-    return !body.contains("\"result\":[]");
+    java.util.Set<String> out = new java.util.TreeSet<>();
+    com.fasterxml.jackson.databind.JsonNode result = new com.fasterxml.jackson.databind.ObjectMapper().readTree(body)
+        .path("data").path("result");
+    result.forEach(r -> r.path("metric").fieldNames().forEachRemaining(out::add));
+    return result.isEmpty() ? null : out;
+  }
+
+  /**
+   * The labels a query's legend (or an annotation's title and text) names that none of its series carries: Grafana
+   * shows them as empty text, so every series of such a panel reads alike.
+   */
+  static List<String> missingLegendLabels(String legend, java.util.Set<String> labels) {
+    return Dashboards.legendLabels(legend).stream().filter(l -> !labels.contains(l)).toList();
   }
 
   @Test
@@ -120,6 +140,7 @@ class DashboardQueriesIT {
         AnalyzerActor.create("injector", metrics, () -> s -> List.of(Sample.of("splinewatch_embedding_std_normalized",
             s.step() < 100 ? 0.9 : 0.01, s.step(), "layer", "proj")))));
     List<String> missing = new ArrayList<>();
+    List<String> badLegends = java.util.Collections.synchronizedList(new ArrayList<>());
     java.util.concurrent.atomic.AtomicInteger checkedQueries = new java.util.concurrent.atomic.AtomicInteger();
     CompletableFuture<Void> checked = new CompletableFuture<>();
     EmbeddedRun.Result result = EmbeddedRun.run(RunSettings.fromConfig(config), config, Map.of(),
@@ -175,6 +196,7 @@ class DashboardQueriesIT {
                       .build(), HttpResponse.BodyHandlers.ofString()).statusCode(), bad);
                 }
                 Map<String, String> pending = new java.util.LinkedHashMap<>(); // where -> query
+                Map<String, String> legends = new java.util.HashMap<>(); // where -> legend
                 for (Path f : Dashboards.files()) {
                   for (Dashboards.Query q : Dashboards.queries(f)) {
                     String expr = substitute(q.expr(), "dash");
@@ -183,6 +205,7 @@ class DashboardQueriesIT {
                     if (expected) {
                       checkedQueries.incrementAndGet();
                       pending.put(q.dashboard() + " " + q.where() + ": " + expr, expr);
+                      legends.put(q.dashboard() + " " + q.where() + ": " + expr, q.legend());
                     }
                   }
                 }
@@ -191,8 +214,15 @@ class DashboardQueriesIT {
                 // data is asked again until a deadline, not once
                 long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
                 while (true) {
-                  for (var it = pending.values().iterator(); it.hasNext(); ) {
-                    if (returnsData(base, it.next())) {
+                  for (var it = pending.entrySet().iterator(); it.hasNext(); ) {
+                    var q = it.next();
+                    java.util.Set<String> labels = labels(base, q.getValue());
+                    if (labels != null) {
+                      List<String> unknown = missingLegendLabels(legends.get(q.getKey()), labels);
+                      if (!unknown.isEmpty()) {
+                        badLegends.add(q.getKey() + ": legend '" + legends.get(q.getKey()) + "' names " + unknown
+                            + ", which its series " + labels + " lack");
+                      }
                       it.remove();
                     }
                   }
@@ -216,6 +246,7 @@ class DashboardQueriesIT {
     checked.join();
     assertEquals(3, result.exitCode(), "stopped by the test after the checks");
     assertTrue(missing.isEmpty(), "queries without data:\n" + String.join("\n", missing));
+    assertTrue(badLegends.isEmpty(), "legends naming labels the series lack:\n" + String.join("\n", badLegends));
     // all but the SSL-only ones (layer proj from the SimCLR projector is injected here) are expected to have data
     assertTrue(checkedQueries.get() >= 70, "queries checked: " + checkedQueries.get());
     assertTrue(!Files.exists(sd.resolve("dash.json")), "the run removed its discovery file");

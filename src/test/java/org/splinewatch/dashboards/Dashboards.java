@@ -17,10 +17,14 @@ import java.util.stream.Stream;
 final class Dashboards {
   static final Path DIR = Path.of("dashboards/grafana/dashboards");
   static final Pattern METRIC = Pattern.compile("\\b(splinewatch_[a-z0-9_]+)\\b");
+  static final Pattern LEGEND_LABEL = Pattern.compile("\\{\\{\\s*(\\w+)\\s*}}");
   static final Pattern VARIABLE = Pattern.compile("\\$(\\w+)|\\$\\{(\\w+)[^}]*}");
 
-  /** One PromQL expression and where it comes from. */
-  record Query(String dashboard, String where, String expr, boolean instant) {
+  /**
+   * One PromQL expression, where it comes from, and the text Grafana names its series with (a panel target's
+   * legendFormat, an annotation's title and text formats; empty for a variable).
+   */
+  record Query(String dashboard, String where, String expr, boolean instant, String legend) {
   }
 
   private Dashboards() {
@@ -43,18 +47,20 @@ final class Dashboards {
     for (JsonNode p : panels(d)) {
       for (JsonNode t : p.path("targets")) {
         out.add(new Query(name, "panel '" + p.path("title").asText() + "' " + t.path("refId").asText(),
-            t.path("expr").asText(), t.path("instant").asBoolean(false)));
+            t.path("expr").asText(), t.path("instant").asBoolean(false), t.path("legendFormat").asText()));
       }
     }
     for (JsonNode v : d.path("templating").path("list")) {
       if (!"query".equals(v.path("type").asText())) {
         continue; // the datasource and text-box variables hold no PromQL
       }
-      out.add(new Query(name, "variable " + v.path("name").asText(), v.path("query").path("query").asText(), true));
+      out.add(new Query(name, "variable " + v.path("name").asText(), v.path("query").path("query").asText(), true,
+          ""));
     }
     for (JsonNode a : d.path("annotations").path("list")) {
       if (a.has("expr")) {
-        out.add(new Query(name, "annotation " + a.path("name").asText(), a.path("expr").asText(), false));
+        out.add(new Query(name, "annotation " + a.path("name").asText(), a.path("expr").asText(), false,
+            a.path("titleFormat").asText() + " " + a.path("textFormat").asText()));
       }
     }
     return out;
@@ -73,6 +79,16 @@ final class Dashboards {
   static Set<String> metrics(String expr) {
     Set<String> out = new LinkedHashSet<>();
     Matcher m = METRIC.matcher(expr);
+    while (m.find()) {
+      out.add(m.group(1));
+    }
+    return out;
+  }
+
+  /** The labels a legend or annotation format names ({@code {{run}}}). */
+  static Set<String> legendLabels(String format) {
+    Set<String> out = new LinkedHashSet<>();
+    Matcher m = LEGEND_LABEL.matcher(format);
     while (m.find()) {
       out.add(m.group(1));
     }
