@@ -163,6 +163,21 @@ public final class Checkpoints {
         : " (its predecessor " + prev.getFileName() + " is no usable checkpoint either)"));
   }
 
+  /**
+   * The loss recorded in {@code checkpoints/best} when that checkpoint lies on the trajectory of a run resumed at
+   * {@code step} (its step is not after it), so that the resumed run replaces {@code best} only with a lower loss;
+   * +infinity when there is no readable {@code best} or it is of steps the resumed run left (then its next epoch end
+   * replaces it). Reads {@code meta.json} only.
+   */
+  public static double bestLossUpTo(Path checkpoints, long step) {
+    try {
+      Meta best = readExactly(checkpoints.resolve("best"));
+      return best.step() <= step && Double.isFinite(best.loss()) ? best.loss() : Double.POSITIVE_INFINITY;
+    } catch (IllegalArgumentException e) {
+      return Double.POSITIVE_INFINITY;
+    }
+  }
+
   private static Meta readExactly(Path dir) {
     Path meta = dir.resolve("meta.json");
     if (!Files.isRegularFile(meta)) {

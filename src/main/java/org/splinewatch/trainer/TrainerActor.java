@@ -179,6 +179,9 @@ public final class TrainerActor extends AbstractBehavior<TrainerActor.Command> {
     }
     total = maxSteps > 0 ? maxSteps : (long) epochs * trainer.stepsPerEpoch();
     step = checkpoints.startStep();
+    if (step > 0 && checkpoints.dir() != null) { // resumed: best stays the lowest loss of the whole trajectory
+      bestLoss = Checkpoints.bestLossUpTo(checkpoints.dir(), step);
+    }
     if (step >= total) {
       return nothingToTrain();
     }
@@ -304,7 +307,9 @@ public final class TrainerActor extends AbstractBehavior<TrainerActor.Command> {
       return Behaviors.stopped();
     }
     if (error == null && step > checkpoints.startStep() && Double.isFinite(loss)) {
-      error = checkpoint((int) (step / Math.max(1, trainer.stepsPerEpoch())), false);
+      // the last step may end an epoch (it does for --epochs): a candidate for best, as every other epoch end
+      error = checkpoint((int) (step / Math.max(1, trainer.stepsPerEpoch())),
+          step % Math.max(1, trainer.stepsPerEpoch()) == 0);
       if (error != null) {
         stopped = false;
       }

@@ -122,6 +122,25 @@ class CheckpointTest {
     assertTrue(!log.contains("\"name\":\"splinewatch_training_loss\",\"labels\":{\"dataset\":\"mnist\","
         + "\"method\":\"supervised\",\"run\":\"second\"},\"step\":10,"), "the resumed run starts at step 50");
     assertEquals(80, Checkpoints.read(second.runDir().resolve("checkpoints/latest")).step());
+
+    // resumed in its own directory: best is replaced only by a lower epoch-end loss than the one it holds (before,
+    // the resumed segment's first epoch end replaced it whatever its loss) ...
+    Path best = first.runDir().resolve("checkpoints/best");
+    Files.writeString(best.resolve("meta.json"), "{\"step\":40,\"epoch\":2,\"loss\":1.0E-9,\"method\":"
+        + "\"supervised\"}");
+    o.put("splinewatch.run.run-id", "first");
+    var again = TrainCommand.load(o, null);
+    assertEquals(0, EmbeddedRun.run(RunSettings.fromConfig(again), again, Map.of(), quiet,
+        EmbeddedRun.defaultAnalyzers(again), new EmbeddedRun.Listener() { }).exitCode());
+    assertEquals(40, Checkpoints.read(best).step(), "no epoch end after the resume had a lower loss");
+    // ... unless it is of steps the resumed run left behind (a resume from an earlier checkpoint)
+    Files.writeString(best.resolve("meta.json"), "{\"step\":90,\"epoch\":4,\"loss\":1.0E-9,\"method\":"
+        + "\"supervised\"}");
+    o.put("splinewatch.run.max-steps", 100);
+    var later = TrainCommand.load(o, null);
+    assertEquals(0, EmbeddedRun.run(RunSettings.fromConfig(later), later, Map.of(), quiet,
+        EmbeddedRun.defaultAnalyzers(later), new EmbeddedRun.Listener() { }).exitCode());
+    assertEquals(100, Checkpoints.read(best).step(), "the left trajectory's best is replaced at the next epoch end");
     var notACheckpoint = assertThrows(IllegalArgumentException.class, () -> Checkpoints.read(tmp));
     assertTrue(notACheckpoint.getMessage().contains("not a checkpoint (no meta.json)"));
   }
