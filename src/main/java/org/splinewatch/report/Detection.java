@@ -30,8 +30,9 @@ import org.splinewatch.snapshot.Sample;
 public final class Detection {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final String KNN = MetricFamily.KNN_ACCURACY_RATIO.id();
-  /** The families the trainer writes itself at its steps, not the analyzers at snapshots. */
-  private static final String TRAINING_PREFIX = "splinewatch_training_";
+  /** The families the trainer writes itself at its steps (TRAINING_*), not the analyzers at snapshots. */
+  private static final Set<String> TRAINER_FAMILIES = java.util.Arrays.stream(MetricFamily.values())
+      .filter(f -> f.name().startsWith("TRAINING_")).map(MetricFamily::id).collect(java.util.stream.Collectors.toSet());
 
   private Detection() {
   }
@@ -304,15 +305,15 @@ public final class Detection {
    * Brings a resumed run's fresh {@code detector} to where the run's rules stood at its checkpoint's {@code step}:
    * the recorded samples before it fed in step order (reference maxima, consecutive counts, firing states), their
    * alerts discarded (they are in {@code events.jsonl} already). Of the step itself only the trainer's own samples
-   * ({@code splinewatch_training_*}: loss, batch statistics): the resumed run snapshots that step again, and a snapshot
-   * counted twice would bring a rule one breach closer to firing. Returns the alerts still firing, the last firing
-   * alert of each such rule, so the resumed run can say so once instead of raising them anew later.
+   * (the {@code TRAINING_*} families: loss, batch statistics): the resumed run snapshots that step again, and a
+   * snapshot counted twice would bring a rule one breach closer to firing. Returns the alerts still firing, the last
+   * firing alert of each such rule, so the resumed run can say so once instead of raising them anew later.
    */
   public static List<Alert> prime(CollapseDetector detector, RunData run, long step) {
     Map<String, Alert> lastFired = new LinkedHashMap<>();
     for (var entry : samplesByStep(run).headMap(step, true).entrySet()) {
       List<Sample> samples = entry.getKey() < step ? entry.getValue() : entry.getValue().stream()
-          .filter(x -> x.name().startsWith(TRAINING_PREFIX)).toList();
+          .filter(x -> TRAINER_FAMILIES.contains(x.name())).toList();
       for (Alert a : detector.observe(samples)) {
         if (a.firing()) {
           lastFired.put(a.rule(), a);

@@ -611,7 +611,7 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
     }
     Map<String, Set<Long>> analysed = new java.util.HashMap<>(); // layer -> steps with an embedding sample
     for (Series x : series.values()) {
-      if (x.name().startsWith(EMBEDDING_PREFIX) && x.labels().get("layer") != null) {
+      if (EMBEDDING_FAMILIES.contains(x.name()) && x.labels().get("layer") != null) {
         Set<Long> steps = analysed.computeIfAbsent(x.labels().get("layer"), k -> new java.util.HashSet<>());
         x.points().forEach(p -> steps.add((long) p[0]));
       }
@@ -620,8 +620,10 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
     return (layer, step) -> step <= resumed || analysed.getOrDefault(layer, Set.of()).contains(step);
   }
 
-  /** The embedding analyzer's families, written with each view it draws. */
-  private static final String EMBEDDING_PREFIX = "splinewatch_embedding_";
+  /** The embedding analyzer's families (EMBEDDING_*), written with each view it draws. */
+  private static final Set<String> EMBEDDING_FAMILIES = java.util.Arrays.stream(MetricFamily.values())
+      .filter(f -> f.name().startsWith("EMBEDDING_")).map(MetricFamily::id)
+      .collect(java.util.stream.Collectors.toSet());
 
   /**
    * The last {@code run_finished} event of a run directory's events.jsonl (a run resumed after an interruption has
