@@ -13,7 +13,8 @@ import java.util.regex.Pattern;
  * The header of one {@code .npy} array (numpy's format, versions 1.0, 2.0 and 3.0), read from untrusted bytes with
  * every size checked before it is trusted: the magic {@code \x93NUMPY}, the version, the header length (2 bytes in
  * version 1, 4 in versions 2 and 3; at most {@link Bounds#maxHeaderBytes()}), then the header dictionary's
- * {@code 'descr'} (byte order, kind and item size), {@code 'fortran_order'} (only C order is accepted) and
+ * {@code 'descr'} (byte order, kind and item size), {@code 'fortran_order'} (either: numpy writes a transposed array
+ * such as {@code W.T} in Fortran order, and {@code numpy.load} reads it back; {@link #toCOrder} reorders its data) and
  * {@code 'shape'} (at most {@link Bounds#maxDimensions()} non-negative dimensions below 2^31, whose element and byte
  * counts are multiplied with overflow checks).
  *
@@ -30,9 +31,10 @@ import java.util.regex.Pattern;
  * @param count the number of elements (1 for a scalar)
  * @param dataOffset bytes from the start of the array to its data: the preamble and the header
  * @param dataBytes {@code count · itemSize}
+ * @param fortranOrder {@code 'fortran_order': True}: the data lists the first index fastest ({@link #toCOrder})
  */
 public record NpyHeader(int version, String descr, ByteOrder byteOrder, char kind, int itemSize, int[] shape,
-    long count, long dataOffset, long dataBytes) {
+    long count, long dataOffset, long dataBytes, boolean fortranOrder) {
 
   /** What a caller allows at most: header bytes (after the preamble) and dimensions. */
   public record Bounds(int maxHeaderBytes, int maxDimensions) {
@@ -56,8 +58,6 @@ public record NpyHeader(int version, String descr, ByteOrder byteOrder, char kin
     HEADER_TOO_LONG,
     /** No {@code 'descr'} or no {@code 'shape'}: {@link Malformed#text()} is the header text. */
     UNREADABLE_HEADER,
-    /** {@code 'fortran_order': True}. */
-    FORTRAN_ORDER,
     /** A descr that is not byte order, kind and item size: {@link Malformed#text()} is it. */
     UNSUPPORTED_DTYPE,
     /**
@@ -156,9 +156,7 @@ public record NpyHeader(int version, String descr, ByteOrder byteOrder, char kin
       throw new Malformed(Problem.UNREADABLE_HEADER, null, header);
     }
     Matcher f = FORTRAN.matcher(header);
-    if (f.find() && f.group(1).equals("True")) {
-      throw new Malformed(Problem.FORTRAN_ORDER, null, null);
-    }
+    boolean fortran = f.find() && f.group(1).equals("True");
     String descr = d.group(1);
     Matcher t = DTYPE.matcher(descr);
     if (!t.matches() || Integer.parseInt(t.group(3)) == 0) {
@@ -177,7 +175,42 @@ public record NpyHeader(int version, String descr, ByteOrder byteOrder, char kin
     } catch (ArithmeticException e) {
       throw new Malformed(Problem.SIZE_OVERFLOW, null, Arrays.toString(shape));
     }
-    return new NpyHeader(major, descr, order, t.group(2).charAt(0), itemSize, shape, count, dataOffset, dataBytes);
+    return new NpyHeader(major, descr, order, t.group(2).charAt(0), itemSize, shape, count, dataOffset, dataBytes,
+        fortran);
+  }
+
+  /**
+   * The values of an array of {@code shape} stored in Fortran order (the first index varying fastest), in C order
+   * (the last index fastest), as every reader here indexes them: element {@code (i_0, …, i_{k−1})} is at
+   * {@code i_0 + d_0·(i_1 + d_1·(i_2 + …))} in {@code values}. One or no dimension needs no reordering.
+   */
+  public static float[] toCOrder(float[] values, int[] shape) {
+    int k = shape.length;
+    if (k < 2 || values.length == 0) {
+      return values;
+    }
+    long[] stride = new long[k]; // Fortran strides, in elements
+    stride[0] = 1;
+    for (int j = 1; j < k; j++) {
+      stride[j] = stride[j - 1] * shape[j - 1];
+    }
+    float[] out = new float[values.length];
+    int[] index = new int[k];
+    long offset = 0;
+    for (int c = 0; c < out.length; c++) {
+      out[c] = values[(int) offset];
+      int j = k - 1; // the odometer of C order: the last index first
+      index[j]++;
+      offset += stride[j];
+      while (j > 0 && index[j] == shape[j]) {
+        offset -= stride[j] * shape[j];
+        index[j] = 0;
+        j--;
+        index[j]++;
+        offset += stride[j];
+      }
+    }
+    return out;
   }
 
   /**

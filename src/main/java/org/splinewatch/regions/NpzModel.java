@@ -212,10 +212,10 @@ public record NpzModel(PiecewiseLinearNet net, Plane plane, int[] widths, double
 
   /**
    * Parses one {@code .npy} (version 1.0/2.0/3.0, header by {@link NpyHeader}) holding little-endian float32 or
-   * float64 data in C order from a stream, reading no more than its header declares: the element count is computed
-   * with checked arithmetic, every dimension must be non-negative, the data must fit in {@code budget} bytes (as
-   * float32) and, where the zip entry states its size ({@code entrySize >= 0}), header and data must take exactly
-   * that many bytes.
+   * float64 data in C or Fortran order (returned in C order) from a stream, reading no more than its header declares:
+   * the element count is computed with checked arithmetic, every dimension must be non-negative, the data must fit in
+   * {@code budget} bytes (as float32) and, where the zip entry states its size ({@code entrySize >= 0}), header and
+   * data must take exactly that many bytes.
    */
   static float[] readNpy(Path file, String name, InputStream in, long entrySize, long budget,
       Map<String, int[]> shapes) throws IOException {
@@ -274,7 +274,7 @@ public record NpzModel(PiecewiseLinearNet net, Plane plane, int[] widths, double
           + Arrays.toString(shape) + " of " + descr + ")");
     }
     shapes.put(name, shape);
-    return out;
+    return h.fortranOrder() ? NpyHeader.toCOrder(out, shape) : out;
   }
 
   /** The rest of the one-line error (after "FILE: array NAME") for a header {@link NpyHeader} refused. */
@@ -285,7 +285,6 @@ public record NpzModel(PiecewiseLinearNet net, Plane plane, int[] widths, double
       case TRUNCATED_HEADER -> " has a truncated header";
       case HEADER_TOO_LONG -> " declares a header of " + e.number() + " bytes; expected at most " + MAX_HEADER;
       case UNREADABLE_HEADER -> " has an unreadable header (no 'descr' or 'shape'): " + abbreviate(e.text());
-      case FORTRAN_ORDER -> " is in Fortran order; expected C order";
       case UNSUPPORTED_DTYPE -> " has dtype " + abbreviate(e.text()) + "; expected <f4 or <f8";
       case BAD_DIMENSION -> e.number() == null
           ? " has shape (" + abbreviate(e.text()) + "); expected non-negative integers"

@@ -21,7 +21,7 @@ import org.splinewatch.regions.NpyHeader;
  * A {@code .npz} archive received over the network, read with every size checked before it is trusted: at most
  * {@link Limits#maxEntries()} entries, {@link Limits#maxBytes()} uncompressed bytes in all (so a small compressed
  * body cannot inflate without bound), shapes multiplied with overflow checks, and data lengths that must match the
- * header exactly. Entries are {@code NAME.npy} arrays (numeric dtypes, C order, widened to float32) or
+ * header exactly. Entries are {@code NAME.npy} arrays (numeric dtypes, C or Fortran order, widened to float32) or
  * {@code NAME.json} documents (kept as bytes). Anything else is a {@link FormatException}.
  */
 public final class NpzArchive {
@@ -150,7 +150,7 @@ public final class NpzArchive {
 
   /**
    * Parses one {@code .npy} (versions 1 to 3, header by {@link NpyHeader} with at most {@value #MAX_HEADER} header
-   * bytes and {@value #MAX_DIMS} dimensions) of a numeric little-endian dtype in C order.
+   * bytes and {@value #MAX_DIMS} dimensions) of a numeric little-endian dtype, in C order (Fortran-order data reordered).
    */
   static Array parseNpy(String where, String name, byte[] bytes) {
     NpyHeader h;
@@ -199,7 +199,7 @@ public final class NpzArchive {
       };
       out[i] = (float) v;
     }
-    return new Array(name, shape, out, integral);
+    return new Array(name, shape, h.fortranOrder() ? NpyHeader.toCOrder(out, shape) : out, integral);
   }
 
   /** The one-line error for a header {@link NpyHeader} refused; size overflows are too large (413). */
@@ -212,8 +212,6 @@ public final class NpzArchive {
           : where + " has a header of " + e.number() + " bytes; expected at most " + MAX_HEADER + " within the entry");
       case UNREADABLE_HEADER -> new FormatException(where + " has an unreadable header; expected {'descr': ...,"
           + " 'shape': (...)}");
-      case FORTRAN_ORDER -> new FormatException(where + " is in Fortran order; expected C order"
-          + " (numpy.ascontiguousarray)");
       case UNSUPPORTED_DTYPE -> new FormatException(where + " has dtype " + NpyHeader.printable(e.text())
           + "; expected a little-endian numeric dtype such as <f4, <f8, <i8 or |u1");
       case BAD_DIMENSION -> new FormatException(where + " has shape (" + shorten(NpyHeader.printable(e.text()))

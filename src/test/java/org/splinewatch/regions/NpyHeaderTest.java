@@ -2,8 +2,11 @@ package org.splinewatch.regions;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -106,10 +109,37 @@ class NpyHeaderTest {
   }
 
   @Test
-  void fortranOrderIsRefusedAndAMissingFlagMeansC() throws IOException {
-    refused(NpyHeader.encode(1, "<f4", true, 2, 2), MODEL, Problem.FORTRAN_ORDER);
-    refused(NpyHeader.encode(3, "<f4", true, 2, 2), ARCHIVE, Problem.FORTRAN_ORDER);
-    assertArrayEquals(new int[] {2, 2}, read(raw(1, "{'descr': '<f4', 'shape': (2, 2)}", new byte[0]), MODEL).shape());
+  void fortranOrderIsReadAndAMissingFlagMeansC() throws IOException {
+    // numpy.save writes a transposed array (W.T, PyTorch's Linear.weight as (in, out)) with 'fortran_order': True
+    // and numpy.load reads it back; until this was read, such a file was refused
+    assertTrue(read(NpyHeader.encode(1, "<f4", true, 2, 2), MODEL).fortranOrder());
+    assertTrue(read(NpyHeader.encode(3, "<f4", true, 2, 2), ARCHIVE).fortranOrder());
+    assertFalse(read(NpyHeader.encode(1, "<f4", false, 2, 2), MODEL).fortranOrder());
+    NpyHeader missing = read(raw(1, "{'descr': '<f4', 'shape': (2, 2)}", new byte[0]), MODEL);
+    assertArrayEquals(new int[] {2, 2}, missing.shape());
+    assertFalse(missing.fortranOrder());
+  }
+
+  @Test
+  void fortranOrderDataIsReorderedToCOrder() {
+    // a (2, 3, 4) array a[i][j][k] = 100 i + 10 j + k: in Fortran order i varies fastest, then j, then k
+    int[] shape = {2, 3, 4};
+    float[] fortran = new float[24];
+    float[] c = new float[24];
+    for (int i = 0; i < 2; i++) {
+      for (int j = 0; j < 3; j++) {
+        for (int k = 0; k < 4; k++) {
+          fortran[i + 2 * (j + 3 * k)] = 100 * i + 10 * j + k;
+          c[(i * 3 + j) * 4 + k] = 100 * i + 10 * j + k;
+        }
+      }
+    }
+    assertArrayEquals(c, NpyHeader.toCOrder(fortran, shape));
+    // a matrix: the transpose of its Fortran data read as C
+    assertArrayEquals(new float[] {1, 3, 5, 2, 4, 6}, NpyHeader.toCOrder(new float[] {1, 2, 3, 4, 5, 6}, new int[] {2, 3}));
+    float[] vector = {1, 2, 3};
+    assertSame(vector, NpyHeader.toCOrder(vector, new int[] {3}), "one dimension is the same in both orders");
+    assertEquals(0, NpyHeader.toCOrder(new float[0], new int[] {0, 5}).length);
   }
 
   @Test
@@ -226,10 +256,18 @@ class NpyHeaderTest {
     java.util.function.Function<byte[], String> message = npy -> assertThrows(NpzModel.ModelFileException.class,
         () -> NpzModel.readNpy(file, "W0", new ByteArrayInputStream(npy), npy.length, 1 << 20,
             new java.util.HashMap<>())).getMessage();
+    ByteBuffer data = ByteBuffer.allocate(24).order(ByteOrder.LITTLE_ENDIAN);
+    for (int i = 1; i <= 6; i++) {
+      data.putFloat(i); // a (2, 3) matrix in Fortran order: its columns (1, 2), (3, 4), (5, 6)
+    }
+    byte[] fortran = concat(NpyHeader.encode(2, "<f4", true, 2, 3), data.array());
+    java.util.Map<String, int[]> fortranShapes = new java.util.HashMap<>();
+    assertArrayEquals(new float[] {1, 3, 5, 2, 4, 6}, NpzModel.readNpy(file, "W0", new ByteArrayInputStream(fortran),
+        fortran.length, 1 << 20, fortranShapes));
+    assertArrayEquals(new int[] {2, 3}, fortranShapes.get("W0"));
     byte[] v7 = NpyHeader.encode(1, "<f4", false, 1);
     v7[6] = 7;
     assertEquals(where + " has .npy format version 7; expected 1, 2 or 3", message.apply(v7));
-    assertEquals(where + " is in Fortran order; expected C order", message.apply(NpyHeader.encode(2, "<f4", true, 1)));
     assertEquals(where + " has dtype <i4; expected <f4 or <f8", message.apply(NpyHeader.encode(1, "<i4", false, 1)));
     assertEquals(where + " has dtype >f4; expected <f4 or <f8", message.apply(NpyHeader.encode(1, ">f4", false, 1)));
     assertEquals(where + " has a truncated header", message.apply(Arrays.copyOf(NpyHeader.encode(3, "<f4", false,
