@@ -150,7 +150,8 @@ public final class NpzArchive {
 
   /**
    * Parses one {@code .npy} (versions 1 to 3, header by {@link NpyHeader} with at most {@value #MAX_HEADER} header
-   * bytes and {@value #MAX_DIMS} dimensions) of a numeric little-endian dtype, in C order (Fortran-order data reordered).
+   * bytes and {@value #MAX_DIMS} dimensions) of a numeric little-endian dtype, in C order (Fortran-order data is
+   * reordered).
    */
   static Array parseNpy(String where, String name, byte[] bytes) {
     NpyHeader h;

@@ -136,7 +136,8 @@ class NpyHeaderTest {
     }
     assertArrayEquals(c, NpyHeader.toCOrder(fortran, shape));
     // a matrix: the transpose of its Fortran data read as C
-    assertArrayEquals(new float[] {1, 3, 5, 2, 4, 6}, NpyHeader.toCOrder(new float[] {1, 2, 3, 4, 5, 6}, new int[] {2, 3}));
+    assertArrayEquals(new float[] {1, 3, 5, 2, 4, 6},
+        NpyHeader.toCOrder(new float[] {1, 2, 3, 4, 5, 6}, new int[] {2, 3}));
     float[] vector = {1, 2, 3};
     assertSame(vector, NpyHeader.toCOrder(vector, new int[] {3}), "one dimension is the same in both orders");
     assertEquals(0, NpyHeader.toCOrder(new float[0], new int[] {0, 5}).length);
