@@ -223,13 +223,31 @@ public final class PiecewiseLinearNet {
         for (float v : a) {
           if (!Float.isFinite(v)) {
             throw new IllegalArgumentException(
-                "layer " + i + " (" + layers.get(i).getClass().getSimpleName() + ") has a non-finite weight (" + v
+                "layer " + i + " (" + typeName(layers.get(i)) + ") has a non-finite weight (" + v
                     + "); expected finite numbers");
           }
         }
       }
     }
     return this;
+  }
+
+  /** A layer's type as the snapshot format's {@code layers} list names it: dense, conv2d, ..., relu, leaky_relu. */
+  static String typeName(Layer layer) {
+    if (layer instanceof Layer.Dense) {
+      return "dense";
+    } else if (layer instanceof Layer.Conv2D) {
+      return "conv2d";
+    } else if (layer instanceof Layer.AvgPool2D) {
+      return "avgpool2d";
+    } else if (layer instanceof Layer.Flatten) {
+      return "flatten";
+    } else if (layer instanceof Layer.BatchNorm) {
+      return "batchnorm";
+    } else if (layer instanceof Layer.Activation a) {
+      return a.kind().name().toLowerCase(java.util.Locale.ROOT);
+    }
+    return layer.getClass().getSimpleName();
   }
 
   private static List<Block> compile(int inputDim, List<Layer> layers) {
@@ -242,7 +260,7 @@ public final class PiecewiseLinearNet {
     int chainIn = inputDim;
     for (int i = 0; i < layers.size(); i++) {
       Layer layer = layers.get(i);
-      String where = "layer " + i + " (" + layer.getClass().getSimpleName() + ")";
+      String where = "layer " + i + " (" + typeName(layer) + ")";
       if (layer instanceof Layer.Dense d) {
         requireDim(where, d.in(), dim);
         chain.add(AffineOp.dense(d.in(), d.out(), Layer.widen(d.weights()), Layer.widen(d.bias())));
@@ -266,7 +284,15 @@ public final class PiecewiseLinearNet {
           continue;
         }
         if (chain.isEmpty()) {
-          throw new IllegalArgumentException(where + " follows another activation; expected an affine layer first");
+          Layer before = null; // the last layer before this one that is not an identity
+          for (int k = i - 1; k >= 0 && before == null; k--) {
+            before = layers.get(k) instanceof Layer.Activation b && b.kind() == Layer.Activation.Kind.IDENTITY ? null
+                : layers.get(k);
+          }
+          throw new IllegalArgumentException(where + (before instanceof Layer.Activation
+              ? " follows another activation" : blocks.isEmpty() ? " comes before any affine layer"
+              : " has no affine layer after the previous activation") + "; expected a dense, conv2d, avgpool2d or"
+              + " batchnorm layer before each activation");
         }
         blocks.add(new Block(List.copyOf(chain), a, chainIn, dim));
         chain.clear();

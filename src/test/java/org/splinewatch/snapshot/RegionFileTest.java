@@ -201,6 +201,25 @@ public class RegionFileTest {
         "layer 1 (conv2d) outputs 16908030 values; expected at most 16777216 (the most a region file's layer may output)");
   }
 
+  @Test
+  void anActivationWithoutAnAffineLayerBeforeItIsNamedAsItIs() throws IOException {
+    // was "layer 0 (Activation) follows another activation" for a list that starts with relu or flatten, relu
+    network();
+    put("anchors", randn(new Random(2), 12), 3, 4);
+    String dense = "{\"type\": \"dense\", \"weight\": \"w0\", \"bias\": \"b0\"}";
+    refused("{\"layers\": [{\"type\": \"relu\"}, " + dense + ", {\"type\": \"relu\"}]}",
+        ": layer 0 (relu) comes before any affine layer; expected a dense, conv2d, avgpool2d or batchnorm layer before"
+            + " each activation");
+    refused("{\"layers\": [{\"type\": \"flatten\"}, {\"type\": \"leaky_relu\"}, " + dense
+        + ", {\"type\": \"relu\"}]}",
+        ": layer 1 (leaky_relu) comes before any affine layer;");
+    refused("{\"layers\": [" + dense + ", {\"type\": \"relu\"}, {\"type\": \"relu\"}]}",
+        ": layer 2 (relu) follows another activation; expected a dense, conv2d");
+    refused("{\"layers\": [" + dense + ", {\"type\": \"relu\"}, {\"type\": \"flatten\"},"
+        + " {\"type\": \"relu\"}]}",
+        ": layer 3 (relu) has no affine layer after the previous activation; expected a dense, conv2d");
+  }
+
   private void refused(String doc, String fragment) throws IOException {
     Path file = dir.resolve("bad.npz");
     write(file, doc, arrays, shapes);
