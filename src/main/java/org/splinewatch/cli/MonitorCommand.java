@@ -179,7 +179,8 @@ public final class MonitorCommand implements Runnable {
       print(out);
       if (svg != null) { // after the statistics, so that a failed picture does not lose them
         try {
-          Files.writeString(svg, SvgRenderer.render(p, model.getFileName() + ": " + s.regions() + " regions", 600));
+          Files.writeString(svg, SvgRenderer.render(p, model.getFileName() + ": " + (p.overflow()
+              ? "stopped at " + s.regions() + " regions, incomplete (overflow: true)" : s.regions() + " regions"), 600));
         } catch (java.io.IOException e) {
           System.err.println("error: cannot write the --svg picture " + svg + ": "
               + org.splinewatch.snapshot.IoErrors.reason(e));

@@ -81,9 +81,11 @@ public final class SvgRenderer {
     sb.append("<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n");
     sb.append(String.format(Locale.ROOT,
         "<text x=\"4\" y=\"14\" font-family=\"sans-serif\" font-size=\"12\">%s</text>%n", escape(title)));
+    // an overflowed partition stopped part-way through a layer: its picture is not the network's partition
     sb.append(String.format(Locale.ROOT,
-        "<text x=\"4\" y=\"28\" font-family=\"sans-serif\" font-size=\"10\" fill=\"#555\">%d regions; %d"
-            + " smaller than %.0f px² shown dark</text>%n", p.regionCount(), hidden, minFacePixels));
+        "<text x=\"4\" y=\"28\" font-family=\"sans-serif\" font-size=\"10\" fill=\"#555\">%s; %d"
+            + " smaller than %.0f px² shown dark</text>%n", p.overflow() ? "incomplete: stopped at " + p.regionCount()
+            + " regions (overflow)" : p.regionCount() + " regions", hidden, minFacePixels));
     sb.append("<path fill=\"#333\" d=\"");
     for (int k = 0; k < dom.length / 2; k++) {
       sb.append(k == 0 ? 'M' : 'L').append(String.format(Locale.ROOT, "%.1f %.1f", (dom[2 * k] - minX) * scale,
@@ -121,7 +123,30 @@ public final class SvgRenderer {
     return sb.toString();
   }
 
-  private static String escape(String s) {
-    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;");
+  /**
+   * {@code s} as XML text: the three markup characters escaped, and every character XML 1.0 does not allow (control
+   * characters other than tab and line breaks, unpaired surrogates, U+FFFE, U+FFFF), which a file name can hold, as
+   * '?', so that the picture stays well-formed.
+   */
+  static String escape(String s) {
+    StringBuilder out = new StringBuilder(s.length());
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+        out.append(c).append(s.charAt(++i));
+      } else if (c == '&') {
+        out.append("&amp;");
+      } else if (c == '<') {
+        out.append("&lt;");
+      } else if (c == '>') {
+        out.append("&gt;");
+      } else if (c < 0x20 && c != '\t' && c != '\n' && c != '\r' || Character.isSurrogate(c) || c == 0xFFFE
+          || c == 0xFFFF) {
+        out.append('?');
+      } else {
+        out.append(c);
+      }
+    }
+    return out.toString();
   }
 }
