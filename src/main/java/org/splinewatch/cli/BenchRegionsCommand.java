@@ -124,6 +124,11 @@ final class BenchRegionsCommand implements Callable<Integer> {
         models = files.filter(f -> f.toString().endsWith(".npz")).sorted((a, b) -> Long.compare(size(a), size(b)))
             .toList();
       }
+      if (models.isEmpty()) { // an empty table and exit 0 said nothing was wrong
+        System.err.println("error: workload directory " + dir + " holds no .npz files; pass --dir DIR of .npz"
+            + " workloads or MODEL.npz files");
+        return 2;
+      }
     }
     for (Path model : models) { // every workload named before the first is timed
       if (!Files.isRegularFile(model)) {

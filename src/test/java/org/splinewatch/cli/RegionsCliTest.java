@@ -127,10 +127,17 @@ class RegionsCliTest {
   @Test
   void theRegionCapIsNamedWhenItStopsThePartition() throws Exception {
     Path f = oneLayer(tmp.resolve("small.npz"), 20, 2);
-    String m = TestTools.cli(0, "monitor", "regions", "--model", f.toString(), "--max-regions", "5");
+    Path svg = tmp.resolve("stopped.svg");
+    String m = TestTools.cli(0, "monitor", "regions", "--model", f.toString(), "--max-regions", "5", "--svg",
+        svg.toString());
     assertTrue(m.contains("overflow: true") && m.contains("over --max-regions 5; the partition is incomplete"), m);
-    String full = TestTools.cli(0, "monitor", "regions", "--model", f.toString());
+    // the picture of a stopped partition was titled "small.npz: 6 regions", as if that were the network's partition
+    String picture = java.nio.file.Files.readString(svg);
+    assertTrue(picture.contains(">small.npz: stopped at 6 regions, incomplete (overflow: true)</text>")
+        && picture.contains(">incomplete: stopped at 6 regions (overflow); "), picture);
+    String full = TestTools.cli(0, "monitor", "regions", "--model", f.toString(), "--svg", svg.toString());
     assertTrue(full.contains("overflow: false") && !full.contains("warning:"), full);
+    assertTrue(java.nio.file.Files.readString(svg).contains(">small.npz: 119 regions</text>"), full);
   }
 
   @Test
@@ -195,6 +202,16 @@ class RegionsCliTest {
       String m = TestTools.cli(2, "monitor", "bench-regions", "--scaling", c[0], c[1]);
       assertTrue(m.strip().equals(c[2]), c[0] + " " + c[1] + ": " + m);
     }
+  }
+
+  @Test
+  void benchRegionsOnADirectoryWithoutWorkloadsIsAnError() throws Exception {
+    // printed the header of an empty table and exited 0
+    Path empty = java.nio.file.Files.createDirectory(tmp.resolve("no-workloads"));
+    java.nio.file.Files.writeString(empty.resolve("notes.txt"), "not a workload");
+    String m = TestTools.cli(2, "monitor", "bench-regions", "--threads", "1", "--dir", empty.toString());
+    assertEquals("error: workload directory " + empty + " holds no .npz files; pass --dir DIR of .npz workloads or"
+        + " MODEL.npz files", m.strip());
   }
 
   @Test
