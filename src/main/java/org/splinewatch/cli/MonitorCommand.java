@@ -223,8 +223,12 @@ public final class MonitorCommand implements Runnable {
         return 1;
       } catch (IllegalStateException e) {
         // the smallest tile still overflows its region cap or its memory budget: either may be what is too small
+        // each thread's tiles have 1/threads of the budget: with many threads a tile of a wide network overflows
+        // its share however small it is, and fewer threads is then the remedy
         System.err.println("error: " + model + ": " + e.getMessage() + "; expected a larger --max-regions (the most"
-            + " regions per tile, now " + maxRegions + ") or a larger SPLINEWATCH_HEAP");
+            + " regions per tile, now " + maxRegions + ")" + (threads > 1 ? ", fewer --threads (each of the "
+            + threads + " has a workspace of " + (ws[0].budgetBytes() >> 20) + " MiB)" : "")
+            + " or a larger SPLINEWATCH_HEAP");
         return 1;
       }
       if (terminal) {

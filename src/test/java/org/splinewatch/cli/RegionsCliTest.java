@@ -170,6 +170,50 @@ class RegionsCliTest {
   }
 
   @Test
+  void aTiledCountWithTooManyThreadsForItsBudgetNamesTheThreads() throws Exception {
+    // 64 threads share the budget: each workspace (16 MiB at least) is too small for a 4,096-wide layer's values
+    // (128 MiB for a block of 4,096 vertices) whatever the tile, and the message only suggested a larger
+    // --max-regions or heap
+    Path f = wide(tmp.resolve("wide2.npz"), 4096, 5);
+    String m = TestTools.cli(1, "monitor", "regions", "--model", f.toString(), "--tiled", "--threads", "64");
+    assertTrue(m.contains("still overflows") && m.contains("the network is too wide for it")
+        && m.contains(", fewer --threads (each of the 64 has a workspace of ") && m.strip().lines().count() == 1, m);
+  }
+
+  /**
+   * {@code 2 → 8 → width → 1}, Gaussian weights and biases, on {@code [−1,1]²}. Such a network at width 4,096
+   * counted in tiles on one thread (millions of regions, minutes) and failed at once on two in a 640 MiB heap.
+   */
+  private static Path wide(Path file, int width, long seed) throws Exception {
+    Random r = new Random(seed);
+    Map<String, float[]> arrays = new LinkedHashMap<>();
+    Map<String, int[]> shapes = new LinkedHashMap<>();
+    int[][] dims = {{2, 8}, {8, width}, {width, 1}};
+    for (int l = 0; l < dims.length; l++) {
+      float[] w = new float[dims[l][0] * dims[l][1]];
+      for (int i = 0; i < w.length; i++) {
+        w[i] = (float) (r.nextGaussian() / Math.sqrt(dims[l][0]));
+      }
+      arrays.put("W" + l, w);
+      shapes.put("W" + l, dims[l]);
+      float[] b = new float[dims[l][1]];
+      for (int j = 0; j < b.length; j++) {
+        b[j] = (float) (0.1 * r.nextGaussian()); // zero biases would put every zero set through the origin
+      }
+      arrays.put("b" + l, b);
+      shapes.put("b" + l, new int[] {dims[l][1]});
+    }
+    arrays.put("origin", new float[2]);
+    shapes.put("origin", new int[] {2});
+    arrays.put("u", new float[] {1, 0});
+    shapes.put("u", new int[] {2});
+    arrays.put("v", new float[] {0, 1});
+    shapes.put("v", new int[] {2});
+    NpzModel.write(file, arrays, shapes);
+    return file;
+  }
+
+  @Test
   void theSvgPictureNeverReplacesTheModelOrAnotherKindOfFile() throws Exception {
     Path f = oneLayer(tmp.resolve("small.npz"), 4, 3);
     byte[] model = java.nio.file.Files.readAllBytes(f);
