@@ -128,7 +128,7 @@ public record NpzModel(PiecewiseLinearNet net, Plane plane, int[] widths, double
         widths.add(ws[0]);
       } else if (ws[0] != widths.get(widths.size() - 1)) {
         throw new ModelFileException(file + ": W" + i + " has " + ws[0] + " rows but layer " + (i - 1) + " has "
-            + widths.get(widths.size() - 1) + " outputs");
+            + widths.get(widths.size() - 1) + " outputs; expected " + widths.get(widths.size() - 1) + " rows");
       }
       if (b.length != ws[1]) {
         throw new ModelFileException(file + ": b" + i + " has " + b.length + " values; expected " + ws[1]);
@@ -144,10 +144,11 @@ public record NpzModel(PiecewiseLinearNet net, Plane plane, int[] widths, double
     double[] origin = Layer.widen(require(file, arrays, "origin"));
     double[] u = Layer.widen(require(file, arrays, "u"));
     double[] v = Layer.widen(require(file, arrays, "v"));
-    for (var e : Map.of("origin", origin, "u", u, "v", v).entrySet()) {
+    // in this order: Map.of's order is unspecified, and a wrong origin was reported as a wrong v
+    for (var e : List.of(Map.entry("origin", origin), Map.entry("u", u), Map.entry("v", v))) {
       if (e.getValue().length != inputDim) {
         throw new ModelFileException(file + ": " + e.getKey() + " has " + e.getValue().length
-            + " values; expected the input dimension " + inputDim);
+            + " values; expected the input dimension " + inputDim + " (the rows of W0)");
       }
     }
     requireFinite(file, "origin", arrays.get("origin"));
@@ -195,7 +196,7 @@ public record NpzModel(PiecewiseLinearNet net, Plane plane, int[] widths, double
     for (int i = 0; i < a.length; i++) {
       if (!Float.isFinite(a[i])) {
         throw new ModelFileException(file + ": array " + name + " holds " + a[i] + " at flat index " + i
-            + "; expected finite weights");
+            + "; expected finite numbers");
       }
     }
   }

@@ -214,6 +214,39 @@ class RegionsCliTest {
   }
 
   @Test
+  void aPlaneVectorOfTheWrongSizeIsNamedItself() throws Exception {
+    // origin, u and v were checked in Map.of's order, which varies: a 3-value origin could be reported as v
+    Map<String, float[]> arrays = new LinkedHashMap<>();
+    Map<String, int[]> shapes = new LinkedHashMap<>();
+    arrays.put("W0", new float[8]);
+    shapes.put("W0", new int[] {2, 4});
+    arrays.put("b0", new float[4]);
+    shapes.put("b0", new int[] {4});
+    for (String name : new String[] {"origin", "u", "v"}) {
+      for (String k : new String[] {"origin", "u", "v"}) {
+        arrays.put(k, new float[k.equals(name) ? 3 : 2]);
+        shapes.put(k, new int[] {k.equals(name) ? 3 : 2});
+      }
+      Path bad = tmp.resolve("bad-" + name + ".npz");
+      NpzModel.write(bad, arrays, shapes);
+      String m = TestTools.cli(1, "monitor", "regions", "--model", bad.toString());
+      assertEquals("error: " + bad + ": " + name + " has 3 values; expected the input dimension 2 (the rows of W0)",
+          m.strip());
+    }
+    Map<String, float[]> rows = new LinkedHashMap<>(arrays);
+    rows.put("v", new float[2]);
+    shapes.put("v", new int[] {2});
+    rows.put("W1", new float[3]);
+    shapes.put("W1", new int[] {3, 1});
+    rows.put("b1", new float[1]);
+    shapes.put("b1", new int[] {1});
+    Path w1 = tmp.resolve("w1.npz");
+    NpzModel.write(w1, rows, shapes);
+    assertEquals("error: " + w1 + ": W1 has 3 rows but layer 0 has 4 outputs; expected 4 rows",
+        TestTools.cli(1, "monitor", "regions", "--model", w1.toString()).strip());
+  }
+
+  @Test
   void theSvgPictureNeverReplacesTheModelOrAnotherKindOfFile() throws Exception {
     Path f = oneLayer(tmp.resolve("small.npz"), 4, 3);
     byte[] model = java.nio.file.Files.readAllBytes(f);
