@@ -40,7 +40,8 @@ public final class Plane {
     double spread = Math.max(norm(r1), Math.max(norm(r2raw), norm(sub(a3, c))));
     double n1 = norm(r1);
     if (!(n1 > 1e-8 * spread) || spread == 0) {
-      throw new IllegalArgumentException("anchors coincide: cannot span a plane");
+      throw new IllegalArgumentException("anchors coincide: cannot span a plane; expected three distinct inputs not on"
+          + " one line");
     }
     double[] e1 = scale(r1, 1 / n1);
     double s2 = dot(r2raw, e1);
@@ -50,7 +51,8 @@ public final class Plane {
     }
     double n2 = norm(r2);
     if (!(n2 > 1e-8 * spread)) {
-      throw new IllegalArgumentException("anchors are collinear: cannot span a plane");
+      throw new IllegalArgumentException("anchors are collinear: cannot span a plane; expected three inputs not on one"
+          + " line");
     }
     double[] e2 = scale(r2, 1 / n2);
     double[] anchors = {n1, 0, s2, n2, -n1 - s2, -n2};
@@ -62,6 +64,11 @@ public final class Plane {
       pad = 1.5 * m;
     }
     double[] domain = {pad, 0, 0, pad, -pad, 0, 0, -pad};
+    double area = 2 * pad * pad;
+    if (!(area > 0 && area < Double.POSITIVE_INFINITY)) { // a pad of 1e-300 or 1e300: every area 0 or infinite
+      throw new IllegalArgumentException("pad " + pad + " gives a domain of area " + area + "; expected a pad whose"
+          + " domain |s| + |t| <= pad has a positive finite area (2 pad^2)");
+    }
     return new Plane(c, e1, e2, domain, anchors);
   }
 
@@ -77,7 +84,10 @@ public final class Plane {
     }
     double nu = norm(u);
     if (!(nu > 0)) {
-      throw new IllegalArgumentException("plane direction u is zero");
+      throw new IllegalArgumentException("plane direction u is zero; expected two directions that span a plane");
+    }
+    if (!(norm(v) > 0)) { // was reported as "u and v are parallel"
+      throw new IllegalArgumentException("plane direction v is zero; expected two directions that span a plane");
     }
     double[] e1 = scale(u, 1 / nu);
     double vu = dot(v, e1);
@@ -87,7 +97,8 @@ public final class Plane {
     }
     double nr = norm(r);
     if (!(nr > 1e-12 * norm(v))) {
-      throw new IllegalArgumentException("plane directions u and v are parallel");
+      throw new IllegalArgumentException("plane directions u and v are parallel; expected two directions that span a"
+          + " plane");
     }
     double[] e2 = scale(r, 1 / nr);
     // u = (nu, 0), v = (vu, nr) in (e1, e2) coordinates; corners (-1,-1), (1,-1), (1,1), (-1,1) are CCW

@@ -202,6 +202,39 @@ public class RegionFileTest {
   }
 
   @Test
+  void aDegeneratePlaneSaysWhatWasWrongAndWhatWasExpected() throws IOException {
+    network();
+    Random r = new Random(4);
+    put("anchors", randn(r, 12), 3, 4);
+    // a pad whose domain has area 0 or infinity was computed: every area 0.0 or Infinity
+    refused("{" + LAYERS + ", \"pad\": 1e-300}", "pad 1.0E-300 gives a domain of area 0.0; expected a pad whose domain"
+        + " |s| + |t| <= pad has a positive finite area");
+    refused("{" + LAYERS + ", \"pad\": 1e300}", "gives a domain of area Infinity; expected a pad whose domain");
+    float[] line = new float[12];
+    for (int i = 0; i < 4; i++) {
+      line[i] = 1;
+      line[4 + i] = 2;
+      line[8 + i] = 3;
+    }
+    put("anchors", line, 3, 4);
+    refused("{" + LAYERS + "}", "anchors are collinear: cannot span a plane; expected three inputs not on one line");
+    arrays.remove("anchors");
+    put("origin", randn(r, 4), 4);
+    put("u", randn(r, 4), 4);
+    put("v", new float[4], 4);
+    // a zero v was called parallel to u
+    refused("{" + LAYERS + "}", "plane direction v is zero; expected two directions that span a plane");
+    float[] u = randn(r, 4);
+    float[] twice = u.clone();
+    for (int i = 0; i < 4; i++) {
+      twice[i] *= 2;
+    }
+    put("u", u, 4);
+    put("v", twice, 4);
+    refused("{" + LAYERS + "}", "plane directions u and v are parallel; expected two directions that span a plane");
+  }
+
+  @Test
   void anActivationWithoutAnAffineLayerBeforeItIsNamedAsItIs() throws IOException {
     // was "layer 0 (Activation) follows another activation" for a list that starts with relu or flatten, relu
     network();
