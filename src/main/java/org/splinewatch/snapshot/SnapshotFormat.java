@@ -39,6 +39,14 @@ public final class SnapshotFormat {
   public static final String SNAPSHOT_DOC = "snapshot";
   public static final List<String> LAYER_TYPES = List.of("dense", "conv2d", "avgpool2d", "flatten", "relu",
       "leaky_relu", "batchnorm");
+  /**
+   * The keys each layer type holds besides {@code type} and {@code projector}: any other key is a mistake (a
+   * misspelt {@code negative_slope} or {@code projector} was ignored, and the layer computed with the default).
+   */
+  private static final Map<String, List<String>> LAYER_KEYS = Map.of("dense", List.of("weight", "bias"),
+      "conv2d", List.of("weight", "bias", "stride", "padding"), "avgpool2d", List.of("kernel", "stride"),
+      "flatten", List.of(), "relu", List.of(), "leaky_relu", List.of("negative_slope"),
+      "batchnorm", List.of("gamma", "beta", "mean", "var", "eps"));
 
   private SnapshotFormat() {
   }
@@ -289,6 +297,31 @@ public final class SnapshotFormat {
     for (int i = 0; i < list.size(); i++) {
       JsonNode l = list.get(i);
       String where = what + ": layer " + i;
+      if (!l.isObject()) {
+        throw new FormatException(where + " is " + shorten(l.toString()) + "; expected an object with a \"type\"");
+      }
+      List<String> keys = LAYER_KEYS.get(l.path("type").asText(""));
+      if (keys != null) { // an unknown type is named below
+        for (var names = l.fieldNames(); names.hasNext(); ) {
+          String key = names.next();
+          if (!key.equals("type") && !key.equals("projector") && !keys.contains(key)) {
+            throw new FormatException(where + " (" + l.path("type").asText() + ") has key \""
+                + org.splinewatch.regions.NpyHeader.printable(shorten(key))
+                + "\"; expected only type, projector" + (keys.isEmpty() ? "" : ", " + String.join(", ", keys)));
+          }
+        }
+      }
+      for (String key : new String[] {"negative_slope", "eps"}) {
+        JsonNode v = l.get(key);
+        if (v != null && !v.isNull() && !v.isNumber()) { // a string "0.2" was parsed, "0,2" silently the default
+          throw new FormatException(where + ": \"" + key + "\" is " + shorten(v.toString()) + "; expected a number");
+        }
+      }
+      JsonNode mark = l.get("projector");
+      if (mark != null && !mark.isNull() && !mark.isBoolean()) {
+        throw new FormatException(where + ": \"projector\" is " + shorten(mark.toString()) + "; expected true or"
+            + " false");
+      }
       if (l.path("projector").asBoolean(false)) {
         if (projectorAt >= 0) {
           throw new FormatException(where + " marks a second projector start; expected at most one");

@@ -235,6 +235,29 @@ public class RegionFileTest {
   }
 
   @Test
+  void aMisspeltOrMistypedLayerKeyIsRefusedNotIgnored() throws IOException {
+    // "negative_slop": 0.2 computed a slope of 0.01 and "projecter": true partitioned the projector too, silently
+    network();
+    put("anchors", randn(new Random(3), 12), 3, 4);
+    String dense = "{\"type\": \"dense\", \"weight\": \"w0\", \"bias\": \"b0\"}";
+    refused("{\"layers\": [" + dense + ", {\"type\": \"leaky_relu\", \"negative_slop\": 0.2}]}",
+        ": layer 1 (leaky_relu) has key \"negative_slop\"; expected only type, projector, negative_slope");
+    refused("{\"layers\": [" + dense + ", {\"type\": \"relu\"}, {\"type\": \"dense\", \"weight\": \"w1\", \"bias\":"
+        + " \"b1\", \"projecter\": true}, {\"type\": \"relu\"}]}",
+        ": layer 2 (dense) has key \"projecter\"; expected only type, projector, weight, bias");
+    refused("{\"layers\": [" + dense + ", {\"type\": \"leaky_relu\", \"negative_slope\": \"0,2\"}]}",
+        ": layer 1: \"negative_slope\" is \"0,2\"; expected a number");
+    refused("{\"layers\": [" + dense + ", {\"type\": \"relu\", \"projector\": \"yes\"}]}",
+        ": layer 1: \"projector\" is \"yes\"; expected true or false");
+    refused("{\"layers\": [" + dense + ", 1]}", ": layer 1 is 1; expected an object with a \"type\"");
+    // the documented keys, a null and an explicit false are fine
+    Path ok = dir.resolve("ok.npz");
+    write(ok, "{\"layers\": [{\"type\": \"dense\", \"weight\": \"w0\", \"bias\": \"b0\", \"projector\": false},"
+        + " {\"type\": \"leaky_relu\", \"negative_slope\": 0.2, \"projector\": null}]}", arrays, shapes);
+    assertEquals(List.of("dense (4 -> 5)", "leaky_relu"), RegionFile.read(ok, 1 << 20).architecture());
+  }
+
+  @Test
   void anActivationWithoutAnAffineLayerBeforeItIsNamedAsItIs() throws IOException {
     // was "layer 0 (Activation) follows another activation" for a list that starts with relu or flatten, relu
     network();
