@@ -155,7 +155,7 @@ public final class MonitorCommand implements Runnable {
       out.put("model", model.toString());
       m.describe(out);
       out.put("regions", s.regions());
-      out.put("regions_after_layer", s.regionsAfterLayer());
+      out.put("regions_after_layer", p.overflow() ? completedLayers(s.regionsAfterLayer()) : s.regionsAfterLayer());
       out.put("vertices", s.vertices());
       out.put("edges", s.edges());
       out.put("internal_edges", s.internalEdges());
@@ -188,6 +188,23 @@ public final class MonitorCommand implements Runnable {
         }
       }
       return 0;
+    }
+
+    /**
+     * The per-layer counts of an overflowed partition, as the live analyzer exports them: the layers it completed,
+     * and null for the layer it stopped in (a partial count) and those it never reached (0 in the engine's array,
+     * which read as "0 regions after layer 3").
+     */
+    static List<Integer> completedLayers(int[] after) {
+      int cut = after.length - 1;
+      while (cut > 0 && after[cut] == 0) {
+        cut--;
+      }
+      List<Integer> out = new ArrayList<>(after.length);
+      for (int l = 0; l < after.length; l++) {
+        out.add(l < cut ? after[l] : null);
+      }
+      return out;
     }
 
     /**

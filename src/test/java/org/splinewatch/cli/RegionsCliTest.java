@@ -131,6 +131,8 @@ class RegionsCliTest {
     String m = TestTools.cli(0, "monitor", "regions", "--model", f.toString(), "--max-regions", "5", "--svg",
         svg.toString());
     assertTrue(m.contains("overflow: true") && m.contains("over --max-regions 5; the partition is incomplete"), m);
+    // one hidden layer, stopped in it: no count is complete (was [6], the partial count)
+    assertTrue(m.contains("\nregions_after_layer: [null]\n"), m);
     // the picture of a stopped partition was titled "small.npz: 6 regions", as if that were the network's partition
     String picture = java.nio.file.Files.readString(svg);
     assertTrue(picture.contains(">small.npz: stopped at 6 regions, incomplete (overflow: true)</text>")
@@ -138,6 +140,22 @@ class RegionsCliTest {
     String full = TestTools.cli(0, "monitor", "regions", "--model", f.toString(), "--svg", svg.toString());
     assertTrue(full.contains("overflow: false") && !full.contains("warning:"), full);
     assertTrue(java.nio.file.Files.readString(svg).contains(">small.npz: 119 regions</text>"), full);
+  }
+
+  @Test
+  void anOverflowedPartitionGivesTheCountsOfTheLayersItCompletedOnly() throws Exception {
+    // mlp-l style stop in the second of four layers printed [32588, 65081, 0, 0]: a partial count and zeros
+    assertEquals(java.util.Arrays.asList(32588, null, null, null),
+        MonitorCommand.Regions.completedLayers(new int[] {32588, 65081, 0, 0}));
+    assertEquals(java.util.Arrays.asList(10, 20, null), MonitorCommand.Regions.completedLayers(new int[] {10, 20, 25}));
+    assertEquals(java.util.Arrays.asList(null, null), MonitorCommand.Regions.completedLayers(new int[] {7, 0}));
+    Path f = wide(tmp.resolve("deep.npz"), 64, 6); // 2 -> 8 -> 64 -> 1: at most 37 regions after the first layer
+    String json = TestTools.cli(0, "monitor", "regions", "--model", f.toString(), "--max-regions", "50", "--json");
+    var tree = new com.fasterxml.jackson.databind.ObjectMapper().readTree(json.substring(json.indexOf('{')));
+    assertTrue(tree.get("overflow").asBoolean(), json);
+    assertEquals(2, tree.get("regions_after_layer").size(), json);
+    assertTrue(tree.get("regions_after_layer").get(0).asInt() > 0 && tree.get("regions_after_layer").get(1).isNull(),
+        json);
   }
 
   @Test
