@@ -289,14 +289,20 @@ public final class Detection {
         run.problems());
   }
 
-  /** The run's samples grouped by step, in step order, as the metrics actor received them live. */
+  /**
+   * The run's samples grouped by step, in step order, as the metrics actor received them live: one per series and
+   * step, the last written. A resumed run snapshots its checkpoint's step again, so a series can hold that step twice
+   * (a step of the trajectory, not two breaches); the live detector, primed without it, saw it once.
+   */
   private static TreeMap<Long, List<Sample>> samplesByStep(RunData run) {
     TreeMap<Long, List<Sample>> bySteps = new TreeMap<>();
     for (RunData.Series s : run.series().values()) {
+      Map<Long, Double> last = new LinkedHashMap<>(); // the points are in write order: the later one wins
       for (double[] p : s.points()) {
-        bySteps.computeIfAbsent((long) p[0], k -> new ArrayList<>())
-            .add(new Sample(s.name(), s.labels(), p[1], (long) p[0], 0));
+        last.put((long) p[0], p[1]);
       }
+      last.forEach((step, value) -> bySteps.computeIfAbsent(step, k -> new ArrayList<>())
+          .add(new Sample(s.name(), s.labels(), value, step, 0)));
     }
     return bySteps;
   }

@@ -233,6 +233,37 @@ class DetectionTest {
   }
 
   @Test
+  void aRunResumedTwiceCountsTheSnapshotItsFirstResumeTookAgainOnce() throws Exception {
+    // ended at step 300 (its last snapshot, and its checkpoint), resumed there: the resumed segment snapshots 300
+    // again; interrupted at 320 and resumed once more. std breached at 200 and 300: two snapshots, below n-fire 3
+    Path d = run("twice", "vicreg", "{\"vicreg_coefficients\":[25,0,1]}", new double[] {0.85, 0.86, 0.86, 0.86});
+    StringBuilder m = new StringBuilder(Files.readString(d.resolve("metrics.jsonl")));
+    java.util.function.BiConsumer<Long, Double> std = (step, v) -> m.append("{\"name\":\"splinewatch_embedding_std_"
+        + "normalized\",\"labels\":{\"run\":\"twice\",\"layer\":\"proj\"},\"step\":").append(step)
+        .append(",\"value\":").append(v).append(",\"time\":").append(1000 + step).append("}\n");
+    java.util.function.Consumer<Long> loss = step -> m.append("{\"name\":\"splinewatch_training_loss\",\"labels\":"
+        + "{\"run\":\"twice\"},\"step\":").append(step).append(",\"value\":1.5,\"time\":").append(5000 + step)
+        .append("}\n");
+    std.accept(100L, 0.9);
+    std.accept(200L, 0.1);
+    std.accept(300L, 0.1);
+    std.accept(300L, 0.1); // the first resume's snapshot of its checkpoint's step
+    loss.accept(310L);
+    loss.accept(320L);
+    Files.writeString(d.resolve("metrics.jsonl"), m);
+    Files.writeString(d.resolve("events.jsonl"), "{\"type\":\"run_resumed\",\"step\":300,\"checkpoint\":\"latest\","
+        + "\"time\":5000}\n{\"type\":\"run_resumed\",\"step\":320,\"checkpoint\":\"latest\",\"time\":9000}\n");
+    var defaults = org.splinewatch.alerts.AlertSettings.fromConfig(com.typesafe.config.ConfigFactory.load());
+    var detector = new org.splinewatch.alerts.CollapseDetector(defaults, "twice", 10);
+    // the live detectors saw step 300 once (the second primed without it, then saw its own snapshot): never fired
+    assertEquals(List.of(), Detection.prime(detector, RunData.read(d), 320));
+    assertFalse(detector.firing("std_collapse"));
+    assertEquals(2, detector.consecutiveBreaches("std_collapse"));
+    // the report's replay reads the same samples
+    assertEquals(List.of(), Detection.replay(RunData.read(d), defaults, 10).alerts());
+  }
+
+  @Test
   void healthySettingsAreNoAblation() {
     assertEquals("", Detection.ablation("simsiam", HEALTHY));
     assertEquals("", Detection.ablation("simclr", "{\"stop_gradient\":false,\"predictor\":false}"));
