@@ -25,6 +25,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
+import java.util.function.BiPredicate;
 import java.util.function.Predicate;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -193,19 +194,23 @@ public final class LivePage {
     }
 
     /**
-     * The run's data; with {@code after} (an earlier answer's cursor) its charts hold only the samples written since,
-     * unless the run was read afresh since (a rotation or a resume): then all of it, with {@code delta} false. A whole
-     * answer's long charts are thinned ({@link #CHART_BUCKETS}); the samples after a cursor are sent as they are.
+     * Which embedding views belong to the trajectory the run is on ({@link RunData#currentViews}), from its reader read
+     * to its end first. Decided under the lock: the reader's series are shared with its next refresh, which another
+     * request (the page's poll) may make at any time.
      */
-    /** The run as its reader holds it now (read to its end first): for the embedding views of a resumed run. */
-    synchronized RunData current(Path dir) {
+    synchronized BiPredicate<String, Long> currentViews(Path dir) {
       try {
-        return readers.computeIfAbsent(dir, RunData.Incremental::new).refresh();
+        return readers.computeIfAbsent(dir, RunData.Incremental::new).refresh().currentViews();
       } finally {
         trim(dir);
       }
     }
 
+    /**
+     * The run's data; with {@code after} (an earlier answer's cursor) its charts hold only the samples written since,
+     * unless the run was read afresh since (a rotation or a resume): then all of it, with {@code delta} false. A whole
+     * answer's long charts are thinned ({@link #CHART_BUCKETS}); the samples after a cursor are sent as they are.
+     */
     synchronized Map<String, Object> data(Path dir, Optional<String> after) {
       try {
         return read(dir, after);
@@ -293,7 +298,7 @@ public final class LivePage {
     }
     return json(blocking, "unknown run\n", () -> EmbeddingViewData.read(dir, id, EMBEDDING_STEPS,
         RunData.earliestResume(dir).isEmpty() || !Files.isRegularFile(dir.resolve("metrics.jsonl"))
-            ? (layer, step) -> true : cache.current(dir).currentViews()));
+            ? (layer, step) -> true : cache.currentViews(dir)));
   }
 
   /** Steps per layer the embedding panel gets at most. */

@@ -122,6 +122,47 @@ class LivePageDeltaTest {
     assertEquals(List.of(0L, 100L), viewSteps(), "step 200's view is the left trajectory's");
   }
 
+  /**
+   * The embedding views of a resumed run are decided from the run's cached reader while the page's polls refresh that
+   * reader from other threads: every answer is whole (no 500 from a reader changed under it).
+   */
+  @Test
+  void aResumedRunsEmbeddingViewsAnswerWhileThePageRefreshesTheRun() throws Exception {
+    List<Sample> many = new ArrayList<>();
+    for (int i = 0; i < 3000; i++) {
+      many.add(Sample.of(MetricFamily.EMBEDDING_RANKME, 5.0, 0, "layer", "l" + i));
+    }
+    append(many.toArray(Sample[]::new));
+    view(0);
+    RunLog.appendEvent(out.resolve("r"), Map.of("type", "run_resumed", "step", 0, "time", System.currentTimeMillis()));
+    java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
+    List<String> failures = java.util.Collections.synchronizedList(new ArrayList<>());
+    Thread views = new Thread(() -> {
+      try {
+        while (!done.get()) {
+          HttpResponse<String> r = get("/api/runs/r/embeddings");
+          if (r.statusCode() != 200) {
+            failures.add(r.statusCode() + " " + r.body());
+          }
+        }
+      } catch (Exception e) {
+        failures.add(e.toString());
+      }
+    });
+    views.start();
+    try {
+      // the page's polls, each after a new series was written (a reader's new series)
+      for (int i = 0; i < 400 && failures.isEmpty(); i++) {
+        append(Sample.of(MetricFamily.EMBEDDING_RANKME, 5.0, 0, "layer", "n" + i));
+        assertEquals(200, get("/api/runs/r").statusCode());
+      }
+    } finally {
+      done.set(true);
+      views.join();
+    }
+    assertEquals(List.of(), failures);
+  }
+
   @Test
   void anAnswerAfterACursorHoldsOnlyWhatWasWrittenSince() throws Exception {
     append(Sample.of(MetricFamily.TRAINING_LOSS, 2.0, 10), Sample.of(MetricFamily.TRAINING_LOSS, 1.5, 20));
