@@ -297,12 +297,22 @@ public final class Detection {
   private static TreeMap<Long, List<Sample>> samplesByStep(RunData run) {
     TreeMap<Long, List<Sample>> bySteps = new TreeMap<>();
     for (RunData.Series s : run.series().values()) {
-      Map<Long, Double> last = new LinkedHashMap<>(); // the points are in write order: the later one wins
+      long latest = Long.MIN_VALUE; // the points are in write order: the later one of a step wins
       for (double[] p : s.points()) {
-        last.put((long) p[0], p[1]);
+        long step = (long) p[0];
+        Sample sample = new Sample(s.name(), s.labels(), p[1], step, 0);
+        List<Sample> at = bySteps.computeIfAbsent(step, k -> new ArrayList<>());
+        int earlier = -1;
+        for (int i = 0; step <= latest && i < at.size() && earlier < 0; i++) { // a step seen before: rare
+          earlier = at.get(i).name().equals(s.name()) && at.get(i).labels().equals(s.labels()) ? i : -1;
+        }
+        if (earlier >= 0) {
+          at.set(earlier, sample);
+        } else {
+          at.add(sample);
+        }
+        latest = Math.max(latest, step);
       }
-      last.forEach((step, value) -> bySteps.computeIfAbsent(step, k -> new ArrayList<>())
-          .add(new Sample(s.name(), s.labels(), value, step, 0)));
     }
     return bySteps;
   }
