@@ -13,9 +13,11 @@ import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.function.Consumer;
 import org.apache.pekko.Done;
@@ -83,7 +85,8 @@ public final class MetricsActor extends AbstractBehavior<MetricsActor.Command> {
 
   /**
    * The run resumes from its checkpoint at {@code step}: the collapse detector is brought to where the rules stood
-   * then, from the samples of the run directory ({@link Detection#prime}), and each rule still firing is handed on
+   * then, from the samples of the run directory ({@link Detection#prime}; the resumed run's samples of that step,
+   * snapshotted again, are not fed to it a second time), and each rule still firing is handed on
    * once more (so an early-stop policy acts on it) without a second {@code alert_firing} event. A run's
    * {@code run_resumed} {@link Event} does the same.
    */
@@ -116,6 +119,9 @@ public final class MetricsActor extends AbstractBehavior<MetricsActor.Command> {
 
   private final CollapseDetector detector;
   private final Consumer<Alert> onAlert;
+  /** A resumed run's checkpoint step (-1: none) and the series the detector was primed with at it ({@link Resumed}). */
+  private long checkpointStep = -1;
+  private final Set<String> primedAtCheckpoint = new HashSet<>();
 
   public static Behavior<Command> create(MeterRegistry registry, RunLog log, Map<String, String> runLabels) {
     return create(registry, log, runLabels, null, alert -> { });
@@ -257,9 +263,18 @@ public final class MetricsActor extends AbstractBehavior<MetricsActor.Command> {
     });
     log.append(m.samples(), runLabels);
     if (detector != null) {
-      raised(detector.observe(m.samples()));
+      raised(detector.observe(primedAtCheckpoint.isEmpty() ? m.samples() : notPrimed(m.samples())));
     }
     return this;
+  }
+
+  /**
+   * The samples but those of the checkpoint's step the detector was primed with: the resumed run snapshots that step
+   * again, and the detector has judged it once already.
+   */
+  private List<Sample> notPrimed(List<Sample> samples) {
+    return samples.stream().filter(x -> x.step() != checkpointStep
+        || !primedAtCheckpoint.remove(Detection.seriesKey(x.name(), x.labels()))).toList();
   }
 
   /** See {@link Resumed}. */
@@ -269,7 +284,11 @@ public final class MetricsActor extends AbstractBehavior<MetricsActor.Command> {
     }
     List<Alert> still;
     try {
-      still = Detection.prime(detector, RunData.read(log.dir()), step);
+      RunData run = RunData.read(log.dir());
+      still = Detection.prime(detector, run, step);
+      checkpointStep = step;
+      primedAtCheckpoint.clear();
+      primedAtCheckpoint.addAll(Detection.seriesAt(run, step));
     } catch (RuntimeException e) { // the earlier samples unreadable: the rules start afresh, as before a resume
       getContext().getLog().warn("the collapse rules start afresh: the run's earlier samples could not be read ({})",
           e.getMessage());

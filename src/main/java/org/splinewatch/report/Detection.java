@@ -30,9 +30,6 @@ import org.splinewatch.snapshot.Sample;
 public final class Detection {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final String KNN = MetricFamily.KNN_ACCURACY_RATIO.id();
-  /** The families the trainer writes itself at its steps (TRAINING_*), not the analyzers at snapshots. */
-  private static final Set<String> TRAINER_FAMILIES = java.util.Arrays.stream(MetricFamily.values())
-      .filter(f -> f.name().startsWith("TRAINING_")).map(MetricFamily::id).collect(java.util.stream.Collectors.toSet());
 
   private Detection() {
   }
@@ -319,17 +316,15 @@ public final class Detection {
 
   /**
    * Brings a resumed run's fresh {@code detector} to where the run's rules stood at its checkpoint's {@code step}:
-   * the recorded samples before it fed in step order (reference maxima, consecutive counts, firing states), their
-   * alerts discarded (they are in {@code events.jsonl} already). Of the step itself only the trainer's own samples
-   * (the {@code TRAINING_*} families: loss, batch statistics): the resumed run snapshots that step again, and a
-   * snapshot counted twice would bring a rule one breach closer to firing. Returns the alerts still firing, the last
-   * firing alert of each such rule, so the resumed run can say so once instead of raising them anew later.
+   * the recorded samples up to it, the step's own included, fed in step order (reference maxima, consecutive counts,
+   * firing states), their alerts discarded (they are in {@code events.jsonl} already). The resumed run snapshots that
+   * step again: its samples of a series {@link #seriesAt} lists must not be fed a second time (a breach counted twice,
+   * an alert the step fired raised anew). Returns the alerts still firing, the last firing alert of each such rule, so
+   * the resumed run can say so once instead of raising them anew later.
    */
   public static List<Alert> prime(CollapseDetector detector, RunData run, long step) {
     Map<String, Alert> lastFired = new LinkedHashMap<>();
-    for (var entry : samplesByStep(run).headMap(step, true).entrySet()) {
-      List<Sample> samples = entry.getKey() < step ? entry.getValue() : entry.getValue().stream()
-          .filter(x -> TRAINER_FAMILIES.contains(x.name())).toList();
+    for (List<Sample> samples : samplesByStep(run).headMap(step, true).values()) {
       for (Alert a : detector.observe(samples)) {
         if (a.firing()) {
           lastFired.put(a.rule(), a);
@@ -337,6 +332,27 @@ public final class Detection {
       }
     }
     return lastFired.values().stream().filter(a -> detector.firing(a.rule())).toList();
+  }
+
+  /** The series ({@link #seriesKey}) with a recorded sample at {@code step}: those {@link #prime} fed at it. */
+  public static Set<String> seriesAt(RunData run, long step) {
+    Set<String> keys = new java.util.HashSet<>();
+    for (RunData.Series s : run.series().values()) {
+      for (double[] p : s.points()) {
+        if ((long) p[0] == step) {
+          keys.add(seriesKey(s.name(), s.labels()));
+          break;
+        }
+      }
+    }
+    return keys;
+  }
+
+  /** A series' name and labels as one key (the run's own labels left out, as {@link RunData} reads them). */
+  public static String seriesKey(String name, Map<String, String> labels) {
+    Map<String, String> own = new TreeMap<>(labels);
+    own.keySet().removeAll(List.of("run", "method", "dataset"));
+    return name + own;
   }
 
   /** The collapse ablation named by a run's settings ({@code config.json} "settings"), empty for none. */

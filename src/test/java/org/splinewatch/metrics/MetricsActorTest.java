@@ -103,6 +103,46 @@ class MetricsActorTest {
   }
 
   /**
+   * A run whose last snapshot, at its checkpoint's step, fired a rule (it ended at its --max-steps, say) and was
+   * resumed there: the rule is still firing at the checkpoint, said once, and the resumed segment's snapshot of that
+   * step again neither counts as a breach of its own nor records the alert a second time.
+   */
+  @Test
+  void aRuleFiredByTheCheckpointStepsOwnSnapshotIsStillFiringAfterTheResume(@TempDir Path dir) throws Exception {
+    var settings = org.splinewatch.alerts.AlertSettings.fromConfig(com.typesafe.config.ConfigFactory.load());
+    Map<String, String> labels = Map.of("run", "s", "method", "simsiam", "dataset", "mnist");
+    ActorRef<MetricsActor.Command> first = testKit.spawn(MetricsActor.create(new PrometheusMeterRegistry(
+        PrometheusConfig.DEFAULT), new RunLog(dir), labels, new org.splinewatch.alerts.CollapseDetector(settings, "s",
+        10), a -> { }));
+    double[] std = {0.9, 0.1, 0.1, 0.1}; // std_collapse fires at step 300, the last snapshot (--max-steps 300)
+    for (int i = 0; i < std.length; i++) {
+      first.tell(new MetricsActor.Publish(List.of(new Sample("splinewatch_embedding_std_normalized",
+          Map.of("layer", "proj"), std[i], 100L * i, 0))));
+    }
+    TestProbe<Done> flushed = testKit.createTestProbe();
+    first.tell(new MetricsActor.Flush(flushed.ref()));
+    flushed.expectMessage(Done.getInstance());
+    testKit.stop(first);
+
+    List<org.splinewatch.alerts.Alert> handed = Collections.synchronizedList(new ArrayList<>());
+    ActorRef<MetricsActor.Command> resumed = testKit.spawn(MetricsActor.create(new PrometheusMeterRegistry(
+        PrometheusConfig.DEFAULT), new RunLog(dir), labels, new org.splinewatch.alerts.CollapseDetector(settings, "s",
+        10), handed::add));
+    resumed.tell(new MetricsActor.Resumed(300));
+    for (long step : new long[] {300, 400}) { // the checkpoint's step snapshotted again, then the next one
+      resumed.tell(new MetricsActor.Publish(List.of(new Sample("splinewatch_embedding_std_normalized",
+          Map.of("layer", "proj"), 0.1, step, 0))));
+    }
+    resumed.tell(new MetricsActor.Flush(flushed.ref()));
+    flushed.expectMessage(Done.getInstance());
+    assertEquals(List.of("std_collapse@300; still firing"), handed.stream().map(a -> a.rule() + "@" + a.step()
+        + (a.sentence().endsWith("; still firing at the checkpoint's step 300") ? "; still firing" : "")).toList());
+    assertEquals(1, Files.readAllLines(dir.resolve("events.jsonl")).stream().filter(l -> l.contains("alert_firing"))
+        .count(), "recorded once");
+    testKit.stop(resumed);
+  }
+
+  /**
    * A collapse alert that fires and resolves within seconds stays 1 on /metrics for export-hold (so that Prometheus,
    * scraping every 5-15 s, and Alertmanager see it: a 3 s batch_collapse was missed before); with export-hold 0 it
    * follows the rule exactly. events.jsonl has both transitions either way.
