@@ -173,6 +173,11 @@ public final class MonitorCommand implements Runnable {
       out.put("boundary_density", s.boundaryDensity());
       out.put("slivers", s.slivers());
       out.put("inconsistent_faces", s.inconsistentFaces());
+      if (p.overflow()) {
+        // an incomplete partition's geometry is not the network's (regions.md 3.6: no geometry on overflow), as the
+        // live analyzer exports none; its regions count is where it stopped
+        out.replaceAll((k, v) -> GEOMETRY.contains(k) ? null : v);
+      }
       out.put("overflow", s.overflow());
       out.put("threads", threads);
       out.put("seconds", seconds);
@@ -189,6 +194,12 @@ public final class MonitorCommand implements Runnable {
       }
       return 0;
     }
+
+    /** The statistics of the partition's geometry: none of them is printed (null) for an overflowed partition. */
+    static final java.util.Set<String> GEOMETRY = java.util.Set.of("vertices", "edges", "internal_edges", "area_mean",
+        "area_std", "area_quantiles_0_10_50_90_100", "vertices_per_region", "eccentricity_mean", "eccentricity_median",
+        "log_eccentricity_mean", "corner_eccentricity_mean", "centrality_mean", "boundary_length", "boundary_density",
+        "slivers", "inconsistent_faces");
 
     /**
      * The per-layer counts of an overflowed partition, as the live analyzer exports them: the layers it completed,

@@ -133,6 +133,9 @@ class RegionsCliTest {
     assertTrue(m.contains("overflow: true") && m.contains("over --max-regions 5; the partition is incomplete"), m);
     // one hidden layer, stopped in it: no count is complete (was [6], the partial count)
     assertTrue(m.contains("\nregions_after_layer: [null]\n"), m);
+    // and no geometry of the incomplete partition (regions.md 3.6), as the live analyzer exports none
+    assertTrue(m.contains("\narea_mean: null\n") && m.contains("\neccentricity_mean: null\n")
+        && m.contains("\nboundary_length: null\n") && m.contains("\ndomain_area: "), m);
     // the picture of a stopped partition was titled "small.npz: 6 regions", as if that were the network's partition
     String picture = java.nio.file.Files.readString(svg);
     assertTrue(picture.contains(">small.npz: stopped at 6 regions, incomplete (overflow: true)</text>")
