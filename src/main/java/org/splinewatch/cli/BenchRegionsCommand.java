@@ -161,8 +161,16 @@ final class BenchRegionsCommand implements Callable<Integer> {
         Partition.Workspace ws = new Partition.Workspace();
         long t0 = System.nanoTime();
         int regions;
+        String shown; // the count, marked as a lower bound when the partition stopped at its cap
         try {
-          regions = Partition.compute(m.net(), m.plane()).regionCount();
+          Partition p = Partition.compute(m.net(), m.plane());
+          regions = p.regionCount();
+          shown = countColumn(p);
+          if (p.overflow()) {
+            System.err.println("warning: " + model + ": stopped at " + regions + " regions (overflow: the region"
+                + " cap or the memory budget); its count is a lower bound and its times are of the incomplete"
+                + " partition; ./monitor regions --tiled counts it exactly");
+          }
         } catch (OutOfMemoryError e) {
           // a workload too wide for the heap: one line, not a stack trace, and nothing to time
           System.err.println(MonitorCommand.Regions.outOfMemory(model, m.description(), "a workload that fits the heap"
@@ -174,7 +182,7 @@ final class BenchRegionsCommand implements Callable<Integer> {
         Warmup w = warmUp(one);
         double single = median(one);
         if (pool == null) {
-          System.out.printf(Locale.ROOT, "%-14s %8d %8.3f ms %8.3f ms %13s%n", name, regions, first * 1e3,
+          System.out.printf(Locale.ROOT, "%-14s %8s %8.3f ms %8.3f ms %13s%n", name, shown, first * 1e3,
               single * 1e3, w);
           continue;
         }
@@ -191,8 +199,8 @@ final class BenchRegionsCommand implements Callable<Integer> {
         }) / 2;
         double rowSplit = median(
             () -> Partition.compute(m.net(), m.plane(), Partition.DEFAULT_MAX_REGIONS, pool, 2, ws));
-        System.out.printf(Locale.ROOT, "%-14s %8d %8.3f ms %8.3f ms %13s %12.3f ms %12.3f ms %8.2fx %8.2fx%n", name,
-            regions, first * 1e3, single * 1e3, w, twoPlanes * 1e3, rowSplit * 1e3, single / twoPlanes,
+        System.out.printf(Locale.ROOT, "%-14s %8s %8.3f ms %8.3f ms %13s %12.3f ms %12.3f ms %8.2fx %8.2fx%n", name,
+            shown, first * 1e3, single * 1e3, w, twoPlanes * 1e3, rowSplit * 1e3, single / twoPlanes,
             single / rowSplit);
       }
     } finally {
@@ -383,5 +391,10 @@ final class BenchRegionsCommand implements Callable<Integer> {
     } catch (IOException e) {
       return Long.MAX_VALUE;
     }
+  }
+
+  /** The regions column of a workload: its count, as {@code >=N} when the partition stopped (overflow) at N. */
+  static String countColumn(Partition p) {
+    return (p.overflow() ? ">=" : "") + p.regionCount();
   }
 }

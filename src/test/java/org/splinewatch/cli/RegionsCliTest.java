@@ -125,6 +125,18 @@ class RegionsCliTest {
   }
 
   @Test
+  void benchRegionsMarksAStoppedCountAsALowerBound() throws Exception {
+    var nets = new java.util.ArrayList<MonitorCommand.Regions.Network>();
+    assertEquals(0, MonitorCommand.Regions.Network.readInto(oneLayer(tmp.resolve("bench.npz"), 20, 2), nets));
+    var net = nets.get(0);
+    var stopped = org.splinewatch.regions.Partition.compute(net.net(), net.plane(), 5, null, 1,
+        new org.splinewatch.regions.Partition.Workspace());
+    assertEquals(">=" + stopped.regionCount(), BenchRegionsCommand.countColumn(stopped)); // was the bare count
+    var whole = org.splinewatch.regions.Partition.compute(net.net(), net.plane());
+    assertEquals("119", BenchRegionsCommand.countColumn(whole));
+  }
+
+  @Test
   void theRegionCapIsNamedWhenItStopsThePartition() throws Exception {
     Path f = oneLayer(tmp.resolve("small.npz"), 20, 2);
     Path svg = tmp.resolve("stopped.svg");
