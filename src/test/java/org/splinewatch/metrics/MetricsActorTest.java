@@ -54,19 +54,18 @@ class MetricsActorTest {
     testKit.stop(metrics);
   }
 
-  /**
-   * A run resumed on a monitor: its {@code run_resumed} event, arriving before the segment's first sample, brings the
-   * fresh detector to where the rules stood (from the samples the run directory holds) and hands on the rule still
-   * firing once, with its gauge 1, and nothing is written to {@code events.jsonl} but the event itself.
-   */
-  @Test
-  void aRunResumedEventPicksTheRulesUpWhereTheyStood(@TempDir Path dir) throws Exception {
-    var settings = org.splinewatch.alerts.AlertSettings.fromConfig(com.typesafe.config.ConfigFactory.load());
-    Map<String, String> labels = Map.of("run", "s", "method", "simsiam", "dataset", "mnist");
+  private static final Map<String, String> RESUMED_LABELS = Map.of("run", "s", "method", "simsiam", "dataset",
+      "mnist");
+
+  private static org.splinewatch.alerts.CollapseDetector detector() {
+    return new org.splinewatch.alerts.CollapseDetector(org.splinewatch.alerts.AlertSettings.fromConfig(
+        com.typesafe.config.ConfigFactory.load()), "s", 10);
+  }
+
+  /** A run's first segment in {@code dir}: proj's std at steps 0, 100, 200, ...; returns a probe for flushes. */
+  private TestProbe<Done> firstSegment(Path dir, double... std) {
     ActorRef<MetricsActor.Command> first = testKit.spawn(MetricsActor.create(new PrometheusMeterRegistry(
-        PrometheusConfig.DEFAULT), new RunLog(dir), labels, new org.splinewatch.alerts.CollapseDetector(settings, "s",
-        10), a -> { }));
-    double[] std = {0.9, 0.1, 0.1, 0.1, 0.1}; // std_collapse fires at step 300, the third breaching snapshot
+        PrometheusConfig.DEFAULT), new RunLog(dir), RESUMED_LABELS, detector(), a -> { }));
     for (int i = 0; i < std.length; i++) {
       first.tell(new MetricsActor.Publish(List.of(new Sample("splinewatch_embedding_std_normalized",
           Map.of("layer", "proj"), std[i], 100L * i, 0))));
@@ -75,14 +74,26 @@ class MetricsActorTest {
     first.tell(new MetricsActor.Flush(flushed.ref()));
     flushed.expectMessage(Done.getInstance());
     testKit.stop(first);
+    return flushed;
+  }
+
+  /**
+   * A run resumed on a monitor: its {@code run_resumed} event, arriving before the segment's first sample, brings the
+   * fresh detector to where the rules stood (from the samples the run directory holds) and hands on the rule still
+   * firing once, with its gauge 1, and nothing is written to {@code events.jsonl} but the event itself.
+   */
+  @Test
+  void aRunResumedEventPicksTheRulesUpWhereTheyStood(@TempDir Path dir) throws Exception {
+    // std_collapse fires at step 300, the third breaching snapshot
+    TestProbe<Done> flushed = firstSegment(dir, 0.9, 0.1, 0.1, 0.1, 0.1);
     long firings = Files.readAllLines(dir.resolve("events.jsonl")).stream().filter(l -> l.contains("alert_firing"))
         .count();
     assertEquals(1, firings);
 
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     List<org.splinewatch.alerts.Alert> handed = Collections.synchronizedList(new ArrayList<>());
-    ActorRef<MetricsActor.Command> resumed = testKit.spawn(MetricsActor.create(registry, new RunLog(dir), labels,
-        new org.splinewatch.alerts.CollapseDetector(settings, "s", 10), handed::add));
+    ActorRef<MetricsActor.Command> resumed = testKit.spawn(MetricsActor.create(registry, new RunLog(dir),
+        RESUMED_LABELS, detector(), handed::add));
     resumed.tell(new MetricsActor.Event(Map.of("type", "run_resumed", "step", 400, "checkpoint", "latest")));
     // the resumed segment snapshots step 400 again, then 500: still collapsed, raised neither time
     for (long step : new long[] {400, 500}) {
@@ -109,25 +120,12 @@ class MetricsActorTest {
    */
   @Test
   void aRuleFiredByTheCheckpointStepsOwnSnapshotIsStillFiringAfterTheResume(@TempDir Path dir) throws Exception {
-    var settings = org.splinewatch.alerts.AlertSettings.fromConfig(com.typesafe.config.ConfigFactory.load());
-    Map<String, String> labels = Map.of("run", "s", "method", "simsiam", "dataset", "mnist");
-    ActorRef<MetricsActor.Command> first = testKit.spawn(MetricsActor.create(new PrometheusMeterRegistry(
-        PrometheusConfig.DEFAULT), new RunLog(dir), labels, new org.splinewatch.alerts.CollapseDetector(settings, "s",
-        10), a -> { }));
-    double[] std = {0.9, 0.1, 0.1, 0.1}; // std_collapse fires at step 300, the last snapshot (--max-steps 300)
-    for (int i = 0; i < std.length; i++) {
-      first.tell(new MetricsActor.Publish(List.of(new Sample("splinewatch_embedding_std_normalized",
-          Map.of("layer", "proj"), std[i], 100L * i, 0))));
-    }
-    TestProbe<Done> flushed = testKit.createTestProbe();
-    first.tell(new MetricsActor.Flush(flushed.ref()));
-    flushed.expectMessage(Done.getInstance());
-    testKit.stop(first);
+    // std_collapse fires at step 300, the last snapshot (--max-steps 300)
+    TestProbe<Done> flushed = firstSegment(dir, 0.9, 0.1, 0.1, 0.1);
 
     List<org.splinewatch.alerts.Alert> handed = Collections.synchronizedList(new ArrayList<>());
     ActorRef<MetricsActor.Command> resumed = testKit.spawn(MetricsActor.create(new PrometheusMeterRegistry(
-        PrometheusConfig.DEFAULT), new RunLog(dir), labels, new org.splinewatch.alerts.CollapseDetector(settings, "s",
-        10), handed::add));
+        PrometheusConfig.DEFAULT), new RunLog(dir), RESUMED_LABELS, detector(), handed::add));
     resumed.tell(new MetricsActor.Resumed(300));
     for (long step : new long[] {300, 400}) { // the checkpoint's step snapshotted again, then the next one
       resumed.tell(new MetricsActor.Publish(List.of(new Sample("splinewatch_embedding_std_normalized",
