@@ -43,6 +43,12 @@ class RegionsCliTest {
     shapes.put("W1", new int[] {width, 1});
     arrays.put("b1", new float[1]);
     shapes.put("b1", new int[] {1});
+    return withUnitPlane(file, arrays, shapes);
+  }
+
+  /** Writes {@code arrays} with the plane through the origin along the first two axes into {@code file}. */
+  private static Path withUnitPlane(Path file, Map<String, float[]> arrays, Map<String, int[]> shapes)
+      throws Exception {
     arrays.put("origin", new float[2]);
     shapes.put("origin", new int[] {2});
     arrays.put("u", new float[] {1, 0});
@@ -236,14 +242,7 @@ class RegionsCliTest {
       arrays.put("b" + l, b);
       shapes.put("b" + l, new int[] {dims[l][1]});
     }
-    arrays.put("origin", new float[2]);
-    shapes.put("origin", new int[] {2});
-    arrays.put("u", new float[] {1, 0});
-    shapes.put("u", new int[] {2});
-    arrays.put("v", new float[] {0, 1});
-    shapes.put("v", new int[] {2});
-    NpzModel.write(file, arrays, shapes);
-    return file;
+    return withUnitPlane(file, arrays, shapes);
   }
 
   @Test
