@@ -84,17 +84,35 @@ public final class ControlRoutes {
       return listings;
     }
 
+    /**
+     * Per plane the picture drawn last (the latest modification time; of equal times the greatest step, the names'
+     * steps being zero-padded): the highest step while a run goes forward, and after a resume from an earlier
+     * checkpoint the resumed run's newest, not the last picture of the trajectory it left.
+     */
     private static Map<Integer, Path> list(Path dir) throws IOException {
       Map<Integer, Path> out = new HashMap<>();
+      Map<Integer, FileTime> drawn = new HashMap<>();
       Pattern name = Pattern.compile("plane-(\\d{1,4})-step-\\d+\\.svg");
       try (Stream<Path> files = Files.list(dir)) {
-        // zero-padded steps: the lexicographically greatest name is the newest
-        files.forEach(f -> {
+        for (Path f : (Iterable<Path>) files::iterator) {
           Matcher m = name.matcher(f.getFileName().toString());
-          if (m.matches()) {
-            out.merge(Integer.parseInt(m.group(1)), f, (a, b) -> a.toString().compareTo(b.toString()) >= 0 ? a : b);
+          if (!m.matches()) {
+            continue;
           }
-        });
+          FileTime t;
+          try {
+            t = Files.getLastModifiedTime(f);
+          } catch (IOException gone) { // deleted by picture retention since the listing
+            continue;
+          }
+          int plane = Integer.parseInt(m.group(1));
+          Path best = out.get(plane);
+          int newer = best == null ? 1 : t.compareTo(drawn.get(plane));
+          if (newer > 0 || newer == 0 && f.toString().compareTo(best.toString()) > 0) {
+            out.put(plane, f);
+            drawn.put(plane, t);
+          }
+        }
       }
       return out;
     }

@@ -34,4 +34,22 @@ class LatestPicturesTest {
     assertEquals("plane-1-step-00000300.svg", pictures.latest(1).getFileName().toString());
     assertEquals(2, pictures.listings());
   }
+
+  @Test
+  void afterAResumeFromAnEarlierCheckpointTheResumedRunsNewestPictureIsServed(@TempDir Path planes) throws Exception {
+    ControlRoutes.LatestPictures pictures = new ControlRoutes.LatestPictures(planes);
+    Instant now = Instant.now();
+    long[][] drawn = {{0, 50}, {100, 40}, {2000, 30}}; // step, seconds ago
+    for (long[] d : drawn) {
+      Path f = Files.writeString(planes.resolve(String.format("plane-0-step-%08d.svg", d[0])), "<svg/>");
+      Files.setLastModifiedTime(f, FileTime.from(now.minusSeconds(d[1])));
+    }
+    Files.setLastModifiedTime(planes, FileTime.from(now.minusSeconds(25)));
+    assertEquals("plane-0-step-00002000.svg", pictures.latest(0).getFileName().toString());
+    // resumed from the checkpoint of step 0 (best): step 100 drawn again; 2000 is the left trajectory's last picture
+    Path again = Files.writeString(planes.resolve("plane-0-step-00000100.svg"), "<svg>again</svg>");
+    Files.setLastModifiedTime(again, FileTime.from(now.minusSeconds(10)));
+    Files.setLastModifiedTime(planes, FileTime.from(now.minusSeconds(10)));
+    assertEquals("plane-0-step-00000100.svg", pictures.latest(0).getFileName().toString()); // was step 2000's
+  }
 }
