@@ -375,14 +375,13 @@ public final class TrainCommand implements Callable<Integer> {
 
   /**
    * Every key the config file sets under {@code splinewatch} must be a key of reference.conf (others are typos that
-   * would be ignored); keys outside the namespace ({@code pekko}, ...) are not checked.
+   * would be ignored), and a section of reference.conf must stay a section; keys of another namespace of the class
+   * path's reference.conf files ({@code pekko}, {@code splinewatch-trainer-dispatcher}, ...) are not checked, but a
+   * namespace none of them has ({@code splinewatchx.run.planes}, {@code run.planes}) is refused: nothing reads it.
    */
   static void checkKnownKeys(Config file, File configFile) {
     Config reference = ConfigFactory.defaultReference();
     Config unresolved = file.resolve(ConfigResolveOptions.defaults().setAllowUnresolved(true));
-    if (!unresolved.root().containsKey("splinewatch")) {
-      return;
-    }
     checkKnownKeys(unresolved.root(), List.of(), reference, configFile);
   }
 
@@ -390,13 +389,23 @@ public final class TrainCommand implements Callable<Integer> {
     for (var e : object.entrySet()) {
       List<String> key = new java.util.ArrayList<>(path);
       key.add(e.getKey());
+      String joined = ConfigUtil.joinPath(key);
       if (key.size() == 1 && !key.get(0).equals("splinewatch")) {
+        if (!reference.root().containsKey(key.get(0))) { // a typo of the namespace was ignored without a word
+          throw new IllegalArgumentException("unknown setting " + joined + " in " + configFile
+              + "; expected keys under splinewatch (e.g. splinewatch.run.planes = 3; see docs/options.md)");
+        }
         continue; // another namespace (pekko, splinewatch-trainer-dispatcher, ...)
       }
-      String joined = ConfigUtil.joinPath(key);
       if (!reference.hasPathOrNull(joined)) {
         throw new IllegalArgumentException("unknown setting " + joined + " in " + configFile
             + "; expected one of the keys of reference.conf (see docs/options.md)");
+      }
+      if (reference.hasPath(joined) && reference.getValue(joined) instanceof ConfigObject
+          && !(e.getValue() instanceof ConfigObject)) {
+        // splinewatch.run = 5 replaced the whole section: "No configuration setting found for key ..." from deep inside
+        throw new IllegalArgumentException(joined + " = " + concise(e.getValue()) + " in " + configFile
+            + ": expected a section of settings, e.g. " + joined + " { ... } (see docs/options.md)");
       }
       if (e.getValue() instanceof ConfigObject child && reference.getValue(joined) instanceof ConfigObject) {
         checkKnownKeys(child, key, reference, configFile);

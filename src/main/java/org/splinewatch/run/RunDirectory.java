@@ -58,6 +58,7 @@ public final class RunDirectory {
           + " run directory (created when missing)");
     }
     Path dir = RunIds.runDirectory(s.out(), runId);
+    checkWritable(s.out(), dir);
     if (overwrite && s.resume() != null && s.resume().toAbsolutePath().normalize().startsWith(dir)) {
       throw new IllegalArgumentException("--overwrite would delete the checkpoint " + s.resume() + " this run resumes"
           + " from; give another --run-id or drop --overwrite");
@@ -82,6 +83,29 @@ public final class RunDirectory {
       }
     }
     return dir;
+  }
+
+  /**
+   * The run directory, or the nearest directory above it that exists (where it will be created), must be one this
+   * process can write: a read-only or foreign {@code --out} used to load the data set and then fail with exit code 1
+   * and a misleading reason ({@code cannot write …/config.json: …/x: no such file or directory}).
+   */
+  private static void checkWritable(Path out, Path dir) {
+    Path p = dir.toAbsolutePath().normalize();
+    while (p != null && !Files.exists(p)) {
+      p = p.getParent();
+    }
+    if (p == null) {
+      return;
+    }
+    if (!Files.isDirectory(p)) {
+      throw new IllegalArgumentException("--out " + out + ": " + p + " is a file; expected a directory, the parent"
+          + " of the run directory (created when missing)");
+    }
+    if (!Files.isWritable(p)) {
+      throw new IllegalArgumentException("--out " + out + ": cannot write in " + p + " (read-only or not this user's)"
+          + "; expected a directory this user can write, the parent of the run directory (created when missing)");
+    }
   }
 
   /**

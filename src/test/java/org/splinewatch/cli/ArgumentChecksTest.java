@@ -273,6 +273,45 @@ class ArgumentChecksTest {
   }
 
   @Test
+  void aConfigFileOutsideTheSplinewatchNamespaceOrReplacingASectionIsRefused() throws Exception {
+    // a misspelt namespace was ignored without a word: the run trained with reference.conf's values
+    Path ns = Files.writeString(tmp.resolve("ns.conf"), "splinewatchx.run.planes = 3\n");
+    String m = refused("--config", ns.toString());
+    assertEquals("error: unknown setting splinewatchx in " + ns + "; expected keys under splinewatch (e.g."
+        + " splinewatch.run.planes = 3; see docs/options.md)", m);
+    Path bare = Files.writeString(tmp.resolve("bare.conf"), "run { planes = 3 }\n");
+    assertTrue(refused("--config", bare.toString()).startsWith("error: unknown setting run in " + bare), bare.toString());
+    // a value where reference.conf has a section: "withValue(max-steps): No configuration setting found for key ..."
+    Path section = Files.writeString(tmp.resolve("section.conf"), "splinewatch.run = 5\n");
+    assertEquals("error: splinewatch.run = 5 in " + section + ": expected a section of settings, e.g."
+        + " splinewatch.run { ... } (see docs/options.md)", refused("--config", section.toString()));
+    Path root = Files.writeString(tmp.resolve("root.conf"), "splinewatch = \"x\"\n");
+    assertTrue(refused("--config", root.toString()).startsWith("error: splinewatch = \"x\" in " + root
+        + ": expected a section of settings"));
+  }
+
+  @Test
+  void anOutThatCannotBeWrittenIsABadArgumentBeforeTheDataIsLoaded() throws Exception {
+    // a directory this process cannot write, also as root: it used to load the data set, then fail with exit code 1
+    // and "cannot write <out>/<id>/config.json: <out>/<id>: no such file or directory"
+    Path readOnly = Path.of("/proc/self");
+    org.junit.jupiter.api.Assumptions.assumeTrue(Files.isDirectory(readOnly) && !Files.isWritable(readOnly),
+        "Linux only");
+    for (Path out : new Path[] {readOnly, readOnly.resolve("runs").resolve("deeper")}) {
+      String m = CliTest.run(2, "train", "--out", out.toString(), "--run-id", "x", "--metrics-port=0");
+      assertEquals("error: --out " + out + ": cannot write in " + readOnly + " (read-only or not this user's);"
+          + " expected a directory this user can write, the parent of the run directory (created when missing)",
+          m.lines().findFirst().orElseThrow(), m);
+    }
+    // a file further up the path is named as such (found only when config.json was written)
+    Path file = Files.writeString(tmp.resolve("notes.txt"), "keep me");
+    String m = CliTest.run(2, "train", "--out", file.resolve("runs").toString(), "--run-id", "x", "--metrics-port=0");
+    assertTrue(m.startsWith("error: --out " + file.resolve("runs") + ": " + file + " is a file; expected a"
+        + " directory"), m);
+    assertEquals("keep me", Files.readString(file));
+  }
+
+  @Test
   void analyzersWithoutMonitoringAreRefused() {
     String m = refused("--no-monitoring", "--analyzers", "regions");
     assertTrue(m.contains("--analyzers has no effect with --no-monitoring, which runs no analyzer; expected one of"
