@@ -18,7 +18,9 @@ import org.splinewatch.data.LabeledImages;
  */
 final class ByolTrainer extends TwoViewTrainer {
   private final SameDiff target = SameDiff.create();
+  /** The target network's {@code {W, b}} per layer (convolution stages first), and the online layers they follow. */
   private final List<INDArray[]> targetParams = new ArrayList<>();
+  private final List<SDVariable[]> onlineParams = new ArrayList<>();
   private final String targetOut;
   private final double tauBase;
   private final double healthyTauBase;
@@ -54,16 +56,12 @@ final class ByolTrainer extends TwoViewTrainer {
       p1 = p1.add(z1.sub(p1).mul(s));
       p2 = p2.add(z2.sub(p2).mul(s));
     }
-    // the target network starts as a copy of the online encoder and projector
+    // the target network starts as a copy of the online encoder (its convolution stages too: they used to be left
+    // out, so a CNN target fed raw pixels to the first dense layer) and projector
     SDVariable x = target.placeHolder("x", DataType.FLOAT, -1, inputDim);
-    List<SDVariable[]> layers = new ArrayList<>();
-    for (int i = 0; i < backbone.size(); i++) {
-      INDArray w = backbone.get(i)[0].getArr().dup();
-      INDArray b = backbone.get(i)[1].getArr().dup();
-      layers.add(new SDVariable[] {target.var("t" + i + "_w", w), target.var("t" + i + "_b", b)});
-    }
-    this.targetOut = EncoderGraph.mlp(target, x, layers).name();
-    for (SDVariable[] l : layers) {
+    List<SDVariable[]> copies = new ArrayList<>();
+    this.targetOut = net.copyInto(target, x, onlineParams, copies);
+    for (SDVariable[] l : copies) {
       targetParams.add(new INDArray[] {l[0].getArr(), l[1].getArr()});
     }
     SDVariable t1 = sd.placeHolder("t1", DataType.FLOAT, -1, projectionDim); // target projection of view 2
@@ -86,10 +84,10 @@ final class ByolTrainer extends TwoViewTrainer {
   @Override
   protected void afterStep(long stepsDone) {
     double tau = tau(ablated() ? tauBase : healthyTauBase, stepsDone, totalSteps);
-    for (int i = 0; i < backbone.size(); i++) {
+    for (int i = 0; i < onlineParams.size(); i++) {
       for (int j = 0; j < 2; j++) {
         INDArray t = targetParams.get(i)[j];
-        t.muli(tau).addi(backbone.get(i)[j].getArr().mul(1 - tau));
+        t.muli(tau).addi(onlineParams.get(i)[j].getArr().mul(1 - tau));
       }
     }
   }
@@ -97,6 +95,11 @@ final class ByolTrainer extends TwoViewTrainer {
   @Override
   protected List<SameDiff> checkpointGraphs() {
     return List.of(sd, target);
+  }
+
+  /** The target network's projection of {@code x} (tests). */
+  INDArray targetProjection(INDArray x) {
+    return target.output(Map.of("x", x), targetOut).get(targetOut);
   }
 
   /** Target parameters (tests). */

@@ -154,23 +154,57 @@ final class EncoderGraph {
     return out;
   }
 
+  /** The convolution stages {@code stages} (graph {@code g}'s variables) on flat images {@code x}, flattened. */
+  private static SDVariable convolve(SameDiff g, SDVariable x, List<ConvSpec> stages) {
+    int side = stages.get(0).size();
+    SDVariable h = x.reshape(-1, 1, side, side);
+    Conv2DConfig conv = Conv2DConfig.builder().kH(3).kW(3).sH(1).sW(1).pH(1).pW(1).dH(1).dW(1)
+        .dataFormat("NCHW").build();
+    Pooling2DConfig pool = Pooling2DConfig.builder().kH(2).kW(2).sH(2).sW(2).pH(0).pW(0)
+        .isNHWC(false).build();
+    for (ConvSpec c : stages) {
+      h = g.nn.relu(g.cnn.conv2d(h, c.w(), c.b(), conv), 0);
+      h = g.cnn.avgPooling2d(h, pool);
+    }
+    ConvSpec last = stages.get(stages.size() - 1);
+    int out = last.size() / 2;
+    return h.reshape(-1, last.outChannels() * out * out);
+  }
+
+  /**
+   * A copy of the whole backbone (the CNN encoder's convolution stages, the dense layers, the projector) in graph
+   * {@code target}, reading placeholder {@code input}: BYOL's target network. Each copied layer's online and copied
+   * parameters are added to {@code online} and {@code copies} as {@code {W, b}}, in the same order (convolution
+   * stages first). Returns the name of the copy's projector output. The dense layers are named {@code t<i>_w},
+   * {@code t<i>_b} (as before CNN encoders were copied), the convolution stages {@code tconv<i>_w}, {@code tconv<i>_b}.
+   */
+  String copyInto(SameDiff target, SDVariable input, List<SDVariable[]> online, List<SDVariable[]> copies) {
+    List<ConvSpec> copied = new ArrayList<>();
+    for (int i = 0; i < convs.size(); i++) {
+      ConvSpec c = convs.get(i);
+      SDVariable w = target.var("tconv" + i + "_w", c.w().getArr().dup());
+      SDVariable b = target.var("tconv" + i + "_b", c.b().getArr().dup());
+      copied.add(new ConvSpec(w, b, c.inChannels(), c.size(), c.outChannels()));
+      online.add(new SDVariable[] {c.w(), c.b()});
+      copies.add(new SDVariable[] {w, b});
+    }
+    SDVariable h = copied.isEmpty() ? input : convolve(target, input, copied);
+    List<SDVariable[]> layers = new ArrayList<>();
+    for (int i = 0; i < backbone.size(); i++) {
+      SDVariable[] l = {target.var("t" + i + "_w", backbone.get(i)[0].getArr().dup()),
+          target.var("t" + i + "_b", backbone.get(i)[1].getArr().dup())};
+      layers.add(l);
+      online.add(backbone.get(i));
+      copies.add(l);
+    }
+    return mlp(target, h, layers).name();
+  }
+
   /** The projector output of the backbone for a view. */
   SDVariable embed(SDVariable x) {
     SDVariable h = x;
     if (!convs.isEmpty()) {
-      int side = convs.get(0).size();
-      h = h.reshape(-1, 1, side, side);
-      Conv2DConfig conv = Conv2DConfig.builder().kH(3).kW(3).sH(1).sW(1).pH(1).pW(1).dH(1).dW(1)
-          .dataFormat("NCHW").build();
-      Pooling2DConfig pool = Pooling2DConfig.builder().kH(2).kW(2).sH(2).sW(2).pH(0).pW(0)
-          .isNHWC(false).build();
-      for (ConvSpec c : convs) {
-        h = sd.nn.relu(sd.cnn.conv2d(h, c.w(), c.b(), conv), 0);
-        h = sd.cnn.avgPooling2d(h, pool);
-      }
-      ConvSpec last = convs.get(convs.size() - 1);
-      int out = last.size() / 2;
-      h = h.reshape(-1, last.outChannels() * out * out);
+      h = convolve(sd, h, convs);
     }
     int projector = backbone.size() - 1;
     // the encoder's dense layers, each with its ReLU: the representation; then the linear projector

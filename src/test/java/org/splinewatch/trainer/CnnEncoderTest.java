@@ -117,6 +117,31 @@ class CnnEncoderTest {
     }
   }
 
+  /**
+   * BYOL's target network copies the whole online encoder, its convolution stages too. It used to copy only the dense
+   * layers and feed them raw pixels: with {@code --cnn-channels 4,6} the first training step failed (matmul 784 vs
+   * 294), and with the default 8,16 (16·7·7 = 784 = the pixels) it trained against a target that was no EMA of the
+   * online network.
+   */
+  @Test
+  void byolsTargetNetworkIsACopyOfTheWholeCnnEncoder() {
+    try (ByolTrainer t = new ByolTrainer(CollapseBehaviourTest.TRAIN, SMALL_CNN, 8, 8, 16, 1e-3, 0.99, 10, true,
+        3)) {
+      assertEquals(4, t.targetParams().size(), "two convolution stages, one dense layer, the projector");
+      assertEquals(List.of(3L, 3L, 1L, 4L), Arrays.stream(t.targetParams().get(0)[0].shape()).boxed().toList());
+      assertTrue(Double.isFinite(t.step()) && Double.isFinite(t.step()));
+      assertAllFinite(t);
+    }
+    EncoderSpec defaults = new EncoderSpec("cnn", new int[] {8, 16}, new int[] {12});
+    try (ByolTrainer t = new ByolTrainer(CollapseBehaviourTest.TRAIN, defaults, 8, 8, 16, 1e-3, 0.99, 10, true, 3)) {
+      INDArray x = inputs();
+      INDArray online = t.projectorOutput(x);
+      INDArray target = t.targetProjection(x);
+      assertTrue(online.equalsWithEps(target, 1e-5), "before the first step the target is the online network: "
+          + online + " vs " + target);
+    }
+  }
+
   /** The two-view methods refuse a batch of one image, whose batch statistics are degenerate. */
   @Test
   void aBatchOfOneIsRefused() {
