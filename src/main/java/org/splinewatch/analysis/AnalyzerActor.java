@@ -28,28 +28,30 @@ import org.splinewatch.snapshot.WeightSnapshot;
 /**
  * Runs one {@link SnapshotAnalysis} per {@link Analyze} command: publishes its samples and
  * {@code splinewatch_analysis_step{analyzer}} (the training step of the snapshot it analysed, for the analysis lag),
- * times it ({@code splinewatch_analysis_seconds{analyzer}}) and replies {@link Analyzed}. A failure is reported to the metrics
- * actor and the reply, then rethrown so that supervision restarts the actor with a fresh analysis; the trainer never
- * notices. A failure to write the run directory is not rethrown: the reply ends the run with one line. The
- * protocol is the shared {@link Analyze} command.
+ * times it ({@code splinewatch_analysis_seconds{analyzer}}) and replies {@link Analyzed}. A failure is reported to the
+ * metrics actor and the reply, logged in one line, and the next snapshot gets a fresh analysis; the trainer never
+ * notices. A failure to write the run directory ends the run with the reply's one line instead. The protocol is the
+ * shared {@link Analyze} command.
  */
 public final class AnalyzerActor extends AbstractBehavior<Analyze> {
   private static final Logger LOG = LoggerFactory.getLogger(AnalyzerActor.class);
   private final String name;
   private final ActorRef<MetricsActor.Command> metrics;
-  private final SnapshotAnalysis analysis;
+  private final Supplier<SnapshotAnalysis> fresh;
+  private SnapshotAnalysis analysis;
 
   public static Behavior<Analyze> create(String name, ActorRef<MetricsActor.Command> metrics,
       Supplier<SnapshotAnalysis> analysis) {
-    return Behaviors.setup(ctx -> new AnalyzerActor(ctx, name, metrics, analysis.get()));
+    return Behaviors.setup(ctx -> new AnalyzerActor(ctx, name, metrics, analysis));
   }
 
   private AnalyzerActor(ActorContext<Analyze> ctx, String name, ActorRef<MetricsActor.Command> metrics,
-      SnapshotAnalysis analysis) {
+      Supplier<SnapshotAnalysis> analysis) {
     super(ctx);
     this.name = name;
     this.metrics = metrics;
-    this.analysis = analysis;
+    this.fresh = analysis;
+    this.analysis = analysis.get();
   }
 
   @Override
@@ -85,6 +87,12 @@ public final class AnalyzerActor extends AbstractBehavior<Analyze> {
     });
   }
 
+  /** The console line of one failed analysis (counted in splinewatch_analysis_failures_total). */
+  static String failedLine(String name, long step, String error) {
+    return "analyzer " + name + " failed on the snapshot of step " + step + " (" + error + "); it goes on with the"
+        + " next one, training is not affected (splinewatch_analysis_failures_total)";
+  }
+
   /** The console line of an analyzer disabled for the rest of the run (the {@code analyzer_disabled} event). */
   static String disabledLine(String name, long step, String error) {
     return "analyzer " + name + " disabled at step " + step + " for the rest of the run (" + error
@@ -117,7 +125,13 @@ public final class AnalyzerActor extends AbstractBehavior<Analyze> {
         // the disk writable, and the supervisor's stack trace of it, once per analyzer, said nothing more
         return this;
       }
-      throw e;
+      // one console line, and a fresh analysis (its state may be what failed) for the next snapshot; rethrown, the
+      // supervisor's restart printed the whole stack trace for every failed snapshot (a diverged run: each of them)
+      LOG.warn(failedLine(name, s.step(), error));
+      LOG.debug("{} failed on the snapshot of step {}", name, s.step(), e);
+      analysis.close();
+      analysis = fresh.get();
+      return this;
     } catch (OutOfMemoryError e) {
       // contained: a fatal error would take the JVM down (Pekko exits on it). What this analysis allocated is
       // garbage now; the analyzer is disabled for the rest of the run, with an event, and training goes on.

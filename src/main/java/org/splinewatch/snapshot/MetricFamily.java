@@ -151,7 +151,7 @@ public enum MetricFamily {
       "radius", "points", "quantile"),
 
   // Micrometer meters registered directly (not samples)
-  ANALYSIS_FAILURES_TOTAL(Origin.RUN_METER, Type.COUNTER, "Analyses that failed (the analyzer is restarted)",
+  ANALYSIS_FAILURES_TOTAL(Origin.RUN_METER, Type.COUNTER, "Analyses that failed (the next snapshot gets a fresh analysis)",
       "analyzer"),
   RUN_INFO(Origin.RUN_METER, Type.GAUGE, "A run's configuration as labels (value always 1); join on run or instance",
       "encoder", "hidden", "batch_size", "learning_rate", "seed", "git_commit", "git_dirty", "tags"),
