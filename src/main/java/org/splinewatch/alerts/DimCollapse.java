@@ -103,8 +103,13 @@ public record DimCollapse(Settings settings, Hysteresis hysteresis, Map<String, 
       vals.put("rankme_ratio", ratio);
     }
     vals.put("sudden", sudden ? 1.0 : 0.0);
+    // the ratio is RankMe over the layer's width, not over the best: "best 1.0, ratio 0.004" read as a contradiction
+    String share = Double.isNaN(ratio) || ratio <= 0 ? ""
+        : String.format(Locale.ROOT, ", %.3f of its %d dimensions", ratio, Math.round(v.value() / ratio));
+    String since = reference ? String.format(Locale.ROOT, " (best %.1f from step %d)", max, settings.warmupSteps())
+        : "";
     return Optional.of(new Verdict(Map.of("layer", layer), breach, clear, vals,
-        String.format(Locale.ROOT, "dimensional collapse on layer %s: RankMe %.1f (best %.1f, ratio %.3f)", layer,
-            v.value(), max, ratio)));
+        String.format(Locale.ROOT, "dimensional collapse on layer %s: RankMe %.1f%s%s", layer, v.value(), share,
+            since)));
   }
 }

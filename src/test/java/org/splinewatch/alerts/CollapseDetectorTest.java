@@ -124,6 +124,9 @@ class CollapseDetectorTest {
     assertEquals("dim_collapse", alerts.get(0).rule());
     assertEquals(400, alerts.get(0).step(), "the second breaching snapshot (rankme-n-fire = 2)");
     assertEquals(80.0, alerts.get(0).values().get("rankme_max"));
+    // the ratio is of the layer's width, not of the best ("best 1.0, ratio 0.004" read as a contradiction)
+    assertEquals("dimensional collapse on layer proj: RankMe 30.0, 0.300 of its 100 dimensions (best 80.0 from step"
+        + " 100) (2 consecutive snapshots, step 400)", alerts.get(0).sentence());
   }
 
   /** RankMe of proj at steps 0, 50, 100, ... through a fresh detector; the firing alerts. */
