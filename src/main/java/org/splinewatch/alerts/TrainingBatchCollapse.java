@@ -117,9 +117,14 @@ public record TrainingBatchCollapse(Settings settings, Hysteresis hysteresis, Ma
     values.put("encoder_scale", scale);
     values.put("encoder_scale_recent_max", scaleMax);
     return Optional.of(new Verdict(Map.of("output", output), breach, clear, values,
-        String.format(Locale.ROOT, "training batch collapsed on output %s: std of l2-normalised outputs %.3f (recent"
-            + " maximum %.3f), centred RankMe %.1f (recent maximum %.1f), encoder scale %.3g (recent maximum %.3g)",
-            output, std, stdMax, rankMe, rankMeMax, scale, scaleMax)));
+        String.format(Locale.ROOT, "training batch collapsed on output %s: std of l2-normalised outputs %.3f%s,"
+            + " centred RankMe %.1f%s, encoder scale %.3g%s", output, std, recent("%.3f", stdMax), rankMe,
+            recent("%.1f", rankMeMax), scale, recent("%.3g", scaleMax))));
+  }
+
+  /** " (recent maximum X)", or nothing where there is none yet (before the warm-up, or no earlier value). */
+  private static String recent(String format, double max) {
+    return Double.isNaN(max) ? "" : String.format(Locale.ROOT, " (recent maximum " + format + ")", max);
   }
 
   /**

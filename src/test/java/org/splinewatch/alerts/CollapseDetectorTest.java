@@ -276,6 +276,12 @@ class CollapseDetectorTest {
     assertFalse(back.get(0).firing());
     assertEquals(190, back.get(0).step());
     assertFalse(d.firing("batch_collapse"));
+    // below the floor before the warm-up (a diverging run): no recent maximum yet, and none printed as NaN
+    List<Alert> early = batches(new CollapseDetector(AlertSettings.fromConfig(c), "r", 10), 10, 0.05, 0.05);
+    assertEquals(1, early.size());
+    assertTrue(early.get(0).sentence().startsWith("training batch collapsed on output projector: std of"
+        + " l2-normalised outputs 0.050, centred RankMe") && !early.get(0).sentence().contains("recent maximum NaN"),
+        early.get(0).sentence());
   }
 
   /** Batch samples at steps 1, 10, 20, ...: the projector's std and centred RankMe, the encoder's scale. */
