@@ -239,24 +239,39 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
     if (resumes.isEmpty()) {
       return pictures;
     }
-    long earliest = resumes.stream().mapToLong(r -> r.path("step").asLong()).min().getAsLong();
-    Map<String, Set<Long>> counted = new java.util.HashMap<>(); // plane -> steps with a region count
-    for (Series x : series.values()) {
-      if (x.name().equals(MetricFamily.REGIONS.id()) && x.labels().get("plane") != null) {
-        Set<Long> steps = counted.computeIfAbsent(x.labels().get("plane"), k -> new java.util.HashSet<>());
-        x.points().forEach(p -> steps.add((long) p[0]));
-      }
-    }
+    BiPredicate<String, Long> kept = onTrajectory(resumes.stream().mapToLong(r -> r.path("step").asLong()).min(),
+        series, Set.of(MetricFamily.REGIONS.id()), "plane");
     Map<Integer, List<Picture>> out = new TreeMap<>();
     pictures.forEach((plane, list) -> {
-      List<Picture> kept = list.stream().filter(p -> p.step() <= earliest
-          || counted.getOrDefault(Integer.toString(plane), Set.of()).contains(p.step())).toList();
-      if (!kept.isEmpty()) {
-        out.put(plane, new ArrayList<>(kept));
+      List<Picture> on = list.stream().filter(p -> kept.test(Integer.toString(plane), p.step())).toList();
+      if (!on.isEmpty()) {
+        out.put(plane, new ArrayList<>(on));
       }
     });
     return out;
   }
+
+  /**
+   * What a resumed run draws belongs to the trajectory it is on when its step is not after the earliest resume, or
+   * when one of {@code families} has a sample at that step with that value of {@code label} after {@link #supersede}
+   * (one the resumed segment wrote): by label value and step. Everything, for a run never resumed.
+   */
+  private static BiPredicate<String, Long> onTrajectory(OptionalLong earliest, Map<String, Series> series,
+      Set<String> families, String label) {
+    if (earliest.isEmpty()) {
+      return (value, step) -> true;
+    }
+    Map<String, Set<Long>> written = new java.util.HashMap<>(); // label value -> steps with a sample
+    for (Series x : series.values()) {
+      if (families.contains(x.name()) && x.labels().get(label) != null) {
+        Set<Long> steps = written.computeIfAbsent(x.labels().get(label), k -> new java.util.HashSet<>());
+        x.points().forEach(p -> steps.add((long) p[0]));
+      }
+    }
+    long resumed = earliest.getAsLong();
+    return (value, step) -> step <= resumed || written.getOrDefault(value, Set.of()).contains(step);
+  }
+
 
   /** The partition pictures under {@code planes/}, per plane in step order. */
   private static Map<Integer, List<Picture>> readPictures(Path dir, List<String> problems) {
@@ -605,20 +620,9 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
    * {@code best}, say) and is not shown. Every view of a run never resumed is.
    */
   public BiPredicate<String, Long> currentViews() {
-    OptionalLong earliest = earliestResume(dir);
-    if (earliest.isEmpty()) {
-      return (layer, step) -> true;
-    }
-    Map<String, Set<Long>> analysed = new java.util.HashMap<>(); // layer -> steps with an embedding sample
-    for (Series x : series.values()) {
-      if (EMBEDDING_FAMILIES.contains(x.name()) && x.labels().get("layer") != null) {
-        Set<Long> steps = analysed.computeIfAbsent(x.labels().get("layer"), k -> new java.util.HashSet<>());
-        x.points().forEach(p -> steps.add((long) p[0]));
-      }
-    }
-    long resumed = earliest.getAsLong();
-    return (layer, step) -> step <= resumed || analysed.getOrDefault(layer, Set.of()).contains(step);
+    return onTrajectory(earliestResume(dir), series, EMBEDDING_FAMILIES, "layer");
   }
+
 
   /** The embedding analyzer's families (EMBEDDING_*), written with each view it draws. */
   private static final Set<String> EMBEDDING_FAMILIES = java.util.Arrays.stream(MetricFamily.values())
