@@ -274,7 +274,7 @@ public final class MetricsActor extends AbstractBehavior<MetricsActor.Command> {
    */
   private List<Sample> notPrimed(List<Sample> samples) {
     return samples.stream().filter(x -> x.step() != checkpointStep
-        || !primedAtCheckpoint.remove(Detection.seriesKey(x.name(), x.labels()))).toList();
+        || !primedAtCheckpoint.remove(RunData.seriesKey(x.name(), x.labels()))).toList();
   }
 
   /** See {@link Resumed}. */

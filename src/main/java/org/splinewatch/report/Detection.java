@@ -334,25 +334,17 @@ public final class Detection {
     return lastFired.values().stream().filter(a -> detector.firing(a.rule())).toList();
   }
 
-  /** The series ({@link #seriesKey}) with a recorded sample at {@code step}: those {@link #prime} fed at it. */
+  /**
+   * The series ({@link RunData#seriesKey}) with a recorded sample at {@code step}: those {@link #prime} fed at it.
+   */
   public static Set<String> seriesAt(RunData run, long step) {
     Set<String> keys = new java.util.HashSet<>();
-    for (RunData.Series s : run.series().values()) {
-      for (double[] p : s.points()) {
-        if ((long) p[0] == step) {
-          keys.add(seriesKey(s.name(), s.labels()));
-          break;
-        }
+    run.series().forEach((key, s) -> {
+      if (s.points().stream().anyMatch(p -> (long) p[0] == step)) {
+        keys.add(key);
       }
-    }
+    });
     return keys;
-  }
-
-  /** A series' name and labels as one key (the run's own labels left out, as {@link RunData} reads them). */
-  public static String seriesKey(String name, Map<String, String> labels) {
-    Map<String, String> own = new TreeMap<>(labels);
-    own.keySet().removeAll(List.of("run", "method", "dataset"));
-    return name + own;
   }
 
   /** The collapse ablation named by a run's settings ({@code config.json} "settings"), empty for none. */

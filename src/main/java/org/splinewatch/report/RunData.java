@@ -606,6 +606,23 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
     }, problems);
   }
 
+  /**
+   * The key of a series in {@link #series()}: its name and labels, the run's own labels ({@code run}, {@code method},
+   * {@code dataset}) left out.
+   */
+  public static String seriesKey(String name, Map<String, String> labels) {
+    return name + ownLabels(labels);
+  }
+
+  /** A sample's labels but the run's own, in key order: the labels of its {@link Series}. */
+  static Map<String, String> ownLabels(Map<String, String> labels) {
+    Map<String, String> own = new TreeMap<>(labels);
+    own.keySet().removeAll(RUN_LABELS);
+    return own;
+  }
+
+  private static final List<String> RUN_LABELS = List.of("run", "method", "dataset");
+
   /** The step of the run's earliest resume ({@code run_resumed} in events.jsonl), empty for a run never resumed. */
   public static OptionalLong earliestResume(Path dir) {
     List<JsonNode> resumes = new ArrayList<>();

@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import org.splinewatch.report.RunData.Series;
 
 /**
@@ -51,11 +50,9 @@ final class SampleLines {
     try {
       JsonNode j = JSON.readTree(line);
       String name = j.get("name").asText();
-      Map<String, String> labels = new TreeMap<>();
-      j.path("labels").fields().forEachRemaining(e -> labels.put(e.getKey(), e.getValue().asText()));
-      labels.remove("run");
-      labels.remove("method");
-      labels.remove("dataset");
+      Map<String, String> all = new HashMap<>();
+      j.path("labels").fields().forEachRemaining(e -> all.put(e.getKey(), e.getValue().asText()));
+      Map<String, String> labels = RunData.ownLabels(all);
       if (!j.get("step").isIntegralNumber()) { // asLong() would read "abc" or true as step 0
         throw new IllegalArgumentException("step is not an integer");
       }
@@ -69,7 +66,7 @@ final class SampleLines {
       if (step < 0) {
         return; // counters logged without a step
       }
-      String key = name + labels;
+      String key = RunData.seriesKey(name, labels);
       // the order (as written) tells a resumed run's samples from those of the trajectory it abandoned
       Points points = (Points) series.computeIfAbsent(key, k -> new Series(name, labels, new Points())).points();
       points.add(step, value, j.path("time").isNumber() ? j.path("time").asDouble() : Double.NaN, order[0]++);

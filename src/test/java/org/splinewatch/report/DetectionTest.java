@@ -221,7 +221,7 @@ class DetectionTest {
     List<org.splinewatch.alerts.Alert> still = Detection.prime(atFour, data, 400);
     assertEquals(List.of("std_collapse@300"), still.stream().map(a -> a.rule() + "@" + a.step()).toList());
     assertTrue(atFour.firing("std_collapse"));
-    assertTrue(Detection.seriesAt(data, 400).contains(Detection.seriesKey("splinewatch_embedding_std_normalized",
+    assertTrue(Detection.seriesAt(data, 400).contains(RunData.seriesKey("splinewatch_embedding_std_normalized",
         java.util.Map.of("run", "res", "layer", "proj"))), Detection.seriesAt(data, 400).toString());
     assertEquals(List.of(), atFour.observe(List.of(std01.apply(500L))));
 
