@@ -27,7 +27,7 @@ public record RegionSettings(int threads, int maxRegions, double pad, boolean sv
     atLeast("splinewatch.regions.svg-size", s.svgSize, 16);
     atLeast("splinewatch.regions.grid", s.grid, 2);
     atLeast("splinewatch.regions.data-probes", s.dataProbes, 0);
-    if (s.pad > 0 && !(2 * s.pad * s.pad > 0 && 2 * s.pad * s.pad < Double.POSITIVE_INFINITY)) {
+    if (s.pad > 0 && !org.splinewatch.regions.Plane.hasArea(s.pad)) {
       // the planes' domains would have area 0 or infinity (Plane.throughAnchors refuses them)
       throw new IllegalArgumentException("splinewatch.regions.pad must give a domain |s| + |t| <= pad of positive"
           + " finite area (2 pad^2), or be <= 0 for 1.5 x the anchors' extent, got " + s.pad);

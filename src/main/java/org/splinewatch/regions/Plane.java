@@ -64,10 +64,9 @@ public final class Plane {
       pad = 1.5 * m;
     }
     double[] domain = {pad, 0, 0, pad, -pad, 0, 0, -pad};
-    double area = 2 * pad * pad;
-    if (!(area > 0 && area < Double.POSITIVE_INFINITY)) { // a pad of 1e-300 or 1e300: every area 0 or infinite
-      throw new IllegalArgumentException("pad " + pad + " gives a domain of area " + area + "; expected a pad whose"
-          + " domain |s| + |t| <= pad has a positive finite area (2 pad^2)");
+    if (!hasArea(pad)) { // a pad of 1e-300 or 1e300: every area 0 or infinite
+      throw new IllegalArgumentException("pad " + pad + " gives a domain of area " + 2 * pad * pad + "; expected a"
+          + " pad whose domain |s| + |t| <= pad has a positive finite area (2 pad^2)");
     }
     return new Plane(c, e1, e2, domain, anchors);
   }
@@ -295,5 +294,11 @@ public final class Plane {
 
   static double norm(double[] a) {
     return Math.sqrt(dot(a, a));
+  }
+
+  /** Whether the domain {@code |s| + |t| <= pad} has a positive finite area, {@code 2 pad^2}, in doubles. */
+  public static boolean hasArea(double pad) {
+    double area = 2 * pad * pad;
+    return area > 0 && area < Double.POSITIVE_INFINITY;
   }
 }
