@@ -18,9 +18,9 @@ import org.splinewatch.snapshot.Sample;
  * <ul>
  *   <li>{@link StdCollapse} {@code std_collapse} (critical): {@code std_normalized < min(0.2, 0.25·b)}, clear above
  *       {@code min(0.3, 0.35·b)}, {@code b} the layer's baseline from step {@code warmup-steps} (100) on.</li>
- *   <li>{@link DimCollapse} {@code dim_collapse} (critical): {@code rankme_ratio < 0.05}, or {@code rankme} below half
- *       its best from step {@code warmup-steps} on, or a sudden drop below {@code rankme-sudden-fire} of its recent
- *       maximum; fires after {@code rankme-n-fire} breaching snapshots.</li>
+ *   <li>{@link DimCollapse} {@code dim_collapse} (critical): {@code rankme_ratio < rankme-ratio-fire} (0.02), or
+ *       {@code rankme} below half its best from step {@code warmup-steps} on, or a sudden drop below
+ *       {@code rankme-sudden-fire} of its recent maximum; fires after {@code rankme-n-fire} breaching snapshots.</li>
  *   <li>{@link KnnChance} {@code knn_chance} (warning): {@code knn_accuracy < 1.5/C}, clear above {@code 2/C}.</li>
  *   <li>{@link RegionDrop} {@code region_drop} (warning): {@code regions < 0.5·max(regions over the last 10
  *       snapshots)} on a plane, from step {@code warmup-steps} on.</li>
