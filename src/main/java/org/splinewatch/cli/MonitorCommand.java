@@ -129,11 +129,22 @@ public final class MonitorCommand implements Runnable {
           threads) : null;
       long budget = workspaceBudget();
       long t0 = System.nanoTime();
+      ProgressLine bar = ProgressLine.onStandardError();
       Partition p;
       PartitionStats s;
       try {
-        // the engine stops with overflow before its arrays outgrow the budget (a network too wide for the heap)
-        p = Partition.compute(m.net(), m.plane(), maxRegions, pool, threads, new Partition.Workspace(budget));
+        try {
+          // the engine stops with overflow before its arrays outgrow the budget (a network too wide for the heap)
+          p = Partition.compute(m.net(), m.plane(), maxRegions, pool, threads, new Partition.Workspace(budget),
+              (layer, layers, done, width, regions) -> {
+                long now = System.nanoTime();
+                if (bar.due(now)) {
+                  bar.show(progress(layer, layers, done, width, regions, bar.seconds(now)), now);
+                }
+              });
+        } finally {
+          bar.finish();
+        }
         s = PartitionStats.of(p, false);
       } catch (OutOfMemoryError e) {
         System.err.println(outOfMemory(model, m.description(), "a smaller network, a lower --max-regions or a larger"
@@ -195,6 +206,12 @@ public final class MonitorCommand implements Runnable {
       return 0;
     }
 
+    /** The progress line of a whole partition: where the engine stands, in layers and neurons, and its regions. */
+    static String progress(int layer, int layers, int done, int width, int regions, double seconds) {
+      return String.format(java.util.Locale.ROOT, "regions: layer %d/%d, neuron %d/%d, %d regions so far, %.0f s",
+          layer + 1, layers, done, width, regions, seconds);
+    }
+
     /** The statistics of the partition's geometry: none of them is printed (null) for an overflowed partition. */
     static final java.util.Set<String> GEOMETRY = java.util.Set.of("vertices", "edges", "internal_edges", "area_mean",
         "area_std", "area_quantiles_0_10_50_90_100", "vertices_per_region", "eccentricity_mean", "eccentricity_median",
@@ -220,7 +237,8 @@ public final class MonitorCommand implements Runnable {
 
     /**
      * {@code --tiled}: the exact counts from {@link TiledRegionCount}, each thread with a share of the workspace
-     * budget, and progress on standard error (redrawn on a terminal, a line every 10 s otherwise).
+     * budget, and progress on standard error ({@link ProgressLine}: redrawn on a terminal, a line every 10 s
+     * otherwise).
      */
     private int tiledCount(Network m) throws Exception {
       Partition.Workspace[] ws = new Partition.Workspace[threads];
@@ -228,40 +246,34 @@ public final class MonitorCommand implements Runnable {
       for (int i = 0; i < threads; i++) {
         ws[i] = new Partition.Workspace(Math.max(16L << 20, budget / threads));
       }
-      boolean terminal = System.console() != null;
       long t0 = System.nanoTime();
-      long[] shown = {t0};
+      ProgressLine bar = ProgressLine.onStandardError();
       TiledRegionCount.Result r;
       try {
         r = TiledRegionCount.count(m.net(), m.plane(), maxRegions, ws, (done, total, tiles, sum) -> {
+          // from the tiles' threads, one at a time (the count calls it in a synchronized block)
           long now = System.nanoTime();
-          if (now - shown[0] >= (terminal ? 250_000_000L : 10_000_000_000L)) {
-            shown[0] = now;
-            String line = String.format(java.util.Locale.ROOT, "tiled: %5.1f %% of the plane, %d tiles, %.0f s",
-                100 * done / total, tiles, (now - t0) / 1e9);
-            if (terminal) {
-              System.err.print("\r" + line);
-            } else {
-              System.err.println(line);
-            }
+          if (bar.due(now)) {
+            bar.show(String.format(java.util.Locale.ROOT, "tiled: %5.1f %% of the plane, %d tiles, %.0f s",
+                100 * done / total, tiles, bar.seconds(now)), now);
           }
         });
       } catch (OutOfMemoryError e) {
+        bar.finish();
         System.err.println(outOfMemory(model, m.description(), "a lower --max-regions or a larger SPLINEWATCH_HEAP"));
         return 1;
       } catch (IllegalStateException e) {
         // the smallest tile still overflows its region cap or its memory budget: either may be what is too small
         // each thread's tiles have 1/threads of the budget: with many threads a tile of a wide network overflows
         // its share however small it is, and fewer threads is then the remedy
+        bar.finish();
         System.err.println("error: " + model + ": " + e.getMessage() + "; expected a larger --max-regions (the most"
             + " regions per tile, now " + maxRegions + ")" + (threads > 1 ? ", fewer --threads (each of the "
             + threads + " has a workspace of " + (ws[0].budgetBytes() >> 20) + " MiB)" : "")
             + " or a larger SPLINEWATCH_HEAP");
         return 1;
       }
-      if (terminal) {
-        System.err.println();
-      }
+      bar.finish();
       double seconds = (System.nanoTime() - t0) / 1e9;
       Map<String, Object> out = new LinkedHashMap<>();
       out.put("model", model.toString());

@@ -93,11 +93,29 @@ public final class Partition {
    */
   public static Partition compute(PiecewiseLinearNet net, Plane plane, int maxRegions,
       Executor pool, int parts, Workspace workspace) {
+    return compute(net, plane, maxRegions, pool, parts, workspace, null);
+  }
+
+  /** Where a computation stands, for a progress line: called once per hidden neuron, on the computing thread. */
+  public interface Progress {
+    /**
+     * Hidden neuron {@code neuronsDone − 1} of hidden layer {@code layer} (of {@code layers}, each counted from 0 and
+     * 1) has split the plane, which now has {@code regions} regions.
+     */
+    void update(int layer, int layers, int neuronsDone, int width, int regions);
+  }
+
+  /**
+   * As {@link #compute(PiecewiseLinearNet, Plane, int, Executor, int, Workspace)}, telling {@code progress} (null:
+   * no one) after each hidden neuron: a call per neuron, not per region or vertex, so it costs nothing measurable.
+   */
+  public static Partition compute(PiecewiseLinearNet net, Plane plane, int maxRegions,
+      Executor pool, int parts, Workspace workspace, Progress progress) {
     if (net.inputDim() != plane.inputDim()) {
       throw new IllegalArgumentException("the plane lives in dimension " + plane.inputDim()
           + " but the network expects " + net.inputDim() + " inputs");
     }
-    Builder b = new Builder(net, plane, maxRegions, pool, parts, workspace);
+    Builder b = new Builder(net, plane, maxRegions, pool, parts, workspace, progress);
     b.run();
     Partition result = new Partition(b);
     b.finish();
@@ -403,9 +421,12 @@ public final class Partition {
     final Executor pool;
     final int parts;
     final Workspace ws;
+    final Progress progress; // or null
 
-    Builder(PiecewiseLinearNet net, Plane plane, int maxRegions, Executor pool, int parts, Workspace ws) {
+    Builder(PiecewiseLinearNet net, Plane plane, int maxRegions, Executor pool, int parts, Workspace ws,
+        Progress progress) {
       this.ws = ws;
+      this.progress = progress;
       this.pool = pool;
       this.parts = parts;
       this.net = net;
@@ -562,6 +583,9 @@ public final class Partition {
         writeBack = lazyNew && !retireBlocks;
         for (int j = 0; j < width && !overflow; j++) {
           splitByNeuron(j, bitBase + j);
+          if (progress != null) {
+            progress.update(layer, regionsAfterLayer.length, j + 1, width, fCount);
+          }
         }
         regionsAfterLayer[layer] = fCount;
         if (overflow) {

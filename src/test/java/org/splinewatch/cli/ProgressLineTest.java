@@ -1,0 +1,104 @@
+package org.splinewatch.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@link ProgressLine} and the progress of {@code ./monitor regions} without {@code --tiled}, which showed nothing
+ * during a partition of minutes (only {@code --tiled} had a progress line).
+ */
+class ProgressLineTest {
+  @TempDir
+  Path tmp;
+
+  private static final long S = 1_000_000_000L;
+
+  @Test
+  void withoutATerminalALineEveryIntervalAndNothingForShortWork() {
+    ByteArrayOutputStream buf = new ByteArrayOutputStream();
+    ProgressLine bar = new ProgressLine(new PrintStream(buf, true, StandardCharsets.UTF_8), false, 10 * S, 0);
+    assertFalse(bar.due(9 * S), "nothing before the interval");
+    bar.finish();
+    assertEquals("", buf.toString(StandardCharsets.UTF_8), "short work prints nothing");
+    assertTrue(bar.due(10 * S));
+    bar.show("step one", 10 * S);
+    assertFalse(bar.due(19 * S));
+    assertEquals(12.5, bar.seconds(12 * S + S / 2));
+    bar.show("step two", 20 * S);
+    bar.finish();
+    assertEquals("step one\nstep two\n", buf.toString(StandardCharsets.UTF_8).replace(System.lineSeparator(), "\n"));
+  }
+
+  @Test
+  void onATerminalTheLineIsRedrawnAndWipedAtTheEnd() {
+    ByteArrayOutputStream buf = new ByteArrayOutputStream();
+    ProgressLine bar = new ProgressLine(new PrintStream(buf, true, StandardCharsets.UTF_8), true, S / 4, 0);
+    bar.show("a longer line", S);
+    bar.show("short", 2 * S);
+    bar.finish();
+    bar.finish(); // once
+    assertEquals("\ra longer line\rshort        \r             \r", buf.toString(StandardCharsets.UTF_8));
+  }
+
+  @Test
+  void theWholePartitionReportsProgressOnStandardErrorOnly() throws Exception {
+    Assumptions.assumeFalse(ProgressLine.stderrIsTerminal(), "the forced interval applies without a terminal");
+    Path f = RegionsCliTest.oneLayer(tmp.resolve("lines.npz"), 30, 5);
+    // the default interval (10 s): a computation of milliseconds prints no progress
+    String[] quiet = run(null, "monitor", "regions", "--model", f.toString(), "--json");
+    assertFalse(quiet[1].contains("regions: layer"), quiet[1]);
+    String[] forced = run("0", "monitor", "regions", "--model", f.toString(), "--json");
+    var json = new com.fasterxml.jackson.databind.ObjectMapper().readTree(forced[0]); // stdout: the JSON alone
+    int regions = json.get("regions").asInt();
+    // one line per hidden neuron at interval 0: the last one is the 30th neuron with the partition's count
+    assertEquals(30, forced[1].lines().filter(l -> l.startsWith("regions: layer 1/1, neuron ")).count(), forced[1]);
+    assertTrue(forced[1].lines().anyMatch(l -> l.matches("regions: layer 1/1, neuron 30/30, " + regions
+        + " regions so far, [0-9]+ s")), forced[1]);
+    assertFalse(forced[0].contains("regions so far"), forced[0]);
+    // --tiled through the same line
+    String[] tiled = run("0", "monitor", "regions", "--model", f.toString(), "--tiled", "--max-regions", "40");
+    assertTrue(tiled[1].lines().anyMatch(l -> l.matches("tiled: +[0-9.]+ % of the plane, [0-9]+ tiles, [0-9]+ s")),
+        tiled[1]);
+    assertTrue(tiled[0].contains("\nregions: " + regions + "\n") && !tiled[0].contains("tiled:"), tiled[0]);
+  }
+
+  /** Runs {@code Main} in this JVM with the interval property {@code seconds} (null: unset): {stdout, stderr}. */
+  private static String[] run(String seconds, String... args) {
+    PrintStream out = System.out;
+    PrintStream err = System.err;
+    ByteArrayOutputStream o = new ByteArrayOutputStream();
+    ByteArrayOutputStream e = new ByteArrayOutputStream();
+    String before = System.getProperty(ProgressLine.INTERVAL_PROPERTY);
+    int code;
+    try {
+      System.setOut(new PrintStream(o, true, StandardCharsets.UTF_8));
+      System.setErr(new PrintStream(e, true, StandardCharsets.UTF_8));
+      if (seconds == null) {
+        System.clearProperty(ProgressLine.INTERVAL_PROPERTY);
+      } else {
+        System.setProperty(ProgressLine.INTERVAL_PROPERTY, seconds);
+      }
+      code = Main.execute(args);
+    } finally {
+      System.setOut(out);
+      System.setErr(err);
+      if (before == null) {
+        System.clearProperty(ProgressLine.INTERVAL_PROPERTY);
+      } else {
+        System.setProperty(ProgressLine.INTERVAL_PROPERTY, before);
+      }
+    }
+    String[] r = {o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8)};
+    assertEquals(0, code, r[0] + r[1]);
+    return r;
+  }
+}
