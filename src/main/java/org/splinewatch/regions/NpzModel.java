@@ -26,7 +26,8 @@ import java.util.zip.ZipFile;
  * <p>Over 300 lines because it validates every entry of an untrusted .npz (shapes, dtypes, sizes) with a one-line
  * error each.
  */
-public record NpzModel(PiecewiseLinearNet net, Plane plane, int[] widths, double[] origin, double[] u, double[] v) {
+public record NpzModel(PiecewiseLinearNet net, Plane plane, int[] widths, double[] origin, double[] u, double[] v,
+    List<String> warnings) {
 
 
   /** A malformed or missing model file; the message names the file and what was wrong. */
@@ -59,9 +60,15 @@ public record NpzModel(PiecewiseLinearNet net, Plane plane, int[] widths, double
   /** The entries the format uses; any other entry is skipped unread. */
   private static final Pattern NEEDED = Pattern.compile("(?:W|b)\\d{1,4}|origin|u|v");
 
+  /**
+   * Reads {@code file}. Arrays are read as float32, the precision of the network's layers: a {@code <f8} value is
+   * rounded to the nearest float32; one beyond float32's range is refused (a {@link ModelFileException}), and nonzero
+   * values that float32 rounds to 0 are counted in {@link #warnings}, one line per array ("FILE: array W0: ...").
+   */
   public static NpzModel read(Path file) {
     Map<String, float[]> arrays = new LinkedHashMap<>();
     Map<String, int[]> shapes = new LinkedHashMap<>();
+    List<String> warnings = new ArrayList<>();
     if (!Files.isRegularFile(file)) {
       throw new ModelFileException(file + (Files.isDirectory(file) ? " is a directory" : ": no such file")
           + "; expected a .npz network file", true);
@@ -83,7 +90,7 @@ public record NpzModel(PiecewiseLinearNet net, Plane plane, int[] widths, double
           throw new ModelFileException(file + ": array " + key + " appears twice; expected one entry per name");
         }
         try (InputStream in = zip.getInputStream(e)) {
-          float[] a = readNpy(file, key, in, e.getSize(), budget, shapes);
+          float[] a = readNpy(file, key, in, e.getSize(), budget, shapes, warnings);
           budget -= 4L * a.length;
           arrays.put(key, a);
         }
@@ -161,7 +168,7 @@ public record NpzModel(PiecewiseLinearNet net, Plane plane, int[] widths, double
       throw new ModelFileException(file + ": " + e.getMessage());
     }
     return new NpzModel(new PiecewiseLinearNet(inputDim, layers), plane,
-        widths.stream().mapToInt(Integer::intValue).toArray(), origin, u, v);
+        widths.stream().mapToInt(Integer::intValue).toArray(), origin, u, v, List.copyOf(warnings));
   }
 
   private static final Pattern LAYER_ARRAY = Pattern.compile("[Wb][0-9]{1,9}");
@@ -216,10 +223,16 @@ public record NpzModel(PiecewiseLinearNet net, Plane plane, int[] widths, double
    * float64 data in C or Fortran order (returned in C order) from a stream, reading no more than its header declares:
    * the element count is computed with checked arithmetic, every dimension must be non-negative, the data must fit in
    * {@code budget} bytes (as float32) and, where the zip entry states its size ({@code entrySize >= 0}), header and
-   * data must take exactly that many bytes.
+   * data must take exactly that many bytes. float64 values are rounded to float32: a finite one beyond float32's
+   * range is refused, and nonzero ones that become 0 are counted in one line added to {@code warnings}.
    */
   static float[] readNpy(Path file, String name, InputStream in, long entrySize, long budget,
       Map<String, int[]> shapes) throws IOException {
+    return readNpy(file, name, in, entrySize, budget, shapes, new ArrayList<>());
+  }
+
+  static float[] readNpy(Path file, String name, InputStream in, long entrySize, long budget,
+      Map<String, int[]> shapes, List<String> warnings) throws IOException {
     String where = file + ": array " + name;
     NpyHeader h;
     try {
@@ -248,6 +261,9 @@ public record NpzModel(PiecewiseLinearNet net, Plane plane, int[] widths, double
     float[] out = new float[(int) count];
     byte[] chunk = new byte[8192];
     int filled = 0;
+    long vanished = 0; // nonzero float64 values that float32 rounds to 0
+    int firstVanished = -1;
+    double firstVanishedValue = 0;
     while (filled < count) {
       int want = (int) Math.min(chunk.length / elem, count - filled) * elem;
       int got = in.readNBytes(chunk, 0, want);
@@ -267,12 +283,23 @@ public record NpzModel(PiecewiseLinearNet net, Plane plane, int[] widths, double
           throw new ModelFileException(where + " holds " + d + " at flat index " + filled + ", beyond float32's range;"
               + " expected values within ±" + Float.MAX_VALUE + " (arrays are read as float32)");
         }
+        if (f == 0 && d != 0) { // below half of float32's least subnormal: it would vanish without a word
+          if (vanished++ == 0) {
+            firstVanished = filled;
+            firstVanishedValue = d;
+          }
+        }
         out[filled++] = f;
       }
     }
     if (in.read() >= 0) {
       throw new ModelFileException(where + " holds more data than its header declares (" + dataBytes + " bytes for "
           + Arrays.toString(shape) + " of " + descr + ")");
+    }
+    if (vanished > 0) {
+      warnings.add(where + ": " + vanished + (vanished == 1 ? " nonzero value" : " nonzero values") + " below float32's"
+          + " range read as 0 (the first " + firstVanishedValue + " at flat index " + firstVanished + "; float32's"
+          + " least is " + Float.MIN_VALUE + "): arrays are read as float32");
     }
     shapes.put(name, shape);
     return h.fortranOrder() ? NpyHeader.toCOrder(out, shape) : out;
