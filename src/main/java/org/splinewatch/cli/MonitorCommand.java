@@ -68,7 +68,9 @@ public final class MonitorCommand implements Runnable {
 
     /**
      * Why {@code svg} cannot take the picture, or null: the picture replaces only a file that is itself an SVG picture,
-     * never a directory, the model it is drawn from, or any other file (a mistyped path must not lose data).
+     * never a directory, the model it is drawn from, or any other file (a mistyped path must not lose data). A
+     * character device or a FIFO ({@code /dev/null}, a pipe) is written through, as other Unix tools do; a block
+     * device or a socket is refused.
      */
     static String svgTargetProblem(Path svg, Path model) {
       if (Files.isDirectory(svg)) {
@@ -76,6 +78,11 @@ public final class MonitorCommand implements Runnable {
       }
       if (!Files.exists(svg)) {
         return null;
+      }
+      if (!Files.isRegularFile(svg)) {
+        String kind = specialKind(svg);
+        return kind == null || kind.equals("a character device") || kind.equals("a FIFO") ? null
+            : "is " + kind + "; expected a file, a FIFO or a character device such as /dev/null";
       }
       try {
         if (Files.exists(model) && Files.isSameFile(svg, model)) {
@@ -88,6 +95,42 @@ public final class MonitorCommand implements Runnable {
         return "exists and is not an SVG file; expected a new file or an .svg picture to replace";
       }
       return null;
+    }
+
+    /**
+     * What kind of file other than a regular file or a directory {@code p} is ("a character device", "a FIFO",
+     * "a block device", "a socket"), from its POSIX mode, or null where the file system does not say.
+     */
+    static String specialKind(Path p) {
+      int mode;
+      try {
+        mode = (Integer) Files.getAttribute(p, "unix:mode");
+      } catch (java.io.IOException | UnsupportedOperationException | IllegalArgumentException e) {
+        return null;
+      }
+      return switch (mode & 0170000) {
+        case 0020000 -> "a character device";
+        case 0010000 -> "a FIFO";
+        case 0060000 -> "a block device";
+        case 0140000 -> "a socket";
+        default -> null;
+      };
+    }
+
+    /**
+     * Writes the picture: a regular (or new) file is replaced atomically, so that a failed write leaves the earlier
+     * picture whole, and through a symbolic link the file it names is replaced; a character device or a FIFO
+     * ({@code /dev/null}, a pipe, which a rename would replace instead of writing to) is written to as it is.
+     */
+    static void writePicture(Path svg, String picture) throws java.io.IOException {
+      byte[] bytes = picture.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+      if (Files.exists(svg) && !Files.isRegularFile(svg)) {
+        try (var out = Files.newOutputStream(svg, java.nio.file.StandardOpenOption.WRITE)) {
+          out.write(bytes);
+        }
+        return;
+      }
+      org.splinewatch.metrics.DurableFiles.writeAtomically(Files.exists(svg) ? svg.toRealPath() : svg, bytes);
     }
 
     @Override
@@ -195,7 +238,7 @@ public final class MonitorCommand implements Runnable {
       print(out);
       if (svg != null) { // after the statistics, so that a failed picture does not lose them
         try {
-          Files.writeString(svg, SvgRenderer.render(p, model.getFileName() + ": " + (p.overflow()
+          writePicture(svg, SvgRenderer.render(p, model.getFileName() + ": " + (p.overflow()
               ? "stopped at " + s.regions() + " regions, incomplete (overflow: true)" : s.regions() + " regions"), 600));
         } catch (java.io.IOException e) {
           System.err.println("error: cannot write the --svg picture " + svg + ": "

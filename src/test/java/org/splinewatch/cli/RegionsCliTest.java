@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Random;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.splinewatch.TestTools;
@@ -295,6 +296,53 @@ class RegionsCliTest {
     String replaced = TestTools.cli(0, "monitor", "regions", "--model", f.toString(), "--svg", old.toString());
     assertTrue(replaced.contains("regions: 7") && java.nio.file.Files.readString(old).contains("<svg")
         && java.nio.file.Files.size(old) > 100, replaced);
+  }
+
+  @Test
+  void theSvgPictureGoesToDevNullAndAFifoAsWithOtherUnixTools() throws Exception {
+    // --svg /dev/null was refused ("exists and is not an SVG file"), as a file the picture would replace
+    Path f = oneLayer(tmp.resolve("small.npz"), 4, 3);
+    Path devNull = Path.of("/dev/null");
+    Assumptions.assumeTrue("a character device".equals(MonitorCommand.Regions.specialKind(devNull)), "no /dev/null");
+    String m = TestTools.cli(0, "monitor", "regions", "--model", f.toString(), "--svg", devNull.toString());
+    assertTrue(m.contains("regions: 7") && !m.contains("error"), m);
+    assertEquals("a character device", MonitorCommand.Regions.specialKind(devNull), "written to, not replaced");
+    // a FIFO: the picture is written into it (a rename would have replaced it with a file)
+    Path fifo = tmp.resolve("picture.fifo");
+    Assumptions.assumeTrue(new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor() == 0, "no mkfifo");
+    var read = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+      try {
+        return java.nio.file.Files.readString(fifo);
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    });
+    String viaFifo = TestTools.cli(0, "monitor", "regions", "--model", f.toString(), "--svg", fifo.toString());
+    String picture = read.get(60, java.util.concurrent.TimeUnit.SECONDS);
+    assertTrue(viaFifo.contains("regions: 7") && picture.startsWith("<svg") && picture.contains(">small.npz: 7 regions<"),
+        viaFifo + picture);
+    assertEquals("a FIFO", MonitorCommand.Regions.specialKind(fifo));
+  }
+
+  @Test
+  void aSocketIsRefusedAndALinkToAPictureStaysALink() throws Exception {
+    Path f = oneLayer(tmp.resolve("small.npz"), 4, 3);
+    Path socket = tmp.resolve("s.sock");
+    try (var server = java.nio.channels.ServerSocketChannel.open(java.net.StandardProtocolFamily.UNIX)) {
+      server.bind(java.net.UnixDomainSocketAddress.of(socket));
+      String m = TestTools.cli(2, "monitor", "regions", "--model", f.toString(), "--svg", socket.toString());
+      assertEquals("error: --svg " + socket + ": is a socket; expected a file, a FIFO or a character device such as"
+          + " /dev/null", m.strip());
+    }
+    // a regular picture is replaced atomically: through a link, the file it names is replaced and the link kept
+    Path old = java.nio.file.Files.writeString(tmp.resolve("old.svg"), "<svg/>");
+    Path link = java.nio.file.Files.createSymbolicLink(tmp.resolve("link.svg"), old.getFileName());
+    TestTools.cli(0, "monitor", "regions", "--model", f.toString(), "--svg", link.toString());
+    assertTrue(java.nio.file.Files.isSymbolicLink(link), "the link is kept");
+    assertTrue(java.nio.file.Files.readString(old).contains(">small.npz: 7 regions<"));
+    try (var left = java.nio.file.Files.list(tmp)) {
+      assertEquals(java.util.List.of(), left.filter(p -> p.toString().endsWith(".tmp")).toList(), "no temporary left");
+    }
   }
 
   @Test
