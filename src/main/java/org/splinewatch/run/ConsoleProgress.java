@@ -6,7 +6,9 @@ import org.splinewatch.trainer.TrainingProgress;
 
 /**
  * The console view of a run: on a terminal, a progress bar redrawn in place (step, epoch, loss, steps/s, ETA, last
- * alert); otherwise (CI logs, pipes) a plain line every 10 seconds.
+ * alert); otherwise (CI logs, pipes) a plain line every 10 seconds. A run that ends before its first step (the trainer
+ * could not be created, the first step failed) leaves no bar behind: the run's error line says what failed, and a
+ * last bar would only have said {@code step 0/0 … loss NaN}.
  */
 final class ConsoleProgress {
   private final TrainingProgress progress;
@@ -14,6 +16,8 @@ final class ConsoleProgress {
   private final boolean terminal;
   private final Thread thread;
   private volatile boolean running = true;
+  /** Characters of the bar last drawn in place on the terminal (0: none drawn, or it ended its line). */
+  private volatile int drawn;
 
   ConsoleProgress(TrainingProgress progress, PrintStream out, boolean terminal) {
     this.progress = progress;
@@ -41,7 +45,16 @@ final class ConsoleProgress {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
-    out.println(terminal ? "\r" + line(progress.get()) : line(progress.get()));
+    TrainingProgress.State s = progress.get();
+    if (!s.trained()) {
+      // no step: no final bar; a bar drawn while the trainer was set up is blanked, so the error starts its own line
+      if (terminal && drawn > 0) {
+        out.print("\r" + " ".repeat(drawn) + "\r");
+        out.flush();
+      }
+      return;
+    }
+    out.println(terminal ? "\r" + line(s) : line(s));
   }
 
   private void loop() {
@@ -57,22 +70,26 @@ final class ConsoleProgress {
         continue;
       }
       if (terminal) {
-        out.print("\r" + line(s));
+        String l = line(s);
+        out.print("\r" + l);
         out.flush();
+        drawn = l.length();
       } else {
         out.println(line(s));
       }
     }
   }
 
+  /** The bar; before the first step the loss is {@code -} (there is none yet), not {@code NaN} (a diverged step's). */
   static String line(TrainingProgress.State s) {
     double frac = s.totalSteps() > 0 ? Math.min(1, (double) s.step() / s.totalSteps()) : 0;
     int width = 24;
     int filled = (int) Math.round(frac * width);
     String bar = "#".repeat(filled) + "-".repeat(width - filled);
     String eta = s.stepsPerSecond() > 0 ? duration((s.totalSteps() - s.step()) / s.stepsPerSecond()) : "?";
-    return String.format("[%s] %3.0f%% step %d/%d epoch %d loss %.4f %.1f steps/s ETA %s alert %s", bar, frac * 100,
-        s.step(), s.totalSteps(), s.epoch(), s.loss(), s.stepsPerSecond(), eta, s.lastAlert());
+    String loss = s.trained() ? String.format("%.4f", s.loss()) : "-";
+    return String.format("[%s] %3.0f%% step %d/%d epoch %d loss %s %.1f steps/s ETA %s alert %s", bar, frac * 100,
+        s.step(), s.totalSteps(), s.epoch(), loss, s.stepsPerSecond(), eta, s.lastAlert());
   }
 
   private static String duration(double seconds) {

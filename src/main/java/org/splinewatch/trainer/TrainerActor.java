@@ -190,7 +190,7 @@ public final class TrainerActor extends AbstractBehavior<TrainerActor.Command> {
     publisher.accept(trainer.snapshot(runId, step, (int) (step / trainer.stepsPerEpoch()), Double.NaN, 0));
     // a resumed run is at its checkpoint's step until its first step is done
     progress.set(new TrainingProgress.State(step, total, (int) (step / Math.max(1, trainer.stepsPerEpoch())),
-        Double.NaN, 0, progress.get().lastAlert(), false));
+        Double.NaN, 0, progress.get().lastAlert(), false, false));
     getContext().getSelf().tell(new Continue());
     return this;
   }
@@ -234,7 +234,7 @@ public final class TrainerActor extends AbstractBehavior<TrainerActor.Command> {
     }
     int epoch = (int) (step / trainer.stepsPerEpoch());
     progress.set(new TrainingProgress.State(step, total, epoch, loss, stepsPerSecond, progress.get().lastAlert(),
-        false));
+        false, true));
     // the batch's collapse statistics (the batch_collapse rule reads them between snapshots), computed off this
     // thread from the outputs each loss evaluation kept (steps 1, 10, 20, ...)
     Map<String, Trainer.BatchOutput> outputs = trainer.batchOutputs();
@@ -317,7 +317,8 @@ public final class TrainerActor extends AbstractBehavior<TrainerActor.Command> {
     double elapsed = trainStart == 0 ? 0 : (System.nanoTime() - trainStart) / 1e9;
     double rate = elapsed > 0 ? (step - checkpoints.startStep()) / elapsed : 0;
     var s = progress.get();
-    progress.set(new TrainingProgress.State(step, total, s.epoch(), loss, rate, s.lastAlert(), true));
+    progress.set(new TrainingProgress.State(step, total, s.epoch(), loss, rate, s.lastAlert(), true,
+        step > checkpoints.startStep()));
     told = true;
     // the last batches' statistics reach the metrics actor before the run reports its end
     batchStatistics.drain(BATCH_STATISTICS_DRAIN_MILLIS);

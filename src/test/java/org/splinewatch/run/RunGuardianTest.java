@@ -291,6 +291,64 @@ class RunGuardianTest {
     assertEquals(100, r.result().get(30, TimeUnit.SECONDS).steps());
   }
 
+  /** What the console prints when it stops after {@code r} ended (as a pipe, or as a terminal). */
+  private static String consoleAtTheEnd(Run r, boolean terminal) {
+    java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+    java.io.PrintStream out = new java.io.PrintStream(bytes, true, java.nio.charset.StandardCharsets.UTF_8);
+    ConsoleProgress console = new ConsoleProgress(r.progress(), out, terminal);
+    console.start();
+    console.stop();
+    return bytes.toString(java.nio.charset.StandardCharsets.UTF_8);
+  }
+
+  /**
+   * A trainer that cannot be created (a network that does not fit, a checkpoint that cannot be loaded) or whose first
+   * step fails ends the run before any step: the console printed a last bar {@code step 0/0 epoch 0 loss NaN 0.0
+   * steps/s}, as if the run had diverged at once, above the error line. Now no bar: the error line says what failed.
+   */
+  @Test
+  void aRunThatFailsBeforeItsFirstStepLeavesNoProgressBar() throws Exception {
+    Run created = start(100, EarlyStopPolicy.NEVER, 0, new RecordingSink(), new RunGuardian.Timeouts(
+        Duration.ofSeconds(5), Duration.ofSeconds(1)), () -> {
+          throw new IllegalStateException("Allocation failed: [std::bad_alloc]");
+        });
+    TrainerActor.Finished f = created.result().get(30, TimeUnit.SECONDS);
+    assertEquals("cannot create the trainer: Allocation failed: [std::bad_alloc]", f.error());
+    assertFalse(created.progress().get().trained());
+    for (boolean terminal : new boolean[] {false, true}) {
+      String console = consoleAtTheEnd(created, terminal);
+      assertFalse(console.contains("step 0/0") || console.contains("NaN") || console.contains("["),
+          "no bar for a run without a step: " + console);
+    }
+    Run firstStep = start(100, EarlyStopPolicy.NEVER, 0, new RecordingSink(), new RunGuardian.Timeouts(
+        Duration.ofSeconds(5), Duration.ofSeconds(1)), () -> new CountingTrainer() {
+          @Override
+          public double step() {
+            throw new IllegalStateException("native allocation refused");
+          }
+        });
+    assertEquals("training step 1 failed: native allocation refused",
+        firstStep.result().get(30, TimeUnit.SECONDS).error());
+    assertEquals(100, firstStep.progress().get().totalSteps());
+    assertEquals("", consoleAtTheEnd(firstStep, false));
+    // a run that trained has its last bar, with its steps and its loss
+    Run trained = start(25, EarlyStopPolicy.NEVER);
+    trained.result().get(30, TimeUnit.SECONDS);
+    assertTrue(trained.progress().get().trained());
+    String bar = consoleAtTheEnd(trained, false);
+    assertTrue(bar.startsWith("[########################] 100% step 25/25 epoch 0 loss 1.0000"), bar);
+  }
+
+  /** Before the first step the bar (redrawn while the trainer is set up) has no loss yet: "-", not NaN. */
+  @Test
+  void theBarBeforeTheFirstStepShowsNoLoss() {
+    String before = ConsoleProgress.line(new TrainingProgress.State(40, 100, 2, Double.NaN, 0, "-", false, false));
+    assertTrue(before.contains("step 40/100 epoch 2 loss - 0.0 steps/s ETA ?"), before);
+    // a step's NaN loss (a divergence) is still shown as it is
+    String diverged = ConsoleProgress.line(new TrainingProgress.State(41, 100, 2, Double.NaN, 3, "-", true, true));
+    assertTrue(diverged.contains("step 41/100 epoch 2 loss NaN"), diverged);
+  }
+
   @Test
   void aFiringStopOnAlertFromTheClusterStopsTheRun() throws Exception {
     Run r = start(10_000_000, EarlyStopPolicy.of("stop", List.of("std_collapse")));
