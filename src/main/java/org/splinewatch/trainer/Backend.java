@@ -107,6 +107,11 @@ public final class Backend {
     return message.lines().findFirst().orElse("").trim();
   }
 
+  /** Whether this is the CUDA build (its backend is on the class path), without loading the backend. */
+  static boolean cudaBuild() {
+    return onClasspath(CUDA_BACKEND_CLASS);
+  }
+
   private static boolean onClasspath(String className) {
     try {
       Class.forName(className, false, Backend.class.getClassLoader());

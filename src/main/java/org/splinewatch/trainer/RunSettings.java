@@ -182,6 +182,21 @@ public record RunSettings(String method, String dataset, Path dataDir, Path cach
     }
   }
 
+  /**
+   * The network these settings build on images of {@code rows × cols} can be built and trained within {@code limits}
+   * ({@link NetworkFootprint}): not more {@code --cnn-channels} stages than the images can be pooled, no layer larger
+   * than a Java array, and the memory its training needs at the least within the run's limits.
+   *
+   * @throws DataBound a one-line error naming the option, its value and what is allowed
+   */
+  public void checkNetwork(int rows, int cols, NetworkFootprint.Limits limits) {
+    try {
+      NetworkFootprint.check(this, rows, cols, limits);
+    } catch (IllegalArgumentException e) {
+      throw new DataBound(e.getMessage());
+    }
+  }
+
   /** Batches of {@code batchSize} in an epoch of {@code trainImages} images, at least 1. */
   public long stepsPerEpoch(int trainImages) {
     return Math.max(1, trainImages / batchSize);

@@ -258,6 +258,56 @@ class ArgumentChecksTest {
         batch);
   }
 
+  /**
+   * A network that cannot be built or trained (too many CNN stages for the images, a layer larger than a Java array,
+   * more memory than the run may use) is refused before anything is written: it used to start the run, write its
+   * directory and end with exit code 1 ("cannot create the trainer: too many pooling stages for 28x28 images",
+   * "Allocation failed: [std::bad_alloc]").
+   */
+  @Test
+  void aNetworkThatCannotBeTrainedIsRefusedBeforeAnythingIsWritten() throws Exception {
+    String stages = refused("--encoder", "cnn", "--cnn-channels", "1,1,1,1,1,1", "--max-steps", "5");
+    assertEquals("error: --cnn-channels [1, 1, 1, 1, 1, 1]: 6 convolution stages, but 28x28 images allow at most 4"
+        + " (each stage's 2x2 average pooling halves the side: 28, 14, 7, 3, 1); expected at most 4 channel counts",
+        stages);
+    String hidden = refused("--hidden", "100000000", "--max-steps", "5");
+    assertTrue(hidden.startsWith("error: --hidden [100000000]: dense layer 1 (784 x 100000000) has 78400000000"
+        + " weights, which snapshots copy into one array, more than a Java array holds (2147483639); expected --hidden"
+        + " entries of at most "), hidden);
+    // VICReg's d x d covariance matrices of --projection-dim 2000000 need 44 TiB, whatever the machine
+    String memory = refused("--method", "vicreg", "--projection-dim", "2000000", "--max-steps", "5");
+    assertTrue(memory.startsWith("error: --projection-dim 2000000: training its ")
+        && memory.contains("more than this run's memory limit of ") && memory.contains("expected --projection-dim of"
+        + " at most "), memory);
+    // the same settings from a config file
+    Path wide = Files.writeString(tmp.resolve("wide.conf"), "splinewatch.run.hidden = [100000000]\n");
+    assertTrue(refused("--config", wide.toString()).startsWith("error: --hidden [100000000]: dense layer 1"));
+    // a setting without an option (8 TiB of predictor weights) is named by its key
+    Path pred = Files.writeString(tmp.resolve("pred.conf"), "splinewatch.ssl.predictor-hidden = 2000000000\n");
+    String p = refused("--method", "simsiam", "--config", pred.toString());
+    assertTrue(p.startsWith("error: splinewatch.ssl.predictor-hidden 2000000000: training its "), p);
+    Path stagesConf = Files.writeString(tmp.resolve("stages.conf"),
+        "splinewatch.run { encoder = cnn, cnn-channels = [1, 1, 1, 1, 1] }\n");
+    assertTrue(refused("--config", stagesConf.toString()).startsWith("error: --cnn-channels [1, 1, 1, 1, 1]: 5"
+        + " convolution stages, but 28x28 images allow at most 4"));
+    // a --data-dir's images may be smaller: checked once they are loaded, still before anything is written
+    Path data = tmp.resolve("idx8");
+    Files.createDirectories(data);
+    for (String[] set : new String[][] {{"train", "320"}, {"t10k", "100"}}) {
+      int n = Integer.parseInt(set[1]);
+      int[] labels = new int[n];
+      for (int i = 0; i < n; i++) {
+        labels[i] = i % 10;
+      }
+      org.splinewatch.data.Idx.write(new org.splinewatch.data.LabeledImages(8, 8, new byte[n * 64], labels),
+          data.resolve(set[0] + "-images-idx3-ubyte"), data.resolve(set[0] + "-labels-idx1-ubyte"));
+    }
+    String small = refused("--encoder", "cnn", "--cnn-channels", "4,4,4,4", "--data-dir", data.toString(),
+        "--batch-size", "32", "--probe-size", "50", "--max-steps", "5", "--cache-dir", tmp.resolve("cache").toString());
+    assertTrue(small.startsWith("error: --cnn-channels [4, 4, 4, 4]: 4 convolution stages, but 8x8 images allow at"
+        + " most 3"), small);
+  }
+
   private static String[] concat(String[] a, String... b) {
     return java.util.stream.Stream.concat(java.util.Arrays.stream(a), java.util.Arrays.stream(b))
         .toArray(String[]::new);

@@ -1,0 +1,380 @@
+package org.splinewatch.trainer;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import java.lang.management.ManagementFactory;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.function.ToLongFunction;
+import org.splinewatch.metrics.MemorySettings;
+
+/**
+ * The network of a run's settings on images of {@code rows × cols}, sized before it is built, so that one that cannot
+ * be built or trained is a bad argument (exit code 2, nothing written) instead of a run that fails at its start
+ * ({@code cannot create the trainer: Allocation failed}) with its run directory written. Refused, each with one line
+ * naming the option, its value and what is allowed:
+ *
+ * <ul>
+ *   <li>more {@code --cnn-channels} stages than the images' side can be halved by their 2×2 pooling (28: 4 stages);
+ *   <li>a weight array (one layer's weights) or a batch larger than a Java array holds: snapshots copy each into one;
+ *   <li>a network whose training needs more native memory than the run's resident-memory limit, counted from below:
+ *       4 bytes each for the weights, their gradients and Adam's two moments, the snapshot's copy buffers, BYOL's
+ *       target network, the batch's layer outputs (both views for the self-supervised methods), SimCLR's
+ *       {@code 2n × 2n} similarity matrices and VICReg's {@code d × d} covariance matrices;
+ *   <li>a snapshot whose copied weights (and the batch's pixels) do not fit the Java heap.
+ * </ul>
+ *
+ * <p>Every count is a lower bound of what the trainers allocate, so a network refused here could not have trained.
+ * The option named is the one whose reference.conf default would shrink the need the most; what is allowed is its
+ * largest value that fits with the other settings as given.
+ */
+public final class NetworkFootprint {
+  /** The most elements of a Java array (some JVMs reserve a few header words). */
+  static final long MAX_ARRAY = Integer.MAX_VALUE - 8;
+  private static final long FLOAT = 4;
+
+  /**
+   * The memory a run may use: {@code resident} bytes in all (heap and native), {@code residentSource} saying where the
+   * limit comes from, and the Java heap's maximum.
+   */
+  public record Limits(long resident, String residentSource, long heap) {
+    /**
+     * This JVM's: the resident limit of {@code memory} (splinewatch.memory.max-resident, else the launchers' heap +
+     * off-heap budget), or without one this machine's memory and swap (none for the CUDA build, whose arrays are on
+     * the GPU); the heap's maximum.
+     */
+    public static Limits of(MemorySettings memory) {
+      long heap = Runtime.getRuntime().maxMemory();
+      if (Backend.cudaBuild()) { // the arrays live on the GPU: this process's resident memory does not bound them
+        return new Limits(Long.MAX_VALUE, "not checked for the CUDA build", heap);
+      }
+      if (memory.maxResident() > 0) {
+        String source = System.getProperty(MemorySettings.JAVACPP_MAX_PHYSICAL) != null
+            ? "heap + off-heap, SPLINEWATCH_HEAP + SPLINEWATCH_OFF_HEAP" : "splinewatch.memory.max-resident";
+        return new Limits(memory.maxResident(), source, heap);
+      }
+      long machine = Long.MAX_VALUE;
+      if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
+        machine = os.getTotalMemorySize() + Math.max(0, os.getTotalSwapSpaceSize());
+      }
+      return new Limits(machine, "this machine's memory and swap", heap);
+    }
+  }
+
+  /** The architecture options (the ones a cap applies to) and the rest of what sizes the network. */
+  private record Arch(String method, boolean cnn, int rows, int cols, long[] channels, long[] hidden, long projection,
+      long predictorHidden, boolean predictor, long batch) {
+    boolean supervised() {
+      return method.equals("supervised");
+    }
+
+    /** These settings with {@code option} at most {@code cap} (each entry, for a list). */
+    Arch capped(String option, long cap) {
+      return with(option, v -> Math.min(v, cap), null);
+    }
+
+    /** These settings with {@code option} at its reference.conf default. */
+    Arch reset(String option, Config reference) {
+      return with(option, null, reference);
+    }
+
+    private Arch with(String option, java.util.function.LongUnaryOperator f, Config ref) {
+      long[] ch = channels;
+      long[] hid = hidden;
+      long proj = projection;
+      long pred = predictorHidden;
+      long b = batch;
+      switch (option) {
+        case "--cnn-channels" -> ch = f != null ? Arrays.stream(ch).map(f).toArray() : longs(ref, "run.cnn-channels");
+        case "--hidden" -> hid = f != null ? Arrays.stream(hid).map(f).toArray() : longs(ref, "run.hidden");
+        case "--projection-dim" -> proj = f != null ? f.applyAsLong(proj) : ref.getLong("run.projection-dim");
+        case PREDICTOR_HIDDEN -> pred = f != null ? f.applyAsLong(pred) : ref.getLong("ssl.predictor-hidden");
+        case "--batch-size" -> b = f != null ? f.applyAsLong(b) : ref.getLong("run.batch-size");
+        default -> throw new IllegalArgumentException("not an architecture option: " + option);
+      }
+      return new Arch(method, cnn, rows, cols, ch, hid, proj, pred, predictor, b);
+    }
+
+    private static long[] longs(Config ref, String key) {
+      return ref.getLongList(key).stream().mapToLong(Long::longValue).toArray();
+    }
+
+    /** The options that size this network, as a user gives them. */
+    List<String> options() {
+      List<String> o = new ArrayList<>(List.of("--hidden", "--batch-size"));
+      if (cnn) {
+        o.add("--cnn-channels");
+      }
+      if (!supervised()) {
+        o.add("--projection-dim");
+      }
+      if (predictor) {
+        o.add(PREDICTOR_HIDDEN);
+      }
+      return o;
+    }
+
+    String describe(String option) {
+      return switch (option) {
+        case "--cnn-channels" -> list(channels);
+        case "--hidden" -> list(hidden);
+        case "--projection-dim" -> String.valueOf(projection);
+        case PREDICTOR_HIDDEN -> String.valueOf(predictorHidden);
+        case "--batch-size" -> String.valueOf(batch);
+        default -> throw new IllegalArgumentException("not an architecture option: " + option);
+      };
+    }
+
+    long largest(String option) {
+      return switch (option) {
+        case "--cnn-channels" -> Arrays.stream(channels).max().orElse(1);
+        case "--hidden" -> Arrays.stream(hidden).max().orElse(1);
+        case "--projection-dim" -> projection;
+        case PREDICTOR_HIDDEN -> predictorHidden;
+        case "--batch-size" -> batch;
+        default -> throw new IllegalArgumentException("not an architecture option: " + option);
+      };
+    }
+
+    private static String list(long[] values) {
+      return Arrays.toString(values);
+    }
+  }
+
+  static final String PREDICTOR_HIDDEN = "splinewatch.ssl.predictor-hidden";
+
+  /** The sizes of one network, in elements and bytes (lower bounds). */
+  private record Sizes(long parameters, long nativeBytes, long heapBytes, long largestArray, String largestArrayWhat,
+      String extra) {
+  }
+
+  private NetworkFootprint() {
+  }
+
+  /**
+   * Refuses the network of {@code s} on images of {@code rows × cols} when it cannot be built or trained within
+   * {@code limits}: an {@link IllegalArgumentException} with one line (the CLI's exit code 2).
+   */
+  static void check(RunSettings s, int rows, int cols, Limits limits) {
+    boolean cnn = s.encoder().equals("cnn");
+    boolean predictor = (s.method().equals("simsiam") || s.method().equals("byol"))
+        && (s.predictor() || s.ablateFrom() > 0);
+    Arch a = new Arch(s.method(), cnn, rows, cols, longs(s.cnnChannels()), longs(s.hidden()), s.projectionDim(),
+        s.predictorHidden(), predictor, s.batchSize());
+    if (cnn) {
+      checkStages(a);
+    }
+    Sizes z = sizes(a);
+    String problem = problem(a, z, limits);
+    if (problem == null) {
+      return;
+    }
+    Bound bound = z.largestArray() > MAX_ARRAY ? Bound.ARRAY
+        : z.nativeBytes() > limits.resident() ? Bound.NATIVE : Bound.HEAP;
+    Config reference = ConfigFactory.defaultReference().getConfig("splinewatch");
+    String culprit = null;
+    long most = 0;
+    for (String option : a.options()) {
+      long saved = bound.need.applyAsLong(z) - bound.need.applyAsLong(sizes(a.reset(option, reference)));
+      if (saved > most) {
+        most = saved;
+        culprit = option;
+      }
+    }
+    if (culprit == null) { // every option at its default: only more memory helps
+      throw new IllegalArgumentException("the network of " + String.join(", ", a.options().stream()
+          .map(o -> o + " " + a.describe(o)).toList()) + ": " + problem + (bound == Bound.ARRAY
+          ? "; expected smaller images" : "; expected more memory for this run (" + bound.more + ", docs/memory.md)"));
+    }
+    long allowed = largestThatFits(a, culprit, limits);
+    String what = culprit.equals("--hidden") || culprit.equals("--cnn-channels") ? culprit + " entries" : culprit;
+    throw new IllegalArgumentException(culprit + " " + a.describe(culprit) + ": " + problem + "; expected "
+        + (allowed > 0 ? what + " of at most " + allowed + " (larger ones cannot fit with the other settings as given)"
+        : "more memory: even " + what + " of 1 does not fit")
+        + (bound == Bound.ARRAY ? "" : ", or more memory (" + bound.more + ", docs/memory.md)"));
+  }
+
+  /** What a network can be too large for, the measure of it, and what gives more room. */
+  private enum Bound {
+    ARRAY(Sizes::largestArray, ""),
+    NATIVE(Sizes::nativeBytes, "SPLINEWATCH_OFF_HEAP"),
+    HEAP(Sizes::heapBytes, "SPLINEWATCH_HEAP");
+
+    final ToLongFunction<Sizes> need;
+    final String more;
+
+    Bound(ToLongFunction<Sizes> need, String more) {
+      this.need = need;
+      this.more = more;
+    }
+  }
+
+  /** The stages' 2×2 poolings halve the side each (odd sides round down); a side of 1 cannot be pooled again. */
+  private static void checkStages(Arch a) {
+    if (!a.supervised() && a.rows() != a.cols()) {
+      throw new IllegalArgumentException("--encoder cnn: the " + a.method() + " CNN encoder needs square images;"
+          + " the data set's are " + a.rows() + "x" + a.cols() + "; expected --encoder mlp for these images");
+    }
+    int stages = 0;
+    StringBuilder sides = new StringBuilder().append(Math.min(a.rows(), a.cols()));
+    for (int side = Math.min(a.rows(), a.cols()); side >= 2; side /= 2) {
+      stages++;
+      sides.append(", ").append(side / 2);
+    }
+    if (a.channels().length > stages) {
+      throw new IllegalArgumentException("--cnn-channels " + Arrays.toString(a.channels()) + ": "
+          + a.channels().length + " convolution stages, but " + a.rows() + "x" + a.cols() + " images allow at most "
+          + stages + " (each stage's 2x2 average pooling halves the side: " + sides + "); expected at most " + stages
+          + " channel counts");
+    }
+  }
+
+  /** What does not fit, in words; null when the network fits. */
+  private static String problem(Arch a, Sizes z, Limits limits) {
+    if (z.largestArray() > MAX_ARRAY) {
+      return z.largestArrayWhat() + ", more than a Java array holds (" + MAX_ARRAY + ")";
+    }
+    if (z.nativeBytes() > limits.resident()) {
+      return "training its " + z.parameters() + " parameters on batches of " + a.batch() + " needs at least "
+          + bytes(z.nativeBytes()) + " of native memory (weights, gradients and Adam's two moments, the batch's layer"
+          + " outputs" + z.extra() + "), more than this run's memory limit of " + bytes(limits.resident()) + " ("
+          + limits.residentSource() + ")";
+    }
+    if (z.heapBytes() > limits.heap()) {
+      return "a snapshot copies the network's weights into the Java heap, which needs at least "
+          + bytes(z.heapBytes()) + " with the batch's pixels, more than its maximum of " + bytes(limits.heap());
+    }
+    return null;
+  }
+
+  /** The largest value of {@code option} (each entry at most it) with which the network fits; 0 if not even 1. */
+  private static long largestThatFits(Arch a, String option, Limits limits) {
+    long lo = 0;
+    long hi = a.largest(option);
+    while (lo < hi) {
+      long mid = lo + (hi - lo + 1) / 2;
+      Arch c = a.capped(option, mid);
+      if (problem(c, sizes(c), limits) == null) {
+        lo = mid;
+      } else {
+        hi = mid - 1;
+      }
+    }
+    return lo;
+  }
+
+  /** Counts from below: see the class comment. Saturates instead of overflowing. */
+  private static Sizes sizes(Arch a) {
+    long params = 0; // trainable
+    long copied = 0; // the snapshot's copies (encoder and projector, and a supervised network's head)
+    long outputs = (long) a.rows() * a.cols(); // per image and view: the input and every layer's output
+    long largest = 0;
+    String largestWhat = "";
+    long in;
+    if (a.cnn()) {
+      long c = 1;
+      long h = a.rows();
+      long w = a.cols();
+      for (int i = 0; i < a.channels().length; i++) {
+        long ch = a.channels()[i];
+        long weights = mul(9, mul(c, ch));
+        params = add(params, add(weights, ch));
+        outputs = add(outputs, add(mul(ch, h * w), mul(ch, (h / 2) * (w / 2)))); // conv + ReLU, pooling
+        if (weights > largest) {
+          largest = weights;
+          largestWhat = "convolution stage " + (i + 1) + " (3x3, " + c + " to " + ch + " channels) has " + weights
+              + " weights, which snapshots copy into one array";
+        }
+        c = ch;
+        h /= 2;
+        w /= 2;
+      }
+      in = mul(c, h * w);
+    } else {
+      in = (long) a.rows() * a.cols();
+    }
+    List<long[]> dense = new ArrayList<>(); // in, out, and whose layer it is (0 hidden, 1 head)
+    for (long width : a.hidden()) {
+      dense.add(new long[] {in, width, 0});
+      in = width;
+    }
+    dense.add(new long[] {in, a.supervised() ? 10 : a.projection(), 1});
+    int layer = 0;
+    for (long[] d : dense) {
+      long weights = mul(d[0], d[1]);
+      params = add(params, add(weights, d[1]));
+      outputs = add(outputs, d[1]);
+      layer++;
+      if (weights > largest) {
+        largest = weights;
+        largestWhat = (d[2] == 0 ? "dense layer " + layer : a.supervised() ? "the output layer" : "the projector")
+            + " (" + d[0] + " x " + d[1] + ") has " + weights + " weights, which snapshots copy into one array";
+      }
+    }
+    copied = params;
+    long views = a.supervised() ? 1 : 2;
+    long nativeBytes = 0;
+    String extra = "";
+    if (a.method().equals("simsiam")) { // the projector output's batch normalisation: gamma and beta
+      params = add(params, mul(2, a.projection()));
+      copied = add(copied, mul(2, a.projection()));
+    }
+    if (a.predictor()) {
+      long weights = mul(2, mul(a.projection(), a.predictorHidden()));
+      params = add(params, add(weights, add(a.projection(), a.predictorHidden())));
+      outputs = add(outputs, add(a.projection(), a.predictorHidden()));
+    }
+    if (a.method().equals("byol")) { // the target network: a copy of encoder and projector
+      nativeBytes = add(nativeBytes, mul(FLOAT, copied));
+      extra += ", the target network";
+    }
+    if (a.method().equals("simclr")) { // NT-Xent's two constant masks and the similarity matrix, each 2n x 2n
+      long n2 = mul(2, a.batch());
+      nativeBytes = add(nativeBytes, mul(3 * FLOAT, mul(n2, n2)));
+      extra += ", NT-Xent's " + n2 + "x" + n2 + " matrices";
+    }
+    if (a.method().equals("vicreg")) { // the off-diagonal mask and each view's covariance, each d x d
+      nativeBytes = add(nativeBytes, mul(3 * FLOAT, mul(a.projection(), a.projection())));
+      extra += ", VICReg's " + a.projection() + "x" + a.projection() + " covariance matrices";
+    }
+    long pixels = mul(a.batch(), (long) a.rows() * a.cols());
+    if (pixels > largest) {
+      largest = pixels;
+      largestWhat = "a batch of " + a.batch() + " images of " + a.rows() + "x" + a.cols() + " has " + pixels
+          + " pixels, which the trainer draws into one array";
+    }
+    nativeBytes = add(nativeBytes, add(mul(4 * FLOAT, params), mul(FLOAT, copied))); // + the snapshot's buffers
+    nativeBytes = add(nativeBytes, mul(FLOAT, mul(views, mul(a.batch(), outputs))));
+    long heapBytes = add(mul(FLOAT, copied), mul(FLOAT, pixels));
+    return new Sizes(params, nativeBytes, heapBytes, largest, largestWhat, extra);
+  }
+
+  private static long[] longs(int[] values) {
+    return Arrays.stream(values).asLongStream().toArray();
+  }
+
+  private static long mul(long a, long b) {
+    long r = a * b;
+    return a != 0 && (r / a != b || r < 0) ? Long.MAX_VALUE : r;
+  }
+
+  private static long add(long a, long b) {
+    long r = a + b;
+    return r < 0 ? Long.MAX_VALUE : r;
+  }
+
+  /** A size as MiB, GiB or TiB with one decimal. */
+  static String bytes(long b) {
+    if (b == Long.MAX_VALUE) {
+      return "more than 8 EiB";
+    }
+    double mib = b / 1048576.0;
+    if (mib < 1024) {
+      return String.format(Locale.ROOT, "%.0f MiB", Math.ceil(mib));
+    }
+    return mib < 1048576 ? String.format(Locale.ROOT, "%.1f GiB", mib / 1024)
+        : String.format(Locale.ROOT, "%.1f TiB", mib / 1048576);
+  }
+}

@@ -1,0 +1,147 @@
+package org.splinewatch.trainer;
+
+import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.typesafe.config.ConfigFactory;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Networks that cannot be built or trained are refused from their settings, before anything is loaded or written:
+ * too many CNN stages for the images, a layer larger than a Java array, more memory than the run's limit. They used to
+ * start the run, write its directory and fail with {@code cannot create the trainer: too many pooling stages for 28x28
+ * images} or {@code Allocation failed: [std::bad_alloc]} (exit 1).
+ */
+class NetworkFootprintTest {
+  /** The launchers' default budget of a training run: 640 MiB of heap, 1664 MiB resident (src/main/sh/memory.sh). */
+  private static final NetworkFootprint.Limits DEFAULT = new NetworkFootprint.Limits(1664L << 20, "test budget",
+      640L << 20);
+  /** The smallest budget the launchers give (a small container): 256 MiB heap + 128 MiB off-heap. */
+  private static final NetworkFootprint.Limits SMALLEST = new NetworkFootprint.Limits(384L << 20, "test budget",
+      256L << 20);
+
+  private static RunSettings settings(Object... keyValues) {
+    Map<String, Object> o = new LinkedHashMap<>();
+    for (int i = 0; i < keyValues.length; i += 2) {
+      o.put("splinewatch." + keyValues[i], keyValues[i + 1]);
+    }
+    return RunSettings.fromConfig(ConfigFactory.parseMap(o).withFallback(ConfigFactory.load()));
+  }
+
+  private static String refused(RunSettings s, int side, NetworkFootprint.Limits limits) {
+    String m = assertThrows(IllegalArgumentException.class, () -> NetworkFootprint.check(s, side, side, limits))
+        .getMessage();
+    assertEquals(1, m.lines().count(), m);
+    return m;
+  }
+
+  @Test
+  void everyMethodAndEncoderFitsTheSmallestBudgetWithItsDefaults() {
+    for (String method : RunSettings.METHODS) {
+      for (String encoder : List.of("mlp", "cnn")) {
+        RunSettings s = settings("run.method", method, "run.encoder", encoder);
+        assertDoesNotThrow(() -> NetworkFootprint.check(s, 28, 28, SMALLEST), method + " " + encoder);
+      }
+    }
+  }
+
+  @Test
+  void moreCnnStagesThanTheImagesCanBePooledAreRefused() {
+    String m = refused(settings("run.encoder", "cnn", "run.cnn-channels", List.of(1, 1, 1, 1, 1, 1)), 28, DEFAULT);
+    assertEquals("--cnn-channels [1, 1, 1, 1, 1, 1]: 6 convolution stages, but 28x28 images allow at most 4 (each"
+        + " stage's 2x2 average pooling halves the side: 28, 14, 7, 3, 1); expected at most 4 channel counts", m);
+    assertTrue(refused(settings("run.method", "supervised", "run.encoder", "cnn", "run.cnn-channels",
+        List.of(2, 2, 2, 2, 2)), 28, DEFAULT).startsWith("--cnn-channels [2, 2, 2, 2, 2]: 5 convolution stages"));
+    assertTrue(refused(settings("run.encoder", "cnn", "run.cnn-channels", List.of(4, 4, 4, 4)), 8, DEFAULT)
+        .contains("8x8 images allow at most 3"));
+    assertDoesNotThrow(() -> NetworkFootprint.check(settings("run.encoder", "cnn", "run.cnn-channels",
+        List.of(1, 1, 1, 1)), 28, 28, DEFAULT));
+    // the two-view CNN encoder needs square images; the supervised one does not
+    RunSettings cnn = settings("run.encoder", "cnn");
+    String square = assertThrows(IllegalArgumentException.class, () -> NetworkFootprint.check(cnn, 28, 20, DEFAULT))
+        .getMessage();
+    assertTrue(square.startsWith("--encoder cnn: the simclr CNN encoder needs square images; the data set's are"
+        + " 28x20"), square);
+    assertDoesNotThrow(() -> NetworkFootprint.check(settings("run.method", "supervised", "run.encoder", "cnn"), 28,
+        20, DEFAULT));
+  }
+
+  /** The limit is the trainers' own: 4 stages build on 28x28 images, a fifth does not (SameDiff and DL4J). */
+  @Test
+  void theStageLimitIsTheTrainers() {
+    EncoderSpec four = new EncoderSpec("cnn", new int[] {1, 1, 1, 1}, new int[] {4});
+    EncoderSpec five = new EncoderSpec("cnn", new int[] {1, 1, 1, 1, 1}, new int[] {4});
+    new SimClrTrainer(CollapseBehaviourTest.TRAIN, four, 4, 16, 1e-3, 0.5, 1).close();
+    new SupervisedTrainer(CollapseBehaviourTest.TRAIN, four, 16, 1e-3, 1).close();
+    assertThrows(RuntimeException.class, () -> new SimClrTrainer(CollapseBehaviourTest.TRAIN, five, 4, 16, 1e-3, 0.5,
+        1));
+    assertThrows(RuntimeException.class, () -> new SupervisedTrainer(CollapseBehaviourTest.TRAIN, five, 16, 1e-3, 1));
+  }
+
+  @Test
+  void aLayerLargerThanAJavaArrayIsRefusedWithTheLargestWidthThatFits() {
+    RunSettings s = settings("run.hidden", List.of(100_000_000));
+    String m = refused(s, 28, DEFAULT);
+    assertTrue(m.startsWith("--hidden [100000000]: dense layer 1 (784 x 100000000) has 78400000000 weights, which"
+        + " snapshots copy into one array, more than a Java array holds (2147483639); expected --hidden entries of at"
+        + " most "), m);
+    long allowed = allowed(m);
+    assertDoesNotThrow(() -> NetworkFootprint.check(settings("run.hidden", List.of(allowed)), 28, 28, DEFAULT));
+    assertThrows(IllegalArgumentException.class, () -> NetworkFootprint.check(settings("run.hidden",
+        List.of(allowed + 1)), 28, 28, DEFAULT));
+    String projector = refused(settings("run.projection-dim", 100_000_000), 28, DEFAULT);
+    assertTrue(projector.startsWith("--projection-dim 100000000: the projector (256 x 100000000) has 25600000000"
+        + " weights"), projector);
+    // a CNN whose flattened output is wider than an int: named by its channels
+    String cnn = refused(settings("run.method", "byol", "run.encoder", "cnn", "run.cnn-channels",
+        List.of(100_000_000)), 28, DEFAULT);
+    assertTrue(cnn.startsWith("--cnn-channels [100000000]: dense layer 1 (19600000000 x 256)"), cnn);
+    String batch = refused(settings("run.method", "supervised", "run.batch-size", 100_000_000), 28, DEFAULT);
+    assertTrue(batch.startsWith("--batch-size 100000000: a batch of 100000000 images of 28x28 has 78400000000"
+        + " pixels"), batch);
+  }
+
+  @Test
+  void aNetworkOverTheMemoryLimitIsRefusedNamingTheOptionThatMakesItSo() {
+    String hidden = refused(settings("run.hidden", List.of(200_000)), 28, DEFAULT);
+    assertTrue(hidden.startsWith("--hidden [200000]: training its 182600128 parameters on batches of 256 needs at least"
+        + " 3.8 GiB of native memory (weights, gradients and Adam's two moments, the batch's layer outputs, NT-Xent's"
+        + " 512x512 matrices), more than this run's memory limit of 1.6 GiB (test budget); expected --hidden entries"
+        + " of at most "), hidden);
+    assertTrue(hidden.endsWith(", or more memory (SPLINEWATCH_OFF_HEAP, docs/memory.md)"), hidden);
+    long allowed = allowed(hidden);
+    assertDoesNotThrow(() -> NetworkFootprint.check(settings("run.hidden", List.of(allowed)), 28, 28, DEFAULT));
+    // SimCLR's similarity matrices grow with the square of the batch
+    String batch = refused(settings("run.batch-size", 60_000, "run.hidden", List.of(20_000)), 28, DEFAULT);
+    assertTrue(batch.startsWith("--batch-size 60000: ") && batch.contains("NT-Xent's 120000x120000 matrices"), batch);
+    // VICReg's covariance matrices with the square of the projection
+    String vicreg = refused(settings("run.method", "vicreg", "run.projection-dim", 30_000), 28, DEFAULT);
+    assertTrue(vicreg.startsWith("--projection-dim 30000: ")
+        && vicreg.contains("VICReg's 30000x30000 covariance matrices"), vicreg);
+    // a setting without an option is named by its key
+    String predictor = refused(settings("run.method", "simsiam", "ssl.predictor-hidden", 10_000_000), 28, DEFAULT);
+    assertTrue(predictor.startsWith("splinewatch.ssl.predictor-hidden 10000000: training its "), predictor);
+    // a heap too small for a snapshot's copies
+    NetworkFootprint.Limits smallHeap = new NetworkFootprint.Limits(1L << 40, "test budget", 64L << 20);
+    String heap = refused(settings("run.hidden", List.of(40_000)), 28, smallHeap);
+    assertTrue(heap.startsWith("--hidden [40000]: a snapshot copies the network's weights into the Java heap")
+        && heap.endsWith("or more memory (SPLINEWATCH_HEAP, docs/memory.md)"), heap);
+    // defaults in a budget nothing fits: more memory is the only way
+    String none = refused(settings(), 28, new NetworkFootprint.Limits(1L << 20, "test budget", 1L << 30));
+    assertTrue(none.startsWith("the network of --hidden [256, 256], --batch-size 256, --projection-dim 128: training")
+        && none.endsWith("expected more memory for this run (SPLINEWATCH_OFF_HEAP, docs/memory.md)"), none);
+  }
+
+  private static long allowed(String message) {
+    Matcher m = Pattern.compile("of at most (\\d+) ").matcher(message);
+    assertTrue(m.find(), message);
+    return Long.parseLong(m.group(1));
+  }
+}
