@@ -49,8 +49,9 @@ final class RelayCommand implements Callable<Integer> {
     String token;
     ControlSettings control;
     RelaySettings relaySettings;
+    Config config = null;
     try {
-      Config config = TrainCommand.load(overrides, configFile);
+      config = TrainCommand.load(overrides, configFile);
       relaySettings = RelaySettings.fromConfig(config);
       control = ControlSettings.fromConfig(config);
       if (!control.fromFile()) {
@@ -58,7 +59,10 @@ final class RelayCommand implements Callable<Integer> {
             + " SPLINEWATCH_CONTROL_TOKEN_FILE); the runs and Alertmanager read the same file");
       }
       token = control.resolveToken();
-    } catch (IllegalArgumentException | com.typesafe.config.ConfigException e) {
+    } catch (com.typesafe.config.ConfigException e) { // a value of the wrong type: the file, the full key, ...
+      throw new CommandLine.ParameterException(spec.commandLine(),
+          org.splinewatch.settings.ConfigErrors.describe(e, config));
+    } catch (IllegalArgumentException e) {
       throw new CommandLine.ParameterException(spec.commandLine(), Main.oneLine(e));
     }
     Path sd = relaySettings.sdDir();

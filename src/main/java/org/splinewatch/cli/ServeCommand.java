@@ -65,7 +65,7 @@ final class ServeCommand implements Callable<Integer> {
       }
       overrides.put("splinewatch-analysis-dispatcher.fixed-pool-size", analysisThreads);
     }
-    Config config;
+    Config config = null;
     ClusterSettings cluster;
     ServeSettings settings;
     try {
@@ -75,7 +75,10 @@ final class ServeCommand implements Callable<Integer> {
       settings = ServeSettings.fromConfig(config);
       IngestSettings.fromConfig(config); // read again at start; a bad value is exit 2 here, not exit 1 there
       IdleGcThreads.normalPriority(System.getenv("SPLINEWATCH_GC_PRIORITY")); // a value other than normal: exit 2
-    } catch (IllegalArgumentException | com.typesafe.config.ConfigException e) {
+    } catch (com.typesafe.config.ConfigException e) { // a value of the wrong type: the file, the full key, ...
+      throw new CommandLine.ParameterException(spec.commandLine(),
+          org.splinewatch.settings.ConfigErrors.describe(e, config));
+    } catch (IllegalArgumentException e) {
       throw new CommandLine.ParameterException(spec.commandLine(), Main.oneLine(e));
     }
     int httpPort = metricsPort != null ? metricsPort : settings.metricsPort();

@@ -33,6 +33,7 @@ import org.splinewatch.run.EmbeddedRun;
 import org.splinewatch.run.ResumeCheck;
 import org.splinewatch.run.RunDirectory;
 import org.splinewatch.run.WiringSettings;
+import org.splinewatch.settings.ConfigErrors;
 import org.splinewatch.snapshot.RunIds;
 import org.splinewatch.trainer.Checkpoints;
 import org.splinewatch.trainer.NetworkFootprint;
@@ -295,7 +296,9 @@ public final class TrainCommand implements Callable<Integer> {
         throw new IllegalArgumentException("splinewatch.control.token must have at least 16 characters (or be empty"
             + " for a random one)");
       }
-    } catch (IllegalArgumentException | ConfigException e) {
+    } catch (ConfigException e) { // a value of the wrong type: the file, the full key, the value, what is expected
+      throw new CommandLine.ParameterException(spec.commandLine(), ConfigErrors.describe(e, config));
+    } catch (IllegalArgumentException e) {
       throw new CommandLine.ParameterException(spec.commandLine(), Main.oneLine(e));
     }
     if (!kept.isEmpty()) { // said once the resume is known to fit

@@ -198,6 +198,54 @@ class ArgumentChecksTest {
     assertFalse(Files.exists(tmp.resolve("served")));
   }
 
+  /**
+   * A value of the wrong type in a config file: the file and line, the full key, the value and what is expected. It
+   * used to be Config's {@code FILE: 1: run.batch-size has type STRING rather than NUMBER}: the key without its
+   * {@code splinewatch.} block, no value, nothing expected.
+   */
+  @Test
+  void aValueOfTheWrongTypeInAConfigFileNamesTheFileTheFullKeyAndWhatIsExpected() throws Exception {
+    String[][] cases = {
+        {"splinewatch.run.batch-size = \"abc\"", "splinewatch.run.batch-size = \"abc\" is a string; expected a whole"
+            + " number, e.g. splinewatch.run.batch-size = 256 (reference.conf)"},
+        {"splinewatch.run.batch-size = [1, 2]", "splinewatch.run.batch-size = [1, 2] is a list; expected a whole"
+            + " number, e.g. splinewatch.run.batch-size = 256 (reference.conf)"},
+        {"splinewatch.run.batch-size = null", "splinewatch.run.batch-size = null; expected a whole number, e.g."
+            + " splinewatch.run.batch-size = 256 (reference.conf)"},
+        {"splinewatch.run.hidden = 5x", "splinewatch.run.hidden = \"5x\" is a string; expected a list of whole numbers,"
+            + " e.g. splinewatch.run.hidden = [256, 256] (reference.conf)"},
+        {"splinewatch.run.hidden = [32, x]", "splinewatch.run.hidden = [32, \"x\"] has a string in it; expected a list"
+            + " of whole numbers, e.g. splinewatch.run.hidden = [256, 256] (reference.conf)"},
+        {"splinewatch.run.learning-rate = fast", "splinewatch.run.learning-rate = \"fast\" is a string; expected a"
+            + " number, e.g. splinewatch.run.learning-rate = 0.001 (reference.conf)"},
+        {"splinewatch.run.monitoring = maybe", "splinewatch.run.monitoring = \"maybe\" is a string; expected true or"
+            + " false, e.g. splinewatch.run.monitoring = true (reference.conf)"},
+        {"splinewatch.run.method = [simclr]", "splinewatch.run.method = [\"simclr\"] is a list; expected a string,"
+            + " e.g. splinewatch.run.method = \"simclr\" (reference.conf)"},
+        {"splinewatch.analysis.timeout = soon", "splinewatch.analysis.timeout = \"soon\": No number in duration value"
+            + " 'soon'; expected a duration with a unit, e.g. splinewatch.analysis.timeout = \"10m\" (reference.conf)"},
+        {"splinewatch.memory.max-resident = lots", "splinewatch.memory.max-resident = \"lots\": No number in"
+            + " size-in-bytes value 'lots'; expected a size (a whole number of bytes, or with a unit), e.g."
+            + " splinewatch.memory.max-resident = 0 (reference.conf)"},
+        // inside a block, on its second line: the line of the value and its full key
+        {"splinewatch {\n  run { epochs = 2, planes = three }\n}", "splinewatch.run.planes = \"three\" is a string;"
+            + " expected a whole number, e.g. splinewatch.run.planes = 2 (reference.conf)"},
+    };
+    for (String[] c : cases) {
+      Path conf = Files.writeString(tmp.resolve("typed.conf"), c[0] + "\n");
+      String m = refused("--config", conf.toString(), "--analyzers", "nope");
+      int line = c[0].contains("three") ? 2 : 1;
+      assertEquals("error: config file " + conf + ", line " + line + ": " + c[1], m, c[0]);
+    }
+    // monitor serve reads its settings the same way
+    Path port = Files.writeString(tmp.resolve("port.conf"), "splinewatch.cluster.port = \"abc\"\n");
+    String serve = CliTest.run(2, "monitor", "serve", "--config", port.toString(), "--metrics-port", "-1", "--out",
+        tmp.resolve("served").toString());
+    assertTrue(serve.startsWith("error: config file " + port + ", line 1: splinewatch.cluster.port = \"abc\" is a"
+        + " string; expected a whole number, e.g. splinewatch.cluster.port = 25520 (reference.conf)"), serve);
+    assertFalse(Files.exists(tmp.resolve("served")));
+  }
+
   @Test
   void aListAlertSettingShowsItsSyntaxOnOneLine() {
     String m = refused("--alert", "stop-on=std_collapse,region_drop");

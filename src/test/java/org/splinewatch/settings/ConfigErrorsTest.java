@@ -1,0 +1,53 @@
+package org.splinewatch.settings;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigException;
+import com.typesafe.config.ConfigFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Config's wrong-type errors name the key relative to the block read ({@code port has type STRING rather than
+ * NUMBER}); {@link ConfigErrors} names the full key, found by where the value is set, with its value and what is
+ * expected.
+ */
+class ConfigErrorsTest {
+  @TempDir
+  Path tmp;
+
+  private static String describe(Config root, Executable read) {
+    return ConfigErrors.describe(assertThrows(ConfigException.class, read), root);
+  }
+
+  @Test
+  void theFullKeyIsTheOneSetWhereTheWrongValueIs() throws Exception {
+    Path file = Files.writeString(tmp.resolve("ports.conf"), """
+        splinewatch.metrics.port = 9000
+        splinewatch.cluster.port = "abc"
+        """);
+    Config root = ConfigFactory.parseFile(file.toFile()).withFallback(ConfigFactory.load()).resolve();
+    // read as the settings classes read it: a block, then a key relative to it ("port" is also metrics.port's key)
+    ConfigBlock cluster = ConfigBlock.of(root, "splinewatch.cluster");
+    assertEquals("config file " + file + ", line 2: splinewatch.cluster.port = \"abc\" is a string; expected a whole"
+        + " number, e.g. splinewatch.cluster.port = 25520 (reference.conf)", describe(root, () -> cluster.integer("port")));
+    // the same read from the root
+    assertEquals("config file " + file + ", line 2: splinewatch.cluster.port = \"abc\" is a string; expected a whole"
+        + " number, e.g. splinewatch.cluster.port = 25520 (reference.conf)",
+        describe(root, () -> root.getInt("splinewatch.cluster.port")));
+  }
+
+  @Test
+  void aKeyReferenceConfDoesNotHaveGetsConfigsTypeNameAndOtherErrorsStayConfigs() {
+    Config root = ConfigFactory.parseString("app.sizes = [1, x]");
+    assertEquals("String: 1: app.sizes = [1, \"x\"] has a string in it; expected a list of numbers",
+        describe(root, () -> root.getConfig("app").getNumberList("sizes")));
+    ConfigException missing = assertThrows(ConfigException.class, () -> root.getInt("app.none"));
+    assertEquals(missing.getMessage(), ConfigErrors.describe(missing, root));
+  }
+}
