@@ -16,7 +16,7 @@ final class ConsoleProgress {
   private final boolean terminal;
   private final Thread thread;
   private volatile boolean running = true;
-  /** Characters of the bar last drawn in place on the terminal (0: none drawn, or it ended its line). */
+  /** Characters of the bar last drawn in place on the terminal (0: none drawn yet). */
   private volatile int drawn;
 
   ConsoleProgress(TrainingProgress progress, PrintStream out, boolean terminal) {
