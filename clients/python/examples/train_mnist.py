@@ -26,7 +26,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from splinewatch_client import Monitor, MonitorError  # noqa: E402
+from splinewatch_client import Monitor, MonitorError, MonitorUnreachableError  # noqa: E402
 
 FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 
@@ -124,6 +124,9 @@ def main(argv=None):
                               settings={"stop_gradient": not a.no_stop_gradient, "predictor": True,
                                         "batch_size": a.batch_size, "learning_rate": a.lr, "max_steps": a.steps,
                                         "snapshot_every": a.snapshot_every, "collapse_at": a.collapse_at})
+        except MonitorUnreachableError as e:  # no answer at all: nothing refused the run
+            print("error: %s" % e, file=sys.stderr)
+            return 1
         except MonitorError as e:
             print("error: the monitor refused the run: %s" % e, file=sys.stderr)
             return 1

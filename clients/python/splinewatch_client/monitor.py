@@ -1,9 +1,11 @@
 """The Monitor: registers a run, streams snapshots on a background thread, reports whether to stop."""
 
 import collections
+import html
 import http.client
 import json
 import os
+import re
 import socket
 import sys
 import threading
@@ -28,6 +30,7 @@ class MonitorError(RuntimeError):
     def __init__(self, status, message, answer=None):
         super().__init__("HTTP %d: %s" % (status, message))
         self.status = status
+        self.message = message
         self.answer = answer
 
 
@@ -41,6 +44,7 @@ class MonitorUnreachableError(MonitorError, ConnectionError):
     def __init__(self, message):
         RuntimeError.__init__(self, message)
         self.status = None
+        self.message = message
         self.answer = None
 
     def __str__(self):
@@ -120,7 +124,16 @@ class Monitor:
                        method=labels.get("method", "external"), dataset=labels.get("dataset", "external"),
                        tags=labels.get("tags"), probe_pairs=probe_pairs, plane_anchors=plane_anchors, planes=planes,
                        fit=fit, classifier=classifier, early_stop=early_stop, seed=seed, settings=settings)
-        self.registration = self._post("/api/v1/runs", body)
+        try:
+            self.registration = self._post("/api/v1/runs", body)
+        except MonitorError as e:
+            if e.status not in (404, 405):
+                raise
+            # the real monitor answers its registration route with neither: the URL names something else (it has a
+            # path such as /metrics, or the port is another server's), or ingestion is off there
+            raise MonitorError(e.status, "%s (POST %s/api/v1/runs); expected url to be the address of ./monitor"
+                               " serve's HTTP port without a path, e.g. http://127.0.0.1:9464 (not .../metrics), on a"
+                               " monitor with splinewatch.ingest.enabled = true" % (e.message, self.url)) from None
         self._thread = threading.Thread(target=self._send_loop, name="splinewatch-client", daemon=True)
         self._thread.start()
 
@@ -384,15 +397,22 @@ class Monitor:
 
 
 def _refusal(text):
-    """(message, document) of an error answer: a JSON one's ``error`` and the document, else the line and None."""
+    """(message, document) of an error answer: a JSON one's ``error`` and the document, else the text as one line and
+    None. An HTML page (another server's error page: the URL is not the monitor's) is told by its title."""
     if text.startswith("{"):
         try:
             doc = json.loads(text)
         except ValueError:
-            return text, None
+            doc = None
         if isinstance(doc, dict) and isinstance(doc.get("error"), str):
             return doc["error"], doc
-    return text, None
+    if re.match(r"\s*<(!doctype\s+html|html|head|body|title|h1)\b", text, re.I):
+        title = re.search(r"<title[^>]*>(.*?)</title>", text, re.I | re.S)
+        heading = re.search(r"<h1[^>]*>(.*?)</h1>", text, re.I | re.S)
+        what = title or heading
+        text = "an HTML page%s, not an answer of ./monitor serve" % (
+            " '%s'" % html.unescape(re.sub(r"<[^>]+>", "", what.group(1))) if what else "")
+    return " ".join(text.split()), None
 
 
 def _retry_after(error):

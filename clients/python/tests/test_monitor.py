@@ -48,6 +48,7 @@ class FakeMonitor:
         self.busy = 0
         self.refuse = None  # a JSON document: snapshots are refused with 400 and it (as for NaN weights)
         self.gone = set()  # runs the monitor ended after its idle timeout: answered 410
+        self.page = None  # (status, content type, body): every request is answered with it (another server)
         self.release = threading.Event()
         fake = self
 
@@ -55,6 +56,10 @@ class FakeMonitor:
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 fake.requests.append((self.path, body))
+                if fake.page is not None:
+                    return self.answer(fake.page[0], fake.page[2], {"Content-Type": fake.page[1]})
+                if not self.path.startswith("/api/v1/runs"):  # Pekko's answer for a path no route takes
+                    return self.answer(404, "The requested resource could not be found.")
                 if self.headers.get("Authorization") != "Bearer " + fake.token:
                     return self.answer(401, "missing or wrong bearer token; expected Authorization: Bearer <token>")
                 if any(self.path.endswith(h) for h in fake.hang):
@@ -356,6 +361,29 @@ class MonitorTest(unittest.TestCase):
                 pass
         self.assertIn("run 'r1'", str(e.exception))
 
+    def test_a_wrong_url_is_one_line_naming_the_url_and_what_was_expected(self):
+        # the URL of /metrics (as ./monitor serve prints it), or another server's port answering with an HTML page
+        probes = (np.zeros((20, 4)), np.arange(20) % 2)
+        with self.assertRaises(MonitorError) as e:
+            Monitor(self.fake.url + "/metrics", "r1", token="t", probes=probes, classes=2)
+        self.assertEqual(str(e.exception), "HTTP 404: The requested resource could not be found. (POST %s/metrics/api/v1"
+                         "/runs); expected url to be the address of ./monitor serve's HTTP port without a path, e.g."
+                         " http://127.0.0.1:9464 (not .../metrics), on a monitor with splinewatch.ingest.enabled ="
+                         " true" % self.fake.url)
+        self.fake.page = (404, "text/html", "<!DOCTYPE html>\n<html>\n<head><title>404 Not Found</title></head>\n"
+                          "<body>\n<h1>Not Found</h1>\n<p>The requested URL was not found.</p>\n</body>\n</html>")
+        with self.assertRaises(MonitorError) as e:
+            Monitor(self.fake.url, "r1", token="t", probes=probes, classes=2)
+        text = str(e.exception)
+        self.assertEqual(len(text.splitlines()), 1, text)
+        self.assertTrue(text.startswith("HTTP 404: an HTML page '404 Not Found', not an answer of ./monitor serve"
+                                        " (POST %s/api/v1/runs); expected url to be the address of" % self.fake.url),
+                        text)
+        self.fake.page = (502, "text/plain", "Bad gateway:\n  upstream\n  closed")  # a proxy: any line, one line
+        with self.assertRaises(MonitorError) as e:
+            Monitor(self.fake.url, "r1", token="t", probes=probes, classes=2)
+        self.assertEqual(str(e.exception), "HTTP 502: Bad gateway: upstream closed")
+
 
 def write_idx(path, array):
     dims = array.ndim
@@ -412,16 +440,34 @@ class ArgumentTest(unittest.TestCase):
         self.assertIn("timeout=0; expected seconds to wait for each answer, more than 0", str(caught.exception))
 
 
+def synthetic_mnist(d):
+    rng = np.random.default_rng(0)
+    write_idx(os.path.join(d, "train-images-idx3-ubyte"), rng.integers(0, 256, (64, 28, 28)))
+    write_idx(os.path.join(d, "train-labels-idx1-ubyte"), np.arange(64) % 10)
+    write_idx(os.path.join(d, "t10k-images-idx3-ubyte"), rng.integers(0, 256, (20, 28, 28)))
+    write_idx(os.path.join(d, "t10k-labels-idx1-ubyte"), np.arange(20) % 10)
+
+
 class ExampleInterruptTest(unittest.TestCase):
+    def test_a_monitor_that_is_not_running_is_one_line_that_does_not_say_refused(self):
+        with socket.socket() as s:  # a port nothing listens on
+            s.bind(("127.0.0.1", 0))
+            url = "http://127.0.0.1:%d" % s.getsockname()[1]
+        with tempfile.TemporaryDirectory() as d:
+            synthetic_mnist(d)
+            p = subprocess.run([sys.executable, os.path.join(HERE, "..", "examples", "train_mnist.py"), "--monitor",
+                                url, "--run-id", "r1", "--steps", "1", "--data-dir", d],
+                               capture_output=True, text=True, timeout=120,
+                               env=dict(os.environ, SPLINEWATCH_CONTROL_TOKEN="t", OMP_NUM_THREADS="1"))
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertEqual(len(p.stderr.splitlines()), 1, p.stderr)
+        self.assertTrue(p.stderr.startswith("error: cannot reach the monitor at %s for run 'r1'" % url), p.stderr)
+
     def test_ctrl_c_finishes_the_run_with_one_line_and_exit_code_130(self):
         fake = FakeMonitor()
         self.addCleanup(fake.stop)
         with tempfile.TemporaryDirectory() as d:
-            rng = np.random.default_rng(0)
-            write_idx(os.path.join(d, "train-images-idx3-ubyte"), rng.integers(0, 256, (64, 28, 28)))
-            write_idx(os.path.join(d, "train-labels-idx1-ubyte"), np.arange(64) % 10)
-            write_idx(os.path.join(d, "t10k-images-idx3-ubyte"), rng.integers(0, 256, (20, 28, 28)))
-            write_idx(os.path.join(d, "t10k-labels-idx1-ubyte"), np.arange(20) % 10)
+            synthetic_mnist(d)
             env = dict(os.environ, SPLINEWATCH_CONTROL_TOKEN="t", OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1")
             p = subprocess.Popen([sys.executable, os.path.join(HERE, "..", "examples", "train_mnist.py"),
                                   "--monitor", fake.url, "--run-id", "r1", "--steps", "1000000", "--data-dir", d,
