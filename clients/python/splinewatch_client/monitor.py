@@ -120,6 +120,7 @@ class Monitor:
         self._close_lock = threading.Lock()
         self._close_called = False
         self._close_answer = None
+        self._pid = os.getpid()
         body = run_npz(run_id, x, y, classes if classes is not None else int(y.max()) + 1,
                        method=labels.get("method", "external"), dataset=labels.get("dataset", "external"),
                        tags=labels.get("tags"), probe_pairs=probe_pairs, plane_anchors=plane_anchors, planes=planes,
@@ -144,6 +145,7 @@ class Monitor:
 
         Once the run is ``lost`` nothing is copied: the snapshot is counted in ``dropped``.
         """
+        self._same_process("snapshot()")
         if self._lost is not None:
             self.snapshot_layers(None, step)
             return
@@ -157,6 +159,7 @@ class Monitor:
         ``step`` and ``epoch`` are whole numbers, ``loss`` and ``learning_rate`` numbers (numpy or torch scalars and
         one-element tensors too), read now: anything else is a ValueError here, not a lost snapshot later.
         """
+        self._same_process("snapshot()")
         item = (layers, number(step, "step", whole=True), number(epoch, "epoch", whole=True), number(loss, "loss"),
                 number(learning_rate, "learning_rate"))
         with self._cv:
@@ -183,6 +186,7 @@ class Monitor:
 
     def flush(self, timeout=None):
         """Waits until every queued snapshot has been sent (or ``timeout`` seconds pass)."""
+        self._same_process("flush()")
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._cv:
             while self._queue or self._busy:
@@ -212,6 +216,7 @@ class Monitor:
         Only the first call does anything: later ones (and the context manager's exit after one) return its answer,
         or None if it raised.
         """
+        self._same_process("close()")
         with self._close_lock:
             if self._close_called:
                 return self._close_answer
@@ -284,6 +289,22 @@ class Monitor:
     def _lost_answer(self, status):
         return {"run": self.run_id, "status": status, "lost": True,
                 "message": "the monitor %s; its end was not recorded (%s)" % (self._lost_why, self._lost)}
+
+    def _same_process(self, what):
+        if os.getpid() != self._pid:
+            # a forked process (a DataLoader worker) has a copy of the queue but not the sending thread: a snapshot
+            # queued here would never be sent, and flush() would wait for it
+            raise RuntimeError("%s of run '%s' in process %d, but the run streams from process %d, which registered"
+                               " it; a forked process (a DataLoader worker) has no sending thread and its snapshots"
+                               " would never be sent: expected the Monitor used only in the training process"
+                               % (what, self.run_id, os.getpid(), self._pid))
+
+    def __reduce__(self):
+        # pickle's own error ("cannot pickle '_thread.RLock' object") does not say what was being pickled
+        raise TypeError("a Monitor (run '%s') cannot be pickled or sent to another process (a DataLoader worker"
+                        " started with spawn or forkserver): its sending thread and the run stay in the process that"
+                        " registered it; expected the Monitor kept out of datasets, collate_fn and worker_init_fn,"
+                        " and used only in the training process" % self.run_id)
 
     def __enter__(self):
         return self

@@ -11,6 +11,7 @@ import http.server
 import io
 import json
 import os
+import pickle
 import signal
 import socket
 import struct
@@ -383,6 +384,34 @@ class MonitorTest(unittest.TestCase):
         with self.assertRaises(MonitorError) as e:
             Monitor(self.fake.url, "r1", token="t", probes=probes, classes=2)
         self.assertEqual(str(e.exception), "HTTP 502: Bad gateway: upstream closed")
+
+    def test_a_forked_process_cannot_queue_snapshots_that_would_never_be_sent(self):
+        # a DataLoader worker (fork) has a copy of the Monitor but not its sending thread: its snapshot was queued
+        # in the copy and lost without a word
+        m = self.monitor()
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: report what snapshot_layers did, then leave without running any cleanup
+            try:
+                m.snapshot_layers(LAYERS, 5)
+                outcome = "queued"
+            except RuntimeError as e:
+                outcome = str(e)
+            os.write(write, outcome.encode())
+            os._exit(0)
+        os.close(write)
+        with os.fdopen(read) as f:
+            outcome = f.read()
+        os.waitpid(pid, 0)
+        self.assertIn("snapshot() of run 'r1' in process %d, but the run streams from process %d, which registered"
+                      " it" % (pid, os.getpid()), outcome)
+        self.assertIn("expected the Monitor used only in the training process", outcome)
+        with self.assertRaises(TypeError) as e:  # a DataLoader worker started with spawn: the Monitor is pickled
+            pickle.dumps(m)
+        self.assertIn("a Monitor (run 'r1') cannot be pickled or sent to another process", str(e.exception))
+        m.snapshot_layers(LAYERS, 6)  # the training process goes on as before
+        m.close()
+        self.assertEqual((m.sent, m.errors), (1, []))
 
 
 def write_idx(path, array):
