@@ -1,5 +1,6 @@
 """The Monitor: registers a run, streams snapshots on a background thread, reports whether to stop."""
 
+import atexit
 import collections
 import html
 import http.client
@@ -12,6 +13,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+import weakref
 
 from .format import host, layers_npz, number, run_npz
 
@@ -137,6 +139,7 @@ class Monitor:
                                " monitor with splinewatch.ingest.enabled = true" % (e.message, self.url)) from None
         self._thread = threading.Thread(target=self._send_loop, name="splinewatch-client", daemon=True)
         self._thread.start()
+        _OPEN.add(self)
 
     # -- the training loop's side ------------------------------------------------------------------------------
 
@@ -306,6 +309,33 @@ class Monitor:
                         " registered it; expected the Monitor kept out of datasets, collate_fn and worker_init_fn,"
                         " and used only in the training process" % self.run_id)
 
+    def _close_at_exit(self):
+        """At interpreter exit, ends a run that close() did not: as the context manager would, from the uncaught
+        exception that ended the program (``sys.last_value``; Ctrl-C: interrupted, another: failed), else with
+        close()'s default status. One line on stderr says so."""
+        if os.getpid() != self._pid or self._close_called:
+            return
+        error = getattr(sys, "last_value", None)
+        status = reason = None
+        if isinstance(error, KeyboardInterrupt):
+            status, reason = "interrupted", "KeyboardInterrupt: the program ended without monitor.close()"
+        elif isinstance(error, BaseException):
+            status, reason = "failed", "%r: the program ended without monitor.close()" % (error,)
+        try:
+            answer = self.close(status, reason)
+        except KeyboardInterrupt:
+            print("splinewatch: run '%s' was not closed and Ctrl-C stopped ending it at exit; the monitor ends it"
+                  " after splinewatch.ingest.idle-timeout" % self.run_id, file=sys.stderr)
+            return
+        except Exception as e:
+            print("splinewatch: run '%s' was not closed and could not be ended at exit: %s" % (self.run_id, e),
+                  file=sys.stderr)
+            return
+        if not answer.get("lost"):  # a lost run was reported when the monitor refused it
+            print("splinewatch: run '%s' was not closed; ended it on the monitor at exit as %s: call monitor.close()"
+                  " when training ends, or use the Monitor as a context manager"
+                  % (self.run_id, answer.get("status", status)), file=sys.stderr)
+
     def __enter__(self):
         return self
 
@@ -443,6 +473,17 @@ def _retry_after(error):
         return min(5.0, max(0.0, float(value))) if value is not None else None
     except ValueError:
         return None
+
+
+# Monitors not closed yet: ended at interpreter exit (a Ctrl-C or an exception in a loop without close() would
+# otherwise leave the run streaming on the monitor until its idle timeout, and refuse a rerun with its id)
+_OPEN = weakref.WeakSet()
+
+
+@atexit.register
+def _close_open_runs():
+    for m in list(_OPEN):
+        m._close_at_exit()
 
 
 class _Timeout(TimeoutError):

@@ -212,6 +212,7 @@ class MonitorTest(unittest.TestCase):
         self.assertIn("snapshot of step 7: no answer within 0.3 s (timed out); the monitor may still have taken it",
                       m.errors[0])
         self.assertIn("may still have taken it", err.getvalue())
+        m.close()
 
     def test_a_run_the_monitor_no_longer_knows_is_reported_once_and_no_longer_sent(self):
         m = self.monitor()
@@ -412,6 +413,62 @@ class MonitorTest(unittest.TestCase):
         m.snapshot_layers(LAYERS, 6)  # the training process goes on as before
         m.close()
         self.assertEqual((m.sent, m.errors), (1, []))
+
+
+class ExitWithoutCloseTest(unittest.TestCase):
+    """A training loop as docs/pytorch.md shows it (no context manager) that ends without monitor.close(): Ctrl-C,
+    an exception, or a forgotten close(). The run used to stay streaming on the monitor until its idle timeout."""
+
+    SCRIPT = """import sys, time
+sys.path.insert(0, sys.argv[1])
+import numpy as np
+from splinewatch_client import Monitor
+m = Monitor(sys.argv[2], "r1", token="t", probes=(np.zeros((20, 4)), np.arange(20) % 2), classes=2)
+m.snapshot_layers([{"type": "dense", "weight": np.ones((4, 2), "<f4"), "bias": np.zeros(2, "<f4")}], 1)
+print("training", flush=True)
+if sys.argv[3] == "ctrl-c":
+    time.sleep(60)
+elif sys.argv[3] == "error":
+    raise ValueError("boom")
+"""
+
+    def end(self, how):
+        fake = FakeMonitor(statuses=("done", "stopped", "failed", "interrupted"))
+        self.addCleanup(fake.stop)
+        p = subprocess.Popen([sys.executable, "-c", self.SCRIPT, os.path.join(HERE, ".."), fake.url, how],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        try:
+            self.assertEqual(p.stdout.readline(), "training\n")
+            if how == "ctrl-c":
+                p.send_signal(signal.SIGINT)
+            _, err = p.communicate(timeout=30)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        lines = [l for l in err.splitlines() if l.startswith("splinewatch:")]
+        self.assertEqual(len(lines), 1, err)
+        self.assertEqual(len(fake.paths("snapshots")), 1)  # the queued snapshot was sent first
+        return fake.finishes(), lines[0]
+
+    def test_ctrl_c_ends_the_run_as_interrupted(self):
+        finishes, line = self.end("ctrl-c")
+        self.assertEqual(finishes, [{"status": "interrupted",
+                                     "reason": "KeyboardInterrupt: the program ended without monitor.close()"}])
+        self.assertEqual(line, "splinewatch: run 'r1' was not closed; ended it on the monitor at exit as interrupted:"
+                               " call monitor.close() when training ends, or use the Monitor as a context manager")
+
+    def test_an_exception_ends_the_run_as_failed(self):
+        finishes, line = self.end("error")
+        self.assertEqual(finishes, [{"status": "failed",
+                                     "reason": "ValueError('boom'): the program ended without monitor.close()"}])
+        self.assertIn("ended it on the monitor at exit as failed", line)
+
+    def test_a_forgotten_close_ends_the_run_as_close_would(self):
+        finishes, line = self.end("normal")
+        self.assertEqual(finishes, [{"status": "done", "reason": None}])
+        self.assertIn("ended it on the monitor at exit as done", line)
 
 
 def write_idx(path, array):
