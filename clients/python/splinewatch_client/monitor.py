@@ -363,6 +363,7 @@ class Monitor:
                 self._busy = True
             try:
                 body = layers_npz(layers, step, epoch=epoch, loss=loss, learning_rate=lr)
+                self._check_size(body)
                 answer = self._post("/api/v1/runs/%s/snapshots" % self.run_id, body)
                 self.sent += 1
                 self._stop_state(answer)
@@ -392,6 +393,16 @@ class Monitor:
                 with self._cv:
                     self._busy = False
                     self._cv.notify_all()
+
+    def _check_size(self, body):
+        """A ValueError for a body over the limit the monitor announced at registration: one far over it is refused
+        unread, and the client would see only a reset connection ("cannot reach the monitor")."""
+        limit = self.registration.get("max_snapshot_bytes") if isinstance(self.registration, dict) else None
+        if isinstance(limit, int) and len(body) > limit:
+            raise ValueError("its body of %d bytes is over the monitor's limit of %d bytes"
+                             " (splinewatch.ingest.max-snapshot-bytes) and was not sent; expected a smaller network,"
+                             " or raise splinewatch.ingest.max-snapshot-bytes in a --config file of ./monitor serve"
+                             % (len(body), limit))
 
     def _stop_state(self, answer):
         self.alerts = answer.get("alerts") or []

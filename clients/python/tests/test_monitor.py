@@ -50,6 +50,7 @@ class FakeMonitor:
         self.refuse = None  # a JSON document: snapshots are refused with 400 and it (as for NaN weights)
         self.gone = set()  # runs the monitor ended after its idle timeout: answered 410
         self.page = None  # (status, content type, body): every request is answered with it (another server)
+        self.max_snapshot_bytes = None  # announced in the registration answer, as ./monitor serve does
         self.release = threading.Event()
         fake = self
 
@@ -68,7 +69,10 @@ class FakeMonitor:
                 parts = self.path.strip("/").split("/")  # api v1 runs [id kind]
                 if len(parts) == 3:
                     fake.known.add("r1")
-                    return self.answer(201, {"run": "r1", "metrics": "http://x/metrics"})
+                    answer = {"run": "r1", "metrics": "http://x/metrics"}
+                    if fake.max_snapshot_bytes is not None:
+                        answer["max_snapshot_bytes"] = fake.max_snapshot_bytes
+                    return self.answer(201, answer)
                 run, kind = parts[3], parts[4]
                 if run in fake.gone:
                     return self.answer(410, "run '%s' was ended by this monitor (no snapshot or finish request for"
@@ -385,6 +389,25 @@ class MonitorTest(unittest.TestCase):
         with self.assertRaises(MonitorError) as e:
             Monitor(self.fake.url, "r1", token="t", probes=probes, classes=2)
         self.assertEqual(str(e.exception), "HTTP 502: Bad gateway: upstream closed")
+
+    def test_a_snapshot_over_the_announced_limit_is_an_error_and_not_sent(self):
+        # one far over it is refused unread by ./monitor serve: the client saw only "Broken pipe", called unreachable
+        self.fake.max_snapshot_bytes = 4096
+        m = self.monitor()
+        big = [{"type": "dense", "weight": np.ones((4, 1000), "<f4"), "bias": np.zeros(1000, "<f4")}]
+        with contextlib.redirect_stderr(io.StringIO()) as err:
+            m.snapshot_layers(big, 1)
+            self.assertTrue(m.flush(5))
+            m.snapshot_layers(LAYERS, 2)
+            m.close()
+        self.assertEqual(len(m.errors), 1)
+        self.assertRegex(m.errors[0], r"^snapshot of step 1: its body of \d+ bytes is over the monitor's limit of 4096"
+                                      r" bytes \(splinewatch.ingest.max-snapshot-bytes\) and was not sent; expected a"
+                                      r" smaller network, or raise splinewatch.ingest.max-snapshot-bytes in a --config"
+                                      r" file of ./monitor serve$")
+        self.assertIn(m.errors[0], err.getvalue())
+        self.assertEqual(len(self.fake.paths("snapshots")), 1)  # only step 2's
+        self.assertEqual(m.sent, 1)
 
     def test_a_forked_process_cannot_queue_snapshots_that_would_never_be_sent(self):
         # a DataLoader worker (fork) has a copy of the Monitor but not its sending thread: its snapshot was queued

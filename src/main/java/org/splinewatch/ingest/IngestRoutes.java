@@ -129,13 +129,11 @@ public final class IngestRoutes {
    * body that does not fit is read and thrown away as well, and answered 503 with {@code Retry-After}.
    */
   private Route body(long limit, String what, String setting, Function<byte[], CompletionStage<IngestedRun.Reply>> f) {
-    String tooLarge = what + " body is over the limit of " + limit + " bytes (" + setting + "); expected a smaller"
-        + " body";
     long discard = DISCARD_FACTOR * limit;
     return extractRequestEntity(e -> {
       OptionalLong declared = e.getContentLengthOption();
       if (declared.isPresent() && declared.getAsLong() > discard) {
-        return line(413, tooLarge);
+        return line(413, tooLarge(what, "of " + declared.getAsLong(), limit, setting));
       }
       Capped body = new Capped();
       body.busy = !reserve(body, declared.isPresent() ? Math.min(declared.getAsLong(), limit) : 0);
@@ -161,7 +159,9 @@ public final class IngestRoutes {
                 declared))));
           }
           if (err != null || body.total > limit) {
-            return CompletableFuture.completedFuture(response(IngestedRun.Reply.error(413, tooLarge)));
+            String size = err != null ? "of more than " + discard : "of " + body.total;
+            return CompletableFuture.completedFuture(response(IngestedRun.Reply.error(413, tooLarge(what, size, limit,
+                setting))));
           }
           if (body.busy) {
             return CompletableFuture.completedFuture(busy());
@@ -175,6 +175,19 @@ public final class IngestRoutes {
         return completeWithFuture(answer);
       });
     });
+  }
+
+  /** The 413 line: the body's size ({@code "of N"}), the limit, and how to raise it where a setting allows. */
+  static String tooLarge(String what, String size, long limit, String setting) {
+    String less = switch (what) {
+      case "snapshot" -> "a smaller network";
+      case "registration" -> "fewer or smaller probes (and probe_pairs, fit inputs)";
+      default -> "a shorter body";
+    };
+    String raise = setting.startsWith("splinewatch.") ? ", or raise " + setting + " in a --config file of"
+        + " ./monitor serve" : "";
+    return what + " body " + size + " bytes is over the limit of " + limit + " bytes (" + setting + "); expected at"
+        + " most " + limit + " bytes: " + less + raise;
   }
 
   private static final long DISCARD_FACTOR = 4;

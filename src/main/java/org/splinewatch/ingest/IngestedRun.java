@@ -220,6 +220,9 @@ public final class IngestedRun extends AbstractBehavior<Object> {
     body.putAll(s.urls());
     body.put("metrics", m.reply().metricsUrl());
     body.put("early_stop", s.earlyStop());
+    // a client can tell a snapshot the monitor would refuse before sending it (one far over is refused unread: the
+    // client would see only a reset connection)
+    body.put("max_snapshot_bytes", s.ingest().maxSnapshotBytes());
     s.registrationReply().tell(new Reply(201, Json.write(body), true));
     return this;
   }

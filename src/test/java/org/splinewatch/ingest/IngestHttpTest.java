@@ -105,6 +105,8 @@ class IngestHttpTest {
     assertEquals(201, reg.statusCode(), reg.body());
     JsonNode urls = JSON.readTree(reg.body());
     assertEquals(base + "/api/v1/runs/h1/snapshots", urls.get("snapshots").asText());
+    // the client can tell a snapshot over the limit before sending it
+    assertEquals(200_000, urls.get("max_snapshot_bytes").asLong());
     assertLine(post("/api/v1/runs", TestNpz.run("h1", 40, 8, 4, ""), TOKEN), 409, "already streaming");
 
     for (int step = 0; step <= 100; step += 100) {
@@ -132,7 +134,10 @@ class IngestHttpTest {
     byte[] big = new TestNpz().json("snapshot", flat).array("w", TestNpz.randn(new java.util.Random(1), 64 * 1000, 1),
         64, 1000).array("b", new float[1000], 1000).bytes();
     assertTrue(big.length > 200_000);
-    assertLine(post("/api/v1/runs/h1/snapshots", big, TOKEN), 413, "over the limit of 200000 bytes");
+    String over = " bytes is over the limit of 200000 bytes (splinewatch.ingest.max-snapshot-bytes); expected at"
+        + " most 200000 bytes: a smaller network, or raise splinewatch.ingest.max-snapshot-bytes in a --config file of"
+        + " ./monitor serve";
+    assertLine(post("/api/v1/runs/h1/snapshots", big, TOKEN), 413, "snapshot body of " + big.length + over);
     // a small body that inflates past the limit (zeros compress well)
     byte[] bomb = new TestNpz().json("snapshot", flat).array("w", new float[64 * 1000], 64, 1000)
         .array("b", new float[1000], 1000).bytes();
@@ -142,7 +147,7 @@ class IngestHttpTest {
         .header("Authorization", "Bearer " + TOKEN)
         .POST(HttpRequest.BodyPublishers.ofInputStream(() -> new ByteArrayInputStream(big))).build(),
         HttpResponse.BodyHandlers.ofString());
-    assertLine(streamed, 413, "over the limit of 200000 bytes");
+    assertLine(streamed, 413, "snapshot body of " + big.length + over);
     assertLine(post("/api/v1/runs/h1/finish", "{\"status\": \"maybe\"}".getBytes(), TOKEN), 400, "expected done,"
         + " stopped, failed or interrupted");
 
