@@ -312,7 +312,8 @@ class Monitor:
     def _close_at_exit(self):
         """At interpreter exit, ends a run that close() did not: as the context manager would, from the uncaught
         exception that ended the program (``sys.last_value``; Ctrl-C: interrupted, another: failed), else with
-        close()'s default status. One line on stderr says so."""
+        close()'s default status (done, with a reason saying so; stopped when told to stop). One line on stderr says
+        so. SIGTERM's default action ends Python without exit handlers: nothing is sent then."""
         if os.getpid() != self._pid or self._close_called:
             return
         error = getattr(sys, "last_value", None)
@@ -321,6 +322,8 @@ class Monitor:
             status, reason = "interrupted", "KeyboardInterrupt: the program ended without monitor.close()"
         elif isinstance(error, BaseException):
             status, reason = "failed", "%r: the program ended without monitor.close()" % (error,)
+        elif not self._stop:  # the client cannot tell a forgotten close() from sys.exit(1): the reason says so
+            reason = "the program ended without monitor.close()"
         try:
             answer = self.close(status, reason)
         except KeyboardInterrupt:

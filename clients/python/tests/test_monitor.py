@@ -490,7 +490,7 @@ elif sys.argv[3] == "error":
 
     def test_a_forgotten_close_ends_the_run_as_close_would(self):
         finishes, line = self.end("normal")
-        self.assertEqual(finishes, [{"status": "done", "reason": None}])
+        self.assertEqual(finishes, [{"status": "done", "reason": "the program ended without monitor.close()"}])
         self.assertIn("ended it on the monitor at exit as done", line)
 
 
