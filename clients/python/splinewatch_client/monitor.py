@@ -89,7 +89,9 @@ class Monitor:
             # ./trainer --monitor takes HOST:PORT; urllib would call that an "unknown url type"
             raise ValueError("url %r is not an http:// URL; expected the monitor's HTTP address, e.g."
                              " http://127.0.0.1:9464 (the port of /metrics, not the cluster port)" % (url,))
+        source = "token="
         if token is None and token_file is not None:
+            source = "token_file '%s'" % token_file
             try:
                 with open(token_file) as f:
                     token = f.read().strip()
@@ -98,6 +100,7 @@ class Monitor:
                                  " pass token= or set SPLINEWATCH_CONTROL_TOKEN" % (token_file, e.strerror or e))
         if token is None:
             token = os.environ.get("SPLINEWATCH_CONTROL_TOKEN")
+            source = "$SPLINEWATCH_CONTROL_TOKEN"
         if not token:
             raise ValueError("no token: pass token=, token_file= (the monitor's <out>/control-token) or set"
                              " SPLINEWATCH_CONTROL_TOKEN")
@@ -130,6 +133,8 @@ class Monitor:
         try:
             self.registration = self._post("/api/v1/runs", body)
         except MonitorError as e:
+            if e.status == 401:  # which token was refused: a stale $SPLINEWATCH_CONTROL_TOKEN wins over the file
+                raise MonitorError(401, "%s; this client's token came from %s" % (e.message, source)) from None
             if e.status not in (404, 405):
                 raise
             # the real monitor answers its registration route with neither: the URL names something else (it has a

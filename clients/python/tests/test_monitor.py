@@ -390,6 +390,31 @@ class MonitorTest(unittest.TestCase):
             Monitor(self.fake.url, "r1", token="t", probes=probes, classes=2)
         self.assertEqual(str(e.exception), "HTTP 502: Bad gateway: upstream closed")
 
+    def test_a_refused_token_names_where_it_came_from(self):
+        # a $SPLINEWATCH_CONTROL_TOKEN left from an earlier monitor is used before any file, and 401 did not say so
+        probes = (np.zeros((20, 4)), np.arange(20) % 2)
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "control-token")
+            with open(path, "w") as f:
+                f.write("old\n")
+            for kwargs, source in (({"token": "old"}, "token="), ({"token_file": path}, "token_file '%s'" % path)):
+                with self.assertRaises(MonitorError) as e:
+                    Monitor(self.fake.url, "r1", probes=probes, classes=2, **kwargs)
+                self.assertEqual(str(e.exception), "HTTP 401: missing or wrong bearer token; expected Authorization:"
+                                 " Bearer <token>; this client's token came from " + source)
+        old = os.environ.get("SPLINEWATCH_CONTROL_TOKEN")
+        os.environ["SPLINEWATCH_CONTROL_TOKEN"] = "old"
+        try:
+            with self.assertRaises(MonitorError) as e:
+                Monitor(self.fake.url, "r1", probes=probes, classes=2)
+        finally:
+            if old is None:
+                del os.environ["SPLINEWATCH_CONTROL_TOKEN"]
+            else:
+                os.environ["SPLINEWATCH_CONTROL_TOKEN"] = old
+        self.assertTrue(str(e.exception).endswith("; this client's token came from $SPLINEWATCH_CONTROL_TOKEN"))
+        self.assertEqual(e.exception.status, 401)
+
     def test_a_snapshot_over_the_announced_limit_is_an_error_and_not_sent(self):
         # one far over it is refused unread by ./monitor serve: the client saw only "Broken pipe", called unreachable
         self.fake.max_snapshot_bytes = 4096
