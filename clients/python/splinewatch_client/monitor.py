@@ -450,16 +450,26 @@ class Monitor:
             raise  # an answer: _post decides
         except urllib.error.URLError as e:
             if not isinstance(e.reason, socket.timeout):
-                raise self._unreachable(path, e.reason) from None
+                raise self._unreachable(path, e.reason, len(req.data or b"")) from None
             raise _Timeout(self.timeout, path) from None
         except socket.timeout:
             raise _Timeout(self.timeout, path) from None
         except (OSError, http.client.HTTPException) as e:  # reset or closed mid-answer, a garbled answer
-            raise self._unreachable(path, e) from None
+            raise self._unreachable(path, e, len(req.data or b"")) from None
         return json.loads(text) if text.strip().startswith("{") else {"message": text.strip()}
 
-    def _unreachable(self, path, why):
+    def _unreachable(self, path, why, size=0):
         """The one-line error for a request that got no HTTP answer: the run, the URL, the cause, what to check."""
+        if isinstance(why, (BrokenPipeError, ConnectionResetError)) and size > _CUT_BODY:
+            # the monitor answers 413 to a body declared over 4 times its limit without reading it and closes the
+            # connection: urllib, still sending, sees only the closed connection
+            setting, less = (("max-snapshot-bytes", "a smaller network") if path.endswith("/snapshots") else
+                             ("max-run-bytes", "fewer or smaller probes (and probe_pairs, fit)"))
+            return MonitorUnreachableError(
+                "the monitor at %s closed the connection while run '%s' sent a body of %d bytes (POST %s: %s);"
+                " expected a body within splinewatch.ingest.%s (64 MiB by default; one over 4 times it is refused"
+                " unread): %s, or raise it in a --config file of ./monitor serve; or check that the monitor is still"
+                " running" % (self.url, self.run_id, size, path, " ".join(str(why).split()), setting, less))
         why = str(why).strip() or type(why).__name__
         return MonitorUnreachableError(
             "cannot reach the monitor at %s for run '%s' (POST %s: %s); check that ./monitor serve is running and"
@@ -493,6 +503,10 @@ def _retry_after(error):
     except ValueError:
         return None
 
+
+# a body over this cut off by the monitor is likely one over its size limit (the smallest it allows is 1 KiB, the
+# default 64 MiB; a cut smaller body is a monitor that went away)
+_CUT_BODY = 4 * 1024 * 1024
 
 # Monitors not closed yet: ended at interpreter exit (a Ctrl-C or an exception in a loop without close() would
 # otherwise leave the run streaming on the monitor until its idle timeout, and refuse a rerun with its id)

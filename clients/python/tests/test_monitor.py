@@ -51,11 +51,15 @@ class FakeMonitor:
         self.gone = set()  # runs the monitor ended after its idle timeout: answered 410
         self.page = None  # (status, content type, body): every request is answered with it (another server)
         self.max_snapshot_bytes = None  # announced in the registration answer, as ./monitor serve does
+        self.cut = None  # a body declared longer is answered 413 unread and the connection closed, as IngestRoutes
         self.release = threading.Event()
         fake = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(self):
+                if fake.cut is not None and int(self.headers.get("Content-Length", 0)) > fake.cut:
+                    self.close_connection = True
+                    return self.answer(413, "registration body is over the limit")
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 fake.requests.append((self.path, body))
                 if fake.page is not None:
@@ -414,6 +418,21 @@ class MonitorTest(unittest.TestCase):
                 os.environ["SPLINEWATCH_CONTROL_TOKEN"] = old
         self.assertTrue(str(e.exception).endswith("; this client's token came from $SPLINEWATCH_CONTROL_TOKEN"))
         self.assertEqual(e.exception.status, 401)
+
+    def test_a_body_refused_unread_names_its_size_and_the_limit_not_an_unreachable_monitor(self):
+        # ./monitor serve answers a body declared over 4 times its limit with 413 without reading it and closes the
+        # connection; urllib, still sending, saw only "Broken pipe", reported as a monitor that is not running
+        self.fake.cut = 1 << 20
+        x = np.random.default_rng(0).random((20, 1 << 20), dtype=np.float32)  # 80 MiB of probes
+        with self.assertRaises(MonitorError) as e:
+            Monitor(self.fake.url, "r1", token="t", probes=(x, np.arange(20) % 2), classes=2)
+        text = str(e.exception)
+        self.assertEqual(len(text.splitlines()), 1, text)
+        self.assertRegex(text, r"^the monitor at %s closed the connection while run 'r1' sent a body of \d{8} bytes"
+                               r" \(POST /api/v1/runs: .*\); expected a body within splinewatch.ingest.max-run-bytes"
+                               r" \(64 MiB by default; one over 4 times it is refused unread\): fewer or smaller"
+                               r" probes \(and probe_pairs, fit\), or raise it in a --config file of ./monitor serve;"
+                               % self.fake.url)
 
     def test_a_snapshot_over_the_announced_limit_is_an_error_and_not_sent(self):
         # one far over it is refused unread by ./monitor serve: the client saw only "Broken pipe", called unreachable
