@@ -376,10 +376,10 @@ class MonitorTest(unittest.TestCase):
         probes = (np.zeros((20, 4)), np.arange(20) % 2)
         with self.assertRaises(MonitorError) as e:
             Monitor(self.fake.url + "/metrics", "r1", token="t", probes=probes, classes=2)
-        self.assertEqual(str(e.exception), "HTTP 404: The requested resource could not be found. (POST %s/metrics/api/v1"
-                         "/runs); expected url to be the address of ./monitor serve's HTTP port without a path, e.g."
-                         " http://127.0.0.1:9464 (not .../metrics), on a monitor with splinewatch.ingest.enabled ="
-                         " true" % self.fake.url)
+        self.assertEqual(str(e.exception), "HTTP 404: The requested resource could not be found. (POST"
+                         " %s/metrics/api/v1/runs); expected url to be the address of ./monitor serve's HTTP port"
+                         " without a path, e.g. http://127.0.0.1:9464 (not .../metrics), on a monitor with"
+                         " splinewatch.ingest.enabled = true" % self.fake.url)
         self.fake.page = (404, "text/html", "<!DOCTYPE html>\n<html>\n<head><title>404 Not Found</title></head>\n"
                           "<body>\n<h1>Not Found</h1>\n<p>The requested URL was not found.</p>\n</body>\n</html>")
         with self.assertRaises(MonitorError) as e:
