@@ -145,9 +145,13 @@ public final class NetworkFootprint {
 
   static final String PREDICTOR_HIDDEN = "splinewatch.ssl.predictor-hidden";
 
-  /** The sizes of one network, in elements and bytes (lower bounds). */
-  private record Sizes(long parameters, long nativeBytes, long heapBytes, long largestArray, String largestArrayWhat,
-      String extra) {
+  /**
+   * The sizes of one network, in elements and bytes (lower bounds): its trainable parameters, the elements of the
+   * snapshot's native copy buffers (every convolution and dense layer's weights and biases, not SimSiam's batch
+   * normalisation, whose values a snapshot reads straight into the heap).
+   */
+  record Sizes(long parameters, long snapshotBuffers, long nativeBytes, long heapBytes, long largestArray,
+      String largestArrayWhat, String extra) {
   }
 
   private NetworkFootprint() {
@@ -158,12 +162,8 @@ public final class NetworkFootprint {
    * {@code limits}: an {@link IllegalArgumentException} with one line (the CLI's exit code 2).
    */
   static void check(RunSettings s, int rows, int cols, Limits limits) {
-    boolean cnn = s.encoder().equals("cnn");
-    boolean predictor = (s.method().equals("simsiam") || s.method().equals("byol"))
-        && (s.predictor() || s.ablateFrom() > 0);
-    Arch a = new Arch(s.method(), cnn, rows, cols, longs(s.cnnChannels()), longs(s.hidden()), s.projectionDim(),
-        s.predictorHidden(), predictor, s.batchSize());
-    if (cnn) {
+    Arch a = arch(s, rows, cols);
+    if (a.cnn()) {
       checkStages(a);
     }
     Sizes z = sizes(a);
@@ -316,10 +316,13 @@ public final class NetworkFootprint {
     copied = params;
     long views = a.supervised() ? 1 : 2;
     long nativeBytes = 0;
+    long heapBytes = 0;
     String extra = "";
-    if (a.method().equals("simsiam")) { // the projector output's batch normalisation: gamma and beta
+    if (a.method().equals("simsiam")) {
+      // the projector output's batch normalisation: gamma and beta are trained; a snapshot reads them, and the batch's
+      // mean and variance, into Java arrays (no native copy buffer)
       params = add(params, mul(2, a.projection()));
-      copied = add(copied, mul(2, a.projection()));
+      heapBytes = add(heapBytes, mul(4 * FLOAT, a.projection()));
     }
     if (a.predictor()) {
       long weights = mul(2, mul(a.projection(), a.predictorHidden()));
@@ -347,8 +350,20 @@ public final class NetworkFootprint {
     }
     nativeBytes = add(nativeBytes, add(mul(4 * FLOAT, params), mul(FLOAT, copied))); // + the snapshot's buffers
     nativeBytes = add(nativeBytes, mul(FLOAT, mul(views, mul(a.batch(), outputs))));
-    long heapBytes = add(mul(FLOAT, copied), mul(FLOAT, pixels));
-    return new Sizes(params, nativeBytes, heapBytes, largest, largestWhat, extra);
+    heapBytes = add(heapBytes, add(mul(FLOAT, copied), mul(FLOAT, pixels)));
+    return new Sizes(params, copied, nativeBytes, heapBytes, largest, largestWhat, extra);
+  }
+
+  /** The sizes of the network of {@code s} on images of {@code rows × cols} (tests compare them with the trainers'). */
+  static Sizes sizes(RunSettings s, int rows, int cols) {
+    return sizes(arch(s, rows, cols));
+  }
+
+  private static Arch arch(RunSettings s, int rows, int cols) {
+    boolean predictor = (s.method().equals("simsiam") || s.method().equals("byol"))
+        && (s.predictor() || s.ablateFrom() > 0);
+    return new Arch(s.method(), s.encoder().equals("cnn"), rows, cols, longs(s.cnnChannels()), longs(s.hidden()),
+        s.projectionDim(), s.predictorHidden(), predictor, s.batchSize());
   }
 
   private static long[] longs(int[] values) {

@@ -85,6 +85,40 @@ class NetworkFootprintTest {
     assertThrows(RuntimeException.class, () -> new SupervisedTrainer(CollapseBehaviourTest.TRAIN, five, 16, 1e-3, 1));
   }
 
+  /**
+   * The counts are the trainers' own, for every method and encoder (with the predictor of SimSiam and BYOL): the
+   * trainable parameters of the graph (DL4J's network), and the snapshot's native copy buffers, which hold the
+   * convolution and dense layers only. SimSiam's batch-normalisation gamma and beta are trained but a snapshot reads
+   * them into Java arrays; they were counted in the native buffers too, which made the bound no longer one from below.
+   */
+  @Test
+  void theCountsAreTheTrainersNetworks() throws Exception {
+    for (String method : RunSettings.METHODS) {
+      for (String encoder : List.of("mlp", "cnn")) {
+        RunSettings s = settings("run.method", method, "run.encoder", encoder, "run.cnn-channels", List.of(3, 5),
+            "run.hidden", List.of(24, 16), "run.projection-dim", 12, "ssl.predictor-hidden", 7, "run.batch-size", 8);
+        NetworkFootprint.Sizes z = NetworkFootprint.sizes(s, 28, 28);
+        String what = method + " " + encoder;
+        try (Trainer t = s.createTrainer(CollapseBehaviourTest.TRAIN)) {
+          long trainable = t instanceof SupervisedTrainer sup ? sup.network().numParams()
+              : ((TwoViewTrainer) t).graph().variables().stream()
+                  .filter(v -> v.getVariableType() == org.nd4j.autodiff.samediff.VariableType.VARIABLE)
+                  .mapToLong(v -> v.getArr().length()).sum();
+          assertEquals(trainable, z.parameters(), what);
+          long buffers = 0;
+          for (org.splinewatch.regions.Layer l : t.snapshot("r", 0, 0, 0, 0).layers()) {
+            if (l instanceof org.splinewatch.regions.Layer.Dense d) {
+              buffers += d.weights().length + d.bias().length;
+            } else if (l instanceof org.splinewatch.regions.Layer.Conv2D c) {
+              buffers += c.weights().length + c.bias().length;
+            }
+          }
+          assertEquals(buffers, z.snapshotBuffers(), what);
+        }
+      }
+    }
+  }
+
   @Test
   void aLayerLargerThanAJavaArrayIsRefusedWithTheLargestWidthThatFits() {
     RunSettings s = settings("run.hidden", List.of(100_000_000));
