@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.function.ToLongFunction;
 import org.splinewatch.metrics.MemorySettings;
 
@@ -35,31 +36,135 @@ public final class NetworkFootprint {
   static final long MAX_ARRAY = Integer.MAX_VALUE - 8;
   private static final long FLOAT = 4;
 
+  /** One limit: its bytes, where it is set (named in a refusal), and what gives more room. */
+  public record Limit(long bytes, String source, String raise) {
+  }
+
   /**
-   * The memory a run may use: {@code resident} bytes in all (heap and native), {@code residentSource} saying where the
-   * limit comes from, and the Java heap's maximum.
+   * The memory a run may use: {@code resident} bytes in all (heap and native) and the Java heap's maximum, each with
+   * where it is set.
    */
-  public record Limits(long resident, String residentSource, long heap) {
+  public record Limits(Limit resident, Limit heap) {
     /**
-     * This JVM's: the resident limit of {@code memory} (splinewatch.memory.max-resident, else the launchers' heap +
-     * off-heap budget), or without one this machine's memory and swap (none for the CUDA build, whose arrays are on
-     * the GPU); the heap's maximum.
+     * This JVM's: the lower of the run's resident limit ({@code splinewatch.memory.max-resident}, else the launchers'
+     * heap + off-heap budget) and this machine's or container's memory and swap (not checked for the CUDA build,
+     * whose arrays are on the GPU); the heap's maximum, from {@code -Xmx} as the launchers or JAVA_OPTS set it.
      */
     public static Limits of(MemorySettings memory) {
+      Map<String, String> env = System.getenv();
+      List<String> jvm = ManagementFactory.getRuntimeMXBean().getInputArguments();
       long heap = Runtime.getRuntime().maxMemory();
       if (Backend.cudaBuild()) { // the arrays live on the GPU: this process's resident memory does not bound them
-        return new Limits(Long.MAX_VALUE, "not checked for the CUDA build", heap);
+        return new Limits(new Limit(Long.MAX_VALUE, "not checked for the CUDA build", "a larger GPU"),
+            heapLimit(heap, env, jvm));
       }
-      if (memory.maxResident() > 0) {
-        String source = System.getProperty(MemorySettings.JAVACPP_MAX_PHYSICAL) != null
-            ? "heap + off-heap, SPLINEWATCH_HEAP + SPLINEWATCH_OFF_HEAP" : "splinewatch.memory.max-resident";
-        return new Limits(memory.maxResident(), source, heap);
+      return of(memory, System.getProperty(MemorySettings.JAVACPP_MAX_PHYSICAL), env, jvm, heap, physical());
+    }
+
+    /**
+     * The limits from what the JVM was started with: {@code javacpp} the launchers' resident limit property (or null),
+     * {@code env} the environment (SPLINEWATCH_HEAP, SPLINEWATCH_OFF_HEAP, JAVA_OPTS), {@code jvm} the JVM's
+     * arguments, {@code heap} its heap's maximum and {@code physical} the machine's or container's memory. Where two
+     * resident limits apply, the lower one does.
+     */
+    static Limits of(MemorySettings memory, String javacpp, Map<String, String> env, List<String> jvm, long heap,
+        Limit physical) {
+      Limit resident = physical;
+      if (memory.maxResident() > 0 && memory.maxResident() <= physical.bytes()) {
+        resident = configured(memory.maxResident(), javacpp, env);
       }
-      long machine = Long.MAX_VALUE;
+      return new Limits(resident, heapLimit(heap, env, jvm));
+    }
+
+    /** Where the run's own resident limit is set: the launchers' budget, a -D in JAVA_OPTS, or the config key. */
+    private static Limit configured(long bytes, String javacpp, Map<String, String> env) {
+      boolean fromProperty = false;
+      if (javacpp != null && !javacpp.isBlank()) {
+        try {
+          fromProperty = MemorySettings.parseSize(javacpp, MemorySettings.JAVACPP_MAX_PHYSICAL) == bytes;
+        } catch (IllegalArgumentException e) {
+          // not a size: not where the limit comes from
+        }
+      }
+      if (!fromProperty) {
+        return new Limit(bytes, "splinewatch.memory.max-resident", "splinewatch.memory.max-resident");
+      }
+      List<String> opts = javaOpts(env);
+      if (opts.stream().anyMatch(o -> o.startsWith("-D" + MemorySettings.JAVACPP_MAX_PHYSICAL + "="))) {
+        String d = "-D" + MemorySettings.JAVACPP_MAX_PHYSICAL;
+        return new Limit(bytes, d + " in JAVA_OPTS", d + " in JAVA_OPTS");
+      }
+      String heap = set(env, "SPLINEWATCH_HEAP") ? "SPLINEWATCH_HEAP=" + env.get("SPLINEWATCH_HEAP").strip()
+          : opts.stream().anyMatch(o -> o.startsWith("-Xmx")) ? "-Xmx in JAVA_OPTS" : "the default heap";
+      String off = set(env, "SPLINEWATCH_OFF_HEAP") ? "SPLINEWATCH_OFF_HEAP=" + env.get("SPLINEWATCH_OFF_HEAP").strip()
+          : "the default off-heap";
+      return new Limit(bytes, "the launchers' heap + off-heap: " + heap + " + " + off, "SPLINEWATCH_OFF_HEAP");
+    }
+
+    /** The heap's maximum and where it is set: the JVM's last -Xmx (JAVA_OPTS come after the launchers'). */
+    private static Limit heapLimit(long heap, Map<String, String> env, List<String> jvm) {
+      String xmx = null;
+      for (String a : jvm) {
+        if (a.startsWith("-Xmx")) {
+          xmx = a;
+        }
+      }
+      if (xmx == null) {
+        return new Limit(heap, "the JVM's default maximum heap", "-Xmx in JAVA_OPTS");
+      }
+      if (javaOpts(env).contains(xmx)) {
+        return new Limit(heap, xmx + " in JAVA_OPTS", "-Xmx in JAVA_OPTS");
+      }
+      return new Limit(heap, xmx + (set(env, "SPLINEWATCH_HEAP") ? " from SPLINEWATCH_HEAP="
+          + env.get("SPLINEWATCH_HEAP").strip() : ", the launchers' default"), "SPLINEWATCH_HEAP");
+    }
+
+    private static List<String> javaOpts(Map<String, String> env) {
+      String opts = env.get("JAVA_OPTS");
+      return opts == null || opts.isBlank() ? List.of() : List.of(opts.strip().split("\\s+"));
+    }
+
+    private static boolean set(Map<String, String> env, String name) {
+      return env.get(name) != null && !env.get(name).isBlank();
+    }
+
+    /**
+     * This machine's memory and swap, or inside a container with a memory limit (cgroup v1 or v2, as the launchers'
+     * src/main/sh/memory.sh reads it) the container's, which the JVM then reports.
+     */
+    private static Limit physical() {
+      long total = Long.MAX_VALUE;
       if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
-        machine = os.getTotalMemorySize() + Math.max(0, os.getTotalSwapSpaceSize());
+        total = os.getTotalMemorySize() + Math.max(0, os.getTotalSwapSpaceSize());
       }
-      return new Limits(machine, "this machine's memory and swap", heap);
+      return containerLimited() ? new Limit(total, "this container's memory limit (cgroup) and swap",
+          "a larger container memory limit") : new Limit(total, "this machine's memory and swap",
+          "a machine with more memory");
+    }
+
+    /** Whether a cgroup memory limit below the machine's memory applies to this process. */
+    private static boolean containerLimited() {
+      try {
+        java.nio.file.Path v2 = java.nio.file.Path.of("/sys/fs/cgroup/memory.max");
+        java.nio.file.Path v1 = java.nio.file.Path.of("/sys/fs/cgroup/memory/memory.limit_in_bytes");
+        java.nio.file.Path file = java.nio.file.Files.isReadable(v2) ? v2 : v1;
+        if (!java.nio.file.Files.isReadable(file)) {
+          return false;
+        }
+        String limit = java.nio.file.Files.readString(file).strip();
+        if (!limit.matches("\\d{1,18}")) { // v2 writes "max" for none
+          return false;
+        }
+        for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/meminfo"))) {
+          if (line.startsWith("MemTotal:")) {
+            long kib = Long.parseLong(line.replaceAll("\\D", ""));
+            return Long.parseLong(limit) < kib * 1024;
+          }
+        }
+        return false;
+      } catch (java.io.IOException | RuntimeException e) {
+        return false;
+      }
     }
   }
 
@@ -172,7 +277,8 @@ public final class NetworkFootprint {
       return;
     }
     Bound bound = z.largestArray() > MAX_ARRAY ? Bound.ARRAY
-        : z.nativeBytes() > limits.resident() ? Bound.NATIVE : Bound.HEAP;
+        : z.nativeBytes() > limits.resident().bytes() ? Bound.NATIVE : Bound.HEAP;
+    String more = bound == Bound.NATIVE ? limits.resident().raise() : limits.heap().raise();
     Config reference = ConfigFactory.defaultReference().getConfig("splinewatch");
     String culprit = null;
     long most = 0;
@@ -186,28 +292,27 @@ public final class NetworkFootprint {
     if (culprit == null) { // every option at its default: only more memory helps
       throw new IllegalArgumentException("the network of " + String.join(", ", a.options().stream()
           .map(o -> o + " " + a.describe(o)).toList()) + ": " + problem + (bound == Bound.ARRAY
-          ? "; expected smaller images" : "; expected more memory for this run (" + bound.more + ", docs/memory.md)"));
+          ? "; expected smaller images" : "; expected more memory for this run (" + more + ", docs/memory.md)"));
     }
     long allowed = largestThatFits(a, culprit, limits);
-    String what = culprit.equals("--hidden") || culprit.equals("--cnn-channels") ? culprit + " entries" : culprit;
+    boolean list = culprit.equals("--hidden") || culprit.equals("--cnn-channels");
+    String what = list ? culprit + " entries" : culprit;
     throw new IllegalArgumentException(culprit + " " + a.describe(culprit) + ": " + problem + "; expected "
         + (allowed > 0 ? what + " of at most " + allowed + " (larger ones cannot fit with the other settings as given)"
         : "more memory: even " + what + " of 1 does not fit")
-        + (bound == Bound.ARRAY ? "" : ", or more memory (" + bound.more + ", docs/memory.md)"));
+        + (bound == Bound.ARRAY ? "" : ", or more memory (" + more + ", docs/memory.md)"));
   }
 
-  /** What a network can be too large for, the measure of it, and what gives more room. */
+  /** What a network can be too large for, and the measure of it. */
   private enum Bound {
-    ARRAY(Sizes::largestArray, ""),
-    NATIVE(Sizes::nativeBytes, "SPLINEWATCH_OFF_HEAP"),
-    HEAP(Sizes::heapBytes, "SPLINEWATCH_HEAP");
+    ARRAY(Sizes::largestArray),
+    NATIVE(Sizes::nativeBytes),
+    HEAP(Sizes::heapBytes);
 
     final ToLongFunction<Sizes> need;
-    final String more;
 
-    Bound(ToLongFunction<Sizes> need, String more) {
+    Bound(ToLongFunction<Sizes> need) {
       this.need = need;
-      this.more = more;
     }
   }
 
@@ -236,15 +341,16 @@ public final class NetworkFootprint {
     if (z.largestArray() > MAX_ARRAY) {
       return z.largestArrayWhat() + ", more than a Java array holds (" + MAX_ARRAY + ")";
     }
-    if (z.nativeBytes() > limits.resident()) {
+    if (z.nativeBytes() > limits.resident().bytes()) {
       return "training its " + z.parameters() + " parameters on batches of " + a.batch() + " needs at least "
           + bytes(z.nativeBytes()) + " of native memory (weights, gradients and Adam's two moments, the batch's layer"
-          + " outputs" + z.extra() + "), more than this run's memory limit of " + bytes(limits.resident()) + " ("
-          + limits.residentSource() + ")";
+          + " outputs" + z.extra() + "), more than this run's memory limit of " + bytes(limits.resident().bytes())
+          + " (" + limits.resident().source() + ")";
     }
-    if (z.heapBytes() > limits.heap()) {
+    if (z.heapBytes() > limits.heap().bytes()) {
       return "a snapshot copies the network's weights into the Java heap, which needs at least "
-          + bytes(z.heapBytes()) + " with the batch's pixels, more than its maximum of " + bytes(limits.heap());
+          + bytes(z.heapBytes()) + " with the batch's pixels, more than its maximum of " + bytes(limits.heap().bytes())
+          + " (" + limits.heap().source() + ")";
     }
     return null;
   }

@@ -21,11 +21,14 @@ import org.junit.jupiter.api.Test;
  */
 class NetworkFootprintTest {
   /** The launchers' default budget of a training run: 640 MiB of heap, 1664 MiB resident (src/main/sh/memory.sh). */
-  private static final NetworkFootprint.Limits DEFAULT = new NetworkFootprint.Limits(1664L << 20, "test budget",
-      640L << 20);
+  private static final NetworkFootprint.Limits DEFAULT = limits(1664L << 20, 640L << 20);
   /** The smallest budget the launchers give (a small container): 256 MiB heap + 128 MiB off-heap. */
-  private static final NetworkFootprint.Limits SMALLEST = new NetworkFootprint.Limits(384L << 20, "test budget",
-      256L << 20);
+  private static final NetworkFootprint.Limits SMALLEST = limits(384L << 20, 256L << 20);
+
+  private static NetworkFootprint.Limits limits(long resident, long heap) {
+    return new NetworkFootprint.Limits(new NetworkFootprint.Limit(resident, "test budget", "SPLINEWATCH_OFF_HEAP"),
+        new NetworkFootprint.Limit(heap, "test heap", "SPLINEWATCH_HEAP"));
+  }
 
   private static RunSettings settings(Object... keyValues) {
     Map<String, Object> o = new LinkedHashMap<>();
@@ -163,14 +166,71 @@ class NetworkFootprintTest {
     String predictor = refused(settings("run.method", "simsiam", "ssl.predictor-hidden", 10_000_000), 28, DEFAULT);
     assertTrue(predictor.startsWith("splinewatch.ssl.predictor-hidden 10000000: training its "), predictor);
     // a heap too small for a snapshot's copies
-    NetworkFootprint.Limits smallHeap = new NetworkFootprint.Limits(1L << 40, "test budget", 64L << 20);
+    NetworkFootprint.Limits smallHeap = limits(1L << 40, 64L << 20);
     String heap = refused(settings("run.hidden", List.of(40_000)), 28, smallHeap);
     assertTrue(heap.startsWith("--hidden [40000]: a snapshot copies the network's weights into the Java heap")
+        && heap.contains(", more than its maximum of 64 MiB (test heap); ")
         && heap.endsWith("or more memory (SPLINEWATCH_HEAP, docs/memory.md)"), heap);
     // defaults in a budget nothing fits: more memory is the only way
-    String none = refused(settings(), 28, new NetworkFootprint.Limits(1L << 20, "test budget", 1L << 30));
+    String none = refused(settings(), 28, limits(1L << 20, 1L << 30));
     assertTrue(none.startsWith("the network of --hidden [256, 256], --batch-size 256, --projection-dim 128: training")
         && none.endsWith("expected more memory for this run (SPLINEWATCH_OFF_HEAP, docs/memory.md)"), none);
+  }
+
+  private static final NetworkFootprint.Limit MACHINE = new NetworkFootprint.Limit(64L << 30,
+      "this machine's memory and swap", "a machine with more memory");
+  private static final NetworkFootprint.Limit CONTAINER = new NetworkFootprint.Limit(8L << 30,
+      "this container's memory limit (cgroup) and swap", "a larger container memory limit");
+
+  private static org.splinewatch.metrics.MemorySettings memory(long maxResident) {
+    return new org.splinewatch.metrics.MemorySettings(java.time.Duration.ofMillis(500), maxResident);
+  }
+
+  /**
+   * Where two resident limits apply (the run's own and the machine's or container's), the lower one does: a
+   * splinewatch.memory.max-resident or SPLINEWATCH_OFF_HEAP larger than the container's memory let a network through
+   * that the container cannot hold. The message names where the limit that applies is set.
+   */
+  @Test
+  void theLowerOfTwoLimitsAppliesAndIsNamedWhereItIsSet() {
+    String wide = "splinewatch.memory.max-resident";
+    // a configured 100 GiB in a container of 8 GiB: the container's limit applies
+    NetworkFootprint.Limits inContainer = NetworkFootprint.Limits.of(memory(100L << 30), null, Map.of(),
+        List.of("-Xmx2g"), 2L << 30, CONTAINER);
+    assertEquals(CONTAINER, inContainer.resident());
+    String m = refused(settings("run.hidden", List.of(800_000)), 28, inContainer);
+    assertTrue(m.contains("more than this run's memory limit of 8.0 GiB (this container's memory limit (cgroup) and"
+        + " swap)") && m.endsWith(", or more memory (a larger container memory limit, docs/memory.md)"), m);
+    // the configured limit when it is the lower one, named by its key
+    NetworkFootprint.Limits configured = NetworkFootprint.Limits.of(memory(4L << 30), null, Map.of(),
+        List.of(), 1L << 30, CONTAINER);
+    assertEquals(4L << 30, configured.resident().bytes());
+    assertEquals(wide, configured.resident().source());
+    // the launchers' budget (the JavaCPP property of heap + off-heap), with the variables that set it
+    Map<String, String> env = Map.of("SPLINEWATCH_HEAP", "1g", "SPLINEWATCH_OFF_HEAP", "3g");
+    NetworkFootprint.Limits launchers = NetworkFootprint.Limits.of(memory(4L << 30), "4096m", env,
+        List.of("-Xmx1024m", "-Dorg.bytedeco.javacpp.maxphysicalbytes=4096m"), 1L << 30, MACHINE);
+    assertEquals(new NetworkFootprint.Limit(4L << 30, "the launchers' heap + off-heap: SPLINEWATCH_HEAP=1g +"
+        + " SPLINEWATCH_OFF_HEAP=3g", "SPLINEWATCH_OFF_HEAP"), launchers.resident());
+    assertEquals(new NetworkFootprint.Limit(1L << 30, "-Xmx1024m from SPLINEWATCH_HEAP=1g", "SPLINEWATCH_HEAP"),
+        launchers.heap());
+    // ... but larger than the container: the container's
+    assertEquals(CONTAINER, NetworkFootprint.Limits.of(memory(12L << 30), "12g", env, List.of(), 1L << 30,
+        CONTAINER).resident());
+    // a max-resident of its own wins over the property (MemorySettings reads the key first): named as the key
+    assertEquals(wide, NetworkFootprint.Limits.of(memory(2L << 30), "1664m", Map.of(), List.of(), 1L << 30,
+        MACHINE).resident().source());
+    // the heap's -Xmx from JAVA_OPTS, which come after the launchers' options and so win
+    NetworkFootprint.Limits javaOpts = NetworkFootprint.Limits.of(memory(0), null,
+        Map.of("JAVA_OPTS", "-Xmx512m -Dx=y", "SPLINEWATCH_HEAP", "2g"), List.of("-Xmx2048m", "-Xmx512m", "-Dx=y"),
+        512L << 20, MACHINE);
+    assertEquals(new NetworkFootprint.Limit(512L << 20, "-Xmx512m in JAVA_OPTS", "-Xmx in JAVA_OPTS"), javaOpts.heap());
+    assertEquals(MACHINE, javaOpts.resident());
+    String heap = refused(settings("run.hidden", List.of(200_000)), 28, NetworkFootprint.Limits.of(memory(0),
+        null, Map.of("JAVA_OPTS", "-Xmx64m"), List.of("-Xmx64m"), 64L << 20, new NetworkFootprint.Limit(1L << 40,
+            "this machine's memory and swap", "a machine with more memory")));
+    assertTrue(heap.contains("more than its maximum of 64 MiB (-Xmx64m in JAVA_OPTS)")
+        && heap.endsWith("or more memory (-Xmx in JAVA_OPTS, docs/memory.md)"), heap);
   }
 
   private static long allowed(String message) {
