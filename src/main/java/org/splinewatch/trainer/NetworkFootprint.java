@@ -297,10 +297,11 @@ public final class NetworkFootprint {
     long allowed = largestThatFits(a, culprit, limits);
     boolean list = culprit.equals("--hidden") || culprit.equals("--cnn-channels");
     String what = list ? culprit + " entries" : culprit;
+    String room = bound == Bound.ARRAY ? "smaller images" : "more memory (" + more + ", docs/memory.md)";
     throw new IllegalArgumentException(culprit + " " + a.describe(culprit) + ": " + problem + "; expected "
         + (allowed > 0 ? what + " of at most " + allowed + " (larger ones cannot fit with the other settings as given)"
-        : "more memory: even " + what + " of 1 does not fit")
-        + (bound == Bound.ARRAY ? "" : ", or more memory (" + more + ", docs/memory.md)"));
+            + (bound == Bound.ARRAY ? "" : ", or " + room)
+        : room + ": even " + what + " of 1 " + (list ? "do" : "does") + " not fit with the other settings as given"));
   }
 
   /** What a network can be too large for, and the measure of it. */

@@ -171,6 +171,14 @@ class NetworkFootprintTest {
     assertTrue(heap.startsWith("--hidden [40000]: a snapshot copies the network's weights into the Java heap")
         && heap.contains(", more than its maximum of 64 MiB (test heap); ")
         && heap.endsWith("or more memory (SPLINEWATCH_HEAP, docs/memory.md)"), heap);
+    // not even a width of 1 fits with the other settings: more memory, in a sentence that agrees with its subject
+    String entries = refused(settings("run.hidden", List.of(100_000)), 28, limits(1L << 20, 1L << 30));
+    assertTrue(entries.contains("; expected more memory (SPLINEWATCH_OFF_HEAP, docs/memory.md): even --hidden entries"
+        + " of 1 do not fit with the other settings as given"),
+        entries);
+    String oneImage = refused(settings("run.batch-size", 100_000), 28, limits(1L << 20, 1L << 30));
+    assertTrue(oneImage.contains("; expected more memory (SPLINEWATCH_OFF_HEAP, docs/memory.md): even --batch-size of 1"
+        + " does not fit with the other settings as given"), oneImage);
     // defaults in a budget nothing fits: more memory is the only way
     String none = refused(settings(), 28, limits(1L << 20, 1L << 30));
     assertTrue(none.startsWith("the network of --hidden [256, 256], --batch-size 256, --projection-dim 128: training")
