@@ -1,28 +1,39 @@
 package org.splinewatch.run;
 
 import java.io.PrintStream;
+import java.util.Locale;
 import org.splinewatch.alerts.Alert;
 import org.splinewatch.trainer.TrainingProgress;
 
 /**
  * The console view of a run: on a terminal, a progress bar redrawn in place (step, epoch, loss, steps/s, ETA, last
- * alert); otherwise (CI logs, pipes) a plain line every 10 seconds. A run that ends before its first step (the trainer
- * could not be created, the first step failed) leaves no bar behind: the run's error line says what failed, and a
- * last bar would only have said {@code step 0/0 … loss NaN}.
+ * alert; a shorter bar clears the rest of a longer one); otherwise (CI logs, pipes) a plain line every 10 seconds
+ * while the run trains, and its last line once. Numbers have a decimal point whatever the locale. A run that ends
+ * before its first step (the trainer could not be created, the first step failed) leaves no bar behind: the run's
+ * error line says what failed, and a last bar would only have said {@code step 0/0 … loss NaN}.
  */
 final class ConsoleProgress {
   private final TrainingProgress progress;
   private final PrintStream out;
   private final boolean terminal;
+  private final long intervalMillis;
   private final Thread thread;
   private volatile boolean running = true;
-  /** Characters of the bar last drawn in place on the terminal (0: none drawn yet). */
+  /** Characters on the terminal's line: the longest bar drawn in place there (0: none drawn yet). */
   private volatile int drawn;
+  /** The last line printed without a terminal (a finished run's is printed once), or null. */
+  private volatile String printed;
 
   ConsoleProgress(TrainingProgress progress, PrintStream out, boolean terminal) {
+    this(progress, out, terminal, terminal ? 250 : 10_000);
+  }
+
+  /** Redrawn (on a terminal) or printed every {@code intervalMillis}. */
+  ConsoleProgress(TrainingProgress progress, PrintStream out, boolean terminal, long intervalMillis) {
     this.progress = progress;
     this.out = out;
     this.terminal = terminal;
+    this.intervalMillis = intervalMillis;
     this.thread = new Thread(this::loop, "splinewatch-console");
     thread.setDaemon(true);
   }
@@ -54,14 +65,18 @@ final class ConsoleProgress {
       }
       return;
     }
-    out.println(terminal ? "\r" + line(s) : line(s));
+    String last = line(s);
+    if (terminal) {
+      out.println("\r" + padded(last));
+    } else if (!last.equals(printed)) { // the loop printed it already while the run's analyses drained
+      out.println(last);
+    }
   }
 
   private void loop() {
-    long interval = terminal ? 250 : 10_000;
     while (running) {
       try {
-        Thread.sleep(interval);
+        Thread.sleep(intervalMillis);
       } catch (InterruptedException e) {
         return;
       }
@@ -69,15 +84,23 @@ final class ConsoleProgress {
       if (s.totalSteps() == 0) {
         continue;
       }
+      String l = line(s);
       if (terminal) {
-        String l = line(s);
-        out.print("\r" + l);
+        out.print("\r" + padded(l));
         out.flush();
-        drawn = l.length();
-      } else {
-        out.println(line(s));
+        drawn = Math.max(drawn, l.length());
+      } else if (!(s.finished() && l.equals(printed))) {
+        // a plain line every interval while the run trains; once it finished, its last line once, not again every
+        // interval while the analyses drain
+        out.println(l);
+        printed = l;
       }
     }
+  }
+
+  /** {@code line} with spaces over the rest of a longer bar drawn before it on the terminal's line. */
+  private String padded(String line) {
+    return line + " ".repeat(Math.max(0, drawn - line.length()));
   }
 
   /** The bar; before the first step the loss is {@code -} (there is none yet), not {@code NaN} (a diverged step's). */
@@ -87,13 +110,14 @@ final class ConsoleProgress {
     int filled = (int) Math.round(frac * width);
     String bar = "#".repeat(filled) + "-".repeat(width - filled);
     String eta = s.stepsPerSecond() > 0 ? duration((s.totalSteps() - s.step()) / s.stepsPerSecond()) : "?";
-    String loss = s.trained() ? String.format("%.4f", s.loss()) : "-";
-    return String.format("[%s] %3.0f%% step %d/%d epoch %d loss %s %.1f steps/s ETA %s alert %s", bar, frac * 100,
-        s.step(), s.totalSteps(), s.epoch(), loss, s.stepsPerSecond(), eta, s.lastAlert());
+    String loss = s.trained() ? String.format(Locale.ROOT, "%.4f", s.loss()) : "-";
+    return String.format(Locale.ROOT, "[%s] %3.0f%% step %d/%d epoch %d loss %s %.1f steps/s ETA %s alert %s", bar,
+        frac * 100, s.step(), s.totalSteps(), s.epoch(), loss, s.stepsPerSecond(), eta, s.lastAlert());
   }
 
   private static String duration(double seconds) {
     long t = Math.max(0, Math.round(seconds));
-    return t >= 3600 ? String.format("%dh%02dm", t / 3600, t / 60 % 60) : String.format("%dm%02ds", t / 60, t % 60);
+    return t >= 3600 ? String.format(Locale.ROOT, "%dh%02dm", t / 3600, t / 60 % 60)
+        : String.format(Locale.ROOT, "%dm%02ds", t / 60, t % 60);
   }
 }

@@ -349,6 +349,108 @@ class RunGuardianTest {
     assertTrue(diverged.contains("step 41/100 epoch 2 loss NaN"), diverged);
   }
 
+  /** A console on {@code bytes} that redraws (or prints) every 10 ms. */
+  private static ConsoleProgress console(TrainingProgress progress, java.io.ByteArrayOutputStream bytes,
+      boolean terminal) {
+    return new ConsoleProgress(progress, new java.io.PrintStream(bytes, true,
+        java.nio.charset.StandardCharsets.UTF_8), terminal, 10);
+  }
+
+  /** Waits until {@code bytes} hold {@code text}. */
+  private static void awaitOutput(java.io.ByteArrayOutputStream bytes, String text) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (!bytes.toString(java.nio.charset.StandardCharsets.UTF_8).contains(text)
+        && System.nanoTime() < deadline) {
+      Thread.sleep(5);
+    }
+    assertTrue(bytes.toString(java.nio.charset.StandardCharsets.UTF_8).contains(text), "never printed: " + text);
+  }
+
+  /**
+   * On a terminal, a bar drawn while the trainer was set up (step 0/100, loss "-") is blanked when the run ends before
+   * its first step: spaces over the whole bar and the cursor back at the start of the line, so the error line that
+   * follows starts on a clean line; no final bar, no line break.
+   */
+  @Test
+  void aBarDrawnBeforeAFailedFirstStepIsBlanked() throws Exception {
+    Run firstStep = start(100, EarlyStopPolicy.NEVER, 0, new RecordingSink(), new RunGuardian.Timeouts(
+        Duration.ofSeconds(5), Duration.ofSeconds(1)), () -> new CountingTrainer() {
+          @Override
+          public double step() {
+            throw new IllegalStateException("native allocation refused");
+          }
+        });
+    firstStep.result().get(30, TimeUnit.SECONDS);
+    java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+    ConsoleProgress c = console(firstStep.progress(), bytes, true);
+    c.start();
+    String bar = ConsoleProgress.line(firstStep.progress().get());
+    assertTrue(bar.contains("step 0/100 epoch 0 loss -"), bar);
+    awaitOutput(bytes, bar);
+    c.stop();
+    String out = bytes.toString(java.nio.charset.StandardCharsets.UTF_8);
+    assertTrue(out.endsWith("\r" + bar + "\r" + " ".repeat(bar.length()) + "\r"), out);
+    assertFalse(out.contains("\n"), out);
+  }
+
+  /**
+   * A bar redrawn shorter than the one before it on the terminal's line (an alert's text replaced by a shorter one)
+   * clears the rest of the longer one: spaces, not its last characters, follow it.
+   */
+  @Test
+  void aShorterBarClearsTheRestOfALongerOne() throws Exception {
+    Run trained = start(25, EarlyStopPolicy.NEVER);
+    trained.result().get(30, TimeUnit.SECONDS);
+    TrainingProgress progress = trained.progress();
+    progress.alert("ALERT collapse_with_region_drop at step 12345678");
+    java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+    ConsoleProgress c = console(progress, bytes, true);
+    c.start();
+    String longer = ConsoleProgress.line(progress.get());
+    awaitOutput(bytes, longer);
+    progress.alert("-");
+    String shorter = ConsoleProgress.line(progress.get());
+    String cleared = shorter + " ".repeat(longer.length() - shorter.length());
+    awaitOutput(bytes, "\r" + cleared + "\r");
+    c.stop();
+    String out = bytes.toString(java.nio.charset.StandardCharsets.UTF_8);
+    assertTrue(out.endsWith("\r" + cleared + "\n"), "the last bar clears the longer one too: " + out);
+    for (String drawn : out.substring(out.indexOf(cleared)).split("\r")) {
+      assertTrue(drawn.isEmpty() || drawn.strip().equals(shorter), "a stale character after the bar: " + drawn);
+    }
+  }
+
+  /** Numbers on the bar have a decimal point in every locale (a German one wrote "loss 1,2346 9,5 steps/s"). */
+  @Test
+  void theBarsNumbersHaveADecimalPointInEveryLocale() {
+    java.util.Locale before = java.util.Locale.getDefault();
+    try {
+      java.util.Locale.setDefault(java.util.Locale.GERMANY);
+      String bar = ConsoleProgress.line(new TrainingProgress.State(50, 100, 1, 1.23456, 9.5, "-", false, true));
+      assertTrue(bar.contains("step 50/100 epoch 1 loss 1.2346 9.5 steps/s ETA 0m05s"), bar);
+    } finally {
+      java.util.Locale.setDefault(before);
+    }
+  }
+
+  /**
+   * Without a terminal a finished run's last line is printed once: the console printed it again every interval while
+   * the run's analyses drained after the last step (four times in a 30-step run), then once more when it stopped.
+   */
+  @Test
+  void aFinishedRunsLastLineIsPrintedOnceWithoutATerminal() throws Exception {
+    Run trained = start(25, EarlyStopPolicy.NEVER);
+    trained.result().get(30, TimeUnit.SECONDS);
+    java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+    ConsoleProgress c = console(trained.progress(), bytes, false);
+    c.start();
+    String last = ConsoleProgress.line(trained.progress().get());
+    awaitOutput(bytes, last);
+    Thread.sleep(200); // 20 intervals
+    c.stop();
+    assertEquals(last + System.lineSeparator(), bytes.toString(java.nio.charset.StandardCharsets.UTF_8));
+  }
+
   @Test
   void aFiringStopOnAlertFromTheClusterStopsTheRun() throws Exception {
     Run r = start(10_000_000, EarlyStopPolicy.of("stop", List.of("std_collapse")));
