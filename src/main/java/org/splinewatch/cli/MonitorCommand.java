@@ -68,9 +68,9 @@ public final class MonitorCommand implements Runnable {
 
     /**
      * Why {@code svg} cannot take the picture, or null: the picture replaces only a file that is itself an SVG picture,
-     * never a directory, the model it is drawn from, or any other file (a mistyped path must not lose data). A
-     * character device or a FIFO ({@code /dev/null}, a pipe) is written through, as other Unix tools do; a block
-     * device or a socket is refused.
+     * never a directory, the model it is drawn from, or any other file, also not through a symbolic link to one (a
+     * mistyped path must not lose data). A character device or a FIFO ({@code /dev/null}, a pipe) is written through,
+     * as other Unix tools do; a block device or a socket is refused.
      */
     static String svgTargetProblem(Path svg, Path model) {
       if (Files.isDirectory(svg)) {
@@ -91,10 +91,24 @@ public final class MonitorCommand implements Runnable {
       } catch (java.io.IOException e) {
         return "cannot be checked (" + e.getMessage() + "); expected a new file or an .svg picture to replace";
       }
-      if (!svg.getFileName().toString().toLowerCase(java.util.Locale.ROOT).endsWith(".svg")) {
+      if (!isSvgName(svg)) {
         return "exists and is not an SVG file; expected a new file or an .svg picture to replace";
       }
+      try {
+        // through a link the picture replaces the file it names (writePicture): that file must be a picture too
+        Path target = svg.toRealPath();
+        if (!isSvgName(target)) {
+          return "is a link to " + target + ", which is not an SVG file; expected a new file or an .svg picture to"
+              + " replace";
+        }
+      } catch (java.io.IOException e) {
+        return "cannot be checked (" + e.getMessage() + "); expected a new file or an .svg picture to replace";
+      }
       return null;
+    }
+
+    private static boolean isSvgName(Path p) {
+      return p.getFileName() != null && p.getFileName().toString().toLowerCase(java.util.Locale.ROOT).endsWith(".svg");
     }
 
     /**

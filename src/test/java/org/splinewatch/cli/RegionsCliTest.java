@@ -345,6 +345,22 @@ class RegionsCliTest {
     }
   }
 
+  /**
+   * A link named like a picture to a file that is not one is refused as that file is: the picture would replace the
+   * file the link names (notes.txt was overwritten with the SVG).
+   */
+  @Test
+  void aLinkToAFileThatIsNotAPictureIsRefused() throws Exception {
+    Path f = oneLayer(tmp.resolve("small.npz"), 4, 3);
+    Path notes = java.nio.file.Files.writeString(tmp.resolve("notes.txt"), "keep me\n");
+    Path link = java.nio.file.Files.createSymbolicLink(tmp.resolve("pic.svg"), notes.getFileName());
+    String m = TestTools.cli(2, "monitor", "regions", "--model", f.toString(), "--svg", link.toString());
+    assertEquals("error: --svg " + link + ": is a link to " + notes.toRealPath() + ", which is not an SVG file;"
+        + " expected a new file or an .svg picture to replace", m.strip());
+    assertEquals("keep me\n", java.nio.file.Files.readString(notes));
+    assertTrue(java.nio.file.Files.isSymbolicLink(link));
+  }
+
   @Test
   void benchRegionsNamesTheBadOptionAndExitsTwo() {
     String[][] cases = {
