@@ -180,7 +180,7 @@ public final class MonitorCommand implements Runnable {
       }
       Network m = read.get(0);
       if (tiled) {
-        return tiledCount(m);
+        return tiledCount(m, ProgressLine.onStandardError());
       }
       ExecutorService pool = threads > 1 ? Executors.newFixedThreadPool(
           threads) : null;
@@ -297,14 +297,13 @@ public final class MonitorCommand implements Runnable {
      * budget, and progress on standard error ({@link ProgressLine}: redrawn on a terminal, a line every 10 s
      * otherwise).
      */
-    private int tiledCount(Network m) throws Exception {
+    int tiledCount(Network m, ProgressLine bar) throws Exception {
       Partition.Workspace[] ws = new Partition.Workspace[threads];
       long budget = workspaceBudget();
       for (int i = 0; i < threads; i++) {
         ws[i] = new Partition.Workspace(Math.max(16L << 20, budget / threads));
       }
       long t0 = System.nanoTime();
-      ProgressLine bar = ProgressLine.onStandardError();
       TiledRegionCount.Result r;
       try {
         r = TiledRegionCount.count(m.net(), m.plane(), maxRegions, ws, (done, total, tiles, sum) -> {
@@ -329,8 +328,9 @@ public final class MonitorCommand implements Runnable {
             + threads + " has a workspace of " + (ws[0].budgetBytes() >> 20) + " MiB)" : "")
             + " or a larger SPLINEWATCH_HEAP");
         return 1;
+      } finally {
+        bar.finish(); // whatever the count ended with, the error or the results start on a clean line
       }
-      bar.finish();
       double seconds = (System.nanoTime() - t0) / 1e9;
       Map<String, Object> out = new LinkedHashMap<>();
       out.put("model", model.toString());

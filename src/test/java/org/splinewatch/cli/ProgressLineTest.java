@@ -2,6 +2,7 @@ package org.splinewatch.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayOutputStream;
@@ -69,6 +70,27 @@ class ProgressLineTest {
     assertTrue(tiled[1].lines().anyMatch(l -> l.matches("tiled: +[0-9.]+ % of the plane, [0-9]+ tiles, [0-9]+ s")),
         tiled[1]);
     assertTrue(tiled[0].contains("\nregions: " + regions + "\n") && !tiled[0].contains("tiled:"), tiled[0]);
+  }
+
+  /**
+   * The {@code --tiled} line on a terminal is wiped whatever the count ends with: an exception other than the two it
+   * turns into an error line (here the engine's refusal of a plane in another dimension) left the line on the
+   * terminal, with the error printed after it.
+   */
+  @Test
+  void theTiledLineIsWipedWhenTheCountThrows() throws Exception {
+    Path f = RegionsCliTest.oneLayer(tmp.resolve("lines.npz"), 30, 5);
+    var model = org.splinewatch.regions.NpzModel.read(f);
+    var plane = org.splinewatch.regions.Plane.explicit(new double[3], new double[] {1, 0, 0}, new double[] {0, 1, 0});
+    MonitorCommand.Regions regions = new MonitorCommand.Regions();
+    regions.model = f;
+    ByteArrayOutputStream buf = new ByteArrayOutputStream();
+    ProgressLine bar = new ProgressLine(new PrintStream(buf, true, StandardCharsets.UTF_8), true, S / 4, 0);
+    bar.show("tiled:  10.0 % of the plane, 3 tiles, 1 s", S);
+    assertThrows(IllegalArgumentException.class, () -> regions.tiledCount(new MonitorCommand.Regions.Network(
+        model.net(), plane, model.widths(), null), bar));
+    assertEquals("\rtiled:  10.0 % of the plane, 3 tiles, 1 s\r" + " ".repeat(41) + "\r",
+        buf.toString(StandardCharsets.UTF_8));
   }
 
   /** Runs {@code Main} in this JVM with the interval property {@code seconds} (null: unset): {stdout, stderr}. */
