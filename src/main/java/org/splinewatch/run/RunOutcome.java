@@ -4,6 +4,7 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
 import org.splinewatch.metrics.MemoryWatch;
 import org.splinewatch.trainer.Checkpoints;
@@ -79,11 +80,12 @@ record RunOutcome(TrainerActor.Finished finished, String signal, int exitCode, S
       out.println("stopped early at step " + finished.steps() + ": " + finished.reason());
     } else if (remote) {
       // the monitor keeps the run's files; this machine only the checkpoints
-      out.printf("done: %d steps, %.2f steps/s; results on the monitor (directory %s under its --out, default runs);"
-          + " checkpoints here in %s%n", finished.steps(), finished.stepsPerSecond(), runDir.getFileName(),
-          runDir.resolve("checkpoints"));
+      out.printf(Locale.ROOT, "done: %d steps, %.2f steps/s; results on the monitor (directory %s under its --out,"
+          + " default runs); checkpoints here in %s%n", finished.steps(), finished.stepsPerSecond(),
+          runDir.getFileName(), runDir.resolve("checkpoints"));
     } else {
-      out.printf("done: %d steps, %.2f steps/s; results in %s%n", finished.steps(), finished.stepsPerSecond(), runDir);
+      out.printf(Locale.ROOT, "done: %d steps, %.2f steps/s; results in %s%n", finished.steps(),
+          finished.stepsPerSecond(), runDir);
     }
   }
 }

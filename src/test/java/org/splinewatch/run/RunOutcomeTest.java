@@ -98,6 +98,24 @@ class RunOutcomeTest {
     assertEquals("done: 120 steps, 3.50 steps/s; results in " + dir, bytes.toString(StandardCharsets.UTF_8).strip());
   }
 
+  /** The last line has a decimal point in every locale, as the progress bar above it (a German one wrote "3,50"). */
+  @Test
+  void theLastLinesRateHasADecimalPointInEveryLocale() {
+    java.util.Locale before = java.util.Locale.getDefault();
+    try {
+      java.util.Locale.setDefault(java.util.Locale.GERMANY);
+      ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+      PrintStream out = new PrintStream(bytes, true, StandardCharsets.UTF_8);
+      Path dir = tmp.resolve("runs").resolve("r1");
+      RunOutcome.of(finished(false, null), null, 0).print(out, dir, false, "");
+      RunOutcome.of(finished(false, null), null, 0).print(out, dir, true, "");
+      String text = bytes.toString(StandardCharsets.UTF_8);
+      assertEquals(2, text.split("done: 120 steps, 3\\.50 steps/s; results ", -1).length - 1, text);
+    } finally {
+      java.util.Locale.setDefault(before);
+    }
+  }
+
   @Test
   void aCallerThatRerunsRunsItsOwnWayReplacesTheResumeAdvice() throws Exception {
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
