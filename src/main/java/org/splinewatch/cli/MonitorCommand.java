@@ -80,9 +80,7 @@ public final class MonitorCommand implements Runnable {
         return null;
       }
       if (!Files.isRegularFile(svg)) {
-        String kind = specialKind(svg);
-        return kind == null || kind.equals("a character device") || kind.equals("a FIFO") ? null
-            : "is " + kind + "; expected a file, a FIFO or a character device such as /dev/null";
+        return org.splinewatch.snapshot.DurableFiles.outputTargetProblem(svg);
       }
       try {
         if (Files.exists(model) && Files.isSameFile(svg, model)) {
@@ -95,7 +93,7 @@ public final class MonitorCommand implements Runnable {
         return "exists and is not an SVG file; expected a new file or an .svg picture to replace";
       }
       try {
-        // through a link the picture replaces the file it names (writePicture): that file must be a picture too
+        // through a link the picture replaces the file it names (DurableFiles.writeOutput): that file must be a picture too
         Path target = svg.toRealPath();
         if (!isSvgName(target)) {
           return "is a link to " + target + ", which is not an SVG file; expected a new file or an .svg picture to"
@@ -109,42 +107,6 @@ public final class MonitorCommand implements Runnable {
 
     private static boolean isSvgName(Path p) {
       return p.getFileName() != null && p.getFileName().toString().toLowerCase(java.util.Locale.ROOT).endsWith(".svg");
-    }
-
-    /**
-     * What kind of file other than a regular file or a directory {@code p} is ("a character device", "a FIFO",
-     * "a block device", "a socket"), from its POSIX mode, or null where the file system does not say.
-     */
-    static String specialKind(Path p) {
-      int mode;
-      try {
-        mode = (Integer) Files.getAttribute(p, "unix:mode");
-      } catch (java.io.IOException | UnsupportedOperationException | IllegalArgumentException e) {
-        return null;
-      }
-      return switch (mode & 0170000) {
-        case 0020000 -> "a character device";
-        case 0010000 -> "a FIFO";
-        case 0060000 -> "a block device";
-        case 0140000 -> "a socket";
-        default -> null;
-      };
-    }
-
-    /**
-     * Writes the picture: a regular (or new) file is replaced atomically, so that a failed write leaves the earlier
-     * picture whole, and through a symbolic link the file it names is replaced; a character device or a FIFO
-     * ({@code /dev/null}, a pipe, which a rename would replace instead of writing to) is written to as it is.
-     */
-    static void writePicture(Path svg, String picture) throws java.io.IOException {
-      byte[] bytes = picture.getBytes(java.nio.charset.StandardCharsets.UTF_8);
-      if (Files.exists(svg) && !Files.isRegularFile(svg)) {
-        try (var out = Files.newOutputStream(svg, java.nio.file.StandardOpenOption.WRITE)) {
-          out.write(bytes);
-        }
-        return;
-      }
-      org.splinewatch.metrics.DurableFiles.writeAtomically(Files.exists(svg) ? svg.toRealPath() : svg, bytes);
     }
 
     @Override
@@ -252,8 +214,10 @@ public final class MonitorCommand implements Runnable {
       print(out);
       if (svg != null) { // after the statistics, so that a failed picture does not lose them
         try {
-          writePicture(svg, SvgRenderer.render(p, model.getFileName() + ": " + (p.overflow()
-              ? "stopped at " + s.regions() + " regions, incomplete (overflow: true)" : s.regions() + " regions"), 600));
+          String picture = SvgRenderer.render(p, model.getFileName() + ": " + (p.overflow()
+              ? "stopped at " + s.regions() + " regions, incomplete (overflow: true)" : s.regions() + " regions"), 600);
+          org.splinewatch.snapshot.DurableFiles.writeOutput(svg,
+              picture.getBytes(java.nio.charset.StandardCharsets.UTF_8));
         } catch (java.io.IOException e) {
           System.err.println("error: cannot write the --svg picture " + svg + ": "
               + org.splinewatch.snapshot.IoErrors.reason(e));

@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import org.splinewatch.report.ReportWriter;
 import org.splinewatch.report.RunData;
+import org.splinewatch.snapshot.DurableFiles;
 import org.splinewatch.snapshot.MetricsSegments;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -18,7 +19,7 @@ final class ReportCommand implements Callable<Integer> {
   @Parameters(arity = "1..*", paramLabel = "RUN_DIR", description = "run directories (runs/<run-id>)")
   List<Path> runs = new ArrayList<>();
   @Option(names = "--out", description = "output file (default RUN_DIR/report.html for one run, "
-      + "splinewatch-report.html for several)")
+      + "splinewatch-report.html for several); a character device or a FIFO (/dev/null, a pipe) is written to")
   Path out;
 
   /** Samples on disk (metrics.jsonl and its segments) from which the report says what it reads and writes. */
@@ -54,7 +55,13 @@ final class ReportCommand implements Callable<Integer> {
           + out.resolve("report.html"));
       return 2;
     }
-    if (out != null && java.nio.file.Files.exists(out) && !out.getFileName().toString().matches("(?i).*\\.html?")) {
+    String special = out == null ? null : DurableFiles.outputTargetProblem(out);
+    if (special != null) { // a block device or a socket; a character device or a FIFO is written through
+      System.err.println("error: --out " + out + ": " + special);
+      return 2;
+    }
+    if (out != null && java.nio.file.Files.isRegularFile(out)
+        && !out.getFileName().toString().matches("(?i).*\\.html?")) {
       // e.g. --out RUN/metrics.jsonl: a report replaces only a report
       System.err.println("error: --out " + out + ": exists and is not an HTML file; expected a new file or an .html"
           + " report to replace");

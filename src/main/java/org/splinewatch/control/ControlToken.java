@@ -4,7 +4,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import org.splinewatch.metrics.DurableFiles;
+import org.splinewatch.snapshot.DurableFiles;
 import org.splinewatch.snapshot.IoErrors;
 
 /**

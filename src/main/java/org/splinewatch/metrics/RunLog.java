@@ -22,6 +22,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import java.util.zip.GZIPOutputStream;
+import org.splinewatch.snapshot.DurableFiles;
 import org.splinewatch.snapshot.IoErrors;
 import org.splinewatch.snapshot.MetricsSegments;
 import org.splinewatch.snapshot.Sample;

@@ -7,7 +7,6 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Collections;
@@ -17,6 +16,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.TreeSet;
 import java.util.stream.Collectors;
+import org.splinewatch.snapshot.DurableFiles;
 import org.splinewatch.snapshot.IoErrors;
 import org.splinewatch.snapshot.MetricFamily;
 import org.splinewatch.snapshot.RegionFile;
@@ -348,18 +348,14 @@ public final class ReportWriter {
     return keep.stream().toArray();
   }
 
-  /** Writes the report atomically. */
+  /**
+   * Writes the report: a regular (or new) file atomically, a character device or a FIFO ({@code /dev/null}, a pipe)
+   * through ({@link DurableFiles#writeOutput}).
+   */
   public static void write(List<RunData> runs, Path out) {
-    Path tmp = out.resolveSibling(out.getFileName() + ".tmp");
     try {
-      Files.writeString(tmp, html(runs));
-      Files.move(tmp, out, StandardCopyOption.REPLACE_EXISTING);
+      DurableFiles.writeOutput(out, html(runs).getBytes(StandardCharsets.UTF_8));
     } catch (IOException e) {
-      try {
-        Files.deleteIfExists(tmp); // not left beside a report that was not written
-      } catch (IOException ignored) {
-        // the error below says what went wrong
-      }
       throw new UncheckedIOException("cannot write the report " + out + ": " + IoErrors.reason(e), e);
     }
   }

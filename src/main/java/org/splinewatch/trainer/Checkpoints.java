@@ -12,7 +12,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.stream.Stream;
-import org.splinewatch.metrics.DurableFiles;
+import org.splinewatch.snapshot.DurableFiles;
 import org.splinewatch.snapshot.IoErrors;
 
 /**

@@ -13,6 +13,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.splinewatch.TestTools;
 import org.splinewatch.regions.NpzModel;
+import org.splinewatch.snapshot.DurableFiles;
 import org.splinewatch.snapshot.RegionFile;
 import org.splinewatch.snapshot.RegionFileTest;
 
@@ -303,10 +304,10 @@ class RegionsCliTest {
     // --svg /dev/null was refused ("exists and is not an SVG file"), as a file the picture would replace
     Path f = oneLayer(tmp.resolve("small.npz"), 4, 3);
     Path devNull = Path.of("/dev/null");
-    Assumptions.assumeTrue("a character device".equals(MonitorCommand.Regions.specialKind(devNull)), "no /dev/null");
+    Assumptions.assumeTrue("a character device".equals(DurableFiles.specialKind(devNull)), "no /dev/null");
     String m = TestTools.cli(0, "monitor", "regions", "--model", f.toString(), "--svg", devNull.toString());
     assertTrue(m.contains("regions: 7") && !m.contains("error"), m);
-    assertEquals("a character device", MonitorCommand.Regions.specialKind(devNull), "written to, not replaced");
+    assertEquals("a character device", DurableFiles.specialKind(devNull), "written to, not replaced");
     // a FIFO: the picture is written into it (a rename would have replaced it with a file)
     Path fifo = tmp.resolve("picture.fifo");
     Assumptions.assumeTrue(new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor() == 0, "no mkfifo");
@@ -321,7 +322,7 @@ class RegionsCliTest {
     String picture = read.get(60, java.util.concurrent.TimeUnit.SECONDS);
     assertTrue(viaFifo.contains("regions: 7") && picture.startsWith("<svg") && picture.contains(">small.npz: 7 regions<"),
         viaFifo + picture);
-    assertEquals("a FIFO", MonitorCommand.Regions.specialKind(fifo));
+    assertEquals("a FIFO", DurableFiles.specialKind(fifo));
   }
 
   @Test

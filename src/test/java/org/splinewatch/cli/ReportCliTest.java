@@ -8,11 +8,14 @@ import java.io.BufferedWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.splinewatch.TestTools;
+import org.splinewatch.snapshot.DurableFiles;
 
 /** {@code ./monitor report} on long runs: what it says while it reads them, and a heap too small for them. */
 class ReportCliTest {
@@ -76,5 +79,49 @@ class ReportCliTest {
         + " give it more \\(SPLINEWATCH_HEAP=2g \\./monitor report \\.\\.\\.\\) or report fewer runs at a time")
         .matcher(m).find(), m);
     assertFalse(Files.exists(tmp.resolve("big.html")), "no report is left behind");
+  }
+
+  /**
+   * {@code --out /dev/null} and a FIFO take the report as other Unix tools do (both were refused: "exists and is not
+   * an HTML file"); a socket is refused; a regular report is still replaced atomically, through a link the file it
+   * names.
+   */
+  @Test
+  void theReportGoesToDevNullAndAFifoButNotASocket() throws Exception {
+    Path a = run(tmp.resolve("a"), "a", 30);
+    Path devNull = Path.of("/dev/null");
+    Assumptions.assumeTrue("a character device".equals(DurableFiles.specialKind(devNull)), "no /dev/null");
+    String m = TestTools.cli(0, "monitor", "report", a.toString(), "--out", devNull.toString());
+    assertEquals("report: /dev/null", m.strip(), m);
+    assertEquals("a character device", DurableFiles.specialKind(devNull), "written to, not replaced");
+    Path fifo = tmp.resolve("report.fifo");
+    Assumptions.assumeTrue(new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor() == 0, "no mkfifo");
+    var read = CompletableFuture.supplyAsync(() -> {
+      try {
+        return Files.readString(fifo);
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    });
+    String viaFifo = TestTools.cli(0, "monitor", "report", a.toString(), "--out", fifo.toString());
+    String html = read.get(60, TimeUnit.SECONDS);
+    assertTrue(viaFifo.strip().equals("report: " + fifo) && html.startsWith("<!doctype html>") && html.contains("</html>"),
+        viaFifo + html.substring(0, Math.min(200, html.length())));
+    assertEquals("a FIFO", DurableFiles.specialKind(fifo));
+    Path socket = tmp.resolve("s.sock");
+    try (var server = java.nio.channels.ServerSocketChannel.open(java.net.StandardProtocolFamily.UNIX)) {
+      server.bind(java.net.UnixDomainSocketAddress.of(socket));
+      String s = TestTools.cli(2, "monitor", "report", a.toString(), "--out", socket.toString());
+      assertEquals("error: --out " + socket + ": is a socket; expected a file, a FIFO or a character device such as"
+          + " /dev/null", s.strip());
+    }
+    Path old = Files.writeString(tmp.resolve("old.html"), "<html/>");
+    Path link = Files.createSymbolicLink(tmp.resolve("link.html"), old.getFileName());
+    TestTools.cli(0, "monitor", "report", a.toString(), "--out", link.toString());
+    assertTrue(Files.isSymbolicLink(link), "the link is kept");
+    assertTrue(Files.readString(old).contains("</html>") && Files.size(old) > 1000);
+    try (var left = Files.list(tmp)) {
+      assertEquals(java.util.List.of(), left.filter(p -> p.toString().endsWith(".tmp")).toList(), "no temporary left");
+    }
   }
 }

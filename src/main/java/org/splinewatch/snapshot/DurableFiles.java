@@ -1,4 +1,4 @@
-package org.splinewatch.metrics;
+package org.splinewatch.snapshot;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -58,6 +58,55 @@ public final class DurableFiles {
     } finally {
       Files.deleteIfExists(tmp);
     }
+  }
+
+  /**
+   * Writes an output the user named (a report, a picture): a regular (or new) file is replaced atomically, and through
+   * a symbolic link the file it names; a character device or a FIFO ({@code /dev/null}, a pipe, which a rename would
+   * replace instead of writing to) is written to as it is. {@link #outputTargetProblem} says which others are refused.
+   */
+  public static void writeOutput(Path target, byte[] content) throws IOException {
+    if (Files.exists(target) && !Files.isRegularFile(target) && !Files.isDirectory(target)) {
+      try (var out = Files.newOutputStream(target, StandardOpenOption.WRITE)) {
+        out.write(content);
+      }
+      return;
+    }
+    writeAtomically(Files.exists(target) ? target.toRealPath() : target, content);
+  }
+
+  /**
+   * Why an existing {@code target} that is neither a regular file nor a directory cannot take an output, or null: a
+   * character device or a FIFO is written through ({@link #writeOutput}), as other Unix tools do; a block device or a
+   * socket is refused. Null also for a regular file, a directory or a missing file, which the caller judges.
+   */
+  public static String outputTargetProblem(Path target) {
+    if (!Files.exists(target) || Files.isRegularFile(target) || Files.isDirectory(target)) {
+      return null;
+    }
+    String kind = specialKind(target);
+    return kind == null || kind.equals("a character device") || kind.equals("a FIFO") ? null
+        : "is " + kind + "; expected a file, a FIFO or a character device such as /dev/null";
+  }
+
+  /**
+   * What kind of file other than a regular file or a directory {@code p} is ("a character device", "a FIFO",
+   * "a block device", "a socket"), from its POSIX mode, or null where the file system does not say.
+   */
+  public static String specialKind(Path p) {
+    int mode;
+    try {
+      mode = (Integer) Files.getAttribute(p, "unix:mode");
+    } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
+      return null;
+    }
+    return switch (mode & 0170000) {
+      case 0020000 -> "a character device";
+      case 0010000 -> "a FIFO";
+      case 0060000 -> "a block device";
+      case 0140000 -> "a socket";
+      default -> null;
+    };
   }
 
   private static FileChannel open(Path tmp, boolean ownerOnly) throws IOException {
