@@ -29,7 +29,8 @@ import picocli.CommandLine.Parameters;
         + " ablation runs are induced collapses (onset: --ablate-from), the others healthy; lead time against the onset"
         + " and against the kNN drop, and counts for the tuning and evaluation sets.")
 final class DetectionCommand implements Callable<Integer> {
-  @Parameters(arity = "1..*", paramLabel = "RUN_DIR", description = "run directories (runs/<run-id>)")
+  @Parameters(arity = "1..*", paramLabel = "RUN_DIR", description = "run directories (runs/<run-id>), or directories"
+      + " of runs (runs: each run directory in it)")
   List<Path> runs = new ArrayList<>();
   @Option(names = "--layer", description = "layer whose kNN accuracy is the reference (default ${DEFAULT-VALUE})")
   String layer = "repr";
@@ -93,13 +94,24 @@ final class DetectionCommand implements Callable<Integer> {
         return 2;
       }
     }
-    runs = org.splinewatch.report.RunData.distinct(runs, System.err); // overlapping globs: each run counted once
     for (Path r : runs) { // every path checked before the first is read
       if (!Files.isDirectory(r)) { // a missing path is a bad argument; a directory that holds no run is skipped below
-        System.err.println("error: " + org.splinewatch.report.RunData.notADirectory(r));
+        System.err.println("error: " + RunData.notADirectory(r));
         return 2;
       }
     }
+    List<Path> each = new ArrayList<>();
+    for (Path r : runs) {
+      List<Path> inside = RunData.runsIn(r);
+      if (inside.isEmpty()) {
+        each.add(r);
+      } else { // runs/: each run in it, as runs/* would name them
+        System.err.println("note: " + r + " is a directory of runs; reading each of its " + inside.size()
+            + (inside.size() == 1 ? " run" : " runs"));
+        each.addAll(inside);
+      }
+    }
+    runs = RunData.distinct(each, System.err); // overlapping globs: each run counted once
     List<Detection.Row> rows = new ArrayList<>();
     List<Detection.Skipped> skipped = new ArrayList<>();
     java.util.TreeSet<String> knnLayers = new java.util.TreeSet<>(); // the layers the counted runs have kNN of

@@ -172,7 +172,33 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
       throw new ReportException(notADirectory(dir));
     }
     if (!Files.isRegularFile(dir.resolve("metrics.jsonl"))) {
+      List<Path> inside = runsIn(dir);
+      if (!inside.isEmpty()) { // e.g. runs/: the user meant the runs in it
+        throw new ReportException(dir + ": is a directory of " + inside.size() + (inside.size() == 1 ? " run" : " runs")
+            + ", not a run directory; expected run directories such as " + inside.get(0) + " (" + dir.resolve("*")
+            + " for all of them)");
+      }
       throw new ReportException(dir + ": not a run directory (no metrics.jsonl); expected the output of ./trainer");
+    }
+  }
+
+  /** The files of which any one marks a directory as a run's (the trainer writes config.json first). */
+  private static final List<String> RUN_FILES = List.of("metrics.jsonl", "config.json", "events.jsonl");
+
+  /**
+   * The run directories directly in {@code dir} when it is a directory of runs ({@code runs/}) rather than a run: its
+   * subdirectories that hold a run's metrics.jsonl, config.json or events.jsonl, by name. Empty when {@code dir}
+   * holds one of those files itself (a run, perhaps a broken one), is no directory, or has no such subdirectory.
+   */
+  public static List<Path> runsIn(Path dir) {
+    if (!Files.isDirectory(dir) || RUN_FILES.stream().anyMatch(f -> Files.exists(dir.resolve(f)))) {
+      return List.of();
+    }
+    try (java.util.stream.Stream<Path> list = Files.list(dir)) {
+      return list.filter(d -> Files.isDirectory(d)
+          && RUN_FILES.stream().anyMatch(f -> Files.isRegularFile(d.resolve(f)))).sorted().toList();
+    } catch (java.io.IOException e) {
+      return List.of(); // unreadable: judged as a run directory, whose reading then says why
     }
   }
 

@@ -337,8 +337,14 @@ class CliTest {
           + " metrics.jsonl"), f);
     }
     // report's directory must hold a run; detection skips one that does not, with its reason (garbage directories)
-    String foreign = run(2, "monitor", "report", tmp.toString());
-    assertTrue(foreign.strip().equals("error: " + tmp + ": not a run directory (no metrics.jsonl); expected the"
+    Path other = tmp.resolve("other");
+    try {
+      Files.createDirectories(other.resolve("sub"));
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+    String foreign = run(2, "monitor", "report", other.toString());
+    assertTrue(foreign.strip().equals("error: " + other + ": not a run directory (no metrics.jsonl); expected the"
         + " output of ./trainer"), foreign);
     Path noDir = tmp.resolve("no-such-dir").resolve("r.html");
     String outMissing = run(2, "monitor", "report", "--out", noDir.toString(), tmp.toString());
@@ -421,6 +427,35 @@ class CliTest {
     String twice = run(0, "monitor", "detection", ok.toString(), ok.toString());
     assertTrue(twice.split("\\| ok \\| simclr \\|", -1).length == 2 && twice.contains("note: " + ok
         + " is named more than once; read once"), twice);
+  }
+
+  /**
+   * {@code detection runs/} reads each run in it (it said "skipped runs: no metrics.jsonl" and "no run to count");
+   * {@code report runs/} names it as a directory of runs and says what to pass instead.
+   */
+  @Test
+  void detectionReadsEachRunOfADirectoryOfRunsAndReportSaysToNameThem() throws Exception {
+    Path runs = Files.createDirectories(tmp.resolve("runs"));
+    Path ok = Files.createDirectories(runs.resolve("ok"));
+    Files.writeString(ok.resolve("metrics.jsonl"), "{\"name\":\"splinewatch_knn_accuracy_ratio\",\"labels\":"
+        + "{\"layer\":\"repr\"},\"step\":0,\"value\":0.8}\n");
+    Files.writeString(ok.resolve("config.json"), "{\"run_id\": \"ok\", \"method\": \"simclr\"}");
+    Files.writeString(ok.resolve("events.jsonl"), "{\"type\":\"run_finished\",\"status\":\"done\"}\n");
+    Path crashed = Files.createDirectories(runs.resolve("crashed")); // a run that died before its first sample
+    Files.writeString(crashed.resolve("config.json"), "{\"run_id\": \"crashed\"}");
+    Files.createDirectories(runs.resolve("notes")); // no run: not read
+    String d = run(0, "monitor", "detection", runs.toString());
+    assertTrue(d.contains("note: " + runs + " is a directory of runs; reading each of its 2 runs\n"), d);
+    assertTrue(d.contains("| ok | simclr |") && d.contains("healthy runs with a false alarm: 0 of 1\n"), d);
+    assertTrue(d.contains("skipped " + crashed + ": no metrics.jsonl\n") && !d.contains("skipped " + runs + ":")
+        && !d.contains("notes"), d);
+    // the directory and a run in it: the run is counted once
+    String both = run(0, "monitor", "detection", runs.toString(), ok.toString());
+    assertTrue(both.split("\\| ok \\| simclr \\|", -1).length == 2 && both.contains("note: " + ok
+        + " is named more than once; read once"), both);
+    String r = run(2, "monitor", "report", runs.toString());
+    assertEquals("error: " + runs + ": is a directory of 2 runs, not a run directory; expected run directories such as "
+        + crashed + " (" + runs.resolve("*") + " for all of them)", r.strip());
   }
 
   @Test
