@@ -70,7 +70,8 @@ class Monitor:
     the registration was accepted with this one), the run is ``lost``: one warning on stderr, later snapshots are
     dropped, and ``close`` reports it instead of raising. A refused snapshot may still carry the stop state (the
     monitor refuses NaN or infinite weights with 400 and, the run having diverged, may ask it to stop): ``should_stop``
-    heeds it as in an accepted snapshot's answer.
+    heeds it as in an accepted snapshot's answer. The monitor reads arrays as float32: float64 weights so small that
+    float32 rounds them to 0 are named once per array in ``warnings`` and on stderr.
     """
 
     def __init__(self, url, run_id, token=None, probes=None, labels=None, classes=None, token_file=None,
@@ -115,6 +116,7 @@ class Monitor:
         self.dropped = 0
         self.sent = 0
         self.errors = []
+        self.warnings = []
         self._queue = collections.deque()
         self._queue_size = max(1, int(queue_size))
         self._cv = threading.Condition()
@@ -375,6 +377,9 @@ class Monitor:
                 answer = self._post("/api/v1/runs/%s/snapshots" % self.run_id, body)
                 self.sent += 1
                 self._stop_state(answer)
+                for w in answer.get("warnings") or []:  # float64 values float32 rounds to 0: once per array and run
+                    self.warnings.append(w)
+                    print("splinewatch: warning: %s" % w, file=sys.stderr)
             except MonitorError as e:
                 self.errors.append("snapshot of step %d: %s" % (step, e))
                 if e.answer is not None:

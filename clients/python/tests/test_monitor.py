@@ -48,6 +48,7 @@ class FakeMonitor:
         self.hang = ()
         self.busy = 0
         self.refuse = None  # a JSON document: snapshots are refused with 400 and it (as for NaN weights)
+        self.warnings = []  # lines of the next accepted snapshot's answer (float64 values float32 rounds to 0)
         self.gone = set()  # runs the monitor ended after its idle timeout: answered 410
         self.page = None  # (status, content type, body): every request is answered with it (another server)
         self.max_snapshot_bytes = None  # announced in the registration answer, as ./monitor serve does
@@ -91,7 +92,10 @@ class FakeMonitor:
                 if kind == "snapshots" and fake.refuse is not None:
                     return self.answer(400, fake.refuse)
                 if kind == "snapshots":
-                    return self.answer(202, {"stop": False, "reason": None, "alerts": [], "step": 0})
+                    doc = {"stop": False, "reason": None, "alerts": [], "step": 0}
+                    if fake.warnings:
+                        doc["warnings"], fake.warnings = fake.warnings, []
+                    return self.answer(202, doc)
                 status = json.loads(body or b"{}").get("status", "done")
                 if status not in fake.statuses:
                     return self.answer(400, "finish status '%s'; expected done, stopped or failed" % status)
@@ -310,6 +314,21 @@ class MonitorTest(unittest.TestCase):
         answer = m.close()
         self.assertEqual(answer["status"], "stopped")
         self.assertEqual(self.fake.finishes(), [{"status": "stopped", "reason": reason}])
+
+    def test_the_monitors_warnings_are_printed_and_kept(self):
+        # float64 weights float32 rounds to 0: the monitor names each array once per run in a snapshot's answer
+        line = ("snapshot: array l0.weight: 2 nonzero values below float32's range read as 0 (the first 1e-50 at flat"
+                " index 1; float32's least is 1.4E-45): arrays are read as float32")
+        self.fake.warnings = [line]
+        m = self.monitor()
+        with contextlib.redirect_stderr(io.StringIO()) as err:
+            m.snapshot_layers(LAYERS, 10)
+            m.snapshot_layers(LAYERS, 20)
+            self.assertTrue(m.flush(10))
+        self.assertEqual(m.warnings, [line])
+        self.assertEqual(err.getvalue(), "splinewatch: warning: " + line + "\n")
+        self.assertEqual(m.errors, [])
+        m.close()
 
     def test_interrupted_falls_back_to_failed_where_the_monitor_does_not_accept_it(self):
         m = self.monitor()

@@ -354,10 +354,11 @@ public final class MonitorCommand implements Runnable {
       static Network read(Path model) {
         if (Files.isRegularFile(model) && RegionFile.isRegionFile(model)) {
           RegionFile.Model f = RegionFile.read(model, NpzModel.inflatedCap());
+          // float64 values that float32 rounds to 0 are not dropped without a word (arrays are read as float32)
+          f.warnings().forEach(w -> System.err.println("warning: " + w));
           return new Network(f.net(), f.plane(), null, f);
         }
         NpzModel m = NpzModel.read(model);
-        // float64 values that float32 rounds to 0 are not dropped without a word (arrays are read as float32)
         m.warnings().forEach(w -> System.err.println("warning: " + w));
         return new Network(m.net(), m.plane(), m.widths(), null);
       }

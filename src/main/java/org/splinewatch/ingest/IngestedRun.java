@@ -114,6 +114,8 @@ public final class IngestedRun extends AbstractBehavior<Object> {
   private long firstStep;
   /** The snapshots this run accepted (handed to its analyzers): each analyzer was offered these. */
   private long accepted;
+  /** The arrays whose float64 values float32 rounded to 0 were warned of: once per array name and run. */
+  private final java.util.Set<String> warnedArrays = new java.util.HashSet<>();
 
   public static Behavior<Object> create(Setup setup) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
@@ -259,7 +261,18 @@ public final class IngestedRun extends AbstractBehavior<Object> {
     metrics.tell(new MetricsActor.Publish(scalars));
     publisher.tell(new SnapshotPublisher.Publish(snap));
     accepted++;
-    m.replyTo().tell(new Reply(202, Json.write(stopState()), true));
+    Map<String, Object> body = stopState();
+    List<String> warnings = new ArrayList<>();
+    p.warnings().forEach((array, line) -> {
+      if (warnedArrays.add(array)) {
+        warnings.add(line);
+        getContext().getLog().warn("run {}: {}", s.info().runId(), line);
+      }
+    });
+    if (!warnings.isEmpty()) { // the client says so; a later snapshot's same array is not named again
+      body.put("warnings", warnings);
+    }
+    m.replyTo().tell(new Reply(202, Json.write(body), true));
     return this;
   }
 

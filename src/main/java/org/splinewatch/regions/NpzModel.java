@@ -261,9 +261,7 @@ public record NpzModel(PiecewiseLinearNet net, Plane plane, int[] widths, double
     float[] out = new float[(int) count];
     byte[] chunk = new byte[8192];
     int filled = 0;
-    long vanished = 0; // nonzero float64 values that float32 rounds to 0
-    int firstVanished = -1;
-    double firstVanishedValue = 0;
+    Float32Underflow vanished = new Float32Underflow(); // nonzero float64 values that float32 rounds to 0
     while (filled < count) {
       int want = (int) Math.min(chunk.length / elem, count - filled) * elem;
       int got = in.readNBytes(chunk, 0, want);
@@ -278,16 +276,10 @@ public record NpzModel(PiecewiseLinearNet net, Plane plane, int[] widths, double
           continue;
         }
         double d = bb.getDouble();
-        float f = (float) d;
+        float f = vanished.round(d, filled);
         if (Double.isFinite(d) && !Float.isFinite(f)) { // would be reported as Infinity, a value the file lacks
           throw new ModelFileException(where + " holds " + d + " at flat index " + filled + ", beyond float32's range;"
               + " expected values within ±" + Float.MAX_VALUE + " (arrays are read as float32)");
-        }
-        if (f == 0 && d != 0) { // below half of float32's least subnormal: it would vanish without a word
-          if (vanished++ == 0) {
-            firstVanished = filled;
-            firstVanishedValue = d;
-          }
         }
         out[filled++] = f;
       }
@@ -296,10 +288,8 @@ public record NpzModel(PiecewiseLinearNet net, Plane plane, int[] widths, double
       throw new ModelFileException(where + " holds more data than its header declares (" + dataBytes + " bytes for "
           + Arrays.toString(shape) + " of " + descr + ")");
     }
-    if (vanished > 0) {
-      warnings.add(where + ": " + vanished + (vanished == 1 ? " nonzero value" : " nonzero values") + " below float32's"
-          + " range read as 0 (the first " + firstVanishedValue + " at flat index " + firstVanished + "; float32's"
-          + " least is " + Float.MIN_VALUE + "): arrays are read as float32");
+    if (vanished.count() > 0) {
+      warnings.add(vanished.warning(where));
     }
     shapes.put(name, shape);
     return h.fortranOrder() ? NpyHeader.toCOrder(out, shape) : out;

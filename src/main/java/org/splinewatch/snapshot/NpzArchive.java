@@ -15,6 +15,7 @@ import java.util.regex.Pattern;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipException;
 import java.util.zip.ZipInputStream;
+import org.splinewatch.regions.Float32Underflow;
 import org.splinewatch.regions.NpyHeader;
 
 /**
@@ -67,10 +68,12 @@ public final class NpzArchive {
 
   private final Map<String, Array> arrays;
   private final Map<String, byte[]> documents;
+  private final Map<String, String> warnings;
 
-  private NpzArchive(Map<String, Array> arrays, Map<String, byte[]> documents) {
+  private NpzArchive(Map<String, Array> arrays, Map<String, byte[]> documents, Map<String, String> warnings) {
     this.arrays = Collections.unmodifiableMap(arrays);
     this.documents = Collections.unmodifiableMap(documents);
+    this.warnings = Collections.unmodifiableMap(warnings);
   }
 
   public Map<String, Array> arrays() {
@@ -87,10 +90,20 @@ public final class NpzArchive {
     return documents.get(name);
   }
 
+  /**
+   * By array name, in entry order, the one-line warning of each {@code <f8} array with nonzero values that float32
+   * rounded to 0 ({@link Float32Underflow}: "snapshot: array l0.weight: 2 nonzero values below float32's range read
+   * as 0 (...)"); empty when none.
+   */
+  public Map<String, String> warnings() {
+    return warnings;
+  }
+
   /** Parses {@code body}; {@code what} names it in errors (e.g. "snapshot"). */
   public static NpzArchive read(byte[] body, Limits limits, String what) {
     Map<String, Array> arrays = new LinkedHashMap<>();
     Map<String, byte[]> documents = new LinkedHashMap<>();
+    Map<String, String> warnings = new LinkedHashMap<>();
     long total = 0;
     int entries = 0;
     try (ZipInputStream zip = new ZipInputStream(new ByteArrayInputStream(body))) {
@@ -114,7 +127,11 @@ public final class NpzArchive {
         byte[] bytes = readCapped(zip, limits.maxBytes() - total, what, limits.maxBytes());
         total += bytes.length;
         if (npy) {
-          arrays.put(name, parseNpy(what + ": array " + name, name, bytes));
+          Float32Underflow vanished = new Float32Underflow();
+          arrays.put(name, parseNpy(what + ": array " + name, name, bytes, vanished));
+          if (vanished.count() > 0) {
+            warnings.put(name, vanished.warning(what + ": array " + name));
+          }
         } else {
           documents.put(name, bytes);
         }
@@ -128,7 +145,7 @@ public final class NpzArchive {
     if (entries == 0) {
       throw new FormatException(what + " is empty or not a .npz (zip) archive; expected numpy.savez output");
     }
-    return new NpzArchive(arrays, documents);
+    return new NpzArchive(arrays, documents, warnings);
   }
 
   /** Reads the current entry, failing as soon as more than {@code budget} bytes come out (zip bombs included). */
@@ -154,6 +171,11 @@ public final class NpzArchive {
    * reordered).
    */
   static Array parseNpy(String where, String name, byte[] bytes) {
+    return parseNpy(where, name, bytes, new Float32Underflow());
+  }
+
+  /** As above; {@code <f8} values that float32 rounds to 0 are counted in {@code vanished}. */
+  static Array parseNpy(String where, String name, byte[] bytes, Float32Underflow vanished) {
     NpyHeader h;
     try {
       h = NpyHeader.read(new ByteArrayInputStream(bytes), BOUNDS);
@@ -187,9 +209,12 @@ public final class NpzArchive {
     bb.position((int) dataStart);
     boolean integral = descr.charAt(1) != 'f';
     for (int i = 0; i < out.length; i++) {
+      if (descr.equals("<f8")) { // a finite value beyond float32's range becomes infinite: refused as non-finite
+        out[i] = vanished.round(bb.getDouble(), i);
+        continue;
+      }
       double v = switch (descr) {
         case "<f4" -> bb.getFloat();
-        case "<f8" -> bb.getDouble();
         case "<i4" -> bb.getInt();
         case "<u4" -> bb.getInt() & 0xffffffffL;
         case "<i8", "<u8" -> bb.getLong();

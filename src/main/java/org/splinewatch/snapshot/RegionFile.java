@@ -43,8 +43,12 @@ public final class RegionFile {
   private RegionFile() {
   }
 
-  /** What a region file holds: the network to partition (up to a marked projector) and its plane. */
-  public record Model(PiecewiseLinearNet net, Plane plane, int[] inputShape, List<String> architecture) {
+  /**
+   * What a region file holds: the network to partition (up to a marked projector) and its plane; {@code warnings}:
+   * one line per {@code <f8} array with nonzero values that float32 rounded to 0 ({@link NpzArchive#warnings}).
+   */
+  public record Model(PiecewiseLinearNet net, Plane plane, int[] inputShape, List<String> architecture,
+      List<String> warnings) {
   }
 
   /** The names of {@link #overflowFile}s (group 1: the plane). */
@@ -149,7 +153,7 @@ public final class RegionFile {
     } catch (IllegalArgumentException e) {
       throw new FormatException(what + ": " + e.getMessage());
     }
-    return new Model(net, plane, inputShape, SnapshotFormat.architecture(layers));
+    return new Model(net, plane, inputShape, SnapshotFormat.architecture(layers), List.copyOf(npz.warnings().values()));
   }
 
   /** Input vector {@code row} of {@code a}, whose values must all be finite (one line naming the first that is not). */

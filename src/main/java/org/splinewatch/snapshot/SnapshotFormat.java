@@ -66,10 +66,11 @@ public final class SnapshotFormat {
 
   /**
    * One parsed snapshot. {@code hasLoss} is false when no loss was sent (NaN then stands for "none", not for a
-   * diverged loss, which a client sends as "NaN").
+   * diverged loss, which a client sends as "NaN"). {@code warnings}: by array name, the line of each {@code <f8}
+   * array with nonzero values that float32 rounded to 0 ({@link NpzArchive#warnings}).
    */
   public record Snapshot(long step, int epoch, double loss, double learningRate, List<Layer> layers, int reprBlock,
-      boolean classifierHead, boolean hasLoss) {
+      boolean classifierHead, boolean hasLoss, Map<String, String> warnings) {
   }
 
   /** Parses a registration body: {@code run.json} plus the arrays {@code probes}, {@code probe_labels}, .... */
@@ -233,7 +234,7 @@ public final class SnapshotFormat {
     } catch (NonFinite e) {
       // the weights are refused; the step, loss and learning rate still count for the run (a diverged network)
       throw new NonFinite(e.getMessage(), e.entry(), new Snapshot(step, epoch, loss, lr, List.of(), -1, false,
-          doc.hasNonNull("loss")));
+          doc.hasNonNull("loss"), npz.warnings()));
     }
     PiecewiseLinearNet net;
     try {
@@ -272,7 +273,7 @@ public final class SnapshotFormat {
       reprBlock = blocks - 1;
     }
     return new Snapshot(step, epoch, loss, lr, layers, reprBlock, classifier && projectorAt < 0,
-        doc.hasNonNull("loss"));
+        doc.hasNonNull("loss"), npz.warnings());
   }
 
   /** A parsed layer list: the layers, and the index of the projector's first layer (-1 when none is marked). */

@@ -362,6 +362,40 @@ class IngestHttpTest {
         .array("W1", TestNpz.randn(r, 12 * 4, 0.3), 12, 4).array("b1", new float[4], 4).bytes();
   }
 
+  /**
+   * float64 weights that float32 rounds to 0 (they vanished without a word): the snapshot is accepted and its answer
+   * names each such array once per run, with the count and the first value; later snapshots do not repeat it.
+   */
+  @Test
+  void float64WeightsThatFloat32RoundsToZeroAreNamedOncePerArray() throws Exception {
+    assertEquals(201, post("/api/v1/runs", TestNpz.run("f64", 20, 8, 4, ""), TOKEN).statusCode());
+    List<String> answers = new ArrayList<>();
+    for (long step = 0; step <= 20; step += 10) {
+      Random r = new Random(step);
+      double[] w0 = new double[64 * 12];
+      for (int i = 0; i < w0.length; i++) {
+        w0[i] = r.nextGaussian() * 0.2;
+      }
+      w0[5] = 1e-50;
+      w0[7] = -1e-320;
+      HttpResponse<String> a = post("/api/v1/runs/f64/snapshots", new TestNpz().json("snapshot", "{\"step\": " + step
+          + ", \"loss\": 1.0}").array64("W0", w0, 64, 12).array("b0", TestNpz.randn(r, 12, 0.1), 12)
+          .array("W1", TestNpz.randn(r, 12 * 4, 0.3), 12, 4).array64("b1", new double[] {0, 1e-46, 0, 0}, 4).bytes(),
+          TOKEN);
+      assertEquals(202, a.statusCode(), a.body());
+      answers.add(a.body());
+    }
+    JsonNode first = JSON.readTree(answers.get(0));
+    String least = "; float32's least is " + Float.MIN_VALUE + "): arrays are read as float32";
+    assertEquals(List.of("snapshot: array W0: 2 nonzero values below float32's range read as 0 (the first 1.0E-50 at"
+        + " flat index 5" + least, "snapshot: array b1: 1 nonzero value below float32's range read as 0 (the first"
+        + " 1.0E-46 at flat index 1" + least), JSON.convertValue(first.get("warnings"), List.class), answers.get(0));
+    assertEquals(false, first.get("stop").asBoolean());
+    for (String later : answers.subList(1, answers.size())) {
+      assertTrue(!JSON.readTree(later).has("warnings"), later);
+    }
+  }
+
   @Test
   void nanWeightsAreRefusedButTheirStepAndLossCountAndTheRunDiverges() throws Exception {
     // a PyTorch loop after a NaN loss: optimizer.step() has made the weights NaN too

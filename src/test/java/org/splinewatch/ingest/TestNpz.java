@@ -34,6 +34,17 @@ final class TestNpz {
     return this;
   }
 
+  /** A {@code <f8} (float64) array, as numpy writes one by default. */
+  TestNpz array64(String name, double[] values, int... shape) {
+    byte[] header = org.splinewatch.regions.NpyHeader.encode(1, "<f8", false, shape);
+    ByteBuffer bb = ByteBuffer.allocate(header.length + 8 * values.length).order(ByteOrder.LITTLE_ENDIAN).put(header);
+    for (double v : values) {
+      bb.putDouble(v);
+    }
+    entries.put(name + ".npy", bb.array());
+    return this;
+  }
+
   /** Rewrites {@code from} to {@code to} in the header of array {@code name} (a lying or oversized header). */
   TestNpz patch(String name, String from, String to) {
     String npy = new String(entries.get(name + ".npy"), StandardCharsets.ISO_8859_1);

@@ -97,4 +97,48 @@ class NpzArchiveTest {
     assertTrue(overflow.tooLarge(), "a size overflow is too large (413)");
     refused(npy(1, "<f4", false, new byte[12], 2, 2), "has 12 data bytes; expected 16 for shape [2, 2] and dtype <f4");
   }
+
+  /** A {@code .npz} of {@code entries} (name → .npy bytes). */
+  static byte[] zip(java.util.Map<String, byte[]> entries) throws java.io.IOException {
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    try (java.util.zip.ZipOutputStream zip = new java.util.zip.ZipOutputStream(out)) {
+      for (var e : entries.entrySet()) {
+        zip.putNextEntry(new java.util.zip.ZipEntry(e.getKey() + ".npy"));
+        zip.write(e.getValue());
+        zip.closeEntry();
+      }
+    }
+    return out.toByteArray();
+  }
+
+  /** A version-1 {@code <f8} .npy of {@code values}. */
+  static byte[] f8(int[] shape, double... values) {
+    ByteBuffer bb = ByteBuffer.allocate(8 * values.length).order(ByteOrder.LITTLE_ENDIAN);
+    for (double v : values) {
+      bb.putDouble(v);
+    }
+    return npy(1, "<f8", false, bb.array(), shape);
+  }
+
+  @Test
+  void float64ValuesThatFloat32RoundsToZeroAreWarnedOfOncePerArray() throws Exception {
+    // 1e-50 and -1e-300 became 0 without a word; 1e-45 rounds to float32's least subnormal and is kept
+    var entries = new java.util.LinkedHashMap<String, byte[]>();
+    entries.put("w", f8(new int[] {2, 3}, 0.5, 1e-50, -1e-300, 1e-45, 0, 1));
+    entries.put("clean", f8(new int[] {2}, 1e-40, 2));
+    entries.put("b", f8(new int[] {1}, 5e-324));
+    NpzArchive npz = NpzArchive.read(zip(entries), new NpzArchive.Limits(1 << 20, 16), "snapshot");
+    assertArrayEquals(new float[] {0.5f, 0, -0f, Float.MIN_VALUE, 0, 1}, npz.array("w").values());
+    assertArrayEquals(new float[] {1e-40f, 2}, npz.array("clean").values());
+    assertEquals(java.util.List.of("w", "b"), java.util.List.copyOf(npz.warnings().keySet()));
+    assertEquals("snapshot: array w: 2 nonzero values below float32's range read as 0 (the first 1.0E-50 at flat index"
+        + " 1; float32's least is " + Float.MIN_VALUE + "): arrays are read as float32", npz.warnings().get("w"));
+    assertEquals("snapshot: array b: 1 nonzero value below float32's range read as 0 (the first 4.9E-324 at flat index"
+        + " 0; float32's least is " + Float.MIN_VALUE + "): arrays are read as float32", npz.warnings().get("b"));
+    // a value beyond float32's range is still read as an infinity (refused later as a non-finite weight)
+    entries.put("w", f8(new int[] {1}, 1e300));
+    NpzArchive big = NpzArchive.read(zip(entries), new NpzArchive.Limits(1 << 20, 16), "snapshot");
+    assertEquals(Float.POSITIVE_INFINITY, big.array("w").values()[0]);
+    assertFalse(big.warnings().containsKey("w"));
+  }
 }

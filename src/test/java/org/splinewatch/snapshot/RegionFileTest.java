@@ -288,4 +288,42 @@ public class RegionFileTest {
     NpzModel.write(file, doc == null ? Map.of() : Map.of("network", doc.getBytes(StandardCharsets.UTF_8)), arrays,
         shapes);
   }
+
+  /**
+   * A region file of {@code <f8} arrays: nonzero values that float32 rounds to 0 are named once per array, by the
+   * reader and as one {@code warning:} line each by {@code ./monitor regions} (they vanished without a word).
+   */
+  @Test
+  void float64ValuesThatFloat32RoundsToZeroAreWarnedOfOncePerArray() throws Exception {
+    var entries = new LinkedHashMap<String, byte[]>();
+    entries.put("w0.npy", NpzArchiveTest.f8(new int[] {2, 3}, 0.5, 1e-50, -1e-300, 1, -1, 0.25));
+    entries.put("b0.npy", NpzArchiveTest.f8(new int[] {3}, 0.1, -0.2, 1e-60));
+    entries.put("w1.npy", NpzArchiveTest.f8(new int[] {3, 1}, 1, 1, 1));
+    entries.put("b1.npy", NpzArchiveTest.f8(new int[] {1}, 0));
+    entries.put("origin.npy", NpzArchiveTest.f8(new int[] {2}, 0, 0));
+    entries.put("u.npy", NpzArchiveTest.f8(new int[] {2}, 1, 0));
+    entries.put("v.npy", NpzArchiveTest.f8(new int[] {2}, 0, 1));
+    entries.put(RegionFile.DOC + ".json", ("{\"layers\": [{\"type\": \"dense\", \"weight\": \"w0\", \"bias\":"
+        + " \"b0\"}, {\"type\": \"relu\"}, {\"type\": \"dense\", \"weight\": \"w1\", \"bias\": \"b1\"}]}")
+        .getBytes(StandardCharsets.UTF_8));
+    Path file = dir.resolve("f8.npz");
+    try (var zip = new java.util.zip.ZipOutputStream(Files.newOutputStream(file))) {
+      for (var e : entries.entrySet()) {
+        zip.putNextEntry(new java.util.zip.ZipEntry(e.getKey()));
+        zip.write(e.getValue());
+        zip.closeEntry();
+      }
+    }
+    RegionFile.Model m = RegionFile.read(file, 1 << 20);
+    String least = "; float32's least is " + Float.MIN_VALUE + "): arrays are read as float32";
+    assertEquals(List.of(file + ": array w0: 2 nonzero values below float32's range read as 0 (the first 1.0E-50 at"
+        + " flat index 1" + least, file + ": array b0: 1 nonzero value below float32's range read as 0 (the first"
+        + " 1.0E-60 at flat index 2" + least), m.warnings());
+    String out = org.splinewatch.TestTools.cli(0, "monitor", "regions", "--model", file.toString());
+    for (String w : m.warnings()) {
+      assertTrue(out.contains("warning: " + w + "\n"), out);
+    }
+    assertEquals(2, out.lines().filter(l -> l.startsWith("warning:")).count(), out);
+    assertTrue(out.contains("\noverflow: false\n"), out);
+  }
 }
