@@ -372,6 +372,10 @@ public final class TrainCommand implements Callable<Integer> {
             + "; expected HOCON (see docs/options.md)");
       }
       checkKnownKeys(file, configFile);
+      // Pekko reads its keys only when the actor system starts, after every check, in words of its own
+      ConfigErrors.pekkoProblem(base).ifPresent(p -> {
+        throw new IllegalArgumentException(p);
+      });
     }
     Config c = base;
     for (var e : overrides.entrySet()) {

@@ -9,10 +9,13 @@ import com.typesafe.config.ConfigOrigin;
 import com.typesafe.config.ConfigRenderOptions;
 import com.typesafe.config.ConfigUtil;
 import com.typesafe.config.ConfigValue;
+import com.typesafe.config.ConfigValueFactory;
 import com.typesafe.config.ConfigValueType;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -84,6 +87,168 @@ public final class ConfigErrors {
       line.append(", e.g. ").append(key).append(" = ").append(concise(example)).append(" (reference.conf)");
     }
     return line.toString();
+  }
+
+  /** What a {@code pekko} key must hold, as Pekko reads it. */
+  private enum Kind {
+    WHOLE_NUMBER("a whole number"),
+    BOOLEAN("on or off"),
+    STRING("a string"),
+    STRINGS("a list of strings"),
+    DURATION("a duration with a unit"),
+    SECTION("a section of settings"),
+    LOG_LEVEL("one of OFF, ERROR, WARNING, INFO, DEBUG"),
+    ON_OFF_OR_COUNT("on, off or a whole number (how many to log)"),
+    PORT_OR_EMPTY("a whole number (a port), or \"\" for the canonical port");
+
+    final String expected;
+
+    Kind(String expected) {
+      this.expected = expected;
+    }
+  }
+
+  /**
+   * The {@code pekko} keys splinewatch's reference.conf sets, those a cluster node's configuration sets
+   * ({@code cluster.ClusterSettings#nodeConfig}, TLS included), and the addresses and seed nodes a deployment may set:
+   * what {@link #pekkoProblem} checks. Pekko reads them only when its actor system starts, after the options are
+   * checked, and its errors name the key relative to the block it reads ({@code port has type STRING rather than
+   * NUMBER}).
+   */
+  private static final Map<String, Kind> PEKKO_KEYS = new LinkedHashMap<>();
+
+  static {
+    for (String k : List.of("log-dead-letters-during-shutdown", "coordinated-shutdown.exit-jvm",
+        "coordinated-shutdown.run-by-jvm-shutdown-hook", "coordinated-shutdown.run-by-actor-system-terminate",
+        "http.server.transparent-head-requests", "cluster.split-brain-resolver.keep-oldest.down-if-alone",
+        "cluster.run-coordinated-shutdown-when-down", "cluster.jmx.enabled", "cluster.log-info")) {
+      PEKKO_KEYS.put("pekko." + k, Kind.BOOLEAN);
+    }
+    for (String k : List.of("logging-filter", "actor.provider", "remote.artery.transport",
+        "remote.artery.canonical.hostname", "remote.artery.bind.hostname", "cluster.downing-provider-class",
+        "cluster.split-brain-resolver.active-strategy", "cluster.split-brain-resolver.keep-oldest.role",
+        "remote.artery.ssl.ssl-engine-provider")) {
+      PEKKO_KEYS.put("pekko." + k, Kind.STRING);
+    }
+    PEKKO_KEYS.put("pekko.loglevel", Kind.LOG_LEVEL);
+    PEKKO_KEYS.put("pekko.stdout-loglevel", Kind.LOG_LEVEL);
+    PEKKO_KEYS.put("pekko.log-dead-letters", Kind.ON_OFF_OR_COUNT);
+    PEKKO_KEYS.put("pekko.loggers", Kind.STRINGS);
+    PEKKO_KEYS.put("pekko.cluster.roles", Kind.STRINGS);
+    PEKKO_KEYS.put("pekko.cluster.seed-nodes", Kind.STRINGS);
+    PEKKO_KEYS.put("pekko.actor.default-dispatcher.fork-join-executor.parallelism-min", Kind.WHOLE_NUMBER);
+    PEKKO_KEYS.put("pekko.actor.default-dispatcher.fork-join-executor.parallelism-max", Kind.WHOLE_NUMBER);
+    PEKKO_KEYS.put("pekko.remote.artery.canonical.port", Kind.WHOLE_NUMBER);
+    PEKKO_KEYS.put("pekko.remote.artery.bind.port", Kind.PORT_OR_EMPTY);
+    PEKKO_KEYS.put("pekko.cluster.failure-detector.acceptable-heartbeat-pause", Kind.DURATION);
+    PEKKO_KEYS.put("pekko.cluster.split-brain-resolver.stable-after", Kind.DURATION);
+    PEKKO_KEYS.put("pekko.actor.serialization-bindings", Kind.SECTION);
+    PEKKO_KEYS.put("pekko.remote.artery.ssl.config-ssl-engine", Kind.SECTION);
+  }
+
+  /**
+   * The keys a cluster node's configuration sets over the file's, with the setting (and option) they come from: a
+   * value the file gives them is not used.
+   */
+  private static final Map<String, String> SET_BY_NODE = Map.of(
+      "pekko.remote.artery.canonical.port", "splinewatch.cluster.port (--port)",
+      "pekko.remote.artery.canonical.hostname", "splinewatch.cluster.host (--host)",
+      "pekko.remote.artery.bind.hostname", "splinewatch.cluster.host (--host)",
+      "pekko.cluster.roles", "splinewatch.cluster.roles (--roles)",
+      "pekko.cluster.failure-detector.acceptable-heartbeat-pause", "splinewatch.cluster.heartbeat-pause",
+      "pekko.cluster.split-brain-resolver.stable-after", "splinewatch.cluster.down-after");
+
+  /**
+   * The first {@code pekko} key of {@link #PEKKO_KEYS} that a config file sets in {@code root} to a value Pekko cannot
+   * read, in one line as {@link #describe} words it ({@code config file my.conf, line 1:
+   * pekko.remote.artery.canonical.port = "abc" is a string; expected a whole number, e.g.
+   * pekko.remote.artery.canonical.port = 25520 (reference.conf)}); empty when there is none.
+   */
+  public static Optional<String> pekkoProblem(Config root) {
+    for (var k : PEKKO_KEYS.entrySet()) {
+      String key = k.getKey();
+      if (!root.hasPathOrNull(key)) {
+        continue;
+      }
+      ConfigValue raw = raw(root, key); // a null too, with where it is set
+      ConfigValue value = raw.valueType() == ConfigValueType.NULL ? null : raw;
+      ConfigOrigin origin = raw.origin();
+      if (origin.filename() == null || value != null && readable(root, key, k.getValue())) {
+        continue; // reference.conf's own values are Pekko's and ours: only a file's are checked
+      }
+      ConfigValue example = key.equals("pekko.cluster.seed-nodes")
+          ? ConfigValueFactory.fromIterable(List.of("pekko://splinewatch@127.0.0.1:25520")) : referenceValue(key);
+      StringBuilder line = new StringBuilder(where(origin)).append(": ").append(key).append(" = ")
+          .append(value == null ? "null" : concise(value));
+      if (value != null && value.valueType() != typeOf(k.getValue())) {
+        line.append(" ").append(found(value, null));
+      }
+      line.append("; expected ").append(k.getValue().expected);
+      if (example != null && !(example instanceof ConfigList l && l.isEmpty())) {
+        line.append(", e.g. ").append(key).append(" = ").append(concise(example)).append(" (reference.conf)");
+      }
+      if (SET_BY_NODE.containsKey(key)) { // the user meant the node's own setting
+        line.append("; a cluster node sets it from ").append(SET_BY_NODE.get(key));
+      }
+      return Optional.of(line.toString());
+    }
+    return Optional.empty();
+  }
+
+  /** The value at {@code key}, which {@code root} has, as set (a null included). */
+  private static ConfigValue raw(Config root, String key) {
+    ConfigValue v = root.root();
+    for (String part : ConfigUtil.splitPath(key)) {
+      v = ((ConfigObject) v).get(part);
+    }
+    return v;
+  }
+
+  /** Whether Pekko can read {@code key} of {@code root} as {@code kind}. */
+  private static boolean readable(Config root, String key, Kind kind) {
+    try {
+      switch (kind) {
+        case WHOLE_NUMBER -> {
+          root.getLong(key);
+          return !(root.getValue(key).unwrapped() instanceof Double);
+        }
+        case BOOLEAN -> root.getBoolean(key);
+        case STRING -> root.getString(key);
+        case STRINGS -> root.getStringList(key);
+        case DURATION -> root.getDuration(key);
+        case SECTION -> root.getConfig(key);
+        case LOG_LEVEL -> {
+          return List.of("off", "error", "warning", "info", "debug").contains(root.getString(key).toLowerCase(
+              Locale.ROOT));
+        }
+        case ON_OFF_OR_COUNT -> {
+          String v = root.getString(key).toLowerCase(Locale.ROOT);
+          if (!List.of("on", "off", "true", "false").contains(v)) {
+            root.getInt(key);
+          }
+        }
+        case PORT_OR_EMPTY -> {
+          if (!root.getString(key).isEmpty()) {
+            return readable(root, key, Kind.WHOLE_NUMBER);
+          }
+        }
+        default -> throw new IllegalStateException(kind.name());
+      }
+      return true;
+    } catch (ConfigException e) {
+      return false;
+    }
+  }
+
+  /** The HOCON type a value of {@code kind} has when it is written plainly (a boolean as on/off is a string). */
+  private static ConfigValueType typeOf(Kind kind) {
+    return switch (kind) {
+      case WHOLE_NUMBER -> ConfigValueType.NUMBER;
+      case BOOLEAN -> ConfigValueType.BOOLEAN;
+      case STRINGS -> ConfigValueType.LIST;
+      case SECTION -> ConfigValueType.OBJECT;
+      default -> ConfigValueType.STRING;
+    };
   }
 
   /** reference.conf's value of {@code key} (without system properties, which may be the wrong value), or null. */

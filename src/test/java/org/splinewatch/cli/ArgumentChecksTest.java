@@ -246,6 +246,60 @@ class ArgumentChecksTest {
     assertFalse(Files.exists(tmp.resolve("served")));
   }
 
+  /**
+   * A {@code pekko} key of the wrong type in a config file: exit 2 before anything is written, one line as for the
+   * splinewatch keys. Pekko read them only when its actor system started (exit 1 with its own words, {@code bad.conf:
+   * 1: port has type STRING rather than NUMBER}), or never where a cluster node sets the key itself.
+   */
+  @Test
+  void aPekkoValueOfTheWrongTypeInAConfigFileIsABadArgument() throws Exception {
+    String[][] cases = {
+        {"pekko.remote.artery.canonical.port = \"abc\"", "pekko.remote.artery.canonical.port = \"abc\" is a string;"
+            + " expected a whole number, e.g. pekko.remote.artery.canonical.port = 17355 (reference.conf); a cluster"
+            + " node sets it from splinewatch.cluster.port (--port)"},
+        {"pekko.cluster.seed-nodes = 5", "pekko.cluster.seed-nodes = 5 is a number; expected a list of strings, e.g."
+            + " pekko.cluster.seed-nodes = [\"pekko://splinewatch@127.0.0.1:25520\"] (reference.conf)"},
+        {"pekko.loglevel = 5", "pekko.loglevel = 5 is a number; expected one of OFF, ERROR, WARNING, INFO, DEBUG, e.g."
+            + " pekko.loglevel = \"WARNING\" (reference.conf)"},
+        {"pekko.log-dead-letters = maybe", "pekko.log-dead-letters = \"maybe\"; expected on, off or a whole number"
+            + " (how many to log), e.g. pekko.log-dead-letters = \"off\" (reference.conf)"},
+        {"pekko.coordinated-shutdown.exit-jvm = [on]", "pekko.coordinated-shutdown.exit-jvm = [\"on\"] is a list;"
+            + " expected on or off, e.g. pekko.coordinated-shutdown.exit-jvm = \"off\" (reference.conf)"},
+        {"pekko.actor.default-dispatcher.fork-join-executor.parallelism-max = 2.5", "pekko.actor.default-dispatcher"
+            + ".fork-join-executor.parallelism-max = 2.5; expected a whole number, e.g. pekko.actor.default-dispatcher"
+            + ".fork-join-executor.parallelism-max = 2 (reference.conf)"},
+        {"pekko.cluster.split-brain-resolver.stable-after = soon", "pekko.cluster.split-brain-resolver.stable-after ="
+            + " \"soon\"; expected a duration with a unit, e.g. pekko.cluster.split-brain-resolver.stable-after ="
+            + " \"20s\" (reference.conf); a cluster node sets it from splinewatch.cluster.down-after"},
+        {"pekko {\n  loglevel = null\n}", "pekko.loglevel = null; expected one of OFF, ERROR, WARNING, INFO, DEBUG,"
+            + " e.g. pekko.loglevel = \"WARNING\" (reference.conf)"},
+    };
+    for (String[] c : cases) {
+      Path conf = Files.writeString(tmp.resolve("pekko.conf"), c[0] + "\n");
+      String m = refused("--config", conf.toString(), "--analyzers", "nope");
+      assertEquals("error: config file " + conf + ", line " + (c[0].contains("{") ? 2 : 1) + ": " + c[1], m, c[0]);
+    }
+    // values Pekko reads are accepted: the next check speaks
+    Path good = Files.writeString(tmp.resolve("good.conf"), "pekko.loglevel = info\npekko.log-dead-letters = 10\n"
+        + "pekko.remote.artery.bind.port = \"\"\npekko.coordinated-shutdown.exit-jvm = off\n"
+        + "pekko.cluster.seed-nodes = [\"pekko://splinewatch@127.0.0.1:25520\"]\n");
+    String ok = refused("--config", good.toString(), "--analyzers", "nope");
+    assertTrue(ok.contains("nope") && !ok.contains("config file"), ok);
+    // monitor serve and relay load the file the same way
+    Path seeds = Files.writeString(tmp.resolve("seeds.conf"), "pekko.cluster.seed-nodes = 5\n");
+    for (String[] command : new String[][] {{"serve", "--out", tmp.resolve("served").toString()}, {"relay"}}) {
+      String[] args = new String[command.length + 3];
+      args[0] = "monitor";
+      System.arraycopy(command, 0, args, 1, command.length);
+      args[command.length + 1] = "--config";
+      args[command.length + 2] = seeds.toString();
+      String m = CliTest.run(2, args);
+      assertTrue(m.startsWith("error: config file " + seeds + ", line 1: pekko.cluster.seed-nodes = 5 is a number;"
+          + " expected a list of strings"), command[0] + ": " + m);
+    }
+    assertFalse(Files.exists(tmp.resolve("served")));
+  }
+
   @Test
   void aListAlertSettingShowsItsSyntaxOnOneLine() {
     String m = refused("--alert", "stop-on=std_collapse,region_drop");

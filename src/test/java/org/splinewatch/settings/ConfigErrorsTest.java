@@ -50,4 +50,19 @@ class ConfigErrorsTest {
     ConfigException missing = assertThrows(ConfigException.class, () -> root.getInt("app.none"));
     assertEquals(missing.getMessage(), ConfigErrors.describe(missing, root));
   }
+
+  @Test
+  void pekkoKeysAreCheckedWhereAFileSetsThem() throws Exception {
+    assertEquals(java.util.Optional.empty(), ConfigErrors.pekkoProblem(ConfigFactory.load()), "reference.conf's own");
+    Path file = Files.writeString(tmp.resolve("pekko.conf"), """
+        pekko.cluster.roles = [metrics]
+        pekko.remote.artery.bind.port = 25521
+        pekko.cluster.seed-nodes = "pekko://splinewatch@127.0.0.1:25520"
+        """);
+    Config root = ConfigFactory.parseFile(file.toFile()).withFallback(ConfigFactory.load()).resolve();
+    assertEquals(java.util.Optional.of("config file " + file + ", line 3: pekko.cluster.seed-nodes ="
+        + " \"pekko://splinewatch@127.0.0.1:25520\" is a string; expected a list of strings, e.g."
+        + " pekko.cluster.seed-nodes = [\"pekko://splinewatch@127.0.0.1:25520\"] (reference.conf)"),
+        ConfigErrors.pekkoProblem(root));
+  }
 }
