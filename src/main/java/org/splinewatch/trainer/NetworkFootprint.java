@@ -45,6 +45,10 @@ public final class NetworkFootprint {
    * where it is set.
    */
   public record Limits(Limit resident, Limit heap) {
+    /** No memory bound: only a Java array's. */
+    static final Limits UNBOUNDED = new Limits(new Limit(Long.MAX_VALUE, "none", "none"),
+        new Limit(Long.MAX_VALUE, "none", "none"));
+
     /**
      * This JVM's: the lower of the run's resident limit ({@code splinewatch.memory.max-resident}, else the launchers'
      * heap + off-heap budget) and this machine's or container's memory and swap (not checked for the CUDA build,
@@ -297,11 +301,32 @@ public final class NetworkFootprint {
     long allowed = largestThatFits(a, culprit, limits);
     boolean list = culprit.equals("--hidden") || culprit.equals("--cnn-channels");
     String what = list ? culprit + " entries" : culprit;
-    String room = bound == Bound.ARRAY ? "smaller images" : "more memory (" + more + ", docs/memory.md)";
-    throw new IllegalArgumentException(culprit + " " + a.describe(culprit) + ": " + problem + "; expected "
-        + (allowed > 0 ? what + " of at most " + allowed + " (larger ones cannot fit with the other settings as given)"
-            + (bound == Bound.ARRAY ? "" : ", or " + room)
-        : room + ": even " + what + " of 1 " + (list ? "do" : "does") + " not fit with the other settings as given"));
+    // beyond a Java array, the largest value that fits may be one this run's memory allows, not the array: then more
+    // memory is what allows a larger one, up to the array's bound
+    long arrayAllowed = bound == Bound.ARRAY ? largestThatFits(a, culprit, Limits.UNBOUNDED) : allowed;
+    Bound binding = bound;
+    if (bound == Bound.ARRAY && allowed < arrayAllowed) {
+      binding = sizes(a.capped(culprit, allowed + 1)).nativeBytes() > limits.resident().bytes() ? Bound.NATIVE
+          : Bound.HEAP;
+    }
+    String room = binding == Bound.ARRAY ? "smaller images" : "more memory (" + (binding == Bound.NATIVE
+        ? limits.resident().raise() : limits.heap().raise()) + ", docs/memory.md)";
+    String expected;
+    if (bound != Bound.ARRAY) {
+      expected = allowed > 0 ? what + " of at most " + allowed + " (larger ones cannot fit with the other settings as"
+          + " given), or " + room : room + ": even " + what + " of 1 " + (list ? "do" : "does") + " not fit with the"
+          + " other settings as given";
+    } else if (binding == Bound.ARRAY) { // more memory would not help
+      expected = allowed > 0 ? what + " of at most " + allowed + " (larger ones do not fit a Java array with the other"
+          + " settings as given)" : room + ": even " + what + " of 1 " + (list ? "do" : "does") + " not fit a Java array"
+          + " with the other settings as given";
+    } else if (allowed > 0) {
+      expected = what + " of at most " + allowed + ", the most " + binding.limit(limits) + " holds with the other"
+          + " settings as given, or " + room + " for up to " + arrayAllowed + ", the most a Java array holds";
+    } else {
+      expected = room + ": even " + what + " of 1 needs more than " + binding.limit(limits);
+    }
+    throw new IllegalArgumentException(culprit + " " + a.describe(culprit) + ": " + problem + "; expected " + expected);
   }
 
   /** What a network can be too large for, and the measure of it. */
@@ -314,6 +339,16 @@ public final class NetworkFootprint {
 
     Bound(ToLongFunction<Sizes> need) {
       this.need = need;
+    }
+
+    /** The memory this bound is, in words: "this run's memory limit of 1.6 GiB (...)", "the Java heap's ...". */
+    String limit(Limits limits) {
+      return switch (this) {
+        case ARRAY -> "a Java array";
+        case NATIVE -> "this run's memory limit of " + bytes(limits.resident().bytes()) + " ("
+            + limits.resident().source() + ")";
+        case HEAP -> "the Java heap's maximum of " + bytes(limits.heap().bytes()) + " (" + limits.heap().source() + ")";
+      };
     }
   }
 

@@ -145,6 +145,35 @@ class NetworkFootprintTest {
         + " pixels"), batch);
   }
 
+  /**
+   * Beyond a Java array, the largest value that fits is often one the run's memory allows, not the array: the line
+   * says which memory, and what gives more (it named neither, and read as if the array were the bound).
+   */
+  @Test
+  void aLayerLargerThanAJavaArraySaysWhichMemoryBoundsTheLargestThatFitsAndWhatToChange() {
+    String m = refused(settings("run.hidden", List.of(100_000_000)), 28, DEFAULT);
+    long allowed = allowed(m);
+    assertTrue(m.endsWith("; expected --hidden entries of at most " + allowed + ", the most this run's memory limit of"
+        + " 1.6 GiB (test budget) holds with the other settings as given, or more memory (SPLINEWATCH_OFF_HEAP,"
+        + " docs/memory.md) for up to 2739137, the most a Java array holds"), m);
+    // 2739137 x 784 weights: the most a Java array holds; one more does not fit it
+    NetworkFootprint.Limits plenty = limits(1L << 50, 1L << 50);
+    assertDoesNotThrow(() -> NetworkFootprint.check(settings("run.hidden", List.of(2_739_137)), 28, 28, plenty));
+    // with memory to spare the array is the bound: more memory would not help, so none is asked for
+    String array = refused(settings("run.hidden", List.of(100_000_000)), 28, plenty);
+    assertTrue(array.endsWith("; expected --hidden entries of at most 2739137 (larger ones do not fit a Java array with"
+        + " the other settings as given)"), array);
+    // a supervised batch: the heap holds its pixels, so the heap is named
+    String batch = refused(settings("run.method", "supervised", "run.batch-size", 100_000_000), 28, DEFAULT);
+    assertTrue(batch.contains(", the most the Java heap's maximum of 640 MiB (test heap) holds with the other settings as given,"
+        + " or more memory (SPLINEWATCH_HEAP, docs/memory.md) for up to 2739137, the most a Java array holds"), batch);
+    // not even 1 fits the memory: more memory is what to change
+    String none = refused(settings("run.method", "supervised", "run.batch-size", 100_000_000), 28,
+        limits(1L << 20, 1L << 30));
+    assertTrue(none.endsWith("; expected more memory (SPLINEWATCH_OFF_HEAP, docs/memory.md): even --batch-size of 1"
+        + " needs more than this run's memory limit of 1 MiB (test budget)"), none);
+  }
+
   @Test
   void aNetworkOverTheMemoryLimitIsRefusedNamingTheOptionThatMakesItSo() {
     String hidden = refused(settings("run.hidden", List.of(200_000)), 28, DEFAULT);
@@ -242,7 +271,7 @@ class NetworkFootprintTest {
   }
 
   private static long allowed(String message) {
-    Matcher m = Pattern.compile("of at most (\\d+) ").matcher(message);
+    Matcher m = Pattern.compile("of at most (\\d+)[ ,]").matcher(message);
     assertTrue(m.find(), message);
     return Long.parseLong(m.group(1));
   }
