@@ -49,8 +49,8 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final Pattern CURSOR = Pattern.compile("(\\d{1,9})\\.(\\d{1,9})\\.(\\d{1,19})");
   private static final Pattern PICTURE = Pattern.compile("plane-(\\d+)-step-(\\d+)\\.svg");
-  /** A problem naming one malformed line of a file: the file's label, then the line number. */
-  private static final Pattern MALFORMED_LINE = Pattern.compile("(.+) line (\\d+) is malformed");
+  /** A problem naming one malformed line of a file (not JSON, or not UTF-8): the file's label, then the line number. */
+  private static final Pattern MALFORMED_LINE = Pattern.compile("(.+) line (\\d+) is (?:malformed|not valid UTF-8)");
   /** Malformed lines named one by one per file; the rest are counted (a file of garbage must not make a 2 MB line). */
   static final int MALFORMED_NAMED = 3;
 

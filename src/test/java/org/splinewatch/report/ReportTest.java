@@ -289,6 +289,13 @@ class ReportTest {
     assertTrue(r.incompleteWarning().length() < 400, r.incompleteWarning());
     assertTrue(r.incompleteWarning().contains("metrics.jsonl: 49997 more malformed lines, the last at line 50008 (50000 in all)"),
         r.incompleteWarning());
+    // binary garbage (lines that are not UTF-8) is summarised the same way
+    byte[] noise = new byte[200_000];
+    new java.util.Random(3).nextBytes(noise);
+    Path b = run(tmp, "b", true, "");
+    Files.write(b.resolve("metrics.jsonl"), noise);
+    String binary = RunData.read(b).incompleteWarning();
+    assertTrue(binary.length() < 400 && binary.contains("more malformed lines"), binary);
     // a few bad lines are all named, other problems kept in order
     assertEquals(List.of("a line 1 is malformed", "b line 2 is malformed", "other", "a line 3 is malformed"),
         RunData.summarised(List.of("a line 1 is malformed", "b line 2 is malformed", "other",
