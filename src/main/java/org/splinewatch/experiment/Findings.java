@@ -96,6 +96,15 @@ public final class Findings {
     return s.isEmpty() ? Double.NaN : s.lastEntry().getValue();
   }
 
+  /**
+   * The last value over the first at a step > 0; NaN with fewer than two such steps (a value over itself is no
+   * change).
+   */
+  static double trainedChange(TreeMap<Long, Double> s) {
+    SortedMap<Long, Double> trained = s.tailMap(0L, false);
+    return trained.size() < 2 ? Double.NaN : last(s) / firstTrained(s);
+  }
+
   /** The first value at a step > 0 (the untrained network at step 0 is no reference). */
   static double firstTrained(TreeMap<Long, Double> s) {
     Map.Entry<Long, Double> e = s.higherEntry(0L);
@@ -187,10 +196,8 @@ public final class Findings {
       if (r == null || !ExperimentPlan.SSL.contains(run.method())) {
         continue;
       }
-      TreeMap<Long, Double> count = regions(r);
-      TreeMap<Long, Double> area = series(r, MetricFamily.REGION_AREA_MEAN, Map.of());
-      double c = last(count) / firstTrained(count);
-      double a = last(area) / firstTrained(area);
+      double c = trainedChange(regions(r));
+      double a = trainedChange(series(r, MetricFamily.REGION_AREA_MEAN, Map.of()));
       numbers.put(run.id(), Map.of("region_count_end_over_start", c, "mean_area_end_over_start", a));
       if (Double.isFinite(c) && Double.isFinite(a)) {
         countChange.computeIfAbsent(run.method(), k -> new ArrayList<>()).add(c);
@@ -205,7 +212,8 @@ public final class Findings {
     String rule = "Per self-supervised run, region count and mean region area at the last snapshot over the first"
         + " snapshot after step 0. Expansion: contrastive runs (SimCLR, VICReg) have a mean area ratio above 1."
         + " Merging: the mean count ratio of self-distillation runs (BYOL, SimSiam) is below the contrastive runs'."
-        + " Holds if both; does not hold if neither; inconclusive if one, or if either group has fewer than 2 runs.";
+        + " Holds if both; does not hold if neither; inconclusive if one, or if either group has fewer than 2 runs"
+        + " (a run with fewer than two snapshots after step 0 has no change to count).";
     String verdict;
     boolean expands = Stats.mean(contrastiveArea) > 1;
     boolean merges = Stats.mean(distillationCount) < Stats.mean(contrastiveCount);
@@ -214,9 +222,16 @@ public final class Findings {
     } else {
       verdict = expands && merges ? HOLDS : !expands && !merges ? DOES_NOT_HOLD : INCONCLUSIVE;
     }
-    String seen = String.format(Locale.ROOT, "Contrastive runs: mean area ×%s, count ×%s; self-distillation runs:"
-        + " count ×%s over training.", fmt(Stats.mean(contrastiveArea)), fmt(Stats.mean(contrastiveCount)),
-        fmt(Stats.mean(distillationCount)));
+    // a ratio of the one snapshot after step 0 to itself would read ×1.00: say that there is nothing to compare
+    String contrastive = contrastiveArea.isEmpty() ? "contrastive runs: not enough data"
+        : String.format(Locale.ROOT, "%d contrastive runs: mean area ×%s, count ×%s", contrastiveArea.size(),
+            fmt(Stats.mean(contrastiveArea)), fmt(Stats.mean(contrastiveCount)));
+    String distillation = distillationCount.isEmpty() ? "self-distillation runs: not enough data"
+        : String.format(Locale.ROOT, "%d self-distillation runs: count ×%s", distillationCount.size(),
+            fmt(Stats.mean(distillationCount)));
+    String seen = Character.toUpperCase(contrastive.charAt(0)) + contrastive.substring(1) + "; " + distillation
+        + " over training" + (contrastiveArea.isEmpty() || distillationCount.isEmpty() ? " (a run needs two"
+        + " snapshots after step 0)" : "") + ".";
     return new Finding("F2", "Contrastive training expands regions (mean area up, count down less); self-distillation"
         + " merges them (count falls most).", rule, verdict, seen, numbers);
   }
@@ -362,11 +377,17 @@ public final class Findings {
         + " hunchback: the maximum at an interior layer, at least " + pct(CHANGE) + " above both ends. Tracking:"
         + " |Spearman ρ| ≥ " + TRACKING_RHO + " between the representation's ID and the final linear-probe accuracy"
         + " over at least 6 runs. Holds if at least 2/3 of the profiles are hunchbacks and the ID tracks accuracy;"
-        + " does not hold if at most 1/3 are and it does not track; else inconclusive.";
-    String verdict = profiles == 0 ? INCONCLUSIVE : hunchbacks >= 2.0 / 3 * profiles && tracks ? HOLDS
+        + " does not hold if at most 1/3 are and it does not track; else inconclusive (also with fewer than 6 runs,"
+        + " where tracking cannot be decided).";
+    // with fewer than 6 runs whether the ID tracks accuracy is undecided: neither verdict can be reached
+    boolean decidable = lastId.size() >= 6;
+    String verdict = profiles == 0 || !decidable ? INCONCLUSIVE : hunchbacks >= 2.0 / 3 * profiles && tracks ? HOLDS
         : hunchbacks <= profiles / 3.0 && !tracks ? DOES_NOT_HOLD : INCONCLUSIVE;
-    String seen = String.format(Locale.ROOT, "%d of %d ID profiles rose then fell with depth; the representation's ID"
-        + " and accuracy had Spearman ρ = %s over %d runs.", hunchbacks, profiles, fmt(rho), lastId.size());
+    String seen = String.format(Locale.ROOT, "%d of %d ID profiles rose then fell with depth; %s", hunchbacks,
+        profiles, decidable ? String.format(Locale.ROOT, "the representation's ID and accuracy had Spearman ρ = %s"
+            + " over %d runs.", fmt(rho), lastId.size()) : String.format(Locale.ROOT, "whether the representation's"
+            + " ID tracks accuracy cannot be decided with %d run%s (it needs at least 6).", lastId.size(),
+            lastId.size() == 1 ? "" : "s"));
     return new Finding("F4", "Intrinsic dimension rises then falls with depth (a hunchback), and the last layer's ID"
         + " tracks accuracy across methods and seeds.", rule, verdict, seen, numbers);
   }

@@ -107,4 +107,52 @@ class FindingsTest {
     assertEquals(175, Findings.geometryDetection(early, 150));
     assertEquals(225, Findings.accuracyDetection(early, 150));
   }
+
+  @Test
+  void f2HasNoRatioFromASingleSnapshotAfterStepZero() {
+    ExperimentPlan plan = ExperimentPlan.of(true, List.of(1, 2), List.of("mnist"), List.of("simclr", "vicreg",
+        "byol", "simsiam"));
+    String regions = MetricFamily.REGIONS.id() + "{layer=all,plane=0}";
+    String area = MetricFamily.REGION_AREA_MEAN.id() + "{plane=0}";
+    Map<String, RunData> one = new HashMap<>();
+    Map<String, RunData> two = new HashMap<>();
+    for (ExperimentPlan.Run run : plan.runs()) {
+      one.put(run.id(), run(run.id(), Map.of(regions, points(0, 100, 300, 500), area, points(0, 1, 300, 2))));
+      two.put(run.id(), run(run.id(), Map.of(regions, points(0, 100, 150, 500, 300, 400), area,
+          points(0, 1, 150, 2, 300, 3))));
+    }
+    Findings.Finding f = Findings.f2(plan, one);
+    assertEquals(Findings.INCONCLUSIVE, f.verdict(), f.toString());
+    assertEquals("Contrastive runs: not enough data; self-distillation runs: not enough data over training (a run"
+        + " needs two snapshots after step 0).", f.seen());
+    Findings.Finding g = Findings.f2(plan, two);
+    assertEquals("4 contrastive runs: mean area ×1.50, count ×0.800; 4 self-distillation runs: count ×0.800 over"
+        + " training.", g.seen());
+  }
+
+  @Test
+  void f4CannotBeDecidedWithFewerThanSixRuns() {
+    String probe = MetricFamily.LINEAR_PROBE_ACCURACY_RATIO.id() + "{layer=repr}";
+    String id = MetricFamily.INTRINSIC_DIMENSION.id();
+    for (List<Integer> seeds : List.of(List.of(1), List.of(1, 2, 3))) {
+      ExperimentPlan plan = ExperimentPlan.of(true, seeds, List.of("mnist"), List.of("supervised", "simclr"));
+      Map<String, RunData> data = new HashMap<>();
+      int i = 0;
+      for (ExperimentPlan.Run run : plan.runs()) {
+        i++;
+        // no hunchback (the ID falls with depth) and one accuracy for every run: the ID does not track it
+        data.put(run.id(), run(run.id(), Map.of(id + "{layer=1}", points(300, 10 + i), id + "{layer=2}",
+            points(300, 8), id + "{layer=out}", points(300, 5), probe, points(300, 0.9))));
+      }
+      Findings.Finding f = Findings.f4(plan, data);
+      if (seeds.size() == 1) {
+        assertEquals(Findings.INCONCLUSIVE, f.verdict(), f.toString());
+        assertEquals("0 of 2 ID profiles rose then fell with depth; whether the representation's ID tracks accuracy"
+            + " cannot be decided with 2 runs (it needs at least 6).", f.seen());
+      } else {
+        assertEquals(Findings.DOES_NOT_HOLD, f.verdict(), f.toString());
+        assertTrue(f.seen().endsWith("had Spearman ρ = n/a over 6 runs."), f.seen());
+      }
+    }
+  }
 }
