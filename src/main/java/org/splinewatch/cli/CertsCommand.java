@@ -20,7 +20,8 @@ import picocli.CommandLine.Parameters;
  * {@code keytool} (run as a subprocess): {@code ca.p12} (the CA's key: keep it off the nodes), {@code ca.crt},
  * {@code truststore.p12} (the CA certificate, for every node), {@code NAME.p12} per node (its EC P-256 key and a
  * certificate signed by the CA for TLS client and server use) and {@code password} (mode 600, the stores'
- * password). With an existing {@code ca.p12} in DIR, only the new node certificates are made, signed by that CA. An
+ * password). With an existing {@code ca.p12} in DIR, only the new node certificates are made, signed by that CA (and a
+ * missing {@code ca.crt} or trust store made again from it: its making was interrupted). An
  * existing node key, or a trust store and password without the CA that made them, is never replaced without
  * {@code --force}.
  */
@@ -46,6 +47,11 @@ final class CertsCommand implements Callable<Integer> {
         return 2;
       }
     }
+    if (nodes.stream().distinct().count() < nodes.size()) {
+      String twice = nodes.stream().filter(n -> nodes.indexOf(n) != nodes.lastIndexOf(n)).findFirst().orElseThrow();
+      System.err.println("error: --nodes names " + twice + " more than once; expected each node once");
+      return 2;
+    }
     if (days < 1 || days > MAX_DAYS) {
       System.err.println("error: --days must be between 1 and " + MAX_DAYS + " (100 years), got " + days);
       return 2;
@@ -61,7 +67,11 @@ final class CertsCommand implements Callable<Integer> {
       return 2;
     }
     try {
-      make(dir, nodes, days);
+      List<String> repaired = make(dir, nodes, days);
+      if (!repaired.isEmpty()) {
+        System.out.println("repaired: " + String.join(" and ", repaired) + " made again from ca.p12 (an earlier"
+            + " ./monitor certs stopped before writing " + (repaired.size() == 1 ? "it" : "them") + ")");
+      }
     } catch (IOException e) {
       // a java.nio exception's message is often only the path: say what is wrong with it
       System.err.println("error: cannot make the certificates in " + dir + ": " + IoErrors.reason(e));
@@ -107,14 +117,29 @@ final class CertsCommand implements Callable<Integer> {
   /** The longest validity {@code --days} takes (keytool refuses an end past the year 9999). */
   static final int MAX_DAYS = 36_500;
 
-  /** Makes (or reuses) the CA in {@code dir} and a certificate for each of {@code nodes}. */
-  static void make(Path dir, List<String> nodes, int days) throws IOException {
+  /**
+   * Makes (or reuses) the CA in {@code dir} and a certificate for each of {@code nodes}. Returns the CA's public files
+   * made again from an existing {@code ca.p12} (a CA whose making was interrupted after its key store was written).
+   */
+  static List<String> make(Path dir, List<String> nodes, int days) throws IOException {
     Files.createDirectories(dir);
     Path passwordFile = dir.resolve("password");
     Path ca = dir.resolve("ca.p12");
     String password;
+    List<String> repaired = new ArrayList<>();
     if (Files.exists(ca)) {
       password = caPassword(ca, passwordFile);
+      // made from ca.p12 as a new CA makes them: nothing a node holds can differ from these
+      if (!Files.exists(dir.resolve("ca.crt"))) {
+        keytool(password, "-exportcert", "-alias", "ca", "-keystore", ca.toString(), "-rfc", "-file",
+            dir.resolve("ca.crt").toString());
+        repaired.add("ca.crt");
+      }
+      if (!Files.exists(dir.resolve("truststore.p12"))) {
+        keytool(password, "-importcert", "-noprompt", "-alias", "ca", "-file", dir.resolve("ca.crt").toString(),
+            "-keystore", dir.resolve("truststore.p12").toString(), "-storetype", "PKCS12");
+        repaired.add("truststore.p12");
+      }
     } else {
       byte[] b = new byte[18];
       new SecureRandom().nextBytes(b);
@@ -153,11 +178,13 @@ final class CertsCommand implements Callable<Integer> {
         throw e;
       }
     }
+    return repaired;
   }
 
   /**
    * The password of an existing CA, from the first line of {@code passwordFile}, checked against {@code ca} before
-   * anything is written: a wrong or empty one is a one-line {@link IllegalStateException}.
+   * anything is written: a wrong or empty one, or a {@code ca.p12} that is no key store (cut short, overwritten), is a
+   * one-line {@link IllegalStateException}.
    */
   private static String caPassword(Path ca, Path passwordFile) throws IOException {
     List<String> lines = Files.readAllLines(passwordFile);
@@ -168,11 +195,23 @@ final class CertsCommand implements Callable<Integer> {
     String password = lines.get(0).strip();
     try (java.io.InputStream in = Files.newInputStream(ca)) {
       java.security.KeyStore.getInstance("PKCS12").load(in, password.toCharArray());
-    } catch (java.security.GeneralSecurityException | IOException e) {
-      throw new IllegalStateException("the password in " + passwordFile + " does not open " + ca
-          + "; expected the password file made with that CA", e);
+    } catch (IOException e) {
+      if (e.getCause() instanceof java.security.UnrecoverableKeyException) { // the PKCS#12 MAC did not verify
+        throw new IllegalStateException("the password in " + passwordFile + " does not open " + ca
+            + "; expected the password file made with that CA", e);
+      }
+      throw damaged(ca, e);
+    } catch (java.security.GeneralSecurityException e) {
+      throw damaged(ca, e);
     }
     return password;
+  }
+
+  private static IllegalStateException damaged(Path ca, Exception e) {
+    return new IllegalStateException(ca + " is damaged or not a PKCS#12 key store (" + e.getClass().getSimpleName()
+        + (e.getMessage() == null ? "" : ": " + Main.oneLine(e)) + "); expected the CA key store ./monitor certs"
+        + " made: restore it from a backup, or move it away and rerun with --force to make a new CA (every node then"
+        + " needs the new trust store and password)", e);
   }
 
   /** One node's key store, signed certificate and (removed at the end) certificate request. */

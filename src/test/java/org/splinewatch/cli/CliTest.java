@@ -576,6 +576,46 @@ class CliTest {
   }
 
   @Test
+  void certsRefusesANodeNamedTwice() {
+    Path dir = tmp.resolve("certs");
+    String twice = run(2, "monitor", "certs", dir.toString(), "--nodes", "a,b,a");
+    assertEquals("error: --nodes names a more than once; expected each node once", twice.strip());
+    assertFalse(Files.exists(dir), "nothing written");
+  }
+
+  @Test
+  void certsRepairsACaInterruptedAfterItsKeyStore() throws Exception {
+    Path dir = tmp.resolve("certs");
+    run(0, "monitor", "certs", dir.toString(), "--nodes", "a");
+    byte[] caCrt = Files.readAllBytes(dir.resolve("ca.crt"));
+    // stopped after ca.p12 (and the password) were written: the CA's public files are made again from ca.p12
+    Files.delete(dir.resolve("ca.crt"));
+    Files.delete(dir.resolve("truststore.p12"));
+    String repaired = run(0, "monitor", "certs", dir.toString(), "--nodes", "b");
+    assertTrue(repaired.startsWith("repaired: ca.crt and truststore.p12 made again from ca.p12"), repaired);
+    assertTrue(java.util.Arrays.equals(caCrt, Files.readAllBytes(dir.resolve("ca.crt"))), "the same CA");
+    java.security.KeyStore trust = java.security.KeyStore.getInstance("PKCS12");
+    try (var in = Files.newInputStream(dir.resolve("truststore.p12"))) {
+      trust.load(in, Files.readString(dir.resolve("password")).strip().toCharArray());
+    }
+    assertTrue(trust.isCertificateEntry("ca"), "the trust store holds the CA certificate");
+    assertTrue(Files.exists(dir.resolve("b.p12")), "b made");
+  }
+
+  @Test
+  void certsNamesACaKeyStoreCutShortAsDamagedNotAsAWrongPassword() throws Exception {
+    Path dir = tmp.resolve("certs");
+    run(0, "monitor", "certs", dir.toString(), "--nodes", "a");
+    byte[] ca = Files.readAllBytes(dir.resolve("ca.p12"));
+    Files.write(dir.resolve("ca.p12"), java.util.Arrays.copyOf(ca, 300));
+    String damaged = run(1, "monitor", "certs", dir.toString(), "--nodes", "c");
+    assertTrue(damaged.strip().startsWith("error: " + dir.resolve("ca.p12") + " is damaged or not a PKCS#12 key"
+        + " store (EOFException); expected the CA key store ./monitor certs made: restore it from a backup, or move"
+        + " it away and rerun with --force") && damaged.strip().lines().count() == 1, damaged);
+    assertFalse(Files.exists(dir.resolve("c.p12")), "nothing made");
+  }
+
+  @Test
   void benchmarkOptionsOutOfRangeAreBadArgumentsBeforeAnythingRuns() {
     String[][] cases = {
         {"bench-overhead", "--steps", "0"}, {"bench-overhead", "--rounds", "0"},
