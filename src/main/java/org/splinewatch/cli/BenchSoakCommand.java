@@ -17,6 +17,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.Callable;
@@ -26,11 +27,14 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.ToLongFunction;
 import java.util.stream.Stream;
+import org.apache.pekko.actor.typed.ActorRef;
 import org.splinewatch.data.DatasetLoader;
 import org.splinewatch.data.Idx;
 import org.splinewatch.data.LabeledImages;
 import org.splinewatch.metrics.BrowsableUrl;
 import org.splinewatch.run.EmbeddedRun;
+import org.splinewatch.snapshot.IoErrors;
+import org.splinewatch.trainer.TrainerActor;
 import org.splinewatch.trainer.RunSettings;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -51,7 +55,8 @@ final class BenchSoakCommand implements Callable<Integer> {
   int snapshotEvery = 10;
   @Option(names = "--every", description = "seconds between samples (default ${DEFAULT-VALUE})")
   int every = 10;
-  @Option(names = "--out", description = "run directory parent (default: a new temporary directory)")
+  @Option(names = "--out", description = "a new or empty directory for the data and the run (default: a temporary"
+      + " directory, removed at the end)")
   Path out;
   @Option(names = "--config", description = "HOCON overriding splinewatch keys (e.g. splinewatch.retention)")
   File config;
@@ -73,12 +78,39 @@ final class BenchSoakCommand implements Callable<Integer> {
       throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--out " + out
           + " is a file; expected a directory (the parent of the soak run's files)");
     }
+    if (out != null && Files.isDirectory(out) && !empty(out)) {
+      // an earlier soak's run directory would be refused only after the data set is written
+      throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--out " + out + " exists and is not"
+          + " empty; expected a new or empty directory (the soak writes soak-data/ and runs/soak/ there)");
+    }
     try {
       TrainCommand.load(Map.of(), config); // a --config that cannot be read: exit 2 before anything is written
     } catch (IllegalArgumentException | com.typesafe.config.ConfigException e) {
       throw new picocli.CommandLine.ParameterException(spec.commandLine(), Main.oneLine(e));
     }
-    Path parent = out != null ? out : Files.createTempDirectory("splinewatch-soak");
+    Path parent;
+    try {
+      parent = out != null ? Files.createDirectories(out) : Files.createTempDirectory("splinewatch-soak");
+    } catch (IOException e) {
+      throw new picocli.CommandLine.ParameterException(spec.commandLine(), (out != null ? "--out " + out + ": " : "")
+          + "cannot make the directory (" + IoErrors.reason(e) + "); expected a directory this user can write");
+    }
+    if (!Files.isWritable(parent)) {
+      throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--out " + out + ": cannot write in it"
+          + " (read-only or not this user's); expected a directory this user can write");
+    }
+    try {
+      return soak(parent);
+    } finally {
+      if (out == null) { // nothing to look at after the printed table: the temporary directory goes
+        deleteTree(parent);
+        System.out.println("the soak's files were in a temporary directory, now removed (give --out DIR to keep"
+            + " them)");
+      }
+    }
+  }
+
+  private int soak(Path parent) throws IOException {
     Path data = parent.resolve("soak-data");
     writeData(data);
     Map<String, Object> o = new LinkedHashMap<>();
@@ -100,9 +132,9 @@ final class BenchSoakCommand implements Callable<Integer> {
         Runtime.getRuntime().maxMemory() >> 20, runDir);
     System.out.printf("retention: %s%n", conf.getConfig("splinewatch.retention").root().render(
         ConfigRenderOptions.concise()));
-    System.out.println("   time  heap MiB   fds  files  run-dir MiB  /metrics KiB");
+    System.out.println("   time  heap MiB   fds  files  run-dir MiB  /metrics KiB   (time from the run's start; -:"
+        + " not measured)");
     List<Point> points = new ArrayList<>();
-    long t0 = System.nanoTime();
     HttpClient http = HttpClient.newHttpClient();
     ScheduledExecutorService sampler = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "soak-sampler");
@@ -110,18 +142,24 @@ final class BenchSoakCommand implements Callable<Integer> {
       return t;
     });
     String url = BrowsableUrl.base(settings.metricsHost(), settings.metricsPort()) + "/metrics";
-    Runnable sample = () -> {
-      Point p = measure((System.nanoTime() - t0) / 1e9, runDir, http, url);
-      synchronized (points) {
-        points.add(p);
-      }
-      System.out.printf("%6.0fs %9.1f %5d %6d %12.2f %13.1f%n", p.seconds(), p.heapBytes() / 1048576.0, p.fds(),
-          p.files(), p.bytes() / 1048576.0, p.metricsBytes() / 1024.0);
-    };
-    sampler.scheduleAtFixedRate(sample, every, every, TimeUnit.SECONDS);
     PrintStream quiet = new PrintStream(OutputStream.nullOutputStream());
+    // sampled from the run's start (its first sample is the baseline), not from this JVM's: the start-up before it
+    // (data set, actor system) counted as growth in the first half
+    EmbeddedRun.Listener startSampling = new EmbeddedRun.Listener() {
+      @Override
+      public void started(Path dir, int metricsPort, ActorRef<TrainerActor.Command> trainer) {
+        long t0 = System.nanoTime();
+        sampler.scheduleAtFixedRate(() -> {
+          Point p = measure((System.nanoTime() - t0) / 1e9, runDir, http, url);
+          synchronized (points) {
+            points.add(p);
+          }
+          System.out.println(sampleLine(p));
+        }, 0, every, TimeUnit.SECONDS);
+      }
+    };
     CompletableFuture<EmbeddedRun.Result> run = CompletableFuture.supplyAsync(() -> EmbeddedRun.run(settings, conf, o,
-        quiet, EmbeddedRun.defaultAnalyzers(conf), new EmbeddedRun.Listener() { }));
+        quiet, EmbeddedRun.defaultAnalyzers(conf), startSampling));
     EmbeddedRun.Result result = run.join();
     sampler.shutdownNow();
     if (result.finished() == null) { // a signal during the start-up: the run's own line went to the quiet stream
@@ -129,8 +167,9 @@ final class BenchSoakCommand implements Callable<Integer> {
           + " written");
       return result.exitCode();
     }
-    System.out.printf("run ended with exit code %d after %d steps (%.1f steps/s)%n", result.exitCode(),
-        result.finished().steps(), result.finished().stepsPerSecond());
+    boolean partial = result.finished().steps() < steps;
+    System.out.printf("run ended with exit code %d after %d of %d steps (%.1f steps/s)%n", result.exitCode(),
+        result.finished().steps(), steps, result.finished().stepsPerSecond());
     List<Point> ps;
     synchronized (points) {
       ps = List.copyOf(points);
@@ -139,24 +178,70 @@ final class BenchSoakCommand implements Callable<Integer> {
       System.out.println("too few samples to judge growth; lower --every or raise --steps");
       return result.exitCode();
     }
-    // growth per minute over the first and the second half of the samples
-    Point a = ps.get(0);
-    Point m = ps.get(ps.size() / 2);
-    Point z = ps.get(ps.size() - 1);
-    System.out.println("growth per minute      first half   second half");
-    row("heap MiB", a, m, z, Point::heapBytes, 1048576.0);
-    row("open fds", a, m, z, Point::fds, 1);
-    row("files", a, m, z, Point::files, 1);
-    row("run-dir MiB", a, m, z, Point::bytes, 1048576.0);
-    row("/metrics KiB", a, m, z, Point::metricsBytes, 1024.0);
+    System.out.print(growth(ps, partial ? "partial: the run ended at step " + result.finished().steps() + " of "
+        + steps : null));
     return result.exitCode();
   }
 
-  private static void row(String name, Point a, Point m, Point z, ToLongFunction<Point> f,
-      double unit) {
-    double first = (f.applyAsLong(m) - f.applyAsLong(a)) / unit / ((m.seconds() - a.seconds()) / 60);
-    double second = (f.applyAsLong(z) - f.applyAsLong(m)) / unit / ((z.seconds() - m.seconds()) / 60);
-    System.out.printf("%-20s %12.2f %13.2f%n", name, first, second);
+  /** One row of the sample table; a quantity that could not be measured (-1) is {@code -}. */
+  static String sampleLine(Point p) {
+    return String.format(Locale.ROOT, "%6.0fs %9.1f %5s %6d %12.2f %13s", p.seconds(), p.heapBytes() / 1048576.0,
+        p.fds() < 0 ? "-" : Long.toString(p.fds()), p.files(), p.bytes() / 1048576.0,
+        p.metricsBytes() < 0 ? "-" : String.format(Locale.ROOT, "%.1f", p.metricsBytes() / 1024.0));
+  }
+
+  /**
+   * The growth table: per quantity, its growth per minute over the first and the second half of the samples where it
+   * was measured ({@code -} with fewer than 3 of them). {@code partial}: why the run is not whole (null: it is).
+   */
+  static String growth(List<Point> ps, String partial) {
+    StringBuilder sb = new StringBuilder(partial == null ? "" : "growth over a partial run (" + partial
+        + "): the halves are of the part that ran\n");
+    sb.append("growth per minute      first half   second half\n");
+    sb.append(row("heap MiB", ps, Point::heapBytes, 1048576.0));
+    sb.append(row("open fds", ps, Point::fds, 1));
+    sb.append(row("files", ps, Point::files, 1));
+    sb.append(row("run-dir MiB", ps, Point::bytes, 1048576.0));
+    sb.append(row("/metrics KiB", ps, Point::metricsBytes, 1024.0));
+    return sb.toString();
+  }
+
+  private static String row(String name, List<Point> all, ToLongFunction<Point> f, double unit) {
+    List<Point> ps = all.stream().filter(p -> f.applyAsLong(p) >= 0).toList();
+    if (ps.size() < 3) {
+      return String.format(Locale.ROOT, "%-20s %12s %13s%n", name, "-", "-");
+    }
+    Point a = ps.get(0);
+    Point m = ps.get(ps.size() / 2);
+    Point z = ps.get(ps.size() - 1);
+    return String.format(Locale.ROOT, "%-20s %12s %13s%n", name, perMinute(a, m, f, unit), perMinute(m, z, f, unit));
+  }
+
+  /** Growth per minute from {@code a} to {@code b}, to two decimals; a value that rounds to zero is 0.00, not -0.00. */
+  private static String perMinute(Point a, Point b, ToLongFunction<Point> f, double unit) {
+    double minutes = (b.seconds() - a.seconds()) / 60;
+    if (minutes <= 0) {
+      return "-";
+    }
+    double v = (f.applyAsLong(b) - f.applyAsLong(a)) / unit / minutes;
+    String s = String.format(Locale.ROOT, "%.2f", v);
+    return s.equals("-0.00") ? "0.00" : s;
+  }
+
+  private static boolean empty(Path dir) throws IOException {
+    try (Stream<Path> s = Files.list(dir)) {
+      return s.findAny().isEmpty();
+    }
+  }
+
+  private static void deleteTree(Path dir) {
+    try (Stream<Path> s = Files.walk(dir)) {
+      for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(p);
+      }
+    } catch (IOException | UncheckedIOException e) {
+      System.err.println("warning: could not remove the temporary directory " + dir + ": " + e.getMessage());
+    }
   }
 
   private static Point measure(double seconds, Path runDir, HttpClient http, String url) {

@@ -1,0 +1,90 @@
+package org.splinewatch.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code ./monitor bench-soak}: its --out, its tables, and its temporary directory. */
+class BenchSoakTest {
+  @TempDir
+  Path tmp;
+
+  private static BenchSoakCommand.Point point(double seconds, long heapMib, long fds, long files, long metricsBytes) {
+    return new BenchSoakCommand.Point(seconds, heapMib << 20, fds, files, files * 1024, metricsBytes);
+  }
+
+  @Test
+  void whatWasNotMeasuredIsADashNotANegativeZero() {
+    String line = BenchSoakCommand.sampleLine(point(10, 50, -1, 0, -1));
+    assertFalse(line.contains("-0.0") || line.contains("-1"), line);
+    assertEquals(List.of("10s", "50.0", "-", "0", "0.00", "-"), List.of(line.strip().split(" +")));
+  }
+
+  @Test
+  void growthIsOverTheSamplesWhereAQuantityWasMeasured() {
+    // /metrics not yet up at the first sample and gone at the last (the run ended): growth over the three between
+    List<BenchSoakCommand.Point> ps = List.of(point(0, 60, 140, 0, -1), point(60, 70, 146, 10, 10_240),
+        point(120, 70, 146, 20, 20_480), point(180, 70, 146, 30, 20_480), point(240, 66, 140, 40, -1));
+    String table = BenchSoakCommand.growth(ps, null);
+    assertTrue(table.startsWith("growth per minute"), table);
+    assertEquals(List.of("/metrics", "KiB", "10.00", "0.00"), List.of(line(table, "/metrics").split(" +")));
+    assertEquals(List.of("open", "fds", "3.00", "-3.00"), List.of(line(table, "open fds").split(" +")));
+    // a flat quantity is 0.00, never -0.00; fewer than three measured samples: no growth
+    List<BenchSoakCommand.Point> flat = List.of(point(0, 60, -1, 0, 5), point(60, 60, -1, 0, 5),
+        point(120, 60, -1, 0, 5), point(180, 60, -1, 0, 5));
+    String f = BenchSoakCommand.growth(flat, null);
+    assertFalse(f.contains("-0.00"), f);
+    assertEquals(List.of("open", "fds", "-", "-"), List.of(line(f, "open fds").split(" +")));
+  }
+
+  @Test
+  void anInterruptedRunsGrowthIsMarkedPartial() {
+    List<BenchSoakCommand.Point> ps = List.of(point(0, 60, 140, 0, 1), point(60, 70, 146, 10, 1),
+        point(120, 70, 146, 20, 1), point(180, 70, 146, 30, 1));
+    String table = BenchSoakCommand.growth(ps, "partial: the run ended at step 2141 of 20000");
+    assertTrue(table.startsWith("growth over a partial run (partial: the run ended at step 2141 of 20000): the halves"
+        + " are of the part that ran\ngrowth per minute"), table);
+  }
+
+  private static String line(String table, String name) {
+    return table.lines().filter(l -> l.startsWith(name)).findFirst().orElseThrow().strip();
+  }
+
+  @Test
+  void anOutThatIsNotEmptyOrCannotBeMadeIsRefusedBeforeAnythingIsWritten() throws Exception {
+    Path used = Files.createDirectories(tmp.resolve("used"));
+    Files.writeString(used.resolve("notes.txt"), "keep");
+    String m = org.splinewatch.TestTools.cli(2, "monitor", "bench-soak", "--steps", "100", "--out", used.toString());
+    assertTrue(m.startsWith("error: --out " + used + " exists and is not empty; expected a new or empty directory"),
+        m);
+    try (var files = Files.list(used)) {
+      assertEquals(1, files.count(), "nothing written");
+    }
+    Path file = Files.writeString(tmp.resolve("afile"), "keep");
+    String under = org.splinewatch.TestTools.cli(2, "monitor", "bench-soak", "--steps", "100", "--out",
+        file.resolve("soak").toString());
+    assertTrue(under.startsWith("error: --out " + file.resolve("soak") + ": cannot make the directory ("), under);
+  }
+
+  @Test
+  void aSoakSamplesFromTheRunsStartAndRemovesItsTemporaryDirectory() {
+    String out = org.splinewatch.TestTools.cli(0, "monitor", "bench-soak", "--steps", "100", "--snapshot-every",
+        "50", "--every", "1");
+    Matcher m = Pattern.compile("run directory (\\S+)").matcher(out);
+    assertTrue(m.find(), out);
+    Path parent = Path.of(m.group(1)).getParent().getParent();
+    assertTrue(parent.getFileName().toString().startsWith("splinewatch-soak"), out);
+    assertFalse(Files.exists(parent), parent + " removed");
+    assertTrue(out.contains("\n     0s "), "the first sample is the run's start: " + out);
+    assertTrue(out.contains("after 100 of 100 steps") && out.strip().endsWith("removed (give --out DIR to keep"
+        + " them)"), out);
+  }
+}
