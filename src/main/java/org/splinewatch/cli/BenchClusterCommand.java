@@ -41,18 +41,22 @@ import picocli.CommandLine.Option;
  * snapshot and a run description cost on the wire.
  */
 @Command(name = "bench-cluster", mixinStandardHelpOptions = true,
-    description = "Measure cluster analysis throughput (snapshots/s) with 1 and 2 analyzer nodes.")
+    description = "Measure cluster analysis throughput (snapshots/s) with 1, 2, ... up to --max-nodes analyzer nodes"
+        + " (default 2), each in this JVM.")
 final class BenchClusterCommand implements Callable<Integer> {
-  @Option(names = "--snapshots", description = "snapshots per measurement (default ${DEFAULT-VALUE})")
+  @Option(names = "--snapshots", description = "snapshots per measurement (default ${DEFAULT-VALUE}); all are made"
+      + " before the measurement and held in memory")
   int snapshots = 12;
-  @Option(names = "--hidden", split = ",", description = "hidden widths (default ${DEFAULT-VALUE})")
+  @Option(names = "--hidden", split = ",", description = "hidden widths of the 784-...-10 classifier (default"
+      + " 256,256); at most splinewatch.cluster.max-layer-width each, and the snapshots must fit in half the heap")
   int[] hidden = {256, 256};
   @Option(names = "--analyzers", split = ",", description = "analyzers (default ${DEFAULT-VALUE})")
   List<String> analyzers = List.of("embedding", "regions", "boundary");
   @Option(names = "--in-flight", description = "snapshots an analyzer node holds at a time (default: the"
       + " splinewatch.cluster.in-flight-per-analyzer setting)")
   Integer inFlight;
-  @Option(names = "--max-nodes", description = "measure 1..N analyzer nodes (default ${DEFAULT-VALUE})")
+  @Option(names = "--max-nodes", description = "measure with 1, 2, ... up to N analyzer nodes, 1 to " + MAX_NODES
+      + " (default ${DEFAULT-VALUE}; --compare-tls uses one)")
   int maxNodes = 2;
   @Option(names = "--compare-tls", description = "instead: one analyzer node with TLS off and on, alternated"
       + " --rounds times; prints snapshots/s, bytes/s and the TLS/plain ratio")
@@ -65,16 +69,27 @@ final class BenchClusterCommand implements Callable<Integer> {
 
   private static final int INPUT = 784;
   private static final int PROBES = 1024;
+  /** Analyzer nodes --max-nodes may ask for: each is an actor system in this JVM with its copy of the probes. */
+  static final int MAX_NODES = 16;
+  /** Where the nodes write the runs' files and --compare-tls its certificates; removed at the end. */
+  private Path files;
+  private int measurements;
 
   @Override
   public Integer call() throws Exception {
-    if (snapshots < 1 || maxNodes < 1) {
-      System.err.println("error: --snapshots and --max-nodes must be at least 1");
+    if (snapshots < 1) {
+      System.err.println("error: --snapshots " + snapshots + " is below 1; expected the snapshots per measurement,"
+          + " at least 1");
       return 2;
     }
+    if (maxNodes < 1 || maxNodes > MAX_NODES) {
+      System.err.println("error: --max-nodes " + maxNodes + " is out of range; expected 1 to " + MAX_NODES
+          + " (the largest number of analyzer nodes measured, each an actor system in this JVM)");
+      return 2;
+    }
+    String widths = java.util.Arrays.toString(hidden).replaceAll("[\\[\\] ]", "");
     if (hidden.length == 0 || java.util.Arrays.stream(hidden).anyMatch(w -> w < 1)) {
-      System.err.println("error: --hidden " + java.util.Arrays.toString(hidden).replaceAll("[\\[\\] ]", "")
-          + " has a width below 1; expected positive widths, e.g. 256,256");
+      System.err.println("error: --hidden " + widths + " has a width below 1; expected positive widths, e.g. 256,256");
       return 2;
     }
     if (inFlight != null && inFlight < 1) {
@@ -92,6 +107,54 @@ final class BenchClusterCommand implements Callable<Integer> {
       System.err.println("error: --analyzers: " + e.getMessage());
       return 2;
     }
+    String tooLarge = tooLarge(widths, ClusterSettings.fromConfig(base(0, "")), Runtime.getRuntime().maxMemory());
+    if (tooLarge != null) {
+      System.err.println("error: " + tooLarge);
+      return 2;
+    }
+    try (TemporaryDirectory temporary = new TemporaryDirectory("splinewatch-bench-cluster")) {
+      files = temporary.path();
+      return bench();
+    }
+  }
+
+  /**
+   * Why the network of {@code --hidden} cannot be measured (null: it can): a layer wider than the nodes take, a
+   * snapshot larger than they take (they would reject every one and the measurement wait for them), or more
+   * snapshots than half the heap holds (the rest is for their encoded copies, the nodes and the analyzers); it used to
+   * fail with an OutOfMemoryError and its stack trace.
+   */
+  String tooLarge(String widths, ClusterSettings cluster, long maxHeap) {
+    int widest = java.util.Arrays.stream(hidden).max().orElse(0);
+    if (widest > cluster.maxLayerWidth()) {
+      return "--hidden " + widths + ": a layer of " + widest + " units is wider than the nodes take ("
+          + cluster.maxLayerWidth() + ", splinewatch.cluster.max-layer-width); expected narrower layers";
+    }
+    long params = 0;
+    int in = INPUT;
+    for (int w : hidden) {
+      params += (long) in * w + w;
+      in = w;
+    }
+    params += in * 10L + 10;
+    long bytes = 4 * params; // float32 weights: what a snapshot holds and about what it costs encoded
+    if (bytes > cluster.maxSnapshotBytes()) {
+      return String.format(java.util.Locale.ROOT, "--hidden %s: a snapshot of this network is %d MiB, over the"
+          + " %d MiB the nodes take (splinewatch.cluster.max-snapshot-bytes); expected narrower layers", widths,
+          bytes >> 20, cluster.maxSnapshotBytes() >> 20);
+    }
+    int perNode = inFlight != null ? inFlight : cluster.inFlightPerAnalyzer();
+    long held = snapshots + 2 + 2L * (compareTls ? 1 : maxNodes) * perNode;
+    if (held * bytes > maxHeap / 2) {
+      return String.format(java.util.Locale.ROOT, "--hidden %s with --snapshots %d: %d snapshots of %.1f MiB"
+          + " (made in advance, and in flight on the nodes) need %d MiB, over half of this JVM's %d MiB heap;"
+          + " expected narrower layers, fewer --snapshots or a larger heap (SPLINEWATCH_HEAP)", widths, snapshots,
+          held, bytes / 1048576.0, held * bytes >> 20, maxHeap >> 20);
+    }
+    return null;
+  }
+
+  private int bench() throws Exception {
     RunInfo run = runInfo();
     List<WeightSnapshot> work = new ArrayList<>();
     for (int i = 0; i < snapshots + 2; i++) {
@@ -99,12 +162,13 @@ final class BenchClusterCommand implements Callable<Integer> {
     }
     int snapshotBytes = SnapshotCodec.encode(work.get(0)).length;
     int runBytes = SnapshotCodec.encode(run).length;
-    System.out.printf("bench-cluster: %d snapshots of a %d-%s-10 ReLU classifier, analyzers %s, %d in flight per"
-        + " node, %d cores%n", snapshots, INPUT, joinWidths(), String.join(",", analyzers),
+    System.out.printf("bench-cluster: %d snapshot%s of a %d-%s-10 ReLU classifier, analyzers %s, %d in flight per"
+        + " node, %d cores%n", snapshots, snapshots == 1 ? "" : "s", INPUT, joinWidths(), String.join(",", analyzers),
         ClusterSettings.fromConfig(base(0, "")).inFlightPerAnalyzer(), Runtime.getRuntime().availableProcessors());
     System.out.printf("wire: %,d bytes a snapshot (%d chunks of %,d bytes), %,d bytes a run description (once per"
         + " analyzer node)%n", snapshotBytes, chunks(snapshotBytes), ClusterSettings.fromConfig(base(0, "")).chunkBytes(),
         runBytes);
+    System.out.println("the nodes' files: " + files + " (removed at the end)");
     if (compareTls) {
       return compareTls(run, work, snapshotBytes);
     }
@@ -122,7 +186,7 @@ final class BenchClusterCommand implements Callable<Integer> {
 
   /** One analyzer node, plain and TLS alternated (so drifting load on a shared machine hits both alike). */
   private int compareTls(RunInfo run, List<WeightSnapshot> work, int snapshotBytes) throws Exception {
-    Path certs = Files.createTempDirectory("splinewatch-bench-certs");
+    Path certs = files.resolve("certs");
     CertsCommand.make(certs, List.of("node"), 2);
     double plain = 0;
     double tls = 0;
@@ -147,12 +211,6 @@ final class BenchClusterCommand implements Callable<Integer> {
       }
     } finally {
       tlsDir = null;
-      try (var files = Files.list(certs)) {
-        for (Path f : files.toList()) {
-          Files.delete(f);
-        }
-      }
-      Files.delete(certs);
     }
     plain /= rounds;
     tls /= rounds;
@@ -197,7 +255,7 @@ final class BenchClusterCommand implements Callable<Integer> {
   }
 
   private double measure(int nodes, RunInfo run, List<WeightSnapshot> work) throws Exception {
-    Path out = Files.createTempDirectory("splinewatch-bench-cluster");
+    Path out = Files.createDirectories(files.resolve("nodes-" + nodes + "-" + ++measurements));
     PrintStream quiet = new PrintStream(new ByteArrayOutputStream());
     List<MonitorServer> servers = new ArrayList<>();
     ActorSystem<Object> trainer = null;

@@ -88,26 +88,25 @@ final class BenchSoakCommand implements Callable<Integer> {
     } catch (IllegalArgumentException | com.typesafe.config.ConfigException e) {
       throw new picocli.CommandLine.ParameterException(spec.commandLine(), Main.oneLine(e));
     }
-    Path parent;
-    try {
-      parent = out != null ? Files.createDirectories(out) : Files.createTempDirectory("splinewatch-soak");
-    } catch (IOException e) {
-      throw new picocli.CommandLine.ParameterException(spec.commandLine(), (out != null ? "--out " + out + ": " : "")
-          + "cannot make the directory (" + IoErrors.reason(e) + "); expected a directory this user can write");
-    }
-    if (!Files.isWritable(parent)) {
-      throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--out " + out + ": cannot write in it"
-          + " (read-only or not this user's); expected a directory this user can write");
-    }
-    try {
-      return soak(parent);
-    } finally {
-      if (out == null) { // nothing to look at after the printed table: the temporary directory goes
-        deleteTree(parent);
+    if (out == null) { // nothing to look at after the printed table: the temporary directory goes
+      try (TemporaryDirectory temporary = new TemporaryDirectory("splinewatch-soak")) {
+        return soak(temporary.path());
+      } finally {
         System.out.println("the soak's files were in a temporary directory, now removed (give --out DIR to keep"
             + " them)");
       }
     }
+    try {
+      Files.createDirectories(out);
+    } catch (IOException e) {
+      throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--out " + out + ": cannot make the"
+          + " directory (" + IoErrors.reason(e) + "); expected a directory this user can write");
+    }
+    if (!Files.isWritable(out)) {
+      throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--out " + out + ": cannot write in it"
+          + " (read-only or not this user's); expected a directory this user can write");
+    }
+    return soak(out);
   }
 
   private int soak(Path parent) throws IOException {
@@ -231,16 +230,6 @@ final class BenchSoakCommand implements Callable<Integer> {
   private static boolean empty(Path dir) throws IOException {
     try (Stream<Path> s = Files.list(dir)) {
       return s.findAny().isEmpty();
-    }
-  }
-
-  private static void deleteTree(Path dir) {
-    try (Stream<Path> s = Files.walk(dir)) {
-      for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
-    } catch (IOException | UncheckedIOException e) {
-      System.err.println("warning: could not remove the temporary directory " + dir + ": " + e.getMessage());
     }
   }
 

@@ -1,0 +1,55 @@
+package org.splinewatch.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+
+/** {@code ./monitor bench-cluster}: the limits of its options, and its temporary files. */
+class BenchClusterTest {
+  private static String run(int expected, String... options) {
+    String[] args = new String[options.length + 2];
+    args[0] = "monitor";
+    args[1] = "bench-cluster";
+    System.arraycopy(options, 0, args, 2, options.length);
+    return org.splinewatch.TestTools.cli(expected, args);
+  }
+
+  @Test
+  void maxNodesOutOfRangeNamesItsValueAndRange() {
+    for (String n : new String[] {"0", "17"}) {
+      assertEquals("error: --max-nodes " + n + " is out of range; expected 1 to 16 (the largest number of analyzer"
+          + " nodes measured, each an actor system in this JVM)", run(2, "--max-nodes", n).strip());
+    }
+    assertEquals("error: --snapshots 0 is below 1; expected the snapshots per measurement, at least 1",
+        run(2, "--snapshots", "0").strip());
+  }
+
+  @Test
+  void aNetworkTooLargeForTheNodesOrTheHeapIsRefusedInOneLine() {
+    String wide = run(2, "--hidden", "70000");
+    assertEquals("error: --hidden 70000: a layer of 70000 units is wider than the nodes take (65536,"
+        + " splinewatch.cluster.max-layer-width); expected narrower layers", wide.strip());
+    String big = run(2, "--hidden", "20000,20000");
+    assertEquals("error: --hidden 20000,20000: a snapshot of this network is 1586 MiB, over the 128 MiB the nodes"
+        + " take (splinewatch.cluster.max-snapshot-bytes); expected narrower layers", big.strip());
+    String many = run(2, "--hidden", "1024,1024", "--snapshots", "100000");
+    assertTrue(many.startsWith("error: --hidden 1024,1024 with --snapshots 100000: 100010 snapshots of 7.1 MiB (made"
+        + " in advance, and in flight on the nodes) need 711012 MiB, over half of this JVM")
+        && many.strip().lines().count() == 1, many);
+  }
+
+  @Test
+  void itsTemporaryFilesAreRemovedAtTheEnd() {
+    String out = run(0, "--snapshots", "1", "--hidden", "16", "--max-nodes", "1", "--analyzers", "embedding");
+    Matcher m = Pattern.compile("the nodes' files: (\\S+) \\(removed at the end\\)").matcher(out);
+    assertTrue(m.find(), out);
+    assertTrue(out.contains("1 analyzer node : "), out);
+    assertFalse(Files.exists(Path.of(m.group(1))), m.group(1) + " removed");
+  }
+}
