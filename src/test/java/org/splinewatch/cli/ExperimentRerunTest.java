@@ -58,7 +58,7 @@ class ExperimentRerunTest {
   void aRerunWithOtherOptionsIsRefusedNamingThemAndTheResultsNameTheWholeCommand() throws Exception {
     Path out = experiment();
     String first = run(0, out);
-    assertTrue(first.contains("finished before, skipped") && !first.contains("training ("), first);
+    assertTrue(first.contains("finished before, skipped") && !first.contains(": training ("), first);
     String command = "./monitor experiment seeds --seeds 1 --datasets mnist --methods supervised --out " + out;
     JsonNode results = new ObjectMapper().readTree(out.resolve("results.json").toFile());
     assertEquals(command, results.path("provenance").path("command").asText());

@@ -55,7 +55,7 @@ class ExperimentCommandIT {
 
     String second = run(args);
     assertEquals(6, second.split("finished before, skipped", -1).length - 1, second);
-    assertTrue(!second.contains("training ("), second);
+    assertTrue(!second.contains(": training ("), second);
   }
 
   private static java.util.List<String> iterable(Iterator<String> it) {
