@@ -10,6 +10,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
@@ -139,14 +140,14 @@ final class BenchClusterCommand implements Callable<Integer> {
     params += in * 10L + 10;
     long bytes = 4 * params; // float32 weights: what a snapshot holds and about what it costs encoded
     if (bytes > cluster.maxSnapshotBytes()) {
-      return String.format(java.util.Locale.ROOT, "--hidden %s: a snapshot of this network is %d MiB, over the"
+      return String.format(Locale.ROOT, "--hidden %s: a snapshot of this network is %d MiB, over the"
           + " %d MiB the nodes take (splinewatch.cluster.max-snapshot-bytes); expected narrower layers", widths,
           bytes >> 20, cluster.maxSnapshotBytes() >> 20);
     }
     int perNode = inFlight != null ? inFlight : cluster.inFlightPerAnalyzer();
     long held = snapshots + 2 + 2L * (compareTls ? 1 : maxNodes) * perNode;
     if (held * bytes > maxHeap / 2) {
-      return String.format(java.util.Locale.ROOT, "--hidden %s with --snapshots %d: %d snapshots of %.1f MiB"
+      return String.format(Locale.ROOT, "--hidden %s with --snapshots %d: %d snapshots of %.1f MiB"
           + " (made in advance, and in flight on the nodes) need %d MiB, over half of this JVM's %d MiB heap;"
           + " expected narrower layers, fewer --snapshots or a larger heap (SPLINEWATCH_HEAP)", widths, snapshots,
           held, bytes / 1048576.0, held * bytes >> 20, maxHeap >> 20);
@@ -162,10 +163,12 @@ final class BenchClusterCommand implements Callable<Integer> {
     }
     int snapshotBytes = SnapshotCodec.encode(work.get(0)).length;
     int runBytes = SnapshotCodec.encode(run).length;
-    System.out.printf("bench-cluster: %d snapshot%s of a %d-%s-10 ReLU classifier, analyzers %s, %d in flight per"
+    System.out.printf(Locale.ROOT,
+        "bench-cluster: %d snapshot%s of a %d-%s-10 ReLU classifier, analyzers %s, %d in flight per"
         + " node, %d cores%n", snapshots, snapshots == 1 ? "" : "s", INPUT, joinWidths(), String.join(",", analyzers),
         ClusterSettings.fromConfig(base(0, "")).inFlightPerAnalyzer(), Runtime.getRuntime().availableProcessors());
-    System.out.printf("wire: %,d bytes a snapshot (%d chunks of %,d bytes), %,d bytes a run description (once per"
+    System.out.printf(Locale.ROOT,
+        "wire: %,d bytes a snapshot (%d chunks of %,d bytes), %,d bytes a run description (once per"
         + " analyzer node)%n", snapshotBytes, chunks(snapshotBytes), ClusterSettings.fromConfig(base(0, "")).chunkBytes(),
         runBytes);
     System.out.println("the nodes' files: " + files + " (removed at the end)");
@@ -178,8 +181,9 @@ final class BenchClusterCommand implements Callable<Integer> {
       if (nodes == 1) {
         first = rate;
       }
-      System.out.printf("%d analyzer node%s: %.2f snapshots/s (%.0f ms a snapshot)%s%n", nodes, nodes == 1 ? " " : "s",
-          rate, 1000 / rate, nodes == 1 ? "" : String.format("; %.2fx one node", rate / first));
+      System.out.printf(Locale.ROOT,
+          "%d analyzer node%s: %.2f snapshots/s (%.0f ms a snapshot)%s%n", nodes, nodes == 1 ? " " : "s",
+          rate, 1000 / rate, nodes == 1 ? "" : String.format(Locale.ROOT, "; %.2fx one node", rate / first));
     }
     return 0;
   }
@@ -197,8 +201,10 @@ final class BenchClusterCommand implements Callable<Integer> {
         for (boolean on : new boolean[] {false, true}) {
           tlsDir = on ? certs : null;
           double rate = measure(1, run, work);
-          System.out.printf("round %d, TLS %-3s: %.2f snapshots/s, %.1f MB/s of snapshots%s%n", r, on ? "on" : "off",
-              rate, rate * snapshotBytes / 1e6, on ? String.format("; TLS/plain this round %.2f", rate / roundPlain)
+          System.out.printf(Locale.ROOT,
+              "round %d, TLS %-3s: %.2f snapshots/s, %.1f MB/s of snapshots%s%n", r, on ? "on" : "off",
+              rate, rate * snapshotBytes / 1e6, on ? String.format(Locale.ROOT,
+                  "; TLS/plain this round %.2f", rate / roundPlain)
               : "");
           if (on) {
             tls += rate;
@@ -218,7 +224,8 @@ final class BenchClusterCommand implements Callable<Integer> {
     List<Double> sorted = ratios.stream().sorted().toList();
     double median = sorted.size() % 2 == 1 ? sorted.get(sorted.size() / 2)
         : (sorted.get(sorted.size() / 2 - 1) + sorted.get(sorted.size() / 2)) / 2;
-    System.out.printf("TLS off: %.2f snapshots/s (%.1f MB/s); TLS on: %.2f snapshots/s (%.1f MB/s); TLS/plain ="
+    System.out.printf(Locale.ROOT,
+        "TLS off: %.2f snapshots/s (%.1f MB/s); TLS on: %.2f snapshots/s (%.1f MB/s); TLS/plain ="
         + " %.2f (median of the per-round ratios %.2f)%n", plain, plain * snapshotBytes / 1e6, tls,
         tls * snapshotBytes / 1e6, tls / plain, median);
     return 0;

@@ -97,7 +97,8 @@ final class BenchOverheadCommand implements Callable<Integer> {
     }
     List<Rate> off = new ArrayList<>();
     List<Rate> on = new ArrayList<>();
-    System.out.printf("bench-overhead: %s, %d steps per block, snapshot every %d, analyzers %s, %d cores%n", method,
+    System.out.printf(Locale.ROOT,
+        "bench-overhead: %s, %d steps per block, snapshot every %d, analyzers %s, %d cores%n", method,
         steps, snapshotEvery, analyzers == null ? "the trainer's default (all but local-complexity)" : analyzers,
         Runtime.getRuntime().availableProcessors());
     Path out = Files.createTempDirectory("splinewatch-bench");
@@ -120,12 +121,14 @@ final class BenchOverheadCommand implements Callable<Integer> {
       for (boolean monitoring : new boolean[] {false, true}) {
         Rate rate = block(monitoring, out, "bench-" + r + (monitoring ? "-on" : "-off"));
         if (r == 0) {
-          System.out.printf("warm-up  monitoring=%-5s %.2f steps/s, peak RSS %s%n", monitoring, rate.whole(),
+          System.out.printf(Locale.ROOT,
+              "warm-up  monitoring=%-5s %.2f steps/s, peak RSS %s%n", monitoring, rate.whole(),
               mib(rate.peakRss()));
           continue;
         }
         (monitoring ? on : off).add(rate);
-        System.out.printf("round %d  monitoring=%-5s %.2f steps/s (%.2f ms/step); after step %d: %.2f steps/s,"
+        System.out.printf(Locale.ROOT,
+            "round %d  monitoring=%-5s %.2f steps/s (%.2f ms/step); after step %d: %.2f steps/s,"
             + " training thread %.2f ms of CPU per step; peak RSS %s%s%n         %s%n", r, monitoring, rate.whole(),
             1000 / rate.whole(), warmupSteps, rate.steady(), rate.trainingCpuPerStep(), mib(rate.peakRss()),
             monitoring ? "; analysed " + rate.coverage() : "", rate.cpu().describe());
@@ -135,18 +138,19 @@ final class BenchOverheadCommand implements Callable<Integer> {
     report("after step " + warmupSteps, off.stream().map(Rate::steady).toList(),
         on.stream().map(Rate::steady).toList());
     System.out.println(stepSplit(warmupSteps, off, on));
-    System.out.printf("peak RSS: median off %s, on %s (max heap %s)%n",
+    System.out.printf(Locale.ROOT, "peak RSS: median off %s, on %s (max heap %s)%n",
         mib((long) median(off.stream().map(r -> (double) r.peakRss()).toList())),
         mib((long) median(on.stream().map(r -> (double) r.peakRss()).toList())), mib(Runtime.getRuntime().maxMemory()));
     // what monitoring adds that competes with training: the analysis threads run at idle priority, so a slower block
     // shows as more CPU in roles of normal priority (JIT compilers, GC, other) or as training threads waiting
-    System.out.printf("CPU per block, median off -> on: %s%n", CpuByRole.ROLES.stream()
+    System.out.printf(Locale.ROOT, "CPU per block, median off -> on: %s%n", CpuByRole.ROLES.stream()
         .map(role -> String.format(Locale.ROOT, "%s %.1f -> %.1f s", role,
             median(off.stream().map(r -> r.cpu().get(role)).toList()),
             median(on.stream().map(r -> r.cpu().get(role)).toList())))
         .reduce((a, b) -> a + ", " + b).orElse(""));
     // the overhead counts only together with the analysis it paid for (every analyzer's share of the snapshots)
-    System.out.printf("analysed: least-covered analyzer per monitored block %s; median %.0f %%%n", on.stream()
+    System.out.printf(Locale.ROOT,
+        "analysed: least-covered analyzer per monitored block %s; median %.0f %%%n", on.stream()
         .map(r -> String.format(Locale.ROOT, "%.0f %%", 100 * r.leastCovered())).reduce((a, b) -> a + ", " + b)
         .orElse(""), 100 * median(on.stream().map(Rate::leastCovered).toList()));
     return 0;
@@ -155,15 +159,16 @@ final class BenchOverheadCommand implements Callable<Integer> {
   private static void report(String what, List<Double> off, List<Double> on) {
     double mOff = median(off);
     double mOn = median(on);
-    System.out.printf("%s: median steps/s off %.2f, on %.2f; ratio on/off = %.3f; added %.2f ms/step%n", what, mOff,
+    System.out.printf(Locale.ROOT,
+        "%s: median steps/s off %.2f, on %.2f; ratio on/off = %.3f; added %.2f ms/step%n", what, mOff,
         mOn, mOn / mOff, 1000 / mOn - 1000 / mOff);
     // each round's two blocks run back to back, so their ratio is less exposed to the machine's drift
     List<Double> pairs = new ArrayList<>();
     for (int i = 0; i < on.size(); i++) {
       pairs.add(on.get(i) / off.get(i));
     }
-    System.out.printf("%s: ratio of each round: %s; median %.3f%n", what, pairs.stream()
-        .map(r -> String.format("%.3f", r)).reduce((a, b) -> a + ", " + b).orElse(""), median(pairs));
+    System.out.printf(Locale.ROOT, "%s: ratio of each round: %s; median %.3f%n", what, pairs.stream()
+        .map(r -> String.format(Locale.ROOT, "%.3f", r)).reduce((a, b) -> a + ", " + b).orElse(""), median(pairs));
   }
 
   private Rate block(boolean monitoring, Path out, String runId) throws IOException, InterruptedException {

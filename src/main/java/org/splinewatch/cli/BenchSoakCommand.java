@@ -126,10 +126,11 @@ final class BenchSoakCommand implements Callable<Integer> {
     var conf = TrainCommand.load(o, config);
     RunSettings settings = RunSettings.fromConfig(conf);
     Path runDir = settings.out().resolve("soak");
-    System.out.printf("bench-soak: %d steps, snapshot every %d, all analyzers, %d cores, max heap %d MiB; run "
+    System.out.printf(Locale.ROOT,
+        "bench-soak: %d steps, snapshot every %d, all analyzers, %d cores, max heap %d MiB; run "
         + "directory %s%n", steps, snapshotEvery, Runtime.getRuntime().availableProcessors(),
         Runtime.getRuntime().maxMemory() >> 20, runDir);
-    System.out.printf("retention: %s%n", conf.getConfig("splinewatch.retention").root().render(
+    System.out.printf(Locale.ROOT, "retention: %s%n", conf.getConfig("splinewatch.retention").root().render(
         ConfigRenderOptions.concise()));
     System.out.println("   time  heap MiB   fds  files  run-dir MiB  /metrics KiB   (time from the run's start; -:"
         + " not measured)");
@@ -167,7 +168,8 @@ final class BenchSoakCommand implements Callable<Integer> {
       return result.exitCode();
     }
     boolean partial = result.finished().steps() < steps;
-    System.out.printf("run ended with exit code %d after %d of %d steps (%.1f steps/s)%n", result.exitCode(),
+    System.out.printf(Locale.ROOT,
+        "run ended with exit code %d after %d of %d steps (%.1f steps/s)%n", result.exitCode(),
         result.finished().steps(), steps, result.finished().stepsPerSecond());
     List<Point> ps;
     synchronized (points) {

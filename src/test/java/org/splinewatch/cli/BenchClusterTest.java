@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
@@ -44,9 +45,19 @@ class BenchClusterTest {
         && many.strip().lines().count() == 1, many);
   }
 
+  /** Also: numbers with a decimal point whatever the locale (a German one wrote '12,34 snapshots/s'). */
   @Test
   void itsTemporaryFilesAreRemovedAtTheEnd() {
-    String out = run(0, "--snapshots", "1", "--hidden", "16", "--max-nodes", "1", "--analyzers", "embedding");
+    Locale before = Locale.getDefault();
+    Locale.setDefault(Locale.GERMANY);
+    String out;
+    try {
+      out = run(0, "--snapshots", "1", "--hidden", "16", "--max-nodes", "1", "--analyzers", "embedding");
+    } finally {
+      Locale.setDefault(before);
+    }
+    assertTrue(Pattern.compile("(?m)^1 analyzer node : \\d+\\.\\d\\d snapshots/s \\(\\d+ ms a snapshot\\)$")
+        .matcher(out).find(), out);
     Matcher m = Pattern.compile("the nodes' files: (\\S+) \\(removed at the end\\)").matcher(out);
     assertTrue(m.find(), out);
     assertTrue(out.contains("1 analyzer node : "), out);
