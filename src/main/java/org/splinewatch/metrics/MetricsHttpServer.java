@@ -4,6 +4,7 @@ import static org.apache.pekko.http.javadsl.server.Directives.complete;
 import static org.apache.pekko.http.javadsl.server.Directives.concat;
 import static org.apache.pekko.http.javadsl.server.Directives.extractRequest;
 import static org.apache.pekko.http.javadsl.server.Directives.get;
+import static org.apache.pekko.http.javadsl.server.Directives.handleRejections;
 import static org.apache.pekko.http.javadsl.server.Directives.optionalHeaderValueByName;
 import static org.apache.pekko.http.javadsl.server.Directives.path;
 import static org.apache.pekko.http.javadsl.server.Directives.pathSingleSlash;
@@ -29,6 +30,7 @@ import org.apache.pekko.http.javadsl.model.ContentTypes;
 import org.apache.pekko.http.javadsl.model.HttpEntities;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.model.headers.Host;
+import org.apache.pekko.http.javadsl.server.RejectionHandler;
 import org.apache.pekko.http.javadsl.server.Route;
 import org.apache.pekko.stream.BindFailedException;
 
@@ -104,6 +106,19 @@ public final class MetricsHttpServer {
     }
   }
 
+  /**
+   * A request no route takes: one line naming its method and path and what this server serves (Pekko's own answer,
+   * "The requested resource could not be found.", named neither). Other rejections (a wrong method on a route: 405)
+   * keep Pekko's answers.
+   */
+  private static final RejectionHandler NOT_FOUND = RejectionHandler.newBuilder().handleNotFound(extractRequest(req -> {
+    String path = req.getUri().path();
+    return complete(StatusCodes.NOT_FOUND, "no route " + req.method().value() + " "
+        + (path.length() > 200 ? path.substring(0, 200) + "..." : path) + " here; expected GET /metrics, or GET / for"
+        + " the live page and the routes it uses (docs/observing.md); snapshots over HTTP go to POST /api/v1/runs of a"
+        + " ./monitor serve with splinewatch.ingest.enabled = true (docs/pytorch.md)\n");
+  })).build();
+
   /** With the {@code Host} allow-list {@code allowed}. */
   public static MetricsHttpServer start(ActorSystem<?> system, PrometheusMeterRegistry registry, String host, int port,
       Route extra, AllowedHosts allowed) {
@@ -118,7 +133,7 @@ public final class MetricsHttpServer {
         return complete(StatusCodes.MISDIRECTED_REQUEST, "host '" + h.get().host().address() + "' is not served here;"
             + " expected localhost, an IP address or a name in splinewatch.metrics.allowed-hosts\n");
       }
-      return routes;
+      return handleRejections(NOT_FOUND, () -> routes);
     });
     try {
       ServerBinding b = Http.get(system).newServerAt(host, port).bind(route).toCompletableFuture()

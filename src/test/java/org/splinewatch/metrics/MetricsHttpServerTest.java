@@ -1,0 +1,67 @@
+package org.splinewatch.metrics;
+
+import static org.apache.pekko.http.javadsl.server.Directives.complete;
+import static org.apache.pekko.http.javadsl.server.Directives.path;
+import static org.apache.pekko.http.javadsl.server.Directives.post;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.util.List;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** The metrics port's answers to requests its routes do not take. */
+class MetricsHttpServerTest {
+  private static ActorSystem<Void> system;
+  private static MetricsHttpServer http;
+  private static final HttpClient CLIENT = HttpClient.newHttpClient();
+
+  @BeforeAll
+  static void start() {
+    system = ActorSystem.create(Behaviors.empty(), "metrics-http-server-test");
+    http = MetricsHttpServer.start(system, new PrometheusMeterRegistry(PrometheusConfig.DEFAULT), "127.0.0.1", 0,
+        path("control", () -> post(() -> complete("ok"))), MetricsHttpServer.AllowedHosts.of(List.of(), "trainer",
+            "127.0.0.1"));
+  }
+
+  @AfterAll
+  static void stop() {
+    http.stop();
+    system.terminate();
+  }
+
+  private static HttpResponse<String> send(String method, String path) throws Exception {
+    return CLIENT.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + http.port() + path))
+        .method(method, HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  /** Pekko's own answer was "The requested resource could not be found.", naming neither the request nor the routes. */
+  @Test
+  void aRequestNoRouteTakesIsOneLineNamingItAndWhatIsServed() throws Exception {
+    HttpResponse<String> r = send("POST", "/api/v1/runs");
+    assertEquals(404, r.statusCode());
+    assertEquals("no route POST /api/v1/runs here; expected GET /metrics, or GET / for the live page and the routes it"
+        + " uses (docs/observing.md); snapshots over HTTP go to POST /api/v1/runs of a ./monitor serve with"
+        + " splinewatch.ingest.enabled = true (docs/pytorch.md)", r.body().strip());
+    assertEquals(1, r.body().strip().lines().count());
+    String longPath = "/" + "x".repeat(500);
+    assertTrue(send("GET", longPath).body().startsWith("no route GET /" + "x".repeat(199) + "... here;"));
+  }
+
+  @Test
+  void theRoutesAndAWrongMethodKeepTheirAnswers() throws Exception {
+    assertEquals(200, send("GET", "/metrics").statusCode());
+    assertEquals("ok", send("POST", "/control").body());
+    HttpResponse<String> wrongMethod = send("GET", "/control");
+    assertEquals(405, wrongMethod.statusCode(), wrongMethod.body());
+  }
+}
