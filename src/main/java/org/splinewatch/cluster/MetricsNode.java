@@ -13,7 +13,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import java.util.function.Predicate;
@@ -22,6 +25,7 @@ import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
@@ -202,6 +206,8 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
       AtomicReference<String> ended) {
   }
 
+  /** How long a stopping node waits for the reports still being written (within MonitorServer's 30 s). */
+  static final Duration REPORTS_ON_STOP = Duration.ofSeconds(25);
   private static final int MAX_CONFIG_ENTRIES = 200;
   private static final int MAX_CLASSES = 100_000;
 
@@ -407,7 +413,27 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
           }
           return this;
         })
+        .onSignal(PostStop.class, signal -> awaitReports())
         .build();
+  }
+
+  /**
+   * The node stopping (its actor system terminating): waits for the reports still being written on the blocking
+   * dispatcher, which the system's termination does not wait for, so that nothing writes into a run directory after
+   * the monitor stopped (at most {@link #REPORTS_ON_STOP}).
+   */
+  private Behavior<Command> awaitReports() {
+    try {
+      reports.get().get(REPORTS_ON_STOP.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (TimeoutException e) {
+      getContext().getLog().warn("stopping with a run's report still being written after {} s; its report.html may"
+          + " be incomplete (./monitor report RUN_DIR writes it again)", REPORTS_ON_STOP.toSeconds());
+    } catch (ExecutionException e) {
+      // the failure was logged with its run (ReportWritten), or is the next report's to log
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    return this;
   }
 
   /**

@@ -240,7 +240,8 @@ public final class MonitorServer implements AutoCloseable {
   /**
    * Stops the node. With a {@code reason} (a signal), the runs streamed over HTTP are first finished as
    * {@code interrupted} (run_finished and report written, waiting at most {@link #FINISH_ON_STOP}), and
-   * {@code console} names them and the trainers' runs that are left without their end.
+   * {@code console} names them and the trainers' runs that are left without their end. Returns once the node writes
+   * nothing more into the run directories (the reports being written are waited for, up to 25 s).
    */
   public void close(String reason, PrintStream console) {
     if (reason != null && console != null) {

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -76,6 +77,31 @@ class MetricsNodeReportTest {
     longEnd.receiveMessage(Duration.ofSeconds(20));
     nextEnd.receiveMessage(Duration.ofSeconds(20));
     assertEquals(List.of("long", "next"), waitFor(written, 2));
+  }
+
+  @Test
+  void aStoppingNodeWaitsForTheReportBeingWritten(@TempDir Path out) throws Exception {
+    // the monitor stopping right after a run ended: the report, written off the node, was still being written into
+    // the run directory after the node (and MonitorServer.close()) had returned
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    CountDownLatch started = new CountDownLatch(1);
+    ActorRef<MetricsNode.Command> node = testKit.spawn(MetricsNode.create(registry, out, new RunControl(), "",
+        new Rejections(registry), 64, null, RetentionSettings.KEEP_ALL, m -> false, dir -> {
+          started.countDown();
+          try {
+            Thread.sleep(1500); // a long run's report: seconds
+            Files.writeString(dir.resolve("report.html"), "written");
+          } catch (Exception e) {
+            throw new IllegalStateException(e);
+          }
+        }));
+    String token = register(node, "late").token();
+    node.tell(new MetricsNode.RunFinished("late", Map.of("type", "run_finished"),
+        testKit.<Done>createTestProbe().ref(), token));
+    assertTrue(started.await(20, TimeUnit.SECONDS));
+    testKit.stop(node, Duration.ofSeconds(30));
+    assertTrue(Files.isRegularFile(out.resolve("late").resolve("report.html")),
+        "the node stopped while the report of run 'late' was still being written");
   }
 
   private static List<String> waitFor(List<String> written, int n) throws InterruptedException {
