@@ -70,6 +70,8 @@ final class ServeCommand implements Callable<Integer> {
     ServeSettings settings;
     try {
       config = TrainCommand.load(overrides, configFile);
+      // a well-typed pekko key the cluster node sets itself: not used, which the user would not otherwise learn
+      org.splinewatch.settings.ConfigErrors.unusedPekkoKeys(config).forEach(w -> System.err.println("warning: " + w));
       cluster = ClusterSettings.fromConfig(config);
       cluster.checkTransport();
       settings = ServeSettings.fromConfig(config);

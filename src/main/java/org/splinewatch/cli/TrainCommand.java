@@ -247,6 +247,8 @@ public final class TrainCommand implements Callable<Integer> {
           + " is not a port; expected 0 (off) or 1-65535");
     }
     Config config = loadOrRefuse(overrides);
+    // a well-typed pekko key the cluster node sets itself: used by nothing, which the user would not otherwise learn
+    org.splinewatch.settings.ConfigErrors.unusedPekkoKeys(config).forEach(w -> System.err.println("warning: " + w));
     Map<String, Object> kept;
     RunSettings settings;
     WiringSettings wiring;

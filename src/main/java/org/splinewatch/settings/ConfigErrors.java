@@ -195,6 +195,28 @@ public final class ConfigErrors {
     return Optional.empty();
   }
 
+  /**
+   * One line for each key of {@link #SET_BY_NODE} that a config file sets in {@code root} to a value Pekko can read:
+   * the node's own setting replaces it, so the value is not used ({@code config file my.conf, line 1:
+   * pekko.remote.artery.canonical.port = 2552 is not used: a cluster node sets it from splinewatch.cluster.port
+   * (--port); expected that setting}). Badly typed ones are {@link #pekkoProblem}'s.
+   */
+  public static List<String> unusedPekkoKeys(Config root) {
+    List<String> lines = new ArrayList<>();
+    for (String key : SET_BY_NODE.keySet().stream().sorted().toList()) {
+      if (!root.hasPath(key)) {
+        continue;
+      }
+      ConfigValue value = root.getValue(key);
+      if (value.origin().filename() == null) {
+        continue; // reference.conf's or a -D's
+      }
+      lines.add(where(value.origin()) + ": " + key + " = " + concise(value) + " is not used: a cluster node sets it"
+          + " from " + SET_BY_NODE.get(key) + "; expected that setting");
+    }
+    return lines;
+  }
+
   /** The value at {@code key}, which {@code root} has, as set (a null included). */
   private static ConfigValue raw(Config root, String key) {
     ConfigValue v = root.root();

@@ -65,4 +65,20 @@ class ConfigErrorsTest {
         + " pekko.cluster.seed-nodes = [\"pekko://splinewatch@127.0.0.1:25520\"] (reference.conf)"),
         ConfigErrors.pekkoProblem(root));
   }
+
+  /** A well-typed value of a key the cluster node sets itself was ignored without a word. */
+  @Test
+  void aPekkoKeyTheClusterNodeSetsItselfIsNamedAsNotUsed() throws Exception {
+    assertEquals(java.util.List.of(), ConfigErrors.unusedPekkoKeys(ConfigFactory.load()), "reference.conf's own");
+    Path file = Files.writeString(tmp.resolve("node.conf"), """
+        pekko.loglevel = INFO
+        pekko.remote.artery.canonical.port = 2552
+        pekko.cluster.roles = [metrics]
+        """);
+    Config root = ConfigFactory.parseFile(file.toFile()).withFallback(ConfigFactory.load()).resolve();
+    assertEquals(java.util.List.of("config file " + file + ", line 3: pekko.cluster.roles = [\"metrics\"] is not used:"
+        + " a cluster node sets it from splinewatch.cluster.roles (--roles); expected that setting",
+        "config file " + file + ", line 2: pekko.remote.artery.canonical.port = 2552 is not used: a cluster node sets"
+        + " it from splinewatch.cluster.port (--port); expected that setting"), ConfigErrors.unusedPekkoKeys(root));
+  }
 }
