@@ -209,12 +209,9 @@ public final class NpzArchive {
     bb.position((int) dataStart);
     boolean integral = descr.charAt(1) != 'f';
     for (int i = 0; i < out.length; i++) {
-      if (descr.equals("<f8")) { // a finite value beyond float32's range becomes infinite: refused as non-finite
-        out[i] = vanished.round(bb.getDouble(), i);
-        continue;
-      }
       double v = switch (descr) {
         case "<f4" -> bb.getFloat();
+        case "<f8" -> bb.getDouble(); // a finite value beyond float32's range becomes infinite: refused as non-finite
         case "<i4" -> bb.getInt();
         case "<u4" -> bb.getInt() & 0xffffffffL;
         case "<i8", "<u8" -> bb.getLong();
@@ -223,7 +220,7 @@ public final class NpzArchive {
         case "|i1" -> bb.get();
         default -> bb.get() & 0xff;
       };
-      out[i] = (float) v;
+      out[i] = vanished.round(v, i); // only a <f8 value can be nonzero and round to 0
     }
     return new Array(name, shape, h.fortranOrder() ? NpyHeader.toCOrder(out, shape) : out, integral);
   }
