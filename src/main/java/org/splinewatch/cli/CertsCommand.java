@@ -47,8 +47,8 @@ final class CertsCommand implements Callable<Integer> {
         return 2;
       }
     }
-    if (nodes.stream().distinct().count() < nodes.size()) {
-      String twice = nodes.stream().filter(n -> nodes.indexOf(n) != nodes.lastIndexOf(n)).findFirst().orElseThrow();
+    String twice = ExperimentCommand.twice(nodes);
+    if (twice != null) {
       System.err.println("error: --nodes names " + twice + " more than once; expected each node once");
       return 2;
     }

@@ -272,8 +272,8 @@ final class ExperimentCommand implements Callable<Integer> {
   static final String OPTIONS_FILE = "experiment.json";
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  /** The first value given more than once, or null. */
-  private static String twice(List<?> values) {
+  /** The first value given more than once, or null (also {@code certs --nodes}). */
+  static String twice(List<?> values) {
     Set<Object> seen = new HashSet<>();
     return values.stream().filter(v -> !seen.add(v)).findFirst().map(String::valueOf).orElse(null);
   }

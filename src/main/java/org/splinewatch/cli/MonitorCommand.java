@@ -93,7 +93,8 @@ public final class MonitorCommand implements Runnable {
         return "exists and is not an SVG file; expected a new file or an .svg picture to replace";
       }
       try {
-        // through a link the picture replaces the file it names (DurableFiles.writeOutput): that file must be a picture too
+        // through a link the picture replaces the file it names (DurableFiles.writeOutput): that file must be a
+        // picture too
         Path target = svg.toRealPath();
         if (!isSvgName(target)) {
           return "is a link to " + target + ", which is not an SVG file; expected a new file or an .svg picture to"
