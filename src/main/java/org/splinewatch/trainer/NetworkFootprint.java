@@ -282,7 +282,7 @@ public final class NetworkFootprint {
     }
     Bound bound = z.largestArray() > MAX_ARRAY ? Bound.ARRAY
         : z.nativeBytes() > limits.resident().bytes() ? Bound.NATIVE : Bound.HEAP;
-    String more = bound == Bound.NATIVE ? limits.resident().raise() : limits.heap().raise();
+    String more = bound.raise(limits);
     Config reference = ConfigFactory.defaultReference().getConfig("splinewatch");
     String culprit = null;
     long most = 0;
@@ -309,8 +309,8 @@ public final class NetworkFootprint {
       binding = sizes(a.capped(culprit, allowed + 1)).nativeBytes() > limits.resident().bytes() ? Bound.NATIVE
           : Bound.HEAP;
     }
-    String room = binding == Bound.ARRAY ? "smaller images" : "more memory (" + (binding == Bound.NATIVE
-        ? limits.resident().raise() : limits.heap().raise()) + ", docs/memory.md)";
+    String room = binding == Bound.ARRAY ? "smaller images" : "more memory (" + binding.raise(limits)
+        + ", docs/memory.md)";
     String expected;
     if (bound != Bound.ARRAY) {
       expected = allowed > 0 ? what + " of at most " + allowed + " (larger ones cannot fit with the other settings as"
@@ -339,6 +339,11 @@ public final class NetworkFootprint {
 
     Bound(ToLongFunction<Sizes> need) {
       this.need = need;
+    }
+
+    /** What gives more room under this memory bound ({@code SPLINEWATCH_OFF_HEAP}, ...): where its limit is raised. */
+    String raise(Limits limits) {
+      return this == NATIVE ? limits.resident().raise() : limits.heap().raise();
     }
 
     /** The memory this bound is, in words: "this run's memory limit of 1.6 GiB (...)", "the Java heap's ...". */
