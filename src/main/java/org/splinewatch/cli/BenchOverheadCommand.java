@@ -101,22 +101,29 @@ final class BenchOverheadCommand implements Callable<Integer> {
         "bench-overhead: %s, %d steps per block, snapshot every %d, analyzers %s, %d cores%n", method,
         steps, snapshotEvery, analyzers == null ? "the trainer's default (all but local-complexity)" : analyzers,
         Runtime.getRuntime().availableProcessors());
-    Path out = Files.createTempDirectory("splinewatch-bench");
-    // SIGTERM/SIGINT/SIGHUP to this JVM: stop the block's trainer JVM too (it would go on training, orphaned)
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      Process block = running;
-      if (block != null && block.isAlive()) {
-        block.destroy(); // SIGTERM: the trainer ends its run after the current step
-        try {
-          if (!block.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)) {
-            block.destroyForcibly();
-          }
-        } catch (InterruptedException e) {
+    // the blocks' run directories are only read for their rates: removed at the end, and when this JVM is stopped
+    // (SIGTERM/SIGINT/SIGHUP), after the running block's trainer JVM (it would go on training, orphaned)
+    try (TemporaryDirectory temporary = new TemporaryDirectory("splinewatch-bench", this::stopRunningBlock)) {
+      return measure(temporary.path(), off, on);
+    }
+  }
+
+  private void stopRunningBlock() {
+    Process block = running;
+    if (block != null && block.isAlive()) {
+      block.destroy(); // SIGTERM: the trainer ends its run after the current step
+      try {
+        if (!block.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)) {
           block.destroyForcibly();
         }
-        System.out.println("bench-overhead: interrupted; the running block was stopped (its files in " + out + ")");
+      } catch (InterruptedException e) {
+        block.destroyForcibly();
       }
-    }, "bench-overhead-stop-block"));
+      System.out.println("bench-overhead: interrupted; the running block was stopped and its files removed");
+    }
+  }
+
+  private int measure(Path out, List<Rate> off, List<Rate> on) throws IOException, InterruptedException {
     for (int r = 0; r <= rounds; r++) {
       for (boolean monitoring : new boolean[] {false, true}) {
         Rate rate = block(monitoring, out, "bench-" + r + (monitoring ? "-on" : "-off"));

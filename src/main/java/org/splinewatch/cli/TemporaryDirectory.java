@@ -10,14 +10,23 @@ import java.util.stream.Stream;
 /**
  * A new temporary directory for a benchmark's files, removed with everything in it when closed, or when the JVM
  * shuts down before that (Ctrl-C, SIGTERM), so that neither a finished nor an interrupted benchmark leaves it behind.
+ * At shutdown, {@code beforeRemoval} runs first in the same hook (e.g. stopping a child process still writing there:
+ * separate hooks would run concurrently).
  */
 final class TemporaryDirectory implements AutoCloseable {
   private final Path dir;
   private final Thread hook;
 
   TemporaryDirectory(String prefix) throws IOException {
+    this(prefix, () -> { });
+  }
+
+  TemporaryDirectory(String prefix, Runnable beforeRemoval) throws IOException {
     dir = Files.createTempDirectory(prefix);
-    hook = new Thread(this::delete, "remove-" + prefix);
+    hook = new Thread(() -> {
+      beforeRemoval.run();
+      delete();
+    }, "remove-" + prefix);
     Runtime.getRuntime().addShutdownHook(hook);
   }
 
