@@ -113,6 +113,7 @@ final class DetectionCommand implements Callable<Integer> {
     }
     runs = RunData.distinct(each, System.err); // overlapping globs: each run counted once
     List<Detection.Row> rows = new ArrayList<>();
+    List<Path> rowDirs = new ArrayList<>();
     List<Detection.Skipped> skipped = new ArrayList<>();
     java.util.TreeSet<String> knnLayers = new java.util.TreeSet<>(); // the layers the counted runs have kNN of
     for (Path r : runs) {
@@ -122,6 +123,13 @@ final class DetectionCommand implements Callable<Integer> {
         continue;
       }
       RunData data = loaded.run();
+      Path copied = copyOf(r, data.runId(), rows, rowDirs);
+      if (copied != null) { // a copied run directory: one run, counted once
+        skipped.add(new Detection.Skipped(r, "a copy of " + copied + " (the same run_id " + data.runId()
+            + " and metrics.jsonl); counted once"));
+        continue;
+      }
+      rowDirs.add(r);
       data.series().values().stream()
           .filter(s -> s.name().equals(org.splinewatch.snapshot.MetricFamily.KNN_ACCURACY_RATIO.id()))
           .forEach(s -> knnLayers.add(String.valueOf(s.labels().get("layer"))));
@@ -140,8 +148,44 @@ final class DetectionCommand implements Callable<Integer> {
           : "") + "); expected directories of finished ./trainer runs (runs/<run-id> with metrics.jsonl)");
       return 2;
     }
-    System.out.print(Detection.markdown(rows, layer, drop, new HashSet<>(tuningSeeds), datasets, reference,
-        skipped));
+    System.out.print(Detection.markdown(distinctNames(rows, rowDirs), layer, drop, new HashSet<>(tuningSeeds),
+        datasets, reference, skipped));
     return 0;
+  }
+
+  /**
+   * The directory of an earlier counted run that {@code dir} is a copy of (the same run_id and the same
+   * metrics.jsonl), or null: a copy would count one run twice.
+   */
+  private static Path copyOf(Path dir, String runId, List<Detection.Row> rows, List<Path> rowDirs) {
+    for (int i = 0; i < rows.size(); i++) {
+      if (rows.get(i).runId().equals(runId)) {
+        try {
+          if (Files.mismatch(rowDirs.get(i).resolve("metrics.jsonl"), dir.resolve("metrics.jsonl")) == -1) {
+            return rowDirs.get(i);
+          }
+        } catch (java.io.IOException e) {
+          return null; // read before: it is there; unreadable now, it is not known to be a copy
+        }
+      }
+    }
+    return null;
+  }
+
+  /**
+   * Rows whose run_id another counted run shares (different runs given the same --run-id) are named by run_id and
+   * directory, so that the table tells them apart.
+   */
+  private static List<Detection.Row> distinctNames(List<Detection.Row> rows, List<Path> dirs) {
+    Map<String, Long> counts = rows.stream().collect(java.util.stream.Collectors.groupingBy(Detection.Row::runId,
+        java.util.stream.Collectors.counting()));
+    List<Detection.Row> named = new ArrayList<>();
+    for (int i = 0; i < rows.size(); i++) {
+      Detection.Row r = rows.get(i);
+      named.add(counts.get(r.runId()) == 1 ? r : new Detection.Row(r.runId() + " (" + dirs.get(i) + ")", r.method(),
+          r.ablation(), r.knn(), r.dropStep(), r.firstAlerts(), r.onsetStep(), r.snapshotEvery(), r.seed(),
+          r.dataset(), r.divergedStep()));
+    }
+    return named;
   }
 }

@@ -430,6 +430,35 @@ class CliTest {
   }
 
   /**
+   * A copied run directory is one run: counted once, the copy skipped as such (it was a second identical row, counted
+   * twice). Two different runs given the same --run-id are both counted, each row named by its directory.
+   */
+  @Test
+  void detectionCountsACopiedRunOnceAndTellsApartRunsSharingARunId() throws Exception {
+    String healthy = "{\"name\":\"splinewatch_knn_accuracy_ratio\",\"labels\":{\"layer\":\"repr\"},\"step\":0,"
+        + "\"value\":0.8}\n";
+    Path a = writeRun(tmp.resolve("a/same"), healthy);
+    Path copy = writeRun(tmp.resolve("b/same"), healthy);
+    String d = run(0, "monitor", "detection", a.toString(), copy.toString());
+    assertTrue(d.split("\\| same \\| simclr \\|", -1).length == 2 && d.contains("skipped " + copy + ": a copy of " + a
+        + " (the same run_id same and metrics.jsonl); counted once") && d.contains("healthy runs with a false alarm:"
+        + " 0 of 1\n"), d);
+    Path other = writeRun(tmp.resolve("c/same"), healthy.replace("0.8", "0.9"));
+    String two = run(0, "monitor", "detection", a.toString(), other.toString());
+    assertTrue(two.contains("| same (" + a + ") | simclr |") && two.contains("| same (" + other + ") | simclr |")
+        && two.contains("healthy runs with a false alarm: 0 of 2\n"), two);
+  }
+
+  private static Path writeRun(Path dir, String metrics) throws java.io.IOException {
+    Files.createDirectories(dir);
+    Files.writeString(dir.resolve("metrics.jsonl"), metrics);
+    Files.writeString(dir.resolve("config.json"), "{\"run_id\": \"" + dir.getFileName()
+        + "\", \"method\": \"simclr\"}");
+    Files.writeString(dir.resolve("events.jsonl"), "{\"type\":\"run_finished\",\"status\":\"done\"}\n");
+    return dir;
+  }
+
+  /**
    * {@code detection runs/} reads each run in it (it said "skipped runs: no metrics.jsonl" and "no run to count");
    * {@code report runs/} names it as a directory of runs and says what to pass instead.
    */
