@@ -81,6 +81,20 @@ public final class AlertRelay implements AutoCloseable {
       }
       exchange.close();
     });
+    // any other path (the JDK's answer was an HTML page naming neither the request nor what the relay serves)
+    server.createContext("/", exchange -> {
+      String path = exchange.getRequestURI().getRawPath();
+      byte[] answer = ("no route " + exchange.getRequestMethod() + " "
+          + (path.length() > 200 ? path.substring(0, 200) + "..." : path) + " here; expected POST /api/v1/alerts"
+          + " (Alertmanager's webhook) or GET /-/healthy\n").getBytes(StandardCharsets.UTF_8);
+      exchange.getResponseHeaders().set("Content-Type", "text/plain; charset=utf-8");
+      boolean head = "HEAD".equals(exchange.getRequestMethod());
+      exchange.sendResponseHeaders(404, head ? -1 : answer.length);
+      if (!head) {
+        exchange.getResponseBody().write(answer);
+      }
+      exchange.close();
+    });
     server.setExecutor(null);
     server.start();
     return this;

@@ -87,6 +87,13 @@ class AlertRelayIT {
           java.net.URI.create("http://127.0.0.1:" + relay.port() + "/-/healthy")).build(),
           java.net.http.HttpResponse.BodyHandlers.ofString());
       assertEquals(200, healthy.statusCode(), healthy.body());
+      // a browser or a mistyped webhook URL: one line naming the request and what the relay serves
+      var unknown = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+          java.net.URI.create("http://127.0.0.1:" + relay.port() + "/api/v2/alerts")).build(),
+          java.net.http.HttpResponse.BodyHandlers.ofString());
+      assertEquals(404, unknown.statusCode(), unknown.body());
+      assertEquals("no route GET /api/v2/alerts here; expected POST /api/v1/alerts (Alertmanager's webhook) or GET"
+          + " /-/healthy\n", unknown.body());
     } finally {
       embedded.stop(0);
       monitor.stop(0);
