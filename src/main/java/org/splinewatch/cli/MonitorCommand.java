@@ -66,48 +66,27 @@ public final class MonitorCommand implements Runnable {
         + " statistics, no --svg")
     boolean tiled;
 
+    /** A picture file: it replaces only a file named like a picture. */
+    static final org.splinewatch.snapshot.DurableFiles.OutputKind PICTURE =
+        new org.splinewatch.snapshot.DurableFiles.OutputKind("an SVG file", "an .svg picture", "regions.svg",
+            java.util.regex.Pattern.compile("(?i).*\\.svg"));
+
     /**
-     * Why {@code svg} cannot take the picture, or null: the picture replaces only a file that is itself an SVG picture,
-     * never a directory, the model it is drawn from, or any other file, also not through a symbolic link to one (a
-     * mistyped path must not lose data). A character device or a FIFO ({@code /dev/null}, a pipe) is written through,
-     * as other Unix tools do; a block device or a socket is refused.
+     * Why {@code svg} cannot take the picture, as the error line after {@code "error: "}, or null: never the model it
+     * is drawn from, and otherwise as any output the user names (DurableFiles.outputFileProblem): only a new file or
+     * an SVG picture, also through a symbolic link.
      */
     static String svgTargetProblem(Path svg, Path model) {
-      if (Files.isDirectory(svg)) {
-        return "is a directory; expected a file, e.g. " + svg.resolve("regions.svg");
-      }
-      if (!Files.exists(svg)) {
-        return null;
-      }
-      if (!Files.isRegularFile(svg)) {
-        return org.splinewatch.snapshot.DurableFiles.outputTargetProblem(svg);
-      }
       try {
-        if (Files.exists(model) && Files.isSameFile(svg, model)) {
-          return "is the --model file itself; expected another file for the picture";
+        if (!svg.toString().isEmpty() && Files.isRegularFile(svg) && Files.exists(model)
+            && Files.isSameFile(svg, model)) {
+          return "--svg " + svg + ": is the --model file itself; expected another file for the picture";
         }
       } catch (java.io.IOException e) {
-        return "cannot be checked (" + e.getMessage() + "); expected a new file or an .svg picture to replace";
+        return "--svg " + svg + ": cannot be checked (" + e.getMessage() + "); expected a new file or an .svg picture"
+            + " to replace";
       }
-      if (!isSvgName(svg)) {
-        return "exists and is not an SVG file; expected a new file or an .svg picture to replace";
-      }
-      try {
-        // through a link the picture replaces the file it names (DurableFiles.writeOutput): that file must be a
-        // picture too
-        Path target = svg.toRealPath();
-        if (!isSvgName(target)) {
-          return "is a link to " + target + ", which is not an SVG file; expected a new file or an .svg picture to"
-              + " replace";
-        }
-      } catch (java.io.IOException e) {
-        return "cannot be checked (" + e.getMessage() + "); expected a new file or an .svg picture to replace";
-      }
-      return null;
-    }
-
-    private static boolean isSvgName(Path p) {
-      return p.getFileName() != null && p.getFileName().toString().toLowerCase(java.util.Locale.ROOT).endsWith(".svg");
+      return org.splinewatch.snapshot.DurableFiles.outputFileProblem("--svg", svg, PICTURE);
     }
 
     @Override
@@ -125,15 +104,9 @@ public final class MonitorCommand implements Runnable {
         System.err.println("error: --svg needs the whole partition, which --tiled does not keep; expected one of them");
         return 2;
       }
-      Path svgDir = svg == null ? null : svg.toAbsolutePath().getParent();
-      if (svgDir != null && !Files.isDirectory(svgDir)) {
-        System.err.println("error: --svg " + svg + ": directory " + svgDir + " does not exist; expected a file in an "
-            + "existing directory");
-        return 2;
-      }
       String svgProblem = svg == null ? null : svgTargetProblem(svg, model);
       if (svgProblem != null) {
-        System.err.println("error: --svg " + svg + ": " + svgProblem);
+        System.err.println("error: " + svgProblem);
         return 2;
       }
       List<Network> read = new ArrayList<>(1);

@@ -22,6 +22,10 @@ final class ReportCommand implements Callable<Integer> {
       + "splinewatch-report.html for several); a character device or a FIFO (/dev/null, a pipe) is written to")
   Path out;
 
+  /** A report file: it replaces only a file named like a report. */
+  static final DurableFiles.OutputKind REPORT = new DurableFiles.OutputKind("an HTML file", "an .html report",
+      "report.html", java.util.regex.Pattern.compile("(?i).*\\.html?"));
+
   /** Samples on disk (metrics.jsonl and its segments) from which the report says what it reads and writes. */
   static long progressBytes = 64L << 20;
 
@@ -46,31 +50,10 @@ final class ReportCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    if (out != null && out.toString().isEmpty()) {
-      System.err.println("error: --out is empty; expected a file, e.g. report.html");
-      return 2;
-    }
-    if (out != null && java.nio.file.Files.isDirectory(out)) { // moving the report there would replace an empty one
-      System.err.println("error: --out " + out + ": is a directory; expected a file, e.g. "
-          + out.resolve("report.html"));
-      return 2;
-    }
-    String special = out == null ? null : DurableFiles.outputTargetProblem(out);
-    if (special != null) { // a block device or a socket; a character device or a FIFO is written through
-      System.err.println("error: --out " + out + ": " + special);
-      return 2;
-    }
-    if (out != null && java.nio.file.Files.isRegularFile(out)
-        && !out.getFileName().toString().matches("(?i).*\\.html?")) {
-      // e.g. --out RUN/metrics.jsonl: a report replaces only a report
-      System.err.println("error: --out " + out + ": exists and is not an HTML file; expected a new file or an .html"
-          + " report to replace");
-      return 2;
-    }
-    Path outDir = out == null ? null : out.toAbsolutePath().getParent();
-    if (outDir != null && !java.nio.file.Files.isDirectory(outDir)) { // as regions --svg: before any run is read
-      System.err.println("error: --out " + out + ": directory " + outDir + " does not exist; expected a file in an "
-          + "existing directory");
+    // before any run is read: a report replaces only a report (e.g. not the run's metrics.jsonl, nor through a link)
+    String problem = out == null ? null : DurableFiles.outputFileProblem("--out", out, REPORT);
+    if (problem != null) {
+      System.err.println("error: " + problem);
       return 2;
     }
     runs = RunData.distinct(runs, System.err);

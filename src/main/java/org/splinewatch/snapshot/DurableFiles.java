@@ -11,6 +11,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
@@ -73,6 +74,59 @@ public final class DurableFiles {
       return;
     }
     writeAtomically(Files.exists(target) ? target.toRealPath() : target, content);
+  }
+
+  /**
+   * A kind of output file the user names ({@code report --out}, {@code regions --svg}): what such a file is
+   * ({@code "an HTML file"}), what it may replace ({@code "an .html report"}), a file name for the examples, and the
+   * names such files have (matched whole, case-insensitively).
+   */
+  public record OutputKind(String kind, String replaces, String example, Pattern names) {
+    /** Whether {@code p}'s last name is one such a file has. */
+    boolean named(Path p) {
+      return p.getFileName() != null && names.matcher(p.getFileName().toString()).matches();
+    }
+  }
+
+  /**
+   * Why {@code target}, given as {@code option}, cannot take an output of this kind, as the error line after
+   * {@code "error: "}, or null. An output replaces only a file of its own kind (by name), never a directory or any
+   * other file, also not through a symbolic link to one, whose target {@link #writeOutput} would replace: a mistyped
+   * path must not lose data. A new file needs an existing directory. A character device or a FIFO is written
+   * through, a block device or a socket refused ({@link #outputTargetProblem}).
+   */
+  public static String outputFileProblem(String option, Path target, OutputKind kind) {
+    if (target.toString().isEmpty()) {
+      return option + " is empty; expected a file, e.g. " + kind.example();
+    }
+    String at = option + " " + target + ": ";
+    if (Files.isDirectory(target)) { // moving the output there would replace an empty directory
+      return at + "is a directory; expected a file, e.g. " + target.resolve(kind.example());
+    }
+    Path dir = target.toAbsolutePath().getParent();
+    if (dir != null && !Files.isDirectory(dir)) {
+      return at + "directory " + dir + " does not exist; expected a file in an existing directory";
+    }
+    if (!Files.exists(target)) {
+      return null;
+    }
+    if (!Files.isRegularFile(target)) {
+      String special = outputTargetProblem(target);
+      return special == null ? null : at + special;
+    }
+    String expected = "; expected a new file or " + kind.replaces() + " to replace";
+    if (!kind.named(target)) {
+      return at + "exists and is not " + kind.kind() + expected;
+    }
+    try {
+      Path real = target.toRealPath();
+      if (!kind.named(real)) {
+        return at + "is a link to " + real + ", which is not " + kind.kind() + expected;
+      }
+    } catch (IOException e) {
+      return at + "cannot be checked (" + e.getMessage() + ")" + expected;
+    }
+    return null;
   }
 
   /**

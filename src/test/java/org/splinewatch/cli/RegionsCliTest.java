@@ -199,6 +199,9 @@ class RegionsCliTest {
     String isDir = TestTools.cli(2, "monitor", "regions", "--model", f.toString(), "--svg", dir.toString());
     assertTrue(isDir.contains("error: --svg " + dir + ": is a directory; expected a file")
         && isDir.strip().lines().count() == 1, isDir);
+    // as report --out "" (it was named as the working directory: "--svg : is a directory")
+    String blank = TestTools.cli(2, "monitor", "regions", "--model", f.toString(), "--svg", "");
+    assertEquals("error: --svg is empty; expected a file, e.g. regions.svg", blank.strip());
   }
 
   @Test

@@ -124,4 +124,29 @@ class ReportCliTest {
       assertEquals(java.util.List.of(), left.filter(p -> p.toString().endsWith(".tmp")).toList(), "no temporary left");
     }
   }
+
+  /**
+   * A link named like a report to a file that is not one is refused as that file is, before any run is read: the
+   * report would replace the file the link names (notes.txt was overwritten with the HTML). As regions --svg.
+   */
+  @Test
+  void aLinkToAFileThatIsNotAReportIsRefused() throws Exception {
+    Path a = run(tmp.resolve("a"), "a", 30);
+    Path notes = Files.writeString(tmp.resolve("notes.txt"), "keep me\n");
+    Path link = Files.createSymbolicLink(tmp.resolve("r.html"), notes.getFileName());
+    String m = TestTools.cli(2, "monitor", "report", a.toString(), "--out", link.toString());
+    assertEquals("error: --out " + link + ": is a link to " + notes.toRealPath() + ", which is not an HTML file;"
+        + " expected a new file or an .html report to replace", m.strip());
+    assertEquals("keep me\n", Files.readString(notes));
+    assertTrue(Files.isSymbolicLink(link), "the link is kept");
+    // a link to the run's own data is refused the same way; nothing is written
+    Path data = Files.createSymbolicLink(tmp.resolve("data.htm"), a.resolve("metrics.jsonl"));
+    String d = TestTools.cli(2, "monitor", "report", a.toString(), "--out", data.toString());
+    assertEquals("error: --out " + data + ": is a link to " + a.resolve("metrics.jsonl").toRealPath() + ", which is"
+        + " not an HTML file; expected a new file or an .html report to replace", d.strip());
+    assertFalse(Files.exists(a.resolve("report.html")), "nothing written");
+    try (var left = Files.list(tmp)) {
+      assertEquals(java.util.List.of(), left.filter(p -> p.toString().endsWith(".tmp")).toList(), "no temporary left");
+    }
+  }
 }
