@@ -183,8 +183,8 @@ final class CertsCommand implements Callable<Integer> {
 
   /**
    * The password of an existing CA, from the first line of {@code passwordFile}, checked against {@code ca} before
-   * anything is written: a wrong or empty one, or a {@code ca.p12} that is no key store (cut short, overwritten), is a
-   * one-line {@link IllegalStateException}.
+   * anything is written: a wrong or empty one, a {@code ca.p12} that is no key store (cut short, overwritten), or one
+   * without the CA's key (another key store, a copy of the trust store), is a one-line {@link IllegalStateException}.
    */
   private static String caPassword(Path ca, Path passwordFile) throws IOException {
     List<String> lines = Files.readAllLines(passwordFile);
@@ -194,7 +194,16 @@ final class CertsCommand implements Callable<Integer> {
     }
     String password = lines.get(0).strip();
     try (java.io.InputStream in = Files.newInputStream(ca)) {
-      java.security.KeyStore.getInstance("PKCS12").load(in, password.toCharArray());
+      java.security.KeyStore store = java.security.KeyStore.getInstance("PKCS12");
+      store.load(in, password.toCharArray());
+      if (!store.isKeyEntry("ca")) { // keytool would fail later, after writing an empty ca.crt or a node's key
+        List<String> aliases = java.util.Collections.list(store.aliases());
+        String holds = store.containsAlias("ca") ? "ca is a certificate without its key, as in a trust store"
+            : aliases.isEmpty() ? "it holds no entry" : "it holds " + String.join(", ", aliases);
+        throw new IllegalStateException(ca + " holds no ca key entry (" + holds + "); expected the CA key store"
+            + " ./monitor certs made: restore it from a backup, or move it away and rerun with --force to make a new"
+            + " CA (every node then needs the new trust store and password)");
+      }
     } catch (IOException e) {
       if (e.getCause() instanceof java.security.UnrecoverableKeyException) { // the PKCS#12 MAC did not verify
         throw new IllegalStateException("the password in " + passwordFile + " does not open " + ca

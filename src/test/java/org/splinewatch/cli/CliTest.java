@@ -644,6 +644,46 @@ class CliTest {
     assertFalse(Files.exists(dir.resolve("c.p12")), "nothing made");
   }
 
+  /**
+   * A ca.p12 that the password opens but that holds no {@code ca} key entry (another key store, a copy of the trust
+   * store) is one line naming it, before anything is written: it was a raw keytool error ("Alias <ca> does not
+   * exist") after an empty ca.crt was written, or ("Alias <ca> has no key") after a node's key was made.
+   */
+  @Test
+  void certsNamesACaKeyStoreWithoutTheCaKeyAndWritesNothing() throws Exception {
+    Path dir = tmp.resolve("certs");
+    run(0, "monitor", "certs", dir.toString(), "--nodes", "a");
+    char[] password = Files.readAllLines(dir.resolve("password")).get(0).toCharArray();
+    java.security.KeyStore made = java.security.KeyStore.getInstance("PKCS12");
+    try (var in = Files.newInputStream(dir.resolve("ca.p12"))) {
+      made.load(in, password);
+    }
+    java.security.KeyStore other = java.security.KeyStore.getInstance("PKCS12");
+    other.load(null, null);
+    other.setKeyEntry("other", made.getKey("ca", password), password, made.getCertificateChain("ca"));
+    try (var out = Files.newOutputStream(dir.resolve("ca.p12"))) {
+      other.store(out, password);
+    }
+    Files.delete(dir.resolve("ca.crt")); // as if its making had stopped: the repair must not start either
+    Files.delete(dir.resolve("truststore.p12"));
+    String m = run(1, "monitor", "certs", dir.toString(), "--nodes", "c");
+    assertEquals("error: " + dir.resolve("ca.p12") + " holds no ca key entry (it holds other); expected the CA key"
+        + " store ./monitor certs made: restore it from a backup, or move it away and rerun with --force to make a new"
+        + " CA (every node then needs the new trust store and password)", m.strip());
+    try (var left = Files.list(dir)) {
+      assertEquals(java.util.List.of("a.crt", "a.p12", "ca.p12", "password"), left.map(p -> p.getFileName().toString())
+          .sorted().toList(), "nothing written");
+    }
+    // the trust store copied over ca.p12: its ca entry is the certificate alone
+    run(0, "monitor", "certs", tmp.resolve("fresh").toString(), "--nodes", "a");
+    Files.copy(tmp.resolve("fresh/truststore.p12"), tmp.resolve("fresh/ca.p12"),
+        java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    String trust = run(1, "monitor", "certs", tmp.resolve("fresh").toString(), "--nodes", "c");
+    assertTrue(trust.strip().startsWith("error: " + tmp.resolve("fresh/ca.p12") + " holds no ca key entry (ca is a"
+        + " certificate without its key, as in a trust store); expected") && trust.strip().lines().count() == 1, trust);
+    assertFalse(Files.exists(tmp.resolve("fresh/c.p12")) || Files.exists(tmp.resolve("fresh/c.crt")), "no node made");
+  }
+
   @Test
   void benchmarkOptionsOutOfRangeAreBadArgumentsBeforeAnythingRuns() {
     String[][] cases = {
