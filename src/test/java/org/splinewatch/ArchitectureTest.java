@@ -92,6 +92,25 @@ class ArchitectureTest {
     }
   }
 
+  /**
+   * Formatting names its locale: file names, metric text and messages must not depend on the default one (under
+   * {@code ar-EG}, {@code %05d} gave metrics segments Arabic-Indic digits, which no reader found).
+   */
+  @Test
+  void formattingNeverUsesTheDefaultLocale() {
+    noClasses().should().callMethod(String.class, "format", String.class, Object[].class)
+        .orShould().callMethod(String.class, "formatted", Object[].class)
+        .orShould().callMethod(java.io.PrintStream.class, "printf", String.class, Object[].class)
+        .orShould().callMethod(java.io.PrintStream.class, "format", String.class, Object[].class)
+        .orShould().callMethod(java.io.PrintWriter.class, "printf", String.class, Object[].class)
+        .orShould().callMethod(java.io.PrintWriter.class, "format", String.class, Object[].class)
+        .orShould().callMethod(String.class, "toLowerCase")
+        .orShould().callMethod(String.class, "toUpperCase")
+        .because("the default locale changes digits (ar-EG, th-TH-u-nu-thai) and letters (tr: I to ı); pass"
+            + " Locale.ROOT")
+        .check(imported);
+  }
+
   @Test
   void theClusterNeverImportsTheLocalRun() {
     noClasses().that().resideInAPackage("org.splinewatch.cluster..")

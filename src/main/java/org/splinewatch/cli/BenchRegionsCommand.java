@@ -147,10 +147,11 @@ final class BenchRegionsCommand implements Callable<Integer> {
     }
     header();
     if (threads == 1) {
-      System.out.printf("%-14s %8s %11s %11s %13s%n", "workload", "regions", "first run", "1 thread", "warm-up");
+      System.out.printf(Locale.ROOT, "%-14s %8s %11s %11s %13s%n", "workload", "regions", "first run", "1 thread",
+          "warm-up");
     } else {
-      System.out.printf("%-14s %8s %11s %11s %13s %15s %15s %9s %9s%n", "workload", "regions", "first run",
-          "1 thread", "warm-up", "2 planes/2 thr", "1 plane/2 thr", "speedup2p", "speedup1p");
+      System.out.printf(Locale.ROOT, "%-14s %8s %11s %11s %13s %15s %15s %9s %9s%n", "workload", "regions",
+          "first run", "1 thread", "warm-up", "2 planes/2 thr", "1 plane/2 thr", "speedup2p", "speedup1p");
     }
     ExecutorService pool = threads > 1 ? Executors.newFixedThreadPool(2) : null;
     try {
@@ -286,7 +287,7 @@ final class BenchRegionsCommand implements Callable<Integer> {
    */
   private int scaling() {
     header();
-    System.out.printf("%-7s %-7s %9s %12s %13s%n", "width", "depth", "regions", "1 thread", "warm-up");
+    System.out.printf(Locale.ROOT, "%-7s %-7s %9s %12s %13s%n", "width", "depth", "regions", "1 thread", "warm-up");
     double[][] time = new double[widths.length][depths.length];
     double[][] regs = new double[widths.length][depths.length];
     for (int wi = 0; wi < widths.length; wi++) {

@@ -146,7 +146,7 @@ final class ExperimentCommand implements Callable<Integer> {
       json.put("options", options);
       Files.writeString(record, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(json) + "\n");
       // every snapshot analysed: a deep per-analyzer buffer (training still never waits) and a long final drain
-      Files.writeString(conf, """
+      Files.writeString(conf, String.format(java.util.Locale.ROOT, """
           # written by ./monitor experiment: keep every snapshot for the analyzers, wait for them at the end
           splinewatch.hub.buffer-size = 100000
           splinewatch.hub.priority-buffer-size = 100000
@@ -154,7 +154,7 @@ final class ExperimentCommand implements Callable<Integer> {
           # an interrupted run is trained again from its start when the experiment is rerun (its analyses in flight
           # were cut short, so resuming it would leave gaps in its metrics): say that instead of --resume
           splinewatch.lifecycle.interrupted-advice = "%s"
-          """.formatted(INTERRUPTED_ADVICE));
+          """, INTERRUPTED_ADVICE));
     } catch (IOException e) {
       System.err.println("error: --out " + dir + ": cannot write the experiment directory (" + IoErrors.reason(e)
           + "); expected a directory this user can write (created when missing)");

@@ -44,8 +44,9 @@ public final class Idx {
         InputStream in = new BufferedInputStream(file.toString().endsWith(".gz") ? new GZIPInputStream(raw) : raw)) {
       int m = readInt(in, file);
       if (m != magic) {
-        throw new DataException(String.format("%s: wrong magic number 0x%08x; expected 0x%08x (IDX %s file)", file,
-            m, magic, magic == IMAGES_MAGIC ? "images" : "labels"));
+        throw new DataException(String.format(java.util.Locale.ROOT,
+            "%s: wrong magic number 0x%08x; expected 0x%08x (IDX %s file)", file, m, magic,
+            magic == IMAGES_MAGIC ? "images" : "labels"));
       }
       long total = 1;
       for (int k = 0; k < dims.length; k++) {

@@ -170,7 +170,7 @@ public final class RunLog implements AutoCloseable {
       Matcher m = SEGMENT.matcher(existing.get(existing.size() - 1).getFileName().toString());
       next = m.matches() ? Long.parseLong(m.group(1)) + 1 : existing.size() + 1;
     }
-    Path plain = dir.resolve(String.format("metrics-%05d.jsonl", next));
+    Path plain = dir.resolve(String.format(java.util.Locale.ROOT, "metrics-%05d.jsonl", next));
     Files.move(dir.resolve("metrics.jsonl"), plain, StandardCopyOption.ATOMIC_MOVE);
     DurableFiles.syncDirectory(dir);
     metricsChannel = append(dir.resolve("metrics.jsonl"));

@@ -34,7 +34,7 @@ public final class RunDirectory {
       return RunIds.require(s.runId());
     }
     String base = s.method() + "-" + s.dataset() + "-"
-        + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
+        + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss", java.util.Locale.ROOT));
     String id = base;
     for (int k = 2; Files.exists(s.out().resolve(id)); k++) {
       id = base + "-" + k;

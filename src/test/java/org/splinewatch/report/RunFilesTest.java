@@ -127,6 +127,35 @@ class RunFilesTest {
     assertTrue(Files.readString(kept.resolve("events.jsonl")).contains("metrics_segment_deleted"));
   }
 
+  /**
+   * Segment names do not depend on the default locale: under Arabic (Egypt) they were {@code metrics-٠٠٠٠١.jsonl.gz}
+   * (Arabic-Indic digits), which readers do not take as segments, and every rotation was written over the last one.
+   */
+  @Test
+  void segmentNamesHaveAsciiDigitsInALocaleWithOtherDigits() throws IOException {
+    java.util.Locale before = java.util.Locale.getDefault();
+    java.util.Locale.setDefault(java.util.Locale.forLanguageTag("ar-EG"));
+    Path dir = tmp.resolve("ar");
+    try {
+      assertFalse(String.format("%d", 1).equals("1"), "this locale formats digits of its own");
+      try (RunLog log = new RunLog(dir, new RetentionSettings(4096, 0, 0, 0))) {
+        for (int b = 0; b < 40; b++) {
+          write(log, b * 10L, b * 10L + 10);
+        }
+      }
+    } finally {
+      java.util.Locale.setDefault(before);
+    }
+    List<String> names;
+    try (var files = Files.list(dir)) {
+      names = files.map(p -> p.getFileName().toString()).filter(n -> n.startsWith("metrics-")).sorted().toList();
+    }
+    assertTrue(names.size() >= 5 && names.stream().allMatch(n -> n.matches("metrics-[0-9]{5}\\.jsonl\\.gz")),
+        names.toString());
+    assertEquals(names.get(0), "metrics-00001.jsonl.gz");
+    assertEquals(400, points(RunData.read(dir), "splinewatch_training_loss"), "no segment lost");
+  }
+
   @Test
   void anInterruptedRotationIsFinishedAndNothingIsCountedTwice() throws IOException {
     Path dir = tmp.resolve("crash");
