@@ -70,7 +70,7 @@ final class CertsCommand implements Callable<Integer> {
       List<String> repaired = make(dir, nodes, days);
       if (!repaired.isEmpty()) {
         System.out.println("repaired: " + String.join(" and ", repaired) + " made again from ca.p12 (an earlier"
-            + " ./monitor certs stopped before writing " + (repaired.size() == 1 ? "it" : "them") + ")");
+            + " ./monitor certs stopped before writing " + (repaired.size() == 1 ? "it" : "them") + " whole)");
       }
     } catch (IOException e) {
       // a java.nio exception's message is often only the path: say what is wrong with it
@@ -117,6 +117,27 @@ final class CertsCommand implements Callable<Integer> {
   /** The longest validity {@code --days} takes (keytool refuses an end past the year 9999). */
   static final int MAX_DAYS = 36_500;
 
+  /** Whether {@code file} is there and holds an X.509 certificate (false: missing, empty or cut short). */
+  private static boolean isCertificate(Path file) {
+    try (java.io.InputStream in = Files.newInputStream(file)) {
+      java.security.cert.CertificateFactory.getInstance("X.509").generateCertificate(in);
+      return true;
+    } catch (IOException | java.security.cert.CertificateException e) {
+      return false;
+    }
+  }
+
+  /** Whether {@code file} is a PKCS#12 trust store that {@code password} opens and that holds the ca certificate. */
+  private static boolean holdsCaCertificate(Path file, String password) {
+    try (java.io.InputStream in = Files.newInputStream(file)) {
+      java.security.KeyStore store = java.security.KeyStore.getInstance("PKCS12");
+      store.load(in, password.toCharArray());
+      return store.isCertificateEntry("ca");
+    } catch (IOException | java.security.GeneralSecurityException e) {
+      return false;
+    }
+  }
+
   /**
    * Makes (or reuses) the CA in {@code dir} and a certificate for each of {@code nodes}. Returns the CA's public files
    * made again from an existing {@code ca.p12} (a CA whose making was interrupted after its key store was written).
@@ -129,13 +150,16 @@ final class CertsCommand implements Callable<Integer> {
     List<String> repaired = new ArrayList<>();
     if (Files.exists(ca)) {
       password = caPassword(ca, passwordFile);
-      // made from ca.p12 as a new CA makes them: nothing a node holds can differ from these
-      if (!Files.exists(dir.resolve("ca.crt"))) {
+      // made from ca.p12 as a new CA makes them: nothing a node holds can differ from these. Missing, or cut short
+      // (an interrupted write; empty where an older release failed on a foreign ca.p12): both hold only public data
+      if (!isCertificate(dir.resolve("ca.crt"))) {
+        Files.deleteIfExists(dir.resolve("ca.crt"));
         keytool(password, "-exportcert", "-alias", "ca", "-keystore", ca.toString(), "-rfc", "-file",
             dir.resolve("ca.crt").toString());
         repaired.add("ca.crt");
       }
-      if (!Files.exists(dir.resolve("truststore.p12"))) {
+      if (!holdsCaCertificate(dir.resolve("truststore.p12"), password)) {
+        Files.deleteIfExists(dir.resolve("truststore.p12"));
         keytool(password, "-importcert", "-noprompt", "-alias", "ca", "-file", dir.resolve("ca.crt").toString(),
             "-keystore", dir.resolve("truststore.p12").toString(), "-storetype", "PKCS12");
         repaired.add("truststore.p12");

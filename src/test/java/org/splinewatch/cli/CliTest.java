@@ -629,6 +629,17 @@ class CliTest {
     }
     assertTrue(trust.isCertificateEntry("ca"), "the trust store holds the CA certificate");
     assertTrue(Files.exists(dir.resolve("b.p12")), "b made");
+    // cut short (an empty ca.crt was what an older release left after a foreign ca.p12): made again too
+    Files.write(dir.resolve("ca.crt"), new byte[0]);
+    Files.write(dir.resolve("truststore.p12"), java.util.Arrays.copyOf(Files.readAllBytes(dir.resolve(
+        "truststore.p12")), 100));
+    String cut = run(0, "monitor", "certs", dir.toString(), "--nodes", "c");
+    assertTrue(cut.startsWith("repaired: ca.crt and truststore.p12 made again from ca.p12"), cut);
+    assertTrue(java.util.Arrays.equals(caCrt, Files.readAllBytes(dir.resolve("ca.crt"))), "the same CA");
+    try (var in = Files.newInputStream(dir.resolve("truststore.p12"))) {
+      trust.load(in, Files.readString(dir.resolve("password")).strip().toCharArray());
+    }
+    assertTrue(trust.isCertificateEntry("ca"), "the trust store holds the CA certificate again");
   }
 
   @Test
