@@ -65,13 +65,19 @@ final class ReportCommand implements Callable<Integer> {
         return 2;
       }
     }
+    Path file = out != null ? out : runs.size() == 1 ? runs.get(0).resolve("report.html")
+        : Path.of("splinewatch-report.html");
+    // the default file is checked as --out is (e.g. a report.html that is a link to another file, or a directory)
+    String defaultProblem = out != null ? null : DurableFiles.outputFileProblem("the report", file, REPORT);
+    if (defaultProblem != null) {
+      System.err.println("error: " + defaultProblem + "; or pass --out FILE");
+      return 2;
+    }
     long[] bytes = runs.stream().mapToLong(ReportCommand::sampleBytes).toArray();
     long total = java.util.Arrays.stream(bytes).sum();
     boolean progress = total >= progressBytes; // a long run takes tens of seconds a run: say what is going on
     long started = System.nanoTime();
     List<RunData> data = new ArrayList<>();
-    Path file = out != null ? out : runs.size() == 1 ? runs.get(0).resolve("report.html")
-        : Path.of("splinewatch-report.html");
     try {
       for (int i = 0; i < runs.size(); i++) {
         Path r = runs.get(i);

@@ -148,5 +148,11 @@ class ReportCliTest {
     try (var left = Files.list(tmp)) {
       assertEquals(java.util.List.of(), left.filter(p -> p.toString().endsWith(".tmp")).toList(), "no temporary left");
     }
+    // without --out, the run's report.html is checked the same way (it replaced the link's target)
+    Path own = Files.createSymbolicLink(a.resolve("report.html"), notes);
+    String o = TestTools.cli(2, "monitor", "report", a.toString());
+    assertEquals("error: the report " + own + ": is a link to " + notes.toRealPath() + ", which is not an HTML file;"
+        + " expected a new file or an .html report to replace; or pass --out FILE", o.strip());
+    assertEquals("keep me\n", Files.readString(notes));
   }
 }
