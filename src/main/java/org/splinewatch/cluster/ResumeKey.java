@@ -88,6 +88,21 @@ public final class ResumeKey {
   }
 
   /**
+   * Whether {@code dir} keeps the SHA-256 of {@code key} (constant-time comparison): false when it keeps none, another
+   * one, or cannot be read. An HTTP run resumes only then: its key lived only in the client that registered it.
+   */
+  public static boolean holds(Path dir, String key) {
+    Path file = dir.resolve(MONITOR_FILE);
+    try {
+      return key != null && Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS) && MessageDigest.isEqual(
+          Files.readString(file).strip().getBytes(StandardCharsets.US_ASCII),
+          sha256(key).getBytes(StandardCharsets.US_ASCII));
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  /**
    * Keeps the SHA-256 of {@code key} in {@code dir}: for a new run ({@code replace}: a leftover of an earlier run in
    * the same directory is replaced), or for a resumed one whose directory has none yet.
    */

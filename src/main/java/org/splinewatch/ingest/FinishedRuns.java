@@ -7,6 +7,7 @@ import java.util.Map;
  * The ids of the runs whose end this monitor saw begin over HTTP, the last {@link #CAPACITY} of them, so that a late
  * snapshot or a second finish is answered 409 ("has finished") rather than 404 ("register it first"), and 410 ("gone")
  * for a run the monitor ended itself (its idle timeout): its client cannot know the run ended and should stop sending.
+ * It also names the runs an earlier monitor left without an end ({@link LeftRuns}), whose 404 says how to resume them.
  * Thread-safe: the routes read it, the ingestion actor and the run actors add to it.
  */
 final class FinishedRuns {
@@ -18,6 +19,9 @@ final class FinishedRuns {
       return size() > CAPACITY;
     }
   };
+
+  /** The runs an earlier monitor on this --out left without an end, which this one marked interrupted. */
+  private final java.util.Set<String> left = new java.util.HashSet<>();
 
   synchronized void add(String runId) {
     String why = ids.remove(runId); // re-inserted as the newest, still answered 410 if the monitor ended it
@@ -38,17 +42,26 @@ final class FinishedRuns {
   synchronized Answer answer(String runId) {
     String why = ids.get(runId);
     if (why == null) {
-      return null;
+      return left.contains(runId) ? new Answer(404, "unknown run '" + runId + "': this monitor started after an"
+          + " earlier one on its --out stopped without ending the run, and marked it interrupted; register it again"
+          + " with its resume_key to go on with it (the Python client does), or register a new run") : null;
     }
     if (why.isEmpty()) {
       return new Answer(409, finished(runId));
     }
-    return new Answer(410, "run '" + runId + "' was ended by this monitor (" + why + "); it takes no more snapshots:"
-        + " register a new run with another run id to send more");
+    return new Answer(410, "run '" + runId + "' was ended by this monitor (" + why + "); it takes no more snapshots"
+        + " until it is registered again with its resume_key (the Python client does so), or register a new run with"
+        + " another run id to send more");
   }
 
   synchronized void remove(String runId) {
     ids.remove(runId);
+    left.remove(runId);
+  }
+
+  /** Runs an earlier monitor left without an end (marked interrupted at this one's start): answered 404 as such. */
+  synchronized void left(java.util.Collection<String> runIds) {
+    left.addAll(runIds);
   }
 
   synchronized boolean contains(String runId) {

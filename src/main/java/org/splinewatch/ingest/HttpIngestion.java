@@ -99,11 +99,25 @@ public final class HttpIngestion {
     }
   }
 
-  /** Starts the ingestion actor; {@code baseUrl} is {@code http://host:port} of the endpoints. */
-  public void start(ActorRef<MetricsNode.Command> node, Path out, String baseUrl) {
+  /**
+   * The HTTP runs an earlier monitor on this {@code --out} left without an end (it was killed, or its machine went
+   * down), which {@link #start} marked interrupted, and one line for each it could not mark.
+   */
+  public record Left(List<String> runs, List<String> problems) {
+  }
+
+  /**
+   * Marks the runs an earlier monitor left without an end ({@link LeftRuns}), then starts the ingestion actor;
+   * {@code baseUrl} is {@code http://host:port} of the endpoints. Until then registrations answer 503, so a client
+   * resuming a left run finds it marked.
+   */
+  public Left start(ActorRef<MetricsNode.Command> node, Path out, String baseUrl) {
+    LeftRuns.Marked marked = LeftRuns.mark(out);
+    finished.left(marked.runs());
     if (settings.enabled()) {
-      actor.set(system.systemActorOf(IngestActor.create(new IngestActor.Context(alerts, analyzers, settings, cluster, node, out,
-          baseUrl, active, finished, registry)), "http-ingest", Props.empty()));
+      actor.set(system.systemActorOf(IngestActor.create(new IngestActor.Context(alerts, analyzers, settings, cluster,
+          node, out, baseUrl, active, finished, registry)), "http-ingest", Props.empty()));
     }
+    return new Left(marked.runs(), marked.problems());
   }
 }

@@ -33,6 +33,7 @@ import org.splinewatch.alerts.AlertSettings;
 import org.splinewatch.analysis.PlaneAnchors;
 import org.splinewatch.cluster.ClusterSettings;
 import org.splinewatch.cluster.MetricsNode;
+import org.splinewatch.cluster.ResumeKey;
 import org.splinewatch.regions.Plane;
 import org.splinewatch.snapshot.Provenance;
 import org.splinewatch.snapshot.RunIds;
@@ -45,7 +46,8 @@ import org.splinewatch.trainer.Augmenter;
  * registration into the run's fixed description (drawing probe pairs and plane anchors when the client sent none,
  * as {@code ./trainer} does) and keeps {@code active}, the ids of live runs, and {@code finished}, those whose end
  * began, which the HTTP routes read to answer 404 or 409 before reading a body. Like {@code ./trainer}, it refuses a
- * run id whose directory under {@code --out} already holds a run.
+ * run id whose directory under {@code --out} already holds a run, unless the registration resumes that run with the
+ * resume key its first registration was answered (its client lost it: the monitor restarted, or ended it).
  */
 public final class IngestActor extends AbstractBehavior<IngestActor.Command> {
 
@@ -203,13 +205,22 @@ public final class IngestActor extends AbstractBehavior<IngestActor.Command> {
           + " with a monitor that runs"));
       return this;
     }
+    if (runs.containsKey(id) && spec.resumeKey() != null && c.finished().contains(id)) {
+      // the monitor ended the run (its idle timeout) and is still draining it: the client may resume it once it ended
+      m.replyTo().tell(IngestedRun.Reply.error(503, "run '" + id + "' is still ending on this monitor (its last"
+          + " analyses and report); register it again in a few seconds to resume it"));
+      return this;
+    }
     if (runs.containsKey(id)) {
       m.replyTo().tell(IngestedRun.Reply.error(409, c.finished().contains(id) ? "run '" + id + "' is finishing on"
           + " this monitor; choose another run id" : "run '" + id + "' is already streaming to this monitor; finish"
           + " it or choose another run id"));
       return this;
     }
-    Optional<String> taken = existingRun(RunIds.runDirectory(c.out(), id), id);
+    Path dir = RunIds.runDirectory(c.out(), id);
+    // with the key the monitor answered its first registration, the client resumes the run in its directory
+    boolean resume = spec.resumeKey() != null && RunIds.holdsRun(dir);
+    Optional<String> taken = resume ? Optional.empty() : existingRun(dir, id);
     if (taken.isPresent()) {
       m.replyTo().tell(IngestedRun.Reply.error(409, taken.get()));
       return this;
@@ -235,6 +246,23 @@ public final class IngestActor extends AbstractBehavior<IngestActor.Command> {
       return this;
     }
     List<String> analyzers = c.analyzers();
+    Map<String, Object> config = config(spec, info, earlyStop, analyzers);
+    long lastStep = -1;
+    if (resume) {
+      Optional<String> refused = resumeRefusal(dir, id, spec.resumeKey(), config);
+      if (refused.isPresent()) {
+        m.replyTo().tell(IngestedRun.Reply.error(409, refused.get()));
+        return this;
+      }
+      try {
+        LeftRuns.endTornLines(dir);
+      } catch (java.io.UncheckedIOException e) {
+        m.replyTo().tell(IngestedRun.Reply.error(500, "the monitor cannot resume run '" + id + "': "
+            + e.getMessage()));
+        return this;
+      }
+      lastStep = LeftRuns.lastStep(dir);
+    }
     Map<String, String> labels = Map.of("run", id, "method", spec.method(), "dataset", spec.dataset());
     String base = c.baseUrl() + "/api/v1/runs/" + id;
     Map<String, Object> urls = new LinkedHashMap<>();
@@ -242,8 +270,9 @@ public final class IngestActor extends AbstractBehavior<IngestActor.Command> {
     urls.put("finish", base + "/finish");
     urls.put("run_directory", RunIds.runDirectory(c.out(), id).toString());
     ActorRef<Object> run = getContext().spawn(IngestedRun.create(new IngestedRun.Setup(info, labels,
-        config(spec, info, earlyStop, analyzers), spec.classifier(), alerts, earlyStop, analyzers, c.cluster(),
-        c.ingest(), c.node(), urls, m.replyTo(), c.finished(), c.registry())), "http-run-" + id + "-"
+        config, spec.classifier(), alerts, earlyStop, analyzers, c.cluster(), c.ingest(), c.node(), urls, m.replyTo(),
+        c.finished(), c.registry(), spec.resumeKey() != null ? spec.resumeKey() : ResumeKey.newKey(), resume,
+        lastStep)), "http-run-" + id + "-"
         + System.nanoTime());
     getContext().watchWith(run, new Ended(id));
     runs.put(id, run);
@@ -253,9 +282,10 @@ public final class IngestActor extends AbstractBehavior<IngestActor.Command> {
   }
 
   /**
-   * Why run {@code id} cannot have {@code dir}: it holds a run already (a finished one, or one left by an earlier
-   * monitor), whose files a new run would overwrite and append to; as {@code ./trainer} without {@code --resume} or
-   * {@code --overwrite}, which HTTP runs do not have, the client must choose another id. Empty when it is free.
+   * Why a new run {@code id} cannot have {@code dir}: it holds a run already (a finished one, or one left by an
+   * earlier monitor), whose files a new run would overwrite and append to; as {@code ./trainer} without {@code
+   * --resume} or {@code --overwrite}, the client must choose another id, or resume its own run with its resume key
+   * ({@link #resumeRefusal}). Empty when it is free.
    */
   static Optional<String> existingRun(Path dir, String id) {
     if (Files.exists(dir) && !Files.isDirectory(dir)) {
@@ -267,7 +297,63 @@ public final class IngestActor extends AbstractBehavior<IngestActor.Command> {
     }
     return Optional.of("run directory " + dir + " already holds run '" + id + "' (" + finishedAt(dir.resolve(
         "events.jsonl")).map(t -> "finished at " + t).orElse("no run_finished in its events.jsonl") + "); choose"
-        + " another run id (run_id in run.json): HTTP runs cannot resume or overwrite a run directory");
+        + " another run id (run_id in run.json): an HTTP run is resumed only with the resume_key its first"
+        + " registration was answered, and never overwritten");
+  }
+
+  /** Settings a monitor chooses, not the client: a resumed run takes the resuming monitor's. */
+  private static final Set<String> MONITOR_SETTINGS = Set.of("analyzers", "early_stop", "resumed");
+
+  /**
+   * Why the registration of run {@code id} with resume key {@code key} may not append to the run in {@code dir}, or
+   * empty when it may: an HTTP run registered with that key (its SHA-256 in {@code resume-key.sha256}) and the same
+   * description (method, dataset, seed, tags, settings). Then {@code config} becomes the resumed run's: its first
+   * start kept, {@code settings.resumed} true.
+   */
+  static Optional<String> resumeRefusal(Path dir, String id, String key, Map<String, Object> config) {
+    JsonNode earlier = LeftRuns.config(dir);
+    if (earlier == null || !"http".equals(earlier.path("source").asText())) {
+      return Optional.of("run directory " + dir + " holds run '" + id + "', which " + (earlier == null ? "has no"
+          + " readable config.json" : "was not streamed over HTTP (a ./trainer run)") + " and cannot be resumed"
+          + " over HTTP; choose another run id");
+    }
+    if (!ResumeKey.holds(dir, key)) {
+      return Optional.of("run '" + id + "' in " + dir + " was registered with another resume_key; only the client"
+          + " that registered it can resume it: choose another run id");
+    }
+    JsonNode now = Json.mapper().valueToTree(config);
+    TreeSet<String> settingKeys = new TreeSet<>();
+    earlier.path("settings").fieldNames().forEachRemaining(settingKeys::add);
+    now.path("settings").fieldNames().forEachRemaining(settingKeys::add);
+    settingKeys.removeAll(MONITOR_SETTINGS);
+    Map<String, JsonNode[]> compared = new LinkedHashMap<>();
+    for (String k : List.of("method", "dataset", "seed", "tags")) {
+      compared.put(k, new JsonNode[] {earlier.path(k), now.path(k)});
+    }
+    for (String k : settingKeys) {
+      compared.put("settings." + k, new JsonNode[] {earlier.path("settings").path(k), now.path("settings").path(k)});
+    }
+    for (var e : compared.entrySet()) {
+      JsonNode was = e.getValue()[0];
+      JsonNode is = e.getValue()[1];
+      if (!was.toString().equals(is.toString())) { // 42 read back as an int equals the long 42 sent
+        return Optional.of("run '" + id + "' in " + dir + " was registered with " + e.getKey() + " " + shown(was)
+            + ", this registration has " + shown(is) + "; expected the run's own registration to resume it, or"
+            + " another run id");
+      }
+    }
+    if (earlier.path("started").isTextual()) {
+      config.put("started", earlier.get("started").asText());
+    }
+    @SuppressWarnings("unchecked")
+    Map<String, Object> settings = (Map<String, Object>) config.get("settings");
+    settings.put("resumed", true); // the metrics node then appends to the run's directory
+    return Optional.empty();
+  }
+
+  private static String shown(JsonNode v) {
+    String s = v.isMissingNode() ? "none" : v.toString();
+    return s.length() > 60 ? s.substring(0, 60) + "…" : s;
   }
 
   private static final int EVENTS_TAIL = 65536;

@@ -23,7 +23,6 @@ import org.splinewatch.cluster.ClusterSettings;
 import org.splinewatch.cluster.MetricsNode;
 import org.splinewatch.cluster.PublishSigner;
 import org.splinewatch.cluster.Rejections;
-import org.splinewatch.cluster.ResumeKey;
 import org.splinewatch.cluster.SnapshotPublisher;
 import org.splinewatch.cluster.TrainerDoor;
 import org.splinewatch.metrics.AnalysisCoverage;
@@ -92,11 +91,15 @@ public final class IngestedRun extends AbstractBehavior<Object> {
   private record Recorded(Throwable failure) implements Command {
   }
 
-  /** What the run was told at registration. */
+  /**
+   * What the run was told at registration. {@code resumeKey}: the run's key, answered to its client, which resumes
+   * the run with it; {@code resumed}: this registration resumes the run in its directory, whose files record steps up
+   * to {@code lastStep} (-1: none).
+   */
   public record Setup(RunInfo info, Map<String, String> labels, Map<String, Object> config, boolean classifier,
       AlertSettings alerts, String earlyStop, List<String> analyzers, ClusterSettings cluster, IngestSettings ingest,
       ActorRef<MetricsNode.Command> node, Map<String, Object> urls, ActorRef<Reply> registrationReply,
-      FinishedRuns finished, MeterRegistry registry) {
+      FinishedRuns finished, MeterRegistry registry, String resumeKey, boolean resumed, long lastStep) {
   }
 
   private final Setup s;
@@ -106,6 +109,8 @@ public final class IngestedRun extends AbstractBehavior<Object> {
   private final TreeSet<String> firing = new TreeSet<>();
   private long lastStep = -1;
   private long lastNanos;
+  /** Whether {@link #lastNanos} is this segment's: steps per second are measured from its second snapshot on. */
+  private boolean timed;
   private double stepsPerSecond;
   private Finish finishing;
   /** The architecture of the run's first snapshot ({@link SnapshotFormat#architecture}), which the others keep. */
@@ -145,11 +150,10 @@ public final class IngestedRun extends AbstractBehavior<Object> {
     ActorRef<TrainerActor.Command> asTrainer = door.narrow();
     ActorRef<AlertRaised> alertsTo = door.narrow();
     String runId = s.info().runId();
-    // a resume key kept by no one: HTTP runs cannot resume, and no cluster member can resume this one by claiming to
-    String resumeKey = ResumeKey.newKey();
+    // the key only the client learns (in the registration's answer): no cluster member can resume this run
     ctx.ask(MetricsNode.Registered.class, s.node(), Duration.ofSeconds(30),
         r -> new MetricsNode.RegisterRun(runId, s.labels(), s.config(), s.info().classes(), s.alerts(), asTrainer,
-            alertsTo, r, stopToken, publishToken, resumeKey), Registered::new);
+            alertsTo, r, stopToken, publishToken, s.resumeKey()), Registered::new);
   }
 
   @Override
@@ -217,6 +221,18 @@ public final class IngestedRun extends AbstractBehavior<Object> {
     runToken = m.reply().token();
     publisher = getContext().spawn(SnapshotPublisher.create(s.info(), s.analyzers(), m.reply().metrics(), s.cluster(),
         s.ingest().hubBufferSize(), publishToken), "publisher");
+    if (s.resumed()) {
+      // before this segment's first sample: the collapse rules resume where the run's files left them, and its steps
+      // go on after the last one recorded
+      lastStep = s.lastStep();
+      Map<String, Object> resumed = new LinkedHashMap<>();
+      resumed.put("type", "run_resumed");
+      resumed.put("step", Math.max(0, s.lastStep()));
+      resumed.put("source", "http");
+      resumed.put("reason", "its client registered it again with its resume key");
+      resumed.put("time", System.currentTimeMillis());
+      metrics.tell(new MetricsActor.Event(resumed));
+    }
     Map<String, Object> body = new LinkedHashMap<>();
     body.put("run", s.info().runId());
     body.putAll(s.urls());
@@ -225,6 +241,10 @@ public final class IngestedRun extends AbstractBehavior<Object> {
     // a client can tell a snapshot the monitor would refuse before sending it (one far over is refused unread: the
     // client would see only a reset connection)
     body.put("max_snapshot_bytes", s.ingest().maxSnapshotBytes());
+    // the client resumes the run with it when it loses the run (this monitor restarted, or ended the run)
+    body.put("resume_key", s.resumeKey());
+    body.put("resumed", s.resumed());
+    body.put("last_step", s.resumed() && s.lastStep() >= 0 ? s.lastStep() : null);
     s.registrationReply().tell(new Reply(201, Json.write(body), true));
     return this;
   }
@@ -329,11 +349,12 @@ public final class IngestedRun extends AbstractBehavior<Object> {
   /** Makes {@code p}'s step the run's last; the training scalars it carries. */
   private List<Sample> advance(SnapshotFormat.Snapshot p) {
     long now = System.nanoTime();
-    if (lastStep >= 0 && now > lastNanos) {
+    if (timed && now > lastNanos) {
       stepsPerSecond = (p.step() - lastStep) / ((now - lastNanos) / 1e9);
     }
     lastStep = p.step();
     lastNanos = now;
+    timed = true;
     List<Sample> scalars = new ArrayList<>(List.of(
         Sample.of(MetricFamily.TRAINING_STEP, p.step(), p.step()),
         Sample.of(MetricFamily.TRAINING_EPOCH, p.epoch(), p.step()),

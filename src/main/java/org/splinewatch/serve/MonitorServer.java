@@ -154,7 +154,7 @@ public final class MonitorServer implements AutoCloseable {
         var metricsNode = system.systemActorOf(MetricsNode.create(registry, out, control, url, rejections,
             cluster.maxOpenRuns(), settings.finishedRunMetersGrace(),
             settings.retention()), "metrics-node", Props.empty());
-        ingest.start(metricsNode, out, told);
+        HttpIngestion.Left left = ingest.start(metricsNode, out, told);
         console.println("  metrics: " + base + "/metrics (live page: " + base + "/)");
         BrowsableUrl.listening(metricsHost, settings.discovery().advertiseHost(), http.port())
             .ifPresent(console::println);
@@ -164,6 +164,12 @@ public final class MonitorServer implements AutoCloseable {
               + " loop, e.g. the PyTorch client in clients/python; same bearer token)");
         }
         console.println("  run directories: " + out);
+        if (!left.runs().isEmpty()) {
+          console.println("  marked " + left.runs().size() + " HTTP run(s) that an earlier monitor on " + out
+              + " left without an end as interrupted (run_finished in events.jsonl): " + String.join(", ",
+              left.runs()) + "; a client still sending resumes its run");
+        }
+        left.problems().forEach(p -> console.println("warning: " + p));
       }
       if (cluster.roles().contains("analyzer")) {
         Duration timeout = settings.analysisTimeout();

@@ -53,12 +53,13 @@ public final class SnapshotFormat {
 
   /**
    * A run registration. {@code probePairs} and {@code planeAnchors} are null when the client sent none (the
-   * monitor then draws them); {@code earlyStop} is null for the monitor's default.
+   * monitor then draws them); {@code earlyStop} is null for the monitor's default; {@code resumeKey} is null for a
+   * new run, else the key the monitor answered to the run's first registration (the run is resumed: appended to).
    */
   public record RunSpec(String runId, String method, String dataset, Map<String, String> tags, int classes,
       boolean classifier, int[] inputShape, int probeCount, float[] probes, int[] probeLabels, float[] probePairs,
       List<int[]> planeAnchors, int planes, long seed, float[] fitInputs, int[] fitLabels, String earlyStop,
-      Map<String, Object> settings) {
+      Map<String, Object> settings, String resumeKey) {
     public int inputDim() {
       return Math.toIntExact(Arrays.stream(inputShape).asLongStream().reduce(1, Math::multiplyExact));
     }
@@ -175,8 +176,14 @@ public final class SnapshotFormat {
       fit = fi.values();
       fitLabels = labels(require(npz, "fit_labels", "run registration"), fi.shape()[0], classes, "fit_labels");
     }
+    JsonNode key = doc.get("resume_key");
+    if (key != null && !key.isNull() && !(key.isTextual() && key.asText().matches("[0-9a-f]{32}"))) {
+      throw new FormatException("run registration: resume_key is " + shorten(key.toString()) + "; expected the 32"
+          + " hex digits the monitor answered to the run's first registration, or none for a new run");
+    }
     return new RunSpec(runId, method, dataset, tags, classes, classifier, inputShape, n, probes.values(), labels,
-        pairs, anchors, planes, seed, fit, fitLabels, earlyStop, settings(doc.path("settings")));
+        pairs, anchors, planes, seed, fit, fitLabels, earlyStop, settings(doc.path("settings")),
+        key == null || key.isNull() ? null : key.asText());
   }
 
   /**

@@ -237,7 +237,8 @@ class IngestHttpTest {
   @Test
   void aClientThatGoesAwayHasItsRunFinishedAsFailed() throws Exception {
     start(Map.of("splinewatch.ingest.idle-timeout", "1s"));
-    assertEquals(201, post("/api/v1/runs", TestNpz.run("gone", 20, 8, 4, ""), TOKEN).statusCode());
+    HttpResponse<String> reg = post("/api/v1/runs", TestNpz.run("gone", 20, 8, 4, ""), TOKEN);
+    assertEquals(201, reg.statusCode(), reg.body());
     Path events = tmp.resolve("gone").resolve("events.jsonl");
     waitFor(() -> Files.isRegularFile(events) ? Files.readString(events) : "", e -> e.contains("run_finished"));
     String e = Files.readString(events);
@@ -247,10 +248,24 @@ class IngestHttpTest {
         "410"::equals);
     HttpResponse<String> late = post("/api/v1/runs/gone/snapshots", new byte[10], TOKEN);
     assertTrue(late.body().startsWith("run 'gone' was ended by this monitor (no snapshot or finish request for ")
-        && late.body().contains(" s (splinewatch.ingest.idle-timeout)); it takes no more snapshots: register a new run"
-        + " with another run id to send more"), late.body());
+        && late.body().contains(" s (splinewatch.ingest.idle-timeout)); it takes no more snapshots until it is"
+        + " registered again with its resume_key (the Python client does so), or register a new run with another run"
+        + " id to send more"), late.body());
     HttpResponse<String> finish = post("/api/v1/runs/gone/finish", new byte[0], TOKEN);
     assertEquals(410, finish.statusCode(), finish.body());
+    // with its resume key the client takes the run back (503 while its end is still being recorded)
+    byte[] again = TestNpz.run("gone", 20, 8, 4, ", \"resume_key\": \"" + JSON.readTree(reg.body())
+        .get("resume_key").asText() + "\"");
+    waitFor(() -> {
+      HttpResponse<String> r = post("/api/v1/runs", again, TOKEN);
+      assertTrue(r.statusCode() == 201 || r.statusCode() == 503 && r.body().contains("run 'gone' is still ending on"
+          + " this monitor"), r.body());
+      return String.valueOf(r.statusCode());
+    }, "201"::equals);
+    assertEquals(202, snapshot("gone", 0).statusCode());
+    List<String> lines = Files.readAllLines(events);
+    assertTrue(lines.get(0).contains("\"status\":\"failed\"") && lines.get(1).contains("\"run_resumed\""),
+        lines.toString());
   }
 
   @Test
@@ -289,6 +304,84 @@ class IngestHttpTest {
     // an empty directory (e.g. a prepared mount point) holds no run and is taken
     Files.createDirectories(tmp.resolve("fresh"));
     assertEquals(201, post("/api/v1/runs", TestNpz.run("fresh", 20, 8, 4, ""), TOKEN).statusCode());
+  }
+
+  private HttpResponse<String> snapshot(String id, long step) throws Exception {
+    return post("/api/v1/runs/" + id + "/snapshots", TestNpz.snapshot(TestNpz.cnn(step + 1, 8, 4), step, 1.0, -1)
+        .bytes(), TOKEN);
+  }
+
+  private static List<Long> trainingSteps(Path metrics) throws IOException {
+    List<Long> steps = new ArrayList<>();
+    for (String line : Files.readAllLines(metrics)) {
+      JsonNode s = JSON.readTree(line);
+      if (s.get("name").asText().equals("splinewatch_training_step")) {
+        steps.add(s.get("step").asLong());
+      }
+    }
+    return steps;
+  }
+
+  @Test
+  void aRunIsResumedOnlyWithItsResumeKeyAndItsStepsGoOnInItsDirectory() throws Exception {
+    HttpResponse<String> reg = post("/api/v1/runs", TestNpz.run("rs", 20, 8, 4, ""), TOKEN);
+    assertEquals(201, reg.statusCode(), reg.body());
+    String key = JSON.readTree(reg.body()).get("resume_key").asText();
+    assertTrue(key.matches("[0-9a-f]{32}") && !JSON.readTree(reg.body()).get("resumed").asBoolean(), reg.body());
+    for (long step : new long[] {0, 10}) {
+      assertEquals(202, snapshot("rs", step).statusCode());
+    }
+    Path dir = tmp.resolve("rs");
+    waitFor(() -> String.valueOf(trainingSteps(dir.resolve("metrics.jsonl"))), "[0, 10]"::equals);
+    JsonNode config = JSON.readTree(dir.resolve("config.json").toFile());
+    start(Map.of()); // stopped (the run is ended as interrupted) and started again on the same run directories
+    assertTrue(Files.readString(dir.resolve("events.jsonl")).contains("\"status\":\"interrupted\""));
+    assertLine(snapshot("rs", 20), 404, "unknown run 'rs'");
+    String metrics = Files.readString(dir.resolve("metrics.jsonl"));
+    String events = Files.readString(dir.resolve("events.jsonl"));
+    // without its key, with another key, with another description or a malformed key: refused, nothing written
+    assertLine(post("/api/v1/runs", TestNpz.run("rs", 20, 8, 4, ""), TOKEN), 409, "an HTTP run is resumed only with"
+        + " the resume_key its first registration was answered");
+    assertLine(post("/api/v1/runs", TestNpz.run("rs", 20, 8, 4, ", \"resume_key\": \"" + "0".repeat(32) + "\""),
+        TOKEN), 409, "run 'rs' in " + dir + " was registered with another resume_key");
+    assertLine(post("/api/v1/runs", TestNpz.run("rs", 20, 8, 4, ", \"seed\": 7, \"resume_key\": \"" + key + "\""),
+        TOKEN), 409, "was registered with seed 42, this registration has 7; expected the run's own registration");
+    assertLine(post("/api/v1/runs", TestNpz.run("rs", 20, 8, 4, ", \"resume_key\": \"xyz\""), TOKEN), 400,
+        "resume_key is \"xyz\"; expected the 32 hex digits");
+    assertEquals(metrics, Files.readString(dir.resolve("metrics.jsonl")));
+    assertEquals(events, Files.readString(dir.resolve("events.jsonl")));
+    assertEquals(config, JSON.readTree(dir.resolve("config.json").toFile()));
+    HttpResponse<String> again = post("/api/v1/runs", TestNpz.run("rs", 20, 8, 4, ", \"resume_key\": \"" + key
+        + "\""), TOKEN);
+    assertEquals(201, again.statusCode(), again.body());
+    JsonNode answer = JSON.readTree(again.body());
+    assertTrue(answer.get("resumed").asBoolean() && answer.get("last_step").asLong() == 10, again.body());
+    assertEquals(key, answer.get("resume_key").asText());
+    // its steps go on after the last one recorded
+    assertLine(snapshot("rs", 10), 409, "has already received step 10");
+    assertEquals(202, snapshot("rs", 20).statusCode());
+    assertEquals(202, post("/api/v1/runs/rs/finish", new byte[0], TOKEN).statusCode());
+    waitFor(() -> Files.isRegularFile(dir.resolve("report.html")) ? Files.readString(dir.resolve("events.jsonl"))
+        : "", e -> e.contains("\"status\":\"done\""));
+    String after = Files.readString(dir.resolve("metrics.jsonl"));
+    assertTrue(after.startsWith(metrics), "appended, not rewritten");
+    assertEquals(List.of(0L, 10L, 20L), trainingSteps(dir.resolve("metrics.jsonl")));
+    List<JsonNode> lifecycle = new ArrayList<>();
+    for (String line : Files.readAllLines(dir.resolve("events.jsonl"))) {
+      JsonNode e = JSON.readTree(line);
+      if (List.of("run_finished", "run_resumed").contains(e.get("type").asText())) {
+        lifecycle.add(e);
+      }
+    }
+    assertEquals(3, lifecycle.size(), lifecycle.toString());
+    assertEquals("interrupted", lifecycle.get(0).get("status").asText());
+    assertEquals("run_resumed", lifecycle.get(1).get("type").asText());
+    assertEquals(10, lifecycle.get(1).get("step").asLong());
+    assertEquals("done", lifecycle.get(2).get("status").asText());
+    assertEquals(20, lifecycle.get(2).get("steps").asLong());
+    JsonNode resumed = JSON.readTree(dir.resolve("config.json").toFile());
+    assertEquals(config.get("started"), resumed.get("started"));
+    assertTrue(resumed.get("settings").get("resumed").asBoolean(), resumed.toString());
   }
 
   @Test
