@@ -156,6 +156,21 @@ def run_npz(run_id, probes, probe_labels, classes, method="external", dataset="e
     return encode_npz(arrays, {"run": doc})
 
 
+def with_resume_key(body, key):
+    """The registration ``body`` (``run_npz``'s) with ``resume_key`` in its run.json: it registers the run again,
+    appended to its directory on the monitor, which answered ``key`` to the first registration."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(body)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename == "run.json":
+                doc = json.loads(data)
+                doc["resume_key"] = key
+                data = json.dumps(doc, allow_nan=True).encode()
+            dst.writestr(info.filename, data)
+    return out.getvalue()
+
+
 def _setting(key, value):
     """A settings value as JSON: numpy and torch scalars and arrays become numbers, booleans and lists."""
     v = plain(value)

@@ -15,10 +15,10 @@ import urllib.error
 import urllib.request
 import weakref
 
-from .format import host, layers_npz, number, run_npz
+from .format import host, layers_npz, number, run_npz, with_resume_key
 
-# answers after which the monitor takes no more of the run: 401 (it restarted with a new token), 404 (it restarted),
-# 410 (it ended the run after its idle timeout)
+# answers after which the monitor takes no more of the run until the client registers it again with its resume key:
+# 401 (it restarted with a new token), 404 (it restarted), 410 (it ended the run: its idle timeout, or it was stopping)
 _LOST = (401, 404, 410)
 
 
@@ -66,12 +66,18 @@ class Monitor:
 
     Each request waits ``timeout`` seconds for the monitor's answer; a snapshot that got none is recorded in
     ``errors`` as one the monitor may still have taken (there is no telling). When the monitor answers a snapshot
-    with 404 (it restarted), 410 (it ended the run after its idle timeout) or 401 (it restarted with a new token:
-    the registration was accepted with this one), the run is ``lost``: one warning on stderr, later snapshots are
-    dropped, and ``close`` reports it instead of raising. A refused snapshot may still carry the stop state (the
-    monitor refuses NaN or infinite weights with 400 and, the run having diverged, may ask it to stop): ``should_stop``
-    heeds it as in an accepted snapshot's answer. The monitor reads arrays as float32: float64 weights so small that
-    float32 rounds them to 0 are named once per array in ``warnings`` and on stderr.
+    or the finish request with 404 (it restarted), 410 (it ended the run: its idle timeout, or it was being stopped)
+    or 401 (it restarted with a new token, which the client reads again from ``token_file``), the client registers
+    the run again with the ``resume_key`` the monitor answered to the first registration (it keeps the registration
+    body for that) and sends the request again: the run goes on in the same run directory, its steps after the last
+    one recorded (``resumes`` counts this). One line on stderr then says how many snapshots were lost meanwhile (sent
+    while the monitor was unreachable, stopping or restarting; ``lost_snapshots`` counts them all). Where the monitor
+    cannot take the run back (one without resume keys, a token from ``token=`` or $SPLINEWATCH_CONTROL_TOKEN that it
+    no longer accepts, a refused resume) the run is ``lost``: one warning on stderr, later snapshots are dropped,
+    and ``close`` reports it, and how many snapshots were lost, instead of raising. A refused snapshot may still
+    carry the stop state (the monitor refuses NaN or infinite weights with 400 and, the run having diverged, may ask
+    it to stop): ``should_stop`` heeds it as in an accepted snapshot's answer. The monitor reads arrays as float32:
+    float64 weights so small that float32 rounds them to 0 are named once per array in ``warnings`` and on stderr.
     """
 
     def __init__(self, url, run_id, token=None, probes=None, labels=None, classes=None, token_file=None,
@@ -107,6 +113,8 @@ class Monitor:
                              " SPLINEWATCH_CONTROL_TOKEN")
         self.url = url.rstrip("/")
         self.run_id = run_id
+        # a token read from a file is read again after a 401: a restarted monitor wrote its new one there
+        self._token_file = token_file if source.startswith("token_file") else None
         self.timeout = timeout
         self._token = token
         labels = dict(labels or {})
@@ -117,6 +125,11 @@ class Monitor:
         self.sent = 0
         self.errors = []
         self.warnings = []
+        self.lost_snapshots = 0
+        self.resumes = 0
+        self._missed = []  # steps of the snapshots lost since the last line that named them
+        self._resume_lock = threading.Lock()
+        self._generation = 0  # registrations of the run after the first: a request sent before one is sent again
         self._queue = collections.deque()
         self._queue_size = max(1, int(queue_size))
         self._cv = threading.Condition()
@@ -144,6 +157,10 @@ class Monitor:
             raise MonitorError(e.status, "%s (POST %s/api/v1/runs); expected url to be the address of ./monitor"
                                " serve's HTTP port without a path, e.g. http://127.0.0.1:9464 (not .../metrics), on a"
                                " monitor with splinewatch.ingest.enabled = true" % (e.message, self.url)) from None
+        key = self.registration.get("resume_key") if isinstance(self.registration, dict) else None
+        # a monitor without resume keys (an older release) answers none: a run it loses stays lost
+        self._resume_body = with_resume_key(body, key) if isinstance(key, str) and key else None
+        del body
         self._thread = threading.Thread(target=self._send_loop, name="splinewatch-client", daemon=True)
         self._thread.start()
         _OPEN.add(self)
@@ -178,6 +195,7 @@ class Monitor:
                                    " snapshots; register a new Monitor with another run id to send more" % self.run_id)
             if self._lost is not None:
                 self.dropped += 1
+                self._miss(item[1])
                 return
             self._queue.append(item)
             while len(self._queue) > self._queue_size:
@@ -239,6 +257,12 @@ class Monitor:
             status = "stopped" if self._stop else "done"
         if reason is None and status == "stopped":
             reason = self._reason
+        try:
+            return self._close_run(status, reason)
+        finally:
+            self._name_missed()
+
+    def _close_run(self, status, reason):
         deadline = time.monotonic() + self.timeout
         if self._lost is None:
             self.flush(self.timeout)
@@ -261,7 +285,10 @@ class Monitor:
     def _finish(self, status, reason):
         body = json.dumps({"status": status, "reason": reason}).encode()
         try:
-            return self._post("/api/v1/runs/%s/finish" % self.run_id, body, content_type="application/json")
+            return self._post_run("/api/v1/runs/%s/finish" % self.run_id, body, content_type="application/json")
+        except _ResumeRefused as e:
+            self._mark_lost(e.cause, "the finish request", e)
+            return self._lost_answer(status)
         except MonitorError as e:
             if e.status not in _LOST:
                 raise
@@ -273,28 +300,110 @@ class Monitor:
 
     @property
     def lost(self):
-        """None, or why the monitor no longer takes this run (its 404, 410 or 401 answer): snapshots are no longer
-        sent."""
+        """None, or why the monitor no longer takes this run (its 404, 410 or 401 answer, or its refusal to resume
+        the run): snapshots are no longer sent."""
         return self._lost
 
-    def _mark_lost(self, error, what):
+    def _why_gone(self, error):
+        """Why the monitor no longer takes the run, from its 401, 404 or 410 answer ``error``."""
         if error.status == 401:  # the token registration was accepted with: the monitor restarted with a new one
-            why = "no longer accepts this client's token (it restarted with a new control token)"
-        elif error.status == 410:
-            why = ("ended run '%s' itself (its idle timeout passed without a snapshot, or the monitor was stopped)"
-                   % self.run_id)
-        else:
-            why = "no longer knows run '%s' (it restarted)" % self.run_id
+            return "no longer accepts this client's token (it restarted with a new control token%s)" % (
+                "; pass token_file= to follow it" if self._token_file is None else ", and token_file '%s' holds none"
+                " that it accepts" % self._token_file)
+        if error.status == 410:
+            return ("ended run '%s' itself (its idle timeout passed without a snapshot, or the monitor was stopped)"
+                    % self.run_id)
+        return "no longer knows run '%s' (it restarted)" % self.run_id
+
+    def _mark_lost(self, error, what, refused=None):
+        why = self._why_gone(error)
+        if refused is not None:
+            why += " and refused to resume it (%s)" % refused
+        older = ""
+        if refused is None and error.status in (404, 410) and self._resume_body is None:
+            older = ": it answered no resume_key at registration (an older monitor), so the run cannot be resumed"
         with self._cv:
             if self._lost is not None:
                 return
-            self._lost = str(error)
+            self._lost = str(refused if refused is not None else error)
             self._lost_why = why
             self.dropped += len(self._queue)
+            for item in self._queue:
+                self._miss(item[1])
             self._queue.clear()
             self._cv.notify_all()
         print("splinewatch: the monitor %s and refused %s; later snapshots of run '%s' are dropped and the end of the"
-              " run cannot be recorded (%s)" % (why, what, self.run_id, error), file=sys.stderr)
+              " run cannot be recorded%s (%s)" % (why, what, self.run_id, older, error), file=sys.stderr)
+
+    def _miss(self, step):
+        """Counts a snapshot the monitor did not record because it was unreachable, restarting or had lost the run."""
+        with self._cv:
+            self.lost_snapshots += 1
+            self._missed.append(step)
+
+    def _name_missed(self, after=None):
+        """One line on stderr naming the snapshots lost since the last such line (none: nothing is printed)."""
+        with self._cv:
+            missed, self._missed = self._missed, []
+        if not missed and after is None:
+            return
+        steps = ("step %d" % missed[0] if len(missed) == 1 else "steps %d to %d" % (min(missed), max(missed))
+                 if missed else "")
+        if self._lost is not None and after is None:
+            print("splinewatch: run '%s' lost %d snapshot(s) (%s): the monitor %s" % (
+                self.run_id, len(missed), steps, self._lost_why), file=sys.stderr)
+            return
+        lost = ("%d snapshot(s) (%s) were lost, sent while the monitor was unreachable, stopping or restarting"
+                % (len(missed), steps) if missed else "no snapshot was lost")
+        if after is None:
+            print("splinewatch: run '%s': %s" % (self.run_id, lost), file=sys.stderr)
+        else:
+            print("splinewatch: %s; %s" % (after, lost), file=sys.stderr)
+
+    def _post_run(self, path, body, content_type="application/octet-stream"):
+        """``_post`` of a request about the run; when the monitor answers that it lost the run (404, 410, 401) the run
+        is registered again with its resume key and the request sent again. A refused resume is a _ResumeRefused; a
+        monitor that cannot take the run now (unreachable, stopping, starting) is its MonitorError."""
+        generation = self._generation
+        try:
+            return self._post(path, body, content_type)
+        except MonitorError as e:
+            if e.status not in _LOST or self._resume_body is None or (self._closed and path.endswith("/snapshots")):
+                raise
+            self._resume(e, generation)
+        return self._post(path, body, content_type)
+
+    def _resume(self, error, generation):
+        """Registers the run again with its resume key after the monitor answered ``error`` (404, 410 or 401) to a
+        request sent at ``generation``; returns once it is registered (or was, by another thread, meanwhile)."""
+        with self._resume_lock:
+            if self._generation != generation:
+                return  # resumed by the other thread after this request was sent
+            why = self._why_gone(error)
+            if error.status == 401:
+                token = _read(self._token_file) if self._token_file is not None else None
+                if not token or token == self._token:
+                    raise error
+                self._token = token
+                why = "restarted with a new control token, read again from token_file '%s'" % self._token_file
+            try:
+                answer = self._post("/api/v1/runs", self._resume_body)
+            except MonitorError as e:
+                if e.status is None or e.status == 503:
+                    raise  # unreachable, stopping or starting: the next request tries again
+                raise _ResumeRefused(error, e) from None
+            self._generation += 1
+            self.resumes += 1
+            self.registration = answer
+            if answer.get("resumed"):
+                last = answer.get("last_step")
+                after = ("run '%s' resumed on the monitor at %s, which %s; its directory there holds the run up to"
+                         " %s" % (self.run_id, self.url, why, "step %d" % last if isinstance(last, int)
+                                  else "no step"))
+            else:
+                after = ("run '%s' registered again on the monitor at %s, which %s and holds no directory of it"
+                         " (another --out?): the run starts anew there" % (self.run_id, self.url, why))
+            self._name_missed(after)
 
     def _lost_answer(self, status):
         return {"run": self.run_id, "status": status, "lost": True,
@@ -374,21 +483,28 @@ class Monitor:
             try:
                 body = layers_npz(layers, step, epoch=epoch, loss=loss, learning_rate=lr)
                 self._check_size(body)
-                answer = self._post("/api/v1/runs/%s/snapshots" % self.run_id, body)
+                answer = self._post_run("/api/v1/runs/%s/snapshots" % self.run_id, body)
                 self.sent += 1
                 self._stop_state(answer)
                 for w in answer.get("warnings") or []:  # float64 values float32 rounds to 0: once per array and run
                     self.warnings.append(w)
                     print("splinewatch: warning: %s" % w, file=sys.stderr)
+            except _ResumeRefused as e:
+                self.errors.append("snapshot of step %d: %s" % (step, e))
+                self._miss(step)
+                if not self._closed:
+                    self._mark_lost(e.cause, "the snapshot of step %d" % step, e)
             except MonitorError as e:
                 self.errors.append("snapshot of step %d: %s" % (step, e))
                 if e.answer is not None:
                     # a refusal that carries the stop state (NaN weights: the run diverged) is still heeded
                     self._stop_state(e.answer)
+                if e.status is None or e.status == 503 or e.status in _LOST:
+                    self._miss(step)  # not recorded: the monitor was unreachable, stopping, starting or lost the run
                 if e.status in _LOST and not self._closed:
-                    # the monitor restarted (new token: 401; same token: 404) or ended the run after its idle timeout
-                    # (410): every later snapshot would be refused too (after close() began, a 404 is a late snapshot
-                    # of a finished run)
+                    # the monitor lost the run and cannot take it back (no resume key, a token it no longer accepts):
+                    # every later snapshot would be refused too (after close() began, a 404 is a late snapshot of a
+                    # finished run)
                     self._mark_lost(e, "the snapshot of step %d" % step)
                 elif len(self.errors) == 1:
                     self._warn(self.errors[0])
@@ -479,6 +595,24 @@ class Monitor:
         return MonitorUnreachableError(
             "cannot reach the monitor at %s for run '%s' (POST %s: %s); check that ./monitor serve is running and"
             " listening there and that the URL is right" % (self.url, self.run_id, path, " ".join(why.split())))
+
+
+class _ResumeRefused(MonitorError):
+    """The monitor refused to take back a run it had lost (``cause``: its 404, 410 or 401 to the run's request)."""
+
+    def __init__(self, cause, refusal):
+        super().__init__(refusal.status, "the monitor refused to resume the run: %s" % refusal.message,
+                         refusal.answer)
+        self.cause = cause
+
+
+def _read(path):
+    """The token in file ``path``, stripped; None when it cannot be read."""
+    try:
+        with open(path) as f:
+            return f.read().strip()
+    except OSError:
+        return None
 
 
 def _refusal(text):

@@ -1,9 +1,10 @@
 """The Monitor against a small in-process stand-in for the ingestion API (no ./monitor serve needed): closing twice,
-close()'s time bound, timed-out snapshots, a run the monitor no longer knows, Ctrl-C in the example.
+close()'s time bound, timed-out snapshots, a run the monitor no longer knows (resumed with its resume key, or lost
+where the monitor answered none), Ctrl-C in the example.
 
-The stand-in answers as IngestRoutes does: 401 for another token, 201 for a registration, 202 for snapshots and
-finish, 404 "unknown run" once a run is finished or the monitor "restarted", 400 for a finish status other than
-done, stopped or failed.
+The stand-in answers as IngestRoutes does: 401 for another token, 201 for a registration (with a resume key when
+``key`` is set, and ``resumed`` for a registration that sends it back), 202 for snapshots and finish, 404 "unknown
+run" once a run is finished or the monitor "restarted", 400 for a finish status other than done, stopped or failed.
 """
 
 import contextlib
@@ -40,7 +41,7 @@ LAYERS = [{"type": "dense", "weight": np.ones((4, 2), "<f4"), "bias": np.zeros(2
 class FakeMonitor:
     """Records requests; ``known`` False answers 404 as after a restart; ``hang`` holds answers to those paths."""
 
-    def __init__(self, statuses=("done", "stopped", "failed")):
+    def __init__(self, statuses=("done", "stopped", "failed"), port=0):
         self.requests = []
         self.known = set()
         self.token = "t"
@@ -53,6 +54,10 @@ class FakeMonitor:
         self.page = None  # (status, content type, body): every request is answered with it (another server)
         self.max_snapshot_bytes = None  # announced in the registration answer, as ./monitor serve does
         self.cut = None  # a body declared longer is answered 413 unread and the connection closed, as IngestRoutes
+        self.key = None  # the resume key answered to registrations (None: an older monitor, which answers none)
+        self.last_step = None  # what a resumed registration is told the run directory holds
+        self.resume_refusal = None  # (status, line): registrations that resume the run are refused with it
+        self.registrations = []  # run.json of each registration, when the fake answers resume keys
         self.release = threading.Event()
         fake = self
 
@@ -73,16 +78,30 @@ class FakeMonitor:
                     fake.release.wait(30)
                 parts = self.path.strip("/").split("/")  # api v1 runs [id kind]
                 if len(parts) == 3:
+                    resume = None
+                    if fake.key is not None:
+                        doc = json.loads(zipfile.ZipFile(io.BytesIO(body)).read("run.json"))
+                        fake.registrations.append(doc)
+                        resume = doc.get("resume_key")
+                        if resume is not None and fake.resume_refusal is not None:
+                            return self.answer(*fake.resume_refusal)
+                        if resume not in (None, fake.key):
+                            return self.answer(409, "run 'r1' was registered with another resume_key")
                     fake.known.add("r1")
                     answer = {"run": "r1", "metrics": "http://x/metrics"}
+                    if fake.key is not None:
+                        answer.update(resume_key=fake.key, resumed=resume is not None,
+                                      last_step=fake.last_step if resume is not None else None)
                     if fake.max_snapshot_bytes is not None:
                         answer["max_snapshot_bytes"] = fake.max_snapshot_bytes
                     return self.answer(201, answer)
                 run, kind = parts[3], parts[4]
                 if run in fake.gone:
                     return self.answer(410, "run '%s' was ended by this monitor (no snapshot or finish request for"
-                                            " 16 s (splinewatch.ingest.idle-timeout)); it takes no more snapshots:"
-                                            " register a new run with another run id to send more" % run)
+                                            " 16 s (splinewatch.ingest.idle-timeout)); it takes no more snapshots"
+                                            " until it is registered again with its resume_key (the Python client"
+                                            " does so), or register a new run with another run id to send more"
+                                            % run)
                 if run not in fake.known:
                     return self.answer(404, "unknown run '%s'; register it first with POST /api/v1/runs (runs"
                                             " streaming here: none)" % run)
@@ -118,7 +137,7 @@ class FakeMonitor:
             def log_message(self, *args):
                 pass
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.server.daemon_threads = True
         self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
@@ -239,9 +258,15 @@ class MonitorTest(unittest.TestCase):
             self.assertTrue(m.flush(5))
             answer = m.close()
         lines = err.getvalue().splitlines()
-        self.assertEqual(len(lines), 1, err.getvalue())
+        # one line when the run is lost, one at close naming the snapshots it lost
+        self.assertEqual(len(lines), 2, err.getvalue())
         self.assertIn("the monitor no longer knows run 'r1' (it restarted) and refused the snapshot of step 2; later"
                       " snapshots of run 'r1' are dropped", lines[0])
+        self.assertIn("it answered no resume_key at registration (an older monitor), so the run cannot be resumed",
+                      lines[0])
+        self.assertEqual("splinewatch: run 'r1' lost 4 snapshot(s) (steps 2 to 5): the monitor no longer knows run"
+                         " 'r1' (it restarted)", lines[1])
+        self.assertEqual(m.lost_snapshots, 4)
         self.assertIn("HTTP 404: unknown run 'r1'", m.lost)
         self.assertEqual(len(self.fake.paths("snapshots")), 2)  # steps 1 and 2; 3 to 5 were not sent
         self.assertEqual((m.sent, m.dropped, len(m.errors)), (1, 3, 1))
@@ -258,8 +283,11 @@ class MonitorTest(unittest.TestCase):
             self.assertTrue(m.flush(5))
             m.snapshot_layers(LAYERS, 2)
             answer = m.close()
-        self.assertEqual(len(err.getvalue().splitlines()), 1, err.getvalue())
-        self.assertIn("no longer accepts this client's token (it restarted with a new control token)", err.getvalue())
+        self.assertEqual(len(err.getvalue().splitlines()), 2, err.getvalue())
+        # token= cannot follow a new token: the line says what can
+        self.assertIn("no longer accepts this client's token (it restarted with a new control token; pass token_file="
+                      " to follow it)", err.getvalue())
+        self.assertIn("run 'r1' lost 2 snapshot(s) (steps 1 to 2)", err.getvalue().splitlines()[1])
         self.assertIn("HTTP 401", m.lost)
         self.assertEqual((len(self.fake.paths("snapshots")), m.dropped), (1, 1))
         self.assertTrue(answer["lost"])
@@ -274,10 +302,11 @@ class MonitorTest(unittest.TestCase):
                 m.snapshot_layers(LAYERS, step)
             self.assertTrue(m.flush(5))
             answer = m.close()
-        self.assertEqual(len(err.getvalue().splitlines()), 1, err.getvalue())
+        self.assertEqual(len(err.getvalue().splitlines()), 2, err.getvalue())
         self.assertIn("the monitor ended run 'r1' itself (its idle timeout passed without a snapshot, or the monitor"
                       " was stopped) and refused the"
                       " snapshot of step ", err.getvalue())
+        self.assertIn("run 'r1' lost %d snapshot(s)" % m.lost_snapshots, err.getvalue().splitlines()[1])
         self.assertIn("HTTP 410: run 'r1' was ended by this monitor", m.lost)
         self.assertEqual(len(self.fake.paths("snapshots")), 2)  # step 1 and the first one refused; no more sent
         self.assertEqual(self.fake.finishes(), [])
@@ -285,6 +314,128 @@ class MonitorTest(unittest.TestCase):
         self.assertIn("the monitor ended run 'r1' itself (its idle timeout passed without a snapshot, or the monitor"
                       " was stopped); its end was not"
                       " recorded (HTTP 410", answer["message"])
+
+    KEY = "0123456789abcdef" * 2
+
+    def steps(self, fake=None):
+        return [json.loads(zipfile.ZipFile(io.BytesIO(b)).read("snapshot.json"))["step"]
+                for p, b in (fake or self.fake).requests if p.endswith("/snapshots")]
+
+    def test_a_restarted_monitor_takes_the_run_back_with_its_resume_key_and_the_steps_go_on(self):
+        # restarted with the same token: 404. The client registers the run again with the key the monitor answered
+        # to its registration, sends the refused snapshot again, and the run goes on
+        self.fake.key = self.KEY
+        m = self.monitor()
+        m.snapshot_layers(LAYERS, 1)
+        self.assertTrue(m.flush(5))
+        self.fake.known.clear()
+        self.fake.last_step = 1
+        with contextlib.redirect_stderr(io.StringIO()) as err:
+            m.snapshot_layers(LAYERS, 2)
+            self.assertTrue(m.flush(5))
+            m.snapshot_layers(LAYERS, 3)
+            answer = m.close()
+        first, again = self.fake.registrations
+        self.assertEqual((first.get("resume_key"), again.pop("resume_key")), (None, self.KEY))
+        self.assertEqual(first, again)  # the same registration otherwise
+        self.assertEqual(self.steps(), [1, 2, 2, 3])  # step 2 refused with 404, then sent again: nothing lost
+        self.assertEqual((m.resumes, m.lost, m.lost_snapshots, m.errors, m.sent), (1, None, 0, [], 3))
+        self.assertEqual(err.getvalue().splitlines(), ["splinewatch: run 'r1' resumed on the monitor at %s, which no"
+                         " longer knows run 'r1' (it restarted); its directory there holds the run up to step 1; no"
+                         " snapshot was lost" % self.fake.url])
+        self.assertEqual((answer["status"], answer.get("lost")), ("done", None))
+        self.assertEqual([f["status"] for f in self.fake.finishes()], ["done"])
+
+    def test_a_monitor_killed_and_restarted_with_a_new_token_takes_the_run_back_and_names_what_was_lost(self):
+        # kill -9 and a restart on the same port: connections refused meanwhile, then 401 (a new control-token),
+        # which the client reads again from its token_file, then 404 and the resume
+        tmp = tempfile.mkdtemp()
+        token_file = os.path.join(tmp, "control-token")
+        with open(token_file, "w") as f:
+            f.write("t\n")
+        self.fake.key = self.KEY
+        m = Monitor(self.fake.url, "r1", token_file=token_file, probes=(np.zeros((20, 4)), np.arange(20) % 2),
+                    classes=2, timeout=5)
+        m.snapshot_layers(LAYERS, 10)
+        self.assertTrue(m.flush(5))
+        port = int(self.fake.url.rsplit(":", 1)[1])
+        self.fake.stop()
+        with contextlib.redirect_stderr(io.StringIO()) as err:
+            for step in (20, 30):
+                m.snapshot_layers(LAYERS, step)
+                self.assertTrue(m.flush(10))
+            restarted = FakeMonitor(port=port)
+            self.addCleanup(restarted.stop)
+            restarted.key, restarted.token, restarted.last_step = self.KEY, "new", 10
+            with open(token_file, "w") as f:
+                f.write("new\n")
+            m.snapshot_layers(LAYERS, 40)
+            self.assertTrue(m.flush(10))
+            answer = m.close()
+        lines = err.getvalue().splitlines()
+        self.assertEqual(len(lines), 2, err.getvalue())
+        self.assertIn("splinewatch: snapshot of step 20: cannot reach the monitor at %s for run 'r1'" % self.fake.url,
+                      lines[0])
+        self.assertEqual(lines[1], "splinewatch: run 'r1' resumed on the monitor at %s, which restarted with a new"
+                         " control token, read again from token_file '%s'; its directory there holds the run up to"
+                         " step 10; 2 snapshot(s) (steps 20 to 30) were lost, sent while the monitor was unreachable,"
+                         " stopping or restarting" % (self.fake.url, token_file))
+        self.assertEqual((m.lost_snapshots, m.resumes, m.lost, m.sent), (2, 1, None, 2))
+        self.assertEqual([r["resume_key"] for r in restarted.registrations], [self.KEY])
+        self.assertEqual(self.steps(restarted), [40, 40])  # refused with 401, then sent again in the resumed run
+        self.assertEqual([f["status"] for f in restarted.finishes()], ["done"])
+        self.assertEqual(answer["status"], "done")
+
+    def test_a_resume_the_monitor_refuses_loses_the_run_with_one_line_and_its_count_at_close(self):
+        self.fake.key = self.KEY
+        m = self.monitor()
+        self.fake.known.clear()
+        self.fake.resume_refusal = (409, "run 'r1' in runs/r1 was registered with settings.lr 0.1, this registration"
+                                         " has 0.2; expected the run's own registration to resume it")
+        with contextlib.redirect_stderr(io.StringIO()) as err:
+            m.snapshot_layers(LAYERS, 1)
+            self.assertTrue(m.flush(5))
+            m.snapshot_layers(LAYERS, 2)
+            answer = m.close()
+        lines = err.getvalue().splitlines()
+        self.assertEqual(len(lines), 2, err.getvalue())
+        self.assertIn("the monitor no longer knows run 'r1' (it restarted) and refused to resume it (HTTP 409: the"
+                      " monitor refused to resume the run: run 'r1' in runs/r1 was registered with settings.lr 0.1",
+                      lines[0])
+        self.assertIn("run 'r1' lost 2 snapshot(s) (steps 1 to 2): the monitor no longer knows run 'r1'", lines[1])
+        self.assertIn("HTTP 409", m.lost)
+        self.assertTrue(answer["lost"])
+        self.assertEqual(self.fake.finishes(), [])
+
+    def test_a_monitor_still_starting_takes_the_run_back_at_the_next_snapshot(self):
+        self.fake.key = self.KEY
+        m = self.monitor()
+        self.fake.known.clear()
+        self.fake.resume_refusal = (503, "the monitor is still starting; try again in a moment")
+        with contextlib.redirect_stderr(io.StringIO()) as err:
+            m.snapshot_layers(LAYERS, 1)
+            self.assertTrue(m.flush(5))
+            self.fake.resume_refusal = None
+            m.snapshot_layers(LAYERS, 2)
+            answer = m.close()
+        lines = err.getvalue().splitlines()
+        self.assertEqual(len(lines), 2, err.getvalue())
+        self.assertIn("snapshot of step 1: HTTP 503: the monitor is still starting", lines[0])
+        self.assertTrue(lines[1].endswith("; 1 snapshot(s) (step 1) were lost, sent while the monitor was"
+                                          " unreachable, stopping or restarting"), lines[1])
+        self.assertEqual((m.resumes, m.lost, answer["status"]), (1, None, "done"))
+
+    def test_a_monitor_restarted_before_the_finish_request_records_the_end_of_the_resumed_run(self):
+        self.fake.key = self.KEY
+        m = self.monitor()
+        m.snapshot_layers(LAYERS, 1)
+        self.assertTrue(m.flush(5))
+        self.fake.known.clear()
+        with contextlib.redirect_stderr(io.StringIO()) as err:
+            answer = m.close("stopped", "enough")
+        self.assertEqual((answer["status"], answer.get("lost"), m.resumes), ("stopped", None, 1))
+        self.assertEqual([f["status"] for f in self.fake.finishes()], ["stopped", "stopped"])  # 404, then recorded
+        self.assertIn("resumed on the monitor", err.getvalue())
 
     def test_a_404_to_the_finish_request_reports_the_run_as_lost(self):
         m = self.monitor()
