@@ -152,6 +152,9 @@ public final class MonitorCommand implements Runnable {
       if (p.overflow()) {
         System.err.println("warning: " + model + ": stopped at " + p.regionCount() + " regions, "
             + (p.regionCount() > maxRegions ? "over --max-regions " + maxRegions
+            : p.overflowAtPatternArray() ? "at the largest array of region patterns the heap allows ("
+                + (Partition.maxPatternArrayBytes() >> 20) + " MiB, a sixteenth of the heap; a pattern holds a bit for"
+                + " each of the network's " + m.net().hiddenNeurons() + " hidden neurons)"
             : "at the memory budget of " + (budget >> 20) + " MiB (a quarter of the free heap)")
             + "; the partition is incomplete (overflow: true); --tiled counts it exactly");
       }

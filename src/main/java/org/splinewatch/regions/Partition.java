@@ -43,6 +43,7 @@ public final class Partition {
   private final int[] regionsAfterLayer;
   private final int inconsistentFaces;
   private final boolean overflow;
+  private final boolean overflowAtPatternArray;
   private final double[] outputs; // V × outDim of the head, or null
   private final int outputDim;
 
@@ -58,6 +59,7 @@ public final class Partition {
     this.regionsAfterLayer = b.regionsAfterLayer;
     this.inconsistentFaces = b.inconsistent;
     this.overflow = b.overflow;
+    this.overflowAtPatternArray = b.overflow && b.lastRefusalPatternArray && b.fCount <= b.maxRegions;
     this.outputs = b.outputs;
     this.outputDim = b.outputDim;
   }
@@ -267,6 +269,20 @@ public final class Partition {
     return overflow;
   }
 
+  /**
+   * True when the partition stopped because its region patterns (one {@code long[]}) would outgrow the largest array
+   * a budgeted workspace may take, a sixteenth of the heap ({@link #MAX_ARRAY_HEAP_FRACTION}), rather than at the
+   * region cap or the workspace's budget: a network with many neurons (a CNN's) has long patterns.
+   */
+  public boolean overflowAtPatternArray() {
+    return overflowAtPatternArray;
+  }
+
+  /** The largest pattern array a budgeted workspace may take, in bytes. */
+  public static long maxPatternArrayBytes() {
+    return MAX_ARRAY_BYTES;
+  }
+
   public double vertexX(int v) {
     return px[v];
   }
@@ -413,6 +429,8 @@ public final class Partition {
     int[] regionsAfterLayer;
     int inconsistent;
     boolean overflow;
+    /** Whether the last growth refused was refused for the pattern array alone (within the byte budget). */
+    boolean lastRefusalPatternArray;
     double[] outputs;
     int outputDim;
     final EdgeMap splits; // grows with the splits of one neuron; small planes stay cheap
@@ -1293,6 +1311,7 @@ public final class Partition {
     private boolean withinBudget(long vCap, long faceCap, long extraChunks) {
       long bytes = heldBytes(vCap, faceCap, extraChunks);
       if (bytes > ws.budgetBytes || ws.budgetBytes != Long.MAX_VALUE && faceCap * words * 8 > MAX_ARRAY_BYTES) {
+        lastRefusalPatternArray = bytes <= ws.budgetBytes;
         return false;
       }
       ws.peakBytes = Math.max(ws.peakBytes, bytes);

@@ -64,7 +64,8 @@ class RegionsCliTest {
   @Test
   void aNetworkTooWideForTheHeapStopsWithOverflowNotOutOfMemory() throws Exception {
     // 150,000 hidden neurons: a region's pattern alone is 18.75 KB, so the default cap of 2 million regions would need
-    // 37.5 GB. In a JVM of 256 MiB the engine must stop at its memory budget and say so, not die of OutOfMemoryError
+    // 37.5 GB. In a JVM of 256 MiB the engine must stop and say why, not die of OutOfMemoryError: the patterns reach
+    // the largest array it may take (16 MiB, about 900 regions) before the workspace's budget (it said the budget)
     Path f = oneLayer(tmp.resolve("wide.npz"), 150_000, 1);
     Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m",
         "-cp", System.getProperty("java.class.path"), Main.class.getName(), "monitor", "regions", "--model",
@@ -72,7 +73,9 @@ class RegionsCliTest {
     String m = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
     assertEquals(0, p.waitFor(), m);
     assertTrue(m.contains("overflow: true") && !m.contains("OutOfMemoryError"), m);
-    assertTrue(m.contains("warning: " + f + ": stopped at ") && m.contains(" regions, at the memory budget of ")
+    assertTrue(m.contains("warning: " + f + ": stopped at ") && m.contains(" regions, at the largest array of region"
+        + " patterns the heap allows (") && m.contains(" MiB, a sixteenth of the heap; a pattern holds a bit for each"
+        + " of the network's 150000 hidden neurons)")
         && m.contains("; the partition is incomplete (overflow: true); --tiled counts it exactly"), m);
   }
 

@@ -3,6 +3,7 @@ package org.splinewatch.regions;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Random;
@@ -88,8 +89,10 @@ class TiledRegionCountTest {
     // a budget a small partition fits, the whole one does not: tiles end by the budget, not by the cap
     long budget = 10L << 20;
     Partition.Workspace ws = new Partition.Workspace(budget);
-    assertTrue(Partition.compute(mlp.net(), plane, 10_000_000, null, 1, new Partition.Workspace(budget)).overflow(),
-        "the whole plane overflows the budget");
+    Partition whole = Partition.compute(mlp.net(), plane, 10_000_000, null, 1, new Partition.Workspace(budget));
+    assertTrue(whole.overflow(), "the whole plane overflows the budget");
+    // 256 neurons: 4 words a pattern, far from a sixteenth of the heap at 10 MiB of workspace
+    assertFalse(whole.overflowAtPatternArray(), "stopped by the budget, not by the pattern array");
     TiledRegionCount.Result t = TiledRegionCount.count(mlp.net(), plane, 10_000_000, ws, null);
     assertArrayEquals(expected, t.regionsAfterLayer());
     assertTrue(t.splitTiles() > 0);
