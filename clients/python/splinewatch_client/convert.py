@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from .format import float32
+
 SUPPORTED = ("Linear, Conv2d, AvgPool2d, BatchNorm1d/2d, SyncBatchNorm, ReLU, LeakyReLU, Flatten (Identity and every"
              " Dropout are skipped)")
 
@@ -10,9 +12,13 @@ class UnsupportedModuleError(ValueError):
     """A module the monitor's piecewise-linear networks cannot represent."""
 
 
-def _cpu(t):
-    # detach and copy to host memory: training may go on (on any device) while the copy is encoded and sent
-    return t.detach().to("cpu", copy=True).float().numpy().astype("<f4", copy=False)
+def _cpu(t, name, warn):
+    # detach and copy to host memory: training may go on (on any device) while the copy is encoded and sent; a
+    # float64 tensor stays float64 until float32() names the values that float32 rounds to 0
+    t = t.detach().to("cpu", copy=True)
+    if str(t.dtype) != "torch.float64":
+        t = t.float()
+    return float32(t.numpy(), name, warn)
 
 
 def _param(m, name):
@@ -59,7 +65,9 @@ def _fsdp(m):
                and c.__module__.startswith("torch.distributed") for c in type(m).__mro__)
 
 
-def _modules(model):
+def _modules(model, prefix=""):
+    """``(name, module)`` of each module ``model`` runs, in order; a name as ``print(model)`` shows it, with the
+    names of enclosing containers before it ("2", "1.0", "fc1"); a list's by position."""
     import torch.nn as nn
     model = _unwrap(model)
     if _fsdp(model):
@@ -73,23 +81,24 @@ def _modules(model):
             % type(model).__name__)
     if isinstance(model, nn.Sequential) and type(model).forward is nn.Sequential.forward \
             or isinstance(model, (nn.ModuleList, list, tuple)):
+        children = model.named_children() if isinstance(model, nn.Module) else enumerate(model)
         out = []
-        for m in model:
-            out.extend(_modules(m))
+        for key, m in children:
+            out.extend(_modules(m, "%s%s." % (prefix, key)))
         return out
-    return [model]  # a Sequential with a forward of its own too: _layer refuses it
+    return [(prefix[:-1] or "0", model)]  # a Sequential with a forward of its own too: _layer refuses it
 
 
 def _pair(v, what, index, name):
     if isinstance(v, (tuple, list)):
         if len(set(v)) != 1:
-            raise UnsupportedModuleError("module %d (%s) has %s %s; expected the same value for height and width"
+            raise UnsupportedModuleError("%s (%s) has %s %s; expected the same value for height and width"
                                          % (index, name, what, tuple(v)))
         return int(v[0])
     return int(v)
 
 
-def convert(model, projector=None):
+def convert(model, projector=None, warn=None):
     """The layer list of ``model`` (an nn.Sequential, an nn.ModuleList or a list of modules), then ``projector``'s,
     marked as such. A torch.compile'd module, DataParallel and DistributedDataParallel are read as the module they
     wrap, at any depth; a module sharded by FSDP (FullyShardedDataParallel or fully_shard) is refused, as one rank
@@ -98,93 +107,99 @@ def convert(model, projector=None):
     Raises UnsupportedModuleError naming the first module that cannot be converted: one the monitor cannot compute,
     or one with a forward of its own (a custom nn.Module, an nn.Sequential or supported layer subclassed with its own
     forward), which the client cannot read.
+
+    Weights are sent as float32: nonzero values of a float64 network that float32 rounds to 0 are named in one line
+    per tensor, passed to ``warn`` (default: printed on stderr).
     """
-    layers = [_layer(m, i) for i, m in enumerate(_modules(model))]
-    layers = [l for l in layers if l is not None]
+    named = [("module " + n, m) for n, m in _modules(model)]
+    layers = [(_layer(m, where, warn), where, m) for where, m in named]
+    layers = [l for l in layers if l[0] is not None]
     if projector is not None:
-        head = [_layer(m, i) for i, m in enumerate(_modules(projector))]
-        head = [l for l in head if l is not None]
+        head = [(_layer(m, "projector module " + n, warn), "projector module " + n, m) for n, m in _modules(projector)]
+        head = [l for l in head if l[0] is not None]
         if not head:
             raise UnsupportedModuleError("the projector holds no layer; expected at least one module")
-        head[0]["projector"] = True
+        head[0][0]["projector"] = True
         layers.extend(head)
     if not layers:
         raise UnsupportedModuleError("the model holds no layer; expected at least one module")
-    return layers
+    return [l for l, _, _ in layers]
 
 
-def _layer(m, i):
+def _layer(m, i, warn=None):
     import torch.nn as nn
     name = type(m).__name__
+    at = "%s (%s) " % (i, name)  # names the arrays in warnings
     base = next((b for b in _bases() if isinstance(m, b)), None)
     if base is not None and type(m).forward is not base.forward:
         # e.g. a weight-standardised Conv2d: its weight is not what forward uses, and the client cannot tell
-        raise UnsupportedModuleError("module %d (%s) has a forward of its own that the client cannot read (it"
+        raise UnsupportedModuleError("%s (%s) has a forward of its own that the client cannot read (it"
                                      " subclasses %s); expected %s's own forward" % (i, name, base.__name__,
                                                                                     base.__name__))
     if getattr(m, "has_uninitialized_params", None) is not None and m.has_uninitialized_params():
-        raise UnsupportedModuleError("module %d (%s) has uninitialized parameters (a lazy module); expected a forward"
+        raise UnsupportedModuleError("%s (%s) has uninitialized parameters (a lazy module); expected a forward"
                                      " pass before the first snapshot" % (i, name))
     if isinstance(m, nn.Linear):
-        w = _cpu(_param(m, "weight")).T.copy()  # PyTorch stores (out, in); the format is (in, out) with y = x @ W + b
-        b = _cpu(_param(m, "bias")) if m.bias is not None else np.zeros(w.shape[1], dtype="<f4")
+        w = _cpu(_param(m, "weight"), at + "weight", warn).T.copy()  # PyTorch: (out, in); the format: (in, out)
+        b = _cpu(_param(m, "bias"), at + "bias", warn) if m.bias is not None else np.zeros(w.shape[1], dtype="<f4")
         return {"type": "dense", "weight": w, "bias": b}
     if isinstance(m, nn.Conv2d):
         if m.groups != 1 or _pair(m.dilation, "dilation", i, name) != 1 or m.padding_mode != "zeros":
-            raise UnsupportedModuleError("module %d (Conv2d) uses groups, dilation or %s padding; expected groups=1,"
+            raise UnsupportedModuleError("%s (Conv2d) uses groups, dilation or %s padding; expected groups=1,"
                                          " dilation=1, zero padding" % (i, m.padding_mode))
         padding = m.padding
         if padding == "valid":
             padding = 0
         elif padding == "same":  # stride 1 (PyTorch's rule): k - 1 in all, the odd one on the bottom and right
             if any(k % 2 == 0 for k in m.kernel_size):
-                raise UnsupportedModuleError("module %d (Conv2d) has padding 'same' with kernel %s, which pads one"
+                raise UnsupportedModuleError("%s (Conv2d) has padding 'same' with kernel %s, which pads one"
                                              " more on the bottom and right; expected an odd kernel or integer"
                                              " padding" % (i, tuple(m.kernel_size)))
             padding = tuple((k - 1) // 2 for k in m.kernel_size)
         elif isinstance(padding, str):
-            raise UnsupportedModuleError("module %d (Conv2d) has padding '%s'; expected an integer" % (i, padding))
-        w = _cpu(_param(m, "weight"))
-        b = _cpu(_param(m, "bias")) if m.bias is not None else np.zeros(w.shape[0], dtype="<f4")
+            raise UnsupportedModuleError("%s (Conv2d) has padding '%s'; expected an integer" % (i, padding))
+        w = _cpu(_param(m, "weight"), at + "weight", warn)
+        b = _cpu(_param(m, "bias"), at + "bias", warn) if m.bias is not None else np.zeros(w.shape[0], dtype="<f4")
         return {"type": "conv2d", "weight": w, "bias": b, "stride": _pair(m.stride, "stride", i, name),
                 "padding": _pair(padding, "padding", i, name)}
     if isinstance(m, nn.AvgPool2d):
         if _pair(m.padding, "padding", i, name) != 0 or m.ceil_mode or m.divisor_override is not None:
-            raise UnsupportedModuleError("module %d (AvgPool2d) has padding, ceil_mode or divisor_override; expected"
+            raise UnsupportedModuleError("%s (AvgPool2d) has padding, ceil_mode or divisor_override; expected"
                                          " none" % i)
         kernel = _pair(m.kernel_size, "kernel_size", i, name)
         stride = _pair(m.stride if m.stride is not None else kernel, "stride", i, name)
         return {"type": "avgpool2d", "kernel": kernel, "stride": stride}
     if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d, nn.SyncBatchNorm)):  # SyncBatchNorm: BatchNorm in eval mode
         if m.running_mean is None or m.running_var is None:
-            raise UnsupportedModuleError("module %d (%s) keeps no running statistics; expected"
+            raise UnsupportedModuleError("%s (%s) keeps no running statistics; expected"
                                          " track_running_stats=True (the monitor folds eval-mode batch norm)"
                                          % (i, name))
         n = m.num_features
-        gamma = _cpu(_param(m, "weight")) if m.weight is not None else np.ones(n, dtype="<f4")
-        beta = _cpu(_param(m, "bias")) if m.bias is not None else np.zeros(n, dtype="<f4")
-        return {"type": "batchnorm", "gamma": gamma, "beta": beta, "mean": _cpu(m.running_mean),
-                "var": _cpu(m.running_var), "eps": float(m.eps)}
+        gamma = _cpu(_param(m, "weight"), at + "weight", warn) if m.weight is not None else np.ones(n, dtype="<f4")
+        beta = _cpu(_param(m, "bias"), at + "bias", warn) if m.bias is not None else np.zeros(n, dtype="<f4")
+        return {"type": "batchnorm", "gamma": gamma, "beta": beta,
+                "mean": _cpu(m.running_mean, at + "running_mean", warn),
+                "var": _cpu(m.running_var, at + "running_var", warn), "eps": float(m.eps)}
     if isinstance(m, nn.ReLU):
         return {"type": "relu"}
     if isinstance(m, nn.LeakyReLU):
         slope = float(m.negative_slope)
         if not 0 <= slope < 1:  # the format's rule (docs/snapshot-format.md); the monitor would answer 400
-            raise UnsupportedModuleError("module %d (LeakyReLU) has negative_slope %s; expected 0 <= slope < 1"
+            raise UnsupportedModuleError("%s (LeakyReLU) has negative_slope %s; expected 0 <= slope < 1"
                                          % (i, slope))
         return {"type": "leaky_relu", "negative_slope": slope}
     if isinstance(m, nn.Flatten):
         if m.start_dim != 1 or m.end_dim != -1:
-            raise UnsupportedModuleError("module %d (Flatten) flattens dims %d..%d; expected start_dim=1, end_dim=-1"
+            raise UnsupportedModuleError("%s (Flatten) flattens dims %d..%d; expected start_dim=1, end_dim=-1"
                                          % (i, m.start_dim, m.end_dim))
         return {"type": "flatten"}
     if isinstance(m, (nn.Identity,) + _dropouts()):  # the identity in eval mode
         return None
     if isinstance(m, nn.Sequential) or any(True for _ in m.children()):
-        raise UnsupportedModuleError("module %d (%s) has a forward of its own that the client cannot read; expected an"
+        raise UnsupportedModuleError("%s (%s) has a forward of its own that the client cannot read; expected an"
                                      " nn.Sequential or a list of its modules in the order forward runs them (e.g."
                                      " [model.fc1, model.act, model.fc2]), each one of %s" % (i, name, SUPPORTED))
-    raise UnsupportedModuleError("module %d (%s) is not supported; expected %s" % (i, name, SUPPORTED))
+    raise UnsupportedModuleError("%s (%s) is not supported; expected %s" % (i, name, SUPPORTED))
 
 
 def _bases():

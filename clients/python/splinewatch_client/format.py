@@ -3,6 +3,7 @@
 import io
 import json
 import numbers
+import sys
 import zipfile
 
 import numpy as np
@@ -17,6 +18,30 @@ def host(a):
             a = a.float()
         return a.numpy()
     return a
+
+
+def float32(a, name, warn=None):
+    """``a`` (see ``host``) as a little-endian float32 array, the dtype the monitor reads. Nonzero float64 values that
+    float32 rounds to 0 (below half of its least subnormal, 1.4e-45) would vanish without a word: they are counted in
+    one line naming ``name``, passed to ``warn`` (default: printed on stderr), as the monitor does for a float64 array
+    it reads ("snapshot: array l0.weight: 2 nonzero values below float32's range read as 0 (...)")."""
+    a = np.asarray(host(a))
+    out = a.astype("<f4")
+    if a.dtype.kind in "fc" and a.dtype.itemsize > 4 and a.size:
+        vanished = (out == 0) & (a != 0)
+        count = int(np.count_nonzero(vanished))
+        if count:
+            first = np.unravel_index(int(np.argmax(vanished)), a.shape)
+            index = first[0] if len(first) == 1 else tuple(int(i) for i in first)
+            (warn or _print_warning)(
+                "%s: %d nonzero %s below float32's range read as 0 (the first %r at index %s; float32's least is"
+                " 1.4e-45): the monitor reads arrays as float32" % (name, count, "value" if count == 1 else "values",
+                                                                    float(a[first]), index))
+    return out
+
+
+def _print_warning(line):
+    print("splinewatch: warning: %s" % line, file=sys.stderr)
 
 
 def plain(v):
@@ -71,14 +96,16 @@ def layers_npz(layers, step, epoch=0, loss=None, learning_rate=None):
     return encode_npz(arrays, {"snapshot": doc})
 
 
-def regions_npz(layers, anchors=None, origin=None, u=None, v=None, pad=None):
+def regions_npz(layers, anchors=None, origin=None, u=None, v=None, pad=None, warn=None):
     """A region file for ``./monitor regions --model FILE [--tiled]`` (docs/snapshot-format.md, "Region files").
 
     ``layers`` is ``convert``'s list. The plane is either ``anchors``, three inputs of the network's input shape
     (array (3, d) or (3, c, h, w)): SplineCam's plane through them, domain |s| + |t| <= ``pad`` (None: 1.5 times the
     anchors' extent, as the monitor's live planes), or ``origin``, ``u``, ``v``, each of the input shape: the points
     origin + a*u + b*v for a, b in [-1, 1]. A layer marked as the projector's first is where partitioning stops, as
-    live. Raises ValueError when the plane is given neither or both ways, or its shapes disagree.
+    live. Raises ValueError when the plane is given neither or both ways, or its shapes disagree. The plane is
+    written as float32: nonzero float64 values that float32 rounds to 0 are named in one line per array, passed to
+    ``warn`` (default: printed on stderr).
     """
     arrays, specs = _layer_arrays(layers)
     doc = {"format": "splinewatch-regions", "version": 1, "layers": specs}
@@ -88,7 +115,7 @@ def regions_npz(layers, anchors=None, origin=None, u=None, v=None, pad=None):
                          % ("both ways" if anchors is not None else "incompletely" if any(c is not None for c in chart)
                             else "neither way"))
     if anchors is not None:
-        a = np.asarray(host(anchors), dtype="<f4")
+        a = float32(anchors, "anchors", warn)
         if a.ndim not in (2, 4) or a.shape[0] != 3:
             raise ValueError("anchors have shape %s; expected (3, d) or (3, c, h, w)" % (a.shape,))
         arrays["anchors"] = a
@@ -97,7 +124,7 @@ def regions_npz(layers, anchors=None, origin=None, u=None, v=None, pad=None):
                 raise ValueError("pad is %s; expected a positive number or None" % pad)
             doc["pad"] = float(pad)
     else:
-        o, du, dv = (np.asarray(host(c), dtype="<f4") for c in chart)
+        o, du, dv = (float32(c, n, warn) for c, n in zip(chart, ("origin", "u", "v")))
         if o.ndim not in (1, 3) or du.shape != o.shape or dv.shape != o.shape:
             raise ValueError("origin, u, v have shapes %s, %s, %s; expected one input shape, (d,) or (c, h, w)"
                              % (o.shape, du.shape, dv.shape))
@@ -127,24 +154,26 @@ def value_name(index, key):
 
 def run_npz(run_id, probes, probe_labels, classes, method="external", dataset="external", tags=None,
             probe_pairs=None, plane_anchors=None, planes=2, fit=None, classifier=None, early_stop=None, seed=42,
-            settings=None):
+            settings=None, warn=None):
     """A registration body: run.json plus probes (n, d) or (n, c, h, w) float32 and their integer labels.
 
     Arrays may be numpy arrays or torch tensors (on any device, requiring grad, bfloat16: see ``host``).
 
     Raises ValueError, as the monitor would answer 400, when labels are not integer class labels 0..classes-1 or
     plane anchors are not integer probe indices (a float array of whole numbers is accepted, as by the monitor).
+    Nonzero float64 values of probes, probe_pairs or fit inputs that float32 rounds to 0 are named in one line per
+    array, passed to ``warn`` (default: printed on stderr).
     """
     classes = int(classes)
-    arrays = {"probes": np.asarray(host(probes), dtype="<f4"),
+    arrays = {"probes": float32(probes, "probes", warn),
               "probe_labels": integers(probe_labels, classes, "probe_labels", "integer class labels")}
     if probe_pairs is not None:
-        arrays["probe_pairs"] = np.asarray(host(probe_pairs), dtype="<f4")
+        arrays["probe_pairs"] = float32(probe_pairs, "probe_pairs", warn)
     if plane_anchors is not None:
         arrays["plane_anchors"] = integers(plane_anchors, len(arrays["probes"]), "plane_anchors",
                                            "integer probe indices")
     if fit is not None:
-        arrays["fit_inputs"] = np.asarray(host(fit[0]), dtype="<f4")
+        arrays["fit_inputs"] = float32(fit[0], "fit inputs", warn)
         arrays["fit_labels"] = integers(fit[1], classes, "fit_labels", "integer class labels")
     doc = {"run_id": run_id, "method": method, "dataset": dataset, "tags": dict(tags or {}), "classes": classes,
            "planes": int(planes), "seed": int(seed),

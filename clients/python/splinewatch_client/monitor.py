@@ -76,8 +76,9 @@ class Monitor:
     no longer accepts, a refused resume) the run is ``lost``: one warning on stderr, later snapshots are dropped,
     and ``close`` reports it, and how many snapshots were lost, instead of raising. A refused snapshot may still
     carry the stop state (the monitor refuses NaN or infinite weights with 400 and, the run having diverged, may ask
-    it to stop): ``should_stop`` heeds it as in an accepted snapshot's answer. The monitor reads arrays as float32:
-    float64 weights so small that float32 rounds them to 0 are named once per array in ``warnings`` and on stderr.
+    it to stop): ``should_stop`` heeds it as in an accepted snapshot's answer. The monitor reads arrays as float32,
+    and the client sends them so: nonzero float64 values (probes, probe_pairs, fit inputs, a float64 network's
+    weights) so small that float32 rounds them to 0 are named once per array and run in ``warnings`` and on stderr.
     """
 
     def __init__(self, url, run_id, token=None, probes=None, labels=None, classes=None, token_file=None,
@@ -86,7 +87,7 @@ class Monitor:
         if probes is None:
             raise ValueError("probes=(x, y) is required: held-out inputs and their labels")
         import numpy as np
-        x, y = np.asarray(host(probes[0]), dtype=np.float32), np.asarray(host(probes[1]))
+        x, y = np.asarray(host(probes[0])), np.asarray(host(probes[1]))  # x is made float32 by run_npz
         if x.ndim < 2 or len(x) == 0 or y.ndim != 1 or len(y) != len(x):
             raise ValueError("probes=(x, y) holds x of shape %s and y of shape %s; expected one or more inputs (n, ...)"
                              " and their n labels" % (x.shape, y.shape))
@@ -130,6 +131,7 @@ class Monitor:
         self._missed = []  # steps of the snapshots lost since the last line that named them
         self._resume_lock = threading.Lock()
         self._generation = 0  # registrations of the run after the first: a request sent before one is sent again
+        self._warned = set()
         self._queue = collections.deque()
         self._queue_size = max(1, int(queue_size))
         self._cv = threading.Condition()
@@ -144,7 +146,8 @@ class Monitor:
         body = run_npz(run_id, x, y, classes if classes is not None else int(y.max()) + 1,
                        method=labels.get("method", "external"), dataset=labels.get("dataset", "external"),
                        tags=labels.get("tags"), probe_pairs=probe_pairs, plane_anchors=plane_anchors, planes=planes,
-                       fit=fit, classifier=classifier, early_stop=early_stop, seed=seed, settings=settings)
+                       fit=fit, classifier=classifier, early_stop=early_stop, seed=seed, settings=settings,
+                       warn=self._warning)
         try:
             self.registration = self._post("/api/v1/runs", body)
         except MonitorError as e:
@@ -177,7 +180,7 @@ class Monitor:
             self.snapshot_layers(None, step)
             return
         from .convert import convert
-        layers = convert(model, projector=projector)
+        layers = convert(model, projector=projector, warn=self._warning)
         self.snapshot_layers(layers, step, loss=loss, epoch=epoch, learning_rate=learning_rate)
 
     def snapshot_layers(self, layers, step, loss=None, epoch=0, learning_rate=None):
@@ -487,8 +490,7 @@ class Monitor:
                 self.sent += 1
                 self._stop_state(answer)
                 for w in answer.get("warnings") or []:  # float64 values float32 rounds to 0: once per array and run
-                    self.warnings.append(w)
-                    print("splinewatch: warning: %s" % w, file=sys.stderr)
+                    self._warning(w)
             except _ResumeRefused as e:
                 self.errors.append("snapshot of step %d: %s" % (step, e))
                 self._miss(step)
@@ -522,6 +524,18 @@ class Monitor:
                 with self._cv:
                     self._busy = False
                     self._cv.notify_all()
+
+    def _warning(self, line):
+        """Keeps and prints a line saying float32 rounds nonzero values of an array to 0: once per array and run (the
+        client's lines for the arrays it converts, the monitor's for float64 arrays it reads)."""
+        array = re.match(r"(.*?): \d+ nonzero values? below float32's range", line)
+        with self._cv:
+            if array is not None and array.group(1) in self._warned:
+                return
+            if array is not None:
+                self._warned.add(array.group(1))
+            self.warnings.append(line)
+        print("splinewatch: warning: %s" % line, file=sys.stderr)
 
     def _check_size(self, body):
         """A ValueError for a body over the limit the monitor announced at registration: one far over it is refused

@@ -3,6 +3,8 @@
 Run with Debian's interpreter, which has python3-torch: /usr/bin/python3 -m unittest discover clients/python/tests
 """
 
+import contextlib
+import copy
 import io
 import json
 import os
@@ -213,6 +215,27 @@ class ConverterTest(unittest.TestCase):
             convert([nn.Linear(2, 2), nn.Sigmoid()])
 
 
+    def test_float64_weights_that_float32_rounds_to_0_are_named(self):
+        model = nn.Sequential(nn.Linear(3, 2), nn.ReLU(), nn.BatchNorm1d(2)).double()
+        with torch.no_grad():
+            model[0].weight[1, 2] = 1e-50
+            model[0].weight[0, 0] = -3e-46  # below half of float32's least subnormal: 0
+            model[0].weight[0, 1] = 1e-44  # a subnormal float32 keeps
+            model[2].running_var[1] = 5e-300
+        lines = []
+        layers = convert(model, warn=lines.append)
+        self.assertEqual(layers[0]["weight"].dtype, np.dtype("<f4"))
+        self.assertEqual(lines, [
+            "module 0 (Linear) weight: 2 nonzero values below float32's range read as 0 (the first -3e-46 at index"
+            " (0, 0); float32's least is 1.4e-45): the monitor reads arrays as float32",
+            "module 2 (BatchNorm1d) running_var: 1 nonzero value below float32's range read as 0 (the first 5e-300 at"
+            " index 1; float32's least is 1.4e-45): the monitor reads arrays as float32"])
+        with contextlib.redirect_stderr(io.StringIO()) as err:
+            convert(model)  # printed on stderr without warn
+            convert(copy.deepcopy(model).float())  # the values are 0 already: nothing to say
+        self.assertEqual(err.getvalue().count("splinewatch: warning: module "), 2)
+
+
 class _OneRank:
     """A gloo process group of one rank on this machine (a file store, no port), for FSDP on CPU; unittest.SkipTest
     where this torch cannot make one or cannot construct FSDP on CPU."""
@@ -322,6 +345,34 @@ class FormatTest(unittest.TestCase):
             with self.assertRaises(ValueError) as e:
                 regions_npz(layers, **kwargs)
             self.assertIn(message, str(e.exception))
+
+    def test_float64_probes_and_plane_values_that_float32_rounds_to_0_are_named(self):
+        x = np.ones((20, 4))
+        x[3, 2], x[5, 0] = 1e-50, -2e-46
+        lines = []
+        body = run_npz("r1", x, np.arange(20) % 2, 2, probe_pairs=x, fit=(x[:4], [0, 1, 0, 1]), warn=lines.append)
+        with np.load(io.BytesIO(body)) as npz:
+            self.assertEqual((npz["probes"].dtype, npz["probes"][3, 2]), (np.dtype("<f4"), 0))
+        tail = " below float32's range read as 0 (the first 1e-50 at index (3, 2); float32's least is 1.4e-45): the" \
+               " monitor reads arrays as float32"
+        self.assertEqual(lines, ["probes: 2 nonzero values" + tail, "probe_pairs: 2 nonzero values" + tail,
+                                 "fit inputs: 1 nonzero value" + tail])
+        layers = [{"type": "dense", "weight": np.ones((4, 2), "<f4"), "bias": np.zeros(2, "<f4")}]
+        anchors = np.eye(3, 4)
+        anchors[2, 3] = 1e-300
+        with contextlib.redirect_stderr(io.StringIO()) as err:
+            regions_npz(layers, anchors=anchors)
+            regions_npz(layers, origin=np.zeros(4), u=np.full(4, 1e-46), v=np.ones(4))
+        self.assertEqual(err.getvalue(), "splinewatch: warning: anchors: 1 nonzero value below float32's range read"
+                         " as 0 (the first 1e-300 at index (2, 3); float32's least is 1.4e-45): the monitor reads"
+                         " arrays as float32\nsplinewatch: warning: u: 4 nonzero values below float32's range read"
+                         " as 0 (the first 1e-46 at index 0; float32's least is 1.4e-45): the monitor reads arrays as"
+                         " float32\n")
+        # float32 arrays, and float64 ones whose values float32 keeps (subnormals included), say nothing
+        lines.clear()
+        run_npz("r1", x.astype(np.float32), np.arange(20) % 2, 2, warn=lines.append)
+        run_npz("r1", np.full((20, 4), 1e-44), np.arange(20) % 2, 2, warn=lines.append)
+        self.assertEqual(lines, [])
 
     def test_registration_body(self):
         body = run_npz("r1", np.zeros((20, 784)), np.arange(20) % 10, 10, method="simsiam", tags={"a": "b"})

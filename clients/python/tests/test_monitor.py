@@ -145,6 +145,9 @@ class FakeMonitor:
     def paths(self, kind):
         return [p for p, _ in self.requests if p.endswith("/" + kind)]
 
+    def paths_bodies(self, kind):
+        return [b for p, b in self.requests if p.endswith("/" + kind)]
+
     def finishes(self):
         return [json.loads(b) for p, b in self.requests if p.endswith("/finish")]
 
@@ -479,6 +482,32 @@ class MonitorTest(unittest.TestCase):
         self.assertEqual(m.warnings, [line])
         self.assertEqual(err.getvalue(), "splinewatch: warning: " + line + "\n")
         self.assertEqual(m.errors, [])
+        m.close()
+
+    def test_float64_probes_and_weights_that_float32_rounds_to_0_are_named_once_per_array(self):
+        # the client sends float32: it names what it rounds to 0, as the monitor does for a float64 array it reads
+        x = np.ones((20, 4))
+        x[1, 3] = 1e-50
+        with contextlib.redirect_stderr(io.StringIO()) as err:
+            m = Monitor(self.fake.url, "r1", token="t", probes=(x, np.arange(20) % 2), classes=2)
+        probes = ("probes: 1 nonzero value below float32's range read as 0 (the first 1e-50 at index (1, 3); float32's"
+                  " least is 1.4e-45): the monitor reads arrays as float32")
+        self.assertEqual((m.warnings, err.getvalue()), ([probes], "splinewatch: warning: " + probes + "\n"))
+        with zipfile.ZipFile(io.BytesIO(self.fake.paths_bodies("runs")[0])) as z:
+            self.assertEqual(np.load(io.BytesIO(z.read("probes.npy"))).dtype, np.dtype("<f4"))
+        if torch is not None:
+            model = torch.nn.Sequential(torch.nn.Linear(4, 2)).double()
+            with torch.no_grad():
+                model[0].weight[1, 0] = 1e-46
+            with contextlib.redirect_stderr(io.StringIO()) as err:
+                m.snapshot(model, 1)
+                m.snapshot(model, 2)  # the same array again: not named again
+                self.assertTrue(m.flush(10))
+            weight = ("module 0 (Linear) weight: 1 nonzero value below float32's range read as 0 (the first 1e-46 at"
+                      " index (1, 0); float32's least is 1.4e-45): the monitor reads arrays as float32")
+            self.assertEqual(m.warnings, [probes, weight])
+            self.assertEqual(err.getvalue(), "splinewatch: warning: " + weight + "\n")
+            self.assertEqual(len(self.fake.paths("snapshots")), 2)
         m.close()
 
     def test_interrupted_falls_back_to_failed_where_the_monitor_does_not_accept_it(self):
