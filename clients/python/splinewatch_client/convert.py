@@ -98,7 +98,7 @@ def _pair(v, what, index, name):
     return int(v)
 
 
-def convert(model, projector=None, warn=None):
+def convert(model, projector=None, input_shape=None, warn=None):
     """The layer list of ``model`` (an nn.Sequential, an nn.ModuleList or a list of modules), then ``projector``'s,
     marked as such. A torch.compile'd module, DataParallel and DistributedDataParallel are read as the module they
     wrap, at any depth; a module sharded by FSDP (FullyShardedDataParallel or fully_shard) is refused, as one rank
@@ -107,6 +107,12 @@ def convert(model, projector=None, warn=None):
     Raises UnsupportedModuleError naming the first module that cannot be converted: one the monitor cannot compute,
     or one with a forward of its own (a custom nn.Module, an nn.Sequential or supported layer subclassed with its own
     forward), which the client cannot read.
+
+    Raises ValueError naming the first module whose shape does not fit what the modules before it output (an
+    nn.Linear whose in_features is not the previous layer's out_features, a Conv2d's in_channels, a BatchNorm's
+    num_features, an nn.Linear on an image without nn.Flatten), as the monitor would refuse the snapshot.
+    ``input_shape``, one input's shape ((d,) or (c, h, w): the probes' without n), lets it check the first module and
+    every shape after an nn.Flatten; without it, what the modules alone determine is checked.
 
     Weights are sent as float32: nonzero values of a float64 network that float32 rounds to 0 are named in one line
     per tensor, passed to ``warn`` (default: printed on stderr).
@@ -123,7 +129,74 @@ def convert(model, projector=None, warn=None):
         layers.extend(head)
     if not layers:
         raise UnsupportedModuleError("the model holds no layer; expected at least one module")
+    _check_shapes(layers, input_shape)
     return [l for l, _, _ in layers]
+
+
+def _check_shapes(layers, input_shape):
+    """Follows one input's shape through ``(layer, where, module)`` as the monitor does (SnapshotFormat.layerList):
+    a ValueError in PyTorch's terms at the first module that does not fit what comes before it. A size not known
+    (no input_shape) is None and checked against nothing."""
+    import torch.nn as nn
+    shape = tuple(int(d) for d in input_shape) if input_shape is not None else None
+    source = "the input (probes of shape (n, %s))" % ", ".join(map(str, shape)) if shape is not None else None
+    for layer, where, m in layers:
+        t = layer["type"]
+        this = "%s (%r)" % (where, m)
+        known = shape is not None and shape[0] is not None
+        if t == "dense":
+            o, i = layer["weight"].shape[1], layer["weight"].shape[0]  # the format's (in, out) is PyTorch's (out, in).T
+            if shape is not None and len(shape) == 3:
+                raise ValueError("%s receives an image of shape %s from %s; expected an nn.Flatten() before it"
+                                 % (this, _tuple(shape), source))
+            if known and shape[0] != i:
+                raise ValueError("%s has in_features=%d (weight of shape (%d, %d)), but receives %d features from %s;"
+                                 " expected in_features=%d, a weight of shape (%d, %d)"
+                                 % (this, i, o, i, shape[0], source, shape[0], o, shape[0]))
+            shape = (o,)
+        elif t == "conv2d":
+            w = layer["weight"].shape  # (out, in, kh, kw), as PyTorch's
+            if shape is not None and len(shape) == 1:
+                raise ValueError("%s receives flat features from %s; expected an image (c, h, w): probes of shape"
+                                 " (n, c, h, w) and no nn.Flatten() before it" % (this, source))
+            if known and shape[0] != w[1]:
+                raise ValueError("%s has in_channels=%d (weight of shape %s), but receives %d channels from %s;"
+                                 " expected in_channels=%d" % (this, w[1], _tuple(w), shape[0], source, shape[0]))
+            hw = (None, None) if shape is None or shape[1] is None else \
+                tuple(d + 2 * layer["padding"] for d in shape[1:])
+            if hw[0] is not None and (hw[0] < w[2] or hw[1] < w[3]):
+                raise ValueError("%s has kernel_size=%s, larger than its input of %s (padded) from %s; expected a"
+                                 " kernel that fits" % (this, _tuple(w[2:]), _tuple(hw), source))
+            shape = (w[0],) + tuple(None if d is None else (d - k) // layer["stride"] + 1 for d, k in zip(hw, w[2:]))
+        elif t == "avgpool2d":
+            k, s = layer["kernel"], layer["stride"]
+            if shape is not None and len(shape) == 1:
+                raise ValueError("%s receives flat features from %s; expected an image (c, h, w)" % (this, source))
+            hw = (None, None) if shape is None else shape[1:]
+            if hw[0] is not None and min(hw) < k:
+                raise ValueError("%s has kernel_size=%d, larger than its input of %s from %s; expected a kernel that"
+                                 " fits" % (this, k, _tuple(hw), source))
+            shape = (shape[0] if shape is not None else None,) + tuple(None if d is None else (d - k) // s + 1
+                                                                      for d in hw)
+        elif t == "flatten":
+            if shape is not None and len(shape) == 3:
+                shape = (None if None in shape else shape[0] * shape[1] * shape[2],)
+        elif t == "batchnorm":
+            n = len(layer["gamma"])
+            if known and shape[0] != n:
+                raise ValueError("%s has num_features=%d, but receives %d %s from %s; expected num_features=%d"
+                                 % (this, n, shape[0], "channels" if len(shape) == 3 else "features", source,
+                                    shape[0]))
+            if shape is None:
+                shape = (n,) if isinstance(m, nn.BatchNorm1d) else (n, None, None) \
+                    if isinstance(m, nn.BatchNorm2d) else None
+        else:
+            continue  # an activation keeps the shape
+        source = this
+
+
+def _tuple(shape):
+    return "(%d,)" % shape[0] if len(shape) == 1 else "(%s)" % ", ".join(map(str, shape))
 
 
 def _layer(m, i, warn=None):

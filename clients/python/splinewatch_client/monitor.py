@@ -132,6 +132,7 @@ class Monitor:
         self._resume_lock = threading.Lock()
         self._generation = 0  # registrations of the run after the first: a request sent before one is sent again
         self._warned = set()
+        self._input_shape = x.shape[1:]
         self._queue = collections.deque()
         self._queue_size = max(1, int(queue_size))
         self._cv = threading.Condition()
@@ -173,14 +174,16 @@ class Monitor:
     def snapshot(self, model, step, loss=None, epoch=0, learning_rate=None, projector=None):
         """Copies ``model``'s weights to CPU now and queues them for sending; returns at once.
 
-        Once the run is ``lost`` nothing is copied: the snapshot is counted in ``dropped``.
+        Raises UnsupportedModuleError for a module the client cannot convert, and ValueError naming the first module
+        whose shape does not fit what comes before it (from the probes' shape on), as the monitor would refuse the
+        snapshot: nothing is sent. Once the run is ``lost`` nothing is copied: the snapshot is counted in ``dropped``.
         """
         self._same_process("snapshot()")
         if self._lost is not None:
             self.snapshot_layers(None, step)
             return
         from .convert import convert
-        layers = convert(model, projector=projector, warn=self._warning)
+        layers = convert(model, projector=projector, input_shape=self._input_shape, warn=self._warning)
         self.snapshot_layers(layers, step, loss=loss, epoch=epoch, learning_rate=learning_rate)
 
     def snapshot_layers(self, layers, step, loss=None, epoch=0, learning_rate=None):

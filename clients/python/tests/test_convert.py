@@ -215,6 +215,68 @@ class ConverterTest(unittest.TestCase):
             convert([nn.Linear(2, 2), nn.Sigmoid()])
 
 
+    def test_a_module_whose_shape_does_not_chain_is_named_in_pytorchs_terms(self):
+        # the monitor would refuse the snapshot in the format's terms ("l2.weight has shape [6, 2]; expected (8, out),
+        # i.e. (in, out)"); refused here with the module as print(model) shows it, before anything is sent
+        cases = (
+            (nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(6, 2)), None,
+             "module 2 (Linear(in_features=6, out_features=2, bias=True)) has in_features=6 (weight of shape (2, 6)),"
+             " but receives 8 features from module 0 (Linear(in_features=4, out_features=8, bias=True)); expected"
+             " in_features=8, a weight of shape (2, 8)"),
+            (nn.Sequential(nn.Linear(5, 8)), (4,),
+             "module 0 (Linear(in_features=5, out_features=8, bias=True)) has in_features=5 (weight of shape (8, 5)),"
+             " but receives 4 features from the input (probes of shape (n, 4)); expected in_features=4"),
+            (nn.Sequential(nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU()), nn.Sequential(nn.Conv2d(3, 2, 3))), None,
+             "module 1.0 (Conv2d(3, 2, kernel_size=(3, 3), stride=(1, 1))) has in_channels=3 (weight of shape"
+             " (2, 3, 3, 3)), but receives 4 channels from module 0.0 (Conv2d(1, 4, kernel_size=(3, 3), stride=(1,"
+             " 1))); expected in_channels=4"),
+            (nn.Sequential(nn.Conv2d(1, 4, 3), nn.Flatten(), nn.Linear(64, 2)), (1, 8, 8),
+             "module 2 (Linear(in_features=64, out_features=2, bias=True)) has in_features=64 (weight of shape (2,"
+             " 64)), but receives 144 features from module 1 (Flatten(start_dim=1, end_dim=-1)); expected"
+             " in_features=144"),
+            (nn.Sequential(nn.Conv2d(1, 4, 3), nn.Linear(36, 2)), (1, 5, 5),
+             "module 1 (Linear(in_features=36, out_features=2, bias=True)) receives an image of shape (4, 3, 3) from"
+             " module 0 (Conv2d(1, 4, kernel_size=(3, 3), stride=(1, 1))); expected an nn.Flatten() before it"),
+            (nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(6)), None,
+             "module 1 (BatchNorm1d(6, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)) has"
+             " num_features=6, but receives 8 features from module 0"),
+            (nn.Sequential(nn.Conv2d(1, 2, 5)), (1, 4, 4),
+             "module 0 (Conv2d(1, 2, kernel_size=(5, 5), stride=(1, 1))) has kernel_size=(5, 5), larger than its"
+             " input of (4, 4) (padded) from the input (probes of shape (n, 1, 4, 4)); expected a kernel that fits"),
+            (nn.Sequential(nn.Linear(4, 8), nn.Conv2d(8, 2, 1)), None,
+             "module 1 (Conv2d(8, 2, kernel_size=(1, 1), stride=(1, 1))) receives flat features from module 0"),
+        )
+        for model, shape, message in cases:
+            with self.assertRaises(ValueError) as e:
+                convert(model, input_shape=shape)
+            self.assertNotIsInstance(e.exception, UnsupportedModuleError)
+            self.assertIn(message, str(e.exception))
+            self.assertEqual(len(str(e.exception).splitlines()), 1)
+            if shape is not None:  # PyTorch's own forward refuses the same networks
+                with self.assertRaises(RuntimeError):
+                    model.eval()(torch.zeros((2,) + shape))
+        with self.assertRaises(ValueError) as e:
+            convert(nn.Sequential(nn.Linear(4, 3)), projector=nn.Sequential(nn.Linear(2, 2)))
+        self.assertIn("projector module 0 (Linear(in_features=2, out_features=2, bias=True)) has in_features=2",
+                      str(e.exception))
+
+    def test_the_shape_check_passes_what_pytorch_runs(self):
+        # networks PyTorch's forward runs on inputs of the shape given are converted, with input_shape or without
+        model = cnn()
+        self.assertEqual(len(convert(model, input_shape=(1, 8, 8))), 12)
+        self.assertEqual(len(convert(model)), 12)
+        for modules, shape in (([nn.Conv2d(3, 4, 3, stride=2, padding=1), nn.AvgPool2d(2, stride=1), nn.Flatten(),
+                                 nn.Linear(4 * 3 * 3, 2)], (3, 8, 8)),
+                               ([nn.Conv2d(1, 2, 7, padding=3), nn.AvgPool2d(5), nn.Flatten(), nn.Linear(2, 1)],
+                                (1, 5, 5)),
+                               ([nn.Flatten(), nn.Linear(12, 3), nn.Dropout(), nn.BatchNorm1d(3)], (3, 2, 2)),
+                               ([nn.Conv2d(1, 1, 3), nn.Flatten()], (1, 3, 3))):
+            model = nn.Sequential(*modules).eval()
+            with torch.no_grad():
+                model(torch.zeros((2,) + shape))
+            layers = convert(model, input_shape=shape)
+            self.assertEqual(len(layers), len([m for m in modules if not isinstance(m, nn.Dropout)]))
+
     def test_float64_weights_that_float32_rounds_to_0_are_named(self):
         model = nn.Sequential(nn.Linear(3, 2), nn.ReLU(), nn.BatchNorm1d(2)).double()
         with torch.no_grad():

@@ -510,6 +510,27 @@ class MonitorTest(unittest.TestCase):
             self.assertEqual(len(self.fake.paths("snapshots")), 2)
         m.close()
 
+    @unittest.skipIf(torch is None, "torch is not installed")
+    def test_a_network_whose_shapes_do_not_chain_is_a_value_error_before_anything_is_sent(self):
+        nn = torch.nn
+        m = self.monitor()  # probes of shape (20, 4)
+        for model, message in ((nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(6, 2)),
+                                "module 2 (Linear(in_features=6, out_features=2, bias=True)) has in_features=6 (weight"
+                                " of shape (2, 6)), but receives 8 features from module 0 (Linear(in_features=4,"
+                                " out_features=8, bias=True)); expected in_features=8, a weight of shape (2, 8)"),
+                               (nn.Sequential(nn.Linear(3, 2)),
+                                "module 0 (Linear(in_features=3, out_features=2, bias=True)) has in_features=3 (weight"
+                                " of shape (2, 3)), but receives 4 features from the input (probes of shape (n, 4))")):
+            with self.assertRaises(ValueError) as e:
+                m.snapshot(model, 1)
+            self.assertIn(message, str(e.exception))
+        self.assertTrue(m.flush(10))
+        self.assertEqual((self.fake.paths("snapshots"), m.errors, m.dropped), ([], [], 0))
+        m.snapshot(nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2)), 1)
+        self.assertTrue(m.flush(10))
+        self.assertEqual(len(self.fake.paths("snapshots")), 1)
+        m.close()
+
     def test_interrupted_falls_back_to_failed_where_the_monitor_does_not_accept_it(self):
         m = self.monitor()
         answer = m.close("interrupted", "Ctrl-C at step 5")

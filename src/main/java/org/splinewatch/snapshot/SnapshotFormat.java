@@ -459,9 +459,20 @@ public final class SnapshotFormat {
       throw new FormatException(where + " (dense) receives an image of shape " + Arrays.toString(shape)
           + "; expected a flatten layer before it");
     }
-    if (w.shape().length != 2 || w.shape()[0] != shape[0] || w.shape()[1] < 1) {
+    if (w.shape().length == 2 && w.shape()[1] >= 1 && w.shape()[0] != shape[0]) {
+      // a layer that does not chain: named as PyTorch users know it too (nn.Linear.weight is (out, in))
+      int in = w.shape()[0];
+      int out = w.shape()[1];
       throw new FormatException(where + " (dense): " + w.name() + " has shape " + Arrays.toString(w.shape())
-          + "; expected (" + shape[0] + ", out), i.e. (in, out) with y = x @ W + b");
+          + ", a layer of " + in + " inputs and " + out + " outputs (PyTorch: nn.Linear(in_features=" + in
+          + ", out_features=" + out + "), weight of shape (" + out + ", " + in + ")), but receives " + shape[0]
+          + " values; expected shape [" + shape[0] + ", " + out + "], i.e. (in, out) with y = x @ W + b, PyTorch's"
+          + " weight transposed (in_features=" + shape[0] + ")");
+    }
+    if (w.shape().length != 2 || w.shape()[1] < 1) {
+      throw new FormatException(where + " (dense): " + w.name() + " has shape " + Arrays.toString(w.shape())
+          + "; expected (" + shape[0] + ", out), i.e. (in, out) with y = x @ W + b (PyTorch's nn.Linear.weight"
+          + " transposed)");
     }
     int out = w.shape()[1];
     if (b.shape().length != 1 || b.shape()[0] != out) {
@@ -482,7 +493,8 @@ public final class SnapshotFormat {
     Array b = arrayOf(npz, l, "bias", where);
     if (w.shape().length != 4 || w.shape()[1] != shape[0] || w.shape()[0] < 1) {
       throw new FormatException(where + " (conv2d): " + w.name() + " has shape " + Arrays.toString(w.shape())
-          + "; expected (out_channels, " + shape[0] + ", kh, kw)");
+          + "; expected (out_channels, " + shape[0] + ", kh, kw), as PyTorch's nn.Conv2d weight with in_channels="
+          + shape[0] + " (the channels it receives)");
     }
     if (b.shape().length != 1 || b.shape()[0] != w.shape()[0]) {
       throw new FormatException(where + " (conv2d): " + b.name() + " has shape " + Arrays.toString(b.shape())

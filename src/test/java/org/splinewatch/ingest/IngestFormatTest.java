@@ -106,8 +106,19 @@ class IngestFormatTest {
     // a shape mismatch
     String flat = "{\"step\": 1, \"layers\": [{\"type\": \"flatten\"}, {\"type\": \"dense\", \"weight\": \"w\","
         + " \"bias\": \"b\"}]}";
+    // a shape mismatch, named in PyTorch's terms too: a client's nn.Linear(63, 4) has a weight of shape (4, 63)
     assertMessage(new TestNpz().json("snapshot", flat).array("w", new float[63 * 4], 63, 4)
-        .array("b", new float[4], 4), "expected (64, out)");
+        .array("b", new float[4], 4), "snapshot: layer 1 (dense): w has shape [63, 4], a layer of 63 inputs and 4"
+        + " outputs (PyTorch: nn.Linear(in_features=63, out_features=4), weight of shape (4, 63)), but receives 64"
+        + " values; expected shape [64, 4], i.e. (in, out) with y = x @ W + b, PyTorch's weight transposed"
+        + " (in_features=64)");
+    assertMessage(new TestNpz().json("snapshot", flat).array("w", new float[64 * 4], 64, 4, 1)
+        .array("b", new float[4], 4), "w has shape [64, 4, 1]; expected (64, out), i.e. (in, out) with y = x @ W + b"
+        + " (PyTorch's nn.Linear.weight transposed)");
+    assertMessage(new TestNpz().json("snapshot", "{\"step\": 1, \"layers\": [{\"type\": \"conv2d\", \"weight\":"
+        + " \"w\", \"bias\": \"b\"}]}").array("w", new float[4 * 2 * 9], 4, 2, 3, 3).array("b", new float[4], 4),
+        "w has shape [4, 2, 3, 3]; expected (out_channels, 1, kh, kw), as PyTorch's nn.Conv2d weight with"
+        + " in_channels=1 (the channels it receives)");
     // NaN
     float[] w = new float[64 * 4];
     w[17] = Float.NaN;

@@ -127,7 +127,9 @@ class IngestHttpTest {
     assertLine(post("/api/v1/runs/h1/snapshots", new TestNpz().json("snapshot", flat).array("w", nan, 64, 4)
         .array("b", new float[4], 4).bytes(), TOKEN), 400, "NaN at flat index 3");
     assertLine(post("/api/v1/runs/h1/snapshots", new TestNpz().json("snapshot", flat)
-        .array("w", new float[60 * 4], 60, 4).array("b", new float[4], 4).bytes(), TOKEN), 400, "expected (64, out)");
+        .array("w", new float[60 * 4], 60, 4).array("b", new float[4], 4).bytes(), TOKEN), 400,
+        "w has shape [60, 4], a layer of 60 inputs and 4 outputs (PyTorch: nn.Linear(in_features=60, out_features=4),"
+        + " weight of shape (4, 60)), but receives 64 values; expected shape [64, 4]");
     assertLine(post("/api/v1/runs/h1/snapshots", new TestNpz().json("snapshot",
         "{\"step\": 1, \"layers\": [{\"type\": \"maxpool2d\"}]}").bytes(), TOKEN), 400, "type 'maxpool2d'");
     // over the size limit: a declared length is refused unread, a streamed body is cut off

@@ -169,7 +169,8 @@ public class RegionFileTest {
     refused("{" + LAYERS + ", \"pad\": -1}", "pad is -1; expected a positive number");
     refused("{\"layers\": [{\"type\": \"dense\", \"weight\": \"w0\", \"bias\": \"b0\"}]}", "no ReLU or LeakyReLU");
     refused("{\"layers\": [{\"type\": \"dense\", \"weight\": \"w1\", \"bias\": \"b1\"}]}",
-        "has shape [5, 3]; expected (4, out)");
+        "has shape [5, 3], a layer of 5 inputs and 3 outputs (PyTorch: nn.Linear(in_features=5, out_features=3),"
+        + " weight of shape (3, 5)), but receives 4 values; expected shape [4, 3]");
     refused("{\"layers\": [{\"type\": \"pool\"}]}", "has type 'pool'; expected one of dense, conv2d");
     put("origin", randn(r, 4), 4);
     refused("{" + LAYERS + "}", "two planes; expected either anchors");
