@@ -279,6 +279,8 @@ public final class TrainCommand implements Callable<Integer> {
       checkOptionsApply(settings);
       checkControlEndpoint(settings, wiring);
       if (settings.dataDir() == null) { // both data sets are 28x28: a network that cannot be trained is refused now
+        // a --batch-size beyond the training set is that, not a memory problem: checked before the network's memory
+        settings.checkTrainSubset(Dataset.TRAIN_IMAGES);
         settings.checkNetwork(Dataset.SIDE, Dataset.SIDE, NetworkFootprint.Limits.of(wiring.memory()));
       }
       String id = RunDirectory.runId(settings);

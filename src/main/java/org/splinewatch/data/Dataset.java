@@ -13,6 +13,13 @@ public enum Dataset {
   /** The side of both data sets' images, 28×28 pixels (the loader refuses Fashion-MNIST entries of another size). */
   public static final int SIDE = 28;
 
+  /**
+   * The training and test images of both pinned packages (60,000 and 10,000; {@code PinnedPackagesIT}): a setting
+   * they cannot hold is refused before the data set is loaded.
+   */
+  public static final int TRAIN_IMAGES = 60_000;
+  public static final int TEST_IMAGES = 10_000;
+
   private final String cliName;
   private final String npmPackage;
   private final String npmVersion;

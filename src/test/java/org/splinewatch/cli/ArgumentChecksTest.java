@@ -361,6 +361,24 @@ class ArgumentChecksTest {
   }
 
   /**
+   * A --batch-size beyond the fetched data set's 60,000 training images is refused as that, before the data set is
+   * loaded (nothing fetched into --cache-dir); it was refused by the memory check ("training its 299648 parameters on
+   * batches of 70000 needs at least 219.8 GiB ... expected --batch-size of at most 5901"), which runs before loading.
+   */
+  @Test
+  void aBatchLargerThanTheFetchedTrainingSetIsRefusedAsSuchBeforeTheMemoryCheck() throws Exception {
+    Path cache = tmp.resolve("cache");
+    for (String[] run : new String[][] {{"simclr", "mnist"}, {"vicreg", "fashion-mnist"}, {"supervised", "mnist"}}) {
+      assertEquals("error: --batch-size 70000 is more than the 60000 training images of " + run[1] + "; expected"
+          + " 1-60000", refused("--method", run[0], "--dataset", run[1], "--batch-size", "70000", "--max-steps", "2",
+          "--cache-dir", cache.toString()));
+    }
+    assertEquals("error: --train-subset 60001 is more than the 60000 training images of mnist; expected 0 (all) or"
+        + " 256-60000", refused("--train-subset", "60001", "--max-steps", "2", "--cache-dir", cache.toString()));
+    assertFalse(Files.exists(cache), "the data set was fetched for a refused command line");
+  }
+
+  /**
    * A network that cannot be built or trained (too many CNN stages for the images, a layer larger than a Java array,
    * more memory than the run may use) is refused before anything is written: it used to start the run, write its
    * directory and end with exit code 1 ("cannot create the trainer: too many pooling stages for 28x28 images",

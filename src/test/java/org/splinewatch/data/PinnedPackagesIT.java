@@ -59,6 +59,8 @@ class PinnedPackagesIT {
   private static void assertShape(DatasetLoader.Split s) {
     assertEquals(60_000, s.train().count());
     assertEquals(10_000, s.test().count());
+    assertEquals(Dataset.TRAIN_IMAGES, s.train().count()); // the trainer checks --batch-size against it unloaded
+    assertEquals(Dataset.TEST_IMAGES, s.test().count());
     assertEquals(28, s.train().rows());
     assertEquals(28, s.train().cols());
     assertEquals(28, s.test().rows());
