@@ -165,6 +165,8 @@ class Monitor:
         # a monitor without resume keys (an older release) answers none: a run it loses stays lost
         self._resume_body = with_resume_key(body, key) if isinstance(key, str) and key else None
         del body
+        for w in self.registration.get("warnings") or []:  # arrays it read as float64 (the client sends float32)
+            self._warning(w)
         self._thread = threading.Thread(target=self._send_loop, name="splinewatch-client", daemon=True)
         self._thread.start()
         _OPEN.add(self)

@@ -50,6 +50,7 @@ class FakeMonitor:
         self.busy = 0
         self.refuse = None  # a JSON document: snapshots are refused with 400 and it (as for NaN weights)
         self.warnings = []  # lines of the next accepted snapshot's answer (float64 values float32 rounds to 0)
+        self.registration_warnings = []  # lines of the registration's answer
         self.gone = set()  # runs the monitor ended after its idle timeout: answered 410
         self.page = None  # (status, content type, body): every request is answered with it (another server)
         self.max_snapshot_bytes = None  # announced in the registration answer, as ./monitor serve does
@@ -94,6 +95,8 @@ class FakeMonitor:
                                       last_step=fake.last_step if resume is not None else None)
                     if fake.max_snapshot_bytes is not None:
                         answer["max_snapshot_bytes"] = fake.max_snapshot_bytes
+                    if fake.registration_warnings:
+                        answer["warnings"] = fake.registration_warnings
                     return self.answer(201, answer)
                 run, kind = parts[3], parts[4]
                 if run in fake.gone:
@@ -482,6 +485,13 @@ class MonitorTest(unittest.TestCase):
         self.assertEqual(m.warnings, [line])
         self.assertEqual(err.getvalue(), "splinewatch: warning: " + line + "\n")
         self.assertEqual(m.errors, [])
+        m.close()
+        # the registration's answer names float64 arrays the monitor read (the client sends float32 itself)
+        line = line.replace("snapshot: array l0.weight", "run registration: array probes")
+        self.fake.registration_warnings = [line]
+        with contextlib.redirect_stderr(io.StringIO()) as err:
+            m = self.monitor()
+        self.assertEqual((m.warnings, err.getvalue()), ([line], "splinewatch: warning: " + line + "\n"))
         m.close()
 
     def test_float64_probes_and_weights_that_float32_rounds_to_0_are_named_once_per_array(self):

@@ -272,7 +272,7 @@ public final class IngestActor extends AbstractBehavior<IngestActor.Command> {
     ActorRef<Object> run = getContext().spawn(IngestedRun.create(new IngestedRun.Setup(info, labels,
         config, spec.classifier(), alerts, earlyStop, analyzers, c.cluster(), c.ingest(), c.node(), urls, m.replyTo(),
         c.finished(), c.registry(), spec.resumeKey() != null ? spec.resumeKey() : ResumeKey.newKey(), resume,
-        lastStep)), "http-run-" + id + "-"
+        lastStep, spec.warnings())), "http-run-" + id + "-"
         + System.nanoTime());
     getContext().watchWith(run, new Ended(id));
     runs.put(id, run);

@@ -94,12 +94,14 @@ public final class IngestedRun extends AbstractBehavior<Object> {
   /**
    * What the run was told at registration. {@code resumeKey}: the run's key, answered to its client, which resumes
    * the run with it; {@code resumed}: this registration resumes the run in its directory, whose files record steps up
-   * to {@code lastStep} (-1: none).
+   * to {@code lastStep} (-1: none); {@code warnings}: its float64 arrays' values that
+   * float32 rounded to 0, one line per array, said in the registration's answer.
    */
   public record Setup(RunInfo info, Map<String, String> labels, Map<String, Object> config, boolean classifier,
       AlertSettings alerts, String earlyStop, List<String> analyzers, ClusterSettings cluster, IngestSettings ingest,
       ActorRef<MetricsNode.Command> node, Map<String, Object> urls, ActorRef<Reply> registrationReply,
-      FinishedRuns finished, MeterRegistry registry, String resumeKey, boolean resumed, long lastStep) {
+      FinishedRuns finished, MeterRegistry registry, String resumeKey, boolean resumed, long lastStep,
+      List<String> warnings) {
   }
 
   private final Setup s;
@@ -245,6 +247,10 @@ public final class IngestedRun extends AbstractBehavior<Object> {
     body.put("resume_key", s.resumeKey());
     body.put("resumed", s.resumed());
     body.put("last_step", s.resumed() && s.lastStep() >= 0 ? s.lastStep() : null);
+    if (!s.warnings().isEmpty()) { // float64 probes (probe_pairs, fit inputs) float32 rounds to 0, as for snapshots
+      body.put("warnings", s.warnings());
+      s.warnings().forEach(w -> getContext().getLog().warn("run {}: {}", s.info().runId(), w));
+    }
     s.registrationReply().tell(new Reply(201, Json.write(body), true));
     return this;
   }

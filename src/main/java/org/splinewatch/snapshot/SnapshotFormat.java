@@ -55,11 +55,13 @@ public final class SnapshotFormat {
    * A run registration. {@code probePairs} and {@code planeAnchors} are null when the client sent none (the
    * monitor then draws them); {@code earlyStop} is null for the monitor's default; {@code resumeKey} is null for a
    * new run, else the key the monitor answered to the run's first registration (the run is resumed: appended to).
+   * {@code warnings}: the line of each {@code <f8} array with nonzero values that float32 rounded to 0
+   * ({@link NpzArchive#warnings}).
    */
   public record RunSpec(String runId, String method, String dataset, Map<String, String> tags, int classes,
       boolean classifier, int[] inputShape, int probeCount, float[] probes, int[] probeLabels, float[] probePairs,
       List<int[]> planeAnchors, int planes, long seed, float[] fitInputs, int[] fitLabels, String earlyStop,
-      Map<String, Object> settings, String resumeKey) {
+      Map<String, Object> settings, String resumeKey, List<String> warnings) {
     public int inputDim() {
       return Math.toIntExact(Arrays.stream(inputShape).asLongStream().reduce(1, Math::multiplyExact));
     }
@@ -183,7 +185,7 @@ public final class SnapshotFormat {
     }
     return new RunSpec(runId, method, dataset, tags, classes, classifier, inputShape, n, probes.values(), labels,
         pairs, anchors, planes, seed, fit, fitLabels, earlyStop, settings(doc.path("settings")),
-        key == null || key.isNull() ? null : key.asText());
+        key == null || key.isNull() ? null : key.asText(), List.copyOf(npz.warnings().values()));
   }
 
   /**

@@ -491,6 +491,38 @@ class IngestHttpTest {
     }
   }
 
+  /**
+   * float64 probes and fit inputs that float32 rounds to 0 (a client other than the Python one, which sends float32
+   * and names them itself): the registration's 201 names each such array, as a snapshot's 202 does; they were read
+   * as 0 without a word.
+   */
+  @Test
+  void float64ProbesThatFloat32RoundsToZeroAreNamedInTheRegistrationAnswer() throws Exception {
+    Random r = new Random(3);
+    double[] probes = new double[20 * 64];
+    for (int i = 0; i < probes.length; i++) {
+      probes[i] = r.nextDouble();
+    }
+    probes[70] = 2e-50;
+    double[] fit = java.util.Arrays.copyOf(probes, 4 * 64);
+    float[] labels = new float[20];
+    for (int i = 0; i < labels.length; i++) {
+      labels[i] = i % 4;
+    }
+    HttpResponse<String> a = post("/api/v1/runs", new TestNpz().json("run", "{\"run_id\": \"f64p\", \"method\":"
+        + " \"supervised\", \"dataset\": \"toy\", \"classes\": 4}").array64("probes", probes, 20, 1, 8, 8)
+        .array("probe_labels", labels, 20).array64("fit_inputs", fit, 4, 1, 8, 8)
+        .array("fit_labels", new float[] {0, 1, 2, 3}, 4).bytes(), TOKEN);
+    assertEquals(201, a.statusCode(), a.body());
+    String line = " 1 nonzero value below float32's range read as 0 (the first 2.0E-50 at flat index 70; float32's"
+        + " least is " + Float.MIN_VALUE + "): arrays are read as float32";
+    assertEquals(List.of("run registration: array probes:" + line, "run registration: array fit_inputs:" + line),
+        JSON.convertValue(JSON.readTree(a.body()).get("warnings"), List.class), a.body());
+    HttpResponse<String> plain = post("/api/v1/runs", TestNpz.run("f32p", 20, 8, 4, ""), TOKEN);
+    assertEquals(201, plain.statusCode(), plain.body());
+    assertTrue(!JSON.readTree(plain.body()).has("warnings"), plain.body());
+  }
+
   @Test
   void nanWeightsAreRefusedButTheirStepAndLossCountAndTheRunDiverges() throws Exception {
     // a PyTorch loop after a NaN loss: optimizer.step() has made the weights NaN too
