@@ -45,8 +45,8 @@ import picocli.CommandLine.Option;
     description = "Measure cluster analysis throughput (snapshots/s) with 1, 2, ... up to --max-nodes analyzer nodes"
         + " (default 2), each in this JVM.")
 final class BenchClusterCommand implements Callable<Integer> {
-  @Option(names = "--snapshots", description = "snapshots per measurement (default ${DEFAULT-VALUE}); all are made"
-      + " before the measurement and held in memory")
+  @Option(names = "--snapshots", description = "snapshots per measurement, 1 to 100000 (default ${DEFAULT-VALUE});"
+      + " all are made before the measurement and held in memory")
   int snapshots = 12;
   @Option(names = "--hidden", split = ",", description = "hidden widths of the 784-...-10 classifier (default"
       + " 256,256); at most splinewatch.cluster.max-layer-width each, and the snapshots must fit in half the heap")
@@ -62,7 +62,7 @@ final class BenchClusterCommand implements Callable<Integer> {
   @Option(names = "--compare-tls", description = "instead: one analyzer node with TLS off and on, alternated"
       + " --rounds times; prints snapshots/s, bytes/s and the TLS/plain ratio")
   boolean compareTls;
-  @Option(names = "--rounds", description = "rounds of --compare-tls (default ${DEFAULT-VALUE})")
+  @Option(names = "--rounds", description = "rounds of --compare-tls, 1 to 100 (default ${DEFAULT-VALUE})")
   int rounds = 2;
 
   /** Certificates for --compare-tls (null: plain TCP). */
@@ -72,15 +72,22 @@ final class BenchClusterCommand implements Callable<Integer> {
   private static final int PROBES = 1024;
   /** Analyzer nodes --max-nodes may ask for: each is an actor system in this JVM with its copy of the probes. */
   static final int MAX_NODES = 16;
+  /** The most --snapshots (the heap bounds them further: {@link #tooLarge}). */
+  static final int MAX_SNAPSHOTS = 100_000;
+  /** The most --rounds of --compare-tls. */
+  static final int MAX_ROUNDS = 100;
   /** Where the nodes write the runs' files and --compare-tls its certificates; removed at the end. */
   private Path files;
   private int measurements;
 
   @Override
   public Integer call() throws Exception {
-    if (snapshots < 1) {
-      System.err.println("error: --snapshots " + snapshots + " is below 1; expected the snapshots per measurement,"
-          + " at least 1");
+    String outOfRange = OptionRange.first(
+        OptionRange.outside("--snapshots", snapshots, 1, MAX_SNAPSHOTS, "the snapshots per measurement, all made"
+            + " before it and held in memory"),
+        OptionRange.outside("--rounds", rounds, 1, MAX_ROUNDS, "rounds of --compare-tls"));
+    if (outOfRange != null) {
+      System.err.println("error: " + outOfRange);
       return 2;
     }
     if (maxNodes < 1 || maxNodes > MAX_NODES) {
@@ -96,10 +103,6 @@ final class BenchClusterCommand implements Callable<Integer> {
     if (inFlight != null && inFlight < 1) {
       System.err.println("error: --in-flight " + inFlight + " is below 1; expected the snapshots an analyzer node"
           + " holds at a time, at least 1");
-      return 2;
-    }
-    if (rounds < 1) {
-      System.err.println("error: --rounds must be at least 1");
       return 2;
     }
     try {
@@ -145,7 +148,7 @@ final class BenchClusterCommand implements Callable<Integer> {
           bytes >> 20, cluster.maxSnapshotBytes() >> 20);
     }
     int perNode = inFlight != null ? inFlight : cluster.inFlightPerAnalyzer();
-    long held = snapshots + 2 + 2L * (compareTls ? 1 : maxNodes) * perNode;
+    long held = snapshots + 2L + 2L * (compareTls ? 1 : maxNodes) * perNode; // long: an int sum could wrap
     if (held * bytes > maxHeap / 2) {
       return String.format(Locale.ROOT, "--hidden %s with --snapshots %d: %d snapshots of %.1f MiB"
           + " (made in advance, and in flight on the nodes) need %d MiB, over half of this JVM's %d MiB heap;"

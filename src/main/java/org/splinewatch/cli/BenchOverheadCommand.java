@@ -40,11 +40,13 @@ final class BenchOverheadCommand implements Callable<Integer> {
 
   @Option(names = "--method", description = "supervised, simclr, simsiam, byol or vicreg (default ${DEFAULT-VALUE})")
   String method = "simclr";
-  @Option(names = "--steps", description = "steps per block (default ${DEFAULT-VALUE})")
+  @Option(names = "--steps", description = "steps per block, 1 to 1000000 (default ${DEFAULT-VALUE})")
   long steps = 600;
-  @Option(names = "--rounds", description = "off/on pairs after a warm-up pair (default ${DEFAULT-VALUE})")
+  @Option(names = "--rounds", description = "off/on pairs after a warm-up pair, 1 to 100 (default"
+      + " ${DEFAULT-VALUE})")
   int rounds = 3;
-  @Option(names = "--snapshot-every", description = "steps between weight snapshots (default ${DEFAULT-VALUE})")
+  @Option(names = "--snapshot-every", description = "steps between weight snapshots, 1 to --steps (default"
+      + " ${DEFAULT-VALUE})")
   int snapshotEvery = 100;
   @Option(names = "--data-dir", description = "IDX directory (else the npm-fetched cache)")
   Path dataDir;
@@ -63,6 +65,11 @@ final class BenchOverheadCommand implements Callable<Integer> {
       double leastCovered, CpuByRole cpu) {
   }
 
+  /** The most steps a block takes (a trainer run each; the measurements in docs/performance.md use 900-3600). */
+  static final long MAX_STEPS = 1_000_000;
+  /** The most off/on pairs. */
+  static final int MAX_ROUNDS = 100;
+
   /** The block's trainer JVM while one runs. */
   private volatile Process running;
   @picocli.CommandLine.Spec
@@ -75,9 +82,14 @@ final class BenchOverheadCommand implements Callable<Integer> {
       throw new picocli.CommandLine.ParameterException(spec.commandLine(), "unknown --method '" + method
           + "'; expected one of: supervised, simclr, simsiam, byol, vicreg");
     }
-    if (steps < 1 || rounds < 1 || snapshotEvery < 1) {
-      throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--steps, --rounds and --snapshot-every"
-          + " must be at least 1, got " + steps + ", " + rounds + " and " + snapshotEvery);
+    String outOfRange = OptionRange.first(
+        OptionRange.outside("--steps", steps, 1, MAX_STEPS, "steps per block; each of the 2 x (--rounds + 1)"
+            + " blocks is a trainer run that long"),
+        OptionRange.outside("--rounds", rounds, 1, MAX_ROUNDS, "measured off/on pairs, each two trainer runs"),
+        OptionRange.outside("--snapshot-every", snapshotEvery, 1, Math.max(1, steps), "--steps at most: a longer"
+            + " interval takes no snapshot before a block's last step"));
+    if (outOfRange != null) {
+      throw new picocli.CommandLine.ParameterException(spec.commandLine(), outOfRange);
     }
     try {
       TrainCommand.checkDataDir(dataDir); // before any block trains

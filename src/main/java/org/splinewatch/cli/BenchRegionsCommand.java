@@ -43,6 +43,10 @@ import picocli.CommandLine.Parameters;
 final class BenchRegionsCommand implements Callable<Integer> {
   /** Runs whose median is watched for steadiness. */
   static final int WINDOW = 5;
+  /** The most timed runs of a mode: --repeat's bound, and where --measure-seconds stops repeating. */
+  static final int MAX_RUNS = 1_000_000;
+  /** The longest a seconds option may ask for: a day (Infinity used to be taken, lifting the time caps). */
+  static final int MAX_SECONDS = 86_400;
 
   @Parameters(arity = "0..*", paramLabel = "MODEL.npz",
       description = "workloads: benchmark-format networks or region files, such as a run's"
@@ -84,18 +88,18 @@ final class BenchRegionsCommand implements Callable<Integer> {
   String badOption() {
     if (threads < 1 || threads > 2) {
       return "--threads " + threads + "; expected 1 or 2";
-    } else if (repeat < 1) {
-      return "--repeat " + repeat + "; expected at least 1";
+    } else if (repeat < 1 || repeat > MAX_RUNS) {
+      return "--repeat " + repeat + "; expected 1 to " + MAX_RUNS + " (the most timed runs a mode takes)";
     } else if (maxWarmup < WINDOW) {
       return "--max-warmup " + maxWarmup + "; expected at least " + WINDOW;
     } else if (!(stable > 0)) {
       return "--stable " + stable + "; expected a fraction above 0";
-    } else if (!(warmupSeconds > 0)) {
-      return "--warmup-seconds " + warmupSeconds + "; expected more than 0";
-    } else if (!(minWarmupSeconds >= 0)) {
-      return "--min-warmup-seconds " + minWarmupSeconds + "; expected at least 0";
-    } else if (!(measureSeconds >= 0)) {
-      return "--measure-seconds " + measureSeconds + "; expected at least 0";
+    } else if (!(warmupSeconds > 0 && warmupSeconds <= MAX_SECONDS)) {
+      return "--warmup-seconds " + warmupSeconds + "; expected more than 0, at most " + MAX_SECONDS;
+    } else if (!(minWarmupSeconds >= 0 && minWarmupSeconds <= MAX_SECONDS)) {
+      return "--min-warmup-seconds " + minWarmupSeconds + "; expected 0 to " + MAX_SECONDS;
+    } else if (!(measureSeconds >= 0 && measureSeconds <= MAX_SECONDS)) {
+      return "--measure-seconds " + measureSeconds + "; expected 0 to " + MAX_SECONDS;
     } else if (widths.length == 0 || Arrays.stream(widths).anyMatch(w -> w < 1)) {
       return "--widths " + Arrays.toString(widths).replaceAll("[\\[\\] ]", "") + "; expected widths of at least 1";
     } else if (depths.length == 0 || Arrays.stream(depths).anyMatch(d -> d < 1)) {
@@ -266,7 +270,7 @@ final class BenchRegionsCommand implements Callable<Integer> {
   private double median(Runnable r) {
     List<Double> t = new ArrayList<>();
     long start = System.nanoTime();
-    while (t.size() < repeat || ((System.nanoTime() - start) / 1e9 < measureSeconds && t.size() < 1_000_000)) {
+    while (t.size() < repeat || ((System.nanoTime() - start) / 1e9 < measureSeconds && t.size() < MAX_RUNS)) {
       long t0 = System.nanoTime();
       r.run();
       t.add((System.nanoTime() - t0) / 1e9);

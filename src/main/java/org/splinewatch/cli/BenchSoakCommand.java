@@ -49,11 +49,12 @@ import picocli.CommandLine.Option;
     description = "Soak: a long run with a short snapshot interval, printing heap, file descriptors, run directory "
         + "and /metrics size over time.")
 final class BenchSoakCommand implements Callable<Integer> {
-  @Option(names = "--steps", description = "training steps (default ${DEFAULT-VALUE})")
+  @Option(names = "--steps", description = "training steps, 100 to 10000000 (default ${DEFAULT-VALUE})")
   long steps = 20_000;
-  @Option(names = "--snapshot-every", description = "steps between weight snapshots (default ${DEFAULT-VALUE})")
+  @Option(names = "--snapshot-every", description = "steps between weight snapshots, 1 to half of --steps"
+      + " (default ${DEFAULT-VALUE})")
   int snapshotEvery = 10;
-  @Option(names = "--every", description = "seconds between samples (default ${DEFAULT-VALUE})")
+  @Option(names = "--every", description = "seconds between samples, 1 to 3600 (default ${DEFAULT-VALUE})")
   int every = 10;
   @Option(names = "--out", description = "a new or empty directory for the data and the run (default: a temporary"
       + " directory, removed at the end)")
@@ -70,9 +71,9 @@ final class BenchSoakCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    if (steps < 100 || snapshotEvery < 1 || every < 1) {
-      throw new picocli.CommandLine.ParameterException(spec.commandLine(), "expected --steps >= 100,"
-          + " --snapshot-every >= 1 and --every >= 1, got " + steps + ", " + snapshotEvery + " and " + every);
+    String outOfRange = outOfRange();
+    if (outOfRange != null) {
+      throw new picocli.CommandLine.ParameterException(spec.commandLine(), outOfRange);
     }
     if (out != null && Files.exists(out) && !Files.isDirectory(out)) {
       throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--out " + out
@@ -107,6 +108,21 @@ final class BenchSoakCommand implements Callable<Integer> {
           + " (read-only or not this user's); expected a directory this user can write");
     }
     return soak(out);
+  }
+
+  /** The most steps a soak takes: days at the 20 to 200 steps/s measured (docs/durability.md). */
+  static final long MAX_STEPS = 10_000_000;
+  /** The longest sampling interval, in seconds. */
+  static final int MAX_EVERY = 3600;
+
+  /** The first option out of its range, with its value and the range; null when all are in range. */
+  String outOfRange() {
+    return OptionRange.first(
+        OptionRange.outside("--steps", steps, 100, MAX_STEPS, "the soak's training steps; " + MAX_STEPS
+            + " take days at the rates measured"),
+        OptionRange.outside("--snapshot-every", snapshotEvery, 1, Math.max(1, steps / 2), "half of --steps at most:"
+            + " a snapshot in each half of the run"),
+        OptionRange.outside("--every", every, 1, MAX_EVERY, "seconds between samples, an hour at most"));
   }
 
   private int soak(Path parent) throws IOException {

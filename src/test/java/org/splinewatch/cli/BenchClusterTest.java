@@ -27,8 +27,14 @@ class BenchClusterTest {
       assertEquals("error: --max-nodes " + n + " is out of range; expected 1 to 16 (the largest number of analyzer"
           + " nodes measured, each an actor system in this JVM)", run(2, "--max-nodes", n).strip());
     }
-    assertEquals("error: --snapshots 0 is below 1; expected the snapshots per measurement, at least 1",
-        run(2, "--snapshots", "0").strip());
+    assertEquals("error: --snapshots 0 is out of range; expected 1 to 100000 (the snapshots per measurement, all"
+        + " made before it and held in memory)", run(2, "--snapshots", "0").strip());
+    // the largest int: its count of snapshots to make wrapped to a negative one ('Index 0 out of bounds', exit 1)
+    assertEquals("error: --snapshots 2147483647 is out of range; expected 1 to 100000 (the snapshots per measurement,"
+        + " all made before it and held in memory)", run(2, "--snapshots", "2147483647").strip());
+    // refused before the analyzers are checked, as any range
+    assertEquals("error: --rounds 2147483647 is out of range; expected 1 to 100 (rounds of --compare-tls)",
+        run(2, "--rounds", "2147483647", "--analyzers", "foo").strip());
   }
 
   @Test

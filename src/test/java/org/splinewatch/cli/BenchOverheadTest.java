@@ -104,4 +104,23 @@ class BenchOverheadTest {
     assertEquals(0.0, BenchOverheadCommand.cpu(BenchOverheadCommand.runFinished(events)).get("training"), 1e-12,
         "an event of an older build has no CPU");
   }
+
+  @Test
+  void optionsOutOfRangeAreOneLineNamingValueAndRangeBeforeAnythingIsChecked(@TempDir Path dir) {
+    // --steps 3000000000 was handed to every block's trainer: days of training. The missing --data-dir is refused
+    // only after the ranges
+    String none = dir.resolve("none").toString();
+    String[][] cases = {
+        {"--steps", "3000000000", "--steps 3000000000 is out of range; expected 1 to 1000000 (steps per block; each"
+            + " of the 2 x (--rounds + 1) blocks is a trainer run that long)"},
+        {"--rounds", "2147483647", "--rounds 2147483647 is out of range; expected 1 to 100 (measured off/on pairs,"
+            + " each two trainer runs)"},
+        {"--snapshot-every", "601", "--snapshot-every 601 is out of range; expected 1 to 600 (--steps at most: a"
+            + " longer interval takes no snapshot before a block's last step)"}};
+    for (String[] c : cases) {
+      String m = org.splinewatch.TestTools.cli(2, "monitor", "bench-overhead", c[0], c[1], "--data-dir", none);
+      assertEquals("error: " + c[2], m.lines().findFirst().orElseThrow(), m);
+      assertEquals(2, m.strip().lines().count(), "the error and the --help hint: " + m);
+    }
+  }
 }

@@ -75,6 +75,32 @@ class BenchSoakTest {
   }
 
   @Test
+  void optionsOutOfRangeAreOneLineNamingValueAndRangeBeforeAnythingIsChecked() throws Exception {
+    // --steps 3000000000 was accepted: a soak of months. An --out that holds a file is refused too, but only after the
+    // ranges: that refusal (or, for a valid --out, the soak itself) is what ran before
+    Path used = Files.createDirectories(tmp.resolve("used"));
+    Files.writeString(used.resolve("notes.txt"), "keep");
+    String[][] cases = {
+        {"--steps", "3000000000", "--steps 3000000000 is out of range; expected 100 to 10000000 (the soak's training"
+            + " steps; 10000000 take days at the rates measured)"},
+        {"--steps", "99", "--steps 99 is out of range; expected 100 to 10000000 (the soak's training steps; 10000000"
+            + " take days at the rates measured)"},
+        {"--snapshot-every", "10001", "--snapshot-every 10001 is out of range; expected 1 to 10000 (half of --steps at"
+            + " most: a snapshot in each half of the run)"},
+        {"--every", "3601", "--every 3601 is out of range; expected 1 to 3600 (seconds between samples, an hour at"
+            + " most)"},
+        {"--every", "0", "--every 0 is out of range; expected 1 to 3600 (seconds between samples, an hour at most)"}};
+    for (String[] c : cases) {
+      String m = org.splinewatch.TestTools.cli(2, "monitor", "bench-soak", c[0], c[1], "--out", used.toString());
+      assertEquals("error: " + c[2], m.lines().findFirst().orElseThrow(), m);
+      assertEquals(2, m.strip().lines().count(), "the error and the --help hint: " + m);
+    }
+    try (var files = Files.list(used)) {
+      assertEquals(1, files.count(), "nothing written");
+    }
+  }
+
+  @Test
   void aSoakSamplesFromTheRunsStartAndRemovesItsTemporaryDirectory() {
     String out = org.splinewatch.TestTools.cli(0, "monitor", "bench-soak", "--steps", "100", "--snapshot-every",
         "50", "--every", "1");

@@ -702,7 +702,9 @@ class CliTest {
         {"bench-overhead", "--method", "foo"}, {"bench-soak", "--steps", "0"},
         {"bench-regions", "--threads", "3"}, {"bench-cluster", "--hidden", "0"},
         {"bench-overhead", "--analyzers", "foo"}, {"bench-cluster", "--analyzers", "embedding,foo"},
-        {"bench-cluster", "--in-flight", "0"}};
+        {"bench-cluster", "--in-flight", "0"}, {"bench-soak", "--every", "3601"},
+        {"bench-overhead", "--snapshot-every", "601"}, {"bench-cluster", "--snapshots", "2147483647"},
+        {"bench-regions", "--repeat", "2000000000"}};
     for (String[] c : cases) {
       String[] args = new String[c.length + 1];
       args[0] = "monitor";

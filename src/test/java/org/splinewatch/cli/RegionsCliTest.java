@@ -372,10 +372,16 @@ class RegionsCliTest {
   void benchRegionsNamesTheBadOptionAndExitsTwo() {
     String[][] cases = {
         {"--threads", "3", "error: --threads 3; expected 1 or 2"},
-        {"--repeat", "0", "error: --repeat 0; expected at least 1"},
+        {"--repeat", "0", "error: --repeat 0; expected 1 to 1000000 (the most timed runs a mode takes)"},
+        // beyond a million, the timing loop's own cap was lifted: the runs' times filled the heap
+        {"--repeat", "2000000000", "error: --repeat 2000000000; expected 1 to 1000000 (the most timed runs a mode"
+            + " takes)"},
         {"--stable", "-1", "error: --stable -1.0; expected a fraction above 0"},
-        {"--measure-seconds", "-1", "error: --measure-seconds -1.0; expected at least 0"},
-        {"--min-warmup-seconds", "NaN", "error: --min-warmup-seconds NaN; expected at least 0"},
+        {"--measure-seconds", "-1", "error: --measure-seconds -1.0; expected 0 to 86400"},
+        {"--min-warmup-seconds", "NaN", "error: --min-warmup-seconds NaN; expected 0 to 86400"},
+        // Infinity (or 1e400) was taken: no time cap at all
+        {"--warmup-seconds", "1e400", "error: --warmup-seconds Infinity; expected more than 0, at most 86400"},
+        {"--measure-seconds", "Infinity", "error: --measure-seconds Infinity; expected 0 to 86400"},
         {"--widths", "32,0", "error: --widths 32,0; expected widths of at least 1"},
         {"--depths", "0", "error: --depths 0; expected depths of at least 1"}};
     for (String[] c : cases) {

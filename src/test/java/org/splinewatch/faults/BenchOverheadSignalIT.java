@@ -31,7 +31,7 @@ class BenchOverheadSignalIT {
     Path log = tmp.resolve("bench.log");
     Path javaTmp = Files.createDirectory(tmp.resolve("java-tmp"));
     ProcessBuilder pb = new ProcessBuilder(withTmpDir(javaTmp, TestTools.mainCommand("-Xmx512m", "monitor",
-        "bench-overhead", "--method", "supervised", "--data-dir", data.toString(), "--steps", "100000000",
+        "bench-overhead", "--method", "supervised", "--data-dir", data.toString(), "--steps", "1000000",
         "--warmup-steps", "10", "--rounds", "1"))).redirectErrorStream(true).redirectOutput(log.toFile());
     pb.environment().put("OMP_NUM_THREADS", "1");
     pb.environment().put("OPENBLAS_NUM_THREADS", "1");
