@@ -42,8 +42,9 @@ import picocli.CommandLine.Option;
 /**
  * A soak run: a long supervised run on small generated data with a short snapshot interval, every analyzer on, in
  * this JVM, sampled every {@code --every} seconds for heap used (after a GC), open file descriptors, files and bytes
- * in the run directory and the size of {@code /metrics}. At the end it prints how much each grew over the second half
- * of the run against the first: a bounded run levels off (docs/durability.md).
+ * in the run directory and the size of {@code /metrics}, from the run's start to its end (training and analyses
+ * over; not its report and shutdown). At the end it prints how much each grew over the second half of the run against
+ * the first: a bounded run levels off (docs/durability.md).
  */
 @Command(name = "bench-soak", mixinStandardHelpOptions = true,
     description = "Soak: a long run with a short snapshot interval, printing heap, file descriptors, run directory "
@@ -150,7 +151,7 @@ final class BenchSoakCommand implements Callable<Integer> {
         ConfigRenderOptions.concise()));
     System.out.println("   time  heap MiB   fds  files  run-dir MiB  /metrics KiB   (time from the run's start; -:"
         + " not measured)");
-    List<Point> points = new ArrayList<>();
+    Samples points = new Samples();
     HttpClient http = HttpClient.newHttpClient();
     ScheduledExecutorService sampler = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "soak-sampler");
@@ -159,23 +160,30 @@ final class BenchSoakCommand implements Callable<Integer> {
     });
     String url = BrowsableUrl.base(settings.metricsHost(), settings.metricsPort()) + "/metrics";
     PrintStream quiet = new PrintStream(OutputStream.nullOutputStream());
+    long[] t0 = {System.nanoTime()};
     // sampled from the run's start (its first sample is the baseline), not from this JVM's: the start-up before it
-    // (data set, actor system) counted as growth in the first half
-    EmbeddedRun.Listener startSampling = new EmbeddedRun.Listener() {
+    // (data set, actor system) counted as growth in the first half; and up to the run's end, not the report and
+    // shutdown after it: a sample taken then measured a finished run (its /metrics gone, its files closed)
+    EmbeddedRun.Listener sampling = new EmbeddedRun.Listener() {
       @Override
       public void started(Path dir, int metricsPort, ActorRef<TrainerActor.Command> trainer) {
-        long t0 = System.nanoTime();
+        t0[0] = System.nanoTime();
         sampler.scheduleAtFixedRate(() -> {
-          Point p = measure((System.nanoTime() - t0) / 1e9, runDir, http, url);
-          synchronized (points) {
-            points.add(p);
-          }
-          System.out.println(sampleLine(p));
+          Point p = measure((System.nanoTime() - t0[0]) / 1e9, runDir, http, url);
+          points.add(p, () -> System.out.println(sampleLine(p)));
         }, 0, every, TimeUnit.SECONDS);
+      }
+
+      @Override
+      public void ended() {
+        double at = (System.nanoTime() - t0[0]) / 1e9;
+        points.end(() -> System.out.printf(Locale.ROOT, "%6.0fs  the run ended (its training and analyses): no"
+            + " samples of its report and shutdown%n", at));
+        sampler.shutdown();
       }
     };
     CompletableFuture<EmbeddedRun.Result> run = CompletableFuture.supplyAsync(() -> EmbeddedRun.run(settings, conf, o,
-        quiet, EmbeddedRun.defaultAnalyzers(conf), startSampling));
+        quiet, EmbeddedRun.defaultAnalyzers(conf), sampling));
     EmbeddedRun.Result result = run.join();
     sampler.shutdownNow();
     if (result.finished() == null) { // a signal during the start-up: the run's own line went to the quiet stream
@@ -187,10 +195,7 @@ final class BenchSoakCommand implements Callable<Integer> {
     System.out.printf(Locale.ROOT,
         "run ended with exit code %d after %d of %d steps (%.1f steps/s)%n", result.exitCode(),
         result.finished().steps(), steps, result.finished().stepsPerSecond());
-    List<Point> ps;
-    synchronized (points) {
-      ps = List.copyOf(points);
-    }
+    List<Point> ps = points.all();
     if (ps.size() < 4) {
       System.out.println("too few samples to judge growth; lower --every or raise --steps");
       return result.exitCode();
@@ -198,6 +203,37 @@ final class BenchSoakCommand implements Callable<Integer> {
     System.out.print(growth(ps, partial ? "partial: the run ended at step " + result.finished().steps() + " of "
         + steps : null));
     return result.exitCode();
+  }
+
+  /**
+   * The samples of a run while it is active: none once it has {@link #end ended}, also none whose measurement was
+   * still under way then (it measured part of a finished run). Thread-safe.
+   */
+  static final class Samples {
+    private final List<Point> points = new ArrayList<>();
+    private boolean ended;
+
+    /** Keeps {@code p} and runs {@code then} (its table row), unless the run has ended; whether it was kept. */
+    synchronized boolean add(Point p, Runnable then) {
+      if (ended) {
+        return false;
+      }
+      points.add(p);
+      then.run();
+      return true;
+    }
+
+    /** The run ended: no sample is kept after this; {@code then} runs once, in order with the rows. */
+    synchronized void end(Runnable then) {
+      if (!ended) {
+        ended = true;
+        then.run();
+      }
+    }
+
+    synchronized List<Point> all() {
+      return List.copyOf(points);
+    }
   }
 
   /** One row of the sample table; a quantity that could not be measured (-1) is {@code -}. */

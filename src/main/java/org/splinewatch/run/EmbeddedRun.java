@@ -74,9 +74,16 @@ public final class EmbeddedRun {
   public record Result(int exitCode, TrainerActor.Finished finished, Path runDir, int metricsPort) {
   }
 
-  /** Called once the HTTP port is known (tests use it to scrape). */
+  /** Called once the HTTP port is known (tests use it to scrape), and when the run's work is over. */
   public interface Listener {
     default void started(Path runDir, int metricsPort, ActorRef<TrainerActor.Command> trainer) {
+    }
+
+    /**
+     * Training ended and the analyses were drained (or abandoned) and flushed; what follows is the run's end record,
+     * its report and the shutdown of its HTTP server and actor system (bench-soak stops sampling here).
+     */
+    default void ended() {
     }
 
     /** The trainer the run will drive (tests wrap it to inject faults). */
@@ -270,6 +277,7 @@ public final class EmbeddedRun {
       ConsoleProgress console = new ConsoleProgress(progress, out, System.console() != null);
       console.start();
       TrainerActor.Finished finished = result.join();
+      listener.ended();
       control.unregister(runId);
       console.stop();
       RunOutcome outcome = RunOutcome.of(finished, signals.received(), signals.exitCode());

@@ -112,5 +112,49 @@ class BenchSoakTest {
     assertTrue(out.contains("\n     0s "), "the first sample is the run's start: " + out);
     assertTrue(out.contains("after 100 of 100 steps") && out.strip().endsWith("removed (give --out DIR to keep"
         + " them)"), out);
+    // the samples stop at the run's end: after it, the report was written and /metrics went away, and the last
+    // samples (often '-' for /metrics, fewer fds) made the second half's growth that of a finished run
+    List<String> lines = out.lines().toList();
+    int ended = -1;
+    for (int i = 0; i < lines.size(); i++) {
+      if (lines.get(i).endsWith("s  the run ended (its training and analyses): no samples of its report and"
+          + " shutdown")) {
+        ended = i;
+      }
+    }
+    assertTrue(ended > 0, out);
+    List<String> rows = lines.stream().filter(l -> l.matches(" *\\d+s +\\d.*")).toList();
+    assertTrue(rows.size() >= 2, out);
+    for (String row : rows) {
+      assertTrue(lines.indexOf(row) < ended, "a sample after the run's end: " + row + "\n" + out);
+      assertFalse(row.strip().endsWith("-"), "/metrics is up while the run is: " + row + "\n" + out);
+    }
+  }
+
+  @Test
+  void aSampleStillBeingMeasuredWhenTheRunEndsIsLeftOut() throws Exception {
+    BenchSoakCommand.Samples samples = new BenchSoakCommand.Samples();
+    List<String> printed = new java.util.concurrent.CopyOnWriteArrayList<>();
+    assertTrue(samples.add(point(0, 60, 140, 0, 1), () -> printed.add("row 0")));
+    java.util.concurrent.CountDownLatch measuring = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.CountDownLatch runEnded = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.CompletableFuture<Boolean> late = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+      measuring.countDown();
+      try { // the measurement takes until after the run's end
+        runEnded.await();
+      } catch (InterruptedException e) {
+        throw new IllegalStateException(e);
+      }
+      return samples.add(point(5, 50, 120, 9, -1), () -> printed.add("row 5"));
+    });
+    measuring.await();
+    samples.end(() -> printed.add("ended"));
+    samples.end(() -> printed.add("ended twice"));
+    runEnded.countDown();
+    assertFalse(late.get(), "measured partly after the run's end");
+    assertFalse(samples.add(point(6, 50, 120, 9, -1), () -> printed.add("row 6")));
+    assertEquals(List.of("row 0", "ended"), printed);
+    assertEquals(1, samples.all().size());
+    assertEquals(0, samples.all().get(0).seconds());
   }
 }
