@@ -19,6 +19,8 @@ public final class Points extends AbstractList<double[]> implements RandomAccess
   private double[] times = new double[4];
   private long[] orders = new long[4];
   private int size;
+  /** Points ever added, those removed since included. */
+  private long added;
 
   /** Bytes a point takes here (the arrays' growth headroom aside). */
   public static final int BYTES_PER_POINT = 2 * Long.BYTES + 2 * Double.BYTES;
@@ -63,7 +65,16 @@ public final class Points extends AbstractList<double[]> implements RandomAccess
     times[size] = time;
     orders[size] = order;
     size++;
+    added++;
     modCount++;
+  }
+
+  /**
+   * How many points were ever added, also those removed since (a resumed run's superseded samples): the samples read,
+   * to compare with the count a run recorded ({@link RunData#cutShort}).
+   */
+  public long added() {
+    return added;
   }
 
   @Override

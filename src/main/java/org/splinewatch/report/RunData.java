@@ -211,12 +211,10 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
     String runId = String.valueOf(config.getOrDefault("run_id", dir.getFileName().toString()));
     Map<String, Series> series = new TreeMap<>();
     List<Path> files = new ArrayList<>(MetricsSegments.of(dir));
-    if (!files.isEmpty()) {
-      Matcher first = MetricsSegments.SEGMENT.matcher(files.get(0).getFileName().toString());
-      if (first.matches() && Long.parseLong(first.group(1)) > 1) {
-        problems.add("the earliest metrics segments (before " + files.get(0).getFileName() + ") were deleted by "
-            + "splinewatch.retention.metrics-max-segments");
-      }
+    boolean earliestDeleted = earliestDeleted(files);
+    if (earliestDeleted) {
+      problems.add("the earliest metrics segments (before " + files.get(0).getFileName() + ") were deleted by "
+          + "splinewatch.retention.metrics-max-segments");
     }
     files.add(metrics);
     SampleLines samples = new SampleLines(series, new long[] {0});
@@ -228,6 +226,12 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
     List<JsonNode> runEnds = new ArrayList<>();
     List<JsonNode> resumes = new ArrayList<>();
     readEvents(dir, alerts, runEnds, resumes, problems);
+    if (!earliestDeleted) { // else the samples are short by the deleted segments, named above
+      String cut = cutShort(series, runEnds);
+      if (cut != null) {
+        problems.add(cut);
+      }
+    }
     supersede(series, resumes);
     series.values().forEach(s -> ((Points) s.points()).trimToSize()); // read whole: no headroom kept
     if (runEnds.isEmpty()) {
@@ -235,6 +239,53 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
     }
     Map<Integer, List<Picture>> pictures = current(readPictures(dir, problems), series, resumes);
     return new RunData(dir, runId, config, series, alerts, pictures, runEnds, problems);
+  }
+
+  /** Whether retention deleted the earliest of these metrics segments (the first left is not number 1). */
+  private static boolean earliestDeleted(List<Path> segments) {
+    if (segments.isEmpty()) {
+      return false;
+    }
+    Matcher first = MetricsSegments.SEGMENT.matcher(segments.get(0).getFileName().toString());
+    return first.matches() && Long.parseLong(first.group(1)) > 1;
+  }
+
+  /**
+   * Why the samples read fall short of what the run recorded at its end, or null: per analyzer, fewer analysis-time
+   * samples ({@code splinewatch_analysis_seconds}, one written with each analysis it counts) than the analysed
+   * snapshots its {@code run_finished} events record (summed: one event per segment of a resumed run; a segment that
+   * crashed has none and only adds samples). Metrics cut at a line boundary (an interrupted copy, a file truncated)
+   * have no half-written line to give them away; this count does. Samples are counted as read, before
+   * {@link #supersede} drops any.
+   */
+  static String cutShort(Map<String, Series> series, List<JsonNode> runEnds) {
+    Map<String, Long> recorded = new TreeMap<>();
+    for (JsonNode e : runEnds) {
+      e.path("analysed_snapshots").fields().forEachRemaining(a -> {
+        if (a.getValue().path("analysed").canConvertToLong()) {
+          recorded.merge(a.getKey(), a.getValue().path("analysed").asLong(), Long::sum);
+        }
+      });
+    }
+    if (recorded.isEmpty()) {
+      return null;
+    }
+    Map<String, Long> held = new java.util.HashMap<>();
+    for (Series x : series.values()) {
+      if (x.name().equals(MetricFamily.ANALYSIS_SECONDS.id()) && x.labels().get("analyzer") != null
+          && x.points() instanceof Points p) {
+        held.merge(x.labels().get("analyzer"), p.added(), Long::sum);
+      }
+    }
+    List<String> behind = new ArrayList<>();
+    recorded.forEach((analyzer, n) -> {
+      long h = held.getOrDefault(analyzer, 0L);
+      if (h < n) {
+        behind.add(analyzer + " " + h + " of " + n);
+      }
+    });
+    return behind.isEmpty() ? null : "the metrics end early: they hold fewer analyses than run_finished records ("
+        + String.join(", ", behind) + "), as if cut short (an interrupted copy or write)";
   }
 
   /**
@@ -377,6 +428,10 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
       List<JsonNode> runEnds = new ArrayList<>();
       List<JsonNode> resumes = new ArrayList<>();
       readEvents(dir, alerts, runEnds, resumes, problems);
+      String cut = earliestDeleted(segments) ? null : cutShort(series, runEnds);
+      if (cut != null) {
+        problems.add(cut);
+      }
       supersede(series, resumes);
       this.resumes = resumes.size();
       String runId = String.valueOf(config.getOrDefault("run_id", dir.getFileName().toString()));

@@ -94,7 +94,13 @@ class ReportTest {
    */
   @Test
   void aRunWithUnanalysedSnapshotsNamesItsCoverage() throws Exception {
-    Path d = run(tmp, "c", true, "");
+    StringBuilder analyses = new StringBuilder(); // one analysis-time sample per analysis the run counted
+    for (int i = 0; i < 8; i++) {
+      analyses.append("{\"name\":\"splinewatch_analysis_seconds\",\"labels\":{\"analyzer\":\"")
+          .append(i < 7 ? "embedding" : "geometry").append("\"},\"step\":").append(i % 7 * 50)
+          .append(",\"value\":0.1,\"time\":1}\n");
+    }
+    Path d = run(tmp, "c", true, analyses.toString());
     Files.writeString(d.resolve("events.jsonl"), "{\"type\":\"run_finished\",\"steps\":300,\"analysed_snapshots\":"
         + "{\"embedding\":{\"analysed\":7,\"offered\":7},\"geometry\":{\"analysed\":1,\"offered\":7,\"dropped\":2,"
         + "\"unanalysed\":4}}}\n");
@@ -228,6 +234,71 @@ class ReportTest {
     String html = ReportWriter.html(List.of(RunData.read(d)));
     assertTrue(html.contains("analysed snapshots (2 segments of a resumed run): regions 9/11 (82 %: 2 dropped)")
         && !html.contains("left unanalysed"), html.substring(0, Math.min(html.length(), 400)));
+  }
+
+  /** A regions analysis-time sample at {@code step}, as the metrics actor writes one with each analysis it counts. */
+  private static String analysis(long step, long time) {
+    return "{\"name\":\"splinewatch_analysis_seconds\",\"labels\":{\"analyzer\":\"regions\",\"run\":\"x\"},"
+        + "\"step\":" + step + ",\"value\":0.5,\"time\":" + time + "}\n";
+  }
+
+  private static String finishedWith(String status, long analysed) {
+    return "{\"type\":\"run_finished\",\"status\":\"" + status + "\",\"analysed_snapshots\":{\"regions\":"
+        + "{\"analysed\":" + analysed + ",\"offered\":" + analysed + "}}}\n";
+  }
+
+  /**
+   * Metrics cut at a line boundary (an interrupted copy: shorter than the run wrote, but ending with a newline) hold
+   * no half-written line; the analyses its run_finished counted give them away. They were taken as complete, and
+   * ./monitor experiment used such a run's findings as they were.
+   */
+  @Test
+  void metricsCutShortAtALineBoundaryAreIncomplete() throws Exception {
+    Path d = run(tmp, "cut", true, analysis(0, 1) + analysis(100, 2) + analysis(200, 3));
+    Files.writeString(d.resolve("events.jsonl"), finishedWith("done", 3));
+    assertTrue(RunData.read(d).complete(), String.valueOf(RunData.read(d).problems()));
+    List<String> lines = Files.readAllLines(d.resolve("metrics.jsonl"));
+    Files.writeString(d.resolve("metrics.jsonl"), String.join("\n", lines.subList(0, lines.size() - 1)) + "\n");
+    RunData cut = RunData.read(d);
+    assertFalse(cut.complete());
+    assertEquals(List.of("the metrics end early: they hold fewer analyses than run_finished records (regions 2 of"
+        + " 3), as if cut short (an interrupted copy or write)"), cut.problems());
+    // the live page's reader says the same
+    assertEquals(cut.problems(), new RunData.Incremental(d).refresh().problems());
+    // retention deleted the earliest segments: the samples are short by them, which is the problem named
+    try (var gz = new java.util.zip.GZIPOutputStream(Files.newOutputStream(d.resolve("metrics-00002.jsonl.gz")))) {
+      gz.write(new byte[0]);
+    }
+    List<String> deleted = RunData.read(d).problems();
+    assertEquals(1, deleted.size(), deleted.toString());
+    assertTrue(deleted.get(0).startsWith("the earliest metrics segments (before metrics-00002.jsonl.gz) were deleted"),
+        deleted.toString());
+  }
+
+  /**
+   * A resumed run: its segments' run_finished events add up, and the samples are counted as written, also those of
+   * the trajectory it left (which the report drops); a segment that crashed recorded nothing and only adds samples.
+   */
+  @Test
+  void aResumedRunsAnalysesAreCountedOverItsSegments() throws Exception {
+    String resumedLoss = "{\"name\":\"splinewatch_training_loss\",\"labels\":{\"run\":\"res\"},\"step\":110,"
+        + "\"value\":1.5,\"time\":20}\n"; // the resumed segment's first training sample
+    Path d = run(tmp, "res", true, analysis(0, 1) + analysis(100, 2) + analysis(200, 3) + resumedLoss
+        + analysis(100, 20) + analysis(300, 21));
+    // the first segment analysed steps 0, 100 and 200; resumed from step 100, the second analysed 100 and 300
+    Files.writeString(d.resolve("events.jsonl"), finishedWith("interrupted", 3) + "{\"type\":\"run_resumed\","
+        + "\"step\":100,\"time\":10}\n" + finishedWith("done", 2));
+    RunData r = RunData.read(d);
+    assertTrue(r.complete(), String.valueOf(r.problems()));
+    assertEquals(4, r.series().get("splinewatch_analysis_seconds{analyzer=regions}").points().size(),
+        "step 200 of the trajectory left is dropped, but was counted");
+    Files.writeString(d.resolve("events.jsonl"), finishedWith("interrupted", 3) + "{\"type\":\"run_resumed\","
+        + "\"step\":100,\"time\":10}\n" + finishedWith("done", 3));
+    assertTrue(RunData.read(d).problems().contains("the metrics end early: they hold fewer analyses than"
+        + " run_finished records (regions 5 of 6), as if cut short (an interrupted copy or write)"));
+    // no analysed_snapshots (written before they were recorded): nothing to compare with
+    Files.writeString(d.resolve("events.jsonl"), "{\"type\":\"run_finished\",\"status\":\"done\"}\n");
+    assertTrue(RunData.read(d).complete());
   }
 
   @Test
