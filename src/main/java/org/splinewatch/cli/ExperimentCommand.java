@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -32,8 +33,9 @@ import picocli.CommandLine.Parameters;
 /**
  * {@code ./monitor experiment seeds [--quick] [--seeds 42,7,123] [--out DIR]}: trains the findings matrix one run
  * after another in this process (each an ordinary {@code ./trainer} run under {@code DIR/runs}), skips runs that
- * already finished (so an interrupted experiment resumes), then decides F1–F6 ({@link Findings}) and writes
- * {@code DIR/results.json}, {@code DIR/results.md} and {@code DIR/report.html}. {@code DIR/experiment.json} records the
+ * already finished whole (so an interrupted experiment resumes), trains again those that did not (unfinished, or
+ * finished with damaged metrics), moving their directories aside first, then decides F1–F6 ({@link Findings}) and
+ * writes {@code DIR/results.json}, {@code DIR/results.md} and {@code DIR/report.html}. {@code DIR/experiment.json} records the
  * options, so that a rerun with other ones is refused rather than mixing runs trained differently.
  */
 @Command(name = "experiment", mixinStandardHelpOptions = true,
@@ -167,13 +169,34 @@ final class ExperimentCommand implements Callable<Integer> {
     int trained = 0;
     Duration trainedTime = Duration.ZERO;
     List<String> failed = new ArrayList<>();
+    Map<String, RunData> whole = new LinkedHashMap<>(); // finished before, read once
     for (ExperimentPlan.Run run : plan.runs()) {
       done++;
       Path runDir = runsDir.resolve(run.id());
       String prefix = String.format(Locale.ROOT, "[%d/%d] %s", done, plan.runs().size(), run.id());
+      String why;
       if (finished(runDir)) {
-        System.out.println(prefix + ": finished before, skipped");
-        continue;
+        Read read = read(runDir);
+        if (read.damage() == null) {
+          whole.put(run.id(), read.data());
+          System.out.println(prefix + ": finished before, skipped");
+          continue;
+        }
+        why = "finished but incomplete (" + read.damage() + ")";
+      } else {
+        why = unfinished(runDir);
+      }
+      if (Files.exists(runDir, LinkOption.NOFOLLOW_LINKS)) {
+        // trained again from its start: what it holds is kept beside it (a damaged run, an interrupted one's partial
+        // analyses, a failed one's error), never deleted
+        try {
+          Path aside = moveAside(runDir);
+          System.out.println(prefix + ": " + why + "; moved to " + aside + ", training it again");
+        } catch (IOException e) {
+          System.err.println("error: " + run.id() + ": " + why + ", but " + runDir + " cannot be moved aside ("
+              + IoErrors.reason(e) + "); it is left as it is and not trained again");
+          continue; // a finished one is named as incomplete below, an unfinished one as not finished
+        }
       }
       List<String> args = new ArrayList<>(List.of("train", "--out", runsDir.toString(), "--run-id", run.id(),
           "--config", conf.toString()));
@@ -187,9 +210,6 @@ final class ExperimentCommand implements Callable<Integer> {
       }
       if (cacheDir != null) {
         args.addAll(List.of("--cache-dir", cacheDir.toString()));
-      }
-      if (Files.exists(runDir)) {
-        args.add("--overwrite"); // an unfinished run from an interrupted experiment starts over
       }
       System.out.println(prefix + ": training (" + String.join(" ", runArgs) + ")");
       Instant t0 = Instant.now();
@@ -217,24 +237,21 @@ final class ExperimentCommand implements Callable<Integer> {
     List<String> incomplete = new ArrayList<>();
     for (ExperimentPlan.Run run : plan.runs()) {
       Path runDir = runsDir.resolve(run.id());
+      if (whole.containsKey(run.id())) {
+        data.put(run.id(), whole.get(run.id()));
+        continue;
+      }
       if (!finished(runDir)) {
         continue;
       }
-      // a finished run is never trained again: damaged metrics would otherwise be used as they are, or crash here
-      String damage;
-      try {
-        RunData r = RunData.read(runDir);
-        damage = r.problems().isEmpty() ? null : String.join("; ", r.problems());
-        if (damage == null) {
-          data.put(run.id(), r);
-        }
-      } catch (RunData.ReportException | UncheckedIOException e) {
-        damage = Main.oneLine(e);
-      }
-      if (damage != null) {
+      // damaged metrics would otherwise be used as they are, or crash here
+      Read read = read(runDir);
+      if (read.damage() == null) {
+        data.put(run.id(), read.data());
+      } else {
         incomplete.add(run.id());
-        System.err.println("warning: " + run.id() + " finished but is incomplete, left out of the findings: " + damage
-            + " (delete " + runDir + " and rerun to train it again)");
+        System.err.println("warning: " + run.id() + " finished but is incomplete, left out of the findings: "
+            + read.damage() + " (rerun the same command to train it again; " + runDir + " is then moved aside)");
       }
     }
     if (data.isEmpty()) {
@@ -353,11 +370,57 @@ final class ExperimentCommand implements Callable<Integer> {
    * Whether a run directory holds a run that finished (done or stopped by an alert): its last readable
    * {@code run_finished} event says so ({@link RunData#lastRunFinished}). The last, because a run resumed by hand after
    * an interruption appends a second one; a malformed line (a torn write, an edit) is skipped rather than making a
-   * finished run look unfinished, which would train it again with {@code --overwrite} and delete it.
+   * finished run look unfinished and train it again (it is then read, and one whose files are damaged is trained again
+   * anyway, its directory moved aside).
    */
   static boolean finished(Path runDir) {
     String status = RunData.lastRunFinished(runDir).map(j -> j.path("status").asText()).orElse("");
     return status.equals("done") || status.equals("stopped");
+  }
+
+  /** A finished run read: its data where it is whole, else why not ({@code damage}). */
+  private record Read(RunData data, String damage) {
+  }
+
+  private static Read read(Path runDir) {
+    try {
+      RunData r = RunData.read(runDir);
+      return r.problems().isEmpty() ? new Read(r, null) : new Read(null, String.join("; ", r.problems()));
+    } catch (RunData.ReportException | UncheckedIOException e) {
+      return new Read(null, Main.oneLine(e));
+    }
+  }
+
+  /** Why a run that has not finished is trained again, from its last {@code run_finished} event if any. */
+  static String unfinished(Path runDir) {
+    return RunData.lastRunFinished(runDir).map(e -> {
+      String status = e.path("status").asText("");
+      String step = e.path("steps").canConvertToLong() ? " at step " + e.path("steps").asLong() : "";
+      return switch (status) {
+        case "interrupted" -> "interrupted" + step;
+        case "failed" -> "failed" + step + (e.path("error").isTextual() ? " (" + firstLine(e.path("error").asText())
+            + ")" : "");
+        default -> "ended " + (status.isEmpty() ? "without a status" : status) + step;
+      };
+    }).orElse("not finished (no run_finished: it crashed, or was stopped before it could record its end)");
+  }
+
+  private static String firstLine(String s) {
+    String line = s.lines().findFirst().orElse("");
+    return line.length() > 200 ? line.substring(0, 200) + "…" : line;
+  }
+
+  /**
+   * Renames {@code runDir} to {@code <run-id>.incomplete-N} beside it, with the first N from 1 that is free, and
+   * returns the new path.
+   */
+  static Path moveAside(Path runDir) throws IOException {
+    for (int n = 1; ; n++) {
+      Path aside = runDir.resolveSibling(runDir.getFileName() + ".incomplete-" + n);
+      if (!Files.exists(aside, LinkOption.NOFOLLOW_LINKS)) {
+        return Files.move(runDir, aside); // a rename in the same directory: nothing is copied
+      }
+    }
   }
 
   private static void replace(List<String> args, String option, String value) {

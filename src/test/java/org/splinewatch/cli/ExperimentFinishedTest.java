@@ -9,8 +9,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Which runs a rerun of {@code ./monitor experiment} keeps: one it takes for unfinished is trained again with
- * {@code --overwrite}, which deletes it.
+ * Which runs a rerun of {@code ./monitor experiment} takes for finished: one it takes for unfinished is trained again
+ * (its directory moved aside).
  */
 class ExperimentFinishedTest {
   @TempDir

@@ -12,10 +12,12 @@ import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.splinewatch.data.SyntheticData;
 
 /**
- * {@code ./monitor experiment} on an experiment directory whose runs already finished (made by hand here, so nothing
- * trains): a rerun with other options, repeated values, an unwritable {@code --out} and damaged metrics.
+ * {@code ./monitor experiment} on an experiment directory whose runs already finished (made by hand here, so little
+ * trains): a rerun with other options, repeated values, an unwritable {@code --out}, and runs damaged or unfinished,
+ * which are moved aside and trained again (one tiny run on synthetic data).
  */
 class ExperimentRerunTest {
   @TempDir
@@ -110,30 +112,82 @@ class ExperimentRerunTest {
     assertEquals("keep", Files.readString(file));
   }
 
+  /** Metrics cut at a line boundary: three regions analyses recorded in run_finished, two of them in the file. */
+  private static void cutShort(Path runDir) throws Exception {
+    Files.writeString(runDir.resolve("metrics.jsonl"), "{\"name\":\"splinewatch_analysis_seconds\",\"labels\":"
+        + "{\"analyzer\":\"regions\"},\"step\":0,\"value\":0.5,\"time\":1}\n{\"name\":\"splinewatch_analysis_seconds\","
+        + "\"labels\":{\"analyzer\":\"regions\"},\"step\":100,\"value\":0.5,\"time\":2}\n",
+        java.nio.file.StandardOpenOption.APPEND);
+    Files.writeString(runDir.resolve("events.jsonl"), "{\"type\":\"run_started\",\"step\":0}\n{\"type\":"
+        + "\"run_finished\",\"status\":\"done\",\"steps\":300,\"analysed_snapshots\":{\"regions\":{\"analysed\":3,"
+        + "\"offered\":3}}}\n");
+  }
+
+  /**
+   * A finished run whose metrics were cut short is trained again on a rerun (it was left out with exit 1 on every
+   * rerun, 'delete it and rerun'), its directory moved aside, not deleted; a whole run is kept as it is.
+   */
   @Test
-  void finishedRunsWithDamagedMetricsAreNamedAndLeftOutAndWithoutUsableDataNothingIsWritten() throws Exception {
+  void anIncompleteRunIsMovedAsideAndTrainedAgainAndAWholeOneIsKept() throws Exception {
+    Path data = tmp.resolve("idx");
+    SyntheticData.writeDir(data, 640, 512, 5); // the quick plan's 512 probes
     Path out = experiment();
+    Path cut = out.resolve("runs").resolve(RUNS.get(0));
+    cutShort(cut);
+    byte[] cutMetrics = Files.readAllBytes(cut.resolve("metrics.jsonl"));
+    Path whole = out.resolve("runs").resolve(RUNS.get(1));
+    byte[] wholeMetrics = Files.readAllBytes(whole.resolve("metrics.jsonl"));
+    String[] tiny = {"--quick", "--data-dir", data.toString(), "--steps", "20", "--long-steps", "30"};
+    String first = run(0, out, tiny);
+    Path aside = out.resolve("runs").resolve(RUNS.get(0) + ".incomplete-1");
+    assertTrue(first.contains("[1/2] " + RUNS.get(0) + ": finished but incomplete (the metrics end early: they hold"
+        + " fewer analyses than run_finished records (regions 2 of 3), as if cut short (an interrupted copy or write));"
+        + " moved to " + aside + ", training it again\n[1/2] " + RUNS.get(0) + ": training ("), first);
+    assertTrue(first.contains("[2/2] " + RUNS.get(1) + ": finished before, skipped"), first);
+    assertTrue(first.contains("experiment: 2 of 2 runs analysed") && !first.contains("warning:"), first);
+    assertTrue(java.util.Arrays.equals(cutMetrics, Files.readAllBytes(aside.resolve("metrics.jsonl"))),
+        "the old run is kept beside the new one");
+    assertTrue(ExperimentCommand.finished(cut) && !Files.readString(cut.resolve("metrics.jsonl")).contains(
+        "\"step\":300"), "trained again: " + cut);
+    assertTrue(java.util.Arrays.equals(wholeMetrics, Files.readAllBytes(whole.resolve("metrics.jsonl"))));
+
+    String second = run(0, out, tiny); // everything whole now: nothing trained, nothing moved
+    assertEquals(2, second.split("finished before, skipped", -1).length - 1, second);
+    assertFalse(second.contains(": training (") || Files.exists(aside.resolveSibling(RUNS.get(0) + ".incomplete-2")),
+        second);
+  }
+
+  /**
+   * Damaged and unfinished runs are moved aside (the unfinished one was deleted by --overwrite) with a line saying
+   * why; when training them again fails and no run has usable data, nothing is written and the results stay.
+   */
+  @Test
+  void damagedAndUnfinishedRunsAreMovedAsideAndWithoutUsableDataNothingIsWritten() throws Exception {
+    Path small = tmp.resolve("small");
+    SyntheticData.writeDir(small, 640, 100, 5); // fewer test images than the quick plan's 512 probes: refused
+    Path out = experiment();
+    String[] options = {"--quick", "--data-dir", small.toString()};
+    run(0, out, options); // every run finished whole: the results are written, nothing trained
+    byte[] before = Files.readAllBytes(out.resolve("results.json"));
     Path damaged = out.resolve("runs").resolve(RUNS.get(0));
     Files.writeString(damaged.resolve("metrics.jsonl"), "{\"name\":\"splinewatch_training_lo\ngarbage\n",
         java.nio.file.StandardOpenOption.APPEND);
-    String one = run(1, out);
-    assertTrue(one.contains("warning: " + RUNS.get(0) + " finished but is incomplete, left out of the findings:"
-        + " metrics.jsonl line 5 is malformed; metrics.jsonl line 6 is malformed (delete " + damaged + " and rerun to"
-        + " train it again)"), one);
-    assertTrue(one.contains("experiment: 1 of 2 runs analysed"), one);
-    JsonNode results = new ObjectMapper().readTree(out.resolve("results.json").toFile());
-    assertEquals(1, results.path("runs").asInt());
-    assertEquals(RUNS.get(0), results.path("provenance").path("incomplete runs").path(0).asText());
-    assertTrue(Files.exists(damaged.resolve("metrics.jsonl")), "the damaged run is kept for the user to look at");
-
-    // no usable run left (one without its metrics file): one line, exit 1, the earlier results kept
-    byte[] before = Files.readAllBytes(out.resolve("results.json"));
-    Files.delete(out.resolve("runs").resolve(RUNS.get(1)).resolve("metrics.jsonl"));
-    String none = run(1, out);
-    assertTrue(none.contains("warning: " + RUNS.get(1) + " finished but is incomplete, left out of the findings: "),
-        none);
-    assertTrue(none.strip().endsWith("error: none of the 2 runs has usable data (0 failed, 2 incomplete, 0 not"
+    Path interrupted = out.resolve("runs").resolve(RUNS.get(1));
+    Files.writeString(interrupted.resolve("events.jsonl"), "{\"type\":\"run_started\",\"step\":0}\n"
+        + "{\"type\":\"run_finished\",\"status\":\"interrupted\",\"steps\":52}\n");
+    String none = run(1, out, options);
+    Path runs = out.resolve("runs");
+    assertTrue(none.contains("[1/2] " + RUNS.get(0) + ": finished but incomplete (metrics.jsonl line 5 is malformed;"
+        + " metrics.jsonl line 6 is malformed); moved to " + runs.resolve(RUNS.get(0) + ".incomplete-1")
+        + ", training it again"), none);
+    assertTrue(none.contains("[2/2] " + RUNS.get(1) + ": interrupted at step 52; moved to "
+        + runs.resolve(RUNS.get(1) + ".incomplete-1") + ", training it again"), none);
+    assertEquals(2, none.split(": FAILED \\(exit code 2\\)", -1).length - 1, none);
+    assertTrue(none.strip().endsWith("error: none of the 2 runs has usable data (2 failed, 0 incomplete, 0 not"
         + " finished); no findings written"), none);
-    assertTrue(java.util.Arrays.equals(before, Files.readAllBytes(out.resolve("results.json"))));
+    assertTrue(java.util.Arrays.equals(before, Files.readAllBytes(out.resolve("results.json"))), "results kept");
+    assertTrue(Files.readString(runs.resolve(RUNS.get(0) + ".incomplete-1").resolve("metrics.jsonl"))
+        .contains("garbage") && Files.readString(runs.resolve(RUNS.get(1) + ".incomplete-1").resolve("events.jsonl"))
+        .contains("\"interrupted\""), "both kept beside");
   }
 }
