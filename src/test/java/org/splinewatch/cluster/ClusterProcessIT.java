@@ -207,6 +207,9 @@ class ClusterProcessIT {
       assertEquals(5, end.path("analysed_snapshots").path("embedding").path("offered").asInt(), finished);
       int analysed = end.path("analysed_snapshots").path("embedding").path("analysed").asInt();
       assertTrue(analysed >= 1 && analysed <= 5, finished);
+      // the monitor wrote an analysis-time sample with each analysis the trainer's end record counts: not cut short
+      var run = org.splinewatch.report.RunData.read(runs.resolve("local"));
+      assertTrue(run.complete(), run.problems().toString());
       // the trainer's CPU by role arrives as numbers, not as the properties of a Scala collection
       assertTrue(end.path("cpu_seconds").path("training").isNumber(), finished);
       assertTrue(end.path("cpu_seconds").path("training").asDouble() > 0, finished);
