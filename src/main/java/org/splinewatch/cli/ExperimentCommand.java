@@ -35,8 +35,8 @@ import picocli.CommandLine.Parameters;
  * after another in this process (each an ordinary {@code ./trainer} run under {@code DIR/runs}), skips runs that
  * already finished whole (so an interrupted experiment resumes), trains again those that did not (unfinished, or
  * finished with damaged metrics), moving their directories aside first, then decides F1–F6 ({@link Findings}) and
- * writes {@code DIR/results.json}, {@code DIR/results.md} and {@code DIR/report.html}. {@code DIR/experiment.json} records the
- * options, so that a rerun with other ones is refused rather than mixing runs trained differently.
+ * writes {@code DIR/results.json}, {@code DIR/results.md} and {@code DIR/report.html}. {@code DIR/experiment.json}
+ * records the options, so that a rerun with other ones is refused rather than mixing runs trained differently.
  */
 @Command(name = "experiment", mixinStandardHelpOptions = true,
     description = "Reproduce the findings (F1-F6: regions of self-supervised vs supervised encoders, expansion and"
