@@ -72,32 +72,30 @@ public final class AlertRelay implements AutoCloseable {
       exchange.close();
     });
     // liveness for a process supervisor or a load balancer, as Prometheus and Alertmanager answer it
-    server.createContext("/-/healthy", exchange -> {
-      byte[] answer = "splinewatch relay is healthy\n".getBytes(StandardCharsets.UTF_8);
-      boolean head = "HEAD".equals(exchange.getRequestMethod());
-      exchange.sendResponseHeaders(200, head ? -1 : answer.length);
-      if (!head) {
-        exchange.getResponseBody().write(answer);
-      }
-      exchange.close();
-    });
+    server.createContext("/-/healthy", exchange -> answer(exchange, 200, "splinewatch relay is healthy"));
     // any other path (the JDK's answer was an HTML page naming neither the request nor what the relay serves)
     server.createContext("/", exchange -> {
       String path = exchange.getRequestURI().getRawPath();
-      byte[] answer = ("no route " + exchange.getRequestMethod() + " "
-          + (path.length() > 200 ? path.substring(0, 200) + "..." : path) + " here; expected POST /api/v1/alerts"
-          + " (Alertmanager's webhook) or GET /-/healthy\n").getBytes(StandardCharsets.UTF_8);
       exchange.getResponseHeaders().set("Content-Type", "text/plain; charset=utf-8");
-      boolean head = "HEAD".equals(exchange.getRequestMethod());
-      exchange.sendResponseHeaders(404, head ? -1 : answer.length);
-      if (!head) {
-        exchange.getResponseBody().write(answer);
-      }
-      exchange.close();
+      answer(exchange, 404, "no route " + exchange.getRequestMethod() + " "
+          + (path.length() > 200 ? path.substring(0, 200) + "..." : path) + " here; expected POST /api/v1/alerts"
+          + " (Alertmanager's webhook) or GET /-/healthy");
     });
     server.setExecutor(null);
     server.start();
     return this;
+  }
+
+  /** Answers {@code line} and a newline with {@code status}; a HEAD request gets the status without the body. */
+  private static void answer(com.sun.net.httpserver.HttpExchange exchange, int status, String line)
+      throws IOException {
+    byte[] body = (line + "\n").getBytes(StandardCharsets.UTF_8);
+    boolean head = "HEAD".equals(exchange.getRequestMethod());
+    exchange.sendResponseHeaders(status, head ? -1 : body.length);
+    if (!head) {
+      exchange.getResponseBody().write(body);
+    }
+    exchange.close();
   }
 
   public int port() {
