@@ -712,6 +712,14 @@ class MonitorTest(unittest.TestCase):
         self.assertEqual((m.sent, m.errors), (1, []))
 
 
+def interruptible():
+    """In a child before it runs: SIGINT as at a terminal's foreground job, even where this test runs with it ignored
+    (a background job without job control) or blocked (a CI runner's signal mask, which a child inherits: SIGINT then
+    never arrives and the child sleeps on)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 class ExitWithoutCloseTest(unittest.TestCase):
     """A training loop as docs/pytorch.md shows it (no context manager) that ends without monitor.close(): Ctrl-C,
     an exception, or a forgotten close(). The run used to stay streaming on the monitor until its idle timeout."""
@@ -734,7 +742,7 @@ elif sys.argv[3] == "error":
         self.addCleanup(fake.stop)
         p = subprocess.Popen([sys.executable, "-c", self.SCRIPT, os.path.join(HERE, ".."), fake.url, how],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+                             preexec_fn=interruptible)
         try:
             self.assertEqual(p.stdout.readline(), "training\n")
             if how == "ctrl-c":
@@ -857,7 +865,7 @@ class ExampleInterruptTest(unittest.TestCase):
                                   "--batch-size", "8", "--snapshot-every", "5"],
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True,
                                  # SIGINT as at a terminal, even where this test runs with it ignored (a background job)
-                                 preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+                                 preexec_fn=interruptible)
             try:
                 first = p.stdout.readline()
                 self.assertIn("splinewatch run r1 streaming", first)
