@@ -7,6 +7,7 @@ import http.client
 import json
 import os
 import re
+import signal
 import socket
 import sys
 import threading
@@ -480,6 +481,7 @@ class Monitor:
     # -- the sending thread ------------------------------------------------------------------------------------
 
     def _send_loop(self):
+        _leave_signals_to_other_threads()
         while True:
             with self._cv:
                 while not self._queue and not self._closed:
@@ -660,6 +662,21 @@ def _retry_after(error):
         return min(5.0, max(0.0, float(value))) if value is not None else None
     except ValueError:
         return None
+
+
+# Signals a process gets from outside (Ctrl-C's SIGINT, SIGTERM, ...), as opposed to those a fault raises in the
+# thread that caused it
+_FAULTS = {getattr(signal, n) for n in ("SIGSEGV", "SIGBUS", "SIGFPE", "SIGILL", "SIGTRAP", "SIGSYS", "SIGABRT",
+                                        "SIGKILL", "SIGSTOP") if hasattr(signal, n)}
+
+
+def _leave_signals_to_other_threads():
+    """Blocks the outside signals in the calling (sending) thread. A kernel may hand a signal sent to the process to
+    any thread that does not block it; taken in the sending thread, Python's handler only sets a flag, and a training
+    loop waiting in a blocking call (time.sleep, a DataLoader's queue) is not woken: Ctrl-C then does nothing until
+    that call returns. Blocked here, it goes to the training thread."""
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals() - _FAULTS)
 
 
 # a body over this cut off by the monitor is likely one over its size limit (the smallest it allows is 1 KiB, the

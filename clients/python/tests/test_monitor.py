@@ -683,6 +683,22 @@ class MonitorTest(unittest.TestCase):
         self.assertEqual(len(self.fake.paths("snapshots")), 1)  # only step 2's
         self.assertEqual(m.sent, 1)
 
+    @unittest.skipUnless(os.path.isdir("/proc/self/task"), "no /proc/self/task to read a thread's signal mask from")
+    def test_the_sending_thread_leaves_ctrl_c_to_the_training_thread(self):
+        # a kernel may give a signal sent to the process to any thread not blocking it; taken in the sending thread,
+        # Ctrl-C would not wake a training loop waiting in time.sleep or a DataLoader's queue
+        def blocked(tid):
+            with open("/proc/self/task/%d/status" % tid) as f:
+                mask = int(next(l for l in f if l.startswith("SigBlk:")).split()[1], 16)
+            return {s for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGSEGV) if mask >> (s - 1) & 1}
+
+        m = self.monitor()
+        m.snapshot_layers(LAYERS, 1)
+        self.assertEqual(blocked(m._thread.native_id), {signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
+        self.assertEqual(blocked(threading.get_native_id()), set())  # this (training) thread's mask is its own
+        m.close()
+        self.assertEqual((m.sent, m.errors), (1, []))
+
     def test_a_forked_process_cannot_queue_snapshots_that_would_never_be_sent(self):
         # a DataLoader worker (fork) has a copy of the Monitor but not its sending thread: its snapshot was queued
         # in the copy and lost without a word
@@ -714,10 +730,28 @@ class MonitorTest(unittest.TestCase):
 
 def interruptible():
     """In a child before it runs: SIGINT as at a terminal's foreground job, even where this test runs with it ignored
-    (a background job without job control) or blocked (a CI runner's signal mask, which a child inherits: SIGINT then
-    never arrives and the child sleeps on)."""
+    (a background job without job control) or blocked (a signal mask, which a child inherits); SIGUSR1 for
+    faulthandler's stacks when a child does not end."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGUSR1})
+
+
+def what_a_hung_child_does(p):
+    """Each thread's state and signal masks, then every thread's Python stack (the child registered faulthandler on
+    SIGUSR1), for the failure message of a child that did not end."""
+    states = []
+    for tid in sorted(os.listdir("/proc/%d/task" % p.pid)) if os.path.isdir("/proc/%d/task" % p.pid) else []:
+        try:
+            with open("/proc/%d/task/%s/status" % (p.pid, tid)) as f:
+                states.append(" ".join(l.strip() for l in f if l.split(":")[0] in (
+                    "Name", "State", "SigPnd", "ShdPnd", "SigBlk", "SigIgn", "SigCgt")))
+        except OSError:
+            pass
+    p.send_signal(signal.SIGUSR1)
+    time.sleep(1)
+    p.kill()
+    _, err = p.communicate()
+    return "threads: %s; stderr: %s" % (states, err)
 
 
 class ExitWithoutCloseTest(unittest.TestCase):
@@ -727,6 +761,8 @@ class ExitWithoutCloseTest(unittest.TestCase):
     SCRIPT = """import sys, time
 sys.path.insert(0, sys.argv[1])
 import numpy as np
+import faulthandler, signal
+faulthandler.register(signal.SIGUSR1, all_threads=True)
 from splinewatch_client import Monitor
 m = Monitor(sys.argv[2], "r1", token="t", probes=(np.zeros((20, 4)), np.arange(20) % 2), classes=2)
 m.snapshot_layers([{"type": "dense", "weight": np.ones((4, 2), "<f4"), "bias": np.zeros(2, "<f4")}], 1)
@@ -747,7 +783,10 @@ elif sys.argv[3] == "error":
             self.assertEqual(p.stdout.readline(), "training\n")
             if how == "ctrl-c":
                 p.send_signal(signal.SIGINT)
-            _, err = p.communicate(timeout=30)
+            try:
+                _, err = p.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.fail("the program did not end within 30 s: %s" % what_a_hung_child_does(p))
         finally:
             if p.poll() is None:
                 p.kill()
