@@ -22,6 +22,8 @@ final class FinishedRuns {
 
   /** The runs an earlier monitor on this --out left without an end, which this one marked interrupted. */
   private final java.util.Set<String> left = new java.util.HashSet<>();
+  /** Those of them whose report is still to be written: not resumed until it is. */
+  private final java.util.Set<String> reporting = new java.util.HashSet<>();
 
   synchronized void add(String runId) {
     String why = ids.remove(runId); // re-inserted as the newest, still answered 410 if the monitor ended it
@@ -62,6 +64,17 @@ final class FinishedRuns {
   /** Runs an earlier monitor left without an end (marked interrupted at this one's start): answered 404 as such. */
   synchronized void left(java.util.Collection<String> runIds) {
     left.addAll(runIds);
+    reporting.addAll(runIds);
+  }
+
+  /** A marked run's report was written (or could not be): it may be resumed now. */
+  synchronized void reported(String runId) {
+    reporting.remove(runId);
+  }
+
+  /** Whether the run was marked interrupted at this monitor's start and its report is still being written. */
+  synchronized boolean reporting(String runId) {
+    return reporting.contains(runId);
   }
 
   synchronized boolean contains(String runId) {

@@ -6,14 +6,18 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.Props;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.http.javadsl.server.Directives;
@@ -21,6 +25,8 @@ import org.apache.pekko.http.javadsl.server.Route;
 import org.splinewatch.alerts.AlertSettings;
 import org.splinewatch.cluster.ClusterSettings;
 import org.splinewatch.cluster.MetricsNode;
+import org.splinewatch.report.ReportWriter;
+import org.splinewatch.report.RunData;
 
 /**
  * HTTP ingestion on a metrics node, in two steps: {@link #prepare} before the HTTP port is bound (its routes go
@@ -38,10 +44,19 @@ public final class HttpIngestion {
   private final Route route;
   /** The metrics node's registry: each run's coverage is read from its meters there at the run's end. */
   private final MeterRegistry registry;
+  /** Writes a marked run's report ({@link #REPORT}; tests replace it). */
+  private final Consumer<Path> report;
+  /** The reports of the runs {@link #start} marked, written one after another. */
+  private volatile CompletableFuture<Void> leftReports = CompletableFuture.completedFuture(null);
+
+  /** A run directory's report, {@code report.html}, as the metrics node writes it at a run's end. */
+  static final Consumer<Path> REPORT = dir -> ReportWriter.write(List.of(RunData.read(dir)),
+      dir.resolve("report.html"));
 
   private HttpIngestion(ActorSystem<?> system, Config config, ClusterSettings cluster, String token,
-      MeterRegistry registry) {
+      MeterRegistry registry, Consumer<Path> report) {
     this.system = system;
+    this.report = report;
     this.alerts = IngestActor.Context.alertsByMode(config);
     this.analyzers = config.getStringList("splinewatch.analysis.enabled");
     this.cluster = cluster;
@@ -58,7 +73,13 @@ public final class HttpIngestion {
    */
   public static HttpIngestion prepare(ActorSystem<?> system, Config config, ClusterSettings cluster, String token,
       MeterRegistry registry) {
-    return new HttpIngestion(system, config, cluster, token, registry);
+    return new HttpIngestion(system, config, cluster, token, registry, REPORT);
+  }
+
+  /** Test hook: {@code report} writes a marked run's report instead of {@link #REPORT}. */
+  static HttpIngestion prepare(ActorSystem<?> system, Config config, ClusterSettings cluster, String token,
+      MeterRegistry registry, Consumer<Path> report) {
+    return new HttpIngestion(system, config, cluster, token, registry, report);
   }
 
   public boolean enabled() {
@@ -101,23 +122,57 @@ public final class HttpIngestion {
 
   /**
    * The HTTP runs an earlier monitor on this {@code --out} left without an end (it was killed, or its machine went
-   * down), which {@link #start} marked interrupted, and one line for each it could not mark.
+   * down), which {@link #start} marked interrupted, one line for each it could not mark, and one for each marked run
+   * whose recorded snapshots are not all analysed.
    */
-  public record Left(List<String> runs, List<String> problems) {
+  public record Left(List<String> runs, List<String> problems, List<String> unanalysed) {
   }
 
   /**
    * Marks the runs an earlier monitor left without an end ({@link LeftRuns}), then starts the ingestion actor;
    * {@code baseUrl} is {@code http://host:port} of the endpoints. Until then registrations answer 503, so a client
-   * resuming a left run finds it marked.
+   * resuming a left run finds it marked. The marked runs' reports are then written one after another on the
+   * blocking dispatcher, as a run's at its end ({@link #report}); a client resuming one of them meanwhile is answered
+   * 503 until its report is written, and a report that cannot be written is one {@code warn} line.
    */
-  public Left start(ActorRef<MetricsNode.Command> node, Path out, String baseUrl) {
+  public Left start(ActorRef<MetricsNode.Command> node, Path out, String baseUrl, Consumer<String> warn) {
     LeftRuns.Marked marked = LeftRuns.mark(out);
     finished.left(marked.runs());
+    Executor blocking = system.dispatchers().lookup(DispatcherSelector.blocking());
+    for (String runId : marked.runs()) {
+      Path dir = out.resolve(runId);
+      leftReports = leftReports.thenRunAsync(() -> {
+        try {
+          report.accept(dir);
+        } catch (RuntimeException | OutOfMemoryError e) {
+          warn.accept("cannot write the report of run " + runId + ", marked interrupted: " + (e instanceof
+              OutOfMemoryError ? "out of memory (the run's samples do not fit the heap)" : e.getMessage())
+              + "; ./monitor report " + dir + " writes it");
+        } finally {
+          finished.reported(runId);
+        }
+      }, blocking);
+    }
     if (settings.enabled()) {
       actor.set(system.systemActorOf(IngestActor.create(new IngestActor.Context(alerts, analyzers, settings, cluster,
           node, out, baseUrl, active, finished, registry)), "http-ingest", Props.empty()));
     }
-    return new Left(marked.runs(), marked.problems());
+    return new Left(marked.runs(), marked.problems(), marked.unanalysed());
+  }
+
+  /**
+   * Waits at most {@code timeout} for the reports of the runs {@link #start} marked, so that a stopping monitor
+   * writes nothing into their directories after it stopped; whether they were all written.
+   */
+  public boolean awaitLeftReports(Duration timeout) {
+    try {
+      leftReports.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+      return true;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    } catch (ExecutionException | TimeoutException e) {
+      return false;
+    }
   }
 }

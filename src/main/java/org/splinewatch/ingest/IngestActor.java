@@ -211,6 +211,12 @@ public final class IngestActor extends AbstractBehavior<IngestActor.Command> {
           + " analyses and report); register it again in a few seconds to resume it"));
       return this;
     }
+    if (spec.resumeKey() != null && c.finished().reporting(id)) {
+      // marked interrupted at this monitor's start: its report reads the directory the resumed run would append to
+      m.replyTo().tell(IngestedRun.Reply.error(503, "run '" + id + "' is still being ended on this monitor (the report"
+          + " of the earlier monitor's part of it is being written); register it again in a few seconds to resume it"));
+      return this;
+    }
     if (runs.containsKey(id)) {
       m.replyTo().tell(IngestedRun.Reply.error(409, c.finished().contains(id) ? "run '" + id + "' is finishing on"
           + " this monitor; choose another run id" : "run '" + id + "' is already streaming to this monitor; finish"

@@ -45,6 +45,8 @@ import org.splinewatch.snapshot.RunIds;
 public final class MonitorServer implements AutoCloseable {
   /** How long a stopping monitor waits for the runs streamed over HTTP to record their end. */
   static final Duration FINISH_ON_STOP = Duration.ofSeconds(30);
+  /** How long a stopping monitor waits for the reports of the runs it marked interrupted at its start. */
+  static final Duration LEFT_REPORTS_ON_STOP = Duration.ofSeconds(25);
 
   private final ActorSystem<Void> system;
   private final MetricsHttpServer http;
@@ -154,7 +156,7 @@ public final class MonitorServer implements AutoCloseable {
         var metricsNode = system.systemActorOf(MetricsNode.create(registry, out, control, url, rejections,
             cluster.maxOpenRuns(), settings.finishedRunMetersGrace(),
             settings.retention()), "metrics-node", Props.empty());
-        HttpIngestion.Left left = ingest.start(metricsNode, out, told);
+        HttpIngestion.Left left = ingest.start(metricsNode, out, told, w -> console.println("warning: " + w));
         console.println("  metrics: " + base + "/metrics (live page: " + base + "/)");
         BrowsableUrl.listening(metricsHost, settings.discovery().advertiseHost(), http.port())
             .ifPresent(console::println);
@@ -166,9 +168,10 @@ public final class MonitorServer implements AutoCloseable {
         console.println("  run directories: " + out);
         if (!left.runs().isEmpty()) {
           console.println("  marked " + left.runs().size() + " HTTP run(s) that an earlier monitor on " + out
-              + " left without an end as interrupted (run_finished in events.jsonl): " + String.join(", ",
+              + " left without an end as interrupted (run_finished in events.jsonl, report.html): " + String.join(", ",
               left.runs()) + "; a client still sending resumes its run");
         }
+        left.unanalysed().forEach(p -> console.println("warning: " + p));
         left.problems().forEach(p -> console.println("warning: " + p));
       }
       if (cluster.roles().contains("analyzer")) {
@@ -269,6 +272,10 @@ public final class MonitorServer implements AutoCloseable {
     ServiceDiscovery.unregister(sdFile);
     if (http != null) {
       http.stop();
+    }
+    if (ingest != null && !ingest.awaitLeftReports(LEFT_REPORTS_ON_STOP) && console != null) {
+      console.println("  stopping with the report of a run marked interrupted at start still being written; its"
+          + " report.html may be missing (./monitor report RUN_DIR writes it)");
     }
     system.terminate();
     try {

@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.zip.GZIPOutputStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.splinewatch.report.RunData;
 
 /**
  * The HTTP runs an earlier monitor left without an end: which ones a starting monitor marks interrupted (not a
@@ -103,5 +104,55 @@ class LeftRunsTest {
     List<String> events = Files.readAllLines(dir.resolve("events.jsonl"));
     assertEquals("{\"type\":\"alert_fir", events.get(0));
     assertEquals("run_finished", Json.mapper().readTree(events.get(1)).get("type").asText());
+  }
+
+  private static String analysis(String analyzer, long step) {
+    return "{\"name\":\"splinewatch_analysis_seconds\",\"labels\":{\"run\":\"x\",\"analyzer\":\"" + analyzer
+        + "\"},\"step\":" + step + ",\"value\":0.5,\"time\":3}\n";
+  }
+
+  @Test
+  void aMarkedRunRecordsHowManyOfItsLastSegmentsSnapshotsItsFilesShowAnalysed() throws IOException {
+    // a run resumed at step 10 (its first segment ended, all analysed), then 3 snapshots the killed monitor took:
+    // embedding analysed all three, regions only the first, probe none
+    Path dir = run("cov", "http", "{\"type\":\"run_finished\",\"status\":\"interrupted\",\"analysed_snapshots\":"
+        + "{\"embedding\":{\"analysed\":2,\"offered\":2},\"regions\":{\"analysed\":2,\"offered\":2}}}\n"
+        + "{\"type\":\"run_resumed\",\"step\":10,\"time\":2}\n");
+    Files.writeString(dir.resolve("config.json"), "{\"run_id\": \"cov\", \"source\": \"http\", \"settings\":"
+        + " {\"analyzers\": [\"embedding\", \"regions\", \"probe\"]}}");
+    Files.writeString(dir.resolve("metrics.jsonl"), step(0) + analysis("embedding", 0) + analysis("regions", 0)
+        + step(10) + analysis("embedding", 10) + analysis("regions", 10)
+        + step(20) + analysis("embedding", 20) + analysis("regions", 20) + step(30) + analysis("embedding", 30)
+        + step(40) + analysis("embedding", 40) + "{\"name\":\"splinewatch_analysis_seconds\",\"labels\":{\"ana");
+    LeftRuns.Marked marked = LeftRuns.mark(out);
+    assertEquals(List.of("cov"), marked.runs());
+    List<String> events = Files.readAllLines(dir.resolve("events.jsonl"));
+    JsonNode end = Json.mapper().readTree(events.get(events.size() - 1));
+    assertEquals(40, end.get("steps").asLong());
+    assertEquals("{\"embedding\":{\"analysed\":3,\"offered\":3},\"probe\":{\"analysed\":0,\"offered\":3},"
+        + "\"regions\":{\"analysed\":1,\"offered\":3}}", end.get("analysed_snapshots").toString());
+    assertEquals(List.of("run cov: 3 snapshot(s) recorded since its start (or last resume), analysed: probe 0/3,"
+        + " regions 1/3; the others were accepted but not yet analysed when the earlier monitor stopped (or dropped,"
+        + " or failed): those analyses are lost (analysed_snapshots in its run_finished)"), marked.unanalysed());
+    // the report sums the segments (5 snapshots in all) and does not take the marked run for a cut-short one
+    RunData data = RunData.read(dir);
+    assertEquals("analysed snapshots (2 segments of a resumed run): embedding 5/5, probe 0/3 (0 %), regions 3/5"
+        + " (60 %)", data.coverage());
+    assertTrue(data.problems().stream().noneMatch(p -> p.contains("end early")), data.problems().toString());
+  }
+
+  @Test
+  void aMarkedRunWhoseSnapshotsWereAllAnalysedNamesNoLoss() throws IOException {
+    Path dir = run("all", "http", "");
+    Files.writeString(dir.resolve("metrics.jsonl"), step(0) + analysis("embedding", 0));
+    LeftRuns.Marked marked = LeftRuns.mark(out);
+    assertEquals(List.of(), marked.unanalysed());
+    JsonNode end = Json.mapper().readTree(Files.readAllLines(dir.resolve("events.jsonl")).get(0));
+    assertEquals("{\"embedding\":{\"analysed\":1,\"offered\":1}}", end.get("analysed_snapshots").toString());
+    // a run that recorded nothing has no coverage to record
+    Path empty = run("empty", "http", "");
+    LeftRuns.mark(out);
+    assertFalse(Json.mapper().readTree(Files.readAllLines(empty.resolve("events.jsonl")).get(0))
+        .has("analysed_snapshots"));
   }
 }

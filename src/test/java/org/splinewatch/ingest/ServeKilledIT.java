@@ -128,7 +128,8 @@ class ServeKilledIT {
     Path log = tmp.resolve("serve2.log");
     Process second = serve(out, port, log);
     assertTrue(Files.readString(log).contains("marked 1 HTTP run(s) that an earlier monitor on " + out + " left"
-        + " without an end as interrupted (run_finished in events.jsonl): k1; a client still sending resumes its run"),
+        + " without an end as interrupted (run_finished in events.jsonl, report.html): k1; a client still sending"
+        + " resumes its run"),
         Files.readString(log));
     List<JsonNode> marked = lifecycle(dir);
     assertEquals(1, marked.size(), marked.toString());

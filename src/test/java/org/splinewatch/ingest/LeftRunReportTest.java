@@ -1,0 +1,111 @@
+package org.splinewatch.ingest;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.typesafe.config.Config;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.splinewatch.cli.TrainCommand;
+import org.splinewatch.cluster.ClusterSettings;
+import org.splinewatch.cluster.MetricsNode;
+import org.splinewatch.metrics.MetricsHttpServer;
+
+/**
+ * A run an earlier monitor left without an end gets its report when the next monitor marks it interrupted, as a run
+ * that ends on the monitor does; its client may resume it only once that report is written (the report reads the
+ * directory the resumed run appends to), and a monitor stopping meanwhile waits for it.
+ */
+class LeftRunReportTest {
+  private static final String TOKEN = ServedMonitor.TOKEN;
+
+  @TempDir
+  Path out;
+  private final ActorTestKit kit = ActorTestKit.create();
+  private MetricsHttpServer http;
+
+  @AfterEach
+  void stop() {
+    if (http != null) {
+      http.stop();
+    }
+    kit.shutdownTestKit();
+  }
+
+  private HttpResponse<String> register(String extra) throws Exception {
+    return ServedMonitor.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + http.port() + "/api/v1/runs"))
+        .header("Authorization", "Bearer " + TOKEN)
+        .POST(HttpRequest.BodyPublishers.ofByteArray(TestNpz.run("k1", 20, 8, 4, extra))));
+  }
+
+  @Test
+  void aMarkedRunIsReportedAndResumedOnlyOnceItsReportIsWritten() throws Exception {
+    Path dir = Files.createDirectories(out.resolve("k1"));
+    Files.writeString(dir.resolve("config.json"), "{\"run_id\": \"k1\", \"method\": \"external\", \"dataset\":"
+        + " \"external\", \"source\": \"http\", \"settings\": {\"analyzers\": [\"embedding\"]}}");
+    Files.writeString(dir.resolve("events.jsonl"), "");
+    StringBuilder m = new StringBuilder();
+    for (int step = 0; step <= 20; step += 10) {
+      m.append("{\"name\":\"splinewatch_training_step\",\"labels\":{\"run\":\"k1\"},\"step\":").append(step)
+          .append(",\"value\":").append(step).append(".0,\"time\":1}\n");
+    }
+    m.append("{\"name\":\"splinewatch_analysis_seconds\",\"labels\":{\"run\":\"k1\",\"analyzer\":\"embedding\"},"
+        + "\"step\":0,\"value\":0.5,\"time\":2}\n");
+    Files.writeString(dir.resolve("metrics.jsonl"), m);
+
+    Config c = TrainCommand.load(Map.of("splinewatch.control.token", TOKEN), null);
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    CountDownLatch release = new CountDownLatch(1);
+    HttpIngestion ingest = HttpIngestion.prepare(kit.system(), c, ClusterSettings.fromConfig(c), TOKEN, registry,
+        d -> {
+          try {
+            assertTrue(release.await(60, TimeUnit.SECONDS));
+          } catch (InterruptedException e) {
+            throw new IllegalStateException(e);
+          }
+          HttpIngestion.REPORT.accept(d);
+        });
+    http = MetricsHttpServer.start(kit.system(), registry, "127.0.0.1", 0, ingest.route());
+    List<String> warnings = new CopyOnWriteArrayList<>();
+    HttpIngestion.Left left = ingest.start(kit.<MetricsNode.Command>createTestProbe().ref(), out,
+        "http://127.0.0.1:" + http.port(), warnings::add);
+    assertEquals(List.of("k1"), left.runs());
+    assertEquals(1, left.unanalysed().size(), left.unanalysed().toString());
+    assertTrue(left.unanalysed().get(0).startsWith("run k1: 3 snapshot(s) recorded since its start (or last resume),"
+        + " analysed: embedding 1/3;"), left.unanalysed().get(0));
+
+    // while the report is being written, the run's client is told to come back
+    HttpResponse<String> early = register(", \"resume_key\": \"0123456789abcdef0123456789abcdef\"");
+    assertEquals(503, early.statusCode(), early.body());
+    assertTrue(early.body().contains("run 'k1' is still being ended on this monitor (the report of the earlier"
+        + " monitor's part of it is being written); register it again in a few seconds"), early.body());
+    assertFalse(ingest.awaitLeftReports(Duration.ofMillis(200)), "a stopping monitor would wait for it");
+    assertFalse(Files.exists(dir.resolve("report.html")));
+
+    release.countDown();
+    assertTrue(ingest.awaitLeftReports(Duration.ofSeconds(60)));
+    String report = Files.readString(dir.resolve("report.html"));
+    assertTrue(report.contains("the run was interrupted at step 20"), "the report of the marked run");
+    assertTrue(report.contains("embedding 1/3 (33 %)"), "its snapshots left unanalysed are named");
+    assertEquals(List.of(), warnings);
+    // now the registration gets as far as the resume key, which is not the run's
+    HttpResponse<String> later = register(", \"resume_key\": \"0123456789abcdef0123456789abcdef\"");
+    assertEquals(409, later.statusCode(), later.body());
+  }
+}
