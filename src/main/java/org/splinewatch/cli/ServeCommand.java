@@ -94,6 +94,13 @@ final class ServeCommand implements Callable<Integer> {
       throw new CommandLine.ParameterException(spec.commandLine(), "--out " + runs
           + " is a file; expected a directory of run directories");
     }
+    if (cluster.roles().contains("metrics") && !settings.control().shared()) {
+      // the control token an earlier monitor left there is kept: one that cannot be is refused before anything runs
+      var kept = org.splinewatch.serve.KeptToken.problem(runs);
+      if (kept.isPresent()) {
+        throw new CommandLine.ParameterException(spec.commandLine(), kept.get());
+      }
+    }
     MonitorServer server;
     try {
       server = MonitorServer.start(config, settings, cluster, httpHost, httpPort, runs, System.out);

@@ -131,7 +131,9 @@ public final class MonitorServer implements AutoCloseable {
         memory.bind(registry, Tags.of("node", ClusterNode.address(system)));
         RunControl control = new RunControl();
         runControl = control;
-        String controlToken = settings.control().resolveToken();
+        // no deployment token: the one an earlier monitor on this --out wrote, so its clients follow a restart
+        Optional<String> kept = settings.control().shared() ? Optional.empty() : KeptToken.read(out);
+        String controlToken = kept.orElseGet(settings.control()::resolveToken);
         AlertWebhook webhook = new AlertWebhook(controlToken, control,
             event -> console.println("stop requested through the control endpoint: run '" + event.get("run") + "': "
                 + event.get("alertname") + " " + event.get("summary")));
@@ -160,7 +162,8 @@ public final class MonitorServer implements AutoCloseable {
         console.println("  metrics: " + base + "/metrics (live page: " + base + "/)");
         BrowsableUrl.listening(metricsHost, settings.discovery().advertiseHost(), http.port())
             .ifPresent(console::println);
-        console.println("  control: POST " + base + "/api/v1/alerts (bearer token in " + tokenFile + ")");
+        console.println("  control: POST " + base + "/api/v1/alerts (bearer token in " + tokenFile
+            + (kept.isPresent() ? ", kept from the earlier monitor on " + out : "") + ")");
         if (ingest.enabled()) {
           console.println("  ingestion: POST " + base + "/api/v1/runs (any training"
               + " loop, e.g. the PyTorch client in clients/python; same bearer token)");

@@ -12,7 +12,8 @@ import org.splinewatch.snapshot.IoErrors;
 
 /**
  * A metrics node's hold on its {@code --out}: one {@code monitor serve} a directory, so a second one cannot replace
- * the first one's {@code control-token} (its clients would get 401) or write into the same run directories. The
+ * the first one's {@code control-token} (its clients would get 401) or write into the same run directories, and the
+ * token there is always this directory's monitor's, which a later one keeps ({@link KeptToken}). The
  * operating system releases the lock when the process ends, however it ends; the file itself stays.
  */
 final class OutLock implements AutoCloseable {

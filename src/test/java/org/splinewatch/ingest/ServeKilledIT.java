@@ -27,7 +27,8 @@ import org.splinewatch.TestTools;
  * {@code --out} and port, as a user would: the new monitor marks the run it finds without an end as interrupted (and
  * no other run), a snapshot to it is answered 404 with how to resume, and the run's client, registering it again with
  * its resume key, goes on in the same directory: its files appended to, never rewritten, its steps after the last
- * one recorded. The monitor writes a new control token at each start, which the client reads again.
+ * one recorded. The restarted monitor keeps the control token the killed one wrote, so a client given it by value
+ * follows, writes the marked run's report and records how many of its snapshots were analysed.
  */
 @Timeout(value = 300, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class ServeKilledIT {
@@ -140,13 +141,22 @@ class ServeKilledIT {
     assertEquals(1, lifecycle(out.resolve("done1")).size(), "a finished run is not marked");
     assertFalse(Files.exists(trainer.resolve("events.jsonl")), "a trainer's run is not marked");
     assertEquals(metrics + "\n", Files.readString(dir.resolve("metrics.jsonl")), "the torn line was ended, kept");
+    // its 3 snapshots were all analysed (embedding) before the kill: the marking records it
+    assertEquals("{\"embedding\":{\"analysed\":3,\"offered\":3}}", marked.get(0).get("analysed_snapshots")
+        .toString());
+    // its report is written, as for a run that ended on the monitor; it names the line the kill tore
+    IngestHttpTest.waitFor(() -> String.valueOf(Files.isRegularFile(dir.resolve("report.html"))), "true"::equals);
+    String report = Files.readString(dir.resolve("report.html"));
+    int status = Math.max(0, report.indexOf("class=\"status"));
+    assertTrue(report.contains("k1: INCOMPLETE — metrics.jsonl line ") && report.contains(" is malformed"),
+        report.substring(status, Math.min(report.length(), status + 300)));
 
-    // the client's next snapshot: the old token is refused, the new one (read again) finds the run unknown here
-    HttpResponse<String> stale = ServedMonitor.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port
+    // the client's next snapshot, with the token it was given: the restarted monitor kept it, and finds the run
+    // unknown here
+    assertEquals(oldToken, Files.readString(out.resolve("control-token")).strip(), "a new token was written");
+    HttpResponse<String> unknown = ServedMonitor.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port
         + "/api/v1/runs/k1/snapshots")).header("Authorization", "Bearer " + oldToken)
         .POST(HttpRequest.BodyPublishers.ofByteArray(snapshot(30))));
-    assertEquals(401, stale.statusCode(), stale.body());
-    HttpResponse<String> unknown = post(port, "/api/v1/runs/k1/snapshots", snapshot(30), out);
     assertEquals(404, unknown.statusCode(), unknown.body());
     assertTrue(unknown.body().contains("this monitor started after an earlier one on its --out stopped without"
         + " ending the run, and marked it interrupted; register it again with its resume_key"), unknown.body());
