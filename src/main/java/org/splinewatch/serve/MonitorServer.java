@@ -155,6 +155,9 @@ public final class MonitorServer implements AutoCloseable {
         Path tokenFile = settings.control().publish(controlToken, out.resolve(RunIds.CONTROL_TOKEN_FILE));
         sdFile = ServiceDiscovery.register(settings.discovery(), out, "monitor-" + http.port(), metricsHost,
             http.port());
+        // the target a killed monitor on this --out left (another port) would stay down in Prometheus for good
+        Path stale = ServiceDiscovery.removeLeft(outLock.previous(), sdFile);
+        outLock.record(ServiceDiscovery.left(sdFile));
         var metricsNode = system.systemActorOf(MetricsNode.create(registry, out, control, url, rejections,
             cluster.maxOpenRuns(), settings.finishedRunMetersGrace(),
             settings.retention()), "metrics-node", Props.empty());
@@ -173,6 +176,10 @@ public final class MonitorServer implements AutoCloseable {
           console.println("  marked " + left.runs().size() + " HTTP run(s) that an earlier monitor on " + out
               + " left without an end as interrupted (run_finished in events.jsonl, report.html): " + String.join(", ",
               left.runs()) + "; a client still sending resumes its run");
+        }
+        if (stale != null) {
+          console.println("  removed " + stale + ", the Prometheus target of the earlier monitor on " + out
+              + " (stopped without removing it)");
         }
         left.unanalysed().forEach(p -> console.println("warning: " + p));
         left.problems().forEach(p -> console.println("warning: " + p));

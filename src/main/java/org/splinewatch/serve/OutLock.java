@@ -2,9 +2,11 @@ package org.splinewatch.serve;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -21,10 +23,45 @@ final class OutLock implements AutoCloseable {
 
   private final FileChannel channel;
   private final FileLock lock;
+  /** What the monitor before this one on the directory recorded in the file ({@link #record}); "" when nothing. */
+  private final String previous;
 
-  private OutLock(FileChannel channel, FileLock lock) {
+  private OutLock(FileChannel channel, FileLock lock, String previous) {
     this.channel = channel;
     this.lock = lock;
+    this.previous = previous;
+  }
+
+  /** What the earlier monitor on this directory recorded ({@link #record}), "" when nothing (or unreadable). */
+  String previous() {
+    return previous;
+  }
+
+  /**
+   * Records {@code text} in the lock file for the next monitor on this directory (it is read at {@link #acquire}):
+   * what this one leaves behind if it is killed. Best effort: a failed write leaves the next monitor less to clean.
+   */
+  void record(String text) {
+    try {
+      channel.truncate(0);
+      channel.write(ByteBuffer.wrap(text.getBytes(StandardCharsets.UTF_8)), 0);
+      channel.force(false);
+    } catch (IOException e) {
+      // the next monitor finds nothing recorded
+    }
+  }
+
+  private static String read(FileChannel channel) {
+    try {
+      long size = Math.min(channel.size(), 1 << 16);
+      ByteBuffer b = ByteBuffer.allocate((int) size);
+      while (b.hasRemaining() && channel.read(b, b.position()) > 0) {
+        // read it whole
+      }
+      return new String(b.array(), 0, b.position(), StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      return "";
+    }
   }
 
   /** Creates {@code out} where missing and locks it; an {@link IllegalArgumentException} when another node holds it. */
@@ -33,10 +70,10 @@ final class OutLock implements AutoCloseable {
     FileChannel channel = null;
     try {
       Files.createDirectories(out);
-      channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+      channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
       FileLock lock = channel.tryLock();
       if (lock != null) {
-        return new OutLock(channel, lock);
+        return new OutLock(channel, lock, read(channel));
       }
     } catch (OverlappingFileLockException e) {
       // held by another node of this process (tests start several)

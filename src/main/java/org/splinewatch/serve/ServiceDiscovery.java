@@ -5,6 +5,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import org.splinewatch.metrics.BrowsableUrl;
 
 /**
@@ -39,6 +40,48 @@ public final class ServiceDiscovery {
    */
   public static Path register(DiscoverySettings settings, Path out, String name, String bindHost, int port) {
     return register(settings.dir(out), name, settings.host(bindHost), port);
+  }
+
+  /**
+   * What a monitor records for the next one on its {@code --out} ({@link OutLock#record}): the discovery file it wrote
+   * and that file's identity, so that the next one can remove it if this monitor is killed and cannot.
+   */
+  static String left(Path file) {
+    try {
+      return file.toAbsolutePath() + "\n" + identity(file);
+    } catch (IOException e) {
+      return "";
+    }
+  }
+
+  /**
+   * Removes the discovery file an earlier monitor on this {@code --out} left ({@code recorded}, from {@link #left}):
+   * killed, it could not, and Prometheus (and the relay) kept its dead target, down for good. Only while it is still
+   * the very file that monitor wrote (a file is written anew, through a rename, at each registration: another
+   * monitor on that port has written another one) and is not {@code ours}. The file removed, or null.
+   */
+  static Path removeLeft(String recorded, Path ours) {
+    int nl = recorded.indexOf('\n');
+    if (nl <= 0) {
+      return null; // nothing recorded: a first start, or a monitor from before this was recorded
+    }
+    try {
+      Path file = Path.of(recorded.substring(0, nl));
+      if (ours != null && file.equals(ours.toAbsolutePath()) || !Files.isRegularFile(file)
+          || !identity(file).equals(recorded.substring(nl + 1))) {
+        return null;
+      }
+      Files.delete(file);
+      return file;
+    } catch (IOException | RuntimeException e) { // RuntimeException: a path this file system cannot hold
+      return null;
+    }
+  }
+
+  /** The file's key (device and inode where the file system has them), modification time and size. */
+  private static String identity(Path file) throws IOException {
+    BasicFileAttributes a = Files.readAttributes(file, BasicFileAttributes.class);
+    return a.fileKey() + " " + a.lastModifiedTime() + " " + a.size();
   }
 
   /** Removes the file (null: nothing to do). */
