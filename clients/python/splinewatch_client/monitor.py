@@ -65,21 +65,22 @@ class Monitor:
     else ``token_file``, else $SPLINEWATCH_CONTROL_TOKEN. Snapshots wait in a queue of ``queue_size``; when it is
     full the oldest is dropped (counted in ``dropped``), so ``snapshot`` never waits for the network.
 
-    Each request waits ``timeout`` seconds for the monitor's answer; a snapshot that got none is recorded in
-    ``errors`` as one the monitor may still have taken (there is no telling). When the monitor answers a snapshot
-    or the finish request with 404 (it restarted), 410 (it ended the run: its idle timeout, or it was being stopped)
-    or 401 (it restarted with a new token, which the client reads again from ``token_file``), the client registers
-    the run again with the ``resume_key`` the monitor answered to the first registration (it keeps the registration
-    body for that) and sends the request again: the run goes on in the same run directory, its steps after the last
-    one recorded (``resumes`` counts this). One line on stderr then says how many snapshots were lost meanwhile (sent
-    while the monitor was unreachable, stopping or restarting; ``lost_snapshots`` counts them all). Where the monitor
-    cannot take the run back (one without resume keys, a token from ``token=`` or $SPLINEWATCH_CONTROL_TOKEN that it
-    no longer accepts, a refused resume) the run is ``lost``: one warning on stderr, later snapshots are dropped,
-    and ``close`` reports it, and how many snapshots were lost, instead of raising. A refused snapshot may still
-    carry the stop state (the monitor refuses NaN or infinite weights with 400 and, the run having diverged, may ask
-    it to stop): ``should_stop`` heeds it as in an accepted snapshot's answer. The monitor reads arrays as float32,
-    and the client sends them so: nonzero float64 values (probes, probe_pairs, fit inputs, a float64 network's
-    weights) so small that float32 rounds them to 0 are named once per array and run in ``warnings`` and on stderr.
+    Each request waits ``timeout`` seconds for the monitor's answer; a snapshot that got none is recorded in ``errors``
+    as one the monitor may still have taken (there is no telling). When the monitor answers a snapshot or the finish
+    request with 404 (it restarted), 410 (it ended the run: its idle timeout, or it was being stopped) or 401 (it
+    restarted with a new token: a restarted ./monitor serve keeps the one on its --out, so only after that file was
+    deleted or the deployment token changed; the client reads it again from ``token_file``), the client registers the
+    run again with the ``resume_key`` the monitor answered to the first registration (it keeps the registration body for
+    that) and sends the request again: the run goes on in the same run directory, its steps after the last one recorded
+    (``resumes`` counts this). One line on stderr then says how many snapshots were lost meanwhile (sent while the
+    monitor was unreachable, stopping or restarting; ``lost_snapshots`` counts them all). Where the monitor cannot take
+    the run back (one without resume keys, a token from ``token=`` or $SPLINEWATCH_CONTROL_TOKEN that it no longer
+    accepts, a refused resume) the run is ``lost``: one warning on stderr, later snapshots are dropped, and ``close``
+    reports it, and how many snapshots were lost, instead of raising. A refused snapshot may still carry the stop state
+    (the monitor refuses NaN or infinite weights with 400 and, the run having diverged, may ask it to stop):
+    ``should_stop`` heeds it as in an accepted snapshot's answer. The monitor reads arrays as float32, and the client
+    sends them so: nonzero float64 values (probes, probe_pairs, fit inputs, a float64 network's weights) so small that
+    float32 rounds them to 0 are named once per array and run in ``warnings`` and on stderr.
     """
 
     def __init__(self, url, run_id, token=None, probes=None, labels=None, classes=None, token_file=None,

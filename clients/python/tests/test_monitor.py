@@ -283,7 +283,7 @@ class MonitorTest(unittest.TestCase):
     def test_a_monitor_restarted_with_a_new_token_loses_the_run(self):
         m = self.monitor()
         self.fake.known.clear()
-        self.fake.token = "new"  # ./monitor serve writes a new control-token at start
+        self.fake.token = "new"  # its control-token was deleted before the restart (a monitor keeps it otherwise)
         with contextlib.redirect_stderr(io.StringIO()) as err:
             m.snapshot_layers(LAYERS, 1)
             self.assertTrue(m.flush(5))
@@ -353,8 +353,8 @@ class MonitorTest(unittest.TestCase):
         self.assertEqual([f["status"] for f in self.fake.finishes()], ["done"])
 
     def test_a_monitor_killed_and_restarted_with_a_new_token_takes_the_run_back_and_names_what_was_lost(self):
-        # kill -9 and a restart on the same port: connections refused meanwhile, then 401 (a new control-token),
-        # which the client reads again from its token_file, then 404 and the resume
+        # kill -9 and a restart on the same port with a new control-token (the old one deleted): connections refused
+        # meanwhile, then 401, the new token read again from its token_file, then 404 and the resume
         tmp = tempfile.mkdtemp()
         token_file = os.path.join(tmp, "control-token")
         with open(token_file, "w") as f:
