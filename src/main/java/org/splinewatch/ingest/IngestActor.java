@@ -213,8 +213,10 @@ public final class IngestActor extends AbstractBehavior<IngestActor.Command> {
     }
     if (spec.resumeKey() != null && c.finished().reporting(id)) {
       // marked interrupted at this monitor's start: its report reads the directory the resumed run would append to
-      m.replyTo().tell(IngestedRun.Reply.error(503, "run '" + id + "' is still being ended on this monitor (the report"
-          + " of the earlier monitor's part of it is being written); register it again in a few seconds to resume it"));
+      // with Retry-After: the Python client sends the registration again then, and loses no snapshot
+      m.replyTo().tell(IngestedRun.Reply.retry("run '" + id + "' is still being ended on this monitor (the report"
+          + " of the earlier monitor's part of it is being written); register it again in a few seconds to resume it",
+          1));
       return this;
     }
     if (runs.containsKey(id)) {

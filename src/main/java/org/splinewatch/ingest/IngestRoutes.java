@@ -332,8 +332,10 @@ public final class IngestRoutes {
 
   private static HttpResponse response(IngestedRun.Reply r) {
     String body = r.body().replace('\n', ' ') + "\n";
-    return HttpResponse.create().withStatus(StatusCodes.get(r.status())).withEntity(HttpEntities.create(
-        r.json() ? ContentTypes.APPLICATION_JSON : ContentTypes.TEXT_PLAIN_UTF8, body));
+    HttpResponse response = HttpResponse.create().withStatus(StatusCodes.get(r.status())).withEntity(
+        HttpEntities.create(r.json() ? ContentTypes.APPLICATION_JSON : ContentTypes.TEXT_PLAIN_UTF8, body));
+    return r.retryAfterSeconds() > 0 ? response.addHeader(HttpHeader.parse("Retry-After",
+        String.valueOf(r.retryAfterSeconds()))) : response;
   }
 
   private static Route line(int status, String message) {

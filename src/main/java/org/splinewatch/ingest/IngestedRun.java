@@ -75,9 +75,18 @@ public final class IngestedRun extends AbstractBehavior<Object> {
   public static final List<String> FINISH_STATUSES = List.of("done", "stopped", "failed", "interrupted");
 
   /** An HTTP answer: status and body (JSON for successes, one line for errors). */
-  public record Reply(int status, String body, boolean json) {
+  public record Reply(int status, String body, boolean json, int retryAfterSeconds) {
+    public Reply(int status, String body, boolean json) {
+      this(status, body, json, 0);
+    }
+
     public static Reply error(int status, String line) {
       return new Reply(status, line, false);
+    }
+
+    /** A 503 whose client may send the request again after {@code seconds} ({@code Retry-After}). */
+    public static Reply retry(String line, int seconds) {
+      return new Reply(503, line, false, seconds);
     }
   }
 

@@ -93,6 +93,7 @@ class LeftRunReportTest {
     // while the report is being written, the run's client is told to come back
     HttpResponse<String> early = register(", \"resume_key\": \"0123456789abcdef0123456789abcdef\"");
     assertEquals(503, early.statusCode(), early.body());
+    assertEquals("1", early.headers().firstValue("Retry-After").orElse(""), "a client would lose a snapshot");
     assertTrue(early.body().contains("run 'k1' is still being ended on this monitor (the report of the earlier"
         + " monitor's part of it is being written); register it again in a few seconds"), early.body());
     assertFalse(ingest.awaitLeftReports(Duration.ofMillis(200)), "a stopping monitor would wait for it");
