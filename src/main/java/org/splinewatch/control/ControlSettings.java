@@ -8,7 +8,8 @@ import java.nio.file.Path;
  * ({@code token-file}: one token for every run, the file Alertmanager's {@code credentials_file} reads too). Read once
  * at start-up.
  *
- * @param token     the inline token; empty: a fresh random one per process
+ * @param token     the inline token; empty: a random one, new for each {@code ./trainer} run; {@code monitor serve}
+ *                  keeps the one an earlier monitor left on its {@code --out} (MonitorServer)
  * @param tokenFile the deployment token's file, or null
  */
 public record ControlSettings(String token, Path tokenFile) {
