@@ -243,6 +243,10 @@ class ConverterTest(unittest.TestCase):
             (nn.Sequential(nn.Conv2d(1, 2, 5)), (1, 4, 4),
              "module 0 (Conv2d(1, 2, kernel_size=(5, 5), stride=(1, 1))) has kernel_size=(5, 5), larger than its"
              " input of (4, 4) (padded) from the input (probes of shape (n, 1, 4, 4)); expected a kernel that fits"),
+            # with stride 2 too: the monitor took (4 - 5) / 2 + 1 = 1 (Java rounds toward zero) and let it through
+            (nn.Sequential(nn.Conv2d(1, 2, 5, stride=2)), (1, 4, 4),
+             "module 0 (Conv2d(1, 2, kernel_size=(5, 5), stride=(2, 2))) has kernel_size=(5, 5), larger than its"
+             " input of (4, 4) (padded) from the input (probes of shape (n, 1, 4, 4)); expected a kernel that fits"),
             (nn.Sequential(nn.Linear(4, 8), nn.Conv2d(8, 2, 1)), None,
              "module 1 (Conv2d(8, 2, kernel_size=(1, 1), stride=(1, 1))) receives flat features from module 0"),
         )

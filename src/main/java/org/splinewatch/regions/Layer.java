@@ -64,10 +64,18 @@ public sealed interface Layer
       if (bias.length != outChannels) {
         throw new IllegalArgumentException("Conv2D bias has " + bias.length + " values, expected " + outChannels);
       }
-      if (stride <= 0 || outHeight(inHeight, kernelH, stride, padding) <= 0
-          || outHeight(inWidth, kernelW, stride, padding) <= 0) {
-        throw new IllegalArgumentException("Conv2D kernel " + kernelH + "x" + kernelW + " with stride " + stride
-            + " does not fit a " + inHeight + "x" + inWidth + " input");
+      if (stride <= 0 || padding < 0) {
+        throw new IllegalArgumentException("Conv2D stride " + stride + " and padding " + padding
+            + "; expected a stride >= 1 and a padding >= 0");
+      }
+      // compared directly, not through the output size: (in + 2 pad - k) / stride + 1 rounds a negative
+      // numerator toward zero, so with stride > 1 a kernel larger than its input gave a positive size
+      long paddedH = inHeight + 2L * padding;
+      long paddedW = inWidth + 2L * padding;
+      if (kernelH > paddedH || kernelW > paddedW) {
+        throw new IllegalArgumentException("Conv2D kernel " + kernelH + "x" + kernelW + " is larger than its "
+            + inHeight + "x" + inWidth + " input (" + paddedH + "x" + paddedW + " with padding " + padding
+            + "); expected a kernel of at most " + paddedH + "x" + paddedW + ", as PyTorch requires");
       }
     }
 

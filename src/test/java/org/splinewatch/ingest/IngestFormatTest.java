@@ -119,6 +119,16 @@ class IngestFormatTest {
         + " \"w\", \"bias\": \"b\"}]}").array("w", new float[4 * 2 * 9], 4, 2, 3, 3).array("b", new float[4], 4),
         "w has shape [4, 2, 3, 3]; expected (out_channels, 1, kh, kw), as PyTorch's nn.Conv2d weight with"
         + " in_channels=1 (the channels it receives)");
+    // a kernel larger than its padded input: (8 - 9) / 2 + 1 rounds to a positive size, so it was accepted with
+    // stride 2 (PyTorch refuses it: "Kernel size can't be greater than actual input size")
+    String strided = "{\"step\": 1, \"layers\": [{\"type\": \"conv2d\", \"weight\": \"w\", \"bias\": \"b\","
+        + " \"stride\": %d, \"padding\": %d}]}";
+    assertMessage(new TestNpz().json("snapshot", String.format(strided, 2, 0)).array("w", new float[4 * 81], 4, 1, 9, 9)
+        .array("b", new float[4], 4), "snapshot: layer 0 (conv2d): Conv2D kernel 9x9 is larger than its 8x8 input"
+        + " (8x8 with padding 0); expected a kernel of at most 8x8, as PyTorch requires");
+    assertMessage(new TestNpz().json("snapshot", String.format(strided, 3, 1)).array("w", new float[4 * 11 * 3], 4,
+        1, 11, 3).array("b", new float[4], 4), "Conv2D kernel 11x3 is larger than its 8x8 input (10x10 with padding"
+        + " 1); expected a kernel of at most 10x10");
     // NaN
     float[] w = new float[64 * 4];
     w[17] = Float.NaN;
