@@ -3,6 +3,7 @@ package org.splinewatch.snapshot;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.FileSystemLoopException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -63,10 +64,15 @@ public final class DurableFiles {
 
   /**
    * Writes an output the user named (a report, a picture): a regular (or new) file is replaced atomically, and through
-   * a symbolic link the file it names; a character device or a FIFO ({@code /dev/null}, a pipe, which a rename would
-   * replace instead of writing to) is written to as it is. {@link #outputTargetProblem} says which others are refused.
+   * a symbolic link the file it names, created where the link dangles (as a shell's {@code >} does); a character
+   * device or a FIFO ({@code /dev/null}, a pipe, which a rename would replace instead of writing to) is written to as
+   * it is. {@link #outputTargetProblem} says which others are refused.
    */
   public static void writeOutput(Path target, byte[] content) throws IOException {
+    if (!Files.exists(target) && Files.isSymbolicLink(target)) { // dangling: its target is created, as by a shell
+      writeAtomically(linkEnd(target), content);
+      return;
+    }
     if (Files.exists(target) && !Files.isRegularFile(target) && !Files.isDirectory(target)) {
       try (var out = Files.newOutputStream(target, StandardOpenOption.WRITE)) {
         out.write(content);
@@ -92,8 +98,9 @@ public final class DurableFiles {
    * Why {@code target}, given as {@code option}, cannot take an output of this kind, as the error line after
    * {@code "error: "}, or null. An output replaces only a file of its own kind (by name), never a directory or any
    * other file, also not through a symbolic link to one, whose target {@link #writeOutput} would replace: a mistyped
-   * path must not lose data. A new file needs an existing directory. A character device or a FIFO is written
-   * through, a block device or a socket refused ({@link #outputTargetProblem}).
+   * path must not lose data. A new file needs an existing directory, also the file a dangling link names (written
+   * there, the link kept). A character device or a FIFO is written through, a block device or a socket refused
+   * ({@link #outputTargetProblem}).
    */
   public static String outputFileProblem(String option, Path target, OutputKind kind) {
     if (target.toString().isEmpty()) {
@@ -106,6 +113,9 @@ public final class DurableFiles {
     Path dir = target.toAbsolutePath().getParent();
     if (dir != null && !Files.isDirectory(dir)) {
       return at + "directory " + dir + " does not exist; expected a file in an existing directory";
+    }
+    if (!Files.exists(target) && Files.isSymbolicLink(target)) {
+      return danglingLinkProblem(at, target);
     }
     if (!Files.exists(target)) {
       return null;
@@ -127,6 +137,41 @@ public final class DurableFiles {
       return at + "cannot be checked (" + e.getMessage() + ")" + expected;
     }
     return null;
+  }
+
+  /**
+   * Why a dangling symbolic link cannot take an output, or null: its target is a new file, written there (the link is
+   * kept), so it needs an existing directory as any new file does; a loop of links is refused.
+   */
+  private static String danglingLinkProblem(String at, Path link) {
+    try {
+      Path end = linkEnd(link);
+      Path dir = end.toAbsolutePath().getParent();
+      if (dir != null && !Files.isDirectory(dir)) {
+        return at + "is a link to " + end + ", whose directory " + dir + " does not exist; expected a link to a"
+            + " file in an existing directory";
+      }
+      return null;
+    } catch (FileSystemLoopException e) {
+      return at + "is a loop of symbolic links; expected a file or a link to one";
+    } catch (IOException e) {
+      return at + "is a link that cannot be followed (" + e.getMessage() + "); expected a file or a link to one";
+    }
+  }
+
+  /**
+   * The file a write through {@code link} lands on: the end of its chain of symbolic links, each resolved against the
+   * directory of the link that names it, whether that file exists or not.
+   */
+  static Path linkEnd(Path link) throws IOException {
+    Path p = link;
+    for (int hops = 0; Files.isSymbolicLink(p); hops++) {
+      if (hops == 40) { // Linux's ELOOP limit
+        throw new FileSystemLoopException(link.toString());
+      }
+      p = p.toAbsolutePath().getParent().resolve(Files.readSymbolicLink(p));
+    }
+    return p;
   }
 
   /**

@@ -352,6 +352,22 @@ class RegionsCliTest {
     }
   }
 
+  /** A dangling link is written through and kept, as a shell's {@code >} does (it was replaced); as report --out. */
+  @Test
+  void aDanglingLinkIsWrittenThroughAndKept() throws Exception {
+    Path f = oneLayer(tmp.resolve("small.npz"), 4, 3);
+    java.nio.file.Files.createDirectories(tmp.resolve("pics"));
+    Path link = java.nio.file.Files.createSymbolicLink(tmp.resolve("latest.svg"), Path.of("pics", "p.svg"));
+    TestTools.cli(0, "monitor", "regions", "--model", f.toString(), "--svg", link.toString());
+    assertTrue(java.nio.file.Files.isSymbolicLink(link), "the link is kept");
+    assertTrue(java.nio.file.Files.readString(tmp.resolve("pics/p.svg")).contains(">small.npz: 7 regions<"));
+    Path nowhere = java.nio.file.Files.createSymbolicLink(tmp.resolve("gone.svg"), tmp.resolve("missing/p.svg"));
+    String m = TestTools.cli(2, "monitor", "regions", "--model", f.toString(), "--svg", nowhere.toString());
+    assertEquals("error: --svg " + nowhere + ": is a link to " + tmp.resolve("missing/p.svg") + ", whose directory "
+        + tmp.resolve("missing") + " does not exist; expected a link to a file in an existing directory", m.strip());
+    assertTrue(java.nio.file.Files.isSymbolicLink(nowhere), "the link is kept");
+  }
+
   /**
    * A link named like a picture to a file that is not one is refused as that file is: the picture would replace the
    * file the link names (notes.txt was overwritten with the SVG).

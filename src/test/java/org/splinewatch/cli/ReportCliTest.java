@@ -126,6 +126,39 @@ class ReportCliTest {
   }
 
   /**
+   * A dangling link is written through, as a shell's {@code >} does: its target is created and the link kept (it was
+   * replaced by a regular file); a link into a directory that does not exist, or a loop of links, is refused before
+   * any run is read. As regions --svg.
+   */
+  @Test
+  void aDanglingLinkIsWrittenThroughAndKept() throws Exception {
+    Path a = run(tmp.resolve("a"), "a", 30);
+    Files.createDirectories(tmp.resolve("site"));
+    Path link = Files.createSymbolicLink(tmp.resolve("latest.html"), Path.of("site", "r.html"));
+    assertEquals("report: " + link, TestTools.cli(0, "monitor", "report", a.toString(), "--out", link.toString())
+        .strip());
+    assertTrue(Files.isSymbolicLink(link), "the link is kept");
+    assertTrue(Files.readString(tmp.resolve("site/r.html")).contains("</html>"));
+    // the run's own report.html as a dangling link (no --out), through a second link
+    Path hop = Files.createSymbolicLink(tmp.resolve("hop.html"), tmp.resolve("site/a.html"));
+    Path own = Files.createSymbolicLink(a.resolve("report.html"), hop);
+    TestTools.cli(0, "monitor", "report", a.toString());
+    assertTrue(Files.isSymbolicLink(own) && Files.isSymbolicLink(hop), "the links are kept");
+    assertTrue(Files.readString(tmp.resolve("site/a.html")).contains("</html>"));
+    Path nowhere = Files.createSymbolicLink(tmp.resolve("gone.html"), Path.of("missing", "r.html"));
+    String m = TestTools.cli(2, "monitor", "report", a.toString(), "--out", nowhere.toString());
+    assertEquals("error: --out " + nowhere + ": is a link to " + tmp.resolve("missing/r.html") + ", whose directory "
+        + tmp.resolve("missing") + " does not exist; expected a link to a file in an existing directory", m.strip());
+    assertTrue(Files.isSymbolicLink(nowhere) && !Files.exists(tmp.resolve("missing")), "nothing written");
+    Path loop = Files.createSymbolicLink(tmp.resolve("loop.html"), Path.of("loop.html"));
+    assertEquals("error: --out " + loop + ": is a loop of symbolic links; expected a file or a link to one",
+        TestTools.cli(2, "monitor", "report", a.toString(), "--out", loop.toString()).strip());
+    try (var left = Files.list(tmp.resolve("site"))) {
+      assertEquals(java.util.List.of(), left.filter(p -> p.toString().endsWith(".tmp")).toList(), "no temporary left");
+    }
+  }
+
+  /**
    * A link named like a report to a file that is not one is refused as that file is, before any run is read: the
    * report would replace the file the link names (notes.txt was overwritten with the HTML). As regions --svg.
    */
