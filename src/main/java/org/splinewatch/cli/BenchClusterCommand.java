@@ -32,7 +32,10 @@ import org.splinewatch.snapshot.RunInfo;
 import org.splinewatch.snapshot.SnapshotCodec;
 import org.splinewatch.snapshot.WeightSnapshot;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 
 /**
  * Analysis throughput of the cluster with 1 and then 2 analyzer nodes, side by side in one invocation: a metrics
@@ -53,8 +56,8 @@ final class BenchClusterCommand implements Callable<Integer> {
   int[] hidden = {256, 256};
   @Option(names = "--analyzers", split = ",", description = "analyzers (default ${DEFAULT-VALUE})")
   List<String> analyzers = List.of("embedding", "regions", "boundary");
-  @Option(names = "--in-flight", description = "snapshots an analyzer node holds at a time (default: the"
-      + " splinewatch.cluster.in-flight-per-analyzer setting)")
+  @Option(names = "--in-flight", description = "snapshots an analyzer node holds at a time, 1 to --snapshots + 2"
+      + " (default: the splinewatch.cluster.in-flight-per-analyzer setting)")
   Integer inFlight;
   @Option(names = "--max-nodes", description = "measure with 1, 2, ... up to N analyzer nodes, 1 to " + MAX_NODES
       + " (default ${DEFAULT-VALUE}; --compare-tls uses one)")
@@ -64,6 +67,8 @@ final class BenchClusterCommand implements Callable<Integer> {
   boolean compareTls;
   @Option(names = "--rounds", description = "rounds of --compare-tls, 1 to 100 (default ${DEFAULT-VALUE})")
   int rounds = 2;
+  @Spec
+  CommandSpec spec;
 
   /** Certificates for --compare-tls (null: plain TCP). */
   private Path tlsDir;
@@ -82,39 +87,31 @@ final class BenchClusterCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    // bad arguments: exit 2 and the --help line, before any node starts
     String outOfRange = OptionRange.first(
         OptionRange.outside("--snapshots", snapshots, 1, MAX_SNAPSHOTS, "the snapshots per measurement, all made"
             + " before it and held in memory"),
-        OptionRange.outside("--rounds", rounds, 1, MAX_ROUNDS, "rounds of --compare-tls"));
+        OptionRange.outside("--rounds", rounds, 1, MAX_ROUNDS, "rounds of --compare-tls"),
+        OptionRange.outside("--max-nodes", maxNodes, 1, MAX_NODES, "the largest number of analyzer nodes measured,"
+            + " each an actor system in this JVM"),
+        inFlight == null ? null : OptionRange.outside("--in-flight", inFlight, 1, snapshots + 2L, "the snapshots an"
+            + " analyzer node holds at a time, at most the --snapshots + 2 a measurement sends"));
     if (outOfRange != null) {
-      System.err.println("error: " + outOfRange);
-      return 2;
-    }
-    if (maxNodes < 1 || maxNodes > MAX_NODES) {
-      System.err.println("error: --max-nodes " + maxNodes + " is out of range; expected 1 to " + MAX_NODES
-          + " (the largest number of analyzer nodes measured, each an actor system in this JVM)");
-      return 2;
+      throw new ParameterException(spec.commandLine(), outOfRange);
     }
     String widths = java.util.Arrays.toString(hidden).replaceAll("[\\[\\] ]", "");
     if (hidden.length == 0 || java.util.Arrays.stream(hidden).anyMatch(w -> w < 1)) {
-      System.err.println("error: --hidden " + widths + " has a width below 1; expected positive widths, e.g. 256,256");
-      return 2;
-    }
-    if (inFlight != null && inFlight < 1) {
-      System.err.println("error: --in-flight " + inFlight + " is below 1; expected the snapshots an analyzer node"
-          + " holds at a time, at least 1");
-      return 2;
+      throw new ParameterException(spec.commandLine(), "--hidden " + widths + " has a width below 1; expected"
+          + " positive widths, e.g. 256,256");
     }
     try {
       AnalyzerCatalogue.check(analyzers); // an unknown one would be refused by every node: no snapshot analysed
     } catch (IllegalArgumentException e) {
-      System.err.println("error: --analyzers: " + e.getMessage());
-      return 2;
+      throw new ParameterException(spec.commandLine(), "--analyzers: " + e.getMessage());
     }
     String tooLarge = tooLarge(widths, ClusterSettings.fromConfig(base(0, "")), Runtime.getRuntime().maxMemory());
     if (tooLarge != null) {
-      System.err.println("error: " + tooLarge);
-      return 2;
+      throw new ParameterException(spec.commandLine(), tooLarge);
     }
     try (TemporaryDirectory temporary = new TemporaryDirectory("splinewatch-bench-cluster")) {
       files = temporary.path();
@@ -152,8 +149,9 @@ final class BenchClusterCommand implements Callable<Integer> {
     if (held * bytes > maxHeap / 2) {
       return String.format(Locale.ROOT, "--hidden %s with --snapshots %d: %d snapshots of %.1f MiB"
           + " (made in advance, and in flight on the nodes) need %d MiB, over half of this JVM's %d MiB heap;"
-          + " expected narrower layers, fewer --snapshots or a larger heap (SPLINEWATCH_HEAP)", widths, snapshots,
-          held, bytes / 1048576.0, held * bytes >> 20, maxHeap >> 20);
+          + " expected narrower layers, fewer --snapshots%s or a larger heap (SPLINEWATCH_HEAP)", widths, snapshots,
+          held, bytes / 1048576.0, held * bytes >> 20, maxHeap >> 20,
+          inFlight == null ? "" : ", a smaller --in-flight");
     }
     return null;
   }

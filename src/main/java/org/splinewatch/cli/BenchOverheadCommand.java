@@ -53,7 +53,8 @@ final class BenchOverheadCommand implements Callable<Integer> {
   @Option(names = "--analyzers", description = "analyzers of the monitored blocks (default: the trainer's,"
       + " all but local-complexity)")
   String analyzers;
-  @Option(names = "--warmup-steps", description = "steps excluded from the after-warm-up rate (default ${DEFAULT-VALUE})")
+  @Option(names = "--warmup-steps", description = "steps excluded from the after-warm-up rate, 0 to --steps - 1"
+      + " (default ${DEFAULT-VALUE})")
   long warmupSteps = 300;
 
   /**
@@ -87,7 +88,9 @@ final class BenchOverheadCommand implements Callable<Integer> {
             + " blocks is a trainer run that long"),
         OptionRange.outside("--rounds", rounds, 1, MAX_ROUNDS, "measured off/on pairs, each two trainer runs"),
         OptionRange.outside("--snapshot-every", snapshotEvery, 1, Math.max(1, steps), "--steps at most: a longer"
-            + " interval takes no snapshot before a block's last step"));
+            + " interval takes no snapshot before a block's last step"),
+        OptionRange.outside("--warmup-steps", warmupSteps, 0, Math.max(0, steps - 1), "steps each block's"
+            + " steady rate leaves out, below --steps: at least one step is measured"));
     if (outOfRange != null) {
       throw new picocli.CommandLine.ParameterException(spec.commandLine(), outOfRange);
     }
@@ -102,10 +105,6 @@ final class BenchOverheadCommand implements Callable<Integer> {
       } catch (IllegalArgumentException e) {
         throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--analyzers: " + e.getMessage());
       }
-    }
-    if (warmupSteps < 0 || warmupSteps >= steps) {
-      throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--warmup-steps must be at least 0 and"
-          + " below --steps (" + steps + "), got " + warmupSteps);
     }
     List<Rate> off = new ArrayList<>();
     List<Rate> on = new ArrayList<>();

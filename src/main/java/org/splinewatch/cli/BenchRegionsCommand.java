@@ -19,8 +19,11 @@ import org.splinewatch.regions.Partition;
 import org.splinewatch.regions.PiecewiseLinearNet;
 import org.splinewatch.regions.Plane;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
 
 /**
  * Region-engine benchmark. For each workload: the first run in the process (cold: class loading and JIT compilation
@@ -47,6 +50,10 @@ final class BenchRegionsCommand implements Callable<Integer> {
   static final int MAX_RUNS = 1_000_000;
   /** The longest a seconds option may ask for: a day (Infinity used to be taken, lifting the time caps). */
   static final int MAX_SECONDS = 86_400;
+  /** The widest hidden layer of --scaling: the default splinewatch.cluster.max-layer-width. */
+  static final int MAX_WIDTH = 65_536;
+  /** The deepest --scaling network: 63 dense layers and their ReLUs and the output layer fill 128 layers. */
+  static final int MAX_DEPTH = 63;
 
   @Parameters(arity = "0..*", paramLabel = "MODEL.npz",
       description = "workloads: benchmark-format networks or region files, such as a run's"
@@ -80,65 +87,82 @@ final class BenchRegionsCommand implements Callable<Integer> {
   int[] widths = {32, 64, 128, 256};
   @Option(names = "--depths", split = ",", description = "depths for --scaling (default 1,2,3,4)")
   int[] depths = {1, 2, 3, 4};
+  @Spec
+  CommandSpec spec;
 
   /**
    * The first option out of range, with its value and what was expected; null when all are valid. (One line for all
    * of them, with exit code 1, named none; --widths and --depths of 0 failed in the middle of the table.)
    */
   String badOption() {
-    if (threads < 1 || threads > 2) {
-      return "--threads " + threads + "; expected 1 or 2";
-    } else if (repeat < 1 || repeat > MAX_RUNS) {
-      return "--repeat " + repeat + "; expected 1 to " + MAX_RUNS + " (the most timed runs a mode takes)";
-    } else if (maxWarmup < WINDOW) {
-      return "--max-warmup " + maxWarmup + "; expected at least " + WINDOW;
-    } else if (!(stable > 0)) {
-      return "--stable " + stable + "; expected a fraction above 0";
-    } else if (!(warmupSeconds > 0 && warmupSeconds <= MAX_SECONDS)) {
-      return "--warmup-seconds " + warmupSeconds + "; expected more than 0, at most " + MAX_SECONDS;
-    } else if (!(minWarmupSeconds >= 0 && minWarmupSeconds <= MAX_SECONDS)) {
-      return "--min-warmup-seconds " + minWarmupSeconds + "; expected 0 to " + MAX_SECONDS;
-    } else if (!(measureSeconds >= 0 && measureSeconds <= MAX_SECONDS)) {
-      return "--measure-seconds " + measureSeconds + "; expected 0 to " + MAX_SECONDS;
-    } else if (widths.length == 0 || Arrays.stream(widths).anyMatch(w -> w < 1)) {
-      return "--widths " + Arrays.toString(widths).replaceAll("[\\[\\] ]", "") + "; expected widths of at least 1";
-    } else if (depths.length == 0 || Arrays.stream(depths).anyMatch(d -> d < 1)) {
-      return "--depths " + Arrays.toString(depths).replaceAll("[\\[\\] ]", "") + "; expected depths of at least 1";
+    String range = OptionRange.first(
+        OptionRange.outside("--threads", threads, 1, 2, "1: the single-thread column only; 2: also the two-thread"
+            + " columns"),
+        OptionRange.outside("--repeat", repeat, 1, MAX_RUNS, "the most timed runs a mode takes"),
+        OptionRange.outside("--max-warmup", maxWarmup, WINDOW, MAX_RUNS, "warm-up runs per workload, at least the "
+            + WINDOW + " whose median is watched"),
+        OptionRange.above("--stable", stable, 0, 1, "the fraction by which two medians may differ"),
+        OptionRange.above("--warmup-seconds", warmupSeconds, 0, MAX_SECONDS, "the longest warm-up, a day at most"),
+        OptionRange.outside("--min-warmup-seconds", minWarmupSeconds, 0, MAX_SECONDS, "the shortest warm-up, a day"
+            + " at most"),
+        OptionRange.outside("--measure-seconds", measureSeconds, 0, MAX_SECONDS, "how long a mode is repeated, a"
+            + " day at most"));
+    if (range != null) {
+      return range;
+    }
+    for (int w : widths) {
+      String bad = OptionRange.outside("--widths", w, 1, MAX_WIDTH, "each a hidden width of the generated"
+          + " network, no wider than the layers the analyzers take, splinewatch.cluster.max-layer-width");
+      if (bad != null) {
+        return bad.replaceFirst("^--widths " + w, "--widths " + list(widths) + ": width " + w);
+      }
+    }
+    for (int d : depths) {
+      String bad = OptionRange.outside("--depths", d, 1, MAX_DEPTH, "each a number of hidden layers, a dense layer"
+          + " and a ReLU each: with the output layer at most a snapshot's 128 layers, splinewatch.ingest.max-layers");
+      if (bad != null) {
+        return bad.replaceFirst("^--depths " + d, "--depths " + list(depths) + ": depth " + d);
+      }
+    }
+    if (widths.length == 0 || depths.length == 0) {
+      return widths.length == 0 ? "--widths is empty; expected widths, e.g. 32,64" : "--depths is empty; expected"
+          + " depths, e.g. 1,2";
     }
     return null;
+  }
+
+  private static String list(int[] values) {
+    return Arrays.toString(values).replaceAll("[\\[\\] ]", "");
   }
 
   @Override
   public Integer call() throws Exception {
     String bad = badOption();
-    if (bad != null) {
-      System.err.println("error: " + bad);
-      return 2; // bad arguments, as everywhere (README: exit codes)
+    if (bad != null) { // bad arguments: exit 2 and the --help line, as everywhere (README: exit codes)
+      throw new ParameterException(spec.commandLine(), bad);
     }
     if (scaling) {
       return scaling();
     }
     if (models.isEmpty()) {
       if (!Files.isDirectory(dir)) {
-        System.err.println("error: workload directory " + dir + (Files.exists(dir) ? " is a file; expected a directory"
-            + " of .npz workloads" : " not found") + "; pass --dir DIR or MODEL.npz files");
-        return 2;
+        throw new ParameterException(spec.commandLine(), "workload directory " + dir + (Files.exists(dir)
+            ? " is a file; expected a directory of .npz workloads" : " not found") + "; pass --dir DIR or MODEL.npz"
+            + " files");
       }
       try (Stream<Path> files = Files.list(dir)) {
         models = files.filter(f -> f.toString().endsWith(".npz")).sorted((a, b) -> Long.compare(size(a), size(b)))
             .toList();
       }
       if (models.isEmpty()) { // an empty table and exit 0 said nothing was wrong
-        System.err.println("error: workload directory " + dir + " holds no .npz files; pass --dir DIR of .npz"
-            + " workloads or MODEL.npz files");
-        return 2;
+        throw new ParameterException(spec.commandLine(), "workload directory " + dir + " holds no .npz files; pass"
+            + " --dir DIR of .npz workloads or MODEL.npz files");
       }
     }
     for (Path model : models) { // every workload named before the first is timed
       if (!Files.isRegularFile(model)) {
-        System.err.println("error: " + model + (Files.isDirectory(model) ? " is a directory" : ": no such file")
-            + "; expected a .npz network file");
-        return 2;
+        throw new ParameterException(spec.commandLine(), model + (Files.isDirectory(model) ? " is a directory"
+            : ": no such file") + "; expected a .npz network file");
       }
     }
     // every workload read before the header: a malformed file is one error line, not a table cut short

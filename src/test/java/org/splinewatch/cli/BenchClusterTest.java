@@ -21,34 +21,59 @@ class BenchClusterTest {
     return org.splinewatch.TestTools.cli(expected, args);
   }
 
+  /** The line every bad argument ends with (it had none: bench-overhead and bench-soak printed it, this not). */
+  private static final String HELP = "\n(./monitor bench-cluster --help lists the options)";
+
   @Test
   void maxNodesOutOfRangeNamesItsValueAndRange() {
     for (String n : new String[] {"0", "17"}) {
       assertEquals("error: --max-nodes " + n + " is out of range; expected 1 to 16 (the largest number of analyzer"
-          + " nodes measured, each an actor system in this JVM)", run(2, "--max-nodes", n).strip());
+          + " nodes measured, each an actor system in this JVM)" + HELP, run(2, "--max-nodes", n).strip());
     }
     assertEquals("error: --snapshots 0 is out of range; expected 1 to 100000 (the snapshots per measurement, all"
-        + " made before it and held in memory)", run(2, "--snapshots", "0").strip());
+        + " made before it and held in memory)" + HELP, run(2, "--snapshots", "0").strip());
     // the largest int: its count of snapshots to make wrapped to a negative one ('Index 0 out of bounds', exit 1)
     assertEquals("error: --snapshots 2147483647 is out of range; expected 1 to 100000 (the snapshots per measurement,"
-        + " all made before it and held in memory)", run(2, "--snapshots", "2147483647").strip());
+        + " all made before it and held in memory)" + HELP, run(2, "--snapshots", "2147483647").strip());
     // refused before the analyzers are checked, as any range
-    assertEquals("error: --rounds 2147483647 is out of range; expected 1 to 100 (rounds of --compare-tls)",
+    assertEquals("error: --rounds 2147483647 is out of range; expected 1 to 100 (rounds of --compare-tls)" + HELP,
         run(2, "--rounds", "2147483647", "--analyzers", "foo").strip());
+  }
+
+  /**
+   * --in-flight had no upper bound: 99999999 was taken and then refused as a network too large for the heap, naming
+   * --hidden and --snapshots only.
+   */
+  @Test
+  void inFlightIsBoundByTheSnapshotsAMeasurementSends() {
+    for (String[] c : new String[][] {{"0"}, {"15"}, {"99999999"}, {"2147483647"}, {"103", "--snapshots", "100"}}) {
+      String[] args = new String[c.length + 1];
+      args[0] = "--in-flight";
+      System.arraycopy(c, 0, args, 1, c.length);
+      String max = c.length == 1 ? "14" : "102";
+      assertEquals("error: --in-flight " + c[0] + " is out of range; expected 1 to " + max + " (the snapshots an"
+          + " analyzer node holds at a time, at most the --snapshots + 2 a measurement sends)" + HELP,
+          run(2, args).strip());
+    }
+    // in range, it is named among what to reduce when the snapshots do not fit the heap
+    String many = run(2, "--hidden", "4096,4096", "--in-flight", "14");
+    assertTrue(many.contains("expected narrower layers, fewer --snapshots, a smaller --in-flight or a larger heap")
+        && many.endsWith(HELP.substring(1) + System.lineSeparator()), many);
   }
 
   @Test
   void aNetworkTooLargeForTheNodesOrTheHeapIsRefusedInOneLine() {
     String wide = run(2, "--hidden", "70000");
     assertEquals("error: --hidden 70000: a layer of 70000 units is wider than the nodes take (65536,"
-        + " splinewatch.cluster.max-layer-width); expected narrower layers", wide.strip());
+        + " splinewatch.cluster.max-layer-width); expected narrower layers" + HELP, wide.strip());
     String big = run(2, "--hidden", "20000,20000");
     assertEquals("error: --hidden 20000,20000: a snapshot of this network is 1586 MiB, over the 128 MiB the nodes"
-        + " take (splinewatch.cluster.max-snapshot-bytes); expected narrower layers", big.strip());
+        + " take (splinewatch.cluster.max-snapshot-bytes); expected narrower layers" + HELP, big.strip());
     String many = run(2, "--hidden", "1024,1024", "--snapshots", "100000");
     assertTrue(many.startsWith("error: --hidden 1024,1024 with --snapshots 100000: 100010 snapshots of 7.1 MiB (made"
         + " in advance, and in flight on the nodes) need 711012 MiB, over half of this JVM")
-        && many.strip().lines().count() == 1, many);
+        && many.contains("expected narrower layers, fewer --snapshots or a larger heap")
+        && many.strip().lines().count() == 2 && many.strip().endsWith(HELP), many);
   }
 
   /** Also: numbers with a decimal point whatever the locale (a German one wrote '12,34 snapshots/s'). */

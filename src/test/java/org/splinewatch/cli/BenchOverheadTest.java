@@ -116,7 +116,12 @@ class BenchOverheadTest {
         {"--rounds", "2147483647", "--rounds 2147483647 is out of range; expected 1 to 100 (measured off/on pairs,"
             + " each two trainer runs)"},
         {"--snapshot-every", "601", "--snapshot-every 601 is out of range; expected 1 to 600 (--steps at most: a"
-            + " longer interval takes no snapshot before a block's last step)"}};
+            + " longer interval takes no snapshot before a block's last step)"},
+        // in the words of the other ranges, and before --data-dir ("--warmup-steps must be at least 0 and below ...")
+        {"--warmup-steps", "600", "--warmup-steps 600 is out of range; expected 0 to 599 (steps each block's"
+            + " steady rate leaves out, below --steps: at least one step is measured)"},
+        {"--warmup-steps", "-1", "--warmup-steps -1 is out of range; expected 0 to 599 (steps each block's"
+            + " steady rate leaves out, below --steps: at least one step is measured)"}};
     for (String[] c : cases) {
       String m = org.splinewatch.TestTools.cli(2, "monitor", "bench-overhead", c[0], c[1], "--data-dir", none);
       assertEquals("error: " + c[2], m.lines().findFirst().orElseThrow(), m);

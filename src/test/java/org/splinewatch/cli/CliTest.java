@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.splinewatch.data.DatasetLoader;
@@ -298,19 +299,23 @@ class CliTest {
         && bench.strip().lines().count() == 1, bench);
     // a path that names no file is a bad argument (exit 2), as a missing run directory is; bad contents stay 1
     Path none = tmp.resolve("none.npz");
+    // bench-regions ends a bad argument with the --help line, as the other bench commands do
+    String help = System.lineSeparator() + "(./monitor bench-regions --help lists the options)";
     for (String[] args : new String[][] {{"monitor", "regions", "--model", none.toString()},
         {"monitor", "bench-regions", none.toString()}}) {
       String n = run(2, args);
-      assertTrue(n.strip().equals("error: " + none + ": no such file; expected a .npz network file"), n);
+      assertTrue(n.strip().equals("error: " + none + ": no such file; expected a .npz network file"
+          + (args[1].equals("bench-regions") ? help : "")), n);
     }
     for (String[] args : new String[][] {{"monitor", "regions", "--model", tmp.toString()},
         {"monitor", "bench-regions", tmp.toString()}}) {
       String n = run(2, args);
-      assertTrue(n.strip().equals("error: " + tmp + " is a directory; expected a .npz network file"), n);
+      assertTrue(n.strip().equals("error: " + tmp + " is a directory; expected a .npz network file"
+          + (args[1].equals("bench-regions") ? help : "")), n);
     }
     String dir = run(2, "monitor", "bench-regions", "--dir", tmp.resolve("nodir").toString());
     assertTrue(dir.strip().equals("error: workload directory " + tmp.resolve("nodir") + " not found; pass --dir DIR"
-        + " or MODEL.npz files"), dir);
+        + " or MODEL.npz files" + help), dir);
     Path missing = tmp.resolve("no-such-dir").resolve("p.svg");
     String svg = run(2, "monitor", "regions", "--model", f.toString(), "--svg", missing.toString());
     assertTrue(svg.startsWith("error: --svg " + missing + ": directory " + missing.getParent()
@@ -704,13 +709,25 @@ class CliTest {
         {"bench-overhead", "--analyzers", "foo"}, {"bench-cluster", "--analyzers", "embedding,foo"},
         {"bench-cluster", "--in-flight", "0"}, {"bench-soak", "--every", "3601"},
         {"bench-overhead", "--snapshot-every", "601"}, {"bench-cluster", "--snapshots", "2147483647"},
-        {"bench-regions", "--repeat", "2000000000"}};
+        {"bench-regions", "--repeat", "2000000000"}, {"bench-cluster", "--in-flight", "15"},
+        {"bench-cluster", "--max-nodes", "0"}, {"bench-overhead", "--warmup-steps", "600"},
+        {"bench-regions", "--max-warmup", "2000000"}, {"bench-regions", "--stable", "2"},
+        {"bench-regions", "--scaling", "--widths", "70000"}, {"bench-regions", "--scaling", "--depths", "64"},
+        {"bench-regions", "--dir", "no-such-workloads"}};
     for (String[] c : cases) {
       String[] args = new String[c.length + 1];
       args[0] = "monitor";
       System.arraycopy(c, 0, args, 1, c.length);
       String m = run(2, args);
-      assertTrue(m.startsWith("error: ") && !m.contains("bench-overhead: ") && !m.contains("warm-up"), m);
+      // and no benchmark's header: nothing ran
+      assertTrue(m.startsWith("error: ") && !m.contains(c[0] + ": "), m);
+      // one line, then the line every bad argument of the CLI ends with (bench-cluster and bench-regions had none)
+      List<String> lines = m.strip().lines().toList();
+      assertEquals(List.of("(./monitor " + c[0] + " --help lists the options)"), lines.subList(1, lines.size()), m);
+      if (c[c.length - 2].matches("--(in-flight|max-nodes|warmup-steps|max-warmup|stable)")) {
+        assertTrue(lines.get(0).startsWith("error: " + c[c.length - 2] + " " + c[c.length - 1] + " is out of range;"
+            + " expected "), m);
+      }
     }
   }
 }

@@ -384,25 +384,48 @@ class RegionsCliTest {
     assertTrue(java.nio.file.Files.isSymbolicLink(link));
   }
 
+  /**
+   * Every numeric option in the words of the other bench commands, then the line every bad argument ends with; the
+   * refusals had no --help line, and --max-warmup, --stable, --widths and --depths no upper bound.
+   */
   @Test
   void benchRegionsNamesTheBadOptionAndExitsTwo() {
+    String widths = " (each a hidden width of the generated network, no wider than the layers the analyzers take,"
+        + " splinewatch.cluster.max-layer-width)";
+    String depths = " (each a number of hidden layers, a dense layer and a ReLU each: with the output layer at most a"
+        + " snapshot's 128 layers, splinewatch.ingest.max-layers)";
     String[][] cases = {
-        {"--threads", "3", "error: --threads 3; expected 1 or 2"},
-        {"--repeat", "0", "error: --repeat 0; expected 1 to 1000000 (the most timed runs a mode takes)"},
+        {"--threads", "3", "--threads 3 is out of range; expected 1 to 2 (1: the single-thread column only; 2: also"
+            + " the two-thread columns)"},
+        {"--repeat", "0", "--repeat 0 is out of range; expected 1 to 1000000 (the most timed runs a mode takes)"},
         // beyond a million, the timing loop's own cap was lifted: the runs' times filled the heap
-        {"--repeat", "2000000000", "error: --repeat 2000000000; expected 1 to 1000000 (the most timed runs a mode"
-            + " takes)"},
-        {"--stable", "-1", "error: --stable -1.0; expected a fraction above 0"},
-        {"--measure-seconds", "-1", "error: --measure-seconds -1.0; expected 0 to 86400"},
-        {"--min-warmup-seconds", "NaN", "error: --min-warmup-seconds NaN; expected 0 to 86400"},
+        {"--repeat", "2000000000", "--repeat 2000000000 is out of range; expected 1 to 1000000 (the most timed runs a"
+            + " mode takes)"},
+        {"--max-warmup", "4", "--max-warmup 4 is out of range; expected 5 to 1000000 (warm-up runs per workload, at"
+            + " least the 5 whose median is watched)"},
+        {"--max-warmup", "2000000", "--max-warmup 2000000 is out of range; expected 5 to 1000000 (warm-up runs per"
+            + " workload, at least the 5 whose median is watched)"},
+        {"--stable", "-1", "--stable -1 is out of range; expected more than 0, at most 1 (the fraction by which two"
+            + " medians may differ)"},
+        {"--stable", "1.5", "--stable 1.5 is out of range; expected more than 0, at most 1 (the fraction by which two"
+            + " medians may differ)"},
+        {"--measure-seconds", "-1", "--measure-seconds -1 is out of range; expected 0 to 86400 (how long a mode is"
+            + " repeated, a day at most)"},
+        {"--min-warmup-seconds", "NaN", "--min-warmup-seconds NaN is out of range; expected 0 to 86400 (the shortest"
+            + " warm-up, a day at most)"},
         // Infinity (or 1e400) was taken: no time cap at all
-        {"--warmup-seconds", "1e400", "error: --warmup-seconds Infinity; expected more than 0, at most 86400"},
-        {"--measure-seconds", "Infinity", "error: --measure-seconds Infinity; expected 0 to 86400"},
-        {"--widths", "32,0", "error: --widths 32,0; expected widths of at least 1"},
-        {"--depths", "0", "error: --depths 0; expected depths of at least 1"}};
+        {"--warmup-seconds", "1e400", "--warmup-seconds Infinity is out of range; expected more than 0, at most 86400"
+            + " (the longest warm-up, a day at most)"},
+        {"--measure-seconds", "Infinity", "--measure-seconds Infinity is out of range; expected 0 to 86400 (how long a"
+            + " mode is repeated, a day at most)"},
+        {"--widths", "32,0", "--widths 32,0: width 0 is out of range; expected 1 to 65536" + widths},
+        {"--widths", "70000", "--widths 70000: width 70000 is out of range; expected 1 to 65536" + widths},
+        {"--depths", "0", "--depths 0: depth 0 is out of range; expected 1 to 63" + depths},
+        {"--depths", "1,64", "--depths 1,64: depth 64 is out of range; expected 1 to 63" + depths}};
     for (String[] c : cases) {
       String m = TestTools.cli(2, "monitor", "bench-regions", "--scaling", c[0], c[1]);
-      assertTrue(m.strip().equals(c[2]), c[0] + " " + c[1] + ": " + m);
+      assertEquals("error: " + c[2] + "\n(./monitor bench-regions --help lists the options)", m.strip(),
+          c[0] + " " + c[1]);
     }
   }
 
@@ -413,7 +436,7 @@ class RegionsCliTest {
     java.nio.file.Files.writeString(empty.resolve("notes.txt"), "not a workload");
     String m = TestTools.cli(2, "monitor", "bench-regions", "--threads", "1", "--dir", empty.toString());
     assertEquals("error: workload directory " + empty + " holds no .npz files; pass --dir DIR of .npz workloads or"
-        + " MODEL.npz files", m.strip());
+        + " MODEL.npz files\n(./monitor bench-regions --help lists the options)", m.strip());
   }
 
   @Test
