@@ -278,16 +278,17 @@ public final class TrainCommand implements Callable<Integer> {
       checkAblationOptions(settings);
       checkOptionsApply(settings);
       checkControlEndpoint(settings, wiring);
+      specs = AnalyzerCatalogue.fromConfig(config).specs();
       if (settings.dataDir() == null) { // both data sets are 28x28: a network that cannot be trained is refused now
         // a --batch-size beyond the training set is that, not a memory problem: checked before the network's memory
         settings.checkTrainSubset(Dataset.TRAIN_IMAGES);
-        settings.checkNetwork(Dataset.SIDE, Dataset.SIDE, NetworkFootprint.Limits.of(wiring.memory()));
+        settings.checkNetwork(Dataset.SIDE, Dataset.SIDE, NetworkFootprint.Limits.of(wiring.memory()),
+            wiring.remote() ? List.of() : specs.stream().map(AnalyzerSpec::name).toList());
       }
       String id = RunDirectory.runId(settings);
       if (!wiring.remote()) {
         RunDirectory.check(settings, id, wiring.overwrite());
       }
-      specs = AnalyzerCatalogue.fromConfig(config).specs();
       if (wiring.remote()) {
         wiring.cluster().checkTransport(); // non-loopback without TLS or --insecure, unreadable TLS files: exit 2
       } else {

@@ -185,7 +185,8 @@ public final class EmbeddedRun {
       DatasetLoader.Split data = loader.load(Dataset.parse(s.dataset()), s.dataDir());
       s.checkTrainSubset(data.train().count()); // before the run directory is touched
       // the network on these images (a --data-dir's may have another size): one that cannot be trained is refused
-      s.checkNetwork(data.train().rows(), data.train().cols(), NetworkFootprint.Limits.of(w.memory()));
+      s.checkNetwork(data.train().rows(), data.train().cols(), NetworkFootprint.Limits.of(w.memory()),
+          remote ? List.of() : analyzers.stream().map(AnalyzerSpec::name).toList());
       LabeledImages train = s.trainSubset() > 0 ? data.train().head(s.trainSubset()) : data.train();
       ResumeCheck.checkTotal(s, checkpoint, train); // before the run directory is touched
       RunInfo run = ProbeSampler.runInfo(runId, s, data.test(), train);

@@ -24,7 +24,11 @@ import org.splinewatch.metrics.MemorySettings;
  *       4 bytes each for the weights, their gradients and Adam's two moments, the snapshot's copy buffers, BYOL's
  *       target network, the batch's layer outputs (both views for the self-supervised methods), SimCLR's
  *       {@code 2n × 2n} similarity matrices and VICReg's {@code d × d} covariance matrices;
- *   <li>a snapshot whose copied weights (and the batch's pixels) do not fit the Java heap.
+ *   <li>a snapshot whose copied weights (and the batch's pixels) do not fit the Java heap, nor, where the embedding
+ *       analyzer runs in this JVM, with its network built from them (8 bytes a weight) and the representations of
+ *       its probes and their pairs (8 bytes a value): {@code --hidden 30000} passed and its analyzers ran the 640 MiB
+ *       heap out of memory at the first snapshot, and the full heap with the training's native arrays then went
+ *       over the resident limit in step 1.
  * </ul>
  *
  * <p>Every count is a lower bound of what the trainers allocate, so a network refused here could not have trained.
@@ -174,7 +178,7 @@ public final class NetworkFootprint {
 
   /** The architecture options (the ones a cap applies to) and the rest of what sizes the network. */
   private record Arch(String method, boolean cnn, int rows, int cols, long[] channels, long[] hidden, long projection,
-      long predictorHidden, boolean predictor, long batch) {
+      long predictorHidden, boolean predictor, long batch, long probes) {
     boolean supervised() {
       return method.equals("supervised");
     }
@@ -203,7 +207,7 @@ public final class NetworkFootprint {
         case "--batch-size" -> b = f != null ? f.applyAsLong(b) : ref.getLong("run.batch-size");
         default -> throw new IllegalArgumentException("not an architecture option: " + option);
       }
-      return new Arch(method, cnn, rows, cols, ch, hid, proj, pred, predictor, b);
+      return new Arch(method, cnn, rows, cols, ch, hid, proj, pred, predictor, b, probes);
     }
 
     private static long[] longs(Config ref, String key) {
@@ -260,7 +264,7 @@ public final class NetworkFootprint {
    * normalisation, whose values a snapshot reads straight into the heap).
    */
   record Sizes(long parameters, long snapshotBuffers, long nativeBytes, long heapBytes, long largestArray,
-      String largestArrayWhat, String extra) {
+      String largestArrayWhat, String extra, long reprWidth) {
   }
 
   private NetworkFootprint() {
@@ -268,10 +272,19 @@ public final class NetworkFootprint {
 
   /**
    * Refuses the network of {@code s} on images of {@code rows × cols} when it cannot be built or trained within
-   * {@code limits}: an {@link IllegalArgumentException} with one line (the CLI's exit code 2).
+   * {@code limits}: an {@link IllegalArgumentException} with one line (the CLI's exit code 2). No analyzer runs in
+   * this JVM.
    */
   static void check(RunSettings s, int rows, int cols, Limits limits) {
-    Arch a = arch(s, rows, cols);
+    check(s, rows, cols, limits, 0);
+  }
+
+  /**
+   * As above, with the embedding analyzer in this JVM passing {@code analysedProbes} probes (and as many pairs)
+   * through each snapshot, on the same heap (0: it does not run here).
+   */
+  static void check(RunSettings s, int rows, int cols, Limits limits, long analysedProbes) {
+    Arch a = arch(s, rows, cols, analysedProbes);
     if (a.cnn()) {
       checkStages(a);
     }
@@ -389,7 +402,10 @@ public final class NetworkFootprint {
           + " (" + limits.resident().source() + ")";
     }
     if (z.heapBytes() > limits.heap().bytes()) {
-      return "a snapshot copies the network's weights into the Java heap, which needs at least "
+      String analysis = a.probes() == 0 ? "" : " and the embedding analyzer widens them to 8-byte values and passes"
+          + " its " + a.probes() + " probes and their " + a.probes() + " pairs through them (" + z.reprWidth()
+          + " representation values each)";
+      return "a snapshot copies the network's weights into the Java heap" + analysis + ", which needs at least "
           + bytes(z.heapBytes()) + " with the batch's pixels, more than its maximum of " + bytes(limits.heap().bytes())
           + " (" + limits.heap().source() + ")";
     }
@@ -498,19 +514,25 @@ public final class NetworkFootprint {
     nativeBytes = add(nativeBytes, add(mul(4 * FLOAT, params), mul(FLOAT, copied))); // + the snapshot's buffers
     nativeBytes = add(nativeBytes, mul(FLOAT, mul(views, mul(a.batch(), outputs))));
     heapBytes = add(heapBytes, add(mul(FLOAT, copied), mul(FLOAT, pixels)));
-    return new Sizes(params, copied, nativeBytes, heapBytes, largest, largestWhat, extra);
+    long repr = dense.get(dense.size() - 1)[0]; // what the head receives
+    if (a.probes() > 0) {
+      // while it holds the snapshot, the embedding analyzer builds its network from it, every weight widened to a
+      // double (PiecewiseLinearNet), and holds the probes' and the pairs' representations at once (8 bytes each)
+      heapBytes = add(heapBytes, add(mul(2 * FLOAT, copied), mul(2 * 2 * FLOAT, mul(a.probes(), repr))));
+    }
+    return new Sizes(params, copied, nativeBytes, heapBytes, largest, largestWhat, extra, repr);
   }
 
   /** The sizes of the network of {@code s} on images of {@code rows × cols} (tests compare them with the trainers'). */
   static Sizes sizes(RunSettings s, int rows, int cols) {
-    return sizes(arch(s, rows, cols));
+    return sizes(arch(s, rows, cols, 0));
   }
 
-  private static Arch arch(RunSettings s, int rows, int cols) {
+  private static Arch arch(RunSettings s, int rows, int cols, long probes) {
     boolean predictor = (s.method().equals("simsiam") || s.method().equals("byol"))
         && (s.predictor() || s.ablateFrom() > 0);
     return new Arch(s.method(), s.encoder().equals("cnn"), rows, cols, longs(s.cnnChannels()), longs(s.hidden()),
-        s.projectionDim(), s.predictorHidden(), predictor, s.batchSize());
+        s.projectionDim(), s.predictorHidden(), predictor, s.batchSize(), probes);
   }
 
   private static long[] longs(int[] values) {

@@ -185,13 +185,15 @@ public record RunSettings(String method, String dataset, Path dataDir, Path cach
   /**
    * The network these settings build on images of {@code rows × cols} can be built and trained within {@code limits}
    * ({@link NetworkFootprint}): not more {@code --cnn-channels} stages than the images can be pooled, no layer larger
-   * than a Java array, and the memory its training needs at the least within the run's limits.
+   * than a Java array, and the memory its training needs at the least within the run's limits, with that of the
+   * analyzers that run in this JVM ({@code analyzersHere}, by name; none for a {@code --monitor} run).
    *
    * @throws DataBound a one-line error naming the option, its value and what is allowed
    */
-  public void checkNetwork(int rows, int cols, NetworkFootprint.Limits limits) {
+  public void checkNetwork(int rows, int cols, NetworkFootprint.Limits limits, List<String> analyzersHere) {
     try {
-      NetworkFootprint.check(this, rows, cols, limits);
+      NetworkFootprint.check(this, rows, cols, limits, monitoring && analyzersHere.contains("embedding") ? probeSize
+          : 0);
     } catch (IllegalArgumentException e) {
       throw new DataBound(e.getMessage());
     }

@@ -270,6 +270,40 @@ class NetworkFootprintTest {
         && heap.endsWith("or more memory (-Xmx in JAVA_OPTS, docs/memory.md)"), heap);
   }
 
+  /**
+   * --hidden 30000 passed (its training's lower bound fits 1664 MiB) and its analyzers then ran the 640 MiB heap out of
+   * memory at the first snapshot; with that heap full, training went over the resident limit in step 1 (exit 1). The
+   * embedding analyzer's network of 8-byte weights and its probes' and pairs' representations are counted on the heap
+   * where it runs in this JVM.
+   */
+  @Test
+  void theEmbeddingAnalyzersHeapIsCountedWhereItRunsInThisJvm() {
+    RunSettings wide = settings("run.hidden", List.of(30_000));
+    List<String> all = List.of("embedding", "regions", "boundary", "geometry", "probe", "health");
+    String m = assertThrows(RunSettings.DataBound.class, () -> wide.checkNetwork(28, 28, DEFAULT, all)).getMessage();
+    assertEquals(1, m.lines().count(), m);
+    assertTrue(m.startsWith("--hidden [30000]: a snapshot copies the network's weights into the Java heap and the"
+        + " embedding analyzer widens them to 8-byte values and passes its 1024 probes and their 1024 pairs through"
+        + " them (30000 representation values each), which needs at least 783 MiB with the batch's pixels, more than"
+        + " its maximum of 640 MiB (test heap); expected --hidden entries of at most "), m);
+    assertTrue(m.endsWith(" (larger ones cannot fit with the other settings as given), or more memory"
+        + " (SPLINEWATCH_HEAP, docs/memory.md)"), m);
+    long allowed = allowed(m);
+    assertTrue(allowed >= 24_000 && allowed < 30_000, m);
+    assertDoesNotThrow(() -> settings("run.hidden", List.of(allowed)).checkNetwork(28, 28, DEFAULT, all));
+    assertThrows(RunSettings.DataBound.class, () -> settings("run.hidden", List.of(allowed + 1))
+        .checkNetwork(28, 28, DEFAULT, all));
+    // without the embedding analyzer here (not chosen, a --monitor run's list is empty, --no-monitoring) only the
+    // snapshot's copy is counted, as before
+    assertDoesNotThrow(() -> wide.checkNetwork(28, 28, DEFAULT, List.of("regions", "health")));
+    assertDoesNotThrow(() -> wide.checkNetwork(28, 28, DEFAULT, List.of()));
+    assertDoesNotThrow(() -> settings("run.hidden", List.of(30_000), "run.monitoring", false)
+        .checkNetwork(28, 28, DEFAULT, all));
+    // fewer probes need less
+    assertDoesNotThrow(() -> settings("run.hidden", List.of(30_000), "run.probe-size", 256)
+        .checkNetwork(28, 28, DEFAULT, all));
+  }
+
   private static long allowed(String message) {
     Matcher m = Pattern.compile("of at most (\\d+)[ ,]").matcher(message);
     assertTrue(m.find(), message);
