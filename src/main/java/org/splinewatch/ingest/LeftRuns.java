@@ -12,7 +12,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -23,7 +22,6 @@ import java.util.stream.Stream;
 import java.util.zip.GZIPInputStream;
 import org.splinewatch.metrics.AnalysisCoverage;
 import org.splinewatch.metrics.RunLog;
-import org.splinewatch.snapshot.IoErrors;
 import org.splinewatch.snapshot.MetricFamily;
 import org.splinewatch.snapshot.MetricsSegments;
 import org.splinewatch.snapshot.RunIds;
@@ -351,31 +349,8 @@ final class LeftRuns {
     }
   }
 
-  /**
-   * Ends a torn last line of {@code dir}'s metrics.jsonl and events.jsonl (the monitor killed while it wrote one) with
-   * a newline, so that what is appended next starts a line of its own instead of joining and spoiling it.
-   */
+  /** Ends a torn last line of {@code dir}'s metrics.jsonl and events.jsonl ({@link RunLog#endTornLines}). */
   static void endTornLines(Path dir) {
-    for (String name : List.of("metrics.jsonl", "events.jsonl")) {
-      Path file = dir.resolve(name);
-      if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
-        continue;
-      }
-      try (SeekableByteChannel ch = Files.newByteChannel(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
-        long size = ch.size();
-        if (size == 0) {
-          continue;
-        }
-        ByteBuffer last = ByteBuffer.allocate(1);
-        ch.position(size - 1);
-        ch.read(last);
-        if (last.get(0) != '\n') {
-          ch.position(size);
-          ch.write(ByteBuffer.wrap(new byte[] {'\n'}));
-        }
-      } catch (IOException e) {
-        throw new UncheckedIOException("cannot append to " + file + ": " + IoErrors.reason(e), e);
-      }
-    }
+    RunLog.endTornLines(dir);
   }
 }

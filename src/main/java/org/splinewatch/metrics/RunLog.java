@@ -7,10 +7,13 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
+import java.nio.channels.SeekableByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
@@ -56,6 +59,7 @@ public final class RunLog implements AutoCloseable {
     try {
       Files.createDirectories(dir);
       finishInterruptedRotation();
+      endTornLines(dir); // a resumed run appends after a crash's torn line: on a line of its own
       metricsChannel = append(dir.resolve("metrics.jsonl"));
       metrics = writer(metricsChannel);
       eventsChannel = append(dir.resolve("events.jsonl"));
@@ -149,6 +153,35 @@ public final class RunLog implements AutoCloseable {
       ch.force(false);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot append to " + file + ": " + IoErrors.reason(e), e);
+    }
+  }
+
+  /**
+   * Ends a torn last line of {@code dir}'s metrics.jsonl and events.jsonl (the process that wrote it was killed while
+   * it wrote one) with a newline, so that what is appended next (a resumed run's {@code run_resumed}, its first
+   * samples) starts a line of its own instead of joining and spoiling it: the torn line stays, named as malformed.
+   */
+  public static void endTornLines(Path dir) {
+    for (String name : List.of("metrics.jsonl", "events.jsonl")) {
+      Path file = dir.resolve(name);
+      if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
+        continue;
+      }
+      try (SeekableByteChannel ch = Files.newByteChannel(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+        long size = ch.size();
+        if (size == 0) {
+          continue;
+        }
+        ByteBuffer last = ByteBuffer.allocate(1);
+        ch.position(size - 1);
+        ch.read(last);
+        if (last.get(0) != '\n') {
+          ch.position(size);
+          ch.write(ByteBuffer.wrap(new byte[] {'\n'}));
+        }
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot append to " + file + ": " + IoErrors.reason(e), e);
+      }
     }
   }
 

@@ -91,6 +91,31 @@ class RunFilesTest {
   }
 
   @Test
+  void aResumeAfterACrashEndsTheTornLinesSoItsFirstRecordsStandAlone() throws IOException {
+    Path dir = tmp.resolve("torn");
+    try (RunLog log = new RunLog(dir)) {
+      RunLog.writeConfig(dir, Map.of("run_id", "torn", "method", "simclr"));
+      write(log, 0, 10);
+    }
+    // kill -9 while a batch and an alert were written: both files end in half a line
+    Files.writeString(dir.resolve("metrics.jsonl"), "{\"name\":\"splinewatch_training_loss\",\"lab",
+        StandardOpenOption.APPEND);
+    Files.writeString(dir.resolve("events.jsonl"), "{\"type\":\"alert_firing\",\"step\":9,\"ru",
+        StandardOpenOption.APPEND);
+    try (RunLog log = new RunLog(dir)) { // the resumed segment, as ./trainer --resume opens it
+      RunLog.appendEvent(dir, Map.of("type", "run_resumed", "step", 9, "checkpoint", "latest", "time", 0));
+      write(log, 10, 16);
+    }
+    RunLog.appendEvent(dir, Map.of("type", "run_finished", "status", "done", "steps", 15));
+    RunData r = RunData.read(dir);
+    assertEquals(java.util.OptionalLong.of(9), RunData.earliestResume(dir), "run_resumed kept its own line");
+    assertTrue(r.finished());
+    // steps 0-9, then 10-15 of the resumed segment: its first sample (step 10) is not lost
+    assertEquals(16, points(r, "splinewatch_training_loss"));
+    assertEquals(List.of("metrics.jsonl line 21 is malformed", "events.jsonl line 1 is malformed"), r.problems());
+  }
+
+  @Test
   void rotatedSegmentsAreReadInOrderAndRetentionIsReported() throws IOException {
     Path dir = tmp.resolve("rot");
     RunLog.writeConfig(dir, Map.of("run_id", "rot"));
