@@ -183,7 +183,7 @@ final class DetectionCommand implements Callable<Integer> {
     for (int i = 0; i < rows.size(); i++) {
       Detection.Row r = rows.get(i);
       named.add(counts.get(r.runId()) == 1 ? r : new Detection.Row(r.runId() + " (" + dirs.get(i) + ")", r.method(),
-          r.ablation(), r.knn(), r.dropStep(), r.firstAlerts(), r.onsetStep(), r.snapshotEvery(), r.seed(),
+          r.ablation(), r.knn(), r.dropStep(), r.firstAlerts(), r.onsetStep(), r.snapshotIntervals(), r.seed(),
           r.dataset(), r.divergedStep()));
     }
     return named;

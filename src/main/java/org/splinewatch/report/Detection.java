@@ -44,10 +44,29 @@ public final class Detection {
    * @param firstAlerts each rule's first firing alert, in step order
    * @param divergedStep the first step whose training loss is not finite, empty when none is: from there on a healthy
    *                     run's alerts are right (it diverged) and are not false alarms
+   * @param snapshotIntervals the snapshot interval of each segment of the run's trajectory ({@link #intervals}), in
+   *                     step order
    */
   public record Row(String runId, String method, String ablation, List<double[]> knn, OptionalLong dropStep,
-      List<RunData.Alert> firstAlerts, OptionalLong onsetStep, long snapshotEvery, OptionalLong seed,
+      List<RunData.Alert> firstAlerts, OptionalLong onsetStep, List<Interval> snapshotIntervals, OptionalLong seed,
       String dataset, OptionalLong divergedStep) {
+
+    /**
+     * The snapshots the steps {@code (from, to]} span, each segment's steps in its own interval: {@code (to - from) /
+     * snapshot_every} for a run never resumed with another one; infinite where an interval is unknown (0).
+     */
+    public double snapshotsBetween(long from, long to) {
+      double n = 0;
+      for (int i = 0; i < snapshotIntervals.size(); i++) {
+        long lo = Math.max(from, snapshotIntervals.get(i).after());
+        long hi = i + 1 < snapshotIntervals.size() ? Math.min(to, snapshotIntervals.get(i + 1).after()) : to;
+        if (hi > lo) {
+          long every = snapshotIntervals.get(i).every();
+          n += every > 0 ? (double) (hi - lo) / every : Double.POSITIVE_INFINITY;
+        }
+      }
+      return n;
+    }
 
     public boolean induced() {
       return !ablation.isEmpty();
@@ -101,7 +120,7 @@ public final class Detection {
       OptionalLong c = firstCriticalStep();
       long delay = c.isPresent() ? c.getAsLong() - onsetStep.orElse(0) : -1;
       // a critical alert before the onset is a false alarm of the healthy phase, not a detection
-      return c.isPresent() && delay >= 0 && delay <= (long) snapshots * snapshotEvery
+      return c.isPresent() && delay >= 0 && snapshotsBetween(onsetStep.orElse(0), c.getAsLong()) <= snapshots + 1e-9
           && (dropStep.isEmpty() || c.getAsLong() < dropStep.getAsLong());
     }
 
@@ -125,6 +144,35 @@ public final class Detection {
       return lead > 0 ? "alerted " + lead + " steps before the drop"
           : lead == 0 ? "alerted on the drop's snapshot" : "alerted " + -lead + " steps after the drop";
     }
+  }
+
+  /**
+   * The snapshot interval of one segment of a run's trajectory: {@code every} steps for the steps after {@code after}
+   * (up to the next segment's); 0 where unknown.
+   */
+  public record Interval(long after, long every) {
+  }
+
+  /**
+   * The snapshot intervals of a run's trajectory, in step order: its first segment's from the start, then each
+   * {@code run_resumed}'s (its {@code snapshot_every}) for the steps after its checkpoint's step, a resume replacing
+   * what an earlier segment trained after that step. The first segment's interval is the first resume's {@code
+   * snapshot_every_before}; where a resume did not record them (runs of earlier releases, a {@code --monitor} run's
+   * first segment) {@code config.json}'s, the last segment's, stands in.
+   */
+  static List<Interval> intervals(RunData run, long configEvery) {
+    List<JsonNode> resumes = RunData.resumes(run.dir());
+    JsonNode before = resumes.isEmpty() ? null : resumes.get(0).get("snapshot_every_before");
+    List<Interval> out = new ArrayList<>();
+    out.add(new Interval(Long.MIN_VALUE, before != null && before.canConvertToLong() ? before.asLong()
+        : configEvery));
+    for (JsonNode r : resumes) {
+      long step = r.path("step").asLong();
+      JsonNode every = r.get("snapshot_every");
+      out.removeIf(i -> i.after() >= step);
+      out.add(new Interval(step, every != null && every.canConvertToLong() ? every.asLong() : configEvery));
+    }
+    return List.copyOf(out);
   }
 
   /** What a kNN drop is measured from; {@link #cliName} is its value of {@code --drop-reference}. */
@@ -244,7 +292,8 @@ public final class Detection {
     } catch (NumberFormatException e) {
       seed = OptionalLong.empty();
     }
-    return new Row(run.runId(), method, ablation, knn, dropStep, List.copyOf(first.values()), onset, every, seed,
+    return new Row(run.runId(), method, ablation, knn, dropStep, List.copyOf(first.values()), onset,
+        intervals(run, every), seed,
         String.valueOf(run.config().getOrDefault("dataset", "?")), divergedStep(run));
   }
 
@@ -442,8 +491,9 @@ public final class Detection {
       String beforeDrop = "—";
       if (r.induced() && critical.isPresent()) {
         long delay = critical.getAsLong() - r.onsetStep().orElse(0);
-        afterOnset = delay + (r.snapshotEvery() > 0 ? String.format(Locale.ROOT, " (%.1f snapshots)",
-            (double) delay / r.snapshotEvery()) : "");
+        double snapshots = r.snapshotsBetween(r.onsetStep().orElse(0), critical.getAsLong());
+        afterOnset = delay + (Double.isFinite(snapshots) && r.snapshotIntervals().stream().allMatch(i -> i.every() > 0)
+            ? String.format(Locale.ROOT, " (%.1f snapshots)", snapshots) : "");
         beforeDrop = r.dropStep().isPresent() ? String.valueOf(r.dropStep().getAsLong() - critical.getAsLong())
             : "no drop";
       }

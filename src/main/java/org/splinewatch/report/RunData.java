@@ -711,6 +711,13 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
     return resumes.stream().mapToLong(r -> r.path("step").asLong()).min();
   }
 
+  /** The run's {@code run_resumed} events with an integer step and a time, in the order they were written. */
+  public static List<JsonNode> resumes(Path dir) {
+    List<JsonNode> resumes = new ArrayList<>();
+    readEvents(dir, new ArrayList<>(), new ArrayList<>(), resumes, new ArrayList<>());
+    return resumes;
+  }
+
   /**
    * Which embedding views ({@code embeddings/<layer>-step-<step>.json}, by layer and step) belong to the trajectory the
    * run is on, as {@link #current} decides for pictures: after the earliest resume, a view whose layer has no

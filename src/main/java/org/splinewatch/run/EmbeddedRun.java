@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
@@ -199,6 +200,9 @@ public final class EmbeddedRun {
       }
       RunLog log = null;
       MonitorLink link = null;
+      // read before config.json is written anew: the interval the run had until this segment
+      OptionalLong everyBefore = s.resume() == null || remote ? OptionalLong.empty()
+          : RunDirectory.recordedSnapshotEvery(runDir);
       if (remote) {
         // only the trainer that started a run on the monitor may resume it there: it keeps the run's key
         String resumeKey = s.resume() == null ? ResumeKey.newKey()
@@ -242,8 +246,11 @@ public final class EmbeddedRun {
       Resume resume = resume(s, checkpoint, out);
       if (resume.from() != null) {
         // the steps after the checkpoint that the earlier segment logged are superseded: the report drops them
-        Map<String, Object> resumed = Map.of("type", "run_resumed", "step", resume.step(), "checkpoint",
-            resume.from().getFileName().toString(), "time", System.currentTimeMillis());
+        Map<String, Object> resumed = new java.util.LinkedHashMap<>(Map.of("type", "run_resumed", "step",
+            resume.step(), "checkpoint", resume.from().getFileName().toString(), "time", System.currentTimeMillis(),
+            "snapshot_every", s.snapshotEvery()));
+        // each segment's interval: config.json keeps only the last one's (./monitor detection counts snapshots)
+        everyBefore.ifPresent(e -> resumed.put("snapshot_every_before", e));
         if (remote) { // before this segment's first sample: the run's events are written on the monitor
           link.metrics().<Object>unsafeUpcast().tell(new MetricsNode.SignedEvent(resumed, link.publishToken()));
         } else {

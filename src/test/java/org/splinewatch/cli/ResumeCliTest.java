@@ -179,6 +179,16 @@ class ResumeCliTest {
     assertEquals(80, Checkpoints.read(k1.resolve("checkpoints/latest")).step());
     assertEquals(10, new com.fasterxml.jackson.databind.ObjectMapper().readTree(k1.resolve("config.json").toFile())
         .path("settings").path("snapshot_every").asInt());
+    // config.json has the last segment's interval; each run_resumed records its segment's and the one before it
+    List<String> resumes = Files.readAllLines(k1.resolve("events.jsonl")).stream()
+        .filter(l -> l.contains("\"run_resumed\"")).toList();
+    assertEquals(2, resumes.size(), resumes.toString());
+    assertTrue(resumes.get(0).contains("\"snapshot_every\":10")
+        && resumes.get(0).contains("\"snapshot_every_before\":20"),
+        resumes.get(0));
+    assertTrue(resumes.get(1).contains("\"snapshot_every\":10")
+        && resumes.get(1).contains("\"snapshot_every_before\":10"),
+        resumes.get(1));
     // --epochs now: the run's --max-steps 40 is not kept (it would win and end at the checkpoint)
     Path k2 = copyOfFirst("kept", "k2");
     String epochs = TestTools.cli(0, "train", "--epochs", "3", "--resume",

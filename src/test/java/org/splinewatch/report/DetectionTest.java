@@ -265,6 +265,37 @@ class DetectionTest {
   }
 
   @Test
+  void aRunResumedWithAnotherSnapshotIntervalIsMeasuredInEachSegmentsSnapshots() throws Exception {
+    // snapshots every 50 steps until the resume at 300, then every 100 (config.json: the last segment's 100); onset
+    // 200, first critical alert at 350: 100 steps of 50 and 50 of 100 are 2.5 snapshots, late for the goal (read as
+    // 150 steps of 100, 1.5 snapshots, it met it)
+    Path d = run("seg", "simsiam", "{\"stop_gradient\":false,\"ablate_from\":200,\"snapshot_every\":100}",
+        new double[] {0.85, 0.88, 0.90, 0.90});
+    Files.writeString(d.resolve("events.jsonl"), "{\"type\":\"run_finished\",\"status\":\"interrupted\"}\n"
+        + "{\"type\":\"run_resumed\",\"step\":300,\"checkpoint\":\"latest\",\"time\":5000,\"snapshot_every\":100,"
+        + "\"snapshot_every_before\":50}\n"
+        + "{\"type\":\"alert_firing\",\"rule\":\"dim_collapse\",\"severity\":\"critical\",\"step\":350}\n"
+        + "{\"type\":\"run_finished\",\"status\":\"done\"}\n");
+    Detection.Row r = Detection.of(RunData.read(d), "repr", 0.05);
+    assertEquals(List.of(new Detection.Interval(Long.MIN_VALUE, 50), new Detection.Interval(300, 100)),
+        r.snapshotIntervals());
+    assertEquals(2.5, r.snapshotsBetween(200, 350), 1e-12);
+    assertTrue(!r.meetsGoal(2) && r.meetsGoal(3));
+    assertTrue(Detection.markdown(List.of(r), "repr", 0.05).contains("| 350 | 150 (2.5 snapshots) |"));
+    // resumed again from an earlier checkpoint (best, at 250) every 20: it replaces what came after 250
+    Files.writeString(d.resolve("events.jsonl"), "{\"type\":\"run_resumed\",\"step\":250,\"checkpoint\":"
+        + "\"best\",\"time\":6000,\"snapshot_every\":20,\"snapshot_every_before\":100}\n",
+        java.nio.file.StandardOpenOption.APPEND);
+    assertEquals(List.of(new Detection.Interval(Long.MIN_VALUE, 50), new Detection.Interval(250, 20)),
+        Detection.of(RunData.read(d), "repr", 0.05).snapshotIntervals());
+    // a resume that recorded no interval (an earlier release): config.json's, as before
+    Files.writeString(d.resolve("events.jsonl"), "{\"type\":\"run_resumed\",\"step\":300,\"checkpoint\":"
+        + "\"latest\",\"time\":5000}\n{\"type\":\"run_finished\",\"status\":\"done\"}\n");
+    Detection.Row old = Detection.of(RunData.read(d), "repr", 0.05);
+    assertEquals(1.5, old.snapshotsBetween(200, 350), 1e-12);
+  }
+
+  @Test
   void healthySettingsAreNoAblation() {
     assertEquals("", Detection.ablation("simsiam", HEALTHY));
     assertEquals("", Detection.ablation("simclr", "{\"stop_gradient\":false,\"predictor\":false}"));
