@@ -374,8 +374,7 @@ final class ExperimentCommand implements Callable<Integer> {
    * anyway, its directory moved aside).
    */
   static boolean finished(Path runDir) {
-    String status = RunData.lastRunFinished(runDir).map(j -> j.path("status").asText()).orElse("");
-    return status.equals("done") || status.equals("stopped");
+    return RunData.lastRunFinished(runDir).map(e -> RunData.unfinishedEnd(e).isEmpty()).orElse(false);
   }
 
   /** A finished run read: its data where it is whole, else why not ({@code damage}). */
@@ -391,23 +390,10 @@ final class ExperimentCommand implements Callable<Integer> {
     }
   }
 
-  /** Why a run that has not finished is trained again, from its last {@code run_finished} event if any. */
+  /** Why a run that has not finished is trained again ({@link RunData#unfinishedEnd} of its last run_finished). */
   static String unfinished(Path runDir) {
-    return RunData.lastRunFinished(runDir).map(e -> {
-      String status = e.path("status").asText("");
-      String step = e.path("steps").canConvertToLong() ? " at step " + e.path("steps").asLong() : "";
-      return switch (status) {
-        case "interrupted" -> "interrupted" + step;
-        case "failed" -> "failed" + step + (e.path("error").isTextual() ? " (" + firstLine(e.path("error").asText())
-            + ")" : "");
-        default -> "ended " + (status.isEmpty() ? "without a status" : status) + step;
-      };
-    }).orElse("not finished (no run_finished: it crashed, or was stopped before it could record its end)");
-  }
-
-  private static String firstLine(String s) {
-    String line = s.lines().findFirst().orElse("");
-    return line.length() > 200 ? line.substring(0, 200) + "…" : line;
+    return RunData.lastRunFinished(runDir).flatMap(RunData::unfinishedEnd)
+        .orElse("not finished (no run_finished: it crashed, or was stopped before it could record its end)");
   }
 
   /**

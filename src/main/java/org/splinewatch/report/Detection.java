@@ -238,14 +238,10 @@ public final class Detection {
     return why.isEmpty() ? new Loaded(run, null) : new Loaded(null, new Skipped(dir, String.join("; ", why)));
   }
 
-  /** How the run ended when that was neither done nor stopped: "interrupted at step N", "failed: ...". */
+  /** How the run ended when that was neither done nor stopped ({@link RunData#unfinishedEnd}). */
   static java.util.Optional<String> ending(RunData run) {
     List<JsonNode> ends = run.runEnds();
-    return ends.isEmpty() ? java.util.Optional.empty() : java.util.Optional.of(ends.get(ends.size() - 1)).map(j -> {
-      String status = j.path("status").asText("");
-      return status.equals("interrupted") ? "interrupted at step " + j.path("steps").asLong()
-          : status.equals("failed") ? "failed: " + j.path("error").asText("") : null;
-    });
+    return ends.isEmpty() ? java.util.Optional.empty() : RunData.unfinishedEnd(ends.get(ends.size() - 1));
   }
 
   /** The detection of one run, on the kNN accuracy of {@code layer}, the drop from the best so far. */

@@ -746,6 +746,31 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
   }
 
   /**
+   * Why a run whose last {@code run_finished} is {@code end} did not finish whole, in a few words: {@code interrupted
+   * at step 40}, {@code failed at step 12 (its error's first line)}, {@code ended without a status at step 3}; empty
+   * for a run that ended {@code done} or {@code stopped} (early, by an alert). The one wording of {@code ./monitor
+   * detection}'s skipped runs and {@code ./monitor experiment}'s reruns.
+   */
+  public static java.util.Optional<String> unfinishedEnd(JsonNode end) {
+    String status = end.path("status").asText("");
+    if (status.equals("done") || status.equals("stopped")) {
+      return java.util.Optional.empty();
+    }
+    String step = end.path("steps").canConvertToLong() ? " at step " + end.path("steps").asLong() : "";
+    return java.util.Optional.of(switch (status) {
+      case "interrupted" -> "interrupted" + step;
+      case "failed" -> "failed" + step + (end.path("error").isTextual() ? " (" + firstLine(end.path("error").asText())
+          + ")" : "");
+      default -> "ended " + (status.isEmpty() ? "without a status" : status) + step;
+    });
+  }
+
+  private static String firstLine(String s) {
+    String line = s.lines().findFirst().orElse("");
+    return line.length() > 200 ? line.substring(0, 200) + "…" : line;
+  }
+
+  /**
    * How much of the run was analysed, from {@code run_finished}'s {@code analysed_snapshots}, in the words of the
    * run's end line ({@code analysed snapshots: embedding 7/7, geometry 1/7 (14 %: 2 dropped); left unanalysed when the
    * run ended: geometry 4}); empty when every analyzer analysed every snapshot offered to it, or nothing is recorded.

@@ -1,5 +1,6 @@
 package org.splinewatch.cli;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -38,6 +39,27 @@ class ExperimentFinishedTest {
         + finished("failed", 150))));
     assertFalse(ExperimentCommand.finished(run("running", start)));
     assertFalse(ExperimentCommand.finished(Files.createDirectories(tmp.resolve("empty"))));
+  }
+
+  /** A run that did not finish whole is worded alike where experiment trains it again and detection skips it. */
+  @Test
+  void experimentAndDetectionWordAnUnfinishedRunAlike() throws Exception {
+    String[][] cases = {
+        {"{\"type\":\"run_finished\",\"status\":\"interrupted\",\"steps\":52}\n", "interrupted at step 52"},
+        {"{\"type\":\"run_finished\",\"status\":\"failed\",\"steps\":7,\"error\":\"out of memory\\nat x\"}\n",
+            "failed at step 7 (out of memory)"},
+        {"{\"type\":\"run_finished\",\"steps\":3}\n", "ended without a status at step 3"},
+    };
+    for (String[] c : cases) {
+      Path dir = run("u" + c[1].length(), c[0]);
+      Files.writeString(dir.resolve("config.json"), "{\"run_id\":\"u\",\"method\":\"simclr\"}");
+      Files.writeString(dir.resolve("metrics.jsonl"), "{\"name\":\"splinewatch_training_loss\",\"labels\":{},"
+          + "\"step\":1,\"value\":1.0}\n");
+      assertFalse(ExperimentCommand.finished(dir));
+      assertEquals(c[1], ExperimentCommand.unfinished(dir));
+      org.splinewatch.report.Detection.Loaded loaded = org.splinewatch.report.Detection.load(dir);
+      assertEquals(c[1], loaded.skipped() == null ? "counted" : loaded.skipped().reason());
+    }
   }
 
   @Test
