@@ -106,9 +106,14 @@ final class DetectionCommand implements Callable<Integer> {
       if (inside.isEmpty()) {
         each.add(r);
       } else { // runs/: each run in it, as runs/* would name them
-        System.err.println("note: " + r + " is a directory of runs; reading each of its " + inside.size()
-            + (inside.size() == 1 ? " run" : " runs"));
-        each.addAll(inside);
+        // an experiment's runs/ keeps each run it trained again beside it: superseded, not a run to count or skip
+        List<Path> aside = inside.stream().filter(RunData::setAside).toList();
+        List<Path> read = inside.stream().filter(d -> !aside.contains(d)).toList();
+        System.err.println("note: " + r + " is a directory of runs; reading each of its " + read.size()
+            + (read.size() == 1 ? " run" : " runs") + (aside.isEmpty() ? "" : " (left out: " + aside.size()
+            + (aside.size() == 1 ? " directory" : " directories") + " <run-id>.incomplete-N that ./monitor experiment"
+            + " set aside when it trained the run again; name one to read it)"));
+        each.addAll(read);
       }
     }
     runs = RunData.distinct(each, System.err); // overlapping globs: each run counted once

@@ -402,7 +402,7 @@ final class ExperimentCommand implements Callable<Integer> {
    */
   static Path moveAside(Path runDir) throws IOException {
     for (int n = 1; ; n++) {
-      Path aside = runDir.resolveSibling(runDir.getFileName() + ".incomplete-" + n);
+      Path aside = runDir.resolveSibling(RunData.setAsideName(runDir.getFileName().toString(), n));
       if (!Files.exists(aside, LinkOption.NOFOLLOW_LINKS)) {
         return Files.move(runDir, aside); // a rename in the same directory: nothing is copied
       }

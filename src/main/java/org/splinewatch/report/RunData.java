@@ -202,6 +202,24 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
     }
   }
 
+  /** A run directory {@code ./monitor experiment} moved aside to train its run again: {@code <run-id>.incomplete-N}. */
+  private static final Pattern SET_ASIDE = Pattern.compile("(.+)\\.incomplete-(\\d{1,9})");
+
+  /** The name {@code ./monitor experiment} gives the {@code n}-th directory of {@code runId} it moves aside. */
+  public static String setAsideName(String runId, int n) {
+    return runId + ".incomplete-" + n;
+  }
+
+  /**
+   * Whether {@code dir} is a run directory {@code ./monitor experiment} moved aside ({@link #setAsideName}) beside the
+   * run directory of the run it trained again in its place.
+   */
+  public static boolean setAside(Path dir) {
+    Path name = dir.getFileName();
+    Matcher m = name == null ? null : SET_ASIDE.matcher(name.toString());
+    return m != null && m.matches() && Files.isDirectory(dir.resolveSibling(m.group(1)));
+  }
+
   /** Reads a run directory; throws {@link ReportException} when it is not one ({@link #check}). */
   public static RunData read(Path dir) {
     check(dir);

@@ -529,6 +529,44 @@ class CliTest {
         + " metrics.jsonl)", none.strip());
   }
 
+  /**
+   * An experiment's runs/ keeps each run it trained again beside it as {@code <run-id>.incomplete-N}: detection of the
+   * directory leaves them out with one note instead of a skipped line each, every rerun one more.
+   */
+  @Test
+  void detectionOfAnExperimentsRunsLeavesOutTheDirectoriesItSetAside() throws Exception {
+    String knn = "{\"name\":\"splinewatch_knn_accuracy_ratio\",\"labels\":{\"layer\":\"repr\"},\"step\":0,"
+        + "\"value\":0.8}\n";
+    Path runs = Files.createDirectories(tmp.resolve("exp-runs"));
+    java.util.function.BiFunction<String, String, Path> run = (name, events) -> {
+      try {
+        Path d = Files.createDirectories(runs.resolve(name));
+        Files.writeString(d.resolve("metrics.jsonl"), knn);
+        Files.writeString(d.resolve("config.json"), "{\"run_id\": \"" + name.replaceFirst("\\..*", "")
+            + "\", \"method\": \"simclr\"}");
+        Files.writeString(d.resolve("events.jsonl"), events);
+        return d;
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    };
+    run.apply("a", "{\"type\":\"run_finished\",\"status\":\"done\"}\n");
+    Path aside1 = run.apply("a.incomplete-1", "{\"type\":\"run_finished\",\"status\":\"interrupted\",\"steps\":9}\n");
+    run.apply("a.incomplete-2", "");
+    // no run a beside it: not known to be superseded, read as any run
+    Path lone = run.apply("b.incomplete-1", "");
+    String d = run(0, "monitor", "detection", runs.toString());
+    assertTrue(d.contains("note: " + runs + " is a directory of runs; reading each of its 2 runs (left out: 2"
+        + " directories <run-id>.incomplete-N that ./monitor experiment set aside when it trained the run again; name"
+        + " one to read it)\n"), d);
+    assertTrue(d.contains("| a | simclr |") && !d.contains("a.incomplete"), d);
+    assertTrue(d.contains("skipped, incomplete and not counted above: 1 run directory\nskipped " + lone + ": the run"
+        + " has not finished"), d);
+    // named, one is read as any run
+    String named = run(0, "monitor", "detection", runs.resolve("a").toString(), aside1.toString());
+    assertTrue(named.contains("skipped " + aside1 + ": interrupted at step 9\n"), named);
+  }
+
   @Test
   void usageAndAMissingSubcommandListTheRegisteredSubcommands() {
     String usage = run(2);
