@@ -120,6 +120,7 @@ final class DetectionCommand implements Callable<Integer> {
     List<Detection.Row> rows = new ArrayList<>();
     List<Path> rowDirs = new ArrayList<>();
     List<Detection.Skipped> skipped = new ArrayList<>();
+    List<String> unchecked = new ArrayList<>(); // counted runs whose metrics could not be checked for an early end
     java.util.TreeSet<String> knnLayers = new java.util.TreeSet<>(); // the layers the counted runs have kNN of
     for (Path r : runs) {
       Detection.Loaded loaded = Detection.load(r);
@@ -135,6 +136,7 @@ final class DetectionCommand implements Callable<Integer> {
         continue;
       }
       rowDirs.add(r);
+      data.notChecked().ifPresent(n -> unchecked.add(r + ": " + n));
       data.series().values().stream()
           .filter(s -> s.name().equals(org.splinewatch.snapshot.MetricFamily.KNN_ACCURACY_RATIO.id()))
           .forEach(s -> knnLayers.add(String.valueOf(s.labels().get("layer"))));
@@ -155,6 +157,11 @@ final class DetectionCommand implements Callable<Integer> {
     }
     System.out.print(Detection.markdown(distinctNames(rows, rowDirs), layer, drop, new HashSet<>(tuningSeeds),
         datasets, reference, skipped));
+    if (!unchecked.isEmpty()) { // counted as they read: metrics cut at a line boundary would not show
+      System.out.printf(java.util.Locale.ROOT, "%ncounted, but %s: %d run director%s%n",
+          org.splinewatch.report.ReportWriter.NOT_CHECKED, unchecked.size(), unchecked.size() == 1 ? "y" : "ies");
+      unchecked.forEach(System.out::println);
+    }
     return 0;
   }
 

@@ -118,6 +118,9 @@ final class ReportCommand implements Callable<Integer> {
     for (RunData d : data) {
       if (!d.complete()) {
         System.out.println(d.incompleteWarning());
+      } else {
+        d.notChecked().ifPresent(n -> System.out.println("note: " + d.runId() + ": "
+            + org.splinewatch.report.ReportWriter.NOT_CHECKED + ": " + n));
       }
     }
     System.out.println("report: " + file);

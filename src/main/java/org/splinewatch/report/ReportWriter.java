@@ -246,7 +246,8 @@ public final class ReportWriter {
       String[] ending = ok ? ending(r) : new String[] {"incomplete", ""};
       sb.append("<div class=\"status ").append(ending[0]).append("\" id=\"status-")
           .append(esc(r.runId())).append("\">").append(esc(r.runId())).append(": ")
-          .append(ok ? "complete" + esc(ending[1]) : "INCOMPLETE — " + esc(String.join("; ", r.problems())))
+          .append(ok ? "complete" + esc(ending[1]) + esc(r.notChecked().map(n -> "; " + NOT_CHECKED + ": " + n).orElse(""))
+              : "INCOMPLETE — " + esc(String.join("; ", r.problems())))
           .append("</div>\n");
       String coverage = r.coverage(); // sparse curves: snapshots dropped or left unanalysed
       if (!coverage.isEmpty()) {
@@ -289,6 +290,9 @@ public final class ReportWriter {
    * How a finished run ended, from its last {@code run_finished}: the status's class ({@code complete} when it reached
    * its last step, {@code ended} when stopped early or interrupted, {@code failed}) and the words after "complete".
    */
+  /** What the report and the commands say of a run whose metrics could not be checked ({@link RunData#notChecked}). */
+  public static final String NOT_CHECKED = "not checked for metrics cut short";
+
   static String[] ending(RunData r) {
     var end = r.runEnds().get(r.runEnds().size() - 1);
     long steps = end.path("steps").asLong();

@@ -232,7 +232,7 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
     boolean earliestDeleted = earliestDeleted(files);
     if (earliestDeleted) {
       problems.add("the earliest metrics segments (before " + files.get(0).getFileName() + ") were deleted by "
-          + "splinewatch.retention.metrics-max-segments");
+          + "splinewatch.retention.metrics-max-segments; the rest were not checked for metrics cut short");
     }
     files.add(metrics);
     SampleLines samples = new SampleLines(series, new long[] {0});
@@ -304,6 +304,29 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
     });
     return behind.isEmpty() ? null : "the metrics end early: they hold fewer analyses than run_finished records ("
         + String.join(", ", behind) + "), as if cut short (an interrupted copy or write)";
+  }
+
+  /**
+   * Why this finished run's metrics could not be checked for an early end ({@link #cutShort}), in a few words, or
+   * empty: none of its
+   * {@code run_finished} events records analysed snapshots (a run without analyzers, or one of an earlier release).
+   * Metrics cut at a line boundary then read as whole: the report and detection say so rather than calling the run
+   * complete without a word. (Where retention deleted the earliest segments, one of the {@link #problems} says so.)
+   */
+  public java.util.Optional<String> notChecked() {
+    if (runEnds.isEmpty()) {
+      return java.util.Optional.empty(); // not finished: incomplete already
+    }
+    boolean recorded = runEnds.stream().anyMatch(e -> {
+      for (JsonNode a : e.path("analysed_snapshots")) {
+        if (a.path("analysed").canConvertToLong()) {
+          return true;
+        }
+      }
+      return false;
+    });
+    return recorded ? java.util.Optional.empty() : java.util.Optional.of("run_finished records no analysed snapshots"
+        + " (a run without analyzers, or of an earlier release)");
   }
 
   /**

@@ -522,6 +522,9 @@ class CliTest {
     assertTrue(d.contains("skipped " + interrupted + ": interrupted at step 40\n"), d);
     assertFalse(d.contains("| half |") || d.contains("| sigint |") || d.contains("| cut |"), d);
     assertTrue(d.contains("| ok | simclr |"), d);
+    // counted, but its run_finished records no analyses to check its metrics against: said after the skipped runs
+    assertTrue(d.endsWith("\ncounted, but not checked for metrics cut short: 1 run directory\n" + ok + ": run_finished"
+        + " records no analysed snapshots (a run without analyzers, or of an earlier release)\n"), d);
     // nothing left to count: an error, not a table of "0 of 0"
     String none = run(2, "monitor", "detection", empty.toString(), interrupted.toString());
     assertEquals("error: no run to count: 2 of 2 run directories skipped (" + empty + ": no metrics.jsonl; "

@@ -31,9 +31,28 @@ class ReportCliTest {
         w.write("{\"name\":\"splinewatch_training_loss\",\"labels\":{},\"step\":" + s + ",\"value\":1}\n");
       }
     }
+    // no analyses made, none to find: its metrics can be checked for an early end
     Files.writeString(dir.resolve("events.jsonl"), "{\"type\":\"run_finished\",\"status\":\"done\",\"steps\":" + steps
-        + "}\n");
+        + ",\"analysed_snapshots\":{\"embedding\":{\"analysed\":0,\"offered\":0}}}\n");
     return dir;
+  }
+
+  /**
+   * A finished run whose run_finished records no analyses: metrics cut at a line boundary could not be told from whole
+   * ones, and the report says so in a note instead of taking the run as complete without a word.
+   */
+  @Test
+  void aRunWhoseMetricsCannotBeCheckedIsNoted() throws Exception {
+    Path a = run(tmp.resolve("a"), "a", 30);
+    Path out = tmp.resolve("r.html");
+    assertEquals("report: " + out, TestTools.cli(0, "monitor", "report", a.toString(), "--out", out.toString())
+        .strip());
+    Files.writeString(a.resolve("events.jsonl"), "{\"type\":\"run_finished\",\"status\":\"done\",\"steps\":30}\n");
+    String m = TestTools.cli(0, "monitor", "report", a.toString(), "--out", out.toString());
+    assertEquals("note: a: not checked for metrics cut short: run_finished records no analysed snapshots (a run"
+        + " without analyzers, or of an earlier release)\nreport: " + out, m.strip(), m);
+    assertTrue(Files.readString(out).contains("a: complete; not checked for metrics cut short: run_finished records"
+        + " no analysed snapshots"));
   }
 
   @Test

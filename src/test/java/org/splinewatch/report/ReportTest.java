@@ -271,8 +271,8 @@ class ReportTest {
     }
     List<String> deleted = RunData.read(d).problems();
     assertEquals(1, deleted.size(), deleted.toString());
-    assertTrue(deleted.get(0).startsWith("the earliest metrics segments (before metrics-00002.jsonl.gz) were deleted"),
-        deleted.toString());
+    assertTrue(deleted.get(0).startsWith("the earliest metrics segments (before metrics-00002.jsonl.gz) were deleted")
+        && deleted.get(0).endsWith("; the rest were not checked for metrics cut short"), deleted.toString());
   }
 
   /**
@@ -321,22 +321,31 @@ class ReportTest {
     Path i = run(tmp, "i", false, "");
     Files.writeString(i.resolve("events.jsonl"), "{\"type\":\"run_finished\",\"status\":\"interrupted\","
         + "\"steps\":52,\"exit_code\":130}\n", java.nio.file.StandardOpenOption.APPEND);
+    // its run_finished records no analyses: the metrics could not be checked for an early end, and it says so
     assertTrue(ReportWriter.html(List.of(RunData.read(i))).contains("<div class=\"status ended\" id=\"status-i\">"
-        + "i: complete; the run was interrupted at step 52</div>"));
+        + "i: complete; the run was interrupted at step 52; not checked for metrics cut short: run_finished records no"
+        + " analysed snapshots (a run without analyzers, or of an earlier release)</div>"));
     Path s = run(tmp, "s", false, "");
     Files.writeString(s.resolve("events.jsonl"), "{\"type\":\"run_finished\",\"status\":\"stopped\",\"steps\":121,"
-        + "\"exit_code\":3,\"stopped\":true,\"reason\":\"collapse alert batch_collapse: batch collapsed\"}\n",
+        + "\"exit_code\":3,\"stopped\":true,\"reason\":\"collapse alert batch_collapse: batch collapsed\","
+        + CHECKED + "}\n",
         java.nio.file.StandardOpenOption.APPEND);
     assertTrue(ReportWriter.html(List.of(RunData.read(s))).contains("<div class=\"status ended\" id=\"status-s\">"
         + "s: complete; the run stopped early at step 121: collapse alert batch_collapse: batch collapsed</div>"));
     Path f = run(tmp, "f", false, "");
     Files.writeString(f.resolve("events.jsonl"), "{\"type\":\"run_finished\",\"status\":\"failed\","
-        + "\"steps\":7,\"error\":\"disk full\"}\n", java.nio.file.StandardOpenOption.APPEND);
+        + "\"steps\":7,\"error\":\"disk full\"," + CHECKED + "}\n", java.nio.file.StandardOpenOption.APPEND);
     assertTrue(ReportWriter.html(List.of(RunData.read(f))).contains("<div class=\"status failed\" id=\"status-f\">"
         + "f: complete; the run failed at step 7: disk full</div>"));
-    assertTrue(ReportWriter.html(List.of(RunData.read(run(tmp, "d", true, "")))).contains(
+    Path d = run(tmp, "d", false, "");
+    Files.writeString(d.resolve("events.jsonl"), "{\"type\":\"run_finished\",\"status\":\"done\",\"steps\":300,"
+        + CHECKED + "}\n", java.nio.file.StandardOpenOption.APPEND);
+    assertTrue(ReportWriter.html(List.of(RunData.read(d))).contains(
         "<div class=\"status complete\" id=\"status-d\">d: complete</div>"));
   }
+
+  /** A run_finished's record of analyses the metrics can be checked against: none made, none to find. */
+  private static final String CHECKED = "\"analysed_snapshots\":{\"regions\":{\"analysed\":0,\"offered\":0}}";
 
   @Test
   void aSampleWhoseStepOrValueIsNotANumberIsMalformedNotStepZero() throws Exception {
