@@ -221,8 +221,9 @@ public final class Detection {
   /**
    * Reads a run directory for detection. A directory that is not a whole finished run — no or an empty
    * {@code metrics.jsonl}, a malformed or half-written line in it or in {@code events.jsonl}, no {@code config.json},
-   * no {@code run_finished} event, or a run that ended interrupted or failed — is {@link Skipped} with its reason: its
-   * silence would otherwise count as a healthy run without a false alarm. A run stopped early by an alert counts.
+   * no {@code run_finished} event, or a run whose last one is not done or stopped ({@link RunData#unfinishedEnd}) — is
+   * {@link Skipped} with its reason: its silence would otherwise count as a healthy run without a false alarm. A run
+   * stopped early by an alert counts.
    * Throws {@link RunData.ReportException} only when {@code dir} is not a directory.
    */
   public static Loaded load(Path dir) {
