@@ -34,6 +34,7 @@ import org.splinewatch.analysis.PlaneAnchors;
 import org.splinewatch.cluster.ClusterSettings;
 import org.splinewatch.cluster.MetricsNode;
 import org.splinewatch.cluster.ResumeKey;
+import org.splinewatch.metrics.RunLog;
 import org.splinewatch.regions.Plane;
 import org.splinewatch.snapshot.Provenance;
 import org.splinewatch.snapshot.RunIds;
@@ -263,7 +264,7 @@ public final class IngestActor extends AbstractBehavior<IngestActor.Command> {
         return this;
       }
       try {
-        LeftRuns.endTornLines(dir);
+        RunLog.endTornLines(dir);
       } catch (java.io.UncheckedIOException e) {
         m.replyTo().tell(IngestedRun.Reply.error(500, "the monitor cannot resume run '" + id + "': "
             + e.getMessage()));

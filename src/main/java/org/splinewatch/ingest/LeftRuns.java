@@ -71,7 +71,7 @@ final class LeftRuns {
         continue;
       }
       try {
-        endTornLines(dir);
+        RunLog.endTornLines(dir);
         AnalysisCoverage coverage = segmentCoverage(dir);
         RunLog.appendEvent(dir, interrupted(lastStep(dir), coverage));
         marked.add(dir.getFileName().toString());
@@ -349,8 +349,4 @@ final class LeftRuns {
     }
   }
 
-  /** Ends a torn last line of {@code dir}'s metrics.jsonl and events.jsonl ({@link RunLog#endTornLines}). */
-  static void endTornLines(Path dir) {
-    RunLog.endTornLines(dir);
-  }
 }
