@@ -117,24 +117,56 @@ final class CertsCommand implements Callable<Integer> {
   /** The longest validity {@code --days} takes (keytool refuses an end past the year 9999). */
   static final int MAX_DAYS = 36_500;
 
-  /** Whether {@code file} is there and holds an X.509 certificate (false: missing, empty or cut short). */
-  private static boolean isCertificate(Path file) {
+  /** The X.509 certificate in {@code file}, or null: missing, empty or cut short. */
+  private static java.security.cert.Certificate certificateIn(Path file) {
     try (java.io.InputStream in = Files.newInputStream(file)) {
-      java.security.cert.CertificateFactory.getInstance("X.509").generateCertificate(in);
-      return true;
+      return java.security.cert.CertificateFactory.getInstance("X.509").generateCertificate(in);
     } catch (IOException | java.security.cert.CertificateException e) {
-      return false;
+      return null;
     }
   }
 
-  /** Whether {@code file} is a PKCS#12 trust store that {@code password} opens and that holds the ca certificate. */
-  private static boolean holdsCaCertificate(Path file, String password) {
+  /**
+   * The {@code ca} certificate of the PKCS#12 trust store {@code file}, or null where it is missing, cut short or
+   * holds no such entry (all made again from ca.p12). A store the CA's password does not open was made with another
+   * password, so by another CA: a one-line {@link IllegalStateException}, as a replacement would drop it.
+   */
+  private static java.security.cert.Certificate trustedCa(Path file, String password) {
     try (java.io.InputStream in = Files.newInputStream(file)) {
       java.security.KeyStore store = java.security.KeyStore.getInstance("PKCS12");
       store.load(in, password.toCharArray());
-      return store.isCertificateEntry("ca");
-    } catch (IOException | java.security.GeneralSecurityException e) {
-      return false;
+      return store.isCertificateEntry("ca") ? store.getCertificate("ca") : null;
+    } catch (IOException e) {
+      if (e.getCause() instanceof java.security.UnrecoverableKeyException) { // the PKCS#12 MAC did not verify
+        throw new IllegalStateException(file + " does not open with the password of ca.p12, so another CA made it;"
+            + " expected the trust store of the CA in ca.p12: move it away and rerun to make it again from ca.p12"
+            + " (then give it to every node)");
+      }
+      return null;
+    } catch (java.security.GeneralSecurityException e) {
+      return null;
+    }
+  }
+
+  /** Refuses {@code found}, a certificate in {@code file} that is not the CA's, in one line. */
+  private static void sameCa(Path file, java.security.cert.Certificate found, java.security.cert.Certificate ca) {
+    if (found != null && !found.equals(ca)) {
+      throw new IllegalStateException(file + " holds another CA's certificate (" + describe(found) + ") than ca.p12 ("
+          + describe(ca) + "); nodes that trusted it would refuse the certificates this CA signs: expected the CA"
+          + " in ca.p12's, move " + file.getFileName() + " away and rerun to make it again from ca.p12 (then give it"
+          + " to every node)");
+    }
+  }
+
+  /** A certificate's subject and the start of its SHA-256 fingerprint, to tell two CAs apart. */
+  private static String describe(java.security.cert.Certificate c) {
+    String subject = c instanceof java.security.cert.X509Certificate x
+        ? x.getSubjectX500Principal().getName() : c.getType();
+    try {
+      byte[] digest = java.security.MessageDigest.getInstance("SHA-256").digest(c.getEncoded());
+      return subject + ", SHA-256 " + HexFormat.of().formatHex(digest, 0, 8) + "…";
+    } catch (java.security.GeneralSecurityException e) {
+      return subject;
     }
   }
 
@@ -149,16 +181,22 @@ final class CertsCommand implements Callable<Integer> {
     String password;
     List<String> repaired = new ArrayList<>();
     if (Files.exists(ca)) {
-      password = caPassword(ca, passwordFile);
+      Ca existing = openCa(ca, passwordFile);
+      password = existing.password();
+      // another CA's certificate is refused before anything is written: nodes given it would not trust this CA
+      java.security.cert.Certificate crt = certificateIn(dir.resolve("ca.crt"));
+      java.security.cert.Certificate trusted = trustedCa(dir.resolve("truststore.p12"), password);
+      sameCa(dir.resolve("ca.crt"), crt, existing.certificate());
+      sameCa(dir.resolve("truststore.p12"), trusted, existing.certificate());
       // made from ca.p12 as a new CA makes them: nothing a node holds can differ from these. Missing, or cut short
       // (an interrupted write; empty where an older release failed on a foreign ca.p12): both hold only public data
-      if (!isCertificate(dir.resolve("ca.crt"))) {
+      if (crt == null) {
         Files.deleteIfExists(dir.resolve("ca.crt"));
         keytool(password, "-exportcert", "-alias", "ca", "-keystore", ca.toString(), "-rfc", "-file",
             dir.resolve("ca.crt").toString());
         repaired.add("ca.crt");
       }
-      if (!holdsCaCertificate(dir.resolve("truststore.p12"), password)) {
+      if (trusted == null) {
         Files.deleteIfExists(dir.resolve("truststore.p12"));
         keytool(password, "-importcert", "-noprompt", "-alias", "ca", "-file", dir.resolve("ca.crt").toString(),
             "-keystore", dir.resolve("truststore.p12").toString(), "-storetype", "PKCS12");
@@ -205,12 +243,15 @@ final class CertsCommand implements Callable<Integer> {
     return repaired;
   }
 
+  /** An existing CA: the password of its key store, and its certificate. */
+  private record Ca(String password, java.security.cert.Certificate certificate) {}
+
   /**
-   * The password of an existing CA, from the first line of {@code passwordFile}, checked against {@code ca} before
-   * anything is written: a wrong or empty one, a {@code ca.p12} that is no key store (cut short, overwritten), or one
+   * The existing CA in {@code ca}, its password from the first line of {@code passwordFile}, checked before anything
+   * is written: a wrong or empty password, a {@code ca.p12} that is no key store (cut short, overwritten), or one
    * without the CA's key (another key store, a copy of the trust store), is a one-line {@link IllegalStateException}.
    */
-  private static String caPassword(Path ca, Path passwordFile) throws IOException {
+  private static Ca openCa(Path ca, Path passwordFile) throws IOException {
     List<String> lines = Files.readAllLines(passwordFile);
     if (lines.isEmpty() || lines.get(0).isBlank()) {
       throw new IllegalStateException(passwordFile + " is empty; expected the password of " + ca
@@ -228,6 +269,7 @@ final class CertsCommand implements Callable<Integer> {
             + " ./monitor certs made: restore it from a backup, or move it away and rerun with --force to make a new"
             + " CA (every node then needs the new trust store and password)");
       }
+      return new Ca(password, store.getCertificate("ca"));
     } catch (IOException e) {
       if (e.getCause() instanceof java.security.UnrecoverableKeyException) { // the PKCS#12 MAC did not verify
         throw new IllegalStateException("the password in " + passwordFile + " does not open " + ca
@@ -237,7 +279,6 @@ final class CertsCommand implements Callable<Integer> {
     } catch (java.security.GeneralSecurityException e) {
       throw damaged(ca, e);
     }
-    return password;
   }
 
   private static IllegalStateException damaged(Path ca, Exception e) {

@@ -688,6 +688,54 @@ class CliTest {
     assertTrue(trust.isCertificateEntry("ca"), "the trust store holds the CA certificate again");
   }
 
+  /**
+   * Another CA's ca.crt or trust store beside ca.p12 is refused in one line before anything is written: it was kept
+   * (it parsed, or held a ca entry), and nodes given it would refuse every certificate this CA signs.
+   */
+  @Test
+  void certsRefusesAnotherCasCertificateOrTrustStoreBesideCaP12() throws Exception {
+    Path dir = tmp.resolve("certs");
+    Path other = tmp.resolve("other");
+    run(0, "monitor", "certs", dir.toString(), "--nodes", "a");
+    run(0, "monitor", "certs", other.toString(), "--nodes", "a");
+    byte[] crt = Files.readAllBytes(dir.resolve("ca.crt"));
+    Files.copy(other.resolve("ca.crt"), dir.resolve("ca.crt"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    String m = run(1, "monitor", "certs", dir.toString(), "--nodes", "c");
+    assertTrue(m.strip().startsWith("error: " + dir.resolve("ca.crt") + " holds another CA's certificate"
+        + " (CN=splinewatch cluster CA, SHA-256 ") && m.strip().contains("expected the CA in ca.p12's, move ca.crt"
+        + " away and rerun to make it again from ca.p12") && m.strip().lines().count() == 1, m);
+    assertFalse(Files.exists(dir.resolve("c.p12")), "no node made");
+    assertTrue(java.util.Arrays.equals(Files.readAllBytes(other.resolve("ca.crt")),
+        Files.readAllBytes(dir.resolve("ca.crt"))), "the file is left as it was");
+    Files.write(dir.resolve("ca.crt"), crt);
+    // the other CA's trust store: made with its own password
+    byte[] trust = Files.readAllBytes(dir.resolve("truststore.p12"));
+    Files.copy(other.resolve("truststore.p12"), dir.resolve("truststore.p12"),
+        java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    String t = run(1, "monitor", "certs", dir.toString(), "--nodes", "c");
+    assertEquals("error: " + dir.resolve("truststore.p12") + " does not open with the password of ca.p12, so another"
+        + " CA made it; expected the trust store of the CA in ca.p12: move it away and rerun to make it again from"
+        + " ca.p12 (then give it to every node)", t.strip());
+    // the other CA's certificate in a trust store with this CA's password
+    char[] password = Files.readAllLines(dir.resolve("password")).get(0).toCharArray();
+    java.security.KeyStore foreign = java.security.KeyStore.getInstance("PKCS12");
+    foreign.load(null, null);
+    try (var in = Files.newInputStream(other.resolve("ca.crt"))) {
+      foreign.setCertificateEntry("ca", java.security.cert.CertificateFactory.getInstance("X.509")
+          .generateCertificate(in));
+    }
+    try (var out = Files.newOutputStream(dir.resolve("truststore.p12"))) {
+      foreign.store(out, password);
+    }
+    String f = run(1, "monitor", "certs", dir.toString(), "--nodes", "c");
+    assertTrue(f.strip().startsWith("error: " + dir.resolve("truststore.p12") + " holds another CA's certificate")
+        && f.strip().lines().count() == 1, f);
+    assertFalse(Files.exists(dir.resolve("c.p12")), "no node made");
+    Files.write(dir.resolve("truststore.p12"), trust);
+    run(0, "monitor", "certs", dir.toString(), "--nodes", "c"); // its own files again: the node is made
+    assertTrue(Files.exists(dir.resolve("c.p12")), "c made");
+  }
+
   @Test
   void certsNamesACaKeyStoreCutShortAsDamagedNotAsAWrongPassword() throws Exception {
     Path dir = tmp.resolve("certs");
