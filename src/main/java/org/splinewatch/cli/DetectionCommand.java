@@ -18,6 +18,7 @@ import org.splinewatch.report.Detection;
 import org.splinewatch.report.RunData;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
 
 /**
@@ -59,25 +60,23 @@ final class DetectionCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     if (!(drop > 0 && drop < 1)) {
-      System.err.println("error: --drop " + drop + " is out of range; expected a ratio in (0, 1), e.g. 0.05");
-      return 2;
+      throw new ParameterException(spec.commandLine(), "--drop " + drop + " is out of range; expected a ratio in"
+          + " (0, 1), e.g. 0.05");
     }
     Detection.DropReference reference = Detection.DropReference.byCliName(dropReference).orElse(null);
     if (reference == null) {
-      System.err.println("error: --drop-reference " + dropReference + " is unknown; expected "
-          + Detection.DropReference.cliNames());
-      return 2;
+      throw new ParameterException(spec.commandLine(), "--drop-reference " + dropReference + " is unknown;"
+          + " expected " + Detection.DropReference.cliNames());
     }
     Set<String> datasets = new HashSet<>(tuningDatasets);
     List<String> known = Arrays.stream(Dataset.values()).map(Dataset::cliName).toList();
     if (!known.containsAll(datasets)) {
-      System.err.println("error: --tuning-datasets " + String.join(",", tuningDatasets) + " names an unknown data set;"
-          + " expected " + String.join(" and/or ", known));
-      return 2;
+      throw new ParameterException(spec.commandLine(), "--tuning-datasets " + String.join(",", tuningDatasets)
+          + " names an unknown data set; expected " + String.join(" and/or ", known));
     }
     if (!alertSettings.isEmpty() && !replay) {
-      System.err.println("error: --alert changes the rules only with --replay; expected --replay --alert KEY=VALUE");
-      return 2;
+      throw new ParameterException(spec.commandLine(), "--alert changes the rules only with --replay; expected"
+          + " --replay --alert KEY=VALUE");
     }
     AlertSettings settings = null;
     if (replay) {
@@ -90,14 +89,12 @@ final class DetectionCommand implements Callable<Integer> {
       try {
         settings = AlertSettings.fromConfig(TrainCommand.load(overrides, null));
       } catch (IllegalArgumentException e) {
-        System.err.println("error: " + Main.oneLine(e));
-        return 2;
+        throw new ParameterException(spec.commandLine(), Main.oneLine(e));
       }
     }
     for (Path r : runs) { // every path checked before the first is read
       if (!Files.isDirectory(r)) { // a missing path is a bad argument; a directory that holds no run is skipped below
-        System.err.println("error: " + RunData.notADirectory(r));
-        return 2;
+        throw new ParameterException(spec.commandLine(), RunData.notADirectory(r));
       }
     }
     List<Path> each = new ArrayList<>();
@@ -144,9 +141,8 @@ final class DetectionCommand implements Callable<Integer> {
       rows.add(Detection.of(replay ? Detection.replay(data, settings, 10) : data, layer, drop, reference));
     }
     if (!knnLayers.isEmpty() && !knnLayers.contains(layer)) { // a typo: every run would read as having no drop
-      System.err.println("error: --layer " + layer + ": no run has a kNN accuracy series for this layer; expected one"
-          + " of: " + String.join(", ", knnLayers));
-      return 2;
+      throw new ParameterException(spec.commandLine(), "--layer " + layer + ": no run has a kNN accuracy series for"
+          + " this layer; expected one of: " + String.join(", ", knnLayers));
     }
     if (rows.isEmpty()) { // a table of "0 of 0" would read as a result
       List<String> why = skipped.stream().limit(3).map(s -> s.dir() + ": " + s.reason()).toList();

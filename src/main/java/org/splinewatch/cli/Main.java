@@ -40,8 +40,7 @@ public final class Main {
     cl.setParameterExceptionHandler((ex, ignoredArgs) -> {
       CommandLine failed = ex.getCommandLine();
       failed.getErr().println("error: " + unknownSubcommand(ex).orElse(oneLine(ex)));
-      failed.getErr().println("(" + failed.getCommandSpec().qualifiedName(" ").replaceFirst("^trainer", "./trainer")
-          .replaceFirst("^monitor", "./monitor") + " --help lists the options)");
+      failed.getErr().println(helpHint(failed.getCommandSpec()));
       return 2;
     });
     cl.setExecutionExceptionHandler((ex, line, parsed) -> {
@@ -49,6 +48,12 @@ public final class Main {
       return 1;
     });
     return cl.execute(rest);
+  }
+
+  /** The line every bad argument's error ends with: {@code (./monitor report --help lists the options)}. */
+  static String helpHint(CommandLine.Model.CommandSpec spec) {
+    return "(" + spec.qualifiedName(" ").replaceFirst("^trainer", "./trainer").replaceFirst("^monitor", "./monitor")
+        + " --help lists the options)";
   }
 
   /** What {@code --version} prints, on every command and subcommand. */

@@ -23,6 +23,7 @@ import org.splinewatch.snapshot.NpzArchive;
 import org.splinewatch.snapshot.RegionFile;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 
 /** {@code ./monitor}: tools around the monitor. */
 @Command(name = "monitor", mixinStandardHelpOptions = true,
@@ -65,6 +66,8 @@ public final class MonitorCommand implements Runnable {
         + " more regions than the heap holds); --max-regions is then the most per tile. Counts only: no area or shape"
         + " statistics, no --svg")
     boolean tiled;
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
 
     /** A picture file: it replaces only a file named like a picture. */
     static final org.splinewatch.snapshot.DurableFiles.OutputKind PICTURE =
@@ -93,24 +96,24 @@ public final class MonitorCommand implements Runnable {
     public Integer call() throws Exception {
       // the options first: a bad value is named before a large model is read
       if (threads < 1) {
-        System.err.println("error: --threads " + threads + "; expected at least 1");
-        return 2;
+        throw new ParameterException(spec.commandLine(), "--threads " + threads + "; expected at least 1");
       }
       if (maxRegions < 1) {
-        System.err.println("error: --max-regions " + maxRegions + "; expected at least 1");
-        return 2;
+        throw new ParameterException(spec.commandLine(), "--max-regions " + maxRegions + "; expected at least 1");
       }
       if (tiled && svg != null) {
-        System.err.println("error: --svg needs the whole partition, which --tiled does not keep; expected one of them");
-        return 2;
+        throw new ParameterException(spec.commandLine(), "--svg needs the whole partition, which --tiled does not"
+            + " keep; expected one of them");
       }
       String svgProblem = svg == null ? null : svgTargetProblem(svg, model);
       if (svgProblem != null) {
-        System.err.println("error: " + svgProblem);
-        return 2;
+        throw new ParameterException(spec.commandLine(), svgProblem);
       }
       List<Network> read = new ArrayList<>(1);
       int code = Network.readInto(model, read);
+      if (code == 2) { // no such --model file: a bad argument, not bad contents
+        System.err.println(Main.helpHint(spec));
+      }
       if (code != 0) {
         return code;
       }

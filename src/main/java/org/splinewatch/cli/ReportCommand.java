@@ -10,6 +10,7 @@ import org.splinewatch.snapshot.DurableFiles;
 import org.splinewatch.snapshot.MetricsSegments;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
 
 /** {@code ./monitor report RUN_DIR [RUN_DIR...] [--out FILE]}: a self-contained HTML report of one or more runs. */
@@ -21,6 +22,8 @@ final class ReportCommand implements Callable<Integer> {
   @Option(names = "--out", description = "output file (default RUN_DIR/report.html for one run, "
       + "splinewatch-report.html for several); a character device or a FIFO (/dev/null, a pipe) is written to")
   Path out;
+  @picocli.CommandLine.Spec
+  picocli.CommandLine.Model.CommandSpec spec;
 
   /** A report file: it replaces only a file named like a report. */
   static final DurableFiles.OutputKind REPORT = new DurableFiles.OutputKind("an HTML file", "an .html report",
@@ -53,16 +56,14 @@ final class ReportCommand implements Callable<Integer> {
     // before any run is read: a report replaces only a report (e.g. not the run's metrics.jsonl, nor through a link)
     String problem = out == null ? null : DurableFiles.outputFileProblem("--out", out, REPORT);
     if (problem != null) {
-      System.err.println("error: " + problem);
-      return 2;
+      throw new ParameterException(spec.commandLine(), problem);
     }
     runs = RunData.distinct(runs, System.err);
     for (Path r : runs) { // every directory checked before the first is read
       try {
         RunData.check(r);
       } catch (RunData.ReportException e) { // a missing or foreign directory: a bad argument
-        System.err.println("error: " + e.getMessage());
-        return 2;
+        throw new ParameterException(spec.commandLine(), e.getMessage());
       }
     }
     Path file = out != null ? out : runs.size() == 1 ? runs.get(0).resolve("report.html")
@@ -70,8 +71,7 @@ final class ReportCommand implements Callable<Integer> {
     // the default file is checked as --out is (e.g. a report.html that is a link to another file, or a directory)
     String defaultProblem = out != null ? null : DurableFiles.outputFileProblem("the report", file, REPORT);
     if (defaultProblem != null) {
-      System.err.println("error: " + defaultProblem + "; or pass --out FILE");
-      return 2;
+      throw new ParameterException(spec.commandLine(), defaultProblem + "; or pass --out FILE");
     }
     long[] bytes = runs.stream().mapToLong(ReportCommand::sampleBytes).toArray();
     long total = java.util.Arrays.stream(bytes).sum();

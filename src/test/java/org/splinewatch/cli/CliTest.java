@@ -18,6 +18,9 @@ class CliTest {
   @TempDir
   Path tmp;
 
+  /** The line after a bad argument of ./monitor report. */
+  private static final String REPORT_HELP = System.lineSeparator() + "(./monitor report --help lists the options)";
+
   static String run(int expected, String... args) {
     return org.splinewatch.TestTools.cli(expected, args);
   }
@@ -299,19 +302,19 @@ class CliTest {
         && bench.strip().lines().count() == 1, bench);
     // a path that names no file is a bad argument (exit 2), as a missing run directory is; bad contents stay 1
     Path none = tmp.resolve("none.npz");
-    // bench-regions ends a bad argument with the --help line, as the other bench commands do
+    // both end a bad argument with the --help line, as the bench commands do (regions had none)
     String help = System.lineSeparator() + "(./monitor bench-regions --help lists the options)";
     for (String[] args : new String[][] {{"monitor", "regions", "--model", none.toString()},
         {"monitor", "bench-regions", none.toString()}}) {
       String n = run(2, args);
       assertTrue(n.strip().equals("error: " + none + ": no such file; expected a .npz network file"
-          + (args[1].equals("bench-regions") ? help : "")), n);
+          + help.replace("bench-regions", args[1])), n);
     }
     for (String[] args : new String[][] {{"monitor", "regions", "--model", tmp.toString()},
         {"monitor", "bench-regions", tmp.toString()}}) {
       String n = run(2, args);
       assertTrue(n.strip().equals("error: " + tmp + " is a directory; expected a .npz network file"
-          + (args[1].equals("bench-regions") ? help : "")), n);
+          + help.replace("bench-regions", args[1])), n);
     }
     String dir = run(2, "monitor", "bench-regions", "--dir", tmp.resolve("nodir").toString());
     assertTrue(dir.strip().equals("error: workload directory " + tmp.resolve("nodir") + " not found; pass --dir DIR"
@@ -319,16 +322,18 @@ class CliTest {
     Path missing = tmp.resolve("no-such-dir").resolve("p.svg");
     String svg = run(2, "monitor", "regions", "--model", f.toString(), "--svg", missing.toString());
     assertTrue(svg.startsWith("error: --svg " + missing + ": directory " + missing.getParent()
-        + " does not exist"), svg);
+        + " does not exist") && svg.strip().endsWith(help.replace("bench-regions", "regions")), svg);
   }
 
   @Test
   void detectionAndReportNameAMissingRunAndDetectionABadDrop() {
     for (String command : new String[] {"detection", "report"}) {
-      // a bad argument: exit 2 with one line, also when an earlier argument is a run
+      // a bad argument: exit 2 with one line and where the options are (they had no such line), also when an earlier
+      // argument is a run
+      String help = System.lineSeparator() + "(./monitor " + command + " --help lists the options)";
       String m = run(2, "monitor", command, tmp.resolve("nope").toString());
       assertTrue(m.strip().equals("error: " + tmp.resolve("nope") + ": no such run directory; expected runs/<run-id>"
-          + " with metrics.jsonl"), m);
+          + " with metrics.jsonl" + help), m);
       // a file, e.g. the run's metrics.jsonl given instead of its directory: named as a file, not as missing
       Path file = tmp.resolve("files").resolve("metrics.jsonl");
       try {
@@ -339,7 +344,7 @@ class CliTest {
       }
       String f = run(2, "monitor", command, file.toString());
       assertTrue(f.strip().equals("error: " + file + ": is a file, not a run directory; expected runs/<run-id> with"
-          + " metrics.jsonl"), f);
+          + " metrics.jsonl" + help), f);
     }
     // report's directory must hold a run; detection skips one that does not, with its reason (garbage directories)
     Path other = tmp.resolve("other");
@@ -349,12 +354,13 @@ class CliTest {
       throw new java.io.UncheckedIOException(e);
     }
     String foreign = run(2, "monitor", "report", other.toString());
+    String reportHelp = System.lineSeparator() + "(./monitor report --help lists the options)";
     assertTrue(foreign.strip().equals("error: " + other + ": not a run directory (no metrics.jsonl); expected the"
-        + " output of ./trainer"), foreign);
+        + " output of ./trainer" + reportHelp), foreign);
     Path noDir = tmp.resolve("no-such-dir").resolve("r.html");
     String outMissing = run(2, "monitor", "report", "--out", noDir.toString(), tmp.toString());
     assertTrue(outMissing.strip().equals("error: --out " + noDir + ": directory " + noDir.getParent()
-        + " does not exist; expected a file in an existing directory"), outMissing);
+        + " does not exist; expected a file in an existing directory" + reportHelp), outMissing);
     String d = run(2, "monitor", "detection", "--drop", "5", tmp.toString());
     assertTrue(d.contains("--drop 5.0 is out of range; expected a ratio in (0, 1), e.g. 0.05"), d);
     String ds = run(2, "monitor", "detection", "--tuning-datasets", "mnist,cifar10", tmp.toString());
@@ -362,6 +368,11 @@ class CliTest {
         + " fashion-mnist"), ds);
     String r = run(2, "monitor", "detection", "--drop-reference", "first", tmp.toString());
     assertTrue(r.contains("error: --drop-reference first is unknown; expected best or onset"), r);
+    String detectionHelp = "(./monitor detection --help lists the options)";
+    for (String bad : new String[] {d, ds, r}) {
+      assertEquals(2, bad.strip().lines().count(), bad);
+      assertTrue(bad.startsWith("error: ") && bad.strip().endsWith(detectionHelp), bad);
+    }
   }
 
   @Test
@@ -375,13 +386,13 @@ class CliTest {
     for (Path out : new Path[] {empty, full}) {
       String m = run(2, "monitor", "report", "--out", out.toString(), runDir.toString());
       assertTrue(m.strip().equals("error: --out " + out + ": is a directory; expected a file, e.g. "
-          + out.resolve("report.html")), m);
+          + out.resolve("report.html") + REPORT_HELP), m);
       assertTrue(Files.isDirectory(out), "the directory stays a directory");
       assertFalse(Files.exists(tmp.resolve(out.getFileName() + ".tmp")), "no temporary file left beside it");
     }
     assertTrue(Files.exists(full.resolve("keep.txt")));
     String blank = run(2, "monitor", "report", "--out", "", runDir.toString());
-    assertTrue(blank.strip().equals("error: --out is empty; expected a file, e.g. report.html"), blank);
+    assertTrue(blank.strip().equals("error: --out is empty; expected a file, e.g. report.html" + REPORT_HELP), blank);
   }
 
   @Test
@@ -403,7 +414,7 @@ class CliTest {
     Path data = runDir.resolve("metrics.jsonl");
     String m = run(2, "monitor", "report", "--out", data.toString(), runDir.toString());
     assertTrue(m.strip().equals("error: --out " + data + ": exists and is not an HTML file; expected a new file or an"
-        + " .html report to replace"), m);
+        + " .html report to replace" + REPORT_HELP), m);
     assertTrue(Files.readString(data).equals(metrics), "the run's data is kept");
     Path old = Files.writeString(tmp.resolve("old.html"), "<html>old</html>");
     run(0, "monitor", "report", "--out", old.toString(), runDir.toString());
@@ -426,7 +437,7 @@ class CliTest {
     // a typo would otherwise count every induced collapse as alerted with no accuracy drop
     String m = run(2, "monitor", "detection", "--layer", "rep", ok.toString());
     assertTrue(m.strip().equals("error: --layer rep: no run has a kNN accuracy series for this layer; expected one"
-        + " of: proj, repr"), m);
+        + " of: proj, repr" + System.lineSeparator() + "(./monitor detection --help lists the options)"), m);
     assertTrue(run(0, "monitor", "detection", "--layer", "proj", ok.toString()).contains("| ok | simclr |"));
     // overlapping globs name a run twice: it is counted once
     String twice = run(0, "monitor", "detection", ok.toString(), ok.toString());
@@ -489,7 +500,7 @@ class CliTest {
         + " is named more than once; read once"), both);
     String r = run(2, "monitor", "report", runs.toString());
     assertEquals("error: " + runs + ": is a directory of 2 runs, not a run directory; expected run directories such as "
-        + crashed + " (" + runs.resolve("*") + " for all of them)", r.strip());
+        + crashed + " (" + runs.resolve("*") + " for all of them)" + REPORT_HELP, r.strip());
   }
 
   @Test

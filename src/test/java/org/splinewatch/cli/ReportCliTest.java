@@ -19,6 +19,9 @@ import org.splinewatch.snapshot.DurableFiles;
 
 /** {@code ./monitor report} on long runs: what it says while it reads them, and a heap too small for them. */
 class ReportCliTest {
+  /** The line a bad argument's error is followed by. */
+  private static final String HELP = System.lineSeparator() + "(./monitor report --help lists the options)";
+
   @TempDir
   Path tmp;
 
@@ -132,7 +135,7 @@ class ReportCliTest {
       server.bind(java.net.UnixDomainSocketAddress.of(socket));
       String s = TestTools.cli(2, "monitor", "report", a.toString(), "--out", socket.toString());
       assertEquals("error: --out " + socket + ": is a socket; expected a file, a FIFO or a character device such as"
-          + " /dev/null", s.strip());
+          + " /dev/null" + HELP, s.strip());
     }
     Path old = Files.writeString(tmp.resolve("old.html"), "<html/>");
     Path link = Files.createSymbolicLink(tmp.resolve("link.html"), old.getFileName());
@@ -167,10 +170,11 @@ class ReportCliTest {
     Path nowhere = Files.createSymbolicLink(tmp.resolve("gone.html"), Path.of("missing", "r.html"));
     String m = TestTools.cli(2, "monitor", "report", a.toString(), "--out", nowhere.toString());
     assertEquals("error: --out " + nowhere + ": is a link to " + tmp.resolve("missing/r.html") + ", whose directory "
-        + tmp.resolve("missing") + " does not exist; expected a link to a file in an existing directory", m.strip());
+        + tmp.resolve("missing") + " does not exist; expected a link to a file in an existing directory" + HELP,
+        m.strip());
     assertTrue(Files.isSymbolicLink(nowhere) && !Files.exists(tmp.resolve("missing")), "nothing written");
     Path loop = Files.createSymbolicLink(tmp.resolve("loop.html"), Path.of("loop.html"));
-    assertEquals("error: --out " + loop + ": is a loop of symbolic links; expected a file or a link to one",
+    assertEquals("error: --out " + loop + ": is a loop of symbolic links; expected a file or a link to one" + HELP,
         TestTools.cli(2, "monitor", "report", a.toString(), "--out", loop.toString()).strip());
     try (var left = Files.list(tmp.resolve("site"))) {
       assertEquals(java.util.List.of(), left.filter(p -> p.toString().endsWith(".tmp")).toList(), "no temporary left");
@@ -188,14 +192,14 @@ class ReportCliTest {
     Path link = Files.createSymbolicLink(tmp.resolve("r.html"), notes.getFileName());
     String m = TestTools.cli(2, "monitor", "report", a.toString(), "--out", link.toString());
     assertEquals("error: --out " + link + ": is a link to " + notes.toRealPath() + ", which is not an HTML file;"
-        + " expected a new file or an .html report to replace", m.strip());
+        + " expected a new file or an .html report to replace" + HELP, m.strip());
     assertEquals("keep me\n", Files.readString(notes));
     assertTrue(Files.isSymbolicLink(link), "the link is kept");
     // a link to the run's own data is refused the same way; nothing is written
     Path data = Files.createSymbolicLink(tmp.resolve("data.htm"), a.resolve("metrics.jsonl"));
     String d = TestTools.cli(2, "monitor", "report", a.toString(), "--out", data.toString());
     assertEquals("error: --out " + data + ": is a link to " + a.resolve("metrics.jsonl").toRealPath() + ", which is"
-        + " not an HTML file; expected a new file or an .html report to replace", d.strip());
+        + " not an HTML file; expected a new file or an .html report to replace" + HELP, d.strip());
     assertFalse(Files.exists(a.resolve("report.html")), "nothing written");
     try (var left = Files.list(tmp)) {
       assertEquals(java.util.List.of(), left.filter(p -> p.toString().endsWith(".tmp")).toList(), "no temporary left");
@@ -204,7 +208,7 @@ class ReportCliTest {
     Path own = Files.createSymbolicLink(a.resolve("report.html"), notes);
     String o = TestTools.cli(2, "monitor", "report", a.toString());
     assertEquals("error: the report " + own + ": is a link to " + notes.toRealPath() + ", which is not an HTML file;"
-        + " expected a new file or an .html report to replace; or pass --out FILE", o.strip());
+        + " expected a new file or an .html report to replace; or pass --out FILE" + HELP, o.strip());
     assertEquals("keep me\n", Files.readString(notes));
   }
 }
