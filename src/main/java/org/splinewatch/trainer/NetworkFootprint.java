@@ -178,7 +178,7 @@ public final class NetworkFootprint {
 
   /** The architecture options (the ones a cap applies to) and the rest of what sizes the network. */
   private record Arch(String method, boolean cnn, int rows, int cols, long[] channels, long[] hidden, long projection,
-      long predictorHidden, boolean predictor, long batch, long probes) {
+      long predictorHidden, boolean predictor, long batch, long probes, boolean analyzerCopy) {
     boolean supervised() {
       return method.equals("supervised");
     }
@@ -207,7 +207,7 @@ public final class NetworkFootprint {
         case "--batch-size" -> b = f != null ? f.applyAsLong(b) : ref.getLong("run.batch-size");
         default -> throw new IllegalArgumentException("not an architecture option: " + option);
       }
-      return new Arch(method, cnn, rows, cols, ch, hid, proj, pred, predictor, b, probes);
+      return new Arch(method, cnn, rows, cols, ch, hid, proj, pred, predictor, b, probes, analyzerCopy);
     }
 
     private static long[] longs(Config ref, String key) {
@@ -265,6 +265,39 @@ public final class NetworkFootprint {
    */
   record Sizes(long parameters, long snapshotBuffers, long nativeBytes, long heapBytes, long largestArray,
       String largestArrayWhat, String extra, long reprWidth) {
+    /** The resident memory the run needs at the least: the native arrays and the heap a snapshot's analysis holds. */
+    long residentBytes() {
+      return add(nativeBytes, heapBytes);
+    }
+  }
+
+  /**
+   * The analyzers that build an 8-byte copy of a snapshot's network ({@code PiecewiseLinearNet}) on the heap: all but
+   * the training-health analyzer. The trainer's JVM runs them one at a time (splinewatch-analysis-dispatcher).
+   */
+  static final java.util.Set<String> COPYING_ANALYZERS = java.util.Set.of("embedding", "regions", "boundary",
+      "geometry", "probe", "local-complexity");
+
+  /**
+   * The JVM's own native memory and its libraries' (libnd4j, OpenBLAS; SameDiff's for the self-supervised methods),
+   * about a quarter below the least measured with the default network (docs/memory.md: 134 and 241-253 MiB).
+   */
+  static long nativeBase(String method) {
+    return method.equals("supervised") ? 96L << 20 : 192L << 20;
+  }
+
+  /**
+   * Native bytes per trainable parameter, about a sixth below the least measured in 2-step runs (docs/memory.md): the
+   * weights, gradients, Adam's two moments and the snapshot's copy buffers (20 bytes), and what DL4J's or SameDiff's
+   * training step allocates besides (its gradient and update arrays, SameDiff's array cache); BYOL's target network too.
+   */
+  static long nativeBytesPerParameter(String method) {
+    return switch (method) {
+      case "supervised" -> 22; // measured 28
+      case "simsiam" -> 60; // 71-72
+      case "byol" -> 76; // 88-89
+      default -> 40; // simclr 48-69, vicreg 48-64
+    };
   }
 
   private NetworkFootprint() {
@@ -276,15 +309,16 @@ public final class NetworkFootprint {
    * this JVM.
    */
   static void check(RunSettings s, int rows, int cols, Limits limits) {
-    check(s, rows, cols, limits, 0);
+    check(s, rows, cols, limits, 0, false);
   }
 
   /**
-   * As above, with the embedding analyzer in this JVM passing {@code analysedProbes} probes (and as many pairs)
-   * through each snapshot, on the same heap (0: it does not run here).
+   * As above, with the analyzers in this JVM on the same heap: {@code analyzerCopy} when one that builds an 8-byte copy
+   * of each snapshot's network runs here, and the embedding analyzer passing {@code analysedProbes} probes (and as
+   * many pairs) through it (0: it does not run here).
    */
-  static void check(RunSettings s, int rows, int cols, Limits limits, long analysedProbes) {
-    Arch a = arch(s, rows, cols, analysedProbes);
+  static void check(RunSettings s, int rows, int cols, Limits limits, long analysedProbes, boolean analyzerCopy) {
+    Arch a = arch(s, rows, cols, analysedProbes, analyzerCopy);
     if (a.cnn()) {
       checkStages(a);
     }
@@ -294,7 +328,7 @@ public final class NetworkFootprint {
       return;
     }
     Bound bound = z.largestArray() > MAX_ARRAY ? Bound.ARRAY
-        : z.nativeBytes() > limits.resident().bytes() ? Bound.NATIVE : Bound.HEAP;
+        : resident(z, limits) > limits.resident().bytes() ? Bound.NATIVE : Bound.HEAP;
     String more = bound.raise(limits);
     Config reference = ConfigFactory.defaultReference().getConfig("splinewatch");
     String culprit = null;
@@ -319,7 +353,7 @@ public final class NetworkFootprint {
     long arrayAllowed = bound == Bound.ARRAY ? largestThatFits(a, culprit, Limits.UNBOUNDED) : allowed;
     Bound binding = bound;
     if (bound == Bound.ARRAY && allowed < arrayAllowed) {
-      binding = sizes(a.capped(culprit, allowed + 1)).nativeBytes() > limits.resident().bytes() ? Bound.NATIVE
+      binding = resident(sizes(a.capped(culprit, allowed + 1)), limits) > limits.resident().bytes() ? Bound.NATIVE
           : Bound.HEAP;
     }
     String room = binding == Bound.ARRAY ? "smaller images" : "more memory (" + binding.raise(limits)
@@ -345,7 +379,7 @@ public final class NetworkFootprint {
   /** What a network can be too large for, and the measure of it. */
   private enum Bound {
     ARRAY(Sizes::largestArray),
-    NATIVE(Sizes::nativeBytes),
+    NATIVE(Sizes::residentBytes),
     HEAP(Sizes::heapBytes);
 
     final ToLongFunction<Sizes> need;
@@ -390,21 +424,40 @@ public final class NetworkFootprint {
     }
   }
 
+  /**
+   * The resident memory a network needs: its native memory and the heap, counted at its maximum where that is below
+   * the resident limit (the JVM commits its heap up to the maximum while a large network trains: committed was the
+   * maximum in all but one of the measured runs of 10000 units and more, docs/memory.md), else at what a snapshot
+   * needs.
+   */
+  private static long resident(Sizes z, Limits limits) {
+    long heap = limits.heap().bytes() < limits.resident().bytes() ? Math.max(z.heapBytes(), limits.heap().bytes())
+        : z.heapBytes();
+    return add(z.nativeBytes(), heap);
+  }
+
   /** What does not fit, in words; null when the network fits. */
   private static String problem(Arch a, Sizes z, Limits limits) {
     if (z.largestArray() > MAX_ARRAY) {
       return z.largestArrayWhat() + ", more than a Java array holds (" + MAX_ARRAY + ")";
     }
-    if (z.nativeBytes() > limits.resident().bytes()) {
+    if (resident(z, limits) > limits.resident().bytes()) {
+      long heap = resident(z, limits) - z.nativeBytes();
       return "training its " + z.parameters() + " parameters on batches of " + a.batch() + " needs at least "
-          + bytes(z.nativeBytes()) + " of native memory (weights, gradients and Adam's two moments, the batch's layer"
-          + " outputs" + z.extra() + "), more than this run's memory limit of " + bytes(limits.resident().bytes())
-          + " (" + limits.resident().source() + ")";
+          + bytes(z.nativeBytes()) + " of native memory (" + nativeBytesPerParameter(a.method()) + " bytes a"
+          + " parameter for " + a.method() + ": weights, gradients, Adam's two moments and the trainer's own arrays;"
+          + " the batch's layer outputs" + z.extra() + ", " + bytes(nativeBase(a.method())) + " for the JVM and its"
+          + " libraries)"
+          + " and " + bytes(heap) + " of heap (" + (heap > z.heapBytes() ? "its maximum, which the JVM commits; a"
+          + " snapshot" + (a.analyzerCopy() ? " and its analysis" : "") + " need " + bytes(z.heapBytes())
+          : "for a snapshot" + (a.analyzerCopy() ? " and its analysis" : "")) + "), " + bytes(resident(z, limits))
+          + " in all, more than this run's memory limit of "
+          + bytes(limits.resident().bytes()) + " (" + limits.resident().source() + ")";
     }
     if (z.heapBytes() > limits.heap().bytes()) {
-      String analysis = a.probes() == 0 ? "" : " and the embedding analyzer widens them to 8-byte values and passes"
+      String analysis = a.probes() > 0 ? " and the embedding analyzer widens them to 8-byte values and passes"
           + " its " + a.probes() + " probes and their " + a.probes() + " pairs through them (" + z.reprWidth()
-          + " representation values each)";
+          + " representation values each)" : a.analyzerCopy() ? " and an analyzer widens them to 8-byte values" : "";
       return "a snapshot copies the network's weights into the Java heap" + analysis + ", which needs at least "
           + bytes(z.heapBytes()) + " with the batch's pixels, more than its maximum of " + bytes(limits.heap().bytes())
           + " (" + limits.heap().source() + ")";
@@ -492,13 +545,12 @@ public final class NetworkFootprint {
       params = add(params, add(weights, add(a.projection(), a.predictorHidden())));
       outputs = add(outputs, add(a.projection(), a.predictorHidden()));
     }
-    if (a.method().equals("byol")) { // the target network: a copy of encoder and projector
-      nativeBytes = add(nativeBytes, mul(FLOAT, copied));
+    if (a.method().equals("byol")) { // the target network, a copy of encoder and projector: in the bytes a parameter
       extra += ", the target network";
     }
-    if (a.method().equals("simclr")) { // NT-Xent's two constant masks and the similarity matrix, each 2n x 2n
+    if (a.method().equals("simclr")) { // NT-Xent's masks, similarity matrix and their gradients: 14-16 of 2n x 2n
       long n2 = mul(2, a.batch());
-      nativeBytes = add(nativeBytes, mul(3 * FLOAT, mul(n2, n2)));
+      nativeBytes = add(nativeBytes, mul(14 * FLOAT, mul(n2, n2)));
       extra += ", NT-Xent's " + n2 + "x" + n2 + " matrices";
     }
     if (a.method().equals("vicreg")) { // the off-diagonal mask and each view's covariance, each d x d
@@ -511,28 +563,32 @@ public final class NetworkFootprint {
       largestWhat = "a batch of " + a.batch() + " images of " + a.rows() + "x" + a.cols() + " has " + pixels
           + " pixels, which the trainer draws into one array";
     }
-    nativeBytes = add(nativeBytes, add(mul(4 * FLOAT, params), mul(FLOAT, copied))); // + the snapshot's buffers
-    nativeBytes = add(nativeBytes, mul(FLOAT, mul(views, mul(a.batch(), outputs))));
+    nativeBytes = add(nativeBytes, add(nativeBase(a.method()), mul(nativeBytesPerParameter(a.method()), params)));
+    // every layer output of every image and view, with its pre-activation and gradient (measured 13-19 bytes)
+    nativeBytes = add(nativeBytes, mul(3 * FLOAT, mul(views, mul(a.batch(), outputs))));
     heapBytes = add(heapBytes, add(mul(FLOAT, copied), mul(FLOAT, pixels)));
     long repr = dense.get(dense.size() - 1)[0]; // what the head receives
-    if (a.probes() > 0) {
-      // while it holds the snapshot, the embedding analyzer builds its network from it, every weight widened to a
-      // double (PiecewiseLinearNet), and holds the probes' and the pairs' representations at once (8 bytes each)
-      heapBytes = add(heapBytes, add(mul(2 * FLOAT, copied), mul(2 * 2 * FLOAT, mul(a.probes(), repr))));
+    if (a.analyzerCopy() || a.probes() > 0) {
+      // while it holds the snapshot, an analyzer builds its network from it, every weight widened to a double
+      // (PiecewiseLinearNet); one at a time
+      heapBytes = add(heapBytes, mul(2 * FLOAT, copied));
+    }
+    if (a.probes() > 0) { // the embedding analyzer holds the probes' and the pairs' representations at once (8 bytes)
+      heapBytes = add(heapBytes, mul(2 * 2 * FLOAT, mul(a.probes(), repr)));
     }
     return new Sizes(params, copied, nativeBytes, heapBytes, largest, largestWhat, extra, repr);
   }
 
   /** The sizes of the network of {@code s} on images of {@code rows × cols} (tests compare them with the trainers'). */
   static Sizes sizes(RunSettings s, int rows, int cols) {
-    return sizes(arch(s, rows, cols, 0));
+    return sizes(arch(s, rows, cols, 0, false));
   }
 
-  private static Arch arch(RunSettings s, int rows, int cols, long probes) {
+  private static Arch arch(RunSettings s, int rows, int cols, long probes, boolean analyzerCopy) {
     boolean predictor = (s.method().equals("simsiam") || s.method().equals("byol"))
         && (s.predictor() || s.ablateFrom() > 0);
     return new Arch(s.method(), s.encoder().equals("cnn"), rows, cols, longs(s.cnnChannels()), longs(s.hidden()),
-        s.projectionDim(), s.predictorHidden(), predictor, s.batchSize(), probes);
+        s.projectionDim(), s.predictorHidden(), predictor, s.batchSize(), probes, analyzerCopy);
   }
 
   private static long[] longs(int[] values) {

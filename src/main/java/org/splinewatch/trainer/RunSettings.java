@@ -193,7 +193,7 @@ public record RunSettings(String method, String dataset, Path dataDir, Path cach
   public void checkNetwork(int rows, int cols, NetworkFootprint.Limits limits, List<String> analyzersHere) {
     try {
       NetworkFootprint.check(this, rows, cols, limits, monitoring && analyzersHere.contains("embedding") ? probeSize
-          : 0);
+          : 0, monitoring && analyzersHere.stream().anyMatch(NetworkFootprint.COPYING_ANALYZERS::contains));
     } catch (IllegalArgumentException e) {
       throw new DataBound(e.getMessage());
     }
