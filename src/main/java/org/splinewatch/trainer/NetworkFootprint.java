@@ -20,18 +20,19 @@ import org.splinewatch.metrics.MemorySettings;
  * <ul>
  *   <li>more {@code --cnn-channels} stages than the images' side can be halved by their 2×2 pooling (28: 4 stages);
  *   <li>a weight array (one layer's weights) or a batch larger than a Java array holds: snapshots copy each into one;
- *   <li>a network whose training needs more native memory than the run's resident-memory limit, counted from below:
- *       4 bytes each for the weights, their gradients and Adam's two moments, the snapshot's copy buffers, BYOL's
- *       target network, the batch's layer outputs (both views for the self-supervised methods), SimCLR's
- *       {@code 2n × 2n} similarity matrices and VICReg's {@code d × d} covariance matrices;
- *   <li>a snapshot whose copied weights (and the batch's pixels) do not fit the Java heap, nor, where the embedding
- *       analyzer runs in this JVM, with its network built from them (8 bytes a weight) and the representations of
- *       its probes and their pairs (8 bytes a value): {@code --hidden 30000} passed and its analyzers ran the 640 MiB
- *       heap out of memory at the first snapshot, and the full heap with the training's native arrays then went
- *       over the resident limit in step 1.
+ *   <li>a network whose training's native memory, with the heap at its maximum (the JVM commits it), is more than
+ *       the run's resident-memory limit: the native memory as measured in 2-step runs, a little below it (bytes a
+ *       parameter per method, the JVM's and its libraries' base, 12 bytes a layer output of every image and view,
+ *       SimCLR's {@code 2n × 2n} matrices and VICReg's {@code d × d}; docs/memory.md);
+ *   <li>a snapshot whose copied weights (and the batch's pixels) do not fit the Java heap, nor, where an analyzer
+ *       that builds its network from them runs in this JVM (all but the health analyzer, one at a time), with that
+ *       network (8 bytes a weight) and the embedding analyzer's representations of its probes and their pairs
+ *       (8 bytes a value): {@code --hidden 30000} passed and its analyzers ran the 640 MiB heap out of memory at the
+ *       first snapshot, and the full heap with the training's native arrays then went over the resident limit.
  * </ul>
  *
- * <p>Every count is a lower bound of what the trainers allocate, so a network refused here could not have trained.
+ * <p>Every count is below what the trainers were measured to take, so a network refused here could not have trained
+ * in the 2-step runs measured; one just under the bound can still be stopped by the resident limit later.
  * The option named is the one whose reference.conf default would shrink the need the most; what is allowed is its
  * largest value that fits with the other settings as given.
  */
