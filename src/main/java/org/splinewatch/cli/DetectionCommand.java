@@ -118,6 +118,7 @@ final class DetectionCommand implements Callable<Integer> {
     List<Path> rowDirs = new ArrayList<>();
     List<Detection.Skipped> skipped = new ArrayList<>();
     List<String> unchecked = new ArrayList<>(); // counted runs whose metrics could not be checked for an early end
+    List<String> losses = new ArrayList<>(); // counted runs' lines a known crash cut off (RunData.notes)
     java.util.TreeSet<String> knnLayers = new java.util.TreeSet<>(); // the layers the counted runs have kNN of
     for (Path r : runs) {
       Detection.Loaded loaded = Detection.load(r);
@@ -134,6 +135,7 @@ final class DetectionCommand implements Callable<Integer> {
       }
       rowDirs.add(r);
       data.notChecked().ifPresent(n -> unchecked.add(r + ": " + n));
+      data.notes().forEach(n -> losses.add(r + ": " + n));
       data.series().values().stream()
           .filter(s -> s.name().equals(org.splinewatch.snapshot.MetricFamily.KNN_ACCURACY_RATIO.id()))
           .forEach(s -> knnLayers.add(String.valueOf(s.labels().get("layer"))));
@@ -157,6 +159,10 @@ final class DetectionCommand implements Callable<Integer> {
       System.out.printf(java.util.Locale.ROOT, "%ncounted, but %s: %d run director%s%n",
           org.splinewatch.report.ReportWriter.NOT_CHECKED, unchecked.size(), unchecked.size() == 1 ? "y" : "ies");
       unchecked.forEach(System.out::println);
+    }
+    if (!losses.isEmpty()) {
+      System.out.printf(java.util.Locale.ROOT, "%ncounted, with a line a known crash cut off: %d%n", losses.size());
+      losses.forEach(System.out::println);
     }
     return 0;
   }

@@ -179,7 +179,7 @@ final class ExperimentCommand implements Callable<Integer> {
         Read read = read(runDir);
         if (read.damage() == null) {
           whole.put(run.id(), read.data());
-          System.out.println(prefix + ": finished before, skipped");
+          System.out.println(prefix + ": finished before, skipped" + notes(read.data()));
           continue;
         }
         why = "finished but incomplete (" + read.damage() + ")";
@@ -388,6 +388,11 @@ final class ExperimentCommand implements Callable<Integer> {
     } catch (RunData.ReportException | UncheckedIOException e) {
       return new Read(null, Main.oneLine(e));
     }
+  }
+
+  /** A finished run's {@link RunData#notes} (what a known crash cut off) after "; note: ", or nothing. */
+  private static String notes(RunData r) {
+    return r.notes().isEmpty() ? "" : "; note: " + String.join("; ", r.notes());
   }
 
   /** Why a run that has not finished is trained again ({@link RunData#unfinishedEnd} of its last run_finished). */

@@ -116,6 +116,7 @@ final class ReportCommand implements Callable<Integer> {
       System.err.printf(java.util.Locale.ROOT, "done in %.1f s%n", (System.nanoTime() - started) / 1e9);
     }
     for (RunData d : data) {
+      d.notes().forEach(n -> System.out.println("note: " + d.runId() + ": " + n));
       if (!d.complete()) {
         System.out.println(d.incompleteWarning());
       } else {

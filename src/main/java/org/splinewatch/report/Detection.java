@@ -329,7 +329,7 @@ public final class Detection {
       }
     }
     return new RunData(run.dir(), run.runId(), run.config(), run.series(), alerts, run.pictures(), run.runEnds(),
-        run.problems());
+        run.problems(), run.notes());
   }
 
   /**

@@ -209,7 +209,7 @@ public final class ReportWriter {
     List<RunData> out = new ArrayList<>();
     for (RunData r : runs) {
       out.add(count.get(r.runId()) == 1 ? r : new RunData(r.dir(), r.runId() + " (" + r.dir() + ")", r.config(),
-          r.series(), r.alerts(), r.pictures(), r.runEnds(), r.problems()));
+          r.series(), r.alerts(), r.pictures(), r.runEnds(), r.problems(), r.notes()));
     }
     return out;
   }
@@ -249,6 +249,8 @@ public final class ReportWriter {
           .append(ok ? "complete" + esc(ending[1]) + esc(r.notChecked().map(n -> "; " + NOT_CHECKED + ": " + n).orElse(""))
               : "INCOMPLETE — " + esc(String.join("; ", r.problems())))
           .append("</div>\n");
+      r.notes().forEach(n -> sb.append("<div class=\"coverage\">").append(esc(r.runId())).append(": note: ")
+          .append(esc(n)).append("</div>\n"));
       String coverage = r.coverage(); // sparse curves: snapshots dropped or left unanalysed
       if (!coverage.isEmpty()) {
         sb.append("<div class=\"coverage\">").append(esc(r.runId())).append(": ").append(esc(coverage))

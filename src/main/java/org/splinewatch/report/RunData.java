@@ -39,12 +39,16 @@ import org.splinewatch.snapshot.RegionFile;
  * @param pictures partition pictures per plane, in step order
  * @param runEnds  the {@code run_finished} events, in order: one per segment of a run interrupted and resumed, none
  *                 while it runs or after a crash
+ * @param problems what makes the run incomplete, in a few words each
+ * @param notes    what was lost in a known way that leaves the run complete: a metrics line a crash cut off before the
+ *                 run was resumed or marked interrupted ({@link #crashLosses})
  *
  * <p>Over 300 lines because it reads every file of a run directory tolerantly and also holds the live page's
  * incremental reader, which shares the same line parser.
  */
 public record RunData(Path dir, String runId, Map<String, Object> config, Map<String, Series> series,
-    List<Alert> alerts, Map<Integer, List<Picture>> pictures, List<JsonNode> runEnds, List<String> problems) {
+    List<Alert> alerts, Map<Integer, List<Picture>> pictures, List<JsonNode> runEnds, List<String> problems,
+    List<String> notes) {
 
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final Pattern CURSOR = Pattern.compile("(\\d{1,9})\\.(\\d{1,9})\\.(\\d{1,19})");
@@ -56,6 +60,13 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
 
   public RunData {
     problems = summarised(problems);
+    notes = List.copyOf(notes);
+  }
+
+  /** A run without {@link #notes}. */
+  public RunData(Path dir, String runId, Map<String, Object> config, Map<String, Series> series, List<Alert> alerts,
+      Map<Integer, List<Picture>> pictures, List<JsonNode> runEnds, List<String> problems) {
+    this(dir, runId, config, series, alerts, pictures, runEnds, problems, List.of());
   }
 
   /**
@@ -244,6 +255,7 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
     List<JsonNode> runEnds = new ArrayList<>();
     List<JsonNode> resumes = new ArrayList<>();
     readEvents(dir, alerts, runEnds, resumes, problems);
+    List<String> notes = crashLosses(samples.torn(), resumes, runEnds, problems);
     if (!earliestDeleted) { // else the samples are short by the deleted segments, named above
       String cut = cutShort(series, runEnds);
       if (cut != null) {
@@ -256,7 +268,69 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
       problems.add("the run has not finished (no run_finished event): still running, or it crashed");
     }
     Map<Integer, List<Picture>> pictures = current(readPictures(dir, problems), series, resumes);
-    return new RunData(dir, runId, config, series, alerts, pictures, runEnds, problems);
+    return new RunData(dir, runId, config, series, alerts, pictures, runEnds, problems, notes);
+  }
+
+  /**
+   * The metrics lines a known crash cut off, each as a note naming the line and the step lost, taken out of {@code
+   * problems} (where they are named as malformed); a cut-off line of no known crash stays a problem. A writer killed
+   * while it wrote a line leaves that line's start; the resume that follows ({@code RunLog.endTornLines}) or a
+   * monitor marking the run interrupted at its next start ends it with a newline. Such a line is a known crash loss
+   * when it is the last line of a process's writing: the last line of all, with an interrupted {@code run_finished}
+   * written after the sample before it, or a line followed by a resumed segment: a {@code run_resumed} stamped no
+   * earlier than the sample before the line and no later than the sample after it (each resume explains one line). A
+   * malformed line anywhere else, or one not cut off (garbage, not UTF-8), stays an error: no crash explains it.
+   */
+  static List<String> crashLosses(List<SampleLines.Torn> torn, List<JsonNode> resumes, List<JsonNode> runEnds,
+      List<String> problems) {
+    List<String> notes = new ArrayList<>();
+    Set<JsonNode> used = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+    for (SampleLines.Torn t : torn) {
+      String problem = t.label() + " line " + t.line() + " is malformed";
+      if (!problems.contains(problem)) {
+        continue; // half-written (no newline yet): still being written, or a crash nothing followed
+      }
+      String why = null;
+      long resumedAt = -1;
+      if (t.last()) {
+        JsonNode end = runEnds.isEmpty() ? null : runEnds.get(runEnds.size() - 1);
+        if (end != null && end.path("status").asText("").equals("interrupted") && after(end, t.timeBefore(), t)) {
+          why = "cut off when the process writing it was killed; the run was then marked interrupted";
+        }
+      } else if (!Double.isNaN(t.timeAfter())) {
+        for (JsonNode r : resumes) {
+          if (!used.contains(r) && after(r, t.timeBefore(), t) && r.path("time").asDouble() <= t.timeAfter()) {
+            used.add(r);
+            resumedAt = r.path("step").asLong();
+            why = "cut off by a crash; the run was resumed from step " + resumedAt + " after it";
+            break;
+          }
+        }
+      }
+      if (why == null) {
+        continue;
+      }
+      problems.remove(problem);
+      String lost;
+      if (t.step() >= 0 && resumedAt >= 0 && t.step() > resumedAt) {
+        lost = "its sample, of step " + t.step() + ", is after the resume's step: the resumed run's replace it";
+      } else if (t.step() >= 0) {
+        lost = "one sample of step " + t.step() + " lost";
+      } else {
+        lost = "one sample lost, its step cut off" + (t.stepBefore() >= 0 ? " (the sample before it is of step "
+            + t.stepBefore() + ")" : "");
+      }
+      notes.add(t.label() + " line " + t.line() + " was " + why + ": " + lost);
+    }
+    return notes;
+  }
+
+  /** Whether {@code event} is stamped no earlier than {@code time}, the sample before {@code t} (any, where none). */
+  private static boolean after(JsonNode event, double time, SampleLines.Torn t) {
+    if (t.stepBefore() < 0 && Double.isNaN(time)) {
+      return true; // the line is its file's first sample
+    }
+    return event.path("time").isNumber() && event.path("time").asDouble() >= time;
   }
 
   /** Whether retention deleted the earliest of these metrics segments (the first left is not number 1). */
@@ -469,6 +543,7 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
       List<JsonNode> runEnds = new ArrayList<>();
       List<JsonNode> resumes = new ArrayList<>();
       readEvents(dir, alerts, runEnds, resumes, problems);
+      List<String> notes = crashLosses(samples.torn(), resumes, runEnds, problems);
       String cut = earliestDeleted(segments) ? null : cutShort(series, runEnds);
       if (cut != null) {
         problems.add(cut);
@@ -477,7 +552,7 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
       this.resumes = resumes.size();
       String runId = String.valueOf(config.getOrDefault("run_id", dir.getFileName().toString()));
       return new RunData(dir, runId, config, series, alerts, current(readPictures(dir, problems), series, resumes),
-          runEnds, problems);
+          runEnds, problems, notes);
     }
 
     /**
@@ -886,7 +961,7 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
         newer.put(key, new Series(s.name(), s.labels(), List.copyOf(points.subList(first, points.size()))));
       }
     });
-    return new RunData(dir, runId, config, newer, alerts, pictures, runEnds, problems);
+    return new RunData(dir, runId, config, newer, alerts, pictures, runEnds, problems, notes);
   }
 
   /** The last step any series reached. */

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Matcher;
 import org.splinewatch.report.RunData.Series;
 
 /**
@@ -27,6 +28,24 @@ final class SampleLines {
   private final Map<String, Points> byStart = new HashMap<>();
   /** Lines read by their numbers only. */
   private long numbersOnly;
+  /** Lines cut off before their end ({@link Torn}), in the order read. */
+  private final List<Torn> torn = new java.util.ArrayList<>();
+  /** The {@link #torn} line waiting for the time of the sample after it, or -1. */
+  private int awaiting = -1;
+  /** The step and time of the last sample added. */
+  private long lastStep = -1;
+  private double lastTime = Double.NaN;
+
+  /**
+   * A line that ends before its JSON value does (a writer killed while it wrote it): its file, its line number, the
+   * step its text still shows (-1 where the cut came before it), the step and time of the whole sample written before
+   * it and after it (-1 and NaN where there is none), and whether it was the last line read.
+   */
+  record Torn(String label, int line, long step, long stepBefore, double timeBefore, double timeAfter, boolean last) {
+    Torn followed(double after) {
+      return new Torn(label, line, step, stepBefore, timeBefore, after, false);
+    }
+  }
 
   /** Adds to {@code series}, numbering samples with {@code order[0]++} (shared with the caller). */
   SampleLines(Map<String, Series> series, long[] order) {
@@ -36,6 +55,10 @@ final class SampleLines {
 
   /** Adds one line of {@code label} (a file); a bad line is a problem. */
   void add(String label, int lineNo, String line, boolean last, List<String> problems) {
+    int n = torn.size();
+    if (n > 0 && torn.get(n - 1).last() && !line.isBlank()) {
+      torn.set(n - 1, torn.get(n - 1).followed(torn.get(n - 1).timeAfter()));
+    }
     int cut = line.startsWith("{\"name\":") ? line.indexOf(STEP) : -1;
     if (cut > 0) {
       Points points = byStart.get(line.substring(0, cut));
@@ -69,12 +92,37 @@ final class SampleLines {
       String key = RunData.seriesKey(name, labels);
       // the order (as written) tells a resumed run's samples from those of the trajectory it abandoned
       Points points = (Points) series.computeIfAbsent(key, k -> new Series(name, labels, new Points())).points();
-      points.add(step, value, j.path("time").isNumber() ? j.path("time").asDouble() : Double.NaN, order[0]++);
+      double time = j.path("time").isNumber() ? j.path("time").asDouble() : Double.NaN;
+      points.add(step, value, time, order[0]++);
+      added(step, time);
       if (cut > 0 && isStartOf(j, line, cut)) {
         byStart.put(line.substring(0, cut), points);
       }
     } catch (Exception e) {
       problems.add(label + " line " + lineNo + (last ? " is half-written" : " is malformed"));
+      if (e instanceof com.fasterxml.jackson.core.io.JsonEOFException) {
+        Matcher step = TORN_STEP.matcher(line);
+        torn.add(new Torn(label, lineNo, step.find() ? Long.parseLong(step.group(1)) : -1, lastStep, lastTime,
+            Double.NaN, true));
+        awaiting = torn.size() - 1;
+      }
+    }
+  }
+
+  private static final java.util.regex.Pattern TORN_STEP = java.util.regex.Pattern.compile(",\"step\":(\\d{1,18})[,}]");
+
+  /** The lines read so far that were cut off before their end, with the sample written after each where there is. */
+  List<Torn> torn() {
+    return List.copyOf(torn);
+  }
+
+  /** Notes a sample added: the step and time that a cut-off line before it is placed by. */
+  private void added(long step, double time) {
+    lastStep = step;
+    lastTime = time;
+    if (awaiting >= 0) {
+      torn.set(awaiting, torn.get(awaiting).followed(time));
+      awaiting = -1;
     }
   }
 
@@ -154,6 +202,7 @@ final class SampleLines {
       }
     }
     points.add(step, value, time, order[0]++);
+    added(step, time);
     return true;
   }
 

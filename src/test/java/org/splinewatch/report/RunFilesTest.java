@@ -115,6 +115,112 @@ class RunFilesTest {
     assertEquals(List.of("metrics.jsonl line 21 is malformed", "events.jsonl line 1 is malformed"), r.problems());
   }
 
+  /** Steps {@code fromStep} to {@code toStep - 1}, each sample stamped {@code time}. */
+  private static void writeAt(RunLog log, long fromStep, long toStep, long time) {
+    List<Sample> batch = new ArrayList<>();
+    for (long s = fromStep; s < toStep; s++) {
+      batch.add(new Sample("splinewatch_training_loss", Map.of(), 1.0 / (s + 1), s, time));
+    }
+    log.append(batch, LABELS);
+  }
+
+  /** A run of steps 0-9 (time 1000) whose writer was killed in the middle of a sample of {@code tornStep}. */
+  private Path crashed(String id, String tornStep) throws IOException {
+    Path dir = tmp.resolve(id);
+    try (RunLog log = new RunLog(dir)) {
+      RunLog.writeConfig(dir, Map.of("run_id", id, "method", "simclr"));
+      writeAt(log, 0, 10, 1000);
+    }
+    Files.writeString(dir.resolve("metrics.jsonl"), "{\"name\":\"splinewatch_training_loss\",\"labels\":{},\"step\":"
+        + tornStep, StandardOpenOption.APPEND);
+    return dir;
+  }
+
+  @Test
+  void aLineCutOffByACrashThatTheRunResumedAfterIsANoteNotAProblem() throws IOException {
+    Path dir = crashed("resumed", "9,\"va");
+    try (RunLog log = new RunLog(dir)) { // ./trainer --resume: ends the torn line, then its segment
+      RunLog.appendEvent(dir, Map.of("type", "run_resumed", "step", 5, "checkpoint", "latest", "time", 2000));
+      writeAt(log, 6, 16, 2001);
+    }
+    RunLog.appendEvent(dir, Map.of("type", "run_finished", "status", "done", "steps", 15, "time", 3000));
+    String note = "metrics.jsonl line 11 was cut off by a crash; the run was resumed from step 5 after it: its sample,"
+        + " of step 9, is after the resume's step: the resumed run's replace it";
+    RunData r = RunData.read(dir);
+    assertEquals(List.of(), r.problems());
+    assertTrue(r.complete(), "one line a known crash cut off does not make the run incomplete");
+    assertEquals(List.of(note), r.notes());
+    RunData live = new RunData.Incremental(dir).refresh(); // the live page decides the same
+    assertEquals(List.of(), live.problems());
+    assertEquals(List.of(note), live.notes());
+    assertEquals(null, Detection.load(dir).skipped(), "detection counts it");
+    assertTrue(ReportWriter.html(List.of(r)).contains("resumed: note: " + note.replace("'", "&#39;")),
+        "the report names it under the status line");
+  }
+
+  @Test
+  void aLineCutOffBeforeTheStepNamesTheSampleBeforeIt() throws IOException {
+    Path dir = crashed("early", "");
+    try (RunLog log = new RunLog(dir)) {
+      RunLog.appendEvent(dir, Map.of("type", "run_resumed", "step", 9, "checkpoint", "latest", "time", 2000));
+      writeAt(log, 10, 12, 2001);
+    }
+    RunLog.appendEvent(dir, Map.of("type", "run_finished", "status", "done", "steps", 11, "time", 3000));
+    assertEquals(List.of("metrics.jsonl line 11 was cut off by a crash; the run was resumed from step 9 after it: one"
+        + " sample lost, its step cut off (the sample before it is of step 9)"), RunData.read(dir).notes());
+  }
+
+  @Test
+  void aCutOffLastLineOfARunMarkedInterruptedIsANote() throws IOException {
+    Path dir = crashed("marked", "10,\"value\":0.5");
+    RunLog.endTornLines(dir); // a monitor starting again on its --out marks the run
+    RunLog.appendEvent(dir, Map.of("type", "run_finished", "status", "interrupted", "steps", 9, "reason", "marked",
+        "time", 2000));
+    RunData r = RunData.read(dir);
+    assertEquals(List.of(), r.problems());
+    assertEquals(List.of("metrics.jsonl line 11 was cut off when the process writing it was killed; the run was then"
+        + " marked interrupted: one sample of step 10 lost"), r.notes());
+  }
+
+  @Test
+  void aCutOffLineNoKnownCrashExplainsStaysAProblem() throws IOException {
+    // ended, but no resume followed: the samples after it are the same writer's
+    Path noResume = crashed("noresume", "9,\"va");
+    try (RunLog log = new RunLog(noResume)) {
+      writeAt(log, 10, 12, 2001);
+    }
+    RunLog.appendEvent(noResume, Map.of("type", "run_finished", "status", "done", "steps", 11, "time", 3000));
+    // a resume stamped before the sample before the line: it does not follow that line
+    Path early = crashed("earlyresume", "9,\"va");
+    try (RunLog log = new RunLog(early)) {
+      RunLog.appendEvent(early, Map.of("type", "run_resumed", "step", 5, "checkpoint", "latest", "time", 500));
+      writeAt(log, 10, 12, 2001);
+    }
+    RunLog.appendEvent(early, Map.of("type", "run_finished", "status", "done", "steps", 11, "time", 3000));
+    // the last line cut off, but the run ended done: no marking ended it
+    Path done = crashed("done", "9,\"va");
+    RunLog.endTornLines(done);
+    RunLog.appendEvent(done, Map.of("type", "run_finished", "status", "done", "steps", 9, "time", 2000));
+    // garbage, not a cut-off line, before a resume
+    Path garbage = tmp.resolve("garbage");
+    try (RunLog log = new RunLog(garbage)) {
+      RunLog.writeConfig(garbage, Map.of("run_id", "garbage", "method", "simclr"));
+      writeAt(log, 0, 10, 1000);
+    }
+    Files.writeString(garbage.resolve("metrics.jsonl"), "{\"name\":]\n", StandardOpenOption.APPEND);
+    try (RunLog log = new RunLog(garbage)) {
+      RunLog.appendEvent(garbage, Map.of("type", "run_resumed", "step", 5, "checkpoint", "latest", "time", 2000));
+      writeAt(log, 6, 12, 2001);
+    }
+    RunLog.appendEvent(garbage, Map.of("type", "run_finished", "status", "done", "steps", 11, "time", 3000));
+    for (Path dir : List.of(noResume, early, done, garbage)) {
+      RunData r = RunData.read(dir);
+      assertEquals(List.of("metrics.jsonl line 11 is malformed"), r.problems(), dir.toString());
+      assertEquals(List.of(), r.notes(), dir.toString());
+      assertFalse(r.complete());
+    }
+  }
+
   @Test
   void rotatedSegmentsAreReadInOrderAndRetentionIsReported() throws IOException {
     Path dir = tmp.resolve("rot");
