@@ -55,16 +55,19 @@ final class MetricsGate {
    */
   static Behavior<Object> create(Behavior<MetricsActor.Command> metrics, Rejections rejections,
       String publishToken) {
-    return create(metrics, rejections, publishToken, error -> { });
+    return create(metrics, rejections, publishToken, error -> { }, java.util.OptionalLong.empty());
   }
 
   /**
    * As above; {@code writerFailed} hears, once, why the run's files could not be written (disk full, I/O error): the
    * child then stops, instead of failing again on every sample with a stack trace each, and the gate answers
-   * {@link MetricsActor.Flush} itself and drops the rest.
+   * {@link MetricsActor.Flush} itself and drops the rest. {@code everyBefore} is the snapshot interval the run's
+   * config.json recorded before this segment registered (a resumed run's, read by the monitor, which writes it): a
+   * {@code run_resumed} without {@code snapshot_every_before} gets it, since a {@code --monitor} trainer cannot read
+   * the monitor's config.json ({@code ./monitor detection} counts each segment's snapshots in its own interval).
    */
   static Behavior<Object> create(Behavior<MetricsActor.Command> metrics, Rejections rejections,
-      String publishToken, Consumer<String> writerFailed) {
+      String publishToken, Consumer<String> writerFailed, java.util.OptionalLong everyBefore) {
     return Behaviors.setup(ctx -> {
       // an I/O failure (the run log) stops the child; any other failure resumes it (one bad message)
       ActorRef<MetricsActor.Command> inner = ctx.spawn(Behaviors.supervise(Behaviors.supervise(metrics)
@@ -138,7 +141,11 @@ final class MetricsGate {
             if (problem.isPresent()) {
               rejections.reject("metrics", "bad_metrics_message", "unknown", problem.get());
             } else {
-              inner.tell(new MetricsActor.Event(javaValues(e.fields())));
+              Map<String, Object> fields = javaValues(e.fields());
+              if (everyBefore.isPresent() && "run_resumed".equals(fields.get("type"))) {
+                fields.putIfAbsent("snapshot_every_before", everyBefore.getAsLong());
+              }
+              inner.tell(new MetricsActor.Event(fields));
             }
             return Behaviors.same();
           })

@@ -579,6 +579,9 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
         return this;
       }
     }
+    // read before config.json is written anew: the interval the run had until this segment (its run_resumed's)
+    java.util.OptionalLong everyBefore = holdsRun ? org.splinewatch.run.RunDirectory.recordedSnapshotEvery(dir)
+        : java.util.OptionalLong.empty();
     try {
       RunLog.writeConfig(dir, config);
       ResumeKey.store(dir, m.resumeKey(), !holdsRun);
@@ -594,7 +597,7 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
       ActorRef<Object> gate = getContext().spawn(MetricsGate.create(MetricsActor.create(registry,
           log, m.labels(), detector, alert -> self.tell(new AlertFired(m.runId(), alert)),
           MetricsActor.analyzersOf(config).stream().filter(AnalyzerCatalogue.NAMES::contains).distinct().toList()),
-          rejections, m.publishToken(), error -> self.tell(new WriterFailed(m.runId(), error))),
+          rejections, m.publishToken(), error -> self.tell(new WriterFailed(m.runId(), error)), everyBefore),
           "run-" + TrainerDoor.secret()); // unguessable: peers cannot address the gate
       ActorRef<MetricsActor.Command> metrics = gate.narrow();
       Run run = new Run(dir, metrics, m, token, new AtomicReference<>());

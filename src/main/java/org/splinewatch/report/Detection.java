@@ -157,8 +157,8 @@ public final class Detection {
    * The snapshot intervals of a run's trajectory, in step order: its first segment's from the start, then each
    * {@code run_resumed}'s (its {@code snapshot_every}) for the steps after its checkpoint's step, a resume replacing
    * what an earlier segment trained after that step. The first segment's interval is the first resume's {@code
-   * snapshot_every_before}; where a resume did not record them (runs of earlier releases, a {@code --monitor} run's
-   * first segment) {@code config.json}'s, the last segment's, stands in.
+   * snapshot_every_before} (a {@code --monitor} run's filled in by the monitor, which holds its config.json); where a
+   * resume did not record them (runs of earlier releases) {@code config.json}'s, the last segment's, stands in.
    */
   static List<Interval> intervals(RunData run, long configEvery) {
     List<JsonNode> resumes = RunData.resumes(run.dir());

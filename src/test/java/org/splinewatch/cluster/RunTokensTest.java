@@ -147,6 +147,39 @@ class RunTokensTest {
         scrape);
   }
 
+  private MetricsNode.Registered registerEvery(Node node, String run, boolean resumed, String resumeKey, int every) {
+    TestProbe<MetricsNode.Registered> reply = testKit.createTestProbe();
+    node.ref().tell(new MetricsNode.RegisterRun(run, Map.of("run", run, "method", "simclr", "dataset", "mnist"),
+        Map.of("run_id", run, "settings", Map.of("resumed", resumed, "snapshot_every", every)), 10, null,
+        testKit.<TrainerActor.Command>createTestProbe().ref(), testKit.<AlertRaised>createTestProbe().ref(),
+        reply.ref(), STOP_TOKEN, PUBLISH_TOKEN, resumeKey));
+    return reply.receiveMessage();
+  }
+
+  @Test
+  void aResumedRunsRunResumedGetsTheIntervalTheMonitorsConfigRecordedBefore(@TempDir Path out) throws Exception {
+    Node node = node(out);
+    String key = ResumeKey.newKey();
+    MetricsNode.Registered first = registerEvery(node, "every", false, key, 20);
+    TestProbe<Done> done = testKit.createTestProbe();
+    node.ref().tell(new MetricsNode.RunFinished("every", Map.of("type", "run_finished", "status", "interrupted"),
+        done.ref(), first.token()));
+    done.receiveMessage();
+    MetricsNode.Registered resumed = registerEvery(node, "every", true, key, 10);
+    assertNull(resumed.error(), resumed.error());
+    // as a --monitor trainer sends it: it cannot read the monitor's config.json, so no snapshot_every_before
+    resumed.metrics().<Object>unsafeUpcast().tell(new MetricsNode.SignedEvent(Map.of("type", "run_resumed", "step",
+        40, "checkpoint", "latest", "time", 1L, "snapshot_every", 10), PUBLISH_TOKEN));
+    TestProbe<Done> flushed = testKit.createTestProbe();
+    resumed.metrics().tell(new MetricsActor.Flush(flushed.ref()));
+    flushed.receiveMessage();
+    List<String> resumes = Files.readAllLines(out.resolve("every").resolve("events.jsonl")).stream()
+        .filter(l -> l.contains("\"run_resumed\"")).toList();
+    assertEquals(1, resumes.size(), resumes.toString());
+    assertTrue(resumes.get(0).contains("\"snapshot_every_before\":20"), resumes.get(0));
+    assertTrue(resumes.get(0).contains("\"snapshot_every\":10"), resumes.get(0));
+  }
+
   private void publish(MetricsNode.Registered r, double loss) {
     r.metrics().<Object>unsafeUpcast().tell(new MetricsNode.SignedPublish(
         List.of(Sample.of("splinewatch_training_loss", loss, 10)), PUBLISH_TOKEN));
