@@ -100,7 +100,7 @@ final class SampleLines {
       }
     } catch (Exception e) {
       problems.add(label + " line " + lineNo + (last ? " is half-written" : " is malformed"));
-      if (e instanceof com.fasterxml.jackson.core.io.JsonEOFException) {
+      if (cutOff(line)) {
         Matcher step = TORN_STEP.matcher(line);
         torn.add(new Torn(label, lineNo, step.find() ? Long.parseLong(step.group(1)) : -1, lastStep, lastTime,
             Double.NaN, true));
@@ -110,6 +110,31 @@ final class SampleLines {
   }
 
   private static final java.util.regex.Pattern TORN_STEP = java.util.regex.Pattern.compile(",\"step\":(\\d{1,18})[,}]");
+
+  /**
+   * Whether {@code line} is the start of a JSON value cut off before its end: its tokens are well-formed up to the
+   * end of the text, which comes inside an object or array (or inside a token): the parser's error, if any, is at the
+   * end. Garbage, or a whole value of the wrong shape, is not.
+   */
+  static boolean cutOff(String line) {
+    // a number cut after its decimal point is refused at the point, not at the end
+    return endsInside(line) || line.endsWith(".") && endsInside(line + "0");
+  }
+
+  private static boolean endsInside(String line) {
+    try (com.fasterxml.jackson.core.JsonParser p = JSON.getFactory().createParser(line)) {
+      while (p.nextToken() != null) {
+        // every token up to the end
+      }
+      return !p.getParsingContext().inRoot();
+    } catch (com.fasterxml.jackson.core.io.JsonEOFException e) {
+      return true;
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) { // "end-of-input within/between Object entries"
+      return e.getLocation() != null && e.getLocation().getCharOffset() >= line.length();
+    } catch (java.io.IOException e) {
+      return false;
+    }
+  }
 
   /** The lines read so far that were cut off before their end, with the sample written after each where there is. */
   List<Torn> torn() {

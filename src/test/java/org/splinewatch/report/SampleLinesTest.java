@@ -109,4 +109,17 @@ class SampleLinesTest {
     }
     assertEquals(read(lines, false), read(lines, true));
   }
+
+  @Test
+  void aLineCutOffBeforeItsEndIsToldFromGarbage() {
+    String whole = "{\"name\":\"splinewatch_training_loss\",\"labels\":{\"run\":\"r\"},\"step\":10,\"value\":0.5,"
+        + "\"time\":1}";
+    for (int cut = 1; cut < whole.length(); cut++) {
+      org.junit.jupiter.api.Assertions.assertTrue(SampleLines.cutOff(whole.substring(0, cut)), whole.substring(0, cut));
+    }
+    for (String notCut : java.util.List.of(whole, "{\"name\":]", "garbage", "{\"a\":1}}", "[1,2]", "\"x\"",
+        "{\"a\":1 x", "{\"a\":1x")) {
+      org.junit.jupiter.api.Assertions.assertFalse(SampleLines.cutOff(notCut), notCut);
+    }
+  }
 }
