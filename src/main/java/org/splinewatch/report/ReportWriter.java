@@ -241,13 +241,10 @@ public final class ReportWriter {
         .append(resource("/org/splinewatch/report/report.css")).append("</style></head>\n<body>\n<h1>")
         .append(esc(title)).append("</h1>\n");
     for (RunData r : runs) {
-      boolean ok = r.complete();
       // whole files, but not always a whole run: how it ended when it did not reach its last step
-      String[] ending = ok ? ending(r) : new String[] {"incomplete", ""};
+      String[] ending = r.complete() ? ending(r) : new String[] {"incomplete", ""};
       sb.append("<div class=\"status ").append(ending[0]).append("\" id=\"status-")
-          .append(esc(r.runId())).append("\">").append(esc(r.runId())).append(": ")
-          .append(ok ? "complete" + esc(ending[1]) + esc(r.notChecked().map(n -> "; " + NOT_CHECKED + ": " + n).orElse(""))
-              : "INCOMPLETE — " + esc(String.join("; ", r.problems())))
+          .append(esc(r.runId())).append("\">").append(esc(r.runId())).append(": ").append(esc(status(r)))
           .append("</div>\n");
       r.notes().forEach(n -> sb.append("<div class=\"coverage\">").append(esc(r.runId())).append(": note: ")
           .append(esc(n)).append("</div>\n"));
@@ -295,11 +292,22 @@ public final class ReportWriter {
   /** What the report and the commands say of a run whose metrics could not be checked ({@link RunData#notChecked}). */
   public static final String NOT_CHECKED = "not checked for metrics cut short";
 
+  /**
+   * A run's status in the words of the report's status line (the live page shows the same): {@code complete}, how it
+   * ended when not at its last step, and why its metrics were not checked for an early end; or {@code INCOMPLETE — }
+   * and its problems.
+   */
+  public static String status(RunData r) {
+    return r.complete() ? "complete" + ending(r)[1] + r.notChecked().map(n -> "; " + NOT_CHECKED + ": " + n).orElse("")
+        : "INCOMPLETE — " + String.join("; ", r.problems());
+  }
+
   static String[] ending(RunData r) {
     var end = r.runEnds().get(r.runEnds().size() - 1);
     long steps = end.path("steps").asLong();
     return switch (end.path("status").asText("")) {
-      case "interrupted" -> new String[] {"ended", "; the run was interrupted at step " + steps};
+      case "interrupted" -> new String[] {"ended", "; the run was interrupted at step " + steps
+          + (end.path("reason").isTextual() ? ": " + end.path("reason").asText() : "")}; // e.g. a monitor's marking
       case "stopped" -> new String[] {"ended", "; the run stopped early at step " + steps
           + (end.path("reason").isTextual() ? ": " + end.path("reason").asText() : "")};
       case "failed" -> new String[] {"failed", "; the run failed at step " + steps + ": " + end.path("error").asText("")};

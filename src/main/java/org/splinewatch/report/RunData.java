@@ -863,7 +863,8 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
 
   /**
    * Why a run whose last {@code run_finished} is {@code end} did not finish whole, in a few words: {@code interrupted
-   * at step 40}, {@code failed at step 12 (its error's first line)}, {@code ended without a status at step 3}; empty
+   * at step 40} (then its reason's first line in brackets, where it records one), {@code failed at step 12 (its error's
+   * first line)}, {@code ended without a status at step 3}; empty
    * for a run that ended {@code done} or {@code stopped} (early, by an alert). The one wording of {@code ./monitor
    * detection}'s skipped runs and {@code ./monitor experiment}'s reruns.
    */
@@ -874,7 +875,9 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
     }
     String step = end.path("steps").canConvertToLong() ? " at step " + end.path("steps").asLong() : "";
     return java.util.Optional.of(switch (status) {
-      case "interrupted" -> "interrupted" + step;
+      // a monitor's marking of a run it found left without an end says so in its reason
+      case "interrupted" -> "interrupted" + step + (end.path("reason").isTextual() ? " (" + firstLine(end.path("reason")
+          .asText()) + ")" : "");
       case "failed" -> "failed" + step + (end.path("error").isTextual() ? " (" + firstLine(end.path("error").asText())
           + ")" : "");
       default -> "ended " + (status.isEmpty() ? "without a status" : status) + step;

@@ -232,6 +232,9 @@ public final class LivePage {
       }
       data.put("planes", new ArrayList<>(r.pictures().keySet()));
       data.put("finished", r.finished());
+      // a finished run's status as the report words it; a running one is incomplete by nature, so none
+      data.put("status", r.finished() ? ReportWriter.status(r) : "");
+      data.put("notes", r.notes());
       data.put("cursor", reader.cursor());
       data.put("delta", from >= 0);
       return data;

@@ -49,6 +49,9 @@ class ExperimentFinishedTest {
         {"{\"type\":\"run_finished\",\"status\":\"failed\",\"steps\":7,\"error\":\"out of memory\\nat x\"}\n",
             "failed at step 7 (out of memory)"},
         {"{\"type\":\"run_finished\",\"steps\":3}\n", "ended without a status at step 3"},
+        // a monitor's marking of a run it found left without an end: its reason, as the report's status says
+        {"{\"type\":\"run_finished\",\"status\":\"interrupted\",\"steps\":9,\"reason\":\"the monitor stopped\\nx\"}\n",
+            "interrupted at step 9 (the monitor stopped)"},
     };
     for (String[] c : cases) {
       Path dir = run("u" + c[1].length(), c[0]);

@@ -201,6 +201,31 @@ class LivePageDeltaTest {
   }
 
   @Test
+  void aFinishedRunsAnswerHasTheReportsStatusAndItsNotes() throws Exception {
+    append(Sample.of(MetricFamily.TRAINING_LOSS, 2.0, 10));
+    assertEquals("", answer("/api/runs/r").get("status").asText(), "a running run: no status yet");
+    // a run a killed monitor left: its last line torn, then ended and marked interrupted by the next monitor
+    Path m = out.resolve("m");
+    try (RunLog left = new RunLog(m)) {
+      RunLog.writeConfig(m, Map.of("run_id", "m", "method", "simclr", "dataset", "mnist"));
+      left.append(List.of(new Sample("splinewatch_training_loss", Map.of(), 1.0, 9, 1000)), Map.of("run", "m"));
+    }
+    Files.writeString(m.resolve("metrics.jsonl"), "{\"name\":\"splinewatch_training_loss\",\"labels\":{},\"step\":10,",
+        java.nio.file.StandardOpenOption.APPEND);
+    RunLog.endTornLines(m);
+    RunLog.appendEvent(m, Map.of("type", "run_finished", "status", "interrupted", "steps", 9, "reason",
+        "the monitor stopped without ending this run", "time", 2000));
+    JsonNode a = answer("/api/runs/m");
+    assertEquals("complete; the run was interrupted at step 9: the monitor stopped without ending this run; not"
+        + " checked for metrics cut short: run_finished records no analysed snapshots (a run without analyzers, or of"
+        + " an earlier release)", a.get("status").asText());
+    assertEquals("metrics.jsonl line 2 was cut off when the process writing it was killed; the run was then marked"
+        + " interrupted: one sample of step 10 lost", a.get("notes").get(0).asText());
+    String page = get("/").body();
+    assertTrue(page.contains("<p id=\"status\"></p>") && page.contains("data.status"), "the page shows them");
+  }
+
+  @Test
   void aCursorThatIsNotOneIsABadRequest() throws Exception {
     append(Sample.of(MetricFamily.TRAINING_LOSS, 2.0, 10));
     for (String bad : List.of("abc", "1.0", "-1.0.3", "1.0.3x", "")) {
