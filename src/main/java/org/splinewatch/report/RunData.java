@@ -256,11 +256,10 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
     List<JsonNode> resumes = new ArrayList<>();
     readEvents(dir, alerts, runEnds, resumes, problems);
     List<String> notes = crashLosses(samples.torn(), resumes, runEnds, problems);
-    if (!earliestDeleted) { // else the samples are short by the deleted segments, named above
-      String cut = cutShort(series, runEnds);
-      if (cut != null) {
-        problems.add(cut);
-      }
+    String cut = earliestDeleted ? null : cutShort(series, runEnds); // else short by the deleted segments
+    cut = cut != null ? cut : endsBeforeLoggedStep(series, runEnds); // the last file holds the last step: checked
+    if (cut != null) {
+      problems.add(cut);
     }
     supersede(series, resumes);
     series.values().forEach(s -> ((Points) s.points()).trimToSize()); // read whole: no headroom kept
@@ -381,9 +380,47 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
   }
 
   /**
+   * The {@code run_finished} field in which {@code ./trainer} records, for a run that ended {@code done} in the process
+   * that wrote its metrics, the step of the last {@code splinewatch_training_step} sample written before the event.
+   */
+  public static final String TRAINING_STEP_LOGGED = "training_step_logged";
+
+  /**
+   * Why the samples end before the last training step a {@code run_finished} records as written ({@link
+   * #TRAINING_STEP_LOGGED}), or null: no {@code splinewatch_training_step} sample of that step or later was read. Only
+   * the trainer's own {@code done} ends record it: it publishes that sample at its last step and flushes its metrics
+   * before the event, so a run cut at a line boundary is told even without analyzers ({@code --no-monitoring}) or
+   * with its earliest segments deleted. A {@code --monitor} run's or an HTTP run's end, written by the monitor
+   * while samples may still be on their way, records none and is not checked this way.
+   */
+  static String endsBeforeLoggedStep(Map<String, Series> series, List<JsonNode> runEnds) {
+    long logged = -1;
+    for (JsonNode e : runEnds) {
+      if (e.path(TRAINING_STEP_LOGGED).canConvertToLong()) {
+        logged = Math.max(logged, e.path(TRAINING_STEP_LOGGED).asLong());
+      }
+    }
+    if (logged < 0) {
+      return null;
+    }
+    long last = -1;
+    for (Series x : series.values()) {
+      if (x.name().equals(MetricFamily.TRAINING_STEP.id())) {
+        for (double[] p : x.points()) {
+          last = Math.max(last, (long) p[0]);
+        }
+      }
+    }
+    return last >= logged ? null : "the metrics end early: their last " + MetricFamily.TRAINING_STEP.id()
+        + " sample is " + (last < 0 ? "missing" : "of step " + last) + ", run_finished records step " + logged
+        + " written, as if cut short (an interrupted copy or write)";
+  }
+
+  /**
    * Why this finished run's metrics could not be checked for an early end ({@link #cutShort}), in a few words, or
    * empty: none of its
-   * {@code run_finished} events records analysed snapshots (a run without analyzers, or one of an earlier release).
+   * {@code run_finished} events records analysed snapshots (a run without analyzers, or one of an earlier release) or
+   * the last training step written ({@link #TRAINING_STEP_LOGGED}: a {@code --monitor} or HTTP run).
    * Metrics cut at a line boundary then read as whole: the report and detection say so rather than calling the run
    * complete without a word. (Where retention deleted the earliest segments, one of the {@link #problems} says so.)
    */
@@ -392,6 +429,9 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
       return java.util.Optional.empty(); // not finished: incomplete already
     }
     boolean recorded = runEnds.stream().anyMatch(e -> {
+      if (e.path(TRAINING_STEP_LOGGED).canConvertToLong()) {
+        return true; // checked by its last training step (endsBeforeLoggedStep)
+      }
       for (JsonNode a : e.path("analysed_snapshots")) {
         if (a.path("analysed").canConvertToLong()) {
           return true;
@@ -545,6 +585,7 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
       readEvents(dir, alerts, runEnds, resumes, problems);
       List<String> notes = crashLosses(samples.torn(), resumes, runEnds, problems);
       String cut = earliestDeleted(segments) ? null : cutShort(series, runEnds);
+      cut = cut != null ? cut : endsBeforeLoggedStep(series, runEnds);
       if (cut != null) {
         problems.add(cut);
       }

@@ -494,6 +494,13 @@ public final class EmbeddedRun {
 
   /** The {@code run_finished} event and the HTML report of a run analysed here; failures are warnings. */
   private static void writeRunEnd(Path runDir, Map<String, Object> event, PrintStream out) {
+    if ("done".equals(event.get("status"))) {
+      // this process wrote the run's metrics: the trainer publishes a training-step sample at its last step, and the
+      // guardian flushed the metrics before this event (RunData.endsBeforeLoggedStep checks it; only a flush that timed
+      // out after 30 s, a writer stuck that long, could leave them unwritten here). Not for other ends
+      // (a signal or an alert stops between the steps it logs) nor for --monitor runs (the monitor writes both)
+      event.put(RunData.TRAINING_STEP_LOGGED, event.get("steps"));
+    }
     try {
       RunLog.appendEvent(runDir, event);
     } catch (UncheckedIOException e) {

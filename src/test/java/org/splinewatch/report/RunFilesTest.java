@@ -221,6 +221,36 @@ class RunFilesTest {
     }
   }
 
+  /** A done run of ./trainer: training-step samples 0-9, and a run_finished that records step 9 logged. */
+  private Path done(String id) throws IOException {
+    Path dir = tmp.resolve(id);
+    try (RunLog log = new RunLog(dir)) {
+      RunLog.writeConfig(dir, Map.of("run_id", id, "method", "simclr"));
+      List<Sample> batch = new ArrayList<>();
+      for (long s = 0; s < 10; s++) {
+        batch.add(Sample.of("splinewatch_training_step", s, s));
+      }
+      log.append(batch, LABELS);
+    }
+    RunLog.appendEvent(dir, Map.of("type", "run_finished", "status", "done", "steps", 9,
+        RunData.TRAINING_STEP_LOGGED, 9));
+    return dir;
+  }
+
+  @Test
+  void metricsCutAtALineBoundaryAreToldByTheLastTrainingStepWithoutAnalyzers() throws IOException {
+    RunData whole = RunData.read(done("whole"));
+    assertTrue(whole.complete(), whole.problems().toString());
+    assertEquals(java.util.Optional.empty(), whole.notChecked(), "checked by its last training step");
+    Path cut = done("cut");
+    List<String> lines = Files.readAllLines(cut.resolve("metrics.jsonl"));
+    Files.write(cut.resolve("metrics.jsonl"), lines.subList(0, 7)); // a copy interrupted after a line
+    String problem = "the metrics end early: their last splinewatch_training_step sample is of step 6, run_finished"
+        + " records step 9 written, as if cut short (an interrupted copy or write)";
+    assertEquals(List.of(problem), RunData.read(cut).problems());
+    assertEquals(List.of(problem), new RunData.Incremental(cut).refresh().problems(), "the live page agrees");
+  }
+
   @Test
   void rotatedSegmentsAreReadInOrderAndRetentionIsReported() throws IOException {
     Path dir = tmp.resolve("rot");
