@@ -149,12 +149,15 @@ class ServeKilledIT {
         .get("analysed_snapshots").toString());
     assertEquals(analysed < 3, Files.readString(log).contains("warning: run k1: 3 snapshot(s) recorded since its"
         + " start (or last resume), analysed: embedding " + analysed + "/3;"), Files.readString(log));
-    // its report is written, as for a run that ended on the monitor; it names the line the kill tore
+    // its report is written, as for a run that ended on the monitor; its status names the marking's reason, and a
+    // note the line the kill tore: a known crash loss, which does not make the run incomplete
     IngestHttpTest.waitFor(() -> String.valueOf(Files.isRegularFile(dir.resolve("report.html"))), "true"::equals);
     String report = Files.readString(dir.resolve("report.html"));
     int status = Math.max(0, report.indexOf("class=\"status"));
-    assertTrue(report.contains("k1: INCOMPLETE — metrics.jsonl line ") && report.contains(" is malformed"),
-        report.substring(status, Math.min(report.length(), status + 300)));
+    assertTrue(report.contains("k1: complete; the run was interrupted at step 20: " + LeftRuns.REASON)
+        && report.contains("k1: note: metrics.jsonl line ") && report.contains(" was cut off when the process writing"
+        + " it was killed; the run was then marked interrupted: one sample lost, its step cut off"),
+        report.substring(status, Math.min(report.length(), status + 600)));
 
     // the client's next snapshot, with the token it was given: the restarted monitor kept it, and finds the run
     // unknown here
