@@ -580,7 +580,7 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
       }
     }
     // read before config.json is written anew: the interval the run had until this segment (its run_resumed's)
-    java.util.OptionalLong everyBefore = holdsRun ? org.splinewatch.run.RunDirectory.recordedSnapshotEvery(dir)
+    java.util.OptionalLong everyBefore = holdsRun ? RunLog.recordedSnapshotEvery(dir)
         : java.util.OptionalLong.empty();
     try {
       RunLog.writeConfig(dir, config);

@@ -1,5 +1,6 @@
 package org.splinewatch.metrics;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.BufferedWriter;
@@ -21,6 +22,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -153,6 +155,24 @@ public final class RunLog implements AutoCloseable {
       ch.force(false);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot append to " + file + ": " + IoErrors.reason(e), e);
+    }
+  }
+
+  /**
+   * The snapshot interval {@code dir}'s config.json records ({@code settings.snapshot_every}): that of the run's last
+   * segment; empty when there is none or it cannot be read.
+   */
+  public static OptionalLong recordedSnapshotEvery(Path dir) {
+    try {
+      JsonNode config = new ObjectMapper().readTree(dir.resolve("config.json").toFile());
+      JsonNode every = config == null ? null : config.path("settings").path("snapshot_every");
+      if (every == null) {
+        return OptionalLong.empty();
+      }
+      return every.isIntegralNumber() && every.asLong() > 0 ? OptionalLong.of(every.asLong())
+          : OptionalLong.empty();
+    } catch (IOException e) {
+      return OptionalLong.empty(); // none, or unreadable
     }
   }
 

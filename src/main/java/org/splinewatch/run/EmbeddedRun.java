@@ -202,7 +202,7 @@ public final class EmbeddedRun {
       MonitorLink link = null;
       // read before config.json is written anew: the interval the run had until this segment
       OptionalLong everyBefore = s.resume() == null || remote ? OptionalLong.empty()
-          : RunDirectory.recordedSnapshotEvery(runDir);
+          : RunLog.recordedSnapshotEvery(runDir);
       if (remote) {
         // only the trainer that started a run on the monitor may resume it there: it keeps the run's key
         String resumeKey = s.resume() == null ? ResumeKey.newKey()

@@ -218,24 +218,6 @@ public final class RunDirectory {
     return "reference.conf".equals(config.getValue(key).origin().resource());
   }
 
-  /**
-   * The snapshot interval {@code dir}'s config.json records ({@code settings.snapshot_every}): that of the run's last
-   * segment; empty when there is none or it cannot be read.
-   */
-  public static java.util.OptionalLong recordedSnapshotEvery(Path dir) {
-    try {
-      JsonNode config = new ObjectMapper().readTree(dir.resolve("config.json").toFile());
-      JsonNode every = config == null ? null : config.path("settings").path("snapshot_every");
-      if (every == null) {
-        return java.util.OptionalLong.empty();
-      }
-      return every.isIntegralNumber() && every.asLong() > 0 ? java.util.OptionalLong.of(every.asLong())
-          : java.util.OptionalLong.empty();
-    } catch (IOException e) {
-      return java.util.OptionalLong.empty(); // none, or unreadable
-    }
-  }
-
   /** Deletes an earlier run's directory tree ({@code --overwrite}). */
   static void delete(Path dir) {
     if (!Files.isDirectory(dir)) {
