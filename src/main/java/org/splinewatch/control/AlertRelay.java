@@ -46,7 +46,7 @@ public final class AlertRelay implements AutoCloseable {
 
   /** @param token the deployment token: required from Alertmanager and sent on to the runs */
   public AlertRelay(String token, Path sdDir, PrintStream log) {
-    if (token == null || token.length() < 16) {
+    if (token == null || token.length() < AlertWebhook.MIN_TOKEN_LENGTH) {
       throw new IllegalArgumentException("the control token must have at least 16 characters");
     }
     this.tokenText = token;

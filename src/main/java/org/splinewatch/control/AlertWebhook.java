@@ -33,12 +33,14 @@ public final class AlertWebhook {
   private final byte[] token;
   private final RunControl control;
   private final Consumer<Map<String, Object>> onStop;
+  /** The fewest characters a control token may have (inline, in a token file, or kept by a restarted monitor). */
+  public static final int MIN_TOKEN_LENGTH = 16;
 
   /**
    * @param onStop receives an event (alert name, run, summary) for each accepted stop, e.g. for events.jsonl
    */
   public AlertWebhook(String token, RunControl control, Consumer<Map<String, Object>> onStop) {
-    if (token == null || token.length() < 16) {
+    if (token == null || token.length() < MIN_TOKEN_LENGTH) {
       throw new IllegalArgumentException("the control token must have at least 16 characters");
     }
     this.token = token.getBytes(StandardCharsets.UTF_8);
@@ -55,7 +57,7 @@ public final class AlertWebhook {
       throw new IllegalArgumentException("splinewatch.control.token-file: cannot read " + file + " (" + IoErrors.reason(e)
           + "); expected a file holding the deployment token");
     }
-    if (token.length() < 16) {
+    if (token.length() < MIN_TOKEN_LENGTH) {
       throw new IllegalArgumentException("splinewatch.control.token-file: " + file + " holds " + token.length()
           + " characters; expected a token of at least 16 (e.g. openssl rand -hex 32)");
     }

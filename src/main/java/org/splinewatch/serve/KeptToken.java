@@ -23,8 +23,7 @@ import org.splinewatch.snapshot.RunIds;
  * whether to keep it ({@code chmod 600}) or to start with a new one (delete it).
  */
 public final class KeptToken {
-  /** As {@code splinewatch.control.token-file}'s least. */
-  static final int MIN_LENGTH = 16;
+  static final int MIN_LENGTH = org.splinewatch.control.AlertWebhook.MIN_TOKEN_LENGTH;
 
   private KeptToken() {
   }
