@@ -19,7 +19,7 @@ import weakref
 from .format import host, layers_npz, number, run_npz, with_resume_key
 
 # answers after which the monitor takes no more of the run until the client registers it again with its resume key:
-# 401 (it restarted with a new token), 404 (it restarted), 410 (it ended the run: its idle timeout, or it was stopping)
+# 401 (its token changed), 404 (it restarted), 410 (it ended the run: its idle timeout, or it was stopping)
 _LOST = (401, 404, 410)
 
 
@@ -67,9 +67,10 @@ class Monitor:
 
     Each request waits ``timeout`` seconds for the monitor's answer; a snapshot that got none is recorded in ``errors``
     as one the monitor may still have taken (there is no telling). When the monitor answers a snapshot or the finish
-    request with 404 (it restarted), 410 (it ended the run: its idle timeout, or it was being stopped) or 401 (it
-    restarted with a new token: a restarted ./monitor serve keeps the one on its --out, so only after that file was
-    deleted or the deployment token changed; the client reads it again from ``token_file``), the client registers the
+    request with 404 (it restarted), 410 (it ended the run: its idle timeout, or it was being stopped) or 401 (its
+    token is no longer this client's: a restarted ./monitor serve keeps the one on its --out, so its control-token was
+    deleted or rotated, its deployment token changed, or the URL now reaches another monitor; the client reads the
+    token again from ``token_file``), the client registers the
     run again with the ``resume_key`` the monitor answered to the first registration (it keeps the registration body for
     that) and sends the request again: the run goes on in the same run directory, its steps after the last one recorded
     (``resumes`` counts this). One line on stderr then says how many snapshots were lost meanwhile (sent while the
@@ -116,7 +117,7 @@ class Monitor:
                              " SPLINEWATCH_CONTROL_TOKEN")
         self.url = url.rstrip("/")
         self.run_id = run_id
-        # a token read from a file is read again after a 401: a restarted monitor wrote its new one there
+        # a token read from a file is read again after a 401: a rotated or deployment token is written there
         self._token_file = token_file if source.startswith("token_file") else None
         self.timeout = timeout
         self._token = token
@@ -316,10 +317,13 @@ class Monitor:
 
     def _why_gone(self, error):
         """Why the monitor no longer takes the run, from its 401, 404 or 410 answer ``error``."""
-        if error.status == 401:  # the token registration was accepted with: the monitor restarted with a new one
-            return "no longer accepts this client's token (it restarted with a new control token%s)" % (
-                "; pass token_file= to follow it" if self._token_file is None else ", and token_file '%s' holds none"
-                " that it accepts" % self._token_file)
+        if error.status == 401:  # the token registration was accepted with: the monitor's token is another one now
+            # a restarted monitor keeps its token (<out>/control-token), so this is no plain restart
+            return ("no longer accepts this client's token (its token changed: its <out>/control-token was deleted or"
+                    " rotated, or its deployment token changed, or the URL now reaches another monitor; %s)" % (
+                        "pass token_file= that monitor's token file to follow it" if self._token_file is None else
+                        "token_file '%s' holds no token it accepts: expected that monitor's token file" %
+                        self._token_file))
         if error.status == 410:
             return ("ended run '%s' itself (its idle timeout passed without a snapshot, or the monitor was stopped)"
                     % self.run_id)
@@ -395,7 +399,8 @@ class Monitor:
                 if not token or token == self._token:
                     raise error
                 self._token = token
-                why = "restarted with a new control token, read again from token_file '%s'" % self._token_file
+                why = ("took another control token (its control-token was deleted or rotated, or its deployment"
+                       " token changed), read again from token_file '%s'" % self._token_file)
             try:
                 answer = self._post("/api/v1/runs", self._resume_body)
             except MonitorError as e:

@@ -290,12 +290,38 @@ class MonitorTest(unittest.TestCase):
             m.snapshot_layers(LAYERS, 2)
             answer = m.close()
         self.assertEqual(len(err.getvalue().splitlines()), 2, err.getvalue())
-        # token= cannot follow a new token: the line says what can
-        self.assertIn("no longer accepts this client's token (it restarted with a new control token; pass token_file="
-                      " to follow it)", err.getvalue())
+        # token= cannot follow a new token: the line says why the token changed (a restart alone keeps it) and what
+        # follows it
+        self.assertIn("no longer accepts this client's token (its token changed: its <out>/control-token was deleted"
+                      " or rotated, or its deployment token changed, or the URL now reaches another monitor; pass"
+                      " token_file= that monitor's token file to follow it) and refused", err.getvalue())
+        self.assertNotIn("restarted with a new", err.getvalue())
         self.assertIn("run 'r1' lost 2 snapshot(s) (steps 1 to 2)", err.getvalue().splitlines()[1])
         self.assertIn("HTTP 401", m.lost)
         self.assertEqual((len(self.fake.paths("snapshots")), m.dropped), (1, 1))
+        self.assertTrue(answer["lost"])
+
+    def test_a_token_file_that_still_holds_the_refused_token_names_itself_and_loses_the_run(self):
+        # the monitor's token changed but the client's token_file was not rewritten (another file than the monitor's)
+        tmp = tempfile.mkdtemp()
+        token_file = os.path.join(tmp, "control-token")
+        with open(token_file, "w") as f:
+            f.write("t\n")
+        self.fake.key = self.KEY
+        m = Monitor(self.fake.url, "r1", token_file=token_file, probes=(np.zeros((20, 4)), np.arange(20) % 2),
+                    classes=2, timeout=5)
+        self.fake.token = "rotated"
+        with contextlib.redirect_stderr(io.StringIO()) as err:
+            m.snapshot_layers(LAYERS, 1)
+            self.assertTrue(m.flush(5))
+            answer = m.close()
+        self.assertIn("no longer accepts this client's token (its token changed: its <out>/control-token was deleted"
+                      " or rotated, or its deployment token changed, or the URL now reaches another monitor; token_file"
+                      " '%s' holds no token it accepts: expected that monitor's token file)" % token_file,
+                      err.getvalue())
+        self.assertNotIn("restarted with a new", err.getvalue())
+        self.assertEqual((m.resumes, len(self.fake.registrations)), (0, 1))  # the same token is not sent again
+        self.assertIn("HTTP 401", m.lost)
         self.assertTrue(answer["lost"])
 
     def test_a_run_the_monitor_timed_out_is_lost_and_close_reports_it(self):
@@ -382,8 +408,9 @@ class MonitorTest(unittest.TestCase):
         self.assertEqual(len(lines), 2, err.getvalue())
         self.assertIn("splinewatch: snapshot of step 20: cannot reach the monitor at %s for run 'r1'" % self.fake.url,
                       lines[0])
-        self.assertEqual(lines[1], "splinewatch: run 'r1' resumed on the monitor at %s, which restarted with a new"
-                         " control token, read again from token_file '%s'; its directory there holds the run up to"
+        self.assertEqual(lines[1], "splinewatch: run 'r1' resumed on the monitor at %s, which took another control"
+                         " token (its control-token was deleted or rotated, or its deployment token changed), read"
+                         " again from token_file '%s'; its directory there holds the run up to"
                          " step 10; 2 snapshot(s) (steps 20 to 30) were lost, sent while the monitor was unreachable,"
                          " stopping or restarting" % (self.fake.url, token_file))
         self.assertEqual((m.lost_snapshots, m.resumes, m.lost, m.sent), (2, 1, None, 2))
