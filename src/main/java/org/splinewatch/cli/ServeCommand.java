@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.splinewatch.analysis.IdleGcThreads;
@@ -94,16 +95,17 @@ final class ServeCommand implements Callable<Integer> {
       throw new CommandLine.ParameterException(spec.commandLine(), "--out " + runs
           + " is a file; expected a directory of run directories");
     }
-    if (cluster.roles().contains("metrics") && !settings.control().shared()) {
-      // the control token an earlier monitor left there is kept: one that cannot be is refused before anything runs
-      var kept = org.splinewatch.serve.KeptToken.problem(runs);
-      if (kept.isPresent()) {
-        throw new CommandLine.ParameterException(spec.commandLine(), kept.get());
-      }
+    // the control token an earlier monitor left there is kept: one that cannot be is refused before anything runs.
+    // Read once: the node takes this value, not the file again (changed meanwhile, it would give another token)
+    Optional<String> kept;
+    try {
+      kept = MonitorServer.keptToken(settings, cluster, runs);
+    } catch (IllegalArgumentException e) {
+      throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
     }
     MonitorServer server;
     try {
-      server = MonitorServer.start(config, settings, cluster, httpHost, httpPort, runs, System.out);
+      server = MonitorServer.start(config, settings, cluster, httpHost, httpPort, runs, kept, System.out);
     } catch (MetricsHttpServer.PortInUseException e) {
       System.err.println("error: " + Main.oneLine(e) + " (0 picks a free one)");
       return 1;

@@ -76,9 +76,31 @@ public final class MonitorServer implements AutoCloseable {
     return start(config, ServeSettings.fromConfig(config), cluster, metricsHost, metricsPort, out, console);
   }
 
-  /** As above, with the settings read once by the caller. */
+  /**
+   * As above, with the settings read once by the caller; the control token an earlier monitor left on {@code out} is
+   * read here (an {@link IllegalArgumentException} when it cannot be kept).
+   */
   public static MonitorServer start(Config config, ServeSettings settings, ClusterSettings cluster,
       String metricsHost, int metricsPort, Path out, PrintStream console) {
+    return start(config, settings, cluster, metricsHost, metricsPort, out, keptToken(settings, cluster, out), console);
+  }
+
+  /**
+   * The control token a metrics node without a deployment token keeps from {@code <out>/control-token}
+   * ({@link KeptToken#read}), empty when there is none or the node has no use for it: read once, by the caller that
+   * checks it, and handed to {@link #start} as it was read (a second read could find another file).
+   */
+  public static Optional<String> keptToken(ServeSettings settings, ClusterSettings cluster, Path out) {
+    return cluster.roles().contains("metrics") && !settings.control().shared() ? KeptToken.read(out)
+        : Optional.empty();
+  }
+
+  /**
+   * As above, with {@code kept}, the token {@link #keptToken} read (the file is not read again): used unless the
+   * settings give a deployment token.
+   */
+  public static MonitorServer start(Config config, ServeSettings settings, ClusterSettings cluster,
+      String metricsHost, int metricsPort, Path out, Optional<String> kept, PrintStream console) {
     if (cluster.roles().isEmpty()) {
       throw new IllegalArgumentException("a monitor node needs at least one role: analyzer, metrics");
     }
@@ -131,9 +153,9 @@ public final class MonitorServer implements AutoCloseable {
         memory.bind(registry, Tags.of("node", ClusterNode.address(system)));
         RunControl control = new RunControl();
         runControl = control;
-        // no deployment token: the one an earlier monitor on this --out wrote, so its clients follow a restart
-        Optional<String> kept = settings.control().shared() ? Optional.empty() : KeptToken.read(out);
-        String controlToken = kept.orElseGet(settings.control()::resolveToken);
+        // no deployment token: the one an earlier monitor on this --out wrote (kept), so its clients follow a restart
+        Optional<String> keptToken = settings.control().shared() ? Optional.<String>empty() : kept;
+        String controlToken = keptToken.orElseGet(settings.control()::resolveToken);
         AlertWebhook webhook = new AlertWebhook(controlToken, control,
             event -> console.println("stop requested through the control endpoint: run '" + event.get("run") + "': "
                 + event.get("alertname") + " " + event.get("summary")));
@@ -166,7 +188,7 @@ public final class MonitorServer implements AutoCloseable {
         BrowsableUrl.listening(metricsHost, settings.discovery().advertiseHost(), http.port())
             .ifPresent(console::println);
         console.println("  control: POST " + base + "/api/v1/alerts (bearer token in " + tokenFile
-            + (kept.isPresent() ? ", kept from the earlier monitor on " + out : "") + ")");
+            + (keptToken.isPresent() ? ", kept from the earlier monitor on " + out : "") + ")");
         if (ingest.enabled()) {
           console.println("  ingestion: POST " + base + "/api/v1/runs (any training"
               + " loop, e.g. the PyTorch client in clients/python; same bearer token)");

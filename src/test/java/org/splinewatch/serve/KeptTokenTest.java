@@ -109,6 +109,42 @@ class KeptTokenTest {
   }
 
   @Test
+  void theTokenReadOnceIsTheOneServedWhateverTheFileHoldsWhenTheNodeStarts() throws Exception {
+    Path out = Files.createDirectories(tmp.resolve("runs"));
+    Path file = out.resolve("control-token");
+    ControlToken.write(file, TOKEN);
+    Config c = TrainCommand.load(Map.of("splinewatch.cluster.port", 0), null); // no deployment token
+    ServeSettings settings = ServeSettings.fromConfig(c);
+    ClusterSettings cluster = ClusterSettings.fromConfig(c);
+    Optional<String> kept = MonitorServer.keptToken(settings, cluster, out); // what ./monitor serve checks
+    assertEquals(Optional.of(TOKEN), kept);
+    // the file changes between the check and the start: a second read would serve this one, or fail on it
+    String other = "fedcba9876543210fedcba9876543210";
+    ControlToken.write(file, other);
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    try (MonitorServer server = MonitorServer.start(c, settings, cluster, "127.0.0.1", 0, out, kept,
+        new PrintStream(bytes, true, StandardCharsets.UTF_8))) {
+      assertEquals(TOKEN + "\n", Files.readString(file), "the file's new token was served");
+      assertTrue(alerts(server, TOKEN) != 401, "the token read at the check is refused");
+      assertEquals(401, alerts(server, other), "the token the file held later is accepted");
+      assertTrue(bytes.toString(StandardCharsets.UTF_8).contains("kept from the earlier monitor"), bytes.toString());
+    }
+    Files.writeString(file, "short\n"); // and one that could not be kept: the start reads nothing
+    try (MonitorServer server = MonitorServer.start(c, settings, cluster, "127.0.0.1", 0, out, kept,
+        new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8))) {
+      assertTrue(alerts(server, TOKEN) != 401);
+    }
+  }
+
+  private static int alerts(MonitorServer server, String token) throws Exception {
+    return HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+        URI.create("http://127.0.0.1:" + server.metricsPort() + "/api/v1/alerts"))
+        .header("Authorization", "Bearer " + token).header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofString("{\"alerts\":[]}")).timeout(Duration.ofSeconds(30)).build(),
+        HttpResponse.BodyHandlers.ofString()).statusCode();
+  }
+
+  @Test
   void serveRefusesATokenFileOthersCanReadBeforeItStarts() throws Exception {
     assumeTrue(posix());
     Path out = Files.createDirectories(tmp.resolve("runs"));
