@@ -44,8 +44,6 @@ import org.splinewatch.metrics.MetricsActor;
 import org.splinewatch.metrics.RetentionSettings;
 import org.splinewatch.metrics.RunInfoMetric;
 import org.splinewatch.metrics.RunLog;
-import org.splinewatch.report.ReportWriter;
-import org.splinewatch.report.RunData;
 import org.splinewatch.snapshot.RunIds;
 import org.splinewatch.snapshot.Sample;
 import org.splinewatch.trainer.TrainerActor;
@@ -194,10 +192,6 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
   private record ReportWritten(String runId, ActorRef<Done> replyTo, Throwable failure) implements Command {
   }
 
-  /** Writes the report of the finished run in the directory given: {@code runs/<id>/report.html}. */
-  static final Consumer<Path> REPORT = dir -> ReportWriter.write(List.of(RunData.read(dir)),
-      dir.resolve("report.html"));
-
   /**
    * A registered run; {@code ended} says how its training ended once its trainer or HTTP client told ({@link
    * TrainingEnded}; null before), read by the control endpoint's threads.
@@ -222,9 +216,8 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
   private final RetentionSettings retention;
   private final TimerScheduler<Command> timers;
   private final Predicate<Command> failOn;
-  private final Consumer<Path> report;
-  /** The reports being written, one after another (each holds a whole run in the heap); outlives restarts. */
-  private final AtomicReference<CompletableFuture<Void>> reports;
+  /** The node's reports, one after another (each holds a whole run in the heap); outlives restarts. */
+  private final ReportChain reports;
 
   /** @param metricsUrl where this node serves {@code /metrics} (told to trainers; empty when none) */
   public static Behavior<Command> create(MeterRegistry registry, Path out, RunControl control, String metricsUrl) {
@@ -240,8 +233,17 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
    */
   public static Behavior<Command> create(MeterRegistry registry, Path out, RunControl control, String metricsUrl,
       Rejections rejections, int maxRuns, Duration meterGrace, RetentionSettings retention) {
+    return create(registry, out, control, metricsUrl, rejections, maxRuns, meterGrace, retention, new ReportChain());
+  }
+
+  /**
+   * As above, the finished runs' reports written on {@code reports}, the node's one chain of reports (HTTP ingestion
+   * writes the reports of the runs it marked interrupted there too).
+   */
+  public static Behavior<Command> create(MeterRegistry registry, Path out, RunControl control, String metricsUrl,
+      Rejections rejections, int maxRuns, Duration meterGrace, RetentionSettings retention, ReportChain reports) {
     return create(registry, out, control, metricsUrl, rejections, maxRuns, meterGrace, retention, m -> false,
-        REPORT);
+        reports);
   }
 
   /**
@@ -251,30 +253,38 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
   static Behavior<Command> create(MeterRegistry registry, Path out, RunControl control, String metricsUrl,
       Rejections rejections, int maxRuns, Duration meterGrace, RetentionSettings retention,
       Predicate<Command> failOn) {
-    return create(registry, out, control, metricsUrl, rejections, maxRuns, meterGrace, retention, failOn, REPORT);
+    return create(registry, out, control, metricsUrl, rejections, maxRuns, meterGrace, retention, failOn,
+        new ReportChain());
   }
 
-  /** Test hook ({@code MetricsNodeReportTest}): {@code report} writes a finished run's report instead of {@link #REPORT}. */
+  /**
+   * Test hook ({@code MetricsNodeReportTest}): {@code report} writes a finished run's report instead of
+   * {@link ReportChain#REPORT}.
+   */
   static Behavior<Command> create(MeterRegistry registry, Path out, RunControl control, String metricsUrl,
       Rejections rejections, int maxRuns, Duration meterGrace, RetentionSettings retention,
       Predicate<Command> failOn, Consumer<Path> report) {
+    return create(registry, out, control, metricsUrl, rejections, maxRuns, meterGrace, retention, failOn,
+        new ReportChain(report));
+  }
+
+  private static Behavior<Command> create(MeterRegistry registry, Path out, RunControl control, String metricsUrl,
+      Rejections rejections, int maxRuns, Duration meterGrace, RetentionSettings retention,
+      Predicate<Command> failOn, ReportChain reports) {
     Map<String, Run> runs = new HashMap<>(); // outlives restarts
-    AtomicReference<CompletableFuture<Void>> reports = new AtomicReference<>(CompletableFuture.completedFuture(null));
     return Behaviors.supervise(Behaviors.<Command>setup(ctx -> Behaviors.withTimers(timers -> {
       ctx.getSystem().receptionist().tell(Receptionist.register(KEY, ctx.getSelf()));
       return new MetricsNode(ctx, registry, out, control, metricsUrl, runs, rejections, maxRuns, meterGrace, retention,
-          timers, failOn, report, reports);
+          timers, failOn, reports);
     }))).onFailure(Exception.class, SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200),
         Duration.ofSeconds(10), 0.2).withStopChildren(false));
   }
 
   private MetricsNode(ActorContext<Command> ctx, MeterRegistry registry, Path out, RunControl control,
       String metricsUrl, Map<String, Run> runs, Rejections rejections, int maxRuns, Duration meterGrace,
-      RetentionSettings retention, TimerScheduler<Command> timers, Predicate<Command> failOn, Consumer<Path> report,
-      AtomicReference<CompletableFuture<Void>> reports) {
+      RetentionSettings retention, TimerScheduler<Command> timers, Predicate<Command> failOn, ReportChain reports) {
     super(ctx);
     this.failOn = failOn;
-    this.report = report;
     this.reports = reports;
     this.meterGrace = meterGrace;
     this.retention = retention;
@@ -358,11 +368,10 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
           finish(run, event);
           // the report reads the whole run: seconds for a long one (14 s for a million steps), during which this
           // node would answer no registration, alert or other run's end. It is written on the blocking-IO
-          // dispatcher, one report after another, and the end is answered once it is written, as before
-          Path dir = run.dir();
+          // dispatcher, one report after another (the node's ReportChain, with those of the runs marked interrupted at
+          // its start), and the end is answered once it is written, as before
           Executor blocking = getContext().getSystem().dispatchers().lookup(DispatcherSelector.blocking());
-          CompletableFuture<Void> written = reports.updateAndGet(previous -> previous.exceptionally(e -> null)
-              .thenRunAsync(() -> report.accept(dir), blocking));
+          CompletableFuture<Void> written = reports.write(run.dir(), blocking);
           getContext().pipeToSelf(written, (ok, e) -> new ReportWritten(m.runId(), m.replyTo(), e));
           return this;
         })
@@ -424,7 +433,7 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
    */
   private Behavior<Command> awaitReports() {
     try {
-      reports.get().get(REPORTS_ON_STOP.toMillis(), TimeUnit.MILLISECONDS);
+      reports.last().get(REPORTS_ON_STOP.toMillis(), TimeUnit.MILLISECONDS);
     } catch (TimeoutException e) {
       getContext().getLog().warn("stopping with a run's report still being written after {} s; its report.html may"
           + " be incomplete (./monitor report RUN_DIR writes it again)", REPORTS_ON_STOP.toSeconds());

@@ -7,6 +7,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
@@ -25,8 +26,7 @@ import org.apache.pekko.http.javadsl.server.Route;
 import org.splinewatch.alerts.AlertSettings;
 import org.splinewatch.cluster.ClusterSettings;
 import org.splinewatch.cluster.MetricsNode;
-import org.splinewatch.report.ReportWriter;
-import org.splinewatch.report.RunData;
+import org.splinewatch.cluster.ReportChain;
 
 /**
  * HTTP ingestion on a metrics node, in two steps: {@link #prepare} before the HTTP port is bound (its routes go
@@ -44,19 +44,12 @@ public final class HttpIngestion {
   private final Route route;
   /** The metrics node's registry: each run's coverage is read from its meters there at the run's end. */
   private final MeterRegistry registry;
-  /** Writes a marked run's report ({@link #REPORT}; tests replace it). */
-  private final Consumer<Path> report;
-  /** The reports of the runs {@link #start} marked, written one after another. */
+  /** The last report of the runs {@link #start} marked, written on the node's report chain. */
   private volatile CompletableFuture<Void> leftReports = CompletableFuture.completedFuture(null);
 
-  /** A run directory's report, {@code report.html}, as the metrics node writes it at a run's end. */
-  static final Consumer<Path> REPORT = dir -> ReportWriter.write(List.of(RunData.read(dir)),
-      dir.resolve("report.html"));
-
   private HttpIngestion(ActorSystem<?> system, Config config, ClusterSettings cluster, String token,
-      MeterRegistry registry, Consumer<Path> report) {
+      MeterRegistry registry) {
     this.system = system;
-    this.report = report;
     this.alerts = IngestActor.Context.alertsByMode(config);
     this.analyzers = config.getStringList("splinewatch.analysis.enabled");
     this.cluster = cluster;
@@ -73,13 +66,7 @@ public final class HttpIngestion {
    */
   public static HttpIngestion prepare(ActorSystem<?> system, Config config, ClusterSettings cluster, String token,
       MeterRegistry registry) {
-    return new HttpIngestion(system, config, cluster, token, registry, REPORT);
-  }
-
-  /** Test hook: {@code report} writes a marked run's report instead of {@link #REPORT}. */
-  static HttpIngestion prepare(ActorSystem<?> system, Config config, ClusterSettings cluster, String token,
-      MeterRegistry registry, Consumer<Path> report) {
-    return new HttpIngestion(system, config, cluster, token, registry, report);
+    return new HttpIngestion(system, config, cluster, token, registry);
   }
 
   public boolean enabled() {
@@ -131,27 +118,30 @@ public final class HttpIngestion {
   /**
    * Marks the runs an earlier monitor left without an end ({@link LeftRuns}), then starts the ingestion actor;
    * {@code baseUrl} is {@code http://host:port} of the endpoints. Until then registrations answer 503, so a client
-   * resuming a left run finds it marked. The marked runs' reports are then written one after another on the
-   * blocking dispatcher, as a run's at its end ({@link #report}); a client resuming one of them meanwhile is answered
-   * 503 until its report is written, and a report that cannot be written is one {@code warn} line.
+   * resuming a left run finds it marked. The marked runs' reports are then written on the blocking dispatcher on
+   * {@code reports}, the node's chain, where the reports of the runs that end on {@code node} are written: one
+   * report in memory at a time, and neither the start nor ingestion waits for them. A client resuming one of them
+   * meanwhile is answered 503 until its report is written, and a report that cannot be written is one {@code warn}
+   * line.
    */
-  public Left start(ActorRef<MetricsNode.Command> node, Path out, String baseUrl, Consumer<String> warn) {
+  public Left start(ActorRef<MetricsNode.Command> node, Path out, String baseUrl, ReportChain reports,
+      Consumer<String> warn) {
     LeftRuns.Marked marked = LeftRuns.mark(out);
     finished.left(marked.runs());
     Executor blocking = system.dispatchers().lookup(DispatcherSelector.blocking());
     for (String runId : marked.runs()) {
       Path dir = out.resolve(runId);
-      leftReports = leftReports.thenRunAsync(() -> {
-        try {
-          report.accept(dir);
-        } catch (RuntimeException | OutOfMemoryError e) {
+      leftReports = reports.write(dir, blocking).handle((ok, failure) -> {
+        if (failure != null) {
+          Throwable e = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause()
+              : failure;
           warn.accept("cannot write the report of run " + runId + ", marked interrupted: " + (e instanceof
               OutOfMemoryError ? "out of memory (the run's samples do not fit the heap)" : e.getMessage())
               + "; ./monitor report " + dir + " writes it");
-        } finally {
-          finished.reported(runId);
         }
-      }, blocking);
+        finished.reported(runId);
+        return null;
+      });
     }
     if (settings.enabled()) {
       actor.set(system.systemActorOf(IngestActor.create(new IngestActor.Context(alerts, analyzers, settings, cluster,

@@ -24,6 +24,7 @@ import org.splinewatch.cluster.ClusterNode;
 import org.splinewatch.cluster.ClusterSettings;
 import org.splinewatch.cluster.MetricsNode;
 import org.splinewatch.cluster.Rejections;
+import org.splinewatch.cluster.ReportChain;
 import org.splinewatch.cluster.SeedProbe;
 import org.splinewatch.cluster.TlsEngineProvider;
 import org.splinewatch.control.AlertWebhook;
@@ -180,10 +181,13 @@ public final class MonitorServer implements AutoCloseable {
         // the target a killed monitor on this --out left (another port) would stay down in Prometheus for good
         Path stale = ServiceDiscovery.removeLeft(outLock.previous(), sdFile);
         outLock.record(ServiceDiscovery.left(sdFile));
+        // one chain for the node's reports (runs ending here, runs marked interrupted now): one in memory at a time
+        ReportChain reports = new ReportChain();
         var metricsNode = system.systemActorOf(MetricsNode.create(registry, out, control, url, rejections,
             cluster.maxOpenRuns(), settings.finishedRunMetersGrace(),
-            settings.retention()), "metrics-node", Props.empty());
-        HttpIngestion.Left left = ingest.start(metricsNode, out, told, w -> console.println("warning: " + w));
+            settings.retention(), reports), "metrics-node", Props.empty());
+        HttpIngestion.Left left = ingest.start(metricsNode, out, told, reports,
+            w -> console.println("warning: " + w));
         console.println("  metrics: " + base + "/metrics (live page: " + base + "/)");
         BrowsableUrl.listening(metricsHost, settings.discovery().advertiseHost(), http.port())
             .ifPresent(console::println);

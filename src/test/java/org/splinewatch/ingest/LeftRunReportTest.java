@@ -18,19 +18,30 @@ import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.pekko.Done;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.actor.typed.ActorRef;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.splinewatch.alerts.AlertRaised;
 import org.splinewatch.cli.TrainCommand;
 import org.splinewatch.cluster.ClusterSettings;
 import org.splinewatch.cluster.MetricsNode;
+import org.splinewatch.cluster.Rejections;
+import org.splinewatch.cluster.ReportChain;
+import org.splinewatch.control.RunControl;
 import org.splinewatch.metrics.MetricsHttpServer;
+import org.splinewatch.metrics.RetentionSettings;
+import org.splinewatch.trainer.TrainerActor;
 
 /**
  * A run an earlier monitor left without an end gets its report when the next monitor marks it interrupted, as a run
  * that ends on the monitor does; its client may resume it only once that report is written (the report reads the
- * directory the resumed run appends to), and a monitor stopping meanwhile waits for it.
+ * directory the resumed run appends to), and a monitor stopping meanwhile waits for it. Its report is written on the
+ * node's one chain of reports, after or before those of runs ending there, never beside one.
  */
 class LeftRunReportTest {
   private static final String TOKEN = ServedMonitor.TOKEN;
@@ -54,8 +65,8 @@ class LeftRunReportTest {
         .POST(HttpRequest.BodyPublishers.ofByteArray(TestNpz.run("k1", 20, 8, 4, extra))));
   }
 
-  @Test
-  void aMarkedRunIsReportedAndResumedOnlyOnceItsReportIsWritten() throws Exception {
+  /** Run directory {@code k1}: an HTTP run an earlier monitor left after step 20, one of 3 snapshots analysed. */
+  private Path leftRun() throws Exception {
     Path dir = Files.createDirectories(out.resolve("k1"));
     Files.writeString(dir.resolve("config.json"), "{\"run_id\": \"k1\", \"method\": \"external\", \"dataset\":"
         + " \"external\", \"source\": \"http\", \"settings\": {\"analyzers\": [\"embedding\"]}}");
@@ -68,23 +79,28 @@ class LeftRunReportTest {
     m.append("{\"name\":\"splinewatch_analysis_seconds\",\"labels\":{\"run\":\"k1\",\"analyzer\":\"embedding\"},"
         + "\"step\":0,\"value\":0.5,\"time\":2}\n");
     Files.writeString(dir.resolve("metrics.jsonl"), m);
+    return dir;
+  }
 
+  @Test
+  void aMarkedRunIsReportedAndResumedOnlyOnceItsReportIsWritten() throws Exception {
+    Path dir = leftRun();
     Config c = TrainCommand.load(Map.of("splinewatch.control.token", TOKEN), null);
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     CountDownLatch release = new CountDownLatch(1);
-    HttpIngestion ingest = HttpIngestion.prepare(kit.system(), c, ClusterSettings.fromConfig(c), TOKEN, registry,
-        d -> {
-          try {
-            assertTrue(release.await(60, TimeUnit.SECONDS));
-          } catch (InterruptedException e) {
-            throw new IllegalStateException(e);
-          }
-          HttpIngestion.REPORT.accept(d);
-        });
+    ReportChain reports = new ReportChain(d -> {
+      try {
+        assertTrue(release.await(60, TimeUnit.SECONDS));
+      } catch (InterruptedException e) {
+        throw new IllegalStateException(e);
+      }
+      ReportChain.REPORT.accept(d);
+    });
+    HttpIngestion ingest = HttpIngestion.prepare(kit.system(), c, ClusterSettings.fromConfig(c), TOKEN, registry);
     http = MetricsHttpServer.start(kit.system(), registry, "127.0.0.1", 0, ingest.route());
     List<String> warnings = new CopyOnWriteArrayList<>();
     HttpIngestion.Left left = ingest.start(kit.<MetricsNode.Command>createTestProbe().ref(), out,
-        "http://127.0.0.1:" + http.port(), warnings::add);
+        "http://127.0.0.1:" + http.port(), reports, warnings::add);
     assertEquals(List.of("k1"), left.runs());
     assertEquals(1, left.unanalysed().size(), left.unanalysed().toString());
     assertTrue(left.unanalysed().get(0).startsWith("run k1: 3 snapshot(s) recorded since its start (or last resume),"
@@ -108,5 +124,64 @@ class LeftRunReportTest {
     // now the registration gets as far as the resume key, which is not the run's
     HttpResponse<String> later = register(", \"resume_key\": \"0123456789abcdef0123456789abcdef\"");
     assertEquals(409, later.statusCode(), later.body());
+  }
+
+  @Test
+  void aMarkedRunsReportAndTheReportOfARunEndingMeanwhileAreWrittenOneAtATime() throws Exception {
+    // both read a whole run into the heap: on two chains a monitor starting beside a long left run held two at once
+    leftRun();
+    Config c = TrainCommand.load(Map.of("splinewatch.control.token", TOKEN), null);
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    CountDownLatch release = new CountDownLatch(1);
+    AtomicInteger writing = new AtomicInteger();
+    AtomicInteger most = new AtomicInteger();
+    List<String> written = new CopyOnWriteArrayList<>();
+    ReportChain reports = new ReportChain(d -> {
+      most.accumulateAndGet(writing.incrementAndGet(), Math::max);
+      try {
+        if (d.getFileName().toString().equals("k1")) {
+          assertTrue(release.await(60, TimeUnit.SECONDS));
+        }
+        written.add(d.getFileName().toString());
+      } catch (InterruptedException e) {
+        throw new IllegalStateException(e);
+      } finally {
+        writing.decrementAndGet();
+      }
+    });
+    ActorRef<MetricsNode.Command> node = kit.spawn(MetricsNode.create(registry, out, new RunControl(), "",
+        new Rejections(registry), 64, null, RetentionSettings.KEEP_ALL, reports));
+    HttpIngestion ingest = HttpIngestion.prepare(kit.system(), c, ClusterSettings.fromConfig(c), TOKEN, registry);
+    List<String> warnings = new CopyOnWriteArrayList<>();
+    TestProbe<Done> ended = kit.createTestProbe();
+    try {
+      assertEquals(List.of("k1"), ingest.start(node, out, "http://127.0.0.1:1", reports, warnings::add).runs());
+      // while the marked run's report is written, the node still takes a run and records its end at once
+      TestProbe<MetricsNode.Registered> reply = kit.createTestProbe();
+      node.tell(new MetricsNode.RegisterRun("r2", Map.of("run", "r2", "method", "simclr", "dataset", "mnist"),
+          Map.of("run_id", "r2"), 10, null, kit.<TrainerActor.Command>createTestProbe().ref(),
+          kit.<AlertRaised>createTestProbe().ref(), reply.ref()));
+      MetricsNode.Registered r = reply.receiveMessage(Duration.ofSeconds(10));
+      assertEquals(null, r.error());
+      node.tell(new MetricsNode.RunFinished("r2", Map.of("type", "run_finished"), ended.ref(), r.token()));
+      long deadline = System.nanoTime() + 20_000_000_000L;
+      while (!Files.readString(out.resolve("r2").resolve("events.jsonl")).contains("run_finished")
+          && System.nanoTime() < deadline) {
+        Thread.sleep(20);
+      }
+      ended.expectNoMessage(Duration.ofMillis(500)); // its report waits for the marked run's
+      assertEquals(List.of(), written, "a second report was written while the first one was");
+    } finally {
+      release.countDown();
+    }
+    ended.receiveMessage(Duration.ofSeconds(20)); // answered once its report is written
+    assertTrue(ingest.awaitLeftReports(Duration.ofSeconds(30)));
+    long deadline = System.nanoTime() + 20_000_000_000L;
+    while (written.size() < 2 && System.nanoTime() < deadline) {
+      Thread.sleep(20);
+    }
+    assertEquals(List.of("k1", "r2"), written);
+    assertEquals(1, most.get(), "reports written at once");
+    assertEquals(List.of(), warnings);
   }
 }
