@@ -180,6 +180,12 @@ public final class MonitorServer implements AutoCloseable {
             http.port());
         // the target a killed monitor on this --out left (another port) would stay down in Prometheus for good
         Path stale = ServiceDiscovery.removeLeft(outLock.previous(), sdFile);
+        // a monitor of a release that recorded nothing may have left its file in the --out's own directory: looked at
+        // at each start until it is gone (a shared sd-dir holds other --outs' monitors' files: left alone)
+        ServiceDiscovery.Unrecorded unrecorded = settings.discovery().sdDir() == null
+            ? ServiceDiscovery.removeUnrecorded(sdFile.getParent(), sdFile, out,
+            BrowsableUrl.host(settings.discovery().host(metricsHost), ""))
+            : new ServiceDiscovery.Unrecorded(List.of(), List.of());
         outLock.record(ServiceDiscovery.left(sdFile));
         // one chain for the node's reports (runs ending here, runs marked interrupted now): one in memory at a time
         ReportChain reports = new ReportChain();
@@ -207,6 +213,9 @@ public final class MonitorServer implements AutoCloseable {
           console.println("  removed " + stale + ", the Prometheus target of the earlier monitor on " + out
               + " (stopped without removing it)");
         }
+        unrecorded.removed().forEach(f -> console.println("  removed " + f + ", the Prometheus target of a monitor"
+            + " that ran on " + out + " before monitors recorded theirs (nothing answers on its port)"));
+        unrecorded.warnings().forEach(w -> console.println("warning: " + w));
         left.unanalysed().forEach(p -> console.println("warning: " + p));
         left.problems().forEach(p -> console.println("warning: " + p));
       }
