@@ -417,10 +417,17 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
   }
 
   /**
+   * Why a finished run's metrics were not checked ({@link #notChecked}) when its {@code run_finished} events record
+   * neither: no analyzers ran, and no end was a {@code done} that {@code ./trainer} wrote itself.
+   */
+  static final String NOTHING_RECORDED = "run_finished records no analysed snapshots and no last training step (a run"
+      + " without analyzers that ./trainer did not end done itself: a --monitor or HTTP run, one stopped early or"
+      + " failed, or one of an earlier release)";
+
+  /**
    * Why this finished run's metrics could not be checked for an early end ({@link #cutShort}), in a few words, or
-   * empty: none of its
-   * {@code run_finished} events records analysed snapshots (a run without analyzers, or one of an earlier release) or
-   * the last training step written ({@link #TRAINING_STEP_LOGGED}: a {@code --monitor} or HTTP run).
+   * empty: none of its {@code run_finished} events records analysed snapshots or the last training step written
+   * ({@link #NOTHING_RECORDED}).
    * Metrics cut at a line boundary then read as whole: the report and detection say so rather than calling the run
    * complete without a word. (Where retention deleted the earliest segments, one of the {@link #problems} says so.)
    */
@@ -439,8 +446,7 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
       }
       return false;
     });
-    return recorded ? java.util.Optional.empty() : java.util.Optional.of("run_finished records no analysed snapshots"
-        + " (a run without analyzers, or of an earlier release)");
+    return recorded ? java.util.Optional.empty() : java.util.Optional.of(NOTHING_RECORDED);
   }
 
   /**

@@ -535,7 +535,9 @@ class CliTest {
     assertTrue(d.contains("| ok | simclr |"), d);
     // counted, but its run_finished records no analyses to check its metrics against: said after the skipped runs
     assertTrue(d.endsWith("\ncounted, but not checked for metrics cut short: 1 run directory\n" + ok + ": run_finished"
-        + " records no analysed snapshots (a run without analyzers, or of an earlier release)\n"), d);
+        + " records no analysed snapshots and no last training step (a run without analyzers that ./trainer did not"
+        + " end done itself: a --monitor or HTTP run, one stopped early or failed, or one of an earlier release)\n"),
+        d);
     // nothing left to count: an error, not a table of "0 of 0"
     String none = run(2, "monitor", "detection", empty.toString(), interrupted.toString());
     assertEquals("error: no run to count: 2 of 2 run directories skipped (" + empty + ": no metrics.jsonl; "

@@ -52,8 +52,9 @@ class ReportCliTest {
         .strip());
     Files.writeString(a.resolve("events.jsonl"), "{\"type\":\"run_finished\",\"status\":\"done\",\"steps\":30}\n");
     String m = TestTools.cli(0, "monitor", "report", a.toString(), "--out", out.toString());
-    assertEquals("note: a: not checked for metrics cut short: run_finished records no analysed snapshots (a run"
-        + " without analyzers, or of an earlier release)\nreport: " + out, m.strip(), m);
+    assertEquals("note: a: not checked for metrics cut short: run_finished records no analysed snapshots and no last"
+        + " training step (a run without analyzers that ./trainer did not end done itself: a --monitor or HTTP run,"
+        + " one stopped early or failed, or one of an earlier release)\nreport: " + out, m.strip(), m);
     assertTrue(Files.readString(out).contains("a: complete; not checked for metrics cut short: run_finished records"
         + " no analysed snapshots"));
   }

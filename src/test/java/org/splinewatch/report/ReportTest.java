@@ -324,7 +324,8 @@ class ReportTest {
     // its run_finished records no analyses: the metrics could not be checked for an early end, and it says so
     assertTrue(ReportWriter.html(List.of(RunData.read(i))).contains("<div class=\"status ended\" id=\"status-i\">"
         + "i: complete; the run was interrupted at step 52; not checked for metrics cut short: run_finished records no"
-        + " analysed snapshots (a run without analyzers, or of an earlier release)</div>"));
+        + " analysed snapshots and no last training step (a run without analyzers that ./trainer did not end done"
+        + " itself: a --monitor or HTTP run, one stopped early or failed, or one of an earlier release)</div>"));
     Path s = run(tmp, "s", false, "");
     Files.writeString(s.resolve("events.jsonl"), "{\"type\":\"run_finished\",\"status\":\"stopped\",\"steps\":121,"
         + "\"exit_code\":3,\"stopped\":true,\"reason\":\"collapse alert batch_collapse: batch collapsed\","

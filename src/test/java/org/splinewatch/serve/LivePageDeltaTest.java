@@ -217,8 +217,9 @@ class LivePageDeltaTest {
         "the monitor stopped without ending this run", "time", 2000));
     JsonNode a = answer("/api/runs/m");
     assertEquals("complete; the run was interrupted at step 9: the monitor stopped without ending this run; not"
-        + " checked for metrics cut short: run_finished records no analysed snapshots (a run without analyzers, or of"
-        + " an earlier release)", a.get("status").asText());
+        + " checked for metrics cut short: run_finished records no analysed snapshots and no last training step (a run"
+        + " without analyzers that ./trainer did not end done itself: a --monitor or HTTP run, one stopped early or"
+        + " failed, or one of an earlier release)", a.get("status").asText());
     assertEquals("metrics.jsonl line 2 was cut off when the process writing it was killed; the run was then marked"
         + " interrupted: one sample of step 10 lost", a.get("notes").get(0).asText());
     String page = get("/").body();
