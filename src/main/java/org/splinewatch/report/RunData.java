@@ -257,7 +257,7 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
     readEvents(dir, alerts, runEnds, resumes, problems);
     List<String> notes = crashLosses(samples.torn(), resumes, runEnds, problems);
     String cut = earliestDeleted ? null : cutShort(series, runEnds); // else short by the deleted segments
-    cut = cut != null ? cut : endsBeforeLoggedStep(series, runEnds); // the last file holds the last step: checked
+    cut = cut != null ? cut : endsBeforeLoggedStep(series, runEnds, resumes, earliestDeleted);
     if (cut != null) {
       problems.add(cut);
     }
@@ -387,33 +387,61 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
 
   /**
    * Why the samples end before the last training step a {@code run_finished} records as written ({@link
-   * #TRAINING_STEP_LOGGED}), or null: no {@code splinewatch_training_step} sample of that step or later was read. Only
-   * the trainer's own {@code done} ends record it: it publishes that sample at its last step and flushes its metrics
-   * before the event, so a run cut at a line boundary is told even without analyzers ({@code --no-monitoring}) or
-   * with its earliest segments deleted. A {@code --monitor} run's or an HTTP run's end, written by the monitor
-   * while samples may still be on their way, records none and is not checked this way.
+   * #TRAINING_STEP_LOGGED}), or null: no {@code splinewatch_training_step} sample of that step or later was read among
+   * those its own segment wrote. Only the trainer's own {@code done} ends record it: it publishes that sample at its
+   * last step and flushes its metrics before the event, so a run cut at a line boundary is told even without analyzers
+   * ({@code --no-monitoring}) or with its earliest segments deleted. A {@code --monitor} run's or an HTTP run's end,
+   * written by the monitor while samples may still be on their way, records none and is not checked this way.
+   * A segment's samples are those its trainer stamped after its {@code run_resumed} (none: from the start) and before
+   * its {@code run_finished}: a run resumed from {@code best} to fewer steps is checked by its own last step, not by
+   * the later steps of the trajectory it left. An end a later resume went back before ({@link #superseded}) is not
+   * checked, nor, where retention deleted the earliest segments ({@code lastOnly}), any end but the last.
    */
-  static String endsBeforeLoggedStep(Map<String, Series> series, List<JsonNode> runEnds) {
-    long logged = -1;
-    for (JsonNode e : runEnds) {
-      if (e.path(TRAINING_STEP_LOGGED).canConvertToLong()) {
-        logged = Math.max(logged, e.path(TRAINING_STEP_LOGGED).asLong());
+  static String endsBeforeLoggedStep(Map<String, Series> series, List<JsonNode> runEnds, List<JsonNode> resumes,
+      boolean lastOnly) {
+    for (int i = lastOnly ? runEnds.size() - 1 : 0; i >= 0 && i < runEnds.size(); i++) {
+      JsonNode e = runEnds.get(i);
+      if (!e.path(TRAINING_STEP_LOGGED).canConvertToLong() || superseded(e, resumes)) {
+        continue;
       }
-    }
-    if (logged < 0) {
-      return null;
-    }
-    long last = -1;
-    for (Series x : series.values()) {
-      if (x.name().equals(MetricFamily.TRAINING_STEP.id())) {
-        for (double[] p : x.points()) {
-          last = Math.max(last, (long) p[0]);
+      long logged = e.path(TRAINING_STEP_LOGGED).asLong();
+      double end = e.path("time").isNumber() ? e.path("time").asDouble() : Double.POSITIVE_INFINITY;
+      double start = Double.NEGATIVE_INFINITY; // the segment's start: its run_resumed, stamped by the same trainer
+      String since = "";
+      for (JsonNode r : resumes) {
+        double t = r.path("time").asDouble();
+        if (t <= end && t >= start) {
+          start = t;
+          since = " since the resume from step " + r.path("step").asLong();
         }
       }
+      long last = -1;
+      for (Series x : series.values()) {
+        if (x.name().equals(MetricFamily.TRAINING_STEP.id())) {
+          for (double[] p : x.points()) {
+            if (Double.isNaN(p[2]) || p[2] >= start && p[2] <= end) { // a sample without a time: any segment's
+              last = Math.max(last, (long) p[0]);
+            }
+          }
+        }
+      }
+      if (last < logged) {
+        return "the metrics end early: their last " + MetricFamily.TRAINING_STEP.id() + " sample" + since + " is "
+            + (last < 0 ? "missing" : "of step " + last) + ", run_finished records step " + logged + " written, as if"
+            + " cut short (an interrupted copy or write)";
+      }
     }
-    return last >= logged ? null : "the metrics end early: their last " + MetricFamily.TRAINING_STEP.id()
-        + " sample is " + (last < 0 ? "missing" : "of step " + last) + ", run_finished records step " + logged
-        + " written, as if cut short (an interrupted copy or write)";
+    return null;
+  }
+
+  /**
+   * Whether a resume written after {@code end} (a {@code run_finished}; any resume where it has no time) went back to
+   * a step before the one it records logged: the samples of its later steps belong to a trajectory the run left.
+   */
+  static boolean superseded(JsonNode end, List<JsonNode> resumes) {
+    double time = end.path("time").isNumber() ? end.path("time").asDouble() : Double.NEGATIVE_INFINITY;
+    long logged = end.path(TRAINING_STEP_LOGGED).asLong();
+    return resumes.stream().anyMatch(r -> r.path("time").asDouble() > time && r.path("step").asLong() < logged);
   }
 
   /**
@@ -435,8 +463,9 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
     if (runEnds.isEmpty()) {
       return java.util.Optional.empty(); // not finished: incomplete already
     }
+    List<JsonNode> resumes = resumes(dir);
     boolean recorded = runEnds.stream().anyMatch(e -> {
-      if (e.path(TRAINING_STEP_LOGGED).canConvertToLong()) {
+      if (e.path(TRAINING_STEP_LOGGED).canConvertToLong() && !superseded(e, resumes)) {
         return true; // checked by its last training step (endsBeforeLoggedStep)
       }
       for (JsonNode a : e.path("analysed_snapshots")) {
@@ -591,7 +620,7 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
       readEvents(dir, alerts, runEnds, resumes, problems);
       List<String> notes = crashLosses(samples.torn(), resumes, runEnds, problems);
       String cut = earliestDeleted(segments) ? null : cutShort(series, runEnds);
-      cut = cut != null ? cut : endsBeforeLoggedStep(series, runEnds);
+      cut = cut != null ? cut : endsBeforeLoggedStep(series, runEnds, resumes, earliestDeleted(segments));
       if (cut != null) {
         problems.add(cut);
       }

@@ -251,6 +251,55 @@ class RunFilesTest {
     assertEquals(List.of(problem), new RunData.Incremental(cut).refresh().problems(), "the live page agrees");
   }
 
+  /** Training-step samples {@code fromStep} to {@code toStep - 1}, stamped {@code time}. */
+  private static void stepsAt(RunLog log, long fromStep, long toStep, long time) {
+    List<Sample> batch = new ArrayList<>();
+    for (long s = fromStep; s < toStep; s++) {
+      batch.add(new Sample("splinewatch_training_step", Map.of(), s, s, time));
+    }
+    log.append(batch, LABELS);
+  }
+
+  /**
+   * A done run of steps 0-9 resumed from {@code best} at step 5 to fewer steps, 6-7, as ./trainer writes it: each
+   * segment's run_finished records its own last step logged; {@code cut} drops the resumed segment's last sample.
+   */
+  private Path resumedFromBest(String id, boolean cut, RunData.Incremental live) throws IOException {
+    Path dir = tmp.resolve(id);
+    try (RunLog log = new RunLog(dir)) {
+      RunLog.writeConfig(dir, Map.of("run_id", id, "method", "simclr"));
+      stepsAt(log, 0, 10, 1000);
+    }
+    RunLog.appendEvent(dir, Map.of("type", "run_finished", "status", "done", "steps", 9,
+        RunData.TRAINING_STEP_LOGGED, 9, "time", 1500));
+    live.refresh();
+    try (RunLog log = new RunLog(dir)) {
+      RunLog.appendEvent(dir, Map.of("type", "run_resumed", "step", 5, "checkpoint", "best", "time", 2000));
+      stepsAt(log, 6, cut ? 7 : 8, 2001);
+    }
+    live.refresh(); // the live page read the resumed segment's samples: the left trajectory's steps 6-9 dropped
+    RunLog.appendEvent(dir, Map.of("type", "run_finished", "status", "done", "steps", 7,
+        RunData.TRAINING_STEP_LOGGED, 7, "time", 3000));
+    return dir;
+  }
+
+  @Test
+  void aRunResumedFromBestToFewerStepsIsCheckedByItsOwnLastStep() throws IOException {
+    RunData.Incremental wholeLive = new RunData.Incremental(tmp.resolve("whole"));
+    Path whole = resumedFromBest("whole", false, wholeLive);
+    RunData r = RunData.read(whole);
+    assertTrue(r.complete(), r.problems().toString());
+    assertEquals(java.util.Optional.empty(), r.notChecked());
+    assertEquals(List.of(), wholeLive.refresh().problems(), "no false alarm on the live page");
+    // the resumed segment cut at a line boundary: the left trajectory's steps 8-9 do not stand in for its step 7
+    RunData.Incremental cutLive = new RunData.Incremental(tmp.resolve("cut"));
+    Path cut = resumedFromBest("cut", true, cutLive);
+    String problem = "the metrics end early: their last splinewatch_training_step sample since the resume from step 5"
+        + " is of step 6, run_finished records step 7 written, as if cut short (an interrupted copy or write)";
+    assertEquals(List.of(problem), RunData.read(cut).problems());
+    assertEquals(List.of(problem), cutLive.refresh().problems(), "the live page agrees");
+  }
+
   @Test
   void rotatedSegmentsAreReadInOrderAndRetentionIsReported() throws IOException {
     Path dir = tmp.resolve("rot");
