@@ -31,6 +31,15 @@ final class JsonLines {
     void line(int number, String text, boolean last);
   }
 
+  /**
+   * A {@link Handler} that also takes a line cut inside a multi-byte character (a writer killed in the middle of
+   * one): {@code text} is the line before that character, and the handler names it as a problem itself. Other
+   * handlers get such a line named as not valid UTF-8, as any other.
+   */
+  interface CutCharacterHandler extends Handler {
+    void cutCharacter(int number, String text, boolean last);
+  }
+
   private JsonLines() {
   }
 
@@ -140,11 +149,38 @@ final class JsonLines {
       try {
         text = utf8.decode(ByteBuffer.wrap(bytes, from, len)).toString();
       } catch (CharacterCodingException e) {
+        int whole = withoutCutCharacter(bytes, from, len);
+        if (whole >= 0 && handler instanceof CutCharacterHandler cut) {
+          try {
+            cut.cutCharacter(number, utf8.decode(ByteBuffer.wrap(bytes, from, whole)).toString(), last);
+            return;
+          } catch (CharacterCodingException before) {
+            // not valid before the cut either: damage, not only a cut
+          }
+        }
         problems.add(label + " line " + number + (last ? " is half-written (not valid UTF-8)"
             : " is not valid UTF-8"));
         return;
       }
     }
     handler.line(number, text, last);
+  }
+
+  /**
+   * The length of {@code b[from, from + len)} before an incomplete multi-byte UTF-8 character at its end (its lead
+   * byte and fewer continuation bytes than the lead announces: a write cut inside the character), or -1 where it does
+   * not end in one.
+   */
+  static int withoutCutCharacter(byte[] b, int from, int len) {
+    for (int k = 1; k <= 3 && k <= len; k++) {
+      int lead = b[from + len - k] & 0xFF;
+      if (lead >= 0x80 && lead < 0xC0) {
+        continue; // a continuation byte: the lead is further back
+      }
+      int size = lead >= 0xC2 && lead <= 0xDF ? 2 : lead >= 0xE0 && lead <= 0xEF ? 3 : lead >= 0xF0 && lead <= 0xF4
+          ? 4 : 0;
+      return size > k ? len - k : -1;
+    }
+    return -1;
   }
 }

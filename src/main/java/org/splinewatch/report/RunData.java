@@ -249,7 +249,7 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
     SampleLines samples = new SampleLines(series, new long[] {0});
     for (Path file : files) {
       String label = file.getFileName().toString();
-      JsonLines.read(file, label, (lineNo, line, last) -> samples.add(label, lineNo, line, last, problems), problems);
+      JsonLines.read(file, label, samples.reader(label, 0, problems), problems);
     }
     List<Alert> alerts = new ArrayList<>();
     List<JsonNode> runEnds = new ArrayList<>();
@@ -272,20 +272,22 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
 
   /**
    * The metrics lines a known crash cut off, each as a note naming the line and the step lost, taken out of {@code
-   * problems} (where they are named as malformed); a cut-off line of no known crash stays a problem. A writer killed
+   * problems} (where they are named as malformed, or as not valid UTF-8 where the cut came inside a multi-byte
+   * character); a cut-off line of no known crash stays a problem. A writer killed
    * while it wrote a line leaves that line's start; the resume that follows ({@code RunLog.endTornLines}) or a
    * monitor marking the run interrupted at its next start ends it with a newline. Such a line is a known crash loss
    * when it is the last line of a process's writing: the last line of all, with an interrupted {@code run_finished}
    * written after the sample before it, or a line followed by a resumed segment: a {@code run_resumed} stamped no
    * earlier than the sample before the line and no later than the sample after it (each resume explains one line). A
-   * malformed line anywhere else, or one not cut off (garbage, not UTF-8), stays an error: no crash explains it.
+   * malformed line anywhere else, or one not cut off (garbage, or not UTF-8 before its end), stays an error: no crash
+   * explains it.
    */
   static List<String> crashLosses(List<SampleLines.Torn> torn, List<JsonNode> resumes, List<JsonNode> runEnds,
       List<String> problems) {
     List<String> notes = new ArrayList<>();
     Set<JsonNode> used = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
     for (SampleLines.Torn t : torn) {
-      String problem = t.label() + " line " + t.line() + " is malformed";
+      String problem = t.problem(); // malformed, or not valid UTF-8 where cut inside a character
       if (!problems.contains(problem)) {
         continue; // half-written (no newline yet): still being written, or a crash nothing followed
       }
@@ -606,8 +608,7 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
         samples = new SampleLines(series, order);
         for (Path f : segs) {
           String label = f.getFileName().toString();
-          JsonLines.read(f, label, (n, line, last) -> samples.add(label, n, line, last, metricsProblems),
-              metricsProblems);
+          JsonLines.read(f, label, samples.reader(label, 0, metricsProblems), metricsProblems);
         }
       }
       readAppended(metrics, size);
@@ -703,8 +704,8 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
         InputStream in = new BufferedInputStream(Channels.newInputStream(
             ch.position(offset)), 64 * 1024);
         in = new BoundedInputStream(in, stop - offset);
-        lines += JsonLines.read(in, "metrics.jsonl", (n, line, last) -> samples.add("metrics.jsonl", base + n, line,
-            last, metricsProblems), metricsProblems);
+        lines += JsonLines.read(in, "metrics.jsonl", samples.reader("metrics.jsonl", base, metricsProblems),
+            metricsProblems);
         offset = stop;
       } catch (IOException e) {
         // read again from the same offset next time

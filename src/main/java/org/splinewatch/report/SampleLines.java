@@ -41,9 +41,10 @@ final class SampleLines {
    * step its text still shows (-1 where the cut came before it), the step and time of the whole sample written before
    * it and after it (-1 and NaN where there is none), and whether it was the last line read.
    */
-  record Torn(String label, int line, long step, long stepBefore, double timeBefore, double timeAfter, boolean last) {
+  record Torn(String label, int line, long step, long stepBefore, double timeBefore, double timeAfter, boolean last,
+      String problem) {
     Torn followed(double after) {
-      return new Torn(label, line, step, stepBefore, timeBefore, after, false);
+      return new Torn(label, line, step, stepBefore, timeBefore, after, false, problem);
     }
   }
 
@@ -53,12 +54,56 @@ final class SampleLines {
     this.order = order;
   }
 
-  /** Adds one line of {@code label} (a file); a bad line is a problem. */
-  void add(String label, int lineNo, String line, boolean last, List<String> problems) {
+  /**
+   * What reads the lines of {@code label} (a file) into this: {@link #add} for each line, numbered from {@code base}
+   * + 1, and {@link #addCutCharacter} for one cut inside a multi-byte character.
+   */
+  JsonLines.Handler reader(String label, int base, List<String> problems) {
+    return new JsonLines.CutCharacterHandler() {
+      @Override
+      public void line(int number, String text, boolean last) {
+        add(label, base + number, text, last, problems);
+      }
+
+      @Override
+      public void cutCharacter(int number, String text, boolean last) {
+        addCutCharacter(label, base + number, text, last, problems);
+      }
+    };
+  }
+
+  /**
+   * A line cut inside a multi-byte character, {@code before} being its text before that character: named as not
+   * valid UTF-8, and, where that text is the start of a sample cut off ({@link #cutOff}), a {@link Torn} line as one
+   * cut elsewhere is, for a crash to explain. Any other line that is not UTF-8 is damage.
+   */
+  void addCutCharacter(String label, int lineNo, String before, boolean last, List<String> problems) {
+    followedBy(before);
+    problems.add(label + " line " + lineNo + (last ? " is half-written (not valid UTF-8)" : " is not valid UTF-8"));
+    if (cutOff(before)) {
+      torn(label, lineNo, before, label + " line " + lineNo + " is not valid UTF-8");
+    }
+  }
+
+  /** Marks the last {@link Torn} line as followed by another where {@code line} is not blank. */
+  private void followedBy(String line) {
     int n = torn.size();
     if (n > 0 && torn.get(n - 1).last() && !line.isBlank()) {
       torn.set(n - 1, torn.get(n - 1).followed(torn.get(n - 1).timeAfter()));
     }
+  }
+
+  /** Notes a line cut off; {@code problem} is what names it when it has a newline (a crash may explain it). */
+  private void torn(String label, int lineNo, String line, String problem) {
+    Matcher step = TORN_STEP.matcher(line);
+    torn.add(new Torn(label, lineNo, step.find() ? Long.parseLong(step.group(1)) : -1, lastStep, lastTime,
+        Double.NaN, true, problem));
+    awaiting = torn.size() - 1;
+  }
+
+  /** Adds one line of {@code label} (a file); a bad line is a problem. */
+  void add(String label, int lineNo, String line, boolean last, List<String> problems) {
+    followedBy(line);
     int cut = line.startsWith("{\"name\":") ? line.indexOf(STEP) : -1;
     if (cut > 0) {
       Points points = byStart.get(line.substring(0, cut));
@@ -101,10 +146,7 @@ final class SampleLines {
     } catch (Exception e) {
       problems.add(label + " line " + lineNo + (last ? " is half-written" : " is malformed"));
       if (cutOff(line)) {
-        Matcher step = TORN_STEP.matcher(line);
-        torn.add(new Torn(label, lineNo, step.find() ? Long.parseLong(step.group(1)) : -1, lastStep, lastTime,
-            Double.NaN, true));
-        awaiting = torn.size() - 1;
+        torn(label, lineNo, line, label + " line " + lineNo + " is malformed");
       }
     }
   }

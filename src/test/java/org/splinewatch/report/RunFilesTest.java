@@ -182,6 +182,66 @@ class RunFilesTest {
         + " marked interrupted: one sample of step 10 lost"), r.notes());
   }
 
+  /** A run of steps 0-9 (time 1000) whose writer was killed after a line's start and {@code cut}. */
+  private Path crashedInCharacter(String id, byte[] cut) throws IOException {
+    Path dir = tmp.resolve(id);
+    try (RunLog log = new RunLog(dir)) {
+      RunLog.writeConfig(dir, Map.of("run_id", id, "method", "simclr"));
+      writeAt(log, 0, 10, 1000);
+    }
+    Path metrics = dir.resolve("metrics.jsonl");
+    Files.writeString(metrics, "{\"name\":\"splinewatch_training_loss\",\"labels\":{\"x\":\"caf",
+        StandardOpenOption.APPEND);
+    Files.write(metrics, cut, StandardOpenOption.APPEND);
+    return dir;
+  }
+
+  @Test
+  void aLineCutInsideAMultiByteCharacterIsExplainedByACrashLikeAnyOther() throws IOException {
+    Path dir = crashedInCharacter("utf8", new byte[] {(byte) 0xC3});
+    try (RunLog log = new RunLog(dir)) { // ./trainer --resume: ends the torn line, then its segment
+      RunLog.appendEvent(dir, Map.of("type", "run_resumed", "step", 9, "checkpoint", "latest", "time", 2000));
+      writeAt(log, 10, 12, 2001);
+    }
+    RunLog.appendEvent(dir, Map.of("type", "run_finished", "status", "done", "steps", 11, "time", 3000));
+    String note = "metrics.jsonl line 11 was cut off by a crash; the run was resumed from step 9 after it: one sample"
+        + " lost, its step cut off (the sample before it is of step 9)";
+    RunData r = RunData.read(dir);
+    assertEquals(List.of(), r.problems());
+    assertEquals(List.of(note), r.notes());
+    RunData live = new RunData.Incremental(dir).refresh();
+    assertEquals(List.of(), live.problems(), "the live page decides the same");
+    assertEquals(List.of(note), live.notes());
+    // marked interrupted after the cut: the same note as a line cut elsewhere
+    Path marked = crashedInCharacter("utf8marked", new byte[] {(byte) 0xE2, (byte) 0x82});
+    RunLog.endTornLines(marked);
+    RunLog.appendEvent(marked, Map.of("type", "run_finished", "status", "interrupted", "steps", 9, "time", 2000));
+    assertEquals(List.of(), RunData.read(marked).problems());
+    assertEquals(1, RunData.read(marked).notes().size());
+  }
+
+  @Test
+  void invalidUtf8ThatNoCutExplainsStaysDamage() throws IOException {
+    // each ends in half an "é" (0xC3), as a cut inside it would, but has a bad byte before it, or is a whole sample
+    // before it: neither is the start of a sample cut off, though a resume follows each
+    byte[] inside = "\",\"y\":\"\u00e9".getBytes(StandardCharsets.UTF_8);
+    inside[3] = (byte) 0xFF;
+    byte[] whole = "\"},\"step\":10,\"value\":1.0}\u00e9".getBytes(StandardCharsets.UTF_8);
+    for (byte[] rest : List.of(java.util.Arrays.copyOf(inside, inside.length - 1),
+        java.util.Arrays.copyOf(whole, whole.length - 1))) {
+      Path dir = crashedInCharacter("bad" + rest.length, rest);
+      try (RunLog log = new RunLog(dir)) {
+        RunLog.appendEvent(dir, Map.of("type", "run_resumed", "step", 9, "checkpoint", "latest", "time", 2000));
+        writeAt(log, 10, 12, 2001);
+      }
+      RunLog.appendEvent(dir, Map.of("type", "run_finished", "status", "done", "steps", 11, "time", 3000));
+      RunData r = RunData.read(dir);
+      assertEquals(List.of("metrics.jsonl line 11 is not valid UTF-8"), r.problems(), dir.toString());
+      assertEquals(List.of(), r.notes());
+      assertEquals(r.problems(), new RunData.Incremental(dir).refresh().problems());
+    }
+  }
+
   @Test
   void aCutOffLineNoKnownCrashExplainsStaysAProblem() throws IOException {
     // ended, but no resume followed: the samples after it are the same writer's
