@@ -256,7 +256,8 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
     List<JsonNode> resumes = new ArrayList<>();
     readEvents(dir, alerts, runEnds, resumes, problems);
     List<String> notes = crashLosses(samples.torn(), resumes, runEnds, problems);
-    String cut = earliestDeleted ? null : cutShort(series, runEnds); // else short by the deleted segments
+    // not where retention deleted the earliest segments (short by them) or a flush timed out (samples may follow)
+    String cut = earliestDeleted || unflushed(runEnds) ? null : cutShort(series, runEnds);
     cut = cut != null ? cut : endsBeforeLoggedStep(series, runEnds, resumes, earliestDeleted);
     if (cut != null) {
       problems.add(cut);
@@ -388,6 +389,23 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
   public static final String TRAINING_STEP_LOGGED = "training_step_logged";
 
   /**
+   * The {@code run_finished} field, {@code false}, with which {@code ./trainer} records that the flush at the run's
+   * end timed out: the metrics actor had not written every sample it was sent when the event and the end-of-run report
+   * were written. Such a run's metrics are not checked for an early end ({@link #cutShort}): samples may come after the
+   * event, or never (the process exited first), and neither is an interrupted copy; {@link #notChecked} says so.
+   */
+  public static final String METRICS_FLUSHED = "metrics_flushed";
+
+  /** Whether a {@code run_finished} of {@code runEnds} records that the metrics were not all written before it. */
+  static boolean unflushed(List<JsonNode> runEnds) {
+    return runEnds.stream().anyMatch(e -> e.path(METRICS_FLUSHED).isBoolean() && !e.path(METRICS_FLUSHED).asBoolean());
+  }
+
+  /** Why the metrics were not checked where {@link #unflushed}. */
+  static final String UNFLUSHED = "run_finished was written before the metrics were all written (the flush at the"
+      + " run's end timed out): samples written after it are read, but any that were lost are not told";
+
+  /**
    * Why the samples end before the last training step a {@code run_finished} records as written ({@link
    * #TRAINING_STEP_LOGGED}), or null: no {@code splinewatch_training_step} sample of that step or later was read among
    * those its own segment wrote. Only the trainer's own {@code done} ends record it: it publishes that sample at its
@@ -457,13 +475,16 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
   /**
    * Why this finished run's metrics could not be checked for an early end ({@link #cutShort}), in a few words, or
    * empty: none of its {@code run_finished} events records analysed snapshots or the last training step written
-   * ({@link #NOTHING_RECORDED}).
+   * ({@link #NOTHING_RECORDED}), or one was written before the metrics were all written ({@link #UNFLUSHED}).
    * Metrics cut at a line boundary then read as whole: the report and detection say so rather than calling the run
    * complete without a word. (Where retention deleted the earliest segments, one of the {@link #problems} says so.)
    */
   public java.util.Optional<String> notChecked() {
     if (runEnds.isEmpty()) {
       return java.util.Optional.empty(); // not finished: incomplete already
+    }
+    if (unflushed(runEnds)) {
+      return java.util.Optional.of(UNFLUSHED);
     }
     List<JsonNode> resumes = resumes(dir);
     boolean recorded = runEnds.stream().anyMatch(e -> {
@@ -620,7 +641,7 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
       List<JsonNode> resumes = new ArrayList<>();
       readEvents(dir, alerts, runEnds, resumes, problems);
       List<String> notes = crashLosses(samples.torn(), resumes, runEnds, problems);
-      String cut = earliestDeleted(segments) ? null : cutShort(series, runEnds);
+      String cut = earliestDeleted(segments) || unflushed(runEnds) ? null : cutShort(series, runEnds);
       cut = cut != null ? cut : endsBeforeLoggedStep(series, runEnds, resumes, earliestDeleted(segments));
       if (cut != null) {
         problems.add(cut);

@@ -220,6 +220,7 @@ public final class EmbeddedRun {
       }
       TrainingProgress progress = new TrainingProgress();
       CompletableFuture<TrainerActor.Finished> result = new CompletableFuture<>();
+      CompletableFuture<Boolean> flushed = new CompletableFuture<>();
       memory.bind(registry, Tags.of("run", runId, "method", s.method(), "dataset", s.dataset()));
       int port = http == null ? 0 : http.port();
       out.println("splinewatch run " + runId + ": " + s.method() + " on " + s.dataset() + " (" + train.count()
@@ -272,7 +273,7 @@ public final class EmbeddedRun {
           sink, EarlyStopPolicy.of(w.alerts()), new RunGuardian.Timeouts(s.drainTimeout(), w.abortDrain(),
               w.analyseAfterStop()),
           new RunGuardian.Observers(progress, result, trainerRef,
-              alert -> ConsoleProgress.alert(alert, progress, out))));
+              alert -> ConsoleProgress.alert(alert, progress, out), flushed)));
       signals.training(reason -> system.tell(new RunGuardian.Interrupt(reason)));
       trainerRef.thenAccept(ref -> {
         control.register(runId, w.alerts(), reason -> ref.tell(new TrainerActor.Stop(reason)),
@@ -302,7 +303,7 @@ public final class EmbeddedRun {
       if (remote) {
         finishRemote(link, event, runId, out);
       } else {
-        writeRunEnd(runDir, event, out);
+        writeRunEnd(runDir, event, flushed.getNow(false), out); // completed before result
       }
       out.println("  " + peaks.describe());
       out.println("  " + cpu.describe());
@@ -492,12 +493,18 @@ public final class EmbeddedRun {
     }
   }
 
-  /** The {@code run_finished} event and the HTML report of a run analysed here; failures are warnings. */
-  private static void writeRunEnd(Path runDir, Map<String, Object> event, PrintStream out) {
-    if ("done".equals(event.get("status"))) {
+  /**
+   * The {@code run_finished} event and the HTML report of a run analysed here; failures are warnings. {@code flushed}:
+   * whether the guardian's flush wrote the run's metrics before this ({@link RunGuardian.Observers#flushed}); where it
+   * timed out, the event says so ({@link RunData#METRICS_FLUSHED}) and neither this report nor a later one checks the
+   * metrics for an early end: the samples still being written may come after both, or never.
+   */
+  static void writeRunEnd(Path runDir, Map<String, Object> event, boolean flushed, PrintStream out) {
+    if (!flushed) {
+      event.put(RunData.METRICS_FLUSHED, false);
+    } else if ("done".equals(event.get("status"))) {
       // this process wrote the run's metrics: the trainer publishes a training-step sample at its last step, and the
-      // guardian flushed the metrics before this event (RunData.endsBeforeLoggedStep checks it; only a flush that timed
-      // out after 30 s, a writer stuck that long, could leave them unwritten here). Not for other ends
+      // guardian flushed the metrics before this event (RunData.endsBeforeLoggedStep checks it). Not for other ends
       // (a signal or an alert stops between the steps it logs) nor for --monitor runs (the monitor writes both)
       event.put(RunData.TRAINING_STEP_LOGGED, event.get("steps"));
     }
@@ -509,6 +516,11 @@ public final class EmbeddedRun {
     try {
       ReportWriter.write(List.of(RunData.read(runDir)), runDir.resolve("report.html"));
       out.println("  report: " + runDir.resolve("report.html"));
+      if (!flushed) {
+        out.println("  note: the run's metrics were not all written within " + RunGuardian.Timeouts.FLUSH.toSeconds()
+            + " s of its end (a slow or stuck disk?): run_finished and this report were written before them, and do"
+            + " not check them for an early end; ./monitor report " + runDir + " reads what was written since");
+      }
     } catch (RuntimeException e) {
       out.println("warning: could not write the report: " + e.getMessage());
     }

@@ -67,7 +67,8 @@ public final class RunGuardian extends AbstractBehavior<RunGuardian.Command> {
   private record Drained(TrainerActor.Finished finished, boolean complete) implements Command {
   }
 
-  private record Flushed(TrainerActor.Finished finished) implements Command {
+  /** The end's flush is over: {@code written} when the metrics actor wrote everything before it in time. */
+  private record Flushed(TrainerActor.Finished finished, boolean written) implements Command {
   }
 
   /** The training itself: a trainer factory, how long, how often to snapshot, and where checkpoints go. */
@@ -78,9 +79,17 @@ public final class RunGuardian extends AbstractBehavior<RunGuardian.Command> {
   /**
    * How long the end of a run may take: a normal end, and an early one (stopped, failed or interrupted).
    * {@code analyseAfterStop} ({@code splinewatch.lifecycle.analyse-after-stop}): a run stopped by an alert or the
-   * control endpoint still analyses its queued snapshots, within {@code drain}, as a normal end does.
+   * control endpoint still analyses its queued snapshots, within {@code drain}, as a normal end does. {@code flush}:
+   * how long the end waits for the metrics actor to write what it was sent ({@link #FLUSH}).
    */
-  public record Timeouts(Duration drain, Duration abortDrain, boolean analyseAfterStop) {
+  public record Timeouts(Duration drain, Duration abortDrain, boolean analyseAfterStop, Duration flush) {
+    /** The flush's wait of a run: a writer stuck longer (a hung disk) leaves the run's end to go on without it. */
+    public static final Duration FLUSH = Duration.ofSeconds(30);
+
+    public Timeouts(Duration drain, Duration abortDrain, boolean analyseAfterStop) {
+      this(drain, abortDrain, analyseAfterStop, FLUSH);
+    }
+
     public Timeouts(Duration drain, Duration abortDrain) {
       this(drain, abortDrain, false);
     }
@@ -91,9 +100,18 @@ public final class RunGuardian extends AbstractBehavior<RunGuardian.Command> {
     }
   }
 
-  /** Who learns what happens: the progress bar, the outcome, the trainer's reference, every alert. */
+  /**
+   * Who learns what happens: the progress bar, the outcome, the trainer's reference, every alert, and whether the
+   * metrics were all written at the end ({@code flushed}, completed before {@code result}: false when the flush timed
+   * out, or the metrics actor failed or is unreachable).
+   */
   public record Observers(TrainingProgress progress, CompletableFuture<TrainerActor.Finished> result,
-      CompletableFuture<ActorRef<TrainerActor.Command>> trainerRef, Consumer<Alert> alerts) {
+      CompletableFuture<ActorRef<TrainerActor.Command>> trainerRef, Consumer<Alert> alerts,
+      CompletableFuture<Boolean> flushed) {
+    public Observers(TrainingProgress progress, CompletableFuture<TrainerActor.Finished> result,
+        CompletableFuture<ActorRef<TrainerActor.Command>> trainerRef, Consumer<Alert> alerts) {
+      this(progress, result, trainerRef, alerts, new CompletableFuture<>());
+    }
   }
 
   /** What the guardian needs. */
@@ -225,20 +243,22 @@ public final class RunGuardian extends AbstractBehavior<RunGuardian.Command> {
             sink.drainTimedOut(); // what still waits or runs: counted as unanalysed
           }
           if (metricsFailed) {
-            getContext().getSelf().tell(new Flushed(m.finished())); // nothing to flush: the metrics actor is gone
+            getContext().getSelf().tell(new Flushed(m.finished(), false)); // the metrics actor is gone
             return this;
           }
           var unreachable = sink.metricsUnreachable();
           if (unreachable.isPresent()) { // a monitor that is gone would only make the run wait out the ask's timeout
             getContext().getLog().info("not flushing the run's metrics: {}", unreachable.get());
-            getContext().getSelf().tell(new Flushed(m.finished()));
+            getContext().getSelf().tell(new Flushed(m.finished(), false));
             return this;
           }
           getContext().pipeToSelf(AskPattern.<MetricsActor.Command, Done>ask(sink.metrics(), MetricsActor.Flush::new,
-              Duration.ofSeconds(30), getContext().getSystem().scheduler()), (ok, err) -> new Flushed(m.finished()));
+              s.timeouts().flush(), getContext().getSystem().scheduler()),
+              (ok, err) -> new Flushed(m.finished(), err == null));
           return this;
         })
         .onMessage(Flushed.class, m -> {
+          s.observers().flushed().complete(m.written());
           s.observers().result().complete(m.finished());
           return sink.stopsWithRun() ? Behaviors.stopped() : this;
         })

@@ -96,13 +96,15 @@ class RunGuardianTest {
     }
   }
 
-  /** A sink that keeps what it is given; its metrics actor only answers Flush. */
+  /** A sink that keeps what it is given; its metrics actor only answers Flush (unless {@link #stuck}). */
   private static final class RecordingSink implements SnapshotSink {
     final List<Long> published = new CopyOnWriteArrayList<>();
     /** The samples the trainer published to the metrics actor (loss, step, ...). */
     final List<Sample> samples = new CopyOnWriteArrayList<>();
+    /** A metrics actor stuck writing (a hung disk): it never answers Flush. */
+    volatile boolean stuck;
     final ActorRef<MetricsActor.Command> metrics = testKit.spawn(Behaviors.receiveMessage(m -> {
-      if (m instanceof MetricsActor.Flush f) {
+      if (m instanceof MetricsActor.Flush f && !stuck) {
         f.replyTo().tell(Done.getInstance());
       } else if (m instanceof MetricsActor.Publish p) {
         samples.addAll(p.samples());
@@ -169,7 +171,7 @@ class RunGuardianTest {
 
   private record Run(ActorRef<Object> root, RecordingSink sink, CompletableFuture<TrainerActor.Finished> result,
       CompletableFuture<ActorRef<TrainerActor.Command>> trainer, List<Alert> alerts, ActorRef<Object> door,
-      TrainingProgress progress, Rejections rejections) {
+      TrainingProgress progress, Rejections rejections, CompletableFuture<Boolean> flushed) {
   }
 
   /** The stop token the run's door expects (a cluster trainer chooses one per run). */
@@ -196,6 +198,7 @@ class RunGuardianTest {
   private static Run start(long maxSteps, EarlyStopPolicy policy, long startStep, RecordingSink sink,
       RunGuardian.Timeouts timeouts, java.util.function.Supplier<Trainer> trainerFactory) {
     CompletableFuture<TrainerActor.Finished> result = new CompletableFuture<>();
+    CompletableFuture<Boolean> flushed = new CompletableFuture<>();
     CompletableFuture<ActorRef<TrainerActor.Command>> trainer = new CompletableFuture<>();
     List<Alert> alerts = new CopyOnWriteArrayList<>();
     Rejections rejections = new Rejections(new SimpleMeterRegistry());
@@ -205,9 +208,9 @@ class RunGuardianTest {
         new RunGuardian.Training(trainerFactory, 1, maxSteps, 10,
             new TrainerActor.CheckpointPlan(null, "supervised", startStep)),
         ctx -> sink, policy, timeouts,
-        new RunGuardian.Observers(progress, result, trainer, alerts::add)));
+        new RunGuardian.Observers(progress, result, trainer, alerts::add, flushed)));
     ActorRef<Object> door = testKit.spawn(TrainerDoor.create(root, STOP_TOKEN, rejections));
-    return new Run(root, sink, result, trainer, alerts, door, progress, rejections);
+    return new Run(root, sink, result, trainer, alerts, door, progress, rejections, flushed);
   }
 
   private static Alert alert(String rule, boolean firing) {
@@ -225,6 +228,23 @@ class RunGuardianTest {
     assertTrue(r.sink().endedBeforeDrain, "training's end is told before the drain, which may take minutes");
     assertTrue(r.sink().published.containsAll(List.of(10L, 20L)), "snapshots every 10 steps: " + r.sink().published);
     testKit.createTestProbe().expectTerminated(r.root(), Duration.ofSeconds(10));
+  }
+
+  /**
+   * The flush at a run's end tells whether the metrics were all written before the outcome: one that times out (a
+   * metrics actor stuck writing) still ends the run, told as not written, so that the run's end does not claim them.
+   */
+  @Test
+  void aFlushThatTimesOutStillEndsTheRunAndIsToldAsNotWritten() throws Exception {
+    Run written = start(25, EarlyStopPolicy.NEVER);
+    written.result().get(30, TimeUnit.SECONDS);
+    assertEquals(true, written.flushed().getNow(null), "told before the outcome");
+    RecordingSink stuck = new RecordingSink();
+    stuck.stuck = true;
+    Run r = start(25, EarlyStopPolicy.NEVER, 0, stuck, new RunGuardian.Timeouts(Duration.ofSeconds(5),
+        Duration.ofSeconds(1), false, Duration.ofMillis(300)));
+    assertEquals(25, r.result().get(30, TimeUnit.SECONDS).steps());
+    assertEquals(false, r.flushed().getNow(null));
   }
 
   /**

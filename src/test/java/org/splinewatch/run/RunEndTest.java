@@ -1,0 +1,95 @@
+package org.splinewatch.run;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.splinewatch.metrics.RunLog;
+import org.splinewatch.report.ReportWriter;
+import org.splinewatch.report.RunData;
+import org.splinewatch.snapshot.Sample;
+
+/**
+ * The end of a run analysed here ({@link EmbeddedRun#writeRunEnd}): its {@code run_finished} event and the report
+ * written with it, where the guardian's flush wrote the metrics first and where it timed out.
+ */
+class RunEndTest {
+  @TempDir
+  Path tmp;
+
+  private static final Map<String, String> LABELS = Map.of("run", "r", "method", "simclr", "dataset", "mnist");
+
+  /**
+   * A run of 20 steps with one analysis by its end, as written when the flush at its end timed out: the last
+   * training-step sample (20) and the second analysis's sample were still with the metrics actor.
+   */
+  private Path writtenBeforeFlush(String id) throws IOException {
+    Path dir = tmp.resolve(id);
+    try (RunLog log = new RunLog(dir)) {
+      RunLog.writeConfig(dir, Map.of("run_id", id, "method", "simclr"));
+      List<Sample> batch = new ArrayList<>();
+      batch.add(Sample.of("splinewatch_training_step", 10, 10));
+      batch.add(Sample.of("splinewatch_analysis_seconds", 0.5, 10, "analyzer", "regions"));
+      log.append(batch, LABELS);
+    }
+    return dir;
+  }
+
+  /** The samples the stuck writer wrote after the run's end. */
+  private static void lateSamples(Path dir) {
+    try (RunLog log = new RunLog(dir)) {
+      log.append(List.of(Sample.of("splinewatch_training_step", 20, 20),
+          Sample.of("splinewatch_analysis_seconds", 0.5, 20, "analyzer", "regions")), LABELS);
+    }
+  }
+
+  private static Map<String, Object> done() {
+    Map<String, Object> event = new LinkedHashMap<>();
+    event.put("type", "run_finished");
+    event.put("status", "done");
+    event.put("steps", 20);
+    event.put("analysed_snapshots", Map.of("regions", Map.of("analysed", 2, "snapshots", 2)));
+    event.put("time", System.currentTimeMillis());
+    return event;
+  }
+
+  private static String runEnd(Path dir, boolean flushed) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    EmbeddedRun.writeRunEnd(dir, done(), flushed, new PrintStream(out, true, StandardCharsets.UTF_8));
+    return out.toString(StandardCharsets.UTF_8);
+  }
+
+  @Test
+  void aFlushThatTimedOutLeavesTheEndOfRunReportAndALaterOneAgreeing() throws IOException {
+    Path dir = writtenBeforeFlush("late");
+    String out = runEnd(dir, false);
+    String events = Files.readString(dir.resolve("events.jsonl"));
+    assertTrue(events.contains("\"" + RunData.METRICS_FLUSHED + "\":false"), events);
+    assertFalse(events.contains(RunData.TRAINING_STEP_LOGGED), "a step the metrics may not hold is not claimed");
+    String status = "complete; not checked for metrics cut short: run_finished was written before the metrics were"
+        + " all written (the flush at the run's end timed out): samples written after it are read, but any that were"
+        + " lost are not told";
+    assertEquals(status, ReportWriter.status(RunData.read(dir)), "the end-of-run report: not called cut short");
+    assertTrue(Files.readString(dir.resolve("report.html")).contains("late: complete; not checked for metrics cut"
+        + " short: run_finished was written before the metrics were all written"));
+    assertTrue(out.contains("  note: the run's metrics were not all written within 30 s of its end"), out);
+    lateSamples(dir);
+    assertEquals(status, ReportWriter.status(RunData.read(dir)), "./monitor report afterwards says the same");
+    // flushed in time, the same files would have been cut short: the check applies
+    Path cut = writtenBeforeFlush("cut");
+    runEnd(cut, true);
+    assertTrue(ReportWriter.status(RunData.read(cut)).startsWith("INCOMPLETE — the metrics end early"));
+  }
+}
