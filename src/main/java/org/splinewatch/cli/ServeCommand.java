@@ -100,8 +100,9 @@ final class ServeCommand implements Callable<Integer> {
     Optional<String> kept;
     try {
       kept = MonitorServer.keptToken(settings, cluster, runs);
-    } catch (IllegalArgumentException e) {
-      throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+    } catch (IllegalArgumentException e) { // a file's contents, not an option: no "--help lists the options" line
+      System.err.println("error: " + e.getMessage());
+      return 2;
     }
     MonitorServer server;
     try {
