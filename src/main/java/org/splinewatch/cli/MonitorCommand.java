@@ -60,7 +60,7 @@ public final class MonitorCommand implements Runnable {
     @Option(names = "--max-regions", description = "region cap (default ${DEFAULT-VALUE})")
     int maxRegions = Partition.DEFAULT_MAX_REGIONS;
     @Option(names = "--threads", description = "threads for the per-layer vertex products, or with --tiled for the"
-        + " tiles (default ${DEFAULT-VALUE})")
+        + " tiles, each with a share of the memory budget of at least 16 MiB (default ${DEFAULT-VALUE})")
     int threads = 1;
     @Option(names = "--tiled", description = "count exactly in tiles that each fit the memory budget (a plane with"
         + " more regions than the heap holds); --max-regions is then the most per tile. Counts only: no area or shape"
@@ -236,16 +236,31 @@ public final class MonitorCommand implements Runnable {
       return out;
     }
 
+    /** The least workspace of a thread of {@code --tiled}: a few tiles' vertices of a wide layer. */
+    static final long MIN_TILE_WORKSPACE = 16L << 20;
+
     /**
      * {@code --tiled}: the exact counts from {@link TiledRegionCount}, each thread with a share of the workspace
      * budget, and progress on standard error ({@link ProgressLine}: redrawn on a terminal, a line every 10 s
      * otherwise).
      */
     int tiledCount(Network m, ProgressLine bar) throws Exception {
-      Partition.Workspace[] ws = new Partition.Workspace[threads];
       long budget = workspaceBudget();
+      // the threads share the budget (known once the model is read): a floor of 16 MiB per thread whatever their
+      // number took more than the heap had (--threads 8 in a 160 MiB heap: 128 MiB of workspaces for a 28 MiB
+      // budget, and OutOfMemoryError stack traces)
+      long most = Math.max(1, budget / MIN_TILE_WORKSPACE);
+      if (threads > most) {
+        throw new ParameterException(spec.commandLine(), "--threads " + threads + " with --tiled: each thread"
+            + " computes its tiles in a workspace of at least " + (MIN_TILE_WORKSPACE >> 20) + " MiB, and the budget"
+            + " of " + (budget >> 20) + " MiB (a quarter of what is free of the "
+            + (Runtime.getRuntime().maxMemory() >> 20) + " MiB heap) holds " + most + "; expected --threads "
+            + (most == 1 ? "1" : "1 to " + most)
+            + ", or a larger SPLINEWATCH_HEAP");
+      }
+      Partition.Workspace[] ws = new Partition.Workspace[threads];
       for (int i = 0; i < threads; i++) {
-        ws[i] = new Partition.Workspace(Math.max(16L << 20, budget / threads));
+        ws[i] = new Partition.Workspace(budget / threads);
       }
       long t0 = System.nanoTime();
       TiledRegionCount.Result r;
@@ -259,6 +274,7 @@ public final class MonitorCommand implements Runnable {
           }
         });
       } catch (OutOfMemoryError e) {
+        Arrays.fill(ws, null); // their arrays: the line below needs a little heap
         bar.finish();
         System.err.println(outOfMemory(model, m.description(), "a lower --max-regions or a larger SPLINEWATCH_HEAP"));
         return 1;

@@ -221,13 +221,33 @@ class RegionsCliTest {
 
   @Test
   void aTiledCountWithTooManyThreadsForItsBudgetNamesTheThreads() throws Exception {
-    // 64 threads share the budget: each workspace (16 MiB at least) is too small for a 4,096-wide layer's values
+    // the threads share the budget: each workspace (about 48 MiB here) is too small for a 4,096-wide layer's values
     // (128 MiB for a block of 4,096 vertices) whatever the tile, and the message only suggested a larger
     // --max-regions or heap
     Path f = wide(tmp.resolve("wide2.npz"), 4096, 5);
-    String m = TestTools.cli(1, "monitor", "regions", "--model", f.toString(), "--tiled", "--threads", "64");
+    String threads = Long.toString(Math.max(2, MonitorCommand.Regions.workspaceBudget() / (48L << 20)));
+    String m = TestTools.cli(1, "monitor", "regions", "--model", f.toString(), "--tiled", "--threads", threads);
     assertTrue(m.contains("still overflows") && m.contains("the network is too wide for it")
-        && m.contains(", fewer --threads (each of the 64 has a workspace of ") && m.strip().lines().count() == 1, m);
+        && m.contains(", fewer --threads (each of the " + threads + " has a workspace of ")
+        && m.strip().lines().count() == 1, m);
+  }
+
+  @Test
+  void aTiledCountRefusesMoreThreadsThanItsBudgetHoldsWorkspacesOf16MiB() throws Exception {
+    // each thread's workspace was 16 MiB at least, whatever the budget: --threads 8 in a 160 MiB heap (a 28 MiB
+    // budget) took 128 MiB and ended in OutOfMemoryError stack traces; 10,000 threads on this small network took
+    // half a minute and counted it
+    Path f = oneLayer(tmp.resolve("small.npz"), 4, 3);
+    long most = MonitorCommand.Regions.workspaceBudget() / (16L << 20);
+    String m = TestTools.cli(2, "monitor", "regions", "--model", f.toString(), "--tiled", "--threads", "10000");
+    assertTrue(m.startsWith("error: --threads 10000 with --tiled: each thread computes its tiles in a workspace of"
+        + " at least 16 MiB, and the budget of ") && m.contains("; expected --threads 1")
+        && m.strip().endsWith(", or a larger SPLINEWATCH_HEAP" + HELP) && m.strip().lines().count() == 2, m);
+    long named = Long.parseLong(m.replaceAll("(?s).*expected --threads (?:1 to )?(\\d+),.*", "$1"));
+    assertTrue(Math.abs(named - most) <= most / 4 + 1, most + " " + m); // the budget is measured again
+    // as many as the budget holds are taken, each with its share
+    String two = TestTools.cli(0, "monitor", "regions", "--model", f.toString(), "--tiled", "--threads", "2");
+    assertTrue(two.contains("overflow: false") && two.contains("threads: 2"), two);
   }
 
   /**
