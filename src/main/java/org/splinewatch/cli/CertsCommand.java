@@ -40,6 +40,11 @@ final class CertsCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
+    String empty = Main.emptyPath("DIR", dir, "a directory for the CA, stores and password, e.g. certs");
+    if (empty != null) { // it made the CA's key and every file in the working directory
+      System.err.println("error: " + empty);
+      return 2;
+    }
     for (String n : nodes) {
       if (!n.matches("[A-Za-z0-9][A-Za-z0-9_-]{0,62}") || n.equals("ca") || n.equals("truststore")) {
         System.err.println("error: node name '" + n + "' is not 1 to 63 of letters, digits, '_' or '-' (and not ca"

@@ -75,6 +75,14 @@ public final class Main {
     return java.util.Optional.empty();
   }
 
+  /**
+   * Why a path argument cannot be used, or null: one given as "" (an unset shell variable in {@code --out "$DIR"})
+   * is {@code Path.of("")}, the working directory, where it was used as such (certificates, experiment runs).
+   */
+  static String emptyPath(String name, java.nio.file.Path path, String expected) {
+    return path != null && path.toString().isEmpty() ? name + " is empty; expected " + expected : null;
+  }
+
   static String oneLine(Throwable e) {
     String m = e.getMessage();
     return (m == null ? e.getClass().getSimpleName() : m).lines().findFirst().orElse("");

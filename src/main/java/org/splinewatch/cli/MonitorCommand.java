@@ -95,6 +95,10 @@ public final class MonitorCommand implements Runnable {
     @Override
     public Integer call() throws Exception {
       // the options first: a bad value is named before a large model is read
+      String empty = Main.emptyPath("--model", model, "a .npz network file"); // it was named as a directory
+      if (empty != null) {
+        throw new ParameterException(spec.commandLine(), empty);
+      }
       if (threads < 1) {
         throw new ParameterException(spec.commandLine(), "--threads " + threads + "; expected at least 1");
       }

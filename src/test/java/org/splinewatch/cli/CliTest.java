@@ -614,6 +614,25 @@ class CliTest {
   }
 
   @Test
+  void anEmptyPathIsRefusedNotTakenAsTheWorkingDirectory() {
+    // `./monitor certs "$DIR"` with DIR unset made the CA's key and the stores in the working directory, and
+    // `experiment --out ""` trained there; each line here also has a bad option checked after the path, so that
+    // without the check nothing is written either
+    String certs = run(2, "monitor", "certs", "", "--days", "0");
+    assertEquals("error: DIR is empty; expected a directory for the CA, stores and password, e.g. certs",
+        certs.strip());
+    String out = run(2, "monitor", "experiment", "seeds", "--out", "", "--steps", "0");
+    assertEquals("error: --out is empty; expected the experiment directory, e.g. runs/exp", out.strip());
+    String data = run(2, "monitor", "experiment", "seeds", "--out", tmp.resolve("e").toString(), "--data-dir", "",
+        "--datasets", "mnist", "--steps", "0");
+    assertEquals("error: --data-dir is empty; expected a directory with the four IDX files", data.strip());
+    String cache = run(2, "monitor", "experiment", "seeds", "--out", tmp.resolve("e").toString(), "--cache-dir", "",
+        "--steps", "0");
+    assertTrue(cache.startsWith("error: --cache-dir is empty; expected the data cache directory"), cache);
+    assertFalse(Files.exists(tmp.resolve("e")), "nothing written");
+  }
+
+  @Test
   void certsDoesNotReplaceAnExistingKeyWithoutForce() throws Exception {
     Path dir = tmp.resolve("certs");
     run(0, "monitor", "certs", dir.toString(), "--nodes", "a");

@@ -208,6 +208,9 @@ class RegionsCliTest {
     // as report --out "" (it was named as the working directory: "--svg : is a directory")
     String blank = TestTools.cli(2, "monitor", "regions", "--model", f.toString(), "--svg", "");
     assertEquals("error: --svg is empty; expected a file, e.g. regions.svg" + HELP, blank.strip());
+    // and --model "" (it was named as the working directory: " is a directory; expected a .npz network file")
+    String noModel = TestTools.cli(2, "monitor", "regions", "--model", "");
+    assertEquals("error: --model is empty; expected a .npz network file" + HELP, noModel.strip());
   }
 
   @Test
