@@ -461,6 +461,15 @@ public final class Detection {
   }
 
   /**
+   * {@code --drop} in accuracy points as given: "5 points" for 0.05, "2.5 points" for 0.025 (a whole number of points
+   * rounded 0.025 to "3 points" and 0.001 to "0 points").
+   */
+  static String points(double drop) {
+    String p = java.math.BigDecimal.valueOf(drop).movePointRight(2).stripTrailingZeros().toPlainString();
+    return p + (p.equals("1") ? " point" : " points");
+  }
+
+  /**
    * As {@link #markdown(List, String, double, Set, Set, DropReference)}, then a line saying how many run directories
    * were skipped (counted nowhere above) and one line for each with its reason.
    */
@@ -468,9 +477,9 @@ public final class Detection {
       Set<String> tuningDatasets, DropReference reference, List<Skipped> skipped) {
     StringBuilder sb = new StringBuilder();
     sb.append(String.format(Locale.ROOT, "kNN drop: first snapshot from the onset on where the kNN accuracy of %s is"
-        + " %.0f points below %s; onset: --ablate-from (0 for an"
+        + " %s below %s; onset: --ablate-from (0 for an"
         + " ablation from the start); after onset: first critical alert − onset; before drop: kNN drop − first"
-        + " critical alert (positive: the alert came first)%n%n", layer, drop * 100,
+        + " critical alert (positive: the alert came first)%n%n", layer, points(drop),
         reference == DropReference.ONSET ? "its best from the onset snapshot on (--drop-reference onset: accuracy"
             + " lost before the onset is not counted; not the goal's definition)"
             : "its best so far (the untrained network's included)"));

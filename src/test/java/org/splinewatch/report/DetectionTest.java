@@ -178,6 +178,21 @@ class DetectionTest {
   }
 
   @Test
+  void theHeaderStatesTheDropAsGivenNotRoundedToWholePoints() throws Exception {
+    // --drop 0.025 read "3 points below" and --drop 0.001 "0 points below", while the drop taken was 2.5 and 0.1
+    Path d = run("p", "byol", "{\"predictor\":false}", new double[] {0.85, 0.82, 0.78});
+    for (double[] c : new double[][] {{0.025, 100}, {0.001, 100}, {0.05, 200}}) {
+      Detection.Row row = Detection.of(RunData.read(d), "repr", c[0]);
+      assertEquals(OptionalLong.of((long) c[1]), row.dropStep(), "drop " + c[0]);
+      String table = Detection.markdown(List.of(row), "repr", c[0]);
+      String stated = c[0] == 0.025 ? "2.5 points" : c[0] == 0.001 ? "0.1 points" : "5 points";
+      assertTrue(table.startsWith("kNN drop: first snapshot from the onset on where the kNN accuracy of repr is "
+          + stated + " below its best so far"), table);
+    }
+    assertTrue(Detection.markdown(List.of(), "repr", 0.01).contains(" is 1 point below "));
+  }
+
+  @Test
   void replayRaisesTheAlertsOfGivenSettingsOnTheRecordedMetrics() throws Exception {
     Path d = run("re", "simsiam", "{\"stop_gradient\":false}", new double[] {0.85, 0.86, 0.86, 0.86, 0.86});
     StringBuilder m = new StringBuilder(Files.readString(d.resolve("metrics.jsonl")));
