@@ -98,7 +98,8 @@ public final class DurableFiles {
    * Why {@code target}, given as {@code option}, cannot take an output of this kind, as the error line after
    * {@code "error: "}, or null. An output replaces only a file of its own kind (by name), never a directory or any
    * other file, also not through a symbolic link to one, whose target {@link #writeOutput} would replace: a mistyped
-   * path must not lose data. A new file needs an existing directory, also the file a dangling link names (written
+   * path must not lose data. A new file needs an existing directory this user can write (as does a replaced one, whose
+   * replacement is written beside it), also the file a dangling link names (written
    * there, the link kept). A character device or a FIFO is written through, a block device or a socket refused
    * ({@link #outputTargetProblem}).
    */
@@ -115,10 +116,11 @@ public final class DurableFiles {
       return at + "directory " + dir + " does not exist; expected a file in an existing directory";
     }
     if (!Files.exists(target) && Files.isSymbolicLink(target)) {
-      return danglingLinkProblem(at, target);
+      String dangling = danglingLinkProblem(at, target);
+      return dangling != null ? dangling : unwritableDirectoryProblem(at, target);
     }
     if (!Files.exists(target)) {
-      return null;
+      return unwritableDirectoryProblem(at, target);
     }
     if (!Files.isRegularFile(target)) {
       String special = outputTargetProblem(target);
@@ -135,6 +137,25 @@ public final class DurableFiles {
       }
     } catch (IOException e) {
       return at + "cannot be checked (" + e.getMessage() + ")" + expected;
+    }
+    return unwritableDirectoryProblem(at, target);
+  }
+
+  /**
+   * Why the directory a new or replaced output file is written in (through a link: its end's) cannot take it, or
+   * null: {@link #writeOutput} writes a temporary file beside it, which a read-only or foreign directory refuses, and
+   * that was found only after the work (a partition of minutes) was done, with exit code 1.
+   */
+  private static String unwritableDirectoryProblem(String at, Path target) {
+    Path dir;
+    try {
+      dir = linkEnd(target).toAbsolutePath().getParent();
+    } catch (IOException e) {
+      return null; // judged by the link checks
+    }
+    if (dir != null && Files.isDirectory(dir) && !Files.isWritable(dir)) {
+      return at + "cannot write in " + dir + " (read-only or not this user's); expected a file in a directory this"
+          + " user can write";
     }
     return null;
   }

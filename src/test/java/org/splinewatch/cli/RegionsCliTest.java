@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -208,6 +209,18 @@ class RegionsCliTest {
     // as report --out "" (it was named as the working directory: "--svg : is a directory")
     String blank = TestTools.cli(2, "monitor", "regions", "--model", f.toString(), "--svg", "");
     assertEquals("error: --svg is empty; expected a file, e.g. regions.svg" + HELP, blank.strip());
+    // a directory this process cannot write, also as root: the partition was computed and printed, then exit 1
+    Path readOnly = Path.of("/proc/self");
+    if (Files.isDirectory(readOnly) && !Files.isWritable(readOnly)) {
+      String ro = TestTools.cli(2, "monitor", "regions", "--model", f.toString(), "--svg",
+          readOnly.resolve("r.svg").toString());
+      assertEquals("error: --svg " + readOnly.resolve("r.svg") + ": cannot write in " + readOnly + " (read-only or"
+          + " not this user's); expected a file in a directory this user can write" + HELP, ro.strip());
+      String report = TestTools.cli(2, "monitor", "report", "--out", readOnly.resolve("r.html").toString(),
+          tmp.toString());
+      assertTrue(report.startsWith("error: --out " + readOnly.resolve("r.html") + ": cannot write in " + readOnly),
+          report);
+    }
     // and --model "" (it was named as the working directory: " is a directory; expected a .npz network file")
     String noModel = TestTools.cli(2, "monitor", "regions", "--model", "");
     assertEquals("error: --model is empty; expected a .npz network file" + HELP, noModel.strip());
