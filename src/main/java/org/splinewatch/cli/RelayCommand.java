@@ -52,6 +52,11 @@ final class RelayCommand implements Callable<Integer> {
     Config config = null;
     try {
       config = TrainCommand.load(overrides, configFile);
+      if (config.getString("splinewatch.relay.host").isBlank()) {
+        // Java binds "" to loopback, while the console said "listening on all interfaces (0.0.0.0:9095)"
+        throw new IllegalArgumentException("--host is empty (splinewatch.relay.host); expected an address of this"
+            + " machine (default 127.0.0.1; 0.0.0.0 for every interface)");
+      }
       relaySettings = RelaySettings.fromConfig(config);
       control = ControlSettings.fromConfig(config);
       if (!control.fromFile()) {

@@ -192,6 +192,12 @@ class CliTest {
         "--port", "0");
     assertTrue(unknown.startsWith("error: --host nosuch.invalid cannot be resolved; expected an address of this"
         + " machine (default 127.0.0.1)"), unknown);
+    // an empty host bound loopback while the console said "listening on all interfaces (0.0.0.0:…)"; the port out of
+    // range is checked after it, so that without the check the relay does not start either
+    String empty = run(2, "monitor", "relay", "--token-file", token.toString(), "--host", "", "--port", "70000");
+    assertEquals("error: --host is empty (splinewatch.relay.host); expected an address of this machine (default"
+        + " 127.0.0.1; 0.0.0.0 for every interface)" + System.lineSeparator()
+        + "(./monitor relay --help lists the options)", empty.strip());
     try (ServerSocket taken = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
       int port = taken.getLocalPort();
       String inUse = run(1, "monitor", "relay", "--token-file", token.toString(), "--port", String.valueOf(port));
