@@ -66,6 +66,16 @@ final class CertsCommand implements Callable<Integer> {
           + " (made when missing)");
       return 2;
     }
+    Path existing = dir.toAbsolutePath().normalize();
+    while (existing != null && !Files.exists(existing)) {
+      existing = existing.getParent();
+    }
+    if (existing != null && Files.isDirectory(existing) && !Files.isWritable(existing)) {
+      // keytool's first file then failed, exit 1, as if the certificates could not be made
+      System.err.println("error: " + dir + ": cannot write in " + existing + " (read-only or not this user's);"
+          + " expected a directory this user can write for the CA, stores and password (made when missing)");
+      return 2;
+    }
     String kept = force ? null : wouldReplace(dir, nodes);
     if (kept != null) {
       System.err.println("error: " + kept);

@@ -605,6 +605,15 @@ class CliTest {
     String notDir = run(2, "monitor", "certs", file.toString());
     assertTrue(notDir.startsWith("error: " + file + " is not a directory; expected a directory")
         && notDir.strip().lines().count() == 1, notDir);
+    // a directory this process cannot write, also as root (it was exit 1, as if keytool had failed)
+    Path readOnly = Path.of("/proc/self");
+    if (Files.isDirectory(readOnly) && !Files.isWritable(readOnly)) {
+      for (Path dir : new Path[] {readOnly, readOnly.resolve("certs")}) {
+        String ro = run(2, "monitor", "certs", dir.toString());
+        assertEquals("error: " + dir + ": cannot write in " + readOnly + " (read-only or not this user's); expected"
+            + " a directory this user can write for the CA, stores and password (made when missing)", ro.strip());
+      }
+    }
     Path half = Files.createDirectories(tmp.resolve("half"));
     Files.writeString(half.resolve("ca.p12"), "x"); // a CA without its password file
     String noPassword = run(1, "monitor", "certs", half.toString());
