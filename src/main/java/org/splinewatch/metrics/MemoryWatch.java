@@ -75,6 +75,7 @@ public final class MemoryWatch implements AutoCloseable {
   private final AtomicLong residentNow = new AtomicLong();
   private volatile boolean gcRequested;
   private volatile boolean limitReported;
+  private volatile boolean oomReported;
 
   private MemoryWatch(MemorySettings settings, Consumer<String> onLimit) {
     this.settings = settings;
@@ -145,6 +146,14 @@ public final class MemoryWatch implements AutoCloseable {
       }
     } catch (RuntimeException e) {
       // a failed sample must not end the sampling thread's schedule
+    } catch (OutOfMemoryError e) {
+      // the schedule's future would keep it unseen: the thread's handler ends a training run with one line
+      // (trainer.BackgroundOutOfMemory); once, the sampling goes on
+      if (!oomReported) {
+        oomReported = true;
+        Thread t = Thread.currentThread();
+        t.getUncaughtExceptionHandler().uncaughtException(t, e);
+      }
     }
   }
 

@@ -57,6 +57,7 @@ import org.splinewatch.snapshot.RunIds;
 import org.splinewatch.snapshot.RunInfo;
 import org.splinewatch.snapshot.WeightSnapshot;
 import org.splinewatch.trainer.Backend;
+import org.splinewatch.trainer.BackgroundOutOfMemory;
 import org.splinewatch.trainer.Checkpoints;
 import org.splinewatch.trainer.NetworkFootprint;
 import org.splinewatch.trainer.RunSettings;
@@ -172,6 +173,9 @@ public final class EmbeddedRun {
     // G1's background threads at the analyzers' idle priority: their work never takes the trainer's core
     IdleGcThreads gcThreads = IdleGcThreads.startFromEnvironment(Duration.ofSeconds(2));
     MemoryWatch memory = MemoryWatch.start(w.memory(),
+        reason -> trainerRef.thenAccept(ref -> ref.tell(new TrainerActor.Fail(reason))));
+    // an OutOfMemoryError in a background thread (batch statistics, memory watch) ends the run the same way
+    AutoCloseable backgroundOom = BackgroundOutOfMemory.install(
         reason -> trainerRef.thenAccept(ref -> ref.tell(new TrainerActor.Fail(reason))));
     try {
       if (signals.received() != null) {
@@ -315,6 +319,11 @@ public final class EmbeddedRun {
     } finally {
       signals.close();
       memory.close();
+      try {
+        backgroundOom.close();
+      } catch (Exception e) {
+        // restoring the default handler does not fail
+      }
       if (gcThreads != null) {
         gcThreads.close();
       }

@@ -110,6 +110,11 @@ public final class NetworkFootprint {
       return new Limit(bytes, "the launchers' heap + off-heap: " + heap + " + " + off, "SPLINEWATCH_OFF_HEAP");
     }
 
+    /** The heap's maximum {@code heap} and where it is set, from the environment and the JVM's arguments. */
+    static Limit heapOf(Map<String, String> env, List<String> jvm, long heap) {
+      return heapLimit(heap, env, jvm);
+    }
+
     /** The heap's maximum and where it is set: the JVM's last -Xmx (JAVA_OPTS come after the launchers'). */
     private static Limit heapLimit(long heap, Map<String, String> env, List<String> jvm) {
       String xmx = null;

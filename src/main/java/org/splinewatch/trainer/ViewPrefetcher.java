@@ -89,6 +89,9 @@ final class ViewPrefetcher implements AutoCloseable {
       while (views == null) {
         views = prefetched.poll(200, TimeUnit.MILLISECONDS);
         Throwable failed = failure;
+        if (views == null && failed instanceof OutOfMemoryError oom) {
+          throw new IllegalStateException(BackgroundOutOfMemory.line("splinewatch-augment", oom), failed);
+        }
         if (views == null && failed != null) {
           throw new IllegalStateException("the augmentation thread failed: " + (failed.getMessage() == null
               ? failed.toString() : failed.getMessage()), failed);

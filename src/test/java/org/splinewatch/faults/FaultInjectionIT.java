@@ -140,6 +140,65 @@ class FaultInjectionIT {
             + "\"method\":\"supervised\",\"run\":\"oom\"},\"step\":200,"));
   }
 
+  @Test
+  void outOfMemoryInTheBatchStatisticsThreadEndsTheRunWithOneLine() throws Exception {
+    // before: "Exception in thread "splinewatch-batch-statistics" java.lang.OutOfMemoryError" and its stack trace,
+    // and the run went on without the thread's statistics
+    Map<String, Object> o = SyntheticData.tinyRun(tmp, "batch-oom", 100_000);
+    o.put("splinewatch.analysis.enabled", List.of("health"));
+    EmbeddedRun.Listener faulty = new EmbeddedRun.Listener() {
+      @Override
+      public Trainer trainer(Trainer created) {
+        return new OutOfMemoryStatistics(created);
+      }
+    };
+    java.io.PrintStream err = System.err;
+    java.io.ByteArrayOutputStream printed = new java.io.ByteArrayOutputStream();
+    System.setErr(new java.io.PrintStream(printed, true));
+    EmbeddedRun.Result r;
+    try {
+      r = run(o, List.of(), faulty, Duration.ofSeconds(90));
+    } finally {
+      System.setErr(err);
+    }
+    assertEquals(1, r.exitCode(), String.valueOf(r.finished()));
+    String error = r.finished().error();
+    assertTrue(error.startsWith("the splinewatch-batch-statistics thread ran out of memory (Java heap space) with"
+        + " the Java heap's maximum of "), error);
+    assertTrue(error.contains("; expected a larger heap ("), error);
+    assertEquals(1, error.lines().count(), error);
+    assertTrue(r.finished().steps() < 100_000, "ended early, at step " + r.finished().steps());
+    JsonNode finished = runFinished(r.runDir());
+    assertEquals("failed", finished.get("status").asText());
+    assertEquals(error, finished.get("error").asText());
+    assertFalse(printed.toString().contains("OutOfMemoryError"), printed.toString());
+    assertTrue(Files.exists(r.runDir().resolve("checkpoints").resolve("latest")), "what was trained is kept");
+  }
+
+  /** A trainer whose batch outputs run out of memory when the statistics thread reads them. */
+  static final class OutOfMemoryStatistics extends ForwardingTrainer {
+    private final Map<String, Trainer.BatchOutput> outputs = new java.util.AbstractMap<>() {
+      @Override
+      public java.util.Set<Entry<String, Trainer.BatchOutput>> entrySet() {
+        return java.util.Set.of(Map.entry("projector", new Trainer.BatchOutput(new double[4], 2, 2, true, null)));
+      }
+
+      @Override
+      public void forEach(java.util.function.BiConsumer<? super String, ? super Trainer.BatchOutput> action) {
+        throw new OutOfMemoryError("Java heap space");
+      }
+    };
+
+    OutOfMemoryStatistics(Trainer t) {
+      super(t);
+    }
+
+    @Override
+    public Map<String, BatchOutput> batchOutputs() {
+      return outputs;
+    }
+  }
+
   /** A trainer whose {@code snapshot()} throws from step {@code failAt} on. */
   static final class FailingSnapshots extends ForwardingTrainer {
     private final long failAt;

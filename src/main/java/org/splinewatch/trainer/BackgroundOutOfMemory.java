@@ -1,0 +1,68 @@
+package org.splinewatch.trainer;
+
+import java.lang.management.ManagementFactory;
+import java.util.function.Consumer;
+
+/**
+ * An {@link OutOfMemoryError} in one of the run's own background threads (named {@code splinewatch-...}: the batch
+ * statistics, the augmentation, the memory watch) as one line naming the thread, what ran out and the setting that
+ * gives more, instead of the JVM's "Exception in thread" and a stack trace while the run went on without that thread.
+ * {@link #install} makes that the JVM's default for uncaught errors; the run then ends as failed with the line, its
+ * files written (as over its resident limit). The analyzers' own errors are handled by their actors (the analyzer is
+ * disabled, training goes on); Pekko's dispatcher threads have their own handler.
+ */
+public final class BackgroundOutOfMemory {
+  /** The prefix of the threads this handler ends the run for. */
+  static final String THREADS = "splinewatch-";
+
+  private BackgroundOutOfMemory() {
+  }
+
+  /**
+   * The line for {@code e} in {@code thread}: JavaCPP's refusals ("Cannot allocate ... physicalBytes") are native
+   * memory (SPLINEWATCH_OFF_HEAP), everything else the Java heap ({@code heap}: its maximum, where it is set).
+   */
+  static String line(String thread, OutOfMemoryError e, NetworkFootprint.Limit heap) {
+    String what = e.getMessage() == null || e.getMessage().isBlank() ? "OutOfMemoryError"
+        : e.getMessage().lines().findFirst().orElse("");
+    String smaller = "or a smaller --hidden, --cnn-channels or --batch-size (docs/memory.md)";
+    if (what.startsWith("Cannot allocate") && what.contains("physicalBytes")) {
+      return "the " + thread + " thread ran out of native memory (" + what + "); expected a larger SPLINEWATCH_OFF_HEAP "
+          + smaller;
+    }
+    return "the " + thread + " thread ran out of memory (" + what + ") with the Java heap's maximum of "
+        + NetworkFootprint.bytes(heap.bytes()) + " (" + heap.source() + "); expected a larger heap (" + heap.raise()
+        + ") " + smaller;
+  }
+
+  /** The line for {@code e} in {@code thread}, with this JVM's heap. */
+  public static String line(String thread, OutOfMemoryError e) {
+    return line(thread, e, NetworkFootprint.Limits.heapOf(System.getenv(),
+        ManagementFactory.getRuntimeMXBean().getInputArguments(), Runtime.getRuntime().maxMemory()));
+  }
+
+  /**
+   * Until closed, an {@link OutOfMemoryError} no thread of the run's ({@value #THREADS}...) caught goes to
+   * {@code fail} as its line, printing nothing; anything else to the handler before (or, without one, as the JVM
+   * prints it).
+   */
+  public static AutoCloseable install(Consumer<String> fail) {
+    Thread.UncaughtExceptionHandler before = Thread.getDefaultUncaughtExceptionHandler();
+    Thread.UncaughtExceptionHandler handler = (t, e) -> {
+      if (e instanceof OutOfMemoryError oom && t.getName().startsWith(THREADS)) {
+        fail.accept(line(t.getName(), oom));
+      } else if (before != null) {
+        before.uncaughtException(t, e);
+      } else { // what ThreadGroup.uncaughtException prints without a default handler
+        System.err.print("Exception in thread \"" + t.getName() + "\" ");
+        e.printStackTrace(System.err);
+      }
+    };
+    Thread.setDefaultUncaughtExceptionHandler(handler);
+    return () -> {
+      if (Thread.getDefaultUncaughtExceptionHandler() == handler) {
+        Thread.setDefaultUncaughtExceptionHandler(before);
+      }
+    };
+  }
+}
