@@ -37,8 +37,12 @@ public final class BackgroundOutOfMemory {
 
   /** The line for {@code e} in {@code thread}, with this JVM's heap. */
   public static String line(String thread, OutOfMemoryError e) {
-    return line(thread, e, NetworkFootprint.Limits.heapOf(System.getenv(),
-        ManagementFactory.getRuntimeMXBean().getInputArguments(), Runtime.getRuntime().maxMemory()));
+    return line(thread, e, heap());
+  }
+
+  private static NetworkFootprint.Limit heap() {
+    return NetworkFootprint.Limits.heapOf(System.getenv(), ManagementFactory.getRuntimeMXBean().getInputArguments(),
+        Runtime.getRuntime().maxMemory());
   }
 
   /**
@@ -48,9 +52,20 @@ public final class BackgroundOutOfMemory {
    */
   public static AutoCloseable install(Consumer<String> fail) {
     Thread.UncaughtExceptionHandler before = Thread.getDefaultUncaughtExceptionHandler();
+    // read now: with the heap full, the handler may not be able to read them (or build the line: then this one)
+    NetworkFootprint.Limit heap = heap();
+    String fallback = "a splinewatch thread ran out of memory with the Java heap's maximum of "
+        + NetworkFootprint.bytes(heap.bytes()) + " (" + heap.source() + "); expected a larger heap (" + heap.raise()
+        + ") or a smaller --hidden, --cnn-channels or --batch-size (docs/memory.md)";
     Thread.UncaughtExceptionHandler handler = (t, e) -> {
       if (e instanceof OutOfMemoryError oom && t.getName().startsWith(THREADS)) {
-        fail.accept(line(t.getName(), oom));
+        String reason;
+        try {
+          reason = line(t.getName(), oom, heap);
+        } catch (OutOfMemoryError again) {
+          reason = fallback;
+        }
+        fail.accept(reason);
       } else if (before != null) {
         before.uncaughtException(t, e);
       } else { // what ThreadGroup.uncaughtException prints without a default handler

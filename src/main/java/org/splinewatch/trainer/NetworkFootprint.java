@@ -24,11 +24,15 @@ import org.splinewatch.metrics.MemorySettings;
  *       the run's resident-memory limit: the native memory as measured in 2-step runs, a little below it (bytes a
  *       parameter per method, the JVM's and its libraries' base, 12 bytes a layer output of every image and view,
  *       SimCLR's {@code 2n × 2n} matrices and VICReg's {@code d × d}; docs/memory.md);
- *   <li>a snapshot whose copied weights (and the batch's pixels) do not fit the Java heap, nor, where an analyzer
- *       that builds its network from them runs in this JVM (all but the health analyzer, one at a time), with that
- *       network (8 bytes a weight) and the embedding analyzer's representations of its probes and their pairs
- *       (8 bytes a value): {@code --hidden 30000} passed and its analyzers ran the 640 MiB heap out of memory at the
- *       first snapshot, and the full heap with the training's native arrays then went over the resident limit.
+ *   <li>a snapshot whose copied weights (and the batch's pixels) do not fit the Java heap beside the trainer's own
+ *       (its data set and buffers), nor, where an analyzer that builds its network from them runs in this JVM (all
+ *       but the health analyzer, one at a time), with that network (8 bytes a weight), the next snapshot's copy, the
+ *       embedding analyzer's arrays of its probes' and their pairs' representations (five, 8 bytes a value) and the
+ *       region analyzer's workspace (a quarter of the heap): {@code --hidden 30000} passed and its analyzers ran the
+ *       640 MiB heap out of memory at the first snapshot, and the full heap with the training's native arrays then
+ *       went over the resident limit; until the trainer's heap, the next snapshot, the embedding analyzer's work
+ *       arrays and the region workspace were counted, {@code --hidden 16000} (every analyzer) passed and all
+ *       analyzers but two ran out of heap at step 0 (as at 9000 and 12000).
  * </ul>
  *
  * <p>Every count is below what the trainers were measured to take, so a network refused here could not have trained
@@ -184,7 +188,8 @@ public final class NetworkFootprint {
 
   /** The architecture options (the ones a cap applies to) and the rest of what sizes the network. */
   private record Arch(String method, boolean cnn, int rows, int cols, long[] channels, long[] hidden, long projection,
-      long predictorHidden, boolean predictor, long batch, long probes, boolean analyzerCopy) {
+      long predictorHidden, boolean predictor, long batch, long probes, boolean analyzerCopy, long workspace,
+      long probeFit, long heldOut) {
     boolean supervised() {
       return method.equals("supervised");
     }
@@ -213,7 +218,8 @@ public final class NetworkFootprint {
         case "--batch-size" -> b = f != null ? f.applyAsLong(b) : ref.getLong("run.batch-size");
         default -> throw new IllegalArgumentException("not an architecture option: " + option);
       }
-      return new Arch(method, cnn, rows, cols, ch, hid, proj, pred, predictor, b, probes, analyzerCopy);
+      return new Arch(method, cnn, rows, cols, ch, hid, proj, pred, predictor, b, probes, analyzerCopy, workspace,
+          probeFit, heldOut);
     }
 
     private static long[] longs(Config ref, String key) {
@@ -285,6 +291,39 @@ public final class NetworkFootprint {
       "geometry", "probe", "local-complexity");
 
   /**
+   * The trainer's own heap beside a snapshot: its data set (MNIST's 70,000 images as bytes), the augmentation's view
+   * buffers, the probes and the run's actors; a little below the 103-114 MiB measured live in 2-step
+   * {@code --no-monitoring} runs, which did not grow with the width (supervised 256 and 40000, simclr 256; 136 MiB
+   * at simclr 16000 with a snapshot's copy; docs/memory.md).
+   */
+  static final long TRAINER_HEAP = 96L << 20;
+
+  /**
+   * The embedding analyzer's arrays of probes × representation width: its probes' and their pairs' representations
+   * and its metrics' normalised rows of both and transposed copy of one, all held during its metrics.
+   */
+  static final int EMBEDDING_ARRAYS = 5;
+
+  /** Of those, the ones its metrics keep between snapshots: the normalised rows of both views, one transposed. */
+  static final int EMBEDDING_KEPT = 3;
+
+  /*
+   * The linear probe analyzer, where it runs here, keeps the representations of its fit images (fit x d, its buffer
+   * between epochs, ProbeAnalyzer) and allocates ridge regression's XᵀX (d x d, LinearProbe) and the held-out probes'
+   * representations and their standardised copy (2 x probes x d): 3,500 wide ran the 640 MiB heap out of memory at
+   * its first snapshot beside the other analyzers' arrays and the region workspace (docs/memory.md).
+   */
+
+  /**
+   * The region analyzer's workspace where it runs in this JVM: it keeps what its largest plane so far needed, up to
+   * its budget, between snapshots ({@code RegionAnalyzer.workspaceBudget}: a quarter of the heap, at most 1 GiB), and
+   * a wide network's plane reaches the budget at its first snapshot.
+   */
+  static long regionWorkspace(long heapMax) {
+    return Math.min(1L << 30, heapMax / 4);
+  }
+
+  /**
    * The JVM's own native memory and its libraries' (libnd4j, OpenBLAS; SameDiff's for the self-supervised methods),
    * about a quarter below the least measured with the default network (docs/memory.md: 134 and 241-253 MiB).
    */
@@ -315,16 +354,20 @@ public final class NetworkFootprint {
    * this JVM.
    */
   static void check(RunSettings s, int rows, int cols, Limits limits) {
-    check(s, rows, cols, limits, 0, false);
+    check(s, rows, cols, limits, 0, false, false, 0);
   }
 
   /**
    * As above, with the analyzers in this JVM on the same heap: {@code analyzerCopy} when one that builds an 8-byte copy
    * of each snapshot's network runs here, and the embedding analyzer passing {@code analysedProbes} probes (and as
-   * many pairs) through it (0: it does not run here).
+   * many pairs) through it (0: it does not run here), {@code regionsHere} when the region analyzer runs here, its
+   * workspace a quarter of the heap, and {@code probeFit} the images the linear probe analyzer fits on here (0: it
+   * does not run here).
    */
-  static void check(RunSettings s, int rows, int cols, Limits limits, long analysedProbes, boolean analyzerCopy) {
-    Arch a = arch(s, rows, cols, analysedProbes, analyzerCopy);
+  static void check(RunSettings s, int rows, int cols, Limits limits, long analysedProbes, boolean analyzerCopy,
+      boolean regionsHere, long probeFit) {
+    Arch a = arch(s, rows, cols, analysedProbes, analyzerCopy,
+        regionsHere ? regionWorkspace(limits.heap().bytes()) : 0, probeFit, probeFit > 0 ? s.probeSize() : 0);
     if (a.cnn()) {
       checkStages(a);
     }
@@ -333,8 +376,7 @@ public final class NetworkFootprint {
     if (problem == null) {
       return;
     }
-    Bound bound = z.largestArray() > MAX_ARRAY ? Bound.ARRAY
-        : resident(z, limits) > limits.resident().bytes() ? Bound.NATIVE : Bound.HEAP;
+    Bound bound = z.largestArray() > MAX_ARRAY ? Bound.ARRAY : memoryBound(z, limits);
     String more = bound.raise(limits);
     Config reference = ConfigFactory.defaultReference().getConfig("splinewatch");
     String culprit = null;
@@ -358,9 +400,9 @@ public final class NetworkFootprint {
     // memory is what allows a larger one, up to the array's bound
     long arrayAllowed = bound == Bound.ARRAY ? largestThatFits(a, culprit, Limits.UNBOUNDED) : allowed;
     Bound binding = bound;
-    if (bound == Bound.ARRAY && allowed < arrayAllowed) {
-      binding = resident(sizes(a.capped(culprit, allowed + 1)), limits) > limits.resident().bytes() ? Bound.NATIVE
-          : Bound.HEAP;
+    if (bound == Bound.ARRAY && allowed < arrayAllowed || bound != Bound.ARRAY && allowed > 0) {
+      // what a value just above the largest that fits is over: the memory to add for a larger one
+      binding = memoryBound(sizes(a.capped(culprit, allowed + 1)), limits);
     }
     String room = binding == Bound.ARRAY ? "smaller images" : "more memory (" + binding.raise(limits)
         + ", docs/memory.md)";
@@ -442,33 +484,58 @@ public final class NetworkFootprint {
     return add(z.nativeBytes(), heap);
   }
 
-  /** What does not fit, in words; null when the network fits. */
+  /**
+   * The memory a network that does not fit is over: the heap's maximum or the resident limit; over both, the one it
+   * exceeds by the larger factor (more off-heap memory cannot make room in the heap, nor a larger heap for VICReg's
+   * matrices).
+   */
+  private static Bound memoryBound(Sizes z, Limits limits) {
+    boolean heap = z.heapBytes() > limits.heap().bytes();
+    boolean resident = resident(z, limits) > limits.resident().bytes();
+    if (heap && resident) {
+      return (double) z.heapBytes() / limits.heap().bytes() >= (double) resident(z, limits)
+          / limits.resident().bytes() ? Bound.HEAP : Bound.NATIVE;
+    }
+    return heap ? Bound.HEAP : Bound.NATIVE;
+  }
+
+  /** What does not fit, in words; null when the network fits (the heap checked before the resident limit). */
   private static String problem(Arch a, Sizes z, Limits limits) {
     if (z.largestArray() > MAX_ARRAY) {
       return z.largestArrayWhat() + ", more than a Java array holds (" + MAX_ARRAY + ")";
     }
-    if (resident(z, limits) > limits.resident().bytes()) {
-      long heap = resident(z, limits) - z.nativeBytes();
-      return "training its " + z.parameters() + " parameters on batches of " + a.batch() + " needs at least "
-          + bytes(z.nativeBytes()) + " of native memory (" + nativeBytesPerParameter(a.method()) + " bytes a"
-          + " parameter for " + a.method() + ": weights, gradients, Adam's two moments and the trainer's own arrays;"
-          + " the batch's layer outputs" + z.extra() + ", " + bytes(nativeBase(a.method())) + " for the JVM and its"
-          + " libraries)"
-          + " and " + bytes(heap) + " of heap (" + (heap > z.heapBytes() ? "its maximum, which the JVM commits; a"
-          + " snapshot" + (a.analyzerCopy() ? " and its analysis" : "") + " need " + bytes(z.heapBytes())
-          : "for a snapshot" + (a.analyzerCopy() ? " and its analysis" : "")) + "), " + bytes(resident(z, limits))
-          + " in all, more than this run's memory limit of "
-          + bytes(limits.resident().bytes()) + " (" + limits.resident().source() + ")";
+    if (z.heapBytes() <= limits.heap().bytes() && resident(z, limits) <= limits.resident().bytes()) {
+      return null;
     }
-    if (z.heapBytes() > limits.heap().bytes()) {
+    if (memoryBound(z, limits) == Bound.HEAP) {
       String analysis = a.probes() > 0 ? " and the embedding analyzer widens them to 8-byte values and passes"
-          + " its " + a.probes() + " probes and their " + a.probes() + " pairs through them (" + z.reprWidth()
-          + " representation values each)" : a.analyzerCopy() ? " and an analyzer widens them to 8-byte values" : "";
-      return "a snapshot copies the network's weights into the Java heap" + analysis + ", which needs at least "
-          + bytes(z.heapBytes()) + " with the batch's pixels, more than its maximum of " + bytes(limits.heap().bytes())
-          + " (" + limits.heap().source() + ")";
+          + " its " + a.probes() + " probes and their " + a.probes() + " pairs through them (" + EMBEDDING_ARRAYS
+          + " arrays of " + z.reprWidth() + " representation values each, with its metrics' work arrays)"
+          : a.analyzerCopy() ? " and an analyzer widens them to 8-byte values" : "";
+      if (a.probeFit() > 0) {
+        analysis += " and the linear probe analyzer holds its " + a.probeFit() + " fit images' representations and"
+            + " their " + z.reprWidth() + "x" + z.reprWidth() + " Gram matrix (8-byte values, the fit images'"
+            + " kept between epochs)";
+      }
+      return "a snapshot copies the network's weights into the Java heap" + analysis + (a.analyzerCopy()
+          || a.probes() > 0 ? " while the next snapshot is taken" : "") + ", which needs at least "
+          + bytes(z.heapBytes()) + " with the batch's pixels" + (a.workspace() > 0 ? ", the trainer's own "
+          + bytes(TRAINER_HEAP) + " and the region analyzer's workspace of " + bytes(a.workspace()) + " (a quarter of"
+          + " the heap)" : " and the trainer's own " + bytes(TRAINER_HEAP)) + ", more than its maximum of "
+          + bytes(limits.heap().bytes()) + " (" + limits.heap().source() + ")";
     }
-    return null;
+    long heap = resident(z, limits) - z.nativeBytes();
+    return "training its " + z.parameters() + " parameters on batches of " + a.batch() + " needs at least "
+        + bytes(z.nativeBytes()) + " of native memory (" + nativeBytesPerParameter(a.method()) + " bytes a"
+        + " parameter for " + a.method() + ": weights, gradients, Adam's two moments and the trainer's own arrays;"
+        + " the batch's layer outputs" + z.extra() + ", " + bytes(nativeBase(a.method())) + " for the JVM and its"
+        + " libraries)"
+        + " and " + bytes(heap) + " of heap (" + (heap > z.heapBytes() ? "its maximum, which the JVM commits; the"
+        + " trainer" + (a.analyzerCopy() ? ", a snapshot and its analysis" : " and a snapshot") + " need "
+        + bytes(z.heapBytes()) : "for the trainer" + (a.analyzerCopy() ? ", a snapshot and its analysis"
+        : " and a snapshot")) + "), " + bytes(resident(z, limits))
+        + " in all, more than this run's memory limit of "
+        + bytes(limits.resident().bytes()) + " (" + limits.resident().source() + ")";
   }
 
   /** The largest value of {@code option} (each entry at most it) with which the network fits; 0 if not even 1. */
@@ -573,28 +640,34 @@ public final class NetworkFootprint {
     // every layer output of every image and view, with its pre-activation and gradient (measured 13-19 bytes)
     nativeBytes = add(nativeBytes, mul(3 * FLOAT, mul(views, mul(a.batch(), outputs))));
     heapBytes = add(heapBytes, add(mul(FLOAT, copied), mul(FLOAT, pixels)));
+    heapBytes = add(heapBytes, add(TRAINER_HEAP, a.workspace())); // beside the trainer's own and the region workspace
     long repr = dense.get(dense.size() - 1)[0]; // what the head receives
     if (a.analyzerCopy() || a.probes() > 0) {
       // while it holds the snapshot, an analyzer builds its network from it, every weight widened to a double
-      // (PiecewiseLinearNet); one at a time
-      heapBytes = add(heapBytes, mul(2 * FLOAT, copied));
+      // (PiecewiseLinearNet); one at a time. Meanwhile the trainer takes the next snapshot: two copies at once
+      heapBytes = add(heapBytes, add(mul(2 * FLOAT, copied), mul(FLOAT, copied)));
     }
-    if (a.probes() > 0) { // the embedding analyzer holds the probes' and the pairs' representations at once (8 bytes)
-      heapBytes = add(heapBytes, mul(2 * 2 * FLOAT, mul(a.probes(), repr)));
-    }
+    // the analyzers run one at a time: what the embedding and probe analyzers keep between snapshots, and the larger
+    // of what each allocates for its analysis (8 bytes a value)
+    long kept = add(mul(EMBEDDING_KEPT, mul(a.probes(), repr)), mul(a.probeFit(), repr));
+    long embedding = mul(EMBEDDING_ARRAYS - EMBEDDING_KEPT, mul(a.probes(), repr));
+    long probe = a.probeFit() == 0 ? 0 : add(mul(repr, repr), mul(2, mul(a.heldOut(), repr)));
+    heapBytes = add(heapBytes, mul(2 * FLOAT, add(kept, Math.max(embedding, probe))));
     return new Sizes(params, copied, nativeBytes, heapBytes, largest, largestWhat, extra, repr);
   }
 
   /** The sizes of the network of {@code s} on images of {@code rows × cols} (tests compare them with the trainers'). */
   static Sizes sizes(RunSettings s, int rows, int cols) {
-    return sizes(arch(s, rows, cols, 0, false));
+    return sizes(arch(s, rows, cols, 0, false, 0, 0, 0));
   }
 
-  private static Arch arch(RunSettings s, int rows, int cols, long probes, boolean analyzerCopy) {
+  private static Arch arch(RunSettings s, int rows, int cols, long probes, boolean analyzerCopy, long workspace,
+      long probeFit, long heldOut) {
     boolean predictor = (s.method().equals("simsiam") || s.method().equals("byol"))
         && (s.predictor() || s.ablateFrom() > 0);
     return new Arch(s.method(), s.encoder().equals("cnn"), rows, cols, longs(s.cnnChannels()), longs(s.hidden()),
-        s.projectionDim(), s.predictorHidden(), predictor, s.batchSize(), probes, analyzerCopy);
+        s.projectionDim(), s.predictorHidden(), predictor, s.batchSize(), probes, analyzerCopy, workspace, probeFit,
+        heldOut);
   }
 
   private static long[] longs(int[] values) {

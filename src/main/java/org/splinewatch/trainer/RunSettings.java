@@ -193,7 +193,9 @@ public record RunSettings(String method, String dataset, Path dataDir, Path cach
   public void checkNetwork(int rows, int cols, NetworkFootprint.Limits limits, List<String> analyzersHere) {
     try {
       NetworkFootprint.check(this, rows, cols, limits, monitoring && analyzersHere.contains("embedding") ? probeSize
-          : 0, monitoring && analyzersHere.stream().anyMatch(NetworkFootprint.COPYING_ANALYZERS::contains));
+          : 0, monitoring && analyzersHere.stream().anyMatch(NetworkFootprint.COPYING_ANALYZERS::contains),
+          monitoring && analyzersHere.contains("regions"), monitoring && analyzersHere.contains("probe")
+          ? Math.min(probeTrainSize, trainSubset > 0 ? trainSubset : probeTrainSize) : 0);
     } catch (IllegalArgumentException e) {
       throw new DataBound(e.getMessage());
     }
