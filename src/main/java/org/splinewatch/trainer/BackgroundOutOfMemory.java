@@ -27,8 +27,8 @@ public final class BackgroundOutOfMemory {
         : e.getMessage().lines().findFirst().orElse("");
     String smaller = "or a smaller --hidden, --cnn-channels or --batch-size (docs/memory.md)";
     if (what.startsWith("Cannot allocate") && what.contains("physicalBytes")) {
-      return "the " + thread + " thread ran out of native memory (" + what + "); expected a larger SPLINEWATCH_OFF_HEAP "
-          + smaller;
+      return "the " + thread + " thread ran out of native memory (" + what + "); expected a larger"
+          + " SPLINEWATCH_OFF_HEAP " + smaller;
     }
     return "the " + thread + " thread ran out of memory (" + what + ") with the Java heap's maximum of "
         + NetworkFootprint.bytes(heap.bytes()) + " (" + heap.source() + "); expected a larger heap (" + heap.raise()

@@ -309,9 +309,10 @@ public final class NetworkFootprint {
 
   /*
    * The linear probe analyzer, where it runs here, keeps the representations of its fit images (fit x d, its buffer
-   * between epochs, ProbeAnalyzer) and allocates ridge regression's XᵀX (d x d, LinearProbe) and the held-out probes'
-   * representations and their standardised copy (2 x probes x d): 3,500 wide ran the 640 MiB heap out of memory at
-   * its first snapshot beside the other analyzers' arrays and the region workspace (docs/memory.md).
+   * between epochs, ProbeAnalyzer) and allocates two d x d matrices for its ridge regression (XᵀX and the Cholesky
+   * solver's copy: LinearProbe.fitOverwriting peaked at 2.06 d x d beside its input, 1,000 x 2,500) and the held-out
+   * probes' representations (probes x d): 3,000 and 3,500 wide ran the 640 MiB heap out of memory at its first
+   * snapshot beside the other analyzers' arrays and the region workspace (docs/memory.md).
    */
 
   /**
@@ -514,8 +515,8 @@ public final class NetworkFootprint {
           : a.analyzerCopy() ? " and an analyzer widens them to 8-byte values" : "";
       if (a.probeFit() > 0) {
         analysis += " and the linear probe analyzer holds its " + a.probeFit() + " fit images' representations and"
-            + " their " + z.reprWidth() + "x" + z.reprWidth() + " Gram matrix (8-byte values, the fit images'"
-            + " kept between epochs)";
+            + " two " + z.reprWidth() + "x" + z.reprWidth() + " matrices of its regression (8-byte values, the fit"
+            + " images' kept between epochs)";
       }
       return "a snapshot copies the network's weights into the Java heap" + analysis + (a.analyzerCopy()
           || a.probes() > 0 ? " while the next snapshot is taken" : "") + ", which needs at least "
@@ -651,7 +652,7 @@ public final class NetworkFootprint {
     // of what each allocates for its analysis (8 bytes a value)
     long kept = add(mul(EMBEDDING_KEPT, mul(a.probes(), repr)), mul(a.probeFit(), repr));
     long embedding = mul(EMBEDDING_ARRAYS - EMBEDDING_KEPT, mul(a.probes(), repr));
-    long probe = a.probeFit() == 0 ? 0 : add(mul(repr, repr), mul(2, mul(a.heldOut(), repr)));
+    long probe = a.probeFit() == 0 ? 0 : add(mul(2, mul(repr, repr)), mul(a.heldOut(), repr));
     heapBytes = add(heapBytes, mul(2 * FLOAT, add(kept, Math.max(embedding, probe))));
     return new Sizes(params, copied, nativeBytes, heapBytes, largest, largestWhat, extra, repr);
   }

@@ -190,8 +190,8 @@ class NetworkFootprintTest {
     assertTrue(hidden.startsWith("--hidden [100000]: training its 91300128 parameters on batches of 256 needs at least"
         + " 4.2 GiB of native memory (40 bytes a parameter for simclr: weights, gradients, Adam's two moments and the"
         + " trainer's own arrays; the batch's layer outputs, NT-Xent's 512x512 matrices, 192 MiB for the JVM and its"
-        + " libraries) and 640 MiB of heap (its maximum, which the JVM commits; the trainer and a snapshot need 446 MiB),"
-        + " 4.8 GiB in all, more than this run's memory limit of"
+        + " libraries) and 640 MiB of heap (its maximum, which the JVM commits; the trainer and a snapshot need"
+        + " 446 MiB), 4.8 GiB in all, more than this run's memory limit of"
         + " 1.6 GiB (test budget); expected --hidden entries of at most "), hidden);
     assertTrue(hidden.endsWith(", or more memory (SPLINEWATCH_OFF_HEAP, docs/memory.md)"), hidden);
     long allowed = allowed(hidden);
@@ -373,16 +373,17 @@ class NetworkFootprintTest {
     assertTrue(m.startsWith("--hidden [16000]: a snapshot copies the network's weights into the Java heap and the"
         + " embedding analyzer widens them to 8-byte values and passes its 1024 probes and their 1024 pairs through"
         + " them (5 arrays of 16000 representation values each, with its metrics' work arrays) and the linear probe"
-        + " analyzer holds its 5000 fit images' representations and their 16000x16000 Gram matrix (8-byte values, the"
-        + " fit images' kept between epochs) while the next snapshot is taken, which needs at least 3.6 GiB with the batch's pixels, the trainer's own"
+        + " analyzer holds its 5000 fit images' representations and two 16000x16000 matrices of its regression (8-byte"
+        + " values, the fit images' kept between epochs) while the next snapshot is taken, which needs at least 5.4 GiB"
+        + " with the batch's pixels, the trainer's own"
         + " 96 MiB and the region analyzer's workspace of 160 MiB (a quarter of the heap), more than its maximum of"
         + " 640 MiB (test heap); expected --hidden entries of at most "), m);
     assertTrue(m.endsWith(" (larger ones cannot fit with the other settings as given), or more memory"
         + " (SPLINEWATCH_HEAP, docs/memory.md)"), m);
     long allowed = allowed(m);
-    // measured (docs/memory.md): 3500 ran the probe analyzer out of heap at step 0, 7000 to 12000 the embedding
-    // analyzer too
-    assertTrue(allowed >= 3_000 && allowed < 3_500, m);
+    // measured (docs/memory.md): 3000 and 3500 ran the probe analyzer out of heap at step 0, 7000 to 12000 the
+    // embedding analyzer too
+    assertTrue(allowed >= 2_500 && allowed < 3_000, m);
     assertDoesNotThrow(() -> settings("run.hidden", List.of(allowed)).checkNetwork(28, 28, DEFAULT, all));
     assertThrows(RunSettings.DataBound.class, () -> settings("run.hidden", List.of(allowed + 1))
         .checkNetwork(28, 28, DEFAULT, all));
