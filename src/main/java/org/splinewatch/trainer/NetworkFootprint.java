@@ -23,7 +23,7 @@ import org.splinewatch.metrics.MemorySettings;
  *   <li>a network whose training's native memory, with the heap at its maximum (the JVM commits it), is more than
  *       the run's resident-memory limit: the native memory as measured in 2-step runs, a little below it (bytes a
  *       parameter per method, the JVM's and its libraries' base, 12 bytes a layer output of every image and view,
- *       SimCLR's {@code 2n × 2n} matrices and VICReg's {@code d × d}; docs/memory.md);
+ *       SimCLR's {@code 2n × 2n} matrices and VICReg's eighteen {@code d × d}; docs/memory.md);
  *   <li>a snapshot whose copied weights (and the batch's pixels) do not fit the Java heap beside the trainer's own
  *       (its data set and buffers), nor, where an analyzer that builds its network from them runs in this JVM (all
  *       but the health analyzer, one at a time), with that network (8 bytes a weight), the next snapshot's copy, the
@@ -303,6 +303,9 @@ public final class NetworkFootprint {
    * and its metrics' normalised rows of both and transposed copy of one, all held during its metrics.
    */
   static final int EMBEDDING_ARRAYS = 5;
+
+  /** VICReg's float {@code d × d} matrices in native memory (measured about 20; it counted 3). */
+  static final int VICREG_MATRICES = 18;
 
   /** Of those, the ones its metrics keep between snapshots: the normalised rows of both views, one transposed. */
   static final int EMBEDDING_KEPT = 3;
@@ -627,9 +630,11 @@ public final class NetworkFootprint {
       nativeBytes = add(nativeBytes, mul(14 * FLOAT, mul(n2, n2)));
       extra += ", NT-Xent's " + n2 + "x" + n2 + " matrices";
     }
-    if (a.method().equals("vicreg")) { // the off-diagonal mask and each view's covariance, each d x d
-      nativeBytes = add(nativeBytes, mul(3 * FLOAT, mul(a.projection(), a.projection())));
-      extra += ", VICReg's " + a.projection() + "x" + a.projection() + " covariance matrices";
+    if (a.method().equals("vicreg")) {
+      // the covariances of both views, their masks, squares and gradients: measured about 20 float d x d matrices
+      // above the 128-dimensional run (--projection-dim 4096, 2 steps, docs/memory.md); counted a little below
+      nativeBytes = add(nativeBytes, mul(VICREG_MATRICES * FLOAT, mul(a.projection(), a.projection())));
+      extra += ", VICReg's " + VICREG_MATRICES + " " + a.projection() + "x" + a.projection() + " matrices";
     }
     long pixels = mul(a.batch(), (long) a.rows() * a.cols());
     if (pixels > largest) {
