@@ -27,12 +27,13 @@ import org.splinewatch.metrics.MemorySettings;
  *   <li>a snapshot whose copied weights (and the batch's pixels) do not fit the Java heap beside the trainer's own
  *       (its data set and buffers), nor, where an analyzer that builds its network from them runs in this JVM (all
  *       but the health analyzer, one at a time), with that network (8 bytes a weight), the next snapshot's copy, the
- *       embedding analyzer's arrays of its probes' and their pairs' representations (five, 8 bytes a value) and the
- *       region analyzer's workspace (a quarter of the heap): {@code --hidden 30000} passed and its analyzers ran the
- *       640 MiB heap out of memory at the first snapshot, and the full heap with the training's native arrays then
- *       went over the resident limit; until the trainer's heap, the next snapshot, the embedding analyzer's work
- *       arrays and the region workspace were counted, {@code --hidden 16000} (every analyzer) passed and all
- *       analyzers but two ran out of heap at step 0 (as at 9000 and 12000).
+ *       embedding analyzer's arrays of its probes' and their pairs' representations (five, 8 bytes a value), the
+ *       linear probe's fit representations and two {@code d × d} matrices, and the region analyzer's workspace (a
+ *       quarter of the heap): {@code --hidden 30000} passed and its analyzers ran the 640 MiB heap out of memory at
+ *       the first snapshot, and the full heap with the training's native arrays then went over the resident limit;
+ *       until the trainer's heap, the next snapshot, the analyzers' work arrays and the region workspace were
+ *       counted, {@code --hidden 16000} (every analyzer) passed and four analyzers ran out of heap at step 0 (at 3000
+ *       to 9000 the probe analyzer, from 7000 the embedding analyzer too).
  * </ul>
  *
  * <p>Every count is below what the trainers were measured to take, so a network refused here could not have trained
@@ -304,11 +305,11 @@ public final class NetworkFootprint {
    */
   static final int EMBEDDING_ARRAYS = 5;
 
-  /** VICReg's float {@code d × d} matrices in native memory (measured about 20; it counted 3). */
-  static final int VICREG_MATRICES = 18;
-
   /** Of those, the ones its metrics keep between snapshots: the normalised rows of both views, one transposed. */
   static final int EMBEDDING_KEPT = 3;
+
+  /** VICReg's float {@code d × d} matrices in native memory (measured about 20; it counted 3). */
+  static final int VICREG_MATRICES = 18;
 
   /*
    * The linear probe analyzer, where it runs here, keeps the representations of its fit images (fit x d, its buffer
