@@ -426,6 +426,12 @@ public final class NetworkFootprint {
     } else {
       expected = room + ": even " + what + " of 1 needs more than " + binding.limit(limits);
     }
+    boolean analyzersHere = analysedProbes > 0 || analyzerCopy || regionsHere || probeFit > 0;
+    Arch alone = arch(s, rows, cols, 0, false, 0, 0, 0);
+    if (analyzersHere && problem(alone, sizes(alone), limits) == null) {
+      // the analyzers' heap is what does not fit: a wide network still trains with fewer of them in this JVM
+      expected += ", or fewer analyzers in this run (--analyzers; without any it fits)";
+    }
     throw new IllegalArgumentException(culprit + " " + a.describe(culprit) + ": " + problem + "; expected " + expected);
   }
 

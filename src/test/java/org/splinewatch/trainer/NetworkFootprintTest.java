@@ -2,6 +2,7 @@ package org.splinewatch.trainer;
 
 import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -386,7 +387,11 @@ class NetworkFootprintTest {
         + " 96 MiB and the region analyzer's workspace of 160 MiB (a quarter of the heap), more than its maximum of"
         + " 640 MiB (test heap); expected --hidden entries of at most "), m);
     assertTrue(m.endsWith(" (larger ones cannot fit with the other settings as given), or more memory"
-        + " (SPLINEWATCH_HEAP, docs/memory.md)"), m);
+        + " (SPLINEWATCH_HEAP, docs/memory.md), or fewer analyzers in this run (--analyzers; without any it fits)"), m);
+    // a network that does not fit even without analyzers is not told that fewer would help
+    String alone = assertThrows(RunSettings.DataBound.class, () -> settings("run.hidden", List.of(40_000))
+        .checkNetwork(28, 28, DEFAULT, all)).getMessage();
+    assertFalse(alone.contains("fewer analyzers"), alone);
     long allowed = allowed(m);
     // measured (docs/memory.md): 3000 and 3500 ran the probe analyzer out of heap at step 0, 7000 to 12000 the
     // embedding analyzer too
