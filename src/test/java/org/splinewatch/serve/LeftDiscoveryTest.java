@@ -55,17 +55,10 @@ class LeftDiscoveryTest {
   void aMonitorOnTheOutOfAKilledOneRemovesItsTargetOnAnotherPort() throws Exception {
     Path out = tmp.resolve("runs");
     Path sd = out.resolve("prometheus-sd");
-    Config c = TrainCommand.load(Map.of("splinewatch.cluster.port", 0,
-        "splinewatch.control.token", "0123456789abcdef0123456789abcdef"), null);
-    PrintStream quiet = new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8);
-    Path left;
-    int firstPort;
+    Config c = config();
     Path kept = tmp.resolve("kept.json");
-    try (MonitorServer first = MonitorServer.start(c, ClusterSettings.fromConfig(c), "127.0.0.1", 0, out, quiet)) {
-      firstPort = first.metricsPort();
-      left = sd.resolve("monitor-" + firstPort + ".json");
-      Files.createLink(kept, left); // the very file, as a kill leaves it: a normal stop removes it
-    }
+    int firstPort = startAndStop(c, out, kept);
+    Path left = sd.resolve("monitor-" + firstPort + ".json");
     assertFalse(Files.exists(left));
     Files.createLink(left, kept);
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
@@ -79,6 +72,23 @@ class LeftDiscoveryTest {
       try (Stream<Path> files = Files.list(sd)) {
         assertEquals(List.of(sd.resolve("monitor-" + second.metricsPort() + ".json")), files.toList());
       }
+    }
+  }
+
+  private static Config config() {
+    return TrainCommand.load(Map.of("splinewatch.cluster.port", 0,
+        "splinewatch.control.token", "0123456789abcdef0123456789abcdef"), null);
+  }
+
+  /**
+   * Starts a monitor on {@code out} and stops it, keeping its discovery file as a hard link at {@code kept} (the very
+   * file, as a kill leaves it: a normal stop removes it); its metrics port.
+   */
+  private static int startAndStop(Config c, Path out, Path kept) throws Exception {
+    PrintStream quiet = new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8);
+    try (MonitorServer first = MonitorServer.start(c, ClusterSettings.fromConfig(c), "127.0.0.1", 0, out, quiet)) {
+      Files.createLink(kept, out.resolve("prometheus-sd").resolve("monitor-" + first.metricsPort() + ".json"));
+      return first.metricsPort();
     }
   }
 
@@ -129,17 +139,10 @@ class LeftDiscoveryTest {
   void aMonitorAfterOneThatRecordedNothingNamesItsLiveTargetAndRemovesItOnceDead() throws Exception {
     Path out = tmp.resolve("runs");
     Path sd = out.resolve("prometheus-sd");
-    Config c = TrainCommand.load(Map.of("splinewatch.cluster.port", 0,
-        "splinewatch.control.token", "0123456789abcdef0123456789abcdef"), null);
-    PrintStream quiet = new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8);
-    Path left;
-    int firstPort;
+    Config c = config();
     Path kept = tmp.resolve("kept.json");
-    try (MonitorServer first = MonitorServer.start(c, ClusterSettings.fromConfig(c), "127.0.0.1", 0, out, quiet)) {
-      firstPort = first.metricsPort();
-      left = sd.resolve("monitor-" + firstPort + ".json");
-      Files.createLink(kept, left); // as a kill leaves it
-    }
+    int firstPort = startAndStop(c, out, kept);
+    Path left = sd.resolve("monitor-" + firstPort + ".json");
     Files.copy(kept, left);
     Files.writeString(out.resolve(".monitor-lock"), ""); // a monitor of a release that recorded nothing there
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
