@@ -92,6 +92,8 @@ final class DetectionCommand implements Callable<Integer> {
         throw new ParameterException(spec.commandLine(), Main.oneLine(e));
       }
     }
+    Main.refuseEmptyPaths(spec.commandLine(), "RUN_DIR", runs, "a run directory (runs/<run-id>) or a directory of"
+        + " runs");
     for (Path r : runs) { // every path checked before the first is read
       if (!Files.isDirectory(r)) { // a missing path is a bad argument; a directory that holds no run is skipped below
         throw new ParameterException(spec.commandLine(), RunData.notADirectory(r));

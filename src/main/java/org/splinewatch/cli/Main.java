@@ -83,6 +83,31 @@ public final class Main {
     return path != null && path.toString().isEmpty() ? name + " is empty; expected " + expected : null;
   }
 
+  /**
+   * Refuses, as a bad argument, the first of {@code names} whose path ({@code paths}, same order, null: not given) is
+   * "" ({@link #emptyPath}), naming what {@code expected} says at the same index.
+   */
+  static void refuseEmptyPaths(CommandLine commandLine, String[] names, java.nio.file.Path[] paths,
+      String[] expected) {
+    for (int i = 0; i < names.length; i++) {
+      String empty = emptyPath(names[i], paths[i], expected[i]);
+      if (empty != null) {
+        throw new CommandLine.ParameterException(commandLine, empty);
+      }
+    }
+  }
+
+  /** Refuses, as a bad argument, a path of {@code paths} (the arguments named {@code name}) given as "". */
+  static void refuseEmptyPaths(CommandLine commandLine, String name, java.util.List<java.nio.file.Path> paths,
+      String expected) {
+    for (java.nio.file.Path p : paths) {
+      String empty = emptyPath(name, p, expected);
+      if (empty != null) {
+        throw new CommandLine.ParameterException(commandLine, empty);
+      }
+    }
+  }
+
   static String oneLine(Throwable e) {
     String m = e.getMessage();
     return (m == null ? e.getClass().getSimpleName() : m).lines().findFirst().orElse("");

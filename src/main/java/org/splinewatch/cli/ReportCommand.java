@@ -54,6 +54,7 @@ final class ReportCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     // before any run is read: a report replaces only a report (e.g. not the run's metrics.jsonl, nor through a link)
+    Main.refuseEmptyPaths(spec.commandLine(), "RUN_DIR", runs, "a run directory, e.g. runs/<run-id>");
     String problem = out == null ? null : DurableFiles.outputFileProblem("--out", out, REPORT);
     if (problem != null) {
       throw new ParameterException(spec.commandLine(), problem);

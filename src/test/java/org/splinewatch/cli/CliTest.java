@@ -645,6 +645,28 @@ class CliTest {
         "--steps", "0");
     assertTrue(cache.startsWith("error: --cache-dir is empty; expected the data cache directory"), cache);
     assertFalse(Files.exists(tmp.resolve("e")), "nothing written");
+    // ./trainer --out "" trained in the working directory; relay --sd-dir "" and --token-file "" fell back to the
+    // defaults without a word; report and detection said 'error: : not a run directory'
+    assertEquals("error: --out is empty; expected the parent of the run directory, e.g. runs", firstLine(run(2, "train",
+        "--out", "", "--max-steps", "0")));
+    assertEquals("error: --data-dir is empty; expected a directory with the four IDX files", firstLine(run(2, "train",
+        "--data-dir", "", "--max-steps", "0")));
+    assertEquals("error: --resume is empty; expected a checkpoint directory, e.g. runs/<id>/checkpoints/latest",
+        firstLine(run(2, "train", "--resume", "")));
+    assertEquals("error: --out is empty; expected a directory of run directories, e.g. runs", firstLine(run(2,
+        "monitor", "serve", "--out", "", "--metrics-port", "-1")));
+    assertEquals("error: --sd-dir is empty; expected the runs' Prometheus discovery directory, e.g."
+        + " runs/prometheus-sd", firstLine(run(2, "monitor", "relay", "--sd-dir", "", "--port", "-1")));
+    assertEquals("error: --token-file is empty; expected the file holding the deployment token", firstLine(run(2,
+        "monitor", "relay", "--token-file", "", "--port", "-1")));
+    assertEquals("error: RUN_DIR is empty; expected a run directory, e.g. runs/<run-id>", firstLine(run(2, "monitor",
+        "report", tmp.toString(), "")));
+    assertEquals("error: RUN_DIR is empty; expected a run directory (runs/<run-id>) or a directory of runs",
+        firstLine(run(2, "monitor", "detection", "")));
+  }
+
+  private static String firstLine(String output) {
+    return output.strip().lines().findFirst().orElse("");
   }
 
   @Test
