@@ -256,12 +256,7 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
     List<JsonNode> resumes = new ArrayList<>();
     readEvents(dir, alerts, runEnds, resumes, problems);
     List<String> notes = crashLosses(samples.torn(), resumes, runEnds, problems);
-    // not where retention deleted the earliest segments (short by them) or a flush timed out (samples may follow)
-    String cut = earliestDeleted || unflushed(runEnds) ? null : cutShort(series, runEnds);
-    cut = cut != null ? cut : endsBeforeLoggedStep(series, runEnds, resumes, earliestDeleted);
-    if (cut != null) {
-      problems.add(cut);
-    }
+    endsEarly(series, runEnds, resumes, earliestDeleted).ifPresent(problems::add);
     supersede(series, resumes);
     series.values().forEach(s -> ((Points) s.points()).trimToSize()); // read whole: no headroom kept
     if (runEnds.isEmpty()) {
@@ -395,6 +390,19 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
    * event, or never (the process exited first), and neither is an interrupted copy; {@link #notChecked} says so.
    */
   public static final String METRICS_FLUSHED = "metrics_flushed";
+
+  /**
+   * Why the metrics end before the run did, as if cut short: by the analysed snapshots run_finished records
+   * ({@link #cutShort}; not where retention deleted the earliest segments, which the samples are short by, or a flush
+   * timed out, after which samples may follow), else by the last training step it records ({@link
+   * #endsBeforeLoggedStep}).
+   */
+  static java.util.Optional<String> endsEarly(Map<String, Series> series, List<JsonNode> runEnds,
+      List<JsonNode> resumes, boolean earliestDeleted) {
+    String cut = earliestDeleted || unflushed(runEnds) ? null : cutShort(series, runEnds);
+    return java.util.Optional.ofNullable(cut != null ? cut
+        : endsBeforeLoggedStep(series, runEnds, resumes, earliestDeleted));
+  }
 
   /** Whether a {@code run_finished} of {@code runEnds} records that the metrics were not all written before it. */
   static boolean unflushed(List<JsonNode> runEnds) {
@@ -641,11 +649,7 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
       List<JsonNode> resumes = new ArrayList<>();
       readEvents(dir, alerts, runEnds, resumes, problems);
       List<String> notes = crashLosses(samples.torn(), resumes, runEnds, problems);
-      String cut = earliestDeleted(segments) || unflushed(runEnds) ? null : cutShort(series, runEnds);
-      cut = cut != null ? cut : endsBeforeLoggedStep(series, runEnds, resumes, earliestDeleted(segments));
-      if (cut != null) {
-        problems.add(cut);
-      }
+      endsEarly(series, runEnds, resumes, earliestDeleted(segments)).ifPresent(problems::add);
       supersede(series, resumes);
       this.resumes = resumes.size();
       String runId = String.valueOf(config.getOrDefault("run_id", dir.getFileName().toString()));
