@@ -79,13 +79,12 @@ final class ExperimentCommand implements Callable<Integer> {
       return 2;
     }
     // "" is the working directory: --out "" trained the experiment there
-    for (String empty : new String[] {Main.emptyPath("--out", out, "the experiment directory, e.g. runs/exp"),
+    String empty = Main.firstProblem(Main.emptyPath("--out", out, "the experiment directory, e.g. runs/exp"),
         Main.emptyPath("--data-dir", dataDir, "a directory with the four IDX files"),
-        Main.emptyPath("--cache-dir", cacheDir, "the data cache directory, e.g. ~/.cache/splinewatch")}) {
-      if (empty != null) {
-        System.err.println("error: " + empty);
-        return 2;
-      }
+        Main.emptyPath("--cache-dir", cacheDir, "the data cache directory, e.g. ~/.cache/splinewatch"));
+    if (empty != null) {
+      System.err.println("error: " + empty);
+      return 2;
     }
     try {
       TrainCommand.checkDataDir(dataDir); // before any run: every run would fail on it

@@ -83,29 +83,28 @@ public final class Main {
     return path != null && path.toString().isEmpty() ? name + " is empty; expected " + expected : null;
   }
 
-  /**
-   * Refuses, as a bad argument, the first of {@code names} whose path ({@code paths}, same order, null: not given) is
-   * "" ({@link #emptyPath}), naming what {@code expected} says at the same index.
-   */
-  static void refuseEmptyPaths(CommandLine commandLine, String[] names, java.nio.file.Path[] paths,
-      String[] expected) {
-    for (int i = 0; i < names.length; i++) {
-      String empty = emptyPath(names[i], paths[i], expected[i]);
-      if (empty != null) {
-        throw new CommandLine.ParameterException(commandLine, empty);
-      }
+  /** As above, for an option read as a {@link java.io.File} ({@code --config}). */
+  static String emptyPath(String name, java.io.File file, String expected) {
+    return emptyPath(name, file == null ? null : file.toPath(), expected);
+  }
+
+  /** The first of {@code problems} ({@link #emptyPath}'s, one per path argument) that is not null, or null. */
+  static String firstProblem(String... problems) {
+    return java.util.Arrays.stream(problems).filter(java.util.Objects::nonNull).findFirst().orElse(null);
+  }
+
+  /** Refuses, as a bad argument, the first of {@code problems} ({@link #emptyPath}'s) that is not null. */
+  static void refuseEmptyPaths(CommandLine commandLine, String... problems) {
+    String empty = firstProblem(problems);
+    if (empty != null) {
+      throw new CommandLine.ParameterException(commandLine, empty);
     }
   }
 
   /** Refuses, as a bad argument, a path of {@code paths} (the arguments named {@code name}) given as "". */
   static void refuseEmptyPaths(CommandLine commandLine, String name, java.util.List<java.nio.file.Path> paths,
       String expected) {
-    for (java.nio.file.Path p : paths) {
-      String empty = emptyPath(name, p, expected);
-      if (empty != null) {
-        throw new CommandLine.ParameterException(commandLine, empty);
-      }
-    }
+    refuseEmptyPaths(commandLine, paths.stream().map(p -> emptyPath(name, p, expected)).toArray(String[]::new));
   }
 
   static String oneLine(Throwable e) {

@@ -42,10 +42,10 @@ final class RelayCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     // "" fell back to the defaults (splinewatch.relay.sd-dir, no token file) without a word
-    Main.refuseEmptyPaths(spec.commandLine(), new String[] {"--sd-dir", "--token-file", "--config"},
-        new Path[] {sdDir, tokenFile, configFile == null ? null : configFile.toPath()},
-        new String[] {"the runs' Prometheus discovery directory, e.g. runs/prometheus-sd",
-            "the file holding the deployment token", "a HOCON file"});
+    Main.refuseEmptyPaths(spec.commandLine(),
+        Main.emptyPath("--sd-dir", sdDir, "the runs' Prometheus discovery directory, e.g. runs/prometheus-sd"),
+        Main.emptyPath("--token-file", tokenFile, "the file holding the deployment token"),
+        Main.emptyPath("--config", configFile, "a HOCON file"));
     Map<String, Object> overrides = new LinkedHashMap<>();
     TrainCommand.put(overrides, "splinewatch.relay.host", host);
     TrainCommand.put(overrides, "splinewatch.relay.port", port);

@@ -54,9 +54,9 @@ final class ServeCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    Main.refuseEmptyPaths(spec.commandLine(), new String[] {"--out", "--config"},
-        new Path[] {out, configFile == null ? null : configFile.toPath()},
-        new String[] {"a directory of run directories, e.g. runs", "a HOCON file"});
+    Main.refuseEmptyPaths(spec.commandLine(),
+        Main.emptyPath("--out", out, "a directory of run directories, e.g. runs"),
+        Main.emptyPath("--config", configFile, "a HOCON file"));
     Map<String, Object> overrides = new LinkedHashMap<>();
     TrainCommand.put(overrides, "splinewatch.cluster.host", host);
     TrainCommand.put(overrides, "splinewatch.cluster.port", port);

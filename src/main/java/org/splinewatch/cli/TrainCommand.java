@@ -156,12 +156,12 @@ public final class TrainCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     // "" is the working directory (an unset shell variable in --out "$DIR"): the run was written there
-    Main.refuseEmptyPaths(spec.commandLine(), new String[] {"--out", "--data-dir", "--cache-dir", "--resume",
-        "--config"}, new Path[] {out, dataDir, cacheDir, resume, configFile == null ? null : configFile.toPath()},
-        new String[] {"the parent of the run directory, e.g. runs", "a directory with the four IDX files",
-            "the data cache directory, e.g. ~/.cache/splinewatch",
-            "a checkpoint directory, e.g. runs/<id>/checkpoints/latest",
-            "a HOCON file"});
+    Main.refuseEmptyPaths(spec.commandLine(),
+        Main.emptyPath("--out", out, "the parent of the run directory, e.g. runs"),
+        Main.emptyPath("--data-dir", dataDir, "a directory with the four IDX files"),
+        Main.emptyPath("--cache-dir", cacheDir, "the data cache directory, e.g. ~/.cache/splinewatch"),
+        Main.emptyPath("--resume", resume, "a checkpoint directory, e.g. runs/<id>/checkpoints/latest"),
+        Main.emptyPath("--config", configFile, "a HOCON file"));
     Map<String, Object> overrides = new LinkedHashMap<>();
     if (method != null) {
       if (!RunSettings.METHODS.contains(method)) {
