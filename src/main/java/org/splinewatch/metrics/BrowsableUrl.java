@@ -11,12 +11,14 @@ public final class BrowsableUrl {
   private BrowsableUrl() {
   }
 
+  /** {@code host} without the brackets of an IPv6 literal as URLs write it ({@code [::1]}: {@code ::1}). */
+  public static String unbracketed(String host) {
+    return host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
+  }
+
   /** Whether {@code host} binds every interface ({@code 0.0.0.0}, {@code ::}). */
   public static boolean wildcard(String host) {
-    String h = host.strip();
-    if (h.startsWith("[") && h.endsWith("]")) {
-      h = h.substring(1, h.length() - 1);
-    }
+    String h = unbracketed(host.strip());
     return h.isEmpty() || h.equals("0.0.0.0") || h.equals("::") || h.equals("::0") || h.equals("0:0:0:0:0:0:0:0");
   }
 

@@ -83,10 +83,7 @@ public final class MetricsHttpServer {
     }
 
     private static String normalise(String host) {
-      String h = host.trim().toLowerCase(Locale.ROOT);
-      if (h.startsWith("[") && h.endsWith("]")) {
-        h = h.substring(1, h.length() - 1);
-      }
+      String h = BrowsableUrl.unbracketed(host.trim().toLowerCase(Locale.ROOT));
       return h.endsWith(".") ? h.substring(0, h.length() - 1) : h;
     }
 

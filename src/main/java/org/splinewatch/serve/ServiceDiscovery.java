@@ -165,7 +165,7 @@ public final class ServiceDiscovery {
    * interfaces, or the host this monitor advertises itself. No name is looked up.
    */
   static boolean onThisHost(String host, String advertised) {
-    String h = host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
+    String h = BrowsableUrl.unbracketed(host);
     if (h.equalsIgnoreCase("localhost") || h.equalsIgnoreCase(advertised) || BrowsableUrl.wildcard(h)) {
       return true;
     }
@@ -182,7 +182,7 @@ public final class ServiceDiscovery {
 
   /** Empty when nothing listens on {@code host:port} (refused); else why the target may be served (a line part). */
   private static Optional<String> answers(String host, int port) {
-    String h = host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
+    String h = BrowsableUrl.unbracketed(host);
     try (Socket socket = new Socket()) {
       socket.connect(new InetSocketAddress(h, port), (int) PROBE_TIMEOUT.toMillis());
       return Optional.of(host + ":" + port + " answers (a monitor, or another process, listens there)");
