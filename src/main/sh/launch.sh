@@ -45,5 +45,12 @@ if [ ! -f "$run_jar" ]; then
   cp "$jar" "$run_jar.tmp.$$" && mv -f "$run_jar.tmp.$$" "$run_jar"
   find "$root/target" -maxdepth 1 -name 'splinewatch-run-*.jar' ! -name "$(basename "$run_jar")" -delete
 fi
+run=exec
+if [ "${1:-}" = monitor ] && [ "${2:-}" = serve ]; then
+  # a monitor serves training that runs in other terminals: in a session (scheduling group) of its own
+  source "$root/src/main/sh/own-session.sh"
+  trap - INT TERM HUP
+  run=splinewatch_own_session
+fi
 # shellcheck disable=SC2086
-exec java "${SPLINEWATCH_VECTOR_OPTS[@]}" -XX:G1HeapRegionSize=32m -XX:-UseProfiledLoopPredicate "${SPLINEWATCH_MEMORY_OPTS[@]}" ${JAVA_OPTS:-} -jar "$run_jar" "$@"
+$run java "${SPLINEWATCH_VECTOR_OPTS[@]}" -XX:G1HeapRegionSize=32m -XX:-UseProfiledLoopPredicate "${SPLINEWATCH_MEMORY_OPTS[@]}" ${JAVA_OPTS:-} -jar "$run_jar" "$@"

@@ -16,6 +16,7 @@ import org.splinewatch.ingest.IngestSettings;
 import org.splinewatch.metrics.MetricsHttpServer;
 import org.splinewatch.run.SignalStop;
 import org.splinewatch.serve.MonitorServer;
+import org.splinewatch.serve.SchedulingGroup;
 import org.splinewatch.serve.ServeSettings;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -107,6 +108,8 @@ final class ServeCommand implements Callable<Integer> {
       System.err.println("error: " + e.getMessage());
       return 2;
     }
+    // before the node starts: its threads are then in the lowered group from their first analysis on
+    String scheduling = SchedulingGroup.yieldToOtherSessions();
     MonitorServer server;
     try {
       server = MonitorServer.start(config, settings, cluster, httpHost, httpPort, runs, kept, System.out);
@@ -124,6 +127,9 @@ final class ServeCommand implements Callable<Integer> {
       server.close("the monitor was stopped while the run streamed (SIGTERM, SIGINT or SIGHUP)", System.out);
       System.out.println("  " + server.memoryPeaks().describe());
     });
+    if (scheduling != null) {
+      System.out.println("  " + scheduling);
+    }
     SignalStop.serving();
     server.awaitTermination();
     return 0;

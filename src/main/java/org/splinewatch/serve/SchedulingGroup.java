@@ -1,0 +1,76 @@
+package org.splinewatch.serve;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * The monitor's scheduling group on Linux kernels with autogroups ({@code CONFIG_SCHED_AUTOGROUP}, on when
+ * {@code /proc/sys/kernel/sched_autogroup_enabled} is 1). Such a kernel shares the CPU fairly between sessions (a
+ * terminal, a service), each scheduled as one group, and a thread's {@code SCHED_IDLE} policy yields only to the
+ * threads of its own group. So the analyzers of a {@code monitor serve} started in one terminal, at idle priority,
+ * still took a share of the CPU equal to the training's when the training ran in another terminal, as the README's
+ * commands have it (docs/performance.md, "Threads": 13.1-13.2 steps/s against 18.5 with both in one session).
+ *
+ * <p>A monitor that leads its own session ({@code ./monitor serve} starts it so, as do services) lowers its group
+ * to nice {@value #NICE}: training in every other session then comes first. One that shares a session (started as
+ * {@code java -jar}) leaves the group alone, since that would lower the terminal's other commands too, and says so.
+ */
+public final class SchedulingGroup {
+  /** The group's nice value: the lowest weight a group has (15 against a nice-0 group's 1,024). */
+  static final int NICE = 19;
+
+  private SchedulingGroup() {
+  }
+
+  /** {@link #yieldToOtherSessions(Path, long)} for this process. */
+  public static String yieldToOtherSessions() {
+    return yieldToOtherSessions(Path.of("/proc"), ProcessHandle.current().pid());
+  }
+
+  /**
+   * Lowers the autogroup of process {@code pid} (its files under {@code proc}) to nice {@value #NICE} where the
+   * process leads its session; returns the line the monitor prints about it, or null where the kernel has no
+   * autogroups (a session's threads then compete one by one, and idle priority means what it says).
+   */
+  static String yieldToOtherSessions(Path proc, long pid) {
+    Path autogroup = proc.resolve(pid + "/autogroup");
+    if (!Files.isRegularFile(autogroup) || !"1".equals(read(proc.resolve("sys/kernel/sched_autogroup_enabled")))) {
+      return null;
+    }
+    String stat = read(proc.resolve(pid + "/stat"));
+    long session = stat == null ? -1 : sessionOf(stat);
+    if (session != pid) {
+      return "scheduling: this monitor shares its session's scheduling group (Linux autogroups), so training started"
+          + " from another terminal shares the CPU with it as an equal despite the analyzers' idle priority; start it"
+          + " with ./monitor serve, which gives it a group of its own at nice " + NICE;
+    }
+    try {
+      Files.writeString(autogroup, Integer.toString(NICE), StandardCharsets.US_ASCII);
+    } catch (IOException | SecurityException e) {
+      return "scheduling: could not lower this monitor's scheduling group to nice " + NICE + " (" + autogroup + ": "
+          + e.getMessage() + "), so training in other sessions shares the CPU with it as an equal";
+    }
+    return "scheduling: analyzers at idle priority, in a scheduling group of their own at nice " + NICE
+        + " (Linux autogroups): training in other terminals and services comes first";
+  }
+
+  /** The session id in a {@code /proc/PID/stat} line: the fourth field after the command name's closing bracket. */
+  static long sessionOf(String stat) {
+    String[] after = stat.substring(stat.lastIndexOf(')') + 1).trim().split("\\s+");
+    try {
+      return after.length > 3 ? Long.parseLong(after[3]) : -1; // state, ppid, pgrp, session
+    } catch (NumberFormatException e) {
+      return -1;
+    }
+  }
+
+  private static String read(Path file) {
+    try {
+      return Files.readString(file, StandardCharsets.US_ASCII).trim();
+    } catch (IOException | SecurityException e) {
+      return null;
+    }
+  }
+}

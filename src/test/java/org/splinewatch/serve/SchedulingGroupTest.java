@@ -1,0 +1,134 @@
+package org.splinewatch.serve;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@link SchedulingGroup}: on a /proc laid out in a folder (a session leader, a process sharing its session, a
+ * kernel without autogroups), then for real: a JVM in a session of its own ends with its autogroup at nice 19, and
+ * the launcher's {@code own-session.sh} runs a command in another session, forwards SIGINT to it and exits with its
+ * status.
+ */
+class SchedulingGroupTest {
+  @TempDir
+  Path proc;
+
+  private void process(long pid, long session, String autogroup, String enabled) throws IOException {
+    Files.createDirectories(proc.resolve(pid + ""));
+    // a command name with spaces and brackets: the session is counted from the last ')'
+    Files.writeString(proc.resolve(pid + "/stat"), pid + " (java (x) y) S 1 " + session + " " + session
+        + " 0 -1 4194560 0 0");
+    if (autogroup != null) {
+      Files.writeString(proc.resolve(pid + "/autogroup"), autogroup);
+    }
+    if (enabled != null) {
+      Files.createDirectories(proc.resolve("sys/kernel"));
+      Files.writeString(proc.resolve("sys/kernel/sched_autogroup_enabled"), enabled + "\n");
+    }
+  }
+
+  @Test
+  void aSessionLeaderLowersItsGroupToNice19() throws IOException {
+    process(4242, 4242, "/autogroup-7 nice 0\n", "1");
+    String line = SchedulingGroup.yieldToOtherSessions(proc, 4242);
+    assertEquals("19", Files.readString(proc.resolve("4242/autogroup")));
+    assertTrue(line.startsWith("scheduling: analyzers at idle priority, in a scheduling group of their own at nice 19"),
+        line);
+  }
+
+  @Test
+  void aProcessSharingItsSessionLeavesTheGroupAndSaysHowToGetOne() throws IOException {
+    process(4243, 100, "/autogroup-7 nice 0\n", "1");
+    String line = SchedulingGroup.yieldToOtherSessions(proc, 4243);
+    assertEquals("/autogroup-7 nice 0\n", Files.readString(proc.resolve("4243/autogroup")), "left alone");
+    assertTrue(line.contains("shares its session's scheduling group") && line.contains("./monitor serve"), line);
+  }
+
+  @Test
+  void withoutAutogroupsThereIsNothingToDoOrSay() throws IOException {
+    process(4244, 4244, null, "1"); // a kernel built without them: no autogroup file
+    assertNull(SchedulingGroup.yieldToOtherSessions(proc, 4244));
+    process(4245, 4245, "/autogroup-9 nice 0\n", "0"); // built with them, turned off
+    assertNull(SchedulingGroup.yieldToOtherSessions(proc, 4245));
+    assertEquals("/autogroup-9 nice 0\n", Files.readString(proc.resolve("4245/autogroup")));
+  }
+
+  @Test
+  void theSessionIsReadAfterTheCommandName() {
+    assertEquals(77, SchedulingGroup.sessionOf("12 (a) b) c) S 1 5 77 0"));
+    assertEquals(-1, SchedulingGroup.sessionOf("12 (truncated) S 1"));
+  }
+
+  private static boolean autogroups() throws IOException {
+    Path enabled = Path.of("/proc/sys/kernel/sched_autogroup_enabled");
+    return Files.isRegularFile(Path.of("/proc/self/autogroup")) && Files.isReadable(enabled)
+        && Files.readString(enabled).trim().equals("1") && new ProcessBuilder("setsid", "--version").start()
+        .onExit().join().exitValue() == 0;
+  }
+
+  /** Where the kernel has autogroups: a JVM started in a session of its own really lowers its group. */
+  @Test
+  void aJvmInItsOwnSessionEndsAtNice19() throws Exception {
+    assumeTrue(autogroups(), "a Linux kernel with autogroups on, and setsid");
+    List<String> cmd = new ArrayList<>(List.of("setsid", "--wait",
+        ProcessHandle.current().info().command().orElse("java"), "-Xmx32m", "-cp", System.getProperty("java.class.path"),
+        SchedulingGroupChild.class.getName()));
+    Process child = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    String out = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertTrue(child.waitFor(60, TimeUnit.SECONDS));
+    assertTrue(out.contains("scheduling: analyzers at idle priority, in a scheduling group of their own at nice 19"),
+        out);
+    assertTrue(out.matches("(?s).*autogroup: /autogroup-\\d+ nice 19.*"), out);
+  }
+
+  /**
+   * The launcher's own-session.sh: the command runs in another session, Ctrl-C (SIGINT to the launcher) reaches
+   * it, and the launcher exits with the command's status.
+   */
+  @Test
+  void theLauncherRunsServeInItsOwnSessionAndForwardsCtrlC() throws Exception {
+    assumeTrue(autogroups(), "a Linux kernel with autogroups on, and setsid");
+    Path standIn = proc.resolve("stand-in.sh");
+    Path ready = proc.resolve("ready");
+    // bounded (a minute), and its pid in the ready file: a failing test leaves nothing running
+    Files.writeString(standIn, "trap 'echo got INT; exit 7' INT\n"
+        + "echo session $(cut -d' ' -f6 /proc/$$/stat) launcher $PPID_SESSION\n"
+        + "echo $$ > " + ready + ".tmp && mv " + ready + ".tmp " + ready + "\n"
+        + "for i in $(seq 600); do sleep 0.1; done\n");
+    Process launcher = new ProcessBuilder("bash", "-c", "source src/main/sh/own-session.sh;"
+        + " export PPID_SESSION=$(cut -d' ' -f6 /proc/$$/stat); splinewatch_own_session bash " + standIn)
+        .redirectErrorStream(true).start();
+    String out;
+    try {
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+      while (!Files.exists(ready) && System.nanoTime() < deadline) {
+        Thread.sleep(50);
+      }
+      assertTrue(Files.exists(ready), "the command started");
+      new ProcessBuilder("kill", "-INT", Long.toString(launcher.pid())).start().waitFor();
+      assertTrue(launcher.waitFor(30, TimeUnit.SECONDS), "the launcher ended with its command");
+      out = new String(launcher.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    } finally {
+      launcher.destroyForcibly();
+      if (Files.exists(ready)) {
+        ProcessHandle.of(Long.parseLong(Files.readString(ready).trim())).ifPresent(ProcessHandle::destroyForcibly);
+      }
+    }
+    assertEquals(7, launcher.exitValue(), out);
+    assertTrue(out.contains("got INT"), out);
+    String[] words = out.lines().filter(l -> l.startsWith("session ")).findFirst().orElseThrow().split(" ");
+    assertTrue(!words[1].equals(words[3]), "another session than the launcher's: " + out);
+  }
+}
