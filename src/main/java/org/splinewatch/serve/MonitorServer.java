@@ -37,6 +37,7 @@ import org.splinewatch.metrics.MetricsHttpServer;
 import org.splinewatch.metrics.ProcessMetrics;
 import org.splinewatch.snapshot.MetricFamily;
 import org.splinewatch.snapshot.RunIds;
+import org.splinewatch.trainer.BackgroundOutOfMemory;
 
 /**
  * {@code ./monitor serve}: a cluster node with the analyzer and/or metrics roles. The metrics role serves
@@ -56,10 +57,12 @@ public final class MonitorServer implements AutoCloseable {
   private final HttpIngestion ingest;
   private final RunControl control;
   private final OutLock outLock;
+  private final AutoCloseable backgroundOom;
 
   private MonitorServer(ActorSystem<Void> system, MetricsHttpServer http, Path sdFile,
-      MemoryWatch memory, HttpIngestion ingest, RunControl control, OutLock outLock) {
+      MemoryWatch memory, HttpIngestion ingest, RunControl control, OutLock outLock, AutoCloseable backgroundOom) {
     this.system = system;
+    this.backgroundOom = backgroundOom;
     this.http = http;
     this.sdFile = sdFile;
     this.memory = memory;
@@ -119,6 +122,9 @@ public final class MonitorServer implements AutoCloseable {
     // a node serves many runs: over its resident limit it warns (it cannot stop them); /metrics shows its peaks
     MemoryWatch memory = MemoryWatch.start(settings.memory(),
         reason -> console.println("warning: " + reason));
+    // an OutOfMemoryError in one of its own threads (the memory watch's, ...): the trainer's one line, as a warning
+    AutoCloseable backgroundOom = BackgroundOutOfMemory.install(reason -> console.println("warning: " + reason),
+        BackgroundOutOfMemory.SERVE);
     MetricsHttpServer http = null;
     Path sdFile = null;
     HttpIngestion ingestion = null;
@@ -230,13 +236,14 @@ public final class MonitorServer implements AutoCloseable {
       console.println("  trainers join with: ./trainer --monitor " + ClusterNode.address(system)
           + tlsFlags(cluster.tls()) + "   (" + (cluster.tls().enabled() ? "NAME.p12 a certificate of this"
           + " cluster's CA; " : "") + "Ctrl-C leaves the cluster and stops)");
-      return new MonitorServer(system, http, sdFile, memory, ingestion, runControl, outLock);
+      return new MonitorServer(system, http, sdFile, memory, ingestion, runControl, outLock, backgroundOom);
     } catch (RuntimeException e) {
       if (http != null) {
         http.stop();
       }
       ServiceDiscovery.unregister(sdFile);
       memory.close();
+      closeQuietly(backgroundOom);
       system.terminate();
       if (outLock != null) {
         outLock.close();
@@ -330,6 +337,15 @@ public final class MonitorServer implements AutoCloseable {
     }
     if (outLock != null) {
       outLock.close();
+    }
+    closeQuietly(backgroundOom);
+  }
+
+  private static void closeQuietly(AutoCloseable c) {
+    try {
+      c.close();
+    } catch (Exception e) {
+      // restoring the handler before does not fail
     }
   }
 }

@@ -15,6 +15,13 @@ public final class BackgroundOutOfMemory {
   /** The prefix of the threads this handler ends the run for. */
   static final String THREADS = "splinewatch-";
 
+  /** What else makes room in a training run: a smaller network. */
+  static final String TRAINER = "or a smaller --hidden, --cnn-channels or --batch-size (docs/memory.md)";
+
+  /** What else makes room on a {@code monitor serve} node: fewer runs analysed at once. */
+  public static final String SERVE = "or fewer runs streaming to this node at once, or fewer --analysis-threads"
+      + " (docs/memory.md)";
+
   private BackgroundOutOfMemory() {
   }
 
@@ -23,9 +30,13 @@ public final class BackgroundOutOfMemory {
    * memory (SPLINEWATCH_OFF_HEAP), everything else the Java heap ({@code heap}: its maximum, where it is set).
    */
   static String line(String thread, OutOfMemoryError e, NetworkFootprint.Limit heap) {
+    return line(thread, e, heap, TRAINER);
+  }
+
+  /** As above, with {@code smaller} what else makes room ({@link #TRAINER}, {@link #SERVE}). */
+  static String line(String thread, OutOfMemoryError e, NetworkFootprint.Limit heap, String smaller) {
     String what = e.getMessage() == null || e.getMessage().isBlank() ? "OutOfMemoryError"
         : e.getMessage().lines().findFirst().orElse("");
-    String smaller = "or a smaller --hidden, --cnn-channels or --batch-size (docs/memory.md)";
     if (what.startsWith("Cannot allocate") && what.contains("physicalBytes")) {
       return "the " + thread + " thread ran out of native memory (" + what + "); expected a larger"
           + " SPLINEWATCH_OFF_HEAP " + smaller;
@@ -51,17 +62,25 @@ public final class BackgroundOutOfMemory {
    * prints it).
    */
   public static AutoCloseable install(Consumer<String> fail) {
+    return install(fail, TRAINER);
+  }
+
+  /**
+   * As above, the line ending with {@code smaller}, what else makes room: {@code monitor serve} prints it as a warning
+   * and goes on serving (it cannot stop the runs it serves).
+   */
+  public static AutoCloseable install(Consumer<String> fail, String smaller) {
     Thread.UncaughtExceptionHandler before = Thread.getDefaultUncaughtExceptionHandler();
     // read now: with the heap full, the handler may not be able to read them (or build the line: then this one)
     NetworkFootprint.Limit heap = heap();
     String fallback = "a splinewatch thread ran out of memory with the Java heap's maximum of "
         + NetworkFootprint.bytes(heap.bytes()) + " (" + heap.source() + "); expected a larger heap (" + heap.raise()
-        + ") or a smaller --hidden, --cnn-channels or --batch-size (docs/memory.md)";
+        + ") " + smaller;
     Thread.UncaughtExceptionHandler handler = (t, e) -> {
       if (e instanceof OutOfMemoryError oom && t.getName().startsWith(THREADS)) {
         String reason;
         try {
-          reason = line(t.getName(), oom, heap);
+          reason = line(t.getName(), oom, heap, smaller);
         } catch (OutOfMemoryError again) {
           reason = fallback;
         }

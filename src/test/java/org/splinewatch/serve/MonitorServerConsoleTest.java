@@ -159,4 +159,41 @@ class MonitorServerConsoleTest {
           text);
     }
   }
+
+  /**
+   * An OutOfMemoryError in one of the node's own background threads (its memory watch's, ...) is the trainer's one
+   * line, as a warning on the console; the node goes on. It used to print "Exception in thread" and a stack trace.
+   */
+  @Test
+  void anOutOfMemoryErrorInABackgroundThreadIsOneWarningLineWithoutAStackTrace() throws Exception {
+    Map<String, Object> o = new HashMap<>();
+    o.put("splinewatch.cluster.port", 0);
+    o.put("splinewatch.control.token", "0123456789abcdef0123456789abcdef");
+    Config c = TrainCommand.load(o, null);
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    PrintStream stderr = System.err;
+    Thread.UncaughtExceptionHandler outer = Thread.getDefaultUncaughtExceptionHandler();
+    try (MonitorServer server = MonitorServer.start(c, ClusterSettings.fromConfig(c), "127.0.0.1", 0, tmp,
+        new PrintStream(bytes, true, StandardCharsets.UTF_8))) {
+      System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+      Thread t = new Thread(() -> {
+        throw new OutOfMemoryError("Java heap space");
+      }, "splinewatch-memory");
+      t.start();
+      t.join();
+      String text = bytes.toString(StandardCharsets.UTF_8);
+      java.util.List<String> warned = text.lines().filter(l -> l.startsWith("warning: ")).toList();
+      assertEquals(1, warned.size(), text);
+      assertTrue(warned.get(0).startsWith("warning: the splinewatch-memory thread ran out of memory (Java heap space)"
+          + " with the Java heap's maximum of ") && warned.get(0).contains("; expected a larger heap (")
+          && warned.get(0).endsWith(") or fewer runs streaming to this node at once, or fewer --analysis-threads"
+          + " (docs/memory.md)"), warned.get(0));
+      assertTrue(server.metricsPort() > 0, "the node goes on");
+    } finally {
+      System.setErr(stderr);
+    }
+    assertEquals("", err.toString(StandardCharsets.UTF_8), "no stack trace");
+    assertEquals(outer, Thread.getDefaultUncaughtExceptionHandler(), "closed: the handler before is back");
+  }
 }
