@@ -226,7 +226,7 @@ public final class Partition {
   }
 
   /** The largest pattern array, as a fraction of the maximum heap (see {@code Builder.withinBudget}). */
-  static final int MAX_ARRAY_HEAP_FRACTION = 16;
+  public static final int MAX_ARRAY_HEAP_FRACTION = 16;
   static final long MAX_ARRAY_BYTES = Runtime.getRuntime().maxMemory() / MAX_ARRAY_HEAP_FRACTION;
 
   /** Neurons per block of stored vertex values. */

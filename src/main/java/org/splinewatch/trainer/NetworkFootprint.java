@@ -10,6 +10,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.function.ToLongFunction;
 import org.splinewatch.metrics.MemorySettings;
+import org.splinewatch.regions.Partition;
 
 /**
  * The network of a run's settings on images of {@code rows × cols}, sized before it is built, so that one that cannot
@@ -54,10 +55,15 @@ public final class NetworkFootprint {
    * The memory a run may use: {@code resident} bytes in all (heap and native) and the Java heap's maximum, each with
    * where it is set.
    */
-  public record Limits(Limit resident, Limit heap) {
+  public record Limits(Limit resident, Limit heap, long regionBytes) {
     /** No memory bound: only a Java array's. */
     static final Limits UNBOUNDED = new Limits(new Limit(Long.MAX_VALUE, "none", "none"),
-        new Limit(Long.MAX_VALUE, "none", "none"));
+        new Limit(Long.MAX_VALUE, "none", "none"), 0);
+
+    /** With the launchers' G1 regions ({@value #LAUNCHERS_REGION} bytes, src/main/sh/launch.sh). */
+    public Limits(Limit resident, Limit heap) {
+      this(resident, heap, LAUNCHERS_REGION);
+    }
 
     /**
      * This JVM's: the lower of the run's resident limit ({@code splinewatch.memory.max-resident}, else the launchers'
@@ -70,9 +76,26 @@ public final class NetworkFootprint {
       long heap = Runtime.getRuntime().maxMemory();
       if (Backend.cudaBuild()) { // the arrays live on the GPU: this process's resident memory does not bound them
         return new Limits(new Limit(Long.MAX_VALUE, "not checked for the CUDA build", "a larger GPU"),
-            heapLimit(heap, env, jvm));
+            heapLimit(heap, env, jvm), g1Region());
       }
-      return of(memory, System.getProperty(MemorySettings.JAVACPP_MAX_PHYSICAL), env, jvm, heap, physical());
+      Limits l = of(memory, System.getProperty(MemorySettings.JAVACPP_MAX_PHYSICAL), env, jvm, heap, physical());
+      return new Limits(l.resident(), l.heap(), g1Region());
+    }
+
+    /**
+     * This JVM's G1 region size (0 with another collector, whose large arrays are not rounded up): an array of half a
+     * region or more is humongous and takes whole regions of its own.
+     */
+    static long g1Region() {
+      try {
+        var bean = ManagementFactory.getPlatformMXBean(com.sun.management.HotSpotDiagnosticMXBean.class);
+        if (!"true".equals(bean.getVMOption("UseG1GC").getValue())) {
+          return 0;
+        }
+        return Long.parseLong(bean.getVMOption("G1HeapRegionSize").getValue());
+      } catch (RuntimeException e) {
+        return LAUNCHERS_REGION;
+      }
     }
 
     /**
@@ -190,7 +213,7 @@ public final class NetworkFootprint {
   /** The architecture options (the ones a cap applies to) and the rest of what sizes the network. */
   private record Arch(String method, boolean cnn, int rows, int cols, long[] channels, long[] hidden, long projection,
       long predictorHidden, boolean predictor, long batch, long probes, boolean analyzerCopy, long workspace,
-      long probeFit, long heldOut) {
+      long probeFit, long heldOut, Held held) {
     boolean supervised() {
       return method.equals("supervised");
     }
@@ -220,7 +243,7 @@ public final class NetworkFootprint {
         default -> throw new IllegalArgumentException("not an architecture option: " + option);
       }
       return new Arch(method, cnn, rows, cols, ch, hid, proj, pred, predictor, b, probes, analyzerCopy, workspace,
-          probeFit, heldOut);
+          probeFit, heldOut, held);
     }
 
     private static long[] longs(Config ref, String key) {
@@ -271,6 +294,18 @@ public final class NetworkFootprint {
 
   static final String PREDICTOR_HIDDEN = "splinewatch.ssl.predictor-hidden";
 
+  /** The launchers' G1 region size (-XX:G1HeapRegionSize=32m, src/main/sh/launch.sh). */
+  static final long LAUNCHERS_REGION = 32L << 20;
+
+  /**
+   * What else the heap holds where analyzers run in this JVM: the G1 region size the large arrays are rounded up to
+   * (0: none), the heap's maximum, the snapshots the hub may hold ({@link #queuedSnapshots}; 0: no analyzer here), and
+   * for the boundary analyzer its planes' grid points and data probes (0 planes and 0 probes: it does not run here).
+   */
+  record Held(long region, long heapMax, long queued, int boundaryPlanes, long boundaryGrid, long boundaryData) {
+    static final Held NONE = new Held(0, 0, 0, 0, 0, 0);
+  }
+
   /**
    * The sizes of one network, in elements and bytes (lower bounds): its trainable parameters, the elements of the
    * snapshot's native copy buffers (every convolution and dense layer's weights and biases, not SimSiam's batch
@@ -307,6 +342,18 @@ public final class NetworkFootprint {
 
   /** Of those, the ones its metrics keep between snapshots: the normalised rows of both views, one transposed. */
   static final int EMBEDDING_KEPT = 3;
+
+  /** The region engine's bytes a face besides its pattern words (measured about 1.2 KB a region, docs/memory.md). */
+  static final long REGION_FACE_BYTES = 1200;
+
+  /**
+   * Native bytes a layer output of each image and view: 12 (measured 13-19 for the MLPs); 22 for the self-supervised
+   * CNN encoder, measured 25-26 in 2-step SimCLR runs (batches of 256 and 64, docs/memory.md; it counted 12, a little
+   * over half). The supervised CNN (DL4J) was not measured: 12.
+   */
+  static long outputBytes(String method, boolean cnn) {
+    return cnn && !method.equals("supervised") ? 22 : 3 * FLOAT;
+  }
 
   /** VICReg's float {@code d × d} matrices in native memory (measured about 20; it counted 3). */
   static final int VICREG_MATRICES = 18;
@@ -359,7 +406,30 @@ public final class NetworkFootprint {
    * this JVM.
    */
   static void check(RunSettings s, int rows, int cols, Limits limits) {
-    check(s, rows, cols, limits, 0, false, false, 0);
+    check(s, rows, cols, limits, 0, false, false, 0, 0, 0, 0);
+  }
+
+  /**
+   * The analyzers of a run in this JVM ({@code here}, by name), the priority analyzers and their buffer
+   * ({@code splinewatch.analysis.priority}, {@code splinewatch.hub.priority-buffer-size}) and the boundary analyzer's
+   * grid side and data probes ({@code splinewatch.regions.grid}, {@code data-probes}).
+   */
+  public record Analysis(List<String> here, List<String> priority, int priorityBuffer, int grid, int dataProbes) {
+    /** {@code here} with reference.conf's priority (the embedding analyzer, 16 snapshots) and boundary probes. */
+    public static Analysis of(List<String> here) {
+      return new Analysis(here, List.of("embedding"), 16, 64, 1024);
+    }
+  }
+
+  /**
+   * The snapshots the hub may hold at once where {@code analyzers} run here, each keeping {@code keep} un-analysed
+   * ones (hub.SnapshotHub): they are the same objects in every analyzer's queue, so the longest queue's and one in
+   * analysis for each other analyzer. A queue's stream holds up to twice its buffer and one more: its drop-oldest
+   * buffer refills while the list it last handed on (up to the buffer's size) is analysed one at a time, and its
+   * entrance holds one. 0 without analyzers.
+   */
+  static long queuedSnapshots(int analyzers, int keep) {
+    return analyzers == 0 ? 0 : 2L * keep + 1 + (analyzers - 1);
   }
 
   /**
@@ -370,9 +440,11 @@ public final class NetworkFootprint {
    * does not run here).
    */
   static void check(RunSettings s, int rows, int cols, Limits limits, long analysedProbes, boolean analyzerCopy,
-      boolean regionsHere, long probeFit) {
+      boolean regionsHere, long probeFit, long queued, long boundaryGrid, long boundaryData) {
+    Held held = new Held(limits.regionBytes(), limits.heap().bytes(), queued, boundaryGrid > 0 ? s.planes() : 0,
+        boundaryGrid * boundaryGrid, boundaryGrid > 0 ? boundaryData : 0);
     Arch a = arch(s, rows, cols, analysedProbes, analyzerCopy,
-        regionsHere ? regionWorkspace(limits.heap().bytes()) : 0, probeFit, probeFit > 0 ? s.probeSize() : 0);
+        regionsHere ? regionWorkspace(limits.heap().bytes()) : 0, probeFit, probeFit > 0 ? s.probeSize() : 0, held);
     if (a.cnn()) {
       checkStages(a);
     }
@@ -427,7 +499,8 @@ public final class NetworkFootprint {
       expected = room + ": even " + what + " of 1 needs more than " + binding.limit(limits);
     }
     boolean analyzersHere = analysedProbes > 0 || analyzerCopy || regionsHere || probeFit > 0;
-    Arch alone = arch(s, rows, cols, 0, false, 0, 0, 0);
+    Arch alone = arch(s, rows, cols, 0, false, 0, 0, 0, new Held(limits.regionBytes(), limits.heap().bytes(), 0, 0,
+        0, 0));
     if (analyzersHere && problem(alone, sizes(alone), limits) == null) {
       // the analyzers' heap is what does not fit: a wide network still trains with fewer of them in this JVM
       expected += ", or fewer analyzers in this run (--analyzers; without any it fits)";
@@ -528,8 +601,13 @@ public final class NetworkFootprint {
             + " two " + z.reprWidth() + "x" + z.reprWidth() + " matrices of its regression (8-byte values, the fit"
             + " images' kept between epochs)";
       }
-      return "a snapshot copies the network's weights into the Java heap" + analysis + (a.analyzerCopy()
-          || a.probes() > 0 ? " while the next snapshot is taken" : "") + ", which needs at least "
+      String waiting = a.held().queued() > 0 ? " while the hub holds up to " + a.held().queued() + " more snapshots"
+          + " for the analyzers (splinewatch.hub.buffer-size, priority-buffer-size)" : a.analyzerCopy()
+          || a.probes() > 0 ? " while the next snapshot is taken" : "";
+      String regions = a.held().region() > 0 ? " (arrays of half a G1 region or more in whole regions of "
+          + bytes(a.held().region()) + ")" : "";
+      return "a snapshot copies the network's weights into the Java heap" + analysis + waiting + regions
+          + ", which needs at least "
           + bytes(z.heapBytes()) + " with the batch's pixels" + (a.workspace() > 0 ? ", the trainer's own "
           + bytes(TRAINER_HEAP) + " and the region analyzer's workspace of " + bytes(a.workspace()) + " (a quarter of"
           + " the heap)" : " and the trainer's own " + bytes(TRAINER_HEAP)) + ", more than its maximum of "
@@ -572,6 +650,8 @@ public final class NetworkFootprint {
     long outputs = (long) a.rows() * a.cols(); // per image and view: the input and every layer's output
     long largest = 0;
     String largestWhat = "";
+    List<Long> weightArrays = new ArrayList<>(); // one array each in a snapshot and in an analyzer's network
+    long hiddenUnits = 0; // the ReLU neurons of the encoder: the bits of a region's activation pattern
     long in;
     if (a.cnn()) {
       long c = 1;
@@ -581,6 +661,8 @@ public final class NetworkFootprint {
         long ch = a.channels()[i];
         long weights = mul(9, mul(c, ch));
         params = add(params, add(weights, ch));
+        weightArrays.add(weights);
+        hiddenUnits = add(hiddenUnits, mul(ch, h * w));
         outputs = add(outputs, add(mul(ch, h * w), mul(ch, (h / 2) * (w / 2)))); // conv + ReLU, pooling
         if (weights > largest) {
           largest = weights;
@@ -605,6 +687,8 @@ public final class NetworkFootprint {
     for (long[] d : dense) {
       long weights = mul(d[0], d[1]);
       params = add(params, add(weights, d[1]));
+      weightArrays.add(weights);
+      hiddenUnits = add(hiddenUnits, d[2] == 0 ? d[1] : 0);
       outputs = add(outputs, d[1]);
       layer++;
       if (weights > largest) {
@@ -650,41 +734,97 @@ public final class NetworkFootprint {
           + " pixels, which the trainer draws into one array";
     }
     nativeBytes = add(nativeBytes, add(nativeBase(a.method()), mul(nativeBytesPerParameter(a.method()), params)));
-    // every layer output of every image and view, with its pre-activation and gradient (measured 13-19 bytes)
-    nativeBytes = add(nativeBytes, mul(3 * FLOAT, mul(views, mul(a.batch(), outputs))));
-    heapBytes = add(heapBytes, add(mul(FLOAT, copied), mul(FLOAT, pixels)));
+    // every layer output of every image and view, with its pre-activation and gradient (measured 13-19 bytes; the
+    // self-supervised CNN encoder's about 25, its convolutions' work arrays besides)
+    nativeBytes = add(nativeBytes, mul(outputBytes(a.method(), a.cnn()), mul(views, mul(a.batch(), outputs))));
+    Held held = a.held();
+    long region = held.region();
+    long weightsAll = weightArrays.stream().mapToLong(Long::longValue).reduce(0, NetworkFootprint::add);
+    long snapshot = mul(FLOAT, copied - weightsAll); // one snapshot's copy: biases, and each layer's weights
+    long network = mul(2 * FLOAT, copied - weightsAll); // an analyzer's network of the same, 8 bytes a value
+    for (long w : weightArrays) {
+      snapshot = add(snapshot, held(mul(FLOAT, w), region));
+      network = add(network, held(mul(2 * FLOAT, w), region));
+    }
+    boolean analyses = a.analyzerCopy() || a.probes() > 0;
+    // the snapshot being taken, and those the hub holds for the analyzers (at least the one being analysed); the
+    // region analyzer keeps the last one whose plane overflowed, to write it when the run ends
+    long snapshots = 1 + Math.max(held.queued(), analyses ? 1 : 0) + (a.workspace() > 0 ? 1 : 0);
+    heapBytes = add(heapBytes, add(mul(snapshots, snapshot), held(mul(FLOAT, pixels), region)));
     heapBytes = add(heapBytes, add(TRAINER_HEAP, a.workspace())); // beside the trainer's own and the region workspace
     long repr = dense.get(dense.size() - 1)[0]; // what the head receives
-    if (a.analyzerCopy() || a.probes() > 0) {
-      // while it holds the snapshot, an analyzer builds its network from it, every weight widened to a double
-      // (PiecewiseLinearNet); one at a time. Meanwhile the trainer takes the next snapshot: two copies at once
-      heapBytes = add(heapBytes, add(mul(2 * FLOAT, copied), mul(FLOAT, copied)));
+    if (analyses) {
+      // while the hub holds the snapshots, an analyzer builds its network from one, every weight widened to a double
+      // (PiecewiseLinearNet); one at a time, but the region analyzer builds a second to write an overflowed plane's
+      heapBytes = add(heapBytes, mul(a.workspace() > 0 ? 2 : 1, network));
+    }
+    if (held.queued() > 0) {
+      // the batch statistics' copy of the encoder's output (8-byte values), and the next batch's while it works
+      heapBytes = add(heapBytes, mul(2, held(mul(2 * FLOAT, mul(a.batch(), repr)), region)));
+    }
+    if (a.workspace() > 0) {
+      // the region engine's pattern array (one word a 64 neurons a face; about 1.2 KB a face besides) grows by copying:
+      // the old one, at most a sixteenth of the heap, beside the new one in the budget, each in whole regions
+      long words = (hiddenUnits + 63) / 64;
+      long patterns = Math.min(held.heapMax() / Partition.MAX_ARRAY_HEAP_FRACTION,
+          (long) ((double) a.workspace() * 8 * words / (REGION_FACE_BYTES + 8 * words)));
+      heapBytes = add(heapBytes, add(held(patterns, region), held(patterns, region) - patterns));
+    }
+    if (held.boundaryPlanes() > 0 || held.boundaryData() > 0) {
+      // the boundary analyzer's activation patterns at its grid points and data probes: the last ones kept, the
+      // current ones computed beside them (one word a 64 neurons a point)
+      long words = (hiddenUnits + 63) / 64;
+      long patterns = add(mul(held.boundaryPlanes(), held(mul(8 * words, held.boundaryGrid()), region)),
+          held(mul(8 * words, held.boundaryData()), region));
+      heapBytes = add(heapBytes, mul(2, patterns));
     }
     // the analyzers run one at a time: what the embedding and probe analyzers keep between snapshots, and the larger
-    // of what each allocates for its analysis (8 bytes a value)
-    long kept = add(mul(EMBEDDING_KEPT, mul(a.probes(), repr)), mul(a.probeFit(), repr));
-    long embedding = mul(EMBEDDING_ARRAYS - EMBEDDING_KEPT, mul(a.probes(), repr));
-    long probe = a.probeFit() == 0 ? 0 : add(mul(2, mul(repr, repr)), mul(a.heldOut(), repr));
-    heapBytes = add(heapBytes, mul(2 * FLOAT, add(kept, Math.max(embedding, probe))));
+    // of what each allocates for its analysis (8 bytes a value, each array in whole regions where it is humongous)
+    long probesArray = held(mul(2 * FLOAT, mul(a.probes(), repr)), region);
+    long kept = add(mul(EMBEDDING_KEPT, probesArray), held(mul(2 * FLOAT, mul(a.probeFit(), repr)), region));
+    long embedding = mul(EMBEDDING_ARRAYS - EMBEDDING_KEPT, probesArray);
+    long probe = 0;
+    if (a.probeFit() > 0) {
+      // the first fit chooses λ (LinearProbe.chooseLambda): the last 20 % of the fit rows copied out and each λ's fit
+      // on a copy of the other 80 %, beside XᵀX and the Cholesky solver's block copy of it (both d × d); later fits
+      // only the two d × d, then the held-out probes' representations
+      long fit8 = Math.round(0.8 * a.probeFit());
+      long square = mul(2, held(mul(2 * FLOAT, mul(repr, repr)), region));
+      long first = add(square, add(held(mul(2 * FLOAT, mul(fit8, repr)), region),
+          held(mul(2 * FLOAT, mul(a.probeFit() - fit8, repr)), region)));
+      probe = Math.max(first, add(square, held(mul(2 * FLOAT, mul(a.heldOut(), repr)), region)));
+    }
+    heapBytes = add(heapBytes, add(kept, Math.max(embedding, probe)));
     return new Sizes(params, copied, nativeBytes, heapBytes, largest, largestWhat, extra, repr);
   }
 
   /** The sizes of the network of {@code s} on images of {@code rows × cols} (tests compare them with the trainers'). */
   static Sizes sizes(RunSettings s, int rows, int cols) {
-    return sizes(arch(s, rows, cols, 0, false, 0, 0, 0));
+    return sizes(arch(s, rows, cols, 0, false, 0, 0, 0, Held.NONE));
   }
 
   private static Arch arch(RunSettings s, int rows, int cols, long probes, boolean analyzerCopy, long workspace,
-      long probeFit, long heldOut) {
+      long probeFit, long heldOut, Held held) {
     boolean predictor = (s.method().equals("simsiam") || s.method().equals("byol"))
         && (s.predictor() || s.ablateFrom() > 0);
     return new Arch(s.method(), s.encoder().equals("cnn"), rows, cols, longs(s.cnnChannels()), longs(s.hidden()),
         s.projectionDim(), s.predictorHidden(), predictor, s.batchSize(), probes, analyzerCopy, workspace, probeFit,
-        heldOut);
+        heldOut, held);
   }
 
   private static long[] longs(int[] values) {
     return Arrays.stream(values).asLongStream().toArray();
+  }
+
+  /**
+   * The heap an array of {@code bytes} takes with G1 regions of {@code region} bytes (0: none): one of half a region
+   * or more is humongous and takes whole regions, contiguous (the launchers' 32 MiB regions: a 33 MiB array takes 64).
+   */
+  static long held(long bytes, long region) {
+    if (region <= 0 || bytes < region / 2) {
+      return bytes;
+    }
+    return bytes >= Long.MAX_VALUE - region ? Long.MAX_VALUE : (bytes + region - 1) / region * region;
   }
 
   private static long mul(long a, long b) {

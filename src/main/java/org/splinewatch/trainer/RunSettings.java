@@ -191,11 +191,25 @@ public record RunSettings(String method, String dataset, Path dataDir, Path cach
    * @throws DataBound a one-line error naming the option, its value and what is allowed
    */
   public void checkNetwork(int rows, int cols, NetworkFootprint.Limits limits, List<String> analyzersHere) {
+    checkNetwork(rows, cols, limits, NetworkFootprint.Analysis.of(analyzersHere));
+  }
+
+  /** As above, with the hub's priority analyzers and the boundary analyzer's probes as configured. */
+  public void checkNetwork(int rows, int cols, NetworkFootprint.Limits limits, NetworkFootprint.Analysis analysis) {
+    List<String> analyzersHere = monitoring ? analysis.here() : List.of();
+    int keep = hubBufferSize;
+    for (String a : analyzersHere) {
+      if (analysis.priority().contains(a)) {
+        keep = Math.max(keep, analysis.priorityBuffer());
+      }
+    }
     try {
-      NetworkFootprint.check(this, rows, cols, limits, monitoring && analyzersHere.contains("embedding") ? probeSize
-          : 0, monitoring && analyzersHere.stream().anyMatch(NetworkFootprint.COPYING_ANALYZERS::contains),
-          monitoring && analyzersHere.contains("regions"), monitoring && analyzersHere.contains("probe")
-          ? Math.min(probeTrainSize, trainSubset > 0 ? trainSubset : probeTrainSize) : 0);
+      NetworkFootprint.check(this, rows, cols, limits, analyzersHere.contains("embedding") ? probeSize : 0,
+          analyzersHere.stream().anyMatch(NetworkFootprint.COPYING_ANALYZERS::contains),
+          analyzersHere.contains("regions"), analyzersHere.contains("probe")
+          ? Math.min(probeTrainSize, trainSubset > 0 ? trainSubset : probeTrainSize) : 0,
+          NetworkFootprint.queuedSnapshots(analyzersHere.size(), keep),
+          analyzersHere.contains("boundary") ? analysis.grid() : 0, Math.min(analysis.dataProbes(), probeSize));
     } catch (IllegalArgumentException e) {
       throw new DataBound(e.getMessage());
     }
