@@ -29,16 +29,20 @@ import org.splinewatch.regions.Partition;
  *       (its data set and buffers), nor, where an analyzer that builds its network from them runs in this JVM (all
  *       but the health analyzer, one at a time), with that network (8 bytes a weight), the next snapshot's copy, the
  *       embedding analyzer's arrays of its probes' and their pairs' representations (five, 8 bytes a value), the
- *       linear probe's fit representations and two {@code d × d} matrices, and the region analyzer's workspace (a
- *       quarter of the heap): {@code --hidden 30000} passed and its analyzers ran the 640 MiB heap out of memory at
- *       the first snapshot, and the full heap with the training's native arrays then went over the resident limit;
- *       until the trainer's heap, the next snapshot, the analyzers' work arrays and the region workspace were
- *       counted, {@code --hidden 16000} (every analyzer) passed and four analyzers ran out of heap at step 0 (at 3000
- *       to 9000 the probe analyzer, from 7000 the embedding analyzer too).
+ *       linear probe's fit representations, its first fit's copies and two {@code d × d} matrices, the region
+ *       analyzer's workspace (a quarter of the heap), kept snapshot, second network and pattern-array copy, the
+ *       boundary analyzer's patterns and the snapshots the hub may hold for the analyzers ({@link #queuedSnapshots}),
+ *       each large array in whole G1 regions ({@link #held}): {@code --hidden 30000} passed and its analyzers ran the
+ *       640 MiB heap out of memory at the first snapshot; until the trainer's heap, the next snapshot, the analyzers'
+ *       work arrays and the region workspace were counted, {@code --hidden 16000} (every analyzer) passed and four
+ *       analyzers ran out of heap at step 0; until the rest was, 2500 passed and the probe ran out of heap at step 0,
+ *       and {@code --analyzers regions,boundary,health} passed 16000 and the region analysis ran out of heap.
  * </ul>
  *
- * <p>Every count is below what the trainers were measured to take, so a network refused here could not have trained
- * in the 2-step runs measured; one just under the bound can still be stopped by the resident limit later.
+ * <p>The native counts are below what the trainers were measured to take, so a network refused for its native memory
+ * could not have trained in the 2-step runs measured; one just under the bound can still be stopped by the resident
+ * limit later. The heap is counted at what the analyzers may hold at once (full queues, an overflowed plane), more
+ * than a short run takes: such a run of a network refused for its heap may still finish.
  * The option named is the one whose reference.conf default would shrink the need the most; what is allowed is its
  * largest value that fits with the other settings as given.
  */
