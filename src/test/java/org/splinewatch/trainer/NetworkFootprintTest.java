@@ -411,6 +411,9 @@ class NetworkFootprintTest {
     assertEquals(96L << 20, NetworkFootprint.held(8L * 5000 * 2500, region));
     assertEquals(100_000_000L, NetworkFootprint.held(100_000_000L, 0));
     assertEquals(Long.MAX_VALUE, NetworkFootprint.held(Long.MAX_VALUE - 1, region));
+    // this JVM's own region size, as the check reads it (G1's: a power of two of 1-32 MiB)
+    long own = NetworkFootprint.Limits.g1Region();
+    assertTrue(own >= 1L << 20 && own <= 32L << 20 && Long.bitCount(own) == 1, Long.toString(own));
     // the same network and analyzers need more heap with 32 MiB regions than without
     List<String> all = List.of("embedding", "regions", "boundary", "geometry", "probe", "health");
     NetworkFootprint.Limits noRegions = new NetworkFootprint.Limits(DEFAULT.resident(), DEFAULT.heap(), 0);
