@@ -13,7 +13,9 @@ import java.util.concurrent.TimeUnit;
 import org.splinewatch.snapshot.IoErrors;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
 
 /**
  * {@code ./monitor certs DIR}: a private CA and node certificates for the cluster's mutual TLS, made with the JDK's
@@ -28,6 +30,8 @@ import picocli.CommandLine.Parameters;
 @Command(name = "certs", mixinStandardHelpOptions = true,
     description = "Make a CA and node certificates (PKCS#12) for the cluster's mutual TLS with keytool.")
 final class CertsCommand implements Callable<Integer> {
+  @Spec
+  picocli.CommandLine.Model.CommandSpec spec;
   @Parameters(index = "0", paramLabel = "DIR", description = "directory for the CA, stores and password")
   Path dir;
   @Option(names = "--nodes", split = ",", description = "node certificate names (default ${DEFAULT-VALUE})")
@@ -42,29 +46,26 @@ final class CertsCommand implements Callable<Integer> {
   public Integer call() {
     String empty = Main.emptyPath("DIR", dir, "a directory for the CA, stores and password, e.g. certs");
     if (empty != null) { // it made the CA's key and every file in the working directory
-      System.err.println("error: " + empty);
-      return 2;
+      throw new ParameterException(spec.commandLine(), empty);
     }
     for (String n : nodes) {
       if (!n.matches("[A-Za-z0-9][A-Za-z0-9_-]{0,62}") || n.equals("ca") || n.equals("truststore")) {
-        System.err.println("error: node name '" + n + "' is not 1 to 63 of letters, digits, '_' or '-' (and not ca"
-            + " or truststore)");
-        return 2;
+        throw new ParameterException(spec.commandLine(), "node name '" + n + "' is not 1 to 63 of letters, digits,"
+            + " '_' or '-' (and not ca or truststore)");
       }
     }
     String twice = ExperimentCommand.twice(nodes);
     if (twice != null) {
-      System.err.println("error: --nodes names " + twice + " more than once; expected each node once");
-      return 2;
+      throw new ParameterException(spec.commandLine(), "--nodes names " + twice + " more than once; expected each"
+          + " node once");
     }
     if (days < 1 || days > MAX_DAYS) {
-      System.err.println("error: --days must be between 1 and " + MAX_DAYS + " (100 years), got " + days);
-      return 2;
+      throw new ParameterException(spec.commandLine(), "--days must be between 1 and " + MAX_DAYS + " (100 years),"
+          + " got " + days);
     }
     if (Files.exists(dir) && !Files.isDirectory(dir)) {
-      System.err.println("error: " + dir + " is not a directory; expected a directory for the CA, stores and password"
-          + " (made when missing)");
-      return 2;
+      throw new ParameterException(spec.commandLine(), dir + " is not a directory; expected a directory for the CA,"
+          + " stores and password (made when missing)");
     }
     Path existing = dir.toAbsolutePath().normalize();
     while (existing != null && !Files.exists(existing)) {
@@ -72,14 +73,13 @@ final class CertsCommand implements Callable<Integer> {
     }
     if (existing != null && Files.isDirectory(existing) && !Files.isWritable(existing)) {
       // keytool's first file then failed, exit 1, as if the certificates could not be made
-      System.err.println("error: " + dir + ": cannot write in " + existing + " (read-only or not this user's);"
-          + " expected a directory this user can write for the CA, stores and password (made when missing)");
-      return 2;
+      throw new ParameterException(spec.commandLine(), dir + ": cannot write in " + existing + " (read-only or not"
+          + " this user's); expected a directory this user can write for the CA, stores and password (made when"
+          + " missing)");
     }
     String kept = force ? null : wouldReplace(dir, nodes);
     if (kept != null) {
-      System.err.println("error: " + kept);
-      return 2;
+      throw new ParameterException(spec.commandLine(), kept);
     }
     try {
       List<String> repaired = make(dir, nodes, days);

@@ -28,7 +28,9 @@ import org.splinewatch.snapshot.IoErrors;
 import org.splinewatch.snapshot.Provenance;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
 
 /**
  * {@code ./monitor experiment seeds [--quick] [--seeds 42,7,123] [--out DIR]}: trains the findings matrix one run
@@ -43,6 +45,8 @@ import picocli.CommandLine.Parameters;
         + " merging, collapse seen in geometry first, intrinsic dimension, local complexity in long training, neural"
         + " collapse) with one command; resumable.")
 final class ExperimentCommand implements Callable<Integer> {
+  @Spec
+  picocli.CommandLine.Model.CommandSpec spec;
 
   @Parameters(index = "0", paramLabel = "EXPERIMENT", description = "the experiment: seeds (the method x data set x"
       + " seed matrix, the collapse ablations and the long supervised runs)")
@@ -75,58 +79,51 @@ final class ExperimentCommand implements Callable<Integer> {
   @Override
   public Integer call() throws IOException {
     if (!experiment.equals("seeds")) {
-      System.err.println("error: unknown experiment '" + experiment + "'; expected: seeds");
-      return 2;
+      throw new ParameterException(spec.commandLine(), "unknown experiment '" + experiment + "'; expected: seeds");
     }
     // "" is the working directory: --out "" trained the experiment there
     String empty = Main.firstProblem(Main.emptyPath("--out", out, "the experiment directory, e.g. runs/exp"),
         Main.emptyPath("--data-dir", dataDir, "a directory with the four IDX files"),
         Main.emptyPath("--cache-dir", cacheDir, "the data cache directory, e.g. ~/.cache/splinewatch"));
     if (empty != null) {
-      System.err.println("error: " + empty);
-      return 2;
+      throw new ParameterException(spec.commandLine(), empty);
     }
     try {
       TrainCommand.checkDataDir(dataDir); // before any run: every run would fail on it
     } catch (IllegalArgumentException e) {
-      System.err.println("error: " + e.getMessage());
-      return 2;
+      throw new ParameterException(spec.commandLine(), e.getMessage());
     }
     if (dataDir != null && datasets.size() != 1) {
-      System.err.println("error: --data-dir holds one data set; give --datasets with exactly one (got " + datasets
-          + ")");
-      return 2;
+      throw new ParameterException(spec.commandLine(), "--data-dir holds one data set; give --datasets with exactly"
+          + " one (got " + datasets + ")");
     }
     for (String m : methods) {
       if (!m.equals("supervised") && !ExperimentPlan.SSL.contains(m)) {
-        System.err.println("error: unknown method '" + m + "'; expected some of: supervised, "
+        throw new ParameterException(spec.commandLine(), "unknown method '" + m + "'; expected some of: supervised, "
             + String.join(", ", ExperimentPlan.SSL));
-        return 2;
       }
     }
     for (String d : datasets) {
       if (!List.of("mnist", "fashion-mnist").contains(d)) {
-        System.err.println("error: unknown data set '" + d + "' in --datasets; expected some of: mnist, fashion-mnist");
-        return 2;
+        throw new ParameterException(spec.commandLine(), "unknown data set '" + d + "' in --datasets; expected some"
+            + " of: mnist, fashion-mnist");
       }
     }
     if (steps != null && steps < 1 || longSteps != null && longSteps < 1) {
-      System.err.println("error: --steps and --long-steps must be at least 1 when given, got "
+      throw new ParameterException(spec.commandLine(), "--steps and --long-steps must be at least 1 when given, got "
           + (steps == null ? "none" : steps) + " and " + (longSteps == null ? "none" : longSteps));
-      return 2;
     }
     if (out != null && Files.exists(out) && !Files.isDirectory(out)) {
-      System.err.println("error: --out " + out + " is a file; expected the experiment directory");
-      return 2;
+      throw new ParameterException(spec.commandLine(), "--out " + out + " is a file; expected the experiment"
+          + " directory");
     }
     // a run named twice would be trained once and counted twice
     for (var option : List.of(List.of("--seeds", "seed", seeds == null ? List.of() : seeds),
         List.of("--datasets", "data set", datasets), List.of("--methods", "method", methods))) {
       String twice = twice((List<?>) option.get(2));
       if (twice != null) {
-        System.err.println("error: " + option.get(0) + " names " + twice + " more than once; expected each "
-            + option.get(1) + " once");
-        return 2;
+        throw new ParameterException(spec.commandLine(), option.get(0) + " names " + twice + " more than once;"
+            + " expected each " + option.get(1) + " once");
       }
     }
     List<Integer> seedList = seeds != null ? seeds : quick ? List.of(42, 7) : List.of(42, 7, 123);
@@ -139,11 +136,11 @@ final class ExperimentCommand implements Callable<Integer> {
     try {
       String differs = differences(record, options);
       if (differs != null) {
-        System.err.println("error: --out " + dir + " holds an experiment made with other options (" + differs
-            + "); expected the same options to resume it (" + record + " names its command), or another --out");
-        return 2;
+        throw new ParameterException(spec.commandLine(), "--out " + dir + " holds an experiment made with other"
+            + " options (" + differs + "); expected the same options to resume it (" + record + " names its command),"
+            + " or another --out");
       }
-    } catch (IOException e) {
+    } catch (IOException e) { // a file's contents, not an option: no "--help lists the options" line
       System.err.println("error: " + record + " cannot be read (" + IoErrors.reason(e) + "); expected the options"
           + " record ./monitor experiment writes; delete it to take the runs there as made with these options");
       return 2;
@@ -166,9 +163,8 @@ final class ExperimentCommand implements Callable<Integer> {
           splinewatch.lifecycle.interrupted-advice = "%s"
           """, INTERRUPTED_ADVICE));
     } catch (IOException e) {
-      System.err.println("error: --out " + dir + ": cannot write the experiment directory (" + IoErrors.reason(e)
-          + "); expected a directory this user can write (created when missing)");
-      return 2;
+      throw new ParameterException(spec.commandLine(), "--out " + dir + ": cannot write the experiment directory ("
+          + IoErrors.reason(e) + "); expected a directory this user can write (created when missing)");
     }
     System.out.println(plan.describe());
     System.out.println("experiment directory: " + dir + " (rerun the same command to resume)");

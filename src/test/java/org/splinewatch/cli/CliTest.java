@@ -20,6 +20,9 @@ class CliTest {
 
   /** The line after a bad argument of ./monitor report. */
   private static final String REPORT_HELP = System.lineSeparator() + "(./monitor report --help lists the options)";
+  private static final String CERTS_HELP = System.lineSeparator() + "(./monitor certs --help lists the options)";
+  private static final String EXPERIMENT_HELP = System.lineSeparator()
+      + "(./monitor experiment --help lists the options)";
 
   static String run(int expected, String... args) {
     return org.splinewatch.TestTools.cli(expected, args);
@@ -249,7 +252,7 @@ class CliTest {
     String experiment = run(2, "monitor", "experiment", "seeds", "--datasets", "mnist", "--data-dir",
         none.toString(), "--out", tmp.resolve("exp").toString());
     assertTrue(experiment.strip().equals("error: " + expected + " (train-images-idx3-ubyte, train-labels-idx1-ubyte,"
-        + " t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, optionally .gz)"), experiment);
+        + " t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, optionally .gz)" + EXPERIMENT_HELP), experiment);
     assertTrue(!Files.exists(tmp.resolve("exp")), "nothing written");
     String bench = run(2, "monitor", "bench-overhead", "--data-dir", none.toString());
     assertTrue(bench.startsWith("error: " + expected), bench);
@@ -603,15 +606,17 @@ class CliTest {
   void certsNamesWhatIsWrongWithItsDirectory() throws Exception {
     Path file = Files.writeString(tmp.resolve("afile"), "x");
     String notDir = run(2, "monitor", "certs", file.toString());
+    // one line and where the options are, as every other subcommand's bad argument (it had no second line)
     assertTrue(notDir.startsWith("error: " + file + " is not a directory; expected a directory")
-        && notDir.strip().lines().count() == 1, notDir);
+        && notDir.strip().endsWith(CERTS_HELP) && notDir.strip().lines().count() == 2, notDir);
     // a directory this process cannot write, also as root (it was exit 1, as if keytool had failed)
     Path readOnly = Path.of("/proc/self");
     if (Files.isDirectory(readOnly) && !Files.isWritable(readOnly)) {
       for (Path dir : new Path[] {readOnly, readOnly.resolve("certs")}) {
         String ro = run(2, "monitor", "certs", dir.toString());
         assertEquals("error: " + dir + ": cannot write in " + readOnly + " (read-only or not this user's); expected"
-            + " a directory this user can write for the CA, stores and password (made when missing)", ro.strip());
+            + " a directory this user can write for the CA, stores and password (made when missing)" + CERTS_HELP,
+            ro.strip());
       }
     }
     Path half = Files.createDirectories(tmp.resolve("half"));
@@ -634,13 +639,15 @@ class CliTest {
     // `experiment --out ""` trained there; each line here also has a bad option checked after the path, so that
     // without the check nothing is written either
     String certs = run(2, "monitor", "certs", "", "--days", "0");
-    assertEquals("error: DIR is empty; expected a directory for the CA, stores and password, e.g. certs",
-        certs.strip());
+    assertEquals("error: DIR is empty; expected a directory for the CA, stores and password, e.g. certs"
+        + CERTS_HELP, certs.strip());
     String out = run(2, "monitor", "experiment", "seeds", "--out", "", "--steps", "0");
-    assertEquals("error: --out is empty; expected the experiment directory, e.g. runs/exp", out.strip());
+    assertEquals("error: --out is empty; expected the experiment directory, e.g. runs/exp" + EXPERIMENT_HELP,
+        out.strip());
     String data = run(2, "monitor", "experiment", "seeds", "--out", tmp.resolve("e").toString(), "--data-dir", "",
         "--datasets", "mnist", "--steps", "0");
-    assertEquals("error: --data-dir is empty; expected a directory with the four IDX files", data.strip());
+    assertEquals("error: --data-dir is empty; expected a directory with the four IDX files" + EXPERIMENT_HELP,
+        data.strip());
     String cache = run(2, "monitor", "experiment", "seeds", "--out", tmp.resolve("e").toString(), "--cache-dir", "",
         "--steps", "0");
     assertTrue(cache.startsWith("error: --cache-dir is empty; expected the data cache directory"), cache);
@@ -682,7 +689,7 @@ class CliTest {
     byte[] trust = Files.readAllBytes(dir.resolve("truststore.p12"));
     String again = run(2, "monitor", "certs", dir.toString(), "--nodes", "b,a");
     assertTrue(again.strip().equals("error: " + dir.resolve("a.p12") + " already exists (node a's key); expected a"
-        + " new node name, or --force to replace its key and certificate"), again);
+        + " new node name, or --force to replace its key and certificate" + CERTS_HELP), again);
     assertTrue(java.util.Arrays.equals(key, Files.readAllBytes(dir.resolve("a.p12"))), "a.p12 kept");
     assertTrue(!Files.exists(dir.resolve("b.p12")), "nothing made when one node is refused");
     run(0, "monitor", "certs", dir.toString(), "--nodes", "a", "--force");
@@ -694,7 +701,7 @@ class CliTest {
     String noCa = run(2, "monitor", "certs", node.toString(), "--nodes", "c");
     assertTrue(noCa.strip().equals("error: " + node.resolve("truststore.p12") + " already exists but "
         + node.resolve("ca.p12") + " does not: a new CA would replace the cluster's trust store and password;"
-        + " expected the directory that holds ca.p12, or --force to make a new CA"), noCa);
+        + " expected the directory that holds ca.p12, or --force to make a new CA" + CERTS_HELP), noCa);
     assertTrue(!Files.exists(node.resolve("password")), "nothing written");
   }
 
@@ -723,7 +730,7 @@ class CliTest {
   void certsRefusesANodeNamedTwice() {
     Path dir = tmp.resolve("certs");
     String twice = run(2, "monitor", "certs", dir.toString(), "--nodes", "a,b,a");
-    assertEquals("error: --nodes names a more than once; expected each node once", twice.strip());
+    assertEquals("error: --nodes names a more than once; expected each node once" + CERTS_HELP, twice.strip());
     assertFalse(Files.exists(dir), "nothing written");
   }
 
