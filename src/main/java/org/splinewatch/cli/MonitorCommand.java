@@ -240,6 +240,9 @@ public final class MonitorCommand implements Runnable {
       return out;
     }
 
+    /** The regions that meet where two region boundaries cross: the least cap a tile of a partition can keep. */
+    static final int MIN_TILE_CAP = 4;
+
     /** The least workspace of a thread of {@code --tiled}: a few tiles' vertices of a wide layer. */
     static final long MIN_TILE_WORKSPACE = 16L << 20;
 
@@ -282,15 +285,21 @@ public final class MonitorCommand implements Runnable {
         bar.finish();
         System.err.println(outOfMemory(model, m.description(), "a lower --max-regions or a larger SPLINEWATCH_HEAP"));
         return 1;
-      } catch (IllegalStateException e) {
-        // the smallest tile still overflows its region cap or its memory budget: either may be what is too small
-        // each thread's tiles have 1/threads of the budget: with many threads a tile of a wide network overflows
-        // its share however small it is, and fewer threads is then the remedy
+      } catch (TiledRegionCount.TileOverflow e) {
         bar.finish();
-        System.err.println("error: " + model + ": " + e.getMessage() + "; expected a larger --max-regions (the most"
-            + " regions per tile, now " + maxRegions + ")" + (threads > 1 ? ", fewer --threads (each of the "
-            + threads + " has a workspace of " + (ws[0].budgetBytes() >> 20) + " MiB)" : "")
-            + " or a larger SPLINEWATCH_HEAP");
+        if (e.overCap()) {
+          // a tile around a point where boundaries meet keeps their regions however small: --max-regions 1 ran
+          // until the tiles were a millionth of the plane wide, then was exit 1 as if the heap were too small
+          throw new ParameterException(spec.commandLine(), "--max-regions " + maxRegions + " is too low for --tiled:"
+              + " " + model + ": " + e.getMessage() + "; expected a larger --max-regions, e.g. "
+              + Math.max(e.regions(), MIN_TILE_CAP) + " (where two region boundaries cross, " + MIN_TILE_CAP
+              + " regions meet in any tile around the point)");
+        }
+        // each thread's tiles have 1/threads of the budget: with many threads a tile of a wide network overflows
+        // its share however small it is, and fewer threads is then the remedy (a larger cap is not)
+        System.err.println("error: " + model + ": " + e.getMessage() + "; expected "
+            + (threads > 1 ? "fewer --threads (each of the " + threads + " has a workspace of "
+            + (ws[0].budgetBytes() >> 20) + " MiB) or " : "") + "a larger SPLINEWATCH_HEAP");
         return 1;
       } finally {
         bar.finish(); // whatever the count ended with, the error or the results start on a clean line

@@ -28,6 +28,31 @@ public final class TiledRegionCount {
   private TiledRegionCount() {
   }
 
+  /**
+   * A tile that still overflows however small it is made: over the region cap ({@link #overCap}: a cap below the
+   * regions that meet at a point of the partition) or over its workspace budget (the layers too wide for it).
+   */
+  public static final class TileOverflow extends IllegalStateException {
+    private final boolean overCap;
+    private final int regions;
+
+    TileOverflow(String message, boolean overCap, int regions) {
+      super(message);
+      this.overCap = overCap;
+      this.regions = regions;
+    }
+
+    /** Whether the tile's regions, not its memory, exceeded what it may hold. */
+    public boolean overCap() {
+      return overCap;
+    }
+
+    /** The regions of the smallest tile (where it stopped, for one over its budget). */
+    public int regions() {
+      return regions;
+    }
+  }
+
   /** Where a count stands, for a progress bar. */
   public interface Progress {
     void update(double areaDone, double areaTotal, int tiles, long regionsSoFar);
@@ -45,8 +70,8 @@ public final class TiledRegionCount {
    * Counts the regions of {@code net} on {@code plane}, computing no tile with more than {@code tileCap} regions in
    * {@code workspace} (whose budget also ends a tile as an overflow, which is then split).
    *
-   * @throws IllegalStateException when a tile of a few vertices, or a millionth of the domain's width, still
-   *     overflows (a network too wide for the workspace budget)
+   * @throws TileOverflow when a tile of a few vertices, or a millionth of the domain's width, still overflows (a
+   *     network too wide for the workspace budget, or a cap below the regions that meet at a point)
    */
   public static Result count(PiecewiseLinearNet net, Plane plane, int tileCap, Partition.Workspace workspace,
       Progress progress) {
@@ -164,9 +189,10 @@ public final class TiledRegionCount {
         if (box[2] - box[0] < minWidth || (p.vertexCount() <= 64 && p.regionCount() <= tileCap)) {
           String why = p.regionCount() > tileCap ? "over the cap of " + tileCap + " regions per tile"
               : "in a workspace of " + (ws.budgetBytes() >> 20) + " MiB; the network is too wide for it";
-          throw new IllegalStateException(String.format(Locale.ROOT, "a tile of width %.3g at (%.6g, %.6g)"
+          throw new TileOverflow(String.format(Locale.ROOT, "a tile of width %.3g at (%.6g, %.6g)"
               + " still overflows (%d regions after layers %s, %d vertices) %s", box[2] - box[0], box[0], box[1],
-              p.regionCount(), Arrays.toString(p.regionsAfterLayer()), p.vertexCount(), why));
+              p.regionCount(), Arrays.toString(p.regionsAfterLayer()), p.vertexCount(), why),
+              p.regionCount() > tileCap, p.regionCount());
         }
         // off the middle, so that seams of a symmetric domain miss its corners
         double xm = box[0] + SPLIT * (box[2] - box[0]);
