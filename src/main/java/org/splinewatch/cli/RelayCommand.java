@@ -91,8 +91,19 @@ final class RelayCommand implements Callable<Integer> {
       try {
         relay.start(h, p);
       } catch (java.io.IOException e) {
-        System.err.println("error: cannot listen on " + h + ":" + p + " (" + e.getMessage() + "); expected a free"
-            + " port, e.g. --port 0");
+        String why = String.valueOf(e.getMessage());
+        if (why.contains("in use")) { // as serve's and the trainer's ports in use: exit 1, the port and the option
+          System.err.println("error: relay port " + p + " on " + h + " is already in use; choose another with --port"
+              + " P (0 picks a free one)");
+          return 1;
+        }
+        if (why.contains("Cannot assign requested address")) { // another machine's address: --host is wrong
+          throw new CommandLine.ParameterException(spec.commandLine(), "--host " + h + " is not an address of this"
+              + " machine (cannot listen on " + h + ":" + p + ": " + why + "); expected one of its addresses"
+              + " (default 127.0.0.1; 0.0.0.0 for every interface)");
+        }
+        System.err.println("error: cannot listen on " + h + ":" + p + " (" + why + "); expected a port this user may"
+            + " listen on, e.g. --port 0 (a free one)");
         return 1;
       }
       Runtime.getRuntime().addShutdownHook(new Thread(stopped::countDown));

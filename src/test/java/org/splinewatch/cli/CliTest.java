@@ -203,10 +203,17 @@ class CliTest {
         + "(./monitor relay --help lists the options)", empty.strip());
     try (ServerSocket taken = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
       int port = taken.getLocalPort();
+      // exit 1 and the same line as serve's and the trainer's metrics port in use (portInUseIsNamed)
       String inUse = run(1, "monitor", "relay", "--token-file", token.toString(), "--port", String.valueOf(port));
-      assertTrue(inUse.startsWith("error: cannot listen on 127.0.0.1:" + port + " (Address already in use); expected"
-          + " a free port, e.g. --port 0"), inUse);
+      assertEquals("error: relay port " + port + " on 127.0.0.1 is already in use; choose another with --port P (0"
+          + " picks a free one)", inUse.strip());
     }
+    // an address of another machine (TEST-NET-1): it said "expected a free port", which --port 0 did not fix
+    String elsewhere = run(2, "monitor", "relay", "--token-file", token.toString(), "--host", "192.0.2.1", "--port",
+        "0");
+    assertEquals("error: --host 192.0.2.1 is not an address of this machine (cannot listen on 192.0.2.1:0: Cannot"
+        + " assign requested address); expected one of its addresses (default 127.0.0.1; 0.0.0.0 for every"
+        + " interface)" + System.lineSeparator() + "(./monitor relay --help lists the options)", elsewhere.strip());
   }
 
   @Test
