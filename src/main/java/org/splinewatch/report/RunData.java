@@ -256,6 +256,7 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
     List<JsonNode> resumes = new ArrayList<>();
     readEvents(dir, alerts, runEnds, resumes, problems);
     List<String> notes = crashLosses(samples.torn(), resumes, runEnds, problems);
+    notes.addAll(stillBeingWritten(runEnds, problems));
     endsEarly(series, runEnds, resumes, earliestDeleted).ifPresent(problems::add);
     supersede(series, resumes);
     series.values().forEach(s -> ((Points) s.points()).trimToSize()); // read whole: no headroom kept
@@ -319,6 +320,32 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
       }
       notes.add(t.label() + " line " + t.line() + " was " + why + ": " + lost);
     }
+    return notes;
+  }
+
+  /** A half-written last line of {@code metrics.jsonl}, as {@link JsonLines} and {@link SampleLines} name it. */
+  private static final Pattern HALF_WRITTEN = Pattern.compile("metrics\\.jsonl line (\\d+) is half-written.*");
+
+  /**
+   * The half-written last line of {@code metrics.jsonl} where the last {@code run_finished} records that the flush at
+   * the run's end timed out ({@link #METRICS_FLUSHED}), as a note taken out of {@code problems}: the writer still had
+   * samples to write when the event and the end-of-run report were written, so the line was being written (and may
+   * be whole by the next reading, or never be), not damaged. Such a run's metrics are not checked ({@link #UNFLUSHED});
+   * the end-of-run report called it incomplete, a later report complete.
+   */
+  static List<String> stillBeingWritten(List<JsonNode> runEnds, List<String> problems) {
+    if (runEnds.isEmpty() || !unflushed(List.of(runEnds.get(runEnds.size() - 1)))) {
+      return List.of();
+    }
+    List<String> notes = new ArrayList<>();
+    problems.removeIf(p -> {
+      Matcher m = HALF_WRITTEN.matcher(p);
+      if (m.matches()) {
+        notes.add("metrics.jsonl line " + m.group(1) + " was still being written when read: the flush at the run's"
+            + " end timed out, and its sample was not read");
+      }
+      return m.matches();
+    });
     return notes;
   }
 

@@ -92,4 +92,37 @@ class RunEndTest {
     runEnd(cut, true);
     assertTrue(ReportWriter.status(RunData.read(cut)).startsWith("INCOMPLETE — the metrics end early"));
   }
+
+  @Test
+  void aLineTheStuckWriterIsStillWritingIsNotCalledDamage() throws IOException {
+    Path dir = writtenBeforeFlush("half");
+    lateSamples(dir);
+    // the stuck writer's last line: only its first part had reached the file when the run's end was written
+    Path metrics = dir.resolve("metrics.jsonl");
+    List<String> lines = Files.readAllLines(metrics);
+    String last = lines.get(lines.size() - 1);
+    Files.writeString(metrics, String.join("\n", lines.subList(0, lines.size() - 1)) + "\n"
+        + last.substring(0, last.length() / 2));
+    runEnd(dir, false);
+    String status = "complete; not checked for metrics cut short: run_finished was written before the metrics were"
+        + " all written (the flush at the run's end timed out): samples written after it are read, but any that were"
+        + " lost are not told";
+    RunData atEnd = RunData.read(dir);
+    // it was "INCOMPLETE — metrics.jsonl line 4 is half-written", and complete once the writer ended the line
+    assertEquals(status, ReportWriter.status(atEnd), "the end-of-run report");
+    assertEquals(List.of("metrics.jsonl line 4 was still being written when read: the flush at the run's end timed"
+        + " out, and its sample was not read"), atEnd.notes());
+    assertTrue(Files.readString(dir.resolve("report.html")).contains("half: complete; not checked"));
+    Files.writeString(metrics, last.substring(last.length() / 2) + "\n", java.nio.file.StandardOpenOption.APPEND);
+    RunData later = RunData.read(dir);
+    assertEquals(status, ReportWriter.status(later), "./monitor report once the line is whole");
+    assertEquals(List.of(), later.notes());
+    // flushed in time, a half-written last line is no writer's: it stays a problem
+    Path flushed = writtenBeforeFlush("flushed");
+    Files.writeString(flushed.resolve("metrics.jsonl"), "{\"name\":\"splinewatch_tra",
+        java.nio.file.StandardOpenOption.APPEND);
+    runEnd(flushed, true);
+    assertTrue(RunData.read(flushed).problems().contains("metrics.jsonl line 3 is half-written"),
+        RunData.read(flushed).problems().toString());
+  }
 }
