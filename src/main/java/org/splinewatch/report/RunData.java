@@ -494,23 +494,44 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
    * a step before the one it records logged: the samples of its later steps belong to a trajectory the run left.
    */
   static boolean superseded(JsonNode end, List<JsonNode> resumes) {
+    return leftBy(end, resumes).isPresent();
+  }
+
+  /** The first resume that makes {@code end} {@link #superseded}, or empty. */
+  private static java.util.Optional<JsonNode> leftBy(JsonNode end, List<JsonNode> resumes) {
     double time = end.path("time").isNumber() ? end.path("time").asDouble() : Double.NEGATIVE_INFINITY;
     long logged = end.path(TRAINING_STEP_LOGGED).asLong();
-    return resumes.stream().anyMatch(r -> r.path("time").asDouble() > time && r.path("step").asLong() < logged);
+    return resumes.stream().filter(r -> r.path("time").asDouble() > time && r.path("step").asLong() < logged)
+        .findFirst();
   }
+
+  /** Which runs record neither count, in {@link #NOTHING_RECORDED} and {@link #onlyLeftTrajectory}. */
+  private static final String NONE_RECORDED_BY = "(a run without analyzers that ./trainer did not end done itself: a"
+      + " --monitor or HTTP run, one stopped early or failed, or one of an earlier release)";
 
   /**
    * Why a finished run's metrics were not checked ({@link #notChecked}) when its {@code run_finished} events record
    * neither: no analyzers ran, and no end was a {@code done} that {@code ./trainer} wrote itself.
    */
-  static final String NOTHING_RECORDED = "run_finished records no analysed snapshots and no last training step (a run"
-      + " without analyzers that ./trainer did not end done itself: a --monitor or HTTP run, one stopped early or"
-      + " failed, or one of an earlier release)";
+  static final String NOTHING_RECORDED = "run_finished records no analysed snapshots and no last training step "
+      + NONE_RECORDED_BY;
+
+  /**
+   * Why a finished run's metrics were not checked where the only last training step its {@code run_finished} events
+   * record is that of a trajectory a later resume went back before ({@link #superseded}: resumed from {@code best}),
+   * whose later samples the resumed run's replace; {@link #NOTHING_RECORDED} said that none was recorded.
+   */
+  static String onlyLeftTrajectory(long logged, long resumedFrom) {
+    return "run_finished records no analysed snapshots, and the last training step written (step " + logged + ") only"
+        + " for the trajectory that the resume from step " + resumedFrom + " left; none for the run as resumed "
+        + NONE_RECORDED_BY;
+  }
 
   /**
    * Why this finished run's metrics could not be checked for an early end ({@link #cutShort}), in a few words, or
    * empty: none of its {@code run_finished} events records analysed snapshots or the last training step written
-   * ({@link #NOTHING_RECORDED}), or one was written before the metrics were all written ({@link #UNFLUSHED}).
+   * ({@link #NOTHING_RECORDED}; {@link #onlyLeftTrajectory} where the only last step recorded is of a trajectory a
+   * later resume left), or one was written before the metrics were all written ({@link #UNFLUSHED}).
    * Metrics cut at a line boundary then read as whole: the report and detection say so rather than calling the run
    * complete without a word. (Where retention deleted the earliest segments, one of the {@link #problems} says so.)
    */
@@ -533,7 +554,19 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
       }
       return false;
     });
-    return recorded ? java.util.Optional.empty() : java.util.Optional.of(NOTHING_RECORDED);
+    if (recorded) {
+      return java.util.Optional.empty();
+    }
+    for (JsonNode e : runEnds) {
+      if (e.path(TRAINING_STEP_LOGGED).canConvertToLong()) {
+        java.util.Optional<JsonNode> left = leftBy(e, resumes);
+        if (left.isPresent()) {
+          return java.util.Optional.of(onlyLeftTrajectory(e.path(TRAINING_STEP_LOGGED).asLong(),
+              left.get().path("step").asLong()));
+        }
+      }
+    }
+    return java.util.Optional.of(NOTHING_RECORDED);
   }
 
   /**

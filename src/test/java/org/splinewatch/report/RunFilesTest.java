@@ -344,6 +344,30 @@ class RunFilesTest {
   }
 
   @Test
+  void aRunWhoseOnlyLoggedStepIsOfTheTrajectoryItLeftSaysSo() throws IOException {
+    // done at step 9, resumed from best at step 5 and stopped by a signal at step 7 (a stop records no step logged)
+    Path dir = tmp.resolve("left");
+    try (RunLog log = new RunLog(dir)) {
+      RunLog.writeConfig(dir, Map.of("run_id", "left", "method", "simclr"));
+      stepsAt(log, 0, 10, 1000);
+    }
+    RunLog.appendEvent(dir, Map.of("type", "run_finished", "status", "done", "steps", 9,
+        RunData.TRAINING_STEP_LOGGED, 9, "time", 1500));
+    try (RunLog log = new RunLog(dir)) {
+      RunLog.appendEvent(dir, Map.of("type", "run_resumed", "step", 5, "checkpoint", "best", "time", 2000));
+      stepsAt(log, 6, 8, 2001);
+    }
+    RunLog.appendEvent(dir, Map.of("type", "run_finished", "status", "stopped", "steps", 7, "time", 3000));
+    RunData r = RunData.read(dir);
+    assertTrue(r.complete(), r.problems().toString());
+    // it said "run_finished records no analysed snapshots and no last training step", though it records one
+    assertEquals(java.util.Optional.of("run_finished records no analysed snapshots, and the last training step"
+        + " written (step 9) only for the trajectory that the resume from step 5 left; none for the run as resumed"
+        + " (a run without analyzers that ./trainer did not end done itself: a --monitor or HTTP run, one stopped"
+        + " early or failed, or one of an earlier release)"), r.notChecked());
+  }
+
+  @Test
   void aRunResumedFromBestToFewerStepsIsCheckedByItsOwnLastStep() throws IOException {
     RunData.Incremental wholeLive = new RunData.Incremental(tmp.resolve("whole"));
     Path whole = resumedFromBest("whole", false, wholeLive);
