@@ -11,7 +11,8 @@ import java.nio.file.Path;
  * terminal, a service), each scheduled as one group, and a thread's {@code SCHED_IDLE} policy yields only to the
  * threads of its own group. So the analyzers of a {@code monitor serve} started in one terminal, at idle priority,
  * still took a share of the CPU equal to the training's when the training ran in another terminal, as the README's
- * commands have it (docs/performance.md, "Threads": 13.1-13.2 steps/s against 18.5 with both in one session).
+ * commands have it (docs/performance.md, "Threads": a 600-step {@code --monitor} run trained at 14-15 steps/s
+ * beside it, and at 19 with the monitor's group at nice 19; 20-23 unmonitored).
  *
  * <p>A monitor that leads its own session ({@code ./monitor serve} starts it so, as do services) lowers its group
  * to nice {@value #NICE}: training in every other session then comes first. One that shares a session (started as
