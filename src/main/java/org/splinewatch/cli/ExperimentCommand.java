@@ -402,7 +402,8 @@ final class ExperimentCommand implements Callable<Integer> {
   /** Why a run that has not finished is trained again ({@link RunData#unfinishedEnd} of its last run_finished). */
   static String unfinished(Path runDir) {
     return RunData.lastRunFinished(runDir).flatMap(RunData::unfinishedEnd)
-        .orElse("not finished (no run_finished: it crashed, or was stopped before it could record its end)");
+        .orElse("not finished (no run_finished since it started or was last resumed: it crashed, or was stopped"
+            + " before it could record its end)");
   }
 
   /**

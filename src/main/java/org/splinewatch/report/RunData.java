@@ -254,13 +254,17 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
     List<Alert> alerts = new ArrayList<>();
     List<JsonNode> runEnds = new ArrayList<>();
     List<JsonNode> resumes = new ArrayList<>();
-    readEvents(dir, alerts, runEnds, resumes, problems);
+    boolean open = readEvents(dir, alerts, runEnds, resumes, problems);
     List<String> notes = crashLosses(samples.torn(), resumes, runEnds, problems);
+    if (open) { // the ends before its last resume: of segments it went on from, not of the run
+      problems.add(notEndedSinceResume(resumes));
+      runEnds = new ArrayList<>();
+    }
     notes.addAll(stillBeingWritten(runEnds, problems));
     endsEarly(series, runEnds, resumes, earliestDeleted).ifPresent(problems::add);
     supersede(series, resumes);
     series.values().forEach(s -> ((Points) s.points()).trimToSize()); // read whole: no headroom kept
-    if (runEnds.isEmpty()) {
+    if (runEnds.isEmpty() && !open) {
       problems.add("the run has not finished (no run_finished event): still running, or it crashed");
     }
     Map<Integer, List<Picture>> pictures = current(readPictures(dir, problems), series, resumes);
@@ -707,8 +711,12 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
       List<Alert> alerts = new ArrayList<>();
       List<JsonNode> runEnds = new ArrayList<>();
       List<JsonNode> resumes = new ArrayList<>();
-      readEvents(dir, alerts, runEnds, resumes, problems);
+      boolean open = readEvents(dir, alerts, runEnds, resumes, problems);
       List<String> notes = crashLosses(samples.torn(), resumes, runEnds, problems);
+      if (open) { // as read() does: not finished since its last resume
+        problems.add(notEndedSinceResume(resumes));
+        runEnds = new ArrayList<>();
+      }
       endsEarly(series, runEnds, resumes, earliestDeleted(segments)).ifPresent(problems::add);
       supersede(series, resumes);
       this.resumes = resumes.size();
@@ -841,8 +849,7 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
     List<String> ignored = new ArrayList<>();
     Map<String, Object> config = readConfig(dir, ignored);
     List<JsonNode> runEnds = new ArrayList<>();
-    readEvents(dir, new ArrayList<>(), runEnds, new ArrayList<>(), ignored);
-    boolean finished = !runEnds.isEmpty();
+    boolean finished = !readEvents(dir, new ArrayList<>(), runEnds, new ArrayList<>(), ignored) && !runEnds.isEmpty();
     long last = 0;
     Path metrics = dir.resolve("metrics.jsonl");
     try (RandomAccessFile f = new RandomAccessFile(metrics.toFile(), "r")) {
@@ -928,14 +935,17 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
 
   /**
    * Adds the firing alerts of {@code events.jsonl} to {@code alerts}, its {@code run_finished} events to
-   * {@code runEnds} and its {@code run_resumed} events to {@code resumes}.
+   * {@code runEnds} and its {@code run_resumed} events to {@code resumes}; returns whether a {@code run_resumed} comes
+   * after the last {@code run_finished}: a run resumed after it had ended (interrupted, say) that has not ended again,
+   * still running or crashed, which its earlier segment's end must not make look finished.
    */
-  private static void readEvents(Path dir, List<Alert> alerts, List<JsonNode> runEnds, List<JsonNode> resumes,
+  private static boolean readEvents(Path dir, List<Alert> alerts, List<JsonNode> runEnds, List<JsonNode> resumes,
       List<String> problems) {
     Path events = dir.resolve("events.jsonl");
     if (!Files.isRegularFile(events)) {
-      return;
+      return false;
     }
+    boolean[] resumedSinceEnd = {false};
     JsonLines.read(events, "events.jsonl", (n, line, last) -> {
       if (line.isBlank()) {
         return;
@@ -953,7 +963,9 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
               j.path("message").asText()));
         } else if (type.equals("run_finished")) {
           runEnds.add(j);
+          resumedSinceEnd[0] = false;
         } else if (type.equals("run_resumed") && j.path("step").isIntegralNumber() && j.path("time").isNumber()) {
+          resumedSinceEnd[0] = !runEnds.isEmpty();
           // the alerts written before it at later steps were raised on the trajectory the run left
           long step = j.path("step").asLong();
           alerts.removeIf(a -> a.step() > step);
@@ -963,6 +975,13 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
         problems.add("events.jsonl line " + n + (last ? " is half-written" : " is malformed"));
       }
     }, problems);
+    return resumedSinceEnd[0];
+  }
+
+  /** The problem of a run resumed after its last {@code run_finished} that has none since ({@link #readEvents}). */
+  static String notEndedSinceResume(List<JsonNode> resumes) {
+    return "the run has not finished since it was resumed at step " + resumes.get(resumes.size() - 1).path("step")
+        .asLong() + " (no run_finished after its run_resumed): still running, or it crashed";
   }
 
   /**
@@ -1014,13 +1033,14 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
 
   /**
    * The last {@code run_finished} event of a run directory's events.jsonl (a run resumed after an interruption has
-   * more than one); empty when there is none or no such file. Malformed, half-written or non-UTF-8 lines are skipped
+   * more than one); empty when there is none, no such file, or a {@code run_resumed} after it (the run went on and has
+   * not ended since: still running, or it crashed). Malformed, half-written or non-UTF-8 lines are skipped
    * ({@link #read} names them as problems), so that one bad line does not hide how the run ended.
    */
   public static java.util.Optional<JsonNode> lastRunFinished(Path dir) {
     List<JsonNode> all = new ArrayList<>();
-    readEvents(dir, new ArrayList<>(), all, new ArrayList<>(), new ArrayList<>());
-    return all.isEmpty() ? java.util.Optional.empty() : java.util.Optional.of(all.get(all.size() - 1));
+    boolean open = readEvents(dir, new ArrayList<>(), all, new ArrayList<>(), new ArrayList<>());
+    return all.isEmpty() || open ? java.util.Optional.empty() : java.util.Optional.of(all.get(all.size() - 1));
   }
 
   /**

@@ -368,6 +368,36 @@ class RunFilesTest {
   }
 
   @Test
+  void aRunResumedAfterItsEndThatHasNotEndedAgainIsNotFinished() throws IOException {
+    // interrupted at step 9, resumed from its checkpoint there, then killed at step 14: no run_finished after the resume
+    Path dir = tmp.resolve("reopened");
+    try (RunLog log = new RunLog(dir)) {
+      RunLog.writeConfig(dir, Map.of("run_id", "reopened", "method", "simclr"));
+      stepsAt(log, 0, 10, 1000);
+    }
+    RunLog.appendEvent(dir, Map.of("type", "run_finished", "status", "interrupted", "steps", 9, "time", 1500));
+    RunData.Incremental live = new RunData.Incremental(dir);
+    try (RunLog log = new RunLog(dir)) {
+      RunLog.appendEvent(dir, Map.of("type", "run_resumed", "step", 9, "checkpoint", "latest", "time", 2000));
+      stepsAt(log, 10, 15, 2001);
+    }
+    String problem = "the run has not finished since it was resumed at step 9 (no run_finished after its run_resumed):"
+        + " still running, or it crashed";
+    RunData r = RunData.read(dir);
+    // it read as complete and finished (interrupted at step 9): the first segment's end stood for the run's
+    assertEquals(List.of(problem), r.problems());
+    assertFalse(r.finished());
+    assertEquals(List.of(problem), live.refresh().problems(), "the live page agrees");
+    assertFalse(RunData.summarize(dir).finished(), "the live page's list too");
+    assertEquals(java.util.Optional.empty(), RunData.lastRunFinished(dir), "experiment trains it again");
+    // once the resumed segment ends, the run is finished
+    RunLog.appendEvent(dir, Map.of("type", "run_finished", "status", "done", "steps", 14, "time", 3000));
+    assertTrue(RunData.read(dir).finished());
+    assertTrue(RunData.summarize(dir).finished());
+    assertEquals("done", RunData.lastRunFinished(dir).orElseThrow().path("status").asText());
+  }
+
+  @Test
   void aRunResumedFromBestToFewerStepsIsCheckedByItsOwnLastStep() throws IOException {
     RunData.Incremental wholeLive = new RunData.Incremental(tmp.resolve("whole"));
     Path whole = resumedFromBest("whole", false, wholeLive);
