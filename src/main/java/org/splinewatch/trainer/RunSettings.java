@@ -203,13 +203,16 @@ public record RunSettings(String method, String dataset, Path dataDir, Path cach
         keep = Math.max(keep, analysis.priorityBuffer());
       }
     }
+    long queued = NetworkFootprint.queuedSnapshots(analyzersHere.size(), keep);
+    if (maxSteps > 0) { // nor more than the run takes: step 0's, one every snapshotEvery steps and the last step's
+      queued = Math.min(queued, maxSteps / snapshotEvery + 2);
+    }
     try {
       NetworkFootprint.check(this, rows, cols, limits, analyzersHere.contains("embedding") ? probeSize : 0,
           analyzersHere.stream().anyMatch(NetworkFootprint.COPYING_ANALYZERS::contains),
           analyzersHere.contains("regions"), analyzersHere.contains("probe")
           ? Math.min(probeTrainSize, trainSubset > 0 ? trainSubset : probeTrainSize) : 0,
-          NetworkFootprint.queuedSnapshots(analyzersHere.size(), keep),
-          analyzersHere.contains("boundary") ? analysis.grid() : 0, Math.min(analysis.dataProbes(), probeSize));
+          queued, analyzersHere.contains("boundary") ? analysis.grid() : 0, Math.min(analysis.dataProbes(), probeSize));
     } catch (IllegalArgumentException e) {
       throw new DataBound(e.getMessage());
     }

@@ -399,6 +399,21 @@ class NetworkFootprintTest {
   }
 
   /**
+   * The hub cannot hold more snapshots than the run takes: a 20-step run with a snapshot every 25 steps and hub
+   * buffers of 100,000 (the experiment tests' settings) was refused as needing 41.9 GiB for 200,006 snapshots.
+   */
+  @Test
+  void theSnapshotsHeldAreAtMostTheRunsOwn() {
+    List<String> all = List.of("embedding", "regions", "boundary", "geometry", "probe", "health");
+    NetworkFootprint.Analysis huge = new NetworkFootprint.Analysis(all, List.of("embedding"), 100_000, 64, 1024);
+    assertDoesNotThrow(() -> settings("run.hidden", List.of(64, 64), "run.max-steps", 20, "run.snapshot-every", 25,
+        "hub.buffer-size", 100_000).checkNetwork(28, 28, DEFAULT, huge));
+    // without a step limit the run's length depends on its data: the buffers count in full
+    assertThrows(RunSettings.DataBound.class, () -> settings("run.hidden", List.of(64, 64), "hub.buffer-size",
+        100_000).checkNetwork(28, 28, DEFAULT, huge));
+  }
+
+  /**
    * G1 puts an array of half a region or more in whole regions of its own (the launchers' are 32 MiB): the linear
    * probe's 100 MB of fit representations at 2,500 wide take 96 MiB.
    */
