@@ -24,7 +24,6 @@ import java.util.concurrent.Callable;
 import org.splinewatch.analysis.AnalyzerCatalogue;
 import org.splinewatch.analysis.AnalyzerSpec;
 import org.splinewatch.analysis.IdleGcThreads;
-import org.splinewatch.analysis.RegionSettings;
 import org.splinewatch.cluster.ClusterSettings;
 import org.splinewatch.cluster.MonitorLink;
 import org.splinewatch.data.DataException;
@@ -290,11 +289,8 @@ public final class TrainCommand implements Callable<Integer> {
       if (settings.dataDir() == null) { // both data sets are 28x28: a network that cannot be trained is refused now
         // a --batch-size beyond the training set is that, not a memory problem: checked before the network's memory
         settings.checkTrainSubset(Dataset.TRAIN_IMAGES);
-        RegionSettings regions = RegionSettings.fromConfig(config);
         settings.checkNetwork(Dataset.SIDE, Dataset.SIDE, NetworkFootprint.Limits.of(wiring.memory()),
-            new NetworkFootprint.Analysis(wiring.remote() ? List.of() : specs.stream().map(AnalyzerSpec::name)
-                .toList(), wiring.priority().analyzers(), wiring.priority().bufferSize(), regions.grid(),
-                regions.dataProbes()));
+            wiring.footprint(specs, config));
       }
       String id = RunDirectory.runId(settings);
       if (!wiring.remote()) {

@@ -29,7 +29,6 @@ import org.splinewatch.alerts.EarlyStopPolicy;
 import org.splinewatch.analysis.AnalyzerCatalogue;
 import org.splinewatch.analysis.AnalyzerSpec;
 import org.splinewatch.analysis.IdleGcThreads;
-import org.splinewatch.analysis.RegionSettings;
 import org.splinewatch.cluster.ClusterNode;
 import org.splinewatch.cluster.MetricsNode;
 import org.splinewatch.cluster.MonitorLink;
@@ -191,10 +190,8 @@ public final class EmbeddedRun {
       DatasetLoader.Split data = loader.load(Dataset.parse(s.dataset()), s.dataDir());
       s.checkTrainSubset(data.train().count()); // before the run directory is touched
       // the network on these images (a --data-dir's may have another size): one that cannot be trained is refused
-      RegionSettings regions = RegionSettings.fromConfig(config);
       s.checkNetwork(data.train().rows(), data.train().cols(), NetworkFootprint.Limits.of(w.memory()),
-          new NetworkFootprint.Analysis(remote ? List.of() : analyzers.stream().map(AnalyzerSpec::name).toList(),
-              w.priority().analyzers(), w.priority().bufferSize(), regions.grid(), regions.dataProbes()));
+          w.footprint(analyzers, config));
       LabeledImages train = s.trainSubset() > 0 ? data.train().head(s.trainSubset()) : data.train();
       ResumeCheck.checkTotal(s, checkpoint, train); // before the run directory is touched
       RunInfo run = ProbeSampler.runInfo(runId, s, data.test(), train);

@@ -5,12 +5,15 @@ import java.time.Duration;
 import java.util.List;
 import org.splinewatch.alerts.AlertSettings;
 import org.splinewatch.analysis.AnalysisPriority;
+import org.splinewatch.analysis.AnalyzerSpec;
+import org.splinewatch.analysis.RegionSettings;
 import org.splinewatch.cluster.ClusterSettings;
 import org.splinewatch.control.ControlSettings;
 import org.splinewatch.metrics.MemorySettings;
 import org.splinewatch.metrics.RetentionSettings;
 import org.splinewatch.serve.DiscoverySettings;
 import org.splinewatch.settings.ConfigBlock;
+import org.splinewatch.trainer.NetworkFootprint;
 import org.splinewatch.trainer.RunSettings;
 
 /**
@@ -45,6 +48,17 @@ public record WiringSettings(ClusterSettings cluster, boolean overwrite, Duratio
         AnalysisPriority.fromConfig(config), lifecycle.hasPath("interrupted-advice")
             ? lifecycle.getString("interrupted-advice") : "",
         lifecycle.hasPath("analyse-after-stop") && lifecycle.getBoolean("analyse-after-stop"));
+  }
+
+  /**
+   * The analysis the trainer's memory check counts in this JVM ({@link RunSettings#checkNetwork}): {@code analyzers}
+   * (none where a monitor analyses the run), the priority analyzers and their buffer, and the boundary analyzer's grid
+   * and data probes ({@code splinewatch.regions} in {@code config}).
+   */
+  public NetworkFootprint.Analysis footprint(List<AnalyzerSpec> analyzers, Config config) {
+    RegionSettings regions = RegionSettings.fromConfig(config);
+    return new NetworkFootprint.Analysis(remote() ? List.of() : analyzers.stream().map(AnalyzerSpec::name).toList(),
+        priority.analyzers(), priority.bufferSize(), regions.grid(), regions.dataProbes());
   }
 
   /** The shortest signal grace: time to finish a step and write the checkpoint and run files. */
