@@ -145,9 +145,17 @@ public record CpuByRole(Map<String, Double> seconds) {
    * sits in parentheses and may itself hold spaces or parentheses.
    */
   static long statTicks(String stat) {
-    String[] after = stat.substring(stat.lastIndexOf(')') + 2).trim().split("\\s+");
+    String[] after = statFields(stat);
     // after[0] is field 3 (state), so field n is after[n - 3]
     return Long.parseLong(after[11]) + Long.parseLong(after[12]);
+  }
+
+  /**
+   * The fields of a {@code /proc/.../stat} line after the command name (field 3, the state, first): the name sits in
+   * parentheses and may itself hold spaces or parentheses, so they are counted from the last closing one.
+   */
+  public static String[] statFields(String stat) {
+    return stat.substring(stat.lastIndexOf(')') + 1).trim().split("\\s+");
   }
 
   /** This minus {@code earlier}, role by role: the CPU used in between. */

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import org.splinewatch.metrics.CpuByRole;
 
 /**
  * The monitor's scheduling group on Linux kernels with autogroups ({@code CONFIG_SCHED_AUTOGROUP}, on when
@@ -57,9 +58,9 @@ public final class SchedulingGroup {
         + " (Linux autogroups): training in other terminals and services comes first";
   }
 
-  /** The session id in a {@code /proc/PID/stat} line: the fourth field after the command name's closing bracket. */
+  /** The session id in a {@code /proc/PID/stat} line: field 6, the fourth after the command name. */
   static long sessionOf(String stat) {
-    String[] after = stat.substring(stat.lastIndexOf(')') + 1).trim().split("\\s+");
+    String[] after = CpuByRole.statFields(stat);
     try {
       return after.length > 3 ? Long.parseLong(after[3]) : -1; // state, ppid, pgrp, session
     } catch (NumberFormatException e) {
