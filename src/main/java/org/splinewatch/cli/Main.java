@@ -47,7 +47,31 @@ public final class Main {
       line.getErr().println("error: " + oneLine(ex));
       return 1;
     });
+    cl.setExecutionStrategy(parsed -> {
+      refuseEmptyListItems(parsed);
+      return new CommandLine.RunLast().execute(parsed);
+    });
     return cl.execute(rest);
+  }
+
+  /**
+   * Refuses, as a bad argument, a comma-separated option value with an empty item: picocli drops a trailing one
+   * ({@code --hidden 64,} read as {@code 64}, a second width forgotten) and keeps a leading or doubled one as "".
+   */
+  static void refuseEmptyListItems(CommandLine.ParseResult parsed) {
+    for (CommandLine.ParseResult level = parsed; level != null; level = level.subcommand()) {
+      for (CommandLine.Model.OptionSpec option : level.matchedOptions()) {
+        if (option.splitRegex().isEmpty()) {
+          continue;
+        }
+        for (String value : option.originalStringValues()) {
+          if (Arrays.asList(value.split(option.splitRegex(), -1)).contains("")) {
+            throw new CommandLine.ParameterException(level.commandSpec().commandLine(), option.longestName() + " '"
+                + value + "' has an empty item; expected values separated by single commas, none at either end");
+          }
+        }
+      }
+    }
   }
 
   /** The line every bad argument's error ends with: {@code (./monitor report --help lists the options)}. */

@@ -35,6 +35,25 @@ class ArgumentChecksTest {
   }
 
   @Test
+  void aCommaSeparatedValueWithAnEmptyItemIsRefused() {
+    // picocli read "64," as 64 (a second width forgotten, silently); leading and doubled commas reached the checks as ""
+    for (String[] bad : new String[][] {{"--hidden", "64,"}, {"--cnn-channels", "8,16,"},
+        {"--analyzers", "regions,"}, {"--analyzers=,regions"}}) {
+      String m = refused(bad);
+      String value = bad.length == 2 ? bad[1] : bad[0].substring(bad[0].indexOf('=') + 1);
+      String name = bad.length == 2 ? bad[0] : bad[0].substring(0, bad[0].indexOf('='));
+      assertTrue(m.contains(name + " '" + value + "' has an empty item; expected values separated by single commas,"
+          + " none at either end"), m);
+    }
+    // a doubled comma in a list of numbers is picocli's own refusal
+    assertTrue(refused("--hidden", "64,,128").contains("'--hidden' (<hidden>): '' is not an int"));
+    // a subcommand's list option too
+    String experiment = CliTest.run(2, "monitor", "experiment", tmp.resolve("x").toString(), "--seeds", "42,");
+    assertTrue(experiment.startsWith("error: --seeds '42,' has an empty item"), experiment);
+    assertFalse(Files.exists(tmp.resolve("x")), experiment);
+  }
+
+  @Test
   void anAblationOnsetAtOrAfterTheEndIsRefused() throws Exception {
     String m = refused("--method", "vicreg", "--vicreg-std-coeff", "0", "--ablate-from", "500", "--max-steps", "150");
     assertTrue(m.contains("--ablate-from 500 is not before the run's end (150 steps); expected a step below 150"
