@@ -116,6 +116,8 @@ final class ServeCommand implements Callable<Integer> {
     } catch (MetricsHttpServer.PortInUseException e) {
       System.err.println("error: " + Main.oneLine(e) + " (0 picks a free one)");
       return 1;
+    } catch (MetricsHttpServer.NotAnAddressHereException e) {
+      throw new CommandLine.ParameterException(spec.commandLine(), Main.oneLine(e));
     } catch (IllegalArgumentException | IllegalStateException e) {
       System.err.println("error: " + Main.oneLine(e));
       return 1;

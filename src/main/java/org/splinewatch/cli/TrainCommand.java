@@ -331,6 +331,8 @@ public final class TrainCommand implements Callable<Integer> {
     } catch (MetricsHttpServer.PortInUseException e) {
       System.err.println("error: " + Main.oneLine(e) + " (0 disables the endpoint)");
       return 1;
+    } catch (MetricsHttpServer.NotAnAddressHereException e) {
+      throw new CommandLine.ParameterException(spec.commandLine(), Main.oneLine(e));
     } catch (ResumeCheck.Refused e) { // a total from --epochs is known once the data is loaded; nothing written
       throw new CommandLine.ParameterException(spec.commandLine(), Main.oneLine(e));
     } catch (MonitorLink.RunIdTaken e) { // --monitor: a run id taken there is exit 2, as one taken here

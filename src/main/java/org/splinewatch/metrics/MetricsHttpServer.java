@@ -52,6 +52,13 @@ public final class MetricsHttpServer {
     }
   }
 
+  /** {@code --metrics-host} names no address of this machine (another machine's, or a name that does not resolve). */
+  public static final class NotAnAddressHereException extends RuntimeException {
+    public NotAnAddressHereException(String message) {
+      super(message);
+    }
+  }
+
   public static MetricsHttpServer start(ActorSystem<?> system, PrometheusMeterRegistry registry, String host, int port) {
     return start(system, registry, host, port, null);
   }
@@ -142,8 +149,12 @@ public final class MetricsHttpServer {
         throw new PortInUseException("metrics port " + port + " on " + host + " is already in use; choose another "
             + "with --metrics-port P");
       }
-      throw new IllegalStateException("cannot serve /metrics on " + host + ":" + port + ": " + why
-          + "; expected --metrics-host to name an address of this machine (e.g. 127.0.0.1 or 0.0.0.0)", e.getCause());
+      String message = "cannot serve /metrics on " + host + ":" + port + ": " + why
+          + "; expected --metrics-host to name an address of this machine (e.g. 127.0.0.1 or 0.0.0.0)";
+      if (why.contains("Cannot assign requested address") || why.equals("unknown host")) { // a bad argument
+        throw new NotAnAddressHereException(message);
+      }
+      throw new IllegalStateException(message, e.getCause());
     } catch (InterruptedException | TimeoutException e) {
       throw new IllegalStateException("binding " + host + ":" + port + " did not complete", e);
     }

@@ -104,6 +104,22 @@ class CliTest {
   }
 
   @Test
+  void aMetricsHostOfAnotherMachineIsABadArgument() throws Exception {
+    // TEST-NET-1, an address of no machine here: exit 1 like a failure, although --metrics-host is what was wrong
+    String train = run(2, "train", "--metrics-host", "192.0.2.1", "--data-dir", tmp.toString(), "--out",
+        tmp.resolve("runs").toString());
+    assertTrue(train.startsWith("error: cannot serve /metrics on 192.0.2.1:9464: Cannot assign requested address;"
+        + " expected --metrics-host to name an address of this machine (e.g. 127.0.0.1 or 0.0.0.0)"
+        + System.lineSeparator() + "(./trainer --help lists the options)"), train);
+    assertFalse(Files.exists(tmp.resolve("runs")), train);
+    String serve = run(2, "monitor", "serve", "--metrics-host", "nosuch.invalid", "--port", "0", "--out",
+        tmp.resolve("served").toString());
+    assertTrue(serve.contains("error: cannot serve /metrics on nosuch.invalid:9464: unknown host; expected"
+        + " --metrics-host to name an address of this machine"), serve);
+    assertTrue(serve.strip().endsWith("(./monitor serve --help lists the options)"), serve);
+  }
+
+  @Test
   void badClusterInputIsNamed() throws Exception {
     String monitor = run(2, "train", "--monitor", "localhost");
     assertTrue(monitor.contains("'localhost' is not HOST:PORT (e.g. 127.0.0.1:25520)"), monitor);
