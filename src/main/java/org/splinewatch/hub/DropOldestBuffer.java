@@ -8,8 +8,8 @@ import java.util.function.Consumer;
 /**
  * A bounded first-in-first-out buffer that never refuses an element: adding beyond {@code capacity} removes the
  * oldest element and hands it to {@code onDrop}. The one drop-oldest policy of the project, used by the
- * {@link SnapshotHub}'s per-analyzer streams and by the cluster's {@code SnapshotPublisher}. Not thread-safe: each
- * owner (a stream stage, an actor) uses it from one thread at a time.
+ * {@link SnapshotHub}'s per-analyzer streams (in a {@link DropOldestStage}) and by the cluster's
+ * {@code SnapshotPublisher}. Not thread-safe: each owner (a stream stage, an actor) uses it from one thread at a time.
  *
  * @param <T> the elements (snapshots, encoded snapshots)
  */

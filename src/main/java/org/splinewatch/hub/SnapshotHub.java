@@ -20,9 +20,11 @@ import org.splinewatch.snapshot.WeightSnapshot;
 
 /**
  * Broadcasts snapshots to every analyzer in parallel. Each analyzer has its own stream: a queue the trainer offers
- * to without waiting, a conflating {@link DropOldestBuffer} of {@code bufferSize} snapshots that drops the oldest
- * when the analyzer lags (each drop reported through {@code onDrop}), and {@code mapAsync(1)} calling the analyzer.
- * An analysis that fails completes exceptionally and is skipped; the stream goes on. An analyzer may keep a longer
+ * to without waiting, a {@link DropOldestStage} of {@code bufferSize} snapshots that drops the oldest when the
+ * analyzer lags (each drop reported through {@code onDrop}), and {@code mapAsync(1)} calling the analyzer, which takes
+ * the oldest waiting snapshot when the one before has finished: a stream holds its buffer and the snapshot in
+ * analysis (and, for a moment, the one just offered). An analysis that fails (or throws) is skipped; the stream goes
+ * on. An analyzer may keep a longer
  * buffer of its own (the priority analyzers of {@code splinewatch.analysis.priority}, whose snapshots the collapse
  * rules need).
  *
@@ -69,26 +71,27 @@ public final class SnapshotHub {
       int index = i;
       int keep = a.bufferSize() > 0 ? a.bufferSize() : bufferSize;
       Pair<BoundedSourceQueue<WeightSnapshot>, CompletionStage<Done>> m = Source.<WeightSnapshot>queue(1)
-          .conflateWithSeed(s -> {
-            DropOldestBuffer<WeightSnapshot> b = new DropOldestBuffer<>(keep, dropped -> {
-              synchronized (lock) {
-                waiting[index]--;
-              }
-              onDrop.accept(a.name());
-            });
-            b.add(s);
-            return b;
-          }, (b, s) -> {
-            b.add(s);
-            return b;
-          })
-          .mapConcat(DropOldestBuffer::drain)
-          .mapAsync(1, s -> start(index) ? a.analyze().apply(s).handle((r, e) -> finished(index))
+          .via(new DropOldestStage<WeightSnapshot>(keep, dropped -> {
+            synchronized (lock) {
+              waiting[index]--;
+            }
+            onDrop.accept(a.name());
+          }))
+          .mapAsync(1, s -> start(index) ? analyse(a, s).handle((r, e) -> finished(index))
               : CompletableFuture.completedFuture(Done.getInstance()))
           .toMat(Sink.ignore(), Keep.both())
           .run(system);
       queues.add(Pair.create(a.name(), m.first()));
       done.add(m.second());
+    }
+  }
+
+  /** The analysis of {@code s}; one that throws instead of failing its stage fails the same way (the stream goes on). */
+  private static CompletionStage<?> analyse(Analyzer a, WeightSnapshot s) {
+    try {
+      return a.analyze().apply(s);
+    } catch (RuntimeException | Error e) {
+      return CompletableFuture.failedFuture(e);
     }
   }
 

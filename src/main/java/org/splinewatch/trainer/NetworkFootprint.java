@@ -427,13 +427,12 @@ public final class NetworkFootprint {
 
   /**
    * The snapshots the hub may hold at once where {@code analyzers} run here, each keeping {@code keep} un-analysed
-   * ones (hub.SnapshotHub): they are the same objects in every analyzer's queue, so the longest queue's and one in
-   * analysis for each other analyzer. A queue's stream holds up to twice its buffer and one more: its drop-oldest
-   * buffer refills while the list it last handed on (up to the buffer's size) is analysed one at a time, and its
-   * entrance holds one. 0 without analyzers.
+   * ones (hub.SnapshotHub): they are the same objects in every analyzer's lane, so the longest buffer's and one in
+   * analysis for each analyzer (each buffer holds a run of the newest snapshots; the one in analysis may be older).
+   * 0 without analyzers.
    */
   static long queuedSnapshots(int analyzers, int keep) {
-    return analyzers == 0 ? 0 : 2L * keep + 1 + (analyzers - 1);
+    return analyzers == 0 ? 0 : (long) keep + analyzers;
   }
 
   /**

@@ -7,7 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -255,6 +257,60 @@ class SnapshotHubTest {
     assertEquals(List.of(0L), saw, "no waiting snapshot was analysed after the hub gave up");
     assertEquals(java.util.Map.of(), hub.cutShort(), "finishing late does not count it again");
     assertTrue(drops.buffered.isEmpty(), "nothing was dropped: " + drops.buffered);
+  }
+
+  /**
+   * A stream holds its buffer and the snapshot in analysis, and drops the oldest of what waits. The stream before
+   * (a conflating buffer, then {@code mapConcat}) handed the analyzer its whole buffer at once: while the first of
+   * those was analysed, the others (here steps 2 and 3) could not be dropped and the buffer refilled behind them,
+   * twice as many snapshots as it was sized for, and old ones analysed instead of the newest.
+   */
+  @Test
+  void aLaggingAnalyzerKeepsOnlyItsNewestAndTheOneInAnalysis() throws Exception {
+    int buffer = 3;
+    Map<Long, CompletableFuture<Void>> gates = new ConcurrentHashMap<>();
+    gates.put(0L, new CompletableFuture<>());
+    gates.put(1L, new CompletableFuture<>());
+    List<Long> saw = new CopyOnWriteArrayList<>();
+    Drops drops = new Drops();
+    SnapshotHub hub = new SnapshotHub(testKit.system(), List.of(new SnapshotHub.Analyzer("slow", s -> {
+      saw.add(s.step());
+      return gates.getOrDefault(s.step(), CompletableFuture.completedFuture(null));
+    })), buffer, drops);
+    drops.enter(hub, snapshot(0));
+    await("the analyzer holds step 0", () -> saw.equals(List.of(0L)));
+    for (long step = 1; step <= 3; step++) {
+      drops.enter(hub, snapshot(step));
+    }
+    gates.get(0L).complete(null); // steps 1-3 waited; the analyzer takes step 1 and hangs on it
+    await("the analyzer holds step 1", () -> saw.equals(List.of(0L, 1L)));
+    for (long step = 4; step <= 10; step++) {
+      drops.enter(hub, snapshot(step));
+    }
+    await("steps 2 to 7 dropped", () -> drops.buffered.size() == 6);
+    gates.get(1L).complete(null);
+    hub.complete().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    assertEquals(List.of(0L, 1L, 8L, 9L, 10L), saw, "after step 1, the newest 3");
+    assertEquals(6, drops.buffered.size());
+  }
+
+  @Test
+  void anAnalysisThatThrowsIsSkippedAndTheStreamGoesOn() throws Exception {
+    List<Long> saw = new CopyOnWriteArrayList<>();
+    Drops drops = new Drops();
+    SnapshotHub hub = new SnapshotHub(testKit.system(), List.of(new SnapshotHub.Analyzer("throwing", s -> {
+      saw.add(s.step());
+      if (s.step() == 1) {
+        throw new IllegalStateException("boom before any future");
+      }
+      return CompletableFuture.completedFuture(null);
+    })), 8, drops);
+    for (long step = 0; step < 4; step++) {
+      drops.enter(hub, snapshot(step));
+    }
+    hub.complete().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    assertEquals(List.of(0L, 1L, 2L, 3L), saw);
+    assertEquals(List.of(), drops.buffered);
   }
 
   @Test
