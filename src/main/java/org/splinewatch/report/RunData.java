@@ -251,24 +251,40 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
       String label = file.getFileName().toString();
       JsonLines.read(file, label, samples.reader(label, 0, problems), problems);
     }
-    List<Alert> alerts = new ArrayList<>();
-    List<JsonNode> runEnds = new ArrayList<>();
-    List<JsonNode> resumes = new ArrayList<>();
-    boolean open = readEvents(dir, alerts, runEnds, resumes, problems);
-    List<String> notes = crashLosses(samples.torn(), resumes, runEnds, problems);
-    if (open) { // the ends before its last resume: of segments it went on from, not of the run
-      problems.add(notEndedSinceResume(resumes));
-      runEnds = new ArrayList<>();
-    }
-    notes.addAll(stillBeingWritten(runEnds, problems));
-    endsEarly(series, runEnds, resumes, earliestDeleted).ifPresent(problems::add);
-    supersede(series, resumes);
+    Events events = Events.read(dir, series, samples, earliestDeleted, problems);
     series.values().forEach(s -> ((Points) s.points()).trimToSize()); // read whole: no headroom kept
-    if (runEnds.isEmpty() && !open) {
+    if (events.runEnds().isEmpty() && !events.open()) {
       problems.add("the run has not finished (no run_finished event): still running, or it crashed");
     }
-    Map<Integer, List<Picture>> pictures = current(readPictures(dir, problems), series, resumes);
-    return new RunData(dir, runId, config, series, alerts, pictures, runEnds, problems, notes);
+    Map<Integer, List<Picture>> pictures = current(readPictures(dir, problems), series, events.resumes());
+    return new RunData(dir, runId, config, series, events.alerts(), pictures, events.runEnds(), problems,
+        events.notes());
+  }
+
+  /**
+   * A run's events as {@link #read} and {@link Incremental#refresh} take them, with what they say of its samples: the
+   * alerts, the {@code run_finished} events (none where the run was resumed and has not ended since, {@code open}),
+   * the resumes, and the notes of lines a known crash or an unfinished flush explains. Adds to {@code problems} what
+   * no event explains, and drops the samples a resume superseded from {@code series}.
+   */
+  private record Events(List<Alert> alerts, List<JsonNode> runEnds, List<JsonNode> resumes, List<String> notes,
+      boolean open) {
+    static Events read(Path dir, Map<String, Series> series, SampleLines samples, boolean earliestDeleted,
+        List<String> problems) {
+      List<Alert> alerts = new ArrayList<>();
+      List<JsonNode> runEnds = new ArrayList<>();
+      List<JsonNode> resumes = new ArrayList<>();
+      boolean open = readEvents(dir, alerts, runEnds, resumes, problems);
+      List<String> notes = crashLosses(samples.torn(), resumes, runEnds, problems);
+      if (open) { // the ends before its last resume: of segments it went on from, not of the run
+        problems.add(notEndedSinceResume(resumes));
+        runEnds = new ArrayList<>();
+      }
+      notes.addAll(stillBeingWritten(runEnds, problems)); // none in an incremental reading: it waits for a newline
+      endsEarly(series, runEnds, resumes, earliestDeleted).ifPresent(problems::add);
+      supersede(series, resumes);
+      return new Events(alerts, runEnds, resumes, notes, open);
+    }
   }
 
   /**
@@ -708,21 +724,11 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
       List<String> problems = new ArrayList<>();
       Map<String, Object> config = readConfig(dir, problems);
       problems.addAll(metricsProblems);
-      List<Alert> alerts = new ArrayList<>();
-      List<JsonNode> runEnds = new ArrayList<>();
-      List<JsonNode> resumes = new ArrayList<>();
-      boolean open = readEvents(dir, alerts, runEnds, resumes, problems);
-      List<String> notes = crashLosses(samples.torn(), resumes, runEnds, problems);
-      if (open) { // as read() does: not finished since its last resume
-        problems.add(notEndedSinceResume(resumes));
-        runEnds = new ArrayList<>();
-      }
-      endsEarly(series, runEnds, resumes, earliestDeleted(segments)).ifPresent(problems::add);
-      supersede(series, resumes);
-      this.resumes = resumes.size();
+      Events events = Events.read(dir, series, samples, earliestDeleted(segments), problems);
+      this.resumes = events.resumes().size();
       String runId = String.valueOf(config.getOrDefault("run_id", dir.getFileName().toString()));
-      return new RunData(dir, runId, config, series, alerts, current(readPictures(dir, problems), series, resumes),
-          runEnds, problems, notes);
+      return new RunData(dir, runId, config, series, events.alerts(), current(readPictures(dir, problems), series,
+          events.resumes()), events.runEnds(), problems, events.notes());
     }
 
     /**
