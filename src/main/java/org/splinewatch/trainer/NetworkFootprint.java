@@ -351,12 +351,12 @@ public final class NetworkFootprint {
   static final long REGION_FACE_BYTES = 1200;
 
   /**
-   * Native bytes a layer output of each image and view: 12 (measured 13-19 for the MLPs); 22 for the self-supervised
-   * CNN encoder, measured 25-26 in 2-step SimCLR runs (batches of 256 and 64, docs/memory.md; it counted 12, a little
-   * over half). The supervised CNN (DL4J) was not measured: 12.
+   * Native bytes a layer output of each image and view: 12 (measured 13-19 for the MLPs); 22 for the CNN encoder,
+   * measured 25-26 in 2-step SimCLR runs and 20-26 in supervised (DL4J) ones (batches of 256 and 64, docs/memory.md;
+   * both counted 12, about half).
    */
   static long outputBytes(String method, boolean cnn) {
-    return cnn && !method.equals("supervised") ? 22 : 3 * FLOAT;
+    return cnn ? 22 : 3 * FLOAT;
   }
 
   /** VICReg's float {@code d × d} matrices in native memory (measured about 20; it counted 3). */

@@ -548,6 +548,23 @@ class NetworkFootprintTest {
     assertTrue(cnn64 < (284L << 20), (cnn64 >> 20) + " MiB"); // measured 284 MiB
   }
 
+  /**
+   * The supervised (DL4J) CNN's layer outputs were counted at 12 bytes, unmeasured; measured (session 47, two pairs of
+   * 2-step runs, batches of 256 and 64): 20-26 bytes each, native memory 226-234 MiB at 256 and 171-176 MiB at 64.
+   */
+  @Test
+  void theSupervisedCnnsLayerOutputsCountAt22BytesToo() {
+    assertEquals(22, NetworkFootprint.outputBytes("supervised", true));
+    assertEquals(12, NetworkFootprint.outputBytes("supervised", false));
+    long cnn = NetworkFootprint.sizes(settings("run.method", "supervised", "run.encoder", "cnn"), 28, 28)
+        .nativeBytes();
+    long cnn64 = NetworkFootprint.sizes(settings("run.method", "supervised", "run.encoder", "cnn", "run.batch-size",
+        64), 28, 28).nativeBytes();
+    assertTrue(cnn < (226L << 20) && cnn64 < (171L << 20), (cnn >> 20) + " " + (cnn64 >> 20) + " MiB");
+    // the batch's 192 images more are 192 x 13184 outputs of 22 bytes (53 MiB; measured 50-64 MB)
+    assertEquals(192L * 13_184 * 22, cnn - cnn64, 1L << 20);
+  }
+
   /** The native count is below what each method was measured to take (docs/memory.md), so it refuses no such run. */
   @Test
   void theNativeCountIsBelowWhatEachMethodWasMeasuredToTake() {
