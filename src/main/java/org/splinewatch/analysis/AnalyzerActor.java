@@ -106,6 +106,12 @@ public final class AnalyzerActor extends AbstractBehavior<Analyze> {
 
   private Behavior<Analyze> onAnalyze(Analyze m) {
     long t0 = System.nanoTime();
+    if (m.late(t0)) {
+      // it waited here behind an analysis its sender gave up on, and its own sender gave up too (counted as failed):
+      // analysed now, it would hold its snapshot and delay the next one for results that are left out anyway
+      LOG.debug("{} skipped the snapshot of step {}: its sender gave up before it began", name, m.snapshot().step());
+      return this;
+    }
     long cpu0 = CpuByRole.currentThreadNanos();
     WeightSnapshot s = m.snapshot();
     List<Sample> samples;

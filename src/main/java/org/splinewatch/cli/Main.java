@@ -48,6 +48,10 @@ public final class Main {
       return 1;
     });
     cl.setExecutionStrategy(parsed -> {
+      Integer help = CommandLine.executeHelpRequest(parsed); // --help and --version whatever else is given
+      if (help != null) {
+        return help;
+      }
       refuseEmptyListItems(parsed);
       return new CommandLine.RunLast().execute(parsed);
     });

@@ -99,6 +99,9 @@ final class ServeCommand implements Callable<Integer> {
       throw new CommandLine.ParameterException(spec.commandLine(), "--out " + runs
           + " is a file; expected a directory of run directories");
     }
+    MetricsHttpServer.notAnAddressHere(httpHost).ifPresent(why -> { // before --out and its lock are written
+      throw new CommandLine.ParameterException(spec.commandLine(), why);
+    });
     // the control token an earlier monitor left there is kept: one that cannot be is refused before anything runs.
     // Read once: the node takes this value, not the file again (changed meanwhile, it would give another token)
     Optional<String> kept;

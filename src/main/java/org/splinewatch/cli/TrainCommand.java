@@ -285,6 +285,11 @@ public final class TrainCommand implements Callable<Integer> {
       checkAblationOptions(settings);
       checkOptionsApply(settings);
       checkControlEndpoint(settings, wiring);
+      if (!wiring.remote() && settings.metricsPort() > 0) { // before the data set is loaded
+        MetricsHttpServer.notAnAddressHere(settings.metricsHost()).ifPresent(why -> {
+          throw new IllegalArgumentException(why);
+        });
+      }
       specs = AnalyzerCatalogue.fromConfig(config).specs();
       if (settings.dataDir() == null) { // both data sets are 28x28: a network that cannot be trained is refused now
         // a --batch-size beyond the training set is that, not a memory problem: checked before the network's memory

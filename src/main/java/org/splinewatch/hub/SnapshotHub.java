@@ -72,10 +72,18 @@ public final class SnapshotHub {
       int keep = a.bufferSize() > 0 ? a.bufferSize() : bufferSize;
       Pair<BoundedSourceQueue<WeightSnapshot>, CompletionStage<Done>> m = Source.<WeightSnapshot>queue(1)
           .via(new DropOldestStage<WeightSnapshot>(keep, dropped -> {
+            boolean count;
             synchronized (lock) {
-              waiting[index]--;
+              // after abandon() every waiting snapshot was counted as unanalysed: one pushed out of the buffer by a
+              // last snapshot still at the entrance then is not counted again as dropped
+              count = !abandoned;
+              if (count) {
+                waiting[index]--;
+              }
             }
-            onDrop.accept(a.name());
+            if (count) {
+              onDrop.accept(a.name());
+            }
           }))
           .mapAsync(1, s -> start(index) ? analyse(a, s).handle((r, e) -> finished(index))
               : CompletableFuture.completedFuture(Done.getInstance()))

@@ -59,6 +59,31 @@ public final class MetricsHttpServer {
     }
   }
 
+  /**
+   * Why {@code --metrics-host} cannot be listened on here, checked before anything is started or written, or empty: a
+   * name that does not resolve, or an address of no interface of this machine. Wildcards, loopback and this machine's
+   * addresses pass; binding still reports what this cannot see ({@link NotAnAddressHereException}).
+   */
+  public static Optional<String> notAnAddressHere(String host) {
+    java.net.InetAddress address;
+    try {
+      address = java.net.InetAddress.getByName(BrowsableUrl.unbracketed(host));
+    } catch (java.net.UnknownHostException e) {
+      return Optional.of("--metrics-host " + host + " cannot be resolved; expected an address of this machine (e.g."
+          + " 127.0.0.1 or 0.0.0.0)");
+    }
+    try {
+      if (address.isAnyLocalAddress() || address.isLoopbackAddress()
+          || java.net.NetworkInterface.getByInetAddress(address) != null) {
+        return Optional.empty();
+      }
+    } catch (java.net.SocketException e) {
+      return Optional.empty(); // the interfaces cannot be listed: binding will say
+    }
+    return Optional.of("--metrics-host " + host + " is not an address of this machine; expected one of its addresses"
+        + " (e.g. 127.0.0.1 or 0.0.0.0)");
+  }
+
   public static MetricsHttpServer start(ActorSystem<?> system, PrometheusMeterRegistry registry, String host, int port) {
     return start(system, registry, host, port, null);
   }

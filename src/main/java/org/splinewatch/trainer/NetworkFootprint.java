@@ -23,8 +23,9 @@ import org.splinewatch.regions.Partition;
  *   <li>a weight array (one layer's weights) or a batch larger than a Java array holds: snapshots copy each into one;
  *   <li>a network whose training's native memory, with the heap at its maximum (the JVM commits it), is more than
  *       the run's resident-memory limit: the native memory as measured in 2-step runs, a little below it (bytes a
- *       parameter per method, the JVM's and its libraries' base, 12 bytes a layer output of every image and view,
- *       SimCLR's {@code 2n × 2n} matrices and VICReg's eighteen {@code d × d}; docs/memory.md);
+ *       parameter per method, the JVM's and its libraries' base, 12 bytes a layer output of every image and view
+ *       (22 for the CNN encoder), SimCLR's {@code 2n × 2n} matrices and VICReg's eighteen {@code d × d};
+ *       docs/memory.md);
  *   <li>a snapshot whose copied weights (and the batch's pixels) do not fit the Java heap beside the trainer's own
  *       (its data set and buffers), nor, where an analyzer that builds its network from them runs in this JVM (all
  *       but the health analyzer, one at a time), with that network (8 bytes a weight), the next snapshot's copy, the
@@ -427,9 +428,13 @@ public final class NetworkFootprint {
 
   /**
    * The snapshots the hub may hold at once where {@code analyzers} run here, each keeping {@code keep} un-analysed
-   * ones (hub.SnapshotHub): they are the same objects in every analyzer's lane, so the longest buffer's and one in
-   * analysis for each analyzer (each buffer holds a run of the newest snapshots; the one in analysis may be older).
-   * 0 without analyzers.
+   * ones (hub.SnapshotHub): they are the same objects in every analyzer's stream, so the longest buffer's and one in
+   * analysis for each analyzer (each buffer holds a run of the newest snapshots; the one in analysis may be older;
+   * the one just offered, still at a stream's entrance, is the snapshot being taken, counted apart). This assumes each
+   * stream took every snapshot (one offered while the one before is still at that stream's entrance, a snapshot
+   * interval of starvation, is dropped there and leaves its buffer an older run) and that an analyzer holds the one
+   * it analyses (after splinewatch.analysis.timeout it may hold that one and the next, not counted; AnalyzerActor
+   * skips any whose sender gave up before it began, so they do not pile up). 0 without analyzers.
    */
   static long queuedSnapshots(int analyzers, int keep) {
     return analyzers == 0 ? 0 : (long) keep + analyzers;

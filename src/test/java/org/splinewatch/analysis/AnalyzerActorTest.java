@@ -111,6 +111,31 @@ class AnalyzerActorTest {
   }
 
   /**
+   * A snapshot whose sender gave up while it waited behind a late analysis is not analysed at all: the hub had handed
+   * the analyzer the next one on each timeout, so repeated timeouts piled snapshots up in its mailbox.
+   */
+  @Test
+  void aSnapshotWhoseSenderGaveUpBeforeItBeganIsSkipped() {
+    TestProbe<MetricsActor.Command> metrics = testKit.createTestProbe();
+    TestProbe<Analyzed> reply = testKit.createTestProbe();
+    List<Long> analysed = new java.util.concurrent.CopyOnWriteArrayList<>();
+    ActorRef<Analyze> analyzer = testKit.spawn(AnalyzerActor.create("sleepy", metrics.ref(), () -> s -> {
+      analysed.add(s.step());
+      try {
+        Thread.sleep(300);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      return List.of(Sample.of("splinewatch_test", 1, s.step()));
+    }));
+    analyzer.tell(Analyze.within(TestSnapshots.classifier(1, 3), reply.ref(), Duration.ofMillis(10)));
+    analyzer.tell(Analyze.within(TestSnapshots.classifier(1, 4), reply.ref(), Duration.ofMillis(100)));
+    analyzer.tell(Analyze.within(TestSnapshots.classifier(1, 5), reply.ref(), Duration.ofSeconds(30)));
+    assertEquals(5, reply.receiveMessage(Duration.ofSeconds(10)).step());
+    assertEquals(List.of(3L, 5L), analysed, "step 4's sender gave up while step 3 was analysed");
+  }
+
+  /**
    * A failure to write the run directory is reported and answered, not rethrown: the reply ends the run with one line,
    * and a restart (whose supervisor logged a stack trace per analyzer) would not make the disk writable.
    */

@@ -47,6 +47,8 @@ class ArgumentChecksTest {
     }
     // a doubled comma in a list of numbers is picocli's own refusal
     assertTrue(refused("--hidden", "64,,128").contains("'--hidden' (<hidden>): '' is not an int"));
+    // --help still prints the options
+    assertTrue(CliTest.run(0, "train", "--hidden", "64,", "--help").contains("--hidden"));
     // a subcommand's list option too
     String experiment = CliTest.run(2, "monitor", "experiment", tmp.resolve("x").toString(), "--seeds", "42,");
     assertTrue(experiment.startsWith("error: --seeds '42,' has an empty item"), experiment);
