@@ -85,6 +85,11 @@ public final class NpzArchive {
     return arrays.get(name);
   }
 
+  /** The names of the {@code NAME.json} documents, in entry order. */
+  public java.util.Set<String> documentNames() {
+    return documents.keySet();
+  }
+
   /** The bytes of {@code name.json}, or null. */
   public byte[] document(String name) {
     return documents.get(name);

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -76,10 +77,22 @@ public final class SnapshotFormat {
       boolean classifierHead, boolean hasLoss, Map<String, String> warnings) {
   }
 
+  /** The keys of {@code run.json} (docs/snapshot-format.md, "Registration"). */
+  static final List<String> RUN_KEYS = List.of("run_id", "resume_key", "classes", "method", "dataset", "tags",
+      "classifier", "planes", "seed", "early_stop", "settings");
+  /** The arrays of a registration. */
+  static final List<String> RUN_ARRAYS = List.of("probes", "probe_labels", "probe_pairs", "plane_anchors",
+      "fit_inputs", "fit_labels");
+
   /** Parses a registration body: {@code run.json} plus the arrays {@code probes}, {@code probe_labels}, .... */
   public static RunSpec parseRun(byte[] body, NpzArchive.Limits limits, int maxProbes) {
     NpzArchive npz = NpzArchive.read(body, limits, "run registration");
     JsonNode doc = json(npz, RUN_DOC, "run registration");
+    // a misspelt key or array would be ignored and its default used (early_stop "stop", no linear-probe set)
+    onlyKnown("run registration: run.json has the key", doc.fieldNames(), RUN_KEYS);
+    onlyKnown("run registration: the archive has the array", npz.arrays().keySet().iterator(), RUN_ARRAYS);
+    onlyKnown("run registration: the archive has the document", npz.documentNames().iterator(),
+        List.of(RUN_DOC));
     String runId = text(doc, "run_id", null, "run registration");
     RunIds.problem(runId).ifPresent(p -> {
       throw new FormatException("run registration: " + p);
@@ -659,6 +672,17 @@ public final class SnapshotFormat {
       out[i] = (int) v;
     }
     return out;
+  }
+
+  /** Refuses the first of {@code names} that is not in {@code known}: {@code "<what> 'name'; expected only ..."}. */
+  private static void onlyKnown(String what, Iterator<String> names, List<String> known) {
+    while (names.hasNext()) {
+      String name = names.next();
+      if (!known.contains(name)) {
+        throw new FormatException(what + " '" + org.splinewatch.regions.NpyHeader.printable(shorten(name))
+            + "'; expected only " + String.join(", ", known));
+      }
+    }
   }
 
   static JsonNode json(NpzArchive npz, String name, String what) {

@@ -217,6 +217,46 @@ class IngestFormatTest {
   }
 
   @Test
+  void aRegistrationKeyOrEntryTheMonitorDoesNotReadIsRefused() {
+    // every key and array of the format is taken
+    String all = ", \"resume_key\": null, \"classifier\": true, \"planes\": 1, \"seed\": 3, \"early_stop\": \"warn\","
+        + " \"settings\": {\"lr\": 0.1}";
+    float[] labels = new float[20];
+    for (int i = 0; i < 20; i++) {
+      labels[i] = i % 3;
+    }
+    TestNpz full = new TestNpz().json("run", "{\"run_id\": \"k1\", \"method\": \"supervised\", \"dataset\":"
+        + " \"toy\", \"classes\": 3, \"tags\": {}" + all + "}").array("probes", TestNpz.randn(new Random(1), 320, 1),
+        20, 1, 4, 4).array("probe_labels", labels, 20).array("probe_pairs", TestNpz.randn(new Random(2), 320, 1), 20, 1,
+        4, 4).array("plane_anchors", new float[] {Float.intBitsToFloat(0), Float.intBitsToFloat(1),
+        Float.intBitsToFloat(2)}, 1, 3).patch("plane_anchors", "<f4", "<i4").array("fit_inputs", new float[5 * 16], 5, 1, 4,
+        4).array("fit_labels", new float[5], 5);
+    SnapshotFormat.RunSpec spec = SnapshotFormat.parseRun(full.bytes(), LIMITS, 100);
+    assertEquals("warn", spec.earlyStop());
+    assertEquals(5, spec.fitLabels().length);
+    // a misspelt key was ignored and its default used: this run would have been stopped by the monitor
+    NpzArchive.FormatException key = assertThrows(NpzArchive.FormatException.class,
+        () -> SnapshotFormat.parseRun(TestNpz.run("k2", 20, 4, 3, ", \"early_stopp\": \"warn\""), LIMITS, 100));
+    assertEquals("run registration: run.json has the key 'early_stopp'; expected only run_id, resume_key, classes,"
+        + " method, dataset, tags, classifier, planes, seed, early_stop, settings", key.getMessage());
+    // a misspelt array: the linear probe's training set was dropped without a word
+    byte[] fit = new TestNpz().json("run", "{\"run_id\": \"k3\", \"classes\": 3}").array("probes",
+        TestNpz.randn(new Random(1), 320, 1), 20, 16).array("probe_labels", labels, 20)
+        .array("fit_input", new float[5 * 16], 5, 16).array("fit_labels", new float[5], 5).bytes();
+    NpzArchive.FormatException array = assertThrows(NpzArchive.FormatException.class,
+        () -> SnapshotFormat.parseRun(fit, LIMITS, 100));
+    assertEquals("run registration: the archive has the array 'fit_input'; expected only probes, probe_labels,"
+        + " probe_pairs, plane_anchors, fit_inputs, fit_labels", array.getMessage());
+    byte[] doc = new TestNpz().json("run", "{\"run_id\": \"k4\", \"classes\": 3}").json("snapshot",
+        "{\"step\": 0}").array("probes", TestNpz.randn(new Random(1), 320, 1), 20, 16).array("probe_labels", labels,
+        20).bytes();
+    NpzArchive.FormatException document = assertThrows(NpzArchive.FormatException.class,
+        () -> SnapshotFormat.parseRun(doc, LIMITS, 100));
+    assertEquals("run registration: the archive has the document 'snapshot'; expected only run",
+        document.getMessage());
+  }
+
+  @Test
   void planesWhoseAnchorProbesAreEqualOrCollinearAreRefusedAtRegistration() {
     // equal probes (a client sending blank images) span no plane: the region analyzer's constructor threw
     // "anchors coincide" when the run started, after the registration had been accepted
