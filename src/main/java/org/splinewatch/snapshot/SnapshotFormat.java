@@ -49,6 +49,12 @@ public final class SnapshotFormat {
       "flatten", List.of(), "relu", List.of(), "leaky_relu", List.of("negative_slope"),
       "batchnorm", List.of("gamma", "beta", "mean", "var", "eps"));
 
+  /** The layer keys that name arrays. */
+  private static final List<String> ARRAY_KEYS = List.of("weight", "bias", "gamma", "beta", "mean", "var");
+  /** The keys of {@code snapshot.json} (docs/snapshot-format.md, "Snapshot"); the Python client sends format too. */
+  static final List<String> SNAPSHOT_KEYS = List.of("step", "epoch", "loss", "learning_rate", "layers", "format",
+      "version");
+
   private SnapshotFormat() {
   }
 
@@ -237,6 +243,9 @@ public final class SnapshotFormat {
       boolean classifier, int maxLayers, int maxWidth) {
     NpzArchive npz = NpzArchive.read(body, limits, "snapshot");
     JsonNode doc = npz.document(SNAPSHOT_DOC) == null ? JSON.createObjectNode() : json(npz, SNAPSHOT_DOC, "snapshot");
+    // a misspelt "loss" recorded no loss (divergence could not fire), a misspelt "layers" read the arrays as an MLP
+    onlyKnown("snapshot: snapshot.json has the key", doc.fieldNames(), SNAPSHOT_KEYS);
+    onlyKnown("snapshot: the archive has the document", npz.documentNames().iterator(), List.of(SNAPSHOT_DOC));
     long step = longInteger(doc, "step", -1, 0, "snapshot");
     int epoch = integer(doc, "epoch", 0, 0, Integer.MAX_VALUE, "snapshot");
     double loss = number(doc, "loss");
@@ -258,6 +267,7 @@ public final class SnapshotFormat {
       throw new NonFinite(e.getMessage(), e.entry(), new Snapshot(step, epoch, loss, lr, List.of(), -1, false,
           doc.hasNonNull("loss"), npz.warnings()));
     }
+    unnamedArray(npz, list);
     PiecewiseLinearNet net;
     try {
       net = new PiecewiseLinearNet(dim, layers);
@@ -296,6 +306,36 @@ public final class SnapshotFormat {
     }
     return new Snapshot(step, epoch, loss, lr, layers, reprBlock, classifier && projectorAt < 0,
         doc.hasNonNull("loss"), npz.warnings());
+  }
+
+  /**
+   * Refuses an array of a snapshot that no layer of {@code list} names (or, without a list, that is not one of
+   * {@code W0..}, {@code b0..}): a layer left out of the list, whose parameters were sent, was left out of the
+   * network without a word.
+   */
+  private static void unnamedArray(NpzArchive npz, JsonNode list) {
+    java.util.Set<String> named = new java.util.HashSet<>();
+    if (list.isMissingNode()) {
+      for (int i = 0; npz.array("W" + i) != null; i++) {
+        named.add("W" + i);
+        named.add("b" + i);
+      }
+    } else {
+      for (JsonNode l : list) {
+        for (String key : ARRAY_KEYS) {
+          if (l.path(key).isTextual()) {
+            named.add(l.get(key).asText());
+          }
+        }
+      }
+    }
+    for (String name : npz.arrays().keySet()) {
+      if (!named.contains(name)) {
+        throw new FormatException("snapshot: the archive has the array '" + shorten(name) + "', which "
+            + (list.isMissingNode() ? "is not one of W0..W{L-1}, b0..b{L-1}" : "no layer of the layer list names")
+            + "; expected only the network's arrays (a layer missing from the list?)");
+      }
+    }
   }
 
   /** A parsed layer list: the layers, and the index of the projector's first layer (-1 when none is marked). */

@@ -229,8 +229,8 @@ class IngestFormatTest {
         + " \"toy\", \"classes\": 3, \"tags\": {}" + all + "}").array("probes", TestNpz.randn(new Random(1), 320, 1),
         20, 1, 4, 4).array("probe_labels", labels, 20).array("probe_pairs", TestNpz.randn(new Random(2), 320, 1), 20, 1,
         4, 4).array("plane_anchors", new float[] {Float.intBitsToFloat(0), Float.intBitsToFloat(1),
-        Float.intBitsToFloat(2)}, 1, 3).patch("plane_anchors", "<f4", "<i4").array("fit_inputs", new float[5 * 16], 5, 1, 4,
-        4).array("fit_labels", new float[5], 5);
+        Float.intBitsToFloat(2)}, 1, 3).patch("plane_anchors", "<f4", "<i4")
+        .array("fit_inputs", new float[5 * 16], 5, 1, 4, 4).array("fit_labels", new float[5], 5);
     SnapshotFormat.RunSpec spec = SnapshotFormat.parseRun(full.bytes(), LIMITS, 100);
     assertEquals("warn", spec.earlyStop());
     assertEquals(5, spec.fitLabels().length);
@@ -285,6 +285,37 @@ class IngestFormatTest {
           + "equal or collinear (anchors ") && e.getMessage().endsWith("; expected three probes that span a plane "
           + "(plane_anchors)"), e.getMessage());
     }
+  }
+
+  @Test
+  void aSnapshotKeyOrArrayNoLayerReadsIsRefused() {
+    String layers = "\"layers\": [{\"type\": \"flatten\"}, {\"type\": \"dense\", \"weight\": \"w\", \"bias\":"
+        + " \"b\"}, {\"type\": \"relu\"}, {\"type\": \"dense\", \"weight\": \"w2\", \"bias\": \"b2\"}]";
+    java.util.function.Function<String, TestNpz> snapshot = json -> new TestNpz().json("snapshot", json)
+        .array("w", new float[64 * 4], 64, 4).array("b", new float[4], 4).array("w2", new float[16], 4, 4)
+        .array("b2", new float[4], 4);
+    // the Python client's document: format and version besides the documented keys
+    SnapshotFormat.Snapshot ok = parse(snapshot.apply("{\"format\": \"splinewatch-snapshot\", \"version\": 1,"
+        + " \"step\": 5, \"epoch\": 1, \"loss\": 0.5, \"learning_rate\": 0.1, " + layers + "}").bytes(), true);
+    assertEquals(0.5, ok.loss());
+    // a misspelt loss was no sample: a diverged loss sent as "los" could not fire divergence
+    assertMessage(snapshot.apply("{\"step\": 5, \"los\": \"NaN\", " + layers + "}"), "snapshot: snapshot.json has the"
+        + " key 'los'; expected only step, epoch, loss, learning_rate, layers, format, version");
+    // a batch norm left out of the layer list (its arrays sent) was left out of the network without a word
+    assertMessage(snapshot.apply("{\"step\": 5, " + layers + "}").array("l1.running_mean", new float[4], 4),
+        "snapshot: the archive has the array 'l1.running_mean', which no layer of the layer list names; expected"
+        + " only the network's arrays (a layer missing from the list?)");
+    Random r = new Random(3);
+    TestNpz mlp = new TestNpz().array("W0", TestNpz.randn(r, 64 * 5, 0.2), 64, 5).array("b0", new float[5], 5)
+        .array("W1", TestNpz.randn(r, 20, 0.2), 5, 4).array("b1", new float[4], 4).json("snapshot", "{\"step\": 3}")
+        .array("mask0", new float[5], 5);
+    NpzArchive.FormatException e = assertThrows(NpzArchive.FormatException.class,
+        () -> SnapshotFormat.parseSnapshot(mlp.bytes(), LIMITS, new int[] {64}, 4, true, 32, 4096));
+    assertEquals("snapshot: the archive has the array 'mask0', which is not one of W0..W{L-1}, b0..b{L-1}; expected"
+        + " only the network's arrays (a layer missing from the list?)", e.getMessage());
+    // a registration's document in a snapshot
+    assertMessage(snapshot.apply("{\"step\": 5, " + layers + "}").json("run", "{}"), "snapshot: the archive has the"
+        + " document 'run'; expected only snapshot");
   }
 
   @Test
