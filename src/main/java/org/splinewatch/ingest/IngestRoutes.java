@@ -52,10 +52,10 @@ import org.splinewatch.snapshot.SnapshotFormat;
  * The ingestion endpoints beside {@code /metrics} (docs/snapshot-format.md): {@code POST /api/v1/runs},
  * {@code POST /api/v1/runs/<id>/snapshots}, {@code POST /api/v1/runs/<id>/finish}. Each request is checked in this
  * order, and answered with one line at the first failure: the bearer token (401), the run id (400) and, for
- * snapshots and finish, that the run is streaming here (404, or 409 once its end began) — all before a byte of the
- * body is read — then the body, read with a size limit (413) and within the bytes all requests may hold at once
- * (503), and parsed off the HTTP threads with checked sizes (400, or 413 when an archive unpacks to more than the
- * limit).
+ * snapshots and finish, that the run is streaming here (404, or 409 once its end began), and that the body has no
+ * Content-Encoding (415) — all before a byte of the body is read — then the body, read with a size limit (413) and
+ * within the bytes all requests may hold at once (503), and parsed off the HTTP threads with checked sizes (400, or
+ * 413 when an archive unpacks to more than the limit).
  */
 public final class IngestRoutes {
   private static final long FINISH_BYTES = 65536;
@@ -126,10 +126,24 @@ public final class IngestRoutes {
    * to {@link #DISCARD_FACTOR} times) is read and thrown away, not kept, so that the client, still sending, receives
    * the 413 instead of a reset connection. The bytes kept count against {@code max-bytes-in-flight}, shared by all
    * requests until each is answered: a declared length is reserved before reading, a chunked body as it arrives. A
-   * body that does not fit is read and thrown away as well, and answered 503 with {@code Retry-After}.
+   * body that does not fit is read and thrown away as well, and answered 503 with {@code Retry-After}. A body with a
+   * {@code Content-Encoding} (gzip, ...) is refused unread (415): it is not decoded.
    */
   private Route body(long limit, String what, String setting, Function<byte[], CompletionStage<IngestedRun.Reply>> f) {
-    long discard = DISCARD_FACTOR * limit;
+    return optionalHeaderValueByName("Content-Encoding", encoding -> {
+      String coding = encoding.orElse("").strip();
+      // a gzipped .npz was read as it came and refused as "not a .npz (zip) archive", which its client had sent
+      if (!coding.isEmpty() && !coding.equalsIgnoreCase("identity")) {
+        return line(415, what + " body has Content-Encoding " + shorten(coding) + ", which the monitor does not"
+            + " decode; expected the body as it is, without Content-Encoding (numpy.savez_compressed compresses the"
+            + " arrays inside the .npz)");
+      }
+      return body(limit, DISCARD_FACTOR * limit, what, setting, f);
+    });
+  }
+
+  private Route body(long limit, long discard, String what, String setting,
+      Function<byte[], CompletionStage<IngestedRun.Reply>> f) {
     return extractRequestEntity(e -> {
       OptionalLong declared = e.getContentLengthOption();
       if (declared.isPresent() && declared.getAsLong() > discard) {
@@ -175,6 +189,10 @@ public final class IngestRoutes {
         return completeWithFuture(answer);
       });
     });
+  }
+
+  private static String shorten(String s) {
+    return s.length() > 40 ? s.substring(0, 40) + "…" : s;
   }
 
   /** The 413 line: the body's size ({@code "of N"}), the limit, and how to raise it where a setting allows. */

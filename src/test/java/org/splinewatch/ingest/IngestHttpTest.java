@@ -39,7 +39,7 @@ import org.splinewatch.serve.MonitorServer;
  * The ingestion endpoints of {@code monitor serve} over real HTTP on loopback: register, snapshots, finish, every
  * 4xx answer, the size limit (declared and streamed), a stop through the control endpoint reflected in the
  * snapshot answers, several runs at once, run ids that are taken or reserved, a run whose network changes, a
- * truncated body and the bound on body bytes in flight.
+ * truncated body, a body with a Content-Encoding and the bound on body bytes in flight.
  */
 class IngestHttpTest {
   private static final String TOKEN = "0123456789abcdef0123456789abcdef";
@@ -675,6 +675,32 @@ class IngestHttpTest {
     }
     assertEquals(202, post("/api/v1/runs/t1/snapshots", TestNpz.snapshot(TestNpz.cnn(1, 8, 4), 0, 1.0, -1).bytes(),
         TOKEN).statusCode());
+  }
+
+  @Test
+  void aBodyWithAContentEncodingIsRefusedNamingIt() throws Exception {
+    assertEquals(201, post("/api/v1/runs", TestNpz.run("g1", 20, 8, 4, ""), TOKEN).statusCode());
+    byte[] snapshot = TestNpz.snapshot(TestNpz.cnn(1, 8, 4), 0, 1.0, -1).bytes();
+    ByteArrayOutputStream gz = new ByteArrayOutputStream();
+    try (java.util.zip.GZIPOutputStream z = new java.util.zip.GZIPOutputStream(gz)) {
+      z.write(snapshot);
+    }
+    // a gzipped .npz was read as it came: "snapshot is empty or not a .npz (zip) archive; expected numpy.savez output"
+    HttpResponse<String> gzipped = HTTP.send(HttpRequest.newBuilder(URI.create(base + "/api/v1/runs/g1/snapshots"))
+        .header("Authorization", "Bearer " + TOKEN).header("Content-Encoding", "gzip")
+        .POST(HttpRequest.BodyPublishers.ofByteArray(gz.toByteArray())).build(), HttpResponse.BodyHandlers.ofString());
+    assertLine(gzipped, 415, "snapshot body has Content-Encoding gzip, which the monitor does not decode; expected the"
+        + " body as it is, without Content-Encoding (numpy.savez_compressed compresses the arrays inside the .npz)");
+    HttpResponse<String> registration = HTTP.send(HttpRequest.newBuilder(URI.create(base + "/api/v1/runs"))
+        .header("Authorization", "Bearer " + TOKEN).header("Content-Encoding", "br")
+        .POST(HttpRequest.BodyPublishers.ofByteArray(TestNpz.run("g2", 20, 8, 4, ""))).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertLine(registration, 415, "registration body has Content-Encoding br");
+    // identity is no encoding; the run takes the snapshot as it is
+    HttpResponse<String> plain = HTTP.send(HttpRequest.newBuilder(URI.create(base + "/api/v1/runs/g1/snapshots"))
+        .header("Authorization", "Bearer " + TOKEN).header("Content-Encoding", "identity")
+        .POST(HttpRequest.BodyPublishers.ofByteArray(snapshot)).build(), HttpResponse.BodyHandlers.ofString());
+    assertEquals(202, plain.statusCode(), plain.body());
   }
 
   @Test
