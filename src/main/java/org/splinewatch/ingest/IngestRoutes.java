@@ -114,11 +114,16 @@ public final class IngestRoutes {
       return line(400, problem.get());
     }
     if (!active.containsKey(id)) {
-      FinishedRuns.Answer ended = finished.answer(id);
-      return ended != null ? line(ended.status(), ended.message())
-          : line(404, IngestActor.unknown(id, active.keySet()));
+      return complete(response(notActive(id)));
     }
     return inner.get();
+  }
+
+  /** The answer for a run not streaming here: ended by this monitor (410, or as it ended), else unknown (404). */
+  private IngestedRun.Reply notActive(String id) {
+    FinishedRuns.Answer ended = finished.answer(id);
+    return ended != null ? IngestedRun.Reply.error(ended.status(), ended.message())
+        : IngestedRun.Reply.error(404, IngestActor.unknown(id, active.keySet()));
   }
 
   /**
@@ -265,8 +270,8 @@ public final class IngestRoutes {
 
   private CompletionStage<IngestedRun.Reply> snapshot(String id, byte[] body) {
     IngestActor.Shape shape = active.get(id);
-    if (shape == null) {
-      return CompletableFuture.completedFuture(IngestedRun.Reply.error(404, IngestActor.unknown(id, active.keySet())));
+    if (shape == null) { // ended while its body was read (the monitor stopping, an idle timeout): as known() answers
+      return CompletableFuture.completedFuture(notActive(id));
     }
     return CompletableFuture.supplyAsync(() -> SnapshotFormat.parseSnapshot(body, settings.snapshotLimits(),
         shape.inputShape(), shape.classes(), shape.classifier(), settings.maxLayers(), settings.maxLayerWidth()),
