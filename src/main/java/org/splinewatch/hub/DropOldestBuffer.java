@@ -23,11 +23,16 @@ public final class DropOldestBuffer<T> {
    * @param onDrop   called once for each element pushed out, oldest first
    */
   public DropOldestBuffer(int capacity, Consumer<? super T> onDrop) {
+    this.capacity = requireCapacity(capacity);
+    this.onDrop = onDrop;
+  }
+
+  /** {@code capacity}, when it is at least 1 (a buffer's, or a {@link DropOldestStage}'s); else refused. */
+  static int requireCapacity(int capacity) {
     if (capacity < 1) {
       throw new IllegalArgumentException("buffer capacity must be at least 1, got " + capacity);
     }
-    this.capacity = capacity;
-    this.onDrop = onDrop;
+    return capacity;
   }
 
   /** Appends {@code item}; if the buffer then holds more than its capacity, drops the oldest. */

@@ -32,10 +32,7 @@ final class DropOldestStage<T> extends GraphStage<FlowShape<T, T>> {
    * @param onDrop   called on the stream's thread for each element pushed out of the buffer, oldest first
    */
   DropOldestStage(int capacity, Consumer<? super T> onDrop) {
-    if (capacity < 1) {
-      throw new IllegalArgumentException("buffer capacity must be at least 1, got " + capacity);
-    }
-    this.capacity = capacity;
+    this.capacity = DropOldestBuffer.requireCapacity(capacity); // before the stream is materialised
     this.onDrop = onDrop;
   }
 

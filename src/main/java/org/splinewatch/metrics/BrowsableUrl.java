@@ -22,6 +22,16 @@ public final class BrowsableUrl {
     return h.isEmpty() || h.equals("0.0.0.0") || h.equals("::") || h.equals("::0") || h.equals("0:0:0:0:0:0:0:0");
   }
 
+  /**
+   * Whether {@code address} is this machine's: a wildcard, loopback, or an address of one of its interfaces.
+   *
+   * @throws java.net.SocketException when the interfaces cannot be listed
+   */
+  public static boolean ofThisMachine(java.net.InetAddress address) throws java.net.SocketException {
+    return address.isAnyLocalAddress() || address.isLoopbackAddress()
+        || java.net.NetworkInterface.getByInetAddress(address) != null;
+  }
+
   /** The host to open: {@code advertiseHost} where set, loopback for a wildcard {@code bindHost}, else bindHost. */
   public static String host(String bindHost, String advertiseHost) {
     if (advertiseHost != null && !advertiseHost.isBlank()) {

@@ -73,8 +73,7 @@ public final class MetricsHttpServer {
           + " 127.0.0.1 or 0.0.0.0)");
     }
     try {
-      if (address.isAnyLocalAddress() || address.isLoopbackAddress()
-          || java.net.NetworkInterface.getByInetAddress(address) != null) {
+      if (BrowsableUrl.ofThisMachine(address)) {
         return Optional.empty();
       }
     } catch (java.net.SocketException e) {

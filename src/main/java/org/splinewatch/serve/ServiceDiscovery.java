@@ -5,7 +5,6 @@ import java.io.UncheckedIOException;
 import java.net.ConnectException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.NetworkInterface;
 import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -174,7 +173,7 @@ public final class ServiceDiscovery {
     }
     try {
       InetAddress a = InetAddress.getByName(h); // a literal: not looked up
-      return a.isLoopbackAddress() || NetworkInterface.getByInetAddress(a) != null;
+      return BrowsableUrl.ofThisMachine(a);
     } catch (IOException e) {
       return false;
     }
