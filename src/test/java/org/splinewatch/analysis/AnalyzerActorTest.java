@@ -88,19 +88,25 @@ class AnalyzerActorTest {
     assertEquals(4, instances.get(), "each failure left a fresh analysis for the next snapshot");
   }
 
+  /** An analyzer "sleepy" whose analysis records the step in {@code analysed}, then takes {@code millis}. */
+  private static Behavior<Analyze> sleepy(TestProbe<MetricsActor.Command> metrics, long millis, List<Long> analysed) {
+    return AnalyzerActor.create("sleepy", metrics.ref(), () -> s -> {
+      analysed.add(s.step());
+      try {
+        Thread.sleep(millis);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      return List.of(Sample.of("splinewatch_test", 1, s.step()));
+    });
+  }
+
   /** An analysis that ends after its sender stopped waiting publishes nothing: the sender counted it as failed. */
   @Test
   void aLateAnalysisPublishesNothing() {
     TestProbe<MetricsActor.Command> metrics = testKit.createTestProbe();
     TestProbe<Analyzed> reply = testKit.createTestProbe();
-    ActorRef<Analyze> analyzer = testKit.spawn(AnalyzerActor.create("sleepy", metrics.ref(), () -> s -> {
-      try {
-        Thread.sleep(100);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-      return List.of(Sample.of("splinewatch_test", 1, s.step()));
-    }));
+    ActorRef<Analyze> analyzer = testKit.spawn(sleepy(metrics, 100, new java.util.ArrayList<>()));
     analyzer.tell(Analyze.within(TestSnapshots.classifier(1, 3), reply.ref(), Duration.ofMillis(10)));
     metrics.expectNoMessage(Duration.ofMillis(500));
     reply.expectNoMessage(Duration.ZERO);
@@ -119,15 +125,7 @@ class AnalyzerActorTest {
     TestProbe<MetricsActor.Command> metrics = testKit.createTestProbe();
     TestProbe<Analyzed> reply = testKit.createTestProbe();
     List<Long> analysed = new java.util.concurrent.CopyOnWriteArrayList<>();
-    ActorRef<Analyze> analyzer = testKit.spawn(AnalyzerActor.create("sleepy", metrics.ref(), () -> s -> {
-      analysed.add(s.step());
-      try {
-        Thread.sleep(300);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-      return List.of(Sample.of("splinewatch_test", 1, s.step()));
-    }));
+    ActorRef<Analyze> analyzer = testKit.spawn(sleepy(metrics, 300, analysed));
     analyzer.tell(Analyze.within(TestSnapshots.classifier(1, 3), reply.ref(), Duration.ofMillis(10)));
     analyzer.tell(Analyze.within(TestSnapshots.classifier(1, 4), reply.ref(), Duration.ofMillis(100)));
     analyzer.tell(Analyze.within(TestSnapshots.classifier(1, 5), reply.ref(), Duration.ofSeconds(30)));

@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
@@ -294,39 +295,39 @@ class SnapshotHubTest {
     assertEquals(6, drops.buffered.size());
   }
 
-  @Test
-  void anAnalysisThatThrowsIsSkippedAndTheStreamGoesOn() throws Exception {
+  /**
+   * Publishes steps 0 to {@code n - 1} to one analyzer with a buffer of 8, completes the hub and returns the steps it
+   * was handed, after checking that none was dropped.
+   */
+  private List<Long> handedOn(int n, java.util.function.LongFunction<CompletionStage<?>> analysis) throws Exception {
     List<Long> saw = new CopyOnWriteArrayList<>();
     Drops drops = new Drops();
-    SnapshotHub hub = new SnapshotHub(testKit.system(), List.of(new SnapshotHub.Analyzer("throwing", s -> {
+    SnapshotHub hub = new SnapshotHub(testKit.system(), List.of(new SnapshotHub.Analyzer("analyzer", s -> {
       saw.add(s.step());
-      if (s.step() == 1) {
-        throw new IllegalStateException("boom before any future");
-      }
-      return CompletableFuture.completedFuture(null);
+      return analysis.apply(s.step());
     })), 8, drops);
-    for (long step = 0; step < 4; step++) {
+    for (long step = 0; step < n; step++) {
       drops.enter(hub, snapshot(step));
     }
     hub.complete().toCompletableFuture().get(10, TimeUnit.SECONDS);
-    assertEquals(List.of(0L, 1L, 2L, 3L), saw);
     assertEquals(List.of(), drops.buffered);
+    return saw;
+  }
+
+  @Test
+  void anAnalysisThatThrowsIsSkippedAndTheStreamGoesOn() throws Exception {
+    assertEquals(List.of(0L, 1L, 2L, 3L), handedOn(4, step -> {
+      if (step == 1) {
+        throw new IllegalStateException("boom before any future");
+      }
+      return CompletableFuture.completedFuture(null);
+    }));
   }
 
   @Test
   void aFailingAnalysisDoesNotStopTheStream() throws Exception {
-    List<Long> saw = new CopyOnWriteArrayList<>();
-    Drops drops = new Drops();
-    SnapshotHub hub = new SnapshotHub(testKit.system(), List.of(new SnapshotHub.Analyzer("flaky", s -> {
-      saw.add(s.step());
-      return s.step() % 2 == 0 ? CompletableFuture.failedFuture(new IllegalStateException("boom"))
-          : CompletableFuture.completedFuture(null);
-    })), 8, drops);
-    for (long step = 0; step < 6; step++) {
-      drops.enter(hub, snapshot(step));
-    }
-    hub.complete().toCompletableFuture().get(10, TimeUnit.SECONDS);
-    assertEquals(List.of(), drops.buffered);
-    assertEquals(List.of(0L, 1L, 2L, 3L, 4L, 5L), saw);
+    assertEquals(List.of(0L, 1L, 2L, 3L, 4L, 5L), handedOn(6, step -> step % 2 == 0
+        ? CompletableFuture.failedFuture(new IllegalStateException("boom")) : CompletableFuture.completedFuture(null)));
   }
+
 }

@@ -27,12 +27,17 @@ class MonitorServerConsoleTest {
   @TempDir
   Path tmp;
 
-  @Test
-  void aServerOnAllInterfacesPrintsAddressesABrowserCanOpen() throws Exception {
+  /** A monitor's settings on a free cluster port, with a control token. */
+  private static Config serveConfig() {
     Map<String, Object> o = new HashMap<>();
     o.put("splinewatch.cluster.port", 0);
     o.put("splinewatch.control.token", "0123456789abcdef0123456789abcdef");
-    Config c = TrainCommand.load(o, null);
+    return TrainCommand.load(o, null);
+  }
+
+  @Test
+  void aServerOnAllInterfacesPrintsAddressesABrowserCanOpen() throws Exception {
+    Config c = serveConfig();
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
     try (MonitorServer server = MonitorServer.start(c, ClusterSettings.fromConfig(c), "0.0.0.0", 0, tmp,
         new PrintStream(bytes, true, StandardCharsets.UTF_8))) {
@@ -166,10 +171,7 @@ class MonitorServerConsoleTest {
    */
   @Test
   void anOutOfMemoryErrorInABackgroundThreadIsOneWarningLineWithoutAStackTrace() throws Exception {
-    Map<String, Object> o = new HashMap<>();
-    o.put("splinewatch.cluster.port", 0);
-    o.put("splinewatch.control.token", "0123456789abcdef0123456789abcdef");
-    Config c = TrainCommand.load(o, null);
+    Config c = serveConfig();
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
     ByteArrayOutputStream err = new ByteArrayOutputStream();
     PrintStream stderr = System.err;
