@@ -139,9 +139,9 @@ public final class IngestRoutes {
       String coding = encoding.orElse("").strip();
       // a gzipped .npz was read as it came and refused as "not a .npz (zip) archive", which its client had sent
       if (!coding.isEmpty() && !coding.equalsIgnoreCase("identity")) {
-        return line(415, what + " body has Content-Encoding " + shorten(coding) + ", which the monitor does not"
-            + " decode; expected the body as it is, without Content-Encoding (numpy.savez_compressed compresses the"
-            + " arrays inside the .npz)");
+        return line(415, what + " body has Content-Encoding " + SnapshotFormat.shorten(coding) + ", which the monitor"
+            + " does not decode; expected the body as it is, without Content-Encoding (numpy.savez_compressed"
+            + " compresses the arrays inside the .npz)");
       }
       return body(limit, DISCARD_FACTOR * limit, what, setting, f);
     });
@@ -194,10 +194,6 @@ public final class IngestRoutes {
         return completeWithFuture(answer);
       });
     });
-  }
-
-  private static String shorten(String s) {
-    return s.length() > 40 ? s.substring(0, 40) + "…" : s;
   }
 
   /** The 413 line: the body's size ({@code "of N"}), the limit, and how to raise it where a setting allows. */

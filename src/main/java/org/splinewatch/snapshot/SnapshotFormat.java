@@ -806,7 +806,8 @@ public final class SnapshotFormat {
     throw new FormatException("snapshot: \"" + key + "\" is " + shorten(v.toString()) + "; expected a number");
   }
 
-  private static String shorten(String s) {
+  /** {@code s} cut at 40 characters (with "…"), for a value quoted in a one-line error. */
+  public static String shorten(String s) {
     return s.length() > 40 ? s.substring(0, 40) + "…" : s;
   }
 }
