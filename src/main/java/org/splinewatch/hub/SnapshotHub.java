@@ -94,7 +94,9 @@ public final class SnapshotHub {
     }
   }
 
-  /** The analysis of {@code s}; one that throws instead of failing its stage fails the same way (the stream goes on). */
+  /**
+   * The analysis of {@code s}; one that throws instead of failing its stage fails the same way (the stream goes on).
+   */
   private static CompletionStage<?> analyse(Analyzer a, WeightSnapshot s) {
     try {
       return a.analyze().apply(s);
