@@ -64,6 +64,9 @@ public final class NpzArchive {
   /** Header bytes of one array at most: numpy writes a few hundred. */
   private static final int MAX_HEADER = 4096;
   private static final int MAX_DIMS = 8;
+  /** The dtypes an array may have, as a refusal names them. */
+  private static final String DTYPES = "a little-endian numeric dtype: <f2, <f4, <f8, <i2, <i4, <i8, <u2, <u4, <u8,"
+      + " |i1, |u1 or |b1";
   private static final NpyHeader.Bounds BOUNDS = new NpyHeader.Bounds(MAX_HEADER, MAX_DIMS);
 
   private final Map<String, Array> arrays;
@@ -195,10 +198,9 @@ public final class NpzArchive {
     int elem = switch (descr) {
       case "<f4", "<i4", "<u4" -> 4;
       case "<f8", "<i8", "<u8" -> 8;
-      case "<i2", "<u2" -> 2;
+      case "<f2", "<i2", "<u2" -> 2;
       case "|u1", "|i1", "|b1" -> 1;
-      default -> throw new FormatException(where + " has dtype " + descr + "; expected a little-endian numeric dtype"
-          + " such as <f4, <f8, <i8 or |u1");
+      default -> throw new FormatException(where + " has dtype " + descr + "; expected " + DTYPES);
     };
     long dataStart = h.dataOffset();
     long expected = h.dataBytes();
@@ -219,7 +221,9 @@ public final class NpzArchive {
         case "<f8" -> bb.getDouble(); // a finite value beyond float32's range becomes infinite: refused as non-finite
         case "<i4" -> bb.getInt();
         case "<u4" -> bb.getInt() & 0xffffffffL;
-        case "<i8", "<u8" -> bb.getLong();
+        case "<f2" -> halfToFloat(bb.getShort());
+        case "<i8" -> bb.getLong();
+        case "<u8" -> unsigned(bb.getLong());
         case "<i2" -> bb.getShort();
         case "<u2" -> bb.getShort() & 0xffff;
         case "|i1" -> bb.get();
@@ -241,12 +245,32 @@ public final class NpzArchive {
       case UNREADABLE_HEADER -> new FormatException(where + " has an unreadable header; expected {'descr': ...,"
           + " 'shape': (...)}");
       case UNSUPPORTED_DTYPE -> new FormatException(where + " has dtype " + NpyHeader.printable(e.text())
-          + "; expected a little-endian numeric dtype such as <f4, <f8, <i8 or |u1");
+          + "; expected " + DTYPES);
       case BAD_DIMENSION -> new FormatException(where + " has shape (" + shorten(NpyHeader.printable(e.text()))
           + "); expected non-negative dimensions below 2^31");
       case TOO_MANY_DIMENSIONS -> new FormatException(where + " has more than " + MAX_DIMS + " dimensions");
       case SIZE_OVERFLOW -> new FormatException(where + " has shape " + e.text() + " whose size overflows", true);
     };
+  }
+
+  /** The value of an IEEE 754 half-precision number (numpy's {@code float16}); float32 holds every one exactly. */
+  static float halfToFloat(short bits) {
+    int sign = (bits & 0x8000) << 16;
+    int exponent = (bits >>> 10) & 0x1f;
+    int mantissa = bits & 0x3ff;
+    if (exponent == 0x1f) { // infinite or NaN (refused later as a non-finite value)
+      return Float.intBitsToFloat(sign | 0x7f800000 | mantissa << 13);
+    }
+    if (exponent == 0) { // zero or subnormal: mantissa × 2^-24
+      float magnitude = mantissa * 0x1p-24f;
+      return sign == 0 ? magnitude : -magnitude;
+    }
+    return Float.intBitsToFloat(sign | (exponent + 127 - 15) << 23 | mantissa << 13);
+  }
+
+  /** {@code bits} read as an unsigned 64-bit integer. */
+  private static double unsigned(long bits) {
+    return bits >= 0 ? bits : ((bits >>> 1) | (bits & 1)) * 2.0; // halved with the low bit kept for rounding
   }
 
   private static String shorten(String s) {

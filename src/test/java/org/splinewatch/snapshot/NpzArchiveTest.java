@@ -59,6 +59,38 @@ class NpzArchiveTest {
   }
 
   @Test
+  void halfPrecisionIsReadExactly() {
+    // IEEE 754 binary16 bit patterns and their values: 1, -2, the largest finite, the least subnormal, -0
+    short[] bits = {0x3c00, (short) 0xc000, 0x7bff, 0x0001, (short) 0x8000, 0x3555};
+    ByteBuffer f2 = ByteBuffer.allocate(2 * bits.length).order(ByteOrder.LITTLE_ENDIAN);
+    for (short b : bits) {
+      f2.putShort(b);
+    }
+    NpzArchive.Array a = NpzArchive.parseNpy(WHERE, "w", npy(1, "<f2", false, f2.array(), bits.length));
+    assertArrayEquals(new float[] {1f, -2f, 65504f, 0x1p-24f, -0f, 0x1.554p-2f}, a.values());
+    assertEquals(Float.floatToRawIntBits(-0f), Float.floatToRawIntBits(a.values()[4]), "the sign of zero is kept");
+    assertFalse(a.integral());
+    assertEquals(Float.POSITIVE_INFINITY, NpzArchive.halfToFloat((short) 0x7c00));
+    assertTrue(Float.isNaN(NpzArchive.halfToFloat((short) 0x7e00)));
+    assertEquals(0x1.ff8p-15f, NpzArchive.halfToFloat((short) 0x03ff), "the largest subnormal");
+  }
+
+  @Test
+  void unsignedEightByteIntegersAreNotReadAsNegative() {
+    ByteBuffer u8 = ByteBuffer.allocate(24).order(ByteOrder.LITTLE_ENDIAN).putLong(7).putLong(Long.MIN_VALUE)
+        .putLong(-1L);
+    NpzArchive.Array a = NpzArchive.parseNpy(WHERE, "w", npy(1, "<u8", false, u8.array(), 3));
+    assertArrayEquals(new float[] {7f, 0x1p63f, 0x1p64f}, a.values());
+    assertTrue(a.integral());
+  }
+
+  @Test
+  void aRefusedDtypeIsToldWhichAreRead() {
+    refused(npy(1, "<c8", false, new byte[8], 1), "has dtype <c8; expected a little-endian numeric dtype: <f2, <f4,"
+        + " <f8, <i2, <i4, <i8, <u2, <u4, <u8, |i1, |u1 or |b1");
+  }
+
+  @Test
   void fortranOrderArraysAreReadInCOrder() {
     // numpy.save(W.T) writes 'fortran_order': True; numpy.load reads it as the (2, 3) matrix [[1, 3, 5], [2, 4, 6]]
     ByteBuffer f4 = ByteBuffer.allocate(24).order(ByteOrder.LITTLE_ENDIAN);
