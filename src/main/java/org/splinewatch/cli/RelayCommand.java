@@ -78,10 +78,9 @@ final class RelayCommand implements Callable<Integer> {
     Path sd = relaySettings.sdDir();
     String h = relaySettings.host();
     int p = relaySettings.port();
-    if (new java.net.InetSocketAddress(h, p).isUnresolved()) {
-      throw new CommandLine.ParameterException(spec.commandLine(), "--host " + h + " cannot be resolved; expected an"
-          + " address of this machine (default 127.0.0.1)");
-    }
+    BrowsableUrl.notAnAddressHere("--host", h, "default 127.0.0.1; 0.0.0.0 for every interface").ifPresent(why -> {
+      throw new CommandLine.ParameterException(spec.commandLine(), why);
+    });
     if (java.nio.file.Files.exists(sd) && !java.nio.file.Files.isDirectory(sd)) {
       throw new CommandLine.ParameterException(spec.commandLine(), "--sd-dir " + sd + " is a file; expected the runs'"
           + " prometheus-sd directory (<out>/prometheus-sd)");
@@ -97,7 +96,7 @@ final class RelayCommand implements Callable<Integer> {
               + " P (0 picks a free one)");
           return 1;
         }
-        if (why.contains("Cannot assign requested address")) { // another machine's address: --host is wrong
+        if (why.contains("Cannot assign requested address")) { // one the check above could not see: --host is wrong
           throw new CommandLine.ParameterException(spec.commandLine(), "--host " + h + " is not an address of this"
               + " machine (cannot listen on " + h + ":" + p + ": " + why + "); expected one of its addresses"
               + " (default 127.0.0.1; 0.0.0.0 for every interface)");

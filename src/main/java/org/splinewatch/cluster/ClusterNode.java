@@ -43,6 +43,7 @@ public final class ClusterNode {
    */
   public static <T> ActorSystem<T> start(Behavior<T> guardian, ClusterSettings settings, List<String> roles,
       Config base) {
+    settings.checkAddress();
     String warning = settings.checkExposure();
     if (!warning.isEmpty()) {
       System.err.println(warning);

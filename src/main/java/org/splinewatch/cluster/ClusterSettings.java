@@ -12,6 +12,7 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.splinewatch.metrics.BrowsableUrl;
 import org.splinewatch.settings.ConfigBlock;
 
 /**
@@ -237,15 +238,27 @@ public record ClusterSettings(String host, int port, String seed, List<String> r
   }
 
   /**
-   * The checks {@link ClusterNode#start} makes before binding, for a command line to report as bad arguments: the
-   * address rule of {@link #checkExposure()} (its warning is printed at start), readable TLS files, and stores that
+   * The checks {@link ClusterNode#start} makes before binding, for a command line to report as bad arguments: an
+   * address of this machine ({@link #checkAddress()}), the rule of {@link #checkExposure()} (its warning is printed at start), readable TLS files, and stores that
    * their password opens, with a private key in the key store.
    */
   public void checkTransport() {
+    checkAddress();
     checkExposure(); // with --insecure only a wildcard address throws; the warning is printed at start
     if (tls.enabled()) {
       checkStores(tls, tls.password());
     }
+  }
+
+  /**
+   * Refuses a host that is no address of this machine (another machine's): the node binds the address it advertises,
+   * and binding it failed as "port 0 is in use or cannot be bound", naming the port instead of the host.
+   */
+  public void checkAddress() {
+    BrowsableUrl.notAnAddressHere("cluster address", host, "127.0.0.1 on one machine, else its address on the network"
+        + " the nodes share; --host for serve, --cluster-host for a trainer").ifPresent(why -> {
+          throw new IllegalArgumentException(why);
+        });
   }
 
   private static boolean wildcard(String host) {

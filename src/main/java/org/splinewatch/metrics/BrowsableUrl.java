@@ -32,6 +32,31 @@ public final class BrowsableUrl {
         || java.net.NetworkInterface.getByInetAddress(address) != null;
   }
 
+  /**
+   * Why {@code option}'s {@code host} cannot be listened on here, checked before anything is started or written, or
+   * empty: a name that does not resolve, or an address of no interface of this machine. Wildcards, loopback and this
+   * machine's addresses pass; binding still reports what this cannot see. {@code examples} ends each message, e.g.
+   * {@code "e.g. 127.0.0.1 or 0.0.0.0"}.
+   */
+  public static Optional<String> notAnAddressHere(String option, String host, String examples) {
+    java.net.InetAddress address;
+    try {
+      address = java.net.InetAddress.getByName(unbracketed(host));
+    } catch (java.net.UnknownHostException e) {
+      return Optional.of(option + " " + host + " cannot be resolved; expected an address of this machine (" + examples
+          + ")");
+    }
+    try {
+      if (ofThisMachine(address)) {
+        return Optional.empty();
+      }
+    } catch (java.net.SocketException e) {
+      return Optional.empty(); // the interfaces cannot be listed: binding will say
+    }
+    return Optional.of(option + " " + host + " is not an address of this machine; expected one of its addresses ("
+        + examples + ")");
+  }
+
   /** The host to open: {@code advertiseHost} where set, loopback for a wildcard {@code bindHost}, else bindHost. */
   public static String host(String bindHost, String advertiseHost) {
     if (advertiseHost != null && !advertiseHost.isBlank()) {

@@ -65,22 +65,7 @@ public final class MetricsHttpServer {
    * addresses pass; binding still reports what this cannot see ({@link NotAnAddressHereException}).
    */
   public static Optional<String> notAnAddressHere(String host) {
-    java.net.InetAddress address;
-    try {
-      address = java.net.InetAddress.getByName(BrowsableUrl.unbracketed(host));
-    } catch (java.net.UnknownHostException e) {
-      return Optional.of("--metrics-host " + host + " cannot be resolved; expected an address of this machine (e.g."
-          + " 127.0.0.1 or 0.0.0.0)");
-    }
-    try {
-      if (BrowsableUrl.ofThisMachine(address)) {
-        return Optional.empty();
-      }
-    } catch (java.net.SocketException e) {
-      return Optional.empty(); // the interfaces cannot be listed: binding will say
-    }
-    return Optional.of("--metrics-host " + host + " is not an address of this machine; expected one of its addresses"
-        + " (e.g. 127.0.0.1 or 0.0.0.0)");
+    return BrowsableUrl.notAnAddressHere("--metrics-host", host, "e.g. 127.0.0.1 or 0.0.0.0");
   }
 
   public static MetricsHttpServer start(ActorSystem<?> system, PrometheusMeterRegistry registry, String host, int port) {

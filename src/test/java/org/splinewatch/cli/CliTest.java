@@ -217,7 +217,7 @@ class CliTest {
     String unknown = run(2, "monitor", "relay", "--token-file", token.toString(), "--host", "nosuch.invalid",
         "--port", "0");
     assertTrue(unknown.startsWith("error: --host nosuch.invalid cannot be resolved; expected an address of this"
-        + " machine (default 127.0.0.1)"), unknown);
+        + " machine (default 127.0.0.1; 0.0.0.0 for every interface)"), unknown);
     // an empty host bound loopback while the console said "listening on all interfaces (0.0.0.0:…)"; the port out of
     // range is checked after it, so that without the check the relay does not start either
     String empty = run(2, "monitor", "relay", "--token-file", token.toString(), "--host", "", "--port", "70000");
@@ -231,12 +231,32 @@ class CliTest {
       assertEquals("error: relay port " + port + " on 127.0.0.1 is already in use; choose another with --port P (0"
           + " picks a free one)", inUse.strip());
     }
-    // an address of another machine (TEST-NET-1): it said "expected a free port", which --port 0 did not fix
+    // an address of another machine (TEST-NET-1): it said "expected a free port", which --port 0 did not fix; now
+    // refused before binding, by the interfaces' addresses rather than the text of Linux's bind error
     String elsewhere = run(2, "monitor", "relay", "--token-file", token.toString(), "--host", "192.0.2.1", "--port",
         "0");
-    assertEquals("error: --host 192.0.2.1 is not an address of this machine (cannot listen on 192.0.2.1:0: Cannot"
-        + " assign requested address); expected one of its addresses (default 127.0.0.1; 0.0.0.0 for every"
-        + " interface)" + System.lineSeparator() + "(./monitor relay --help lists the options)", elsewhere.strip());
+    assertEquals("error: --host 192.0.2.1 is not an address of this machine; expected one of its addresses (default"
+        + " 127.0.0.1; 0.0.0.0 for every interface)" + System.lineSeparator() + "(./monitor relay --help lists the"
+        + " options)", elsewhere.strip());
+  }
+
+  @Test
+  void aClusterAddressOfAnotherMachineIsABadArgument() throws Exception {
+    // TEST-NET-1: serve said "cluster port 0 on 192.0.2.1 is in use or cannot be bound; choose another with --port"
+    // (exit 1), naming the port rather than the host; and without --insecure it asked for TLS first
+    String expected = " 192.0.2.1 is not an address of this machine; expected one of its addresses (127.0.0.1 on one"
+        + " machine, else its address on the network the nodes share; --host for serve, --cluster-host for a trainer)";
+    for (List<String> tls : List.of(List.<String>of(), List.of("--insecure"))) {
+      List<String> serve = new java.util.ArrayList<>(List.of("monitor", "serve", "--host", "192.0.2.1", "--port", "0",
+          "--metrics-port", "0", "--out", tmp.resolve("served").toString()));
+      serve.addAll(tls);
+      assertEquals("error: cluster address" + expected + System.lineSeparator()
+          + "(./monitor serve --help lists the options)", run(2, serve.toArray(String[]::new)).strip());
+      assertFalse(Files.exists(tmp.resolve("served")));
+    }
+    String train = run(2, "train", "--monitor", "127.0.0.1:1", "--cluster-host", "192.0.2.1", "--insecure",
+        "--data-dir", tmp.toString(), "--out", tmp.resolve("runs").toString());
+    assertTrue(train.startsWith("error: cluster address" + expected), train);
   }
 
   @Test
