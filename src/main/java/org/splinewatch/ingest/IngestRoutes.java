@@ -157,25 +157,28 @@ public final class IngestRoutes {
       Capped body = new Capped();
       body.busy = !reserve(body, declared.isPresent() ? Math.min(declared.getAsLong(), limit) : 0);
       return extractMaterializer(mat -> {
-        CompletionStage<Capped> read = e.withoutSizeLimit().getDataBytes().runFold(body, (acc, bytes) -> {
-          acc.total += bytes.size();
-          if (acc.total > discard) {
-            throw new IllegalStateException("over the discard limit");
-          }
-          if (acc.total <= limit && !acc.busy) {
-            acc.busy = !reserve(acc, acc.total - acc.reserved);
-            if (acc.busy) {
-              acc.kept = null; // thrown away: the rest is read and not kept
-            } else {
-              acc.kept.append(bytes);
-            }
-          }
-          return acc;
-        }, mat);
+        // a client that stops sending held its declared length in max-bytes-in-flight until the connection's idle
+        // timeout (60 s), other runs' bodies answered 503 meanwhile
+        CompletionStage<Capped> read = e.withoutSizeLimit().getDataBytes().idleTimeout(settings.bodyStallTimeout())
+            .runFold(body, (acc, bytes) -> {
+              acc.total += bytes.size();
+              if (acc.total > discard) {
+                throw new IllegalStateException("over the discard limit");
+              }
+              if (acc.total <= limit && !acc.busy) {
+                acc.busy = !reserve(acc, acc.total - acc.reserved);
+                if (acc.busy) {
+                  acc.kept = null; // thrown away: the rest is read and not kept
+                } else {
+                  acc.kept.append(bytes);
+                }
+              }
+              return acc;
+            }, mat);
         CompletionStage<HttpResponse> answer = read.handle((acc, err) -> err).thenCompose(err -> {
           if (err != null && body.total <= discard) {
-            return CompletableFuture.completedFuture(response(IngestedRun.Reply.error(400, truncated(err, body,
-                declared))));
+            return CompletableFuture.completedFuture(response(IngestedRun.Reply.error(stalled(err) ? 408 : 400,
+                truncated(err, body, declared))));
           }
           if (err != null || body.total > limit) {
             String size = err != null ? "of more than " + discard : "of " + body.total;
@@ -247,9 +250,22 @@ public final class IngestRoutes {
         String.valueOf(RETRY_AFTER_SECONDS)));
   }
 
-  /** A body whose stream failed: it ended early (the client closed or half-closed), or could not be read. */
-  private static String truncated(Throwable err, Capped body, OptionalLong declared) {
+  /** Whether a body's stream failed because no byte arrived for {@code body-stall-timeout} (answered 408). */
+  private static boolean stalled(Throwable err) {
+    return (err instanceof CompletionException && err.getCause() != null ? err.getCause() : err)
+        instanceof org.apache.pekko.stream.StreamIdleTimeoutException;
+  }
+
+  /**
+   * A body whose stream failed: it stalled, ended early (the client closed or half-closed), or could not be read.
+   */
+  private String truncated(Throwable err, Capped body, OptionalLong declared) {
     Throwable c = err instanceof CompletionException && err.getCause() != null ? err.getCause() : err;
+    if (stalled(err)) {
+      return "no byte of the request body arrived for " + settings.bodyStallTimeout().toSeconds() + " s after "
+          + body.total + (declared.isPresent() ? " of " + declared.getAsLong() : "") + " bytes; expected the whole"
+          + " body without such a pause (splinewatch.ingest.body-stall-timeout)";
+    }
     if (declared.isPresent() && body.total < declared.getAsLong()) {
       return "the request body ended after " + body.total + " of " + declared.getAsLong() + " bytes (Content-Length);"
           + " expected the whole body";

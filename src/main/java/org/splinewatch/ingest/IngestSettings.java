@@ -10,6 +10,8 @@ import org.splinewatch.snapshot.NpzArchive;
  *
  * @param maxBytesInFlight  body bytes all requests may hold at once while they are read and parsed
  *                          ({@code max-bytes-in-flight}); at least the largest body, so that one always fits
+ * @param bodyStallTimeout  a request body of which no byte arrives for this long is answered 400 and lets go of its
+ *                          share of {@code maxBytesInFlight} ({@code body-stall-timeout})
  * @param abortDrainTimeout how long a run finished early (stopped, failed, interrupted, or cut by the monitor's own
  *                          stop) waits for its in-flight analyses ({@code splinewatch.lifecycle.abort-drain-timeout})
  * @param analyseAfterStop  a run finished as stopped still analyses its queued snapshots, within {@code drainTimeout}
@@ -17,7 +19,7 @@ import org.splinewatch.snapshot.NpzArchive;
  */
 public record IngestSettings(boolean enabled, long maxRunBytes, long maxSnapshotBytes, int maxEntries, int maxLayers,
     int maxLayerWidth, int maxProbes, int maxRuns, String earlyStop, int hubBufferSize, Duration drainTimeout,
-    Duration idleTimeout, long maxBytesInFlight, Duration abortDrainTimeout, boolean analyseAfterStop) {
+    Duration idleTimeout, long maxBytesInFlight, Duration bodyStallTimeout, Duration abortDrainTimeout, boolean analyseAfterStop) {
 
   public IngestSettings {
     if (maxRunBytes < 1024 || maxSnapshotBytes < 1024 || maxRunBytes > Integer.MAX_VALUE - 64
@@ -57,7 +59,7 @@ public record IngestSettings(boolean enabled, long maxRunBytes, long maxSnapshot
         c.integer("max-entries"), c.integer("max-layers"), c.integer("max-layer-width"), c.integer("max-probes"),
         c.integer("max-runs"), c.config().getString("early-stop"), hubBufferSize,
         ConfigBlock.of(root, "splinewatch.analysis").positiveDuration("drain-timeout"),
-        c.positiveDuration("idle-timeout"), inFlight,
+        c.positiveDuration("idle-timeout"), inFlight, c.positiveDuration("body-stall-timeout"),
         ConfigBlock.of(root, "splinewatch.lifecycle").positiveDuration("abort-drain-timeout"),
         root.getBoolean("splinewatch.lifecycle.analyse-after-stop"));
   }

@@ -705,7 +705,9 @@ class IngestHttpTest {
 
   @Test
   void bodiesBeyondTheBytesInFlightWaitWith503AndRetryAfter() throws Exception {
-    start(Map.of("splinewatch.ingest.max-bytes-in-flight", 300_000, "splinewatch.ingest.max-run-bytes", 200_000));
+    // the held request stalls: it keeps its bytes for up to the stall timeout, longer than this test takes
+    start(Map.of("splinewatch.ingest.max-bytes-in-flight", 300_000, "splinewatch.ingest.max-run-bytes", 200_000,
+        "splinewatch.ingest.body-stall-timeout", "5m"));
     assertEquals(201, post("/api/v1/runs", TestNpz.run("b1", 20, 8, 4, ""), TOKEN).statusCode());
     byte[] other = new byte[160_000];
     try (Socket held = partialBody("/api/v1/runs/b1/snapshots", 150_000, 1000)) {
@@ -736,6 +738,24 @@ class IngestHttpTest {
     }
     // the held bytes are released when its client goes away
     waitFor(() -> String.valueOf(post("/api/v1/runs/b1/snapshots", other, TOKEN).statusCode()), "400"::equals);
+  }
+
+  @Test
+  void aBodyThatStallsIsAnsweredAndLetsGoOfItsBytesInFlight() throws Exception {
+    start(Map.of("splinewatch.ingest.max-bytes-in-flight", 300_000, "splinewatch.ingest.max-run-bytes", 200_000,
+        "splinewatch.ingest.body-stall-timeout", "1s"));
+    assertEquals(201, post("/api/v1/runs", TestNpz.run("s1", 20, 8, 4, ""), TOKEN).statusCode());
+    // 150,000 declared, 1,000 sent, then nothing: the declared bytes were held until the connection's idle timeout
+    try (Socket stalled = partialBody("/api/v1/runs/s1/snapshots", 150_000, 1000)) {
+      String answer = waitFor(() -> answerSoFar(stalled), a -> a.startsWith("HTTP/1.1"));
+      assertTrue(answer.startsWith("HTTP/1.1 408") && answer.contains("no byte of the request body arrived for 1 s"
+          + " after 1000 of 150000 bytes; expected the whole body without such a pause"
+          + " (splinewatch.ingest.body-stall-timeout)"), answer);
+      waitFor(() -> metrics(), m -> m.contains("splinewatch_ingest_in_flight_bytes 0.0"));
+      // 160,000 more bytes did not fit beside its 150,000 (503); now they are read, and refused as no .npz (400)
+      HttpResponse<String> other = post("/api/v1/runs/s1/snapshots", new byte[160_000], TOKEN);
+      assertEquals(400, other.statusCode(), other.body());
+    }
   }
 
   @Test
