@@ -342,6 +342,8 @@ public final class TrainCommand implements Callable<Integer> {
       throw new CommandLine.ParameterException(spec.commandLine(), Main.oneLine(e));
     } catch (MonitorLink.RunIdTaken e) { // --monitor: a run id taken there is exit 2, as one taken here
       throw new CommandLine.ParameterException(spec.commandLine(), Main.oneLine(e));
+    } catch (org.splinewatch.metrics.RunLock.InUse e) { // a run with this --run-id is running: nothing written
+      throw new CommandLine.ParameterException(spec.commandLine(), Main.oneLine(e));
     } catch (DataException | IllegalStateException e) {
       System.err.println("error: " + Main.oneLine(e));
       return 1;

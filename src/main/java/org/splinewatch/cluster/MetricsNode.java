@@ -43,6 +43,7 @@ import org.splinewatch.control.RunControl;
 import org.splinewatch.metrics.MetricsActor;
 import org.splinewatch.metrics.RetentionSettings;
 import org.splinewatch.metrics.RunInfoMetric;
+import org.splinewatch.metrics.RunLock;
 import org.splinewatch.metrics.RunLog;
 import org.splinewatch.snapshot.RunIds;
 import org.splinewatch.snapshot.Sample;
@@ -197,7 +198,7 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
    * TrainingEnded}; null before), read by the control endpoint's threads.
    */
   private record Run(Path dir, ActorRef<MetricsActor.Command> metrics, RegisterRun registration, String token,
-      AtomicReference<String> ended) {
+      AtomicReference<String> ended, RunLock lock) {
   }
 
   /** How long a stopping node waits for the reports still being written (within MonitorServer's 30 s). */
@@ -422,7 +423,10 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
           }
           return this;
         })
-        .onSignal(PostStop.class, signal -> awaitReports())
+        .onSignal(PostStop.class, signal -> {
+          runs.values().forEach(r -> r.lock().close()); // left without their end here (the node is stopping)
+          return awaitReports();
+        })
         .build();
   }
 
@@ -591,6 +595,14 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
     // read before config.json is written anew: the interval the run had until this segment (its run_resumed's)
     java.util.OptionalLong everyBefore = holdsRun ? RunLog.recordedSnapshotEvery(dir)
         : java.util.OptionalLong.empty();
+    RunLock lock;
+    try { // a ./trainer on the same --out may have taken the directory and not written its files yet
+      lock = RunLock.acquire(dir);
+    } catch (RunLock.InUse | UncheckedIOException e) {
+      rejections.reject("metrics", "run_exists", peer(m.replyTo()), "run " + m.runId() + " is in use");
+      m.replyTo().tell(new Registered(m.runId(), null, metricsUrl, e.getMessage(), null, e instanceof RunLock.InUse));
+      return this;
+    }
     try {
       RunLog.writeConfig(dir, config);
       ResumeKey.store(dir, m.resumeKey(), !holdsRun);
@@ -609,7 +621,7 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
           rejections, m.publishToken(), error -> self.tell(new WriterFailed(m.runId(), error)), everyBefore),
           "run-" + TrainerDoor.secret()); // unguessable: peers cannot address the gate
       ActorRef<MetricsActor.Command> metrics = gate.narrow();
-      Run run = new Run(dir, metrics, m, token, new AtomicReference<>());
+      Run run = new Run(dir, metrics, m, token, new AtomicReference<>(), lock);
       runs.put(m.runId(), run);
       // the same message for every run of this trainer: watching it again with another one would throw
       getContext().watchWith(m.trainer(), new TrainerGone(m.trainer()));
@@ -617,6 +629,7 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
           reason -> m.trainer().tell(new TrainerActor.Stop(reason, m.stopToken())), run.ended()::get);
       m.replyTo().tell(new Registered(m.runId(), metrics, metricsUrl, null, token));
     } catch (RuntimeException e) {
+      lock.close();
       m.replyTo().tell(new Registered(m.runId(), null, metricsUrl, "the monitor cannot create " + dir + ": "
           + e.getMessage(), null));
     }
@@ -635,6 +648,7 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
       getContext().getLog().error("run {}: its run_finished event could not be written: {}",
           run.registration().runId(), e.getMessage());
     }
+    run.lock().close(); // its files are there: a later run on the directory is refused by them
     control.unregister(run.registration().runId());
     getContext().unwatch(run.registration().trainer());
     getContext().stop(run.metrics());

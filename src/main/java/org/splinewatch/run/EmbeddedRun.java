@@ -47,6 +47,7 @@ import org.splinewatch.metrics.MetricsActor;
 import org.splinewatch.metrics.MetricsHttpServer;
 import org.splinewatch.metrics.ProcessMetrics;
 import org.splinewatch.metrics.RunInfoMetric;
+import org.splinewatch.metrics.RunLock;
 import org.splinewatch.metrics.RunLog;
 import org.splinewatch.report.ReportWriter;
 import org.splinewatch.report.RunData;
@@ -136,6 +137,20 @@ public final class EmbeddedRun {
         : RunDirectory.check(s, runId, w.overwrite());
     // the checkpoint fits this run, read once (the command line checked it already, and hands its reading on)
     Optional<Checkpoints.Resolved> checkpoint = checked != null ? checked : ResumeCheck.check(s);
+    // a --monitor run's files are the monitor's, which refuses a run id taken there
+    RunLock lock = null;
+    for (int attempt = 1; !remote && lock == null; attempt++) {
+      try {
+        lock = RunLock.acquire(runDir);
+      } catch (RunLock.InUse e) {
+        if (!s.runId().isEmpty() || attempt == 100) {
+          throw e;
+        }
+        // a default run id taken by a run started in the same second: the next free one
+        runId = RunDirectory.runId(s);
+        runDir = RunDirectory.check(s, runId, w.overwrite());
+      }
+    }
     // a signal during the start-up (seconds: ND4J's backend, the actor system, the data set) ends it before the run
     // directory is touched, with one line, instead of the JVM's silent exit; once training is set up, it ends the run
     // after its current step (SignalStop)
@@ -145,6 +160,9 @@ public final class EmbeddedRun {
           signals);
     } finally {
       signals.close();
+      if (lock != null) {
+        lock.close(); // the run's files are written: the directory is free again
+      }
     }
   }
 

@@ -16,6 +16,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import org.splinewatch.metrics.RunLock;
 import org.splinewatch.snapshot.IoErrors;
 import org.splinewatch.snapshot.RunIds;
 import org.splinewatch.trainer.RunSettings;
@@ -218,14 +219,17 @@ public final class RunDirectory {
     return "reference.conf".equals(config.getValue(key).origin().resource());
   }
 
-  /** Deletes an earlier run's directory tree ({@code --overwrite}). */
+  /** Deletes what an earlier run wrote in {@code dir} ({@code --overwrite}), not the lock this run holds on it. */
   static void delete(Path dir) {
     if (!Files.isDirectory(dir)) {
       return;
     }
+    Path lock = dir.resolve(RunLock.FILE); // this run's: it holds the directory while it replaces the files
     try (var paths = Files.walk(dir)) {
       for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
-        Files.delete(p);
+        if (!p.equals(dir) && !p.equals(lock)) {
+          Files.delete(p);
+        }
       }
     } catch (IOException e) {
       throw new UncheckedIOException("--overwrite: cannot delete " + dir + ": " + IoErrors.reason(e), e);

@@ -1,0 +1,121 @@
+package org.splinewatch.metrics;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import org.splinewatch.snapshot.IoErrors;
+
+/**
+ * A run's hold on its run directory while it runs: one process at a time writes a run directory. Two runs started
+ * at the same time with the same run id (or the same default one, {@code method-dataset-time}, in the same second)
+ * both found the directory free and wrote into it, their metrics and events interleaved. The operating system
+ * releases the lock when the process ends, however it ends. {@link #close} deletes the lock file, and the
+ * directories {@link #acquire} created when the run wrote nothing else there (its start-up ended early).
+ */
+public final class RunLock implements AutoCloseable {
+  /** The lock file in the run directory, there only while a run holds it (or after a process was killed). */
+  public static final String FILE = ".run-lock";
+
+  /** Another run holds the directory. */
+  public static final class InUse extends RuntimeException {
+    public InUse(String message) {
+      super(message);
+    }
+  }
+
+  private final Path dir;
+  private final FileChannel channel;
+  private final FileLock lock;
+  /** The directories {@link #acquire} created, deepest first: removed at close if the run left them empty. */
+  private final List<Path> created;
+
+  private RunLock(Path dir, FileChannel channel, FileLock lock, List<Path> created) {
+    this.dir = dir;
+    this.channel = channel;
+    this.lock = lock;
+    this.created = created;
+  }
+
+  /**
+   * Creates {@code dir} (and its missing parents) and locks it.
+   *
+   * @throws InUse when another run (of this process or another) holds it
+   * @throws UncheckedIOException when the directory or the lock file cannot be created
+   */
+  public static RunLock acquire(Path dir) {
+    List<Path> created = new ArrayList<>();
+    for (Path p = dir.toAbsolutePath().normalize(); p != null && !Files.exists(p); p = p.getParent()) {
+      created.add(p);
+    }
+    Path file = dir.resolve(FILE);
+    try {
+      Files.createDirectories(dir);
+      // the run before this one deletes the file before it lets go of it: a lock on a deleted file holds nothing
+      for (int attempt = 0; attempt < 100; attempt++) {
+        FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        FileLock lock;
+        try {
+          lock = channel.tryLock();
+        } catch (OverlappingFileLockException e) {
+          lock = null; // held by another run of this process (tests, ./monitor experiment)
+        }
+        if (lock == null) {
+          channel.close();
+          throw new InUse("run directory " + dir + " is in use by a run that is running now (it holds " + FILE
+              + " there); expected a run id of its own for each run (--run-id), or this run started once that one"
+              + " has ended");
+        }
+        if (Files.exists(file)) {
+          return new RunLock(dir, channel, lock, created);
+        }
+        channel.close();
+      }
+      throw new InUse("run directory " + dir + ": cannot lock " + FILE + " there (it was deleted 100 times while"
+          + " this run locked it); expected one run at a time in it");
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot create the run directory " + dir + ": " + IoErrors.reason(e), e);
+    }
+  }
+
+  public Path dir() {
+    return dir;
+  }
+
+  /** Deletes the lock file (before letting go of it) and the directories it created that the run left empty. */
+  @Override
+  public void close() {
+    try {
+      Files.deleteIfExists(dir.resolve(FILE));
+    } catch (IOException e) {
+      // left behind: the next run on the directory locks it again
+    }
+    try {
+      lock.release();
+    } catch (IOException e) {
+      // released with the channel below
+    }
+    try {
+      channel.close();
+    } catch (IOException e) {
+      // nothing held
+    }
+    for (Path p : created) {
+      try {
+        Files.delete(p);
+      } catch (DirectoryNotEmptyException | NoSuchFileException e) {
+        return; // the run wrote here, or another process did: nothing above it is removed either
+      } catch (IOException e) {
+        return;
+      }
+    }
+  }
+}
