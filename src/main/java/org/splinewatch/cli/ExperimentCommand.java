@@ -24,6 +24,7 @@ import org.splinewatch.experiment.ExperimentPlan;
 import org.splinewatch.experiment.Findings;
 import org.splinewatch.experiment.FindingsReport;
 import org.splinewatch.report.RunData;
+import org.splinewatch.metrics.RunLock;
 import org.splinewatch.snapshot.IoErrors;
 import org.splinewatch.snapshot.Provenance;
 import picocli.CommandLine.Command;
@@ -145,6 +146,29 @@ final class ExperimentCommand implements Callable<Integer> {
           + " record ./monitor experiment writes; delete it to take the runs there as made with these options");
       return 2;
     }
+    // one experiment at a time in a directory: a second one took the first one's run in progress for an interrupted
+    // one and moved it aside while it was being written
+    RunLock lock;
+    try {
+      lock = RunLock.acquire(dir, ".experiment-lock", "--out " + dir + " is in use by another ./monitor experiment that"
+          + " is running now (it holds .experiment-lock there); expected one experiment at a time in a directory: wait"
+          + " for it to end, or give this one another --out");
+    } catch (RunLock.InUse e) {
+      throw new ParameterException(spec.commandLine(), e.getMessage());
+    } catch (java.io.UncheckedIOException e) {
+      throw new ParameterException(spec.commandLine(), "--out " + dir + ": cannot write the experiment directory ("
+          + IoErrors.reason(e.getCause()) + "); expected a directory this user can write (created when missing)");
+    }
+    try {
+      return run(plan, dir, runsDir, record, command, options);
+    } finally {
+      lock.close();
+    }
+  }
+
+  /** Trains the plan's runs that are not finished in {@code dir} and writes the findings; the exit code. */
+  private int run(ExperimentPlan plan, Path dir, Path runsDir, Path record, String command,
+      Map<String, String> options) throws IOException {
     Path conf = dir.resolve("experiment.conf");
     try {
       Files.createDirectories(runsDir);

@@ -19,7 +19,8 @@ import org.splinewatch.snapshot.IoErrors;
  * at the same time with the same run id (or the same default one, {@code method-dataset-time}, in the same second)
  * both found the directory free and wrote into it, their metrics and events interleaved. The operating system
  * releases the lock when the process ends, however it ends. {@link #close} deletes the lock file, and the
- * directories {@link #acquire} created when the run wrote nothing else there (its start-up ended early).
+ * directories {@link #acquire} created when the run wrote nothing else there (its start-up ended early). {@code
+ * ./monitor experiment} holds its directory the same way, with a lock file of its own.
  */
 public final class RunLock implements AutoCloseable {
   /** The lock file in the run directory, there only while a run holds it (or after a process was killed). */
@@ -33,13 +34,15 @@ public final class RunLock implements AutoCloseable {
   }
 
   private final Path dir;
+  private final Path file;
   private final FileChannel channel;
   private final FileLock lock;
   /** The directories {@link #acquire} created, deepest first: removed at close if the run left them empty. */
   private final List<Path> created;
 
-  private RunLock(Path dir, FileChannel channel, FileLock lock, List<Path> created) {
+  private RunLock(Path dir, Path file, FileChannel channel, FileLock lock, List<Path> created) {
     this.dir = dir;
+    this.file = file;
     this.channel = channel;
     this.lock = lock;
     this.created = created;
@@ -52,11 +55,23 @@ public final class RunLock implements AutoCloseable {
    * @throws UncheckedIOException when the directory or the lock file cannot be created
    */
   public static RunLock acquire(Path dir) {
+    return acquire(dir, FILE, "run directory " + dir + " is in use by a run that is running now (it holds " + FILE
+        + " there); expected a run id of its own for each run (--run-id), or this run started once that one has"
+        + " ended");
+  }
+
+  /**
+   * Creates {@code dir} and locks it with the lock file {@code name} there (another command's hold on its directory,
+   * e.g. ./monitor experiment's).
+   *
+   * @throws InUse with {@code inUse} when another process (or another holder in this one) has it
+   */
+  public static RunLock acquire(Path dir, String name, String inUse) {
     List<Path> created = new ArrayList<>();
     for (Path p = dir.toAbsolutePath().normalize(); p != null && !Files.exists(p); p = p.getParent()) {
       created.add(p);
     }
-    Path file = dir.resolve(FILE);
+    Path file = dir.resolve(name);
     try {
       Files.createDirectories(dir);
       // the run before this one deletes the file before it lets go of it: a lock on a deleted file holds nothing
@@ -70,17 +85,15 @@ public final class RunLock implements AutoCloseable {
         }
         if (lock == null) {
           channel.close();
-          throw new InUse("run directory " + dir + " is in use by a run that is running now (it holds " + FILE
-              + " there); expected a run id of its own for each run (--run-id), or this run started once that one"
-              + " has ended");
+          throw new InUse(inUse);
         }
         if (Files.exists(file)) {
-          return new RunLock(dir, channel, lock, created);
+          return new RunLock(dir, file, channel, lock, created);
         }
         channel.close();
       }
-      throw new InUse("run directory " + dir + ": cannot lock " + FILE + " there (it was deleted 100 times while"
-          + " this run locked it); expected one run at a time in it");
+      throw new InUse(dir + ": cannot lock " + name + " there (it was deleted 100 times while this process locked"
+          + " it); expected one process at a time in it");
     } catch (IOException e) {
       throw new UncheckedIOException("cannot create the run directory " + dir + ": " + IoErrors.reason(e), e);
     }
@@ -94,7 +107,7 @@ public final class RunLock implements AutoCloseable {
   @Override
   public void close() {
     try {
-      Files.deleteIfExists(dir.resolve(FILE));
+      Files.deleteIfExists(file);
     } catch (IOException e) {
       // left behind: the next run on the directory locks it again
     }

@@ -55,6 +55,21 @@ class ConcurrentRunsTest {
   }
 
   @Test
+  void aSecondExperimentInTheSameDirectoryIsRefused() throws Exception {
+    Path dir = tmp.resolve("experiment");
+    // it took the first one's run in progress for an interrupted one and moved it aside while it was being written
+    try (RunLock first = RunLock.acquire(dir, ".experiment-lock", "held")) {
+      String m = TestTools.cli(2, "monitor", "experiment", "seeds", "--quick", "--steps", "2", "--data-dir",
+          tmp.resolve("idx").toString(), "--datasets", "mnist", "--out", dir.toString());
+      assertTrue(m.startsWith("error: --out " + dir + " is in use by another ./monitor experiment that is running now"
+          + " (it holds .experiment-lock there); expected one experiment at a time in a directory"), m);
+      try (var files = Files.list(dir)) {
+        assertEquals(List.of(".experiment-lock"), files.map(p -> p.getFileName().toString()).toList());
+      }
+    }
+  }
+
+  @Test
   void aDefaultRunIdTakenInTheSameSecondGoesToTheNextOne() throws Exception {
     Path out = tmp.resolve("default-out");
     // runs that started in each of the next 60 seconds hold their default run ids' directories
