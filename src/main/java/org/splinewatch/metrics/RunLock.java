@@ -36,6 +36,7 @@ public final class RunLock implements AutoCloseable {
   private final Path dir;
   private final Path file;
   private final FileChannel channel;
+  /** Null where the file system has no locks. */
   private final FileLock lock;
   /** The directories {@link #acquire} created, deepest first: removed at close if the run left them empty. */
   private final List<Path> created;
@@ -82,6 +83,10 @@ public final class RunLock implements AutoCloseable {
           lock = channel.tryLock();
         } catch (OverlappingFileLockException e) {
           lock = null; // held by another run of this process (tests, ./monitor experiment)
+        } catch (IOException e) { // a file system without locks (some network mounts): used unguarded, as before
+          System.err.println("warning: cannot lock " + file + " (" + IoErrors.reason(e) + "): processes started"
+              + " together on " + dir + " are not kept apart there");
+          return new RunLock(dir, file, channel, null, created);
         }
         if (lock == null) {
           channel.close();
@@ -112,7 +117,9 @@ public final class RunLock implements AutoCloseable {
       // left behind: the next run on the directory locks it again
     }
     try {
-      lock.release();
+      if (lock != null) {
+        lock.release();
+      }
     } catch (IOException e) {
       // released with the channel below
     }
