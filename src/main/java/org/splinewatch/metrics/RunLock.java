@@ -12,6 +12,8 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import org.splinewatch.snapshot.IoErrors;
 
 /**
@@ -33,6 +35,9 @@ public final class RunLock implements AutoCloseable {
     }
   }
 
+  /** The lock files this process holds. */
+  private static final Set<Path> HELD = ConcurrentHashMap.newKeySet();
+
   private final Path dir;
   private final Path file;
   private final FileChannel channel;
@@ -40,6 +45,7 @@ public final class RunLock implements AutoCloseable {
   private final FileLock lock;
   /** The directories {@link #acquire} created, deepest first: removed at close if the run left them empty. */
   private final List<Path> created;
+  private boolean closed;
 
   private RunLock(Path dir, Path file, FileChannel channel, FileLock lock, List<Path> created) {
     this.dir = dir;
@@ -73,6 +79,21 @@ public final class RunLock implements AutoCloseable {
       created.add(p);
     }
     Path file = dir.resolve(name);
+    // held in this process: not opened again, as closing another channel on the file would let go of the
+    // operating system's lock, which is the process's, not the channel's
+    Path key = file.toAbsolutePath().normalize();
+    if (!HELD.add(key)) {
+      throw new InUse(inUse);
+    }
+    try {
+      return lock(dir, file, inUse, created);
+    } catch (RuntimeException e) {
+      HELD.remove(key);
+      throw e;
+    }
+  }
+
+  private static RunLock lock(Path dir, Path file, String inUse, List<Path> created) {
     try {
       Files.createDirectories(dir);
       // the run before this one deletes the file before it lets go of it: a lock on a deleted file holds nothing
@@ -82,7 +103,7 @@ public final class RunLock implements AutoCloseable {
         try {
           lock = channel.tryLock();
         } catch (OverlappingFileLockException e) {
-          lock = null; // held by another run of this process (tests, ./monitor experiment)
+          lock = null; // held in this process after all
         } catch (IOException e) { // a file system without locks (some network mounts): used unguarded, as before
           System.err.println("warning: cannot lock " + file + " (" + IoErrors.reason(e) + "): processes started"
               + " together on " + dir + " are not kept apart there");
@@ -97,7 +118,7 @@ public final class RunLock implements AutoCloseable {
         }
         channel.close();
       }
-      throw new InUse(dir + ": cannot lock " + name + " there (it was deleted 100 times while this process locked"
+      throw new InUse(dir + ": cannot lock " + file.getFileName() + " there (it was deleted 100 times while this process locked"
           + " it); expected one process at a time in it");
     } catch (IOException e) {
       throw new UncheckedIOException("cannot create the run directory " + dir + ": " + IoErrors.reason(e), e);
@@ -110,7 +131,11 @@ public final class RunLock implements AutoCloseable {
 
   /** Deletes the lock file (before letting go of it) and the directories it created that the run left empty. */
   @Override
-  public void close() {
+  public synchronized void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
     try {
       Files.deleteIfExists(file);
     } catch (IOException e) {
@@ -128,6 +153,7 @@ public final class RunLock implements AutoCloseable {
     } catch (IOException e) {
       // nothing held
     }
+    HELD.remove(file.toAbsolutePath().normalize());
     for (Path p : created) {
       try {
         Files.delete(p);

@@ -48,17 +48,38 @@ class RunLockTest {
     assertTrue(Files.isDirectory(prepared), "a directory that was there before is kept");
   }
 
-  @Test
-  void aRunOfAnotherProcessIsRefused() throws Exception {
-    Path dir = tmp.resolve("runs").resolve("r2");
-    // another JVM holds the run directory, as a second ./trainer would (a lock of the operating system's)
+  /** Another JVM that locks {@code dir}'s lock file as a second ./trainer would: "held", or exit code 5. */
+  private Process holder(Path dir) throws Exception {
     Path source = Files.writeString(tmp.resolve("Hold.java"), "import java.nio.channels.*; import java.nio.file.*;"
         + " public class Hold { public static void main(String[] a) throws Exception { Path d = Path.of(a[0]);"
         + " Files.createDirectories(d); FileChannel c = FileChannel.open(d.resolve(\".run-lock\"),"
         + " StandardOpenOption.CREATE, StandardOpenOption.WRITE); if (c.tryLock() == null) System.exit(5);"
         + " System.out.println(\"held\"); System.out.flush(); System.in.read(); } }");
     String java = ProcessHandle.current().info().command().orElse("java");
-    Process holder = new ProcessBuilder(java, source.toString(), dir.toString()).redirectErrorStream(true).start();
+    return new ProcessBuilder(java, source.toString(), dir.toString()).redirectErrorStream(true).start();
+  }
+
+  @Test
+  void aRefusalInThisProcessKeepsTheLockForTheOthers() throws Exception {
+    Path dir = tmp.resolve("runs").resolve("r3");
+    try (RunLock first = RunLock.acquire(dir)) {
+      assertThrows(RunLock.InUse.class, () -> RunLock.acquire(dir));
+      // closing a second channel on the file would have let go of the process's lock: another process took it
+      Process other = holder(dir);
+      try {
+        assertTrue(other.waitFor(60, TimeUnit.SECONDS));
+        assertEquals(5, other.exitValue(), new String(other.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
+      } finally {
+        other.destroyForcibly();
+      }
+    }
+  }
+
+  @Test
+  void aRunOfAnotherProcessIsRefused() throws Exception {
+    Path dir = tmp.resolve("runs").resolve("r2");
+    // another JVM holds the run directory, as a second ./trainer would (a lock of the operating system's)
+    Process holder = holder(dir);
     try {
       BufferedReader out = new BufferedReader(new InputStreamReader(holder.getInputStream(), StandardCharsets.UTF_8));
       assertEquals("held", out.readLine());
