@@ -741,6 +741,21 @@ class IngestHttpTest {
   }
 
   @Test
+  void aRunIdWhoseDirectoryARunningTrainerHoldsIsTaken() throws Exception {
+    // a ./trainer on the monitor's --out with this run id, still loading its data set: no files there yet
+    try (org.splinewatch.metrics.RunLock trainer = org.splinewatch.metrics.RunLock.acquire(tmp.resolve("k1"))) {
+      HttpResponse<String> r = post("/api/v1/runs", TestNpz.run("k1", 20, 8, 4, ""), TOKEN);
+      assertLine(r, 409, "run directory " + tmp.resolve("k1") + " is in use by a run that is running now");
+      try (var files = Files.list(tmp.resolve("k1"))) {
+        assertEquals(List.of(org.splinewatch.metrics.RunLock.FILE), files.map(f -> f.getFileName().toString())
+            .toList(), "the monitor wrote nothing there");
+      }
+    }
+    // once that run has gone, the id is free (its directory, empty, went with it)
+    assertEquals(201, post("/api/v1/runs", TestNpz.run("k1", 20, 8, 4, ""), TOKEN).statusCode());
+  }
+
+  @Test
   void aBodyThatStallsIsAnsweredAndLetsGoOfItsBytesInFlight() throws Exception {
     start(Map.of("splinewatch.ingest.max-bytes-in-flight", 300_000, "splinewatch.ingest.max-run-bytes", 200_000,
         "splinewatch.ingest.body-stall-timeout", "1s"));
