@@ -74,8 +74,9 @@ def augment(x, gen):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--monitor", required=True, help="URL of ./monitor serve's HTTP port, e.g. http://127.0.0.1:9464")
-    p.add_argument("--run-id", required=True)
+    p.add_argument("--monitor", help="URL of ./monitor serve's HTTP port, e.g. http://127.0.0.1:9464 (required"
+                   " unless --no-monitor)")
+    p.add_argument("--run-id", help="the run's id on the monitor (required unless --no-monitor)")
     p.add_argument("--steps", type=int, default=600)
     p.add_argument("--data-dir", help="directory with the four MNIST IDX files (default: the ./trainer cache)")
     p.add_argument("--method", choices=("supervised", "simsiam"), default="supervised")
@@ -92,6 +93,8 @@ def main(argv=None):
     a = p.parse_args(argv)
     if a.steps < 1 or a.snapshot_every < 1 or a.batch_size < 1:
         p.error("--steps, --snapshot-every and --batch-size must be at least 1")
+    if not a.no_monitor and (not a.monitor or not a.run_id):
+        p.error("--monitor URL and --run-id ID are required (or --no-monitor to train without the client)")
     torch.manual_seed(a.seed)
     gen = torch.Generator().manual_seed(a.seed)
     try:
