@@ -191,15 +191,22 @@ public final class IngestedRun extends AbstractBehavior<Object> {
                 (ok, err) -> new Drained(false));
             return this;
           }
-          getContext().ask(Done.class, metrics, Duration.ofSeconds(30), MetricsActor.Flush::new,
-              (ok, err) -> new FlushedOrNot());
-          return this;
+          settleDeadline = System.nanoTime() + SETTLE.toNanos();
+          return flush();
         })
         .onMessage(FlushedOrNot.class, m -> {
+          if (!settled() && System.nanoTime() < settleDeadline) {
+            // the publisher heard the last analyses end, but their results come by another way (the analyzer node's
+            // signer, then the run's gate) and may still be on it: the run ended without them, its last analysis
+            // neither recorded nor counted. Flushed again shortly, for up to SETTLE
+            getContext().scheduleOnce(Duration.ofMillis(50), getContext().getSelf(), new Resettle());
+            return this;
+          }
           getContext().ask(Done.class, s.node(), Duration.ofSeconds(60),
               r -> new MetricsNode.RunFinished(s.info().runId(), finishEvent(), r, runToken), (ok, err) -> new Recorded(err));
           return this;
         })
+        .onMessage(Resettle.class, m -> flush())
         .onMessage(Recorded.class, this::onRecorded)
         .onMessage(IdleCheck.class, m -> {
           Duration idle = Duration.ofNanos(System.nanoTime() - lastActivity);
@@ -218,6 +225,31 @@ public final class IngestedRun extends AbstractBehavior<Object> {
   }
 
   private record FlushedOrNot() implements Command {
+  }
+
+  private record Resettle() implements Command {
+  }
+
+  /** The longest a finishing run waits for its analyses' results once they ended ({@link #settled}). */
+  static final Duration SETTLE = Duration.ofSeconds(5);
+  private long settleDeadline;
+
+  private Behavior<Object> flush() {
+    getContext().ask(Done.class, metrics, Duration.ofSeconds(30), MetricsActor.Flush::new,
+        (ok, err) -> new FlushedOrNot());
+    return this;
+  }
+
+  /**
+   * Whether every analyzer that reported on this run has accounted for each snapshot the run accepted: analysed,
+   * dropped, failed or left unanalysed.
+   */
+  private boolean settled() {
+    if (s.registry() == null || accepted == 0) {
+      return true;
+    }
+    return AnalysisCoverage.of(s.registry(), s.info().runId()).byAnalyzer().values().stream()
+        .allMatch(v -> v[1] >= accepted);
   }
 
   private Behavior<Object> onRegistered(Registered m) {
