@@ -69,6 +69,7 @@ public final class IngestRoutes {
   private final ActorSystem<?> system;
   private final Executor parsing;
   private final Counter busy;
+  private final Counter stalled;
 
   IngestRoutes(ActorSystem<?> system, String token, Supplier<ActorRef<IngestActor.Command>> ingest,
       IngestSettings settings, Map<String, IngestActor.Shape> active, FinishedRuns finished, MeterRegistry registry) {
@@ -84,6 +85,8 @@ public final class IngestRoutes {
         .register(registry);
     this.busy = Counter.builder(MetricFamily.INGEST_BUSY_TOTAL.meterName())
         .description(MetricFamily.INGEST_BUSY_TOTAL.help()).register(registry);
+    this.stalled = Counter.builder(MetricFamily.INGEST_STALLED_TOTAL.meterName())
+        .description(MetricFamily.INGEST_STALLED_TOTAL.help()).register(registry);
   }
 
   public Route route() {
@@ -177,6 +180,9 @@ public final class IngestRoutes {
             }, mat);
         CompletionStage<HttpResponse> answer = read.handle((acc, err) -> err).thenCompose(err -> {
           if (err != null && body.total <= discard) {
+            if (stalled(err)) {
+              stalled.increment();
+            }
             return CompletableFuture.completedFuture(response(IngestedRun.Reply.error(stalled(err) ? 408 : 400,
                 truncated(err, body, declared))));
           }

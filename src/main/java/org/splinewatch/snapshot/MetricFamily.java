@@ -169,7 +169,9 @@ public enum MetricFamily {
   INGEST_IN_FLIGHT_BYTES(Origin.PROCESS_METER, Type.GAUGE, "Request body bytes the HTTP ingestion holds now, while"
       + " bodies are read and parsed (bounded by splinewatch.ingest.max-bytes-in-flight)"),
   INGEST_BUSY_TOTAL(Origin.PROCESS_METER, Type.COUNTER, "Ingestion requests answered 503 with Retry-After because"
-      + " their body did not fit in splinewatch.ingest.max-bytes-in-flight");
+      + " their body did not fit in splinewatch.ingest.max-bytes-in-flight"),
+  INGEST_STALLED_TOTAL(Origin.PROCESS_METER, Type.COUNTER, "Ingestion requests answered 408 because no byte of their"
+      + " body arrived for splinewatch.ingest.body-stall-timeout (a client that stopped sending mid-body)");
 
   /** How the family reaches {@code /metrics}. */
   public enum Origin {

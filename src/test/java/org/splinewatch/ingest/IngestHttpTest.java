@@ -766,7 +766,8 @@ class IngestHttpTest {
       assertTrue(answer.startsWith("HTTP/1.1 408") && answer.contains("no byte of the request body arrived for 1 s"
           + " after 1000 of 150000 bytes; expected the whole body without such a pause"
           + " (splinewatch.ingest.body-stall-timeout)"), answer);
-      waitFor(() -> metrics(), m -> m.contains("splinewatch_ingest_in_flight_bytes 0.0"));
+      String m = waitFor(() -> metrics(), x -> x.contains("splinewatch_ingest_in_flight_bytes 0.0"));
+      assertTrue(m.contains("splinewatch_ingest_stalled_total 1.0"), m);
       // 160,000 more bytes did not fit beside its 150,000 (503); now they are read, and refused as no .npz (400)
       HttpResponse<String> other = post("/api/v1/runs/s1/snapshots", new byte[160_000], TOKEN);
       assertEquals(400, other.statusCode(), other.body());
