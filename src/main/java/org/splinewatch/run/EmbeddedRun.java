@@ -232,6 +232,8 @@ public final class EmbeddedRun {
         link = MonitorLink.register(system, w.cluster(), runId, labels, provenance, run.classes(), w.alerts(),
             resumeKey);
         ResumeKey.save(runDir.resolve("checkpoints"), resumeKey);
+        // its config.json is on the monitor: the options are kept here too, for a --resume of this directory alone
+        RunDirectory.saveRemoteOptions(runDir.resolve("checkpoints"), options);
       } else {
         if (w.overwrite()) {
           RunDirectory.delete(runDir);

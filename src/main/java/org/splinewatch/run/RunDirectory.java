@@ -140,6 +140,23 @@ public final class RunDirectory {
     }
   }
 
+  /**
+   * In a {@code ./trainer --monitor} run's {@code checkpoints/}: the options it was started with, as {@code
+   * config.json} records them (the monitor keeps that file), so that {@code --resume} alone continues it there.
+   */
+  public static final String REMOTE_OPTIONS = "run-options.json";
+
+  /** Keeps a {@code --monitor} run's {@code options} in {@code checkpoints} ({@value #REMOTE_OPTIONS}). */
+  public static void saveRemoteOptions(Path checkpoints, Map<String, Object> options) {
+    Path file = checkpoints.resolve(REMOTE_OPTIONS);
+    try {
+      org.splinewatch.snapshot.DurableFiles.writeAtomically(file, new ObjectMapper()
+          .writerWithDefaultPrettyPrinter().writeValueAsBytes(Map.of("options", options)));
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot write " + file + ": " + IoErrors.reason(e), e);
+    }
+  }
+
   /** {@link #resumedInPlace}'s configuration and the options it took from the run it continues (empty if none). */
   public record InPlace(Config config, Map<String, Object> kept) {
   }
@@ -188,12 +205,17 @@ public final class RunDirectory {
    * advises after an interrupt, continues the run as it was started (its method, length, snapshot interval, widths,
    * ...) instead of being refused for another method or trained to the default length. What this command sets, on
    * its command line or in a {@code --config} file, wins; the run's {@code --config} file is not recorded, so it is
-   * given again. Empty when the run has no readable {@code config.json} (a {@code --monitor} run's directory here).
+   * given again. A {@code --monitor} run's directory here has no {@code config.json}: its options are read from
+   * {@code checkpoints/}{@value #REMOTE_OPTIONS} (the monitor's address among them). Empty when neither is readable.
    */
   public static Map<String, Object> keptOptions(Config config, Path dir) {
     Map<String, Object> options;
+    Path file = dir.resolve("config.json");
+    if (!Files.isRegularFile(file)) {
+      file = dir.resolve("checkpoints").resolve(REMOTE_OPTIONS);
+    }
     try {
-      JsonNode recorded = new ObjectMapper().readTree(dir.resolve("config.json").toFile()).path("options");
+      JsonNode recorded = new ObjectMapper().readTree(file.toFile()).path("options");
       if (!recorded.isObject()) {
         return Map.of();
       }

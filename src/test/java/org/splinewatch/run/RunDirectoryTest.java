@@ -72,6 +72,34 @@ class RunDirectoryTest {
     assertSame(copied, RunDirectory.resumedInPlace(copied).config());
   }
 
+  /**
+   * A {@code --monitor} run's directory here holds only {@code checkpoints/} (its monitor keeps config.json). Resumed as
+   * the console advises after an interrupt, {@code --resume <out>/<id>/checkpoints/latest} alone, it trained here,
+   * without the monitor, to the default length; now it keeps the options the run was started with, the monitor's
+   * address among them, from the file the run saved beside its checkpoints.
+   */
+  @Test
+  void aMonitorRunResumedAloneKeepsItsOptionsAndItsMonitor() throws Exception {
+    Path run = tmp.resolve("out").resolve("remote1");
+    Path latest = Files.createDirectories(run.resolve("checkpoints").resolve("latest"));
+    RunDirectory.saveRemoteOptions(run.resolve("checkpoints"), Map.of("splinewatch.cluster.seed", "127.0.0.1:25520",
+        "splinewatch.run.max-steps", 3000, "splinewatch.run.snapshot-every", 25, "splinewatch.run.run-id", "remote1"));
+    assertEquals(Optional.of(run), RunDirectory.ofCheckpoint(latest), "still a directory of only checkpoints/");
+    RunDirectory.InPlace alone = RunDirectory.resumedInPlace(TrainCommand.load(Map.of("splinewatch.run.resume",
+        latest.toString()), null));
+    assertEquals("127.0.0.1:25520", alone.config().getString("splinewatch.cluster.seed"));
+    assertEquals(3000, alone.config().getLong("splinewatch.run.max-steps"));
+    assertEquals(25, alone.config().getInt("splinewatch.run.snapshot-every"));
+    assertEquals("remote1", alone.config().getString("splinewatch.run.run-id"));
+    assertEquals(Map.of("splinewatch.cluster.seed", "127.0.0.1:25520", "splinewatch.run.max-steps", 3000,
+        "splinewatch.run.snapshot-every", 25), alone.kept());
+    // an option given again wins: another monitor, another length
+    RunDirectory.InPlace given = RunDirectory.resumedInPlace(TrainCommand.load(Map.of("splinewatch.run.resume",
+        latest.toString(), "splinewatch.cluster.seed", "127.0.0.1:25521", "splinewatch.run.epochs", 2), null));
+    assertEquals("127.0.0.1:25521", given.config().getString("splinewatch.cluster.seed"));
+    assertEquals(Map.of("splinewatch.run.snapshot-every", 25), given.kept());
+  }
+
   /** A file where the run writes a directory is refused at start, not at the first checkpoint hundreds of steps in. */
   @Test
   void aFileWhereTheRunWritesADirectoryIsRefusedAtStart() throws Exception {
