@@ -201,8 +201,8 @@ public final class EmbeddedRun {
       }
       if (s.metricsPort() > 0 && !remote) {
         http = startHttp(system, registry, s, w, runId, runDir, new AlertWebhook(controlToken, control,
-            event -> out.println("stop requested through the control endpoint: " + event.get("alertname") + " "
-                + event.get("summary"))));
+            event -> out.println(("stop requested through the control endpoint: " + event.get("alertname") + " "
+                + java.util.Objects.toString(event.get("summary"), "")).strip())));
       }
       DatasetLoader loader = new DatasetLoader(s.cacheDir(), s.npmCommand(), out::println);
       DatasetLoader.Split data = loader.load(Dataset.parse(s.dataset()), s.dataDir());
