@@ -88,6 +88,14 @@ public final class AnalyzerWorker extends AbstractBehavior<AnalyzerWorker.Comman
   private record SnapshotDone(String runId, long transfer, long step, String error) implements Command {
   }
 
+  /** The analyzers' results of a snapshot reached the run's metrics actor (or waiting for that timed out). */
+  private record SnapshotRecorded(ActorRef<SnapshotPublisher.Command> publisher, String runId, long transfer,
+      String error) implements Command {
+  }
+
+  /** How long the publisher's acknowledgement waits for a snapshot's results to reach the metrics actor. */
+  static final Duration RECORD_TIMEOUT = Duration.ofSeconds(10);
+
   /** Keyed by the publisher, not the run: one watch per publisher, whatever runs it has open here. */
   private record PublisherGone(ActorRef<?> publisher) implements Command {
   }
@@ -176,6 +184,11 @@ public final class AnalyzerWorker extends AbstractBehavior<AnalyzerWorker.Comman
         .onMessage(OpenRun.class, this::onOpen)
         .onMessage(Chunk.class, this::onChunk)
         .onMessage(SnapshotDone.class, this::onDone)
+        .onMessage(SnapshotRecorded.class, m -> {
+          m.publisher().tell(new SnapshotPublisher.Analysed(m.runId(), m.transfer(), getContext().getSelf(),
+              m.error()));
+          return this;
+        })
         .onMessage(CloseRun.class, this::onClose)
         .onMessage(PublisherGone.class, m -> {
           runs.values().stream().filter(r -> r.open.publisher().equals(m.publisher())).map(r -> r.open.runId())
@@ -335,8 +348,16 @@ public final class AnalyzerWorker extends AbstractBehavior<AnalyzerWorker.Comman
       run.open.metrics().<Object>unsafeUpcast().tell(new MetricsNode.SignedPublish(List.of(Sample.of(
           MetricFamily.CLUSTER_SNAPSHOTS_ANALYSED_TOTAL.id(), run.analysed, m.step(),
           "node", ClusterNode.address(getContext().getSystem()))), run.open.token()));
-      run.open.publisher().tell(new SnapshotPublisher.Analysed(m.runId(), m.transfer(), getContext().getSelf(),
-          m.error()));
+      ActorRef<SnapshotPublisher.Command> publisher = run.open.publisher();
+      if (run.signer == null) { // the run could not be opened here: no results were sent
+        publisher.tell(new SnapshotPublisher.Analysed(m.runId(), m.transfer(), getContext().getSelf(), m.error()));
+        return this;
+      }
+      // the results went to the metrics node through the run's signer, and the acknowledgement to the publisher
+      // went straight: a run that ended on it was recorded without its last analysis, still on its way. A Flush the
+      // same way is answered once the metrics actor has taken everything sent before it
+      getContext().ask(org.apache.pekko.Done.class, run.signer, RECORD_TIMEOUT, MetricsActor.Flush::new,
+          (ok, err) -> new SnapshotRecorded(publisher, m.runId(), m.transfer(), m.error()));
     }
     return this;
   }

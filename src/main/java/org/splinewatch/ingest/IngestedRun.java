@@ -197,8 +197,9 @@ public final class IngestedRun extends AbstractBehavior<Object> {
         .onMessage(FlushedOrNot.class, m -> {
           if (!settled() && System.nanoTime() < settleDeadline) {
             // the publisher heard the last analyses end, but their results come by another way (the analyzer node's
-            // signer, then the run's gate) and may still be on it: the run ended without them, its last analysis
-            // neither recorded nor counted. Flushed again shortly, for up to SETTLE
+            // signer, then the run's gate): an analyzer node acknowledges a snapshot once they arrived, or after
+            // AnalyzerWorker.RECORD_TIMEOUT without. Until every analysis is accounted for, flushed again shortly,
+            // for up to SETTLE (the run ended without its last analysis, neither recorded nor counted)
             getContext().scheduleOnce(Duration.ofMillis(50), getContext().getSelf(), new Resettle());
             return this;
           }

@@ -112,7 +112,7 @@ class RoleRestartTest {
     TestProbe<SnapshotPublisher.Command> publisher = testKit.createTestProbe();
     Chunker chunker = new Chunker(limits.chunkBytes());
 
-    worker.tell(new AnalyzerWorker.OpenRun("test-run", List.of("counting"), metrics.getRef().narrow(),
+    worker.tell(new AnalyzerWorker.OpenRun("test-run", List.of("counting"), answeringFlush(metrics),
         publisher.getRef(), TOKEN));
     send(worker, chunker, 0, SnapshotCodec.encode(TestSnapshots.run()));
     send(worker, chunker, 1, SnapshotCodec.encode(TestSnapshots.classifier(1, 10)));
@@ -134,6 +134,51 @@ class RoleRestartTest {
     publisher.expectNoMessage(Duration.ofMillis(500));
     assertEquals(List.of(10L, 20L), analysedSteps);
     assertOneRestart();
+  }
+
+  /** The run's metrics actor as a worker sees it: answers a Flush, as the metrics node's does, and hands on the rest. */
+  private ActorRef<MetricsActor.Command> answeringFlush(TestProbe<Object> probe) {
+    return testKit.<Object>spawn(Behaviors.receive(Object.class)
+        .onMessage(MetricsActor.Flush.class, f -> {
+          f.replyTo().tell(Done.getInstance());
+          return Behaviors.same();
+        })
+        .onAnyMessage(m -> {
+          probe.getRef().tell(m);
+          return Behaviors.same();
+        }).build()).narrow();
+  }
+
+  @Test
+  void aSnapshotIsAcknowledgedOnceItsResultsReachedTheMetricsActor(@TempDir Path out) {
+    AnalyzerSpec publishing = new AnalyzerSpec("publishing", (run, metrics, dir) -> Behaviors.receive(Analyze.class)
+        .onMessage(Analyze.class, a -> {
+          metrics.tell(new MetricsActor.Publish(List.of(Sample.of(MetricFamily.ANALYSIS_STEP.id(),
+              a.snapshot().step(), a.snapshot().step(), "analyzer", "publishing"))));
+          a.replyTo().tell(new Analyzed("publishing", a.snapshot().step(), 0, null));
+          return Behaviors.same();
+        }).build());
+    ClusterSettings limits = ClusterSettings.fromConfig(testKit.system().settings().config());
+    ActorRef<AnalyzerWorker.Command> worker = testKit.spawn(AnalyzerWorker.create(names -> List.of(publishing), out,
+        Duration.ofSeconds(10), limits, Rejections.unexported(), m -> false));
+    TestProbe<Object> metrics = testKit.createTestProbe(); // answers nothing by itself
+    TestProbe<SnapshotPublisher.Command> publisher = testKit.createTestProbe();
+    Chunker chunker = new Chunker(limits.chunkBytes());
+    worker.tell(new AnalyzerWorker.OpenRun("test-run", List.of("publishing"), metrics.getRef().narrow(),
+        publisher.getRef(), TOKEN));
+    send(worker, chunker, 0, SnapshotCodec.encode(TestSnapshots.run()));
+    send(worker, chunker, 1, SnapshotCodec.encode(TestSnapshots.classifier(1, 10)));
+    // the results and the node's count (in either order: they come from two actors), then a Flush the same way as
+    // the results: the acknowledgement waits for its answer
+    List<String> names = new java.util.ArrayList<>();
+    for (int i = 0; i < 2; i++) {
+      names.add(metrics.expectMessageClass(MetricsNode.SignedPublish.class, WAIT).samples().get(0).name());
+    }
+    assertTrue(names.contains(MetricFamily.ANALYSIS_STEP.id()), names.toString());
+    MetricsActor.Flush flush = metrics.expectMessageClass(MetricsActor.Flush.class, WAIT);
+    publisher.expectNoMessage(Duration.ofMillis(500)); // it went straight to the publisher, before the results
+    flush.replyTo().tell(Done.getInstance());
+    assertAnalysed(publisher.expectMessageClass(SnapshotPublisher.Analysed.class, WAIT), 1);
   }
 
   private static void send(ActorRef<AnalyzerWorker.Command> worker, Chunker chunker, long transfer, byte[] payload) {
@@ -217,7 +262,7 @@ class RoleRestartTest {
     TestProbe<SnapshotPublisher.Command> publisher = testKit.createTestProbe();
     Chunker chunker = new Chunker(limits.chunkBytes());
     for (String run : List.of("test-run", "other-run")) {
-      worker.tell(new AnalyzerWorker.OpenRun(run, List.of("answering"), metrics.getRef().narrow(),
+      worker.tell(new AnalyzerWorker.OpenRun(run, List.of("answering"), answeringFlush(metrics),
           publisher.getRef(), TOKEN));
     }
     send(worker, chunker, 0, SnapshotCodec.encode(TestSnapshots.run())); // the description of "test-run"
