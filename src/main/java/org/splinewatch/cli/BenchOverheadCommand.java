@@ -83,6 +83,8 @@ final class BenchOverheadCommand implements Callable<Integer> {
       throw new picocli.CommandLine.ParameterException(spec.commandLine(), "unknown --method '" + method
           + "'; expected one of: supervised, simclr, simsiam, byol, vicreg");
     }
+    Main.refuseEmptyPaths(spec.commandLine(), Main.emptyPath("--data-dir", dataDir, "a directory with the four IDX"
+        + " files"));
     String outOfRange = OptionRange.first(
         OptionRange.outside("--steps", steps, 1, MAX_STEPS, "steps per block; each of the 2 x (--rounds + 1)"
             + " blocks is a trainer run that long"),

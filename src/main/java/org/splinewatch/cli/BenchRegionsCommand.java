@@ -137,6 +137,9 @@ final class BenchRegionsCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    // a path given as "" is the working directory: its .npz files were timed, or ": is a directory" named nothing
+    Main.refuseEmptyPaths(spec.commandLine(), Main.emptyPath("--dir", dir, "a directory of .npz workloads"));
+    Main.refuseEmptyPaths(spec.commandLine(), "MODEL.npz", models, "a .npz network file");
     String bad = badOption();
     if (bad != null) { // bad arguments: exit 2 and the --help line, as everywhere (README: exit codes)
       throw new ParameterException(spec.commandLine(), bad);

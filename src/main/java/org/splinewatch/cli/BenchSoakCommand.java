@@ -72,6 +72,10 @@ final class BenchSoakCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    // "" is the working directory: --out was refused as not empty, --config as "config file  not found"
+    Main.refuseEmptyPaths(spec.commandLine(),
+        Main.emptyPath("--out", out, "a new or empty directory for the soak's data and run, e.g. soak"),
+        Main.emptyPath("--config", config, "a HOCON file"));
     String outOfRange = outOfRange();
     if (outOfRange != null) {
       throw new picocli.CommandLine.ParameterException(spec.commandLine(), outOfRange);

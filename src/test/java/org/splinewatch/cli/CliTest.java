@@ -720,6 +720,18 @@ class CliTest {
         "report", tmp.toString(), "")));
     assertEquals("error: RUN_DIR is empty; expected a run directory (runs/<run-id>) or a directory of runs",
         firstLine(run(2, "monitor", "detection", "")));
+    // bench-regions --dir "" timed the working directory's .npz files, and a MODEL.npz "" was ": is a directory";
+    // bench-soak --out "" was "--out  exists and is not empty", --config "" "config file  not found"
+    assertEquals("error: --dir is empty; expected a directory of .npz workloads", firstLine(run(2, "monitor",
+        "bench-regions", "--dir", "", "--threads", "3")));
+    assertEquals("error: MODEL.npz is empty; expected a .npz network file", firstLine(run(2, "monitor",
+        "bench-regions", "", "--threads", "3")));
+    assertEquals("error: --out is empty; expected a new or empty directory for the soak's data and run, e.g. soak",
+        firstLine(run(2, "monitor", "bench-soak", "--out", "", "--steps", "5")));
+    assertEquals("error: --config is empty; expected a HOCON file", firstLine(run(2, "monitor", "bench-soak",
+        "--config", "", "--steps", "5")));
+    assertEquals("error: --data-dir is empty; expected a directory with the four IDX files", firstLine(run(2,
+        "monitor", "bench-overhead", "--data-dir", "", "--steps", "0")));
   }
 
   private static String firstLine(String output) {
