@@ -131,6 +131,45 @@ final class BenchRegionsCommand implements Callable<Integer> {
     return null;
   }
 
+  /**
+   * The first option that has no effect with the others, as the error line; null when none. The two forms of the
+   * command (docs/regions-engine.md) take their own options: they were ignored without a word (--scaling with
+   * MODEL.npz timed only generated networks; --dir with MODEL.npz did not find them in DIR).
+   */
+  String conflictingOption() {
+    if (scaling) {
+      if (!models.isEmpty()) {
+        return "MODEL.npz " + models.get(0) + " is a workload, and --scaling times generated networks instead;"
+            + " expected either --scaling or MODEL.npz files";
+      }
+      for (String name : List.of("--dir", "--threads")) {
+        if (given(name)) {
+          return name + " is for the workloads' table, which --scaling does not print (it times generated networks"
+              + " on one thread); expected either --scaling or " + name;
+        }
+      }
+    } else {
+      for (String name : List.of("--widths", "--depths")) {
+        if (given(name)) {
+          return name + " sizes the generated networks of --scaling; expected --scaling " + name + " ..., or no "
+              + name + " to time the workloads";
+        }
+      }
+      if (given("--dir") && !models.isEmpty()) {
+        return "--dir is where the workloads are found when no MODEL.npz is named, and MODEL.npz " + models.get(0)
+            + " is named; expected either --dir DIR or MODEL.npz files (as paths, e.g. DIR/" + models.get(0)
+            .getFileName() + ")";
+      }
+    }
+    return null;
+  }
+
+  /** Whether {@code option} was on the command line (not only its default). */
+  private boolean given(String option) {
+    var parsed = spec.commandLine().getParseResult();
+    return parsed != null && parsed.hasMatchedOption(option);
+  }
+
   private static String list(int[] values) {
     return Arrays.toString(values).replaceAll("[\\[\\] ]", "");
   }
@@ -141,6 +180,9 @@ final class BenchRegionsCommand implements Callable<Integer> {
     Main.refuseEmptyPaths(spec.commandLine(), Main.emptyPath("--dir", dir, "a directory of .npz workloads"));
     Main.refuseEmptyPaths(spec.commandLine(), "MODEL.npz", models, "a .npz network file");
     String bad = badOption();
+    if (bad == null) {
+      bad = conflictingOption();
+    }
     if (bad != null) { // bad arguments: exit 2 and the --help line, as everywhere (README: exit codes)
       throw new ParameterException(spec.commandLine(), bad);
     }

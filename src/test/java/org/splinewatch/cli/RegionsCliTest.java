@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.Assumptions;
@@ -475,6 +476,46 @@ class RegionsCliTest {
       assertEquals("error: " + c[2] + "\n(./monitor bench-regions --help lists the options)", m.strip(),
           c[0] + " " + c[1]);
     }
+  }
+
+  /**
+   * The two forms, workloads and --scaling, take their own options: the other form's were ignored without a word
+   * (--scaling with a MODEL.npz timed only generated networks, --dir with a MODEL.npz did not look for it in --dir).
+   */
+  @Test
+  void benchRegionsRefusesTheOptionsOfItsOtherForm() throws Exception {
+    Path f = oneLayer(tmp.resolve("small.npz"), 4, 1);
+    String[] quick = {"--repeat", "1", "--measure-seconds", "0", "--min-warmup-seconds", "0", "--warmup-seconds",
+        "0.01"};
+    String[][] cases = {
+        {"MODEL.npz " + f + " is a workload, and --scaling times generated networks instead; expected either --scaling"
+            + " or MODEL.npz files", "--scaling", "--widths", "4", "--depths", "1", f.toString()},
+        {"--dir is for the workloads' table, which --scaling does not print (it times generated networks on one"
+            + " thread); expected either --scaling or --dir", "--scaling", "--widths", "4", "--depths", "1", "--dir",
+            tmp.toString()},
+        {"--threads is for the workloads' table, which --scaling does not print (it times generated networks on one"
+            + " thread); expected either --scaling or --threads", "--scaling", "--widths", "4", "--depths", "1",
+            "--threads", "1"},
+        {"--widths sizes the generated networks of --scaling; expected --scaling --widths ..., or no --widths to time"
+            + " the workloads", "--widths", "4", "--threads", "1", f.toString()},
+        {"--depths sizes the generated networks of --scaling; expected --scaling --depths ..., or no --depths to time"
+            + " the workloads", "--depths", "1", "--threads", "1", f.toString()},
+        {"--dir is where the workloads are found when no MODEL.npz is named, and MODEL.npz small.npz is named;"
+            + " expected either --dir DIR or MODEL.npz files (as paths, e.g. DIR/small.npz)", "--dir", tmp.toString(),
+            "--threads", "1", "small.npz"}};
+    for (String[] c : cases) {
+      List<String> args = new java.util.ArrayList<>(List.of("monitor", "bench-regions"));
+      args.addAll(List.of(c).subList(1, c.length));
+      args.addAll(List.of(quick));
+      String m = TestTools.cli(2, args.toArray(String[]::new));
+      assertEquals("error: " + c[0] + "\n(./monitor bench-regions --help lists the options)", m.strip(), c[0]);
+    }
+    // each form with its own options still runs
+    TestTools.cli(0, "monitor", "bench-regions", "--scaling", "--widths", "4", "--depths", "1", quick[0], quick[1],
+        quick[2], quick[3], quick[4], quick[5], quick[6], quick[7]);
+    String workloads = TestTools.cli(0, "monitor", "bench-regions", "--dir", tmp.toString(), "--threads", "1",
+        quick[0], quick[1], quick[2], quick[3], quick[4], quick[5], quick[6], quick[7]);
+    assertTrue(workloads.lines().anyMatch(l -> l.startsWith("small ")), workloads);
   }
 
   @Test
