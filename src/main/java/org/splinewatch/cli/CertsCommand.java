@@ -81,19 +81,39 @@ final class CertsCommand implements Callable<Integer> {
     if (kept != null) {
       throw new ParameterException(spec.commandLine(), kept);
     }
+    CertsProgress making = new CertsProgress(dir, nodes);
+    // Ctrl-C, SIGTERM or SIGHUP: the JVM's exit runs the hook, which removes what was half made and says so
+    Thread hook = new Thread(() -> {
+      String line = making.interrupted();
+      if (line != null) {
+        System.err.println(line);
+      }
+    }, "certs-interrupted");
+    Runtime.getRuntime().addShutdownHook(hook);
     try {
-      List<String> repaired = make(dir, nodes, days);
+      List<String> repaired = make(dir, nodes, days, making);
       if (!repaired.isEmpty()) {
         System.out.println("repaired: " + String.join(" and ", repaired) + " made again from ca.p12 (an earlier"
             + " ./monitor certs stopped before writing " + (repaired.size() == 1 ? "it" : "them") + " whole)");
       }
     } catch (IOException e) {
+      if (making.stopped()) { // the hook's line says what happened; the JVM is exiting with 128 + the signal
+        return 1;
+      }
       // a java.nio exception's message is often only the path: say what is wrong with it
       System.err.println("error: cannot make the certificates in " + dir + ": " + IoErrors.reason(e));
       return 1;
     } catch (IllegalStateException e) {
-      System.err.println("error: " + Main.oneLine(e));
+      if (!making.stopped()) {
+        System.err.println("error: " + Main.oneLine(e));
+      }
       return 1;
+    } finally {
+      try {
+        Runtime.getRuntime().removeShutdownHook(hook);
+      } catch (IllegalStateException e) {
+        // the JVM is exiting: the hook runs
+      }
     }
     System.out.println("certificates in " + dir + ": ca.crt, truststore.p12, " + String.join(".p12, ", nodes)
         + ".p12, password (keep ca.p12 off the nodes)");
@@ -190,6 +210,19 @@ final class CertsCommand implements Callable<Integer> {
    * made again from an existing {@code ca.p12} (a CA whose making was interrupted after its key store was written).
    */
   static List<String> make(Path dir, List<String> nodes, int days) throws IOException {
+    return make(dir, nodes, days, new CertsProgress(dir, nodes));
+  }
+
+  /** As above, telling {@code making} what is being written, for {@link CertsProgress#interrupted}. */
+  static List<String> make(Path dir, List<String> nodes, int days, CertsProgress making) throws IOException {
+    try {
+      return makeAll(dir, nodes, days, making);
+    } finally {
+      making.ended();
+    }
+  }
+
+  private static List<String> makeAll(Path dir, List<String> nodes, int days, CertsProgress making) throws IOException {
     Files.createDirectories(dir);
     Path passwordFile = dir.resolve("password");
     Path ca = dir.resolve("ca.p12");
@@ -205,48 +238,64 @@ final class CertsCommand implements Callable<Integer> {
       sameCa(dir.resolve("truststore.p12"), trusted, existing.certificate());
       // made from ca.p12 as a new CA makes them: nothing a node holds can differ from these. Missing, or cut short
       // (an interrupted write; empty where an older release failed on a foreign ca.p12): both hold only public data
+      List<Path> again = new ArrayList<>();
+      if (crt == null) {
+        again.add(dir.resolve("ca.crt"));
+      }
+      if (trusted == null) {
+        again.add(dir.resolve("truststore.p12"));
+      }
+      making.start("the CA's " + String.join(" and ", again.stream().map(f -> f.getFileName().toString()).toList()),
+          again);
       if (crt == null) {
         Files.deleteIfExists(dir.resolve("ca.crt"));
-        keytool(password, "-exportcert", "-alias", "ca", "-keystore", ca.toString(), "-rfc", "-file",
+        keytool(making, password, "-exportcert", "-alias", "ca", "-keystore", ca.toString(), "-rfc", "-file",
             dir.resolve("ca.crt").toString());
         repaired.add("ca.crt");
       }
       if (trusted == null) {
         Files.deleteIfExists(dir.resolve("truststore.p12"));
-        keytool(password, "-importcert", "-noprompt", "-alias", "ca", "-file", dir.resolve("ca.crt").toString(),
+        keytool(making, password, "-importcert", "-noprompt", "-alias", "ca", "-file", dir.resolve("ca.crt").toString(),
             "-keystore", dir.resolve("truststore.p12").toString(), "-storetype", "PKCS12");
         repaired.add("truststore.p12");
       }
+      making.made("the CA");
     } else {
       byte[] b = new byte[18];
       new SecureRandom().nextBytes(b);
       password = HexFormat.of().formatHex(b);
+      List<Path> caFiles = List.of("password", "ca.p12", "ca.crt", "truststore.p12").stream().map(dir::resolve)
+          .toList();
+      making.start("the CA", caFiles);
       try {
         Files.writeString(passwordFile, password + "\n");
         ownerOnly(passwordFile);
-        keytool(password, "-genkeypair", "-alias", "ca", "-keyalg", "EC", "-groupname", "secp256r1", "-dname",
+        keytool(making, password, "-genkeypair", "-alias", "ca", "-keyalg", "EC", "-groupname", "secp256r1", "-dname",
             "CN=splinewatch cluster CA", "-ext", "bc:c", "-ext", "KeyUsage:critical=keyCertSign,cRLSign",
             "-validity", String.valueOf(days), "-keystore", ca.toString(), "-storetype", "PKCS12");
         ownerOnly(ca);
-        keytool(password, "-exportcert", "-alias", "ca", "-keystore", ca.toString(), "-rfc", "-file",
+        keytool(making, password, "-exportcert", "-alias", "ca", "-keystore", ca.toString(), "-rfc", "-file",
             dir.resolve("ca.crt").toString());
         Files.deleteIfExists(dir.resolve("truststore.p12"));
-        keytool(password, "-importcert", "-noprompt", "-alias", "ca", "-file", dir.resolve("ca.crt").toString(),
-            "-keystore", dir.resolve("truststore.p12").toString(), "-storetype", "PKCS12");
+        keytool(making, password, "-importcert", "-noprompt", "-alias", "ca", "-file",
+            dir.resolve("ca.crt").toString(), "-keystore", dir.resolve("truststore.p12").toString(), "-storetype",
+            "PKCS12");
       } catch (IOException | RuntimeException e) {
         // a half-made CA (a password without ca.p12) would be refused as a foreign one on the next try
-        for (String f : List.of("password", "ca.p12", "ca.crt", "truststore.p12")) {
-          Files.deleteIfExists(dir.resolve(f));
+        for (Path f : caFiles) {
+          Files.deleteIfExists(f);
         }
         throw e;
       }
+      making.made("the CA");
     }
     for (String n : nodes) {
       Path store = dir.resolve(n + ".p12");
       Path csr = dir.resolve(n + ".csr");
       Path crt = dir.resolve(n + ".crt");
+      making.start("node " + n, List.of(store, csr, crt));
       try {
-        makeNode(dir, ca, password, n, store, csr, crt, days);
+        makeNode(making, dir, ca, password, n, store, csr, crt, days);
       } catch (IOException | RuntimeException e) {
         // a half-made node (a key without its signed certificate) would only be refused as existing next time
         for (Path f : List.of(store, csr, crt)) {
@@ -254,6 +303,7 @@ final class CertsCommand implements Callable<Integer> {
         }
         throw e;
       }
+      making.made("node " + n);
     }
     return repaired;
   }
@@ -304,19 +354,19 @@ final class CertsCommand implements Callable<Integer> {
   }
 
   /** One node's key store, signed certificate and (removed at the end) certificate request. */
-  private static void makeNode(Path dir, Path ca, String password, String n, Path store, Path csr, Path crt,
-      int days) throws IOException {
+  private static void makeNode(CertsProgress making, Path dir, Path ca, String password, String n, Path store, Path csr,
+      Path crt, int days) throws IOException {
     Files.deleteIfExists(store);
-    keytool(password, "-genkeypair", "-alias", "node", "-keyalg", "EC", "-groupname", "secp256r1", "-dname",
+    keytool(making, password, "-genkeypair", "-alias", "node", "-keyalg", "EC", "-groupname", "secp256r1", "-dname",
         "CN=" + n, "-validity", String.valueOf(days), "-keystore", store.toString(), "-storetype", "PKCS12");
     ownerOnly(store);
-    keytool(password, "-certreq", "-alias", "node", "-keystore", store.toString(), "-file", csr.toString());
-    keytool(password, "-gencert", "-alias", "ca", "-keystore", ca.toString(), "-infile", csr.toString(),
+    keytool(making, password, "-certreq", "-alias", "node", "-keystore", store.toString(), "-file", csr.toString());
+    keytool(making, password, "-gencert", "-alias", "ca", "-keystore", ca.toString(), "-infile", csr.toString(),
         "-outfile", crt.toString(), "-rfc", "-validity", String.valueOf(days), "-ext",
         "KeyUsage:critical=digitalSignature", "-ext", "ExtendedKeyUsage=serverAuth,clientAuth");
-    keytool(password, "-importcert", "-noprompt", "-alias", "ca", "-file", dir.resolve("ca.crt").toString(),
+    keytool(making, password, "-importcert", "-noprompt", "-alias", "ca", "-file", dir.resolve("ca.crt").toString(),
         "-keystore", store.toString());
-    keytool(password, "-importcert", "-alias", "node", "-file", crt.toString(), "-keystore", store.toString());
+    keytool(making, password, "-importcert", "-alias", "node", "-file", crt.toString(), "-keystore", store.toString());
     Files.delete(csr);
   }
 
@@ -333,7 +383,7 @@ final class CertsCommand implements Callable<Integer> {
   }
 
   /** Runs the JDK's keytool with the store password; a failure is an exception carrying its output. */
-  private static void keytool(String password, String... args) throws IOException {
+  private static void keytool(CertsProgress making, String password, String... args) throws IOException {
     Path tool = Path.of(System.getProperty("java.home"), "bin", "keytool");
     List<String> cmd = new ArrayList<>(List.of(Files.isExecutable(tool) ? tool.toString() : "keytool"));
     cmd.addAll(List.of(args));
@@ -346,11 +396,16 @@ final class CertsCommand implements Callable<Integer> {
     }
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
     pb.environment().put("SPLINEWATCH_STORE_PASS", password);
-    Process p = pb.start();
+    Process p = making.start(pb);
     String output = new String(p.getInputStream().readAllBytes());
     try {
-      if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
+      boolean exited = p.waitFor(60, TimeUnit.SECONDS);
+      if (!exited || p.exitValue() != 0) {
         p.destroyForcibly();
+        if (exited && p.exitValue() > 128 && p.exitValue() <= 128 + 15 && making.awaitStop()) {
+          // Ctrl-C reached keytool too (its process group): this JVM is exiting with it, and the hook says so
+          throw new IllegalStateException("interrupted");
+        }
         throw new IllegalStateException("keytool " + args[0] + " failed: " + output.strip().replace('\n', ' '));
       }
     } catch (InterruptedException e) {
