@@ -39,7 +39,7 @@ public final class Main {
     // bad arguments: the one line that says what was wrong, and where the options are listed (not the whole usage)
     cl.setParameterExceptionHandler((ex, ignoredArgs) -> {
       CommandLine failed = ex.getCommandLine();
-      failed.getErr().println("error: " + unknownSubcommand(ex).orElse(oneLine(ex)));
+      failed.getErr().println("error: " + unknownSubcommand(ex).or(() -> strayArgument(ex)).orElse(oneLine(ex)));
       failed.getErr().println(helpHint(failed.getCommandSpec()));
       return 2;
     });
@@ -101,6 +101,39 @@ public final class Main {
           + MonitorCommand.subcommands(", "));
     }
     return java.util.Optional.empty();
+  }
+
+  /**
+   * A word the command has no place for ({@code ./monitor regions toy.npz}, {@code certs a b}): picocli said
+   * "Unmatched argument at index 2: 'b'" (with an unknown option among them "Unmatched arguments from index 1: 'foo',
+   * '--bogus'"), or "Missing required option: '--model=<model>'" where the word was meant for that option; this line
+   * names the word and what the command takes. Empty for every other error (unknown options alone: picocli's line
+   * names them).
+   */
+  static java.util.Optional<String> strayArgument(CommandLine.ParameterException ex) {
+    CommandLine failed = ex.getCommandLine();
+    java.util.List<String> words = failed.getUnmatchedArguments().stream().filter(a -> !a.startsWith("-")).toList();
+    java.util.List<String> options = failed.getUnmatchedArguments().stream().filter(a -> a.startsWith("-")).toList();
+    if (failed.getCommand() instanceof MonitorCommand || words.isEmpty()
+        || !(ex instanceof CommandLine.UnmatchedArgumentException
+        || ex instanceof CommandLine.MissingParameterException && options.isEmpty())) {
+      return java.util.Optional.empty();
+    }
+    String what = (options.isEmpty() ? "" : (options.size() == 1 ? "unknown option '" : "unknown options '")
+        + String.join("', '", options) + "' and ")
+        + (words.size() == 1 ? "unexpected argument '" : "unexpected arguments '") + String.join("', '", words) + "'";
+    if (ex instanceof CommandLine.MissingParameterException m) {
+      // the value of the one required option, given without the option's name
+      if (words.size() == 1 && m.getMissing().size() == 1
+          && m.getMissing().get(0) instanceof CommandLine.Model.OptionSpec o) {
+        return java.util.Optional.of(what + "; expected it as " + o.longestName() + " " + words.get(0));
+      }
+      return java.util.Optional.empty();
+    }
+    java.util.List<String> takes = failed.getCommandSpec().positionalParameters().stream()
+        .map(p -> (p.arity().max() == 1 ? "one " + p.paramLabel() : p.paramLabel() + "...")).toList();
+    return java.util.Optional.of(what + "; expected " + (takes.isEmpty() ? "options only"
+        : String.join(" and ", takes) + " besides the options"));
   }
 
   /**

@@ -38,6 +38,26 @@ class CliTest {
     assertTrue(r.contains("(./monitor report --help lists the options)") && !r.contains("Usage:"), r);
   }
 
+  /**
+   * A word the command has no place for is named with what the command takes: picocli's "Unmatched argument at index
+   * 2: 'b'" did not say what was expected, and {@code regions toy.npz} said only that --model was missing.
+   */
+  @Test
+  void aStrayArgumentIsNamedWithWhatTheCommandTakes() {
+    assertEquals("error: unexpected argument 'toy.npz'; expected it as --model toy.npz\n(./monitor regions --help"
+        + " lists the options)", run(2, "monitor", "regions", "toy.npz").strip());
+    assertEquals("error: unexpected argument 'b.npz'; expected options only\n(./monitor regions --help lists the"
+        + " options)", run(2, "monitor", "regions", "--model", "a.npz", "b.npz").strip());
+    assertEquals("error: unexpected argument 'b'; expected one DIR besides the options" + CERTS_HELP,
+        run(2, "monitor", "certs", tmp.resolve("a").toString(), "b").strip());
+    assertFalse(Files.exists(tmp.resolve("a")), "nothing written");
+    assertEquals("error: unknown option '--bogus' and unexpected arguments 'x', 'y'; expected options only\n"
+        + "(./monitor bench-soak --help lists the options)", run(2, "monitor", "bench-soak", "x", "--bogus", "y")
+        .strip());
+    assertEquals("error: unexpected argument 'extra'; expected options only\n(./trainer --help lists the options)",
+        run(2, "train", "--max-steps", "5", "extra").strip());
+  }
+
   @Test
   void unknownMethodAndDatasetExitTwoListingValidValues() {
     String m = run(2, "train", "--method", "nope");
