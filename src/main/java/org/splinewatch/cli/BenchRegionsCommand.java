@@ -205,9 +205,9 @@ final class BenchRegionsCommand implements Callable<Integer> {
       }
     }
     for (Path model : models) { // every workload named before the first is timed
-      if (!Files.isRegularFile(model)) {
-        throw new ParameterException(spec.commandLine(), model + (Files.isDirectory(model) ? " is a directory"
-            : ": no such file") + "; expected a .npz network file");
+      String notAFile = MonitorCommand.Regions.modelFileProblem(model);
+      if (notAFile != null) {
+        throw new ParameterException(spec.commandLine(), notAFile);
       }
     }
     // every workload read before the header: a malformed file is one error line, not a table cut short

@@ -109,6 +109,10 @@ public final class MonitorCommand implements Runnable {
         throw new ParameterException(spec.commandLine(), "--svg needs the whole partition, which --tiled does not"
             + " keep; expected one of them");
       }
+      String notAFile = modelFileProblem(model);
+      if (notAFile != null) {
+        throw new ParameterException(spec.commandLine(), notAFile);
+      }
       String svgProblem = svg == null ? null : svgTargetProblem(svg, model);
       if (svgProblem != null) {
         throw new ParameterException(spec.commandLine(), svgProblem);
@@ -209,6 +213,26 @@ public final class MonitorCommand implements Runnable {
         }
       }
       return 0;
+    }
+
+    /**
+     * Why {@code model} is no file a network can be read from, as the error line after {@code "error: "}, or null:
+     * missing, a directory, or a device or FIFO, such as {@code --model <(python export.py)}, which was "no such file"
+     * (a .npz is a zip archive, read by seeking).
+     */
+    static String modelFileProblem(Path model) {
+      if (Files.isRegularFile(model)) {
+        return null;
+      }
+      if (Files.isDirectory(model)) {
+        return model + " is a directory; expected a .npz network file";
+      }
+      if (!Files.exists(model)) {
+        return model + ": no such file; expected a .npz network file";
+      }
+      String kind = org.splinewatch.snapshot.DurableFiles.specialKind(model);
+      return model + " is " + (kind == null ? "not a regular file" : kind) + "; expected a .npz network file, a"
+          + " regular file (a zip archive is read by seeking: save a pipe's output to a file first)";
     }
 
     /** The progress line of a whole partition: where the engine stands, in layers and neurons, and its regions. */

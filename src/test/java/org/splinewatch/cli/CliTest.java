@@ -395,6 +395,17 @@ class CliTest {
       assertTrue(n.strip().equals("error: " + tmp + " is a directory; expected a .npz network file"
           + help.replace("bench-regions", args[1])), n);
     }
+    // a FIFO (--model <(python export.py)) or a device exists: it was "no such file"
+    Path fifo = tmp.resolve("model.fifo");
+    if (new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor() == 0) {
+      for (String[] args : new String[][] {{"monitor", "regions", "--model", fifo.toString()},
+          {"monitor", "bench-regions", fifo.toString()}}) {
+        String n = run(2, args);
+        assertEquals("error: " + fifo + " is a FIFO; expected a .npz network file, a regular file (a zip archive is"
+            + " read by seeking: save a pipe's output to a file first)" + help.replace("bench-regions", args[1]),
+            n.strip());
+      }
+    }
     String dir = run(2, "monitor", "bench-regions", "--dir", tmp.resolve("nodir").toString());
     assertTrue(dir.strip().equals("error: workload directory " + tmp.resolve("nodir") + " not found; pass --dir DIR"
         + " or MODEL.npz files" + help), dir);
