@@ -380,9 +380,14 @@ public final class TrainCommand implements Callable<Integer> {
     Config base = ConfigFactory.load();
     if (configFile != null) {
       if (!configFile.isFile()) {
+        // a pipe (--config <(echo ...)) or a device exists: it was "not found"; the file is read more than once
+        String kind = configFile.exists() && !configFile.isDirectory()
+            ? org.splinewatch.snapshot.DurableFiles.specialKind(configFile.toPath()) : null;
         throw new IllegalArgumentException("config file " + configFile + (configFile.isDirectory() ? " is a directory"
-            : " not found") + "; expected a HOCON file"
-            + " overriding keys of reference.conf (see docs/options.md)");
+            : !configFile.exists() ? " not found" : " is " + (kind == null ? "not a regular file" : kind))
+            + "; expected a HOCON file overriding keys of reference.conf (see docs/options.md)"
+            + (configFile.exists() && !configFile.isDirectory() ? ", a regular file: it is read more than once, so"
+            + " save a pipe's output to a file first" : ""));
       }
       Config file;
       try {

@@ -131,6 +131,16 @@ class ArgumentChecksTest {
     Path dir = Files.createDirectories(tmp.resolve("a-dir"));
     String isDir = refused("--config", dir.toString());
     assertTrue(isDir.contains("config file " + dir + " is a directory; expected a HOCON file"), isDir);
+    // a pipe (--config <(echo ...)) exists but is read only once: it was "not found"
+    Path fifo = tmp.resolve("settings.fifo");
+    if (new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor() == 0) {
+      String pipe = refused("--config", fifo.toString());
+      assertTrue(pipe.contains("config file " + fifo + " is a FIFO; expected a HOCON file overriding keys of"
+          + " reference.conf (see docs/options.md), a regular file: it is read more than once, so save a pipe's"
+          + " output to a file first"), pipe);
+      String soak = org.splinewatch.TestTools.cli(2, "monitor", "bench-soak", "--config", fifo.toString());
+      assertTrue(soak.startsWith("error: config file " + fifo + " is a FIFO;"), soak);
+    }
     Path broken = Files.writeString(tmp.resolve("broken.conf"), "splinewatch { run { epochs = \n");
     String parse = refused("--config", broken.toString());
     assertTrue(parse.contains("config file " + broken + " cannot be read: "), parse);
