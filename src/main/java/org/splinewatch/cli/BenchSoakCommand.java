@@ -94,6 +94,10 @@ final class BenchSoakCommand implements Callable<Integer> {
     } catch (IllegalArgumentException | com.typesafe.config.ConfigException e) {
       throw new picocli.CommandLine.ParameterException(spec.commandLine(), Main.oneLine(e));
     }
+    String setBySoak = setBySoak(config);
+    if (setBySoak != null) {
+      throw new picocli.CommandLine.ParameterException(spec.commandLine(), setBySoak);
+    }
     if (out == null) { // nothing to look at after the printed table: the temporary directory goes
       try (TemporaryDirectory temporary = new TemporaryDirectory("splinewatch-soak")) {
         return soak(temporary.path());
@@ -113,6 +117,32 @@ final class BenchSoakCommand implements Callable<Integer> {
           + " (read-only or not this user's); expected a directory this user can write");
     }
     return soak(out);
+  }
+
+  /**
+   * The settings the soak makes itself (its run, data and port), which win over a --config file's: a file that set
+   * one, e.g. {@code splinewatch.run.hidden} for a larger network, was ignored without a word. {@code epochs} too: the
+   * soak's max-steps wins over it.
+   */
+  static final List<String> SET_BY_SOAK = List.of("splinewatch.run.method", "splinewatch.run.dataset",
+      "splinewatch.data.dir", "splinewatch.run.max-steps", "splinewatch.run.epochs", "splinewatch.run.batch-size",
+      "splinewatch.run.hidden", "splinewatch.run.snapshot-every", "splinewatch.run.probe-size",
+      "splinewatch.run.run-id", "splinewatch.run.out", "splinewatch.metrics.port");
+
+  /** Why {@code config} cannot be used because it sets one of {@link #SET_BY_SOAK}, as the error line; or null. */
+  static String setBySoak(File config) {
+    if (config == null) {
+      return null;
+    }
+    com.typesafe.config.Config file = com.typesafe.config.ConfigFactory.parseFile(config);
+    for (String key : SET_BY_SOAK) {
+      if (file.hasPath(key)) {
+        return "config file " + config + " sets " + key + ", which bench-soak sets itself (a supervised"
+            + " 784-32-32-10 MLP, batch 32, on generated data; --steps and --snapshot-every for the run's length and"
+            + " snapshot interval); expected other keys, e.g. splinewatch.retention";
+      }
+    }
+    return null;
   }
 
   /** The most steps a soak takes: days at the 20 to 200 steps/s measured (docs/durability.md). */

@@ -74,6 +74,23 @@ class BenchSoakTest {
     assertTrue(under.startsWith("error: --out " + file.resolve("soak") + ": cannot make the directory ("), under);
   }
 
+  /** A --config key the soak sets itself lost to the soak's value without a word (a larger network, another port). */
+  @Test
+  void aConfigKeyTheSoakSetsItselfIsRefused() throws Exception {
+    Path conf = Files.writeString(tmp.resolve("soak.conf"), "splinewatch.retention.planes-keep-last = 10\n"
+        + "splinewatch.run { hidden = [256, 256] }\n");
+    Path out = tmp.resolve("soak");
+    String m = org.splinewatch.TestTools.cli(2, "monitor", "bench-soak", "--steps", "100", "--config", conf.toString(),
+        "--out", out.toString());
+    assertEquals("error: config file " + conf + " sets splinewatch.run.hidden, which bench-soak sets itself (a"
+        + " supervised 784-32-32-10 MLP, batch 32, on generated data; --steps and --snapshot-every for the run's length"
+        + " and snapshot interval); expected other keys, e.g. splinewatch.retention\n(./monitor bench-soak --help"
+        + " lists the options)", m.strip());
+    assertFalse(Files.exists(out), "nothing written");
+    assertEquals(null, BenchSoakCommand.setBySoak(Files.writeString(tmp.resolve("retention.conf"),
+        "splinewatch.retention.planes-keep-last = 10\n").toFile()));
+  }
+
   @Test
   void optionsOutOfRangeAreOneLineNamingValueAndRangeBeforeAnythingIsChecked() throws Exception {
     // --steps 3000000000 was accepted: a soak of months. An --out that holds a file is refused too, but only after the
