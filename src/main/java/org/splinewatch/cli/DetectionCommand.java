@@ -35,7 +35,8 @@ final class DetectionCommand implements Callable<Integer> {
   List<Path> runs = new ArrayList<>();
   @Option(names = "--layer", description = "layer whose kNN accuracy is the reference (default ${DEFAULT-VALUE})")
   String layer = "repr";
-  @Option(names = "--drop", description = "accuracy drop below the best so far, as a ratio (default ${DEFAULT-VALUE})")
+  @Option(names = "--drop", description = "kNN accuracy drop below the best so far, a difference of accuracies"
+      + " (fractions of 1): 0.05 is 5 points, as from 0.90 to 0.85 (default ${DEFAULT-VALUE})")
   double drop = 0.05;
   @Option(names = "--drop-reference", paramLabel = "best|onset", description = "what the drop is measured from:"
       + " best, the best accuracy so far, the untrained network's included (the goal's definition); onset, the best"
@@ -60,8 +61,9 @@ final class DetectionCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     if (!(drop > 0 && drop < 1)) {
-      throw new ParameterException(spec.commandLine(), "--drop " + drop + " is out of range; expected a ratio in"
-          + " (0, 1), e.g. 0.05");
+      // it said "a ratio", read as relative (5 % of the best); the drop is a difference of accuracies
+      throw new ParameterException(spec.commandLine(), "--drop " + drop + " is out of range; expected a difference of"
+          + " accuracies (fractions of 1) in (0, 1), e.g. 0.05 for 5 points");
     }
     Detection.DropReference reference = Detection.DropReference.byCliName(dropReference).orElse(null);
     if (reference == null) {

@@ -452,7 +452,13 @@ class CliTest {
     assertTrue(outMissing.strip().equals("error: --out " + noDir + ": directory " + noDir.getParent()
         + " does not exist; expected a file in an existing directory" + reportHelp), outMissing);
     String d = run(2, "monitor", "detection", "--drop", "5", tmp.toString());
-    assertTrue(d.contains("--drop 5.0 is out of range; expected a ratio in (0, 1), e.g. 0.05"), d);
+    assertTrue(d.contains("--drop 5.0 is out of range; expected a difference of accuracies (fractions of 1) in"
+        + " (0, 1), e.g. 0.05 for 5 points"), d);
+    // the drop is absolute (accuracy below best - drop), as the table's first line and detection.md say; the help
+    // and this line called it "a ratio", which reads as relative (5 % of the best)
+    String help = run(0, "monitor", "detection", "--help").replaceAll("\\s+", " ");
+    assertTrue(help.contains("a difference of accuracies") && help.contains("0.05 is 5 points")
+        && !help.contains("ratio"), help);
     String ds = run(2, "monitor", "detection", "--tuning-datasets", "mnist,cifar10", tmp.toString());
     assertTrue(ds.contains("error: --tuning-datasets mnist,cifar10 names an unknown data set; expected mnist and/or"
         + " fashion-mnist"), ds);
