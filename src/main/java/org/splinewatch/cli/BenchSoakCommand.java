@@ -84,6 +84,11 @@ final class BenchSoakCommand implements Callable<Integer> {
       throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--out " + out
           + " is a file; expected a directory (the parent of the soak run's files)");
     }
+    String unmakeable = out == null ? null : Main.directoryToMakeProblem(out);
+    if (unmakeable != null) {
+      throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--out " + unmakeable + "; expected a new"
+          + " or empty directory (made when missing)");
+    }
     if (out != null && Files.isDirectory(out) && !empty(out)) {
       // an earlier soak's run directory would be refused only after the data set is written
       throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--out " + out + " exists and is not"

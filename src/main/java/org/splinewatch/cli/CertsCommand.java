@@ -67,6 +67,11 @@ final class CertsCommand implements Callable<Integer> {
       throw new ParameterException(spec.commandLine(), dir + " is not a directory; expected a directory for the CA,"
           + " stores and password (made when missing)");
     }
+    String unmakeable = Main.directoryToMakeProblem(dir);
+    if (unmakeable != null) {
+      throw new ParameterException(spec.commandLine(), unmakeable + "; expected a directory for the CA, stores and"
+          + " password (made when missing)");
+    }
     Path existing = dir.toAbsolutePath().normalize();
     while (existing != null && !Files.exists(existing)) {
       existing = existing.getParent();

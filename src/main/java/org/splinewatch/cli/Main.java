@@ -137,6 +137,31 @@ public final class Main {
   }
 
   /**
+   * Why the directory {@code dir}, made where missing (certs DIR, bench-soak --out), cannot be made, as the start of
+   * the error line, or null: it, or a directory above it, is a symbolic link to nothing, or the path goes through a
+   * file. They failed only when made, in java.nio's words ("already exists", "Not a directory"; certs with exit 1).
+   */
+  static String directoryToMakeProblem(java.nio.file.Path dir) {
+    for (java.nio.file.Path p = dir.toAbsolutePath().normalize(); p != null; p = p.getParent()) {
+      if (java.nio.file.Files.isSymbolicLink(p) && !java.nio.file.Files.exists(p)) {
+        String to;
+        try {
+          to = java.nio.file.Files.readSymbolicLink(p).toString();
+        } catch (java.io.IOException | UnsupportedOperationException e) {
+          to = "a missing file";
+        }
+        return dir + ": " + (p.equals(dir.toAbsolutePath().normalize()) ? "it" : p) + " is a symbolic link to " + to
+            + ", which does not exist";
+      }
+      if (java.nio.file.Files.exists(p)) {
+        return java.nio.file.Files.isDirectory(p) || p.equals(dir.toAbsolutePath().normalize()) ? null
+            : dir + ": " + p + " is a file, not a directory";
+      }
+    }
+    return null;
+  }
+
+  /**
    * Why a path argument cannot be used, or null: one given as "" (an unset shell variable in {@code --out "$DIR"})
    * is {@code Path.of("")}, the working directory, where it was used as such (certificates, experiment runs).
    */

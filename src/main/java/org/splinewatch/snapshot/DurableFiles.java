@@ -112,8 +112,9 @@ public final class DurableFiles {
       return at + "is a directory; expected a file, e.g. " + target.resolve(kind.example());
     }
     Path dir = target.toAbsolutePath().getParent();
-    if (dir != null && !Files.isDirectory(dir)) {
-      return at + "directory " + dir + " does not exist; expected a file in an existing directory";
+    if (dir != null && !Files.isDirectory(dir)) { // a path through a file was "directory … does not exist"
+      return at + (Files.exists(dir) ? dir + " is a file, not a directory" : "directory " + dir + " does not exist")
+          + "; expected a file in an existing directory";
     }
     if (!Files.exists(target) && Files.isSymbolicLink(target)) {
       String dangling = danglingLinkProblem(at, target);

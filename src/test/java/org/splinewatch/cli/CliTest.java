@@ -720,6 +720,31 @@ class CliTest {
     assertTrue(Files.exists(far.resolve("n1.p12")), "the longest validity taken is one keytool can write");
   }
 
+  /**
+   * A directory to make under a file, or a symbolic link to nothing: certs failed with exit 1 in java.nio's words
+   * ("Not a directory", "already exists"), bench-soak said "already exists", and report --out and regions --svg named
+   * the file as a directory that "does not exist".
+   */
+  @Test
+  void aPathThroughAFileOrADanglingLinkIsNamedAsSuch() throws Exception {
+    Path file = Files.writeString(tmp.resolve("afile"), "keep");
+    Path dangling = Files.createSymbolicLink(tmp.resolve("dangling"), tmp.resolve("nowhere"));
+    assertEquals("error: " + file.resolve("certs") + ": " + file + " is a file, not a directory; expected a directory"
+        + " for the CA, stores and password (made when missing)" + CERTS_HELP,
+        run(2, "monitor", "certs", file.resolve("certs").toString()).strip());
+    assertEquals("error: " + dangling + ": it is a symbolic link to " + tmp.resolve("nowhere") + ", which does not"
+        + " exist; expected a directory for the CA, stores and password (made when missing)" + CERTS_HELP,
+        run(2, "monitor", "certs", dangling.toString()).strip());
+    assertEquals("error: --out " + dangling.resolve("soak") + ": " + dangling + " is a symbolic link to "
+        + tmp.resolve("nowhere") + ", which does not exist; expected a new or empty directory (made when missing)",
+        firstLine(run(2, "monitor", "bench-soak", "--out", dangling.resolve("soak").toString())));
+    assertEquals("error: --out " + file.resolve("r.html") + ": " + file + " is a file, not a directory; expected a"
+        + " file in an existing directory" + REPORT_HELP,
+        run(2, "monitor", "report", "--out", file.resolve("r.html").toString(), tmp.toString()).strip());
+    assertFalse(Files.exists(tmp.resolve("nowhere")), "nothing made");
+    assertEquals("keep", Files.readString(file));
+  }
+
   @Test
   void anEmptyPathIsRefusedNotTakenAsTheWorkingDirectory() {
     // `./monitor certs "$DIR"` with DIR unset made the CA's key and the stores in the working directory, and
