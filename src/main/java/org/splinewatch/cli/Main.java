@@ -13,13 +13,27 @@ public final class Main {
   }
 
   public static void main(String[] args) {
+    // where standard output holds the results (not a trainer's or server's console log): a full disk under > FILE is
+    // exit 1, not 0
+    CheckedStandardOutput stdout = args.length > 1 && args[0].equals("monitor")
+        && RESULTS_ON_STDOUT.contains(args[1]) ? CheckedStandardOutput.install() : null;
     if (args.length > 0 && args[0].equals("train")) {
       SignalStop.exitBeforeRun(System.out); // Ctrl-C while the command line is read: one line, not a silent exit
     } else if (args.length > 1 && args[0].equals("monitor") && args[1].equals("serve")) {
       SignalStop.exitBeforeServing(System.out);
     }
-    System.exit(execute(args));
+    int code = execute(args);
+    String lost = stdout == null ? null : stdout.problem();
+    if (lost != null) {
+      System.err.println("error: " + lost);
+      code = code == 0 ? 1 : code;
+    }
+    System.exit(code);
   }
+
+  /** The monitor commands whose standard output is their result (the others' is a console log). */
+  static final java.util.Set<String> RESULTS_ON_STDOUT = java.util.Set.of("regions", "report", "detection",
+      "bench-regions", "bench-overhead", "bench-cluster", "bench-soak", "certs");
 
   /** Runs a command line and returns its exit code (tests call this directly). */
   public static int execute(String... args) {

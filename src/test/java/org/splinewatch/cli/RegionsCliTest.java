@@ -518,6 +518,25 @@ class RegionsCliTest {
     assertTrue(workloads.lines().anyMatch(l -> l.startsWith("small ")), workloads);
   }
 
+  /**
+   * {@code regions --json > result.json} on a full disk: System.out swallowed the write error, so it exited 0 with
+   * nothing written. Now one line on stderr and exit 1.
+   */
+  @Test
+  void resultsThatCannotBeWrittenToStandardOutputAreExitOne() throws Exception {
+    java.io.File full = new java.io.File("/dev/full");
+    Assumptions.assumeTrue(full.exists(), "no /dev/full here");
+    Path f = oneLayer(tmp.resolve("small.npz"), 4, 1);
+    Path err = tmp.resolve("err.txt");
+    Process p = new ProcessBuilder(TestTools.mainCommand("-Xmx256m", "monitor", "regions", "--model", f.toString(),
+        "--json")).redirectOutput(full).redirectError(err.toFile()).start();
+    assertEquals(1, p.waitFor());
+    String line = Files.readString(err).lines().filter(l -> !l.startsWith("WARNING: Using incubator"))
+        .collect(java.util.stream.Collectors.joining("\n"));
+    assertEquals("error: cannot write standard output (No space left on device): what the command printed there is"
+        + " lost or cut short; expected room for it, e.g. a redirect to a file system that is not full", line);
+  }
+
   @Test
   void benchRegionsOnADirectoryWithoutWorkloadsIsAnError() throws Exception {
     // printed the header of an empty table and exited 0
