@@ -59,8 +59,11 @@ public final class MonitorCommand implements Runnable {
     Path svg;
     @Option(names = "--max-regions", description = "region cap (default ${DEFAULT-VALUE})")
     int maxRegions = Partition.DEFAULT_MAX_REGIONS;
+    /** The most threads {@code --threads} may ask for. */
+    static final int MAX_THREADS = 256;
+
     @Option(names = "--threads", description = "threads for the per-layer vertex products, or with --tiled for the"
-        + " tiles, each with a share of the memory budget of at least 16 MiB (default ${DEFAULT-VALUE})")
+        + " tiles, each with a share of the memory budget of at least 16 MiB; 1 to 256 (default ${DEFAULT-VALUE})")
     int threads = 1;
     @Option(names = "--tiled", description = "count exactly in tiles that each fit the memory budget (a plane with"
         + " more regions than the heap holds); --max-regions is then the most per tile. Counts only: no area or shape"
@@ -101,6 +104,12 @@ public final class MonitorCommand implements Runnable {
       }
       if (threads < 1) {
         throw new ParameterException(spec.commandLine(), "--threads " + threads + "; expected at least 1");
+      }
+      // --threads 100000 was taken and printed as used; the products split only at 64 vertices a thread or more
+      String tooMany = OptionRange.outside("--threads", threads, 1, MAX_THREADS, "this machine has "
+          + Runtime.getRuntime().availableProcessors() + " cores; threads beyond them only wait for one");
+      if (tooMany != null) {
+        throw new ParameterException(spec.commandLine(), tooMany);
       }
       if (maxRegions < 1) {
         throw new ParameterException(spec.commandLine(), "--max-regions " + maxRegions + "; expected at least 1");
