@@ -53,7 +53,8 @@ public final class Main {
     // bad arguments: the one line that says what was wrong, and where the options are listed (not the whole usage)
     cl.setParameterExceptionHandler((ex, ignoredArgs) -> {
       CommandLine failed = ex.getCommandLine();
-      failed.getErr().println("error: " + unknownSubcommand(ex).or(() -> strayArgument(ex)).orElse(oneLine(ex)));
+      failed.getErr().println("error: " + unknownSubcommand(ex).or(() -> strayArgument(ex))
+          .or(() -> unknownOptionBeforeMissing(ex)).orElse(oneLine(ex)));
       failed.getErr().println(helpHint(failed.getCommandSpec()));
       return 2;
     });
@@ -115,6 +116,22 @@ public final class Main {
           + MonitorCommand.subcommands(", "));
     }
     return java.util.Optional.empty();
+  }
+
+  /**
+   * An unknown option where a required parameter is missing too ({@code ./monitor report --bogus}): picocli named
+   * only the missing parameter ("Missing required parameter: 'RUN_DIR'"), though the option is what was mistyped.
+   */
+  static java.util.Optional<String> unknownOptionBeforeMissing(CommandLine.ParameterException ex) {
+    java.util.List<String> options = ex.getCommandLine().getUnmatchedArguments().stream()
+        .filter(a -> a.startsWith("-")).toList();
+    if (!(ex instanceof CommandLine.MissingParameterException m) || options.isEmpty()) {
+      return java.util.Optional.empty();
+    }
+    return java.util.Optional.of((options.size() == 1 ? "unknown option '" : "unknown options '")
+        + String.join("', '", options) + "' (and " + m.getMissing().stream().map(a -> a instanceof
+        CommandLine.Model.OptionSpec o ? o.longestName() : a.paramLabel()).collect(
+        java.util.stream.Collectors.joining(", ")) + " is missing)");
   }
 
   /**

@@ -56,6 +56,9 @@ class CliTest {
         .strip());
     assertEquals("error: unexpected argument 'extra'; expected options only\n(./trainer --help lists the options)",
         run(2, "train", "--max-steps", "5", "extra").strip());
+    // it named only the missing RUN_DIR, not the mistyped option
+    assertEquals("error: unknown option '--bogus' (and RUN_DIR is missing)\n(./monitor report --help lists the"
+        + " options)", run(2, "monitor", "report", "--bogus").strip());
   }
 
   @Test
