@@ -53,4 +53,4 @@ if [ "${1:-}" = monitor ] && [ "${2:-}" = serve ]; then
   run=splinewatch_own_session
 fi
 # shellcheck disable=SC2086
-$run java "${SPLINEWATCH_VECTOR_OPTS[@]}" -XX:G1HeapRegionSize=32m -XX:-UseProfiledLoopPredicate "${SPLINEWATCH_MEMORY_OPTS[@]}" ${JAVA_OPTS:-} -jar "$run_jar" "$@"
+$run java "${SPLINEWATCH_VECTOR_OPTS[@]}" -XX:G1HeapRegionSize=32m -XX:-UseProfiledLoopPredicate "${SPLINEWATCH_MEMORY_OPTS[@]}" -Dsplinewatch.root="$root" ${JAVA_OPTS:-} -jar "$run_jar" "$@"

@@ -59,7 +59,8 @@ final class BenchRegionsCommand implements Callable<Integer> {
       description = "workloads: benchmark-format networks or region files, such as a run's"
           + " planes/plane-<k>-overflow.npz (default: every .npz in --dir, smallest first)")
   List<Path> models = new ArrayList<>();
-  @Option(names = "--dir", description = "workload directory (default ${DEFAULT-VALUE})")
+  @Option(names = "--dir", description = "workload directory (default ${DEFAULT-VALUE}, from the working directory"
+      + " or else from the repository's)")
   Path dir = Path.of("../shared/benchmarks/regions");
   @Option(names = "--repeat", description = "timed repetitions per mode after the warm-up, at least (default"
       + " ${DEFAULT-VALUE})")
@@ -190,6 +191,10 @@ final class BenchRegionsCommand implements Callable<Integer> {
       return scaling();
     }
     if (models.isEmpty()) {
+      if (!given("--dir") && !Files.isDirectory(dir) && System.getProperty("splinewatch.root") != null) {
+        // the default is the repository's sibling: from another working directory it named nothing there
+        dir = Path.of(System.getProperty("splinewatch.root")).resolve(dir).normalize();
+      }
       if (!Files.isDirectory(dir)) {
         throw new ParameterException(spec.commandLine(), "workload directory " + dir + (Files.exists(dir)
             ? " is a file; expected a directory of .npz workloads" : " not found") + "; pass --dir DIR or MODEL.npz"
