@@ -231,8 +231,9 @@ final class BenchSoakCommand implements Callable<Integer> {
       return result.exitCode();
     }
     boolean partial = result.finished().steps() < steps;
+    int code = result.exitCode();
     System.out.printf(Locale.ROOT,
-        "run ended with exit code %d after %d of %d steps (%.1f steps/s)%n", result.exitCode(),
+        "run ended with exit code %d%s after %d of %d steps (%.1f steps/s)%n", code, how(code),
         result.finished().steps(), steps, result.finished().stepsPerSecond());
     List<Point> ps = points.all();
     if (ps.size() < 4) {
@@ -242,6 +243,18 @@ final class BenchSoakCommand implements Callable<Integer> {
     System.out.print(growth(ps, partial ? "partial: the run ended at step " + result.finished().steps() + " of "
         + steps : null));
     return result.exitCode();
+  }
+
+  /** What an exit code of the run means, for its end line: " (interrupted: SIGINT)"; "" for 0. */
+  static String how(int code) {
+    return switch (code) {
+      case 130 -> " (interrupted: SIGINT)";
+      case 143 -> " (interrupted: SIGTERM)";
+      case 129 -> " (interrupted: SIGHUP)";
+      case 3 -> " (stopped early)";
+      case 1 -> " (failed)";
+      default -> "";
+    };
   }
 
   /**

@@ -47,6 +47,10 @@ class BenchSoakTest {
 
   @Test
   void anInterruptedRunsGrowthIsMarkedPartial() {
+    // after Ctrl-C the end line said only "exit code 130"
+    assertEquals(" (interrupted: SIGINT)", BenchSoakCommand.how(130));
+    assertEquals(" (interrupted: SIGTERM)", BenchSoakCommand.how(143));
+    assertEquals("", BenchSoakCommand.how(0));
     List<BenchSoakCommand.Point> ps = List.of(point(0, 60, 140, 0, 1), point(60, 70, 146, 10, 1),
         point(120, 70, 146, 20, 1), point(180, 70, 146, 30, 1));
     String table = BenchSoakCommand.growth(ps, "partial: the run ended at step 2141 of 20000");
