@@ -180,10 +180,11 @@ public final class IngestRoutes {
             }, mat);
         CompletionStage<HttpResponse> answer = read.handle((acc, err) -> err).thenCompose(err -> {
           if (err != null && body.total <= discard) {
-            if (stalled(err)) {
+            boolean stopped = stalled(err);
+            if (stopped) {
               stalled.increment();
             }
-            return CompletableFuture.completedFuture(response(IngestedRun.Reply.error(stalled(err) ? 408 : 400,
+            return CompletableFuture.completedFuture(response(IngestedRun.Reply.error(stopped ? 408 : 400,
                 truncated(err, body, declared))));
           }
           if (err != null || body.total > limit) {
@@ -258,15 +259,19 @@ public final class IngestRoutes {
 
   /** Whether a body's stream failed because no byte arrived for {@code body-stall-timeout} (answered 408). */
   private static boolean stalled(Throwable err) {
-    return (err instanceof CompletionException && err.getCause() != null ? err.getCause() : err)
-        instanceof org.apache.pekko.stream.StreamIdleTimeoutException;
+    return cause(err) instanceof org.apache.pekko.stream.StreamIdleTimeoutException;
+  }
+
+  /** What failed: the cause a {@link CompletionException} wraps, else {@code t} itself. */
+  private static Throwable cause(Throwable t) {
+    return t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
   }
 
   /**
    * A body whose stream failed: it stalled, ended early (the client closed or half-closed), or could not be read.
    */
   private String truncated(Throwable err, Capped body, OptionalLong declared) {
-    Throwable c = err instanceof CompletionException && err.getCause() != null ? err.getCause() : err;
+    Throwable c = cause(err);
     if (stalled(err)) {
       return "no byte of the request body arrived for " + settings.bodyStallTimeout().toSeconds() + " s after "
           + body.total + (declared.isPresent() ? " of " + declared.getAsLong() : "") + " bytes; expected the whole"
@@ -297,7 +302,7 @@ public final class IngestRoutes {
         .thenCompose(snap -> ask(r -> new IngestActor.Snapshot(id, snap, r), Duration.ofSeconds(10)))
         .handle((reply, t) -> {
           // non-finite weights: refused (400), but the run records the step and loss and raises divergence
-          Throwable c = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
+          Throwable c = cause(t);
           if (c instanceof SnapshotFormat.NonFinite nf && nf.scalars() != null) {
             return ask(r -> new IngestActor.NonFiniteWeights(id, nf.scalars(), nf.entry(), nf.getMessage(), r),
                 Duration.ofSeconds(10));
@@ -361,7 +366,7 @@ public final class IngestRoutes {
   }
 
   private static IngestedRun.Reply failure(Throwable t) {
-    Throwable c = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
+    Throwable c = cause(t);
     if (c instanceof NpzArchive.FormatException f) {
       return IngestedRun.Reply.error(f.tooLarge() ? 413 : 400, f.getMessage());
     }
