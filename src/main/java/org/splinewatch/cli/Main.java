@@ -123,15 +123,23 @@ public final class Main {
    * only the missing parameter ("Missing required parameter: 'RUN_DIR'"), though the option is what was mistyped.
    */
   static java.util.Optional<String> unknownOptionBeforeMissing(CommandLine.ParameterException ex) {
-    java.util.List<String> options = ex.getCommandLine().getUnmatchedArguments().stream()
-        .filter(a -> a.startsWith("-")).toList();
+    java.util.List<String> options = unmatched(ex.getCommandLine(), true);
     if (!(ex instanceof CommandLine.MissingParameterException m) || options.isEmpty()) {
       return java.util.Optional.empty();
     }
-    return java.util.Optional.of((options.size() == 1 ? "unknown option '" : "unknown options '")
-        + String.join("', '", options) + "' (and " + m.getMissing().stream().map(a -> a instanceof
-        CommandLine.Model.OptionSpec o ? o.longestName() : a.paramLabel()).collect(
-        java.util.stream.Collectors.joining(", ")) + " is missing)");
+    return java.util.Optional.of(quoted("unknown option", options) + " (and " + m.getMissing().stream()
+        .map(a -> a instanceof CommandLine.Model.OptionSpec o ? o.longestName() : a.paramLabel())
+        .collect(java.util.stream.Collectors.joining(", ")) + " is missing)");
+  }
+
+  /** The arguments picocli matched to nothing: those that look like options, or the others. */
+  private static java.util.List<String> unmatched(CommandLine failed, boolean options) {
+    return failed.getUnmatchedArguments().stream().filter(a -> a.startsWith("-") == options).toList();
+  }
+
+  /** {@code unknown option '--a'}, or {@code unknown options '--a', '--b'}: {@code what} and the items quoted. */
+  private static String quoted(String what, java.util.List<String> items) {
+    return what + (items.size() == 1 ? " '" : "s '") + String.join("', '", items) + "'";
   }
 
   /**
@@ -143,16 +151,15 @@ public final class Main {
    */
   static java.util.Optional<String> strayArgument(CommandLine.ParameterException ex) {
     CommandLine failed = ex.getCommandLine();
-    java.util.List<String> words = failed.getUnmatchedArguments().stream().filter(a -> !a.startsWith("-")).toList();
-    java.util.List<String> options = failed.getUnmatchedArguments().stream().filter(a -> a.startsWith("-")).toList();
+    java.util.List<String> words = unmatched(failed, false);
+    java.util.List<String> options = unmatched(failed, true);
     if (failed.getCommand() instanceof MonitorCommand || words.isEmpty()
         || !(ex instanceof CommandLine.UnmatchedArgumentException
         || ex instanceof CommandLine.MissingParameterException && options.isEmpty())) {
       return java.util.Optional.empty();
     }
-    String what = (options.isEmpty() ? "" : (options.size() == 1 ? "unknown option '" : "unknown options '")
-        + String.join("', '", options) + "' and ")
-        + (words.size() == 1 ? "unexpected argument '" : "unexpected arguments '") + String.join("', '", words) + "'";
+    String what = (options.isEmpty() ? "" : quoted("unknown option", options) + " and ")
+        + quoted("unexpected argument", words);
     if (ex instanceof CommandLine.MissingParameterException m) {
       // the value of the one required option, given without the option's name
       if (words.size() == 1 && m.getMissing().size() == 1
