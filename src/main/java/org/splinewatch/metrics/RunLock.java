@@ -38,7 +38,7 @@ public final class RunLock implements AutoCloseable {
   /** The lock files this process holds. */
   private static final Set<Path> HELD = ConcurrentHashMap.newKeySet();
 
-  private final Path dir;
+  /** The lock file, absolute and normalised: the key of {@link #HELD}. */
   private final Path file;
   private final FileChannel channel;
   /** Null where the file system has no locks. */
@@ -47,8 +47,7 @@ public final class RunLock implements AutoCloseable {
   private final List<Path> created;
   private boolean closed;
 
-  private RunLock(Path dir, Path file, FileChannel channel, FileLock lock, List<Path> created) {
-    this.dir = dir;
+  private RunLock(Path file, FileChannel channel, FileLock lock, List<Path> created) {
     this.file = file;
     this.channel = channel;
     this.lock = lock;
@@ -78,17 +77,16 @@ public final class RunLock implements AutoCloseable {
     for (Path p = dir.toAbsolutePath().normalize(); p != null && !Files.exists(p); p = p.getParent()) {
       created.add(p);
     }
-    Path file = dir.resolve(name);
+    Path file = dir.resolve(name).toAbsolutePath().normalize();
     // held in this process: not opened again, as closing another channel on the file would let go of the
     // operating system's lock, which is the process's, not the channel's
-    Path key = file.toAbsolutePath().normalize();
-    if (!HELD.add(key)) {
+    if (!HELD.add(file)) {
       throw new InUse(inUse);
     }
     try {
       return lock(dir, file, inUse, created);
     } catch (RuntimeException e) {
-      HELD.remove(key);
+      HELD.remove(file);
       throw e;
     }
   }
@@ -107,14 +105,14 @@ public final class RunLock implements AutoCloseable {
         } catch (IOException e) { // a file system without locks (some network mounts): used unguarded, as before
           System.err.println("warning: cannot lock " + file + " (" + IoErrors.reason(e) + "): processes started"
               + " together on " + dir + " are not kept apart there");
-          return new RunLock(dir, file, channel, null, created);
+          return new RunLock(file, channel, null, created);
         }
         if (lock == null) {
           channel.close();
           throw new InUse(inUse);
         }
         if (Files.exists(file)) {
-          return new RunLock(dir, file, channel, lock, created);
+          return new RunLock(file, channel, lock, created);
         }
         channel.close();
       }
@@ -123,10 +121,6 @@ public final class RunLock implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException("cannot create the run directory " + dir + ": " + IoErrors.reason(e), e);
     }
-  }
-
-  public Path dir() {
-    return dir;
   }
 
   /** Deletes the lock file (before letting go of it) and the directories it created that the run left empty. */
@@ -153,7 +147,7 @@ public final class RunLock implements AutoCloseable {
     } catch (IOException e) {
       // nothing held
     }
-    HELD.remove(file.toAbsolutePath().normalize());
+    HELD.remove(file);
     for (Path p : created) {
       try {
         Files.delete(p);
