@@ -248,12 +248,9 @@ final class BenchSoakCommand implements Callable<Integer> {
   /** What an exit code of the run means, for its end line: " (interrupted: SIGINT)"; "" for 0. */
   static String how(int code) {
     return switch (code) {
-      case 130 -> " (interrupted: SIGINT)";
-      case 143 -> " (interrupted: SIGTERM)";
-      case 129 -> " (interrupted: SIGHUP)";
       case 3 -> " (stopped early)";
       case 1 -> " (failed)";
-      default -> "";
+      default -> org.splinewatch.run.SignalStop.signalOf(code).map(s -> " (interrupted: " + s + ")").orElse("");
     };
   }
 

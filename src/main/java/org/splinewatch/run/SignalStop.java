@@ -168,6 +168,12 @@ public final class SignalStop implements AutoCloseable {
     return received;
   }
 
+  /** The signal ({@code SIGTERM}, ...) of this class's whose exit code (128 + its number) {@code exitCode} is. */
+  public static java.util.Optional<String> signalOf(int exitCode) {
+    return NUMBERS.entrySet().stream().filter(e -> 128 + e.getValue() == exitCode).map(e -> "SIG" + e.getKey())
+        .findFirst();
+  }
+
   /** 128 + the number of the signal received (143 SIGTERM, 130 SIGINT, 129 SIGHUP), or 0 when none was. */
   public int exitCode() {
     String r = received;
