@@ -187,13 +187,13 @@ def main(argv=None):
         # run id is refused), one line, exit code 130 as for SIGINT
         ended = ""
         if monitor is not None:
-            ended = "; " + end_run(monitor, "interrupted", "Ctrl-C at step %d" % step)[1]
+            ended = "; " + end_run(monitor, "interrupted", "Ctrl-C at step %d" % step, step)[1]
         print("interrupted at step %d%s" % (step, ended), file=sys.stderr)
         return 130
     elapsed = time.perf_counter() - start
     rate = step / elapsed if elapsed > 0 else 0.0
     if monitor is not None:
-        recorded, outcome = end_run(monitor, "stopped" if stopped else "done", stopped)
+        recorded, outcome = end_run(monitor, "stopped" if stopped else "done", stopped, step)
         if not recorded:
             print("warning: %s" % outcome, file=sys.stderr)
         if monitor.errors:
@@ -207,10 +207,11 @@ def main(argv=None):
     return 0
 
 
-def end_run(monitor, status, reason):
-    """Finishes the run on the monitor: whether the monitor recorded its end, and how it ended there in words."""
+def end_run(monitor, status, reason, step=None):
+    """Finishes the run on the monitor at the loop's ``step``: whether the monitor recorded its end, and how it ended
+    there in words."""
     try:
-        answer = monitor.close(status, reason)
+        answer = monitor.close(status, reason, step)
     except (MonitorError, OSError) as e:
         return False, "could not record the end of the run: %s" % e
     if answer.get("lost"):

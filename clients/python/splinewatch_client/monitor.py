@@ -132,6 +132,7 @@ class Monitor:
         self.lost_snapshots = 0
         self.resumes = 0
         self._missed = []  # steps of the snapshots lost since the last line that named them
+        self._highest_step = -1  # the highest step of a snapshot queued: close(step=) may not go back before it
         self._resume_lock = threading.Lock()
         self._generation = 0  # registrations of the run after the first: a request sent before one is sent again
         self._warned = set()
@@ -209,6 +210,7 @@ class Monitor:
                 self._miss(item[1])
                 return
             self._queue.append(item)
+            self._highest_step = max(self._highest_step, item[1])
             while len(self._queue) > self._queue_size:
                 self._queue.popleft()
                 self.dropped += 1
@@ -235,12 +237,17 @@ class Monitor:
                 self._cv.wait(left)
         return True
 
-    def close(self, status=None, reason=None):
+    def close(self, status=None, reason=None, step=None):
         """Sends what is queued, then ends the run; returns the monitor's answer to the finish request.
 
         ``status``: done, stopped (the default when the monitor asked the run to stop), failed, or interrupted (the
         user stopped the loop, e.g. Ctrl-C; a monitor that does not accept it records the run as failed with
         "interrupted" in its reason, and the answer's ``status`` says which was recorded).
+
+        ``step``: the step the training loop reached, when it went on after its last snapshot (a Ctrl-C between
+        snapshots); the run's ``steps`` in ``run_finished``. None: the last snapshot's step. A step before a snapshot
+        this run queued is a ValueError here (nothing is sent; close() may be called again). An older monitor that
+        does not take it ends the run at its last snapshot's step.
 
         Takes at most about twice ``timeout``: up to ``timeout`` for the queued snapshots (any still queued then are
         dropped, counted in ``dropped``), then up to ``timeout`` for the finish request. The monitor answers that
@@ -259,21 +266,27 @@ class Monitor:
         with self._close_lock:
             if self._close_called:
                 return self._close_answer
+            if step is not None:
+                step = number(step, "step", whole=True)
+                if step < max(0, self._highest_step):
+                    raise ValueError("step %d is before step %d of a snapshot run '%s' queued; expected the step the"
+                                     " loop reached, at least %d, or None" % (step, max(0, self._highest_step),
+                                                                              self.run_id, max(0, self._highest_step)))
             self._close_called = True
-            self._close_answer = self._close(status, reason)
+            self._close_answer = self._close(status, reason, step)
             return self._close_answer
 
-    def _close(self, status, reason):
+    def _close(self, status, reason, step):
         if status is None:
             status = "stopped" if self._stop else "done"
         if reason is None and status == "stopped":
             reason = self._reason
         try:
-            return self._close_run(status, reason)
+            return self._close_run(status, reason, step)
         finally:
             self._name_missed()
 
-    def _close_run(self, status, reason):
+    def _close_run(self, status, reason, step):
         deadline = time.monotonic() + self.timeout
         if self._lost is None:
             self.flush(self.timeout)
@@ -286,15 +299,21 @@ class Monitor:
         if self._lost is not None:
             return self._lost_answer(status)
         try:
-            return self._finish(status, reason)
+            return self._finish(status, reason, step)
         except MonitorError as e:
+            if e.status == 400 and step is not None and "has the key 'step'" in str(e):
+                # a monitor that takes only status and reason: the run ends at its last snapshot's step
+                return self._close_run(status, reason, None)
             if e.status == 400 and status == "interrupted" and "finish status" in str(e):
                 # a monitor that knows only done, stopped and failed: the closest is failed (not a complete run)
-                return self._finish("failed", "interrupted" + (": " + reason if reason else ""))
+                return self._finish("failed", "interrupted" + (": " + reason if reason else ""), step)
             raise
 
-    def _finish(self, status, reason):
-        body = json.dumps({"status": status, "reason": reason}).encode()
+    def _finish(self, status, reason, step):
+        said = {"status": status, "reason": reason}
+        if step is not None:
+            said["step"] = step
+        body = json.dumps(said).encode()
         try:
             return self._post_run("/api/v1/runs/%s/finish" % self.run_id, body, content_type="application/json")
         except _ResumeRefused as e:

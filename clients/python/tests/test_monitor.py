@@ -59,6 +59,7 @@ class FakeMonitor:
         self.last_step = None  # what a resumed registration is told the run directory holds
         self.resume_refusal = None  # (status, line): registrations that resume the run are refused with it
         self.registrations = []  # run.json of each registration, when the fake answers resume keys
+        self.finish_keys = None  # the keys a finish request may have (None: any), as an older monitor refuses others
         self.release = threading.Event()
         fake = self
 
@@ -118,7 +119,12 @@ class FakeMonitor:
                     if fake.warnings:
                         doc["warnings"], fake.warnings = fake.warnings, []
                     return self.answer(202, doc)
-                status = json.loads(body or b"{}").get("status", "done")
+                said = json.loads(body or b"{}")
+                extra = sorted(set(said) - set(fake.finish_keys or said))
+                if extra:
+                    return self.answer(400, "finish request has the key '%s'; expected only status and reason"
+                                       % extra[0])
+                status = said.get("status", "done")
                 if status not in fake.statuses:
                     return self.answer(400, "finish status '%s'; expected done, stopped or failed" % status)
                 fake.known.discard(run)
@@ -579,6 +585,26 @@ class MonitorTest(unittest.TestCase):
             with self.monitor():
                 raise KeyboardInterrupt()
         self.assertEqual(self.fake.finishes()[2:], [{"status": "interrupted", "reason": "KeyboardInterrupt()"}])
+
+    def test_close_says_the_step_the_loop_reached_and_an_older_monitor_ends_the_run_without_it(self):
+        m = self.monitor()
+        m.snapshot_layers(LAYERS, 50)
+        self.assertTrue(m.flush(10))
+        for bad, message in ((49, "step 49 is before step 50 of a snapshot run 'r1' queued; expected the step the"
+                                  " loop reached, at least 50, or None"),
+                             (5.5, "step is 5.5; expected a whole number"), ("59", "step is '59'; expected a number")):
+            with self.assertRaises(ValueError) as e:
+                m.close("interrupted", "Ctrl-C", step=bad)
+            self.assertEqual(str(e.exception), message)
+        self.assertEqual(self.fake.finishes(), [])  # nothing sent: close() can still end the run
+        self.assertEqual(m.close("failed", "out of memory at step 59", step=59)["status"], "failed")
+        self.assertEqual(self.fake.finishes(), [{"status": "failed", "reason": "out of memory at step 59", "step": 59}])
+        # a monitor that takes only status and reason: the run ends without the step (at its last snapshot's)
+        self.fake.finish_keys = ("status", "reason")
+        old = self.monitor()
+        self.assertEqual(old.close("done", None, step=np.int64(7))["status"], "done")
+        self.assertEqual(self.fake.finishes()[1:], [{"status": "done", "reason": None, "step": 7},
+                                                    {"status": "done", "reason": None}])
 
     def test_an_unreachable_monitor_is_a_monitor_error_naming_the_run_and_the_url(self):
         # the monitor went away during training (stopped, crashed): connections are refused

@@ -74,7 +74,7 @@ public final class IngestActor extends AbstractBehavior<IngestActor.Command> {
   }
 
   /** The end of run {@code runId}. */
-  public record Finish(String runId, String status, String reason, ActorRef<IngestedRun.Reply> replyTo)
+  public record Finish(String runId, String status, String reason, long step, ActorRef<IngestedRun.Reply> replyTo)
       implements Command {
   }
 
@@ -144,7 +144,7 @@ public final class IngestActor extends AbstractBehavior<IngestActor.Command> {
             c.finished().add(m.runId());
           }
           c.active().remove(m.runId());
-          return forward(m.runId(), m.replyTo(), new IngestedRun.Finish(m.status(), m.reason(), m.replyTo()));
+          return forward(m.runId(), m.replyTo(), new IngestedRun.Finish(m.status(), m.reason(), m.step(), m.replyTo()));
         })
         .onMessage(Ended.class, m -> {
           // a run that ended on its own (registration refused, idle timeout) is no longer live
@@ -163,7 +163,7 @@ public final class IngestActor extends AbstractBehavior<IngestActor.Command> {
             // a client still sending is told the monitor ended its run (410: stop sending), not that it finished it
             c.finished().endedByMonitor(id, m.reason());
             c.active().remove(id);
-            runs.get(id).tell(new IngestedRun.Finish("interrupted", m.reason(),
+            runs.get(id).tell(new IngestedRun.Finish("interrupted", m.reason(), -1,
                 getContext().getSystem().ignoreRef()));
           }
           m.replyTo().tell(ids);

@@ -24,6 +24,7 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
@@ -59,6 +60,8 @@ import org.splinewatch.snapshot.SnapshotFormat;
  */
 public final class IngestRoutes {
   private static final long FINISH_BYTES = 65536;
+  /** The keys a finish request may have: a misspelt one is refused rather than ignored. */
+  private static final Set<String> FINISH_KEYS = Set.of("status", "reason", "step");
   private final byte[] token;
   private final Supplier<ActorRef<IngestActor.Command>> ingest;
   private final IngestSettings settings;
@@ -316,6 +319,7 @@ public final class IngestRoutes {
   private CompletionStage<IngestedRun.Reply> finish(String id, byte[] body) {
     String status = null; // none said: the run decides (stopped if a stop was asked of it, else done)
     String reason = null;
+    long step = -1; // none said: the run's last snapshot's step
     if (body.length > 0) {
       try {
         JsonNode doc = Json.mapper().readTree(body);
@@ -324,11 +328,19 @@ public final class IngestRoutes {
         }
         for (Iterator<String> keys = doc.fieldNames(); keys.hasNext(); ) {
           String key = keys.next();
-          if (!key.equals("status") && !key.equals("reason")) {
+          if (!FINISH_KEYS.contains(key)) {
             // a misspelt "status" would otherwise finish the run as done without a word
             return CompletableFuture.completedFuture(IngestedRun.Reply.error(400, "finish request has the key '"
-                + (key.length() > 40 ? key.substring(0, 40) + "…" : key) + "'; expected only status and reason"));
+                + (key.length() > 40 ? key.substring(0, 40) + "…" : key) + "'; expected only status, reason and step"));
           }
+        }
+        JsonNode reached = doc.path("step");
+        if (!reached.isMissingNode() && !reached.isNull()) {
+          if (!reached.isIntegralNumber() || !reached.canConvertToLong() || reached.asLong() < 0) {
+            return CompletableFuture.completedFuture(IngestedRun.Reply.error(400, "finish step is " + reached
+                + "; expected a JSON integer at or after the run's last snapshot's step, or null"));
+          }
+          step = reached.asLong();
         }
         JsonNode said = doc.path("status");
         status = said.isMissingNode() || said.isNull() ? null : said.asText();
@@ -342,7 +354,8 @@ public final class IngestRoutes {
         reason = why.isTextual() ? why.asText() : null;
       } catch (IOException e) {
         return CompletableFuture.completedFuture(IngestedRun.Reply.error(400, "finish request is not a JSON object;"
-            + " expected {\"status\": \"done\" | \"stopped\" | \"failed\" | \"interrupted\", \"reason\": ...}"));
+            + " expected {\"status\": \"done\" | \"stopped\" | \"failed\" | \"interrupted\", \"reason\": ...,"
+            + " \"step\": ...}"));
       }
     }
     if (status != null && !IngestedRun.FINISH_STATUSES.contains(status)) {
@@ -351,7 +364,8 @@ public final class IngestRoutes {
     }
     String s = status;
     String why = reason == null ? null : reason.length() > 1000 ? reason.substring(0, 1000) : reason;
-    return ask(r -> new IngestActor.Finish(id, s, why, r), Duration.ofSeconds(10))
+    long reachedStep = step;
+    return ask(r -> new IngestActor.Finish(id, s, why, reachedStep, r), Duration.ofSeconds(10))
         .exceptionally(IngestRoutes::failure);
   }
 

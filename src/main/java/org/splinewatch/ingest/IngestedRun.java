@@ -66,9 +66,11 @@ public final class IngestedRun extends AbstractBehavior<Object> {
   /**
    * The client ends the run: {@code status} done, stopped, failed or interrupted, or null when the client said none
    * (then stopped if a stop was asked of the run, else done). Answered at once (202); the run then waits for
-   * its queued analyses, records {@code run_finished} and writes its report.
+   * its queued analyses, records {@code run_finished} and writes its report. {@code step}: the step the training loop
+   * reached after the run's last snapshot (its {@code steps}; a Ctrl-C between snapshots), or -1 when the client said
+   * none (the last snapshot's step; so is an earlier step, with a warning in the answer).
    */
-  public record Finish(String status, String reason, ActorRef<Reply> replyTo) implements Command {
+  public record Finish(String status, String reason, long step, ActorRef<Reply> replyTo) implements Command {
   }
 
   /** What a client may say of its run's end (a trainer's statuses). */
@@ -216,7 +218,7 @@ public final class IngestedRun extends AbstractBehavior<Object> {
             // comes back is told the monitor ended it (410), not that it finished the run itself
             String why = "no snapshot or finish request for " + idle.toSeconds()
                 + " s (splinewatch.ingest.idle-timeout)";
-            Behavior<Object> next = onFinish(new Finish("failed", why, getContext().getSystem().ignoreRef()));
+            Behavior<Object> next = onFinish(new Finish("failed", why, -1, getContext().getSystem().ignoreRef()));
             s.finished().endedByMonitor(s.info().runId(), why);
             return next;
           }
@@ -449,10 +451,20 @@ public final class IngestedRun extends AbstractBehavior<Object> {
       m.replyTo().tell(Reply.error(409, "run '" + s.info().runId() + "' is still registering"));
       return this;
     }
+    // the run's steps only go forward, as its snapshots' do: a finish step before the last snapshot's is not taken (the
+    // answer says so; refusing it would leave the run streaming until its idle timeout)
+    String early = m.step() >= 0 && m.step() < lastStep ? "finish step " + m.step() + " is before step " + lastStep
+        + " that run '" + s.info().runId() + "' already received; the run ends at step " + lastStep : null;
     if (m.status() == null) {
       // no status said: a run that was asked to stop (a stop-on alert, a stop through the control endpoint) and then
       // ended did stop, with that reason; otherwise it ran to its end
-      m = new Finish(stopReason != null ? "stopped" : "done", m.reason(), m.replyTo());
+      m = new Finish(stopReason != null ? "stopped" : "done", m.reason(), m.step(), m.replyTo());
+    }
+    if (m.step() > lastStep) {
+      // the loop went on after its last snapshot (a Ctrl-C between snapshots): the run's last step is the one it
+      // reached, recorded as a training-step sample so that a resume goes on after it
+      lastStep = m.step();
+      metrics.tell(new MetricsActor.Publish(List.of(Sample.of(MetricFamily.TRAINING_STEP, lastStep, lastStep))));
     }
     finishing = m;
     s.finished().add(s.info().runId());
@@ -464,6 +476,9 @@ public final class IngestedRun extends AbstractBehavior<Object> {
     body.put("status", m.status());
     body.put("finishing", true);
     body.put("run_directory", s.urls().get("run_directory"));
+    if (early != null) {
+      body.put("warnings", List.of(early));
+    }
     m.replyTo().tell(new Reply(202, Json.write(body), true));
     // a run that ended early (stopped, failed, interrupted) skips its queued snapshots and waits only briefly for
     // the analyses in progress, as ./trainer's does (FAILURES.md); a finished one works through its queue, and so

@@ -451,6 +451,49 @@ class IngestHttpTest {
     assertTrue(end.contains("\"steps\":20"), end);
   }
 
+  /**
+   * A loop interrupted between snapshots says the step it reached: the run's steps (run_finished, the finish answer)
+   * and its last training-step sample are that step, so that a resume goes on after it. One that is not a whole number
+   * is refused and the run can still finish; one before the run's last snapshot is not taken, and the answer says so.
+   */
+  @Test
+  void aFinishStepAfterTheLastSnapshotIsTheRunsLastStep() throws Exception {
+    HttpResponse<String> reg = post("/api/v1/runs", TestNpz.run("i1", 20, 8, 4, ""), TOKEN);
+    assertEquals(201, reg.statusCode(), reg.body());
+    assertEquals(202, post("/api/v1/runs/i1/snapshots", TestNpz.snapshot(TestNpz.cnn(1, 8, 4), 0, 1.0, -1).bytes(),
+        TOKEN).statusCode());
+    assertEquals(202, post("/api/v1/runs/i1/snapshots", TestNpz.snapshot(TestNpz.cnn(2, 8, 4), 50, 1.0, -1).bytes(),
+        TOKEN).statusCode());
+    for (String bad : List.of("-1", "5.5", "\"59\"", "true")) {
+      assertLine(post("/api/v1/runs/i1/finish", ("{\"status\": \"interrupted\", \"step\": " + bad + "}").getBytes(),
+          TOKEN), 400, "finish step is " + bad + "; expected a JSON integer at or after the run's last snapshot's step");
+    }
+    HttpResponse<String> fin = post("/api/v1/runs/i1/finish", ("{\"status\": \"interrupted\", \"reason\": \"Ctrl-C"
+        + " at step 59\", \"step\": 59}").getBytes(), TOKEN);
+    assertEquals(202, fin.statusCode(), fin.body());
+    assertEquals(59, JSON.readTree(fin.body()).get("step").asLong(), fin.body());
+    Path dir = tmp.resolve("i1");
+    String end = waitFor(() -> Files.isRegularFile(dir.resolve("report.html"))
+        ? Files.readString(dir.resolve("events.jsonl")) : "", s -> s.contains("run_finished"));
+    assertTrue(end.contains("\"steps\":59") && end.contains("\"status\":\"interrupted\""), end);
+    assertEquals(List.of(0L, 50L, 59L), trainingSteps(dir.resolve("metrics.jsonl")));
+    assertEquals(59, LeftRuns.lastStep(dir), "a resume goes on after the step the loop reached");
+    // a step before the last snapshot's: the run ends at the last snapshot's step, and the answer says so
+    assertEquals(201, post("/api/v1/runs", TestNpz.run("i2", 20, 8, 4, ""), TOKEN).statusCode());
+    assertEquals(202, post("/api/v1/runs/i2/snapshots", TestNpz.snapshot(TestNpz.cnn(1, 8, 4), 50, 1.0, -1).bytes(),
+        TOKEN).statusCode());
+    HttpResponse<String> early = post("/api/v1/runs/i2/finish", "{\"step\": 49}".getBytes(), TOKEN);
+    assertEquals(202, early.statusCode(), early.body());
+    JsonNode answer = JSON.readTree(early.body());
+    assertEquals(50, answer.get("step").asLong(), early.body());
+    assertEquals("finish step 49 is before step 50 that run 'i2' already received; the run ends at step 50",
+        answer.get("warnings").get(0).asText());
+    Path dir2 = tmp.resolve("i2");
+    String end2 = waitFor(() -> Files.isRegularFile(dir2.resolve("report.html"))
+        ? Files.readString(dir2.resolve("events.jsonl")) : "", s -> s.contains("run_finished"));
+    assertTrue(end2.contains("\"steps\":50"), end2);
+  }
+
   /** A two-layer MLP snapshot in the benchmark format (W0, b0, W1, b1); every W0 entry NaN when {@code nan}. */
   private static byte[] mlp(long step, String loss, boolean nan) {
     Random r = new Random(step);
@@ -640,7 +683,7 @@ class IngestHttpTest {
     assertLine(post("/api/v1/runs/f1/finish", "{\"status\": \"failed\", \"reason\": 3}".getBytes(), TOKEN), 400,
         "finish reason is a number; expected a string or null");
     assertLine(post("/api/v1/runs/f1/finish", "{\"statu\": \"failed\"}".getBytes(), TOKEN), 400,
-        "finish request has the key 'statu'; expected only status and reason");
+        "finish request has the key 'statu'; expected only status, reason and step");
     // the refused request did not end the run: a proper one does, with its reason
     HttpResponse<String> fin = post("/api/v1/runs/f1/finish", "{\"status\": \"failed\", \"reason\": \"oom\"}"
         .getBytes(), TOKEN);
