@@ -152,10 +152,17 @@ final class DetectionCommand implements Callable<Integer> {
     }
     if (rows.isEmpty()) { // a table of "0 of 0" would read as a result
       List<String> why = skipped.stream().limit(3).map(s -> s.dir() + ": " + s.reason()).toList();
-      System.err.println("error: no run to count: " + skipped.size() + " of " + runs.size() + " run director"
+      String noRun = "no run to count: " + skipped.size() + " of " + runs.size() + " run director"
           + (runs.size() == 1 ? "y" : "ies") + " skipped (" + String.join("; ", why) + (skipped.size() > 3 ? "; …"
-          : "") + "); expected directories of finished ./trainer runs (runs/<run-id> with metrics.jsonl)");
-      return 2;
+          : "") + "); expected directories of finished ./trainer runs (runs/<run-id> with metrics.jsonl)";
+      if (skipped.stream().allMatch(Detection.Skipped::noRunDirectory)) {
+        // no directory named holds a run's metrics: bad arguments, as report calls such a directory (exit 2)
+        throw new ParameterException(spec.commandLine(), noRun);
+      }
+      // run directories whose data cannot be counted (interrupted, half-written, no sample): a failure, exit 1, as
+      // report's "no usable sample" is
+      System.err.println("error: " + noRun);
+      return 1;
     }
     System.out.print(Detection.markdown(distinctNames(rows, rowDirs), layer, drop, new HashSet<>(tuningSeeds),
         datasets, reference, skipped));

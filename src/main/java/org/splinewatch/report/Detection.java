@@ -208,6 +208,14 @@ public final class Detection {
 
   /** A run directory left out of every count: its path and why, in a few words. */
   public record Skipped(Path dir, String reason) {
+    /** Why a directory without metrics.jsonl is skipped: it is no run directory (what report refuses as one). */
+    static final String NO_METRICS = "no metrics.jsonl";
+
+    /** Whether it was skipped for holding no metrics.jsonl: no run directory, rather than a run with unusable data. */
+    public boolean noRunDirectory() {
+      return NO_METRICS.equals(reason);
+    }
+
     /** The line that names it: {@code skipped DIR: REASON}. */
     public String line() {
       return "skipped " + dir + ": " + reason;
@@ -228,7 +236,7 @@ public final class Detection {
    */
   public static Loaded load(Path dir) {
     if (Files.isDirectory(dir) && !Files.isRegularFile(dir.resolve("metrics.jsonl"))) {
-      return new Loaded(null, new Skipped(dir, "no metrics.jsonl"));
+      return new Loaded(null, new Skipped(dir, Skipped.NO_METRICS));
     }
     RunData run = RunData.read(dir);
     List<String> why = new ArrayList<>(run.problems());

@@ -20,6 +20,8 @@ class CliTest {
 
   /** The line after a bad argument of ./monitor report. */
   private static final String REPORT_HELP = System.lineSeparator() + "(./monitor report --help lists the options)";
+  private static final String DETECTION_HELP = System.lineSeparator()
+      + "(./monitor detection --help lists the options)";
   private static final String CERTS_HELP = System.lineSeparator() + "(./monitor certs --help lists the options)";
   private static final String EXPERIMENT_HELP = System.lineSeparator()
       + "(./monitor experiment --help lists the options)";
@@ -637,11 +639,24 @@ class CliTest {
         + " records no analysed snapshots and no last training step (a run without analyzers that ./trainer did not"
         + " end done itself: a --monitor or HTTP run, one stopped early or failed, or one of an earlier release)\n"),
         d);
-    // nothing left to count: an error, not a table of "0 of 0"
-    String none = run(2, "monitor", "detection", empty.toString(), interrupted.toString());
+    // nothing left to count: an error, not a table of "0 of 0"; run directories whose data cannot be counted are a
+    // failure (exit 1), as report's "no usable sample" is (it was exit 2, a bad argument, with no --help line)
+    String none = run(1, "monitor", "detection", empty.toString(), interrupted.toString());
     assertEquals("error: no run to count: 2 of 2 run directories skipped (" + empty + ": no metrics.jsonl; "
         + interrupted + ": interrupted at step 40); expected directories of finished ./trainer runs (runs/<run-id> with"
         + " metrics.jsonl)", none.strip());
+    assertEquals("error: " + half + ": no usable sample in its metrics; expected the samples a run writes",
+        run(1, "monitor", "report", half.toString()).strip());
+    assertEquals("error: no run to count: 1 of 1 run directory skipped (" + half + ": metrics.jsonl has no samples;"
+        + " the run has not finished (no run_finished event): still running, or it crashed); expected directories of"
+        + " finished ./trainer runs (runs/<run-id> with metrics.jsonl)", run(1, "monitor", "detection",
+        half.toString()).strip());
+    // no directory named holds a run's metrics: bad arguments, exit 2 with the --help line, as report says of them
+    assertEquals("error: no run to count: 1 of 1 run directory skipped (" + empty + ": no metrics.jsonl); expected"
+        + " directories of finished ./trainer runs (runs/<run-id> with metrics.jsonl)" + DETECTION_HELP,
+        run(2, "monitor", "detection", empty.toString()).strip());
+    assertEquals("error: " + empty + ": not a run directory (no metrics.jsonl); expected the output of ./trainer"
+        + REPORT_HELP, run(2, "monitor", "report", empty.toString()).strip());
   }
 
   /**
