@@ -27,6 +27,12 @@ public record RegionSettings(int threads, int maxRegions, double pad, boolean sv
     atLeast("splinewatch.regions.svg-size", s.svgSize, 16);
     atLeast("splinewatch.regions.grid", s.grid, 2);
     atLeast("splinewatch.regions.data-probes", s.dataProbes, 0);
+    if (s.pad > Float.MAX_VALUE && org.splinewatch.regions.Plane.hasArea(s.pad)) {
+      // every domain corner beyond float32's range, whatever the anchors (Plane.throughAnchors refuses them)
+      throw new IllegalArgumentException("splinewatch.regions.pad must be at most " + Float.MAX_VALUE + " (the"
+          + " domain's corners are float32 inputs of the network), or <= 0 for 1.5 x the anchors' extent, got "
+          + s.pad);
+    }
     if (s.pad > 0 && !org.splinewatch.regions.Plane.hasArea(s.pad)) {
       // the planes' domains would have area 0 or infinity (Plane.throughAnchors refuses them)
       throw new IllegalArgumentException("splinewatch.regions.pad must give a domain |s| + |t| <= pad of positive"

@@ -431,7 +431,7 @@ public final class IngestActor extends AbstractBehavior<IngestActor.Command> {
       } catch (IllegalArgumentException e) {
         String drawn = spec.planeAnchors() != null ? "" : " (drawn)";
         throw new IllegalArgumentException("run registration: plane " + k + drawn + " has anchor probes "
-            + Arrays.toString(a) + " that are equal or collinear (" + e.getMessage()
+            + Arrays.toString(a) + " that span no plane (" + e.getMessage()
             + "); expected three probes that span a plane (plane_anchors)");
       }
     }

@@ -68,6 +68,18 @@ public final class Plane {
       throw new IllegalArgumentException("pad " + pad + " gives a domain of area " + 2 * pad * pad + "; expected a"
           + " pad whose domain |s| + |t| <= pad has a positive finite area (2 pad^2)");
     }
+    double[][] dirs = {scale(e1, pad), scale(e2, pad)};
+    double[][] corners = {{1, 0}, {0, 1}, {-1, 0}, {0, -1}};
+    String named = "c ± pad·e1, c ± pad·e2 of pad " + pad;
+    String beyond = float32Overflow(c, dirs, corners, named);
+    if (beyond != null) {
+      throw new IllegalArgumentException(beyond + "; expected a pad of at most " + maxFloat32Pad(c, e1, e2)
+          + " for these anchors (the network reads float32 inputs)");
+    }
+    String vanish = float32Vanish(c, dirs, corners, named);
+    if (vanish != null) {
+      throw new IllegalArgumentException(vanish + "; expected a larger pad (the network reads float32 inputs)");
+    }
     return new Plane(c, e1, e2, domain, anchors);
   }
 
@@ -104,6 +116,16 @@ public final class Plane {
     // because det [u v] = nu·nr > 0.
     double[] domain = new double[8];
     double[][] ab = {{-1, -1}, {1, -1}, {1, 1}, {-1, 1}};
+    String beyond = float32Overflow(origin, new double[][] {u, v}, ab, "origin ± u ± v");
+    if (beyond != null) {
+      throw new IllegalArgumentException(beyond + "; expected |origin| + |u| + |v| within " + Float.MAX_VALUE
+          + " in every coordinate (the network reads float32 inputs)");
+    }
+    String vanish = float32Vanish(origin, new double[][] {u, v}, ab, "origin ± u ± v");
+    if (vanish != null) {
+      throw new IllegalArgumentException(vanish + "; expected u or v that move a coordinate by at least half"
+          + " its float32 step (the network reads float32 inputs)");
+    }
     for (int k = 0; k < 4; k++) {
       domain[2 * k] = ab[k][0] * nu + ab[k][1] * vu;
       domain[2 * k + 1] = ab[k][1] * nr;
@@ -294,6 +316,78 @@ public final class Plane {
 
   static double norm(double[] a) {
     return Math.sqrt(dot(a, a));
+  }
+
+  /** The domain's corners {@code o + Σ_k w_k·dirs[k]}, one per weight row of {@code weights}, as input points. */
+  private static double[][] cornerPoints(double[] o, double[][] dirs, double[][] weights) {
+    double[][] points = new double[weights.length][o.length];
+    for (int c = 0; c < weights.length; c++) {
+      for (int i = 0; i < o.length; i++) {
+        double x = o[i];
+        for (int k = 0; k < dirs.length; k++) {
+          x += weights[c][k] * dirs[k][i];
+        }
+        points[c][i] = x;
+      }
+    }
+    return points;
+  }
+
+  /**
+   * Why the domain's corners ({@link #cornerPoints}, named {@code named}) are no float32 inputs, or null: a coordinate
+   * beyond float32's range. A u of 1e30 beside a v of 1e30 at an origin of 3e38 reached the engine, which counted a
+   * plane no float32 network can be fed.
+   */
+  static String float32Overflow(double[] o, double[][] dirs, double[][] weights, String named) {
+    for (double[] x : cornerPoints(o, dirs, weights)) {
+      for (int i = 0; i < x.length; i++) {
+        if (!(Math.abs(x[i]) <= Float.MAX_VALUE)) {
+          return "plane corner " + named + " reaches " + x[i] + " in input coordinate " + i
+              + ", beyond float32's range";
+        }
+      }
+    }
+    return null;
+  }
+
+  /**
+   * Why the domain's corners are one float32 input, or null: every corner rounds to the origin in float32, so a
+   * float32 network cannot tell the plane from a point (directions of 1e-3 at an origin of 1e10 were counted as a
+   * partition).
+   */
+  static String float32Vanish(double[] o, double[][] dirs, double[][] weights, String named) {
+    for (double[] x : cornerPoints(o, dirs, weights)) {
+      for (int i = 0; i < x.length; i++) {
+        if ((float) x[i] != (float) o[i]) {
+          return null;
+        }
+      }
+    }
+    double largest = 0;
+    int at = 0;
+    for (int i = 0; i < o.length; i++) {
+      if (Math.abs(o[i]) > Math.abs(o[at])) {
+        at = i;
+      }
+      for (double[] d : dirs) {
+        largest = Math.max(largest, Math.abs(d[i]));
+      }
+    }
+    return "plane corners " + named + " all round to the origin in float32: the largest step of a direction, "
+        + (float) largest + ", is below float32's resolution there (its largest coordinate " + (float) o[at]
+        + " has a step of " + Math.ulp((float) o[at]) + ")";
+  }
+
+  /** The largest pad whose corners {@code c ± pad·e1, c ± pad·e2} stay within float32's range. */
+  private static double maxFloat32Pad(double[] c, double[] e1, double[] e2) {
+    double most = Double.POSITIVE_INFINITY;
+    for (int i = 0; i < c.length; i++) {
+      double step = Math.max(Math.abs(e1[i]), Math.abs(e2[i]));
+      if (step > 0) {
+        most = Math.min(most, (Float.MAX_VALUE - Math.abs(c[i])) / step);
+      }
+    }
+    return most;
   }
 
   /** Whether the domain {@code |s| + |t| <= pad} has a positive finite area, {@code 2 pad^2}, in doubles. */

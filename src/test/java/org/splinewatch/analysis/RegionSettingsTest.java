@@ -25,4 +25,13 @@ class RegionSettingsTest {
           + " or be <= 0 for 1.5 x the anchors' extent, got " + Double.parseDouble(pad), e.getMessage());
     }
   }
+
+  /** A pad beyond float32's range puts every corner of every plane beyond it (it passed, its area being finite). */
+  @Test
+  void aPadBeyondFloat32IsRefused() {
+    assertEquals(3e38, with("3e38").pad());
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> with("1e39"));
+    assertEquals("splinewatch.regions.pad must be at most 3.4028235E38 (the domain's corners are float32 inputs of the"
+        + " network), or <= 0 for 1.5 x the anchors' extent, got 1.0E39", e.getMessage());
+  }
 }

@@ -563,4 +563,31 @@ class RegionsCliTest {
     assertTrue(m.contains("error: " + f + ": out of memory (heap ") && m.contains(" MiB) computing the regions of a "
         + "network of widths [2, 150000, 1]; expected a workload that fits the heap") && !m.contains("\tat "), m);
   }
+
+  /** A model file whose plane leaves float32 is a failure about the file's contents: one line, exit 1, no count. */
+  @Test
+  void aPlaneBeyondFloat32IsRefusedInOneLine() throws Exception {
+    Path f = tmp.resolve("huge.npz");
+    Map<String, float[]> arrays = new LinkedHashMap<>();
+    Map<String, int[]> shapes = new LinkedHashMap<>();
+    arrays.put("W0", new float[] {1, 0, 0, 1});
+    shapes.put("W0", new int[] {2, 2});
+    arrays.put("b0", new float[] {0.5f, -0.5f});
+    shapes.put("b0", new int[] {2});
+    arrays.put("W1", new float[] {1, 1});
+    shapes.put("W1", new int[] {2, 1});
+    arrays.put("b1", new float[1]);
+    shapes.put("b1", new int[] {1});
+    arrays.put("origin", new float[] {3e38f, 0});
+    shapes.put("origin", new int[] {2});
+    arrays.put("u", new float[] {1e38f, 0});
+    shapes.put("u", new int[] {2});
+    arrays.put("v", new float[] {0, 1e38f});
+    shapes.put("v", new int[] {2});
+    NpzModel.write(f, arrays, shapes);
+    String m = TestTools.cli(1, "monitor", "regions", "--model", f.toString());
+    assertTrue(m.strip().startsWith("error: " + f + ": plane corner origin ± u ± v reaches ") && m.contains(
+        " in input coordinate 0, beyond float32's range; expected |origin| + |u| + |v| within 3.4028235E38 in every"
+        + " coordinate") && m.strip().lines().count() == 1 && !m.contains("regions:"), m);
+  }
 }
