@@ -177,6 +177,17 @@ final class BenchRegionsCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    // Ctrl-C or SIGTERM: one line, exit 128 + the signal (the JVM's default said nothing); it writes no file
+    try (AutoCloseable signals = org.splinewatch.run.SignalStop.exitWithLine(System.err, signal -> "interrupted by "
+        + signal + " while " + doing + "; bench-regions writes no file")) {
+      return bench();
+    }
+  }
+
+  /** What the benchmark is doing, and which of its rows are printed, for the line a signal prints. */
+  private volatile String doing = "reading its options: no row printed";
+
+  private Integer bench() throws Exception {
     // a path given as "" is the working directory: its .npz files were timed, or ": is a directory" named nothing
     Main.refuseEmptyPaths(spec.commandLine(), Main.emptyPath("--dir", dir, "a directory of .npz workloads"));
     Main.refuseEmptyPaths(spec.commandLine(), "MODEL.npz", models, "a .npz network file");
@@ -217,6 +228,7 @@ final class BenchRegionsCommand implements Callable<Integer> {
     }
     // every workload read before the header: a malformed file is one error line, not a table cut short
     List<MonitorCommand.Regions.Network> networks = new ArrayList<>();
+    doing = "reading the workloads: no row printed";
     for (Path model : models) { // the benchmark format or a region file (a live plane's network)
       int code = MonitorCommand.Regions.Network.readInto(model, networks);
       if (code != 0) {
@@ -235,6 +247,8 @@ final class BenchRegionsCommand implements Callable<Integer> {
     try {
       for (int k = 0; k < models.size(); k++) {
         Path model = models.get(k);
+        doing = "timing workload " + (k + 1) + " of " + models.size() + " (" + model + "): the rows above are complete,"
+            + " " + k + " of " + models.size();
         MonitorCommand.Regions.Network m = networks.get(k);
         String name = model.getFileName().toString().replace(".npz", "");
         Partition.Workspace ws = new Partition.Workspace();
@@ -370,6 +384,9 @@ final class BenchRegionsCommand implements Callable<Integer> {
     double[][] regs = new double[widths.length][depths.length];
     for (int wi = 0; wi < widths.length; wi++) {
       for (int di = 0; di < depths.length; di++) {
+        int row = wi * depths.length + di;
+        doing = "timing width " + widths[wi] + " at depth " + depths[di] + ": the rows above are complete, " + row
+            + " of " + widths.length * depths.length;
         Warmup w;
         try {
           PiecewiseLinearNet net = generated(widths[wi], depths[di], 7L * widths[wi] + depths[di]);

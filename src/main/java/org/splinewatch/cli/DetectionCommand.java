@@ -58,8 +58,20 @@ final class DetectionCommand implements Callable<Integer> {
   @picocli.CommandLine.Spec
   picocli.CommandLine.Model.CommandSpec spec;
 
+  /** What the command is doing, for the line a signal prints. */
+  private volatile String doing = "reading its options";
+
   @Override
-  public Integer call() {
+  public Integer call() throws Exception {
+    // Ctrl-C or SIGTERM: one line, exit 128 + the signal (the JVM's default said nothing); detection writes no file
+    try (AutoCloseable signals = org.splinewatch.run.SignalStop.exitWithLine(System.err, signal -> "interrupted by "
+        + signal + " while " + doing + (doing.startsWith("printing") ? ": the table is cut short" : ": no table"
+        + " printed") + "; detection writes no file")) {
+      return detection();
+    }
+  }
+
+  private Integer detection() {
     if (!(drop > 0 && drop < 1)) {
       // it said "a ratio", read as relative (5 % of the best); the drop is a difference of accuracies
       throw new ParameterException(spec.commandLine(), "--drop " + drop + " is out of range; expected a difference of"
@@ -124,7 +136,9 @@ final class DetectionCommand implements Callable<Integer> {
     List<String> unchecked = new ArrayList<>(); // counted runs whose metrics could not be checked for an early end
     List<String> losses = new ArrayList<>(); // counted runs' lines a known crash cut off (RunData.notes)
     java.util.TreeSet<String> knnLayers = new java.util.TreeSet<>(); // the layers the counted runs have kNN of
-    for (Path r : runs) {
+    for (int i = 0; i < runs.size(); i++) {
+      Path r = runs.get(i);
+      doing = "reading run " + (i + 1) + " of " + runs.size() + " (" + r + ")";
       Detection.Loaded loaded = Detection.load(r);
       if (loaded.skipped() != null) { // an interrupted or garbage directory counts neither as healthy nor collapsed
         skipped.add(loaded.skipped());
@@ -164,6 +178,7 @@ final class DetectionCommand implements Callable<Integer> {
       System.err.println("error: " + noRun);
       return 1;
     }
+    doing = "printing the table";
     System.out.print(Detection.markdown(distinctNames(rows, rowDirs), layer, drop, new HashSet<>(tuningSeeds),
         datasets, reference, skipped));
     if (!unchecked.isEmpty()) { // counted as they read: metrics cut at a line boundary would not show

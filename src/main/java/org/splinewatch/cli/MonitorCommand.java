@@ -95,8 +95,42 @@ public final class MonitorCommand implements Runnable {
       return org.splinewatch.snapshot.DurableFiles.outputFileProblem("--svg", svg, PICTURE);
     }
 
+    /** What the command is doing, for the line a signal prints ({@link #interrupted}). */
+    private volatile String doing = "reading its options";
+    /** The progress line shown now, wiped before that line; null when none. */
+    private volatile ProgressLine shownBar;
+    /** Whether a signal is ending the command: a write it cut short is then not reported as an error. */
+    private volatile boolean signalled;
+
     @Override
     public Integer call() throws Exception {
+      try (AutoCloseable signals = org.splinewatch.run.SignalStop.exitWithLine(System.err, this::interrupted)) {
+        return regions();
+      }
+    }
+
+    /**
+     * The line of a signal ({@code SIGINT}) that ends the command: what it was doing and what was written. The
+     * statistics are printed only once the partition is complete, and {@code --svg} is written whole (a temporary file
+     * renamed over it) after them, so at most this process's temporary file is left, and it is removed here.
+     */
+    String interrupted(String signal) {
+      signalled = true;
+      ProgressLine bar = shownBar;
+      if (bar != null) {
+        bar.finish();
+      }
+      String what = doing;
+      if (what.startsWith("writing")) {
+        org.splinewatch.snapshot.DurableFiles.deleteOwnTemporaries(svg);
+        return "interrupted by " + signal + " while " + what + ": the statistics above are complete; " + svg
+            + " is as it was or the whole new picture, never a part of one";
+      }
+      return "interrupted by " + signal + " while " + what + ": no result printed, nothing written"
+          + (svg == null ? "" : " (--svg " + svg + " as it was)");
+    }
+
+    private Integer regions() throws Exception {
       // the options first: a bad value is named before a large model is read
       String empty = Main.emptyPath("--model", model, "a .npz network file"); // it was named as a directory
       if (empty != null) {
@@ -127,6 +161,7 @@ public final class MonitorCommand implements Runnable {
         throw new ParameterException(spec.commandLine(), svgProblem);
       }
       List<Network> read = new ArrayList<>(1);
+      doing = "reading " + model;
       int code = Network.readInto(model, read);
       if (code == 2) { // no such --model file: a bad argument, not bad contents
         System.err.println(Main.helpHint(spec));
@@ -136,13 +171,18 @@ public final class MonitorCommand implements Runnable {
       }
       Network m = read.get(0);
       if (tiled) {
-        return tiledCount(m, ProgressLine.onStandardError());
+        doing = "counting the regions of " + model + " in tiles";
+        ProgressLine tiles = ProgressLine.onStandardError();
+        shownBar = tiles;
+        return tiledCount(m, tiles);
       }
+      doing = "computing the regions of " + model;
       ExecutorService pool = threads > 1 ? Executors.newFixedThreadPool(
           threads) : null;
       long budget = workspaceBudget();
       long t0 = System.nanoTime();
       ProgressLine bar = ProgressLine.onStandardError();
+      shownBar = bar;
       Partition p;
       PartitionStats s;
       try {
@@ -208,14 +248,19 @@ public final class MonitorCommand implements Runnable {
       out.put("overflow", s.overflow());
       out.put("threads", threads);
       out.put("seconds", seconds);
+      doing = "printing the statistics";
       print(out);
       if (svg != null) { // after the statistics, so that a failed picture does not lose them
+        doing = "writing the --svg picture " + svg;
         try {
           String picture = SvgRenderer.render(p, model.getFileName() + ": " + (p.overflow()
               ? "stopped at " + s.regions() + " regions, incomplete (overflow: true)" : s.regions() + " regions"), 600);
           org.splinewatch.snapshot.DurableFiles.writeOutput(svg,
               picture.getBytes(java.nio.charset.StandardCharsets.UTF_8));
         } catch (java.io.IOException e) {
+          if (signalled) { // the signal's line says what became of the picture
+            return 1;
+          }
           System.err.println("error: cannot write the --svg picture " + svg + ": "
               + org.splinewatch.snapshot.IoErrors.reason(e));
           return 1;

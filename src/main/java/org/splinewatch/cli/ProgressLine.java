@@ -77,7 +77,7 @@ final class ProgressLine {
   }
 
   /** Shows {@code line} (taken as shown at {@code now}). */
-  void show(String line, long now) {
+  synchronized void show(String line, long now) {
     shown = now;
     if (terminal) {
       // pad over a longer earlier line
@@ -90,7 +90,7 @@ final class ProgressLine {
   }
 
   /** Wipes a line drawn on the terminal, so the results or an error start on a clean line; idempotent. */
-  void finish() {
+  synchronized void finish() {
     if (drawn > 0) {
       err.print("\r" + " ".repeat(drawn) + "\r");
       err.flush();

@@ -81,6 +81,37 @@ public final class SignalStop implements AutoCloseable {
     exitBeforeStart(out, SignalStop::beforeServing);
   }
 
+  /**
+   * Until the returned handle is closed, SIGTERM, SIGINT or SIGHUP ends the command with one line on {@code out},
+   * {@code line} of the signal's name ({@code SIGINT}), and exit code 128 + its number (143, 130, 129), for the
+   * monitor's one-shot commands ({@code regions}, {@code bench-regions}, {@code detection}), which the JVM's default
+   * ended with 130 and no word. A second signal while the first exits changes nothing. Closing restores the previous
+   * handlers.
+   */
+  public static AutoCloseable exitWithLine(java.io.PrintStream out, java.util.function.Function<String, String> line) {
+    Map<Signal, SignalHandler> previous = new LinkedHashMap<>();
+    java.util.concurrent.atomic.AtomicBoolean exiting = new java.util.concurrent.atomic.AtomicBoolean();
+    for (var e : NUMBERS.entrySet()) {
+      try {
+        Signal signal = new Signal(e.getKey());
+        previous.put(signal, Signal.handle(signal, s -> {
+          if (exiting.compareAndSet(false, true)) {
+            out.println(line.apply("SIG" + e.getKey()));
+            out.flush();
+            System.exit(128 + e.getValue());
+          }
+        }));
+      } catch (IllegalArgumentException ex) {
+        // this signal cannot be handled here: the JVM's default stays
+      }
+    }
+    return () -> previous.forEach((signal, handler) -> {
+      if (!exiting.get()) {
+        Signal.handle(signal, handler);
+      }
+    });
+  }
+
   /** The monitor node is up: a signal from now on is its shutdown, without {@link #exitBeforeServing}'s line. */
   public static void serving() {
     started = true;

@@ -63,6 +63,24 @@ public final class DurableFiles {
   }
 
   /**
+   * Removes the temporary files this process is writing for {@code target} ({@link #writeAtomically}'s, named with
+   * its process id), e.g. when a signal ends it mid-write; what cannot be removed stays (the next write removes it).
+   */
+  public static void deleteOwnTemporaries(Path target) {
+    Path dir = target.toAbsolutePath().getParent();
+    String prefix = "." + target.getFileName() + ".";
+    String suffix = "-" + ProcessHandle.current().pid() + ".tmp";
+    try (Stream<Path> files = Files.list(dir)) {
+      for (Path p : files.filter(p -> p.getFileName().toString().startsWith(prefix)
+          && p.getFileName().toString().endsWith(suffix)).toList()) {
+        Files.deleteIfExists(p);
+      }
+    } catch (IOException | RuntimeException e) {
+      // left for the next write to remove
+    }
+  }
+
+  /**
    * Writes an output the user named (a report, a picture): a regular (or new) file is replaced atomically, and through
    * a symbolic link the file it names, created where the link dangles (as a shell's {@code >} does); a character
    * device or a FIFO ({@code /dev/null}, a pipe, which a rename would replace instead of writing to) is written to as
