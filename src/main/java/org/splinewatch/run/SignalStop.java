@@ -1,9 +1,13 @@
 package org.splinewatch.run;
 
+import java.io.PrintStream;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import sun.misc.Signal;
 import sun.misc.SignalHandler;
 
@@ -28,18 +32,18 @@ public final class SignalStop implements AutoCloseable {
    */
   private static volatile boolean started;
   private final Map<Signal, SignalHandler> previous = new LinkedHashMap<>();
-  private final java.io.PrintStream out;
+  private final PrintStream out;
   private volatile String received;
   private volatile Thread watchdog;
   /** Where a first signal goes once the run is set up; null before. */
   private Consumer<String> onSignal;
 
-  private SignalStop(java.io.PrintStream out) {
+  private SignalStop(PrintStream out) {
     this.out = out;
   }
 
   /** Installs the handlers; where the JVM does not allow it (no such signal, or -Xrs), signals keep their default. */
-  public static SignalStop install(Consumer<String> onSignal, Duration grace, java.io.PrintStream out) {
+  public static SignalStop install(Consumer<String> onSignal, Duration grace, PrintStream out) {
     SignalStop stop = installBeforeStart(grace, out);
     stop.training(onSignal);
     return stop;
@@ -49,7 +53,7 @@ public final class SignalStop implements AutoCloseable {
    * Installs the handlers before the run is set up: a first signal is recorded ({@link #received()}) for the start-up
    * to end without training, and {@code grace} runs from it; a second one halts the process at once.
    */
-  public static SignalStop installBeforeStart(Duration grace, java.io.PrintStream out) {
+  public static SignalStop installBeforeStart(Duration grace, PrintStream out) {
     started = true;
     SignalStop stop = new SignalStop(out);
     for (String name : NUMBERS.keySet()) {
@@ -68,7 +72,7 @@ public final class SignalStop implements AutoCloseable {
    * class loading): a signal exits with 128 + its number and one line (nothing of the run has been written), where the
    * JVM's default exit said nothing. After the run's handlers are closed again, a signal exits as by the JVM's default.
    */
-  public static void exitBeforeRun(java.io.PrintStream out) {
+  public static void exitBeforeRun(PrintStream out) {
     exitBeforeStart(out, SignalStop::beforeTraining);
   }
 
@@ -77,7 +81,7 @@ public final class SignalStop implements AutoCloseable {
    * system and HTTP server: seconds): a signal exits with 128 + its number and one line; afterwards as by the JVM's
    * default (the node's shutdown hook leaves the cluster).
    */
-  public static void exitBeforeServing(java.io.PrintStream out) {
+  public static void exitBeforeServing(PrintStream out) {
     exitBeforeStart(out, SignalStop::beforeServing);
   }
 
@@ -88,9 +92,9 @@ public final class SignalStop implements AutoCloseable {
    * ended with 130 and no word. A second signal while the first exits changes nothing. Closing restores the previous
    * handlers.
    */
-  public static AutoCloseable exitWithLine(java.io.PrintStream out, java.util.function.Function<String, String> line) {
+  public static AutoCloseable exitWithLine(PrintStream out, Function<String, String> line) {
     Map<Signal, SignalHandler> previous = new LinkedHashMap<>();
-    java.util.concurrent.atomic.AtomicBoolean exiting = new java.util.concurrent.atomic.AtomicBoolean();
+    AtomicBoolean exiting = new AtomicBoolean();
     for (var e : NUMBERS.entrySet()) {
       try {
         Signal signal = new Signal(e.getKey());
@@ -117,7 +121,7 @@ public final class SignalStop implements AutoCloseable {
     started = true;
   }
 
-  private static void exitBeforeStart(java.io.PrintStream out, java.util.function.Function<String, String> line) {
+  private static void exitBeforeStart(PrintStream out, Function<String, String> line) {
     for (var e : NUMBERS.entrySet()) {
       try {
         Signal.handle(new Signal(e.getKey()), s -> {
@@ -200,7 +204,7 @@ public final class SignalStop implements AutoCloseable {
   }
 
   /** The signal ({@code SIGTERM}, ...) of this class's whose exit code (128 + its number) {@code exitCode} is. */
-  public static java.util.Optional<String> signalOf(int exitCode) {
+  public static Optional<String> signalOf(int exitCode) {
     return NUMBERS.entrySet().stream().filter(e -> 128 + e.getValue() == exitCode).map(e -> "SIG" + e.getKey())
         .findFirst();
   }
