@@ -6,9 +6,17 @@ set -euo pipefail
 # Without it SIGINT during vector.sh's `java --list-modules` was lost (that java exits 130 itself, so bash went on) and
 # the run started without the Vector API; at the other steps the launcher ended without a word. exec gives java the
 # default handling back, and the run its own (a checkpoint after the current step).
-trap 'echo "interrupted by SIGINT before training started: nothing was written" >&2; exit 130' INT
-trap 'echo "interrupted by SIGTERM before training started: nothing was written" >&2; exit 143' TERM
-trap 'echo "interrupted by SIGHUP before training started: nothing was written" >&2; exit 129' HUP
+# What had not started yet, in that line: training for ./trainer, the subcommand for ./monitor.
+splinewatch_starting="training"
+if [ "${1:-}" = monitor ]; then
+  case "${2:-}" in
+    "" | -*) splinewatch_starting="./monitor" ;;
+    *) splinewatch_starting="./monitor $2" ;;
+  esac
+fi
+trap 'echo "interrupted by SIGINT before $splinewatch_starting started: nothing was written" >&2; exit 130' INT
+trap 'echo "interrupted by SIGTERM before $splinewatch_starting started: nothing was written" >&2; exit 143' TERM
+trap 'echo "interrupted by SIGHUP before $splinewatch_starting started: nothing was written" >&2; exit 129' HUP
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
 jar="$root/target/splinewatch.jar"
 # the Maven arguments of the last build (e.g. -Pcuda,!cpu): a different SPLINEWATCH_MAVEN_ARGS rebuilds

@@ -4,6 +4,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import org.splinewatch.run.SignalStop;
 import org.splinewatch.report.ReportWriter;
 import org.splinewatch.report.RunData;
 import org.splinewatch.snapshot.DurableFiles;
@@ -52,7 +53,7 @@ final class ReportCommand implements Callable<Integer> {
   }
 
   @Override
-  public Integer call() {
+  public Integer call() throws Exception {
     // before any run is read: a report replaces only a report (e.g. not the run's metrics.jsonl, nor through a link)
     Main.refuseEmptyPaths(spec.commandLine(), "RUN_DIR", runs, "a run directory, e.g. runs/<run-id>");
     String problem = out == null ? null : DurableFiles.outputFileProblem("--out", out, REPORT);
@@ -74,6 +75,34 @@ final class ReportCommand implements Callable<Integer> {
     if (defaultProblem != null) {
       throw new ParameterException(spec.commandLine(), defaultProblem + "; or pass --out FILE");
     }
+    // Ctrl-C or SIGTERM: one line, exit 128 + the signal (the JVM's default said nothing); the report is written whole
+    // (a temporary file renamed over it), and this process's temporary is removed
+    Path report = file;
+    try (AutoCloseable signals = SignalStop.exitWithLine(System.err, signal -> interrupted(signal, report))) {
+      return report(file);
+    }
+  }
+
+  /** What the command is doing, for the line a signal prints ({@link #interrupted}). */
+  private volatile String doing = "checking the run directories";
+  /** Whether a progress line is waiting for its end ({@code reading run 1 of 2: ...}). */
+  private volatile boolean lineOpen;
+
+  /** The line of a signal ({@code SIGINT}) that ends the command writing {@code file}. */
+  private String interrupted(String signal, Path file) {
+    String what = doing;
+    if (lineOpen) {
+      System.err.println(); // the line of the run being read, cut short
+    }
+    if (what.startsWith("writing")) {
+      DurableFiles.deleteOwnTemporaries(file);
+      return "interrupted by " + signal + " while " + what + ": " + file + " is as it was or the whole new report,"
+          + " never a part of one";
+    }
+    return "interrupted by " + signal + " while " + what + ": no report written (" + file + " as it was)";
+  }
+
+  private Integer report(Path file) {
     long[] bytes = runs.stream().mapToLong(ReportCommand::sampleBytes).toArray();
     long total = java.util.Arrays.stream(bytes).sum();
     boolean progress = total >= progressBytes; // a long run takes tens of seconds a run: say what is going on
@@ -82,16 +111,19 @@ final class ReportCommand implements Callable<Integer> {
     try {
       for (int i = 0; i < runs.size(); i++) {
         Path r = runs.get(i);
+        doing = "reading run " + (i + 1) + " of " + runs.size() + " (" + r + ")";
         long t = System.nanoTime();
         if (progress) {
           System.err.print("reading run " + (i + 1) + " of " + runs.size() + ": " + r + " (" + mib(bytes[i])
               + " of samples)...");
           System.err.flush();
+          lineOpen = true;
         }
         RunData d = RunData.read(r);
         if (progress) {
           System.err.printf(java.util.Locale.ROOT, " %,d samples in %.1f s%n",
               d.series().values().stream().mapToLong(x -> x.points().size()).sum(), (System.nanoTime() - t) / 1e9);
+          lineOpen = false;
         }
         if (d.series().isEmpty()) { // a report of nothing (e.g. a metrics.jsonl of garbage) would hide the problem
           List<String> why = d.problems().stream().filter(p -> p.startsWith("metrics")).toList();
@@ -104,7 +136,9 @@ final class ReportCommand implements Callable<Integer> {
       if (progress) {
         System.err.println("writing " + file + "...");
       }
+      doing = "writing " + file;
       ReportWriter.write(data, file);
+      doing = "printing its notes";
     } catch (OutOfMemoryError e) {
       data.clear(); // what was read goes, so that the message below can be made
       System.err.println();

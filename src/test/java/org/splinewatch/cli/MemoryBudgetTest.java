@@ -102,9 +102,11 @@ class MemoryBudgetTest {
         "the image uses the entrypoint and ships memory.sh and vector.sh");
   }
 
-  @Test
-  void anInterruptWhileTheLauncherProbesJavaEndsItWithOneLine(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
-      throws Exception {
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.CsvSource({"train, training", "monitor regions, ./monitor regions",
+      "monitor --help, ./monitor"})
+  void anInterruptWhileTheLauncherProbesJavaEndsItWithOneLine(String command, String starting,
+      @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
     // ./trainer's layout with a built jar; a stand-in java that, asked for its modules, waits for the interrupt and
     // exits 130 as the JVM does on SIGINT (so bash, seeing no death by signal, used to go on and start the run)
     java.nio.file.Path sh = java.nio.file.Files.createDirectories(dir.resolve("src/main/sh"));
@@ -125,8 +127,10 @@ class MemoryBudgetTest {
     // SIGINT at its default first, as in a terminal's foreground job: a process started in the background without job
     // control (a CI runner's) has it ignored, and a shell cannot trap a signal ignored when it starts
     org.junit.jupiter.api.Assumptions.assumeTrue(TestTools.installed("perl"), "perl not installed");
-    ProcessBuilder pb = new ProcessBuilder("setsid", "perl", "-e", "$SIG{INT} = 'DEFAULT'; exec @ARGV or die", "bash",
-        sh.resolve("launch.sh").toString(), "train").redirectErrorStream(true);
+    java.util.List<String> argv = new java.util.ArrayList<>(java.util.List.of("setsid", "perl", "-e",
+        "$SIG{INT} = 'DEFAULT'; exec @ARGV or die", "bash", sh.resolve("launch.sh").toString()));
+    argv.addAll(java.util.List.of(command.split(" ")));
+    ProcessBuilder pb = new ProcessBuilder(argv).redirectErrorStream(true);
     pb.environment().put("PATH", bin + ":" + System.getenv("PATH"));
     pb.environment().put("MARK", dir.resolve("java").toString());
     pb.environment().remove("SPLINEWATCH_VECTOR");
@@ -142,7 +146,7 @@ class MemoryBudgetTest {
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
     assertTrue(p.waitFor(20, java.util.concurrent.TimeUnit.SECONDS), out);
     assertEquals(130, p.exitValue(), out);
-    assertEquals("interrupted by SIGINT before training started: nothing was written", out);
+    assertEquals("interrupted by SIGINT before " + starting + " started: nothing was written", out);
     assertTrue(!java.nio.file.Files.exists(dir.resolve("java.ran")), "the run started after the interrupt");
   }
 }

@@ -14,9 +14,9 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * {@code ./monitor regions}, {@code bench-regions} and {@code detection} stopped by SIGINT (Ctrl-C) or SIGTERM: one
- * line saying what the command was doing and what was written, exit 130 or 143. They used to exit with the JVM's
- * default, 130 or 143 and no word.
+ * {@code ./monitor regions}, {@code bench-regions}, {@code detection} and {@code report} stopped by SIGINT (Ctrl-C)
+ * or SIGTERM: one line saying what the command was doing and what was written, exit 130 or 143. They used to exit with
+ * the JVM's default, 130 or 143 and no word.
  */
 @Timeout(value = 240, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class MonitorInterruptTest {
@@ -100,6 +100,23 @@ class MonitorInterruptTest {
 
   @Test
   void detectionSaysWhichRunItWasReading() throws Exception {
+    Path run = longRun();
+    String out = stop("INT", 130, (p, log) -> opened(p, run.resolve("metrics.jsonl")), "detection", run.toString());
+    assertEquals("interrupted by SIGINT while reading run 1 of 1 (" + run + "): no table printed; detection writes"
+        + " no file", lastLine(out));
+  }
+
+  @Test
+  void reportSaysWhichRunItWasReadingAndWritesNoReport() throws Exception {
+    Path run = longRun();
+    String out = stop("TERM", 143, (p, log) -> opened(p, run.resolve("metrics.jsonl")), "report", run.toString());
+    assertEquals("interrupted by SIGTERM while reading run 1 of 1 (" + run + "): no report written ("
+        + run.resolve("report.html") + " as it was)", lastLine(out));
+    assertTrue(!Files.exists(run.resolve("report.html")), "no report");
+  }
+
+  /** A finished run whose samples take a second or more to read: a signal comes once its metrics are open. */
+  private Path longRun() throws Exception {
     Path run = Files.createDirectories(tmp.resolve("runs").resolve("a"));
     // samples enough for a second or more of reading: the signal comes once the run's metrics are open
     Path metrics = run.resolve("metrics.jsonl");
@@ -111,9 +128,7 @@ class MonitorInterruptTest {
     }
     Files.writeString(run.resolve("config.json"), "{\"run_id\": \"a\", \"method\": \"simclr\"}");
     Files.writeString(run.resolve("events.jsonl"), "{\"type\":\"run_finished\",\"status\":\"done\"}\n");
-    String out = stop("INT", 130, (p, log) -> opened(p, metrics), "detection", run.toString());
-    assertEquals("interrupted by SIGINT while reading run 1 of 1 (" + run + "): no table printed; detection writes"
-        + " no file", lastLine(out));
+    return run;
   }
 
   /** Whether {@code p} has {@code file} open (Linux: its /proc fd links). */
