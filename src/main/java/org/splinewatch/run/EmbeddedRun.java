@@ -182,6 +182,7 @@ public final class EmbeddedRun {
         : ActorSystem.create(RunGuardian.root(), "splinewatch", config);
     MetricsHttpServer http = null;
     Path sdFile = null;
+    String sdWritten = ""; // the file's identity as written: its end removes that file only
     // JVM, process and off-heap health beside the run's own series (not for --monitor: the run's /metrics is there)
     ProcessMetrics processMetrics = remote ? null : ProcessMetrics.bind(registry);
     RunControl control = new RunControl();
@@ -266,6 +267,7 @@ public final class EmbeddedRun {
       }
       if (port > 0) {
         sdFile = ServiceDiscovery.register(w.discovery(), s.out(), runId, s.metricsHost(), port);
+        sdWritten = ServiceDiscovery.left(sdFile);
         announceControl(w, s, port, runDir, controlToken, out);
       }
       Resume resume = resume(s, checkpoint, out);
@@ -347,7 +349,7 @@ public final class EmbeddedRun {
       if (gcThreads != null) {
         gcThreads.close();
       }
-      ServiceDiscovery.unregister(sdFile);
+      ServiceDiscovery.unregister(sdFile, sdWritten);
       if (http != null) {
         http.stop();
       }

@@ -53,18 +53,20 @@ public final class MonitorServer implements AutoCloseable {
   private final ActorSystem<Void> system;
   private final MetricsHttpServer http;
   private final Path sdFile;
+  private final String sdWritten;
   private final MemoryWatch memory;
   private final HttpIngestion ingest;
   private final RunControl control;
   private final OutLock outLock;
   private final AutoCloseable backgroundOom;
 
-  private MonitorServer(ActorSystem<Void> system, MetricsHttpServer http, Path sdFile,
+  private MonitorServer(ActorSystem<Void> system, MetricsHttpServer http, Path sdFile, String sdWritten,
       MemoryWatch memory, HttpIngestion ingest, RunControl control, OutLock outLock, AutoCloseable backgroundOom) {
     this.system = system;
     this.backgroundOom = backgroundOom;
     this.http = http;
     this.sdFile = sdFile;
+    this.sdWritten = sdWritten;
     this.memory = memory;
     this.ingest = ingest;
     this.control = control;
@@ -127,6 +129,7 @@ public final class MonitorServer implements AutoCloseable {
         BackgroundOutOfMemory.SERVE);
     MetricsHttpServer http = null;
     Path sdFile = null;
+    String sdWritten = "";
     HttpIngestion ingestion = null;
     RunControl runControl = null;
     // refused cluster messages of both roles count on this node's /metrics (logged only on analyzer-only nodes)
@@ -192,7 +195,8 @@ public final class MonitorServer implements AutoCloseable {
             ? ServiceDiscovery.removeUnrecorded(sdFile.getParent(), sdFile, out,
             BrowsableUrl.host(settings.discovery().host(metricsHost), ""))
             : new ServiceDiscovery.Unrecorded(List.of(), List.of());
-        outLock.record(ServiceDiscovery.left(sdFile));
+        sdWritten = ServiceDiscovery.left(sdFile);
+        outLock.record(sdWritten);
         // one chain for the node's reports (runs ending here, runs marked interrupted now): one in memory at a time
         ReportChain reports = new ReportChain();
         var metricsNode = system.systemActorOf(MetricsNode.create(registry, out, control, url, rejections,
@@ -236,12 +240,13 @@ public final class MonitorServer implements AutoCloseable {
       console.println("  trainers join with: ./trainer --monitor " + ClusterNode.address(system)
           + tlsFlags(cluster.tls()) + "   (" + (cluster.tls().enabled() ? "NAME.p12 a certificate of this"
           + " cluster's CA; " : "") + "Ctrl-C leaves the cluster and stops)");
-      return new MonitorServer(system, http, sdFile, memory, ingestion, runControl, outLock, backgroundOom);
+      return new MonitorServer(system, http, sdFile, sdWritten, memory, ingestion, runControl, outLock,
+          backgroundOom);
     } catch (RuntimeException e) {
       if (http != null) {
         http.stop();
       }
-      ServiceDiscovery.unregister(sdFile);
+      ServiceDiscovery.unregister(sdFile, sdWritten);
       memory.close();
       closeQuietly(backgroundOom);
       system.terminate();
@@ -321,7 +326,7 @@ public final class MonitorServer implements AutoCloseable {
       }
     }
     memory.close();
-    ServiceDiscovery.unregister(sdFile);
+    ServiceDiscovery.unregister(sdFile, sdWritten);
     if (http != null) {
       http.stop();
     }

@@ -22,9 +22,10 @@ import org.splinewatch.metrics.BrowsableUrl;
 import org.splinewatch.snapshot.IoErrors;
 
 /**
- * Prometheus file-based service discovery: a run with a metrics endpoint writes {@code <dir>/<run-id>.json} with its
- * target and removes it when it ends, so Prometheus with {@code file_sd_configs: [{files: ['<dir>/*.json']}]} scrapes
- * every running {@code ./trainer} without config edits. The file carries no labels: the metrics already carry
+ * Prometheus file-based service discovery: a run with a metrics endpoint writes {@code <dir>/<run-id>.json} (in a
+ * shared directory {@code <run-id>.<out>-<hex>.json}: {@link DiscoverySettings#fileName}) with its target and removes
+ * it when it ends, so Prometheus with {@code file_sd_configs: [{files: ['<dir>/*.json']}]} scrapes every running
+ * {@code ./trainer} without config edits. The file carries no labels: the metrics already carry
  * {@code run}, {@code method} and {@code dataset}, and target labels of the same names would rename them.
  */
 public final class ServiceDiscovery {
@@ -49,17 +50,19 @@ public final class ServiceDiscovery {
 
   /**
    * Registers a target as configured: in {@code splinewatch.metrics.sd-dir} (or {@code <out>/prometheus-sd} when
-   * empty), advertising {@code splinewatch.metrics.advertise-host} (or the bind host when empty).
+   * empty), named by {@link DiscoverySettings#fileName}, advertising {@code splinewatch.metrics.advertise-host} (or
+   * the bind host when empty).
    */
   public static Path register(DiscoverySettings settings, Path out, String name, String bindHost, int port) {
-    return register(settings.dir(out), name, settings.host(bindHost), port);
+    return register(settings.dir(out), settings.fileName(out, name, bindHost), settings.host(bindHost), port);
   }
 
   /**
    * What a monitor records for the next one on its {@code --out} ({@link OutLock#record}): the discovery file it wrote
-   * and that file's identity, so that the next one can remove it if this monitor is killed and cannot.
+   * and that file's identity, so that the next one can remove it if this monitor is killed and cannot; and what a
+   * process keeps for its own {@link #unregister}. Empty when the identity cannot be read.
    */
-  static String left(Path file) {
+  public static String left(Path file) {
     try {
       return file.toAbsolutePath() + "\n" + identity(file);
     } catch (IOException e) {
@@ -199,9 +202,17 @@ public final class ServiceDiscovery {
     return a.fileKey() + " " + a.lastModifiedTime() + " " + a.size();
   }
 
-  /** Removes the file (null: nothing to do). */
-  public static void unregister(Path file) {
+  /**
+   * Removes the file this process registered, while it is still the one it wrote ({@code written}: {@link #left} of it
+   * just after {@link #register}): another process that wrote a file of that name since keeps its target. Null: nothing
+   * to do; {@code written} empty (its identity could not be read): removed as it is.
+   */
+  public static void unregister(Path file, String written) {
     if (file == null) {
+      return;
+    }
+    if (written != null && !written.isEmpty()) {
+      removeLeft(written, null);
       return;
     }
     try {
