@@ -8,9 +8,10 @@ import org.splinewatch.trainer.TrainingProgress;
 /**
  * The console view of a run: on a terminal, a progress bar redrawn in place (step, epoch, loss, steps/s, ETA, last
  * alert; a shorter bar clears the rest of a longer one); otherwise (CI logs, pipes) a plain line every 10 seconds
- * while the run trains, and its last line once. Numbers have a decimal point whatever the locale. A run that ends
- * before its first step (the trainer could not be created, the first step failed) leaves no bar behind: the run's
- * error line says what failed, and a last bar would only have said {@code step 0/0 … loss NaN}.
+ * while the run trains, and each step's line at most once: the last step's once, when the run has finished (its
+ * average rate), not also while the last checkpoint is written. Numbers have a decimal point whatever the locale. A
+ * run that ends before its first step (the trainer could not be created, the first step failed) leaves no bar behind:
+ * the run's error line says what failed, and a last bar would only have said {@code step 0/0 … loss NaN}.
  */
 final class ConsoleProgress {
   private final TrainingProgress progress;
@@ -21,8 +22,8 @@ final class ConsoleProgress {
   private volatile boolean running = true;
   /** Characters on the terminal's line: the longest bar drawn in place there (0: none drawn yet). */
   private volatile int drawn;
-  /** The last line printed without a terminal (a finished run's is printed once), or null. */
-  private volatile String printed;
+  /** The step of the last line printed without a terminal (each step's is printed once), or -1. */
+  private volatile long printedStep = -1;
 
   ConsoleProgress(TrainingProgress progress, PrintStream out, boolean terminal) {
     this(progress, out, terminal, terminal ? 250 : 10_000);
@@ -68,7 +69,7 @@ final class ConsoleProgress {
     String last = line(s);
     if (terminal) {
       out.println("\r" + padded(last));
-    } else if (!last.equals(printed)) { // the loop printed it already while the run's analyses drained
+    } else if (s.step() != printedStep) { // the loop printed it already while the run's analyses drained
       out.println(last);
     }
   }
@@ -89,11 +90,12 @@ final class ConsoleProgress {
         out.print("\r" + padded(l));
         out.flush();
         drawn = Math.max(drawn, l.length());
-      } else if (!(s.finished() && l.equals(printed))) {
-        // a plain line every interval while the run trains; once it finished, its last line once, not again every
-        // interval while the analyses drain
+      } else if (s.step() != printedStep && (s.finished() || s.step() < s.totalSteps())) {
+        // a plain line every interval while the run trains, each step's once: not again every interval while the
+        // analyses drain, nor twice at 100 % (the last step trained, then finished with the last checkpoint written:
+        // two rates); the last step's line waits for the finished reading
         out.println(l);
-        printed = l;
+        printedStep = s.step();
       }
     }
   }

@@ -13,6 +13,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
@@ -469,6 +470,44 @@ class RunGuardianTest {
     Thread.sleep(200); // 20 intervals
     c.stop();
     assertEquals(last + System.lineSeparator(), bytes.toString(java.nio.charset.StandardCharsets.UTF_8));
+  }
+
+  /**
+   * Without a terminal the 100 % line is printed once: the console printed it while the last step's snapshot and
+   * checkpoint were written (the last step trained, the run not finished yet: the rate of the last window), then again
+   * when the run finished (its average rate), two lines for one step. Here the last snapshot takes 1 s, 100 intervals.
+   */
+  @Test
+  void theLastStepsLineIsPrintedOnceWithoutATerminal() throws Exception {
+    CountDownLatch lastStepTrained = new CountDownLatch(1);
+    Run slowEnd = start(25, EarlyStopPolicy.NEVER, 0, new RecordingSink(), new RunGuardian.Timeouts(
+        Duration.ofSeconds(5), Duration.ofSeconds(1)), () -> new CountingTrainer() {
+          @Override
+          public WeightSnapshot snapshot(String runId, long step, int epoch, double loss, double stepsPerSecond) {
+            if (step == 25) {
+              lastStepTrained.countDown();
+              try {
+                Thread.sleep(1000);
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+              }
+            }
+            return super.snapshot(runId, step, epoch, loss, stepsPerSecond);
+          }
+        });
+    java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+    ConsoleProgress c = console(slowEnd.progress(), bytes, false);
+    c.start();
+    assertTrue(lastStepTrained.await(30, TimeUnit.SECONDS));
+    assertEquals(25, slowEnd.progress().get().step());
+    assertFalse(slowEnd.progress().get().finished(), "the last snapshot is written before the run finishes");
+    slowEnd.result().get(30, TimeUnit.SECONDS);
+    Thread.sleep(100); // 10 intervals after it finished
+    c.stop();
+    String out = bytes.toString(java.nio.charset.StandardCharsets.UTF_8);
+    assertEquals(1, out.lines().filter(l -> l.contains("step 25/25")).count(), out);
+    assertTrue(out.endsWith(ConsoleProgress.line(slowEnd.progress().get()) + System.lineSeparator()),
+        "the last line is the finished run's, with its average rate: " + out);
   }
 
   @Test
