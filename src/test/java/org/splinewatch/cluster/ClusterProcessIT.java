@@ -39,7 +39,8 @@ class ClusterProcessIT {
 
   private Process start(Path log, String... args) throws IOException {
     List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"),
-        "-Xmx768m", "-Dsplinewatch.cluster.down-after=2s", "-cp", System.getProperty("java.class.path"),
+        "-Xmx768m", "-Dsplinewatch.cluster.down-after=2s",
+        "-Dsplinewatch.cluster.heartbeat-pause=10s", "-cp", System.getProperty("java.class.path"),
         Main.class.getName()));
     cmd.addAll(List.of(args));
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());

@@ -48,6 +48,7 @@ class ClusterRunIT {
     Map<String, Object> o = new HashMap<>(extra);
     o.put("splinewatch.cluster.port", 0);
     o.put("splinewatch.cluster.down-after", "2s");
+    o.put("splinewatch.cluster.heartbeat-pause", "10s"); // the waits of the cluster tests are sized for it
     return TrainCommand.load(o, null);
   }
 
@@ -93,6 +94,7 @@ class ClusterRunIT {
       o.put("splinewatch.analysis.enabled", List.of("embedding", "regions"));
       o.put("splinewatch.cluster.seed", seed);
       o.put("splinewatch.cluster.down-after", "2s");
+      o.put("splinewatch.cluster.heartbeat-pause", "10s");
       Config config = TrainCommand.load(o, null);
       HttpClient http = HttpClient.newHttpClient();
       URI scrape = URI.create("http://127.0.0.1:" + metrics.metricsPort() + "/metrics");

@@ -76,6 +76,7 @@ class MonitorGoneIT {
     o.put("splinewatch.analysis.enabled", List.of("embedding"));
     o.put("splinewatch.cluster.seed", ClusterNode.address(monitor.system()));
     o.put("splinewatch.cluster.down-after", "2s");
+    o.put("splinewatch.cluster.heartbeat-pause", "10s"); // the wait below is sized for it
     Config config = TrainCommand.load(o, null);
     CompletableFuture<ActorRef<TrainerActor.Command>> trainer = new CompletableFuture<>();
     ByteArrayOutputStream console = new ByteArrayOutputStream();
