@@ -32,6 +32,7 @@ import org.splinewatch.data.SyntheticData;
 import org.splinewatch.snapshot.Sample;
 import org.splinewatch.run.EmbeddedRun;
 import org.splinewatch.analysis.AnalyzerSpec;
+import org.splinewatch.serve.DiscoverySettings;
 import org.splinewatch.trainer.RunSettings;
 import org.splinewatch.trainer.TrainerActor;
 
@@ -135,6 +136,10 @@ class DashboardQueriesIT {
     o.put("splinewatch.metrics.sd-dir", sd.toString());
     o.put("splinewatch-analysis-dispatcher.fixed-pool-size", 2);
     var config = TrainCommand.load(o, null);
+    RunSettings settings = RunSettings.fromConfig(config);
+    // in a shared sd-dir the file's name carries the --out: <run-id>.<out>-<hex>.json
+    java.util.function.Supplier<Path> sdFile = () -> sd.resolve(DiscoverySettings.fromConfig(config)
+        .fileName(settings.out(), "dash", settings.metricsHost()) + ".json");
     List<AnalyzerSpec> analyzers = new ArrayList<>(EmbeddedRun.defaultAnalyzers(config));
     analyzers.add(new AnalyzerSpec("injector", (run, metrics, dir) ->
         AnalyzerActor.create("injector", metrics, () -> s -> List.of(Sample.of("splinewatch_embedding_std_normalized",
@@ -143,13 +148,13 @@ class DashboardQueriesIT {
     List<String> badLegends = java.util.Collections.synchronizedList(new ArrayList<>());
     java.util.concurrent.atomic.AtomicInteger checkedQueries = new java.util.concurrent.atomic.AtomicInteger();
     CompletableFuture<Void> checked = new CompletableFuture<>();
-    EmbeddedRun.Result result = EmbeddedRun.run(RunSettings.fromConfig(config), config, Map.of(),
+    EmbeddedRun.Result result = EmbeddedRun.run(settings, config, Map.of(),
         new PrintStream(java.io.OutputStream.nullOutputStream()), analyzers, new EmbeddedRun.Listener() {
           @Override
           public void started(Path runDir, int port, ActorRef<TrainerActor.Command> trainer) {
             Thread t = new Thread(() -> {
               try {
-                assertTrue(Files.exists(sd.resolve("dash.json")), "the run registered itself for discovery");
+                assertTrue(Files.exists(sdFile.get()), "the run registered itself for discovery");
                 // the run shares this JVM: one collection makes the GC pause timer (created at the first GC) exist
                 // before Prometheus scrapes, so the health dashboard's GC panel has data
                 System.gc();
@@ -249,6 +254,6 @@ class DashboardQueriesIT {
     assertTrue(badLegends.isEmpty(), "legends naming labels the series lack:\n" + String.join("\n", badLegends));
     // all but the SSL-only ones (layer proj from the SimCLR projector is injected here) are expected to have data
     assertTrue(checkedQueries.get() >= 70, "queries checked: " + checkedQueries.get());
-    assertTrue(!Files.exists(sd.resolve("dash.json")), "the run removed its discovery file");
+    assertTrue(!Files.exists(sdFile.get()), "the run removed its discovery file");
   }
 }
