@@ -68,7 +68,7 @@ final class ServeCommand implements Callable<Integer> {
       if (analysisThreads < 1) {
         throw new CommandLine.ParameterException(spec.commandLine(), "--analysis-threads must be at least 1");
       }
-      overrides.put("splinewatch-analysis-dispatcher.fixed-pool-size", analysisThreads);
+      overrides.put(TrainCommand.ANALYSIS_THREADS, analysisThreads);
     }
     Config config = null;
     ClusterSettings cluster;

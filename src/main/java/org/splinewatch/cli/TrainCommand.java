@@ -362,6 +362,9 @@ public final class TrainCommand implements Callable<Integer> {
     }
   }
 
+  /** The analyzers' thread count ({@code ./monitor serve --analysis-threads}). */
+  static final String ANALYSIS_THREADS = "splinewatch-analysis-dispatcher.fixed-pool-size";
+
   /** {@link #load} with this command's {@code --config}: a bad config file is exit code 2 with one line. */
   private Config loadOrRefuse(Map<String, Object> overrides) {
     try {
@@ -402,6 +405,12 @@ public final class TrainCommand implements Callable<Integer> {
       ConfigErrors.pekkoProblem(base).ifPresent(p -> {
         throw new IllegalArgumentException(p);
       });
+      // the analyzers' pool is made at the first analysis: a size below 1 failed every analysis of the run there
+      int analysisThreads = base.getInt(ANALYSIS_THREADS);
+      if (analysisThreads < 1) {
+        throw new IllegalArgumentException(ANALYSIS_THREADS + " " + analysisThreads + " in " + configFile
+            + ": expected at least 1 (threads of the analyzers)");
+      }
     }
     Config c = base;
     for (var e : overrides.entrySet()) {
@@ -412,17 +421,20 @@ public final class TrainCommand implements Callable<Integer> {
 
   /**
    * Every key the config file sets under {@code splinewatch} must be a key of reference.conf (others are typos that
-   * would be ignored), and a section of reference.conf must stay a section; keys of another namespace of the class
-   * path's reference.conf files ({@code pekko}, {@code splinewatch-trainer-dispatcher}, ...) are not checked, but a
-   * namespace none of them has ({@code splinewatchx.run.planes}, {@code run.planes}) is refused: nothing reads it.
+   * would be ignored), and a section of reference.conf must stay a section; so must a key of splinewatch's own
+   * dispatchers ({@code splinewatch-analysis-dispatcher}, {@code splinewatch-trainer-dispatcher}), which may also be
+   * any setting Pekko reads for a dispatcher ({@code pekko.actor.default-dispatcher}, {@code default-mailbox}). Keys of
+   * another namespace of the class path's reference.conf files ({@code pekko}, ...) are not checked, but a namespace
+   * none of them has ({@code splinewatchx.run.planes}, {@code run.planes}) is refused: nothing reads it.
    */
   static void checkKnownKeys(Config file, File configFile) {
     Config reference = ConfigFactory.defaultReference();
     Config unresolved = file.resolve(ConfigResolveOptions.defaults().setAllowUnresolved(true));
-    checkKnownKeys(unresolved.root(), List.of(), reference, configFile);
+    checkKnownKeys(unresolved.root(), List.of(), reference, configFile, "one of the keys of reference.conf");
   }
 
-  private static void checkKnownKeys(ConfigObject object, List<String> path, Config reference, File configFile) {
+  private static void checkKnownKeys(ConfigObject object, List<String> path, Config reference, File configFile,
+      String expected) {
     for (var e : object.entrySet()) {
       List<String> key = new java.util.ArrayList<>(path);
       key.add(e.getKey());
@@ -432,11 +444,19 @@ public final class TrainCommand implements Callable<Integer> {
           throw new IllegalArgumentException("unknown setting " + joined + " in " + configFile
               + "; expected keys under splinewatch (e.g. splinewatch.run.planes = 3; see docs/options.md)");
         }
-        continue; // another namespace (pekko, splinewatch-trainer-dispatcher, ...)
+        if (key.get(0).startsWith("splinewatch-") && e.getValue() instanceof ConfigObject dispatcher) {
+          // a typo here (fixed-pool-sise) left the analyzers on one thread without a word
+          Config pekko = reference.getConfig("pekko.actor");
+          Config keys = reference.getConfig(joined).withFallback(pekko.getConfig("default-dispatcher"))
+              .withFallback(pekko.getConfig("default-mailbox")).atKey(key.get(0));
+          checkKnownKeys(dispatcher, key, keys, configFile, "a key of " + joined + " in reference.conf or a"
+              + " dispatcher setting of Pekko (pekko.actor.default-dispatcher)");
+        }
+        continue; // another namespace (pekko, ...)
       }
       if (!reference.hasPathOrNull(joined)) {
         throw new IllegalArgumentException("unknown setting " + joined + " in " + configFile
-            + "; expected one of the keys of reference.conf (see docs/options.md)");
+            + "; expected " + expected + " (see docs/options.md)");
       }
       if (reference.hasPath(joined) && reference.getValue(joined) instanceof ConfigObject
           && !(e.getValue() instanceof ConfigObject)) {
@@ -445,7 +465,7 @@ public final class TrainCommand implements Callable<Integer> {
             + ": expected a section of settings, e.g. " + joined + " { ... } (see docs/options.md)");
       }
       if (e.getValue() instanceof ConfigObject child && reference.getValue(joined) instanceof ConfigObject) {
-        checkKnownKeys(child, key, reference, configFile);
+        checkKnownKeys(child, key, reference, configFile, expected);
       }
     }
   }

@@ -139,6 +139,8 @@ public final class ConfigErrors {
     PEKKO_KEYS.put("pekko.actor.default-dispatcher.fork-join-executor.parallelism-min", Kind.WHOLE_NUMBER);
     PEKKO_KEYS.put("pekko.actor.default-dispatcher.fork-join-executor.parallelism-max", Kind.WHOLE_NUMBER);
     PEKKO_KEYS.put("pekko.remote.artery.canonical.port", Kind.WHOLE_NUMBER);
+    // read by Pekko for our executor (analysis.LowPriorityExecutor) when the first analyzer starts, mid-run
+    PEKKO_KEYS.put("splinewatch-analysis-dispatcher.fixed-pool-size", Kind.WHOLE_NUMBER);
     PEKKO_KEYS.put("pekko.remote.artery.bind.port", Kind.PORT_OR_EMPTY);
     PEKKO_KEYS.put("pekko.cluster.failure-detector.acceptable-heartbeat-pause", Kind.DURATION);
     PEKKO_KEYS.put("pekko.cluster.split-brain-resolver.stable-after", Kind.DURATION);

@@ -174,6 +174,39 @@ class ArgumentChecksTest {
   }
 
   @Test
+  void aTypoInSplinewatchsOwnDispatchersIsRefused() throws Exception {
+    // fixed-pool-sise was ignored without a word: the analyzers stayed on one thread
+    Path typo = Files.writeString(tmp.resolve("pool.conf"), "splinewatch-analysis-dispatcher.fixed-pool-sise = 2\n");
+    String t = refused("--config", typo.toString());
+    assertTrue(t.contains("unknown setting splinewatch-analysis-dispatcher.fixed-pool-sise in " + typo + "; expected a"
+        + " key of splinewatch-analysis-dispatcher in reference.conf or a dispatcher setting of Pekko"
+        + " (pekko.actor.default-dispatcher) (see docs/options.md)"), t);
+    Path nested = Files.writeString(tmp.resolve("nested.conf"),
+        "splinewatch-trainer-dispatcher { thread-pool-executor { keep-alive-tme = 30s } }\n");
+    assertTrue(refused("--config", nested.toString()).contains("unknown setting"
+        + " splinewatch-trainer-dispatcher.thread-pool-executor.keep-alive-tme in "));
+    String serve = CliTest.run(2, "monitor", "serve", "--config", typo.toString());
+    assertTrue(serve.contains("unknown setting splinewatch-analysis-dispatcher.fixed-pool-sise in " + typo), serve);
+    // a pool size the executor refuses when the first analyzer starts, mid-run: refused before anything starts
+    Path zero = Files.writeString(tmp.resolve("zero.conf"), "splinewatch-analysis-dispatcher.fixed-pool-size = 0\n");
+    assertTrue(refused("--config", zero.toString()).contains("error: splinewatch-analysis-dispatcher.fixed-pool-size 0"
+        + " in " + zero + ": expected at least 1 (threads of the analyzers)"));
+    Path text = Files.writeString(tmp.resolve("text.conf"),
+        "splinewatch-analysis-dispatcher.fixed-pool-size = \"two\"\n");
+    String m = refused("--config", text.toString());
+    assertTrue(m.contains("line 1: splinewatch-analysis-dispatcher.fixed-pool-size = \"two\" is a string; expected a"
+        + " whole number"), m);
+    // what Pekko reads for a dispatcher is accepted (refused for the analyzer)
+    Path good = Files.writeString(tmp.resolve("good.conf"), """
+        splinewatch-analysis-dispatcher { fixed-pool-size = 2, throughput = 2, throughput-deadline-time = 1s }
+        splinewatch-analysis-dispatcher.mailbox-type = "org.apache.pekko.dispatch.UnboundedMailbox"
+        splinewatch-trainer-dispatcher.thread-pool-executor.keep-alive-time = 30s
+        """);
+    String ok = refused("--config", good.toString(), "--analyzers", "nope");
+    assertTrue(ok.contains("nope") && !ok.contains("unknown setting"), ok);
+  }
+
+  @Test
   void nonsenseNumbersAndDurationsInAConfigFileAreRefused() throws Exception {
     String[][] cases = {
         {"splinewatch.regions.pad = NaN", "splinewatch.regions.pad NaN: expected a finite number"},
