@@ -36,7 +36,7 @@ final class CertsCommand implements Callable<Integer> {
   Path dir;
   @Option(names = "--nodes", split = ",", description = "node certificate names (default ${DEFAULT-VALUE})")
   List<String> nodes = List.of("node");
-  @Option(names = "--days", description = "validity in days (default ${DEFAULT-VALUE})")
+  @Option(names = "--days", description = "validity in days, 1 to " + MAX_DAYS + " (default ${DEFAULT-VALUE})")
   int days = 825;
   @Option(names = "--force", description = "replace existing node keys and certificates (NAME.p12, NAME.crt), and"
       + " make a new CA where DIR has a trust store or password but no ca.p12; nodes then need the new files")
