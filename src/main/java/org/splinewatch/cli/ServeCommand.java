@@ -46,7 +46,7 @@ final class ServeCommand implements Callable<Integer> {
   String metricsHost;
   @Option(names = "--out", description = "directory of run directories (default runs)")
   Path out;
-  @Option(names = "--analysis-threads", description = "threads of this node's analyzers (default 1)")
+  @Option(names = "--analysis-threads", description = "threads of this node's analyzers, 1 to 256 (default 1)")
   Integer analysisThreads;
   @Option(names = "--config", description = "HOCON file overriding reference.conf")
   File configFile;
@@ -65,8 +65,10 @@ final class ServeCommand implements Callable<Integer> {
     TrainCommand.put(overrides, "splinewatch.cluster.roles", roles);
     security.apply(overrides);
     if (analysisThreads != null) {
-      if (analysisThreads < 1) {
-        throw new CommandLine.ParameterException(spec.commandLine(), "--analysis-threads must be at least 1");
+      String outside = OptionRange.outside("--analysis-threads", analysisThreads, 1, MonitorCommand.Regions.MAX_THREADS,
+          "threads of this node's analyzers");
+      if (outside != null) {
+        throw new CommandLine.ParameterException(spec.commandLine(), outside);
       }
       overrides.put(TrainCommand.ANALYSIS_THREADS, analysisThreads);
     }

@@ -162,6 +162,11 @@ class CliTest {
     String outFile = run(2, "monitor", "serve", "--out", file.toString());
     assertTrue(outFile.contains("--out " + file + " is a file; expected a directory of run directories"), outFile);
     assertEquals("keep", Files.readString(file));
+    for (String threads : List.of("0", "257")) {
+      String t = run(2, "monitor", "serve", "--analysis-threads", threads);
+      assertTrue(t.contains("--analysis-threads " + threads + " is out of range; expected 1 to 256 (threads of this"
+          + " node's analyzers)"), t);
+    }
     String role = run(2, "monitor", "serve", "--roles", "analyzer,gpu");
     assertTrue(role.contains("unknown role 'gpu'; expected some of: analyzer, metrics"), role);
     try (ServerSocket taken = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
