@@ -19,6 +19,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Properties;
+import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.Callable;
 import org.splinewatch.analysis.AnalyzerCatalogue;
@@ -380,6 +382,7 @@ public final class TrainCommand implements Callable<Integer> {
    * {@link IllegalArgumentException} with one line (the commands turn it into exit code 2).
    */
   public static Config load(Map<String, Object> overrides, File configFile) {
+    checkSystemProperties(System.getProperties());
     Config base = ConfigFactory.load();
     if (configFile != null) {
       if (!configFile.isFile()) {
@@ -417,6 +420,26 @@ public final class TrainCommand implements Callable<Integer> {
       c = c.withValue(e.getKey(), ConfigValueFactory.fromAnyRef(e.getValue()));
     }
     return c;
+  }
+
+  /** System properties under {@code splinewatch.} that are not settings: read by the code or the tests themselves. */
+  static final Set<String> PROPERTIES = Set.of("splinewatch.root", ProgressLine.INTERVAL_PROPERTY,
+      org.splinewatch.regions.DenseKernel.VECTOR_PROPERTY, "splinewatch.regenerateDocs");
+
+  /**
+   * A {@code -Dsplinewatch.KEY=VALUE} system property (e.g. in {@code JAVA_OPTS}) overrides the setting KEY, as the
+   * config file does; one that names no setting ({@code -Dsplinewatch.regions.thread=2}) was ignored without a word
+   * and is an {@link IllegalArgumentException} with one line.
+   */
+  static void checkSystemProperties(Properties properties) {
+    // reference.conf as written: defaultReference() has the system properties over it, so every one is a key there
+    Config reference = ConfigFactory.parseResources(TrainCommand.class.getClassLoader(), "reference.conf");
+    for (String name : new TreeSet<>(properties.stringPropertyNames())) {
+      if (name.startsWith("splinewatch.") && !PROPERTIES.contains(name) && !reference.hasPathOrNull(name)) {
+        throw new IllegalArgumentException("unknown setting " + name + " in the system property -D" + name
+            + " (JAVA_OPTS); expected one of the keys of reference.conf (see docs/options.md)");
+      }
+    }
   }
 
   /**

@@ -174,6 +174,27 @@ class ArgumentChecksTest {
   }
 
   @Test
+  void aSystemPropertyThatNamesNoSettingIsRefused() {
+    // -Dsplinewatch.regions.thread=2 in JAVA_OPTS was ignored without a word (the key is threads)
+    java.util.Properties p = new java.util.Properties();
+    p.setProperty("splinewatch.regions.threads", "2"); // a setting: overrides it, as ConfigFactory.load() reads it
+    p.setProperty("splinewatch.root", "/somewhere"); // read by the code itself
+    p.setProperty("java.version", "17");
+    TrainCommand.checkSystemProperties(p);
+    // set in this JVM, as JAVA_OPTS does: defaultReference() would hold it too, and the check passed it
+    System.setProperty("splinewatch.regions.thread", "2");
+    try {
+      IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+          () -> TrainCommand.load(java.util.Map.of(), null));
+      assertEquals("unknown setting splinewatch.regions.thread in the system property -Dsplinewatch.regions.thread"
+          + " (JAVA_OPTS); expected one of the keys of reference.conf (see docs/options.md)", e.getMessage());
+    } finally {
+      System.clearProperty("splinewatch.regions.thread");
+      com.typesafe.config.ConfigFactory.invalidateCaches();
+    }
+  }
+
+  @Test
   void aTypoInSplinewatchsOwnDispatchersIsRefused() throws Exception {
     // fixed-pool-sise was ignored without a word: the analyzers stayed on one thread
     Path typo = Files.writeString(tmp.resolve("pool.conf"), "splinewatch-analysis-dispatcher.fixed-pool-sise = 2\n");
