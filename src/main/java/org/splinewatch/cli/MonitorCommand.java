@@ -443,11 +443,20 @@ public final class MonitorCommand implements Runnable {
           RegionFile.Model f = RegionFile.read(model, NpzModel.inflatedCap());
           // float64 values that float32 rounds to 0 are not dropped without a word (arrays are read as float32)
           f.warnings().forEach(w -> System.err.println("warning: " + w));
-          return new Network(f.net(), f.plane(), null, f);
+          return checked(model, new Network(f.net(), f.plane(), null, f));
         }
         NpzModel m = NpzModel.read(model);
         m.warnings().forEach(w -> System.err.println("warning: " + w));
-        return new Network(m.net(), m.plane(), m.widths(), null);
+        return checked(model, new Network(m.net(), m.plane(), m.widths(), null));
+      }
+
+      /** {@code n}, after a warning line where its plane is far wider than the engine resolves near its centre. */
+      private static Network checked(Path model, Network n) {
+        String unresolved = n.plane().unresolvedNearCentre(n.net());
+        if (unresolved != null) {
+          System.err.println("warning: " + model + ": " + unresolved);
+        }
+        return n;
       }
 
       /** For messages: "a network of widths [...]" or "a network of N layers (conv2d ..., ...)". */

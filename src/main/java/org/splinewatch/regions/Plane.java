@@ -280,6 +280,48 @@ public final class Plane {
     return new double[][] {beta, dx, dy};
   }
 
+  /**
+   * Below this share of the plane's extent, a first-layer boundary that misses the plane's centre is finer than the
+   * engine resolves well: on planes 1e6 times wider than a network's structure counts begin to fall
+   * (regions-engine.md).
+   */
+  static final double UNRESOLVED_OFFSET = 1e-6;
+
+  /**
+   * A warning when two or more of the first hidden layer's boundaries pass the plane's centre closer than
+   * {@link #UNRESOLVED_OFFSET} of its extent without passing through it (a plane far wider than the network's
+   * structure, e.g. a {@code u} of 1e30: 26 regions for 105, without a word): the engine resolves about 1e-10 of a
+   * plane's extent, so regions near the centre merge. Null otherwise, also for boundaries exactly through the centre
+   * (no bias on a plane through the input origin), which the engine counts exactly.
+   */
+  public String unresolvedNearCentre(PiecewiseLinearNet net) {
+    PiecewiseLinearNet.Block first = net.blocks().get(0);
+    if (!first.hidden()) {
+      return null;
+    }
+    double[][] f = firstBlockCoefficients(first);
+    double[] b = domainBounds();
+    double extent = Math.max(Math.max(Math.abs(b[0]), Math.abs(b[1])), Math.max(Math.abs(b[2]), Math.abs(b[3])));
+    int near = 0;
+    double closest = Double.POSITIVE_INFINITY;
+    for (int j = 0; j < f[0].length; j++) {
+      // z_j = β_j + s·d_s[j] + t·d_t[j]: the boundary's offset from the centre, in shares of the plane's extent
+      double across = extent * (Math.abs(f[1][j]) + Math.abs(f[2][j]));
+      double offset = Math.abs(f[0][j]) / across;
+      if (across > 0 && offset > 0 && offset < UNRESOLVED_OFFSET) {
+        near++;
+        closest = Math.min(closest, offset);
+      }
+    }
+    if (near < 2) {
+      return null;
+    }
+    return near + " of the first layer's " + f[0].length + " boundaries pass the plane's centre within "
+        + String.format(java.util.Locale.ROOT, "%.1e", closest) + " of its extent, finer than the engine resolves"
+        + " (about 1e-10 of a plane's extent): regions there merge and the count is low; expected a plane on the"
+        + " scale of the network's inputs (smaller u and v, or pad)";
+  }
+
   static double polygonArea(double[] xy) {
     int m = xy.length / 2;
     double a = 0;

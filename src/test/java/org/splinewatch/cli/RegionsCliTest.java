@@ -590,4 +590,47 @@ class RegionsCliTest {
         " in input coordinate 0, beyond float32's range; expected |origin| + |u| + |v| within 3.4028235E38 in every"
         + " coordinate") && m.strip().lines().count() == 1 && !m.contains("regions:"), m);
   }
+
+  /**
+   * A plane 1e30 wide on a network whose structure is about 1 across: its first layer's lines pass the centre within
+   * 1e-30 of the plane's extent, finer than the engine resolves: it counts 4 concurrent lines (8 regions) where the
+   * plane holds 4 lines in general position (1 + 4 + 6 = 11), and a warning line says so. The same network on a plane
+   * of its own scale (11), and a bias-free one whose lines all pass exactly through the centre (8), are counted without
+   * it.
+   */
+  @Test
+  void aPlaneFarWiderThanTheNetworkIsCountedWithAWarning() throws Exception {
+    String wide = TestTools.cli(0, "monitor", "regions", "--model", scaledPlane("wide.npz", 1e30f, 0.5f).toString());
+    assertTrue(wide.contains("warning: " + tmp.resolve("wide.npz") + ": 4 of the first layer's 4 boundaries pass the"
+        + " plane's centre within ") && wide.contains(" of its extent, finer than the engine resolves (about 1e-10 of"
+        + " a plane's extent): regions there merge and the count is low; expected a plane on the scale of the"
+        + " network's inputs (smaller u and v, or pad)") && wide.contains("\nregions: 8\n"), wide);
+    String unit = TestTools.cli(0, "monitor", "regions", "--model", scaledPlane("unit.npz", 3f, 0.5f).toString());
+    assertTrue(!unit.contains("warning") && unit.contains("\nregions: 11\n"), unit);
+    String exact = TestTools.cli(0, "monitor", "regions", "--model", scaledPlane("nobias.npz", 1e30f, 0f).toString());
+    assertTrue(!exact.contains("warning") && exact.contains("\nregions: 8\n"), exact);
+  }
+
+  /** A 2-4-1 network, biases {@code ±bias} (0: none), on the plane {@code u = (scale, 0)}, {@code v = (0, scale)}. */
+  private Path scaledPlane(String name, float scale, float bias) throws Exception {
+    Map<String, float[]> arrays = new LinkedHashMap<>();
+    Map<String, int[]> shapes = new LinkedHashMap<>();
+    arrays.put("W0", new float[] {1, 0, 1, 1, 0, 1, 1, -1});
+    shapes.put("W0", new int[] {2, 4});
+    arrays.put("b0", new float[] {bias, -bias, bias, -bias});
+    shapes.put("b0", new int[] {4});
+    arrays.put("W1", new float[] {1, 1, 1, 1});
+    shapes.put("W1", new int[] {4, 1});
+    arrays.put("b1", new float[1]);
+    shapes.put("b1", new int[] {1});
+    arrays.put("origin", new float[] {0, 0});
+    shapes.put("origin", new int[] {2});
+    arrays.put("u", new float[] {scale, 0});
+    shapes.put("u", new int[] {2});
+    arrays.put("v", new float[] {0, scale});
+    shapes.put("v", new int[] {2});
+    Path f = tmp.resolve(name);
+    NpzModel.write(f, arrays, shapes);
+    return f;
+  }
 }
