@@ -81,7 +81,9 @@ def _modules(model, prefix=""):
             % type(model).__name__)
     if isinstance(model, nn.Sequential) and type(model).forward is nn.Sequential.forward \
             or isinstance(model, (nn.ModuleList, list, tuple)):
-        children = model.named_children() if isinstance(model, nn.Module) else enumerate(model)
+        # _modules, as forward iterates it: named_children() yields a module once, and a module at two places (one
+        # nn.ReLU() between every layer, an nn.Linear applied twice) lost its later ones
+        children = model._modules.items() if isinstance(model, nn.Module) else enumerate(model)
         out = []
         for key, m in children:
             out.extend(_modules(m, "%s%s." % (prefix, key)))

@@ -122,6 +122,21 @@ class ConverterTest(unittest.TestCase):
                 np.testing.assert_allclose(forward(layers, x.numpy())[0], model(x).double().numpy(), rtol=1e-4,
                                            atol=1e-5)
 
+
+    def test_a_module_used_twice_is_converted_at_each_place_forward_runs_it(self):
+        # one nn.ReLU() object between every layer, and one nn.Linear applied twice (weight sharing): forward runs
+        # each at every position, where named_children() yields a module once and the copy lost layers unnoticed
+        torch.manual_seed(0)
+        act, shared = nn.ReLU(), nn.Linear(8, 8)
+        model = nn.Sequential(nn.Linear(4, 8), act, shared, act, shared, act, nn.Linear(8, 3)).eval()
+        x = torch.rand(16, 4)
+        with torch.no_grad():
+            expected = model(x).double().numpy()
+        for form in (model, nn.ModuleList(list(model)), list(model), nn.Sequential(model[:3], model[3:])):
+            layers = convert(form, input_shape=(4,))
+            self.assertEqual([l["type"] for l in layers], ["dense", "relu", "dense", "relu", "dense", "relu", "dense"])
+            np.testing.assert_array_equal(layers[2]["weight"], layers[4]["weight"])
+            np.testing.assert_allclose(forward(layers, x.numpy())[0], expected, rtol=1e-4, atol=1e-5)
     @unittest.skipUnless(hasattr(torch, "compile"), "torch.compile is torch 2.x's (this is torch %s)"
                          % (torch.__version__ if torch is not None else None))
     def test_compiled_module_is_its_original_module(self):
