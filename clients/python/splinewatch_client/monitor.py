@@ -63,7 +63,8 @@ class Monitor:
     ``labels`` may hold ``method``, ``dataset`` and ``tags`` (a dict of strings); ``settings`` (numbers, booleans,
     strings) go to the run's config.json, e.g. ``{"stop_gradient": False}`` for ./monitor detection. The token comes from ``token``,
     else ``token_file``, else $SPLINEWATCH_CONTROL_TOKEN. Snapshots wait in a queue of ``queue_size``; when it is
-    full the oldest is dropped (counted in ``dropped``), so ``snapshot`` never waits for the network.
+    full the oldest is dropped (counted in ``dropped``; the first one and, at close(), their number are named on
+    stderr), so ``snapshot`` never waits for the network.
 
     Each request waits ``timeout`` seconds for the monitor's answer; a snapshot that got none is recorded in ``errors``
     as one the monitor may still have taken (there is no telling). When the monitor answers a snapshot or the finish
@@ -133,6 +134,8 @@ class Monitor:
         self.resumes = 0
         self._missed = []  # steps of the snapshots lost since the last line that named them
         self._highest_step = -1  # the highest step of a snapshot queued: close(step=) may not go back before it
+        self._queued = 0  # snapshots queued
+        self._unsent = None  # (count, lowest step, highest step) of those dropped unsent: a full queue, close() late
         self._resume_lock = threading.Lock()
         self._generation = 0  # registrations of the run after the first: a request sent before one is sent again
         self._warned = set()
@@ -210,11 +213,21 @@ class Monitor:
                 self._miss(item[1])
                 return
             self._queue.append(item)
+            self._queued += 1
             self._highest_step = max(self._highest_step, item[1])
+            pushed_out = []
             while len(self._queue) > self._queue_size:
-                self._queue.popleft()
+                pushed_out.append(self._queue.popleft()[1])
                 self.dropped += 1
+            first = pushed_out and self._unsent is None
+            self._count_unsent(pushed_out)
             self._cv.notify_all()
+        if first:  # said once: a loop that snapshots every step would print a line per step
+            print("splinewatch: run '%s': the snapshot of step %d was dropped unsent: the queue already held"
+                  " queue_size=%d snapshots waiting for the monitor, which takes them slower than this loop makes"
+                  " them; expected snapshots less often, or a larger queue_size (later drops are counted in"
+                  " monitor.dropped and named at close())" % (self.run_id, pushed_out[0], self._queue_size),
+                  file=sys.stderr)
 
     @property
     def should_stop(self):
@@ -285,6 +298,24 @@ class Monitor:
             return self._close_run(status, reason, step)
         finally:
             self._name_missed()
+            self._name_unsent()
+
+    def _count_unsent(self, steps):
+        """Counts snapshots dropped unsent (called holding _cv): a count and a range, not a list that grows."""
+        if steps:
+            n, low, high = self._unsent or (0, min(steps), max(steps))
+            self._unsent = (n + len(steps), min(low, *steps), max(high, *steps))
+
+    def _name_unsent(self):
+        """One line on stderr naming the snapshots the client dropped unsent (none: nothing is printed)."""
+        with self._cv:
+            unsent, queued = self._unsent, self._queued
+        if unsent is not None:
+            n, low, high = unsent
+            print("splinewatch: run '%s': %d of %d snapshots were dropped unsent (%s), the queue full (queue_size=%d)"
+                  " or close() out of time to send them; the monitor did not see them" % (
+                      self.run_id, n, queued, "step %d" % low if n == 1 else "steps %d to %d" % (low, high),
+                      self._queue_size), file=sys.stderr)
 
     def _close_run(self, status, reason, step):
         deadline = time.monotonic() + self.timeout
@@ -293,6 +324,7 @@ class Monitor:
         with self._cv:
             self._closed = True
             self.dropped += len(self._queue)
+            self._count_unsent([item[1] for item in self._queue])  # still queued after timeout
             self._queue.clear()
             self._cv.notify_all()
         self._thread.join(max(0.0, deadline - time.monotonic()))

@@ -257,6 +257,31 @@ class MonitorTest(unittest.TestCase):
         self.assertIn("may still have taken it", err.getvalue())
         m.close()
 
+    def test_snapshots_dropped_from_a_full_queue_are_said_at_the_first_and_counted_at_close(self):
+        # a loop that snapshots faster than the monitor answers: drop-oldest keeps it from waiting, and says so
+        m = self.monitor(queue_size=2)
+        self.fake.hang = ("/snapshots",)
+        with contextlib.redirect_stderr(io.StringIO()) as err:
+            m.snapshot_layers(LAYERS, 0)
+            deadline = time.monotonic() + 5
+            while not self.fake.paths("snapshots") and time.monotonic() < deadline:
+                time.sleep(0.01)  # the sending thread holds step 0 in a request the monitor has not answered
+            for step in range(1, 6):
+                m.snapshot_layers(LAYERS, step)  # 1 and 2 wait; 3, 4 and 5 push out 1, 2 and 3
+            self.assertEqual(m.dropped, 3)
+            lines = err.getvalue().splitlines()
+            self.fake.release.set()
+            m.close()
+        self.assertEqual(len(lines), 1, lines)
+        self.assertIn("splinewatch: run 'r1': the snapshot of step 1 was dropped unsent: the queue already held"
+                      " queue_size=2 snapshots waiting for the monitor", lines[0])
+        self.assertIn("expected snapshots less often, or a larger queue_size", lines[0])
+        docs = [json.loads(zipfile.ZipFile(io.BytesIO(b)).read("snapshot.json")) for b in
+                self.fake.paths_bodies("snapshots")]
+        self.assertEqual([d["step"] for d in docs], [0, 4, 5])
+        self.assertIn("splinewatch: run 'r1': 3 of 6 snapshots were dropped unsent (steps 1 to 3), the queue full",
+                      err.getvalue().splitlines()[-1])
+
     def test_a_run_the_monitor_no_longer_knows_is_reported_once_and_no_longer_sent(self):
         m = self.monitor()
         m.snapshot_layers(LAYERS, 1)
@@ -331,7 +356,7 @@ class MonitorTest(unittest.TestCase):
         self.assertTrue(answer["lost"])
 
     def test_a_run_the_monitor_timed_out_is_lost_and_close_reports_it(self):
-        m = self.monitor()
+        m = self.monitor(queue_size=3)  # room for steps 2 to 4: none is dropped from a full queue (a line of its own)
         m.snapshot_layers(LAYERS, 1)
         self.assertTrue(m.flush(5))
         self.fake.gone.add("r1")  # the client was away longer than the monitor's idle timeout
