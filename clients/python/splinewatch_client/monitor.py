@@ -191,6 +191,7 @@ class Monitor:
         if self._lost is not None:
             self.snapshot_layers(None, step)
             return
+        self._forward(number(step, "step", whole=True))  # before the copy of the network
         from .convert import convert
         layers = convert(model, projector=projector, input_shape=self._input_shape, warn=self._warning)
         self.snapshot_layers(layers, step, loss=loss, epoch=epoch, learning_rate=learning_rate)
@@ -199,7 +200,8 @@ class Monitor:
         """Queues an already converted layer list (see ``convert``).
 
         ``step`` and ``epoch`` are whole numbers, ``loss`` and ``learning_rate`` numbers (numpy or torch scalars and
-        one-element tensors too), read now: anything else is a ValueError here, not a lost snapshot later.
+        one-element tensors too), read now: anything else is a ValueError here, not a lost snapshot later; so is a
+        step not after the last one queued, which the monitor would refuse (steps only go forward).
         """
         self._same_process("snapshot()")
         item = (layers, number(step, "step", whole=True), number(epoch, "epoch", whole=True), number(loss, "loss"),
@@ -212,6 +214,7 @@ class Monitor:
                 self.dropped += 1
                 self._miss(item[1])
                 return
+            self._forward(item[1])
             self._queue.append(item)
             self._queued += 1
             self._highest_step = max(self._highest_step, item[1])
@@ -228,6 +231,15 @@ class Monitor:
                   " them; expected snapshots less often, or a larger queue_size (later drops are counted in"
                   " monitor.dropped and named at close())" % (self.run_id, pushed_out[0], self._queue_size),
                   file=sys.stderr)
+
+    def _forward(self, step):
+        """A ValueError for a step the monitor would refuse (409: steps only go forward), once per snapshot, on the
+        training thread: sent, each such snapshot was lost, and the loop heard of the first one only."""
+        if step <= self._highest_step or step < 0:
+            raise ValueError("step %d is not after step %d, which run '%s' has already queued; expected steps that"
+                             " only go forward (a count of steps over all epochs, not the batch index within one)"
+                             % (step, self._highest_step, self.run_id) if self._highest_step >= 0 else
+                             "step %d is negative; expected a training step, 0 or more" % step)
 
     @property
     def should_stop(self):

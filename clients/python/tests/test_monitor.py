@@ -224,6 +224,29 @@ class MonitorTest(unittest.TestCase):
         self.assertEqual([(d["step"], d["loss"], d["learning_rate"]) for d in docs],
                          [(1, 0.5, 0.25)] + ([(2, 0.75, 0.125)] if torch is not None else []))
 
+    def test_a_step_that_does_not_go_forward_is_a_value_error_before_anything_is_queued(self):
+        # the batch index within an epoch passed as the step: the monitor refuses every snapshot of the second epoch
+        # (409), which the loop heard of once, on stderr, while it trained on
+        m = self.monitor(queue_size=4)
+        m.snapshot_layers(LAYERS, 0)
+        m.snapshot_layers(LAYERS, 4, epoch=0)
+        for step in (4, 0):
+            with self.assertRaises(ValueError) as e:
+                m.snapshot_layers(LAYERS, step, epoch=1)
+            self.assertIn("step %d is not after step 4, which run 'r1' has already queued; expected steps that only go"
+                          " forward (a count of steps over all epochs, not the batch index within one)" % step,
+                          str(e.exception))
+        if torch is not None:  # snapshot() says it before the network is copied
+            with self.assertRaises(ValueError) as e:
+                m.snapshot(torch.nn.Sequential(torch.nn.Linear(4, 2)), 2)
+            self.assertIn("step 2 is not after step 4", str(e.exception))
+        with self.assertRaises(ValueError) as e:
+            m.snapshot_layers(LAYERS, -1)
+        self.assertIn("step -1 is not after step 4", str(e.exception))
+        m.snapshot_layers(LAYERS, 5)
+        m.close()
+        self.assertEqual((self.steps(), m.errors, m.dropped), ([0, 4, 5], [], 0))
+
     def test_a_busy_monitor_is_retried_after_its_retry_after(self):
         m = self.monitor()
         self.fake.busy = 2  # two 503s with Retry-After, then the snapshot is taken
