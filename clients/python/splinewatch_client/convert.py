@@ -273,7 +273,9 @@ def _layer(m, i, warn=None):
     if isinstance(m, nn.Sequential) or any(True for _ in m.children()):
         raise UnsupportedModuleError("%s (%s) has a forward of its own that the client cannot read; expected an"
                                      " nn.Sequential or a list of its modules in the order forward runs them (e.g."
-                                     " [model.fc1, model.act, model.fc2]), each one of %s" % (i, name, SUPPORTED))
+                                     " [model.fc1, model.act, model.fc2]), each one of %s, where forward is only"
+                                     " that chain (a residual add or a concatenation has no such list)"
+                                     % (i, name, SUPPORTED))
     raise UnsupportedModuleError("%s (%s) is not supported; expected %s" % (i, name, SUPPORTED))
 
 

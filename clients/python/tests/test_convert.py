@@ -174,6 +174,8 @@ class ConverterTest(unittest.TestCase):
             convert(net)
         self.assertIn("module 0 (Net) has a forward of its own that the client cannot read; expected an"
                       " nn.Sequential or a list of its modules in the order forward runs them", str(e.exception))
+        self.assertIn("where forward is only that chain (a residual add or a concatenation has no such list)",
+                      str(e.exception))
         self.assertEqual(len(convert([net.fc1, net.act, net.fc2])), 3)
         for model, name in ((nn.Sequential(nn.Linear(4, 4), Residual(nn.Linear(4, 4), nn.ReLU())), "Residual"),
                             (nn.Sequential(StandardizedConv(1, 2, 3), nn.ReLU()), "StandardizedConv")):
