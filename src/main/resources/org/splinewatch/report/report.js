@@ -3,6 +3,17 @@
 const COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f",
   "#bcbd22"];
 
+// The colour of curve i of a chart of n: the palette's where its ten suffice; on a chart of more (several runs
+// overlaid: eight runs with two planes and the data plane are 24 curves) n distinct hues, so that no two runs' curves
+// are drawn alike. Consecutive curves (one run's planes or layers) get hues far apart and alternate in lightness.
+function seriesColour(i, n) {
+  if (n <= COLORS.length) return COLORS[i];
+  const gcd = (a, b) => b ? gcd(b, a % b) : a;
+  let k = Math.max(1, Math.round(n * 0.382));
+  while (gcd(k, n) !== 1) k++;
+  return "hsl(" + Math.round((i * k) % n * 3600 / n) / 10 + ", 70%, " + (i % 2 ? 36 : 50) + "%)";
+}
+
 // uPlot's own number format keeps at most three decimals: a chart of small values (the mean region area as a
 // fraction of the plane's domain is about 1e-5) would read 0 on every tick and in the legend. Ticks finer than 0.001
 // get the digits their increment needs (exponent notation for values below 0.001); other ranges keep uPlot's format.
@@ -133,7 +144,7 @@ function renderCharts(data, container) {
       " to " + c.x[c.x.length - 1]);
     container.appendChild(div);
     const series = [{label: "step"}].concat(c.series.map((s, i) => ({
-      label: s.label, stroke: COLORS[i % COLORS.length], width: 1.5, spanGaps: false,
+      label: s.label, stroke: seriesColour(i, c.series.length), width: 1.5, spanGaps: false,
       value: (u, v, si, idx) => legendValue(u, v, si, idx, s.values)})));
     const opts = {
       title: c.title, width: width, height: 260,

@@ -219,4 +219,26 @@ class ReportScriptTest {
             + "{\"label\":\"b\",\"values\":[0.4,0.45,0.5,null]}]}]",
         "true", "null", "null", "true"), out);
   }
+
+  /**
+   * Every curve of a chart has a colour of its own: the palette has ten, and a chart of several runs overlaid has
+   * more curves (eight runs with two planes and the data plane are 24), which took the palette's colours again, so
+   * that two runs' curves (a1 plane 0 and sup1 plane 0 of a report of eight runs) were drawn alike and the legend
+   * could not tell them apart. Charts of ten curves or fewer keep the palette.
+   */
+  @Test
+  void everyCurveOfAChartHasAColourOfItsOwn() throws Exception {
+    assumeTrue(TestTools.installed("node"), "node not installed");
+    String out = node(DOM + """
+        const strokes = [];
+        uPlot = class { constructor(opts) { strokes.push(opts.series.slice(1).map(s => s.stroke)); } destroy() {} };
+        const chart = n => ({title: "c" + n, x: [0, 100], series: Array.from({length: n},
+          (_, i) => ({label: "r" + Math.floor(i / 3) + " plane " + i % 3, values: [i, i + 1]}))});
+        renderCharts({alerts: [], lastStep: 100, charts: [chart(3), chart(10), chart(24), chart(34)]},
+          document.createElement("div"));
+        console.log(JSON.stringify(strokes.map(s => [s.length, new Set(s).size])));
+        console.log(JSON.stringify(strokes[0]) === JSON.stringify(COLORS.slice(0, 3)));
+        """);
+    assertEquals("[[3,3],[10,10],[24,24],[34,34]]\ntrue", out);
+  }
 }
