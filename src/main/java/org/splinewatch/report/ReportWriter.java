@@ -177,6 +177,8 @@ public final class ReportWriter {
     }
     data.put("embeddings", embeddings);
     data.put("lastStep", runs.stream().mapToLong(RunData::lastStep).max().orElse(0));
+    // several: the page labels each alert line with its run (report.js alertMarks)
+    data.put("runs", runs.stream().map(RunData::runId).toList());
     return data;
   }
 
@@ -268,7 +270,8 @@ public final class ReportWriter {
       }
     }
     hyperparameterTable(sb, runs);
-    sb.append("<h2>Curves</h2><p>Dashed red lines: steps where a collapse alert started firing.</p>")
+    sb.append("<h2>Curves</h2><p>Dashed red lines: steps where a collapse alert started firing")
+        .append(runs.size() > 1 ? ", each labelled with the run it fired in.</p>" : ".</p>")
         .append("<div id=\"charts\"></div>\n<h2>Partition of each plane over training</h2>")
         .append("<div id=\"timelines\"></div>\n<h2>Probe embeddings (2D PCA, coloured by class)</h2>")
         .append("<div id=\"embeddings\"></div>\n<script>").append(resource(uplotJs())).append("</script>\n<script>")

@@ -14,6 +14,21 @@ function seriesColour(i, n) {
   return "hsl(" + Math.round((i * k) % n * 3600 / n) / 10 + ", 70%, " + (i % 2 ? 36 : 50) + "%)";
 }
 
+// The dashed alert lines of a chart, one per step with an alert, in step order; where the data hold several runs
+// (data.runs) each is labelled with the runs whose alerts started firing at that step: a line crosses every run's
+// curves, and unlabelled one run's collapse alert read as the healthy runs' too.
+function alertMarks(data) {
+  const runsAt = new Map();
+  for (const a of data.alerts) {
+    const runs = runsAt.get(a.step) || [];
+    if (!runs.includes(a.run)) runs.push(a.run);
+    runsAt.set(a.step, runs);
+  }
+  const several = (data.runs || []).length > 1;
+  return [...runsAt.keys()].sort((a, b) => a - b).map(step => ({step: step,
+    label: several ? runsAt.get(step).join(", ") : ""}));
+}
+
 // uPlot's own number format keeps at most three decimals: a chart of small values (the mean region area as a
 // fraction of the plane's domain is about 1e-5) would read 0 on every tick and in the legend. Ticks finer than 0.001
 // get the digits their increment needs (exponent notation for values below 0.001); other ranges keep uPlot's format.
@@ -136,6 +151,7 @@ function renderCharts(data, container) {
   container.replaceChildren();
   chartContainers.add(container);
   const width = chartWidth(container);
+  const marks = alertMarks(data);
   for (const c of data.charts) {
     const div = document.createElement("div");
     div.className = "chart";
@@ -158,19 +174,27 @@ function renderCharts(data, container) {
       series: series,
       hooks: {draw: [u => {
         const ctx = u.ctx;
+        const px = typeof devicePixelRatio === "number" ? devicePixelRatio : 1; // the canvas counts device pixels
         ctx.save();
         ctx.strokeStyle = "rgba(220,0,0,0.75)";
+        ctx.fillStyle = "rgb(190,0,0)";
+        ctx.font = Math.round(10 * px) + "px sans-serif";
         ctx.setLineDash([4, 3]);
         ctx.lineWidth = 1;
-        for (const a of data.alerts) {
-          const x = u.valToPos(a.step, "x", true);
+        marks.forEach((m, k) => {
+          const x = u.valToPos(m.step, "x", true);
           if (x >= u.bbox.left && x <= u.bbox.left + u.bbox.width) {
             ctx.beginPath();
             ctx.moveTo(x, u.bbox.top);
             ctx.lineTo(x, u.bbox.top + u.bbox.height);
             ctx.stroke();
+            if (m.label) { // beside the line, inside the plot; neighbours' labels at three heights
+              const right = x > u.bbox.left + u.bbox.width / 2;
+              ctx.textAlign = right ? "right" : "left";
+              ctx.fillText(m.label, x + (right ? -3 : 3) * px, u.bbox.top + (10 + 11 * (k % 3)) * px);
+            }
           }
-        }
+        });
         ctx.restore();
       }]}
     };

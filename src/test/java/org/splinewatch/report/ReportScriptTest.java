@@ -241,4 +241,35 @@ class ReportScriptTest {
         """);
     assertEquals("[[3,3],[10,10],[24,24],[34,34]]\ntrue", out);
   }
+
+  /**
+   * The dashed alert lines of a report of several runs are labelled with the run whose alert started firing there
+   * (one label per step, the runs of that step joined): they cross every run's curves, and unlabelled a collapse
+   * alert of one run read as an alert of the healthy runs it was compared with. One run's lines stay unlabelled.
+   */
+  @Test
+  void alertLinesOfSeveralRunsNameTheirRun() throws Exception {
+    assumeTrue(TestTools.installed("node"), "node not installed");
+    String out = node(DOM + """
+        let hooks = [];
+        uPlot = class { constructor(opts) { hooks.push(opts.hooks.draw[0]); } destroy() {} };
+        const drawn = data => {
+          hooks = [];
+          renderCharts(data, document.createElement("div"));
+          const texts = [], lines = [];
+          const ctx = {save() {}, restore() {}, setLineDash() {}, beginPath() {}, stroke() {},
+            moveTo(x) { lines.push(x); }, lineTo() {}, fillText(t, x) { texts.push([t, x]); }};
+          hooks[0]({ctx: ctx, valToPos: v => v, bbox: {left: 0, top: 0, width: 1000, height: 100}});
+          return [lines, texts.map(t => t[0])];
+        };
+        const charts = [{title: "loss", x: [0, 300], series: [{label: "a loss", values: [5, 4]},
+          {label: "col2 loss", values: [5, 1]}, {label: "c loss", values: [5, 4]}]}];
+        const alerts = [{run: "col2", step: 20, rule: "batch_collapse"}, {run: "col2", step: 300, rule: "knn_chance"},
+          {run: "col2", step: 300, rule: "knn_chance"}, {run: "c", step: 300, rule: "std_collapse"}];
+        console.log(JSON.stringify(drawn({alerts: alerts, lastStep: 300, runs: ["a", "col2", "c"], charts: charts})));
+        console.log(JSON.stringify(drawn({alerts: alerts.slice(0, 2), lastStep: 300, runs: ["col2"],
+          charts: charts})));
+        """);
+    assertEquals("[[20,300],[\"col2\",\"col2, c\"]]\n[[20,300],[]]", out);
+  }
 }

@@ -439,6 +439,13 @@ class ReportTest {
     RunData b = RunData.read(run(tmp, "b", true, ""));
     String html = ReportWriter.html(List.of(a, b));
     assertTrue(html.contains("\"label\":\"a plane 0\"") && html.contains("\"label\":\"b plane 0\""));
+    // the page labels each alert line with its run (report.js alertMarks) from the runs the data name; the caption
+    // says so: one run's alert crosses every run's curves
+    assertEquals(List.of("a", "b"), ReportWriter.data(List.of(a, b), false).get("runs"));
+    assertTrue(html.contains("<p>Dashed red lines: steps where a collapse alert started firing, each labelled with the"
+        + " run it fired in.</p>"), "the caption of several runs");
+    assertTrue(ReportWriter.html(List.of(a)).contains("<p>Dashed red lines: steps where a collapse alert started"
+        + " firing.</p>"), "one run's");
   }
 
   @Test
