@@ -847,7 +847,13 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
   }
 
   /** What the run list needs, without reading every sample: the last step comes from the end of metrics.jsonl. */
-  public record Summary(String id, boolean finished, long lastStep, Map<String, Object> config) {
+  /**
+   * @param ending  the status of the last {@code run_finished} of a finished run ({@code done}, {@code interrupted},
+   *                {@code stopped}, {@code failed}), empty while it is not finished
+   * @param endStep the step that {@code run_finished} records, 0 while it is not finished
+   */
+  public record Summary(String id, boolean finished, long lastStep, Map<String, Object> config, String ending,
+      long endStep) {
   }
 
   /** A cheap {@link Summary} of a run directory (the live page lists runs with it every few seconds). */
@@ -874,7 +880,9 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
     } catch (IOException e) {
       // an unreadable file lists as step 0
     }
-    return new Summary(dir.getFileName().toString(), finished, last, config);
+    JsonNode end = finished ? runEnds.get(runEnds.size() - 1) : null;
+    return new Summary(dir.getFileName().toString(), finished, last, config,
+        end == null ? "" : end.path("status").asText(""), end == null ? 0 : end.path("steps").asLong());
   }
 
   private static final int TAIL_BYTES = 64 * 1024;

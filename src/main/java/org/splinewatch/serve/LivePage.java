@@ -133,12 +133,16 @@ public final class LivePage {
         try {
           RunData.Summary r = summaries.of(d);
           m.put("finished", r.finished());
+          m.put("ending", r.ending()); // an interrupted, stopped or failed run is listed so, not as finished
+          m.put("endStep", r.endStep());
           m.put("step", r.lastStep());
           m.put("method", r.config().getOrDefault("method", ""));
           m.put("dataset", r.config().getOrDefault("dataset", ""));
         } catch (RuntimeException e) {
           // one unreadable run is listed as such; the others are still served
           m.put("finished", false);
+          m.put("ending", "");
+          m.put("endStep", 0);
           m.put("step", 0);
           m.put("method", "");
           m.put("dataset", "");

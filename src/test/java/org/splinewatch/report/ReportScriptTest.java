@@ -272,4 +272,20 @@ class ReportScriptTest {
         """);
     assertEquals("[[20,300],[\"col2\",\"col2, c\"]]\n[[20,300],[]]", out);
   }
+
+  /**
+   * The live page's run list says how a finished run ended, as its status line does: a run interrupted, stopped
+   * early or failed read "finished", like one that reached its last step, in a list of runs to compare.
+   */
+  @Test
+  void theRunListSaysHowAFinishedRunEnded() throws Exception {
+    assumeTrue(TestTools.installed("node"), "node not installed");
+    String out = node("""
+        console.log(JSON.stringify([{active: true}, {finished: true, ending: "done"}, {finished: false},
+          {finished: true, ending: "interrupted", endStep: 27}, {finished: true, ending: "stopped", endStep: 121},
+          {finished: true, ending: "failed", endStep: 7}, {error: "IOException: x"}].map(runState)));
+        """);
+    assertEquals("[\"active\",\"finished\",\"incomplete\",\"interrupted at step 27\",\"stopped early at step 121\","
+        + "\"failed at step 7\",\"unreadable: IOException: x\"]", out);
+  }
 }

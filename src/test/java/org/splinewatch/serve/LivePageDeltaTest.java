@@ -304,4 +304,26 @@ class LivePageDeltaTest {
     assertEquals(25L, ((Number) after.stream().filter(m -> m.get("id").equals("b")).findFirst().orElseThrow()
         .get("step")).longValue());
   }
+
+  /**
+   * The run list says how each finished run ended (its last run_finished's status and step), so that the page can
+   * tell a run interrupted at step 27 from one that reached its last step: both were listed "finished".
+   */
+  @Test
+  void theRunListSaysHowEachFinishedRunEnded() throws Exception {
+    run("done", 10);
+    RunLog.appendEvent(out.resolve("done"), Map.of("type", "run_finished", "status", "done", "steps", 10));
+    run("cut", 30);
+    RunLog.appendEvent(out.resolve("cut"), Map.of("type", "run_finished", "status", "interrupted", "steps", 27,
+        "reason", "interrupted by SIGTERM"));
+    run("running", 5);
+    Map<String, Map<String, Object>> byId = new java.util.HashMap<>();
+    LivePage.runs(out, id -> id.equals("running"), new LivePage.Summaries())
+        .forEach(m -> byId.put((String) m.get("id"), m));
+    assertEquals("done", byId.get("done").get("ending"));
+    assertEquals(10L, ((Number) byId.get("done").get("endStep")).longValue());
+    assertEquals(List.of(true, "interrupted", 27L), List.of(byId.get("cut").get("finished"),
+        byId.get("cut").get("ending"), ((Number) byId.get("cut").get("endStep")).longValue()));
+    assertEquals("", byId.get("running").get("ending"), "not finished: no ending yet");
+  }
 }
