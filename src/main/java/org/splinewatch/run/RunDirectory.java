@@ -163,10 +163,10 @@ public final class RunDirectory {
 
   /**
    * Where a {@code --resume} continues when neither {@code --out} nor {@code --run-id} was given (on the command line
-   * or in a configuration file): in the checkpoint's own run directory ({@link #ofCheckpoint}), so {@code --resume
-   * <out>/<run-id>/checkpoints/latest} alone appends to that run. {@code config} with {@code splinewatch.run.out} and
+   * or in a configuration file), or those given name the checkpoint's own run directory: in that directory
+   * ({@link #ofCheckpoint}), so {@code --resume <out>/<run-id>/checkpoints/latest} alone appends to that run. {@code config} with {@code splinewatch.run.out} and
    * {@code run-id} set to that directory, or {@code config} itself (a fresh run, a checkpoint outside a run
-   * directory, an explicit {@code --out} or {@code --run-id}). In its own directory the run also keeps the options it
+   * directory, an explicit {@code --out} or {@code --run-id} naming another directory). In its own directory the run also keeps the options it
    * was started with that this command leaves at their defaults ({@link #keptOptions}), read once: they come back in
    * {@link InPlace#kept}, for the line that names them.
    */
@@ -183,14 +183,33 @@ public final class RunDirectory {
     }).orElse(new InPlace(config, Map.of()));
   }
 
-  /** The run directory a {@code --resume} without {@code --out} and {@code --run-id} continues in, if any. */
+  /**
+   * The run directory a {@code --resume} continues in, if any: the checkpoint's own, when neither {@code --out} nor
+   * {@code --run-id} was given or those given name that directory ({@code --out runs}, the default written out, started
+   * a new run of the default length with a generated id).
+   */
   private static Optional<Path> inPlace(Config config) {
     String resume = config.getString("splinewatch.run.resume");
-    if (resume.isEmpty() || !config.getString("splinewatch.run.run-id").isEmpty()
-        || !"reference.conf".equals(config.getValue("splinewatch.run.out").origin().resource())) {
+    if (resume.isEmpty()) {
       return Optional.empty();
     }
-    return ofCheckpoint(Path.of(resume));
+    Optional<Path> own = ofCheckpoint(Path.of(resume));
+    String runId = config.getString("splinewatch.run.run-id");
+    boolean outGiven = !"reference.conf".equals(config.getValue("splinewatch.run.out").origin().resource());
+    if (own.isEmpty() || (!runId.isEmpty() && !runId.equals(own.get().getFileName().toString()))
+        || (outGiven && !sameDirectory(Path.of(config.getString("splinewatch.run.out")), own.get().getParent()))) {
+      return Optional.empty();
+    }
+    return own;
+  }
+
+  /** Whether {@code a} and {@code b} are one directory (through links; as paths where either is missing). */
+  private static boolean sameDirectory(Path a, Path b) {
+    try {
+      return Files.isSameFile(a, b);
+    } catch (IOException e) {
+      return a.toAbsolutePath().normalize().equals(b.toAbsolutePath().normalize());
+    }
   }
 
   /** Options a resume never takes from the run it continues: where it is, and how this command was asked. */

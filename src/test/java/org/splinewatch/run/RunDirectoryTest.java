@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import com.typesafe.config.Config;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
@@ -54,7 +55,22 @@ class RunDirectoryTest {
     assertEquals(tmp.resolve("out").toString(), resumed.getString("splinewatch.run.out"));
     assertEquals("int1", resumed.getString("splinewatch.run.run-id"));
 
-    // an explicit --out or --run-id wins, from the command line or a configuration file
+    // an explicit --out or --run-id naming the checkpoint's own directory continues it too (--out runs, the default
+    // written out, started a new run of the default length with a generated id)
+    Path link = Files.createSymbolicLink(tmp.resolve("link"), tmp.resolve("out"));
+    for (Map<String, Object> own : List.<Map<String, Object>>of(Map.of("splinewatch.run.out", tmp.resolve("out")
+        .toString()), Map.of("splinewatch.run.out", link.toString()), Map.of("splinewatch.run.run-id", "int1"),
+        Map.of("splinewatch.run.out", tmp.resolve("out").toString(), "splinewatch.run.run-id", "int1"))) {
+      Map<String, Object> given = new java.util.HashMap<>(own);
+      given.put("splinewatch.run.resume", latest.toString());
+      Config c = RunDirectory.resumedInPlace(TrainCommand.load(given, null)).config();
+      assertEquals(tmp.resolve("out").toString(), c.getString("splinewatch.run.out"), own.toString());
+      assertEquals("int1", c.getString("splinewatch.run.run-id"), own.toString());
+    }
+    // an explicit --out or --run-id naming another directory wins, from the command line or a configuration file
+    Config otherId = TrainCommand.load(Map.of("splinewatch.run.resume", latest.toString(), "splinewatch.run.out",
+        tmp.resolve("out").toString(), "splinewatch.run.run-id", "branch"), null);
+    assertSame(otherId, RunDirectory.resumedInPlace(otherId).config());
     Config withOut = TrainCommand.load(Map.of("splinewatch.run.resume", latest.toString(), "splinewatch.run.out",
         "elsewhere"), null);
     assertSame(withOut, RunDirectory.resumedInPlace(withOut).config());
