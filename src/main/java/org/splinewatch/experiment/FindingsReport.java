@@ -206,7 +206,7 @@ public final class FindingsReport {
   }
 
   /**
-   * Draws CHARTS with the run report's report.js (its COLORS, plotValues and legendValue): a NaN or infinite value
+   * Draws CHARTS with the run report's report.js (its seriesColour, plotValues and legendValue): a NaN or infinite value
    * is a gap in its line and its legend value reads its name; x values where a series has no value are joined over.
    */
   private static final String RENDER = """
@@ -218,8 +218,8 @@ public final class FindingsReport {
         const opts = {title: c.title, width: 1000, height: 300,
           scales: {x: {time: false, distr: c.logX ? 3 : 1}},
           axes: [{label: c.xLabel}, {size: 60, values: axisValues}],
-          series: [{label: c.xLabel}].concat(c.labels.map((l, i) => ({label: l, stroke: COLORS[i % COLORS.length],
-            spanGaps: false, points: {show: true, size: 4},
+          series: [{label: c.xLabel}].concat(c.labels.map((l, i) => ({label: l,
+            stroke: seriesColour(i, c.labels.length), spanGaps: false, points: {show: true, size: 4},
             value: (u, v, si, idx) => legendValue(u, v, si, idx, c.data[i + 1])}))),
           hooks: {draw: [u => {
             const ctx = u.ctx;
