@@ -99,6 +99,16 @@ final class BenchClusterCommand implements Callable<Integer> {
     if (outOfRange != null) {
       throw new ParameterException(spec.commandLine(), outOfRange);
     }
+    // an option of the other form was ignored without a word (--rounds 3 measured the nodes once)
+    var given = spec.commandLine().getParseResult();
+    if (!compareTls && given.hasMatchedOption("--rounds")) {
+      throw new ParameterException(spec.commandLine(), "--rounds is for --compare-tls; the scaling measurement (1, 2,"
+          + " ... --max-nodes analyzer nodes) runs once: expected --compare-tls with --rounds, or no --rounds");
+    }
+    if (compareTls && given.hasMatchedOption("--max-nodes")) {
+      throw new ParameterException(spec.commandLine(), "--max-nodes is not for --compare-tls, which measures one"
+          + " analyzer node; expected one of them");
+    }
     String widths = java.util.Arrays.toString(hidden).replaceAll("[\\[\\] ]", "");
     if (hidden.length == 0 || java.util.Arrays.stream(hidden).anyMatch(w -> w < 1)) {
       throw new ParameterException(spec.commandLine(), "--hidden " + widths + " has a width below 1; expected"

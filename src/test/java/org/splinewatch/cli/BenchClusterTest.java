@@ -37,7 +37,16 @@ class BenchClusterTest {
         + " all made before it and held in memory)" + HELP, run(2, "--snapshots", "2147483647").strip());
     // refused before the analyzers are checked, as any range
     assertEquals("error: --rounds 2147483647 is out of range; expected 1 to 100 (rounds of --compare-tls)" + HELP,
-        run(2, "--rounds", "2147483647", "--analyzers", "foo").strip());
+        run(2, "--rounds", "2147483647", "--compare-tls", "--analyzers", "foo").strip());
+  }
+
+  /** An option of the other form was ignored: --rounds 3 measured the nodes once, --max-nodes did nothing to TLS. */
+  @Test
+  void anOptionOfTheOtherFormIsRefused() {
+    assertEquals("error: --rounds is for --compare-tls; the scaling measurement (1, 2, ... --max-nodes analyzer nodes)"
+        + " runs once: expected --compare-tls with --rounds, or no --rounds" + HELP, run(2, "--rounds", "3").strip());
+    assertEquals("error: --max-nodes is not for --compare-tls, which measures one analyzer node; expected one of them"
+        + HELP, run(2, "--compare-tls", "--max-nodes", "2").strip());
   }
 
   /**
