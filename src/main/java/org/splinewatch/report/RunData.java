@@ -846,8 +846,9 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
     }
   }
 
-  /** What the run list needs, without reading every sample: the last step comes from the end of metrics.jsonl. */
   /**
+   * What the run list needs, without reading every sample: the last step comes from the end of metrics.jsonl.
+   *
    * @param ending  the status of the last {@code run_finished} of a finished run ({@code done}, {@code interrupted},
    *                {@code stopped}, {@code failed}), empty while it is not finished
    * @param endStep the step that {@code run_finished} records, 0 while it is not finished
