@@ -56,14 +56,7 @@ public final class SignalStop implements AutoCloseable {
   public static SignalStop installBeforeStart(Duration grace, PrintStream out) {
     started = true;
     SignalStop stop = new SignalStop(out);
-    for (String name : NUMBERS.keySet()) {
-      try {
-        Signal signal = new Signal(name);
-        stop.previous.put(signal, Signal.handle(signal, s -> stop.handle(name, grace)));
-      } catch (IllegalArgumentException e) {
-        // this signal cannot be handled here: the JVM's default stays
-      }
-    }
+    stop.previous.putAll(handleEach(name -> s -> stop.handle(name, grace)));
     return stop;
   }
 
@@ -88,27 +81,19 @@ public final class SignalStop implements AutoCloseable {
   /**
    * Until the returned handle is closed, SIGTERM, SIGINT or SIGHUP ends the command with one line on {@code out},
    * {@code line} of the signal's name ({@code SIGINT}), and exit code 128 + its number (143, 130, 129), for the
-   * monitor's one-shot commands ({@code regions}, {@code bench-regions}, {@code detection}), which the JVM's default
-   * ended with 130 and no word. A second signal while the first exits changes nothing. Closing restores the previous
-   * handlers.
+   * monitor's one-shot commands ({@code regions}, {@code bench-regions}, {@code detection}, {@code report}), which the
+   * JVM's default ended with 130 and no word. A second signal while the first exits changes nothing. Closing restores
+   * the previous handlers.
    */
   public static AutoCloseable exitWithLine(PrintStream out, Function<String, String> line) {
-    Map<Signal, SignalHandler> previous = new LinkedHashMap<>();
     AtomicBoolean exiting = new AtomicBoolean();
-    for (var e : NUMBERS.entrySet()) {
-      try {
-        Signal signal = new Signal(e.getKey());
-        previous.put(signal, Signal.handle(signal, s -> {
-          if (exiting.compareAndSet(false, true)) {
-            out.println(line.apply("SIG" + e.getKey()));
-            out.flush();
-            System.exit(128 + e.getValue());
-          }
-        }));
-      } catch (IllegalArgumentException ex) {
-        // this signal cannot be handled here: the JVM's default stays
+    Map<Signal, SignalHandler> previous = handleEach(name -> s -> {
+      if (exiting.compareAndSet(false, true)) {
+        out.println(line.apply("SIG" + name));
+        out.flush();
+        System.exit(128 + NUMBERS.get(name));
       }
-    }
+    });
     return () -> previous.forEach((signal, handler) -> {
       if (!exiting.get()) {
         Signal.handle(signal, handler);
@@ -122,18 +107,30 @@ public final class SignalStop implements AutoCloseable {
   }
 
   private static void exitBeforeStart(PrintStream out, Function<String, String> line) {
-    for (var e : NUMBERS.entrySet()) {
+    handleEach(name -> s -> {
+      if (!started) {
+        out.println(line.apply(name));
+      }
+      System.exit(128 + NUMBERS.get(name));
+    });
+  }
+
+  /**
+   * Installs, for each of {@link #NUMBERS}' signals this JVM lets a program handle, the handler {@code handlerOf}
+   * makes of its name ({@code INT}); returns the handlers they replaced. Where the JVM does not allow it (no such
+   * signal, or -Xrs), a signal keeps the JVM's default.
+   */
+  private static Map<Signal, SignalHandler> handleEach(Function<String, SignalHandler> handlerOf) {
+    Map<Signal, SignalHandler> previous = new LinkedHashMap<>();
+    for (String name : NUMBERS.keySet()) {
       try {
-        Signal.handle(new Signal(e.getKey()), s -> {
-          if (!started) {
-            out.println(line.apply(e.getKey()));
-          }
-          System.exit(128 + e.getValue());
-        });
-      } catch (IllegalArgumentException ex) {
+        Signal signal = new Signal(name);
+        previous.put(signal, Signal.handle(signal, handlerOf.apply(name)));
+      } catch (IllegalArgumentException e) {
         // this signal cannot be handled here: the JVM's default stays
       }
     }
+    return previous;
   }
 
   /**
