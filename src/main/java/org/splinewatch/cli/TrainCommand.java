@@ -432,10 +432,15 @@ public final class TrainCommand implements Callable<Integer> {
    * and is an {@link IllegalArgumentException} with one line.
    */
   static void checkSystemProperties(Properties properties) {
+    List<String> settings = new TreeSet<>(properties.stringPropertyNames()).stream()
+        .filter(name -> name.startsWith("splinewatch.") && !PROPERTIES.contains(name)).toList();
+    if (settings.isEmpty()) {
+      return; // the usual start: the class path's reference.conf files are not parsed again
+    }
     // reference.conf as written: defaultReference() has the system properties over it, so every one is a key there
     Config reference = ConfigFactory.parseResources(TrainCommand.class.getClassLoader(), "reference.conf");
-    for (String name : new TreeSet<>(properties.stringPropertyNames())) {
-      if (name.startsWith("splinewatch.") && !PROPERTIES.contains(name) && !reference.hasPathOrNull(name)) {
+    for (String name : settings) {
+      if (!reference.hasPathOrNull(name)) {
         throw new IllegalArgumentException("unknown setting " + name + " in the system property -D" + name
             + " (JAVA_OPTS); expected one of the keys of reference.conf (see docs/options.md)");
       }
