@@ -37,13 +37,7 @@ public final class DurableFiles {
     Path dir = target.toAbsolutePath().getParent();
     Files.createDirectories(dir);
     String prefix = "." + target.getFileName() + ".";
-    // temporaries of writes a crash interrupted
-    try (Stream<Path> old = Files.list(dir)) {
-      for (Path p : old.filter(p -> p.getFileName().toString().startsWith(prefix)
-          && p.getFileName().toString().endsWith(".tmp")).toList()) {
-        Files.deleteIfExists(p);
-      }
-    }
+    deleteTemporaries(dir, prefix, ".tmp"); // temporaries of writes a crash interrupted
     // created like any new file (the umask decides its mode; owner-only for a secret), under a name no other
     // writer uses
     Path tmp = dir.resolve(prefix + Long.toHexString(System.nanoTime()) + "-" + ProcessHandle.current().pid() + ".tmp");
@@ -67,16 +61,21 @@ public final class DurableFiles {
    * its process id), e.g. when a signal ends it mid-write; what cannot be removed stays (the next write removes it).
    */
   public static void deleteOwnTemporaries(Path target) {
-    Path dir = target.toAbsolutePath().getParent();
-    String prefix = "." + target.getFileName() + ".";
-    String suffix = "-" + ProcessHandle.current().pid() + ".tmp";
+    try {
+      deleteTemporaries(target.toAbsolutePath().getParent(), "." + target.getFileName() + ".",
+          "-" + ProcessHandle.current().pid() + ".tmp");
+    } catch (IOException | RuntimeException e) {
+      // left for the next write to remove
+    }
+  }
+
+  /** Deletes the files in {@code dir} named {@code prefix…suffix}: temporaries of {@link #writeAtomically}. */
+  private static void deleteTemporaries(Path dir, String prefix, String suffix) throws IOException {
     try (Stream<Path> files = Files.list(dir)) {
       for (Path p : files.filter(p -> p.getFileName().toString().startsWith(prefix)
           && p.getFileName().toString().endsWith(suffix)).toList()) {
         Files.deleteIfExists(p);
       }
-    } catch (IOException | RuntimeException e) {
-      // left for the next write to remove
     }
   }
 
