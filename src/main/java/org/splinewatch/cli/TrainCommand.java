@@ -99,7 +99,8 @@ public final class TrainCommand implements Callable<Integer> {
   int[] hidden;
   @Option(names = "--encoder", description = "encoder: mlp (default) or cnn (conv + ReLU + average pooling)")
   String encoder;
-  @Option(names = "--cnn-channels", split = ",", description = "channels of the CNN encoder's conv stages (default 8,16)")
+  @Option(names = "--cnn-channels", split = ",",
+      description = "channels of the CNN encoder's conv stages (default 8,16)")
   int[] cnnChannels;
   @Option(names = "--resume", description = "continue from a checkpoint directory (runs/<id>/checkpoints/latest)")
   Path resume;

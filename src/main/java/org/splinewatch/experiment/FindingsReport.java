@@ -206,8 +206,9 @@ public final class FindingsReport {
   }
 
   /**
-   * Draws CHARTS with the run report's report.js (its seriesColour, plotValues and legendValue): a NaN or infinite value
-   * is a gap in its line and its legend value reads its name; x values where a series has no value are joined over.
+   * Draws CHARTS with the run report's report.js (its seriesColour, plotValues and legendValue): a NaN or infinite
+   * value is a gap in its line and its legend value reads its name; x values where a series has no value are joined
+   * over.
    */
   private static final String RENDER = """
       for (const c of CHARTS) {

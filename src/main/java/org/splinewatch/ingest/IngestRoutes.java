@@ -331,7 +331,8 @@ public final class IngestRoutes {
           if (!FINISH_KEYS.contains(key)) {
             // a misspelt "status" would otherwise finish the run as done without a word
             return CompletableFuture.completedFuture(IngestedRun.Reply.error(400, "finish request has the key '"
-                + (key.length() > 40 ? key.substring(0, 40) + "…" : key) + "'; expected only status, reason and step"));
+                + (key.length() > 40 ? key.substring(0, 40) + "…" : key)
+                + "'; expected only status, reason and step"));
           }
         }
         JsonNode reached = doc.path("step");

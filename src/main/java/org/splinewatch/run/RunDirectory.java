@@ -164,11 +164,12 @@ public final class RunDirectory {
   /**
    * Where a {@code --resume} continues when neither {@code --out} nor {@code --run-id} was given (on the command line
    * or in a configuration file), or those given name the checkpoint's own run directory: in that directory
-   * ({@link #ofCheckpoint}), so {@code --resume <out>/<run-id>/checkpoints/latest} alone appends to that run. {@code config} with {@code splinewatch.run.out} and
-   * {@code run-id} set to that directory, or {@code config} itself (a fresh run, a checkpoint outside a run
-   * directory, an explicit {@code --out} or {@code --run-id} naming another directory). In its own directory the run also keeps the options it
-   * was started with that this command leaves at their defaults ({@link #keptOptions}), read once: they come back in
-   * {@link InPlace#kept}, for the line that names them.
+   * ({@link #ofCheckpoint}), so {@code --resume <out>/<run-id>/checkpoints/latest} alone appends to that run.
+   * {@code config} with {@code splinewatch.run.out} and {@code run-id} set to that directory, or {@code config} itself
+   * (a fresh run, a checkpoint outside a run directory, an explicit {@code --out} or {@code --run-id} naming another
+   * directory). In its own directory the run also keeps the options it was started with that this command leaves at
+   * their defaults ({@link #keptOptions}), read once: they come back in {@link InPlace#kept}, for the line that names
+   * them.
    */
   public static InPlace resumedInPlace(Config config) {
     return inPlace(config).map(dir -> {
