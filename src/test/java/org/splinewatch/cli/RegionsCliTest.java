@@ -56,11 +56,17 @@ class RegionsCliTest {
   /** Writes {@code arrays} with the plane through the origin along the first two axes into {@code file}. */
   private static Path withUnitPlane(Path file, Map<String, float[]> arrays, Map<String, int[]> shapes)
       throws Exception {
-    arrays.put("origin", new float[2]);
+    return withPlane(file, arrays, shapes, new float[2], new float[] {1, 0}, new float[] {0, 1});
+  }
+
+  /** Writes {@code arrays} with the plane {@code origin + a·u + b·v} of a 2-d input into {@code file}. */
+  private static Path withPlane(Path file, Map<String, float[]> arrays, Map<String, int[]> shapes, float[] origin,
+      float[] u, float[] v) throws Exception {
+    arrays.put("origin", origin);
     shapes.put("origin", new int[] {2});
-    arrays.put("u", new float[] {1, 0});
+    arrays.put("u", u);
     shapes.put("u", new int[] {2});
-    arrays.put("v", new float[] {0, 1});
+    arrays.put("v", v);
     shapes.put("v", new int[] {2});
     NpzModel.write(file, arrays, shapes);
     return file;
@@ -578,13 +584,7 @@ class RegionsCliTest {
     shapes.put("W1", new int[] {2, 1});
     arrays.put("b1", new float[1]);
     shapes.put("b1", new int[] {1});
-    arrays.put("origin", new float[] {3e38f, 0});
-    shapes.put("origin", new int[] {2});
-    arrays.put("u", new float[] {1e38f, 0});
-    shapes.put("u", new int[] {2});
-    arrays.put("v", new float[] {0, 1e38f});
-    shapes.put("v", new int[] {2});
-    NpzModel.write(f, arrays, shapes);
+    withPlane(f, arrays, shapes, new float[] {3e38f, 0}, new float[] {1e38f, 0}, new float[] {0, 1e38f});
     String m = TestTools.cli(1, "monitor", "regions", "--model", f.toString());
     assertTrue(m.strip().startsWith("error: " + f + ": plane corner origin ± u ± v reaches ") && m.contains(
         " in input coordinate 0, beyond float32's range; expected |origin| + |u| + |v| within 3.4028235E38 in every"
@@ -623,14 +623,6 @@ class RegionsCliTest {
     shapes.put("W1", new int[] {4, 1});
     arrays.put("b1", new float[1]);
     shapes.put("b1", new int[] {1});
-    arrays.put("origin", new float[] {0, 0});
-    shapes.put("origin", new int[] {2});
-    arrays.put("u", new float[] {scale, 0});
-    shapes.put("u", new int[] {2});
-    arrays.put("v", new float[] {0, scale});
-    shapes.put("v", new int[] {2});
-    Path f = tmp.resolve(name);
-    NpzModel.write(f, arrays, shapes);
-    return f;
+    return withPlane(tmp.resolve(name), arrays, shapes, new float[2], new float[] {scale, 0}, new float[] {0, scale});
   }
 }
