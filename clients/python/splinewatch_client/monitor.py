@@ -342,12 +342,16 @@ class Monitor:
         self._thread.join(max(0.0, deadline - time.monotonic()))
         if self._lost is not None:
             return self._lost_answer(status)
+        return self._finish_as_taken(status, reason, step)
+
+    def _finish_as_taken(self, status, reason, step):
+        """The finish request, sent again in the words of an older monitor where it refuses the first."""
         try:
             return self._finish(status, reason, step)
         except MonitorError as e:
             if e.status == 400 and step is not None and "has the key 'step'" in str(e):
                 # a monitor that takes only status and reason: the run ends at its last snapshot's step
-                return self._close_run(status, reason, None)
+                return self._finish_as_taken(status, reason, None)
             if e.status == 400 and status == "interrupted" and "finish status" in str(e):
                 # a monitor that knows only done, stopped and failed: the closest is failed (not a complete run)
                 return self._finish("failed", "interrupted" + (": " + reason if reason else ""), step)
