@@ -7,7 +7,7 @@
 #                                               and the run's memory watch stops the run with an error (exit 1)
 # HEAP: SPLINEWATCH_HEAP, else -Xmx in JAVA_OPTS, else 640m (the default run's heap, with exact planes, peaks near
 # 500 MiB in it; 1024m for train --method supervised, whose planes need more; 1536m for monitor serve, which holds
-# several runs), at most a quarter of the machine's (or the container's) memory and at least 256m.
+# several runs; 640m per analyzer node for monitor bench-cluster), at most a quarter of the machine's (or the container's) memory and at least 256m.
 # OFF: SPLINEWATCH_OFF_HEAP, else 1024m (1536m for train --encoder cnn), at most an eighth of the machine's memory and
 # at least 128m (a default run measured 0.43-0.57 GiB resident beyond its 640 MiB heap: JIT, metaspace, GC structures,
 # ND4J's native arrays).
@@ -65,6 +65,20 @@ splinewatch_has() {
   return 1
 }
 
+# The value the arguments give OPTION (--option value or --option=value, the last one), when it is a whole number
+# from 1 to 99; else DEFAULT (the command itself refuses a bad value): splinewatch_count OPTION DEFAULT ARGS...
+splinewatch_count() {
+  local option="$1" value="$2" prev=""
+  shift 2
+  for a in "$@"; do
+    if [[ "$a" =~ ^"$option"=([1-9][0-9]?)$ ]] || { [ "$prev" = "$option" ] && [[ "$a" =~ ^([1-9][0-9]?)$ ]]; }; then
+      value="${BASH_REMATCH[1]}"
+    fi
+    prev="$a"
+  done
+  echo "$value"
+}
+
 # Whether the train arguments ask for the supervised method (--method supervised or --method=supervised).
 splinewatch_is_supervised() {
   splinewatch_has --method supervised "$@"
@@ -97,9 +111,14 @@ splinewatch_memory_opts() {
     # A supervised network keeps its head, so its planes need more per region, and they have more regions: in 640
     # MiB a default supervised run's planes overflowed; in 1024 MiB they were exact, up to 100 thousand regions, at
     # 1.37 GiB peak RSS (its DL4J trainer holds less native memory than SameDiff's). docs/memory.md.
+    # monitor bench-cluster runs its analyzer nodes in one JVM: 640 MiB for each of the most it runs at once
+    # (--max-nodes, default 2; --compare-tls runs one), as each would have in a JVM of its own. Sharing 640 MiB, two
+    # nodes spent 0.37 of the 2 cores collecting garbage, and gained 1.32x over one node instead of 1.71x.
     heap=640
     if [ "$cmd" = monitor ] && [ "$sub" = serve ]; then
       heap=1536
+    elif [ "$cmd" = monitor ] && [ "$sub" = bench-cluster ] && [[ " ${*:3} " != *" --compare-tls "* ]]; then
+      heap=$(( 640 * $(splinewatch_count --max-nodes 2 "${@:3}") ))
     elif [ "$cmd" = train ] && splinewatch_is_supervised "${@:2}"; then
       heap=1024
     fi

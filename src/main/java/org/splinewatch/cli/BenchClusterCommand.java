@@ -26,6 +26,7 @@ import org.splinewatch.cluster.ClusterNode;
 import org.splinewatch.cluster.ClusterSettings;
 import org.splinewatch.cluster.MonitorLink;
 import org.splinewatch.cluster.SnapshotPublisher;
+import org.splinewatch.metrics.CpuByRole;
 import org.splinewatch.regions.Layer;
 import org.splinewatch.serve.MonitorServer;
 import org.splinewatch.snapshot.RunInfo;
@@ -41,8 +42,9 @@ import picocli.CommandLine.Spec;
  * Analysis throughput of the cluster with 1 and then 2 analyzer nodes, side by side in one invocation: a metrics
  * node, N analyzer nodes and a publishing node on loopback artery TCP in this JVM (so encoding, chunking, CBOR and
  * TCP are all paid), the same fixed snapshots (a random ReLU classifier of the default run's widths, 1,024 probes,
- * two planes) sent as fast as the nodes take them. Prints snapshots analysed per second, the ratio, and the bytes a
- * snapshot and a run description cost on the wire.
+ * two planes) sent as fast as the nodes take them. Prints snapshots analysed per second, the ratio, where the CPU went
+ * during each measurement ({@link Measurement}), and the bytes a snapshot and a run description cost on the wire. The
+ * launchers give this JVM 640 MiB of heap per analyzer node of the largest measurement (src/main/sh/memory.sh).
  */
 @Command(name = "bench-cluster", mixinStandardHelpOptions = true,
     description = "Measure cluster analysis throughput (snapshots/s) with 1, 2, ... up to --max-nodes analyzer nodes"
@@ -60,7 +62,7 @@ final class BenchClusterCommand implements Callable<Integer> {
       + " (default: the splinewatch.cluster.in-flight-per-analyzer setting)")
   Integer inFlight;
   @Option(names = "--max-nodes", description = "measure with 1, 2, ... up to N analyzer nodes, 1 to " + MAX_NODES
-      + " (default ${DEFAULT-VALUE}; --compare-tls uses one)")
+      + " (default ${DEFAULT-VALUE}; --compare-tls uses one); ./monitor gives the JVM 640 MiB of heap per node")
   int maxNodes = 2;
   @Option(names = "--compare-tls", description = "instead: one analyzer node with TLS off and on, alternated"
       + " --rounds times; prints snapshots/s, bytes/s and the TLS/plain ratio")
@@ -188,15 +190,33 @@ final class BenchClusterCommand implements Callable<Integer> {
     }
     double first = 0;
     for (int nodes = 1; nodes <= maxNodes; nodes++) {
-      double rate = measure(nodes, run, work);
+      Measurement m = measure(nodes, run, work);
       if (nodes == 1) {
-        first = rate;
+        first = m.rate();
       }
       System.out.printf(Locale.ROOT,
-          "%d analyzer node%s: %.2f snapshots/s (%.0f ms a snapshot)%s%n", nodes, nodes == 1 ? " " : "s",
-          rate, 1000 / rate, nodes == 1 ? "" : String.format(Locale.ROOT, "; %.2fx one node", rate / first));
+          "%d analyzer node%s: %.2f snapshots/s (%.0f ms a snapshot)%s%n  %s%n", nodes, nodes == 1 ? " " : "s",
+          m.rate(), 1000 / m.rate(), nodes == 1 ? "" : String.format(Locale.ROOT, "; %.2fx one node",
+              m.rate() / first), m.cpuLine());
     }
     return 0;
+  }
+
+  /**
+   * One measurement: snapshots a second, and where the CPU went meanwhile. The process's cores show whether the
+   * analyzer nodes were limited by the CPU they got ({@code n} nodes analyse on {@code n} threads), and the machine's
+   * busy share whether other processes took the rest; the analysis CPU per snapshot whether the work itself grew.
+   */
+  record Measurement(double rate, double seconds, CpuByRole cpu, double machineBusy) {
+    String cpuLine() {
+      double analysed = rate * seconds;
+      return String.format(Locale.ROOT, "CPU meanwhile: this process %.2f cores (analysis %.2f, gc %.2f, jit %.2f,"
+          + " other %.2f), %.2f core-s of analysis a snapshot; the machine %s", cpu.total() / seconds,
+          cpu.get("analysis") / seconds, cpu.get("gc") / seconds, cpu.get("jit") / seconds,
+          (cpu.get("other") + cpu.get("training") + cpu.get("augmentation")) / seconds, cpu.get("analysis") / analysed,
+          Double.isNaN(machineBusy) ? "load unknown (no /proc/stat)"
+              : String.format(Locale.ROOT, "%.0f %% busy", 100 * machineBusy));
+    }
   }
 
   /** One analyzer node, plain and TLS alternated (so drifting load on a shared machine hits both alike). */
@@ -211,7 +231,7 @@ final class BenchClusterCommand implements Callable<Integer> {
         double roundPlain = 0;
         for (boolean on : new boolean[] {false, true}) {
           tlsDir = on ? certs : null;
-          double rate = measure(1, run, work);
+          double rate = measure(1, run, work).rate();
           System.out.printf(Locale.ROOT,
               "round %d, TLS %-3s: %.2f snapshots/s, %.1f MB/s of snapshots%s%n", r, on ? "on" : "off",
               rate, rate * snapshotBytes / 1e6, on ? String.format(Locale.ROOT,
@@ -272,7 +292,7 @@ final class BenchClusterCommand implements Callable<Integer> {
     return TrainCommand.load(o, null);
   }
 
-  private double measure(int nodes, RunInfo run, List<WeightSnapshot> work) throws Exception {
+  private Measurement measure(int nodes, RunInfo run, List<WeightSnapshot> work) throws Exception {
     Path out = Files.createDirectories(files.resolve("nodes-" + nodes + "-" + ++measurements));
     PrintStream quiet = new PrintStream(new ByteArrayOutputStream());
     List<MonitorServer> servers = new ArrayList<>();
@@ -302,12 +322,16 @@ final class BenchClusterCommand implements Callable<Integer> {
         publisher.tell(new SnapshotPublisher.Publish(work.get(i)));
       }
       drain(trainer, publisher);
+      CpuByRole cpu0 = CpuByRole.now();
+      long[] machine0 = MachineCpu.ticks();
       long t0 = System.nanoTime();
       for (WeightSnapshot s : work.subList(2, work.size())) {
         publisher.tell(new SnapshotPublisher.Publish(s));
       }
       drain(trainer, publisher);
-      return snapshots / ((System.nanoTime() - t0) / 1e9);
+      double seconds = (System.nanoTime() - t0) / 1e9;
+      return new Measurement(snapshots / seconds, seconds, CpuByRole.now().since(cpu0),
+          MachineCpu.busyShare(machine0, MachineCpu.ticks()));
     } finally {
       if (trainer != null) {
         trainer.terminate();

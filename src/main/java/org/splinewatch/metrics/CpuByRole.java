@@ -165,6 +165,11 @@ public record CpuByRole(Map<String, Double> seconds) {
     return new CpuByRole(s);
   }
 
+  /** CPU seconds of all roles together. */
+  public double total() {
+    return seconds.values().stream().mapToDouble(Double::doubleValue).sum();
+  }
+
   /** CPU seconds of a role (0 for an unknown one). */
   public double get(String role) {
     return seconds.getOrDefault(role, 0.0);

@@ -98,6 +98,13 @@ class BenchClusterTest {
     }
     assertTrue(Pattern.compile("(?m)^1 analyzer node : \\d+\\.\\d\\d snapshots/s \\(\\d+ ms a snapshot\\)$")
         .matcher(out).find(), out);
+    // where the CPU went: the one node's analysis thread did the embedding analysis, at a decimal point too
+    Matcher cpu = Pattern.compile("(?m)^  CPU meanwhile: this process (\\d+\\.\\d\\d) cores \\(analysis"
+        + " (\\d+\\.\\d\\d), gc \\d+\\.\\d\\d, jit \\d+\\.\\d\\d, other \\d+\\.\\d\\d\\), (\\d+\\.\\d\\d) core-s of"
+        + " analysis a snapshot; the machine (\\d+ % busy|load unknown \\(no /proc/stat\\))$").matcher(out);
+    assertTrue(cpu.find(), out);
+    assertTrue(Double.parseDouble(cpu.group(2)) > 0 && Double.parseDouble(cpu.group(3)) > 0, out);
+    assertTrue(Double.parseDouble(cpu.group(1)) >= Double.parseDouble(cpu.group(2)), out);
     Matcher m = Pattern.compile("the nodes' files: (\\S+) \\(removed at the end\\)").matcher(out);
     assertTrue(m.find(), out);
     assertTrue(out.contains("1 analyzer node : "), out);

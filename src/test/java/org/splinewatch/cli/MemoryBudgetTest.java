@@ -39,6 +39,15 @@ class MemoryBudgetTest {
     assertTrue(opts(Map.of(), "train --method=supervised")[1].startsWith("-Xmx1024m\n"));
     assertTrue(opts(Map.of(), "train --method simclr --run-id supervised")[1].startsWith("-Xmx640m\n"));
     assertTrue(opts(Map.of(), "monitor bench-overhead")[1].startsWith("-Xmx640m\n"));
+    // bench-cluster's analyzer nodes share one JVM: 640 MiB each for the most it runs at once (default 2)
+    assertTrue(opts(Map.of(), "monitor bench-cluster")[1].startsWith("-Xmx1280m\n"));
+    assertTrue(opts(Map.of(), "monitor bench-cluster --snapshots 4 --max-nodes 3")[1].startsWith("-Xmx1920m\n"));
+    assertTrue(opts(Map.of(), "monitor bench-cluster --max-nodes=1")[1].startsWith("-Xmx640m\n"));
+    assertTrue(opts(Map.of(), "monitor bench-cluster --max-nodes 3 --max-nodes 4")[1].startsWith("-Xmx2560m\n"));
+    assertTrue(opts(Map.of(), "monitor bench-cluster --compare-tls")[1].startsWith("-Xmx640m\n"), "one node");
+    assertTrue(opts(Map.of(), "monitor bench-cluster --max-nodes x")[1].startsWith("-Xmx1280m\n"), "refused later");
+    assertTrue(opts(Map.of(), "monitor bench-cluster --max-nodes 16")[1].startsWith("-Xmx6000m\n"),
+        "a quarter of the machine at most");
     assertTrue(opts(Map.of(), "monitor regions --model m.npz")[1].startsWith("-Xmx640m\n"));
     // a CNN's SameDiff training holds more native memory: 1.5 GiB off-heap, the same heap
     for (String cnn : new String[] {"train --encoder cnn --max-steps 200", "train --encoder=cnn"}) {
