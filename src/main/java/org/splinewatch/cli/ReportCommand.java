@@ -125,10 +125,12 @@ final class ReportCommand implements Callable<Integer> {
               d.series().values().stream().mapToLong(x -> x.points().size()).sum(), (System.nanoTime() - t) / 1e9);
           lineOpen = false;
         }
-        if (d.series().isEmpty()) { // a report of nothing (e.g. a metrics.jsonl of garbage) would hide the problem
-          List<String> why = d.problems().stream().filter(p -> p.startsWith("metrics")).toList();
-          System.err.println("error: " + r + ": no usable sample in its metrics" + (why.isEmpty() ? ""
-              : " (" + String.join("; ", why) + ")") + "; expected the samples a run writes");
+        // a report of nothing from a metrics.jsonl of garbage would hide the problem; one of a run that recorded no
+        // sample (an HTTP run finished without a snapshot: the monitor wrote its report.html) says so, as that did
+        List<String> why = d.problems().stream().filter(p -> p.startsWith("metrics")).toList();
+        if (d.series().isEmpty() && !why.isEmpty()) {
+          System.err.println("error: " + r + ": no usable sample in its metrics (" + String.join("; ", why)
+              + "); expected the samples a run writes");
           return 1;
         }
         data.add(d);
@@ -151,6 +153,7 @@ final class ReportCommand implements Callable<Integer> {
       System.err.printf(java.util.Locale.ROOT, "done in %.1f s%n", (System.nanoTime() - started) / 1e9);
     }
     for (RunData d : data) {
+      ReportWriter.noSamples(d).ifPresent(n -> System.out.println("note: " + d.runId() + ": " + n));
       d.notes().forEach(n -> System.out.println("note: " + d.runId() + ": " + n));
       if (!d.complete()) {
         System.out.println(d.incompleteWarning());

@@ -50,7 +50,7 @@ public final class ReportWriter {
   }
 
   private static final List<Chart> CHARTS = List.of(
-      new Chart("Training loss", MetricFamily.TRAINING_LOSS, Map.of(), ""),
+      new Chart("Training loss", MetricFamily.TRAINING_LOSS, Map.of(), ""), // one per method (lossTitle)
       new Chart("Linear regions per plane", MetricFamily.REGIONS, Map.of("layer", "all"), "plane"),
       new Chart("Mean region area (fraction of the plane's domain)", MetricFamily.REGION_AREA_MEAN_RATIO, Map.of(),
           "plane"),
@@ -85,57 +85,19 @@ public final class ReportWriter {
     boolean several = runs.size() > 1;
     List<Map<String, Object>> charts = new ArrayList<>();
     for (Chart c : CHARTS) {
-      List<String> labels = new ArrayList<>();
-      List<List<double[]>> points = new ArrayList<>();
-      TreeSet<Long> steps = new TreeSet<>();
-      for (RunData r : runs) {
-        for (RunData.Series s : r.series().values()) {
-          if (!s.name().equals(c.metric()) || !s.labels().entrySet().containsAll(c.filter().entrySet())) {
-            continue;
-          }
-          String label = c.seriesLabel().isEmpty() ? "" : c.seriesLabel() + " " + s.labels().get(c.seriesLabel());
-          labels.add((several ? r.runId() + " " : "") + (label.isEmpty() ? c.metric().replace("splinewatch_", "")
-              : label));
-          points.add(s.points());
-          s.points().forEach(p -> steps.add((long) p[0]));
-        }
-      }
-      if (labels.isEmpty()) {
+      if (c.family() == MetricFamily.TRAINING_LOSS) {
+        // one chart per method: SimCLR's NT-Xent, VICReg's loss and a cross-entropy are not on one scale, and on one
+        // axis they read as comparable (until this release they were, legend naming the run only)
+        Map<String, List<RunData>> byMethod = new LinkedHashMap<>();
+        runs.forEach(r -> byMethod.computeIfAbsent(method(r), m -> new ArrayList<>()).add(r));
+        byMethod.forEach((method, group) -> chart(lossTitle(method), c, group, buckets,
+            (r, s) -> several ? r.runId() + " (" + method + ")" : method + " loss").ifPresent(charts::add));
         continue;
       }
-      List<Long> x = new ArrayList<>(steps);
-      List<Object[]> all = new ArrayList<>();
-      for (int i = 0; i < labels.size(); i++) {
-        Object[] values = new Object[x.size()];
-        for (double[] p : points.get(i)) {
-          values[Collections.binarySearch(x, (long) p[0])] = chartValue(p[1]);
-        }
-        all.add(values);
-      }
-      if (buckets > 0 && x.size() > 2 * buckets) {
-        int[] keep = thinned(all, x.size(), buckets);
-        List<Long> kx = new ArrayList<>(keep.length);
-        for (int k : keep) {
-          kx.add(x.get(k));
-        }
-        x = kx;
-        for (int i = 0; i < all.size(); i++) {
-          Object[] kv = new Object[keep.length];
-          for (int j = 0; j < keep.length; j++) {
-            kv[j] = all.get(i)[keep[j]];
-          }
-          all.set(i, kv);
-        }
-      }
-      List<Map<String, Object>> series = new ArrayList<>();
-      for (int i = 0; i < labels.size(); i++) {
-        series.add(Map.of("label", labels.get(i), "values", all.get(i)));
-      }
-      Map<String, Object> chart = new LinkedHashMap<>();
-      chart.put("title", c.title());
-      chart.put("x", x);
-      chart.put("series", series);
-      charts.add(chart);
+      chart(c.title(), c, runs, buckets, (r, s) -> {
+        String label = c.seriesLabel().isEmpty() ? "" : c.seriesLabel() + " " + s.labels().get(c.seriesLabel());
+        return (several ? r.runId() + " " : "") + (label.isEmpty() ? c.metric().replace("splinewatch_", "") : label);
+      }).ifPresent(charts::add);
     }
     List<Map<String, Object>> alerts = new ArrayList<>();
     for (RunData r : runs) {
@@ -176,10 +138,94 @@ public final class ReportWriter {
           r.currentViews())));
     }
     data.put("embeddings", embeddings);
+    // the steps each run was resumed at: report.js resumeMarks draws a dashed line labelled "resumed at step N"
+    List<Map<String, Object>> resumes = new ArrayList<>();
+    runs.forEach(r -> r.resumedAt().forEach(step -> resumes.add(Map.of("run", r.runId(), "step", step))));
+    data.put("resumes", resumes);
     data.put("lastStep", runs.stream().mapToLong(RunData::lastStep).max().orElse(0));
     // several: the page labels each alert line with its run (report.js alertMarks)
     data.put("runs", runs.stream().map(RunData::runId).toList());
     return data;
+  }
+
+  /**
+   * The chart {@code title} of {@code c}'s series in {@code runs}, each named by {@code label}, aligned on steps and
+   * thinned to about {@code buckets} buckets ({@link #thinned}); empty where none of the runs has such a series.
+   */
+  private static Optional<Map<String, Object>> chart(String title, Chart c, List<RunData> runs, int buckets,
+      java.util.function.BiFunction<RunData, RunData.Series, String> label) {
+    List<String> labels = new ArrayList<>();
+    List<List<double[]>> points = new ArrayList<>();
+    TreeSet<Long> steps = new TreeSet<>();
+    java.util.Set<String> drawn = new java.util.LinkedHashSet<>();
+    for (RunData r : runs) {
+      for (RunData.Series s : r.series().values()) {
+        if (!s.name().equals(c.metric()) || !s.labels().entrySet().containsAll(c.filter().entrySet())) {
+          continue;
+        }
+        drawn.add(r.runId());
+        labels.add(label.apply(r, s));
+        points.add(s.points());
+        s.points().forEach(p -> steps.add((long) p[0]));
+      }
+    }
+    if (labels.isEmpty()) {
+      return Optional.empty();
+    }
+    List<Long> x = new ArrayList<>(steps);
+    List<Object[]> all = new ArrayList<>();
+    for (int i = 0; i < labels.size(); i++) {
+      Object[] values = new Object[x.size()];
+      for (double[] p : points.get(i)) {
+        values[Collections.binarySearch(x, (long) p[0])] = chartValue(p[1]);
+      }
+      all.add(values);
+    }
+    if (buckets > 0 && x.size() > 2 * buckets) {
+      int[] keep = thinned(all, x.size(), buckets);
+      List<Long> kx = new ArrayList<>(keep.length);
+      for (int k : keep) {
+        kx.add(x.get(k));
+      }
+      x = kx;
+      for (int i = 0; i < all.size(); i++) {
+        Object[] kv = new Object[keep.length];
+        for (int j = 0; j < keep.length; j++) {
+          kv[j] = all.get(i)[keep[j]];
+        }
+        all.set(i, kv);
+      }
+    }
+    List<Map<String, Object>> series = new ArrayList<>();
+    for (int i = 0; i < labels.size(); i++) {
+      series.add(Map.of("label", labels.get(i), "values", all.get(i)));
+    }
+    Map<String, Object> chart = new LinkedHashMap<>();
+    chart.put("title", title);
+    chart.put("runs", List.copyOf(drawn)); // the page draws only these runs' alert and resume lines on it
+    chart.put("x", x);
+    chart.put("series", series);
+    return Optional.of(chart);
+  }
+
+  /** A run's method as its config.json records it ({@code --method}; an HTTP run's registration), or a note of none. */
+  static String method(RunData r) {
+    Object m = r.config().get("method");
+    return m == null || String.valueOf(m).isBlank() ? "method not recorded" : String.valueOf(m);
+  }
+
+  /** What each of ./trainer's methods minimises ({@code docs/methods.md}). */
+  private static final Map<String, String> LOSS_NAMES = Map.of(
+      "simclr", "NT-Xent (InfoNCE)",
+      "simsiam", "negative cosine similarity",
+      "byol", "normalised prediction MSE",
+      "vicreg", "inv. + var. + cov. terms",
+      "supervised", "cross-entropy");
+
+  /** The title of the loss chart of {@code method}: the method and, for ./trainer's, what its loss is. */
+  static String lossTitle(String method) {
+    String name = LOSS_NAMES.get(method);
+    return "Training loss, " + method + (name == null ? "" : ": " + name);
   }
 
   static List<RunData.Picture> subsample(List<RunData.Picture> pics) {
@@ -211,7 +257,7 @@ public final class ReportWriter {
     List<RunData> out = new ArrayList<>();
     for (RunData r : runs) {
       out.add(count.get(r.runId()) == 1 ? r : new RunData(r.dir(), r.runId() + " (" + r.dir() + ")", r.config(),
-          r.series(), r.alerts(), r.pictures(), r.runEnds(), r.problems(), r.notes()));
+          r.series(), r.alerts(), r.pictures(), r.runEnds(), r.problems(), r.notes(), r.resumedAt()));
     }
     return out;
   }
@@ -243,9 +289,7 @@ public final class ReportWriter {
         .append(resource("/org/splinewatch/report/report.css")).append("</style></head>\n<body>\n<h1>")
         .append(esc(title)).append("</h1>\n");
     for (RunData r : runs) {
-      // whole files, but not always a whole run: how it ended when it did not reach its last step
-      String[] ending = r.complete() ? ending(r) : new String[] {"incomplete", ""};
-      sb.append("<div class=\"status ").append(ending[0]).append("\" id=\"status-")
+      sb.append("<div class=\"status ").append(statusClass(r)).append("\" id=\"status-")
           .append(esc(r.runId())).append("\">").append(esc(r.runId())).append(": ").append(esc(status(r)))
           .append("</div>\n");
       r.notes().forEach(n -> sb.append("<div class=\"coverage\">").append(esc(r.runId())).append(": note: ")
@@ -256,6 +300,9 @@ public final class ReportWriter {
             .append("</div>\n");
       }
       overflowLine(r).ifPresent(line -> sb.append("<div class=\"coverage\">").append(esc(r.runId())).append(": ")
+          .append(esc(line)).append("</div>\n"));
+      // e.g. an HTTP run that received no snapshot: nothing to draw, and said so
+      noSamples(r).ifPresent(line -> sb.append("<div class=\"coverage\">").append(esc(r.runId())).append(": ")
           .append(esc(line)).append("</div>\n"));
       sb.append("<details><summary>configuration of ").append(esc(r.runId()))
           .append("</summary><table class=\"config\">");
@@ -271,8 +318,22 @@ public final class ReportWriter {
     }
     hyperparameterTable(sb, runs);
     sb.append("<h2>Curves</h2><p>Dashed red lines: steps where a collapse alert started firing")
-        .append(runs.size() > 1 ? ", each labelled with the run it fired in.</p>" : ".</p>")
-        .append("<div id=\"charts\"></div>\n<h2>Partition of each plane over training</h2>")
+        .append(runs.size() > 1 ? ", each labelled with the run it fired in." : ".");
+    if (runs.stream().anyMatch(r -> !r.resumedAt().isEmpty())) {
+      sb.append(runs.size() > 1
+          ? " Dashed blue lines: steps where a run was resumed from a checkpoint (\"resumed at step N\", after the"
+              + " run's name)."
+          : " Dashed blue lines: steps where the run was resumed from a checkpoint (\"resumed at step N\").");
+    }
+    if (runs.stream().map(ReportWriter::method).distinct().count() > 1) {
+      sb.append(" Each method's training loss has a chart of its own: the losses are of different kinds and scales.");
+    }
+    sb.append("</p>");
+    if (runs.stream().allMatch(r -> r.series().isEmpty())) {
+      sb.append("<p class=\"empty\">No curves: ").append(runs.size() == 1 ? "the run recorded" : "the runs recorded")
+          .append(" no sample.</p>");
+    }
+    sb.append("<div id=\"charts\"></div>\n<h2>Partition of each plane over training</h2>")
         .append("<div id=\"timelines\"></div>\n<h2>Probe embeddings (2D PCA, coloured by class)</h2>")
         .append("<div id=\"embeddings\"></div>\n<script>").append(resource(uplotJs())).append("</script>\n<script>")
         .append(resource(reportJs())).append("\nconst DATA = ");
@@ -289,32 +350,72 @@ public final class ReportWriter {
   }
 
   /**
-   * How a finished run ended, from its last {@code run_finished}: the status's class ({@code complete} when it reached
-   * its last step, {@code ended} when stopped early or interrupted, {@code failed}) and the words after "complete".
+   * What the report and {@code ./monitor report} say of a run whose metrics hold no sample (and no malformed line):
+   * for an HTTP run ({@code "source": "http"} in config.json), that it received no snapshot; empty for a run with
+   * samples.
    */
+  public static Optional<String> noSamples(RunData r) {
+    if (!r.series().isEmpty()) {
+      return Optional.empty();
+    }
+    // an HTTP run's end records the last step it received: 0 with no snapshot (a snapshot's samples would be here)
+    boolean noSnapshot = "http".equals(r.config().get("source"))
+        && (r.runEnds().isEmpty() || r.runEnds().get(r.runEnds().size() - 1).path("steps").asLong(-1) == 0);
+    return Optional.of(noSnapshot
+        ? "no snapshot received: the run was registered and ended without one, so it has no samples and no curves"
+        : "no samples: its metrics.jsonl holds none, so it has no curves");
+  }
+
   /** What the report and the commands say of a run whose metrics could not be checked ({@link RunData#notChecked}). */
   public static final String NOT_CHECKED = "not checked for metrics cut short";
 
+  /** The words before a run's problems with its files in its status line ({@link #status}). */
+  public static final String FILES_INCOMPLETE = "files INCOMPLETE: ";
+
   /**
-   * A run's status in the words of the report's status line (the live page shows the same): {@code complete}, how it
-   * ended when not at its last step, and why its metrics were not checked for an early end; or {@code INCOMPLETE — }
-   * and its problems.
+   * A run's status in the words of the report's status line (the live page shows the same): first what became of the
+   * run, {@code finished at step 300}, {@code interrupted at step 52 by SIGINT}, {@code stopped early at step 121:
+   * <reason>}, {@code failed at step 7: <error>}, or {@code not finished (no run_finished event): still running, or it
+   * crashed}; then, only where it matters, the files: {@code ; files INCOMPLETE: <problems>} where they are damaged or
+   * cut short, or why its metrics were not checked for an early end. Until this release a run with whole files read
+   * "complete" before how it ended ("complete; the run was interrupted at step 298"), as if the run were.
    */
   public static String status(RunData r) {
-    return r.complete() ? "complete" + ending(r)[1] + r.notChecked().map(n -> "; " + NOT_CHECKED + ": " + n).orElse("")
-        : "INCOMPLETE — " + String.join("; ", r.problems());
+    List<String> damage = r.problems().stream().filter(p -> !RunData.notFinished(p)).toList();
+    String state = r.finished() ? ending(r)[1] : r.problems().stream().filter(RunData::notFinished).findFirst()
+        .orElse(RunData.NOT_FINISHED).replaceFirst("^the run has ", "");
+    if (!damage.isEmpty()) {
+      return state + "; " + FILES_INCOMPLETE + String.join("; ", damage);
+    }
+    return state + r.notChecked().map(n -> "; " + NOT_CHECKED + ": " + n).orElse("");
   }
 
+  /**
+   * The class of a run's status line: {@code complete} (green) for a run that finished with whole files, {@code ended}
+   * (amber) for one interrupted or stopped early, {@code failed} (red), and {@code incomplete} (red) for one not
+   * finished or whose files are damaged.
+   */
+  static String statusClass(RunData r) {
+    return r.complete() ? ending(r)[0] : "incomplete";
+  }
+
+  /**
+   * How a finished run ended, from its last {@code run_finished}: the class of its status line ({@code complete} when
+   * it reached its last step, {@code ended} when stopped early or interrupted, {@code failed}) and its words.
+   */
   static String[] ending(RunData r) {
     var end = r.runEnds().get(r.runEnds().size() - 1);
-    long steps = end.path("steps").asLong();
-    return switch (end.path("status").asText("")) {
-      case "interrupted" -> new String[] {"ended", "; the run was interrupted at step " + steps
-          + (end.path("reason").isTextual() ? ": " + end.path("reason").asText() : "")}; // e.g. a monitor's marking
-      case "stopped" -> new String[] {"ended", "; the run stopped early at step " + steps
-          + (end.path("reason").isTextual() ? ": " + end.path("reason").asText() : "")};
-      case "failed" -> new String[] {"failed", "; the run failed at step " + steps + ": " + end.path("error").asText("")};
-      default -> new String[] {"complete", ""};
+    String at = end.path("steps").canConvertToLong() ? " at step " + end.path("steps").asLong() : "";
+    String reason = end.path("reason").isTextual() ? end.path("reason").asText() : null;
+    String status = end.path("status").asText("");
+    return switch (status) {
+      // "interrupted by SIGINT" as the trainer words its reason; any other (a monitor's marking) after a colon
+      case "interrupted" -> new String[] {"ended", "interrupted" + at + (reason == null ? ""
+          : reason.startsWith("interrupted by ") ? reason.substring("interrupted".length()) : ": " + reason)};
+      case "stopped" -> new String[] {"ended", "stopped early" + at + (reason == null ? "" : ": " + reason)};
+      case "failed" -> new String[] {"failed", "failed" + at + ": " + end.path("error").asText("")};
+      case "done", "" -> new String[] {"complete", "finished" + at}; // no status: written before statuses were
+      default -> new String[] {"ended", "ended " + status + at};
     };
   }
 

@@ -42,13 +42,15 @@ import org.splinewatch.snapshot.RegionFile;
  * @param problems what makes the run incomplete, in a few words each
  * @param notes    what was lost in a known way that leaves the run complete: a metrics line a crash cut off before the
  *                 run was resumed or marked interrupted ({@link #crashLosses})
+ * @param resumedAt the steps the run was resumed at ({@code run_resumed}), in order, on the trajectory it is on
+ *                 ({@link #resumeSteps})
  *
  * <p>Over 300 lines because it reads every file of a run directory tolerantly and also holds the live page's
  * incremental reader, which shares the same line parser.
  */
 public record RunData(Path dir, String runId, Map<String, Object> config, Map<String, Series> series,
     List<Alert> alerts, Map<Integer, List<Picture>> pictures, List<JsonNode> runEnds, List<String> problems,
-    List<String> notes) {
+    List<String> notes, List<Long> resumedAt) {
 
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final Pattern CURSOR = Pattern.compile("(\\d{1,9})\\.(\\d{1,9})\\.(\\d{1,19})");
@@ -61,12 +63,39 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
   public RunData {
     problems = summarised(problems);
     notes = List.copyOf(notes);
+    resumedAt = List.copyOf(resumedAt);
   }
 
-  /** A run without {@link #notes}. */
+  /** A run never resumed. */
+  public RunData(Path dir, String runId, Map<String, Object> config, Map<String, Series> series, List<Alert> alerts,
+      Map<Integer, List<Picture>> pictures, List<JsonNode> runEnds, List<String> problems, List<String> notes) {
+    this(dir, runId, config, series, alerts, pictures, runEnds, problems, notes, List.of());
+  }
+
+  /** A run never resumed, without {@link #notes}. */
   public RunData(Path dir, String runId, Map<String, Object> config, Map<String, Series> series, List<Alert> alerts,
       Map<Integer, List<Picture>> pictures, List<JsonNode> runEnds, List<String> problems) {
     this(dir, runId, config, series, alerts, pictures, runEnds, problems, List.of());
+  }
+
+  /**
+   * The steps of {@code resumes} ({@code run_resumed} events, in write order) on the trajectory the run is on: a resume
+   * that a later one went back before (resumed at 400, crashed, resumed from {@code best} at 200) happened on the
+   * trajectory the run left and is left out; each step once.
+   */
+  static List<Long> resumeSteps(List<JsonNode> resumes) {
+    List<Long> out = new ArrayList<>();
+    for (int i = 0; i < resumes.size(); i++) {
+      long step = resumes.get(i).path("step").asLong();
+      boolean left = false;
+      for (int j = i + 1; j < resumes.size() && !left; j++) {
+        left = resumes.get(j).path("step").asLong() < step;
+      }
+      if (!left && !out.contains(step)) {
+        out.add(step);
+      }
+    }
+    return out;
   }
 
   /**
@@ -254,11 +283,11 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
     Events events = Events.read(dir, series, samples, earliestDeleted, problems);
     series.values().forEach(s -> ((Points) s.points()).trimToSize()); // read whole: no headroom kept
     if (events.runEnds().isEmpty() && !events.open()) {
-      problems.add("the run has not finished (no run_finished event): still running, or it crashed");
+      problems.add(NOT_FINISHED);
     }
     Map<Integer, List<Picture>> pictures = current(readPictures(dir, problems), series, events.resumes());
     return new RunData(dir, runId, config, series, events.alerts(), pictures, events.runEnds(), problems,
-        events.notes());
+        events.notes(), resumeSteps(events.resumes()));
   }
 
   /**
@@ -728,7 +757,7 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
       this.resumes = events.resumes().size();
       String runId = String.valueOf(config.getOrDefault("run_id", dir.getFileName().toString()));
       return new RunData(dir, runId, config, series, events.alerts(), current(readPictures(dir, problems), series,
-          events.resumes()), events.runEnds(), problems, events.notes());
+          events.resumes()), events.runEnds(), problems, events.notes(), resumeSteps(events.resumes()));
     }
 
     /**
@@ -993,9 +1022,22 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
     return resumedSinceEnd[0];
   }
 
+  /** The problem of a run without a {@code run_finished} event. */
+  static final String NOT_FINISHED = "the run has not finished (no run_finished event): still running, or it crashed";
+
+  /**
+   * Whether {@code problem} is one of {@link #problems} that says the run has not finished ({@link #NOT_FINISHED},
+   * {@link #notEndedSinceResume}): the run's state, not damage to its files.
+   */
+  public static boolean notFinished(String problem) {
+    return problem.equals(NOT_FINISHED) || problem.startsWith(NOT_ENDED_SINCE_RESUME);
+  }
+
+  private static final String NOT_ENDED_SINCE_RESUME = "the run has not finished since it was resumed at step ";
+
   /** The problem of a run resumed after its last {@code run_finished} that has none since ({@link #readEvents}). */
   static String notEndedSinceResume(List<JsonNode> resumes) {
-    return "the run has not finished since it was resumed at step " + resumes.get(resumes.size() - 1).path("step")
+    return NOT_ENDED_SINCE_RESUME + resumes.get(resumes.size() - 1).path("step")
         .asLong() + " (no run_finished after its run_resumed): still running, or it crashed";
   }
 
@@ -1161,7 +1203,7 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
         newer.put(key, new Series(s.name(), s.labels(), List.copyOf(points.subList(first, points.size()))));
       }
     });
-    return new RunData(dir, runId, config, newer, alerts, pictures, runEnds, problems, notes);
+    return new RunData(dir, runId, config, newer, alerts, pictures, runEnds, problems, notes, resumedAt);
   }
 
   /** The last step any series reached. */

@@ -29,6 +29,53 @@ function alertMarks(data) {
     label: several ? runsAt.get(step).join(", ") : ""}));
 }
 
+// The dashed resume lines of a chart, one per step at which a run was resumed from a checkpoint (data.resumes, the
+// run_resumed events of the trajectory the run is on), in step order, each labelled "resumed at step N", after the
+// runs' names where the data hold several runs.
+function resumeMarks(data) {
+  const runsAt = new Map();
+  for (const r of data.resumes || []) {
+    const runs = runsAt.get(r.step) || [];
+    if (!runs.includes(r.run)) runs.push(r.run);
+    runsAt.set(r.step, runs);
+  }
+  const several = (data.runs || []).length > 1;
+  return [...runsAt.keys()].sort((a, b) => a - b).map(step => ({step: step,
+    label: (several ? runsAt.get(step).join(", ") + ": " : "") + "resumed at step " + step}));
+}
+
+// Draws the vertical dashed lines of marks (alertMarks, resumeMarks) on plot u in colour, labels at the top of the
+// plot (from row 0) or at its bottom; neighbours' labels at three heights so that they do not overlap.
+function drawMarks(u, marks, colour, bottom) {
+  const ctx = u.ctx;
+  const px = typeof devicePixelRatio === "number" ? devicePixelRatio : 1; // the canvas counts device pixels
+  ctx.save();
+  ctx.strokeStyle = colour.line;
+  ctx.fillStyle = colour.text;
+  ctx.font = Math.round(10 * px) + "px sans-serif";
+  ctx.setLineDash(colour.dash);
+  ctx.lineWidth = 1;
+  marks.forEach((m, k) => {
+    const x = u.valToPos(m.step, "x", true);
+    if (x >= u.bbox.left && x <= u.bbox.left + u.bbox.width) {
+      ctx.beginPath();
+      ctx.moveTo(x, u.bbox.top);
+      ctx.lineTo(x, u.bbox.top + u.bbox.height);
+      ctx.stroke();
+      if (m.label) { // beside the line, inside the plot
+        const right = x > u.bbox.left + u.bbox.width / 2;
+        ctx.textAlign = right ? "right" : "left";
+        const row = (10 + 11 * (k % 3)) * px;
+        ctx.fillText(m.label, x + (right ? -3 : 3) * px, bottom ? u.bbox.top + u.bbox.height - row + 6 * px
+          : u.bbox.top + row);
+      }
+    }
+  });
+  ctx.restore();
+}
+const ALERT_MARK = {line: "rgba(220,0,0,0.75)", text: "rgb(190,0,0)", dash: [4, 3]};
+const RESUME_MARK = {line: "rgba(0,90,200,0.8)", text: "rgb(0,70,170)", dash: [7, 4]};
+
 // The live page's word for a run's state in its run list: how a finished run ended, as its status line says.
 function runState(r) {
   if (r.error) return "unreadable: " + r.error;
@@ -119,7 +166,7 @@ if (typeof window !== "undefined" && window.addEventListener) {
 // keeps what the chart had. Returns the merged charts (new arrays; `charts` is left as it was), or null where the
 // delta has a chart or series that `charts` lacks: the page then asks for everything, so colours keep their order.
 function mergeCharts(charts, delta) {
-  const merged = charts.map(c => ({title: c.title, x: c.x, series: c.series}));
+  const merged = charts.map(c => ({title: c.title, runs: c.runs, x: c.x, series: c.series}));
   for (const d of delta) {
     const i = merged.findIndex(c => c.title === d.title);
     if (i < 0) return null;
@@ -151,7 +198,8 @@ function mergeCharts(charts, delta) {
       const v = values[labels.indexOf(s.label)];
       s.values.forEach((value, k) => { if (value !== null) v[row.get(d.x[k])] = value; });
     }
-    merged[i] = {title: c.title, x: x, series: c.series.map((s, k) => ({label: s.label, values: values[k]}))};
+    merged[i] = {title: c.title, runs: c.runs, x: x, series: c.series.map((s, k) => ({label: s.label,
+      values: values[k]}))};
   }
   return merged;
 }
@@ -164,13 +212,16 @@ function renderCharts(data, container) {
   container.replaceChildren();
   chartContainers.add(container);
   const width = chartWidth(container);
-  const marks = alertMarks(data);
   for (const c of data.charts) {
+    // the alerts and resumes of the runs the chart draws (c.runs): a loss chart holds one method's runs only
+    const drawn = m => !c.runs || c.runs.includes(m.run);
+    const marks = alertMarks({alerts: data.alerts.filter(drawn), runs: data.runs});
+    const resumes = resumeMarks({resumes: (data.resumes || []).filter(drawn), runs: data.runs});
     const div = document.createElement("div");
     div.className = "chart";
     div.setAttribute("role", "figure");
     div.setAttribute("aria-label", c.title + ": " + c.series.map(s => s.label).join(", ") + " over steps " + c.x[0] +
-      " to " + c.x[c.x.length - 1]);
+      " to " + c.x[c.x.length - 1] + resumes.map(m => "; " + m.label).join(""));
     container.appendChild(div);
     const series = [{label: "step"}].concat(c.series.map((s, i) => ({
       label: s.label, stroke: seriesColour(i, c.series.length), width: 1.5, spanGaps: false,
@@ -186,29 +237,8 @@ function renderCharts(data, container) {
       axes: [{label: "step"}, {size: 60, values: axisValues}],
       series: series,
       hooks: {draw: [u => {
-        const ctx = u.ctx;
-        const px = typeof devicePixelRatio === "number" ? devicePixelRatio : 1; // the canvas counts device pixels
-        ctx.save();
-        ctx.strokeStyle = "rgba(220,0,0,0.75)";
-        ctx.fillStyle = "rgb(190,0,0)";
-        ctx.font = Math.round(10 * px) + "px sans-serif";
-        ctx.setLineDash([4, 3]);
-        ctx.lineWidth = 1;
-        marks.forEach((m, k) => {
-          const x = u.valToPos(m.step, "x", true);
-          if (x >= u.bbox.left && x <= u.bbox.left + u.bbox.width) {
-            ctx.beginPath();
-            ctx.moveTo(x, u.bbox.top);
-            ctx.lineTo(x, u.bbox.top + u.bbox.height);
-            ctx.stroke();
-            if (m.label) { // beside the line, inside the plot; neighbours' labels at three heights
-              const right = x > u.bbox.left + u.bbox.width / 2;
-              ctx.textAlign = right ? "right" : "left";
-              ctx.fillText(m.label, x + (right ? -3 : 3) * px, u.bbox.top + (10 + 11 * (k % 3)) * px);
-            }
-          }
-        });
-        ctx.restore();
+        drawMarks(u, marks, ALERT_MARK, false);
+        drawMarks(u, resumes, RESUME_MARK, true);
       }]}
     };
     container.plots.push(new uPlot(opts, [c.x].concat(c.series.map(s => plotValues(s.values))), div));

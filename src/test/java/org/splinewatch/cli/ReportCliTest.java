@@ -55,8 +55,32 @@ class ReportCliTest {
     assertEquals("note: a: not checked for metrics cut short: run_finished records no analysed snapshots and no last"
         + " training step (a run without analyzers that ./trainer did not end done itself: a --monitor or HTTP run,"
         + " one stopped early or failed, or one of an earlier release)\nreport: " + out, m.strip(), m);
-    assertTrue(Files.readString(out).contains("a: complete; not checked for metrics cut short: run_finished records"
-        + " no analysed snapshots"));
+    assertTrue(Files.readString(out).contains("a: finished at step 30; not checked for metrics cut short:"
+        + " run_finished records no analysed snapshots"));
+  }
+
+  /**
+   * An HTTP run registered and finished without a snapshot has no sample: the monitor wrote its report.html at its
+   * end, and ./monitor report writes the same kind of report, saying that no snapshot was received, with exit 0 (it
+   * was "error: …: no usable sample in its metrics", exit 1). Metrics of garbage stay an error (CliTest).
+   */
+  @Test
+  void anHttpRunWithoutASnapshotIsReportedAsSuch() throws Exception {
+    Path dir = Files.createDirectories(tmp.resolve("nosnap"));
+    Files.writeString(dir.resolve("config.json"), "{\"run_id\":\"nosnap\",\"method\":\"supervised\","
+        + "\"source\":\"http\"}");
+    Files.writeString(dir.resolve("metrics.jsonl"), "");
+    Files.writeString(dir.resolve("events.jsonl"), "{\"type\":\"run_finished\",\"steps\":0,\"exit_code\":0,"
+        + "\"stopped\":false,\"status\":\"done\",\"reason\":null,\"error\":null,\"source\":\"http\"}\n");
+    Path out = tmp.resolve("r.html");
+    String m = TestTools.cli(0, "monitor", "report", dir.toString(), "--out", out.toString());
+    assertTrue(m.startsWith("note: nosnap: no snapshot received: the run was registered and ended without one, so it"
+        + " has no samples and no curves\n") && m.strip().endsWith("report: " + out), m);
+    String html = Files.readString(out);
+    assertTrue(html.contains("<div class=\"coverage\">nosnap: no snapshot received: the run was registered and ended"
+        + " without one, so it has no samples and no curves</div>") && html.contains("id=\"status-nosnap\">nosnap:"
+        + " finished at step 0") && html.contains("<p class=\"empty\">No curves: the run recorded no sample.</p>"),
+        html.substring(0, Math.min(html.length(), 2000)));
   }
 
   @Test

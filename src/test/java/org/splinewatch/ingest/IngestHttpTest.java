@@ -99,6 +99,26 @@ class IngestHttpTest {
     assertEquals(1, r.body().strip().lines().count(), "one line: " + r.body());
   }
 
+  /**
+   * A run registered and finished without a snapshot: the monitor writes its report.html at its end, saying that no
+   * snapshot was received, and ./monitor report of its directory writes the same report with exit 0; it said "no
+   * usable sample in its metrics" with exit 1.
+   */
+  @Test
+  void aRunFinishedWithoutASnapshotIsReportedByTheMonitorAndByMonitorReportAlike() throws Exception {
+    assertEquals(201, post("/api/v1/runs", TestNpz.run("h0", 40, 8, 4, ""), TOKEN).statusCode());
+    assertEquals(202, post("/api/v1/runs/h0/finish", "{\"status\": \"done\"}".getBytes(), TOKEN).statusCode());
+    Path dir = tmp.resolve("h0");
+    waitFor(() -> Files.isRegularFile(dir.resolve("report.html")) ? "yes" : "", "yes"::equals);
+    String said = "h0: no snapshot received: the run was registered and ended without one, so it has no samples and"
+        + " no curves";
+    assertTrue(Files.readString(dir.resolve("report.html")).contains(said), "the monitor's report");
+    Path out = tmp.resolve("again.html");
+    String m = org.splinewatch.TestTools.cli(0, "monitor", "report", dir.toString(), "--out", out.toString());
+    assertTrue(m.contains("note: " + said + "\n") && m.strip().endsWith("report: " + out), m);
+    assertTrue(Files.readString(out).contains(said), "./monitor report's");
+  }
+
   @Test
   void registerStreamFinishAndEveryError() throws Exception {
     HttpResponse<String> reg = post("/api/v1/runs", TestNpz.run("h1", 40, 8, 4, ""), TOKEN);

@@ -118,7 +118,7 @@ class LeftRunReportTest {
     release.countDown();
     assertTrue(ingest.awaitLeftReports(Duration.ofSeconds(60)));
     String report = Files.readString(dir.resolve("report.html"));
-    assertTrue(report.contains("the run was interrupted at step 20"), "the report of the marked run");
+    assertTrue(report.contains("interrupted at step 20: "), "the report of the marked run");
     assertTrue(report.contains("embedding 1/3 (33 %)"), "its snapshots left unanalysed are named");
     assertEquals(List.of(), warnings);
     // now the registration gets as far as the resume key, which is not the run's

@@ -154,7 +154,7 @@ class ServeKilledIT {
     IngestHttpTest.waitFor(() -> String.valueOf(Files.isRegularFile(dir.resolve("report.html"))), "true"::equals);
     String report = Files.readString(dir.resolve("report.html"));
     int status = Math.max(0, report.indexOf("class=\"status"));
-    assertTrue(report.contains("k1: complete; the run was interrupted at step 20: " + LeftRuns.REASON)
+    assertTrue(report.contains("k1: interrupted at step 20: " + LeftRuns.REASON)
         && report.contains("k1: note: metrics.jsonl line ") && report.contains(" was cut off when the process writing"
         + " it was killed; the run was then marked interrupted: one sample lost, its step cut off"),
         report.substring(status, Math.min(report.length(), status + 600)));

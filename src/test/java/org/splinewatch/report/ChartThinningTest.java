@@ -12,6 +12,9 @@ import org.junit.jupiter.api.Test;
 
 /** The live page's charts of a long run are thinned; the report's are not; a divergence and sparse series survive. */
 class ChartThinningTest {
+  /** The title of a run without config.json's loss chart (one per method: ReportWriter.lossTitle). */
+  private static final String LOSS = "Training loss, method not recorded";
+
   private static RunData longRun() {
     Map<String, RunData.Series> series = new TreeMap<>();
     Points loss = new Points();
@@ -50,7 +53,7 @@ class ChartThinningTest {
   void aLongRunsLiveChartsAreThinnedKeepingEndsDivergenceAndSparseSeries() {
     RunData run = longRun();
     Map<String, Object> live = ReportWriter.data(List.of(run), false, 1000);
-    Map<String, Object> loss = chart(live, "Training loss");
+    Map<String, Object> loss = chart(live, LOSS);
     List<Long> x = (List<Long>) loss.get("x");
     assertTrue(x.size() >= 1000 && x.size() <= 1002, "steps kept: " + x.size());
     assertEquals(10L, x.get(0));
@@ -73,9 +76,9 @@ class ChartThinningTest {
     assertTrue(plane1.containsAll(List.of(0L, 777_800L, 1_000_000L)) && plane1.size() >= 3, plane1.toString());
     // the report keeps every step
     Map<String, Object> report = ReportWriter.data(List.of(run), false);
-    assertEquals(100_000, ((List<Long>) chart(report, "Training loss").get("x")).size());
+    assertEquals(100_000, ((List<Long>) chart(report, LOSS).get("x")).size());
     // fewer steps than twice the buckets: sent whole
-    assertEquals(100_000, ((List<Long>) chart(ReportWriter.data(List.of(run), false, 50_000), "Training loss")
+    assertEquals(100_000, ((List<Long>) chart(ReportWriter.data(List.of(run), false, 50_000), LOSS)
         .get("x")).size());
   }
 }

@@ -274,6 +274,42 @@ class ReportScriptTest {
   }
 
   /**
+   * A run resumed in place is marked on its charts where it was resumed: a dashed line labelled "resumed at step N"
+   * (after the run's name where the report holds several runs), drawn only on the charts that draw that run (a loss
+   * chart holds one method's runs), as the alert lines are. The page drew no such line before.
+   */
+  @Test
+  void resumeLinesAreDrawnAndLabelledOnTheChartsOfTheirRun() throws Exception {
+    assumeTrue(TestTools.installed("node"), "node not installed");
+    String out = node(DOM + """
+        let hooks = [];
+        uPlot = class { constructor(opts) { hooks.push(opts.hooks.draw[0]); } destroy() {} };
+        const drawn = data => {
+          hooks = [];
+          renderCharts(data, document.createElement("div"));
+          return hooks.map(hook => {
+            const texts = [], lines = [];
+            const ctx = {save() {}, restore() {}, setLineDash() {}, beginPath() {}, stroke() {},
+              moveTo(x) { lines.push(x); }, lineTo() {}, fillText(t) { texts.push(t); }};
+            hook({ctx: ctx, valToPos: v => v, bbox: {left: 0, top: 0, width: 1000, height: 100}});
+            return [lines, texts];
+          });
+        };
+        const loss = (title, run) => ({title: title, runs: [run], x: [0, 300],
+          series: [{label: run + " loss", values: [5, 4]}]});
+        const resumes = [{run: "a", step: 197}, {run: "b", step: 40}];
+        console.log(JSON.stringify(drawn({alerts: [{run: "b", step: 60, rule: "std_collapse"}], resumes: resumes,
+          lastStep: 300, runs: ["a", "b"], charts: [loss("simclr", "a"), loss("vicreg", "b"),
+          {title: "regions", runs: ["a", "b"], x: [0], series: [{label: "a plane 0", values: [1]}]}]})));
+        console.log(JSON.stringify(drawn({alerts: [], resumes: resumes.slice(0, 1), lastStep: 300, runs: ["a"],
+          charts: [{title: "loss", x: [0, 300], series: [{label: "loss", values: [5, 4]}]}]})));
+        """);
+    assertEquals("[[[197],[\"a: resumed at step 197\"]],[[60,40],[\"b\",\"b: resumed at step 40\"]],"
+        + "[[60,40,197],[\"b\",\"b: resumed at step 40\",\"a: resumed at step 197\"]]]\n"
+        + "[[[197],[\"resumed at step 197\"]]]", out);
+  }
+
+  /**
    * The live page's run list says how a finished run ended, as its status line does: a run interrupted, stopped
    * early or failed read "finished", like one that reached its last step, in a list of runs to compare.
    */

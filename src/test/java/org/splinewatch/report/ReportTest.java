@@ -51,10 +51,11 @@ class ReportTest {
     Map<String, Object> data = ReportWriter.data(List.of(r), true);
     @SuppressWarnings("unchecked")
     List<Map<String, Object>> charts = (List<Map<String, Object>>) data.get("charts");
-    assertEquals(List.of("Training loss", "Linear regions per plane"), charts.stream().map(c -> c.get("title"))
-        .toList());
+    assertEquals(List.of("Training loss, simclr: NT-Xent (InfoNCE)", "Linear regions per plane"), charts.stream()
+        .map(c -> c.get("title")).toList());
     String html = ReportWriter.html(List.of(r));
-    assertTrue(html.contains("a: complete") && html.contains("uPlot") && html.contains("data:image/svg+xml;base64,"));
+    assertTrue(html.contains("a: finished at step 300") && html.contains("uPlot")
+        && html.contains("data:image/svg+xml;base64,"));
     assertFalse(html.contains("<script src") || html.contains("<link") || html.contains("src=\"http")
         || html.contains("url(http"), "self-contained: nothing loaded from the network");
   }
@@ -224,6 +225,84 @@ class ReportTest {
     assertEquals(List.of(200L), plain.alerts().stream().map(RunData.Alert::step).toList());
   }
 
+  /**
+   * A run resumed in place ({@code ./trainer --resume}, in the checkpoint's own run directory) is marked where it was
+   * resumed: the page's data name each resume's run and step (report.js draws a dashed line labelled "resumed at step
+   * N" on the run's charts) and the caption says what the lines are. A resume a later one went back before happened
+   * on the trajectory the run left and is not marked. Nothing marked it before.
+   */
+  @Test
+  void aRunResumedInPlaceIsMarkedWhereItWasResumed() throws Exception {
+    Path d = run(tmp, "r", true, "");
+    // interrupted at 250, resumed there; crashed after 280, resumed from best at 200; a second crash, again at 200
+    Files.writeString(d.resolve("events.jsonl"), "{\"type\":\"run_finished\",\"status\":\"interrupted\","
+        + "\"steps\":250}\n{\"type\":\"run_resumed\",\"step\":250,\"time\":10}\n{\"type\":\"run_resumed\","
+        + "\"step\":200,\"checkpoint\":\"best\",\"time\":20}\n{\"type\":\"run_resumed\",\"step\":200,"
+        + "\"time\":30}\n{\"type\":\"run_finished\",\"status\":\"done\",\"steps\":300}\n");
+    RunData r = RunData.read(d);
+    assertEquals(List.of(200L), r.resumedAt());
+    assertEquals(List.of(200L), new RunData.Incremental(d).refresh().resumedAt(), "the live page's reading");
+    assertEquals(List.of(Map.of("run", "r", "step", 200L)), ReportWriter.data(List.of(r), false).get("resumes"));
+    String html = ReportWriter.html(List.of(r));
+    assertTrue(html.contains("\"resumes\":[{\"run\":\"r\",\"step\":200}]")
+        || html.contains("\"resumes\":[{\"step\":200,\"run\":\"r\"}]"), "the page's data");
+    assertTrue(html.contains(" Dashed blue lines: steps where the run was resumed from a checkpoint (\"resumed at step"
+        + " N\")."), "the caption");
+    assertEquals(List.of(250L, 400L), RunData.resumeSteps(List.of(resume(100), resume(250), resume(400))
+        .subList(1, 3)), "resumed later each time: every resume is marked");
+    // a run never resumed: none, and no caption of them
+    RunData plain = RunData.read(run(tmp, "p", true, ""));
+    assertEquals(List.of(), ReportWriter.data(List.of(plain), false).get("resumes"));
+    assertFalse(ReportWriter.html(List.of(plain)).contains("Dashed blue lines"));
+  }
+
+  private static com.fasterxml.jackson.databind.JsonNode resume(long step) throws Exception {
+    return new com.fasterxml.jackson.databind.ObjectMapper().readTree("{\"type\":\"run_resumed\",\"step\":" + step
+        + ",\"time\":1}");
+  }
+
+  /**
+   * The losses of different methods (SimCLR's NT-Xent, VICReg's three terms, a cross-entropy) are of different kinds
+   * and scales: each method's runs get a loss chart of their own, titled with the method and its loss, the legend
+   * naming run and method; they shared one axis, the legend naming the run only. Each chart names the runs it draws,
+   * whose alert and resume lines the page draws on it.
+   */
+  @Test
+  void eachMethodsTrainingLossHasAChartOfItsOwn() throws Exception {
+    Path a = run(tmp, "a", true, "");
+    Path v = run(tmp, "v", true, "");
+    Path s = run(tmp, "s", true, "");
+    Path x = run(tmp, "x", true, "");
+    Files.writeString(v.resolve("config.json"), "{\"run_id\":\"v\",\"method\":\"vicreg\"}");
+    Files.writeString(s.resolve("config.json"), "{\"run_id\":\"s\",\"method\":\"supervised\"}");
+    Files.writeString(x.resolve("config.json"), "{\"run_id\":\"x\",\"method\":\"my-loop\",\"source\":\"http\"}");
+    Path a2 = run(tmp, "a2", true, ""); // simclr too: on a's chart
+    List<RunData> runs = List.of(RunData.read(a), RunData.read(v), RunData.read(s), RunData.read(a2),
+        RunData.read(x));
+    @SuppressWarnings("unchecked")
+    List<Map<String, Object>> charts = (List<Map<String, Object>>) ReportWriter.data(runs, false).get("charts");
+    List<Map<String, Object>> losses = charts.stream().filter(c -> String.valueOf(c.get("title"))
+        .startsWith("Training loss")).toList();
+    assertEquals(List.of("Training loss, simclr: NT-Xent (InfoNCE)", "Training loss, vicreg: inv. + var. + cov. terms",
+        "Training loss, supervised: cross-entropy", "Training loss, my-loop"),
+        losses.stream().map(c -> c.get("title")).toList());
+    assertEquals(List.of(List.of("a (simclr)", "a2 (simclr)"), List.of("v (vicreg)"), List.of("s (supervised)"),
+        List.of("x (my-loop)")), losses.stream().map(c -> ((List<Map<String, Object>>) c.get("series")).stream()
+        .map(z -> z.get("label")).toList()).toList());
+    assertEquals(List.of(List.of("a", "a2"), List.of("v"), List.of("s"), List.of("x")),
+        losses.stream().map(c -> c.get("runs")).toList());
+    Map<String, Object> regions = charts.stream().filter(c -> c.get("title").equals("Linear regions per plane"))
+        .findFirst().orElseThrow();
+    assertEquals(List.of("a", "v", "s", "a2", "x"), regions.get("runs"), "other charts draw every run");
+    assertTrue(ReportWriter.html(runs).contains("Each method's training loss has a chart of its own"));
+    // one run: its method names the chart and the curve
+    @SuppressWarnings("unchecked")
+    Map<String, Object> one = ((List<Map<String, Object>>) ReportWriter.data(List.of(runs.get(1)), false)
+        .get("charts")).get(0);
+    assertEquals("Training loss, vicreg: inv. + var. + cov. terms", one.get("title"));
+    assertEquals("vicreg loss", ((List<Map<String, Object>>) one.get("series")).get(0).get("label"));
+  }
+
   /** A run interrupted and resumed has one run_finished per segment: the coverage is the whole run's. */
   @Test
   void aResumedRunsCoverageSumsItsSegments() throws Exception {
@@ -312,37 +391,60 @@ class ReportTest {
   }
 
   /**
-   * A run that did not end by reaching its last step says how it ended, and its status is not the green "complete" of
-   * a run that did: an early stop (the collapse alert of --early-stop stop) and an interruption are marked as ended
-   * early, a failure as failed.
+   * A run's status line says first what became of the run (finished, interrupted, stopped early, failed at step N, or
+   * not finished: still running or crashed), and its files only where they matter: damaged or cut short, or not
+   * checkable. It read "complete; the run was interrupted at step 52" (whole files, but a run cut short) and
+   * "INCOMPLETE — the run has not finished …". Its colour: green for a finished run with whole files, amber for one
+   * interrupted or stopped early, red for one failed, not finished or with damaged files.
    */
   @Test
-  void anInterruptedStoppedOrFailedRunSaysHowItEnded() throws Exception {
+  void theStatusSaysWhatBecameOfTheRunAndItsFilesOnlyWhereTheyMatter() throws Exception {
     Path i = run(tmp, "i", false, "");
     Files.writeString(i.resolve("events.jsonl"), "{\"type\":\"run_finished\",\"status\":\"interrupted\","
-        + "\"steps\":52,\"exit_code\":130}\n", java.nio.file.StandardOpenOption.APPEND);
+        + "\"steps\":52,\"exit_code\":130,\"reason\":\"interrupted by SIGINT\"}\n",
+        java.nio.file.StandardOpenOption.APPEND);
     // its run_finished records no analyses: the metrics could not be checked for an early end, and it says so
     assertTrue(ReportWriter.html(List.of(RunData.read(i))).contains("<div class=\"status ended\" id=\"status-i\">"
-        + "i: complete; the run was interrupted at step 52; not checked for metrics cut short: run_finished records no"
+        + "i: interrupted at step 52 by SIGINT; not checked for metrics cut short: run_finished records no"
         + " analysed snapshots and no last training step (a run without analyzers that ./trainer did not end done"
         + " itself: a --monitor or HTTP run, one stopped early or failed, or one of an earlier release)</div>"));
+    Path m = run(tmp, "m", false, ""); // a monitor's marking of a run it found left without an end
+    Files.writeString(m.resolve("events.jsonl"), "{\"type\":\"run_finished\",\"status\":\"interrupted\","
+        + "\"steps\":9,\"reason\":\"the monitor stopped without ending this run\"," + CHECKED + "}\n");
+    assertEquals("interrupted at step 9: the monitor stopped without ending this run",
+        ReportWriter.status(RunData.read(m)));
     Path s = run(tmp, "s", false, "");
     Files.writeString(s.resolve("events.jsonl"), "{\"type\":\"run_finished\",\"status\":\"stopped\",\"steps\":121,"
         + "\"exit_code\":3,\"stopped\":true,\"reason\":\"collapse alert batch_collapse: batch collapsed\","
         + CHECKED + "}\n",
         java.nio.file.StandardOpenOption.APPEND);
     assertTrue(ReportWriter.html(List.of(RunData.read(s))).contains("<div class=\"status ended\" id=\"status-s\">"
-        + "s: complete; the run stopped early at step 121: collapse alert batch_collapse: batch collapsed</div>"));
+        + "s: stopped early at step 121: collapse alert batch_collapse: batch collapsed</div>"));
     Path f = run(tmp, "f", false, "");
     Files.writeString(f.resolve("events.jsonl"), "{\"type\":\"run_finished\",\"status\":\"failed\","
         + "\"steps\":7,\"error\":\"disk full\"," + CHECKED + "}\n", java.nio.file.StandardOpenOption.APPEND);
     assertTrue(ReportWriter.html(List.of(RunData.read(f))).contains("<div class=\"status failed\" id=\"status-f\">"
-        + "f: complete; the run failed at step 7: disk full</div>"));
+        + "f: failed at step 7: disk full</div>"));
     Path d = run(tmp, "d", false, "");
     Files.writeString(d.resolve("events.jsonl"), "{\"type\":\"run_finished\",\"status\":\"done\",\"steps\":300,"
         + CHECKED + "}\n", java.nio.file.StandardOpenOption.APPEND);
     assertTrue(ReportWriter.html(List.of(RunData.read(d))).contains(
-        "<div class=\"status complete\" id=\"status-d\">d: complete</div>"));
+        "<div class=\"status complete\" id=\"status-d\">d: finished at step 300</div>"));
+    // not finished, whole files: its state, and nothing said of its files
+    Path n = run(tmp, "n", false, "");
+    assertTrue(ReportWriter.html(List.of(RunData.read(n))).contains("<div class=\"status incomplete\" id=\"status-n\">"
+        + "n: not finished (no run_finished event): still running, or it crashed</div>"));
+    // resumed after its end and not ended since
+    Files.writeString(d.resolve("events.jsonl"), "{\"type\":\"run_resumed\",\"step\":300,\"time\":5}\n",
+        java.nio.file.StandardOpenOption.APPEND);
+    assertEquals("not finished since it was resumed at step 300 (no run_finished after its run_resumed): still"
+        + " running, or it crashed", ReportWriter.status(RunData.read(d)));
+    // finished, damaged files: both, the files after the run's state
+    Path h = run(tmp, "h", false, "{\"name\":\"splinewatch_training_loss\",\"lab");
+    Files.writeString(h.resolve("events.jsonl"), "{\"type\":\"run_finished\",\"status\":\"done\",\"steps\":300,"
+        + CHECKED + "}\n");
+    assertTrue(ReportWriter.html(List.of(RunData.read(h))).contains("<div class=\"status incomplete\" id=\"status-h\">"
+        + "h: finished at step 300; files INCOMPLETE: metrics.jsonl line 9 is half-written</div>"));
   }
 
   /** A run_finished's record of analyses the metrics can be checked against: none made, none to find. */

@@ -78,19 +78,20 @@ class RunEndTest {
     String events = Files.readString(dir.resolve("events.jsonl"));
     assertTrue(events.contains("\"" + RunData.METRICS_FLUSHED + "\":false"), events);
     assertFalse(events.contains(RunData.TRAINING_STEP_LOGGED), "a step the metrics may not hold is not claimed");
-    String status = "complete; not checked for metrics cut short: run_finished was written before the metrics were"
-        + " all written (the flush at the run's end timed out): samples written after it are read, but any that were"
-        + " lost are not told";
+    String status = "finished at step 20; not checked for metrics cut short: run_finished was written before the"
+        + " metrics were all written (the flush at the run's end timed out): samples written after it are read, but"
+        + " any that were lost are not told";
     assertEquals(status, ReportWriter.status(RunData.read(dir)), "the end-of-run report: not called cut short");
-    assertTrue(Files.readString(dir.resolve("report.html")).contains("late: complete; not checked for metrics cut"
-        + " short: run_finished was written before the metrics were all written"));
+    assertTrue(Files.readString(dir.resolve("report.html")).contains("late: finished at step 20; not checked for"
+        + " metrics cut short: run_finished was written before the metrics were all written"));
     assertTrue(out.contains("  note: the run's metrics were not all written within 30 s of its end"), out);
     lateSamples(dir);
     assertEquals(status, ReportWriter.status(RunData.read(dir)), "./monitor report afterwards says the same");
     // flushed in time, the same files would have been cut short: the check applies
     Path cut = writtenBeforeFlush("cut");
     runEnd(cut, true);
-    assertTrue(ReportWriter.status(RunData.read(cut)).startsWith("INCOMPLETE — the metrics end early"));
+    assertTrue(ReportWriter.status(RunData.read(cut)).startsWith("finished at step 20; files INCOMPLETE: the metrics"
+        + " end early"), ReportWriter.status(RunData.read(cut)));
   }
 
   @Test
@@ -104,15 +105,15 @@ class RunEndTest {
     Files.writeString(metrics, String.join("\n", lines.subList(0, lines.size() - 1)) + "\n"
         + last.substring(0, last.length() / 2));
     runEnd(dir, false);
-    String status = "complete; not checked for metrics cut short: run_finished was written before the metrics were"
-        + " all written (the flush at the run's end timed out): samples written after it are read, but any that were"
-        + " lost are not told";
+    String status = "finished at step 20; not checked for metrics cut short: run_finished was written before the"
+        + " metrics were all written (the flush at the run's end timed out): samples written after it are read, but"
+        + " any that were lost are not told";
     RunData atEnd = RunData.read(dir);
-    // it was "INCOMPLETE — metrics.jsonl line 4 is half-written", and complete once the writer ended the line
+    // it was "INCOMPLETE — metrics.jsonl line 4 is half-written", and whole once the writer ended the line
     assertEquals(status, ReportWriter.status(atEnd), "the end-of-run report");
     assertEquals(List.of("metrics.jsonl line 4 was still being written when read: the flush at the run's end timed"
         + " out, and its sample was not read"), atEnd.notes());
-    assertTrue(Files.readString(dir.resolve("report.html")).contains("half: complete; not checked"));
+    assertTrue(Files.readString(dir.resolve("report.html")).contains("half: finished at step 20; not checked"));
     Files.writeString(metrics, last.substring(last.length() / 2) + "\n", java.nio.file.StandardOpenOption.APPEND);
     RunData later = RunData.read(dir);
     assertEquals(status, ReportWriter.status(later), "./monitor report once the line is whole");

@@ -37,6 +37,9 @@ import org.splinewatch.snapshot.Sample;
  * sent); a cursor that is not one is a 400 naming what was expected.
  */
 class LivePageDeltaTest {
+  /** The title of a simclr run's loss chart (one per method: ReportWriter.lossTitle). */
+  private static final String LOSS = "Training loss, simclr: NT-Xent (InfoNCE)";
+
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final HttpClient HTTP = HttpClient.newHttpClient();
 
@@ -168,14 +171,14 @@ class LivePageDeltaTest {
     append(Sample.of(MetricFamily.TRAINING_LOSS, 2.0, 10), Sample.of(MetricFamily.TRAINING_LOSS, 1.5, 20));
     JsonNode first = answer("/api/runs/r");
     assertFalse(first.get("delta").asBoolean());
-    assertEquals(Map.of("Training loss", List.of("10=2.0", "20=1.5")), charts(first));
+    assertEquals(Map.of(LOSS, List.of("10=2.0", "20=1.5")), charts(first));
 
     // training moves on to step 30, then the analysis of the snapshot of step 10 finishes: a sample of an earlier step
     append(Sample.of(MetricFamily.TRAINING_LOSS, 1.2, 30));
     append(Sample.of(MetricFamily.KNN_ACCURACY_RATIO, 0.7, 10, "layer", "repr"));
     JsonNode second = answer("/api/runs/r?after=" + first.get("cursor").asText());
     assertTrue(second.get("delta").asBoolean());
-    assertEquals(Map.of("Training loss", List.of("30=1.2"), "kNN (probe) accuracy", List.of("10=0.7")),
+    assertEquals(Map.of(LOSS, List.of("30=1.2"), "kNN (probe) accuracy", List.of("10=0.7")),
         charts(second));
     assertEquals(30, second.get("lastStep").asLong(), "the run's last step, not the delta's");
 
@@ -193,7 +196,7 @@ class LivePageDeltaTest {
     append(Sample.of(MetricFamily.TRAINING_LOSS, 1.3, 30));
     JsonNode resumed = answer("/api/runs/r?after=" + third.get("cursor").asText());
     assertFalse(resumed.get("delta").asBoolean());
-    assertEquals(List.of("10=2.0", "20=1.5", "30=1.3"), charts(resumed).get("Training loss"));
+    assertEquals(List.of("10=2.0", "20=1.5", "30=1.3"), charts(resumed).get(LOSS));
 
     // a cursor of more samples than the run has is of another reading of the run (a directory written again)
     JsonNode later = answer("/api/runs/r?after=1.1.999999");
@@ -216,7 +219,7 @@ class LivePageDeltaTest {
     RunLog.appendEvent(m, Map.of("type", "run_finished", "status", "interrupted", "steps", 9, "reason",
         "the monitor stopped without ending this run", "time", 2000));
     JsonNode a = answer("/api/runs/m");
-    assertEquals("complete; the run was interrupted at step 9: the monitor stopped without ending this run; not"
+    assertEquals("interrupted at step 9: the monitor stopped without ending this run; not"
         + " checked for metrics cut short: run_finished records no analysed snapshots and no last training step (a run"
         + " without analyzers that ./trainer did not end done itself: a --monitor or HTTP run, one stopped early or"
         + " failed, or one of an earlier release)", a.get("status").asText());
