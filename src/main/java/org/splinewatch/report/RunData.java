@@ -168,9 +168,21 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
     return finished() && problems.isEmpty();
   }
 
-  /** The command-line warning for a run that is not {@link #complete()}: its id and problems on one line. */
+  /**
+   * The command-line warning for a run that is not {@link #complete()}, on one line: the run's state first where it
+   * has not finished ({@code warning: x has not finished (no run_finished event): still running, or it crashed}),
+   * then damage to its files where there is some ({@code x's files are incomplete: metrics.jsonl line 9 is
+   * malformed}), as the report's status line words them.
+   */
   public String incompleteWarning() {
-    return "warning: " + runId + " is incomplete: " + String.join("; ", problems);
+    List<String> parts = new ArrayList<>();
+    problems.stream().filter(RunData::notFinished)
+        .forEach(p -> parts.add(runId + " " + p.substring("the run ".length())));
+    List<String> damage = problems.stream().filter(p -> !notFinished(p)).toList();
+    if (!damage.isEmpty()) {
+      parts.add(runId + "'s files are incomplete: " + String.join("; ", damage));
+    }
+    return "warning: " + String.join("; ", parts);
   }
 
   /**

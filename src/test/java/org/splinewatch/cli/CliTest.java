@@ -652,8 +652,8 @@ class CliTest {
         + " metrics.jsonl)", none.strip());
     // a run that recorded no sample (and no malformed line) is reported, and says so: it was "no usable sample",
     // exit 1, while the monitor wrote the report of an HTTP run that received no snapshot
-    assertEquals("note: half: no samples: its metrics.jsonl holds none, so it has no curves\nwarning: half is"
-        + " incomplete: the run has not finished (no run_finished event): still running, or it crashed\nreport: "
+    assertEquals("note: half: no samples: its metrics.jsonl holds none, so it has no curves\nwarning: half has"
+        + " not finished (no run_finished event): still running, or it crashed\nreport: "
         + half.resolve("report.html"), run(0, "monitor", "report", half.toString()).strip());
     assertEquals("error: no run to count: 1 of 1 run directory skipped (" + half + ": metrics.jsonl has no samples;"
         + " the run has not finished (no run_finished event): still running, or it crashed); expected directories of"

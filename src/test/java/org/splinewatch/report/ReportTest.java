@@ -479,6 +479,11 @@ class ReportTest {
     Files.write(b.resolve("metrics.jsonl"), noise);
     String binary = RunData.read(b).incompleteWarning();
     assertTrue(binary.length() < 400 && binary.contains("more malformed lines"), binary);
+    // the run's state and its files' damage said apart, as the report's status line says them
+    assertTrue(binary.startsWith("warning: b's files are incomplete: metrics.jsonl line 1 is not valid UTF-8;"), binary);
+    Path unfinished = run(tmp, "u", false, "hello\n");
+    assertEquals("warning: u has not finished (no run_finished event): still running, or it crashed; u's files are"
+        + " incomplete: metrics.jsonl line 9 is malformed", RunData.read(unfinished).incompleteWarning());
     // a few bad lines are all named, other problems kept in order
     assertEquals(List.of("a line 1 is malformed", "b line 2 is malformed", "other", "a line 3 is malformed"),
         RunData.summarised(List.of("a line 1 is malformed", "b line 2 is malformed", "other",
