@@ -36,6 +36,7 @@ import org.splinewatch.run.ResumeCheck;
 import org.splinewatch.run.RunDirectory;
 import org.splinewatch.run.WiringSettings;
 import org.splinewatch.settings.ConfigErrors;
+import org.splinewatch.settings.PekkoKeys;
 import org.splinewatch.snapshot.RunIds;
 import org.splinewatch.trainer.Checkpoints;
 import org.splinewatch.trainer.NetworkFootprint;
@@ -404,7 +405,7 @@ public final class TrainCommand implements Callable<Integer> {
         throw new IllegalArgumentException("config file " + configFile + " cannot be read: " + Main.oneLine(e)
             + "; expected HOCON (see docs/options.md)");
       }
-      checkKnownKeys(file, configFile);
+      checkKnownKeys(file, configFile.toString());
       // Pekko reads its keys only when the actor system starts, after every check, in words of its own
       ConfigErrors.pekkoProblem(base).ifPresent(p -> {
         throw new IllegalArgumentException(p);
@@ -452,17 +453,22 @@ public final class TrainCommand implements Callable<Integer> {
    * Every key the config file sets under {@code splinewatch} must be a key of reference.conf (others are typos that
    * would be ignored), and a section of reference.conf must stay a section; so must a key of splinewatch's own
    * dispatchers ({@code splinewatch-analysis-dispatcher}, {@code splinewatch-trainer-dispatcher}), which may also be
-   * any setting Pekko reads for a dispatcher ({@code pekko.actor.default-dispatcher}, {@code default-mailbox}). Keys of
-   * another namespace of the class path's reference.conf files ({@code pekko}, ...) are not checked, but a namespace
-   * none of them has ({@code splinewatchx.run.planes}, {@code run.planes}) is refused: nothing reads it.
+   * any setting Pekko reads for a dispatcher ({@code pekko.actor.default-dispatcher}, {@code default-mailbox}). So must
+   * a {@code pekko} key be one of Pekko's reference.conf files, but in its free-form sections ({@link PekkoKeys}).
+   * Keys of another namespace of the class path's reference.conf files are not checked, but a namespace none of them
+   * has ({@code splinewatchx.run.planes}, {@code run.planes}) is refused: nothing reads it. The line names the file
+   * ({@code configFile}) and line, and the nearest key where one is a letter or two away.
    */
-  static void checkKnownKeys(Config file, File configFile) {
+  static void checkKnownKeys(Config file, String configFile) {
     Config reference = ConfigFactory.defaultReference();
     Config unresolved = file.resolve(ConfigResolveOptions.defaults().setAllowUnresolved(true));
     checkKnownKeys(unresolved.root(), List.of(), reference, configFile, "one of the keys of reference.conf");
+    PekkoKeys.unknownKey(unresolved, reference, configFile).ifPresent(line -> {
+      throw new IllegalArgumentException(line);
+    });
   }
 
-  private static void checkKnownKeys(ConfigObject object, List<String> path, Config reference, File configFile,
+  private static void checkKnownKeys(ConfigObject object, List<String> path, Config reference, String configFile,
       String expected) {
     for (var e : object.entrySet()) {
       List<String> key = new java.util.ArrayList<>(path);
@@ -470,8 +476,9 @@ public final class TrainCommand implements Callable<Integer> {
       String joined = ConfigUtil.joinPath(key);
       if (key.size() == 1 && !key.get(0).equals("splinewatch")) {
         if (!reference.root().containsKey(key.get(0))) { // a typo of the namespace was ignored without a word
-          throw new IllegalArgumentException("unknown setting " + joined + " in " + configFile
-              + "; expected keys under splinewatch (e.g. splinewatch.run.planes = 3; see docs/options.md)");
+          throw new IllegalArgumentException("unknown setting " + joined + " in "
+              + ConfigErrors.at(configFile, e.getValue().origin()) + "; expected keys under splinewatch (e.g."
+              + " splinewatch.run.planes = 3; see docs/options.md)");
         }
         if (key.get(0).startsWith("splinewatch-") && e.getValue() instanceof ConfigObject dispatcher) {
           // a typo here (fixed-pool-sise) left the analyzers on one thread without a word
@@ -481,11 +488,14 @@ public final class TrainCommand implements Callable<Integer> {
           checkKnownKeys(dispatcher, key, keys, configFile, "a key of " + joined + " in reference.conf or a"
               + " dispatcher setting of Pekko (pekko.actor.default-dispatcher)");
         }
-        continue; // another namespace (pekko, ...)
+        continue; // another namespace (pekko: PekkoKeys, ...)
       }
       if (!reference.hasPathOrNull(joined)) {
-        throw new IllegalArgumentException("unknown setting " + joined + " in " + configFile
-            + "; expected " + expected + " (see docs/options.md)");
+        List<String> siblings = new java.util.ArrayList<>(reference.getObject(ConfigUtil.joinPath(path)).keySet());
+        throw new IllegalArgumentException("unknown setting " + joined + " in "
+            + ConfigErrors.at(configFile, e.getValue().origin()) + "; expected " + expected + " (see docs/options.md)"
+            + ConfigErrors.closest(e.getKey(), siblings).map(c -> "; did you mean " + ConfigUtil.joinPath(path) + "."
+            + ConfigUtil.joinPath(c) + "?").orElse(""));
       }
       if (reference.hasPath(joined) && reference.getValue(joined) instanceof ConfigObject
           && !(e.getValue() instanceof ConfigObject)) {

@@ -12,11 +12,13 @@ import com.typesafe.config.ConfigValue;
 import com.typesafe.config.ConfigValueFactory;
 import com.typesafe.config.ConfigValueType;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -217,6 +219,51 @@ public final class ConfigErrors {
           + " from " + SET_BY_NODE.get(key) + "; expected that setting");
     }
     return lines;
+  }
+
+  /** Where a key a config file sets is, for a message: {@code my.conf, line 3}; {@code label} names the file. */
+  public static String at(String label, ConfigOrigin origin) {
+    return label + (origin != null && origin.lineNumber() > 0 ? ", line " + origin.lineNumber() : "");
+  }
+
+  /**
+   * The one of {@code names} a misspelt {@code name} most likely meant: the nearest by edits (a letter added, dropped,
+   * changed, or two neighbours swapped), at most 1 edit for names of up to 4 letters and 2 beyond; empty when none is
+   * that near.
+   */
+  public static Optional<String> closest(String name, Collection<String> names) {
+    int limit = name.length() <= 4 ? 1 : 2;
+    String best = null;
+    int bestDistance = Integer.MAX_VALUE;
+    for (String candidate : new TreeSet<>(names)) {
+      int d = edits(name.toLowerCase(Locale.ROOT), candidate.toLowerCase(Locale.ROOT));
+      if (d <= limit && d < bestDistance && !candidate.equals(name)) {
+        best = candidate;
+        bestDistance = d;
+      }
+    }
+    return Optional.ofNullable(best);
+  }
+
+  /** Edits from {@code a} to {@code b}: insertions, deletions, substitutions and swaps of neighbours. */
+  static int edits(String a, String b) {
+    int[][] d = new int[a.length() + 1][b.length() + 1];
+    for (int i = 0; i <= a.length(); i++) {
+      d[i][0] = i;
+    }
+    for (int j = 0; j <= b.length(); j++) {
+      d[0][j] = j;
+    }
+    for (int i = 1; i <= a.length(); i++) {
+      for (int j = 1; j <= b.length(); j++) {
+        int cost = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
+        d[i][j] = Math.min(Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1), d[i - 1][j - 1] + cost);
+        if (i > 1 && j > 1 && a.charAt(i - 1) == b.charAt(j - 2) && a.charAt(i - 2) == b.charAt(j - 1)) {
+          d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+        }
+      }
+    }
+    return d[a.length()][b.length()];
   }
 
   /** The value at {@code key}, which {@code root} has, as set (a null included). */
