@@ -379,33 +379,37 @@ public final class TrainCommand implements Callable<Integer> {
   }
 
   /**
-   * reference.conf (and application.conf) with {@code configFile} over it and {@code overrides} over both. A config
-   * file that is missing, cannot be parsed or sets an unknown {@code splinewatch.*} key is an
-   * {@link IllegalArgumentException} with one line (the commands turn it into exit code 2).
+   * reference.conf with the application's configuration over it (application.conf, or the file {@code -Dconfig.file}
+   * names in its place), {@code configFile} over both and {@code overrides} over all. A config file, either one, that
+   * is missing, cannot be parsed or sets an unknown key is an {@link IllegalArgumentException} with one line (the
+   * commands turn it into exit code 2); so is {@code -Dconfig.resource} or {@code -Dconfig.url}.
    */
   public static Config load(Map<String, Object> overrides, File configFile) {
     checkSystemProperties(System.getProperties());
-    Config base = ConfigFactory.load();
-    if (configFile != null) {
-      if (!configFile.isFile()) {
-        // a pipe (--config <(echo ...)) or a device exists: it was "not found"; the file is read more than once
-        String kind = configFile.exists() && !configFile.isDirectory()
-            ? org.splinewatch.snapshot.DurableFiles.specialKind(configFile.toPath()) : null;
-        throw new IllegalArgumentException("config file " + configFile + (configFile.isDirectory() ? " is a directory"
-            : !configFile.exists() ? " not found" : " is " + (kind == null ? "not a regular file" : kind))
-            + "; expected a HOCON file overriding keys of reference.conf (see docs/options.md)"
-            + (configFile.exists() && !configFile.isDirectory() ? ", a regular file: it is read more than once, so"
-            + " save a pipe's output to a file first" : ""));
-      }
-      Config file;
+    // Typesafe Config's own -Dconfig.file (JAVA_OPTS) replaces application.conf: checked as --config is, where
+    // ConfigFactory.load() read it without a check (a typo'd key, a bad pekko value were ignored or failed later)
+    File propertyFile = configFileProperty(System.getProperties());
+    Config base;
+    if (propertyFile == null) {
+      base = ConfigFactory.load();
+    } else {
+      String label = propertyFile + " (-Dconfig.file)";
+      Config application = readConfigFile(propertyFile, label);
       try {
-        file = ConfigFactory.parseFile(configFile);
+        base = ConfigFactory.load(application);
+      } catch (ConfigException e) {
+        throw cannotBeRead(label, e);
+      }
+    }
+    if (configFile != null) {
+      Config file = readConfigFile(configFile, configFile.toString());
+      try {
         base = file.withFallback(base).resolve();
       } catch (ConfigException e) {
-        throw new IllegalArgumentException("config file " + configFile + " cannot be read: " + Main.oneLine(e)
-            + "; expected HOCON (see docs/options.md)");
+        throw cannotBeRead(configFile.toString(), e);
       }
-      checkKnownKeys(file, configFile.toString());
+    }
+    if (configFile != null || propertyFile != null) {
       // Pekko reads its keys only when the actor system starts, after every check, in words of its own
       ConfigErrors.pekkoProblem(base).ifPresent(p -> {
         throw new IllegalArgumentException(p);
@@ -413,7 +417,9 @@ public final class TrainCommand implements Callable<Integer> {
       // the analyzers' pool is made at the first analysis: a size below 1 failed every analysis of the run there
       int analysisThreads = base.getInt(ANALYSIS_THREADS);
       if (analysisThreads < 1) {
-        throw new IllegalArgumentException(ANALYSIS_THREADS + " " + analysisThreads + " in " + configFile
+        com.typesafe.config.ConfigOrigin origin = base.getValue(ANALYSIS_THREADS).origin();
+        throw new IllegalArgumentException(ANALYSIS_THREADS + " " + analysisThreads + " in "
+            + (origin.filename() != null ? origin.filename() : origin.description())
             + ": expected at least 1 (threads of the analyzers)");
       }
     }
@@ -422,6 +428,58 @@ public final class TrainCommand implements Callable<Integer> {
       c = c.withValue(e.getKey(), ConfigValueFactory.fromAnyRef(e.getValue()));
     }
     return c;
+  }
+
+  /**
+   * The file {@code -Dconfig.file=FILE} names, or null. Typesafe Config's other two ways to replace application.conf
+   * are refused: {@code -Dconfig.resource} can name only a resource of splinewatch's own jars ({@code ./trainer} runs
+   * {@code java -jar}), and {@code -Dconfig.url} a file that is not at hand to check, or one --config reads as well.
+   */
+  static File configFileProperty(Properties properties) {
+    for (String other : List.of("config.resource", "config.url")) {
+      String value = properties.getProperty(other);
+      if (value != null) {
+        throw new IllegalArgumentException("-D" + other + "=" + value + " (JAVA_OPTS) is not supported; expected"
+            + " --config FILE (or -Dconfig.file=FILE), a HOCON file overriding keys of reference.conf (see"
+            + " docs/options.md)");
+      }
+    }
+    String file = properties.getProperty("config.file");
+    if (file != null && file.isBlank()) {
+      throw new IllegalArgumentException("-Dconfig.file= (JAVA_OPTS) is empty; expected -Dconfig.file=FILE, a HOCON"
+          + " file overriding keys of reference.conf (see docs/options.md)");
+    }
+    return file == null ? null : new File(file);
+  }
+
+  /**
+   * {@code configFile} parsed (not resolved), after the checks every config file passes: a regular file, HOCON, only
+   * known keys. {@code label} names it in the messages ({@code my.conf}, {@code my.conf (-Dconfig.file)}).
+   */
+  private static Config readConfigFile(File configFile, String label) {
+    if (!configFile.isFile()) {
+      // a pipe (--config <(echo ...)) or a device exists: it was "not found"; the file is read more than once
+      String kind = configFile.exists() && !configFile.isDirectory()
+          ? org.splinewatch.snapshot.DurableFiles.specialKind(configFile.toPath()) : null;
+      throw new IllegalArgumentException("config file " + label + (configFile.isDirectory() ? " is a directory"
+          : !configFile.exists() ? " not found" : " is " + (kind == null ? "not a regular file" : kind))
+          + "; expected a HOCON file overriding keys of reference.conf (see docs/options.md)"
+          + (configFile.exists() && !configFile.isDirectory() ? ", a regular file: it is read more than once, so"
+          + " save a pipe's output to a file first" : ""));
+    }
+    Config file;
+    try {
+      file = ConfigFactory.parseFile(configFile);
+    } catch (ConfigException e) {
+      throw cannotBeRead(label, e);
+    }
+    checkKnownKeys(file, label);
+    return file;
+  }
+
+  private static IllegalArgumentException cannotBeRead(String label, ConfigException e) {
+    return new IllegalArgumentException("config file " + label + " cannot be read: " + Main.oneLine(e)
+        + "; expected HOCON (see docs/options.md)");
   }
 
   /** System properties under {@code splinewatch.} that are not settings: read by the code or the tests themselves. */
