@@ -56,9 +56,9 @@ public final class PekkoKeys {
 
   /**
    * The first key under {@code pekko} of {@code file} (a config file as parsed) that {@code reference} (the class
-   * path's reference.conf files) does not define, in one line naming the file ({@code label}) and line, the key, what
-   * is expected and the nearest key ({@code unknown setting pekko.loglevl in my.conf, line 2; expected a key of pekko in
-   * Pekko's reference.conf (see docs/options.md); did you mean pekko.loglevel?}); empty when there is none.
+   * path's reference.conf files) does not define, in one line naming the file ({@code label}) and line, the key,
+   * what is expected and the nearest key ({@code unknown setting pekko.loglevl in my.conf, line 2; expected a key of
+   * pekko in Pekko's reference.conf (see docs/options.md); did you mean pekko.loglevel?}); empty when there is none.
    */
   public static Optional<String> unknownKey(Config file, Config reference, String label) {
     if (!(file.root().get("pekko") instanceof ConfigObject pekko)) {

@@ -75,7 +75,8 @@ class ConfigFilePropertyTest {
     // monitor serve loads through the same code
     String serve = withProperty("config.file", typo.toString(), () -> CliTest.run(2, "monitor", "serve", "--out",
         tmp.resolve("served").toString()));
-    assertTrue(serve.startsWith("error: unknown setting splinewatch.run.planez in " + typo + " (-Dconfig.file)"), serve);
+    assertTrue(serve.startsWith("error: unknown setting splinewatch.run.planez in " + typo + " (-Dconfig.file)"),
+        serve);
     assertFalse(Files.exists(tmp.resolve("served")));
   }
 
