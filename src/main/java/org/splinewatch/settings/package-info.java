@@ -2,6 +2,8 @@
  * Reading settings from a namespaced HOCON block with the checks Typesafe Config does not make: {@link
  * org.splinewatch.settings.ConfigBlock} refuses a fractional value where a whole number is meant (Config's getInt
  * truncates 12.7 to 12), NaN and Infinity where a number is meant, and durations at or below a minimum. Each refusal
- * is one line naming the full key, the value and what is expected. A plain library: no actor or framework imports.
+ * is one line naming the full key, the value and what is expected. {@link org.splinewatch.settings.ConfigErrors} words
+ * Config's own errors that way, and {@link org.splinewatch.settings.PekkoKeys} refuses a config file's misspelt
+ * {@code pekko} key. A plain library: no actor or framework imports.
  */
 package org.splinewatch.settings;
