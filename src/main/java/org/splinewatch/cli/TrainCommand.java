@@ -494,7 +494,9 @@ public final class TrainCommand implements Callable<Integer> {
   static void checkSystemProperties(Properties properties) {
     List<String> settings = new TreeSet<>(properties.stringPropertyNames()).stream()
         .filter(name -> name.startsWith("splinewatch.") && !PROPERTIES.contains(name)).toList();
-    if (settings.isEmpty()) {
+    List<String> pekko = new TreeSet<>(properties.stringPropertyNames()).stream()
+        .filter(name -> name.startsWith("pekko.")).toList();
+    if (settings.isEmpty() && pekko.isEmpty()) {
       return; // the usual start: the class path's reference.conf files are not parsed again
     }
     // reference.conf as written: defaultReference() has the system properties over it, so every one is a key there
@@ -504,6 +506,17 @@ public final class TrainCommand implements Callable<Integer> {
         throw new IllegalArgumentException("unknown setting " + name + " in the system property -D" + name
             + " (JAVA_OPTS); expected one of the keys of reference.conf (see docs/options.md)");
       }
+    }
+    // -Dpekko.loglevl=DEBUG was ignored without a word, as a misspelt pekko key in a config file was: one at a time,
+    // so that the line names its property
+    Config resolved = reference.resolve();
+    for (String name : pekko) {
+      Properties one = new Properties();
+      one.setProperty(name, properties.getProperty(name));
+      PekkoKeys.unknownKey(ConfigFactory.parseProperties(one), resolved, "the system property -D" + name
+          + " (JAVA_OPTS)").ifPresent(line -> {
+            throw new IllegalArgumentException(line);
+          });
     }
   }
 

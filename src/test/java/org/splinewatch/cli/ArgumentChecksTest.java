@@ -192,6 +192,17 @@ class ArgumentChecksTest {
       System.clearProperty("splinewatch.regions.thread");
       com.typesafe.config.ConfigFactory.invalidateCaches();
     }
+    // a pekko key: -Dpekko.loglevl=DEBUG was ignored without a word; a real one, and a free-form section's, pass
+    p.setProperty("pekko.loglevel", "DEBUG");
+    p.setProperty("pekko.remote.artery.canonical.port", "2552");
+    p.setProperty("pekko.actor.serialization-bindings.\"x.Y\"", "jackson-cbor");
+    TrainCommand.checkSystemProperties(p);
+    p.setProperty("pekko.loglevl", "DEBUG");
+    IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+        () -> TrainCommand.checkSystemProperties(p));
+    assertTrue(e.getMessage().startsWith("unknown setting pekko.loglevl in the system property -Dpekko.loglevl"
+        + " (JAVA_OPTS); expected a key of pekko in Pekko's reference.conf") && e.getMessage().endsWith(
+        "; did you mean pekko.loglevel?"), e.getMessage());
   }
 
   @Test
