@@ -890,9 +890,12 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
   /**
    * What the run list needs, without reading every sample: the last step comes from the end of metrics.jsonl.
    *
-   * @param ending  the status of the last {@code run_finished} of a finished run ({@code done}, {@code interrupted},
-   *                {@code stopped}, {@code failed}), empty while it is not finished
-   * @param endStep the step that {@code run_finished} records, 0 while it is not finished
+   * @param lastStep the step the run is at: where its last {@code run_finished} ended it (a run interrupted or stopped
+   *                 between the trainer's logged steps ends after its last sample), else the latest step known: its
+   *                 samples' last, or the step it resumed from before it logged again
+   * @param ending   the status of the last {@code run_finished} of a finished run ({@code done}, {@code interrupted},
+   *                 {@code stopped}, {@code failed}), empty while it is not finished
+   * @param endStep  the step that {@code run_finished} records, 0 while it is not finished
    */
   public record Summary(String id, boolean finished, long lastStep, Map<String, Object> config, String ending,
       long endStep) {
@@ -903,32 +906,67 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
     List<String> ignored = new ArrayList<>();
     Map<String, Object> config = readConfig(dir, ignored);
     List<JsonNode> runEnds = new ArrayList<>();
-    boolean finished = !readEvents(dir, new ArrayList<>(), runEnds, new ArrayList<>(), ignored) && !runEnds.isEmpty();
+    List<JsonNode> resumes = new ArrayList<>();
+    boolean finished = !readEvents(dir, new ArrayList<>(), runEnds, resumes, ignored) && !runEnds.isEmpty();
+    JsonNode end = finished ? runEnds.get(runEnds.size() - 1) : null;
+    long last;
+    if (end != null && end.path("steps").canConvertToLong()) {
+      last = end.path("steps").asLong();
+    } else {
+      JsonNode resume = finished || resumes.isEmpty() ? null : resumes.get(resumes.size() - 1);
+      last = tailStep(dir.resolve("metrics.jsonl"), resume);
+      if (resume != null) {
+        last = Math.max(last, resume.path("step").asLong());
+      }
+    }
+    return new Summary(dir.getFileName().toString(), finished, last, config,
+        end == null ? "" : end.path("status").asText(""), end == null ? 0 : end.path("steps").asLong());
+  }
+
+  /**
+   * The last step of the samples at the end of {@code metrics} (0 for none). After {@code resume} (a run going on
+   * from a checkpoint, null for none) the steps after its step written before its segment's first training sample
+   * are the trajectory it left, as {@link #supersede} drops them: a run resumed from {@code best} is not at the step
+   * it had reached before.
+   */
+  private static long tailStep(Path metrics, JsonNode resume) {
+    long resumedAt = resume == null ? Long.MAX_VALUE : resume.path("step").asLong();
+    double resumedTime = resume == null ? 0 : resume.path("time").asDouble();
+    boolean onNewTrajectory = resume == null;
     long last = 0;
-    Path metrics = dir.resolve("metrics.jsonl");
     try (RandomAccessFile f = new RandomAccessFile(metrics.toFile(), "r")) {
       long from = Math.max(0, f.length() - TAIL_BYTES);
       byte[] tail = new byte[(int) (f.length() - from)];
       f.seek(from);
       f.readFully(tail);
-      Matcher m = STEP.matcher(new String(tail, StandardCharsets.UTF_8));
-      while (m.find()) {
+      for (String line : new String(tail, StandardCharsets.UTF_8).split("\n")) {
+        Matcher m = STEP.matcher(line);
+        if (!m.find()) {
+          continue; // the first line cut by the tail, or a half-written one
+        }
+        long step;
         try {
-          last = Math.max(last, Long.parseLong(m.group(1)));
+          step = Long.parseLong(m.group(1));
         } catch (NumberFormatException e) {
-          // beyond a long: not a step any writer here produces
+          continue; // beyond a long: not a step any writer here produces
+        }
+        if (!onNewTrajectory && TRAINER_STAMPED.stream().anyMatch(n -> line.contains("\"name\":\"" + n + "\""))) {
+          Matcher t = TIME.matcher(line);
+          onNewTrajectory = t.find() && Double.parseDouble(t.group(1)) >= resumedTime;
+        }
+        if (onNewTrajectory || step <= resumedAt) {
+          last = Math.max(last, step);
         }
       }
     } catch (IOException e) {
       // an unreadable file lists as step 0
     }
-    JsonNode end = finished ? runEnds.get(runEnds.size() - 1) : null;
-    return new Summary(dir.getFileName().toString(), finished, last, config,
-        end == null ? "" : end.path("status").asText(""), end == null ? 0 : end.path("steps").asLong());
+    return last;
   }
 
   private static final int TAIL_BYTES = 64 * 1024;
   private static final Pattern STEP = Pattern.compile("\"step\":(\\d{1,19})\\b");
+  private static final Pattern TIME = Pattern.compile("\"time\":(\\d{1,19}(?:\\.\\d+)?)\\b");
 
   /** {@code config.json} as flat strings (nested values as JSON text); a missing or bad file is a problem. */
   private static Map<String, Object> readConfig(Path dir, List<String> problems) {

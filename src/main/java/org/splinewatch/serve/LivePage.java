@@ -43,10 +43,11 @@ import org.splinewatch.snapshot.RunIds;
  * The monitor's built-in live page and its JSON API, over the run directories under {@code out}:
  * <ul>
  *   <li>{@code GET /}: the page (uPlot inlined), polling the API every 2 s;</li>
- *   <li>{@code GET /api/runs}: {@code [{id, active, finished, step, method, dataset}]};</li>
- *   <li>{@code GET /api/runs/<id>}: {@code {charts, alerts, lastStep, planes, finished, cursor, delta}} of that run
- *       (the report's data, without pictures; the page shows {@code /runs/<id>/planes/<k>/latest.svg} of an active
- *       run); {@code ?after=<cursor>} (an earlier answer's) gives charts of only the samples written since, with
+ *   <li>{@code GET /api/runs}: {@code [{id, active, finished, ending, endStep, step, method, dataset}]}, {@code step}
+ *       the step the run is at ({@link RunData.Summary#lastStep});</li>
+ *   <li>{@code GET /api/runs/<id>}: {@code {charts, alerts, lastStep, step, planes, finished, cursor, delta}} of that
+ *       run (the report's data, without pictures; the page shows {@code /runs/<id>/planes/<k>/latest.svg} of an active
+ *       run; {@code step} as in the list, {@code lastStep} the charts' last); {@code ?after=<cursor>} (an earlier answer's) gives charts of only the samples written since, with
  *       {@code delta} true, so a page polling a long run downloads what is new, not the whole run every 2 s.</li>
  * </ul>
  */
@@ -284,7 +285,10 @@ public final class LivePage {
                 if (!Files.isRegularFile(dir.resolve("metrics.jsonl"))) {
                   return null;
                 }
-                return cache.data(dir, after);
+                Map<String, Object> data = cache.data(dir, after);
+                // the step the run is at, as the run list has it (the charts' lastStep is their last sample's)
+                data.put("step", summaries.of(dir).lastStep());
+                return data;
               });
             }))),
             pathEnd(() -> list)))));

@@ -329,4 +329,55 @@ class LivePageDeltaTest {
         byId.get("cut").get("ending"), ((Number) byId.get("cut").get("endStep")).longValue()));
     assertEquals("", byId.get("running").get("ending"), "not finished: no ending yet");
   }
+
+  /** A run whose trainer logs every 10 steps, to step {@code last}. */
+  private Path loggedTo(String id, int last) {
+    RunLog.writeConfig(out.resolve(id), Map.of("run_id", id, "method", "supervised", "dataset", "mnist"));
+    RunLog l = new RunLog(out.resolve(id));
+    for (int step = 10; step <= last; step += 10) {
+      l.append(List.of(Sample.of(MetricFamily.TRAINING_LOSS, 1.0 / step, step),
+          Sample.of(MetricFamily.TRAINING_STEP, step, step)), Map.of("run", id));
+    }
+    l.close();
+    return out.resolve(id);
+  }
+
+  private static long step(List<Map<String, Object>> runs, String id) {
+    return ((Number) runs.stream().filter(m -> m.get("id").equals(id)).findFirst().orElseThrow().get("step"))
+        .longValue();
+  }
+
+  /**
+   * The run list's step is the step the run is at, not its last logged one: a run interrupted at step 27 between the
+   * trainer's logged steps 20 and 30 was listed at step 20 beside "interrupted at step 27"; one resumed from step 27
+   * is at 27 before it logs again; one resumed from the checkpoint of an earlier step (best) is on its new trajectory,
+   * not at the last step of the one it left. The run's own answer has the same step for the page's heading.
+   */
+  @Test
+  void theRunListShowsTheStepTheRunIsAt() throws Exception {
+    Path cut = loggedTo("cut", 20);
+    RunLog.appendEvent(cut, Map.of("type", "run_finished", "status", "interrupted", "steps", 27,
+        "reason", "interrupted by SIGINT"));
+    Path resumed = loggedTo("resumed", 20);
+    RunLog.appendEvent(resumed, Map.of("type", "run_finished", "status", "interrupted", "steps", 27));
+    Thread.sleep(5);
+    RunLog.appendEvent(resumed, Map.of("type", "run_resumed", "step", 27, "time", System.currentTimeMillis()));
+    Path best = loggedTo("best", 50);
+    Thread.sleep(5);
+    RunLog.appendEvent(best, Map.of("type", "run_resumed", "step", 20, "time", System.currentTimeMillis()));
+    Thread.sleep(5);
+    RunLog again = new RunLog(best);
+    again.append(List.of(Sample.of(MetricFamily.TRAINING_LOSS, 0.1, 30), Sample.of(MetricFamily.TRAINING_STEP, 30,
+        30)), Map.of("run", "best"));
+    again.close();
+    loggedTo("running", 40);
+
+    List<Map<String, Object>> runs = LivePage.runs(out, id -> false, new LivePage.Summaries());
+    assertEquals(List.of(27L, 27L, 30L, 40L), List.of(step(runs, "cut"), step(runs, "resumed"), step(runs, "best"),
+        step(runs, "running")));
+    assertEquals(27, answer("/api/runs/cut").get("step").asLong());
+    assertEquals(20, answer("/api/runs/cut").get("lastStep").asLong(), "the charts' last step stays their own");
+    assertEquals(27, answer("/api/runs/resumed").get("step").asLong());
+    assertEquals(30, answer("/api/runs/best").get("step").asLong());
+  }
 }
