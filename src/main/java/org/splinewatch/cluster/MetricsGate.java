@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import java.util.function.Predicate;
 import org.apache.pekko.Done;
@@ -19,6 +20,7 @@ import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.Terminated;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.splinewatch.metrics.MetricsActor;
+import org.splinewatch.snapshot.MetricFamily;
 import org.splinewatch.snapshot.Sample;
 
 /**
@@ -55,7 +57,7 @@ final class MetricsGate {
    */
   static Behavior<Object> create(Behavior<MetricsActor.Command> metrics, Rejections rejections,
       String publishToken) {
-    return create(metrics, rejections, publishToken, error -> { }, java.util.OptionalLong.empty());
+    return create(metrics, rejections, publishToken, error -> { }, java.util.OptionalLong.empty(), new AtomicLong(-1));
   }
 
   /**
@@ -65,9 +67,11 @@ final class MetricsGate {
    * config.json recorded before this segment registered (a resumed run's, read by the monitor, which writes it): a
    * {@code run_resumed} without {@code snapshot_every_before} gets it, since a {@code --monitor} trainer cannot read
    * the monitor's config.json ({@code ./monitor detection} counts each segment's snapshots in its own interval).
+   * {@code trainingStep} is raised to the last {@code splinewatch_training_step} the run's trainer published (the
+   * metrics node records it in the run_finished of a run whose trainer went away).
    */
   static Behavior<Object> create(Behavior<MetricsActor.Command> metrics, Rejections rejections,
-      String publishToken, Consumer<String> writerFailed, java.util.OptionalLong everyBefore) {
+      String publishToken, Consumer<String> writerFailed, java.util.OptionalLong everyBefore, AtomicLong trainingStep) {
     return Behaviors.setup(ctx -> {
       // an I/O failure (the run log) stops the child; any other failure resumes it (one bad message)
       ActorRef<MetricsActor.Command> inner = ctx.spawn(Behaviors.supervise(Behaviors.supervise(metrics)
@@ -119,6 +123,11 @@ final class MetricsGate {
             if (problem.isPresent()) {
               rejections.reject("metrics", reason(publish), "unknown", problem.get());
             } else {
+              for (Sample x : p.samples()) {
+                if (x.name().equals(MetricFamily.TRAINING_STEP.id())) {
+                  trainingStep.accumulateAndGet(x.step(), Math::max);
+                }
+              }
               inner.tell(publish);
             }
             return Behaviors.same();

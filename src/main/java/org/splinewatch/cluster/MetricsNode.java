@@ -17,6 +17,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import java.util.function.Predicate;
@@ -195,10 +196,11 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
 
   /**
    * A registered run; {@code ended} says how its training ended once its trainer or HTTP client told ({@link
-   * TrainingEnded}; null before), read by the control endpoint's threads.
+   * TrainingEnded}; null before), read by the control endpoint's threads; {@code trainingStep} the last training step
+   * its trainer published (-1: none yet), kept by its gate.
    */
   private record Run(Path dir, ActorRef<MetricsActor.Command> metrics, RegisterRun registration, String token,
-      AtomicReference<String> ended, RunLock lock) {
+      AtomicReference<String> ended, RunLock lock, AtomicLong trainingStep) {
   }
 
   /** How long a stopping node waits for the reports still being written (within MonitorServer's 30 s). */
@@ -403,6 +405,10 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
             event.put("exit_code", 1);
             event.put("stopped", false);
             event.put("status", "failed");
+            long step = run.trainingStep().get(); // the last its trainer published; none yet: left out, as unknown
+            if (step >= 0) {
+              event.put("steps", step);
+            }
             // what this node cannot tell apart: a trainer that crashed or was killed, and one cut off from here (a
             // network partition, this node paused) that trained on and ended on its own
             event.put("error", "the trainer's node left the cluster before the run finished here: it crashed or was"
@@ -615,13 +621,14 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
       CollapseDetector detector = m.alerts() == null ? null : new CollapseDetector(m.alerts(), m.runId(), m.classes());
       ActorRef<Command> self = getContext().getSelf();
       String token = TrainerDoor.secret(); // 128 random bits in hex
+      AtomicLong trainingStep = new AtomicLong(-1);
       ActorRef<Object> gate = getContext().spawn(MetricsGate.create(MetricsActor.create(registry,
           log, m.labels(), detector, alert -> self.tell(new AlertFired(m.runId(), alert)),
           MetricsActor.analyzersOf(config).stream().filter(AnalyzerCatalogue.NAMES::contains).distinct().toList()),
-          rejections, m.publishToken(), error -> self.tell(new WriterFailed(m.runId(), error)), everyBefore),
-          "run-" + TrainerDoor.secret()); // unguessable: peers cannot address the gate
+          rejections, m.publishToken(), error -> self.tell(new WriterFailed(m.runId(), error)), everyBefore,
+          trainingStep), "run-" + TrainerDoor.secret()); // unguessable: peers cannot address the gate
       ActorRef<MetricsActor.Command> metrics = gate.narrow();
-      Run run = new Run(dir, metrics, m, token, new AtomicReference<>(), lock);
+      Run run = new Run(dir, metrics, m, token, new AtomicReference<>(), lock, trainingStep);
       runs.put(m.runId(), run);
       // the same message for every run of this trainer: watching it again with another one would throw
       getContext().watchWith(m.trainer(), new TrainerGone(m.trainer()));

@@ -405,7 +405,8 @@ public final class ReportWriter {
    */
   static String[] ending(RunData r) {
     var end = r.runEnds().get(r.runEnds().size() - 1);
-    String at = end.path("steps").canConvertToLong() ? " at step " + end.path("steps").asLong() : "";
+    // an end that records no step (a --monitor run whose trainer was killed, before this release): its samples' last
+    String at = " at step " + (end.path("steps").canConvertToLong() ? end.path("steps").asLong() : r.lastStep());
     String reason = end.path("reason").isTextual() ? end.path("reason").asText() : null;
     String status = end.path("status").asText("");
     return switch (status) {

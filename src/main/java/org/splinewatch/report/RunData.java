@@ -895,7 +895,8 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
    *                 samples' last, or the step it resumed from before it logged again
    * @param ending   the status of the last {@code run_finished} of a finished run ({@code done}, {@code interrupted},
    *                 {@code stopped}, {@code failed}), empty while it is not finished
-   * @param endStep  the step that {@code run_finished} records, 0 while it is not finished
+   * @param endStep  the step that {@code run_finished} records (where it records none, the samples' last), 0 while it
+   *                 is not finished
    */
   public record Summary(String id, boolean finished, long lastStep, Map<String, Object> config, String ending,
       long endStep) {
@@ -913,6 +914,7 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
     if (end != null && end.path("steps").canConvertToLong()) {
       last = end.path("steps").asLong();
     } else {
+      // running, or an end that records no step (a --monitor run whose trainer was killed, before this release)
       JsonNode resume = finished || resumes.isEmpty() ? null : resumes.get(resumes.size() - 1);
       last = tailStep(dir.resolve("metrics.jsonl"), resume);
       if (resume != null) {
@@ -920,7 +922,7 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
       }
     }
     return new Summary(dir.getFileName().toString(), finished, last, config,
-        end == null ? "" : end.path("status").asText(""), end == null ? 0 : end.path("steps").asLong());
+        end == null ? "" : end.path("status").asText(""), end == null ? 0 : last);
   }
 
   /**

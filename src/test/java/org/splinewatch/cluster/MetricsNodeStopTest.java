@@ -25,8 +25,10 @@ import org.junit.jupiter.api.io.TempDir;
 import org.splinewatch.alerts.AlertRaised;
 import org.splinewatch.alerts.AlertSettings;
 import org.splinewatch.control.RunControl;
+import org.splinewatch.metrics.MetricsActor;
 import org.splinewatch.metrics.RetentionSettings;
 import org.splinewatch.snapshot.MetricFamily;
+import org.splinewatch.snapshot.Sample;
 import org.splinewatch.trainer.TrainerActor;
 
 /**
@@ -45,7 +47,8 @@ class MetricsNodeStopTest {
       "splinewatch.alerts.stop-on", List.of("std_collapse"), "splinewatch.alerts.early-stop", "stop"))
       .withFallback(ConfigFactory.load()));
 
-  private record Registration(ActorRef<MetricsNode.Command> node, String token, PrometheusMeterRegistry registry) {
+  private record Registration(ActorRef<MetricsNode.Command> node, String token, PrometheusMeterRegistry registry,
+      ActorRef<MetricsActor.Command> metrics) {
     /** How many messages the node refused for {@code reason}. */
     double rejected(String reason) {
       var c = registry.find(MetricFamily.CLUSTER_REJECTED_TOTAL.meterName()).tag("reason", reason).counter();
@@ -71,7 +74,7 @@ class MetricsNodeStopTest {
         reply.ref(), "fedcba9876543210fedcba9876543210", "0123456789abcdef0123456789abcdef"));
     MetricsNode.Registered registered = reply.receiveMessage();
     assertNull(registered.error());
-    return new Registration(node, registered.token(), registry);
+    return new Registration(node, registered.token(), registry, registered.metrics());
   }
 
   /**
@@ -165,6 +168,38 @@ class MetricsNodeStopTest {
       }
       String events = events(out, "gone");
       assertTrue(events.contains("\"status\":\"failed\"") && events.contains("left the cluster"), events);
+    } finally {
+      kit.shutdownTestKit();
+    }
+  }
+
+  /**
+   * The failed run's run_finished records the last step its trainer published (as every other run_finished does):
+   * without it the live page listed a trainer killed at step 300 as "failed at step 0", and its report said so.
+   */
+  @Test
+  void aRunMarkedFailedRecordsTheLastStepItsTrainerPublished(@TempDir Path out) throws Exception {
+    ActorTestKit kit = ActorTestKit.create();
+    try {
+      TestProbe<TrainerActor.Command> trainer = kit.createTestProbe();
+      Registration r = register(kit, out, "killed", trainer, new RunControl());
+      String publishToken = "0123456789abcdef0123456789abcdef"; // the registration's
+      for (long step : new long[] {290, 300}) {
+        r.metrics().<Object>unsafeUpcast().tell(new MetricsNode.SignedPublish(List.of(
+            Sample.of(MetricFamily.TRAINING_LOSS, 0.5, step), Sample.of(MetricFamily.TRAINING_STEP, step, step)),
+            publishToken));
+      }
+      long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+      while (!Files.readString(out.resolve("killed/metrics.jsonl")).contains("\"step\":300")
+          && System.nanoTime() < deadline) {
+        Thread.sleep(50);
+      }
+      trainer.stop();
+      while (!events(out, "killed").contains("run_finished") && System.nanoTime() < deadline) {
+        Thread.sleep(50);
+      }
+      String events = events(out, "killed");
+      assertTrue(events.contains("\"status\":\"failed\"") && events.contains("\"steps\":300"), events);
     } finally {
       kit.shutdownTestKit();
     }

@@ -380,4 +380,22 @@ class LivePageDeltaTest {
     assertEquals(27, answer("/api/runs/resumed").get("step").asLong());
     assertEquals(30, answer("/api/runs/best").get("step").asLong());
   }
+
+  /**
+   * A run_finished that records no step (a monitor marked a --monitor run failed when its trainer was killed; it
+   * recorded none until this release) is listed, and worded, at the step the run's samples reached: it was "failed
+   * at step 0".
+   */
+  @Test
+  void anEndWithoutAStepIsAtTheRunsLastSample() throws Exception {
+    Path gone = loggedTo("gone", 300);
+    RunLog.appendEvent(gone, Map.of("type", "run_finished", "status", "failed", "exit_code", 1,
+        "error", "the trainer's node left the cluster before the run finished here"));
+    Map<String, Object> listed = LivePage.runs(out, id -> false, new LivePage.Summaries()).stream()
+        .filter(m -> m.get("id").equals("gone")).findFirst().orElseThrow();
+    assertEquals(List.of("failed", 300L, 300L), List.of(listed.get("ending"), ((Number) listed.get("endStep"))
+        .longValue(), ((Number) listed.get("step")).longValue()));
+    String status = answer("/api/runs/gone").get("status").asText();
+    assertTrue(status.contains("the run failed at step 300:"), status);
+  }
 }
