@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.awt.image.BufferedImage;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -17,12 +19,19 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import javax.imageio.ImageIO;
 import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.splinewatch.TestTools;
 import org.splinewatch.cli.TrainCommand;
 import org.splinewatch.data.SyntheticData;
+import org.splinewatch.metrics.MetricsHttpServer;
+import org.splinewatch.metrics.RunLog;
 import org.splinewatch.run.EmbeddedRun;
+import org.splinewatch.serve.LivePage;
+import org.splinewatch.snapshot.MetricFamily;
+import org.splinewatch.snapshot.Sample;
 import org.splinewatch.trainer.RunSettings;
 import org.splinewatch.trainer.TrainerActor;
 
@@ -190,6 +199,49 @@ class BrowserIT {
     assertEquals(List.of(), consoleErrors(dom[1]).stream().filter(l -> l.contains("Uncaught")).toList());
     assertTrue(dom[0].matches("(?s).*<p id=\"connection\" role=\"status\" class=\"lost\">"
         + "The monitor cannot be reached.*"), "the page says that the monitor cannot be reached");
+  }
+
+  /**
+   * The live page on a monitor's run directory: the run asked for in the address that is not there is said to be not
+   * there (it was shown as the monitor answering 404, as if the page had lost its monitor); the shown run's row is
+   * marked in the run list; a run interrupted between logged steps is at its end step in the list and the heading.
+   */
+  @Test
+  void theLivePageNamesAMissingRunAndMarksTheShownOne() throws Exception {
+    assumeTrue(TestTools.installed("chromium"), "chromium not installed (.ci/run installs it)");
+    Path out = tmp.resolve("runs");
+    for (String id : new String[] {"cut", "other"}) {
+      RunLog.writeConfig(out.resolve(id), Map.of("run_id", id, "method", "supervised", "dataset", "mnist"));
+      RunLog log = new RunLog(out.resolve(id));
+      for (int step = 10; step <= 20; step += 10) {
+        log.append(List.of(Sample.of(MetricFamily.TRAINING_LOSS, 1.0 / step, step)), Map.of("run", id));
+      }
+      log.close();
+    }
+    RunLog.appendEvent(out.resolve("cut"), Map.of("type", "run_finished", "status", "interrupted", "steps", 27));
+    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "browser-live");
+    MetricsHttpServer http = MetricsHttpServer.start(system, new PrometheusMeterRegistry(PrometheusConfig.DEFAULT),
+        "127.0.0.1", 0, LivePage.route(out, id -> false, Runnable::run),
+        MetricsHttpServer.AllowedHosts.loopbackAnd(List.of()));
+    try {
+      String base = "http://127.0.0.1:" + http.port() + "/";
+      String[] missing = chromium("--virtual-time-budget=5000", "--dump-dom", base + "?run=nosuch");
+      assertEquals(List.of(), consoleErrors(missing[1]));
+      assertTrue(missing[0].matches("(?s).*<p id=\"connection\" role=\"status\" hidden=\"\"( class=\"\")?></p>.*"),
+          "the monitor answers: not a lost connection");
+      assertTrue(missing[0].contains("No run 'nosuch' in this monitor's run directory"), missing[0]);
+
+      String[] cut = chromium("--virtual-time-budget=5000", "--dump-dom", base + "?run=cut");
+      assertEquals(List.of(), consoleErrors(cut[1]));
+      assertTrue(cut[0].contains("<span id=\"step\">27</span>"), "the step the run ended at");
+      assertTrue(cut[0].matches("(?s).*<tr class=\"shown\" aria-current=\"true\"><td><a href=\"\\?run=cut\">.*"),
+          "the shown run's row is marked");
+      assertTrue(cut[0].matches("(?s).*<tr><td><a href=\"\\?run=other\">other</a></td><td>incomplete</td><td>20</td>.*"),
+          "the other run's row is not");
+    } finally {
+      http.stop();
+      system.terminate();
+    }
   }
 
   private static int count(String s, String what) {
