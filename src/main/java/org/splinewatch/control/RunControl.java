@@ -84,6 +84,15 @@ public final class RunControl {
     return Stop.STOPPING;
   }
 
+  /**
+   * How the registered run's training ended ("finished training at step 200"), or null while it trains or when it is
+   * not registered: a run whose training ended stays registered while its analyses drain.
+   */
+  public String trainingEnded(String runId) {
+    Entry e = runs.get(runId);
+    return e == null ? null : e.ended().get();
+  }
+
   /** Whether {@code runId} is registered now: it streams to this node and has not finished. */
   public boolean isLive(String runId) {
     return runs.containsKey(runId);

@@ -21,11 +21,13 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.function.BiPredicate;
+import java.util.function.Function;
 import java.util.function.Predicate;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -43,8 +45,8 @@ import org.splinewatch.snapshot.RunIds;
  * The monitor's built-in live page and its JSON API, over the run directories under {@code out}:
  * <ul>
  *   <li>{@code GET /}: the page (uPlot inlined), polling the API every 2 s;</li>
- *   <li>{@code GET /api/runs}: {@code [{id, active, finished, ending, endStep, step, method, dataset}]}, {@code step}
- *       the step the run is at ({@link RunData.Summary#lastStep});</li>
+ *   <li>{@code GET /api/runs}: {@code [{id, active, trainingEnded, finished, ending, endStep, step, method,
+ *       dataset}]}, {@code step} the step the run is at ({@link RunData.Summary#lastStep});</li>
  *   <li>{@code GET /api/runs/<id>}: {@code {charts, alerts, lastStep, step, planes, finished, cursor, delta}} of that
  *       run (the report's data, without pictures; the page shows {@code /runs/<id>/planes/<k>/latest.svg} of an active
  *       run; {@code step} as in the list, {@code lastStep} the charts' last); {@code ?after=<cursor>} (an earlier answer's) gives charts of only the samples written since, with
@@ -116,8 +118,17 @@ public final class LivePage {
     }
   }
 
-  /** The run list ({@code GET /api/runs}). */
+  /** The run list ({@code GET /api/runs}) of runs none of which is draining its analyses. */
   static List<Map<String, Object>> runs(Path out, Predicate<String> active, Summaries summaries) throws IOException {
+    return runs(out, active, id -> null, summaries);
+  }
+
+  /**
+   * The run list ({@code GET /api/runs}); {@code trainingEnded} says how an active run's training ended while its last
+   * analyses drain (null while it trains).
+   */
+  static List<Map<String, Object>> runs(Path out, Predicate<String> active, Function<String, String> trainingEnded,
+      Summaries summaries) throws IOException {
     List<Map<String, Object>> list = new ArrayList<>();
     if (!Files.isDirectory(out)) {
       summaries.retain(Set.of());
@@ -130,7 +141,10 @@ public final class LivePage {
         Map<String, Object> m = new LinkedHashMap<>();
         String id = d.getFileName().toString();
         m.put("id", id);
-        m.put("active", active.test(id));
+        boolean isActive = active.test(id);
+        m.put("active", isActive);
+        // an active run whose client or trainer ended its training: the monitor still analyses its last snapshots
+        m.put("trainingEnded", isActive ? Objects.toString(trainingEnded.apply(id), "") : "");
         try {
           RunData.Summary r = summaries.of(d);
           m.put("finished", r.finished());
@@ -258,14 +272,28 @@ public final class LivePage {
    * last poll.
    */
   public static Route route(Path out, Predicate<String> active, Executor blocking) {
-    return route(out, active, blocking, new Cache(Runtime.getRuntime().maxMemory() / 8));
+    return route(out, active, id -> null, blocking);
+  }
+
+  /**
+   * As {@link #route(Path, Predicate, Executor)}; {@code trainingEnded} says how an active run's training ended while
+   * the monitor drains its analyses (null while it trains): {@code monitor serve}'s runs stay active for that time.
+   */
+  public static Route route(Path out, Predicate<String> active, Function<String, String> trainingEnded,
+      Executor blocking) {
+    return route(out, active, trainingEnded, blocking, new Cache(Runtime.getRuntime().maxMemory() / 8));
   }
 
   /** The routes, with {@code cache} (tests give it a budget of their own). */
   static Route route(Path out, Predicate<String> active, Executor blocking, Cache cache) {
+    return route(out, active, id -> null, blocking, cache);
+  }
+
+  private static Route route(Path out, Predicate<String> active, Function<String, String> trainingEnded,
+      Executor blocking, Cache cache) {
     String html = page();
     Summaries summaries = new Summaries();
-    Route list = get(() -> json(blocking, "", () -> runs(out, active, summaries)));
+    Route list = get(() -> json(blocking, "", () -> runs(out, active, trainingEnded, summaries)));
     return concat(
         pathSingleSlash(() -> get(() -> complete(HttpEntities.create(ContentTypes.TEXT_HTML_UTF8, html)))),
         pathPrefix("api", () -> pathPrefix("runs", () -> concat(

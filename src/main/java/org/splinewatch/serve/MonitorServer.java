@@ -175,7 +175,7 @@ public final class MonitorServer implements AutoCloseable {
         var blocking = system.dispatchers().lookup(DispatcherSelector.blocking());
         http = MetricsHttpServer.start(system, registry, metricsHost, metricsPort,
             Directives.concat(ControlRoutes.route(webhook), ingest.route(), ControlRoutes.runPlanes(out),
-                LivePage.route(out, control::isLive, blocking)),
+                LivePage.route(out, control::isLive, control::trainingEnded, blocking)),
             settings.discovery().allowed(metricsHost));
         // what a browser here opens (loopback for a wildcard bind host), and what trainers and HTTP clients elsewhere
         // are told: the advertised host, else this node's cluster host, which they reached

@@ -79,7 +79,8 @@ const RESUME_MARK = {line: "rgba(0,90,200,0.8)", text: "rgb(0,70,170)", dash: [7
 // The live page's word for a run's state in its run list: how a finished run ended, as its status line says.
 function runState(r) {
   if (r.error) return "unreadable: " + r.error;
-  if (r.active) return "active";
+  // training ended, the monitor still analyses its last snapshots (up to its drain timeout) before run_finished
+  if (r.active) return r.trainingEnded ? "analysing its last snapshots (" + r.trainingEnded + ")" : "active";
   if (!r.finished) return "incomplete";
   switch (r.ending) {
     case "interrupted": return "interrupted at step " + r.endStep;

@@ -204,7 +204,8 @@ class BrowserIT {
   /**
    * The live page on a monitor's run directory: the run asked for in the address that is not there is said to be not
    * there (it was shown as the monitor answering 404, as if the page had lost its monitor); the shown run's row is
-   * marked in the run list; a run interrupted between logged steps is at its end step in the list and the heading.
+   * marked in the run list; a run interrupted between logged steps is at its end step in the list and the heading; a
+   * run whose training ended while the monitor analyses its last snapshots says so (it read "active").
    */
   @Test
   void theLivePageNamesAMissingRunAndMarksTheShownOne() throws Exception {
@@ -221,7 +222,8 @@ class BrowserIT {
     RunLog.appendEvent(out.resolve("cut"), Map.of("type", "run_finished", "status", "interrupted", "steps", 27));
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "browser-live");
     MetricsHttpServer http = MetricsHttpServer.start(system, new PrometheusMeterRegistry(PrometheusConfig.DEFAULT),
-        "127.0.0.1", 0, LivePage.route(out, id -> false, Runnable::run),
+        "127.0.0.1", 0, LivePage.route(out, "other"::equals, id -> id.equals("other") ? "finished training at step 20"
+            : null, Runnable::run),
         MetricsHttpServer.AllowedHosts.loopbackAnd(List.of()));
     try {
       String base = "http://127.0.0.1:" + http.port() + "/";
@@ -236,8 +238,9 @@ class BrowserIT {
       assertTrue(cut[0].contains("<span id=\"step\">27</span>"), "the step the run ended at");
       assertTrue(cut[0].matches("(?s).*<tr class=\"shown\" aria-current=\"true\"><td><a href=\"\\?run=cut\">.*"),
           "the shown run's row is marked");
-      assertTrue(cut[0].matches("(?s).*<tr><td><a href=\"\\?run=other\">other</a></td><td>incomplete</td><td>20</td>.*"),
-          "the other run's row is not");
+      assertTrue(cut[0].matches("(?s).*<tr><td><a href=\"\\?run=other\">other</a></td><td>analysing its last"
+          + " snapshots \\(finished training at step 20\\)</td><td>20</td>.*"),
+          "the other run's row is not marked; its training ended, its analyses drain: not merely active");
     } finally {
       http.stop();
       system.terminate();

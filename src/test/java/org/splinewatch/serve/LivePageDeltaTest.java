@@ -398,4 +398,19 @@ class LivePageDeltaTest {
     String status = answer("/api/runs/gone").get("status").asText();
     assertTrue(status.contains("the run failed at step 300:"), status);
   }
+
+  /**
+   * An active run whose training ended (its client's finish, its trainer's end) while the monitor drains its analyses
+   * is listed with how its training ended: for up to the drain timeout it read "active" after its client had finished.
+   */
+  @Test
+  void theRunListSaysWhenAnActiveRunsTrainingEnded() throws Exception {
+    loggedTo("draining", 30);
+    loggedTo("training", 20);
+    List<Map<String, Object>> runs = LivePage.runs(out, id -> !id.equals("r"), id -> id.equals("draining")
+        ? "finished training at step 30" : null, new LivePage.Summaries());
+    Map<String, Object> byId = new java.util.HashMap<>();
+    runs.forEach(m -> byId.put((String) m.get("id"), m.get("trainingEnded")));
+    assertEquals(Map.of("draining", "finished training at step 30", "training", "", "r", ""), byId);
+  }
 }
