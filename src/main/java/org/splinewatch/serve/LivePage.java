@@ -49,8 +49,9 @@ import org.splinewatch.snapshot.RunIds;
  *       dataset}]}, {@code step} the step the run is at ({@link RunData.Summary#lastStep});</li>
  *   <li>{@code GET /api/runs/<id>}: {@code {charts, alerts, lastStep, step, planes, finished, cursor, delta}} of that
  *       run (the report's data, without pictures; the page shows {@code /runs/<id>/planes/<k>/latest.svg} of an active
- *       run; {@code step} as in the list, {@code lastStep} the charts' last); {@code ?after=<cursor>} (an earlier answer's) gives charts of only the samples written since, with
- *       {@code delta} true, so a page polling a long run downloads what is new, not the whole run every 2 s.</li>
+ *       run; {@code step} as in the list, {@code lastStep} the charts' last); {@code ?after=<cursor>} (an earlier
+ *       answer's) gives charts of only the samples written since, with {@code delta} true, so a page polling a long
+ *       run downloads what is new, not the whole run every 2 s.</li>
  * </ul>
  */
 public final class LivePage {
