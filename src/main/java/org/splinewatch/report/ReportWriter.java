@@ -102,7 +102,12 @@ public final class ReportWriter {
     List<Map<String, Object>> alerts = new ArrayList<>();
     for (RunData r : runs) {
       for (RunData.Alert a : r.alerts()) {
-        alerts.add(Map.of("run", r.runId(), "step", a.step(), "rule", a.rule(), "message", a.message()));
+        Map<String, Object> alert = new LinkedHashMap<>(Map.of("run", r.runId(), "step", a.step(), "rule", a.rule(),
+            "message", a.message()));
+        if (a.resolved()) {
+          alert.put("resolved", a.resolvedStep());
+        }
+        alerts.add(alert);
       }
     }
     List<Map<String, Object>> timelines = new ArrayList<>();
@@ -312,7 +317,7 @@ public final class ReportWriter {
       if (!r.alerts().isEmpty()) {
         sb.append("<ul class=\"alerts\">");
         r.alerts().forEach(a -> sb.append("<li>step ").append(a.step()).append(": ").append(esc(a.message()))
-            .append("</li>"));
+            .append(a.resolved() ? " (resolved at step " + a.resolvedStep() + ")" : "").append("</li>"));
         sb.append("</ul>\n");
       }
     }

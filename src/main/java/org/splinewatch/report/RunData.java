@@ -156,8 +156,19 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
   public record Series(String name, Map<String, String> labels, List<double[]> points) {
   }
 
-  /** An alert that started firing ({@code severity} empty where the event has none). */
-  public record Alert(long step, String rule, String severity, String message) {
+  /**
+   * An alert that started firing ({@code severity} empty where the event has none), and the step its rule resolved
+   * at ({@code alert_resolved}), -1 while it was still firing when the files were read or the run ended.
+   */
+  public record Alert(long step, String rule, String severity, String message, long resolvedStep) {
+    /** An alert that has not resolved. */
+    public Alert(long step, String rule, String severity, String message) {
+      this(step, rule, severity, message, -1);
+    }
+
+    public boolean resolved() {
+      return resolvedStep >= 0;
+    }
   }
 
   /** One partition picture. */
@@ -1030,7 +1041,8 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
       MetricFamily.TRAINING_STEP.id());
 
   /**
-   * Adds the firing alerts of {@code events.jsonl} to {@code alerts}, its {@code run_finished} events to
+   * Adds the firing alerts of {@code events.jsonl} to {@code alerts} (with the step each resolved at), its
+   * {@code run_finished} events to
    * {@code runEnds} and its {@code run_resumed} events to {@code resumes}; returns whether a {@code run_resumed} comes
    * after the last {@code run_finished}: a run resumed after it had ended (interrupted, say) that has not ended again,
    * still running or crashed, which its earlier segment's end must not make look finished.
@@ -1057,6 +1069,16 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
           }
           alerts.add(new Alert(j.path("step").asLong(), j.path("rule").asText(), j.path("severity").asText(),
               j.path("message").asText()));
+        } else if (type.equals("alert_resolved") && j.path("step").isIntegralNumber() && j.path("rule").isTextual()) {
+          // the rule's latest alert still firing; the live page and the report said only that it had fired
+          long step = j.path("step").asLong();
+          for (int i = alerts.size() - 1; i >= 0; i--) {
+            Alert a = alerts.get(i);
+            if (a.rule().equals(j.path("rule").asText()) && !a.resolved() && a.step() <= step) {
+              alerts.set(i, new Alert(a.step(), a.rule(), a.severity(), a.message(), step));
+              break;
+            }
+          }
         } else if (type.equals("run_finished")) {
           runEnds.add(j);
           resumedSinceEnd[0] = false;
@@ -1065,6 +1087,8 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
           // the alerts written before it at later steps were raised on the trajectory the run left
           long step = j.path("step").asLong();
           alerts.removeIf(a -> a.step() > step);
+          alerts.replaceAll(a -> a.resolvedStep() > step ? new Alert(a.step(), a.rule(), a.severity(), a.message())
+              : a);
           resumes.add(j);
         }
       } catch (Exception e) {

@@ -205,7 +205,8 @@ class BrowserIT {
    * The live page on a monitor's run directory: the run asked for in the address that is not there is said to be not
    * there (it was shown as the monitor answering 404, as if the page had lost its monitor); the shown run's row is
    * marked in the run list; a run interrupted between logged steps is at its end step in the list and the heading; a
-   * run whose training ended while the monitor analyses its last snapshots says so (it read "active").
+   * run whose training ended while the monitor analyses its last snapshots says so (it read "active"); an alert that
+   * resolved says at which step.
    */
   @Test
   void theLivePageNamesAMissingRunAndMarksTheShownOne() throws Exception {
@@ -219,6 +220,10 @@ class BrowserIT {
       }
       log.close();
     }
+    // an alert that resolved, and one still firing when the run ended: the page said only "2 alert(s): spread@10, ..."
+    RunLog.appendEvent(out.resolve("cut"), Map.of("type", "alert_firing", "rule", "spread", "step", 10));
+    RunLog.appendEvent(out.resolve("cut"), Map.of("type", "alert_resolved", "rule", "spread", "step", 20));
+    RunLog.appendEvent(out.resolve("cut"), Map.of("type", "alert_firing", "rule", "rankme", "step", 20));
     RunLog.appendEvent(out.resolve("cut"), Map.of("type", "run_finished", "status", "interrupted", "steps", 27));
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "browser-live");
     MetricsHttpServer http = MetricsHttpServer.start(system, new PrometheusMeterRegistry(PrometheusConfig.DEFAULT),
@@ -236,6 +241,7 @@ class BrowserIT {
       String[] cut = chromium("--virtual-time-budget=5000", "--dump-dom", base + "?run=cut");
       assertEquals(List.of(), consoleErrors(cut[1]));
       assertTrue(cut[0].contains("<span id=\"step\">27</span>"), "the step the run ended at");
+      assertTrue(cut[0].contains("2 alert(s): spread@10 (resolved @20), rankme@20<"), cut[0]);
       assertTrue(cut[0].matches("(?s).*<tr class=\"shown\" aria-current=\"true\"><td><a href=\"\\?run=cut\">.*"),
           "the shown run's row is marked");
       assertTrue(cut[0].matches("(?s).*<tr><td><a href=\"\\?run=other\">other</a></td><td>analysing its last"

@@ -61,6 +61,34 @@ class RunFilesTest {
     }
   }
 
+  /**
+   * An alert that resolved carries the step it resolved at, so that the report and the live page say so (they said
+   * only that it had fired: "1 alert(s): rankme@60" for an alert long resolved); a resolution on the trajectory a
+   * resume left is forgotten with it.
+   */
+  @Test
+  void anAlertKnowsTheStepItResolvedAt() throws IOException {
+    Path dir = tmp.resolve("res");
+    try (RunLog log = new RunLog(dir)) {
+      RunLog.writeConfig(dir, Map.of("run_id", "res", "method", "simsiam"));
+      write(log, 0, 10);
+    }
+    Files.writeString(dir.resolve("events.jsonl"), String.join("\n",
+        "{\"type\":\"alert_firing\",\"step\":60,\"rule\":\"rankme\",\"severity\":\"warning\"}",
+        "{\"type\":\"alert_firing\",\"step\":70,\"rule\":\"spread\",\"severity\":\"critical\"}",
+        "{\"type\":\"alert_resolved\",\"step\":80,\"rule\":\"rankme\",\"severity\":\"warning\"}",
+        "{\"type\":\"alert_firing\",\"step\":90,\"rule\":\"rankme\",\"severity\":\"warning\"}") + "\n");
+    RunData r = RunData.read(dir);
+    assertEquals(List.of(new RunData.Alert(60, "rankme", "warning", "", 80), new RunData.Alert(70, "spread",
+        "critical", ""), new RunData.Alert(90, "rankme", "warning", "")), r.alerts());
+    String html = ReportWriter.html(List.of(r));
+    assertTrue(html.contains("\"resolved\":80") && html.contains("(resolved at step 80)"), "the report says so");
+    // resumed at step 75: the resolution at step 80 and the alert at step 90 were on the trajectory it left
+    RunLog.appendEvent(dir, Map.of("type", "run_resumed", "step", 75, "time", 1));
+    assertEquals(List.of(new RunData.Alert(60, "rankme", "warning", ""), new RunData.Alert(70, "spread", "critical",
+        "")), RunData.read(dir).alerts());
+  }
+
   @Test
   void aCutMultiByteCharacterOrHalfLineAtTheEndLosesOnlyThatLine() throws IOException {
     Path dir = tmp.resolve("r");
