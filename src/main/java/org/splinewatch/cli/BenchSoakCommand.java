@@ -99,7 +99,7 @@ final class BenchSoakCommand implements Callable<Integer> {
     } catch (IllegalArgumentException | com.typesafe.config.ConfigException e) {
       throw new picocli.CommandLine.ParameterException(spec.commandLine(), Main.oneLine(e));
     }
-    String setBySoak = setBySoak(config);
+    String setBySoak = setBySoak(config, System.getProperties());
     if (setBySoak != null) {
       throw new picocli.CommandLine.ParameterException(spec.commandLine(), setBySoak);
     }
@@ -134,21 +134,36 @@ final class BenchSoakCommand implements Callable<Integer> {
       "splinewatch.run.hidden", "splinewatch.run.snapshot-every", "splinewatch.run.probe-size",
       "splinewatch.run.run-id", "splinewatch.run.out", "splinewatch.metrics.port");
 
-  /** Why {@code config} cannot be used because it sets one of {@link #SET_BY_SOAK}, as the error line; or null. */
-  static String setBySoak(File config) {
-    if (config == null) {
-      return null;
+  /**
+   * Why {@code config}, the {@code -Dconfig.file} of {@code properties} or a {@code -Dsplinewatch.KEY} property in
+   * them cannot be used because it sets one of {@link #SET_BY_SOAK} (they lost to the soak's values without a word
+   * too), as the error line; or null.
+   */
+  static String setBySoak(File config, java.util.Properties properties) {
+    java.util.Map<String, File> files = new java.util.LinkedHashMap<>();
+    if (config != null) {
+      files.put("config file " + config, config);
     }
-    com.typesafe.config.Config file = com.typesafe.config.ConfigFactory.parseFile(config);
+    File property = TrainCommand.configFileProperty(properties);
+    if (property != null) {
+      files.put("config file " + property + " (-Dconfig.file)", property);
+    }
     for (String key : SET_BY_SOAK) {
-      if (file.hasPath(key)) {
-        return "config file " + config + " sets " + key + ", which bench-soak sets itself (a supervised"
-            + " 784-32-32-10 MLP, batch 32, on generated data; --steps and --snapshot-every for the run's length and"
-            + " snapshot interval); expected other keys, e.g. splinewatch.retention";
+      for (var f : files.entrySet()) {
+        if (com.typesafe.config.ConfigFactory.parseFile(f.getValue()).hasPath(key)) {
+          return f.getKey() + " sets " + key + SOAK_SETS;
+        }
+      }
+      if (properties.getProperty(key) != null) {
+        return "the system property -D" + key + " (JAVA_OPTS) sets " + key + SOAK_SETS;
       }
     }
     return null;
   }
+
+  private static final String SOAK_SETS = ", which bench-soak sets itself (a supervised 784-32-32-10 MLP, batch 32, on"
+      + " generated data; --steps and --snapshot-every for the run's length and snapshot interval); expected other"
+      + " keys, e.g. splinewatch.retention";
 
   /** The most steps a soak takes: days at the 20 to 200 steps/s measured (docs/durability.md). */
   static final long MAX_STEPS = 10_000_000;

@@ -93,8 +93,21 @@ class BenchSoakTest {
         + " and snapshot interval); expected other keys, e.g. splinewatch.retention\n(./monitor bench-soak --help"
         + " lists the options)", m.strip());
     assertFalse(Files.exists(out), "nothing written");
-    assertEquals(null, BenchSoakCommand.setBySoak(Files.writeString(tmp.resolve("retention.conf"),
-        "splinewatch.retention.planes-keep-last = 10\n").toFile()));
+    java.util.Properties none = new java.util.Properties();
+    Path retention = Files.writeString(tmp.resolve("retention.conf"), "splinewatch.retention.planes-keep-last = 10\n");
+    assertEquals(null, BenchSoakCommand.setBySoak(retention.toFile(), none));
+    // the same keys through JAVA_OPTS: -Dconfig.file and -Dsplinewatch.KEY lost to the soak's values without a word
+    java.util.Properties viaFile = new java.util.Properties();
+    viaFile.setProperty("config.file", conf.toString());
+    assertEquals("config file " + conf + " (-Dconfig.file) sets splinewatch.run.hidden, which bench-soak sets itself"
+        + " (a supervised 784-32-32-10 MLP, batch 32, on generated data; --steps and --snapshot-every for the run's"
+        + " length and snapshot interval); expected other keys, e.g. splinewatch.retention",
+        BenchSoakCommand.setBySoak(retention.toFile(), viaFile));
+    java.util.Properties viaProperty = new java.util.Properties();
+    viaProperty.setProperty("splinewatch.metrics.port", "9999");
+    assertTrue(BenchSoakCommand.setBySoak(null, viaProperty).startsWith("the system property"
+        + " -Dsplinewatch.metrics.port (JAVA_OPTS) sets splinewatch.metrics.port, which bench-soak sets itself"),
+        "a property");
   }
 
   @Test
