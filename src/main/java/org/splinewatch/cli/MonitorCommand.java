@@ -121,8 +121,10 @@ public final class MonitorCommand implements Runnable {
         bar.finish();
       }
       String what = doing;
-      if (what.startsWith("writing")) {
+      if (svg != null) { // its temporary, wherever a link put it, and no picture begun after this line
         org.splinewatch.snapshot.DurableFiles.deleteOwnTemporaries(svg);
+      }
+      if (what.startsWith("writing")) {
         return "interrupted by " + signal + " while " + what + ": the statistics above are complete; " + svg
             + " is as it was or the whole new picture, never a part of one";
       }

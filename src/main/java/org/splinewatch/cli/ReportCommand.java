@@ -87,15 +87,18 @@ final class ReportCommand implements Callable<Integer> {
   private volatile String doing = "checking the run directories";
   /** Whether a progress line is waiting for its end ({@code reading run 1 of 2: ...}). */
   private volatile boolean lineOpen;
+  /** Whether a signal is ending the command: the write it stopped is then not reported as an error. */
+  private volatile boolean signalled;
 
   /** The line of a signal ({@code SIGINT}) that ends the command writing {@code file}. */
   private String interrupted(String signal, Path file) {
+    signalled = true;
     String what = doing;
     if (lineOpen) {
       System.err.println(); // the line of the run being read, cut short
     }
+    DurableFiles.deleteOwnTemporaries(file); // its temporary, wherever a link put it, and no report begun after this
     if (what.startsWith("writing")) {
-      DurableFiles.deleteOwnTemporaries(file);
       return "interrupted by " + signal + " while " + what + ": " + file + " is as it was or the whole new report,"
           + " never a part of one";
     }
@@ -139,7 +142,14 @@ final class ReportCommand implements Callable<Integer> {
         System.err.println("writing " + file + "...");
       }
       doing = "writing " + file;
-      ReportWriter.write(data, file);
+      try {
+        ReportWriter.write(data, file);
+      } catch (java.io.UncheckedIOException e) {
+        if (signalled) { // the signal's line says what became of the report
+          return 1;
+        }
+        throw e;
+      }
       doing = "printing its notes";
     } catch (OutOfMemoryError e) {
       data.clear(); // what was read goes, so that the message below can be made

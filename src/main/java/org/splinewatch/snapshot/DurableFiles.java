@@ -24,6 +24,15 @@ public final class DurableFiles {
   private DurableFiles() {
   }
 
+  /**
+   * This process's writes in progress: the temporary files of each, under the path the write was named for
+   * ({@link #writeOutput}'s {@code target}, whose temporary is beside the end of a symbolic link, not beside the link).
+   * A signal's clean-up ({@link #deleteOwnTemporaries}) finds them here, in whichever directory they are.
+   */
+  private static final java.util.Map<Path, Set<Path>> WRITING = new java.util.HashMap<>();
+  /** The paths {@link #deleteOwnTemporaries} was called for: a write to them starting afterwards is refused. */
+  private static final Set<Path> ABANDONED = new java.util.HashSet<>();
+
   /** Replaces {@code target} with {@code content} atomically and durably. */
   public static void writeAtomically(Path target, byte[] content) throws IOException {
     writeAtomically(target, content, false);
@@ -34,6 +43,11 @@ public final class DurableFiles {
    * (a secret), where the file system has POSIX permissions.
    */
   public static void writeAtomically(Path target, byte[] content, boolean ownerOnly) throws IOException {
+    writeAtomically(target, target, content, ownerOnly);
+  }
+
+  /** As above, the write named for {@code named} (a link to {@code target}, or {@code target} itself). */
+  private static void writeAtomically(Path named, Path target, byte[] content, boolean ownerOnly) throws IOException {
     Path dir = target.toAbsolutePath().getParent();
     Files.createDirectories(dir);
     String prefix = "." + target.getFileName() + ".";
@@ -41,8 +55,17 @@ public final class DurableFiles {
     // created like any new file (the umask decides its mode; owner-only for a secret), under a name no other
     // writer uses
     Path tmp = dir.resolve(prefix + Long.toHexString(System.nanoTime()) + "-" + ProcessHandle.current().pid() + ".tmp");
+    Path key = named.toAbsolutePath().normalize();
+    FileChannel ch;
+    synchronized (WRITING) { // created and recorded at once: a signal's clean-up sees every temporary that exists
+      if (ABANDONED.contains(key)) { // a signal is ending the process: a file begun now would be left behind
+        throw new IOException("the process is ending: " + named + " is left as it was");
+      }
+      ch = open(tmp, ownerOnly);
+      WRITING.computeIfAbsent(key, k -> new java.util.HashSet<>()).add(tmp);
+    }
     try {
-      try (FileChannel ch = open(tmp, ownerOnly)) {
+      try (ch) {
         var buf = ByteBuffer.wrap(content);
         while (buf.hasRemaining()) {
           ch.write(buf);
@@ -53,19 +76,36 @@ public final class DurableFiles {
       syncDirectory(dir);
     } finally {
       Files.deleteIfExists(tmp);
+      synchronized (WRITING) {
+        Set<Path> open = WRITING.get(key);
+        open.remove(tmp);
+        if (open.isEmpty()) {
+          WRITING.remove(key);
+        }
+      }
     }
   }
 
   /**
-   * Removes the temporary files this process is writing for {@code target} ({@link #writeAtomically}'s, named with
-   * its process id), e.g. when a signal ends it mid-write; what cannot be removed stays (the next write removes it).
+   * Removes the temporary files this process is writing for {@code target} (named as the write was: through a
+   * symbolic link they lie beside the file it names), e.g. when a signal ends it mid-write, and refuses a write to
+   * {@code target} that starts afterwards (the picture or report still being rendered when the signal came), so none
+   * is left behind; the write in progress then fails and {@code target} is as it was. What cannot be removed stays
+   * (the next write removes it).
    */
   public static void deleteOwnTemporaries(Path target) {
-    try {
-      deleteTemporaries(target.toAbsolutePath().getParent(), "." + target.getFileName() + ".",
-          "-" + ProcessHandle.current().pid() + ".tmp");
-    } catch (IOException | RuntimeException e) {
-      // left for the next write to remove
+    Path key = target.toAbsolutePath().normalize();
+    List<Path> temporaries;
+    synchronized (WRITING) {
+      ABANDONED.add(key);
+      temporaries = List.copyOf(WRITING.getOrDefault(key, Set.of()));
+    }
+    for (Path tmp : temporaries) {
+      try {
+        Files.deleteIfExists(tmp);
+      } catch (IOException | RuntimeException e) {
+        // left for the next write to remove
+      }
     }
   }
 
@@ -87,7 +127,7 @@ public final class DurableFiles {
    */
   public static void writeOutput(Path target, byte[] content) throws IOException {
     if (!Files.exists(target) && Files.isSymbolicLink(target)) { // dangling: its target is created, as by a shell
-      writeAtomically(linkEnd(target), content);
+      writeAtomically(target, linkEnd(target), content, false);
       return;
     }
     if (Files.exists(target) && !Files.isRegularFile(target) && !Files.isDirectory(target)) {
@@ -96,7 +136,8 @@ public final class DurableFiles {
       }
       return;
     }
-    writeAtomically(Files.exists(target) ? target.toRealPath() : target, content);
+    // through a link, the temporary lies beside the file it names (a rename within its directory), and the link stays
+    writeAtomically(target, Files.exists(target) ? target.toRealPath() : target, content, false);
   }
 
   /**
