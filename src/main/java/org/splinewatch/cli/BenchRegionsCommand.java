@@ -264,6 +264,10 @@ final class BenchRegionsCommand implements Callable<Integer> {
                 + " cap or the memory budget); its count is a lower bound and its times are of the incomplete"
                 + " partition; ./monitor regions --tiled counts it exactly");
           }
+          String merged = m.mergedWarning(model, p.mergedByTolerance(), p.mergedLayer());
+          if (merged != null) { // its count is low: timed all the same, as a plane the engine computes
+            System.err.println("warning: " + merged);
+          }
         } catch (OutOfMemoryError e) {
           // a workload too wide for the heap: one line, not a stack trace, and nothing to time
           System.err.println(MonitorCommand.Regions.outOfMemory(model, m.description(), "a workload that fits the heap"

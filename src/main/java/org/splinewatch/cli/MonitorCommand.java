@@ -220,6 +220,10 @@ public final class MonitorCommand implements Runnable {
             : "at the memory budget of " + (budget >> 20) + " MiB (a quarter of the free heap)")
             + "; the partition is incomplete (overflow: true); --tiled counts it exactly");
       }
+      String merged = m.mergedWarning(model, p.mergedByTolerance(), p.mergedLayer());
+      if (merged != null) {
+        System.err.println("warning: " + merged);
+      }
       Map<String, Object> out = new LinkedHashMap<>();
       out.put("model", model.toString());
       m.describe(out);
@@ -385,6 +389,10 @@ public final class MonitorCommand implements Runnable {
         bar.finish(); // whatever the count ended with, the error or the results start on a clean line
       }
       double seconds = (System.nanoTime() - t0) / 1e9;
+      String merged = m.mergedWarning(model, r.mergedByTolerance(), r.mergedLayer());
+      if (merged != null) {
+        System.err.println("warning: " + merged);
+      }
       Map<String, Object> out = new LinkedHashMap<>();
       out.put("model", model.toString());
       m.describe(out);
@@ -459,6 +467,23 @@ public final class MonitorCommand implements Runnable {
           System.err.println("warning: " + model + ": " + unresolved);
         }
         return n;
+      }
+
+      /**
+       * The warning line (without {@code "warning: "}) for a partition whose zero tolerance merged {@code merged}
+       * regions, the first in hidden layer {@code layer} (from 0; Partition#mergedByTolerance), or null: none merged,
+       * or the plane is far wider than the first layer ({@link #checked}'s line, printed before, says it).
+       */
+      String mergedWarning(Path model, long merged, int layer) {
+        if (merged == 0 || plane.unresolvedNearCentre(net) != null) {
+          return null;
+        }
+        return model + ": hidden layer " + (layer + 1) + " has boundaries closer to the partition's vertices than the"
+            + " engine resolves at this plane's scale (within "
+            + String.format(java.util.Locale.ROOT, "%.0e", Partition.TAU) + " of a neuron's largest value on the"
+            + " plane): " + merged + (merged == 1 ? " region" : " regions") + " merged, so the count is low by "
+            + merged + " or more; expected a plane on the scale of that structure (smaller u and v, or pad, around"
+            + " it)";
       }
 
       /** For messages: "a network of widths [...]" or "a network of N layers (conv2d ..., ...)". */

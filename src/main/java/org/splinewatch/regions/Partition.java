@@ -29,6 +29,13 @@ import java.util.concurrent.Executor;
 public final class Partition {
   /** Relative zero threshold τ of regions.md §3.4 rule 2. */
   public static final double TAU = 1e-10;
+  /**
+   * Below this share of a neuron's zero-test scale ({@code max(floor, max_v |z_v|)}), a value is rounding noise: a
+   * boundary through a vertex in real arithmetic (concurrent lines, a plane through the input origin) leaves about
+   * 1e-16 of it. A vertex whose value lies between this and the zero tolerance {@link #TAU} is structure the engine
+   * cannot resolve at this plane's scale (see {@link #mergedByTolerance()}).
+   */
+  static final double ROUNDING_NOISE = 1e-13;
   /** Default cap on the number of regions per plane (regions.md §3.6). */
   public static final int DEFAULT_MAX_REGIONS = 2_000_000;
 
@@ -42,6 +49,8 @@ public final class Partition {
   private final int words;
   private final int[] regionsAfterLayer;
   private final int inconsistentFaces;
+  private final int mergedByTolerance;
+  private final int mergedLayer;
   private final boolean overflow;
   private final boolean overflowAtPatternArray;
   private final double[] outputs; // V × outDim of the head, or null
@@ -58,6 +67,8 @@ public final class Partition {
     this.patterns = Arrays.copyOf(b.patterns, b.fCount * b.words);
     this.regionsAfterLayer = b.regionsAfterLayer;
     this.inconsistentFaces = b.inconsistent;
+    this.mergedByTolerance = b.merged;
+    this.mergedLayer = b.mergedLayer;
     this.overflow = b.overflow;
     this.overflowAtPatternArray = b.overflow && b.lastRefusalPatternArray && b.fCount <= b.maxRegions;
     this.outputs = b.outputs;
@@ -264,6 +275,23 @@ public final class Partition {
     return inconsistentFaces;
   }
 
+  /**
+   * Regions the zero tolerance merged: a neuron's boundary that crosses a face so close to some of its corners (their
+   * values between {@link #ROUNDING_NOISE} and {@link #TAU} of the neuron's scale, not rounding noise) that they read
+   * as zero, so the face was left uncut or cut once where the boundary cuts it off twice. Each such sliver is a region
+   * of the network on this plane that the count misses (and any region later layers would have cut it into): 0 for a
+   * plane the engine resolves; otherwise the count is low, by this many or more. Finer structure, within rounding
+   * noise of a vertex, is not seen here (Plane#unresolvedNearCentre covers a plane far wider than the first layer).
+   */
+  public int mergedByTolerance() {
+    return mergedByTolerance;
+  }
+
+  /** The first hidden layer (from 0) whose boundaries {@link #mergedByTolerance()} counts, or −1 for none. */
+  public int mergedLayer() {
+    return mergedLayer;
+  }
+
   /** True when the region cap was reached; the partition is then incomplete. */
   public boolean overflow() {
     return overflow;
@@ -428,6 +456,9 @@ public final class Partition {
     int words;
     int[] regionsAfterLayer;
     int inconsistent;
+    int layer; // the hidden layer being computed
+    int merged; // regions the zero tolerance merged (mergedByTolerance)
+    int mergedLayer = -1;
     boolean overflow;
     /** Whether the last growth refused was refused for the pattern array alone (within the byte budget). */
     boolean lastRefusalPatternArray;
@@ -599,6 +630,7 @@ public final class Partition {
         boolean nextInterpolates = next != null && singleDense(next) != null;
         lazyNew = !firstLayer && (retireBlocks || nextInterpolates);
         writeBack = lazyNew && !retireBlocks;
+        this.layer = layer;
         for (int j = 0; j < width && !overflow; j++) {
           splitByNeuron(j, bitBase + j);
           if (progress != null) {
@@ -1027,15 +1059,25 @@ public final class Partition {
           }
         }
       }
-      double eps = TAU * Math.max(floor[j], max);
-      boolean anyPos = false;
-      boolean anyNeg = false;
+      double scale = Math.max(floor[j], max);
+      double eps = TAU * scale;
+      double noise = ROUNDING_NOISE * scale;
+      int positive = 0;
+      int negative = 0;
       for (int v = 0; v < vCount; v++) {
         double val = col[v];
         byte sg = val > eps ? (byte) 1 : val < -eps ? (byte) -1 : (byte) 0;
         sign[v] = sg;
-        anyPos |= sg > 0;
-        anyNeg |= sg < 0;
+        positive += sg > 0 ? 1 : 0;
+        negative += sg < 0 ? 1 : 0;
+      }
+      boolean anyPos = positive > 0;
+      boolean anyNeg = negative > 0;
+      // a value read as zero that is not rounding noise: structure finer than τ. Looked for only when some vertex
+      // reads as zero, which few do on a plane the engine resolves (the loop above only counts the signs)
+      boolean unresolved = false;
+      for (int v = 0; v < vCount && positive + negative < vCount && !unresolved; v++) {
+        unresolved = sign[v] == 0 && Math.abs(col[v]) > noise;
       }
       splits.clear();
       int faceCountAtStart = fCount;
@@ -1045,6 +1087,9 @@ public final class Partition {
         // the neuron does not change sign on the plane (always on, or dead there): no face is cut, and every face
         // with a positive vertex, which is every face when any vertex is positive, gets the bit; the face loop
         // below would find the same
+        for (int f = 0; unresolved && f < faceCountAtStart; f++) {
+          countMerged(f, noise);
+        }
         if (anyPos) {
           for (int f = 0; f < faceCountAtStart; f++) {
             if (hasPositiveVertex(f)) {
@@ -1058,6 +1103,9 @@ public final class Partition {
         compactFaces();
       }
       for (int f = 0; f < faceCountAtStart; f++) {
+        if (unresolved) { // before the face is cut
+          countMerged(f, noise);
+        }
         int[] c = cycles;
         int c0 = faceStart[f];
         int m = faceLen[f];
@@ -1092,6 +1140,45 @@ public final class Partition {
         }
         if (overflow) {
           return;
+        }
+      }
+    }
+
+    /**
+     * Counts in {@link #merged} the regions the zero tolerance merges in face {@code f} for the current neuron: its
+     * sign changes around the face's cycle with values beyond {@code noise} (rounding), less those of the signs the
+     * engine cuts by (beyond the tolerance); an affine value changes sign twice around a convex face, or not at all,
+     * so every two more are a boundary that cuts off a sliver the engine does not.
+     */
+    private void countMerged(int f, double noise) {
+      int realChanges = 0;
+      int realFirst = 0;
+      int realLast = 0;
+      int cutChanges = 0;
+      int cutFirst = 0;
+      int cutLast = 0;
+      for (int k = faceStart[f]; k < faceStart[f] + faceLen[f]; k++) {
+        int v = cycles[k];
+        double val = col[v];
+        int real = val > noise ? 1 : val < -noise ? -1 : 0;
+        if (real != 0) {
+          realChanges += realLast != 0 && real != realLast ? 1 : 0;
+          realFirst = realFirst == 0 ? real : realFirst;
+          realLast = real;
+        }
+        int cut = sign[v];
+        if (cut != 0) {
+          cutChanges += cutLast != 0 && cut != cutLast ? 1 : 0;
+          cutFirst = cutFirst == 0 ? cut : cutFirst;
+          cutLast = cut;
+        }
+      }
+      realChanges += realFirst != realLast ? 1 : 0; // round the cycle
+      cutChanges += cutFirst != cutLast ? 1 : 0;
+      if (realChanges > cutChanges) {
+        merged += (realChanges - cutChanges) / 2;
+        if (mergedLayer < 0) {
+          mergedLayer = layer;
         }
       }
     }

@@ -60,10 +60,11 @@ public final class TiledRegionCount {
 
   /**
    * The result: the exact counts after each hidden layer, the number of tiles computed, the seam breakpoints after
-   * the last layer, the largest tile's count and the tiles that overflowed and were split.
+   * the last layer, the largest tile's count and the tiles that overflowed and were split; the regions the tiles'
+   * zero tolerance merged ({@link Partition#mergedByTolerance()}, summed) and the first hidden layer where (−1: none).
    */
   public record Result(long regions, long[] regionsAfterLayer, int tiles, long seamBreakpoints, int largestTile,
-      int splitTiles) {
+      int splitTiles, long mergedByTolerance, int mergedLayer) {
   }
 
   /**
@@ -140,6 +141,8 @@ public final class TiledRegionCount {
     int split;
     int largest;
     double areaDone;
+    long merged;
+    int mergedLayer = -1;
 
     Counter(PiecewiseLinearNet net, Plane plane, int tileCap, Progress progress) {
       this.net = net;
@@ -221,6 +224,10 @@ public final class TiledRegionCount {
         }
         tiles++;
         largest = Math.max(largest, p.regionCount());
+        merged += p.mergedByTolerance();
+        if (p.mergedLayer() >= 0 && (mergedLayer < 0 || p.mergedLayer() < mergedLayer)) {
+          mergedLayer = p.mergedLayer();
+        }
         areaDone += Plane.polygonArea(tile);
         if (progress != null) {
           progress.update(areaDone, areaTotal, tiles, layers == 0 ? 0 : sumTiles[layers - 1]);
@@ -243,7 +250,7 @@ public final class TiledRegionCount {
         regions[l] = sumTiles[l] - seams[l] - tiles + 1;
       }
       return new Result(layers == 0 ? 1 : regions[layers - 1], regions, tiles, layers == 0 ? 0 : seams[layers - 1],
-          largest, split);
+          largest, split, merged, mergedLayer);
     }
   }
 

@@ -625,4 +625,67 @@ class RegionsCliTest {
     shapes.put("b1", new int[] {1});
     return withPlane(tmp.resolve(name), arrays, shapes, new float[2], new float[] {scale, 0}, new float[] {0, scale});
   }
+
+  /**
+   * A 2-4-4-1 network whose first layer is well resolved on its plane but whose second layer bends within 1e-11 of the
+   * plane's extent (PartitionMergedByToleranceTest.diamond: 4 regions the engine merges): regions, regions --tiled
+   * and bench-regions say so in one warning line each; with a diamond the engine resolves, the 4 regions are counted
+   * and nothing is said. Its count lost them without a word.
+   */
+  @Test
+  void aDeeperLayerFinerThanTheEngineResolvesIsCountedWithAWarning() throws Exception {
+    Path fine = diamond("fine.npz", 1e-11f);
+    Path resolved = diamond("resolved.npz", 1e-3f);
+    String line = "warning: " + fine + ": hidden layer 2 has boundaries closer to the partition's vertices than the"
+        + " engine resolves at this plane's scale (within 1e-10 of a neuron's largest value on the plane): 4 regions"
+        + " merged, so the count is low by 4 or more; expected a plane on the scale of that structure (smaller u and v,"
+        + " or pad, around it)";
+    String[] bench = {"monitor", "bench-regions", "--threads", "1", "--repeat", "1", "--measure-seconds", "0",
+        "--min-warmup-seconds", "0", "--warmup-seconds", "0.1"};
+    java.util.function.Function<String, Integer> regions = out -> Integer.parseInt(out.lines()
+        .filter(l -> l.startsWith("regions: ")).findFirst().orElseThrow().substring(9));
+    int counted = -1;
+    for (String[] cmd : new String[][] {{"monitor", "regions", "--model", fine.toString()},
+        {"monitor", "regions", "--model", fine.toString(), "--tiled"}, concat(bench, fine.toString())}) {
+      String m = TestTools.cli(0, cmd);
+      assertEquals(List.of(line), m.lines().filter(l -> l.startsWith("warning")).toList(), m);
+      if (cmd[1].equals("regions")) {
+        counted = regions.apply(m);
+      }
+    }
+    for (String[] cmd : new String[][] {{"monitor", "regions", "--model", resolved.toString()},
+        {"monitor", "regions", "--model", resolved.toString(), "--tiled"}, concat(bench, resolved.toString())}) {
+      String m = TestTools.cli(0, cmd);
+      assertTrue(!m.contains("warning"), m);
+      if (cmd[1].equals("regions")) {
+        assertEquals(counted + 4, regions.apply(m), m);
+      }
+    }
+  }
+
+  private static String[] concat(String[] a, String last) {
+    String[] out = java.util.Arrays.copyOf(a, a.length + 1);
+    out[a.length] = last;
+    return out;
+  }
+
+  /** PartitionMergedByToleranceTest.diamond's network, diamond of radius {@code delta}, on its plane. */
+  private Path diamond(String name, float delta) throws Exception {
+    Map<String, float[]> arrays = new LinkedHashMap<>();
+    Map<String, int[]> shapes = new LinkedHashMap<>();
+    arrays.put("W0", new float[] {1, -1, 0, 0, 0, 0, 1, -1});
+    shapes.put("W0", new int[] {2, 4});
+    arrays.put("b0", new float[4]);
+    shapes.put("b0", new int[] {4});
+    arrays.put("W1", new float[] {-1, 1, 0, 1, -1, 0, 1, 0, -1, 1, 0, 0, -1, 0, 0, 1});
+    shapes.put("W1", new int[] {4, 4});
+    arrays.put("b1", new float[] {delta, -0.5f, -0.4f, -0.6f});
+    shapes.put("b1", new int[] {4});
+    arrays.put("W2", new float[] {1, 1, 1, 1});
+    shapes.put("W2", new int[] {4, 1});
+    arrays.put("b2", new float[1]);
+    shapes.put("b2", new int[] {1});
+    return withPlane(tmp.resolve(name), arrays, shapes, new float[] {-0.3f, -0.2f}, new float[] {1, 0},
+        new float[] {0, 1});
+  }
 }
