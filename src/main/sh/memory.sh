@@ -113,7 +113,8 @@ splinewatch_memory_opts() {
     # 1.37 GiB peak RSS (its DL4J trainer holds less native memory than SameDiff's). docs/memory.md.
     # monitor bench-cluster runs its analyzer nodes in one JVM: 640 MiB for each of the most it runs at once
     # (--max-nodes, default 2; --compare-tls runs one), as each would have in a JVM of its own. Sharing 640 MiB, two
-    # nodes spent 0.37 of the 2 cores collecting garbage, and gained 1.32x over one node instead of 1.71x.
+    # nodes spent about 0.4 of the 2 cores collecting garbage and gained 1.30x over one node (median of four pairs),
+    # 1.63x with 1280 MiB (docs/cluster.md).
     heap=640
     if [ "$cmd" = monitor ] && [ "$sub" = serve ]; then
       heap=1536
