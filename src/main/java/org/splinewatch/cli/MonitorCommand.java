@@ -246,6 +246,8 @@ public final class MonitorCommand implements Runnable {
       out.put("boundary_density", s.boundaryDensity());
       out.put("slivers", s.slivers());
       out.put("inconsistent_faces", s.inconsistentFaces());
+      // regions the zero tolerance merged (the warning above says why): 0 where the engine resolves the plane
+      out.put("merged_by_tolerance", p.mergedByTolerance());
       if (p.overflow()) {
         // an incomplete partition's geometry is not the network's (regions.md 3.6: no geometry on overflow), as the
         // live analyzer exports none; its regions count is where it stopped
@@ -404,6 +406,7 @@ public final class MonitorCommand implements Runnable {
       out.put("tiles_split", r.splitTiles());
       out.put("largest_tile", r.largestTile());
       out.put("seam_breakpoints", r.seamBreakpoints());
+      out.put("merged_by_tolerance", r.mergedByTolerance());
       out.put("overflow", false);
       out.put("threads", threads);
       out.put("seconds", seconds);

@@ -653,10 +653,17 @@ class RegionsCliTest {
         counted = regions.apply(m);
       }
     }
+    // --json carries the count too, for a script that reads no warning lines
+    String[] jsonCommand = {"monitor", "regions", "--json", "--model", fine.toString()};
+    for (String[] cmd : new String[][] {jsonCommand, concat(jsonCommand, "--tiled")}) {
+      String json = TestTools.cli(0, cmd);
+      assertTrue(java.util.regex.Pattern.compile("\"merged_by_tolerance\"\\s*:\\s*4\\b").matcher(json).find(), json);
+    }
     for (String[] cmd : new String[][] {{"monitor", "regions", "--model", resolved.toString()},
         {"monitor", "regions", "--model", resolved.toString(), "--tiled"}, concat(bench, resolved.toString())}) {
       String m = TestTools.cli(0, cmd);
       assertTrue(!m.contains("warning"), m);
+      assertTrue(cmd[1].equals("bench-regions") || m.contains("merged_by_tolerance: 0"), m);
       if (cmd[1].equals("regions")) {
         assertEquals(counted + 4, regions.apply(m), m);
       }
