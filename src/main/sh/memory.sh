@@ -79,9 +79,45 @@ splinewatch_count() {
   echo "$value"
 }
 
-# Whether the train arguments ask for the supervised method (--method supervised or --method=supervised).
+# The last value the arguments give OPTION (--option value or --option=value); empty when none: splinewatch_arg OPTION ARGS...
+splinewatch_arg() {
+  local option="$1" value="" prev=""
+  shift
+  for a in "$@"; do
+    if [[ "$a" == "$option="* ]]; then
+      value="${a#"$option="}"
+    elif [ "$prev" = "$option" ]; then
+      value="$a"
+    fi
+    prev="$a"
+  done
+  printf '%s' "$value"
+}
+
+# Whether the train arguments ask for OPTION VALUE: given, or, without OPTION, with --resume CHECKPOINT of a run started
+# so, as the trainer resumes it with the options the run was started with (the checkpoint's meta.json, the run's
+# config.json, a --monitor run's checkpoints/run-options.json): splinewatch_train_asks OPTION VALUE KEY ARGS...
+splinewatch_train_asks() {
+  local option="$1" value="$2" key="$3" resume f
+  shift 3
+  if [ -n "$(splinewatch_arg "$option" "$@")" ]; then
+    splinewatch_has "$option" "$value" "$@"
+    return
+  fi
+  resume="$(splinewatch_arg --resume "$@")"
+  [ -n "$resume" ] || return 1
+  for f in "$resume/meta.json" "$resume/../run-options.json" "$resume/../../config.json"; do
+    if [ -f "$f" ] && grep -qE "\"(splinewatch\.run\.)?$key\" *: *\"$value\"" "$f" 2>/dev/null; then
+      return 0
+    fi
+  done
+  return 1
+}
+
+# Whether the train arguments ask for the supervised method (--method supervised or --method=supervised, or a
+# --resume of a supervised run).
 splinewatch_is_supervised() {
-  splinewatch_has --method supervised "$@"
+  splinewatch_train_asks --method supervised method "$@"
 }
 
 splinewatch_memory_opts() {
@@ -135,7 +171,7 @@ splinewatch_memory_opts() {
     # 1536 MiB for --encoder cnn: its SameDiff training holds more native memory, 0.92-1.11 GiB at its peak in
     # 200-step runs, and 1024 MiB stopped two of four such runs at the resident limit (docs/memory.md)
     off=1024
-    if [ "$cmd" = train ] && splinewatch_has --encoder cnn "${@:2}"; then
+    if [ "$cmd" = train ] && splinewatch_train_asks --encoder cnn encoder "${@:2}"; then
       off=1536
     fi
     off=$(( off < machine / 8 ? off : machine / 8 ))

@@ -62,6 +62,35 @@ class MemoryBudgetTest {
         opts(Map.of("FAKE_MACHINE_MIB", "2048"), "train")[1]);
   }
 
+  /**
+   * A resumed run is sized for the method and encoder it was started with: {@code --resume DIR} alone (the advice an
+   * interrupted run prints) of a supervised run got the 640 MiB heap, where its planes overflow, and of a CNN run the
+   * 1 GiB off-heap that stopped such runs at the resident limit.
+   */
+  @Test
+  void aResumedRunIsSizedForTheMethodAndEncoderItWasStartedWith(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+      throws Exception {
+    java.nio.file.Path sup = dir.resolve("runs/s/checkpoints/latest");
+    java.nio.file.Files.createDirectories(sup);
+    java.nio.file.Files.writeString(sup.resolve("meta.json"), "{\"step\":629,\"epoch\":2,\"method\":\"supervised\"}");
+    java.nio.file.Files.writeString(sup.resolve("../../config.json"), "{\n  \"options\" : {\n"
+        + "    \"splinewatch.run.method\" : \"supervised\"\n  }\n}\n");
+    assertTrue(opts(Map.of(), "train --resume " + sup)[1].startsWith("-Xmx1024m\n"), "supervised, from meta.json");
+    assertTrue(opts(Map.of(), "train --resume=" + sup + " --max-steps 700")[1].startsWith("-Xmx1024m\n"));
+    // a --monitor run's checkpoint keeps its options in checkpoints/run-options.json
+    java.nio.file.Path cnn = dir.resolve("elsewhere/c/checkpoints/latest");
+    java.nio.file.Files.createDirectories(cnn);
+    java.nio.file.Files.writeString(cnn.resolve("meta.json"), "{\"step\":100,\"method\":\"simclr\"}");
+    java.nio.file.Files.writeString(cnn.resolve("../run-options.json"), "{\n  \"options\" : {\n"
+        + "    \"splinewatch.run.encoder\" : \"cnn\",\n    \"splinewatch.run.max-steps\" : 100\n  }\n}\n");
+    assertEquals("-Xmx640m\n-Dorg.bytedeco.javacpp.maxbytes=1536m\n-Dorg.bytedeco.javacpp.maxphysicalbytes=2176m",
+        opts(Map.of(), "train --resume " + cnn)[1]);
+    // an option given again wins, as it does for the run; a missing checkpoint is the trainer's to refuse
+    assertTrue(opts(Map.of(), "train --resume " + cnn + " --encoder mlp")[1].endsWith("maxphysicalbytes=1664m"));
+    assertTrue(opts(Map.of(), "train --resume " + dir.resolve("none"))[1].startsWith("-Xmx640m\n"));
+    assertTrue(opts(Map.of(), "monitor report " + sup)[1].startsWith("-Xmx640m\n"), "only train resumes");
+  }
+
   @Test
   void overridesAndBadSizes() throws Exception {
     assertEquals("-Xmx2048m\n-Dorg.bytedeco.javacpp.maxbytes=1024m\n-Dorg.bytedeco.javacpp.maxphysicalbytes=3072m",
