@@ -553,9 +553,7 @@ public final class TrainCommand implements Callable<Integer> {
         }
         if (key.get(0).startsWith("splinewatch-") && e.getValue() instanceof ConfigObject dispatcher) {
           // a typo here (fixed-pool-sise) left the analyzers on one thread without a word
-          Config pekko = reference.getConfig("pekko.actor");
-          Config keys = reference.getConfig(joined).withFallback(pekko.getConfig("default-dispatcher"))
-              .withFallback(pekko.getConfig("default-mailbox")).atKey(key.get(0));
+          Config keys = PekkoKeys.asDispatcher(reference.getObject(joined), reference).toConfig().atKey(key.get(0));
           checkKnownKeys(dispatcher, key, keys, configFile, "a key of " + joined + " in reference.conf or a"
               + " dispatcher setting of Pekko (pekko.actor.default-dispatcher)");
         }

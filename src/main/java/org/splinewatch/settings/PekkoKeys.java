@@ -104,6 +104,15 @@ public final class PekkoKeys {
   }
 
   /**
+   * The keys a dispatcher's {@code section} may set: its own and any of {@code pekko.actor.default-dispatcher} and
+   * {@code default-mailbox} of {@code reference}, which Pekko reads it with as fallback.
+   */
+  public static ConfigObject asDispatcher(ConfigObject section, Config reference) {
+    Config actor = reference.getConfig("pekko.actor");
+    return section.withFallback(actor.getObject("default-dispatcher")).withFallback(actor.getObject("default-mailbox"));
+  }
+
+  /**
    * A dispatcher's section (it names an executor) may set anything of {@code pekko.actor.default-dispatcher} and
    * {@code default-mailbox}, a mailbox's anything of {@code default-mailbox}: Pekko reads them with those as fallback;
    * an overriding section ({@link #OVERRIDES}) anything of the section it overrides.
@@ -114,8 +123,7 @@ public final class PekkoKeys {
       return section.withFallback(reference.getObject(OVERRIDES.get(path)));
     }
     if (section.containsKey("executor")) {
-      return section.withFallback(actor.getObject("default-dispatcher")).withFallback(actor.getObject(
-          "default-mailbox"));
+      return asDispatcher(section, reference);
     }
     if (section.containsKey("mailbox-type")) {
       return section.withFallback(actor.getObject("default-mailbox"));
