@@ -14,34 +14,33 @@ function seriesColour(i, n) {
   return "hsl(" + Math.round((i * k) % n * 3600 / n) / 10 + ", 70%, " + (i % 2 ? 36 : 50) + "%)";
 }
 
+// One mark per step at which items ({run, step}) fall, in step order, labelled by label(step, the runs of items at
+// that step, whether the data hold several runs).
+function stepMarks(items, runs, label) {
+  const runsAt = new Map();
+  for (const a of items) {
+    const at = runsAt.get(a.step) || [];
+    if (!at.includes(a.run)) at.push(a.run);
+    runsAt.set(a.step, at);
+  }
+  const several = (runs || []).length > 1;
+  return [...runsAt.keys()].sort((a, b) => a - b).map(step => ({step: step,
+    label: label(step, runsAt.get(step), several)}));
+}
+
 // The dashed alert lines of a chart, one per step with an alert, in step order; where the data hold several runs
 // (data.runs) each is labelled with the runs whose alerts started firing at that step: a line crosses every run's
 // curves, and unlabelled one run's collapse alert read as the healthy runs' too.
 function alertMarks(data) {
-  const runsAt = new Map();
-  for (const a of data.alerts) {
-    const runs = runsAt.get(a.step) || [];
-    if (!runs.includes(a.run)) runs.push(a.run);
-    runsAt.set(a.step, runs);
-  }
-  const several = (data.runs || []).length > 1;
-  return [...runsAt.keys()].sort((a, b) => a - b).map(step => ({step: step,
-    label: several ? runsAt.get(step).join(", ") : ""}));
+  return stepMarks(data.alerts, data.runs, (step, runs, several) => several ? runs.join(", ") : "");
 }
 
 // The dashed resume lines of a chart, one per step at which a run was resumed from a checkpoint (data.resumes, the
 // run_resumed events of the trajectory the run is on), in step order, each labelled "resumed at step N", after the
 // runs' names where the data hold several runs.
 function resumeMarks(data) {
-  const runsAt = new Map();
-  for (const r of data.resumes || []) {
-    const runs = runsAt.get(r.step) || [];
-    if (!runs.includes(r.run)) runs.push(r.run);
-    runsAt.set(r.step, runs);
-  }
-  const several = (data.runs || []).length > 1;
-  return [...runsAt.keys()].sort((a, b) => a - b).map(step => ({step: step,
-    label: (several ? runsAt.get(step).join(", ") + ": " : "") + "resumed at step " + step}));
+  return stepMarks(data.resumes || [], data.runs, (step, runs, several) =>
+    (several ? runs.join(", ") + ": " : "") + "resumed at step " + step);
 }
 
 // Draws the vertical dashed lines of marks (alertMarks, resumeMarks) on plot u in colour, labels at the top of the
