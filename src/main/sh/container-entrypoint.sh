@@ -12,6 +12,8 @@ trap 'echo "interrupted by SIGTERM before training started: nothing was written"
 trap 'echo "interrupted by SIGHUP before training started: nothing was written" >&2; exit 129' HUP
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$here/memory.sh"
+# the settings of a --config file are read from the jar's classes
+SPLINEWATCH_PROBE_CLASS_PATH="$here/splinewatch.jar"
 splinewatch_memory_opts "$@" || exit 2
 source "$here/vector.sh"
 splinewatch_vector_opts || exit 2

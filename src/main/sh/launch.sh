@@ -32,8 +32,18 @@ if [ ! -f "$jar" ] || [ ! -d "$root/target/lib" ] || [ -n "$(find "$root/src/mai
 fi
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
 export OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-1}"
+# Run from a copy of this build's jar (beside it, so the manifest's lib/ class path still resolves): a rebuild by a
+# later ./trainer or ./monitor after a source change rewrites target/splinewatch.jar in place, and a JVM still running
+# from that file would fail at its next class load. Older copies are unlinked; a JVM running from one keeps reading it.
+run_jar="$root/target/splinewatch-run-$(stat -c %Y "$jar").jar"
+if [ ! -f "$run_jar" ]; then
+  cp "$jar" "$run_jar.tmp.$$" && mv -f "$run_jar.tmp.$$" "$run_jar"
+  find "$root/target" -maxdepth 1 -name 'splinewatch-run-*.jar' ! -name "$(basename "$run_jar")" -delete
+fi
 # heap and off-heap budget from the machine and the command (src/main/sh/memory.sh, docs/memory.md)
 source "$root/src/main/sh/memory.sh"
+# the settings of a --config file are read from this jar's classes
+SPLINEWATCH_PROBE_CLASS_PATH="$run_jar"
 splinewatch_memory_opts "$@" || exit 2
 # the Vector API for the region engine where this java has it (src/main/sh/vector.sh)
 source "$root/src/main/sh/vector.sh"
@@ -45,14 +55,6 @@ splinewatch_vector_opts || exit 2
 # (1-2 s each) in a 900-step run; without them 3 times, and the JIT compilers use 5-6 s less CPU per 900-step run
 # (docs/performance.md, monitoring overhead).
 # JAVA_OPTS come after, so they can override these and the memory options.
-# Run from a copy of this build's jar (beside it, so the manifest's lib/ class path still resolves): a rebuild by a
-# later ./trainer or ./monitor after a source change rewrites target/splinewatch.jar in place, and a JVM still running
-# from that file would fail at its next class load. Older copies are unlinked; a JVM running from one keeps reading it.
-run_jar="$root/target/splinewatch-run-$(stat -c %Y "$jar").jar"
-if [ ! -f "$run_jar" ]; then
-  cp "$jar" "$run_jar.tmp.$$" && mv -f "$run_jar.tmp.$$" "$run_jar"
-  find "$root/target" -maxdepth 1 -name 'splinewatch-run-*.jar' ! -name "$(basename "$run_jar")" -delete
-fi
 run=exec
 if [ "${1:-}" = monitor ] && [ "${2:-}" = serve ]; then
   # a monitor serves training that runs in other terminals: in a session (scheduling group) of its own

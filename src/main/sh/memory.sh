@@ -6,11 +6,12 @@
 #   -Dorg.bytedeco.javacpp.maxphysicalbytes=HEAP+OFF   resident-memory limit: JavaCPP refuses allocations above it
 #                                               and the run's memory watch stops the run with an error (exit 1)
 # HEAP: SPLINEWATCH_HEAP, else -Xmx in JAVA_OPTS, else 640m (the default run's heap, with exact planes, peaks near
-# 500 MiB in it; 1024m for train --method supervised, whose planes need more; 1536m for monitor serve, which holds
-# several runs; 640m per analyzer node for monitor bench-cluster), at most a quarter of the machine's (or the container's) memory and at least 256m.
-# OFF: SPLINEWATCH_OFF_HEAP, else 1024m (1536m for train --encoder cnn), at most an eighth of the machine's memory and
-# at least 128m (a default run measured 0.43-0.57 GiB resident beyond its 640 MiB heap: JIT, metaspace, GC structures,
-# ND4J's native arrays).
+# 500 MiB in it; 1024m for train --method supervised (or method = supervised in its --config file), whose planes need
+# more; 1536m for monitor serve, which holds several runs; 640m per analyzer node for monitor bench-cluster), at most a
+# quarter of the machine's (or the container's) memory and at least 256m.
+# OFF: SPLINEWATCH_OFF_HEAP, else 1024m (1536m for train --encoder cnn, or encoder = cnn in --config), at most an
+# eighth of the machine's memory and at least 128m (a default run measured 0.43-0.57 GiB resident beyond its 640 MiB
+# heap: JIT, metaspace, GC structures, ND4J's native arrays).
 # MALLOC_ARENA_MAX=2 (unless set): fewer glibc malloc arenas, less native memory held by freed blocks.
 # MALLOC_MMAP_THRESHOLD_=33554432 (unless set): a fixed 32 MiB threshold, so ND4J's arrays stay in malloc's arenas.
 # A 128 KiB threshold (each array mapped on its own and returned when freed) trained 10-15 % slower (fresh pages
@@ -94,16 +95,53 @@ splinewatch_arg() {
   printf '%s' "$value"
 }
 
-# Whether the train arguments ask for OPTION VALUE: given, or, without OPTION, with --resume CHECKPOINT of a run started
-# so, as the trainer resumes it with the options the run was started with (the checkpoint's meta.json, the run's
-# config.json, a --monitor run's checkpoints/run-options.json): splinewatch_train_asks OPTION VALUE KEY ARGS...
+# The settings splinewatch.run.KEY... that the train arguments' --config FILE sets, or -Dconfig.file=FILE or
+# -Dsplinewatch.run.KEY=VALUE in JAVA_OPTS, as KEY=VALUE lines; empty without any of them. The JVM reads them (the
+# class path in SPLINEWATCH_PROBE_CLASS_PATH, from the launcher; no probe without it), as the command does: a HOCON
+# file has includes, quoted and dotted keys, nested sections and substitutions, which no shell parsing follows. It
+# costs one small JVM start (0.9-1.3 s on a shared 2-core machine at a load average above 20), only when one of them is
+# given. A file the JVM cannot read gives nothing here: the command refuses it in its own words.
+# splinewatch_config_settings KEYS -- ARGS...
+splinewatch_config_settings() {
+  local keys=() opts=() words w file
+  while [ "$#" -gt 0 ] && [ "$1" != -- ]; do
+    keys+=("splinewatch.run.$1")
+    shift
+  done
+  shift || true
+  file="$(splinewatch_arg --config "$@")"
+  read -ra words <<<"${JAVA_OPTS:-}"
+  for w in "${words[@]}"; do
+    case "$w" in
+      -Dconfig.file=* | -Dconfig.resource=* | -Dconfig.url=* | -Dsplinewatch.run.*) opts+=("$w") ;;
+    esac
+  done
+  if [ -z "${SPLINEWATCH_PROBE_CLASS_PATH:-}" ] || { [ -z "$file" ] && [ "${#opts[@]}" -eq 0 ]; }; then
+    return 0
+  fi
+  java -Xshare:auto -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xmx64m "${opts[@]}" \
+    -cp "$SPLINEWATCH_PROBE_CLASS_PATH" org.splinewatch.cli.LauncherSettings "$file" "${keys[@]}" 2>/dev/null \
+    | sed 's/^splinewatch\.run\.//' || true
+}
+
+# Whether the train arguments ask for OPTION VALUE: given; or, without OPTION, set as splinewatch.run.KEY by their
+# --config file (or JAVA_OPTS), in splinewatch_configured (splinewatch_config_settings' lines); or, without either, with
+# --resume CHECKPOINT of a run started so, as the trainer resumes it with the options the run was started with (the
+# checkpoint's meta.json, the run's config.json, a --monitor run's checkpoints/run-options.json):
+# splinewatch_train_asks OPTION VALUE KEY ARGS...
 splinewatch_train_asks() {
-  local option="$1" value="$2" key="$3" resume f
+  local option="$1" value="$2" key="$3" resume f line
   shift 3
   if [ -n "$(splinewatch_arg "$option" "$@")" ]; then
     splinewatch_has "$option" "$value" "$@"
     return
   fi
+  while IFS= read -r line; do
+    if [ "${line%%=*}" = "$key" ]; then
+      [ "${line#*=}" = "$value" ]
+      return
+    fi
+  done <<<"${splinewatch_configured:-}"
   resume="$(splinewatch_arg --resume "$@")"
   [ -n "$resume" ] || return 1
   for f in "$resume/meta.json" "$resume/../run-options.json" "$resume/../../config.json"; do
@@ -114,8 +152,8 @@ splinewatch_train_asks() {
   return 1
 }
 
-# Whether the train arguments ask for the supervised method (--method supervised or --method=supervised, or a
-# --resume of a supervised run).
+# Whether the train arguments ask for the supervised method (--method supervised or --method=supervised, method =
+# supervised in their --config file, or a --resume of a supervised run).
 splinewatch_is_supervised() {
   splinewatch_train_asks --method supervised method "$@"
 }
@@ -127,8 +165,11 @@ splinewatch_memory_opts() {
   if [ "${SPLINEWATCH_HEAP:-}" = jvm ]; then
     return 0
   fi
-  local machine heap off explicit=""
+  local machine heap off explicit="" splinewatch_configured=""
   machine="$(splinewatch_machine_mib)"
+  if [ "$cmd" = train ]; then
+    splinewatch_configured="$(splinewatch_config_settings method encoder -- "${@:2}")"
+  fi
   if [ -n "${SPLINEWATCH_HEAP:-}" ]; then
     heap="$(splinewatch_size_mib "$SPLINEWATCH_HEAP")" || {
       echo "error: SPLINEWATCH_HEAP='$SPLINEWATCH_HEAP' is not a heap size; expected e.g. 1g, 1536m or jvm" >&2

@@ -91,6 +91,47 @@ class MemoryBudgetTest {
     assertTrue(opts(Map.of(), "monitor report " + sup)[1].startsWith("-Xmx640m\n"), "only train resumes");
   }
 
+  /**
+   * A run whose --config file asks for the supervised method or the CNN encoder gets their budget, as the same options
+   * on the command line do: it got the default 640 MiB heap and 1 GiB off-heap. The JVM reads the file (the test's
+   * class path stands for the launcher's jar), so its includes, quoted keys and nested sections count as they do for
+   * the run; an option given on the command line wins, as it does for the run.
+   */
+  @Test
+  void aConfigFileAskingForTheSupervisedMethodOrTheCnnEncoderGetsTheirBudget(
+      @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+    Map<String, String> probe = Map.of("SPLINEWATCH_PROBE_CLASS_PATH", System.getProperty("java.class.path"));
+    java.nio.file.Path nested = java.nio.file.Files.writeString(dir.resolve("nested.conf"), "# a supervised CNN run\n"
+        + "splinewatch {\n  run {\n    method = supervised // the head stays\n    \"encoder\" = \"cnn\"\n  }\n}\n");
+    String both = "-Xmx1024m\n-Dorg.bytedeco.javacpp.maxbytes=1536m\n-Dorg.bytedeco.javacpp.maxphysicalbytes=2560m";
+    assertEquals(both, opts(probe, "train --method supervised --encoder cnn")[1], "on the command line");
+    assertEquals(both, opts(probe, "train --config " + nested)[1], "nested sections, a quoted key, comments");
+    assertEquals(both, opts(probe, "train --max-steps 10 --config=" + nested)[1]);
+    // dotted paths, and a file that includes another: the included file's values count
+    java.nio.file.Files.writeString(dir.resolve("base.conf"), "splinewatch.run.method = \"supervised\"\n");
+    java.nio.file.Path including = java.nio.file.Files.writeString(dir.resolve("including.conf"),
+        "include \"base.conf\"\nsplinewatch.run { encoder: mlp }\n");
+    assertEquals("-Xmx1024m\n-Dorg.bytedeco.javacpp.maxbytes=1024m\n-Dorg.bytedeco.javacpp.maxphysicalbytes=2048m",
+        opts(probe, "train --config " + including)[1]);
+    // -Dconfig.file in JAVA_OPTS is read as --config is
+    assertEquals("-Xmx1024m\n-Dorg.bytedeco.javacpp.maxbytes=1536m\n-Dorg.bytedeco.javacpp.maxphysicalbytes=2560m",
+        opts(Map.of("SPLINEWATCH_PROBE_CLASS_PATH", System.getProperty("java.class.path"),
+            "JAVA_OPTS", "-Dx=1 -Dconfig.file=" + nested), "train")[1]);
+    // the command line wins over the file; a key under another section, or commented out, is no method
+    assertEquals("-Xmx640m\n-Dorg.bytedeco.javacpp.maxbytes=1024m\n-Dorg.bytedeco.javacpp.maxphysicalbytes=1664m",
+        opts(probe, "train --config " + nested + " --method simclr --encoder mlp")[1]);
+    java.nio.file.Path other = java.nio.file.Files.writeString(dir.resolve("other.conf"),
+        "splinewatch.report { method = supervised }\n# splinewatch.run.method = supervised\n");
+    assertTrue(opts(probe, "train --config " + other)[1].startsWith("-Xmx640m\n"));
+    // a file the JVM cannot read is the trainer's to refuse, in its own words: the default budget here
+    java.nio.file.Path broken = java.nio.file.Files.writeString(dir.resolve("broken.conf"), "splinewatch.run {\n");
+    String[] out = opts(probe, "train --config " + broken);
+    assertEquals("0", out[0], out[1]);
+    assertTrue(out[1].startsWith("-Xmx640m\n"), out[1]);
+    assertTrue(opts(probe, "train --config " + dir.resolve("missing.conf"))[1].startsWith("-Xmx640m\n"));
+    assertTrue(opts(probe, "monitor serve --config " + nested)[1].startsWith("-Xmx1536m\n"), "only train");
+  }
+
   @Test
   void overridesAndBadSizes() throws Exception {
     assertEquals("-Xmx2048m\n-Dorg.bytedeco.javacpp.maxbytes=1024m\n-Dorg.bytedeco.javacpp.maxphysicalbytes=3072m",
