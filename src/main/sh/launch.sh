@@ -22,13 +22,25 @@ jar="$root/target/splinewatch.jar"
 # the Maven arguments of the last build (e.g. -Pcuda,!cpu): a different SPLINEWATCH_MAVEN_ARGS rebuilds
 maven_args="${SPLINEWATCH_MAVEN_ARGS:-}"
 built_with="$root/target/maven-args"
-if [ ! -f "$jar" ] || [ ! -d "$root/target/lib" ] || [ -n "$(find "$root/src/main" "$root/pom.xml" -newer "$jar" -print -quit)" ] \
-    || [ "$(cat "$built_with" 2>/dev/null || true)" != "$maven_args" ]; then
+splinewatch_build_needed() {
+  [ ! -f "$jar" ] || [ ! -d "$root/target/lib" ] || [ -n "$(find "$root/src/main" "$root/pom.xml" -newer "$jar" -print -quit)" ] \
+    || [ "$(cat "$built_with" 2>/dev/null || true)" != "$maven_args" ]
+}
+if splinewatch_build_needed; then
   command -v mvn >/dev/null || { echo "error: Maven (mvn) is needed to build splinewatch; install it (e.g. apt-get install maven)" >&2; exit 1; }
-  echo "Building splinewatch (first use, sources changed or other SPLINEWATCH_MAVEN_ARGS)${maven_args:+ with $maven_args}..." >&2
-  # shellcheck disable=SC2086
-  (cd "$root" && mvn -B -q -DskipTests package $maven_args) >&2
-  printf '%s' "$maven_args" >"$built_with"
+  # One build at a time: two launchers started together after a source change both ran mvn in the same target/. The
+  # second waits for the first's build (flock, util-linux), then finds the jar current. The lock's descriptor is
+  # closed before java starts, so a run does not hold it.
+  if command -v flock >/dev/null && mkdir -p "$root/target" && exec 9>"$root/target/.build-lock"; then
+    flock -n 9 || { echo "Waiting for the build of splinewatch another ./trainer or ./monitor started..." >&2; flock 9; }
+  fi
+  if splinewatch_build_needed; then
+    echo "Building splinewatch (first use, sources changed or other SPLINEWATCH_MAVEN_ARGS)${maven_args:+ with $maven_args}..." >&2
+    # shellcheck disable=SC2086
+    (cd "$root" && mvn -B -q -DskipTests package $maven_args) >&2
+    printf '%s' "$maven_args" >"$built_with"
+  fi
+  exec 9>&-
 fi
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
 export OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-1}"
