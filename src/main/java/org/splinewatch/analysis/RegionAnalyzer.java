@@ -39,7 +39,8 @@ import org.splinewatch.snapshot.WeightSnapshot;
  * {@code --planes K} planes analysed in parallel on {@code splinewatch.regions.threads} threads. Exports, with labels
  * {@code plane} and {@code layer} ({@code "all"} for the whole network, {@code "1".."L"} for the partition after
  * hidden layer {@code l}): {@code splinewatch_regions}, and for {@code layer="all"} the geometry of regions.md §4
- * (area, eccentricity, vertices, boundary length and density, near/far density, decision boundary length) and the
+ * (area, eccentricity, vertices, boundary length and density, near/far density, decision boundary length), the
+ * regions the engine's zero tolerance merged ({@code splinewatch_region_merged_by_tolerance}: the count is low) and the
  * relative region-count change against the previous snapshot it analysed (§5 (b)). Writes an SVG per plane per
  * snapshot to {@code runs/<run-id>/planes/plane-<k>-step-<step>.svg}, and for a plane that overflows its cap the
  * network and plane as a {@link RegionFile}, {@code planes/plane-<k>-overflow.npz} (the first overflowed snapshot's,
@@ -120,7 +121,8 @@ public final class RegionAnalyzer implements SnapshotAnalysis {
     return planes;
   }
 
-  private record PlaneResult(int plane, PartitionStats stats, String svg) {
+  /** {@code merged}: the regions the zero tolerance merged (Partition#mergedByTolerance). */
+  private record PlaneResult(int plane, PartitionStats stats, int merged, String svg) {
   }
 
   @Override
@@ -143,7 +145,7 @@ public final class RegionAnalyzer implements SnapshotAnalysis {
     }
     List<Sample> out = new ArrayList<>();
     for (PlaneResult r : results) {
-      samples(out, s.step(), r.plane(), r.stats(), s.classifierHead());
+      samples(out, s.step(), r.plane(), r.stats(), r.merged(), s.classifierHead());
       if (r.svg() != null) {
         writeSvg(r.plane(), s.step(), r.svg());
       }
@@ -218,7 +220,7 @@ public final class RegionAnalyzer implements SnapshotAnalysis {
         ? SvgRenderer.render(p, String.format(Locale.ROOT, "%s  plane %d  step %d  %d regions", s.runId(), k, s.step(),
         stats.regions()), settings.svgSize(), SvgRenderer.MIN_FACE_PIXELS, s.classifierHead())
         : null;
-    return new PlaneResult(k, stats, svg);
+    return new PlaneResult(k, stats, p.mergedByTolerance(), svg);
   }
 
   /**
@@ -241,7 +243,7 @@ public final class RegionAnalyzer implements SnapshotAnalysis {
     }
   }
 
-  private void samples(List<Sample> out, long step, int k, PartitionStats st, boolean classifierHead) {
+  private void samples(List<Sample> out, long step, int k, PartitionStats st, int merged, boolean classifierHead) {
     String plane = Integer.toString(k);
     int[] after = st.regionsAfterLayer();
     if (st.overflow()) {
@@ -265,6 +267,8 @@ public final class RegionAnalyzer implements SnapshotAnalysis {
     add(out, MetricFamily.REGION_DENSITY_FAR, st.densityFar(), step, plane);
     add(out, MetricFamily.REGION_SLIVERS, st.slivers(), step, plane);
     add(out, MetricFamily.REGION_INCONSISTENT_FACES, st.inconsistentFaces(), step, plane);
+    // the count is low by this many or more: `./monitor regions` warns of it, Grafana shows it from here
+    add(out, MetricFamily.REGION_MERGED_BY_TOLERANCE, merged, step, plane);
     add(out, MetricFamily.REGION_OVERFLOW, st.overflow() ? 1 : 0, step, plane);
     if (classifierHead) {
       add(out, MetricFamily.DECISION_BOUNDARY_LENGTH, st.decisionBoundaryLength(), step, plane);

@@ -128,6 +128,48 @@ class RegionAnalyzerTest {
     }
   }
 
+  /**
+   * A 2-4-4-1 network whose second layer has a neuron {@code delta - |x| - |y|}: a diamond of radius {@code delta}
+   * around the input origin, which the first layer's lines x = 0 and y = 0 cut into 4 triangles (as in
+   * PartitionMergedByToleranceTest). With {@code delta} 1e-11 the engine's zero tolerance merges them.
+   */
+  private static WeightSnapshot diamond(float delta) {
+    List<org.splinewatch.regions.Layer> layers = List.of(
+        new org.splinewatch.regions.Layer.Dense(2, 4, new float[] {1, -1, 0, 0, 0, 0, 1, -1}, new float[4]),
+        org.splinewatch.regions.Layer.Activation.relu(),
+        new org.splinewatch.regions.Layer.Dense(4, 4, new float[] {-1, 1, 0, 1, -1, 0, 1, 0, -1, 1, 0, 0, -1, 0, 0, 1},
+            new float[] {delta, -0.5f, -0.4f, -0.6f}),
+        org.splinewatch.regions.Layer.Activation.relu(),
+        new org.splinewatch.regions.Layer.Dense(4, 1, new float[] {1, 1, 1, 1}, new float[1]));
+    return new WeightSnapshot("diamond", 100, 0, 0, 2, layers, 1, true, 1.0, 1e-3, 10);
+  }
+
+  /** Three 2-d probes whose plane holds the input origin off its centre. */
+  private static RunInfo diamondRun() {
+    float[] x = {0.7f, 0.1f, -0.6f, 0.7f, -0.4f, -0.9f};
+    return new RunInfo("diamond", "supervised", "synthetic", 2, 3, x, x.clone(), new int[] {0, 1, 2}, 3,
+        List.of(new int[] {0, 1, 2}));
+  }
+
+  @Test
+  void regionsMergedByTheToleranceAreExported() throws Exception {
+    RunInfo run = diamondRun();
+    Plane plane = RegionAnalyzer.planes(run, 0).get(0);
+    WeightSnapshot fine = diamond(1e-11f);
+    Partition p = Partition.compute(fine.regionNetwork(), plane);
+    assertEquals(null, plane.unresolvedNearCentre(fine.regionNetwork()), "the first layer is well resolved");
+    assertTrue(p.mergedByTolerance() > 0, "the construction merges no region");
+    Map<String, String> all = Map.of("plane", "0", "layer", "all");
+    RegionSettings oneThread = new RegionSettings(1, 100_000, 0, false, 200, 32, 30);
+    try (RegionAnalyzer analyzer = new RegionAnalyzer(run, oneThread, null)) {
+      assertEquals(p.mergedByTolerance(), value(analyzer.analyze(fine), "splinewatch_region_merged_by_tolerance", all));
+      // the same network with a diamond the engine resolves: nothing merged, and its 4 regions more counted
+      List<Sample> resolved = analyzer.analyze(diamond(1e-3f));
+      assertEquals(0, value(resolved, "splinewatch_region_merged_by_tolerance", all));
+      assertEquals(p.regionCount() + 4, value(resolved, "splinewatch_regions", all));
+    }
+  }
+
   /** The file's plane is the analyzer's, bit for bit, and its tiled count is the whole partition's. */
   private static void assertExact(Path file, PiecewiseLinearNet net, Plane plane) {
     RegionFile.Model m = RegionFile.read(file, 1 << 26);
