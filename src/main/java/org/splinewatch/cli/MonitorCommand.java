@@ -431,9 +431,14 @@ public final class MonitorCommand implements Runnable {
 
     /**
      * The network and plane of {@code --model}: the benchmark format's MLP ({@code widths}) or a region file
-     * ({@code layers}, any layer kind; {@link RegionFile}).
+     * ({@code layers}, any layer kind; {@link RegionFile}), with the plane's {@link Plane#unresolvedNearCentre} line
+     * (null: none), computed once when the model is read (it projects every first-layer neuron onto the plane).
      */
-    record Network(PiecewiseLinearNet net, Plane plane, int[] widths, RegionFile.Model file) {
+    record Network(PiecewiseLinearNet net, Plane plane, int[] widths, RegionFile.Model file, String unresolved) {
+      Network(PiecewiseLinearNet net, Plane plane, int[] widths, RegionFile.Model file) {
+        this(net, plane, widths, file, plane.unresolvedNearCentre(net));
+      }
+
       /**
        * Reads {@code model} into {@code into} and returns 0, or prints the one-line error and returns the exit code:
        * 2 for a missing file (a bad argument), 1 for bad contents.
@@ -465,9 +470,8 @@ public final class MonitorCommand implements Runnable {
 
       /** {@code n}, after a warning line where its plane is far wider than the engine resolves near its centre. */
       private static Network checked(Path model, Network n) {
-        String unresolved = n.plane().unresolvedNearCentre(n.net());
-        if (unresolved != null) {
-          System.err.println("warning: " + model + ": " + unresolved);
+        if (n.unresolved() != null) {
+          System.err.println("warning: " + model + ": " + n.unresolved());
         }
         return n;
       }
@@ -478,7 +482,7 @@ public final class MonitorCommand implements Runnable {
        * or the plane is far wider than the first layer ({@link #checked}'s line, printed before, says it).
        */
       String mergedWarning(Path model, long merged, int layer) {
-        if (merged == 0 || plane.unresolvedNearCentre(net) != null) {
+        if (merged == 0 || unresolved != null) {
           return null;
         }
         return model + ": hidden layer " + (layer + 1) + " has boundaries closer to the partition's vertices than the"

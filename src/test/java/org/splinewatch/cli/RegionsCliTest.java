@@ -605,10 +605,30 @@ class RegionsCliTest {
         + " plane's centre within ") && wide.contains(" of its extent, finer than the engine resolves (about 1e-10 of"
         + " a plane's extent): regions there merge and the count is low; expected a plane on the scale of the"
         + " network's inputs (smaller u and v, or pad)") && wide.contains("\nregions: 8\n"), wide);
+    // that line says it all: no second warning of merged regions on the same plane
+    assertEquals(1, wide.lines().filter(l -> l.startsWith("warning")).count(), wide);
     String unit = TestTools.cli(0, "monitor", "regions", "--model", scaledPlane("unit.npz", 3f, 0.5f).toString());
     assertTrue(!unit.contains("warning") && unit.contains("\nregions: 11\n"), unit);
     String exact = TestTools.cli(0, "monitor", "regions", "--model", scaledPlane("nobias.npz", 1e30f, 0f).toString());
     assertTrue(!exact.contains("warning") && exact.contains("\nregions: 8\n"), exact);
+  }
+
+  /**
+   * The first-layer line is found once, when the model is read, and the merged-regions warning reads it from there
+   * (it was computed again for every partition): left out where that line was printed, given otherwise.
+   */
+  @Test
+  void theMergedWarningUsesTheUnresolvedLineFoundWhenTheModelWasRead() throws Exception {
+    Path wide = scaledPlane("wide.npz", 1e30f, 0.5f);
+    var nets = new java.util.ArrayList<MonitorCommand.Regions.Network>();
+    assertEquals(0, MonitorCommand.Regions.Network.readInto(wide, nets));
+    MonitorCommand.Regions.Network n = nets.get(0);
+    assertEquals(n.plane().unresolvedNearCentre(n.net()), n.unresolved());
+    assertTrue(n.unresolved() != null);
+    assertEquals(null, n.mergedWarning(wide, 4, 1));
+    MonitorCommand.Regions.Network resolved = new MonitorCommand.Regions.Network(n.net(), n.plane(), n.widths(),
+        null, null);
+    assertTrue(resolved.mergedWarning(wide, 4, 1).contains("4 regions merged"));
   }
 
   /** A 2-4-1 network, biases {@code ±bias} (0: none), on the plane {@code u = (scale, 0)}, {@code v = (0, scale)}. */
