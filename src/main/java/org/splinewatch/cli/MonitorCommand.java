@@ -358,12 +358,11 @@ public final class MonitorCommand implements Runnable {
       long t0 = System.nanoTime();
       TiledRegionCount.Result r;
       try {
-        r = TiledRegionCount.count(m.net(), m.plane(), maxRegions, ws, (done, total, tiles, sum) -> {
+        r = TiledRegionCount.count(m.net(), m.plane(), maxRegions, ws, (done, total, tiles, split, sum) -> {
           // from the tiles' threads, one at a time (the count calls it in a synchronized block)
           long now = System.nanoTime();
           if (bar.due(now)) {
-            bar.show(String.format(java.util.Locale.ROOT, "tiled: %5.1f %% of the plane, %d tiles, %.0f s",
-                100 * done / total, tiles, bar.seconds(now)), now);
+            bar.show(tiledProgress(done / total, tiles, split, bar.seconds(now)), now);
           }
         });
       } catch (OutOfMemoryError e) {
@@ -412,6 +411,33 @@ public final class MonitorCommand implements Runnable {
       out.put("seconds", seconds);
       print(out);
       return 0;
+    }
+
+    /**
+     * The progress line of {@code --tiled}: the share of the plane counted (to two significant digits below 0.1 %: a
+     * wide network's count stood at "0.0 %" for hours), the tiles counted and split, and once some of the plane is
+     * counted the time left if the rest goes at the rate so far (regions are rarely spread evenly: an estimate).
+     */
+    static String tiledProgress(double fraction, int tiles, int split, double seconds) {
+      double percent = 100 * fraction;
+      String shown = percent >= 0.1 || percent <= 0 ? String.format(java.util.Locale.ROOT, "%5.1f", percent)
+          : new java.math.BigDecimal(percent).round(new java.math.MathContext(2)).toPlainString();
+      String left = fraction > 0 && fraction < 1
+          ? ", about " + duration(seconds * (1 - fraction) / fraction) + " left at this rate" : "";
+      return String.format(java.util.Locale.ROOT, "tiled: %s %% of the plane, %d tiles, %d split, %.0f s%s", shown,
+          tiles, split, seconds, left);
+    }
+
+    /** {@code seconds} in the unit a person reads best: s, min, h or days. */
+    static String duration(double seconds) {
+      if (seconds < 120) {
+        return String.format(java.util.Locale.ROOT, "%.0f s", seconds);
+      } else if (seconds < 7200) {
+        return String.format(java.util.Locale.ROOT, "%.0f min", seconds / 60);
+      } else if (seconds < 2 * 86400) {
+        return String.format(java.util.Locale.ROOT, "%.1f h", seconds / 3600);
+      }
+      return String.format(java.util.Locale.ROOT, "%.0f days", seconds / 86400);
     }
 
     private void print(Map<String, Object> out) throws Exception {

@@ -53,9 +53,12 @@ public final class TiledRegionCount {
     }
   }
 
-  /** Where a count stands, for a progress bar. */
+  /**
+   * Where a count stands, for a progress bar: called after every tile counted ({@code tiles}) or split
+   * ({@code splitTiles}), so also while the first tiles are still too large (a wide network's take minutes each).
+   */
   public interface Progress {
-    void update(double areaDone, double areaTotal, int tiles, long regionsSoFar);
+    void update(double areaDone, double areaTotal, int tiles, int splitTiles, long regionsSoFar);
   }
 
   /**
@@ -208,6 +211,9 @@ public final class TiledRegionCount {
           for (int l = 0; l < layers; l++) {
             seams[l] += across[l] + down[l];
           }
+          if (progress != null) {
+            progress.update(areaDone, areaTotal, tiles, split, layers == 0 ? 0 : sumTiles[layers - 1]);
+          }
         }
         pending.addAndGet(4);
         // depth first (the front of the deque), so that the boxes waiting stay few
@@ -230,7 +236,7 @@ public final class TiledRegionCount {
         }
         areaDone += Plane.polygonArea(tile);
         if (progress != null) {
-          progress.update(areaDone, areaTotal, tiles, layers == 0 ? 0 : sumTiles[layers - 1]);
+          progress.update(areaDone, areaTotal, tiles, split, layers == 0 ? 0 : sumTiles[layers - 1]);
         }
       }
     }

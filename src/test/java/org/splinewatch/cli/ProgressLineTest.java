@@ -9,6 +9,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -39,6 +40,19 @@ class ProgressLineTest {
     assertEquals("step one\nstep two\n", buf.toString(StandardCharsets.UTF_8).replace(System.lineSeparator(), "\n"));
   }
 
+  /** A count that will take weeks says so, and its share of the plane does not read as 0.0 % for hours. */
+  @Test
+  void theTiledLineShowsSmallSharesAndTheTimeLeft() {
+    // 2-100000-1: 74 tiles counted and 0.0042 % of the plane done after 131 s
+    assertEquals("tiled: 0.0042 % of the plane, 74 tiles, 25 split, 131 s, about 36 days left at this rate",
+        MonitorCommand.Regions.tiledProgress(4.2e-5, 74, 25, 131));
+    assertEquals("tiled:  50.0 % of the plane, 310 tiles, 35 split, 95 s, about 95 s left at this rate",
+        MonitorCommand.Regions.tiledProgress(0.5, 310, 35, 95));
+    assertEquals("tiled:   0.0 % of the plane, 0 tiles, 1 split, 3 s", MonitorCommand.Regions.tiledProgress(0, 0, 1, 3));
+    assertEquals("about 2.5 h", "about " + MonitorCommand.Regions.duration(9000));
+    assertEquals("about 3 min", "about " + MonitorCommand.Regions.duration(180));
+  }
+
   @Test
   void onATerminalTheLineIsRedrawnAndWipedAtTheEnd() {
     ByteArrayOutputStream buf = new ByteArrayOutputStream();
@@ -67,8 +81,13 @@ class ProgressLineTest {
     assertFalse(forced[0].contains("regions so far"), forced[0]);
     // --tiled through the same line
     String[] tiled = run("0", "monitor", "regions", "--model", f.toString(), "--tiled", "--max-regions", "40");
-    assertTrue(tiled[1].lines().anyMatch(l -> l.matches("tiled: +[0-9.]+ % of the plane, [0-9]+ tiles, [0-9]+ s")),
+    // a line as soon as the whole plane is split, before any tile is counted (a wide network's tiles overflowed for
+    // minutes without a line), and, once some of the plane is done, the time left at that rate
+    List<String> lines = tiled[1].lines().filter(l -> l.startsWith("tiled:")).toList();
+    assertTrue(!lines.isEmpty() && lines.get(0).matches("tiled: +0\\.0 % of the plane, 0 tiles, 1 split, [0-9]+ s"),
         tiled[1]);
+    assertTrue(lines.stream().anyMatch(l -> l.matches("tiled: +[0-9.]+ % of the plane, [0-9]+ tiles, [0-9]+ split,"
+        + " [0-9]+ s, about [0-9.]+ (s|min|h|days) left at this rate")), tiled[1]);
     assertTrue(tiled[0].contains("\nregions: " + regions + "\n") && !tiled[0].contains("tiled:"), tiled[0]);
   }
 

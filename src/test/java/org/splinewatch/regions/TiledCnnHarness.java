@@ -26,7 +26,7 @@ public final class TiledCnnHarness {
       ws[i] = new Partition.Workspace(Runtime.getRuntime().maxMemory() / 5 / threads);
     }
     TiledRegionCount.Result r = TiledRegionCount.count(net, plane, cap, ws,
-        (done, total, tiles, so) -> {
+        (done, total, tiles, split, so) -> {
           long now = System.nanoTime();
           if (now - last[0] > 60_000_000_000L) {
             last[0] = now;
