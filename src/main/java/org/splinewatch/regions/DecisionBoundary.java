@@ -3,7 +3,9 @@ package org.splinewatch.regions;
 /**
  * The top-1 decision boundary of a classifier head on a partition (regions.md §3.3). Logits are affine inside each
  * face, so the cell of class {@code k} is the face clipped by the half-planes {@code y_k − y_i ≥ 0}; clipping uses
- * the logits stored at the face's vertices, interpolated along clipped edges (exact for affine functions).
+ * the logits stored at the face's vertices, interpolated along clipped edges (exact for affine functions). A
+ * single-logit binary head is read as the two logits {@code (0, y)}: its boundary is the zero set of {@code y}
+ * (regions.md §3.3), class 0 where {@code y < 0} and class 1 where {@code y ≥ 0}.
  *
  * @param length     {@code L_dec = Σ_f (Σ_k perimeter(cell_fk) − perimeter(f)) / 2}
  * @param classAreas {@code A_k = Σ_f area(cell_fk)}
@@ -11,7 +13,7 @@ package org.splinewatch.regions;
 record DecisionBoundary(double length, double[] classAreas) {
 
   static DecisionBoundary of(Partition p) {
-    int classes = p.outputDim();
+    int classes = classes(p);
     double[] areas = new double[classes];
     double[] length = {0};
     double[] cellPerimeters = {0};
@@ -33,7 +35,7 @@ record DecisionBoundary(double length, double[] classAreas) {
    * endpoints' logits), each segment once.
    */
   static double[] segments(Partition p) {
-    int classes = p.outputDim();
+    int classes = classes(p);
     double[][] out = {new double[64]};
     int[] n = {0};
     double tie = tieTolerance(p);
@@ -66,6 +68,16 @@ record DecisionBoundary(double length, double[] classAreas) {
     return java.util.Arrays.copyOf(out[0], n[0]);
   }
 
+  /** Whether the partition carries a head whose decision boundary is defined: one logit or more (regions.md §3.3). */
+  static boolean defined(Partition p) {
+    return p.outputs() != null && p.outputDim() >= 1;
+  }
+
+  /** The classes of the head: its outputs, or two for a single logit (read as {@code (0, y)}). */
+  private static int classes(Partition p) {
+    return p.outputDim() == 1 ? 2 : p.outputDim();
+  }
+
   /**
    * The tie-break shift {@code δ} of {@link #forEachCell}: {@code 1e-9} of the largest logit on the plane, the drift
    * allowed to interpolated vertex values (regions.md §3.4 rule 7). Equal logits interpolated along an edge from
@@ -89,7 +101,8 @@ record DecisionBoundary(double length, double[] classAreas) {
 
   /** Each face as a polygon carrying the head's outputs at its vertices. */
   private static void forEachFace(Partition p, FaceVisitor visitor) {
-    int classes = p.outputDim();
+    int outputs = p.outputDim();
+    int classes = classes(p);
     double[] y = p.outputs();
     for (int f = 0; f < p.regionCount(); f++) {
       int[] c = p.faceUnsafe(f);
@@ -100,7 +113,11 @@ record DecisionBoundary(double length, double[] classAreas) {
       for (int k = 0; k < m; k++) {
         xs[k] = p.vertexX(c[k]);
         ys[k] = p.vertexY(c[k]);
-        System.arraycopy(y, c[k] * classes, vals, k * classes, classes);
+        if (outputs == 1) {
+          vals[k * 2 + 1] = y[c[k]]; // the logits (0, y)
+        } else {
+          System.arraycopy(y, c[k] * classes, vals, k * classes, classes);
+        }
       }
       visitor.visit(new Poly(xs, ys, vals, m, classes), perimeter(xs, ys, m));
     }

@@ -48,7 +48,7 @@ public record PartitionStats(int regions, int[] regionsAfterLayer, int vertices,
   /** Faces smaller than this fraction of the domain are slivers (regions.md §3.4 rule 8). */
   public static final double SLIVER_FRACTION = 1e-14;
 
-  /** Computes every statistic; the decision boundary only when {@code classifierHead} and the head has ≥ 2 outputs. */
+  /** Computes every statistic; the decision boundary only when {@code classifierHead} and the partition has the head's outputs. */
   public static PartitionStats of(Partition p, boolean classifierHead) {
     int faces = p.regionCount();
     Plane plane = p.plane();
@@ -176,7 +176,7 @@ public record PartitionStats(int regions, int[] regionsAfterLayer, int vertices,
 
     double decisionLength = Double.NaN;
     double[] classAreas = new double[0];
-    if (classifierHead && p.outputs() != null && p.outputDim() >= 2) {
+    if (classifierHead && DecisionBoundary.defined(p)) {
       DecisionBoundary db = DecisionBoundary.of(p);
       decisionLength = db.length();
       classAreas = db.classAreas();

@@ -98,7 +98,7 @@ public final class SvgRenderer {
       }
     }
     sb.append("</g>\n");
-    if (decisionBoundary && p.outputs() != null && p.outputDim() >= 2) {
+    if (decisionBoundary && DecisionBoundary.defined(p)) {
       double[] seg = DecisionBoundary.segments(p);
       sb.append("<path fill=\"none\" stroke=\"#d00\" stroke-width=\"1.6\" d=\"");
       for (int k = 0; k + 3 < seg.length; k += 4) {

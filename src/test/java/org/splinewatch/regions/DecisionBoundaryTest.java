@@ -45,6 +45,24 @@ class DecisionBoundaryTest {
   }
 
   @Test
+  void aSingleLogitHeadsBoundaryIsTheZeroSetOfItsLogit() {
+    // hidden neurons relu(x) and relu(-x), head y = relu(x) - relu(-x) - 1/4 = x - 1/4: the zero set is the line
+    // x = 1/4 across [-1,1]², of length 2, inside the face x > 0; class 0 (y < 0) has area 1.25·2, class 1 0.75·2
+    // (regions.md §3.3, the single-logit binary head). Before, such a head had no boundary: L_dec NaN, no areas
+    PiecewiseLinearNet net = new PiecewiseLinearNet(2, List.of(
+        new Layer.Dense(2, 2, new float[] {1, -1, 0, 0}, new float[2]), Layer.Activation.relu(),
+        new Layer.Dense(2, 1, new float[] {1, -1}, new float[] {-0.25f})));
+    Partition p = Partition.compute(net, PartitionOracleTest.SQUARE);
+    assertEquals(2, p.regionCount());
+    PartitionStats s = PartitionStats.of(p, true);
+    assertEquals(2, s.decisionBoundaryLength(), 1e-8);
+    assertArrayEquals(new double[] {2.5, 1.5}, s.classAreas(), 1e-8);
+    String svg = SvgRenderer.render(p, "binary", 200, SvgRenderer.MIN_FACE_PIXELS, true);
+    // the boundary is drawn: one vertical segment at x = 1/4 of the 200-pixel square
+    assertTrue(svg.matches("(?s).*stroke=\"#d00\"[^>]*d=\"M\\d+ \\d+l0 -?\\d+.*"), svg);
+  }
+
+  @Test
   void classAreasCoverTheDomainOnceOnDegenerateNetworks() {
     // zero head biases over dead regions, equal and negated neurons, scales from 1e-8 to 1e8 (DegenerateNets): the
     // class cells of each face must cover it once, with three or more classes tied or nearly tied as well
