@@ -103,6 +103,26 @@ class ReportScriptTest {
       """;
 
   /**
+   * A canvas that records what the charts' draw hooks draw on it (after {@link #DOM}): {@code drawn(data)} renders
+   * data's charts and gives, per chart, the x of each dashed line drawn and each label written.
+   */
+  private static final String MARKS = """
+      let hooks = [];
+      uPlot = class { constructor(opts) { hooks.push(opts.hooks.draw[0]); } destroy() {} };
+      const drawn = data => {
+        hooks = [];
+        renderCharts(data, document.createElement("div"));
+        return hooks.map(hook => {
+          const texts = [], lines = [];
+          const ctx = {save() {}, restore() {}, setLineDash() {}, beginPath() {}, stroke() {},
+            moveTo(x) { lines.push(x); }, lineTo() {}, fillText(t) { texts.push(t); }};
+          hook({ctx: ctx, valToPos: v => v, bbox: {left: 0, top: 0, width: 1000, height: 100}});
+          return [lines, texts];
+        });
+      };
+      """;
+
+  /**
    * The live page draws the shown run's charts again every 2 s: each uPlot instance of the previous drawing is
    * destroyed (uPlot keeps every instance it made in a module-wide set and a media-query listener until destroy(),
    * so dropping only its DOM kept every chart of every refresh, about 140 DOM nodes a second, in memory).
@@ -250,25 +270,15 @@ class ReportScriptTest {
   @Test
   void alertLinesOfSeveralRunsNameTheirRun() throws Exception {
     assumeTrue(TestTools.installed("node"), "node not installed");
-    String out = node(DOM + """
-        let hooks = [];
-        uPlot = class { constructor(opts) { hooks.push(opts.hooks.draw[0]); } destroy() {} };
-        const drawn = data => {
-          hooks = [];
-          renderCharts(data, document.createElement("div"));
-          const texts = [], lines = [];
-          const ctx = {save() {}, restore() {}, setLineDash() {}, beginPath() {}, stroke() {},
-            moveTo(x) { lines.push(x); }, lineTo() {}, fillText(t, x) { texts.push([t, x]); }};
-          hooks[0]({ctx: ctx, valToPos: v => v, bbox: {left: 0, top: 0, width: 1000, height: 100}});
-          return [lines, texts.map(t => t[0])];
-        };
+    String out = node(DOM + MARKS + """
         const charts = [{title: "loss", x: [0, 300], series: [{label: "a loss", values: [5, 4]},
           {label: "col2 loss", values: [5, 1]}, {label: "c loss", values: [5, 4]}]}];
         const alerts = [{run: "col2", step: 20, rule: "batch_collapse"}, {run: "col2", step: 300, rule: "knn_chance"},
           {run: "col2", step: 300, rule: "knn_chance"}, {run: "c", step: 300, rule: "std_collapse"}];
-        console.log(JSON.stringify(drawn({alerts: alerts, lastStep: 300, runs: ["a", "col2", "c"], charts: charts})));
+        console.log(JSON.stringify(drawn({alerts: alerts, lastStep: 300, runs: ["a", "col2", "c"],
+          charts: charts})[0]));
         console.log(JSON.stringify(drawn({alerts: alerts.slice(0, 2), lastStep: 300, runs: ["col2"],
-          charts: charts})));
+          charts: charts})[0]));
         """);
     assertEquals("[[20,300],[\"col2\",\"col2, c\"]]\n[[20,300],[]]", out);
   }
@@ -281,20 +291,7 @@ class ReportScriptTest {
   @Test
   void resumeLinesAreDrawnAndLabelledOnTheChartsOfTheirRun() throws Exception {
     assumeTrue(TestTools.installed("node"), "node not installed");
-    String out = node(DOM + """
-        let hooks = [];
-        uPlot = class { constructor(opts) { hooks.push(opts.hooks.draw[0]); } destroy() {} };
-        const drawn = data => {
-          hooks = [];
-          renderCharts(data, document.createElement("div"));
-          return hooks.map(hook => {
-            const texts = [], lines = [];
-            const ctx = {save() {}, restore() {}, setLineDash() {}, beginPath() {}, stroke() {},
-              moveTo(x) { lines.push(x); }, lineTo() {}, fillText(t) { texts.push(t); }};
-            hook({ctx: ctx, valToPos: v => v, bbox: {left: 0, top: 0, width: 1000, height: 100}});
-            return [lines, texts];
-          });
-        };
+    String out = node(DOM + MARKS + """
         const loss = (title, run) => ({title: title, runs: [run], x: [0, 300],
           series: [{label: run + " loss", values: [5, 4]}]});
         const resumes = [{run: "a", step: 197}, {run: "b", step: 40}];

@@ -41,18 +41,24 @@ class RunFilesTest {
     return r.series().values().stream().filter(s -> s.name().equals(name)).mapToInt(s -> s.points().size()).sum();
   }
 
-  @Test
-  void anAlertWithoutAnIntegerStepIsSkippedNotReadAsStepZero() throws IOException {
-    Path dir = tmp.resolve("a");
+  /** A simsiam run directory {@code id} with samples of steps 0 to 10 and the lines {@code events} as its events. */
+  private Path runWithEvents(String id, String... events) throws IOException {
+    Path dir = tmp.resolve(id);
     try (RunLog log = new RunLog(dir)) {
-      RunLog.writeConfig(dir, Map.of("run_id", "a", "method", "simsiam"));
+      RunLog.writeConfig(dir, Map.of("run_id", id, "method", "simsiam"));
       write(log, 0, 10);
     }
-    Files.writeString(dir.resolve("events.jsonl"), String.join("\n",
+    Files.writeString(dir.resolve("events.jsonl"), String.join("\n", events) + "\n");
+    return dir;
+  }
+
+  @Test
+  void anAlertWithoutAnIntegerStepIsSkippedNotReadAsStepZero() throws IOException {
+    Path dir = runWithEvents("a",
         "{\"type\":\"alert_firing\",\"rule\":\"spread\",\"severity\":\"critical\"}",
         "{\"type\":\"alert_firing\",\"step\":\"40\",\"rule\":\"spread\",\"severity\":\"critical\"}",
         "{\"type\":\"alert_firing\",\"step\":50,\"severity\":\"critical\"}",
-        "{\"type\":\"alert_firing\",\"step\":60,\"rule\":\"rankme\",\"severity\":\"warning\"}") + "\n");
+        "{\"type\":\"alert_firing\",\"step\":60,\"rule\":\"rankme\",\"severity\":\"warning\"}");
     RunData r = RunData.read(dir);
     assertEquals(List.of(new RunData.Alert(60, "rankme", "warning", "")), r.alerts());
     for (int line = 1; line <= 3; line++) {
@@ -68,16 +74,11 @@ class RunFilesTest {
    */
   @Test
   void anAlertKnowsTheStepItResolvedAt() throws IOException {
-    Path dir = tmp.resolve("res");
-    try (RunLog log = new RunLog(dir)) {
-      RunLog.writeConfig(dir, Map.of("run_id", "res", "method", "simsiam"));
-      write(log, 0, 10);
-    }
-    Files.writeString(dir.resolve("events.jsonl"), String.join("\n",
+    Path dir = runWithEvents("res",
         "{\"type\":\"alert_firing\",\"step\":60,\"rule\":\"rankme\",\"severity\":\"warning\"}",
         "{\"type\":\"alert_firing\",\"step\":70,\"rule\":\"spread\",\"severity\":\"critical\"}",
         "{\"type\":\"alert_resolved\",\"step\":80,\"rule\":\"rankme\",\"severity\":\"warning\"}",
-        "{\"type\":\"alert_firing\",\"step\":90,\"rule\":\"rankme\",\"severity\":\"warning\"}") + "\n");
+        "{\"type\":\"alert_firing\",\"step\":90,\"rule\":\"rankme\",\"severity\":\"warning\"}");
     RunData r = RunData.read(dir);
     assertEquals(List.of(new RunData.Alert(60, "rankme", "warning", "", 80), new RunData.Alert(70, "spread",
         "critical", ""), new RunData.Alert(90, "rankme", "warning", "")), r.alerts());
