@@ -344,7 +344,16 @@ public final class ReportWriter {
         .append(resource(reportJs())).append("\nconst DATA = ");
     try {
       // no '<' in the script at all: neither "</script>" nor "<!--" from a run's text can end or alter it
-      sb.append(JSON.writeValueAsString(data(runs, true)).replace("<", "\\u003c"));
+      Map<String, Object> data = data(runs, true);
+      // each run's status line in the words above (status, statusClass), for a script to show, not word again
+      data.put("statuses", runs.stream().map(r -> {
+        Map<String, Object> line = new LinkedHashMap<>();
+        line.put("run", r.runId());
+        line.put("status", status(r));
+        line.put("class", statusClass(r));
+        return line;
+      }).toList());
+      sb.append(JSON.writeValueAsString(data).replace("<", "\\u003c"));
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
@@ -414,15 +423,41 @@ public final class ReportWriter {
     String at = " at step " + (end.path("steps").canConvertToLong() ? end.path("steps").asLong() : r.lastStep());
     String reason = end.path("reason").isTextual() ? end.path("reason").asText() : null;
     String status = end.path("status").asText("");
-    return switch (status) {
+    String[] ended = ended(status);
+    String detail = switch (status) {
       // "interrupted by SIGINT" as the trainer words its reason; any other (a monitor's marking) after a colon
-      case "interrupted" -> new String[] {"ended", "interrupted" + at + (reason == null ? ""
-          : reason.startsWith("interrupted by ") ? reason.substring("interrupted".length()) : ": " + reason)};
-      case "stopped" -> new String[] {"ended", "stopped early" + at + (reason == null ? "" : ": " + reason)};
-      case "failed" -> new String[] {"failed", "failed" + at + ": " + end.path("error").asText("")};
-      case "done", "" -> new String[] {"complete", "finished" + at}; // no status: written before statuses were
-      default -> new String[] {"ended", "ended " + status + at};
+      case "interrupted" -> reason == null ? "" : reason.startsWith("interrupted by ")
+          ? reason.substring("interrupted".length()) : ": " + reason;
+      case "stopped" -> reason == null ? "" : ": " + reason;
+      case "failed" -> ": " + end.path("error").asText("");
+      default -> "";
     };
+    return new String[] {ended[0], ended[1] + at + detail};
+  }
+
+  /**
+   * The class of the status line and the first words of a run that {@code run_finished} ended with {@code status}:
+   * {@code done} (or none: written before statuses were) is {@code finished}, any status not known here {@code ended
+   * <status>}.
+   */
+  private static String[] ended(String status) {
+    return switch (status) {
+      case "interrupted" -> new String[] {"ended", "interrupted"};
+      case "stopped" -> new String[] {"ended", "stopped early"};
+      case "failed" -> new String[] {"failed", "failed"};
+      case "done", "" -> new String[] {"complete", "finished"};
+      default -> new String[] {"ended", "ended " + status};
+    };
+  }
+
+  /**
+   * A finished run's state in the live page's run list ({@code /api/runs}), in the words of its status line without
+   * the reason: {@code interrupted at step 52}, {@code stopped early at step 121}, {@code failed at step 7}, and
+   * {@code finished} for one that reached its end (the list's step column has its step).
+   */
+  public static String listedEnding(String status, long endStep) {
+    String[] ended = ended(status);
+    return ended[0].equals("complete") ? ended[1] : ended[1] + " at step " + endStep;
   }
 
   /** The runs' settings side by side; rows where the runs differ are marked {@code differs} (highlighted). */

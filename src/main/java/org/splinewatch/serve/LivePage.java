@@ -46,7 +46,8 @@ import org.splinewatch.snapshot.RunIds;
  * <ul>
  *   <li>{@code GET /}: the page (uPlot inlined), polling the API every 2 s;</li>
  *   <li>{@code GET /api/runs}: {@code [{id, active, trainingEnded, finished, ending, endStep, step, method,
- *       dataset}]}, {@code step} the step the run is at ({@link RunData.Summary#lastStep});</li>
+ *       dataset, state}]}, {@code step} the step the run is at ({@link RunData.Summary#lastStep}), {@code state} the
+ *       words the page lists it with;</li>
  *   <li>{@code GET /api/runs/<id>}: {@code {charts, alerts, lastStep, step, planes, finished, cursor, delta}} of that
  *       run (the report's data, without pictures; the page shows {@code /runs/<id>/planes/<k>/latest.svg} of an active
  *       run; {@code step} as in the list, {@code lastStep} the charts' last); {@code ?after=<cursor>} (an earlier
@@ -154,6 +155,8 @@ public final class LivePage {
           m.put("step", r.lastStep());
           m.put("method", r.config().getOrDefault("method", ""));
           m.put("dataset", r.config().getOrDefault("dataset", ""));
+          m.put("state", isActive ? activeState((String) m.get("trainingEnded"))
+              : r.finished() ? ReportWriter.listedEnding(r.ending(), r.endStep()) : "incomplete");
         } catch (RuntimeException e) {
           // one unreadable run is listed as such; the others are still served
           m.put("finished", false);
@@ -164,11 +167,20 @@ public final class LivePage {
           m.put("dataset", "");
           m.put("error", e.getClass().getSimpleName() + ": " + String.valueOf(e.getMessage()).lines().findFirst()
               .orElse(""));
+          m.put("state", "unreadable: " + m.get("error"));
         }
         list.add(m);
       }
     }
     return list;
+  }
+
+  /**
+   * An active run's state in the list: {@code active}, or, where its training ended and the monitor still analyses
+   * its last snapshots (up to its drain timeout) before run_finished, that and how its training ended.
+   */
+  static String activeState(String trainingEnded) {
+    return trainingEnded.isEmpty() ? "active" : "analysing its last snapshots (" + trainingEnded + ")";
   }
 
   /**

@@ -75,20 +75,6 @@ function drawMarks(u, marks, colour, bottom) {
 const ALERT_MARK = {line: "rgba(220,0,0,0.75)", text: "rgb(190,0,0)", dash: [4, 3]};
 const RESUME_MARK = {line: "rgba(0,90,200,0.8)", text: "rgb(0,70,170)", dash: [7, 4]};
 
-// The live page's word for a run's state in its run list: how a finished run ended, as its status line says.
-function runState(r) {
-  if (r.error) return "unreadable: " + r.error;
-  // training ended, the monitor still analyses its last snapshots (up to its drain timeout) before run_finished
-  if (r.active) return r.trainingEnded ? "analysing its last snapshots (" + r.trainingEnded + ")" : "active";
-  if (!r.finished) return "incomplete";
-  switch (r.ending) {
-    case "interrupted": return "interrupted at step " + r.endStep;
-    case "stopped": return "stopped early at step " + r.endStep;
-    case "failed": return "failed at step " + r.endStep;
-    default: return "finished";
-  }
-}
-
 // uPlot's own number format keeps at most three decimals: a chart of small values (the mean region area as a
 // fraction of the plane's domain is about 1e-5) would read 0 on every tick and in the legend. Ticks finer than 0.001
 // get the digits their increment needs (exponent notation for values below 0.001); other ranges keep uPlot's format.

@@ -307,18 +307,40 @@ class ReportScriptTest {
   }
 
   /**
-   * The live page's run list says how a finished run ended, as its status line does: a run interrupted, stopped
-   * early or failed read "finished", like one that reached its last step, in a list of runs to compare.
+   * The live page's run list shows each run's state as /api/runs words it (LivePage.runs, in ReportWriter's words:
+   * LivePageDeltaTest), not as report.js worded it again: the page's script is run in node on an answer of the API.
    */
   @Test
-  void theRunListSaysHowAFinishedRunEnded() throws Exception {
+  void theRunListShowsTheStateTheMonitorWords() throws Exception {
     assumeTrue(TestTools.installed("node"), "node not installed");
+    String html = new String(ReportScriptTest.class.getResourceAsStream("/org/splinewatch/report/live.html")
+        .readAllBytes(), StandardCharsets.UTF_8);
+    String page = html.substring(html.indexOf("/*REPORTJS*/") + "/*REPORTJS*/".length(), html.indexOf("</script>",
+        html.indexOf("/*REPORTJS*/")));
     String out = node("""
-        console.log(JSON.stringify([{active: true}, {finished: true, ending: "done"}, {finished: false},
-          {finished: true, ending: "interrupted", endStep: 27}, {finished: true, ending: "stopped", endStep: 121},
-          {finished: true, ending: "failed", endStep: 7}, {error: "IOException: x"}].map(runState)));
+        class Node {}
+        class El extends Node {
+          constructor(tag) { super(); this.tagName = tag; this.children = []; this.textContent = ""; }
+          appendChild(c) { this.children.push(c); return c; }
+          replaceChildren(...cs) { this.children = cs; }
+          setAttribute() {}
+        }
+        const elements = {};
+        globalThis.document = {createElement: t => new El(t),
+          getElementById: id => elements[id] || (elements[id] = new El("div"))};
+        globalThis.location = {search: ""};
+        globalThis.setInterval = () => {};
+        const runs = [{id: "a", state: "running", step: 40, method: "supervised", dataset: "mnist"},
+          {id: "b", state: "interrupted at step 27", step: 27, method: "simclr", dataset: "mnist"}];
+        const run = {charts: [], alerts: [], resumes: [], planes: [], lastStep: 40, step: 40, cursor: "1.0.0"};
+        globalThis.fetch = async url => ({ok: true, text: async () => JSON.stringify(url === "/api/runs" ? runs
+          : run)});
+        renderCharts = () => {};
+        """ + page + """
+        setTimeout(() => console.log(JSON.stringify(elements.runs.children.map(tr => tr.children.map(td =>
+          td.children.length ? td.children[0].textContent : td.textContent)))), 100);
         """);
-    assertEquals("[\"active\",\"finished\",\"incomplete\",\"interrupted at step 27\",\"stopped early at step 121\","
-        + "\"failed at step 7\",\"unreadable: IOException: x\"]", out);
+    assertEquals("[[\"run\",\"state\",\"step\",\"method\",\"dataset\"],[\"a\",\"running\",\"40\",\"supervised\","
+        + "\"mnist\"],[\"b\",\"interrupted at step 27\",\"27\",\"simclr\",\"mnist\"]]", out);
   }
 }

@@ -413,4 +413,34 @@ class LivePageDeltaTest {
     runs.forEach(m -> byId.put((String) m.get("id"), m.get("trainingEnded")));
     assertEquals(Map.of("draining", "finished training at step 30", "training", "", "r", ""), byId);
   }
+
+  private static Map<String, Object> states(List<Map<String, Object>> runs) {
+    Map<String, Object> byId = new java.util.TreeMap<>();
+    runs.forEach(m -> byId.put((String) m.get("id"), m.get("state")));
+    return byId;
+  }
+
+  /**
+   * The run list carries each run's state in the words the page shows (ReportWriter's, not worded again in report.js):
+   * how a finished run ended, as its status line says without the reason, and an active run's state.
+   */
+  @Test
+  void theRunListWordsEachRunsStateForThePage() throws Exception {
+    loggedTo("done", 10);
+    RunLog.appendEvent(out.resolve("done"), Map.of("type", "run_finished", "status", "done", "steps", 10));
+    loggedTo("cut", 30);
+    RunLog.appendEvent(out.resolve("cut"), Map.of("type", "run_finished", "status", "interrupted", "steps", 27,
+        "reason", "interrupted by SIGTERM"));
+    loggedTo("early", 130);
+    RunLog.appendEvent(out.resolve("early"), Map.of("type", "run_finished", "status", "stopped", "steps", 121,
+        "reason", "collapse alert batch_collapse"));
+    loggedTo("broke", 10);
+    RunLog.appendEvent(out.resolve("broke"), Map.of("type", "run_finished", "status", "failed", "steps", 7,
+        "error", "out of memory"));
+    loggedTo("draining", 30);
+    assertEquals(Map.of("done", "finished", "cut", "interrupted at step 27", "early", "stopped early at step 121",
+        "broke", "failed at step 7", "draining", "analysing its last snapshots (finished training at step 30)", "r",
+        "active"), states(LivePage.runs(out, id -> id.equals("r") || id.equals("draining"),
+            id -> id.equals("draining") ? "finished training at step 30" : null, new LivePage.Summaries())));
+  }
 }
