@@ -38,6 +38,56 @@ public final class RunLock implements AutoCloseable {
   /** The lock files this process holds. */
   private static final Set<Path> HELD = ConcurrentHashMap.newKeySet();
 
+  /**
+   * Taken while this process opens a lock file ({@link #acquire}, {@link #probe}): a probe that opened and closed a
+   * file this process had just locked would let go of the operating system's lock, which is the process's.
+   */
+  private static final Object OPENING = new Object();
+
+  /** What {@link #probe} found of a run directory's lock. */
+  public enum Hold {
+    /** A process (this one or another) holds it: the run is running now. */
+    HELD,
+    /** Its lock file is there and no process holds it: the run's process ended without closing it (killed). */
+    LEFT,
+    /** No lock file: no run holds it, and the last one closed it (or was of a release before the lock). */
+    NONE,
+    /** The file system has no locks (some network mounts): running or not cannot be told. */
+    UNKNOWN
+  }
+
+  /**
+   * Whether a run holds {@code dir} now ({@link Hold}). Locks the lock file for an instant where no process holds it,
+   * so a run starting at that instant tries again ({@link #lock}); the live page probes each unfinished run at most
+   * every 2 s.
+   */
+  public static Hold probe(Path dir) {
+    Path file = dir.resolve(FILE).toAbsolutePath().normalize();
+    synchronized (OPENING) {
+      if (HELD.contains(file)) {
+        return Hold.HELD; // not opened: closing another channel on it would let go of this process's lock
+      }
+      if (!Files.exists(file)) {
+        return Hold.NONE;
+      }
+      // WRITE without CREATE: an exclusive lock needs it, and a lock file deleted meanwhile is not made again
+      try (FileChannel channel = FileChannel.open(file, StandardOpenOption.WRITE)) {
+        FileLock lock = channel.tryLock();
+        if (lock == null) {
+          return Hold.HELD;
+        }
+        lock.release();
+        return Hold.LEFT;
+      } catch (NoSuchFileException e) {
+        return Hold.NONE; // its run closed it just now
+      } catch (OverlappingFileLockException e) {
+        return Hold.HELD;
+      } catch (IOException e) {
+        return Hold.UNKNOWN;
+      }
+    }
+  }
+
   /** The lock file, absolute and normalised: the key of {@link #HELD}. */
   private final Path file;
   private final FileChannel channel;
@@ -84,7 +134,9 @@ public final class RunLock implements AutoCloseable {
       throw new InUse(inUse);
     }
     try {
-      return lock(dir, file, inUse, created);
+      synchronized (OPENING) {
+        return lock(dir, file, inUse, created);
+      }
     } catch (RuntimeException e) {
       HELD.remove(file);
       throw e;
@@ -99,7 +151,7 @@ public final class RunLock implements AutoCloseable {
         FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
         FileLock lock;
         try {
-          lock = channel.tryLock();
+          lock = tryLock(channel);
         } catch (OverlappingFileLockException e) {
           lock = null; // held in this process after all
         } catch (IOException e) { // a file system without locks (some network mounts): used unguarded, as before
@@ -122,6 +174,27 @@ public final class RunLock implements AutoCloseable {
       throw new UncheckedIOException("cannot create the run directory " + dir + ": " + IoErrors.reason(e), e);
     }
   }
+
+  /**
+   * The lock of {@code channel}, or null where another process holds it: tried again for 100 ms, as a monitor's
+   * {@link #probe} of another process holds it for an instant (a running run holds it all along).
+   */
+  private static FileLock tryLock(FileChannel channel) throws IOException {
+    for (int attempt = 0; ; attempt++) {
+      FileLock lock = channel.tryLock();
+      if (lock != null || attempt == PROBE_RETRIES) {
+        return lock;
+      }
+      try {
+        Thread.sleep(10);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return null;
+      }
+    }
+  }
+
+  private static final int PROBE_RETRIES = 10;
 
   /** Deletes the lock file (before letting go of it) and the directories it created that the run left empty. */
   @Override

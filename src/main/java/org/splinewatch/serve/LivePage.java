@@ -36,6 +36,7 @@ import org.apache.pekko.http.javadsl.model.HttpEntities;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.server.Route;
+import org.splinewatch.metrics.RunLock;
 import org.splinewatch.report.EmbeddingViewData;
 import org.splinewatch.report.ReportWriter;
 import org.splinewatch.report.RunData;
@@ -82,6 +83,35 @@ public final class LivePage {
 
     private Map<Path, Entry> entries = new HashMap<>();
     private long reads;
+    /** The last {@link RunLock#probe} of each unfinished run and when it was made ({@link System#nanoTime}). */
+    private final Map<Path, Probe> probes = new HashMap<>();
+    private long probeCount;
+
+    private record Probe(long at, RunLock.Hold hold) {
+    }
+
+    /** How often an unfinished run's lock is probed at most: the page lists the runs every 2 s. */
+    static final long PROBE_NANOS = 2_000_000_000L;
+
+    /**
+     * Whether a process holds the run directory {@code dir} now ({@link RunLock#probe}): a plain {@code ./trainer}
+     * writing into this monitor's {@code --out} is no run of this monitor's, yet runs. Probed at most every 2 s a run.
+     */
+    synchronized RunLock.Hold hold(Path dir) {
+      long now = System.nanoTime();
+      Probe p = probes.get(dir);
+      if (p == null || now - p.at() >= PROBE_NANOS) {
+        p = new Probe(now, RunLock.probe(dir));
+        probeCount++;
+        probes.put(dir, p);
+      }
+      return p.hold();
+    }
+
+    /** How many locks were probed (tests). */
+    synchronized long probes() {
+      return probeCount;
+    }
 
     /** The summary of {@code dir}, read again where its files changed since the last call. */
     synchronized RunData.Summary of(Path dir) {
@@ -98,6 +128,7 @@ public final class LivePage {
     /** Forgets the runs not in {@code dirs} (deleted or moved). */
     synchronized void retain(Set<Path> dirs) {
       entries.keySet().retainAll(dirs);
+      probes.keySet().retainAll(dirs);
     }
 
     /** How many summaries were read (tests). */
@@ -156,7 +187,7 @@ public final class LivePage {
           m.put("method", r.config().getOrDefault("method", ""));
           m.put("dataset", r.config().getOrDefault("dataset", ""));
           m.put("state", isActive ? activeState((String) m.get("trainingEnded"))
-              : r.finished() ? ReportWriter.listedEnding(r.ending(), r.endStep()) : "incomplete");
+              : r.finished() ? ReportWriter.listedEnding(r.ending(), r.endStep()) : unfinishedState(summaries.hold(d)));
         } catch (RuntimeException e) {
           // one unreadable run is listed as such; the others are still served
           m.put("finished", false);
@@ -181,6 +212,20 @@ public final class LivePage {
    */
   static String activeState(String trainingEnded) {
     return trainingEnded.isEmpty() ? "active" : "analysing its last snapshots (" + trainingEnded + ")";
+  }
+
+  /**
+   * The list's state of a run that is not this monitor's and has no run_finished, by its lock ({@link RunLock}):
+   * {@code running} where a process holds it (a plain ./trainer writing into this --out), {@code not finished
+   * (crashed or killed)} where its process ended without closing it, else {@code incomplete} (no lock file: a run of a
+   * release before the lock, or on a file system without locks).
+   */
+  static String unfinishedState(RunLock.Hold hold) {
+    return switch (hold) {
+      case HELD -> "running";
+      case LEFT -> "not finished (crashed or killed)";
+      case NONE, UNKNOWN -> "incomplete";
+    };
   }
 
   /**

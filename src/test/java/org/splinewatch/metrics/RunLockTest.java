@@ -92,6 +92,38 @@ class RunLockTest {
     }
   }
 
+  /**
+   * A probe tells a run directory that another process holds now (a running ./trainer) from one whose process ended
+   * without closing it (killed: its lock file stays) and from one closed; probing a directory this process holds does
+   * not let go of its lock (another process still cannot take it).
+   */
+  @Test
+  void aProbeTellsARunningRunFromAKilledOne() throws Exception {
+    Path dir = tmp.resolve("runs").resolve("r4");
+    assertEquals(RunLock.Hold.NONE, RunLock.probe(dir));
+    Process holder = holder(dir);
+    try {
+      BufferedReader out = new BufferedReader(new InputStreamReader(holder.getInputStream(), StandardCharsets.UTF_8));
+      assertEquals("held", out.readLine());
+      assertEquals(RunLock.Hold.HELD, RunLock.probe(dir));
+      assertEquals(RunLock.Hold.HELD, RunLock.probe(dir), "the probe let go of nothing it did not take");
+    } finally {
+      holder.destroyForcibly().waitFor(60, TimeUnit.SECONDS); // killed: the lock file stays, held by no one
+    }
+    assertEquals(RunLock.Hold.LEFT, RunLock.probe(dir));
+    try (RunLock mine = RunLock.acquire(dir)) {
+      assertEquals(RunLock.Hold.HELD, RunLock.probe(dir));
+      Process other = holder(dir);
+      try {
+        assertTrue(other.waitFor(60, TimeUnit.SECONDS));
+        assertEquals(5, other.exitValue(), "this process still holds it after the probe");
+      } finally {
+        other.destroyForcibly();
+      }
+    }
+    assertEquals(RunLock.Hold.NONE, RunLock.probe(dir), "closed: the lock file is gone");
+  }
+
   private static java.util.List<String> list(Path dir) throws Exception {
     try (var s = Files.list(dir)) {
       return s.map(p -> p.getFileName().toString()).sorted().toList();

@@ -26,6 +26,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.splinewatch.metrics.MetricsHttpServer;
+import org.splinewatch.metrics.RunLock;
 import org.splinewatch.metrics.RunLog;
 import org.splinewatch.snapshot.MetricFamily;
 import org.splinewatch.snapshot.Sample;
@@ -442,5 +443,28 @@ class LivePageDeltaTest {
         "broke", "failed at step 7", "draining", "analysing its last snapshots (finished training at step 30)", "r",
         "active"), states(LivePage.runs(out, id -> id.equals("r") || id.equals("draining"),
             id -> id.equals("draining") ? "finished training at step 30" : null, new LivePage.Summaries())));
+  }
+
+  /**
+   * A run that is not this monitor's and has not finished is told apart by its run directory's lock: a plain
+   * ./trainer writing into the monitor's --out holds it ("running"); a killed one left its lock file that nobody
+   * holds ("not finished (crashed or killed)"); a run without a lock file cannot be told ("incomplete"). Both were
+   * "incomplete". Each run's lock is probed at most every 2 s.
+   */
+  @Test
+  void anUnfinishedRunIsRunningWhileAProcessHoldsItsDirectory() throws Exception {
+    loggedTo("live", 20);
+    loggedTo("killed", 20);
+    Files.writeString(out.resolve("killed").resolve(RunLock.FILE), ""); // its process ended without closing it
+    loggedTo("old", 20);
+    LivePage.Summaries summaries = new LivePage.Summaries();
+    try (RunLock held = RunLock.acquire(out.resolve("live"))) {
+      assertEquals(Map.of("live", "running", "killed", "not finished (crashed or killed)", "old", "incomplete", "r",
+          "active"), states(LivePage.runs(out, "r"::equals, summaries)));
+      long probes = summaries.probes();
+      assertEquals(3, probes, "the unfinished runs that are not active");
+      LivePage.runs(out, "r"::equals, summaries);
+      assertEquals(probes, summaries.probes(), "probed again only after 2 s");
+    }
   }
 }
