@@ -27,6 +27,7 @@ import org.splinewatch.cluster.SnapshotPublisher;
 import org.splinewatch.cluster.TrainerDoor;
 import org.splinewatch.metrics.AnalysisCoverage;
 import org.splinewatch.metrics.MetricsActor;
+import org.splinewatch.report.RunData;
 import org.splinewatch.snapshot.MetricFamily;
 import org.splinewatch.snapshot.RunInfo;
 import org.splinewatch.snapshot.Sample;
@@ -506,6 +507,8 @@ public final class IngestedRun extends AbstractBehavior<Object> {
     event.put("reason", finishing.reason() != null ? finishing.reason() : code == 3 ? stopReason : null);
     event.put("error", code == 1 ? finishing.reason() : null);
     event.put("source", "http");
+    // how many snapshots this segment received: a run with none says so (ReportWriter.noSamples), whatever its step
+    event.put(RunData.SNAPSHOTS_RECEIVED, accepted);
     event.put("time", System.currentTimeMillis());
     // per analyzer, how many of the snapshots it was offered it analysed (and why not the others), as ./trainer's
     AnalysisCoverage coverage = coverage();

@@ -365,17 +365,14 @@ public final class ReportWriter {
 
   /**
    * What the report and {@code ./monitor report} say of a run whose metrics hold no sample (and no malformed line):
-   * for an HTTP run ({@code "source": "http"} in config.json), that it received no snapshot; empty for a run with
-   * samples.
+   * for an HTTP run that received no snapshot ({@link RunData#receivedNoSnapshot}), that it received none; empty for a
+   * run with samples.
    */
   public static Optional<String> noSamples(RunData r) {
     if (!r.series().isEmpty()) {
       return Optional.empty();
     }
-    // an HTTP run's end records the last step it received: 0 with no snapshot (a snapshot's samples would be here)
-    boolean noSnapshot = "http".equals(r.config().get("source"))
-        && (r.runEnds().isEmpty() || r.runEnds().get(r.runEnds().size() - 1).path("steps").asLong(-1) == 0);
-    return Optional.of(noSnapshot
+    return Optional.of(r.receivedNoSnapshot()
         ? "no snapshot received: the run was registered and ended without one, so it has no samples and no curves"
         : "no samples: its metrics.jsonl holds none, so it has no curves");
   }
@@ -415,12 +412,14 @@ public final class ReportWriter {
 
   /**
    * How a finished run ended, from its last {@code run_finished}: the class of its status line ({@code complete} when
-   * it reached its last step, {@code ended} when stopped early or interrupted, {@code failed}) and its words.
+   * it reached its last step, {@code ended} when stopped early or interrupted, {@code failed}) and its words. An HTTP
+   * run that received no snapshot ended at no step: "finished with no snapshot received".
    */
   static String[] ending(RunData r) {
     var end = r.runEnds().get(r.runEnds().size() - 1);
     // an end that records no step (a --monitor run whose trainer was killed, before this release): its samples' last
-    String at = " at step " + (end.path("steps").canConvertToLong() ? end.path("steps").asLong() : r.lastStep());
+    String at = r.receivedNoSnapshot() ? " with no snapshot received"
+        : " at step " + (end.path("steps").canConvertToLong() ? end.path("steps").asLong() : r.lastStep());
     String reason = end.path("reason").isTextual() ? end.path("reason").asText() : null;
     String status = end.path("status").asText("");
     String[] ended = ended(status);

@@ -491,6 +491,27 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
   public static final String METRICS_FLUSHED = "metrics_flushed";
 
   /**
+   * The {@code run_finished} field in which an HTTP run records how many snapshots it received in its segment
+   * ({@code monitor serve}'s IngestedRun); {@link #receivedNoSnapshot}.
+   */
+  public static final String SNAPSHOTS_RECEIVED = "snapshots_received";
+
+  /**
+   * Whether this is a finished HTTP run ({@code "source": "http"} in config.json) that received no snapshot: its
+   * metrics hold no sample (every accepted snapshot writes its step's) and its last {@code run_finished} records none
+   * received ({@link #SNAPSHOTS_RECEIVED} 0). A run_finished of a release before that field (or a monitor's marking of
+   * a run it left) records only its step: 0, the step of a run without a snapshot, is taken for none.
+   */
+  public boolean receivedNoSnapshot() {
+    if (!"http".equals(config.get("source")) || !series.isEmpty() || runEnds.isEmpty()) {
+      return false;
+    }
+    JsonNode end = runEnds.get(runEnds.size() - 1);
+    return end.path(SNAPSHOTS_RECEIVED).canConvertToLong() ? end.path(SNAPSHOTS_RECEIVED).asLong() == 0
+        : end.path("steps").asLong(-1) == 0;
+  }
+
+  /**
    * Why the metrics end before the run did, as if cut short: by the analysed snapshots run_finished records
    * ({@link #cutShort}; not where retention deleted the earliest segments, which the samples are short by, or a flush
    * timed out, after which samples may follow), else by the last training step it records ({@link
@@ -610,6 +631,9 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
   public java.util.Optional<String> notChecked() {
     if (runEnds.isEmpty()) {
       return java.util.Optional.empty(); // not finished: incomplete already
+    }
+    if (receivedNoSnapshot()) {
+      return java.util.Optional.empty(); // nothing was written that could be cut short
     }
     if (unflushed(runEnds)) {
       return java.util.Optional.of(UNFLUSHED);

@@ -62,7 +62,9 @@ class ReportCliTest {
   /**
    * An HTTP run registered and finished without a snapshot has no sample: the monitor wrote its report.html at its
    * end, and ./monitor report writes the same kind of report, saying that no snapshot was received, with exit 0 (it
-   * was "error: …: no usable sample in its metrics", exit 1). Metrics of garbage stay an error (CliTest).
+   * was "error: …: no usable sample in its metrics", exit 1). Its status has no step and no "not checked for metrics
+   * cut short" (it read "finished at step 0; not checked …"), and no such note is printed. Metrics of garbage stay an
+   * error (CliTest).
    */
   @Test
   void anHttpRunWithoutASnapshotIsReportedAsSuch() throws Exception {
@@ -71,15 +73,17 @@ class ReportCliTest {
         + "\"source\":\"http\"}");
     Files.writeString(dir.resolve("metrics.jsonl"), "");
     Files.writeString(dir.resolve("events.jsonl"), "{\"type\":\"run_finished\",\"steps\":0,\"exit_code\":0,"
-        + "\"stopped\":false,\"status\":\"done\",\"reason\":null,\"error\":null,\"source\":\"http\"}\n");
+        + "\"stopped\":false,\"status\":\"done\",\"reason\":null,\"error\":null,\"source\":\"http\","
+        + "\"snapshots_received\":0}\n");
     Path out = tmp.resolve("r.html");
     String m = TestTools.cli(0, "monitor", "report", dir.toString(), "--out", out.toString());
-    assertTrue(m.startsWith("note: nosnap: no snapshot received: the run was registered and ended without one, so it"
-        + " has no samples and no curves\n") && m.strip().endsWith("report: " + out), m);
+    assertEquals("note: nosnap: no snapshot received: the run was registered and ended without one, so it has no"
+        + " samples and no curves\nreport: " + out, m.strip(), m);
     String html = Files.readString(out);
     assertTrue(html.contains("<div class=\"coverage\">nosnap: no snapshot received: the run was registered and ended"
         + " without one, so it has no samples and no curves</div>") && html.contains("id=\"status-nosnap\">nosnap:"
-        + " finished at step 0") && html.contains("<p class=\"empty\">No curves: the run recorded no sample.</p>"),
+        + " finished with no snapshot received</div>")
+        && html.contains("<p class=\"empty\">No curves: the run recorded no sample.</p>"),
         html.substring(0, Math.min(html.length(), 2000)));
   }
 

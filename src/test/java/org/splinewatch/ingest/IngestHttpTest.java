@@ -113,6 +113,10 @@ class IngestHttpTest {
     String said = "h0: no snapshot received: the run was registered and ended without one, so it has no samples and"
         + " no curves";
     assertTrue(Files.readString(dir.resolve("report.html")).contains(said), "the monitor's report");
+    // its run_finished records that it received none: its status says so, with no step and no metrics check
+    assertTrue(Files.readString(dir.resolve("events.jsonl")).contains("\"snapshots_received\":0"));
+    assertTrue(Files.readString(dir.resolve("report.html")).contains("id=\"status-h0\">h0: finished with no snapshot"
+        + " received</div>"), "the monitor's report's status");
     Path out = tmp.resolve("again.html");
     String m = org.splinewatch.TestTools.cli(0, "monitor", "report", dir.toString(), "--out", out.toString());
     assertTrue(m.contains("note: " + said + "\n") && m.strip().endsWith("report: " + out), m);

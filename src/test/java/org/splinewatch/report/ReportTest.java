@@ -600,4 +600,41 @@ class ReportTest {
     assertTrue(html.contains("<tr><td>seed</td><td>42</td><td>42</td></tr>"));
     assertTrue(html.contains("&lt;b&gt;x&lt;/b&gt;") && !html.contains("<b>x</b>"), "values are escaped");
   }
+
+  /** An HTTP run's directory {@code id} with no sample and {@code end} as its one event. */
+  private Path httpRun(String id, String end) throws Exception {
+    Path dir = Files.createDirectories(tmp.resolve(id));
+    Files.writeString(dir.resolve("config.json"), "{\"run_id\":\"" + id + "\",\"method\":\"supervised\","
+        + "\"source\":\"http\"}");
+    Files.writeString(dir.resolve("metrics.jsonl"), "");
+    Files.writeString(dir.resolve("events.jsonl"), end + "\n");
+    return dir;
+  }
+
+  /**
+   * An HTTP run that received no snapshot (its run_finished records none received) wrote no sample that could have
+   * been cut short, and ended at no step: its status is "finished with no snapshot received", without "not checked
+   * for metrics cut short: …" ("finished at step 0; not checked …" before). Whether it received one is what its
+   * run_finished records, not its step: one whose only snapshot was of step 0, with its samples gone, is no run
+   * without a snapshot.
+   */
+  @Test
+  void aRunThatReceivedNoSnapshotSaysSoWithoutTheStepAndTheMetricsCheck() throws Exception {
+    RunData none = RunData.read(httpRun("none", "{\"type\":\"run_finished\",\"steps\":0,\"status\":\"done\","
+        + "\"source\":\"http\",\"snapshots_received\":0}"));
+    assertEquals("finished with no snapshot received", ReportWriter.status(none));
+    assertEquals(java.util.Optional.of("no snapshot received: the run was registered and ended without one, so it"
+        + " has no samples and no curves"), ReportWriter.noSamples(none));
+    RunData left = RunData.read(httpRun("left", "{\"type\":\"run_finished\",\"steps\":0,\"status\":"
+        + "\"interrupted\",\"reason\":\"the monitor stopped without ending this run\",\"source\":\"http\","
+        + "\"snapshots_received\":0}"));
+    assertEquals("interrupted with no snapshot received: the monitor stopped without ending this run",
+        ReportWriter.status(left));
+    RunData lost = RunData.read(httpRun("lost", "{\"type\":\"run_finished\",\"steps\":0,\"status\":\"done\","
+        + "\"source\":\"http\",\"snapshots_received\":1}"));
+    assertEquals(java.util.Optional.of("no samples: its metrics.jsonl holds none, so it has no curves"),
+        ReportWriter.noSamples(lost));
+    assertTrue(ReportWriter.status(lost).startsWith("finished at step 0; not checked for metrics cut short"),
+        ReportWriter.status(lost));
+  }
 }
