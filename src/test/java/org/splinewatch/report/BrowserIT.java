@@ -242,8 +242,9 @@ class BrowserIT {
       assertEquals(List.of(), consoleErrors(cut[1]));
       assertTrue(cut[0].contains("<span id=\"step\">27</span>"), "the step the run ended at");
       assertTrue(cut[0].contains("2 alert(s): spread@10 (resolved @20), rankme@20<"), cut[0]);
-      assertTrue(cut[0].matches("(?s).*<tr class=\"shown\" aria-current=\"true\"><td><a href=\"\\?run=cut\">.*"),
-          "the shown run's row is marked");
+      assertTrue(cut[0].matches("(?s).*<tr class=\"shown\" aria-current=\"true\"><td><a href=\"\\?run=cut\">cut</a>"
+          + "</td><td>interrupted at step 27</td><td>27</td>.*"),
+          "the shown run's row is marked, with its state as /api/runs words it");
       assertTrue(cut[0].matches("(?s).*<tr><td><a href=\"\\?run=other\">other</a></td><td>analysing its last"
           + " snapshots \\(finished training at step 20\\)</td><td>20</td>.*"),
           "the other run's row is not marked; its training ended, its analyses drain: not merely active");
