@@ -176,8 +176,9 @@ public final class RunLock implements AutoCloseable {
   }
 
   /**
-   * The lock of {@code channel}, or null where another process holds it: tried again for 100 ms, as a monitor's
-   * {@link #probe} of another process holds it for an instant (a running run holds it all along).
+   * The lock of {@code channel}, or null where another process holds it: tried again for up to 1 s, as a monitor's
+   * {@link #probe} of another process holds it for an instant (a running run holds it all along); 1 s, not the
+   * instant, since a loaded machine can leave the monitor's thread waiting for a core while it holds the lock.
    */
   private static FileLock tryLock(FileChannel channel) throws IOException {
     for (int attempt = 0; ; attempt++) {
@@ -194,7 +195,7 @@ public final class RunLock implements AutoCloseable {
     }
   }
 
-  private static final int PROBE_RETRIES = 10;
+  private static final int PROBE_RETRIES = 100;
 
   /** Deletes the lock file (before letting go of it) and the directories it created that the run left empty. */
   @Override
