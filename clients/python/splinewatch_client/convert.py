@@ -119,10 +119,12 @@ def convert(model, projector=None, input_shape=None, warn=None):
     Weights are sent as float32: nonzero values of a float64 network that float32 rounds to 0 are named in one line
     per tensor, passed to ``warn`` (default: printed on stderr).
     """
+    _a_model(model, "the model")
     named = [("module " + n, m) for n, m in _modules(model)]
     layers = [(_layer(m, where, warn), where, m) for where, m in named]
     layers = [l for l in layers if l[0] is not None]
     if projector is not None:
+        _a_model(projector, "the projector")
         head = [(_layer(m, "projector module " + n, warn), "projector module " + n, m) for n, m in _modules(projector)]
         head = [l for l in head if l[0] is not None]
         if not head:
@@ -201,8 +203,35 @@ def _tuple(shape):
     return "(%d,)" % shape[0] if len(shape) == 1 else "(%s)" % ", ".join(map(str, shape))
 
 
+def _a_model(model, what):
+    """An UnsupportedModuleError for a ``model`` that is neither a module nor a list of them (None, a state_dict, a
+    tensor), which the converter read as a module: an AttributeError from deep inside it."""
+    import torch.nn as nn
+    if not isinstance(model, (nn.Module, list, tuple)):
+        raise UnsupportedModuleError(_not_a_module(model, what))
+
+
+def _not_a_module(m, where):
+    """Says what ``m``, found where a module was expected, is instead, and what to pass."""
+    import inspect
+    import torch.nn as nn
+    if inspect.isclass(m) and issubclass(m, nn.Module):
+        return ("%s is the class %s, not an nn.Module; expected an instance of it, %s()"
+                % (where, m.__name__, m.__name__))
+    if callable(m) and not isinstance(m, type):
+        # F.relu, torch.relu, a lambda: forward calls it, but it is no module the client can find and read
+        name = getattr(m, "__name__", type(m).__name__)
+        return ("%s is the function %s, not an nn.Module; expected a module in its place (nn.ReLU() for F.relu or"
+                " torch.relu), one of %s" % (where, name, SUPPORTED))
+    kind = "a state_dict" if isinstance(m, dict) else "None" if m is None else "a %s" % type(m).__name__
+    return ("%s is %s, not an nn.Module; expected an nn.Sequential, an nn.ModuleList or a list of modules, each one"
+            " of %s" % (where, kind, SUPPORTED))
+
+
 def _layer(m, i, warn=None):
     import torch.nn as nn
+    if not isinstance(m, nn.Module):
+        raise UnsupportedModuleError(_not_a_module(m, i))
     name = type(m).__name__
     at = "%s (%s) " % (i, name)  # names the arrays in warnings
     base = next((b for b in _bases() if isinstance(m, b)), None)

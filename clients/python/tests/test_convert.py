@@ -232,6 +232,28 @@ class ConverterTest(unittest.TestCase):
             convert([nn.Linear(2, 2), nn.Sigmoid()])
 
 
+    def test_what_is_not_a_module_is_named_not_an_attribute_error(self):
+        # a list written from a forward that calls F.relu, the class nn.ReLU for nn.ReLU(), a state_dict, None:
+        # each was an AttributeError or TypeError from deep in the converter ("... has no attribute 'children'")
+        import torch.nn.functional as F
+        for model, where, said in (
+                ([nn.Linear(4, 4), F.relu, nn.Linear(4, 2)], "module 1", "the function relu, not an nn.Module"),
+                ([nn.Linear(4, 4), torch.relu], "module 1", "the function relu, not an nn.Module"),
+                ([nn.Linear(4, 4), nn.ReLU], "module 1",
+                 "the class ReLU, not an nn.Module; expected an instance of it, ReLU()"),
+                (nn.Sequential(nn.Linear(4, 4)).state_dict(), "the model", "a state_dict"),
+                (None, "the model", "None, not an nn.Module"),
+                (torch.zeros(3), "the model", "a Tensor, not an nn.Module")):
+            with self.assertRaises(UnsupportedModuleError) as e:
+                convert(model, input_shape=(4,))
+            line = str(e.exception)
+            self.assertEqual(1, len(line.splitlines()), line)
+            self.assertTrue(line.startswith(where), line)
+            self.assertIn(said, line)
+        with self.assertRaises(UnsupportedModuleError) as e:
+            convert(nn.Sequential(nn.Linear(4, 4)), projector=[nn.Linear(4, 4), F.relu])
+        self.assertIn("projector module 1 is the function relu", str(e.exception))
+
     def test_a_module_whose_shape_does_not_chain_is_named_in_pytorchs_terms(self):
         # the monitor would refuse the snapshot in the format's terms ("l2.weight has shape [6, 2]; expected (8, out),
         # i.e. (in, out)"); refused here with the module as print(model) shows it, before anything is sent
