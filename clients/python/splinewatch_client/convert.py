@@ -18,7 +18,7 @@ def _cpu(t, name, warn):
     t = t.detach().to("cpu", copy=True)
     if str(t.dtype) != "torch.float64":
         t = t.float()
-    return float32(t.numpy(), name, warn)
+    return float32(t.numpy(), name, warn, copy=False)  # the copy above is the only one on the training thread
 
 
 def _param(m, name):
@@ -244,7 +244,8 @@ def _layer(m, i, warn=None):
         raise UnsupportedModuleError("%s (%s) has uninitialized parameters (a lazy module); expected a forward"
                                      " pass before the first snapshot" % (i, name))
     if isinstance(m, nn.Linear):
-        w = _cpu(_param(m, "weight"), at + "weight", warn).T.copy()  # PyTorch: (out, in); the format: (in, out)
+        # PyTorch: (out, in); the format: (in, out). A view: encode_npz, on the sending thread, writes it in C order
+        w = _cpu(_param(m, "weight"), at + "weight", warn).T
         b = _cpu(_param(m, "bias"), at + "bias", warn) if m.bias is not None else np.zeros(w.shape[1], dtype="<f4")
         return {"type": "dense", "weight": w, "bias": b}
     if isinstance(m, nn.Conv2d):

@@ -20,13 +20,14 @@ def host(a):
     return a
 
 
-def float32(a, name, warn=None):
+def float32(a, name, warn=None, copy=True):
     """``a`` (see ``host``) as a little-endian float32 array, the dtype the monitor reads. Nonzero float64 values that
     float32 rounds to 0 (below half of its least subnormal, 1.4e-45) would vanish without a word: they are counted in
     one line naming ``name``, passed to ``warn`` (default: printed on stderr), as the monitor does for a float64 array
-    it reads ("snapshot: array l0.weight: 2 nonzero values below float32's range read as 0 (...)")."""
+    it reads ("snapshot: array l0.weight: 2 nonzero values below float32's range read as 0 (...)"). ``copy=False``
+    returns ``a`` itself where it is little-endian float32 already."""
     a = np.asarray(host(a))
-    out = a.astype("<f4")
+    out = a.astype("<f4", copy=copy)  # copy=False: ``a`` is a copy already (a weight converted on the training thread)
     if a.dtype.kind in "fc" and a.dtype.itemsize > 4 and a.size:
         vanished = (out == 0) & (a != 0)
         count = int(np.count_nonzero(vanished))

@@ -72,6 +72,26 @@ class ConverterTest(unittest.TestCase):
             lin.weight.add_(1.0)  # training goes on: the queued copy must not change
         self.assertFalse(np.allclose(layers[0]["weight"], lin.weight.detach().numpy().T))
 
+    def test_the_training_thread_copies_each_float32_weight_once(self):
+        # convert() runs on the training thread at every snapshot: a float32 weight was copied three times there
+        # (to a CPU tensor, by astype to float32 and by the transpose of a Linear), which doubled the time snapshot()
+        # took from the loop; the copy to C order for the body is the sending thread's (encode_npz)
+        import tracemalloc
+        model = nn.Sequential(nn.Linear(1024, 1024), nn.ReLU(), nn.Linear(1024, 8))
+        tracemalloc.start()  # numpy's allocations are traced, torch's are not: what numpy copies on top of the one
+        try:
+            convert(model, input_shape=(1024,))
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        self.assertLess(peak, 1024 * 1024, "numpy copied %d bytes of a 4 MiB network" % peak)
+        layers = convert(model)
+        body = layers_npz(layers, 0)
+        with zipfile.ZipFile(io.BytesIO(body)) as z:
+            w = np.load(io.BytesIO(z.read("l0.weight.npy")))
+        np.testing.assert_array_equal(w, model[0].weight.detach().numpy().T)
+        self.assertTrue(w.flags.c_contiguous)
+
     def test_projector_is_marked(self):
         enc = nn.Sequential(nn.Linear(4, 3), nn.ReLU())
         proj = nn.Sequential(nn.Linear(3, 2), nn.BatchNorm1d(2))
