@@ -331,15 +331,29 @@ class Monitor:
 
     def _close_run(self, status, reason, step):
         deadline = time.monotonic() + self.timeout
+        skipped = False
         if self._lost is None:
-            self.flush(self.timeout)
+            try:
+                if not self.flush(min(1.0, self.timeout)):
+                    # a slow monitor: the wait would be silent, and a Ctrl-C in it left the run unfinished there
+                    with self._cv:
+                        waiting = len(self._queue) + (1 if self._busy else 0)
+                    print("splinewatch: run '%s': sending %d queued snapshot(s) to the monitor at %s before ending the"
+                          " run (up to %g s; Ctrl-C skips them and ends the run now)"
+                          % (self.run_id, waiting, self.url, self.timeout), file=sys.stderr)
+                    self.flush(max(0.0, deadline - time.monotonic()))
+            except KeyboardInterrupt:
+                skipped = True
+                print("splinewatch: run '%s': Ctrl-C: skipped the queued snapshots; ending the run now"
+                      % self.run_id, file=sys.stderr)
         with self._cv:
             self._closed = True
             self.dropped += len(self._queue)
-            self._count_unsent([item[1] for item in self._queue])  # still queued after timeout
+            self._count_unsent([item[1] for item in self._queue])  # still queued after timeout, or skipped
             self._queue.clear()
             self._cv.notify_all()
-        self._thread.join(max(0.0, deadline - time.monotonic()))
+        if not skipped:  # else the snapshot in flight is not waited for either
+            self._thread.join(max(0.0, deadline - time.monotonic()))
         if self._lost is not None:
             return self._lost_answer(status)
         return self._finish_as_taken(status, reason, step)
@@ -588,7 +602,7 @@ class Monitor:
                     # every later snapshot would be refused too (after close() began, a 404 is a late snapshot of a
                     # finished run)
                     self._mark_lost(e, "the snapshot of step %d" % step)
-                elif len(self.errors) == 1:
+                elif len(self.errors) == 1 and not self._closed:  # closed: one in flight when close() gave up on it
                     self._warn(self.errors[0])
             except _Timeout:
                 # the request may have reached the monitor, which may have queued the snapshot: no way to tell

@@ -268,6 +268,40 @@ class MonitorTest(unittest.TestCase):
         self.assertIn("finish request of run 'r1'; the monitor may still have finished it", str(e.exception))
         self.assertIsNone(m.close())  # nothing more is sent
 
+    def test_ctrl_c_while_close_sends_the_queue_skips_it_and_still_ends_the_run(self):
+        # a slow monitor: close() waits up to timeout for the queued snapshots, silently; the Ctrl-C a user then
+        # pressed raised out of close() before the finish request, and the run stayed streaming on the monitor until
+        # its idle timeout (a rerun with its id refused meanwhile)
+        self.fake.statuses = ("done", "stopped", "failed", "interrupted")
+        m = self.monitor(timeout=20)
+        self.fake.hang = ("/snapshots",)
+        m.snapshot_layers(LAYERS, 1)
+        deadline = time.monotonic() + 5
+        while not self.fake.paths("snapshots") and time.monotonic() < deadline:
+            time.sleep(0.01)  # step 1 is in a request the monitor does not answer; 2 and 3 wait in the queue
+        m.snapshot_layers(LAYERS, 2)
+        m.snapshot_layers(LAYERS, 3)
+        timer = threading.Timer(1.5, os.kill, (os.getpid(), signal.SIGINT))
+        timer.start()
+        self.addCleanup(timer.cancel)
+        start = time.monotonic()
+        with contextlib.redirect_stderr(io.StringIO()) as err:
+            answer = m.close("interrupted", "Ctrl-C at step 3", step=3)
+            elapsed = time.monotonic() - start
+            self.fake.release.set()  # the snapshot in flight is answered after the end: 404, recorded, not printed
+            m._thread.join(5)
+        self.assertLess(elapsed, 6, "close() took %.1f s after Ctrl-C" % elapsed)
+        self.assertEqual(answer["status"], "interrupted")
+        self.assertEqual([(f["status"], f["step"]) for f in self.fake.finishes()], [("interrupted", 3)])
+        lines = err.getvalue().splitlines()
+        self.assertIn("splinewatch: run 'r1': sending 3 queued snapshot(s) to the monitor at %s before ending the"
+                      " run (up to 20 s; Ctrl-C skips them and ends the run now)" % self.fake.url, lines)
+        self.assertIn("splinewatch: run 'r1': Ctrl-C: skipped the queued snapshots; ending the run now", lines)
+        self.assertTrue(any("2 of 3 snapshots were dropped unsent (steps 2 to 3)" in l for l in lines), lines)
+        self.assertEqual(m.dropped, 2)
+        self.assertEqual(len(lines), 3, lines)
+        self.assertIn("snapshot of step 1: HTTP 404", m.errors[0])
+
     def test_a_timed_out_snapshot_is_an_error_that_the_monitor_may_still_have_taken(self):
         m = self.monitor(timeout=0.3)
         self.fake.hang = ("/snapshots",)
