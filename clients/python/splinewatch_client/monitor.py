@@ -277,8 +277,9 @@ class Monitor:
         Takes at most about twice ``timeout``: up to ``timeout`` for the queued snapshots (any still queued then are
         dropped, counted in ``dropped``), then up to ``timeout`` for the finish request. The monitor answers that
         request at once and drains the run's analyses afterwards, so close() does not wait for analysis. When no
-        answer comes in time it raises TimeoutError (an OSError): the monitor may still have finished the run. When
-        the monitor cannot be reached at all (connection refused or reset) it raises MonitorUnreachableError, a
+        answer comes in time it raises TimeoutError (an OSError): the monitor may still have finished the run. A wait
+        of over a second for the queue is said on stderr; a Ctrl-C in it drops the queue and sends the finish request.
+        When the monitor cannot be reached at all (connection refused or reset) it raises MonitorUnreachableError, a
         MonitorError naming the run and the URL.
 
         When the monitor no longer takes the run (``lost``: it restarted, or ended the run after its idle timeout),
