@@ -133,7 +133,10 @@ def main(argv=None):
         except MonitorError as e:
             print("error: the monitor refused the run: %s" % e, file=sys.stderr)
             return 1
-        except (OSError, ValueError) as e:  # a token file that cannot be read, bad arguments: nothing was sent
+        except ValueError as e:  # a --monitor that is no URL, a token file that cannot be read: nothing was sent
+            print("error: %s" % e, file=sys.stderr)
+            return 2  # a usage error, as argparse's
+        except OSError as e:  # no answer in time (TimeoutError): the monitor may have registered the run
             print("error: %s" % e, file=sys.stderr)
             return 1
         print("splinewatch run %s streaming to %s (metrics: %s)" % (a.run_id, a.monitor,

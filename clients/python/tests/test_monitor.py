@@ -1030,6 +1030,21 @@ class ExampleInterruptTest(unittest.TestCase):
         self.assertEqual(len(p.stderr.splitlines()), 1, p.stderr)
         self.assertTrue(p.stderr.startswith("error: cannot reach the monitor at %s for run 'r1'" % url), p.stderr)
 
+    def test_a_bad_url_or_token_file_is_a_usage_error_of_one_line_and_exit_code_2(self):
+        # nothing was sent: a wrong argument, as argparse's errors (exit code 2); it was exit code 1, as a monitor
+        # that refused the run
+        with tempfile.TemporaryDirectory() as d:
+            synthetic_mnist(d)
+            for args, said in ((["--monitor", "127.0.0.1:9464"], "error: url '127.0.0.1:9464' is not an http:// URL"),
+                               (["--monitor", "http://127.0.0.1:9", "--token-file", os.path.join(d, "none")],
+                                "error: cannot read token_file '%s'" % os.path.join(d, "none"))):
+                p = subprocess.run([sys.executable, os.path.join(HERE, "..", "examples", "train_mnist.py"), "--run-id",
+                                    "r1", "--steps", "1", "--data-dir", d] + args, capture_output=True, text=True,
+                                   timeout=120, env=dict(os.environ, SPLINEWATCH_CONTROL_TOKEN="t", OMP_NUM_THREADS="1"))
+                self.assertEqual(p.returncode, 2, p.stderr)
+                self.assertEqual(len(p.stderr.splitlines()), 1, p.stderr)
+                self.assertTrue(p.stderr.startswith(said), p.stderr)
+
     def test_ctrl_c_finishes_the_run_with_one_line_and_exit_code_130(self):
         fake = FakeMonitor()
         self.addCleanup(fake.stop)
