@@ -5,6 +5,7 @@ import collections
 import html
 import http.client
 import json
+import numbers
 import os
 import re
 import signal
@@ -95,6 +96,10 @@ class Monitor:
         if x.ndim < 2 or len(x) == 0 or y.ndim != 1 or len(y) != len(x):
             raise ValueError("probes=(x, y) holds x of shape %s and y of shape %s; expected one or more inputs (n, ...)"
                              " and their n labels" % (x.shape, y.shape))
+        if isinstance(queue_size, bool) or not isinstance(queue_size, numbers.Integral) or queue_size < 1:
+            # taken as 1 without a word, queue_size=0 ("no queue", "unbounded") dropped all but the latest snapshot
+            raise ValueError("queue_size=%r; expected a whole number of snapshots, 1 or more, that may wait for the"
+                             " monitor (the oldest is dropped beyond it)" % (queue_size,))
         if not timeout or timeout <= 0:
             raise ValueError("timeout=%r; expected seconds to wait for each answer, more than 0" % (timeout,))
         if not isinstance(url, str) or not url.lower().startswith(("http://", "https://")):
@@ -141,7 +146,7 @@ class Monitor:
         self._warned = set()
         self._input_shape = x.shape[1:]
         self._queue = collections.deque()
-        self._queue_size = max(1, int(queue_size))
+        self._queue_size = int(queue_size)
         self._cv = threading.Condition()
         self._busy = False
         self._closed = False

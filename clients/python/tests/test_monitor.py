@@ -175,6 +175,14 @@ class MonitorTest(unittest.TestCase):
         return Monitor(self.fake.url, "r1", token="t", probes=(np.zeros((20, 4)), np.arange(20) % 2), classes=2,
                        **kw)
 
+    def test_a_queue_size_below_1_is_a_value_error_before_anything_is_sent(self):
+        # it was taken as 1 without a word: queue_size=0 (meant as "no queue" or "unbounded") dropped snapshots
+        for size in (0, -3, 2.5, "2"):
+            with self.assertRaises(ValueError) as e:
+                self.monitor(queue_size=size)
+            self.assertIn("queue_size=%r; expected a whole number of snapshots, 1 or more" % (size,), str(e.exception))
+        self.assertEqual(self.fake.requests, [])
+
     def test_a_url_without_http_is_a_value_error_before_anything_is_sent(self):
         with self.assertRaises(ValueError) as e:
             Monitor(self.fake.url[len("http://"):], "r1", token="t", probes=(np.zeros((20, 4)), np.arange(20) % 2))
