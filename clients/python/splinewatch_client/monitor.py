@@ -163,6 +163,12 @@ class Monitor:
                        warn=self._warning)
         try:
             self.registration = self._post("/api/v1/runs", body)
+        except _Timeout:
+            raise TimeoutError("no answer within %g s from the monitor at %s to the registration of run '%s' (POST"
+                               " /api/v1/runs); it may still have registered the run, and then refuses a rerun with"
+                               " this run id; expected an answer within timeout=%g: check that ./monitor serve is"
+                               " running there, or pass a larger timeout= for a busy monitor"
+                               % (self.timeout, self.url, run_id, self.timeout)) from None
         except MonitorError as e:
             if e.status == 401:  # which token was refused: a stale $SPLINEWATCH_CONTROL_TOKEN wins over the file
                 raise MonitorError(401, "%s; this client's token came from %s" % (e.message, source)) from None

@@ -310,6 +310,22 @@ class MonitorTest(unittest.TestCase):
         self.assertEqual(len(lines), 3, lines)
         self.assertIn("snapshot of step 1: HTTP 404", m.errors[0])
 
+    def test_a_registration_without_an_answer_in_time_names_the_run_the_url_and_the_timeout(self):
+        # a monitor too busy to answer (or stopped): the error said only "no answer within 0.5 s to POST
+        # /api/v1/runs (timed out)", neither which monitor nor what to do
+        self.fake.hang = ("/runs",)
+        start = time.monotonic()
+        with self.assertRaises(TimeoutError) as e:
+            self.monitor(timeout=0.5)
+        self.assertLess(time.monotonic() - start, 3)
+        line = str(e.exception)
+        self.assertEqual(1, len(line.splitlines()), line)
+        self.assertIn("no answer within 0.5 s from the monitor at %s to the registration of run 'r1' (POST"
+                      " /api/v1/runs); it may still have registered the run, and then refuses a rerun with this run id;"
+                      " expected an answer within timeout=0.5: check that"
+                      " ./monitor serve is running there, or pass a larger timeout= for a busy monitor"
+                      % self.fake.url, line)
+
     def test_a_timed_out_snapshot_is_an_error_that_the_monitor_may_still_have_taken(self):
         m = self.monitor(timeout=0.3)
         self.fake.hang = ("/snapshots",)
