@@ -499,16 +499,24 @@ class Monitor:
             except MonitorError as e:
                 if e.status is None or e.status == 503:
                     raise  # unreachable, stopping or starting: the next request tries again
-                raise _ResumeRefused(error, e) from None
+                if e.status != 409 or "already streaming" not in e.message:
+                    raise _ResumeRefused(error, e) from None
+                # the run streams there again: an earlier resume that a busy monitor answered after this client's
+                # timeout took it back (only the resume key, this client's, does that for a run the monitor lost)
+                answer = None
             self._generation += 1
             self.resumes += 1
-            self.registration = answer
-            if answer.get("resumed"):
+            if answer is None:
+                after = ("run '%s' resumed on the monitor at %s, which %s; it streams there again (an earlier resume,"
+                         " whose answer did not come in time, took it back)" % (self.run_id, self.url, why))
+            elif answer.get("resumed"):
+                self.registration = answer
                 last = answer.get("last_step")
                 after = ("run '%s' resumed on the monitor at %s, which %s; its directory there holds the run up to"
                          " %s" % (self.run_id, self.url, why, "step %d" % last if isinstance(last, int)
                                   else "no step"))
             else:
+                self.registration = answer
                 after = ("run '%s' registered again on the monitor at %s, which %s and holds no directory of it"
                          " (another --out?): the run starts anew there" % (self.run_id, self.url, why))
             self._name_missed(after)

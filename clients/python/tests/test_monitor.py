@@ -86,6 +86,8 @@ class FakeMonitor:
                         fake.registrations.append(doc)
                         resume = doc.get("resume_key")
                         if resume is not None and fake.resume_refusal is not None:
+                            if "already streaming" in fake.resume_refusal[1]:
+                                fake.known.add("r1")  # an earlier resume, unanswered in time, took the run back
                             return self.answer(*fake.resume_refusal)
                         if resume not in (None, fake.key):
                             return self.answer(409, "run 'r1' was registered with another resume_key")
@@ -551,6 +553,28 @@ class MonitorTest(unittest.TestCase):
         self.assertIn("HTTP 409", m.lost)
         self.assertTrue(answer["lost"])
         self.assertEqual(self.fake.finishes(), [])
+
+    def test_a_resume_answered_already_streaming_was_taken_by_an_earlier_resume_and_goes_on(self):
+        # a busy monitor registered an earlier resume after the client's timeout; the next resume was answered 409
+        # "already streaming", and the client took that for a refusal and lost the run (seen with ./monitor serve
+        # restarted mid-run on a loaded machine: every later snapshot dropped, the end not recorded)
+        self.fake.key = self.KEY
+        m = self.monitor()
+        self.fake.known.clear()
+        self.fake.resume_refusal = (409, "run 'r1' is already streaming to this monitor; finish it or choose another"
+                                         " run id")
+        with contextlib.redirect_stderr(io.StringIO()) as err:
+            m.snapshot_layers(LAYERS, 1)
+            self.assertTrue(m.flush(5))
+            m.snapshot_layers(LAYERS, 2)
+            answer = m.close()
+        lines = err.getvalue().splitlines()
+        self.assertEqual(len(lines), 1, err.getvalue())
+        self.assertIn("splinewatch: run 'r1' resumed on the monitor at %s, which no longer knows run 'r1' (it restarted)"
+                      "; it streams there again (an earlier resume, whose answer did not come in time, took it back);"
+                      " no snapshot was lost" % self.fake.url, lines[0])
+        self.assertEqual((m.resumes, m.lost, m.errors, answer["status"]), (1, None, [], "done"))
+        self.assertEqual(self.steps(self.fake), [1, 1, 2])  # refused with 404, sent again, then the next
 
     def test_a_monitor_still_starting_takes_the_run_back_at_the_next_snapshot(self):
         self.fake.key = self.KEY
