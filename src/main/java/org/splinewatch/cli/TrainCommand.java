@@ -5,6 +5,7 @@ import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigList;
 import com.typesafe.config.ConfigObject;
+import com.typesafe.config.ConfigParseOptions;
 import com.typesafe.config.ConfigRenderOptions;
 import com.typesafe.config.ConfigResolveOptions;
 import com.typesafe.config.ConfigUtil;
@@ -467,9 +468,16 @@ public final class TrainCommand implements Callable<Integer> {
           + (configFile.exists() && !configFile.isDirectory() ? ", a regular file: it is read more than once, so"
           + " save a pipe's output to a file first" : ""));
     }
+    try (java.io.InputStream in = java.nio.file.Files.newInputStream(configFile.toPath())) {
+      in.read(); // Config reads a file it cannot open or read as a missing one: no settings, without a word
+    } catch (java.io.IOException e) {
+      throw new IllegalArgumentException("config file " + label + " cannot be read ("
+          + (e instanceof java.nio.file.AccessDeniedException ? "permission denied" : Main.oneLine(e))
+          + "); expected a HOCON file this user can read (see docs/options.md)");
+    }
     Config file;
     try {
-      file = ConfigFactory.parseFile(configFile);
+      file = ConfigFactory.parseFile(configFile, ConfigParseOptions.defaults().setAllowMissing(false));
     } catch (ConfigException e) {
       throw cannotBeRead(label, e);
     }
@@ -478,7 +486,10 @@ public final class TrainCommand implements Callable<Integer> {
   }
 
   private static IllegalArgumentException cannotBeRead(String label, ConfigException e) {
-    return new IllegalArgumentException("config file " + label + " cannot be read: " + Main.oneLine(e)
+    // Config's parser asks for a ')' (HOCON has none) where a nested section is left open at the end of the file
+    String why = Main.oneLine(e).replace("expecting a close parentheses ')' here, not: end of file",
+        "a section's { is not closed with } before the end of the file");
+    return new IllegalArgumentException("config file " + label + " cannot be read: " + why
         + "; expected HOCON (see docs/options.md)");
   }
 
@@ -569,8 +580,9 @@ public final class TrainCommand implements Callable<Integer> {
       if (reference.hasPath(joined) && reference.getValue(joined) instanceof ConfigObject
           && !(e.getValue() instanceof ConfigObject)) {
         // splinewatch.run = 5 replaced the whole section: "No configuration setting found for key ..." from deep inside
-        throw new IllegalArgumentException(joined + " = " + concise(e.getValue()) + " in " + configFile
-            + ": expected a section of settings, e.g. " + joined + " { ... } (see docs/options.md)");
+        throw new IllegalArgumentException(joined + " = " + concise(e.getValue()) + " in "
+            + ConfigErrors.at(configFile, e.getValue().origin()) + ": expected a section of settings, e.g. " + joined
+            + " { ... } (see docs/options.md)");
       }
       if (e.getValue() instanceof ConfigObject child && reference.getValue(joined) instanceof ConfigObject) {
         checkKnownKeys(child, key, reference, configFile, expected);

@@ -144,6 +144,10 @@ class ArgumentChecksTest {
     Path broken = Files.writeString(tmp.resolve("broken.conf"), "splinewatch { run { epochs = \n");
     String parse = refused("--config", broken.toString());
     assertTrue(parse.contains("config file " + broken + " cannot be read: "), parse);
+    // a nested section left open: Config's parser said "expecting a close parentheses ')' here", and HOCON has none
+    Path open = Files.writeString(tmp.resolve("open.conf"), "splinewatch { run { epochs = 3\n");
+    assertEquals("error: config file " + open + " cannot be read: " + open + ": 2: a section's { is not closed with }"
+        + " before the end of the file; expected HOCON (see docs/options.md)", refused("--config", open.toString()));
     Path typo = Files.writeString(tmp.resolve("typo.conf"), "splinewatch.run.snapshot-evry = 5\n");
     String t = refused("--config", typo.toString());
     assertEquals("error: unknown setting splinewatch.run.snapshot-evry in " + typo + ", line 1; expected one of the"
@@ -580,11 +584,34 @@ class ArgumentChecksTest {
     assertTrue(refused("--config", bare.toString()).startsWith("error: unknown setting run in " + bare), bare.toString());
     // a value where reference.conf has a section: "withValue(max-steps): No configuration setting found for key ..."
     Path section = Files.writeString(tmp.resolve("section.conf"), "splinewatch.run = 5\n");
-    assertEquals("error: splinewatch.run = 5 in " + section + ": expected a section of settings, e.g."
+    assertEquals("error: splinewatch.run = 5 in " + section + ", line 1: expected a section of settings, e.g."
         + " splinewatch.run { ... } (see docs/options.md)", refused("--config", section.toString()));
     Path root = Files.writeString(tmp.resolve("root.conf"), "splinewatch = \"x\"\n");
     assertTrue(refused("--config", root.toString()).startsWith("error: splinewatch = \"x\" in " + root
-        + ": expected a section of settings"));
+        + ", line 1: expected a section of settings"));
+  }
+
+  @Test
+  void anUnreadableConfigFileIsRefusedNotReadAsEmpty() throws Exception {
+    // Config reads a file it may not open as a missing one: the run started with none of its settings, without a word
+    Path locked = Files.writeString(tmp.resolve("locked.conf"), "splinewatch.run.planes = 3\n");
+    Files.setPosixFilePermissions(locked, java.util.Set.of());
+    if (Files.isReadable(locked)) { // root reads it anyway; not another process's memory (ptrace rules)
+      locked = Path.of("/proc/1/mem");
+    }
+    boolean denied;
+    try (var in = Files.newInputStream(locked)) {
+      denied = false;
+    } catch (java.nio.file.AccessDeniedException e) {
+      denied = true;
+    }
+    org.junit.jupiter.api.Assumptions.assumeTrue(denied, "no file this user may not open");
+    assertEquals("error: config file " + locked + " cannot be read (permission denied); expected a HOCON file this"
+        + " user can read (see docs/options.md)", refused("--config", locked.toString(), "--analyzers", "nope"));
+    // one that opens, but whose reading fails, also as root
+    Path mem = Path.of("/proc/self/mem");
+    assertEquals("error: config file " + mem + " cannot be read (Input/output error); expected a HOCON file this"
+        + " user can read (see docs/options.md)", refused("--config", mem.toString(), "--analyzers", "nope"));
   }
 
   @Test
