@@ -37,6 +37,7 @@ import org.splinewatch.run.ResumeCheck;
 import org.splinewatch.run.RunDirectory;
 import org.splinewatch.run.WiringSettings;
 import org.splinewatch.settings.ConfigErrors;
+import org.splinewatch.settings.EnvOverrides;
 import org.splinewatch.settings.PekkoKeys;
 import org.splinewatch.snapshot.RunIds;
 import org.splinewatch.trainer.Checkpoints;
@@ -387,6 +388,7 @@ public final class TrainCommand implements Callable<Integer> {
    */
   public static Config load(Map<String, Object> overrides, File configFile) {
     checkSystemProperties(System.getProperties());
+    checkEnvironment(System.getenv(), System.getProperties());
     // Typesafe Config's own -Dconfig.file (JAVA_OPTS) replaces application.conf: checked as --config is, where
     // ConfigFactory.load() read it without a check (a typo'd key, a bad pekko value were ignored or failed later)
     File propertyFile = configFileProperty(System.getProperties());
@@ -528,6 +530,47 @@ public final class TrainCommand implements Callable<Integer> {
           + " (JAVA_OPTS)").ifPresent(line -> {
             throw new IllegalArgumentException(line);
           });
+    }
+  }
+
+  /**
+   * Typesafe Config's {@code CONFIG_FORCE_} environment variables ({@link EnvOverrides}) set keys over every file and
+   * property when {@code -Dconfig.override_with_env_vars=true}: each is checked as a config file's keys are, one at a
+   * time, so that the line names the variable ({@code CONFIG_FORCE_splinewatch_run_planez} was ignored without a
+   * word). Without that property Config does not read them: one that sets a key of splinewatch's own would be
+   * ignored without a word, and is refused; others may be another program's.
+   */
+  static void checkEnvironment(Map<String, String> environment, Properties properties) {
+    boolean read = EnvOverrides.enabled(properties);
+    for (String variable : new TreeSet<>(environment.keySet())) {
+      if (!variable.startsWith(EnvOverrides.PREFIX)) {
+        continue;
+      }
+      if (!read) {
+        if (variable.startsWith(EnvOverrides.PREFIX + "splinewatch")) {
+          throw new IllegalArgumentException("the environment variable " + variable + " is not read: Typesafe Config"
+              + " reads " + EnvOverrides.PREFIX + " variables only with -D" + EnvOverrides.PROPERTY + "=true;"
+              + " expected that in JAVA_OPTS, or the setting in a --config file (see docs/options.md)");
+        }
+        continue;
+      }
+      String label = "the environment variable " + variable + " (-D" + EnvOverrides.PROPERTY + "=true)";
+      Config one;
+      try {
+        one = ConfigFactory.parseMap(Map.of(EnvOverrides.key(variable), environment.get(variable)), label);
+      } catch (ConfigException e) {
+        throw new IllegalArgumentException(label + " names no key (" + Main.oneLine(e) + "); expected "
+            + EnvOverrides.PREFIX + " and a key, e.g. " + EnvOverrides.variable("splinewatch.run.batch-size"));
+      }
+      try {
+        checkKnownKeys(one, label);
+      } catch (IllegalArgumentException e) {
+        // the nearest key, as the variable that sets it
+        java.util.regex.Matcher meant = java.util.regex.Pattern.compile("; did you mean (\\S+)\\?$")
+            .matcher(e.getMessage());
+        throw !meant.find() ? e : new IllegalArgumentException(e.getMessage().substring(0, meant.start())
+            + "; did you mean " + EnvOverrides.variable(meant.group(1)) + " (" + meant.group(1) + ")?");
+      }
     }
   }
 

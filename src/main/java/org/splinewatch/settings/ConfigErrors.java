@@ -77,7 +77,7 @@ public final class ConfigErrors {
     ConfigValue value = valueOrNull(root, key);
     ConfigValue example = referenceValue(key);
     String expected = expected(example, expectedFromMessage, problem);
-    StringBuilder line = new StringBuilder(where(e.origin())).append(": ").append(key).append(" = ")
+    StringBuilder line = new StringBuilder(where(e.origin(), key)).append(": ").append(key).append(" = ")
         .append(value == null ? "null" : concise(value));
     if (problem != null) {
       line.append(": ").append(problem);
@@ -336,6 +336,21 @@ public final class ConfigErrors {
   private static String stripOrigin(String message, ConfigOrigin origin) {
     String prefix = origin.description() + ": ";
     return message.startsWith(prefix) ? message.substring(prefix.length()) : message;
+  }
+
+  /**
+   * Where {@code key} is set: the system property or environment variable ({@code EnvOverrides}) that sets it, else
+   * {@link #where(ConfigOrigin)}.
+   */
+  private static String where(ConfigOrigin origin, String key) {
+    if ("system properties".equals(origin.description())) {
+      return "the system property -D" + key + " (JAVA_OPTS)";
+    }
+    if (EnvOverrides.ORIGIN.equals(origin.description())) {
+      return "the environment variable " + EnvOverrides.variableOf(key, System.getenv())
+          .orElse(EnvOverrides.variable(key));
+    }
+    return where(origin);
   }
 
   /** Where a value is set: {@code config file F, line N}, else Config's description (system properties, ...). */
