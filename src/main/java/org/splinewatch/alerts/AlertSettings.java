@@ -4,6 +4,7 @@ import com.typesafe.config.Config;
 import java.util.List;
 import java.util.Locale;
 import org.splinewatch.settings.ConfigBlock;
+import org.splinewatch.settings.ConfigErrors;
 
 /**
  * The early-stop mode and the settings of each collapse rule, from {@code splinewatch.alerts} (defaults in
@@ -29,13 +30,26 @@ public record AlertSettings(String earlyStop, List<String> stopOn, StdCollapse.S
    */
   public static final List<String> EARLY_STOP = List.of("warn", "stop", "alertmanager");
 
+  /**
+   * The refusal of an early-stop mode that is none of {@link #EARLY_STOP}; {@code setting} names where it is set and
+   * the value ({@code --early-stop maybe}, {@code config file my.conf, line 2: splinewatch.alerts.early-stop =
+   * "maybe"}).
+   */
+  public static String unknownMode(String setting) {
+    return setting + ": unknown early-stop mode; expected one of: " + String.join(", ", EARLY_STOP);
+  }
+
+  /** Whether {@code mode} is one of {@link #EARLY_STOP}, in any case, as {@link #fromConfig} reads it. */
+  public static boolean isMode(String mode) {
+    return EARLY_STOP.contains(mode.toLowerCase(Locale.ROOT));
+  }
+
   public static AlertSettings fromConfig(Config root) {
     ConfigBlock block = ConfigBlock.of(root, "splinewatch.alerts"); // whole counts, finite thresholds
     Config c = block.config();
     String mode = c.getString("early-stop").toLowerCase(Locale.ROOT);
-    if (!EARLY_STOP.contains(mode)) {
-      throw new IllegalArgumentException("unknown early-stop mode '" + mode + "'; expected one of: "
-          + String.join(", ", EARLY_STOP));
+    if (!EARLY_STOP.contains(mode)) { // named as the user set it: a config file's line, a -D property, ...
+      throw new IllegalArgumentException(unknownMode(ConfigErrors.setting(root, block.name("early-stop"))));
     }
     List<String> stopOn = c.getStringList("stop-on");
     for (String r : stopOn) {

@@ -4,6 +4,7 @@ import com.typesafe.config.Config;
 import java.util.ArrayList;
 import java.util.List;
 import org.splinewatch.metrics.RetentionSettings;
+import org.splinewatch.settings.ConfigErrors;
 
 /**
  * The analyzers a run can start, by name, with the settings they share (read once from the configuration): an
@@ -26,16 +27,32 @@ public record AnalyzerCatalogue(RegionSettings regions, RetentionSettings retent
    * unknown name is an error listing the valid ones.
    */
   public static AnalyzerCatalogue fromConfig(Config config) {
-    return new AnalyzerCatalogue(RegionSettings.fromConfig(config), RetentionSettings.fromConfig(config),
-        LocalComplexitySettings.fromConfig(config), GeometrySettings.fromConfig(config),
-        config.getStringList("splinewatch.analysis.enabled"));
+    return fromConfig(config, null);
   }
 
-  /** Throws an {@link IllegalArgumentException} listing the valid names when one of {@code names} is unknown. */
-  public static void check(List<String> names) {
+  /**
+   * {@link #fromConfig(Config)} where {@code option} set {@code splinewatch.analysis.enabled} ({@code --analyzers
+   * embedding,foo}), which an unknown name is refused as; null: the names are refused as where the configuration
+   * sets them (a config file's line, a -D property, ...). The other settings are read first.
+   */
+  public static AnalyzerCatalogue fromConfig(Config config, String option) {
+    String enabled = "splinewatch.analysis.enabled";
+    AnalyzerCatalogue catalogue = new AnalyzerCatalogue(RegionSettings.fromConfig(config),
+        RetentionSettings.fromConfig(config), LocalComplexitySettings.fromConfig(config),
+        GeometrySettings.fromConfig(config), config.getStringList(enabled));
+    check(catalogue.enabled(), option != null ? option : ConfigErrors.setting(config, enabled));
+    return catalogue;
+  }
+
+  /**
+   * Throws an {@link IllegalArgumentException} listing the valid names when one of {@code names} is unknown;
+   * {@code setting} names where they are set ({@code --analyzers embedding,foo}, {@code config file my.conf, line 2:
+   * splinewatch.analysis.enabled = [embedding, foo]}), as the same names serve options and config files.
+   */
+  public static void check(List<String> names, String setting) {
     for (String name : names) {
       if (!NAMES.contains(name)) {
-        throw new IllegalArgumentException("unknown analyzer '" + name + "'; expected some of: "
+        throw new IllegalArgumentException(setting + ": unknown analyzer '" + name + "'; expected some of: "
             + String.join(", ", NAMES));
       }
     }
@@ -48,7 +65,7 @@ public record AnalyzerCatalogue(RegionSettings regions, RetentionSettings retent
 
   /** The named analyzers, in catalogue order; an unknown name is an error. */
   public List<AnalyzerSpec> specs(List<String> names) {
-    check(names);
+    check(names, "the run's analyzers " + names); // an analyzer node's: those a trainer asks for
     List<AnalyzerSpec> list = new ArrayList<>();
     if (names.contains(EmbeddingAnalyzer.NAME)) {
       list.add(new AnalyzerSpec(EmbeddingAnalyzer.NAME, (run, metrics, dir) ->

@@ -117,9 +117,10 @@ final class BenchClusterCommand implements Callable<Integer> {
           + " positive widths, e.g. 256,256");
     }
     try {
-      AnalyzerCatalogue.check(analyzers); // an unknown one would be refused by every node: no snapshot analysed
+      // an unknown one would be refused by every node: no snapshot analysed
+      AnalyzerCatalogue.check(analyzers, "--analyzers " + String.join(",", analyzers));
     } catch (IllegalArgumentException e) {
-      throw new ParameterException(spec.commandLine(), "--analyzers: " + e.getMessage());
+      throw new ParameterException(spec.commandLine(), e.getMessage());
     }
     String tooLarge = tooLarge(widths, ClusterSettings.fromConfig(base(0, "")), Runtime.getRuntime().maxMemory());
     if (tooLarge != null) {

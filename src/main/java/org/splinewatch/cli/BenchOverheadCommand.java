@@ -103,9 +103,9 @@ final class BenchOverheadCommand implements Callable<Integer> {
     }
     if (analyzers != null) {
       try {
-        AnalyzerCatalogue.check(List.of(analyzers.split(",", -1)));
+        AnalyzerCatalogue.check(List.of(analyzers.split(",", -1)), "--analyzers " + analyzers);
       } catch (IllegalArgumentException e) {
-        throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--analyzers: " + e.getMessage());
+        throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage());
       }
     }
     List<Rate> off = new ArrayList<>();

@@ -24,6 +24,7 @@ import java.util.Properties;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.Callable;
+import org.splinewatch.alerts.AlertSettings;
 import org.splinewatch.analysis.AnalyzerCatalogue;
 import org.splinewatch.analysis.AnalyzerSpec;
 import org.splinewatch.analysis.IdleGcThreads;
@@ -287,6 +288,7 @@ public final class TrainCommand implements Callable<Integer> {
         throw e;
       }
       // every setting is read here, once: a bad value is exit code 2 before anything starts
+      checkEarlyStopOption(overrides);
       wiring = WiringSettings.fromConfig(config);
       checkAblationOptions(settings);
       checkOptionsApply(settings);
@@ -296,7 +298,9 @@ public final class TrainCommand implements Callable<Integer> {
           throw new IllegalArgumentException(why);
         });
       }
-      specs = AnalyzerCatalogue.fromConfig(config).specs();
+      // an unknown analyzer named as the option, or as the key and line of the config file that set it
+      specs = AnalyzerCatalogue.fromConfig(config, analyzers == null ? null : "--analyzers "
+          + String.join(",", analyzers)).specs();
       if (settings.dataDir() == null) { // both data sets are 28x28: a network that cannot be trained is refused now
         // a --batch-size beyond the training set is that, not a memory problem: checked before the network's memory
         settings.checkTrainSubset(Dataset.TRAIN_IMAGES);
@@ -674,6 +678,18 @@ public final class TrainCommand implements Callable<Integer> {
     if (earlyStop != null && !earlyStop.equals(fromAlert)) {
       throw new CommandLine.ParameterException(spec.commandLine(), "--early-stop " + earlyStop
           + " conflicts with --alert early-stop=" + fromAlert + "; expected one of them");
+    }
+  }
+
+  /**
+   * An unknown mode of {@code --early-stop} or {@code --alert early-stop=} is named as that option (AlertSettings
+   * names a config file's key and line).
+   */
+  private void checkEarlyStopOption(Map<String, Object> overrides) {
+    Object mode = overrides.get("splinewatch.alerts.early-stop");
+    if (mode != null && !AlertSettings.isMode(mode.toString())) {
+      throw new IllegalArgumentException(AlertSettings.unknownMode(earlyStop != null ? "--early-stop " + earlyStop
+          : "--alert early-stop=" + mode));
     }
   }
 

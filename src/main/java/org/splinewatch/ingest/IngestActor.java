@@ -250,8 +250,9 @@ public final class IngestActor extends AbstractBehavior<IngestActor.Command> {
     // the run's own early-stop mode decides what may stop it, through its answers and the control endpoint alike
     AlertSettings alerts = c.alerts().get(earlyStop);
     if (alerts == null) {
-      m.replyTo().tell(IngestedRun.Reply.error(400, "unknown early-stop mode '" + earlyStop + "'; expected one of: "
-          + String.join(", ", AlertSettings.EARLY_STOP)));
+      // named as it was set: the registration's field, else the monitor's setting (both checked before, as stop|warn)
+      m.replyTo().tell(IngestedRun.Reply.error(400, AlertSettings.unknownMode(spec.earlyStop() != null
+          ? "run registration: early_stop '" + earlyStop + "'" : "splinewatch.ingest.early-stop '" + earlyStop + "'")));
       return this;
     }
     List<String> analyzers = c.analyzers();

@@ -3,6 +3,7 @@ package org.splinewatch.ingest;
 import com.typesafe.config.Config;
 import java.time.Duration;
 import org.splinewatch.settings.ConfigBlock;
+import org.splinewatch.settings.ConfigErrors;
 import org.splinewatch.snapshot.NpzArchive;
 
 /**
@@ -51,13 +52,17 @@ public record IngestSettings(boolean enabled, long maxRunBytes, long maxSnapshot
         || "auto".equals(c.config().getValue("max-bytes-in-flight").unwrapped());
     long inFlight = auto ? autoBytesInFlight(maxRun, maxSnapshot, Runtime.getRuntime().maxMemory())
         : c.bytes("max-bytes-in-flight");
+    String earlyStop = c.config().getString("early-stop");
+    if (!earlyStop.equals("stop") && !earlyStop.equals("warn")) { // named where it is set: a file's line, a -D, ...
+      throw new IllegalArgumentException(ConfigErrors.setting(root, c.name("early-stop")) + ": expected stop or warn");
+    }
     int hubBufferSize = ConfigBlock.of(root, "splinewatch.hub").integer("buffer-size");
     if (hubBufferSize < 1) {
       throw new IllegalArgumentException("splinewatch.hub.buffer-size must be at least 1, got " + hubBufferSize);
     }
     return new IngestSettings(c.config().getBoolean("enabled"), maxRun, maxSnapshot,
         c.integer("max-entries"), c.integer("max-layers"), c.integer("max-layer-width"), c.integer("max-probes"),
-        c.integer("max-runs"), c.config().getString("early-stop"), hubBufferSize,
+        c.integer("max-runs"), earlyStop, hubBufferSize,
         ConfigBlock.of(root, "splinewatch.analysis").positiveDuration("drain-timeout"),
         c.positiveDuration("idle-timeout"), inFlight, c.positiveDuration("body-stall-timeout"),
         ConfigBlock.of(root, "splinewatch.lifecycle").positiveDuration("abort-drain-timeout"),

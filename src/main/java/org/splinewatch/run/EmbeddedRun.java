@@ -53,6 +53,7 @@ import org.splinewatch.report.ReportWriter;
 import org.splinewatch.report.RunData;
 import org.splinewatch.serve.LivePage;
 import org.splinewatch.serve.ServiceDiscovery;
+import org.splinewatch.settings.ConfigErrors;
 import org.splinewatch.snapshot.MetricFamily;
 import org.splinewatch.snapshot.RunIds;
 import org.splinewatch.snapshot.RunInfo;
@@ -176,7 +177,8 @@ public final class EmbeddedRun {
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     // with a seed (./trainer --monitor HOST:PORT) the run joins that cluster: metrics and analysis happen there
     if (remote) {
-      AnalyzerCatalogue.check(w.analyzers()); // unknown names fail here, before joining
+      // unknown names fail here, before joining (a command reads them with AnalyzerCatalogue.fromConfig first)
+      AnalyzerCatalogue.check(w.analyzers(), ConfigErrors.setting(config, "splinewatch.analysis.enabled"));
     }
     ActorSystem<Object> system = remote ? ClusterNode.start(RunGuardian.root(), w.cluster(), List.of("trainer"), config)
         : ActorSystem.create(RunGuardian.root(), "splinewatch", config);

@@ -227,6 +227,30 @@ public final class ConfigErrors {
   }
 
   /**
+   * Where {@code root} sets {@code key}, with its value, for the refusal of a value Config reads but splinewatch does
+   * not take, in the words the user set it with: {@code config file my.conf, line 2: splinewatch.alerts.early-stop =
+   * "maybe"}, {@code the system property -Dsplinewatch.alerts.early-stop=maybe (JAVA_OPTS)}, {@code the environment
+   * variable CONFIG_FORCE_splinewatch_alerts_early__stop=maybe}, else {@code splinewatch.alerts.early-stop = "maybe"}.
+   * A command-line option is named by its command, which checks it before.
+   */
+  public static String setting(Config root, String key) {
+    ConfigValue value = root.getValue(key);
+    ConfigOrigin origin = value.origin();
+    String plain = String.valueOf(value.unwrapped());
+    if (origin.filename() != null) {
+      return where(origin) + ": " + key + " = " + concise(value);
+    }
+    if ("system properties".equals(origin.description())) {
+      return "the system property -D" + key + "=" + plain + " (JAVA_OPTS)";
+    }
+    if (EnvOverrides.ORIGIN.equals(origin.description())) {
+      return "the environment variable " + EnvOverrides.variableOf(key, System.getenv())
+          .orElse(EnvOverrides.variable(key)) + "=" + plain;
+    }
+    return key + " = " + concise(value);
+  }
+
+  /**
    * The one of {@code names} a misspelt {@code name} most likely meant: the nearest by edits (a letter added, dropped,
    * changed, or two neighbours swapped), at most 1 edit for names of up to 4 letters and 2 beyond; empty when none is
    * that near.

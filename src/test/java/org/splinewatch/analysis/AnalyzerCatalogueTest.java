@@ -23,7 +23,28 @@ class AnalyzerCatalogueTest {
   @Test
   void anUnknownNameIsAnErrorListingTheValidOnes() {
     var e = assertThrows(IllegalArgumentException.class, () -> catalogue.specs(List.of("embedding", "nope")));
-    assertTrue(e.getMessage().startsWith("unknown analyzer 'nope'; expected some of: embedding"), e.getMessage());
+    assertTrue(e.getMessage().startsWith("the run's analyzers [embedding, nope]: unknown analyzer 'nope'; expected"
+        + " some of: embedding"), e.getMessage());
+  }
+
+  @Test
+  void anUnknownNameInTheSettingsNamesWhereItIsSet() {
+    // it named the value only ("unknown analyzer 'nope'"), for a config file and --analyzers alike
+    var fromFile = ConfigFactory.parseFile(writeConf("splinewatch.analysis.enabled = [embedding, nope]\n"))
+        .withFallback(ConfigFactory.load());
+    var e = assertThrows(IllegalArgumentException.class, () -> AnalyzerCatalogue.fromConfig(fromFile));
+    assertTrue(e.getMessage().matches("config file .*\\.conf, line 1: splinewatch\\.analysis\\.enabled ="
+        + " \\[\"embedding\", \"nope\"\\]: unknown analyzer 'nope'; expected some of: embedding, .*"), e.getMessage());
+  }
+
+  private static java.io.File writeConf(String text) {
+    try {
+      java.nio.file.Path f = java.nio.file.Files.createTempFile("analyzers", ".conf");
+      f.toFile().deleteOnExit();
+      return java.nio.file.Files.writeString(f, text).toFile();
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
   }
 
   @Test

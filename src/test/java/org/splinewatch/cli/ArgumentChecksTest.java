@@ -592,6 +592,42 @@ class ArgumentChecksTest {
   }
 
   @Test
+  void anUnknownModeOrAnalyzerIsNamedAsTheOptionOrTheKeyAndLineThatSetIt() throws Exception {
+    // "unknown early-stop mode 'maybe'" and "unknown analyzer 'foo'" named the value only, for options and files alike
+    String modes = "unknown early-stop mode; expected one of: warn, stop, alertmanager";
+    assertEquals("error: --early-stop maybe: " + modes, refused("--early-stop", "maybe"));
+    assertEquals("error: --alert early-stop=maybe: " + modes, refused("--alert", "early-stop=maybe"));
+    Path es = Files.writeString(tmp.resolve("es.conf"), "splinewatch.run.seed = 1\n"
+        + "splinewatch.alerts.early-stop = maybe\n");
+    assertEquals("error: config file " + es + ", line 2: splinewatch.alerts.early-stop = \"maybe\": " + modes,
+        refused("--config", es.toString()));
+    System.setProperty("splinewatch.alerts.early-stop", "maybe");
+    try {
+      com.typesafe.config.ConfigFactory.invalidateCaches();
+      assertEquals("error: the system property -Dsplinewatch.alerts.early-stop=maybe (JAVA_OPTS): " + modes,
+          refused());
+    } finally {
+      System.clearProperty("splinewatch.alerts.early-stop");
+      com.typesafe.config.ConfigFactory.invalidateCaches();
+    }
+    String names = "expected some of: " + String.join(", ", org.splinewatch.analysis.AnalyzerCatalogue.NAMES);
+    assertEquals("error: --analyzers embedding,foo: unknown analyzer 'foo'; " + names,
+        refused("--analyzers", "embedding,foo"));
+    Path an = Files.writeString(tmp.resolve("an.conf"), "splinewatch.analysis.enabled = [embedding, foo]\n");
+    assertEquals("error: config file " + an + ", line 1: splinewatch.analysis.enabled = [\"embedding\", \"foo\"]:"
+        + " unknown analyzer 'foo'; " + names, refused("--config", an.toString()));
+    // monitor serve took it: each run sent over HTTP failed at its start
+    Path served = tmp.resolve("served");
+    String serve = CliTest.run(2, "monitor", "serve", "--config", an.toString(), "--out", served.toString());
+    assertTrue(serve.startsWith("error: config file " + an + ", line 1: splinewatch.analysis.enabled = "), serve);
+    Path ingest = Files.writeString(tmp.resolve("ingest.conf"), "splinewatch.ingest.early-stop = maybe\n");
+    String i = CliTest.run(2, "monitor", "serve", "--config", ingest.toString(), "--out", served.toString());
+    assertTrue(i.startsWith("error: config file " + ingest + ", line 1: splinewatch.ingest.early-stop = \"maybe\":"
+        + " expected stop or warn"), i);
+    assertFalse(Files.exists(served));
+  }
+
+  @Test
   void anUnreadableConfigFileIsRefusedNotReadAsEmpty() throws Exception {
     // Config reads a file it may not open as a missing one: the run started with none of its settings, without a word
     Path locked = Files.writeString(tmp.resolve("locked.conf"), "splinewatch.run.planes = 3\n");

@@ -58,7 +58,7 @@ class ShippedConfigsTest {
       // and read as --config: the values pass too (--analyzers nope: refused after every setting is read)
       String m = CliTest.run(2, "train", "--config", f.toString(), "--analyzers", "nope", "--out",
           tmp.resolve("runs").toString(), "--metrics-port=0");
-      assertTrue(m.startsWith("error: unknown analyzer 'nope'"), f + ": " + m);
+      assertTrue(m.startsWith("error: --analyzers nope: unknown analyzer 'nope'"), f + ": " + m);
     }
   }
 
