@@ -605,6 +605,9 @@ public final class TrainCommand implements Callable<Integer> {
       String joined = ConfigUtil.joinPath(key);
       if (key.size() == 1 && !key.get(0).equals("splinewatch")) {
         if (!reference.root().containsKey(key.get(0))) { // a typo of the namespace was ignored without a word
+          PekkoKeys.unusedDispatcher(joined, e.getValue(), reference, configFile).ifPresent(line -> {
+            throw new IllegalArgumentException(line);
+          });
           throw new IllegalArgumentException("unknown setting " + joined + " in "
               + ConfigErrors.at(configFile, e.getValue().origin()) + "; expected keys under splinewatch (e.g."
               + " splinewatch.run.planes = 3; see docs/options.md)");

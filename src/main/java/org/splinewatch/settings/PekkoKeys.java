@@ -81,6 +81,12 @@ public final class PekkoKeys {
       if (defined == null) {
         String section = ConfigUtil.joinPath(path);
         List<String> names = known.keySet().stream().sorted().toList();
+        if (section.equals("pekko.actor") && ConfigErrors.closest(e.getKey(), names).isEmpty()) {
+          Optional<String> dispatcher = unusedDispatcher(joined, e.getValue(), reference, label);
+          if (dispatcher.isPresent()) {
+            return dispatcher;
+          }
+        }
         return Optional.of("unknown setting " + joined + " in " + ConfigErrors.at(label, e.getValue().origin())
             + "; expected a key of " + section + " in Pekko's reference.conf"
             + (names.size() <= LISTED ? " (" + String.join(", ", names) + ")" : " (see docs/options.md)")
@@ -101,6 +107,23 @@ public final class PekkoKeys {
       }
     }
     return Optional.empty();
+  }
+
+  /**
+   * A dispatcher of the user's own, {@code key} (an unknown key: {@code pekko.actor.my-dispatcher} or a top-level
+   * {@code my-dispatcher}) whose {@code value} is a section with a dispatcher setting ({@code type}, {@code executor},
+   * {@code throughput}, ...), in one line saying that it would have no effect, as splinewatch's actors look up only
+   * their own dispatchers, and where those are set; empty for anything else, a plain unknown key.
+   */
+  public static Optional<String> unusedDispatcher(String key, ConfigValue value, Config reference, String label) {
+    Set<String> dispatcherKeys = reference.getObject("pekko.actor.default-dispatcher").keySet();
+    if (!(value instanceof ConfigObject section) || section.keySet().stream().noneMatch(dispatcherKeys::contains)) {
+      return Optional.empty();
+    }
+    return Optional.of("unused dispatcher " + key + " in " + ConfigErrors.at(label, value.origin()) + ": no actor of"
+        + " splinewatch looks it up, so it would have no effect; expected a setting of splinewatch's own dispatchers,"
+        + " splinewatch-analysis-dispatcher (the analyzers) or splinewatch-trainer-dispatcher (the trainer),"
+        + " top-level sections (see docs/settings.md), or of pekko.actor.default-dispatcher (Pekko's own actors)");
   }
 
   /**

@@ -628,6 +628,27 @@ class ArgumentChecksTest {
   }
 
   @Test
+  void aDispatcherOfTheUsersOwnIsRefusedAsHavingNoEffect() throws Exception {
+    // refused as "unknown setting pekko.actor.my-dispatcher": as if misspelt, though Pekko would read it, and no
+    // splinewatch actor would run on it
+    Path own = Files.writeString(tmp.resolve("own.conf"), "pekko.actor.my-dispatcher {\n  type = Dispatcher\n"
+        + "  executor = thread-pool-executor\n}\n");
+    assertEquals("error: unused dispatcher pekko.actor.my-dispatcher in " + own + ", line 1: no actor of splinewatch"
+        + " looks it up, so it would have no effect; expected a setting of splinewatch's own dispatchers,"
+        + " splinewatch-analysis-dispatcher (the analyzers) or splinewatch-trainer-dispatcher (the trainer), top-level"
+        + " sections (see docs/settings.md), or of pekko.actor.default-dispatcher (Pekko's own actors)",
+        refused("--config", own.toString()));
+    Path top = Files.writeString(tmp.resolve("top.conf"), "\nmy-dispatcher { throughput = 5 }\n");
+    String t = refused("--config", top.toString());
+    assertTrue(t.startsWith("error: unused dispatcher my-dispatcher in " + top + ", line 2: no actor"), t);
+    // a misspelt section of Pekko's is named as such
+    Path typo = Files.writeString(tmp.resolve("typo.conf"), "pekko.actor.default-dispatchr { throughput = 5 }\n");
+    String m = refused("--config", typo.toString());
+    assertTrue(m.startsWith("error: unknown setting pekko.actor.default-dispatchr in ") && m.endsWith("did you mean"
+        + " pekko.actor.default-dispatcher?"), m);
+  }
+
+  @Test
   void anUnreadableConfigFileIsRefusedNotReadAsEmpty() throws Exception {
     // Config reads a file it may not open as a missing one: the run started with none of its settings, without a word
     Path locked = Files.writeString(tmp.resolve("locked.conf"), "splinewatch.run.planes = 3\n");
