@@ -4,6 +4,7 @@
  * truncates 12.7 to 12), NaN and Infinity where a number is meant, and durations at or below a minimum. Each refusal
  * is one line naming the full key, the value and what is expected. {@link org.splinewatch.settings.ConfigErrors} words
  * Config's own errors that way, and {@link org.splinewatch.settings.PekkoKeys} refuses a config file's misspelt
- * {@code pekko} key. A plain library: no actor or framework imports.
+ * {@code pekko} key; {@link org.splinewatch.settings.EnvOverrides} maps Typesafe Config's {@code CONFIG_FORCE_}
+ * environment variables to the keys they set. A plain library: no actor or framework imports.
  */
 package org.splinewatch.settings;

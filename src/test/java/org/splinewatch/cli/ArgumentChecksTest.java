@@ -616,7 +616,7 @@ class ArgumentChecksTest {
     Path an = Files.writeString(tmp.resolve("an.conf"), "splinewatch.analysis.enabled = [embedding, foo]\n");
     assertEquals("error: config file " + an + ", line 1: splinewatch.analysis.enabled = [\"embedding\", \"foo\"]:"
         + " unknown analyzer 'foo'; " + names, refused("--config", an.toString()));
-    // monitor serve took it: each run sent over HTTP failed at its start
+    // monitor serve took it: no run sent over HTTP was analysed (the analyzer node could not open one)
     Path served = tmp.resolve("served");
     String serve = CliTest.run(2, "monitor", "serve", "--config", an.toString(), "--out", served.toString());
     assertTrue(serve.startsWith("error: config file " + an + ", line 1: splinewatch.analysis.enabled = "), serve);
