@@ -30,6 +30,15 @@ class FailureDetectorSettingsTest {
   }
 
   @Test
+  void aNodeWaitsThirtySecondsForItsTransportToBind() {
+    // Pekko's 3 s was overrun on a loaded 2-core machine: monitor serve failed with "Future timed out after [3000
+    // milliseconds]" (reference.conf)
+    Config c = TrainCommand.load(Map.of(), null);
+    assertEquals(Duration.ofSeconds(30), ClusterSettings.fromConfig(c).nodeConfig(c, List.of("metrics"))
+        .getDuration("pekko.remote.artery.bind.bind-timeout"));
+  }
+
+  @Test
   void aStartedNodeUsesTheConfiguredPause() {
     Config c = TrainCommand.load(Map.of("splinewatch.cluster.port", 0, "splinewatch.cluster.heartbeat-pause", "33s"),
         null);
