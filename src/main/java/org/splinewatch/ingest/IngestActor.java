@@ -10,6 +10,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.file.Path;
+import java.security.MessageDigest;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -48,7 +49,10 @@ import org.splinewatch.trainer.Augmenter;
  * as {@code ./trainer} does) and keeps {@code active}, the ids of live runs, and {@code finished}, those whose end
  * began, which the HTTP routes read to answer 404 or 409 before reading a body. Like {@code ./trainer}, it refuses a
  * run id whose directory under {@code --out} already holds a run, unless the registration resumes that run with the
- * resume key its first registration was answered (its client lost it: the monitor restarted, or ended it).
+ * resume key its first registration was answered (its client lost it: the monitor restarted, or ended it). A run
+ * still streaming here is taken over by a registration with its resume key (an earlier resume registered after its
+ * client's timeout, a client back after a network glitch): the same {@link IngestedRun} goes on, answering it as a
+ * resume.
  */
 public final class IngestActor extends AbstractBehavior<IngestActor.Command> {
 
@@ -117,6 +121,11 @@ public final class IngestActor extends AbstractBehavior<IngestActor.Command> {
 
   private final Context c;
   private final Map<String, ActorRef<Object>> runs = new HashMap<>();
+  /** Each live run's resume key and config.json, which a registration that takes it over must match. */
+  private final Map<String, Owner> owners = new HashMap<>();
+
+  private record Owner(String resumeKey, JsonNode config) {
+  }
   private final List<ActorRef<Done>> awaitingEnd = new ArrayList<>();
   /** Why the monitor is stopping, once it is ({@link FinishAll}); null before. */
   private String stopping;
@@ -149,6 +158,7 @@ public final class IngestActor extends AbstractBehavior<IngestActor.Command> {
         .onMessage(Ended.class, m -> {
           // a run that ended on its own (registration refused, idle timeout) is no longer live
           runs.remove(m.runId());
+          owners.remove(m.runId());
           c.active().remove(m.runId());
           if (runs.isEmpty()) {
             awaitingEnd.forEach(r -> r.tell(Done.getInstance()));
@@ -221,10 +231,13 @@ public final class IngestActor extends AbstractBehavior<IngestActor.Command> {
       return this;
     }
     if (runs.containsKey(id)) {
-      m.replyTo().tell(IngestedRun.Reply.error(409, c.finished().contains(id) ? "run '" + id + "' is finishing on"
-          + " this monitor; choose another run id" : "run '" + id + "' is already streaming to this monitor; finish"
-          + " it or choose another run id"));
-      return this;
+      if (c.finished().contains(id) || spec.resumeKey() == null) {
+        m.replyTo().tell(IngestedRun.Reply.error(409, c.finished().contains(id) ? "run '" + id + "' is finishing on"
+            + " this monitor; choose another run id" : "run '" + id + "' is already streaming to this monitor; finish"
+            + " it or choose another run id"));
+        return this;
+      }
+      return takeOver(m, runs.get(id), owners.get(id));
     }
     Path dir = RunIds.runDirectory(c.out(), id);
     // with the key the monitor answered its first registration, the client resumes the run in its directory
@@ -279,15 +292,50 @@ public final class IngestActor extends AbstractBehavior<IngestActor.Command> {
     urls.put("snapshots", base + "/snapshots");
     urls.put("finish", base + "/finish");
     urls.put("run_directory", RunIds.runDirectory(c.out(), id).toString());
+    String key = spec.resumeKey() != null ? spec.resumeKey() : ResumeKey.newKey();
     ActorRef<Object> run = getContext().spawn(IngestedRun.create(new IngestedRun.Setup(info, labels,
         config, spec.classifier(), alerts, earlyStop, analyzers, c.cluster(), c.ingest(), c.node(), urls, m.replyTo(),
-        c.finished(), c.registry(), spec.resumeKey() != null ? spec.resumeKey() : ResumeKey.newKey(), resume,
+        c.finished(), c.registry(), key, resume,
         lastStep, spec.warnings())), "http-run-" + id + "-"
         + System.nanoTime());
     getContext().watchWith(run, new Ended(id));
     runs.put(id, run);
+    owners.put(id, new Owner(spec.resumeKey() != null ? spec.resumeKey() : key, Json.mapper().valueToTree(config)));
     c.finished().remove(id);
     c.active().put(id, new Shape(spec.inputShape(), spec.classes(), spec.classifier()));
+    return this;
+  }
+
+  /**
+   * A registration with a resume key of run {@code spec.runId()}, which streams here: its owner (the holder of its
+   * resume key, with its description) takes the run over from the stream it lost track of, and {@code run} answers
+   * it as a resume. The same run goes on: snapshots of the old stream still in flight reach it as well, and each
+   * step is taken once (steps only go forward); nothing is registered twice. Another key is refused (409).
+   */
+  private Behavior<Command> takeOver(Register m, ActorRef<Object> run, Owner owner) {
+    SnapshotFormat.RunSpec spec = m.spec();
+    String id = spec.runId();
+    if (!MessageDigest.isEqual(owner.resumeKey().getBytes(StandardCharsets.UTF_8),
+        spec.resumeKey().getBytes(StandardCharsets.UTF_8))) {
+      m.replyTo().tell(IngestedRun.Reply.error(409, "run '" + id + "' is already streaming to this monitor and this"
+          + " registration's resume_key is not the run's; only the client that registered it can resume it: finish"
+          + " it or choose another run id"));
+      return this;
+    }
+    Map<String, Object> config;
+    try {
+      // the run keeps its early-stop mode and analyzers: only what the client describes is compared
+      config = config(spec, runInfo(spec), "", c.analyzers());
+    } catch (IllegalArgumentException e) {
+      m.replyTo().tell(IngestedRun.Reply.error(400, e.getMessage()));
+      return this;
+    }
+    Optional<String> other = otherDescription(owner.config(), config);
+    if (other.isPresent()) {
+      m.replyTo().tell(IngestedRun.Reply.error(409, "run '" + id + "' streaming on this monitor " + other.get()));
+      return this;
+    }
+    run.tell(new IngestedRun.TakeOver(m.replyTo(), spec.warnings()));
     return this;
   }
 
@@ -331,6 +379,25 @@ public final class IngestActor extends AbstractBehavior<IngestActor.Command> {
       return Optional.of("run '" + id + "' in " + dir + " was registered with another resume_key; only the client"
           + " that registered it can resume it: choose another run id");
     }
+    Optional<String> other = otherDescription(earlier, config);
+    if (other.isPresent()) {
+      return Optional.of("run '" + id + "' in " + dir + " " + other.get());
+    }
+    if (earlier.path("started").isTextual()) {
+      config.put("started", earlier.get("started").asText());
+    }
+    @SuppressWarnings("unchecked")
+    Map<String, Object> settings = (Map<String, Object>) config.get("settings");
+    settings.put("resumed", true); // the metrics node then appends to the run's directory
+    return Optional.empty();
+  }
+
+  /**
+   * How the description in {@code config} differs from the run's {@code earlier} one (method, dataset, seed, tags,
+   * the client's settings; not the monitor's): "was registered with seed 42, this registration has 7; expected ...",
+   * or empty when it does not.
+   */
+  private static Optional<String> otherDescription(JsonNode earlier, Map<String, Object> config) {
     JsonNode now = Json.mapper().valueToTree(config);
     TreeSet<String> settingKeys = new TreeSet<>();
     earlier.path("settings").fieldNames().forEachRemaining(settingKeys::add);
@@ -347,17 +414,10 @@ public final class IngestActor extends AbstractBehavior<IngestActor.Command> {
       JsonNode was = e.getValue()[0];
       JsonNode is = e.getValue()[1];
       if (!was.toString().equals(is.toString())) { // 42 read back as an int equals the long 42 sent
-        return Optional.of("run '" + id + "' in " + dir + " was registered with " + e.getKey() + " " + shown(was)
-            + ", this registration has " + shown(is) + "; expected the run's own registration to resume it, or"
-            + " another run id");
+        return Optional.of("was registered with " + e.getKey() + " " + shown(was) + ", this registration has "
+            + shown(is) + "; expected the run's own registration to resume it, or another run id");
       }
     }
-    if (earlier.path("started").isTextual()) {
-      config.put("started", earlier.get("started").asText());
-    }
-    @SuppressWarnings("unchecked")
-    Map<String, Object> settings = (Map<String, Object>) config.get("settings");
-    settings.put("resumed", true); // the metrics node then appends to the run's directory
     return Optional.empty();
   }
 

@@ -74,6 +74,16 @@ public final class IngestedRun extends AbstractBehavior<Object> {
   public record Finish(String status, String reason, long step, ActorRef<Reply> replyTo) implements Command {
   }
 
+  /**
+   * The run's owner registered it again with its resume key while it streams here (an earlier resume registered
+   * after the client's timeout, a client back after a network glitch): answered as a resume ({@code "resumed": true},
+   * {@code last_step} the run's last step now), and the run goes on from there. A snapshot of the old stream still in
+   * flight arrives here as well: taken if its step comes after the run's last, else refused (409) as a repeated step.
+   * {@code warnings}: the registration's own, said in the answer.
+   */
+  public record TakeOver(ActorRef<Reply> replyTo, List<String> warnings) implements Command {
+  }
+
   /** What a client may say of its run's end (a trainer's statuses). */
   public static final List<String> FINISH_STATUSES = List.of("done", "stopped", "failed", "interrupted");
 
@@ -117,6 +127,9 @@ public final class IngestedRun extends AbstractBehavior<Object> {
   }
 
   private final Setup s;
+  private String metricsUrl;
+  /** Takeovers ({@link TakeOver}) that came while the metrics node was registering the run. */
+  private final List<TakeOver> takeOvers = new ArrayList<>();
   private ActorRef<MetricsActor.Command> metrics;
   private ActorRef<SnapshotPublisher.Command> publisher;
   private String stopReason;
@@ -176,6 +189,7 @@ public final class IngestedRun extends AbstractBehavior<Object> {
         .onMessage(Registered.class, this::onRegistered)
         .onMessage(Snapshot.class, this::onSnapshot)
         .onMessage(NonFiniteWeights.class, this::onNonFiniteWeights)
+        .onMessage(TakeOver.class, this::onTakeOver)
         .onMessage(TrainerDoor.Verified.class, v -> {
           if (v.message() instanceof TrainerActor.Stop stop && stopReason == null) {
             stopReason = stop.reason();
@@ -262,8 +276,10 @@ public final class IngestedRun extends AbstractBehavior<Object> {
           : m.reply().error();
       boolean duplicate = m.failure() == null && m.reply().runIdTaken();
       s.registrationReply().tell(Reply.error(duplicate ? 409 : 500, error));
+      takeOvers.forEach(t -> t.replyTo().tell(Reply.error(duplicate ? 409 : 500, error)));
       return Behaviors.stopped();
     }
+    metricsUrl = m.reply().metricsUrl();
     metrics = getContext().spawn(PublishSigner.create(m.reply().metrics(), publishToken, true), "signer");
     runToken = m.reply().token();
     publisher = getContext().spawn(SnapshotPublisher.create(s.info(), s.analyzers(), m.reply().metrics(), s.cluster(),
@@ -280,23 +296,50 @@ public final class IngestedRun extends AbstractBehavior<Object> {
       resumed.put("time", System.currentTimeMillis());
       metrics.tell(new MetricsActor.Event(resumed));
     }
+    s.registrationReply().tell(registered(s.resumed(), s.warnings()));
+    // registrations that took the run over while the metrics node registered it: answered now, as a resume
+    takeOvers.forEach(this::onTakeOver);
+    takeOvers.clear();
+    return this;
+  }
+
+  /** The registration's answer (201): the run's URLs and limits, its resume key, and whether it was resumed. */
+  private Reply registered(boolean resumed, List<String> warnings) {
     Map<String, Object> body = new LinkedHashMap<>();
     body.put("run", s.info().runId());
     body.putAll(s.urls());
-    body.put("metrics", m.reply().metricsUrl());
+    body.put("metrics", metricsUrl);
     body.put("early_stop", s.earlyStop());
     // a client can tell a snapshot the monitor would refuse before sending it (one far over is refused unread: the
     // client would see only a reset connection)
     body.put("max_snapshot_bytes", s.ingest().maxSnapshotBytes());
     // the client resumes the run with it when it loses the run (this monitor restarted, or ended the run)
     body.put("resume_key", s.resumeKey());
-    body.put("resumed", s.resumed());
-    body.put("last_step", s.resumed() && s.lastStep() >= 0 ? s.lastStep() : null);
-    if (!s.warnings().isEmpty()) { // float64 probes (probe_pairs, fit inputs) float32 rounds to 0, as for snapshots
-      body.put("warnings", s.warnings());
-      s.warnings().forEach(w -> getContext().getLog().warn("run {}: {}", s.info().runId(), w));
+    body.put("resumed", resumed);
+    body.put("last_step", resumed && lastStep >= 0 ? lastStep : null);
+    if (!warnings.isEmpty()) { // float64 probes (probe_pairs, fit inputs) float32 rounds to 0, as for snapshots
+      body.put("warnings", warnings);
+      warnings.forEach(w -> getContext().getLog().warn("run {}: {}", s.info().runId(), w));
     }
-    s.registrationReply().tell(new Reply(201, Json.write(body), true));
+    return new Reply(201, Json.write(body), true);
+  }
+
+  private Behavior<Object> onTakeOver(TakeOver m) {
+    if (publisher == null) {
+      takeOvers.add(m); // still registering: answered once the metrics node has
+      return this;
+    }
+    if (finishing != null) {
+      // its end began after the registration was checked: as a resume of a run still ending is answered
+      m.replyTo().tell(Reply.error(503, "run '" + s.info().runId() + "' is still ending on this monitor (its last"
+          + " analyses and report); register it again in a few seconds to resume it"));
+      return this;
+    }
+    getContext().getLog().info("run {}: its client registered it again with its resume key while it streamed here;"
+        + " it goes on after step {}", s.info().runId(), lastStep);
+    lastActivity = System.nanoTime();
+    timed = false; // steps per second are not measured across the gap
+    m.replyTo().tell(registered(true, m.warnings()));
     return this;
   }
 

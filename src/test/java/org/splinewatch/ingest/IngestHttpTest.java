@@ -416,6 +416,46 @@ class IngestHttpTest {
     assertTrue(resumed.get("settings").get("resumed").asBoolean(), resumed.toString());
   }
 
+  /**
+   * A resume with the run's own key while the monitor still holds the run as streaming (an earlier resume registered
+   * after its client's timeout, a client back after a network glitch) takes the run over: answered as a resume, the
+   * same run goes on (one registration, one run_finished, no step twice); another key or none is still 409.
+   */
+  @Test
+  void aResumeWithTheRunsKeyTakesOverTheRunStillStreaming() throws Exception {
+    HttpResponse<String> reg = post("/api/v1/runs", TestNpz.run("tk", 20, 8, 4, ""), TOKEN);
+    assertEquals(201, reg.statusCode(), reg.body());
+    String key = JSON.readTree(reg.body()).get("resume_key").asText();
+    for (long step : new long[] {0, 10}) {
+      assertEquals(202, snapshot("tk", step).statusCode());
+    }
+    Path dir = tmp.resolve("tk");
+    JsonNode config = JSON.readTree(dir.resolve("config.json").toFile());
+    assertLine(post("/api/v1/runs", TestNpz.run("tk", 20, 8, 4, ""), TOKEN), 409, "already streaming");
+    assertLine(post("/api/v1/runs", TestNpz.run("tk", 20, 8, 4, ", \"resume_key\": \"" + "0".repeat(32) + "\""),
+        TOKEN), 409, "run 'tk' is already streaming to this monitor and this registration's resume_key is not the"
+        + " run's");
+    assertLine(post("/api/v1/runs", TestNpz.run("tk", 20, 8, 4, ", \"seed\": 7, \"resume_key\": \"" + key + "\""),
+        TOKEN), 409, "was registered with seed 42, this registration has 7; expected the run's own registration");
+    HttpResponse<String> again = post("/api/v1/runs", TestNpz.run("tk", 20, 8, 4, ", \"resume_key\": \"" + key
+        + "\""), TOKEN);
+    assertEquals(201, again.statusCode(), again.body());
+    JsonNode answer = JSON.readTree(again.body());
+    assertTrue(answer.get("resumed").asBoolean() && answer.get("last_step").asLong() == 10, again.body());
+    assertEquals(key, answer.get("resume_key").asText());
+    assertEquals(base + "/api/v1/runs/tk/snapshots", answer.get("snapshots").asText());
+    // a snapshot of the old stream that lands after the takeover is kept (steps forward); a repeated step is not
+    assertEquals(202, snapshot("tk", 15).statusCode());
+    assertLine(snapshot("tk", 15), 409, "has already received step 15");
+    assertEquals(202, snapshot("tk", 20).statusCode());
+    assertEquals(202, post("/api/v1/runs/tk/finish", new byte[0], TOKEN).statusCode());
+    String events = waitFor(() -> Files.isRegularFile(dir.resolve("report.html"))
+        ? Files.readString(dir.resolve("events.jsonl")) : "", e -> e.contains("\"status\":\"done\""));
+    assertEquals(List.of(0L, 10L, 15L, 20L), trainingSteps(dir.resolve("metrics.jsonl")));
+    assertEquals(1, events.lines().filter(l -> l.contains("\"run_finished\"")).count(), events);
+    assertEquals(config.get("started"), JSON.readTree(dir.resolve("config.json").toFile()).get("started"));
+  }
+
   @Test
   void reservedRunIdsAreRefused() throws Exception {
     for (String id : List.of("prometheus-sd", "control-token")) {
