@@ -119,13 +119,21 @@ def convert(model, projector=None, input_shape=None, warn=None):
     Weights are sent as float32: nonzero values of a float64 network that float32 rounds to 0 are named in one line
     per tensor, passed to ``warn`` (default: printed on stderr).
     """
+    return convert_named(model, projector, input_shape, warn)[0]
+
+
+def convert_named(model, projector=None, input_shape=None, warn=None):
+    """``convert``'s layer list and, for each layer, the PyTorch module it came from as the user wrote it
+    ("model.4 (Linear)", "projector.0 (Linear)"): the monitor numbers the layers it was sent, and Identity and
+    every Dropout are skipped, so its "layer 2" need not be the model's module 2."""
     _a_model(model, "the model")
-    named = [("module " + n, m) for n, m in _modules(model)]
-    layers = [(_layer(m, where, warn), where, m) for where, m in named]
+    named = [("module " + n, "model.%s" % n, m) for n, m in _modules(model)]
+    layers = [(_layer(m, where, warn), where, m, name) for where, name, m in named]
     layers = [l for l in layers if l[0] is not None]
     if projector is not None:
         _a_model(projector, "the projector")
-        head = [(_layer(m, "projector module " + n, warn), "projector module " + n, m) for n, m in _modules(projector)]
+        head = [(_layer(m, "projector module " + n, warn), "projector module " + n, m, "projector.%s" % n)
+                for n, m in _modules(projector)]
         head = [l for l in head if l[0] is not None]
         if not head:
             raise UnsupportedModuleError("the projector holds no layer; expected at least one module")
@@ -133,8 +141,31 @@ def convert(model, projector=None, input_shape=None, warn=None):
         layers.extend(head)
     if not layers:
         raise UnsupportedModuleError("the model holds no layer; expected at least one module")
-    _check_shapes(layers, input_shape)
-    return [l for l, _, _ in layers]
+    _check_shapes([l[:3] for l in layers], input_shape)
+    return [l[0] for l in layers], ["%s (%s)" % (name, type(m).__name__) for _, _, m, name in layers]
+
+
+def least_bytes(model, projector=None):
+    """The bytes of float32 weights ``convert`` would copy from ``model`` (and ``projector``), from the modules'
+    sizes alone, without reading a tensor: a snapshot body holds at least these. 0 for what convert would refuse,
+    which it then names."""
+    import torch.nn as nn
+    total = 0
+    for part in (model, projector):
+        if part is None or not isinstance(part, (nn.Module, list, tuple)):
+            continue
+        try:
+            modules = [m for _, m in _modules(part)]
+        except UnsupportedModuleError:
+            return 0
+        for m in modules:
+            if isinstance(m, nn.Linear):
+                total += m.out_features * (m.in_features + 1)
+            elif isinstance(m, nn.Conv2d) and m.groups == 1:
+                total += m.out_channels * (m.in_channels * m.kernel_size[0] * m.kernel_size[1] + 1)
+            elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d, nn.SyncBatchNorm)):
+                total += 4 * m.num_features
+    return 4 * total
 
 
 def _check_shapes(layers, input_shape):

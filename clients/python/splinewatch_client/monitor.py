@@ -196,16 +196,24 @@ class Monitor:
 
         Raises UnsupportedModuleError for a module the client cannot convert, and ValueError naming the first module
         whose shape does not fit what comes before it (from the probes' shape on), as the monitor would refuse the
-        snapshot: nothing is sent. Once the run is ``lost`` nothing is copied: the snapshot is counted in ``dropped``.
+        snapshot: nothing is sent. Once the run is ``lost`` nothing is copied: the snapshot is counted in ``dropped``. A
+        network whose weights alone are over the ``max_snapshot_bytes`` the monitor announced is not copied either: an
+        error in ``errors``, as the sending thread records a body over it. A refusal that names a layer by the
+        monitor's number ("layer 2") names the module of ``model`` it came from too ("layer 2 (model.4 (Linear))").
         """
         self._same_process("snapshot()")
         if self._lost is not None:
             self.snapshot_layers(None, step)
             return
-        self._forward(number(step, "step", whole=True))  # before the copy of the network
-        from .convert import convert
-        layers = convert(model, projector=projector, input_shape=self._input_shape, warn=self._warning)
-        self.snapshot_layers(layers, step, loss=loss, epoch=epoch, learning_rate=learning_rate)
+        step = number(step, "step", whole=True)
+        self._forward(step)  # before the copy of the network
+        from .convert import convert_named, least_bytes
+        # a network over the monitor's limit is told from its modules' sizes: its copy would only be dropped
+        if self._over_limit(least_bytes(model, projector), step):
+            return
+        layers, modules = convert_named(model, projector=projector, input_shape=self._input_shape,
+                                        warn=self._warning)
+        self._enqueue(layers, step, loss, epoch, learning_rate, modules)
 
     def snapshot_layers(self, layers, step, loss=None, epoch=0, learning_rate=None):
         """Queues an already converted layer list (see ``convert``).
@@ -215,8 +223,13 @@ class Monitor:
         step not after the last one queued, which the monitor would refuse (steps only go forward).
         """
         self._same_process("snapshot()")
+        self._enqueue(layers, step, loss, epoch, learning_rate, None)
+
+    def _enqueue(self, layers, step, loss, epoch, learning_rate, modules):
+        """Queues a snapshot; ``modules`` names the PyTorch module of each layer (None: not known), for the
+        monitor's refusals, which number the layers."""
         item = (layers, number(step, "step", whole=True), number(epoch, "epoch", whole=True), number(loss, "loss"),
-                number(learning_rate, "learning_rate"))
+                number(learning_rate, "learning_rate"), modules)
         with self._cv:
             if self._closed:
                 raise RuntimeError("run '%s' is closed: close() ended it on the monitor, which takes no more of its"
@@ -499,10 +512,12 @@ class Monitor:
             except MonitorError as e:
                 if e.status is None or e.status == 503:
                     raise  # unreachable, stopping or starting: the next request tries again
-                if e.status != 409 or "already streaming" not in e.message:
+                if e.status != 409 or "already streaming" not in e.message or "resume_key" in e.message:
                     raise _ResumeRefused(error, e) from None
-                # the run streams there again: an earlier resume that a busy monitor answered after this client's
-                # timeout took it back (only the resume key, this client's, does that for a run the monitor lost)
+                # an older monitor, which answers a resume of a run streaming there 409 whatever its key (a newer one
+                # takes the run over for its key and answers as a resume, and names the resume_key it refuses): the
+                # run streams there again, an earlier resume that it answered after this client's timeout took it
+                # back (only the resume key, this client's, does that for a run the monitor lost)
                 answer = None
             self._generation += 1
             self.resumes += 1
@@ -595,12 +610,17 @@ class Monitor:
                     self._cv.wait()
                 if not self._queue:
                     return
-                layers, step, epoch, loss, lr = self._queue.popleft()
+                layers, step, epoch, loss, lr, modules = self._queue.popleft()
                 self._busy = True
             try:
                 body = layers_npz(layers, step, epoch=epoch, loss=loss, learning_rate=lr)
                 self._check_size(body)
-                answer = self._post_run("/api/v1/runs/%s/snapshots" % self.run_id, body)
+                try:
+                    answer = self._post_run("/api/v1/runs/%s/snapshots" % self.run_id, body)
+                except MonitorError as e:
+                    if modules is None or e.status != 400 or isinstance(e, _ResumeRefused):
+                        raise
+                    raise _named_modules(e, modules) from None
                 self.sent += 1
                 self._stop_state(answer)
                 for w in answer.get("warnings") or []:  # float64 values float32 rounds to 0: once per array and run
@@ -651,15 +671,39 @@ class Monitor:
             self.warnings.append(line)
         print("splinewatch: warning: %s" % line, file=sys.stderr)
 
+    def _max_snapshot_bytes(self):
+        limit = self.registration.get("max_snapshot_bytes") if isinstance(self.registration, dict) else None
+        return limit if isinstance(limit, int) and not isinstance(limit, bool) else None
+
+    @staticmethod
+    def _too_large(size, limit, least=""):
+        return ("its body of %s%d bytes is over the monitor's limit of %d bytes (splinewatch.ingest.max-snapshot-bytes)"
+                " and was not sent; expected a smaller network, or raise splinewatch.ingest.max-snapshot-bytes in a"
+                " --config file of ./monitor serve" % (least, size, limit))
+
     def _check_size(self, body):
         """A ValueError for a body over the limit the monitor announced at registration: one far over it is refused
         unread, and the client would see only a reset connection ("cannot reach the monitor")."""
-        limit = self.registration.get("max_snapshot_bytes") if isinstance(self.registration, dict) else None
-        if isinstance(limit, int) and len(body) > limit:
-            raise ValueError("its body of %d bytes is over the monitor's limit of %d bytes"
-                             " (splinewatch.ingest.max-snapshot-bytes) and was not sent; expected a smaller network,"
-                             " or raise splinewatch.ingest.max-snapshot-bytes in a --config file of ./monitor serve"
-                             % (len(body), limit))
+        limit = self._max_snapshot_bytes()
+        if limit is not None and len(body) > limit:
+            raise ValueError(self._too_large(len(body), limit))
+
+    def _over_limit(self, least, step):
+        """Whether a snapshot of step ``step`` whose body holds at least ``least`` bytes is over the announced limit:
+        then it is recorded in ``errors`` as the sending thread records one (and said if it is the first error),
+        before its weights are copied."""
+        limit = self._max_snapshot_bytes()
+        if limit is None or least <= limit:
+            return False
+        with self._cv:
+            if self._closed or self._lost is not None:
+                return False  # refused or dropped as any snapshot is then
+            self._highest_step = max(self._highest_step, step)  # as if queued: steps still only go forward
+            self.errors.append("snapshot of step %d: %s" % (step, self._too_large(least, limit, "at least ")))
+            first = len(self.errors) == 1
+        if first:
+            self._warn(self.errors[0])
+        return True
 
     def _stop_state(self, answer):
         self.alerts = answer.get("alerts") or []
@@ -723,6 +767,24 @@ class Monitor:
         return MonitorUnreachableError(
             "cannot reach the monitor at %s for run '%s' (POST %s: %s); check that ./monitor serve is running and"
             " listening there and that the URL is right" % (self.url, self.run_id, path, " ".join(why.split())))
+
+
+_MONITOR_LAYER = re.compile(r"\blayer (\d+)(?=[:,;) ])")
+
+
+def _named_modules(error, modules):
+    """``error`` (the monitor's 400 to a snapshot) with each "layer N" it names followed by the PyTorch module that
+    layer came from, ``modules[N]`` ("layer 2 (model.4 (Linear))"), in its message and its document's error and
+    reason (a divergence alert names the non-finite number)."""
+    def name(text):
+        if not isinstance(text, str):
+            return text
+        return _MONITOR_LAYER.sub(lambda m: "layer %s (%s)" % (m.group(1), modules[int(m.group(1))])
+                                  if int(m.group(1)) < len(modules) else m.group(0), text)
+    answer = error.answer
+    if isinstance(answer, dict):
+        answer = dict(answer, **{k: name(answer[k]) for k in ("error", "reason") if k in answer})
+    return MonitorError(error.status, name(error.message), answer)
 
 
 class _ResumeRefused(MonitorError):

@@ -9,6 +9,7 @@ run" once a run is finished or the monitor "restarted", 400 for a finish status 
 
 import contextlib
 import http.server
+import importlib
 import io
 import json
 import os
@@ -576,6 +577,23 @@ class MonitorTest(unittest.TestCase):
         self.assertEqual((m.resumes, m.lost, m.errors, answer["status"]), (1, None, [], "done"))
         self.assertEqual(self.steps(self.fake), [1, 1, 2])  # refused with 404, sent again, then the next
 
+    def test_a_resume_refused_as_already_streaming_under_another_resume_key_loses_the_run(self):
+        # a monitor that takes a streaming run over with its resume key answers 409 "already streaming" only to
+        # another key: not this client's run, and not resumed
+        self.fake.key = self.KEY
+        m = self.monitor()
+        self.fake.known.clear()
+        self.fake.resume_refusal = (409, "run 'r1' is already streaming to this monitor and this registration's"
+                                         " resume_key is not the run's; only the client that registered it can"
+                                         " resume it: finish it or choose another run id")
+        with contextlib.redirect_stderr(io.StringIO()) as err:
+            m.snapshot_layers(LAYERS, 1)
+            self.assertTrue(m.flush(5))
+            answer = m.close()
+        self.assertEqual((m.resumes, answer["status"], answer.get("lost")), (0, "done", True))
+        self.assertIn("refused to resume it (HTTP 409: the monitor refused to resume the run: run 'r1' is already"
+                      " streaming to this monitor and this registration's resume_key is not the run's", err.getvalue())
+
     def test_a_monitor_still_starting_takes_the_run_back_at_the_next_snapshot(self):
         self.fake.key = self.KEY
         m = self.monitor()
@@ -865,6 +883,54 @@ class MonitorTest(unittest.TestCase):
         self.assertIn(m.errors[0], err.getvalue())
         self.assertEqual(len(self.fake.paths("snapshots")), 1)  # only step 2's
         self.assertEqual(m.sent, 1)
+
+    @unittest.skipUnless(torch is not None, "needs torch")
+    def test_a_network_over_the_announced_limit_is_not_copied_on_the_training_thread(self):
+        # its weights were copied to CPU at every snapshot (0.5 s for a 134 MB network) for the sending thread to
+        # drop them: the parameters' shapes tell it first
+        import torch.nn as nn
+        from unittest import mock
+        conversion = importlib.import_module("splinewatch_client.convert")  # the package's convert is the function
+        self.fake.max_snapshot_bytes = 4096
+        m = self.monitor()
+        copies = []
+        real = conversion._cpu
+        with mock.patch.object(conversion, "_cpu", lambda t, *a: copies.append(t.shape) or real(t, *a)):
+            with contextlib.redirect_stderr(io.StringIO()) as err:
+                m.snapshot(nn.Sequential(nn.Linear(4, 1000), nn.ReLU()), 1)
+                self.assertEqual(copies, [])
+                self.assertTrue(m.flush(5))
+                m.snapshot(nn.Sequential(nn.Linear(4, 2)), 2)
+                m.close()
+        self.assertEqual(len(copies), 2)  # the small network's weight and bias only
+        self.assertEqual(len(m.errors), 1)
+        self.assertRegex(m.errors[0], r"^snapshot of step 1: its body of at least 20000 bytes is over the monitor's"
+                                      r" limit of 4096 bytes \(splinewatch.ingest.max-snapshot-bytes\) and was not"
+                                      r" sent; expected a smaller network, or raise splinewatch.ingest.max-snapshot-bytes"
+                                      r" in a --config file of ./monitor serve$")
+        self.assertIn(m.errors[0], err.getvalue())
+        self.assertEqual(self.steps(self.fake), [2])
+        self.assertEqual(m.sent, 1)
+
+    @unittest.skipUnless(torch is not None, "needs torch")
+    def test_a_refusal_naming_a_layer_names_the_pytorch_module(self):
+        # the monitor numbers the layers it was sent: Dropout and Identity are skipped, so its "layer 2" was not the
+        # model's module 2
+        import torch.nn as nn
+        line = "snapshot: layer 2: array l2.weight holds NaN at flat index 0; expected finite numbers"
+        reason = "collapse alert divergence: the weights became non-finite at step 10 (" + line.split(";")[0] + ")"
+        self.fake.refuse = {"error": line, "stop": True, "reason": reason, "alerts": ["divergence"], "step": 10}
+        m = self.monitor()
+        model = nn.Sequential(nn.Dropout(), nn.Linear(4, 3), nn.ReLU(), nn.Identity(), nn.Linear(3, 2))
+        with contextlib.redirect_stderr(io.StringIO()):
+            m.snapshot(model, 10)
+            self.assertTrue(m.flush(10))
+            self.assertEqual(m.stop_reason, reason.replace("layer 2:", "layer 2 (model.4 (Linear)):"))
+            m.snapshot_layers(LAYERS, 20)  # layers converted by the caller: the monitor's words as they are
+            self.assertTrue(m.flush(10))
+            m.close()
+        named = line.replace("layer 2:", "layer 2 (model.4 (Linear)):")
+        self.assertEqual(m.errors, ["snapshot of step 10: HTTP 400: " + named, "snapshot of step 20: HTTP 400: " + line])
 
     @unittest.skipUnless(os.path.isdir("/proc/self/task"), "no /proc/self/task to read a thread's signal mask from")
     def test_the_sending_thread_leaves_ctrl_c_to_the_training_thread(self):
