@@ -96,7 +96,8 @@ splinewatch_arg() {
 }
 
 # The settings splinewatch.run.KEY... that the train arguments' --config FILE sets, or -Dconfig.file=FILE or
-# -Dsplinewatch.run.KEY=VALUE in JAVA_OPTS, as KEY=VALUE lines; empty without any of them. The JVM reads them (the
+# -Dsplinewatch.run.KEY=VALUE in JAVA_OPTS, or a CONFIG_FORCE_ variable with -Dconfig.override_with_env_vars=true, as
+# KEY=VALUE lines, each over the ones before it as for the command; empty without any of them. The JVM reads them (the
 # class path in SPLINEWATCH_PROBE_CLASS_PATH, from the launcher; no probe without it), as the command does: a HOCON
 # file has includes, quoted and dotted keys, nested sections and substitutions, which no shell parsing follows. It
 # costs one small JVM start (0.9-1.3 s on a shared 2-core machine at a load average above 20), only when one of them is
@@ -113,7 +114,8 @@ splinewatch_config_settings() {
   read -ra words <<<"${JAVA_OPTS:-}"
   for w in "${words[@]}"; do
     case "$w" in
-      -Dconfig.file=* | -Dconfig.resource=* | -Dconfig.url=* | -Dsplinewatch.run.*) opts+=("$w") ;;
+      -Dconfig.file=* | -Dconfig.resource=* | -Dconfig.url=* | -Dsplinewatch.run.* | -Dconfig.override_with_env_vars=*)
+        opts+=("$w") ;;
     esac
   done
   if [ -z "${SPLINEWATCH_PROBE_CLASS_PATH:-}" ] || { [ -z "$file" ] && [ "${#opts[@]}" -eq 0 ]; }; then

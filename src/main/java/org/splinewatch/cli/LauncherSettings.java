@@ -7,8 +7,9 @@ import java.util.Map;
 /**
  * The settings a launcher's memory budget needs from a {@code --config} file (src/main/sh/memory.sh): {@code java -cp
  * JAR org.splinewatch.cli.LauncherSettings FILE KEY...} prints {@code KEY=VALUE} for each KEY that the file, or {@code
- * -Dconfig.file} / {@code -Dsplinewatch.KEY} among its system properties, sets, read as {@link TrainCommand#load} reads
- * them (includes, quoted keys, nested sections, substitutions). FILE may be empty (no {@code --config}). It prints
+ * -Dconfig.file} / {@code -Dsplinewatch.KEY} among its system properties, or a {@code CONFIG_FORCE_} variable, sets,
+ * read as {@link TrainCommand#load} reads them, in its order (a {@code -D} over the file; includes, quoted keys, nested
+ * sections, substitutions). FILE may be empty (no {@code --config}). It prints
  * nothing and exits 1 when the files cannot be read: the command itself then refuses them in its own words.
  */
 public final class LauncherSettings {

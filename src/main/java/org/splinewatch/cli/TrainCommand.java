@@ -385,10 +385,16 @@ public final class TrainCommand implements Callable<Integer> {
   }
 
   /**
-   * reference.conf with the application's configuration over it (application.conf, or the file {@code -Dconfig.file}
-   * names in its place), {@code configFile} over both and {@code overrides} over all. A config file, either one, that
-   * is missing, cannot be parsed or sets an unknown key is an {@link IllegalArgumentException} with one line (the
-   * commands turn it into exit code 2); so is {@code -Dconfig.resource} or {@code -Dconfig.url}.
+   * The settings, each source over the ones after it: {@code overrides} (the command line); Typesafe Config's
+   * {@code CONFIG_FORCE_} environment variables (with {@code -Dconfig.override_with_env_vars=true}); system properties
+   * ({@code -Dsplinewatch.KEY=VALUE}, {@code -Dpekko.KEY=VALUE} in JAVA_OPTS); {@code configFile} ({@code --config});
+   * the application's configuration (application.conf, or the file {@code -Dconfig.file} names in its place);
+   * reference.conf. The environment and the properties are over the files as Config's own {@code load} puts them: a
+   * {@code -D} is the one-off override of a file always passed (the --config file won over it until this release). A
+   * config file, either one, that is missing, cannot be parsed or sets an unknown key is an
+   * {@link IllegalArgumentException} with one line (the commands turn it into exit code 2); so is
+   * {@code -Dconfig.resource} or {@code -Dconfig.url}, and a pekko value or analyzer thread count Pekko cannot use,
+   * from any source.
    */
   public static Config load(Map<String, Object> overrides, File configFile) {
     checkSystemProperties(System.getProperties());
@@ -396,12 +402,14 @@ public final class TrainCommand implements Callable<Integer> {
     // Typesafe Config's own -Dconfig.file (JAVA_OPTS) replaces application.conf: checked as --config is, where
     // ConfigFactory.load() read it without a check (a typo'd key, a bad pekko value were ignored or failed later)
     File propertyFile = configFileProperty(System.getProperties());
+    Config application;
     Config base;
     if (propertyFile == null) {
-      base = ConfigFactory.load();
+      application = ConfigFactory.defaultApplication();
+      base = ConfigFactory.load(application);
     } else {
       String label = propertyFile + " (-Dconfig.file)";
-      Config application = readConfigFile(propertyFile, label);
+      application = readConfigFile(propertyFile, label);
       try {
         base = ConfigFactory.load(application);
       } catch (ConfigException e) {
@@ -411,24 +419,24 @@ public final class TrainCommand implements Callable<Integer> {
     if (configFile != null) {
       Config file = readConfigFile(configFile, configFile.toString());
       try {
-        base = file.withFallback(base).resolve();
+        // load() puts the environment's and the system properties' keys over the files
+        base = ConfigFactory.load(file.withFallback(application));
       } catch (ConfigException e) {
         throw cannotBeRead(configFile.toString(), e);
       }
     }
-    if (configFile != null || propertyFile != null) {
-      // Pekko reads its keys only when the actor system starts, after every check, in words of its own
-      ConfigErrors.pekkoProblem(base).ifPresent(p -> {
-        throw new IllegalArgumentException(p);
-      });
-      // the analyzers' pool is made at the first analysis: a size below 1 failed every analysis of the run there
-      int analysisThreads = base.getInt(ANALYSIS_THREADS);
-      if (analysisThreads < 1) {
-        com.typesafe.config.ConfigOrigin origin = base.getValue(ANALYSIS_THREADS).origin();
-        throw new IllegalArgumentException(ANALYSIS_THREADS + " " + analysisThreads + " in "
-            + (origin.filename() != null ? origin.filename() : origin.description())
-            + ": expected at least 1 (threads of the analyzers)");
-      }
+    // Pekko reads its keys only when the actor system starts, after every check, in words of its own: checked here
+    // wherever they are set (a file, -Dpekko.loglevel=5, a CONFIG_FORCE_ variable)
+    ConfigErrors.pekkoProblem(base).ifPresent(p -> {
+      throw new IllegalArgumentException(p);
+    });
+    // the analyzers' pool is made at the first analysis: a size below 1 failed every analysis of the run there
+    int analysisThreads = base.getInt(ANALYSIS_THREADS);
+    if (analysisThreads < 1) {
+      com.typesafe.config.ConfigOrigin origin = base.getValue(ANALYSIS_THREADS).origin();
+      throw new IllegalArgumentException((origin.filename() != null ? ANALYSIS_THREADS + " " + analysisThreads + " in "
+          + origin.filename() : ConfigErrors.setting(base, ANALYSIS_THREADS))
+          + ": expected at least 1 (threads of the analyzers)");
     }
     Config c = base;
     for (var e : overrides.entrySet()) {

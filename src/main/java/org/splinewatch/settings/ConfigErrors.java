@@ -163,10 +163,11 @@ public final class ConfigErrors {
       "pekko.cluster.split-brain-resolver.stable-after", "splinewatch.cluster.down-after");
 
   /**
-   * The first {@code pekko} key of {@link #PEKKO_KEYS} that a config file sets in {@code root} to a value Pekko cannot
-   * read, in one line as {@link #describe} words it ({@code config file my.conf, line 1:
-   * pekko.remote.artery.canonical.port = "abc" is a string; expected a whole number, e.g.
-   * pekko.remote.artery.canonical.port = 25520 (reference.conf)}); empty when there is none.
+   * The first {@code pekko} key of {@link #PEKKO_KEYS} that a config file, a system property or a {@code CONFIG_FORCE_}
+   * variable sets in {@code root} to a value Pekko cannot read, in one line as {@link #describe} words it ({@code config
+   * file my.conf, line 1: pekko.remote.artery.canonical.port = "abc" is a string; expected a whole number, e.g.
+   * pekko.remote.artery.canonical.port = 25520 (reference.conf)}, {@code the system property -Dpekko.loglevel
+   * (JAVA_OPTS): pekko.loglevel = "5"; expected one of ...}); empty when there is none.
    */
   public static Optional<String> pekkoProblem(Config root) {
     for (var k : PEKKO_KEYS.entrySet()) {
@@ -177,12 +178,12 @@ public final class ConfigErrors {
       ConfigValue raw = raw(root, key); // a null too, with where it is set
       ConfigValue value = raw.valueType() == ConfigValueType.NULL ? null : raw;
       ConfigOrigin origin = raw.origin();
-      if (origin.filename() == null || value != null && readable(root, key, k.getValue())) {
-        continue; // reference.conf's own values are Pekko's and ours: only a file's are checked
+      if (!setByUser(origin) || value != null && readable(root, key, k.getValue())) {
+        continue; // reference.conf's own values are Pekko's and ours
       }
       ConfigValue example = key.equals("pekko.cluster.seed-nodes")
           ? ConfigValueFactory.fromIterable(List.of("pekko://splinewatch@127.0.0.1:25520")) : referenceValue(key);
-      StringBuilder line = new StringBuilder(where(origin)).append(": ").append(key).append(" = ")
+      StringBuilder line = new StringBuilder(where(origin, key)).append(": ").append(key).append(" = ")
           .append(value == null ? "null" : concise(value));
       if (value != null && value.valueType() != typeOf(k.getValue())) {
         line.append(" ").append(found(value, null));
@@ -197,6 +198,15 @@ public final class ConfigErrors {
       return Optional.of(line.toString());
     }
     return Optional.empty();
+  }
+
+  /**
+   * Whether a value of {@code origin} was set by the user: in a config file, a system property or a
+   * {@code CONFIG_FORCE_} environment variable (not reference.conf's, nor the code's).
+   */
+  private static boolean setByUser(ConfigOrigin origin) {
+    return origin.filename() != null || "system properties".equals(origin.description())
+        || EnvOverrides.ORIGIN.equals(origin.description());
   }
 
   /**

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import org.junit.jupiter.api.Test;
@@ -81,11 +82,29 @@ class ConfigEnvironmentTest {
         + " splinewatch.run.batch-size = \"abc\" is a string; expected a whole number"), type);
   }
 
+  /**
+   * A variable is over a --config file as over every file (the file won over it), and a pekko value it sets is
+   * checked as a file's is (Pekko refused it at its start, in words of its own).
+   */
+  @Test
+  void aVariableWinsOverAConfigFileAndItsPekkoValueIsChecked() throws Exception {
+    Path conf = Files.writeString(tmp.resolve("run.conf"), "splinewatch.run.batch-size = 64\n");
+    String type = trainer(Map.of("CONFIG_FORCE_splinewatch_run_batch__size", "abc"), "--config", conf.toString());
+    assertTrue(type.contains("error: the environment variable CONFIG_FORCE_splinewatch_run_batch__size:"
+        + " splinewatch.run.batch-size = \"abc\" is a string; expected a whole number"), type);
+    String pekko = trainer(Map.of("CONFIG_FORCE_pekko_loglevel", "5"));
+    assertTrue(pekko.contains("error: the environment variable CONFIG_FORCE_pekko_loglevel: pekko.loglevel = \"5\";"
+        + " expected one of OFF, ERROR, WARNING, INFO, DEBUG"), pekko);
+  }
+
   /** {@code train} in a JVM of its own with {@code environment} and the property; expects exit code 2. */
-  private String trainer(Map<String, String> environment) throws Exception {
+  private String trainer(Map<String, String> environment, String... more) throws Exception {
     Path runs = tmp.resolve("runs");
-    ProcessBuilder pb = new ProcessBuilder(TestTools.mainCommand("-Dconfig.override_with_env_vars=true", "train",
-        "--out", runs.toString(), "--metrics-port=0", "--analyzers", "nope")).redirectErrorStream(true);
+    List<String> args = new java.util.ArrayList<>(List.of("train", "--out", runs.toString(), "--metrics-port=0",
+        "--analyzers", "nope"));
+    args.addAll(List.of(more));
+    ProcessBuilder pb = new ProcessBuilder(TestTools.mainCommand("-Dconfig.override_with_env_vars=true",
+        args.toArray(String[]::new))).redirectErrorStream(true);
     pb.environment().putAll(environment);
     Process p = pb.start();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);

@@ -93,6 +93,55 @@ class ConfigFilePropertyTest {
     assertEquals(3, alone.getInt("splinewatch.run.planes"));
   }
 
+  /**
+   * Each source over the next: the command line, system properties (JAVA_OPTS), --config, -Dconfig.file,
+   * reference.conf. A -D is the one-off override of a file always passed, as in Typesafe Config's own load(): the
+   * --config file won over it.
+   */
+  @Test
+  void aSystemPropertyWinsOverBothConfigFilesAndTheCommandLineOverIt() throws Exception {
+    Path property = Files.writeString(tmp.resolve("property.conf"), "splinewatch.run { planes = 2, epochs = 2,"
+        + " batch-size = 32 }\n");
+    Path option = Files.writeString(tmp.resolve("option.conf"), "splinewatch.run { planes = 3, epochs = 3 }\n"
+        + "pekko.loglevel = INFO\n");
+    Config all = withProperty("config.file", property.toString(), () -> withProperty("splinewatch.run.planes", "5",
+        () -> withProperty("pekko.loglevel", "DEBUG", () -> TrainCommand.load(Map.of(), option.toFile()))));
+    assertEquals(5, all.getInt("splinewatch.run.planes"), "-D over --config");
+    assertEquals("DEBUG", all.getString("pekko.loglevel"), "-Dpekko over --config");
+    assertEquals(3, all.getInt("splinewatch.run.epochs"), "--config over -Dconfig.file");
+    assertEquals(32, all.getInt("splinewatch.run.batch-size"), "-Dconfig.file over reference.conf");
+    Config option7 = withProperty("splinewatch.run.planes", "5",
+        () -> TrainCommand.load(Map.of("splinewatch.run.planes", 7), option.toFile()));
+    assertEquals(7, option7.getInt("splinewatch.run.planes"), "the command line over -D");
+  }
+
+  /** {@code ./trainer --analyzers nope} with the system property {@code name}: exit 2, the error line. */
+  private String trainerWith(String name, String value) {
+    String m = withProperty(name, value, () -> CliTest.run(2, "train", "--analyzers", "nope", "--out",
+        tmp.resolve("runs").toString(), "--metrics-port=0"));
+    assertEquals(2, m.strip().lines().count(), "one error line and the --help hint: " + m);
+    assertFalse(Files.exists(tmp.resolve("runs")), m);
+    return m.lines().findFirst().orElseThrow();
+  }
+
+  /**
+   * A pekko value or analyzer thread count that a system property sets is checked as a config file's is: Pekko
+   * refused -Dpekko.loglevel=5 at its start with a stack trace, and a pool size of 0 failed every analysis.
+   */
+  @Test
+  void aPekkoValueOrThreadCountOfASystemPropertyIsCheckedAsAFilesIs() {
+    assertEquals("error: the system property -Dpekko.loglevel (JAVA_OPTS): pekko.loglevel = \"5\"; expected one of"
+        + " OFF, ERROR, WARNING, INFO, DEBUG, e.g. pekko.loglevel = \"WARNING\" (reference.conf)",
+        trainerWith("pekko.loglevel", "5"));
+    String duration = trainerWith("pekko.cluster.split-brain-resolver.stable-after", "soon");
+    assertTrue(duration.startsWith("error: the system property -Dpekko.cluster.split-brain-resolver.stable-after"
+        + " (JAVA_OPTS): pekko.cluster.split-brain-resolver.stable-after = \"soon\"; expected a duration with a unit"),
+        duration);
+    assertEquals("error: the system property -Dsplinewatch-analysis-dispatcher.fixed-pool-size=0 (JAVA_OPTS):"
+        + " expected at least 1 (threads of the analyzers)",
+        trainerWith("splinewatch-analysis-dispatcher.fixed-pool-size", "0"));
+  }
+
   @Test
   void aConfigResourceOrUrlIsRefused() throws Exception {
     Path conf = Files.writeString(tmp.resolve("any.conf"), "splinewatch.run.planes = 3\n");

@@ -117,6 +117,14 @@ class MemoryBudgetTest {
     assertEquals("-Xmx1024m\n-Dorg.bytedeco.javacpp.maxbytes=1536m\n-Dorg.bytedeco.javacpp.maxphysicalbytes=2560m",
         opts(Map.of("SPLINEWATCH_PROBE_CLASS_PATH", System.getProperty("java.class.path"),
             "JAVA_OPTS", "-Dx=1 -Dconfig.file=" + nested), "train")[1]);
+    // -Dsplinewatch.run.KEY in JAVA_OPTS wins over the file, as it does for the run (the file won here and there),
+    // and a CONFIG_FORCE_ variable (read with -Dconfig.override_with_env_vars=true) over both
+    assertEquals("-Xmx640m\n-Dorg.bytedeco.javacpp.maxbytes=1536m\n-Dorg.bytedeco.javacpp.maxphysicalbytes=2176m",
+        opts(Map.of("SPLINEWATCH_PROBE_CLASS_PATH", System.getProperty("java.class.path"),
+            "JAVA_OPTS", "-Dsplinewatch.run.method=simclr"), "train --config " + nested)[1]);
+    assertEquals(both, opts(Map.of("SPLINEWATCH_PROBE_CLASS_PATH", System.getProperty("java.class.path"),
+        "JAVA_OPTS", "-Dsplinewatch.run.method=simclr -Dconfig.override_with_env_vars=true",
+        "CONFIG_FORCE_splinewatch_run_method", "supervised"), "train --config " + nested)[1]);
     // the command line wins over the file; a key under another section, or commented out, is no method
     assertEquals("-Xmx640m\n-Dorg.bytedeco.javacpp.maxbytes=1024m\n-Dorg.bytedeco.javacpp.maxphysicalbytes=1664m",
         opts(probe, "train --config " + nested + " --method simclr --encoder mlp")[1]);
