@@ -1,6 +1,7 @@
 package org.splinewatch.cli;
 
 import com.typesafe.config.Config;
+import com.typesafe.config.ConfigValueFactory;
 import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -113,6 +114,11 @@ final class ServeCommand implements Callable<Integer> {
       System.err.println("error: " + e.getMessage());
       return 2;
     }
+    // this command's JVM hook (below) finishes the HTTP runs, leaves the cluster and terminates the node, which stops
+    // Artery in its turn. Artery's own JVM hook waited for it only as long as CoordinatedShutdown's phase timeouts
+    // add up to (35 s), then stopped the transport under it (the leave no longer reached the cluster) and, on a loaded
+    // machine, printed a TimeoutException stack trace when that took more than 23 s: without Pekko's JVM hooks
+    config = config.withValue("pekko.jvm-shutdown-hooks", ConfigValueFactory.fromAnyRef(false));
     // before the node starts: its threads are then in the lowered group from their first analysis on
     String scheduling = SchedulingGroup.yieldToOtherSessions();
     MonitorServer server;
@@ -127,9 +133,9 @@ final class ServeCommand implements Callable<Integer> {
       System.err.println("error: " + Main.oneLine(e));
       return 1;
     }
-    // through CoordinatedShutdown, not Runtime.addShutdownHook: Artery's own JVM hook waits for the hooks registered
-    // here before it stops the transport, so the node's leave still reaches the cluster (with a plain JVM hook the
-    // transport went down first: the leave timed out after 10 s and the other nodes downed this one as unreachable)
+    // through CoordinatedShutdown, which adds it with Pekko's JVM hooks off as well. (With a plain JVM hook and
+    // Artery's hook on, the transport went down first: the leave timed out after 10 s and the other nodes downed this
+    // one as unreachable.)
     CoordinatedShutdown.get(server.system()).addJvmShutdownHook(() -> {
       server.close("the monitor was stopped while the run streamed (SIGTERM, SIGINT or SIGHUP)", System.out);
       System.out.println("  " + server.memoryPeaks().describe());
