@@ -50,6 +50,13 @@ final class MetricsGate {
   }
 
   /**
+   * From the metrics node only: a collapse alert of {@code rule} stopped the run ({@link MetricsActor.StoppedEarly}
+   * sent to the gate from outside is refused).
+   */
+  record StoppedEarly(String rule) {
+  }
+
+  /**
    * @param publishToken the run's publish token when its trainer registered one: then only {@link
    *                     MetricsNode.SignedPublish} with it gets through; null: signed publishes need the token first
    *                     announced ({@link MetricsNode.PublishToken}), and plain {@link MetricsActor.Publish} is
@@ -100,6 +107,10 @@ final class MetricsGate {
           .onMessage(Object.class, m -> failed[0], m -> Behaviors.same())
           .onMessage(TrainingEnded.class, e -> {
             inner.tell(new MetricsActor.TrainingEnded(e.step()));
+            return Behaviors.same();
+          })
+          .onMessage(StoppedEarly.class, e -> {
+            inner.tell(new MetricsActor.StoppedEarly(e.rule()));
             return Behaviors.same();
           })
           .onMessage(MetricsNode.PublishToken.class, t -> {
@@ -235,6 +246,9 @@ final class MetricsGate {
     if (m instanceof MetricsActor.TrainingEnded) {
       return Optional.of("TrainingEnded sent to a run's metrics; expected MetricsNode.TrainingEnded with the run's"
           + " token");
+    }
+    if (m instanceof MetricsActor.StoppedEarly) {
+      return Optional.of("StoppedEarly sent to a run's metrics; only the metrics node marks a run stopped early");
     }
     if (m instanceof MetricsActor.NonFiniteWeights) {
       return Optional.of("NonFiniteWeights without the run's publish token (expected SignedNonFiniteWeights)");

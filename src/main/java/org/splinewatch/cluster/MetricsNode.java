@@ -319,6 +319,11 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
           Run run = runs.get(m.runId());
           if (run != null) {
             RegisterRun r = run.registration();
+            // the trainer (or HTTP client) stops for it by the same policy, unless its training has ended already
+            if (run.ended().get() == null
+                && org.splinewatch.alerts.EarlyStopPolicy.of(r.alerts()).stopReason(m.alert()).isPresent()) {
+              run.metrics().<Object>unsafeUpcast().tell(new MetricsGate.StoppedEarly(m.alert().rule()));
+            }
             if (r.stopToken() == null) {
               r.alertsTo().tell(new AlertRaised(m.alert()));
             } else { // a trainer's door: only alerts with the run's stop token pass (they may stop the run)
@@ -632,8 +637,12 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
       runs.put(m.runId(), run);
       // the same message for every run of this trainer: watching it again with another one would throw
       getContext().watchWith(m.trainer(), new TrainerGone(m.trainer()));
-      control.register(m.runId(), m.alerts(),
-          reason -> m.trainer().tell(new TrainerActor.Stop(reason, m.stopToken())), run.ended()::get);
+      control.registerForAlerts(m.runId(), m.alerts(), (rule, reason) -> {
+        m.trainer().tell(new TrainerActor.Stop(reason, m.stopToken()));
+        if (rule != null) { // an alert's stop (not the writer's failure): the run is marked stopped early
+          gate.tell(new MetricsGate.StoppedEarly(rule));
+        }
+      }, run.ended()::get);
       m.replyTo().tell(new Registered(m.runId(), metrics, metricsUrl, null, token));
     } catch (RuntimeException e) {
       lock.close();

@@ -128,7 +128,7 @@ public final class AlertWebhook {
       }
       String summary = a.path("annotations").path("summary").asText("");
       String reason = "Alertmanager alert " + name + (summary.isEmpty() ? "" : ": " + summary);
-      RunControl.Stop result = control.stop(run, reason);
+      RunControl.Stop result = control.stop(run, rule, reason);
       if (result == RunControl.Stop.ALREADY_STOPPING && !stopped.contains(run)) {
         stopped.add(run); // one console line and one event per stop, not one per alert of the collapse
       } else if (result == RunControl.Stop.STOPPING) {

@@ -16,8 +16,13 @@ import org.splinewatch.alerts.AlertSettings;
  * it is {@code warn}. So an alert arriving through Alertmanager stops a run only for a rule that run stops on.
  */
 public final class RunControl {
-  private record Entry(List<String> stopOn, Consumer<String> stop, Supplier<String> ended,
+  private record Entry(List<String> stopOn, Stopper stop, Supplier<String> ended,
       AtomicReference<String> stopReason) {
+  }
+
+  /** Stops a run: {@code rule} is the alert's rule (null for a stop that is not an alert's); returns at once. */
+  public interface Stopper {
+    void stop(String rule, String reason);
   }
 
   /** What {@link #stop} did: asked the run to stop, found it asked already (by an earlier alert), or no such run. */
@@ -39,6 +44,11 @@ public final class RunControl {
    * after training, while its analyses drain, then refuses a stop instead of accepting one that stops nothing.
    */
   public void register(String runId, AlertSettings alerts, Consumer<String> stop, Supplier<String> ended) {
+    registerForAlerts(runId, alerts, (rule, reason) -> stop.accept(reason), ended);
+  }
+
+  /** As above, with the rule of the alert that stops the run ({@code splinewatch_run_stopped_early{rule}}). */
+  public void registerForAlerts(String runId, AlertSettings alerts, Stopper stop, Supplier<String> ended) {
     List<String> rules = alerts != null && !"warn".equals(alerts.earlyStop()) ? List.copyOf(alerts.stopOn())
         : List.of();
     runs.put(runId, new Entry(rules, stop, ended, new AtomicReference<>()));
@@ -73,6 +83,11 @@ public final class RunControl {
    * firing rule, and resends them) finds it stopping already and asks nothing more.
    */
   public Stop stop(String runId, String reason) {
+    return stop(runId, null, reason);
+  }
+
+  /** As {@link #stop(String, String)}, for a firing alert of {@code rule} (null: not an alert's stop). */
+  public Stop stop(String runId, String rule, String reason) {
     Entry e = runs.get(runId);
     if (e == null) {
       return Stop.UNKNOWN_RUN;
@@ -80,7 +95,7 @@ public final class RunControl {
     if (!e.stopReason().compareAndSet(null, reason)) {
       return Stop.ALREADY_STOPPING;
     }
-    e.stop().accept(reason);
+    e.stop().stop(rule, reason);
     return Stop.STOPPING;
   }
 

@@ -84,6 +84,15 @@ public final class MetricsActor extends AbstractBehavior<MetricsActor.Command> {
   }
 
   /**
+   * A collapse alert of {@code rule} stopped the run (in process, or through its control endpoint):
+   * {@code splinewatch_run_stopped_early{rule}} is 1 from now on (the first rule only: a run is stopped once). Over
+   * the cluster it comes from the metrics node ({@code MetricsGate.StoppedEarly}); sent to a run's gate from outside it
+   * is refused.
+   */
+  public record StoppedEarly(String rule) implements Command {
+  }
+
+  /**
    * The run resumes from its checkpoint at {@code step}: the collapse detector is brought to where the rules stood
    * then, from the samples of the run directory ({@link Detection#prime}; the resumed run's samples of that step,
    * snapshotted again, are not fed to it a second time), and each rule still firing is handed on
@@ -122,6 +131,8 @@ public final class MetricsActor extends AbstractBehavior<MetricsActor.Command> {
   /** A resumed run's checkpoint step (-1: none) and the series the detector was primed with at it ({@link Resumed}). */
   private long checkpointStep = -1;
   private final Set<String> primedAtCheckpoint = new HashSet<>();
+  /** The rule whose alert stopped the run ({@link StoppedEarly}); null while none did. */
+  private String stoppedEarlyBy;
 
   public static Behavior<Command> create(MeterRegistry registry, RunLog log, Map<String, String> runLabels) {
     return create(registry, log, runLabels, null, alert -> { });
@@ -231,6 +242,13 @@ public final class MetricsActor extends AbstractBehavior<MetricsActor.Command> {
         })
         .onMessage(TrainingEnded.class, m -> {
           gauge(MetricFamily.RUN_ACTIVE, Map.of()).value = 0;
+          return this;
+        })
+        .onMessage(StoppedEarly.class, m -> {
+          if (stoppedEarlyBy == null && m.rule() != null && !m.rule().isEmpty()) {
+            stoppedEarlyBy = m.rule();
+            gauge(MetricFamily.RUN_STOPPED_EARLY, Map.of("rule", m.rule())).value = 1;
+          }
           return this;
         })
         .onMessage(Flush.class, m -> {

@@ -40,9 +40,11 @@ import org.apache.pekko.stream.BindFailedException;
  */
 public final class MetricsHttpServer {
   private final ServerBinding binding;
+  private final ScrapeLog scrapes;
 
-  private MetricsHttpServer(ServerBinding binding) {
+  private MetricsHttpServer(ServerBinding binding, ScrapeLog scrapes) {
     this.binding = binding;
+    this.scrapes = scrapes;
   }
 
   /** Thrown when the port cannot be bound. */
@@ -135,9 +137,10 @@ public final class MetricsHttpServer {
   /** With the {@code Host} allow-list {@code allowed}. */
   public static MetricsHttpServer start(ActorSystem<?> system, PrometheusMeterRegistry registry, String host, int port,
       Route extra, AllowedHosts allowed) {
+    ScrapeLog scrapes = new ScrapeLog();
     Route base = concat(
         path("metrics", () -> get(() -> optionalHeaderValueByName("Accept", accept -> scrape(registry,
-            accept.orElse(""))))),
+            accept.orElse(""), scrapes)))),
         pathSingleSlash(() -> get(() -> complete("splinewatch: metrics at /metrics\n"))));
     Route routes = extra == null ? base : concat(extra, base);
     Route route = extractRequest(req -> {
@@ -151,7 +154,7 @@ public final class MetricsHttpServer {
     try {
       ServerBinding b = Http.get(system).newServerAt(host, port).bind(route).toCompletableFuture()
           .get(30, TimeUnit.SECONDS);
-      return new MetricsHttpServer(b);
+      return new MetricsHttpServer(b, scrapes);
     } catch (ExecutionException e) {
       String why = bindFailure(e.getCause());
       if (why.contains("in use")) {
@@ -192,14 +195,34 @@ public final class MetricsHttpServer {
   static final String OPENMETRICS = "application/openmetrics-text; version=1.0.0; charset=utf-8";
   static final String TEXT = "text/plain; version=0.0.4; charset=utf-8";
 
-  private static Route scrape(PrometheusMeterRegistry registry, String accept) {
+  private static Route scrape(PrometheusMeterRegistry registry, String accept, ScrapeLog scrapes) {
     String type = accept.contains("application/openmetrics-text") ? OPENMETRICS : TEXT;
     String body = ScrapeConsistency.scrape(() -> registry.scrape(type));
+    scrapes.served();
     return complete(HttpEntities.create(ContentTypes.parse(type), body.getBytes(StandardCharsets.UTF_8)));
   }
 
   public int port() {
     return binding.localAddress().getPort();
+  }
+
+  /** The {@code /metrics} scrapes served so far. */
+  public ScrapeLog scrapes() {
+    return scrapes;
+  }
+
+  /**
+   * Stops accepting connections and lets the requests in flight (a scrape just served) finish, {@code grace} at most;
+   * then as {@link #stop()}.
+   */
+  public void stopAfterInFlight(java.time.Duration grace) {
+    try {
+      binding.terminate(grace).toCompletableFuture().get(grace.toMillis() + 5_000, TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (ExecutionException | TimeoutException e) {
+      // the actor system terminates next and closes the socket anyway
+    }
   }
 
   /** Unbinds; a failure here (e.g. a client's connection torn down mid-request) must not hide the run's outcome. */

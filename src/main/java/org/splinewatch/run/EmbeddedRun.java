@@ -304,7 +304,14 @@ public final class EmbeddedRun {
               alert -> ConsoleProgress.alert(alert, progress, out), flushed)));
       signals.training(reason -> system.tell(new RunGuardian.Interrupt(reason)));
       trainerRef.thenAccept(ref -> {
-        control.register(runId, w.alerts(), reason -> ref.tell(new TrainerActor.Stop(reason)),
+        // through the guardian, which marks a run that stops for the alert (splinewatch_run_stopped_early)
+        control.registerForAlerts(runId, w.alerts(), (rule, reason) -> {
+              if (rule == null) {
+                ref.tell(new TrainerActor.Stop(reason));
+              } else {
+                system.tell(new RunGuardian.AlertStop(rule, reason));
+              }
+            },
             () -> {
               TrainingProgress.State p = progress.get(); // one reading: finished and its step together
               return p.finished() ? "finished training at step " + p.step() : null;
@@ -339,6 +346,9 @@ public final class EmbeddedRun {
         out.println("  " + coverage.describe());
       }
       outcome.print(out, runDir, remote, w.interruptedAdvice());
+      if (http != null && awaitStoppedScrape(http, registry, w.discovery().stoppedScrapeWait(), signals, out)) {
+        http.stopAfterInFlight(Duration.ofSeconds(2)); // the scrape's response is on its way: let it finish
+      }
       return new Result(outcome.exitCode(), finished, runDir, port);
     } finally {
       signals.close();
@@ -365,6 +375,42 @@ public final class EmbeddedRun {
         // shutting down anyway
       }
     }
+  }
+
+  /**
+   * A run stopped early by an alert ({@code splinewatch_run_stopped_early} is set) usually ends a second or two after
+   * it, before Prometheus scrapes again: Prometheus would never see the stop, and Alertmanager never hear of it. When
+   * the endpoint was scraped during the run (a Prometheus watches it), it and the discovery file stay up until one more
+   * scrape has been served, at most twice the observed interval and at most {@code max}; a first signal ends the wait.
+   * A run nobody scraped does not wait. Whether a scrape came.
+   */
+  static boolean awaitStoppedScrape(MetricsHttpServer http, PrometheusMeterRegistry registry, Duration max,
+      SignalStop signals, PrintStream out) {
+    var stopped = registry.find(MetricFamily.RUN_STOPPED_EARLY.meterName()).gauge();
+    long seen = http.scrapes().count();
+    if (stopped == null || seen == 0 || max.isZero() || signals.received() != null) {
+      return false;
+    }
+    Duration wait = http.scrapes().waitFor(max);
+    String rule = stopped.getId().getTag("rule");
+    out.println("  waiting up to " + seconds(wait) + " for one more scrape of /metrics (scraped "
+        + http.scrapes().interval().map(i -> "every " + seconds(i)).orElse("once") + " during the run), so that Prometheus sees splinewatch_run_stopped_early{rule=\"" + rule
+        + "\"} and Alertmanager hears of the stop (splinewatch.metrics.stopped-scrape-wait; Ctrl-C ends the wait)");
+    signals.waitingForScrape();
+    try {
+      boolean scraped = http.scrapes().awaitAfter(seen, wait, () -> signals.received() != null);
+      if (!scraped && signals.received() == null) {
+        out.println("  no scrape within " + seconds(wait) + ": Prometheus may not see the stop");
+      }
+      return scraped;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    }
+  }
+
+  private static String seconds(Duration d) {
+    return String.format(java.util.Locale.ROOT, "%.1f s", d.toMillis() / 1000.0);
   }
 
   /** A signal during the start-up: one line, nothing of the run written, and the signal's exit code. */

@@ -95,6 +95,11 @@ final class LocalHubSink implements SnapshotSink {
   }
 
   @Override
+  public void stoppedEarly(String rule) {
+    metrics.tell(new MetricsActor.StoppedEarly(rule));
+  }
+
+  @Override
   public void trainingEnded(long step) {
     metrics.tell(new MetricsActor.TrainingEnded(step));
   }

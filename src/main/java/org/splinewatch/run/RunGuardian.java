@@ -53,6 +53,13 @@ public final class RunGuardian extends AbstractBehavior<RunGuardian.Command> {
   public record StopRequested(TrainerActor.Stop stop) implements Command {
   }
 
+  /**
+   * A firing alert of {@code rule} arrived at the run's control endpoint and may stop it: the trainer is asked to stop
+   * with {@code reason}, and a run that stops for it is marked stopped early ({@link SnapshotSink#stoppedEarly}).
+   */
+  public record AlertStop(String rule, String reason) implements Command {
+  }
+
   /** An analyzer could not write the run's files: the run fails. */
   record RunFilesFailed(String analyzer, String error) implements Command {
   }
@@ -161,6 +168,7 @@ public final class RunGuardian extends AbstractBehavior<RunGuardian.Command> {
   private boolean abandoned; // the run ended early: its queue was skipped (SnapshotSink#abandon)
   private boolean drainOver; // the end's wait is over: a later Drained (see onLateInterrupt) changes nothing
   private TrainerActor.Finished finishedWith; // what the trainer reported, once it finished
+  private AlertStop alertStop; // the first stop an alert asked for: the run stopped for it if it ends with its reason
 
   private RunGuardian(ActorContext<Command> ctx, Setup s) {
     super(ctx);
@@ -212,7 +220,11 @@ public final class RunGuardian extends AbstractBehavior<RunGuardian.Command> {
         })
         .onMessage(Alerted.class, m -> {
           s.observers().alerts().accept(m.alert());
-          s.stopPolicy().stopReason(m.alert()).ifPresent(reason -> trainer.tell(new TrainerActor.Stop(reason)));
+          s.stopPolicy().stopReason(m.alert()).ifPresent(reason -> stopFor(new AlertStop(m.alert().rule(), reason)));
+          return this;
+        })
+        .onMessage(AlertStop.class, m -> {
+          stopFor(m);
           return this;
         })
         .onMessage(Refused.class, m -> {
@@ -277,11 +289,22 @@ public final class RunGuardian extends AbstractBehavior<RunGuardian.Command> {
         || (m.finished().stopped() && !s.timeouts().analyseAfterStop());
     Duration wait = s.timeouts().drainFor(early);
     abandoned = early;
+    if (m.finished().stopped() && alertStop != null && alertStop.reason().equals(m.finished().reason())) {
+      sink.stoppedEarly(alertStop.rule()); // before run_active falls to 0: no scrape sees the end without it
+    }
     sink.trainingEnded(m.finished().steps());
     var drained = (early ? sink.abandon() : sink.drain()).toCompletableFuture().thenApply(d -> true)
         .exceptionally(e -> true).completeOnTimeout(false, wait.toMillis(), TimeUnit.MILLISECONDS);
     getContext().pipeToSelf(drained, (complete, err) -> new Drained(m.finished(), !Boolean.FALSE.equals(complete)));
     return this;
+  }
+
+  /** Asks the trainer to stop for an alert; the first such stop is the one a stopped run is marked with. */
+  private void stopFor(AlertStop stop) {
+    if (alertStop == null && !finished) {
+      alertStop = stop;
+    }
+    trainer.tell(new TrainerActor.Stop(stop.reason()));
   }
 
   /**

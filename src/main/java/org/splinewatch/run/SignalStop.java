@@ -35,6 +35,8 @@ public final class SignalStop implements AutoCloseable {
   private final PrintStream out;
   private volatile String received;
   private volatile Thread watchdog;
+  /** The run's files are written and it only waits for Prometheus's next scrape: a first signal ends that wait. */
+  private volatile boolean waitingForScrape;
   /** Where a first signal goes once the run is set up; null before. */
   private Consumer<String> onSignal;
 
@@ -160,7 +162,9 @@ public final class SignalStop implements AutoCloseable {
       received = name;
       to = onSignal;
     }
-    if (to != null) {
+    if (waitingForScrape) {
+      out.println("SIG" + name + ": not waiting for the scrape; exiting");
+    } else if (to != null) {
       out.println(finishing(name));
     }
     Thread w = new Thread(() -> {
@@ -178,6 +182,14 @@ public final class SignalStop implements AutoCloseable {
     if (to != null) {
       to.accept("interrupted by SIG" + name);
     }
+  }
+
+  /**
+   * The run has ended and written its files, and waits only for Prometheus's next scrape: a first signal from now on
+   * says that it ends the wait (the caller checks {@link #received()}) instead of finishing a step.
+   */
+  void waitingForScrape() {
+    waitingForScrape = true;
   }
 
   /** The line of a signal {@code name} ({@code INT}, ...) that came before training started. */

@@ -28,6 +28,14 @@ public interface SnapshotSink {
   default void trainingEnded(long step) {
   }
 
+  /**
+   * A collapse alert of {@code rule} stopped the run, right before {@link #trainingEnded}: the run's metrics actor
+   * sets {@code splinewatch_run_stopped_early{rule}} ({@link MetricsActor.StoppedEarly}). By default nothing: a
+   * cluster run's metrics node marks it itself, from the alert or the control endpoint's stop.
+   */
+  default void stoppedEarly(String rule) {
+  }
+
   /** No more snapshots: completes when what was published has been analysed (or dropped). */
   CompletionStage<Done> drain();
 

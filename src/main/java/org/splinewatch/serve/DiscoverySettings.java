@@ -4,12 +4,14 @@ import com.typesafe.config.Config;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.List;
 import org.splinewatch.metrics.BrowsableUrl;
 import org.splinewatch.metrics.MetricsHttpServer;
+import org.splinewatch.settings.ConfigBlock;
 import org.splinewatch.snapshot.RunIds;
 
 /**
@@ -19,17 +21,30 @@ import org.splinewatch.snapshot.RunIds;
  * @param sdDir         the Prometheus service-discovery directory, or null for {@code <out>/prometheus-sd}
  * @param advertiseHost the host put in the target, or empty for the bind host
  * @param allowedHosts  host names answered besides loopback, the advertised and the bind host
+ * @param stoppedScrapeWait at most how long a run stopped early by an alert, whose endpoint was scraped, keeps it (and
+ *                      its discovery file) up for the next scrape ({@code splinewatch.metrics.stopped-scrape-wait};
+ *                      0: not at all)
  */
-public record DiscoverySettings(Path sdDir, String advertiseHost, List<String> allowedHosts) {
+public record DiscoverySettings(Path sdDir, String advertiseHost, List<String> allowedHosts,
+    Duration stoppedScrapeWait) {
+  /** The default of {@code splinewatch.metrics.stopped-scrape-wait}. */
+  public static final Duration STOPPED_SCRAPE_WAIT = Duration.ofSeconds(60);
+
   public DiscoverySettings {
     allowedHosts = List.copyOf(allowedHosts);
+  }
+
+  public DiscoverySettings(Path sdDir, String advertiseHost, List<String> allowedHosts) {
+    this(sdDir, advertiseHost, allowedHosts, STOPPED_SCRAPE_WAIT);
   }
 
   public static DiscoverySettings fromConfig(Config config) {
     String dir = config.getString("splinewatch.metrics.sd-dir");
     return new DiscoverySettings(dir.isEmpty() ? null : Path.of(dir),
         config.getString("splinewatch.metrics.advertise-host"),
-        config.getStringList("splinewatch.metrics.allowed-hosts"));
+        config.getStringList("splinewatch.metrics.allowed-hosts"),
+        ConfigBlock.of(config, "splinewatch.metrics").durationAtLeast("stopped-scrape-wait", Duration.ZERO,
+            "0s: a stopped run does not wait for Prometheus's next scrape"));
   }
 
   /** The {@code Host} headers a server bound to {@code bindHost} answers (DNS-rebinding guard). */

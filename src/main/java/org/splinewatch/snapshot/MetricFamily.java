@@ -125,6 +125,9 @@ public enum MetricFamily {
       + " splinewatch.alerts.export-hold (30 s) after it fired", "rule", "severity"),
   RUN_ACTIVE(Type.GAUGE,
       "1 while the run trains, 0 once its training has ended (every Prometheus rule is gated on it)"),
+  RUN_STOPPED_EARLY(Type.GAUGE, "1 once a collapse alert of the rule stopped the run (in process, or through the"
+      + " control endpoint); absent otherwise. Not gated on splinewatch_run_active: a stopped run's endpoint waits for"
+      + " one more scrape so that Prometheus sees it (splinewatch.metrics.stopped-scrape-wait)", "rule"),
   ALERT_CONSECUTIVE_BREACHES(Type.GAUGE, "Snapshots (for batch_collapse: training batches) in a row that breached"
       + " the rule's fire level; the rule fires at its own count (n-fire, rankme-n-fire, batch-n-fire, dead-rows-n-fire)",
       "rule"),
