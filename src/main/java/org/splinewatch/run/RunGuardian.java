@@ -169,6 +169,7 @@ public final class RunGuardian extends AbstractBehavior<RunGuardian.Command> {
   private boolean drainOver; // the end's wait is over: a later Drained (see onLateInterrupt) changes nothing
   private TrainerActor.Finished finishedWith; // what the trainer reported, once it finished
   private AlertStop alertStop; // the first stop an alert asked for: the run stopped for it if it ends with its reason
+  private boolean stoppedEarly; // the run stopped for alertStop
 
   private RunGuardian(ActorContext<Command> ctx, Setup s) {
     super(ctx);
@@ -272,7 +273,9 @@ public final class RunGuardian extends AbstractBehavior<RunGuardian.Command> {
         .onMessage(Flushed.class, m -> {
           s.observers().flushed().complete(m.written());
           s.observers().result().complete(m.finished());
-          return sink.stopsWithRun() ? Behaviors.stopped() : this;
+          // a run stopped by an alert keeps its system (and so its HTTP endpoint) up: the run may wait for one more
+          // scrape of /metrics after its files are written (EmbeddedRun#awaitStoppedScrape), then terminates it
+          return sink.stopsWithRun() && !stoppedEarly ? Behaviors.stopped() : this;
         })
         .build();
   }
@@ -290,6 +293,7 @@ public final class RunGuardian extends AbstractBehavior<RunGuardian.Command> {
     Duration wait = s.timeouts().drainFor(early);
     abandoned = early;
     if (m.finished().stopped() && alertStop != null && alertStop.reason().equals(m.finished().reason())) {
+      stoppedEarly = true;
       sink.stoppedEarly(alertStop.rule()); // before run_active falls to 0: no scrape sees the end without it
     }
     sink.trainingEnded(m.finished().steps());

@@ -236,6 +236,10 @@ class IngestHttpTest {
     String m = waitFor(() -> metrics(), s -> ids.stream().allMatch(id -> s.contains("splinewatch_training_step{"
         + "dataset=\"toy\",method=\"supervised\",run=\"" + id + "\"}")));
     assertTrue(m.contains("run=\"c3\""));
+    // the stop through the control endpoint marks c2, and c2 only, as stopped early by the alert's rule
+    assertTrue(m.contains("splinewatch_run_stopped_early{dataset=\"toy\",method=\"supervised\",rule=\"std_collapse\","
+        + "run=\"c2\"} 1.0"), m);
+    assertEquals(1, m.lines().filter(l -> l.startsWith("splinewatch_run_stopped_early{")).count(), m);
     for (String id : ids) {
       String status = id.equals("c2") ? "stopped" : "done";
       HttpResponse<String> f = post("/api/v1/runs/" + id + "/finish", ("{\"status\": \"" + status + "\"}").getBytes(),
@@ -670,6 +674,10 @@ class IngestHttpTest {
     assertTrue(JSON.readTree(fin.body()).get("stop").asBoolean(), fin.body());
     String end = waitFor(() -> Files.readString(events), s -> s.contains("run_finished"));
     assertTrue(end.contains("\"steps\":30"), end);
+    // the in-process divergence stop marks the run; its series linger on the monitor's /metrics after its end
+    String stopped = "splinewatch_run_stopped_early{dataset=\"toy\",method=\"supervised\",rule=\"divergence\","
+        + "run=\"nan1\"} 1.0";
+    assertTrue(metrics().contains(stopped), metrics());
     // the losses were recorded as training samples, the NaN ones included
     String metrics = Files.readString(tmp.resolve("nan1").resolve("metrics.jsonl"));
     List<String> losses = metrics.lines().filter(l -> l.contains("training_loss\"")).toList();

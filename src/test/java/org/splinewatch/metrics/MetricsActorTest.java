@@ -310,6 +310,27 @@ class MetricsActorTest {
     assertTrue(lines.stream().anyMatch(l -> l.contains("\"step\":100") && l.contains("\"value\":120.0")));
   }
 
+  /** A run stopped by an alert shows the rule that stopped it, once: a later stop's rule adds no second series. */
+  @Test
+  void aRunStoppedEarlyShowsTheFirstRuleThatStoppedIt(@TempDir Path dir) throws Exception {
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    ActorRef<MetricsActor.Command> metrics = testKit.spawn(MetricsActor.create(registry, new RunLog(dir),
+        Map.of("run", "r3", "method", "vicreg", "dataset", "mnist")));
+    TestProbe<Done> flushed = testKit.createTestProbe();
+    metrics.tell(new MetricsActor.Flush(flushed.ref()));
+    flushed.expectMessage(Done.getInstance());
+    assertTrue(!registry.scrape().contains("splinewatch_run_stopped_early"), "no series before a stop");
+    metrics.tell(new MetricsActor.StoppedEarly("batch_collapse"));
+    metrics.tell(new MetricsActor.StoppedEarly("dim_collapse"));
+    metrics.tell(new MetricsActor.TrainingEnded(622));
+    metrics.tell(new MetricsActor.Flush(flushed.ref()));
+    flushed.expectMessage(Done.getInstance());
+    String scrape = registry.scrape();
+    assertTrue(scrape.contains("splinewatch_run_stopped_early{dataset=\"mnist\",method=\"vicreg\","
+        + "rule=\"batch_collapse\",run=\"r3\"} 1.0"), scrape);
+    assertEquals(1, scrape.lines().filter(l -> l.startsWith("splinewatch_run_stopped_early{")).count(), scrape);
+  }
+
   @Test
   void aRunIsNoLongerActiveOnceItsTrainingEndsWhileItsAnalysesStillReport(@TempDir Path dir) throws Exception {
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
