@@ -40,6 +40,7 @@ import org.splinewatch.analysis.AnalyzerCatalogue;
 import org.splinewatch.alerts.AlertRaised;
 import org.splinewatch.alerts.AlertSettings;
 import org.splinewatch.alerts.CollapseDetector;
+import org.splinewatch.alerts.EarlyStopPolicy;
 import org.splinewatch.control.RunControl;
 import org.splinewatch.metrics.MetricsActor;
 import org.splinewatch.metrics.RetentionSettings;
@@ -321,7 +322,7 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
             RegisterRun r = run.registration();
             // the trainer (or HTTP client) stops for it by the same policy, unless its training has ended already
             if (run.ended().get() == null
-                && org.splinewatch.alerts.EarlyStopPolicy.of(r.alerts()).stopReason(m.alert()).isPresent()) {
+                && EarlyStopPolicy.of(r.alerts()).stopReason(m.alert()).isPresent()) {
               run.metrics().<Object>unsafeUpcast().tell(new MetricsGate.StoppedEarly(m.alert().rule()));
             }
             if (r.stopToken() == null) {
