@@ -534,12 +534,18 @@ class MonitorTest(unittest.TestCase):
         self.assertEqual([f["status"] for f in restarted.finishes()], ["done"])
         self.assertEqual(answer["status"], "done")
 
-    def test_a_resume_the_monitor_refuses_loses_the_run_with_one_line_and_its_count_at_close(self):
+    def monitor_after_restart(self, status, message):
+        """A run registered with KEY on a monitor that then restarted: it no longer knows the run, and answers its
+        resume with status and message."""
         self.fake.key = self.KEY
         m = self.monitor()
         self.fake.known.clear()
-        self.fake.resume_refusal = (409, "run 'r1' in runs/r1 was registered with settings.lr 0.1, this registration"
-                                         " has 0.2; expected the run's own registration to resume it")
+        self.fake.resume_refusal = (status, message)
+        return m
+
+    def test_a_resume_the_monitor_refuses_loses_the_run_with_one_line_and_its_count_at_close(self):
+        m = self.monitor_after_restart(409, "run 'r1' in runs/r1 was registered with settings.lr 0.1, this registration"
+                                       " has 0.2; expected the run's own registration to resume it")
         with contextlib.redirect_stderr(io.StringIO()) as err:
             m.snapshot_layers(LAYERS, 1)
             self.assertTrue(m.flush(5))
@@ -559,11 +565,8 @@ class MonitorTest(unittest.TestCase):
         # a busy monitor registered an earlier resume after the client's timeout; the next resume was answered 409
         # "already streaming", and the client took that for a refusal and lost the run (seen with ./monitor serve
         # restarted mid-run on a loaded machine: every later snapshot dropped, the end not recorded)
-        self.fake.key = self.KEY
-        m = self.monitor()
-        self.fake.known.clear()
-        self.fake.resume_refusal = (409, "run 'r1' is already streaming to this monitor; finish it or choose another"
-                                         " run id")
+        m = self.monitor_after_restart(409, "run 'r1' is already streaming to this monitor; finish it or choose another"
+                                       " run id")
         with contextlib.redirect_stderr(io.StringIO()) as err:
             m.snapshot_layers(LAYERS, 1)
             self.assertTrue(m.flush(5))
@@ -580,12 +583,9 @@ class MonitorTest(unittest.TestCase):
     def test_a_resume_refused_as_already_streaming_under_another_resume_key_loses_the_run(self):
         # a monitor that takes a streaming run over with its resume key answers 409 "already streaming" only to
         # another key: not this client's run, and not resumed
-        self.fake.key = self.KEY
-        m = self.monitor()
-        self.fake.known.clear()
-        self.fake.resume_refusal = (409, "run 'r1' is already streaming to this monitor and this registration's"
-                                         " resume_key is not the run's; only the client that registered it can"
-                                         " resume it: finish it or choose another run id")
+        m = self.monitor_after_restart(409, "run 'r1' is already streaming to this monitor and this registration's"
+                                       " resume_key is not the run's; only the client that registered it can"
+                                       " resume it: finish it or choose another run id")
         with contextlib.redirect_stderr(io.StringIO()) as err:
             m.snapshot_layers(LAYERS, 1)
             self.assertTrue(m.flush(5))
@@ -595,10 +595,7 @@ class MonitorTest(unittest.TestCase):
                       " streaming to this monitor and this registration's resume_key is not the run's", err.getvalue())
 
     def test_a_monitor_still_starting_takes_the_run_back_at_the_next_snapshot(self):
-        self.fake.key = self.KEY
-        m = self.monitor()
-        self.fake.known.clear()
-        self.fake.resume_refusal = (503, "the monitor is still starting; try again in a moment")
+        m = self.monitor_after_restart(503, "the monitor is still starting; try again in a moment")
         with contextlib.redirect_stderr(io.StringIO()) as err:
             m.snapshot_layers(LAYERS, 1)
             self.assertTrue(m.flush(5))
