@@ -292,6 +292,11 @@ class MonitorTest(unittest.TestCase):
             time.sleep(0.01)  # step 1 is in a request the monitor does not answer; 2 and 3 wait in the queue
         m.snapshot_layers(LAYERS, 2)
         m.snapshot_layers(LAYERS, 3)
+        # Python's Ctrl-C handler, as in a terminal: a process started in the background without job control (a CI
+        # runner's) has SIGINT ignored, or blocked, and Python then installs no KeyboardInterrupt for it
+        self.addCleanup(signal.signal, signal.SIGINT, signal.signal(signal.SIGINT, signal.default_int_handler))
+        self.addCleanup(signal.pthread_sigmask, signal.SIG_SETMASK,
+                        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT}))
         timer = threading.Timer(1.5, os.kill, (os.getpid(), signal.SIGINT))
         timer.start()
         self.addCleanup(timer.cancel)
