@@ -85,8 +85,23 @@ public final class Detection {
       if (!induced()) {
         return falseAlarmStep().isEmpty();
       }
-      OptionalLong alert = firstAlertStep();
-      return alert.isPresent() && (dropStep.isEmpty() || alert.getAsLong() < dropStep.getAsLong());
+      OptionalLong alert = firstAlertFromOnset();
+      return criticalBeforeOnset().isEmpty() && alert.isPresent()
+          && (dropStep.isEmpty() || alert.getAsLong() < dropStep.getAsLong());
+    }
+
+    /**
+     * An induced collapse's first critical alert before its onset (a false alarm of the healthy phase, which makes the
+     * run a miss whatever follows), empty when there is none; always empty for a healthy run.
+     */
+    public OptionalLong criticalBeforeOnset() {
+      OptionalLong c = firstCriticalStep();
+      return induced() && c.isPresent() && c.getAsLong() < onsetStep.orElse(0) ? c : OptionalLong.empty();
+    }
+
+    /** The first alert at or after the onset (step 0 for a healthy run or a collapse from the start), or empty. */
+    public OptionalLong firstAlertFromOnset() {
+      return firstAlerts.stream().mapToLong(RunData.Alert::step).filter(s -> s >= onsetStep.orElse(0)).findFirst();
     }
 
     /**
@@ -134,6 +149,11 @@ public final class Detection {
                 + (alert.isEmpty() ? "not alerted" : "alerts from there on are right") + ")"
             : "no alarm";
       }
+      OptionalLong early = criticalBeforeOnset();
+      if (early.isPresent()) { // it read "alerted N steps before the drop", while the goal counts it a miss
+        return "false alarm at step " + early.getAsLong() + ", before the onset at " + onsetStep.orElse(0);
+      }
+      alert = firstAlertFromOnset(); // a warning of the healthy phase does not lead the collapse's drop
       if (alert.isEmpty()) {
         return "missed";
       }
@@ -506,7 +526,9 @@ public final class Detection {
       if (r.induced() && critical.isPresent()) {
         long delay = critical.getAsLong() - r.onsetStep().orElse(0);
         double snapshots = r.snapshotsBetween(r.onsetStep().orElse(0), critical.getAsLong());
-        afterOnset = delay + (Double.isFinite(snapshots) && r.snapshotIntervals().stream().allMatch(i -> i.every() > 0)
+        // before the onset: a false alarm of the healthy phase (it read "-200 (0.0 snapshots)")
+        afterOnset = delay + (delay < 0 ? " (before the onset)" : Double.isFinite(snapshots)
+            && r.snapshotIntervals().stream().allMatch(i -> i.every() > 0)
             ? String.format(Locale.ROOT, " (%.1f snapshots)", snapshots) : "");
         beforeDrop = r.dropStep().isPresent() ? String.valueOf(r.dropStep().getAsLong() - critical.getAsLong())
             : "no drop";
@@ -541,8 +563,8 @@ public final class Detection {
           + " false alarm: %d of %d%n", set, set.equals("tuning") ? datasetNames(tuningDatasets) + ", seeds "
               + new TreeSet<>(tuningSeeds) : "every other run", GOAL_SNAPSHOTS, ind.stream().filter(r -> r.meetsGoal(GOAL_SNAPSHOTS))
               .count(), ind.size(), ind.stream().filter(r -> r.firstCriticalStep().isPresent()).count(),
-          ind.stream().filter(r -> r.firstCriticalStep().isPresent() && (r.dropStep().isEmpty()
-              || r.firstCriticalStep().getAsLong() < r.dropStep().getAsLong())).count(),
+          ind.stream().filter(r -> r.firstCriticalStep().isPresent() && r.criticalBeforeOnset().isEmpty()
+              && (r.dropStep().isEmpty() || r.firstCriticalStep().getAsLong() < r.dropStep().getAsLong())).count(),
           ok.stream().filter(r -> !r.meetsGoal(GOAL_SNAPSHOTS)).count(), ok.size()));
     }
     if (!skipped.isEmpty()) {

@@ -156,6 +156,33 @@ class DetectionTest {
         + " of the onset and before the kNN drop: 0 of 0"), both);
   }
 
+  /**
+   * A critical alert before a mid-run onset is a false alarm of the healthy phase: the goal counts the run a miss, and
+   * its row and the counts said "-200 (0.0 snapshots)" and "alerted 300 steps before the drop" (1 of 1 before it).
+   */
+  @Test
+  void aCriticalAlertBeforeTheOnsetIsAFalseAlarmInTheRowAndEveryCount() throws Exception {
+    Path before = run("before", "simsiam", "{\"stop_gradient\":false,\"ablate_from\":300,\"snapshot_every\":100}",
+        new double[] {0.85, 0.88, 0.90, 0.90, 0.70}, "dim_collapse", 100, "std_collapse", 300);
+    Detection.Row r = Detection.of(RunData.read(before), "repr", 0.05);
+    assertEquals(OptionalLong.of(100), r.criticalBeforeOnset());
+    assertFalse(r.leadsOrSilent());
+    assertEquals("false alarm at step 100, before the onset at 300", r.verdict());
+    String table = Detection.markdown(List.of(r), "repr", 0.05);
+    assertTrue(table.contains("| dim_collapse@100 critical, std_collapse@300 critical | 100 | -200 (before the onset)"
+        + " | 300 | false alarm at step 100, before the onset at 300 |"), table);
+    assertTrue(table.contains("alerted before their accuracy drop: 0 of 1 (alerted at all: 1)"), table);
+    assertTrue(table.contains("before the kNN drop: 0 of 1 (critical at all: 1, before the drop: 0)"), table);
+    // a warning before the onset does not lead the collapse: the critical alert on the drop's snapshot is late
+    Path warned = run("warned", "simsiam", "{\"stop_gradient\":false,\"ablate_from\":300,\"snapshot_every\":100}",
+        new double[] {0.85, 0.88, 0.90, 0.90, 0.70}, "dim_collapse", 400);
+    Files.writeString(warned.resolve("events.jsonl"), "{\"type\":\"alert_firing\",\"rule\":\"region_drop\","
+        + "\"severity\":\"warning\",\"step\":200,\"message\":\"m\"}\n" + Files.readString(warned.resolve("events.jsonl")));
+    Detection.Row w = Detection.of(RunData.read(warned), "repr", 0.05);
+    assertEquals("alerted on the drop's snapshot", w.verdict());
+    assertFalse(w.leadsOrSilent());
+  }
+
   @Test
   void dropFromTheOnsetIgnoresAccuracyLostBeforeIt() throws Exception {
     // the healthy phase loses 7 points by the onset snapshot (step 200); the collapse then takes 6 more by step 400
