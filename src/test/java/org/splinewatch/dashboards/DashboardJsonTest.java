@@ -48,8 +48,26 @@ class DashboardJsonTest {
   private static final Pattern MATCHER = Pattern.compile("([a-zA-Z_][a-zA-Z0-9_]*)\\s*(?:=~|!~|!=|=)");
   private static final Pattern GROUPING = Pattern.compile(
       "\\b(?:by|without|on|ignoring|group_left|group_right)\\s*\\(([^)]*)\\)");
+  // the selector's matchers may hold commas: "[^,)]*" skipped label_values(x{a="1",b="2"}, label) unchecked
   private static final Pattern LABEL_VALUES = Pattern.compile("label_values\\(\\s*(splinewatch_[a-z0-9_]+)"
-      + "[^,)]*,\\s*([a-zA-Z_][a-zA-Z0-9_]*)\\s*\\)");
+      + "\\s*(?:\\{[^}]*})?\\s*,\\s*([a-zA-Z_][a-zA-Z0-9_]*)\\s*\\)");
+  /** An aggregation written before its argument: {@code max by (run) (...)}. */
+  private static final Pattern AGGREGATION_BY = Pattern.compile("\\b([a-z_]+)\\s+by\\s*\\(([^)]*)\\)\\s*\\(");
+  /** A series that is no catalogued family: a recording rule, Micrometer's JVM and process families, ALERTS, up. */
+  private static final Pattern UNCATALOGUED = Pattern.compile("\\bsplinewatch:|\\b(?:jvm|process|system)_|\\bALERTS"
+      + "|\\bup\\b");
+
+  /** The end of the parenthesised argument that opens at {@code open}: the index of its closing parenthesis. */
+  private static int closing(String expr, int open) {
+    int depth = 0;
+    for (int i = open; i < expr.length(); i++) {
+      depth += expr.charAt(i) == '(' ? 1 : expr.charAt(i) == ')' ? -1 : 0;
+      if (depth == 0) {
+        return i;
+      }
+    }
+    return expr.length();
+  }
 
   /** The catalogued family a queried series belongs to (itself, or a summary's {@code _count}...), or null. */
   static MetricFamily family(String series) {
@@ -67,7 +85,8 @@ class DashboardJsonTest {
   /**
    * What is wrong with one PromQL expression against the catalogue: a series no family declares, a recording rule
    * not in {@link #RECORDING_RULES}, a label a selector or {@code label_values} uses that its family does not
-   * declare, a label in {@code by}/{@code on}/... that no family declares.
+   * declare, a label in {@code by}/{@code on}/... that no family declares, and a label {@code max by (...) (...)}
+   * keeps that none of the aggregated families declares.
    */
   static List<String> catalogueProblems(String expr) {
     List<String> out = new ArrayList<>();
@@ -104,6 +123,32 @@ class DashboardJsonTest {
       for (String label : g.group(1).split(",")) {
         if (!label.isBlank() && !ALL_LABELS.contains(label.strip())) {
           out.add("groups by " + label.strip() + ", a label no family declares");
+        }
+      }
+    }
+    // sum by (x) (...) over catalogued families only: x must be a label of one of them (any family's let a label of
+    // another family through, whose group is one empty-labelled series)
+    Matcher a = AGGREGATION_BY.matcher(expr);
+    while (a.find()) {
+      String argument = expr.substring(a.end() - 1, closing(expr, a.end() - 1));
+      Set<String> labels = new java.util.TreeSet<>(TARGET_LABELS);
+      Set<String> families = Dashboards.metrics(argument);
+      if (families.isEmpty() || UNCATALOGUED.matcher(argument).find()) {
+        continue;
+      }
+      for (String m : families) {
+        MetricFamily f = family(m);
+        if (f == null) {
+          labels = null; // reported above as unknown
+          break;
+        }
+        labels.addAll(f.allowedLabels());
+      }
+      for (String label : labels == null ? new String[0] : a.group(2).split(",")) {
+        if (!label.isBlank() && ALL_LABELS.contains(label.strip()) && !labels.contains(label.strip())) {
+          Object declared = families.size() == 1 ? family(families.iterator().next()).allowedLabels() : labels;
+          out.add(a.group(1) + " by (" + a.group(2).strip() + ") over " + String.join(", ", families) + ": "
+              + label.strip() + " is a label of none of them (declared: " + declared + ")");
         }
       }
     }
@@ -180,6 +225,13 @@ class DashboardJsonTest {
         catalogueProblems("splinewatch_no_such"));
     assertEquals(1, catalogueProblems("splinewatch_regions{rule=\"x\"}").size());
     assertEquals(1, catalogueProblems("max by (colour) (splinewatch_regions)").size());
+    // a label another family declares is still not one of the aggregated family's: the group is empty
+    assertEquals(List.of("max by (run, plane) over splinewatch_knn_accuracy_ratio: plane is a label of none of them"
+        + " (declared: " + MetricFamily.KNN_ACCURACY_RATIO.allowedLabels() + ")"),
+        catalogueProblems("max by (run, plane) (last_over_time(splinewatch_knn_accuracy_ratio{layer=\"repr\"}[1h]))"));
+    // label_values of a selector with several matchers (the comparison dashboard's run variable)
+    assertEquals(List.of("label_values of splinewatch_training_step asks for undeclared label layer"),
+        catalogueProblems("label_values(splinewatch_training_step{method=~\"$method\",dataset=~\"$dataset\"}, layer)"));
     assertEquals(List.of(), catalogueProblems("sum by (run) (rate(splinewatch_analysis_seconds_sum{analyzer=\"x\"}"
         + "[1m])) and on (instance) splinewatch_run_info{git_commit!=\"\"}"));
   }

@@ -176,8 +176,9 @@ class DetectionTest {
     // a warning before the onset does not lead the collapse: the critical alert on the drop's snapshot is late
     Path warned = run("warned", "simsiam", "{\"stop_gradient\":false,\"ablate_from\":300,\"snapshot_every\":100}",
         new double[] {0.85, 0.88, 0.90, 0.90, 0.70}, "dim_collapse", 400);
-    Files.writeString(warned.resolve("events.jsonl"), "{\"type\":\"alert_firing\",\"rule\":\"region_drop\","
-        + "\"severity\":\"warning\",\"step\":200,\"message\":\"m\"}\n" + Files.readString(warned.resolve("events.jsonl")));
+    Path events = warned.resolve("events.jsonl");
+    Files.writeString(events, "{\"type\":\"alert_firing\",\"rule\":\"region_drop\",\"severity\":\"warning\","
+        + "\"step\":200,\"message\":\"m\"}\n" + Files.readString(events));
     Detection.Row w = Detection.of(RunData.read(warned), "repr", 0.05);
     assertEquals("alerted on the drop's snapshot", w.verdict());
     assertFalse(w.leadsOrSilent());
