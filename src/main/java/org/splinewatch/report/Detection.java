@@ -291,9 +291,11 @@ public final class Detection {
     Object settings = run.config().get("settings");
     String ablation = ablation(method, settings);
     JsonNode set = json(settings);
-    // the collapse starts at --ablate-from (0: an ablation from the start); healthy runs have no onset
+    // the collapse starts at --ablate-from (0: an ablation from the start), or for an HTTP run of the PyTorch example
+    // at its --collapse-at; healthy runs have no onset
     OptionalLong onset = ablation.isEmpty() ? OptionalLong.empty()
-        : OptionalLong.of(set == null ? 0 : set.path("ablate_from").asLong(0));
+        : OptionalLong.of(set == null ? 0 : set.has("ablate_from") ? set.path("ablate_from").asLong(0)
+            : set.path("collapse_at").asLong(0));
     long every = set == null ? 0 : set.path("snapshot_every").asLong(0);
     OptionalLong dropStep = OptionalLong.empty();
     double best = Double.NEGATIVE_INFINITY;
@@ -442,6 +444,10 @@ public final class Detection {
     JsonNode vicreg = s.path("vicreg_coefficients");
     if (method.equals("vicreg") && vicreg.size() == 3 && vicreg.get(1).asDouble() == 0) {
       parts.add("variance coefficient 0");
+    }
+    // the PyTorch example's --collapse-at S (an HTTP run): every unit of the representation switched off at step S
+    if (s.path("collapse_at").asLong(0) > 0) {
+      parts.add("representation switched off");
     }
     // other ablation options the trainer recorded (--ema-tau, the other VICReg coefficients, a nonzero variance one)
     for (JsonNode o : s.path("ablations")) {

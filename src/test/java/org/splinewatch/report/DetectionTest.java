@@ -184,6 +184,25 @@ class DetectionTest {
     assertFalse(w.leadsOrSilent());
   }
 
+  /**
+   * An HTTP run of the PyTorch example with {@code --collapse-at S} (every unit of the representation switched off at
+   * step S, recorded as {@code settings.collapse_at}) is an induced collapse from step S: it read as a healthy run,
+   * its dead_representation alert as a false alarm.
+   */
+  @Test
+  void anHttpRunsInjectedCollapseIsAnInducedCollapseFromItsStep() throws Exception {
+    Path injected = run("torch", "supervised", "{\"stop_gradient\":true,\"predictor\":true,\"snapshot_every\":100,"
+        + "\"collapse_at\":200}", new double[] {0.84, 0.90, 0.91, 0.20}, "dead_representation", 300);
+    Detection.Row r = Detection.of(RunData.read(injected), "repr", 0.05);
+    assertEquals("representation switched off", r.ablation());
+    assertEquals(OptionalLong.of(200), r.onsetStep());
+    assertEquals("alerted on the drop's snapshot", r.verdict());
+    // collapse_at 0 (the example's default): no collapse injected, a healthy run
+    Path healthy = run("torch-ok", "supervised", "{\"stop_gradient\":true,\"snapshot_every\":100,\"collapse_at\":0}",
+        new double[] {0.84, 0.90, 0.91});
+    assertEquals("", Detection.of(RunData.read(healthy), "repr", 0.05).ablation());
+  }
+
   @Test
   void dropFromTheOnsetIgnoresAccuracyLostBeforeIt() throws Exception {
     // the healthy phase loses 7 points by the onset snapshot (step 200); the collapse then takes 6 more by step 400
