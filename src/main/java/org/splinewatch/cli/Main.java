@@ -54,7 +54,7 @@ public final class Main {
     cl.setParameterExceptionHandler((ex, ignoredArgs) -> {
       CommandLine failed = ex.getCommandLine();
       failed.getErr().println("error: " + unknownSubcommand(ex).or(() -> strayArgument(ex))
-          .or(() -> unknownOptionBeforeMissing(ex)).orElse(oneLine(ex)));
+          .or(() -> unknownOptionBeforeMissing(ex)).or(() -> notANumber(ex)).orElse(oneLine(ex)));
       failed.getErr().println(helpHint(failed.getCommandSpec()));
       return 2;
     });
@@ -130,6 +130,30 @@ public final class Main {
     return java.util.Optional.of(quoted("unknown option", options) + " (and " + m.getMissing().stream()
         .map(a -> a instanceof CommandLine.Model.OptionSpec o ? o.longestName() : a.paramLabel())
         .collect(java.util.stream.Collectors.joining(", ")) + " is missing)");
+  }
+
+  /** picocli's refusal of a value that does not convert to an option's number type. */
+  private static final java.util.regex.Pattern NOT_A_NUMBER = java.util.regex.Pattern.compile(
+      "Invalid value for (?:option|positional parameter) '([^']+)'(?: \\([^)]*\\))?: '(.*)' is not an? (int|long|short"
+      + "|byte|double|float)");
+
+  /**
+   * A value that is no number ({@code --drop abc}, {@code --tuning-seeds 42,x}): picocli said "'abc' is not a double",
+   * a Java type, and nothing of what a number looks like; this line names the option, the value and an example.
+   */
+  static java.util.Optional<String> notANumber(CommandLine.ParameterException ex) {
+    java.util.regex.Matcher m = NOT_A_NUMBER.matcher(String.valueOf(ex.getMessage()));
+    if (!m.matches()) {
+      return java.util.Optional.empty();
+    }
+    boolean whole = !m.group(3).equals("double") && !m.group(3).equals("float");
+    boolean list = ex.getArgSpec() != null && !ex.getArgSpec().splitRegex().isEmpty();
+    String expected = list ? (whole ? "whole numbers separated by single commas, such as 42,7"
+        : "numbers separated by single commas, such as 0.5,1e-3")
+        : whole ? "a whole number, such as 42" : "a number, such as 0.05 or 1e-3";
+    return java.util.Optional.of(m.group(1) + (m.group(2).isEmpty() ? " has an empty " + (list ? "item" : "value")
+        : (list ? " item '" : " '") + m.group(2) + "' is not a " + (whole ? "whole number" : "number"))
+        + "; expected " + expected);
   }
 
   /** The arguments picocli matched to nothing: those that look like options, or the others. */

@@ -45,14 +45,34 @@ class ArgumentChecksTest {
       assertTrue(m.contains(name + " '" + value + "' has an empty item; expected values separated by single commas,"
           + " none at either end"), m);
     }
-    // a doubled comma in a list of numbers is picocli's own refusal
-    assertTrue(refused("--hidden", "64,,128").contains("'--hidden' (<hidden>): '' is not an int"));
+    // a doubled comma in a list of numbers fails picocli's conversion first (it said "'' is not an int")
+    assertEquals("error: --hidden has an empty item; expected whole numbers separated by single commas, such as 42,7",
+        refused("--hidden", "64,,128"));
     // --help still prints the options
     assertTrue(CliTest.run(0, "train", "--hidden", "64,", "--help").contains("--hidden"));
     // a subcommand's list option too
     String experiment = CliTest.run(2, "monitor", "experiment", tmp.resolve("x").toString(), "--seeds", "42,");
     assertTrue(experiment.startsWith("error: --seeds '42,' has an empty item"), experiment);
     assertFalse(Files.exists(tmp.resolve("x")), experiment);
+  }
+
+  /** A value that is no number names the option, the value and what a number looks like, not a Java type. */
+  @Test
+  void aValueThatIsNoNumberIsNamedWithAnExample() {
+    // it said "Invalid value for option '--max-steps': 'abc' is not a long" (a Java type, no example)
+    assertEquals("error: --max-steps 'abc' is not a whole number; expected a whole number, such as 42",
+        refused("--max-steps", "abc"));
+    assertEquals("error: --learning-rate '1e-3x' is not a number; expected a number, such as 0.05 or 1e-3",
+        refused("--learning-rate", "1e-3x"));
+    assertEquals("error: --hidden item 'x' is not a whole number; expected whole numbers separated by single commas,"
+        + " such as 42,7", refused("--hidden", "64,x"));
+    assertEquals("error: --max-steps has an empty value; expected a whole number, such as 42", refused("--max-steps="));
+    // ./monitor detection's options alike
+    String seeds = CliTest.run(2, "monitor", "detection", "--tuning-seeds", "42,a", tmp.toString());
+    assertTrue(seeds.startsWith("error: --tuning-seeds item 'a' is not a whole number; expected whole numbers"
+        + " separated by single commas, such as 42,7\n"), seeds);
+    String drop = CliTest.run(2, "monitor", "detection", "--drop", "five", tmp.toString());
+    assertTrue(drop.startsWith("error: --drop 'five' is not a number; expected a number, such as 0.05 or 1e-3\n"), drop);
   }
 
   @Test
