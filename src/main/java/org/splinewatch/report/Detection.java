@@ -233,7 +233,7 @@ public final class Detection {
 
     /** Whether it was skipped for holding no metrics.jsonl: no run directory, rather than a run with unusable data. */
     public boolean noRunDirectory() {
-      return NO_METRICS.equals(reason);
+      return reason.startsWith(NO_METRICS);
     }
 
     /** The line that names it: {@code skipped DIR: REASON}. */
@@ -256,7 +256,10 @@ public final class Detection {
    */
   public static Loaded load(Path dir) {
     if (Files.isDirectory(dir) && !Files.isRegularFile(dir.resolve("metrics.jsonl"))) {
-      return new Loaded(null, new Skipped(dir, Skipped.NO_METRICS));
+      Path below = RunData.runsBelow(dir); // "." where ./runs was meant: name the directory of runs in it
+      int runs = below == null ? 0 : RunData.runsIn(below).size();
+      return new Loaded(null, new Skipped(dir, Skipped.NO_METRICS + (below == null ? "" : ", but " + below + " in it is"
+          + " a directory of " + runs + (runs == 1 ? " run" : " runs") + " (name it)")));
     }
     RunData run = RunData.read(dir);
     List<String> why = new ArrayList<>(run.problems());

@@ -241,6 +241,13 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
             + ", not a run directory; expected run directories such as " + inside.get(0) + " (" + dir.resolve("*")
             + " for all of them)");
       }
+      Path below = runsBelow(dir);
+      if (below != null) { // e.g. the project directory, which holds runs/: the user meant the runs in that
+        List<Path> runs = runsIn(below);
+        throw new ReportException(dir + ": not a run directory (no metrics.jsonl), but " + below + " in it is a"
+            + " directory of " + runs.size() + (runs.size() == 1 ? " run" : " runs") + "; expected run directories such"
+            + " as " + runs.get(0) + " (" + below.resolve("*") + " for all of them)");
+      }
       throw new ReportException(dir + ": not a run directory (no metrics.jsonl); expected the output of ./trainer");
     }
   }
@@ -262,6 +269,18 @@ public record RunData(Path dir, String runId, Map<String, Object> config, Map<St
           && RUN_FILES.stream().anyMatch(f -> Files.isRegularFile(d.resolve(f)))).sorted().toList();
     } catch (java.io.IOException e) {
       return List.of(); // unreadable: judged as a run directory, whose reading then says why
+    }
+  }
+
+  /**
+   * The first subdirectory of {@code dir} (by name) that is a directory of runs ({@link #runsIn}), or null: {@code .}
+   * named where {@code ./runs} was meant.
+   */
+  public static Path runsBelow(Path dir) {
+    try (java.util.stream.Stream<Path> list = Files.list(dir)) {
+      return list.filter(Files::isDirectory).sorted().filter(d -> !runsIn(d).isEmpty()).findFirst().orElse(null);
+    } catch (java.io.IOException | RuntimeException e) {
+      return null; // unreadable: no hint
     }
   }
 

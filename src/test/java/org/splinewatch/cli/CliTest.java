@@ -607,6 +607,14 @@ class CliTest {
     String r = run(2, "monitor", "report", runs.toString());
     assertEquals("error: " + runs + ": is a directory of 2 runs, not a run directory; expected run directories such as "
         + crashed + " (" + runs.resolve("*") + " for all of them)" + REPORT_HELP, r.strip());
+    // the directory above it (the project directory, whose runs/ was meant): it said only "no metrics.jsonl"
+    String above = run(2, "monitor", "detection", tmp.toString());
+    assertTrue(above.startsWith("error: no run to count: 1 of 1 run directory skipped (" + tmp + ": no metrics.jsonl,"
+        + " but " + runs + " in it is a directory of 2 runs (name it)); expected"), above);
+    String reportAbove = run(2, "monitor", "report", tmp.toString());
+    assertEquals("error: " + tmp + ": not a run directory (no metrics.jsonl), but " + runs + " in it is a directory of"
+        + " 2 runs; expected run directories such as " + crashed + " (" + runs.resolve("*") + " for all of them)"
+        + REPORT_HELP, reportAbove.strip());
   }
 
   @Test
