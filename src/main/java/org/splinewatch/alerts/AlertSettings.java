@@ -70,11 +70,21 @@ public record AlertSettings(String earlyStop, List<String> stopOn, StdCollapse.S
 
   /** Rejects counts below 1, a negative warm-up, and threshold pairs out of range or in the wrong order. */
   private void check() {
-    if (std.counts().fire() < 1 || std.counts().clear() < 1 || regions.window() < 1 || dead.counts().fire() < 1
-        || dim.counts().fire() < 1 || dim.suddenWindow() < 1 || batch.counts().fire() < 1
-        || batch.counts().clear() < 1 || batch.window() < 1) {
-      throw new IllegalArgumentException("splinewatch.alerts: n-fire, n-clear, dead-rows-n-fire, rankme-n-fire,"
-          + " rankme-sudden-window, region-window, batch-n-fire, batch-n-clear and batch-window must be at least 1");
+    java.util.Map<String, Long> counts = new java.util.LinkedHashMap<>();
+    counts.put("n-fire", (long) std.counts().fire());
+    counts.put("n-clear", (long) std.counts().clear());
+    counts.put("dead-rows-n-fire", (long) dead.counts().fire());
+    counts.put("rankme-n-fire", (long) dim.counts().fire());
+    counts.put("rankme-sudden-window", (long) dim.suddenWindow());
+    counts.put("region-window", (long) regions.window());
+    counts.put("batch-n-fire", (long) batch.counts().fire());
+    counts.put("batch-n-clear", (long) batch.counts().clear());
+    counts.put("batch-window", (long) batch.window());
+    counts.values().removeIf(v -> v >= 1);
+    if (!counts.isEmpty()) { // it listed all nine, not which one was given below 1
+      List<String> bad = counts.entrySet().stream().map(e -> e.getKey() + " " + e.getValue()).toList();
+      throw new IllegalArgumentException("splinewatch.alerts." + String.join(", ", bad) + (bad.size() == 1
+          ? " is below 1; expected a count of at least 1" : " are below 1; expected counts of at least 1"));
     }
     if (std.warmupSteps() < 0 || batch.warmupSteps() < 0) {
       throw new IllegalArgumentException("splinewatch.alerts.warmup-steps and batch-warmup-steps must be at least 0,"
