@@ -394,7 +394,8 @@ public final class EmbeddedRun {
     Duration wait = http.scrapes().waitFor(max);
     String rule = stopped.getId().getTag("rule");
     out.println("  waiting up to " + seconds(wait) + " for one more scrape of /metrics (scraped "
-        + http.scrapes().interval().map(i -> "every " + seconds(i)).orElse("once") + " during the run), so that Prometheus sees splinewatch_run_stopped_early{rule=\"" + rule
+        + http.scrapes().interval().map(i -> "every " + seconds(i)).orElse("once")
+        + " during the run), so that Prometheus sees splinewatch_run_stopped_early{rule=\"" + rule
         + "\"} and Alertmanager hears of the stop (splinewatch.metrics.stopped-scrape-wait; Ctrl-C ends the wait)");
     signals.waitingForScrape();
     try {
