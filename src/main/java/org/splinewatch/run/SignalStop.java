@@ -59,7 +59,21 @@ public final class SignalStop implements AutoCloseable {
     started = true;
     SignalStop stop = new SignalStop(out);
     stop.previous.putAll(handleEach(name -> s -> stop.handle(name, grace)));
+    stop.previous.forEach((signal, was) -> {
+      if (signal.getName().equals("INT") && was == SignalHandler.SIG_IGN) {
+        out.println(ignoredInterrupt(ProcessHandle.current().pid()));
+      }
+    });
     return stop;
+  }
+
+  /**
+   * The note of a run whose SIGINT is ignored (it keeps it so: the JVM installs no handler for an ignored signal):
+   * Ctrl-C does nothing, where the user expects it to end the run, as in a script's background job.
+   */
+  static String ignoredInterrupt(long pid) {
+    return "note: Ctrl-C (SIGINT) is ignored in this process, as a program started in the background without job"
+        + " control inherits it; end the run with kill -TERM " + pid + " (after its current step, as Ctrl-C would)";
   }
 
   /**

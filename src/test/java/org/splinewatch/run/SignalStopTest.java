@@ -68,4 +68,27 @@ class SignalStopTest {
       Signal.handle(hup, original);
     }
   }
+
+  @Test
+  void aRunWhoseCtrlCIsIgnoredSaysHowToEndIt(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+      throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue(org.splinewatch.TestTools.installed("perl"), "perl not installed");
+    // a JVM started with SIGINT ignored (perl's IGNORE is inherited through exec, as a background job's is)
+    java.nio.file.Path source = java.nio.file.Files.writeString(dir.resolve("Start.java"),
+        "public class Start { public static void main(String[] a) { org.splinewatch.run.SignalStop.installBeforeStart("
+        + "java.time.Duration.ofSeconds(1), System.out).close(); System.out.println(\"pid \" + ProcessHandle.current()"
+        + ".pid()); } }");
+    String jvm = ProcessHandle.current().info().command().orElse("java");
+    for (String sigint : new String[] {"IGNORE", "DEFAULT"}) {
+      Process p = new ProcessBuilder("perl", "-e", "$SIG{INT} = '" + sigint + "'; exec @ARGV or die", jvm, "-cp",
+          System.getProperty("java.class.path"), source.toString()).redirectErrorStream(true).start();
+      String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+      assertTrue(p.waitFor(60, TimeUnit.SECONDS), out);
+      java.util.regex.Matcher pid = java.util.regex.Pattern.compile("pid (\\d+)").matcher(out);
+      assertTrue(pid.find(), out);
+      // before, Ctrl-C did nothing, without a word
+      assertEquals(sigint.equals("IGNORE"), out.contains(SignalStop.ignoredInterrupt(Long.parseLong(pid.group(1)))),
+          sigint + ": " + out);
+    }
+  }
 }
