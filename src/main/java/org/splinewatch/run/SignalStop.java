@@ -59,17 +59,25 @@ public final class SignalStop implements AutoCloseable {
     started = true;
     SignalStop stop = new SignalStop(out);
     stop.previous.putAll(handleEach(name -> s -> stop.handle(name, grace)));
-    stop.previous.forEach((signal, was) -> {
-      if (signal.getName().equals("INT") && was == SignalHandler.SIG_IGN) {
-        out.println(ignoredInterrupt(ProcessHandle.current().pid()));
-      }
-    });
+    // at a terminal, where a user would press Ctrl-C (not in a CI runner's background process, which ignores it too)
+    if (stop.interruptIgnored() && System.console() != null) {
+      out.println(ignoredInterrupt(ProcessHandle.current().pid()));
+    }
     return stop;
   }
 
   /**
-   * The note of a run whose SIGINT is ignored (it keeps it so: the JVM installs no handler for an ignored signal):
-   * Ctrl-C does nothing, where the user expects it to end the run, as in a script's background job.
+   * Whether SIGINT is ignored in this process, so that Ctrl-C does nothing: the JVM keeps an ignored signal ignored and
+   * installs no handler for it (a program started in the background without job control inherits it ignored).
+   */
+  public boolean interruptIgnored() {
+    return previous.entrySet().stream()
+        .anyMatch(e -> e.getKey().getName().equals("INT") && e.getValue() == SignalHandler.SIG_IGN);
+  }
+
+  /**
+   * The note of a run at a terminal whose SIGINT is ignored ({@link #interruptIgnored}): Ctrl-C does nothing, where
+   * the user expects it to end the run, as in a script's background job.
    */
   static String ignoredInterrupt(long pid) {
     return "note: Ctrl-C (SIGINT) is ignored in this process, as a program started in the background without job"

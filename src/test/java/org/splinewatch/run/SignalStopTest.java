@@ -70,25 +70,33 @@ class SignalStopTest {
   }
 
   @Test
-  void aRunWhoseCtrlCIsIgnoredSaysHowToEndIt(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
-      throws Exception {
+  void aRunWhoseCtrlCIsIgnoredKnowsIt(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
     org.junit.jupiter.api.Assumptions.assumeTrue(org.splinewatch.TestTools.installed("perl"), "perl not installed");
-    // a JVM started with SIGINT ignored (perl's IGNORE is inherited through exec, as a background job's is)
+    // a JVM started with SIGINT ignored (perl's IGNORE is inherited through exec, as a background job's is) or not; at
+    // a terminal the run then prints SignalStop.ignoredInterrupt (these JVMs have none: tests run without one)
     java.nio.file.Path source = java.nio.file.Files.writeString(dir.resolve("Start.java"),
-        "public class Start { public static void main(String[] a) { org.splinewatch.run.SignalStop.installBeforeStart("
-        + "java.time.Duration.ofSeconds(1), System.out).close(); System.out.println(\"pid \" + ProcessHandle.current()"
-        + ".pid()); } }");
+        "public class Start { public static void main(String[] a) { var s = org.splinewatch.run.SignalStop"
+        + ".installBeforeStart(java.time.Duration.ofSeconds(1), System.out); System.out.println(\"ignored \""
+        + " + s.interruptIgnored()); s.close(); } }");
     String jvm = ProcessHandle.current().info().command().orElse("java");
     for (String sigint : new String[] {"IGNORE", "DEFAULT"}) {
       Process p = new ProcessBuilder("perl", "-e", "$SIG{INT} = '" + sigint + "'; exec @ARGV or die", jvm, "-cp",
           System.getProperty("java.class.path"), source.toString()).redirectErrorStream(true).start();
       String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
       assertTrue(p.waitFor(60, TimeUnit.SECONDS), out);
-      java.util.regex.Matcher pid = java.util.regex.Pattern.compile("pid (\\d+)").matcher(out);
-      assertTrue(pid.find(), out);
-      // before, Ctrl-C did nothing, without a word
-      assertEquals(sigint.equals("IGNORE"), out.contains(SignalStop.ignoredInterrupt(Long.parseLong(pid.group(1)))),
-          sigint + ": " + out);
+      // before, nothing knew: Ctrl-C did nothing, without a word
+      assertEquals("ignored " + sigint.equals("IGNORE"), out.strip(), sigint);
     }
+    // at a terminal (script(1) gives the JVM one) the run says so, with its pid; before, Ctrl-C did nothing silently
+    org.junit.jupiter.api.Assumptions.assumeTrue(org.splinewatch.TestTools.installed("script"), "script not installed");
+    String command = String.join(" ", "perl -e '$SIG{INT} = \"IGNORE\"; exec @ARGV or die'", jvm, "-cp",
+        System.getProperty("java.class.path"), source.toString());
+    Process p = new ProcessBuilder("script", "-qec", command, "/dev/null").redirectErrorStream(true)
+        .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+    String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    assertTrue(p.waitFor(60, TimeUnit.SECONDS), out);
+    java.util.regex.Matcher note = java.util.regex.Pattern.compile("kill -TERM (\\d+) ").matcher(out);
+    assertTrue(note.find(), out);
+    assertTrue(out.contains(SignalStop.ignoredInterrupt(Long.parseLong(note.group(1)))), out);
   }
 }
