@@ -205,8 +205,20 @@ public final class ConfigErrors {
    * {@code CONFIG_FORCE_} environment variable (not reference.conf's, nor the code's).
    */
   private static boolean setByUser(ConfigOrigin origin) {
-    return origin.filename() != null || "system properties".equals(origin.description())
-        || EnvOverrides.ORIGIN.equals(origin.description());
+    return origin.filename() != null || fromSystemProperty(origin) || fromEnvironment(origin);
+  }
+
+  private static boolean fromSystemProperty(ConfigOrigin origin) {
+    return "system properties".equals(origin.description());
+  }
+
+  private static boolean fromEnvironment(ConfigOrigin origin) {
+    return EnvOverrides.ORIGIN.equals(origin.description());
+  }
+
+  /** The {@code CONFIG_FORCE_} variable that sets {@code key}: the one in this environment, else its name. */
+  private static String environmentVariable(String key) {
+    return EnvOverrides.variableOf(key, System.getenv()).orElse(EnvOverrides.variable(key));
   }
 
   /**
@@ -250,12 +262,11 @@ public final class ConfigErrors {
     if (origin.filename() != null) {
       return where(origin) + ": " + key + " = " + concise(value);
     }
-    if ("system properties".equals(origin.description())) {
+    if (fromSystemProperty(origin)) {
       return "the system property -D" + key + "=" + plain + " (JAVA_OPTS)";
     }
-    if (EnvOverrides.ORIGIN.equals(origin.description())) {
-      return "the environment variable " + EnvOverrides.variableOf(key, System.getenv())
-          .orElse(EnvOverrides.variable(key)) + "=" + plain;
+    if (fromEnvironment(origin)) {
+      return "the environment variable " + environmentVariable(key) + "=" + plain;
     }
     return key + " = " + concise(value);
   }
@@ -377,12 +388,11 @@ public final class ConfigErrors {
    * {@link #where(ConfigOrigin)}.
    */
   private static String where(ConfigOrigin origin, String key) {
-    if ("system properties".equals(origin.description())) {
+    if (fromSystemProperty(origin)) {
       return "the system property -D" + key + " (JAVA_OPTS)";
     }
-    if (EnvOverrides.ORIGIN.equals(origin.description())) {
-      return "the environment variable " + EnvOverrides.variableOf(key, System.getenv())
-          .orElse(EnvOverrides.variable(key));
+    if (fromEnvironment(origin)) {
+      return "the environment variable " + environmentVariable(key);
     }
     return where(origin);
   }
