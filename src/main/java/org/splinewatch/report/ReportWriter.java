@@ -345,14 +345,6 @@ public final class ReportWriter {
     try {
       // no '<' in the script at all: neither "</script>" nor "<!--" from a run's text can end or alter it
       Map<String, Object> data = data(runs, true);
-      // each run's status line in the words above (status, statusClass), for a script to show, not word again
-      data.put("statuses", runs.stream().map(r -> {
-        Map<String, Object> line = new LinkedHashMap<>();
-        line.put("run", r.runId());
-        line.put("status", status(r));
-        line.put("class", statusClass(r));
-        return line;
-      }).toList());
       sb.append(JSON.writeValueAsString(data).replace("<", "\\u003c"));
     } catch (IOException e) {
       throw new UncheckedIOException(e);
