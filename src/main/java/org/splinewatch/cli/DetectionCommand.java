@@ -27,7 +27,8 @@ import picocli.CommandLine.Parameters;
  */
 @Command(name = "detection", mixinStandardHelpOptions = true,
     description = "Detection lead time of finished runs: each rule's first alert against the first kNN accuracy drop;"
-        + " ablation runs are induced collapses (onset: --ablate-from), the others healthy; lead time against the onset"
+        + " ablation runs are induced collapses (onset: --ablate-from), as are HTTP runs of the PyTorch example with"
+        + " --collapse-at S (onset: S), the others healthy; lead time against the onset"
         + " and against the kNN drop, and counts for the tuning and evaluation sets.")
 final class DetectionCommand implements Callable<Integer> {
   @Parameters(arity = "1..*", paramLabel = "RUN_DIR", description = "run directories (runs/<run-id>), or directories"

@@ -515,7 +515,8 @@ public final class Detection {
     StringBuilder sb = new StringBuilder();
     sb.append(String.format(Locale.ROOT, "kNN drop: first snapshot from the onset on where the kNN accuracy of %s is"
         + " %s below %s; onset: --ablate-from (0 for an"
-        + " ablation from the start); after onset: first critical alert − onset; before drop: kNN drop − first"
+        + " ablation from the start), or an HTTP run's --collapse-at S (the PyTorch example's injected collapse from"
+        + " step S); after onset: first critical alert − onset; before drop: kNN drop − first"
         + " critical alert (positive: the alert came first)%n%n", layer, points(drop),
         reference == DropReference.ONSET ? "its best from the onset snapshot on (--drop-reference onset: accuracy"
             + " lost before the onset is not counted; not the goal's definition)"

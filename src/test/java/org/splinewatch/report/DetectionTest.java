@@ -197,6 +197,12 @@ class DetectionTest {
     assertEquals("representation switched off", r.ablation());
     assertEquals(OptionalLong.of(200), r.onsetStep());
     assertEquals("alerted on the drop's snapshot", r.verdict());
+    // the table's first line and the command's help name both onsets (they named only --ablate-from)
+    String header = Detection.markdown(List.of(r), "repr", 0.05).lines().findFirst().orElseThrow();
+    assertTrue(header.contains("onset: --ablate-from (0 for an ablation from the start), or an HTTP run's"
+        + " --collapse-at S (the PyTorch example's injected collapse from step S);"), header);
+    String help = org.splinewatch.TestTools.cli(0, "monitor", "detection", "--help").replaceAll("\\s+", " ");
+    assertTrue(help.contains("HTTP runs of the PyTorch example with --collapse-at S (onset: S)"), help);
     // collapse_at 0 (the example's default): no collapse injected, a healthy run
     Path healthy = run("torch-ok", "supervised", "{\"stop_gradient\":true,\"snapshot_every\":100,\"collapse_at\":0}",
         new double[] {0.84, 0.90, 0.91});
