@@ -143,6 +143,16 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
   }
 
   /**
+   * The run's early-stop mode is now {@code alerts.earlyStop()} (an HTTP run taken over by a registration that asks
+   * for another): the alerts that stop it in process, the rules the control endpoint may stop it for, and
+   * {@code settings.early_stop} in its {@code config.json} follow it. {@code token} is the one {@link Registered}
+   * answered.
+   */
+  public record EarlyStopChanged(String runId, AlertSettings alerts, String token)
+      implements Command, CborSerializable {
+  }
+
+  /**
    * Samples for a run's metrics actor (its {@link MetricsGate}) with the run's publish token; a plain
    * {@link MetricsActor.Publish} sent to the gate from outside is refused. {@link PublishSigner} sends these.
    */
@@ -345,6 +355,37 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
           Run run = runs.get(m.runId());
           run.ended().set("finished training at step " + m.step());
           run.metrics().<Object>unsafeUpcast().tell(new MetricsGate.TrainingEnded(m.step())); // run_active 0
+          return this;
+        })
+        .onMessage(EarlyStopChanged.class, m -> {
+          if (!owner(m.runId(), m.token(), "EarlyStopChanged", "unknown")) {
+            return this;
+          }
+          if (m.alerts() == null || !AlertSettings.EARLY_STOP.contains(m.alerts().earlyStop())) {
+            rejections.reject("metrics", "bad_event", "unknown", "EarlyStopChanged for run '"
+                + Rejections.clip(m.runId(), 60) + "' without an early-stop mode");
+            return this;
+          }
+          Run run = runs.get(m.runId());
+          RegisterRun r = run.registration();
+          Map<String, Object> config = new LinkedHashMap<>(r.config());
+          if (config.get("settings") instanceof Map<?, ?> settings) {
+            Map<String, Object> changed = new LinkedHashMap<>();
+            settings.forEach((k, v) -> changed.put(String.valueOf(k), v));
+            changed.put("early_stop", m.alerts().earlyStop());
+            config.put("settings", changed);
+          }
+          RegisterRun now = new RegisterRun(r.runId(), r.labels(), config, r.classes(), m.alerts(), r.trainer(),
+              r.alertsTo(), r.replyTo(), r.stopToken(), r.publishToken(), r.resumeKey());
+          runs.put(m.runId(), new Run(run.dir(), run.metrics(), now, run.token(), run.ended(), run.lock(),
+              run.trainingStep()));
+          control.changeAlerts(m.runId(), m.alerts());
+          try {
+            RunLog.writeConfig(run.dir(), config);
+          } catch (UncheckedIOException e) { // the run goes on by its new mode; only its record of it is stale
+            getContext().getLog().error("run {}: its config.json could not be rewritten: {}", m.runId(),
+                e.getMessage());
+          }
           return this;
         })
         .onMessage(RunFinished.class, m -> {

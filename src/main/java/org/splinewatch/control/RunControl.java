@@ -49,9 +49,19 @@ public final class RunControl {
 
   /** As above, with the rule of the alert that stops the run ({@code splinewatch_run_stopped_early{rule}}). */
   public void registerForAlerts(String runId, AlertSettings alerts, Stopper stop, Supplier<String> ended) {
-    List<String> rules = alerts != null && !"warn".equals(alerts.earlyStop()) ? List.copyOf(alerts.stopOn())
-        : List.of();
-    runs.put(runId, new Entry(rules, stop, ended, new AtomicReference<>()));
+    runs.put(runId, new Entry(stopOn(alerts), stop, ended, new AtomicReference<>()));
+  }
+
+  /**
+   * The registered run's early-stop mode changed (an HTTP run taken over by a registration that asks for another):
+   * from now on the rules of {@code alerts} may stop it; a stop already asked stays asked.
+   */
+  public void changeAlerts(String runId, AlertSettings alerts) {
+    runs.computeIfPresent(runId, (id, e) -> new Entry(stopOn(alerts), e.stop(), e.ended(), e.stopReason()));
+  }
+
+  private static List<String> stopOn(AlertSettings alerts) {
+    return alerts != null && !"warn".equals(alerts.earlyStop()) ? List.copyOf(alerts.stopOn()) : List.of();
   }
 
   public void unregister(String runId) {

@@ -82,7 +82,15 @@ public final class IngestActor extends AbstractBehavior<IngestActor.Command> {
       implements Command {
   }
 
-  private record Ended(String runId) implements Command {
+  /** {@code run} stopped; it is run {@code runId}'s actor only while {@link #runs} holds it for that id. */
+  private record Ended(String runId, ActorRef<Object> run) implements Command {
+  }
+
+  /**
+   * The metrics node refused the registration of run {@code runId} ({@code run}, which answers what reaches it with
+   * that refusal until it is told {@link IngestedRun.Retire}): the run id is free from now on.
+   */
+  record Refused(String runId, ActorRef<Object> run) implements Command {
   }
 
   /**
@@ -156,14 +164,15 @@ public final class IngestActor extends AbstractBehavior<IngestActor.Command> {
           return forward(m.runId(), m.replyTo(), new IngestedRun.Finish(m.status(), m.reason(), m.step(), m.replyTo()));
         })
         .onMessage(Ended.class, m -> {
-          // a run that ended on its own (registration refused, idle timeout) is no longer live
-          runs.remove(m.runId());
-          owners.remove(m.runId());
-          c.active().remove(m.runId());
-          if (runs.isEmpty()) {
-            awaitingEnd.forEach(r -> r.tell(Done.getInstance()));
-            awaitingEnd.clear();
-          }
+          // a run that ended on its own (its end recorded, idle timeout) is no longer live
+          forget(m.runId(), m.run());
+          return this;
+        })
+        .onMessage(Refused.class, m -> {
+          forget(m.runId(), m.run());
+          // what was forwarded to it before is ahead of this in its mailbox: it answers that, then stops (a message
+          // that reached it after it stopped went to dead letters, its client unanswered until the route's timeout)
+          m.run().tell(IngestedRun.Retire.INSTANCE);
           return this;
         })
         .onMessage(FinishAll.class, m -> {
@@ -188,6 +197,20 @@ public final class IngestActor extends AbstractBehavior<IngestActor.Command> {
           return this;
         })
         .build();
+  }
+
+  /** Run {@code runId} is no longer live, if {@code run} is still its actor here (not a later registration's). */
+  private void forget(String runId, ActorRef<Object> run) {
+    if (!run.equals(runs.get(runId))) {
+      return;
+    }
+    runs.remove(runId);
+    owners.remove(runId);
+    c.active().remove(runId);
+    if (runs.isEmpty()) {
+      awaitingEnd.forEach(r -> r.tell(Done.getInstance()));
+      awaitingEnd.clear();
+    }
   }
 
   private Behavior<Command> forward(String runId, ActorRef<IngestedRun.Reply> replyTo, Object message) {
@@ -259,13 +282,11 @@ public final class IngestActor extends AbstractBehavior<IngestActor.Command> {
       m.replyTo().tell(IngestedRun.Reply.error(400, e.getMessage()));
       return this;
     }
-    String earlyStop = spec.earlyStop() != null ? spec.earlyStop() : c.ingest().earlyStop();
+    String earlyStop = earlyStop(spec);
     // the run's own early-stop mode decides what may stop it, through its answers and the control endpoint alike
     AlertSettings alerts = c.alerts().get(earlyStop);
     if (alerts == null) {
-      // named as it was set: the registration's field, else the monitor's setting (both checked before, as stop|warn)
-      m.replyTo().tell(IngestedRun.Reply.error(400, AlertSettings.unknownMode(spec.earlyStop() != null
-          ? "run registration: early_stop '" + earlyStop + "'" : "splinewatch.ingest.early-stop '" + earlyStop + "'")));
+      m.replyTo().tell(IngestedRun.Reply.error(400, unknownEarlyStop(spec)));
       return this;
     }
     List<String> analyzers = c.analyzers();
@@ -296,9 +317,9 @@ public final class IngestActor extends AbstractBehavior<IngestActor.Command> {
     ActorRef<Object> run = getContext().spawn(IngestedRun.create(new IngestedRun.Setup(info, labels,
         config, spec.classifier(), alerts, earlyStop, analyzers, c.cluster(), c.ingest(), c.node(), urls, m.replyTo(),
         c.finished(), c.registry(), key, resume,
-        lastStep, spec.warnings())), "http-run-" + id + "-"
+        lastStep, spec.warnings(), getContext().getSelf())), "http-run-" + id + "-"
         + System.nanoTime());
-    getContext().watchWith(run, new Ended(id));
+    getContext().watchWith(run, new Ended(id, run));
     runs.put(id, run);
     owners.put(id, new Owner(spec.resumeKey() != null ? spec.resumeKey() : key, Json.mapper().valueToTree(config)));
     c.finished().remove(id);
@@ -306,11 +327,25 @@ public final class IngestActor extends AbstractBehavior<IngestActor.Command> {
     return this;
   }
 
+  /** The registration's early-stop mode, else the monitor's {@code splinewatch.ingest.early-stop}. */
+  private String earlyStop(SnapshotFormat.RunSpec spec) {
+    return spec.earlyStop() != null ? spec.earlyStop() : c.ingest().earlyStop();
+  }
+
+  /** The refusal of an early-stop mode, named as it was set: the registration's field, else the monitor's setting. */
+  private String unknownEarlyStop(SnapshotFormat.RunSpec spec) {
+    // both were checked before, as stop|warn: this is a guard
+    return AlertSettings.unknownMode(spec.earlyStop() != null ? "run registration: early_stop '" + spec.earlyStop()
+        + "'" : "splinewatch.ingest.early-stop '" + c.ingest().earlyStop() + "'");
+  }
+
   /**
    * A registration with a resume key of run {@code spec.runId()}, which streams here: its owner (the holder of its
    * resume key, with its description) takes the run over from the stream it lost track of, and {@code run} answers
    * it as a resume. The same run goes on: snapshots of the old stream still in flight reach it as well, and each
-   * step is taken once (steps only go forward); nothing is registered twice. Another key is refused (409).
+   * step is taken once (steps only go forward); nothing is registered twice. Another key is refused (409). The run
+   * takes the registration's early-stop mode, as a resume from its directory does (a client restarted with {@code
+   * early_stop="warn"} to train on through a collapse).
    */
   private Behavior<Command> takeOver(Register m, ActorRef<Object> run, Owner owner) {
     SnapshotFormat.RunSpec spec = m.spec();
@@ -322,10 +357,16 @@ public final class IngestActor extends AbstractBehavior<IngestActor.Command> {
           + " it or choose another run id"));
       return this;
     }
+    String earlyStop = earlyStop(spec);
+    AlertSettings alerts = c.alerts().get(earlyStop);
+    if (alerts == null) {
+      m.replyTo().tell(IngestedRun.Reply.error(400, unknownEarlyStop(spec)));
+      return this;
+    }
     Map<String, Object> config;
     try {
-      // the run keeps its early-stop mode and analyzers: only what the client describes is compared
-      config = config(spec, runInfo(spec), "", c.analyzers());
+      // only what the client describes is compared: the early-stop mode and analyzers are the monitor's settings
+      config = config(spec, runInfo(spec), earlyStop, c.analyzers());
     } catch (IllegalArgumentException e) {
       m.replyTo().tell(IngestedRun.Reply.error(400, e.getMessage()));
       return this;
@@ -335,7 +376,7 @@ public final class IngestActor extends AbstractBehavior<IngestActor.Command> {
       m.replyTo().tell(IngestedRun.Reply.error(409, "run '" + id + "' streaming on this monitor " + other.get()));
       return this;
     }
-    run.tell(new IngestedRun.TakeOver(m.replyTo(), spec.warnings()));
+    run.tell(new IngestedRun.TakeOver(m.replyTo(), spec.warnings(), earlyStop, alerts));
     return this;
   }
 

@@ -79,9 +79,12 @@ public final class IngestedRun extends AbstractBehavior<Object> {
    * after the client's timeout, a client back after a network glitch): answered as a resume ({@code "resumed": true},
    * {@code last_step} the run's last step now), and the run goes on from there. A snapshot of the old stream still in
    * flight arrives here as well: taken if its step comes after the run's last, else refused (409) as a repeated step.
-   * {@code warnings}: the registration's own, said in the answer.
+   * {@code warnings}: the registration's own, said in the answer. {@code earlyStop} and {@code alerts}: the
+   * registration's early-stop mode and its alert settings, which the run takes from now on, as a resume of a run
+   * from its directory does.
    */
-  public record TakeOver(ActorRef<Reply> replyTo, List<String> warnings) implements Command {
+  public record TakeOver(ActorRef<Reply> replyTo, List<String> warnings, String earlyStop, AlertSettings alerts)
+      implements Command {
   }
 
   /** What a client may say of its run's end (a trainer's statuses). */
@@ -117,13 +120,19 @@ public final class IngestedRun extends AbstractBehavior<Object> {
    * What the run was told at registration. {@code resumeKey}: the run's key, answered to its client, which resumes
    * the run with it; {@code resumed}: this registration resumes the run in its directory, whose files record steps up
    * to {@code lastStep} (-1: none); {@code warnings}: its float64 arrays' values that
-   * float32 rounded to 0, one line per array, said in the registration's answer.
+   * float32 rounded to 0, one line per array, said in the registration's answer; {@code ingest}: the ingestion
+   * actor, told when the metrics node refused the registration.
    */
   public record Setup(RunInfo info, Map<String, String> labels, Map<String, Object> config, boolean classifier,
       AlertSettings alerts, String earlyStop, List<String> analyzers, ClusterSettings cluster, IngestSettings ingest,
       ActorRef<MetricsNode.Command> node, Map<String, Object> urls, ActorRef<Reply> registrationReply,
       FinishedRuns finished, MeterRegistry registry, String resumeKey, boolean resumed, long lastStep,
-      List<String> warnings) {
+      List<String> warnings, ActorRef<IngestActor.Command> ingestActor) {
+  }
+
+  /** The ingestion actor no longer forwards to this run, whose registration was refused: it stops. */
+  enum Retire implements Command {
+    INSTANCE
   }
 
   private final Setup s;
@@ -133,7 +142,13 @@ public final class IngestedRun extends AbstractBehavior<Object> {
   private ActorRef<MetricsActor.Command> metrics;
   private ActorRef<SnapshotPublisher.Command> publisher;
   private String stopReason;
-  private final TreeSet<String> firing = new TreeSet<>();
+  /** Whether {@link #stopReason} is an in-process alert's (early stop {@code stop}), not a stop asked from outside. */
+  private boolean stoppedByAlert;
+  /** The run's early-stop mode and alert settings: its registration's, then its latest takeover's. */
+  private String earlyStop;
+  private AlertSettings alerts;
+  /** The rules firing now, each with its alert's sentence. */
+  private final java.util.TreeMap<String, String> firing = new java.util.TreeMap<>();
   private long lastStep = -1;
   private long lastNanos;
   /** Whether {@link #lastNanos} is this segment's: steps per second are measured from its second snapshot on. */
@@ -170,6 +185,8 @@ public final class IngestedRun extends AbstractBehavior<Object> {
   private IngestedRun(ActorContext<Object> ctx, Setup s) {
     super(ctx);
     this.s = s;
+    this.earlyStop = s.earlyStop();
+    this.alerts = s.alerts();
     // stops and alerts reach this run only through a door that checks the run's stop token (as a trainer's do)
     String stopToken = TrainerDoor.secret();
     ActorRef<Object> door = ctx.spawn(TrainerDoor.create(ctx.getSelf(), stopToken, Rejections.unexported()),
@@ -275,9 +292,11 @@ public final class IngestedRun extends AbstractBehavior<Object> {
       String error = m.failure() != null ? "the metrics node did not answer the registration: " + m.failure()
           : m.reply().error();
       boolean duplicate = m.failure() == null && m.reply().runIdTaken();
-      s.registrationReply().tell(Reply.error(duplicate ? 409 : 500, error));
-      takeOvers.forEach(t -> t.replyTo().tell(Reply.error(duplicate ? 409 : 500, error)));
-      return Behaviors.stopped();
+      Reply refused = Reply.error(duplicate ? 409 : 500, error);
+      s.registrationReply().tell(refused);
+      takeOvers.forEach(t -> t.replyTo().tell(refused));
+      s.ingestActor().tell(new IngestActor.Refused(s.info().runId(), getContext().getSelf()));
+      return refused(refused);
     }
     metricsUrl = m.reply().metricsUrl();
     metrics = getContext().spawn(PublishSigner.create(m.reply().metrics(), publishToken, true), "signer");
@@ -303,13 +322,33 @@ public final class IngestedRun extends AbstractBehavior<Object> {
     return this;
   }
 
+  /**
+   * A run whose registration was refused: what the ingestion actor forwarded to it until it heard so (a takeover, a
+   * snapshot, a finish) gets the same refusal; {@link Retire} comes after all of it.
+   */
+  private Behavior<Object> refused(Reply refusal) {
+    return Behaviors.receive(Object.class)
+        .onMessage(Retire.class, r -> Behaviors.stopped())
+        .onMessage(TakeOver.class, t -> answer(t.replyTo(), refusal))
+        .onMessage(Snapshot.class, t -> answer(t.replyTo(), refusal))
+        .onMessage(NonFiniteWeights.class, t -> answer(t.replyTo(), refusal))
+        .onMessage(Finish.class, t -> answer(t.replyTo(), refusal))
+        .onAnyMessage(other -> Behaviors.same())
+        .build();
+  }
+
+  private static Behavior<Object> answer(ActorRef<Reply> replyTo, Reply reply) {
+    replyTo.tell(reply);
+    return Behaviors.same();
+  }
+
   /** The registration's answer (201): the run's URLs and limits, its resume key, and whether it was resumed. */
   private Reply registered(boolean resumed, List<String> warnings) {
     Map<String, Object> body = new LinkedHashMap<>();
     body.put("run", s.info().runId());
     body.putAll(s.urls());
     body.put("metrics", metricsUrl);
-    body.put("early_stop", s.earlyStop());
+    body.put("early_stop", earlyStop);
     // a client can tell a snapshot the monitor would refuse before sending it (one far over is refused unread: the
     // client would see only a reset connection)
     body.put("max_snapshot_bytes", s.ingest().maxSnapshotBytes());
@@ -337,10 +376,37 @@ public final class IngestedRun extends AbstractBehavior<Object> {
     }
     getContext().getLog().info("run {}: its client registered it again with its resume key while it streamed here;"
         + " it goes on after step {}", s.info().runId(), lastStep);
+    if (!m.earlyStop().equals(earlyStop)) {
+      changeEarlyStop(m.earlyStop(), m.alerts());
+    }
     lastActivity = System.nanoTime();
     timed = false; // steps per second are not measured across the gap
     m.replyTo().tell(registered(true, m.warnings()));
     return this;
+  }
+
+  /**
+   * The run goes on with early-stop mode {@code mode}, as a resumed {@code ./trainer} run takes its {@code
+   * --early-stop}: an in-process alert's stop no longer stands without {@code stop}; with it, a stop-on rule still
+   * firing stops the run at once. A stop asked through the control endpoint stands either way.
+   */
+  private void changeEarlyStop(String mode, AlertSettings now) {
+    getContext().getLog().info("run {}: early stop is {} from now on (it was {}), as its new registration asks",
+        s.info().runId(), mode, earlyStop);
+    earlyStop = mode;
+    alerts = now;
+    // the metrics node's in-process stops, the control endpoint's stop-on rules and config.json follow
+    s.node().tell(new MetricsNode.EarlyStopChanged(s.info().runId(), now, runToken));
+    if (stoppedByAlert && !"stop".equals(mode)) {
+      stopReason = null;
+      stoppedByAlert = false;
+    }
+    if (stopReason == null && "stop".equals(mode)) {
+      firing.entrySet().stream().filter(e -> now.stopOn().contains(e.getKey())).findFirst().ifPresent(e -> {
+        stopReason = "collapse alert " + e.getKey() + ": " + e.getValue();
+        stoppedByAlert = true;
+      });
+    }
   }
 
   private Behavior<Object> onSnapshot(Snapshot m) {
@@ -408,9 +474,11 @@ public final class IngestedRun extends AbstractBehavior<Object> {
     if (p.step() > lastStep) {
       metrics.tell(new MetricsActor.Publish(advance(p)));
     }
-    firing.add(Divergence.NAME);
-    if (stopReason == null && "stop".equals(s.earlyStop()) && s.alerts().stopOn().contains(Divergence.NAME)) {
-      stopReason = "collapse alert " + Divergence.NAME + ": " + Divergence.weights(p.step(), m.entry()).sentence();
+    String sentence = Divergence.weights(p.step(), m.entry()).sentence();
+    firing.putIfAbsent(Divergence.NAME, sentence);
+    if (stopReason == null && "stop".equals(earlyStop) && alerts.stopOn().contains(Divergence.NAME)) {
+      stopReason = "collapse alert " + Divergence.NAME + ": " + sentence;
+      stoppedByAlert = true;
     }
     Map<String, Object> body = new LinkedHashMap<>();
     body.put("error", m.message());
@@ -467,16 +535,17 @@ public final class IngestedRun extends AbstractBehavior<Object> {
     Map<String, Object> body = new LinkedHashMap<>();
     body.put("stop", stopReason != null);
     body.put("reason", stopReason);
-    body.put("alerts", List.copyOf(firing));
+    body.put("alerts", List.copyOf(firing.keySet()));
     body.put("step", Math.max(0, lastStep)); // 0 before any snapshot, as run_finished's steps
     return body;
   }
 
   private Behavior<Object> onAlert(Alert a) {
     if (a.firing()) {
-      firing.add(a.rule());
-      if (stopReason == null && "stop".equals(s.earlyStop()) && s.alerts().stopOn().contains(a.rule())) {
+      firing.put(a.rule(), a.sentence());
+      if (stopReason == null && "stop".equals(earlyStop) && alerts.stopOn().contains(a.rule())) {
         stopReason = "collapse alert " + a.rule() + ": " + a.sentence();
+        stoppedByAlert = true;
       }
     } else {
       firing.remove(a.rule());

@@ -460,6 +460,48 @@ class IngestHttpTest {
     assertEquals(config.get("started"), JSON.readTree(dir.resolve("config.json").toFile()).get("started"));
   }
 
+  /**
+   * A takeover's registration sets the run's early-stop mode, as a resume from its directory does: a client
+   * restarted with early_stop "warn" trains on through a collapse that stopped it, and one back with "stop" is
+   * stopped at once by the stop-on rule still firing. The run kept its first registration's mode: "warn" was
+   * answered "early_stop": "stop" and every snapshot "stop": true.
+   */
+  @Test
+  void aTakeOverSetsTheRunsEarlyStopMode() throws Exception {
+    String key = JSON.readTree(post("/api/v1/runs", TestNpz.run("es", 20, 8, 4, ", \"early_stop\": \"stop\""),
+        TOKEN).body()).get("resume_key").asText();
+    assertEquals(202, post("/api/v1/runs/es/snapshots", mlp(0, "1.5", false), TOKEN).statusCode());
+    HttpResponse<String> diverged = post("/api/v1/runs/es/snapshots", mlp(10, "\"NaN\"", true), TOKEN);
+    assertTrue(JSON.readTree(diverged.body()).get("stop").asBoolean(), diverged.body());
+    HttpResponse<String> warn = post("/api/v1/runs", TestNpz.run("es", 20, 8, 4, ", \"early_stop\": \"warn\","
+        + " \"resume_key\": \"" + key + "\""), TOKEN);
+    assertEquals(201, warn.statusCode(), warn.body());
+    assertEquals("warn", JSON.readTree(warn.body()).get("early_stop").asText(), warn.body());
+    JsonNode onThrough = JSON.readTree(post("/api/v1/runs/es/snapshots", mlp(20, "1.0", false), TOKEN).body());
+    assertEquals(false, onThrough.get("stop").asBoolean(), onThrough.toString());
+    assertTrue(onThrough.get("alerts").toString().contains("divergence"), onThrough.toString());
+    // the control endpoint and config.json follow
+    String alert = "{\"version\": \"4\", \"alerts\": [{\"status\": \"firing\", \"labels\": {\"alertname\":"
+        + " \"X\", \"severity\": \"critical\", \"rule\": \"std_collapse\", \"run\": \"es\"}}]}";
+    waitFor(() -> {
+      HttpResponse<String> r = post("/api/v1/alerts", alert.getBytes(), TOKEN);
+      return r.statusCode() + " " + r.body();
+    }, r -> r.startsWith("200 ") && r.contains("run 'es' does not stop on alerts (early-stop is warn)"));
+    Path config = tmp.resolve("es").resolve("config.json");
+    waitFor(() -> JSON.readTree(config.toFile()).get("settings").get("early_stop").asText(), "warn"::equals);
+    HttpResponse<String> stop = post("/api/v1/runs", TestNpz.run("es", 20, 8, 4, ", \"resume_key\": \"" + key
+        + "\""), TOKEN); // without early_stop: the monitor's splinewatch.ingest.early-stop, stop
+    assertEquals("stop", JSON.readTree(stop.body()).get("early_stop").asText(), stop.body());
+    JsonNode stopped = JSON.readTree(post("/api/v1/runs/es/snapshots", mlp(30, "1.0", false), TOKEN).body());
+    assertTrue(stopped.get("stop").asBoolean() && stopped.get("reason").asText().startsWith("collapse alert"
+        + " divergence: "), stopped.toString());
+    assertEquals(202, post("/api/v1/runs/es/finish", new byte[0], TOKEN).statusCode());
+    Path events = tmp.resolve("es").resolve("events.jsonl");
+    waitFor(() -> Files.isRegularFile(events) ? Files.readString(events) : "", e -> e.contains("run_finished"));
+    assertEquals("stop", JSON.readTree(config.toFile()).get("settings").get("early_stop").asText());
+    assertEquals(1, Files.readString(events).lines().filter(l -> l.contains("\"run_finished\"")).count());
+  }
+
   @Test
   void reservedRunIdsAreRefused() throws Exception {
     for (String id : List.of("prometheus-sd", "control-token")) {

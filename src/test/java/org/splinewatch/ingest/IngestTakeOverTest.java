@@ -1,0 +1,241 @@
+package org.splinewatch.ingest;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.typesafe.config.Config;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.annotations.JUnit5TestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.JUnit5TestKitBuilder;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestKitJUnit5Extension;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+import org.splinewatch.cli.TrainCommand;
+import org.splinewatch.cluster.ClusterSettings;
+import org.splinewatch.cluster.MetricsNode;
+import org.splinewatch.cluster.Rejections;
+import org.splinewatch.control.RunControl;
+import org.splinewatch.metrics.RetentionSettings;
+import org.splinewatch.snapshot.SnapshotFormat;
+
+/**
+ * Takeovers the HTTP test cannot time: a registration with the run's resume key that arrives while the metrics node
+ * still registers the run (a client's resume sent again after its timeout). The metrics node's registrations are
+ * held back by a gate until the test lets them through.
+ */
+@ExtendWith(TestKitJUnit5Extension.class)
+class IngestTakeOverTest {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final String KEY = "00112233445566778899aabbccddeeff";
+
+  @JUnit5TestKit
+  public ActorTestKit testKit = new JUnit5TestKitBuilder().build();
+
+  @TempDir
+  Path out;
+
+  /** Lets the held registrations through to the metrics node, or answers them with {@code error}. */
+  private record Release(String error) {
+  }
+
+  /** Forwards to {@code node}, holding each {@link MetricsNode.RegisterRun} (reported to {@code held}). */
+  private static Behavior<Object> gate(ActorRef<MetricsNode.Command> node, ActorRef<String> held) {
+    List<MetricsNode.RegisterRun> waiting = new ArrayList<>();
+    return Behaviors.receive((ctx, m) -> {
+      if (m instanceof MetricsNode.RegisterRun r) {
+        waiting.add(r);
+        held.tell(r.runId());
+      } else if (m instanceof Release release) {
+        for (MetricsNode.RegisterRun r : waiting) {
+          if (release.error() == null) {
+            node.tell(r);
+          } else {
+            r.replyTo().tell(new MetricsNode.Registered(r.runId(), null, "", release.error(), null, true));
+          }
+        }
+        waiting.clear();
+      } else {
+        node.tell((MetricsNode.Command) m);
+      }
+      return Behaviors.same();
+    });
+  }
+
+  private record Monitor(ActorRef<IngestActor.Command> ingest, ActorRef<Object> gate, TestProbe<String> held,
+      RunControl control) {
+  }
+
+  private Monitor monitor() {
+    Config config = TrainCommand.load(Map.of("splinewatch.analysis.enabled", List.of("embedding")), null);
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    RunControl control = new RunControl();
+    ActorRef<MetricsNode.Command> node = testKit.spawn(MetricsNode.create(registry, out, control, "",
+        new Rejections(registry), 64, null, RetentionSettings.KEEP_ALL));
+    TestProbe<String> held = testKit.createTestProbe();
+    ActorRef<Object> gate = testKit.spawn(gate(node, held.ref()));
+    IngestActor.Context c = new IngestActor.Context(IngestActor.Context.alertsByMode(config), List.of("embedding"),
+        IngestSettings.fromConfig(config), ClusterSettings.fromConfig(config), gate.narrow(), out, "http://monitor",
+        new ConcurrentHashMap<>(), new FinishedRuns(), registry);
+    return new Monitor(testKit.spawn(IngestActor.create(c)), gate, held, control);
+  }
+
+  private static SnapshotFormat.RunSpec spec(String id, String extraJson) {
+    IngestSettings limits = IngestSettings.fromConfig(TrainCommand.load(Map.of(), null));
+    return SnapshotFormat.parseRun(TestNpz.run(id, 20, 8, 4, extraJson), limits.runLimits(), limits.maxProbes());
+  }
+
+  /** A run of {@code n} probes of {@code side} x {@code side}, whose probe pairs the monitor draws. */
+  private static SnapshotFormat.RunSpec spec(String id, int n, int side) {
+    IngestSettings limits = IngestSettings.fromConfig(TrainCommand.load(Map.of(), null));
+    return SnapshotFormat.parseRun(TestNpz.run(id, n, side, 4, ""), limits.runLimits(), limits.maxProbes());
+  }
+
+  private static JsonNode answer(TestProbe<IngestedRun.Reply> probe, int status) throws Exception {
+    IngestedRun.Reply r = probe.receiveMessage(Duration.ofSeconds(30));
+    assertEquals(status, r.status(), r.body());
+    return r.json() ? JSON.readTree(r.body()) : null;
+  }
+
+  /**
+   * The takeover waits for the run's registration and is then answered as a resume, after it: the same run, one
+   * registration, one end; its early-stop mode is the run's from then on (config.json and the control endpoint).
+   */
+  @Test
+  void aTakeOverWhileTheRunStillRegistersIsAnsweredOnceItIsRegistered() throws Exception {
+    Monitor m = monitor();
+    TestProbe<IngestedRun.Reply> first = testKit.createTestProbe();
+    TestProbe<IngestedRun.Reply> second = testKit.createTestProbe();
+    m.ingest().tell(new IngestActor.Register(spec("tw", ", \"early_stop\": \"stop\", \"resume_key\": \"" + KEY
+        + "\""), first.ref()));
+    assertEquals("tw", m.held().receiveMessage(Duration.ofSeconds(30)));
+    m.ingest().tell(new IngestActor.Register(spec("tw", ", \"early_stop\": \"warn\", \"resume_key\": \"" + KEY
+        + "\""), second.ref()));
+    second.expectNoMessage(Duration.ofMillis(300)); // still registering: not answered yet
+    m.gate().tell(new Release(null));
+    JsonNode registered = answer(first, 201);
+    assertFalse(registered.get("resumed").asBoolean(), registered.toString());
+    assertEquals(KEY, registered.get("resume_key").asText());
+    JsonNode takenOver = answer(second, 201);
+    assertTrue(takenOver.get("resumed").asBoolean(), takenOver.toString());
+    assertTrue(takenOver.get("last_step").isNull(), takenOver.toString());
+    assertEquals("warn", takenOver.get("early_stop").asText(), takenOver.toString());
+    m.held().expectNoMessage(Duration.ofMillis(200)); // the takeover registered nothing
+    Path config = out.resolve("tw").resolve("config.json");
+    waitFor(() -> JSON.readTree(config.toFile()).path("settings").path("early_stop").asText(), "warn");
+    assertEquals("run 'tw' does not stop on alerts (early-stop is warn)", m.control().refusal("tw", "std_collapse"));
+    TestProbe<IngestedRun.Reply> end = testKit.createTestProbe();
+    m.ingest().tell(new IngestActor.Finish("tw", "done", null, -1, end.ref()));
+    answer(end, 202);
+    Path events = out.resolve("tw").resolve("events.jsonl");
+    String ended = waitFor(() -> Files.isRegularFile(events) ? Files.readString(events) : "", "run_finished");
+    assertEquals(1, ended.lines().filter(l -> l.contains("\"run_finished\"")).count(), ended);
+    assertFalse(ended.contains("run_resumed"), ended);
+    waitFor(() -> String.valueOf(Files.isRegularFile(out.resolve("tw").resolve("report.html"))), "true");
+  }
+
+  /**
+   * A registration the metrics node refuses refuses the takeover that waited for it with the same line; the run id
+   * is free again afterwards.
+   */
+  @Test
+  void aTakeOverOfARegistrationTheMetricsNodeRefusesIsRefusedAlike() throws Exception {
+    Monitor m = monitor();
+    TestProbe<IngestedRun.Reply> first = testKit.createTestProbe();
+    TestProbe<IngestedRun.Reply> second = testKit.createTestProbe();
+    String resume = ", \"resume_key\": \"" + KEY + "\"";
+    m.ingest().tell(new IngestActor.Register(spec("tr", resume), first.ref()));
+    m.held().receiveMessage(Duration.ofSeconds(30));
+    m.ingest().tell(new IngestActor.Register(spec("tr", resume), second.ref()));
+    second.expectNoMessage(Duration.ofMillis(300));
+    m.gate().tell(new Release("run directory tr is in use by a run that is running now"));
+    IngestedRun.Reply refused = first.receiveMessage(Duration.ofSeconds(30));
+    assertEquals(409, refused.status(), refused.body());
+    assertEquals(refused, second.receiveMessage(Duration.ofSeconds(30)));
+    // the refused run is gone (once its actor stopped): a registration of its id is a new one
+    TestProbe<IngestedRun.Reply> again = testKit.createTestProbe();
+    for (int i = 0; i < 50; i++) {
+      m.ingest().tell(new IngestActor.Register(spec("tr", resume), again.ref()));
+      IngestedRun.Reply quick = null;
+      try {
+        quick = again.receiveMessage(Duration.ofMillis(300));
+      } catch (AssertionError heldBack) {
+        // no answer: the gate holds its registration
+      }
+      if (quick == null) {
+        break;
+      }
+      assertTrue(quick.body().contains("still registering") || quick.body().contains("already streaming"),
+          quick.body());
+    }
+    m.held().receiveMessage(Duration.ofSeconds(30));
+    m.gate().tell(new Release(null));
+    answer(again, 201);
+  }
+
+  /**
+   * A takeover that reaches the run after its registration was refused, before the ingestion actor heard that it
+   * ended, is answered (it went to dead letters: its client waited for the route's 40 s timeout). The ingestion
+   * actor is kept busy drawing the probe pairs of a large run meanwhile, so that the refused run ends first.
+   */
+  @Test
+  void aTakeOverThatReachesARefusedRunIsAnswered() throws Exception {
+    Monitor m = monitor();
+    String resume = ", \"resume_key\": \"" + KEY + "\"";
+    TestProbe<IngestedRun.Reply> first = testKit.createTestProbe();
+    m.ingest().tell(new IngestActor.Register(spec("tl", resume), first.ref()));
+    m.held().receiveMessage(Duration.ofSeconds(30));
+    SnapshotFormat.RunSpec large = spec("large", 10_000, 28);
+    TestProbe<IngestedRun.Reply> late = testKit.createTestProbe();
+    m.gate().tell(new Release("run directory tl is in use by a run that is running now"));
+    assertEquals(409, first.receiveMessage(Duration.ofSeconds(30)).status());
+    m.ingest().tell(new IngestActor.Register(large, testKit.<IngestedRun.Reply>createTestProbe().ref()));
+    m.ingest().tell(new IngestActor.Register(spec("tl", resume), late.ref()));
+    IngestedRun.Reply answer = null;
+    try {
+      answer = late.receiveMessage(Duration.ofSeconds(20));
+    } catch (AssertionError none) {
+      // none yet: the gate holds its registration as a new run's (the refused one had ended), or it was lost
+    }
+    String inUse = "run directory tl is in use by a run that is running now";
+    if (answer == null) {
+      m.gate().tell(new Release(inUse));
+      answer = late.receiveMessage(Duration.ofSeconds(30));
+    }
+    assertEquals(409, answer.status(), answer.body());
+    assertEquals(inUse, answer.body());
+    m.gate().tell(new Release(inUse)); // the large run too, if still held: nothing of it is written
+  }
+
+  private interface Read {
+    String get() throws Exception;
+  }
+
+  private static String waitFor(Read read, String part) throws Exception {
+    String last = "";
+    for (int i = 0; i < 300; i++) {
+      last = read.get();
+      if (last.contains(part)) {
+        return last;
+      }
+      Thread.sleep(100);
+    }
+    throw new AssertionError("never said '" + part + "': " + last);
+  }
+}
