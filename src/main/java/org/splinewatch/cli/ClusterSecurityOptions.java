@@ -2,6 +2,7 @@ package org.splinewatch.cli;
 
 import java.nio.file.Path;
 import java.util.Map;
+import org.splinewatch.settings.OptionValues;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -36,7 +37,8 @@ final class ClusterSecurityOptions {
   /** Adds the overrides these flags stand for; a {@code --tls-name} without {@code --tls-dir} is a bad argument. */
   void apply(Map<String, Object> overrides) {
     if (tlsName != null && tlsDir == null) {
-      throw new ParameterException(mixee.commandLine(), "--tls-name " + tlsName + " needs --tls-dir DIR, the"
+      throw new ParameterException(mixee.commandLine(), OptionValues.named("--tls-name", tlsName) + " needs --tls-dir"
+          + " DIR, the"
           + " directory of ./monitor certs that holds " + tlsName + ".p12 (without it the node would run without"
           + " TLS)");
     }

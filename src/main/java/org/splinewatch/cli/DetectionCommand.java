@@ -16,6 +16,7 @@ import org.splinewatch.alerts.AlertSettings;
 import org.splinewatch.data.Dataset;
 import org.splinewatch.report.Detection;
 import org.splinewatch.report.RunData;
+import org.splinewatch.settings.OptionValues;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -80,7 +81,8 @@ final class DetectionCommand implements Callable<Integer> {
     }
     Detection.DropReference reference = Detection.DropReference.byCliName(dropReference).orElse(null);
     if (reference == null) {
-      throw new ParameterException(spec.commandLine(), "--drop-reference " + dropReference + " is unknown;"
+      throw new ParameterException(spec.commandLine(), OptionValues.named("--drop-reference", dropReference)
+          + " is unknown;"
           + " expected " + Detection.DropReference.cliNames());
     }
     Set<String> datasets = new HashSet<>(tuningDatasets);
@@ -162,8 +164,8 @@ final class DetectionCommand implements Callable<Integer> {
       rows.add(Detection.of(replay ? Detection.replay(data, settings, 10) : data, layer, drop, reference));
     }
     if (!knnLayers.isEmpty() && !knnLayers.contains(layer)) { // a typo: every run would read as having no drop
-      throw new ParameterException(spec.commandLine(), "--layer " + layer + ": no run has a kNN accuracy series for"
-          + " this layer; expected one of: " + String.join(", ", knnLayers));
+      throw new ParameterException(spec.commandLine(), OptionValues.named("--layer", layer) + ": no run has a kNN"
+          + " accuracy series for this layer; expected one of: " + String.join(", ", knnLayers));
     }
     if (rows.isEmpty()) { // a table of "0 of 0" would read as a result
       List<String> why = skipped.stream().limit(3).map(s -> s.dir() + ": " + s.reason()).toList();

@@ -39,6 +39,7 @@ import org.splinewatch.run.RunDirectory;
 import org.splinewatch.run.WiringSettings;
 import org.splinewatch.settings.ConfigErrors;
 import org.splinewatch.settings.EnvOverrides;
+import org.splinewatch.settings.OptionValues;
 import org.splinewatch.settings.PekkoKeys;
 import org.splinewatch.snapshot.RunIds;
 import org.splinewatch.trainer.Checkpoints;
@@ -699,8 +700,8 @@ public final class TrainCommand implements Callable<Integer> {
   private void checkEarlyStopOption(Map<String, Object> overrides) {
     Object mode = overrides.get("splinewatch.alerts.early-stop");
     if (mode != null && !AlertSettings.isMode(mode.toString())) {
-      throw new IllegalArgumentException(AlertSettings.unknownMode(earlyStop != null ? "--early-stop " + earlyStop
-          : "--alert early-stop=" + mode));
+      throw new IllegalArgumentException(AlertSettings.unknownMode(earlyStop != null
+          ? OptionValues.named("--early-stop", earlyStop) : "--alert early-stop=" + mode));
     }
   }
 

@@ -752,4 +752,36 @@ class ArgumentChecksTest {
       }
     }
   }
+
+  /**
+   * An empty or blank option value is quoted and said to be so in the error line, whatever the command: it printed as
+   * nothing ({@code --layer : no run has …}, {@code --drop-reference  is unknown}, {@code --early-stop : unknown …}).
+   */
+  @Test
+  void emptyAndBlankValuesAreQuotedAndNamedAsSuch() throws Exception {
+    assertEquals("error: --early-stop '' (empty): unknown early-stop mode; expected one of: warn, stop, alertmanager",
+        refused("--early-stop", ""));
+    assertEquals("error: --early-stop ' ' (only whitespace): unknown early-stop mode; expected one of: warn, stop,"
+        + " alertmanager", refused("--early-stop", " "));
+    // a run with a kNN accuracy series of layer repr, for ./monitor detection
+    Path run = Files.createDirectories(tmp.resolve("knn"));
+    Files.writeString(run.resolve("config.json"), "{\"run_id\":\"knn\",\"method\":\"simclr\",\"settings\":{}}");
+    Files.writeString(run.resolve("metrics.jsonl"), "{\"name\":\"splinewatch_knn_accuracy_ratio\",\"labels\":"
+        + "{\"run\":\"knn\",\"layer\":\"repr\"},\"step\":0,\"value\":0.5}\n");
+    Files.writeString(run.resolve("events.jsonl"), "{\"type\":\"run_finished\",\"status\":\"done\","
+        + "\"exit_code\":0,\"steps\":0}\n");
+    String layer = CliTest.run(2, "monitor", "detection", "--layer", "", run.toString());
+    assertTrue(layer.startsWith("error: --layer '' (empty): no run has a kNN accuracy series for this layer;"
+        + " expected one of: repr\n"), layer);
+    assertTrue(CliTest.run(2, "monitor", "detection", "--layer", "\t", run.toString()).startsWith("error: --layer"
+        + " '\t' (only whitespace): no run has"));
+    String reference = CliTest.run(2, "monitor", "detection", "--drop-reference", "", run.toString());
+    assertTrue(reference.startsWith("error: --drop-reference '' (empty) is unknown; expected best or onset\n"),
+        reference);
+    // a value that shows is printed as given
+    assertTrue(CliTest.run(2, "monitor", "detection", "--layer", "prj", run.toString()).startsWith("error: --layer"
+        + " prj: no run has"));
+    String tls = CliTest.run(2, "monitor", "serve", "--tls-name", "", "--out", tmp.resolve("serve").toString());
+    assertTrue(tls.startsWith("error: --tls-name '' (empty) needs --tls-dir DIR"), tls);
+  }
 }
