@@ -5,6 +5,7 @@
  * is one line naming the full key, the value and what is expected. {@link org.splinewatch.settings.ConfigErrors} words
  * Config's own errors that way, and {@link org.splinewatch.settings.PekkoKeys} refuses a config file's misspelt
  * {@code pekko} key; {@link org.splinewatch.settings.EnvOverrides} maps Typesafe Config's {@code CONFIG_FORCE_}
- * environment variables to the keys they set. A plain library: no actor or framework imports.
+ * environment variables to the keys they set; {@link org.splinewatch.settings.OptionValues} prints a command-line
+ * value so that an empty or blank one shows. A plain library: no actor or framework imports.
  */
 package org.splinewatch.settings;
