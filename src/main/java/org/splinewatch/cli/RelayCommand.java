@@ -85,6 +85,11 @@ final class RelayCommand implements Callable<Integer> {
       throw new CommandLine.ParameterException(spec.commandLine(), "--sd-dir " + sd + " is a file; expected the runs'"
           + " prometheus-sd directory (<out>/prometheus-sd)");
     }
+    // a client that declares a body and never sends it is dropped after 30 s (the JDK server's default: never); read
+    // when the first server starts, so set before it
+    if (System.getProperty("sun.net.httpserver.maxReqTime") == null) {
+      System.setProperty("sun.net.httpserver.maxReqTime", "30");
+    }
     CountDownLatch stopped = new CountDownLatch(1);
     try (AlertRelay relay = new AlertRelay(token, sd, System.out)) {
       try {

@@ -37,12 +37,19 @@ import java.util.stream.Stream;
  */
 public final class AlertRelay implements AutoCloseable {
   private static final ObjectMapper JSON = new ObjectMapper();
+  /** Requests answered at once; Alertmanager sends one group per call, so a few are plenty. */
+  static final int REQUEST_THREADS = 8;
+  /** The largest webhook body read, as the control endpoint's ({@link ControlRoutes#MAX_ALERT_BYTES}). */
+  static final int MAX_ALERT_BYTES = (int) ControlRoutes.MAX_ALERT_BYTES;
+  private static final String TOO_LARGE = "alert payload is over " + MAX_ALERT_BYTES + " bytes; expected an"
+      + " Alertmanager webhook (version 4 JSON, a few kB)";
   private final byte[] token;
   private final String tokenText;
   private final Path sdDir;
   private final PrintStream log;
   private final HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build();
   private HttpServer server;
+  private java.util.concurrent.ExecutorService executor;
 
   /** @param token the deployment token: required from Alertmanager and sent on to the runs */
   public AlertRelay(String token, Path sdDir, PrintStream log) {
@@ -60,11 +67,17 @@ public final class AlertRelay implements AutoCloseable {
     server = HttpServer.create(new InetSocketAddress(host, port), 16);
     server.createContext("/api/v1/alerts", exchange -> {
       AlertWebhook.Response r;
+      String authorization = exchange.getRequestHeaders().getFirst("Authorization");
       if (!"POST".equals(exchange.getRequestMethod())) {
         r = new AlertWebhook.Response(405, "POST an Alertmanager webhook payload");
+      } else if (!authorized(authorization)) {
+        // the token first, as the control endpoint: the whole body was read before, so anyone who reached the
+        // port could make the relay hold hundreds of MB (an OutOfMemoryError and a reset connection, no word)
+        r = new AlertWebhook.Response(401, "missing or wrong bearer token");
       } else {
-        String body = new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
-        r = handle(exchange.getRequestHeaders().getFirst("Authorization"), body);
+        byte[] body = exchange.getRequestBody().readNBytes(MAX_ALERT_BYTES + 1);
+        r = body.length > MAX_ALERT_BYTES ? new AlertWebhook.Response(413, TOO_LARGE)
+            : handle(authorization, new String(body, StandardCharsets.UTF_8));
       }
       byte[] answer = (r.message() + "\n").getBytes(StandardCharsets.UTF_8);
       exchange.sendResponseHeaders(r.status(), answer.length);
@@ -81,7 +94,14 @@ public final class AlertRelay implements AutoCloseable {
           + (path.length() > 200 ? path.substring(0, 200) + "..." : path) + " here; expected POST /api/v1/alerts"
           + " (Alertmanager's webhook) or GET /-/healthy");
     });
-    server.setExecutor(null);
+    // request threads of their own: on the one server thread, a client that declared a body and sent less of it held
+    // every other request (Alertmanager's, /-/healthy) until it went away; RelayCommand bounds such a client's time
+    executor = java.util.concurrent.Executors.newFixedThreadPool(REQUEST_THREADS, r -> {
+      Thread t = new Thread(r, "relay-request");
+      t.setDaemon(true);
+      return t;
+    });
+    server.setExecutor(executor);
     server.start();
     return this;
   }
@@ -125,10 +145,15 @@ public final class AlertRelay implements AutoCloseable {
     return targets;
   }
 
+  /** Whether an {@code Authorization} header carries the deployment token. */
+  private boolean authorized(String authorization) {
+    return authorization != null && authorization.startsWith("Bearer ")
+        && MessageDigest.isEqual(token, authorization.substring(7).trim().getBytes(StandardCharsets.UTF_8));
+  }
+
   /** Answers one webhook call: 401, 400, or the forwarding outcome (202 when some run accepted a stop, else 200). */
   public AlertWebhook.Response handle(String authorization, String body) {
-    if (authorization == null || !authorization.startsWith("Bearer ")
-        || !MessageDigest.isEqual(token, authorization.substring(7).trim().getBytes(StandardCharsets.UTF_8))) {
+    if (!authorized(authorization)) {
       return new AlertWebhook.Response(401, "missing or wrong bearer token");
     }
     JsonNode root;
@@ -184,6 +209,7 @@ public final class AlertRelay implements AutoCloseable {
   public void close() {
     if (server != null) {
       server.stop(0);
+      executor.shutdownNow();
     }
   }
 }

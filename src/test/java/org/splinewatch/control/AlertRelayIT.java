@@ -99,4 +99,47 @@ class AlertRelayIT {
       monitor.stop(0);
     }
   }
+  /**
+   * Sends {@code head} and then {@code body} (possibly less than it declares) on {@code socket} and reads the answer's
+   * status line and body (by its Content-length, not to the end of the connection).
+   */
+  private static String exchange(java.net.Socket socket, String head, byte[] body) throws Exception {
+    socket.setSoTimeout(20_000); // a relay that waits for the rest of the body fails the test here
+    var out = socket.getOutputStream();
+    out.write(head.getBytes(StandardCharsets.US_ASCII));
+    out.write(body);
+    out.flush();
+    var in = new java.io.DataInputStream(socket.getInputStream());
+    StringBuilder headers = new StringBuilder();
+    while (!headers.toString().endsWith("\r\n\r\n")) {
+      headers.append((char) in.readUnsignedByte());
+    }
+    var length = java.util.regex.Pattern.compile("(?i)content-length: *(\\d+)").matcher(headers);
+    byte[] answer = new byte[length.find() ? Integer.parseInt(length.group(1)) : 0];
+    in.readFully(answer);
+    return headers.toString().lines().findFirst().orElse("") + " | " + new String(answer, StandardCharsets.UTF_8).trim();
+  }
+
+  @Test
+  void checksTheTokenBeforeReadingTheBodyLimitsItsSizeAndServesOthersMeanwhile() throws Exception {
+    Path sd = Files.createDirectories(tmp.resolve("prometheus-sd"));
+    try (AlertRelay relay = new AlertRelay(TOKEN, sd, new PrintStream(new ByteArrayOutputStream(), true,
+        StandardCharsets.UTF_8)).start("127.0.0.1", 0);
+        java.net.Socket held = new java.net.Socket("127.0.0.1", relay.port());
+        java.net.Socket health = new java.net.Socket("127.0.0.1", relay.port());
+        java.net.Socket large = new java.net.Socket("127.0.0.1", relay.port())) {
+      // no token, a body of 1 GB declared and 1 kB sent: answered at once, without reading (or holding) the rest
+      assertEquals("HTTP/1.1 401 Unauthorized | missing or wrong bearer token", exchange(held, "POST /api/v1/alerts"
+          + " HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000000\r\n\r\n", new byte[1024]));
+      // while that client keeps its connection open, others are answered (the one request thread waited for it)
+      assertEquals("HTTP/1.1 200 OK | splinewatch relay is healthy", exchange(health, "GET /-/healthy HTTP/1.1\r\n"
+          + "Host: x\r\n\r\n", new byte[0]));
+      // with the token, a body over the limit: one line naming the limit, not "not JSON"
+      byte[] big = new byte[AlertRelay.MAX_ALERT_BYTES + 1];
+      java.util.Arrays.fill(big, (byte) ' ');
+      assertEquals("HTTP/1.1 413 Request Entity Too Large | alert payload is over 1048576 bytes; expected an"
+          + " Alertmanager webhook (version 4 JSON, a few kB)", exchange(large, "POST /api/v1/alerts HTTP/1.1\r\n"
+          + "Host: x\r\nAuthorization: Bearer " + TOKEN + "\r\nContent-Length: " + big.length + "\r\n\r\n", big));
+    }
+  }
 }
