@@ -68,12 +68,20 @@ public record ClusterSettings(String host, int port, String seed, List<String> r
       for (String[] f : new String[][] {{"key-store", keyStore}, {"trust-store", trustStore},
           {"password-file", passwordFile}}) {
         if (f[1].isEmpty()) {
-          throw new IllegalArgumentException("splinewatch.cluster.tls." + f[0] + " is not set; TLS needs a key store,"
-              + " a trust store and a password file (./monitor certs DIR makes them)");
+          throw new IllegalArgumentException("splinewatch.cluster.tls." + f[0] + " is not set (--tls-" + f[0]
+              + " FILE); TLS needs a key store, a trust store and a password file: --tls-dir DIR --tls-name NAME"
+              + " for those ./monitor certs DIR makes");
         }
-        if (!Files.isReadable(Path.of(f[1]))) {
+        Path file = Path.of(f[1]);
+        if (!Files.isRegularFile(file) || !Files.isReadable(file)) {
+          String why = !Files.exists(file) ? "no such file" : Files.isDirectory(file) ? "a directory"
+              : !Files.isRegularFile(file) ? "not a regular file" : "no read permission";
           throw new IllegalArgumentException("splinewatch.cluster.tls." + f[0] + " '" + f[1] + "' is not a readable"
-              + " file");
+              + " file (" + why + "); expected " + (switch (f[0]) {
+                case "key-store" -> "this node's NAME.p12";
+                case "trust-store" -> "truststore.p12";
+                default -> "the file password";
+              }) + " of ./monitor certs DIR (--tls-dir DIR --tls-name NAME)");
         }
       }
       try {
@@ -107,7 +115,9 @@ public record ClusterSettings(String host, int port, String seed, List<String> r
     } catch (IOException | java.security.GeneralSecurityException e) {
       String why = e.getCause() instanceof java.security.UnrecoverableKeyException
           || String.valueOf(e.getMessage()).contains("password") ? "the password in '" + passwordFile
-          + "' does not open it" : String.valueOf(e.getMessage()).lines().findFirst().orElse("unreadable");
+          + "' does not open it" : pemLabel(Path.of(file)).map(label -> "it is a PEM file (" + label + "), not a"
+          + " PKCS#12 store").orElse("it is not a PKCS#12 store (" + String.valueOf(e.getMessage()).lines()
+          .findFirst().orElse("unreadable") + ")");
       throw new IllegalArgumentException("splinewatch.cluster.tls." + what + " '" + file + "' cannot be opened: "
           + why + "; expected a PKCS#12 store and its password (./monitor certs DIR makes them)", e);
     }
@@ -130,6 +140,17 @@ public record ClusterSettings(String host, int port, String seed, List<String> r
       }
     } catch (java.security.KeyStoreException e) {
       throw new IllegalArgumentException("splinewatch.cluster.tls." + what + " '" + file + "': " + e.getMessage(), e);
+    }
+  }
+
+  /** The first line of a PEM file ({@code -----BEGIN CERTIFICATE-----}, a node's .crt or ca.crt), else empty. */
+  private static java.util.Optional<String> pemLabel(Path file) {
+    try (java.io.BufferedReader in = Files.newBufferedReader(file, StandardCharsets.ISO_8859_1)) {
+      String first = in.readLine();
+      return first != null && first.startsWith("-----BEGIN ") ? java.util.Optional.of(first.strip())
+          : java.util.Optional.empty();
+    } catch (IOException e) {
+      return java.util.Optional.empty();
     }
   }
 
@@ -247,6 +268,32 @@ public record ClusterSettings(String host, int port, String seed, List<String> r
     checkExposure(); // with --insecure only a wildcard address throws; the warning is printed at start
     if (tls.enabled()) {
       checkStores(tls, tls.password());
+      checkOwnerOnly("password-file", tls.passwordFile(), "the password of this node's key");
+      checkOwnerOnly("key-store", tls.keyStore(), "this node's private key");
+    }
+  }
+
+  /**
+   * Refuses a file of {@code what} that others than its owner may read or change, as ssh refuses such a private key:
+   * {@code ./monitor certs} makes them rw-------, and a copy (cp -r as another user, an archive, a volume) that lost
+   * the mode went unnoticed while anyone on the machine could read {@code secret}.
+   */
+  static void checkOwnerOnly(String what, String file, String secret) {
+    java.nio.file.attribute.PosixFileAttributeView posix = Files.getFileAttributeView(Path.of(file),
+        java.nio.file.attribute.PosixFileAttributeView.class);
+    if (posix == null) {
+      return; // no POSIX permissions on this file system
+    }
+    java.util.Set<java.nio.file.attribute.PosixFilePermission> perms;
+    try {
+      perms = posix.readAttributes().permissions();
+    } catch (IOException e) {
+      return; // it was read a moment ago; a file that went away fails at start with its own line
+    }
+    if (perms.stream().anyMatch(p -> !p.name().startsWith("OWNER_"))) {
+      throw new IllegalArgumentException("splinewatch.cluster.tls." + what + " '" + file + "' is open to others than"
+          + " its owner (mode " + java.nio.file.attribute.PosixFilePermissions.toString(perms) + "), so they may read "
+          + secret + "; expected an owner-only file (rw-------) as ./monitor certs makes it: chmod 600 " + file);
     }
   }
 

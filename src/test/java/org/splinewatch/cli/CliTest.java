@@ -245,6 +245,49 @@ class CliTest {
     assertTrue(!m.contains("cluster node"), "nothing started: " + m);
   }
 
+  /** A TLS file given alone turns TLS on, so the missing key store is named; before, the trainer joined on plain TCP. */
+  @Test
+  @org.junit.jupiter.api.Timeout(value = 120, threadMode = org.junit.jupiter.api.Timeout.ThreadMode.SEPARATE_THREAD)
+  void aTrustStoreOrPasswordWithoutAKeyStoreIsABadArgumentNotASilentlyPlainNode() throws Exception {
+    int port;
+    try (ServerSocket free = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      port = free.getLocalPort();
+    }
+    Path conf = Files.writeString(tmp.resolve("join.conf"), "splinewatch.cluster.join-timeout = 3s\n");
+    Path trust = Files.writeString(tmp.resolve("truststore.p12"), "not read: the key store is missing first");
+    Path password = Files.writeString(tmp.resolve("password"), "secret\n");
+    String m = run(2, "train", "--monitor", "127.0.0.1:" + port, "--tls-trust-store", trust.toString(),
+        "--tls-password-file", password.toString(), "--max-steps", "5", "--out", tmp.resolve("runs").toString(),
+        "--config", conf.toString());
+    assertTrue(m.startsWith("error: splinewatch.cluster.tls.key-store is not set (--tls-key-store FILE); TLS needs a"
+        + " key store, a trust store and a password file: --tls-dir DIR --tls-name NAME for those ./monitor certs DIR"
+        + " makes"), m);
+  }
+
+  /** A key store or password file others may read is refused at start, as ssh refuses such a private key. */
+  @Test
+  @org.junit.jupiter.api.Timeout(value = 180, threadMode = org.junit.jupiter.api.Timeout.ThreadMode.SEPARATE_THREAD)
+  void aTlsKeyOrPasswordFileOpenToOthersIsRefusedAtStart() throws Exception {
+    Path certs = tmp.resolve("certs");
+    assertEquals(0, Main.execute("monitor", "certs", certs.toString(), "--nodes", "trainer1"));
+    int port;
+    try (ServerSocket free = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      port = free.getLocalPort();
+    }
+    Path conf = Files.writeString(tmp.resolve("join.conf"), "splinewatch.cluster.join-timeout = 3s\n");
+    for (String[] c : new String[][] {{"password", "rw-r--r--", "password-file", "the password of this node's key"},
+        {"trainer1.p12", "rw-r-----", "key-store", "this node's private key"}}) {
+      Path file = certs.resolve(c[0]);
+      Files.setPosixFilePermissions(file, java.nio.file.attribute.PosixFilePermissions.fromString(c[1]));
+      String m = run(2, "train", "--monitor", "127.0.0.1:" + port, "--tls-dir", certs.toString(), "--tls-name",
+          "trainer1", "--max-steps", "5", "--out", tmp.resolve("runs").toString(), "--config", conf.toString());
+      assertTrue(m.startsWith("error: splinewatch.cluster.tls." + c[2] + " '" + file + "' is open to others than its"
+          + " owner (mode " + c[1] + "), so they may read " + c[3] + "; expected an owner-only file (rw-------) as"
+          + " ./monitor certs makes it: chmod 600 " + file), m);
+      Files.setPosixFilePermissions(file, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+    }
+  }
+
   @Test
   void relayOnAnAddressItCannotUseSaysWhatIsWrongWithIt() throws Exception {
     Path token = Files.writeString(tmp.resolve("token"), "0123456789abcdef0123456789abcdef\n");

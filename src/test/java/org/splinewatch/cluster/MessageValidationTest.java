@@ -237,8 +237,15 @@ class MessageValidationTest {
         + wrong + "' does not open it"), badPassword.getMessage());
     var notAStore = assertThrows(IllegalArgumentException.class, () -> with.apply(new ClusterSettings.Tls(true,
         crt.toString(), store.toString(), right.toString())).checkTransport());
-    assertTrue(notAStore.getMessage().contains("key-store '" + crt + "' cannot be opened")
+    assertTrue(notAStore.getMessage().startsWith("splinewatch.cluster.tls.key-store '" + crt + "' cannot be opened: it"
+        + " is a PEM file (-----BEGIN CERTIFICATE-----), not a PKCS#12 store; expected a PKCS#12 store")
         && notAStore.getMessage().lines().count() == 1, notAStore.getMessage());
+    // a --tls-name with no NAME.p12 in --tls-dir: what is missing and what is expected there
+    java.nio.file.Path missing = dir.resolve("nosuch.p12");
+    var noFile = assertThrows(IllegalArgumentException.class, () -> with.apply(new ClusterSettings.Tls(true,
+        missing.toString(), store.toString(), right.toString())).checkTransport());
+    assertEquals("splinewatch.cluster.tls.key-store '" + missing + "' is not a readable file (no such file); expected"
+        + " this node's NAME.p12 of ./monitor certs DIR (--tls-dir DIR --tls-name NAME)", noFile.getMessage());
     var noKey = assertThrows(IllegalArgumentException.class, () -> with.apply(new ClusterSettings.Tls(true,
         store.toString(), store.toString(), right.toString())).checkTransport());
     assertTrue(noKey.getMessage().contains("key-store '" + store + "' holds no private key"), noKey.getMessage());
