@@ -37,10 +37,11 @@ public final class Checkpoints {
   }
 
   public static void write(Trainer trainer, Path checkpoints, String name, Meta meta) {
+    Path tmp = null;
     try {
       Files.createDirectories(checkpoints);
       removeStaleTemporaries(checkpoints, name);
-      Path tmp = Files.createTempDirectory(checkpoints, "." + name + "-");
+      tmp = Files.createTempDirectory(checkpoints, "." + name + "-");
       trainer.saveCheckpoint(tmp);
       Map<String, Object> m = new LinkedHashMap<>();
       m.put("step", meta.step());
@@ -61,6 +62,7 @@ public final class Checkpoints {
       }
       // no `latest` from here to the next rename: a crash now leaves `latest.prev`, which resolve() falls back to
       Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+      tmp = null;
       // one directory fsync for both renames: a journaling file system commits them in order
       DurableFiles.syncDirectory(checkpoints);
       Path runDir = checkpoints.toAbsolutePath().getParent();
@@ -70,6 +72,21 @@ public final class Checkpoints {
       }
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write checkpoint " + checkpoints.resolve(name) + ": " + IoErrors.reason(e), e);
+    } finally {
+      // a write that failed (a full disk) gives its space back at once, so the run's end (run_finished, the
+      // report) can still be written; the next checkpoint would only remove it after the run had ended
+      deleteQuietly(tmp);
+    }
+  }
+
+  private static void deleteQuietly(Path dir) {
+    if (dir == null) {
+      return;
+    }
+    try {
+      delete(dir);
+    } catch (IOException | UncheckedIOException e) {
+      // what is left is removed by the next checkpoint of this name (removeStaleTemporaries)
     }
   }
 
