@@ -111,6 +111,7 @@ final class ReportCommand implements Callable<Integer> {
     boolean progress = total >= progressBytes; // a long run takes tens of seconds a run: say what is going on
     long started = System.nanoTime();
     List<RunData> data = new ArrayList<>();
+    List<String> leftOut = List.of(); // damaged pictures and embedding views the report left out
     try {
       for (int i = 0; i < runs.size(); i++) {
         Path r = runs.get(i);
@@ -143,7 +144,7 @@ final class ReportCommand implements Callable<Integer> {
       }
       doing = "writing " + file;
       try {
-        ReportWriter.write(data, file);
+        leftOut = ReportWriter.write(data, file);
       } catch (java.io.UncheckedIOException e) {
         if (signalled) { // the signal's line says what became of the report
           return 1;
@@ -162,6 +163,7 @@ final class ReportCommand implements Callable<Integer> {
     if (progress) {
       System.err.printf(java.util.Locale.ROOT, "done in %.1f s%n", (System.nanoTime() - started) / 1e9);
     }
+    leftOut.forEach(line -> System.out.println("note: " + line));
     for (RunData d : data) {
       ReportWriter.noSamples(d).ifPresent(n -> System.out.println("note: " + d.runId() + ": " + n));
       d.notes().forEach(n -> System.out.println("note: " + d.runId() + ": " + n));

@@ -17,7 +17,7 @@ import java.util.stream.Stream;
 /**
  * Reads a run's embedding views ({@code embeddings/<layer>-step-<step>.json}, written by the embedding analyzer) for
  * the report and the live page: per layer, at most {@link ReportWriter#MAX_PICTURES} steps spread over the run (first
- * and last kept). A file that does not parse (half-written by a crash) is skipped.
+ * and last kept). A file that does not parse is skipped, and named to whoever asks ({@code leftOut}).
  */
 public final class EmbeddingViewData {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -42,6 +42,16 @@ public final class EmbeddingViewData {
    */
   public static List<Map<String, Object>> read(Path runDir, String runId, int max,
       java.util.function.BiPredicate<String, Long> current) {
+    return read(runDir, runId, max, current, damaged -> { });
+  }
+
+  /**
+   * As above, telling {@code leftOut} of each view it left out as damaged (a file that does not parse, or holds no
+   * view), in one line naming the file, e.g. {@code embeddings/proj-step-00000300.json (100 bytes) is not a whole
+   * embedding view (Unexpected end-of-input …)}.
+   */
+  public static List<Map<String, Object>> read(Path runDir, String runId, int max,
+      java.util.function.BiPredicate<String, Long> current, java.util.function.Consumer<String> leftOut) {
     Path dir = runDir.resolve("embeddings");
     Map<String, TreeMap<Long, Path>> byLayer = new TreeMap<>();
     if (!Files.isDirectory(dir)) {
@@ -63,14 +73,23 @@ public final class EmbeddingViewData {
       List<Long> kept = new ArrayList<>();
       List<JsonNode> views = new ArrayList<>();
       for (long step : steps) {
+        Path file = layer.getValue().get(step);
+        String name = DIR_NAME + "/" + file.getFileName();
         try {
-          JsonNode v = JSON.readTree(layer.getValue().get(step).toFile());
-          if (v.path("xy").isArray() && v.path("labels").isArray()) {
+          JsonNode v = JSON.readTree(Files.readAllBytes(file));
+          if (v != null && v.path("xy").isArray() && v.path("labels").isArray()) {
             kept.add(step);
             views.add(v);
+          } else {
+            leftOut.accept(name + " (" + Files.size(file) + " bytes) holds no embedding view (no labels and xy)");
           }
+        } catch (java.nio.file.NoSuchFileException e) {
+          // removed by retention since the listing: nothing was lost
         } catch (IOException e) {
-          // half-written or removed: left out
+          // views are written atomically: this one was damaged afterwards (a disk error, an interrupted copy)
+          leftOut.accept(name + " (" + sizeOf(file) + ") is not a whole embedding view ("
+              + firstLine(e instanceof com.fasterxml.jackson.core.JsonProcessingException j ? j.getOriginalMessage()
+                  : e.getMessage()) + ")");
         }
       }
       if (!kept.isEmpty()) {
@@ -83,6 +102,24 @@ public final class EmbeddingViewData {
       }
     }
     return out;
+  }
+
+  private static final String DIR_NAME = "embeddings";
+
+  private static String sizeOf(Path file) {
+    try {
+      return Files.size(file) + " bytes";
+    } catch (IOException e) {
+      return "unreadable";
+    }
+  }
+
+  private static String firstLine(String message) {
+    String m = message == null ? "unreadable" : message.strip();
+    int nl = m.indexOf('\n');
+    m = nl < 0 ? m : m.substring(0, nl).strip();
+    int location = m.indexOf(" (start marker at"); // Jackson's position in its own words: the file is named already
+    return location < 0 ? m : m.substring(0, location);
   }
 
   /** The layers with views in {@code runDir/embeddings}, in order; none when there is no such directory. */

@@ -82,6 +82,15 @@ public final class ReportWriter {
    * of JSON a poll before), more than a chart 560 px wide can show.
    */
   public static Map<String, Object> data(List<RunData> runs, boolean withPictures, int buckets) {
+    return data(runs, withPictures, buckets, (run, line) -> { });
+  }
+
+  /**
+   * As above, telling {@code leftOut} of each partition picture and embedding view it left out as damaged, in one line
+   * naming the file and what is wrong with it ({@link #pictureDamage}).
+   */
+  private static Map<String, Object> data(List<RunData> runs, boolean withPictures, int buckets,
+      java.util.function.BiConsumer<RunData, String> leftOut) {
     boolean several = runs.size() > 1;
     List<Map<String, Object>> charts = new ArrayList<>();
     for (Chart c : CHARTS) {
@@ -119,11 +128,20 @@ public final class ReportWriter {
           List<Long> steps = new ArrayList<>();
           List<String> srcs = new ArrayList<>();
           for (RunData.Picture p : pics) {
+            String name = "planes/" + p.file().getFileName();
             try {
-              srcs.add("data:image/svg+xml;base64," + Base64.getEncoder().encodeToString(Files.readAllBytes(p.file())));
+              byte[] svg = Files.readAllBytes(p.file());
+              Optional<String> damage = pictureDamage(svg);
+              if (damage.isPresent()) {
+                leftOut.accept(r, name + " (" + svg.length + " bytes) " + damage.get() + "; left out of the report");
+                continue;
+              }
+              srcs.add("data:image/svg+xml;base64," + Base64.getEncoder().encodeToString(svg));
               steps.add(p.step());
+            } catch (java.nio.file.NoSuchFileException ex) {
+              // deleted by picture retention since the listing: nothing was lost
             } catch (IOException ex) {
-              // a picture being written right now: skip it
+              leftOut.accept(r, name + " is unreadable (" + IoErrors.reason(ex) + "); left out of the report");
             }
           }
           if (!srcs.isEmpty()) {
@@ -140,7 +158,7 @@ public final class ReportWriter {
     if (withPictures) {
       int perLayer = perTimeline(runs.stream().mapToInt(r -> EmbeddingViewData.layers(r.dir()).size()).sum());
       runs.forEach(r -> embeddings.addAll(EmbeddingViewData.read(r.dir(), r.runId(), perLayer,
-          r.currentViews())));
+          r.currentViews(), line -> leftOut.accept(r, line + "; left out of the report"))));
     }
     data.put("embeddings", embeddings);
     // the steps each run was resumed at: report.js resumeMarks draws a dashed line labelled "resumed at step N"
@@ -283,9 +301,43 @@ public final class ReportWriter {
         + RegionFile.overflowFile(r.dir().resolve("planes"), planes.get(0)) + " --tiled");
   }
 
+  /**
+   * What is wrong with a partition picture's bytes, empty for a whole SVG picture. Pictures are written through a
+   * temporary file and a rename, so a crash leaves none half-written; one that is damaged all the same (a disk error,
+   * an interrupted copy, a full disk under a copy) would show as a broken image, or nothing, in the report.
+   */
+  static Optional<String> pictureDamage(byte[] svg) {
+    String text = new String(svg, StandardCharsets.UTF_8).strip();
+    if (text.isEmpty()) {
+      return Optional.of("is empty; expected an SVG picture");
+    }
+    if (!text.startsWith("<svg") && !text.startsWith("<?xml")) {
+      return Optional.of("is not an SVG picture (it does not begin with <svg)");
+    }
+    boolean emptyElement = text.startsWith("<svg") && text.endsWith("/>") && text.indexOf('<', 1) < 0; // <svg/>
+    if (!text.endsWith("</svg>") && !emptyElement) {
+      return Optional.of("is not a whole SVG picture (it ends early, without </svg>)");
+    }
+    return Optional.empty();
+  }
+
   /** The report of one or more runs as HTML. */
   public static String html(List<RunData> given) {
+    return html(given, line -> { });
+  }
+
+  /**
+   * As above, telling {@code leftOut} of each picture or embedding view left out as damaged, as {@code run: file
+   * (size) what is wrong; left out of the report}; the report says so under the run's status line too.
+   */
+  private static String html(List<RunData> given, java.util.function.Consumer<String> leftOut) {
     List<RunData> runs = distinctIds(given);
+    Map<String, List<String>> damaged = new LinkedHashMap<>();
+    // no '<' in the script at all: neither "</script>" nor "<!--" from a run's text can end or alter it
+    Map<String, Object> data = data(runs, true, 0, (r, line) -> {
+      damaged.computeIfAbsent(r.runId(), k -> new ArrayList<>()).add(line);
+      leftOut.accept(r.runId() + ": " + line);
+    });
     StringBuilder sb = new StringBuilder(1 << 20);
     String title = runs.size() == 1 ? "splinewatch report: " + runs.get(0).runId()
         : "splinewatch report: " + runs.size() + " runs";
@@ -299,6 +351,8 @@ public final class ReportWriter {
           .append("</div>\n");
       r.notes().forEach(n -> sb.append("<div class=\"coverage\">").append(esc(r.runId())).append(": note: ")
           .append(esc(n)).append("</div>\n"));
+      damaged.getOrDefault(r.runId(), List.of()).forEach(n -> sb.append("<div class=\"coverage\">")
+          .append(esc(r.runId())).append(": note: ").append(esc(n)).append("</div>\n"));
       String coverage = r.coverage(); // sparse curves: snapshots dropped or left unanalysed
       if (!coverage.isEmpty()) {
         sb.append("<div class=\"coverage\">").append(esc(r.runId())).append(": ").append(esc(coverage))
@@ -343,8 +397,6 @@ public final class ReportWriter {
         .append("<div id=\"embeddings\"></div>\n<script>").append(resource(uplotJs())).append("</script>\n<script>")
         .append(resource(reportJs())).append("\nconst DATA = ");
     try {
-      // no '<' in the script at all: neither "</script>" nor "<!--" from a run's text can end or alter it
-      Map<String, Object> data = data(runs, true);
       sb.append(JSON.writeValueAsString(data).replace("<", "\\u003c"));
     } catch (IOException e) {
       throw new UncheckedIOException(e);
@@ -500,14 +552,17 @@ public final class ReportWriter {
 
   /**
    * Writes the report: a regular (or new) file atomically, a character device or a FIFO ({@code /dev/null}, a pipe)
-   * through ({@link DurableFiles#writeOutput}).
+   * through ({@link DurableFiles#writeOutput}). Returns the damaged pictures and embedding views it left out, one
+   * line each ({@code run: planes/plane-0-step-00000300.svg (200 bytes) is not a whole SVG picture …}).
    */
-  public static void write(List<RunData> runs, Path out) {
+  public static List<String> write(List<RunData> runs, Path out) {
+    List<String> leftOut = new ArrayList<>();
     try {
-      DurableFiles.writeOutput(out, html(runs).getBytes(StandardCharsets.UTF_8));
+      DurableFiles.writeOutput(out, html(runs, leftOut::add).getBytes(StandardCharsets.UTF_8));
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write the report " + out + ": " + IoErrors.reason(e), e);
     }
+    return leftOut;
   }
 
   /**

@@ -87,6 +87,39 @@ class ReportCliTest {
         html.substring(0, Math.min(html.length(), 2000)));
   }
 
+  /**
+   * A partition picture or embedding view damaged after it was written (a disk error, an interrupted copy) is left
+   * out of the report and named, on the command line and in the report, and the intact ones are still drawn; until
+   * this release a cut-off or empty picture was inlined as a broken image and a damaged view dropped without a word.
+   */
+  @Test
+  void damagedPicturesAndViewsAreLeftOutAndNamed() throws Exception {
+    Path a = run(tmp.resolve("a"), "a", 30);
+    Path planes = Files.createDirectories(a.resolve("planes"));
+    String svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"4\" height=\"4\"><rect width=\"4\"/></svg>\n";
+    Files.writeString(planes.resolve("plane-0-step-00000000.svg"), svg);
+    Files.writeString(planes.resolve("plane-0-step-00000010.svg"), svg.substring(0, 20));
+    Files.writeString(planes.resolve("plane-0-step-00000020.svg"), "");
+    Path views = Files.createDirectories(a.resolve("embeddings"));
+    Files.writeString(views.resolve("proj-step-00000000.json"), "{\"labels\":[1],\"xy\":[0.5,0.5]}\n");
+    Files.writeString(views.resolve("proj-step-00000010.json"), "{\"labels\":[1],\"xy\":[0.5,");
+    Path out = tmp.resolve("r.html");
+    String m = TestTools.cli(0, "monitor", "report", a.toString(), "--out", out.toString());
+    String picture = "a: planes/plane-0-step-00000010.svg (20 bytes) is not a whole SVG picture (it ends early,"
+        + " without </svg>); left out of the report";
+    String empty = "a: planes/plane-0-step-00000020.svg (0 bytes) is empty; expected an SVG picture; left out of the"
+        + " report";
+    String view = "a: embeddings/proj-step-00000010.json (24 bytes) is not a whole embedding view (Unexpected"
+        + " end-of-input within/between Array entries); left out of the report";
+    assertEquals("note: " + picture + "\nnote: " + empty + "\nnote: " + view + "\nreport: " + out, m.strip(), m);
+    String html = Files.readString(out);
+    assertTrue(html.contains("<div class=\"coverage\">a: note: planes/plane-0-step-00000010.svg (20 bytes) is not a"
+        + " whole SVG picture (it ends early, without &lt;/svg&gt;); left out of the report</div>"), html);
+    // the intact picture and view are still in it, the damaged ones are not
+    String data = html.substring(html.indexOf("const DATA = "));
+    assertTrue(data.contains("\"steps\":[0]") && !data.contains("\"steps\":[0,10"), data);
+  }
+
   @Test
   void largeRunsAreReadWithAProgressLineEach() throws Exception {
     Path a = run(tmp.resolve("a"), "a", 3000);
