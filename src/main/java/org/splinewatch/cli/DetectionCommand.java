@@ -144,7 +144,7 @@ final class DetectionCommand implements Callable<Integer> {
       doing = "reading run " + (i + 1) + " of " + runs.size() + " (" + r + ")";
       Detection.Loaded loaded = Detection.load(r);
       if (loaded.skipped() != null) { // an interrupted or garbage directory counts neither as healthy nor collapsed
-        skipped.add(loaded.skipped());
+        skipped.add(new Detection.Skipped(r, UnfinishedRuns.said(loaded.skipped().reason(), r)));
         continue;
       }
       RunData data = loaded.run();

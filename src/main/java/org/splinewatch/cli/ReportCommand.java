@@ -168,7 +168,7 @@ final class ReportCommand implements Callable<Integer> {
       ReportWriter.noSamples(d).ifPresent(n -> System.out.println("note: " + d.runId() + ": " + n));
       d.notes().forEach(n -> System.out.println("note: " + d.runId() + ": " + n));
       if (!d.complete()) {
-        System.out.println(d.incompleteWarning());
+        System.out.println(UnfinishedRuns.said(d.incompleteWarning(), d.dir()));
       } else {
         d.notChecked().ifPresent(n -> System.out.println("note: " + d.runId() + ": "
             + org.splinewatch.report.ReportWriter.NOT_CHECKED + ": " + n));

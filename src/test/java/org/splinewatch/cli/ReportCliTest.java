@@ -120,6 +120,33 @@ class ReportCliTest {
     assertTrue(data.contains("\"steps\":[0]") && !data.contains("\"steps\":[0,10"), data);
   }
 
+  /**
+   * A run without run_finished is told apart by its .run-lock, as the live page tells it: left behind by a killed
+   * process, or held by a run writing now; without a lock file the old words stay. Until this release report and
+   * detection said "still running, or it crashed" of a run killed with kill -9.
+   */
+  @Test
+  void anUnfinishedRunIsToldKilledOrRunningByItsLock() throws Exception {
+    Path a = run(tmp.resolve("a"), "a", 30);
+    Files.writeString(a.resolve("events.jsonl"), "");
+    Path out = tmp.resolve("r.html");
+    String none = TestTools.cli(0, "monitor", "report", a.toString(), "--out", out.toString());
+    assertTrue(none.contains("warning: a has not finished (no run_finished event): still running, or it crashed\n"),
+        none);
+    Files.writeString(a.resolve(".run-lock"), ""); // as a killed run leaves it
+    String killed = TestTools.cli(0, "monitor", "report", a.toString(), "--out", out.toString());
+    assertTrue(killed.contains("warning: a has not finished (no run_finished event): its process ended without one,"
+        + " crashed or killed (its .run-lock is left behind, held by no process)\n"), killed);
+    String detection = TestTools.cli(1, "monitor", "detection", a.toString());
+    assertTrue(detection.contains(a + ": the run has not finished (no run_finished event): its process ended without"
+        + " one, crashed or killed"), detection);
+    try (var held = org.splinewatch.metrics.RunLock.acquire(a)) {
+      String running = TestTools.cli(0, "monitor", "report", a.toString(), "--out", out.toString());
+      assertTrue(running.contains("warning: a has not finished (no run_finished event): it is running now (a process"
+          + " holds its .run-lock)\n"), running);
+    }
+  }
+
   @Test
   void largeRunsAreReadWithAProgressLineEach() throws Exception {
     Path a = run(tmp.resolve("a"), "a", 3000);
