@@ -139,8 +139,8 @@ public final class MetricsHttpServer {
       Route extra, AllowedHosts allowed) {
     ScrapeLog scrapes = new ScrapeLog();
     Route base = concat(
-        path("metrics", () -> get(() -> optionalHeaderValueByName("Accept", accept -> scrape(registry,
-            accept.orElse(""), scrapes)))),
+        path("metrics", () -> get(() -> optionalHeaderValueByName("Accept", accept -> optionalHeaderValueByName(
+            SCRAPE_TIMEOUT, timeout -> scrape(registry, accept.orElse(""), timeout.orElse(null), scrapes))))),
         pathSingleSlash(() -> get(() -> complete("splinewatch: metrics at /metrics\n"))));
     Route routes = extra == null ? base : concat(extra, base);
     Route route = extractRequest(req -> {
@@ -195,11 +195,26 @@ public final class MetricsHttpServer {
   static final String OPENMETRICS = "application/openmetrics-text; version=1.0.0; charset=utf-8";
   static final String TEXT = "text/plain; version=0.0.4; charset=utf-8";
 
-  private static Route scrape(PrometheusMeterRegistry registry, String accept, ScrapeLog scrapes) {
+  /** The header in which Prometheus says how long it waits for a scrape, in seconds ("1", "9.5"). */
+  static final String SCRAPE_TIMEOUT = "X-Prometheus-Scrape-Timeout-Seconds";
+
+  private static Route scrape(PrometheusMeterRegistry registry, String accept, String scraperTimeout,
+      ScrapeLog scrapes) {
+    long start = System.nanoTime();
     String type = accept.contains("application/openmetrics-text") ? OPENMETRICS : TEXT;
     String body = ScrapeConsistency.scrape(() -> registry.scrape(type));
-    scrapes.served();
+    scrapes.served(java.time.Duration.ofNanos(System.nanoTime() - start), seconds(scraperTimeout));
     return complete(HttpEntities.create(ContentTypes.parse(type), body.getBytes(StandardCharsets.UTF_8)));
+  }
+
+  /** A header's seconds ("1", "9.5") as a duration; null where absent or not a positive number. */
+  static java.time.Duration seconds(String header) {
+    try {
+      double s = header == null ? Double.NaN : Double.parseDouble(header.trim());
+      return s > 0 && s < 1e9 ? java.time.Duration.ofNanos((long) (s * 1e9)) : null;
+    } catch (NumberFormatException e) {
+      return null;
+    }
   }
 
   public int port() {

@@ -16,11 +16,26 @@ public final class ScrapeLog {
   private static final int INTERVALS = 8;
 
   private long count;
+  /** Scrapes served within half their scraper's timeout ({@link #served(Duration, Duration)}). */
+  private long inTime;
   private long lastNanos;
   private final ArrayDeque<Long> intervals = new ArrayDeque<>();
 
-  /** A scrape was served (its body taken) now. */
-  public synchronized void served() {
+  /** A scrape of a scraper with no known timeout was served (its body taken) now. */
+  public void served() {
+    served(Duration.ZERO, null);
+  }
+
+  /**
+   * A scrape was served (its body taken) now, {@code took} after its request reached the route, to a scraper that
+   * gives up after {@code scraperTimeout} (Prometheus sends it as X-Prometheus-Scrape-Timeout-Seconds; null: not
+   * known). One that took more than half of it is not counted {@link #inTime()}: the time before the route and the
+   * response's way back are not measured, and Prometheus drops a scrape that ends after its timeout, samples and all.
+   */
+  public synchronized void served(Duration took, Duration scraperTimeout) {
+    if (scraperTimeout == null || took.multipliedBy(2).compareTo(scraperTimeout) <= 0) {
+      inTime++;
+    }
     long now = System.nanoTime();
     if (count > 0) {
       intervals.addLast(now - lastNanos);
@@ -36,6 +51,11 @@ public final class ScrapeLog {
   /** Scrapes served so far. */
   public synchronized long count() {
     return count;
+  }
+
+  /** Scrapes served so far within half their scraper's timeout, which the scraper could take. */
+  public synchronized long inTime() {
+    return inTime;
   }
 
   /** The median time between the recent scrapes; empty before the second one. */
@@ -56,13 +76,20 @@ public final class ScrapeLog {
   }
 
   /**
-   * Waits until more than {@code seen} scrapes were served, at most {@code timeout}, or until {@code cancelled} says so
-   * (checked every 100 ms); whether a scrape came.
+   * Waits until more than {@code seenInTime} scrapes were served {@link #inTime()}, at most {@code timeout}, or until
+   * {@code cancelled} says so (checked every 100 ms); whether one came. A scrape served too late for its scraper shows
+   * that a scraper is there, only slow: it starts the timeout again, never past {@code max} from now.
    */
-  public synchronized boolean awaitAfter(long seen, Duration timeout, BooleanSupplier cancelled)
+  public synchronized boolean awaitAfter(long seenInTime, Duration timeout, Duration max, BooleanSupplier cancelled)
       throws InterruptedException {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    while (count <= seen) {
+    long start = System.nanoTime();
+    long deadline = start + Math.min(timeout.toNanos(), max.toNanos());
+    long late = count - inTime;
+    while (inTime <= seenInTime) {
+      if (count - inTime > late) {
+        late = count - inTime;
+        deadline = Math.min(System.nanoTime() + timeout.toNanos(), start + max.toNanos());
+      }
       long left = deadline - System.nanoTime();
       if (left <= 0 || cancelled.getAsBoolean()) {
         return false;
@@ -74,6 +101,6 @@ public final class ScrapeLog {
 
   @Override
   public synchronized String toString() {
-    return "ScrapeLog[" + count + " scrapes, intervals " + Arrays.toString(intervals.toArray()) + "]";
+    return "ScrapeLog[" + count + " scrapes, " + inTime + " in time, intervals " + Arrays.toString(intervals.toArray()) + "]";
   }
 }

@@ -381,8 +381,9 @@ public final class EmbeddedRun {
    * A run stopped early by an alert ({@code splinewatch_run_stopped_early} is set) usually ends a second or two after
    * it, before Prometheus scrapes again: Prometheus would never see the stop, and Alertmanager never hear of it. When
    * the endpoint was scraped during the run (a Prometheus watches it), it and the discovery file stay up until one more
-   * scrape has been served, at most twice the observed interval and at most {@code max}; a first signal ends the wait.
-   * A run nobody scraped does not wait. Whether a scrape came.
+   * scrape has been served within half its scraper's timeout (a scrape Prometheus gave up on is dropped, the stop with
+   * it), at most twice the observed interval after the stop or after a scrape that was too slow, and at most
+   * {@code max}; a first signal ends the wait. A run nobody scraped does not wait. Whether such a scrape came.
    */
   static boolean awaitStoppedScrape(MetricsHttpServer http, PrometheusMeterRegistry registry, Duration max,
       SignalStop signals, PrintStream out) {
@@ -399,9 +400,12 @@ public final class EmbeddedRun {
         + "\"} and Alertmanager hears of the stop (splinewatch.metrics.stopped-scrape-wait; Ctrl-C ends the wait)");
     signals.waitingForScrape();
     try {
-      boolean scraped = http.scrapes().awaitAfter(seen, wait, () -> signals.received() != null);
+      long seenInTime = http.scrapes().inTime();
+      boolean scraped = http.scrapes().awaitAfter(seenInTime, wait, max, () -> signals.received() != null);
       if (!scraped && signals.received() == null) {
-        out.println("  no scrape within " + seconds(wait) + ": Prometheus may not see the stop");
+        long late = http.scrapes().count() - seen;
+        out.println("  no scrape within " + seconds(wait) + (late == 0 ? "" : " that was served within half its"
+            + " scraper's timeout (" + late + " took longer)") + ": Prometheus may not see the stop");
       }
       return scraped;
     } catch (InterruptedException e) {

@@ -64,4 +64,28 @@ class MetricsHttpServerTest {
     HttpResponse<String> wrongMethod = send("GET", "/control");
     assertEquals(405, wrongMethod.statusCode(), wrongMethod.body());
   }
+
+  private static void scrape(String scraperTimeout) throws Exception {
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + http.port() + "/metrics"));
+    if (scraperTimeout != null) {
+      b.header(MetricsHttpServer.SCRAPE_TIMEOUT, scraperTimeout);
+    }
+    assertEquals(200, CLIENT.send(b.build(), HttpResponse.BodyHandlers.ofString()).statusCode());
+  }
+
+  /** Prometheus drops a scrape that ends after the timeout it sends: a stopped run must not count it as seen. */
+  @Test
+  void aScrapeLongerThanHalfTheScrapersTimeoutIsServedButNotCountedInTime() throws Exception {
+    ScrapeLog log = http.scrapes();
+    long count = log.count();
+    long inTime = log.inTime();
+    scrape("0.000000001"); // no scrape is that fast
+    assertEquals(count + 1, log.count());
+    assertEquals(inTime, log.inTime(), log.toString());
+    scrape("10");
+    scrape(null); // no timeout known
+    scrape("soon"); // not a number: as not known
+    assertEquals(count + 4, log.count());
+    assertEquals(inTime + 3, log.inTime(), log.toString());
+  }
 }

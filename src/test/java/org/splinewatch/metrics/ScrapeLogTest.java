@@ -28,9 +28,9 @@ class ScrapeLogTest {
     ScrapeLog log = new ScrapeLog();
     log.served();
     long seen = log.count();
-    assertFalse(log.awaitAfter(seen, Duration.ofMillis(150), () -> false));
+    assertFalse(log.awaitAfter(seen, Duration.ofMillis(150), Duration.ofSeconds(60), () -> false));
     long start = System.nanoTime();
-    assertFalse(log.awaitAfter(seen, Duration.ofSeconds(30), () -> true));
+    assertFalse(log.awaitAfter(seen, Duration.ofSeconds(30), Duration.ofSeconds(60), () -> true));
     assertTrue(System.nanoTime() - start < 5_000_000_000L, "a cancelled wait ends at once");
     Thread scraper = new Thread(() -> {
       try {
@@ -41,7 +41,51 @@ class ScrapeLogTest {
       log.served();
     });
     scraper.start();
-    assertTrue(log.awaitAfter(seen, Duration.ofSeconds(30), () -> false));
+    assertTrue(log.awaitAfter(seen, Duration.ofSeconds(30), Duration.ofSeconds(60), () -> false));
     scraper.join();
+  }
+
+  @Test
+  void aScrapeServedTooLateForItsScraperDoesNotEndTheWaitButExtendsIt() throws Exception {
+    // Prometheus drops a scrape that ends after its timeout (1 s where it scrapes every second), the stop with it
+    ScrapeLog log = new ScrapeLog();
+    log.served(Duration.ofMillis(10), Duration.ofSeconds(1));
+    long seen = log.inTime();
+    assertEquals(1, seen);
+    Thread slow = new Thread(() -> {
+      try {
+        Thread.sleep(200);
+        log.served(Duration.ofMillis(900), Duration.ofSeconds(1)); // too late for its scraper
+        Thread.sleep(200);
+        log.served(Duration.ofMillis(100), Duration.ofSeconds(1));
+      } catch (InterruptedException e) {
+        // the test failed already
+      }
+    });
+    long start = System.nanoTime();
+    slow.start();
+    // 300 ms alone would end before the in-time scrape at 400 ms; the late one at 200 ms starts it again
+    assertTrue(log.awaitAfter(seen, Duration.ofMillis(300), Duration.ofSeconds(30), () -> false), log.toString());
+    assertTrue(System.nanoTime() - start >= 380_000_000L, "it waited for the scrape in time: " + log);
+    assertEquals(3, log.count());
+    assertEquals(2, log.inTime());
+    slow.join();
+    // late scrapes extend the wait only up to the maximum
+    long seenNow = log.inTime();
+    Thread late = new Thread(() -> {
+      for (int i = 0; i < 20; i++) {
+        log.served(Duration.ofSeconds(2), Duration.ofSeconds(1));
+        try {
+          Thread.sleep(50);
+        } catch (InterruptedException e) {
+          return;
+        }
+      }
+    });
+    start = System.nanoTime();
+    late.start();
+    assertFalse(log.awaitAfter(seenNow, Duration.ofMillis(200), Duration.ofMillis(400), () -> false));
+    assertTrue(System.nanoTime() - start < 900_000_000L, "at most the maximum");
+    late.join();
   }
 }
