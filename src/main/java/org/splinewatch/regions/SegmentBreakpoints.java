@@ -20,7 +20,8 @@ final class SegmentBreakpoints {
   /**
    * The number of breakpoints strictly inside the segment from {@code (s0,t0)} to {@code (s1,t1)}, after each hidden
    * block. When a layer would hold more than {@code maxValues} values, the segment is counted in two halves (a
-   * breakpoint exactly at the middle, of probability zero, would be missed).
+   * breakpoint exactly at the middle, of probability zero, would be missed); the last hidden layer holds none, only
+   * its breakpoints are counted.
    */
   static long[] count(PiecewiseLinearNet net, Plane plane, double s0, double t0, double s1, double t1,
       long maxValues) {
@@ -60,6 +61,7 @@ final class SegmentBreakpoints {
     }
     for (int layer = 0; layer < out.length; layer++) {
       PiecewiseLinearNet.Block block = blocks.get(layer);
+      boolean last = layer + 1 == out.length;
       double[] eps = new double[width];
       for (int p = 0; p < n; p++) {
         for (int j = 0; j < width; j++) {
@@ -98,11 +100,19 @@ final class SegmentBreakpoints {
             distinct++;
           }
         }
-        fractions[p] = Arrays.copyOf(fr, c);
-        neurons[p] = Arrays.copyOf(ne, c);
+        if (!last) { // the last layer's crossings are only counted
+          fractions[p] = Arrays.copyOf(fr, c);
+          neurons[p] = Arrays.copyOf(ne, c);
+        }
         added += distinct;
       }
       int m = n + added;
+      if (last) {
+        // the last hidden layer: its breakpoints are all that is read, so its values at the new points are not
+        // made (on a wide network they were the largest array of the seam, and one over maxValues split it)
+        out[layer] = m - 2;
+        return true;
+      }
       if ((long) m * width > maxValues) {
         return false;
       }
@@ -139,9 +149,6 @@ final class SegmentBreakpoints {
       u = nu;
       z = nz;
       out[layer] = n - 2;
-      if (layer + 1 == out.length) {
-        return true;
-      }
       // the next hidden block's zero floors, as the plane engine's, and its pre-activations at every point
       double[] maxZ = new double[width];
       for (int p = 0; p < n; p++) {

@@ -143,6 +143,37 @@ class TiledRegionCountTest {
   }
 
   @Test
+  void theLastLayersValuesAreNotHeldOnASeam() {
+    // one hidden layer of 64: a budget of its two ends' values (2 × 64) counts the seam whole, as only the
+    // breakpoints of the last layer are read. Its values at them were made and counted against the budget, so a
+    // piece around any breakpoint never fitted and was halved until it had no length: 0 of seed 1's 60 counted
+    for (long seed = 1; seed <= 3; seed++) {
+      PiecewiseLinearNet net = PartitionBruteForceTest.random(seed, 2, 64, 2).net();
+      Plane plane = Plane.explicit(new double[] {0, 0}, new double[] {2, 0}, new double[] {0, 2});
+      long[] whole = SegmentBreakpoints.count(net, plane, -1.7, -0.4, 1.9, 1.1, Long.MAX_VALUE);
+      assertTrue(whole[0] > 10, "seed " + seed + ": a seam across many neurons");
+      assertArrayEquals(whole, SegmentBreakpoints.count(net, plane, -1.7, -0.4, 1.9, 1.1, 2 * 64), "seed " + seed);
+    }
+  }
+
+  @Test
+  void tiledCountsAreThoseMeasuredBeforeTheLastLayerWasLeftUnstored() {
+    // counts and seam breakpoints of a fixed small network, as the count gave them when every layer's values were
+    // stored on the seams (before session 52): not storing the last layer's changes no number
+    BruteForce.Mlp mlp = PartitionBruteForceTest.random(11, 2, 24, 20, 16, 3);
+    Plane plane = Plane.explicit(new double[] {0.1, -0.2}, new double[] {2, 0.3}, new double[] {-0.4, 2});
+    long[] before = {266, 971, 2023};
+    assertArrayEquals(before, direct(mlp.net(), plane), "the whole partition");
+    // tile cap, then tiles and seam breakpoints after the last layer, as measured then
+    for (int[] c : new int[][] {{8, 2242, 6314}, {40, 190, 1533}}) {
+      TiledRegionCount.Result t = TiledRegionCount.count(mlp.net(), plane, c[0], new Partition.Workspace(), null);
+      assertArrayEquals(before, t.regionsAfterLayer(), "tile cap " + c[0]);
+      assertEquals(c[1], t.tiles(), "tile cap " + c[0]);
+      assertEquals(c[2], t.seamBreakpoints(), "tile cap " + c[0]);
+    }
+  }
+
+  @Test
   void clippingKeepsConvexPiecesOfTheDomain() {
     double[] diamond = {1, 0, 0, 1, -1, 0, 0, -1};
     assertEquals(0.5, Plane.polygonArea(TiledRegionCount.clip(diamond, new double[] {0, 0, 1, 1})), 1e-15);
