@@ -256,7 +256,7 @@ final class BenchRegionsCommand implements Callable<Integer> {
         int regions;
         String shown; // the count, marked as a lower bound when the partition stopped at its cap
         try {
-          Partition p = Partition.compute(m.net(), m.plane());
+          Partition p = Partition.compute(m.net(), m.plane(), Partition.DEFAULT_MAX_REGIONS, null, 1, ws);
           regions = p.regionCount();
           shown = countColumn(p);
           if (p.overflow()) {
@@ -275,30 +275,51 @@ final class BenchRegionsCommand implements Callable<Integer> {
           return 1;
         }
         double first = (System.nanoTime() - t0) / 1e9;
-        Runnable one = () -> Partition.compute(m.net(), m.plane(), Partition.DEFAULT_MAX_REGIONS, null, 1, ws);
-        Warmup w = warmUp(one);
-        double single = median(one);
-        if (pool == null) {
-          System.out.printf(Locale.ROOT, "%-14s %8s %8.3f ms %8.3f ms %13s%n", name, shown, first * 1e3,
-              single * 1e3, w);
-          continue;
-        }
-        Plane mirrored = m.plane().withAxesSwapped();
-        Partition.Workspace ws2 = new Partition.Workspace();
-        double twoPlanes = median(() -> {
-          var a = CompletableFuture.supplyAsync(
-              () -> Partition.compute(m.net(), m.plane(), Partition.DEFAULT_MAX_REGIONS, null, 1, ws), pool);
-          var b = CompletableFuture.supplyAsync(() -> Partition.compute(m.net(), mirrored,
-              Partition.DEFAULT_MAX_REGIONS, null, 1, ws2), pool);
-          if (a.join().regionCount() != b.join().regionCount()) {
-            throw new IllegalStateException("mirrored plane has a different region count");
+        String mode = "the single-thread runs"; // which timed runs ran out of memory, for the error line
+        Warmup w = null;
+        double single = Double.NaN;
+        try {
+          Runnable one = () -> Partition.compute(m.net(), m.plane(), Partition.DEFAULT_MAX_REGIONS, null, 1, ws);
+          w = warmUp(one);
+          single = median(one);
+          if (pool == null) {
+            System.out.printf(Locale.ROOT, "%-14s %8s %8.3f ms %8.3f ms %13s%n", name, shown, first * 1e3,
+                single * 1e3, w);
+            continue;
           }
-        }) / 2;
-        double rowSplit = median(
-            () -> Partition.compute(m.net(), m.plane(), Partition.DEFAULT_MAX_REGIONS, pool, 2, ws));
-        System.out.printf(Locale.ROOT, "%-14s %8s %8.3f ms %8.3f ms %13s %12.3f ms %12.3f ms %8.2fx %8.2fx%n", name,
-            shown, first * 1e3, single * 1e3, w, twoPlanes * 1e3, rowSplit * 1e3, single / twoPlanes,
-            single / rowSplit);
+          mode = "two planes at once on two threads, each in its own workspace: one plane at a time fitted";
+          Plane mirrored = m.plane().withAxesSwapped();
+          Partition.Workspace ws2 = new Partition.Workspace();
+          double twoPlanes = median(() -> {
+            var a = CompletableFuture.supplyAsync(
+                () -> Partition.compute(m.net(), m.plane(), Partition.DEFAULT_MAX_REGIONS, null, 1, ws), pool);
+            var b = CompletableFuture.supplyAsync(() -> Partition.compute(m.net(), mirrored,
+                Partition.DEFAULT_MAX_REGIONS, null, 1, ws2), pool);
+            if (a.join().regionCount() != b.join().regionCount()) {
+              throw new IllegalStateException("mirrored plane has a different region count");
+            }
+          }) / 2;
+          mode = "one plane on two threads";
+          double rowSplit = median(
+              () -> Partition.compute(m.net(), m.plane(), Partition.DEFAULT_MAX_REGIONS, pool, 2, ws));
+          System.out.printf(Locale.ROOT, "%-14s %8s %8.3f ms %8.3f ms %13s %12.3f ms %12.3f ms %8.2fx %8.2fx%n",
+              name, shown, first * 1e3, single * 1e3, w, twoPlanes * 1e3, rowSplit * 1e3, single / twoPlanes,
+              single / rowSplit);
+        } catch (OutOfMemoryError | java.util.concurrent.CompletionException e) {
+          // after the first run fitted: one line, not a stack trace (a pool thread's error comes wrapped; the table's
+          // two-thread columns hold two planes' arrays at once)
+          if (!(e instanceof OutOfMemoryError) && !(e.getCause() instanceof OutOfMemoryError)) {
+            throw e;
+          }
+          if (w != null && !Double.isNaN(single)) { // what was measured is kept: the two-thread columns left empty
+            System.out.printf(Locale.ROOT, "%-14s %8s %8.3f ms %8.3f ms %13s %15s %15s %9s %9s%n", name, shown,
+                first * 1e3, single * 1e3, w, "-", "-", "-", "-");
+          }
+          System.err.println(MonitorCommand.Regions.outOfMemory(model, m.description() + ", " + shown + " regions, in "
+              + mode, "a larger SPLINEWATCH_HEAP" + (pool != null ? ", or --threads 1 (one plane at a time)" : "")
+              + "; the rows above are complete"));
+          return 1;
+        }
       }
     } finally {
       if (pool != null) {

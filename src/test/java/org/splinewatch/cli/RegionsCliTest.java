@@ -570,6 +570,36 @@ class RegionsCliTest {
         + "network of widths [2, 150000, 1]; expected a workload that fits the heap") && !m.contains("\tat "), m);
   }
 
+  @Test
+  void benchRegionsWhoseTwoPlanesDoNotFitTheHeapKeepsTheSingleThreadColumnsAndSaysSoInOneLine() throws Exception {
+    // one plane of 400 lines fits a 128 MiB heap, two at once (the 2-thread columns) do not, with the launchers' G1
+    // regions of 32 MiB: that was "error: java.lang.OutOfMemoryError: Java heap space" and the row lost
+    Path f = oneLayer(tmp.resolve("lines.npz"), 520, 3);
+    String m = benchInSmallHeap(f, "2");
+    assertEquals(1, exitCode, m);
+    assertTrue(m.contains("error: " + f + ": out of memory (heap 128 MiB) computing the regions of a network of widths"
+        + " [2, 520, 1], ") && m.contains(" regions, in two planes at once on two threads, each in its own workspace:"
+        + " one plane at a time fitted; expected a larger SPLINEWATCH_HEAP, or --threads 1 (one plane at a time); the"
+        + " rows above are complete"), m);
+    assertTrue(m.lines().anyMatch(l -> l.startsWith("lines ") && l.endsWith(" -         -         -")), m);
+    assertTrue(!m.contains("OutOfMemoryError") && !m.contains("\tat "), m);
+    String one = benchInSmallHeap(f, "1");
+    assertEquals(0, exitCode, "one plane at a time fits: " + one);
+  }
+
+  private int exitCode;
+
+  /** bench-regions, briefly, on {@code model} in a 128 MiB heap with the launchers' G1 regions of 32 MiB. */
+  private String benchInSmallHeap(Path model, String threads) throws Exception {
+    Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx128m",
+        "-XX:G1HeapRegionSize=32m", "-cp", System.getProperty("java.class.path"), Main.class.getName(), "monitor",
+        "bench-regions", "--threads", threads, "--repeat", "1", "--measure-seconds", "0", "--max-warmup", "5",
+        "--min-warmup-seconds", "0", "--warmup-seconds", "1", model.toString()).redirectErrorStream(true).start();
+    String m = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    exitCode = p.waitFor();
+    return m;
+  }
+
   /** A model file whose plane leaves float32 is a failure about the file's contents: one line, exit 1, no count. */
   @Test
   void aPlaneBeyondFloat32IsRefusedInOneLine() throws Exception {
