@@ -7,8 +7,9 @@
 #                                               and the run's memory watch stops the run with an error (exit 1)
 # HEAP: SPLINEWATCH_HEAP, else -Xmx in JAVA_OPTS, else 640m (the default run's heap, with exact planes, peaks near
 # 500 MiB in it; 1024m for train --method supervised (or method = supervised in its --config file), whose planes need
-# more; 1536m for monitor serve, which holds several runs; 640m per analyzer node for monitor bench-cluster), at most a
-# quarter of the machine's (or the container's) memory and at least 256m.
+# more; the same for monitor experiment when its plan has supervised runs (--methods, by default), which it trains in
+# its own JVM; 1536m for monitor serve, which holds several runs; 640m per analyzer node for monitor bench-cluster), at
+# most a quarter of the machine's (or the container's) memory and at least 256m.
 # OFF: SPLINEWATCH_OFF_HEAP, else 1024m (1536m for train --encoder cnn, or encoder = cnn in --config), at most an
 # eighth of the machine's memory and at least 128m (a default run measured 0.43-0.57 GiB resident beyond its 640 MiB
 # heap: JIT, metaspace, GC structures, ND4J's native arrays).
@@ -160,6 +161,14 @@ splinewatch_is_supervised() {
   splinewatch_train_asks --method supervised method "$@"
 }
 
+# Whether monitor experiment's arguments plan supervised runs: --methods naming supervised, or no --methods (the
+# default plan has them). Its runs are trained in its own JVM, sized here as ./trainer sizes each.
+splinewatch_experiment_supervised() {
+  local methods
+  methods="$(splinewatch_arg --methods "$@")"
+  [ -z "$methods" ] || [[ ",$methods," == *,supervised,* ]]
+}
+
 splinewatch_memory_opts() {
   local cmd="${1:-}"
   local sub="${2:-}"
@@ -200,6 +209,9 @@ splinewatch_memory_opts() {
     elif [ "$cmd" = monitor ] && [ "$sub" = bench-cluster ] && [[ " ${*:3} " != *" --compare-tls "* ]]; then
       heap=$(( 640 * $(splinewatch_count --max-nodes 2 "${@:3}") ))
     elif [ "$cmd" = train ] && splinewatch_is_supervised "${@:2}"; then
+      heap=1024
+    elif [ "$cmd" = monitor ] && [ "$sub" = experiment ] && splinewatch_experiment_supervised "${@:3}"; then
+      # monitor experiment trains its runs in this JVM: its supervised runs need the heap ./trainer gives them
       heap=1024
     fi
     heap=$(( heap < machine / 4 ? heap : machine / 4 ))

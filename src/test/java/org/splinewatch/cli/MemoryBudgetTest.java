@@ -49,6 +49,14 @@ class MemoryBudgetTest {
     assertTrue(opts(Map.of(), "monitor bench-cluster --max-nodes 16")[1].startsWith("-Xmx6000m\n"),
         "a quarter of the machine at most");
     assertTrue(opts(Map.of(), "monitor regions --model m.npz")[1].startsWith("-Xmx640m\n"));
+    // monitor experiment trains its runs in its own JVM: a plan with supervised runs (the default's) gets their heap,
+    // as ./trainer gives each (it had 640 MiB for them)
+    for (String plan : new String[] {"monitor experiment seeds --quick", "monitor experiment seeds --methods"
+        + " simclr,supervised", "monitor experiment seeds --methods=supervised --out runs/exp"}) {
+      assertTrue(opts(Map.of(), plan)[1].startsWith("-Xmx1024m\n"), plan);
+    }
+    assertTrue(opts(Map.of(), "monitor experiment seeds --methods simclr,byol --out supervised")[1]
+        .startsWith("-Xmx640m\n"), "self-supervised runs only");
     // a CNN's SameDiff training holds more native memory: 1.5 GiB off-heap, the same heap
     for (String cnn : new String[] {"train --encoder cnn --max-steps 200", "train --encoder=cnn"}) {
       assertEquals("-Xmx640m\n-Dorg.bytedeco.javacpp.maxbytes=1536m\n-Dorg.bytedeco.javacpp.maxphysicalbytes=2176m",
