@@ -316,7 +316,7 @@ final class BenchRegionsCommand implements Callable<Integer> {
                 first * 1e3, single * 1e3, w, "-", "-", "-", "-");
           }
           System.err.println(MonitorCommand.Regions.outOfMemory(model, m.description() + ", " + shown + " regions, in "
-              + mode, "a larger SPLINEWATCH_HEAP" + (pool != null ? ", or --threads 1 (one plane at a time)" : "")
+              + mode, "a larger SPLINEWATCH_HEAP" + (w != null ? ", or --threads 1 (one plane at a time)" : "")
               + "; the rows above are complete"));
           return 1;
         }
