@@ -11,6 +11,8 @@ import java.net.UnknownHostException;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeoutException;
 import org.apache.pekko.actor.Address;
 import org.apache.pekko.actor.AddressFromURIString;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -134,7 +136,8 @@ public final class ClusterNode {
 
   /**
    * Asks the receptionist every 200 ms until at least {@code atLeast} instances of {@code key} are registered in the
-   * cluster; returns them, or an empty set when {@code timeout} passes first (or the thread is interrupted).
+   * cluster; returns them, or an empty set when {@code timeout} passes first (also while this node's receptionist has
+   * not answered) or the thread is interrupted.
    */
   public static <T> Set<ActorRef<T>> awaitService(ActorSystem<?> system, ServiceKey<T> key, int atLeast,
       Duration timeout) {
@@ -159,8 +162,19 @@ public final class ClusterNode {
       Duration timeout, java.util.function.BooleanSupplier hopeless) {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (System.nanoTime() < deadline && !hopeless.getAsBoolean()) {
-      Receptionist.Listing listing = AskPattern.<Receptionist.Command, Receptionist.Listing>ask(system.receptionist(),
-          r -> Receptionist.find(key, r), Duration.ofSeconds(5), system.scheduler()).toCompletableFuture().join();
+      // this node's receptionist may answer the ask within what is left of the wait: with a fixed 5 s, a machine
+      // too busy to schedule it that soon failed a start with an AskTimeoutException that more time would have passed
+      Duration left = Duration.ofNanos(Math.max(deadline - System.nanoTime(), 1_000_000));
+      Receptionist.Listing listing;
+      try {
+        listing = AskPattern.<Receptionist.Command, Receptionist.Listing>ask(system.receptionist(),
+            r -> Receptionist.find(key, r), left, system.scheduler()).toCompletableFuture().join();
+      } catch (CompletionException e) {
+        if (e.getCause() instanceof TimeoutException) {
+          break; // the wait's time is up: the caller says what it waited for, how long and what raises it
+        }
+        throw e;
+      }
       Set<ActorRef<T>> found = listing.getServiceInstances(key);
       if (found.size() >= atLeast) {
         return found;

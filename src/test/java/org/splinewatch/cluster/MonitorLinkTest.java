@@ -30,13 +30,34 @@ class MonitorLinkTest {
       try {
         var e = assertThrows(IllegalStateException.class, () -> MonitorLink.findMetricsNode(trainer, settings));
         assertEquals("cannot reach the monitor at 127.0.0.1:" + port + ": no splinewatch node let this trainer join"
-            + " within 2 s; expected a running ./monitor serve there: check --monitor HOST:PORT (its --host and"
+            + " within 2 s (splinewatch.cluster.join-timeout raises it); expected a running ./monitor serve there: check --monitor HOST:PORT (its --host and"
             + " cluster --port, default 25520), that it is reachable from here, and that this trainer uses the"
             + " monitor's TLS settings (--tls-dir DIR --tls-name NAME with a certificate of its CA, or none)",
             e.getMessage());
       } finally {
         trainer.terminate();
       }
+    }
+  }
+
+  /** The line said how long it waited but not which setting makes the wait longer (a busy machine's need). */
+  @Test
+  @Timeout(value = 60, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+  void aClusterWithoutAMetricsNodeIsNamedWithTheWaitAndTheSettingThatRaisesIt() throws Exception {
+    Config first = ClusterRunIT.nodeConfig(Map.of("splinewatch.cluster.join-timeout", "1s"));
+    ActorSystem<Void> trainer = ClusterNode.start(Behaviors.empty(), ClusterSettings.fromConfig(first),
+        List.of("trainer"), first); // a cluster of its own: up, with no metrics node in it
+    try {
+      assertTrue(ClusterNode.awaitUp(trainer, java.time.Duration.ofSeconds(30), () -> false), "up");
+      String seed = ClusterNode.address(trainer);
+      ClusterSettings settings = ClusterSettings.fromConfig(ClusterRunIT.nodeConfig(Map.of(
+          "splinewatch.cluster.seed", seed, "splinewatch.cluster.join-timeout", "1s")));
+      var e = assertThrows(IllegalStateException.class, () -> MonitorLink.findMetricsNode(trainer, settings));
+      assertEquals("no splinewatch monitor (metrics node) found at " + seed + " within 1 s"
+          + " (splinewatch.cluster.join-timeout raises it, which a busy machine may need); start one with ./monitor"
+          + " serve, or check --monitor HOST:PORT", e.getMessage());
+    } finally {
+      trainer.terminate();
     }
   }
 
