@@ -222,23 +222,21 @@ public final class ConfigErrors {
   }
 
   /**
-   * One line for each key of {@link #SET_BY_NODE} that a config file sets in {@code root} to a value Pekko can read:
-   * the node's own setting replaces it, so the value is not used ({@code config file my.conf, line 1:
-   * pekko.remote.artery.canonical.port = 2552 is not used: a cluster node sets it from splinewatch.cluster.port
-   * (--port); expected that setting}). Badly typed ones are {@link #pekkoProblem}'s.
+   * One line for each key of {@link #SET_BY_NODE} that a config file, a system property or a {@code CONFIG_FORCE_}
+   * variable sets in {@code root} to a value Pekko can read: the node's own setting replaces it, so the value is not
+   * used ({@code config file my.conf, line 1: pekko.remote.artery.canonical.port = 2552 is not used: a cluster node
+   * sets it from splinewatch.cluster.port (--port); expected that setting}, {@code the system property
+   * -Dpekko.remote.artery.canonical.port=2552 (JAVA_OPTS) is not used: ...}). Badly typed ones are
+   * {@link #pekkoProblem}'s.
    */
   public static List<String> unusedPekkoKeys(Config root) {
     List<String> lines = new ArrayList<>();
     for (String key : SET_BY_NODE.keySet().stream().sorted().toList()) {
-      if (!root.hasPath(key)) {
-        continue;
+      if (!root.hasPath(key) || !setByUser(root.getValue(key).origin())) {
+        continue; // reference.conf's
       }
-      ConfigValue value = root.getValue(key);
-      if (value.origin().filename() == null) {
-        continue; // reference.conf's or a -D's
-      }
-      lines.add(where(value.origin()) + ": " + key + " = " + concise(value) + " is not used: a cluster node sets it"
-          + " from " + SET_BY_NODE.get(key) + "; expected that setting");
+      lines.add(setting(root, key) + " is not used: a cluster node sets it from " + SET_BY_NODE.get(key)
+          + "; expected that setting");
     }
     return lines;
   }

@@ -81,4 +81,24 @@ class ConfigErrorsTest {
         "config file " + file + ", line 2: pekko.remote.artery.canonical.port = 2552 is not used: a cluster node sets"
         + " it from splinewatch.cluster.port (--port); expected that setting"), ConfigErrors.unusedPekkoKeys(root));
   }
+
+  /** The same keys given as -D in JAVA_OPTS were skipped: not used either, and nothing said so. */
+  @Test
+  void aPekkoKeyTheClusterNodeSetsItselfGivenAsASystemPropertyIsNamedAsNotUsed() {
+    System.setProperty("pekko.remote.artery.canonical.port", "2552");
+    System.setProperty("pekko.cluster.failure-detector.acceptable-heartbeat-pause", "30s");
+    try {
+      ConfigFactory.invalidateCaches();
+      assertEquals(java.util.List.of("the system property"
+          + " -Dpekko.cluster.failure-detector.acceptable-heartbeat-pause=30s (JAVA_OPTS) is not used: a cluster node"
+          + " sets it from splinewatch.cluster.heartbeat-pause; expected that setting",
+          "the system property -Dpekko.remote.artery.canonical.port=2552 (JAVA_OPTS) is not used: a cluster node sets"
+          + " it from splinewatch.cluster.port (--port); expected that setting"),
+          ConfigErrors.unusedPekkoKeys(ConfigFactory.load()));
+    } finally {
+      System.clearProperty("pekko.remote.artery.canonical.port");
+      System.clearProperty("pekko.cluster.failure-detector.acceptable-heartbeat-pause");
+      ConfigFactory.invalidateCaches();
+    }
+  }
 }
