@@ -119,8 +119,6 @@ final class ServeCommand implements Callable<Integer> {
     // add up to (35 s), then stopped the transport under it (the leave no longer reached the cluster) and, on a loaded
     // machine, printed a TimeoutException stack trace when that took more than 23 s: without Pekko's JVM hooks
     config = config.withValue("pekko.jvm-shutdown-hooks", ConfigValueFactory.fromAnyRef(false));
-    // before the node starts: its threads are then in the lowered group from their first analysis on
-    String scheduling = SchedulingGroup.yieldToOtherSessions();
     MonitorServer server;
     try {
       server = MonitorServer.start(config, settings, cluster, httpHost, httpPort, runs, kept, System.out);
@@ -133,6 +131,10 @@ final class ServeCommand implements Callable<Integer> {
       System.err.println("error: " + Main.oneLine(e));
       return 1;
     }
+    // only once the node has started (no analysis runs before a run registers): the group's nice applies to all of
+    // this session's threads at once, and lowered before the start it made the start itself wait for every other
+    // session's CPU (not ready after 8 min at a load average of 40, 7 s of CPU)
+    String scheduling = SchedulingGroup.yieldToOtherSessions();
     // through CoordinatedShutdown, which adds it with Pekko's JVM hooks off as well. (With a plain JVM hook and
     // Artery's hook on, the transport went down first: the leave timed out after 10 s and the other nodes downed this
     // one as unreachable.)

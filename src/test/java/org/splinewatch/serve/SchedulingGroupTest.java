@@ -95,6 +95,43 @@ class SchedulingGroupTest {
   }
 
   /**
+   * The group was lowered before the node started, so on a busy machine the start itself waited for every other
+   * session's CPU (no node after 8 minutes at a load average of 40): while it starts (here: waiting for its --seed)
+   * the group is at nice 0.
+   */
+  @Test
+  void serveLowersItsGroupOnlyOnceItsNodeHasStarted() throws Exception {
+    assumeTrue(autogroups(), "a Linux kernel with autogroups on, setsid and env --default-signal");
+    int closed;
+    try (java.net.ServerSocket free = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      closed = free.getLocalPort(); // nothing listens there: the node waits for it, up to join-timeout
+    }
+    Path conf = Files.writeString(proc.resolve("join.conf"), "splinewatch.cluster.join-timeout = 20s\n");
+    Path log = proc.resolve("serve.log");
+    Process serve = new ProcessBuilder("setsid", "--wait", ProcessHandle.current().info().command().orElse("java"),
+        "-Xmx256m", "-cp", System.getProperty("java.class.path"), "org.splinewatch.cli.Main", "monitor", "serve",
+        "--seed", "127.0.0.1:" + closed, "--port", "0", "--metrics-port", "0", "--out",
+        proc.resolve("runs").toString(), "--config", conf.toString()).redirectErrorStream(true)
+        .redirectOutput(log.toFile()).start();
+    try {
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+      while (!(Files.readString(log).contains("waiting for the cluster seed")) && serve.isAlive()
+          && System.nanoTime() < deadline) {
+        Thread.sleep(50);
+      }
+      assertTrue(Files.readString(log).contains("waiting for the cluster seed"), Files.readString(log));
+      // setsid may have forked: the session's java process is then its child
+      long pid = serve.descendants().findFirst().map(ProcessHandle::pid).orElse(serve.pid());
+      String group = Files.readString(Path.of("/proc/" + pid + "/autogroup")).trim();
+      assertTrue(group.endsWith(" nice 0"), "still starting: " + group);
+    } finally {
+      serve.descendants().forEach(ProcessHandle::destroyForcibly);
+      serve.destroyForcibly();
+      serve.waitFor(30, TimeUnit.SECONDS);
+    }
+  }
+
+  /**
    * The launcher's own-session.sh: the command runs in another session, Ctrl-C (SIGINT to the launcher) reaches
    * it, and the launcher exits with the command's status.
    */
