@@ -68,12 +68,21 @@ public final class ClusterNode {
     ActorSystem<T> system;
     try {
       system = ActorSystem.create(guardian, SYSTEM_NAME, nodeConfig);
-    } catch (RuntimeException e) {
+    } catch (Exception e) { // Scala's Await throws the checked TimeoutException undeclared
       if (bindFailure(e)) {
         throw new IllegalArgumentException("cluster port " + settings.port() + " on " + settings.host()
             + " is in use or cannot be bound; choose another with --port (or splinewatch.cluster.port)", e);
       }
-      throw e;
+      if (bindTimedOut(e)) {
+        // Pekko's own words are "Future timed out after [30000 milliseconds]": they name neither what nor the setting
+        throw new IllegalStateException("the cluster transport did not start listening on " + settings.host() + ":"
+            + settings.port() + " within " + shown(nodeConfig.getDuration(BIND_TIMEOUT)) + " (" + BIND_TIMEOUT
+            + "): the machine is too busy; start it again when the load is lower, or raise that setting", e);
+      }
+      if (e instanceof RuntimeException r) {
+        throw r;
+      }
+      throw new IllegalStateException("the cluster node did not start: " + e, e);
     }
     Cluster cluster = Cluster.get(system);
     if (settings.seed().isEmpty()) {
@@ -216,6 +225,24 @@ public final class ClusterNode {
   public static String address(ActorSystem<?> system) {
     Address a = Cluster.get(system).selfMember().address();
     return a.getHost().orElse("?") + ":" + a.getPort().orElse(0);
+  }
+
+  /** How long Artery waits for its TCP server to start (reference.conf raises Pekko's 3 s to 30 s). */
+  static final String BIND_TIMEOUT = "pekko.remote.artery.bind.bind-timeout";
+
+  /** Whether {@code e} is Artery's TCP server not starting within {@link #BIND_TIMEOUT} (Scala's Await timing out). */
+  static boolean bindTimedOut(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof java.util.concurrent.TimeoutException && String.valueOf(t.getMessage()).startsWith(
+          "Future timed out")) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static String shown(Duration d) {
+    return d.toMillis() < 1000 ? d.toMillis() + " ms" : d.toSeconds() + " s";
   }
 
   private static boolean bindFailure(Throwable e) {
