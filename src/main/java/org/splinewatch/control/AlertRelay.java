@@ -168,6 +168,9 @@ public final class AlertRelay implements AutoCloseable {
       return new AlertWebhook.Response(400, "malformed payload: expected an Alertmanager webhook object with version"
           + " \"4\" and an alerts array");
     }
+    if (root.get("alerts").isEmpty()) {
+      return new AlertWebhook.Response(200, "no alerts in the payload; nothing forwarded");
+    }
     Map<String, ArrayNode> byTarget = new LinkedHashMap<>();
     List<String> outcomes = new ArrayList<>();
     for (JsonNode a : root.get("alerts")) {

@@ -72,6 +72,9 @@ class AlertRelayIT {
       String auth = "Bearer " + TOKEN;
       assertEquals(401, relay.handle("Bearer wrong-token-wrong-token", payload("a", a)).status());
       assertEquals(400, relay.handle(auth, "{\"version\":\"3\"}").status());
+      // an empty alerts array says so (it was answered with an empty message)
+      assertEquals("no alerts in the payload; nothing forwarded",
+          relay.handle(auth, "{\"version\":\"4\",\"alerts\":[]}").message());
       // an undiscovered target gets nothing, not even the token
       AlertWebhook.Response stray = relay.handle(auth, payload("a", "127.0.0.1:1"));
       assertEquals(200, stray.status());
