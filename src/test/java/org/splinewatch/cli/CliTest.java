@@ -201,10 +201,7 @@ class CliTest {
   @Test
   @org.junit.jupiter.api.Timeout(value = 120, threadMode = org.junit.jupiter.api.Timeout.ThreadMode.SEPARATE_THREAD)
   void aSeedOrMonitorWhereNothingListensIsOneWaitingLineAndOneErrorNotPekkoJoinRetries() throws Exception {
-    int port;
-    try (ServerSocket free = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-      port = free.getLocalPort(); // nothing listens there once closed
-    }
+    int port = freeLoopbackPort();
     Path conf = Files.writeString(tmp.resolve("join.conf"), "splinewatch.cluster.join-timeout = 3s\n");
     String serve = run(1, "monitor", "serve", "--seed", "127.0.0.1:" + port, "--port", "0", "--metrics-port", "0",
         "--out", tmp.resolve("served").toString(), "--config", conf.toString());
@@ -228,15 +225,10 @@ class CliTest {
         + " 'no-such-host.invalid'"), unknown);
   }
 
-
-
   @Test
   @org.junit.jupiter.api.Timeout(value = 120, threadMode = org.junit.jupiter.api.Timeout.ThreadMode.SEPARATE_THREAD)
   void aTlsNameWithoutATlsDirectoryIsABadArgumentNotASilentlyPlainNode() throws Exception {
-    int port;
-    try (ServerSocket free = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-      port = free.getLocalPort();
-    }
+    int port = freeLoopbackPort();
     Path conf = Files.writeString(tmp.resolve("join.conf"), "splinewatch.cluster.join-timeout = 3s\n");
     String m = run(2, "monitor", "serve", "--tls-name", "monitor", "--seed", "127.0.0.1:" + port, "--port", "0",
         "--metrics-port", "0", "--out", tmp.resolve("served").toString(), "--config", conf.toString());
@@ -249,10 +241,7 @@ class CliTest {
   @Test
   @org.junit.jupiter.api.Timeout(value = 120, threadMode = org.junit.jupiter.api.Timeout.ThreadMode.SEPARATE_THREAD)
   void aTrustStoreOrPasswordWithoutAKeyStoreIsABadArgumentNotASilentlyPlainNode() throws Exception {
-    int port;
-    try (ServerSocket free = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-      port = free.getLocalPort();
-    }
+    int port = freeLoopbackPort();
     Path conf = Files.writeString(tmp.resolve("join.conf"), "splinewatch.cluster.join-timeout = 3s\n");
     Path trust = Files.writeString(tmp.resolve("truststore.p12"), "not read: the key store is missing first");
     Path password = Files.writeString(tmp.resolve("password"), "secret\n");
@@ -270,10 +259,7 @@ class CliTest {
   void aTlsKeyOrPasswordFileOpenToOthersIsRefusedAtStart() throws Exception {
     Path certs = tmp.resolve("certs");
     assertEquals(0, Main.execute("monitor", "certs", certs.toString(), "--nodes", "trainer1"));
-    int port;
-    try (ServerSocket free = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-      port = free.getLocalPort();
-    }
+    int port = freeLoopbackPort();
     Path conf = Files.writeString(tmp.resolve("join.conf"), "splinewatch.cluster.join-timeout = 3s\n");
     for (String[] c : new String[][] {{"password", "rw-r--r--", "password-file", "the password of this node's key"},
         {"trainer1.p12", "rw-r-----", "key-store", "this node's private key"}}) {
@@ -1098,6 +1084,13 @@ class CliTest {
         assertTrue(lines.get(0).startsWith("error: " + c[c.length - 2] + " " + c[c.length - 1] + " is out of range;"
             + " expected "), m);
       }
+    }
+  }
+
+  /** A loopback port nothing listens on once its probe socket is closed (a monitor that is not there). */
+  private static int freeLoopbackPort() throws java.io.IOException {
+    try (ServerSocket free = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      return free.getLocalPort();
     }
   }
 }
