@@ -195,6 +195,9 @@ public final class MetricsHttpServer {
   static final String OPENMETRICS = "application/openmetrics-text; version=1.0.0; charset=utf-8";
   static final String TEXT = "text/plain; version=0.0.4; charset=utf-8";
 
+  /** How long a server whose last scrape is served waits, unbound, before it closes what connections are left. */
+  static final java.time.Duration LINGER = java.time.Duration.ofMillis(500);
+
   /** The header in which Prometheus says how long it waits for a scrape, in seconds ("1", "9.5"). */
   static final String SCRAPE_TIMEOUT = "X-Prometheus-Scrape-Timeout-Seconds";
 
@@ -203,8 +206,14 @@ public final class MetricsHttpServer {
     long start = System.nanoTime();
     String type = accept.contains("application/openmetrics-text") ? OPENMETRICS : TEXT;
     String body = ScrapeConsistency.scrape(() -> registry.scrape(type));
+    boolean last = scrapes.closing();
     scrapes.served(java.time.Duration.ofNanos(System.nanoTime() - start), seconds(scraperTimeout));
-    return complete(HttpEntities.create(ContentTypes.parse(type), body.getBytes(StandardCharsets.UTF_8)));
+    var entity = HttpEntities.create(ContentTypes.parse(type), body.getBytes(StandardCharsets.UTF_8));
+    // a run about to end closes the scraper's connection itself, after the response is written: the server's
+    // termination aborts a connection whose response is still on its way (akka-http issue 4060), which Prometheus
+    // records as a failed scrape (up 0), the stop's sample with it
+    return last ? complete(org.apache.pekko.http.javadsl.model.HttpResponse.create().withEntity(entity)
+        .addHeader(org.apache.pekko.http.javadsl.model.headers.Connection.create("close"))) : complete(entity);
   }
 
   /** A header's seconds ("1", "9.5") as a duration; null where absent or not a positive number. */
@@ -227,11 +236,15 @@ public final class MetricsHttpServer {
   }
 
   /**
-   * Stops accepting connections and lets the requests in flight (a scrape just served) finish, {@code grace} at most;
-   * then as {@link #stop()}.
+   * Stops accepting connections, waits {@link #LINGER} for the response just served (a scrape after
+   * {@link ScrapeLog#closeConnections()}, which closes its connection once written) to go out, then lets what requests
+   * are still in flight finish, {@code grace} at most.
    */
   public void stopAfterInFlight(java.time.Duration grace) {
     try {
+      // no new connection; the one whose response said Connection: close closes itself once that response is out
+      binding.unbind().toCompletableFuture().get(grace.toMillis() + 5_000, TimeUnit.MILLISECONDS);
+      Thread.sleep(LINGER.toMillis());
       binding.terminate(grace).toCompletableFuture().get(grace.toMillis() + 5_000, TimeUnit.MILLISECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();

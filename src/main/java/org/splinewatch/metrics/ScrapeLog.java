@@ -19,6 +19,8 @@ public final class ScrapeLog {
   /** Scrapes served within half their scraper's timeout ({@link #served(Duration, Duration)}). */
   private long inTime;
   private long lastNanos;
+  /** Set once the run is about to end: scrapes answer with Connection: close ({@link #closeConnections()}). */
+  private volatile boolean closing;
   private final ArrayDeque<Long> intervals = new ArrayDeque<>();
 
   /** A scrape of a scraper with no known timeout was served (its body taken) now. */
@@ -51,6 +53,19 @@ public final class ScrapeLog {
   /** Scrapes served so far. */
   public synchronized long count() {
     return count;
+  }
+
+  /**
+   * From now on every scrape's response closes its connection once it is written: the endpoint goes away soon, and a
+   * connection closed by the server's termination while a response is on its way truncates it.
+   */
+  public void closeConnections() {
+    closing = true;
+  }
+
+  /** Whether scrapes now close their connections ({@link #closeConnections()}). */
+  public boolean closing() {
+    return closing;
   }
 
   /** Scrapes served so far within half their scraper's timeout, which the scraper could take. */

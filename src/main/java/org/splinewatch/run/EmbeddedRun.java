@@ -399,6 +399,7 @@ public final class EmbeddedRun {
         + " during the run), so that Prometheus sees splinewatch_run_stopped_early{rule=\"" + rule
         + "\"} and Alertmanager hears of the stop (splinewatch.metrics.stopped-scrape-wait; Ctrl-C ends the wait)");
     signals.waitingForScrape();
+    http.scrapes().closeConnections();
     try {
       long seenInTime = http.scrapes().inTime();
       boolean scraped = http.scrapes().awaitAfter(seenInTime, wait, max, () -> signals.received() != null);

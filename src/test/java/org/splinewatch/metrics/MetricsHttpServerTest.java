@@ -4,6 +4,7 @@ import static org.apache.pekko.http.javadsl.server.Directives.complete;
 import static org.apache.pekko.http.javadsl.server.Directives.path;
 import static org.apache.pekko.http.javadsl.server.Directives.post;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -87,5 +88,28 @@ class MetricsHttpServerTest {
     scrape("soon"); // not a number: as not known
     assertEquals(count + 4, log.count());
     assertEquals(inTime + 3, log.inTime(), log.toString());
+  }
+
+  /**
+   * A run about to end answers scrapes with Connection: close, so that the scraper's connection ends after the
+   * response is written, not aborted under it by the server's termination (Prometheus then recorded up 0 and lost
+   * the stop's sample); once stopped, nothing answers.
+   */
+  @Test
+  void scrapesOfARunAboutToEndCloseTheirConnectionAndTheStoppedServerTakesNoMore() throws Exception {
+    MetricsHttpServer own = MetricsHttpServer.start(system, new PrometheusMeterRegistry(PrometheusConfig.DEFAULT),
+        "127.0.0.1", 0, null, MetricsHttpServer.AllowedHosts.of(List.of(), "trainer", "127.0.0.1"));
+    URI uri = URI.create("http://127.0.0.1:" + own.port() + "/metrics");
+    HttpResponse<String> before = CLIENT.send(HttpRequest.newBuilder(uri).build(), HttpResponse.BodyHandlers.ofString());
+    assertTrue(before.headers().firstValue("connection").isEmpty(), before.headers().toString());
+    own.scrapes().closeConnections();
+    HttpResponse<String> last = CLIENT.send(HttpRequest.newBuilder(uri).build(), HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, last.statusCode());
+    assertEquals("close", last.headers().firstValue("connection").orElse(""), last.headers().toString());
+    own.stopAfterInFlight(java.time.Duration.ofSeconds(2));
+    try (java.net.Socket s = new java.net.Socket()) {
+      assertThrows(java.net.ConnectException.class, () -> s.connect(new java.net.InetSocketAddress("127.0.0.1",
+          own.port()), 2000));
+    }
   }
 }
