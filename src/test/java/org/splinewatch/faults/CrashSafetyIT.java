@@ -173,8 +173,9 @@ class CrashSafetyIT {
 
     StringBuilder out = new StringBuilder();
     assertEquals(0, main(out, "monitor", "report", killed.toString()), out.toString());
-    assertTrue(out.toString().contains("warning: killed has not finished (no run_finished event): still running, or it"
-        + " crashed"), out.toString());
+    // killed: its .run-lock is left behind, held by no process
+    assertTrue(out.toString().contains("warning: killed has not finished (no run_finished event): its process ended"
+        + " without one, crashed or killed (its .run-lock is left behind, held by no process)"), out.toString());
     out.setLength(0);
     // the killed run alone leaves nothing to count: one line that says why, not a table of "0 of 0"
     assertEquals(1, main(out, "monitor", "detection", killed.toString()), out.toString());
