@@ -69,20 +69,7 @@ public final class ClusterNode {
     try {
       system = ActorSystem.create(guardian, SYSTEM_NAME, nodeConfig);
     } catch (Exception e) { // Scala's Await throws the checked TimeoutException undeclared
-      if (bindFailure(e)) {
-        throw new IllegalArgumentException("cluster port " + settings.port() + " on " + settings.host()
-            + " is in use or cannot be bound; choose another with --port (or splinewatch.cluster.port)", e);
-      }
-      if (bindTimedOut(e)) {
-        // Pekko's own words are "Future timed out after [30000 milliseconds]": they name neither what nor the setting
-        throw new IllegalStateException("the cluster transport did not start listening on " + settings.host() + ":"
-            + settings.port() + " within " + shown(nodeConfig.getDuration(BIND_TIMEOUT)) + " (" + BIND_TIMEOUT
-            + "): the machine is too busy; start it again when the load is lower, or raise that setting", e);
-      }
-      if (e instanceof RuntimeException r) {
-        throw r;
-      }
-      throw new IllegalStateException("the cluster node did not start: " + e, e);
+      throw startFailure(e, settings, nodeConfig);
     }
     Cluster cluster = Cluster.get(system);
     if (settings.seed().isEmpty()) {
@@ -225,6 +212,23 @@ public final class ClusterNode {
   public static String address(ActorSystem<?> system) {
     Address a = Cluster.get(system).selfMember().address();
     return a.getHost().orElse("?") + ":" + a.getPort().orElse(0);
+  }
+
+  /**
+   * What a failed start of the actor system throws: one line for a taken port and for a transport that did not bind in
+   * time (Pekko's own words are "Future timed out after [30000 milliseconds]", naming neither what nor the setting).
+   */
+  static RuntimeException startFailure(Exception e, ClusterSettings settings, Config nodeConfig) {
+    if (bindFailure(e)) {
+      return new IllegalArgumentException("cluster port " + settings.port() + " on " + settings.host()
+          + " is in use or cannot be bound; choose another with --port (or splinewatch.cluster.port)", e);
+    }
+    if (bindTimedOut(e)) {
+      return new IllegalStateException("the cluster transport did not start listening on " + settings.host() + ":"
+          + settings.port() + " within " + shown(nodeConfig.getDuration(BIND_TIMEOUT)) + " (" + BIND_TIMEOUT
+          + "): the machine is too busy; start it again when the load is lower, or raise that setting", e);
+    }
+    return e instanceof RuntimeException r ? r : new IllegalStateException("the cluster node did not start: " + e, e);
   }
 
   /** How long Artery waits for its TCP server to start (reference.conf raises Pekko's 3 s to 30 s). */
