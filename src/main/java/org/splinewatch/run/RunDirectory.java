@@ -79,8 +79,13 @@ public final class RunDirectory {
       // a run's record is its config and logs; a directory without them (e.g. prepared mount points) is free
       boolean holdsRun = RunIds.holdsRun(dir);
       if (holdsRun && s.resume() == null && !overwrite) {
-        throw new IllegalArgumentException("run directory " + dir + " already holds a run; give another --run-id,"
-            + " --resume a checkpoint of it, or --overwrite to replace it");
+        // a killed run's directory may hold no checkpoint yet: advising --resume then led to "is not a checkpoint"
+        Path latest = dir.resolve("checkpoints").resolve("latest");
+        boolean resumable = Files.isDirectory(latest)
+            || Files.isDirectory(latest.resolveSibling("latest" + org.splinewatch.trainer.Checkpoints.PREVIOUS));
+        throw new IllegalArgumentException("run directory " + dir + " already holds a run" + (resumable
+            ? "; give another --run-id, --resume " + latest + " to continue it, or --overwrite to replace it"
+            : " and no checkpoint to resume; give another --run-id, or --overwrite to replace it"));
       }
     }
     return dir;

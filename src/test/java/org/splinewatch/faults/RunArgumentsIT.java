@@ -88,7 +88,8 @@ class RunArgumentsIT {
     String before = Files.readString(dir.resolve("metrics.jsonl"));
     String refused = TestTools.cli(2, concat(tiny, "--max-steps", "20"));
     assertTrue(firstLine(refused).contains("run directory " + dir + " already holds a run; give another --run-id,"
-        + " --resume a checkpoint of it, or --overwrite to replace it"), refused);
+        + " --resume " + dir.resolve("checkpoints").resolve("latest") + " to continue it, or --overwrite to replace"
+        + " it"), refused);
     assertEquals(before, Files.readString(dir.resolve("metrics.jsonl")), "the refused run touched the old files");
 
     String clash = TestTools.cli(2, concat(tiny, "--max-steps", "40", "--overwrite", "--resume",

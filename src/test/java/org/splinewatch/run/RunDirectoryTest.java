@@ -130,4 +130,22 @@ class RunDirectoryTest {
     Files.delete(dir.resolve("checkpoints"));
     assertEquals(dir, RunDirectory.check(settings, "blocked", false));
   }
+
+  /** A run directory is refused as taken; --resume is advised only where it holds a checkpoint to resume. */
+  @Test
+  void aTakenRunDirectoryAdvisesResumeOnlyWithACheckpoint() throws Exception {
+    Path dir = Files.createDirectories(tmp.resolve("out").resolve("killed"));
+    Files.writeString(dir.resolve("config.json"), "{\"run_id\":\"killed\"}");
+    var settings = org.splinewatch.trainer.RunSettings.fromConfig(TrainCommand.load(Map.of("splinewatch.run.out",
+        tmp.resolve("out").toString()), null));
+    var none = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+        () -> RunDirectory.check(settings, "killed", false));
+    assertEquals("run directory " + dir + " already holds a run and no checkpoint to resume; give another --run-id,"
+        + " or --overwrite to replace it", none.getMessage());
+    Path latest = Files.createDirectories(dir.resolve("checkpoints").resolve("latest"));
+    var one = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+        () -> RunDirectory.check(settings, "killed", false));
+    assertEquals("run directory " + dir + " already holds a run; give another --run-id, --resume " + latest
+        + " to continue it, or --overwrite to replace it", one.getMessage());
+  }
 }
