@@ -37,6 +37,12 @@ final class ClusterSecurityOptions {
 
   /** Adds the overrides these flags stand for; a {@code --tls-name} without {@code --tls-dir} is a bad argument. */
   void apply(Map<String, Object> overrides) {
+    if (tlsName != null && tlsDir != null && (tlsName.isBlank() || tlsName.contains("/"))) {
+      // it was taken as is: '' looked for DIR/.p12 and named that file as missing
+      throw new ParameterException(mixee.commandLine(), OptionValues.named("--tls-name", tlsName) + " is not a"
+          + " certificate name; expected the NAME of a NAME.p12 in --tls-dir " + tlsDir + ", as ./monitor certs DIR"
+          + " --nodes NAME,... makes them");
+    }
     if (tlsName != null && tlsDir == null) {
       throw new ParameterException(mixee.commandLine(), OptionValues.named("--tls-name", tlsName) + " needs --tls-dir"
           + " DIR, the"

@@ -783,5 +783,11 @@ class ArgumentChecksTest {
         + " prj: no run has"));
     String tls = CliTest.run(2, "monitor", "serve", "--tls-name", "", "--out", tmp.resolve("serve").toString());
     assertTrue(tls.startsWith("error: --tls-name '' (empty) needs --tls-dir DIR"), tls);
+    // beside --tls-dir it looked for DIR/.p12 and named that file as missing
+    String dir = tmp.resolve("certs").toString();
+    String tlsDir = CliTest.run(2, "monitor", "serve", "--tls-dir", dir, "--tls-name", " ", "--out",
+        tmp.resolve("serve").toString());
+    assertTrue(tlsDir.startsWith("error: --tls-name ' ' (only whitespace) is not a certificate name; expected the NAME"
+        + " of a NAME.p12 in --tls-dir " + dir + ", as ./monitor certs DIR --nodes NAME,... makes them"), tlsDir);
   }
 }
