@@ -184,6 +184,12 @@ final class BenchRegionsCommand implements Callable<Integer> {
     }
   }
 
+  /** What {@link #doing} says while workload {@code k} (from 0) of {@code models} is timed. */
+  private static String timing(List<Path> models, int k) {
+    return "timing workload " + (k + 1) + " of " + models.size() + " (" + models.get(k) + "): the rows above are"
+        + " complete, " + k + " of " + models.size();
+  }
+
   /** What the benchmark is doing, and which of its rows are printed, for the line a signal prints. */
   private volatile String doing = "reading its options: no row printed";
 
@@ -235,6 +241,9 @@ final class BenchRegionsCommand implements Callable<Integer> {
         return code;
       }
     }
+    // from the header on the line names the first workload: a signal between the header and the loop read as
+    // "reading the workloads" (MonitorInterruptTest waits for the header)
+    doing = timing(models, 0);
     header();
     if (threads == 1) {
       System.out.printf(Locale.ROOT, "%-14s %8s %11s %11s %13s%n", "workload", "regions", "first run", "1 thread",
@@ -247,8 +256,7 @@ final class BenchRegionsCommand implements Callable<Integer> {
     try {
       for (int k = 0; k < models.size(); k++) {
         Path model = models.get(k);
-        doing = "timing workload " + (k + 1) + " of " + models.size() + " (" + model + "): the rows above are complete,"
-            + " " + k + " of " + models.size();
+        doing = timing(models, k);
         MonitorCommand.Regions.Network m = networks.get(k);
         String name = model.getFileName().toString().replace(".npz", "");
         Partition.Workspace ws = new Partition.Workspace();
