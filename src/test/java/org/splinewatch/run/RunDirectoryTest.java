@@ -121,10 +121,8 @@ class RunDirectoryTest {
   void aFileWhereTheRunWritesADirectoryIsRefusedAtStart() throws Exception {
     Path dir = Files.createDirectories(tmp.resolve("out").resolve("blocked"));
     Files.writeString(dir.resolve("checkpoints"), "x");
-    var settings = org.splinewatch.trainer.RunSettings.fromConfig(TrainCommand.load(Map.of("splinewatch.run.out",
-        tmp.resolve("out").toString()), null));
-    var refused = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
-        () -> RunDirectory.check(settings, "blocked", false));
+    var settings = outUnderTmp();
+    var refused = refused(settings, "blocked");
     assertEquals(dir.resolve("checkpoints") + " is a file; expected the run's checkpoints directory there, or nothing"
         + " (move the file away)", refused.getMessage());
     Files.delete(dir.resolve("checkpoints"));
@@ -136,16 +134,25 @@ class RunDirectoryTest {
   void aTakenRunDirectoryAdvisesResumeOnlyWithACheckpoint() throws Exception {
     Path dir = Files.createDirectories(tmp.resolve("out").resolve("killed"));
     Files.writeString(dir.resolve("config.json"), "{\"run_id\":\"killed\"}");
-    var settings = org.splinewatch.trainer.RunSettings.fromConfig(TrainCommand.load(Map.of("splinewatch.run.out",
-        tmp.resolve("out").toString()), null));
-    var none = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
-        () -> RunDirectory.check(settings, "killed", false));
+    var settings = outUnderTmp();
+    var none = refused(settings, "killed");
     assertEquals("run directory " + dir + " already holds a run and no checkpoint to resume; give another --run-id,"
         + " or --overwrite to replace it", none.getMessage());
     Path latest = Files.createDirectories(dir.resolve("checkpoints").resolve("latest"));
-    var one = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
-        () -> RunDirectory.check(settings, "killed", false));
+    var one = refused(settings, "killed");
     assertEquals("run directory " + dir + " already holds a run; give another --run-id, --resume " + latest
         + " to continue it, or --overwrite to replace it", one.getMessage());
+  }
+
+  /** The run settings of a run whose --out is tmp/out. */
+  private org.splinewatch.trainer.RunSettings outUnderTmp() {
+    return org.splinewatch.trainer.RunSettings.fromConfig(TrainCommand.load(Map.of("splinewatch.run.out",
+        tmp.resolve("out").toString()), null));
+  }
+
+  /** What RunDirectory.check refuses run {@code runId} with. */
+  private static IllegalArgumentException refused(org.splinewatch.trainer.RunSettings settings, String runId) {
+    return org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+        () -> RunDirectory.check(settings, runId, false));
   }
 }
