@@ -30,7 +30,8 @@ public final class TiledRegionCount {
 
   /**
    * A tile that still overflows however small it is made: over the region cap ({@link #overCap}: a cap below the
-   * regions that meet at a point of the partition) or over its workspace budget (the layers too wide for it).
+   * regions that meet at a point of the partition) or over its workspace budget (the layers too wide for it); or,
+   * before any tile, a workspace too small for the values a seam holds of the widest layer ({@link #regions} 0).
    */
   public static final class TileOverflow extends IllegalStateException {
     private final boolean overCap;
@@ -75,7 +76,8 @@ public final class TiledRegionCount {
    * {@code workspace} (whose budget also ends a tile as an overflow, which is then split).
    *
    * @throws TileOverflow when a tile of a few vertices, or a millionth of the domain's width, still overflows (a
-   *     network too wide for the workspace budget, or a cap below the regions that meet at a point)
+   *     network too wide for the workspace budget, or a cap below the regions that meet at a point), or at once when
+   *     the budget cannot hold a seam's least values ({@link SegmentBreakpoints#leastValues})
    */
   public static Result count(PiecewiseLinearNet net, Plane plane, int tileCap, Partition.Workspace workspace,
       Progress progress) {
@@ -89,7 +91,23 @@ public final class TiledRegionCount {
    */
   public static Result count(PiecewiseLinearNet net, Plane plane, int tileCap, Partition.Workspace[] workspaces,
       Progress progress) {
-    Counter counter = new Counter(net, plane, tileCap, progress);
+    return count(net, plane, tileCap, workspaces, progress, 0);
+  }
+
+  /** As above with the seams' limit of values forced to {@code seamValues} (0: from each workspace's budget). */
+  static Result count(PiecewiseLinearNet net, Plane plane, int tileCap, Partition.Workspace[] workspaces,
+      Progress progress, long seamValues) {
+    // a seam needs a few points of the widest layer's values whatever its limit (SegmentBreakpoints.leastValues):
+    // refused at once when a workspace cannot hold them, not after the tiles before the first seam
+    long seamBytes = SEAM_ARRAYS * 8 * SegmentBreakpoints.leastValues(net);
+    for (Partition.Workspace ws : workspaces) {
+      if (seamBytes > ws.budgetBytes()) {
+        throw new TileOverflow(String.format(Locale.ROOT, "a seam between tiles holds 3 points of the widest hidden"
+            + " layer's values (%d neurons; %.3g MiB in the seam's arrays), more than the workspace of %.3g MiB",
+            SegmentBreakpoints.leastValues(net) / 3, seamBytes / 1048576.0, ws.budgetBytes() / 1048576.0), false, 0);
+      }
+    }
+    Counter counter = new Counter(net, plane, tileCap, progress, seamValues);
     counter.boxes.add(plane.domainBounds());
     counter.pending.set(1);
     if (workspaces.length == 1) {
@@ -131,6 +149,7 @@ public final class TiledRegionCount {
     final Plane plane;
     final int tileCap;
     final Progress progress;
+    final long seamLimit;
     final int layers;
     final double[] domain;
     final double areaTotal;
@@ -147,8 +166,9 @@ public final class TiledRegionCount {
     long merged;
     int mergedLayer = -1;
 
-    Counter(PiecewiseLinearNet net, Plane plane, int tileCap, Progress progress) {
+    Counter(PiecewiseLinearNet net, Plane plane, int tileCap, Progress progress, long seamLimit) {
       this.net = net;
+      this.seamLimit = seamLimit;
       this.plane = plane;
       this.tileCap = tileCap;
       this.progress = progress;
@@ -163,7 +183,8 @@ public final class TiledRegionCount {
 
     /** Takes boxes until none is left or being split by another thread. */
     void work(Partition.Workspace ws) {
-      long seamValues = Math.max(1 << 16, Math.min(32L << 20, ws.budgetBytes() / 8 / 4));
+      // SegmentBreakpoints raises it to what the widest layer needs (checked against the budget in count)
+      long seamValues = seamLimit > 0 ? seamLimit : Math.max(1 << 16, Math.min(32L << 20, ws.budgetBytes() / 8 / 4));
       try {
         while (failure.get() == null) {
           double[] box = boxes.pollFirst(20, TimeUnit.MILLISECONDS);
@@ -259,6 +280,12 @@ public final class TiledRegionCount {
           largest, split, merged, mergedLayer);
     }
   }
+
+  /**
+   * The value arrays a seam holds at once, each up to its limit: a layer's values at the old points and at the new,
+   * and the next layer's (SegmentBreakpoints).
+   */
+  static final int SEAM_ARRAYS = 3;
 
   /** Where a box is split, as a fraction of its width and height. */
   static final double SPLIT = 0.5 + 1 / (16 * Math.E);

@@ -157,6 +157,34 @@ class TiledRegionCountTest {
   }
 
   @Test
+  void aSeamLimitBelowThreeTimesTheWidestLayerLosesNoBreakpoint() {
+    // a piece of seam around one breakpoint of a 40-wide layer holds 3 points of 40 values: under a limit of 100 it
+    // never fitted, and was halved until the breakpoint read as zero at both ends and was lost (the count's own
+    // limit, at least 65,536 values, did so for layers wider than 21,845)
+    for (long seed = 1; seed <= 3; seed++) {
+      PiecewiseLinearNet net = PartitionBruteForceTest.random(seed, 2, 40, 30, 2).net();
+      Plane plane = Plane.explicit(new double[] {0, 0}, new double[] {2, 0}, new double[] {0, 2});
+      long[] whole = SegmentBreakpoints.count(net, plane, -1.7, -0.4, 1.9, 1.1, Long.MAX_VALUE);
+      assertTrue(whole[0] > 10, "seed " + seed + ": a seam across many neurons");
+      assertArrayEquals(whole, SegmentBreakpoints.count(net, plane, -1.7, -0.4, 1.9, 1.1, 100), "seed " + seed);
+      long[] expected = direct(net, plane);
+      TiledRegionCount.Result t = TiledRegionCount.count(net, plane, 40,
+          new Partition.Workspace[] {new Partition.Workspace()}, null, 100);
+      assertTrue(t.seamBreakpoints() > 0, "seed " + seed + ": tiled");
+      assertArrayEquals(expected, t.regionsAfterLayer(), "seed " + seed);
+    }
+    // a workspace that cannot hold those 3 points' values (3 arrays of 120): one error before any tile
+    PiecewiseLinearNet net = PartitionBruteForceTest.random(1, 2, 40, 30, 2).net();
+    Plane plane = Plane.explicit(new double[] {0, 0}, new double[] {2, 0}, new double[] {0, 2});
+    TiledRegionCount.TileOverflow e = org.junit.jupiter.api.Assertions.assertThrows(
+        TiledRegionCount.TileOverflow.class, () -> TiledRegionCount.count(net, plane, 40,
+            new Partition.Workspace(2_000), null));
+    assertEquals("a seam between tiles holds 3 points of the widest hidden layer's values (40 neurons; 0.00275 MiB"
+        + " in the seam's arrays), more than the workspace of 0.00191 MiB", e.getMessage());
+    assertFalse(e.overCap());
+  }
+
+  @Test
   void tiledCountsAreThoseMeasuredBeforeTheLastLayerWasLeftUnstored() {
     // counts and seam breakpoints of a fixed small network, as the count gave them when every layer's values were
     // stored on the seams (before session 52): not storing the last layer's changes no number
