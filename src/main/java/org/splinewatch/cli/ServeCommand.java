@@ -134,7 +134,7 @@ final class ServeCommand implements Callable<Integer> {
     // only once the node has started (no analysis runs before a run registers): the group's nice applies to all of
     // this session's threads at once, and lowered before the start it made the start itself wait for every other
     // session's CPU (not ready after 8 min at a load average of 40, 7 s of CPU)
-    String scheduling = SchedulingGroup.yieldToOtherSessions();
+    String scheduling = SchedulingGroup.yieldToOtherSessions(settings.schedulingGroupNice());
     // through CoordinatedShutdown, which adds it with Pekko's JVM hooks off as well. (With a plain JVM hook and
     // Artery's hook on, the transport went down first: the leave timed out after 10 s and the other nodes downed this
     // one as unreachable.)

@@ -15,28 +15,48 @@ import org.splinewatch.metrics.CpuByRole;
  * commands have it (docs/performance.md, "Threads": a 600-step {@code --monitor} run trained at 14-15 steps/s
  * beside it, and at 19 with the monitor's group at nice 19; 20-23 unmonitored).
  *
- * <p>A monitor that leads its own session ({@code ./monitor serve} starts it so, as do services) lowers its group
- * to nice {@value #NICE}: training in every other session then comes first. One that shares a session (started as
- * {@code java -jar}) leaves the group alone, since that would lower the terminal's other commands too, and says so.
+ * <p>A monitor that leads its own session ({@code ./monitor serve} starts it so, as do services) sets its group to
+ * the nice of {@value #SETTING} (default 19, the lowest weight a group has: 15 against a nice-0 group's 1,024):
+ * training in every other session then comes first. At 19 a monitor on a machine overloaded by other sessions can
+ * starve (heartbeats 20 s late, a trainer's join timing out at a load average of 48); 10 (weight 110) gives it more.
+ * One that shares a session (started as {@code java -jar}) leaves the group alone, since that would lower the
+ * terminal's other commands too, and says so.
  */
 public final class SchedulingGroup {
-  /** The group's nice value: the lowest weight a group has (15 against a nice-0 group's 1,024). */
-  static final int NICE = 19;
+  /** The setting that holds the group's nice value. */
+  public static final String SETTING = "splinewatch.serve.scheduling-group-nice";
+  /** Its range: below 0 needs CAP_SYS_NICE and would put the monitor ahead of training; 19 is the kernel's lowest. */
+  public static final int MIN_NICE = 0;
+  public static final int MAX_NICE = 19;
+  /** The kernel's CFS weight of nice 0 to 19 (sched_prio_to_weight): a group's share is its weight over the sum. */
+  private static final int[] WEIGHTS = {1024, 820, 655, 526, 423, 335, 272, 215, 172, 137, 110, 87, 70, 56, 45, 36, 29,
+      23, 18, 15};
 
   private SchedulingGroup() {
   }
 
-  /** {@link #yieldToOtherSessions(Path, long)} for this process. */
-  public static String yieldToOtherSessions() {
-    return yieldToOtherSessions(Path.of("/proc"), ProcessHandle.current().pid());
+  /** {@link #yieldToOtherSessions(Path, long, int)} for this process. */
+  public static String yieldToOtherSessions(int nice) {
+    return yieldToOtherSessions(Path.of("/proc"), ProcessHandle.current().pid(), nice);
+  }
+
+  /** Why {@code nice} is refused as {@value #SETTING} (one line), or null when it lies in 0 to 19. */
+  public static String outOfRange(long nice) {
+    return nice >= MIN_NICE && nice <= MAX_NICE ? null : SETTING + " " + nice + ": expected a whole number from "
+        + MIN_NICE + " to " + MAX_NICE + " (the nice of monitor serve's scheduling group: 19 lets training elsewhere"
+        + " come first, lower values keep the monitor from starving on an overloaded machine)";
   }
 
   /**
-   * Lowers the autogroup of process {@code pid} (its files under {@code proc}) to nice {@value #NICE} where the
-   * process leads its session; returns the line the monitor prints about it, or null where the kernel has no
-   * autogroups (a session's threads then compete one by one, and idle priority means what it says).
+   * Sets the autogroup of process {@code pid} (its files under {@code proc}) to {@code nice} where the process leads
+   * its session; returns the line the monitor prints about it, or null where the kernel has no autogroups (a
+   * session's threads then compete one by one, and idle priority means what it says).
    */
-  static String yieldToOtherSessions(Path proc, long pid) {
+  static String yieldToOtherSessions(Path proc, long pid, int nice) {
+    String refused = outOfRange(nice);
+    if (refused != null) {
+      throw new IllegalArgumentException(refused);
+    }
     Path autogroup = proc.resolve(pid + "/autogroup");
     if (!Files.isRegularFile(autogroup) || !"1".equals(read(proc.resolve("sys/kernel/sched_autogroup_enabled")))) {
       return null;
@@ -46,16 +66,18 @@ public final class SchedulingGroup {
     if (session != pid) {
       return "scheduling: this monitor shares its session's scheduling group (Linux autogroups), so training started"
           + " from another terminal shares the CPU with it as an equal despite the analyzers' idle priority; start it"
-          + " with ./monitor serve, which gives it a group of its own at nice " + NICE;
+          + " with ./monitor serve, which gives it a group of its own at nice " + nice + " (" + SETTING + ")";
     }
     try {
-      Files.writeString(autogroup, Integer.toString(NICE), StandardCharsets.US_ASCII);
+      Files.writeString(autogroup, Integer.toString(nice), StandardCharsets.US_ASCII);
     } catch (IOException | SecurityException e) {
-      return "scheduling: could not lower this monitor's scheduling group to nice " + NICE + " (" + autogroup + ": "
+      return "scheduling: could not set this monitor's scheduling group to nice " + nice + " (" + autogroup + ": "
           + e.getMessage() + "), so training in other sessions shares the CPU with it as an equal";
     }
-    return "scheduling: analyzers at idle priority, in a scheduling group of their own at nice " + NICE
-        + " (Linux autogroups): training in other terminals and services comes first";
+    String group = "scheduling: analyzers at idle priority, in a scheduling group of their own at nice " + nice + " ("
+        + SETTING + "; Linux autogroups, weight " + WEIGHTS[nice] + " against a nice-0 group's 1024)";
+    return group + (nice == 0 ? ": training in other terminals shares the CPU with this monitor as an equal"
+        : ": training in other terminals and services comes first");
   }
 
   /** The session id in a {@code /proc/PID/stat} line: field 6, the fourth after the command name. */

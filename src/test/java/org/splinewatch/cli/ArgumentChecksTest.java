@@ -310,6 +310,12 @@ class ArgumentChecksTest {
             + " duration > 0"},
         {"splinewatch.cluster.heartbeat-pause = 0s", "splinewatch.cluster.heartbeat-pause 0s: expected a duration > 0"},
         {"splinewatch.cluster.join-timeout = 0s", "splinewatch.cluster.join-timeout 0s: expected a duration > 0"},
+        {"splinewatch.serve.scheduling-group-nice = 20", "splinewatch.serve.scheduling-group-nice 20: expected a whole"
+            + " number from 0 to 19 (the nice of monitor serve's scheduling group"},
+        {"splinewatch.serve.scheduling-group-nice = -5", "splinewatch.serve.scheduling-group-nice -5: expected a whole"
+            + " number from 0 to 19"},
+        {"splinewatch.serve.scheduling-group-nice = 9.5", "splinewatch.serve.scheduling-group-nice 9.5: expected a"
+            + " whole number"},
     };
     for (String[] c : serve) {
       Path conf = Files.writeString(tmp.resolve("bad.conf"), c[0] + "\n");

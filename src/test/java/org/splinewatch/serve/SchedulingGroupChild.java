@@ -9,7 +9,7 @@ public final class SchedulingGroupChild {
   }
 
   public static void main(String[] args) throws Exception {
-    System.out.println(SchedulingGroup.yieldToOtherSessions());
+    System.out.println(SchedulingGroup.yieldToOtherSessions(19));
     System.out.println("autogroup: " + Files.readString(Path.of("/proc/self/autogroup")).trim());
   }
 }

@@ -1,6 +1,7 @@
 package org.splinewatch.serve;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -42,16 +43,53 @@ class SchedulingGroupTest {
   @Test
   void aSessionLeaderLowersItsGroupToNice19() throws IOException {
     process(4242, 4242, "/autogroup-7 nice 0\n", "1");
-    String line = SchedulingGroup.yieldToOtherSessions(proc, 4242);
+    String line = SchedulingGroup.yieldToOtherSessions(proc, 4242, 19);
     assertEquals("19", Files.readString(proc.resolve("4242/autogroup")));
     assertTrue(line.startsWith("scheduling: analyzers at idle priority, in a scheduling group of their own at nice 19"),
         line);
   }
 
+  /**
+   * The nice is splinewatch.serve.scheduling-group-nice: 19 starved the monitor on a machine overloaded by other
+   * sessions, so a lower one may be chosen, and the line names the value, its weight and the setting.
+   */
+  @Test
+  void theGroupGetsTheConfiguredNiceAndTheLineNamesItAndTheSetting() throws IOException {
+    process(4246, 4246, "/autogroup-8 nice 0\n", "1");
+    String line = SchedulingGroup.yieldToOtherSessions(proc, 4246, 10);
+    assertEquals("10", Files.readString(proc.resolve("4246/autogroup")));
+    assertEquals("scheduling: analyzers at idle priority, in a scheduling group of their own at nice 10"
+        + " (splinewatch.serve.scheduling-group-nice; Linux autogroups, weight 110 against a nice-0 group's 1024):"
+        + " training in other terminals and services comes first", line);
+    process(4247, 4247, "/autogroup-9 nice 0\n", "1");
+    line = SchedulingGroup.yieldToOtherSessions(proc, 4247, 0);
+    assertEquals("0", Files.readString(proc.resolve("4247/autogroup")));
+    assertTrue(line.contains("at nice 0 (splinewatch.serve.scheduling-group-nice; Linux autogroups, weight 1024")
+        && line.endsWith("shares the CPU with this monitor as an equal"), line);
+    process(4248, 100, "/autogroup-7 nice 0\n", "1");
+    line = SchedulingGroup.yieldToOtherSessions(proc, 4248, 12);
+    assertTrue(line.endsWith("a group of its own at nice 12 (splinewatch.serve.scheduling-group-nice)"), line);
+  }
+
+  @Test
+  void aNiceOutside0To19IsRefusedWithOneLineNamingTheSettingAndTheRange() throws IOException {
+    process(4249, 4249, "/autogroup-7 nice 0\n", "1");
+    for (int nice : new int[] {-1, 20}) {
+      IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+          () -> SchedulingGroup.yieldToOtherSessions(proc, 4249, nice));
+      assertTrue(e.getMessage().startsWith("splinewatch.serve.scheduling-group-nice " + nice
+          + ": expected a whole number from 0 to 19 ("), e.getMessage());
+      assertFalse(e.getMessage().contains("\n"), e.getMessage());
+    }
+    assertEquals("/autogroup-7 nice 0\n", Files.readString(proc.resolve("4249/autogroup")), "left alone");
+    assertNull(SchedulingGroup.outOfRange(0));
+    assertNull(SchedulingGroup.outOfRange(19));
+  }
+
   @Test
   void aProcessSharingItsSessionLeavesTheGroupAndSaysHowToGetOne() throws IOException {
     process(4243, 100, "/autogroup-7 nice 0\n", "1");
-    String line = SchedulingGroup.yieldToOtherSessions(proc, 4243);
+    String line = SchedulingGroup.yieldToOtherSessions(proc, 4243, 19);
     assertEquals("/autogroup-7 nice 0\n", Files.readString(proc.resolve("4243/autogroup")), "left alone");
     assertTrue(line.contains("shares its session's scheduling group") && line.contains("./monitor serve"), line);
   }
@@ -59,9 +97,9 @@ class SchedulingGroupTest {
   @Test
   void withoutAutogroupsThereIsNothingToDoOrSay() throws IOException {
     process(4244, 4244, null, "1"); // a kernel built without them: no autogroup file
-    assertNull(SchedulingGroup.yieldToOtherSessions(proc, 4244));
+    assertNull(SchedulingGroup.yieldToOtherSessions(proc, 4244, 19));
     process(4245, 4245, "/autogroup-9 nice 0\n", "0"); // built with them, turned off
-    assertNull(SchedulingGroup.yieldToOtherSessions(proc, 4245));
+    assertNull(SchedulingGroup.yieldToOtherSessions(proc, 4245, 19));
     assertEquals("/autogroup-9 nice 0\n", Files.readString(proc.resolve("4245/autogroup")));
   }
 
@@ -124,6 +162,36 @@ class SchedulingGroupTest {
       long pid = serve.descendants().findFirst().map(ProcessHandle::pid).orElse(serve.pid());
       String group = Files.readString(Path.of("/proc/" + pid + "/autogroup")).trim();
       assertTrue(group.endsWith(" nice 0"), "still starting: " + group);
+    } finally {
+      serve.descendants().forEach(ProcessHandle::destroyForcibly);
+      serve.destroyForcibly();
+      serve.waitFor(30, TimeUnit.SECONDS);
+    }
+  }
+
+  /**
+   * For real, through -D as JAVA_OPTS would give it: a monitor serve in a session of its own sets its group to the
+   * configured nice once its node has started, and its scheduling line names it.
+   */
+  @Test
+  void serveSetsItsGroupToTheConfiguredNice() throws Exception {
+    assumeTrue(autogroups(), "a Linux kernel with autogroups on, setsid and env --default-signal");
+    Path log = proc.resolve("serve.log");
+    Process serve = new ProcessBuilder("setsid", "--wait", ProcessHandle.current().info().command().orElse("java"),
+        "-Xmx256m", "-Dsplinewatch.serve.scheduling-group-nice=10", "-cp", System.getProperty("java.class.path"),
+        "org.splinewatch.cli.Main", "monitor", "serve", "--port", "0", "--metrics-port", "0", "--out",
+        proc.resolve("runs").toString()).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    try {
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(180);
+      while (!(Files.readString(log).contains("scheduling:")) && serve.isAlive() && System.nanoTime() < deadline) {
+        Thread.sleep(100);
+      }
+      String out = Files.readString(log);
+      assertTrue(out.contains("scheduling: analyzers at idle priority, in a scheduling group of their own at nice 10"
+          + " (splinewatch.serve.scheduling-group-nice;"), out);
+      long pid = serve.descendants().findFirst().map(ProcessHandle::pid).orElse(serve.pid());
+      String group = Files.readString(Path.of("/proc/" + pid + "/autogroup")).trim();
+      assertTrue(group.endsWith(" nice 10"), group);
     } finally {
       serve.descendants().forEach(ProcessHandle::destroyForcibly);
       serve.destroyForcibly();
