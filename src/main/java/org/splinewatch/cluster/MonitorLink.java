@@ -43,6 +43,14 @@ public final class MonitorLink {
     this.metricsUrl = metricsUrl;
   }
 
+  /**
+   * What a join that timed out adds about the monitor's side: a monitor whose scheduling group is at nice 19 on a
+   * machine loaded by other sessions got too little CPU to let a trainer in within 180 s (session 53).
+   */
+  static final String STARVED_MONITOR = "; a monitor starved of CPU answers too late as well (its scheduling group at"
+      + " nice 19 on a machine loaded by other sessions: give it a lower splinewatch.serve.scheduling-group-nice, e.g."
+      + " 10)";
+
   /** The metrics node of the cluster this system joins; a clear error when none appears in time. */
   public static ActorRef<MetricsNode.Command> findMetricsNode(ActorSystem<?> system, ClusterSettings settings) {
     // a certificate this trainer refused will be refused again, and a monitor that speaks TLS while this trainer
@@ -64,12 +72,12 @@ public final class MonitorLink {
           + " s (splinewatch.cluster.join-timeout raises it)") + "; expected a running ./monitor"
           + " serve there: check --monitor HOST:PORT (its --host and cluster --port, default 25520), that it is"
           + " reachable from here, and that this trainer uses the monitor's TLS settings (--tls-dir DIR --tls-name"
-          + " NAME with a certificate of its CA, or none)" + refusal.map(r -> "; " + r).orElse(""));
+          + " NAME with a certificate of its CA, or none)" + refusal.map(r -> "; " + r).orElse(STARVED_MONITOR));
     }
     // also where this trainer's own node was too busy to answer its receptionist lookup in that time
     throw new IllegalStateException("no splinewatch monitor (metrics node) found at " + settings.seed() + " within "
         + settings.joinTimeout().toSeconds() + " s (splinewatch.cluster.join-timeout raises it, which a busy machine"
-        + " may need); start one with ./monitor serve, or check --monitor HOST:PORT");
+        + " may need); start one with ./monitor serve, or check --monitor HOST:PORT" + STARVED_MONITOR);
   }
 
   /**

@@ -20,7 +20,8 @@ class MonitorLinkTest {
   @Test
   @Timeout(value = 60, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
   void aTrainerThatNoNodeLetsJoinNamesTheAddressReachabilityAndTlsSettingsToCheck() throws Exception {
-    // something accepts TCP at the address but never lets a node in, as a monitor with TLS does a plain trainer
+    // something accepts TCP at the address but never lets a node in, as a monitor with TLS does a plain trainer, or a
+    // starved one does not in time
     try (ServerSocket notANode = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
       int port = notANode.getLocalPort();
       Config c = ClusterRunIT.nodeConfig(Map.of("splinewatch.cluster.seed", "127.0.0.1:" + port,
@@ -32,7 +33,9 @@ class MonitorLinkTest {
         assertEquals("cannot reach the monitor at 127.0.0.1:" + port + ": no splinewatch node let this trainer join"
             + " within 2 s (splinewatch.cluster.join-timeout raises it); expected a running ./monitor serve there: check --monitor HOST:PORT (its --host and"
             + " cluster --port, default 25520), that it is reachable from here, and that this trainer uses the"
-            + " monitor's TLS settings (--tls-dir DIR --tls-name NAME with a certificate of its CA, or none)",
+            + " monitor's TLS settings (--tls-dir DIR --tls-name NAME with a certificate of its CA, or none); a"
+            + " monitor starved of CPU answers too late as well (its scheduling group at nice 19 on a machine loaded"
+            + " by other sessions: give it a lower splinewatch.serve.scheduling-group-nice, e.g. 10)",
             e.getMessage());
       } finally {
         trainer.terminate();
@@ -40,7 +43,10 @@ class MonitorLinkTest {
     }
   }
 
-  /** The line said how long it waited but not which setting makes the wait longer (a busy machine's need). */
+  /**
+   * The line said how long it waited but not which setting makes the wait longer (a busy machine's need), nor, until
+   * session 53, that a monitor starved at nice 19 is a cause, and which setting gives it more CPU.
+   */
   @Test
   @Timeout(value = 60, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
   void aClusterWithoutAMetricsNodeIsNamedWithTheWaitAndTheSettingThatRaisesIt() throws Exception {
@@ -55,7 +61,9 @@ class MonitorLinkTest {
       var e = assertThrows(IllegalStateException.class, () -> MonitorLink.findMetricsNode(trainer, settings));
       assertEquals("no splinewatch monitor (metrics node) found at " + seed + " within 1 s"
           + " (splinewatch.cluster.join-timeout raises it, which a busy machine may need); start one with ./monitor"
-          + " serve, or check --monitor HOST:PORT", e.getMessage());
+          + " serve, or check --monitor HOST:PORT; a monitor starved of CPU answers too late as well (its scheduling"
+          + " group at nice 19 on a machine loaded by other sessions: give it a lower"
+          + " splinewatch.serve.scheduling-group-nice, e.g. 10)", e.getMessage());
     } finally {
       trainer.terminate();
     }
