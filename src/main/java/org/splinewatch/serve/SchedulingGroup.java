@@ -53,6 +53,24 @@ public final class SchedulingGroup {
    * session's threads then compete one by one, and idle priority means what it says).
    */
   static String yieldToOtherSessions(Path proc, long pid, int nice) {
+    return yieldToOtherSessions(proc, pid, nice, (file, value) -> Files.writeString(file, value,
+        StandardCharsets.US_ASCII));
+  }
+
+  /** Writes a value to a /proc file (a seam for the tests, which cannot make the kernel refuse a write). */
+  interface ProcWriter {
+    void write(Path file, String value) throws IOException;
+  }
+
+  /**
+   * Tries to write a group's nice: the kernel takes one such write every 100 ms from all processes without
+   * CAP_SYS_ADMIN together and answers the others EAGAIN (seen here as nobody: a second write at once), so a monitor
+   * started beside another one could fail for no lasting reason.
+   */
+  static final int WRITE_TRIES = 3;
+  static final long WRITE_RETRY_MILLIS = 150;
+
+  static String yieldToOtherSessions(Path proc, long pid, int nice, ProcWriter writer) {
     String refused = outOfRange(nice);
     if (refused != null) {
       throw new IllegalArgumentException(refused);
@@ -68,16 +86,33 @@ public final class SchedulingGroup {
           + " from another terminal shares the CPU with it as an equal despite the analyzers' idle priority; start it"
           + " with ./monitor serve, which gives it a group of its own at nice " + nice + " (" + SETTING + ")";
     }
-    try {
-      Files.writeString(autogroup, Integer.toString(nice), StandardCharsets.US_ASCII);
-    } catch (IOException | SecurityException e) {
-      return "scheduling: could not set this monitor's scheduling group to nice " + nice + " (" + autogroup + ": "
-          + e.getMessage() + "), so training in other sessions shares the CPU with it as an equal";
+    for (int tried = 1; ; tried++) {
+      try {
+        writer.write(autogroup, Integer.toString(nice));
+        break;
+      } catch (IOException | SecurityException e) {
+        if (tried == WRITE_TRIES || e instanceof SecurityException || !pause(WRITE_RETRY_MILLIS)) {
+          return "scheduling: could not set this monitor's scheduling group to nice " + nice + " (" + autogroup
+              + ": " + e.getMessage() + (tried > 1 ? ", " + tried + " tries" : "") + "), so training in other"
+              + " sessions shares the CPU with it as an equal";
+        }
+      }
     }
     String group = "scheduling: analyzers at idle priority, in a scheduling group of their own at nice " + nice + " ("
         + SETTING + "; Linux autogroups, weight " + WEIGHTS[nice] + " against a nice-0 group's 1024)";
     return group + (nice == 0 ? ": training in other terminals shares the CPU with this monitor as an equal"
         : ": training in other terminals and services comes first");
+  }
+
+  /** Sleeps {@code millis}; false when interrupted (the interrupt kept). */
+  private static boolean pause(long millis) {
+    try {
+      Thread.sleep(millis);
+      return true;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    }
   }
 
   /** The session id in a {@code /proc/PID/stat} line: field 6, the fourth after the command name. */

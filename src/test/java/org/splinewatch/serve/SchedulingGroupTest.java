@@ -86,6 +86,34 @@ class SchedulingGroupTest {
     assertNull(SchedulingGroup.outOfRange(19));
   }
 
+  /**
+   * The kernel takes one autogroup write every 100 ms from all unprivileged processes together and refuses the others
+   * with EAGAIN: a refused write is tried again, and a lasting refusal is named with the number of tries.
+   */
+  @Test
+  void aWriteTheKernelRefusesForNowIsTriedAgain() throws IOException {
+    process(4250, 4250, "/autogroup-7 nice 0\n", "1");
+    List<Long> tries = new ArrayList<>();
+    String line = SchedulingGroup.yieldToOtherSessions(proc, 4250, 19, (file, value) -> {
+      tries.add(System.nanoTime());
+      if (tries.size() < SchedulingGroup.WRITE_TRIES) {
+        throw new IOException("Resource temporarily unavailable");
+      }
+      Files.writeString(file, value);
+    });
+    assertEquals(SchedulingGroup.WRITE_TRIES, tries.size());
+    assertTrue(tries.get(1) - tries.get(0) >= TimeUnit.MILLISECONDS.toNanos(100), "more than the kernel's 100 ms");
+    assertEquals("19", Files.readString(proc.resolve("4250/autogroup")));
+    assertTrue(line.startsWith("scheduling: analyzers at idle priority, in a scheduling group of their own at nice 19"),
+        line);
+    line = SchedulingGroup.yieldToOtherSessions(proc, 4250, 10, (file, value) -> {
+      throw new IOException("Operation not permitted");
+    });
+    assertEquals("scheduling: could not set this monitor's scheduling group to nice 10 (" + proc.resolve(
+        "4250/autogroup") + ": Operation not permitted, 3 tries), so training in other sessions shares the CPU with it"
+        + " as an equal", line);
+  }
+
   @Test
   void aProcessSharingItsSessionLeavesTheGroupAndSaysHowToGetOne() throws IOException {
     process(4243, 100, "/autogroup-7 nice 0\n", "1");
