@@ -59,7 +59,7 @@ public final class RunDirectory {
           + " run directory (created when missing)");
     }
     Path dir = RunIds.runDirectory(s.out(), runId);
-    checkWritable(s.out(), dir);
+    checkWritable(s, dir);
     if (overwrite && s.resume() != null && s.resume().toAbsolutePath().normalize().startsWith(dir)) {
       throw new IllegalArgumentException("--overwrite would delete the checkpoint " + s.resume() + " this run resumes"
           + " from; give another --run-id or drop --overwrite");
@@ -96,7 +96,8 @@ public final class RunDirectory {
    * process can write: a read-only or foreign {@code --out} used to load the data set and then fail with exit code 1
    * and a misleading reason ({@code cannot write …/config.json: …/x: no such file or directory}).
    */
-  private static void checkWritable(Path out, Path dir) {
+  private static void checkWritable(RunSettings s, Path dir) {
+    Path out = s.out();
     Path p = dir.toAbsolutePath().normalize();
     while (p != null && !Files.exists(p)) {
       p = p.getParent();
@@ -107,6 +108,13 @@ public final class RunDirectory {
     if (!Files.isDirectory(p)) {
       throw new IllegalArgumentException("--out " + out + ": " + p + " is a file; expected a directory, the parent"
           + " of the run directory (created when missing)");
+    }
+    if (!Files.isWritable(p) && s.resume() != null
+        && ofCheckpoint(s.resume()).equals(Optional.of(p))) {
+      // resumed in its own run directory: --out may never have been given (resumedInPlace set it)
+      throw new IllegalArgumentException("--resume " + s.resume() + ": cannot write in its run directory " + p
+          + " (read-only or not this user's), where the run continues; expected a directory this user can write, or"
+          + " --out DIR for a new run directory");
     }
     if (!Files.isWritable(p)) {
       throw new IllegalArgumentException("--out " + out + ": cannot write in " + p + " (read-only or not this user's)"

@@ -144,6 +144,60 @@ class RunDirectoryTest {
         + " to continue it, or --overwrite to replace it", one.getMessage());
   }
 
+  /**
+   * A run resumed in its own run directory, which this user cannot write: the error named {@code --out}, which was
+   * never given; now it names the --resume path and the run directory.
+   */
+  @Test
+  void aReadOnlyRunDirectoryOfAResumeNamesTheResumeNotOut() throws Exception {
+    Path latest = checkpointOfRun("out", "ro1");
+    Path dir = tmp.resolve("out").resolve("ro1");
+    Config resumed = RunDirectory.resumedInPlace(TrainCommand.load(Map.of("splinewatch.run.resume",
+        latest.toString()), null)).config();
+    var settings = org.splinewatch.trainer.RunSettings.fromConfig(resumed);
+    try (var readOnly = ReadOnly.of(dir)) {
+      org.junit.jupiter.api.Assumptions.assumeTrue(readOnly.held(), "root writes a read-only directory (no chattr)");
+      assertEquals("--resume " + latest + ": cannot write in its run directory " + dir + " (read-only or not this"
+          + " user's), where the run continues; expected a directory this user can write, or --out DIR for a new run"
+          + " directory", refused(settings, "ro1").getMessage());
+    }
+  }
+
+  /**
+   * Makes a directory read-only for this process: its mode, and where that does not stop this user (root) its
+   * immutable attribute ({@code chattr +i}, ext4 and similar); both undone on close.
+   */
+  record ReadOnly(Path dir, boolean immutable, boolean held) implements AutoCloseable {
+    static ReadOnly of(Path dir) throws Exception {
+      Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("r-xr-xr-x"));
+      if (!Files.isWritable(dir)) {
+        return new ReadOnly(dir, false, true);
+      }
+      boolean immutable = chattr("+i", dir);
+      return new ReadOnly(dir, immutable, !Files.isWritable(dir));
+    }
+
+    private static boolean chattr(String flag, Path dir) {
+      try {
+        return new ProcessBuilder("chattr", flag, dir.toString()).redirectErrorStream(true)
+            .redirectOutput(ProcessBuilder.Redirect.DISCARD).start().waitFor() == 0;
+      } catch (java.io.IOException e) {
+        return false; // no chattr here
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return false;
+      }
+    }
+
+    @Override
+    public void close() throws Exception {
+      if (immutable) {
+        chattr("-i", dir);
+      }
+      Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+    }
+  }
+
   /** The run settings of a run whose --out is tmp/out. */
   private org.splinewatch.trainer.RunSettings outUnderTmp() {
     return org.splinewatch.trainer.RunSettings.fromConfig(TrainCommand.load(Map.of("splinewatch.run.out",
