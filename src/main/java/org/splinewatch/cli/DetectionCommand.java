@@ -168,10 +168,11 @@ final class DetectionCommand implements Callable<Integer> {
           + " accuracy series for this layer; expected one of: " + String.join(", ", knnLayers));
     }
     if (rows.isEmpty()) { // a table of "0 of 0" would read as a result
-      List<String> why = skipped.stream().limit(3).map(s -> s.dir() + ": " + s.reason()).toList();
+      // every directory with its reason: the first three and "…" left the others' problems unsaid
+      List<String> why = skipped.stream().map(s -> s.dir() + ": " + s.reason()).toList();
       String noRun = "no run to count: " + skipped.size() + " of " + runs.size() + " run director"
-          + (runs.size() == 1 ? "y" : "ies") + " skipped (" + String.join("; ", why) + (skipped.size() > 3 ? "; …"
-          : "") + "); expected directories of finished ./trainer runs (runs/<run-id> with metrics.jsonl)";
+          + (runs.size() == 1 ? "y" : "ies") + " skipped (" + String.join("; ", why) + "); expected directories of"
+          + " finished ./trainer runs (runs/<run-id> with metrics.jsonl)";
       if (skipped.stream().allMatch(Detection.Skipped::noRunDirectory)) {
         // no directory named holds a run's metrics: bad arguments, as report calls such a directory (exit 2)
         throw new ParameterException(spec.commandLine(), noRun);

@@ -691,6 +691,15 @@ class CliTest {
     assertEquals("error: no run to count: 2 of 2 run directories skipped (" + empty + ": no metrics.jsonl; "
         + interrupted + ": interrupted at step 40); expected directories of finished ./trainer runs (runs/<run-id> with"
         + " metrics.jsonl)", none.strip());
+    // more than three: every directory is named with its reason (it named the first three, then "…"), on one line
+    String four = run(1, "monitor", "detection", empty.toString(), half.toString(), cut.toString(),
+        interrupted.toString()).strip();
+    assertEquals(1, four.lines().count(), four);
+    assertTrue(four.startsWith("error: no run to count: 4 of 4 run directories skipped (" + empty + ": no"
+        + " metrics.jsonl; " + half + ": metrics.jsonl has no samples;"), four);
+    assertTrue(four.contains("; " + cut + ": config.json is missing;") && four.endsWith("; " + interrupted
+        + ": interrupted at step 40); expected directories of finished ./trainer runs (runs/<run-id> with"
+        + " metrics.jsonl)") && !four.contains("…"), four);
     // a run that recorded no sample (and no malformed line) is reported, and says so: it was "no usable sample",
     // exit 1, while the monitor wrote the report of an HTTP run that received no snapshot
     assertEquals("note: half: no samples: its metrics.jsonl holds none, so it has no curves\nwarning: half has"
