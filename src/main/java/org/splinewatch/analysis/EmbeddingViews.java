@@ -3,9 +3,7 @@ package org.splinewatch.analysis;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.Locale;
 import org.splinewatch.embedding.Pca2;
 import org.splinewatch.snapshot.IoErrors;
@@ -51,11 +49,9 @@ public final class EmbeddingViews {
     }
     sb.append("]}\n");
     try {
-      Files.createDirectories(dir);
-      Path tmp = Files.createTempFile(dir, ".view", ".tmp");
-      Files.writeString(tmp, sb, StandardCharsets.UTF_8);
       Path file = dir.resolve(fileName(layer, step));
-      Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      // forced to disk before the rename, as the partition pictures are; a failed write leaves no temporary
+      org.splinewatch.snapshot.DurableFiles.writeAtomically(file, sb.toString().getBytes(StandardCharsets.UTF_8));
       return file;
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write the embedding view of step " + step + ": " + IoErrors.reason(e), e);

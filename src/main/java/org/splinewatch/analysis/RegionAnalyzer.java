@@ -2,9 +2,9 @@ package org.splinewatch.analysis;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -307,12 +307,9 @@ public final class RegionAnalyzer implements SnapshotAnalysis {
 
   private void writeSvg(int plane, long step, String svg) {
     try {
-      Files.createDirectories(planesDir);
       Path file = planesDir.resolve(String.format(Locale.ROOT, "plane-%d-step-%08d.svg", plane, step));
-      Path tmp = planesDir.resolve(file.getFileName() + ".tmp");
-      Files.writeString(tmp, svg);
-      Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING,
-          StandardCopyOption.ATOMIC_MOVE);
+      // forced to disk before the rename, as checkpoints and metrics are; a failed write leaves no temporary
+      org.splinewatch.snapshot.DurableFiles.writeAtomically(file, svg.getBytes(StandardCharsets.UTF_8));
       if (retention != null) {
         retention.written(plane, file);
       }

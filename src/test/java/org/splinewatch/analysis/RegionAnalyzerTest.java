@@ -76,6 +76,34 @@ class RegionAnalyzerTest {
     }
   }
 
+  /**
+   * A partition picture is written as the run's other files are (DurableFiles: forced to disk, renamed into place):
+   * whole, with no temporary left; a write that fails leaves what was there and no temporary (it left
+   * {@code plane-0-step-….svg.tmp} behind, for no reader to remove).
+   */
+  @Test
+  void aPictureIsWrittenWholeAndAFailedWriteLeavesNoTemporary(@TempDir Path runDir) throws Exception {
+    RunInfo run = TestSnapshots.run();
+    Path planes = runDir.resolve("planes");
+    try (RegionAnalyzer analyzer = new RegionAnalyzer(run, SETTINGS, runDir)) {
+      analyzer.analyze(TestSnapshots.classifier(1, 100));
+      String svg = Files.readString(planes.resolve("plane-0-step-00000100.svg"));
+      assertTrue(svg.startsWith("<svg") && svg.strip().endsWith("</svg>"), svg);
+      // where the next picture goes, a directory that holds a file: the rename over it fails
+      Path blocked = Files.createDirectories(planes.resolve("plane-0-step-00000200.svg"));
+      Files.writeString(blocked.resolve("keep"), "mine");
+      var e = assertThrows(java.io.UncheckedIOException.class,
+          () -> analyzer.analyze(TestSnapshots.classifier(1, 200)));
+      assertTrue(e.getMessage().startsWith("cannot write the partition picture to " + planes), e.getMessage());
+      assertEquals("mine", Files.readString(blocked.resolve("keep")));
+      assertEquals(svg, Files.readString(planes.resolve("plane-0-step-00000100.svg")));
+      try (Stream<Path> files = Files.list(planes)) {
+        assertEquals(List.of("plane-0-step-00000100.svg", "plane-0-step-00000200.svg"),
+            files.map(f -> f.getFileName().toString()).sorted().toList(), "no temporary left");
+      }
+    }
+  }
+
   @Test
   void anOverflowedPlaneExportsTheOverflowAndNoGeometry() throws Exception {
     RunInfo run = TestSnapshots.run();
