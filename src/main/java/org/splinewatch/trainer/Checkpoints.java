@@ -198,8 +198,22 @@ public final class Checkpoints {
   private static Meta readExactly(Path dir) {
     Path meta = dir.resolve("meta.json");
     if (!Files.isRegularFile(meta)) {
-      throw new IllegalArgumentException(dir + " is not a checkpoint (no meta.json); expected runs/<run-id>/"
-          + "checkpoints/latest or best");
+      String expected = "; expected runs/<run-id>/checkpoints/latest or best";
+      if (!Files.exists(dir)) {
+        throw new IllegalArgumentException(dir + " does not exist" + expected);
+      }
+      // the run directory or its checkpoints/ given for the checkpoint in it: name the one meant
+      Path inRun = dir.resolve("checkpoints").resolve("latest");
+      Path inCheckpoints = dir.resolve("latest");
+      if (Files.isRegularFile(inRun.resolve("meta.json"))) {
+        throw new IllegalArgumentException(dir + " is a run directory, not a checkpoint" + expected + ", here "
+            + inRun);
+      }
+      if (Files.isRegularFile(inCheckpoints.resolve("meta.json"))) {
+        throw new IllegalArgumentException(dir + " is a run's checkpoints directory, not a checkpoint" + expected
+            + ", here " + inCheckpoints);
+      }
+      throw new IllegalArgumentException(dir + " is not a checkpoint (no meta.json)" + expected);
     }
     try {
       JsonNode j = JSON.readTree(meta.toFile());

@@ -144,4 +144,27 @@ class CheckpointTest {
     var notACheckpoint = assertThrows(IllegalArgumentException.class, () -> Checkpoints.read(tmp));
     assertTrue(notACheckpoint.getMessage().contains("not a checkpoint (no meta.json)"));
   }
+
+  /**
+   * A --resume of a path that is no checkpoint says what it is: missing, a run directory or its checkpoints/ (each
+   * said "is not a checkpoint (no meta.json)"), and names the checkpoint meant where there is one.
+   */
+  @Test
+  void aResumeOfTheWrongPathSaysWhatItIsAndWhichCheckpointWasMeant() throws Exception {
+    Path run = Files.createDirectories(tmp.resolve("runs").resolve("r1"));
+    Path latest = Files.createDirectories(run.resolve("checkpoints").resolve("latest"));
+    Files.writeString(latest.resolve("meta.json"), "{\"step\":10,\"method\":\"simclr\"}");
+    String expected = "; expected runs/<run-id>/checkpoints/latest or best";
+    Path missing = run.resolve("checkpoints").resolve("lastest");
+    assertEquals(missing + " does not exist" + expected, assertThrows(IllegalArgumentException.class,
+        () -> Checkpoints.read(missing)).getMessage());
+    assertEquals(run + " is a run directory, not a checkpoint" + expected + ", here " + latest,
+        assertThrows(IllegalArgumentException.class, () -> Checkpoints.read(run)).getMessage());
+    assertEquals(latest.getParent() + " is a run's checkpoints directory, not a checkpoint" + expected + ", here "
+        + latest, assertThrows(IllegalArgumentException.class, () -> Checkpoints.read(latest.getParent()))
+        .getMessage());
+    Path other = Files.createDirectories(tmp.resolve("other"));
+    assertEquals(other + " is not a checkpoint (no meta.json)" + expected, assertThrows(
+        IllegalArgumentException.class, () -> Checkpoints.read(other)).getMessage());
+  }
 }
