@@ -6,10 +6,10 @@ import java.net.ConnectException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -19,6 +19,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.splinewatch.metrics.BrowsableUrl;
+import org.splinewatch.snapshot.DurableFiles;
 import org.splinewatch.snapshot.IoErrors;
 
 /**
@@ -38,9 +39,9 @@ public final class ServiceDiscovery {
     try {
       Files.createDirectories(dir);
       Path file = dir.resolve(runId + ".json");
-      Path tmp = dir.resolve("." + runId + ".json.tmp");
-      Files.writeString(tmp, "[{\"targets\":[\"" + advertised + ":" + port + "\"],\"labels\":{}}]\n");
-      Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+      // its temporary is named .<file>.<hex>.tmp, which Prometheus' '*.json' pattern never reads
+      DurableFiles.writeAtomically(file, ("[{\"targets\":[\"" + advertised + ":" + port + "\"],\"labels\":{}}]\n")
+          .getBytes(StandardCharsets.UTF_8));
       return file;
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write the Prometheus service-discovery file in " + dir + ": "

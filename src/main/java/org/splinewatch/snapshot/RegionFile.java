@@ -237,8 +237,14 @@ public final class RegionFile {
     System.arraycopy(shape, 0, anchorShape, 1, shape.length);
     put(arrays, shapes, "anchors", a, anchorShape);
     Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-    NpzModel.write(tmp, Map.of(DOC, JSON.writeValueAsBytes(doc)), arrays, shapes);
-    Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    try {
+      NpzModel.write(tmp, Map.of(DOC, JSON.writeValueAsBytes(doc)), arrays, shapes);
+      DurableFiles.sync(tmp); // on disk before the rename makes it the file (durability.md)
+      Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+      DurableFiles.syncDirectory(file.toAbsolutePath().getParent());
+    } finally {
+      Files.deleteIfExists(tmp); // a failed write leaves the old file and no temporary
+    }
   }
 
   /** The input shape the layer list needs: (c, h, w) when an image layer comes before any dense layer. */

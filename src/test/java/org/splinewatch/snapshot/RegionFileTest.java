@@ -107,6 +107,16 @@ public class RegionFileTest {
   }
 
   @Test
+  void aFailedWriteLeavesNoTemporary() throws IOException {
+    Path file = dir.resolve("plane.npz");
+    Files.createDirectories(file.resolve("blocked")); // a non-empty directory of that name: the rename fails
+    assertThrows(IOException.class, () -> RegionFile.write(file, smallCnn(3), anchors(4, 36), 0));
+    try (var left = Files.list(dir)) {
+      assertEquals(List.of(file), left.toList(), "a failed write left a temporary beside the file it meant");
+    }
+  }
+
+  @Test
   void aBenchmarkFileIsNotARegionFile() throws IOException {
     Path file = dir.resolve("mlp.npz");
     write(file, null, Map.of("W0", new float[] {1, 2}), Map.of("W0", new int[] {2, 1}));
