@@ -13,6 +13,8 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.function.Consumer;
 import org.splinewatch.snapshot.IoErrors;
 
@@ -20,9 +22,10 @@ import org.splinewatch.snapshot.IoErrors;
  * The control endpoint {@code POST /api/v1/alerts}: accepts Alertmanager webhook payloads (version 4) and stops the
  * named run when a firing alert with {@code severity="critical"} arrives whose {@code rule} label is one the run
  * stops on ({@link RunControl#refusal}: its {@code stop-on}, unless {@code early-stop = warn}). Requires
- * {@code Authorization: Bearer <token>}. Answers 401 (no or wrong token), 400 (malformed payload), 404 (unknown
- * run), 202 (stop accepted), 200 (valid payload, nothing to stop: resolved or non-critical alerts, or rules the run
- * does not stop on, named in the answer). Nothing else can stop a run remotely.
+ * {@code Authorization: Bearer <token>}. Answers 401 (no or wrong token), 400 (malformed payload), 202 (a stop
+ * accepted; the answer also names the payload's runs this process does not have), 404 (nothing stopped and an alert
+ * names a run this process does not have), 200 (valid payload, nothing to stop: resolved or non-critical alerts, or
+ * rules the run does not stop on, named in the answer). Nothing else can stop a run remotely.
  */
 public final class AlertWebhook {
   /** An HTTP answer. */
@@ -108,16 +111,17 @@ public final class AlertWebhook {
     if (stops.isEmpty()) {
       return new Response(200, "no firing critical alert; nothing stopped");
     }
-    for (JsonNode a : stops) {
-      String run = a.path("labels").path("run").asText();
-      if (!control.runIds().contains(run)) {
-        return new Response(404, "unknown run '" + run + "'; this monitor runs: " + control.runIds());
-      }
-    }
     List<String> stopped = new ArrayList<>();
     List<String> refused = new ArrayList<>();
+    // runs this process does not have (finished, or never here) are named in the answer; they no longer refuse the
+    // payload whole, which lost the stops of the known runs in it
+    Set<String> unknown = new TreeSet<>();
     for (JsonNode a : stops) {
       String run = a.path("labels").path("run").asText();
+      if (!control.isLive(run)) {
+        unknown.add(run);
+        continue;
+      }
       String name = a.path("labels").path("alertname").asText("alert");
       String rule = a.path("labels").path("rule").asText("");
       // only a rule the run itself stops on (its stop-on, unless early-stop = warn) stops it from here
@@ -129,7 +133,9 @@ public final class AlertWebhook {
       String summary = a.path("annotations").path("summary").asText("");
       String reason = "Alertmanager alert " + name + (summary.isEmpty() ? "" : ": " + summary);
       RunControl.Stop result = control.stop(run, rule, reason);
-      if (result == RunControl.Stop.ALREADY_STOPPING && !stopped.contains(run)) {
+      if (result == RunControl.Stop.UNKNOWN_RUN) {
+        unknown.add(run); // unregistered since the check above
+      } else if (result == RunControl.Stop.ALREADY_STOPPING && !stopped.contains(run)) {
         stopped.add(run); // one console line and one event per stop, not one per alert of the collapse
       } else if (result == RunControl.Stop.STOPPING) {
         Map<String, Object> event = new LinkedHashMap<>();
@@ -143,9 +149,22 @@ public final class AlertWebhook {
         stopped.add(run);
       }
     }
-    if (stopped.isEmpty()) {
-      return new Response(200, "nothing stopped: " + String.join("; ", refused));
+    List<String> parts = new ArrayList<>();
+    if (!stopped.isEmpty()) {
+      parts.add("stopping " + String.join(", ", stopped));
+    } else if (!refused.isEmpty()) {
+      parts.add("nothing stopped: " + String.join("; ", refused));
     }
-    return new Response(202, "stopping " + String.join(", ", stopped));
+    if (!unknown.isEmpty()) {
+      parts.add("unknown run" + (unknown.size() > 1 ? "s '" : " '") + String.join("', '", unknown)
+          + "' (this process runs " + control.runIds() + "), not stopped");
+    }
+    // Alertmanager's webhook notifier takes any 2xx as delivered, retries a 5xx (the whole group again), and logs
+    // another 4xx as a failed notification without retrying it. So a stop that was made is answered 202 even when
+    // other alerts named unknown runs (a 5xx would resend them all, and an unknown run does not come back); the
+    // unknown runs are 404 only when nothing was stopped, so the failure shows in Alertmanager's log and
+    // alertmanager_notifications_failed_total.
+    int status = !stopped.isEmpty() ? 202 : !unknown.isEmpty() ? 404 : 200;
+    return new Response(status, String.join("; ", parts));
   }
 }

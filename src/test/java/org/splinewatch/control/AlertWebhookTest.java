@@ -84,6 +84,47 @@ class AlertWebhookTest {
     assertEquals("std_collapse", events.get(0).get("rule"));
   }
 
+  /**
+   * A payload naming a known run and a run this process does not have (finished, or never here) stops the known one:
+   * it was refused whole with 404, so Alertmanager's one call for the group stopped nothing.
+   */
+  @Test
+  void aStopIsNotLostToAnAlertOfAnUnknownRunInTheSamePayload() {
+    RunControl control = new RunControl();
+    List<String> stops = new ArrayList<>();
+    List<Map<String, Object>> events = new ArrayList<>();
+    control.register("r1", settings("alertmanager", "std_collapse"), stops::add);
+    control.register("w", settings("warn", "std_collapse"), stops::add);
+    AlertWebhook w = new AlertWebhook(TOKEN, control, events::add);
+    String auth = "Bearer " + TOKEN;
+    AlertWebhook.Response mixed = w.handle(auth, payload("firing", "critical", "gone").replace("}]}", "},"
+        + alert("r1", "std_collapse") + "," + alert("never", "std_collapse") + "," + alert("gone", "dim_collapse")
+        + "]}"));
+    // 2xx: Alertmanager retries 5xx, so a stop that succeeded is not asked again for the alerts of runs it cannot find
+    assertEquals(202, mixed.status(), mixed.message());
+    assertEquals("stopping r1; unknown runs 'gone', 'never' (this process runs [r1, w]), not stopped",
+        mixed.message());
+    assertEquals(1, stops.size(), "r1 asked to stop: " + stops);
+    assertEquals("r1", events.get(0).get("run"));
+    // a rule outside stop-on still stops nothing, and a payload with nothing stopped and an unknown run stays a 404
+    AlertWebhook.Response refused = w.handle(auth, payload("firing", "critical", "gone").replace("}]}", "},"
+        + alert("w", "std_collapse") + "]}"));
+    assertEquals(404, refused.status(), refused.message());
+    assertEquals("nothing stopped: SplinewatchInProcessAlert: run 'w' does not stop on alerts (early-stop is warn);"
+        + " unknown run 'gone' (this process runs [r1, w]), not stopped", refused.message());
+    AlertWebhook.Response unknown = w.handle(auth, payload("firing", "critical", "gone"));
+    assertEquals(404, unknown.status(), unknown.message());
+    assertEquals("unknown run 'gone' (this process runs [r1, w]), not stopped", unknown.message());
+    assertEquals(1, stops.size(), "only r1 stopped: " + stops);
+  }
+
+  /** One firing critical alert of {@code run} and {@code rule}, as an element of a payload's alerts array. */
+  private static String alert(String run, String rule) {
+    return "{\"status\":\"firing\",\"labels\":{\"alertname\":\"SplinewatchInProcessAlert\",\"severity\":"
+        + "\"critical\",\"run\":\"" + run + "\",\"rule\":\"" + rule + "\"},\"annotations\":{\"summary\":\""
+        + rule + "\"}}";
+  }
+
   @Test
   void aRunThatOnlyWarnsIsNotStoppedByAnyRule() {
     RunControl control = new RunControl();
