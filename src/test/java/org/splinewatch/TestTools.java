@@ -107,6 +107,16 @@ public final class TestTools {
   }
 
   /**
+   * Writes {@code text} to {@code file} readable by its owner only (rw-------), as a deployment token file must be
+   * ({@code chmod 600}); returns {@code file}.
+   */
+  public static Path ownerOnlyFile(Path file, String text) throws IOException {
+    Files.writeString(file, text);
+    Files.setPosixFilePermissions(file, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+    return file;
+  }
+
+  /**
    * Runs {@code Main.execute(args)} in this JVM with stdout and stderr captured, asserts its exit code and returns what
    * it printed.
    */

@@ -110,6 +110,11 @@ final class ServeCommand implements Callable<Integer> {
     Optional<String> kept;
     try {
       kept = MonitorServer.keptToken(settings, cluster, runs);
+      if (settings.control().fromFile() && cluster.roles().contains("metrics")) {
+        // a deployment token file that cannot be used (missing, short, open to others): it failed once the node had
+        // started, exit 1 with --out created
+        settings.control().resolveToken();
+      }
     } catch (IllegalArgumentException e) { // a file's contents, not an option: no "--help lists the options" line
       System.err.println("error: " + e.getMessage());
       return 2;

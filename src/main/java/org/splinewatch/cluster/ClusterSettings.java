@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 import org.splinewatch.metrics.BrowsableUrl;
 import org.splinewatch.settings.ConfigBlock;
+import org.splinewatch.settings.OwnerOnlyFiles;
 
 /**
  * {@code splinewatch.cluster}: where this node listens, which cluster it joins, and how snapshots travel.
@@ -273,28 +274,10 @@ public record ClusterSettings(String host, int port, String seed, List<String> r
     }
   }
 
-  /**
-   * Refuses a file of {@code what} that others than its owner may read or change, as ssh refuses such a private key:
-   * {@code ./monitor certs} makes them rw-------, and a copy (cp -r as another user, an archive, a volume) that lost
-   * the mode went unnoticed while anyone on the machine could read {@code secret}.
-   */
+  /** Refuses a TLS file of {@code what} that others than its owner may read or change ({@link OwnerOnlyFiles}). */
   static void checkOwnerOnly(String what, String file, String secret) {
-    java.nio.file.attribute.PosixFileAttributeView posix = Files.getFileAttributeView(Path.of(file),
-        java.nio.file.attribute.PosixFileAttributeView.class);
-    if (posix == null) {
-      return; // no POSIX permissions on this file system
-    }
-    java.util.Set<java.nio.file.attribute.PosixFilePermission> perms;
-    try {
-      perms = posix.readAttributes().permissions();
-    } catch (IOException e) {
-      return; // it was read a moment ago; a file that went away fails at start with its own line
-    }
-    if (perms.stream().anyMatch(p -> !p.name().startsWith("OWNER_"))) {
-      throw new IllegalArgumentException("splinewatch.cluster.tls." + what + " '" + file + "' is open to others than"
-          + " its owner (mode " + java.nio.file.attribute.PosixFilePermissions.toString(perms) + "), so they may read "
-          + secret + "; expected an owner-only file (rw-------) as ./monitor certs makes it: chmod 600 " + file);
-    }
+    OwnerOnlyFiles.refuseOpenToOthers("splinewatch.cluster.tls." + what, Path.of(file), secret,
+        " as ./monitor certs makes it");
   }
 
   /**

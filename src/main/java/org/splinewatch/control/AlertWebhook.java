@@ -16,6 +16,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.function.Consumer;
+import org.splinewatch.settings.OwnerOnlyFiles;
 import org.splinewatch.snapshot.IoErrors;
 
 /**
@@ -51,8 +52,13 @@ public final class AlertWebhook {
     this.onStop = onStop;
   }
 
-  /** The token in a file (surrounding white space ignored); a missing file or a short token is a one-line error. */
+  /**
+   * The token in a file (surrounding white space ignored); a missing file, a short token or a file that others than
+   * its owner may read ({@link OwnerOnlyFiles}, as the cluster's key stores) is a one-line error.
+   */
   public static String readTokenFile(Path file) {
+    OwnerOnlyFiles.refuseOpenToOthers("splinewatch.control.token-file", file, "the deployment token, which stops any"
+        + " run", "");
     String token;
     try {
       token = Files.readString(file).trim();

@@ -6,6 +6,7 @@
  * Config's own errors that way, and {@link org.splinewatch.settings.PekkoKeys} refuses a config file's misspelt
  * {@code pekko} key; {@link org.splinewatch.settings.EnvOverrides} maps Typesafe Config's {@code CONFIG_FORCE_}
  * environment variables to the keys they set; {@link org.splinewatch.settings.OptionValues} prints a command-line
- * value so that an empty or blank one shows. A plain library: no actor or framework imports.
+ * value so that an empty or blank one shows; {@link org.splinewatch.settings.OwnerOnlyFiles} refuses a file of secrets
+ * that others than its owner may read. A plain library: no actor or framework imports.
  */
 package org.splinewatch.settings;

@@ -276,7 +276,7 @@ class CliTest {
 
   @Test
   void relayOnAnAddressItCannotUseSaysWhatIsWrongWithIt() throws Exception {
-    Path token = Files.writeString(tmp.resolve("token"), "0123456789abcdef0123456789abcdef\n");
+    Path token = org.splinewatch.TestTools.ownerOnlyFile(tmp.resolve("token"), "0123456789abcdef0123456789abcdef\n");
     String unknown = run(2, "monitor", "relay", "--token-file", token.toString(), "--host", "nosuch.invalid",
         "--port", "0");
     assertTrue(unknown.startsWith("error: --host nosuch.invalid cannot be resolved; expected an address of this"
@@ -323,8 +323,32 @@ class CliTest {
   }
 
   @Test
+  void aDeploymentTokenFileOthersMayReadIsRefusedBeforeAnythingStarts() throws Exception {
+    // read at any mode: the token that stops every run, in a file anyone on the machine could read
+    Path token = Files.writeString(tmp.resolve("open-token"), "0123456789abcdef0123456789abcdef\n");
+    Files.setPosixFilePermissions(token, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+    String refused = "error: splinewatch.control.token-file '" + token + "' is open to others than its owner (mode"
+        + " rw-r--r--), so they may read the deployment token, which stops any run; expected an owner-only file"
+        + " (rw-------): chmod 600 " + token;
+    // the --sd-dir that is a file is refused after the token is read: without the check, the relay stops there
+    assertEquals(refused, firstLine(run(2, "monitor", "relay", "--token-file", token.toString(), "--port", "0",
+        "--sd-dir", Files.writeString(tmp.resolve("sd-file"), "").toString())));
+    // serve: exit 2 before the node starts (it was exit 1 once the cluster node had started, --out created)
+    Path conf = Files.writeString(tmp.resolve("open-token.conf"), "splinewatch.control.token-file = \""
+        + token.toString().replace("\\", "\\\\") + "\"\n");
+    Path out = tmp.resolve("open-token-runs");
+    assertEquals(refused, firstLine(run(2, "monitor", "serve", "--config", conf.toString(), "--port", "0",
+        "--metrics-port", "0", "--out", out.toString())));
+    assertFalse(Files.exists(out), "serve wrote its --out");
+    assertEquals(refused, firstLine(run(2, "train", "--config", conf.toString(), "--out", out.toString(),
+        "--max-steps", "0")));
+    assertFalse(Files.exists(out), "the trainer wrote its --out");
+    assertEquals("0123456789abcdef0123456789abcdef\n", Files.readString(token), "the file is left as it was");
+  }
+
+  @Test
   void aRelayWhoseDiscoveryDirectoryIsNotThereSaysSo() throws Exception {
-    Path token = Files.writeString(tmp.resolve("token"), "0123456789abcdef0123456789abcdef\n");
+    Path token = org.splinewatch.TestTools.ownerOnlyFile(tmp.resolve("token"), "0123456789abcdef0123456789abcdef\n");
     Path sd = tmp.resolve("no-runs-yet").resolve("prometheus-sd");
     Process p = new ProcessBuilder(org.splinewatch.TestTools.mainCommand("-Xmx128m", "monitor", "relay",
         "--token-file", token.toString(), "--port", "0", "--sd-dir", sd.toString())).redirectErrorStream(true).start();
@@ -396,7 +420,7 @@ class CliTest {
     assertTrue(soak.startsWith("error: --out " + file + " is a file; expected a directory"), soak);
     String regions = run(2, "monitor", "bench-regions", "--dir", file.toString());
     assertTrue(regions.startsWith("error: workload directory " + file + " is a file; expected a directory"), regions);
-    Path token = Files.writeString(tmp.resolve("token"), "0123456789abcdef0123456789abcdef\n");
+    Path token = org.splinewatch.TestTools.ownerOnlyFile(tmp.resolve("token"), "0123456789abcdef0123456789abcdef\n");
     String relay = run(2, "monitor", "relay", "--sd-dir", file.toString(), "--token-file", token.toString(),
         "--port", "0");
     assertTrue(relay.startsWith("error: --sd-dir " + file + " is a file; expected the runs' prometheus-sd directory"),

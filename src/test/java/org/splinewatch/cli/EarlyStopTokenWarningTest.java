@@ -42,7 +42,7 @@ class EarlyStopTokenWarningTest {
     assertTrue(own.contains("warning: --early-stop alertmanager, but this run's control token is its own random one")
         && own.contains("point Alertmanager's credentials_file at " + tmp.resolve("runs/own/control-token")), own);
 
-    Path tokenFile = Files.writeString(tmp.resolve("deployment-token"), "0123456789abcdef0123456789abcdef\n");
+    Path tokenFile = TestTools.ownerOnlyFile(tmp.resolve("deployment-token"), "0123456789abcdef0123456789abcdef\n");
     Path conf = Files.writeString(tmp.resolve("deployment.conf"),
         "splinewatch.control.token-file = \"" + tokenFile.toString().replace("\\", "\\\\") + "\"\n");
     String shared = run("shared", "alertmanager", "--config", conf.toString());

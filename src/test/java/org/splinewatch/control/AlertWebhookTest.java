@@ -159,6 +159,31 @@ class AlertWebhookTest {
         "splinewatch.alerts.stop-on", List.of(stopOn))).withFallback(ConfigFactory.load()));
   }
 
+  /**
+   * The deployment token stops any run: its file is refused when others than its owner may read it, as the cluster's
+   * key stores and password files are (it was read at any mode, e.g. rw-r--r-- from a redirect under umask 022).
+   */
+  @Test
+  void aDeploymentTokenFileOpenToOthersIsRefused(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp)
+      throws Exception {
+    java.nio.file.Path file = java.nio.file.Files.writeString(tmp.resolve("control-token"), TOKEN + "\n");
+    for (String mode : new String[] {"rw-r--r--", "rw-rw----", "rw-------"}) {
+      java.nio.file.Files.setPosixFilePermissions(file, java.nio.file.attribute.PosixFilePermissions.fromString(mode));
+      if (mode.equals("rw-------")) {
+        assertEquals(TOKEN, AlertWebhook.readTokenFile(file));
+        continue;
+      }
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> AlertWebhook.readTokenFile(file));
+      assertEquals("splinewatch.control.token-file '" + file + "' is open to others than its owner (mode " + mode
+          + "), so they may read the deployment token, which stops any run; expected an owner-only file (rw-------):"
+          + " chmod 600 " + file, e.getMessage());
+    }
+    // read-only for its owner is owner-only too
+    java.nio.file.Files.setPosixFilePermissions(file, java.nio.file.attribute.PosixFilePermissions.fromString(
+        "r--------"));
+    assertEquals(TOKEN, AlertWebhook.readTokenFile(file));
+  }
+
   @Test
   void tokensAreLongAndRandom() {
     String a = AlertWebhook.newToken();

@@ -145,7 +145,7 @@ class AlertingEndToEndIT {
     assumeTrue(TestTools.installed("prometheus") && TestTools.installed("prometheus-alertmanager"),
         "prometheus and prometheus-alertmanager not installed (.ci/run installs them)");
     Path tokenFile = tmp.resolve("deployment-token");
-    Files.writeString(tokenFile, TOKEN + "\n");
+    TestTools.ownerOnlyFile(tokenFile, TOKEN + "\n");
     Path sd = tmp.resolve("runs").resolve("prometheus-sd");
     Files.createDirectories(sd);
     ByteArrayOutputStream relayLog = new ByteArrayOutputStream();

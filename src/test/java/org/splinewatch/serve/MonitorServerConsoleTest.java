@@ -126,7 +126,8 @@ class MonitorServerConsoleTest {
 
   @Test
   void aDeploymentTokenFileIsNamedAndNotCopiedUnderOut() throws Exception {
-    Path tokenFile = Files.writeString(tmp.resolve("deployment-token"), "0123456789abcdef0123456789abcdef\n");
+    Path tokenFile = org.splinewatch.TestTools.ownerOnlyFile(tmp.resolve("deployment-token"),
+        "0123456789abcdef0123456789abcdef\n");
     Path out = tmp.resolve("runs");
     Map<String, Object> o = new HashMap<>();
     o.put("splinewatch.cluster.port", 0);
