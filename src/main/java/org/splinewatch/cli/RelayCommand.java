@@ -11,6 +11,7 @@ import org.splinewatch.control.AlertRelay;
 import org.splinewatch.control.ControlSettings;
 import org.splinewatch.control.RelaySettings;
 import org.splinewatch.metrics.BrowsableUrl;
+import org.splinewatch.settings.OptionValues;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -57,9 +58,12 @@ final class RelayCommand implements Callable<Integer> {
     Config config = null;
     try {
       config = TrainCommand.load(overrides, configFile);
-      if (config.getString("splinewatch.relay.host").isBlank()) {
-        // Java binds "" to loopback, while the console said "listening on all interfaces (0.0.0.0:9095)"
-        throw new IllegalArgumentException("--host is empty (splinewatch.relay.host); expected an address of this"
+      String configuredHost = config.getString("splinewatch.relay.host");
+      if (configuredHost.isBlank()) {
+        // Java binds "" to loopback, while the console said "listening on all interfaces (0.0.0.0:9095)"; a blank
+        // one is quoted and said to be so, as other options' values (' ' read as "--host is empty")
+        throw new IllegalArgumentException((configuredHost.isEmpty() ? "--host is empty"
+            : OptionValues.named("--host", configuredHost)) + " (splinewatch.relay.host); expected an address of this"
             + " machine (default 127.0.0.1; 0.0.0.0 for every interface)");
       }
       relaySettings = RelaySettings.fromConfig(config);

@@ -287,6 +287,11 @@ class CliTest {
     assertEquals("error: --host is empty (splinewatch.relay.host); expected an address of this machine (default"
         + " 127.0.0.1; 0.0.0.0 for every interface)" + System.lineSeparator()
         + "(./monitor relay --help lists the options)", empty.strip());
+    // a blank host was called empty; it is quoted and said to be only whitespace, as other options' values
+    String blank = run(2, "monitor", "relay", "--token-file", token.toString(), "--host", " \t", "--port", "70000");
+    assertEquals("error: --host ' \t' (only whitespace) (splinewatch.relay.host); expected an address of this machine"
+        + " (default 127.0.0.1; 0.0.0.0 for every interface)" + System.lineSeparator()
+        + "(./monitor relay --help lists the options)", blank.strip());
     try (ServerSocket taken = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
       int port = taken.getLocalPort();
       // exit 1 and the same line as serve's and the trainer's metrics port in use (portInUseIsNamed)
