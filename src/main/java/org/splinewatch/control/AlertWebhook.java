@@ -24,9 +24,10 @@ import org.splinewatch.snapshot.IoErrors;
  * named run when a firing alert with {@code severity="critical"} arrives whose {@code rule} label is one the run
  * stops on ({@link RunControl#refusal}: its {@code stop-on}, unless {@code early-stop = warn}). Requires
  * {@code Authorization: Bearer <token>}. Answers 401 (no or wrong token), 400 (malformed payload), 202 (a stop
- * accepted; the answer also names the payload's runs this process does not have), 404 (nothing stopped and an alert
- * names a run this process does not have), 200 (valid payload, nothing to stop: resolved or non-critical alerts, or
- * rules the run does not stop on, named in the answer). Nothing else can stop a run remotely.
+ * accepted; the answer also names the payload's runs this process does not have and its critical alerts without a
+ * run label), 404 (nothing stopped and an alert names a run this process does not have), 200 (valid payload,
+ * nothing to stop: resolved or non-critical alerts, or rules the run does not stop on, named in the answer). Nothing
+ * else can stop a run remotely.
  */
 public final class AlertWebhook {
   /** An HTTP answer. */
@@ -102,20 +103,26 @@ public final class AlertWebhook {
           + " alerts array");
     }
     List<JsonNode> stops = new ArrayList<>();
+    // firing critical alerts without a run label: named in the answer, and they no longer refuse the payload whole
+    // (which lost the stops of the labelled alerts in it)
+    Set<String> unlabelled = new TreeSet<>();
     for (JsonNode a : root.get("alerts")) {
       if (!a.isObject() || !a.path("labels").isObject()) {
         return new Response(400, "malformed payload: each alert needs a labels object");
       }
       if ("firing".equals(a.path("status").asText()) && "critical".equals(a.path("labels").path("severity").asText())) {
         if (!a.path("labels").hasNonNull("run")) {
-          return new Response(400, "malformed payload: firing alert " + a.path("labels").path("alertname").asText()
-              + " has no run label");
+          unlabelled.add(a.path("labels").path("alertname").asText("alert"));
+        } else {
+          stops.add(a);
         }
-        stops.add(a);
       }
     }
+    String noRunLabel = "firing alert" + (unlabelled.size() > 1 ? "s " : " ") + String.join(", ", unlabelled)
+        + (unlabelled.size() > 1 ? " have" : " has") + " no run label";
     if (stops.isEmpty()) {
-      return new Response(200, "no firing critical alert; nothing stopped");
+      return unlabelled.isEmpty() ? new Response(200, "no firing critical alert; nothing stopped")
+          : new Response(400, "malformed payload: " + noRunLabel);
     }
     List<String> stopped = new ArrayList<>();
     List<String> refused = new ArrayList<>();
@@ -161,6 +168,9 @@ public final class AlertWebhook {
     } else if (!refused.isEmpty()) {
       parts.add("nothing stopped: " + String.join("; ", refused));
     }
+    if (!unlabelled.isEmpty()) {
+      parts.add(noRunLabel + ", not stopped");
+    }
     if (!unknown.isEmpty()) {
       parts.add("unknown run" + (unknown.size() > 1 ? "s '" : " '") + String.join("', '", unknown)
           + "' (this process runs " + control.runIds() + "), not stopped");
@@ -170,7 +180,7 @@ public final class AlertWebhook {
     // other alerts named unknown runs (a 5xx would resend them all, and an unknown run does not come back); the
     // unknown runs are 404 only when nothing was stopped, so the failure shows in Alertmanager's log and
     // alertmanager_notifications_failed_total.
-    int status = !stopped.isEmpty() ? 202 : !unknown.isEmpty() ? 404 : 200;
+    int status = !stopped.isEmpty() ? 202 : !unlabelled.isEmpty() ? 400 : !unknown.isEmpty() ? 404 : 200;
     return new Response(status, String.join("; ", parts));
   }
 }

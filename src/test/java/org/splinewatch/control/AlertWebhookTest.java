@@ -118,6 +118,25 @@ class AlertWebhookTest {
     assertEquals(1, stops.size(), "only r1 stopped: " + stops);
   }
 
+  @Test
+  void aStopIsNotLostToAnAlertWithoutARunLabelInTheSamePayload() {
+    RunControl control = new RunControl();
+    List<String> stops = new ArrayList<>();
+    control.register("r1", settings("alertmanager", "std_collapse"), stops::add);
+    AlertWebhook w = new AlertWebhook(TOKEN, control, e -> { });
+    String auth = "Bearer " + TOKEN;
+    String unlabelled = "{\"status\":\"firing\",\"labels\":{\"alertname\":\"HandMade\",\"severity\":\"critical\"}}";
+    AlertWebhook.Response mixed = w.handle(auth, "{\"version\":\"4\",\"alerts\":[" + unlabelled + ","
+        + alert("r1", "std_collapse") + "]}");
+    assertEquals(202, mixed.status(), mixed.message());
+    assertEquals("stopping r1; firing alert HandMade has no run label, not stopped", mixed.message());
+    assertEquals(1, stops.size(), "r1 asked to stop: " + stops);
+    // with nothing to stop, a critical alert without a run label is still a malformed payload
+    AlertWebhook.Response alone = w.handle(auth, "{\"version\":\"4\",\"alerts\":[" + unlabelled + "]}");
+    assertEquals(400, alone.status(), alone.message());
+    assertEquals("malformed payload: firing alert HandMade has no run label", alone.message());
+  }
+
   /** One firing critical alert of {@code run} and {@code rule}, as an element of a payload's alerts array. */
   private static String alert(String run, String rule) {
     return "{\"status\":\"firing\",\"labels\":{\"alertname\":\"SplinewatchInProcessAlert\",\"severity\":"
