@@ -109,12 +109,14 @@ final class ConsoleProgress {
   static String line(TrainingProgress.State s) {
     double frac = s.totalSteps() > 0 ? Math.min(1, (double) s.step() / s.totalSteps()) : 0;
     int width = 24;
-    int filled = (int) Math.round(frac * width);
+    // rounded down: 100 % and a full bar only once the last step trained (3500/3510 showed both, rounded up)
+    int filled = (int) Math.floor(frac * width);
+    long percent = (long) Math.floor(frac * 100);
     String bar = "#".repeat(filled) + "-".repeat(width - filled);
     String eta = s.stepsPerSecond() > 0 ? duration((s.totalSteps() - s.step()) / s.stepsPerSecond()) : "?";
     String loss = s.trained() ? String.format(Locale.ROOT, "%.4f", s.loss()) : "-";
-    return String.format(Locale.ROOT, "[%s] %3.0f%% step %d/%d epoch %d loss %s %.1f steps/s ETA %s alert %s", bar,
-        frac * 100, s.step(), s.totalSteps(), s.epoch(), loss, s.stepsPerSecond(), eta, s.lastAlert());
+    return String.format(Locale.ROOT, "[%s] %3d%% step %d/%d epoch %d loss %s %.1f steps/s ETA %s alert %s", bar,
+        percent, s.step(), s.totalSteps(), s.epoch(), loss, s.stepsPerSecond(), eta, s.lastAlert());
   }
 
   private static String duration(double seconds) {

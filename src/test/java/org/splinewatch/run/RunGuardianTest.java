@@ -370,6 +370,17 @@ class RunGuardianTest {
     assertTrue(diverged.contains("step 41/100 epoch 2 loss NaN"), diverged);
   }
 
+  /** 100 % and a full bar only at the last step: the default run's step 3500/3510 showed both (rounded up). */
+  @Test
+  void theBarIsFullOnlyAtTheLastStep() {
+    String almost = ConsoleProgress.line(new TrainingProgress.State(3500, 3510, 14, 4.5, 5, "-", false, true));
+    assertTrue(almost.startsWith("[#######################-]  99% step 3500/3510"), almost);
+    String nearly = ConsoleProgress.line(new TrainingProgress.State(3445, 3510, 14, 4.5, 5, "-", false, true));
+    assertTrue(nearly.startsWith("[#######################-]  98% step 3445/3510"), nearly);
+    String last = ConsoleProgress.line(new TrainingProgress.State(3510, 3510, 15, 4.5, 5, "-", true, true));
+    assertTrue(last.startsWith("[########################] 100% step 3510/3510"), last);
+  }
+
   /** A console on {@code bytes} that redraws (or prints) every 10 ms. */
   private static ConsoleProgress console(TrainingProgress progress, java.io.ByteArrayOutputStream bytes,
       boolean terminal) {
