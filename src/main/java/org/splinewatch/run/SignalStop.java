@@ -17,7 +17,8 @@ import sun.misc.SignalHandler;
  * "interrupted by SIGTERM"), so that {@code checkpoints/latest}, {@code run_finished} and the removal of the discovery
  * file still happen; the caller exits with {@link #exitCode()} (128 + the signal number: 143, 130, 129). A second
  * signal, or {@code grace} running out, halts the process at once with the same code. {@link #close()} restores the
- * previous handlers. A signal the process ignores (SIGHUP under nohup) stays ignored.
+ * previous handlers. A signal the process ignores (SIGHUP under nohup) stays ignored. The same signal again within
+ * {@link #SAME_DELIVERY} of the first is that one delivered twice (GNU timeout's way), not a second signal.
  *
  * <p>Installed before the run is set up ({@link #installBeforeStart}), a first signal is only recorded: the start-up
  * ends at its next check of {@link #received()} without training (the JVM's default was a silent exit 130 at any
@@ -34,6 +35,15 @@ public final class SignalStop implements AutoCloseable {
   private final Map<Signal, SignalHandler> previous = new LinkedHashMap<>();
   private final PrintStream out;
   private volatile String received;
+  /** {@link System#nanoTime()} when {@link #received} was set. */
+  private long receivedAt;
+  /**
+   * A repeat of the first signal within this time is the same signal delivered twice, not a second request: GNU
+   * timeout sends its signal to the command and then to its process group, microseconds apart.
+   */
+  static final Duration SAME_DELIVERY = Duration.ofMillis(300);
+  /** Halts the process with an exit code; a test replaces it. */
+  java.util.function.IntConsumer halt = code -> Runtime.getRuntime().halt(code);
   private volatile Thread watchdog;
   /** The run's files are written and it only waits for Prometheus's next scrape: a first signal ends that wait. */
   private volatile boolean waitingForScrape;
@@ -173,15 +183,20 @@ public final class SignalStop implements AutoCloseable {
     }
   }
 
-  private void handle(String name, Duration grace) {
+  void handle(String name, Duration grace) {
     int code = 128 + NUMBERS.get(name);
     Consumer<String> to;
     synchronized (this) {
+      if (received != null && received.equals(name) && System.nanoTime() - receivedAt < SAME_DELIVERY.toNanos()) {
+        return; // the first one, delivered again
+      }
       if (received != null) {
         out.println("second SIG" + name + ": exiting at once (the last checkpoint is the latest one written)");
-        Runtime.getRuntime().halt(code);
+        halt.accept(code);
+        return;
       }
       received = name;
+      receivedAt = System.nanoTime();
       to = onSignal;
     }
     if (waitingForScrape) {

@@ -99,4 +99,27 @@ class SignalStopTest {
     assertTrue(note.find(), out);
     assertTrue(out.contains(SignalStop.ignoredInterrupt(Long.parseLong(note.group(1)))), out);
   }
+
+  /**
+   * GNU timeout (and a kill of the process and then of its group) delivers one signal twice within microseconds: that
+   * is one request to end after the current step, not the second one that exits at once (`timeout 60 ./trainer` lost
+   * its checkpoint and run_finished to 'second SIGTERM: exiting at once').
+   */
+  @Test
+  void oneSignalDeliveredTwiceAtOnceIsOneRequest() throws Exception {
+    ByteArrayOutputStream console = new ByteArrayOutputStream();
+    java.util.List<String> reasons = new java.util.concurrent.CopyOnWriteArrayList<>();
+    java.util.List<Integer> halted = new java.util.concurrent.CopyOnWriteArrayList<>();
+    try (SignalStop stop = SignalStop.install(reasons::add, Duration.ofMinutes(1), new PrintStream(console, true))) {
+      stop.halt = halted::add;
+      stop.handle("TERM", Duration.ofMinutes(1));
+      stop.handle("TERM", Duration.ofMinutes(1));
+      assertEquals(java.util.List.of(), halted, console.toString());
+      assertEquals(java.util.List.of("interrupted by SIGTERM"), reasons);
+      // a second one pressed later still exits at once
+      Thread.sleep(SignalStop.SAME_DELIVERY.toMillis() + 100);
+      stop.handle("TERM", Duration.ofMinutes(1));
+      assertEquals(java.util.List.of(143), halted, console.toString());
+    }
+  }
 }
