@@ -315,7 +315,7 @@ final class BenchClusterCommand implements Callable<Integer> {
       trainer = ClusterNode.start(Behaviors.empty(), settings, List.of("trainer"), tc);
       MonitorLink link = MonitorLink.register(trainer, settings, "bench-" + nodes, Map.of("run", "bench-" + nodes,
           "method", "bench", "dataset", "random"), Map.of("bench", true), 10, null, null);
-      awaitWorkers(trainer, nodes);
+      awaitWorkers(trainer, nodes, settings.joinTimeout());
       ActorRef<SnapshotPublisher.Command> publisher = trainer.systemActorOf(SnapshotPublisher.create(run, analyzers,
           link.metrics(), settings, work.size(), link.publishToken()), "publisher", Props.empty());
       // warm-up: every node receives the run description and compiles its analysis code
@@ -344,9 +344,11 @@ final class BenchClusterCommand implements Callable<Integer> {
     }
   }
 
-  private static void awaitWorkers(ActorSystem<?> system, int n) {
-    if (ClusterNode.awaitService(system, AnalyzerWorker.KEY, n, Duration.ofSeconds(30)).isEmpty()) {
-      throw new IllegalStateException(n + " analyzer nodes did not join within 30 s");
+  /** Waits up to {@code wait} (splinewatch.cluster.join-timeout: the analyzer nodes join as a trainer does). */
+  static void awaitWorkers(ActorSystem<?> system, int n, Duration wait) {
+    if (ClusterNode.awaitService(system, AnalyzerWorker.KEY, n, wait).isEmpty()) {
+      throw new IllegalStateException(n + " analyzer node(s) did not join the benchmark's cluster within "
+          + wait.toSeconds() + " s (splinewatch.cluster.join-timeout raises it, which a busy machine may need)");
     }
   }
 

@@ -25,11 +25,17 @@ import org.splinewatch.settings.OwnerOnlyFiles;
  * @param maxLayerWidth widest layer (units) a received snapshot may have; analyzers allocate per unit and probe
  * @param tls          mutual TLS of the cluster transport
  * @param insecure     allow a non-loopback address without TLS (with a warning)
+ * @param answerTimeout how long a trainer waits for the metrics node to answer its registration and each flush
+ * @param finishTimeout how long a trainer waits for the metrics node to record its run's end (run_finished, report)
  */
 public record ClusterSettings(String host, int port, String seed, List<String> roles, int chunkBytes,
     long maxSnapshotBytes, int inFlightPerAnalyzer, Duration joinTimeout, Duration snapshotTimeout,
     Duration downAfter, Duration heartbeatPause, int maxOpenRuns, long maxPartialBytes, int maxLayerWidth, Tls tls,
-    boolean insecure) {
+    boolean insecure, Duration answerTimeout, Duration finishTimeout) {
+
+  /** reference.conf's {@code answer-timeout} and {@code finish-timeout}. */
+  public static final Duration ANSWER_TIMEOUT = Duration.ofSeconds(30);
+  public static final Duration FINISH_TIMEOUT = Duration.ofSeconds(60);
 
   public static final List<String> ROLES = List.of("analyzer", "metrics");
 
@@ -181,6 +187,16 @@ public record ClusterSettings(String host, int port, String seed, List<String> r
         downAfter, heartbeatPause, 64, Math.max(maxSnapshotBytes, 256L << 20), 65536, Tls.OFF, false);
   }
 
+  /** With the default waits for the metrics node's answers ({@link #ANSWER_TIMEOUT}, {@link #FINISH_TIMEOUT}). */
+  public ClusterSettings(String host, int port, String seed, List<String> roles, int chunkBytes,
+      long maxSnapshotBytes, int inFlightPerAnalyzer, Duration joinTimeout, Duration snapshotTimeout,
+      Duration downAfter, Duration heartbeatPause, int maxOpenRuns, long maxPartialBytes, int maxLayerWidth, Tls tls,
+      boolean insecure) {
+    this(host, port, seed, roles, chunkBytes, maxSnapshotBytes, inFlightPerAnalyzer, joinTimeout, snapshotTimeout,
+        downAfter, heartbeatPause, maxOpenRuns, maxPartialBytes, maxLayerWidth, tls, insecure, ANSWER_TIMEOUT,
+        FINISH_TIMEOUT);
+  }
+
   public ClusterSettings {
     tls = tls == null ? Tls.OFF : tls;
     if (maxSnapshotBytes < chunkBytes || maxSnapshotBytes > Integer.MAX_VALUE - 64) {
@@ -198,6 +214,8 @@ public record ClusterSettings(String host, int port, String seed, List<String> r
       throw new IllegalArgumentException("splinewatch.cluster.max-layer-width must be at least 1, got "
           + maxLayerWidth);
     }
+    requirePositive("answer-timeout", answerTimeout);
+    requirePositive("finish-timeout", finishTimeout);
     if (snapshotTimeout.isNegative() || snapshotTimeout.isZero()) {
       throw new IllegalArgumentException("splinewatch.cluster.snapshot-timeout must be positive, got "
           + snapshotTimeout);
@@ -224,10 +242,17 @@ public record ClusterSettings(String host, int port, String seed, List<String> r
     }
   }
 
+  private static void requirePositive(String key, Duration wait) {
+    if (wait == null || wait.isNegative() || wait.isZero()) {
+      throw new IllegalArgumentException("splinewatch.cluster." + key + " must be positive, got " + wait);
+    }
+  }
+
   /** The same settings on another port. */
   public ClusterSettings withPort(int newPort) {
     return new ClusterSettings(host, newPort, seed, roles, chunkBytes, maxSnapshotBytes, inFlightPerAnalyzer,
-        joinTimeout, snapshotTimeout, downAfter, heartbeatPause, maxOpenRuns, maxPartialBytes, maxLayerWidth, tls, insecure);
+        joinTimeout, snapshotTimeout, downAfter, heartbeatPause, maxOpenRuns, maxPartialBytes, maxLayerWidth, tls, insecure,
+        answerTimeout, finishTimeout);
   }
 
   /** Chunks a transfer may have: {@code max-snapshot-bytes / chunk-bytes + 1}. */
@@ -317,7 +342,7 @@ public record ClusterSettings(String host, int port, String seed, List<String> r
         b.integer("max-open-runs"), b.bytes("max-partial-bytes"), b.integer("max-layer-width"),
         new Tls(c.getBoolean("tls.enabled"), c.getString("tls.key-store"),
         c.getString("tls.trust-store"), c.getString("tls.password-file"), c.getString("tls.protocol")),
-        c.getBoolean("insecure"));
+        c.getBoolean("insecure"), b.positiveDuration("answer-timeout"), b.positiveDuration("finish-timeout"));
   }
 
   /** Splits {@code HOST:PORT}; anything else is an error saying what was expected. */

@@ -5,7 +5,10 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.Address;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -25,6 +28,7 @@ import org.splinewatch.trainer.TrainerActor;
  */
 public final class MonitorLink {
   private final ActorSystem<?> system;
+  private final ClusterSettings settings;
   private final ActorRef<MetricsNode.Command> node;
   private final String runId;
   private final ActorRef<MetricsActor.Command> metrics;
@@ -32,8 +36,9 @@ public final class MonitorLink {
   private final String token;
   private final String publishToken;
 
-  private MonitorLink(ActorSystem<?> system, ActorRef<MetricsNode.Command> node, String runId,
-      ActorRef<MetricsActor.Command> metrics, String metricsUrl, String token, String publishToken) {
+  private MonitorLink(ActorSystem<?> system, ClusterSettings settings, ActorRef<MetricsNode.Command> node,
+      String runId, ActorRef<MetricsActor.Command> metrics, String metricsUrl, String token, String publishToken) {
+    this.settings = settings;
     this.token = token;
     this.publishToken = publishToken;
     this.system = system;
@@ -107,19 +112,15 @@ public final class MonitorLink {
     ActorRef<Object> door = TrainerDoor.open(system, stopToken, Rejections.unexported());
     ActorRef<AlertRaised> alertsTo = door.narrow();
     ActorRef<TrainerActor.Command> trainer = door.narrow();
-    MetricsNode.Registered reply;
-    try {
-      reply = AskPattern.<MetricsNode.Command, MetricsNode.Registered>ask(node,
-          r -> new MetricsNode.RegisterRun(runId, labels, config, classes, alerts, trainer, alertsTo, r, stopToken,
-              publishToken, resumeKey),
-          Duration.ofSeconds(30), system.scheduler()).toCompletableFuture().get(35, TimeUnit.SECONDS);
-    } catch (Exception e) {
-      throw new IllegalStateException("the monitor did not answer the registration of run " + runId + ": " + e, e);
-    }
+    Duration wait = settings.answerTimeout();
+    MetricsNode.Registered reply = await(AskPattern.<MetricsNode.Command, MetricsNode.Registered>ask(node,
+        r -> new MetricsNode.RegisterRun(runId, labels, config, classes, alerts, trainer, alertsTo, r, stopToken,
+            publishToken, resumeKey), wait, system.scheduler()), wait,
+        "the monitor did not answer the registration of run " + runId, "answer-timeout");
     if (reply.error() != null) {
       throw reply.runIdTaken() ? new RunIdTaken(reply.error()) : new IllegalArgumentException(reply.error());
     }
-    return new MonitorLink(system, node, runId, reply.metrics(), reply.metricsUrl(), reply.token(),
+    return new MonitorLink(system, settings, node, runId, reply.metrics(), reply.metricsUrl(), reply.token(),
         publishToken);
   }
 
@@ -180,13 +181,9 @@ public final class MonitorLink {
       throw new IllegalStateException(gone.get() + "; the run's directory there holds what reached it before, without"
           + " the run's end");
     }
-    try {
-      AskPattern.<MetricsActor.Command, Done>ask(metrics, MetricsActor.Flush::new, Duration.ofSeconds(30),
-          system.scheduler()).toCompletableFuture().get(35, TimeUnit.SECONDS);
-    } catch (Exception e) {
-      throw new IllegalStateException("could not flush the metrics of run " + runId + " on the monitor: "
-          + (e instanceof CompletionException && e.getCause() != null ? e.getCause() : e), e);
-    }
+    Duration wait = settings.answerTimeout();
+    await(AskPattern.<MetricsActor.Command, Done>ask(metrics, MetricsActor.Flush::new, wait, system.scheduler()),
+        wait, "could not flush the metrics of run " + runId + " on the monitor", "answer-timeout");
   }
 
   /**
@@ -200,12 +197,45 @@ public final class MonitorLink {
   /** Flushes the run's metrics on the monitor and records its end there (bounded wait). */
   public void finish(Map<String, Object> event) {
     flush();
+    Duration wait = settings.finishTimeout();
+    await(AskPattern.<MetricsNode.Command, Done>ask(node, r -> new MetricsNode.RunFinished(runId, event, r, token),
+        wait, system.scheduler()), wait, "could not record the end of run " + runId + " on the monitor",
+        "finish-timeout");
+  }
+
+  /**
+   * The answer of an ask with timeout {@code wait}, or one line: {@code what}, and for a wait that ran out how long
+   * it waited and the setting {@code splinewatch.cluster.<setting>} that raises it (not Pekko's "Ask timed out on
+   * [Actor[...]] after [30000 ms]..." inside an exception's name). The extra 5 s only guard against an ask that never
+   * completes.
+   */
+  static <T> T await(CompletionStage<T> ask, Duration wait, String what, String setting) {
     try {
-      AskPattern.<MetricsNode.Command, Done>ask(node, r -> new MetricsNode.RunFinished(runId, event, r, token),
-          Duration.ofSeconds(60), system.scheduler()).toCompletableFuture().get(65, TimeUnit.SECONDS);
-    } catch (Exception e) {
-      throw new IllegalStateException("could not record the end of run " + runId + " on the monitor: "
-          + (e instanceof CompletionException && e.getCause() != null ? e.getCause() : e), e);
+      return ask.toCompletableFuture().get(wait.toMillis() + 5_000, TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(what + ": interrupted while waiting for its answer", e);
+    } catch (TimeoutException e) {
+      throw timedOut(what, wait, setting, e);
+    } catch (ExecutionException e) {
+      Throwable cause = e.getCause() instanceof CompletionException && e.getCause().getCause() != null
+          ? e.getCause().getCause() : e.getCause();
+      if (cause instanceof TimeoutException) {
+        throw timedOut(what, wait, setting, cause);
+      }
+      throw new IllegalStateException(what + ": " + (cause.getMessage() != null ? cause.getMessage()
+          : cause.getClass().getSimpleName()), cause);
     }
+  }
+
+  private static IllegalStateException timedOut(String what, Duration wait, String setting, Throwable cause) {
+    return new IllegalStateException(what + " within " + seconds(wait) + " (splinewatch.cluster." + setting
+        + " raises it, which a busy monitor may need)", cause);
+  }
+
+  /** {@code 30 s}, or {@code 0.2 s} for a wait under a second. */
+  private static String seconds(Duration d) {
+    return d.toMillis() % 1000 == 0 ? d.toSeconds() + " s" : java.math.BigDecimal.valueOf(d.toMillis(), 3)
+        .stripTrailingZeros().toPlainString() + " s";
   }
 }

@@ -195,7 +195,7 @@ public final class IngestedRun extends AbstractBehavior<Object> {
     ActorRef<AlertRaised> alertsTo = door.narrow();
     String runId = s.info().runId();
     // the key only the client learns (in the registration's answer): no cluster member can resume this run
-    ctx.ask(MetricsNode.Registered.class, s.node(), Duration.ofSeconds(30),
+    ctx.ask(MetricsNode.Registered.class, s.node(), s.cluster().answerTimeout(),
         r -> new MetricsNode.RegisterRun(runId, s.labels(), s.config(), s.info().classes(), s.alerts(), asTrainer,
             alertsTo, r, stopToken, publishToken, s.resumeKey()), Registered::new);
   }
@@ -237,7 +237,7 @@ public final class IngestedRun extends AbstractBehavior<Object> {
             getContext().scheduleOnce(Duration.ofMillis(50), getContext().getSelf(), new Resettle());
             return this;
           }
-          getContext().ask(Done.class, s.node(), Duration.ofSeconds(60),
+          getContext().ask(Done.class, s.node(), s.cluster().finishTimeout(),
               r -> new MetricsNode.RunFinished(s.info().runId(), finishEvent(), r, runToken), (ok, err) -> new Recorded(err));
           return this;
         })
@@ -270,7 +270,7 @@ public final class IngestedRun extends AbstractBehavior<Object> {
   private long settleDeadline;
 
   private Behavior<Object> flush() {
-    getContext().ask(Done.class, metrics, Duration.ofSeconds(30), MetricsActor.Flush::new,
+    getContext().ask(Done.class, metrics, s.cluster().answerTimeout(), MetricsActor.Flush::new,
         (ok, err) -> new FlushedOrNot());
     return this;
   }
@@ -289,8 +289,10 @@ public final class IngestedRun extends AbstractBehavior<Object> {
 
   private Behavior<Object> onRegistered(Registered m) {
     if (m.failure() != null || m.reply().error() != null) {
-      String error = m.failure() != null ? "the metrics node did not answer the registration: " + m.failure()
-          : m.reply().error();
+      String error = m.failure() != null ? "the metrics node did not answer the registration of run '"
+          + s.info().runId() + "'" + (m.failure() instanceof TimeoutException ? " within "
+          + s.cluster().answerTimeout().toSeconds() + " s (splinewatch.cluster.answer-timeout raises it, which a busy"
+          + " monitor may need)" : ": " + m.failure().getMessage()) : m.reply().error();
       boolean duplicate = m.failure() == null && m.reply().runIdTaken();
       Reply refused = Reply.error(duplicate ? 409 : 500, error);
       s.registrationReply().tell(refused);
@@ -646,7 +648,9 @@ public final class IngestedRun extends AbstractBehavior<Object> {
   private Behavior<Object> onRecorded(Recorded m) {
     if (m.failure() != null) {
       getContext().getLog().error("the end of run {} could not be recorded: {}", s.info().runId(),
-          m.failure().getMessage());
+          m.failure() instanceof TimeoutException ? "the metrics node did not answer within "
+          + s.cluster().finishTimeout().toSeconds() + " s (splinewatch.cluster.finish-timeout raises it)"
+          : m.failure().getMessage());
     }
     return Behaviors.stopped();
   }

@@ -110,4 +110,24 @@ class BenchClusterTest {
     assertTrue(out.contains("1 analyzer node : "), out);
     assertFalse(Files.exists(Path.of(m.group(1))), m.group(1) + " removed");
   }
+
+  /** The analyzer nodes had a fixed 30 s to join; the line named no setting that raises it. */
+  @Test
+  @org.junit.jupiter.api.Timeout(value = 60, threadMode = org.junit.jupiter.api.Timeout.ThreadMode.SEPARATE_THREAD)
+  void analyzerNodesThatDoNotJoinAreNamedWithTheJoinTimeout() {
+    com.typesafe.config.Config c = TrainCommand.load(java.util.Map.of("splinewatch.cluster.port", 0), null);
+    var system = org.splinewatch.cluster.ClusterNode.start(
+        org.apache.pekko.actor.typed.javadsl.Behaviors.empty(),
+        org.splinewatch.cluster.ClusterSettings.fromConfig(c), java.util.List.of("trainer"), c);
+    try {
+      long t0 = System.nanoTime();
+      var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
+          () -> BenchClusterCommand.awaitWorkers(system, 2, java.time.Duration.ofSeconds(1)));
+      assertEquals("2 analyzer node(s) did not join the benchmark's cluster within 1 s"
+          + " (splinewatch.cluster.join-timeout raises it, which a busy machine may need)", e.getMessage());
+      assertTrue(System.nanoTime() - t0 < 20e9, "waited the given 1 s, not a fixed 30 s");
+    } finally {
+      system.terminate();
+    }
+  }
 }

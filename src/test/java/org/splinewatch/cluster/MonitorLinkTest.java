@@ -106,6 +106,97 @@ class MonitorLinkTest {
     }
   }
 
+  /**
+   * A metrics node that answers registrations (with {@code metrics}, or not at all when {@code registers} is false)
+   * and nothing else: the monitor's answers that do not come, without a busy machine.
+   */
+  private static org.apache.pekko.actor.typed.Behavior<MetricsNode.Command> metricsNode(boolean registers,
+      org.apache.pekko.actor.typed.ActorRef<org.splinewatch.metrics.MetricsActor.Command> metrics) {
+    return Behaviors.setup(ctx -> {
+      ctx.getSystem().receptionist().tell(org.apache.pekko.actor.typed.receptionist.Receptionist.register(
+          MetricsNode.KEY, ctx.getSelf()));
+      return Behaviors.receiveMessage(m -> {
+        if (registers && m instanceof MetricsNode.RegisterRun r) {
+          r.replyTo().tell(new MetricsNode.Registered(r.runId(), metrics, "", null, "token"));
+        }
+        return Behaviors.same(); // a RunFinished is never answered
+      });
+    });
+  }
+
+  /** A run's metrics actor that answers flushes ({@code flushes}) or nothing. */
+  private static org.apache.pekko.actor.typed.Behavior<org.splinewatch.metrics.MetricsActor.Command> metricsActor(
+      boolean flushes) {
+    return Behaviors.receiveMessage(m -> {
+      if (flushes && m instanceof org.splinewatch.metrics.MetricsActor.Flush f) {
+        f.replyTo().tell(org.apache.pekko.Done.getInstance());
+      }
+      return Behaviors.same();
+    });
+  }
+
+  /**
+   * Runs {@code use} against {@code node} on a trainer of a cluster of its own with answer-timeout 0.3 s and
+   * finish-timeout 0.4 s: the waits were a fixed 30 s (registration, flush) and 60 s (the end), and one that ran out
+   * said "java.util.concurrent.ExecutionException: java.util.concurrent.TimeoutException: Ask timed out on ...".
+   */
+  private static String waitRunsOut(java.util.function.BiFunction<ActorSystem<Object>, ClusterSettings, Object> use,
+      boolean registers, boolean flushes) throws Exception {
+    Config c = ClusterRunIT.nodeConfig(Map.of("splinewatch.cluster.answer-timeout", "300ms",
+        "splinewatch.cluster.finish-timeout", "400ms"));
+    ActorSystem<Object> trainer = ClusterNode.start(Behaviors.empty(), ClusterSettings.fromConfig(c),
+        List.of("trainer"), c);
+    try {
+      assertTrue(ClusterNode.awaitUp(trainer, java.time.Duration.ofSeconds(30), () -> false), "up");
+      var metrics = trainer.systemActorOf(metricsActor(flushes), "metrics", org.apache.pekko.actor.typed.Props.empty());
+      trainer.systemActorOf(metricsNode(registers, metrics), "node", org.apache.pekko.actor.typed.Props.empty());
+      ClusterSettings settings = ClusterSettings.fromConfig(ClusterRunIT.nodeConfig(Map.of(
+          "splinewatch.cluster.seed", ClusterNode.address(trainer), "splinewatch.cluster.answer-timeout", "300ms",
+          "splinewatch.cluster.finish-timeout", "400ms")));
+      long t0 = System.nanoTime();
+      var e = assertThrows(IllegalStateException.class, () -> use.apply(trainer, settings));
+      assertTrue(System.nanoTime() - t0 < 15e9, "gave up within the setting's wait, not 30 s or more");
+      return e.getMessage();
+    } finally {
+      trainer.terminate();
+    }
+  }
+
+  private static MonitorLink link(ActorSystem<Object> trainer, ClusterSettings settings) {
+    return MonitorLink.register(trainer, settings, "silent", Map.of("run", "silent", "method", "m", "dataset", "d"),
+        Map.of(), 10, null, null);
+  }
+
+  @Test
+  @Timeout(value = 60, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+  void aRegistrationTheMonitorDoesNotAnswerIsOneLineNamingTheWaitAndItsSetting() throws Exception {
+    assertEquals("the monitor did not answer the registration of run silent within 0.3 s"
+        + " (splinewatch.cluster.answer-timeout raises it, which a busy monitor may need)",
+        waitRunsOut(MonitorLinkTest::link, false, false));
+  }
+
+  @Test
+  @Timeout(value = 60, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+  void aFlushTheMonitorDoesNotAnswerIsOneLineNamingTheWaitAndItsSetting() throws Exception {
+    assertEquals("could not flush the metrics of run silent on the monitor within 0.3 s"
+        + " (splinewatch.cluster.answer-timeout raises it, which a busy monitor may need)",
+        waitRunsOut((trainer, settings) -> {
+          link(trainer, settings).flush();
+          return null;
+        }, true, false));
+  }
+
+  @Test
+  @Timeout(value = 60, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+  void anEndTheMonitorDoesNotRecordIsOneLineNamingTheWaitAndItsSetting() throws Exception {
+    assertEquals("could not record the end of run silent on the monitor within 0.4 s"
+        + " (splinewatch.cluster.finish-timeout raises it, which a busy monitor may need)",
+        waitRunsOut((trainer, settings) -> {
+          link(trainer, settings).finish(Map.of("type", "run_finished"));
+          return null;
+        }, true, true));
+  }
+
   private static int closedPort() throws java.io.IOException {
     try (ServerSocket free = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
       return free.getLocalPort(); // nothing listens there once closed
