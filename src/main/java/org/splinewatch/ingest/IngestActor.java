@@ -182,8 +182,7 @@ public final class IngestActor extends AbstractBehavior<IngestActor.Command> {
             // a client still sending is told the monitor ended its run (410: stop sending), not that it finished it
             c.finished().endedByMonitor(id, m.reason());
             c.active().remove(id);
-            runs.get(id).tell(new IngestedRun.Finish("interrupted", m.reason(), -1,
-                getContext().getSystem().ignoreRef()));
+            runs.get(id).tell(new IngestedRun.MonitorStopping(m.reason()));
           }
           m.replyTo().tell(ids);
           return this;

@@ -75,6 +75,13 @@ public final class IngestedRun extends AbstractBehavior<Object> {
   }
 
   /**
+   * The monitor is stopping ({@code reason}): the run ends as interrupted, at once, or as soon as the metrics node has
+   * registered it (its client is then told so instead of being answered 201).
+   */
+  public record MonitorStopping(String reason) implements Command {
+  }
+
+  /**
    * The run's owner registered it again with its resume key while it streams here (an earlier resume registered
    * after the client's timeout, a client back after a network glitch): answered as a resume ({@code "resumed": true},
    * {@code last_step} the run's last step now), and the run goes on from there. A snapshot of the old stream still in
@@ -155,6 +162,8 @@ public final class IngestedRun extends AbstractBehavior<Object> {
   private boolean timed;
   private double stepsPerSecond;
   private Finish finishing;
+  /** Why the monitor is stopping, where that began while the metrics node registered this run; null otherwise. */
+  private String monitorStopping;
   /** The architecture of the run's first snapshot ({@link SnapshotFormat#architecture}), which the others keep. */
   private List<String> architecture;
   private int firstRepr;
@@ -216,6 +225,13 @@ public final class IngestedRun extends AbstractBehavior<Object> {
           return this;
         })
         .onMessage(Finish.class, this::onFinish)
+        .onMessage(MonitorStopping.class, m -> {
+          if (publisher == null) {
+            monitorStopping = m.reason(); // still registering: ended once registered (onRegistered)
+            return this;
+          }
+          return onFinish(new Finish("interrupted", m.reason(), -1, getContext().getSystem().ignoreRef()));
+        })
         .onMessage(Drained.class, m -> {
           if (m.timedOut()) {
             // what still waits after drain-timeout is skipped and counted as unanalysed, as after an early end
@@ -316,6 +332,19 @@ public final class IngestedRun extends AbstractBehavior<Object> {
       resumed.put("reason", "its client registered it again with its resume key");
       resumed.put("time", System.currentTimeMillis());
       metrics.tell(new MetricsActor.Event(resumed));
+    }
+    if (monitorStopping != null) {
+      // a 201 would send the client's snapshots to a run nobody ends (they are answered 410, and the stopping monitor
+      // waited out its time for the run's end): the client is told now, and the run ends as the monitor's others do
+      Reply stopping = Reply.error(503, "this monitor is stopping (" + monitorStopping + "): it registered run '"
+          + s.info().runId() + "' as it began to stop and ended it as interrupted before any snapshot; its run"
+          + " directory " + s.urls().get("run_directory") + " keeps the registration and that end; register the run"
+          + " with a monitor that runs, with \"resume_key\": \"" + s.resumeKey() + "\" in its run.json to go on in"
+          + " that directory, or under another run id");
+      s.registrationReply().tell(stopping);
+      takeOvers.forEach(t -> t.replyTo().tell(stopping));
+      takeOvers.clear();
+      return onFinish(new Finish("interrupted", monitorStopping, -1, getContext().getSystem().ignoreRef()));
     }
     s.registrationReply().tell(registered(s.resumed(), s.warnings()));
     // registrations that took the run over while the metrics node registered it: answered now, as a resume

@@ -37,8 +37,8 @@ import org.splinewatch.snapshot.SnapshotFormat;
 
 /**
  * Takeovers the HTTP test cannot time: a registration with the run's resume key that arrives while the metrics node
- * still registers the run (a client's resume sent again after its timeout). The metrics node's registrations are
- * held back by a gate until the test lets them through.
+ * still registers the run (a client's resume sent again after its timeout); and a monitor that begins to stop then.
+ * The metrics node's registrations are held back by a gate until the test lets them through.
  */
 @ExtendWith(TestKitJUnit5Extension.class)
 class IngestTakeOverTest {
@@ -225,6 +225,41 @@ class IngestTakeOverTest {
 
   private interface Read {
     String get() throws Exception;
+  }
+
+  /**
+   * The monitor begins to stop (a signal: {@link IngestActor.FinishAll}) while the metrics node registers a run. The
+   * run's interruption came while it registered and was answered 409 "still registering" (to no one): once
+   * registered, the run was answered 201 and lived on until its idle timeout, the stopping monitor waited its 30 s
+   * for it, and its directory was left without an end. Now its client is told at once that the monitor is stopping,
+   * what is kept and how to go on, and the run ends as interrupted with its report, so the stop waits for nothing.
+   */
+  @Test
+  void aRunStillRegisteringWhenTheMonitorStopsIsToldSoAndEndsAtOnce() throws Exception {
+    Monitor m = monitor();
+    TestProbe<IngestedRun.Reply> client = testKit.createTestProbe();
+    m.ingest().tell(new IngestActor.Register(spec("late", ", \"resume_key\": \"" + KEY + "\""), client.ref()));
+    assertEquals("late", m.held().receiveMessage(Duration.ofSeconds(30)));
+    TestProbe<List<String>> cut = testKit.createTestProbe();
+    m.ingest().tell(new IngestActor.FinishAll("the monitor was stopped (test)", cut.ref()));
+    assertEquals(List.of("late"), cut.receiveMessage(Duration.ofSeconds(30)));
+    TestProbe<org.apache.pekko.Done> ended = testKit.createTestProbe();
+    m.ingest().tell(new IngestActor.AwaitEnded(ended.ref()));
+    m.gate().tell(new Release(null));
+    IngestedRun.Reply told = client.receiveMessage(Duration.ofSeconds(30));
+    assertEquals(503, told.status(), told.body());
+    assertEquals("this monitor is stopping (the monitor was stopped (test)): it registered run 'late' as it began to"
+        + " stop and ended it as interrupted before any snapshot; its run directory " + out.resolve("late") + " keeps"
+        + " the registration and that end; register the run with a monitor that runs, with \"resume_key\": \"" + KEY
+        + "\" in its run.json to go on in that directory, or under another run id", told.body());
+    ended.receiveMessage(Duration.ofSeconds(30)); // the stopping monitor waits no longer than the run's end takes
+    Path events = out.resolve("late").resolve("events.jsonl");
+    JsonNode end = JSON.readTree(waitFor(() -> Files.isRegularFile(events) ? Files.readString(events) : "",
+        "run_finished").lines().filter(l -> l.contains("\"run_finished\"")).findFirst().orElseThrow());
+    assertEquals("interrupted", end.get("status").asText(), end.toString());
+    assertEquals("the monitor was stopped (test)", end.get("reason").asText(), end.toString());
+    assertEquals(0, end.get("snapshots_received").asInt(), end.toString());
+    assertTrue(Files.isRegularFile(out.resolve("late").resolve("report.html")), "report written before the end");
   }
 
   private static String waitFor(Read read, String part) throws Exception {
