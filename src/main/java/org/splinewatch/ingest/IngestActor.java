@@ -87,10 +87,11 @@ public final class IngestActor extends AbstractBehavior<IngestActor.Command> {
   }
 
   /**
-   * The metrics node refused the registration of run {@code runId} ({@code run}, which answers what reaches it with
-   * that refusal until it is told {@link IngestedRun.Retire}): the run id is free from now on.
+   * Run {@code runId} is over: the metrics node refused its registration, or its end is recorded. {@code run} answers
+   * what still reaches it (the refusal; a finished run's answer) until it is told {@link IngestedRun.Retire}: the run
+   * id is free from now on.
    */
-  record Refused(String runId, ActorRef<Object> run) implements Command {
+  record Retiring(String runId, ActorRef<Object> run) implements Command {
   }
 
   /**
@@ -168,7 +169,7 @@ public final class IngestActor extends AbstractBehavior<IngestActor.Command> {
           forget(m.runId(), m.run());
           return this;
         })
-        .onMessage(Refused.class, m -> {
+        .onMessage(Retiring.class, m -> {
           forget(m.runId(), m.run());
           // what was forwarded to it before is ahead of this in its mailbox: it answers that, then stops (a message
           // that reached it after it stopped went to dead letters, its client unanswered until the route's timeout)

@@ -137,7 +137,7 @@ public final class IngestedRun extends AbstractBehavior<Object> {
       List<String> warnings, ActorRef<IngestActor.Command> ingestActor) {
   }
 
-  /** The ingestion actor no longer forwards to this run, whose registration was refused: it stops. */
+  /** The ingestion actor no longer forwards to this run (its registration was refused, or its end recorded). */
   enum Retire implements Command {
     INSTANCE
   }
@@ -313,7 +313,7 @@ public final class IngestedRun extends AbstractBehavior<Object> {
       Reply refused = Reply.error(duplicate ? 409 : 500, error);
       s.registrationReply().tell(refused);
       takeOvers.forEach(t -> t.replyTo().tell(refused));
-      s.ingestActor().tell(new IngestActor.Refused(s.info().runId(), getContext().getSelf()));
+      s.ingestActor().tell(new IngestActor.Retiring(s.info().runId(), getContext().getSelf()));
       return refused(refused);
     }
     metricsUrl = m.reply().metricsUrl();
@@ -675,12 +675,32 @@ public final class IngestedRun extends AbstractBehavior<Object> {
   }
 
   private Behavior<Object> onRecorded(Recorded m) {
+    // the ingestion actor forwards requests to this run until it hears the run is over: one forwarded to it after it
+    // stopped went to dead letters (its client answered 500 after the route's 10 s; a snapshot so refused was neither
+    // recorded nor counted as missed by the Python client, where a 410 makes it resume the run). It answers them as
+    // a finished run until the ingestion actor, having forgotten it, says Retire
+    s.ingestActor().tell(new IngestActor.Retiring(s.info().runId(), getContext().getSelf()));
     if (m.failure() != null) {
       getContext().getLog().error("the end of run {} could not be recorded: {}", s.info().runId(),
           m.failure() instanceof TimeoutException ? "the metrics node did not answer within "
           + s.cluster().finishTimeout().toSeconds() + " s (splinewatch.cluster.finish-timeout raises it)"
           : m.failure().getMessage());
     }
-    return Behaviors.stopped();
+    FinishedRuns.Answer a = s.finished().answer(s.info().runId());
+    return over(a != null ? Reply.error(a.status(), a.message())
+        : Reply.error(409, "run '" + s.info().runId() + "' has finished"));
+  }
+
+  /** The run's end is recorded: what still reaches it is answered {@code finished} until {@link Retire}. */
+  private Behavior<Object> over(Reply finished) {
+    return Behaviors.receive(Object.class)
+        .onMessage(Retire.class, r -> Behaviors.stopped())
+        .onMessage(TakeOver.class, t -> answer(t.replyTo(), Reply.error(503, "run '" + s.info().runId() + "' is"
+            + " still ending on this monitor; register it again in a few seconds to resume it")))
+        .onMessage(Snapshot.class, t -> answer(t.replyTo(), finished))
+        .onMessage(NonFiniteWeights.class, t -> answer(t.replyTo(), finished))
+        .onMessage(Finish.class, t -> answer(t.replyTo(), finished))
+        .onAnyMessage(other -> Behaviors.same())
+        .build();
   }
 }

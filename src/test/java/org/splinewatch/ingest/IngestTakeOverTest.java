@@ -51,18 +51,34 @@ class IngestTakeOverTest {
   @TempDir
   Path out;
 
-  /** Lets the held registrations through to the metrics node, or answers them with {@code error}. */
+  /** Lets the held registrations (and run ends) through to the metrics node, or answers them with {@code error}. */
   private record Release(String error) {
   }
 
-  /** Forwards to {@code node}, holding each {@link MetricsNode.RegisterRun} (reported to {@code held}). */
+  /** From now on the gate holds each run's end ({@link MetricsNode.RunFinished}) too, until {@link Release}. */
+  private record HoldEnds() {
+  }
+
+  /**
+   * Forwards to {@code node}, holding each {@link MetricsNode.RegisterRun} (reported to {@code held}), and after
+   * {@link HoldEnds} each {@link MetricsNode.RunFinished} (reported as "end RUN").
+   */
   private static Behavior<Object> gate(ActorRef<MetricsNode.Command> node, ActorRef<String> held) {
     List<MetricsNode.RegisterRun> waiting = new ArrayList<>();
+    List<MetricsNode.RunFinished> ends = new ArrayList<>();
+    boolean[] holdEnds = {false};
     return Behaviors.receive((ctx, m) -> {
-      if (m instanceof MetricsNode.RegisterRun r) {
+      if (m instanceof HoldEnds) {
+        holdEnds[0] = true;
+      } else if (holdEnds[0] && m instanceof MetricsNode.RunFinished f) {
+        ends.add(f);
+        held.tell("end " + f.runId());
+      } else if (m instanceof MetricsNode.RegisterRun r) {
         waiting.add(r);
         held.tell(r.runId());
       } else if (m instanceof Release release) {
+        ends.forEach(node::tell);
+        ends.clear();
         for (MetricsNode.RegisterRun r : waiting) {
           if (release.error() == null) {
             node.tell(r);
@@ -260,6 +276,41 @@ class IngestTakeOverTest {
     assertEquals("the monitor was stopped (test)", end.get("reason").asText(), end.toString());
     assertEquals(0, end.get("snapshots_received").asInt(), end.toString());
     assertTrue(Files.isRegularFile(out.resolve("late").resolve("report.html")), "report written before the end");
+  }
+
+  /**
+   * A snapshot the ingestion actor forwards to a run whose end was recorded a moment before, before it heard that the
+   * run stopped, went to dead letters: no answer, so the route answered 500 after its 10 s, and the Python client
+   * counted that snapshot neither recorded nor missed (a 409 or 410 it understands). The ingestion actor is kept busy
+   * drawing the probe pairs of two large runs while the run's held end is let through, the snapshot waiting behind
+   * them.
+   */
+  @Test
+  void aSnapshotForwardedAsTheRunEndsIsAnswered() throws Exception {
+    Monitor m = monitor();
+    TestProbe<IngestedRun.Reply> client = testKit.createTestProbe();
+    SnapshotFormat.RunSpec spec = spec("ends", "");
+    m.ingest().tell(new IngestActor.Register(spec, client.ref()));
+    assertEquals("ends", m.held().receiveMessage(Duration.ofSeconds(30)));
+    m.gate().tell(new Release(null));
+    answer(client, 201);
+    m.gate().tell(new HoldEnds());
+    m.ingest().tell(new IngestActor.Finish("ends", "failed", "test", -1, client.ref()));
+    answer(client, 202);
+    assertEquals("end ends", m.held().receiveMessage(Duration.ofSeconds(30)));
+    IngestSettings limits = IngestSettings.fromConfig(TrainCommand.load(Map.of(), null));
+    SnapshotFormat.Snapshot snapshot = SnapshotFormat.parseSnapshot(TestNpz.snapshot(TestNpz.cnn(1, 8, 4), 10, 2.0,
+        -1).bytes(), limits.snapshotLimits(), spec.inputShape(), spec.classes(), spec.classifier(), 128, 65536);
+    for (String big : List.of("large1", "large2")) {
+      m.ingest().tell(new IngestActor.Register(spec(big, 10_000, 28),
+          testKit.<IngestedRun.Reply>createTestProbe().ref()));
+    }
+    TestProbe<IngestedRun.Reply> late = testKit.createTestProbe();
+    m.ingest().tell(new IngestActor.Snapshot("ends", snapshot, late.ref()));
+    m.gate().tell(new Release(null)); // the run's end is recorded while the ingestion actor draws pairs
+    IngestedRun.Reply r = late.receiveMessage(Duration.ofSeconds(30));
+    assertEquals(409, r.status(), r.body());
+    assertEquals("run 'ends' has finished", r.body().substring(0, "run 'ends' has finished".length()), r.body());
   }
 
   private static String waitFor(Read read, String part) throws Exception {
