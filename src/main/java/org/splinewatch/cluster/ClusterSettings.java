@@ -251,8 +251,8 @@ public record ClusterSettings(String host, int port, String seed, List<String> r
   /** The same settings on another port. */
   public ClusterSettings withPort(int newPort) {
     return new ClusterSettings(host, newPort, seed, roles, chunkBytes, maxSnapshotBytes, inFlightPerAnalyzer,
-        joinTimeout, snapshotTimeout, downAfter, heartbeatPause, maxOpenRuns, maxPartialBytes, maxLayerWidth, tls, insecure,
-        answerTimeout, finishTimeout);
+        joinTimeout, snapshotTimeout, downAfter, heartbeatPause, maxOpenRuns, maxPartialBytes, maxLayerWidth, tls,
+        insecure, answerTimeout, finishTimeout);
   }
 
   /** Chunks a transfer may have: {@code max-snapshot-bytes / chunk-bytes + 1}. */
