@@ -74,8 +74,8 @@ def main():
                   flush=True)
     off, on = statistics.median(rates[False]), statistics.median(rates[True])
     print("median steps/s: without client %.2f, with client %.2f, ratio %.3f (%d blocks of %d steps each;"
-          " snapshots sent %d, dropped %d)" % (off, on, on / off, a.blocks, a.snapshot_every, mon.sent + 0,
-                                               mon.dropped))
+          " snapshots recorded %d, lost %d, dropped %d)" % (off, on, on / off, a.blocks, a.snapshot_every, mon.sent,
+                                                            mon.lost_snapshots, mon.dropped))
     mon.flush(120)
     body = layers_npz(convert(model), step=0, loss=1.0)
     n = 0

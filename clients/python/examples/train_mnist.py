@@ -199,11 +199,15 @@ def main(argv=None):
         recorded, outcome = end_run(monitor, "stopped" if stopped else "done", stopped, step)
         if not recorded:
             print("warning: %s" % outcome, file=sys.stderr)
-        if monitor.errors:
-            print("warning: %d snapshots were not accepted; first: %s" % (len(monitor.errors), monitor.errors[0]),
-                  file=sys.stderr)
-    print("steps %d, %.2f steps/s, loss %.4f, snapshots dropped %d" % (step, rate, loss_value,
-                                                                      monitor.dropped if monitor else 0))
+        if monitor.lost_snapshots:  # every snapshot sent is recorded or lost, each with its reason
+            print("warning: %d snapshot(s) were not recorded by the monitor (%s)%s" % (
+                monitor.lost_snapshots, ", ".join("%d %s" % (n, why) for why, n in monitor.missed.items()),
+                "; first error: %s" % monitor.errors[0] if monitor.errors else ""), file=sys.stderr)
+    counts = (0, 0, 0)
+    if monitor is not None:  # a lost run's snapshots are dropped unsent and counted lost: counted here once, as lost
+        counts = (monitor.sent, monitor.lost_snapshots, monitor.dropped - monitor.missed["not sent: the run was lost"])
+    print("steps %d, %.2f steps/s, loss %.4f, snapshots recorded %d, lost %d, dropped unsent %d"
+          % ((step, rate, loss_value) + counts))
     if stopped:
         print("stopped early at step %d: %s" % (step, stopped))
         return 3

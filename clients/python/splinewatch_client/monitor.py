@@ -45,11 +45,13 @@ class MonitorUnreachableError(MonitorError, ConnectionError):
     also a ``ConnectionError`` (an OSError), as the urllib error it replaces was.
     """
 
-    def __init__(self, message):
+    def __init__(self, message, transient=False):
         RuntimeError.__init__(self, message)
         self.status = None
         self.message = message
         self.answer = None
+        # the connection was reset or closed mid-request (not refused): sending the request again is sound
+        self.transient = transient
 
     def __str__(self):
         return self.args[0]
@@ -68,7 +70,13 @@ class Monitor:
     stderr), so ``snapshot`` never waits for the network.
 
     Each request waits ``timeout`` seconds for the monitor's answer; a snapshot that got none is recorded in ``errors``
-    as one the monitor may still have taken (there is no telling). When the monitor answers a snapshot or the finish
+    as one the monitor may still have taken (there is no telling). Every snapshot the sending thread takes is counted
+    either in ``sent`` (the monitor recorded it) or in ``lost_snapshots``, with why in ``missed`` (a Counter: "answered
+    HTTP 500", "no answer within 60 s (the monitor may still have taken it)", ...), and the lost ones are named with
+    their reasons in one line on stderr at close() (or at a resume). A snapshot answered 500, 502, 503, 504 or 408, or
+    whose connection was reset mid-request, is sent again on the sending thread, at most 3 times after 0.5, 1 and 2 s,
+    within ``timeout``; a repeat answered 409 "already received" this step was recorded by an earlier try. When the
+    monitor answers a snapshot or the finish
     request with 404 (it restarted), 410 (it ended the run: its idle timeout, or it was being stopped) or 401 (its
     token is no longer this client's: a restarted ./monitor serve keeps the one on its --out, so its control-token was
     deleted or rotated, its deployment token changed, or the URL now reaches another monitor; the client reads the
@@ -136,8 +144,9 @@ class Monitor:
         self.errors = []
         self.warnings = []
         self.lost_snapshots = 0
+        self.missed = collections.Counter()  # why each snapshot in lost_snapshots was lost: reason -> count
         self.resumes = 0
-        self._missed = []  # steps of the snapshots lost since the last line that named them
+        self._missed = []  # (step, reason) of the snapshots lost since the last line that named them
         self._highest_step = -1  # the highest step of a snapshot queued: close(step=) may not go back before it
         self._queued = 0  # snapshots queued
         self._unsent = None  # (count, lowest step, highest step) of those dropped unsent: a full queue, close() late
@@ -236,7 +245,7 @@ class Monitor:
                                    " snapshots; register a new Monitor with another run id to send more" % self.run_id)
             if self._lost is not None:
                 self.dropped += 1
-                self._miss(item[1])
+                self._miss(item[1], _RUN_LOST)
                 return
             self._forward(item[1])
             self._queue.append(item)
@@ -449,17 +458,18 @@ class Monitor:
             self._lost_why = why
             self.dropped += len(self._queue)
             for item in self._queue:
-                self._miss(item[1])
+                self._miss(item[1], _RUN_LOST)
             self._queue.clear()
             self._cv.notify_all()
         print("splinewatch: the monitor %s and refused %s; later snapshots of run '%s' are dropped and the end of the"
               " run cannot be recorded%s (%s)" % (why, what, self.run_id, older, error), file=sys.stderr)
 
-    def _miss(self, step):
-        """Counts a snapshot the monitor did not record because it was unreachable, restarting or had lost the run."""
+    def _miss(self, step, reason):
+        """Counts a snapshot the monitor did not record (or, timed out, may not have), and why."""
         with self._cv:
             self.lost_snapshots += 1
-            self._missed.append(step)
+            self.missed[reason] += 1
+            self._missed.append((step, reason))
 
     def _name_missed(self, after=None):
         """One line on stderr naming the snapshots lost since the last such line (none: nothing is printed)."""
@@ -467,14 +477,16 @@ class Monitor:
             missed, self._missed = self._missed, []
         if not missed and after is None:
             return
-        steps = ("step %d" % missed[0] if len(missed) == 1 else "steps %d to %d" % (min(missed), max(missed))
-                 if missed else "")
+        numbers = [step for step, _ in missed]
+        steps = ("step %d" % numbers[0] if len(numbers) == 1 else "steps %d to %d" % (min(numbers), max(numbers))
+                 if numbers else "")
+        why = ", ".join("%d %s" % (n, reason) for reason, n in
+                        collections.Counter(reason for _, reason in missed).items())
         if self._lost is not None and after is None:
-            print("splinewatch: run '%s' lost %d snapshot(s) (%s): the monitor %s" % (
-                self.run_id, len(missed), steps, self._lost_why), file=sys.stderr)
+            print("splinewatch: run '%s' lost %d snapshot(s) (%s; %s): the monitor %s" % (
+                self.run_id, len(missed), steps, why, self._lost_why), file=sys.stderr)
             return
-        lost = ("%d snapshot(s) (%s) were lost, sent while the monitor was unreachable, stopping or restarting"
-                % (len(missed), steps) if missed else "no snapshot was lost")
+        lost = ("%d snapshot(s) (%s) were lost: %s" % (len(missed), steps, why) if missed else "no snapshot was lost")
         if after is None:
             print("splinewatch: run '%s': %s" % (self.run_id, lost), file=sys.stderr)
         else:
@@ -615,19 +627,15 @@ class Monitor:
             try:
                 body = layers_npz(layers, step, epoch=epoch, loss=loss, learning_rate=lr)
                 self._check_size(body)
-                try:
-                    answer = self._post_run("/api/v1/runs/%s/snapshots" % self.run_id, body)
-                except MonitorError as e:
-                    if modules is None or e.status != 400 or isinstance(e, _ResumeRefused):
-                        raise
-                    raise _named_modules(e, modules) from None
+                answer = self._send_snapshot(step, body, modules) or {}
                 self.sent += 1
-                self._stop_state(answer)
+                if answer:  # else recorded by an earlier try, whose answer did not come back
+                    self._stop_state(answer)
                 for w in answer.get("warnings") or []:  # float64 values float32 rounds to 0: once per array and run
                     self._warning(w)
             except _ResumeRefused as e:
                 self.errors.append("snapshot of step %d: %s" % (step, e))
-                self._miss(step)
+                self._miss(step, _answered(e.cause))
                 if not self._closed:
                     self._mark_lost(e.cause, "the snapshot of step %d" % step, e)
             except MonitorError as e:
@@ -635,8 +643,7 @@ class Monitor:
                 if e.answer is not None:
                     # a refusal that carries the stop state (NaN weights: the run diverged) is still heeded
                     self._stop_state(e.answer)
-                if e.status is None or e.status == 503 or e.status in _LOST:
-                    self._miss(step)  # not recorded: the monitor was unreachable, stopping, starting or lost the run
+                self._miss(step, _answered(e))  # not recorded: whatever the answer, the run lacks this step
                 if e.status in _LOST and not self._closed:
                     # the monitor lost the run and cannot take it back (no resume key, a token it no longer accepts):
                     # every later snapshot would be refused too (after close() began, a 404 is a late snapshot of a
@@ -648,16 +655,43 @@ class Monitor:
                 # the request may have reached the monitor, which may have queued the snapshot: no way to tell
                 self.errors.append("snapshot of step %d: no answer within %g s (timed out); the monitor may still"
                                    " have taken it" % (step, self.timeout))
+                self._miss(step, "no answer within %g s (the monitor may still have taken it)" % self.timeout)
                 if len(self.errors) == 1:
                     self._warn(self.errors[0])
             except Exception as e:  # the loop must not die: record, warn once, go on
                 self.errors.append("snapshot of step %d: %s" % (step, e))
+                self._miss(step, _TOO_LARGE if isinstance(e, _TooLarge) else "not sent: %s" % type(e).__name__)
                 if len(self.errors) == 1:
                     self._warn(self.errors[0])
             finally:
                 with self._cv:
                     self._busy = False
                     self._cv.notify_all()
+
+    def _send_snapshot(self, step, body, modules):
+        """The monitor's answer to the snapshot of ``step``, sent again after an answer that says the monitor did not
+        record it (or may have, and then refuses the repeat as a step it already received): at most _RETRIES times,
+        after 0.5, 1, 2 s, within ``timeout`` of the first try, and not once close() has given up on the queue.
+        None when a repeat was answered that this step was already received (an earlier try was recorded)."""
+        path = "/api/v1/runs/%s/snapshots" % self.run_id
+        deadline = time.monotonic() + self.timeout
+        tries = 0
+        while True:
+            try:
+                return self._post_run(path, body)
+            except MonitorError as e:
+                if tries and e.status == 409 and _already_received(e.message, step):
+                    return None
+                wait = 0.5 * 2 ** tries
+                if (isinstance(e, _ResumeRefused) or not _worth_retrying(e) or tries == _RETRIES
+                        or time.monotonic() + wait > deadline):
+                    if modules is not None and e.status == 400 and not isinstance(e, _ResumeRefused):
+                        raise _named_modules(e, modules) from None
+                    raise
+                with self._cv:  # the training thread never waits for this: its snapshots queue meanwhile
+                    if self._cv.wait_for(lambda: self._closed, wait):
+                        raise  # close() gave up on the queue: no more tries
+            tries += 1
 
     def _warning(self, line):
         """Keeps and prints a line saying float32 rounds nonzero values of an array to 0: once per array and run (the
@@ -686,7 +720,7 @@ class Monitor:
         unread, and the client would see only a reset connection ("cannot reach the monitor")."""
         limit = self._max_snapshot_bytes()
         if limit is not None and len(body) > limit:
-            raise ValueError(self._too_large(len(body), limit))
+            raise _TooLarge(self._too_large(len(body), limit))
 
     def _over_limit(self, least, step):
         """Whether a snapshot of step ``step`` whose body holds at least ``least`` bytes is over the announced limit:
@@ -700,6 +734,7 @@ class Monitor:
                 return False  # refused or dropped as any snapshot is then
             self._highest_step = max(self._highest_step, step)  # as if queued: steps still only go forward
             self.errors.append("snapshot of step %d: %s" % (step, self._too_large(least, limit, "at least ")))
+            self._miss(step, _TOO_LARGE)
             first = len(self.errors) == 1
         if first:
             self._warn(self.errors[0])
@@ -753,7 +788,8 @@ class Monitor:
 
     def _unreachable(self, path, why, size=0):
         """The one-line error for a request that got no HTTP answer: the run, the URL, the cause, what to check."""
-        if isinstance(why, (BrokenPipeError, ConnectionResetError)) and size > _CUT_BODY:
+        cut = isinstance(why, (BrokenPipeError, ConnectionResetError)) and size > _CUT_BODY
+        if cut:
             # the monitor answers 413 to a body declared over 4 times its limit without reading it and closes the
             # connection: urllib, still sending, sees only the closed connection
             setting, less = (("max-snapshot-bytes", "a smaller network") if path.endswith("/snapshots") else
@@ -763,10 +799,13 @@ class Monitor:
                 " expected a body within splinewatch.ingest.%s (64 MiB by default; one over 4 times it is refused"
                 " unread): %s, or raise it in a --config file of ./monitor serve; or check that the monitor is still"
                 " running" % (self.url, self.run_id, size, path, " ".join(str(why).split()), setting, less))
+        transient = isinstance(why, (ConnectionResetError, ConnectionAbortedError, BrokenPipeError,
+                                     http.client.RemoteDisconnected, http.client.IncompleteRead))
         why = str(why).strip() or type(why).__name__
         return MonitorUnreachableError(
             "cannot reach the monitor at %s for run '%s' (POST %s: %s); check that ./monitor serve is running and"
-            " listening there and that the URL is right" % (self.url, self.run_id, path, " ".join(why.split())))
+            " listening there and that the URL is right" % (self.url, self.run_id, path, " ".join(why.split())),
+            transient)
 
 
 _MONITOR_LAYER = re.compile(r"\blayer (\d+)(?=[:,;) ])")
@@ -785,6 +824,40 @@ def _named_modules(error, modules):
     if isinstance(answer, dict):
         answer = dict(answer, **{k: name(answer[k]) for k in ("error", "reason") if k in answer})
     return MonitorError(error.status, name(error.message), answer)
+
+
+# how often a snapshot is sent again after an answer that says retrying is sound (_worth_retrying)
+_RETRIES = 3
+# the reasons of lost snapshots the client did not send
+_RUN_LOST = "not sent: the run was lost"
+_TOO_LARGE = "not sent: over max_snapshot_bytes"
+
+
+def _worth_retrying(error):
+    """Whether a snapshot so answered may be sent again: 503 (the monitor busy, starting, or past its request
+    timeout), 502 and 504 (a proxy's), 500 (the run's actor did not answer in time; the snapshot may still be
+    recorded: a repeat is then refused as a step already received), 408 (its body stalled), a connection reset or
+    closed mid-request. Not 4xx refusals (the same body is refused again) nor a refused connection (the next snapshot
+    tries again)."""
+    if error.status is None:
+        return getattr(error, "transient", False)
+    return error.status in (408, 500, 502, 503, 504)
+
+
+def _already_received(message, step):
+    """Whether the monitor's 409 says the run already received this very step (IngestedRun's "has already received
+    step N"): an earlier try of it was recorded."""
+    m = re.search(r"has already received step (\d+)\b", message or "")
+    return m is not None and int(m.group(1)) == step
+
+
+def _answered(error):
+    """Why a snapshot answered ``error`` was lost, in a few words."""
+    return "answered HTTP %d" % error.status if error.status is not None else "sent while the monitor was unreachable"
+
+
+class _TooLarge(ValueError):
+    """A snapshot body over the monitor's announced max_snapshot_bytes: not sent."""
 
 
 class _ResumeRefused(MonitorError):

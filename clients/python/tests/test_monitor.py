@@ -61,6 +61,12 @@ class FakeMonitor:
         self.resume_refusal = None  # (status, line): registrations that resume the run are refused with it
         self.registrations = []  # run.json of each registration, when the fake answers resume keys
         self.finish_keys = None  # the keys a finish request may have (None: any), as an older monitor refuses others
+        # answers to the next snapshots, in order: (status, line, headers, recorded); recorded: the monitor took the
+        # snapshot all the same (a 500 after its ask timed out, the message handled later); status None: the
+        # connection reset after the body was read
+        self.failures = []
+        self.forward_only = False  # a snapshot of a step already taken is answered 409, as IngestedRun does
+        self.taken = []  # steps of the snapshots the run took
         self.release = threading.Event()
         fake = self
 
@@ -117,7 +123,24 @@ class FakeMonitor:
                     return self.answer(503, "this monitor holds too many request bodies; retry", {"Retry-After": "0"})
                 if kind == "snapshots" and fake.refuse is not None:
                     return self.answer(400, fake.refuse)
+                step = (json.loads(zipfile.ZipFile(io.BytesIO(body)).read("snapshot.json"))["step"]
+                        if kind == "snapshots" else None)
+                if kind == "snapshots" and fake.forward_only and fake.taken and step <= fake.taken[-1]:
+                    return self.answer(409, "snapshot of step %d: run '%s' has already received step %d; expected a"
+                                            " step after %d (steps only go forward)"
+                                       % (step, run, fake.taken[-1], fake.taken[-1]))
+                if kind == "snapshots" and fake.failures:
+                    status, line, headers, recorded = fake.failures.pop(0)
+                    if recorded:
+                        fake.taken.append(step)
+                    if status is None:  # killed mid-request: the client sees "Connection reset by peer"
+                        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                        self.close_connection = True
+                        self.connection.close()
+                        return
+                    return self.answer(status, line, headers)
                 if kind == "snapshots":
+                    fake.taken.append(step)
                     doc = {"stop": False, "reason": None, "alerts": [], "step": 0}
                     if fake.warnings:
                         doc["warnings"], fake.warnings = fake.warnings, []
@@ -266,6 +289,97 @@ class MonitorTest(unittest.TestCase):
         self.assertEqual(len(self.fake.paths("snapshots")), 3)
         self.assertEqual((m.sent, m.errors), (1, []))
 
+    # the answers ./monitor serve may give a snapshot that it did not (or may not) have recorded, after which sending it
+    # again is sound: a 500 after the run's actor did not answer within 10 s (its ask timed out; the snapshot may
+    # still be handled), Pekko's 503 after its request-timeout, a 408 for a stalled body, a reset connection
+    ASK_TIMEOUT = ("the monitor could not handle the request: org.apache.pekko.pattern.AskTimeoutException: Ask timed"
+                   " out on [Actor[pekko://splinewatch/user/ingest#1]] after [10000 ms]")
+
+    def test_a_snapshot_answered_500_is_sent_again_and_recorded(self):
+        # it was counted neither recorded (sent) nor lost: only an entry in errors, and close() did not name it
+        self.fake.failures = [(500, self.ASK_TIMEOUT, None, False)]
+        m = self.monitor()
+        with contextlib.redirect_stderr(io.StringIO()) as err:
+            started = time.monotonic()
+            m.snapshot_layers(LAYERS, 1)
+            self.assertLess(time.monotonic() - started, 0.5)  # the training loop does not wait for the retry
+            m.close()
+        self.assertEqual(self.steps(), [1, 1])
+        self.assertEqual((m.sent, m.lost_snapshots, m.errors, dict(m.missed)), (1, 0, [], {}))
+        self.assertEqual(err.getvalue(), "")
+
+    def test_a_500_for_a_snapshot_the_monitor_recorded_after_all_is_counted_recorded(self):
+        # the run's actor handled the snapshot after the ask timed out: sent again, it is answered 409 "already
+        # received step 1", which is this very snapshot recorded, not a refusal
+        self.fake.forward_only = True
+        self.fake.failures = [(500, self.ASK_TIMEOUT, None, True)]
+        m = self.monitor()
+        with contextlib.redirect_stderr(io.StringIO()) as err:
+            m.snapshot_layers(LAYERS, 1)
+            self.assertTrue(m.flush(10))
+            m.snapshot_layers(LAYERS, 2)
+            m.close()
+        self.assertEqual(self.steps(), [1, 1, 2])
+        self.assertEqual(self.fake.taken, [1, 2])
+        self.assertEqual((m.sent, m.lost_snapshots, m.errors), (2, 0, []))
+        self.assertEqual(err.getvalue(), "")
+
+    def test_a_reset_connection_and_a_503_without_retry_after_are_sent_again(self):
+        self.fake.failures = [(None, None, None, False), (503, "The server was not able to produce a timely response"
+                                                                " to your request. Please try again in a short while!",
+                                                          None, False)]
+        m = self.monitor()
+        with contextlib.redirect_stderr(io.StringIO()) as err:
+            m.snapshot_layers(LAYERS, 1)
+            self.assertTrue(m.flush(10))  # sent again after 0.5 s, then 1 s
+            m.close()
+        self.assertEqual(self.steps(), [1, 1, 1])
+        self.assertEqual((m.sent, m.lost_snapshots, m.errors), (1, 0, []))
+        self.assertEqual(err.getvalue(), "")
+
+    def test_a_snapshot_still_answered_500_is_counted_lost_with_its_reason_and_named_at_close(self):
+        self.fake.failures = [(500, self.ASK_TIMEOUT, None, False)] * 20
+        m = self.monitor(timeout=2)
+        with contextlib.redirect_stderr(io.StringIO()) as err:
+            started = time.monotonic()
+            m.snapshot_layers(LAYERS, 1)
+            self.assertTrue(m.flush(10))
+            elapsed = time.monotonic() - started
+            self.fake.failures = []
+            m.snapshot_layers(LAYERS, 2)
+            m.close()
+        self.assertLess(elapsed, 2.5, "the retries took %.1f s with timeout=2" % elapsed)
+        tries = self.steps().count(1)
+        self.assertTrue(2 <= tries <= 4, self.steps())  # sent again after a bounded backoff, within timeout
+        self.assertEqual((m.sent, m.lost_snapshots, dict(m.missed)), (1, 1, {"answered HTTP 500": 1}))
+        self.assertEqual(m.errors, ["snapshot of step 1: HTTP 500: " + self.ASK_TIMEOUT])
+        lines = err.getvalue().splitlines()
+        self.assertEqual(len(lines), 2, lines)
+        self.assertIn("snapshot of step 1: HTTP 500: the monitor could not handle the request", lines[0])
+        self.assertEqual(lines[1], "splinewatch: run 'r1': 1 snapshot(s) (step 1) were lost: 1 answered HTTP 500")
+
+    def test_refused_and_timed_out_snapshots_are_counted_lost_each_with_its_reason(self):
+        # a 400 (another network than the run's) is not sent again; a snapshot without an answer within timeout may
+        # have been taken, and is counted lost with that said
+        self.fake.failures = [(400, "snapshot has 2 layers; run 'r1' has 1", None, False)]
+        m = self.monitor(timeout=0.5)
+        with contextlib.redirect_stderr(io.StringIO()) as err:
+            m.snapshot_layers(LAYERS, 1)
+            self.assertTrue(m.flush(10))
+            self.fake.hang = ("/snapshots",)
+            m.snapshot_layers(LAYERS, 2)
+            self.assertTrue(m.flush(10))
+            self.fake.hang = ()
+            self.fake.release.set()
+            m.snapshot_layers(LAYERS, 3)
+            m.close()
+        self.assertEqual(self.steps().count(1), 1)
+        self.assertEqual((m.sent, m.lost_snapshots), (1, 2))
+        self.assertEqual(dict(m.missed), {"answered HTTP 400": 1,
+                                          "no answer within 0.5 s (the monitor may still have taken it)": 1})
+        self.assertEqual(err.getvalue().splitlines()[-1], "splinewatch: run 'r1': 2 snapshot(s) (steps 1 to 2) were"
+                         " lost: 1 answered HTTP 400, 1 no answer within 0.5 s (the monitor may still have taken it)")
+
     def test_close_is_bounded_by_the_timeout_against_a_silent_monitor(self):
         m = self.monitor(timeout=0.5)
         self.fake.hang = ("/snapshots", "/finish")  # a SIGSTOPped monitor: connections accepted, nothing answered
@@ -340,11 +454,14 @@ class MonitorTest(unittest.TestCase):
         with contextlib.redirect_stderr(io.StringIO()) as err:
             m.snapshot_layers(LAYERS, 7)
             self.assertTrue(m.flush(5))
+            self.assertIn("may still have taken it", err.getvalue())
+            m.close()
         self.assertEqual(len(m.errors), 1)
         self.assertIn("snapshot of step 7: no answer within 0.3 s (timed out); the monitor may still have taken it",
                       m.errors[0])
-        self.assertIn("may still have taken it", err.getvalue())
-        m.close()
+        self.assertEqual((m.sent, m.lost_snapshots), (0, 1))
+        self.assertEqual(err.getvalue().splitlines()[-1], "splinewatch: run 'r1': 1 snapshot(s) (step 7) were lost: 1 no"
+                         " answer within 0.3 s (the monitor may still have taken it)")
 
     def test_snapshots_dropped_from_a_full_queue_are_said_at_the_first_and_counted_at_close(self):
         # a loop that snapshots faster than the monitor answers: drop-oldest keeps it from waiting, and says so
@@ -390,8 +507,9 @@ class MonitorTest(unittest.TestCase):
                       " snapshots of run 'r1' are dropped", lines[0])
         self.assertIn("it answered no resume_key at registration (an older monitor), so the run cannot be resumed",
                       lines[0])
-        self.assertEqual("splinewatch: run 'r1' lost 4 snapshot(s) (steps 2 to 5): the monitor no longer knows run"
-                         " 'r1' (it restarted)", lines[1])
+        self.assertEqual("splinewatch: run 'r1' lost 4 snapshot(s) (steps 2 to 5; 1 answered HTTP 404, 3 not sent: the"
+                         " run was lost): the monitor no longer knows run 'r1' (it restarted)", lines[1])
+        self.assertEqual(dict(m.missed), {"answered HTTP 404": 1, "not sent: the run was lost": 3})
         self.assertEqual(m.lost_snapshots, 4)
         self.assertIn("HTTP 404: unknown run 'r1'", m.lost)
         self.assertEqual(len(self.fake.paths("snapshots")), 2)  # steps 1 and 2; 3 to 5 were not sent
@@ -416,7 +534,8 @@ class MonitorTest(unittest.TestCase):
                       " or rotated, or its deployment token changed, or the URL now reaches another monitor; pass"
                       " token_file= that monitor's token file to follow it) and refused", err.getvalue())
         self.assertNotIn("restarted with a new", err.getvalue())
-        self.assertIn("run 'r1' lost 2 snapshot(s) (steps 1 to 2)", err.getvalue().splitlines()[1])
+        self.assertIn("run 'r1' lost 2 snapshot(s) (steps 1 to 2; 1 answered HTTP 401, 1 not sent: the run was lost)",
+                      err.getvalue().splitlines()[1])
         self.assertIn("HTTP 401", m.lost)
         self.assertEqual((len(self.fake.paths("snapshots")), m.dropped), (1, 1))
         self.assertTrue(answer["lost"])
@@ -531,8 +650,8 @@ class MonitorTest(unittest.TestCase):
         self.assertEqual(lines[1], "splinewatch: run 'r1' resumed on the monitor at %s, which took another control"
                          " token (its control-token was deleted or rotated, or its deployment token changed), read"
                          " again from token_file '%s'; its directory there holds the run up to"
-                         " step 10; 2 snapshot(s) (steps 20 to 30) were lost, sent while the monitor was unreachable,"
-                         " stopping or restarting" % (self.fake.url, token_file))
+                         " step 10; 2 snapshot(s) (steps 20 to 30) were lost: 2 sent while the monitor was"
+                         " unreachable" % (self.fake.url, token_file))
         self.assertEqual((m.lost_snapshots, m.resumes, m.lost, m.sent), (2, 1, None, 2))
         self.assertEqual([r["resume_key"] for r in restarted.registrations], [self.KEY])
         self.assertEqual(self.steps(restarted), [40, 40])  # refused with 401, then sent again in the resumed run
@@ -561,7 +680,8 @@ class MonitorTest(unittest.TestCase):
         self.assertIn("the monitor no longer knows run 'r1' (it restarted) and refused to resume it (HTTP 409: the"
                       " monitor refused to resume the run: run 'r1' in runs/r1 was registered with settings.lr 0.1",
                       lines[0])
-        self.assertIn("run 'r1' lost 2 snapshot(s) (steps 1 to 2): the monitor no longer knows run 'r1'", lines[1])
+        self.assertIn("run 'r1' lost 2 snapshot(s) (steps 1 to 2; 1 answered HTTP 404, 1 not sent: the run was lost):"
+                      " the monitor no longer knows run 'r1'", lines[1])
         self.assertIn("HTTP 409", m.lost)
         self.assertTrue(answer["lost"])
         self.assertEqual(self.fake.finishes(), [])
@@ -610,8 +730,7 @@ class MonitorTest(unittest.TestCase):
         lines = err.getvalue().splitlines()
         self.assertEqual(len(lines), 2, err.getvalue())
         self.assertIn("snapshot of step 1: HTTP 503: the monitor is still starting", lines[0])
-        self.assertTrue(lines[1].endswith("; 1 snapshot(s) (step 1) were lost, sent while the monitor was"
-                                          " unreachable, stopping or restarting"), lines[1])
+        self.assertTrue(lines[1].endswith("; 1 snapshot(s) (step 1) were lost: 1 answered HTTP 503"), lines[1])
         self.assertEqual((m.resumes, m.lost, answer["status"]), (1, None, "done"))
 
     def test_a_monitor_restarted_before_the_finish_request_records_the_end_of_the_resumed_run(self):
@@ -651,7 +770,11 @@ class MonitorTest(unittest.TestCase):
         self.assertEqual(m.errors, ["snapshot of step 10: HTTP 400: " + line])
         self.assertIn(line, err.getvalue())
         self.assertNotIn("{", err.getvalue())
-        answer = m.close()
+        with contextlib.redirect_stderr(io.StringIO()) as err:
+            answer = m.close()
+        # the monitor recorded its step and loss, not its weights: the snapshot is counted lost, with why
+        self.assertEqual(err.getvalue(), "splinewatch: run 'r1': 1 snapshot(s) (step 10) were lost: 1 answered HTTP"
+                                         " 400\n")
         self.assertEqual(answer["status"], "stopped")
         self.assertEqual(self.fake.finishes(), [{"status": "stopped", "reason": reason}])
 
@@ -1193,6 +1316,30 @@ class ExampleInterruptTest(unittest.TestCase):
         finishes = fake.finishes()
         self.assertEqual([f["status"] for f in finishes], ["interrupted", "failed"])
         self.assertRegex(finishes[1]["reason"], r"^interrupted: Ctrl-C at step \d+$")
+
+    def test_the_summary_counts_a_snapshot_the_monitor_answered_500_as_lost(self):
+        # it printed "snapshots dropped 0" and nothing of the snapshot a 500 had lost
+        fake = FakeMonitor()
+        self.addCleanup(fake.stop)
+        ask_timeout = "the monitor could not handle the request: AskTimeoutException: Ask timed out after [10000 ms]"
+        fake.failures = [(500, ask_timeout, None, False)] * 4  # step 0, sent 4 times
+        with tempfile.TemporaryDirectory() as d:
+            synthetic_mnist(d)
+            p = subprocess.run([sys.executable, os.path.join(HERE, "..", "examples", "train_mnist.py"), "--monitor",
+                                fake.url, "--run-id", "r1", "--steps", "2", "--snapshot-every", "2", "--data-dir", d,
+                                "--batch-size", "8"], capture_output=True, text=True, timeout=120,
+                               env=dict(os.environ, SPLINEWATCH_CONTROL_TOKEN="t", OMP_NUM_THREADS="1"))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(self.steps(fake), [0, 0, 0, 0, 2])
+        self.assertIn("splinewatch: run 'r1': 1 snapshot(s) (step 0) were lost: 1 answered HTTP 500", p.stderr)
+        self.assertIn("warning: 1 snapshot(s) were not recorded by the monitor (1 answered HTTP 500); first error:"
+                      " snapshot of step 0: HTTP 500: " + ask_timeout, p.stderr)
+        self.assertRegex(p.stdout, r"snapshots recorded 1, lost 1, dropped unsent 0\n$")
+
+    @staticmethod
+    def steps(fake):
+        return [json.loads(zipfile.ZipFile(io.BytesIO(b)).read("snapshot.json"))["step"]
+                for b in fake.paths_bodies("snapshots")]
 
 
 if __name__ == "__main__":
