@@ -5,11 +5,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFileAttributeView;
-import java.nio.file.attribute.PosixFilePermission;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Optional;
-import java.util.Set;
+import org.splinewatch.settings.OwnerOnlyFiles;
 import org.splinewatch.snapshot.IoErrors;
 import org.splinewatch.snapshot.RunIds;
 
@@ -54,18 +51,15 @@ public final class KeptToken {
           : Files.isDirectory(file, LinkOption.NOFOLLOW_LINKS) ? "a directory" : "a special file") + ")" + delete
           + " (a shared token goes in splinewatch.control.token-file)");
     }
-    PosixFileAttributeView posix = Files.getFileAttributeView(file, PosixFileAttributeView.class,
-        LinkOption.NOFOLLOW_LINKS);
+    // the shared owner-only rule (OwnerOnlyFiles); the line is this file's own: it is no setting, and deleting it is
+    // as good an answer as chmod 600 (a new token)
+    OwnerOnlyFiles.openToOthers(file, LinkOption.NOFOLLOW_LINKS).ifPresent(mode -> {
+      throw new IllegalArgumentException(file + " is open to others than its owner (mode " + mode + "), so its token"
+          + " may be known; expected an owner-only file (rw-------): chmod 600 " + file + " to keep its token, or"
+          + " delete it to start with a new one");
+    });
     String text;
     try {
-      if (posix != null) {
-        Set<PosixFilePermission> perms = posix.readAttributes().permissions();
-        if (perms.stream().anyMatch(p -> !p.name().startsWith("OWNER_"))) {
-          throw new IllegalArgumentException(file + " is open to others than its owner (mode "
-              + PosixFilePermissions.toString(perms) + "), so its token may be known; expected an owner-only file"
-              + " (rw-------): chmod 600 " + file + " to keep its token, or delete it to start with a new one");
-        }
-      }
       text = new String(Files.readAllBytes(file), StandardCharsets.ISO_8859_1);
     } catch (IOException e) {
       throw new IllegalArgumentException("cannot read " + file + " (" + IoErrors.reason(e) + ")" + delete);

@@ -2,10 +2,12 @@ package org.splinewatch.settings;
 
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -25,20 +27,31 @@ public final class OwnerOnlyFiles {
    * fails with its own line).
    */
   public static void refuseOpenToOthers(String key, Path file, String secret, String madeBy) {
-    PosixFileAttributeView posix = Files.getFileAttributeView(file, PosixFileAttributeView.class);
+    openToOthers(file).ifPresent(mode -> {
+      throw new IllegalArgumentException(key + " '" + file + "' is open to others than its owner (mode " + mode
+          + "), so they may read " + secret + "; expected an owner-only file (rw-------)" + madeBy + ": chmod 600 "
+          + file);
+    });
+  }
+
+  /**
+   * The mode of {@code file} ({@code rw-r--r--}) when others than its owner have any permission on it, else empty:
+   * the rule itself, for a caller with a line of its own. {@code options}: {@link LinkOption#NOFOLLOW_LINKS} to read
+   * a link's own mode. Empty where the file system has no POSIX permissions, or when the file cannot be read (its
+   * reader then fails with its own line).
+   */
+  public static Optional<String> openToOthers(Path file, LinkOption... options) {
+    PosixFileAttributeView posix = Files.getFileAttributeView(file, PosixFileAttributeView.class, options);
     if (posix == null) {
-      return; // no POSIX permissions on this file system
+      return Optional.empty(); // no POSIX permissions on this file system
     }
     Set<PosixFilePermission> perms;
     try {
       perms = posix.readAttributes().permissions();
     } catch (IOException e) {
-      return; // a file that is missing or went away fails where it is read, with its own line
+      return Optional.empty(); // a file that is missing or went away fails where it is read, with its own line
     }
-    if (perms.stream().anyMatch(p -> !p.name().startsWith("OWNER_"))) {
-      throw new IllegalArgumentException(key + " '" + file + "' is open to others than its owner (mode "
-          + PosixFilePermissions.toString(perms) + "), so they may read " + secret + "; expected an owner-only file"
-          + " (rw-------)" + madeBy + ": chmod 600 " + file);
-    }
+    return perms.stream().anyMatch(p -> !p.name().startsWith("OWNER_"))
+        ? Optional.of(PosixFilePermissions.toString(perms)) : Optional.empty();
   }
 }
