@@ -50,11 +50,12 @@ public final class MonitorLink {
 
   /**
    * What a join that timed out adds about the monitor's side: a monitor whose scheduling group is at nice 19 on a
-   * machine loaded by other sessions got too little CPU to let a trainer in within 180 s (session 53).
+   * machine loaded by other sessions got too little CPU to let a trainer in within 180 s (session 53). The same for
+   * a {@code monitor serve --seed} node whose join timed out (MonitorServer).
    */
-  static final String STARVED_MONITOR = "; a monitor starved of CPU answers too late as well (its scheduling group at"
-      + " nice 19 on a machine loaded by other sessions: give it a lower splinewatch.serve.scheduling-group-nice, e.g."
-      + " 10)";
+  public static final String STARVED_MONITOR = "; a monitor starved of CPU answers too late as well (its scheduling"
+      + " group at nice 19 on a machine loaded by other sessions: give it a lower"
+      + " splinewatch.serve.scheduling-group-nice, e.g. 10)";
 
   /** The metrics node of the cluster this system joins; a clear error when none appears in time. */
   public static ActorRef<MetricsNode.Command> findMetricsNode(ActorSystem<?> system, ClusterSettings settings) {

@@ -23,6 +23,7 @@ import org.splinewatch.cluster.AnalyzerWorker;
 import org.splinewatch.cluster.ClusterNode;
 import org.splinewatch.cluster.ClusterSettings;
 import org.splinewatch.cluster.MetricsNode;
+import org.splinewatch.cluster.MonitorLink;
 import org.splinewatch.cluster.Rejections;
 import org.splinewatch.cluster.ReportChain;
 import org.splinewatch.cluster.SeedProbe;
@@ -150,7 +151,8 @@ public final class MonitorServer implements AutoCloseable {
             + " s") + "; expected a running"
             + " ./monitor serve there: check --seed HOST:PORT (its --host and cluster --port, default 25520), that"
             + " it is reachable from here, and that both nodes use the same TLS settings"
-            + " (splinewatch.cluster.join-timeout sets the wait)" + refusal.map(r -> "; " + r).orElse(""));
+            + " (splinewatch.cluster.join-timeout sets the wait)"
+            + refusal.map(r -> "; " + r).orElse(MonitorLink.STARVED_MONITOR));
       }
       if (cluster.roles().contains("metrics")) {
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
