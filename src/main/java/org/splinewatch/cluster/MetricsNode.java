@@ -13,10 +13,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
@@ -214,8 +211,11 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
       AtomicReference<String> ended, RunLock lock, AtomicLong trainingStep) {
   }
 
-  /** How long a stopping node waits for the reports still being written (within MonitorServer's 30 s). */
-  static final Duration REPORTS_ON_STOP = Duration.ofSeconds(25);
+  /**
+   * How long a stopping node waits for the reports still being written where its creator gives no wait (tests):
+   * {@code splinewatch.cluster.finish-timeout}'s default. {@code monitor serve} gives that setting.
+   */
+  static final Duration DEFAULT_REPORTS_ON_STOP = Duration.ofSeconds(60);
   private static final int MAX_CONFIG_ENTRIES = 200;
   private static final int MAX_CLASSES = 100_000;
 
@@ -232,6 +232,8 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
   private final Predicate<Command> failOn;
   /** The node's reports, one after another (each holds a whole run in the heap); outlives restarts. */
   private final ReportChain reports;
+  /** How long the node, stopping, waits for its reports ({@code splinewatch.cluster.finish-timeout}). */
+  private final Duration reportsOnStop;
 
   /** @param metricsUrl where this node serves {@code /metrics} (told to trainers; empty when none) */
   public static Behavior<Command> create(MeterRegistry registry, Path out, RunControl control, String metricsUrl) {
@@ -256,8 +258,19 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
    */
   public static Behavior<Command> create(MeterRegistry registry, Path out, RunControl control, String metricsUrl,
       Rejections rejections, int maxRuns, Duration meterGrace, RetentionSettings retention, ReportChain reports) {
+    return create(registry, out, control, metricsUrl, rejections, maxRuns, meterGrace, retention, reports,
+        DEFAULT_REPORTS_ON_STOP);
+  }
+
+  /**
+   * As above; the node, stopping, waits at most {@code reportsOnStop} for the reports still being written
+   * ({@code splinewatch.cluster.finish-timeout}).
+   */
+  public static Behavior<Command> create(MeterRegistry registry, Path out, RunControl control, String metricsUrl,
+      Rejections rejections, int maxRuns, Duration meterGrace, RetentionSettings retention, ReportChain reports,
+      Duration reportsOnStop) {
     return create(registry, out, control, metricsUrl, rejections, maxRuns, meterGrace, retention, m -> false,
-        reports);
+        reports, reportsOnStop);
   }
 
   /**
@@ -268,7 +281,7 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
       Rejections rejections, int maxRuns, Duration meterGrace, RetentionSettings retention,
       Predicate<Command> failOn) {
     return create(registry, out, control, metricsUrl, rejections, maxRuns, meterGrace, retention, failOn,
-        new ReportChain());
+        new ReportChain(), DEFAULT_REPORTS_ON_STOP);
   }
 
   /**
@@ -279,27 +292,29 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
       Rejections rejections, int maxRuns, Duration meterGrace, RetentionSettings retention,
       Predicate<Command> failOn, Consumer<Path> report) {
     return create(registry, out, control, metricsUrl, rejections, maxRuns, meterGrace, retention, failOn,
-        new ReportChain(report));
+        new ReportChain(report), DEFAULT_REPORTS_ON_STOP);
   }
 
   private static Behavior<Command> create(MeterRegistry registry, Path out, RunControl control, String metricsUrl,
       Rejections rejections, int maxRuns, Duration meterGrace, RetentionSettings retention,
-      Predicate<Command> failOn, ReportChain reports) {
+      Predicate<Command> failOn, ReportChain reports, Duration reportsOnStop) {
     Map<String, Run> runs = new HashMap<>(); // outlives restarts
     return Behaviors.supervise(Behaviors.<Command>setup(ctx -> Behaviors.withTimers(timers -> {
       ctx.getSystem().receptionist().tell(Receptionist.register(KEY, ctx.getSelf()));
       return new MetricsNode(ctx, registry, out, control, metricsUrl, runs, rejections, maxRuns, meterGrace, retention,
-          timers, failOn, reports);
+          timers, failOn, reports, reportsOnStop);
     }))).onFailure(Exception.class, SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200),
         Duration.ofSeconds(10), 0.2).withStopChildren(false));
   }
 
   private MetricsNode(ActorContext<Command> ctx, MeterRegistry registry, Path out, RunControl control,
       String metricsUrl, Map<String, Run> runs, Rejections rejections, int maxRuns, Duration meterGrace,
-      RetentionSettings retention, TimerScheduler<Command> timers, Predicate<Command> failOn, ReportChain reports) {
+      RetentionSettings retention, TimerScheduler<Command> timers, Predicate<Command> failOn, ReportChain reports,
+      Duration reportsOnStop) {
     super(ctx);
     this.failOn = failOn;
     this.reports = reports;
+    this.reportsOnStop = reportsOnStop;
     this.meterGrace = meterGrace;
     this.retention = retention;
     this.timers = timers;
@@ -486,21 +501,26 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
   /**
    * The node stopping (its actor system terminating): waits for the reports still being written on the blocking
    * dispatcher, which the system's termination does not wait for, so that nothing writes into a run directory after
-   * the monitor stopped (at most {@link #REPORTS_ON_STOP}).
+   * the monitor stopped (at most {@code reportsOnStop}, splinewatch.cluster.finish-timeout).
    */
   private Behavior<Command> awaitReports() {
-    try {
-      reports.last().get(REPORTS_ON_STOP.toMillis(), TimeUnit.MILLISECONDS);
-    } catch (TimeoutException e) {
-      getContext().getLog().warn("stopping with a run's report still being written after {} s; its report.html may"
-          + " be incomplete (./monitor report RUN_DIR writes it again)", REPORTS_ON_STOP.toSeconds());
-    } catch (ExecutionException e) {
-      // the failure was logged with its run (ReportWritten), or is the next report's to log
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
+    List<String> unwritten = reports.awaitWritten(reportsOnStop);
+    if (!unwritten.isEmpty()) {
+      getContext().getLog().warn(reportsNotWritten(unwritten, reportsOnStop));
     }
     return this;
   }
+
+  /**
+   * The line for a stop that did not wait for the reports of {@code runs} to be written: which runs, how long it
+   * waited, the setting that raises it and how to write them afterwards.
+   */
+  public static String reportsNotWritten(List<String> runs, Duration waited) {
+    return "stopping with the report of run(s) " + String.join(", ", runs) + " still being written after "
+        + MonitorLink.seconds(waited) + " (splinewatch.cluster.finish-timeout raises it); their report.html may be"
+        + " missing or incomplete (./monitor report RUN_DIR writes it)";
+  }
+
 
   /**
    * Whether {@code token} is the registered run {@code runId}'s (constant-time comparison); otherwise the

@@ -235,7 +235,7 @@ public final class MonitorLink {
   }
 
   /** {@code 30 s}, or {@code 0.2 s} for a wait under a second. */
-  private static String seconds(Duration d) {
+  public static String seconds(Duration d) {
     return d.toMillis() % 1000 == 0 ? d.toSeconds() + " s" : java.math.BigDecimal.valueOf(d.toMillis(), 3)
         .stripTrailingZeros().toPlainString() + " s";
   }

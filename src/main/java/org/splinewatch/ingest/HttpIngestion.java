@@ -77,8 +77,14 @@ public final class HttpIngestion {
     return route;
   }
 
-  /** What {@link #finishAll} did: the runs it finished, and whether all of them ended within the time given. */
-  public record Cut(List<String> runs, boolean allEnded) {
+  /** The bound of an ask the ingestion actor answers at once (it only fails to when its actor system is gone). */
+  private static final Duration BRIEF = Duration.ofSeconds(5);
+
+  /**
+   * What {@link #finishAll} did: the runs it finished, and those of them that did not record their end within the
+   * time given (all of them when the ingestion actor could not say which).
+   */
+  public record Cut(List<String> runs, List<String> unended) {
   }
 
   /**
@@ -88,22 +94,36 @@ public final class HttpIngestion {
   public Cut finishAll(String reason, Duration timeout) {
     ActorRef<IngestActor.Command> a = actor.get();
     if (a == null) {
-      return new Cut(List.of(), true);
+      return new Cut(List.of(), List.of());
     }
     List<String> ids = List.of();
-    try {
-      ids = AskPattern.<IngestActor.Command, List<String>>ask(a, r -> new IngestActor.FinishAll(reason, r), timeout,
-          system.scheduler()).toCompletableFuture().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    try { // answered at once: not bounded by the wait for the runs' ends, which may be short
+      ids = AskPattern.<IngestActor.Command, List<String>>ask(a, r -> new IngestActor.FinishAll(reason, r), BRIEF,
+          system.scheduler()).toCompletableFuture().get(BRIEF.toMillis(), TimeUnit.MILLISECONDS);
       if (!ids.isEmpty()) {
         AskPattern.<IngestActor.Command, Done>ask(a, IngestActor.AwaitEnded::new, timeout, system.scheduler())
             .toCompletableFuture().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
       }
-      return new Cut(ids, true);
+      return new Cut(ids, List.of());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      return new Cut(ids, false);
+      return new Cut(ids, ids);
     } catch (ExecutionException | TimeoutException | RuntimeException e) { // RuntimeException: system terminated
-      return new Cut(ids, false); // stopping anyway: a run left keeps what it wrote, without run_finished
+      return new Cut(ids, stillLive(a, ids)); // stopping anyway: a run left keeps what it wrote, without run_finished
+    }
+  }
+
+  /** Which of {@code ids} are still live. */
+  private List<String> stillLive(ActorRef<IngestActor.Command> a, List<String> ids) {
+    try {
+      List<String> live = AskPattern.<IngestActor.Command, List<String>>ask(a, IngestActor.Live::new, BRIEF,
+          system.scheduler()).toCompletableFuture().get(BRIEF.toMillis(), TimeUnit.MILLISECONDS);
+      return ids.stream().filter(live::contains).toList();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return ids;
+    } catch (ExecutionException | TimeoutException | RuntimeException e) {
+      return ids; // cannot tell which: all of them
     }
   }
 

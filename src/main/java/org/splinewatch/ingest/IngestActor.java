@@ -106,6 +106,10 @@ public final class IngestActor extends AbstractBehavior<IngestActor.Command> {
   public record AwaitEnded(ActorRef<Done> replyTo) implements Command {
   }
 
+  /** Answered with the ids of the runs still live here (a stopping monitor names those that did not end in time). */
+  public record Live(ActorRef<List<String>> replyTo) implements Command {
+  }
+
   /**
    * Everything the runs share, read once at start-up: the alert settings for each early-stop mode a run may ask for
    * and the analyzers of {@code splinewatch.analysis.enabled}.
@@ -186,6 +190,10 @@ public final class IngestActor extends AbstractBehavior<IngestActor.Command> {
             runs.get(id).tell(new IngestedRun.MonitorStopping(m.reason()));
           }
           m.replyTo().tell(ids);
+          return this;
+        })
+        .onMessage(Live.class, m -> {
+          m.replyTo().tell(List.copyOf(new TreeSet<>(runs.keySet())));
           return this;
         })
         .onMessage(AwaitEnded.class, m -> {

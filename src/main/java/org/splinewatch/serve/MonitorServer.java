@@ -46,12 +46,17 @@ import org.splinewatch.trainer.BackgroundOutOfMemory;
  * analyzers on the snapshots trainers send. {@link #close()} leaves the cluster.
  */
 public final class MonitorServer implements AutoCloseable {
-  /** How long a stopping monitor waits for the runs streamed over HTTP to record their end. */
-  static final Duration FINISH_ON_STOP = Duration.ofSeconds(30);
-  /** How long a stopping monitor waits for the reports of the runs it marked interrupted at its start. */
-  static final Duration LEFT_REPORTS_ON_STOP = Duration.ofSeconds(25);
+  /** How long a stopping monitor waits for its actor system to terminate beyond the node's wait for its reports. */
+  private static final Duration TERMINATION_MARGIN = Duration.ofSeconds(10);
 
   private final ActorSystem<Void> system;
+  /**
+   * How long a stopping monitor waits for the runs streamed over HTTP to record their end, and then for the reports
+   * still being written: {@code splinewatch.cluster.finish-timeout}, what a trainer waits for its run's end.
+   */
+  private final Duration stopWait;
+  /** The node's reports (null without the metrics role). */
+  private final ReportChain reports;
   private final MetricsHttpServer http;
   private final Path sdFile;
   private final String sdWritten;
@@ -61,9 +66,11 @@ public final class MonitorServer implements AutoCloseable {
   private final OutLock outLock;
   private final AutoCloseable backgroundOom;
 
-  private MonitorServer(ActorSystem<Void> system, MetricsHttpServer http, Path sdFile, String sdWritten,
-      MemoryWatch memory, HttpIngestion ingest, RunControl control, OutLock outLock, AutoCloseable backgroundOom) {
+  private MonitorServer(ActorSystem<Void> system, Duration stopWait, ReportChain reports, MetricsHttpServer http,
+      Path sdFile, String sdWritten, MemoryWatch memory, HttpIngestion ingest, RunControl control, OutLock outLock, AutoCloseable backgroundOom) {
     this.system = system;
+    this.stopWait = stopWait;
+    this.reports = reports;
     this.backgroundOom = backgroundOom;
     this.http = http;
     this.sdFile = sdFile;
@@ -133,6 +140,7 @@ public final class MonitorServer implements AutoCloseable {
     String sdWritten = "";
     HttpIngestion ingestion = null;
     RunControl runControl = null;
+    ReportChain reportChain = null;
     // refused cluster messages of both roles count on this node's /metrics (logged only on analyzer-only nodes)
     Rejections rejections = Rejections.unexported();
     try {
@@ -201,9 +209,10 @@ public final class MonitorServer implements AutoCloseable {
         outLock.record(sdWritten);
         // one chain for the node's reports (runs ending here, runs marked interrupted now): one in memory at a time
         ReportChain reports = new ReportChain();
+        reportChain = reports;
         var metricsNode = system.systemActorOf(MetricsNode.create(registry, out, control, url, rejections,
             cluster.maxOpenRuns(), settings.finishedRunMetersGrace(),
-            settings.retention(), reports), "metrics-node", Props.empty());
+            settings.retention(), reports, cluster.finishTimeout()), "metrics-node", Props.empty());
         HttpIngestion.Left left = ingest.start(metricsNode, out, told, reports,
             w -> console.println("warning: " + w));
         console.println("  metrics: " + base + "/metrics (live page: " + base + "/)");
@@ -242,8 +251,8 @@ public final class MonitorServer implements AutoCloseable {
       console.println("  trainers join with: ./trainer --monitor " + ClusterNode.address(system)
           + tlsFlags(cluster.tls()) + "   (" + (cluster.tls().enabled() ? "NAME.p12 a certificate of this"
           + " cluster's CA; " : "") + "Ctrl-C leaves the cluster and stops)");
-      return new MonitorServer(system, http, sdFile, sdWritten, memory, ingestion, runControl, outLock,
-          backgroundOom);
+      return new MonitorServer(system, cluster.finishTimeout(), reportChain, http, sdFile, sdWritten,
+          memory, ingestion, runControl, outLock, backgroundOom);
     } catch (RuntimeException e) {
       if (http != null) {
         http.stop();
@@ -307,18 +316,20 @@ public final class MonitorServer implements AutoCloseable {
 
   /**
    * Stops the node. With a {@code reason} (a signal), the runs streamed over HTTP are first finished as
-   * {@code interrupted} (run_finished and report written, waiting at most {@link #FINISH_ON_STOP}), and
-   * {@code console} names them and the trainers' runs that are left without their end. Returns once the node writes
-   * nothing more into the run directories (the reports being written are waited for, up to 25 s).
+   * {@code interrupted} (run_finished and report written, waiting at most {@code splinewatch.cluster.finish-timeout}),
+   * and {@code console} names them and the trainers' runs that are left without their end. Returns once the node
+   * writes nothing more into the run directories (the reports being written are waited for, up to finish-timeout;
+   * {@code console} names those it did not wait for).
    */
   public void close(String reason, PrintStream console) {
     if (reason != null && console != null) {
       if (ingest != null) {
-        HttpIngestion.Cut cut = ingest.finishAll(reason, FINISH_ON_STOP);
+        HttpIngestion.Cut cut = ingest.finishAll(reason, stopWait);
         if (!cut.runs().isEmpty()) {
           console.println("  finished " + cut.runs().size() + " run(s) streamed over HTTP as interrupted: "
-              + String.join(", ", cut.runs()) + (cut.allEnded() ? "" : " (not all recorded their end within "
-              + FINISH_ON_STOP.toSeconds() + " s)"));
+              + String.join(", ", cut.runs()) + (cut.unended().isEmpty() ? "" : "; run(s) "
+              + String.join(", ", cut.unended()) + " did not record their end within " + MonitorLink.seconds(stopWait)
+              + " (splinewatch.cluster.finish-timeout raises it)"));
         }
       }
       if (control != null && !control.runIds().isEmpty()) {
@@ -332,13 +343,17 @@ public final class MonitorServer implements AutoCloseable {
     if (http != null) {
       http.stop();
     }
-    if (ingest != null && !ingest.awaitLeftReports(LEFT_REPORTS_ON_STOP) && console != null) {
-      console.println("  stopping with the report of a run marked interrupted at start still being written; its"
-          + " report.html may be missing (./monitor report RUN_DIR writes it)");
+    if (reports != null) { // those of the runs marked interrupted at the start, and of the runs that just ended
+      List<String> unwritten = reports.awaitWritten(stopWait);
+      if (!unwritten.isEmpty() && console != null) {
+        console.println("  " + MetricsNode.reportsNotWritten(unwritten, stopWait));
+      }
     }
     system.terminate();
     try {
-      system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      // the metrics node waits for reports added meanwhile (up to stopWait) before it stops
+      system.getWhenTerminated().toCompletableFuture().get(stopWait.plus(TERMINATION_MARGIN).toMillis(),
+          TimeUnit.MILLISECONDS);
     } catch (Exception e) {
       // leaving anyway
     }

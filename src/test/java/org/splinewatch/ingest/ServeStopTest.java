@@ -86,6 +86,26 @@ class ServeStopTest {
     }
   }
 
+  /**
+   * The stop's wait for the HTTP runs' ends is splinewatch.cluster.finish-timeout (what a trainer waits for its run's
+   * end): it was a fixed 30 s, and a wait that ran out said only "(not all recorded their end within 30 s)", naming
+   * neither the runs nor the setting.
+   */
+  @Test
+  void aStopThatRunsOutOfFinishTimeoutNamesTheRunsItsWaitAndTheSetting() throws Exception {
+    ByteArrayOutputStream console = new ByteArrayOutputStream();
+    ServedMonitor m = new ServedMonitor(tmp, List.of("embedding"), Map.of("splinewatch.cluster.finish-timeout",
+        "1ms"));
+    stream(m, "slow1");
+    stream(m, "slow2");
+    long t0 = System.nanoTime();
+    m.server.close("the monitor was stopped (test)", new PrintStream(console, true, StandardCharsets.UTF_8));
+    String said = console.toString(StandardCharsets.UTF_8);
+    assertTrue(said.contains("finished 2 run(s) streamed over HTTP as interrupted: slow1, slow2; run(s) slow1, slow2"
+        + " did not record their end within 0.001 s (splinewatch.cluster.finish-timeout raises it)"), said);
+    assertTrue(System.nanoTime() - t0 < 25e9, "did not wait a fixed 30 s");
+  }
+
   @Test
   void aClientStillSendingToAStoppingMonitorIsToldTheMonitorEndedItsRun() throws Exception {
     ServedMonitor m = start();
