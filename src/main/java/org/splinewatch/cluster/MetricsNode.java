@@ -14,6 +14,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
@@ -115,11 +116,17 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
    * line must change (exit code 2, as a taken run id on the trainer's own machine).
    */
   public record Registered(String runId, ActorRef<MetricsActor.Command> metrics, String metricsUrl, String error,
-      String token, boolean runIdTaken) implements CborSerializable {
+      String token, boolean runIdTaken, boolean monitorStopping) implements CborSerializable {
     /** An answer whose refusal, if any, is not a taken run id. */
     public Registered(String runId, ActorRef<MetricsActor.Command> metrics, String metricsUrl, String error,
         String token) {
       this(runId, metrics, metricsUrl, error, token, false);
+    }
+
+    /** An answer whose refusal, if any, is not the monitor stopping. */
+    public Registered(String runId, ActorRef<MetricsActor.Command> metrics, String metricsUrl, String error,
+        String token, boolean runIdTaken) {
+      this(runId, metrics, metricsUrl, error, token, runIdTaken, false);
     }
   }
 
@@ -183,6 +190,15 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
   public record PublishToken(String token) implements CborSerializable {
   }
 
+  /**
+   * The monitor is stopping (its server sends this first, in process; not bound to a serializer, so no peer can send
+   * it): from now on a trainer's registration is refused at once, instead of registering a run the stop would leave
+   * without its end (or of waiting out its answer-timeout once the node is gone). Runs registered in process (HTTP
+   * ingestion, which ends its runs itself on a stop) are still registered.
+   */
+  public record Stopping() implements Command {
+  }
+
   /** Keyed by the trainer, not the run: one watch per trainer, whatever runs it has registered here. */
   private record TrainerGone(ActorRef<?> trainer) implements Command {
   }
@@ -234,6 +250,8 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
   private final ReportChain reports;
   /** How long the node, stopping, waits for its reports ({@code splinewatch.cluster.finish-timeout}). */
   private final Duration reportsOnStop;
+  /** Set by {@link Stopping}; outlives restarts. */
+  private final AtomicBoolean stopping;
 
   /** @param metricsUrl where this node serves {@code /metrics} (told to trainers; empty when none) */
   public static Behavior<Command> create(MeterRegistry registry, Path out, RunControl control, String metricsUrl) {
@@ -299,10 +317,11 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
       Rejections rejections, int maxRuns, Duration meterGrace, RetentionSettings retention,
       Predicate<Command> failOn, ReportChain reports, Duration reportsOnStop) {
     Map<String, Run> runs = new HashMap<>(); // outlives restarts
+    AtomicBoolean stopping = new AtomicBoolean();
     return Behaviors.supervise(Behaviors.<Command>setup(ctx -> Behaviors.withTimers(timers -> {
       ctx.getSystem().receptionist().tell(Receptionist.register(KEY, ctx.getSelf()));
       return new MetricsNode(ctx, registry, out, control, metricsUrl, runs, rejections, maxRuns, meterGrace, retention,
-          timers, failOn, reports, reportsOnStop);
+          timers, failOn, reports, reportsOnStop, stopping);
     }))).onFailure(Exception.class, SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200),
         Duration.ofSeconds(10), 0.2).withStopChildren(false));
   }
@@ -310,11 +329,12 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
   private MetricsNode(ActorContext<Command> ctx, MeterRegistry registry, Path out, RunControl control,
       String metricsUrl, Map<String, Run> runs, Rejections rejections, int maxRuns, Duration meterGrace,
       RetentionSettings retention, TimerScheduler<Command> timers, Predicate<Command> failOn, ReportChain reports,
-      Duration reportsOnStop) {
+      Duration reportsOnStop, AtomicBoolean stopping) {
     super(ctx);
     this.failOn = failOn;
     this.reports = reports;
     this.reportsOnStop = reportsOnStop;
+    this.stopping = stopping;
     this.meterGrace = meterGrace;
     this.retention = retention;
     this.timers = timers;
@@ -334,6 +354,10 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
           throw new IllegalStateException("failure injected by a test");
         })
         .onMessage(RegisterRun.class, this::onRegister)
+        .onMessage(Stopping.class, m -> {
+          stopping.set(true);
+          return this;
+        })
         .onMessage(WriterFailed.class, m -> {
           // one line, not a stack trace per sample; the trainer or HTTP client hears it as a stop with this reason
           String reason = "metrics writer failed: " + m.error();
@@ -538,6 +562,12 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
     return false;
   }
 
+  /** This node's cluster address, {@code HOST:PORT} (its actor system's name without remoting). */
+  private String where() {
+    var a = getContext().getSystem().address();
+    return a.getHost().isPresent() ? a.getHost().get() + ":" + a.getPort().orElse(0) : a.system();
+  }
+
   private static String peer(ActorRef<?> ref) {
     return ref == null ? "unknown" : ref.path().address().toString();
   }
@@ -619,6 +649,13 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
   private Behavior<Command> onRegister(RegisterRun m) {
     if (m.replyTo() == null) {
       rejections.reject("metrics", "bad_registration", peer(m.trainer()), "RegisterRun without a reply address");
+      return this;
+    }
+    if ((stopping.get() || CoordinatedShutdown.get(getContext().getSystem()).getShutdownReason().isPresent())
+        && !m.replyTo().path().address().hasLocalScope()) {
+      // a trainer elsewhere: its run would be left without its end here; told at once, not after its answer-timeout
+      m.replyTo().tell(new Registered(m.runId(), null, metricsUrl, "the monitor at " + where()
+          + " is stopping; start the run again when a monitor runs there, or without --monitor", null, false, true));
       return this;
     }
     String problem = registrationProblem(m);

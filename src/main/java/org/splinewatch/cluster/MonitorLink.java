@@ -119,6 +119,9 @@ public final class MonitorLink {
             publishToken, resumeKey), wait, system.scheduler()), wait,
         "the monitor did not answer the registration of run " + runId, "answer-timeout");
     if (reply.error() != null) {
+      if (reply.monitorStopping()) { // not this trainer's arguments: exit code 1, as a monitor that is not there
+        throw new IllegalStateException(reply.error());
+      }
       throw reply.runIdTaken() ? new RunIdTaken(reply.error()) : new IllegalArgumentException(reply.error());
     }
     return new MonitorLink(system, settings, node, runId, reply.metrics(), reply.metricsUrl(), reply.token(),

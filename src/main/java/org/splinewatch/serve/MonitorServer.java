@@ -11,6 +11,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.Props;
@@ -55,6 +56,8 @@ public final class MonitorServer implements AutoCloseable {
    * still being written: {@code splinewatch.cluster.finish-timeout}, what a trainer waits for its run's end.
    */
   private final Duration stopWait;
+  /** The metrics role (null without it): told first that the monitor stops, so that it refuses new trainers. */
+  private final ActorRef<MetricsNode.Command> metricsNode;
   /** The node's reports (null without the metrics role). */
   private final ReportChain reports;
   private final MetricsHttpServer http;
@@ -66,10 +69,12 @@ public final class MonitorServer implements AutoCloseable {
   private final OutLock outLock;
   private final AutoCloseable backgroundOom;
 
-  private MonitorServer(ActorSystem<Void> system, Duration stopWait, ReportChain reports, MetricsHttpServer http,
-      Path sdFile, String sdWritten, MemoryWatch memory, HttpIngestion ingest, RunControl control, OutLock outLock, AutoCloseable backgroundOom) {
+  private MonitorServer(ActorSystem<Void> system, Duration stopWait, ActorRef<MetricsNode.Command> metricsNode,
+      ReportChain reports, MetricsHttpServer http, Path sdFile, String sdWritten, MemoryWatch memory,
+      HttpIngestion ingest, RunControl control, OutLock outLock, AutoCloseable backgroundOom) {
     this.system = system;
     this.stopWait = stopWait;
+    this.metricsNode = metricsNode;
     this.reports = reports;
     this.backgroundOom = backgroundOom;
     this.http = http;
@@ -140,6 +145,7 @@ public final class MonitorServer implements AutoCloseable {
     String sdWritten = "";
     HttpIngestion ingestion = null;
     RunControl runControl = null;
+    ActorRef<MetricsNode.Command> metricsNodeRef = null;
     ReportChain reportChain = null;
     // refused cluster messages of both roles count on this node's /metrics (logged only on analyzer-only nodes)
     Rejections rejections = Rejections.unexported();
@@ -213,6 +219,7 @@ public final class MonitorServer implements AutoCloseable {
         var metricsNode = system.systemActorOf(MetricsNode.create(registry, out, control, url, rejections,
             cluster.maxOpenRuns(), settings.finishedRunMetersGrace(),
             settings.retention(), reports, cluster.finishTimeout()), "metrics-node", Props.empty());
+        metricsNodeRef = metricsNode;
         HttpIngestion.Left left = ingest.start(metricsNode, out, told, reports,
             w -> console.println("warning: " + w));
         console.println("  metrics: " + base + "/metrics (live page: " + base + "/)");
@@ -251,7 +258,7 @@ public final class MonitorServer implements AutoCloseable {
       console.println("  trainers join with: ./trainer --monitor " + ClusterNode.address(system)
           + tlsFlags(cluster.tls()) + "   (" + (cluster.tls().enabled() ? "NAME.p12 a certificate of this"
           + " cluster's CA; " : "") + "Ctrl-C leaves the cluster and stops)");
-      return new MonitorServer(system, cluster.finishTimeout(), reportChain, http, sdFile, sdWritten,
+      return new MonitorServer(system, cluster.finishTimeout(), metricsNodeRef, reportChain, http, sdFile, sdWritten,
           memory, ingestion, runControl, outLock, backgroundOom);
     } catch (RuntimeException e) {
       if (http != null) {
@@ -315,13 +322,17 @@ public final class MonitorServer implements AutoCloseable {
   }
 
   /**
-   * Stops the node. With a {@code reason} (a signal), the runs streamed over HTTP are first finished as
-   * {@code interrupted} (run_finished and report written, waiting at most {@code splinewatch.cluster.finish-timeout}),
-   * and {@code console} names them and the trainers' runs that are left without their end. Returns once the node
-   * writes nothing more into the run directories (the reports being written are waited for, up to finish-timeout;
-   * {@code console} names those it did not wait for).
+   * Stops the node. Its metrics role refuses trainers from now on ({@link MetricsNode.Stopping}). With a
+   * {@code reason} (a signal), the runs streamed over HTTP are first finished as {@code interrupted} (run_finished
+   * and report written, waiting at most {@code splinewatch.cluster.finish-timeout}), and {@code console} names them
+   * and the trainers' runs that are left without their end. Returns once the node writes nothing more into the run
+   * directories (the reports being written are waited for, up to finish-timeout; {@code console} names those it did
+   * not wait for).
    */
   public void close(String reason, PrintStream console) {
+    if (metricsNode != null) {
+      metricsNode.tell(new MetricsNode.Stopping());
+    }
     if (reason != null && console != null) {
       if (ingest != null) {
         HttpIngestion.Cut cut = ingest.finishAll(reason, stopWait);

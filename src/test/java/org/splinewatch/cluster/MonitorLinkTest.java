@@ -197,6 +197,46 @@ class MonitorLinkTest {
         }, true, true));
   }
 
+  /**
+   * A trainer that registers while the monitor stops is refused at once, in one line that says so and what to do: it
+   * waited out its whole answer-timeout (30 s), or registered a run the stop then left without its end.
+   */
+  @Test
+  @Timeout(value = 90, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+  void aTrainerThatRegistersWhileTheMonitorStopsIsRefusedAtOnceInOneLine(@org.junit.jupiter.api.io.TempDir
+      java.nio.file.Path out) throws Exception {
+    Config first = ClusterRunIT.nodeConfig(Map.of());
+    ActorSystem<Void> monitor = ClusterNode.start(Behaviors.empty(), ClusterSettings.fromConfig(first),
+        List.of("metrics"), first);
+    ActorSystem<Object> trainer = null;
+    try {
+      assertTrue(ClusterNode.awaitUp(monitor, java.time.Duration.ofSeconds(30), () -> false), "up");
+      var registry = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+      var node = monitor.systemActorOf(MetricsNode.create(registry, out, new org.splinewatch.control.RunControl(),
+          ""), "metrics-node", org.apache.pekko.actor.typed.Props.empty());
+      node.tell(new MetricsNode.Stopping());
+      String seed = ClusterNode.address(monitor);
+      Config c = ClusterRunIT.nodeConfig(Map.of("splinewatch.cluster.seed", seed,
+          "splinewatch.cluster.answer-timeout", "20s"));
+      ClusterSettings settings = ClusterSettings.fromConfig(c);
+      trainer = ClusterNode.start(Behaviors.empty(), settings, List.of("trainer"), c);
+      ActorSystem<Object> t = trainer;
+      MonitorLink.findMetricsNode(trainer, settings); // joined: what follows is the registration alone
+      long t0 = System.nanoTime();
+      var e = assertThrows(IllegalStateException.class, () -> MonitorLink.register(t, settings, "late",
+          Map.of("run", "late", "method", "m", "dataset", "d"), Map.of(), 10, null, null));
+      assertTrue(System.nanoTime() - t0 < 10e9, "refused at once, not after the answer-timeout");
+      assertEquals("the monitor at " + seed + " is stopping; start the run again when a monitor runs there, or"
+          + " without --monitor", e.getMessage());
+      assertTrue(!java.nio.file.Files.exists(out.resolve("late")), "no run directory for a refused run");
+    } finally {
+      if (trainer != null) {
+        trainer.terminate();
+      }
+      monitor.terminate();
+    }
+  }
+
   private static int closedPort() throws java.io.IOException {
     try (ServerSocket free = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
       return free.getLocalPort(); // nothing listens there once closed
