@@ -9,6 +9,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Supplier;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.Address;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -114,10 +115,14 @@ public final class MonitorLink {
     ActorRef<AlertRaised> alertsTo = door.narrow();
     ActorRef<TrainerActor.Command> trainer = door.narrow();
     Duration wait = settings.answerTimeout();
+    // a monitor that stopped after this trainer found its node (left the cluster, or unreachable) never answers: said
+    // as soon as the cluster shows it, not after the whole answer-timeout
     MetricsNode.Registered reply = await(AskPattern.<MetricsNode.Command, MetricsNode.Registered>ask(node,
         r -> new MetricsNode.RegisterRun(runId, labels, config, classes, alerts, trainer, alertsTo, r, stopToken,
             publishToken, resumeKey), wait, system.scheduler()), wait,
-        "the monitor did not answer the registration of run " + runId, "answer-timeout");
+        "the monitor did not answer the registration of run " + runId, "answer-timeout",
+        () -> gone(system, node.path().address()).map(g -> g + " while this trainer registered run " + runId
+            + "; start the run again when a monitor runs there, or without --monitor"));
     if (reply.error() != null) {
       if (reply.monitorStopping()) { // not this trainer's arguments: exit code 1, as a monitor that is not there
         throw new IllegalStateException(reply.error());
@@ -214,8 +219,32 @@ public final class MonitorLink {
    * completes.
    */
   static <T> T await(CompletionStage<T> ask, Duration wait, String what, String setting) {
+    return await(ask, wait, what, setting, Optional::empty);
+  }
+
+  /**
+   * As above, looking every {@link #GONE_CHECK} at {@code gone}: the line it gives once the answer cannot come (the
+   * monitor left the cluster), where the wait would only run out.
+   */
+  static <T> T await(CompletionStage<T> ask, Duration wait, String what, String setting,
+      Supplier<Optional<String>> gone) {
+    long deadline = System.nanoTime() + wait.toNanos() + 5_000_000_000L;
     try {
-      return ask.toCompletableFuture().get(wait.toMillis() + 5_000, TimeUnit.MILLISECONDS);
+      while (true) {
+        long left = deadline - System.nanoTime();
+        try {
+          return ask.toCompletableFuture().get(Math.max(0, Math.min(left, GONE_CHECK.toNanos())),
+              TimeUnit.NANOSECONDS);
+        } catch (TimeoutException slice) {
+          if (left <= GONE_CHECK.toNanos()) {
+            throw slice;
+          }
+          Optional<String> why = gone.get();
+          if (why.isPresent()) {
+            throw new IllegalStateException(why.get());
+          }
+        }
+      }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException(what + ": interrupted while waiting for its answer", e);
@@ -236,6 +265,9 @@ public final class MonitorLink {
     return new IllegalStateException(what + " within " + seconds(wait) + " (splinewatch.cluster." + setting
         + " raises it, which a busy monitor may need)", cause);
   }
+
+  /** How often a wait for the monitor's answer looks whether the monitor is still there. */
+  private static final Duration GONE_CHECK = Duration.ofMillis(250);
 
   /** {@code 30 s}, or {@code 0.2 s} for a wait under a second. */
   public static String seconds(Duration d) {

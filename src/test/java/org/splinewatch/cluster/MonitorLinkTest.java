@@ -237,6 +237,53 @@ class MonitorLinkTest {
     }
   }
 
+  /**
+   * A monitor that stops after the trainer found its metrics node (its node gone, the registration unanswered): the
+   * trainer says so once the monitor has left the cluster, where it waited out its whole answer-timeout (30 s) and
+   * then blamed a busy monitor.
+   */
+  @Test
+  @Timeout(value = 120, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+  void aMonitorThatLeavesWhileTheTrainerRegistersIsNamedOnceItHasLeftNotAfterTheAnswerTimeout() throws Exception {
+    Config first = ClusterRunIT.nodeConfig(Map.of());
+    ActorSystem<Void> monitor = ClusterNode.start(Behaviors.empty(), ClusterSettings.fromConfig(first),
+        List.of("metrics"), first);
+    ActorSystem<Object> trainer = null;
+    try {
+      assertTrue(ClusterNode.awaitUp(monitor, java.time.Duration.ofSeconds(30), () -> false), "up");
+      monitor.systemActorOf(metricsNode(false, null), "metrics-node", org.apache.pekko.actor.typed.Props.empty());
+      String seed = ClusterNode.address(monitor);
+      Config c = ClusterRunIT.nodeConfig(Map.of("splinewatch.cluster.seed", seed,
+          "splinewatch.cluster.answer-timeout", "60s"));
+      ClusterSettings settings = ClusterSettings.fromConfig(c);
+      trainer = ClusterNode.start(Behaviors.empty(), settings, List.of("trainer"), c);
+      ActorSystem<Object> t = trainer;
+      MonitorLink.findMetricsNode(trainer, settings);
+      CompletableFuture<String> refused = CompletableFuture.supplyAsync(() -> {
+        try {
+          MonitorLink.register(t, settings, "late", Map.of("run", "late", "method", "m", "dataset", "d"), Map.of(),
+              10, null, null);
+          return "registered";
+        } catch (IllegalStateException e) {
+          return e.getMessage();
+        }
+      });
+      Thread.sleep(1_000); // the registration waits for its answer
+      long t0 = System.nanoTime();
+      monitor.terminate(); // leaves the cluster, as a stopping monitor does
+      String said = refused.get(50, java.util.concurrent.TimeUnit.SECONDS);
+      assertTrue(System.nanoTime() - t0 < 30e9, "said once the monitor had left, not after the 60 s answer-timeout");
+      assertTrue(said.startsWith("the monitor at " + seed + " "), said);
+      assertTrue(said.endsWith(" while this trainer registered run late; start the run again when a monitor runs"
+          + " there, or without --monitor"), said);
+    } finally {
+      if (trainer != null) {
+        trainer.terminate();
+      }
+      monitor.terminate();
+    }
+  }
+
   private static int closedPort() throws java.io.IOException {
     try (ServerSocket free = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
       return free.getLocalPort(); // nothing listens there once closed
