@@ -71,6 +71,21 @@ class DockerHealthcheckTest {
   }
 
   @Test
+  @SuppressWarnings("unchecked")
+  void composeGivesTheTrainerItsSignalGraceBeforeKillingIt() throws Exception {
+    Map<String, Object> c = new Yaml().load(Files.readString(Path.of("docker/docker-compose.yml")));
+    Map<String, Object> trainer = ((Map<String, Map<String, Object>>) c.get("services")).get("trainer");
+    // docker's default is 10 s, then SIGKILL: it would kill a run still writing its checkpoint, run_finished, report
+    Object period = trainer.get("stop_grace_period");
+    assertTrue(period instanceof String s && s.matches("[0-9]+s"), "stop_grace_period in whole seconds: " + period);
+    java.time.Duration grace = java.time.Duration.ofSeconds(Long.parseLong(((String) period).replace("s", "")));
+    java.time.Duration signalGrace = com.typesafe.config.ConfigFactory.load()
+        .getDuration("splinewatch.lifecycle.signal-grace");
+    assertTrue(grace.compareTo(signalGrace.plusSeconds(5)) >= 0, "stop_grace_period " + period
+        + " leaves the run less than its signal-grace " + signalGrace + " and 5 s for the JVM to end");
+  }
+
+  @Test
   void imageHealthcheckPassesAgainstTheMetricsEndpoint() throws Exception {
     org.junit.jupiter.api.Assumptions.assumeTrue(TestTools.installed("bash"), "bash");
     List<String> lines = Files.readAllLines(Path.of("docker/Dockerfile"), StandardCharsets.UTF_8);
