@@ -545,7 +545,6 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
         + " missing or incomplete (./monitor report RUN_DIR writes it)";
   }
 
-
   /**
    * Whether {@code token} is the registered run {@code runId}'s (constant-time comparison); otherwise the
    * {@code message} is rejected, naming the peer it came from.
