@@ -205,23 +205,18 @@ class MonitorLinkTest {
   @Timeout(value = 90, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
   void aTrainerThatRegistersWhileTheMonitorStopsIsRefusedAtOnceInOneLine(@org.junit.jupiter.api.io.TempDir
       java.nio.file.Path out) throws Exception {
-    Config first = ClusterRunIT.nodeConfig(Map.of());
-    ActorSystem<Void> monitor = ClusterNode.start(Behaviors.empty(), ClusterSettings.fromConfig(first),
-        List.of("metrics"), first);
+    ActorSystem<Void> monitor = upMonitor();
     ActorSystem<Object> trainer = null;
     try {
-      assertTrue(ClusterNode.awaitUp(monitor, java.time.Duration.ofSeconds(30), () -> false), "up");
       var registry = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
       var node = monitor.systemActorOf(MetricsNode.create(registry, out, new org.splinewatch.control.RunControl(),
           ""), "metrics-node", org.apache.pekko.actor.typed.Props.empty());
       node.tell(new MetricsNode.Stopping());
       String seed = ClusterNode.address(monitor);
-      Config c = ClusterRunIT.nodeConfig(Map.of("splinewatch.cluster.seed", seed,
-          "splinewatch.cluster.answer-timeout", "20s"));
+      Config c = joinerConfig(seed, "20s");
       ClusterSettings settings = ClusterSettings.fromConfig(c);
-      trainer = ClusterNode.start(Behaviors.empty(), settings, List.of("trainer"), c);
+      trainer = joinedTrainer(c, settings); // joined: what follows is the registration alone
       ActorSystem<Object> t = trainer;
-      MonitorLink.findMetricsNode(trainer, settings); // joined: what follows is the registration alone
       long t0 = System.nanoTime();
       var e = assertThrows(IllegalStateException.class, () -> MonitorLink.register(t, settings, "late",
           Map.of("run", "late", "method", "m", "dataset", "d"), Map.of(), 10, null, null));
@@ -245,20 +240,15 @@ class MonitorLinkTest {
   @Test
   @Timeout(value = 120, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
   void aMonitorThatLeavesWhileTheTrainerRegistersIsNamedOnceItHasLeftNotAfterTheAnswerTimeout() throws Exception {
-    Config first = ClusterRunIT.nodeConfig(Map.of());
-    ActorSystem<Void> monitor = ClusterNode.start(Behaviors.empty(), ClusterSettings.fromConfig(first),
-        List.of("metrics"), first);
+    ActorSystem<Void> monitor = upMonitor();
     ActorSystem<Object> trainer = null;
     try {
-      assertTrue(ClusterNode.awaitUp(monitor, java.time.Duration.ofSeconds(30), () -> false), "up");
       monitor.systemActorOf(metricsNode(false, null), "metrics-node", org.apache.pekko.actor.typed.Props.empty());
       String seed = ClusterNode.address(monitor);
-      Config c = ClusterRunIT.nodeConfig(Map.of("splinewatch.cluster.seed", seed,
-          "splinewatch.cluster.answer-timeout", "60s"));
+      Config c = joinerConfig(seed, "60s");
       ClusterSettings settings = ClusterSettings.fromConfig(c);
-      trainer = ClusterNode.start(Behaviors.empty(), settings, List.of("trainer"), c);
+      trainer = joinedTrainer(c, settings);
       ActorSystem<Object> t = trainer;
-      MonitorLink.findMetricsNode(trainer, settings);
       CompletableFuture<String> refused = CompletableFuture.supplyAsync(() -> {
         try {
           MonitorLink.register(t, settings, "late", Map.of("run", "late", "method", "m", "dataset", "d"), Map.of(),
@@ -281,6 +271,36 @@ class MonitorLinkTest {
         trainer.terminate();
       }
       monitor.terminate();
+    }
+  }
+
+  /** The first node of a cluster of its own, with the metrics role, up. */
+  private static ActorSystem<Void> upMonitor() {
+    Config first = ClusterRunIT.nodeConfig(Map.of());
+    ActorSystem<Void> monitor = ClusterNode.start(Behaviors.empty(), ClusterSettings.fromConfig(first),
+        List.of("metrics"), first);
+    if (!ClusterNode.awaitUp(monitor, java.time.Duration.ofSeconds(30), () -> false)) {
+      monitor.terminate();
+      throw new AssertionError("the monitor's node did not come up within 30 s");
+    }
+    return monitor;
+  }
+
+  /** The configuration of a trainer that joins {@code seed} and waits {@code answerTimeout} for the monitor. */
+  private static Config joinerConfig(String seed, String answerTimeout) {
+    return ClusterRunIT.nodeConfig(Map.of("splinewatch.cluster.seed", seed, "splinewatch.cluster.answer-timeout",
+        answerTimeout));
+  }
+
+  /** A trainer's node started with {@code c} ({@code settings}), once it has found the monitor's metrics node. */
+  private static ActorSystem<Object> joinedTrainer(Config c, ClusterSettings settings) {
+    ActorSystem<Object> trainer = ClusterNode.start(Behaviors.empty(), settings, List.of("trainer"), c);
+    try {
+      MonitorLink.findMetricsNode(trainer, settings);
+      return trainer;
+    } catch (RuntimeException | AssertionError e) {
+      trainer.terminate();
+      throw e;
     }
   }
 
