@@ -6,7 +6,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
@@ -44,8 +43,6 @@ public final class HttpIngestion {
   private final Route route;
   /** The metrics node's registry: each run's coverage is read from its meters there at the run's end. */
   private final MeterRegistry registry;
-  /** The last report of the runs {@link #start} marked, written on the node's report chain. */
-  private volatile CompletableFuture<Void> leftReports = CompletableFuture.completedFuture(null);
 
   private HttpIngestion(ActorSystem<?> system, Config config, ClusterSettings cluster, String token,
       MeterRegistry registry) {
@@ -151,7 +148,7 @@ public final class HttpIngestion {
     Executor blocking = system.dispatchers().lookup(DispatcherSelector.blocking());
     for (String runId : marked.runs()) {
       Path dir = out.resolve(runId);
-      leftReports = reports.write(dir, blocking).handle((ok, failure) -> {
+      reports.write(dir, blocking).handle((ok, failure) -> {
         if (failure != null) {
           Throwable e = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause()
               : failure;
@@ -168,21 +165,5 @@ public final class HttpIngestion {
           node, out, baseUrl, active, finished, registry)), "http-ingest", Props.empty()));
     }
     return new Left(marked.runs(), marked.problems(), marked.unanalysed());
-  }
-
-  /**
-   * Waits at most {@code timeout} for the reports of the runs {@link #start} marked, so that a stopping monitor
-   * writes nothing into their directories after it stopped; whether they were all written.
-   */
-  public boolean awaitLeftReports(Duration timeout) {
-    try {
-      leftReports.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-      return true;
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return false;
-    } catch (ExecutionException | TimeoutException e) {
-      return false;
-    }
   }
 }

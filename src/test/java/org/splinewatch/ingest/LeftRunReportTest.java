@@ -2,6 +2,7 @@ package org.splinewatch.ingest;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.Config;
@@ -112,11 +113,12 @@ class LeftRunReportTest {
     assertEquals("1", early.headers().firstValue("Retry-After").orElse(""), "a client would lose a snapshot");
     assertTrue(early.body().contains("run 'k1' is still being ended on this monitor (the report of the earlier"
         + " monitor's part of it is being written); register it again in a few seconds"), early.body());
-    assertFalse(ingest.awaitLeftReports(Duration.ofMillis(200)), "a stopping monitor would wait for it");
+    assertThrows(java.util.concurrent.TimeoutException.class, () -> reports.last().get(200, TimeUnit.MILLISECONDS),
+        "a stopping monitor would wait for it");
     assertFalse(Files.exists(dir.resolve("report.html")));
 
     release.countDown();
-    assertTrue(ingest.awaitLeftReports(Duration.ofSeconds(60)));
+    reports.last().get(60, TimeUnit.SECONDS); // written (a failure or a timeout throws)
     String report = Files.readString(dir.resolve("report.html"));
     assertTrue(report.contains("interrupted at step 20: "), "the report of the marked run");
     assertTrue(report.contains("embedding 1/3 (33 %)"), "its snapshots left unanalysed are named");
@@ -175,7 +177,7 @@ class LeftRunReportTest {
       release.countDown();
     }
     ended.receiveMessage(Duration.ofSeconds(20)); // answered once its report is written
-    assertTrue(ingest.awaitLeftReports(Duration.ofSeconds(30)));
+    reports.last().get(30, TimeUnit.SECONDS); // written (a failure or a timeout throws)
     long deadline = System.nanoTime() + 20_000_000_000L;
     while (written.size() < 2 && System.nanoTime() < deadline) {
       Thread.sleep(20);
