@@ -216,10 +216,7 @@ public record ClusterSettings(String host, int port, String seed, List<String> r
     }
     requirePositive("answer-timeout", answerTimeout);
     requirePositive("finish-timeout", finishTimeout);
-    if (snapshotTimeout.isNegative() || snapshotTimeout.isZero()) {
-      throw new IllegalArgumentException("splinewatch.cluster.snapshot-timeout must be positive, got "
-          + snapshotTimeout);
-    }
+    requirePositive("snapshot-timeout", snapshotTimeout);
     roles = List.copyOf(roles);
     for (String role : roles) {
       if (!ROLES.contains(role)) {

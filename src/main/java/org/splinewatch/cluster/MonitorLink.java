@@ -262,8 +262,17 @@ public final class MonitorLink {
   }
 
   private static IllegalStateException timedOut(String what, Duration wait, String setting, Throwable cause) {
-    return new IllegalStateException(what + " within " + seconds(wait) + " (splinewatch.cluster." + setting
-        + " raises it, which a busy monitor may need)", cause);
+    return new IllegalStateException(ranOut(what, wait, setting), cause);
+  }
+
+  /**
+   * The line for a wait of {@code wait} for the monitor's answer that ran out: {@code what} (e.g. "the monitor did
+   * not answer the registration of run r"), how long, and the setting {@code splinewatch.cluster.<setting>} that
+   * raises it; a trainer's and an HTTP run's alike.
+   */
+  public static String ranOut(String what, Duration wait, String setting) {
+    return what + " within " + seconds(wait) + " (splinewatch.cluster." + setting
+        + " raises it, which a busy monitor may need)";
   }
 
   /** How often a wait for the monitor's answer looks whether the monitor is still there. */

@@ -21,6 +21,7 @@ import org.splinewatch.alerts.AlertSettings;
 import org.splinewatch.alerts.Divergence;
 import org.splinewatch.cluster.ClusterSettings;
 import org.splinewatch.cluster.MetricsNode;
+import org.splinewatch.cluster.MonitorLink;
 import org.splinewatch.cluster.PublishSigner;
 import org.splinewatch.cluster.Rejections;
 import org.splinewatch.cluster.SnapshotPublisher;
@@ -305,10 +306,10 @@ public final class IngestedRun extends AbstractBehavior<Object> {
 
   private Behavior<Object> onRegistered(Registered m) {
     if (m.failure() != null || m.reply().error() != null) {
-      String error = m.failure() != null ? "the metrics node did not answer the registration of run '"
-          + s.info().runId() + "'" + (m.failure() instanceof TimeoutException ? " within "
-          + s.cluster().answerTimeout().toSeconds() + " s (splinewatch.cluster.answer-timeout raises it, which a busy"
-          + " monitor may need)" : ": " + m.failure().getMessage()) : m.reply().error();
+      String unanswered = "the metrics node did not answer the registration of run '" + s.info().runId() + "'";
+      String error = m.failure() == null ? m.reply().error() : m.failure() instanceof TimeoutException
+          ? MonitorLink.ranOut(unanswered, s.cluster().answerTimeout(), "answer-timeout")
+          : unanswered + ": " + m.failure().getMessage();
       boolean duplicate = m.failure() == null && m.reply().runIdTaken();
       Reply refused = Reply.error(duplicate ? 409 : 500, error);
       s.registrationReply().tell(refused);
@@ -683,7 +684,7 @@ public final class IngestedRun extends AbstractBehavior<Object> {
     if (m.failure() != null) {
       getContext().getLog().error("the end of run {} could not be recorded: {}", s.info().runId(),
           m.failure() instanceof TimeoutException ? "the metrics node did not answer within "
-          + s.cluster().finishTimeout().toSeconds() + " s (splinewatch.cluster.finish-timeout raises it)"
+          + MonitorLink.seconds(s.cluster().finishTimeout()) + " (splinewatch.cluster.finish-timeout raises it)"
           : m.failure().getMessage());
     }
     FinishedRuns.Answer a = s.finished().answer(s.info().runId());
