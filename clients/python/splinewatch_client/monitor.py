@@ -73,10 +73,11 @@ class Monitor:
     as one the monitor may still have taken (there is no telling). Every snapshot the sending thread takes is counted
     either in ``sent`` (the monitor recorded it) or in ``lost_snapshots``, with why in ``missed`` (a Counter: "answered
     HTTP 500", "no answer within 60 s (the monitor may still have taken it)", ...), and the lost ones are named with
-    their reasons in one line on stderr at close() (or at a resume). A snapshot answered 500, 502, 503, 504 or 408, or
-    whose connection was reset mid-request, is sent again on the sending thread, at most 3 times after 0.5, 1 and 2 s,
-    within ``timeout``; a repeat answered 409 "already received" this step was recorded by an earlier try. When the
-    monitor answers a snapshot or the finish
+    their reasons in one line on stderr at close() (or at a resume). ``errors`` (an ``ErrorList``, a list) keeps the
+    first 100 and the last 100 error lines of a run, counting those dropped between in ``errors.omitted``. A snapshot
+    answered 500, 502, 503, 504 or 408, or whose connection was reset mid-request, is sent again on the sending
+    thread, at most 3 times after 0.5, 1 and 2 s, within ``timeout``; a repeat answered 409 "already received" this
+    step was recorded by an earlier try. When the monitor answers a snapshot or the finish
     request with 404 (it restarted), 410 (it ended the run: its idle timeout, or it was being stopped) or 401 (its
     token is no longer this client's: a restarted ./monitor serve keeps the one on its --out, so its control-token was
     deleted or rotated, its deployment token changed, or the URL now reaches another monitor; the client reads the
@@ -141,12 +142,15 @@ class Monitor:
         self.alerts = []
         self.dropped = 0
         self.sent = 0
-        self.errors = []
+        self.errors = ErrorList()
         self.warnings = []
         self.lost_snapshots = 0
         self.missed = collections.Counter()  # why each snapshot in lost_snapshots was lost: reason -> count
         self.resumes = 0
-        self._missed = []  # (step, reason) of the snapshots lost since the last line that named them
+        # the snapshots lost since the last line that named them: reason -> count, and their lowest and highest step
+        # (counts, not a list: a monitor down for days loses a snapshot at every interval)
+        self._missed = collections.Counter()
+        self._missed_steps = None
         self._highest_step = -1  # the highest step of a snapshot queued: close(step=) may not go back before it
         self._queued = 0  # snapshots queued
         self._unsent = None  # (count, lowest step, highest step) of those dropped unsent: a full queue, close() late
@@ -158,6 +162,9 @@ class Monitor:
         self._queue_size = int(queue_size)
         self._cv = threading.Condition()
         self._busy = False
+        self._in_flight = None  # the step of the snapshot the sending thread is sending
+        self._abandoned = False  # close() counted that snapshot lost: its late outcome is not counted again
+        self._close_interrupted = False  # a Ctrl-C cut close() short
         self._closed = False
         self._lost = None
         self._lost_why = None
@@ -312,6 +319,10 @@ class Monitor:
         request at once and drains the run's analyses afterwards, so close() does not wait for analysis. When no
         answer comes in time it raises TimeoutError (an OSError): the monitor may still have finished the run. A wait
         of over a second for the queue is said on stderr; a Ctrl-C in it drops the queue and sends the finish request.
+        A snapshot still in flight when close() stops waiting (a Ctrl-C, or out of time) is counted lost then, before
+        close() names the lost snapshots, as "in flight when Ctrl-C interrupted close()" (or "... when close() ran out
+        of time"; the monitor may still have taken it): what close() prints is final, and the monitor's late answer
+        to it is not counted.
         When the monitor cannot be reached at all (connection refused or reset) it raises MonitorUnreachableError, a
         MonitorError naming the run and the URL.
 
@@ -342,9 +353,29 @@ class Monitor:
             reason = self._reason
         try:
             return self._close_run(status, reason, step)
+        except KeyboardInterrupt:
+            self._close_interrupted = True
+            raise
         finally:
+            self._abandon_in_flight()
             self._name_missed()
             self._name_unsent()
+
+    def _abandon_in_flight(self):
+        """Counts lost the snapshot still in flight when close() stops waiting for it (a Ctrl-C, or out of time), so
+        that the line close() prints and ``lost_snapshots``, ``missed`` and ``errors`` are final: its late outcome,
+        whatever the monitor answers, is not counted (it used to be, after that line, as a 404 to a finished run)."""
+        with self._cv:
+            if self._in_flight is None or self._abandoned:
+                return
+            self._abandoned = True
+            if self._close_interrupted:
+                why, error = _INTERRUPTED, "in flight when Ctrl-C interrupted close()"
+            else:
+                why, error = _OUT_OF_TIME, "in flight when close() ran out of time (timeout=%g s)" % self.timeout
+            self.errors.append("snapshot of step %d: %s; no answer waited for (the monitor may still have taken it)"
+                               % (self._in_flight, error))
+            self._miss(self._in_flight, why)
 
     def _count_unsent(self, steps):
         """Counts snapshots dropped unsent (called holding _cv): a count and a range, not a list that grows."""
@@ -377,7 +408,7 @@ class Monitor:
                           % (self.run_id, waiting, self.url, self.timeout), file=sys.stderr)
                     self.flush(max(0.0, deadline - time.monotonic()))
             except KeyboardInterrupt:
-                skipped = True
+                skipped = self._close_interrupted = True
                 print("splinewatch: run '%s': Ctrl-C: skipped the queued snapshots; ending the run now"
                       % self.run_id, file=sys.stderr)
         with self._cv:
@@ -469,26 +500,29 @@ class Monitor:
         with self._cv:
             self.lost_snapshots += 1
             self.missed[reason] += 1
-            self._missed.append((step, reason))
+            self._missed[reason] += 1
+            low, high = self._missed_steps or (step, step)
+            self._missed_steps = (min(low, step), max(high, step))
 
     def _name_missed(self, after=None):
         """One line on stderr naming the snapshots lost since the last such line (none: nothing is printed)."""
         with self._cv:
-            missed, self._missed = self._missed, []
+            missed, span = self._missed, self._missed_steps
+            self._missed, self._missed_steps = collections.Counter(), None
+            kept = ("" if not self.errors.omitted else " (monitor.errors keeps the first %d and the last %d of the"
+                    " run's %d errors)" % (_ERRORS_KEPT, _ERRORS_KEPT, self.errors.total))
         if not missed and after is None:
             return
-        numbers = [step for step, _ in missed]
-        steps = ("step %d" % numbers[0] if len(numbers) == 1 else "steps %d to %d" % (min(numbers), max(numbers))
-                 if numbers else "")
-        why = ", ".join("%d %s" % (n, reason) for reason, n in
-                        collections.Counter(reason for _, reason in missed).items())
+        count = sum(missed.values())
+        steps = ("" if span is None else "step %d" % span[0] if span[0] == span[1] else "steps %d to %d" % span)
+        why = ", ".join("%d %s" % (n, reason) for reason, n in missed.items())
         if self._lost is not None and after is None:
-            print("splinewatch: run '%s' lost %d snapshot(s) (%s; %s): the monitor %s" % (
-                self.run_id, len(missed), steps, why, self._lost_why), file=sys.stderr)
+            print("splinewatch: run '%s' lost %d snapshot(s) (%s; %s): the monitor %s%s" % (
+                self.run_id, count, steps, why, self._lost_why, kept), file=sys.stderr)
             return
-        lost = ("%d snapshot(s) (%s) were lost: %s" % (len(missed), steps, why) if missed else "no snapshot was lost")
+        lost = ("%d snapshot(s) (%s) were lost: %s" % (count, steps, why) if missed else "no snapshot was lost")
         if after is None:
-            print("splinewatch: run '%s': %s" % (self.run_id, lost), file=sys.stderr)
+            print("splinewatch: run '%s': %s%s" % (self.run_id, lost, kept), file=sys.stderr)
         else:
             print("splinewatch: %s; %s" % (after, lost), file=sys.stderr)
 
@@ -624,26 +658,27 @@ class Monitor:
                     return
                 layers, step, epoch, loss, lr, modules = self._queue.popleft()
                 self._busy = True
+                self._in_flight = step
             try:
                 body = layers_npz(layers, step, epoch=epoch, loss=loss, learning_rate=lr)
                 self._check_size(body)
                 answer = self._send_snapshot(step, body, modules) or {}
-                self.sent += 1
+                if not self._outcome(step):
+                    continue  # close() counted it lost meanwhile
                 if answer:  # else recorded by an earlier try, whose answer did not come back
                     self._stop_state(answer)
                 for w in answer.get("warnings") or []:  # float64 values float32 rounds to 0: once per array and run
                     self._warning(w)
             except _ResumeRefused as e:
-                self.errors.append("snapshot of step %d: %s" % (step, e))
-                self._miss(step, _answered(e.cause))
-                if not self._closed:
+                if self._outcome(step, e, _answered(e.cause)) and not self._closed:
                     self._mark_lost(e.cause, "the snapshot of step %d" % step, e)
             except MonitorError as e:
-                self.errors.append("snapshot of step %d: %s" % (step, e))
+                # not recorded: whatever the answer, the run lacks this step
+                if not self._outcome(step, e, _answered(e)):
+                    continue
                 if e.answer is not None:
                     # a refusal that carries the stop state (NaN weights: the run diverged) is still heeded
                     self._stop_state(e.answer)
-                self._miss(step, _answered(e))  # not recorded: whatever the answer, the run lacks this step
                 if e.status in _LOST and not self._closed:
                     # the monitor lost the run and cannot take it back (no resume key, a token it no longer accepts):
                     # every later snapshot would be refused too (after close() began, a 404 is a late snapshot of a
@@ -653,20 +688,33 @@ class Monitor:
                     self._warn(self.errors[0])
             except _Timeout:
                 # the request may have reached the monitor, which may have queued the snapshot: no way to tell
-                self.errors.append("snapshot of step %d: no answer within %g s (timed out); the monitor may still"
-                                   " have taken it" % (step, self.timeout))
-                self._miss(step, "no answer within %g s (the monitor may still have taken it)" % self.timeout)
-                if len(self.errors) == 1:
+                if (self._outcome(step, "no answer within %g s (timed out); the monitor may still have taken it"
+                                  % self.timeout, "no answer within %g s (the monitor may still have taken it)"
+                                  % self.timeout) and len(self.errors) == 1):
                     self._warn(self.errors[0])
             except Exception as e:  # the loop must not die: record, warn once, go on
-                self.errors.append("snapshot of step %d: %s" % (step, e))
-                self._miss(step, _TOO_LARGE if isinstance(e, _TooLarge) else "not sent: %s" % type(e).__name__)
-                if len(self.errors) == 1:
+                if (self._outcome(step, e, _TOO_LARGE if isinstance(e, _TooLarge) else
+                                  "not sent: %s" % type(e).__name__) and len(self.errors) == 1):
                     self._warn(self.errors[0])
             finally:
                 with self._cv:
                     self._busy = False
+                    self._in_flight = None
+                    self._abandoned = False
                     self._cv.notify_all()
+
+    def _outcome(self, step, error=None, reason=None):
+        """Counts how the snapshot of ``step`` in flight ended: in ``sent`` (``error`` None), else in ``errors`` and
+        as lost for ``reason``. False, counting nothing, when close() has already counted it lost (and said so)."""
+        with self._cv:
+            if self._abandoned:
+                return False
+            if error is None:
+                self.sent += 1
+            else:
+                self.errors.append("snapshot of step %d: %s" % (step, error))
+                self._miss(step, reason)
+            return True
 
     def _send_snapshot(self, step, body, modules):
         """The monitor's answer to the snapshot of ``step``, sent again after an answer that says the monitor did not
@@ -831,6 +879,32 @@ _RETRIES = 3
 # the reasons of lost snapshots the client did not send
 _RUN_LOST = "not sent: the run was lost"
 _TOO_LARGE = "not sent: over max_snapshot_bytes"
+# ... of a snapshot still in flight when close() stopped waiting for it
+_INTERRUPTED = "in flight when Ctrl-C interrupted close() (the monitor may still have taken it)"
+_OUT_OF_TIME = "in flight when close() ran out of time (the monitor may still have taken it)"
+# monitor.errors keeps this many of the first and of the last error lines
+_ERRORS_KEPT = 100
+
+
+class ErrorList(list):
+    """``monitor.errors``: a list of the run's error lines, oldest first, bounded for a run that loses snapshots for
+    days: it keeps the first and the last ``_ERRORS_KEPT`` (100) lines and drops those in between as new ones come,
+    counting them in ``omitted``; ``total`` is the number of errors there were. ``monitor.missed`` counts every lost
+    snapshot by its reason, without a bound."""
+
+    def __init__(self):
+        super().__init__()
+        self.omitted = 0
+
+    @property
+    def total(self):
+        return len(self) + self.omitted
+
+    def append(self, line):
+        super().append(line)
+        if len(self) > 2 * _ERRORS_KEPT:
+            del self[_ERRORS_KEPT]  # the oldest of the last ones: the first ones stay
+            self.omitted += 1
 
 
 def _worth_retrying(error):

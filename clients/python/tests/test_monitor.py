@@ -36,6 +36,8 @@ try:
 except ImportError:
     torch = None
 
+# why a snapshot still in flight when a Ctrl-C cut close() short is counted lost
+INTERRUPTED = "in flight when Ctrl-C interrupted close() (the monitor may still have taken it)"
 LAYERS = [{"type": "dense", "weight": np.ones((4, 2), "<f4"), "bias": np.zeros(2, "<f4")}]
 
 
@@ -418,8 +420,19 @@ class MonitorTest(unittest.TestCase):
         with contextlib.redirect_stderr(io.StringIO()) as err:
             answer = m.close("interrupted", "Ctrl-C at step 3", step=3)
             elapsed = time.monotonic() - start
-            self.fake.release.set()  # the snapshot in flight is answered after the end: 404, recorded, not printed
+            said = err.getvalue()
+            counted = (m.sent, m.lost_snapshots, dict(m.missed), list(m.errors), m.dropped)
+            # the snapshot in flight is answered after the end (404: the run is finished); it was counted lost only
+            # then, after close() had printed its summary, and the line and the counts disagreed
+            self.fake.release.set()
             m._thread.join(5)
+        self.assertFalse(m._thread.is_alive())
+        self.assertEqual(err.getvalue(), said, "printed after close() returned")
+        self.assertEqual((m.sent, m.lost_snapshots, dict(m.missed), list(m.errors), m.dropped), counted,
+                         "counted after close() printed its summary")
+        self.assertEqual(counted[:3], (0, 1, {INTERRUPTED: 1}))
+        self.assertEqual(counted[3], ["snapshot of step 1: in flight when Ctrl-C interrupted close(); no answer"
+                                      " waited for (the monitor may still have taken it)"])
         self.assertLess(elapsed, 6, "close() took %.1f s after Ctrl-C" % elapsed)
         self.assertEqual(answer["status"], "interrupted")
         self.assertEqual([(f["status"], f["step"]) for f in self.fake.finishes()], [("interrupted", 3)])
@@ -428,9 +441,33 @@ class MonitorTest(unittest.TestCase):
                       " run (up to 20 s; Ctrl-C skips them and ends the run now)" % self.fake.url, lines)
         self.assertIn("splinewatch: run 'r1': Ctrl-C: skipped the queued snapshots; ending the run now", lines)
         self.assertTrue(any("2 of 3 snapshots were dropped unsent (steps 2 to 3)" in l for l in lines), lines)
+        self.assertIn("splinewatch: run 'r1': 1 snapshot(s) (step 1) were lost: 1 " + INTERRUPTED,
+                      lines)
         self.assertEqual(m.dropped, 2)
-        self.assertEqual(len(lines), 3, lines)
-        self.assertIn("snapshot of step 1: HTTP 404", m.errors[0])
+        self.assertEqual(len(lines), 4, lines)
+
+    def test_errors_keep_the_first_and_the_last_while_every_lost_snapshot_is_counted(self):
+        # a monitor that refuses every snapshot for days: errors held one line per lost snapshot, without a bound
+        from splinewatch_client import monitor as module
+        self.addCleanup(setattr, module, "_ERRORS_KEPT", module._ERRORS_KEPT)
+        module._ERRORS_KEPT = 3  # at each end
+        self.fake.refuse = {"error": "snapshot has 2 layers; run 'r1' has 1"}
+        m = self.monitor()
+        with contextlib.redirect_stderr(io.StringIO()) as err:
+            for step in range(20):
+                m.snapshot_layers(LAYERS, step)
+                self.assertTrue(m.flush(10))
+            m.close()
+        self.assertIsInstance(m.errors, list)
+        self.assertEqual([e.split(":")[0] for e in m.errors],
+                         ["snapshot of step %d" % s for s in (0, 1, 2, 17, 18, 19)])
+        self.assertEqual((m.errors.omitted, m.errors.total), (14, 20))
+        self.assertEqual((m.lost_snapshots, dict(m.missed)), (20, {"answered HTTP 400": 20}))
+        lines = err.getvalue().splitlines()
+        self.assertEqual(len(lines), 2, lines)  # the first error, and the summary with the exact count
+        self.assertIn("snapshot of step 0: HTTP 400", lines[0])
+        self.assertEqual(lines[1], "splinewatch: run 'r1': 20 snapshot(s) (steps 0 to 19) were lost: 20 answered"
+                         " HTTP 400 (monitor.errors keeps the first 3 and the last 3 of the run's 20 errors)")
 
     def test_a_registration_without_an_answer_in_time_names_the_run_the_url_and_the_timeout(self):
         # a monitor too busy to answer (or stopped): the error said only "no answer within 0.5 s to POST
