@@ -7,6 +7,7 @@
  * {@code pekko} key; {@link org.splinewatch.settings.EnvOverrides} maps Typesafe Config's {@code CONFIG_FORCE_}
  * environment variables to the keys they set; {@link org.splinewatch.settings.OptionValues} prints a command-line
  * value so that an empty or blank one shows; {@link org.splinewatch.settings.OwnerOnlyFiles} refuses a file of secrets
- * that others than its owner may read. A plain library: no actor or framework imports.
+ * that others than its owner may read (PostgreSQL's rule: a file of root may also be readable by its group for a
+ * process of another user). A plain library: no actor or framework imports.
  */
 package org.splinewatch.settings;

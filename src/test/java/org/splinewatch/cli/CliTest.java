@@ -338,7 +338,10 @@ class CliTest {
     Files.setPosixFilePermissions(token, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
     String refused = "error: splinewatch.control.token-file '" + token + "' is open to others than its owner (mode"
         + " rw-r--r--), so they may read the deployment token, which stops any run; expected an owner-only file"
-        + " (rw-------): chmod 600 " + token;
+        + " (rw-------): chmod 600 " + token + " (the rule for a file owned by root when this runs as root; only a"
+        + " file owned by root may also be readable by its group (rw-r-----), for a process of"
+        + " another user: on Kubernetes, a secret volume's defaultMode: 0400, or 0440 with the pod's fsGroup for a pod"
+        + " not running as root)";
     // the --sd-dir that is a file is refused after the token is read: without the check, the relay stops there
     assertEquals(refused, firstLine(run(2, "monitor", "relay", "--token-file", token.toString(), "--port", "0",
         "--sd-dir", Files.writeString(tmp.resolve("sd-file"), "").toString())));

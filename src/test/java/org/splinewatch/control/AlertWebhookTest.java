@@ -195,7 +195,10 @@ class AlertWebhookTest {
       IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> AlertWebhook.readTokenFile(file));
       assertEquals("splinewatch.control.token-file '" + file + "' is open to others than its owner (mode " + mode
           + "), so they may read the deployment token, which stops any run; expected an owner-only file (rw-------):"
-          + " chmod 600 " + file, e.getMessage());
+          + " chmod 600 " + file + " (the rule for a file owned by root when this runs as root; only a file owned by"
+          + " root may also be readable by its group (rw-r-----), for a process of another user: on Kubernetes, a"
+          + " secret volume's defaultMode: 0400, or 0440 with the pod's fsGroup for a pod not running as root)",
+          e.getMessage());
     }
     // read-only for its owner is owner-only too
     java.nio.file.Files.setPosixFilePermissions(file, java.nio.file.attribute.PosixFilePermissions.fromString(
