@@ -87,8 +87,37 @@ public final class RunDirectory {
             ? "; give another --run-id, --resume " + latest + " to continue it, or --overwrite to replace it"
             : " and no checkpoint to resume; give another --run-id, or --overwrite to replace it"));
       }
+      // a writable run directory with a read-only checkpoints/ (or planes/, embeddings/, or a checkpoint in them that
+      // a write replaces) trained to the first checkpoint or picture, then failed there
+      for (String sub : RUN_SUBDIRECTORIES) {
+        unwritableIn(dir.resolve(sub)).ifPresent(p -> {
+          throw new IllegalArgumentException("run directory " + dir + ": cannot write in " + p + " (read-only or not"
+              + " this user's), where this run writes its " + sub + "; expected a directory this user can write, or"
+              + " another --run-id or --out for a new run directory");
+        });
+      }
     }
     return dir;
+  }
+
+  /**
+   * The first directory in {@code tree} (itself included, links not followed) that this process cannot write, where
+   * a run writes, replaces or deletes files; empty when there is none or {@code tree} is no directory. A directory
+   * that cannot be listed counts as one it cannot write.
+   */
+  private static Optional<Path> unwritableIn(Path tree) {
+    if (!Files.isDirectory(tree, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+      return Optional.empty();
+    }
+    try (var paths = Files.walk(tree)) {
+      return paths.filter(p -> Files.isDirectory(p, java.nio.file.LinkOption.NOFOLLOW_LINKS) && !Files.isWritable(p))
+          .findFirst();
+    } catch (IOException e) {
+      return Optional.of(tree);
+    } catch (UncheckedIOException e) { // a directory in it that cannot be listed: that one
+      return Optional.of(e.getCause() instanceof java.nio.file.FileSystemException f && f.getFile() != null
+          ? Path.of(f.getFile()) : tree);
+    }
   }
 
   /**

@@ -164,6 +164,38 @@ class RunDirectoryTest {
   }
 
   /**
+   * A run directory this user can write whose checkpoints/, planes/ or embeddings/ (or a directory in them, such as the
+   * checkpoint a resume replaces) it cannot: refused at start, naming that directory; the run failed only at its first
+   * write there, a checkpoint or a picture hundreds of steps in.
+   */
+  @Test
+  void aReadOnlyDirectoryTheRunWritesInIsRefusedAtStart() throws Exception {
+    Path latest = checkpointOfRun("out", "rosub");
+    Path dir = tmp.resolve("out").resolve("rosub");
+    var resumed = org.splinewatch.trainer.RunSettings.fromConfig(RunDirectory.resumedInPlace(TrainCommand.load(
+        Map.of("splinewatch.run.resume", latest.toString()), null)).config());
+    Files.createDirectories(dir.resolve("planes"));
+    Files.createDirectories(dir.resolve("embeddings"));
+    for (String sub : List.of("checkpoints", "planes", "embeddings", "checkpoints/latest")) {
+      Path p = dir.resolve(sub);
+      try (var readOnly = ReadOnly.of(p)) {
+        org.junit.jupiter.api.Assumptions.assumeTrue(readOnly.held(), "root writes a read-only directory (no chattr)");
+        assertEquals("run directory " + dir + ": cannot write in " + p + " (read-only or not this user's), where this"
+            + " run writes its " + sub.replaceAll("/.*", "") + "; expected a directory this user can write, or another"
+            + " --run-id or --out for a new run directory", refused(resumed, "rosub").getMessage(), sub);
+      }
+    }
+    assertEquals(dir, RunDirectory.check(resumed, "rosub", false));
+    // a prepared directory holding no run yet, e.g. a mount point's planes/
+    Path prepared = Files.createDirectories(tmp.resolve("out").resolve("prepared").resolve("planes"));
+    try (var readOnly = ReadOnly.of(prepared)) {
+      assertEquals("run directory " + prepared.getParent() + ": cannot write in " + prepared + " (read-only or not this"
+          + " user's), where this run writes its planes; expected a directory this user can write, or another --run-id"
+          + " or --out for a new run directory", refused(outUnderTmp(), "prepared").getMessage());
+    }
+  }
+
+  /**
    * Makes a directory read-only for this process: its mode, and where that does not stop this user (root) its
    * immutable attribute ({@code chattr +i}, ext4 and similar); both undone on close.
    */
