@@ -47,8 +47,12 @@ export OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-1}"
 # Run from a copy of this build's jar (beside it, so the manifest's lib/ class path still resolves): a rebuild by a
 # later ./trainer or ./monitor after a source change rewrites target/splinewatch.jar in place, and a JVM still running
 # from that file would fail at its next class load. Older copies are unlinked; a JVM running from one keeps reading it.
+# A user who cannot write target/ (a checkout another user built) runs the build's jar itself: it cannot rebuild it
+# either (before, cp failed and java was given a jar that did not exist).
 run_jar="$root/target/splinewatch-run-$(stat -c %Y "$jar").jar"
-if [ ! -f "$run_jar" ]; then
+if [ ! -f "$run_jar" ] && [ ! -w "$root/target" ]; then
+  run_jar="$jar"
+elif [ ! -f "$run_jar" ]; then
   cp "$jar" "$run_jar.tmp.$$" && mv -f "$run_jar.tmp.$$" "$run_jar"
   find "$root/target" -maxdepth 1 -name 'splinewatch-run-*.jar' ! -name "$(basename "$run_jar")" -delete
 fi

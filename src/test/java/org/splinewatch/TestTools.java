@@ -168,4 +168,39 @@ public final class TestTools {
     }
     return q;
   }
+
+  /**
+   * Makes a directory read-only for this process: its mode, and where that does not stop this user (root) its
+   * immutable attribute ({@code chattr +i}, ext4 and similar); both undone on close.
+   */
+  public record ReadOnly(Path dir, boolean immutable, boolean held) implements AutoCloseable {
+    public static ReadOnly of(Path dir) throws Exception {
+      Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("r-xr-xr-x"));
+      if (!Files.isWritable(dir)) {
+        return new ReadOnly(dir, false, true);
+      }
+      boolean immutable = chattr("+i", dir);
+      return new ReadOnly(dir, immutable, !Files.isWritable(dir));
+    }
+
+    private static boolean chattr(String flag, Path dir) {
+      try {
+        return new ProcessBuilder("chattr", flag, dir.toString()).redirectErrorStream(true)
+            .redirectOutput(ProcessBuilder.Redirect.DISCARD).start().waitFor() == 0;
+      } catch (java.io.IOException e) {
+        return false; // no chattr here
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return false;
+      }
+    }
+
+    @Override
+    public void close() throws Exception {
+      if (immutable) {
+        chattr("-i", dir);
+      }
+      Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+    }
+  }
 }

@@ -69,4 +69,44 @@ class LauncherBuildTest {
     assertEquals(2, Files.readAllLines(dir.resolve("build.log.ran")).size(), "both launchers then ran java\n" + both);
     assertTrue(both.contains("Waiting for the build of splinewatch another ./trainer or ./monitor started..."), both);
   }
+
+  @Test
+  void aUserWhoCannotWriteTargetRunsTheBuildsJarItself(@TempDir Path dir) throws Exception {
+    // a checkout built by another user: the jar is current, target/ is not this user's to write (read-only, and
+    // immutable where this user is root); a stand-in java that logs the jar it was given and whether it exists
+    Path sh = Files.createDirectories(dir.resolve("src/main/sh"));
+    for (String f : new String[] {"launch.sh", "memory.sh", "vector.sh"}) {
+      Files.copy(Path.of("src/main/sh", f), sh.resolve(f));
+      sh.resolve(f).toFile().setLastModified(System.currentTimeMillis() - 60_000);
+    }
+    Files.writeString(dir.resolve("pom.xml"), "<project/>");
+    dir.resolve("pom.xml").toFile().setLastModified(System.currentTimeMillis() - 60_000);
+    Path target = Files.createDirectories(dir.resolve("target/lib"));
+    Files.writeString(dir.resolve("target/splinewatch.jar"), "jar");
+    Path bin = Files.createDirectories(dir.resolve("bin"));
+    Files.writeString(bin.resolve("java"), "#!/bin/bash\n"
+        + "if [ \"$1\" = --list-modules ]; then echo java.base@17; exit 0; fi\n"
+        + "while [ $# -gt 0 ] && [ \"$1\" != -jar ]; do shift; done\n"
+        + "if [ -f \"$2\" ]; then echo \"ran $2\" >>\"$LOG\"; else echo \"missing $2\" >>\"$LOG\"; fi\n");
+    bin.resolve("java").toFile().setExecutable(true);
+    Path log = dir.resolve("ran.log");
+    Path out = dir.resolve("launcher.out");
+    try (var readOnly = TestTools.ReadOnly.of(target.getParent())) {
+      Assumptions.assumeTrue(readOnly.held(), "this user writes a read-only directory (no chattr)");
+      ProcessBuilder pb = new ProcessBuilder("bash", sh.resolve("launch.sh").toString(), "train")
+          .redirectErrorStream(true).redirectOutput(out.toFile());
+      pb.environment().put("PATH", bin + ":" + System.getenv("PATH"));
+      pb.environment().put("LOG", log.toString());
+      pb.environment().remove("SPLINEWATCH_MAVEN_ARGS");
+      pb.environment().remove("JAVA_OPTS");
+      Process launcher = pb.start();
+      assertTrue(launcher.waitFor(30, TimeUnit.SECONDS), "the launcher did not end");
+      String said = Files.readString(out);
+      // before: "cp: cannot create regular file '.../splinewatch-run-....jar.tmp...'" and java given that missing jar
+      assertEquals(0, launcher.exitValue(), said);
+      assertEquals(List.of("ran " + dir.resolve("target/splinewatch.jar").toRealPath()), Files.readAllLines(log),
+          said);
+      assertTrue(said.isEmpty(), said);
+    }
+  }
 }

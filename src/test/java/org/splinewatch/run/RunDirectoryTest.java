@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.splinewatch.TestTools;
 import org.splinewatch.cli.TrainCommand;
 
 /** The run directory a checkpoint belongs to, and when a --resume continues in it; plain, no training. */
@@ -155,7 +156,7 @@ class RunDirectoryTest {
     Config resumed = RunDirectory.resumedInPlace(TrainCommand.load(Map.of("splinewatch.run.resume",
         latest.toString()), null)).config();
     var settings = org.splinewatch.trainer.RunSettings.fromConfig(resumed);
-    try (var readOnly = ReadOnly.of(dir)) {
+    try (var readOnly = TestTools.ReadOnly.of(dir)) {
       org.junit.jupiter.api.Assumptions.assumeTrue(readOnly.held(), "root writes a read-only directory (no chattr)");
       assertEquals("--resume " + latest + ": cannot write in its run directory " + dir + " (read-only or not this"
           + " user's), where the run continues; expected a directory this user can write, or --out DIR for a new run"
@@ -178,7 +179,7 @@ class RunDirectoryTest {
     Files.createDirectories(dir.resolve("embeddings"));
     for (String sub : List.of("checkpoints", "planes", "embeddings", "checkpoints/latest")) {
       Path p = dir.resolve(sub);
-      try (var readOnly = ReadOnly.of(p)) {
+      try (var readOnly = TestTools.ReadOnly.of(p)) {
         org.junit.jupiter.api.Assumptions.assumeTrue(readOnly.held(), "root writes a read-only directory (no chattr)");
         assertEquals("run directory " + dir + ": cannot write in " + p + " (read-only or not this user's), where this"
             + " run writes its " + sub.replaceAll("/.*", "") + "; expected a directory this user can write, or another"
@@ -188,45 +189,10 @@ class RunDirectoryTest {
     assertEquals(dir, RunDirectory.check(resumed, "rosub", false));
     // a prepared directory holding no run yet, e.g. a mount point's planes/
     Path prepared = Files.createDirectories(tmp.resolve("out").resolve("prepared").resolve("planes"));
-    try (var readOnly = ReadOnly.of(prepared)) {
+    try (var readOnly = TestTools.ReadOnly.of(prepared)) {
       assertEquals("run directory " + prepared.getParent() + ": cannot write in " + prepared + " (read-only or not this"
           + " user's), where this run writes its planes; expected a directory this user can write, or another --run-id"
           + " or --out for a new run directory", refused(outUnderTmp(), "prepared").getMessage());
-    }
-  }
-
-  /**
-   * Makes a directory read-only for this process: its mode, and where that does not stop this user (root) its
-   * immutable attribute ({@code chattr +i}, ext4 and similar); both undone on close.
-   */
-  record ReadOnly(Path dir, boolean immutable, boolean held) implements AutoCloseable {
-    static ReadOnly of(Path dir) throws Exception {
-      Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("r-xr-xr-x"));
-      if (!Files.isWritable(dir)) {
-        return new ReadOnly(dir, false, true);
-      }
-      boolean immutable = chattr("+i", dir);
-      return new ReadOnly(dir, immutable, !Files.isWritable(dir));
-    }
-
-    private static boolean chattr(String flag, Path dir) {
-      try {
-        return new ProcessBuilder("chattr", flag, dir.toString()).redirectErrorStream(true)
-            .redirectOutput(ProcessBuilder.Redirect.DISCARD).start().waitFor() == 0;
-      } catch (java.io.IOException e) {
-        return false; // no chattr here
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return false;
-      }
-    }
-
-    @Override
-    public void close() throws Exception {
-      if (immutable) {
-        chattr("-i", dir);
-      }
-      Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
     }
   }
 
