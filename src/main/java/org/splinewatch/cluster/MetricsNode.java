@@ -14,7 +14,6 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
@@ -194,9 +193,15 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
    * The monitor is stopping (its server sends this first, in process; not bound to a serializer, so no peer can send
    * it): from now on a trainer's registration is refused at once, instead of registering a run the stop would leave
    * without its end (or of waiting out its answer-timeout once the node is gone). Runs registered in process (HTTP
-   * ingestion, which ends its runs itself on a stop) are still registered.
+   * ingestion, which ends its runs itself on a stop) are still registered. {@code deadline}: the stop's, which also
+   * bounds the node's own wait for its last reports when its system terminates (null: {@code reportsOnStop} from
+   * now).
    */
-  public record Stopping() implements Command {
+  public record Stopping(StopDeadline deadline) implements Command {
+    /** A stop whose deadline is the node's {@code reportsOnStop} from now. */
+    public Stopping() {
+      this(null);
+    }
   }
 
   /** Keyed by the trainer, not the run: one watch per trainer, whatever runs it has registered here. */
@@ -250,8 +255,8 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
   private final ReportChain reports;
   /** How long the node, stopping, waits for its reports ({@code splinewatch.cluster.finish-timeout}). */
   private final Duration reportsOnStop;
-  /** Set by {@link Stopping}; outlives restarts. */
-  private final AtomicBoolean stopping;
+  /** The stop's deadline, set by {@link Stopping} (null before); outlives restarts. */
+  private final AtomicReference<StopDeadline> stopping;
 
   /** @param metricsUrl where this node serves {@code /metrics} (told to trainers; empty when none) */
   public static Behavior<Command> create(MeterRegistry registry, Path out, RunControl control, String metricsUrl) {
@@ -317,7 +322,7 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
       Rejections rejections, int maxRuns, Duration meterGrace, RetentionSettings retention,
       Predicate<Command> failOn, ReportChain reports, Duration reportsOnStop) {
     Map<String, Run> runs = new HashMap<>(); // outlives restarts
-    AtomicBoolean stopping = new AtomicBoolean();
+    AtomicReference<StopDeadline> stopping = new AtomicReference<>();
     return Behaviors.supervise(Behaviors.<Command>setup(ctx -> Behaviors.withTimers(timers -> {
       ctx.getSystem().receptionist().tell(Receptionist.register(KEY, ctx.getSelf()));
       return new MetricsNode(ctx, registry, out, control, metricsUrl, runs, rejections, maxRuns, meterGrace, retention,
@@ -329,7 +334,7 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
   private MetricsNode(ActorContext<Command> ctx, MeterRegistry registry, Path out, RunControl control,
       String metricsUrl, Map<String, Run> runs, Rejections rejections, int maxRuns, Duration meterGrace,
       RetentionSettings retention, TimerScheduler<Command> timers, Predicate<Command> failOn, ReportChain reports,
-      Duration reportsOnStop, AtomicBoolean stopping) {
+      Duration reportsOnStop, AtomicReference<StopDeadline> stopping) {
     super(ctx);
     this.failOn = failOn;
     this.reports = reports;
@@ -355,7 +360,7 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
         })
         .onMessage(RegisterRun.class, this::onRegister)
         .onMessage(Stopping.class, m -> {
-          stopping.set(true);
+          stopping.set(m.deadline() != null ? m.deadline() : StopDeadline.in(reportsOnStop));
           return this;
         })
         .onMessage(WriterFailed.class, m -> {
@@ -525,12 +530,15 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
   /**
    * The node stopping (its actor system terminating): waits for the reports still being written on the blocking
    * dispatcher, which the system's termination does not wait for, so that nothing writes into a run directory after
-   * the monitor stopped (at most {@code reportsOnStop}, splinewatch.cluster.finish-timeout).
+   * the monitor stopped (at most {@code reportsOnStop}, splinewatch.cluster.finish-timeout, and no later than the
+   * stop's deadline).
    */
   private Behavior<Command> awaitReports() {
-    List<String> unwritten = reports.awaitWritten(reportsOnStop);
+    StopDeadline deadline = stopping.get(); // the server's stop already spent part of it on its own waits
+    Duration wait = deadline == null ? reportsOnStop : deadline.left(reportsOnStop);
+    List<String> unwritten = reports.awaitWritten(wait);
     if (!unwritten.isEmpty()) {
-      getContext().getLog().warn(reportsNotWritten(unwritten, reportsOnStop));
+      getContext().getLog().warn(reportsNotWritten(unwritten, deadline == null ? reportsOnStop : deadline.total()));
     }
     return this;
   }
@@ -650,7 +658,7 @@ public final class MetricsNode extends AbstractBehavior<MetricsNode.Command> {
       rejections.reject("metrics", "bad_registration", peer(m.trainer()), "RegisterRun without a reply address");
       return this;
     }
-    if ((stopping.get() || CoordinatedShutdown.get(getContext().getSystem()).getShutdownReason().isPresent())
+    if ((stopping.get() != null || CoordinatedShutdown.get(getContext().getSystem()).getShutdownReason().isPresent())
         && !m.replyTo().path().address().hasLocalScope()) {
       // a trainer elsewhere: its run would be left without its end here; told at once, not after its answer-timeout
       m.replyTo().tell(new Registered(m.runId(), null, metricsUrl, "the monitor at " + where()

@@ -11,6 +11,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.DispatcherSelector;
@@ -28,6 +29,7 @@ import org.splinewatch.cluster.MonitorLink;
 import org.splinewatch.cluster.Rejections;
 import org.splinewatch.cluster.ReportChain;
 import org.splinewatch.cluster.SeedProbe;
+import org.splinewatch.cluster.StopDeadline;
 import org.splinewatch.cluster.TlsEngineProvider;
 import org.splinewatch.control.AlertWebhook;
 import org.splinewatch.control.ControlRoutes;
@@ -47,7 +49,10 @@ import org.splinewatch.trainer.BackgroundOutOfMemory;
  * analyzers on the snapshots trainers send. {@link #close()} leaves the cluster.
  */
 public final class MonitorServer implements AutoCloseable {
-  /** How long a stopping monitor waits for its actor system to terminate beyond the node's wait for its reports. */
+  /**
+   * How long a stopping monitor waits for its actor system to terminate (leaving the cluster) beyond the stop's
+   * deadline, which bounds the node's wait for its reports.
+   */
   private static final Duration TERMINATION_MARGIN = Duration.ofSeconds(10);
 
   private final ActorSystem<Void> system;
@@ -120,6 +125,23 @@ public final class MonitorServer implements AutoCloseable {
    */
   public static MonitorServer start(Config config, ServeSettings settings, ClusterSettings cluster,
       String metricsHost, int metricsPort, Path out, Optional<String> kept, PrintStream console) {
+    return start(config, settings, cluster, metricsHost, metricsPort, out, kept, console, ReportChain.REPORT);
+  }
+
+  /**
+   * Test hook ({@code ServeStopTest}): as {@link #start(Config, ClusterSettings, String, int, Path, PrintStream)},
+   * the node's reports written by {@code reportWriter} instead of {@link ReportChain#REPORT}.
+   */
+  public static MonitorServer start(Config config, ClusterSettings cluster, String metricsHost, int metricsPort,
+      Path out, PrintStream console, Consumer<Path> reportWriter) {
+    ServeSettings settings = ServeSettings.fromConfig(config);
+    return start(config, settings, cluster, metricsHost, metricsPort, out, keptToken(settings, cluster, out), console,
+        reportWriter);
+  }
+
+  private static MonitorServer start(Config config, ServeSettings settings, ClusterSettings cluster,
+      String metricsHost, int metricsPort, Path out, Optional<String> kept, PrintStream console,
+      Consumer<Path> reportWriter) {
     if (cluster.roles().isEmpty()) {
       throw new IllegalArgumentException("a monitor node needs at least one role: analyzer, metrics");
     }
@@ -214,7 +236,7 @@ public final class MonitorServer implements AutoCloseable {
         sdWritten = ServiceDiscovery.left(sdFile);
         outLock.record(sdWritten);
         // one chain for the node's reports (runs ending here, runs marked interrupted now): one in memory at a time
-        ReportChain reports = new ReportChain();
+        ReportChain reports = new ReportChain(reportWriter);
         reportChain = reports;
         var metricsNode = system.systemActorOf(MetricsNode.create(registry, out, control, url, rejections,
             cluster.maxOpenRuns(), settings.finishedRunMetersGrace(),
@@ -324,23 +346,26 @@ public final class MonitorServer implements AutoCloseable {
   /**
    * Stops the node. Its metrics role refuses trainers from now on ({@link MetricsNode.Stopping}). With a
    * {@code reason} (a signal), the runs streamed over HTTP are first finished as {@code interrupted} (run_finished
-   * and report written, waiting at most {@code splinewatch.cluster.finish-timeout}), and {@code console} names them
-   * and the trainers' runs that are left without their end. Returns once the node writes nothing more into the run
-   * directories (the reports being written are waited for, up to finish-timeout; {@code console} names those it did
-   * not wait for).
+   * and report written), and {@code console} names them and the trainers' runs that are left without their end.
+   * Returns once the node writes nothing more into the run directories. All its waits (the HTTP runs' ends, the
+   * reports still being written, the metrics node's last reports) share one deadline,
+   * {@code splinewatch.cluster.finish-timeout} from now, so that the stop takes about that long at most (and
+   * {@link #TERMINATION_MARGIN} for the node to leave the cluster); when it passes, {@code console} says in one line
+   * which runs did not record their end and which reports were not written.
    */
   public void close(String reason, PrintStream console) {
+    StopDeadline deadline = StopDeadline.in(stopWait);
     if (metricsNode != null) {
-      metricsNode.tell(new MetricsNode.Stopping());
+      metricsNode.tell(new MetricsNode.Stopping(deadline));
     }
+    List<String> unended = List.of();
     if (reason != null && console != null) {
       if (ingest != null) {
-        HttpIngestion.Cut cut = ingest.finishAll(reason, stopWait);
+        HttpIngestion.Cut cut = ingest.finishAll(reason, deadline.left());
+        unended = cut.unended();
         if (!cut.runs().isEmpty()) {
           console.println("  finished " + cut.runs().size() + " run(s) streamed over HTTP as interrupted: "
-              + String.join(", ", cut.runs()) + (cut.unended().isEmpty() ? "" : "; run(s) "
-              + String.join(", ", cut.unended()) + " did not record their end within " + MonitorLink.seconds(stopWait)
-              + " (splinewatch.cluster.finish-timeout raises it)"));
+              + String.join(", ", cut.runs()));
         }
       }
       if (control != null && !control.runIds().isEmpty()) {
@@ -354,16 +379,15 @@ public final class MonitorServer implements AutoCloseable {
     if (http != null) {
       http.stop();
     }
-    if (reports != null) { // those of the runs marked interrupted at the start, and of the runs that just ended
-      List<String> unwritten = reports.awaitWritten(stopWait);
-      if (!unwritten.isEmpty() && console != null) {
-        console.println("  " + MetricsNode.reportsNotWritten(unwritten, stopWait));
-      }
+    // those of the runs marked interrupted at the start, and of the runs that just ended
+    List<String> unwritten = reports == null ? List.of() : reports.awaitWritten(deadline.left());
+    if ((!unended.isEmpty() || !unwritten.isEmpty()) && console != null) {
+      console.println("  " + unfinished(unended, unwritten, stopWait));
     }
     system.terminate();
     try {
-      // the metrics node waits for reports added meanwhile (up to stopWait) before it stops
-      system.getWhenTerminated().toCompletableFuture().get(stopWait.plus(TERMINATION_MARGIN).toMillis(),
+      // the metrics node waits for reports added meanwhile (until the deadline) before it stops
+      system.getWhenTerminated().toCompletableFuture().get(deadline.left().plus(TERMINATION_MARGIN).toMillis(),
           TimeUnit.MILLISECONDS);
     } catch (Exception e) {
       // leaving anyway
@@ -372,6 +396,24 @@ public final class MonitorServer implements AutoCloseable {
       outLock.close();
     }
     closeQuietly(backgroundOom);
+  }
+
+  /**
+   * The one line of a stop whose {@code wait} ran out: the HTTP runs that did not record their end ({@code unended})
+   * and the runs whose report was still being written ({@code unwritten}), and the setting that raises it.
+   */
+  static String unfinished(List<String> unended, List<String> unwritten, Duration wait) {
+    List<String> parts = new java.util.ArrayList<>();
+    if (!unended.isEmpty()) {
+      parts.add("run(s) " + String.join(", ", unended) + " streamed over HTTP did not record their end (no"
+          + " run_finished)");
+    }
+    if (!unwritten.isEmpty()) {
+      parts.add("the report of run(s) " + String.join(", ", unwritten) + " was still being written (report.html may"
+          + " be missing or incomplete; ./monitor report RUN_DIR writes it)");
+    }
+    return "the stop ran out of time after " + MonitorLink.seconds(wait)
+        + " (splinewatch.cluster.finish-timeout raises it): " + String.join("; ", parts);
   }
 
   private static void closeQuietly(AutoCloseable c) {

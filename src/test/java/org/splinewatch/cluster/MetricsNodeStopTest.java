@@ -14,6 +14,9 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.CoordinatedShutdown;
@@ -222,5 +225,44 @@ class MetricsNodeStopTest {
     kit.shutdownTestKit();
     assertTrue(Files.isRegularFile(out.resolve("goeson").resolve("config.json")));
     assertFalse(events(out, "goeson").contains("run_finished"), events(out, "goeson"));
+  }
+
+  /**
+   * The node's wait for its last reports, when its system terminates, ends at the deadline the stopping server gave
+   * it (what is left of finish-timeout after the server's own waits), not a whole finish-timeout after them.
+   */
+  @Test
+  void aStoppingNodeWaitsForItsReportsNoLongerThanTheStopsDeadline(@TempDir Path out) throws Exception {
+    ActorTestKit kit = ActorTestKit.create();
+    CountDownLatch never = new CountDownLatch(1);
+    ExecutorService executor = Executors.newSingleThreadExecutor();
+    try {
+      ReportChain reports = new ReportChain(dir -> {
+        try {
+          never.await(60, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      });
+      PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+      ActorRef<MetricsNode.Command> node = kit.spawn(MetricsNode.create(registry, out, new RunControl(), "",
+          new Rejections(registry), 64, null, RetentionSettings.KEEP_ALL, reports, Duration.ofSeconds(30)));
+      reports.write(out.resolve("stuck"), executor);
+      node.tell(new MetricsNode.Stopping(StopDeadline.in(Duration.ofMillis(500))));
+      TestProbe<MetricsNode.Registered> reply = kit.createTestProbe();
+      node.tell(new MetricsNode.RegisterRun("late", Map.of("run", "late"), Map.of(), 10, STOP_ON_STD,
+          kit.<TrainerActor.Command>createTestProbe().ref(), kit.<AlertRaised>createTestProbe().ref(), reply.ref(),
+          null, null, null));
+      reply.receiveMessage(); // answered (a refusal here): the node had its Stopping before
+      long t0 = System.nanoTime();
+      kit.system().terminate();
+      kit.system().getWhenTerminated().toCompletableFuture().get(60, TimeUnit.SECONDS);
+      double took = (System.nanoTime() - t0) / 1e9;
+      assertTrue(took < 5, "the node waited " + took + " s for its report past a 0.5 s deadline");
+    } finally {
+      never.countDown();
+      executor.shutdownNow();
+      kit.shutdownTestKit();
+    }
   }
 }

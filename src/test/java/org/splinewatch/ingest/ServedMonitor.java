@@ -12,8 +12,10 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 import org.splinewatch.cli.TrainCommand;
 import org.splinewatch.cluster.ClusterSettings;
+import org.splinewatch.cluster.ReportChain;
 import org.splinewatch.serve.MonitorServer;
 
 /**
@@ -29,6 +31,11 @@ final class ServedMonitor implements AutoCloseable {
   final String base;
 
   ServedMonitor(Path out, List<String> analyzers, Map<String, Object> extra) {
+    this(out, analyzers, extra, ReportChain.REPORT);
+  }
+
+  /** As above, the node's reports written by {@code reportWriter}. */
+  ServedMonitor(Path out, List<String> analyzers, Map<String, Object> extra, Consumer<Path> reportWriter) {
     Map<String, Object> o = new HashMap<>(extra);
     o.put("splinewatch.cluster.port", 0);
     o.put("splinewatch.control.token", TOKEN);
@@ -36,7 +43,7 @@ final class ServedMonitor implements AutoCloseable {
     o.put("splinewatch-analysis-dispatcher.executor", "thread-pool-executor");
     Config c = TrainCommand.load(o, null);
     server = MonitorServer.start(c, ClusterSettings.fromConfig(c), "127.0.0.1", 0, out,
-        new PrintStream(new ByteArrayOutputStream()));
+        new PrintStream(new ByteArrayOutputStream()), reportWriter);
     base = "http://127.0.0.1:" + server.metricsPort();
   }
 
