@@ -348,7 +348,8 @@ final class BenchClusterCommand implements Callable<Integer> {
   static void awaitWorkers(ActorSystem<?> system, int n, Duration wait) {
     if (ClusterNode.awaitService(system, AnalyzerWorker.KEY, n, wait).isEmpty()) {
       throw new IllegalStateException(n + " analyzer node(s) did not join the benchmark's cluster within "
-          + wait.toSeconds() + " s (splinewatch.cluster.join-timeout raises it, which a busy machine may need)");
+          + MonitorLink.seconds(wait) + " (splinewatch.cluster.join-timeout raises it, which a busy machine may"
+          + " need)");
     }
   }
 

@@ -104,17 +104,18 @@ public final class ClusterNode {
         why = "unknown host '" + host + "'";
         break;
       } catch (SocketTimeoutException e) {
-        why = "no answer within " + settings.joinTimeout().toSeconds() + " s";
+        why = "no answer within " + MonitorLink.seconds(settings.joinTimeout());
         break;
       } catch (IOException e) {
-        why = "nothing listened there within " + settings.joinTimeout().toSeconds() + " s (" + e.getMessage() + ")";
+        why = "nothing listened there within " + MonitorLink.seconds(settings.joinTimeout()) + " (" + e.getMessage()
+            + ")";
       }
       if (System.nanoTime() + SEED_RETRY.toNanos() > deadline) {
         break;
       }
       if (!told) {
         System.err.println("waiting for " + what + settings.seed() + ": nothing listens there yet (up to "
-            + settings.joinTimeout().toSeconds() + " s, splinewatch.cluster.join-timeout)");
+            + MonitorLink.seconds(settings.joinTimeout()) + ", splinewatch.cluster.join-timeout)");
         told = true;
       }
       try {
@@ -225,8 +226,9 @@ public final class ClusterNode {
     }
     if (bindTimedOut(e)) {
       return new IllegalStateException("the cluster transport did not start listening on " + settings.host() + ":"
-          + settings.port() + " within " + shown(nodeConfig.getDuration(BIND_TIMEOUT)) + " (" + BIND_TIMEOUT
-          + "): the machine is too busy; start it again when the load is lower, or raise that setting", e);
+          + settings.port() + " within " + MonitorLink.seconds(nodeConfig.getDuration(BIND_TIMEOUT)) + " ("
+          + BIND_TIMEOUT + "): the machine is too busy; start it again when the load is lower, or raise that"
+          + " setting", e);
     }
     return e instanceof RuntimeException r ? r : new IllegalStateException("the cluster node did not start: " + e, e);
   }
@@ -243,10 +245,6 @@ public final class ClusterNode {
       }
     }
     return false;
-  }
-
-  private static String shown(Duration d) {
-    return d.toMillis() < 1000 ? d.toMillis() + " ms" : d.toSeconds() + " s";
   }
 
   private static boolean bindFailure(Throwable e) {

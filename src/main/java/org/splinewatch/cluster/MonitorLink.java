@@ -75,15 +75,15 @@ public final class MonitorLink {
       // nothing let this node in: nothing listens there, or the monitor's TLS settings differ from this trainer's
       Optional<String> refusal = ClusterNode.tlsRefusal(system);
       throw new IllegalStateException("cannot reach the monitor at " + settings.seed() + ": no splinewatch node let"
-          + " this trainer join" + (refusal.isPresent() ? "" : " within " + settings.joinTimeout().toSeconds()
-          + " s (splinewatch.cluster.join-timeout raises it)") + "; expected a running ./monitor"
+          + " this trainer join" + (refusal.isPresent() ? "" : " within " + seconds(settings.joinTimeout())
+          + " (splinewatch.cluster.join-timeout raises it)") + "; expected a running ./monitor"
           + " serve there: check --monitor HOST:PORT (its --host and cluster --port, default 25520), that it is"
           + " reachable from here, and that this trainer uses the monitor's TLS settings (--tls-dir DIR --tls-name"
           + " NAME with a certificate of its CA, or none)" + refusal.map(r -> "; " + r).orElse(STARVED_MONITOR));
     }
     // also where this trainer's own node was too busy to answer its receptionist lookup in that time
     throw new IllegalStateException("no splinewatch monitor (metrics node) found at " + settings.seed() + " within "
-        + settings.joinTimeout().toSeconds() + " s (splinewatch.cluster.join-timeout raises it, which a busy machine"
+        + seconds(settings.joinTimeout()) + " (splinewatch.cluster.join-timeout raises it, which a busy machine"
         + " may need); start one with ./monitor serve, or check --monitor HOST:PORT" + STARVED_MONITOR);
   }
 

@@ -174,7 +174,7 @@ public final class MonitorServer implements AutoCloseable {
     try {
       console.println("splinewatch monitor: cluster node " + ClusterNode.address(system) + " (roles "
           + String.join(", ", cluster.roles()) + (cluster.seed().isEmpty() ? "; first node" : "; joining "
-          + cluster.seed() + ", waiting up to " + cluster.joinTimeout().toSeconds() + " s") + ")");
+          + cluster.seed() + ", waiting up to " + MonitorLink.seconds(cluster.joinTimeout())) + ")");
       // a seed that never answers: one line of our own and a bounded wait, not Pekko's retries every 5 s forever
       SeedProbe probe = new SeedProbe(system, cluster, false);
       if (!cluster.seed().isEmpty() && !ClusterNode.awaitUp(system, cluster.joinTimeout(), probe::hopeless)) {
@@ -183,8 +183,8 @@ public final class MonitorServer implements AutoCloseable {
         }
         Optional<String> refusal = ClusterNode.tlsRefusal(system);
         throw new IllegalStateException("cannot reach the cluster seed " + cluster.seed() + ": no splinewatch node"
-            + " let this one join" + (refusal.isPresent() ? "" : " within " + cluster.joinTimeout().toSeconds()
-            + " s") + "; expected a running"
+            + " let this one join" + (refusal.isPresent() ? "" : " within "
+            + MonitorLink.seconds(cluster.joinTimeout())) + "; expected a running"
             + " ./monitor serve there: check --seed HOST:PORT (its --host and cluster --port, default 25520), that"
             + " it is reachable from here, and that both nodes use the same TLS settings"
             + " (splinewatch.cluster.join-timeout sets the wait)"

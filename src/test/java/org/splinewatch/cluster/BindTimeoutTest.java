@@ -30,7 +30,7 @@ class BindTimeoutTest {
         + " or raise that setting", e.getMessage());
     Config fast = ClusterRunIT.nodeConfig(Map.of(ClusterNode.BIND_TIMEOUT, "1ms"));
     assertTrue(ClusterNode.startFailure(new java.util.concurrent.TimeoutException("Future timed out after [1"
-        + " millisecond]"), ClusterSettings.fromConfig(fast), fast).getMessage().contains("within 1 ms ("));
+        + " millisecond]"), ClusterSettings.fromConfig(fast), fast).getMessage().contains("within 0.001 s ("));
     // anything else keeps its own exception; a checked one is wrapped
     IllegalArgumentException other = new IllegalArgumentException("x");
     assertSame(other, ClusterNode.startFailure(other, ClusterSettings.fromConfig(c), c));
