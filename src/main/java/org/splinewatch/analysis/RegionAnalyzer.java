@@ -207,15 +207,16 @@ public final class RegionAnalyzer implements SnapshotAnalysis {
     Partition.Workspace ws = Objects.requireNonNullElseGet(WORKSPACES.poll(),
         () -> new Partition.Workspace(workspaceBudget(inFlight)));
     Partition p;
+    PartitionStats stats;
     try {
       p = Partition.compute(net, planes.get(k), settings.maxRegions(), null, 1, ws);
+      stats = PartitionStats.of(p, s.classifierHead(), ws); // its per-face arrays kept in the workspace too
       if (p.overflow()) {
         ws.trim(); // it holds about its whole budget now: free until the next snapshot (docs/memory.md)
       }
     } finally {
       WORKSPACES.offer(ws);
     }
-    PartitionStats stats = PartitionStats.of(p, s.classifierHead());
     String svg = settings.svg() && planesDir != null
         ? SvgRenderer.render(p, String.format(Locale.ROOT, "%s  plane %d  step %d  %d regions", s.runId(), k, s.step(),
         stats.regions()), settings.svgSize(), SvgRenderer.MIN_FACE_PIXELS, s.classifierHead())

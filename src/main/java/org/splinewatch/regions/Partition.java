@@ -157,6 +157,9 @@ public final class Partition {
     private Builder.FaceArrays faces;
     private long[] patterns;
     private EdgeMap splits;
+    // PartitionStats' per-face arrays and edge map (its own: the engine's splits map stays the size of one neuron's)
+    private double[][] statsArrays;
+    private EdgeMap statsEdges;
     private final long budgetBytes;
     private long peakBytes;
 
@@ -206,6 +209,37 @@ public final class Partition {
       faces = null;
       patterns = null;
       splits = null;
+      statsArrays = null;
+      statsEdges = null;
+    }
+
+    /** {@link PartitionStats}' five per-face arrays, each at least {@code faces} long: kept, or fresh without one. */
+    static double[][] statsArrays(Workspace ws, int faces) {
+      if (ws == null) {
+        return new double[5][faces];
+      }
+      if (ws.statsArrays == null || ws.statsArrays[0].length < faces) {
+        ws.statsArrays = new double[5][faces + faces / 4]; // room for the next snapshot's plane to grow a little
+      }
+      return ws.statsArrays;
+    }
+
+    /** An empty edge map: the workspace's, taken until {@link #returnEdgeMap}, or fresh for {@code expected} edges. */
+    static EdgeMap takeEdgeMap(Workspace ws, int expected) {
+      EdgeMap map = ws != null ? ws.statsEdges : null;
+      if (map == null) {
+        return new EdgeMap(expected);
+      }
+      ws.statsEdges = null;
+      return map;
+    }
+
+    /** Gives a map from {@link #takeEdgeMap} back to the workspace, emptied (a no-op without one). */
+    static void returnEdgeMap(Workspace ws, EdgeMap map) {
+      if (ws != null) {
+        map.clear();
+        ws.statsEdges = map;
+      }
     }
 
     /** A zeroed chunk, free or new (every row is written before it is read). */

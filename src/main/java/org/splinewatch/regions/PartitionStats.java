@@ -50,15 +50,27 @@ public record PartitionStats(int regions, int[] regionsAfterLayer, int vertices,
 
   /** Computes every statistic; the decision boundary only when {@code classifierHead} and the partition has the head's outputs. */
   public static PartitionStats of(Partition p, boolean classifierHead) {
+    return of(p, classifierHead, null);
+  }
+
+  /**
+   * As {@link #of(Partition, boolean)}, with its per-face arrays and edge map taken from {@code workspace} (null:
+   * fresh ones) and left there for the next plane, as the engine's own arrays are: the live analyzer computes one
+   * plane's statistics after another. The result does not depend on the workspace's previous contents. Not while a
+   * computation uses the workspace.
+   */
+  public static PartitionStats of(Partition p, boolean classifierHead, Partition.Workspace workspace) {
     int faces = p.regionCount();
     Plane plane = p.plane();
     double domainArea = plane.domainArea();
     double sliverArea = SLIVER_FRACTION * domainArea;
-    double[] areas = new double[faces];
-    double[] ecc = new double[faces];
-    double[] cornerEcc = new double[faces];
-    double[] cx = new double[faces];
-    double[] cy = new double[faces];
+    double[][] perFace = Partition.Workspace.statsArrays(workspace, faces);
+    double[] areas = perFace[0];
+    double[] ecc = perFace[1];
+    double[] cornerEcc = perFace[2];
+    double[] cx = perFace[3];
+    double[] cy = perFace[4];
+    int[] cornerBuffer = new int[16]; // one face's corners, grown to the longest cycle
     int shaped = 0;
     long vertexTotal = 0;
     double perimeterSum = 0;
@@ -100,14 +112,16 @@ public record PartitionStats(int regions, int[] regionsAfterLayer, int vertices,
         cy[f] = p.vertexY(c[0]);
       }
       if (area >= sliverArea) {
-        ecc[shaped] = eccentricity(p, c, false);
-        cornerEcc[shaped] = eccentricity(p, c, true);
+        ecc[shaped] = eccentricity(p, c, c.length);
+        if (cornerBuffer.length < m) {
+          cornerBuffer = new int[Math.max(m, 2 * cornerBuffer.length)];
+        }
+        int corners = corners(p, c, cornerBuffer);
+        cornerEcc[shaped] = corners >= 3 ? eccentricity(p, cornerBuffer, corners) : ecc[shaped];
         shaped++;
       }
     }
     int slivers = faces - shaped;
-    ecc = Arrays.copyOf(ecc, shaped);
-    cornerEcc = Arrays.copyOf(cornerEcc, shaped);
 
     // Centrality (SplineCam): all cycle vertices with multiplicity, around their mean.
     double mx = sumX / vertexTotal;
@@ -125,7 +139,8 @@ public record PartitionStats(int regions, int[] regionsAfterLayer, int vertices,
     double centralityStd = Math.sqrt(Math.max(0, cs2 / vertexTotal - centralityMean * centralityMean));
 
     // Edges: an internal edge appears in two face cycles, a boundary edge in one.
-    EdgeMap edgeUse = new EdgeMap(p.vertexCount() * 2);
+    // iterated in insertion order, so a reused map of any capacity gives the same sums
+    EdgeMap edgeUse = Partition.Workspace.takeEdgeMap(workspace, p.vertexCount() * 2);
     for (int f = 0; f < faces; f++) {
       int[] c = p.faceUnsafe(f);
       for (int k = 0; k < c.length; k++) {
@@ -182,37 +197,41 @@ public record PartitionStats(int regions, int[] regionsAfterLayer, int vertices,
       classAreas = db.classAreas();
     }
 
-    double[] sortedAreas = areas.clone();
-    Arrays.sort(sortedAreas);
     double areaSum = 0;
-    for (double a : areas) {
-      areaSum += a;
+    for (int f = 0; f < faces; f++) {
+      areaSum += areas[f];
     }
     double areaMean = areaSum / faces;
-    double[] sortedEcc = ecc.clone();
-    Arrays.sort(sortedEcc);
+    double areaStd = unbiasedStd(areas, faces, areaMean);
+    double eccMean = mean(ecc, shaped);
+    double eccStd = unbiasedStd(ecc, shaped, eccMean);
+    double cornerEccMean = mean(cornerEcc, shaped);
     double logEcc = 0;
-    for (double e : ecc) {
-      logEcc += Math.log(e);
+    for (int f = 0; f < shaped; f++) {
+      logEcc += Math.log(ecc[f]);
     }
-    return new PartitionStats(faces, p.regionsAfterLayer(), p.vertexCount(), edgeUse.size(), internalEdges,
-        domainArea, areaMean, unbiasedStd(areas, areaMean),
-        new double[] {quantile(sortedAreas, 0), quantile(sortedAreas, 0.1), quantile(sortedAreas, 0.5),
-            quantile(sortedAreas, 0.9), quantile(sortedAreas, 1)},
-        areaSum, (double) vertexTotal / faces, vertexTotal, mean(ecc), unbiasedStd(ecc, mean(ecc)),
-        quantile(sortedEcc, 0.5), shaped > 0 ? logEcc / shaped : Double.NaN, mean(cornerEcc), centralityMean,
+    int edges = edgeUse.size();
+    Partition.Workspace.returnEdgeMap(workspace, edgeUse);
+    // the moments above are summed in face order; the quantiles sort the arrays in place, last
+    Arrays.sort(areas, 0, faces);
+    Arrays.sort(ecc, 0, shaped);
+    return new PartitionStats(faces, p.regionsAfterLayer(), p.vertexCount(), edges, internalEdges,
+        domainArea, areaMean, areaStd,
+        new double[] {quantile(areas, faces, 0), quantile(areas, faces, 0.1), quantile(areas, faces, 0.5),
+            quantile(areas, faces, 0.9), quantile(areas, faces, 1)},
+        areaSum, (double) vertexTotal / faces, vertexTotal, eccMean, eccStd,
+        quantile(ecc, shaped, 0.5), shaped > 0 ? logEcc / shaped : Double.NaN, cornerEccMean, centralityMean,
         centralityStd, boundaryLength, boundaryLength / domainArea, perimeterSum, near, densityNear, densityFar,
         slivers, decisionLength, classAreas, p.inconsistentFaces(), p.overflow());
   }
 
-  /** SplineCam eccentricity: largest over smallest pairwise vertex distance (regions.md §4). */
-  static double eccentricity(Partition p, int[] c, boolean cornersOnly) {
-    int[] v = cornersOnly ? corners(p, c) : c;
+  /** SplineCam eccentricity of the vertices {@code v[0..n)}: largest over smallest pairwise distance (regions.md §4). */
+  static double eccentricity(Partition p, int[] v, int n) {
     // squared distances compared, one square root each at the end (the root is monotone)
     double max = 0;
     double min = Double.POSITIVE_INFINITY;
-    for (int i = 0; i < v.length; i++) {
-      for (int k = i + 1; k < v.length; k++) {
+    for (int i = 0; i < n; i++) {
+      for (int k = i + 1; k < n; k++) {
         double dx = p.vertexX(v[i]) - p.vertexX(v[k]);
         double dy = p.vertexY(v[i]) - p.vertexY(v[k]);
         double d2 = dx * dx + dy * dy;
@@ -232,10 +251,12 @@ public record PartitionStats(int regions, int[] regionsAfterLayer, int vertices,
     return Math.sqrt(dx * dx + dy * dy);
   }
 
-  /** Cycle vertices with a nonzero turn (T-junction vertices removed). */
-  private static int[] corners(Partition p, int[] c) {
+  /**
+   * Writes the cycle's vertices with a nonzero turn (T-junction vertices removed) to {@code out} (at least the cycle's
+   * length) and returns their number; fewer than 3 mean the cycle's own vertices stand for its corners.
+   */
+  private static int corners(Partition p, int[] c, int[] out) {
     int m = c.length;
-    int[] out = new int[m];
     int n = 0;
     for (int k = 0; k < m; k++) {
       int a = c[(k + m - 1) % m];
@@ -251,39 +272,44 @@ public record PartitionStats(int regions, int[] regionsAfterLayer, int vertices,
         out[n++] = b;
       }
     }
-    return n >= 3 ? Arrays.copyOf(out, n) : c;
+    return n;
   }
 
-  private static double mean(double[] a) {
-    if (a.length == 0) {
+  private static double mean(double[] a, int n) {
+    if (n == 0) {
       return Double.NaN;
     }
     double s = 0;
-    for (double x : a) {
-      s += x;
+    for (int i = 0; i < n; i++) {
+      s += a[i];
     }
-    return s / a.length;
+    return s / n;
   }
 
-  private static double unbiasedStd(double[] a, double mean) {
-    if (a.length < 2) {
+  private static double unbiasedStd(double[] a, int n, double mean) {
+    if (n < 2) {
       return 0;
     }
     double s = 0;
-    for (double x : a) {
-      s += (x - mean) * (x - mean);
+    for (int i = 0; i < n; i++) {
+      s += (a[i] - mean) * (a[i] - mean);
     }
-    return Math.sqrt(s / (a.length - 1));
+    return Math.sqrt(s / (n - 1));
   }
 
   /** Linear-interpolation quantile of sorted data. */
   static double quantile(double[] sorted, double q) {
-    if (sorted.length == 0) {
+    return quantile(sorted, sorted.length, q);
+  }
+
+  /** As {@link #quantile(double[], double)} of {@code sorted[0..n)}. */
+  static double quantile(double[] sorted, int n, double q) {
+    if (n == 0) {
       return Double.NaN;
     }
-    double pos = q * (sorted.length - 1);
+    double pos = q * (n - 1);
     int lo = (int) Math.floor(pos);
-    int hi = Math.min(sorted.length - 1, lo + 1);
+    int hi = Math.min(n - 1, lo + 1);
     return sorted[lo] + (pos - lo) * (sorted[hi] - sorted[lo]);
   }
 

@@ -343,8 +343,48 @@ public class PartitionOracleTest {
       Partition reused = Partition.compute(net, plane, Partition.DEFAULT_MAX_REGIONS, null, 1, ws);
       assertSamePartition(fresh, reused);
       assertTrue(ws.bytes() > 0);
+      // the statistics' arrays and edge map, kept in the workspace from the previous (larger or smaller) plane
+      assertSameStats(PartitionStats.of(fresh, true), PartitionStats.of(reused, true, ws));
     }
     assertTrue(Partition.compute(nets[0], plane).regionCount() > 100, "the first network is not trivial");
+  }
+
+  @Test
+  void statisticsWithAWarmWorkspaceAllocateNothingPerFace() {
+    // the live analyzer's planes: per-face arrays, corner lists and the edge map came new for every plane of every
+    // snapshot (about 250 bytes a face); with the workspace's kept arrays only the result's few arrays are left
+    Plane plane = Plane.explicit(new double[] {0, 0, 0}, new double[] {2, 0, 0}, new double[] {0, 2, 1});
+    PiecewiseLinearNet net = mlp(7, new int[] {3, 40, 40}, 3, 0.5);
+    Partition.Workspace ws = new Partition.Workspace();
+    Partition p = Partition.compute(net, plane, Partition.DEFAULT_MAX_REGIONS, null, 1, ws);
+    var threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+    long least = Long.MAX_VALUE;
+    for (int i = 0; i < 5; i++) { // the least of a few: the first call's JIT and class loading allocate too
+      long before = threads.getThreadAllocatedBytes(Thread.currentThread().getId());
+      PartitionStats.of(p, false, ws);
+      least = Math.min(least, threads.getThreadAllocatedBytes(Thread.currentThread().getId()) - before);
+    }
+    assertTrue(p.regionCount() > 500, p.regionCount() + " regions");
+    assertTrue(least < 4096, least + " bytes allocated for " + p.regionCount() + " faces; expected under 4096");
+  }
+
+  /** Every statistic bit for bit (NaN equal to NaN), arrays element by element. */
+  static void assertSameStats(PartitionStats expected, PartitionStats actual) {
+    for (var c : PartitionStats.class.getRecordComponents()) {
+      try {
+        Object e = c.getAccessor().invoke(expected);
+        Object a = c.getAccessor().invoke(actual);
+        if (e instanceof double[] d) {
+          assertArrayEquals(d, (double[]) a, 0.0, c.getName());
+        } else if (e instanceof int[] n) {
+          assertArrayEquals(n, (int[]) a, c.getName());
+        } else {
+          assertEquals(e, a, c.getName());
+        }
+      } catch (ReflectiveOperationException x) {
+        throw new AssertionError(x);
+      }
+    }
   }
 
   @Test
