@@ -206,22 +206,26 @@ public final class RegionAnalyzer implements SnapshotAnalysis {
     // vertex-value arrays allocated and grown anew for every plane of every snapshot)
     Partition.Workspace ws = Objects.requireNonNullElseGet(WORKSPACES.poll(),
         () -> new Partition.Workspace(workspaceBudget(inFlight)));
-    Partition p;
     PartitionStats stats;
+    int merged;
+    String svg;
     try {
-      p = Partition.compute(net, planes.get(k), settings.maxRegions(), null, 1, ws);
+      Partition p = Partition.compute(net, planes.get(k), settings.maxRegions(), null, 1, ws);
       stats = PartitionStats.of(p, s.classifierHead(), ws); // its per-face arrays kept in the workspace too
+      merged = p.mergedByTolerance();
+      svg = settings.svg() && planesDir != null
+          ? SvgRenderer.render(p, String.format(Locale.ROOT, "%s  plane %d  step %d  %d regions", s.runId(), k,
+          s.step(), stats.regions()), settings.svgSize(), SvgRenderer.MIN_FACE_PIXELS, s.classifierHead())
+          : null;
       if (p.overflow()) {
         ws.trim(); // it holds about its whole budget now: free until the next snapshot (docs/memory.md)
+      } else {
+        ws.recycle(p); // nothing here keeps it: its arrays back the next plane's result
       }
     } finally {
       WORKSPACES.offer(ws);
     }
-    String svg = settings.svg() && planesDir != null
-        ? SvgRenderer.render(p, String.format(Locale.ROOT, "%s  plane %d  step %d  %d regions", s.runId(), k, s.step(),
-        stats.regions()), settings.svgSize(), SvgRenderer.MIN_FACE_PIXELS, s.classifierHead())
-        : null;
-    return new PlaneResult(k, stats, p.mergedByTolerance(), svg);
+    return new PlaneResult(k, stats, merged, svg);
   }
 
   /**

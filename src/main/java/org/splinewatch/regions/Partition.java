@@ -42,10 +42,12 @@ public final class Partition {
   private final PiecewiseLinearNet net;
   private final Plane plane;
   private final int vertexCount;
-  private final double[] px;
-  private final double[] py;
+  // at least vertexCount and regionCount·words long (a recycled result's arrays, see Workspace#recycle); null once
+  // this result is recycled itself, so that a read after it fails instead of seeing the next result's values
+  private double[] px;
+  private double[] py;
   private final int[][] faces;
-  private final long[] patterns;
+  private long[] patterns;
   private final int words;
   private final int[] regionsAfterLayer;
   private final int inconsistentFaces;
@@ -60,11 +62,19 @@ public final class Partition {
     this.net = b.net;
     this.plane = b.plane;
     this.vertexCount = b.vCount;
-    this.px = Arrays.copyOf(b.px, b.vCount);
-    this.py = Arrays.copyOf(b.py, b.vCount);
+    Workspace ws = b.ws;
+    this.px = ws.spareArray(ws.spareX, b.px, b.vCount);
+    this.py = ws.spareArray(ws.spareY, b.py, b.vCount);
     this.faces = b.faceCycles();
     this.words = b.words;
-    this.patterns = Arrays.copyOf(b.patterns, b.fCount * b.words);
+    int patternLength = b.fCount * b.words;
+    long[] spare = ws.sparePatterns;
+    this.patterns = spare == null ? new long[patternLength] : spare.length >= patternLength ? spare
+        : new long[patternLength + patternLength / 8];
+    System.arraycopy(b.patterns, 0, this.patterns, 0, patternLength);
+    ws.spareX = null;
+    ws.spareY = null;
+    ws.sparePatterns = null;
     this.regionsAfterLayer = b.regionsAfterLayer;
     this.inconsistentFaces = b.inconsistent;
     this.mergedByTolerance = b.merged;
@@ -160,6 +170,10 @@ public final class Partition {
     // PartitionStats' per-face arrays and edge map (its own: the engine's splits map stays the size of one neuron's)
     private double[][] statsArrays;
     private EdgeMap statsEdges;
+    // a recycled result's vertex and pattern arrays, for the next result (Partition#Partition(Builder))
+    private double[] spareX;
+    private double[] spareY;
+    private long[] sparePatterns;
     private final long budgetBytes;
     private long peakBytes;
 
@@ -211,6 +225,35 @@ public final class Partition {
       splits = null;
       statsArrays = null;
       statsEdges = null;
+      spareX = null;
+      spareY = null;
+      sparePatterns = null;
+    }
+
+    /**
+     * Hands back a result of an earlier computation that the caller will not read again (nor anyone it gave the
+     * result to): its vertex coordinates and patterns then back the next result computed here instead of new arrays
+     * (the live analyzer's planes, snapshot after snapshot). {@code done} is unusable afterwards: reading its vertices
+     * or patterns throws. Not during a computation.
+     */
+    public void recycle(Partition done) {
+      if (done.px == null) {
+        return; // recycled already
+      }
+      spareX = done.px;
+      spareY = done.py;
+      sparePatterns = done.patterns;
+      done.px = null;
+      done.py = null;
+      done.patterns = null;
+    }
+
+    /** The first {@code n} values of {@code from} in {@code spare} when it is long enough, else in a new array. */
+    private double[] spareArray(double[] spare, double[] from, int n) {
+      // a recycling caller's next plane may be a little larger again: room for it, so that the arrays settle
+      double[] to = spare == null ? new double[n] : spare.length >= n ? spare : new double[n + n / 8];
+      System.arraycopy(from, 0, to, 0, n);
+      return to;
     }
 
     /** {@link PartitionStats}' five per-face arrays, each at least {@code faces} long: kept, or fresh without one. */

@@ -345,8 +345,44 @@ public class PartitionOracleTest {
       assertTrue(ws.bytes() > 0);
       // the statistics' arrays and edge map, kept in the workspace from the previous (larger or smaller) plane
       assertSameStats(PartitionStats.of(fresh, true), PartitionStats.of(reused, true, ws));
+      ws.recycle(reused); // its vertex and pattern arrays, oversized or too small, back the next result
     }
     assertTrue(Partition.compute(nets[0], plane).regionCount() > 100, "the first network is not trivial");
+  }
+
+  @Test
+  void aRecycledResultBacksTheNextOneAndCannotBeReadAgain() {
+    Plane plane = Plane.explicit(new double[] {0, 0, 0}, new double[] {2, 0, 0}, new double[] {0, 2, 1});
+    PiecewiseLinearNet net = mlp(8, new int[] {3, 40, 40, 40}, 3, 0.5);
+    Partition.Workspace ws = new Partition.Workspace();
+    var threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+    long tid = Thread.currentThread().getId();
+    Partition fresh = Partition.compute(net, plane);
+    long afterNone = Long.MAX_VALUE;
+    long afterRecycle = Long.MAX_VALUE;
+    Partition last = null;
+    for (int i = 0; i < 8; i++) { // every other result recycled; the least of each kind (JIT and class loading aside)
+      long before = threads.getThreadAllocatedBytes(tid);
+      Partition p = Partition.compute(net, plane, Partition.DEFAULT_MAX_REGIONS, null, 1, ws);
+      long bytes = threads.getThreadAllocatedBytes(tid) - before;
+      assertSamePartition(fresh, p);
+      if (i % 2 == 0) {
+        afterNone = i > 0 ? Math.min(afterNone, bytes) : afterNone;
+        ws.recycle(p);
+        last = p;
+      } else {
+        afterRecycle = Math.min(afterRecycle, bytes);
+      }
+    }
+    long copies = 8L * fresh.regionCount() * fresh.pattern(0).length + 16L * fresh.vertexCount();
+    assertTrue(fresh.regionCount() > 1000, fresh.regionCount() + " regions");
+    // the difference is those arrays (and their headers); 90 % of them leaves room for the JIT's own allocation
+    assertTrue(afterNone - afterRecycle >= copies * 9 / 10, "a computation after a recycle allocated " + afterRecycle
+        + " bytes, one after none " + afterNone + "; expected the " + copies + " bytes of vertex and pattern copies"
+        + " less");
+    Partition done = last;
+    org.junit.jupiter.api.Assertions.assertThrows(NullPointerException.class, () -> done.vertexX(0));
+    org.junit.jupiter.api.Assertions.assertThrows(NullPointerException.class, () -> done.pattern(0));
   }
 
   @Test
