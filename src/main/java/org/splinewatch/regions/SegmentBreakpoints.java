@@ -11,7 +11,9 @@ import java.util.List;
  * earlier neuron keeps its sign, so the layer is affine there and neuron {@code j} crosses zero at
  * {@code u = z_j(a) / (z_j(a) − z_j(b))} of the way when its signs at the ends are strictly opposite; the layer's
  * values at the new points are interpolated, exactly as the plane engine does on an edge, with the same zero test
- * ({@code |z| ≤ τ·max(floor, max |z|)}, regions.md §3.4). Neurons crossing at the same point make one breakpoint.
+ * ({@code |z| ≤ τ·max(floor, max |z|)}, regions.md §3.4). Neurons crossing at the same point make one breakpoint, as
+ * they make one vertex in the plane engine: a later neuron within its zero tolerance at an earlier one's crossing
+ * joins it, whatever ulps their computed fractions differ by.
  */
 final class SegmentBreakpoints {
   private SegmentBreakpoints() {
@@ -118,6 +120,7 @@ final class SegmentBreakpoints {
           }
         }
         sortPairs(fr, ne, c);
+        mergeConcurrent(fr, ne, c, z, a, b, eps);
         int distinct = 0;
         for (int k = 0; k < c; k++) {
           if (k == 0 || fr[k] != fr[k - 1]) {
@@ -190,6 +193,28 @@ final class SegmentBreakpoints {
       z = next.affine(z, n);
     }
     return true;
+  }
+
+  /**
+   * Gives neighbouring crossings that the plane engine makes one vertex the same fraction (so that they count once):
+   * the engine splits by the layer's neurons in order, and a later neuron whose interpolated value at an earlier one's
+   * new vertex is within its zero tolerance is zero there and makes no vertex (regions.md §3.4 rules 2 and 5). Lines
+   * through one point of a seam cross it at fractions a few ulps apart, which were counted as one breakpoint each.
+   * {@code fr} stays sorted: a fraction only moves down to its predecessor's.
+   */
+  private static void mergeConcurrent(double[] fr, int[] ne, int c, double[] z, int a, int b, double[] eps) {
+    for (int k = 1; k < c; k++) {
+      if (fr[k] == fr[k - 1]) {
+        continue;
+      }
+      // the later neuron read at the earlier one's point (the point of the group k - 1 joined, if any)
+      int later = Math.max(ne[k], ne[k - 1]);
+      double at = ne[k] > ne[k - 1] ? fr[k - 1] : fr[k];
+      double value = z[a + later] + at * (z[b + later] - z[a + later]);
+      if (Math.abs(value) <= eps[later]) {
+        fr[k] = fr[k - 1];
+      }
+    }
   }
 
   /** Insertion sort of {@code c} (fraction, neuron) pairs by fraction; a seam interval has few crossings. */

@@ -201,6 +201,49 @@ class TiledRegionCountTest {
     }
   }
 
+  /**
+   * A network with no first-layer biases (DL4J's initialisation), so that its first-layer lines all pass through the
+   * input origin; the later layers' biases are N(0, 0.5²).
+   */
+  private static BruteForce.Mlp zeroBias(long seed, int... widths) {
+    Random r = new Random(seed);
+    float[][] w = new float[widths.length - 1][];
+    float[][] b = new float[widths.length - 1][];
+    for (int l = 0; l + 1 < widths.length; l++) {
+      w[l] = PartitionOracleTest.randn(r, widths[l] * widths[l + 1], 1);
+      b[l] = l == 0 ? new float[widths[1]] : PartitionOracleTest.randn(r, widths[l + 1], 0.5);
+    }
+    return new BruteForce.Mlp(widths, w, b);
+  }
+
+  /**
+   * The input origin inside a seam: the first-layer lines cross the seam there at fractions a few ulps apart. The plane
+   * engine reads the later lines as zero at the first one's vertex (regions.md §3.4 rules 2 and 5); the seam made one
+   * breakpoint per line, so the tiled count came out low by one for every extra line.
+   */
+  @Test
+  void linesConcurrentOnASeamMakeOneBreakpoint() {
+    double seam = 2 * TiledRegionCount.SPLIT - 1; // the first split's seams, on [-1, 1]²
+    int fewer = 0;
+    for (long seed = 1; seed <= 8; seed++) {
+      BruteForce.Mlp mlp = zeroBias(seed, 2, 3 + (int) (seed % 4), 2);
+      Plane plane = Plane.explicit(new double[] {-0.3, -seam}, new double[] {1, 0}, new double[] {0, 1});
+      assertArrayEquals(new long[] {1}, SegmentBreakpoints.count(mlp.net(), plane, -1, seam, 1, seam, Long.MAX_VALUE),
+          "seed " + seed + ": " + mlp.widths()[1] + " lines through one point of the segment");
+    }
+    for (long seed = 1; seed <= 6; seed++) {
+      BruteForce.Mlp mlp = zeroBias(seed, 2, 5, 6, 4, 2);
+      for (double[] origin : new double[][] {{-0.3, -seam}, {-seam, 0.4}}) { // inside the across, the down seam
+        Plane plane = Plane.explicit(origin, new double[] {1, 0}, new double[] {0, 1});
+        long[] expected = direct(mlp.net(), plane);
+        TiledRegionCount.Result t = TiledRegionCount.count(mlp.net(), plane, 16, new Partition.Workspace(), null);
+        assertTrue(t.tiles() > 1, "seed " + seed + ": tiled");
+        assertArrayEquals(expected, t.regionsAfterLayer(), "seed " + seed + ", zero sets meeting at "
+            + -origin[0] + ", " + -origin[1]);
+      }
+    }
+  }
+
   @Test
   void clippingKeepsConvexPiecesOfTheDomain() {
     double[] diamond = {1, 0, 0, 1, -1, 0, 0, -1};
