@@ -27,7 +27,20 @@ final class SegmentBreakpoints {
    */
   static long[] count(PiecewiseLinearNet net, Plane plane, double s0, double t0, double s1, double t1,
       long maxValues) {
-    return countIn(net, plane, s0, t0, s1, t1, Math.max(maxValues, leastValues(net)));
+    return count(net, plane, s0, t0, s1, t1, maxValues, Double.NaN, null);
+  }
+
+  /**
+   * As {@link #count(PiecewiseLinearNet, Plane, double, double, double, double, long)}, with a point at fraction
+   * {@code corner} of the segment (NaN: none) that is not counted: the corner where another seam crosses it. Where the
+   * pattern changes at that point after hidden block {@code l} (a neuron zero there, of strictly opposite signs at
+   * its neighbouring points), {@code changesAtCorner[l]} is set.
+   */
+  static long[] count(PiecewiseLinearNet net, Plane plane, double s0, double t0, double s1, double t1,
+      long maxValues, double corner, boolean[] changesAtCorner) {
+    double c = corner > 0 && corner < 1 ? corner : Double.NaN;
+    boolean[] changes = changesAtCorner != null ? changesAtCorner : new boolean[net.hiddenBlocks().size()];
+    return countIn(net, plane, s0, t0, s1, t1, Math.max(maxValues, leastValues(net)), c, changes);
   }
 
   /**
@@ -50,15 +63,22 @@ final class SegmentBreakpoints {
   }
 
   private static long[] countIn(PiecewiseLinearNet net, Plane plane, double s0, double t0, double s1, double t1,
-      long maxValues) {
+      long maxValues, double corner, boolean[] changes) {
     long[] out = new long[net.hiddenBlocks().size()];
-    if (!countInto(net, plane, s0, t0, s1, t1, maxValues, out)) {
+    boolean[] here = new boolean[out.length];
+    if (countInto(net, plane, s0, t0, s1, t1, maxValues, corner, out, here)) {
+      for (int l = 0; l < out.length; l++) {
+        changes[l] |= here[l];
+      }
+    } else {
       // split a little off the middle, so that the split point of a symmetric seam is not a likely breakpoint
       double f = 0.5 + 1 / 64.0 / Math.PI;
       double sm = s0 + f * (s1 - s0);
       double tm = t0 + f * (t1 - t0);
-      long[] a = countIn(net, plane, s0, t0, sm, tm, maxValues);
-      long[] b = countIn(net, plane, sm, tm, s1, t1, maxValues);
+      // the corner goes with the half it lies in (at the split point itself, of probability zero, it is not seen)
+      long[] a = countIn(net, plane, s0, t0, sm, tm, maxValues, corner < f ? corner / f : Double.NaN, changes);
+      long[] b = countIn(net, plane, sm, tm, s1, t1, maxValues, corner > f ? (corner - f) / (1 - f) : Double.NaN,
+          changes);
       for (int l = 0; l < out.length; l++) {
         out[l] = a[l] + b[l];
       }
@@ -66,19 +86,26 @@ final class SegmentBreakpoints {
     return out;
   }
 
-  /** Fills {@code out}; false, with {@code out} unspecified, when a layer would exceed {@code maxValues}. */
+  /**
+   * Fills {@code out} and {@code changes} (see {@link #count(PiecewiseLinearNet, Plane, double, double, double,
+   * double, long, double, boolean[])}); false, with both unspecified, when a layer would exceed {@code maxValues}.
+   */
   private static boolean countInto(PiecewiseLinearNet net, Plane plane, double s0, double t0, double s1, double t1,
-      long maxValues, long[] out) {
+      long maxValues, double corner, long[] out, boolean[] changes) {
     List<PiecewiseLinearNet.Block> blocks = net.blocks();
     if (out.length == 0) {
       return true;
     }
     PiecewiseLinearNet.Block b0 = blocks.get(0);
     double[][] f = plane.firstBlockCoefficients(b0);
-    int n = 2; // points, u ascending in [0, 1]
-    double[] u = {0, 1};
+    boolean hasCorner = !Double.isNaN(corner);
+    int at = hasCorner ? 1 : -1; // the corner's point, which is no breakpoint
+    int n = hasCorner ? 3 : 2; // points, u ascending in [0, 1]
+    double[] u = hasCorner ? new double[] {0, corner, 1} : new double[] {0, 1};
     int width = b0.outDim();
-    double[] z = Plane.firstBlockAffine(f, new double[] {s0, t0, s1, t1}, 2, null);
+    double[] ends = hasCorner ? new double[] {s0, t0, s0 + corner * (s1 - s0), t0 + corner * (t1 - t0), s1, t1}
+        : new double[] {s0, t0, s1, t1};
+    double[] z = Plane.firstBlockAffine(f, ends, n, null);
     double[] floor = new double[width];
     for (int j = 0; j < width; j++) {
       double terms = Math.max(Math.abs(f[0][j]) + Math.abs(s0 * f[1][j]) + Math.abs(t0 * f[2][j]),
@@ -96,6 +123,9 @@ final class SegmentBreakpoints {
       }
       for (int j = 0; j < width; j++) {
         eps[j] = Partition.TAU * Math.max(floor[j], eps[j]);
+      }
+      if (at >= 0) {
+        changes[layer] = (layer > 0 && changes[layer - 1]) || changesAt(z, width, at, eps);
       }
       // crossings of each interval, as (fraction, neuron) pairs sorted by fraction
       int added = 0;
@@ -137,7 +167,7 @@ final class SegmentBreakpoints {
       if (last) {
         // the last hidden layer: its breakpoints are all that is read, so its values at the new points are not
         // made (on a wide network they were the largest array of the seam, and one over maxValues split it)
-        out[layer] = m - 2;
+        out[layer] = m - 2 - (at >= 0 ? 1 : 0);
         return true;
       }
       if ((long) m * width > maxValues) {
@@ -146,9 +176,11 @@ final class SegmentBreakpoints {
       double[] nu = new double[m];
       double[] nz = new double[m * width];
       int q = 0;
+      int movedTo = -1;
       for (int p = 0; p < n; p++) {
         nu[q] = u[p];
         System.arraycopy(z, p * width, nz, q * width, width);
+        movedTo = p == at ? q : movedTo;
         q++;
         if (p + 1 == n) {
           break;
@@ -175,7 +207,8 @@ final class SegmentBreakpoints {
       n = m;
       u = nu;
       z = nz;
-      out[layer] = n - 2;
+      at = movedTo;
+      out[layer] = n - 2 - (at >= 0 ? 1 : 0);
       // the next hidden block's zero floors, as the plane engine's, and its pre-activations at every point
       double[] maxZ = new double[width];
       for (int p = 0; p < n; p++) {
@@ -215,6 +248,23 @@ final class SegmentBreakpoints {
         fr[k] = fr[k - 1];
       }
     }
+  }
+
+  /**
+   * Whether some neuron is zero at point {@code at} (within its tolerance {@code eps}) with strictly opposite signs at
+   * the points either side: a boundary crosses the segment there.
+   */
+  private static boolean changesAt(double[] z, int width, int at, double[] eps) {
+    int o = at * width;
+    for (int j = 0; j < width; j++) {
+      double before = z[o - width + j];
+      double after = z[o + width + j];
+      if (Math.abs(z[o + j]) <= eps[j]
+          && ((before > eps[j] && after < -eps[j]) || (before < -eps[j] && after > eps[j]))) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Insertion sort of {@code c} (fraction, neuron) pairs by fraction; a seam interval has few crossings. */

@@ -225,12 +225,17 @@ public final class TiledRegionCount {
         double xm = box[0] + SPLIT * (box[2] - box[0]);
         double ym = box[1] + SPLIT * (box[3] - box[1]);
         p = null; // its arrays, before the seams take memory
-        long[] across = seam(tile, box[0], ym, box[2], ym, seamValues);
-        long[] down = seam(tile, xm, box[1], xm, box[3], seamValues);
+        // each seam's breakpoints but the corner where they cross, which is counted once where a boundary passes
+        // through it: it is then inside no region, and Euler's formula counts it as one breakpoint (a line of
+        // symmetric weights, x = y, passes through the corners of a square domain's diagonal boxes)
+        boolean[] cornerA = new boolean[layers];
+        boolean[] cornerD = new boolean[layers];
+        long[] across = seam(tile, box[0], ym, box[2], ym, xm, ym, seamValues, cornerA);
+        long[] down = seam(tile, xm, box[1], xm, box[3], xm, ym, seamValues, cornerD);
         synchronized (this) {
           split++;
           for (int l = 0; l < layers; l++) {
-            seams[l] += across[l] + down[l];
+            seams[l] += across[l] + down[l] + (cornerA[l] || cornerD[l] ? 1 : 0);
           }
           if (progress != null) {
             progress.update(areaDone, areaTotal, tiles, split, layers == 0 ? 0 : sumTiles[layers - 1]);
@@ -262,13 +267,20 @@ public final class TiledRegionCount {
       }
     }
 
-    /** The breakpoints on the segment's part inside the convex polygon {@code tile}, after each layer. */
-    private long[] seam(double[] tile, double x0, double y0, double x1, double y1, long maxValues) {
+    /**
+     * The breakpoints on the segment's part inside the convex polygon {@code tile}, after each layer, but at the
+     * corner {@code (cx, cy)} on it, whose pattern changes are set in {@code atCorner}.
+     */
+    private long[] seam(double[] tile, double x0, double y0, double x1, double y1, double cx, double cy,
+        long maxValues, boolean[] atCorner) {
       double[] seg = clipSegment(tile, x0, y0, x1, y1);
       if (seg == null) {
         return new long[layers];
       }
-      return SegmentBreakpoints.count(net, plane, seg[0], seg[1], seg[2], seg[3], maxValues);
+      // the seam is axis-parallel: the corner's fraction along its longer coordinate
+      double corner = Math.abs(seg[2] - seg[0]) >= Math.abs(seg[3] - seg[1]) ? (cx - seg[0]) / (seg[2] - seg[0])
+          : (cy - seg[1]) / (seg[3] - seg[1]);
+      return SegmentBreakpoints.count(net, plane, seg[0], seg[1], seg[2], seg[3], maxValues, corner, atCorner);
     }
 
     synchronized Result result() {

@@ -244,6 +244,26 @@ class TiledRegionCountTest {
     }
   }
 
+  /**
+   * A neuron with symmetric weights, {@code z = x − y}, on a square plane: its line is the domain's diagonal, through
+   * the corner where every square box's two seams cross (both split at the same fraction). Each seam counted that
+   * corner as a breakpoint, once too often for Euler's formula (the corner is not inside a region), so every such
+   * split lost a region.
+   */
+  @Test
+  void aBoundaryThroughTheCornerWhereTwoSeamsCrossIsCountedOnce() {
+    float[][] w = {{1f, 0.3f, -0.8f, -1f, 1f, 0.5f}, {1f, -0.5f, 0.7f, 0.4f, -0.6f, 1f}};
+    float[][] b = {{0f, 0.2f, -0.1f}, {0f, 0f}};
+    BruteForce.Mlp three = new BruteForce.Mlp(new int[] {2, 3, 2}, w, b);
+    Plane square = Plane.explicit(new double[] {0, 0}, new double[] {1, 0}, new double[] {0, 1});
+    long[] expected = direct(three.net(), square);
+    for (int cap : new int[] {4, 5}) {
+      TiledRegionCount.Result t = TiledRegionCount.count(three.net(), square, cap, new Partition.Workspace(), null);
+      assertTrue(t.splitTiles() > 0);
+      assertArrayEquals(expected, t.regionsAfterLayer(), "tile cap " + cap);
+    }
+  }
+
   @Test
   void clippingKeepsConvexPiecesOfTheDomain() {
     double[] diamond = {1, 0, 0, 1, -1, 0, 0, -1};
