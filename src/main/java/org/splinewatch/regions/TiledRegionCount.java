@@ -18,7 +18,8 @@ import java.util.concurrent.atomic.AtomicReference;
  * formula for a disk). Summed over the regions, with the domain's own Euler relation {@code V − E + T = 1} for
  * {@code T} tiles, this gives {@code regions = Σ_t R_t − B − T + 1}, where {@code R_t} is tile {@code t}'s count and
  * {@code B} the number of points on the seams where the pattern changes ({@link SegmentBreakpoints}). It holds after
- * every layer, in general position (no region boundary through a tile corner); the tests compare it with one
+ * every layer, also where boundaries meet on a seam or pass through the corner where a split's seams cross (counted
+ * once there); not where a boundary runs along a seam (docs/regions-engine.md); the tests compare it with one
  * partition of the whole plane.
  *
  * <p>Memory is that of one tile: nothing per region is kept across tiles. Area and shape statistics need the regions
