@@ -264,6 +264,24 @@ class TiledRegionCountTest {
     }
   }
 
+  /**
+   * Degenerate networks of {@link DegenerateNets} whose tiled count disagreed with the whole partition until session
+   * 54 (seen with its classes): duplicated and negated neurons in every layer (84: low by 3 after the third layer),
+   * lines through the domain's corners with no first-layer biases (100, 251: low by 1 to 15 at every layer).
+   */
+  @Test
+  void degenerateNetworksCountInTilesAsAWhole() {
+    for (long seed : new long[] {84, 100, 251}) {
+      DegenerateNets.Case c = DegenerateNets.random(seed);
+      long[] expected = direct(c.mlp().net(), c.plane());
+      for (int cap : new int[] {6, 25}) {
+        TiledRegionCount.Result t = TiledRegionCount.count(c.mlp().net(), c.plane(), cap, new Partition.Workspace(),
+            null);
+        assertArrayEquals(expected, t.regionsAfterLayer(), c.description() + ", tile cap " + cap);
+      }
+    }
+  }
+
   @Test
   void clippingKeepsConvexPiecesOfTheDomain() {
     double[] diamond = {1, 0, 0, 1, -1, 0, 0, -1};
