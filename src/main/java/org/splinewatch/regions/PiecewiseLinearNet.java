@@ -107,6 +107,13 @@ public final class PiecewiseLinearNet {
     this.blocks = compile(inputDim, this.layers);
   }
 
+  /** A prefix sharing this network's compiled blocks: they are immutable, so nothing is widened again. */
+  private PiecewiseLinearNet(int inputDim, List<Layer> layers, List<Block> blocks) {
+    this.inputDim = inputDim;
+    this.layers = List.copyOf(layers);
+    this.blocks = blocks;
+  }
+
   public int inputDim() {
     return inputDim;
   }
@@ -199,7 +206,9 @@ public final class PiecewiseLinearNet {
     for (int i = 0; i < layers.size(); i++) {
       if (layers.get(i) instanceof Layer.Activation a && a.kind() != Layer.Activation.Kind.IDENTITY
           && ++seen == blockCount) {
-        return new PiecewiseLinearNet(inputDim, layers.subList(0, i + 1));
+        // block k ends at the k-th activation that is not the identity, so the prefix's blocks are this one's first
+        // blockCount (compiling the layers again widened every weight anew: several MB a snapshot per analyzer)
+        return new PiecewiseLinearNet(inputDim, layers.subList(0, i + 1), blocks.subList(0, blockCount));
       }
     }
     return this;

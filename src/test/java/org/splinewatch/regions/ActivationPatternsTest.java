@@ -2,6 +2,7 @@ package org.splinewatch.regions;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
@@ -166,6 +167,37 @@ class ActivationPatternsTest {
     double[] x = {0.3, -0.2, 0.9, 0.1};
     assertArrayEquals(net.forwardTo(x, 2, 2), encoder.forward(x, 2), 0);
     assertTrue(net.prefix(10) == net);
+  }
+
+  @Test
+  void aPrefixSharesTheCompiledBlocksAndComputesAsTheLayersCompiledAgain() {
+    // batch norm folded before an activation, one after it (a block of its own ops), an identity between blocks
+    Random r = new Random(9);
+    List<Layer> layers = List.of(new Layer.Dense(2, 6, PartitionOracleTest.randn(r, 12, 1),
+            PartitionOracleTest.randn(r, 6, 0.3)),
+        new Layer.BatchNorm(PartitionOracleTest.randn(r, 6, 1), PartitionOracleTest.randn(r, 6, 0.3),
+            PartitionOracleTest.randn(r, 6, 0.2), new float[] {0.5f, 1, 2, 0.1f, 1.5f, 0.7f}, 1e-5),
+        Layer.Activation.relu(), Layer.Activation.identity(),
+        new Layer.BatchNorm(PartitionOracleTest.randn(r, 6, 1), PartitionOracleTest.randn(r, 6, 0.3),
+            PartitionOracleTest.randn(r, 6, 0.2), new float[] {1, 2, 0.5f, 0.3f, 1, 0.9f}, 1e-5),
+        new Layer.Dense(6, 5, PartitionOracleTest.randn(r, 30, 1), PartitionOracleTest.randn(r, 5, 0.3)),
+        Layer.Activation.leakyRelu(0.1), new Layer.Dense(5, 3, PartitionOracleTest.randn(r, 15, 1), new float[3]));
+    PiecewiseLinearNet net = new PiecewiseLinearNet(2, layers);
+    double[] x = {0.3, -0.7, 1.1, 0.4, -0.2, 0.05};
+    int[] ends = {3, 7}; // the layers up to each block's activation
+    for (int k = 1; k <= 2; k++) {
+      PiecewiseLinearNet prefix = net.prefix(k);
+      PiecewiseLinearNet compiled = new PiecewiseLinearNet(2, layers.subList(0, ends[k - 1]));
+      assertEquals(compiled.layers(), prefix.layers());
+      assertEquals(k, prefix.blocks().size());
+      for (int b = 0; b < k; b++) {
+        assertSame(net.blocks().get(b), prefix.blocks().get(b), "block " + b + " shared, not compiled again");
+        assertEquals(compiled.blocks().get(b).inDim(), prefix.blocks().get(b).inDim());
+        assertEquals(compiled.blocks().get(b).outDim(), prefix.blocks().get(b).outDim());
+        assertEquals(compiled.blocks().get(b).activation(), prefix.blocks().get(b).activation());
+      }
+      assertArrayEquals(compiled.forward(x, 3), prefix.forward(x, 3), 0);
+    }
   }
 
   @Test
