@@ -54,7 +54,8 @@ public final class Main {
     cl.setParameterExceptionHandler((ex, ignoredArgs) -> {
       CommandLine failed = ex.getCommandLine();
       failed.getErr().println("error: " + unknownSubcommand(ex).or(() -> strayArgument(ex))
-          .or(() -> unknownOptionBeforeMissing(ex)).or(() -> notANumber(ex)).orElse(oneLine(ex)));
+          .or(() -> unknownOptionBeforeMissing(ex)).or(() -> notANumber(ex)).or(() -> missing(ex))
+          .orElse(oneLine(ex)));
       failed.getErr().println(helpHint(failed.getCommandSpec()));
       return 2;
     });
@@ -130,6 +131,25 @@ public final class Main {
     return java.util.Optional.of(quoted("unknown option", options) + " (and " + m.getMissing().stream()
         .map(a -> a instanceof CommandLine.Model.OptionSpec o ? o.longestName() : a.paramLabel())
         .collect(java.util.stream.Collectors.joining(", ")) + " is missing)");
+  }
+
+  /**
+   * A required argument, or an option's value, not given ({@code ./monitor report}, {@code ./trainer --seed}): picocli
+   * said "Missing required parameter: 'RUN_DIR'" or "Missing required parameter for option '--seed' (<seed>)", not
+   * what was expected there; this line names it with its description from the help.
+   */
+  static java.util.Optional<String> missing(CommandLine.ParameterException ex) {
+    if (!(ex instanceof CommandLine.MissingParameterException m) || m.getMissing().size() != 1) {
+      return java.util.Optional.empty();
+    }
+    CommandLine.Model.ArgSpec arg = m.getMissing().get(0);
+    String described = String.join(" ", arg.description());
+    boolean valueOfGivenOption = String.valueOf(ex.getMessage()).startsWith("Missing required parameter for option");
+    if (arg instanceof CommandLine.Model.OptionSpec o) {
+      return java.util.Optional.of(o.longestName() + (valueOfGivenOption ? " has no value" : " is missing")
+          + "; expected " + o.longestName() + " " + o.paramLabel() + ": " + described);
+    }
+    return java.util.Optional.of(arg.paramLabel() + " is missing; expected " + described);
   }
 
   /** picocli's refusal of a value that does not convert to an option's number type. */

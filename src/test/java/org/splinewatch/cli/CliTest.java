@@ -63,6 +63,22 @@ class CliTest {
         + " options)", run(2, "monitor", "report", "--bogus").strip());
   }
 
+  /**
+   * A required argument or an option's value left out is named with what was expected there: picocli said "Missing
+   * required parameter: 'RUN_DIR'" or "Missing required parameter for option '--seed' (<seed>)".
+   */
+  @Test
+  void aMissingArgumentIsNamedWithWhatIsExpected() {
+    assertEquals("error: RUN_DIR is missing; expected run directories (runs/<run-id>)" + REPORT_HELP,
+        run(2, "monitor", "report").strip());
+    assertEquals("error: DIR is missing; expected directory for the CA, stores and password" + CERTS_HELP,
+        run(2, "monitor", "certs").strip());
+    assertTrue(run(2, "monitor", "regions").strip().startsWith("error: --model is missing; expected --model <model>:"
+        + " network and plane as .npz"));
+    assertEquals("error: --seed has no value; expected --seed <seed>: random seed (default 42)\n(./trainer --help"
+        + " lists the options)", run(2, "train", "--seed").strip());
+  }
+
   @Test
   void unknownMethodAndDatasetExitTwoListingValidValues() {
     String m = run(2, "train", "--method", "nope");
