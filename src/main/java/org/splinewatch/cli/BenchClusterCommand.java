@@ -56,7 +56,8 @@ final class BenchClusterCommand implements Callable<Integer> {
   @Option(names = "--hidden", split = ",", description = "hidden widths of the 784-...-10 classifier (default"
       + " 256,256); at most splinewatch.cluster.max-layer-width each, and the snapshots must fit in half the heap")
   int[] hidden = {256, 256};
-  @Option(names = "--analyzers", split = ",", description = "analyzers (default ${DEFAULT-VALUE})")
+  @Option(names = "--analyzers", split = ",", defaultValue = "embedding,regions,boundary",
+      description = "analyzers (default ${DEFAULT-VALUE})")
   List<String> analyzers = List.of("embedding", "regions", "boundary");
   @Option(names = "--in-flight", description = "snapshots an analyzer node holds at a time, 1 to --snapshots + 2"
       + " (default: the splinewatch.cluster.in-flight-per-analyzer setting)")

@@ -34,7 +34,8 @@ final class CertsCommand implements Callable<Integer> {
   picocli.CommandLine.Model.CommandSpec spec;
   @Parameters(index = "0", paramLabel = "DIR", description = "directory for the CA, stores and password")
   Path dir;
-  @Option(names = "--nodes", split = ",", description = "node certificate names (default ${DEFAULT-VALUE})")
+  @Option(names = "--nodes", split = ",", defaultValue = "node", description = "node certificate names (default"
+      + " ${DEFAULT-VALUE})")
   List<String> nodes = List.of("node");
   @Option(names = "--days", description = "validity in days, 1 to " + MAX_DAYS + " (default ${DEFAULT-VALUE})")
   int days = 825;

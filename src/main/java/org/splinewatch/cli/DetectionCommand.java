@@ -45,11 +45,12 @@ final class DetectionCommand implements Callable<Integer> {
       + " from the onset snapshot on, so that accuracy lost before a mid-run onset does not count (default"
       + " ${DEFAULT-VALUE})")
   String dropReference = "best";
-  @Option(names = "--tuning-seeds", split = ",", paramLabel = "SEED", description = "seeds of the tuning set (runs"
-      + " on --tuning-datasets); every other run is the evaluation set (default ${DEFAULT-VALUE})")
+  // defaultValue, typed as on the command line, is what the help shows: ${DEFAULT-VALUE} of the list alone is [42, 7]
+  @Option(names = "--tuning-seeds", split = ",", paramLabel = "SEED", defaultValue = "42,7", description = "seeds of"
+      + " the tuning set (runs on --tuning-datasets); every other run is the evaluation set (default ${DEFAULT-VALUE})")
   List<Long> tuningSeeds = new ArrayList<>(List.of(42L, 7L));
-  @Option(names = "--tuning-datasets", split = ",", paramLabel = "DATASET", description = "data sets of the tuning"
-      + " set's runs (default ${DEFAULT-VALUE})")
+  @Option(names = "--tuning-datasets", split = ",", paramLabel = "DATASET", defaultValue = "mnist",
+      description = "data sets of the tuning set's runs (default ${DEFAULT-VALUE})")
   List<String> tuningDatasets = new ArrayList<>(List.of("mnist"));
   @Option(names = "--replay", description = "re-evaluate the collapse rules on the recorded metrics (reference.conf's"
       + " splinewatch.alerts with --alert changes) instead of reading the alerts the runs raised")

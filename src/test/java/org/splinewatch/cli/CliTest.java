@@ -79,6 +79,34 @@ class CliTest {
         + " lists the options)", run(2, "train", "--seed").strip());
   }
 
+  /**
+   * A list's default is shown as it is typed on the command line ({@code 42,7}), not as Java prints a list ({@code
+   * [42, 7]}, which cannot be passed back).
+   */
+  @Test
+  void helpShowsListDefaultsAsTheyAreTyped() {
+    for (String command : MonitorCommand.subcommands(",").split(",")) {
+      String help = run(0, "monitor", command, "--help").replaceAll("\\s+", " ");
+      assertFalse(help.contains("(default ["), command + ": " + help);
+    }
+    assertTrue(run(0, "monitor", "detection", "--help").replaceAll("\\s+", " ").contains("(default 42,7)"));
+    assertFalse(run(0, "train", "--help").replaceAll("\\s+", " ").contains("(default ["));
+    // the defaults are still the lists, once, and a list given replaces them
+    DetectionCommand detection = new DetectionCommand();
+    new picocli.CommandLine(detection).parseArgs("runs");
+    assertEquals(List.of(42L, 7L), detection.tuningSeeds);
+    assertEquals(List.of("mnist"), detection.tuningDatasets);
+    DetectionCommand given = new DetectionCommand();
+    new picocli.CommandLine(given).parseArgs("--tuning-seeds", "1", "runs");
+    assertEquals(List.of(1L), given.tuningSeeds);
+    CertsCommand certs = new CertsCommand();
+    new picocli.CommandLine(certs).parseArgs("dir");
+    assertEquals(List.of("node"), certs.nodes);
+    BenchClusterCommand bench = new BenchClusterCommand();
+    new picocli.CommandLine(bench).parseArgs();
+    assertEquals(List.of("embedding", "regions", "boundary"), bench.analyzers);
+  }
+
   @Test
   void unknownMethodAndDatasetExitTwoListingValidValues() {
     String m = run(2, "train", "--method", "nope");
