@@ -53,7 +53,8 @@ public final class Main {
     // bad arguments: the one line that says what was wrong, and where the options are listed (not the whole usage)
     cl.setParameterExceptionHandler((ex, ignoredArgs) -> {
       CommandLine failed = ex.getCommandLine();
-      failed.getErr().println("error: " + unknownSubcommand(ex).or(() -> strayArgument(ex))
+      failed.getErr().println("error: " + unknownSubcommand(ex).or(() -> unknownOption(ex))
+          .or(() -> strayArgument(ex))
           .or(() -> unknownOptionBeforeMissing(ex)).or(() -> notANumber(ex)).or(() -> missing(ex))
           .orElse(oneLine(ex)));
       failed.getErr().println(helpHint(failed.getCommandSpec()));
@@ -117,6 +118,26 @@ public final class Main {
           + MonitorCommand.subcommands(", "));
     }
     return java.util.Optional.empty();
+  }
+
+  /**
+   * One mistyped option, alone or with the word after it, its value ({@code ./trainer --epoch 2}, {@code
+   * --epoch=2}): picocli said "Unknown option: '--epoch=2'", or the value was named as an unexpected argument; this
+   * line names the option and the nearest options picocli finds. Empty for every other error.
+   */
+  static java.util.Optional<String> unknownOption(CommandLine.ParameterException ex) {
+    if (!(ex instanceof CommandLine.UnmatchedArgumentException u) || u.getCommandLine().getCommand()
+        instanceof MonitorCommand) {
+      return java.util.Optional.empty();
+    }
+    java.util.List<String> unmatched = u.getUnmatched();
+    if (unmatched.isEmpty() || unmatched.size() > 2 || !unmatched.get(0).startsWith("-")
+        || unmatched.size() == 2 && unmatched.get(1).startsWith("-")) {
+      return java.util.Optional.empty();
+    }
+    java.util.List<String> near = u.getSuggestions().stream().limit(3).toList();
+    return java.util.Optional.of("unknown option '" + unmatched.get(0) + "'; " + (near.isEmpty()
+        ? "expected one of the options --help lists" : "did you mean " + String.join(" or ", near) + "?"));
   }
 
   /**

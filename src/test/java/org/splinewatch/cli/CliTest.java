@@ -79,6 +79,17 @@ class CliTest {
         + " lists the options)", run(2, "train", "--seed").strip());
   }
 
+  /** A mistyped option is named with the options nearest to it: picocli said "Unknown option: '--epoch=2'". */
+  @Test
+  void aMistypedOptionIsNamedWithTheNearestOptions() {
+    assertEquals("error: unknown option '--epoch=2'; did you mean --epochs?\n(./trainer --help lists the options)",
+        run(2, "train", "--epoch=2").strip());
+    assertEquals("error: unknown option '--epoch'; did you mean --epochs?\n(./trainer --help lists the options)",
+        run(2, "train", "--epoch", "2").strip());
+    assertTrue(run(2, "monitor", "report", "--outt", "x", "runs/a").startsWith("error: unknown option '--outt';"
+        + " did you mean --out"));
+  }
+
   /**
    * A list's default is shown as it is typed on the command line ({@code 42,7}), not as Java prints a list ({@code
    * [42, 7]}, which cannot be passed back).
