@@ -37,7 +37,8 @@ if splinewatch_build_needed; then
   if splinewatch_build_needed; then
     echo "Building splinewatch (first use, sources changed or other SPLINEWATCH_MAVEN_ARGS)${maven_args:+ with $maven_args}..." >&2
     # shellcheck disable=SC2086
-    (cd "$root" && mvn -B -q -DskipTests package $maven_args) >&2
+    # without the colour codes this Maven writes even in batch mode (ESC[0m on the console and in logs)
+    (cd "$root" && mvn -B -q -DskipTests package $maven_args 2>&1 | sed -u 's/\x1b\[[0-9;]*m//g') >&2
     printf '%s' "$maven_args" >"$built_with"
   fi
   exec 9>&-

@@ -29,7 +29,7 @@ class LauncherBuildTest {
     Path jar = Files.writeString(dir.resolve("target/splinewatch.jar"), "jar");
     jar.toFile().setLastModified(System.currentTimeMillis() - 60_000); // older than the sources: a build is due
     Path bin = Files.createDirectories(dir.resolve("bin"));
-    Files.writeString(bin.resolve("mvn"), "#!/bin/sh\necho \"start $$\" >>\"$LOG\"\n"
+    Files.writeString(bin.resolve("mvn"), "#!/bin/sh\necho \"start $$\" >>\"$LOG\"\nprintf '\\033[0m\\033[1mbuilding\\033[m\\n'\n"
         + "while [ ! -f \"$LOG.release\" ]; do sleep 0.05; done\n"
         + "echo jar >target/splinewatch.jar\necho \"end $$\" >>\"$LOG\"\n");
     Files.writeString(bin.resolve("java"), "#!/bin/sh\n"
@@ -68,6 +68,8 @@ class LauncherBuildTest {
     assertTrue(builds.get(0).startsWith("start ") && builds.get(1).startsWith("end "), builds.toString());
     assertEquals(2, Files.readAllLines(dir.resolve("build.log.ran")).size(), "both launchers then ran java\n" + both);
     assertTrue(both.contains("Waiting for the build of splinewatch another ./trainer or ./monitor started..."), both);
+    // Maven's colour codes (ESC[0m even with -B) are taken out of what the launcher shows of the build
+    assertTrue(both.contains("building") && !both.contains("\u001b"), both);
   }
 
   @Test
