@@ -720,7 +720,11 @@ public final class TrainCommand implements Callable<Integer> {
     String key = eq < 0 ? option : option.substring(0, eq).trim();
     // a key HOCON cannot read as one path element (empty, dotted, quoted) is no setting; hasPath would throw on it
     if (eq < 0 || !key.matches("[A-Za-z0-9_-]+") || !alerts.hasPath(key)) {
-      throw new CommandLine.ParameterException(cl, "--alert '" + option + "': expected KEY=VALUE"
+      // a misspelt key is named with the nearest setting first: the list of every key is long
+      String meant = eq < 0 || !key.matches("[A-Za-z0-9_-]+") ? ""
+          : ConfigErrors.closest(key, alerts.root().keySet()).map(c -> key + " is no alert setting (did you mean " + c
+              + "?); ").orElse("");
+      throw new CommandLine.ParameterException(cl, "--alert '" + option + "': " + meant + "expected KEY=VALUE"
           + " with KEY one of: " + String.join(", ", new TreeSet<>(alerts.root().keySet())));
     }
     ConfigValueType type = alerts.getValue(key).valueType();

@@ -146,8 +146,10 @@ class CliTest {
   @Test
   void badAlertSettingsAreNamed() {
     String key = run(2, "train", "--alert", "n-fires=2");
-    assertTrue(key.contains("--alert 'n-fires=2': expected KEY=VALUE with KEY one of: ") && key.contains("n-fire,"),
-        key);
+    assertTrue(key.contains("--alert 'n-fires=2': n-fires is no alert setting (did you mean n-fire?); expected"
+        + " KEY=VALUE with KEY one of: ") && key.contains("n-fire,"), key);
+    String far = run(2, "train", "--alert", "zzzzzz=2");
+    assertTrue(far.contains("--alert 'zzzzzz=2': expected KEY=VALUE with KEY one of: "), far);
     String form = run(2, "train", "--alert", "n-fire");
     assertTrue(form.contains("expected KEY=VALUE"), form);
     String value = run(2, "train", "--alert", "n-fire=three");
