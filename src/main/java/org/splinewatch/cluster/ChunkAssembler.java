@@ -153,7 +153,7 @@ final class ChunkAssembler {
           it.remove();
           partialBytes -= e.getValue().bytes;
           expired.add(new Expired(run.getKey(), e.getKey(), "transfer " + e.getKey() + " of run " + run.getKey()
-              + " incomplete after " + timeout.toSeconds() + " s"));
+              + " incomplete after " + MonitorLink.seconds(timeout)));
         }
       }
     }

@@ -173,7 +173,7 @@ public final class SnapshotPublisher extends AbstractBehavior<SnapshotPublisher.
         .onMessage(TimedOut.class, m -> {
           Long step = pool.timedOut(m.transfer());
           if (step != null) {
-            dropped(step, "not analysed within " + settings.snapshotTimeout().toSeconds() + " s");
+            dropped(step, "not analysed within " + MonitorLink.seconds(settings.snapshotTimeout()));
           }
           return dispatch();
         })

@@ -111,4 +111,15 @@ class ChunkAssemblerTest {
     assertEquals(3, a.partialBytes());
     assertEquals(1, a.partialTransfers("r"));
   }
+
+  /** A sub-second timeout is named as it is (0.5 s), where toSeconds() said "incomplete after 0 s". */
+  @Test
+  void aSubSecondTimeoutIsNamedAsItIs() {
+    ChunkAssembler a = new ChunkAssembler(10, 30, 45, 2, Duration.ofMillis(500), nanos::get);
+    a.add("r", 1, 0, 2, new byte[4], false);
+    nanos.set(Duration.ofMillis(600).toNanos());
+    List<ChunkAssembler.Expired> expired = a.expire();
+    assertEquals(1, expired.size());
+    assertEquals("transfer 1 of run r incomplete after 0.5 s", expired.get(0).detail());
+  }
 }

@@ -230,6 +230,46 @@ class TransportTest {
     }
   }
 
+  /**
+   * A snapshot no analyzer answered within a sub-second snapshot-timeout is dropped with the wait as it is (0.5 s),
+   * where toSeconds() said "not analysed within 0 s".
+   */
+  @Test
+  void aSnapshotNotAnalysedWithinASubSecondTimeoutNamesTheWait() throws Exception {
+    ActorSystem<Void> system = node();
+    // the publisher's actor logs under Pekko's logger name, not its class's
+    var logger = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+    var seen = new ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent>();
+    seen.start();
+    logger.addAppender(seen);
+    try {
+      TestProbe<Object> metrics = TestProbe.create(system);
+      TestProbe<AnalyzerWorker.Command> worker = TestProbe.create(system); // never answers
+      system.receptionist().tell(org.apache.pekko.actor.typed.receptionist.Receptionist.register(AnalyzerWorker.KEY,
+          worker.getRef()));
+      ClusterSettings base = ClusterSettings.fromConfig(ClusterRunIT.nodeConfig(Map.of()));
+      ClusterSettings settings = new ClusterSettings(base.host(), 0, "", List.of(), 200 * 1024, 1 << 24, 1,
+          base.joinTimeout(), Duration.ofMillis(500), base.downAfter(), base.heartbeatPause());
+      ActorRef<SnapshotPublisher.Command> publisher = system.systemActorOf(SnapshotPublisher.create(
+          TestSnapshots.run(), List.of("regions"), metrics.getRef().narrow(), settings, 8), "publisher",
+          org.apache.pekko.actor.typed.Props.empty());
+      publisher.tell(new SnapshotPublisher.Publish(TestSnapshots.classifier(1, 10)));
+      long until = System.nanoTime() + 20_000_000_000L;
+      List<String> dropped = List.of();
+      while (dropped.isEmpty() && System.nanoTime() < until) {
+        Thread.sleep(50);
+        synchronized (seen) {
+          dropped = seen.list.stream().map(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage)
+              .filter(m -> m.contains("dropped")).toList();
+        }
+      }
+      assertEquals(List.of("snapshot of step 10 dropped: not analysed within 0.5 s"), dropped);
+    } finally {
+      logger.detachAppender(seen);
+      system.terminate();
+    }
+  }
+
   private static <T> List<T> concat(List<T> a, List<T> b) {
     List<T> all = new ArrayList<>(a);
     all.addAll(b);
