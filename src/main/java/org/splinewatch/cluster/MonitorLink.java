@@ -36,6 +36,10 @@ public final class MonitorLink {
   private final String metricsUrl;
   private final String token;
   private final String publishToken;
+  /** The deadline of a stop by a signal ({@link #stopBy}); null: each wait has its own setting. */
+  private volatile SignalDeadline signalDeadline;
+  /** Whether a flush ran out of the signal's deadline: a further flush would only wait again. */
+  private volatile boolean flushOutOfGrace;
 
   private MonitorLink(ActorSystem<?> system, ClusterSettings settings, ActorRef<MetricsNode.Command> node,
       String runId, ActorRef<MetricsActor.Command> metrics, String metricsUrl, String token, String publishToken) {
@@ -183,6 +187,38 @@ public final class MonitorLink {
     return Optional.empty();
   }
 
+  /**
+   * The run stops for a signal ({@code signal}, e.g. SIGINT) whose grace ({@code splinewatch.lifecycle.signal-grace},
+   * {@code grace}) ends at {@code deadline}: from now on each wait on the monitor gets at most what is left of it (less
+   * {@link #STOP_MARGIN} for the run's last lines), instead of answer-timeout or finish-timeout one after another, so
+   * that a monitor that does not answer is named in one line before the grace runs out and halts the process.
+   */
+  public void stopBy(StopDeadline deadline, String signal, Duration grace) {
+    signalDeadline = new SignalDeadline(deadline, signal, grace);
+  }
+
+  /** A signal's deadline, what it is called in the line of a wait it cut short. */
+  private record SignalDeadline(StopDeadline deadline, String signal, Duration grace) {
+    /** What is left of it for a wait on the monitor: at most {@code wait}, zero once it (less the margin) passed. */
+    Duration left(Duration wait) {
+      Duration left = deadline.left().minus(STOP_MARGIN);
+      return left.isNegative() ? Duration.ZERO : left.compareTo(wait) < 0 ? left : wait;
+    }
+  }
+
+  /** What a signal's grace keeps back from the waits on the monitor: the run's last lines after them. */
+  public static final Duration STOP_MARGIN = Duration.ofSeconds(1);
+
+  /**
+   * A wait on the monitor that a signal's deadline cut short ({@link #stopBy}): its message is the one line naming the
+   * monitor, what did not reach it, and the signal's grace.
+   */
+  public static final class OutOfGrace extends IllegalStateException {
+    OutOfGrace(String message) {
+      super(message);
+    }
+  }
+
   /** Waits until the monitor has written the run's metrics that reached it so far (bounded wait). */
   public void flush() {
     Optional<String> gone = monitorGone();
@@ -191,8 +227,37 @@ public final class MonitorLink {
           + " the run's end");
     }
     Duration wait = settings.answerTimeout();
-    await(AskPattern.<MetricsActor.Command, Done>ask(metrics, MetricsActor.Flush::new, wait, system.scheduler()),
-        wait, "could not flush the metrics of run " + runId + " on the monitor", "answer-timeout");
+    SignalDeadline signal = signalDeadline;
+    Duration left = signal == null ? wait : signal.left(wait);
+    if (left.compareTo(wait) < 0) {
+      // the signal's grace ends first: a wait that runs out says so, not answer-timeout; one that ran out is not
+      // tried again
+      if (flushOutOfGrace || left.isZero() || !flushedWithin(left, Duration.ZERO)) {
+        flushOutOfGrace = true;
+        throw new OutOfGrace(outOfGrace(signal, false));
+      }
+      return;
+    }
+    flushedWithin(wait, GUARD);
+  }
+
+  /**
+   * Whether the monitor answered a flush within {@code wait} (and {@code guard}); false where a signal's deadline
+   * bounds the wait ({@code guard} zero) and it ran out; otherwise a wait that ran out is one line naming
+   * answer-timeout.
+   */
+  private boolean flushedWithin(Duration wait, Duration guard) {
+    try {
+      await(AskPattern.<MetricsActor.Command, Done>ask(metrics, MetricsActor.Flush::new, wait, system.scheduler()),
+          wait, guard, "could not flush the metrics of run " + runId + " on the monitor", "answer-timeout",
+          Optional::empty);
+      return true;
+    } catch (IllegalStateException e) {
+      if (guard.isZero() && e.getCause() instanceof TimeoutException) {
+        return false;
+      }
+      throw e;
+    }
   }
 
   /**
@@ -203,20 +268,64 @@ public final class MonitorLink {
     node.tell(new MetricsNode.TrainingEnded(runId, step, token));
   }
 
-  /** Flushes the run's metrics on the monitor and records its end there (bounded wait). */
+  /**
+   * Flushes the run's metrics on the monitor and records its end there (bounded wait). After {@link #stopBy} both
+   * share what is left of the signal's grace: a flush that ran out of it is not tried again, the end is still sent,
+   * and a wait it cut short is one {@link OutOfGrace} line.
+   */
   public void finish(Map<String, Object> event) {
-    flush();
-    Duration wait = settings.finishTimeout();
-    await(AskPattern.<MetricsNode.Command, Done>ask(node, r -> new MetricsNode.RunFinished(runId, event, r, token),
-        wait, system.scheduler()), wait, "could not record the end of run " + runId + " on the monitor",
-        "finish-timeout");
+    SignalDeadline signal = signalDeadline;
+    if (signal == null) {
+      flush();
+      Duration wait = settings.finishTimeout();
+      await(AskPattern.<MetricsNode.Command, Done>ask(node, r -> new MetricsNode.RunFinished(runId, event, r, token),
+          wait, system.scheduler()), wait, "could not record the end of run " + runId + " on the monitor",
+          "finish-timeout");
+      return;
+    }
+    boolean flushed;
+    try {
+      flush();
+      flushed = true;
+    } catch (OutOfGrace e) {
+      flushed = false; // the end is still sent: a monitor that answers late may record it
+    }
+    Duration wait = signal.left(settings.finishTimeout());
+    boolean cut = wait.compareTo(settings.finishTimeout()) < 0;
+    // an ask needs a positive timeout: with nothing left the end is sent, not waited for
+    Duration asked = wait.isZero() ? Duration.ofMillis(1) : wait;
+    try {
+      await(AskPattern.<MetricsNode.Command, Done>ask(node, r -> new MetricsNode.RunFinished(runId, event, r, token),
+          asked, system.scheduler()), asked, cut ? Duration.ZERO : GUARD, "could not record the end of run " + runId
+          + " on the monitor", "finish-timeout", Optional::empty);
+    } catch (IllegalStateException e) {
+      if (cut && e.getCause() instanceof TimeoutException) {
+        throw new OutOfGrace(outOfGrace(signal, true));
+      }
+      throw e;
+    }
+    if (!flushed) {
+      throw new OutOfGrace(outOfGrace(signal, false)); // the end was recorded, the last metrics perhaps not
+    }
+  }
+
+  /**
+   * The one line of a stop whose signal's grace ran out waiting for the monitor: the monitor, what it did not confirm
+   * (the run's last metrics written, and with {@code end} its end), and the setting.
+   */
+  private String outOfGrace(SignalDeadline signal, boolean end) {
+    String what = end ? (flushOutOfGrace ? "the last metrics and the end (run_finished) of run " + runId + " were"
+        : "the end (run_finished) of run " + runId + " was") : "the last metrics of run " + runId + " were";
+    return "the monitor at " + settings.seed() + " did not answer within the " + seconds(signal.grace())
+        + " signal-grace after " + signal.signal() + " (splinewatch.lifecycle.signal-grace raises it): " + what
+        + " not confirmed written there";
   }
 
   /**
    * The answer of an ask with timeout {@code wait}, or one line: {@code what}, and for a wait that ran out how long
    * it waited and the setting {@code splinewatch.cluster.<setting>} that raises it (not Pekko's "Ask timed out on
-   * [Actor[...]] after [30000 ms]..." inside an exception's name). The extra 5 s only guard against an ask that never
-   * completes.
+   * [Actor[...]] after [30000 ms]..." inside an exception's name). The extra 5 s ({@link #GUARD}) only guard against
+   * an ask that never completes.
    */
   static <T> T await(CompletionStage<T> ask, Duration wait, String what, String setting) {
     return await(ask, wait, what, setting, Optional::empty);
@@ -228,7 +337,16 @@ public final class MonitorLink {
    */
   static <T> T await(CompletionStage<T> ask, Duration wait, String what, String setting,
       Supplier<Optional<String>> gone) {
-    long deadline = System.nanoTime() + wait.toNanos() + 5_000_000_000L;
+    return await(ask, wait, GUARD, what, setting, gone);
+  }
+
+  /** Beyond an ask's own timeout: against an ask that never completes. */
+  private static final Duration GUARD = Duration.ofSeconds(5);
+
+  /** As above, waiting {@code guard} beyond the ask's timeout (zero where a signal's deadline bounds the wait). */
+  private static <T> T await(CompletionStage<T> ask, Duration wait, Duration guard, String what, String setting,
+      Supplier<Optional<String>> gone) {
+    long deadline = System.nanoTime() + wait.toNanos() + guard.toNanos();
     try {
       while (true) {
         long left = deadline - System.nanoTime();

@@ -5,7 +5,9 @@ import java.time.Duration;
 /**
  * The one deadline of a monitor's stop ({@code splinewatch.cluster.finish-timeout} from the stop's start): each of
  * the stop's waits (the HTTP runs' ends, the reports, the metrics node's last reports) gets what is left of it, so
- * that the whole stop takes about finish-timeout, not that much for each wait one after another.
+ * that the whole stop takes about finish-timeout, not that much for each wait one after another. A trainer's stop by a
+ * signal has one too, its {@code signal-grace} from the signal ({@code SignalStop#deadline}), which its waits on a
+ * remote monitor share.
  */
 public final class StopDeadline {
   private final Duration total;

@@ -302,7 +302,9 @@ public final class EmbeddedRun {
               w.analyseAfterStop()),
           new RunGuardian.Observers(progress, result, trainerRef,
               alert -> ConsoleProgress.alert(alert, progress, out), flushed)));
-      signals.training(reason -> system.tell(new RunGuardian.Interrupt(reason)));
+      // a remote monitor's flush at the run's end waits no longer than the grace (a local run's is its own disk's)
+      signals.training(reason -> system.tell(new RunGuardian.Interrupt(reason,
+          remote ? signals.deadline().orElse(null) : null)));
       trainerRef.thenAccept(ref -> {
         // through the guardian, which marks a run that stops for the alert (splinewatch_run_stopped_early)
         control.registerForAlerts(runId, w.alerts(), (rule, reason) -> {
@@ -327,6 +329,10 @@ public final class EmbeddedRun {
       RunOutcome outcome = RunOutcome.of(finished, signals.received(), signals.exitCode());
       MemoryWatch.Peaks peaks = memory.peaks();
       Map<String, Object> event = outcome.event(peaks);
+      if (remote && signals.deadline().isPresent()) {
+        // the flush and the run's end on the monitor share what is left of the grace, which then halts the process
+        link.stopBy(signals.deadline().get(), "SIG" + signals.received(), w.signalGrace());
+      }
       AnalysisCoverage coverage = remote ? remoteCoverage(link, runDir, published.get(), startedMillis, out)
           : AnalysisCoverage.of(registry);
       if (!coverage.byAnalyzer().isEmpty()) {
@@ -370,7 +376,10 @@ public final class EmbeddedRun {
       }
       system.terminate();
       try {
-        system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+        // after a signal, what is left of its grace: a --monitor run's node leaving the cluster waits for the
+        // monitor, and one that does not answer kept the process 10-30 s past the grace, its line long said
+        long wait = signals.deadline().map(d -> Math.max(d.left().toMillis(), 100)).orElse(30_000L);
+        system.getWhenTerminated().toCompletableFuture().get(wait, TimeUnit.MILLISECONDS);
       } catch (Exception e) {
         // shutting down anyway
       }
@@ -516,6 +525,8 @@ public final class EmbeddedRun {
           .filter(series -> series.name().equals(MetricFamily.ANALYSIS_STEP.id()))
           .map(series -> Map.entry(series.labels().getOrDefault("analyzer", ""), (long) series.points().size()))
           .toList(), published);
+    } catch (MonitorLink.OutOfGrace e) {
+      return new AnalysisCoverage(Map.of()); // the run's end names the monitor, once, with what did not reach it
     } catch (RuntimeException e) {
       out.println("warning: cannot count the analysed snapshots: " + e.getMessage());
       return new AnalysisCoverage(Map.of());

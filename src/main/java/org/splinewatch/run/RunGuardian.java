@@ -18,7 +18,9 @@ import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.splinewatch.alerts.Alert;
 import org.splinewatch.alerts.AlertRaised;
 import org.splinewatch.alerts.EarlyStopPolicy;
+import org.splinewatch.cluster.MonitorLink;
 import org.splinewatch.cluster.Rejections;
+import org.splinewatch.cluster.StopDeadline;
 import org.splinewatch.cluster.TrainerDoor;
 import org.splinewatch.metrics.MetricsActor;
 import org.splinewatch.snapshot.RunInfo;
@@ -41,8 +43,15 @@ public final class RunGuardian extends AbstractBehavior<RunGuardian.Command> {
   /**
    * End the run after the current step because the process was asked to (SIGTERM/SIGINT/SIGHUP): like a {@link
    * TrainerActor.Stop}: queued analyses are skipped, the ones in progress get {@link Timeouts#abortDrain()}.
+   * {@code deadline}: where the signal's grace ends (null: none), which then bounds the end's flush of the metrics
+   * (less {@link MonitorLink#STOP_MARGIN}): a remote monitor that does not answer made it wait its whole
+   * {@link Timeouts#FLUSH} (30 s), past the grace (25 s), so that the run's end never said which monitor it was.
    */
-  public record Interrupt(String reason) implements Command {
+  public record Interrupt(String reason, StopDeadline deadline) implements Command {
+    /** An interrupt whose end's flush waits {@link Timeouts#flush()} as any other end's. */
+    public Interrupt(String reason) {
+      this(reason, null);
+    }
   }
 
   /** A collapse alert changed state (from the local metrics actor, or from the metrics node of a cluster). */
@@ -170,6 +179,7 @@ public final class RunGuardian extends AbstractBehavior<RunGuardian.Command> {
   private TrainerActor.Finished finishedWith; // what the trainer reported, once it finished
   private AlertStop alertStop; // the first stop an alert asked for: the run stopped for it if it ends with its reason
   private boolean stoppedEarly; // the run stopped for alertStop
+  private StopDeadline interruptDeadline; // an interrupt's grace: the end's flush waits no longer (null: none)
 
   private RunGuardian(ActorContext<Command> ctx, Setup s) {
     super(ctx);
@@ -193,6 +203,9 @@ public final class RunGuardian extends AbstractBehavior<RunGuardian.Command> {
     return newReceiveBuilder()
         .onMessage(Interrupt.class, m -> {
           interrupted = true;
+          if (m.deadline() != null) {
+            interruptDeadline = m.deadline();
+          }
           if (finished) {
             onLateInterrupt();
           } else {
@@ -265,8 +278,17 @@ public final class RunGuardian extends AbstractBehavior<RunGuardian.Command> {
             getContext().getSelf().tell(new Flushed(m.finished(), false));
             return this;
           }
+          Duration flushWait = s.timeouts().flush();
+          if (interruptDeadline != null) {
+            Duration left = interruptDeadline.left().minus(MonitorLink.STOP_MARGIN);
+            if (left.compareTo(Duration.ofMillis(1)) < 0) { // the grace is spent: the run's end says what was left
+              getContext().getSelf().tell(new Flushed(m.finished(), false));
+              return this;
+            }
+            flushWait = left.compareTo(flushWait) < 0 ? left : flushWait;
+          }
           getContext().pipeToSelf(AskPattern.<MetricsActor.Command, Done>ask(sink.metrics(), MetricsActor.Flush::new,
-              s.timeouts().flush(), getContext().getSystem().scheduler()),
+              flushWait, getContext().getSystem().scheduler()),
               (ok, err) -> new Flushed(m.finished(), err == null));
           return this;
         })

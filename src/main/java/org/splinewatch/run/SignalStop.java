@@ -8,6 +8,8 @@ import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 import java.util.function.Function;
+import org.splinewatch.cluster.MonitorLink;
+import org.splinewatch.cluster.StopDeadline;
 import sun.misc.Signal;
 import sun.misc.SignalHandler;
 
@@ -37,6 +39,8 @@ public final class SignalStop implements AutoCloseable {
   private volatile String received;
   /** {@link System#nanoTime()} when {@link #received} was set. */
   private long receivedAt;
+  /** The grace from the first signal, which then halts the process; null before it. */
+  private volatile StopDeadline deadline;
   /**
    * A repeat of the first signal within this time is the same signal delivered twice, not a second request: GNU
    * timeout sends its signal to the command and then to its process group, microseconds apart.
@@ -197,6 +201,7 @@ public final class SignalStop implements AutoCloseable {
       }
       received = name;
       receivedAt = System.nanoTime();
+      deadline = StopDeadline.in(grace);
       to = onSignal;
     }
     if (waitingForScrape) {
@@ -210,7 +215,7 @@ public final class SignalStop implements AutoCloseable {
       } catch (InterruptedException e) {
         return;
       }
-      out.println("error: the run did not end within " + grace.toSeconds() + " s of SIG" + name + "; exiting");
+      out.println("error: the run did not end within " + MonitorLink.seconds(grace) + " of SIG" + name + "; exiting");
       Runtime.getRuntime().halt(code);
     }, "splinewatch-signal-watchdog");
     w.setDaemon(true);
@@ -242,6 +247,14 @@ public final class SignalStop implements AutoCloseable {
   private static String finishing(String name) {
     return "SIG" + name + ": finishing the current step, then writing the checkpoint and run files (again to exit at"
         + " once)";
+  }
+
+  /**
+   * When the first signal's grace runs out and the process halts (empty before a signal): the run's waits on its way
+   * out (on a remote monitor) share what is left of it.
+   */
+  public Optional<StopDeadline> deadline() {
+    return Optional.ofNullable(deadline);
   }
 
   /** The signal received ({@code TERM}, {@code INT}, {@code HUP}), or null. */

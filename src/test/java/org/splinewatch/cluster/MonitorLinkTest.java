@@ -199,6 +199,97 @@ class MonitorLinkTest {
   }
 
   /**
+   * A trainer stopped by a signal whose monitor answers neither flushes nor the run's end: the flush and the end share
+   * what is left of the signal's grace, the flush that ran out is not sent again, the end still is, and one line names
+   * the monitor, what it did not confirm and signal-grace, before the grace runs out. They waited answer-timeout + 5 s
+   * for each flush and finish-timeout + 5 s for the end (135 s at the defaults) while the grace halted the process
+   * after 25 s with "the run did not end within 25 s of SIGINT; exiting", naming neither.
+   */
+  @Test
+  @Timeout(value = 90, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+  void aStopBySignalGivesTheMonitorWhatIsLeftOfTheGraceAndNamesItInOneLine() throws Exception {
+    var flushes = new java.util.concurrent.atomic.AtomicInteger();
+    var ends = new java.util.concurrent.atomic.AtomicInteger();
+    Config c = ClusterRunIT.nodeConfig(Map.of());
+    ActorSystem<Object> trainer = ClusterNode.start(Behaviors.empty(), ClusterSettings.fromConfig(c),
+        List.of("trainer"), c);
+    try {
+      assertTrue(ClusterNode.awaitUp(trainer, java.time.Duration.ofSeconds(30), () -> false), "up");
+      var metrics = trainer.systemActorOf(Behaviors.<org.splinewatch.metrics.MetricsActor.Command>receiveMessage(m -> {
+        flushes.incrementAndGet(); // never answered
+        return Behaviors.same();
+      }), "metrics", org.apache.pekko.actor.typed.Props.empty());
+      trainer.systemActorOf(countingNode(metrics, ends, false), "node", org.apache.pekko.actor.typed.Props.empty());
+      ClusterSettings settings = ClusterSettings.fromConfig(ClusterRunIT.nodeConfig(Map.of(
+          "splinewatch.cluster.seed", ClusterNode.address(trainer), "splinewatch.cluster.answer-timeout", "20s",
+          "splinewatch.cluster.finish-timeout", "30s")));
+      MonitorLink link = link(trainer, settings);
+      java.time.Duration grace = java.time.Duration.ofMillis(3500);
+      long signalled = System.nanoTime();
+      link.stopBy(StopDeadline.in(grace), "SIGINT", grace);
+      // as EmbeddedRun: the flush for the analysed snapshots' count, then the run's end
+      assertThrows(MonitorLink.OutOfGrace.class, link::flush);
+      var e = assertThrows(MonitorLink.OutOfGrace.class, () -> link.finish(Map.of("type", "run_finished")));
+      double took = (System.nanoTime() - signalled) / 1e9;
+      assertTrue(took < grace.toMillis() / 1000.0, "ended within the grace, not after the settings' waits: " + took);
+      assertTrue(took > 1.5, "waited what was left of the grace (less its margin): " + took);
+      assertEquals("the monitor at " + ClusterNode.address(trainer) + " did not answer within the 3.5 s signal-grace"
+          + " after SIGINT (splinewatch.lifecycle.signal-grace raises it): the last metrics and the end"
+          + " (run_finished) of run silent were not confirmed written there", e.getMessage());
+      Thread.sleep(300); // what was sent has arrived
+      assertEquals(1, flushes.get(), "the flush that ran out was not sent again");
+      assertEquals(1, ends.get(), "the end was still sent: a monitor that answers late may record it");
+    } finally {
+      trainer.terminate();
+    }
+  }
+
+  /** With a signal's deadline, a monitor that answers records the run's end as before, without a line. */
+  @Test
+  @Timeout(value = 60, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+  void aStopBySignalWhoseMonitorAnswersEndsAsBefore() throws Exception {
+    var ends = new java.util.concurrent.atomic.AtomicInteger();
+    Config c = ClusterRunIT.nodeConfig(Map.of());
+    ActorSystem<Object> trainer = ClusterNode.start(Behaviors.empty(), ClusterSettings.fromConfig(c),
+        List.of("trainer"), c);
+    try {
+      assertTrue(ClusterNode.awaitUp(trainer, java.time.Duration.ofSeconds(30), () -> false), "up");
+      var metrics = trainer.systemActorOf(metricsActor(true), "metrics", org.apache.pekko.actor.typed.Props.empty());
+      trainer.systemActorOf(countingNode(metrics, ends, true), "node", org.apache.pekko.actor.typed.Props.empty());
+      ClusterSettings settings = ClusterSettings.fromConfig(ClusterRunIT.nodeConfig(Map.of(
+          "splinewatch.cluster.seed", ClusterNode.address(trainer))));
+      MonitorLink link = link(trainer, settings);
+      link.stopBy(StopDeadline.in(java.time.Duration.ofSeconds(25)), "SIGTERM", java.time.Duration.ofSeconds(25));
+      link.flush();
+      link.finish(Map.of("type", "run_finished"));
+      assertEquals(1, ends.get());
+    } finally {
+      trainer.terminate();
+    }
+  }
+
+  /** A metrics node that registers runs with {@code metrics} and counts their ends, answered when {@code answers}. */
+  private static org.apache.pekko.actor.typed.Behavior<MetricsNode.Command> countingNode(
+      org.apache.pekko.actor.typed.ActorRef<org.splinewatch.metrics.MetricsActor.Command> metrics,
+      java.util.concurrent.atomic.AtomicInteger ends, boolean answers) {
+    return Behaviors.setup(ctx -> {
+      ctx.getSystem().receptionist().tell(org.apache.pekko.actor.typed.receptionist.Receptionist.register(
+          MetricsNode.KEY, ctx.getSelf()));
+      return Behaviors.receiveMessage(m -> {
+        if (m instanceof MetricsNode.RegisterRun r) {
+          r.replyTo().tell(new MetricsNode.Registered(r.runId(), metrics, "", null, "token"));
+        } else if (m instanceof MetricsNode.RunFinished f) {
+          ends.incrementAndGet();
+          if (answers) {
+            f.replyTo().tell(org.apache.pekko.Done.getInstance());
+          }
+        }
+        return Behaviors.same();
+      });
+    });
+  }
+
+  /**
    * A trainer that registers while the monitor stops is refused at once, in one line that says so and what to do: it
    * waited out its whole answer-timeout (30 s), or registered a run the stop then left without its end.
    */

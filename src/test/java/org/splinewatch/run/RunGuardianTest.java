@@ -26,6 +26,7 @@ import org.splinewatch.alerts.AlertRaised;
 import org.splinewatch.alerts.EarlyStopPolicy;
 import org.splinewatch.analysis.TestSnapshots;
 import org.splinewatch.cluster.MetricsNode;
+import org.splinewatch.cluster.MonitorLink;
 import org.splinewatch.cluster.Rejections;
 import org.splinewatch.cluster.TrainerDoor;
 import org.splinewatch.metrics.MetricsActor;
@@ -246,6 +247,27 @@ class RunGuardianTest {
         Duration.ofSeconds(1), false, Duration.ofMillis(300)));
     assertEquals(25, r.result().get(30, TimeUnit.SECONDS).steps());
     assertEquals(false, r.flushed().getNow(null));
+  }
+
+  /**
+   * An interrupt with its signal's deadline (a --monitor run's): a metrics actor that never answers the end's flush (a
+   * remote monitor that does not answer) is waited for until the deadline less the margin kept for the run's end, not
+   * the flush's own 30 s, which outlasted the signal's grace (25 s) so that the process halted before its end.
+   */
+  @Test
+  void anInterruptsFlushWaitsNoLongerThanItsSignalsDeadline() throws Exception {
+    RecordingSink stuck = new RecordingSink();
+    stuck.stuck = true;
+    Run r = start(10_000_000, EarlyStopPolicy.NEVER, 0, stuck, new RunGuardian.Timeouts(Duration.ofSeconds(5),
+        Duration.ofSeconds(1), false, Duration.ofSeconds(30)));
+    r.trainer().get(30, TimeUnit.SECONDS);
+    long t0 = System.nanoTime();
+    r.root().tell(new RunGuardian.Interrupt("SIGINT", org.splinewatch.cluster.StopDeadline.in(
+        Duration.ofSeconds(4))));
+    r.result().get(60, TimeUnit.SECONDS);
+    double took = (System.nanoTime() - t0) / 1e9;
+    assertTrue(took < 4 - MonitorLink.STOP_MARGIN.toSeconds() + 0.5, "ended before the deadline's margin: " + took);
+    assertEquals(false, r.flushed().getNow(null), "told as not written");
   }
 
   /**
