@@ -77,7 +77,8 @@ class Monitor:
     first 100 and the last 100 error lines of a run, counting those dropped between in ``errors.omitted``. A snapshot
     answered 500, 502, 503, 504 or 408, or whose connection was reset mid-request, is sent again on the sending
     thread, at most 3 times after 0.5, 1 and 2 s, within ``timeout``; a repeat answered 409 "already received" this
-    step was recorded by an earlier try. When the monitor answers a snapshot or the finish
+    step was recorded by an earlier try. The finish request is sent again the same way; a repeat answered 409 "has
+    finished" was ended by an earlier try. When the monitor answers a snapshot or the finish
     request with 404 (it restarted), 410 (it ended the run: its idle timeout, or it was being stopped) or 401 (its
     token is no longer this client's: a restarted ./monitor serve keeps the one on its --out, so its control-token was
     deleted or rotated, its deployment token changed, or the URL now reaches another monitor; the client reads the
@@ -442,7 +443,7 @@ class Monitor:
             said["step"] = step
         body = json.dumps(said).encode()
         try:
-            return self._post_run("/api/v1/runs/%s/finish" % self.run_id, body, content_type="application/json")
+            return self._send_finish(body, status)
         except _ResumeRefused as e:
             self._mark_lost(e.cause, "the finish request", e)
             return self._lost_answer(status)
@@ -454,6 +455,29 @@ class Monitor:
         except _Timeout:
             raise TimeoutError("no answer within %g s to the finish request of run '%s'; the monitor may still have"
                                " finished it" % (self.timeout, self.run_id)) from None
+
+    def _send_finish(self, body, status):
+        """The monitor's answer to the finish request, sent again as a snapshot is (_worth_retrying: a 5xx or 408, a
+        connection reset mid-request; at most _RETRIES times, after 0.5, 1, 2 s, within ``timeout``). A repeat is
+        safe: the monitor ends a run once, and answers a later finish 409 "has finished (or is finishing)", which
+        after a try whose answer was lost means that try ended the run."""
+        path = "/api/v1/runs/%s/finish" % self.run_id
+        deadline = time.monotonic() + self.timeout
+        tries = 0
+        while True:
+            try:
+                return self._post_run(path, body, content_type="application/json")
+            except MonitorError as e:
+                if tries and e.status == 409 and "has finished (or is finishing)" in e.message:
+                    return {"run": self.run_id, "status": status, "finishing": True,
+                            "message": "an earlier try of the finish request, whose answer was lost, ended the run"
+                                       " (the monitor answered the repeat: %s)" % e.message}
+                wait = 0.5 * 2 ** tries
+                if (isinstance(e, _ResumeRefused) or not _worth_retrying(e) or tries == _RETRIES
+                        or time.monotonic() + wait > deadline):
+                    raise
+                time.sleep(wait)
+            tries += 1
 
     @property
     def lost(self):

@@ -67,6 +67,10 @@ class FakeMonitor:
         # snapshot all the same (a 500 after its ask timed out, the message handled later); status None: the
         # connection reset after the body was read
         self.failures = []
+        # answers to the next finish requests, in order: (status, recorded), as ``failures``; a run whose finish was
+        # recorded is answered 409 "has finished" from then on, as FinishedRuns does
+        self.finish_failures = []
+        self.finished = set()
         self.forward_only = False  # a snapshot of a step already taken is answered 409, as IngestedRun does
         self.taken = []  # steps of the snapshots the run took
         self.release = threading.Event()
@@ -117,6 +121,10 @@ class FakeMonitor:
                                             " until it is registered again with its resume_key (the Python client"
                                             " does so), or register a new run with another run id to send more"
                                             % run)
+                if run in fake.finished:
+                    return self.answer(409, "run '%s' has finished (or is finishing) on this monitor; expected"
+                                            " snapshots and finish requests only between registration and finish:"
+                                            " register a new run with another run id to send more" % run)
                 if run not in fake.known:
                     return self.answer(404, "unknown run '%s'; register it first with POST /api/v1/runs (runs"
                                             " streaming here: none)" % run)
@@ -156,7 +164,22 @@ class FakeMonitor:
                 if status not in fake.statuses:
                     return self.answer(400, "finish status '%s'; expected done, stopped or failed" % status)
                 fake.known.discard(run)
+                if fake.finish_failures:
+                    failure, recorded = fake.finish_failures.pop(0)
+                    if recorded:
+                        fake.finished.add(run)
+                    else:
+                        fake.known.add(run)
+                    if failure is None:
+                        return self.reset()
+                    return self.answer(failure, "the monitor could not handle the request")
                 return self.answer(202, {"stop": False, "run": run, "status": status, "finishing": True})
+
+            def reset(self):
+                """Closes the connection without an answer: the client sees "Connection reset by peer"."""
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                self.close_connection = True
+                self.connection.close()
 
             def answer(self, code, doc, headers=None):
                 text = (json.dumps(doc) if isinstance(doc, dict) else doc) + "\n"
@@ -338,6 +361,39 @@ class MonitorTest(unittest.TestCase):
         self.assertEqual(self.steps(), [1, 1, 1])
         self.assertEqual((m.sent, m.lost_snapshots, m.errors), (1, 0, []))
         self.assertEqual(err.getvalue(), "")
+
+    def test_a_finish_request_whose_connection_was_reset_is_sent_again(self):
+        # seen on a loaded machine: ./monitor serve reset the finish request's connection, and the run stayed open
+        # there until its idle timeout. Not recorded: the repeat ends the run
+        self.fake.finish_failures = [(None, False)]
+        m = self.monitor()
+        with contextlib.redirect_stderr(io.StringIO()) as err:
+            answer = m.close("stopped", "KeyboardInterrupt")
+        self.assertEqual([f["status"] for f in self.fake.finishes()], ["stopped", "stopped"])
+        self.assertEqual((answer["status"], answer.get("lost")), ("stopped", None))
+        self.assertEqual(err.getvalue(), "")
+
+    def test_a_finish_recorded_before_its_connection_was_reset_counts_as_recorded_at_the_repeats_409(self):
+        # the monitor ended the run, then the answer was lost; the repeat is answered 409 "has finished": that try
+        self.fake.finish_failures = [(None, True)]
+        m = self.monitor()
+        with contextlib.redirect_stderr(io.StringIO()) as err:
+            answer = m.close()
+        self.assertEqual(len(self.fake.finishes()), 2)
+        self.assertEqual((answer["status"], answer.get("lost"), answer["finishing"]), ("done", None, True))
+        self.assertIn("an earlier try of the finish request, whose answer was lost, ended the run", answer["message"])
+        self.assertEqual(err.getvalue(), "")
+
+    def test_a_finish_answered_500_is_sent_again_and_a_first_409_is_still_an_error(self):
+        self.fake.finish_failures = [(500, False), (503, False)]
+        answer = self.monitor().close()
+        self.assertEqual((len(self.fake.finishes()), answer["status"]), (3, "done"))
+        # a finish whose first try is answered 409 was not this client's: an error, not sent again
+        m = self.monitor()
+        self.fake.finished.add("r1")
+        with self.assertRaises(MonitorError) as e:
+            m.close()
+        self.assertEqual((e.exception.status, len(self.fake.finishes())), (409, 4))
 
     def test_a_snapshot_still_answered_500_is_counted_lost_with_its_reason_and_named_at_close(self):
         self.fake.failures = [(500, self.ASK_TIMEOUT, None, False)] * 20
