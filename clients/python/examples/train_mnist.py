@@ -7,11 +7,13 @@ MNIST is read from the four IDX files that ./trainer caches (--data-dir, else $S
 ~/.cache/splinewatch/mnist; plain or .gz). Every --snapshot-every steps the network is copied to CPU and queued for
 the monitor; the loop stops when the monitor says so (exit code 3), as ./trainer --early-stop stop does. Ctrl-C
 ends the run on the monitor (as interrupted, or failed where the monitor does not know that status) and exits with
-code 130.
+code 130, after the same summary line as a normal end (snapshots recorded, lost, dropped unsent). --timeout is how
+long each request waits for the monitor's answer (the Monitor's timeout=; raise it for a busy monitor).
 """
 
 import argparse
 import gzip
+import math
 import os
 import struct
 import sys
@@ -89,10 +91,14 @@ def main(argv=None):
     p.add_argument("--probe-size", type=int, default=1024)
     p.add_argument("--collapse-at", type=int, default=0,
                    help="inject a collapse at this step: every unit of the representation switched off (a test)")
+    p.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS",
+                   help="seconds each request waits for the monitor's answer (default 60; more for a busy monitor)")
     p.add_argument("--no-monitor", action="store_true", help="train without the client (overhead baseline)")
     a = p.parse_args(argv)
     if a.steps < 1 or a.snapshot_every < 1 or a.batch_size < 1:
         p.error("--steps, --snapshot-every and --batch-size must be at least 1")
+    if not (a.timeout > 0 and math.isfinite(a.timeout)):
+        p.error("--timeout %s; expected seconds to wait for each answer of the monitor, more than 0" % a.timeout)
     if not a.no_monitor and (not a.monitor or not a.run_id):
         p.error("--monitor URL and --run-id ID are required (or --no-monitor to train without the client)")
     torch.manual_seed(a.seed)
@@ -119,7 +125,7 @@ def main(argv=None):
         if token_file is None and not os.environ.get("SPLINEWATCH_CONTROL_TOKEN"):
             token_file = os.path.join("runs", "control-token")
         try:
-            monitor = Monitor(a.monitor, a.run_id, token_file=token_file,
+            monitor = Monitor(a.monitor, a.run_id, token_file=token_file, timeout=a.timeout,
                               probes=(te_x[:a.probe_size].numpy(), te_y[:a.probe_size].numpy()), classes=10,
                               labels={"method": a.method, "dataset": "mnist",
                                       "tags": {"framework": "pytorch", "torch": torch.__version__}},
@@ -192,26 +198,33 @@ def main(argv=None):
         if monitor is not None:
             ended = "; " + end_run(monitor, "interrupted", "Ctrl-C at step %d" % step, step)[1]
         print("interrupted at step %d%s" % (step, ended), file=sys.stderr)
+        summary(monitor, step, time.perf_counter() - start, loss_value)  # it said nothing of the lost snapshots
         return 130
     elapsed = time.perf_counter() - start
-    rate = step / elapsed if elapsed > 0 else 0.0
     if monitor is not None:
         recorded, outcome = end_run(monitor, "stopped" if stopped else "done", stopped, step)
         if not recorded:
             print("warning: %s" % outcome, file=sys.stderr)
-        if monitor.lost_snapshots:  # every snapshot sent is recorded or lost, each with its reason
-            print("warning: %d snapshot(s) were not recorded by the monitor (%s)%s" % (
-                monitor.lost_snapshots, ", ".join("%d %s" % (n, why) for why, n in monitor.missed.items()),
-                "; first error: %s" % monitor.errors[0] if monitor.errors else ""), file=sys.stderr)
-    counts = (0, 0, 0)
-    if monitor is not None:  # a lost run's snapshots are dropped unsent and counted lost: counted here once, as lost
-        counts = (monitor.sent, monitor.lost_snapshots, monitor.dropped - monitor.missed["not sent: the run was lost"])
-    print("steps %d, %.2f steps/s, loss %.4f, snapshots recorded %d, lost %d, dropped unsent %d"
-          % ((step, rate, loss_value) + counts))
+    summary(monitor, step, elapsed, loss_value)
     if stopped:
         print("stopped early at step %d: %s" % (step, stopped))
         return 3
     return 0
+
+
+def summary(monitor, step, elapsed, loss_value):
+    """Prints the run's last line (steps, rate, loss, what became of the snapshots), after a warning naming why
+    snapshots were lost, if some were."""
+    if monitor is not None and monitor.lost_snapshots:  # every snapshot sent is recorded or lost, with its reason
+        print("warning: %d snapshot(s) were not recorded by the monitor (%s)%s" % (
+            monitor.lost_snapshots, ", ".join("%d %s" % (n, why) for why, n in monitor.missed.items()),
+            "; first error: %s" % monitor.errors[0] if monitor.errors else ""), file=sys.stderr)
+    counts = (0, 0, 0)
+    if monitor is not None:  # a lost run's snapshots are dropped unsent and counted lost: counted here once, as lost
+        counts = (monitor.sent, monitor.lost_snapshots, monitor.dropped - monitor.missed["not sent: the run was lost"])
+    rate = step / elapsed if elapsed > 0 else 0.0
+    print("steps %d, %.2f steps/s, loss %.4f, snapshots recorded %d, lost %d, dropped unsent %d"
+          % ((step, rate, loss_value) + counts))
 
 
 def end_run(monitor, status, reason, step=None):

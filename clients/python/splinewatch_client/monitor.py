@@ -110,7 +110,7 @@ class Monitor:
             # taken as 1 without a word, queue_size=0 ("no queue", "unbounded") dropped all but the latest snapshot
             raise ValueError("queue_size=%r; expected a whole number of snapshots, 1 or more, that may wait for the"
                              " monitor (the oldest is dropped beyond it)" % (queue_size,))
-        if not timeout or timeout <= 0:
+        if not timeout or not 0 < timeout < float("inf"):  # NaN failed no comparison; inf overflows the socket's
             raise ValueError("timeout=%r; expected seconds to wait for each answer, more than 0" % (timeout,))
         if not isinstance(url, str) or not url.lower().startswith(("http://", "https://")):
             # ./trainer --monitor takes HOST:PORT; urllib would call that an "unknown url type"

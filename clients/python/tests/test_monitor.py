@@ -14,6 +14,7 @@ import io
 import json
 import os
 import pickle
+import re
 import signal
 import socket
 import struct
@@ -1337,6 +1338,11 @@ class ArgumentTest(unittest.TestCase):
             Monitor("http://127.0.0.1:9", "r1", token="t", probes=(np.zeros((20, 4)), np.arange(20) % 2), classes=2,
                     timeout=0)
         self.assertIn("timeout=0; expected seconds to wait for each answer, more than 0", str(caught.exception))
+        for bad in (float("nan"), float("inf")):  # NaN passed, then failed in the socket: "Invalid value NaN"
+            with self.assertRaises(ValueError) as caught:
+                Monitor("http://127.0.0.1:9", "r1", token="t", probes=(np.zeros((20, 4)), np.arange(20) % 2),
+                        classes=2, timeout=bad)
+            self.assertIn("timeout=%r; expected seconds" % bad, str(caught.exception))
 
 
 def synthetic_mnist(d):
@@ -1377,6 +1383,24 @@ class ExampleInterruptTest(unittest.TestCase):
                 self.assertEqual(len(p.stderr.splitlines()), 1, p.stderr)
                 self.assertTrue(p.stderr.startswith(said), p.stderr)
 
+    def test_timeout_is_passed_to_the_monitor_and_a_bad_one_is_a_usage_error(self):
+        fake = FakeMonitor()
+        self.addCleanup(fake.stop)
+        fake.hang = ("/runs",)  # a registration never answered: the error names the timeout it waited
+        example = os.path.join(HERE, "..", "examples", "train_mnist.py")
+        env = dict(os.environ, SPLINEWATCH_CONTROL_TOKEN="t", OMP_NUM_THREADS="1")
+        with tempfile.TemporaryDirectory() as d:
+            synthetic_mnist(d)
+            base = [sys.executable, example, "--monitor", fake.url, "--run-id", "r1", "--steps", "1", "--data-dir", d]
+            p = subprocess.run(base + ["--timeout", "0.5"], capture_output=True, text=True, timeout=120, env=env)
+            self.assertEqual(p.returncode, 1, p.stderr)
+            self.assertIn("no answer within 0.5 s from the monitor at %s to the registration" % fake.url, p.stderr)
+            for bad in ("0", "-1", "nan", "inf"):
+                p = subprocess.run(base + ["--timeout", bad], capture_output=True, text=True, timeout=120, env=env)
+                self.assertEqual(p.returncode, 2, p.stderr)
+                self.assertEqual(p.stderr.splitlines()[-1], "train_mnist.py: error: --timeout %s; expected seconds to"
+                                 " wait for each answer of the monitor, more than 0" % float(bad))
+
     def test_ctrl_c_finishes_the_run_with_one_line_and_exit_code_130(self):
         fake = FakeMonitor()
         self.addCleanup(fake.stop)
@@ -1402,7 +1426,11 @@ class ExampleInterruptTest(unittest.TestCase):
                     p.kill()
                     p.wait()
         self.assertEqual(p.returncode, 130, err)
-        self.assertEqual(out, "")
+        # the summary of a normal end: it printed nothing of the snapshots after a Ctrl-C
+        summary = re.fullmatch(r"steps \d+, [\d.]+ steps/s, loss [\d.]+, snapshots recorded (\d+), lost 0, dropped"
+                               r" unsent 0\n", out)
+        self.assertIsNotNone(summary, out)
+        self.assertEqual(int(summary.group(1)), len(fake.taken))
         self.assertNotIn("Traceback", err)
         self.assertEqual(len(err.splitlines()), 1, err)
         self.assertRegex(err, r"^interrupted at step \d+; run r1 ended on the monitor as failed\n$")
