@@ -8,6 +8,7 @@ import json
 import numbers
 import os
 import re
+import secrets
 import signal
 import socket
 import sys
@@ -78,7 +79,8 @@ class Monitor:
     answered 500, 502, 503, 504 or 408, or whose connection was reset mid-request, is sent again on the sending
     thread, at most 3 times after 0.5, 1 and 2 s, within ``timeout``; a repeat answered 409 "already received" this
     step was recorded by an earlier try. The finish request is sent again the same way; a repeat answered 409 "has
-    finished" was ended by an earlier try. When the monitor answers a snapshot or the finish
+    finished" was ended by an earlier try. So is the registration: it carries the run's resume key, drawn here, so a
+    repeat after a try that registered the run takes that run over. When the monitor answers a snapshot or the finish
     request with 404 (it restarted), 410 (it ended the run: its idle timeout, or it was being stopped) or 401 (its
     token is no longer this client's: a restarted ./monitor serve keeps the one on its --out, so its control-token was
     deleted or rotated, its deployment token changed, or the URL now reaches another monitor; the client reads the
@@ -178,8 +180,11 @@ class Monitor:
                        tags=labels.get("tags"), probe_pairs=probe_pairs, plane_anchors=plane_anchors, planes=planes,
                        fit=fit, classifier=classifier, early_stop=early_stop, seed=seed, settings=settings,
                        warn=self._warning)
+        # the run's resume key, chosen here and sent with the first registration (the monitor keeps a new run's key):
+        # a registration sent again after its answer was lost takes over the run an earlier try created, not a 409
+        body = with_resume_key(body, secrets.token_hex(16))
         try:
-            self.registration = self._post("/api/v1/runs", body)
+            self.registration = self._register(body)
         except _Timeout:
             raise TimeoutError("no answer within %g s from the monitor at %s to the registration of run '%s' (POST"
                                " /api/v1/runs); it may still have registered the run, and then refuses a rerun with"
@@ -205,6 +210,23 @@ class Monitor:
         self._thread = threading.Thread(target=self._send_loop, name="splinewatch-client", daemon=True)
         self._thread.start()
         _OPEN.add(self)
+
+    def _register(self, body):
+        """The monitor's answer to the registration, sent again as a snapshot is (_worth_retrying: a 5xx or 408, a
+        connection reset mid-request; at most _RETRIES times, after 0.5, 1, 2 s, within ``timeout``). A repeat is
+        safe as the body holds this client's resume key: where an earlier try registered the run, the monitor hands
+        it to the holder of that key only, answered as a resume of it."""
+        deadline = time.monotonic() + self.timeout
+        tries = 0
+        while True:
+            try:
+                return self._post("/api/v1/runs", body)
+            except MonitorError as e:
+                wait = 0.5 * 2 ** tries
+                if not _worth_retrying(e) or tries == _RETRIES or time.monotonic() + wait > deadline:
+                    raise
+                time.sleep(wait)
+            tries += 1
 
     # -- the training loop's side ------------------------------------------------------------------------------
 

@@ -60,6 +60,11 @@ class FakeMonitor:
         self.max_snapshot_bytes = None  # announced in the registration answer, as ./monitor serve does
         self.cut = None  # a body declared longer is answered 413 unread and the connection closed, as IngestRoutes
         self.key = None  # the resume key answered to registrations (None: an older monitor, which answers none)
+        # whether the run directory holds the run: the first registration (with a key) is a new run, which keeps the
+        # client's resume key as the monitor does; later ones resume it
+        self.holds = False
+        # answers to the next registrations, in order: (status, recorded), as ``finish_failures``
+        self.register_failures = []
         self.last_step = None  # what a resumed registration is told the run directory holds
         self.resume_refusal = None  # (status, line): registrations that resume the run are refused with it
         self.registrations = []  # run.json of each registration, when the fake answers resume keys
@@ -99,13 +104,25 @@ class FakeMonitor:
                         doc = json.loads(zipfile.ZipFile(io.BytesIO(body)).read("run.json"))
                         fake.registrations.append(doc)
                         resume = doc.get("resume_key")
-                        if resume is not None and fake.resume_refusal is not None:
+                        if not fake.holds:  # a new run
+                            fake.holds = True
+                            fake.key = resume or fake.key
+                            resume = None
+                        elif resume is not None and fake.resume_refusal is not None:
                             if "already streaming" in fake.resume_refusal[1]:
                                 fake.known.add("r1")  # an earlier resume, unanswered in time, took the run back
                             return self.answer(*fake.resume_refusal)
                         if resume not in (None, fake.key):
                             return self.answer(409, "run 'r1' was registered with another resume_key")
                     fake.known.add("r1")
+                    if fake.register_failures:
+                        failure, recorded = fake.register_failures.pop(0)
+                        if not recorded:
+                            fake.known.discard("r1")
+                            fake.holds = False
+                        if failure is None:
+                            return self.reset()
+                        return self.answer(failure, "the monitor could not handle the request")
                     answer = {"run": "r1", "metrics": "http://x/metrics"}
                     if fake.key is not None:
                         answer.update(resume_key=fake.key, resumed=resume is not None,
@@ -701,8 +718,10 @@ class MonitorTest(unittest.TestCase):
             m.snapshot_layers(LAYERS, 3)
             answer = m.close()
         first, again = self.fake.registrations
-        self.assertEqual((first.get("resume_key"), again.pop("resume_key")), (None, self.KEY))
-        self.assertEqual(first, again)  # the same registration otherwise
+        # the key the client chose at the first registration, which the monitor kept and answered
+        key = m.registration["resume_key"]
+        self.assertRegex(key, "^[0-9a-f]{32}$")
+        self.assertEqual((first, again["resume_key"]), (again, key))  # the same registration
         self.assertEqual(self.steps(), [1, 2, 2, 3])  # step 2 refused with 404, then sent again: nothing lost
         self.assertEqual((m.resumes, m.lost, m.lost_snapshots, m.errors, m.sent), (1, None, 0, [], 3))
         self.assertEqual(err.getvalue().splitlines(), ["splinewatch: run 'r1' resumed on the monitor at %s, which no"
@@ -731,7 +750,9 @@ class MonitorTest(unittest.TestCase):
                 self.assertTrue(m.flush(10))
             restarted = FakeMonitor(port=port)
             self.addCleanup(restarted.stop)
-            restarted.key, restarted.token, restarted.last_step = self.KEY, "new", 10
+            # its directory holds the run, registered with the client's key
+            restarted.key, restarted.holds = m.registration["resume_key"], True
+            restarted.token, restarted.last_step = "new", 10
             with open(token_file, "w") as f:
                 f.write("new\n")
             m.snapshot_layers(LAYERS, 40)
@@ -747,10 +768,34 @@ class MonitorTest(unittest.TestCase):
                          " step 10; 2 snapshot(s) (steps 20 to 30) were lost: 2 sent while the monitor was"
                          " unreachable" % (self.fake.url, token_file))
         self.assertEqual((m.lost_snapshots, m.resumes, m.lost, m.sent), (2, 1, None, 2))
-        self.assertEqual([r["resume_key"] for r in restarted.registrations], [self.KEY])
+        self.assertEqual([r["resume_key"] for r in restarted.registrations], [m.registration["resume_key"]])
         self.assertEqual(self.steps(restarted), [40, 40])  # refused with 401, then sent again in the resumed run
         self.assertEqual([f["status"] for f in restarted.finishes()], ["done"])
         self.assertEqual(answer["status"], "done")
+
+    def test_a_registration_whose_connection_was_reset_after_it_registered_the_run_takes_the_run_over(self):
+        # seen on a loaded machine: ./monitor serve reset a registration's connection; the run was not sent again,
+        # and a rerun with its id was refused (409) as the run the lost try had created. The repeat carries the
+        # client's resume key, to which the monitor hands the run (answered as a resume): the same run goes on
+        self.fake.key = self.KEY
+        self.fake.register_failures = [(None, True)]
+        with contextlib.redirect_stderr(io.StringIO()) as err:
+            m = self.monitor()
+            m.snapshot_layers(LAYERS, 1)
+            answer = m.close()
+        first, again = self.fake.registrations
+        self.assertEqual(first, again)
+        self.assertEqual((m.registration["resumed"], m.registration["resume_key"]), (True, first["resume_key"]))
+        self.assertEqual((m.sent, m.errors, m.resumes, answer["status"]), (1, [], 0, "done"))
+        self.assertEqual(err.getvalue(), "")
+
+    def test_a_registration_answered_500_or_503_is_sent_again_and_registers_the_run(self):
+        self.fake.key = self.KEY
+        self.fake.register_failures = [(500, False), (503, False)]
+        m = self.monitor()
+        self.assertEqual((len(self.fake.registrations), m.registration["resumed"]), (3, False))
+        m.snapshot_layers(LAYERS, 1)
+        self.assertEqual((m.close()["status"], m.sent), ("done", 1))
 
     def monitor_after_restart(self, status, message):
         """A run registered with KEY on a monitor that then restarted: it no longer knows the run, and answers its
