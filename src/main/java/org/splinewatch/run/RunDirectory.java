@@ -48,6 +48,24 @@ public final class RunDirectory {
       "embeddings");
 
   /**
+   * The files a run appends to, replaces or opens for writing directly in its run directory, each with what the run
+   * does to it; {@link org.splinewatch.metrics.RunLog#SEGMENT rotated metrics segments} are old ones its retention
+   * may delete.
+   */
+  private static final Map<String, String> RUN_FILES = orderedMap("config.json", "the run's record, which this run"
+      + " replaces", "metrics.jsonl", "which this run appends its metrics to", "events.jsonl", "which this run"
+      + " appends its events to", "report.html", "which this run replaces at its end", RunIds.CONTROL_TOKEN_FILE,
+      "which this run replaces with its control token", RunLock.FILE, "the run's lock, which this run opens to write");
+
+  private static Map<String, String> orderedMap(String... keysAndValues) {
+    Map<String, String> m = new LinkedHashMap<>();
+    for (int i = 0; i < keysAndValues.length; i += 2) {
+      m.put(keysAndValues[i], keysAndValues[i + 1]);
+    }
+    return java.util.Collections.unmodifiableMap(m);
+  }
+
+  /**
    * The run directory {@code --out/runId}, which must lie directly under {@code --out}. One that exists and is not
    * empty holds an earlier run: it is refused (a one-line {@link IllegalArgumentException}) unless the run resumes
    * ({@code --resume}, whose files it continues) or {@code overwrite} is set (its files are deleted before this run
@@ -76,6 +94,13 @@ public final class RunDirectory {
               + " nothing (move the file away)");
         }
       }
+      for (String name : RUN_FILES.keySet()) {
+        Path p = dir.resolve(name);
+        if (Files.isDirectory(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+          throw new IllegalArgumentException(p + " is a directory; expected the run's file " + name + " there, or"
+              + " nothing (move the directory away)");
+        }
+      }
       // a run's record is its config and logs; a directory without them (e.g. prepared mount points) is free
       boolean holdsRun = RunIds.holdsRun(dir);
       if (holdsRun && s.resume() == null && !overwrite) {
@@ -96,8 +121,35 @@ public final class RunDirectory {
               + " another --run-id or --out for a new run directory");
         });
       }
+      // an immutable or read-only metrics.jsonl, config.json, ... failed the start after config.json was rewritten
+      // (exit 1, the record naming a resume that never ran), or the report at the end of the run
+      unwritableFile(dir, overwrite).ifPresent(p -> {
+        throw new IllegalArgumentException("run directory " + dir + ": cannot write " + p.getKey() + " (read-only or"
+            + " not this user's), " + p.getValue() + "; expected a file this user can write, or another --run-id or"
+            + " --out for a new run directory");
+      });
     }
     return dir;
+  }
+
+  /**
+   * The first of the run's files directly in {@code dir} ({@link #RUN_FILES}, rotated metrics segments) that this
+   * process cannot write, with what the run does to it. A read-only file that the run replaces by a rename (which its
+   * mode alone would allow) is refused too: it was made read-only to be kept. Links are judged by their targets.
+   */
+  private static Optional<Map.Entry<Path, String>> unwritableFile(Path dir, boolean overwrite) {
+    java.util.List<Map.Entry<Path, String>> files = new java.util.ArrayList<>();
+    RUN_FILES.forEach((name, role) -> files.add(Map.entry(dir.resolve(name), overwrite ? "which --overwrite deletes"
+        : role)));
+    try (var entries = Files.list(dir)) {
+      entries.filter(p -> org.splinewatch.metrics.RunLog.SEGMENT.matcher(p.getFileName().toString()).matches())
+          .sorted().forEach(p -> files.add(Map.entry(p, overwrite ? "which --overwrite deletes"
+              : "a rotated metrics segment, which this run's retention may delete")));
+    } catch (IOException e) {
+      throw new IllegalArgumentException("run directory " + dir + ": cannot list it: " + IoErrors.reason(e)
+          + "; expected a directory this user can read");
+    }
+    return files.stream().filter(f -> Files.isRegularFile(f.getKey()) && !Files.isWritable(f.getKey())).findFirst();
   }
 
   /**

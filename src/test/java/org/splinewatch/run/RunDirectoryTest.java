@@ -196,6 +196,54 @@ class RunDirectoryTest {
     }
   }
 
+  /**
+   * A run directory whose metrics.jsonl, events.jsonl, config.json, report.html, ... (the files a resumed run appends
+   * to or replaces) this user cannot write: refused at start, naming the file; the run failed with exit 1 after it had
+   * rewritten config.json, or at its end (report.html). A directory where such a file goes is refused alike.
+   */
+  @Test
+  void aReadOnlyFileTheRunWritesIsRefusedAtStart() throws Exception {
+    Path latest = checkpointOfRun("out", "rofile");
+    Path dir = tmp.resolve("out").resolve("rofile");
+    var resumed = org.splinewatch.trainer.RunSettings.fromConfig(RunDirectory.resumedInPlace(TrainCommand.load(
+        Map.of("splinewatch.run.resume", latest.toString()), null)).config());
+    Map<String, String> roles = new java.util.LinkedHashMap<>();
+    roles.put("config.json", "the run's record, which this run replaces");
+    roles.put("metrics.jsonl", "which this run appends its metrics to");
+    roles.put("events.jsonl", "which this run appends its events to");
+    roles.put("report.html", "which this run replaces at its end");
+    roles.put("control-token", "which this run replaces with its control token");
+    roles.put(".run-lock", "the run's lock, which this run opens to write");
+    roles.put("metrics-00001.jsonl.gz", "a rotated metrics segment, which this run's retention may delete");
+    for (var e : roles.entrySet()) {
+      Path p = dir.resolve(e.getKey());
+      if (!Files.exists(p)) {
+        Files.writeString(p, "{}\n");
+      }
+    }
+    for (var e : roles.entrySet()) {
+      Path p = dir.resolve(e.getKey());
+      try (var readOnly = TestTools.ReadOnly.of(p)) {
+        org.junit.jupiter.api.Assumptions.assumeTrue(readOnly.held(), "root writes a read-only file (no chattr)");
+        assertEquals("run directory " + dir + ": cannot write " + p + " (read-only or not this user's), " + e.getValue()
+            + "; expected a file this user can write, or another --run-id or --out for a new run directory",
+            refused(resumed, "rofile").getMessage(), e.getKey());
+      }
+    }
+    assertEquals(dir, RunDirectory.check(resumed, "rofile", false));
+    try (var readOnly = TestTools.ReadOnly.of(dir.resolve("metrics.jsonl"))) {
+      var overwrite = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+          () -> RunDirectory.check(outUnderTmp(), "rofile", true));
+      assertEquals("run directory " + dir + ": cannot write " + dir.resolve("metrics.jsonl") + " (read-only or not"
+          + " this user's), which --overwrite deletes; expected a file this user can write, or another --run-id or"
+          + " --out for a new run directory", overwrite.getMessage());
+    }
+    Files.delete(dir.resolve("events.jsonl"));
+    Files.createDirectory(dir.resolve("events.jsonl"));
+    assertEquals(dir.resolve("events.jsonl") + " is a directory; expected the run's file events.jsonl there, or"
+        + " nothing (move the directory away)", refused(resumed, "rofile").getMessage());
+  }
+
   /** The run settings of a run whose --out is tmp/out. */
   private org.splinewatch.trainer.RunSettings outUnderTmp() {
     return org.splinewatch.trainer.RunSettings.fromConfig(TrainCommand.load(Map.of("splinewatch.run.out",
