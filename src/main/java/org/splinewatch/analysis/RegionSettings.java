@@ -22,11 +22,11 @@ public record RegionSettings(int threads, int maxRegions, double pad, boolean sv
     ConfigBlock c = ConfigBlock.of(root, "splinewatch.regions");
     RegionSettings s = new RegionSettings(c.integer("threads"), c.integer("max-regions"), c.finite("pad"),
         c.config().getBoolean("svg"), c.integer("svg-size"), c.integer("grid"), c.integer("data-probes"));
-    atLeast("--region-threads (splinewatch.regions.threads)", s.threads, 1);
-    atLeast("splinewatch.regions.max-regions", s.maxRegions, 1);
-    atLeast("splinewatch.regions.svg-size", s.svgSize, 16);
-    atLeast("splinewatch.regions.grid", s.grid, 2);
-    atLeast("splinewatch.regions.data-probes", s.dataProbes, 0);
+    atLeast("--region-threads", s.threads, 1, " (splinewatch.regions.threads)");
+    atLeast("splinewatch.regions.max-regions", s.maxRegions, 1, "");
+    atLeast("splinewatch.regions.svg-size", s.svgSize, 16, "");
+    atLeast("splinewatch.regions.grid", s.grid, 2, "");
+    atLeast("splinewatch.regions.data-probes", s.dataProbes, 0, "");
     if (s.pad > Float.MAX_VALUE && org.splinewatch.regions.Plane.hasArea(s.pad)) {
       // every domain corner beyond float32's range, whatever the anchors (Plane.throughAnchors refuses them)
       throw new IllegalArgumentException("splinewatch.regions.pad must be at most " + Float.MAX_VALUE + " (the"
@@ -41,10 +41,13 @@ public record RegionSettings(int threads, int maxRegions, double pad, boolean sv
     return s;
   }
 
-  /** One line naming the setting (its option where it has one), what it must be and what it was. */
-  private static void atLeast(String name, int value, int min) {
+  /**
+   * One line naming the setting (its option where it has one, then {@code key}, its setting, if not empty), what it
+   * was and what it must be, in the words of the other options' ranges ({@code --planes 0: expected 1-64}).
+   */
+  private static void atLeast(String name, int value, int min, String key) {
     if (value < min) {
-      throw new IllegalArgumentException(name + " must be at least " + min + ", got " + value);
+      throw new IllegalArgumentException(name + " " + value + key + ": expected at least " + min);
     }
   }
 }

@@ -110,9 +110,12 @@ final class ExperimentCommand implements Callable<Integer> {
             + " of: mnist, fashion-mnist");
       }
     }
-    if (steps != null && steps < 1 || longSteps != null && longSteps < 1) {
-      throw new ParameterException(spec.commandLine(), "--steps and --long-steps must be at least 1 when given, got "
-          + (steps == null ? "none" : steps) + " and " + (longSteps == null ? "none" : longSteps));
+    // the option given, in the words of the other options' ranges (--steps 0: expected at least 1)
+    for (var given : List.of(new Object[] {"--steps", steps}, new Object[] {"--long-steps", longSteps})) {
+      if (given[1] instanceof Integer n && n < 1) {
+        throw new ParameterException(spec.commandLine(), given[0] + " " + n + ": expected at least 1 (or the option"
+            + " left out: the plan's own steps)");
+      }
     }
     if (out != null && Files.exists(out) && !Files.isDirectory(out)) {
       throw new ParameterException(spec.commandLine(), "--out " + out + " is a file; expected the experiment"

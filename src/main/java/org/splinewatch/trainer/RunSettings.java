@@ -291,7 +291,8 @@ public record RunSettings(String method, String dataset, Path dataDir, Path cach
   private static int positive(ConfigBlock b, String key, String option) {
     int v = b.integer(key);
     if (v <= 0) {
-      throw new IllegalArgumentException((option != null ? option : b.name(key)) + " must be at least 1, got " + v);
+      // in the words of the other options' ranges: --batch-size 0: expected at least 1
+      throw new IllegalArgumentException((option != null ? option : b.name(key)) + " " + v + ": expected at least 1");
     }
     return v;
   }

@@ -487,10 +487,10 @@ class ArgumentChecksTest {
     for (String option : new String[] {"--snapshot-every", "--epochs", "--batch-size", "--probe-size",
         "--projection-dim"}) {
       String m = refused(option, "0");
-      assertTrue(m.contains(option + " must be at least 1, got 0"), m);
+      assertTrue(m.contains(option + " 0: expected at least 1"), m);
     }
     String threads = refused("--region-threads", "0");
-    assertTrue(threads.contains("--region-threads (splinewatch.regions.threads) must be at least 1, got 0")
+    assertTrue(threads.contains("--region-threads 0 (splinewatch.regions.threads): expected at least 1")
         && !threads.contains("RegionSettings["), threads);
   }
 

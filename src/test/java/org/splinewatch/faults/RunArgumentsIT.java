@@ -56,7 +56,7 @@ class RunArgumentsIT {
         {"--temperature Infinity", "--temperature Infinity: expected a finite number > 0"},
         {"--hidden 0", "--hidden [0]: expected one or more widths of at least 1"},
         {"--hidden 64,-1", "--hidden [64, -1]: expected one or more widths of at least 1"},
-        {"--snapshot-every 0", "--snapshot-every must be at least 1, got 0"},
+        {"--snapshot-every 0", "--snapshot-every 0: expected at least 1"},
         {"--train-subset 10", "--train-subset 10: expected 0 (all) or at least the batch size 256"},
         {"--max-steps -5", "--max-steps -5: expected 0 (use --epochs) or more"},
         {"--ema-tau 1.5", "--ema-tau 1.5: expected a number in [0, 1]"},
