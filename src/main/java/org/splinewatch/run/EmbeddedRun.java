@@ -19,6 +19,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -33,6 +34,7 @@ import org.splinewatch.cluster.ClusterNode;
 import org.splinewatch.cluster.MetricsNode;
 import org.splinewatch.cluster.MonitorLink;
 import org.splinewatch.cluster.ResumeKey;
+import org.splinewatch.cluster.StopDeadline;
 import org.splinewatch.control.AlertWebhook;
 import org.splinewatch.control.ControlRoutes;
 import org.splinewatch.control.RunControl;
@@ -302,9 +304,7 @@ public final class EmbeddedRun {
               w.analyseAfterStop()),
           new RunGuardian.Observers(progress, result, trainerRef,
               alert -> ConsoleProgress.alert(alert, progress, out), flushed)));
-      // a remote monitor's flush at the run's end waits no longer than the grace (a local run's is its own disk's)
-      signals.training(reason -> system.tell(new RunGuardian.Interrupt(reason,
-          remote ? signals.deadline().orElse(null) : null)));
+      signals.training(interrupts(signals, system));
       trainerRef.thenAccept(ref -> {
         // through the guardian, which marks a run that stops for the alert (splinewatch_run_stopped_early)
         control.registerForAlerts(runId, w.alerts(), (rule, reason) -> {
@@ -344,7 +344,7 @@ public final class EmbeddedRun {
       if (remote) {
         finishRemote(link, event, runId, out);
       } else {
-        writeRunEnd(runDir, event, flushed.getNow(false), out); // completed before result
+        writeRunEnd(runDir, event, flushed.getNow(false), graceSpent(signals, w.signalGrace()), out); // before result
       }
       out.println("  " + peaks.describe());
       out.println("  " + cpu.describe());
@@ -376,14 +376,34 @@ public final class EmbeddedRun {
       }
       system.terminate();
       try {
-        // after a signal, what is left of its grace: a --monitor run's node leaving the cluster waits for the
-        // monitor, and one that does not answer kept the process 10-30 s past the grace, its line long said
-        long wait = signals.deadline().map(d -> Math.max(d.left().toMillis(), 100)).orElse(30_000L);
-        system.getWhenTerminated().toCompletableFuture().get(wait, TimeUnit.MILLISECONDS);
+        system.getWhenTerminated().toCompletableFuture().get(terminationWait(signals.deadline()).toMillis(),
+            TimeUnit.MILLISECONDS);
       } catch (Exception e) {
         // shutting down anyway
       }
     }
+  }
+
+  /**
+   * Where a signal during training goes: to the guardian, with the signal's grace, which bounds the end's flush of the
+   * metrics (less {@link MonitorLink#STOP_MARGIN}).
+   */
+  static Consumer<String> interrupts(SignalStop signals, ActorRef<? super RunGuardian.Interrupt> guardian) {
+    // a local run's too: a hung disk (NFS) kept its flush 30 s, past the grace, and the watchdog's line named nothing
+    return reason -> guardian.tell(new RunGuardian.Interrupt(reason, signals.deadline().orElse(null)));
+  }
+
+  /**
+   * How long the run's end waits for its actor system to terminate: 30 s, and after a signal what is left of its grace
+   * less {@link MonitorLink#STOP_MARGIN}. A --monitor run's node leaving the cluster waits for the monitor: one that
+   * does not answer kept the process 10-30 s past the grace, and with all that was left (session 54) the JVM's exit
+   * after it still ended the process about 0.4 s past the grace.
+   */
+  static Duration terminationWait(Optional<StopDeadline> signalDeadline) {
+    return signalDeadline.map(d -> {
+      Duration left = d.left().minus(MonitorLink.STOP_MARGIN);
+      return left.isNegative() ? Duration.ZERO : left;
+    }).orElse(Duration.ofSeconds(30));
   }
 
   /**
@@ -590,12 +610,37 @@ public final class EmbeddedRun {
   }
 
   /**
+   * After a signal whose grace the end's flush used up (all but {@link MonitorLink#STOP_MARGIN}, and half a second
+   * for the flush's own end): what the run's end calls it, "the 25 s signal-grace after SIGINT"; empty otherwise.
+   */
+  static Optional<String> graceSpent(SignalStop signals, Duration grace) {
+    return signals.deadline().filter(d -> d.left().compareTo(MonitorLink.STOP_MARGIN.plusMillis(500)) <= 0)
+        .map(d -> "the " + MonitorLink.seconds(grace) + " signal-grace after SIG" + signals.received());
+  }
+
+  /** As below, for an end without a signal's grace spent. */
+  static void writeRunEnd(Path runDir, Map<String, Object> event, boolean flushed, PrintStream out) {
+    writeRunEnd(runDir, event, flushed, Optional.empty(), out);
+  }
+
+  /**
    * The {@code run_finished} event and the HTML report of a run analysed here; failures are warnings. {@code flushed}:
    * whether the guardian's flush wrote the run's metrics before this ({@link RunGuardian.Observers#flushed}); where it
    * timed out, the event says so ({@link RunData#METRICS_FLUSHED}) and neither this report nor a later one checks the
-   * metrics for an early end: the samples still being written may come after both, or never.
+   * metrics for an early end: the samples still being written may come after both, or never. {@code graceSpent}: the
+   * signal's grace that cut the flush short ({@link #graceSpent}), which one line names first instead of the note.
    */
-  static void writeRunEnd(Path runDir, Map<String, Object> event, boolean flushed, PrintStream out) {
+  static void writeRunEnd(Path runDir, Map<String, Object> event, boolean flushed, Optional<String> graceSpent,
+      PrintStream out) {
+    boolean cutByGrace = !flushed && graceSpent.isPresent();
+    if (cutByGrace) {
+      // said before run_finished and the report are written: the disk that held up the metrics may hold them up too,
+      // until the grace halts the process
+      out.println("warning: the run's metrics were not confirmed written within " + graceSpent.get() + " (a slow or"
+          + " stuck disk? splinewatch.lifecycle.signal-grace raises it): " + runDir.resolve("metrics.jsonl") + " and"
+          + " events.jsonl may lack what the run sent last; run_finished and the report are written without them"
+          + " (./monitor report " + runDir + " reads what was written since)");
+    }
     if (!flushed) {
       event.put(RunData.METRICS_FLUSHED, false);
     } else if ("done".equals(event.get("status"))) {
@@ -612,7 +657,7 @@ public final class EmbeddedRun {
     try {
       ReportWriter.write(List.of(RunData.read(runDir)), runDir.resolve("report.html"));
       out.println("  report: " + runDir.resolve("report.html"));
-      if (!flushed) {
+      if (!flushed && !cutByGrace) {
         out.println("  note: the run's metrics were not all written within " + RunGuardian.Timeouts.FLUSH.toSeconds()
             + " s of its end (a slow or stuck disk?): run_finished and this report were written before them, and do"
             + " not check them for an early end; ./monitor report " + runDir + " reads what was written since");

@@ -44,8 +44,9 @@ public final class RunGuardian extends AbstractBehavior<RunGuardian.Command> {
    * End the run after the current step because the process was asked to (SIGTERM/SIGINT/SIGHUP): like a {@link
    * TrainerActor.Stop}: queued analyses are skipped, the ones in progress get {@link Timeouts#abortDrain()}.
    * {@code deadline}: where the signal's grace ends (null: none), which then bounds the end's flush of the metrics
-   * (less {@link MonitorLink#STOP_MARGIN}): a remote monitor that does not answer made it wait its whole
-   * {@link Timeouts#FLUSH} (30 s), past the grace (25 s), so that the run's end never said which monitor it was.
+   * (less {@link MonitorLink#STOP_MARGIN}): a remote monitor that does not answer, or a local writer stuck on a hung
+   * disk, made it wait its whole {@link Timeouts#FLUSH} (30 s), past the grace (25 s), so that the run's end never
+   * said what was not written.
    */
   public record Interrupt(String reason, StopDeadline deadline) implements Command {
     /** An interrupt whose end's flush waits {@link Timeouts#flush()} as any other end's. */

@@ -216,7 +216,7 @@ public final class SignalStop implements AutoCloseable {
         return;
       }
       out.println("error: the run did not end within " + MonitorLink.seconds(grace) + " of SIG" + name + "; exiting");
-      Runtime.getRuntime().halt(code);
+      halt.accept(code);
     }, "splinewatch-signal-watchdog");
     w.setDaemon(true);
     watchdog = w;

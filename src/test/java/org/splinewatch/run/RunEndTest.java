@@ -94,6 +94,44 @@ class RunEndTest {
         + " end early"), ReportWriter.status(RunData.read(cut)));
   }
 
+  /**
+   * A local run's flush that a signal's grace cut short (a hung disk): one line, before run_finished and the report
+   * are written (which the same disk may hold up until the grace halts the process), names the grace and the files
+   * that may lack what the run sent last; run_finished still records metrics_flushed false. The run's end said nothing
+   * of it: the grace halted the process during the flush's 30 s with only "the run did not end within 25 s of SIGINT".
+   */
+  @Test
+  void aFlushTheSignalsGraceCutShortIsNamedInOneLineWithItsFiles() throws IOException {
+    Path dir = writtenBeforeFlush("graced");
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    EmbeddedRun.writeRunEnd(dir, done(), false, java.util.Optional.of("the 25 s signal-grace after SIGINT"),
+        new PrintStream(bytes, true, StandardCharsets.UTF_8));
+    List<String> lines = bytes.toString(StandardCharsets.UTF_8).lines().toList();
+    assertEquals("warning: the run's metrics were not confirmed written within the 25 s signal-grace after SIGINT (a"
+        + " slow or stuck disk? splinewatch.lifecycle.signal-grace raises it): " + dir.resolve("metrics.jsonl")
+        + " and events.jsonl may lack what the run sent last; run_finished and the report are written without them"
+        + " (./monitor report " + dir + " reads what was written since)", lines.get(0));
+    assertFalse(lines.stream().anyMatch(l -> l.contains("within 30 s")), "one line, not the note too: " + lines);
+    assertTrue(Files.readString(dir.resolve("events.jsonl")).contains("\"" + RunData.METRICS_FLUSHED + "\":false"));
+  }
+
+  /**
+   * After a signal the actor system's termination waits what is left of the grace less the margin kept for the JVM's
+   * exit: with all of it (a --monitor run's node leaving a stopped monitor's cluster) the process ended about 0.4 s
+   * past the grace.
+   */
+  @Test
+  void theEndsTerminationKeepsTheMarginOfTheSignalsGrace() {
+    assertEquals(java.time.Duration.ofSeconds(30), EmbeddedRun.terminationWait(java.util.Optional.empty()));
+    var wait = EmbeddedRun.terminationWait(java.util.Optional.of(org.splinewatch.cluster.StopDeadline.in(
+        java.time.Duration.ofSeconds(10))));
+    assertTrue(wait.compareTo(java.time.Duration.ofSeconds(10).minus(
+        org.splinewatch.cluster.MonitorLink.STOP_MARGIN)) <= 0, "the margin is kept: " + wait);
+    assertTrue(wait.compareTo(java.time.Duration.ofSeconds(8)) > 0, "the rest is waited: " + wait);
+    assertEquals(java.time.Duration.ZERO, EmbeddedRun.terminationWait(java.util.Optional.of(
+        org.splinewatch.cluster.StopDeadline.in(java.time.Duration.ofMillis(500)))), "the margin is not given away");
+  }
+
   @Test
   void aLineTheStuckWriterIsStillWritingIsNotCalledDamage() throws IOException {
     Path dir = writtenBeforeFlush("half");

@@ -271,6 +271,36 @@ class RunGuardianTest {
   }
 
   /**
+   * A local run's metrics writer stuck at the run's end (a hung disk, NFS) after a signal: the end's flush waits what
+   * is left of the signal's grace less the margin kept for the run's end, as a --monitor run's does. It waited its
+   * whole 30 s, past the grace (25 s), so that the watchdog halted the process with only "the run did not end within
+   * 25 s of SIGINT; exiting", and run_finished was never written.
+   */
+  @Test
+  void aLocalRunsStuckWriterIsWaitedForNoLongerThanTheSignalsGrace() throws Exception {
+    RecordingSink stuck = new RecordingSink();
+    stuck.stuck = true;
+    Run r = start(10_000_000, EarlyStopPolicy.NEVER, 0, stuck, new RunGuardian.Timeouts(Duration.ofSeconds(5),
+        Duration.ofSeconds(1), false));
+    r.trainer().get(30, TimeUnit.SECONDS);
+    List<Integer> halted = new CopyOnWriteArrayList<>();
+    java.io.ByteArrayOutputStream console = new java.io.ByteArrayOutputStream();
+    Duration grace = Duration.ofSeconds(4);
+    try (SignalStop signals = SignalStop.installBeforeStart(grace, new java.io.PrintStream(console, true))) {
+      signals.halt = halted::add;
+      signals.training(EmbeddedRun.interrupts(signals, r.root())); // as EmbeddedRun wires a run
+      long t0 = System.nanoTime();
+      signals.handle("INT", grace);
+      r.result().get(grace.toSeconds() + 2, TimeUnit.SECONDS);
+      double took = (System.nanoTime() - t0) / 1e9;
+      assertTrue(took < grace.toSeconds() - MonitorLink.STOP_MARGIN.toSeconds() + 0.5, "within the grace less its"
+          + " margin: " + took);
+      assertEquals(false, r.flushed().getNow(null), "told as not written");
+      assertEquals(List.of(), halted, console.toString());
+    }
+  }
+
+  /**
    * A NaN loss ends the run (exit code 3) and is published as its loss sample, whatever the step: the
    * {@code divergence} rule judges the loss samples, and the trainer publishes them every 10 steps only, so a NaN at
    * step 3 used to stop the run without the alert (no event, no gauge) and without the NaN in metrics.jsonl.
