@@ -223,8 +223,9 @@ public final class MonitorLink {
   public void flush() {
     Optional<String> gone = monitorGone();
     if (gone.isPresent()) {
-      throw new IllegalStateException(gone.get() + "; the run's directory there holds what reached it before, without"
-          + " the run's end");
+      // as a wait a signal's grace cut short says it (what was not confirmed), without a setting: none was waited for
+      throw new IllegalStateException(gone.get() + ": the last metrics of run " + runId + " were not confirmed written"
+          + " there, and its end (run_finished) was not sent; the run's directory there holds what reached it before");
     }
     Duration wait = settings.answerTimeout();
     SignalDeadline signal = signalDeadline;

@@ -366,6 +366,44 @@ class MonitorLinkTest {
     }
   }
 
+  /**
+   * A stop by a signal whose monitor has left the cluster before the run's end: one line as for a monitor that did
+   * not answer within the grace (the monitor, what it did not confirm), without a setting to raise, as nothing was
+   * waited for. It said "...left the cluster; the run's directory there holds what reached it before, without the
+   * run's end", in another form than the grace's line.
+   */
+  @Test
+  @Timeout(value = 90, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+  void aStopBySignalWhoseMonitorIsGoneSaysWhatWasNotConfirmedAsTheGracesLineDoes() throws Exception {
+    ActorSystem<Void> monitor = upMonitor();
+    ActorSystem<Object> trainer = null;
+    try {
+      var metrics = monitor.systemActorOf(metricsActor(true), "metrics", org.apache.pekko.actor.typed.Props.empty());
+      monitor.systemActorOf(metricsNode(true, metrics), "metrics-node", org.apache.pekko.actor.typed.Props.empty());
+      String seed = ClusterNode.address(monitor);
+      Config c = joinerConfig(seed, "20s");
+      ClusterSettings settings = ClusterSettings.fromConfig(c);
+      trainer = joinedTrainer(c, settings);
+      MonitorLink link = link(trainer, settings);
+      monitor.terminate(); // leaves the cluster
+      long until = System.nanoTime() + 30_000_000_000L;
+      while (link.monitorGone().isEmpty() && System.nanoTime() < until) {
+        Thread.sleep(100);
+      }
+      java.time.Duration grace = java.time.Duration.ofSeconds(20);
+      link.stopBy(StopDeadline.in(grace), "SIGINT", grace);
+      var e = assertThrows(IllegalStateException.class, () -> link.finish(Map.of("type", "run_finished")));
+      assertEquals("the monitor at " + seed + " left the cluster: the last metrics of run silent were not confirmed"
+          + " written there, and its end (run_finished) was not sent; the run's directory there holds what reached it"
+          + " before", e.getMessage());
+    } finally {
+      if (trainer != null) {
+        trainer.terminate();
+      }
+      monitor.terminate();
+    }
+  }
+
   /** The first node of a cluster of its own, with the metrics role, up. */
   private static ActorSystem<Void> upMonitor() {
     Config first = ClusterRunIT.nodeConfig(Map.of());
