@@ -32,6 +32,8 @@ public final class BoundaryChangeAnalyzer implements SnapshotAnalysis {
   private final double[] data;
   private final int dataRows;
   private List<ActivationPatterns> previous;
+  /** The passes' arrays, kept between snapshots (every snapshot of a run has the same architecture). */
+  private final ActivationPatterns.Workspace workspace = new ActivationPatterns.Workspace();
 
   public BoundaryChangeAnalyzer(RunInfo run, RegionSettings settings) {
     this.planes = RegionAnalyzer.planes(run, settings.pad());
@@ -56,10 +58,10 @@ public final class BoundaryChangeAnalyzer implements SnapshotAnalysis {
     List<ActivationPatterns> current = new ArrayList<>();
     for (int k = 0; k < planes.size(); k++) {
       double[] st = grids.get(k);
-      current.add(ActivationPatterns.onPlane(net, planes.get(k), st, st.length / 2, head));
+      current.add(ActivationPatterns.onPlane(net, planes.get(k), st, st.length / 2, head, workspace));
     }
     if (dataRows > 0) {
-      current.add(ActivationPatterns.atInputs(net, data, dataRows, head));
+      current.add(ActivationPatterns.atInputs(net, data, dataRows, head, workspace));
     }
     List<Sample> out = new ArrayList<>();
     if (previous != null && previous.size() == current.size()) {

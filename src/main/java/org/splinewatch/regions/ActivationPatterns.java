@@ -1,5 +1,6 @@
 package org.splinewatch.regions;
 
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -44,6 +45,48 @@ public final class ActivationPatterns {
    */
   static final int CHUNK_ROWS = 256;
 
+  /**
+   * The arrays of pattern passes, kept between them: the points of a chunk, the first block's values and every
+   * operator's output per block ({@code CHUNK_ROWS ×} its width), so a caller that passes the same workspace each
+   * snapshot (the boundary analyzer) allocates only the patterns it keeps. An array over {@link #KEEP_MAX_BYTES} (a
+   * CNN's first convolution: 6,272 values a point, 12.8 MB a chunk) is new for each chunk instead, as
+   * {@code ForwardBuffers} does. Not thread-safe: one per caller.
+   */
+  public static final class Workspace {
+    static final long KEEP_MAX_BYTES = 8L << 20;
+    private double[] points = new double[0];
+    private final List<List<double[]>> opOutputs = new ArrayList<>(); // [block][op]; block 0 of a plane: its values
+
+    /** At least {@code size} values, kept for block {@code block}'s operator {@code op} unless too large. */
+    private double[] array(int block, int op, int size) {
+      if (8L * size > KEEP_MAX_BYTES) {
+        return new double[size];
+      }
+      while (opOutputs.size() <= block) {
+        opOutputs.add(new ArrayList<>());
+      }
+      List<double[]> ops = opOutputs.get(block);
+      while (ops.size() <= op) {
+        ops.add(new double[0]);
+      }
+      if (ops.get(op).length < size) {
+        ops.set(op, new double[size]);
+      }
+      return ops.get(op);
+    }
+
+    /** Points {@code first .. first + count} of {@code x} ({@code d} values each), copied into a kept array. */
+    private double[] points(double[] x, int d, int first, int count) {
+      int size = count * d;
+      double[] into = 8L * size > KEEP_MAX_BYTES ? new double[size] : points.length >= size ? points : new double[size];
+      if (8L * size <= KEEP_MAX_BYTES) {
+        points = into;
+      }
+      System.arraycopy(x, first * d, into, 0, size);
+      return into;
+    }
+  }
+
   /** The first block's values of {@code count} points from point {@code first} on. */
   private interface FirstBlock {
     double[] values(int first, int count);
@@ -53,22 +96,36 @@ public final class ActivationPatterns {
    * Patterns at input-space points {@code x} ({@code rows × D}); predicted classes when {@code classifierHead}.
    */
   public static ActivationPatterns atInputs(PiecewiseLinearNet net, double[] x, int rows, boolean classifierHead) {
+    return atInputs(net, x, rows, classifierHead, new Workspace());
+  }
+
+  /** {@link #atInputs(PiecewiseLinearNet, double[], int, boolean)} in {@code ws}'s arrays; the same patterns. */
+  public static ActivationPatterns atInputs(PiecewiseLinearNet net, double[] x, int rows, boolean classifierHead,
+      Workspace ws) {
     PiecewiseLinearNet.Block first = net.blocks().get(0);
     int d = net.inputDim();
-    return from(net, rows, classifierHead,
-        (r0, n) -> first.affine(java.util.Arrays.copyOfRange(x, r0 * d, (r0 + n) * d), n));
+    return from(net, rows, classifierHead, ws,
+        (r0, n) -> first.affineInto(ws.points(x, d, r0, n), n, (op, size) -> ws.array(0, op, size)));
   }
 
   /** Patterns at plane points {@code (s_i, t_i)}; the first layer is pulled back through the chart exactly. */
   public static ActivationPatterns onPlane(PiecewiseLinearNet net, Plane plane, double[] st, int rows,
       boolean classifierHead) {
+    return onPlane(net, plane, st, rows, classifierHead, new Workspace());
+  }
+
+  /** {@link #onPlane(PiecewiseLinearNet, Plane, double[], int, boolean)} in {@code ws}'s arrays; the same patterns. */
+  public static ActivationPatterns onPlane(PiecewiseLinearNet net, Plane plane, double[] st, int rows,
+      boolean classifierHead, Workspace ws) {
     if (net.inputDim() != plane.inputDim()) {
       throw new IllegalArgumentException("the plane lives in dimension " + plane.inputDim()
           + " but the network expects " + net.inputDim() + " inputs");
     }
     double[][] coefficients = plane.firstBlockCoefficients(net.blocks().get(0));
-    return from(net, rows, classifierHead, (r0, n) -> Plane.firstBlockAffine(coefficients,
-        java.util.Arrays.copyOfRange(st, 2 * r0, 2 * (r0 + n)), n, null));
+    int width = coefficients[0].length;
+    // st is read from point r0 on in place of a copy of the chunk (firstBlockAffine reads st[2r], st[2r + 1])
+    return from(net, rows, classifierHead, ws, (r0, n) -> Plane.firstBlockAffine(coefficients, st, 2 * r0, n,
+        ws.array(0, 0, n * width)));
   }
 
   /**
@@ -110,7 +167,7 @@ public final class ActivationPatterns {
     return true;
   }
 
-  private static ActivationPatterns from(PiecewiseLinearNet net, int rows, boolean classifierHead,
+  private static ActivationPatterns from(PiecewiseLinearNet net, int rows, boolean classifierHead, Workspace ws,
       FirstBlock firstBlock) {
     List<PiecewiseLinearNet.Block> blocks = net.blocks();
     int[] widths = blocks.stream().filter(PiecewiseLinearNet.Block::hidden)
@@ -125,7 +182,8 @@ public final class ActivationPatterns {
       int bitBase = 0;
       for (int b = 0; b < blocks.size(); b++) {
         PiecewiseLinearNet.Block block = blocks.get(b);
-        double[] z = b == 0 ? cur : block.affine(cur, m);
+        int blockIndex = b;
+        double[] z = b == 0 ? cur : block.affineInto(cur, m, (op, size) -> ws.array(blockIndex, op, size));
         int n = block.outDim();
         if (block.hidden()) {
           for (int r = 0; r < m; r++) {
@@ -138,7 +196,7 @@ public final class ActivationPatterns {
               }
             }
           }
-          block.activate(z);
+          block.activate(z, m * n); // a kept array may be longer than this chunk's values
           bitBase += n;
         } else if (predicts && n >= 2) {
           for (int r = 0; r < m; r++) {

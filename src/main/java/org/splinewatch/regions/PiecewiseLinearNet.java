@@ -48,6 +48,27 @@ public final class PiecewiseLinearNet {
       return cur;
     }
 
+    /** Supplies the array operator {@code op} of a chain writes: at least {@code size} values, kept by the caller. */
+    public interface OpArrays {
+      double[] array(int op, int size);
+    }
+
+    /**
+     * {@link #affine(double[], int)} writing every operator's output, the intermediate ones too, into an array of
+     * {@code arrays}; returns the last one (its first {@code rows × outDim} values). Same values: each operator writes
+     * every value it is read for.
+     */
+    public double[] affineInto(double[] in, int rows, OpArrays arrays) {
+      double[] cur = in;
+      for (int i = 0; i < ops.size(); i++) {
+        AffineOp op = ops.get(i);
+        double[] next = arrays.array(i, rows * op.outDim());
+        op.apply(cur, next, rows);
+        cur = next;
+      }
+      return cur;
+    }
+
     /**
      * {@link #affine(double[], int)} with the rows split into {@code parts} chunks run on {@code pool} (the caller's
      * thread waits). Falls back to one thread for small batches or when {@code pool} is null.

@@ -242,14 +242,19 @@ public final class Plane {
 
   /** {@link #firstBlockAffine(PiecewiseLinearNet.Block, double[], int, double[])} from its coefficients {@code f}. */
   static double[] firstBlockAffine(double[][] f, double[] st, int rows, double[] into) {
+    return firstBlockAffine(f, st, 0, rows, into);
+  }
+
+  /** {@link #firstBlockAffine(double[][], double[], int, double[])} of the points from {@code st[offset]} on. */
+  static double[] firstBlockAffine(double[][] f, double[] st, int offset, int rows, double[] into) {
     double[] beta = f[0];
     double[] dx = f[1];
     double[] dy = f[2];
     int n = beta.length;
     double[] out = into != null && into.length >= rows * n ? into : new double[rows * n];
     for (int r = 0; r < rows; r++) {
-      double s = st[2 * r];
-      double t = st[2 * r + 1];
+      double s = st[offset + 2 * r];
+      double t = st[offset + 2 * r + 1];
       int o = r * n;
       for (int j = 0; j < n; j++) {
         out[o + j] = beta[j] + s * dx[j] + t * dy[j];

@@ -243,4 +243,96 @@ class ActivationPatternsTest {
     assertTrue(svg.contains("stroke=\"#d00\""), "decision boundary drawn");
     assertTrue(svg.contains("step &lt;1&gt; &amp; more"));
   }
+
+  @Test
+  void aWarmWorkspaceGivesTheSamePatternsAndAllocatesOnlyThePatterns() {
+    // the boundary analyzer's passes: every chunk's block outputs (and a chain's intermediate values) came new for each
+    // plane of every snapshot; with a kept workspace only the returned bits and classes are left
+    Random r = new Random(3);
+    List<Layer> layers = new ArrayList<>();
+    layers.add(new Layer.Dense(12, 40, PartitionOracleTest.randn(r, 480, 0.4), PartitionOracleTest.randn(r, 40, 0.1)));
+    layers.add(Layer.Activation.relu());
+    // a BatchNorm after an activation stays an operator of the next chain: a block of two operators
+    float[] ones = new float[40];
+    java.util.Arrays.fill(ones, 1f);
+    layers.add(new Layer.BatchNorm(PartitionOracleTest.randn(r, 40, 1), PartitionOracleTest.randn(r, 40, 0.1),
+        PartitionOracleTest.randn(r, 40, 0.1), ones, 1e-5));
+    layers.add(new Layer.Dense(40, 30, PartitionOracleTest.randn(r, 1200, 0.2), PartitionOracleTest.randn(r, 30, 0.1)));
+    layers.add(Layer.Activation.relu());
+    layers.add(new Layer.Dense(30, 4, PartitionOracleTest.randn(r, 120, 1), PartitionOracleTest.randn(r, 4, 0.1)));
+    PiecewiseLinearNet net = new PiecewiseLinearNet(12, layers);
+    assertEquals(2, net.blocks().get(1).ops().size());
+    Plane plane = plane12();
+    double[] st = ActivationPatterns.gridCentres(plane, 48);
+    int rows = st.length / 2;
+    double[] x = plane.toInput(st, rows);
+    assertTrue(rows > 3 * ActivationPatterns.CHUNK_ROWS, rows + " points");
+    ActivationPatterns.Workspace ws = new ActivationPatterns.Workspace();
+    var threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+    long tid = Thread.currentThread().getId();
+    long leastPlane = Long.MAX_VALUE;
+    long leastInputs = Long.MAX_VALUE;
+    for (int i = 0; i < 5; i++) { // the least of a few: the first calls' JIT and class loading allocate too
+      long before = threads.getThreadAllocatedBytes(tid);
+      ActivationPatterns onPlane = ActivationPatterns.onPlane(net, plane, st, rows, true, ws);
+      long between = threads.getThreadAllocatedBytes(tid);
+      ActivationPatterns atInputs = ActivationPatterns.atInputs(net, x, rows, true, ws);
+      long after = threads.getThreadAllocatedBytes(tid);
+      leastPlane = Math.min(leastPlane, between - before);
+      leastInputs = Math.min(leastInputs, after - between);
+      assertSamePatterns(unchunked(net, Plane.firstBlockAffine(plane.firstBlockCoefficients(net.blocks().get(0)), st,
+          rows, null), rows), onPlane);
+      assertSamePatterns(unchunked(net, net.blocks().get(0).affine(x, rows), rows), atInputs);
+    }
+    // what is kept: the bits (two words a point for 70 neurons) and the classes; 16 kB for the coefficients and the rest
+    long kept = 16L * rows + 4L * rows + 16384;
+    assertTrue(leastPlane < kept, leastPlane + " bytes for the plane's " + rows + " points; expected under " + kept);
+    assertTrue(leastInputs < kept, leastInputs + " bytes for " + rows + " input points; expected under " + kept);
+  }
+
+  /** Patterns and classes from one pass over every point, blocks after the first from its values {@code z0}. */
+  private static Expected unchunked(PiecewiseLinearNet net, double[] z0, int rows) {
+    List<double[]> pre = new ArrayList<>();
+    double[] cur = z0;
+    int[] predicted = new int[rows];
+    for (int b = 0; b < net.blocks().size(); b++) {
+      PiecewiseLinearNet.Block block = net.blocks().get(b);
+      double[] z = b == 0 ? cur : block.affine(cur, rows);
+      if (block.hidden()) {
+        pre.add(z.clone());
+        block.activate(z);
+      } else {
+        int n = block.outDim();
+        for (int r = 0; r < rows; r++) {
+          int best = 0;
+          for (int j = 1; j < n; j++) {
+            best = z[r * n + j] > z[r * n + best] ? j : best;
+          }
+          predicted[r] = best;
+        }
+      }
+      cur = z;
+    }
+    return new Expected(pre, predicted);
+  }
+
+  /** The hidden blocks' pre-activations and the classes of an unchunked pass. */
+  private record Expected(List<double[]> pre, int[] classes) {
+  }
+
+  /** Every point's bits ({@code z > 0}) and class equal the unchunked pass's. */
+  private static void assertSamePatterns(Expected expected, ActivationPatterns actual) {
+    List<double[]> pre = expected.pre();
+    int[] classes = expected.classes();
+    for (int r = 0; r < actual.rows(); r++) {
+      int bit = 0;
+      for (double[] z : pre) {
+        int n = z.length / actual.rows();
+        for (int j = 0; j < n; j++, bit++) {
+          assertEquals(z[r * n + j] > 0, actual.active(r, bit), "point " + r + " neuron " + bit);
+        }
+      }
+      assertEquals(classes[r], actual.predicted(r), "point " + r);
+    }
+  }
 }
