@@ -21,9 +21,28 @@ public record WeightSnapshot(String runId, long step, int epoch, long wallTimeMi
     layers = List.copyOf(layers);
   }
 
-  /** Builds the compiled network (cheap; callers that need it repeatedly should keep it). */
+  /**
+   * The last snapshot compiled and its network. The analyzers of one snapshot each ask for its network; compiling it
+   * for each widened every weight to float64 anew (about 14 MB a snapshot of the default SimCLR run, docs/memory.md).
+   * The snapshot is held weakly and compared by identity (a record's equals would compare every weight), so a
+   * snapshot is not kept alive by this; what is kept is at most one compiled network, until another snapshot's is
+   * compiled. An immutable entry in a volatile field: threads see a whole entry or the one before, and two threads
+   * that compile the same snapshot at once both get a correct network.
+   */
+  private record Compiled(java.lang.ref.WeakReference<WeightSnapshot> snapshot, PiecewiseLinearNet network) {
+  }
+
+  private static volatile Compiled lastCompiled;
+
+  /** The compiled network, shared by the callers of one snapshot (it is immutable and safe to share). */
   public PiecewiseLinearNet network() {
-    return new PiecewiseLinearNet(inputDim, layers);
+    Compiled last = lastCompiled;
+    if (last != null && last.snapshot().get() == this) {
+      return last.network();
+    }
+    PiecewiseLinearNet net = new PiecewiseLinearNet(inputDim, layers);
+    lastCompiled = new Compiled(new java.lang.ref.WeakReference<>(this), net);
+    return net;
   }
 
   /**
