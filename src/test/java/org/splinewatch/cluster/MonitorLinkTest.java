@@ -145,10 +145,8 @@ class MonitorLinkTest {
       boolean registers, boolean flushes) throws Exception {
     Config c = ClusterRunIT.nodeConfig(Map.of("splinewatch.cluster.answer-timeout", "300ms",
         "splinewatch.cluster.finish-timeout", "400ms"));
-    ActorSystem<Object> trainer = ClusterNode.start(Behaviors.empty(), ClusterSettings.fromConfig(c),
-        List.of("trainer"), c);
+    ActorSystem<Object> trainer = upTrainer(c);
     try {
-      assertTrue(ClusterNode.awaitUp(trainer, java.time.Duration.ofSeconds(30), () -> false), "up");
       var metrics = trainer.systemActorOf(metricsActor(flushes), "metrics", org.apache.pekko.actor.typed.Props.empty());
       trainer.systemActorOf(metricsNode(registers, metrics), "node", org.apache.pekko.actor.typed.Props.empty());
       ClusterSettings settings = ClusterSettings.fromConfig(ClusterRunIT.nodeConfig(Map.of(
@@ -211,10 +209,8 @@ class MonitorLinkTest {
     var flushes = new java.util.concurrent.atomic.AtomicInteger();
     var ends = new java.util.concurrent.atomic.AtomicInteger();
     Config c = ClusterRunIT.nodeConfig(Map.of());
-    ActorSystem<Object> trainer = ClusterNode.start(Behaviors.empty(), ClusterSettings.fromConfig(c),
-        List.of("trainer"), c);
+    ActorSystem<Object> trainer = upTrainer(c);
     try {
-      assertTrue(ClusterNode.awaitUp(trainer, java.time.Duration.ofSeconds(30), () -> false), "up");
       var metrics = trainer.systemActorOf(Behaviors.<org.splinewatch.metrics.MetricsActor.Command>receiveMessage(m -> {
         flushes.incrementAndGet(); // never answered
         return Behaviors.same();
@@ -250,10 +246,8 @@ class MonitorLinkTest {
   void aStopBySignalWhoseMonitorAnswersEndsAsBefore() throws Exception {
     var ends = new java.util.concurrent.atomic.AtomicInteger();
     Config c = ClusterRunIT.nodeConfig(Map.of());
-    ActorSystem<Object> trainer = ClusterNode.start(Behaviors.empty(), ClusterSettings.fromConfig(c),
-        List.of("trainer"), c);
+    ActorSystem<Object> trainer = upTrainer(c);
     try {
-      assertTrue(ClusterNode.awaitUp(trainer, java.time.Duration.ofSeconds(30), () -> false), "up");
       var metrics = trainer.systemActorOf(metricsActor(true), "metrics", org.apache.pekko.actor.typed.Props.empty());
       trainer.systemActorOf(countingNode(metrics, ends, true), "node", org.apache.pekko.actor.typed.Props.empty());
       ClusterSettings settings = ClusterSettings.fromConfig(ClusterRunIT.nodeConfig(Map.of(
@@ -404,16 +398,24 @@ class MonitorLinkTest {
     }
   }
 
+  /** A trainer's node of a cluster of its own, started with {@code c}, up. */
+  private static ActorSystem<Object> upTrainer(Config c) {
+    return upNode(c, "trainer");
+  }
+
   /** The first node of a cluster of its own, with the metrics role, up. */
   private static ActorSystem<Void> upMonitor() {
-    Config first = ClusterRunIT.nodeConfig(Map.of());
-    ActorSystem<Void> monitor = ClusterNode.start(Behaviors.empty(), ClusterSettings.fromConfig(first),
-        List.of("metrics"), first);
-    if (!ClusterNode.awaitUp(monitor, java.time.Duration.ofSeconds(30), () -> false)) {
-      monitor.terminate();
-      throw new AssertionError("the monitor's node did not come up within 30 s");
+    return upNode(ClusterRunIT.nodeConfig(Map.of()), "metrics");
+  }
+
+  /** A node with {@code role} of a cluster of its own, started with {@code c}, up. */
+  private static <T> ActorSystem<T> upNode(Config c, String role) {
+    ActorSystem<T> node = ClusterNode.start(Behaviors.empty(), ClusterSettings.fromConfig(c), List.of(role), c);
+    if (!ClusterNode.awaitUp(node, java.time.Duration.ofSeconds(30), () -> false)) {
+      node.terminate();
+      throw new AssertionError("the " + role + " node did not come up within 30 s");
     }
-    return monitor;
+    return node;
   }
 
   /** The configuration of a trainer that joins {@code seed} and waits {@code answerTimeout} for the monitor. */

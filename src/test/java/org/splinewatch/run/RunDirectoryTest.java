@@ -173,8 +173,7 @@ class RunDirectoryTest {
   void aReadOnlyDirectoryTheRunWritesInIsRefusedAtStart() throws Exception {
     Path latest = checkpointOfRun("out", "rosub");
     Path dir = tmp.resolve("out").resolve("rosub");
-    var resumed = org.splinewatch.trainer.RunSettings.fromConfig(RunDirectory.resumedInPlace(TrainCommand.load(
-        Map.of("splinewatch.run.resume", latest.toString()), null)).config());
+    var resumed = resumedFrom(latest);
     Files.createDirectories(dir.resolve("planes"));
     Files.createDirectories(dir.resolve("embeddings"));
     for (String sub : List.of("checkpoints", "planes", "embeddings", "checkpoints/latest")) {
@@ -205,8 +204,7 @@ class RunDirectoryTest {
   void aReadOnlyFileTheRunWritesIsRefusedAtStart() throws Exception {
     Path latest = checkpointOfRun("out", "rofile");
     Path dir = tmp.resolve("out").resolve("rofile");
-    var resumed = org.splinewatch.trainer.RunSettings.fromConfig(RunDirectory.resumedInPlace(TrainCommand.load(
-        Map.of("splinewatch.run.resume", latest.toString()), null)).config());
+    var resumed = resumedFrom(latest);
     Map<String, String> roles = new java.util.LinkedHashMap<>();
     roles.put("config.json", "the run's record, which this run replaces");
     roles.put("metrics.jsonl", "which this run appends its metrics to");
@@ -242,6 +240,12 @@ class RunDirectoryTest {
     Files.createDirectory(dir.resolve("events.jsonl"));
     assertEquals(dir.resolve("events.jsonl") + " is a directory; expected the run's file events.jsonl there, or"
         + " nothing (move the directory away)", refused(resumed, "rofile").getMessage());
+  }
+
+  /** The run settings of {@code --resume latest}, continuing in its run directory. */
+  private static org.splinewatch.trainer.RunSettings resumedFrom(Path latest) {
+    return org.splinewatch.trainer.RunSettings.fromConfig(RunDirectory.resumedInPlace(TrainCommand.load(
+        Map.of("splinewatch.run.resume", latest.toString()), null)).config());
   }
 
   /** The run settings of a run whose --out is tmp/out. */
