@@ -3,6 +3,7 @@ package org.splinewatch.alerts;
 import com.typesafe.config.Config;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import org.splinewatch.settings.ConfigBlock;
 import org.splinewatch.settings.ConfigErrors;
 
@@ -86,9 +87,13 @@ public record AlertSettings(String earlyStop, List<String> stopOn, StdCollapse.S
       throw new IllegalArgumentException("splinewatch.alerts." + String.join(", ", bad) + (bad.size() == 1
           ? " is below 1; expected a count of at least 1" : " are below 1; expected counts of at least 1"));
     }
-    if (std.warmupSteps() < 0 || batch.warmupSteps() < 0) {
-      throw new IllegalArgumentException("splinewatch.alerts.warmup-steps and batch-warmup-steps must be at least 0,"
-          + " got " + std.warmupSteps() + " and " + batch.warmupSteps());
+    // the one given below 0, in the options' common words (splinewatch.alerts.warmup-steps -1: expected at least 0)
+    for (var warmup : List.of(Map.entry("warmup-steps", std.warmupSteps()),
+        Map.entry("batch-warmup-steps", batch.warmupSteps()))) {
+      if (warmup.getValue() < 0) {
+        throw new IllegalArgumentException("splinewatch.alerts." + warmup.getKey() + " " + warmup.getValue()
+            + ": expected at least 0");
+      }
     }
     // each rule's pair of thresholds, the one crossed first when the series gets worse on the left: a rule that
     // fires below a threshold clears at or above it (hysteresis), one that fires above clears below it. Ratios and

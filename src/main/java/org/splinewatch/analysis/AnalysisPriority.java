@@ -15,8 +15,8 @@ public record AnalysisPriority(List<String> analyzers, int bufferSize) {
   public AnalysisPriority {
     analyzers = List.copyOf(analyzers);
     if (bufferSize < 1) {
-      throw new IllegalArgumentException("splinewatch.hub.priority-buffer-size must be at least 1, got "
-          + bufferSize);
+      throw new IllegalArgumentException("splinewatch.hub.priority-buffer-size " + bufferSize
+          + ": expected at least 1");
     }
   }
 

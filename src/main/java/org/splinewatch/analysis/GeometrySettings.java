@@ -16,14 +16,14 @@ import org.splinewatch.settings.ConfigBlock;
 public record GeometrySettings(List<Integer> twonnBlocks, long twonnBlockSeed, int twonnBlocksEvery) {
   public GeometrySettings {
     if (twonnBlocksEvery < 1) {
-      throw new IllegalArgumentException("splinewatch.geometry.twonn-blocks-every must be at least 1, got "
-          + twonnBlocksEvery);
+      throw new IllegalArgumentException("splinewatch.geometry.twonn-blocks-every " + twonnBlocksEvery
+          + ": expected at least 1");
     }
     twonnBlocks = List.copyOf(twonnBlocks);
     for (int b : twonnBlocks) {
       if (b < 1) {
-        throw new IllegalArgumentException("splinewatch.geometry.twonn-blocks: block counts must be at least 1, got "
-            + twonnBlocks);
+        throw new IllegalArgumentException("splinewatch.geometry.twonn-blocks " + twonnBlocks
+            + ": expected block counts of at least 1 (or [] for none)");
       }
     }
     if (twonnBlocks.stream().distinct().count() != twonnBlocks.size()) {

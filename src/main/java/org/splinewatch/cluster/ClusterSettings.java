@@ -200,19 +200,19 @@ public record ClusterSettings(String host, int port, String seed, List<String> r
   public ClusterSettings {
     tls = tls == null ? Tls.OFF : tls;
     if (maxSnapshotBytes < chunkBytes || maxSnapshotBytes > Integer.MAX_VALUE - 64) {
-      throw new IllegalArgumentException("splinewatch.cluster.max-snapshot-bytes must be between chunk-bytes ("
-          + chunkBytes + ") and " + (Integer.MAX_VALUE - 64) + ", got " + maxSnapshotBytes);
+      throw new IllegalArgumentException("splinewatch.cluster.max-snapshot-bytes " + maxSnapshotBytes + ": expected"
+          + " chunk-bytes (" + chunkBytes + ") to " + (Integer.MAX_VALUE - 64));
     }
     if (maxOpenRuns < 1) {
-      throw new IllegalArgumentException("splinewatch.cluster.max-open-runs must be at least 1, got " + maxOpenRuns);
+      throw new IllegalArgumentException("splinewatch.cluster.max-open-runs " + maxOpenRuns + ": expected at least 1");
     }
     if (maxPartialBytes < maxSnapshotBytes) {
       throw new IllegalArgumentException("splinewatch.cluster.max-partial-bytes (" + maxPartialBytes + ") must be at"
           + " least max-snapshot-bytes (" + maxSnapshotBytes + ")");
     }
     if (maxLayerWidth < 1) {
-      throw new IllegalArgumentException("splinewatch.cluster.max-layer-width must be at least 1, got "
-          + maxLayerWidth);
+      throw new IllegalArgumentException("splinewatch.cluster.max-layer-width " + maxLayerWidth
+          + ": expected at least 1");
     }
     requirePositive("answer-timeout", answerTimeout);
     requirePositive("finish-timeout", finishTimeout);
@@ -224,15 +224,15 @@ public record ClusterSettings(String host, int port, String seed, List<String> r
       }
     }
     if (chunkBytes < 1024 || chunkBytes > 200 * 1024) {
-      throw new IllegalArgumentException("splinewatch.cluster.chunk-bytes must be between 1024 and 204800 (below the"
-          + " 256 KiB artery frame), got " + chunkBytes);
+      throw new IllegalArgumentException("splinewatch.cluster.chunk-bytes " + chunkBytes + ": expected 1024-204800"
+          + " (below the 256 KiB artery frame)");
     }
     if (port < 0 || port > 65535) {
       throw new IllegalArgumentException("cluster port must be between 0 and 65535, got " + port);
     }
     if (inFlightPerAnalyzer < 1) {
-      throw new IllegalArgumentException("splinewatch.cluster.in-flight-per-analyzer must be at least 1, got "
-          + inFlightPerAnalyzer);
+      throw new IllegalArgumentException("splinewatch.cluster.in-flight-per-analyzer " + inFlightPerAnalyzer
+          + ": expected at least 1");
     }
     if (!seed.isEmpty()) {
       parseAddress(seed);

@@ -2,6 +2,8 @@ package org.splinewatch.ingest;
 
 import com.typesafe.config.Config;
 import java.time.Duration;
+import java.util.List;
+import java.util.Map;
 import org.splinewatch.settings.ConfigBlock;
 import org.splinewatch.settings.ConfigErrors;
 import org.splinewatch.snapshot.NpzArchive;
@@ -23,15 +25,19 @@ public record IngestSettings(boolean enabled, long maxRunBytes, long maxSnapshot
     Duration idleTimeout, long maxBytesInFlight, Duration bodyStallTimeout, Duration abortDrainTimeout, boolean analyseAfterStop) {
 
   public IngestSettings {
-    if (maxRunBytes < 1024 || maxSnapshotBytes < 1024 || maxRunBytes > Integer.MAX_VALUE - 64
-        || maxSnapshotBytes > Integer.MAX_VALUE - 64) {
-      throw new IllegalArgumentException("splinewatch.ingest.max-run-bytes and max-snapshot-bytes must be between"
-          + " 1024 and 2^31 - 64");
+    // the one out of range, in the options' common words (splinewatch.ingest.max-runs 0: expected at least 1)
+    for (var bytes : List.of(Map.entry("max-run-bytes", maxRunBytes), Map.entry("max-snapshot-bytes",
+        maxSnapshotBytes))) {
+      if (bytes.getValue() < 1024 || bytes.getValue() > Integer.MAX_VALUE - 64) {
+        throw new IllegalArgumentException("splinewatch.ingest." + bytes.getKey() + " " + bytes.getValue()
+            + ": expected 1024-" + (Integer.MAX_VALUE - 64) + " (2^31 - 64)");
+      }
     }
-    if (maxEntries < 4 || maxLayers < 1 || maxLayerWidth < 1 || maxProbes < 10 || maxRuns < 1) {
-      throw new IllegalArgumentException("splinewatch.ingest: max-entries must be at least 4, max-layers and max-runs"
-          + " at least 1, max-probes at least 10");
-    }
+    atLeast("max-entries", maxEntries, 4);
+    atLeast("max-layers", maxLayers, 1);
+    atLeast("max-layer-width", maxLayerWidth, 1);
+    atLeast("max-probes", maxProbes, 10);
+    atLeast("max-runs", maxRuns, 1);
     if (idleTimeout.isNegative() || idleTimeout.isZero()) {
       throw new IllegalArgumentException("splinewatch.ingest.idle-timeout must be positive, got " + idleTimeout);
     }
@@ -41,6 +47,12 @@ public record IngestSettings(boolean enabled, long maxRunBytes, long maxSnapshot
     }
     if (!earlyStop.equals("stop") && !earlyStop.equals("warn")) {
       throw new IllegalArgumentException("splinewatch.ingest.early-stop is '" + earlyStop + "'; expected stop or warn");
+    }
+  }
+
+  private static void atLeast(String key, int value, int min) {
+    if (value < min) {
+      throw new IllegalArgumentException("splinewatch.ingest." + key + " " + value + ": expected at least " + min);
     }
   }
 
@@ -58,7 +70,7 @@ public record IngestSettings(boolean enabled, long maxRunBytes, long maxSnapshot
     }
     int hubBufferSize = ConfigBlock.of(root, "splinewatch.hub").integer("buffer-size");
     if (hubBufferSize < 1) {
-      throw new IllegalArgumentException("splinewatch.hub.buffer-size must be at least 1, got " + hubBufferSize);
+      throw new IllegalArgumentException("splinewatch.hub.buffer-size " + hubBufferSize + ": expected at least 1");
     }
     return new IngestSettings(c.config().getBoolean("enabled"), maxRun, maxSnapshot,
         c.integer("max-entries"), c.integer("max-layers"), c.integer("max-layer-width"), c.integer("max-probes"),

@@ -327,6 +327,48 @@ class ArgumentChecksTest {
   }
 
   /**
+   * Config-only settings out of range, in the options' common words ({@code --batch-size 0: expected at least 1})
+   * with the full key: they said {@code splinewatch.cluster.max-open-runs must be at least 1, got 0}, and
+   * splinewatch.ingest one line for five keys without the value.
+   */
+  @Test
+  void configOnlySettingsOutOfRangeSayTheKeyTheValueAndWhatIsExpected() throws Exception {
+    String[][] trainer = {
+        {"splinewatch.cluster.max-open-runs = 0", "splinewatch.cluster.max-open-runs 0: expected at least 1"},
+        {"splinewatch.cluster.max-layer-width = 0", "splinewatch.cluster.max-layer-width 0: expected at least 1"},
+        {"splinewatch.cluster.in-flight-per-analyzer = 0", "splinewatch.cluster.in-flight-per-analyzer 0: expected at"
+            + " least 1"},
+        {"splinewatch.cluster.chunk-bytes = 100", "splinewatch.cluster.chunk-bytes 100: expected 1024-204800 (below"
+            + " the 256 KiB artery frame)"},
+        {"splinewatch.hub.priority-buffer-size = 0", "splinewatch.hub.priority-buffer-size 0: expected at least 1"},
+        {"splinewatch.alerts.batch-warmup-steps = -3", "splinewatch.alerts.batch-warmup-steps -3: expected at least 0"},
+        {"splinewatch.geometry.twonn-blocks-every = 0", "splinewatch.geometry.twonn-blocks-every 0: expected at least"
+            + " 1"},
+        {"splinewatch.geometry.twonn-blocks = [1, 0]", "splinewatch.geometry.twonn-blocks [1, 0]: expected block"
+            + " counts of at least 1 (or [] for none)"},
+    };
+    for (String[] c : trainer) {
+      Path conf = Files.writeString(tmp.resolve("bad.conf"), c[0] + "\n");
+      // read with the cluster's and alerts' settings, after the options' checks (--analyzers would be refused first)
+      assertEquals("error: " + c[1], refused("--config", conf.toString()), c[0]);
+    }
+    String[][] serve = {
+        {"splinewatch.hub.buffer-size = 0", "splinewatch.hub.buffer-size 0: expected at least 1"},
+        {"splinewatch.ingest.max-runs = 0", "splinewatch.ingest.max-runs 0: expected at least 1"},
+        {"splinewatch.ingest.max-probes = 9", "splinewatch.ingest.max-probes 9: expected at least 10"},
+        {"splinewatch.ingest.max-run-bytes = 100", "splinewatch.ingest.max-run-bytes 100: expected 1024-2147483583"
+            + " (2^31 - 64)"},
+    };
+    for (String[] c : serve) {
+      Path conf = Files.writeString(tmp.resolve("bad.conf"), c[0] + "\n");
+      String m = CliTest.run(2, "monitor", "serve", "--config", conf.toString(), "--metrics-port", "-1", "--out",
+          tmp.resolve("served").toString());
+      assertEquals("error: " + c[1], m.lines().findFirst().orElseThrow(), c[0] + " -> " + m);
+    }
+    assertFalse(Files.exists(tmp.resolve("served")));
+  }
+
+  /**
    * A value of the wrong type in a config file: the file and line, the full key, the value and what is expected. It
    * used to be Config's {@code FILE: 1: run.batch-size has type STRING rather than NUMBER}: the key without its
    * {@code splinewatch.} block, no value, nothing expected.

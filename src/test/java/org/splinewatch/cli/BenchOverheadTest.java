@@ -117,7 +117,7 @@ class BenchOverheadTest {
             + " each two trainer runs)"},
         {"--snapshot-every", "601", "--snapshot-every 601 is out of range; expected 1 to 600 (--steps at most: a"
             + " longer interval takes no snapshot before a block's last step)"},
-        // in the words of the other ranges, and before --data-dir ("--warmup-steps must be at least 0 and below ...")
+        // in the words of the other ranges (was: --warmup-steps must be at least 0 and below ...), and before --data-dir
         {"--warmup-steps", "600", "--warmup-steps 600 is out of range; expected 0 to 599 (steps each block's"
             + " steady rate leaves out, below --steps: at least one step is measured)"},
         {"--warmup-steps", "-1", "--warmup-steps -1 is out of range; expected 0 to 599 (steps each block's"
