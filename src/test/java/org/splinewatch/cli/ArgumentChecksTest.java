@@ -318,12 +318,17 @@ class ArgumentChecksTest {
             + " whole number"},
     };
     for (String[] c : serve) {
-      Path conf = Files.writeString(tmp.resolve("bad.conf"), c[0] + "\n");
-      String m = CliTest.run(2, "monitor", "serve", "--config", conf.toString(), "--metrics-port", "-1", "--out",
-          tmp.resolve("served").toString());
+      String m = servedWith(c[0]);
       assertTrue(m.startsWith("error: " + c[1]), c[0] + " -> " + m);
     }
     assertFalse(Files.exists(tmp.resolve("served")));
+  }
+
+  /** What {@code monitor serve} says of a config file holding {@code setting} (exit 2 expected), on tmp/served. */
+  private String servedWith(String setting) throws Exception {
+    Path conf = Files.writeString(tmp.resolve("bad.conf"), setting + "\n");
+    return CliTest.run(2, "monitor", "serve", "--config", conf.toString(), "--metrics-port", "-1", "--out",
+        tmp.resolve("served").toString());
   }
 
   /**
@@ -360,9 +365,7 @@ class ArgumentChecksTest {
             + " (2^31 - 64)"},
     };
     for (String[] c : serve) {
-      Path conf = Files.writeString(tmp.resolve("bad.conf"), c[0] + "\n");
-      String m = CliTest.run(2, "monitor", "serve", "--config", conf.toString(), "--metrics-port", "-1", "--out",
-          tmp.resolve("served").toString());
+      String m = servedWith(c[0]);
       assertEquals("error: " + c[1], m.lines().findFirst().orElseThrow(), c[0] + " -> " + m);
     }
     assertFalse(Files.exists(tmp.resolve("served")));
