@@ -201,8 +201,8 @@ public final class MonitorLink {
   private record SignalDeadline(StopDeadline deadline, String signal, Duration grace) {
     /** What is left of it for a wait on the monitor: at most {@code wait}, zero once it (less the margin) passed. */
     Duration left(Duration wait) {
-      Duration left = deadline.left().minus(STOP_MARGIN);
-      return left.isNegative() ? Duration.ZERO : left.compareTo(wait) < 0 ? left : wait;
+      Duration left = deadline.leftBefore(STOP_MARGIN);
+      return left.compareTo(wait) < 0 ? left : wait;
     }
   }
 

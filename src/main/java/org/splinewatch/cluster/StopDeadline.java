@@ -29,6 +29,12 @@ public final class StopDeadline {
     return Duration.ofNanos(Math.max(0, end - System.nanoTime()));
   }
 
+  /** What is left of it less {@code margin} kept back for what comes after (zero once that passed). */
+  public Duration leftBefore(Duration margin) {
+    Duration left = left().minus(margin);
+    return left.isNegative() ? Duration.ZERO : left;
+  }
+
   /** What is left of it, at most {@code wait}. */
   public Duration left(Duration wait) {
     Duration left = left();

@@ -400,10 +400,7 @@ public final class EmbeddedRun {
    * after it still ended the process about 0.4 s past the grace.
    */
   static Duration terminationWait(Optional<StopDeadline> signalDeadline) {
-    return signalDeadline.map(d -> {
-      Duration left = d.left().minus(MonitorLink.STOP_MARGIN);
-      return left.isNegative() ? Duration.ZERO : left;
-    }).orElse(Duration.ofSeconds(30));
+    return signalDeadline.map(d -> d.leftBefore(MonitorLink.STOP_MARGIN)).orElse(Duration.ofSeconds(30));
   }
 
   /**

@@ -281,7 +281,7 @@ public final class RunGuardian extends AbstractBehavior<RunGuardian.Command> {
           }
           Duration flushWait = s.timeouts().flush();
           if (interruptDeadline != null) {
-            Duration left = interruptDeadline.left().minus(MonitorLink.STOP_MARGIN);
+            Duration left = interruptDeadline.leftBefore(MonitorLink.STOP_MARGIN);
             if (left.compareTo(Duration.ofMillis(1)) < 0) { // the grace is spent: the run's end says what was left
               getContext().getSelf().tell(new Flushed(m.finished(), false));
               return this;
