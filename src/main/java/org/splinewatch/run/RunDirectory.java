@@ -7,12 +7,18 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigValueFactory;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -35,7 +41,7 @@ public final class RunDirectory {
       return RunIds.require(s.runId());
     }
     String base = s.method() + "-" + s.dataset() + "-"
-        + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss", java.util.Locale.ROOT));
+        + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss", Locale.ROOT));
     String id = base;
     for (int k = 2; Files.exists(s.out().resolve(id)); k++) {
       id = base + "-" + k;
@@ -44,8 +50,7 @@ public final class RunDirectory {
   }
 
   /** The directories a run writes inside its run directory. */
-  private static final java.util.List<String> RUN_SUBDIRECTORIES = java.util.List.of("checkpoints", "planes",
-      "embeddings");
+  private static final List<String> RUN_SUBDIRECTORIES = List.of("checkpoints", "planes", "embeddings");
 
   /**
    * The files a run appends to, replaces or opens for writing directly in its run directory, each with what the run
@@ -62,7 +67,7 @@ public final class RunDirectory {
     for (int i = 0; i < keysAndValues.length; i += 2) {
       m.put(keysAndValues[i], keysAndValues[i + 1]);
     }
-    return java.util.Collections.unmodifiableMap(m);
+    return Collections.unmodifiableMap(m);
   }
 
   /**
@@ -96,7 +101,7 @@ public final class RunDirectory {
       }
       for (String name : RUN_FILES.keySet()) {
         Path p = dir.resolve(name);
-        if (Files.isDirectory(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+        if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
           throw new IllegalArgumentException(p + " is a directory; expected the run's file " + name + " there, or"
               + " nothing (move the directory away)");
         }
@@ -138,7 +143,7 @@ public final class RunDirectory {
    * mode alone would allow) is refused too: it was made read-only to be kept. Links are judged by their targets.
    */
   private static Optional<Map.Entry<Path, String>> unwritableFile(Path dir, boolean overwrite) {
-    java.util.List<Map.Entry<Path, String>> files = new java.util.ArrayList<>();
+    List<Map.Entry<Path, String>> files = new ArrayList<>();
     RUN_FILES.forEach((name, role) -> files.add(Map.entry(dir.resolve(name), overwrite ? "which --overwrite deletes"
         : role)));
     try (var entries = Files.list(dir)) {
@@ -158,16 +163,16 @@ public final class RunDirectory {
    * that cannot be listed counts as one it cannot write.
    */
   private static Optional<Path> unwritableIn(Path tree) {
-    if (!Files.isDirectory(tree, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+    if (!Files.isDirectory(tree, LinkOption.NOFOLLOW_LINKS)) {
       return Optional.empty();
     }
     try (var paths = Files.walk(tree)) {
-      return paths.filter(p -> Files.isDirectory(p, java.nio.file.LinkOption.NOFOLLOW_LINKS) && !Files.isWritable(p))
+      return paths.filter(p -> Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS) && !Files.isWritable(p))
           .findFirst();
     } catch (IOException e) {
       return Optional.of(tree);
     } catch (UncheckedIOException e) { // a directory in it that cannot be listed: that one
-      return Optional.of(e.getCause() instanceof java.nio.file.FileSystemException f && f.getFile() != null
+      return Optional.of(e.getCause() instanceof FileSystemException f && f.getFile() != null
           ? Path.of(f.getFile()) : tree);
     }
   }

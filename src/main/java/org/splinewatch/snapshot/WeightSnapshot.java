@@ -1,5 +1,6 @@
 package org.splinewatch.snapshot;
 
+import java.lang.ref.WeakReference;
 import java.util.List;
 import org.splinewatch.regions.Layer;
 import org.splinewatch.regions.PiecewiseLinearNet;
@@ -29,7 +30,7 @@ public record WeightSnapshot(String runId, long step, int epoch, long wallTimeMi
    * compiled. An immutable entry in a volatile field: threads see a whole entry or the one before, and two threads
    * that compile the same snapshot at once both get a correct network.
    */
-  private record Compiled(java.lang.ref.WeakReference<WeightSnapshot> snapshot, PiecewiseLinearNet network) {
+  private record Compiled(WeakReference<WeightSnapshot> snapshot, PiecewiseLinearNet network) {
   }
 
   private static volatile Compiled lastCompiled;
@@ -41,7 +42,7 @@ public record WeightSnapshot(String runId, long step, int epoch, long wallTimeMi
       return last.network();
     }
     PiecewiseLinearNet net = new PiecewiseLinearNet(inputDim, layers);
-    lastCompiled = new Compiled(new java.lang.ref.WeakReference<>(this), net);
+    lastCompiled = new Compiled(new WeakReference<>(this), net);
     return net;
   }
 
