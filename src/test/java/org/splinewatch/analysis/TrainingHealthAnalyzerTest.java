@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.splinewatch.snapshot.Sample;
 import org.splinewatch.regions.Layer;
@@ -46,5 +47,28 @@ class TrainingHealthAnalyzerTest {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
         () -> a.analyze(snapshot(0, new float[] {Float.NaN, 0, 0, 0}, new float[] {1, 0})));
     assertEquals("layer 1 has non-finite weights at step 0", e.getMessage());
+  }
+
+  @Test
+  void theNormLoopsGiveBitForBitTheSumsOfTheLoopTheyReplaced() {
+    // the sums moved out of analyze into two small methods (less for C2 to compile on-stack, docs/performance.md);
+    // summed in the same order, so the metrics do not change in the last bit
+    Random r = new Random(3);
+    float[] w = new float[300_000];
+    float[] p = new float[w.length];
+    for (int k = 0; k < w.length; k++) {
+      w[k] = (float) r.nextGaussian() * 0.05f;
+      p[k] = w[k] + (float) r.nextGaussian() * 1e-4f;
+    }
+    double ws = 0;
+    double us = 0;
+    for (int k = 0; k < w.length; k++) { // the loop analyze had inline
+      ws += (double) w[k] * w[k];
+      double d = (double) w[k] - p[k];
+      us += d * d;
+    }
+    assertEquals(Double.doubleToLongBits(ws), Double.doubleToLongBits(TrainingHealthAnalyzer.sumOfSquares(w)));
+    assertEquals(Double.doubleToLongBits(us),
+        Double.doubleToLongBits(TrainingHealthAnalyzer.sumOfSquaredDifferences(w, p)));
   }
 }
