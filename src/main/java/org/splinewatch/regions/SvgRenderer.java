@@ -34,46 +34,7 @@ public final class SvgRenderer {
     double scale = size / Math.max(maxX - minX, maxY - minY);
     int top = 34;
     StringBuilder[] groups = new StringBuilder[PALETTE.length];
-    int hidden = 0;
-    int[] xs = new int[16];
-    int[] ys = new int[16];
-    for (int f = 0; f < p.regionCount(); f++) {
-      int[] c = p.faceUnsafe(f);
-      if (xs.length < c.length) {
-        xs = new int[2 * c.length];
-        ys = new int[2 * c.length];
-      }
-      double area2 = 0;
-      int n = 0;
-      for (int k = 0; k < c.length; k++) {
-        int x = (int) Math.round((p.vertexX(c[k]) - minX) * scale);
-        int y = (int) Math.round(top + (maxY - p.vertexY(c[k])) * scale);
-        if (n == 0 || x != xs[n - 1] || y != ys[n - 1]) {
-          xs[n] = x;
-          ys[n] = y;
-          n++;
-        }
-      }
-      for (int k = 0; k < c.length; k++) {
-        int j = (k + 1) % c.length;
-        double ax = p.vertexX(c[k]) * scale;
-        double ay = p.vertexY(c[k]) * scale;
-        double bx = p.vertexX(c[j]) * scale;
-        double by = p.vertexY(c[j]) * scale;
-        area2 += ax * by - bx * ay;
-      }
-      if (Math.abs(area2) / 2 < minFacePixels || n < 3) {
-        hidden++;
-        continue;
-      }
-      int colour = Math.floorMod(Arrays.hashCode(p.pattern(f)) * 0x9E3779B9, PALETTE.length);
-      StringBuilder sb = groups[colour] == null ? groups[colour] = new StringBuilder() : groups[colour];
-      sb.append('M').append(xs[0]).append(' ').append(ys[0]);
-      for (int k = 1; k < n; k++) {
-        sb.append('l').append(xs[k] - xs[k - 1]).append(' ').append(ys[k] - ys[k - 1]);
-      }
-      sb.append('z');
-    }
+    int hidden = drawFaces(p, groups, minX, maxY, scale, top, minFacePixels);
     StringBuilder sb = new StringBuilder(1 << 16);
     sb.append(String.format(Locale.ROOT,
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\">%n", size,
@@ -121,6 +82,56 @@ public final class SvgRenderer {
     }
     sb.append("</svg>\n");
     return sb.toString();
+  }
+
+  /**
+   * Appends each drawn face's path to the group of its colour ({@code groups}, created as needed); returns how many
+   * faces were too small to draw. A method of its own: the loop over the faces is what gets hot, and C2 compiled it
+   * on-stack inside {@link #render}, the picture's text formatting included, three times a run (docs/performance.md).
+   */
+  static int drawFaces(Partition p, StringBuilder[] groups, double minX, double maxY, double scale, int top,
+      double minFacePixels) {
+    int hidden = 0;
+    int[] xs = new int[16];
+    int[] ys = new int[16];
+    for (int f = 0; f < p.regionCount(); f++) {
+      int[] c = p.faceUnsafe(f);
+      if (xs.length < c.length) {
+        xs = new int[2 * c.length];
+        ys = new int[2 * c.length];
+      }
+      double area2 = 0;
+      int n = 0;
+      for (int k = 0; k < c.length; k++) {
+        int x = (int) Math.round((p.vertexX(c[k]) - minX) * scale);
+        int y = (int) Math.round(top + (maxY - p.vertexY(c[k])) * scale);
+        if (n == 0 || x != xs[n - 1] || y != ys[n - 1]) {
+          xs[n] = x;
+          ys[n] = y;
+          n++;
+        }
+      }
+      for (int k = 0; k < c.length; k++) {
+        int j = (k + 1) % c.length;
+        double ax = p.vertexX(c[k]) * scale;
+        double ay = p.vertexY(c[k]) * scale;
+        double bx = p.vertexX(c[j]) * scale;
+        double by = p.vertexY(c[j]) * scale;
+        area2 += ax * by - bx * ay;
+      }
+      if (Math.abs(area2) / 2 < minFacePixels || n < 3) {
+        hidden++;
+        continue;
+      }
+      int colour = Math.floorMod(Arrays.hashCode(p.pattern(f)) * 0x9E3779B9, PALETTE.length);
+      StringBuilder sb = groups[colour] == null ? groups[colour] = new StringBuilder() : groups[colour];
+      sb.append('M').append(xs[0]).append(' ').append(ys[0]);
+      for (int k = 1; k < n; k++) {
+        sb.append('l').append(xs[k] - xs[k - 1]).append(' ').append(ys[k] - ys[k - 1]);
+      }
+      sb.append('z');
+    }
+    return hidden;
   }
 
   /**

@@ -6,7 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayInputStream;
 import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.HexFormat;
 import java.util.List;
+import java.util.Random;
 import javax.xml.parsers.DocumentBuilderFactory;
 import org.junit.jupiter.api.Test;
 import org.w3c.dom.Document;
@@ -52,5 +55,48 @@ class SvgRendererTest {
     String sub = parse(SvgRenderer.render(stopped, "t", 200)).getElementsByTagName("text").item(1).getTextContent();
     assertTrue(sub.startsWith("incomplete: stopped at " + stopped.regionCount() + " regions (overflow); "), sub);
     assertFalse(sub.startsWith(stopped.regionCount() + " regions"), sub);
+  }
+
+  /** A 2 → 24 → 24 → 1 network of seeded random weights: 457 regions in the unit square, some too small to draw. */
+  private static Partition randomPartition() {
+    Random r = new Random(7);
+    float[] w0 = new float[2 * 24];
+    float[] w1 = new float[24 * 24];
+    float[] w2 = new float[24];
+    float[] b0 = new float[24];
+    float[] b1 = new float[24];
+    for (float[] w : List.of(w0, w1, w2, b0, b1)) {
+      for (int i = 0; i < w.length; i++) {
+        w[i] = (float) r.nextGaussian() * 0.5f;
+      }
+    }
+    PiecewiseLinearNet net = new PiecewiseLinearNet(2, List.of(new Layer.Dense(2, 24, w0, b0), Layer.Activation.relu(),
+        new Layer.Dense(24, 24, w1, b1), Layer.Activation.relu(), new Layer.Dense(24, 1, w2, new float[1])));
+    return Partition.compute(net, square());
+  }
+
+  @Test
+  void theFacesAreDrawnByASmallMethodOfTheirOwnAndThePictureIsUnchanged() throws Exception {
+    // the face loop moved out of render (less for C2 to compile on-stack, docs/performance.md); the picture is
+    // byte for byte the one render drew with the loop inline (this hash was taken from that code)
+    Partition p = randomPartition();
+    assertEquals(457, p.regionCount());
+    String svg = SvgRenderer.render(p, "golden", 480);
+    assertEquals("c05ac9524ab6a5a0d28655568fa0c9f922d9341384c4396d638c75e93e58a5d0", HexFormat.of().formatHex(
+        MessageDigest.getInstance("SHA-256").digest(svg.getBytes(StandardCharsets.UTF_8))));
+    double[] b = p.plane().domainBounds();
+    double scale = 480 / Math.max(b[2] - b[0], b[3] - b[1]);
+    StringBuilder[] groups = new StringBuilder[12];
+    int hidden = SvgRenderer.drawFaces(p, groups, b[0], b[3], scale, 34, SvgRenderer.MIN_FACE_PIXELS);
+    assertTrue(hidden > 0 && hidden < p.regionCount(), "hidden " + hidden);
+    assertTrue(svg.contains(p.regionCount() + " regions; " + hidden + " smaller than 4 px"), svg.substring(0, 400));
+    int drawn = 0;
+    for (StringBuilder g : groups) {
+      if (g != null) {
+        assertTrue(svg.contains("d=\"" + g + "\""), "every colour group is one path of the picture");
+        drawn += (int) g.chars().filter(c -> c == 'z').count();
+      }
+    }
+    assertEquals(p.regionCount() - hidden, drawn);
   }
 }
