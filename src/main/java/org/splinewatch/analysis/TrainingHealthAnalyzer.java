@@ -78,8 +78,8 @@ public final class TrainingHealthAnalyzer implements SnapshotAnalysis {
     return out;
   }
 
-  // The two loops are small methods of their own: inside analyze (a loop of 300k weights per snapshot) C2 compiled
-  // the whole method on-stack, List and Sample code included, at about 0.6 s of compiler time (docs/performance.md).
+  // The two loops are small methods of their own: inside analyze (300k weights a snapshot) C2 compiled the whole
+  // method, List and Sample code included: 86 kB of machine code in a 900-step run, 3 kB now (docs/performance.md).
 
   /** Σ w², summed in double in index order. */
   static double sumOfSquares(float[] w) {
