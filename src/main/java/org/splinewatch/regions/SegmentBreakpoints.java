@@ -14,6 +14,10 @@ import java.util.List;
  * ({@code |z| ≤ τ·max(floor, max |z|)}, regions.md §3.4). Neurons crossing at the same point make one breakpoint, as
  * they make one vertex in the plane engine: a later neuron within its zero tolerance at an earlier one's crossing
  * joins it, whatever ulps their computed fractions differ by.
+ *
+ * <p>A boundary may also run along a segment (a neuron zero along a piece of it, of opposite signs on its two sides):
+ * that piece is then no part of any region, and what is counted is the Euler characteristic of the segment's points
+ * on boundaries ({@link #onBoundaries}), which is the number of breakpoints when no boundary runs along it.
  */
 final class SegmentBreakpoints {
   private SegmentBreakpoints() {
@@ -21,7 +25,8 @@ final class SegmentBreakpoints {
 
   /**
    * The number of breakpoints strictly inside the segment from {@code (s0,t0)} to {@code (s1,t1)}, after each hidden
-   * block. When a layer would hold more than {@code maxValues} values (raised to {@link #leastValues} when below), the
+   * block; where boundaries run along pieces of it, the Euler characteristic of its points on boundaries (each piece
+   * counts 1, less 1 for each of its ends at an end of the segment: −1 for a boundary along the whole segment). When a layer would hold more than {@code maxValues} values (raised to {@link #leastValues} when below), the
    * segment is counted in two halves (a breakpoint exactly at the middle, of probability zero, would be missed); the
    * last hidden layer holds none, only its breakpoints are counted.
    */
@@ -34,13 +39,16 @@ final class SegmentBreakpoints {
    * As {@link #count(PiecewiseLinearNet, Plane, double, double, double, double, long)}, with a point at fraction
    * {@code corner} of the segment (NaN: none) that is not counted: the corner where another seam crosses it. Where the
    * pattern changes at that point after hidden block {@code l} (a neuron zero there, of strictly opposite signs at
-   * its neighbouring points), {@code changesAtCorner[l]} is set.
+   * its neighbouring points, or a boundary along the segment there), {@code changesAtCorner[l]} is set; the counts
+   * are then those of the segment less that point (a piece along a boundary through it is two pieces).
    */
   static long[] count(PiecewiseLinearNet net, Plane plane, double s0, double t0, double s1, double t1,
       long maxValues, double corner, boolean[] changesAtCorner) {
     double c = corner > 0 && corner < 1 ? corner : Double.NaN;
     boolean[] changes = changesAtCorner != null ? changesAtCorner : new boolean[net.hiddenBlocks().size()];
-    return countIn(net, plane, s0, t0, s1, t1, Math.max(maxValues, leastValues(net)), c, changes);
+    int layers = net.hiddenBlocks().size();
+    return countIn(net, plane, s0, t0, s1, t1, Math.max(maxValues, leastValues(net)), c, changes, new boolean[layers],
+        new boolean[layers]);
   }
 
   /**
@@ -62,11 +70,12 @@ final class SegmentBreakpoints {
     return 3 * widest;
   }
 
+  /** {@code startOn[l]}, {@code endOn[l]}: whether a boundary along the segment reaches its start, its end. */
   private static long[] countIn(PiecewiseLinearNet net, Plane plane, double s0, double t0, double s1, double t1,
-      long maxValues, double corner, boolean[] changes) {
+      long maxValues, double corner, boolean[] changes, boolean[] startOn, boolean[] endOn) {
     long[] out = new long[net.hiddenBlocks().size()];
     boolean[] here = new boolean[out.length];
-    if (countInto(net, plane, s0, t0, s1, t1, maxValues, corner, out, here)) {
+    if (countInto(net, plane, s0, t0, s1, t1, maxValues, corner, out, here, startOn, endOn)) {
       for (int l = 0; l < out.length; l++) {
         changes[l] |= here[l];
       }
@@ -76,11 +85,15 @@ final class SegmentBreakpoints {
       double sm = s0 + f * (s1 - s0);
       double tm = t0 + f * (t1 - t0);
       // the corner goes with the half it lies in (at the split point itself, of probability zero, it is not seen)
-      long[] a = countIn(net, plane, s0, t0, sm, tm, maxValues, corner < f ? corner / f : Double.NaN, changes);
+      boolean[] endA = new boolean[out.length];
+      boolean[] startB = new boolean[out.length];
+      long[] a = countIn(net, plane, s0, t0, sm, tm, maxValues, corner < f ? corner / f : Double.NaN, changes,
+          startOn, endA);
       long[] b = countIn(net, plane, sm, tm, s1, t1, maxValues, corner > f ? (corner - f) / (1 - f) : Double.NaN,
-          changes);
+          changes, startB, endOn);
       for (int l = 0; l < out.length; l++) {
-        out[l] = a[l] + b[l];
+        // a boundary along the segment through the split point: each half counted its piece as open there
+        out[l] = a[l] + b[l] + (endA[l] || startB[l] ? 1 : 0);
       }
     }
     return out;
@@ -88,10 +101,11 @@ final class SegmentBreakpoints {
 
   /**
    * Fills {@code out} and {@code changes} (see {@link #count(PiecewiseLinearNet, Plane, double, double, double,
-   * double, long, double, boolean[])}); false, with both unspecified, when a layer would exceed {@code maxValues}.
+   * double, long, double, boolean[])}), {@code startOn} and {@code endOn} ({@link #countIn}); false, with all
+   * unspecified, when a layer would exceed {@code maxValues}.
    */
   private static boolean countInto(PiecewiseLinearNet net, Plane plane, double s0, double t0, double s1, double t1,
-      long maxValues, double corner, long[] out, boolean[] changes) {
+      long maxValues, double corner, long[] out, boolean[] changes, boolean[] startOn, boolean[] endOn) {
     List<PiecewiseLinearNet.Block> blocks = net.blocks();
     if (out.length == 0) {
       return true;
@@ -106,6 +120,8 @@ final class SegmentBreakpoints {
     double[] ends = hasCorner ? new double[] {s0, t0, s0 + corner * (s1 - s0), t0 + corner * (t1 - t0), s1, t1}
         : new double[] {s0, t0, s1, t1};
     double[] z = Plane.firstBlockAffine(f, ends, n, null);
+    boolean[] along = new boolean[n - 1]; // the intervals between the points that lie along a boundary
+    double[][] epsOf = new double[out.length][]; // each layer's zero tolerances, for alongBoundary
     double[] floor = new double[width];
     for (int j = 0; j < width; j++) {
       double terms = Math.max(Math.abs(f[0][j]) + Math.abs(s0 * f[1][j]) + Math.abs(t0 * f[2][j]),
@@ -124,11 +140,20 @@ final class SegmentBreakpoints {
       for (int j = 0; j < width; j++) {
         eps[j] = Partition.TAU * Math.max(floor[j], eps[j]);
       }
-      if (at >= 0) {
-        changes[layer] = (layer > 0 && changes[layer - 1]) || changesAt(z, width, at, eps);
+      epsOf[layer] = eps;
+      for (int p = 0; p + 1 < n; p++) {
+        along[p] = along[p] || alongBoundary(net, f, s0, t0, s1, t1, u[p], u[p + 1], z, p * width,
+            (p + 1) * width, layer, epsOf);
       }
+      if (at >= 0) {
+        changes[layer] = (layer > 0 && changes[layer - 1]) || changesAt(z, width, at, eps) || along[at - 1]
+            || along[at];
+      }
+      startOn[layer] = along[0];
+      endOn[layer] = along[n - 2];
       // crossings of each interval, as (fraction, neuron) pairs sorted by fraction
       int added = 0;
+      int[] addedIn = new int[n - 1];
       double[][] fractions = new double[n - 1][];
       int[][] neurons = new int[n - 1][];
       for (int p = 0; p + 1 < n; p++) {
@@ -162,12 +187,13 @@ final class SegmentBreakpoints {
           neurons[p] = Arrays.copyOf(ne, c);
         }
         added += distinct;
+        addedIn[p] = distinct;
       }
       int m = n + added;
+      out[layer] = onBoundaries(n, at, along, addedIn);
       if (last) {
         // the last hidden layer: its breakpoints are all that is read, so its values at the new points are not
         // made (on a wide network they were the largest array of the seam, and one over maxValues split it)
-        out[layer] = m - 2 - (at >= 0 ? 1 : 0);
         return true;
       }
       if ((long) m * width > maxValues) {
@@ -175,16 +201,18 @@ final class SegmentBreakpoints {
       }
       double[] nu = new double[m];
       double[] nz = new double[m * width];
+      boolean[] nAlong = new boolean[m - 1]; // the pieces of an interval along a boundary are along it too
       int q = 0;
       int movedTo = -1;
       for (int p = 0; p < n; p++) {
         nu[q] = u[p];
         System.arraycopy(z, p * width, nz, q * width, width);
         movedTo = p == at ? q : movedTo;
-        q++;
         if (p + 1 == n) {
           break;
         }
+        nAlong[q] = along[p];
+        q++;
         double[] fr = fractions[p];
         int[] ne = neurons[p];
         for (int k = 0; k < fr.length; k++) {
@@ -201,14 +229,15 @@ final class SegmentBreakpoints {
             nz[o + j] = z[a + j] + w * (z[b + j] - z[a + j]);
           }
           nz[o + ne[k]] = 0;
+          nAlong[q] = along[p];
           q++;
         }
       }
       n = m;
       u = nu;
       z = nz;
+      along = nAlong;
       at = movedTo;
-      out[layer] = n - 2 - (at >= 0 ? 1 : 0);
       // the next hidden block's zero floors, as the plane engine's, and its pre-activations at every point
       double[] maxZ = new double[width];
       for (int p = 0; p < n; p++) {
@@ -226,6 +255,141 @@ final class SegmentBreakpoints {
       z = next.affine(z, n);
     }
     return true;
+  }
+
+  /**
+   * The Euler characteristic (with compact support) of the points of the segment, less its corner point {@code at}
+   * (−1: none), that lie on a boundary: {@code n} points, {@code addedIn[p]} crossings inside interval {@code p}, the
+   * intervals {@code along} a boundary. A breakpoint off those intervals counts 1; a piece of boundary along the
+   * segment (intervals in a row, cut at the corner, with the crossings and points in it) counts 1 less 1 for each of
+   * its ends at an end of the segment or at the corner, where it is open: Euler's formula for a tiled region counts
+   * the pieces of seam inside regions, and a piece along a boundary is inside none (docs/regions-engine.md).
+   */
+  static long onBoundaries(int n, int at, boolean[] along, int[] addedIn) {
+    long count = 0;
+    for (int p = 0; p + 1 < n; p++) {
+      if (!along[p]) {
+        count += addedIn[p];
+      }
+    }
+    for (int q = 1; q + 1 < n; q++) {
+      if (q != at && !along[q - 1] && !along[q]) {
+        count++;
+      }
+    }
+    for (int p = 0; p + 1 < n;) {
+      if (!along[p]) {
+        p++;
+        continue;
+      }
+      int from = p;
+      do {
+        p++;
+      } while (p + 1 < n && along[p] && p != at);
+      count += 1 - (from == 0 || from == at ? 1 : 0) - (p == n - 1 || p == at ? 1 : 0);
+    }
+    return count;
+  }
+
+  /**
+   * Whether the interval between fractions {@code ua} and {@code ub} of the segment lies along a boundary of hidden
+   * block {@code layer}: a neuron within its zero tolerance at both ends (values {@code z} from {@code a} and
+   * {@code b}) is of strictly opposite signs on the segment's two sides. Those signs come from the neuron's
+   * derivatives across the segment on either side, carried from the first layer at the interval's middle with each
+   * side's activation pattern (exact for a piecewise-linear network: a side's pattern is constant along the
+   * interval, whose ends include every point where a boundary meets the segment); a derivative within {@code τ} of
+   * the magnitude of its terms is zero. Only intervals with such a neuron are carried, so a segment in general
+   * position costs nothing more.
+   */
+  private static boolean alongBoundary(PiecewiseLinearNet net, double[][] f, double s0, double t0,
+      double s1, double t1, double ua, double ub, double[] z, int a, int b, int layer, double[][] epsOf) {
+    double[] eps = epsOf[layer];
+    boolean candidate = false;
+    for (int j = 0; j < eps.length && !candidate; j++) {
+      candidate = Math.abs(z[a + j]) <= eps[j] && Math.abs(z[b + j]) <= eps[j];
+    }
+    if (!candidate) {
+      return false;
+    }
+    double um = 0.5 * (ua + ub);
+    double[] zm = Plane.firstBlockAffine(f, new double[] {s0 + um * (s1 - s0), t0 + um * (t1 - t0)}, 1, null);
+    // across the segment (a normal of it; only the signs are read)
+    double ns = -(t1 - t0);
+    double nt = s1 - s0;
+    int width = zm.length;
+    double[] dPlus = new double[width];
+    double[] dTermsPlus = new double[width];
+    for (int j = 0; j < width; j++) {
+      dPlus[j] = f[1][j] * ns + f[2][j] * nt;
+      dTermsPlus[j] = Math.abs(f[1][j] * ns) + Math.abs(f[2][j] * nt);
+    }
+    double[] dMinus = dPlus.clone();
+    double[] dTermsMinus = dTermsPlus.clone();
+    List<PiecewiseLinearNet.Block> blocks = net.blocks();
+    for (int k = 0; k < layer; k++) {
+      PiecewiseLinearNet.Block block = blocks.get(k);
+      PiecewiseLinearNet.Block next = blocks.get(k + 1);
+      double slope = block.activation().negativeSlope();
+      double[] e = epsOf[k];
+      // each side's activations' derivatives, then the next block's linear part of them (its constants cancelled
+      // by a zero row, as Plane.firstBlockCoefficients does)
+      double[] rows = new double[3 * width];
+      for (int i = 0; i < width; i++) {
+        int plus = sideSign(zm[i], e[i], dPlus[i], dTermsPlus[i], 1);
+        int minus = sideSign(zm[i], e[i], dMinus[i], dTermsMinus[i], -1);
+        rows[i] = plus > 0 ? dPlus[i] : plus < 0 ? slope * dPlus[i] : 0;
+        rows[width + i] = minus > 0 ? dMinus[i] : minus < 0 ? slope * dMinus[i] : 0;
+      }
+      block.activate(zm);
+      zm = next.affine(zm, 1);
+      int w = next.outDim();
+      double[] y = next.affine(rows, 3);
+      dPlus = new double[w];
+      dMinus = new double[w];
+      for (int j = 0; j < w; j++) {
+        dPlus[j] = y[j] - y[2 * w + j];
+        dMinus[j] = y[w + j] - y[2 * w + j];
+      }
+      dTermsPlus = magnitude(next, Arrays.copyOfRange(rows, 0, width));
+      dTermsMinus = magnitude(next, Arrays.copyOfRange(rows, width, 2 * width));
+      width = w;
+    }
+    for (int j = 0; j < width; j++) {
+      if (Math.abs(z[a + j]) <= eps[j] && Math.abs(z[b + j]) <= eps[j]
+          && sideSign(0, 0, dPlus[j], dTermsPlus[j], 1) * sideSign(0, 0, dMinus[j], dTermsMinus[j], -1) < 0) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * The sign of a neuron on one side ({@code side} 1 or −1) of the segment next to a point where it is {@code z}:
+   * that of {@code z} beyond its tolerance, else that of its derivative {@code d} across the segment times
+   * {@code side} (0 within {@code τ} of the derivative's {@code terms}: the neuron is zero on that side too).
+   */
+  private static int sideSign(double z, double eps, double d, double terms, int side) {
+    if (Math.abs(z) > eps) {
+      return z > 0 ? 1 : -1;
+    }
+    if (Math.abs(d) <= Partition.TAU * terms) {
+      return 0;
+    }
+    return d > 0 ? side : -side;
+  }
+
+  /** The magnitude of the terms of {@code block}'s chain applied to {@code v} ({@link AffineOp#applyMagnitude}). */
+  private static double[] magnitude(PiecewiseLinearNet.Block block, double[] v) {
+    double[] cur = new double[v.length];
+    for (int i = 0; i < v.length; i++) {
+      cur[i] = Math.abs(v[i]);
+    }
+    for (AffineOp op : block.ops()) {
+      double[] out = new double[op.outDim()];
+      op.applyMagnitude(cur, out);
+      cur = out;
+    }
+    return cur;
   }
 
   /**

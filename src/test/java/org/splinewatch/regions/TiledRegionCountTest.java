@@ -265,6 +265,79 @@ class TiledRegionCountTest {
   }
 
   /**
+   * A first-layer line exactly along the first split's down seam ({@code z = x}, the plane's origin at {@code −xm}):
+   * it lies on the edge of the tiles either side, so neither tile splits by it, and the seam saw no crossing, so the
+   * regions on its two sides were joined across it (3 regions for 3 lines instead of 7). Parts of a seam along a
+   * boundary are boundary, not regions joined; the seam's other parts still join.
+   */
+  @Test
+  void aBoundaryAlongASeamSeparatesTheRegionsOnItsTwoSides() {
+    double seam = 2 * TiledRegionCount.SPLIT - 1; // the first split's seams, on [-1, 1]²
+    float[][] w = {{1f, 0.3f, -0.8f, 0f, 1f, 0.5f}, {1f, -0.5f, 0.7f}};
+    float[][] b = {{0f, 0.2f, -0.1f}, {0f}};
+    BruteForce.Mlp three = new BruteForce.Mlp(new int[] {2, 3, 1}, w, b);
+    Plane plane = Plane.explicit(new double[] {-seam, 0}, new double[] {1, 0}, new double[] {0, 1});
+    long[] expected = direct(three.net(), plane);
+    assertArrayEquals(new long[] {7}, expected, "three lines in general position");
+    for (int cap : new int[] {4, 5, 6}) {
+      TiledRegionCount.Result t = TiledRegionCount.count(three.net(), plane, cap, new Partition.Workspace(), null);
+      assertTrue(t.splitTiles() > 0, "tile cap " + cap + ": tiled");
+      assertArrayEquals(expected, t.regionsAfterLayer(), "tile cap " + cap);
+    }
+  }
+
+  /**
+   * A second-layer boundary along part of the first split's across seam: {@code g = relu(x + y) − relu(x − y)} is
+   * {@code 2y} right of {@code x = 0} and zero in the cone left of it, so its boundary is the ray {@code y = 0, x > 0}
+   * on the seam ({@code y = 0} at the plane's origin {@code (ox, −ym)}), starting where the first layer's two lines
+   * meet on the seam. The seams' corner is off the ray ({@code ox = −0.3}) or on it ({@code 0.3}); a seam limit of
+   * values that splits the seam in parts gives the same count.
+   */
+  @Test
+  void aSecondLayerBoundaryAlongPartOfASeamIsCountedAsTheWholePartition() {
+    double seam = 2 * TiledRegionCount.SPLIT - 1;
+    // a third first-layer line, off the seams, that the second layer ignores: more regions, so that tiles split
+    float[][] w = {{1f, 1f, 0.4f, 1f, -1f, 0.9f}, {1f, -1f, 0f}, {1f}};
+    float[][] b = {{0f, 0f, -0.3f}, {0f}, {0f}};
+    BruteForce.Mlp net = new BruteForce.Mlp(new int[] {2, 3, 1, 1}, w, b);
+    for (double ox : new double[] {-0.3, 0.3}) {
+      Plane plane = Plane.explicit(new double[] {ox, -seam}, new double[] {1, 0}, new double[] {0, 1});
+      long[] expected = direct(net.net(), plane);
+      // the ray splits the one region right of x = 0 on y = 0 (ox −0.3) or two, the third line crossing it (0.3)
+      assertArrayEquals(new long[] {7, ox < 0 ? 8 : 9}, expected, "ox " + ox + ": the whole partition");
+      for (int cap : new int[] {4, 5, 6}) {
+        for (long seamValues : new long[] {0, 9}) {
+          TiledRegionCount.Result t = TiledRegionCount.count(net.net(), plane, cap,
+              new Partition.Workspace[] {new Partition.Workspace()}, null, seamValues);
+          assertTrue(t.splitTiles() > 0, "tile cap " + cap + ": tiled");
+          assertArrayEquals(expected, t.regionsAfterLayer(), "ox " + ox + ", tile cap " + cap + ", seam values "
+              + seamValues);
+        }
+      }
+    }
+  }
+
+  @Test
+  void aSegmentAlongABoundaryCountsItsPiecesOnTheBoundary() {
+    // z = y, along the segment y = 0 from x = -1 to 1, and the lines x = 0.5 and x = -0.2 across it
+    float[][] w = {{0f, 1f, 1f, 1f, 0f, 0f}, {1f, 1f, 1f}};
+    float[][] b = {{0f, -0.5f, 0.2f}, {0f}};
+    PiecewiseLinearNet net = new BruteForce.Mlp(new int[] {2, 3, 1}, w, b).net();
+    Plane plane = Plane.explicit(new double[] {0, 0}, new double[] {1, 0}, new double[] {0, 1});
+    // the whole open segment on the boundary: -1 (a breakpoint count of 2 before)
+    assertArrayEquals(new long[] {-1}, SegmentBreakpoints.count(net, plane, -1, 0, 1, 0, Long.MAX_VALUE));
+    // off it, the two crossings
+    assertArrayEquals(new long[] {2}, SegmentBreakpoints.count(net, plane, -1, 0.5, 1, 0.5, Long.MAX_VALUE));
+    // a corner inside: the segment less that point is two open pieces on the boundary, and the corner is on it
+    boolean[] atCorner = new boolean[1];
+    assertArrayEquals(new long[] {-2}, SegmentBreakpoints.count(net, plane, -1, 0, 1, 0, Long.MAX_VALUE, 0.3,
+        atCorner));
+    assertTrue(atCorner[0]);
+    // across the boundary: one breakpoint
+    assertArrayEquals(new long[] {1}, SegmentBreakpoints.count(net, plane, 0.1, -1, 0.1, 1, Long.MAX_VALUE));
+  }
+
+  /**
    * Degenerate networks of {@link DegenerateNets} whose tiled count disagreed with the whole partition until session
    * 54 (seen with its classes): duplicated and negated neurons in every layer (84: low by 3 after the third layer),
    * lines through the domain's corners with no first-layer biases (100, 251: low by 1 to 15 at every layer).
