@@ -19,8 +19,9 @@ import java.util.concurrent.atomic.AtomicReference;
  * {@code T} tiles, this gives {@code regions = Σ_t R_t − B − T + 1}, where {@code R_t} is tile {@code t}'s count and
  * {@code B} the number of points on the seams where the pattern changes ({@link SegmentBreakpoints}). It holds after
  * every layer, also where boundaries meet on a seam or pass through the corner where a split's seams cross (counted
- * once there); not where a boundary runs along a seam (docs/regions-engine.md); the tests compare it with one
- * partition of the whole plane.
+ * once there), and where a boundary runs along a seam ({@code B} is then the Euler characteristic of the seam's
+ * points on boundaries); the tests compare it with one partition of the whole plane. A long seam resolves at a
+ * coarser tolerance than the small tiles along it (docs/regions-engine.md).
  *
  * <p>Memory is that of one tile: nothing per region is kept across tiles. Area and shape statistics need the regions
  * themselves and are not computed.
