@@ -81,11 +81,12 @@ public record AlertSettings(String earlyStop, List<String> stopOn, StdCollapse.S
     counts.put("batch-n-fire", (long) batch.counts().fire());
     counts.put("batch-n-clear", (long) batch.counts().clear());
     counts.put("batch-window", (long) batch.window());
-    counts.values().removeIf(v -> v >= 1);
-    if (!counts.isEmpty()) { // it listed all nine, not which one was given below 1
-      List<String> bad = counts.entrySet().stream().map(e -> e.getKey() + " " + e.getValue()).toList();
-      throw new IllegalArgumentException("splinewatch.alerts." + String.join(", ", bad) + (bad.size() == 1
-          ? " is below 1; expected a count of at least 1" : " are below 1; expected counts of at least 1"));
+    // the first one below 1, in the options' common words (splinewatch.alerts.n-fire 0: expected at least 1)
+    for (var count : counts.entrySet()) {
+      if (count.getValue() < 1) {
+        throw new IllegalArgumentException("splinewatch.alerts." + count.getKey() + " " + count.getValue()
+            + ": expected at least 1");
+      }
     }
     // the one given below 0, in the options' common words (splinewatch.alerts.warmup-steps -1: expected at least 0)
     for (var warmup : List.of(Map.entry("warmup-steps", std.warmupSteps()),
@@ -126,8 +127,9 @@ public record AlertSettings(String earlyStop, List<String> stopOn, StdCollapse.S
       }
     }
     if (!(low <= high)) {
-      throw new IllegalArgumentException("splinewatch.alerts: " + lowKey + " " + low + " must not exceed " + highKey
-          + " " + high + " (the clear threshold lies on the healthy side of the fire threshold)");
+      throw new IllegalArgumentException("splinewatch.alerts." + lowKey + " " + low + ": expected at most"
+          + " splinewatch.alerts." + highKey + " (" + high + "; the clear threshold lies on the healthy side of the"
+          + " fire threshold)");
     }
   }
 }

@@ -29,14 +29,13 @@ public record RegionSettings(int threads, int maxRegions, double pad, boolean sv
     atLeast("splinewatch.regions.data-probes", s.dataProbes, 0, "");
     if (s.pad > Float.MAX_VALUE && org.splinewatch.regions.Plane.hasArea(s.pad)) {
       // every domain corner beyond float32's range, whatever the anchors (Plane.throughAnchors refuses them)
-      throw new IllegalArgumentException("splinewatch.regions.pad must be at most " + Float.MAX_VALUE + " (the"
-          + " domain's corners are float32 inputs of the network), or <= 0 for 1.5 x the anchors' extent, got "
-          + s.pad);
+      throw new IllegalArgumentException("splinewatch.regions.pad " + s.pad + ": expected at most " + Float.MAX_VALUE
+          + " (the domain's corners are float32 inputs of the network), or <= 0 for 1.5 x the anchors' extent");
     }
     if (s.pad > 0 && !org.splinewatch.regions.Plane.hasArea(s.pad)) {
       // the planes' domains would have area 0 or infinity (Plane.throughAnchors refuses them)
-      throw new IllegalArgumentException("splinewatch.regions.pad must give a domain |s| + |t| <= pad of positive"
-          + " finite area (2 pad^2), or be <= 0 for 1.5 x the anchors' extent, got " + s.pad);
+      throw new IllegalArgumentException("splinewatch.regions.pad " + s.pad + ": expected a pad whose domain |s| + |t|"
+          + " <= pad has positive finite area (2 pad^2), or <= 0 for 1.5 x the anchors' extent");
     }
     return s;
   }

@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 import org.splinewatch.metrics.BrowsableUrl;
 import org.splinewatch.settings.ConfigBlock;
+import org.splinewatch.settings.OptionValues;
 import org.splinewatch.settings.OwnerOnlyFiles;
 
 /**
@@ -62,8 +63,8 @@ public record ClusterSettings(String host, int port, String seed, List<String> r
 
     public Tls {
       if (!PROTOCOLS.contains(protocol)) {
-        throw new IllegalArgumentException("splinewatch.cluster.tls.protocol must be one of " + PROTOCOLS + ", got '"
-            + protocol + "'");
+        throw new IllegalArgumentException(OptionValues.named("splinewatch.cluster.tls.protocol", protocol)
+            + ": expected one of " + String.join(", ", PROTOCOLS));
       }
       keyStore = keyStore == null ? "" : keyStore;
       trustStore = trustStore == null ? "" : trustStore;
@@ -207,8 +208,8 @@ public record ClusterSettings(String host, int port, String seed, List<String> r
       throw new IllegalArgumentException("splinewatch.cluster.max-open-runs " + maxOpenRuns + ": expected at least 1");
     }
     if (maxPartialBytes < maxSnapshotBytes) {
-      throw new IllegalArgumentException("splinewatch.cluster.max-partial-bytes (" + maxPartialBytes + ") must be at"
-          + " least max-snapshot-bytes (" + maxSnapshotBytes + ")");
+      throw new IllegalArgumentException("splinewatch.cluster.max-partial-bytes " + maxPartialBytes + ": expected at"
+          + " least splinewatch.cluster.max-snapshot-bytes (" + maxSnapshotBytes + ")");
     }
     if (maxLayerWidth < 1) {
       throw new IllegalArgumentException("splinewatch.cluster.max-layer-width " + maxLayerWidth
@@ -227,9 +228,7 @@ public record ClusterSettings(String host, int port, String seed, List<String> r
       throw new IllegalArgumentException("splinewatch.cluster.chunk-bytes " + chunkBytes + ": expected 1024-204800"
           + " (below the 256 KiB artery frame)");
     }
-    if (port < 0 || port > 65535) {
-      throw new IllegalArgumentException("cluster port must be between 0 and 65535, got " + port);
-    }
+    checkPort("splinewatch.cluster.port", port);
     if (inFlightPerAnalyzer < 1) {
       throw new IllegalArgumentException("splinewatch.cluster.in-flight-per-analyzer " + inFlightPerAnalyzer
           + ": expected at least 1");
@@ -239,9 +238,17 @@ public record ClusterSettings(String host, int port, String seed, List<String> r
     }
   }
 
+  /** A cluster port set by {@code key}: 0 (a free one) or 1-65535. */
+  public static void checkPort(String key, int port) {
+    if (port < 0 || port > 65535) {
+      throw new IllegalArgumentException(key + " " + port + ": expected 0 (a free one) or 1-65535");
+    }
+  }
+
   private static void requirePositive(String key, Duration wait) {
     if (wait == null || wait.isNegative() || wait.isZero()) {
-      throw new IllegalArgumentException("splinewatch.cluster." + key + " must be positive, got " + wait);
+      throw new IllegalArgumentException("splinewatch.cluster." + key + " " + (wait == null ? "null"
+          : ConfigBlock.describe(wait)) + ": expected a duration > 0, e.g. 30s");
     }
   }
 

@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Map;
 import org.splinewatch.settings.ConfigBlock;
 import org.splinewatch.settings.ConfigErrors;
+import org.splinewatch.settings.OptionValues;
 import org.splinewatch.snapshot.NpzArchive;
 
 /**
@@ -39,14 +40,16 @@ public record IngestSettings(boolean enabled, long maxRunBytes, long maxSnapshot
     atLeast("max-probes", maxProbes, 10);
     atLeast("max-runs", maxRuns, 1);
     if (idleTimeout.isNegative() || idleTimeout.isZero()) {
-      throw new IllegalArgumentException("splinewatch.ingest.idle-timeout must be positive, got " + idleTimeout);
+      throw new IllegalArgumentException("splinewatch.ingest.idle-timeout " + ConfigBlock.describe(idleTimeout)
+          + ": expected a duration > 0, e.g. 30s");
     }
     if (maxBytesInFlight < Math.max(maxRunBytes, maxSnapshotBytes)) {
-      throw new IllegalArgumentException("splinewatch.ingest.max-bytes-in-flight is " + maxBytesInFlight + "; expected"
+      throw new IllegalArgumentException("splinewatch.ingest.max-bytes-in-flight " + maxBytesInFlight + ": expected"
           + " at least max-run-bytes and max-snapshot-bytes (" + Math.max(maxRunBytes, maxSnapshotBytes) + "), or auto");
     }
     if (!earlyStop.equals("stop") && !earlyStop.equals("warn")) {
-      throw new IllegalArgumentException("splinewatch.ingest.early-stop is '" + earlyStop + "'; expected stop or warn");
+      throw new IllegalArgumentException(OptionValues.named("splinewatch.ingest.early-stop", earlyStop)
+          + ": expected stop or warn");
     }
   }
 

@@ -21,11 +21,12 @@ public record MemorySettings(Duration sampleInterval, long maxResident) {
 
   public MemorySettings {
     if (sampleInterval.isNegative() || sampleInterval.isZero()) {
-      throw new IllegalArgumentException("splinewatch.memory.sample-interval must be positive, got " + sampleInterval);
+      throw new IllegalArgumentException("splinewatch.memory.sample-interval " + ConfigBlock.describe(sampleInterval)
+          + ": expected a duration > 0, e.g. 30s");
     }
     if (maxResident < 0) {
-      throw new IllegalArgumentException("splinewatch.memory.max-resident must be 0 (no limit) or a size, got "
-          + maxResident);
+      throw new IllegalArgumentException("splinewatch.memory.max-resident " + maxResident + ": expected 0 (no limit)"
+          + " or a size, e.g. 6GiB");
     }
   }
 

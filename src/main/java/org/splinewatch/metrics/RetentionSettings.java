@@ -1,6 +1,8 @@
 package org.splinewatch.metrics;
 
 import com.typesafe.config.Config;
+import java.util.List;
+import java.util.Map;
 import org.splinewatch.settings.ConfigBlock;
 
 /**
@@ -16,14 +18,17 @@ public record RetentionSettings(long metricsSegmentBytes, int metricsMaxSegments
   public static final RetentionSettings KEEP_ALL = new RetentionSettings(0, 0, 0, 0);
 
   public RetentionSettings {
-    if (metricsSegmentBytes < 0 || metricsMaxSegments < 0 || planesKeepLast < 0 || planesKeepEvery < 0) {
-      throw new IllegalArgumentException("splinewatch.retention settings must be >= 0 (0: no limit); got "
-          + "metrics-segment-bytes " + metricsSegmentBytes + ", metrics-max-segments " + metricsMaxSegments
-          + ", planes-keep-last " + planesKeepLast + ", planes-keep-every " + planesKeepEvery);
+    // the one out of range, in the options' common words (it listed all four, and said "is" for segment bytes)
+    if (metricsSegmentBytes < 0 || (metricsSegmentBytes > 0 && metricsSegmentBytes < 4096)) {
+      throw new IllegalArgumentException("splinewatch.retention.metrics-segment-bytes " + metricsSegmentBytes
+          + ": expected 0 (no rotation) or at least 4096");
     }
-    if (metricsSegmentBytes > 0 && metricsSegmentBytes < 4096) {
-      throw new IllegalArgumentException("splinewatch.retention.metrics-segment-bytes is " + metricsSegmentBytes
-          + "; expected 0 (no rotation) or at least 4096");
+    for (var count : List.of(Map.entry("metrics-max-segments", metricsMaxSegments),
+        Map.entry("planes-keep-last", planesKeepLast), Map.entry("planes-keep-every", planesKeepEvery))) {
+      if (count.getValue() < 0) {
+        throw new IllegalArgumentException("splinewatch.retention." + count.getKey() + " " + count.getValue()
+            + ": expected at least 0 (0: no limit)");
+      }
     }
   }
 

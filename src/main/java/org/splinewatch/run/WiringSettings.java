@@ -33,10 +33,17 @@ public record WiringSettings(ClusterSettings cluster, boolean overwrite, Duratio
     AlertSettings alerts, ControlSettings control, DiscoverySettings discovery, MemorySettings memory,
     RetentionSettings retention, RunMeta meta, List<String> analyzers, AnalysisPriority priority,
     String interruptedAdvice, boolean analyseAfterStop) {
+  /** {@code splinewatch.cluster.trainer-port}, checked under its own key (withPort named splinewatch.cluster.port). */
+  private static int trainerPort(Config config) {
+    ConfigBlock cluster = ConfigBlock.of(config, "splinewatch.cluster");
+    int port = cluster.integer("trainer-port");
+    ClusterSettings.checkPort(cluster.name("trainer-port"), port);
+    return port;
+  }
+
   public static WiringSettings fromConfig(Config config) {
     boolean remote = !config.getString("splinewatch.cluster.seed").isEmpty();
-    ClusterSettings cluster = remote ? ClusterSettings.fromConfig(config)
-        .withPort(ConfigBlock.of(config, "splinewatch.cluster").integer("trainer-port")) : null;
+    ClusterSettings cluster = remote ? ClusterSettings.fromConfig(config).withPort(trainerPort(config)) : null;
     ConfigBlock block = ConfigBlock.of(config, "splinewatch.lifecycle");
     Config lifecycle = block.config();
     Duration abortDrain = lifecycle.hasPath("abort-drain-timeout") ? block.positiveDuration("abort-drain-timeout")

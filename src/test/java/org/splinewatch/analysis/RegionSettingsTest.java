@@ -21,8 +21,8 @@ class RegionSettingsTest {
     // 2 pad^2 is infinite or 0: every plane's areas were Infinity or 0.0 (Plane.throughAnchors now refuses them)
     for (String pad : new String[] {"1e300", "1e-300"}) {
       IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> with(pad));
-      assertEquals("splinewatch.regions.pad must give a domain |s| + |t| <= pad of positive finite area (2 pad^2),"
-          + " or be <= 0 for 1.5 x the anchors' extent, got " + Double.parseDouble(pad), e.getMessage());
+      assertEquals("splinewatch.regions.pad " + Double.parseDouble(pad) + ": expected a pad whose domain |s| + |t| <="
+          + " pad has positive finite area (2 pad^2), or <= 0 for 1.5 x the anchors' extent", e.getMessage());
     }
   }
 
@@ -31,7 +31,7 @@ class RegionSettingsTest {
   void aPadBeyondFloat32IsRefused() {
     assertEquals(3e38, with("3e38").pad());
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> with("1e39"));
-    assertEquals("splinewatch.regions.pad must be at most 3.4028235E38 (the domain's corners are float32 inputs of the"
-        + " network), or <= 0 for 1.5 x the anchors' extent, got 1.0E39", e.getMessage());
+    assertEquals("splinewatch.regions.pad 1.0E39: expected at most 3.4028235E38 (the domain's corners are float32"
+        + " inputs of the network), or <= 0 for 1.5 x the anchors' extent", e.getMessage());
   }
 }

@@ -372,6 +372,63 @@ class ArgumentChecksTest {
   }
 
   /**
+   * The config-only settings still out of the common words: {@code cluster port must be between 0 and 65535, got
+   * 70000}, {@code splinewatch.cluster.max-partial-bytes (1024) must be at least max-snapshot-bytes (...)}, {@code
+   * splinewatch.retention settings must be >= 0 (0: no limit); got} all four, {@code splinewatch.local-complexity:
+   * expected points >= 1, ...; got LocalComplexitySettings[...]}, and the like. Each now names its full key, its value
+   * and what is expected, from a config file and from a -D property (JAVA_OPTS).
+   */
+  @Test
+  void remainingConfigOnlySettingsOutOfRangeSayTheKeyTheValueAndWhatIsExpected() throws Exception {
+    String[][] trainer = {
+        {"splinewatch.cluster.port = 70000", "splinewatch.cluster.port 70000: expected 0 (a free one) or 1-65535"},
+        {"splinewatch.cluster.max-partial-bytes = 1024", "splinewatch.cluster.max-partial-bytes 1024: expected at"
+            + " least splinewatch.cluster.max-snapshot-bytes (134217728)"},
+        {"splinewatch.cluster.tls.protocol = TLSv1.1", "splinewatch.cluster.tls.protocol TLSv1.1: expected one of"
+            + " TLSv1.3, TLSv1.2"},
+        {"splinewatch.alerts.rankme-n-fire = 0", "splinewatch.alerts.rankme-n-fire 0: expected at least 1"},
+        {"splinewatch.alerts.std-fire = 0.5", "splinewatch.alerts.std-fire 0.5: expected at most"
+            + " splinewatch.alerts.std-clear (0.3; the clear threshold lies on the healthy side of the fire"
+            + " threshold)"},
+        {"splinewatch.retention.planes-keep-last = -1", "splinewatch.retention.planes-keep-last -1: expected at least 0"
+            + " (0: no limit)"},
+        {"splinewatch.retention.metrics-segment-bytes = 100", "splinewatch.retention.metrics-segment-bytes 100:"
+            + " expected 0 (no rotation) or at least 4096"},
+        {"splinewatch.regions.pad = 1e39", "splinewatch.regions.pad 1.0E39: expected at most 3.4028235E38 (the"
+            + " domain's corners are float32 inputs of the network), or <= 0 for 1.5 x the anchors' extent"},
+        {"splinewatch.local-complexity.points = 0", "splinewatch.local-complexity.points 0: expected at least 1"},
+        {"splinewatch.local-complexity.radius = 0", "splinewatch.local-complexity.radius 0.0: expected a finite number"
+            + " > 0"},
+    };
+    for (String[] c : trainer) {
+      Path conf = Files.writeString(tmp.resolve("bad.conf"), c[0] + "\n");
+      assertEquals("error: " + c[1], refused("--config", conf.toString()), c[0]);
+    }
+    // a trainer joining a monitor checks its own port under its own key (withPort named splinewatch.cluster.port)
+    Path trainerPort = Files.writeString(tmp.resolve("bad.conf"), "splinewatch.cluster.trainer-port = 70000\n");
+    assertEquals("error: splinewatch.cluster.trainer-port 70000: expected 0 (a free one) or 1-65535",
+        refused("--monitor", "127.0.0.1:1", "--config", trainerPort.toString()));
+    // as JAVA_OPTS sets them
+    for (String[] c : new String[][] {trainer[0], trainer[5]}) {
+      String[] kv = c[0].split(" = ");
+      System.setProperty(kv[0], kv[1]);
+      try {
+        com.typesafe.config.ConfigFactory.invalidateCaches();
+        assertEquals("error: " + c[1], refused(), c[0]);
+      } finally {
+        System.clearProperty(kv[0]);
+        com.typesafe.config.ConfigFactory.invalidateCaches();
+      }
+    }
+    Path conf = Files.writeString(tmp.resolve("bad.conf"), "splinewatch.ingest.max-bytes-in-flight = 2048\n");
+    String m = CliTest.run(2, "monitor", "serve", "--config", conf.toString(), "--metrics-port", "-1", "--out",
+        tmp.resolve("served").toString());
+    assertEquals("error: splinewatch.ingest.max-bytes-in-flight 2048: expected at least max-run-bytes and"
+        + " max-snapshot-bytes (67108864), or auto", m.lines().findFirst().orElseThrow(), m);
+    assertFalse(Files.exists(tmp.resolve("served")));
+  }
+
+  /**
    * A value of the wrong type in a config file: the file and line, the full key, the value and what is expected. It
    * used to be Config's {@code FILE: 1: run.batch-size has type STRING rather than NUMBER}: the key without its
    * {@code splinewatch.} block, no value, nothing expected.

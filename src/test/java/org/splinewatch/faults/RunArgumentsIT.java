@@ -63,9 +63,12 @@ class RunArgumentsIT {
         {"--vicreg-std-coeff -1", "--vicreg-std-coeff -1.0: expected a finite number >= 0"},
         {"--metrics-port 70000", "--metrics-port 70000 is not a port; expected 0 (off) or 1-65535"},
         {"--alert std-fire=-1", "splinewatch.alerts.std-fire -1.0: expected a number in [0, 1]"},
-        {"--alert std-fire=0.5", "std-fire 0.5 must not exceed std-clear 0.3"},
-        {"--alert dead-rows-clear=0.2", "dead-rows-clear 0.2 must not exceed dead-rows-fire 0.1"},
-        {"--alert knn-chance-fire=3", "knn-chance-fire 3.0 must not exceed knn-chance-clear 2.0"},
+        {"--alert std-fire=0.5", "splinewatch.alerts.std-fire 0.5: expected at most splinewatch.alerts.std-clear"
+            + " (0.3;"},
+        {"--alert dead-rows-clear=0.2", "splinewatch.alerts.dead-rows-clear 0.2: expected at most"
+            + " splinewatch.alerts.dead-rows-fire (0.1;"},
+        {"--alert knn-chance-fire=3", "splinewatch.alerts.knn-chance-fire 3.0: expected at most"
+            + " splinewatch.alerts.knn-chance-clear (2.0;"},
         {"--alert region-drop-clear=1.5", "splinewatch.alerts.region-drop-clear 1.5: expected a number in [0, 1]"},
     };
     for (String[] c : cases) {

@@ -381,7 +381,8 @@ class IngestFormatTest {
     var config = com.typesafe.config.ConfigFactory.parseMap(java.util.Map.of(
         "splinewatch.ingest.max-bytes-in-flight", 1000)).withFallback(com.typesafe.config.ConfigFactory.load());
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> IngestSettings.fromConfig(config));
-    assertTrue(e.getMessage().contains("max-bytes-in-flight is 1000; expected at least"), e.getMessage());
+    assertTrue(e.getMessage().contains("splinewatch.ingest.max-bytes-in-flight 1000: expected at least"),
+        e.getMessage());
   }
 
   private static void assertMessage(TestNpz body, String expected) {
