@@ -60,9 +60,9 @@ final class CertsCommand implements Callable<Integer> {
       throw new ParameterException(spec.commandLine(), "--nodes names " + twice + " more than once; expected each"
           + " node once");
     }
-    if (days < 1 || days > MAX_DAYS) {
-      throw new ParameterException(spec.commandLine(), "--days must be between 1 and " + MAX_DAYS + " (100 years),"
-          + " got " + days);
+    String dayRange = OptionRange.outside("--days", days, 1, MAX_DAYS, "100 years");
+    if (dayRange != null) {
+      throw new ParameterException(spec.commandLine(), dayRange);
     }
     if (Files.exists(dir) && !Files.isDirectory(dir)) {
       throw new ParameterException(spec.commandLine(), dir + " is not a directory; expected a directory for the CA,"

@@ -139,7 +139,7 @@ public final class MonitorCommand implements Runnable {
         throw new ParameterException(spec.commandLine(), empty);
       }
       if (threads < 1) {
-        throw new ParameterException(spec.commandLine(), "--threads " + threads + "; expected at least 1");
+        throw new ParameterException(spec.commandLine(), "--threads " + threads + ": expected at least 1");
       }
       // --threads 100000 was taken and printed as used; the products split only at 64 vertices a thread or more
       String tooMany = OptionRange.outside("--threads", threads, 1, MAX_THREADS, "this machine has "
@@ -148,7 +148,7 @@ public final class MonitorCommand implements Runnable {
         throw new ParameterException(spec.commandLine(), tooMany);
       }
       if (maxRegions < 1) {
-        throw new ParameterException(spec.commandLine(), "--max-regions " + maxRegions + "; expected at least 1");
+        throw new ParameterException(spec.commandLine(), "--max-regions " + maxRegions + ": expected at least 1");
       }
       if (tiled && svg != null) {
         throw new ParameterException(spec.commandLine(), "--svg needs the whole partition, which --tiled does not"

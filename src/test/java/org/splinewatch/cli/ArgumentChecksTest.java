@@ -372,11 +372,11 @@ class ArgumentChecksTest {
   }
 
   /**
-   * The config-only settings still out of the common words: {@code cluster port must be between 0 and 65535, got
-   * 70000}, {@code splinewatch.cluster.max-partial-bytes (1024) must be at least max-snapshot-bytes (...)}, {@code
-   * splinewatch.retention settings must be >= 0 (0: no limit); got} all four, {@code splinewatch.local-complexity:
-   * expected points >= 1, ...; got LocalComplexitySettings[...]}, and the like. Each now names its full key, its value
-   * and what is expected, from a config file and from a -D property (JAVA_OPTS).
+   * The config-only settings that were in older words until session 55: {@code cluster port must be between 0
+   * and 65535, got 70000}, {@code splinewatch.cluster.max-partial-bytes (1024) must be at least max-snapshot-bytes
+   * (...)}, {@code splinewatch.retention settings must be >= 0 (0: no limit); got} all four, {@code
+   * splinewatch.local-complexity: expected points >= 1, ...; got LocalComplexitySettings[...]}, and the like. Each
+   * now names its full key, its value and what is expected, from a config file and from a -D property (JAVA_OPTS).
    */
   @Test
   void remainingConfigOnlySettingsOutOfRangeSayTheKeyTheValueAndWhatIsExpected() throws Exception {

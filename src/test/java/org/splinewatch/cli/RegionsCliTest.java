@@ -200,14 +200,14 @@ class RegionsCliTest {
     // a model that would fail to load: the bad option must still be what is reported (exit 2, not 1)
     String threads = TestTools.cli(2, "monitor", "regions", "--model", tmp.resolve("absent.npz").toString(),
         "--threads", "0");
-    assertEquals("error: --threads 0; expected at least 1" + HELP, threads.strip()); // it had no --help line
+    assertEquals("error: --threads 0: expected at least 1" + HELP, threads.strip()); // it had no --help line
     // it was taken and printed as used, and the products ran on one thread (too few rows to split that many ways)
     String many = TestTools.cli(2, "monitor", "regions", "--model", tmp.resolve("absent.npz").toString(),
         "--threads", "100000");
     assertTrue(many.startsWith("error: --threads 100000 is out of range; expected 1 to 256 (this machine has "), many);
     String cap = TestTools.cli(2, "monitor", "regions", "--model", tmp.resolve("absent.npz").toString(),
         "--max-regions", "-1");
-    assertEquals("error: --max-regions -1; expected at least 1" + HELP, cap.strip());
+    assertEquals("error: --max-regions -1: expected at least 1" + HELP, cap.strip());
     Path f = oneLayer(tmp.resolve("small.npz"), 4, 3);
     Path nowhere = tmp.resolve("no-such-dir").resolve("x.svg");
     String svg = TestTools.cli(2, "monitor", "regions", "--model", f.toString(), "--svg", nowhere.toString());
