@@ -247,13 +247,15 @@ public final class IngestActor extends AbstractBehavior<IngestActor.Command> {
           + " with a monitor that runs"));
       return this;
     }
-    if (runs.containsKey(id) && spec.resumeKey() != null && c.finished().contains(id)) {
+    if (runs.containsKey(id) && spec.resumeKey() != null && c.finished().contains(id)
+        && ownedBy(owners.get(id), spec.resumeKey())) {
       // the monitor ended the run (its idle timeout) and is still draining it: the client may resume it once it ended
       m.replyTo().tell(IngestedRun.Reply.error(503, "run '" + id + "' is still ending on this monitor (its last"
           + " analyses and report); register it again in a few seconds to resume it"));
       return this;
     }
-    if (spec.resumeKey() != null && c.finished().reporting(id)) {
+    if (spec.resumeKey() != null && c.finished().reporting(id)
+        && ResumeKey.holds(RunIds.runDirectory(c.out(), id), spec.resumeKey())) {
       // marked interrupted at this monitor's start: its report reads the directory the resumed run would append to
       // with Retry-After: the Python client sends the registration again then, and loses no snapshot
       m.replyTo().tell(IngestedRun.Reply.retry("run '" + id + "' is still being ended on this monitor (the report"
@@ -263,9 +265,11 @@ public final class IngestActor extends AbstractBehavior<IngestActor.Command> {
     }
     if (runs.containsKey(id)) {
       if (c.finished().contains(id) || spec.resumeKey() == null) {
-        m.replyTo().tell(IngestedRun.Reply.error(409, c.finished().contains(id) ? "run '" + id + "' is finishing on"
-            + " this monitor; choose another run id" : "run '" + id + "' is already streaming to this monitor; finish"
-            + " it or choose another run id"));
+        // a new run of a finished id (another key, or none) is told that the id is taken for good, not to wait
+        m.replyTo().tell(IngestedRun.Reply.error(409, c.finished().contains(id) ? "run '" + id + "' has finished on"
+            + " this monitor and is still ending (its last analyses and report); its run directory "
+            + RunIds.runDirectory(c.out(), id) + " holds it: choose another run id for a new run"
+            : "run '" + id + "' is already streaming to this monitor; finish it or choose another run id"));
         return this;
       }
       return takeOver(m, runs.get(id), owners.get(id));
@@ -347,6 +351,12 @@ public final class IngestActor extends AbstractBehavior<IngestActor.Command> {
         + "'" : "splinewatch.ingest.early-stop '" + c.ingest().earlyStop() + "'");
   }
 
+  /** Whether {@code key} is the resume key of the run that {@code owner} describes. */
+  private static boolean ownedBy(Owner owner, String key) {
+    return owner != null && MessageDigest.isEqual(owner.resumeKey().getBytes(StandardCharsets.UTF_8),
+        key.getBytes(StandardCharsets.UTF_8));
+  }
+
   /**
    * A registration with a resume key of run {@code spec.runId()}, which streams here: its owner (the holder of its
    * resume key, with its description) takes the run over from the stream it lost track of, and {@code run} answers
@@ -358,8 +368,7 @@ public final class IngestActor extends AbstractBehavior<IngestActor.Command> {
   private Behavior<Command> takeOver(Register m, ActorRef<Object> run, Owner owner) {
     SnapshotFormat.RunSpec spec = m.spec();
     String id = spec.runId();
-    if (!MessageDigest.isEqual(owner.resumeKey().getBytes(StandardCharsets.UTF_8),
-        spec.resumeKey().getBytes(StandardCharsets.UTF_8))) {
+    if (!ownedBy(owner, spec.resumeKey())) {
       m.replyTo().tell(IngestedRun.Reply.error(409, "run '" + id + "' is already streaming to this monitor and this"
           + " registration's resume_key is not the run's; only the client that registered it can resume it: finish"
           + " it or choose another run id"));
@@ -402,10 +411,14 @@ public final class IngestActor extends AbstractBehavior<IngestActor.Command> {
     if (!RunIds.holdsRun(dir)) {
       return Optional.empty();
     }
-    return Optional.of("run directory " + dir + " already holds run '" + id + "' (" + finishedAt(dir.resolve(
-        "events.jsonl")).map(t -> "finished at " + t).orElse("no run_finished in its events.jsonl") + "); choose"
-        + " another run id (run_id in run.json): an HTTP run is resumed only with the resume_key its first"
-        + " registration was answered, and never overwritten");
+    return Optional.of(holds(dir, id) + "; choose another run id (run_id in run.json): an HTTP run is resumed only"
+        + " with the resume_key its first registration was answered, and never overwritten");
+  }
+
+  /** "run directory runs/x already holds run 'x' (finished at ...)": what a new run of that id would overwrite. */
+  private static String holds(Path dir, String id) {
+    return "run directory " + dir + " already holds run '" + id + "' (" + finishedAt(dir.resolve("events.jsonl"))
+        .map(t -> "finished at " + t).orElse("no run_finished in its events.jsonl") + ")";
   }
 
   /** Settings a monitor chooses, not the client: a resumed run takes the resuming monitor's. */
@@ -425,8 +438,10 @@ public final class IngestActor extends AbstractBehavior<IngestActor.Command> {
           + " over HTTP; choose another run id");
     }
     if (!ResumeKey.holds(dir, key)) {
-      return Optional.of("run '" + id + "' in " + dir + " was registered with another resume_key; only the client"
-          + " that registered it can resume it: choose another run id");
+      // every registration of the Python client carries a key of its own: this is mostly a new run, not a resume
+      return Optional.of(holds(dir, id) + ", registered with another resume_key than this registration's; choose"
+          + " another run id for a new run: the run there is resumed only with the resume_key its first"
+          + " registration was answered, and never overwritten");
     }
     Optional<String> other = otherDescription(earlier, config);
     if (other.isPresent()) {

@@ -309,6 +309,14 @@ class IngestHttpTest {
     assertLine(post("/api/v1/runs/f1/snapshots", TestNpz.snapshot(TestNpz.cnn(2, 8, 4), 10, 1.0, -1).bytes(), TOKEN),
         409, "run 'f1' has finished (or is finishing)");
     Path dir = tmp.resolve("f1");
+    // a new run of its id with a key of its own (as the Python client registers every run), while the run ends or
+    // after: the id is taken, said as such (it was a 503 "register it again in a few seconds to resume it", then a
+    // 409 "was registered with another resume_key")
+    String otherKey = ", \"resume_key\": \"" + "0".repeat(32) + "\"";
+    HttpResponse<String> ending = post("/api/v1/runs", TestNpz.run("f1", 20, 8, 4, otherKey), TOKEN);
+    assertEquals(409, ending.statusCode(), ending.body());
+    assertTrue(ending.body().contains("its run directory " + dir + " holds it: choose another run id")
+        || ending.body().contains("already holds run 'f1'"), ending.body());
     waitFor(() -> Files.isRegularFile(dir.resolve("report.html")) ? Files.readString(dir.resolve("events.jsonl")) : "",
         e -> e.contains("run_finished"));
     Map<String, String> before = new HashMap<>();
@@ -320,6 +328,10 @@ class IngestHttpTest {
         "already holds run 'f1' (finished at 20");
     HttpResponse<String> again = post("/api/v1/runs", TestNpz.run("f1", 20, 8, 4, ""), TOKEN);
     assertTrue(again.body().contains("choose another run id"), again.body());
+    assertLine(post("/api/v1/runs", TestNpz.run("f1", 20, 8, 4, otherKey), TOKEN), 409, "run directory " + dir
+        + " already holds run 'f1' (finished at 20");
+    assertTrue(post("/api/v1/runs", TestNpz.run("f1", 20, 8, 4, otherKey), TOKEN).body().contains("registered with"
+        + " another resume_key than this registration's; choose another run id for a new run"));
     // a run directory left from before this monitor started (no run_finished): refused as well
     Path old = Files.createDirectories(tmp.resolve("old1"));
     Files.writeString(old.resolve("metrics.jsonl"), "{}\n");
@@ -372,16 +384,23 @@ class IngestHttpTest {
     // without its key, with another key, with another description or a malformed key: refused, nothing written
     assertLine(post("/api/v1/runs", TestNpz.run("rs", 20, 8, 4, ""), TOKEN), 409, "an HTTP run is resumed only with"
         + " the resume_key its first registration was answered");
+    // another key is not this run's client: refused at once, also while the restarted monitor writes the report of
+    // the run it marked (it was answered 503 "register it again in a few seconds to resume it" meanwhile)
+    assertLine(post("/api/v1/runs", TestNpz.run("rs", 20, 8, 4, ", \"resume_key\": \"" + "0".repeat(32) + "\""),
+        TOKEN), 409, "run directory " + dir + " already holds run 'rs' (");
     // the restarted monitor marked the run and writes its report first: a resume is answered 503 until it is written
-    HttpResponse<String> wrongKey = null;
-    for (int i = 0; i < 600 && (wrongKey == null || wrongKey.statusCode() == 503); i++) {
-      Thread.sleep(wrongKey == null ? 0 : 100);
-      wrongKey = post("/api/v1/runs", TestNpz.run("rs", 20, 8, 4, ", \"resume_key\": \"" + "0".repeat(32) + "\""),
-          TOKEN);
+    HttpResponse<String> otherSeed = null;
+    for (int i = 0; i < 600 && (otherSeed == null || otherSeed.statusCode() == 503); i++) {
+      Thread.sleep(otherSeed == null ? 0 : 100);
+      otherSeed = post("/api/v1/runs", TestNpz.run("rs", 20, 8, 4, ", \"seed\": 7, \"resume_key\": \"" + key
+          + "\""), TOKEN);
     }
-    assertLine(wrongKey, 409, "run 'rs' in " + dir + " was registered with another resume_key");
-    assertLine(post("/api/v1/runs", TestNpz.run("rs", 20, 8, 4, ", \"seed\": 7, \"resume_key\": \"" + key + "\""),
-        TOKEN), 409, "was registered with seed 42, this registration has 7; expected the run's own registration");
+    assertLine(otherSeed, 409, "was registered with seed 42, this registration has 7; expected the run's own"
+        + " registration");
+    HttpResponse<String> wrongKey = post("/api/v1/runs", TestNpz.run("rs", 20, 8, 4, ", \"resume_key\": \""
+        + "0".repeat(32) + "\""), TOKEN);
+    assertLine(wrongKey, 409, "run directory " + dir + " already holds run 'rs' (finished at 20");
+    assertTrue(wrongKey.body().contains("registered with another resume_key"), wrongKey.body());
     assertLine(post("/api/v1/runs", TestNpz.run("rs", 20, 8, 4, ", \"resume_key\": \"xyz\""), TOKEN), 400,
         "resume_key is \"xyz\"; expected the 32 hex digits");
     assertEquals(metrics, Files.readString(dir.resolve("metrics.jsonl")));
