@@ -156,6 +156,9 @@ class Monitor:
         self._missed_steps = None
         self._highest_step = -1  # the highest step of a snapshot queued: close(step=) may not go back before it
         self._queued = 0  # snapshots queued
+        # why the last snapshot sent was lost when the monitor was not taking any (unreachable, stopping, no answer in
+        # time), else None: a queue that overflows meanwhile is not the monitor being slow
+        self._away = None
         self._unsent = None  # (count, lowest step, highest step) of those dropped unsent: a full queue, close() late
         self._resume_lock = threading.Lock()
         self._generation = 0  # registrations of the run after the first: a request sent before one is sent again
@@ -286,14 +289,19 @@ class Monitor:
                 pushed_out.append(self._queue.popleft()[1])
                 self.dropped += 1
             first = pushed_out and self._unsent is None
+            away = self._away
             self._count_unsent(pushed_out)
             self._cv.notify_all()
         if first:  # said once: a loop that snapshots every step would print a line per step
+            if away is not None:  # a monitor stopping, restarting or unreachable: fewer snapshots would not help
+                why = ("while the monitor was not taking them (the last one lost: %s); the client goes on sending the"
+                       " newest ones, and resumes the run when the monitor answers again" % away)
+            else:
+                why = ("waiting for the monitor, which takes them slower than this loop makes them; expected"
+                       " snapshots less often, or a larger queue_size")
             print("splinewatch: run '%s': the snapshot of step %d was dropped unsent: the queue already held"
-                  " queue_size=%d snapshots waiting for the monitor, which takes them slower than this loop makes"
-                  " them; expected snapshots less often, or a larger queue_size (later drops are counted in"
-                  " monitor.dropped and named at close())" % (self.run_id, pushed_out[0], self._queue_size),
-                  file=sys.stderr)
+                  " queue_size=%d snapshots %s (later drops are counted in monitor.dropped and named at close())"
+                  % (self.run_id, pushed_out[0], self._queue_size, why), file=sys.stderr)
 
     def _forward(self, step):
         """A ValueError for a step the monitor would refuse (409: steps only go forward), once per snapshot, on the
@@ -602,8 +610,13 @@ class Monitor:
             try:
                 answer = self._post("/api/v1/runs", self._resume_body)
             except MonitorError as e:
-                if e.status is None or e.status == 503:
-                    raise  # unreachable, stopping or starting: the next request tries again
+                if e.status == 503:  # stopping or starting: the next request tries again
+                    # the 503 alone ("register the run with a monitor that runs") read as the request's own refusal
+                    raise MonitorError(503, "the monitor %s and answered its registration to resume it: %s; the"
+                                       " client registers the run again with its resume_key at its next request"
+                                       % (why, e.message), e.answer) from None
+                if e.status is None:
+                    raise  # unreachable: the next request tries again
                 if e.status != 409 or "already streaming" not in e.message or "resume_key" in e.message:
                     raise _ResumeRefused(error, e) from None
                 # an older monitor, which answers a resume of a run streaming there 409 whatever its key (a newer one
@@ -760,6 +773,7 @@ class Monitor:
             else:
                 self.errors.append("snapshot of step %d: %s" % (step, error))
                 self._miss(step, reason)
+            self._away = reason if error is not None and _not_taking(error) else None
             return True
 
     def _send_snapshot(self, step, body, modules):
@@ -962,6 +976,14 @@ def _worth_retrying(error):
     if error.status is None:
         return getattr(error, "transient", False)
     return error.status in (408, 500, 502, 503, 504)
+
+
+def _not_taking(error):
+    """Whether a snapshot so lost says the monitor takes none now: no answer (unreachable, timed out: ``error`` is
+    then a line) or one that retrying was for (_worth_retrying: stopping, starting, overloaded)."""
+    if isinstance(error, str):
+        return True
+    return isinstance(error, MonitorError) and (error.status is None or _worth_retrying(error))
 
 
 def _already_received(message, step):

@@ -599,6 +599,27 @@ class MonitorTest(unittest.TestCase):
         self.assertIn("splinewatch: run 'r1': 3 of 6 snapshots were dropped unsent (steps 1 to 3), the queue full",
                       err.getvalue().splitlines()[-1])
 
+    def test_snapshots_dropped_while_the_monitor_is_stopping_are_not_blamed_on_a_slow_monitor(self):
+        # seen against a real ./monitor serve stopped mid-run: the drop line said the monitor "takes them slower than
+        # this loop makes them" and advised fewer snapshots or a larger queue_size, while it was not taking any
+        m = self.monitor(queue_size=2, timeout=5)
+        stopping = "this monitor is stopping (SIGTERM); register the run with a monitor that runs"
+        self.fake.failures = [(503, stopping, {}, False)] * 12
+        with contextlib.redirect_stderr(io.StringIO()) as err:
+            m.snapshot_layers(LAYERS, 0)
+            deadline = time.monotonic() + 10
+            while not m.lost_snapshots and time.monotonic() < deadline:
+                time.sleep(0.01)  # step 0 tried 4 times, over 3.5 s, then lost
+            for step in range(1, 6):
+                m.snapshot_layers(LAYERS, step)
+            drop = [l for l in err.getvalue().splitlines() if "dropped unsent" in l]
+            self.fake.failures = []
+            m.close()
+        self.assertEqual(len(drop), 1, err.getvalue())
+        self.assertRegex(drop[0], r"the snapshot of step \d was dropped unsent: the queue already held queue_size=2"
+                         r" snapshots while the monitor was not taking them \(the last one lost: answered HTTP 503\)")
+        self.assertNotIn("expected snapshots less often", drop[0])
+
     def test_a_run_the_monitor_no_longer_knows_is_reported_once_and_no_longer_sent(self):
         m = self.monitor()
         m.snapshot_layers(LAYERS, 1)
@@ -729,6 +750,29 @@ class MonitorTest(unittest.TestCase):
                          " snapshot was lost" % self.fake.url])
         self.assertEqual((answer["status"], answer.get("lost")), ("done", None))
         self.assertEqual([f["status"] for f in self.fake.finishes()], ["done"])
+
+    def test_a_resume_refused_by_a_stopping_monitor_says_the_run_was_ended_and_is_resumed_later(self):
+        # seen against a real ./monitor serve stopped mid-run: the snapshot's 410 led to a resume, answered 503 "this
+        # monitor is stopping ...; register the run with a monitor that runs", and that alone was the line the user
+        # saw, as if the snapshot itself were refused and the user had to register the run
+        self.fake.key = self.KEY
+        m = self.monitor(timeout=2)
+        m.snapshot_layers(LAYERS, 1)
+        self.assertTrue(m.flush(5))
+        self.fake.gone.add("r1")
+        self.fake.register_failures = [(503, False)] * 5
+        with contextlib.redirect_stderr(io.StringIO()) as err:
+            m.snapshot_layers(LAYERS, 2)
+            self.assertTrue(m.flush(10))
+            self.fake.register_failures = []
+            self.fake.gone.clear()
+            m.close()
+        self.assertEqual(m.missed["answered HTTP 503"], 1, m.missed)
+        self.assertIn("snapshot of step 2: HTTP 503: the monitor ended run 'r1' itself (its idle timeout passed"
+                      " without a snapshot, or the monitor was stopped) and answered its registration to resume it: the"
+                      " monitor could not handle the request; the client registers the run again with its resume_key"
+                      " at its next request", m.errors[0])
+        self.assertIn(m.errors[0], err.getvalue())
 
     def test_a_monitor_killed_and_restarted_with_a_new_token_takes_the_run_back_and_names_what_was_lost(self):
         # kill -9 and a restart on the same port with a new control-token (the old one deleted): connections refused
@@ -868,7 +912,8 @@ class MonitorTest(unittest.TestCase):
             answer = m.close()
         lines = err.getvalue().splitlines()
         self.assertEqual(len(lines), 2, err.getvalue())
-        self.assertIn("snapshot of step 1: HTTP 503: the monitor is still starting", lines[0])
+        self.assertIn("snapshot of step 1: HTTP 503: the monitor no longer knows run 'r1' (it restarted) and answered"
+                      " its registration to resume it: the monitor is still starting", lines[0])
         self.assertTrue(lines[1].endswith("; 1 snapshot(s) (step 1) were lost: 1 answered HTTP 503"), lines[1])
         self.assertEqual((m.resumes, m.lost, answer["status"]), (1, None, "done"))
 
