@@ -295,7 +295,7 @@ class Monitor:
         if first:  # said once: a loop that snapshots every step would print a line per step
             if away is not None:  # a monitor stopping, restarting or unreachable: fewer snapshots would not help
                 why = ("while the monitor was not taking them (the last one lost: %s); the client goes on sending the"
-                       " newest ones, and resumes the run when the monitor answers again" % away)
+                       " newest ones as the monitor takes them again" % away)
             else:
                 why = ("waiting for the monitor, which takes them slower than this loop makes them; expected"
                        " snapshots less often, or a larger queue_size")
