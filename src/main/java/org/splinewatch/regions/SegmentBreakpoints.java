@@ -26,7 +26,8 @@ final class SegmentBreakpoints {
   /**
    * The number of breakpoints strictly inside the segment from {@code (s0,t0)} to {@code (s1,t1)}, after each hidden
    * block; where boundaries run along pieces of it, the Euler characteristic of its points on boundaries (each piece
-   * counts 1, less 1 for each of its ends at an end of the segment: −1 for a boundary along the whole segment). When a layer would hold more than {@code maxValues} values (raised to {@link #leastValues} when below), the
+   * counts 1, less 1 for each of its ends at an end of the segment: −1 for a boundary along the whole segment).
+   * When a layer would hold more than {@code maxValues} values (raised to {@link #leastValues} when below), the
    * segment is counted in two halves (a breakpoint exactly at the middle, of probability zero, would be missed); the
    * last hidden layer holds none, only its breakpoints are counted.
    */

@@ -57,7 +57,7 @@ class SvgRendererTest {
     assertFalse(sub.startsWith(stopped.regionCount() + " regions"), sub);
   }
 
-  /** A 2 → 24 → 24 → 1 network of seeded random weights: 457 regions in the unit square, some too small to draw. */
+  /** A seeded random 2 → 24 → 24 → 1 network: 457 regions in the unit square, some too small to draw. */
   private static Partition randomPartition() {
     Random r = new Random(7);
     float[] w0 = new float[2 * 24];
