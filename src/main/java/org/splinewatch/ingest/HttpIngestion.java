@@ -14,6 +14,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
+import java.util.stream.Stream;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -78,35 +79,41 @@ public final class HttpIngestion {
   private static final Duration BRIEF = Duration.ofSeconds(5);
 
   /**
-   * What {@link #finishAll} did: the runs it finished, and those of them that did not record their end within the
-   * time given (all of them when the ingestion actor could not say which).
+   * What {@link #finishAll} did: the runs it finished as interrupted ({@code runs}), those whose end had begun before
+   * ({@code ending}: their clients had finished them, or their idle timeout had) and that ended as they were ending,
+   * and those of both that did not record their end within the time given (all of them when the ingestion actor could
+   * not say which).
    */
-  public record Cut(List<String> runs, List<String> unended) {
+  public record Cut(List<String> runs, List<String> ending, List<String> unended) {
   }
 
   /**
-   * The monitor is stopping: finishes every live run as interrupted with {@code reason}, then waits at most
-   * {@code timeout} for their {@code run_finished} and reports. No run is cut when ingestion is off or none is live.
+   * The monitor is stopping: finishes every live run as interrupted with {@code reason}, except those already ending,
+   * then waits at most {@code timeout} for all their {@code run_finished} and reports. No run is cut when ingestion is
+   * off or none is live.
    */
   public Cut finishAll(String reason, Duration timeout) {
     ActorRef<IngestActor.Command> a = actor.get();
     if (a == null) {
-      return new Cut(List.of(), List.of());
+      return new Cut(List.of(), List.of(), List.of());
     }
+    IngestActor.Stopping stopping = new IngestActor.Stopping(List.of(), List.of());
     List<String> ids = List.of();
     try { // answered at once: not bounded by the wait for the runs' ends, which may be short
-      ids = AskPattern.<IngestActor.Command, List<String>>ask(a, r -> new IngestActor.FinishAll(reason, r), BRIEF,
-          system.scheduler()).toCompletableFuture().get(BRIEF.toMillis(), TimeUnit.MILLISECONDS);
+      stopping = AskPattern.<IngestActor.Command, IngestActor.Stopping>ask(a, r -> new IngestActor.FinishAll(reason, r),
+          BRIEF, system.scheduler()).toCompletableFuture().get(BRIEF.toMillis(), TimeUnit.MILLISECONDS);
+      ids = Stream.concat(stopping.interrupted().stream(), stopping.ending().stream()).sorted().toList();
       if (!ids.isEmpty()) {
         AskPattern.<IngestActor.Command, Done>ask(a, IngestActor.AwaitEnded::new, timeout, system.scheduler())
             .toCompletableFuture().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
       }
-      return new Cut(ids, List.of());
+      return new Cut(stopping.interrupted(), stopping.ending(), List.of());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      return new Cut(ids, ids);
+      return new Cut(stopping.interrupted(), stopping.ending(), ids);
     } catch (ExecutionException | TimeoutException | RuntimeException e) { // RuntimeException: system terminated
-      return new Cut(ids, stillLive(a, ids)); // stopping anyway: a run left keeps what it wrote, without run_finished
+      // stopping anyway: a run left keeps what it wrote, without run_finished
+      return new Cut(stopping.interrupted(), stopping.ending(), stillLive(a, ids));
     }
   }
 

@@ -97,9 +97,17 @@ public final class IngestActor extends AbstractBehavior<IngestActor.Command> {
   /**
    * The monitor is stopping: every live run is finished as {@code interrupted} with {@code reason} (its last analyses
    * get {@code abort-drain-timeout}, then {@code run_finished} and its report are written), and registrations are
-   * refused from now on. Answered at once with the ids of the runs being finished; {@link AwaitEnded} waits for them.
+   * refused from now on. A run whose end had already begun (its client finished it, or its idle timeout) ends as it
+   * was ending. Answered at once with which runs are which ({@link Stopping}); {@link AwaitEnded} waits for them all.
    */
-  public record FinishAll(String reason, ActorRef<List<String>> replyTo) implements Command {
+  public record FinishAll(String reason, ActorRef<Stopping> replyTo) implements Command {
+  }
+
+  /**
+   * The live runs when the monitor began to stop: {@code interrupted}, those it ends as interrupted; {@code ending},
+   * those whose end had begun before (their client's finish, or their idle timeout), which end as they were ending.
+   */
+  public record Stopping(List<String> interrupted, List<String> ending) {
   }
 
   /** Answered once no run is live here any more. */
@@ -182,14 +190,23 @@ public final class IngestActor extends AbstractBehavior<IngestActor.Command> {
         })
         .onMessage(FinishAll.class, m -> {
           stopping = m.reason();
-          List<String> ids = List.copyOf(new TreeSet<>(runs.keySet()));
-          for (String id : ids) {
-            // a client still sending is told the monitor ended its run (410: stop sending), not that it finished it
-            c.finished().endedByMonitor(id, m.reason());
-            c.active().remove(id);
+          List<String> interrupted = new ArrayList<>();
+          List<String> ending = new ArrayList<>();
+          for (String id : new TreeSet<>(runs.keySet())) {
+            if (c.finished().contains(id)) {
+              // its end began before (its client's finish, its idle timeout): it ends as it was ending, and a retry
+              // of its finish is still answered as a finished run's (409), not as one the stop ended (410)
+              ending.add(id);
+            } else {
+              // a client still sending is told the monitor ended its run (410: stop sending), not that it finished it
+              c.finished().endedByMonitor(id, m.reason());
+              c.active().remove(id);
+              interrupted.add(id);
+            }
+            // a run already finishing ignores it; one still registering ends as soon as it is registered
             runs.get(id).tell(new IngestedRun.MonitorStopping(m.reason()));
           }
-          m.replyTo().tell(ids);
+          m.replyTo().tell(new Stopping(List.copyOf(interrupted), List.copyOf(ending)));
           return this;
         })
         .onMessage(Live.class, m -> {

@@ -346,7 +346,8 @@ public final class MonitorServer implements AutoCloseable {
   /**
    * Stops the node. Its metrics role refuses trainers from now on ({@link MetricsNode.Stopping}). With a
    * {@code reason} (a signal), the runs streamed over HTTP are first finished as {@code interrupted} (run_finished
-   * and report written), and {@code console} names them and the trainers' runs that are left without their end.
+   * and report written), but those already ending (their clients had finished them), which end as they were, and
+   * {@code console} names both apart, and the trainers' runs that are left without their end.
    * Returns once the node writes nothing more into the run directories. All its waits (the HTTP runs' ends, the
    * reports still being written, the metrics node's last reports) share one deadline,
    * {@code splinewatch.cluster.finish-timeout} from now, so that the stop takes about that long at most (and
@@ -366,6 +367,12 @@ public final class MonitorServer implements AutoCloseable {
         if (!cut.runs().isEmpty()) {
           console.println("  finished " + cut.runs().size() + " run(s) streamed over HTTP as interrupted: "
               + String.join(", ", cut.runs()));
+        }
+        if (!cut.ending().isEmpty()) {
+          // their clients had finished them (or their idle timeout had): they end as they were ending
+          console.println("  " + cut.ending().size() + " run(s) streamed over HTTP were already ending before the"
+              + " stop (finished by their clients, or their idle timeout), not interrupted: "
+              + String.join(", ", cut.ending()));
         }
       }
       if (control != null && !control.runIds().isEmpty()) {

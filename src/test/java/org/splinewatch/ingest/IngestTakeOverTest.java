@@ -256,9 +256,9 @@ class IngestTakeOverTest {
     TestProbe<IngestedRun.Reply> client = testKit.createTestProbe();
     m.ingest().tell(new IngestActor.Register(spec("late", ", \"resume_key\": \"" + KEY + "\""), client.ref()));
     assertEquals("late", m.held().receiveMessage(Duration.ofSeconds(30)));
-    TestProbe<List<String>> cut = testKit.createTestProbe();
+    TestProbe<IngestActor.Stopping> cut = testKit.createTestProbe();
     m.ingest().tell(new IngestActor.FinishAll("the monitor was stopped (test)", cut.ref()));
-    assertEquals(List.of("late"), cut.receiveMessage(Duration.ofSeconds(30)));
+    assertEquals(new IngestActor.Stopping(List.of("late"), List.of()), cut.receiveMessage(Duration.ofSeconds(30)));
     TestProbe<org.apache.pekko.Done> ended = testKit.createTestProbe();
     m.ingest().tell(new IngestActor.AwaitEnded(ended.ref()));
     m.gate().tell(new Release(null));

@@ -149,6 +149,67 @@ class ServeStopTest {
     }
   }
 
+  /**
+   * A run whose client had finished it but which was still ending (its last analyses and report) when the monitor was
+   * stopped was named among the runs the stop "finished as interrupted", and marked as ended by the monitor: a finish
+   * retry from its client was answered 410 ("was ended by this monitor"), not 409 as a finished run's. Its end is its
+   * client's (here "done"); the stop names it apart and waits for it, within the same deadline.
+   */
+  @Test
+  void aRunItsClientFinishedThatIsStillEndingIsNotNamedAsInterruptedByTheStop() throws Exception {
+    CountDownLatch release = new CountDownLatch(1);
+    ByteArrayOutputStream console = new ByteArrayOutputStream();
+    // done1's report (its end's last step) waits for the test: the run is still ending when the stop comes
+    ServedMonitor m = new ServedMonitor(tmp, List.of("embedding"), Map.of("splinewatch.cluster.finish-timeout",
+        "60s"), dir -> {
+          if (dir.getFileName().toString().equals("done1")) {
+            try {
+              release.await(60, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+            }
+          }
+          org.splinewatch.cluster.ReportChain.REPORT.accept(dir);
+        });
+    Thread stopper = new Thread(() -> m.server.close("the monitor was stopped (test)",
+        new PrintStream(console, true, StandardCharsets.UTF_8)));
+    try {
+      stream(m, "done1");
+      stream(m, "cut1");
+      HttpResponse<String> finish = m.post("/api/v1/runs/done1/finish",
+          "{\"status\": \"done\"}".getBytes(StandardCharsets.UTF_8));
+      assertEquals(202, finish.statusCode(), finish.body());
+      IngestHttpTest.waitFor(() -> finished("done1") != null ? "yes" : "", "yes"::equals);
+      stopper.start();
+      // cut1's end recorded: the stop has begun, and waits for done1's report
+      IngestHttpTest.waitFor(() -> Files.isRegularFile(tmp.resolve("cut1/events.jsonl")) && finished("cut1") != null
+          ? "yes" : "", "yes"::equals);
+      HttpResponse<String> retry = m.post("/api/v1/runs/done1/finish",
+          "{\"status\": \"done\"}".getBytes(StandardCharsets.UTF_8));
+      assertEquals(409, retry.statusCode(), retry.body());
+      assertTrue(!retry.body().contains("ended by this monitor"), retry.body());
+      HttpResponse<String> late = m.post("/api/v1/runs/cut1/snapshots",
+          TestNpz.snapshot(TestNpz.cnn(31, 8, 4), 30, 2.0, -1).bytes());
+      assertEquals(410, late.statusCode(), late.body());
+      release.countDown();
+      stopper.join(60_000);
+      assertTrue(!stopper.isAlive(), "the stop ended");
+    } finally {
+      release.countDown();
+      if (stopper.getState() == Thread.State.NEW) { // failed before the stop
+        m.close();
+      }
+    }
+    String said = console.toString(StandardCharsets.UTF_8);
+    assertTrue(said.contains("  finished 1 run(s) streamed over HTTP as interrupted: cut1\n"), said);
+    assertTrue(said.contains("  1 run(s) streamed over HTTP were already ending before the stop (finished by their"
+        + " clients, or their idle timeout), not interrupted: done1\n"), said);
+    assertTrue(!said.contains("did not record their end"), said);
+    assertEquals("done", finished("done1").get("status").asText());
+    assertEquals("interrupted", finished("cut1").get("status").asText());
+    assertTrue(Files.isRegularFile(tmp.resolve("done1").resolve("report.html")), "done1 has its report");
+  }
+
   @Test
   void aClientStillSendingToAStoppingMonitorIsToldTheMonitorEndedItsRun() throws Exception {
     ServedMonitor m = start();
