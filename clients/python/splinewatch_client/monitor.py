@@ -154,6 +154,8 @@ class Monitor:
         # (counts, not a list: a monitor down for days loses a snapshot at every interval)
         self._missed = collections.Counter()
         self._missed_steps = None
+        # the last line of each reason "answered HTTP 409" since the last such line: a 409's meaning is in its line
+        self._missed_said = {}
         self._highest_step = -1  # the highest step of a snapshot queued: close(step=) may not go back before it
         self._queued = 0  # snapshots queued
         # why the last snapshot sent was lost when the monitor was not taking any (unreachable, stopping, no answer in
@@ -561,15 +563,16 @@ class Monitor:
     def _name_missed(self, after=None):
         """One line on stderr naming the snapshots lost since the last such line (none: nothing is printed)."""
         with self._cv:
-            missed, span = self._missed, self._missed_steps
-            self._missed, self._missed_steps = collections.Counter(), None
+            missed, span, said = self._missed, self._missed_steps, self._missed_said
+            self._missed, self._missed_steps, self._missed_said = collections.Counter(), None, {}
             kept = ("" if not self.errors.omitted else " (monitor.errors keeps the first %d and the last %d of the"
                     " run's %d errors)" % (_ERRORS_KEPT, _ERRORS_KEPT, self.errors.total))
         if not missed and after is None:
             return
         count = sum(missed.values())
         steps = ("" if span is None else "step %d" % span[0] if span[0] == span[1] else "steps %d to %d" % span)
-        why = ", ".join("%d %s" % (n, reason) for reason, n in missed.items())
+        why = ", ".join("%d %s%s" % (n, reason, " (the last: %s)" % said[reason] if reason in said else "")
+                        for reason, n in missed.items())
         if self._lost is not None and after is None:
             print("splinewatch: run '%s' lost %d snapshot(s) (%s; %s): the monitor %s%s" % (
                 self.run_id, count, steps, why, self._lost_why, kept), file=sys.stderr)
@@ -773,6 +776,8 @@ class Monitor:
             else:
                 self.errors.append("snapshot of step %d: %s" % (step, error))
                 self._miss(step, reason)
+                if isinstance(error, MonitorError) and error.status == 409 and reason == _answered(error):
+                    self._missed_said[reason] = error.message  # not a refused resume's: its reason is the cause's
             self._away = reason if error is not None and _not_taking(error) else None
             return True
 

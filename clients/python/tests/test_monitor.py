@@ -456,6 +456,24 @@ class MonitorTest(unittest.TestCase):
         self.assertEqual(err.getvalue().splitlines()[-1], "splinewatch: run 'r1': 2 snapshot(s) (steps 1 to 2) were"
                          " lost: 1 answered HTTP 400, 1 no answer within 0.5 s (the monitor may still have taken it)")
 
+    def test_a_snapshot_lost_to_a_409_says_what_the_409_said_in_the_lost_line(self):
+        # a 409's meaning is in its line (a run still registering, one finishing, a step already received): a lost
+        # snapshot was counted "answered HTTP 409" only, its line kept in monitor.errors but printed nowhere when an
+        # earlier error had been the one printed
+        registering = "run 'r1' is still registering; expected snapshots between registration and finish"
+        self.fake.failures = [(400, "snapshot has 2 layers; run 'r1' has 1", None, False),
+                              (409, registering, None, False)]
+        m = self.monitor()
+        with contextlib.redirect_stderr(io.StringIO()) as err:
+            for step in (1, 2, 3):
+                m.snapshot_layers(LAYERS, step)
+                self.assertTrue(m.flush(10))
+            m.close()
+        self.assertEqual(dict(m.missed), {"answered HTTP 400": 1, "answered HTTP 409": 1})
+        self.assertEqual(m.errors[1], "snapshot of step 2: HTTP 409: " + registering)
+        self.assertEqual(err.getvalue().splitlines()[-1], "splinewatch: run 'r1': 2 snapshot(s) (steps 1 to 2) were"
+                         " lost: 1 answered HTTP 400, 1 answered HTTP 409 (the last: " + registering + ")")
+
     def test_close_is_bounded_by_the_timeout_against_a_silent_monitor(self):
         m = self.monitor(timeout=0.5)
         self.fake.hang = ("/snapshots", "/finish")  # a SIGSTOPped monitor: connections accepted, nothing answered
