@@ -14,12 +14,17 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Props;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.cluster.typed.Down;
 import org.splinewatch.analysis.AnalyzerCatalogue;
 import org.splinewatch.cluster.AnalyzerWorker;
 import org.splinewatch.cluster.ClusterNode;
@@ -87,6 +92,23 @@ final class BenchClusterCommand implements Callable<Integer> {
   /** Where the nodes write the runs' files and --compare-tls its certificates; removed at the end. */
   private Path files;
   private int measurements;
+  /**
+   * Held while the nodes of a measurement start or stop (and while anything else is written under {@link #files}):
+   * a signal's stop ({@link #stopNodesBeforeRemoval}) takes it, so that no node starts or is half-stopped meanwhile.
+   */
+  private final ReentrantLock nodesLock = new ReentrantLock();
+  /** How to stop each node of the measurement under way, in the order they started (guarded by nodesLock). */
+  private final List<Node> running = new ArrayList<>();
+
+  /** A node of the measurement and how it stops. */
+  private record Node(ActorSystem<?> system, AutoCloseable stop) {
+  }
+  /** A signal ends the JVM: no node starts from now on. */
+  private volatile boolean signalled;
+  /** The most a signal's stop of the nodes delays the removal of the directory and the exit. */
+  static final Duration SIGNAL_STOP_WAIT = Duration.ofSeconds(15);
+  /** The most a measurement's end waits for its trainer node to terminate. */
+  private static final Duration TRAINER_STOP_WAIT = Duration.ofSeconds(30);
 
   @Override
   public Integer call() throws Exception {
@@ -127,9 +149,91 @@ final class BenchClusterCommand implements Callable<Integer> {
     if (tooLarge != null) {
       throw new ParameterException(spec.commandLine(), tooLarge);
     }
-    try (TemporaryDirectory temporary = new TemporaryDirectory("splinewatch-bench-cluster")) {
+    try (TemporaryDirectory temporary = new TemporaryDirectory("splinewatch-bench-cluster",
+        this::stopNodesBeforeRemoval)) {
       files = temporary.path();
       return bench();
+    } catch (Exception | Error e) {
+      if (signalled) {
+        // the nodes were stopped under the measurement: no error to print, the JVM exits with the signal's code
+        // once the shutdown hook has removed the directory
+        new CountDownLatch(1).await();
+      }
+      throw e;
+    }
+  }
+
+  /**
+   * At a signal, in the temporary directory's shutdown hook before it removes the directory: stops the nodes of the
+   * measurement under way and waits until they write nothing more (at most {@link #SIGNAL_STOP_WAIT}). The removal
+   * used to run while they still wrote, and a file written meanwhile (an embedding view) left the directory behind.
+   */
+  private void stopNodesBeforeRemoval() {
+    signalled = true;
+    long t0 = System.nanoTime();
+    try {
+      // a node being started is waited for (and then stopped with the others)
+      if (!nodesLock.tryLock(SIGNAL_STOP_WAIT.toMillis(), TimeUnit.MILLISECONDS)) {
+        return;
+      }
+      try {
+        // all at once, each in its own thread, so that one slow stop does not hold up the others' beyond the wait
+        List<Thread> stops = new ArrayList<>();
+        for (Node node : running) {
+          Thread stop = new Thread(() -> {
+            try {
+              // downed, a node leaves at once: leaving the cluster gracefully, all together, each waited 10 s
+              // for the others (cluster-exiting timed out, 12 s from the signal to the exit)
+              Cluster cluster = Cluster.get(node.system());
+              cluster.manager().tell(new Down(cluster.selfMember().address()));
+              node.stop().close();
+            } catch (Exception e) {
+              // the others are stopped anyway
+            }
+          }, "bench-cluster-stop-node");
+          stop.setDaemon(true);
+          stop.start();
+          stops.add(stop);
+        }
+        for (Thread stop : stops) {
+          stop.join(Math.max(1, SIGNAL_STOP_WAIT.toMillis() - (System.nanoTime() - t0) / 1_000_000));
+        }
+        running.clear();
+      } finally {
+        nodesLock.unlock();
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /** Runs {@code step} (a node's start, a file written under {@link #files}) unless a signal ends the JVM. */
+  private <T> T unlessSignalled(Callable<T> step) throws Exception {
+    nodesLock.lock();
+    try {
+      if (signalled) {
+        throw new IllegalStateException("bench-cluster is stopped by a signal");
+      }
+      return step.call();
+    } finally {
+      nodesLock.unlock();
+    }
+  }
+
+  /** Stops the running nodes, the last started first (the trainer, the analyzer nodes, the metrics node). */
+  private void stopNodes() {
+    nodesLock.lock();
+    try {
+      for (int i = running.size() - 1; i >= 0; i--) {
+        try {
+          running.get(i).stop().close();
+        } catch (Exception e) {
+          // stopping the others anyway
+        }
+      }
+      running.clear();
+    } finally {
+      nodesLock.unlock();
     }
   }
 
@@ -224,7 +328,10 @@ final class BenchClusterCommand implements Callable<Integer> {
   /** One analyzer node, plain and TLS alternated (so drifting load on a shared machine hits both alike). */
   private int compareTls(RunInfo run, List<WeightSnapshot> work, int snapshotBytes) throws Exception {
     Path certs = files.resolve("certs");
-    CertsCommand.make(certs, List.of("node"), 2);
+    unlessSignalled(() -> {
+      CertsCommand.make(certs, List.of("node"), 2);
+      return certs;
+    });
     double plain = 0;
     double tls = 0;
     List<Double> ratios = new ArrayList<>();
@@ -295,25 +402,30 @@ final class BenchClusterCommand implements Callable<Integer> {
   }
 
   private Measurement measure(int nodes, RunInfo run, List<WeightSnapshot> work) throws Exception {
-    Path out = Files.createDirectories(files.resolve("nodes-" + nodes + "-" + ++measurements));
+    Path out = unlessSignalled(() -> Files.createDirectories(files.resolve("nodes-" + nodes + "-" + ++measurements)));
     PrintStream quiet = new PrintStream(new ByteArrayOutputStream());
-    List<MonitorServer> servers = new ArrayList<>();
-    ActorSystem<Object> trainer = null;
     try {
       Config metricsConfig = base(0, "").withValue("splinewatch.cluster.roles",
           ConfigValueFactory.fromIterable(List.of("metrics")));
-      MonitorServer metrics = MonitorServer.start(metricsConfig, ClusterSettings.fromConfig(metricsConfig),
-          "127.0.0.1", 0, out, quiet);
-      servers.add(metrics);
+      MonitorServer metrics = unlessSignalled(() -> started(MonitorServer.start(metricsConfig,
+          ClusterSettings.fromConfig(metricsConfig), "127.0.0.1", 0, out, quiet)));
       String seed = ClusterNode.address(metrics.system());
       for (int i = 0; i < nodes; i++) {
         Config c = base(0, seed).withValue("splinewatch.cluster.roles",
             ConfigValueFactory.fromIterable(List.of("analyzer")));
-        servers.add(MonitorServer.start(c, ClusterSettings.fromConfig(c), "127.0.0.1", 0, out, quiet));
+        unlessSignalled(() -> started(MonitorServer.start(c, ClusterSettings.fromConfig(c), "127.0.0.1", 0, out,
+            quiet)));
       }
       Config tc = base(0, seed);
       ClusterSettings settings = ClusterSettings.fromConfig(tc);
-      trainer = ClusterNode.start(Behaviors.empty(), settings, List.of("trainer"), tc);
+      ActorSystem<Object> trainer = unlessSignalled(() -> {
+        ActorSystem<Object> system = ClusterNode.start(Behaviors.empty(), settings, List.of("trainer"), tc);
+        running.add(new Node(system, () -> {
+          system.terminate();
+          system.getWhenTerminated().toCompletableFuture().get(TRAINER_STOP_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+        }));
+        return system;
+      });
       MonitorLink link = MonitorLink.register(trainer, settings, "bench-" + nodes, Map.of("run", "bench-" + nodes,
           "method", "bench", "dataset", "random"), Map.of("bench", true), 10, null, null);
       awaitWorkers(trainer, nodes, settings.joinTimeout());
@@ -335,14 +447,14 @@ final class BenchClusterCommand implements Callable<Integer> {
       return new Measurement(snapshots / seconds, seconds, CpuByRole.now().since(cpu0),
           MachineCpu.busyShare(machine0, MachineCpu.ticks()));
     } finally {
-      if (trainer != null) {
-        trainer.terminate();
-        trainer.getWhenTerminated().toCompletableFuture().get();
-      }
-      for (int i = servers.size() - 1; i >= 0; i--) {
-        servers.get(i).close();
-      }
+      stopNodes();
     }
+  }
+
+  /** A node just started, to be stopped at the measurement's end or by a signal (called under nodesLock). */
+  private MonitorServer started(MonitorServer node) {
+    running.add(new Node(node.system(), node));
+    return node;
   }
 
   /** Waits up to {@code wait} (splinewatch.cluster.join-timeout: the analyzer nodes join as a trainer does). */
