@@ -11,9 +11,12 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
 import java.time.Duration;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -33,6 +36,7 @@ import org.splinewatch.cluster.ClusterSettings;
 import org.splinewatch.cluster.MetricsNode;
 import org.splinewatch.cluster.Rejections;
 import org.splinewatch.cluster.ReportChain;
+import org.splinewatch.cluster.ResumeKey;
 import org.splinewatch.control.RunControl;
 import org.splinewatch.metrics.MetricsHttpServer;
 import org.splinewatch.metrics.RetentionSettings;
@@ -46,6 +50,9 @@ import org.splinewatch.trainer.TrainerActor;
  */
 class LeftRunReportTest {
   private static final String TOKEN = ServedMonitor.TOKEN;
+  /** The left run's client's resume key, and another client's. */
+  private static final String KEY = "0123456789abcdef0123456789abcdef";
+  private static final String OTHER_KEY = "fedcba9876543210fedcba9876543210";
 
   @TempDir
   Path out;
@@ -72,6 +79,9 @@ class LeftRunReportTest {
     Files.writeString(dir.resolve("config.json"), "{\"run_id\": \"k1\", \"method\": \"external\", \"dataset\":"
         + " \"external\", \"source\": \"http\", \"settings\": {\"analyzers\": [\"embedding\"]}}");
     Files.writeString(dir.resolve("events.jsonl"), "");
+    // the SHA-256 of its client's resume key, as a monitor keeps it for an HTTP run
+    Files.writeString(dir.resolve(ResumeKey.MONITOR_FILE), HexFormat.of().formatHex(MessageDigest.getInstance(
+        "SHA-256").digest(KEY.getBytes(StandardCharsets.US_ASCII))));
     StringBuilder m = new StringBuilder();
     for (int step = 0; step <= 20; step += 10) {
       m.append("{\"name\":\"splinewatch_training_step\",\"labels\":{\"run\":\"k1\"},\"step\":").append(step)
@@ -108,7 +118,7 @@ class LeftRunReportTest {
         + " analysed: embedding 1/3;"), left.unanalysed().get(0));
 
     // while the report is being written, the run's client is told to come back
-    HttpResponse<String> early = register(", \"resume_key\": \"0123456789abcdef0123456789abcdef\"");
+    HttpResponse<String> early = register(", \"resume_key\": \"" + KEY + "\"");
     assertEquals(503, early.statusCode(), early.body());
     assertEquals("1", early.headers().firstValue("Retry-After").orElse(""), "a client would lose a snapshot");
     assertTrue(early.body().contains("run 'k1' is still being ended on this monitor (the report of the earlier"
@@ -116,6 +126,10 @@ class LeftRunReportTest {
     assertThrows(java.util.concurrent.TimeoutException.class, () -> reports.last().get(200, TimeUnit.MILLISECONDS),
         "a stopping monitor would wait for it");
     assertFalse(Files.exists(dir.resolve("report.html")));
+    // another key is not told to wait for a run it cannot resume: the directory holds another run (session 55)
+    HttpResponse<String> other = register(", \"resume_key\": \"" + OTHER_KEY + "\"");
+    assertEquals(409, other.statusCode(), other.body());
+    assertTrue(other.body().contains("already holds run 'k1'"), other.body());
 
     release.countDown();
     reports.last().get(60, TimeUnit.SECONDS); // written (a failure or a timeout throws)
@@ -124,7 +138,7 @@ class LeftRunReportTest {
     assertTrue(report.contains("embedding 1/3 (33 %)"), "its snapshots left unanalysed are named");
     assertEquals(List.of(), warnings);
     // now the registration gets as far as the resume key, which is not the run's
-    HttpResponse<String> later = register(", \"resume_key\": \"0123456789abcdef0123456789abcdef\"");
+    HttpResponse<String> later = register(", \"resume_key\": \"" + OTHER_KEY + "\"");
     assertEquals(409, later.statusCode(), later.body());
   }
 
