@@ -457,10 +457,10 @@ class MonitorTest(unittest.TestCase):
                          " lost: 1 answered HTTP 400, 1 no answer within 0.5 s (the monitor may still have taken it)")
 
     def test_a_snapshot_lost_to_a_409_says_what_the_409_said_in_the_lost_line(self):
-        # a 409's meaning is in its line (a run still registering, one finishing, a step already received): a lost
-        # snapshot was counted "answered HTTP 409" only, its line kept in monitor.errors but printed nowhere when an
-        # earlier error had been the one printed
-        registering = "run 'r1' is still registering; expected snapshots between registration and finish"
+        # a 409's meaning is in its line (a run finishing, a step already received): a lost snapshot was counted
+        # "answered HTTP 409" only, its line kept in monitor.errors but printed nowhere when an earlier error had been
+        # the one printed
+        registering = "run 'r1' is finishing; expected snapshots between registration and finish"
         self.fake.failures = [(400, "snapshot has 2 layers; run 'r1' has 1", None, False),
                               (409, registering, None, False)]
         m = self.monitor()

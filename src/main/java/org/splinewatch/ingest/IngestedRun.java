@@ -525,19 +525,37 @@ public final class IngestedRun extends AbstractBehavior<Object> {
     return a != null && a.status() == 410 ? a : null;
   }
 
-  /** Answers 409 and returns true for a snapshot before the run is registered or after its finish. */
+  /**
+   * Answers and returns true for a snapshot before the run is registered (503 with Retry-After: it is taken a moment
+   * later) or after its finish (409).
+   */
   private boolean outsideTheRun(ActorRef<Reply> replyTo) {
     FinishedRuns.Answer gone = endedByMonitor();
     if (gone != null) {
       replyTo.tell(Reply.error(gone.status(), gone.message()));
       return true;
     }
-    if (publisher == null || finishing != null) {
-      replyTo.tell(Reply.error(409, "run '" + s.info().runId() + "' is " + (finishing != null ? "finishing"
-          : "still registering") + "; expected snapshots between registration and finish"));
+    if (publisher == null) {
+      replyTo.tell(stillRegistering("the snapshot"));
+      return true;
+    }
+    if (finishing != null) {
+      replyTo.tell(Reply.error(409, "run '" + s.info().runId() + "' is finishing; expected snapshots between"
+          + " registration and finish"));
       return true;
     }
     return false;
+  }
+
+  /**
+   * The answer to {@code what} (a snapshot, the finish request) while the metrics node registers the run (a resume
+   * whose answer its client did not wait for): a 409 made the Python client count the snapshot lost; the run takes
+   * it once registered, so it is a moment's state, as a busy monitor's, and the client sends it again after
+   * Retry-After.
+   */
+  private Reply stillRegistering(String what) {
+    return Reply.retry("run '" + s.info().runId() + "' is still registering on this monitor (its registration, or"
+        + " its resume, is being recorded); send " + what + " again in a moment", 1);
   }
 
   /** Makes {@code p}'s step the run's last; the training scalars it carries. */
@@ -593,7 +611,7 @@ public final class IngestedRun extends AbstractBehavior<Object> {
       return this;
     }
     if (publisher == null) {
-      m.replyTo().tell(Reply.error(409, "run '" + s.info().runId() + "' is still registering"));
+      m.replyTo().tell(stillRegistering("the finish request"));
       return this;
     }
     // the run's steps only go forward, as its snapshots' do: a finish step before the last snapshot's is not taken (the

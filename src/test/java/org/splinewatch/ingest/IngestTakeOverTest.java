@@ -239,6 +239,51 @@ class IngestTakeOverTest {
     m.gate().tell(new Release(inUse)); // the large run too, if still held: nothing of it is written
   }
 
+  /**
+   * A snapshot, and a finish, that reach a run while the metrics node still registers it (a resume whose answer its
+   * client did not wait for, then the client's next snapshot) were answered 409 "still registering", which the
+   * Python client counts as a lost snapshot (a 409 is a refusal); the run takes them a moment later, so they are
+   * answered 503 with Retry-After, which the client sends again, and taken once the run is registered.
+   */
+  @Test
+  void aSnapshotOrFinishWhileTheRunStillRegistersIsAnsweredToBeSentAgain() throws Exception {
+    Monitor m = monitor();
+    TestProbe<IngestedRun.Reply> client = testKit.createTestProbe();
+    SnapshotFormat.RunSpec spec = spec("reg", ", \"resume_key\": \"" + KEY + "\"");
+    m.ingest().tell(new IngestActor.Register(spec, client.ref()));
+    assertEquals("reg", m.held().receiveMessage(Duration.ofSeconds(30)));
+    IngestSettings limits = IngestSettings.fromConfig(TrainCommand.load(Map.of(), null));
+    SnapshotFormat.Snapshot snapshot = SnapshotFormat.parseSnapshot(TestNpz.snapshot(TestNpz.cnn(1, 8, 4), 10, 2.0,
+        -1).bytes(), limits.snapshotLimits(), spec.inputShape(), spec.classes(), spec.classifier(), 128, 65536);
+    TestProbe<IngestedRun.Reply> early = testKit.createTestProbe();
+    m.ingest().tell(new IngestActor.Snapshot("reg", snapshot, early.ref()));
+    IngestedRun.Reply r = early.receiveMessage(Duration.ofSeconds(30));
+    assertEquals(503, r.status(), r.body());
+    assertEquals(1, r.retryAfterSeconds(), r.body());
+    assertEquals("run 'reg' is still registering on this monitor (its registration, or its resume, is being"
+        + " recorded); send the snapshot again in a moment", r.body());
+    m.gate().tell(new Release(null));
+    answer(client, 201);
+    m.ingest().tell(new IngestActor.Snapshot("reg", snapshot, early.ref())); // sent again: taken
+    assertEquals(10, answer(early, 202).get("step").asInt());
+    // a finish (the client's close) that reaches another run still registering: sent again, it ends the run
+    TestProbe<IngestedRun.Reply> other = testKit.createTestProbe();
+    m.ingest().tell(new IngestActor.Register(spec("regf", ""), other.ref()));
+    assertEquals("regf", m.held().receiveMessage(Duration.ofSeconds(30)));
+    m.ingest().tell(new IngestActor.Finish("regf", "done", null, -1, early.ref()));
+    r = early.receiveMessage(Duration.ofSeconds(30));
+    assertEquals(503, r.status(), r.body());
+    assertEquals(1, r.retryAfterSeconds(), r.body());
+    assertEquals("run 'regf' is still registering on this monitor (its registration, or its resume, is being"
+        + " recorded); send the finish request again in a moment", r.body());
+    m.gate().tell(new Release(null));
+    answer(other, 201);
+    m.ingest().tell(new IngestActor.Finish("regf", "done", null, -1, early.ref()));
+    JsonNode finishing = answer(early, 202);
+    assertEquals("done", finishing.get("status").asText(), finishing.toString());
+    assertTrue(finishing.get("finishing").asBoolean(), finishing.toString());
+  }
+
   private interface Read {
     String get() throws Exception;
   }
