@@ -91,7 +91,8 @@ class Monitor:
     monitor was unreachable, stopping or restarting; ``lost_snapshots`` counts them all). Where the monitor cannot take
     the run back (one without resume keys, a token from ``token=`` or $SPLINEWATCH_CONTROL_TOKEN that it no longer
     accepts, a refused resume) the run is ``lost``: one warning on stderr, later snapshots are dropped, and ``close``
-    reports it, and how many snapshots were lost, instead of raising. A refused snapshot may still carry the stop state
+    reports it, and how many snapshots were lost, instead of raising; a resume answered 503, 500, 502, 504 or 408 is
+    no refusal: it is sent again with the request that needed it. A refused snapshot may still carry the stop state
     (the monitor refuses NaN or infinite weights with 400 and, the run having diverged, may ask it to stop):
     ``should_stop`` heeds it as in an accepted snapshot's answer. The monitor reads arrays as float32, and the client
     sends them so: nonzero float64 values (probes, probe_pairs, fit inputs, a float64 network's weights) so small that
@@ -586,7 +587,8 @@ class Monitor:
     def _post_run(self, path, body, content_type="application/octet-stream"):
         """``_post`` of a request about the run; when the monitor answers that it lost the run (404, 410, 401) the run
         is registered again with its resume key and the request sent again. A refused resume is a _ResumeRefused; a
-        monitor that cannot take the run now (unreachable, stopping, starting) is its MonitorError."""
+        monitor that cannot take the run now (unreachable, stopping, starting, or a resume answered 500, 502, 504 or
+        408) is its MonitorError, which the caller's retries send again."""
         generation = self._generation
         try:
             return self._post(path, body, content_type)
@@ -613,13 +615,17 @@ class Monitor:
             try:
                 answer = self._post("/api/v1/runs", self._resume_body)
             except MonitorError as e:
-                if e.status == 503:  # stopping or starting: the next request tries again
-                    # the 503 alone ("register the run with a monitor that runs") read as the request's own refusal
-                    raise MonitorError(503, "the monitor %s and answered its registration to resume it: %s; the"
-                                       " client registers the run again with its resume_key at its next request"
-                                       % (why, e.message), e.answer) from None
                 if e.status is None:
                     raise  # unreachable: the next request tries again
+                if _worth_retrying(e):
+                    # stopping or starting (503), or transient (a 500 when the route's ask timed out while the
+                    # metrics node was slow, which may go on registering the run; a proxy's 502 or 504; a 408): the
+                    # request is sent again (_send_snapshot, _send_finish), and the resume with it; a 500 was taken
+                    # for a refusal and the run dropped for good. The answer alone ("register the run with a monitor
+                    # that runs") read as the request's own refusal
+                    raise MonitorError(e.status, "the monitor %s and answered its registration to resume it: %s; the"
+                                       " client registers the run again with its resume_key at its next request"
+                                       % (why, e.message), e.answer) from None
                 if e.status != 409 or "already streaming" not in e.message or "resume_key" in e.message:
                     raise _ResumeRefused(error, e) from None
                 # an older monitor, which answers a resume of a run streaming there 409 whatever its key (a newer one

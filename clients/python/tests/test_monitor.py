@@ -859,6 +859,39 @@ class MonitorTest(unittest.TestCase):
         m.snapshot_layers(LAYERS, 1)
         self.assertEqual((m.close()["status"], m.sent), ("done", 1))
 
+    def test_a_resume_answered_500_is_sent_again_and_the_run_goes_on(self):
+        # the route's ask timed out while the metrics node was slow: the resume's 500 was taken for a refusal, and
+        # the client dropped the run for good (later snapshots, its end) while the monitor went on registering it
+        self.fake.key = self.KEY
+        m = self.monitor(timeout=10)
+        m.snapshot_layers(LAYERS, 1)
+        self.assertTrue(m.flush(5))
+        self.fake.known.clear()
+        self.fake.register_failures = [(500, True)]  # answered 500, and registered all the same
+        with contextlib.redirect_stderr(io.StringIO()) as err:
+            m.snapshot_layers(LAYERS, 2)
+            self.assertTrue(m.flush(10))
+            m.snapshot_layers(LAYERS, 3)
+            answer = m.close()
+        self.assertEqual((m.lost, m.lost_snapshots, m.errors, m.sent), (None, 0, [], 3))
+        self.assertEqual(self.steps(), [1, 2, 2, 3])  # step 2 refused with 404, sent again once the run was back
+        self.assertEqual((answer["status"], answer.get("lost")), ("done", None))
+        self.assertEqual([f["status"] for f in self.fake.finishes()], ["done"])
+        self.assertEqual(err.getvalue(), "")
+
+    def test_a_resume_for_the_finish_request_answered_504_is_sent_again_and_the_end_is_recorded(self):
+        self.fake.key = self.KEY
+        m = self.monitor(timeout=10)
+        m.snapshot_layers(LAYERS, 1)
+        self.assertTrue(m.flush(5))
+        self.fake.known.clear()
+        self.fake.register_failures = [(504, True)]  # a proxy's: the monitor registered the run behind it
+        with contextlib.redirect_stderr(io.StringIO()) as err:
+            answer = m.close("stopped", "enough")
+        self.assertEqual((answer["status"], answer.get("lost"), m.lost), ("stopped", None, None))
+        self.assertEqual([f["status"] for f in self.fake.finishes()], ["stopped", "stopped"])  # 404, then recorded
+        self.assertEqual(err.getvalue(), "")
+
     def monitor_after_restart(self, status, message):
         """A run registered with KEY on a monitor that then restarted: it no longer knows the run, and answers its
         resume with status and message."""
