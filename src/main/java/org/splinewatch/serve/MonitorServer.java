@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -321,6 +322,14 @@ public final class MonitorServer implements AutoCloseable {
   /** The runs streaming here that the control endpoint may stop (null without the metrics role); for tests. */
   RunControl runControl() {
     return control;
+  }
+
+  /**
+   * Done once every report the node added so far is written (or failed). A {@link #close} that ran out of time
+   * returns while some are still being written, into run directories that a test then deletes: it waits for them.
+   */
+  public CompletableFuture<Void> reportsWritten() {
+    return reports == null ? CompletableFuture.completedFuture(null) : reports.last();
   }
 
   /** The HTTP port of the metrics role (0 without it). */
