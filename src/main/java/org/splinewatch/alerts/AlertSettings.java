@@ -83,18 +83,12 @@ public record AlertSettings(String earlyStop, List<String> stopOn, StdCollapse.S
     counts.put("batch-window", (long) batch.window());
     // the first one below 1, in the options' common words (splinewatch.alerts.n-fire 0: expected at least 1)
     for (var count : counts.entrySet()) {
-      if (count.getValue() < 1) {
-        throw new IllegalArgumentException("splinewatch.alerts." + count.getKey() + " " + count.getValue()
-            + ": expected at least 1");
-      }
+      ConfigBlock.requireAtLeast("splinewatch.alerts." + count.getKey(), count.getValue(), 1);
     }
     // the one given below 0, in the options' common words (splinewatch.alerts.warmup-steps -1: expected at least 0)
     for (var warmup : List.of(Map.entry("warmup-steps", std.warmupSteps()),
         Map.entry("batch-warmup-steps", batch.warmupSteps()))) {
-      if (warmup.getValue() < 0) {
-        throw new IllegalArgumentException("splinewatch.alerts." + warmup.getKey() + " " + warmup.getValue()
-            + ": expected at least 0");
-      }
+      ConfigBlock.requireAtLeast("splinewatch.alerts." + warmup.getKey(), warmup.getValue(), 0);
     }
     // each rule's pair of thresholds, the one crossed first when the series gets worse on the left: a rule that
     // fires below a threshold clears at or above it (hysteresis), one that fires above clears below it. Ratios and

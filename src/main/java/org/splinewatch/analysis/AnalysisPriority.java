@@ -14,10 +14,7 @@ import org.splinewatch.settings.ConfigBlock;
 public record AnalysisPriority(List<String> analyzers, int bufferSize) {
   public AnalysisPriority {
     analyzers = List.copyOf(analyzers);
-    if (bufferSize < 1) {
-      throw new IllegalArgumentException("splinewatch.hub.priority-buffer-size " + bufferSize
-          + ": expected at least 1");
-    }
+    ConfigBlock.requireAtLeast("splinewatch.hub.priority-buffer-size", bufferSize, 1);
   }
 
   /** From the whole configuration; without the keys nothing has priority. */

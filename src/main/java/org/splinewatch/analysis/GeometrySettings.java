@@ -15,10 +15,7 @@ import org.splinewatch.settings.ConfigBlock;
  */
 public record GeometrySettings(List<Integer> twonnBlocks, long twonnBlockSeed, int twonnBlocksEvery) {
   public GeometrySettings {
-    if (twonnBlocksEvery < 1) {
-      throw new IllegalArgumentException("splinewatch.geometry.twonn-blocks-every " + twonnBlocksEvery
-          + ": expected at least 1");
-    }
+    ConfigBlock.requireAtLeast("splinewatch.geometry.twonn-blocks-every", twonnBlocksEvery, 1);
     twonnBlocks = List.copyOf(twonnBlocks);
     for (int b : twonnBlocks) {
       if (b < 1) {

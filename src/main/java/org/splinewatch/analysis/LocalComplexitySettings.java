@@ -20,12 +20,8 @@ public record LocalComplexitySettings(int points, int directions, double radius,
     LocalComplexitySettings s = new LocalComplexitySettings(c.integer("points"), c.integer("directions"),
         c.finite("radius"), c.longInteger("seed"));
     // the one out of range, in the options' common words (it named all three and the record's fields)
-    if (s.points < 1) {
-      throw new IllegalArgumentException(c.name("points") + " " + s.points + ": expected at least 1");
-    }
-    if (s.directions < 1) {
-      throw new IllegalArgumentException(c.name("directions") + " " + s.directions + ": expected at least 1");
-    }
+    ConfigBlock.requireAtLeast(c.name("points"), s.points, 1);
+    ConfigBlock.requireAtLeast(c.name("directions"), s.directions, 1);
     if (!(s.radius > 0)) { // the radius is finite (ConfigBlock.finite)
       throw new IllegalArgumentException(c.name("radius") + " " + s.radius + ": expected a finite number > 0");
     }

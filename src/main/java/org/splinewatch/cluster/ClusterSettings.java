@@ -204,17 +204,12 @@ public record ClusterSettings(String host, int port, String seed, List<String> r
       throw new IllegalArgumentException("splinewatch.cluster.max-snapshot-bytes " + maxSnapshotBytes + ": expected"
           + " chunk-bytes (" + chunkBytes + ") to " + (Integer.MAX_VALUE - 64));
     }
-    if (maxOpenRuns < 1) {
-      throw new IllegalArgumentException("splinewatch.cluster.max-open-runs " + maxOpenRuns + ": expected at least 1");
-    }
+    ConfigBlock.requireAtLeast("splinewatch.cluster.max-open-runs", maxOpenRuns, 1);
     if (maxPartialBytes < maxSnapshotBytes) {
       throw new IllegalArgumentException("splinewatch.cluster.max-partial-bytes " + maxPartialBytes + ": expected at"
           + " least splinewatch.cluster.max-snapshot-bytes (" + maxSnapshotBytes + ")");
     }
-    if (maxLayerWidth < 1) {
-      throw new IllegalArgumentException("splinewatch.cluster.max-layer-width " + maxLayerWidth
-          + ": expected at least 1");
-    }
+    ConfigBlock.requireAtLeast("splinewatch.cluster.max-layer-width", maxLayerWidth, 1);
     requirePositive("answer-timeout", answerTimeout);
     requirePositive("finish-timeout", finishTimeout);
     requirePositive("snapshot-timeout", snapshotTimeout);
@@ -229,10 +224,7 @@ public record ClusterSettings(String host, int port, String seed, List<String> r
           + " (below the 256 KiB artery frame)");
     }
     checkPort("splinewatch.cluster.port", port);
-    if (inFlightPerAnalyzer < 1) {
-      throw new IllegalArgumentException("splinewatch.cluster.in-flight-per-analyzer " + inFlightPerAnalyzer
-          + ": expected at least 1");
-    }
+    ConfigBlock.requireAtLeast("splinewatch.cluster.in-flight-per-analyzer", inFlightPerAnalyzer, 1);
     if (!seed.isEmpty()) {
       parseAddress(seed);
     }

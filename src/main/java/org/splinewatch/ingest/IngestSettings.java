@@ -34,11 +34,11 @@ public record IngestSettings(boolean enabled, long maxRunBytes, long maxSnapshot
             + ": expected 1024-" + (Integer.MAX_VALUE - 64) + " (2^31 - 64)");
       }
     }
-    atLeast("max-entries", maxEntries, 4);
-    atLeast("max-layers", maxLayers, 1);
-    atLeast("max-layer-width", maxLayerWidth, 1);
-    atLeast("max-probes", maxProbes, 10);
-    atLeast("max-runs", maxRuns, 1);
+    ConfigBlock.requireAtLeast("splinewatch.ingest.max-entries", maxEntries, 4);
+    ConfigBlock.requireAtLeast("splinewatch.ingest.max-layers", maxLayers, 1);
+    ConfigBlock.requireAtLeast("splinewatch.ingest.max-layer-width", maxLayerWidth, 1);
+    ConfigBlock.requireAtLeast("splinewatch.ingest.max-probes", maxProbes, 10);
+    ConfigBlock.requireAtLeast("splinewatch.ingest.max-runs", maxRuns, 1);
     if (idleTimeout.isNegative() || idleTimeout.isZero()) {
       throw new IllegalArgumentException("splinewatch.ingest.idle-timeout " + ConfigBlock.describe(idleTimeout)
           + ": expected a duration > 0, e.g. 30s");
@@ -50,12 +50,6 @@ public record IngestSettings(boolean enabled, long maxRunBytes, long maxSnapshot
     if (!earlyStop.equals("stop") && !earlyStop.equals("warn")) {
       throw new IllegalArgumentException(OptionValues.named("splinewatch.ingest.early-stop", earlyStop)
           + ": expected stop or warn");
-    }
-  }
-
-  private static void atLeast(String key, int value, int min) {
-    if (value < min) {
-      throw new IllegalArgumentException("splinewatch.ingest." + key + " " + value + ": expected at least " + min);
     }
   }
 
@@ -72,9 +66,7 @@ public record IngestSettings(boolean enabled, long maxRunBytes, long maxSnapshot
       throw new IllegalArgumentException(ConfigErrors.setting(root, c.name("early-stop")) + ": expected stop or warn");
     }
     int hubBufferSize = ConfigBlock.of(root, "splinewatch.hub").integer("buffer-size");
-    if (hubBufferSize < 1) {
-      throw new IllegalArgumentException("splinewatch.hub.buffer-size " + hubBufferSize + ": expected at least 1");
-    }
+    ConfigBlock.requireAtLeast("splinewatch.hub.buffer-size", hubBufferSize, 1);
     return new IngestSettings(c.config().getBoolean("enabled"), maxRun, maxSnapshot,
         c.integer("max-entries"), c.integer("max-layers"), c.integer("max-layer-width"), c.integer("max-probes"),
         c.integer("max-runs"), earlyStop, hubBufferSize,

@@ -82,6 +82,17 @@ public record ConfigBlock(Config config, String path) {
     return d;
   }
 
+  /**
+   * Refuses {@code value} of the setting {@code fullKey} below {@code min}, in the options' common words
+   * ({@code splinewatch.ingest.max-runs 0: expected at least 1}): for a setting checked where its block is not at hand
+   * (a settings record's constructor).
+   */
+  public static void requireAtLeast(String fullKey, long value, long min) {
+    if (value < min) {
+      throw new IllegalArgumentException(fullKey + " " + value + ": expected at least " + min);
+    }
+  }
+
   /** A duration as HOCON writes it: 25s, 500ms, -5s. */
   public static String describe(Duration d) {
     long ms = d.toMillis();
