@@ -238,10 +238,7 @@ public record ClusterSettings(String host, int port, String seed, List<String> r
   }
 
   private static void requirePositive(String key, Duration wait) {
-    if (wait == null || wait.isNegative() || wait.isZero()) {
-      throw new IllegalArgumentException("splinewatch.cluster." + key + " " + (wait == null ? "null"
-          : ConfigBlock.describe(wait)) + ": expected a duration > 0, e.g. 30s");
-    }
+    ConfigBlock.requirePositive("splinewatch.cluster." + key, wait);
   }
 
   /** The same settings on another port. */

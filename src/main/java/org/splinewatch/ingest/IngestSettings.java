@@ -39,10 +39,7 @@ public record IngestSettings(boolean enabled, long maxRunBytes, long maxSnapshot
     ConfigBlock.requireAtLeast("splinewatch.ingest.max-layer-width", maxLayerWidth, 1);
     ConfigBlock.requireAtLeast("splinewatch.ingest.max-probes", maxProbes, 10);
     ConfigBlock.requireAtLeast("splinewatch.ingest.max-runs", maxRuns, 1);
-    if (idleTimeout.isNegative() || idleTimeout.isZero()) {
-      throw new IllegalArgumentException("splinewatch.ingest.idle-timeout " + ConfigBlock.describe(idleTimeout)
-          + ": expected a duration > 0, e.g. 30s");
-    }
+    ConfigBlock.requirePositive("splinewatch.ingest.idle-timeout", idleTimeout);
     if (maxBytesInFlight < Math.max(maxRunBytes, maxSnapshotBytes)) {
       throw new IllegalArgumentException("splinewatch.ingest.max-bytes-in-flight " + maxBytesInFlight + ": expected"
           + " at least max-run-bytes and max-snapshot-bytes (" + Math.max(maxRunBytes, maxSnapshotBytes) + "), or auto");

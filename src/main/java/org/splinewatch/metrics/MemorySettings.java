@@ -20,10 +20,7 @@ public record MemorySettings(Duration sampleInterval, long maxResident) {
   private static final Pattern SIZE = Pattern.compile("(\\d+)\\s*([kmgt]?)b?", Pattern.CASE_INSENSITIVE);
 
   public MemorySettings {
-    if (sampleInterval.isNegative() || sampleInterval.isZero()) {
-      throw new IllegalArgumentException("splinewatch.memory.sample-interval " + ConfigBlock.describe(sampleInterval)
-          + ": expected a duration > 0, e.g. 30s");
-    }
+    ConfigBlock.requirePositive("splinewatch.memory.sample-interval", sampleInterval);
     if (maxResident < 0) {
       throw new IllegalArgumentException("splinewatch.memory.max-resident " + maxResident + ": expected 0 (no limit)"
           + " or a size, e.g. 6GiB");

@@ -66,10 +66,19 @@ public record ConfigBlock(Config config, String path) {
   /** A duration longer than zero. */
   public Duration positiveDuration(String key) {
     Duration d = config.getDuration(key);
-    if (d.isNegative() || d.isZero()) {
-      throw new IllegalArgumentException(name(key) + " " + describe(d) + ": expected a duration > 0, e.g. 30s");
-    }
+    requirePositive(name(key), d);
     return d;
+  }
+
+  /**
+   * Refuses a duration {@code d} of the setting {@code fullKey} that is not longer than zero (or missing), in the
+   * words of {@link #positiveDuration}: for a setting checked where its block is not at hand.
+   */
+  public static void requirePositive(String fullKey, Duration d) {
+    if (d == null || d.isNegative() || d.isZero()) {
+      throw new IllegalArgumentException(fullKey + " " + (d == null ? "null" : describe(d)) + ": expected a duration"
+          + " > 0, e.g. 30s");
+    }
   }
 
   /** A duration of at least {@code min}; {@code why} says what the minimum is for. */
