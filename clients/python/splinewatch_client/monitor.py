@@ -218,20 +218,32 @@ class Monitor:
         _OPEN.add(self)
 
     def _register(self, body):
-        """The monitor's answer to the registration, sent again as a snapshot is (_worth_retrying: a 5xx or 408, a
-        connection reset mid-request; at most _RETRIES times, after 0.5, 1, 2 s, within ``timeout``). A repeat is
-        safe as the body holds this client's resume key: where an earlier try registered the run, the monitor hands
-        it to the holder of that key only, answered as a resume of it."""
+        """The monitor's answer to the registration, sent again as a snapshot is (``_retried``). A repeat is safe as
+        the body holds this client's resume key: where an earlier try registered the run, the monitor hands it to the
+        holder of that key only, answered as a resume of it."""
+        return self._retried(lambda: self._post("/api/v1/runs", body))
+
+    def _retried(self, send, taken_before=None, pause=None):
+        """``send()``'s answer, sent again after an answer that says the monitor did not take it, or may have
+        (_worth_retrying: a 5xx or 408, a connection reset mid-request): at most _RETRIES times, after 0.5, 1, 2 s,
+        within ``timeout`` of the first try; a refused resume is not sent again. ``taken_before(e)``: for a repeat's
+        MonitorError, ``(answer,)`` when it says an earlier try was taken (the answer to give then), else None.
+        ``pause(seconds)``: waits between tries, true when no more tries are to be made (default: time.sleep)."""
         deadline = time.monotonic() + self.timeout
         tries = 0
         while True:
             try:
-                return self._post("/api/v1/runs", body)
+                return send()
             except MonitorError as e:
+                earlier = taken_before(e) if tries and taken_before is not None else None
+                if earlier is not None:
+                    return earlier[0]
                 wait = 0.5 * 2 ** tries
-                if not _worth_retrying(e) or tries == _RETRIES or time.monotonic() + wait > deadline:
+                if (isinstance(e, _ResumeRefused) or not _worth_retrying(e) or tries == _RETRIES
+                        or time.monotonic() + wait > deadline):
                     raise
-                time.sleep(wait)
+                if pause(wait) if pause is not None else time.sleep(wait):
+                    raise
             tries += 1
 
     # -- the training loop's side ------------------------------------------------------------------------------
@@ -490,27 +502,17 @@ class Monitor:
                                " finished it" % (self.timeout, self.run_id)) from None
 
     def _send_finish(self, body, status):
-        """The monitor's answer to the finish request, sent again as a snapshot is (_worth_retrying: a 5xx or 408, a
-        connection reset mid-request; at most _RETRIES times, after 0.5, 1, 2 s, within ``timeout``). A repeat is
-        safe: the monitor ends a run once, and answers a later finish 409 "has finished (or is finishing)", which
-        after a try whose answer was lost means that try ended the run."""
+        """The monitor's answer to the finish request, sent again as a snapshot is (``_retried``). A repeat is safe:
+        the monitor ends a run once, and answers a later finish 409 "has finished (or is finishing)", which after a
+        try whose answer was lost means that try ended the run."""
+        def taken_before(e):
+            if e.status == 409 and "has finished (or is finishing)" in e.message:
+                return ({"run": self.run_id, "status": status, "finishing": True,
+                         "message": "an earlier try of the finish request, whose answer was lost, ended the run"
+                                    " (the monitor answered the repeat: %s)" % e.message},)
+            return None
         path = "/api/v1/runs/%s/finish" % self.run_id
-        deadline = time.monotonic() + self.timeout
-        tries = 0
-        while True:
-            try:
-                return self._post_run(path, body, content_type="application/json")
-            except MonitorError as e:
-                if tries and e.status == 409 and "has finished (or is finishing)" in e.message:
-                    return {"run": self.run_id, "status": status, "finishing": True,
-                            "message": "an earlier try of the finish request, whose answer was lost, ended the run"
-                                       " (the monitor answered the repeat: %s)" % e.message}
-                wait = 0.5 * 2 ** tries
-                if (isinstance(e, _ResumeRefused) or not _worth_retrying(e) or tries == _RETRIES
-                        or time.monotonic() + wait > deadline):
-                    raise
-                time.sleep(wait)
-            tries += 1
+        return self._retried(lambda: self._post_run(path, body, content_type="application/json"), taken_before)
 
     @property
     def lost(self):
@@ -792,25 +794,18 @@ class Monitor:
         record it (or may have, and then refuses the repeat as a step it already received): at most _RETRIES times,
         after 0.5, 1, 2 s, within ``timeout`` of the first try, and not once close() has given up on the queue.
         None when a repeat was answered that this step was already received (an earlier try was recorded)."""
+        def until_closed(seconds):  # true once close() gave up on the queue: no more tries
+            with self._cv:  # the training thread never waits for this: its snapshots queue meanwhile
+                return self._cv.wait_for(lambda: self._closed, seconds)
         path = "/api/v1/runs/%s/snapshots" % self.run_id
-        deadline = time.monotonic() + self.timeout
-        tries = 0
-        while True:
-            try:
-                return self._post_run(path, body)
-            except MonitorError as e:
-                if tries and e.status == 409 and _already_received(e.message, step):
-                    return None
-                wait = 0.5 * 2 ** tries
-                if (isinstance(e, _ResumeRefused) or not _worth_retrying(e) or tries == _RETRIES
-                        or time.monotonic() + wait > deadline):
-                    if modules is not None and e.status == 400 and not isinstance(e, _ResumeRefused):
-                        raise _named_modules(e, modules) from None
-                    raise
-                with self._cv:  # the training thread never waits for this: its snapshots queue meanwhile
-                    if self._cv.wait_for(lambda: self._closed, wait):
-                        raise  # close() gave up on the queue: no more tries
-            tries += 1
+        try:
+            return self._retried(lambda: self._post_run(path, body),
+                                 lambda e: (None,) if e.status == 409 and _already_received(e.message, step) else None,
+                                 until_closed)
+        except MonitorError as e:
+            if modules is not None and e.status == 400 and not isinstance(e, _ResumeRefused):
+                raise _named_modules(e, modules) from None
+            raise
 
     def _warning(self, line):
         """Keeps and prints a line saying float32 rounds nonzero values of an array to 0: once per array and run (the
