@@ -18,6 +18,9 @@ import java.util.List;
  * <p>A boundary may also run along a segment (a neuron zero along a piece of it, of opposite signs on its two sides):
  * that piece is then no part of any region, and what is counted is the Euler characteristic of the segment's points
  * on boundaries ({@link #onBoundaries}), which is the number of breakpoints when no boundary runs along it.
+ *
+ * <p>A seam between tiles may take the first layer's tolerances from the tiles beside it instead of its own values
+ * ({@link FirstLayerScale}), so that it resolves what they resolve and merges what they merge.
  */
 final class SegmentBreakpoints {
   private SegmentBreakpoints() {
@@ -45,11 +48,47 @@ final class SegmentBreakpoints {
    */
   static long[] count(PiecewiseLinearNet net, Plane plane, double s0, double t0, double s1, double t1,
       long maxValues, double corner, boolean[] changesAtCorner) {
+    return count(net, plane, s0, t0, s1, t1, maxValues, corner, changesAtCorner, null);
+  }
+
+  /**
+   * As {@link #count(PiecewiseLinearNet, Plane, double, double, double, double, long, double, boolean[])}, with the
+   * first hidden block's zero tolerance taken from {@code firstLayerScale} along the segment (null: from the
+   * segment's own values, as the plane engine takes it from its domain's).
+   */
+  static long[] count(PiecewiseLinearNet net, Plane plane, double s0, double t0, double s1, double t1,
+      long maxValues, double corner, boolean[] changesAtCorner, FirstLayerScale firstLayerScale) {
     double c = corner > 0 && corner < 1 ? corner : Double.NaN;
     boolean[] changes = changesAtCorner != null ? changesAtCorner : new boolean[net.hiddenBlocks().size()];
     int layers = net.hiddenBlocks().size();
     return countIn(net, plane, s0, t0, s1, t1, Math.max(maxValues, leastValues(net)), c, changes, new boolean[layers],
-        new boolean[layers]);
+        new boolean[layers], firstLayerScale, 0, 1);
+  }
+
+  /**
+   * The scale {@code max(floor, max |z|)} of each first-layer neuron's zero test ({@code τ} times it) along a
+   * segment, piece by piece: piece {@code k} from fraction {@code from[k]} of the segment to {@code from[k + 1]} (the
+   * last to 1) has {@code scale[k]}; a point where two pieces meet takes the larger. {@link TiledRegionCount} gives a
+   * seam the scale of the tiles on either side of each piece, as their partitions test zero.
+   */
+  record FirstLayerScale(double[] from, double[][] scale) {
+    /** The zero tolerances at fraction {@code u} (not to be modified), of pieces whose own are {@code eps}. */
+    double[] epsAt(double u, double[][] eps) {
+      int k = Arrays.binarySearch(from, u);
+      if (k > 0) { // where two pieces meet: the coarser
+        double[] e = new double[eps[k].length];
+        for (int j = 0; j < e.length; j++) {
+          e[j] = Math.max(eps[k - 1][j], eps[k][j]);
+        }
+        return e;
+      }
+      return eps[k >= 0 ? k : Math.max(0, -k - 2)];
+    }
+  }
+
+  /** A layer's zero tolerance of each neuron at a fraction of the segment (an array not to be modified). */
+  private interface Tolerance {
+    double[] at(double u);
   }
 
   /**
@@ -73,10 +112,11 @@ final class SegmentBreakpoints {
 
   /** {@code startOn[l]}, {@code endOn[l]}: whether a boundary along the segment reaches its start, its end. */
   private static long[] countIn(PiecewiseLinearNet net, Plane plane, double s0, double t0, double s1, double t1,
-      long maxValues, double corner, boolean[] changes, boolean[] startOn, boolean[] endOn) {
+      long maxValues, double corner, boolean[] changes, boolean[] startOn, boolean[] endOn, FirstLayerScale scale,
+      double u0, double u1) {
     long[] out = new long[net.hiddenBlocks().size()];
     boolean[] here = new boolean[out.length];
-    if (countInto(net, plane, s0, t0, s1, t1, maxValues, corner, out, here, startOn, endOn)) {
+    if (countInto(net, plane, s0, t0, s1, t1, maxValues, corner, out, here, startOn, endOn, scale, u0, u1)) {
       for (int l = 0; l < out.length; l++) {
         changes[l] |= here[l];
       }
@@ -88,10 +128,11 @@ final class SegmentBreakpoints {
       // the corner goes with the half it lies in (at the split point itself, of probability zero, it is not seen)
       boolean[] endA = new boolean[out.length];
       boolean[] startB = new boolean[out.length];
+      double um = u0 + f * (u1 - u0);
       long[] a = countIn(net, plane, s0, t0, sm, tm, maxValues, corner < f ? corner / f : Double.NaN, changes,
-          startOn, endA);
+          startOn, endA, scale, u0, um);
       long[] b = countIn(net, plane, sm, tm, s1, t1, maxValues, corner > f ? (corner - f) / (1 - f) : Double.NaN,
-          changes, startB, endOn);
+          changes, startB, endOn, scale, um, u1);
       for (int l = 0; l < out.length; l++) {
         // a boundary along the segment through the split point: each half counted its piece as open there
         out[l] = a[l] + b[l] + (endA[l] || startB[l] ? 1 : 0);
@@ -103,10 +144,12 @@ final class SegmentBreakpoints {
   /**
    * Fills {@code out} and {@code changes} (see {@link #count(PiecewiseLinearNet, Plane, double, double, double,
    * double, long, double, boolean[])}), {@code startOn} and {@code endOn} ({@link #countIn}); false, with all
-   * unspecified, when a layer would exceed {@code maxValues}.
+   * unspecified, when a layer would exceed {@code maxValues}. The segment is fractions {@code u0} to {@code u1} of
+   * the one {@code scale} describes.
    */
   private static boolean countInto(PiecewiseLinearNet net, Plane plane, double s0, double t0, double s1, double t1,
-      long maxValues, double corner, long[] out, boolean[] changes, boolean[] startOn, boolean[] endOn) {
+      long maxValues, double corner, long[] out, boolean[] changes, boolean[] startOn, boolean[] endOn,
+      FirstLayerScale scale, double u0, double u1) {
     List<PiecewiseLinearNet.Block> blocks = net.blocks();
     if (out.length == 0) {
       return true;
@@ -122,7 +165,7 @@ final class SegmentBreakpoints {
         : new double[] {s0, t0, s1, t1};
     double[] z = Plane.firstBlockAffine(f, ends, n, null);
     boolean[] along = new boolean[n - 1]; // the intervals between the points that lie along a boundary
-    double[][] epsOf = new double[out.length][]; // each layer's zero tolerances, for alongBoundary
+    Tolerance[] epsOf = new Tolerance[out.length]; // each layer's zero tolerances, for alongBoundary
     double[] floor = new double[width];
     for (int j = 0; j < width; j++) {
       double terms = Math.max(Math.abs(f[0][j]) + Math.abs(s0 * f[1][j]) + Math.abs(t0 * f[2][j]),
@@ -132,23 +175,35 @@ final class SegmentBreakpoints {
     for (int layer = 0; layer < out.length; layer++) {
       PiecewiseLinearNet.Block block = blocks.get(layer);
       boolean last = layer + 1 == out.length;
-      double[] eps = new double[width];
-      for (int p = 0; p < n; p++) {
-        for (int j = 0; j < width; j++) {
-          eps[j] = Math.max(eps[j], Math.abs(z[p * width + j]));
+      Tolerance tol;
+      if (layer == 0 && scale != null) {
+        double[][] pieceEps = new double[scale.scale().length][width];
+        for (int k = 0; k < pieceEps.length; k++) {
+          for (int j = 0; j < width; j++) {
+            pieceEps[k][j] = Partition.TAU * scale.scale()[k][j];
+          }
         }
+        tol = w -> scale.epsAt(u0 + w * (u1 - u0), pieceEps);
+      } else {
+        double[] eps = new double[width];
+        for (int p = 0; p < n; p++) {
+          for (int j = 0; j < width; j++) {
+            eps[j] = Math.max(eps[j], Math.abs(z[p * width + j]));
+          }
+        }
+        for (int j = 0; j < width; j++) {
+          eps[j] = Partition.TAU * Math.max(floor[j], eps[j]);
+        }
+        tol = w -> eps;
       }
-      for (int j = 0; j < width; j++) {
-        eps[j] = Partition.TAU * Math.max(floor[j], eps[j]);
-      }
-      epsOf[layer] = eps;
+      epsOf[layer] = tol;
       for (int p = 0; p + 1 < n; p++) {
         along[p] = along[p] || alongBoundary(net, f, s0, t0, s1, t1, u[p], u[p + 1], z, p * width,
             (p + 1) * width, layer, epsOf);
       }
       if (at >= 0) {
-        changes[layer] = (layer > 0 && changes[layer - 1]) || changesAt(z, width, at, eps) || along[at - 1]
-            || along[at];
+        changes[layer] = (layer > 0 && changes[layer - 1]) || changesAt(z, width, at, tol.at(u[at - 1]),
+            tol.at(u[at]), tol.at(u[at + 1])) || along[at - 1] || along[at];
       }
       startOn[layer] = along[0];
       endOn[layer] = along[n - 2];
@@ -163,10 +218,12 @@ final class SegmentBreakpoints {
         int c = 0;
         double[] fr = new double[8];
         int[] ne = new int[8];
+        double[] ea = tol.at(u[p]);
+        double[] eb = tol.at(u[p + 1]);
         for (int j = 0; j < width; j++) {
           double za = z[a + j];
           double zb = z[b + j];
-          if ((za > eps[j] && zb < -eps[j]) || (za < -eps[j] && zb > eps[j])) {
+          if ((za > ea[j] && zb < -eb[j]) || (za < -ea[j] && zb > eb[j])) {
             if (c == fr.length) {
               fr = Arrays.copyOf(fr, 2 * c);
               ne = Arrays.copyOf(ne, 2 * c);
@@ -176,7 +233,7 @@ final class SegmentBreakpoints {
           }
         }
         sortPairs(fr, ne, c);
-        mergeConcurrent(fr, ne, c, z, a, b, eps);
+        mergeConcurrent(fr, ne, c, z, a, b, tol, u[p], u[p + 1]);
         int distinct = 0;
         for (int k = 0; k < c; k++) {
           if (k == 0 || fr[k] != fr[k - 1]) {
@@ -303,11 +360,12 @@ final class SegmentBreakpoints {
    * position costs nothing more.
    */
   private static boolean alongBoundary(PiecewiseLinearNet net, double[][] f, double s0, double t0,
-      double s1, double t1, double ua, double ub, double[] z, int a, int b, int layer, double[][] epsOf) {
-    double[] eps = epsOf[layer];
+      double s1, double t1, double ua, double ub, double[] z, int a, int b, int layer, Tolerance[] epsOf) {
+    double[] epsA = epsOf[layer].at(ua);
+    double[] epsB = epsOf[layer].at(ub);
     boolean candidate = false;
-    for (int j = 0; j < eps.length && !candidate; j++) {
-      candidate = Math.abs(z[a + j]) <= eps[j] && Math.abs(z[b + j]) <= eps[j];
+    for (int j = 0; j < epsA.length && !candidate; j++) {
+      candidate = Math.abs(z[a + j]) <= epsA[j] && Math.abs(z[b + j]) <= epsB[j];
     }
     if (!candidate) {
       return false;
@@ -331,7 +389,7 @@ final class SegmentBreakpoints {
       PiecewiseLinearNet.Block block = blocks.get(k);
       PiecewiseLinearNet.Block next = blocks.get(k + 1);
       double slope = block.activation().negativeSlope();
-      double[] e = epsOf[k];
+      double[] e = epsOf[k].at(um);
       // each side's activations' derivatives, then the next block's linear part of them (its constants cancelled
       // by a zero row, as Plane.firstBlockCoefficients does)
       double[] rows = new double[3 * width];
@@ -356,7 +414,7 @@ final class SegmentBreakpoints {
       width = w;
     }
     for (int j = 0; j < width; j++) {
-      if (Math.abs(z[a + j]) <= eps[j] && Math.abs(z[b + j]) <= eps[j]
+      if (Math.abs(z[a + j]) <= epsA[j] && Math.abs(z[b + j]) <= epsB[j]
           && sideSign(0, 0, dPlus[j], dTermsPlus[j], 1) * sideSign(0, 0, dMinus[j], dTermsMinus[j], -1) < 0) {
         return true;
       }
@@ -398,9 +456,11 @@ final class SegmentBreakpoints {
    * the engine splits by the layer's neurons in order, and a later neuron whose interpolated value at an earlier one's
    * new vertex is within its zero tolerance is zero there and makes no vertex (regions.md §3.4 rules 2 and 5). Lines
    * through one point of a seam cross it at fractions a few ulps apart, which were counted as one breakpoint each.
-   * {@code fr} stays sorted: a fraction only moves down to its predecessor's.
+   * {@code fr} stays sorted: a fraction only moves down to its predecessor's. The interval is fractions {@code ua}
+   * to {@code ub} of the segment, where {@code tol} gives the tolerances.
    */
-  private static void mergeConcurrent(double[] fr, int[] ne, int c, double[] z, int a, int b, double[] eps) {
+  private static void mergeConcurrent(double[] fr, int[] ne, int c, double[] z, int a, int b, Tolerance tol,
+      double ua, double ub) {
     for (int k = 1; k < c; k++) {
       if (fr[k] == fr[k - 1]) {
         continue;
@@ -409,23 +469,25 @@ final class SegmentBreakpoints {
       int later = Math.max(ne[k], ne[k - 1]);
       double at = ne[k] > ne[k - 1] ? fr[k - 1] : fr[k];
       double value = z[a + later] + at * (z[b + later] - z[a + later]);
-      if (Math.abs(value) <= eps[later]) {
+      if (Math.abs(value) <= tol.at(ua + at * (ub - ua))[later]) {
         fr[k] = fr[k - 1];
       }
     }
   }
 
   /**
-   * Whether some neuron is zero at point {@code at} (within its tolerance {@code eps}) with strictly opposite signs at
-   * the points either side: a boundary crosses the segment there.
+   * Whether some neuron is zero at point {@code at} (within its tolerance {@code eps} there) with strictly opposite
+   * signs at the points either side (their tolerances {@code epsBefore}, {@code epsAfter}): a boundary crosses the
+   * segment there.
    */
-  private static boolean changesAt(double[] z, int width, int at, double[] eps) {
+  private static boolean changesAt(double[] z, int width, int at, double[] epsBefore, double[] eps,
+      double[] epsAfter) {
     int o = at * width;
     for (int j = 0; j < width; j++) {
       double before = z[o - width + j];
       double after = z[o + width + j];
-      if (Math.abs(z[o + j]) <= eps[j]
-          && ((before > eps[j] && after < -eps[j]) || (before < -eps[j] && after > eps[j]))) {
+      if (Math.abs(z[o + j]) <= eps[j] && ((before > epsBefore[j] && after < -epsAfter[j])
+          || (before < -epsBefore[j] && after > epsAfter[j]))) {
         return true;
       }
     }

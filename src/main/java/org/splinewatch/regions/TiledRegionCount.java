@@ -1,11 +1,15 @@
 package org.splinewatch.regions;
 
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.LinkedBlockingDeque;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
 
 /**
  * The exact number of regions of a plane too large for one {@link Partition}: the domain is cut into tiles (a
@@ -20,8 +24,9 @@ import java.util.concurrent.atomic.AtomicReference;
  * {@code B} the number of points on the seams where the pattern changes ({@link SegmentBreakpoints}). It holds after
  * every layer, also where boundaries meet on a seam or pass through the corner where a split's seams cross (counted
  * once there), and where a boundary runs along a seam ({@code B} is then the Euler characteristic of the seam's
- * points on boundaries); the tests compare it with one partition of the whole plane. A long seam resolves at a
- * coarser tolerance than the small tiles along it (docs/regions-engine.md).
+ * points on boundaries); the tests compare it with one partition of the whole plane. The seams are counted once
+ * every tile is: each piece of a seam takes the first layer's zero tolerance of the coarser of the two tiles beside
+ * it, as their partitions test zero, not that of the larger tile that was split (docs/regions-engine.md).
  *
  * <p>Memory is that of one tile: nothing per region is kept across tiles. Area and shape statistics need the regions
  * themselves and are not computed.
@@ -58,10 +63,15 @@ public final class TiledRegionCount {
 
   /**
    * Where a count stands, for a progress bar: called after every tile counted ({@code tiles}) or split
-   * ({@code splitTiles}), so also while the first tiles are still too large (a wide network's take minutes each).
+   * ({@code splitTiles}), so also while the first tiles are still too large (a wide network's take minutes each);
+   * then, once every tile is counted, after the seams of each split tile ({@link #seams}).
    */
   public interface Progress {
     void update(double areaDone, double areaTotal, int tiles, int splitTiles, long regionsSoFar);
+
+    /** The seams of {@code counted} of the {@code splitTiles} split tiles are counted (all tiles are). */
+    default void seams(int counted, int splitTiles) {
+    }
   }
 
   /**
@@ -110,29 +120,13 @@ public final class TiledRegionCount {
       }
     }
     Counter counter = new Counter(net, plane, tileCap, progress, seamValues);
-    counter.boxes.add(plane.domainBounds());
+    counter.boxes.add(counter.root);
     counter.pending.set(1);
-    if (workspaces.length == 1) {
-      counter.work(workspaces[0]);
-    } else {
-      Thread[] threads = new Thread[workspaces.length];
-      for (int i = 0; i < threads.length; i++) {
-        Partition.Workspace ws = workspaces[i];
-        threads[i] = new Thread(() -> counter.work(ws), "tiled-regions-" + i);
-        threads[i].setDaemon(true);
-        threads[i].start();
-      }
-      try {
-        for (Thread t : threads) {
-          t.join();
-        }
-      } catch (InterruptedException e) {
-        counter.failure.compareAndSet(null, e);
-        for (Thread t : threads) {
-          t.interrupt();
-        }
-        Thread.currentThread().interrupt();
-      }
+    onThreads(workspaces, counter::work, counter.failure);
+    if (counter.failure.get() == null) {
+      // the seams once every tile is known: each piece of seam is read at the tolerance of the tiles beside it
+      counter.seamsLeft.addAll(counter.splitNodes);
+      onThreads(workspaces, counter::countSeams, counter.failure);
     }
     Throwable failure = counter.failure.get();
     if (failure instanceof RuntimeException e) {
@@ -143,6 +137,46 @@ public final class TiledRegionCount {
       throw new IllegalStateException("interrupted while counting regions in tiles", failure);
     }
     return counter.result();
+  }
+
+  /** Runs {@code job} on one thread per workspace (on this thread for one), recording an interruption. */
+  private static void onThreads(Partition.Workspace[] workspaces, Consumer<Partition.Workspace> job,
+      AtomicReference<Throwable> failure) {
+    if (workspaces.length == 1) {
+      job.accept(workspaces[0]);
+      return;
+    }
+    Thread[] threads = new Thread[workspaces.length];
+    for (int i = 0; i < threads.length; i++) {
+      Partition.Workspace ws = workspaces[i];
+      threads[i] = new Thread(() -> job.accept(ws), "tiled-regions-" + i);
+      threads[i].setDaemon(true);
+      threads[i].start();
+    }
+    try {
+      for (Thread t : threads) {
+        t.join();
+      }
+    } catch (InterruptedException e) {
+      failure.compareAndSet(null, e);
+      for (Thread t : threads) {
+        t.interrupt();
+      }
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /**
+   * A box of the quadtree: a tile when it has no children, else split into {@code children} (lower left, lower
+   * right, upper left, upper right), whose seams are counted once all tiles are known.
+   */
+  private static final class Node {
+    final double[] box;
+    Node[] children;
+
+    Node(double[] box) {
+      this.box = box;
+    }
   }
 
   /** The shared state of one count: the boxes left, and the sums over tiles and seams. */
@@ -156,13 +190,18 @@ public final class TiledRegionCount {
     final double[] domain;
     final double areaTotal;
     final double minWidth;
-    final LinkedBlockingDeque<double[]> boxes = new LinkedBlockingDeque<>();
+    final double[][] firstBlock; // the first block's coefficients on the plane (Plane.firstBlockCoefficients)
+    final Node root;
+    final LinkedBlockingDeque<Node> boxes = new LinkedBlockingDeque<>();
+    final List<Node> splitNodes = new ArrayList<>();
+    final ConcurrentLinkedQueue<Node> seamsLeft = new ConcurrentLinkedQueue<>();
     final AtomicInteger pending = new AtomicInteger();
     final AtomicReference<Throwable> failure = new AtomicReference<>();
     final long[] sumTiles;
     final long[] seams;
     int tiles;
     int split;
+    int splitSeamsCounted;
     int largest;
     double areaDone;
     long merged;
@@ -178,6 +217,8 @@ public final class TiledRegionCount {
       this.domain = plane.domain();
       this.areaTotal = plane.domainArea();
       double[] b = plane.domainBounds();
+      this.root = new Node(b);
+      this.firstBlock = layers == 0 ? null : plane.firstBlockCoefficients(net.blocks().get(0));
       this.minWidth = 1e-6 * Math.max(b[2] - b[0], b[3] - b[1]);
       this.sumTiles = new long[layers];
       this.seams = new long[layers];
@@ -185,19 +226,17 @@ public final class TiledRegionCount {
 
     /** Takes boxes until none is left or being split by another thread. */
     void work(Partition.Workspace ws) {
-      // SegmentBreakpoints raises it to what the widest layer needs (checked against the budget in count)
-      long seamValues = seamLimit > 0 ? seamLimit : Math.max(1 << 16, Math.min(32L << 20, ws.budgetBytes() / 8 / 4));
       try {
         while (failure.get() == null) {
-          double[] box = boxes.pollFirst(20, TimeUnit.MILLISECONDS);
-          if (box == null) {
+          Node node = boxes.pollFirst(20, TimeUnit.MILLISECONDS);
+          if (node == null) {
             if (pending.get() == 0) {
               return;
             }
             continue;
           }
           try {
-            tile(box, ws, seamValues);
+            tile(node, ws);
           } finally {
             pending.decrementAndGet();
           }
@@ -207,7 +246,48 @@ public final class TiledRegionCount {
       }
     }
 
-    private void tile(double[] box, Partition.Workspace ws, long seamValues) {
+    /** Counts the seams of the split boxes left until none is. */
+    void countSeams(Partition.Workspace ws) {
+      // SegmentBreakpoints raises it to what the widest layer needs (checked against the budget in count)
+      long seamValues = seamLimit > 0 ? seamLimit : Math.max(1 << 16, Math.min(32L << 20, ws.budgetBytes() / 8 / 4));
+      try {
+        for (Node node = seamsLeft.poll(); node != null && failure.get() == null; node = seamsLeft.poll()) {
+          seams(node, seamValues);
+        }
+      } catch (Throwable t) {
+        failure.compareAndSet(null, t);
+      }
+    }
+
+    /** The breakpoints on the two seams of a split box, added to {@link #seams}. */
+    private void seams(Node node, long seamValues) {
+      double[] box = node.box;
+      double[] tile = clip(domain, box);
+      Node[] c = node.children;
+      double xm = c[0].box[2];
+      double ym = c[0].box[3];
+      // each seam's breakpoints but the corner where they cross, which is counted once where a boundary passes
+      // through it: it is then inside no region, and Euler's formula counts it as one breakpoint (a line of
+      // symmetric weights, x = y, passes through the corners of a square domain's diagonal boxes)
+      boolean[] cornerA = new boolean[layers];
+      boolean[] cornerD = new boolean[layers];
+      long[] across = seam(tile, box[0], ym, box[2], ym, xm, ym, seamValues, cornerA,
+          new Node[][] {{c[0], c[1]}, {c[2], c[3]}}, 0);
+      long[] down = seam(tile, xm, box[1], xm, box[3], xm, ym, seamValues, cornerD,
+          new Node[][] {{c[0], c[2]}, {c[1], c[3]}}, 1);
+      synchronized (this) {
+        for (int l = 0; l < layers; l++) {
+          seams[l] += across[l] + down[l] + (cornerA[l] || cornerD[l] ? 1 : 0);
+        }
+        splitSeamsCounted++;
+        if (progress != null) {
+          progress.seams(splitSeamsCounted, split);
+        }
+      }
+    }
+
+    private void tile(Node node, Partition.Workspace ws) {
+      double[] box = node.box;
       double[] tile = clip(domain, box);
       if (tile == null) {
         return;
@@ -226,29 +306,21 @@ public final class TiledRegionCount {
         // off the middle, so that seams of a symmetric domain miss its corners
         double xm = box[0] + SPLIT * (box[2] - box[0]);
         double ym = box[1] + SPLIT * (box[3] - box[1]);
-        p = null; // its arrays, before the seams take memory
-        // each seam's breakpoints but the corner where they cross, which is counted once where a boundary passes
-        // through it: it is then inside no region, and Euler's formula counts it as one breakpoint (a line of
-        // symmetric weights, x = y, passes through the corners of a square domain's diagonal boxes)
-        boolean[] cornerA = new boolean[layers];
-        boolean[] cornerD = new boolean[layers];
-        long[] across = seam(tile, box[0], ym, box[2], ym, xm, ym, seamValues, cornerA);
-        long[] down = seam(tile, xm, box[1], xm, box[3], xm, ym, seamValues, cornerD);
+        node.children = new Node[] {new Node(new double[] {box[0], box[1], xm, ym}),
+            new Node(new double[] {xm, box[1], box[2], ym}), new Node(new double[] {box[0], ym, xm, box[3]}),
+            new Node(new double[] {xm, ym, box[2], box[3]})};
         synchronized (this) {
           split++;
-          for (int l = 0; l < layers; l++) {
-            seams[l] += across[l] + down[l] + (cornerA[l] || cornerD[l] ? 1 : 0);
-          }
+          splitNodes.add(node);
           if (progress != null) {
             progress.update(areaDone, areaTotal, tiles, split, layers == 0 ? 0 : sumTiles[layers - 1]);
           }
         }
         pending.addAndGet(4);
         // depth first (the front of the deque), so that the boxes waiting stay few
-        boxes.addFirst(new double[] {box[0], box[1], xm, ym});
-        boxes.addFirst(new double[] {xm, box[1], box[2], ym});
-        boxes.addFirst(new double[] {box[0], ym, xm, box[3]});
-        boxes.addFirst(new double[] {xm, ym, box[2], box[3]});
+        for (Node child : node.children) {
+          boxes.addFirst(child);
+        }
         return;
       }
       int[] after = p.regionsAfterLayer();
@@ -271,18 +343,112 @@ public final class TiledRegionCount {
 
     /**
      * The breakpoints on the segment's part inside the convex polygon {@code tile}, after each layer, but at the
-     * corner {@code (cx, cy)} on it, whose pattern changes are set in {@code atCorner}.
+     * corner {@code (cx, cy)} on it, whose pattern changes are set in {@code atCorner}. {@code sides} are the boxes
+     * below and above it ({@code axis} 0: along x) or left and right of it (1: along y), two on each side; the
+     * first layer's zero tolerance of each piece of it is that of the coarser of the two tiles beside it.
      */
     private long[] seam(double[] tile, double x0, double y0, double x1, double y1, double cx, double cy,
-        long maxValues, boolean[] atCorner) {
+        long maxValues, boolean[] atCorner, Node[][] sides, int axis) {
       double[] seg = clipSegment(tile, x0, y0, x1, y1);
       if (seg == null) {
         return new long[layers];
       }
-      // the seam is axis-parallel: the corner's fraction along its longer coordinate
-      double corner = Math.abs(seg[2] - seg[0]) >= Math.abs(seg[3] - seg[1]) ? (cx - seg[0]) / (seg[2] - seg[0])
-          : (cy - seg[1]) / (seg[3] - seg[1]);
-      return SegmentBreakpoints.count(net, plane, seg[0], seg[1], seg[2], seg[3], maxValues, corner, atCorner);
+      // the seam is axis-parallel: fractions along its own coordinate
+      double start = seg[axis];
+      double length = seg[2 + axis] - seg[axis];
+      double corner = ((axis == 0 ? cx : cy) - start) / length;
+      return SegmentBreakpoints.count(net, plane, seg[0], seg[1], seg[2], seg[3], maxValues, corner, atCorner,
+          layers == 0 ? null : scaleBeside(sides, axis, start, length, tile));
+    }
+
+    /**
+     * The first layer's zero-test scale along a seam, piece by piece between the corners of the tiles beside it:
+     * the larger of the two tiles' scales, each as the engine takes it on that tile ({@link #firstLayerScale}).
+     * The tile that was split is the scale where no tile lies beside a piece (a tile with no area in the domain).
+     */
+    private SegmentBreakpoints.FirstLayerScale scaleBeside(Node[][] sides, int axis, double start, double length,
+        double[] split) {
+      // the tiles whose edge lies on the seam: the edge towards the seam of the boxes on each side
+      List<List<Node>> beside = new ArrayList<>();
+      int[] towards = axis == 0 ? new int[] {3, 1} : new int[] {2, 0};
+      List<Double> ends = new ArrayList<>();
+      ends.add(0.0);
+      for (int side = 0; side < 2; side++) {
+        List<Node> tiles = new ArrayList<>();
+        for (Node n : sides[side]) {
+          edgeTiles(n, towards[side], tiles);
+        }
+        for (Node t : tiles) {
+          for (double e : new double[] {t.box[axis], t.box[2 + axis]}) {
+            double u = (e - start) / length;
+            if (u > 0 && u < 1) {
+              ends.add(u);
+            }
+          }
+        }
+        beside.add(tiles);
+      }
+      double[] from = ends.stream().mapToDouble(Double::doubleValue).sorted().distinct().toArray();
+      double[][] scale = new double[from.length][];
+      double[] whole = firstLayerScale(split);
+      for (int k = 0; k < from.length; k++) {
+        double middle = start + length * 0.5 * (from[k] + (k + 1 < from.length ? from[k + 1] : 1));
+        double[] s = null;
+        for (List<Node> tiles : beside) {
+          for (Node t : tiles) {
+            double[] polygon = t.box[axis] <= middle && middle <= t.box[2 + axis] ? clip(domain, t.box) : null;
+            if (polygon != null) {
+              double[] ts = firstLayerScale(polygon);
+              if (s == null) {
+                s = ts;
+              } else {
+                for (int j = 0; j < s.length; j++) {
+                  s[j] = Math.max(s[j], ts[j]);
+                }
+              }
+              break;
+            }
+          }
+        }
+        scale[k] = s != null ? s : whole;
+      }
+      return new SegmentBreakpoints.FirstLayerScale(from, scale);
+    }
+
+    /**
+     * Each first-layer neuron's zero-test scale on the convex polygon, as the engine takes it on a tile: the
+     * larger of its floor ({@link Partition#zeroFloor} of its terms) and its largest value, both at a corner.
+     */
+    private double[] firstLayerScale(double[] polygon) {
+      double[] c0 = firstBlock[0];
+      double[] cx = firstBlock[1];
+      double[] cy = firstBlock[2];
+      double[] out = new double[c0.length];
+      for (int j = 0; j < out.length; j++) {
+        double terms = 0;
+        double max = 0;
+        for (int k = 0; k < polygon.length; k += 2) {
+          double x = polygon[k];
+          double y = polygon[k + 1];
+          terms = Math.max(terms, Math.abs(c0[j]) + Math.abs(x * cx[j]) + Math.abs(y * cy[j]));
+          max = Math.max(max, Math.abs(c0[j] + x * cx[j] + y * cy[j]));
+        }
+        out[j] = Math.max(Partition.zeroFloor(terms), max);
+      }
+      return out;
+    }
+
+    /** The tiles under {@code n} whose edge {@code side} (an index of a box) lies on {@code n}'s. */
+    private static void edgeTiles(Node n, int side, List<Node> into) {
+      if (n.children == null) {
+        into.add(n);
+        return;
+      }
+      for (Node c : n.children) {
+        if (c.box[side] == n.box[side]) {
+          edgeTiles(c, side, into);
+        }
+      }
     }
 
     synchronized Result result() {

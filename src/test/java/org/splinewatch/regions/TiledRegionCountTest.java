@@ -355,6 +355,28 @@ class TiledRegionCountTest {
     }
   }
 
+  /**
+   * A seam is read at the first layer's tolerance of the tiles beside it, as their partitions test zero, not at that
+   * of the tile that was split. {@link DegenerateNets} seed 241 ({@code 2 → 9 → 1}, plane scale 1e6) has two vertical
+   * lines 1.04e-6 apart (5e-13 of the domain): the small tiles near them resolve both, and the seams of the first
+   * splits, up to 2e6 long, merged them, so the tiled count was 36 where the exact count of its float32 lines is 35
+   * (9 distinct lines, 21 crossings inside the square, rational arithmetic). The whole partition merges 7 regions by
+   * its own tolerance (27) and is no oracle here.
+   */
+  @Test
+  void aSeamIsReadAtTheToleranceOfTheTilesBesideIt() {
+    DegenerateNets.Case c = DegenerateNets.random(241);
+    TiledRegionCount.Result one = TiledRegionCount.count(c.mlp().net(), c.plane(), 25, new Partition.Workspace(),
+        null);
+    assertEquals(35, one.regions(), c.description());
+    assertTrue(one.tiles() > 40, one.tiles() + " tiles");
+    TiledRegionCount.Result two = TiledRegionCount.count(c.mlp().net(), c.plane(), 25,
+        new Partition.Workspace[] {new Partition.Workspace(), new Partition.Workspace()}, null);
+    assertEquals(35, two.regions(), "two threads");
+    assertEquals(one.seamBreakpoints(), two.seamBreakpoints());
+    assertEquals(27, Partition.compute(c.mlp().net(), c.plane(), 10_000).regionCount(), "the whole partition");
+  }
+
   @Test
   void clippingKeepsConvexPiecesOfTheDomain() {
     double[] diamond = {1, 0, 0, 1, -1, 0, 0, -1};
