@@ -358,11 +358,25 @@ public final class MonitorCommand implements Runnable {
       long t0 = System.nanoTime();
       TiledRegionCount.Result r;
       try {
-        r = TiledRegionCount.count(m.net(), m.plane(), maxRegions, ws, (done, total, tiles, split, sum) -> {
+        r = TiledRegionCount.count(m.net(), m.plane(), maxRegions, ws, new TiledRegionCount.Progress() {
           // from the tiles' threads, one at a time (the count calls it in a synchronized block)
-          long now = System.nanoTime();
-          if (bar.due(now)) {
-            bar.show(tiledProgress(done / total, tiles, split, bar.seconds(now)), now);
+          int tilesCounted;
+
+          @Override
+          public void update(double done, double total, int tiles, int split, long sum) {
+            tilesCounted = tiles;
+            long now = System.nanoTime();
+            if (bar.due(now)) {
+              bar.show(tiledProgress(done / total, tiles, split, bar.seconds(now)), now);
+            }
+          }
+
+          @Override
+          public void seams(int counted, int split) {
+            long now = System.nanoTime();
+            if (bar.due(now)) {
+              bar.show(tiledSeamsProgress(tilesCounted, counted, split, bar.seconds(now)), now);
+            }
           }
         });
       } catch (OutOfMemoryError e) {
@@ -426,6 +440,15 @@ public final class MonitorCommand implements Runnable {
           ? ", about " + duration(seconds * (1 - fraction) / fraction) + " left at this rate" : "";
       return String.format(java.util.Locale.ROOT, "tiled: %s %% of the plane, %d tiles, %d split, %.0f s%s", shown,
           tiles, split, seconds, left);
+    }
+
+    /**
+     * The progress line of {@code --tiled} once every tile is counted: the seams between them, which are counted
+     * after the tiles (each at the tolerance of the tiles beside it), by split tile.
+     */
+    static String tiledSeamsProgress(int tiles, int counted, int split, double seconds) {
+      return String.format(java.util.Locale.ROOT, "tiled: %d tiles counted, the seams of %d of %d split, %.0f s",
+          tiles, counted, split, seconds);
     }
 
     /** {@code seconds} in the unit a person reads best: s, min, h or days. */

@@ -49,6 +49,9 @@ class ProgressLineTest {
     assertEquals("tiled:  50.0 % of the plane, 310 tiles, 35 split, 95 s, about 95 s left at this rate",
         MonitorCommand.Regions.tiledProgress(0.5, 310, 35, 95));
     assertEquals("tiled:   0.0 % of the plane, 0 tiles, 1 split, 3 s", MonitorCommand.Regions.tiledProgress(0, 0, 1, 3));
+    // the seams, after the tiles
+    assertEquals("tiled: 310 tiles counted, the seams of 12 of 103 split, 140 s",
+        MonitorCommand.Regions.tiledSeamsProgress(310, 12, 103, 140));
     assertEquals("about 2.5 h", "about " + MonitorCommand.Regions.duration(9000));
     assertEquals("about 3 min", "about " + MonitorCommand.Regions.duration(180));
   }
