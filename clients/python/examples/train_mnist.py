@@ -8,7 +8,8 @@ MNIST is read from the four IDX files that ./trainer caches (--data-dir, else $S
 the monitor; the loop stops when the monitor says so (exit code 3), as ./trainer --early-stop stop does. Ctrl-C
 ends the run on the monitor (as interrupted, or failed where the monitor does not know that status) and exits with
 code 130, after the same summary line as a normal end (snapshots recorded, lost, dropped unsent). --timeout is how
-long each request waits for the monitor's answer (the Monitor's timeout=; raise it for a busy monitor).
+long each request to the monitor may take, its repeats and the resume of the run included (the Monitor's timeout=;
+raise it for a busy monitor).
 """
 
 import argparse
@@ -92,7 +93,8 @@ def main(argv=None):
     p.add_argument("--collapse-at", type=int, default=0,
                    help="inject a collapse at this step: every unit of the representation switched off (a test)")
     p.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS",
-                   help="seconds each request waits for the monitor's answer (default 60; more for a busy monitor)")
+                   help="seconds each request to the monitor may take, its repeats included (default 60; more for a"
+                        " busy monitor)")
     p.add_argument("--no-monitor", action="store_true", help="train without the client (overhead baseline)")
     a = p.parse_args(argv)
     if a.steps < 1 or a.snapshot_every < 1 or a.batch_size < 1:

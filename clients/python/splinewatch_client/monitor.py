@@ -70,33 +70,42 @@ class Monitor:
     full the oldest is dropped (counted in ``dropped``; the first one and, at close(), their number are named on
     stderr), so ``snapshot`` never waits for the network.
 
-    Each request waits ``timeout`` seconds for the monitor's answer; a snapshot that got none is recorded in ``errors``
-    as one the monitor may still have taken (there is no telling). Every snapshot the sending thread takes is counted
-    either in ``sent`` (the monitor recorded it) or in ``lost_snapshots``, with why in ``missed`` (a Counter: "answered
-    HTTP 500", "no answer within 60 s (the monitor may still have taken it)", ...), and the lost ones are named with
-    their reasons in one line on stderr at close() (or at a resume). ``errors`` (an ``ErrorList``, a list) keeps the
-    first 100 and the last 100 error lines of a run, counting those dropped between in ``errors.omitted``. A snapshot
-    answered 500, 502, 503, 504 or 408, or whose connection was reset mid-request, is sent again on the sending
-    thread, at most 3 times after 0.5, 1 and 2 s, within ``timeout``; a repeat answered 409 "already received" this
-    step was recorded by an earlier try. The finish request is sent again the same way; a repeat answered 409 "has
-    finished" was ended by an earlier try. So is the registration: it carries the run's resume key, drawn here, so a
-    repeat after a try that registered the run takes that run over. When the monitor answers a snapshot or the finish
-    request with 404 (it restarted), 410 (it ended the run: its idle timeout, or it was being stopped) or 401 (its
-    token is no longer this client's: a restarted ./monitor serve keeps the one on its --out, so its control-token was
-    deleted or rotated, its deployment token changed, or the URL now reaches another monitor; the client reads the
-    token again from ``token_file``), the client registers the
-    run again with the ``resume_key`` the monitor answered to the first registration (it keeps the registration body for
-    that) and sends the request again: the run goes on in the same run directory, its steps after the last one recorded
-    (``resumes`` counts this). One line on stderr then says how many snapshots were lost meanwhile (sent while the
-    monitor was unreachable, stopping or restarting; ``lost_snapshots`` counts them all). Where the monitor cannot take
-    the run back (one without resume keys, a token from ``token=`` or $SPLINEWATCH_CONTROL_TOKEN that it no longer
-    accepts, a refused resume) the run is ``lost``: one warning on stderr, later snapshots are dropped, and ``close``
-    reports it, and how many snapshots were lost, instead of raising; a resume answered 503, 500, 502, 504 or 408 is
-    no refusal: it is sent again with the request that needed it. A refused snapshot may still carry the stop state
-    (the monitor refuses NaN or infinite weights with 400 and, the run having diverged, may ask it to stop):
-    ``should_stop`` heeds it as in an accepted snapshot's answer. The monitor reads arrays as float32, and the client
-    sends them so: nonzero float64 values (probes, probe_pairs, fit inputs, a float64 network's weights) so small that
-    float32 rounds them to 0 are named once per array and run in ``warnings`` and on stderr.
+    ``timeout`` is one deadline for each request, from its first try: the registration, a snapshot (on the sending
+    thread) and the finish request each end within ``timeout`` seconds, all their tries, the resume of the run they may
+    need and the waits between them included (each try waits only for what is left; each used to wait a whole
+    ``timeout``, the resume too, so one request could take several). So ``Monitor(...)`` returns or raises within
+    ``timeout``, ``snapshot`` never waits, and ``close()`` within twice ``timeout``. At the deadline the request is
+    given up: a snapshot is lost, recorded in ``errors`` as one the monitor may still have taken (no answer) or as not
+    sent (``timeout`` ran out while the client resumed the run, or before a repeat could be sent); the registration and
+    the finish request raise TimeoutError, one line saying which and whether the request was sent. Every snapshot the
+    sending thread takes is counted either in ``sent`` (the monitor recorded it) or in ``lost_snapshots``, with why in
+    ``missed`` (a Counter: "answered HTTP 500", "no answer within 60 s (the monitor may still have taken it)", ...), and
+    the lost ones are named with their reasons in one line on stderr at close() (or at a resume). ``errors`` (an
+    ``ErrorList``, a list) keeps the first 100 and the last 100 error lines of a run, counting those dropped between in
+    ``errors.omitted``. A snapshot answered 500, 502, 503, 504 or 408, or whose connection was reset mid-request, is
+    sent again on the sending thread, at most 3 times after 0.5, 1 and 2 s, within ``timeout``; a repeat answered 409
+    "already received" this step was recorded by an earlier try. The finish request is sent again the same way; a repeat
+    answered 409 "has finished" was ended by an earlier try. So is the registration: it carries the run's resume key,
+    drawn here, so a repeat after a try that registered the run takes that run over. When the monitor answers a snapshot
+    or the finish request with 404 (it restarted), 410 (it ended the run: its idle timeout, or it was being stopped) or
+    401 (its token is no longer this client's: a restarted ./monitor serve keeps the one on its --out, so its
+    control-token was deleted or rotated, its deployment token changed, or the URL now reaches another monitor; the
+    client reads the token again from ``token_file``), the client registers the run again with the ``resume_key`` the
+    monitor answered to the first registration (it keeps the registration body for that) and sends the request again:
+    the run goes on in the same run directory, its steps after the last one recorded (``resumes`` counts this). One line
+    on stderr then says how many snapshots were lost meanwhile (sent while the monitor was unreachable, stopping or
+    restarting; ``lost_snapshots`` counts them all). Where the monitor cannot take the run back (one without resume
+    keys, a token from ``token=`` or $SPLINEWATCH_CONTROL_TOKEN that it no longer accepts, a refused resume) the run is
+    ``lost``: one warning on stderr, later snapshots are dropped, and ``close`` reports it, and how many snapshots were
+    lost, instead of raising; a resume answered 503, 500, 502, 504 or 408 is no refusal: it is sent again with the
+    request that needed it. Such a resume, one cut off mid-request and one not answered in time may have registered the
+    run all the same: the next request of the run that the monitor takes then says the resume, once, in the same line
+    ("... it streams there again (its resume, answered HTTP 500: ..., registered it all the same); N snapshot(s) ...
+    were lost: ..."), and ``resumes`` counts it. A refused snapshot may still carry the stop state (the monitor refuses
+    NaN or infinite weights with 400 and, the run having diverged, may ask it to stop): ``should_stop`` heeds it as in
+    an accepted snapshot's answer. The monitor reads arrays as float32, and the client sends them so: nonzero float64
+    values (probes, probe_pairs, fit inputs, a float64 network's weights) so small that float32 rounds them to 0 are
+    named once per array and run in ``warnings`` and on stderr.
     """
 
     def __init__(self, url, run_id, token=None, probes=None, labels=None, classes=None, token_file=None,
@@ -165,6 +174,10 @@ class Monitor:
         self._unsent = None  # (count, lowest step, highest step) of those dropped unsent: a full queue, close() late
         self._resume_lock = threading.Lock()
         self._generation = 0  # registrations of the run after the first: a request sent before one is sent again
+        # (why the monitor had lost the run, what became of the resume) of a resume that got no answer saying whether
+        # it registered the run (a 500, a reset, no answer in time): said as a resume when a request of the run is
+        # next taken, which only a registered run is
+        self._unconfirmed_resume = None
         self._warned = set()
         self._input_shape = x.shape[1:]
         self._queue = collections.deque()
@@ -221,19 +234,22 @@ class Monitor:
         """The monitor's answer to the registration, sent again as a snapshot is (``_retried``). A repeat is safe as
         the body holds this client's resume key: where an earlier try registered the run, the monitor hands it to the
         holder of that key only, answered as a resume of it."""
-        return self._retried(lambda: self._post("/api/v1/runs", body))
+        return self._retried(lambda deadline: self._post("/api/v1/runs", body, deadline=deadline))
 
-    def _retried(self, send, taken_before=None, pause=None):
-        """``send()``'s answer, sent again after an answer that says the monitor did not take it, or may have
-        (_worth_retrying: a 5xx or 408, a connection reset mid-request): at most _RETRIES times, after 0.5, 1, 2 s,
-        within ``timeout`` of the first try; a refused resume is not sent again. ``taken_before(e)``: for a repeat's
-        MonitorError, ``(answer,)`` when it says an earlier try was taken (the answer to give then), else None.
-        ``pause(seconds)``: waits between tries, true when no more tries are to be made (default: time.sleep)."""
-        deadline = time.monotonic() + self.timeout
+    def _retried(self, send, taken_before=None, pause=None, deadline=None):
+        """``send(deadline)``'s answer, sent again after an answer that says the monitor did not take it, or may have
+        (_worth_retrying: a 5xx or 408, a connection reset mid-request): at most _RETRIES times, after 0.5, 1, 2 s; a
+        refused resume is not sent again. One ``deadline`` (default: ``timeout`` from now) bounds every try, the resume
+        a try may need and the waits between them: ``send`` waits only for what is left of it (a _Timeout then), and
+        no try starts after it. ``taken_before(e)``: for a repeat's MonitorError, ``(answer,)`` when it says an earlier
+        try was taken (the answer to give then), else None. ``pause(seconds)``: waits between tries, true when no more
+        tries are to be made (default: time.sleep)."""
+        if deadline is None:
+            deadline = time.monotonic() + self.timeout
         tries = 0
         while True:
             try:
-                return send()
+                return send(deadline)
             except MonitorError as e:
                 earlier = taken_before(e) if tries and taken_before is not None else None
                 if earlier is not None:
@@ -360,10 +376,12 @@ class Monitor:
         this run queued is a ValueError here (nothing is sent; close() may be called again). An older monitor that
         does not take it ends the run at its last snapshot's step.
 
-        Takes at most about twice ``timeout``: up to ``timeout`` for the queued snapshots (any still queued then are
-        dropped, counted in ``dropped``), then up to ``timeout`` for the finish request. The monitor answers that
-        request at once and drains the run's analyses afterwards, so close() does not wait for analysis. When no
-        answer comes in time it raises TimeoutError (an OSError): the monitor may still have finished the run. A wait
+        Takes at most twice ``timeout``: up to ``timeout`` for the queued snapshots (any still queued then are
+        dropped, counted in ``dropped``), then up to ``timeout`` for the finish request, its repeats, the resume of
+        the run it may need and an older monitor's fallbacks together. The monitor answers that request at once and
+        drains the run's analyses afterwards, so close() does not wait for analysis. When no answer comes in time it
+        raises TimeoutError (an OSError): the monitor may still have finished the run; where the time ran out while
+        the client resumed the run for it, the line says that the finish request was not sent. A wait
         of over a second for the queue is said on stderr; a Ctrl-C in it drops the queue and sends the finish request.
         A snapshot still in flight when close() stops waiting (a Ctrl-C, or out of time) is counted lost then, before
         close() names the lost snapshots, as "in flight when Ctrl-C interrupted close()" (or "... when close() ran out
@@ -467,28 +485,29 @@ class Monitor:
             self._thread.join(max(0.0, deadline - time.monotonic()))
         if self._lost is not None:
             return self._lost_answer(status)
-        return self._finish_as_taken(status, reason, step)
+        # the finish request's own deadline: its tries, the resume they may need and an older monitor's fallbacks
+        return self._finish_as_taken(status, reason, step, time.monotonic() + self.timeout)
 
-    def _finish_as_taken(self, status, reason, step):
+    def _finish_as_taken(self, status, reason, step, deadline):
         """The finish request, sent again in the words of an older monitor where it refuses the first."""
         try:
-            return self._finish(status, reason, step)
+            return self._finish(status, reason, step, deadline)
         except MonitorError as e:
             if e.status == 400 and step is not None and "has the key 'step'" in str(e):
                 # a monitor that takes only status and reason: the run ends at its last snapshot's step
-                return self._finish_as_taken(status, reason, None)
+                return self._finish_as_taken(status, reason, None, deadline)
             if e.status == 400 and status == "interrupted" and "finish status" in str(e):
                 # a monitor that knows only done, stopped and failed: the closest is failed (not a complete run)
-                return self._finish("failed", "interrupted" + (": " + reason if reason else ""), step)
+                return self._finish("failed", "interrupted" + (": " + reason if reason else ""), step, deadline)
             raise
 
-    def _finish(self, status, reason, step):
+    def _finish(self, status, reason, step, deadline):
         said = {"status": status, "reason": reason}
         if step is not None:
             said["step"] = step
         body = json.dumps(said).encode()
         try:
-            return self._send_finish(body, status)
+            return self._send_finish(body, status, deadline)
         except _ResumeRefused as e:
             self._mark_lost(e.cause, "the finish request", e)
             return self._lost_answer(status)
@@ -497,11 +516,19 @@ class Monitor:
                 raise
             self._mark_lost(e, "the finish request")
             return self._lost_answer(status)
-        except _Timeout:
-            raise TimeoutError("no answer within %g s to the finish request of run '%s'; the monitor may still have"
-                               " finished it" % (self.timeout, self.run_id)) from None
+        except _Timeout as e:
+            if e.sent:
+                raise TimeoutError("no answer within %g s to the finish request of run '%s'; the monitor may still"
+                                   " have finished it" % (self.timeout, self.run_id)) from None
+            what = ("while the client resumed the run for the finish request (the monitor %s; no answer to the resume"
+                    " in time: it may still have registered the run)" % e.why if isinstance(e, _ResumeTimeout) else
+                    "before the finish request could be sent again after the resume of the run")
+            raise TimeoutError("run '%s' was not ended on the monitor: timeout=%g s ran out %s; the finish request was"
+                               " not sent, so the run stays open there until splinewatch.ingest.idle-timeout; expected"
+                               " an answer within timeout=%g: pass a larger timeout= for a busy monitor"
+                               % (self.run_id, self.timeout, what, self.timeout)) from None
 
-    def _send_finish(self, body, status):
+    def _send_finish(self, body, status, deadline):
         """The monitor's answer to the finish request, sent again as a snapshot is (``_retried``). A repeat is safe:
         the monitor ends a run once, and answers a later finish 409 "has finished (or is finishing)", which after a
         try whose answer was lost means that try ended the run."""
@@ -512,7 +539,8 @@ class Monitor:
                                     " (the monitor answered the repeat: %s)" % e.message},)
             return None
         path = "/api/v1/runs/%s/finish" % self.run_id
-        return self._retried(lambda: self._post_run(path, body, content_type="application/json"), taken_before)
+        return self._retried(lambda d: self._post_run(path, body, content_type="application/json", deadline=d),
+                             taken_before, deadline=deadline)
 
     @property
     def lost(self):
@@ -586,23 +614,47 @@ class Monitor:
         else:
             print("splinewatch: %s; %s" % (after, lost), file=sys.stderr)
 
-    def _post_run(self, path, body, content_type="application/octet-stream"):
+    def _post_run(self, path, body, content_type="application/octet-stream", deadline=None):
         """``_post`` of a request about the run; when the monitor answers that it lost the run (404, 410, 401) the run
-        is registered again with its resume key and the request sent again. A refused resume is a _ResumeRefused; a
-        monitor that cannot take the run now (unreachable, stopping, starting, or a resume answered 500, 502, 504 or
-        408) is its MonitorError, which the caller's retries send again."""
+        is registered again with its resume key and the request sent again, both before ``deadline``. A refused resume
+        is a _ResumeRefused; a monitor that cannot take the run now (unreachable, stopping, starting, or a resume
+        answered 500, 502, 504 or 408) is its MonitorError, which the caller's retries send again; a resume without an
+        answer before the deadline is a _ResumeTimeout."""
         generation = self._generation
         try:
-            return self._post(path, body, content_type)
+            answer = self._post(path, body, content_type, deadline)
         except MonitorError as e:
             if e.status not in _LOST or self._resume_body is None or (self._closed and path.endswith("/snapshots")):
                 raise
-            self._resume(e, generation)
-        return self._post(path, body, content_type)
+            self._resume(e, generation, deadline)
+            answer = self._post(path, body, content_type, deadline)
+        self._confirm_resume()
+        return answer
 
-    def _resume(self, error, generation):
+    def _confirm_resume(self):
+        """Says the resume that got no clear answer (``_unconfirmed_resume``) as a resume, once: a request of the run
+        was just taken, so it registered the run (the line names the snapshots lost meanwhile, as a resume's does)."""
+        if self._unconfirmed_resume is None:
+            return
+        # not waited for: the thread that holds the lock is resuming the run, and says so itself
+        if not self._resume_lock.acquire(blocking=False):
+            return
+        try:
+            if self._unconfirmed_resume is None:
+                return
+            why, how = self._unconfirmed_resume
+            self._unconfirmed_resume = None
+            self._generation += 1
+            self.resumes += 1
+            self._name_missed("run '%s' resumed on the monitor at %s, which %s; it streams there again (its resume, %s,"
+                              " registered it all the same)" % (self.run_id, self.url, why, how))
+        finally:
+            self._resume_lock.release()
+
+    def _resume(self, error, generation, deadline=None):
         """Registers the run again with its resume key after the monitor answered ``error`` (404, 410 or 401) to a
-        request sent at ``generation``; returns once it is registered (or was, by another thread, meanwhile)."""
+        request sent at ``generation``, before ``deadline``; returns once it is registered (or was, by another thread,
+        meanwhile)."""
         with self._resume_lock:
             if self._generation != generation:
                 return  # resumed by the other thread after this request was sent
@@ -615,11 +667,19 @@ class Monitor:
                 why = ("took another control token (its control-token was deleted or rotated, or its deployment"
                        " token changed), read again from token_file '%s'" % self._token_file)
             try:
-                answer = self._post("/api/v1/runs", self._resume_body)
+                answer = self._post("/api/v1/runs", self._resume_body, deadline=deadline)
+            except _Timeout as e:
+                if e.sent:  # the monitor may register the run after the deadline
+                    self._unconfirmed_resume = (why, "unanswered within timeout=%g s" % self.timeout)
+                raise _ResumeTimeout(self.timeout, why) from None
             except MonitorError as e:
                 if e.status is None:
+                    if getattr(e, "transient", False):  # cut off mid-request: it may have registered the run
+                        self._unconfirmed_resume = (why, "cut off mid-request")
                     raise  # unreachable: the next request tries again
                 if _worth_retrying(e):
+                    # it may have registered the run all the same: said when a request of the run is next taken
+                    self._unconfirmed_resume = (why, "answered HTTP %d: %s" % (e.status, e.message))
                     # stopping or starting (503), or transient (a 500 when the route's ask timed out while the
                     # metrics node was slow, which may go on registering the run; a proxy's 502 or 504; a 408): the
                     # request is sent again (_send_snapshot, _send_finish), and the resume with it; a 500 was taken
@@ -629,12 +689,14 @@ class Monitor:
                                        " client registers the run again with its resume_key at its next request"
                                        % (why, e.message), e.answer) from None
                 if e.status != 409 or "already streaming" not in e.message or "resume_key" in e.message:
+                    self._unconfirmed_resume = None  # refused: the run is lost, and said so
                     raise _ResumeRefused(error, e) from None
                 # an older monitor, which answers a resume of a run streaming there 409 whatever its key (a newer one
                 # takes the run over for its key and answers as a resume, and names the resume_key it refuses): the
                 # run streams there again, an earlier resume that it answered after this client's timeout took it
                 # back (only the resume key, this client's, does that for a run the monitor lost)
                 answer = None
+            self._unconfirmed_resume = None  # this resume's line says it
             self._generation += 1
             self.resumes += 1
             if answer is None:
@@ -756,11 +818,17 @@ class Monitor:
                     self._mark_lost(e, "the snapshot of step %d" % step)
                 elif len(self.errors) == 1 and not self._closed:  # closed: one in flight when close() gave up on it
                     self._warn(self.errors[0])
-            except _Timeout:
-                # the request may have reached the monitor, which may have queued the snapshot: no way to tell
-                if (self._outcome(step, "no answer within %g s (timed out); the monitor may still have taken it"
-                                  % self.timeout, "no answer within %g s (the monitor may still have taken it)"
-                                  % self.timeout) and len(self.errors) == 1):
+            except _Timeout as e:
+                if isinstance(e, _ResumeTimeout):  # the snapshot waited for the resume, and was not sent
+                    said = self._outcome(step, "not sent: %s" % e, "not sent: timeout ran out resuming the run")
+                elif not e.sent:  # its tries and the resume they needed took the whole timeout
+                    said = self._outcome(step, "not sent: %s (its tries and the resume of the run took it)" % e,
+                                         "not sent: timeout ran out")
+                else:  # the request may have reached the monitor, which may have queued the snapshot: no way to tell
+                    said = self._outcome(step, "no answer within %g s (timed out); the monitor may still have taken it"
+                                         % self.timeout, "no answer within %g s (the monitor may still have taken it)"
+                                         % self.timeout)
+                if said and len(self.errors) == 1:
                     self._warn(self.errors[0])
             except Exception as e:  # the loop must not die: record, warn once, go on
                 if (self._outcome(step, e, _TOO_LARGE if isinstance(e, _TooLarge) else
@@ -799,7 +867,7 @@ class Monitor:
                 return self._cv.wait_for(lambda: self._closed, seconds)
         path = "/api/v1/runs/%s/snapshots" % self.run_id
         try:
-            return self._retried(lambda: self._post_run(path, body),
+            return self._retried(lambda deadline: self._post_run(path, body, deadline=deadline),
                                  lambda e: (None,) if e.status == 409 and _already_received(e.message, step) else None,
                                  until_closed)
         except MonitorError as e:
@@ -864,19 +932,25 @@ class Monitor:
     def _warn(error):
         print("splinewatch: %s (later errors are only counted in monitor.errors)" % error, file=sys.stderr)
 
-    def _post(self, path, body, content_type="application/octet-stream"):
-        """The answer to a POST (JSON); MonitorError for an HTTP error, _Timeout when no answer came in time.
+    def _post(self, path, body, content_type="application/octet-stream", deadline=None):
+        """The answer to a POST (JSON); MonitorError for an HTTP error, _Timeout when no answer came before
+        ``deadline`` (default: ``timeout`` from now; the deadline of the call it is part of), or none was left to send
+        it in.
 
         A 503 with ``Retry-After`` (the monitor holds too many request bodies at once) is sent again after that
-        many seconds (at most 5), while ``timeout`` allows; a 503 without it (too many runs, the monitor stopping)
+        many seconds (at most 5), while the deadline allows; a 503 without it (too many runs, the monitor stopping)
         is an error at once.
         """
-        deadline = time.monotonic() + self.timeout
+        if deadline is None:
+            deadline = time.monotonic() + self.timeout
         while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise _Timeout(self.timeout, path, sent=False)
             req = urllib.request.Request(self.url + path, data=body, method="POST", headers={
                 "Authorization": "Bearer " + self._token, "Content-Type": content_type})
             try:
-                return self._answer(req, path)
+                return self._answer(req, path, min(left, self.timeout))
             except urllib.error.HTTPError as e:
                 message, answer = _refusal(e.read().decode("utf-8", "replace").strip())
                 wait = _retry_after(e) if e.code == 503 else None
@@ -884,9 +958,9 @@ class Monitor:
                     raise MonitorError(e.code, message, answer) from None
                 time.sleep(wait)
 
-    def _answer(self, req, path):
+    def _answer(self, req, path, seconds):
         try:
-            with urllib.request.urlopen(req, timeout=self.timeout) as r:
+            with urllib.request.urlopen(req, timeout=seconds) as r:
                 text = r.read().decode("utf-8")
         except urllib.error.HTTPError:
             raise  # an answer: _post decides
@@ -1085,8 +1159,22 @@ def _close_open_runs():
 
 
 class _Timeout(TimeoutError):
-    """No answer within the client's timeout: the request may or may not have reached the monitor."""
+    """No answer within the client's timeout: the request may or may not have reached the monitor; ``sent`` False:
+    the call's deadline had passed before it could be sent (after the resume it needed, say)."""
 
-    def __init__(self, timeout, path):
+    def __init__(self, timeout, path, sent=True):
         super().__init__("no answer within %g s to POST %s (timed out); the monitor may still have handled it"
-                         % (timeout, path))
+                         % (timeout, path) if sent else
+                         "timeout=%g s ran out before POST %s could be sent" % (timeout, path))
+        self.sent = sent
+
+
+class _ResumeTimeout(_Timeout):
+    """The call's deadline passed while the resume its request needed waited for an answer: the request was not sent
+    (the resume may still have registered the run). ``why``: why the monitor had lost the run."""
+
+    def __init__(self, timeout, why):
+        TimeoutError.__init__(self, "timeout=%g s ran out while the client resumed the run (the monitor %s; no answer"
+                              " to the resume in time: it may still have registered the run)" % (timeout, why))
+        self.sent = False
+        self.why = why

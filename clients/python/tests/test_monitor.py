@@ -80,6 +80,9 @@ class FakeMonitor:
         self.forward_only = False  # a snapshot of a step already taken is answered 409, as IngestedRun does
         self.taken = []  # steps of the snapshots the run took
         self.release = threading.Event()
+        # a monitor slow to answer: path suffix -> seconds each request to it waits before it is handled (a number),
+        # or a list of such waits, one per request in order (none left: no wait)
+        self.slow = {}
         fake = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -97,6 +100,10 @@ class FakeMonitor:
                     return self.answer(401, "missing or wrong bearer token; expected Authorization: Bearer <token>")
                 if any(self.path.endswith(h) for h in fake.hang):
                     fake.release.wait(30)
+                for suffix, wait in fake.slow.items():
+                    if self.path.endswith(suffix):
+                        wait = wait if not isinstance(wait, list) else wait.pop(0) if wait else 0
+                        fake.release.wait(wait)
                 parts = self.path.strip("/").split("/")  # api v1 runs [id kind]
                 if len(parts) == 3:
                     resume = None
@@ -877,7 +884,39 @@ class MonitorTest(unittest.TestCase):
         self.assertEqual(self.steps(), [1, 2, 2, 3])  # step 2 refused with 404, sent again once the run was back
         self.assertEqual((answer["status"], answer.get("lost")), ("done", None))
         self.assertEqual([f["status"] for f in self.fake.finishes()], ["done"])
-        self.assertEqual(err.getvalue(), "")
+        # the resume that registered the run is said once, when the repeat is taken: it was said nowhere, and the
+        # user never learnt that the monitor had lost the run and what was lost meanwhile
+        self.assertEqual(err.getvalue().splitlines(), ["splinewatch: run 'r1' resumed on the monitor at %s, which no"
+                         " longer knows run 'r1' (it restarted); it streams there again (its resume, answered HTTP 500:"
+                         " the monitor could not handle the request, registered it all the same); no snapshot was lost"
+                         % self.fake.url])
+        self.assertEqual(m.resumes, 1)
+
+    def test_a_resume_whose_answer_was_lost_after_it_registered_the_run_is_said_once_with_what_was_lost(self):
+        # the resume's connection reset after the monitor registered the run, and the repeat of the snapshot that
+        # needed it was refused (a NaN network): the next snapshot is taken, and that is when the resume is said
+        self.fake.key = self.KEY
+        m = self.monitor(timeout=10)
+        m.snapshot_layers(LAYERS, 1)
+        self.assertTrue(m.flush(5))
+        self.fake.known.clear()
+        self.fake.register_failures = [(None, True)]
+        self.fake.refuse = {"error": "snapshot: layer 0 weight holds NaN"}
+        with contextlib.redirect_stderr(io.StringIO()) as err:
+            m.snapshot_layers(LAYERS, 2)
+            self.assertTrue(m.flush(10))
+            self.fake.refuse = None
+            for step in (3, 4):
+                m.snapshot_layers(LAYERS, step)
+                self.assertTrue(m.flush(10))
+            m.close()
+        lines = err.getvalue().splitlines()
+        self.assertEqual(len(lines), 2, lines)
+        self.assertIn("snapshot of step 2: HTTP 400: snapshot: layer 0 weight holds NaN", lines[0])
+        self.assertEqual(lines[1], "splinewatch: run 'r1' resumed on the monitor at %s, which no longer knows run 'r1'"
+                         " (it restarted); it streams there again (its resume, cut off mid-request, registered it all"
+                         " the same); 1 snapshot(s) (step 2) were lost: 1 answered HTTP 400" % self.fake.url)
+        self.assertEqual((m.resumes, m.sent, m.lost), (1, 3, None))
 
     def test_a_resume_for_the_finish_request_answered_504_is_sent_again_and_the_end_is_recorded(self):
         self.fake.key = self.KEY
@@ -890,7 +929,80 @@ class MonitorTest(unittest.TestCase):
             answer = m.close("stopped", "enough")
         self.assertEqual((answer["status"], answer.get("lost"), m.lost), ("stopped", None, None))
         self.assertEqual([f["status"] for f in self.fake.finishes()], ["stopped", "stopped"])  # 404, then recorded
-        self.assertEqual(err.getvalue(), "")
+        self.assertEqual(err.getvalue().splitlines(), ["splinewatch: run 'r1' resumed on the monitor at %s, which no"
+                         " longer knows run 'r1' (it restarted); it streams there again (its resume, answered HTTP 504:"
+                         " the monitor could not handle the request, registered it all the same); no snapshot was lost"
+                         % self.fake.url])
+        self.assertEqual(m.resumes, 1)
+
+    # One deadline per call: each request's tries, the resume they need and the waits between them share the
+    # client's timeout; each try used to wait the whole timeout, the resume too, so a call took several timeouts
+
+    def test_a_snapshot_that_needs_a_resume_from_a_slow_monitor_is_given_up_at_its_timeout(self):
+        # each answer takes 1.5 s: the snapshot's 404, the resume, the repeat took 4.5 s with timeout=2
+        self.fake.key = self.KEY
+        m = self.monitor(timeout=2)
+        self.fake.known.clear()
+        self.fake.slow = {"/snapshots": 1.5, "/runs": 1.5}
+        with contextlib.redirect_stderr(io.StringIO()) as err:
+            started = time.monotonic()
+            m.snapshot_layers(LAYERS, 1)
+            self.assertTrue(m.flush(10))
+            elapsed = time.monotonic() - started
+            self.fake.slow = {}
+            deadline = time.monotonic() + 5
+            while "r1" not in self.fake.known and time.monotonic() < deadline:
+                time.sleep(0.01)  # the monitor registers the run after the client stopped waiting for the resume
+            m.snapshot_layers(LAYERS, 2)
+            m.close()
+        self.assertLess(elapsed, 3.0, "the snapshot took %.1f s with timeout=2" % elapsed)
+        self.assertEqual(m.errors, ["snapshot of step 1: not sent: timeout=2 s ran out while the client resumed the"
+                                    " run (the monitor no longer knows run 'r1' (it restarted); no answer to the resume"
+                                    " in time: it may still have registered the run)"])
+        self.assertEqual(dict(m.missed), {"not sent: timeout ran out resuming the run": 1})
+        lines = err.getvalue().splitlines()
+        self.assertEqual(lines[0], "splinewatch: " + m.errors[0] + " (later errors are only counted in"
+                         " monitor.errors)")
+        # the late resume registered the run: the next snapshot is taken, and the resume said with the lost one
+        self.assertEqual(lines[1], "splinewatch: run 'r1' resumed on the monitor at %s, which no longer knows run 'r1'"
+                         " (it restarted); it streams there again (its resume, unanswered within timeout=2 s,"
+                         " registered it all the same); 1 snapshot(s) (step 1) were lost: 1 not sent: timeout ran out"
+                         " resuming the run" % self.fake.url)
+        self.assertEqual(len(lines), 2, lines)
+        self.assertEqual((m.sent, m.resumes, self.fake.taken), (1, 1, [2]))
+
+    def test_a_finish_that_needs_a_resume_from_a_slow_monitor_raises_at_its_timeout_naming_the_resume(self):
+        self.fake.key = self.KEY
+        m = self.monitor(timeout=2)
+        self.fake.known.clear()
+        self.fake.slow = {"/finish": 1.5, "/runs": 1.5}
+        started = time.monotonic()
+        with self.assertRaises(TimeoutError) as e, contextlib.redirect_stderr(io.StringIO()):
+            m.close()
+        elapsed = time.monotonic() - started
+        self.assertLess(elapsed, 3.0, "close() took %.1f s with timeout=2 and no snapshot queued" % elapsed)
+        self.assertEqual(str(e.exception), "run 'r1' was not ended on the monitor: timeout=2 s ran out while the client"
+                         " resumed the run for the finish request (the monitor no longer knows run 'r1' (it"
+                         " restarted); no answer to the resume in time: it may still have registered the run); the"
+                         " finish request was not sent, so the run stays open there until"
+                         " splinewatch.ingest.idle-timeout; expected an answer within timeout=2: pass a larger"
+                         " timeout= for a busy monitor")
+        self.assertEqual(len(self.fake.finishes()), 1)  # the first, answered 404
+
+    def test_a_registration_sent_again_is_given_up_at_its_timeout(self):
+        # answered 500 twice at once, then the third try (after 0.5 + 1 s) is not answered: it waited a whole
+        # timeout more, 3.5 s with timeout=2
+        self.fake.key = self.KEY
+        self.fake.register_failures = [(500, False), (500, False)]
+        self.fake.slow = {"/runs": [0, 0, 30]}
+        started = time.monotonic()
+        with self.assertRaises(TimeoutError) as e:
+            self.monitor(timeout=2)
+        elapsed = time.monotonic() - started
+        self.assertLess(elapsed, 2.8, "the registration took %.1f s with timeout=2" % elapsed)
+        self.assertIn("no answer within 2 s from the monitor at %s to the registration of run 'r1'" % self.fake.url,
+                      str(e.exception))
+        self.assertEqual(len(self.fake.paths("runs")), 3)
 
     def monitor_after_restart(self, status, message):
         """A run registered with KEY on a monitor that then restarted: it no longer knows the run, and answers its
