@@ -520,9 +520,12 @@ class Monitor:
             if e.sent:
                 raise TimeoutError("no answer within %g s to the finish request of run '%s'; the monitor may still"
                                    " have finished it" % (self.timeout, self.run_id)) from None
-            what = ("while the client resumed the run for the finish request (the monitor %s; no answer to the resume"
-                    " in time: it may still have registered the run)" % e.why if isinstance(e, _ResumeTimeout) else
-                    "before the finish request could be sent again after the resume of the run")
+            if isinstance(e, _ResumeTimeout):
+                what = "while the client resumed the run for the finish request (the monitor %s; %s)" % (
+                    e.why, "no answer to the resume in time: it may still have registered the run" if e.resume_sent
+                    else "the resume was not sent: the finish request's tries took the time")
+            else:
+                what = "before the finish request could be sent again after the resume of the run"
             raise TimeoutError("run '%s' was not ended on the monitor: timeout=%g s ran out %s; the finish request was"
                                " not sent, so the run stays open there until splinewatch.ingest.idle-timeout; expected"
                                " an answer within timeout=%g: pass a larger timeout= for a busy monitor"
@@ -671,7 +674,7 @@ class Monitor:
             except _Timeout as e:
                 if e.sent:  # the monitor may register the run after the deadline
                     self._unconfirmed_resume = (why, "unanswered within timeout=%g s" % self.timeout)
-                raise _ResumeTimeout(self.timeout, why) from None
+                raise _ResumeTimeout(self.timeout, why, e.sent) from None
             except MonitorError as e:
                 if e.status is None:
                     if getattr(e, "transient", False):  # cut off mid-request: it may have registered the run
@@ -1170,11 +1173,14 @@ class _Timeout(TimeoutError):
 
 
 class _ResumeTimeout(_Timeout):
-    """The call's deadline passed while the resume its request needed waited for an answer: the request was not sent
-    (the resume may still have registered the run). ``why``: why the monitor had lost the run."""
+    """The call's deadline passed while the resume its request needed waited for an answer (``resume_sent``: it may
+    still have registered the run), or before the resume could be sent: the request was not sent again. ``why``: why
+    the monitor had lost the run."""
 
-    def __init__(self, timeout, why):
-        TimeoutError.__init__(self, "timeout=%g s ran out while the client resumed the run (the monitor %s; no answer"
-                              " to the resume in time: it may still have registered the run)" % (timeout, why))
+    def __init__(self, timeout, why, resume_sent=True):
+        TimeoutError.__init__(self, "timeout=%g s ran out while the client resumed the run (the monitor %s; %s)" % (
+            timeout, why, "no answer to the resume in time: it may still have registered the run" if resume_sent else
+            "the resume was not sent: the request's tries took the time"))
         self.sent = False
         self.why = why
+        self.resume_sent = resume_sent
