@@ -30,6 +30,32 @@ final class FinishedRuns {
     ids.put(runId, why != null ? why : "");
   }
 
+  /**
+   * Run {@code runId} takes its client's finish, unless the monitor ended it first (its stop: {@link
+   * #endedByMonitorUnlessEnding}): false then, and it stays answered 410. Checked and marked at once, so that a
+   * stopping monitor and the run agree on which came first.
+   */
+  synchronized boolean finishedByClient(String runId) {
+    String why = ids.get(runId);
+    if (why != null && !why.isEmpty()) {
+      return false;
+    }
+    add(runId);
+    return true;
+  }
+
+  /**
+   * The stopping monitor ends run {@code runId} for {@code why} (answered 410 from now on), unless its end began
+   * before (its client's finish taken, its idle timeout): false then, and it ends as it was ending.
+   */
+  synchronized boolean endedByMonitorUnlessEnding(String runId, String why) {
+    if (ids.containsKey(runId)) {
+      return false;
+    }
+    endedByMonitor(runId, why);
+    return true;
+  }
+
   /** A run the monitor ended itself, for {@code why} (e.g. its idle timeout): answered 410 from now on. */
   synchronized void endedByMonitor(String runId, String why) {
     ids.remove(runId);

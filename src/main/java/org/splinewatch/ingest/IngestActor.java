@@ -47,9 +47,10 @@ import org.splinewatch.trainer.Augmenter;
  * The runs streamed to this monitor over HTTP: one {@link IngestedRun} child each, found by run id. It turns a
  * registration into the run's fixed description (drawing probe pairs and plane anchors when the client sent none,
  * as {@code ./trainer} does) and keeps {@code active}, the ids of live runs, and {@code finished}, those whose end
- * began, which the HTTP routes read to answer 404 or 409 before reading a body. Like {@code ./trainer}, it refuses a
- * run id whose directory under {@code --out} already holds a run, unless the registration resumes that run with the
- * resume key its first registration was answered (its client lost it: the monitor restarted, or ended it). A run
+ * began (a run moves itself from one to the other as it takes its finish), which the HTTP routes read to answer 404,
+ * 409 or 410 before reading a body. Like {@code ./trainer}, it refuses a run id whose directory under {@code --out}
+ * already holds a run, unless the registration resumes that run with the resume key its first registration was
+ * answered (its client lost it: the monitor restarted, or ended it). A run
  * still streaming here is taken over by a registration with its resume key (an earlier resume registered after its
  * client's timeout, a client back after a network glitch): the same {@link IngestedRun} goes on, answering it as a
  * resume.
@@ -168,14 +169,10 @@ public final class IngestActor extends AbstractBehavior<IngestActor.Command> {
             new IngestedRun.Snapshot(m.snapshot(), m.replyTo())))
         .onMessage(NonFiniteWeights.class, m -> forward(m.runId(), m.replyTo(),
             new IngestedRun.NonFiniteWeights(m.scalars(), m.entry(), m.message(), m.replyTo())))
-        .onMessage(Finish.class, m -> {
-          // from now on snapshots of this run are refused (409) before their bodies are read
-          if (runs.containsKey(m.runId())) {
-            c.finished().add(m.runId());
-          }
-          c.active().remove(m.runId());
-          return forward(m.runId(), m.replyTo(), new IngestedRun.Finish(m.status(), m.reason(), m.step(), m.replyTo()));
-        })
+        // the run marks itself finished (refusing later snapshots before their bodies are read) once it takes the
+        // finish: one it answers 503 (still registering) leaves it streaming, and the client's retry then ends it
+        .onMessage(Finish.class, m -> forward(m.runId(), m.replyTo(),
+            new IngestedRun.Finish(m.status(), m.reason(), m.step(), m.replyTo())))
         .onMessage(Ended.class, m -> {
           // a run that ended on its own (its end recorded, idle timeout) is no longer live
           forget(m.runId(), m.run());
@@ -193,15 +190,16 @@ public final class IngestActor extends AbstractBehavior<IngestActor.Command> {
           List<String> interrupted = new ArrayList<>();
           List<String> ending = new ArrayList<>();
           for (String id : new TreeSet<>(runs.keySet())) {
-            if (c.finished().contains(id)) {
+            // checked and marked at once: a client's finish the run takes meanwhile is either before (ending) or
+            // after (answered 410 by the run, which then ends as interrupted), never both
+            if (c.finished().endedByMonitorUnlessEnding(id, m.reason())) {
+              // a client still sending is told the monitor ended its run (410: stop sending), not that it finished it
+              c.active().remove(id);
+              interrupted.add(id);
+            } else {
               // its end began before (its client's finish, its idle timeout): it ends as it was ending, and a retry
               // of its finish is still answered as a finished run's (409), not as one the stop ended (410)
               ending.add(id);
-            } else {
-              // a client still sending is told the monitor ended its run (410: stop sending), not that it finished it
-              c.finished().endedByMonitor(id, m.reason());
-              c.active().remove(id);
-              interrupted.add(id);
             }
             // a run already finishing ignores it; one still registering ends as soon as it is registered
             runs.get(id).tell(new IngestedRun.MonitorStopping(m.reason()));
@@ -345,7 +343,7 @@ public final class IngestActor extends AbstractBehavior<IngestActor.Command> {
     String key = spec.resumeKey() != null ? spec.resumeKey() : ResumeKey.newKey();
     ActorRef<Object> run = getContext().spawn(IngestedRun.create(new IngestedRun.Setup(info, labels,
         config, spec.classifier(), alerts, earlyStop, analyzers, c.cluster(), c.ingest(), c.node(), urls, m.replyTo(),
-        c.finished(), c.registry(), key, resume,
+        c.finished(), c.active(), c.registry(), key, resume,
         lastStep, spec.warnings(), getContext().getSelf())), "http-run-" + id + "-"
         + System.nanoTime());
     getContext().watchWith(run, new Ended(id, run));

@@ -129,13 +129,15 @@ public final class IngestedRun extends AbstractBehavior<Object> {
    * the run with it; {@code resumed}: this registration resumes the run in its directory, whose files record steps up
    * to {@code lastStep} (-1: none); {@code warnings}: its float64 arrays' values that
    * float32 rounded to 0, one line per array, said in the registration's answer; {@code ingest}: the ingestion
-   * actor, told when the metrics node refused the registration.
+   * actor, told when the metrics node refused the registration; {@code finished} and {@code active}: the runs whose
+   * end began and the live ones, which the HTTP routes read: the run moves itself from active to finished as its end
+   * begins.
    */
   public record Setup(RunInfo info, Map<String, String> labels, Map<String, Object> config, boolean classifier,
       AlertSettings alerts, String earlyStop, List<String> analyzers, ClusterSettings cluster, IngestSettings ingest,
       ActorRef<MetricsNode.Command> node, Map<String, Object> urls, ActorRef<Reply> registrationReply,
-      FinishedRuns finished, MeterRegistry registry, String resumeKey, boolean resumed, long lastStep,
-      List<String> warnings, ActorRef<IngestActor.Command> ingestActor) {
+      FinishedRuns finished, Map<String, IngestActor.Shape> active, MeterRegistry registry, String resumeKey,
+      boolean resumed, long lastStep, List<String> warnings, ActorRef<IngestActor.Command> ingestActor) {
   }
 
   /** The ingestion actor no longer forwards to this run (its registration was refused, or its end recorded). */
@@ -225,13 +227,13 @@ public final class IngestedRun extends AbstractBehavior<Object> {
           }
           return this;
         })
-        .onMessage(Finish.class, this::onFinish)
+        .onMessage(Finish.class, m -> onFinish(m, true))
         .onMessage(MonitorStopping.class, m -> {
           if (publisher == null) {
             monitorStopping = m.reason(); // still registering: ended once registered (onRegistered)
             return this;
           }
-          return onFinish(new Finish("interrupted", m.reason(), -1, getContext().getSystem().ignoreRef()));
+          return onFinish(new Finish("interrupted", m.reason(), -1, getContext().getSystem().ignoreRef()), false);
         })
         .onMessage(Drained.class, m -> {
           if (m.timedOut()) {
@@ -267,9 +269,9 @@ public final class IngestedRun extends AbstractBehavior<Object> {
             // comes back is told the monitor ended it (410), not that it finished the run itself
             String why = "no snapshot or finish request for " + idle.toSeconds()
                 + " s (splinewatch.ingest.idle-timeout)";
-            Behavior<Object> next = onFinish(new Finish("failed", why, -1, getContext().getSystem().ignoreRef()));
+            // marked first: the routes, which refuse its requests from now on, answer 410 and never a client's 409
             s.finished().endedByMonitor(s.info().runId(), why);
-            return next;
+            return onFinish(new Finish("failed", why, -1, getContext().getSystem().ignoreRef()), false);
           }
           return this;
         })
@@ -345,7 +347,7 @@ public final class IngestedRun extends AbstractBehavior<Object> {
       s.registrationReply().tell(stopping);
       takeOvers.forEach(t -> t.replyTo().tell(stopping));
       takeOvers.clear();
-      return onFinish(new Finish("interrupted", monitorStopping, -1, getContext().getSystem().ignoreRef()));
+      return onFinish(new Finish("interrupted", monitorStopping, -1, getContext().getSystem().ignoreRef()), false);
     }
     s.registrationReply().tell(registered(s.resumed(), s.warnings()));
     // registrations that took the run over while the metrics node registered it: answered now, as a resume
@@ -603,7 +605,12 @@ public final class IngestedRun extends AbstractBehavior<Object> {
     return this;
   }
 
-  private Behavior<Object> onFinish(Finish m) {
+  /**
+   * The run's end begins with {@code m}: its client's finish ({@code byClient}), or the monitor's (its stop, the
+   * idle timeout). Only a finish it takes marks the run finished: one answered 503 (still registering) leaves it as it
+   * was, streaming, and its client's retry ends it.
+   */
+  private Behavior<Object> onFinish(Finish m, boolean byClient) {
     if (finishing != null) {
       FinishedRuns.Answer gone = endedByMonitor();
       m.replyTo().tell(gone != null ? Reply.error(gone.status(), gone.message())
@@ -614,6 +621,20 @@ public final class IngestedRun extends AbstractBehavior<Object> {
       m.replyTo().tell(stillRegistering("the finish request"));
       return this;
     }
+    String runId = s.info().runId();
+    if (byClient && !s.finished().finishedByClient(runId)) {
+      // the monitor began to stop before this finish reached the run: it ended the run (its MonitorStopping comes
+      // next), and the finish is answered as one that reached the routes after that (410)
+      FinishedRuns.Answer gone = s.finished().answer(runId);
+      m.replyTo().tell(Reply.error(gone.status(), gone.message()));
+      return this;
+    }
+    if (!byClient) {
+      s.finished().add(runId); // still answered 410 where the monitor ended it
+    }
+    // from now on the routes refuse this run's snapshots and finishes before reading their bodies (finished first:
+    // a route that finds the run no longer active finds it finished, not unknown)
+    s.active().remove(runId);
     // the run's steps only go forward, as its snapshots' do: a finish step before the last snapshot's is not taken (the
     // answer says so; refusing it would leave the run streaming until its idle timeout)
     String early = m.step() >= 0 && m.step() < lastStep ? "finish step " + m.step() + " is before step " + lastStep
@@ -630,7 +651,6 @@ public final class IngestedRun extends AbstractBehavior<Object> {
       metrics.tell(new MetricsActor.Publish(List.of(Sample.of(MetricFamily.TRAINING_STEP, lastStep, lastStep))));
     }
     finishing = m;
-    s.finished().add(s.info().runId());
     // from now on the control endpoint refuses to stop this run: the client sends nothing more to hear a stop
     s.node().tell(new MetricsNode.TrainingEnded(s.info().runId(), Math.max(0, lastStep), runToken));
     // answered at once: draining the last analyses may take minutes, longer than an HTTP client should wait

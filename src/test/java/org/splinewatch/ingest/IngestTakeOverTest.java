@@ -9,6 +9,11 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.typesafe.config.Config;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -24,6 +29,7 @@ import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.http.javadsl.Http;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
@@ -95,7 +101,7 @@ class IngestTakeOverTest {
   }
 
   private record Monitor(ActorRef<IngestActor.Command> ingest, ActorRef<Object> gate, TestProbe<String> held,
-      RunControl control) {
+      RunControl control, IngestActor.Context context) {
   }
 
   private Monitor monitor() {
@@ -109,7 +115,56 @@ class IngestTakeOverTest {
     IngestActor.Context c = new IngestActor.Context(IngestActor.Context.alertsByMode(config), List.of("embedding"),
         IngestSettings.fromConfig(config), ClusterSettings.fromConfig(config), gate.narrow(), out, "http://monitor",
         new ConcurrentHashMap<>(), new FinishedRuns(), registry);
-    return new Monitor(testKit.spawn(IngestActor.create(c)), gate, held, control);
+    return new Monitor(testKit.spawn(IngestActor.create(c)), gate, held, control, c);
+  }
+
+  private static final String TOKEN = "0123456789abcdef0123456789abcdef";
+  private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+
+  /** The monitor's HTTP ingestion routes, bound to a free port: their base URL. */
+  private String serve(Monitor m) throws Exception {
+    IngestActor.Context c = m.context();
+    IngestRoutes routes = new IngestRoutes(testKit.system(), TOKEN, m::ingest, c.ingest(), c.active(), c.finished(),
+        c.registry());
+    int port = Http.get(testKit.system()).newServerAt("127.0.0.1", 0).bind(routes.route()).toCompletableFuture()
+        .get().localAddress().getPort();
+    return "http://127.0.0.1:" + port + "/api/v1/runs/";
+  }
+
+  private static HttpResponse<String> post(String url, byte[] body) throws Exception {
+    return HTTP.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(60))
+        .header("Authorization", "Bearer " + TOKEN).POST(HttpRequest.BodyPublishers.ofByteArray(body)).build(),
+        HttpResponse.BodyHandlers.ofString());
+  }
+
+  private static HttpResponse<String> finish(String base, String id) throws Exception {
+    return post(base + id + "/finish", "{\"status\": \"done\"}".getBytes(StandardCharsets.UTF_8));
+  }
+
+  /** The snapshot of step {@code step} of a run of {@link #spec}, as its client sends it. */
+  private static byte[] snapshotBody(long step) {
+    return TestNpz.snapshot(TestNpz.cnn(1, 8, 4), step, 2.0, -1).bytes();
+  }
+
+  /** The one-line 503 with Retry-After: 1 of a request that reaches run {@code id} while it still registers. */
+  private static void assertStillRegistering(HttpResponse<String> r, String id, String what) {
+    assertEquals(503, r.statusCode(), r.body());
+    assertEquals("1", r.headers().firstValue("Retry-After").orElse(null), r.body());
+    assertEquals("run '" + id + "' is still registering on this monitor (its registration, or its resume, is being"
+        + " recorded); send " + what + " again in a moment", r.body().strip());
+  }
+
+  /** Waits until every run has ended here (its end recorded, its report written), before its directory goes. */
+  private void awaitEnded(Monitor m) {
+    TestProbe<org.apache.pekko.Done> ended = testKit.createTestProbe();
+    m.ingest().tell(new IngestActor.AwaitEnded(ended.ref()));
+    ended.receiveMessage(Duration.ofSeconds(120)); // several reports, one at a time, on a busy machine
+  }
+
+  private JsonNode runFinished(String id) throws Exception {
+    Path events = out.resolve(id).resolve("events.jsonl");
+    return JSON.readTree(waitFor(() -> Files.isRegularFile(events) ? Files.readString(events) : "",
+        "run_finished").lines().filter(l -> l.contains("\"run_finished\"")).findFirst().orElseThrow());
   }
 
   private static SnapshotFormat.RunSpec spec(String id, String extraJson) {
@@ -282,6 +337,141 @@ class IngestTakeOverTest {
     JsonNode finishing = answer(early, 202);
     assertEquals("done", finishing.get("status").asText(), finishing.toString());
     assertTrue(finishing.get("finishing").asBoolean(), finishing.toString());
+  }
+
+  /**
+   * A finish that reaches a run still registering (its client's resume timed out, and the finish came next) is
+   * answered 503 with Retry-After and leaves the run as it was. The ingestion actor marked the run finished before
+   * passing the finish on: its snapshots and the finish sent again were refused 409 "has finished (or is
+   * finishing)", which the Python client takes for an earlier try's success, and the run, which nothing ended,
+   * streamed on until its idle timeout ended it as failed. Now the snapshot waits as well, and the retried finish
+   * ends the run as its client said.
+   */
+  @Test
+  void aFinishAnswered503WhileTheRunRegistersLeavesItStreamingAndItsRetryEndsIt() throws Exception {
+    Monitor m = monitor();
+    String base = serve(m);
+    TestProbe<IngestedRun.Reply> client = testKit.createTestProbe();
+    m.ingest().tell(new IngestActor.Register(spec("rf", ", \"resume_key\": \"" + KEY + "\""), client.ref()));
+    assertEquals("rf", m.held().receiveMessage(Duration.ofSeconds(30)));
+    assertStillRegistering(finish(base, "rf"), "rf", "the finish request");
+    assertStillRegistering(post(base + "rf/snapshots", snapshotBody(10)), "rf", "the snapshot");
+    assertStillRegistering(finish(base, "rf"), "rf", "the finish request");
+    m.gate().tell(new Release(null));
+    answer(client, 201);
+    HttpResponse<String> taken = post(base + "rf/snapshots", snapshotBody(10));
+    assertEquals(202, taken.statusCode(), taken.body());
+    HttpResponse<String> ended = finish(base, "rf");
+    assertEquals(202, ended.statusCode(), ended.body());
+    JsonNode finishing = JSON.readTree(ended.body());
+    assertEquals("done", finishing.get("status").asText(), finishing.toString());
+    assertEquals(10, finishing.get("step").asInt(), finishing.toString());
+    // a finish after it is a finished run's (409), as before
+    HttpResponse<String> repeated = finish(base, "rf");
+    assertEquals(409, repeated.statusCode(), repeated.body());
+    assertTrue(repeated.body().startsWith("run 'rf' has finished (or is finishing) on this monitor"), repeated.body());
+    JsonNode end = runFinished("rf");
+    assertEquals("done", end.get("status").asText(), end.toString());
+    assertEquals(10, end.get("steps").asInt(), end.toString());
+    assertEquals(1, end.get("snapshots_received").asInt(), end.toString());
+    awaitEnded(m);
+  }
+
+  /**
+   * The client resumes its run (its resume key) after its finish was answered 503 while the run registered: the
+   * resume was answered 503 "still ending" over and over, for a run that nothing was ending. Now it waits for the
+   * registration, as a takeover does, and is answered as a resume; the finish then ends the run.
+   */
+  @Test
+  void aResumeAfterAFinishAnswered503IsAnsweredAsAResume() throws Exception {
+    Monitor m = monitor();
+    String base = serve(m);
+    TestProbe<IngestedRun.Reply> first = testKit.createTestProbe();
+    TestProbe<IngestedRun.Reply> resume = testKit.createTestProbe();
+    String key = ", \"resume_key\": \"" + KEY + "\"";
+    m.ingest().tell(new IngestActor.Register(spec("rr", key), first.ref()));
+    assertEquals("rr", m.held().receiveMessage(Duration.ofSeconds(30)));
+    assertStillRegistering(finish(base, "rr"), "rr", "the finish request");
+    m.ingest().tell(new IngestActor.Register(spec("rr", key), resume.ref()));
+    resume.expectNoMessage(Duration.ofMillis(300)); // waits for the registration, as a takeover
+    m.gate().tell(new Release(null));
+    answer(first, 201);
+    assertTrue(answer(resume, 201).get("resumed").asBoolean());
+    m.held().expectNoMessage(Duration.ofMillis(200)); // the resume registered nothing
+    HttpResponse<String> ended = finish(base, "rr");
+    assertEquals(202, ended.statusCode(), ended.body());
+    assertEquals("done", runFinished("rr").get("status").asText());
+    awaitEnded(m);
+  }
+
+  /**
+   * The monitor begins to stop after a run's finish was answered 503 (still registering): the run was counted as
+   * "already ending before the stop (finished by their clients)" and its client's retry answered 409 as a finished
+   * run's, while it ended as interrupted. Now the stop interrupts it, and the retry is told so (410).
+   */
+  @Test
+  void aStopAfterAFinishAnswered503InterruptsTheRun() throws Exception {
+    Monitor m = monitor();
+    String base = serve(m);
+    TestProbe<IngestedRun.Reply> client = testKit.createTestProbe();
+    m.ingest().tell(new IngestActor.Register(spec("rs", ", \"resume_key\": \"" + KEY + "\""), client.ref()));
+    assertEquals("rs", m.held().receiveMessage(Duration.ofSeconds(30)));
+    assertStillRegistering(finish(base, "rs"), "rs", "the finish request");
+    TestProbe<IngestActor.Stopping> cut = testKit.createTestProbe();
+    m.ingest().tell(new IngestActor.FinishAll("the monitor was stopped (test)", cut.ref()));
+    assertEquals(new IngestActor.Stopping(List.of("rs"), List.of()), cut.receiveMessage(Duration.ofSeconds(30)));
+    HttpResponse<String> retried = finish(base, "rs");
+    assertEquals(410, retried.statusCode(), retried.body());
+    assertTrue(retried.body().startsWith("run 'rs' was ended by this monitor (the monitor was stopped (test))"),
+        retried.body());
+    m.gate().tell(new Release(null));
+    assertEquals(503, client.receiveMessage(Duration.ofSeconds(30)).status());
+    assertEquals("interrupted", runFinished("rs").get("status").asText());
+    awaitEnded(m);
+  }
+
+  /**
+   * Clients finish their runs as the monitor begins to stop: each finish reaches its run before the stop or after
+   * it. Whichever it is, the stop, the finish's answer and the run's end say the same: ending before the stop,
+   * answered 202 and ended as its client said; or interrupted by the stop, answered 410 and ended as interrupted.
+   */
+  @Test
+  void aFinishAsTheMonitorStopsEndsTheRunOneWayOnly() throws Exception {
+    Monitor m = monitor();
+    List<String> ids = new ArrayList<>();
+    List<TestProbe<IngestedRun.Reply>> clients = new ArrayList<>();
+    for (int i = 0; i < 6; i++) {
+      String id = "race" + i;
+      ids.add(id);
+      clients.add(testKit.createTestProbe());
+      m.ingest().tell(new IngestActor.Register(spec(id, ""), clients.get(i).ref()));
+      assertEquals(id, m.held().receiveMessage(Duration.ofSeconds(30)));
+    }
+    m.gate().tell(new Release(null));
+    for (TestProbe<IngestedRun.Reply> c : clients) {
+      answer(c, 201);
+    }
+    for (int i = 0; i < ids.size(); i++) {
+      m.ingest().tell(new IngestActor.Finish(ids.get(i), "done", null, -1, clients.get(i).ref()));
+    }
+    TestProbe<IngestActor.Stopping> cut = testKit.createTestProbe();
+    m.ingest().tell(new IngestActor.FinishAll("the monitor was stopped (test)", cut.ref()));
+    IngestActor.Stopping stopping = cut.receiveMessage(Duration.ofSeconds(30));
+    assertEquals(ids.size(), stopping.interrupted().size() + stopping.ending().size(), stopping.toString());
+    awaitEnded(m); // all their ends recorded: their reports are written one at a time
+    for (int i = 0; i < ids.size(); i++) {
+      String id = ids.get(i);
+      IngestedRun.Reply told = clients.get(i).receiveMessage(Duration.ofSeconds(30));
+      String status = runFinished(id).get("status").asText();
+      if (stopping.ending().contains(id)) {
+        assertEquals(202, told.status(), id + ": " + stopping + ": " + told.body());
+        assertEquals("done", status, id + ": " + stopping);
+      } else {
+        assertTrue(stopping.interrupted().contains(id), stopping.toString());
+        assertEquals(410, told.status(), id + ": " + stopping + ": " + told.body());
+        assertEquals("interrupted", status, id + ": " + stopping);
+      }
+    }
   }
 
   private interface Read {
