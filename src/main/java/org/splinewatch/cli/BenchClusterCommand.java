@@ -14,8 +14,12 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.ReentrantLock;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -23,8 +27,6 @@ import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Props;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
-import org.apache.pekko.cluster.typed.Cluster;
-import org.apache.pekko.cluster.typed.Down;
 import org.splinewatch.analysis.AnalyzerCatalogue;
 import org.splinewatch.cluster.AnalyzerWorker;
 import org.splinewatch.cluster.ClusterNode;
@@ -33,6 +35,7 @@ import org.splinewatch.cluster.MonitorLink;
 import org.splinewatch.cluster.SnapshotPublisher;
 import org.splinewatch.metrics.CpuByRole;
 import org.splinewatch.regions.Layer;
+import org.splinewatch.run.SignalStop;
 import org.splinewatch.serve.MonitorServer;
 import org.splinewatch.snapshot.RunInfo;
 import org.splinewatch.snapshot.SnapshotCodec;
@@ -89,22 +92,33 @@ final class BenchClusterCommand implements Callable<Integer> {
   static final int MAX_SNAPSHOTS = 100_000;
   /** The most --rounds of --compare-tls. */
   static final int MAX_ROUNDS = 100;
-  /** Where the nodes write the runs' files and --compare-tls its certificates; removed at the end. */
-  private Path files;
+  /** Where the nodes write the runs' files and --compare-tls its certificates; removed at the end (set by tests). */
+  Path files;
   private int measurements;
   /**
    * Held while the nodes of a measurement start or stop (and while anything else is written under {@link #files}):
    * a signal's stop ({@link #stopNodesBeforeRemoval}) takes it, so that no node starts or is half-stopped meanwhile.
    */
   private final ReentrantLock nodesLock = new ReentrantLock();
-  /** How to stop each node of the measurement under way, in the order they started (guarded by nodesLock). */
-  private final List<Node> running = new ArrayList<>();
+  /** The nodes of the measurement under way, in the order they started (guarded by nodesLock; tests add some). */
+  final List<Node> running = new ArrayList<>();
 
-  /** A node of the measurement and how it stops. */
-  private record Node(ActorSystem<?> system, AutoCloseable stop) {
+  /**
+   * A node of the measurement ({@code name}: "the metrics node", "analyzer node 1", "the publishing node"), how it
+   * stops, and when it writes nothing more under {@link #files}: its actor system has terminated and its last reports
+   * are written ({@code stop} may return before, when its own waits run out). {@code publishes}: it sends the
+   * snapshots (the trainer's role).
+   */
+  record Node(String name, AutoCloseable stop, CompletableFuture<?> stopped, boolean publishes) {
   }
   /** A signal ends the JVM: no node starts from now on. */
   private volatile boolean signalled;
+  /** The signal that ends the JVM ({@code SIGINT}), for the lines about it; null before. */
+  private volatile String signal;
+  /** How a signal's stop ends: the directory removed, or left (a node still stopping, a second signal); null before. */
+  private final AtomicReference<SignalEnd> signalEnd = new AtomicReference<>();
+
+  private enum SignalEnd { REMOVING, LEFT }
   /** The most a signal's stop of the nodes delays the removal of the directory and the exit. */
   static final Duration SIGNAL_STOP_WAIT = Duration.ofSeconds(15);
   /** The most a measurement's end waits for its trainer node to terminate. */
@@ -150,7 +164,8 @@ final class BenchClusterCommand implements Callable<Integer> {
       throw new ParameterException(spec.commandLine(), tooLarge);
     }
     try (TemporaryDirectory temporary = new TemporaryDirectory("splinewatch-bench-cluster",
-        this::stopNodesBeforeRemoval)) {
+        () -> stopNodesAtSignal(SIGNAL_STOP_WAIT, System.err));
+        AutoCloseable signals = SignalStop.exitThenHalt(System.err, this::stopping, this::leftAtOnce)) {
       files = temporary.path();
       return bench();
     } catch (Exception | Error e) {
@@ -163,47 +178,105 @@ final class BenchClusterCommand implements Callable<Integer> {
     }
   }
 
+  /** The line of the first signal ({@code SIGINT}): what happens now, and that a second one exits at once. */
+  private String stopping(String name) {
+    signal = name;
+    return name + ": stopping the nodes (at most " + MonitorLink.seconds(SIGNAL_STOP_WAIT) + "), then removing "
+        + files + " (again to exit at once, leaving it)";
+  }
+
+  /**
+   * The line of a second signal ({@code SIGINT}), which halts the JVM at once: what is left behind, and where. The
+   * stop under way removes nothing from now on (a halt takes a moment: each thread must reach a safepoint, seconds at
+   * idle priority on a loaded machine, and the removal began meanwhile would leave part of what this line names).
+   */
+  String leftAtOnce(String name) {
+    if (signalEnd.compareAndSet(null, SignalEnd.LEFT)) {
+      return "second " + name + ": exiting at once without waiting for the nodes to stop; their files are left in "
+          + files + " (remove it by hand)";
+    }
+    boolean removal = signalEnd.get() == SignalEnd.REMOVING;
+    if (removal && Files.exists(files)) {
+      return "second " + name + ": exiting at once; " + files + " was being removed, what is left of it stays (remove"
+          + " it by hand)";
+    }
+    return "second " + name + ": exiting at once" + (removal ? " (" + files + " is removed)" : "");
+  }
+
   /**
    * At a signal, in the temporary directory's shutdown hook before it removes the directory: stops the nodes of the
-   * measurement under way and waits until they write nothing more (at most {@link #SIGNAL_STOP_WAIT}). The removal
-   * used to run while they still wrote, and a file written meanwhile (an embedding view) left the directory behind.
+   * measurement under way (the publishing node, then the others all at once), each leaving the cluster gracefully as
+   * at a measurement's end, and waits until they write nothing more (their actor systems terminated, their last
+   * reports written), at most {@code wait}. Returns whether the directory may be removed; where a node had not stopped
+   * by then (or one still started), it is left whole with one line on {@code err} naming them and the directory. The
+   * removal used to run after the wait whether they had stopped or not, and a file written meanwhile left part of it
+   * behind with a warning.
+   *
+   * <p>A graceful leave here timed out (cluster-exiting, 10 s, with Pekko's warning) though the same leave at a
+   * measurement's end does not: Pekko Artery registers a JVM shutdown hook of its own that waits only for
+   * CoordinatedShutdown's JVM hook (turned off: run-by-jvm-shutdown-hook), so at the signal it stopped the transport
+   * at once, concurrently with this hook, and the leaving nodes no longer heard each other's gossip. The nodes now
+   * start without Pekko's JVM hooks ({@link #base}), as {@code monitor serve}'s node and a trainer's do; this hook
+   * stops them, and they close their transport as they terminate.
    */
-  private void stopNodesBeforeRemoval() {
+  boolean stopNodesAtSignal(Duration wait, PrintStream err) {
     signalled = true;
-    long t0 = System.nanoTime();
+    long deadline = System.nanoTime() + wait.toNanos();
+    String after = MonitorLink.seconds(wait) + " after " + (signal == null ? "the signal" : signal);
     try {
       // a node being started is waited for (and then stopped with the others)
-      if (!nodesLock.tryLock(SIGNAL_STOP_WAIT.toMillis(), TimeUnit.MILLISECONDS)) {
-        return;
+      if (!nodesLock.tryLock(wait.toMillis(), TimeUnit.MILLISECONDS)) {
+        if (signalEnd.compareAndSet(null, SignalEnd.LEFT)) {
+          err.println("warning: a node was still starting " + after + ": the nodes' files are left in " + files
+              + " (remove it by hand)");
+        }
+        return false;
       }
       try {
-        // all at once, each in its own thread, so that one slow stop does not hold up the others' beyond the wait
-        List<Thread> stops = new ArrayList<>();
-        for (Node node : running) {
-          Thread stop = new Thread(() -> {
+        // the publishing node first: the analyzer nodes that stopped meanwhile each warned of a chunk for a run no
+        // longer open there; then the others all at once, each in its own thread, so that one slow stop does not
+        // hold up the others' beyond the wait
+        List<String> unstopped = new ArrayList<>();
+        List<Node> publishing = running.stream().filter(Node::publishes).toList();
+        List<Node> others = running.stream().filter(node -> !node.publishes()).toList();
+        for (List<Node> wave : List.of(publishing, others)) {
+          for (Node node : wave) {
+            Thread stop = new Thread(() -> {
+              try {
+                node.stop().close();
+              } catch (Exception e) {
+                // the wait below tells whether it stopped
+              }
+            }, "bench-cluster-stop-node");
+            stop.setDaemon(true);
+            stop.start();
+          }
+          for (Node node : wave) {
             try {
-              // downed, a node leaves at once: leaving the cluster gracefully, all together, each waited 10 s
-              // for the others (cluster-exiting timed out, 12 s from the signal to the exit)
-              Cluster cluster = Cluster.get(node.system());
-              cluster.manager().tell(new Down(cluster.selfMember().address()));
-              node.stop().close();
-            } catch (Exception e) {
-              // the others are stopped anyway
+              node.stopped().get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+            } catch (ExecutionException e) {
+              // terminated all the same (a report that failed is not written later)
+            } catch (TimeoutException e) {
+              unstopped.add(node.name());
             }
-          }, "bench-cluster-stop-node");
-          stop.setDaemon(true);
-          stop.start();
-          stops.add(stop);
-        }
-        for (Thread stop : stops) {
-          stop.join(Math.max(1, SIGNAL_STOP_WAIT.toMillis() - (System.nanoTime() - t0) / 1_000_000));
+          }
         }
         running.clear();
+        if (unstopped.isEmpty()) {
+          return signalEnd.compareAndSet(null, SignalEnd.REMOVING); // not after a second signal's line
+        }
+        if (signalEnd.compareAndSet(null, SignalEnd.LEFT)) {
+          err.println("warning: " + String.join(" and ", unstopped) + " had not stopped " + after + ": the nodes'"
+              + " files are left in " + files + " (remove it by hand)");
+        }
+        return false;
       } finally {
         nodesLock.unlock();
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+      signalEnd.compareAndSet(null, SignalEnd.LEFT);
+      return false;
     }
   }
 
@@ -392,6 +465,9 @@ final class BenchClusterCommand implements Callable<Integer> {
     o.put("splinewatch.cluster.port", port);
     o.put("splinewatch.cluster.seed", seed);
     o.put("splinewatch.regions.svg", false);
+    // no Pekko JVM hooks: at a signal, Artery's stopped the transport under the nodes' graceful leave
+    // (stopNodesAtSignal)
+    o.put("pekko.jvm-shutdown-hooks", false);
     if (tlsDir != null) {
       o.put("splinewatch.cluster.tls.enabled", true);
       o.put("splinewatch.cluster.tls.key-store", tlsDir.resolve("node.p12").toString());
@@ -407,23 +483,24 @@ final class BenchClusterCommand implements Callable<Integer> {
     try {
       Config metricsConfig = base(0, "").withValue("splinewatch.cluster.roles",
           ConfigValueFactory.fromIterable(List.of("metrics")));
-      MonitorServer metrics = unlessSignalled(() -> started(MonitorServer.start(metricsConfig,
+      MonitorServer metrics = unlessSignalled(() -> started("the metrics node", MonitorServer.start(metricsConfig,
           ClusterSettings.fromConfig(metricsConfig), "127.0.0.1", 0, out, quiet)));
       String seed = ClusterNode.address(metrics.system());
-      for (int i = 0; i < nodes; i++) {
+      for (int i = 1; i <= nodes; i++) {
         Config c = base(0, seed).withValue("splinewatch.cluster.roles",
             ConfigValueFactory.fromIterable(List.of("analyzer")));
-        unlessSignalled(() -> started(MonitorServer.start(c, ClusterSettings.fromConfig(c), "127.0.0.1", 0, out,
-            quiet)));
+        String name = "analyzer node " + i;
+        unlessSignalled(() -> started(name, MonitorServer.start(c, ClusterSettings.fromConfig(c),
+            "127.0.0.1", 0, out, quiet)));
       }
       Config tc = base(0, seed);
       ClusterSettings settings = ClusterSettings.fromConfig(tc);
       ActorSystem<Object> trainer = unlessSignalled(() -> {
         ActorSystem<Object> system = ClusterNode.start(Behaviors.empty(), settings, List.of("trainer"), tc);
-        running.add(new Node(system, () -> {
+        running.add(new Node("the publishing node", () -> {
           system.terminate();
           system.getWhenTerminated().toCompletableFuture().get(TRAINER_STOP_WAIT.toMillis(), TimeUnit.MILLISECONDS);
-        }));
+        }, system.getWhenTerminated().toCompletableFuture(), true));
         return system;
       });
       MonitorLink link = MonitorLink.register(trainer, settings, "bench-" + nodes, Map.of("run", "bench-" + nodes,
@@ -452,8 +529,9 @@ final class BenchClusterCommand implements Callable<Integer> {
   }
 
   /** A node just started, to be stopped at the measurement's end or by a signal (called under nodesLock). */
-  private MonitorServer started(MonitorServer node) {
-    running.add(new Node(node.system(), node));
+  private MonitorServer started(String name, MonitorServer node) {
+    running.add(new Node(name, node, CompletableFuture.allOf(node.system().getWhenTerminated().toCompletableFuture(),
+        node.reportsWritten()), false));
     return node;
   }
 

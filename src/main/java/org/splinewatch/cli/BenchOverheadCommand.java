@@ -116,7 +116,10 @@ final class BenchOverheadCommand implements Callable<Integer> {
         Runtime.getRuntime().availableProcessors());
     // the blocks' run directories are only read for their rates: removed at the end, and when this JVM is stopped
     // (SIGTERM/SIGINT/SIGHUP), after the running block's trainer JVM (it would go on training, orphaned)
-    try (TemporaryDirectory temporary = new TemporaryDirectory("splinewatch-bench", this::stopRunningBlock)) {
+    try (TemporaryDirectory temporary = new TemporaryDirectory("splinewatch-bench", () -> {
+      stopRunningBlock();
+      return true;
+    })) {
       return measure(temporary.path(), off, on);
     }
   }

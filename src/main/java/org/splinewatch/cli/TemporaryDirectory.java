@@ -5,27 +5,30 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
+import java.util.function.BooleanSupplier;
 import java.util.stream.Stream;
 
 /**
  * A new temporary directory for a benchmark's files, removed with everything in it when closed, or when the JVM
  * shuts down before that (Ctrl-C, SIGTERM), so that neither a finished nor an interrupted benchmark leaves it behind.
- * At shutdown, {@code beforeRemoval} runs first in the same hook (e.g. stopping a child process still writing there:
- * separate hooks would run concurrently).
+ * At shutdown, {@code stopBeforeRemoval} runs first in the same hook (e.g. stopping a child process still writing
+ * there: separate hooks would run concurrently); where it answers false (something may still write there, and it said
+ * so), the directory is left as it is: a removal racing the writer left part of it with a misleading warning.
  */
 final class TemporaryDirectory implements AutoCloseable {
   private final Path dir;
   private final Thread hook;
 
   TemporaryDirectory(String prefix) throws IOException {
-    this(prefix, () -> { });
+    this(prefix, () -> true);
   }
 
-  TemporaryDirectory(String prefix, Runnable beforeRemoval) throws IOException {
+  TemporaryDirectory(String prefix, BooleanSupplier stopBeforeRemoval) throws IOException {
     dir = Files.createTempDirectory(prefix);
     hook = new Thread(() -> {
-      beforeRemoval.run();
-      delete();
+      if (stopBeforeRemoval.getAsBoolean()) {
+        delete();
+      }
     }, "remove-" + prefix);
     Runtime.getRuntime().addShutdownHook(hook);
   }

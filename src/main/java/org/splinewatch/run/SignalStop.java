@@ -139,6 +139,70 @@ public final class SignalStop implements AutoCloseable {
     });
   }
 
+  /**
+   * Until closed, for a command whose JVM shutdown hooks stop its work ({@code bench-cluster}: its nodes, then the
+   * removal of its temporary directory): the first SIGTERM, SIGINT or SIGHUP prints {@code first}'s line of the
+   * signal's name ({@code SIGINT}) on {@code out} and exits with 128 + its number, which runs those hooks; a second one
+   * while they run prints {@code second}'s line (what is left behind, and where) and halts at once with 128 + its
+   * number. The JVM's default did nothing at a second signal (its exit waited for the hooks). The first signal
+   * delivered again within {@link #SAME_DELIVERY} is that one. Closing restores the previous handlers.
+   */
+  public static ExitThenHalt exitThenHalt(PrintStream out, Function<String, String> first,
+      Function<String, String> second) {
+    ExitThenHalt handle = new ExitThenHalt(out, first, second);
+    handle.previous.putAll(handleEach(name -> s -> handle.handle(name)));
+    return handle;
+  }
+
+  /** The handlers of {@link #exitThenHalt}. */
+  public static final class ExitThenHalt implements AutoCloseable {
+    private final PrintStream out;
+    private final Function<String, String> first;
+    private final Function<String, String> second;
+    private final Map<Signal, SignalHandler> previous = new LinkedHashMap<>();
+    /** Exits with an exit code, running the shutdown hooks (returns only in a test, which replaces it). */
+    java.util.function.IntConsumer exit = System::exit;
+    /** Halts the process with an exit code; a test replaces it. */
+    java.util.function.IntConsumer halt = code -> Runtime.getRuntime().halt(code);
+    private String received;
+    private long receivedAt;
+
+    /** Handles nothing until {@link #exitThenHalt} installs it (a test calls {@link #handle} itself). */
+    ExitThenHalt(PrintStream out, Function<String, String> first, Function<String, String> second) {
+      this.out = out;
+      this.first = first;
+      this.second = second;
+    }
+
+    void handle(String name) {
+      int code = 128 + NUMBERS.get(name);
+      synchronized (this) {
+        if (received != null && received.equals(name) && System.nanoTime() - receivedAt < SAME_DELIVERY.toNanos()) {
+          return; // the first one, delivered again
+        }
+        if (received != null) {
+          out.println(second.apply("SIG" + name));
+          out.flush();
+          halt.accept(code);
+          return;
+        }
+        received = name;
+        receivedAt = System.nanoTime();
+        out.println(first.apply("SIG" + name)); // before a second signal's line
+        out.flush();
+      }
+      exit.accept(code); // outside the lock: the exit waits for the hooks, and a second signal must get in meanwhile
+    }
+
+    @Override
+    public synchronized void close() {
+      if (received == null) { // once exiting, a second signal still halts
+        previous.forEach(Signal::handle);
+      }
+      previous.clear();
+    }
+  }
+
   /** The monitor node is up: a signal from now on is its shutdown, without {@link #exitBeforeServing}'s line. */
   public static void serving() {
     started = true;

@@ -4,12 +4,17 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Locale;
+import java.util.concurrent.CompletableFuture;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** {@code ./monitor bench-cluster}: the limits of its options, and its temporary files. */
 class BenchClusterTest {
@@ -130,5 +135,88 @@ class BenchClusterTest {
     } finally {
       system.terminate();
     }
+  }
+
+  /**
+   * A signal's stop of the nodes that runs out of its wait leaves the nodes' directory whole, with one line naming the
+   * node still stopping and the directory: the removal ran anyway, while that node could still write there, and left
+   * part of it with 'could not remove the temporary directory' (or removed it with no word of a stop cut short).
+   */
+  @Test
+  void aNodeStillStoppingWhenTheSignalsWaitEndsLeavesTheDirectoryWholeWithOneLine(@TempDir Path tmp)
+      throws Exception {
+    BenchClusterCommand bench = new BenchClusterCommand();
+    bench.files = Files.createDirectories(tmp.resolve("splinewatch-bench-cluster1/nodes-1-1/bench"));
+    Files.writeString(bench.files.resolve("metrics.jsonl"), "{}\n");
+    bench.running.add(new BenchClusterCommand.Node("the metrics node", () -> { },
+        CompletableFuture.completedFuture(null), false));
+    // its stop returns when its own waits run out, while the node goes on writing
+    bench.running.add(new BenchClusterCommand.Node("analyzer node 1", () -> { }, new CompletableFuture<Void>(),
+        false));
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    assertFalse(bench.stopNodesAtSignal(Duration.ofMillis(300), new PrintStream(err, true)));
+    assertEquals("warning: analyzer node 1 had not stopped 0.3 s after the signal: the nodes' files are left in "
+        + bench.files + " (remove it by hand)", err.toString().strip());
+    assertTrue(Files.exists(bench.files.resolve("metrics.jsonl")));
+    assertEquals("second SIGINT: exiting at once", bench.leftAtOnce("SIGINT"));
+  }
+
+  /** Nodes that have terminated within the wait let the directory be removed, without a word. */
+  @Test
+  void nodesStoppedWithinTheSignalsWaitLetTheDirectoryBeRemoved(@TempDir Path tmp) throws Exception {
+    BenchClusterCommand bench = new BenchClusterCommand();
+    bench.files = Files.createDirectories(tmp.resolve("splinewatch-bench-cluster2"));
+    CompletableFuture<Void> stopped = new CompletableFuture<>();
+    bench.running.add(new BenchClusterCommand.Node("analyzer node 1", () -> stopped.complete(null), stopped, false));
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    assertTrue(bench.stopNodesAtSignal(Duration.ofSeconds(10), new PrintStream(err, true)));
+    assertEquals("", err.toString());
+    assertTrue(stopped.isDone());
+    assertEquals("second SIGINT: exiting at once; " + bench.files + " was being removed, what is left of it stays"
+        + " (remove it by hand)", bench.leftAtOnce("SIGINT"));
+    Files.delete(bench.files);
+    assertEquals("second SIGINT: exiting at once (" + bench.files + " is removed)", bench.leftAtOnce("SIGINT"));
+  }
+
+  /**
+   * A second signal while the nodes stop names the directory it leaves behind, and the stop under way removes nothing
+   * afterwards: the halt takes a moment (seconds at idle priority on a loaded machine), and a removal begun meanwhile
+   * would leave only part of what the line names.
+   */
+  @Test
+  void aSecondSignalDuringTheStopLeavesTheDirectoryItNames(@TempDir Path tmp) throws Exception {
+    BenchClusterCommand bench = new BenchClusterCommand();
+    bench.files = Files.createDirectories(tmp.resolve("splinewatch-bench-cluster3"));
+    assertEquals("second SIGINT: exiting at once without waiting for the nodes to stop; their files are left in "
+        + bench.files + " (remove it by hand)", bench.leftAtOnce("SIGINT"));
+    bench.running.add(new BenchClusterCommand.Node("analyzer node 1", () -> { },
+        CompletableFuture.completedFuture(null), false));
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    assertFalse(bench.stopNodesAtSignal(Duration.ofSeconds(10), new PrintStream(err, true)));
+    assertEquals("", err.toString());
+  }
+
+  /**
+   * At a signal the publishing node stops before the others: stopped all at once, an analyzer node that had closed its
+   * run got chunks for it meanwhile and said so ('analyzer role rejected a message ... not open here').
+   */
+  @Test
+  void theSignalsStopEndsThePublishingNodeBeforeTheOthers(@TempDir Path tmp) throws Exception {
+    BenchClusterCommand bench = new BenchClusterCommand();
+    bench.files = Files.createDirectories(tmp.resolve("splinewatch-bench-cluster4"));
+    CompletableFuture<Void> publisherStopped = new CompletableFuture<>();
+    CompletableFuture<Void> analyzerStopped = new CompletableFuture<>();
+    java.util.List<String> order = new java.util.concurrent.CopyOnWriteArrayList<>();
+    bench.running.add(new BenchClusterCommand.Node("analyzer node 1", () -> {
+      order.add("analyzer stops, the publisher " + (publisherStopped.isDone() ? "stopped" : "still running"));
+      analyzerStopped.complete(null);
+    }, analyzerStopped, false));
+    bench.running.add(new BenchClusterCommand.Node("the publishing node", () -> {
+      Thread.sleep(300); // leaving the cluster
+      order.add("publisher stopped");
+      publisherStopped.complete(null);
+    }, publisherStopped, true));
+    assertTrue(bench.stopNodesAtSignal(Duration.ofSeconds(10), new PrintStream(new ByteArrayOutputStream(), true)));
+    assertEquals(java.util.List.of("publisher stopped", "analyzer stops, the publisher stopped"), order);
   }
 }

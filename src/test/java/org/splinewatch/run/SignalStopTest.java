@@ -122,4 +122,26 @@ class SignalStopTest {
       assertEquals(java.util.List.of(143), halted, console.toString());
     }
   }
+
+  /**
+   * bench-cluster's handlers: the first signal says what happens and exits (the JVM's hooks stop the nodes and remove
+   * the directory), a second one while they run says what is left behind and halts at once with its own code; the
+   * JVM's default did nothing at a second Ctrl-C. The first one delivered twice at once is one.
+   */
+  @Test
+  void aSecondSignalWhileTheShutdownHooksRunHaltsAtOnceWithItsLine() throws Exception {
+    ByteArrayOutputStream console = new ByteArrayOutputStream();
+    java.util.List<String> calls = new java.util.concurrent.CopyOnWriteArrayList<>();
+    SignalStop.ExitThenHalt signals = new SignalStop.ExitThenHalt(new PrintStream(console, true),
+        name -> name + ": stopping", name -> "second " + name + ": left DIR");
+    signals.exit = code -> calls.add("exit " + code);
+    signals.halt = code -> calls.add("halt " + code);
+    signals.handle("TERM");
+    signals.handle("TERM");
+    assertEquals(java.util.List.of("exit 143"), calls);
+    Thread.sleep(SignalStop.SAME_DELIVERY.toMillis() + 100);
+    signals.handle("INT");
+    assertEquals(java.util.List.of("exit 143", "halt 130"), calls);
+    assertEquals("SIGTERM: stopping\nsecond SIGINT: left DIR\n", console.toString());
+  }
 }
