@@ -87,7 +87,9 @@ final class ByolTrainer extends TwoViewTrainer {
     for (int i = 0; i < onlineParams.size(); i++) {
       for (int j = 0; j < 2; j++) {
         INDArray t = targetParams.get(i)[j];
-        t.muli(tau).addi(onlineParams.get(i)[j].getArr().mul(1 - tau));
+        INDArray online = onlineParams.get(i)[j].getArr().mul(1 - tau);
+        t.muli(tau).addi(online);
+        online.close(); // a weight-sized temporary every step: freed now, not when a GC finds it
       }
     }
   }

@@ -19,10 +19,16 @@ import org.nd4j.autodiff.samediff.config.SDValue;
 import org.nd4j.autodiff.samediff.internal.FrameIter;
 import org.nd4j.autodiff.samediff.internal.SameDiffOp;
 import org.nd4j.autodiff.samediff.internal.TrainingSession;
+import org.nd4j.autodiff.samediff.internal.memory.ArrayCacheMemoryMgr;
 import org.nd4j.common.primitives.Pair;
+import org.nd4j.linalg.api.buffer.DataBuffer;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.BaseNDArray;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.OpContext;
+import org.nd4j.linalg.api.shape.LongShapeDescriptor;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
+import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * A SameDiff training session kept for the whole run, one optimisation step per {@link #step}. {@code SameDiff.fit}
@@ -41,11 +47,14 @@ final class RecyclingTrainingSession extends TrainingSession {
   /** The names of their gradients. */
   private final Set<String> gradientNames = new HashSet<>();
   private final List<INDArray> applied = new ArrayList<>();
+  /** The first walk of the graph for each list of requested variables ({@link #initSubgraph}). */
+  private final Map<List<String>, KeptWalk> walks = new HashMap<>();
 
   /** A session over {@code sd}'s gradient function (which the first {@code fit} created). */
   RecyclingTrainingSession(SameDiff sd) {
     super(sd.getFunction("grad"));
     this.graph = sd;
+    setMmgr(new UniqueIdArrayCache());
     for (SDVariable v : sd.variables()) {
       if (v.getVariableType() == VariableType.VARIABLE) {
         trainable.add(v.name());
@@ -86,6 +95,68 @@ final class RecyclingTrainingSession extends TrainingSession {
       }
     }
     return out;
+  }
+
+  /**
+   * Replays the first walk for the same requested variables instead of walking the graph again: SameDiff walks back
+   * from them on every step, and every variable it visits compiles a regular expression afresh
+   * ({@code VariableUtils.stripVarSuffix}), a third of the training thread's allocation. The graph does not change
+   * after the first step, so neither does the walk; the sets are refilled in the order the walk filled them.
+   */
+  @Override
+  protected void initSubgraph(Set<String> variables) {
+    List<String> requested = List.copyOf(variables);
+    KeptWalk walk = walks.get(requested);
+    if (walk == null) {
+      super.initSubgraph(variables);
+      walks.put(requested, new KeptWalk(List.copyOf(subgraph), List.copyOf(subgraphOps),
+          List.copyOf(zeroInputOpsInSubgraph)));
+      return;
+    }
+    subgraph.addAll(walk.variables());
+    subgraphOps.addAll(walk.ops());
+    zeroInputOpsInSubgraph.addAll(walk.zeroInputOps());
+  }
+
+  /**
+   * SameDiff's array cache with an array id that no other array has. The session tells arrays apart by
+   * {@code getId()} (which it has released, {@code InferenceSession.freedArrays}), but ND4J 1.0.0-M2.1 hands out ids
+   * from one counter two ways: a new array takes the counter's value and then increments it, an array the cache hands
+   * out again increments it and takes the new value ({@code BaseNDArray.assignNewId}), so the next new array gets the
+   * same id. The session then took that array for one it had already released and never released it: its buffer waited
+   * for the collector. Incrementing the counter once more after every allocation leaves the id just taken to one array.
+   */
+  static final class UniqueIdArrayCache extends ArrayCacheMemoryMgr {
+    /** Takes the counter's next id after each allocation, so that no array shares the id just handed out. */
+    private final BaseNDArray idTaker = (BaseNDArray) Nd4j.scalar(0f);
+
+    @Override
+    public INDArray allocate(boolean detached, DataType dataType, long... shape) {
+      INDArray a = super.allocate(detached, dataType, shape);
+      idTaker.assignNewId();
+      return a;
+    }
+
+    @Override
+    public INDArray allocate(boolean detached, LongShapeDescriptor descriptor) {
+      INDArray a = super.allocate(detached, descriptor);
+      idTaker.assignNewId();
+      return a;
+    }
+  }
+
+  /** What {@code initSubgraph} put into the session's sets, in their order. */
+  private record KeptWalk(List<String> variables, List<String> ops, List<String> zeroInputOps) {
+  }
+
+  /** Whether an array in this session's cache holds {@code buffer}. */
+  boolean caches(DataBuffer buffer) {
+    for (INDArray a : ((ArrayCacheMemoryMgr) getMmgr()).getLruCacheValues().values()) {
+      if (a.data() == buffer) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private void recycleGradients() {

@@ -16,6 +16,7 @@ import java.util.function.Supplier;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.TrainingConfig;
+import org.nd4j.autodiff.samediff.VariableType;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.MultiDataSet;
@@ -208,7 +209,39 @@ abstract class TwoViewTrainer implements Trainer {
     if (steps % LOSS_EVERY == 0 || steps == 1) {
       lastLoss = lossAndBatchStatistics(v1, v2, extra);
     }
+    // this step's targets (SimSiam's, BYOL's) and switch value: made for it alone, so freed now, not by a GC
+    closeUnshared(extra);
     return lastLoss;
+  }
+
+  /**
+   * Closes each array that nothing else can hold, so that its native buffer is freed now instead of when a GC finds
+   * it unreachable: one this step made ({@code sd.output}'s requested outputs, which its session never takes back)
+   * and has used. Skipped (left to the collector) unless the array owns its buffer alone: not a view, not in a
+   * workspace, its native buffer referenced once, and not the buffer of a graph variable or of an array in the kept
+   * session's cache. A buffer closed while another array still used it would crash the JVM at that array's next use.
+   */
+  protected void closeUnshared(INDArray... arrays) {
+    for (INDArray a : arrays) {
+      if (a != null && a.closeable() && !a.isView() && Nd4j.getExecutioner().useCount(a.data()) == 1
+          && !heldByGraph(a) && (session == null || !session.caches(a.data()))) {
+        a.close();
+      }
+    }
+  }
+
+  /** Whether {@code a}'s buffer is that of a variable or constant of one of the {@link #checkpointGraphs()}. */
+  private boolean heldByGraph(INDArray a) {
+    for (SameDiff graph : checkpointGraphs()) {
+      for (SDVariable v : graph.variables()) {
+        VariableType type = v.getVariableType();
+        INDArray held = type == VariableType.VARIABLE || type == VariableType.CONSTANT ? v.getArr() : null;
+        if (held != null && held.data() == a.data()) {
+          return true;
+        }
+      }
+    }
+    return false;
   }
 
   @Override
@@ -238,7 +271,9 @@ abstract class TwoViewTrainer implements Trainer {
           !o.getKey().equals(ENCODER_OUTPUT), other == null ? null : out.get(other).ravel().toDoubleVector()));
     }
     batchOutputs = Collections.unmodifiableMap(copies);
-    return out.get(lossName).getDouble(0);
+    double loss = out.get(lossName).getDouble(0);
+    closeUnshared(out.values().toArray(new INDArray[0]));
+    return loss;
   }
 
   /** One optimisation step: {@code SameDiff.fit} builds the gradient graph on the first, the kept session the rest. */
@@ -337,6 +372,11 @@ abstract class TwoViewTrainer implements Trainer {
   Map<String, INDArray> gradients(INDArray v1, INDArray v2, INDArray[] extra, String... variables) {
     Map<String, INDArray> in = inputs(v1, v2, extra);
     return withoutStdout(() -> sd.calculateGradients(in, variables));
+  }
+
+  /** The kept training session, null before the second step or with {@link #reuseSession} off (tests). */
+  RecyclingTrainingSession session() {
+    return session;
   }
 
   /** The SameDiff graph (tests). */
