@@ -10,6 +10,7 @@ import java.util.Set;
 import org.nd4j.autodiff.listeners.At;
 import org.nd4j.autodiff.listeners.Listener;
 import org.nd4j.autodiff.listeners.Operation;
+import org.nd4j.autodiff.samediff.InferenceFactory;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.TrainingConfig;
@@ -17,6 +18,7 @@ import org.nd4j.autodiff.samediff.VariableType;
 import org.nd4j.autodiff.samediff.config.ExecutionResult;
 import org.nd4j.autodiff.samediff.config.SDValue;
 import org.nd4j.autodiff.samediff.internal.FrameIter;
+import org.nd4j.autodiff.samediff.internal.InferenceSession;
 import org.nd4j.autodiff.samediff.internal.SameDiffOp;
 import org.nd4j.autodiff.samediff.internal.TrainingSession;
 import org.nd4j.autodiff.samediff.internal.memory.ArrayCacheMemoryMgr;
@@ -144,6 +146,21 @@ final class RecyclingTrainingSession extends TrainingSession {
       return a;
     }
   }
+
+  /**
+   * Makes {@code SameDiff.output} run in sessions with the same cache ({@link UniqueIdArrayCache}): each graph keeps
+   * one inference session per thread, which gives its arrays back by id as the training session does. Idempotent;
+   * binds SameDiff's factory for every graph in the JVM (only the two-view trainers use SameDiff).
+   */
+  static void uniqueIdsForInference() {
+    SameDiff.bindInferenceFactory(UNIQUE_ID_INFERENCE);
+  }
+
+  private static final InferenceFactory UNIQUE_ID_INFERENCE = sd -> {
+    InferenceSession session = new InferenceSession(sd);
+    session.setMmgr(new UniqueIdArrayCache());
+    return session;
+  };
 
   /** What {@code initSubgraph} put into the session's sets, in their order. */
   private record KeptWalk(List<String> variables, List<String> ops, List<String> zeroInputOps) {

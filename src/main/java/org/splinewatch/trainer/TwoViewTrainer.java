@@ -81,6 +81,7 @@ abstract class TwoViewTrainer implements Trainer {
     this.batchSize = batchSize;
     this.inputDim = train.pixelsPerImage();
     this.learningRate = learningRate;
+    RecyclingTrainingSession.uniqueIdsForInference();
     Nd4j.getRandom().setSeed(seed);
     this.net = new EncoderGraph(inputDim);
     this.sd = net.sd();
