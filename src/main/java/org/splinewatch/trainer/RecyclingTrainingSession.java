@@ -40,7 +40,9 @@ import org.nd4j.linalg.factory.Nd4j;
  * iterator; {@link #step} is the body of that loop (SameDiff 1.0.0-M2.1 {@code fitHelper}) without listeners. In
  * addition it gives each step's gradient arrays back to its array cache once the updater has applied them: the
  * session returns gradients as requested outputs and so never frees them itself; without this, every step allocated
- * them anew. {@code TrainingSessionTest} checks that it reproduces {@code fit} step by step.
+ * them anew. It also keeps its first walk of the graph ({@link #initSubgraph}), and allocates through
+ * {@link UniqueIdArrayCache}, without which it never gave back some arrays and their buffers waited for the collector.
+ * {@code TrainingSessionTest} checks that it reproduces {@code fit} step by step.
  */
 final class RecyclingTrainingSession extends TrainingSession {
   private final SameDiff graph;

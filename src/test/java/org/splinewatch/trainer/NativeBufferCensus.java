@@ -3,7 +3,9 @@ package org.splinewatch.trainer;
 import java.lang.ref.WeakReference;
 import java.lang.reflect.Field;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Map;
+import java.util.Set;
 import org.nd4j.linalg.api.buffer.DataBuffer;
 import org.nd4j.linalg.api.memory.Deallocatable;
 import org.nd4j.linalg.api.memory.deallocation.DeallocatableReference;
@@ -22,14 +24,12 @@ final class NativeBufferCensus {
     final WeakReference<Deallocatable> owner;
     final boolean buffer;
     final long bytes;
-    final String kind;
     boolean closed;
 
     Seen(Deallocatable d) {
       owner = new WeakReference<>(d);
       buffer = d instanceof DataBuffer;
       bytes = buffer ? ((DataBuffer) d).length() * ((DataBuffer) d).getElementSize() : 0;
-      kind = buffer ? ((DataBuffer) d).dataType() + "[" + ((DataBuffer) d).length() + "]" : d.getClass().getSimpleName();
     }
   }
 
@@ -39,14 +39,15 @@ final class NativeBufferCensus {
     @Override
     public String toString() {
       return String.format("buffers created %d (%.2f MB): closed %d (%.2f MB), only a GC freed %d (%.2f MB), "
-          + "alive %d (%.2f MB); op contexts only a GC freed %d", created, createdBytes / 1e6, closed, closedBytes / 1e6,
-          collectedUnclosed, collectedUnclosedBytes / 1e6, alive, aliveBytes / 1e6, opContextsCollected);
+          + "alive %d (%.2f MB); op contexts only a GC freed %d", created, createdBytes / 1e6, closed,
+          closedBytes / 1e6, collectedUnclosed, collectedUnclosedBytes / 1e6, alive, aliveBytes / 1e6,
+          opContextsCollected);
     }
   }
 
   private final Map<String, ?> references;
   private final Map<String, Seen> seen = new HashMap<>();
-  private final java.util.Set<String> before;
+  private final Set<String> before;
 
   @SuppressWarnings("unchecked")
   NativeBufferCensus() {
@@ -57,7 +58,7 @@ final class NativeBufferCensus {
     } catch (ReflectiveOperationException e) {
       throw new IllegalStateException("ND4J's deallocator service has no referenceMap field", e);
     }
-    before = new java.util.HashSet<>(references.keySet());
+    before = new HashSet<>(references.keySet());
   }
 
   /** Records the objects created since the last poll and which of those seen are closed now. */
@@ -76,16 +77,6 @@ final class NativeBufferCensus {
         s.closed = true;
       }
     }
-  }
-
-  /** Kinds (data type and length) of the buffers by fate, after {@link #finish()}. */
-  Map<String, Integer> kinds() {
-    Map<String, Integer> k = new java.util.TreeMap<>();
-    for (Seen s : seen.values()) {
-      String fate = s.closed ? "closed " : s.owner.get() == null ? "gc " : "alive ";
-      k.merge(fate + s.kind, 1, Integer::sum);
-    }
-    return k;
   }
 
   /** Polls once more, collects the garbage and counts. */
