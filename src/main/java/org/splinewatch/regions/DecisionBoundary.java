@@ -104,19 +104,21 @@ record DecisionBoundary(double length, double[] classAreas) {
     int outputs = p.outputDim();
     int classes = classes(p);
     double[] y = p.outputs();
+    int[] c = p.faceCycles();
     for (int f = 0; f < p.regionCount(); f++) {
-      int[] c = p.faceUnsafe(f);
-      int m = c.length;
+      int s = p.faceStart(f);
+      int m = p.faceLength(f);
       double[] xs = new double[m];
       double[] ys = new double[m];
       double[] vals = new double[m * classes];
       for (int k = 0; k < m; k++) {
-        xs[k] = p.vertexX(c[k]);
-        ys[k] = p.vertexY(c[k]);
+        int v = c[s + k];
+        xs[k] = p.vertexX(v);
+        ys[k] = p.vertexY(v);
         if (outputs == 1) {
-          vals[k * 2 + 1] = y[c[k]]; // the logits (0, y)
+          vals[k * 2 + 1] = y[v]; // the logits (0, y)
         } else {
-          System.arraycopy(y, c[k] * classes, vals, k * classes, classes);
+          System.arraycopy(y, v * classes, vals, k * classes, classes);
         }
       }
       visitor.visit(new Poly(xs, ys, vals, m, classes), perimeter(xs, ys, m));

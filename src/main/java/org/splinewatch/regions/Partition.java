@@ -46,7 +46,11 @@ public final class Partition {
   // this result is recycled itself, so that a read after it fails instead of seeing the next result's values
   private double[] px;
   private double[] py;
-  private final int[][] faces;
+  // the faces' vertex cycles end to end in face order, face f's at cycles[cycleStart[f] .. cycleStart[f + 1]): two
+  // arrays (a recycled result's, likewise null once recycled) instead of an int[] per face
+  private int[] cycles;
+  private int[] cycleStart;
+  private final int regionCount;
   private long[] patterns;
   private final int words;
   private final int[] regionsAfterLayer;
@@ -65,7 +69,10 @@ public final class Partition {
     Workspace ws = b.ws;
     this.px = ws.spareArray(ws.spareX, b.px, b.vCount);
     this.py = ws.spareArray(ws.spareY, b.py, b.vCount);
-    this.faces = b.faceCycles();
+    this.regionCount = b.fCount;
+    this.cycleStart = Workspace.spareInts(ws.spareCycleStart, b.fCount + 1);
+    this.cycles = Workspace.spareInts(ws.spareCycles, b.faceCycles(cycleStart));
+    b.copyCycles(cycleStart, cycles);
     this.words = b.words;
     int patternLength = b.fCount * b.words;
     long[] spare = ws.sparePatterns;
@@ -75,6 +82,8 @@ public final class Partition {
     ws.spareX = null;
     ws.spareY = null;
     ws.sparePatterns = null;
+    ws.spareCycles = null;
+    ws.spareCycleStart = null;
     this.regionsAfterLayer = b.regionsAfterLayer;
     this.inconsistentFaces = b.inconsistent;
     this.mergedByTolerance = b.merged;
@@ -170,10 +179,14 @@ public final class Partition {
     // PartitionStats' per-face arrays and edge map (its own: the engine's splits map stays the size of one neuron's)
     private double[][] statsArrays;
     private EdgeMap statsEdges;
-    // a recycled result's vertex and pattern arrays, for the next result (Partition#Partition(Builder))
+    // a recycled result's vertex, face and pattern arrays, for the next result (Partition#Partition(Builder))
     private double[] spareX;
     private double[] spareY;
     private long[] sparePatterns;
+    private int[] spareCycles;
+    private int[] spareCycleStart;
+    // interpolateNew's corrections, kept like the value chunks
+    private Builder.Corrections corrections;
     private final long budgetBytes;
     private long peakBytes;
 
@@ -228,13 +241,16 @@ public final class Partition {
       spareX = null;
       spareY = null;
       sparePatterns = null;
+      spareCycles = null;
+      spareCycleStart = null;
+      corrections = null;
     }
 
     /**
      * Hands back a result of an earlier computation that the caller will not read again (nor anyone it gave the
-     * result to): its vertex coordinates and patterns then back the next result computed here instead of new arrays
-     * (the live analyzer's planes, snapshot after snapshot). {@code done} is unusable afterwards: reading its vertices
-     * or patterns throws. Not during a computation.
+     * result to): its vertex coordinates, face cycles and patterns then back the next result computed here instead of
+     * new arrays (the live analyzer's planes, snapshot after snapshot). {@code done} is unusable afterwards: reading
+     * its vertices, faces or patterns throws. Not during a computation.
      */
     public void recycle(Partition done) {
       if (done.px == null) {
@@ -243,9 +259,13 @@ public final class Partition {
       spareX = done.px;
       spareY = done.py;
       sparePatterns = done.patterns;
+      spareCycles = done.cycles;
+      spareCycleStart = done.cycleStart;
       done.px = null;
       done.py = null;
       done.patterns = null;
+      done.cycles = null;
+      done.cycleStart = null;
     }
 
     /** The first {@code n} values of {@code from} in {@code spare} when it is long enough, else in a new array. */
@@ -254,6 +274,11 @@ public final class Partition {
       double[] to = spare == null ? new double[n] : spare.length >= n ? spare : new double[n + n / 8];
       System.arraycopy(from, 0, to, 0, n);
       return to;
+    }
+
+    /** {@code spare} when it holds at least {@code n} values, else a new array with room to grow (as spareArray). */
+    private static int[] spareInts(int[] spare, int n) {
+      return spare == null ? new int[n] : spare.length >= n ? spare : new int[n + n / 8];
     }
 
     /** {@link PartitionStats}' five per-face arrays, each at least {@code faces} long: kept, or fresh without one. */
@@ -336,7 +361,7 @@ public final class Partition {
   }
 
   public int regionCount() {
-    return faces.length;
+    return regionCount;
   }
 
   public int vertexCount() {
@@ -398,11 +423,25 @@ public final class Partition {
 
   /** Counter-clockwise vertex cycle of face {@code f} (T-junction vertices included). */
   public int[] face(int f) {
-    return faces[f].clone();
+    return Arrays.copyOfRange(cycles, cycleStart[f], cycleStart[f + 1]);
   }
 
-  int[] faceUnsafe(int f) {
-    return faces[f];
+  /** The vertices on face {@code f}'s cycle. */
+  public int faceLength(int f) {
+    return cycleStart[f + 1] - cycleStart[f];
+  }
+
+  /**
+   * Every face's cycle, end to end in face order: face {@code f}'s is {@code faceLength(f)} vertices from
+   * {@link #faceStart faceStart(f)}. The result's own array, not a copy: read only.
+   */
+  int[] faceCycles() {
+    return cycles;
+  }
+
+  /** Where face {@code f}'s cycle starts in {@link #faceCycles()}. */
+  int faceStart(int f) {
+    return cycleStart[f];
   }
 
   /** Activation bit of hidden neuron {@code bit} (layer-major order) in face {@code f}. */
@@ -413,6 +452,15 @@ public final class Partition {
   /** Pattern words of face {@code f}. */
   public long[] pattern(int f) {
     return Arrays.copyOfRange(patterns, f * words, (f + 1) * words);
+  }
+
+  /** {@code Arrays.hashCode(pattern(f))} without the copy (a colour per face of the partition picture). */
+  int patternHash(int f) {
+    int hash = 1;
+    for (int k = f * words; k < (f + 1) * words; k++) {
+      hash = 31 * hash + Long.hashCode(patterns[k]);
+    }
+    return hash;
   }
 
   /** Head outputs (logits or embedding) at the vertices, {@code V × outputDim}, or null without a head. */
@@ -427,9 +475,11 @@ public final class Partition {
   /** Number of distinct undirected edges, domain boundary included. */
   public int edgeCount() {
     EdgeMap edges = new EdgeMap(vertexCount * 2);
-    for (int[] c : faces) {
-      for (int k = 0; k < c.length; k++) {
-        edges.add(EdgeMap.key(c[k], c[(k + 1) % c.length]), 1);
+    for (int f = 0; f < regionCount; f++) {
+      int s = cycleStart[f];
+      int m = cycleStart[f + 1] - s;
+      for (int k = 0; k < m; k++) {
+        edges.add(EdgeMap.key(cycles[s + k], cycles[s + (k + 1) % m]), 1);
       }
     }
     return edges.size();
@@ -879,7 +929,8 @@ public final class Partition {
       //    sign for every earlier neuron (up to the zero tolerance), so none of those changes sign along it. Swept
       //    block by block for stored layers (each block's rows are one array, so the
       //    random parent rows stay within a few MB), then ordered by vertex, and by neuron within a vertex
-      Corrections cs = new Corrections(count);
+      Corrections cs = ws.corrections != null ? ws.corrections.reset(count) : new Corrections(count);
+      ws.corrections = cs; // kept for the next layer and computation
       if (firstLayer) {
         for (int v = first; v < vCount; v++) {
           double xa = px[parentA[v]];
@@ -985,19 +1036,31 @@ public final class Partition {
       return fw - (fa + t * (fb - fa));
     }
 
-    /** Corrections {@code (vertex, neuron, Δ)} of {@link #interpolateNew}, then ordered by vertex (stable). */
+    /**
+     * Corrections {@code (vertex, neuron, Δ)} of {@link #interpolateNew}, then ordered by vertex (stable). Its arrays
+     * are kept by the workspace and reused, grown as needed: only their first {@code size} entries (the first
+     * {@code vertices + 1} of {@code start}) are read.
+     */
     private static final class Corrections {
-      final int vertices;
+      int vertices;
       int size;
       int[] v = new int[64];
       int[] q = new int[64];
       double[] d = new double[64];
-      int[] start;
-      int[] sortedQ;
-      double[] sortedDelta;
+      int[] start = new int[0];
+      int[] next = new int[0];
+      int[] sortedQ = new int[0];
+      double[] sortedDelta = new double[0];
 
       Corrections(int vertices) {
         this.vertices = vertices;
+      }
+
+      /** Empty, for the {@code vertices} new vertices of another layer. */
+      Corrections reset(int vertices) {
+        this.vertices = vertices;
+        size = 0;
+        return this;
       }
 
       void add(int vertex, int neuron, double delta) {
@@ -1017,16 +1080,23 @@ public final class Partition {
 
       /** Counting sort by vertex; entries of one vertex keep their order (ascending neuron, as they were added). */
       void sortByVertex() {
-        start = new int[vertices + 1];
+        if (start.length < vertices + 1) {
+          start = new int[vertices + 1 + vertices / 8]; // room for the next layer's to be a little larger
+          next = new int[start.length];
+        } else {
+          Arrays.fill(start, 0, vertices + 1, 0);
+        }
         for (int i = 0; i < size; i++) {
           start[v[i] + 1]++;
         }
         for (int k = 0; k < vertices; k++) {
           start[k + 1] += start[k];
         }
-        int[] next = Arrays.copyOf(start, vertices);
-        sortedQ = new int[size];
-        sortedDelta = new double[size];
+        System.arraycopy(start, 0, next, 0, vertices);
+        if (sortedQ.length < size) {
+          sortedQ = new int[size + size / 8];
+          sortedDelta = new double[sortedQ.length];
+        }
         for (int i = 0; i < size; i++) {
           int at = next[v[i]]++;
           sortedQ[at] = q[i];
@@ -1306,13 +1376,25 @@ public final class Partition {
       cyclesEnd = at;
     }
 
-    /** The faces' cycles as one array each (the result's form). */
-    int[][] faceCycles() {
-      int[][] out = new int[fCount][];
+    /**
+     * Writes where each face's cycle starts in the result's form, the cycles end to end in face order, to
+     * {@code start[0..fCount]} ({@code start[fCount]} is where they end) and returns their total length.
+     */
+    int faceCycles(int[] start) {
+      int at = 0;
       for (int f = 0; f < fCount; f++) {
-        out[f] = Arrays.copyOfRange(cycles, faceStart[f], faceStart[f] + faceLen[f]);
+        start[f] = at;
+        at += faceLen[f];
       }
-      return out;
+      start[fCount] = at;
+      return at;
+    }
+
+    /** Copies the faces' cycles to {@code to} at the places {@link #faceCycles(int[])} wrote to {@code start}. */
+    void copyCycles(int[] start, int[] to) {
+      for (int f = 0; f < fCount; f++) {
+        System.arraycopy(cycles, faceStart[f], to, start[f], faceLen[f]);
+      }
     }
 
     /** The vertex where neuron {@code j} crosses zero on edge {@code (a,b)}, created once and shared by both faces. */

@@ -71,25 +71,26 @@ public record PartitionStats(int regions, int[] regionsAfterLayer, int vertices,
     double[] cx = perFace[3];
     double[] cy = perFace[4];
     int[] cornerBuffer = new int[16]; // one face's corners, grown to the longest cycle
+    int[] c = p.faceCycles(); // face f's cycle: m vertices from s = p.faceStart(f)
     int shaped = 0;
     long vertexTotal = 0;
     double perimeterSum = 0;
     double sumX = 0;
     double sumY = 0;
     for (int f = 0; f < faces; f++) {
-      int[] c = p.faceUnsafe(f);
-      int m = c.length;
+      int s = p.faceStart(f);
+      int m = p.faceLength(f);
       vertexTotal += m;
       double a2 = 0;
       double gx = 0;
       double gy = 0;
       // shoelace about the face's first vertex: with absolute coordinates of order 1 each product carried rounding
       // of 1e-17, more than a sliver's area (1e-18), which came out 0 or negative
-      double x0 = p.vertexX(c[0]);
-      double y0 = p.vertexY(c[0]);
+      double x0 = p.vertexX(c[s]);
+      double y0 = p.vertexY(c[s]);
       for (int k = 0; k < m; k++) {
-        int u = c[k];
-        int w = c[(k + 1) % m];
+        int u = c[s + k];
+        int w = c[s + (k + 1) % m];
         double ux = p.vertexX(u) - x0;
         double uy = p.vertexY(u) - y0;
         double wx = p.vertexX(w) - x0;
@@ -108,16 +109,16 @@ public record PartitionStats(int regions, int[] regionsAfterLayer, int vertices,
         cx[f] = x0 + gx / (3 * a2);
         cy[f] = y0 + gy / (3 * a2);
       } else {
-        cx[f] = p.vertexX(c[0]);
-        cy[f] = p.vertexY(c[0]);
+        cx[f] = p.vertexX(c[s]);
+        cy[f] = p.vertexY(c[s]);
       }
       if (area >= sliverArea) {
-        ecc[shaped] = eccentricity(p, c, c.length);
+        ecc[shaped] = eccentricity(p, c, s, m);
         if (cornerBuffer.length < m) {
           cornerBuffer = new int[Math.max(m, 2 * cornerBuffer.length)];
         }
-        int corners = corners(p, c, cornerBuffer);
-        cornerEcc[shaped] = corners >= 3 ? eccentricity(p, cornerBuffer, corners) : ecc[shaped];
+        int corners = corners(p, c, s, m, cornerBuffer);
+        cornerEcc[shaped] = corners >= 3 ? eccentricity(p, cornerBuffer, 0, corners) : ecc[shaped];
         shaped++;
       }
     }
@@ -129,7 +130,8 @@ public record PartitionStats(int regions, int[] regionsAfterLayer, int vertices,
     double cs = 0;
     double cs2 = 0;
     for (int f = 0; f < faces; f++) {
-      for (int v : p.faceUnsafe(f)) {
+      for (int k = p.faceStart(f); k < p.faceStart(f) + p.faceLength(f); k++) {
+        int v = c[k];
         double dd = length(p.vertexX(v) - mx, p.vertexY(v) - my);
         cs += dd;
         cs2 += dd * dd;
@@ -142,9 +144,10 @@ public record PartitionStats(int regions, int[] regionsAfterLayer, int vertices,
     // iterated in insertion order, so a reused map of any capacity gives the same sums
     EdgeMap edgeUse = Partition.Workspace.takeEdgeMap(workspace, p.vertexCount() * 2);
     for (int f = 0; f < faces; f++) {
-      int[] c = p.faceUnsafe(f);
-      for (int k = 0; k < c.length; k++) {
-        edgeUse.add(EdgeMap.key(c[k], c[(k + 1) % c.length]), 1);
+      int s = p.faceStart(f);
+      int m = p.faceLength(f);
+      for (int k = 0; k < m; k++) {
+        edgeUse.add(EdgeMap.key(c[s + k], c[s + (k + 1) % m]), 1);
       }
     }
     int internalEdges = 0;
@@ -225,13 +228,16 @@ public record PartitionStats(int regions, int[] regionsAfterLayer, int vertices,
         slivers, decisionLength, classAreas, p.inconsistentFaces(), p.overflow());
   }
 
-  /** SplineCam eccentricity of the vertices {@code v[0..n)}: largest over smallest pairwise distance (regions.md §4). */
-  static double eccentricity(Partition p, int[] v, int n) {
+  /**
+   * SplineCam eccentricity of the vertices {@code v[from..from+n)}: largest over smallest pairwise distance (regions.md
+   * §4).
+   */
+  static double eccentricity(Partition p, int[] v, int from, int n) {
     // squared distances compared, one square root each at the end (the root is monotone)
     double max = 0;
     double min = Double.POSITIVE_INFINITY;
-    for (int i = 0; i < n; i++) {
-      for (int k = i + 1; k < n; k++) {
+    for (int i = from; i < from + n; i++) {
+      for (int k = i + 1; k < from + n; k++) {
         double dx = p.vertexX(v[i]) - p.vertexX(v[k]);
         double dy = p.vertexY(v[i]) - p.vertexY(v[k]);
         double d2 = dx * dx + dy * dy;
@@ -252,16 +258,16 @@ public record PartitionStats(int regions, int[] regionsAfterLayer, int vertices,
   }
 
   /**
-   * Writes the cycle's vertices with a nonzero turn (T-junction vertices removed) to {@code out} (at least the cycle's
-   * length) and returns their number; fewer than 3 mean the cycle's own vertices stand for its corners.
+   * Writes the vertices of the cycle {@code c[from..from+m)} with a nonzero turn (T-junction vertices removed) to
+   * {@code out} (at least {@code m} long) and returns their number; fewer than 3 mean the cycle's own vertices stand
+   * for its corners.
    */
-  private static int corners(Partition p, int[] c, int[] out) {
-    int m = c.length;
+  private static int corners(Partition p, int[] c, int from, int m, int[] out) {
     int n = 0;
     for (int k = 0; k < m; k++) {
-      int a = c[(k + m - 1) % m];
-      int b = c[k];
-      int d = c[(k + 1) % m];
+      int a = c[from + (k + m - 1) % m];
+      int b = c[from + k];
+      int d = c[from + (k + 1) % m];
       double ux = p.vertexX(b) - p.vertexX(a);
       double uy = p.vertexY(b) - p.vertexY(a);
       double wx = p.vertexX(d) - p.vertexX(b);

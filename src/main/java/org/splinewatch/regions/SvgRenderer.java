@@ -1,6 +1,5 @@
 package org.splinewatch.regions;
 
-import java.util.Arrays;
 import java.util.Locale;
 
 /**
@@ -94,36 +93,38 @@ public final class SvgRenderer {
     int hidden = 0;
     int[] xs = new int[16];
     int[] ys = new int[16];
+    int[] c = p.faceCycles();
     for (int f = 0; f < p.regionCount(); f++) {
-      int[] c = p.faceUnsafe(f);
-      if (xs.length < c.length) {
-        xs = new int[2 * c.length];
-        ys = new int[2 * c.length];
+      int s = p.faceStart(f);
+      int m = p.faceLength(f);
+      if (xs.length < m) {
+        xs = new int[2 * m];
+        ys = new int[2 * m];
       }
       double area2 = 0;
       int n = 0;
-      for (int k = 0; k < c.length; k++) {
-        int x = (int) Math.round((p.vertexX(c[k]) - minX) * scale);
-        int y = (int) Math.round(top + (maxY - p.vertexY(c[k])) * scale);
+      for (int k = 0; k < m; k++) {
+        int x = (int) Math.round((p.vertexX(c[s + k]) - minX) * scale);
+        int y = (int) Math.round(top + (maxY - p.vertexY(c[s + k])) * scale);
         if (n == 0 || x != xs[n - 1] || y != ys[n - 1]) {
           xs[n] = x;
           ys[n] = y;
           n++;
         }
       }
-      for (int k = 0; k < c.length; k++) {
-        int j = (k + 1) % c.length;
-        double ax = p.vertexX(c[k]) * scale;
-        double ay = p.vertexY(c[k]) * scale;
-        double bx = p.vertexX(c[j]) * scale;
-        double by = p.vertexY(c[j]) * scale;
+      for (int k = 0; k < m; k++) {
+        int j = (k + 1) % m;
+        double ax = p.vertexX(c[s + k]) * scale;
+        double ay = p.vertexY(c[s + k]) * scale;
+        double bx = p.vertexX(c[s + j]) * scale;
+        double by = p.vertexY(c[s + j]) * scale;
         area2 += ax * by - bx * ay;
       }
       if (Math.abs(area2) / 2 < minFacePixels || n < 3) {
         hidden++;
         continue;
       }
-      int colour = Math.floorMod(Arrays.hashCode(p.pattern(f)) * 0x9E3779B9, PALETTE.length);
+      int colour = Math.floorMod(p.patternHash(f) * 0x9E3779B9, PALETTE.length);
       StringBuilder sb = groups[colour] == null ? groups[colour] = new StringBuilder() : groups[colour];
       sb.append('M').append(xs[0]).append(' ').append(ys[0]);
       for (int k = 1; k < n; k++) {

@@ -167,7 +167,7 @@ final class BruteForce {
         int inside = 0;
         boolean nearEdge = false;
         for (int f = 0; f < faces; f++) {
-          int loc = locate(p, p.faceUnsafe(f), s, t, 1e-9 * scaleLen);
+          int loc = locate(p, p.face(f), s, t, 1e-9 * scaleLen);
           if (loc == 0) {
             nearEdge = true;
           } else if (loc > 0) {

@@ -34,15 +34,25 @@ public class PartitionOracleTest {
   /** Random MLP on 2D input: widths[0] = 2, ReLU between layers, a head of {@code out} outputs. */
   static PiecewiseLinearNet mlp(long seed, int[] widths, int out, double biasStd) {
     Random r = new Random(seed);
+    List<Layer> layers = hiddenLayers(r, widths, biasStd);
+    int last = widths[widths.length - 1];
+    layers.add(new Layer.Dense(last, out, randn(r, last * out, 1), randn(r, out, 0.1)));
+    return new PiecewiseLinearNet(widths[0], layers);
+  }
+
+  /** As {@link #mlp} without the head: an encoder, as the live analyzer's self-supervised runs have. */
+  static PiecewiseLinearNet encoder(long seed, int[] widths, double biasStd) {
+    return new PiecewiseLinearNet(widths[0], hiddenLayers(new Random(seed), widths, biasStd));
+  }
+
+  private static List<Layer> hiddenLayers(Random r, int[] widths, double biasStd) {
     List<Layer> layers = new ArrayList<>();
     for (int i = 0; i + 1 < widths.length; i++) {
       layers.add(new Layer.Dense(widths[i], widths[i + 1], randn(r, widths[i] * widths[i + 1],
           Math.sqrt(2.0 / widths[i])), randn(r, widths[i + 1], biasStd)));
       layers.add(Layer.Activation.relu());
     }
-    int last = widths[widths.length - 1];
-    layers.add(new Layer.Dense(last, out, randn(r, last * out, 1), randn(r, out, 0.1)));
-    return new PiecewiseLinearNet(widths[0], layers);
+    return layers;
   }
 
   @Test
@@ -383,6 +393,36 @@ public class PartitionOracleTest {
     Partition done = last;
     org.junit.jupiter.api.Assertions.assertThrows(NullPointerException.class, () -> done.vertexX(0));
     org.junit.jupiter.api.Assertions.assertThrows(NullPointerException.class, () -> done.pattern(0));
+    org.junit.jupiter.api.Assertions.assertThrows(NullPointerException.class, () -> done.face(0));
+  }
+
+  @Test
+  void aComputationOnARecycledResultAllocatesNoArrayPerFace() {
+    // the live analyzer's planes after the first: the result's face cycles came as an int[] a face (about 40 bytes
+    // each) and the new vertices' corrections grew anew in every layer; they now go into the recycled result's arrays
+    // and the workspace's. An encoder, as in a self-supervised run: a head's outputs are a new array a result keeps
+    Plane plane = Plane.explicit(new double[] {0, 0, 0}, new double[] {2, 0, 0}, new double[] {0, 2, 1});
+    PiecewiseLinearNet net = encoder(8, new int[] {3, 40, 40, 40}, 0.5);
+    Partition fresh = Partition.compute(net, plane);
+    Partition.Workspace ws = new Partition.Workspace();
+    var threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+    long tid = Thread.currentThread().getId();
+    long least = Long.MAX_VALUE;
+    for (int i = 0; i < 8; i++) { // the least of a few: the first calls' JIT and class loading allocate too
+      long before = threads.getThreadAllocatedBytes(tid);
+      Partition p = Partition.compute(net, plane, Partition.DEFAULT_MAX_REGIONS, null, 1, ws);
+      long bytes = threads.getThreadAllocatedBytes(tid) - before;
+      assertSamePartition(fresh, p);
+      ws.recycle(p);
+      least = Math.min(least, bytes);
+    }
+    int faces = fresh.regionCount();
+    assertTrue(faces > 1000, faces + " regions");
+    for (int f = 0; f < faces; f++) { // the picture's colours: the hash of each pattern, without its copy
+      assertEquals(Arrays.hashCode(fresh.pattern(f)), fresh.patternHash(f));
+    }
+    // before: about 107 bytes a face; what is left is the layers' row buffers and small per-layer arrays
+    assertTrue(least < 24L * faces, least + " bytes allocated for " + faces + " faces; expected under 24 a face");
   }
 
   @Test
