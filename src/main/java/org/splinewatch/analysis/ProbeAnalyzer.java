@@ -38,6 +38,10 @@ public final class ProbeAnalyzer implements SnapshotAnalysis {
   private double lambda = Double.NaN;
   // kept epoch after epoch: this analyzer is run by one actor at a time, so it is never shared
   private final ForwardBuffers probePass = new ForwardBuffers();
+  // the fit pass's arrays, kept likewise (see fitRepresentation)
+  private final ForwardBuffers fitPass = new ForwardBuffers();
+  private double[] fitChunk = new double[0];
+  private double[] fitOut = new double[0];
 
   public ProbeAnalyzer(RunInfo run) {
     this.run = run;
@@ -100,25 +104,32 @@ public final class ProbeAnalyzer implements SnapshotAnalysis {
   }
 
   /**
-   * The representation of the fit subset, {@code fitCount × d}, computed {@value #FIT_CHUNK} rows at a time. Only a
-   * chunk's float64 inputs and block outputs exist at once, and nothing of this once-per-epoch pass stays on the heap
-   * between epochs: the whole subset widened and its block outputs, kept for the run, were about 50 MB of the default
-   * run's 640 MiB heap (docs/memory.md). Rows are independent, so the values are those of one pass over all rows.
+   * The representation of the fit subset, {@code fitCount × d}, computed {@value #FIT_CHUNK} rows at a time, in this
+   * analyzer's arrays (every value rewritten): only a chunk's float64 inputs and block outputs are kept beside the
+   * representation (which the heap budget counts, NetworkFootprint), not the whole subset widened and its block
+   * outputs, about 50 MB of the default run's 640 MiB heap (docs/memory.md). Kept between epochs because a new set a
+   * pass was about 13 MB allocated on the analysis thread each epoch. Rows are independent, so the values are those
+   * of one pass over all rows.
    */
-  private double[] fitRepresentation(PiecewiseLinearNet net, int blocks) {
+  double[] fitRepresentation(PiecewiseLinearNet net, int blocks) {
     float[] inputs = run.fitInputs();
     int n = run.fitCount();
     int dim = run.inputDim();
     int d = net.blocks().get(blocks - 1).outDim();
-    double[] out = new double[n * d];
-    double[] chunk = new double[Math.min(FIT_CHUNK, n) * dim];
-    ForwardBuffers chunkPass = new ForwardBuffers();
+    if (fitOut.length != n * d) { // analyze reads its length as n × d
+      fitOut = new double[n * d];
+    }
+    double[] out = fitOut;
+    if (fitChunk.length < Math.min(FIT_CHUNK, n) * dim) {
+      fitChunk = new double[Math.min(FIT_CHUNK, n) * dim];
+    }
+    double[] chunk = fitChunk;
     for (int r0 = 0; r0 < n; r0 += FIT_CHUNK) {
       int rows = Math.min(FIT_CHUNK, n - r0);
       for (int i = 0; i < rows * dim; i++) {
         chunk[i] = inputs[r0 * dim + i];
       }
-      double[] z = chunkPass.forwardTo(net, chunk, rows, blocks);
+      double[] z = fitPass.forwardTo(net, chunk, rows, blocks);
       System.arraycopy(z, 0, out, r0 * d, rows * d);
     }
     return out;

@@ -252,6 +252,22 @@ class KeptBuffersAnalyzerTest {
   }
 
   @Test
+  void probeAnalyzerKeepsItsFitRepresentationBetweenEpochs() {
+    // it was a new FIT × d array every epoch (with a new chunk of widened inputs and new block outputs)
+    RunInfo run = run();
+    ProbeAnalyzer analyzer = new ProbeAnalyzer(run);
+    double[] fit = Layer.widen(run.fitInputs());
+    double[] first = null;
+    for (int epoch = 0; epoch < 3; epoch++) {
+      WeightSnapshot s = encoder(10 + epoch, epoch);
+      double[] xf = analyzer.fitRepresentation(s.network(), s.reprBlock() + 1);
+      assertArrayEquals(s.network().forwardTo(fit, FIT, s.reprBlock() + 1), xf, "epoch " + epoch);
+      first = first == null ? xf : first;
+      assertTrue(first == xf, "epoch " + epoch + ": a new array instead of the same one rewritten");
+    }
+  }
+
+  @Test
   void theAnalyzersShareOneFloat64CopyOfTheProbesAndLeaveItUnchanged() {
     RunInfo run = run();
     double[] probes = run.probeInputsAsDouble();
