@@ -11,7 +11,10 @@ public interface DenseKernel {
 
   void apply(int inDim, int outDim, double[] w, double[] b, double[] in, double[] out, int rows);
 
-  /** The kernel {@link AffineOp.DenseOp} uses: the Vector API's where the JVM has it, else the scalar loop. */
+  /**
+   * The kernel {@link AffineOp.DenseOp} uses: the Vector API's where the JVM has it (the scalar loop until the JIT has
+   * compiled it, {@link WarmingDenseKernel}), else the scalar loop.
+   */
   static DenseKernel selected() {
     return Selected.KERNEL;
   }
@@ -47,7 +50,8 @@ public interface DenseKernel {
 
     private static DenseKernel choose() {
       DenseKernel vector = vectorOrNull();
-      return vector != null ? vector : new ScalarDenseKernel();
+      // the scalar loop until the JIT has compiled the vector kernel (which allocates until then)
+      return vector != null ? WarmingDenseKernel.of(vector, new ScalarDenseKernel()) : new ScalarDenseKernel();
     }
   }
 }

@@ -16,9 +16,14 @@ final class ScalarDenseKernel implements DenseKernel {
 
   @Override
   public void apply(int inDim, int outDim, double[] w, double[] b, double[] in, double[] out, int rows) {
+    applyRows(inDim, outDim, w, b, in, out, 0, rows);
+  }
+
+  /** Rows {@code from..to} of {@link #apply} (the others untouched). */
+  void applyRows(int inDim, int outDim, double[] w, double[] b, double[] in, double[] out, int from, int to) {
     int slice = Math.max(4, SLICE_BYTES / 8 / outDim);
-    for (int r0 = 0; r0 < rows; r0 += ROW_BLOCK) {
-      int r1 = Math.min(rows, r0 + ROW_BLOCK);
+    for (int r0 = from; r0 < to; r0 += ROW_BLOCK) {
+      int r1 = Math.min(to, r0 + ROW_BLOCK);
       for (int r = r0; r < r1; r++) {
         System.arraycopy(b, 0, out, r * outDim, outDim);
       }

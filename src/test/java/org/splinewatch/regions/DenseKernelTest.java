@@ -2,8 +2,10 @@ package org.splinewatch.regions;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -39,6 +41,7 @@ class DenseKernelTest {
     DenseKernel vector = DenseKernel.vectorOrNull();
     if (vector != null) {
       ks.add(vector);
+      ks.add(WarmingDenseKernel.of(vector, new ScalarDenseKernel()));
     }
     return ks;
   }
@@ -81,6 +84,36 @@ class DenseKernelTest {
         }
       }
     }
+  }
+
+  @Test
+  void theScalarLoopDoesMostRowsUntilTheVectorRowsAllocateNothing() {
+    // stand-ins: a vector kernel that "allocates" 1 KB a call until it is "compiled", a scalar one; the rows each did
+    StringBuilder ran = new StringBuilder();
+    long[] allocated = {0};
+    boolean[] compiledByJit = {false};
+    DenseKernel vector = (inDim, outDim, w, b, in, out, rows) -> {
+      ran.append("v").append(rows).append(' ');
+      allocated[0] += compiledByJit[0] ? 0 : 1024;
+    };
+    WarmingDenseKernel.RowRange scalar = (inDim, outDim, w, b, in, out, from, to) ->
+        ran.append("s").append(from).append('-').append(to).append(' ');
+    WarmingDenseKernel kernel = new WarmingDenseKernel(vector, scalar, () -> allocated[0]);
+    double[] none = new double[0];
+    for (int rows : new int[] {64, 1, 17, 1024}) {
+      kernel.apply(0, 0, none, none, none, none, rows);
+    }
+    // a sixteenth of the rows, rounded up, from the first: "v4 s4-64" is the vector's rows 0..4, the scalar's 4..64
+    assertEquals("v4 s4-64 v1 s1-1 v2 s2-17 v64 s64-1024 ", ran.toString());
+    assertFalse(kernel.compiled());
+    compiledByJit[0] = true;
+    ran.setLength(0);
+    for (int rows : new int[] {64, 64, 1024}) {
+      kernel.apply(0, 0, none, none, none, none, rows);
+    }
+    // the first call's vector rows allocate nothing: from the next call on the vector kernel does every row
+    assertEquals("v4 s4-64 v64 v1024 ", ran.toString());
+    assertTrue(kernel.compiled());
   }
 
   @Test
