@@ -9,7 +9,11 @@ splinewatch_vector_opts() {
     on)
       # grep reads the whole list (no -q), so java never dies of SIGPIPE under pipefail
       if java --list-modules 2>/dev/null | grep '^jdk\.incubator\.vector@' >/dev/null; then
-        SPLINEWATCH_VECTOR_OPTS=(--add-modules=jdk.incubator.vector)
+        # C2 compiles the kernel at a hundredth of the usual call and loop counts: until it does, every vector
+        # operation is an object, and a C2 queue full of the trainer's methods raised those counts (the analysis
+        # thread's first snapshot allocated 0.1-1 GB so; docs/performance.md). quiet: the JVM prints no line for it
+        SPLINEWATCH_VECTOR_OPTS=(--add-modules=jdk.incubator.vector -XX:CompileCommand=quiet
+          "-XX:CompileCommand=CompileThresholdScaling,org.splinewatch.regions.VectorDenseKernel::*,0.01")
       fi
       ;;
     off) ;;

@@ -188,7 +188,7 @@ class MemoryBudgetTest {
     Process p = pb.start();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
     assertEquals(0, p.waitFor(), out);
-    assertEquals("MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=33554432 --add-modules=jdk.incubator.vector"
+    assertEquals("MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=33554432 " + VectorOptionsTest.VECTOR_OPTS
         + " -XX:G1HeapRegionSize=32m -XX:-UseProfiledLoopPredicate -Xmx640m -Dorg.bytedeco.javacpp.maxbytes=384m -Dorg.bytedeco.javacpp.maxphysicalbytes=1024m -jar " + dir.toRealPath() + "/splinewatch.jar train"
         + " --metrics-host 0.0.0.0", out);
     String docker = java.nio.file.Files.readString(java.nio.file.Path.of("docker/Dockerfile"));
