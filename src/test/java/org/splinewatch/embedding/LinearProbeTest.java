@@ -80,4 +80,41 @@ class LinearProbeTest {
       }
     }
   }
+
+  /**
+   * Choosing λ fits each candidate on a copy of the first 80 % of the rows: one array for all of them, not a copy a
+   * λ; the choice is that of the fits on separate copies.
+   */
+  @Test
+  void chooseLambdaCopiesTheFitRowsOnce() {
+    Random r = new Random(5);
+    int n = 4000;
+    int d = 16;
+    int[] y = new int[n];
+    double[] x = blobs(r, n, d, 4, 3.0, y)[0];
+    int fitRows = (int) Math.round(0.8 * n);
+    double[] xv = java.util.Arrays.copyOfRange(x, fitRows * d, n * d);
+    int[] yv = java.util.Arrays.copyOfRange(y, fitRows, n);
+    double expected = Double.NaN;
+    double bestAcc = -1;
+    for (double lambda : LinearProbe.LAMBDAS) {
+      double acc = LinearProbe.fit(x, fitRows, d, y, 4, lambda).accuracy(xv, n - fitRows, yv);
+      if (acc > bestAcc) {
+        bestAcc = acc;
+        expected = lambda;
+      }
+    }
+    var threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+    long least = Long.MAX_VALUE;
+    for (int i = 0; i < 3; i++) { // the least of a few: the first call's JIT allocates too
+      long before = threads.getCurrentThreadAllocatedBytes();
+      assertEquals(expected, LinearProbe.chooseLambda(x, n, d, y, 4));
+      least = Math.min(least, threads.getCurrentThreadAllocatedBytes() - before);
+    }
+    // one copy of the fit rows, the held-out fifth and its standardised copy for each λ's accuracy (another copy's
+    // worth in all); a copy a λ was five copies' worth
+    long copy = 8L * fitRows * d;
+    assertTrue(least < 3 * copy, "choosing λ allocated " + least + " bytes; expected under three copies of the fit"
+        + " rows (" + 3 * copy + ")");
+  }
 }
