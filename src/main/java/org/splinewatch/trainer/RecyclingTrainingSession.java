@@ -41,7 +41,8 @@ import org.nd4j.linalg.factory.Nd4j;
  * addition it gives each step's gradient arrays back to its array cache once the updater has applied them: the
  * session returns gradients as requested outputs and so never frees them itself; without this, every step allocated
  * them anew. It also keeps its first walk of the graph ({@link #initSubgraph}), and allocates through
- * {@link UniqueIdArrayCache}, without which it never gave back some arrays and their buffers waited for the collector.
+ * {@link UniqueIdArrayCache}, without which it never gave back some arrays and their buffers waited for the collector,
+ * and forgets the ids of the arrays it gave back at the start of each step ({@link #forgetFreedIds}).
  * {@code TrainingSessionTest} checks that it reproduces {@code fit} step by step.
  */
 final class RecyclingTrainingSession extends TrainingSession {
@@ -83,6 +84,13 @@ final class RecyclingTrainingSession extends TrainingSession {
         List.of(), at);
     recycleGradients();
     config.incrementIterationCount();
+  }
+
+  /** Called once at the start of every step ({@code AbstractSession.output}), before any array is given back. */
+  @Override
+  protected Map<String, INDArray> preprocessPlaceholders(Map<String, INDArray> placeholders, At at) {
+    forgetFreedIds(freedArrays);
+    return super.preprocessPlaceholders(placeholders, at);
   }
 
   @Override
@@ -159,10 +167,32 @@ final class RecyclingTrainingSession extends TrainingSession {
   }
 
   private static final InferenceFactory UNIQUE_ID_INFERENCE = sd -> {
-    InferenceSession session = new InferenceSession(sd);
+    InferenceSession session = new InferenceSession(sd) {
+      @Override
+      protected Map<String, INDArray> preprocessPlaceholders(Map<String, INDArray> placeholders, At at) {
+        forgetFreedIds(freedArrays);
+        return super.preprocessPlaceholders(placeholders, at);
+      }
+    };
     session.setMmgr(new UniqueIdArrayCache());
     return session;
   };
+
+  /**
+   * Empties a kept session's {@code InferenceSession.freedArrays} at the start of an execution (a training step, or
+   * one {@code SameDiff.output} call). The session adds the id of every array it gives back to its cache and checks the
+   * set only to skip giving the same array back twice; nothing ever removed an id, so a session kept for the whole run
+   * grew by 80-170 ids (about 5-11 KB of heap) a step. An old id can match nothing: {@code preprocessPlaceholders}
+   * also empties the array use tracker, whose newly satisfied arrays are the only ones the session gives back
+   * ({@code getOutputs}, {@code postProcessOutputValues}), so every array given back in this execution was made in
+   * it, and {@link UniqueIdArrayCache} gives each such array an id that no earlier array had, also one taken back out
+   * of the cache. Ids given back within the execution are still kept until its end, so an array that two values share
+   * is given back once. {@code SameDiff.fit}, one new session a step, started every step with the set empty too; and
+   * the cache itself refuses an array given back while it still holds it.
+   */
+  private static void forgetFreedIds(Set<Long> freedIds) {
+    freedIds.clear();
+  }
 
   /** What {@code initSubgraph} put into the session's sets, in their order. */
   private record KeptWalk(List<String> variables, List<String> ops, List<String> zeroInputOps) {

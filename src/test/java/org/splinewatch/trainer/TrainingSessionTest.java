@@ -6,13 +6,22 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.lang.reflect.Field;
+import java.lang.reflect.Modifier;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
 import org.junit.jupiter.api.Test;
+import org.nd4j.autodiff.samediff.internal.InferenceSession;
+import org.nd4j.autodiff.samediff.internal.SessionMemMgr;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.shade.guava.collect.Table;
+import org.splinewatch.data.LabeledImages;
 import org.splinewatch.regions.Layer;
 
 /**
@@ -23,12 +32,7 @@ class TrainingSessionTest {
   @Test
   void keptSessionReproducesFitStepByStep() {
     var train = CollapseBehaviourTest.TRAIN;
-    List<Supplier<TwoViewTrainer>> makers = List.of(
-        () -> new SimClrTrainer(train, EncoderSpec.mlp(16), 8, 32, 1e-3, 0.5, 7),
-        () -> new SimSiamTrainer(train, EncoderSpec.mlp(16), 8, 8, 32, 1e-3, true, true, 7),
-        () -> new ByolTrainer(train, EncoderSpec.mlp(16), 8, 8, 32, 1e-3, 0.99, 100, true, 7),
-        () -> new VicRegTrainer(train, EncoderSpec.mlp(16), 8, 32, 1e-3, 25, 25, 1, 7));
-    for (Supplier<TwoViewTrainer> make : makers) {
+    for (Supplier<TwoViewTrainer> make : allMethods(train)) {
       try (TwoViewTrainer kept = make.get(); TwoViewTrainer fit = make.get()) {
         fit.reuseSession = false;
         String name = kept.getClass().getSimpleName();
@@ -58,6 +62,86 @@ class TrainingSessionTest {
             assertArrayEquals(s.get(key).dup().data().asFloat(), adamKept.get(variable).get(key).dup().data().asFloat(),
                 name + " " + variable + " " + key);
           }
+        }
+      }
+    }
+  }
+
+  /**
+   * The kept sessions (training, and {@code SameDiff.output}'s) hold no more after 60 steps than after 20: no map or
+   * set in them or their dependency trackers grows with the steps. {@code
+   * InferenceSession.freedArrays}, the ids of the arrays a session gave back, grew by 80-170 ids a training step
+   * until it was emptied at the start of each step.
+   */
+  @Test
+  void keptSessionsDoNotGrowWithTheSteps() throws ReflectiveOperationException {
+    var train = CollapseBehaviourTest.TRAIN;
+    for (Supplier<TwoViewTrainer> make : allMethods(train)) {
+      try (TwoViewTrainer t = make.get()) {
+        String name = t.getClass().getSimpleName();
+        Map<String, Integer> largest = new HashMap<>();
+        for (int i = 1; i <= 20; i++) {
+          t.step();
+          collectionSizes(t).forEach((k, v) -> largest.merge(k, v, Math::max));
+        }
+        assertTrue(largest.containsKey("training InferenceSession.freedArrays"), name + " " + largest.keySet());
+        for (int i = 21; i <= 60; i++) {
+          t.step();
+          for (Map.Entry<String, Integer> e : collectionSizes(t).entrySet()) {
+            assertTrue(e.getValue() <= largest.getOrDefault(e.getKey(), 0), name + " step " + i + ": "
+                + e.getKey() + " holds " + e.getValue() + ", at most " + largest.get(e.getKey()) + " in steps 1-20");
+          }
+        }
+      }
+    }
+  }
+
+  private static List<Supplier<TwoViewTrainer>> allMethods(LabeledImages train) {
+    return List.of(
+        () -> new SimClrTrainer(train, EncoderSpec.mlp(16), 8, 32, 1e-3, 0.5, 7),
+        () -> new SimSiamTrainer(train, EncoderSpec.mlp(16), 8, 8, 32, 1e-3, true, true, 7),
+        () -> new ByolTrainer(train, EncoderSpec.mlp(16), 8, 8, 32, 1e-3, 0.99, 100, true, 7),
+        () -> new VicRegTrainer(train, EncoderSpec.mlp(16), 8, 32, 1e-3, 25, 25, 1, 7));
+  }
+
+  /** The size of every map, collection and table in the trainer's kept sessions, by session and field. */
+  private static Map<String, Integer> collectionSizes(TwoViewTrainer t) throws ReflectiveOperationException {
+    Map<String, Integer> sizes = new HashMap<>();
+    if (t.session() != null) {
+      collectionSizes("training ", t.session(), sizes, new IdentityHashMap<>());
+    }
+    for (Map.Entry<Long, InferenceSession> e : t.sd.getSessions().entrySet()) {
+      collectionSizes("output thread " + e.getKey() + " ", e.getValue(), sizes, new IdentityHashMap<>());
+    }
+    return sizes;
+  }
+
+  /**
+   * Adds the sizes of {@code o}'s collections and those inside its dependency trackers. Not the array cache's: it holds
+   * what it was given back up to a limit in bytes, more arrays some steps than others.
+   */
+  private static void collectionSizes(String prefix, Object o, Map<String, Integer> sizes,
+      IdentityHashMap<Object, Boolean> visited) throws ReflectiveOperationException {
+    if (visited.put(o, true) != null) {
+      return;
+    }
+    for (Class<?> c = o.getClass(); c != null && !c.getName().startsWith("java."); c = c.getSuperclass()) {
+      for (Field f : c.getDeclaredFields()) {
+        if (Modifier.isStatic(f.getModifiers())) {
+          continue;
+        }
+        f.setAccessible(true);
+        Object v = f.get(o);
+        String name = prefix + c.getSimpleName() + "." + f.getName();
+        if (v instanceof Map<?, ?> m) {
+          sizes.put(name, m.size());
+        } else if (v instanceof Collection<?> col) {
+          sizes.put(name, col.size());
+        } else if (v instanceof Table<?, ?, ?> table) {
+          sizes.put(name, table.size());
+        } else if (v != null && !(v instanceof SessionMemMgr)
+            && v.getClass().getName().startsWith("org.nd4j.autodiff.samediff.internal.")) {
+          collectionSizes(name + ".", v, sizes, visited);
         }
       }
     }
