@@ -1,6 +1,7 @@
 package org.splinewatch.trainer;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
@@ -90,6 +91,7 @@ final class RecyclingTrainingSession extends TrainingSession {
   @Override
   protected Map<String, INDArray> preprocessPlaceholders(Map<String, INDArray> placeholders, At at) {
     forgetFreedIds(freedArrays);
+    ((UniqueIdArrayCache) getMmgr()).newExecution();
     return super.preprocessPlaceholders(placeholders, at);
   }
 
@@ -141,9 +143,14 @@ final class RecyclingTrainingSession extends TrainingSession {
   static final class UniqueIdArrayCache extends ArrayCacheMemoryMgr {
     /** Takes the counter's next id after each allocation, so that no array shares the id just handed out. */
     private final BaseNDArray idTaker = (BaseNDArray) Nd4j.scalar(0f);
+    /** How many arrays of each type and shape the current execution asked for. */
+    private final Map<String, Integer> asked = new HashMap<>();
+    /** The most arrays of each type and shape one execution asked for. */
+    private final Map<String, Integer> mostAsked = new HashMap<>();
 
     @Override
     public INDArray allocate(boolean detached, DataType dataType, long... shape) {
+      count(dataType, shape);
       INDArray a = super.allocate(detached, dataType, shape);
       idTaker.assignNewId();
       return a;
@@ -151,9 +158,42 @@ final class RecyclingTrainingSession extends TrainingSession {
 
     @Override
     public INDArray allocate(boolean detached, LongShapeDescriptor descriptor) {
+      count(descriptor.dataType(), descriptor.getShape());
       INDArray a = super.allocate(detached, descriptor);
       idTaker.assignNewId();
       return a;
+    }
+
+    /**
+     * Closes {@code array} instead of keeping it when the cache already holds as many arrays of its type and shape as
+     * one execution ever asked for: such an array would never be handed out again. Without this, arrays of a shape the
+     * session gives back but never allocates (two scalars a SimCLR step) piled up in the cache for the whole run: it
+     * keeps arrays up to a limit in bytes (a share of the machine's memory), which scalars never reach.
+     */
+    @Override
+    public void release(INDArray array) {
+      List<INDArray> held = getArrays().get(array.dataType(), Arrays.toString(array.shape()));
+      int heldCount = held == null ? 0 : held.size();
+      if (isEnableCache() && array.closeable() && !getLruCache().contains(array.getId())
+          && heldCount >= mostAsked.getOrDefault(key(array.dataType(), array.shape()), 0)) {
+        array.close();
+        return;
+      }
+      super.release(array);
+    }
+
+    /** Starts counting what a new execution (a training step, an output call) asks for. */
+    void newExecution() {
+      asked.clear();
+    }
+
+    private void count(DataType dataType, long[] shape) {
+      String key = key(dataType, shape);
+      mostAsked.merge(key, asked.merge(key, 1, Integer::sum), Math::max);
+    }
+
+    private static String key(DataType dataType, long[] shape) {
+      return dataType + Arrays.toString(shape);
     }
   }
 
@@ -171,6 +211,7 @@ final class RecyclingTrainingSession extends TrainingSession {
       @Override
       protected Map<String, INDArray> preprocessPlaceholders(Map<String, INDArray> placeholders, At at) {
         forgetFreedIds(freedArrays);
+        ((UniqueIdArrayCache) getMmgr()).newExecution();
         return super.preprocessPlaceholders(placeholders, at);
       }
     };
