@@ -223,7 +223,7 @@ final class RecyclingTrainingSession extends TrainingSession {
    * Empties a kept session's {@code InferenceSession.freedArrays} at the start of an execution (a training step, or
    * one {@code SameDiff.output} call). The session adds the id of every array it gives back to its cache and checks the
    * set only to skip giving the same array back twice; nothing ever removed an id, so a session kept for the whole run
-   * grew by 80-170 ids (about 5-11 KB of heap) a step. An old id can match nothing: {@code preprocessPlaceholders}
+   * grew by 80-170 ids a step (about 70 bytes of heap each). An old id can match nothing: {@code preprocessPlaceholders}
    * also empties the array use tracker, whose newly satisfied arrays are the only ones the session gives back
    * ({@code getOutputs}, {@code postProcessOutputValues}), so every array given back in this execution was made in
    * it, and {@link UniqueIdArrayCache} gives each such array an id that no earlier array had, also one taken back out
