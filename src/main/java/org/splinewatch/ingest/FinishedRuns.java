@@ -82,9 +82,33 @@ final class FinishedRuns {
         + " another run id to send more");
   }
 
-  synchronized void remove(String runId) {
-    ids.remove(runId);
-    left.remove(runId);
+  /**
+   * What {@link #clear} took off run {@code runId}: {@code why} its mark (as {@link #ids} holds it; null for none),
+   * {@code left} whether an earlier monitor left it.
+   */
+  record Cleared(String runId, String why, boolean left) {
+  }
+
+  /**
+   * A registration of run {@code runId} clears its marks (finished, left by an earlier monitor); {@link #restore}
+   * puts them back where the metrics node refuses the registration.
+   */
+  synchronized Cleared clear(String runId) {
+    return new Cleared(runId, ids.remove(runId), left.remove(runId));
+  }
+
+  /**
+   * The registration that cleared {@code cleared} was refused: the run is answered as before it (409, 410, or 404
+   * naming the earlier monitor), unless it was marked again meanwhile (the monitor's stop), which stands.
+   */
+  synchronized void restore(Cleared cleared) {
+    String runId = cleared.runId();
+    if (cleared.why() != null && !ids.containsKey(runId)) {
+      ids.put(runId, cleared.why());
+    }
+    if (cleared.left()) {
+      left.add(runId);
+    }
   }
 
   /** Runs an earlier monitor left without an end (marked interrupted at this one's start): answered 404 as such. */

@@ -90,9 +90,10 @@ public final class IngestActor extends AbstractBehavior<IngestActor.Command> {
   /**
    * Run {@code runId} is over: the metrics node refused its registration, or its end is recorded. {@code run} answers
    * what still reaches it (the refusal; a finished run's answer) until it is told {@link IngestedRun.Retire}: the run
-   * id is free from now on.
+   * id is free from now on. {@code refused}: the metrics node refused the registration, and the run id is answered as
+   * it was before it (409, 410, or 404 naming the earlier monitor that left it).
    */
-  record Retiring(String runId, ActorRef<Object> run) implements Command {
+  record Retiring(String runId, ActorRef<Object> run, boolean refused) implements Command {
   }
 
   /**
@@ -148,6 +149,9 @@ public final class IngestActor extends AbstractBehavior<IngestActor.Command> {
 
   private record Owner(String resumeKey, JsonNode config) {
   }
+
+  /** The marks (finished, left) each live run's registration cleared: put back if the metrics node refuses it. */
+  private final Map<ActorRef<Object>, FinishedRuns.Cleared> clearedMarks = new HashMap<>();
   private final List<ActorRef<Done>> awaitingEnd = new ArrayList<>();
   /** Why the monitor is stopping, once it is ({@link FinishAll}); null before. */
   private String stopping;
@@ -179,6 +183,10 @@ public final class IngestActor extends AbstractBehavior<IngestActor.Command> {
           return this;
         })
         .onMessage(Retiring.class, m -> {
+          FinishedRuns.Cleared earlier = clearedMarks.get(m.run());
+          if (m.refused() && earlier != null && m.run().equals(runs.get(m.runId()))) {
+            c.finished().restore(earlier);
+          }
           forget(m.runId(), m.run());
           // what was forwarded to it before is ahead of this in its mailbox: it answers that, then stops (a message
           // that reached it after it stopped went to dead letters, its client unanswered until the route's timeout)
@@ -224,6 +232,7 @@ public final class IngestActor extends AbstractBehavior<IngestActor.Command> {
 
   /** Run {@code runId} is no longer live, if {@code run} is still its actor here (not a later registration's). */
   private void forget(String runId, ActorRef<Object> run) {
+    clearedMarks.remove(run);
     if (!run.equals(runs.get(runId))) {
       return;
     }
@@ -349,7 +358,9 @@ public final class IngestActor extends AbstractBehavior<IngestActor.Command> {
     getContext().watchWith(run, new Ended(id, run));
     runs.put(id, run);
     owners.put(id, new Owner(spec.resumeKey() != null ? spec.resumeKey() : key, Json.mapper().valueToTree(config)));
-    c.finished().remove(id);
+    // cleared now, so that the run's own answers (503 while it registers) and the monitor's stop see it as live;
+    // put back if the metrics node refuses it (Retiring), else a refused id would be answered 404 "unknown"
+    clearedMarks.put(run, c.finished().clear(id));
     c.active().put(id, new Shape(spec.inputShape(), spec.classes(), spec.classifier()));
     return this;
   }

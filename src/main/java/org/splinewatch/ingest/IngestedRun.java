@@ -316,7 +316,7 @@ public final class IngestedRun extends AbstractBehavior<Object> {
       Reply refused = Reply.error(duplicate ? 409 : 500, error);
       s.registrationReply().tell(refused);
       takeOvers.forEach(t -> t.replyTo().tell(refused));
-      s.ingestActor().tell(new IngestActor.Retiring(s.info().runId(), getContext().getSelf()));
+      s.ingestActor().tell(new IngestActor.Retiring(s.info().runId(), getContext().getSelf(), true));
       return refused(refused);
     }
     metricsUrl = m.reply().metricsUrl();
@@ -718,7 +718,7 @@ public final class IngestedRun extends AbstractBehavior<Object> {
     // stopped went to dead letters (its client answered 500 after the route's 10 s; a snapshot so refused was neither
     // recorded nor counted as missed by the Python client, where a 410 makes it resume the run). It answers them as
     // a finished run until the ingestion actor, having forgotten it, says Retire
-    s.ingestActor().tell(new IngestActor.Retiring(s.info().runId(), getContext().getSelf()));
+    s.ingestActor().tell(new IngestActor.Retiring(s.info().runId(), getContext().getSelf(), false));
     if (m.failure() != null) {
       getContext().getLog().error("the end of run {} could not be recorded: {}", s.info().runId(),
           m.failure() instanceof TimeoutException ? "the metrics node did not answer within "

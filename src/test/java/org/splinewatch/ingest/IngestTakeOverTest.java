@@ -261,6 +261,40 @@ class IngestTakeOverTest {
   }
 
   /**
+   * A registration of a run id this monitor answers 410 (ended by it), 409 (finished) or 404 naming the earlier
+   * monitor that left it, which the metrics node then refuses, leaves that answer as it was: the registration cleared
+   * it before the node's answer, and a later snapshot of the id was answered 404 "unknown run" (register it first).
+   */
+  @Test
+  void aRegistrationTheMetricsNodeRefusesLeavesTheRunIdAnsweredAsBefore() throws Exception {
+    Monitor m = monitor();
+    FinishedRuns finished = m.context().finished();
+    finished.endedByMonitor("ended", "no snapshot or finish request for 60 s (splinewatch.ingest.idle-timeout)");
+    finished.add("done");
+    finished.left(List.of("left"));
+    finished.reported("left");
+    String resume = ", \"resume_key\": \"" + KEY + "\"";
+    for (String id : List.of("ended", "done", "left")) {
+      FinishedRuns.Answer before = finished.answer(id);
+      TestProbe<IngestedRun.Reply> reply = testKit.createTestProbe();
+      m.ingest().tell(new IngestActor.Register(spec(id, resume), reply.ref()));
+      assertEquals(id, m.held().receiveMessage(Duration.ofSeconds(30)));
+      m.gate().tell(new Release("run directory " + id + " is in use by a run that is running now"));
+      assertEquals(409, reply.receiveMessage(Duration.ofSeconds(30)).status());
+      // once the ingestion actor heard of the refusal (until then the refused run answers with it), a snapshot of the
+      // id is answered as before the registration
+      TestProbe<IngestedRun.Reply> snapshot = testKit.createTestProbe();
+      IngestedRun.Reply now = null;
+      for (int i = 0; i < 100 && (now == null || now.body().contains("in use")); i++) {
+        m.ingest().tell(new IngestActor.Snapshot(id, null, snapshot.ref()));
+        now = snapshot.receiveMessage(Duration.ofSeconds(10));
+      }
+      assertEquals(before.status() + " " + before.message(), now.status() + " " + now.body(), id);
+      assertEquals(before, finished.answer(id), id);
+    }
+  }
+
+  /**
    * A takeover that reaches the run after its registration was refused, before the ingestion actor heard that it
    * ended, is answered (it went to dead letters: its client waited for the route's 40 s timeout). The ingestion
    * actor is kept busy drawing the probe pairs of a large run meanwhile, so that the refused run ends first.
