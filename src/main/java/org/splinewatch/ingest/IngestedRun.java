@@ -1,6 +1,7 @@
 package org.splinewatch.ingest;
 
 import io.micrometer.core.instrument.MeterRegistry;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -256,8 +257,10 @@ public final class IngestedRun extends AbstractBehavior<Object> {
             getContext().scheduleOnce(Duration.ofMillis(50), getContext().getSelf(), new Resettle());
             return this;
           }
+          Map<String, Object> end = finishEvent();
+          endTime = (Long) end.get("time");
           getContext().ask(Done.class, s.node(), s.cluster().finishTimeout(),
-              r -> new MetricsNode.RunFinished(s.info().runId(), finishEvent(), r, runToken), (ok, err) -> new Recorded(err));
+              r -> new MetricsNode.RunFinished(s.info().runId(), end, r, runToken), (ok, err) -> new Recorded(err));
           return this;
         })
         .onMessage(Resettle.class, m -> flush())
@@ -287,6 +290,8 @@ public final class IngestedRun extends AbstractBehavior<Object> {
   /** The longest a finishing run waits for its analyses' results once they ended ({@link #settled}). */
   static final Duration SETTLE = Duration.ofSeconds(5);
   private long settleDeadline;
+  /** The time of the run_finished event sent to the metrics node (which it writes to events.jsonl as it is). */
+  private long endTime;
 
   private Behavior<Object> flush() {
     getContext().ask(Done.class, metrics, s.cluster().answerTimeout(), MetricsActor.Flush::new,
@@ -719,15 +724,35 @@ public final class IngestedRun extends AbstractBehavior<Object> {
     // recorded nor counted as missed by the Python client, where a 410 makes it resume the run). It answers them as
     // a finished run until the ingestion actor, having forgotten it, says Retire
     s.ingestActor().tell(new IngestActor.Retiring(s.info().runId(), getContext().getSelf(), false));
-    if (m.failure() != null) {
+    if (m.failure() instanceof TimeoutException) {
+      // the node answers once the run's report is written, reports one after another: under load it may write
+      // run_finished at once and the report minutes later, or get to the end only after the wait ran out
+      String runId = s.info().runId();
+      Path dir = Path.of(String.valueOf(s.urls().get("run_directory")));
+      String waited = MonitorLink.seconds(s.cluster().finishTimeout());
+      if (endWritten(dir)) {
+        getContext().getLog().warn("run {}: its end is recorded (run_finished in {}), but the metrics node did not"
+            + " say within {} that its report was written; the report is written after those of the runs that"
+            + " ended before it (./monitor report {} writes it if none appears; splinewatch.cluster.finish-timeout"
+            + " raises the wait)", runId, dir.resolve("events.jsonl"), waited, dir);
+      } else {
+        getContext().getLog().error("the end of run {} was not recorded within {}: the metrics node did not answer"
+            + " and {} holds no run_finished of it yet; the node may still record it and write its report"
+            + " (splinewatch.cluster.finish-timeout raises the wait)", runId, waited, dir.resolve("events.jsonl"));
+      }
+    } else if (m.failure() != null) {
       getContext().getLog().error("the end of run {} could not be recorded: {}", s.info().runId(),
-          m.failure() instanceof TimeoutException ? "the metrics node did not answer within "
-          + MonitorLink.seconds(s.cluster().finishTimeout()) + " (splinewatch.cluster.finish-timeout raises it)"
-          : m.failure().getMessage());
+          m.failure().getMessage());
     }
     FinishedRuns.Answer a = s.finished().answer(s.info().runId());
     return over(a != null ? Reply.error(a.status(), a.message())
         : Reply.error(409, "run '" + s.info().runId() + "' has finished"));
+  }
+
+  /** Whether the run_finished this run sent (its {@link #endTime}) is the last in its directory's events.jsonl. */
+  private boolean endWritten(Path dir) {
+    return IngestActor.finishedAt(dir.resolve("events.jsonl"))
+        .filter(t -> t.equals(java.time.Instant.ofEpochMilli(endTime).toString())).isPresent();
   }
 
   /** The run's end is recorded: what still reaches it is answered {@code finished} until {@link Retire}. */

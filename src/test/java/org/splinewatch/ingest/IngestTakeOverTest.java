@@ -66,6 +66,13 @@ class IngestTakeOverTest {
   }
 
   /**
+   * From now on the gate passes each run's end on but drops the metrics node's answer to it, as when the node's report
+   * comes after the run's finish-timeout (its run_finished is written at once, the answer once the report is).
+   */
+  private record DropEndAnswers() {
+  }
+
+  /**
    * Forwards to {@code node}, holding each {@link MetricsNode.RegisterRun} (reported to {@code held}), and after
    * {@link HoldEnds} each {@link MetricsNode.RunFinished} (reported as "end RUN").
    */
@@ -73,9 +80,15 @@ class IngestTakeOverTest {
     List<MetricsNode.RegisterRun> waiting = new ArrayList<>();
     List<MetricsNode.RunFinished> ends = new ArrayList<>();
     boolean[] holdEnds = {false};
+    boolean[] dropEndAnswers = {false};
     return Behaviors.receive((ctx, m) -> {
       if (m instanceof HoldEnds) {
         holdEnds[0] = true;
+        dropEndAnswers[0] = false;
+      } else if (m instanceof DropEndAnswers) {
+        dropEndAnswers[0] = true;
+      } else if (dropEndAnswers[0] && m instanceof MetricsNode.RunFinished f) {
+        node.tell(new MetricsNode.RunFinished(f.runId(), f.event(), ctx.getSystem().ignoreRef(), f.token()));
       } else if (holdEnds[0] && m instanceof MetricsNode.RunFinished f) {
         ends.add(f);
         held.tell("end " + f.runId());
@@ -105,7 +118,14 @@ class IngestTakeOverTest {
   }
 
   private Monitor monitor() {
-    Config config = TrainCommand.load(Map.of("splinewatch.analysis.enabled", List.of("embedding")), null);
+    return monitor(Map.of());
+  }
+
+  /** A monitor with {@code settings} besides the embedding analyzer. */
+  private Monitor monitor(Map<String, Object> settings) {
+    Map<String, Object> all = new java.util.HashMap<>(settings);
+    all.put("splinewatch.analysis.enabled", List.of("embedding"));
+    Config config = TrainCommand.load(all, null);
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     RunControl control = new RunControl();
     ActorRef<MetricsNode.Command> node = testKit.spawn(MetricsNode.create(registry, out, control, "",
@@ -580,6 +600,42 @@ class IngestTakeOverTest {
     IngestedRun.Reply r = late.receiveMessage(Duration.ofSeconds(30));
     assertEquals(409, r.status(), r.body());
     assertEquals("run 'ends' has finished", r.body().substring(0, "run 'ends' has finished".length()), r.body());
+  }
+
+  /**
+   * A run whose end the metrics node does not confirm within finish-timeout says whether its run_finished was written:
+   * the node answers once the report is written, one report after another, and under load the monitor logged "the
+   * end of run X could not be recorded: the metrics node did not answer within 60 s" while run_finished was in the
+   * run's events.jsonl. One whose end the node has not taken yet says that, and that it may still be recorded.
+   */
+  @Test
+  void anEndNotConfirmedInTimeSaysWhetherItsRunFinishedIsWritten() throws Exception {
+    Monitor m = monitor(Map.of("splinewatch.cluster.finish-timeout", "1s"));
+    TestProbe<IngestedRun.Reply> client = testKit.createTestProbe();
+    for (String id : List.of("written", "held")) {
+      m.ingest().tell(new IngestActor.Register(spec(id, ""), client.ref()));
+      assertEquals(id, m.held().receiveMessage(Duration.ofSeconds(30)));
+      m.gate().tell(new Release(null));
+      answer(client, 201);
+    }
+    Path events = out.resolve("written").resolve("events.jsonl");
+    m.gate().tell(new DropEndAnswers());
+    org.apache.pekko.actor.testkit.typed.javadsl.LoggingTestKit.warn("run written: its end is recorded (run_finished"
+        + " in " + events + "), but the metrics node did not say within 1 s that its report was written")
+        .expect(testKit.system(), () -> {
+          m.ingest().tell(new IngestActor.Finish("written", "done", null, -1, client.ref()));
+          return client.receiveMessage(Duration.ofSeconds(30));
+        });
+    assertTrue(Files.readString(events).contains("\"run_finished\""));
+    m.gate().tell(new HoldEnds());
+    org.apache.pekko.actor.testkit.typed.javadsl.LoggingTestKit.error("the end of run held was not recorded within"
+        + " 1 s: the metrics node did not answer and " + out.resolve("held").resolve("events.jsonl") + " holds no"
+        + " run_finished of it yet").expect(testKit.system(), () -> {
+          m.ingest().tell(new IngestActor.Finish("held", "done", null, -1, client.ref()));
+          return client.receiveMessage(Duration.ofSeconds(30));
+        });
+    m.gate().tell(new Release(null));
+    runFinished("held");
   }
 
   private static String waitFor(Read read, String part) throws Exception {
