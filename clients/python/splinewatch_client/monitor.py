@@ -178,6 +178,10 @@ class Monitor:
         # it registered the run (a 500, a reset, no answer in time): said as a resume when a request of the run is
         # next taken, which only a registered run is
         self._unconfirmed_resume = None
+        # until when (time.monotonic()) the monitor may still be registering that resume (sent, then no answer in time,
+        # or a 500, 502 or 504): a snapshot answered 404 or 410 meanwhile waits for it and is sent again, rather than
+        # sending another resume (probes and all) that the monitor would register after it (six in one run under load)
+        self._resume_registering_until = None
         self._warned = set()
         self._input_shape = x.shape[1:]
         self._queue = collections.deque()
@@ -629,6 +633,10 @@ class Monitor:
         except MonitorError as e:
             if e.status not in _LOST or self._resume_body is None or (self._closed and path.endswith("/snapshots")):
                 raise
+            registering = self._resume_registering_until
+            if (e.status != 401 and path.endswith("/snapshots") and registering is not None
+                    and time.monotonic() < registering):
+                raise _ResumeRegistering(e, self._unconfirmed_resume) from None
             self._resume(e, generation, deadline)
             answer = self._post(path, body, content_type, deadline)
         self._confirm_resume()
@@ -647,6 +655,7 @@ class Monitor:
                 return
             why, how = self._unconfirmed_resume
             self._unconfirmed_resume = None
+            self._resume_registering_until = None
             self._generation += 1
             self.resumes += 1
             self._name_missed("run '%s' resumed on the monitor at %s, which %s; it streams there again (its resume, %s,"
@@ -674,15 +683,19 @@ class Monitor:
             except _Timeout as e:
                 if e.sent:  # the monitor may register the run after the deadline
                     self._unconfirmed_resume = (why, "unanswered within timeout=%g s" % self.timeout)
+                    self._resume_registering_until = time.monotonic() + _RESUME_REGISTERING
                 raise _ResumeTimeout(self.timeout, why, e.sent) from None
             except MonitorError as e:
                 if e.status is None:
                     if getattr(e, "transient", False):  # cut off mid-request: it may have registered the run
                         self._unconfirmed_resume = (why, "cut off mid-request")
+                        self._resume_registering_until = time.monotonic() + _RESUME_REGISTERING
                     raise  # unreachable: the next request tries again
                 if _worth_retrying(e):
                     # it may have registered the run all the same: said when a request of the run is next taken
                     self._unconfirmed_resume = (why, "answered HTTP %d: %s" % (e.status, e.message))
+                    if _may_still_register(e):
+                        self._resume_registering_until = time.monotonic() + _RESUME_REGISTERING
                     # stopping or starting (503), or transient (a 500 when the route's ask timed out while the
                     # metrics node was slow, which may go on registering the run; a proxy's 502 or 504; a 408): the
                     # request is sent again (_send_snapshot, _send_finish), and the resume with it; a 500 was taken
@@ -692,14 +705,14 @@ class Monitor:
                                        " client registers the run again with its resume_key at its next request"
                                        % (why, e.message), e.answer) from None
                 if e.status != 409 or "already streaming" not in e.message or "resume_key" in e.message:
-                    self._unconfirmed_resume = None  # refused: the run is lost, and said so
+                    self._unconfirmed_resume = self._resume_registering_until = None  # refused: the run is lost
                     raise _ResumeRefused(error, e) from None
                 # an older monitor, which answers a resume of a run streaming there 409 whatever its key (a newer one
                 # takes the run over for its key and answers as a resume, and names the resume_key it refuses): the
                 # run streams there again, an earlier resume that it answered after this client's timeout took it
                 # back (only the resume key, this client's, does that for a run the monitor lost)
                 answer = None
-            self._unconfirmed_resume = None  # this resume's line says it
+            self._unconfirmed_resume = self._resume_registering_until = None  # this resume's line says it
             self._generation += 1
             self.resumes += 1
             if answer is None:
@@ -814,7 +827,7 @@ class Monitor:
                 if e.answer is not None:
                     # a refusal that carries the stop state (NaN weights: the run diverged) is still heeded
                     self._stop_state(e.answer)
-                if e.status in _LOST and not self._closed:
+                if e.status in _LOST and not self._closed and not isinstance(e, _ResumeRegistering):
                     # the monitor lost the run and cannot take it back (no resume key, a token it no longer accepts):
                     # every later snapshot would be refused too (after close() began, a 404 is a late snapshot of a
                     # finished run)
@@ -1019,6 +1032,9 @@ def _named_modules(error, modules):
 
 # how often a snapshot is sent again after an answer that says retrying is sound (_worth_retrying)
 _RETRIES = 3
+# how long a monitor may still register a resume it gave no answer to: ./monitor serve's route waits 40 s for the
+# registration (then answers 500), and the run's metrics node may take its answer-timeout (30 s) after it
+_RESUME_REGISTERING = 60.0
 # the reasons of lost snapshots the client did not send
 _RUN_LOST = "not sent: the run was lost"
 _TOO_LARGE = "not sent: over max_snapshot_bytes"
@@ -1054,8 +1070,10 @@ def _worth_retrying(error):
     """Whether a snapshot so answered may be sent again: 503 (the monitor busy, starting, or past its request
     timeout), 502 and 504 (a proxy's), 500 (the run's actor did not answer in time; the snapshot may still be
     recorded: a repeat is then refused as a step already received), 408 (its body stalled), a connection reset or
-    closed mid-request. Not 4xx refusals (the same body is refused again) nor a refused connection (the next snapshot
-    tries again)."""
+    closed mid-request, a 404 or 410 while the monitor may still be registering the run's resume. Not 4xx refusals
+    (the same body is refused again) nor a refused connection (the next snapshot tries again)."""
+    if isinstance(error, _ResumeRegistering):
+        return True
     if error.status is None:
         return getattr(error, "transient", False)
     return error.status in (408, 500, 502, 503, 504)
@@ -1076,13 +1094,35 @@ def _already_received(message, step):
     return m is not None and int(m.group(1)) == step
 
 
+def _may_still_register(error):
+    """Whether a resume answered ``error`` may still register the run: a 500 (the monitor's route stopped waiting for
+    it), a proxy's 502 or 504, or Pekko's 503 past its request-timeout; not the monitor's own 503 refusals (stopping,
+    too many runs, the run still ending) nor a 408 (the body stalled, never read)."""
+    return error.status in (500, 502, 504) or (error.status == 503 and "timely response" in error.message)
+
+
 def _answered(error):
     """Why a snapshot answered ``error`` was lost, in a few words."""
+    if isinstance(error, _ResumeRegistering):
+        return "answered HTTP %d while the monitor may still register the run's resume" % error.status
     return "answered HTTP %d" % error.status if error.status is not None else "sent while the monitor was unreachable"
 
 
 class _TooLarge(ValueError):
     """A snapshot body over the monitor's announced max_snapshot_bytes: not sent."""
+
+
+class _ResumeRegistering(MonitorError):
+    """The monitor answered ``cause`` (404, 410) to a snapshot while the resume this client sent without a clear answer
+    (``unconfirmed``: why the monitor had lost the run, what became of the resume) may still be registering the run
+    there: the snapshot is sent again (_worth_retrying), and no other resume with it."""
+
+    def __init__(self, cause, unconfirmed):
+        how = unconfirmed[1] if unconfirmed is not None else "unanswered"
+        super().__init__(cause.status, "%s; the client's resume of the run (%s) may still be registering it there, so"
+                         " the snapshot is sent again rather than another resume" % (cause.message, how),
+                         cause.answer)
+        self.cause = cause
 
 
 class _ResumeRefused(MonitorError):

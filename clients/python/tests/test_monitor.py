@@ -971,6 +971,33 @@ class MonitorTest(unittest.TestCase):
         self.assertEqual(len(lines), 2, lines)
         self.assertEqual((m.sent, m.resumes, self.fake.taken), (1, 1, [2]))
 
+    def test_snapshots_answered_404_while_the_monitor_still_registers_the_resume_send_no_other_resume(self):
+        # seen against a loaded ./monitor serve restarted mid-run: the resume went unanswered within timeout, and each
+        # snapshot answered 404 meanwhile sent another resume, probes and all (about 6 in one run), each registered
+        # again after the first
+        self.fake.key = self.KEY
+        m = self.monitor(timeout=2, queue_size=4)
+        self.fake.known.clear()
+        self.fake.slow = {"/runs": [5]}  # the resume is registered (and answered) 5 s after it was sent
+        with contextlib.redirect_stderr(io.StringIO()) as err:
+            for step in (1, 2, 3, 4):
+                m.snapshot_layers(LAYERS, step)
+            self.assertTrue(m.flush(30))
+            m.close()
+        self.assertEqual(len(self.fake.paths("runs")), 2, "the registration and one resume")
+        self.assertEqual(m.resumes, 1)
+        self.assertEqual(self.fake.taken[-1], 4)
+        self.assertEqual(m.errors[0], "snapshot of step 1: not sent: timeout=2 s ran out while the client resumed the"
+                         " run (the monitor no longer knows run 'r1' (it restarted); no answer to the resume in time:"
+                         " it may still have registered the run)")
+        for error in m.errors[1:]:
+            self.assertIn(": HTTP 404: unknown run 'r1'; register it first with POST /api/v1/runs (runs streaming"
+                          " here: none); the client's resume of the run (unanswered within timeout=2 s) may still be"
+                          " registering it there, so the snapshot is sent again rather than another resume", error)
+        resumed = [line for line in err.getvalue().splitlines() if "resumed on the monitor" in line]
+        self.assertEqual(len(resumed), 1, err.getvalue())
+        self.assertIn("(its resume, unanswered within timeout=2 s, registered it all the same)", resumed[0])
+
     def test_a_finish_that_needs_a_resume_from_a_slow_monitor_raises_at_its_timeout_naming_the_resume(self):
         self.fake.key = self.KEY
         m = self.monitor(timeout=2)
