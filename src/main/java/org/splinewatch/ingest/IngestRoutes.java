@@ -67,6 +67,11 @@ public final class IngestRoutes {
   private final IngestSettings settings;
   private final Map<String, IngestActor.Shape> active;
   private final FinishedRuns finished;
+  /**
+   * The run ids of the registrations parsed and not yet answered, with how many: until the ingestion actor takes one,
+   * the run is not active, and its snapshots were answered 404, on which the Python client sent another resume.
+   */
+  private final Map<String, Integer> registering = new java.util.concurrent.ConcurrentHashMap<>();
   /** Body bytes held by requests being read or parsed, all together (splinewatch.ingest.max-bytes-in-flight). */
   private final AtomicLong inFlight = new AtomicLong();
   private final ActorSystem<?> system;
@@ -102,9 +107,10 @@ public final class IngestRoutes {
           return concat(
               pathEnd(() -> body(settings.maxRunBytes(), "registration", "splinewatch.ingest.max-run-bytes",
                   this::register)),
-              path(segment().slash("snapshots"), id -> known(id, () -> body(settings.maxSnapshotBytes(), "snapshot",
-                  "splinewatch.ingest.max-snapshot-bytes", bytes -> snapshot(id, bytes)))),
-              path(segment().slash("finish"), id -> known(id, () ->
+              path(segment().slash("snapshots"), id -> known(id, "the snapshot", () ->
+                  body(settings.maxSnapshotBytes(), "snapshot", "splinewatch.ingest.max-snapshot-bytes",
+                      bytes -> snapshot(id, bytes)))),
+              path(segment().slash("finish"), id -> known(id, "the finish request", () ->
                   body(FINISH_BYTES, "finish request", "a fixed 64 KiB", bytes -> finish(id, bytes)))));
         })))));
   }
@@ -114,13 +120,18 @@ public final class IngestRoutes {
         && MessageDigest.isEqual(token, header.substring(7).trim().getBytes(StandardCharsets.UTF_8));
   }
 
-  private Route known(String id, Supplier<Route> inner) {
+  private Route known(String id, String what, Supplier<Route> inner) {
     var problem = RunIds.problem(id);
     if (problem.isPresent()) {
       return line(400, problem.get());
     }
     if (!active.containsKey(id)) {
-      return complete(response(notActive(id)));
+      IngestedRun.Reply gone = notActive(id);
+      // a registration of the run is on its way to the ingestion actor (a resume after a restart, on a busy monitor):
+      // the request is sent again in a moment, as to a run the metrics node is registering, not answered with a 404
+      // or 410 on which its client resumes the run once more
+      return complete(response(gone.status() != 409 && registering.containsKey(id)
+          ? IngestedRun.stillRegistering(id, what) : gone));
     }
     return inner.get();
   }
@@ -290,8 +301,12 @@ public final class IngestRoutes {
 
   private CompletionStage<IngestedRun.Reply> register(byte[] body) {
     return CompletableFuture.supplyAsync(() -> SnapshotFormat.parseRun(body, settings.runLimits(),
-        settings.maxProbes()), parsing).thenCompose(spec -> ask(r -> new IngestActor.Register(spec, r),
-        Duration.ofSeconds(40))).exceptionally(IngestRoutes::failure);
+        settings.maxProbes()), parsing).thenCompose(spec -> {
+          String id = spec.runId();
+          registering.merge(id, 1, Integer::sum);
+          return ask(r -> new IngestActor.Register(spec, r), Duration.ofSeconds(40))
+              .whenComplete((r, t) -> registering.computeIfPresent(id, (k, n) -> n > 1 ? n - 1 : null));
+        }).exceptionally(IngestRoutes::failure);
   }
 
   private CompletionStage<IngestedRun.Reply> snapshot(String id, byte[] body) {

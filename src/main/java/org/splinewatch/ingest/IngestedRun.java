@@ -561,8 +561,13 @@ public final class IngestedRun extends AbstractBehavior<Object> {
    * Retry-After.
    */
   private Reply stillRegistering(String what) {
-    return Reply.retry("run '" + s.info().runId() + "' is still registering on this monitor (its registration, or"
-        + " its resume, is being recorded); send " + what + " again in a moment", 1);
+    return stillRegistering(s.info().runId(), what);
+  }
+
+  /** The 503 with Retry-After: 1 of {@code what} (a snapshot, the finish request) of run {@code runId}, registering. */
+  static Reply stillRegistering(String runId, String what) {
+    return Reply.retry("run '" + runId + "' is still registering on this monitor (its registration, or its resume, is"
+        + " being recorded); send " + what + " again in a moment", 1);
   }
 
   /** Makes {@code p}'s step the run's last; the training scalars it carries. */

@@ -603,6 +603,35 @@ class IngestTakeOverTest {
   }
 
   /**
+   * A snapshot or finish of a run whose registration is parsed and on its way to the ingestion actor (a resume after
+   * a restart, the actor busy with other registrations) is answered 503 "still registering" with Retry-After, as once
+   * the actor took it: it was answered 404, on which the Python client sent another resume, probes and all. Once
+   * the registration is answered (here refused), the run is unknown again.
+   */
+  @Test
+  void aSnapshotWhileTheRegistrationIsOnItsWayToTheIngestionActorIsAnsweredToBeSentAgain() throws Exception {
+    Monitor m = monitor();
+    IngestActor.Context c = m.context();
+    TestProbe<IngestActor.Command> busy = testKit.createTestProbe(); // an ingestion actor that has not got to it
+    IngestRoutes routes = new IngestRoutes(testKit.system(), TOKEN, busy::ref, c.ingest(), c.active(), c.finished(),
+        c.registry());
+    int port = Http.get(testKit.system()).newServerAt("127.0.0.1", 0).bind(routes.route()).toCompletableFuture()
+        .get().localAddress().getPort();
+    String runs = "http://127.0.0.1:" + port + "/api/v1/runs";
+    String base = runs + "/";
+    var registration = HTTP.sendAsync(HttpRequest.newBuilder(URI.create(runs)).timeout(Duration.ofSeconds(60))
+        .header("Authorization", "Bearer " + TOKEN).POST(HttpRequest.BodyPublishers.ofByteArray(TestNpz.run("rw", 20,
+        8, 4, ", \"resume_key\": \"" + KEY + "\""))).build(), HttpResponse.BodyHandlers.ofString());
+    IngestActor.Register held = busy.expectMessageClass(IngestActor.Register.class, Duration.ofSeconds(30));
+    assertStillRegistering(post(base + "rw/snapshots", snapshotBody(1)), "rw", "the snapshot");
+    assertStillRegistering(finish(base, "rw"), "rw", "the finish request");
+    held.replyTo().tell(IngestedRun.Reply.error(409, "run directory rw is in use by a run that is running now"));
+    assertEquals(409, registration.get().statusCode());
+    HttpResponse<String> after = post(base + "rw/snapshots", snapshotBody(1));
+    assertEquals(404, after.statusCode(), after.body());
+  }
+
+  /**
    * A run whose end the metrics node does not confirm within finish-timeout says whether its run_finished was written:
    * the node answers once the report is written, one report after another, and under load the monitor logged "the
    * end of run X could not be recorded: the metrics node did not answer within 60 s" while run_finished was in the
