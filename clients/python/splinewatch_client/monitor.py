@@ -525,9 +525,7 @@ class Monitor:
                 raise TimeoutError("no answer within %g s to the finish request of run '%s'; the monitor may still"
                                    " have finished it" % (self.timeout, self.run_id)) from None
             if isinstance(e, _ResumeTimeout):
-                what = "while the client resumed the run for the finish request (the monitor %s; %s)" % (
-                    e.why, "no answer to the resume in time: it may still have registered the run" if e.resume_sent
-                    else "the resume was not sent: the finish request's tries took the time")
+                what = "while the client resumed the run for the finish request (%s)" % e.state("the finish request")
             else:
                 what = "before the finish request could be sent again after the resume of the run"
             raise TimeoutError("run '%s' was not ended on the monitor: timeout=%g s ran out %s; the finish request was"
@@ -642,6 +640,15 @@ class Monitor:
         self._confirm_resume()
         return answer
 
+    def _resume_unclear(self, why, how, may_still_register=True):
+        """Keeps a resume whose answer did not say whether it registered the run (``why`` the monitor had lost it,
+        ``how`` the resume ended): said as a resume when a request of the run is next taken (_confirm_resume); while
+        the monitor may still be registering it, a snapshot answered 404 or 410 is sent again, not with another resume
+        (_post_run)."""
+        self._unconfirmed_resume = (why, how)
+        if may_still_register:
+            self._resume_registering_until = time.monotonic() + _RESUME_REGISTERING
+
     def _confirm_resume(self):
         """Says the resume that got no clear answer (``_unconfirmed_resume``) as a resume, once: a request of the run
         was just taken, so it registered the run (the line names the snapshots lost meanwhile, as a resume's does)."""
@@ -682,20 +689,16 @@ class Monitor:
                 answer = self._post("/api/v1/runs", self._resume_body, deadline=deadline)
             except _Timeout as e:
                 if e.sent:  # the monitor may register the run after the deadline
-                    self._unconfirmed_resume = (why, "unanswered within timeout=%g s" % self.timeout)
-                    self._resume_registering_until = time.monotonic() + _RESUME_REGISTERING
+                    self._resume_unclear(why, "unanswered within timeout=%g s" % self.timeout)
                 raise _ResumeTimeout(self.timeout, why, e.sent) from None
             except MonitorError as e:
                 if e.status is None:
                     if getattr(e, "transient", False):  # cut off mid-request: it may have registered the run
-                        self._unconfirmed_resume = (why, "cut off mid-request")
-                        self._resume_registering_until = time.monotonic() + _RESUME_REGISTERING
+                        self._resume_unclear(why, "cut off mid-request")
                     raise  # unreachable: the next request tries again
                 if _worth_retrying(e):
                     # it may have registered the run all the same: said when a request of the run is next taken
-                    self._unconfirmed_resume = (why, "answered HTTP %d: %s" % (e.status, e.message))
-                    if _may_still_register(e):
-                        self._resume_registering_until = time.monotonic() + _RESUME_REGISTERING
+                    self._resume_unclear(why, "answered HTTP %d: %s" % (e.status, e.message), _may_still_register(e))
                     # stopping or starting (503), or transient (a 500 when the route's ask timed out while the
                     # metrics node was slow, which may go on registering the run; a proxy's 502 or 504; a 408): the
                     # request is sent again (_send_snapshot, _send_finish), and the resume with it; a 500 was taken
@@ -1218,9 +1221,14 @@ class _ResumeTimeout(_Timeout):
     the monitor had lost the run."""
 
     def __init__(self, timeout, why, resume_sent=True):
-        TimeoutError.__init__(self, "timeout=%g s ran out while the client resumed the run (the monitor %s; %s)" % (
-            timeout, why, "no answer to the resume in time: it may still have registered the run" if resume_sent else
-            "the resume was not sent: the request's tries took the time"))
         self.sent = False
         self.why = why
         self.resume_sent = resume_sent
+        TimeoutError.__init__(self, "timeout=%g s ran out while the client resumed the run (%s)" % (
+            timeout, self.state("the request")))
+
+    def state(self, request):
+        """Why the monitor had lost the run and what became of the resume that ``request`` needed."""
+        return "the monitor %s; %s" % (self.why, "no answer to the resume in time: it may still have registered the run"
+                                      if self.resume_sent else "the resume was not sent: %s's tries took the time"
+                                      % request)
