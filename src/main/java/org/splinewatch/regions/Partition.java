@@ -499,6 +499,15 @@ public final class Partition {
   }
 
   /**
+   * The size of the terms summed in a first-layer neuron's value {@code c0 + x·cx + y·cy} at plane point
+   * {@code (x, y)}, whose largest over a domain's corners gives the neuron's {@link #zeroFloor} there (the engine's
+   * on its domain, {@link TiledRegionCount}'s on a tile beside a seam).
+   */
+  static double firstLayerTerms(double c0, double cx, double cy, double x, double y) {
+    return Math.abs(c0) + Math.abs(x * cx) + Math.abs(y * cy);
+  }
+
+  /**
    * The {@link #zeroFloor} of each neuron of {@code next}, whose inputs are {@code block}'s activations of
    * pre-activations bounded by {@code maxPre} (overwritten): the terms summed are bounded by {@code next}'s chain
    * with every coefficient and constant made positive (for a dense chain {@code |b_j| + Σ_k |W_kj|·max|h_k|}; a
@@ -799,7 +808,7 @@ public final class Partition {
       for (int j = 0; j < out.length; j++) {
         double terms = 0;
         for (int k = 0; k < corners; k++) {
-          terms = Math.max(terms, Math.abs(c0[j]) + Math.abs(px[k] * cx[j]) + Math.abs(py[k] * cy[j]));
+          terms = Math.max(terms, firstLayerTerms(c0[j], cx[j], cy[j], px[k], py[k]));
         }
         out[j] = zeroFloor(terms);
       }

@@ -430,7 +430,7 @@ public final class TiledRegionCount {
         for (int k = 0; k < polygon.length; k += 2) {
           double x = polygon[k];
           double y = polygon[k + 1];
-          terms = Math.max(terms, Math.abs(c0[j]) + Math.abs(x * cx[j]) + Math.abs(y * cy[j]));
+          terms = Math.max(terms, Partition.firstLayerTerms(c0[j], cx[j], cy[j], x, y));
           max = Math.max(max, Math.abs(c0[j] + x * cx[j] + y * cy[j]));
         }
         out[j] = Math.max(Partition.zeroFloor(terms), max);
