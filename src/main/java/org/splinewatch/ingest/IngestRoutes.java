@@ -60,6 +60,8 @@ import org.splinewatch.snapshot.SnapshotFormat;
  */
 public final class IngestRoutes {
   private static final long FINISH_BYTES = 65536;
+  /** How long the registration route waits for the ingestion actor's answer before it answers 500. */
+  static final Duration REGISTRATION_WAIT = Duration.ofSeconds(40);
   /** The keys a finish request may have: a misspelt one is refused rather than ignored. */
   private static final Set<String> FINISH_KEYS = Set.of("status", "reason", "step");
   private final byte[] token;
@@ -304,9 +306,19 @@ public final class IngestRoutes {
         settings.maxProbes()), parsing).thenCompose(spec -> {
           String id = spec.runId();
           registering.merge(id, 1, Integer::sum);
-          return ask(r -> new IngestActor.Register(spec, r), Duration.ofSeconds(40))
+          return ask(r -> new IngestActor.Register(spec, r), REGISTRATION_WAIT)
               .whenComplete((r, t) -> registering.computeIfPresent(id, (k, n) -> n > 1 ? n - 1 : null));
         }).exceptionally(IngestRoutes::failure);
+  }
+
+  /**
+   * How long a registration may still register its run on this monitor after it was sent: the route waits {@link
+   * #REGISTRATION_WAIT} (then answers 500), and a run the ingestion actor took just before that asks its metrics node
+   * for up to {@code answerTimeout} more ({@code splinewatch.cluster.answer-timeout}). Told to the client in the
+   * registration's answer, which treats a resume answered 500 or not at all as possibly registering for this long.
+   */
+  static Duration registrationBound(Duration answerTimeout) {
+    return REGISTRATION_WAIT.plus(answerTimeout);
   }
 
   private CompletionStage<IngestedRun.Reply> snapshot(String id, byte[] body) {

@@ -391,6 +391,10 @@ public final class IngestedRun extends AbstractBehavior<Object> {
     // a client can tell a snapshot the monitor would refuse before sending it (one far over is refused unread: the
     // client would see only a reset connection)
     body.put("max_snapshot_bytes", s.ingest().maxSnapshotBytes());
+    // how long a resume answered 500 (or not at all) may still register the run here: the client waits that long for
+    // it rather than sending another resume
+    body.put("max_registration_seconds",
+        IngestRoutes.registrationBound(s.cluster().answerTimeout()).toMillis() / 1000.0);
     // the client resumes the run with it when it loses the run (this monitor restarted, or ended the run)
     body.put("resume_key", s.resumeKey());
     body.put("resumed", resumed);
