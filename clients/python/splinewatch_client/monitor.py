@@ -647,7 +647,7 @@ class Monitor:
         (_post_run)."""
         self._unconfirmed_resume = (why, how)
         if may_still_register:
-            self._resume_registering_until = time.monotonic() + _RESUME_REGISTERING
+            self._resume_registering_until = time.monotonic() + self._registration_bound()
 
     def _confirm_resume(self):
         """Says the resume that got no clear answer (``_unconfirmed_resume``) as a resume, once: a request of the run
@@ -906,6 +906,14 @@ class Monitor:
             self.warnings.append(line)
         print("splinewatch: warning: %s" % line, file=sys.stderr)
 
+    def _registration_bound(self):
+        """Seconds a registration may still register the run on the monitor: its ``max_registration_seconds`` (from
+        its route's wait and its answer-timeout), else _RESUME_REGISTERING for an older monitor that announces none."""
+        bound = self.registration.get("max_registration_seconds") if isinstance(self.registration, dict) else None
+        if isinstance(bound, numbers.Real) and not isinstance(bound, bool) and 0 < bound < float("inf"):
+            return float(bound)
+        return _RESUME_REGISTERING
+
     def _max_snapshot_bytes(self):
         limit = self.registration.get("max_snapshot_bytes") if isinstance(self.registration, dict) else None
         return limit if isinstance(limit, int) and not isinstance(limit, bool) else None
@@ -1035,8 +1043,9 @@ def _named_modules(error, modules):
 
 # how often a snapshot is sent again after an answer that says retrying is sound (_worth_retrying)
 _RETRIES = 3
-# how long a monitor may still register a resume it gave no answer to: ./monitor serve's route waits 40 s for the
-# registration (then answers 500), and the run's metrics node may take its answer-timeout (30 s) after it
+# how long a monitor that does not say (an older one: a newer one answers max_registration_seconds to the registration)
+# may still register a resume it gave no clear answer to: ./monitor serve's route waits 40 s for the registration
+# (then answers 500), and the run's metrics node may take its answer-timeout (30 s) after it
 _RESUME_REGISTERING = 60.0
 # the reasons of lost snapshots the client did not send
 _RUN_LOST = "not sent: the run was lost"

@@ -58,6 +58,9 @@ class FakeMonitor:
         self.gone = set()  # runs the monitor ended after its idle timeout: answered 410
         self.page = None  # (status, content type, body): every request is answered with it (another server)
         self.max_snapshot_bytes = None  # announced in the registration answer, as ./monitor serve does
+        # how long a registration may take on this monitor, announced in the registration answer (None: an older
+        # monitor, which announces none)
+        self.max_registration_seconds = None
         self.cut = None  # a body declared longer is answered 413 unread and the connection closed, as IngestRoutes
         self.key = None  # the resume key answered to registrations (None: an older monitor, which answers none)
         # whether the run directory holds the run: the first registration (with a key) is a new run, which keeps the
@@ -126,7 +129,8 @@ class FakeMonitor:
                         failure, recorded = fake.register_failures.pop(0)
                         if not recorded:
                             fake.known.discard("r1")
-                            fake.holds = False
+                            if resume is None:  # a refused resume leaves the run in its directory
+                                fake.holds = False
                         if failure is None:
                             return self.reset()
                         return self.answer(failure, "the monitor could not handle the request")
@@ -136,6 +140,8 @@ class FakeMonitor:
                                       last_step=fake.last_step if resume is not None else None)
                     if fake.max_snapshot_bytes is not None:
                         answer["max_snapshot_bytes"] = fake.max_snapshot_bytes
+                    if fake.max_registration_seconds is not None:
+                        answer["max_registration_seconds"] = fake.max_registration_seconds
                     if fake.registration_warnings:
                         answer["warnings"] = fake.registration_warnings
                     return self.answer(201, answer)
@@ -997,6 +1003,34 @@ class MonitorTest(unittest.TestCase):
         resumed = [line for line in err.getvalue().splitlines() if "resumed on the monitor" in line]
         self.assertEqual(len(resumed), 1, err.getvalue())
         self.assertIn("(its resume, unanswered within timeout=2 s, registered it all the same)", resumed[0])
+
+    def test_the_window_for_a_resume_still_registering_is_the_one_the_monitor_announced(self):
+        # a monitor that registers a run within 1 s (its answer-timeout) says so: once 1 s has passed after a resume
+        # answered 500 that did not register the run, a snapshot answered 404 resumes the run again. The client
+        # assumed 60 s whatever the monitor, and lost the snapshot after its tries, sending no other resume
+        self.fake.key = self.KEY
+        self.fake.max_registration_seconds = 1.0
+        m = self.monitor(timeout=10)
+        m.snapshot_layers(LAYERS, 1)
+        self.assertTrue(m.flush(5))
+        self.fake.known.clear()
+        self.fake.last_step = 1
+        self.fake.register_failures = [(500, False)]  # answered 500, and not registered
+        with contextlib.redirect_stderr(io.StringIO()) as err:
+            started = time.monotonic()
+            m.snapshot_layers(LAYERS, 2)
+            self.assertTrue(m.flush(15))
+            elapsed = time.monotonic() - started
+            registrations, steps = len(self.fake.paths("runs")), self.steps()
+            m.close()
+        # 404 and the resume answered 500; after 0.5 s a 404 within the window (sent again); after 1 s more a 404
+        # past it: another resume, which registers the run, and the snapshot sent again is taken
+        self.assertEqual((registrations, steps), (3, [1, 2, 2, 2, 2]), "the registration and two resumes")
+        self.assertEqual((m.resumes, m.lost, m.lost_snapshots, m.errors, m.sent), (1, None, 0, [], 2))
+        self.assertLess(elapsed, 3.0, "the snapshot took %.1f s" % elapsed)
+        self.assertEqual(err.getvalue().splitlines(), ["splinewatch: run 'r1' resumed on the monitor at %s, which no"
+                         " longer knows run 'r1' (it restarted); its directory there holds the run up to step 1; no"
+                         " snapshot was lost" % self.fake.url])
 
     def test_a_finish_that_needs_a_resume_from_a_slow_monitor_raises_at_its_timeout_naming_the_resume(self):
         self.fake.key = self.KEY
