@@ -1,5 +1,7 @@
 package org.splinewatch.trainer;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -8,6 +10,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicLong;
 import org.nd4j.autodiff.listeners.At;
 import org.nd4j.autodiff.listeners.Listener;
 import org.nd4j.autodiff.listeners.Operation;
@@ -31,7 +34,6 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.OpContext;
 import org.nd4j.linalg.api.shape.LongShapeDescriptor;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
-import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * A SameDiff training session kept for the whole run, one optimisation step per {@link #step}. {@code SameDiff.fit}
@@ -138,11 +140,29 @@ final class RecyclingTrainingSession extends TrainingSession {
    * from one counter two ways: a new array takes the counter's value and then increments it, an array the cache hands
    * out again increments it and takes the new value ({@code BaseNDArray.assignNewId}), so the next new array gets the
    * same id. The session then took that array for one it had already released and never released it: its buffer waited
-   * for the collector. Incrementing the counter once more after every allocation leaves the id just taken to one array.
+   * for the collector. This cache gives every array it returns a fresh id the way a new array takes one (the counter's
+   * value, then incremented, in one atomic step), so no array made before or after, on any thread, has it. Taking one
+   * more id from the counter after the allocation instead (as this cache first did) left the id to another thread's
+   * new array made in between.
    */
   static final class UniqueIdArrayCache extends ArrayCacheMemoryMgr {
-    /** Takes the counter's next id after each allocation, so that no array shares the id just handed out. */
-    private final BaseNDArray idTaker = (BaseNDArray) Nd4j.scalar(0f);
+    /** {@code BaseNDArray.arrayId}, which ND4J sets only in its constructors and in {@code assignNewId}. */
+    private static final VarHandle ARRAY_ID;
+    /** {@code BaseNDArray.arrayCounter}, the counter from which every array takes its id. */
+    private static final AtomicLong ARRAY_COUNTER;
+
+    static {
+      try {
+        MethodHandles.Lookup nd4j = MethodHandles.privateLookupIn(BaseNDArray.class, MethodHandles.lookup());
+        ARRAY_ID = nd4j.findVarHandle(BaseNDArray.class, "arrayId", long.class);
+        ARRAY_COUNTER = (AtomicLong) nd4j.findStaticVarHandle(BaseNDArray.class, "arrayCounter", AtomicLong.class)
+            .get();
+      } catch (ReflectiveOperationException e) {
+        throw new ExceptionInInitializerError("ND4J's BaseNDArray has no arrayId and arrayCounter fields (expected"
+            + " those of ND4J 1.0.0-M2.1, whose array cache this class fixes): " + e);
+      }
+    }
+
     /** How many arrays of each type and shape the current execution asked for. */
     private final Map<String, Integer> asked = new HashMap<>();
     /** The most arrays of each type and shape one execution asked for. */
@@ -151,17 +171,13 @@ final class RecyclingTrainingSession extends TrainingSession {
     @Override
     public INDArray allocate(boolean detached, DataType dataType, long... shape) {
       count(dataType, shape);
-      INDArray a = super.allocate(detached, dataType, shape);
-      idTaker.assignNewId();
-      return a;
+      return withFreshId(super.allocate(detached, dataType, shape));
     }
 
     @Override
     public INDArray allocate(boolean detached, LongShapeDescriptor descriptor) {
       count(descriptor.dataType(), descriptor.getShape());
-      INDArray a = super.allocate(detached, descriptor);
-      idTaker.assignNewId();
-      return a;
+      return withFreshId(super.allocate(detached, descriptor));
     }
 
     /**
@@ -180,6 +196,16 @@ final class RecyclingTrainingSession extends TrainingSession {
         return;
       }
       super.release(array);
+    }
+
+    /**
+     * {@code array} with an id taken from ND4J's counter as a new array takes it. A new array already had such an id
+     * (telling it from a cached one would cost a lookup), and the cache removed a cached one from its id-keyed sets
+     * before handing it out: changing the id touches no record of it.
+     */
+    private static INDArray withFreshId(INDArray array) {
+      ARRAY_ID.set((BaseNDArray) array, ARRAY_COUNTER.getAndIncrement());
+      return array;
     }
 
     /** Starts counting what a new execution (a training step, an output call) asks for. */

@@ -10,9 +10,12 @@ import java.lang.reflect.Field;
 import java.lang.reflect.Modifier;
 import java.util.Collection;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 import org.junit.jupiter.api.Test;
 import org.nd4j.autodiff.samediff.internal.InferenceSession;
@@ -158,6 +161,49 @@ class TrainingSessionTest {
     assertSame(first, again);
     INDArray fresh = Nd4j.create(DataType.FLOAT, 4, 4);
     assertNotEquals(again.getId(), fresh.getId());
+  }
+
+  /**
+   * An array the cache hands out again shares its id with no array another thread makes meanwhile. The cache used to
+   * leave the id it had just given to the handed-out array for the next new array until it took one more id from the
+   * counter itself: an array another thread made in between (the augmentation thread makes the views in a tight loop)
+   * got the same id.
+   */
+  @Test
+  void arrayFromTheCacheSharesItsIdWithNoOtherThreadsArray() throws InterruptedException {
+    var cache = new RecyclingTrainingSession.UniqueIdArrayCache();
+    long[] madeElsewhere = new long[100_000];
+    AtomicInteger made = new AtomicInteger();
+    Thread other = new Thread(() -> {
+      for (int i = 0; i < madeElsewhere.length; i++) {
+        INDArray a = Nd4j.createUninitialized(DataType.FLOAT, 1);
+        madeElsewhere[i] = a.getId();
+        a.close();
+        made.set(i + 1);
+      }
+    }, "allocates-meanwhile");
+    INDArray array = cache.allocate(false, DataType.FLOAT, 4, 4);
+    long[] handedOut = new long[2_000_000];
+    int n = 0;
+    other.start();
+    // hands the same array out again for as long as the other thread makes arrays
+    while (made.get() < madeElsewhere.length && n < handedOut.length) {
+      cache.release(array);
+      array = cache.allocate(false, DataType.FLOAT, 4, 4);
+      handedOut[n++] = array.getId();
+    }
+    other.join();
+    Set<Long> ids = new HashSet<>();
+    for (int i = 0; i < n; i++) {
+      ids.add(handedOut[i]);
+    }
+    int shared = 0;
+    for (long id : madeElsewhere) {
+      shared += ids.contains(id) ? 1 : 0;
+    }
+    assertEquals(n, ids.size(), "ids handed out twice");
+    assertEquals(0, shared, "ids that " + n + " arrays the cache handed out share with the " + madeElsewhere.length
+        + " arrays another thread made meanwhile");
   }
 
   /**
