@@ -163,20 +163,18 @@ final class RecyclingTrainingSession extends TrainingSession {
       }
     }
 
-    /** How many arrays of each type and shape the current execution asked for. */
-    private final Map<String, Integer> asked = new HashMap<>();
-    /** The most arrays of each type and shape one execution asked for. */
-    private final Map<String, Integer> mostAsked = new HashMap<>();
+    /** What is counted of each type and shape asked for or given back, found without building a key. */
+    private final ShapeTable shapes = new ShapeTable();
 
     @Override
     public INDArray allocate(boolean detached, DataType dataType, long... shape) {
-      count(dataType, shape);
+      shapes.get(dataType, shape).ask();
       return withFreshId(super.allocate(detached, dataType, shape));
     }
 
     @Override
     public INDArray allocate(boolean detached, LongShapeDescriptor descriptor) {
-      count(descriptor.dataType(), descriptor.getShape());
+      shapes.get(descriptor.dataType(), descriptor.getShape()).ask();
       return withFreshId(super.allocate(detached, descriptor));
     }
 
@@ -188,14 +186,24 @@ final class RecyclingTrainingSession extends TrainingSession {
      */
     @Override
     public void release(INDArray array) {
-      List<INDArray> held = getArrays().get(array.dataType(), Arrays.toString(array.shape()));
-      int heldCount = held == null ? 0 : held.size();
-      if (isEnableCache() && array.closeable() && !getLruCache().contains(array.getId())
-          && heldCount >= mostAsked.getOrDefault(key(array.dataType(), array.shape()), 0)) {
+      ShapeCount shape = shapes.get(array.dataType(), array.shape());
+      if (isEnableCache() && array.closeable() && heldCount(shape) >= shape.mostAsked
+          && !getLruCache().contains(array.getId())) {
         array.close();
         return;
       }
       super.release(array);
+    }
+
+    /**
+     * How many arrays of {@code shape} the cache holds: the size of ND4J's list of them, which it creates when it first
+     * keeps one and never replaces, so its key string is built until then and not after.
+     */
+    private int heldCount(ShapeCount shape) {
+      if (shape.held == null) {
+        shape.held = getArrays().get(shape.dataType, Arrays.toString(shape.shape));
+      }
+      return shape.held == null ? 0 : shape.held.size();
     }
 
     /**
@@ -210,16 +218,84 @@ final class RecyclingTrainingSession extends TrainingSession {
 
     /** Starts counting what a new execution (a training step, an output call) asks for. */
     void newExecution() {
-      asked.clear();
+      shapes.newExecution();
+    }
+  }
+
+  /** What a {@link UniqueIdArrayCache} counts of one data type and shape. */
+  private static final class ShapeCount {
+    final DataType dataType;
+    final long[] shape;
+    /** How many arrays of it the current execution asked for. */
+    int asked;
+    /** The most arrays of it one execution asked for. */
+    int mostAsked;
+    /** ND4J's list of the arrays of it that the cache holds, once there is one. */
+    List<INDArray> held;
+
+    ShapeCount(DataType dataType, long[] shape) {
+      this.dataType = dataType;
+      this.shape = shape.clone();
     }
 
-    private void count(DataType dataType, long[] shape) {
-      String key = key(dataType, shape);
-      mostAsked.merge(key, asked.merge(key, 1, Integer::sum), Math::max);
+    void ask() {
+      mostAsked = Math.max(mostAsked, ++asked);
+    }
+  }
+
+  /**
+   * The {@link ShapeCount}s of one cache by data type and shape, in an open-addressing table: a look-up compares the shape
+   * in place, where a map keyed by {@code dataType + Arrays.toString(shape)} built two strings for each of the hundreds
+   * of allocations and releases of a step. A session asks for a few dozen shapes in all.
+   */
+  private static final class ShapeTable {
+    private ShapeCount[] slots = new ShapeCount[64];
+    private final List<ShapeCount> all = new ArrayList<>();
+
+    ShapeCount get(DataType dataType, long[] shape) {
+      int mask = slots.length - 1;
+      for (int i = hash(dataType, shape) & mask; ; i = (i + 1) & mask) {
+        ShapeCount s = slots[i];
+        if (s == null) {
+          return add(new ShapeCount(dataType, shape));
+        }
+        if (s.dataType == dataType && Arrays.equals(s.shape, shape)) {
+          return s;
+        }
+      }
     }
 
-    private static String key(DataType dataType, long[] shape) {
-      return dataType + Arrays.toString(shape);
+    void newExecution() {
+      for (ShapeCount s : all) {
+        s.asked = 0;
+      }
+    }
+
+    private ShapeCount add(ShapeCount shape) {
+      all.add(shape);
+      if (2 * all.size() > slots.length) {
+        slots = new ShapeCount[2 * slots.length];
+        for (ShapeCount s : all) {
+          place(s);
+        }
+      } else {
+        place(shape);
+      }
+      return shape;
+    }
+
+    private void place(ShapeCount shape) {
+      int mask = slots.length - 1;
+      int i = hash(shape.dataType, shape.shape) & mask;
+      while (slots[i] != null) {
+        i = (i + 1) & mask;
+      }
+      slots[i] = shape;
+    }
+
+    private static int hash(DataType dataType, long[] shape) {
+      int h = 31 * dataType.ordinal() + Arrays.hashCode(shape);
+      return h ^ (h >>> 16);
     }
   }
 
