@@ -56,7 +56,7 @@ final class RecyclingTrainingSession extends TrainingSession {
   private final Set<String> gradientNames = new HashSet<>();
   private final List<INDArray> applied = new ArrayList<>();
   /** The first walk of the graph for each list of requested variables ({@link #initSubgraph}). */
-  private final Map<List<String>, KeptWalk> walks = new HashMap<>();
+  private final KeptWalks walks = new KeptWalks();
 
   /** A session over {@code sd}'s gradient function (which the first {@code fit} created). */
   RecyclingTrainingSession(SameDiff sd) {
@@ -113,25 +113,11 @@ final class RecyclingTrainingSession extends TrainingSession {
     return out;
   }
 
-  /**
-   * Replays the first walk for the same requested variables instead of walking the graph again: SameDiff walks back
-   * from them on every step, and every variable it visits compiles a regular expression afresh
-   * ({@code VariableUtils.stripVarSuffix}), a third of the training thread's allocation. The graph does not change
-   * after the first step, so neither does the walk; the sets are refilled in the order the walk filled them.
-   */
+  /** Replays the first walk for the same requested variables instead of walking the graph again ({@link KeptWalks}). */
   @Override
   protected void initSubgraph(Set<String> variables) {
-    List<String> requested = List.copyOf(variables);
-    KeptWalk walk = walks.get(requested);
-    if (walk == null) {
-      super.initSubgraph(variables);
-      walks.put(requested, new KeptWalk(List.copyOf(subgraph), List.copyOf(subgraphOps),
-          List.copyOf(zeroInputOpsInSubgraph)));
-      return;
-    }
-    subgraph.addAll(walk.variables());
-    subgraphOps.addAll(walk.ops());
-    zeroInputOpsInSubgraph.addAll(walk.zeroInputOps());
+    walks.initSubgraph(sameDiff, variables, () -> super.initSubgraph(variables), subgraph, subgraphOps,
+        zeroInputOpsInSubgraph);
   }
 
   /**
@@ -244,9 +230,9 @@ final class RecyclingTrainingSession extends TrainingSession {
   }
 
   /**
-   * The {@link ShapeCount}s of one cache by data type and shape, in an open-addressing table: a look-up compares the shape
-   * in place, where a map keyed by {@code dataType + Arrays.toString(shape)} built two strings for each of the hundreds
-   * of allocations and releases of a step. A session asks for a few dozen shapes in all.
+   * The {@link ShapeCount}s of one cache by data type and shape, in an open-addressing table: a look-up compares the
+   * shape in place, where a map keyed by {@code dataType + Arrays.toString(shape)} built two strings for each of the
+   * hundreds of allocations and releases of a step. A session asks for a few dozen shapes in all.
    */
   private static final class ShapeTable {
     private ShapeCount[] slots = new ShapeCount[64];
@@ -301,8 +287,9 @@ final class RecyclingTrainingSession extends TrainingSession {
 
   /**
    * Makes {@code SameDiff.output} run in sessions with the same cache ({@link UniqueIdArrayCache}): each graph keeps
-   * one inference session per thread, which gives its arrays back by id as the training session does. Idempotent;
-   * binds SameDiff's factory for every graph in the JVM (only the two-view trainers use SameDiff).
+   * one inference session per thread, which gives its arrays back by id as the training session does. They keep their
+   * walks of the graph too ({@link KeptWalks}): BYOL's target network and SimSiam's targets are outputs every step.
+   * Idempotent; binds SameDiff's factory for every graph in the JVM (only the two-view trainers use SameDiff).
    */
   static void uniqueIdsForInference() {
     SameDiff.bindInferenceFactory(UNIQUE_ID_INFERENCE);
@@ -310,11 +297,19 @@ final class RecyclingTrainingSession extends TrainingSession {
 
   private static final InferenceFactory UNIQUE_ID_INFERENCE = sd -> {
     InferenceSession session = new InferenceSession(sd) {
+      private final KeptWalks walks = new KeptWalks();
+
       @Override
       protected Map<String, INDArray> preprocessPlaceholders(Map<String, INDArray> placeholders, At at) {
         forgetFreedIds(freedArrays);
         ((UniqueIdArrayCache) getMmgr()).newExecution();
         return super.preprocessPlaceholders(placeholders, at);
+      }
+
+      @Override
+      protected void initSubgraph(Set<String> variables) {
+        walks.initSubgraph(sameDiff, variables, () -> super.initSubgraph(variables), subgraph, subgraphOps,
+            zeroInputOpsInSubgraph);
       }
     };
     session.setMmgr(new UniqueIdArrayCache());
@@ -335,6 +330,37 @@ final class RecyclingTrainingSession extends TrainingSession {
    */
   private static void forgetFreedIds(Set<Long> freedIds) {
     freedIds.clear();
+  }
+
+  /**
+   * A session's first walk of its graph for each list of requested variables ({@code AbstractSession.initSubgraph}),
+   * replayed instead of walking again: SameDiff walks back from them on every execution, and every variable it visits
+   * compiles a regular expression afresh ({@code VariableUtils.stripVarSuffix}), a third of the training thread's
+   * allocation. The walk reads only the graph's ops and variables, so it is kept for as long as their counts stay the
+   * same: SimSiam's first {@code SameDiff.output} runs before the first {@code fit} builds the gradient function. The
+   * session's sets are refilled in the order the walk filled them.
+   */
+  private static final class KeptWalks {
+    private final Map<WalkKey, KeptWalk> walks = new HashMap<>();
+
+    /** Fills the three sets as {@code walk} (the session's own {@code initSubgraph}) would for {@code variables}. */
+    void initSubgraph(SameDiff graph, Set<String> variables, Runnable walk, Set<String> subgraph,
+        Set<String> subgraphOps, Set<String> zeroInputOps) {
+      WalkKey key = new WalkKey(List.copyOf(variables), graph.getOps().size(), graph.getVariables().size());
+      KeptWalk kept = walks.get(key);
+      if (kept == null) {
+        walk.run();
+        walks.put(key, new KeptWalk(List.copyOf(subgraph), List.copyOf(subgraphOps), List.copyOf(zeroInputOps)));
+        return;
+      }
+      subgraph.addAll(kept.variables());
+      subgraphOps.addAll(kept.ops());
+      zeroInputOps.addAll(kept.zeroInputOps());
+    }
+  }
+
+  /** The requested variables of a walk, and the counts of the graph's ops and variables when it was made. */
+  private record WalkKey(List<String> requested, int ops, int variables) {
   }
 
   /** What {@code initSubgraph} put into the session's sets, in their order. */

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.reflect.Field;
 import java.lang.reflect.Modifier;
+import java.util.Arrays;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -18,6 +19,11 @@ import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 import org.junit.jupiter.api.Test;
+import org.nd4j.autodiff.listeners.At;
+import org.nd4j.autodiff.listeners.Operation;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.autodiff.samediff.VariableType;
 import org.nd4j.autodiff.samediff.internal.InferenceSession;
 import org.nd4j.autodiff.samediff.internal.SessionMemMgr;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -100,6 +106,50 @@ class TrainingSessionTest {
     }
   }
 
+  /**
+   * {@code SameDiff.output}'s kept sessions replay their first walk of the graph: every output of every graph of the
+   * four methods (BYOL's target network too) is, bit for bit, what a session that walks the graph afresh computes,
+   * before the first step (SimSiam's first output runs before {@code fit} builds the gradient function) and after.
+   */
+  @Test
+  void keptOutputWalksGiveWhatAFreshWalkGives() {
+    var train = CollapseBehaviourTest.TRAIN;
+    for (Supplier<TwoViewTrainer> make : allMethods(train)) {
+      try (TwoViewTrainer t = make.get()) {
+        String name = t.getClass().getSimpleName();
+        for (int i = 0; i <= 12; i++) {
+          if (i > 0) {
+            t.step();
+          }
+          for (SameDiff graph : t.checkpointGraphs()) {
+            Map<String, INDArray> placeholders = new HashMap<>();
+            for (String p : graph.inputs()) {
+              long[] shape = graph.getVariable(p).placeholderShape();
+              long[] batch = shape == null ? new long[0] : Arrays.stream(shape).map(d -> d < 0 ? 32 : d).toArray();
+              placeholders.put(p, Nd4j.rand(DataType.FLOAT, batch));
+            }
+            // the variables that no op reads: the loss, BYOL's target projection, and any other end of the graph
+            String[] outputs = graph.variables().stream()
+                .filter(v -> v.getVariableType() == VariableType.ARRAY)
+                .filter(v -> graph.getVariables().get(v.name()).getInputsForOp() == null
+                    || graph.getVariables().get(v.name()).getInputsForOp().isEmpty())
+                .map(SDVariable::name).toArray(String[]::new);
+            assertTrue(outputs.length > 0, name);
+            Map<String, INDArray> kept = graph.output(placeholders, outputs);
+            Map<String, INDArray> replayed = graph.output(placeholders, outputs);
+            Map<String, INDArray> fresh = new InferenceSession(graph).output(List.of(outputs), placeholders, null,
+                List.of(), List.of(), At.defaultAt(Operation.INFERENCE));
+            for (String o : outputs) {
+              float[] expected = fresh.get(o).dup().data().asFloat();
+              assertArrayEquals(expected, kept.get(o).dup().data().asFloat(), name + " step " + i + " " + o);
+              assertArrayEquals(expected, replayed.get(o).dup().data().asFloat(), name + " step " + i + " " + o);
+            }
+          }
+        }
+      }
+    }
+  }
+
   private static List<Supplier<TwoViewTrainer>> allMethods(LabeledImages train) {
     return List.of(
         () -> new SimClrTrainer(train, EncoderSpec.mlp(16), 8, 32, 1e-3, 0.5, 7),
@@ -141,7 +191,8 @@ class TrainingSessionTest {
         } else if (v instanceof Table<?, ?, ?> table) {
           sizes.put(name, table.size());
         } else if (v instanceof SessionMemMgr
-            || v != null && v.getClass().getName().startsWith("org.nd4j.autodiff.samediff.internal.")) {
+            || v != null && v.getClass().getName().startsWith("org.nd4j.autodiff.samediff.internal.")
+            || v != null && v.getClass().getName().startsWith(RecyclingTrainingSession.class.getName() + "$")) {
           collectionSizes(name + ".", v, sizes, visited);
         }
       }
