@@ -1,6 +1,10 @@
 package org.splinewatch.run;
 
+import java.io.IOException;
 import java.io.PrintStream;
+import java.math.BigDecimal;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -20,7 +24,8 @@ import sun.misc.SignalHandler;
  * file still happen; the caller exits with {@link #exitCode()} (128 + the signal number: 143, 130, 129). A second
  * signal, or {@code grace} running out, halts the process at once with the same code. {@link #close()} restores the
  * previous handlers. A signal the process ignores (SIGHUP under nohup) stays ignored. The same signal again within
- * {@link #SAME_DELIVERY} of the first is that one delivered twice (GNU timeout's way), not a second signal.
+ * {@link #SAME_DELIVERY} of the first is that one delivered twice (GNU timeout's way), not a second signal; both are
+ * timed from when they reached the JVM ({@link #arrivalOfThisThread}), not from when their handlers ran.
  *
  * <p>Installed before the run is set up ({@link #installBeforeStart}), a first signal is only recorded: the start-up
  * ends at its next check of {@link #received()} without training (the JVM's default was a silent exit 130 at any
@@ -43,9 +48,13 @@ public final class SignalStop implements AutoCloseable {
   private volatile StopDeadline deadline;
   /**
    * A repeat of the first signal within this time is the same signal delivered twice, not a second request: GNU
-   * timeout sends its signal to the command and then to its process group, microseconds apart.
+   * timeout sends its signal to the command and then to its process group, microseconds apart. Timed from the
+   * signals' arrivals ({@link #arrivalOfThisThread}): timed from when their handlers ran, a first handler that ran late
+   * on a busy machine took a user's second Ctrl-C, pressed before it ran, for the same delivery.
    */
   static final Duration SAME_DELIVERY = Duration.ofMillis(300);
+  /** Linux's clock ticks a second ({@code getconf CLK_TCK}), the unit of a thread's start in /proc. */
+  private static final long CLOCK_TICKS_PER_SECOND = 100;
   /** Halts the process with an exit code; a test replaces it. */
   java.util.function.IntConsumer halt = code -> Runtime.getRuntime().halt(code);
   private volatile Thread watchdog;
@@ -72,7 +81,7 @@ public final class SignalStop implements AutoCloseable {
   public static SignalStop installBeforeStart(Duration grace, PrintStream out) {
     started = true;
     SignalStop stop = new SignalStop(out);
-    stop.previous.putAll(handleEach(name -> s -> stop.handle(name, grace)));
+    stop.previous.putAll(handleEach(name -> s -> stop.handle(name, grace, arrivalOfThisThread())));
     // at a terminal, where a user would press Ctrl-C (not in a CI runner's background process, which ignores it too)
     if (stop.interruptIgnored() && System.console() != null) {
       out.println(ignoredInterrupt(ProcessHandle.current().pid()));
@@ -150,7 +159,7 @@ public final class SignalStop implements AutoCloseable {
   public static ExitThenHalt exitThenHalt(PrintStream out, Function<String, String> first,
       Function<String, String> second) {
     ExitThenHalt handle = new ExitThenHalt(out, first, second);
-    handle.previous.putAll(handleEach(name -> s -> handle.handle(name)));
+    handle.previous.putAll(handleEach(name -> s -> handle.handle(name, arrivalOfThisThread())));
     return handle;
   }
 
@@ -174,10 +183,16 @@ public final class SignalStop implements AutoCloseable {
       this.second = second;
     }
 
+    /** A signal {@code name} ({@code INT}, ...) that reached the JVM now. */
     void handle(String name) {
+      handle(name, System.nanoTime());
+    }
+
+    /** A signal {@code name} ({@code INT}, ...) that reached the JVM at {@code arrivedAt} ({@link System#nanoTime}). */
+    void handle(String name, long arrivedAt) {
       int code = 128 + NUMBERS.get(name);
       synchronized (this) {
-        if (received != null && received.equals(name) && System.nanoTime() - receivedAt < SAME_DELIVERY.toNanos()) {
+        if (received != null && received.equals(name) && sameDelivery(receivedAt, arrivedAt)) {
           return; // the first one, delivered again
         }
         if (received != null) {
@@ -187,7 +202,7 @@ public final class SignalStop implements AutoCloseable {
           return;
         }
         received = name;
-        receivedAt = System.nanoTime();
+        receivedAt = arrivedAt;
         out.println(first.apply("SIG" + name)); // before a second signal's line
         out.flush();
       }
@@ -215,6 +230,34 @@ public final class SignalStop implements AutoCloseable {
       }
       System.exit(128 + NUMBERS.get(name));
     });
+  }
+
+  /**
+   * When the signal whose handler runs in this thread reached the JVM, as closely as the JVM lets a program tell, in
+   * {@link System#nanoTime()}'s terms: its signal dispatcher starts a thread for each signal as it takes it, and the
+   * handler runs in that thread, on a busy machine a second or more later. On Linux the thread's start is in
+   * /proc/thread-self/stat (clock ticks since boot, 10 ms), against /proc/uptime now; elsewhere, or unreadable, now.
+   */
+  static long arrivalOfThisThread() {
+    long now = System.nanoTime();
+    try {
+      String stat = Files.readString(Path.of("/proc/thread-self/stat"));
+      String uptime = Files.readString(Path.of("/proc/uptime"));
+      now = System.nanoTime();
+      // after the name in parentheses (which may hold spaces), the fields from the third on: the start is the 22nd
+      String[] fields = stat.substring(stat.lastIndexOf(')') + 2).trim().split(" ");
+      long startTicks = Long.parseLong(fields[22 - 3]);
+      long uptimeNanos = new BigDecimal(uptime.trim().split("\\s+")[0]).movePointRight(9).longValue();
+      long age = uptimeNanos - startTicks * (1_000_000_000L / CLOCK_TICKS_PER_SECOND);
+      return now - Math.max(0, age);
+    } catch (IOException | RuntimeException e) {
+      return now; // not Linux: from when the handler runs
+    }
+  }
+
+  /** Whether signals that arrived at {@code first} and at {@code then} ({@link System#nanoTime}) are one delivery. */
+  static boolean sameDelivery(long first, long then) {
+    return Math.abs(then - first) < SAME_DELIVERY.toNanos();
   }
 
   /**
@@ -252,10 +295,15 @@ public final class SignalStop implements AutoCloseable {
   }
 
   void handle(String name, Duration grace) {
+    handle(name, grace, System.nanoTime());
+  }
+
+  /** A signal {@code name} that reached the JVM at {@code arrivedAt} ({@link System#nanoTime}). */
+  void handle(String name, Duration grace, long arrivedAt) {
     int code = 128 + NUMBERS.get(name);
     Consumer<String> to;
     synchronized (this) {
-      if (received != null && received.equals(name) && System.nanoTime() - receivedAt < SAME_DELIVERY.toNanos()) {
+      if (received != null && received.equals(name) && sameDelivery(receivedAt, arrivedAt)) {
         return; // the first one, delivered again
       }
       if (received != null) {
@@ -264,7 +312,7 @@ public final class SignalStop implements AutoCloseable {
         return;
       }
       received = name;
-      receivedAt = System.nanoTime();
+      receivedAt = arrivedAt;
       deadline = StopDeadline.in(grace);
       to = onSignal;
     }
