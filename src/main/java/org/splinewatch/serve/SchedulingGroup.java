@@ -104,6 +104,38 @@ public final class SchedulingGroup {
         : ": training in other terminals and services comes first");
   }
 
+  /** {@link #equalShareToStop(Path, long, ProcWriter)} for this process. */
+  public static boolean equalShareToStop() {
+    return equalShareToStop(Path.of("/proc"), ProcessHandle.current().pid(), (file, value) -> Files.writeString(file,
+        value, StandardCharsets.US_ASCII));
+  }
+
+  /**
+   * The monitor stops: the group of process {@code pid}, where {@link #yieldToOtherSessions} lowered it (it leads its
+   * session, and the group's nice is above 0), back to nice 0, which an unprivileged process may do. The stop writes
+   * the end and report of each run it interrupts, leaves the cluster and frees its ports, which a restart waits for;
+   * at nice 19 on a machine busy in other sessions it got 15/1024 of their share: 58-66 s (docs/performance.md, "A
+   * monitor's stop"). Returns whether it raised the group.
+   */
+  static boolean equalShareToStop(Path proc, long pid, ProcWriter writer) {
+    Path autogroup = proc.resolve(pid + "/autogroup");
+    String group = read(autogroup); // "/autogroup-7 nice 19"
+    String stat = read(proc.resolve(pid + "/stat"));
+    if (group == null || !group.matches(".* nice [1-9][0-9]*") || stat == null || sessionOf(stat) != pid) {
+      return false;
+    }
+    for (int tried = 1; ; tried++) {
+      try {
+        writer.write(autogroup, "0");
+        return true;
+      } catch (IOException | SecurityException e) {
+        if (tried == WRITE_TRIES || e instanceof SecurityException || !pause(WRITE_RETRY_MILLIS)) {
+          return false; // stopping at the low share, as before
+        }
+      }
+    }
+  }
+
   /** Sleeps {@code millis}; false when interrupted (the interrupt kept). */
   private static boolean pause(long millis) {
     try {

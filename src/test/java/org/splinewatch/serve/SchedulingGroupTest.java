@@ -71,6 +71,24 @@ class SchedulingGroupTest {
     assertTrue(line.endsWith("a group of its own at nice 12 (splinewatch.serve.scheduling-group-nice)"), line);
   }
 
+  /**
+   * A stopping monitor's group goes back to nice 0, an equal share: at nice 19 on a machine busy in other sessions its
+   * stop (the runs' ends, the cluster's leave) took 58-138 s where it takes 6-14 s at 0. A group the monitor did not
+   * lower (a shared session's, or one already at 0) is left alone.
+   */
+  @Test
+  void aStoppingMonitorsGroupGoesBackToNice0() throws IOException {
+    process(4250, 4250, "/autogroup-7 nice 19\n", "1");
+    assertTrue(SchedulingGroup.equalShareToStop(proc, 4250, (file, value) -> Files.writeString(file, value)));
+    assertEquals("0", Files.readString(proc.resolve("4250/autogroup")));
+    process(4251, 100, "/autogroup-3 nice 19\n", "1"); // the terminal's group, which it shares
+    assertFalse(SchedulingGroup.equalShareToStop(proc, 4251, (file, value) -> Files.writeString(file, value)));
+    assertEquals("/autogroup-3 nice 19\n", Files.readString(proc.resolve("4251/autogroup")));
+    process(4252, 4252, "/autogroup-8 nice 0\n", "1");
+    assertFalse(SchedulingGroup.equalShareToStop(proc, 4252, (file, value) -> Files.writeString(file, value)));
+    assertEquals("/autogroup-8 nice 0\n", Files.readString(proc.resolve("4252/autogroup")));
+  }
+
   @Test
   void aNiceOutside0To19IsRefusedWithOneLineNamingTheSettingAndTheRange() throws IOException {
     process(4249, 4249, "/autogroup-7 nice 0\n", "1");
