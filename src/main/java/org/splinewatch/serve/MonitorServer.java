@@ -146,13 +146,18 @@ public final class MonitorServer implements AutoCloseable {
     if (cluster.roles().isEmpty()) {
       throw new IllegalArgumentException("a monitor node needs at least one role: analyzer, metrics");
     }
-    ActorSystem<Void> system = ClusterNode.start(Behaviors.empty(), cluster, cluster.roles(), config);
-    // before anything is written: a second metrics node on the same --out would replace the first one's token
-    OutLock outLock;
+    // before anything is written: a second metrics node on the same --out would replace the first one's token. And
+    // before the cluster port is bound: a monitor restarted on the same --out waits here for the previous one to stop,
+    // whose cluster port is free once it has
+    cluster.checkAddress(); // a host not of this machine is refused before --out is created
+    OutLock outLock = cluster.roles().contains("metrics") ? OutLock.acquire(out, console::println) : null;
+    ActorSystem<Void> system;
     try {
-      outLock = cluster.roles().contains("metrics") ? OutLock.acquire(out) : null;
+      system = ClusterNode.start(Behaviors.empty(), cluster, cluster.roles(), config);
     } catch (RuntimeException e) {
-      system.terminate();
+      if (outLock != null) {
+        outLock.close();
+      }
       throw e;
     }
     // G1's background threads at idle priority for the node's lifetime: a trainer on the same machine keeps its cores
@@ -365,6 +370,9 @@ public final class MonitorServer implements AutoCloseable {
    */
   public void close(String reason, PrintStream console) {
     StopDeadline deadline = StopDeadline.in(stopWait);
+    if (outLock != null) { // a monitor restarted on this --out meanwhile waits for this stop to end
+      outLock.stopping(stopWait.plus(TERMINATION_MARGIN));
+    }
     if (metricsNode != null) {
       metricsNode.tell(new MetricsNode.Stopping(deadline));
     }

@@ -10,6 +10,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.function.Consumer;
+import org.splinewatch.cluster.MonitorLink;
 import org.splinewatch.snapshot.IoErrors;
 
 /**
@@ -20,16 +23,41 @@ import org.splinewatch.snapshot.IoErrors;
  */
 final class OutLock implements AutoCloseable {
   static final String FILE = ".monitor-lock";
+  /**
+   * Written by a monitor whose stop has begun ({@link #stopping}): its process id and the time by which its stop ends
+   * (milliseconds since the epoch); removed before it lets go of the lock. A restart on the same {@code --out} waits
+   * for it instead of failing.
+   */
+  static final String STOPPING_FILE = ".monitor-stopping";
+  /** How long past its announced end a restart still waits for a stopping monitor (on a busy machine, its exit). */
+  static final Duration STOPPING_SLACK = Duration.ofSeconds(15);
+  private static final long RETRY_MILLIS = 100;
 
   private final FileChannel channel;
   private final FileLock lock;
   /** What the monitor before this one on the directory recorded in the file ({@link #record}); "" when nothing. */
   private final String previous;
 
-  private OutLock(FileChannel channel, FileLock lock, String previous) {
+  private final Path out;
+
+  private OutLock(Path out, FileChannel channel, FileLock lock, String previous) {
+    this.out = out;
     this.channel = channel;
     this.lock = lock;
     this.previous = previous;
+  }
+
+  /**
+   * This monitor's stop has begun and ends within {@code within}: a monitor started meanwhile on the same directory
+   * waits for it ({@link #acquire(Path, Consumer)}). Best effort: without the file, that one fails as before.
+   */
+  void stopping(Duration within) {
+    try {
+      Files.writeString(out.resolve(STOPPING_FILE), ProcessHandle.current().pid() + " "
+          + (System.currentTimeMillis() + within.toMillis()) + "\n", StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      // a restart meanwhile is refused at once, as before
+    }
   }
 
   /** What the earlier monitor on this directory recorded ({@link #record}), "" when nothing (or unreadable). */
@@ -66,14 +94,64 @@ final class OutLock implements AutoCloseable {
 
   /** Creates {@code out} where missing and locks it; an {@link IllegalArgumentException} when another node holds it. */
   static OutLock acquire(Path out) {
+    return acquire(out, line -> { });
+  }
+
+  /**
+   * As above; where the monitor that holds it is stopping ({@link #stopping}), waits for its stop to end, at most until
+   * the time it announced and {@link #STOPPING_SLACK}, having said so in one line on {@code waiting}. A monitor
+   * restarted at once used to fail, on its cluster port or on this lock, while the stopping one wrote its runs' ends.
+   */
+  static OutLock acquire(Path out, Consumer<String> waiting) {
     Path file = out.resolve(FILE);
+    boolean told = false;
+    while (true) {
+      OutLock lock = tryAcquire(out, file);
+      if (lock != null) {
+        try {
+          Files.deleteIfExists(out.resolve(STOPPING_FILE)); // a monitor killed while it stopped left it
+        } catch (IOException e) {
+          // read again only while the lock is held by another
+        }
+        return lock;
+      }
+      long[] stopping = stopping(out); // its pid and the end of its stop, or null
+      long now = System.currentTimeMillis();
+      if (stopping == null) {
+        throw new IllegalArgumentException("--out " + out + " is in use by another ./monitor serve (it holds " + file
+            + "); expected a --out of its own for each monitor, or stop the other one first");
+      }
+      if (now > stopping[1] + STOPPING_SLACK.toMillis()) {
+        throw new IllegalArgumentException("--out " + out + " is still held by the previous ./monitor serve (pid "
+            + stopping[0] + "), which is still stopping " + MonitorLink.seconds(STOPPING_SLACK) + " after its stop"
+            + " should have ended; expected it to exit first: start again once it has (or end it with kill -KILL "
+            + stopping[0] + ")");
+      }
+      if (!told) {
+        waiting.accept("waiting for the previous ./monitor serve on " + out + " (pid " + stopping[0] + ") to finish"
+            + " stopping: it writes the end of its runs and frees its ports (up to "
+            + MonitorLink.seconds(Duration.ofMillis(stopping[1] + STOPPING_SLACK.toMillis() - now)) + ")");
+        told = true;
+      }
+      try {
+        Thread.sleep(RETRY_MILLIS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted while waiting for the previous ./monitor serve on " + out
+            + " to stop");
+      }
+    }
+  }
+
+  /** The lock, or null when another node holds it. */
+  private static OutLock tryAcquire(Path out, Path file) {
     FileChannel channel = null;
     try {
       Files.createDirectories(out);
       channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
       FileLock lock = channel.tryLock();
       if (lock != null) {
-        return new OutLock(channel, lock, read(channel));
+        return new OutLock(out, channel, lock, read(channel));
       }
     } catch (OverlappingFileLockException e) {
       // held by another node of this process (tests start several)
@@ -82,12 +160,28 @@ final class OutLock implements AutoCloseable {
       throw new UncheckedIOException("cannot use --out " + out + ": " + IoErrors.reason(e), e);
     }
     closeQuietly(channel);
-    throw new IllegalArgumentException("--out " + out + " is in use by another ./monitor serve (it holds " + file
-        + "); expected a --out of its own for each monitor, or stop the other one first");
+    return null;
+  }
+
+  /** What the holder's {@link #stopping} wrote: its pid and the end of its stop; null when none is stopping. */
+  private static long[] stopping(Path out) {
+    try {
+      String[] parts = Files.readString(out.resolve(STOPPING_FILE), StandardCharsets.UTF_8).trim().split(" ");
+      long[] read = {Long.parseLong(parts[0]), Long.parseLong(parts[1])};
+      // a file a killed monitor left, while another one (not stopping) holds the lock: not this one's
+      return ProcessHandle.of(read[0]).map(ProcessHandle::isAlive).orElse(false) ? read : null;
+    } catch (IOException | RuntimeException e) {
+      return null;
+    }
   }
 
   @Override
   public void close() {
+    try {
+      Files.deleteIfExists(out.resolve(STOPPING_FILE)); // before the lock: a restart then finds no stop to wait for
+    } catch (IOException e) {
+      // the next monitor removes it
+    }
     try {
       lock.release();
     } catch (IOException e) {

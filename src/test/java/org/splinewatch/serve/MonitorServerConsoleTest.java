@@ -199,4 +199,78 @@ class MonitorServerConsoleTest {
     assertEquals("", err.toString(StandardCharsets.UTF_8), "no stack trace");
     assertEquals(outer, Thread.getDefaultUncaughtExceptionHandler(), "closed: the handler before is back");
   }
+
+  /**
+   * A monitor restarted on the same --out and cluster port while the previous one stops (writing its runs' ends: 58-66
+   * s on a busy machine) waits for it, saying so in one line, and then starts on that port. It failed at once: "cluster
+   * port ... is in use" (or, on another port, "--out ... is in use by another ./monitor serve"). The previous one's
+   * stop is held here in its last phase, its cluster port still bound, until the restart says that it waits.
+   */
+  @Test
+  void aMonitorRestartedWhileThePreviousOneStopsWaitsForItAndStartsOnItsPort() throws Exception {
+    Path out = tmp.resolve("runs");
+    int clusterPort;
+    try (java.net.ServerSocket free = new java.net.ServerSocket(0)) {
+      clusterPort = free.getLocalPort();
+    }
+    Map<String, Object> o = new HashMap<>();
+    o.put("splinewatch.cluster.port", clusterPort);
+    o.put("splinewatch.control.token", "0123456789abcdef0123456789abcdef");
+    Config c = TrainCommand.load(o, null);
+    PrintStream quiet = new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8);
+    ByteArrayOutputStream restartConsole = new ByteArrayOutputStream();
+    MonitorServer previous = MonitorServer.start(c, ClusterSettings.fromConfig(c), "127.0.0.1", 0, out, quiet);
+    java.util.concurrent.CountDownLatch restartWaits = new java.util.concurrent.CountDownLatch(1);
+    org.apache.pekko.actor.CoordinatedShutdown.get(previous.system()).addTask(
+        org.apache.pekko.actor.CoordinatedShutdown.PhaseBeforeActorSystemTerminate(), "hold-the-stop",
+        () -> java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+          try {
+            restartWaits.await(8, java.util.concurrent.TimeUnit.SECONDS);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+          return org.apache.pekko.Done.getInstance();
+        }));
+    Thread stop = new Thread(previous::close, "previous-monitor-stop");
+    stop.start();
+    long until = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    while (!Files.exists(out.resolve(OutLock.STOPPING_FILE)) && System.nanoTime() < until) {
+      Thread.sleep(5);
+    }
+    PrintStream console = new PrintStream(restartConsole, true, StandardCharsets.UTF_8) {
+      @Override
+      public void println(String line) {
+        super.println(line);
+        if (line.startsWith("waiting for the previous")) {
+          restartWaits.countDown();
+        }
+      }
+    };
+    try (MonitorServer restarted = MonitorServer.start(c, ClusterSettings.fromConfig(c), "127.0.0.1", 0, out,
+        console)) {
+      String text = restartConsole.toString(StandardCharsets.UTF_8);
+      assertTrue(text.startsWith("waiting for the previous ./monitor serve on " + out + " (pid "
+          + ProcessHandle.current().pid() + ") to finish stopping: it writes the end of its runs and frees its ports"
+          + " (up to "), text);
+      assertTrue(text.contains("splinewatch monitor: cluster node 127.0.0.1:" + clusterPort + " "), text);
+      assertFalse(Files.exists(out.resolve(OutLock.STOPPING_FILE)));
+    } finally {
+      stop.join(60_000);
+    }
+  }
+
+  /** A stopping monitor that has not let go of --out long after its stop should have ended: one line that says so. */
+  @Test
+  void aPreviousMonitorStillStoppingPastItsTimeIsNamedInTheError() throws Exception {
+    Path out = tmp.resolve("runs");
+    try (OutLock held = OutLock.acquire(out)) {
+      held.stopping(OutLock.STOPPING_SLACK.negated().minusSeconds(1)); // its stop should have ended a second ago
+      IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+          () -> OutLock.acquire(out, line -> { }));
+      long pid = ProcessHandle.current().pid();
+      assertEquals("--out " + out + " is still held by the previous ./monitor serve (pid " + pid + "), which is still"
+          + " stopping 15 s after its stop should have ended; expected it to exit first: start again once it has (or"
+          + " end it with kill -KILL " + pid + ")", e.getMessage());
+    }
+  }
 }
