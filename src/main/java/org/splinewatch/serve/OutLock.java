@@ -130,7 +130,8 @@ final class OutLock implements AutoCloseable {
       if (!told) {
         waiting.accept("waiting for the previous ./monitor serve on " + out + " (pid " + stopping[0] + ") to finish"
             + " stopping: it writes the end of its runs and frees its ports (up to "
-            + MonitorLink.seconds(Duration.ofMillis(stopping[1] + STOPPING_SLACK.toMillis() - now)) + ")");
+            + MonitorLink.seconds(Duration.ofSeconds((stopping[1] + STOPPING_SLACK.toMillis() - now + 999) / 1000))
+            + ")");
         told = true;
       }
       try {
