@@ -114,7 +114,7 @@ public final class SchedulingGroup {
    * The monitor stops: the group of process {@code pid}, where {@link #yieldToOtherSessions} lowered it (it leads its
    * session, and the group's nice is above 0), back to nice 0, which an unprivileged process may do. The stop writes
    * the end and report of each run it interrupts, leaves the cluster and frees its ports, which a restart waits for;
-   * at nice 19 on a machine busy in other sessions it got 15/1024 of their share: 58-66 s (docs/performance.md, "A
+   * at nice 19 on a machine busy in other sessions it got 15/1024 of their share: 58-138 s (docs/performance.md, "A
    * monitor's stop"). Returns whether it raised the group.
    */
   static boolean equalShareToStop(Path proc, long pid, ProcWriter writer) {

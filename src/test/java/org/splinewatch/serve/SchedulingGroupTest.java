@@ -73,7 +73,7 @@ class SchedulingGroupTest {
 
   /**
    * A stopping monitor's group goes back to nice 0, an equal share: at nice 19 on a machine busy in other sessions its
-   * stop (the runs' ends, the cluster's leave) took 58-138 s where it takes 6-14 s at 0. A group the monitor did not
+   * stop (the runs' ends, the cluster's leave) took 58-138 s where it takes 5-18.5 s at 0. A group the monitor did not
    * lower (a shared session's, or one already at 0) is left alone.
    */
   @Test
