@@ -166,6 +166,12 @@ class SignalStopTest {
       try {
         synchronized (signals) { // the handlers wait here, as for a core on a busy machine
           Signal.raise(interrupt);
+          // once the JVM has started the first handler's thread (a busy machine may delay that too), 600 ms on
+          long started = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+          while (Thread.getAllStackTraces().keySet().stream().noneMatch(t -> t.getName().equals("SIGINT handler"))
+              && System.nanoTime() < started) {
+            Thread.sleep(5);
+          }
           Thread.sleep(SignalStop.SAME_DELIVERY.toMillis() * 2);
           Signal.raise(interrupt);
           Thread.sleep(200); // the second handler's thread started too
