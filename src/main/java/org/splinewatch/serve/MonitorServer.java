@@ -156,7 +156,7 @@ public final class MonitorServer implements AutoCloseable {
       system = ClusterNode.start(Behaviors.empty(), cluster, cluster.roles(), config);
     } catch (RuntimeException e) {
       if (outLock != null) {
-        outLock.close();
+        outLock.abandon(); // a failed start writes nothing
       }
       throw e;
     }

@@ -39,9 +39,15 @@ final class OutLock implements AutoCloseable {
   private final String previous;
 
   private final Path out;
+  /** Whether this lock created {@code out} and its lock file: a monitor that fails to start removes them again. */
+  private final boolean createdOut;
+  private final boolean createdFile;
 
-  private OutLock(Path out, FileChannel channel, FileLock lock, String previous) {
+  private OutLock(Path out, FileChannel channel, FileLock lock, String previous, boolean createdOut,
+      boolean createdFile) {
     this.out = out;
+    this.createdOut = createdOut;
+    this.createdFile = createdFile;
     this.channel = channel;
     this.lock = lock;
     this.previous = previous;
@@ -148,11 +154,13 @@ final class OutLock implements AutoCloseable {
   private static OutLock tryAcquire(Path out, Path file) {
     FileChannel channel = null;
     try {
+      boolean createdOut = !Files.isDirectory(out);
+      boolean createdFile = !Files.exists(file);
       Files.createDirectories(out);
       channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
       FileLock lock = channel.tryLock();
       if (lock != null) {
-        return new OutLock(out, channel, lock, read(channel));
+        return new OutLock(out, channel, lock, read(channel), createdOut, createdFile);
       }
     } catch (OverlappingFileLockException e) {
       // held by another node of this process (tests start several)
@@ -189,6 +197,29 @@ final class OutLock implements AutoCloseable {
       // released with the channel below
     }
     closeQuietly(channel);
+  }
+
+  /**
+   * Lets go of the lock of a monitor that did not start (its cluster node failed: a seed that never answered, a port
+   * in use) and removes what taking it created, the lock file and {@code out} itself where it was missing and is
+   * still empty: a monitor that failed to start leaves nothing behind.
+   */
+  void abandon() {
+    close();
+    try {
+      if (createdFile) {
+        Files.deleteIfExists(out.resolve(FILE));
+      }
+      if (createdOut) {
+        try (var left = Files.list(out)) {
+          if (left.findAny().isEmpty()) {
+            Files.deleteIfExists(out);
+          }
+        }
+      }
+    } catch (IOException e) {
+      // left as it was: the next monitor takes the lock as usual
+    }
   }
 
   private static void closeQuietly(FileChannel channel) {
