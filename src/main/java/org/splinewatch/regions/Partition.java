@@ -143,11 +143,24 @@ public final class Partition {
    */
   public static Partition compute(PiecewiseLinearNet net, Plane plane, int maxRegions,
       Executor pool, int parts, Workspace workspace, Progress progress) {
+    return compute(net, plane, maxRegions, pool, parts, workspace, progress, null);
+  }
+
+  /**
+   * As {@link #compute(PiecewiseLinearNet, Plane, int, Executor, int, Workspace, Progress)}, writing into
+   * {@code zeroScales[l]} (one array per hidden layer, null: not wanted) each neuron's zero-test scale
+   * {@code max(floor, max_v |z_v|)} as its split used it ({@code τ} times it is its tolerance):
+   * {@link TiledRegionCount} reads a seam at the tolerances of the tiles beside it. A layer the computation did not
+   * reach keeps null.
+   */
+  static Partition compute(PiecewiseLinearNet net, Plane plane, int maxRegions, Executor pool, int parts,
+      Workspace workspace, Progress progress, double[][] zeroScales) {
     if (net.inputDim() != plane.inputDim()) {
       throw new IllegalArgumentException("the plane lives in dimension " + plane.inputDim()
           + " but the network expects " + net.inputDim() + " inputs");
     }
     Builder b = new Builder(net, plane, maxRegions, pool, parts, workspace, progress);
+    b.zeroScales = zeroScales;
     b.run();
     Partition result = new Partition(b);
     b.finish();
@@ -602,6 +615,7 @@ public final class Partition {
     int outputDim;
     final EdgeMap splits; // grows with the splits of one neuron; small planes stay cheap
     int[] scratch = new int[64];
+    double[][] zeroScales; // per hidden layer, each neuron's zero-test scale as used (null: not recorded)
 
     final Executor pool;
     final int parts;
@@ -1216,6 +1230,12 @@ public final class Partition {
         }
       }
       double scale = Math.max(floor[j], max);
+      if (zeroScales != null) {
+        if (zeroScales[layer] == null) {
+          zeroScales[layer] = new double[width];
+        }
+        zeroScales[layer][j] = scale;
+      }
       double eps = TAU * scale;
       double noise = ROUNDING_NOISE * scale;
       int positive = 0;

@@ -19,8 +19,8 @@ import java.util.List;
  * that piece is then no part of any region, and what is counted is the Euler characteristic of the segment's points
  * on boundaries ({@link #onBoundaries}), which is the number of breakpoints when no boundary runs along it.
  *
- * <p>A seam between tiles may take the first layer's tolerances from the tiles beside it instead of its own values
- * ({@link FirstLayerScale}), so that it resolves what they resolve and merges what they merge.
+ * <p>A seam between tiles may take every layer's tolerances from the tiles beside it instead of its own values
+ * ({@link TileScale}), so that it resolves what they resolve and merges what they merge.
  */
 final class SegmentBreakpoints {
   private SegmentBreakpoints() {
@@ -53,41 +53,69 @@ final class SegmentBreakpoints {
 
   /**
    * As {@link #count(PiecewiseLinearNet, Plane, double, double, double, double, long, double, boolean[])}, with the
-   * first hidden block's zero tolerance taken from {@code firstLayerScale} along the segment (null: from the
-   * segment's own values, as the plane engine takes it from its domain's).
+   * hidden blocks' zero tolerances taken from {@code tileScale} along the segment (null, or a piece it has none for:
+   * from the segment's own values, as the plane engine takes them from its domain's).
    */
   static long[] count(PiecewiseLinearNet net, Plane plane, double s0, double t0, double s1, double t1,
-      long maxValues, double corner, boolean[] changesAtCorner, FirstLayerScale firstLayerScale) {
+      long maxValues, double corner, boolean[] changesAtCorner, TileScale tileScale) {
     double c = corner > 0 && corner < 1 ? corner : Double.NaN;
     boolean[] changes = changesAtCorner != null ? changesAtCorner : new boolean[net.hiddenBlocks().size()];
     int layers = net.hiddenBlocks().size();
     return countIn(net, plane, s0, t0, s1, t1, Math.max(maxValues, leastValues(net)), c, changes, new boolean[layers],
-        new boolean[layers], firstLayerScale, 0, 1);
+        new boolean[layers], tileScale, 0, 1);
   }
 
   /**
-   * The scale {@code max(floor, max |z|)} of each first-layer neuron's zero test ({@code τ} times it) along a
-   * segment, piece by piece: piece {@code k} from fraction {@code from[k]} of the segment to {@code from[k + 1]} (the
-   * last to 1) has {@code scale[k]}; a point where two pieces meet takes the larger. {@link TiledRegionCount} gives a
-   * seam the scale of the tiles on either side of each piece, as their partitions test zero.
+   * The scale {@code max(floor, max |z|)} of each hidden neuron's zero test ({@code τ} times it) along a segment,
+   * layer by layer and piece by piece: piece {@code k} from fraction {@code from[k]} of the segment to
+   * {@code from[k + 1]} (the last to 1) has {@code scale[layer][k]} (null: the segment's own, from its values); a
+   * point where two pieces meet takes the larger. {@link TiledRegionCount} gives a seam the scales of the tiles on
+   * either side of each piece, as their partitions test zero.
    */
-  record FirstLayerScale(double[] from, double[][] scale) {
-    /** The zero tolerances at fraction {@code u} (not to be modified), of pieces whose own are {@code eps}. */
-    double[] epsAt(double u, double[][] eps) {
-      int k = Arrays.binarySearch(from, u);
-      if (k > 0) { // where two pieces meet: the coarser
-        double[] e = new double[eps[k].length];
-        for (int j = 0; j < e.length; j++) {
-          e[j] = Math.max(eps[k - 1][j], eps[k][j]);
-        }
-        return e;
+  record TileScale(double[] from, double[][][] scale) {
+    /**
+     * Hidden block {@code layer}'s tolerances along fractions {@code u0} to {@code u1} of the segment, where the
+     * segment's own (from its values) are {@code own}.
+     */
+    Tolerance tolerance(int layer, double[] own, double u0, double u1) {
+      double[][] pieces = layer < scale.length ? scale[layer] : null;
+      if (pieces == null) {
+        return w -> own;
       }
-      return eps[k >= 0 ? k : Math.max(0, -k - 2)];
+      double[][] eps = new double[pieces.length][]; // each piece's, made when first read
+      return w -> {
+        double u = u0 + w * (u1 - u0);
+        int k = Arrays.binarySearch(from, u);
+        if (k > 0) { // where two pieces meet: the coarser
+          double[] before = pieceEps(eps, pieces, k - 1, own);
+          double[] after = pieceEps(eps, pieces, k, own);
+          double[] e = new double[after.length];
+          for (int j = 0; j < e.length; j++) {
+            e[j] = Math.max(before[j], after[j]);
+          }
+          return e;
+        }
+        return pieceEps(eps, pieces, k >= 0 ? k : Math.max(0, -k - 2), own);
+      };
+    }
+
+    private static double[] pieceEps(double[][] eps, double[][] pieces, int k, double[] own) {
+      if (eps[k] == null) {
+        if (pieces[k] == null) {
+          eps[k] = own;
+        } else {
+          eps[k] = new double[pieces[k].length];
+          for (int j = 0; j < eps[k].length; j++) {
+            eps[k][j] = Partition.TAU * pieces[k][j];
+          }
+        }
+      }
+      return eps[k];
     }
   }
 
   /** A layer's zero tolerance of each neuron at a fraction of the segment (an array not to be modified). */
-  private interface Tolerance {
+  interface Tolerance {
     double[] at(double u);
   }
 
@@ -112,7 +140,7 @@ final class SegmentBreakpoints {
 
   /** {@code startOn[l]}, {@code endOn[l]}: whether a boundary along the segment reaches its start, its end. */
   private static long[] countIn(PiecewiseLinearNet net, Plane plane, double s0, double t0, double s1, double t1,
-      long maxValues, double corner, boolean[] changes, boolean[] startOn, boolean[] endOn, FirstLayerScale scale,
+      long maxValues, double corner, boolean[] changes, boolean[] startOn, boolean[] endOn, TileScale scale,
       double u0, double u1) {
     long[] out = new long[net.hiddenBlocks().size()];
     boolean[] here = new boolean[out.length];
@@ -149,7 +177,7 @@ final class SegmentBreakpoints {
    */
   private static boolean countInto(PiecewiseLinearNet net, Plane plane, double s0, double t0, double s1, double t1,
       long maxValues, double corner, long[] out, boolean[] changes, boolean[] startOn, boolean[] endOn,
-      FirstLayerScale scale, double u0, double u1) {
+      TileScale scale, double u0, double u1) {
     List<PiecewiseLinearNet.Block> blocks = net.blocks();
     if (out.length == 0) {
       return true;
@@ -175,27 +203,17 @@ final class SegmentBreakpoints {
     for (int layer = 0; layer < out.length; layer++) {
       PiecewiseLinearNet.Block block = blocks.get(layer);
       boolean last = layer + 1 == out.length;
-      Tolerance tol;
-      if (layer == 0 && scale != null) {
-        double[][] pieceEps = new double[scale.scale().length][width];
-        for (int k = 0; k < pieceEps.length; k++) {
-          for (int j = 0; j < width; j++) {
-            pieceEps[k][j] = Partition.TAU * scale.scale()[k][j];
-          }
-        }
-        tol = w -> scale.epsAt(u0 + w * (u1 - u0), pieceEps);
-      } else {
-        double[] eps = new double[width];
-        for (int p = 0; p < n; p++) {
-          for (int j = 0; j < width; j++) {
-            eps[j] = Math.max(eps[j], Math.abs(z[p * width + j]));
-          }
-        }
+      // the segment's own tolerances, from its values (the tiles' where scale has them)
+      double[] eps = new double[width];
+      for (int p = 0; p < n; p++) {
         for (int j = 0; j < width; j++) {
-          eps[j] = Partition.TAU * Math.max(floor[j], eps[j]);
+          eps[j] = Math.max(eps[j], Math.abs(z[p * width + j]));
         }
-        tol = w -> eps;
       }
+      for (int j = 0; j < width; j++) {
+        eps[j] = Partition.TAU * Math.max(floor[j], eps[j]);
+      }
+      Tolerance tol = scale == null ? w -> eps : scale.tolerance(layer, eps, u0, u1);
       epsOf[layer] = tol;
       for (int p = 0; p + 1 < n; p++) {
         along[p] = along[p] || alongBoundary(net, f, s0, t0, s1, t1, u[p], u[p + 1], z, p * width,

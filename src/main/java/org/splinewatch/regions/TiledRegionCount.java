@@ -25,11 +25,13 @@ import java.util.function.Consumer;
  * every layer, also where boundaries meet on a seam or pass through the corner where a split's seams cross (counted
  * once there), and where a boundary runs along a seam ({@code B} is then the Euler characteristic of the seam's
  * points on boundaries); the tests compare it with one partition of the whole plane. The seams are counted once
- * every tile is: each piece of a seam takes the first layer's zero tolerance of the coarser of the two tiles beside
- * it, as their partitions test zero, not that of the larger tile that was split (docs/regions-engine.md).
+ * every tile is: each piece of a seam takes every layer's zero tolerance of the coarser of the two tiles beside it,
+ * as their partitions test zero, not that of the larger tile that was split nor the seam's own
+ * (docs/regions-engine.md).
  *
- * <p>Memory is that of one tile: nothing per region is kept across tiles. Area and shape statistics need the regions
- * themselves and are not computed.
+ * <p>Memory is that of one tile: nothing per region is kept across tiles, only each tile's zero-test scales of the
+ * layers after the first (a float per neuron; the first layer's follow from the tile's corners). Area and shape
+ * statistics need the regions themselves and are not computed.
  */
 public final class TiledRegionCount {
   private TiledRegionCount() {
@@ -173,6 +175,9 @@ public final class TiledRegionCount {
   private static final class Node {
     final double[] box;
     Node[] children;
+    // a tile's zero-test scale of each neuron of the hidden layers after the first, as its partition used it
+    // (rounded up to a float: its tolerance to 6e-8 of itself, below the rounding of the values it is compared with)
+    float[][] laterScales;
 
     Node(double[] box) {
       this.box = box;
@@ -292,7 +297,8 @@ public final class TiledRegionCount {
       if (tile == null) {
         return;
       }
-      Partition p = Partition.compute(net, plane.withDomain(tile), tileCap, null, 1, ws);
+      double[][] zeroScales = new double[layers][];
+      Partition p = Partition.compute(net, plane.withDomain(tile), tileCap, null, 1, ws, null, zeroScales);
       if (p.overflow()) {
         // a tile of a few vertices that does not fit will not fit smaller: the layers are too wide for the budget
         if (box[2] - box[0] < minWidth || (p.vertexCount() <= 64 && p.regionCount() <= tileCap)) {
@@ -323,6 +329,11 @@ public final class TiledRegionCount {
         }
         return;
       }
+      float[][] later = new float[Math.max(0, layers - 1)][];
+      for (int l = 1; l < layers; l++) {
+        later[l - 1] = roundedUp(zeroScales[l]);
+      }
+      node.laterScales = later;
       int[] after = p.regionsAfterLayer();
       synchronized (this) {
         for (int l = 0; l < layers; l++) {
@@ -362,11 +373,13 @@ public final class TiledRegionCount {
     }
 
     /**
-     * The first layer's zero-test scale along a seam, piece by piece between the corners of the tiles beside it:
-     * the larger of the two tiles' scales, each as the engine takes it on that tile ({@link #firstLayerScale}).
-     * The tile that was split is the scale where no tile lies beside a piece (a tile with no area in the domain).
+     * Every hidden layer's zero-test scale along a seam, piece by piece between the corners of the tiles beside it:
+     * the larger of the two tiles' scales, each as the engine takes it on that tile (the first layer's from the
+     * tile's corners, {@link #firstLayerScale}; the later layers' as its partition recorded them). Where no tile
+     * lies beside a piece (a tile with no area in the domain) the first layer's is that of the tile that was split,
+     * and the later layers' the seam's own.
      */
-    private SegmentBreakpoints.FirstLayerScale scaleBeside(Node[][] sides, int axis, double start, double length,
+    SegmentBreakpoints.TileScale scaleBeside(Node[][] sides, int axis, double start, double length,
         double[] split) {
       // the tiles whose edge lies on the seam: the edge towards the seam of the boxes on each side
       List<List<Node>> beside = new ArrayList<>();
@@ -389,30 +402,55 @@ public final class TiledRegionCount {
         beside.add(tiles);
       }
       double[] from = ends.stream().mapToDouble(Double::doubleValue).sorted().distinct().toArray();
-      double[][] scale = new double[from.length][];
+      double[][][] scale = new double[layers][from.length][];
       double[] whole = firstLayerScale(split);
       for (int k = 0; k < from.length; k++) {
         double middle = start + length * 0.5 * (from[k] + (k + 1 < from.length ? from[k + 1] : 1));
-        double[] s = null;
         for (List<Node> tiles : beside) {
           for (Node t : tiles) {
             double[] polygon = t.box[axis] <= middle && middle <= t.box[2 + axis] ? clip(domain, t.box) : null;
             if (polygon != null) {
-              double[] ts = firstLayerScale(polygon);
-              if (s == null) {
-                s = ts;
-              } else {
-                for (int j = 0; j < s.length; j++) {
-                  s[j] = Math.max(s[j], ts[j]);
-                }
+              scale[0][k] = coarser(scale[0][k], firstLayerScale(polygon));
+              for (int l = 1; l < layers; l++) {
+                scale[l][k] = coarser(scale[l][k], widened(t.laterScales[l - 1]));
               }
               break;
             }
           }
         }
-        scale[k] = s != null ? s : whole;
+        if (scale[0][k] == null) {
+          scale[0][k] = whole;
+        }
       }
-      return new SegmentBreakpoints.FirstLayerScale(from, scale);
+      return new SegmentBreakpoints.TileScale(from, scale);
+    }
+
+    /** {@code a} raised to {@code b} neuron by neuron ({@code b} when {@code a} is null). */
+    private static double[] coarser(double[] a, double[] b) {
+      if (a == null) {
+        return b;
+      }
+      for (int j = 0; j < a.length; j++) {
+        a[j] = Math.max(a[j], b[j]);
+      }
+      return a;
+    }
+
+    private static float[] roundedUp(double[] scales) {
+      float[] out = new float[scales.length];
+      for (int j = 0; j < out.length; j++) {
+        float f = (float) scales[j];
+        out[j] = f < scales[j] ? Math.nextUp(f) : f;
+      }
+      return out;
+    }
+
+    private static double[] widened(float[] scales) {
+      double[] out = new double[scales.length];
+      for (int j = 0; j < out.length; j++) {
+        out[j] = scales[j];
+      }
+      return out;
     }
 
     /**

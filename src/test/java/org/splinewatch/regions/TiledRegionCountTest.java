@@ -377,6 +377,53 @@ class TiledRegionCountTest {
     assertEquals(27, Partition.compute(c.mlp().net(), c.plane(), 10_000).regionCount(), "the whole partition");
   }
 
+  /**
+   * A seam is read at every layer's tolerance of the tiles beside it, not only the first layer's. Second-layer lines
+   * {@code x = 0.5} and {@code x = 0.5 + 2^-20} (from {@code relu(x) − relu(−x)}) cross the first split's horizontal
+   * seam, 2e6 long, near six first-layer lines crossing there, so the tiles beside it are small and resolve both
+   * lines, while the seam's own values (up to 1e6) merged them into one breakpoint: 46 regions after the second layer
+   * where the exact count is 43 (its float32 lines in rational arithmetic: 7 lines and 21 crossings after the first
+   * layer, 29 regions; the two vertical lines each cross the six others, 2 · 7 more). The whole partition merges the
+   * thin strip by its own tolerance (36) and is no oracle here.
+   */
+  @Test
+  void aSeamIsReadAtEveryLayersToleranceOfTheTilesBesideIt() {
+    double ym = -1e6 + TiledRegionCount.SPLIT * 2e6; // the first split's across seam
+    int lines = 6;
+    int width = lines + 2;
+    float[] w0 = new float[2 * width];
+    float[] b0 = new float[width];
+    w0[0] = 1; // relu(x)
+    w0[1] = -1; // relu(−x)
+    double[] degrees = {10, 35, 62, 100, 128, 161};
+    double[] dx = {3, -7, 11, -2, 6, -9};
+    double[] dy = {-5, 8, 2, -11, 9, -4};
+    for (int i = 0; i < lines; i++) { // through points within 14 of (0.5, ym), crossing each other there
+      float wx = (float) -Math.sin(Math.toRadians(degrees[i]));
+      float wy = (float) Math.cos(Math.toRadians(degrees[i]));
+      w0[2 + i] = wx;
+      w0[width + 2 + i] = wy;
+      b0[2 + i] = (float) -(wx * (0.5 + dx[i]) + wy * (ym + dy[i]));
+    }
+    float[] w1 = new float[2 * width]; // [in][out]: both neurons are relu(x) − relu(−x) = x, less their offsets
+    w1[0] = 1;
+    w1[1] = 1;
+    w1[2] = -1;
+    w1[3] = -1;
+    float[] b1 = {-0.5f, -(0.5f + (float) Math.scalb(1.0, -20))};
+    BruteForce.Mlp mlp = new BruteForce.Mlp(new int[] {2, width, 2, 1}, new float[][] {w0, w1, {1, 1}},
+        new float[][] {b0, b1, {0}});
+    Plane plane = Plane.explicit(new double[] {0, 0}, new double[] {1e6, 0}, new double[] {0, 1e6});
+    for (int cap : new int[] {10, 16}) {
+      TiledRegionCount.Result t = TiledRegionCount.count(mlp.net(), plane, cap, new Partition.Workspace(), null);
+      assertArrayEquals(new long[] {29, 43}, t.regionsAfterLayer(), "tile cap " + cap + ", " + t.tiles() + " tiles");
+    }
+    TiledRegionCount.Result two = TiledRegionCount.count(mlp.net(), plane, 16,
+        new Partition.Workspace[] {new Partition.Workspace(), new Partition.Workspace()}, null);
+    assertArrayEquals(new long[] {29, 43}, two.regionsAfterLayer(), "two threads");
+    assertEquals(36, Partition.compute(mlp.net(), plane, 10_000).regionCount(), "the whole partition");
+  }
+
   @Test
   void clippingKeepsConvexPiecesOfTheDomain() {
     double[] diamond = {1, 0, 0, 1, -1, 0, 0, -1};
