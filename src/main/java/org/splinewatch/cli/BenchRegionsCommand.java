@@ -259,7 +259,11 @@ final class BenchRegionsCommand implements Callable<Integer> {
         doing = timing(models, k);
         MonitorCommand.Regions.Network m = networks.get(k);
         String name = model.getFileName().toString().replace(".npz", "");
-        Partition.Workspace ws = new Partition.Workspace();
+        HeapRoom room = HeapRoom.now();
+        // the first run's arrays may take what the heap has free: a plane beyond it stops there (overflow), not in
+        // an OutOfMemoryError
+        // counting all a plane holds (its result's copies too), not only the engine's arrays
+        Partition.Workspace ws = Partition.Workspace.countingAll(room.forOnePlane());
         long t0 = System.nanoTime();
         int regions;
         String shown; // the count, marked as a lower bound when the partition stopped at its cap
@@ -267,6 +271,10 @@ final class BenchRegionsCommand implements Callable<Integer> {
           Partition p = Partition.compute(m.net(), m.plane(), Partition.DEFAULT_MAX_REGIONS, null, 1, ws);
           regions = p.regionCount();
           shown = countColumn(p);
+          if (p.overflow() && regions <= Partition.DEFAULT_MAX_REGIONS) { // the memory, not the region cap
+            System.err.println(room.firstRunOverflow(model, m.description(), regions, p.overflowAtPatternArray()));
+            return 1;
+          }
           if (p.overflow()) {
             System.err.println("warning: " + model + ": stopped at " + regions + " regions (overflow: the region"
                 + " cap or the memory budget); its count is a lower bound and its times are of the incomplete"
@@ -287,7 +295,14 @@ final class BenchRegionsCommand implements Callable<Integer> {
         Warmup w = null;
         double single = Double.NaN;
         try {
-          Runnable one = () -> Partition.compute(m.net(), m.plane(), Partition.DEFAULT_MAX_REGIONS, null, 1, ws);
+          int firstCount = regions;
+          Runnable one = () -> {
+            // in the first run's workspace, whose budget it fitted (capacity kept from it is dropped where needed)
+            if (Partition.compute(m.net(), m.plane(), Partition.DEFAULT_MAX_REGIONS, null, 1, ws).regionCount()
+                != firstCount) {
+              throw new IllegalStateException("a timed run counted other regions than the first run");
+            }
+          };
           w = warmUp(one);
           single = median(one);
           if (pool == null) {
@@ -296,6 +311,16 @@ final class BenchRegionsCommand implements Callable<Integer> {
             continue;
           }
           mode = "two planes at once on two threads, each in its own workspace: one plane at a time fitted";
+          // up front, by the single-thread runs' peak (a workspace's count grows a little from its first run: the
+          // capacity it keeps), not by an OutOfMemoryError in the middle of them
+          String two = room.refusal(model, m.description() + ", " + shown + " regions", "two planes at once on two"
+              + " threads", 2, ws.peakBytes(), ", or --threads 1 (one plane at a time)");
+          if (two != null) { // refused before it runs out of memory: the single-thread columns are kept
+            System.out.printf(Locale.ROOT, "%-14s %8s %8.3f ms %8.3f ms %13s %15s %15s %9s %9s%n", name, shown,
+                first * 1e3, single * 1e3, w, "-", "-", "-", "-");
+            System.err.println(two);
+            return 1;
+          }
           Plane mirrored = m.plane().withAxesSwapped();
           Partition.Workspace ws2 = new Partition.Workspace();
           double twoPlanes = median(() -> {
@@ -343,6 +368,68 @@ final class BenchRegionsCommand implements Callable<Integer> {
       System.out.println("2 planes/2 thr: wall time of two planes computed at once, divided by two (time per plane).");
     }
     return 0;
+  }
+
+  /**
+   * What the heap has room for, measured before a workload's first run: its maximum, what is in use (after a
+   * collection: the workloads' networks, the JVM's own) and the working room G1 needs beside the live arrays, two of
+   * its regions (32 MiB each with the launchers), at least 32 MiB. What one plane holds is the count of a workspace
+   * that counts all ({@link Partition.Workspace#countingAll}: the engine's arrays, its result's copies, the edge map).
+   * Measured with the launchers' G1 regions (session 57, docs/regions-engine.md): mlp-m-wide, 97.5 MiB a plane by that
+   * count, ran one plane at a time in 190 MiB and not 188, two at once in 278 and not 275; this asks for about 200 and
+   * 303 MiB.
+   */
+  record HeapRoom(long max, long inUse, long working) {
+    static HeapRoom now() {
+      Runtime rt = Runtime.getRuntime();
+      System.gc(); // the previous workload's arrays
+      long inUse = rt.totalMemory() - rt.freeMemory();
+      long region = org.splinewatch.trainer.NetworkFootprint.Limits.g1Region();
+      return new HeapRoom(rt.maxMemory(), inUse, Math.max(32L << 20, 2 * region));
+    }
+
+    /** The engine's arrays' budget for the first run: what is free less G1's working room (at least 1 MiB). */
+    long forOnePlane() {
+      return Math.max(1L << 20, max - inUse - working);
+    }
+
+    /** The heap {@code planes} planes of {@code planeBytes} at once need. */
+    long needed(int planes, long planeBytes) {
+      return inUse + planes * planeBytes + working;
+    }
+
+    /**
+     * The one line refusing {@code mode} ({@code planes} planes at once) of a workload whose plane holds
+     * {@code planeBytes} when the heap has no room for it; null when it has.
+     */
+    String refusal(Path model, String network, String mode, int planes, long planeBytes, String otherwise) {
+      long needed = needed(planes, planeBytes);
+      if (needed <= max) {
+        return null;
+      }
+      long suggest = (needed + (32L << 20) - 1) / (32L << 20) * 32; // MiB, a multiple of the launchers' G1 regions
+      return String.format(Locale.ROOT, "error: %s (%s): %s need about %d MiB of heap (%d planes of %.1f MiB"
+          + " each, the engine's arrays and its result's copies; %d MiB in use before them; %d MiB of working room"
+          + " for the collector), more than the %d MiB heap; expected SPLINEWATCH_HEAP=%dm or more (-Xmx with"
+          + " java)%s; the rows above are complete", model, network, mode, needed >> 20, planes,
+          planeBytes / 1048576.0, inUse >> 20, working >> 20, max >> 20, suggest, otherwise);
+    }
+
+    /** The one line for a first run that stopped at the memory it was given ({@link #forOnePlane}). */
+    String firstRunOverflow(Path model, String network, int regions, boolean patternArray) {
+      if (patternArray) {
+        return String.format(Locale.ROOT, "error: %s (%s): its regions' patterns, one array of a bit per hidden neuron"
+            + " for each region, outgrew the largest the engine takes in the %d MiB heap (a sixteenth of it) at %d"
+            + " regions, where the partition stopped; expected a SPLINEWATCH_HEAP larger than %dm (-Xmx with java),"
+            + " or ./monitor regions --tiled to count it in tiles; the rows above are complete", model, network,
+            max >> 20, regions, max >> 20);
+      }
+      return String.format(Locale.ROOT, "error: %s (%s): the engine's arrays outgrew the %d MiB the heap has room for"
+          + " (the %d MiB heap less %d MiB in use and %d MiB of working room for the collector) at %d regions, where"
+          + " the partition stopped; expected a SPLINEWATCH_HEAP larger than %dm (-Xmx with java), or ./monitor"
+          + " regions --tiled to count it in tiles; the rows above are complete", model, network,
+          forOnePlane() >> 20, max >> 20, inUse >> 20, working >> 20, regions, max >> 20);
+    }
   }
 
   private void header() {

@@ -30,6 +30,11 @@ final class EdgeMap {
     return size;
   }
 
+  /** Bytes of its arrays (key, value and slot list per entry of capacity). */
+  long bytes() {
+    return 16L * keys.length;
+  }
+
   /**
    * The value stored for the edge; when there is none, stores {@code ifAbsent} and returns {@code -1 - ifAbsent}
    * (negative): one probe instead of a {@link #get} and a {@link #put}.

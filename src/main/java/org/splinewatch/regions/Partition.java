@@ -202,6 +202,8 @@ public final class Partition {
     private Builder.Corrections corrections;
     private final long budgetBytes;
     private long peakBytes;
+    // whether the count also holds what a computation allocates beside the workspace's own arrays (see countingAll)
+    private boolean countsAll;
 
     /** A workspace without a memory budget. */
     public Workspace() {
@@ -219,9 +221,39 @@ public final class Partition {
       this.budgetBytes = budgetBytes;
     }
 
+    /**
+     * A workspace whose count ({@link #peakBytes}, and the budget) also holds what a computation allocates beside the
+     * workspace's arrays, which the plain count leaves out: the result's copies of the vertex coordinates, face cycles
+     * and patterns (made at its end while the workspace's are held) and its head outputs, and the edge map the
+     * splits grow. Its peak is then about what one plane holds on the heap: on mlp-m, mlp-l and mlp-m-wide within
+     * 1.2 % of the heap a collection leaves (workspace and result), where the plain count is 4–8 % below it; on a
+     * plane of 520 first-layer lines (81 thousand regions) 27.9 of 32.1 MiB, the plain count 16.2. For
+     * {@code ./monitor bench-regions}, which sizes its runs by it, and has no limit on the pattern array (it had no
+     * budget before); the live analyzer and tiled counts keep the plain count, whose budgets are a share of the heap
+     * that leaves room for these.
+     */
+    public static Workspace countingAll(long budgetBytes) {
+      Workspace ws = new Workspace(budgetBytes);
+      ws.countsAll = true;
+      return ws;
+    }
+
     /** The most bytes the engine's arrays held (by its own count) in any computation on this workspace. */
     public long peakBytes() {
       return peakBytes;
+    }
+
+    /**
+     * Bytes of the arrays this workspace keeps between computations that its count ({@link #peakBytes}) leaves out:
+     * the engine's edge map and corrections, and those of the statistics ({@link PartitionStats}). Not during a
+     * computation, which holds some of them.
+     */
+    public long uncountedBytes() {
+      long bytes = splits != null ? splits.bytes() : 0;
+      bytes += statsEdges != null ? statsEdges.bytes() : 0;
+      bytes += corrections != null ? corrections.bytes() : 0;
+      bytes += statsArrays != null ? 8L * statsArrays.length * statsArrays[0].length : 0;
+      return bytes;
     }
 
     /** The budget given at construction ({@link Long#MAX_VALUE} for none). */
@@ -379,6 +411,19 @@ public final class Partition {
 
   public int vertexCount() {
     return vertexCount;
+  }
+
+  /**
+   * Bytes of this result's own arrays (vertex coordinates, face cycles, patterns and head outputs): copied from the
+   * workspace's at the end of the computation, while those are still held, so its peak on the heap is
+   * {@link Workspace#peakBytes} plus these plus {@link Workspace#uncountedBytes} (0 once recycled, without outputs).
+   */
+  public long resultBytes() {
+    long bytes = outputs != null ? 8L * outputs.length : 0;
+    if (px != null) {
+      bytes += 8L * (px.length + py.length) + 4L * (cycles.length + cycleStart.length) + 8L * patterns.length;
+    }
+    return bytes;
   }
 
   /** Region count after each hidden layer (the partition induced by layers 0..k only). */
@@ -613,6 +658,7 @@ public final class Partition {
     boolean lastRefusalPatternArray;
     double[] outputs;
     int outputDim;
+    final int headDim; // the head's outputs per vertex (0: no head)
     final EdgeMap splits; // grows with the splits of one neuron; small planes stay cheap
     int[] scratch = new int[64];
     double[][] zeroScales; // per hidden layer, each neuron's zero-test scale as used (null: not recorded)
@@ -632,6 +678,8 @@ public final class Partition {
       this.plane = plane;
       this.maxRegions = maxRegions;
       this.words = Math.max(1, (net.hiddenNeurons() + 63) / 64);
+      var last = net.blocks().get(net.blocks().size() - 1);
+      this.headDim = last.hidden() ? 0 : last.outDim();
       VertexArrays va = ws.vertices != null ? ws.vertices : new VertexArrays();
       ws.vertices = null; // in use (a workspace serves one computation at a time)
       px = va.px;
@@ -681,6 +729,9 @@ public final class Partition {
     void run() {
       try {
         layers();
+        if (ws.countsAll) { // the edge map grows between the budget's checks: its final size, with the values held
+          ws.peakBytes = Math.max(ws.peakBytes, heldBytes(px.length, faceStart.length, 0));
+        }
       } finally {
         releaseValues();
       }
@@ -1077,6 +1128,11 @@ public final class Partition {
 
       Corrections(int vertices) {
         this.vertices = vertices;
+      }
+
+      /** Bytes of its arrays. */
+      long bytes() {
+        return 16L * v.length + 8L * start.length + 12L * sortedQ.length;
       }
 
       /** Empty, for the {@code vertices} new vertices of another layer. */
@@ -1572,7 +1628,12 @@ public final class Partition {
     private long heldBytes(long vCap, long faceCap, long extraChunks) {
       // x, y, value, t (8 bytes each), parents and neuron (4 each), sign (1); a face: its start and length, its
       // cycle in two pools (about 5 ints each, with room to grow) and its pattern words
-      return (ws.chunksInUse + extraChunks) * CHUNK_BYTES + vCap * 45 + faceCap * (48 + 8L * words);
+      long bytes = (ws.chunksInUse + extraChunks) * CHUNK_BYTES + vCap * 45 + faceCap * (48 + 8L * words);
+      if (ws.countsAll) {
+        // the result's copies (x, y and head outputs per vertex; a face's start, cycle and pattern) and the edge map
+        bytes += vCap * (16 + 8L * headDim) + faceCap * (4 + 8L * words) + 4L * cycles.length + splits.bytes();
+      }
+      return bytes;
     }
 
     /**
@@ -1585,7 +1646,9 @@ public final class Partition {
      */
     private boolean withinBudget(long vCap, long faceCap, long extraChunks) {
       long bytes = heldBytes(vCap, faceCap, extraChunks);
-      if (bytes > ws.budgetBytes || ws.budgetBytes != Long.MAX_VALUE && faceCap * words * 8 > MAX_ARRAY_BYTES) {
+      // (a workspace counting all, bench-regions', has no such limit: it had no budget before, and sizes the heap)
+      if (bytes > ws.budgetBytes
+          || ws.budgetBytes != Long.MAX_VALUE && !ws.countsAll && faceCap * words * 8 > MAX_ARRAY_BYTES) {
         lastRefusalPatternArray = bytes <= ws.budgetBytes;
         return false;
       }

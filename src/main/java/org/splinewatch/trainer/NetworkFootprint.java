@@ -91,7 +91,7 @@ public final class NetworkFootprint {
      * This JVM's G1 region size (0 with another collector, whose large arrays are not rounded up): an array of half a
      * region or more is humongous and takes whole regions of its own.
      */
-    static long g1Region() {
+    public static long g1Region() {
       try {
         var bean = ManagementFactory.getPlatformMXBean(com.sun.management.HotSpotDiagnosticMXBean.class);
         if (!"true".equals(bean.getVMOption("UseG1GC").getValue())) {

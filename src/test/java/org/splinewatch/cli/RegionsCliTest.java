@@ -2,6 +2,7 @@ package org.splinewatch.cli;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
@@ -566,34 +567,57 @@ class RegionsCliTest {
         "1", f.toString()).redirectErrorStream(true).start();
     String m = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
     assertEquals(1, p.waitFor(), m);
-    assertTrue(m.contains("error: " + f + ": out of memory (heap ") && m.contains(" MiB) computing the regions of a "
-        + "network of widths [2, 150000, 1]; expected a workload that fits the heap") && !m.contains("\tat "), m);
+    // its first run stops where its arrays (patterns of 2,344 words a region) reach what the heap has free: refused
+    // there in one line, where it ran out of memory until session 57
+    assertTrue(m.contains("error: " + f + " (a network of widths [2, 150000, 1]): the engine's arrays outgrew the ")
+        && m.contains(" MiB the heap has room for (the 256 MiB heap less ") && m.contains(" regions, where the"
+        + " partition stopped; expected a SPLINEWATCH_HEAP larger than 256m (-Xmx with java), or ./monitor regions"
+        + " --tiled to count it in tiles; the rows above are complete"), m);
+    assertTrue(!m.contains("out of memory") && !m.contains("OutOfMemoryError") && !m.contains("\tat "), m);
   }
 
   @Test
   void benchRegionsWhoseTwoPlanesDoNotFitTheHeapKeepsTheSingleThreadColumnsAndSaysSoInOneLine() throws Exception {
-    // one plane of 520 lines fits a 128 MiB heap, two at once (the 2-thread columns) do not, with the launchers' G1
-    // regions of 32 MiB: that was "error: java.lang.OutOfMemoryError: Java heap space" and the row lost
-    Path f = oneLayer(tmp.resolve("lines.npz"), 520, 3);
-    String m = benchInSmallHeap(f, "2");
+    // one plane of 600 lines fits a 160 MiB heap, two at once (the 2-thread columns) do not, with the launchers' G1
+    // regions of 32 MiB: refused before they run, by the first run's count of all a plane holds (until session 57
+    // they ran until an OutOfMemoryError, whose line came from the middle of the runs, or not at all)
+    Path f = oneLayer(tmp.resolve("lines.npz"), 600, 3);
+    String m = benchInSmallHeap(f, "2", "160m");
     assertEquals(1, exitCode, m);
-    assertTrue(m.contains("error: " + f + ": out of memory (heap 128 MiB) computing the regions of a network of widths"
-        + " [2, 520, 1], "), m);
-    assertTrue(!m.contains("OutOfMemoryError") && !m.contains("\tat "), m);
-    // the margin is thin in 4 G1 regions: the single-thread runs, of one plane's size, ran out in one run of three
-    if (!m.contains(" regions, in the single-thread runs; expected a larger SPLINEWATCH_HEAP; the rows above")) {
-      assertTrue(m.contains(" regions, in two planes at once on two threads, each in its own workspace: one plane at"
-          + " a time fitted; expected a larger SPLINEWATCH_HEAP, or --threads 1 (one plane at a time); the rows above"
-          + " are complete"), m);
-      assertTrue(m.lines().anyMatch(l -> l.startsWith("lines ") && l.endsWith(" -         -         -")), m);
-    }
+    assertTrue(m.contains("error: " + f + " (a network of widths [2, 600, 1], ") && m.contains(" regions): two"
+        + " planes at once on two threads need about ") && m.contains(" more than the 160 MiB heap; expected"
+        + " SPLINEWATCH_HEAP=") && m.contains("m or more (-Xmx with java), or --threads 1 (one plane at a time); the"
+        + " rows above are complete"), m);
+    assertTrue(m.lines().anyMatch(l -> l.startsWith("lines ") && l.endsWith(" -         -         -")), m);
+    assertTrue(!m.contains("out of memory") && !m.contains("OutOfMemoryError") && !m.contains("\tat "), m);
+    // the heap it names does hold the two planes
+    String heap = m.replaceAll("(?s).*expected SPLINEWATCH_HEAP=([0-9]+m) or more.*", "$1");
+    String fits = benchInSmallHeap(f, "2", heap);
+    assertEquals(0, exitCode, fits);
+    assertTrue(fits.lines().anyMatch(l -> l.startsWith("lines ") && !l.contains(" - ")), fits);
+  }
+
+  /** How bench-regions sizes two planes at once: what is in use, two planes, and two G1 regions of working room. */
+  @Test
+  void theHeapTwoPlanesNeedIsTwoPlanesBesideWhatIsInUse() {
+    BenchRegionsCommand.HeapRoom room = new BenchRegionsCommand.HeapRoom(256L << 20, 46L << 20, 64L << 20);
+    assertEquals((46L + 2 * 97 + 64) << 20, room.needed(2, 97L << 20));
+    assertEquals((256L - 46 - 64) << 20, room.forOnePlane());
+    String line = room.refusal(Path.of("mlp-m-wide.npz"), "a network", "two planes at once on two threads", 2,
+        97L << 20, ", or --threads 1 (one plane at a time)");
+    assertEquals("error: mlp-m-wide.npz (a network): two planes at once on two threads need about 304 MiB of heap (2"
+        + " planes of 97.0 MiB each, the engine's arrays and its result's copies; 46 MiB in use before them; 64 MiB"
+        + " of working room for the collector), more than the 256 MiB heap; expected SPLINEWATCH_HEAP=320m or more"
+        + " (-Xmx with java), or --threads 1 (one plane at a time); the rows above are complete", line);
+    assertNull(room.refusal(Path.of("mlp-m.npz"), "a network", "two planes at once on two threads", 2, 70L << 20,
+        ""), "2 · 70 + 46 + 64 = 250 MiB fit");
   }
 
   private int exitCode;
 
-  /** bench-regions, briefly, on {@code model} in a 128 MiB heap with the launchers' G1 regions of 32 MiB. */
-  private String benchInSmallHeap(Path model, String threads) throws Exception {
-    Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx128m",
+  /** bench-regions, briefly, on {@code model} in a heap of {@code heap} with the launchers' G1 regions of 32 MiB. */
+  private String benchInSmallHeap(Path model, String threads, String heap) throws Exception {
+    Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx" + heap,
         "-XX:G1HeapRegionSize=32m", "-cp", System.getProperty("java.class.path"), Main.class.getName(), "monitor",
         "bench-regions", "--threads", threads, "--repeat", "1", "--measure-seconds", "0", "--max-warmup", "5",
         "--min-warmup-seconds", "0", "--warmup-seconds", "1", model.toString()).redirectErrorStream(true).start();

@@ -172,4 +172,28 @@ class PartitionVertexValuesTest {
     assertTrue(tight.peakBytes() <= free.peakBytes() / 3, "stayed within its budget: " + tight.peakBytes());
     assertThrows(IllegalArgumentException.class, () -> new Partition.Workspace(0));
   }
+  /**
+   * A workspace that counts all ({@code bench-regions}') also counts what the ordinary count leaves out: the result's
+   * copies of the vertices, faces and patterns and its head outputs, made while the workspace's arrays are held, and
+   * the edge map; the same partition either way. On mlp-m-wide they were 9 MiB (the ordinary count 88.3 MiB, the heap
+   * a collection leaves 96.3 MiB); on a plane of 520 lines half of it.
+   */
+  @Test
+  void aWorkspaceCountingAllCountsTheResultsCopiesBesideTheEnginesArrays() {
+    for (long seed = 1; seed <= 3; seed++) {
+      BruteForce.Mlp mlp = PartitionBruteForceTest.random(seed, 2, 48, 32, 10);
+      Plane plane = Plane.explicit(new double[] {0.1, -0.2}, new double[] {2, 0}, new double[] {0, 2});
+      Partition.Workspace plain = new Partition.Workspace();
+      Partition.Workspace all = Partition.Workspace.countingAll(Long.MAX_VALUE);
+      Partition a = Partition.compute(mlp.net(), plane, 1_000_000, null, 1, plain);
+      Partition b = Partition.compute(mlp.net(), plane, 1_000_000, null, 1, all);
+      assertEquals(a.regionCount(), b.regionCount());
+      assertTrue(a.resultBytes() >= 8L * 10 * a.vertexCount(), "the head outputs are the result's");
+      long beside = a.resultBytes() + plain.uncountedBytes();
+      assertTrue(all.peakBytes() >= plain.peakBytes() + a.resultBytes(), "seed " + seed + ": " + all.peakBytes()
+          + " counting all, " + plain.peakBytes() + " + " + a.resultBytes() + " of the result");
+      assertTrue(all.peakBytes() <= plain.peakBytes() + 2 * beside, "seed " + seed + ": " + all.peakBytes()
+          + " counting all, at most twice what the ordinary count leaves out (capacity to grow)");
+    }
+  }
 }
