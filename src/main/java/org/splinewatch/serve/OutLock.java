@@ -9,6 +9,7 @@ import java.nio.channels.OverlappingFileLockException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.function.Consumer;
@@ -58,10 +59,20 @@ final class OutLock implements AutoCloseable {
    * waits for it ({@link #acquire(Path, Consumer)}). Best effort: without the file, that one fails as before.
    */
   void stopping(Duration within) {
+    // written aside and moved into place: a restart reading it meanwhile finds it whole or not at all (written in
+    // place, it could read it empty, as no monitor stopping, and fail)
+    Path aside = out.resolve(STOPPING_FILE + "." + ProcessHandle.current().pid() + ".tmp");
     try {
-      Files.writeString(out.resolve(STOPPING_FILE), ProcessHandle.current().pid() + " "
-          + (System.currentTimeMillis() + within.toMillis()) + "\n", StandardCharsets.UTF_8);
+      Files.writeString(aside, ProcessHandle.current().pid() + " " + (System.currentTimeMillis() + within.toMillis())
+          + "\n", StandardCharsets.UTF_8);
+      Files.move(aside, out.resolve(STOPPING_FILE), StandardCopyOption.ATOMIC_MOVE,
+          StandardCopyOption.REPLACE_EXISTING);
     } catch (IOException e) {
+      try {
+        Files.deleteIfExists(aside);
+      } catch (IOException again) {
+        // left beside the lock; harmless
+      }
       // a restart meanwhile is refused at once, as before
     }
   }
@@ -121,7 +132,7 @@ final class OutLock implements AutoCloseable {
         }
         return lock;
       }
-      long[] stopping = stopping(out); // its pid and the end of its stop, or null
+      long[] stopping = stoppingHolder(out); // its pid and the end of its stop, or null
       long now = System.currentTimeMillis();
       if (stopping == null) {
         throw new IllegalArgumentException("--out " + out + " is in use by another ./monitor serve (it holds " + file
@@ -173,7 +184,7 @@ final class OutLock implements AutoCloseable {
   }
 
   /** What the holder's {@link #stopping} wrote: its pid and the end of its stop; null when none is stopping. */
-  private static long[] stopping(Path out) {
+  static long[] stoppingHolder(Path out) {
     try {
       String[] parts = Files.readString(out.resolve(STOPPING_FILE), StandardCharsets.UTF_8).trim().split(" ");
       long[] read = {Long.parseLong(parts[0]), Long.parseLong(parts[1])};

@@ -259,6 +259,34 @@ class MonitorServerConsoleTest {
     }
   }
 
+  /**
+   * A restart that reads the stopping monitor's file while it is written must find it whole: written in place, an
+   * empty or half-written file read as "no monitor stopping", and the restart failed as if --out were held for good
+   * (seen once in CI). Here the holder rewrites it while another lock waits on it; every look must be a wait.
+   */
+  @Test
+  void aRestartNeverReadsTheStoppingFileHalfWritten() throws Exception {
+    Path out = tmp.resolve("runs");
+    try (OutLock held = OutLock.acquire(out)) {
+      held.stopping(Duration.ofMinutes(1));
+      java.util.concurrent.atomic.AtomicBoolean writing = new java.util.concurrent.atomic.AtomicBoolean(true);
+      Thread writer = new Thread(() -> {
+        while (writing.get()) {
+          held.stopping(Duration.ofMinutes(1));
+        }
+      }, "stopping-writer");
+      writer.start();
+      try {
+        for (int look = 0; look < 2000; look++) {
+          assertTrue(OutLock.stoppingHolder(out) != null, "look " + look + ": the stopping file read as absent");
+        }
+      } finally {
+        writing.set(false);
+        writer.join(10_000);
+      }
+    }
+  }
+
   /** A stopping monitor that has not let go of --out long after its stop should have ended: one line that says so. */
   @Test
   void aPreviousMonitorStillStoppingPastItsTimeIsNamedInTheError() throws Exception {
