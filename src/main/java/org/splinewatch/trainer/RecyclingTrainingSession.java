@@ -24,6 +24,7 @@ import org.nd4j.autodiff.samediff.config.SDValue;
 import org.nd4j.autodiff.samediff.internal.FrameIter;
 import org.nd4j.autodiff.samediff.internal.InferenceSession;
 import org.nd4j.autodiff.samediff.internal.SameDiffOp;
+import org.nd4j.autodiff.samediff.internal.SessionMemMgr;
 import org.nd4j.autodiff.samediff.internal.TrainingSession;
 import org.nd4j.autodiff.samediff.internal.memory.ArrayCacheMemoryMgr;
 import org.nd4j.common.primitives.Pair;
@@ -45,7 +46,7 @@ import org.nd4j.linalg.dataset.api.MultiDataSet;
  * session returns gradients as requested outputs and so never frees them itself; without this, every step allocated
  * them anew. It also keeps its first walk of the graph ({@link #initSubgraph}), and allocates through
  * {@link UniqueIdArrayCache}, without which it never gave back some arrays and their buffers waited for the collector,
- * and forgets the ids of the arrays it gave back at the start of each step ({@link #forgetFreedIds}).
+ * and forgets the ids of the arrays it gave back at the start of each step ({@link #startExecution}).
  * {@code TrainingSessionTest} checks that it reproduces {@code fit} step by step.
  */
 final class RecyclingTrainingSession extends TrainingSession {
@@ -92,8 +93,7 @@ final class RecyclingTrainingSession extends TrainingSession {
   /** Called once at the start of every step ({@code AbstractSession.output}), before any array is given back. */
   @Override
   protected Map<String, INDArray> preprocessPlaceholders(Map<String, INDArray> placeholders, At at) {
-    forgetFreedIds(freedArrays);
-    ((UniqueIdArrayCache) getMmgr()).newExecution();
+    startExecution(freedArrays, getMmgr());
     return super.preprocessPlaceholders(placeholders, at);
   }
 
@@ -301,8 +301,7 @@ final class RecyclingTrainingSession extends TrainingSession {
 
       @Override
       protected Map<String, INDArray> preprocessPlaceholders(Map<String, INDArray> placeholders, At at) {
-        forgetFreedIds(freedArrays);
-        ((UniqueIdArrayCache) getMmgr()).newExecution();
+        startExecution(freedArrays, getMmgr());
         return super.preprocessPlaceholders(placeholders, at);
       }
 
@@ -317,19 +316,22 @@ final class RecyclingTrainingSession extends TrainingSession {
   };
 
   /**
-   * Empties a kept session's {@code InferenceSession.freedArrays} at the start of an execution (a training step, or
-   * one {@code SameDiff.output} call). The session adds the id of every array it gives back to its cache and checks the
-   * set only to skip giving the same array back twice; nothing ever removed an id, so a session kept for the whole run
-   * grew by 80-170 ids a step (about 70 bytes of heap each). An old id can match nothing: {@code preprocessPlaceholders}
-   * also empties the array use tracker, whose newly satisfied arrays are the only ones the session gives back
-   * ({@code getOutputs}, {@code postProcessOutputValues}), so every array given back in this execution was made in
-   * it, and {@link UniqueIdArrayCache} gives each such array an id that no earlier array had, also one taken back out
-   * of the cache. Ids given back within the execution are still kept until its end, so an array that two values share
-   * is given back once. {@code SameDiff.fit}, one new session a step, started every step with the set empty too; and
-   * the cache itself refuses an array given back while it still holds it.
+   * Starts an execution (a training step, or one {@code SameDiff.output} call) of a kept session, the training one or
+   * an inference one: its {@link UniqueIdArrayCache} ({@code memory}) starts counting what this execution asks for, and
+   * the session's {@code InferenceSession.freedArrays} ({@code freedIds}) is emptied. The session adds the id of every
+   * array it gives back to its cache and checks the set only to skip giving the same array back twice; nothing ever
+   * removed an id, so a session kept for the whole run grew by 80-170 ids a step (about 70 bytes of heap each). An old
+   * id can match nothing: {@code preprocessPlaceholders} also empties the array use tracker, whose newly satisfied
+   * arrays are the only ones the session gives back ({@code getOutputs}, {@code postProcessOutputValues}), so every
+   * array given back in this execution was made in it, and {@link UniqueIdArrayCache} gives each such array an id that
+   * no earlier array had, also one taken back out of the cache. Ids given back within the execution are still kept
+   * until its end, so an array that two values share is given back once. {@code SameDiff.fit}, one new session a step,
+   * started every step with the set empty too; and the cache itself refuses an array given back while it still holds
+   * it.
    */
-  private static void forgetFreedIds(Set<Long> freedIds) {
+  private static void startExecution(Set<Long> freedIds, SessionMemMgr memory) {
     freedIds.clear();
+    ((UniqueIdArrayCache) memory).newExecution();
   }
 
   /**
