@@ -260,9 +260,8 @@ final class BenchRegionsCommand implements Callable<Integer> {
         MonitorCommand.Regions.Network m = networks.get(k);
         String name = model.getFileName().toString().replace(".npz", "");
         HeapRoom room = HeapRoom.now();
-        // the first run's arrays may take what the heap has free: a plane beyond it stops there (overflow), not in
-        // an OutOfMemoryError
-        // counting all a plane holds (its result's copies too), not only the engine's arrays
+        // the first run's arrays, counting all a plane holds (its result's copies too), may take what the heap has
+        // free: a plane beyond it stops there (overflow), not in an OutOfMemoryError
         Partition.Workspace ws = Partition.Workspace.countingAll(room.forOnePlane());
         long t0 = System.nanoTime();
         int regions;
@@ -316,8 +315,7 @@ final class BenchRegionsCommand implements Callable<Integer> {
           String two = room.refusal(model, m.description() + ", " + shown + " regions", "two planes at once on two"
               + " threads", 2, ws.peakBytes(), ", or --threads 1 (one plane at a time)");
           if (two != null) { // refused before it runs out of memory: the single-thread columns are kept
-            System.out.printf(Locale.ROOT, "%-14s %8s %8.3f ms %8.3f ms %13s %15s %15s %9s %9s%n", name, shown,
-                first * 1e3, single * 1e3, w, "-", "-", "-", "-");
+            printWithoutTwoThreads(name, shown, first, single, w);
             System.err.println(two);
             return 1;
           }
@@ -345,8 +343,7 @@ final class BenchRegionsCommand implements Callable<Integer> {
             throw e;
           }
           if (w != null && !Double.isNaN(single)) { // what was measured is kept: the two-thread columns left empty
-            System.out.printf(Locale.ROOT, "%-14s %8s %8.3f ms %8.3f ms %13s %15s %15s %9s %9s%n", name, shown,
-                first * 1e3, single * 1e3, w, "-", "-", "-", "-");
+            printWithoutTwoThreads(name, shown, first, single, w);
           }
           System.err.println(MonitorCommand.Regions.outOfMemory(model, m.description() + ", " + shown + " regions, in "
               + mode, "a larger SPLINEWATCH_HEAP" + (w != null ? ", or --threads 1 (one plane at a time)" : "")
@@ -368,6 +365,12 @@ final class BenchRegionsCommand implements Callable<Integer> {
       System.out.println("2 planes/2 thr: wall time of two planes computed at once, divided by two (time per plane).");
     }
     return 0;
+  }
+
+  /** A row whose two-thread columns were not measured (refused up front, or out of memory): "-" in each. */
+  private static void printWithoutTwoThreads(String name, String shown, double first, double single, Warmup w) {
+    System.out.printf(Locale.ROOT, "%-14s %8s %8.3f ms %8.3f ms %13s %15s %15s %9s %9s%n", name, shown, first * 1e3,
+        single * 1e3, w, "-", "-", "-", "-");
   }
 
   /**
