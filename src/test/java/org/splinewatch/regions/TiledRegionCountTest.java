@@ -389,6 +389,23 @@ class TiledRegionCountTest {
   @Test
   void aSeamIsReadAtEveryLayersToleranceOfTheTilesBesideIt() {
     double ym = -1e6 + TiledRegionCount.SPLIT * 2e6; // the first split's across seam
+    BruteForce.Mlp mlp = seamNetwork(ym);
+    Plane plane = Plane.explicit(new double[] {0, 0}, new double[] {1e6, 0}, new double[] {0, 1e6});
+    for (int cap : new int[] {10, 16}) {
+      TiledRegionCount.Result t = TiledRegionCount.count(mlp.net(), plane, cap, new Partition.Workspace(), null);
+      assertArrayEquals(new long[] {29, 43}, t.regionsAfterLayer(), "tile cap " + cap + ", " + t.tiles() + " tiles");
+    }
+    TiledRegionCount.Result two = TiledRegionCount.count(mlp.net(), plane, 16,
+        new Partition.Workspace[] {new Partition.Workspace(), new Partition.Workspace()}, null);
+    assertArrayEquals(new long[] {29, 43}, two.regionsAfterLayer(), "two threads");
+    assertEquals(36, Partition.compute(mlp.net(), plane, 10_000).regionCount(), "the whole partition");
+  }
+
+  /**
+   * The network of {@link #aSeamIsReadAtEveryLayersToleranceOfTheTilesBesideIt}: six first-layer lines through points
+   * within 14 of {@code (0.5, ym)}, and second-layer lines {@code x = 0.5} and {@code x = 0.5 + 2^-20}.
+   */
+  static BruteForce.Mlp seamNetwork(double ym) {
     int lines = 6;
     int width = lines + 2;
     float[] w0 = new float[2 * width];
@@ -411,17 +428,8 @@ class TiledRegionCountTest {
     w1[2] = -1;
     w1[3] = -1;
     float[] b1 = {-0.5f, -(0.5f + (float) Math.scalb(1.0, -20))};
-    BruteForce.Mlp mlp = new BruteForce.Mlp(new int[] {2, width, 2, 1}, new float[][] {w0, w1, {1, 1}},
+    return new BruteForce.Mlp(new int[] {2, width, 2, 1}, new float[][] {w0, w1, {1, 1}},
         new float[][] {b0, b1, {0}});
-    Plane plane = Plane.explicit(new double[] {0, 0}, new double[] {1e6, 0}, new double[] {0, 1e6});
-    for (int cap : new int[] {10, 16}) {
-      TiledRegionCount.Result t = TiledRegionCount.count(mlp.net(), plane, cap, new Partition.Workspace(), null);
-      assertArrayEquals(new long[] {29, 43}, t.regionsAfterLayer(), "tile cap " + cap + ", " + t.tiles() + " tiles");
-    }
-    TiledRegionCount.Result two = TiledRegionCount.count(mlp.net(), plane, 16,
-        new Partition.Workspace[] {new Partition.Workspace(), new Partition.Workspace()}, null);
-    assertArrayEquals(new long[] {29, 43}, two.regionsAfterLayer(), "two threads");
-    assertEquals(36, Partition.compute(mlp.net(), plane, 10_000).regionCount(), "the whole partition");
   }
 
   @Test
