@@ -272,7 +272,7 @@ public final class RegionAnalyzer implements SnapshotAnalysis {
     add(out, MetricFamily.REGION_DENSITY_FAR, st.densityFar(), step, plane);
     add(out, MetricFamily.REGION_SLIVERS, st.slivers(), step, plane);
     add(out, MetricFamily.REGION_INCONSISTENT_FACES, st.inconsistentFaces(), step, plane);
-    // the count is low by this many or more: `./monitor regions` warns of it, Grafana shows it from here
+    // the count is not exact, usually low: `./monitor regions` warns of it, Grafana shows it from here
     add(out, MetricFamily.REGION_MERGED_BY_TOLERANCE, merged, step, plane);
     add(out, MetricFamily.REGION_OVERFLOW, st.overflow() ? 1 : 0, step, plane);
     if (classifierHead) {

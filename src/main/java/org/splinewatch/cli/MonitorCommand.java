@@ -537,9 +537,9 @@ public final class MonitorCommand implements Runnable {
         return model + ": hidden layer " + (layer + 1) + " has boundaries closer to the partition's vertices than the"
             + " engine resolves at this plane's scale (within "
             + String.format(java.util.Locale.ROOT, "%.0e", Partition.TAU) + " of a neuron's largest value on the"
-            + " plane): " + merged + (merged == 1 ? " region" : " regions") + " merged, so the count is low by "
-            + merged + " or more; expected a plane on the scale of that structure (smaller u and v, or pad, around"
-            + " it)";
+            + " plane): " + merged + (merged == 1 ? " region" : " regions") + " merged, so the count is not exact"
+            + " (usually low; counted in tiles, sometimes high); expected a plane on the scale of that structure"
+            + " (smaller u and v, or pad, around it)";
       }
 
       /** For messages: "a network of widths [...]" or "a network of N layers (conv2d ..., ...)". */

@@ -440,8 +440,10 @@ public final class Partition {
    * values between {@link #ROUNDING_NOISE} and {@link #TAU} of the neuron's scale, not rounding noise) that they read
    * as zero, so the face was left uncut or cut once where the boundary cuts it off twice. Each such sliver is a region
    * of the network on this plane that the count misses (and any region later layers would have cut it into): 0 for a
-   * plane the engine resolves; otherwise the count is low, by this many or more. Finer structure, within rounding
-   * noise of a vertex, is not seen here (Plane#unresolvedNearCentre covers a plane far wider than the first layer).
+   * plane the engine resolves; otherwise the count is not exact, usually low, but not by this number: a sliver may be
+   * counted more than once, and exact arithmetic found {@code DegenerateNets} seed 726 low by 2 where this says 7
+   * (docs/regions-engine.md, "Checked against exact arithmetic"). Finer structure, within rounding noise of a
+   * vertex, is not seen here (Plane#unresolvedNearCentre covers a plane far wider than the first layer).
    */
   public int mergedByTolerance() {
     return mergedByTolerance;

@@ -75,7 +75,7 @@ public enum MetricFamily {
   REGION_INCONSISTENT_FACES(Type.GAUGE, "Regions left unsplit because of numerical inconsistency (should be 0)",
       "plane", "layer"),
   REGION_MERGED_BY_TOLERANCE(Type.GAUGE, "Regions the engine's zero tolerance merged: boundaries closer to the"
-      + " partition's vertices than it resolves at the plane's scale, so the region count is low by this many or more"
+      + " partition's vertices than it resolves at the plane's scale, so the region count is not exact, usually low"
       + " (0: the plane is resolved; docs/regions-engine.md)", "plane", "layer"),
   REGION_OVERFLOW(Type.GAUGE, "1 when the region engine stopped at its region cap or its memory budget (not exact):"
       + " that snapshot exports only the counts of the layers it finished, no total or geometry", "plane", "layer"),

@@ -714,8 +714,8 @@ class RegionsCliTest {
     Path resolved = diamond("resolved.npz", 1e-3f);
     String line = "warning: " + fine + ": hidden layer 2 has boundaries closer to the partition's vertices than the"
         + " engine resolves at this plane's scale (within 1e-10 of a neuron's largest value on the plane): 4 regions"
-        + " merged, so the count is low by 4 or more; expected a plane on the scale of that structure (smaller u and v,"
-        + " or pad, around it)";
+        + " merged, so the count is not exact (usually low; counted in tiles, sometimes high); expected a plane on the"
+        + " scale of that structure (smaller u and v, or pad, around it)";
     String[] bench = {"monitor", "bench-regions", "--threads", "1", "--repeat", "1", "--measure-seconds", "0",
         "--min-warmup-seconds", "0", "--warmup-seconds", "0.1"};
     java.util.function.Function<String, Integer> regions = out -> Integer.parseInt(out.lines()
