@@ -4,13 +4,12 @@ import com.sun.management.GarbageCollectionNotificationInfo;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
+import java.io.FileInputStream;
 import java.io.IOException;
 import java.lang.management.GarbageCollectorMXBean;
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryType;
 import java.lang.management.MemoryUsage;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -76,6 +75,9 @@ public final class MemoryWatch implements AutoCloseable {
   private volatile boolean gcRequested;
   private volatile boolean limitReported;
   private volatile boolean oomReported;
+  /** {@code /proc/self/status} as last read (about 1.5 kB on Linux); guarded by itself. */
+  private final byte[] status = new byte[STATUS_BYTES];
+  private static final int STATUS_BYTES = 8192;
 
   private MemoryWatch(MemorySettings settings, Consumer<String> onLimit) {
     this.settings = settings;
@@ -161,27 +163,76 @@ public final class MemoryWatch implements AutoCloseable {
     MemoryUsage h = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage();
     heapUsed.accumulateAndGet(h.getUsed(), Math::max);
     heapCommitted.accumulateAndGet(h.getCommitted(), Math::max);
-    long rss = statusKib("VmRSS:");
+    long rss;
+    long hwm;
+    synchronized (status) {
+      int n = readStatus(status);
+      rss = statusField(status, n, "VmRSS:");
+      hwm = statusField(status, n, "VmHWM:");
+    }
     if (rss > 0) {
       residentNow.set(rss);
       offHeap.accumulateAndGet(Math.max(0, rss - h.getCommitted()), Math::max);
-      resident.accumulateAndGet(Math.max(rss, statusKib("VmHWM:")), Math::max);
+      resident.accumulateAndGet(Math.max(rss, hwm), Math::max);
     }
   }
 
   /** A {@code /proc/self/status} field in bytes, or 0 where there is none (not Linux). */
   static long statusKib(String field) {
-    try {
-      for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-        if (line.startsWith(field)) {
-          String[] parts = line.substring(field.length()).trim().split("\\s+");
-          return Long.parseLong(parts[0]) * 1024;
-        }
+    byte[] buffer = new byte[STATUS_BYTES];
+    return statusField(buffer, readStatus(buffer), field);
+  }
+
+  /**
+   * {@code /proc/self/status} read into {@code buffer} (its first bytes where it is longer), the number of bytes read;
+   * 0 where it cannot be read. A sample reads it into a buffer kept for it: {@code Files.readAllLines} made about 30 kB
+   * of garbage a read, twice a sample.
+   */
+  private static int readStatus(byte[] buffer) {
+    try (FileInputStream in = new FileInputStream("/proc/self/status")) {
+      int n = 0;
+      for (int r; n < buffer.length && (r = in.read(buffer, n, buffer.length - n)) > 0; ) {
+        n += r;
       }
+      return n;
     } catch (IOException | RuntimeException e) {
       return 0;
     }
+  }
+
+  /** The value in bytes of a field such as {@code VmRSS:} ({@code "VmRSS:   123456 kB"}) in the first n bytes. */
+  static long statusField(byte[] status, int n, String field) {
+    for (int line = 0; line < n; ) {
+      if (startsWith(status, line, n, field)) {
+        int i = line + field.length();
+        while (i < n && (status[i] == ' ' || status[i] == '\t')) {
+          i++;
+        }
+        long kib = 0;
+        int digits = 0;
+        for (; i < n && status[i] >= '0' && status[i] <= '9' && digits < 18; i++, digits++) {
+          kib = kib * 10 + (status[i] - '0');
+        }
+        return digits > 0 ? kib * 1024 : 0;
+      }
+      while (line < n && status[line] != '\n') {
+        line++;
+      }
+      line++;
+    }
     return 0;
+  }
+
+  private static boolean startsWith(byte[] bytes, int from, int n, String prefix) {
+    if (from + prefix.length() > n) {
+      return false;
+    }
+    for (int k = 0; k < prefix.length(); k++) {
+      if (bytes[from + k] != prefix.charAt(k)) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** The heap peaks between collections: the used heap just before each one. */

@@ -45,6 +45,38 @@ class MemoryWatchTest {
   }
 
   @Test
+  void statusFieldsAreReadFromTheKernelsText() {
+    byte[] status = "Name:\tjava\nVmPeak:\t 9 kB\nVmHWM:\t  123456 kB\nVmRSS:\t     4567 kB\nThreads:\t40\n"
+        .getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    assertEquals(4567L * 1024, MemoryWatch.statusField(status, status.length, "VmRSS:"));
+    assertEquals(123456L * 1024, MemoryWatch.statusField(status, status.length, "VmHWM:"));
+    assertEquals(0, MemoryWatch.statusField(status, status.length, "VmSwap:"), "a field that is not there");
+    int cut = new String(status, java.nio.charset.StandardCharsets.US_ASCII).indexOf("VmRSS:") + 4;
+    assertEquals(0, MemoryWatch.statusField(status, cut, "VmRSS:"), "a field cut off by the buffer's end");
+  }
+
+  /** A sample reads /proc/self/status into a kept buffer: it made about 60 kB of garbage (two readAllLines). */
+  @Test
+  void aSampleMakesLittleGarbage() {
+    if (!LINUX) {
+      return;
+    }
+    var threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+    try (MemoryWatch w = MemoryWatch.start(new MemorySettings(Duration.ofHours(1), 0), r -> { })) {
+      for (int i = 0; i < 200; i++) {
+        w.peaks(); // warm
+      }
+      long before = threads.getCurrentThreadAllocatedBytes();
+      for (int i = 0; i < 200; i++) {
+        w.peaks();
+      }
+      long perSample = (threads.getCurrentThreadAllocatedBytes() - before) / 200;
+      assertTrue(perSample < 8_000, perSample + " bytes a sample");
+      assertTrue(w.peaks().resident() > 0, "resident memory read");
+    }
+  }
+
+  @Test
   void aRunAboveItsResidentLimitAfterAGcIsReportedOnce() throws Exception {
     if (!LINUX) {
       return; // resident memory is read from /proc
