@@ -54,7 +54,7 @@ public final class HttpIngestion {
     this.settings = IngestSettings.fromConfig(config);
     this.registry = registry;
     this.route = settings.enabled() ? new IngestRoutes(system, token, actor::get, settings, active,
-        finished, registry).route()
+        finished, registry, IngestRoutes.registrationWait(cluster.answerTimeout())).route()
         : Directives.reject();
   }
 

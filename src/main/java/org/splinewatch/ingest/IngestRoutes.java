@@ -60,8 +60,12 @@ import org.splinewatch.snapshot.SnapshotFormat;
  */
 public final class IngestRoutes {
   private static final long FINISH_BYTES = 65536;
-  /** How long the registration route waits for the ingestion actor's answer before it answers 500. */
-  static final Duration REGISTRATION_WAIT = Duration.ofSeconds(40);
+  /**
+   * What the registration route waits beyond the answer-timeout: for the ingestion actor to take the registration
+   * (it may be busy with others, a resume reads its run directory) and for its answer to come back. With the default
+   * answer-timeout (30 s) the route waits 40 s.
+   */
+  static final Duration REGISTRATION_MARGIN = Duration.ofSeconds(10);
   /** The keys a finish request may have: a misspelt one is refused rather than ignored. */
   private static final Set<String> FINISH_KEYS = Set.of("status", "reason", "step");
   private final byte[] token;
@@ -80,10 +84,15 @@ public final class IngestRoutes {
   private final Executor parsing;
   private final Counter busy;
   private final Counter stalled;
+  /** How long the registration route waits for the ingestion actor's answer before it answers 500. */
+  private final Duration registrationWait;
 
+  /** @param registrationWait {@link #registrationWait} of the monitor's answer-timeout */
   IngestRoutes(ActorSystem<?> system, String token, Supplier<ActorRef<IngestActor.Command>> ingest,
-      IngestSettings settings, Map<String, IngestActor.Shape> active, FinishedRuns finished, MeterRegistry registry) {
+      IngestSettings settings, Map<String, IngestActor.Shape> active, FinishedRuns finished, MeterRegistry registry,
+      Duration registrationWait) {
     this.system = system;
+    this.registrationWait = registrationWait;
     this.token = token.getBytes(StandardCharsets.UTF_8);
     this.ingest = ingest;
     this.settings = settings;
@@ -306,19 +315,34 @@ public final class IngestRoutes {
         settings.maxProbes()), parsing).thenCompose(spec -> {
           String id = spec.runId();
           registering.merge(id, 1, Integer::sum);
-          return ask(r -> new IngestActor.Register(spec, r), REGISTRATION_WAIT)
+          return ask(r -> new IngestActor.Register(spec, r), registrationWait)
               .whenComplete((r, t) -> registering.computeIfPresent(id, (k, n) -> n > 1 ? n - 1 : null));
         }).exceptionally(IngestRoutes::failure);
   }
 
   /**
+   * How long the registration route waits for its answer: the metrics node's {@code answerTimeout} ({@code
+   * splinewatch.cluster.answer-timeout}, which the run waits for the node to register it) and {@link
+   * #REGISTRATION_MARGIN}, so that the route never gives up (500) on a run the node still registers. A fixed 40 s
+   * did, with an answer-timeout over 40 s.
+   */
+  static Duration registrationWait(Duration answerTimeout) {
+    return registrationWait(answerTimeout, REGISTRATION_MARGIN);
+  }
+
+  /** As above with {@code margin} instead of {@link #REGISTRATION_MARGIN} (a test's, in seconds, not 10 s). */
+  static Duration registrationWait(Duration answerTimeout, Duration margin) {
+    return answerTimeout.plus(margin);
+  }
+
+  /**
    * How long a registration may still register its run on this monitor after it was sent: the route waits {@link
-   * #REGISTRATION_WAIT} (then answers 500), and a run the ingestion actor took just before that asks its metrics node
-   * for up to {@code answerTimeout} more ({@code splinewatch.cluster.answer-timeout}). Told to the client in the
-   * registration's answer, which treats a resume answered 500 or not at all as possibly registering for this long.
+   * #registrationWait} (then answers 500), and a run the ingestion actor took just before that asks its metrics node
+   * for up to {@code answerTimeout} more. Told to the client in the registration's answer, which treats a resume
+   * answered 500 or not at all as possibly registering for this long.
    */
   static Duration registrationBound(Duration answerTimeout) {
-    return REGISTRATION_WAIT.plus(answerTimeout);
+    return registrationWait(answerTimeout).plus(answerTimeout);
   }
 
   private CompletionStage<IngestedRun.Reply> snapshot(String id, byte[] body) {

@@ -145,7 +145,7 @@ class IngestTakeOverTest {
   private String serve(Monitor m) throws Exception {
     IngestActor.Context c = m.context();
     IngestRoutes routes = new IngestRoutes(testKit.system(), TOKEN, m::ingest, c.ingest(), c.active(), c.finished(),
-        c.registry());
+        c.registry(), IngestRoutes.registrationWait(c.cluster().answerTimeout()));
     int port = Http.get(testKit.system()).newServerAt("127.0.0.1", 0).bind(routes.route()).toCompletableFuture()
         .get().localAddress().getPort();
     return "http://127.0.0.1:" + port + "/api/v1/runs/";
@@ -614,7 +614,7 @@ class IngestTakeOverTest {
     IngestActor.Context c = m.context();
     TestProbe<IngestActor.Command> busy = testKit.createTestProbe(); // an ingestion actor that has not got to it
     IngestRoutes routes = new IngestRoutes(testKit.system(), TOKEN, busy::ref, c.ingest(), c.active(), c.finished(),
-        c.registry());
+        c.registry(), IngestRoutes.registrationWait(c.cluster().answerTimeout()));
     int port = Http.get(testKit.system()).newServerAt("127.0.0.1", 0).bind(routes.route()).toCompletableFuture()
         .get().localAddress().getPort();
     String runs = "http://127.0.0.1:" + port + "/api/v1/runs";
@@ -629,6 +629,44 @@ class IngestTakeOverTest {
     assertEquals(409, registration.get().statusCode());
     HttpResponse<String> after = post(base + "rw/snapshots", snapshotBody(1));
     assertEquals(404, after.statusCode(), after.body());
+  }
+
+  /**
+   * The registration route waits as long as the run waits for its metrics node (answer-timeout) and a margin for the
+   * ingestion actor: it waited a fixed 40 s, and with an answer-timeout over that answered 500 "the monitor could not
+   * handle the request" while the node still registered the run (the client then resumed a run being registered).
+   * Here in seconds, not tens of seconds: answer-timeout 4 s, margin 1 s. A registration the node answers after 2.5 s
+   * (more than the margin alone) is answered 201; one it never answers gets the run's own line naming the
+   * answer-timeout, not the route's timeout.
+   */
+  @Test
+  void theRegistrationRouteWaitsAsLongAsTheRunWaitsForItsMetricsNode() throws Exception {
+    Monitor m = monitor(Map.of("splinewatch.cluster.answer-timeout", "4s"));
+    IngestActor.Context c = m.context();
+    IngestRoutes routes = new IngestRoutes(testKit.system(), TOKEN, m::ingest, c.ingest(), c.active(), c.finished(),
+        c.registry(), IngestRoutes.registrationWait(c.cluster().answerTimeout(), Duration.ofSeconds(1)));
+    int port = Http.get(testKit.system()).newServerAt("127.0.0.1", 0).bind(routes.route()).toCompletableFuture()
+        .get().localAddress().getPort();
+    String runs = "http://127.0.0.1:" + port + "/api/v1/runs";
+    var slow = HTTP.sendAsync(HttpRequest.newBuilder(URI.create(runs)).timeout(Duration.ofSeconds(60))
+        .header("Authorization", "Bearer " + TOKEN).POST(HttpRequest.BodyPublishers.ofByteArray(TestNpz.run("slow",
+        20, 8, 4, ""))).build(), HttpResponse.BodyHandlers.ofString());
+    assertEquals("slow", m.held().receiveMessage(Duration.ofSeconds(30)));
+    Thread.sleep(2500);
+    m.gate().tell(new Release(null));
+    HttpResponse<String> answered = slow.get(30, java.util.concurrent.TimeUnit.SECONDS);
+    assertEquals(201, answered.statusCode(), answered.body());
+    var unanswered = HTTP.sendAsync(HttpRequest.newBuilder(URI.create(runs)).timeout(Duration.ofSeconds(60))
+        .header("Authorization", "Bearer " + TOKEN).POST(HttpRequest.BodyPublishers.ofByteArray(TestNpz.run("lost",
+        20, 8, 4, ""))).build(), HttpResponse.BodyHandlers.ofString());
+    assertEquals("lost", m.held().receiveMessage(Duration.ofSeconds(30)));
+    HttpResponse<String> lost = unanswered.get(30, java.util.concurrent.TimeUnit.SECONDS);
+    assertEquals(500, lost.statusCode(), lost.body());
+    assertEquals("the metrics node did not answer the registration of run 'lost' within 4 s"
+        + " (splinewatch.cluster.answer-timeout raises it, which a busy monitor may need)", lost.body().strip());
+    HttpResponse<String> finished = finish(runs + "/", "slow"); // the registered run goes on
+    assertEquals(202, finished.statusCode(), finished.body());
+    awaitEnded(m);
   }
 
   /**
