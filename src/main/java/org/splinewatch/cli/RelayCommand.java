@@ -114,7 +114,12 @@ final class RelayCommand implements Callable<Integer> {
             + " listen on, e.g. --port 0 (a free one)");
         return 1;
       }
-      Runtime.getRuntime().addShutdownHook(new Thread(stopped::countDown));
+      // the relay is closed in the hook, before the JVM exits: JDK 17's exit waits at least 300 ms for a thread still
+      // in native code, such as the server's dispatcher waiting in epoll_wait
+      Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        relay.close();
+        stopped.countDown();
+      }, "relay-stop"));
       System.out.println("splinewatch relay: POST " + BrowsableUrl.base(h, relay.port()) + "/api/v1/alerts forwards to"
           + " the control endpoints of the runs discovered in " + sd + " (bearer token from "
           + control.tokenFile() + ")");

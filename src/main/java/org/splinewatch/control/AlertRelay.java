@@ -7,11 +7,12 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.HttpURLConnection;
 import java.net.InetSocketAddress;
+import java.net.Proxy;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -47,7 +48,9 @@ public final class AlertRelay implements AutoCloseable {
   private final String tokenText;
   private final Path sdDir;
   private final PrintStream log;
-  private final HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build();
+  /** How long a forward waits to connect to a run's control endpoint, and then for each read of its answer. */
+  static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(3);
+  static final Duration ANSWER_TIMEOUT = Duration.ofSeconds(5);
   private HttpServer server;
   private java.util.concurrent.ExecutorService executor;
 
@@ -191,28 +194,66 @@ public final class AlertRelay implements AutoCloseable {
       ObjectNode forward = ((ObjectNode) root).deepCopy();
       forward.set("alerts", e.getValue());
       try {
-        HttpResponse<String> r = client.send(HttpRequest.newBuilder(URI.create("http://" + e.getKey()
-                + "/api/v1/alerts")).timeout(Duration.ofSeconds(5)).header("Authorization", "Bearer " + tokenText)
-            .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(forward.toString()))
-            .build(), HttpResponse.BodyHandlers.ofString());
-        accepted |= r.statusCode() == 202;
-        outcomes.add(e.getKey() + ": " + r.statusCode() + " " + r.body().trim());
+        Forwarded r = forward(e.getKey(), forward.toString());
+        accepted |= r.status() == 202;
+        outcomes.add(e.getKey() + ": " + r.status() + " " + r.body().trim());
       } catch (IOException ex) {
         outcomes.add(e.getKey() + ": unreachable (" + ex.getMessage() + ")");
-      } catch (InterruptedException ex) {
-        Thread.currentThread().interrupt();
-        outcomes.add(e.getKey() + ": interrupted");
       }
     }
     outcomes.forEach(o -> log.println("relay: " + o));
     return new AlertWebhook.Response(accepted ? 202 : 200, String.join("; ", outcomes));
   }
 
+  /** A run's answer to a forwarded alert: its status and its text. */
+  private record Forwarded(int status, String body) {
+  }
+
+  /**
+   * POSTs {@code json} to the control endpoint of {@code target} ({@code host:port}) with the deployment token,
+   * directly (never through a proxy: the token goes to the run only). With {@link HttpURLConnection}, not JDK 17's
+   * {@code HttpClient}: that one has no close, and its selector thread, waiting in {@code epoll_wait} for the life
+   * of the process, made every exit of the relay wait 300 ms more (the JVM waits for threads in native code).
+   */
+  private Forwarded forward(String target, String json) throws IOException {
+    HttpURLConnection c = (HttpURLConnection) URI.create("http://" + target + "/api/v1/alerts").toURL()
+        .openConnection(Proxy.NO_PROXY);
+    try {
+      c.setConnectTimeout((int) CONNECT_TIMEOUT.toMillis());
+      c.setReadTimeout((int) ANSWER_TIMEOUT.toMillis());
+      c.setInstanceFollowRedirects(false);
+      c.setRequestMethod("POST");
+      c.setRequestProperty("Authorization", "Bearer " + tokenText);
+      c.setRequestProperty("Content-Type", "application/json");
+      byte[] body = json.getBytes(StandardCharsets.UTF_8);
+      c.setDoOutput(true);
+      c.setFixedLengthStreamingMode(body.length);
+      try (OutputStream out = c.getOutputStream()) {
+        out.write(body);
+      }
+      int status = c.getResponseCode();
+      InputStream answer = status >= 400 ? c.getErrorStream() : c.getInputStream();
+      // a run answers one line; more than an alert's size is not read
+      String text = answer == null ? "" : new String(answer.readNBytes(MAX_ALERT_BYTES), StandardCharsets.UTF_8);
+      if (answer != null) {
+        answer.close();
+      }
+      return new Forwarded(status, text);
+    } finally {
+      c.disconnect();
+    }
+  }
+
+  /**
+   * Stops listening and lets the request threads go; once it returns no thread of the relay waits in native code, so
+   * the JVM exits at once. Called again (the shutdown hook closed it first), it does nothing.
+   */
   @Override
-  public void close() {
+  public synchronized void close() {
     if (server != null) {
       server.stop(0);
       executor.shutdownNow();
+      server = null;
     }
   }
 }
