@@ -73,12 +73,16 @@ public final class MonitorServer implements AutoCloseable {
   private final HttpIngestion ingest;
   private final RunControl control;
   private final OutLock outLock;
+  /** What this monitor records for this user's other monitors while it stops (they may want its ports). */
+  private final StoppingMonitors.Record stoppingRecord;
   private final AutoCloseable backgroundOom;
 
   private MonitorServer(ActorSystem<Void> system, Duration stopWait, ActorRef<MetricsNode.Command> metricsNode,
       ReportChain reports, MetricsHttpServer http, Path sdFile, String sdWritten, MemoryWatch memory,
-      HttpIngestion ingest, RunControl control, OutLock outLock, AutoCloseable backgroundOom) {
+      HttpIngestion ingest, RunControl control, OutLock outLock, StoppingMonitors.Record stoppingRecord,
+      AutoCloseable backgroundOom) {
     this.system = system;
+    this.stoppingRecord = stoppingRecord;
     this.stopWait = stopWait;
     this.metricsNode = metricsNode;
     this.reports = reports;
@@ -153,6 +157,11 @@ public final class MonitorServer implements AutoCloseable {
     OutLock outLock = cluster.roles().contains("metrics") ? OutLock.acquire(out, console::println) : null;
     ActorSystem<Void> system;
     try {
+      // a monitor of another --out that is stopping (its .monitor-stopping is there) may still hold these ports: it
+      // failed at once with "cluster port ... in use"
+      StoppingMonitors.forUser().awaitPorts(List.of(new StoppingMonitors.Port("cluster port", cluster.host(),
+          cluster.port()), new StoppingMonitors.Port("metrics port", metricsHost,
+          cluster.roles().contains("metrics") ? metricsPort : 0)), console::println);
       system = ClusterNode.start(Behaviors.empty(), cluster, cluster.roles(), config);
     } catch (RuntimeException e) {
       if (outLock != null) {
@@ -286,8 +295,10 @@ public final class MonitorServer implements AutoCloseable {
       console.println("  trainers join with: ./trainer --monitor " + ClusterNode.address(system)
           + tlsFlags(cluster.tls()) + "   (" + (cluster.tls().enabled() ? "NAME.p12 a certificate of this"
           + " cluster's CA; " : "") + "Ctrl-C leaves the cluster and stops)");
+      StoppingMonitors.Record stoppingRecord = StoppingMonitors.forUser().record(clusterPort(system),
+          http == null ? 0 : http.port(), out);
       return new MonitorServer(system, cluster.finishTimeout(), metricsNodeRef, reportChain, http, sdFile, sdWritten,
-          memory, ingestion, runControl, outLock, backgroundOom);
+          memory, ingestion, runControl, outLock, stoppingRecord, backgroundOom);
     } catch (RuntimeException e) {
       if (http != null) {
         http.stop();
@@ -370,7 +381,10 @@ public final class MonitorServer implements AutoCloseable {
    */
   public void close(String reason, PrintStream console) {
     StopDeadline deadline = StopDeadline.in(stopWait);
-    if (outLock != null) { // a monitor restarted on this --out meanwhile waits for this stop to end
+    // a monitor started meanwhile on another --out that wants this one's ports waits for this stop to end (recorded
+    // before .monitor-stopping: a test waits for that file)
+    stoppingRecord.stopping(stopWait.plus(TERMINATION_MARGIN));
+    if (outLock != null) { // and one restarted on this --out
       outLock.stopping(stopWait.plus(TERMINATION_MARGIN));
     }
     if (metricsNode != null) {
@@ -416,10 +430,17 @@ public final class MonitorServer implements AutoCloseable {
     } catch (Exception e) {
       // leaving anyway
     }
+    stoppingRecord.close(); // its ports are free
     if (outLock != null) {
       outLock.close();
     }
     closeQuietly(backgroundOom);
+  }
+
+  /** The port this node's cluster transport listens on. */
+  private static int clusterPort(ActorSystem<?> system) {
+    return org.apache.pekko.cluster.typed.Cluster.get(system).selfMember().address().getPort()
+        .orElse(0);
   }
 
   /**

@@ -16,6 +16,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -256,6 +257,93 @@ class MonitorServerConsoleTest {
       assertFalse(Files.exists(out.resolve(OutLock.STOPPING_FILE)));
     } finally {
       stop.join(60_000);
+    }
+  }
+
+  /**
+   * A monitor started on another --out and the same cluster port while a monitor stops there waits for it, saying so
+   * in one line, and then starts on that port: it failed at once with "cluster port ... is in use" (the stopping
+   * monitor's .monitor-stopping is in its own --out, which the new one does not know). As above, the stop is held in
+   * its last phase, its cluster port still bound, until the new monitor says that it waits.
+   */
+  @Test
+  void aMonitorOnAnotherOutWaitsForAStoppingMonitorOnItsClusterPort() throws Exception {
+    Path first = tmp.resolve("first");
+    Path second = tmp.resolve("second");
+    int clusterPort;
+    try (java.net.ServerSocket free = new java.net.ServerSocket(0)) {
+      clusterPort = free.getLocalPort();
+    }
+    Map<String, Object> o = new HashMap<>();
+    o.put("splinewatch.cluster.port", clusterPort);
+    o.put("splinewatch.control.token", "0123456789abcdef0123456789abcdef");
+    Config c = TrainCommand.load(o, null);
+    PrintStream quiet = new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8);
+    ByteArrayOutputStream secondConsole = new ByteArrayOutputStream();
+    MonitorServer previous = MonitorServer.start(c, ClusterSettings.fromConfig(c), "127.0.0.1", 0, first, quiet);
+    java.util.concurrent.CountDownLatch secondWaits = new java.util.concurrent.CountDownLatch(1);
+    org.apache.pekko.actor.CoordinatedShutdown.get(previous.system()).addTask(
+        org.apache.pekko.actor.CoordinatedShutdown.PhaseBeforeActorSystemTerminate(), "hold-the-stop",
+        () -> java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+          try {
+            secondWaits.await(8, java.util.concurrent.TimeUnit.SECONDS);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+          return org.apache.pekko.Done.getInstance();
+        }));
+    Thread stop = new Thread(previous::close, "previous-monitor-stop");
+    stop.start();
+    long until = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    while (!Files.exists(first.resolve(OutLock.STOPPING_FILE)) && System.nanoTime() < until) {
+      Thread.sleep(5); // written just after its record by port
+    }
+    PrintStream console = new PrintStream(secondConsole, true, StandardCharsets.UTF_8) {
+      @Override
+      public void println(String line) {
+        super.println(line);
+        if (line.startsWith("waiting for the ./monitor serve stopping")) {
+          secondWaits.countDown();
+        }
+      }
+    };
+    try (MonitorServer started = MonitorServer.start(c, ClusterSettings.fromConfig(c), "127.0.0.1", 0, second,
+        console)) {
+      String text = secondConsole.toString(StandardCharsets.UTF_8);
+      assertTrue(text.startsWith("waiting for the ./monitor serve stopping on cluster port " + clusterPort + " (pid "
+          + ProcessHandle.current().pid() + ", --out " + first.toAbsolutePath() + ") to free it: it writes the end of"
+          + " its runs (up to "), text);
+      assertTrue(text.contains("splinewatch monitor: cluster node 127.0.0.1:" + clusterPort + " "), text);
+    } finally {
+      stop.join(60_000);
+    }
+  }
+
+  /**
+   * A port held by a monitor recorded as stopping whose stop should have ended long ago: one line naming it, not a
+   * wait (here a real bound socket and a record with its end in the past).
+   */
+  @Test
+  void aPortStillHeldByAMonitorPastItsStopIsNamedInTheError() throws Exception {
+    StoppingMonitors stopping = new StoppingMonitors(tmp.resolve("user").resolve("stopping"));
+    try (java.net.ServerSocket held = new java.net.ServerSocket()) {
+      held.bind(new java.net.InetSocketAddress("127.0.0.1", 0));
+      int port = held.getLocalPort();
+      try (StoppingMonitors.Record r = stopping.record(port, 0, tmp.resolve("other"))) {
+        r.stopping(OutLock.STOPPING_SLACK.negated().minusSeconds(1));
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+            () -> stopping.awaitPorts(List.of(new StoppingMonitors.Port("cluster port", "127.0.0.1", port)),
+                line -> { }));
+        long pid = ProcessHandle.current().pid();
+        assertEquals("cluster port " + port + " on 127.0.0.1 is still held by a ./monitor serve (pid " + pid
+            + ", --out " + tmp.resolve("other").toAbsolutePath() + ") that is still stopping 15 s after its stop should"
+            + " have ended; expected it to exit first: start again once it has (or end it with kill -KILL " + pid + "), or choose"
+            + " another port", e.getMessage());
+      }
+      // without a record, a port in use is left to the bind's own error, at once
+      List<String> said = new java.util.ArrayList<>();
+      stopping.awaitPorts(List.of(new StoppingMonitors.Port("cluster port", "127.0.0.1", port)), said::add);
+      assertEquals(List.of(), said);
     }
   }
 
