@@ -36,6 +36,7 @@ import net.jqwik.api.constraints.Size;
  * {@link OutOfMemoryError}. The pom runs this class in its own JVM with {@code -Xmx256m} (execution
  * {@code npz-fuzz-256m}), so a parser that allocates what a header declares fails here.
  */
+@net.jqwik.api.Tag("npz-fuzz-256m") // run by that execution only, -Xmx256m (pom.xml)
 class NpzFuzzTest {
 
   private static Path tmp() {
