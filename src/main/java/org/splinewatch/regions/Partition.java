@@ -860,6 +860,9 @@ public final class Partition {
      * 50 thousand vertices (8 % of a default-run plane's time). The same maxima: {@code Math.max} of the same values.
      */
     private double[] blockMaxAbs() {
+      if (LANES != 8) { // a constant: folded away
+        throw new IllegalStateException("blockMaxAbs has 8 accumulators, LANES is " + LANES);
+      }
       double[] out = new double[zb.length * LANES];
       for (int bb = 0; bb < zb.length; bb++) {
         double[][] chunks = zb[bb];

@@ -337,8 +337,8 @@ class MonitorServerConsoleTest {
         long pid = ProcessHandle.current().pid();
         assertEquals("cluster port " + port + " on 127.0.0.1 is still held by a ./monitor serve (pid " + pid
             + ", --out " + tmp.resolve("other").toAbsolutePath() + ") that is still stopping 15 s after its stop should"
-            + " have ended; expected it to exit first: start again once it has (or end it with kill -KILL " + pid + "), or choose"
-            + " another port", e.getMessage());
+            + " have ended; expected it to exit first: start again once it has (or end it with kill -KILL " + pid
+            + "), or choose another port", e.getMessage());
       }
       // without a record, a port in use is left to the bind's own error, at once
       List<String> said = new java.util.ArrayList<>();
