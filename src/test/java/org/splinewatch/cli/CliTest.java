@@ -472,9 +472,13 @@ class CliTest {
     List<Long> millis = new java.util.ArrayList<>();
     try {
       for (int i = 0; i < 3 && (millis.isEmpty() || java.util.Collections.min(millis) >= 250); i++) {
-        Process p = new ProcessBuilder(org.splinewatch.TestTools.mainCommand("-Xmx128m", "monitor", "relay",
-            "--token-file", token.toString(), "--port", "0", "--sd-dir", sd.toString())).redirectErrorStream(true)
-            .start();
+        // SIGINT as at a terminal: a CI runner may start the tests with it ignored, which a JVM keeps (perl's
+        // DEFAULT is inherited through exec, and the pid stays the relay's)
+        List<String> command = new java.util.ArrayList<>(
+            List.of("perl", "-e", "$SIG{INT} = 'DEFAULT'; exec @ARGV or die"));
+        command.addAll(org.splinewatch.TestTools.mainCommand("-Xmx128m", "monitor", "relay", "--token-file",
+            token.toString(), "--port", "0", "--sd-dir", sd.toString()));
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
         try (java.io.BufferedReader out = new java.io.BufferedReader(new java.io.InputStreamReader(
             p.getInputStream(), java.nio.charset.StandardCharsets.UTF_8))) {
           String first = out.readLine();
