@@ -210,34 +210,12 @@ class MonitorServerConsoleTest {
   @Test
   void aMonitorRestartedWhileThePreviousOneStopsWaitsForItAndStartsOnItsPort() throws Exception {
     Path out = tmp.resolve("runs");
-    int clusterPort;
-    try (java.net.ServerSocket free = new java.net.ServerSocket(0)) {
-      clusterPort = free.getLocalPort();
-    }
-    Map<String, Object> o = new HashMap<>();
-    o.put("splinewatch.cluster.port", clusterPort);
-    o.put("splinewatch.control.token", "0123456789abcdef0123456789abcdef");
-    Config c = TrainCommand.load(o, null);
-    PrintStream quiet = new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8);
-    ByteArrayOutputStream restartConsole = new ByteArrayOutputStream();
-    MonitorServer previous = MonitorServer.start(c, ClusterSettings.fromConfig(c), "127.0.0.1", 0, out, quiet);
     java.util.concurrent.CountDownLatch restartWaits = new java.util.concurrent.CountDownLatch(1);
-    org.apache.pekko.actor.CoordinatedShutdown.get(previous.system()).addTask(
-        org.apache.pekko.actor.CoordinatedShutdown.PhaseBeforeActorSystemTerminate(), "hold-the-stop",
-        () -> java.util.concurrent.CompletableFuture.supplyAsync(() -> {
-          try {
-            restartWaits.await(8, java.util.concurrent.TimeUnit.SECONDS);
-          } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-          }
-          return org.apache.pekko.Done.getInstance();
-        }));
-    Thread stop = new Thread(previous::close, "previous-monitor-stop");
-    stop.start();
-    long until = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-    while (!Files.exists(out.resolve(OutLock.STOPPING_FILE)) && System.nanoTime() < until) {
-      Thread.sleep(5);
-    }
+    HeldStop held = stopHeld(out, restartWaits);
+    Config c = held.config();
+    int clusterPort = held.clusterPort();
+    Thread stop = held.stop();
+    ByteArrayOutputStream restartConsole = new ByteArrayOutputStream();
     PrintStream console = new PrintStream(restartConsole, true, StandardCharsets.UTF_8) {
       @Override
       public void println(String line) {
@@ -270,34 +248,12 @@ class MonitorServerConsoleTest {
   void aMonitorOnAnotherOutWaitsForAStoppingMonitorOnItsClusterPort() throws Exception {
     Path first = tmp.resolve("first");
     Path second = tmp.resolve("second");
-    int clusterPort;
-    try (java.net.ServerSocket free = new java.net.ServerSocket(0)) {
-      clusterPort = free.getLocalPort();
-    }
-    Map<String, Object> o = new HashMap<>();
-    o.put("splinewatch.cluster.port", clusterPort);
-    o.put("splinewatch.control.token", "0123456789abcdef0123456789abcdef");
-    Config c = TrainCommand.load(o, null);
-    PrintStream quiet = new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8);
-    ByteArrayOutputStream secondConsole = new ByteArrayOutputStream();
-    MonitorServer previous = MonitorServer.start(c, ClusterSettings.fromConfig(c), "127.0.0.1", 0, first, quiet);
     java.util.concurrent.CountDownLatch secondWaits = new java.util.concurrent.CountDownLatch(1);
-    org.apache.pekko.actor.CoordinatedShutdown.get(previous.system()).addTask(
-        org.apache.pekko.actor.CoordinatedShutdown.PhaseBeforeActorSystemTerminate(), "hold-the-stop",
-        () -> java.util.concurrent.CompletableFuture.supplyAsync(() -> {
-          try {
-            secondWaits.await(8, java.util.concurrent.TimeUnit.SECONDS);
-          } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-          }
-          return org.apache.pekko.Done.getInstance();
-        }));
-    Thread stop = new Thread(previous::close, "previous-monitor-stop");
-    stop.start();
-    long until = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-    while (!Files.exists(first.resolve(OutLock.STOPPING_FILE)) && System.nanoTime() < until) {
-      Thread.sleep(5); // written just after its record by port
-    }
+    HeldStop held = stopHeld(first, secondWaits); // its record by port is written just before .monitor-stopping
+    Config c = held.config();
+    int clusterPort = held.clusterPort();
+    Thread stop = held.stop();
+    ByteArrayOutputStream secondConsole = new ByteArrayOutputStream();
     PrintStream console = new PrintStream(secondConsole, true, StandardCharsets.UTF_8) {
       @Override
       public void println(String line) {
@@ -317,6 +273,45 @@ class MonitorServerConsoleTest {
     } finally {
       stop.join(60_000);
     }
+  }
+
+  /** A monitor's stop on a thread of its own, held in its last phase (its cluster port still bound). */
+  private record HeldStop(Config config, int clusterPort, Thread stop) {
+  }
+
+  /**
+   * Starts a monitor on {@code out} and a free cluster port, and stops it on a thread of its own, its stop held in
+   * its last phase, the cluster port still bound, until {@code release} counts down (8 s at most); returns once its
+   * {@code .monitor-stopping} is written.
+   */
+  private static HeldStop stopHeld(Path out, java.util.concurrent.CountDownLatch release) throws Exception {
+    int clusterPort;
+    try (java.net.ServerSocket free = new java.net.ServerSocket(0)) {
+      clusterPort = free.getLocalPort();
+    }
+    Map<String, Object> o = new HashMap<>();
+    o.put("splinewatch.cluster.port", clusterPort);
+    o.put("splinewatch.control.token", "0123456789abcdef0123456789abcdef");
+    Config c = TrainCommand.load(o, null);
+    PrintStream quiet = new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8);
+    MonitorServer previous = MonitorServer.start(c, ClusterSettings.fromConfig(c), "127.0.0.1", 0, out, quiet);
+    org.apache.pekko.actor.CoordinatedShutdown.get(previous.system()).addTask(
+        org.apache.pekko.actor.CoordinatedShutdown.PhaseBeforeActorSystemTerminate(), "hold-the-stop",
+        () -> java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+          try {
+            release.await(8, java.util.concurrent.TimeUnit.SECONDS);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+          return org.apache.pekko.Done.getInstance();
+        }));
+    Thread stop = new Thread(previous::close, "previous-monitor-stop");
+    stop.start();
+    long until = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    while (!Files.exists(out.resolve(OutLock.STOPPING_FILE)) && System.nanoTime() < until) {
+      Thread.sleep(5);
+    }
+    return new HeldStop(c, clusterPort, stop);
   }
 
   /**
