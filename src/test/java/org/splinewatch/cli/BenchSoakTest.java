@@ -138,15 +138,16 @@ class BenchSoakTest {
 
   @Test
   void aSoakSamplesFromTheRunsStartAndRemovesItsTemporaryDirectory() {
-    String out = org.splinewatch.TestTools.cli(0, "monitor", "bench-soak", "--steps", "100", "--snapshot-every",
-        "50", "--every", "1");
+    // 600 steps: 100 took under a second on an idle machine (243.8 steps/s in CI), one sample before the run's end
+    String out = org.splinewatch.TestTools.cli(0, "monitor", "bench-soak", "--steps", "600", "--snapshot-every",
+        "300", "--every", "1");
     Matcher m = Pattern.compile("run directory (\\S+)").matcher(out);
     assertTrue(m.find(), out);
     Path parent = Path.of(m.group(1)).getParent().getParent();
     assertTrue(parent.getFileName().toString().startsWith("splinewatch-soak"), out);
     assertFalse(Files.exists(parent), parent + " removed");
     assertTrue(out.contains("\n     0s "), "the first sample is the run's start: " + out);
-    assertTrue(out.contains("after 100 of 100 steps") && out.strip().endsWith("removed (give --out DIR to keep"
+    assertTrue(out.contains("after 600 of 600 steps") && out.strip().endsWith("removed (give --out DIR to keep"
         + " them)"), out);
     // the samples stop at the run's end: after it, the report was written and /metrics went away, and the last
     // samples (often '-' for /metrics, fewer fds) made the second half's growth that of a finished run
