@@ -215,6 +215,11 @@ public final class ClusterNode {
     return a.getHost().orElse("?") + ":" + a.getPort().orElse(0);
   }
 
+  /** The port this node's cluster transport listens on (0 where its address has none). */
+  public static int port(ActorSystem<?> system) {
+    return Cluster.get(system).selfMember().address().getPort().orElse(0);
+  }
+
   /**
    * What a failed start of the actor system throws: one line for a taken port and for a transport that did not bind in
    * time (Pekko's own words are "Future timed out after [30000 milliseconds]", naming neither what nor the setting).

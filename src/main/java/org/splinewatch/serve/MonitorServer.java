@@ -295,7 +295,7 @@ public final class MonitorServer implements AutoCloseable {
       console.println("  trainers join with: ./trainer --monitor " + ClusterNode.address(system)
           + tlsFlags(cluster.tls()) + "   (" + (cluster.tls().enabled() ? "NAME.p12 a certificate of this"
           + " cluster's CA; " : "") + "Ctrl-C leaves the cluster and stops)");
-      StoppingMonitors.Record stoppingRecord = StoppingMonitors.forUser().record(clusterPort(system),
+      StoppingMonitors.Record stoppingRecord = StoppingMonitors.forUser().record(ClusterNode.port(system),
           http == null ? 0 : http.port(), out);
       return new MonitorServer(system, cluster.finishTimeout(), metricsNodeRef, reportChain, http, sdFile, sdWritten,
           memory, ingestion, runControl, outLock, stoppingRecord, backgroundOom);
@@ -435,12 +435,6 @@ public final class MonitorServer implements AutoCloseable {
       outLock.close();
     }
     closeQuietly(backgroundOom);
-  }
-
-  /** The port this node's cluster transport listens on. */
-  private static int clusterPort(ActorSystem<?> system) {
-    return org.apache.pekko.cluster.typed.Cluster.get(system).selfMember().address().getPort()
-        .orElse(0);
   }
 
   /**

@@ -118,6 +118,11 @@ final class StoppingMonitors {
    */
   private boolean usable() throws IOException {
     Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+    return ownerOnlyDirectory();
+  }
+
+  /** Whether the directory and its parent are this user's, and no one else may write to them. */
+  private boolean ownerOnlyDirectory() throws IOException {
     return ownerOnly(dir.getParent()) && ownerOnly(dir);
   }
 
@@ -133,7 +138,7 @@ final class StoppingMonitors {
   List<Stopping> recorded() {
     List<Stopping> found = new ArrayList<>();
     try {
-      if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS) || !ownerOnly(dir.getParent()) || !ownerOnly(dir)) {
+      if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS) || !ownerOnlyDirectory()) {
         return found;
       }
     } catch (IOException | RuntimeException e) {
