@@ -143,18 +143,35 @@ class IngestTakeOverTest {
 
   /** The monitor's HTTP ingestion routes, bound to a free port: their base URL. */
   private String serve(Monitor m) throws Exception {
+    return serve(m, m::ingest, IngestRoutes.registrationWait(m.context().cluster().answerTimeout())) + "/";
+  }
+
+  /**
+   * The monitor's HTTP ingestion routes in front of {@code ingest}, their registration waiting {@code
+   * registrationWait}, bound to a free port: the registration URL (.../api/v1/runs).
+   */
+  private String serve(Monitor m, java.util.function.Supplier<ActorRef<IngestActor.Command>> ingest,
+      Duration registrationWait) throws Exception {
     IngestActor.Context c = m.context();
-    IngestRoutes routes = new IngestRoutes(testKit.system(), TOKEN, m::ingest, c.ingest(), c.active(), c.finished(),
-        c.registry(), IngestRoutes.registrationWait(c.cluster().answerTimeout()));
+    IngestRoutes routes = new IngestRoutes(testKit.system(), TOKEN, ingest, c.ingest(), c.active(), c.finished(),
+        c.registry(), registrationWait);
     int port = Http.get(testKit.system()).newServerAt("127.0.0.1", 0).bind(routes.route()).toCompletableFuture()
         .get().localAddress().getPort();
-    return "http://127.0.0.1:" + port + "/api/v1/runs/";
+    return "http://127.0.0.1:" + port + "/api/v1/runs";
   }
 
   private static HttpResponse<String> post(String url, byte[] body) throws Exception {
-    return HTTP.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(60))
-        .header("Authorization", "Bearer " + TOKEN).POST(HttpRequest.BodyPublishers.ofByteArray(body)).build(),
-        HttpResponse.BodyHandlers.ofString());
+    return HTTP.send(postRequest(url, body), HttpResponse.BodyHandlers.ofString());
+  }
+
+  /** {@link #post} without waiting for the answer. */
+  private static java.util.concurrent.CompletableFuture<HttpResponse<String>> postAsync(String url, byte[] body) {
+    return HTTP.sendAsync(postRequest(url, body), HttpResponse.BodyHandlers.ofString());
+  }
+
+  private static HttpRequest postRequest(String url, byte[] body) {
+    return HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(60))
+        .header("Authorization", "Bearer " + TOKEN).POST(HttpRequest.BodyPublishers.ofByteArray(body)).build();
   }
 
   private static HttpResponse<String> finish(String base, String id) throws Exception {
@@ -611,17 +628,10 @@ class IngestTakeOverTest {
   @Test
   void aSnapshotWhileTheRegistrationIsOnItsWayToTheIngestionActorIsAnsweredToBeSentAgain() throws Exception {
     Monitor m = monitor();
-    IngestActor.Context c = m.context();
     TestProbe<IngestActor.Command> busy = testKit.createTestProbe(); // an ingestion actor that has not got to it
-    IngestRoutes routes = new IngestRoutes(testKit.system(), TOKEN, busy::ref, c.ingest(), c.active(), c.finished(),
-        c.registry(), IngestRoutes.registrationWait(c.cluster().answerTimeout()));
-    int port = Http.get(testKit.system()).newServerAt("127.0.0.1", 0).bind(routes.route()).toCompletableFuture()
-        .get().localAddress().getPort();
-    String runs = "http://127.0.0.1:" + port + "/api/v1/runs";
+    String runs = serve(m, busy::ref, IngestRoutes.registrationWait(m.context().cluster().answerTimeout()));
     String base = runs + "/";
-    var registration = HTTP.sendAsync(HttpRequest.newBuilder(URI.create(runs)).timeout(Duration.ofSeconds(60))
-        .header("Authorization", "Bearer " + TOKEN).POST(HttpRequest.BodyPublishers.ofByteArray(TestNpz.run("rw", 20,
-        8, 4, ", \"resume_key\": \"" + KEY + "\""))).build(), HttpResponse.BodyHandlers.ofString());
+    var registration = postAsync(runs, TestNpz.run("rw", 20, 8, 4, ", \"resume_key\": \"" + KEY + "\""));
     IngestActor.Register held = busy.expectMessageClass(IngestActor.Register.class, Duration.ofSeconds(30));
     assertStillRegistering(post(base + "rw/snapshots", snapshotBody(1)), "rw", "the snapshot");
     assertStillRegistering(finish(base, "rw"), "rw", "the finish request");
@@ -642,23 +652,15 @@ class IngestTakeOverTest {
   @Test
   void theRegistrationRouteWaitsAsLongAsTheRunWaitsForItsMetricsNode() throws Exception {
     Monitor m = monitor(Map.of("splinewatch.cluster.answer-timeout", "4s"));
-    IngestActor.Context c = m.context();
-    IngestRoutes routes = new IngestRoutes(testKit.system(), TOKEN, m::ingest, c.ingest(), c.active(), c.finished(),
-        c.registry(), IngestRoutes.registrationWait(c.cluster().answerTimeout(), Duration.ofSeconds(1)));
-    int port = Http.get(testKit.system()).newServerAt("127.0.0.1", 0).bind(routes.route()).toCompletableFuture()
-        .get().localAddress().getPort();
-    String runs = "http://127.0.0.1:" + port + "/api/v1/runs";
-    var slow = HTTP.sendAsync(HttpRequest.newBuilder(URI.create(runs)).timeout(Duration.ofSeconds(60))
-        .header("Authorization", "Bearer " + TOKEN).POST(HttpRequest.BodyPublishers.ofByteArray(TestNpz.run("slow",
-        20, 8, 4, ""))).build(), HttpResponse.BodyHandlers.ofString());
+    String runs = serve(m, m::ingest, IngestRoutes.registrationWait(m.context().cluster().answerTimeout(),
+        Duration.ofSeconds(1)));
+    var slow = postAsync(runs, TestNpz.run("slow", 20, 8, 4, ""));
     assertEquals("slow", m.held().receiveMessage(Duration.ofSeconds(30)));
     Thread.sleep(2500);
     m.gate().tell(new Release(null));
     HttpResponse<String> answered = slow.get(30, java.util.concurrent.TimeUnit.SECONDS);
     assertEquals(201, answered.statusCode(), answered.body());
-    var unanswered = HTTP.sendAsync(HttpRequest.newBuilder(URI.create(runs)).timeout(Duration.ofSeconds(60))
-        .header("Authorization", "Bearer " + TOKEN).POST(HttpRequest.BodyPublishers.ofByteArray(TestNpz.run("lost",
-        20, 8, 4, ""))).build(), HttpResponse.BodyHandlers.ofString());
+    var unanswered = postAsync(runs, TestNpz.run("lost", 20, 8, 4, ""));
     assertEquals("lost", m.held().receiveMessage(Duration.ofSeconds(30)));
     HttpResponse<String> lost = unanswered.get(30, java.util.concurrent.TimeUnit.SECONDS);
     assertEquals(500, lost.statusCode(), lost.body());

@@ -210,31 +210,19 @@ class MonitorServerConsoleTest {
   @Test
   void aMonitorRestartedWhileThePreviousOneStopsWaitsForItAndStartsOnItsPort() throws Exception {
     Path out = tmp.resolve("runs");
-    java.util.concurrent.CountDownLatch restartWaits = new java.util.concurrent.CountDownLatch(1);
-    HeldStop held = stopHeld(out, restartWaits);
+    HeldStop held = stopHeld(out, "waiting for the previous");
     Config c = held.config();
     int clusterPort = held.clusterPort();
-    Thread stop = held.stop();
-    ByteArrayOutputStream restartConsole = new ByteArrayOutputStream();
-    PrintStream console = new PrintStream(restartConsole, true, StandardCharsets.UTF_8) {
-      @Override
-      public void println(String line) {
-        super.println(line);
-        if (line.startsWith("waiting for the previous")) {
-          restartWaits.countDown();
-        }
-      }
-    };
     try (MonitorServer restarted = MonitorServer.start(c, ClusterSettings.fromConfig(c), "127.0.0.1", 0, out,
-        console)) {
-      String text = restartConsole.toString(StandardCharsets.UTF_8);
+        held.console())) {
+      String text = held.said();
       assertTrue(text.startsWith("waiting for the previous ./monitor serve on " + out + " (pid "
           + ProcessHandle.current().pid() + ") to finish stopping: it writes the end of its runs and frees its ports"
           + " (up to "), text);
       assertTrue(text.contains("splinewatch monitor: cluster node 127.0.0.1:" + clusterPort + " "), text);
       assertFalse(Files.exists(out.resolve(OutLock.STOPPING_FILE)));
     } finally {
-      stop.join(60_000);
+      held.stop().join(60_000);
     }
   }
 
@@ -248,43 +236,40 @@ class MonitorServerConsoleTest {
   void aMonitorOnAnotherOutWaitsForAStoppingMonitorOnItsClusterPort() throws Exception {
     Path first = tmp.resolve("first");
     Path second = tmp.resolve("second");
-    java.util.concurrent.CountDownLatch secondWaits = new java.util.concurrent.CountDownLatch(1);
-    HeldStop held = stopHeld(first, secondWaits); // its record by port is written just before .monitor-stopping
+    // its record by port is written just before .monitor-stopping
+    HeldStop held = stopHeld(first, "waiting for the ./monitor serve stopping");
     Config c = held.config();
     int clusterPort = held.clusterPort();
-    Thread stop = held.stop();
-    ByteArrayOutputStream secondConsole = new ByteArrayOutputStream();
-    PrintStream console = new PrintStream(secondConsole, true, StandardCharsets.UTF_8) {
-      @Override
-      public void println(String line) {
-        super.println(line);
-        if (line.startsWith("waiting for the ./monitor serve stopping")) {
-          secondWaits.countDown();
-        }
-      }
-    };
     try (MonitorServer started = MonitorServer.start(c, ClusterSettings.fromConfig(c), "127.0.0.1", 0, second,
-        console)) {
-      String text = secondConsole.toString(StandardCharsets.UTF_8);
+        held.console())) {
+      String text = held.said();
       assertTrue(text.startsWith("waiting for the ./monitor serve stopping on cluster port " + clusterPort + " (pid "
           + ProcessHandle.current().pid() + ", --out " + first.toAbsolutePath() + ") to free it: it writes the end of"
           + " its runs (up to "), text);
       assertTrue(text.contains("splinewatch monitor: cluster node 127.0.0.1:" + clusterPort + " "), text);
     } finally {
-      stop.join(60_000);
+      held.stop().join(60_000);
     }
   }
 
-  /** A monitor's stop on a thread of its own, held in its last phase (its cluster port still bound). */
-  private record HeldStop(Config config, int clusterPort, Thread stop) {
+  /**
+   * A monitor's stop on a thread of its own, held in its last phase (its cluster port still bound), and the console
+   * for the monitor started meanwhile: what it said, and a line of it that lets the stop go on.
+   */
+  private record HeldStop(Config config, int clusterPort, Thread stop, PrintStream console,
+      ByteArrayOutputStream text) {
+    String said() {
+      return text.toString(StandardCharsets.UTF_8);
+    }
   }
 
   /**
    * Starts a monitor on {@code out} and a free cluster port, and stops it on a thread of its own, its stop held in
-   * its last phase, the cluster port still bound, until {@code release} counts down (8 s at most); returns once its
-   * {@code .monitor-stopping} is written.
+   * its last phase, the cluster port still bound, until the returned console prints a line starting with {@code
+   * release} (8 s at most); returns once its {@code .monitor-stopping} is written.
    */
-  private static HeldStop stopHeld(Path out, java.util.concurrent.CountDownLatch release) throws Exception {
+  private static HeldStop stopHeld(Path out, String release) throws Exception {
+    java.util.concurrent.CountDownLatch released = new java.util.concurrent.CountDownLatch(1);
     int clusterPort;
     try (java.net.ServerSocket free = new java.net.ServerSocket(0)) {
       clusterPort = free.getLocalPort();
@@ -299,7 +284,7 @@ class MonitorServerConsoleTest {
         org.apache.pekko.actor.CoordinatedShutdown.PhaseBeforeActorSystemTerminate(), "hold-the-stop",
         () -> java.util.concurrent.CompletableFuture.supplyAsync(() -> {
           try {
-            release.await(8, java.util.concurrent.TimeUnit.SECONDS);
+            released.await(8, java.util.concurrent.TimeUnit.SECONDS);
           } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
           }
@@ -311,7 +296,17 @@ class MonitorServerConsoleTest {
     while (!Files.exists(out.resolve(OutLock.STOPPING_FILE)) && System.nanoTime() < until) {
       Thread.sleep(5);
     }
-    return new HeldStop(c, clusterPort, stop);
+    ByteArrayOutputStream text = new ByteArrayOutputStream();
+    PrintStream console = new PrintStream(text, true, StandardCharsets.UTF_8) {
+      @Override
+      public void println(String line) {
+        super.println(line);
+        if (line.startsWith(release)) {
+          released.countDown();
+        }
+      }
+    };
+    return new HeldStop(c, clusterPort, stop, console, text);
   }
 
   /**
