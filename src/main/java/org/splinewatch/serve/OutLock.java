@@ -9,11 +9,11 @@ import java.nio.channels.OverlappingFileLockException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.function.Consumer;
 import org.splinewatch.cluster.MonitorLink;
+import org.splinewatch.snapshot.DurableFiles;
 import org.splinewatch.snapshot.IoErrors;
 
 /**
@@ -61,18 +61,10 @@ final class OutLock implements AutoCloseable {
   void stopping(Duration within) {
     // written aside and moved into place: a restart reading it meanwhile finds it whole or not at all (written in
     // place, it could read it empty, as no monitor stopping, and fail)
-    Path aside = out.resolve(STOPPING_FILE + "." + ProcessHandle.current().pid() + ".tmp");
     try {
-      Files.writeString(aside, ProcessHandle.current().pid() + " " + (System.currentTimeMillis() + within.toMillis())
-          + "\n", StandardCharsets.UTF_8);
-      Files.move(aside, out.resolve(STOPPING_FILE), StandardCopyOption.ATOMIC_MOVE,
-          StandardCopyOption.REPLACE_EXISTING);
+      DurableFiles.writeAtomically(out.resolve(STOPPING_FILE), (ProcessHandle.current().pid() + " "
+          + (System.currentTimeMillis() + within.toMillis()) + "\n").getBytes(StandardCharsets.UTF_8), false);
     } catch (IOException e) {
-      try {
-        Files.deleteIfExists(aside);
-      } catch (IOException again) {
-        // left beside the lock; harmless
-      }
       // a restart meanwhile is refused at once, as before
     }
   }

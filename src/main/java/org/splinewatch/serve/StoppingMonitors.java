@@ -8,7 +8,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
@@ -19,6 +18,7 @@ import java.util.Set;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
 import org.splinewatch.cluster.MonitorLink;
+import org.splinewatch.snapshot.DurableFiles;
 
 /**
  * The monitors of this user that are stopping, by port: a stopping {@code monitor serve} records its pid, the end of
@@ -80,19 +80,12 @@ final class StoppingMonitors {
       // one line, written aside and moved into place: a start reading it meanwhile finds it whole or not at all
       String line = self.pid() + " " + started + " " + (System.currentTimeMillis() + within.toMillis()) + " "
           + clusterPort + " " + httpPort + " " + out.toAbsolutePath().normalize() + "\n";
-      Path aside = dir.resolve("." + file.getFileName() + ".tmp");
       try {
-        if (!usable()) {
-          return;
+        if (usable()) {
+          DurableFiles.writeAtomically(file, line.getBytes(StandardCharsets.UTF_8), true);
         }
-        Files.writeString(aside, line, StandardCharsets.UTF_8);
-        Files.move(aside, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-      } catch (IOException | RuntimeException e) { // a file system without POSIX permissions: nothing recorded
-        try {
-          Files.deleteIfExists(aside);
-        } catch (IOException again) {
-          // left; harmless
-        }
+      } catch (IOException | RuntimeException e) {
+        // a file system without POSIX permissions, or a full one: nothing recorded, a start waits for nothing
       }
     }
 
