@@ -11,7 +11,11 @@ import java.util.SplittableRandom;
  * <p>The per-pixel arithmetic is the plain formulation's, operation for operation, so the views are the same bit for
  * bit (AugmenterTest keeps that formulation as its oracle); only what does not change per pixel is computed once: the
  * centred coordinates of each column and row (two divisions per pixel before, half of the augmentation thread's time),
- * and the bounds checks of the four bilinear neighbours when all four lie inside the image.
+ * and the bounds checks of the four bilinear neighbours when all four lie inside the image. Each row is sampled, then
+ * given its noise, then clamped, in three loops: the noise is drawn in the same order, and the clamp is
+ * {@code Math.min}/{@code Math.max}, which compile without branches; the former {@code val <= 0 ? 0 : ...} branched
+ * on the sign of the noise on every background pixel, a misprediction about every second pixel (docs/performance.md,
+ * "The augmentation thread's CPU"). An instance keeps that row between its loops: one per thread.
  */
 public final class Augmenter {
   private final int h;
@@ -20,12 +24,15 @@ public final class Augmenter {
   private final double[] columnU;
   /** Centred unit coordinate of each output row, {@code (y + 0.5) / h − 0.5}. */
   private final double[] rowV;
+  /** One output row's values between its three loops. */
+  private final double[] rowValues;
 
   public Augmenter(int h, int w) {
     this.h = h;
     this.w = w;
     this.columnU = new double[w];
     this.rowV = new double[h];
+    this.rowValues = new double[w];
     for (int x = 0; x < w; x++) {
       columnU[x] = (x + 0.5) / w - 0.5;
     }
@@ -46,6 +53,7 @@ public final class Augmenter {
     double angle = Math.toRadians(-15 + 30 * rnd.nextDouble());
     double cos = Math.cos(angle);
     double sin = Math.sin(angle);
+    double[] values = rowValues;
     for (int y = 0; y < h; y++) {
       double v = rowV[y];
       for (int x = 0; x < w; x++) {
@@ -55,10 +63,14 @@ public final class Augmenter {
         double rv = sin * u + cos * v;
         double sx = (cx + ru * cw) * w - 0.5;
         double sy = (cy + rv * ch) * h - 0.5;
-        double val = bilinear(src, srcOffset, sx, sy);
-        val += 0.05 * rnd.nextGaussian();
-        // Math.max(0, Math.min(1, val)), NaN and -0.0 included (both give 0.0 for -0.0), without their special cases
-        dst[offset + y * w + x] = (float) (val <= 0 ? 0 : val >= 1 ? 1 : val);
+        values[x] = bilinear(src, srcOffset, sx, sy);
+      }
+      for (int x = 0; x < w; x++) {
+        values[x] += 0.05 * rnd.nextGaussian();
+      }
+      int row = offset + y * w;
+      for (int x = 0; x < w; x++) {
+        dst[row + x] = (float) Math.max(0.0, Math.min(1.0, values[x]));
       }
     }
     if (rnd.nextDouble() < 0.25) {
@@ -77,8 +89,15 @@ public final class Augmenter {
   }
 
   private double bilinear(float[] src, int off, double x, double y) {
-    int x0 = (int) Math.floor(x);
-    int y0 = (int) Math.floor(y);
+    // Math.floor for the coordinates here (finite, far inside the int range), without its call
+    int x0 = (int) x;
+    if (x0 > x) {
+      x0--;
+    }
+    int y0 = (int) y;
+    if (y0 > y) {
+      y0--;
+    }
     double fx = x - x0;
     double fy = y - y0;
     double p00;
