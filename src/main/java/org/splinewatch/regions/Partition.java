@@ -440,10 +440,13 @@ public final class Partition {
    * values between {@link #ROUNDING_NOISE} and {@link #TAU} of the neuron's scale, not rounding noise) that they read
    * as zero, so the face was left uncut or cut once where the boundary cuts it off twice. Each such sliver is a region
    * of the network on this plane that the count misses (and any region later layers would have cut it into): 0 for a
-   * plane the engine resolves; otherwise the count is not exact, usually low, but not by this number: a sliver may be
-   * counted more than once, and exact arithmetic found {@code DegenerateNets} seed 726 low by 2 where this says 7
-   * (docs/regions-engine.md, "Checked against exact arithmetic"). Finer structure, within rounding noise of a
-   * vertex, is not seen here (Plane#unresolvedNearCentre covers a plane far wider than the first layer).
+   * plane the engine resolves; otherwise the count is not exact, usually low, but not always by this number. A sliver
+   * on a zero set that several neurons of a layer share (duplicated, negated or scaled copies, within rounding noise)
+   * is counted once, for the first of them, as exact arithmetic has it ({@code DegenerateNets} seeds 726 and 853 miss
+   * 2 and 28 regions and say so); a sliver that a later neuron cuts again counts once, and a few planes far wider than
+   * the network still say more than they miss (docs/regions-engine.md, "Checked against exact arithmetic"). Finer
+   * structure, within rounding noise of a vertex, is not seen here (Plane#unresolvedNearCentre covers a plane far
+   * wider than the first layer).
    */
   public int mergedByTolerance() {
     return mergedByTolerance;
@@ -622,6 +625,10 @@ public final class Partition {
     double[] maxAbs; // stored layers: per neuron, max |z| over the vertices so far (kept current by interpolation)
     int corners; // vertices 0..corners−1 are the domain's corners
     double[] floor; // per neuron of the current layer: the least scale of its zero test (see zeroFloor)
+    // A stored layer's block when it is one dense product (else null), and a bound on each of its inputs (the previous
+    // layer's activations) over the plane: what sharesEarlierZeroSet compares neurons by
+    AffineOp.DenseOp dense;
+    double[] inputBound;
     // Blocks below this one are retired: in the network's last layer, when no head follows, a block whose neurons have
     // all split the plane is never read again, so it is released
     int liveBlock;
@@ -840,12 +847,15 @@ public final class Partition {
           outputDim = next.outDim();
           return;
         }
-        double[] nextFloor = floorOf(block, next);
+        double[] bound = largestValues(block);
+        double[] nextFloor = nextFloors(block, next, bound); // bound now bounds the activations, next's inputs
         double[][][] advanced = advance(block, next);
         if (advanced == null) {
           return; // over the workspace's budget: overflow
         }
         floor = nextFloor;
+        dense = singleDense(next);
+        inputBound = bound;
         releaseValues(); // the previous layer's chunks, for the next growth or computation
         zb = advanced;
         zChunks = chunksFor(vCount);
@@ -918,10 +928,10 @@ public final class Partition {
     }
 
     /**
-     * The {@link #zeroFloor} of each neuron of {@code next} ({@link #nextFloors}), from the current layer's largest
-     * values at the vertices (for the first layer, at the domain's corners, where its affine values are largest).
+     * The current layer's largest {@code |z|} per neuron over the plane (for the first layer, at the domain's corners,
+     * where its affine values are largest), from which {@link #nextFloors} gives the next layer's {@link #zeroFloor}.
      */
-    private double[] floorOf(PiecewiseLinearNet.Block block, PiecewiseLinearNet.Block next) {
+    private double[] largestValues(PiecewiseLinearNet.Block block) {
       int nIn = block.outDim();
       double[] cur = new double[nIn];
       for (int k = 0; k < nIn; k++) {
@@ -933,7 +943,7 @@ public final class Partition {
           cur[k] = maxAbs[k];
         }
       }
-      return nextFloors(block, next, cur);
+      return cur;
     }
 
     private double[] planeCoordinates() {
@@ -1348,6 +1358,9 @@ public final class Partition {
       for (int v = 0; v < vCount && positive + negative < vCount && !unresolved; v++) {
         unresolved = sign[v] == 0 && Math.abs(col[v]) > noise;
       }
+      // a neuron with an earlier one's zero set (a duplicate, or a negated or scaled copy) cuts off no sliver of its
+      // own: those along that zero set were counted when the earlier neuron split the plane
+      boolean countMerged = unresolved && !sharesEarlierZeroSet(j, noise);
       splits.clear();
       int faceCountAtStart = fCount;
       int wordIndex = bit >>> 6;
@@ -1356,7 +1369,7 @@ public final class Partition {
         // the neuron does not change sign on the plane (always on, or dead there): no face is cut, and every face
         // with a positive vertex, which is every face when any vertex is positive, gets the bit; the face loop
         // below would find the same
-        for (int f = 0; unresolved && f < faceCountAtStart; f++) {
+        for (int f = 0; countMerged && f < faceCountAtStart; f++) {
           countMerged(f, noise);
         }
         if (anyPos) {
@@ -1372,7 +1385,7 @@ public final class Partition {
         compactFaces();
       }
       for (int f = 0; f < faceCountAtStart; f++) {
-        if (unresolved) { // before the face is cut
+        if (countMerged) { // before the face is cut
           countMerged(f, noise);
         }
         int[] c = cycles;
@@ -1411,6 +1424,76 @@ public final class Partition {
           return;
         }
       }
+    }
+
+    /**
+     * Whether neuron {@code j}'s values on the plane are, within {@code noise} (its {@link #ROUNDING_NOISE})
+     * everywhere, a multiple, positive or negative, of an earlier neuron's of this layer: then the two have one zero
+     * set, and {@code j} adds no region to it. The first layer's values are affine in the plane coordinates, so their
+     * difference {@code z_j − c·z_k} is largest at a corner of the domain; a dense layer's,
+     * {@code b_j − c·b_k + Σ_i (W_ij − c·W_ik)·h_i}, is bounded with its inputs' largest activations on the plane
+     * ({@link #inputBound}). A deeper layer of another kind (a convolution, a chain) is not compared: false. Called
+     * only for a neuron with a value read as zero above rounding noise (few, none on a plane the engine resolves).
+     * Not the zero tolerance: lines closer than that but farther apart than rounding noise bound slivers of their own
+     * (PartitionMergedSharedZeroSetTest).
+     */
+    private boolean sharesEarlierZeroSet(int j, double noise) {
+      for (int k = 0; k < j; k++) {
+        if (firstLayer ? sameFirstLayerZeroSet(j, k, noise) : dense != null && sameDenseZeroSet(j, k, noise)) {
+          return true;
+        }
+      }
+      return false;
+    }
+
+    /** {@link #sharesEarlierZeroSet} for first-layer neurons {@code j} and {@code k}. */
+    private boolean sameFirstLayerZeroSet(int j, int k, double noise) {
+      int far = 0; // the corner where k's value is largest: the ratio c is taken there
+      double farValue = 0;
+      for (int v = 0; v < corners; v++) {
+        double zk = c0[k] + px[v] * cx[k] + py[v] * cy[k];
+        if (Math.abs(zk) > Math.abs(farValue)) {
+          far = v;
+          farValue = zk;
+        }
+      }
+      if (farValue == 0) {
+        return false; // k is zero on the plane: no zero line
+      }
+      double c = (c0[j] + px[far] * cx[j] + py[far] * cy[j]) / farValue;
+      for (int v = 0; v < corners; v++) {
+        double zj = c0[j] + px[v] * cx[j] + py[v] * cy[j];
+        double zk = c0[k] + px[v] * cx[k] + py[v] * cy[k];
+        if (Math.abs(zj - c * zk) > noise) {
+          return false;
+        }
+      }
+      return true;
+    }
+
+    /** {@link #sharesEarlierZeroSet} for neurons {@code j} and {@code k} of a stored layer's dense product. */
+    private boolean sameDenseZeroSet(int j, int k, double noise) {
+      double[] w = dense.w();
+      double[] b = dense.b();
+      int out = dense.outDim();
+      int largest = -1; // the input whose term in k is largest on the plane (−1: the bias): the ratio c is taken there
+      double largestTerm = Math.abs(b[k]);
+      for (int i = 0; i < inputBound.length; i++) {
+        double term = Math.abs(w[i * out + k]) * inputBound[i];
+        if (term > largestTerm) {
+          largest = i;
+          largestTerm = term;
+        }
+      }
+      if (largestTerm == 0) {
+        return false; // k is zero on the plane: no zero set
+      }
+      double c = largest < 0 ? b[j] / b[k] : w[largest * out + j] / w[largest * out + k];
+      double bound = Math.abs(b[j] - c * b[k]);
+      for (int i = 0; i < inputBound.length && bound <= noise; i++) {
+        bound += Math.abs(w[i * out + j] - c * w[i * out + k]) * inputBound[i];
+      }
+      return bound <= noise;
     }
 
     /**
