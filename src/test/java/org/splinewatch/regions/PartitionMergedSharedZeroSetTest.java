@@ -75,9 +75,9 @@ class PartitionMergedSharedZeroSetTest {
 
   /**
    * Networks from {@link DegenerateNets} whose merged number counted a sliver for each neuron on its zero line
-   * (seed 726: 7 for 2 missed, neurons 4 and 7, 6 and 1 of its second layer negations of each other; seed 853: 35
-   * for 28, its third layer's neurons 0 and 1 duplicates), and three with no shared line, whose merged number was and
-   * is exact: the engine's count is low there only through slivers on these lines.
+   * (seed 726: 7 for 2 missed, neuron 6 of its second layer the negation of neuron 1; seed 853: 35 for 28, its third
+   * layer's neurons 1 and 5 duplicates of 0 and 4), and three with no shared line, whose merged number was and is
+   * exact: the engine's count is low there only through slivers on these lines.
    */
   @Test
   void degenerateNetworksMergeTheRegionsTheirCountMisses() {
