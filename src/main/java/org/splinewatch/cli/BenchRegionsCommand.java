@@ -99,7 +99,8 @@ final class BenchRegionsCommand implements Callable<Integer> {
     String range = OptionRange.first(
         OptionRange.outside("--threads", threads, 1, 2, "1: the single-thread column only; 2: also the two-thread"
             + " columns"),
-        OptionRange.outside("--repeat", repeat, 1, MAX_RUNS, "the most timed runs a mode takes"),
+        OptionRange.outside("--repeat", repeat, 1, MAX_RUNS, "the fewest timed runs per mode; " + MAX_RUNS
+            + " is the most a mode takes"),
         OptionRange.outside("--max-warmup", maxWarmup, WINDOW, MAX_RUNS, "warm-up runs per workload, at least the "
             + WINDOW + " whose median is watched"),
         OptionRange.above("--stable", stable, 0, 1, "the fraction by which two medians may differ"),

@@ -458,10 +458,12 @@ class RegionsCliTest {
     String[][] cases = {
         {"--threads", "3", "--threads 3 is out of range; expected 1 to 2 (1: the single-thread column only; 2: also"
             + " the two-thread columns)"},
-        {"--repeat", "0", "--repeat 0 is out of range; expected 1 to 1000000 (the most timed runs a mode takes)"},
+        // --repeat is the fewest timed runs (the help's "at least"), not the most, as this line used to say
+        {"--repeat", "0", "--repeat 0 is out of range; expected 1 to 1000000 (the fewest timed runs per mode;"
+            + " 1000000 is the most a mode takes)"},
         // beyond a million, the timing loop's own cap was lifted: the runs' times filled the heap
-        {"--repeat", "2000000000", "--repeat 2000000000 is out of range; expected 1 to 1000000 (the most timed runs a"
-            + " mode takes)"},
+        {"--repeat", "2000000000", "--repeat 2000000000 is out of range; expected 1 to 1000000 (the fewest timed"
+            + " runs per mode; 1000000 is the most a mode takes)"},
         {"--max-warmup", "4", "--max-warmup 4 is out of range; expected 5 to 1000000 (warm-up runs per workload, at"
             + " least the 5 whose median is watched)"},
         {"--max-warmup", "2000000", "--max-warmup 2000000 is out of range; expected 5 to 1000000 (warm-up runs per"
