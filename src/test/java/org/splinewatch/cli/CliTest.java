@@ -8,6 +8,7 @@ import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.splinewatch.data.DatasetLoader;
@@ -116,6 +117,71 @@ class CliTest {
     BenchClusterCommand bench = new BenchClusterCommand();
     new picocli.CommandLine(bench).parseArgs();
     assertEquals(List.of("embedding", "regions", "boundary"), bench.analyzers);
+  }
+
+  /**
+   * The defaults the help texts of {@code ./trainer}, {@code monitor serve} and {@code monitor relay} state by hand
+   * ("(default 42)") are reference.conf's: the options are read over reference.conf, so a changed default there left
+   * the help stating the old one. A new option whose help states a default must be listed here.
+   */
+  @Test
+  void helpDefaultsAreReferenceConfs() {
+    Map<String, String> trainer = Map.ofEntries(Map.entry("--method", "run.method"),
+        Map.entry("--dataset", "run.dataset"), Map.entry("--epochs", "run.epochs"),
+        Map.entry("--batch-size", "run.batch-size"), Map.entry("--seed", "run.seed"),
+        Map.entry("--snapshot-every", "run.snapshot-every"), Map.entry("--planes", "run.planes"),
+        Map.entry("--out", "run.out"), Map.entry("--metrics-port", "metrics.port"),
+        Map.entry("--metrics-host", "metrics.host"), Map.entry("--learning-rate", "run.learning-rate"),
+        Map.entry("--temperature", "run.temperature"), Map.entry("--probe-size", "run.probe-size"),
+        Map.entry("--hidden", "run.hidden"), Map.entry("--cnn-channels", "run.cnn-channels"),
+        Map.entry("--projection-dim", "run.projection-dim"), Map.entry("--vicreg-std-coeff", "ssl.vicreg-std-coeff"),
+        Map.entry("--vicreg-inv-coeff", "ssl.vicreg-inv-coeff"),
+        Map.entry("--vicreg-cov-coeff", "ssl.vicreg-cov-coeff"), Map.entry("--ema-tau", "ssl.ema-tau"),
+        Map.entry("--region-threads", "regions.threads"), Map.entry("--cluster-host", "cluster.host"));
+    // defaults that are no single value of reference.conf: generated, from the environment, "all", "all but
+    // local-complexity", the TLS file name, "both"
+    List<String> notSettings = List.of("--run-id", "--cache-dir", "--train-subset", "--analyzers", "--tls-name",
+        "--roles");
+    Map<String, String> serve = Map.of("--host", "cluster.host", "--port", "cluster.port",
+        "--metrics-port", "metrics.port", "--metrics-host", "metrics.host", "--out", "run.out", "--analysis-threads",
+        TrainCommand.ANALYSIS_THREADS);
+    Map<String, String> relay = Map.of("--host", "relay.host", "--port", "relay.port");
+    picocli.CommandLine monitor = new picocli.CommandLine(new MonitorCommand());
+    List<String> wrong = new java.util.ArrayList<>();
+    wrong.addAll(helpDefaultProblems("./trainer", new picocli.CommandLine(new TrainCommand()), trainer, notSettings));
+    wrong.addAll(helpDefaultProblems("serve", monitor.getSubcommands().get("serve"), serve, notSettings));
+    wrong.addAll(helpDefaultProblems("relay", monitor.getSubcommands().get("relay"), relay, List.of("--sd-dir",
+        "--token-file")));
+    assertEquals(List.of(), wrong);
+  }
+
+  /** Each option of {@code command} whose help states "(default X…": X against its reference.conf key in keys. */
+  private static List<String> helpDefaultProblems(String name, picocli.CommandLine command,
+      Map<String, String> keys, List<String> notSettings) {
+    com.typesafe.config.Config reference = com.typesafe.config.ConfigFactory.defaultReference();
+    java.util.regex.Pattern stated = java.util.regex.Pattern.compile("\\(default ([^\\s);:]+)");
+    List<String> problems = new java.util.ArrayList<>();
+    for (picocli.CommandLine.Model.OptionSpec option : command.getCommandSpec().options()) {
+      java.util.regex.Matcher m = stated.matcher(String.join(" ", option.description()));
+      if (!m.find() || notSettings.contains(option.longestName())) {
+        continue;
+      }
+      String key = keys.get(option.longestName());
+      if (key == null) {
+        problems.add(name + " " + option.longestName() + ": its help states default " + m.group(1) + "; add its"
+            + " reference.conf key to this test");
+        continue;
+      }
+      String path = key.startsWith("splinewatch-") ? key : "splinewatch." + key;
+      Object value = reference.getValue(path).unwrapped();
+      String expected = value instanceof List<?> list ? list.stream().map(String::valueOf)
+          .collect(java.util.stream.Collectors.joining(",")) : String.valueOf(value);
+      if (!m.group(1).equals(expected)) {
+        problems.add(name + " " + option.longestName() + ": help says default " + m.group(1)
+            + ", reference.conf's " + path + " is " + expected);
+      }
+    }
+    return problems;
   }
 
   @Test
