@@ -85,4 +85,47 @@ class ObservingDocTest {
       assertEquals(true, block.contains("mkdir -p runs"), file + ": " + block);
     }
   }
+
+  /**
+   * Every {@code splinewatch_} series README.md and docs/*.md name is one /metrics has (a catalogued family, or a
+   * summary's {@code _count}...), and every label they give it in braces ({@code splinewatch_regions{plane,layer}},
+   * {@code {rule="dim_collapse"}}) is one it carries: DashboardJsonTest checks the dashboards' and rules' queries the
+   * same way, but not the prose a user copies a query from.
+   */
+  @Test
+  void docsNameOnlyExportedFamiliesWithTheirLabels() throws Exception {
+    // splinewatch_ words that are no series: the Python client's package, and the family memory.md names as removed
+    Set<String> noSeries = Set.of("splinewatch_client", "splinewatch_memory_bytes");
+    Pattern series = Pattern.compile("(?<![\\w:])(splinewatch_[a-z0-9_]*[a-z0-9])(\\{[^}]*})?");
+    Pattern label = Pattern.compile("([a-zA-Z_][a-zA-Z0-9_]*)\\s*(?:=~|!~|!=|=|,|$)");
+    List<Path> docs = new ArrayList<>(List.of(Path.of("README.md")));
+    try (var files = Files.list(Path.of("docs"))) {
+      files.filter(f -> f.toString().endsWith(".md") && !f.endsWith("metrics.md")).sorted().forEach(docs::add);
+    }
+    List<String> problems = new ArrayList<>();
+    for (Path doc : docs) {
+      List<String> lines = Files.readAllLines(doc);
+      for (int i = 0; i < lines.size(); i++) {
+        Matcher m = series.matcher(lines.get(i));
+        while (m.find()) {
+          MetricFamily family = DashboardJsonTest.family(m.group(1));
+          String where = doc + ":" + (i + 1) + ": " + m.group();
+          if (family == null) {
+            if (!noSeries.contains(m.group(1))) {
+              problems.add(where + " is no family of docs/metrics.md");
+            }
+            continue;
+          }
+          Matcher l = label.matcher(m.group(2) == null ? "" : m.group(2).substring(1, m.group(2).length() - 1).strip());
+          while (l.find()) {
+            if (!family.allowedLabels().contains(l.group(1)) && !DashboardJsonTest.TARGET_LABELS.contains(l.group(1))) {
+              problems.add(where + ": " + family.id() + " has no label " + l.group(1) + " (its labels: "
+                  + family.allowedLabels() + ")");
+            }
+          }
+        }
+      }
+    }
+    assertEquals(List.of(), problems);
+  }
 }
