@@ -30,6 +30,8 @@ import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.http.javadsl.Http;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
@@ -51,11 +53,51 @@ class IngestTakeOverTest {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final String KEY = "00112233445566778899aabbccddeeff";
 
+  /**
+   * A metrics node's actor system (cluster provider, cluster port 0, not joined), as {@code monitor serve} runs the
+   * ingestion in: each run's snapshot publisher needs the cluster extension.
+   */
   @JUnit5TestKit
-  public ActorTestKit testKit = new JUnit5TestKitBuilder().build();
+  public ActorTestKit testKit = new JUnit5TestKitBuilder().withName("IngestTakeOverTest")
+      .withCustomConfig(metricsNodeConfig()).build();
+
+  private static Config metricsNodeConfig() {
+    Config c = TrainCommand.load(Map.of("splinewatch.cluster.host", "127.0.0.1", "splinewatch.cluster.port", 0),
+        null);
+    return ClusterSettings.fromConfig(c).nodeConfig(c, List.of("metrics"));
+  }
 
   @TempDir
   Path out;
+
+  /** The ERROR lines logged meanwhile: none but those a test expects ({@link #expectedErrors}). */
+  private final ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> log =
+      new ch.qos.logback.core.read.ListAppender<>();
+  private final List<String> expectedErrors = new ArrayList<>();
+
+  @BeforeEach
+  void watchTheLog() {
+    log.start();
+    rootLogger().addAppender(log);
+  }
+
+  /**
+   * No ERROR but those the test expects: each run's snapshot publisher failed to start ("needs to have
+   * 'pekko.actor.provider' set to 'cluster'", with its stack trace) in a local actor system, which a monitor never
+   * runs them in.
+   */
+  @AfterEach
+  void noUnexpectedErrors() {
+    rootLogger().detachAppender(log);
+    List<String> errors = log.list.stream().filter(e -> e.getLevel() == ch.qos.logback.classic.Level.ERROR)
+        .map(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage)
+        .filter(m -> expectedErrors.stream().noneMatch(m::startsWith)).toList();
+    assertEquals(List.of(), errors, "ERROR lines the test does not expect");
+  }
+
+  private static ch.qos.logback.classic.Logger rootLogger() {
+    return (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+  }
 
   /** Lets the held registrations (and run ends) through to the metrics node, or answers them with {@code error}. */
   private record Release(String error) {
@@ -697,6 +739,7 @@ class IngestTakeOverTest {
         });
     assertTrue(Files.readString(events).contains("\"run_finished\""));
     m.gate().tell(new HoldEnds());
+    expectedErrors.add("the end of run held was not recorded within 1 s");
     org.apache.pekko.actor.testkit.typed.javadsl.LoggingTestKit.error("the end of run held was not recorded within"
         + " 1 s: the metrics node did not answer and " + out.resolve("held").resolve("events.jsonl") + " holds no"
         + " run_finished of it yet").expect(testKit.system(), () -> {
