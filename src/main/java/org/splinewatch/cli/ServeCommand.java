@@ -19,6 +19,7 @@ import org.splinewatch.run.SignalStop;
 import org.splinewatch.serve.MonitorServer;
 import org.splinewatch.serve.SchedulingGroup;
 import org.splinewatch.serve.ServeSettings;
+import org.splinewatch.serve.StoppingMonitors;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -85,6 +86,8 @@ final class ServeCommand implements Callable<Integer> {
       settings = ServeSettings.fromConfig(config);
       IngestSettings.fromConfig(config); // read again at start; a bad value is exit 2 here, not exit 1 there
       IdleGcThreads.normalPriority(System.getenv("SPLINEWATCH_GC_PRIORITY")); // a value other than normal: exit 2
+      // a directory that cannot hold the records of stopping monitors: exit 2 here, not exit 1 at the start
+      StoppingMonitors.checkOverride(System.getenv(StoppingMonitors.DIR_VARIABLE));
     } catch (com.typesafe.config.ConfigException e) { // a value of the wrong type: the file, the full key, ...
       throw new CommandLine.ParameterException(spec.commandLine(),
           org.splinewatch.settings.ConfigErrors.describe(e, config));

@@ -23,26 +23,79 @@ import org.splinewatch.snapshot.DurableFiles;
 /**
  * The monitors of this user that are stopping, by port: a stopping {@code monitor serve} records its pid, the end of
  * its stop, its cluster and HTTP ports and its {@code --out} in a directory of this user's
- * ({@code $XDG_RUNTIME_DIR/splinewatch/stopping}, else {@code <java.io.tmpdir>/splinewatch-<user>/stopping}, 0700).
+ * ({@code $SPLINEWATCH_STOPPING_DIR}, else {@code $XDG_RUNTIME_DIR/splinewatch/stopping}, else
+ * {@code <java.io.tmpdir>/splinewatch-<user>/stopping}, 0700; the tests' JVMs are given one under {@code target/}).
  * A monitor started on another {@code --out} (whose {@code .monitor-stopping} it cannot see, {@link OutLock}) whose
  * port is still held by one of them waits for it, saying so in one line, instead of failing with "cluster port ... in
  * use". Best effort: where the directory cannot be used, nothing is recorded and such a start fails as before.
  */
-final class StoppingMonitors {
+public final class StoppingMonitors {
+  /** The environment variable naming the directory itself, instead of the user's default one. */
+  public static final String DIR_VARIABLE = "SPLINEWATCH_STOPPING_DIR";
   private static final long RETRY_MILLIS = 100;
   private final Path dir;
+  /** Whether the directory's parent must be this user's and closed to others too (the default one's). */
+  private final boolean parentChecked;
 
   StoppingMonitors(Path dir) {
-    this.dir = dir;
+    this(dir, true);
   }
 
-  /** This user's record of stopping monitors. */
+  private StoppingMonitors(Path dir, boolean parentChecked) {
+    this.dir = dir;
+    this.parentChecked = parentChecked;
+  }
+
+  /** This user's record of stopping monitors: in {@code $SPLINEWATCH_STOPPING_DIR} where set, else the default. */
   static StoppingMonitors forUser() {
+    return forUser(System.getenv(DIR_VARIABLE));
+  }
+
+  /** As above, {@code override} the value of {@code $SPLINEWATCH_STOPPING_DIR} (null or empty: unset). */
+  static StoppingMonitors forUser(String override) {
+    if (override != null && !override.isEmpty()) {
+      return new StoppingMonitors(checkedDirectory(override), false);
+    }
     String runtime = System.getenv("XDG_RUNTIME_DIR");
     Path base = runtime != null && !runtime.isBlank() && Files.isDirectory(Path.of(runtime))
         ? Path.of(runtime, "splinewatch")
         : Path.of(System.getProperty("java.io.tmpdir"), "splinewatch-" + System.getProperty("user.name"));
     return new StoppingMonitors(base.resolve("stopping"));
+  }
+
+  /**
+   * The directory {@code $SPLINEWATCH_STOPPING_DIR} names ({@code value}), created 0700 where missing; one that cannot
+   * hold the records (a file, not creatable, another user's or open to others' writes): an {@link
+   * IllegalArgumentException} in one line. Unset or empty: nothing to check.
+   */
+  public static void checkOverride(String value) {
+    if (value != null && !value.isEmpty()) {
+      checkedDirectory(value);
+    }
+  }
+
+  private static Path checkedDirectory(String value) {
+    String expected = "; expected a directory of this user's that no one else may write to (where stopping monitors"
+        + " are recorded, created 0700 where missing), or " + DIR_VARIABLE + " unset";
+    Path dir = Path.of(value);
+    try {
+      if (Files.exists(dir) && !Files.isDirectory(dir)) {
+        throw new IllegalArgumentException(DIR_VARIABLE + "=" + value + " is not a directory" + expected);
+      }
+      Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+      if (!ownerOnly(dir)) {
+        throw new IllegalArgumentException(DIR_VARIABLE + "=" + value + " is another user's, a link, or open to others'"
+            + " writes (" + PosixFilePermissions.toString(Files.getPosixFilePermissions(dir)) + ")" + expected);
+      }
+    } catch (IOException | UnsupportedOperationException e) {
+      throw new IllegalArgumentException(DIR_VARIABLE + "=" + value + " cannot be used (" + e + ")" + expected);
+    }
+    return dir;
+  }
+
+  /** The directory of the records; for tests. */
+  Path directory() {
+    return dir;
   }
 
   /** A stopping monitor as it recorded itself; {@code ends}: the end of its stop, milliseconds since the epoch. */
@@ -114,9 +167,9 @@ final class StoppingMonitors {
     return ownerOnlyDirectory();
   }
 
-  /** Whether the directory and its parent are this user's, and no one else may write to them. */
+  /** Whether the directory (and, for the default one, its parent) is this user's, and no one else may write to it. */
   private boolean ownerOnlyDirectory() throws IOException {
-    return ownerOnly(dir.getParent()) && ownerOnly(dir);
+    return (!parentChecked || ownerOnly(dir.getParent())) && ownerOnly(dir);
   }
 
   /** Whether {@code p} is a directory of this user that no one else may write to. */

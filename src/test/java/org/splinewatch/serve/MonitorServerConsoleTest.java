@@ -253,6 +253,35 @@ class MonitorServerConsoleTest {
   }
 
   /**
+   * A monitor of the tests records its stop in the directory the tests are given ($SPLINEWATCH_STOPPING_DIR, under
+   * target/), not in the user's own one, where the user's running monitors would wait for it (and it for them).
+   */
+  @Test
+  void aStoppingMonitorIsRecordedInTheDirectoryTheVariableNames() throws Exception {
+    Path given = Path.of(System.getenv(StoppingMonitors.DIR_VARIABLE));
+    Path own = StoppingMonitors.forUser(null).directory();
+    HeldStop held = stopHeld(tmp.resolve("runs"), "released");
+    String record = ProcessHandle.current().pid() + "-" + held.clusterPort() + "-";
+    try {
+      assertTrue(recordsIn(given).stream().anyMatch(f -> f.startsWith(record)), record + " in " + given);
+      assertTrue(recordsIn(own).stream().noneMatch(f -> f.startsWith(record)), record + " in " + own);
+    } finally {
+      held.console().println("released");
+      held.stop().join(60_000);
+    }
+    assertTrue(recordsIn(given).stream().noneMatch(f -> f.startsWith(record)), "removed once stopped");
+  }
+
+  private static List<String> recordsIn(Path dir) throws java.io.IOException {
+    if (!Files.isDirectory(dir)) {
+      return List.of();
+    }
+    try (var files = Files.list(dir)) {
+      return files.map(f -> f.getFileName().toString()).toList();
+    }
+  }
+
+  /**
    * A monitor's stop on a thread of its own, held in its last phase (its cluster port still bound), and the console
    * for the monitor started meanwhile: what it said, and a line of it that lets the stop go on.
    */
