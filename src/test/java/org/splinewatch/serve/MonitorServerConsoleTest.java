@@ -253,6 +253,46 @@ class MonitorServerConsoleTest {
   }
 
   /**
+   * A monitor started on another --out whose metrics port a stopping monitor still holds waits for it as for its
+   * cluster port (the same wait, both ports asked for): it failed with "metrics port ... is in use". Here the stopping
+   * monitor is its record and a bound socket, closed once the new monitor says that it waits.
+   */
+  @Test
+  void aMonitorOnAnotherOutWaitsForAStoppingMonitorOnItsMetricsPort() throws Exception {
+    Path first = tmp.resolve("first");
+    Config c = serveConfig();
+    try (java.net.ServerSocket held = new java.net.ServerSocket()) {
+      held.bind(new java.net.InetSocketAddress("127.0.0.1", 0));
+      int metricsPort = held.getLocalPort();
+      try (StoppingMonitors.Record r = StoppingMonitors.forUser().record(0, metricsPort, first)) {
+        r.stopping(Duration.ofMinutes(1));
+        ByteArrayOutputStream text = new ByteArrayOutputStream();
+        PrintStream console = new PrintStream(text, true, StandardCharsets.UTF_8) {
+          @Override
+          public void println(String line) {
+            super.println(line);
+            if (line.startsWith("waiting for the ./monitor serve stopping")) {
+              try {
+                held.close(); // the stopping monitor has stopped
+              } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+              }
+            }
+          }
+        };
+        try (MonitorServer started = MonitorServer.start(c, ClusterSettings.fromConfig(c), "127.0.0.1", metricsPort,
+            tmp.resolve("second"), console)) {
+          String said = text.toString(StandardCharsets.UTF_8);
+          assertTrue(said.startsWith("waiting for the ./monitor serve stopping on metrics port " + metricsPort
+              + " (pid " + ProcessHandle.current().pid() + ", --out " + first.toAbsolutePath() + ") to free it: it"
+              + " writes the end of its runs (up to "), said);
+          assertTrue(said.contains("  metrics: http://127.0.0.1:" + metricsPort + "/metrics"), said);
+        }
+      }
+    }
+  }
+
+  /**
    * A monitor of the tests records its stop in the directory the tests are given ($SPLINEWATCH_STOPPING_DIR, under
    * target/), not in the user's own one, where the user's running monitors would wait for it (and it for them).
    */
