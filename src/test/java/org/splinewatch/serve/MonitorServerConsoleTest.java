@@ -298,7 +298,9 @@ class MonitorServerConsoleTest {
    */
   @Test
   void aStoppingMonitorIsRecordedInTheDirectoryTheVariableNames() throws Exception {
-    Path given = Path.of(System.getenv(StoppingMonitors.DIR_VARIABLE));
+    String value = System.getenv(StoppingMonitors.DIR_VARIABLE);
+    assertTrue(value != null, StoppingMonitors.DIR_VARIABLE + " unset; expected pom.xml to set it for the tests");
+    Path given = Path.of(value);
     Path own = StoppingMonitors.forUser(null).directory();
     HeldStop held = stopHeld(tmp.resolve("runs"), "released");
     String record = ProcessHandle.current().pid() + "-" + held.clusterPort() + "-";
