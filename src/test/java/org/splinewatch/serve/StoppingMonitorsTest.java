@@ -85,8 +85,8 @@ class StoppingMonitorsTest {
   void serveWithADirectoryThatCannotHoldTheRecordsIsExit2() throws Exception {
     Path file = Files.writeString(tmp.resolve("file"), "");
     Path runs = tmp.resolve("runs");
-    ProcessBuilder pb = new ProcessBuilder(TestTools.mainCommand("-Xmx256m", "monitor", "serve", "--out", runs.toString(),
-        "--port", "0", "--metrics-port", "0")).redirectErrorStream(true);
+    ProcessBuilder pb = new ProcessBuilder(TestTools.mainCommand("-Xmx256m", "monitor", "serve", "--out",
+        runs.toString(), "--port", "0", "--metrics-port", "0")).redirectErrorStream(true);
     pb.environment().put(StoppingMonitors.DIR_VARIABLE, file.toString());
     Process p = pb.start();
     String said = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
