@@ -84,7 +84,8 @@ def main(argv=None):
     p.add_argument("--data-dir", help="directory with the four MNIST IDX files (default: the ./trainer cache)")
     p.add_argument("--method", choices=("supervised", "simsiam"), default="supervised")
     p.add_argument("--no-stop-gradient", action="store_true", help="simsiam without stop-gradient (collapses)")
-    p.add_argument("--token-file", help="bearer token file (default: $SPLINEWATCH_CONTROL_TOKEN, else runs/control-token)")
+    p.add_argument("--token-file", help="bearer token file (default: $SPLINEWATCH_CONTROL_TOKEN_FILE, else the token in"
+                   " $SPLINEWATCH_CONTROL_TOKEN, else runs/control-token)")
     p.add_argument("--snapshot-every", type=int, default=100, help="steps between snapshots (default 100)")
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--lr", type=float, default=1e-3)
@@ -124,7 +125,9 @@ def main(argv=None):
     monitor = None
     if not a.no_monitor:
         token_file = a.token_file
-        if token_file is None and not os.environ.get("SPLINEWATCH_CONTROL_TOKEN"):
+        # neither variable set (or empty): the token of a monitor serving --out runs; else the Monitor reads them
+        if token_file is None and not (os.environ.get("SPLINEWATCH_CONTROL_TOKEN_FILE")
+                                       or os.environ.get("SPLINEWATCH_CONTROL_TOKEN")):
             token_file = os.path.join("runs", "control-token")
         try:
             monitor = Monitor(a.monitor, a.run_id, token_file=token_file, timeout=a.timeout,

@@ -65,10 +65,12 @@ class Monitor:
     (numpy arrays or torch tensors, on any device, bfloat16 or requiring grad included; so are ``probe_pairs`` and
     ``fit``).
     ``labels`` may hold ``method``, ``dataset`` and ``tags`` (a dict of strings); ``settings`` (numbers, booleans,
-    strings) go to the run's config.json, e.g. ``{"stop_gradient": False}`` for ./monitor detection. The token comes from ``token``,
-    else ``token_file``, else $SPLINEWATCH_CONTROL_TOKEN. Snapshots wait in a queue of ``queue_size``; when it is
-    full the oldest is dropped (counted in ``dropped``; the first one and, at close(), their number are named on
-    stderr), so ``snapshot`` never waits for the network.
+    strings) go to the run's config.json, e.g. ``{"stop_gradient": False}`` for ./monitor detection. The token comes
+    from ``token``, else ``token_file``, else the file $SPLINEWATCH_CONTROL_TOKEN_FILE names (the deployment token file
+    the trainer, ./monitor serve and relay read; it wins over the token there too), else $SPLINEWATCH_CONTROL_TOKEN; an
+    empty variable counts as unset. Snapshots wait in a queue of ``queue_size``; when it is full the oldest is dropped
+    (counted in ``dropped``; the first one and, at close(), their number are named on stderr), so ``snapshot`` never
+    waits for the network.
 
     ``timeout`` is one deadline for each request, from its first try: the registration, a snapshot (on the sending
     thread) and the finish request each end within ``timeout`` seconds, all their tries, the resume of the run they may
@@ -90,12 +92,13 @@ class Monitor:
     or the finish request with 404 (it restarted), 410 (it ended the run: its idle timeout, or it was being stopped) or
     401 (its token is no longer this client's: a restarted ./monitor serve keeps the one on its --out, so its
     control-token was deleted or rotated, its deployment token changed, or the URL now reaches another monitor; the
-    client reads the token again from ``token_file``), the client registers the run again with the ``resume_key`` the
-    monitor answered to the first registration (it keeps the registration body for that) and sends the request again:
-    the run goes on in the same run directory, its steps after the last one recorded (``resumes`` counts this). One line
-    on stderr then says how many snapshots were lost meanwhile (sent while the monitor was unreachable, stopping or
-    restarting; ``lost_snapshots`` counts them all). Where the monitor cannot take the run back (one without resume
-    keys, a token from ``token=`` or $SPLINEWATCH_CONTROL_TOKEN that it no longer accepts, a refused resume) the run is
+    client reads the token again from its file, ``token_file`` or $SPLINEWATCH_CONTROL_TOKEN_FILE), the client
+    registers the run again with the ``resume_key`` the monitor answered to the first registration (it keeps the
+    registration body for that) and sends the request again: the run goes on in the same run directory, its steps
+    after the last one recorded (``resumes`` counts this). One line on stderr then says how many snapshots were lost
+    meanwhile (sent while the monitor was unreachable, stopping or restarting; ``lost_snapshots`` counts them all).
+    Where the monitor cannot take the run back (one without resume keys, a token from ``token=`` or
+    $SPLINEWATCH_CONTROL_TOKEN that it no longer accepts, a refused resume) the run is
     ``lost``: one warning on stderr, later snapshots are dropped, and ``close`` reports it, and how many snapshots were
     lost, instead of raising; a resume answered 503, 500, 502, 504 or 408 is no refusal: it is sent again with the
     request that needed it. Such a resume, one cut off mid-request and one not answered in time may have registered the
@@ -129,24 +132,36 @@ class Monitor:
             raise ValueError("url %r is not an http:// URL; expected the monitor's HTTP address, e.g."
                              " http://127.0.0.1:9464 (the port of /metrics, not the cluster port)" % (url,))
         source = "token="
+        named_by = "token_file"  # what named the token file: token_file= or the deployment's variable
+        if token is None and token_file is None and os.environ.get("SPLINEWATCH_CONTROL_TOKEN_FILE"):
+            # the deployment token file the trainer, ./monitor serve and relay read; it wins over the token, as there
+            token_file = os.environ["SPLINEWATCH_CONTROL_TOKEN_FILE"]
+            named_by = "$SPLINEWATCH_CONTROL_TOKEN_FILE"
         if token is None and token_file is not None:
-            source = "token_file '%s'" % token_file
+            source = "%s '%s'" % (named_by, token_file)
             try:
                 with open(token_file) as f:
                     token = f.read().strip()
             except OSError as e:
-                raise ValueError("cannot read token_file '%s' (%s); expected the monitor's <out>/control-token, or"
-                                 " pass token= or set SPLINEWATCH_CONTROL_TOKEN" % (token_file, e.strerror or e))
+                if named_by == "token_file":
+                    raise ValueError("cannot read token_file '%s' (%s); expected the monitor's <out>/control-token,"
+                                     " or pass token= or set SPLINEWATCH_CONTROL_TOKEN" % (token_file, e.strerror or e))
+                raise ValueError("cannot read $SPLINEWATCH_CONTROL_TOKEN_FILE '%s' (%s); expected the deployment"
+                                 " token file the monitor reads (splinewatch.control.token-file), or pass token= or"
+                                 " token_file=" % (token_file, e.strerror or e)) from None
+            if not token:
+                raise ValueError("%s is empty; expected a file holding the monitor's control token" % source)
         if token is None:
             token = os.environ.get("SPLINEWATCH_CONTROL_TOKEN")
             source = "$SPLINEWATCH_CONTROL_TOKEN"
         if not token:
             raise ValueError("no token: pass token=, token_file= (the monitor's <out>/control-token) or set"
-                             " SPLINEWATCH_CONTROL_TOKEN")
+                             " SPLINEWATCH_CONTROL_TOKEN_FILE or SPLINEWATCH_CONTROL_TOKEN")
         self.url = url.rstrip("/")
         self.run_id = run_id
         # a token read from a file is read again after a 401: a rotated or deployment token is written there
-        self._token_file = token_file if source.startswith("token_file") else None
+        self._token_file = token_file if source.startswith(named_by) else None
+        self._token_source = source
         self.timeout = timeout
         self._token = token
         labels = dict(labels or {})
@@ -215,7 +230,7 @@ class Monitor:
                                " running there, or pass a larger timeout= for a busy monitor"
                                % (self.timeout, self.url, run_id, self.timeout)) from None
         except MonitorError as e:
-            if e.status == 401:  # which token was refused: a stale $SPLINEWATCH_CONTROL_TOKEN wins over the file
+            if e.status == 401:  # which token was refused: a file or a variable left from an earlier monitor
                 raise MonitorError(401, "%s; this client's token came from %s" % (e.message, source)) from None
             if e.status not in (404, 405):
                 raise
@@ -559,9 +574,9 @@ class Monitor:
             # a restarted monitor keeps its token (<out>/control-token), so this is no plain restart
             return ("no longer accepts this client's token (its token changed: its <out>/control-token was deleted or"
                     " rotated, or its deployment token changed, or the URL now reaches another monitor; %s)" % (
-                        "pass token_file= that monitor's token file to follow it" if self._token_file is None else
-                        "token_file '%s' holds no token it accepts: expected that monitor's token file" %
-                        self._token_file))
+                        "pass token_file= or set SPLINEWATCH_CONTROL_TOKEN_FILE to that monitor's token file to"
+                        " follow it" if self._token_file is None else
+                        "%s holds no token it accepts: expected that monitor's token file" % self._token_source))
         if error.status == 410:
             return ("ended run '%s' itself (its idle timeout passed without a snapshot, or the monitor was stopped)"
                     % self.run_id)
@@ -684,7 +699,7 @@ class Monitor:
                     raise error
                 self._token = token
                 why = ("took another control token (its control-token was deleted or rotated, or its deployment"
-                       " token changed), read again from token_file '%s'" % self._token_file)
+                       " token changed), read again from %s" % self._token_source)
             try:
                 answer = self._post("/api/v1/runs", self._resume_body, deadline=deadline)
             except _Timeout as e:

@@ -15,6 +15,7 @@ import json
 import os
 import pickle
 import re
+import shutil
 import signal
 import socket
 import struct
@@ -246,6 +247,49 @@ class FakeMonitor:
         self.release.set()
         self.server.shutdown()
         self.server.server_close()
+
+
+_TOKEN_VARIABLES = ("SPLINEWATCH_CONTROL_TOKEN_FILE", "SPLINEWATCH_CONTROL_TOKEN")
+_saved_environment = {}
+
+
+def setUpModule():
+    # the tests (and the examples they start) choose the token sources themselves: a deployment's variable exported
+    # where they run would be taken before the token they set
+    for name in _TOKEN_VARIABLES:
+        if name in os.environ:
+            _saved_environment[name] = os.environ.pop(name)
+
+
+def tearDownModule():
+    os.environ.update(_saved_environment)
+
+
+@contextlib.contextmanager
+def environment(**values):
+    """os.environ with ``values`` set (None: unset) within the block, as it was after it."""
+    saved = {name: os.environ.get(name) for name in values}
+    try:
+        for name, value in values.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def token_file_holding(directory, token):
+    path = os.path.join(directory, "control-token")
+    with open(path, "w") as f:
+        f.write(token + "\n")
+    os.chmod(path, 0o600)
+    return path
 
 
 class MonitorTest(unittest.TestCase):
@@ -695,7 +739,8 @@ class MonitorTest(unittest.TestCase):
         # follows it
         self.assertIn("no longer accepts this client's token (its token changed: its <out>/control-token was deleted"
                       " or rotated, or its deployment token changed, or the URL now reaches another monitor; pass"
-                      " token_file= that monitor's token file to follow it) and refused", err.getvalue())
+                      " token_file= or set SPLINEWATCH_CONTROL_TOKEN_FILE to that monitor's token file to follow it)"
+                      " and refused", err.getvalue())
         self.assertNotIn("restarted with a new", err.getvalue())
         self.assertIn("run 'r1' lost 2 snapshot(s) (steps 1 to 2; 1 answered HTTP 401, 1 not sent: the run was lost)",
                       err.getvalue().splitlines()[1])
@@ -1641,6 +1686,104 @@ class TokenFileTest(unittest.TestCase):
         self.assertIn("cannot read token_file '%s' (No such file or directory); expected the monitor's"
                       " <out>/control-token" % missing, message)
 
+    def test_an_empty_token_file_is_named(self):
+        # it said "no token: pass token=, token_file= ... or set SPLINEWATCH_CONTROL_TOKEN", as if none was passed
+        with tempfile.TemporaryDirectory() as d:
+            empty = token_file_holding(d, "")
+            with self.assertRaises(ValueError) as caught:
+                Monitor("http://127.0.0.1:9", "r1", token_file=empty, probes=(np.zeros((20, 4)), np.arange(20) % 2),
+                        classes=2)
+        self.assertEqual(str(caught.exception), "token_file '%s' is empty; expected a file holding the monitor's"
+                         " control token" % empty)
+
+
+class DeploymentTokenFileTest(unittest.TestCase):
+    """$SPLINEWATCH_CONTROL_TOKEN_FILE, the deployment token file the trainer, ./monitor serve and relay read: taken
+    after token= and token_file=, before $SPLINEWATCH_CONTROL_TOKEN (the file wins over the token there too)."""
+
+    PROBES = (np.zeros((20, 4)), np.arange(20) % 2)
+
+    def setUp(self):
+        self.fake = FakeMonitor()
+        self.addCleanup(self.fake.stop)
+        self.dir = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.dir, True)
+
+    def test_the_variable_alone_registers_the_run_streams_and_finishes_it(self):
+        # it was ignored: "no token: pass token=, token_file= ... or set SPLINEWATCH_CONTROL_TOKEN"
+        path = token_file_holding(self.dir, "t")
+        with environment(SPLINEWATCH_CONTROL_TOKEN_FILE=path, SPLINEWATCH_CONTROL_TOKEN=None):
+            m = Monitor(self.fake.url, "r1", probes=self.PROBES, classes=2)
+        m.snapshot_layers(LAYERS, 1)
+        answer = m.close()
+        self.assertEqual((answer["status"], self.fake.taken, m.sent, m.errors), ("done", [1], 1, []))
+        self.assertEqual([f["status"] for f in self.fake.finishes()], ["done"])
+
+    def test_a_file_the_variable_names_that_cannot_be_read_is_one_line_naming_the_variable_and_the_path(self):
+        missing = os.path.join(self.dir, "none")
+        for path, why in ((missing, "No such file or directory"), (self.dir, "Is a directory")):
+            with environment(SPLINEWATCH_CONTROL_TOKEN_FILE=path, SPLINEWATCH_CONTROL_TOKEN="t"):
+                with self.assertRaises(ValueError) as caught:
+                    Monitor(self.fake.url, "r1", probes=self.PROBES, classes=2)
+            self.assertEqual(str(caught.exception), "cannot read $SPLINEWATCH_CONTROL_TOKEN_FILE '%s' (%s); expected"
+                             " the deployment token file the monitor reads (splinewatch.control.token-file), or pass"
+                             " token= or token_file=" % (path, why))
+        empty = token_file_holding(self.dir, "")
+        with environment(SPLINEWATCH_CONTROL_TOKEN_FILE=empty, SPLINEWATCH_CONTROL_TOKEN="t"):
+            with self.assertRaises(ValueError) as caught:
+                Monitor(self.fake.url, "r1", probes=self.PROBES, classes=2)
+        self.assertEqual(str(caught.exception), "$SPLINEWATCH_CONTROL_TOKEN_FILE '%s' is empty; expected a file"
+                         " holding the monitor's control token" % empty)
+        self.assertEqual(self.fake.requests, [])  # nothing was sent
+
+    def test_token_and_token_file_win_over_the_variable(self):
+        stale = os.path.join(self.dir, "stale")
+        with open(stale, "w") as f:
+            f.write("stale\n")
+        path = token_file_holding(self.dir, "t")
+        for kwargs in ({"token": "t"}, {"token_file": path}):
+            with environment(SPLINEWATCH_CONTROL_TOKEN_FILE=stale, SPLINEWATCH_CONTROL_TOKEN=None):
+                m = Monitor(self.fake.url, "r1", probes=self.PROBES, classes=2, **kwargs)
+            self.assertEqual(m.close()["status"], "done")
+        self.assertEqual(len(self.fake.paths("runs")), 2)  # both registered with the token given, not the stale one
+
+    def test_the_variable_wins_over_the_inline_token_and_an_empty_one_counts_as_unset(self):
+        path = token_file_holding(self.dir, "t")
+        with environment(SPLINEWATCH_CONTROL_TOKEN_FILE=path, SPLINEWATCH_CONTROL_TOKEN="stale"):
+            m = Monitor(self.fake.url, "r1", probes=self.PROBES, classes=2)
+        self.assertEqual(m.close()["status"], "done")
+        self.fake.token = "rotated"  # a refused token names the variable and its file
+        with environment(SPLINEWATCH_CONTROL_TOKEN_FILE=path, SPLINEWATCH_CONTROL_TOKEN="rotated"):
+            with self.assertRaises(MonitorError) as e:
+                Monitor(self.fake.url, "r1", probes=self.PROBES, classes=2)
+        self.assertTrue(str(e.exception).endswith("; this client's token came from $SPLINEWATCH_CONTROL_TOKEN_FILE"
+                                                  " '%s'" % path), str(e.exception))
+        with environment(SPLINEWATCH_CONTROL_TOKEN_FILE="", SPLINEWATCH_CONTROL_TOKEN="rotated"):
+            m = Monitor(self.fake.url, "r1", probes=self.PROBES, classes=2)
+        self.assertEqual(m.close()["status"], "done")
+
+    def test_a_401_reads_the_file_the_variable_names_again(self):
+        # the deployment token rotated: written to the file the variable names, as token_file's is read again
+        path = token_file_holding(self.dir, "t")
+        self.fake.key = MonitorTest.KEY
+        with environment(SPLINEWATCH_CONTROL_TOKEN_FILE=path, SPLINEWATCH_CONTROL_TOKEN=None):
+            m = Monitor(self.fake.url, "r1", probes=self.PROBES, classes=2, timeout=5)
+        m.snapshot_layers(LAYERS, 1)
+        self.assertTrue(m.flush(5))
+        self.fake.token = "rotated"
+        token_file_holding(self.dir, "rotated")
+        self.fake.last_step = 1
+        with contextlib.redirect_stderr(io.StringIO()) as err:
+            m.snapshot_layers(LAYERS, 2)
+            self.assertTrue(m.flush(5))
+            answer = m.close()
+        self.assertEqual(err.getvalue().splitlines(), ["splinewatch: run 'r1' resumed on the monitor at %s, which took"
+                         " another control token (its control-token was deleted or rotated, or its deployment token"
+                         " changed), read again from $SPLINEWATCH_CONTROL_TOKEN_FILE '%s'; its directory there holds"
+                         " the run up to step 1; no snapshot was lost" % (self.fake.url, path)])
+        self.assertEqual((m.resumes, m.lost, m.lost_snapshots, self.fake.taken), (1, None, 0, [1, 2]))
+        self.assertEqual(answer["status"], "done")
+
 
 class ArgumentTest(unittest.TestCase):
     def test_empty_probes_and_a_zero_timeout_are_one_clear_error(self):
@@ -1696,6 +1839,33 @@ class ExampleInterruptTest(unittest.TestCase):
                 self.assertEqual(p.returncode, 2, p.stderr)
                 self.assertEqual(len(p.stderr.splitlines()), 1, p.stderr)
                 self.assertTrue(p.stderr.startswith(said), p.stderr)
+
+    def test_the_file_the_deployment_variable_names_is_the_default_token_file(self):
+        # a deployment that exports only SPLINEWATCH_CONTROL_TOKEN_FILE: the example fell back to runs/control-token,
+        # which is not written there ("cannot read token_file 'runs/control-token'", exit code 2)
+        fake = FakeMonitor()
+        self.addCleanup(fake.stop)
+        example = os.path.join(HERE, "..", "examples", "train_mnist.py")
+        with tempfile.TemporaryDirectory() as d:
+            synthetic_mnist(d)
+            missing = os.path.join(d, "none")
+            args = [sys.executable, example, "--monitor", fake.url, "--run-id", "r1", "--steps", "2",
+                    "--snapshot-every", "2", "--batch-size", "8", "--data-dir", d]
+            # run in d: no runs/control-token there
+            streamed, unreadable = (subprocess.run(args, capture_output=True, text=True, timeout=120, cwd=d,
+                                                   env=dict(os.environ, SPLINEWATCH_CONTROL_TOKEN_FILE=path,
+                                                            OMP_NUM_THREADS="1"))
+                                    for path in (token_file_holding(d, "t"), missing))
+            usage = subprocess.run([sys.executable, example, "--help"], capture_output=True, text=True, timeout=120)
+        self.assertEqual(streamed.returncode, 0, streamed.stderr)
+        self.assertEqual(self.steps(fake), [0, 2])
+        self.assertEqual([f["status"] for f in fake.finishes()], ["done"])
+        self.assertEqual(unreadable.returncode, 2, unreadable.stderr)
+        self.assertEqual(unreadable.stderr.splitlines(), ["error: cannot read $SPLINEWATCH_CONTROL_TOKEN_FILE '%s' (No"
+                         " such file or directory); expected the deployment token file the monitor reads"
+                         " (splinewatch.control.token-file), or pass token= or token_file=" % missing])
+        self.assertIn("bearer token file (default: $SPLINEWATCH_CONTROL_TOKEN_FILE, else the token in"
+                      " $SPLINEWATCH_CONTROL_TOKEN, else runs/control-token)", " ".join(usage.stdout.split()))
 
     def test_timeout_is_passed_to_the_monitor_and_a_bad_one_is_a_usage_error(self):
         fake = FakeMonitor()
