@@ -144,8 +144,9 @@ class Monitor:
                     token = f.read().strip()
             except OSError as e:
                 if named_by == "token_file":
+                    # token_file= wins over both variables: setting one would not help here
                     raise ValueError("cannot read token_file '%s' (%s); expected the monitor's <out>/control-token,"
-                                     " or pass token= or set SPLINEWATCH_CONTROL_TOKEN" % (token_file, e.strerror or e))
+                                     " or pass token= instead" % (token_file, e.strerror or e))
                 raise ValueError("cannot read $SPLINEWATCH_CONTROL_TOKEN_FILE '%s' (%s); expected the deployment"
                                  " token file the monitor reads (splinewatch.control.token-file), or pass token= or"
                                  " token_file=" % (token_file, e.strerror or e)) from None

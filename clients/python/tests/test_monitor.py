@@ -1684,7 +1684,9 @@ class TokenFileTest(unittest.TestCase):
                         classes=2)
         message = str(caught.exception)
         self.assertIn("cannot read token_file '%s' (No such file or directory); expected the monitor's"
-                      " <out>/control-token" % missing, message)
+                      " <out>/control-token, or pass token= instead" % missing, message)
+        # token_file= wins over $SPLINEWATCH_CONTROL_TOKEN(_FILE): the line does not suggest setting one
+        self.assertNotIn("SPLINEWATCH_CONTROL_TOKEN", message)
 
     def test_an_empty_token_file_is_named(self):
         # it said "no token: pass token=, token_file= ... or set SPLINEWATCH_CONTROL_TOKEN", as if none was passed
