@@ -14,6 +14,7 @@ import java.util.OptionalLong;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.stream.Collectors;
 import org.splinewatch.alerts.Alert;
 import org.splinewatch.alerts.AlertSettings;
 import org.splinewatch.alerts.CollapseDetector;
@@ -571,7 +572,7 @@ public final class Detection {
       sb.append(String.format(Locale.ROOT, "%s set (%s): induced collapses alerted critical within %d snapshots of the"
           + " onset and before the kNN drop: %d of %d (critical at all: %d, before the drop: %d); healthy runs with a"
           + " false alarm: %d of %d%n", set, set.equals("tuning") ? datasetNames(tuningDatasets) + ", seeds "
-              + new TreeSet<>(tuningSeeds) : "every other run", GOAL_SNAPSHOTS, ind.stream().filter(r -> r.meetsGoal(GOAL_SNAPSHOTS))
+              + seedList(tuningSeeds) : "every other run", GOAL_SNAPSHOTS, ind.stream().filter(r -> r.meetsGoal(GOAL_SNAPSHOTS))
               .count(), ind.size(), ind.stream().filter(r -> r.firstCriticalStep().isPresent()).count(),
           ind.stream().filter(r -> r.firstCriticalStep().isPresent() && r.criticalBeforeOnset().isEmpty()
               && (r.dropStep().isEmpty() || r.firstCriticalStep().getAsLong() < r.dropStep().getAsLong())).count(),
@@ -587,6 +588,11 @@ public final class Detection {
 
   private static boolean tuning(Row r, Set<Long> tuningSeeds, Set<String> tuningDatasets) {
     return r.seed().isPresent() && tuningSeeds.contains(r.seed().getAsLong()) && tuningDatasets.contains(r.dataset());
+  }
+
+  /** The seeds in ascending order, separated by commas: "7, 42" (the line printed the set itself, "[7, 42]"). */
+  private static String seedList(Set<Long> seeds) {
+    return new TreeSet<>(seeds).stream().map(String::valueOf).collect(Collectors.joining(", "));
   }
 
   /** "MNIST" for the default tuning set's one data set, else the names as given, sorted. */

@@ -142,7 +142,7 @@ class DetectionTest {
     assertTrue(table.contains("| early | vicreg | variance coefficient 0 | 300 | 0.850 → 0.900 → 0.300 | 500 | "
         + "dead_representation@400 critical | 400 | 100 (1.0 snapshots) | 100 | alerted 100 steps before the drop |"),
         table);
-    assertTrue(table.contains("tuning set (MNIST, seeds [7, 42]): induced collapses alerted critical within 2"
+    assertTrue(table.contains("tuning set (MNIST, seeds 7, 42): induced collapses alerted critical within 2"
         + " snapshots of the onset and before the kNN drop: 1 of 1 (critical at all: 1, before the drop: 1); healthy"
         + " runs with a false alarm: 0 of 0\n"), table);
     assertTrue(table.contains("evaluation set (every other run): induced collapses alerted critical within 2 snapshots"
@@ -150,7 +150,7 @@ class DetectionTest {
     // a tuning set on both data sets (a held-out set trained later): the Fashion-MNIST run of seed 123 is tuning
     String both = Detection.markdown(List.of(e, s), "repr", 0.05, java.util.Set.of(42L, 123L),
         java.util.Set.of("mnist", "fashion-mnist"));
-    assertTrue(both.contains("tuning set (fashion-mnist and mnist, seeds [42, 123]): induced collapses alerted"
+    assertTrue(both.contains("tuning set (fashion-mnist and mnist, seeds 42, 123): induced collapses alerted"
         + " critical within 2 snapshots of the onset and before the kNN drop: 1 of 2 (critical at all: 2"), both);
     assertTrue(both.contains("evaluation set (every other run): induced collapses alerted critical within 2 snapshots"
         + " of the onset and before the kNN drop: 0 of 0"), both);
