@@ -572,8 +572,9 @@ public final class Detection {
       sb.append(String.format(Locale.ROOT, "%s set (%s): induced collapses alerted critical within %d snapshots of the"
           + " onset and before the kNN drop: %d of %d (critical at all: %d, before the drop: %d); healthy runs with a"
           + " false alarm: %d of %d%n", set, set.equals("tuning") ? datasetNames(tuningDatasets) + ", seeds "
-              + seedList(tuningSeeds) : "every other run", GOAL_SNAPSHOTS, ind.stream().filter(r -> r.meetsGoal(GOAL_SNAPSHOTS))
-              .count(), ind.size(), ind.stream().filter(r -> r.firstCriticalStep().isPresent()).count(),
+              + seedList(tuningSeeds) : "every other run", GOAL_SNAPSHOTS,
+          ind.stream().filter(r -> r.meetsGoal(GOAL_SNAPSHOTS)).count(), ind.size(),
+          ind.stream().filter(r -> r.firstCriticalStep().isPresent()).count(),
           ind.stream().filter(r -> r.firstCriticalStep().isPresent() && r.criticalBeforeOnset().isEmpty()
               && (r.dropStep().isEmpty() || r.firstCriticalStep().getAsLong() < r.dropStep().getAsLong())).count(),
           ok.stream().filter(r -> !r.meetsGoal(GOAL_SNAPSHOTS)).count(), ok.size()));
