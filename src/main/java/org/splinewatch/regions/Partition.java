@@ -937,7 +937,7 @@ public final class Partition {
       for (int k = 0; k < nIn; k++) {
         if (firstLayer) {
           for (int v = 0; v < corners; v++) { // affine: largest at a corner of the domain
-            cur[k] = Math.max(cur[k], Math.abs(c0[k] + px[v] * cx[k] + py[v] * cy[k]));
+            cur[k] = Math.max(cur[k], Math.abs(firstLayerValue(k, v)));
           }
         } else {
           cur[k] = maxAbs[k];
@@ -1451,7 +1451,7 @@ public final class Partition {
       int far = 0; // the corner where k's value is largest: the ratio c is taken there
       double farValue = 0;
       for (int v = 0; v < corners; v++) {
-        double zk = c0[k] + px[v] * cx[k] + py[v] * cy[k];
+        double zk = firstLayerValue(k, v);
         if (Math.abs(zk) > Math.abs(farValue)) {
           far = v;
           farValue = zk;
@@ -1460,15 +1460,20 @@ public final class Partition {
       if (farValue == 0) {
         return false; // k is zero on the plane: no zero line
       }
-      double c = (c0[j] + px[far] * cx[j] + py[far] * cy[j]) / farValue;
+      double c = firstLayerValue(j, far) / farValue;
       for (int v = 0; v < corners; v++) {
-        double zj = c0[j] + px[v] * cx[j] + py[v] * cy[j];
-        double zk = c0[k] + px[v] * cx[k] + py[v] * cy[k];
+        double zj = firstLayerValue(j, v);
+        double zk = firstLayerValue(k, v);
         if (Math.abs(zj - c * zk) > noise) {
           return false;
         }
       }
       return true;
+    }
+
+    /** First-layer neuron {@code k}'s affine value at vertex {@code v}, as the plane's coordinates give it. */
+    private double firstLayerValue(int k, int v) {
+      return c0[k] + px[v] * cx[k] + py[v] * cy[k];
     }
 
     /** {@link #sharesEarlierZeroSet} for neurons {@code j} and {@code k} of a stored layer's dense product. */
