@@ -21,6 +21,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.stream.Collectors;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.annotations.JUnit5TestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.JUnit5TestKitBuilder;
@@ -95,6 +96,14 @@ class IngestTakeOverTest {
     assertEquals(List.of(), errors, "ERROR lines the test does not expect");
   }
 
+  /** The ERROR lines logged so far, one a line. */
+  private String loggedErrors() {
+    synchronized (log) { // the appender appends under its own lock
+      return log.list.stream().filter(e -> e.getLevel() == ch.qos.logback.classic.Level.ERROR)
+          .map(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage).collect(Collectors.joining("\n"));
+    }
+  }
+
   private static ch.qos.logback.classic.Logger rootLogger() {
     return (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
   }
@@ -165,6 +174,11 @@ class IngestTakeOverTest {
 
   /** A monitor with {@code settings} besides the embedding analyzer. */
   private Monitor monitor(Map<String, Object> settings) {
+    return monitor(settings, new ConcurrentHashMap<>());
+  }
+
+  /** A monitor with {@code settings} besides the embedding analyzer, whose live runs are kept in {@code active}. */
+  private Monitor monitor(Map<String, Object> settings, Map<String, IngestActor.Shape> active) {
     Map<String, Object> all = new java.util.HashMap<>(settings);
     all.put("splinewatch.analysis.enabled", List.of("embedding"));
     Config config = TrainCommand.load(all, null);
@@ -176,7 +190,7 @@ class IngestTakeOverTest {
     ActorRef<Object> gate = testKit.spawn(gate(node, held.ref()));
     IngestActor.Context c = new IngestActor.Context(IngestActor.Context.alertsByMode(config), List.of("embedding"),
         IngestSettings.fromConfig(config), ClusterSettings.fromConfig(config), gate.narrow(), out, "http://monitor",
-        new ConcurrentHashMap<>(), new FinishedRuns(), registry);
+        active, new FinishedRuns(), registry);
     return new Monitor(testKit.spawn(IngestActor.create(c)), gate, held, control, c);
   }
 
@@ -629,36 +643,64 @@ class IngestTakeOverTest {
   /**
    * A snapshot the ingestion actor forwards to a run whose end was recorded a moment before, before it heard that the
    * run stopped, went to dead letters: no answer, so the route answered 500 after its 10 s, and the Python client
-   * counted that snapshot neither recorded nor missed (a 409 or 410 it understands). The ingestion actor is kept busy
-   * drawing the probe pairs of two large runs while the run's held end is let through, the snapshot waiting behind
-   * them.
+   * counted that snapshot neither recorded nor missed (a 409 or 410 it understands). The ingestion actor is held in
+   * another run's registration (its live-run map blocks) with the snapshot behind it until the run's end is recorded
+   * (here not confirmed within finish-timeout, which the run logs as it records it): the run has told the ingestion
+   * actor it is over, but that message waits behind the snapshot. (Keeping the actor busy drawing two large runs'
+   * probe pairs instead left the snapshot reaching the run before its end on a faster machine.)
    */
   @Test
   void aSnapshotForwardedAsTheRunEndsIsAnswered() throws Exception {
-    Monitor m = monitor();
+    BlockingRuns active = new BlockingRuns("blocker");
+    Monitor m = monitor(Map.of("splinewatch.cluster.finish-timeout", "2s"), active);
     TestProbe<IngestedRun.Reply> client = testKit.createTestProbe();
     SnapshotFormat.RunSpec spec = spec("ends", "");
     m.ingest().tell(new IngestActor.Register(spec, client.ref()));
     assertEquals("ends", m.held().receiveMessage(Duration.ofSeconds(30)));
     m.gate().tell(new Release(null));
     answer(client, 201);
-    m.gate().tell(new HoldEnds());
-    m.ingest().tell(new IngestActor.Finish("ends", "failed", "test", -1, client.ref()));
-    answer(client, 202);
-    assertEquals("end ends", m.held().receiveMessage(Duration.ofSeconds(30)));
     IngestSettings limits = IngestSettings.fromConfig(TrainCommand.load(Map.of(), null));
     SnapshotFormat.Snapshot snapshot = SnapshotFormat.parseSnapshot(TestNpz.snapshot(TestNpz.cnn(1, 8, 4), 10, 2.0,
         -1).bytes(), limits.snapshotLimits(), spec.inputShape(), spec.classes(), spec.classifier(), 128, 65536);
-    for (String big : List.of("large1", "large2")) {
-      m.ingest().tell(new IngestActor.Register(spec(big, 10_000, 28),
-          testKit.<IngestedRun.Reply>createTestProbe().ref()));
-    }
+    m.gate().tell(new HoldEnds());
     TestProbe<IngestedRun.Reply> late = testKit.createTestProbe();
+    // in this order, within far less than the finish-timeout after which the run records its end
+    m.ingest().tell(new IngestActor.Finish("ends", "failed", "test", -1, client.ref()));
+    m.ingest().tell(new IngestActor.Register(spec("blocker", ""), testKit.<IngestedRun.Reply>createTestProbe().ref()));
     m.ingest().tell(new IngestActor.Snapshot("ends", snapshot, late.ref()));
-    m.gate().tell(new Release(null)); // the run's end is recorded while the ingestion actor draws pairs
+    expectedErrors.add("the end of run ends was not recorded within 2 s");
+    waitFor(this::loggedErrors, "the end of run ends was not recorded within 2 s");
+    assertTrue(active.entered.await(30, java.util.concurrent.TimeUnit.SECONDS), "the ingestion actor held");
+    late.expectNoMessage(Duration.ofMillis(200)); // the snapshot waits behind the held registration
+    active.release.countDown();
+    answer(client, 202);
     IngestedRun.Reply r = late.receiveMessage(Duration.ofSeconds(30));
     assertEquals(409, r.status(), r.body());
     assertEquals("run 'ends' has finished", r.body().substring(0, "run 'ends' has finished".length()), r.body());
+  }
+
+  /** The live runs' map, whose {@code put} of run {@code held} holds the ingestion actor until {@link #release}. */
+  private static final class BlockingRuns extends ConcurrentHashMap<String, IngestActor.Shape> {
+    private final String held;
+    final java.util.concurrent.CountDownLatch entered = new java.util.concurrent.CountDownLatch(1);
+    final java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+
+    BlockingRuns(String held) {
+      this.held = held;
+    }
+
+    @Override
+    public IngestActor.Shape put(String runId, IngestActor.Shape shape) {
+      if (runId.equals(held)) {
+        entered.countDown();
+        try {
+          release.await(60, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
+      return super.put(runId, shape);
+    }
   }
 
   /**
