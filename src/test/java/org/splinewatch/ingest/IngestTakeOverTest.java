@@ -390,35 +390,29 @@ class IngestTakeOverTest {
   /**
    * A takeover that reaches the run after its registration was refused, before the ingestion actor heard that it
    * ended, is answered (it went to dead letters: its client waited for the route's 40 s timeout). The ingestion
-   * actor is kept busy drawing the probe pairs of a large run meanwhile, so that the refused run ends first.
+   * actor is held in another run's registration (its live-run map blocks) with the takeover behind it until the
+   * refused run has answered its registration, and with it told the ingestion actor that it is over.
    */
   @Test
   void aTakeOverThatReachesARefusedRunIsAnswered() throws Exception {
-    Monitor m = monitor();
+    BlockingRuns active = new BlockingRuns("blocker");
+    Monitor m = monitor(Map.of(), active);
     String resume = ", \"resume_key\": \"" + KEY + "\"";
     TestProbe<IngestedRun.Reply> first = testKit.createTestProbe();
     m.ingest().tell(new IngestActor.Register(spec("tl", resume), first.ref()));
-    m.held().receiveMessage(Duration.ofSeconds(30));
-    SnapshotFormat.RunSpec large = spec("large", 10_000, 28);
+    assertEquals("tl", m.held().receiveMessage(Duration.ofSeconds(30)));
+    m.ingest().tell(new IngestActor.Register(spec("blocker", ""), testKit.<IngestedRun.Reply>createTestProbe().ref()));
+    assertTrue(active.entered.await(30, java.util.concurrent.TimeUnit.SECONDS), "the ingestion actor held");
     TestProbe<IngestedRun.Reply> late = testKit.createTestProbe();
-    m.gate().tell(new Release("run directory tl is in use by a run that is running now"));
-    assertEquals(409, first.receiveMessage(Duration.ofSeconds(30)).status());
-    m.ingest().tell(new IngestActor.Register(large, testKit.<IngestedRun.Reply>createTestProbe().ref()));
     m.ingest().tell(new IngestActor.Register(spec("tl", resume), late.ref()));
-    IngestedRun.Reply answer = null;
-    try {
-      answer = late.receiveMessage(Duration.ofSeconds(20));
-    } catch (AssertionError none) {
-      // none yet: the gate holds its registration as a new run's (the refused one had ended), or it was lost
-    }
     String inUse = "run directory tl is in use by a run that is running now";
-    if (answer == null) {
-      m.gate().tell(new Release(inUse));
-      answer = late.receiveMessage(Duration.ofSeconds(30));
-    }
+    m.gate().tell(new Release(inUse));
+    assertEquals(409, first.receiveMessage(Duration.ofSeconds(30)).status());
+    late.expectNoMessage(Duration.ofMillis(200)); // the takeover waits behind the held registration
+    active.release.countDown();
+    IngestedRun.Reply answer = late.receiveMessage(Duration.ofSeconds(30));
     assertEquals(409, answer.status(), answer.body());
     assertEquals(inUse, answer.body());
-    m.gate().tell(new Release(inUse)); // the large run too, if still held: nothing of it is written
   }
 
   /**
