@@ -266,11 +266,6 @@ class IngestTakeOverTest {
   }
 
   /** A run of {@code n} probes of {@code side} x {@code side}, whose probe pairs the monitor draws. */
-  private static SnapshotFormat.RunSpec spec(String id, int n, int side) {
-    IngestSettings limits = IngestSettings.fromConfig(TrainCommand.load(Map.of(), null));
-    return SnapshotFormat.parseRun(TestNpz.run(id, n, side, 4, ""), limits.runLimits(), limits.maxProbes());
-  }
-
   private static JsonNode answer(TestProbe<IngestedRun.Reply> probe, int status) throws Exception {
     IngestedRun.Reply r = probe.receiveMessage(Duration.ofSeconds(30));
     assertEquals(status, r.status(), r.body());
@@ -640,8 +635,7 @@ class IngestTakeOverTest {
    * counted that snapshot neither recorded nor missed (a 409 or 410 it understands). The ingestion actor is held in
    * another run's registration (its live-run map blocks) with the snapshot behind it until the run's end is recorded
    * (here not confirmed within finish-timeout, which the run logs as it records it): the run has told the ingestion
-   * actor it is over, but that message waits behind the snapshot. (Keeping the actor busy drawing two large runs'
-   * probe pairs instead left the snapshot reaching the run before its end on a faster machine.)
+   * actor it is over, but that message waits behind the snapshot.
    */
   @Test
   void aSnapshotForwardedAsTheRunEndsIsAnswered() throws Exception {
