@@ -144,7 +144,8 @@ def main(argv=None):
         except MonitorError as e:
             print("error: the monitor refused the run: %s" % e, file=sys.stderr)
             return 1
-        except ValueError as e:  # a --monitor that is no URL, a token file that cannot be read: nothing was sent
+        except ValueError as e:  # a --monitor that is no URL, a token file that cannot be read or that others
+            # may read: nothing was sent
             print("error: %s" % e, file=sys.stderr)
             return 2  # a usage error, as argparse's
         except OSError as e:  # no answer in time (TimeoutError): the monitor may have registered the run

@@ -68,9 +68,11 @@ class Monitor:
     strings) go to the run's config.json, e.g. ``{"stop_gradient": False}`` for ./monitor detection. The token comes
     from ``token``, else ``token_file``, else the file $SPLINEWATCH_CONTROL_TOKEN_FILE names (the deployment token file
     the trainer, ./monitor serve and relay read; it wins over the token there too), else $SPLINEWATCH_CONTROL_TOKEN; an
-    empty variable counts as unset. Snapshots wait in a queue of ``queue_size``; when it is full the oldest is dropped
-    (counted in ``dropped``; the first one and, at close(), their number are named on stderr), so ``snapshot`` never
-    waits for the network.
+    empty variable counts as unset. On POSIX systems a token file that others than its owner may read is refused with
+    a ValueError of one line naming it, its mode and ``chmod 600``, by the Java side's rule (a file of root may also be
+    readable by its group for a client not running as root). Snapshots wait in a queue of ``queue_size``; when it is
+    full the oldest is dropped (counted in ``dropped``; the first one and, at close(), their number are named on
+    stderr), so ``snapshot`` never waits for the network.
 
     ``timeout`` is one deadline for each request, from its first try: the registration, a snapshot (on the sending
     thread) and the finish request each end within ``timeout`` seconds, all their tries, the resume of the run they may
@@ -139,6 +141,9 @@ class Monitor:
             named_by = "$SPLINEWATCH_CONTROL_TOKEN_FILE"
         if token is None and token_file is not None:
             source = "%s '%s'" % (named_by, token_file)
+            refusal = _token_file_refusal(token_file, source)
+            if refusal is not None:
+                raise ValueError(refusal)
             try:
                 with open(token_file) as f:
                     token = f.read().strip()
@@ -577,6 +582,7 @@ class Monitor:
                     " rotated, or its deployment token changed, or the URL now reaches another monitor; %s)" % (
                         "pass token_file= or set SPLINEWATCH_CONTROL_TOKEN_FILE to that monitor's token file to"
                         " follow it" if self._token_file is None else
+                        _token_file_refusal(self._token_file, self._token_source) or  # its token is not read
                         "%s holds no token it accepts: expected that monitor's token file" % self._token_source))
         if error.status == 410:
             return ("ended run '%s' itself (its idle timeout passed without a snapshot, or the monitor was stopped)"
@@ -695,7 +701,8 @@ class Monitor:
                 return  # resumed by the other thread after this request was sent
             why = self._why_gone(error)
             if error.status == 401:
-                token = _read(self._token_file) if self._token_file is not None else None
+                token = (_read(self._token_file) if self._token_file is not None
+                         and _token_file_refusal(self._token_file, self._token_source) is None else None)
                 if not token or token == self._token:
                     raise error
                 self._token = token
@@ -1160,6 +1167,62 @@ class _ResumeRefused(MonitorError):
         super().__init__(refusal.status, "the monitor refused to resume the run: %s" % refusal.message,
                          refusal.answer)
         self.cause = cause
+
+
+# whether token files have POSIX permissions to judge (not on Windows, where the Java side skips the rule too)
+_POSIX_MODES = os.name == "posix"
+
+
+def _token_file_refusal(path, named, process_uid=None):
+    """The one line that refuses token file ``path`` (``named``: "token_file '...'" or the variable's), or None.
+
+    The rule the trainer, ./monitor serve and relay apply to the deployment token file (OwnerOnlyFiles on the Java
+    side, listed by its OwnerOnlyFilesTest; the lines are its own, the secret named as the client's): a file owned by a
+    user other than root must be owner-only (rw------- or less); one owned by root may also be readable by its group
+    (rw-r----- or less) when this process runs as another user (a Kubernetes secret volume with defaultMode 0440 and
+    the pod's fsGroup); others may never have a permission. A link is judged by the file it leads to. None on Windows,
+    and when the file cannot be looked at (it then fails where it is read, with its own line). ``process_uid``: the
+    user this runs as (the effective one), the seam a test runs "as".
+    """
+    if not _POSIX_MODES:
+        return None
+    try:
+        status = os.stat(path)  # of a link's target: the file that is read
+        target = os.path.realpath(path) if os.path.islink(path) else path
+    except (OSError, ValueError):
+        return None
+    if process_uid is None:
+        process_uid = os.geteuid()
+    permissions = status.st_mode & 0o777  # Java's PosixFilePermissions: setuid, setgid and sticky are not among them
+    mode = "".join(c if permissions & (0o400 >> i) else "-" for i, c in enumerate("rwxrwxrwx"))
+    if target != path:
+        named += " (a link to '%s')" % target
+    secret = "the monitor's control token, which stops any run"
+    if status.st_uid == 0 and process_uid != 0:
+        if permissions & 0o037 == 0:  # the owner's, and reading for its group
+            return None
+        return ("%s is owned by root and open to others or writable by its group (mode %s), so they may read %s;"
+                " expected rw-r----- at most (a file owned by root may also be readable by its group when this runs as"
+                " another user): chmod 640 %s for the group this runs in, or give it to the user this runs as and chmod"
+                " 600; on Kubernetes, a secret volume's defaultMode: 0440 with the pod's fsGroup"
+                % (named, mode, secret, path))
+    if permissions & 0o077 == 0:
+        return None
+    return ("%s is open to others than its owner (mode %s), so they may read %s; expected an owner-only file"
+            " (rw-------): chmod 600 %s (the rule for a file owned by %s; only a file owned by root may also be"
+            " readable by its group (rw-r-----), for a process of another user: on Kubernetes, a secret volume's"
+            " defaultMode: 0400, or 0440 with the pod's fsGroup for a pod not running as root)"
+            % (named, mode, secret, path, "root when this runs as root" if status.st_uid == 0
+               else "%s, not root" % _user_name(status.st_uid)))
+
+
+def _user_name(uid):
+    """The name of user ``uid``, else the number (as Java names an owner that has no name)."""
+    import pwd
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
 
 
 def _read(path):

@@ -25,6 +25,7 @@ import tempfile
 import threading
 import time
 import unittest
+import unittest.mock
 import zipfile
 
 import numpy as np
@@ -32,6 +33,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, ".."))
 from splinewatch_client import Monitor, MonitorError  # noqa: E402
+from splinewatch_client import monitor as monitor_module  # noqa: E402
 
 try:
     import torch  # noqa: F401
@@ -286,6 +288,8 @@ def _set_environment(values):
 
 
 def token_file_holding(directory, token):
+    """``directory``/control-token holding ``token``, owner-only as ./monitor serve writes it (the client refuses a
+    token file that others may read)."""
     path = os.path.join(directory, "control-token")
     with open(path, "w") as f:
         f.write(token + "\n")
@@ -751,10 +755,7 @@ class MonitorTest(unittest.TestCase):
 
     def test_a_token_file_that_still_holds_the_refused_token_names_itself_and_loses_the_run(self):
         # the monitor's token changed but the client's token_file was not rewritten (another file than the monitor's)
-        tmp = tempfile.mkdtemp()
-        token_file = os.path.join(tmp, "control-token")
-        with open(token_file, "w") as f:
-            f.write("t\n")
+        token_file = token_file_holding(tempfile.mkdtemp(), "t")
         self.fake.key = self.KEY
         m = Monitor(self.fake.url, "r1", token_file=token_file, probes=(np.zeros((20, 4)), np.arange(20) % 2),
                     classes=2, timeout=5)
@@ -854,10 +855,7 @@ class MonitorTest(unittest.TestCase):
     def test_a_monitor_killed_and_restarted_with_a_new_token_takes_the_run_back_and_names_what_was_lost(self):
         # kill -9 and a restart on the same port with a new control-token (the old one deleted): connections refused
         # meanwhile, then 401, the new token read again from its token_file, then 404 and the resume
-        tmp = tempfile.mkdtemp()
-        token_file = os.path.join(tmp, "control-token")
-        with open(token_file, "w") as f:
-            f.write("t\n")
+        token_file = token_file_holding(tempfile.mkdtemp(), "t")
         self.fake.key = self.KEY
         m = Monitor(self.fake.url, "r1", token_file=token_file, probes=(np.zeros((20, 4)), np.arange(20) % 2),
                     classes=2, timeout=5)
@@ -1408,9 +1406,7 @@ class MonitorTest(unittest.TestCase):
         # a $SPLINEWATCH_CONTROL_TOKEN left from an earlier monitor is used before any file, and 401 did not say so
         probes = (np.zeros((20, 4)), np.arange(20) % 2)
         with tempfile.TemporaryDirectory() as d:
-            path = os.path.join(d, "control-token")
-            with open(path, "w") as f:
-                f.write("old\n")
+            path = token_file_holding(d, "old")
             for kwargs, source in (({"token": "old"}, "token="), ({"token_file": path}, "token_file '%s'" % path)):
                 with self.assertRaises(MonitorError) as e:
                     Monitor(self.fake.url, "r1", probes=probes, classes=2, **kwargs)
@@ -1788,6 +1784,137 @@ class DeploymentTokenFileTest(unittest.TestCase):
         self.assertEqual(answer["status"], "done")
 
 
+def open_to_others(named, path, mode, owner):
+    """The line that refuses token file ``path`` (named ``named``) of ``mode`` owned by ``owner`` (a name, or "root
+    when this runs as root"): the Java side's OwnerOnlyFiles line (OwnerOnlyFilesTest), with the client's secret."""
+    return ("%s is open to others than its owner (mode %s), so they may read the monitor's control token, which stops"
+            " any run; expected an owner-only file (rw-------): chmod 600 %s (the rule for a file owned by %s; only a"
+            " file owned by root may also be readable by its group (rw-r-----), for a process of another user: on"
+            " Kubernetes, a secret volume's defaultMode: 0400, or 0440 with the pod's fsGroup for a pod not running as"
+            " root)" % (named, mode, path, owner))
+
+
+def this_user_as_owner():
+    """How open_to_others names the owner of a file this process made."""
+    import pwd
+    return "root when this runs as root" if os.geteuid() == 0 else "%s, not root" % pwd.getpwuid(os.geteuid()).pw_name
+
+
+@unittest.skipUnless(os.name == "posix", "file modes are POSIX's")
+class TokenFileModeTest(unittest.TestCase):
+    """A token file that others than its owner may read is refused, by the rule the trainer, ./monitor serve and relay
+    apply to the deployment token file (OwnerOnlyFiles on the Java side; its OwnerOnlyFilesTest lists the rule): it
+    was read at any mode, so a copy that lost its mode went unnoticed while anyone on the machine could read it."""
+
+    PROBES = (np.zeros((20, 4)), np.arange(20) % 2)
+
+    def setUp(self):
+        self.fake = FakeMonitor()
+        self.addCleanup(self.fake.stop)
+        self.dir = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.dir, True)
+
+    def test_a_file_others_may_read_is_one_line_naming_it_its_mode_and_the_fix_before_anything_is_sent(self):
+        path = token_file_holding(self.dir, "t")
+        os.chmod(path, 0o644)  # a copy under umask 022
+        with self.assertRaises(ValueError) as caught:
+            Monitor(self.fake.url, "r1", token_file=path, probes=self.PROBES, classes=2)
+        self.assertEqual(str(caught.exception), open_to_others("token_file '%s'" % path, path, "rw-r--r--",
+                                                               this_user_as_owner()))
+        # the variable's file too, though $SPLINEWATCH_CONTROL_TOKEN is set: the file wins over it, as on the Java side
+        os.chmod(path, 0o604)
+        with environment(SPLINEWATCH_CONTROL_TOKEN_FILE=path, SPLINEWATCH_CONTROL_TOKEN="t"):
+            with self.assertRaises(ValueError) as caught:
+                Monitor(self.fake.url, "r1", probes=self.PROBES, classes=2)
+        self.assertEqual(str(caught.exception), open_to_others("$SPLINEWATCH_CONTROL_TOKEN_FILE '%s'" % path, path,
+                                                               "rw----r--", this_user_as_owner()))
+        # a link is judged by the file it leads to, and named with it
+        link = os.path.join(self.dir, "token-link")
+        os.symlink(path, link)
+        os.chmod(path, 0o660)
+        with self.assertRaises(ValueError) as caught:
+            Monitor(self.fake.url, "r1", token_file=link, probes=self.PROBES, classes=2)
+        self.assertEqual(str(caught.exception), open_to_others("token_file '%s' (a link to '%s')" % (link, path), link,
+                                                               "rw-rw----", this_user_as_owner()))
+        self.assertEqual(self.fake.requests, [])  # nothing was sent
+
+    def test_an_owner_only_file_is_read_whether_named_by_token_file_or_the_variable(self):
+        path = token_file_holding(self.dir, "t")
+        for mode in (0o600, 0o400, 0o700):
+            os.chmod(path, mode)
+            self.assertEqual(Monitor(self.fake.url, "r1", token_file=path, probes=self.PROBES, classes=2)
+                             .close()["status"], "done")
+            with environment(SPLINEWATCH_CONTROL_TOKEN_FILE=path, SPLINEWATCH_CONTROL_TOKEN=None):
+                m = Monitor(self.fake.url, "r1", probes=self.PROBES, classes=2)
+            self.assertEqual(m.close()["status"], "done")
+        self.assertEqual(len(self.fake.paths("runs")), 6)
+
+    def test_token_wins_without_the_files_being_looked_at(self):
+        path = token_file_holding(self.dir, "stale")
+        os.chmod(path, 0o644)
+        with environment(SPLINEWATCH_CONTROL_TOKEN_FILE=path, SPLINEWATCH_CONTROL_TOKEN=None):
+            m = Monitor(self.fake.url, "r1", token="t", probes=self.PROBES, classes=2)
+        self.assertEqual(m.close()["status"], "done")
+
+    def test_where_modes_mean_nothing_the_file_is_read_at_any_mode(self):
+        # Windows: no POSIX permissions, as the Java side skips a file system without them
+        path = token_file_holding(self.dir, "t")
+        os.chmod(path, 0o644)
+        with unittest.mock.patch.object(monitor_module, "_POSIX_MODES", False):
+            m = Monitor(self.fake.url, "r1", token_file=path, probes=self.PROBES, classes=2)
+        self.assertEqual(m.close()["status"], "done")
+
+    @unittest.skipUnless(os.geteuid() == 0, "the files are given to root and to nobody")
+    def test_a_file_of_root_may_also_be_readable_by_its_group_for_a_process_of_another_user(self):
+        # a Kubernetes secret volume: defaultMode 0440, owner root, group the pod's fsGroup, read by a pod not running
+        # as root; the process's user goes through the process_uid seam, as OwnerOnlyFilesTest's does
+        nobody = 65534
+        path = token_file_holding(self.dir, "t")
+        refusal = monitor_module._token_file_refusal
+        os.chmod(path, 0o440)
+        self.assertIsNone(refusal(path, "token_file '%s'" % path, process_uid=nobody))
+        self.assertEqual(refusal(path, "token_file '%s'" % path, process_uid=0),
+                         open_to_others("token_file '%s'" % path, path, "r--r-----", "root when this runs as root"))
+        for mode, text in ((0o644, "rw-r--r--"), (0o660, "rw-rw----"), (0o650, "rw-r-x---"), (0o404, "r-----r--")):
+            os.chmod(path, mode)
+            self.assertEqual(refusal(path, "token_file '%s'" % path, process_uid=nobody),
+                             "token_file '%s' is owned by root and open to others or writable by its group (mode %s),"
+                             " so they may read the monitor's control token, which stops any run; expected rw-r----- at"
+                             " most (a file owned by root may also be readable by its group when this runs as another"
+                             " user): chmod 640 %s for the group this runs in, or give it to the user this runs as and"
+                             " chmod 600; on Kubernetes, a secret volume's defaultMode: 0440 with the pod's fsGroup"
+                             % (path, text, path), mode)
+        # a file of another user than root must be owner-only, whoever this runs as
+        os.chown(path, nobody, -1)
+        os.chmod(path, 0o640)
+        import pwd
+        for uid in (nobody, 0):
+            self.assertEqual(refusal(path, "token_file '%s'" % path, process_uid=uid),
+                             open_to_others("token_file '%s'" % path, path, "rw-r-----",
+                                            "%s, not root" % pwd.getpwuid(nobody).pw_name))
+        os.chmod(path, 0o600)
+        self.assertIsNone(refusal(path, "token_file '%s'" % path, process_uid=nobody))
+        self.assertIsNone(refusal(path, "token_file '%s'" % path, process_uid=0))
+
+    def test_a_token_file_read_again_after_a_401_that_others_may_now_read_is_named_as_the_run_is_lost(self):
+        path = token_file_holding(self.dir, "t")
+        self.fake.key = MonitorTest.KEY
+        m = Monitor(self.fake.url, "r1", token_file=path, probes=self.PROBES, classes=2, timeout=5)
+        self.fake.token = "rotated"
+        token_file_holding(self.dir, "rotated")
+        os.chmod(path, 0o644)  # rewritten as a copy that lost its mode: its token is not taken
+        with contextlib.redirect_stderr(io.StringIO()) as err:
+            m.snapshot_layers(LAYERS, 1)
+            self.assertTrue(m.flush(5))
+            answer = m.close()
+        self.assertIn("no longer accepts this client's token (its token changed: its <out>/control-token was deleted"
+                      " or rotated, or its deployment token changed, or the URL now reaches another monitor; %s)"
+                      % open_to_others("token_file '%s'" % path, path, "rw-r--r--", this_user_as_owner()),
+                      err.getvalue())
+        self.assertEqual((m.resumes, len(self.fake.registrations)), (0, 1))
+        self.assertTrue(answer["lost"])
+
+
 class ArgumentTest(unittest.TestCase):
     def test_empty_probes_and_a_zero_timeout_are_one_clear_error(self):
         with self.assertRaises(ValueError) as caught:
@@ -1833,9 +1960,13 @@ class ExampleInterruptTest(unittest.TestCase):
         # that refused the run
         with tempfile.TemporaryDirectory() as d:
             synthetic_mnist(d)
+            open_token = token_file_holding(d, "t")
+            os.chmod(open_token, 0o644)
             for args, said in ((["--monitor", "127.0.0.1:9464"], "error: url '127.0.0.1:9464' is not an http:// URL"),
                                (["--monitor", "http://127.0.0.1:9", "--token-file", os.path.join(d, "none")],
-                                "error: cannot read token_file '%s'" % os.path.join(d, "none"))):
+                                "error: cannot read token_file '%s'" % os.path.join(d, "none")),
+                               (["--monitor", "http://127.0.0.1:9", "--token-file", open_token], "error: token_file"
+                                " '%s' is open to others than its owner (mode rw-r--r--)" % open_token)):
                 p = subprocess.run([sys.executable, os.path.join(HERE, "..", "examples", "train_mnist.py"), "--run-id",
                                     "r1", "--steps", "1", "--data-dir", d] + args, capture_output=True, text=True,
                                    timeout=120, env=dict(os.environ, SPLINEWATCH_CONTROL_TOKEN="t", OMP_NUM_THREADS="1"))
