@@ -111,6 +111,59 @@ class PartitionMergedSharedZeroSetTest {
     assertEquals(2, p.mergedByTolerance());
   }
 
+  /**
+   * Seed 867 on a plane 1e3 times wider: the engine counts the exact 20 regions and reports 1 merged, and both are
+   * right. Its second layer's neuron 5 crosses a face made by the first layer's lines beside the region where both
+   * first-layer neurons are off (there neuron 5 is its bias, −1.7e7, under its tolerance of 2.1e7 on this plane), so
+   * one exact region is missed and reported; beside the same vertex the engine has a triangle (8e-12 of the extent
+   * wide, first-layer neuron 0 on) that exact arithmetic does not. One missed, one extra: the count is exact by
+   * compensation, and the merged number is what it missed (MergedToleranceSearch, "case 867 1e3", lists both).
+   */
+  @Test
+  void aCountThatIsExactByCompensationStillReportsTheRegionItMissed() {
+    DegenerateNets.Case c = PartitionExactOracleTest.widened(DegenerateNets.random(867), 1e3);
+    RationalPartition.Result exact = RationalPartition.compute(c.mlp(), c.origin(), c.u(), c.v());
+    Partition p = Partition.compute(c.mlp().net(), c.plane(), 10_000);
+    assertArrayEquals(new long[] {4, 20}, exact.regionsAfterLayer(), c.description());
+    assertArrayEquals(new int[] {4, 20}, p.regionsAfterLayer());
+    assertEquals(1, p.mergedByTolerance());
+    java.util.Set<java.util.BitSet> exactPatterns = new java.util.HashSet<>();
+    for (RationalPartition.Face f : exact.faces()) {
+      exactPatterns.add(f.pattern);
+    }
+    java.util.Set<java.util.BitSet> enginePatterns = new java.util.HashSet<>();
+    java.util.List<java.util.BitSet> engineOnly = new java.util.ArrayList<>();
+    for (int f = 0; f < p.regionCount(); f++) {
+      java.util.BitSet pattern = java.util.BitSet.valueOf(p.pattern(f));
+      enginePatterns.add(pattern);
+      if (!exactPatterns.contains(pattern)) {
+        engineOnly.add(pattern);
+      }
+    }
+    java.util.Set<java.util.BitSet> exactOnly = new java.util.HashSet<>(exactPatterns);
+    exactOnly.removeAll(enginePatterns);
+    // bits: the first layer's neurons 0 and 1, then the second layer's neurons 0-8 as bits 2-10
+    java.util.BitSet missed = bits(1, 3, 5, 10); // neuron 5 (bit 7) and neuron 6 (bit 8) off: the sliver
+    java.util.BitSet sliverNeighbour = bits(1, 3, 5, 8, 10); // the engine has it with neuron 5 on
+    java.util.BitSet extraTriangle = bits(0, 1, 3, 5, 7, 8, 10); // first-layer neuron 0 on: no exact region
+    assertEquals(java.util.Set.of(missed, sliverNeighbour), exactOnly);
+    assertEquals(java.util.Set.of(extraTriangle, withBit(sliverNeighbour, 7)), new java.util.HashSet<>(engineOnly));
+  }
+
+  private static java.util.BitSet bits(int... set) {
+    java.util.BitSet b = new java.util.BitSet();
+    for (int i : set) {
+      b.set(i);
+    }
+    return b;
+  }
+
+  private static java.util.BitSet withBit(java.util.BitSet b, int bit) {
+    java.util.BitSet c = (java.util.BitSet) b.clone();
+    c.set(bit);
+    return c;
+  }
+
   /** {@code mlp} with copies of second-layer neuron {@code j}, its weights and bias times each of {@code scales}. */
   static BruteForce.Mlp withCopiesOfSecondLayerNeuron(BruteForce.Mlp mlp, int j, float... scales) {
     int[] widths = mlp.widths().clone();
