@@ -36,6 +36,8 @@ public final class Partition {
    * cannot resolve at this plane's scale (see {@link #mergedByTolerance()}).
    */
   static final double ROUNDING_NOISE = 1e-13;
+  /** {@code Builder#crossingOf}'s answer for a vertex whose lines do not say where it is. */
+  private static final double[] NO_CROSSING = new double[0];
   /** Default cap on the number of regions per plane (regions.md §3.6). */
   public static final int DEFAULT_MAX_REGIONS = 2_000_000;
 
@@ -662,6 +664,10 @@ public final class Partition {
     int layer; // the hidden layer being computed
     int merged; // regions the zero tolerance merged (mergedByTolerance)
     int mergedLayer = -1;
+    // countMerged's first-layer crossings, by vertex: where the two lines that made it cross ({x, y}), or NO_CROSSING;
+    // and the first layer's zero-test scales. Made only for a neuron with a value read as zero above rounding noise
+    java.util.HashMap<Integer, double[]> crossings;
+    double[] firstLayerScales;
     boolean overflow;
     /** Whether the last growth refused was refused for the pattern array alone (within the byte budget). */
     boolean lastRefusalPatternArray;
@@ -1370,7 +1376,7 @@ public final class Partition {
         // with a positive vertex, which is every face when any vertex is positive, gets the bit; the face loop
         // below would find the same
         for (int f = 0; countMerged && f < faceCountAtStart; f++) {
-          countMerged(f, noise);
+          countMerged(f, noise, j);
         }
         if (anyPos) {
           for (int f = 0; f < faceCountAtStart; f++) {
@@ -1386,7 +1392,7 @@ public final class Partition {
       }
       for (int f = 0; f < faceCountAtStart; f++) {
         if (countMerged) { // before the face is cut
-          countMerged(f, noise);
+          countMerged(f, noise, j);
         }
         int[] c = cycles;
         int c0 = faceStart[f];
@@ -1505,9 +1511,10 @@ public final class Partition {
      * Counts in {@link #merged} the regions the zero tolerance merges in face {@code f} for the current neuron: its
      * sign changes around the face's cycle with values beyond {@code noise} (rounding), less those of the signs the
      * engine cuts by (beyond the tolerance); an affine value changes sign twice around a convex face, or not at all,
-     * so every two more are a boundary that cuts off a sliver the engine does not.
+     * so every two more are a boundary that cuts off a sliver the engine does not. In the first layer a vertex read as
+     * zero is taken where its two lines cross ({@link #valueAtCrossing}), not where the engine put it.
      */
-    private void countMerged(int f, double noise) {
+    private void countMerged(int f, double noise, int j) {
       int realChanges = 0;
       int realFirst = 0;
       int realLast = 0;
@@ -1517,6 +1524,9 @@ public final class Partition {
       for (int k = faceStart[f]; k < faceStart[f] + faceLen[f]; k++) {
         int v = cycles[k];
         double val = col[v];
+        if (firstLayer && sign[v] == 0 && (val > noise || val < -noise) && v >= corners) {
+          val = valueAtCrossing(j, v, val);
+        }
         int real = val > noise ? 1 : val < -noise ? -1 : 0;
         if (real != 0) {
           realChanges += realLast != 0 && real != realLast ? 1 : 0;
@@ -1538,6 +1548,61 @@ public final class Partition {
           mergedLayer = layer;
         }
       }
+    }
+
+    /**
+     * First-layer neuron {@code j}'s value at vertex {@code v} (value {@code stored} there) where the two lines that
+     * made {@code v} cross: the line of the neuron that split the edge, and the earlier neuron's line that edge lies on
+     * (both its ends read as zero for it). A vertex on a chord drawn to a vertex read as zero, not rounding noise (a
+     * line that passes a crossing closer than the tolerance), lies off that line by up to the tolerance, and a line
+     * exactly concurrent with the two would read it as a sliver (DegenerateNets seed 963: seven lines through the input
+     * origin on a plane 2e9 wide, whose engine vertex for the origin lay 0.005 from it). {@code stored} where the edge
+     * lies on no earlier neuron's line (the domain's boundary) or the two lines are parallel.
+     */
+    private double valueAtCrossing(int j, int v, double stored) {
+      if (crossings == null) {
+        crossings = new java.util.HashMap<>();
+      }
+      double[] at = crossings.computeIfAbsent(v, this::crossingOf);
+      return at == NO_CROSSING ? stored : c0[j] + at[0] * cx[j] + at[1] * cy[j];
+    }
+
+    /** Where the two first-layer lines that made vertex {@code v} cross, {x, y}, or {@link #NO_CROSSING}. */
+    private double[] crossingOf(int v) {
+      if (firstLayerScales == null) {
+        firstLayerScales = new double[c0.length];
+        for (int k = 0; k < c0.length; k++) {
+          double max = 0;
+          for (int c = 0; c < corners; c++) { // affine: largest at a corner, as splitByNeuron's scale
+            max = Math.max(max, Math.abs(firstLayerValue(k, c)));
+          }
+          firstLayerScales[k] = Math.max(floor[k], max);
+        }
+      }
+      int made = parentNeuron[v];
+      int a = parentA[v];
+      int b = parentB[v];
+      int along = -1; // the earlier neuron whose line the split edge lies on: closest to zero at both ends
+      double closest = Double.POSITIVE_INFINITY;
+      for (int k = 0; k < made; k++) {
+        double eps = TAU * firstLayerScales[k];
+        double atA = Math.abs(firstLayerValue(k, a));
+        double atB = Math.abs(firstLayerValue(k, b));
+        if (atA <= eps && atB <= eps && (atA + atB) / eps < closest) {
+          along = k;
+          closest = (atA + atB) / eps;
+        }
+      }
+      if (along < 0) {
+        return NO_CROSSING;
+      }
+      double det = cx[made] * cy[along] - cy[made] * cx[along];
+      double size = (Math.abs(cx[made]) + Math.abs(cy[made])) * (Math.abs(cx[along]) + Math.abs(cy[along]));
+      if (!(Math.abs(det) > 1e-12 * size)) {
+        return NO_CROSSING; // parallel (or the same line): the stored vertex
+      }
+      return new double[] {(c0[along] * cy[made] - c0[made] * cy[along]) / det,
+          (c0[made] * cx[along] - c0[along] * cx[made]) / det};
     }
 
     private boolean hasPositiveVertex(int f) {
