@@ -47,7 +47,8 @@ final class MergedToleranceSearch {
       StringBuilder moreSeeds = new StringBuilder();
       for (long seed = from; seed <= to; seed++) {
         DegenerateNets.Case c = PartitionExactOracleTest.widened(DegenerateNets.random(seed), scale);
-        long[] exact = RationalPartition.regionsAfterLayer(c);
+        RationalPartition.Result result = RationalPartition.compute(c.mlp(), c.origin(), c.u(), c.v());
+        long[] exact = result.regionsAfterLayer();
         Partition p = Partition.compute(c.mlp().net(), c.plane(), 10_000);
         int[] engine = p.regionsAfterLayer();
         long missed = exact[exact.length - 1] - engine[engine.length - 1];
@@ -60,7 +61,9 @@ final class MergedToleranceSearch {
         reported++;
         if (merged > missed) {
           more++;
-          moreSeeds.append(' ').append(seed).append(": ").append(merged).append(" for ").append(missed);
+          int[] unmatched = unmatched(result, p);
+          moreSeeds.append(' ').append(seed).append(": ").append(merged).append(" for ").append(missed).append(" (")
+              .append(unmatched[0]).append(" exact, ").append(unmatched[1]).append(" engine unmatched)");
         } else if (merged == missed) {
           equal++;
         } else {
@@ -71,6 +74,28 @@ final class MergedToleranceSearch {
           + " regions: %d more than missed, %d equal, %d fewer;%s%n", scale, differ, differSilently, reported, more,
           equal, fewer, moreSeeds);
     }
+  }
+
+  /**
+   * {exact regions whose pattern no engine face has, engine faces whose pattern no exact region has}: a region the
+   * engine misses, and one it has that exact arithmetic has not (or has with another bit), each leave one.
+   */
+  static int[] unmatched(RationalPartition.Result exact, Partition p) {
+    Set<BitSet> enginePatterns = new HashSet<>();
+    for (int f = 0; f < p.regionCount(); f++) {
+      enginePatterns.add(BitSet.valueOf(p.pattern(f)));
+    }
+    Set<BitSet> exactPatterns = new HashSet<>();
+    int exactOnly = 0;
+    for (RationalPartition.Face f : exact.faces()) {
+      exactPatterns.add(f.pattern);
+      exactOnly += enginePatterns.contains(f.pattern) ? 0 : 1;
+    }
+    int engineOnly = 0;
+    for (int f = 0; f < p.regionCount(); f++) {
+      engineOnly += exactPatterns.contains(BitSet.valueOf(p.pattern(f))) ? 0 : 1;
+    }
+    return new int[] {exactOnly, engineOnly};
   }
 
   /** One case: its counts, and the last layer's patterns that only the exact partition or only the engine has. */
