@@ -71,6 +71,9 @@ splinewatch_vector_opts || exit 2
 # training and inference, each breaks the predicates C2 built from the other's profile, and C2 compiled it 6-8 times
 # (1-2 s each) in a 900-step run; without them 3 times, and the JIT compilers use 5-6 s less CPU per 900-step run
 # (docs/performance.md, monitoring overhead).
+# Metaspace may grow to 128 MB before it starts a collection: the default threshold, about 21 MB, was crossed again and
+# again as the trainer (about 63 MB of classes) and the analyzers loaded theirs, each time a safepoint and one or two
+# young pauses with a concurrent cycle (docs/performance.md, session 60). It reserves nothing.
 # JAVA_OPTS come after, so they can override these and the memory options.
 run=exec
 if [ "${1:-}" = monitor ] && [ "${2:-}" = serve ]; then
@@ -80,4 +83,4 @@ if [ "${1:-}" = monitor ] && [ "${2:-}" = serve ]; then
   run=splinewatch_own_session
 fi
 # shellcheck disable=SC2086
-$run java "${SPLINEWATCH_VECTOR_OPTS[@]}" -XX:G1HeapRegionSize=32m -XX:-UseProfiledLoopPredicate "${SPLINEWATCH_MEMORY_OPTS[@]}" -Dsplinewatch.root="$root" ${JAVA_OPTS:-} -jar "$run_jar" "$@"
+$run java "${SPLINEWATCH_VECTOR_OPTS[@]}" -XX:G1HeapRegionSize=32m -XX:-UseProfiledLoopPredicate -XX:MetaspaceSize=128m "${SPLINEWATCH_MEMORY_OPTS[@]}" -Dsplinewatch.root="$root" ${JAVA_OPTS:-} -jar "$run_jar" "$@"

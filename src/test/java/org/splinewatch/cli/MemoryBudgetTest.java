@@ -189,7 +189,7 @@ class MemoryBudgetTest {
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
     assertEquals(0, p.waitFor(), out);
     assertEquals("MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=33554432 " + VectorOptionsTest.VECTOR_OPTS
-        + " -XX:G1HeapRegionSize=32m -XX:-UseProfiledLoopPredicate -Xmx640m -Dorg.bytedeco.javacpp.maxbytes=384m -Dorg.bytedeco.javacpp.maxphysicalbytes=1024m -jar " + dir.toRealPath() + "/splinewatch.jar train"
+        + " -XX:G1HeapRegionSize=32m -XX:-UseProfiledLoopPredicate -XX:MetaspaceSize=128m -Xmx640m -Dorg.bytedeco.javacpp.maxbytes=384m -Dorg.bytedeco.javacpp.maxphysicalbytes=1024m -jar " + dir.toRealPath() + "/splinewatch.jar train"
         + " --metrics-host 0.0.0.0", out);
     String docker = java.nio.file.Files.readString(java.nio.file.Path.of("docker/Dockerfile"));
     assertTrue(docker.contains("ENTRYPOINT [\"/splinewatch/container-entrypoint.sh\"]")
