@@ -113,10 +113,20 @@ class MonitorLinkTest {
    */
   private static org.apache.pekko.actor.typed.Behavior<MetricsNode.Command> metricsNode(boolean registers,
       org.apache.pekko.actor.typed.ActorRef<org.splinewatch.metrics.MetricsActor.Command> metrics) {
+    return metricsNode(registers, metrics, new java.util.concurrent.CountDownLatch(1));
+  }
+
+  /** A metrics node as above that counts {@code asked} down when a registration reaches it. */
+  private static org.apache.pekko.actor.typed.Behavior<MetricsNode.Command> metricsNode(boolean registers,
+      org.apache.pekko.actor.typed.ActorRef<org.splinewatch.metrics.MetricsActor.Command> metrics,
+      java.util.concurrent.CountDownLatch asked) {
     return Behaviors.setup(ctx -> {
       ctx.getSystem().receptionist().tell(org.apache.pekko.actor.typed.receptionist.Receptionist.register(
           MetricsNode.KEY, ctx.getSelf()));
       return Behaviors.receiveMessage(m -> {
+        if (m instanceof MetricsNode.RegisterRun) {
+          asked.countDown();
+        }
         if (registers && m instanceof MetricsNode.RegisterRun r) {
           r.replyTo().tell(new MetricsNode.Registered(r.runId(), metrics, "", null, "token"));
         }
@@ -329,7 +339,9 @@ class MonitorLinkTest {
     ActorSystem<Void> monitor = upMonitor();
     ActorSystem<Object> trainer = null;
     try {
-      monitor.systemActorOf(metricsNode(false, null), "metrics-node", org.apache.pekko.actor.typed.Props.empty());
+      java.util.concurrent.CountDownLatch asked = new java.util.concurrent.CountDownLatch(1);
+      monitor.systemActorOf(metricsNode(false, null, asked), "metrics-node",
+          org.apache.pekko.actor.typed.Props.empty());
       String seed = ClusterNode.address(monitor);
       Config c = joinerConfig(seed, "60s");
       ClusterSettings settings = ClusterSettings.fromConfig(c);
@@ -344,7 +356,9 @@ class MonitorLinkTest {
           return e.getMessage();
         }
       });
-      Thread.sleep(1_000); // the registration waits for its answer
+      // the registration waits for its answer: the node has it (a fixed second let a slow trainer ask after the
+      // monitor had gone)
+      assertTrue(asked.await(30, java.util.concurrent.TimeUnit.SECONDS), "the metrics node got the registration");
       long t0 = System.nanoTime();
       monitor.terminate(); // leaves the cluster, as a stopping monitor does
       String said = refused.get(50, java.util.concurrent.TimeUnit.SECONDS);
