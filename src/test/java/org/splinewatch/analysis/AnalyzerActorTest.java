@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.JUnit5TestKitBuilder;
@@ -88,12 +90,17 @@ class AnalyzerActorTest {
     assertEquals(4, instances.get(), "each failure left a fresh analysis for the next snapshot");
   }
 
-  /** An analyzer "sleepy" whose analysis records the step in {@code analysed}, then takes {@code millis}. */
-  private static Behavior<Analyze> sleepy(TestProbe<MetricsActor.Command> metrics, long millis, List<Long> analysed) {
-    return AnalyzerActor.create("sleepy", metrics.ref(), () -> s -> {
+  /**
+   * An analyzer "held" whose analysis records the step in {@code analysed}, counts {@code began} down and waits for
+   * {@code release}: the test decides when an analysis ends, not a sleep that a loaded machine makes look short.
+   */
+  private static Behavior<Analyze> held(TestProbe<MetricsActor.Command> metrics, List<Long> analysed,
+      CountDownLatch began, CountDownLatch release) {
+    return AnalyzerActor.create("held", metrics.ref(), () -> s -> {
       analysed.add(s.step());
+      began.countDown();
       try {
-        Thread.sleep(millis);
+        release.await(60, TimeUnit.SECONDS);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       }
@@ -101,34 +108,64 @@ class AnalyzerActorTest {
     });
   }
 
-  /** An analysis that ends after its sender stopped waiting publishes nothing: the sender counted it as failed. */
+  /** Waits until the sender of {@code analyze} has given up on it ({@link Analyze#late}). */
+  private static void awaitGivenUp(Analyze analyze) throws InterruptedException {
+    while (!analyze.late(System.nanoTime())) {
+      Thread.sleep(10);
+    }
+  }
+
+  /**
+   * An analysis that ends after its sender stopped waiting publishes nothing: the sender counted it as failed. Its
+   * sender waits long enough for it to begin on a loaded machine and gives up while it is held (it waited 10 ms for a
+   * 100 ms analysis, and an analysis that began after those 10 ms was skipped, leaving nothing late to check).
+   */
   @Test
-  void aLateAnalysisPublishesNothing() {
+  void aLateAnalysisPublishesNothing() throws Exception {
     TestProbe<MetricsActor.Command> metrics = testKit.createTestProbe();
     TestProbe<Analyzed> reply = testKit.createTestProbe();
-    ActorRef<Analyze> analyzer = testKit.spawn(sleepy(metrics, 100, new java.util.ArrayList<>()));
-    analyzer.tell(Analyze.within(TestSnapshots.classifier(1, 3), reply.ref(), Duration.ofMillis(10)));
-    metrics.expectNoMessage(Duration.ofMillis(500));
-    reply.expectNoMessage(Duration.ZERO);
+    CountDownLatch began = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    List<Long> analysed = new java.util.concurrent.CopyOnWriteArrayList<>();
+    ActorRef<Analyze> analyzer = testKit.spawn(held(metrics, analysed, began, release));
+    Analyze late = Analyze.within(TestSnapshots.classifier(1, 3), reply.ref(), Duration.ofSeconds(2));
+    analyzer.tell(late);
+    assertTrue(began.await(30, TimeUnit.SECONDS), "the analysis of step 3 began");
+    awaitGivenUp(late);
+    release.countDown();
+    // the next analysis is answered and published after the late one ended: the late one's would come first
     analyzer.tell(Analyze.within(TestSnapshots.classifier(1, 4), reply.ref(), Duration.ofSeconds(30)));
-    assertEquals(4, reply.receiveMessage(Duration.ofSeconds(10)).step());
-    metrics.expectMessageClass(MetricsActor.Publish.class);
-    metrics.expectMessageClass(MetricsActor.AnalysisTook.class);
+    assertEquals(4, reply.receiveMessage(Duration.ofSeconds(10)).step(), "step 3 was not answered");
+    MetricsActor.Publish published = metrics.expectMessageClass(MetricsActor.Publish.class);
+    assertEquals(List.of(4L), published.samples().stream().map(Sample::step).distinct().toList(),
+        "step 3 published nothing");
+    assertEquals(4, metrics.expectMessageClass(MetricsActor.AnalysisTook.class).step());
+    assertEquals(List.of(3L, 4L), analysed);
   }
 
   /**
    * A snapshot whose sender gave up while it waited behind a late analysis is not analysed at all: the hub had handed
-   * the analyzer the next one on each timeout, so repeated timeouts piled snapshots up in its mailbox.
+   * the analyzer the next one on each timeout, so repeated timeouts piled snapshots up in its mailbox. The analysis of
+   * step 3 is held until the senders of steps 3 and 4 have given up (a 10 ms wait for step 3 let a loaded machine
+   * skip it too, and then analyse step 4).
    */
   @Test
-  void aSnapshotWhoseSenderGaveUpBeforeItBeganIsSkipped() {
+  void aSnapshotWhoseSenderGaveUpBeforeItBeganIsSkipped() throws Exception {
     TestProbe<MetricsActor.Command> metrics = testKit.createTestProbe();
     TestProbe<Analyzed> reply = testKit.createTestProbe();
+    CountDownLatch began = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
     List<Long> analysed = new java.util.concurrent.CopyOnWriteArrayList<>();
-    ActorRef<Analyze> analyzer = testKit.spawn(sleepy(metrics, 300, analysed));
-    analyzer.tell(Analyze.within(TestSnapshots.classifier(1, 3), reply.ref(), Duration.ofMillis(10)));
-    analyzer.tell(Analyze.within(TestSnapshots.classifier(1, 4), reply.ref(), Duration.ofMillis(100)));
+    ActorRef<Analyze> analyzer = testKit.spawn(held(metrics, analysed, began, release));
+    Analyze step3 = Analyze.within(TestSnapshots.classifier(1, 3), reply.ref(), Duration.ofSeconds(2));
+    analyzer.tell(step3);
+    assertTrue(began.await(30, TimeUnit.SECONDS), "the analysis of step 3 began");
+    Analyze step4 = Analyze.within(TestSnapshots.classifier(1, 4), reply.ref(), Duration.ofMillis(100));
+    analyzer.tell(step4);
     analyzer.tell(Analyze.within(TestSnapshots.classifier(1, 5), reply.ref(), Duration.ofSeconds(30)));
+    awaitGivenUp(step3);
+    awaitGivenUp(step4);
+    release.countDown();
     assertEquals(5, reply.receiveMessage(Duration.ofSeconds(10)).step());
     assertEquals(List.of(3L, 5L), analysed, "step 4's sender gave up while step 3 was analysed");
   }
