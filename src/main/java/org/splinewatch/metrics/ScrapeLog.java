@@ -5,6 +5,7 @@ import java.util.ArrayDeque;
 import java.util.Arrays;
 import java.util.Optional;
 import java.util.function.BooleanSupplier;
+import java.util.function.LongSupplier;
 
 /**
  * The scrapes of one {@code /metrics} endpoint (thread-safe): how many were served, how far apart, and a bounded wait
@@ -22,6 +23,17 @@ public final class ScrapeLog {
   /** Set once the run is about to end: scrapes answer with Connection: close ({@link #closeConnections()}). */
   private volatile boolean closing;
   private final ArrayDeque<Long> intervals = new ArrayDeque<>();
+  /** The clock of the intervals and the waits' deadlines: {@link System#nanoTime()}, or a test's. */
+  private final LongSupplier nanoTime;
+
+  public ScrapeLog() {
+    this(System::nanoTime);
+  }
+
+  /** Test hook: {@code nanoTime} tells the time instead of {@link System#nanoTime()}. */
+  ScrapeLog(LongSupplier nanoTime) {
+    this.nanoTime = nanoTime;
+  }
 
   /** A scrape of a scraper with no known timeout was served (its body taken) now. */
   public void served() {
@@ -38,7 +50,7 @@ public final class ScrapeLog {
     if (scraperTimeout == null || took.multipliedBy(2).compareTo(scraperTimeout) <= 0) {
       inTime++;
     }
-    long now = System.nanoTime();
+    long now = nanoTime.getAsLong();
     if (count > 0) {
       intervals.addLast(now - lastNanos);
       if (intervals.size() > INTERVALS) {
@@ -97,15 +109,15 @@ public final class ScrapeLog {
    */
   public synchronized boolean awaitAfter(long seenInTime, Duration timeout, Duration max, BooleanSupplier cancelled)
       throws InterruptedException {
-    long start = System.nanoTime();
+    long start = nanoTime.getAsLong();
     long deadline = start + Math.min(timeout.toNanos(), max.toNanos());
     long late = count - inTime;
     while (inTime <= seenInTime) {
       if (count - inTime > late) {
         late = count - inTime;
-        deadline = Math.min(System.nanoTime() + timeout.toNanos(), start + max.toNanos());
+        deadline = Math.min(nanoTime.getAsLong() + timeout.toNanos(), start + max.toNanos());
       }
-      long left = deadline - System.nanoTime();
+      long left = deadline - nanoTime.getAsLong();
       if (left <= 0 || cancelled.getAsBoolean()) {
         return false;
       }
