@@ -32,6 +32,8 @@ public final class DurableFiles {
   private static final java.util.Map<Path, Set<Path>> WRITING = new java.util.HashMap<>();
   /** The paths {@link #deleteOwnTemporaries} was called for: a write to them starting afterwards is refused. */
   private static final Set<Path> ABANDONED = new java.util.HashSet<>();
+  /** Test hook: run with a write's temporary file once it is written and forced, before it is renamed; or null. */
+  static volatile java.util.function.Consumer<Path> beforeRename;
 
   /** Replaces {@code target} with {@code content} atomically and durably. */
   public static void writeAtomically(Path target, byte[] content) throws IOException {
@@ -71,6 +73,10 @@ public final class DurableFiles {
           ch.write(buf);
         }
         ch.force(true);
+      }
+      java.util.function.Consumer<Path> hook = beforeRename;
+      if (hook != null) {
+        hook.accept(tmp);
       }
       Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
       syncDirectory(dir);

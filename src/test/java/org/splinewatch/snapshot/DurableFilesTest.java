@@ -13,6 +13,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -35,32 +37,44 @@ class DurableFilesTest {
     Path elsewhere = Files.createDirectories(tmp.resolve("elsewhere"));
     Path picture = Files.writeString(elsewhere.resolve("pic.svg"), "<svg/>");
     Path link = Files.createSymbolicLink(Files.createDirectories(tmp.resolve("here")).resolve("link.svg"), picture);
-    byte[] big = new byte[32 << 20]; // written and forced to disk in tens of milliseconds: the clean-up comes meanwhile
-    CompletableFuture<Void> write = CompletableFuture.runAsync(() -> {
+    // the write is held once its temporary is written and forced, until the clean-up has run: a 32 MiB write
+    // raced the clean-up, which then found nothing to remove when the write had been renamed into place first
+    CountDownLatch written = new CountDownLatch(1);
+    CountDownLatch cleanedUp = new CountDownLatch(1);
+    DurableFiles.beforeRename = temporaryFile -> {
+      written.countDown();
       try {
-        DurableFiles.writeOutput(link, big);
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
+        cleanedUp.await(60, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
       }
-    });
-    Path temporary = null;
-    while (temporary == null && !write.isDone()) {
-      temporary = temporaryIn(elsewhere);
-    }
-    assertNotNull(temporary, "the write's temporary file, beside the picture the link names");
-    DurableFiles.deleteOwnTemporaries(link); // as the signal's line does, while the write goes on
-    boolean left = Files.exists(temporary); // unless the write had already been renamed into place
+    };
     try {
-      write.join();
-    } catch (java.util.concurrent.CompletionException e) {
-      assertTrue(e.getCause() instanceof UncheckedIOException, e.toString()); // its temporary was removed
+      CompletableFuture<Void> write = CompletableFuture.runAsync(() -> {
+        try {
+          DurableFiles.writeOutput(link, "<svg>new</svg>".getBytes(StandardCharsets.UTF_8));
+        } catch (IOException e) {
+          throw new UncheckedIOException(e);
+        }
+      });
+      assertTrue(written.await(30, TimeUnit.SECONDS), "the write reached its rename");
+      Path temporary = temporaryIn(elsewhere);
+      assertNotNull(temporary, "the write's temporary file, beside the picture the link names");
+      DurableFiles.deleteOwnTemporaries(link); // as the signal's line does, while the write goes on
+      assertFalse(Files.exists(temporary), "the clean-up removed " + temporary + " of the write in progress");
+      cleanedUp.countDown();
+      java.util.concurrent.CompletionException failed = assertThrows(java.util.concurrent.CompletionException.class,
+          write::join);
+      assertTrue(failed.getCause() instanceof UncheckedIOException, failed.toString()); // its temporary was removed
+    } finally {
+      DurableFiles.beforeRename = null;
+      cleanedUp.countDown();
     }
-    assertFalse(left, "the clean-up removed " + temporary + " of the write in progress");
     assertEquals(List.of(), Stream.of(elsewhere, link.getParent()).map(DurableFilesTest::temporaryIn)
         .filter(p -> p != null).toList(), "no temporary left");
     assertTrue(Files.isSymbolicLink(link), "the link stays a link");
+    assertEquals("<svg/>", Files.readString(picture), "the picture is as it was");
     long size = Files.size(picture);
-    assertTrue(size == 6 || size == big.length, "the picture is as it was or the whole new one: " + size);
     IOException refused = assertThrows(IOException.class, () -> DurableFiles.writeOutput(link,
         "<svg>new</svg>".getBytes(StandardCharsets.UTF_8)));
     assertEquals("the process is ending: " + link + " is left as it was", refused.getMessage());
