@@ -268,10 +268,14 @@ class IngestHttpTest {
     }
     // once its client said finish, a run is not stopped (nor a webhook_stop recorded) while its analyses drain. The
     // finish answer may come before the monitor has marked the run: wait with an alert of a rule c1 does not stop on
-    // (refused for that reason while c1 trains, for its end once marked, 404 once its analyses have drained)
+    // (refused for that reason while c1 trains, for its end once marked, 404 once its analyses have drained), as
+    // long as the metrics node takes to mark it (up to 60 s, as waitFor: it was 5 s, and a node busy for longer
+    // left c1 training, so that the stop-on alert below stopped it)
     String harmless = alert.replace("\"run\": \"c2\"", "\"run\": \"c1\"").replace("std_collapse", "knn_chance");
     HttpResponse<String> probe = post("/api/v1/alerts", harmless.getBytes(), TOKEN);
-    for (int i = 0; i < 200 && probe.statusCode() == 200 && probe.body().contains("not in the stop-on rules"); i++) {
+    long marked = System.nanoTime() + 60_000_000_000L;
+    while (System.nanoTime() < marked && probe.statusCode() == 200
+        && probe.body().contains("not in the stop-on rules")) {
       Thread.sleep(25);
       probe = post("/api/v1/alerts", harmless.getBytes(), TOKEN);
     }
