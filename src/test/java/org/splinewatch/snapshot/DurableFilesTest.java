@@ -41,7 +41,11 @@ class DurableFilesTest {
     // raced the clean-up, which then found nothing to remove when the write had been renamed into place first
     CountDownLatch written = new CountDownLatch(1);
     CountDownLatch cleanedUp = new CountDownLatch(1);
+    Path writtenIn = elsewhere.toRealPath();
     DurableFiles.beforeRename = temporaryFile -> {
+      if (!temporaryFile.getParent().equals(writtenIn)) {
+        return; // another test's write, still going on in this JVM
+      }
       written.countDown();
       try {
         cleanedUp.await(60, TimeUnit.SECONDS);
