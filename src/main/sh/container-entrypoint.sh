@@ -17,7 +17,7 @@ SPLINEWATCH_PROBE_CLASS_PATH="$here/splinewatch.jar"
 splinewatch_memory_opts "$@" || exit 2
 source "$here/vector.sh"
 splinewatch_vector_opts || exit 2
-# 32 MB G1 regions and no profiled loop predicates, as the launchers use (src/main/sh/launch.sh; README, monitoring
-# overhead)
+# 32 MB G1 regions, no profiled loop predicates and a 128 MB metaspace threshold, as the launchers use
+# (src/main/sh/launch.sh; README, monitoring overhead)
 # shellcheck disable=SC2086
 exec java "${SPLINEWATCH_VECTOR_OPTS[@]}" -XX:G1HeapRegionSize=32m -XX:-UseProfiledLoopPredicate -XX:MetaspaceSize=128m "${SPLINEWATCH_MEMORY_OPTS[@]}" ${JAVA_OPTS:-} -jar "$here/splinewatch.jar" "$@"
