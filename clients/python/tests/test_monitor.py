@@ -1696,9 +1696,8 @@ class TokenFileTest(unittest.TestCase):
                          " control token" % empty)
 
 
-class DeploymentTokenFileTest(unittest.TestCase):
-    """$SPLINEWATCH_CONTROL_TOKEN_FILE, the deployment token file the trainer, ./monitor serve and relay read: taken
-    after token= and token_file=, before $SPLINEWATCH_CONTROL_TOKEN (the file wins over the token there too)."""
+class TokenFileCase(unittest.TestCase):
+    """A fake monitor and a directory for token files, removed after each test."""
 
     PROBES = (np.zeros((20, 4)), np.arange(20) % 2)
 
@@ -1707,6 +1706,11 @@ class DeploymentTokenFileTest(unittest.TestCase):
         self.addCleanup(self.fake.stop)
         self.dir = tempfile.mkdtemp()
         self.addCleanup(shutil.rmtree, self.dir, True)
+
+
+class DeploymentTokenFileTest(TokenFileCase):
+    """$SPLINEWATCH_CONTROL_TOKEN_FILE, the deployment token file the trainer, ./monitor serve and relay read: taken
+    after token= and token_file=, before $SPLINEWATCH_CONTROL_TOKEN (the file wins over the token there too)."""
 
     def test_the_variable_alone_registers_the_run_streams_and_finishes_it(self):
         # it was ignored: "no token: pass token=, token_file= ... or set SPLINEWATCH_CONTROL_TOKEN"
@@ -1801,18 +1805,10 @@ def this_user_as_owner():
 
 
 @unittest.skipUnless(os.name == "posix", "file modes are POSIX's")
-class TokenFileModeTest(unittest.TestCase):
+class TokenFileModeTest(TokenFileCase):
     """A token file that others than its owner may read is refused, by the rule the trainer, ./monitor serve and relay
     apply to the deployment token file (OwnerOnlyFiles on the Java side; its OwnerOnlyFilesTest lists the rule): it
     was read at any mode, so a copy that lost its mode went unnoticed while anyone on the machine could read it."""
-
-    PROBES = (np.zeros((20, 4)), np.arange(20) % 2)
-
-    def setUp(self):
-        self.fake = FakeMonitor()
-        self.addCleanup(self.fake.stop)
-        self.dir = tempfile.mkdtemp()
-        self.addCleanup(shutil.rmtree, self.dir, True)
 
     def test_a_file_others_may_read_is_one_line_naming_it_its_mode_and_the_fix_before_anything_is_sent(self):
         path = token_file_holding(self.dir, "t")
