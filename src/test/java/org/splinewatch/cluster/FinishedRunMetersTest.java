@@ -28,6 +28,9 @@ import org.splinewatch.control.RunControl;
 /** {@code monitor serve}: a finished run's meters leave {@code /metrics} after the grace period; a running one's stay. */
 @ExtendWith({TestKitJUnit5Extension.class, LogCapturingExtension.class})
 class FinishedRunMetersTest {
+  /** How long a probe waits for a message that must come: Pekko's default 3 s is short on a loaded machine. */
+  private static final Duration WAIT = Duration.ofSeconds(30);
+
   @JUnit5TestKit
   public ActorTestKit testKit = new JUnit5TestKitBuilder().build();
 
@@ -39,7 +42,7 @@ class FinishedRunMetersTest {
         List.of(Sample.of("splinewatch_training_loss", 0.5, 10)), publishToken));
     TestProbe<Done> flushed = testKit.createTestProbe();
     r.metrics().tell(new MetricsActor.Flush(flushed.ref()));
-    flushed.receiveMessage();
+    flushed.receiveMessage(WAIT);
     return r;
   }
 
@@ -59,7 +62,7 @@ class FinishedRunMetersTest {
     assertTrue(registry.scrape().contains("run=\"done\""));
     TestProbe<Done> finished = testKit.createTestProbe();
     node.tell(new MetricsNode.RunFinished("done", Map.of("type", "run_finished"), finished.ref(), doneToken));
-    finished.receiveMessage();
+    finished.receiveMessage(WAIT);
     assertTrue(registry.scrape().contains("splinewatch_training_loss{dataset=\"mnist\",method=\"simclr\",run=\"done\"}"),
         "still exported during the grace period, for the last scrapes");
     long deadline = System.nanoTime() + GRACE.toNanos() + 20_000_000_000L;
