@@ -40,6 +40,9 @@ import org.splinewatch.trainer.TrainerActor;
  * node stay without {@code run_finished} instead of blaming the trainer (FAILURES.md, "SIGTERM and SIGINT").
  */
 class MetricsNodeStopTest {
+  /** How long a probe waits for a message that must come: Pekko's default 3 s is short on a loaded machine. */
+  private static final Duration WAIT = Duration.ofSeconds(30);
+
   private static ActorRef<MetricsNode.Command> register(ActorTestKit kit, Path out, String run,
       TestProbe<TrainerActor.Command> trainer) {
     return register(kit, out, run, trainer, new RunControl()).node();
@@ -75,7 +78,7 @@ class MetricsNodeStopTest {
     node.tell(new MetricsNode.RegisterRun(run, Map.of("run", run, "method", "simclr", "dataset", "mnist"),
         Map.of("run_id", run), 10, STOP_ON_STD, trainer.ref(), alerts.ref(),
         reply.ref(), "fedcba9876543210fedcba9876543210", "0123456789abcdef0123456789abcdef"));
-    MetricsNode.Registered registered = reply.receiveMessage();
+    MetricsNode.Registered registered = reply.receiveMessage(WAIT);
     assertNull(registered.error());
     return new Registration(node, registered.token(), registry, registered.metrics());
   }
@@ -96,7 +99,7 @@ class MetricsNodeStopTest {
           "mnist"), Map.of("run_id", "counted", "settings", Map.of("analyzers", List.of("embedding", "no-such"))), 10,
           STOP_ON_STD, kit.<TrainerActor.Command>createTestProbe().ref(), kit.<AlertRaised>createTestProbe().ref(),
           reply.ref(), "fedcba9876543210fedcba9876543210", "0123456789abcdef0123456789abcdef"));
-      assertNull(reply.receiveMessage().error());
+      assertNull(reply.receiveMessage(WAIT).error());
       long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
       while (registry.find(MetricFamily.SNAPSHOTS_DROPPED_TOTAL.meterName()).tag("analyzer", "embedding")
           .counter() == null && System.nanoTime() < deadline) {
@@ -253,7 +256,7 @@ class MetricsNodeStopTest {
       node.tell(new MetricsNode.RegisterRun("late", Map.of("run", "late"), Map.of(), 10, STOP_ON_STD,
           kit.<TrainerActor.Command>createTestProbe().ref(), kit.<AlertRaised>createTestProbe().ref(), reply.ref(),
           null, null, null));
-      reply.receiveMessage(); // answered (a refusal here): the node had its Stopping before
+      reply.receiveMessage(WAIT); // answered (a refusal here): the node had its Stopping before
       long t0 = System.nanoTime();
       kit.system().terminate();
       kit.system().getWhenTerminated().toCompletableFuture().get(60, TimeUnit.SECONDS);
