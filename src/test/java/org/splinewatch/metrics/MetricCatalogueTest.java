@@ -49,6 +49,9 @@ import org.splinewatch.snapshot.RunInfo;
  */
 @ExtendWith(TestKitJUnit5Extension.class)
 class MetricCatalogueTest {
+  /** How long a probe waits for a message that must come: Pekko's default 3 s is short on a loaded machine. */
+  private static final Duration WAIT = Duration.ofSeconds(30);
+
   @JUnit5TestKit
   public ActorTestKit testKit = new JUnit5TestKitBuilder().build();
 
@@ -87,7 +90,7 @@ class MetricCatalogueTest {
           "settings", Map.of("encoder", "mlp", "hidden", List.of(12, 12))));
       TestProbe<Done> flushed = testKit.createTestProbe();
       metrics.tell(new MetricsActor.Flush(flushed.ref()));
-      flushed.expectMessage(Done.getInstance());
+      flushed.expectMessage(WAIT, Done.getInstance());
       String scrape = registry.scrape();
 
       Map<String, Set<String>> labelsSeen = new TreeMap<>();
