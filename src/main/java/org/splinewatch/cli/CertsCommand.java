@@ -158,6 +158,9 @@ final class CertsCommand implements Callable<Integer> {
   /** The longest validity {@code --days} takes (keytool refuses an end past the year 9999). */
   static final int MAX_DAYS = 36_500;
 
+  /** A test hook: the system property naming a program run instead of the JDK's keytool, with its arguments. */
+  static final String KEYTOOL_STAND_IN = "splinewatch.certs.keytool";
+
   /** The X.509 certificate in {@code file}, or null: missing, empty or cut short. */
   private static java.security.cert.Certificate certificateIn(Path file) {
     try (java.io.InputStream in = Files.newInputStream(file)) {
@@ -391,7 +394,10 @@ final class CertsCommand implements Callable<Integer> {
   /** Runs the JDK's keytool with the store password; a failure is an exception carrying its output. */
   private static void keytool(CertsProgress making, String password, String... args) throws IOException {
     Path tool = Path.of(System.getProperty("java.home"), "bin", "keytool");
-    List<String> cmd = new ArrayList<>(List.of(Files.isExecutable(tool) ? tool.toString() : "keytool"));
+    // a test hook: a stand-in that holds a step, so that a signal surely comes while the certificates are made
+    String standIn = System.getProperty(KEYTOOL_STAND_IN);
+    List<String> cmd = new ArrayList<>(List.of(standIn != null ? standIn
+        : Files.isExecutable(tool) ? tool.toString() : "keytool"));
     cmd.addAll(List.of(args));
     // keytool is a short-lived JVM: start it lean
     cmd.addAll(List.of("-J-XX:TieredStopAtLevel=1", "-J-XX:+UseSerialGC", "-J-Xmx64m"));

@@ -24,11 +24,21 @@ class CertsInterruptTest {
   @TempDir
   Path tmp;
 
-  /** Starts {@code monitor certs dir --nodes a,b}, sends SIGTERM once {@code file} exists, and returns its output. */
+  /**
+   * Starts {@code monitor certs dir --nodes a,b}, sends SIGTERM once {@code file} exists, and returns its output. The
+   * first keytool step started after {@code file} appeared is held (a stand-in for keytool that waits to be stopped),
+   * so that the signal comes while it is made: it had to come before the next step ended (a keytool JVM's start),
+   * which a loaded machine could miss.
+   */
   private static String stopOnceWritten(Path dir, Path file) throws Exception {
     Path log = dir.resolveSibling(dir.getFileName() + ".log");
-    Process p = new ProcessBuilder(TestTools.mainCommand("-Xmx128m", "monitor", "certs", dir.toString(), "--nodes",
-        "a,b")).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    Path keytool = dir.resolveSibling("keytool-holding");
+    Files.writeString(keytool, "#!/bin/sh\nif [ -e '" + file + "' ]; then exec sleep 60; fi\nexec '"
+        + Path.of(System.getProperty("java.home"), "bin", "keytool") + "' \"$@\"\n");
+    Files.setPosixFilePermissions(keytool, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+    List<String> cmd = TestTools.mainCommand("-Xmx128m", "monitor", "certs", dir.toString(), "--nodes", "a,b");
+    cmd.add(1, "-D" + CertsCommand.KEYTOOL_STAND_IN + "=" + keytool);
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
     try {
       while (!Files.exists(file) && p.isAlive()) {
         Thread.sleep(2);
