@@ -242,7 +242,13 @@ class MonitorLinkTest {
       assertEquals("the monitor at " + ClusterNode.address(trainer) + " did not answer within the 3.5 s signal-grace"
           + " after SIGINT (splinewatch.lifecycle.signal-grace raises it): the last metrics and the end"
           + " (run_finished) of run silent were not confirmed written there", e.getMessage());
-      Thread.sleep(300); // what was sent has arrived
+      // the end, sent last, has arrived (a node slower to take it than a fixed 300 ms counted none); then a flush sent
+      // again would have had as long as the end to arrive, and 300 ms more
+      long until = System.nanoTime() + 30_000_000_000L;
+      while (ends.get() == 0 && System.nanoTime() < until) {
+        Thread.sleep(20);
+      }
+      Thread.sleep(300);
       assertEquals(1, flushes.get(), "the flush that ran out was not sent again");
       assertEquals(1, ends.get(), "the end was still sent: a monitor that answers late may record it");
     } finally {
