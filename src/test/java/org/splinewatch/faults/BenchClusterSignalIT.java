@@ -52,7 +52,9 @@ class BenchClusterSignalIT {
       assertTrue(out.strip().endsWith("SIGTERM: stopping the nodes (at most 15 s), then removing " + dir
           + " (again to exit at once, leaving it)"), out);
       assertTrue(benchDirs(javaTmp).isEmpty(), "left behind: " + benchDirs(javaTmp) + "\n" + out);
-      assertTrue(seconds < 10, "took " + seconds + " s to exit after SIGTERM: " + out);
+      // within the stop's own "at most 15 s" (past it the directory is left, which fails above), 3 to 6 s on a loaded
+      // 2-core machine; the leave that timed out (cluster-exiting, 10 s) is caught by its "timed out" and WARN lines
+      assertTrue(seconds < 15, "took " + seconds + " s to exit after SIGTERM: " + out);
     } finally {
       p.destroyForcibly();
     }
