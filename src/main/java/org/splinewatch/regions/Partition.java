@@ -1,6 +1,7 @@
 package org.splinewatch.regions;
 
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 
@@ -666,7 +667,7 @@ public final class Partition {
     int mergedLayer = -1;
     // countMerged's first-layer crossings, by vertex: where the two lines that made it cross ({x, y}), or NO_CROSSING;
     // and the first layer's zero-test scales. Made only for a neuron with a value read as zero above rounding noise
-    java.util.HashMap<Integer, double[]> crossings;
+    HashMap<Integer, double[]> crossings;
     double[] firstLayerScales;
     boolean overflow;
     /** Whether the last growth refused was refused for the pattern array alone (within the byte budget). */
@@ -942,9 +943,7 @@ public final class Partition {
       double[] cur = new double[nIn];
       for (int k = 0; k < nIn; k++) {
         if (firstLayer) {
-          for (int v = 0; v < corners; v++) { // affine: largest at a corner of the domain
-            cur[k] = Math.max(cur[k], Math.abs(firstLayerValue(k, v)));
-          }
+          cur[k] = firstLayerLargest(k);
         } else {
           cur[k] = maxAbs[k];
         }
@@ -1479,7 +1478,21 @@ public final class Partition {
 
     /** First-layer neuron {@code k}'s affine value at vertex {@code v}, as the plane's coordinates give it. */
     private double firstLayerValue(int k, int v) {
-      return c0[k] + px[v] * cx[k] + py[v] * cy[k];
+      return firstLayerValueAt(k, px[v], py[v]);
+    }
+
+    /** First-layer neuron {@code k}'s affine value at plane coordinates ({@code x}, {@code y}). */
+    private double firstLayerValueAt(int k, double x, double y) {
+      return c0[k] + x * cx[k] + y * cy[k];
+    }
+
+    /** First-layer neuron {@code k}'s largest {@code |z|} on the plane: affine, it is largest at a domain corner. */
+    private double firstLayerLargest(int k) {
+      double max = 0;
+      for (int v = 0; v < corners; v++) {
+        max = Math.max(max, Math.abs(firstLayerValue(k, v)));
+      }
+      return max;
     }
 
     /** {@link #sharesEarlierZeroSet} for neurons {@code j} and {@code k} of a stored layer's dense product. */
@@ -1561,10 +1574,10 @@ public final class Partition {
      */
     private double valueAtCrossing(int j, int v, double stored) {
       if (crossings == null) {
-        crossings = new java.util.HashMap<>();
+        crossings = new HashMap<>();
       }
       double[] at = crossings.computeIfAbsent(v, this::crossingOf);
-      return at == NO_CROSSING ? stored : c0[j] + at[0] * cx[j] + at[1] * cy[j];
+      return at == NO_CROSSING ? stored : firstLayerValueAt(j, at[0], at[1]);
     }
 
     /** Where the two first-layer lines that made vertex {@code v} cross, {x, y}, or {@link #NO_CROSSING}. */
@@ -1572,11 +1585,7 @@ public final class Partition {
       if (firstLayerScales == null) {
         firstLayerScales = new double[c0.length];
         for (int k = 0; k < c0.length; k++) {
-          double max = 0;
-          for (int c = 0; c < corners; c++) { // affine: largest at a corner, as splitByNeuron's scale
-            max = Math.max(max, Math.abs(firstLayerValue(k, c)));
-          }
-          firstLayerScales[k] = Math.max(floor[k], max);
+          firstLayerScales[k] = Math.max(floor[k], firstLayerLargest(k)); // splitByNeuron's scale
         }
       }
       int made = parentNeuron[v];
