@@ -56,6 +56,10 @@ final class BenchOverheadCommand implements Callable<Integer> {
   @Option(names = "--warmup-steps", description = "steps excluded from the after-warm-up rate, 0 to --steps - 1"
       + " (default ${DEFAULT-VALUE})")
   long warmupSteps = 300;
+  @Option(names = "--analysis-node", description = "monitored blocks stream their snapshots to a monitor serve node"
+      + " that this benchmark starts in a JVM and scheduling group of its own (as ./trainer --monitor beside"
+      + " ./monitor serve), instead of analysing in the trainer's JVM")
+  boolean analysisNode;
 
   /**
    * Steps/s of one block: over the whole block, and from {@code warmupSteps} to its end; and the block's peak
@@ -111,17 +115,55 @@ final class BenchOverheadCommand implements Callable<Integer> {
     List<Rate> off = new ArrayList<>();
     List<Rate> on = new ArrayList<>();
     System.out.printf(Locale.ROOT,
-        "bench-overhead: %s, %d steps per block, snapshot every %d, analyzers %s, %d cores%n", method,
+        "bench-overhead: %s, %d steps per block, snapshot every %d, analyzers %s, %s, %d cores%n", method,
         steps, snapshotEvery, analyzers == null ? "the trainer's default (all but local-complexity)" : analyzers,
+        analysisNode ? "analysed on a monitor serve node in its own JVM" : "analysed in the trainer's JVM",
         Runtime.getRuntime().availableProcessors());
     // the blocks' run directories are only read for their rates: removed at the end, and when this JVM is stopped
-    // (SIGTERM/SIGINT/SIGHUP), after the running block's trainer JVM (it would go on training, orphaned)
+    // (SIGTERM/SIGINT/SIGHUP), after the running block's trainer JVM (it would go on training, orphaned) and the
+    // analysis node
     try (TemporaryDirectory temporary = new TemporaryDirectory("splinewatch-bench", () -> {
       stopRunningBlock();
+      stopNode();
       return true;
     })) {
-      return measure(temporary.path(), off, on);
+      if (!analysisNode) {
+        return measure(temporary.path(), off, on);
+      }
+      try (BenchAnalysisNode started = BenchAnalysisNode.start(javaAndOptions(), temporary.path())) {
+        node = started;
+        System.out.printf(Locale.ROOT, "analysis node: %s, %s%n", started.address(), started.scheduling());
+        int code = measure(temporary.path(), off, on);
+        // the node's memory comes on top of the trainer's peak RSS above
+        long nodePeak = started.peakResident();
+        System.out.println("analysis node: peak RSS " + (nodePeak < 0 ? "unknown (no /proc status)"
+            : mib(nodePeak)) + " over all blocks, on top of the monitored trainer's");
+        return code;
+      }
     }
+  }
+
+  /** The analysis node of {@code --analysis-node} while it runs. */
+  private volatile BenchAnalysisNode node;
+
+  private void stopNode() {
+    BenchAnalysisNode n = node;
+    if (n != null) {
+      try {
+        n.close();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
+  /** This JVM's java command, options and classpath, and the main class: the blocks' and the node's JVMs. */
+  private static List<String> javaAndOptions() {
+    List<String> cmd = new ArrayList<>();
+    cmd.add(ProcessHandle.current().info().command().orElse("java"));
+    cmd.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
+    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName()));
+    return cmd;
   }
 
   private void stopRunningBlock() {
@@ -195,12 +237,9 @@ final class BenchOverheadCommand implements Callable<Integer> {
   }
 
   private Rate block(boolean monitoring, Path out, String runId) throws IOException, InterruptedException {
-    List<String> cmd = new ArrayList<>();
-    cmd.add(ProcessHandle.current().info().command().orElse("java"));
-    cmd.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
-    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName(), "train",
-        "--method", method, "--max-steps", Long.toString(steps), "--snapshot-every", Integer.toString(snapshotEvery),
-        "--metrics-port", "0", "--out", out.toString(), "--run-id", runId));
+    List<String> cmd = javaAndOptions();
+    cmd.addAll(List.of("train", "--method", method, "--max-steps", Long.toString(steps), "--snapshot-every",
+        Integer.toString(snapshotEvery), "--metrics-port", "0", "--out", out.toString(), "--run-id", runId));
     if (!monitoring) {
       cmd.add("--no-monitoring");
     }
@@ -209,6 +248,9 @@ final class BenchOverheadCommand implements Callable<Integer> {
     }
     if (monitoring && analyzers != null) {
       cmd.addAll(List.of("--analyzers", analyzers));
+    }
+    if (monitoring && node != null) {
+      cmd.addAll(List.of("--monitor", node.address()));
     }
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
     running = p;
