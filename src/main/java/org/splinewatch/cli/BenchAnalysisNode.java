@@ -98,6 +98,11 @@ final class BenchAnalysisNode implements AutoCloseable {
     }
   }
 
+  /** The node's process (the stop's test sees it gone). */
+  ProcessHandle handle() {
+    return process.toHandle();
+  }
+
   /** HOST:PORT for the blocks' {@code --monitor}. */
   String address() {
     return address;
@@ -112,6 +117,44 @@ final class BenchAnalysisNode implements AutoCloseable {
     }
     String line = lastOf(lines, "  scheduling: ").strip();
     return line.startsWith("scheduling: ") ? line : "scheduling: the node printed no line about its scheduling group";
+  }
+
+  /** Most CPU the node may use in a second and count as quiet: its cluster's heartbeats and gossip use less. */
+  static final double QUIET_CPU_SHARE = 0.05;
+  /** The longest wait for a quiet node. */
+  static final long QUIET_WAIT_SECONDS = 120;
+
+  /**
+   * Waits until the node used at most {@value #QUIET_CPU_SHARE} of a core over a second (at most
+   * {@value #QUIET_WAIT_SECONDS} s): after a monitored block the node still writes that run's report and collects
+   * its heap, work that would otherwise fall on the next block and slow an unmonitored one. Returns the seconds
+   * waited, or -1 when the node stayed busy (or its CPU time cannot be read).
+   */
+  double awaitQuiet() throws InterruptedException {
+    Path stat = Path.of("/proc", Long.toString(process.pid()), "stat");
+    long start = System.nanoTime();
+    double before = cpuSeconds(stat);
+    while (before >= 0 && System.nanoTime() - start < TimeUnit.SECONDS.toNanos(QUIET_WAIT_SECONDS)) {
+      Thread.sleep(1000);
+      double now = cpuSeconds(stat);
+      if (now >= 0 && now - before <= QUIET_CPU_SHARE) {
+        return (System.nanoTime() - start) / 1e9;
+      }
+      before = now;
+    }
+    return -1;
+  }
+
+  /** The CPU time of a process from its /proc stat file (user + system, at 100 ticks a second); -1 when unreadable. */
+  static double cpuSeconds(Path stat) {
+    try {
+      String line = Files.readString(stat, StandardCharsets.US_ASCII);
+      // after the name in parentheses (which may hold spaces): field 3 on; utime and stime are fields 14 and 15
+      String[] fields = line.substring(line.lastIndexOf(')') + 2).trim().split(" ");
+      return (Long.parseLong(fields[14 - 3]) + Long.parseLong(fields[15 - 3])) / 100.0;
+    } catch (IOException | RuntimeException e) {
+      return -1;
+    }
   }
 
   /**

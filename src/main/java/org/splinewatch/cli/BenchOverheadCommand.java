@@ -237,6 +237,10 @@ final class BenchOverheadCommand implements Callable<Integer> {
   }
 
   private Rate block(boolean monitoring, Path out, String runId) throws IOException, InterruptedException {
+    if (node != null && node.awaitQuiet() < 0) {
+      System.out.println("warning: the analysis node was still busy " + BenchAnalysisNode.QUIET_WAIT_SECONDS
+          + " s after the last block; block " + runId + " starts beside it");
+    }
     List<String> cmd = javaAndOptions();
     cmd.addAll(List.of("train", "--method", method, "--max-steps", Long.toString(steps), "--snapshot-every",
         Integer.toString(snapshotEvery), "--metrics-port", "0", "--out", out.toString(), "--run-id", runId));
