@@ -27,16 +27,9 @@ class BenchOverheadSignalIT {
 
   @Test
   void sigtermStopsTheRunningBlocksJvmToo() throws Exception {
-    Path data = tmp.resolve("idx");
-    SyntheticData.writeDir(data, 640, 1100, 3); // the default --probe-size 1024 needs 1,024 test images
     Path log = tmp.resolve("bench.log");
     Path javaTmp = Files.createDirectory(tmp.resolve("java-tmp"));
-    ProcessBuilder pb = new ProcessBuilder(withTmpDir(javaTmp, TestTools.mainCommand("-Xmx512m", "monitor",
-        "bench-overhead", "--method", "supervised", "--data-dir", data.toString(), "--steps", "1000000",
-        "--warmup-steps", "10", "--rounds", "1"))).redirectErrorStream(true).redirectOutput(log.toFile());
-    pb.environment().put("OMP_NUM_THREADS", "1");
-    pb.environment().put("OPENBLAS_NUM_THREADS", "1");
-    Process p = pb.start();
+    Process p = startBench(javaTmp, log, "--steps", "1000000", "--warmup-steps", "10", "--rounds", "1");
     ProcessHandle block = null;
     try {
       for (int i = 0; i < 600 && block == null; i++) {
@@ -67,19 +60,14 @@ class BenchOverheadSignalIT {
 
   @Test
   void aFinishedBenchmarkRemovesItsBlocksRuns() throws Exception {
-    Path data = tmp.resolve("idx");
-    SyntheticData.writeDir(data, 640, 1100, 3);
+    Path log = tmp.resolve("bench.log");
     Path javaTmp = Files.createDirectory(tmp.resolve("java-tmp"));
-    ProcessBuilder pb = new ProcessBuilder(withTmpDir(javaTmp, TestTools.mainCommand("-Xmx512m", "monitor",
-        "bench-overhead", "--method", "supervised", "--data-dir", data.toString(), "--steps", "20",
-        "--warmup-steps", "10", "--snapshot-every", "10", "--rounds", "1", "--analyzers", "embedding")))
-        .redirectErrorStream(true);
-    pb.environment().put("OMP_NUM_THREADS", "1");
-    pb.environment().put("OPENBLAS_NUM_THREADS", "1");
-    Process p = pb.start();
+    Process p = startBench(javaTmp, log, "--steps", "20", "--warmup-steps", "10", "--snapshot-every", "10", "--rounds",
+        "1", "--analyzers", "embedding");
     try {
-      String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-      assertTrue(p.waitFor(200, TimeUnit.SECONDS) && p.exitValue() == 0, out);
+      boolean ended = p.waitFor(200, TimeUnit.SECONDS);
+      String out = Files.readString(log);
+      assertTrue(ended && p.exitValue() == 0, out);
       assertTrue(out.contains("whole blocks: median steps/s off"), out);
       assertTrue(benchDirs(javaTmp).isEmpty(), "left behind: " + benchDirs(javaTmp) + "\n" + out);
     } finally {
@@ -89,20 +77,14 @@ class BenchOverheadSignalIT {
 
   @Test
   void anAnalysisNodeAnalysesTheMonitoredBlocksAndStopsWithTheBenchmark() throws Exception {
-    Path data = tmp.resolve("idx");
-    SyntheticData.writeDir(data, 640, 1100, 3);
+    Path log = tmp.resolve("bench.log");
     Path javaTmp = Files.createDirectory(tmp.resolve("java-tmp"));
-    ProcessBuilder pb = new ProcessBuilder(withTmpDir(javaTmp, TestTools.mainCommand("-Xmx512m", "monitor",
-        "bench-overhead", "--method", "supervised", "--data-dir", data.toString(), "--steps", "20",
-        "--warmup-steps", "10", "--snapshot-every", "10", "--rounds", "1", "--analyzers", "embedding",
-        "--analysis-node"))).redirectErrorStream(true).redirectOutput(tmp.resolve("bench.log").toFile());
-    pb.environment().put("OMP_NUM_THREADS", "1");
-    pb.environment().put("OPENBLAS_NUM_THREADS", "1");
-    Process p = pb.start();
+    Process p = startBench(javaTmp, log, "--steps", "20", "--warmup-steps", "10", "--snapshot-every", "10", "--rounds",
+        "1", "--analyzers", "embedding", "--analysis-node");
     try {
       int[] most = {0};
       List<ProcessHandle> children = childrenWhileRunning(p, most);
-      String out = Files.readString(tmp.resolve("bench.log"));
+      String out = Files.readString(log);
       assertTrue(p.exitValue() == 0, out);
       assertTrue(most[0] == 2, "expected the node's JVM beside each block's; at most " + most[0] + " at once: " + out);
       assertTrue(out.contains("analysed on a monitor serve node in its own JVM"), out);
@@ -119,15 +101,9 @@ class BenchOverheadSignalIT {
 
   @Test
   void sigtermStopsTheAnalysisNodeToo() throws Exception {
-    Path data = tmp.resolve("idx");
-    SyntheticData.writeDir(data, 640, 1100, 3);
     Path log = tmp.resolve("bench.log");
-    ProcessBuilder pb = new ProcessBuilder(TestTools.mainCommand("-Xmx512m", "monitor", "bench-overhead", "--method",
-        "supervised", "--data-dir", data.toString(), "--steps", "1000000", "--warmup-steps", "10", "--rounds", "1",
-        "--analysis-node")).redirectErrorStream(true).redirectOutput(log.toFile());
-    pb.environment().put("OMP_NUM_THREADS", "1");
-    pb.environment().put("OPENBLAS_NUM_THREADS", "1");
-    Process p = pb.start();
+    Process p = startBench(null, log, "--steps", "1000000", "--warmup-steps", "10", "--rounds", "1",
+        "--analysis-node");
     List<ProcessHandle> children = List.of();
     try {
       for (int i = 0; i < 1200 && children.size() < 2; i++) { // the node, then the first block
@@ -162,6 +138,25 @@ class BenchOverheadSignalIT {
       now.stream().filter(c -> !seen.contains(c)).forEach(seen::add);
     }
     return seen;
+  }
+
+  /**
+   * Starts {@code monitor bench-overhead --method supervised} on synthetic data (1,100 test images: the default
+   * {@code --probe-size} 1024 needs 1,024) with {@code args} after those, one thread for the native libraries, its
+   * output to {@code log}; with {@code java.io.tmpdir} {@code javaTmp} where that is not null.
+   */
+  private Process startBench(Path javaTmp, Path log, String... args) throws java.io.IOException {
+    Path data = tmp.resolve("idx");
+    SyntheticData.writeDir(data, 640, 1100, 3);
+    List<String> benchArgs = new java.util.ArrayList<>(List.of("monitor", "bench-overhead", "--method", "supervised",
+        "--data-dir", data.toString()));
+    benchArgs.addAll(List.of(args));
+    List<String> cmd = TestTools.mainCommand("-Xmx512m", benchArgs.toArray(String[]::new));
+    ProcessBuilder pb = new ProcessBuilder(javaTmp == null ? cmd : withTmpDir(javaTmp, cmd)).redirectErrorStream(true)
+        .redirectOutput(log.toFile());
+    pb.environment().put("OMP_NUM_THREADS", "1");
+    pb.environment().put("OPENBLAS_NUM_THREADS", "1");
+    return pb.start();
   }
 
   /** The command with {@code java.io.tmpdir} set (the blocks' JVMs inherit this JVM's options). */
