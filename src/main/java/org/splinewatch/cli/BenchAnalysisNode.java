@@ -15,6 +15,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.splinewatch.metrics.CpuByRole;
 
 /**
  * The analysis node of {@code bench-overhead --analysis-node}: a {@code monitor serve} in a JVM of its own, started
@@ -111,12 +112,12 @@ final class BenchAnalysisNode implements AutoCloseable {
   /** The node's line about its scheduling group ("scheduling: ..."), or a line saying it printed none. */
   String scheduling() throws InterruptedException {
     // printed just after the banner, once the node has lowered its group
-    for (long waited = 0; waited < SCHEDULING_LINE_MILLIS && !lastOf(lines, "  scheduling: ").startsWith(
-        "  scheduling: ") && process.isAlive(); waited += 50) {
+    String line = lastStartingWith(lines, "  scheduling: ");
+    for (long waited = 0; line == null && waited < SCHEDULING_LINE_MILLIS && process.isAlive(); waited += 50) {
       Thread.sleep(50);
+      line = lastStartingWith(lines, "  scheduling: ");
     }
-    String line = lastOf(lines, "  scheduling: ").strip();
-    return line.startsWith("scheduling: ") ? line : "scheduling: the node printed no line about its scheduling group";
+    return line != null ? line.strip() : "scheduling: the node printed no line about its scheduling group";
   }
 
   /** Most CPU the node may use in a second and count as quiet: its cluster's heartbeats and gossip use less. */
@@ -145,13 +146,10 @@ final class BenchAnalysisNode implements AutoCloseable {
     return -1;
   }
 
-  /** The CPU time of a process from its /proc stat file (user + system, at 100 ticks a second); -1 when unreadable. */
+  /** The CPU time of a process from its /proc stat file (user + system); -1 when unreadable. */
   static double cpuSeconds(Path stat) {
     try {
-      String line = Files.readString(stat, StandardCharsets.US_ASCII);
-      // after the name in parentheses (which may hold spaces): field 3 on; utime and stime are fields 14 and 15
-      String[] fields = line.substring(line.lastIndexOf(')') + 2).trim().split(" ");
-      return (Long.parseLong(fields[14 - 3]) + Long.parseLong(fields[15 - 3])) / 100.0;
+      return CpuByRole.statSeconds(Files.readString(stat, StandardCharsets.US_ASCII));
     } catch (IOException | RuntimeException e) {
       return -1;
     }
@@ -200,13 +198,21 @@ final class BenchAnalysisNode implements AutoCloseable {
 
   /** The last of {@code lines} that starts with {@code prefix}; the last line when none does; "" when empty. */
   private static String lastOf(List<String> lines, String prefix) {
+    String line = lastStartingWith(lines, prefix);
+    synchronized (lines) {
+      return line != null ? line : lines.isEmpty() ? "" : lines.get(lines.size() - 1);
+    }
+  }
+
+  /** The last of {@code lines} that starts with {@code prefix}; null when none does. */
+  private static String lastStartingWith(List<String> lines, String prefix) {
     synchronized (lines) {
       for (int i = lines.size() - 1; i >= 0; i--) {
         if (lines.get(i).startsWith(prefix)) {
           return lines.get(i);
         }
       }
-      return lines.isEmpty() ? "" : lines.get(lines.size() - 1);
+      return null;
     }
   }
 

@@ -150,6 +150,11 @@ public record CpuByRole(Map<String, Double> seconds) {
     return Long.parseLong(after[11]) + Long.parseLong(after[12]);
   }
 
+  /** {@link #statTicks} in seconds: a process's or thread's CPU time from its {@code /proc/.../stat} line. */
+  public static double statSeconds(String stat) {
+    return statTicks(stat) / TICKS_PER_SECOND;
+  }
+
   /**
    * The fields of a {@code /proc/.../stat} line after the command name (field 3, the state, first): the name sits in
    * parentheses and may itself hold spaces or parentheses, so they are counted from the last closing one.

@@ -14,6 +14,7 @@ import java.util.function.Consumer;
 import java.util.function.Function;
 import org.splinewatch.cluster.MonitorLink;
 import org.splinewatch.cluster.StopDeadline;
+import org.splinewatch.metrics.CpuByRole;
 import sun.misc.Signal;
 import sun.misc.SignalHandler;
 
@@ -257,9 +258,8 @@ public final class SignalStop implements AutoCloseable {
       String stat = Files.readString(Path.of("/proc/thread-self/stat"));
       String uptime = Files.readString(Path.of("/proc/uptime"));
       now = System.nanoTime();
-      // after the name in parentheses (which may hold spaces), the fields from the third on: the start is the 22nd
-      String[] fields = stat.substring(stat.lastIndexOf(')') + 2).trim().split(" ");
-      long startTicks = Long.parseLong(fields[22 - 3]);
+      // the fields from the third on: the start is the 22nd
+      long startTicks = Long.parseLong(CpuByRole.statFields(stat)[22 - 3]);
       long uptimeNanos = new BigDecimal(uptime.trim().split("\\s+")[0]).movePointRight(9).longValue();
       long age = uptimeNanos - startTicks * (1_000_000_000L / CLOCK_TICKS_PER_SECOND);
       return now - Math.max(0, age);
