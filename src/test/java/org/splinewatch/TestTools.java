@@ -12,6 +12,11 @@ import java.util.Random;
 
 /** Helpers shared by the tests that start servers or external programs. */
 public final class TestTools {
+  /**
+   * How long a test kit's probe waits for a message that must come: Pekko's default 3 s is short on a loaded machine.
+   */
+  public static final java.time.Duration PROBE_WAIT = java.time.Duration.ofSeconds(30);
+
   private TestTools() {
   }
 

@@ -3,6 +3,7 @@ package org.splinewatch.analysis;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.splinewatch.TestTools.PROBE_WAIT;
 
 import java.time.Duration;
 import java.util.List;
@@ -28,9 +29,6 @@ import org.splinewatch.snapshot.WeightSnapshot;
 /** {@link AnalyzerActor} with the Pekko typed testkit: replies, published samples, failure, restart. */
 @ExtendWith({TestKitJUnit5Extension.class, LogCapturingExtension.class})
 class AnalyzerActorTest {
-  /** How long a probe waits for a message that must come: Pekko's default 3 s is short on a loaded machine. */
-  private static final Duration WAIT = Duration.ofSeconds(30);
-
   @JUnit5TestKit
   public ActorTestKit testKit = new JUnit5TestKitBuilder().build();
 
@@ -45,9 +43,9 @@ class AnalyzerActorTest {
     assertEquals("regions", done.analyzer());
     assertEquals(7, done.step());
     assertNull(done.error());
-    MetricsActor.Publish published = metrics.expectMessageClass(MetricsActor.Publish.class, WAIT);
+    MetricsActor.Publish published = metrics.expectMessageClass(MetricsActor.Publish.class, PROBE_WAIT);
     assertTrue(published.samples().stream().anyMatch(s -> s.name().equals("splinewatch_regions") && s.step() == 7));
-    MetricsActor.AnalysisTook took = metrics.expectMessageClass(MetricsActor.AnalysisTook.class, WAIT);
+    MetricsActor.AnalysisTook took = metrics.expectMessageClass(MetricsActor.AnalysisTook.class, PROBE_WAIT);
     assertEquals("regions", took.analyzer());
     assertTrue(took.seconds() >= 0 && took.seconds() < 20);
   }
@@ -74,22 +72,22 @@ class AnalyzerActorTest {
     org.apache.pekko.actor.testkit.typed.javadsl.LoggingTestKit.warn("analyzer flaky failed on the snapshot of step 2"
         + " (loss is NaN); it goes on with the next one").expect(testKit.system(), () -> {
           analyzer.tell(new Analyze(bad, reply.ref()));
-          return reply.receiveMessage(WAIT);
+          return reply.receiveMessage(PROBE_WAIT);
         });
     org.apache.pekko.actor.testkit.typed.javadsl.LoggingTestKit.error(IllegalArgumentException.class)
         .withOccurrences(0).expect(testKit.system(), () -> {
           analyzer.tell(new Analyze(bad, reply.ref()));
-          return reply.receiveMessage(WAIT);
+          return reply.receiveMessage(PROBE_WAIT);
         });
-    metrics.expectMessageClass(MetricsActor.AnalysisFailed.class, WAIT);
+    metrics.expectMessageClass(MetricsActor.AnalysisFailed.class, PROBE_WAIT);
     analyzer.tell(new Analyze(bad, reply.ref()));
-    Analyzed failed = reply.receiveMessage(WAIT);
+    Analyzed failed = reply.receiveMessage(PROBE_WAIT);
     assertEquals("loss is NaN", failed.error());
-    MetricsActor.AnalysisFailed report = metrics.expectMessageClass(MetricsActor.AnalysisFailed.class, WAIT);
+    MetricsActor.AnalysisFailed report = metrics.expectMessageClass(MetricsActor.AnalysisFailed.class, PROBE_WAIT);
     assertEquals("flaky", report.analyzer());
     assertEquals(2, report.step());
     analyzer.tell(new Analyze(good, reply.ref()));
-    assertNull(reply.receiveMessage(WAIT).error(), "the restarted analyzer works again");
+    assertNull(reply.receiveMessage(PROBE_WAIT).error(), "the restarted analyzer works again");
     assertEquals(4, instances.get(), "each failure left a fresh analysis for the next snapshot");
   }
 
@@ -139,10 +137,10 @@ class AnalyzerActorTest {
     // the next analysis is answered and published after the late one ended: the late one's would come first
     analyzer.tell(Analyze.within(TestSnapshots.classifier(1, 4), reply.ref(), Duration.ofSeconds(30)));
     assertEquals(4, reply.receiveMessage(Duration.ofSeconds(10)).step(), "step 3 was not answered");
-    MetricsActor.Publish published = metrics.expectMessageClass(MetricsActor.Publish.class, WAIT);
+    MetricsActor.Publish published = metrics.expectMessageClass(MetricsActor.Publish.class, PROBE_WAIT);
     assertEquals(List.of(4L), published.samples().stream().map(Sample::step).distinct().toList(),
         "step 3 published nothing");
-    assertEquals(4, metrics.expectMessageClass(MetricsActor.AnalysisTook.class, WAIT).step());
+    assertEquals(4, metrics.expectMessageClass(MetricsActor.AnalysisTook.class, PROBE_WAIT).step());
     assertEquals(List.of(3L, 4L), analysed);
   }
 
@@ -191,11 +189,11 @@ class AnalyzerActorTest {
     });
     ActorRef<Analyze> analyzer = testKit.spawn(Behaviors.supervise(failing).onFailure(SupervisorStrategy.restart()));
     analyzer.tell(new Analyze(TestSnapshots.classifier(1, 1), reply.ref()));
-    Analyzed failed = reply.receiveMessage(WAIT);
+    Analyzed failed = reply.receiveMessage(PROBE_WAIT);
     assertTrue(failed.writeFailed(), failed.error());
-    metrics.expectMessageClass(MetricsActor.AnalysisFailed.class, WAIT);
+    metrics.expectMessageClass(MetricsActor.AnalysisFailed.class, PROBE_WAIT);
     analyzer.tell(new Analyze(TestSnapshots.classifier(1, 2), reply.ref()));
-    assertEquals(2, reply.receiveMessage(WAIT).step());
+    assertEquals(2, reply.receiveMessage(PROBE_WAIT).step());
     assertEquals(1, instances.get(), "not restarted");
   }
 }

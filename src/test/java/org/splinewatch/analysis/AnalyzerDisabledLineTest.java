@@ -2,12 +2,12 @@ package org.splinewatch.analysis;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.splinewatch.TestTools.PROBE_WAIT;
 
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
-import java.time.Duration;
 import java.util.List;
 import org.apache.pekko.actor.testkit.typed.annotations.JUnit5TestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
@@ -26,9 +26,6 @@ import org.splinewatch.metrics.MetricsActor;
  */
 @ExtendWith(TestKitJUnit5Extension.class)
 class AnalyzerDisabledLineTest {
-  /** How long a probe waits for a message that must come: Pekko's default 3 s is short on a loaded machine. */
-  private static final Duration WAIT = Duration.ofSeconds(30);
-
   @JUnit5TestKit
   public ActorTestKit testKit = new JUnit5TestKitBuilder().build();
 
@@ -45,9 +42,9 @@ class AnalyzerDisabledLineTest {
         throw new OutOfMemoryError("Java heap space");
       }));
       hog.tell(new Analyze(TestSnapshots.classifier(1, 300), replies.getRef()));
-      assertTrue(replies.receiveMessage(WAIT).error().startsWith("out of memory"));
+      assertTrue(replies.receiveMessage(PROBE_WAIT).error().startsWith("out of memory"));
       hog.tell(new Analyze(TestSnapshots.classifier(1, 400), replies.getRef()));
-      assertTrue(replies.receiveMessage(WAIT).error().startsWith("disabled after out of memory"));
+      assertTrue(replies.receiveMessage(PROBE_WAIT).error().startsWith("disabled after out of memory"));
       List<String> warnings = lines.list.stream().filter(e -> e.getLevel() == Level.WARN)
           .map(ILoggingEvent::getFormattedMessage).toList();
       assertEquals(1, warnings.size(), warnings.toString());

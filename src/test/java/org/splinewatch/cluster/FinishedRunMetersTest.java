@@ -2,6 +2,7 @@ package org.splinewatch.cluster;
 
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.splinewatch.TestTools.PROBE_WAIT;
 
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -28,9 +29,6 @@ import org.splinewatch.control.RunControl;
 /** {@code monitor serve}: a finished run's meters leave {@code /metrics} after the grace period; a running one's stay. */
 @ExtendWith({TestKitJUnit5Extension.class, LogCapturingExtension.class})
 class FinishedRunMetersTest {
-  /** How long a probe waits for a message that must come: Pekko's default 3 s is short on a loaded machine. */
-  private static final Duration WAIT = Duration.ofSeconds(30);
-
   @JUnit5TestKit
   public ActorTestKit testKit = new JUnit5TestKitBuilder().build();
 
@@ -42,7 +40,7 @@ class FinishedRunMetersTest {
         List.of(Sample.of("splinewatch_training_loss", 0.5, 10)), publishToken));
     TestProbe<Done> flushed = testKit.createTestProbe();
     r.metrics().tell(new MetricsActor.Flush(flushed.ref()));
-    flushed.receiveMessage(WAIT);
+    flushed.receiveMessage(PROBE_WAIT);
     return r;
   }
 
@@ -62,7 +60,7 @@ class FinishedRunMetersTest {
     assertTrue(registry.scrape().contains("run=\"done\""));
     TestProbe<Done> finished = testKit.createTestProbe();
     node.tell(new MetricsNode.RunFinished("done", Map.of("type", "run_finished"), finished.ref(), doneToken));
-    finished.receiveMessage(WAIT);
+    finished.receiveMessage(PROBE_WAIT);
     assertTrue(registry.scrape().contains("splinewatch_training_loss{dataset=\"mnist\",method=\"simclr\",run=\"done\"}"),
         "still exported during the grace period, for the last scrapes");
     long deadline = System.nanoTime() + GRACE.toNanos() + 20_000_000_000L;

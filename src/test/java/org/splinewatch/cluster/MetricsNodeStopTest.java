@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.splinewatch.TestTools.PROBE_WAIT;
 
 import com.typesafe.config.ConfigFactory;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -40,9 +41,6 @@ import org.splinewatch.trainer.TrainerActor;
  * node stay without {@code run_finished} instead of blaming the trainer (FAILURES.md, "SIGTERM and SIGINT").
  */
 class MetricsNodeStopTest {
-  /** How long a probe waits for a message that must come: Pekko's default 3 s is short on a loaded machine. */
-  private static final Duration WAIT = Duration.ofSeconds(30);
-
   private static ActorRef<MetricsNode.Command> register(ActorTestKit kit, Path out, String run,
       TestProbe<TrainerActor.Command> trainer) {
     return register(kit, out, run, trainer, new RunControl()).node();
@@ -78,7 +76,7 @@ class MetricsNodeStopTest {
     node.tell(new MetricsNode.RegisterRun(run, Map.of("run", run, "method", "simclr", "dataset", "mnist"),
         Map.of("run_id", run), 10, STOP_ON_STD, trainer.ref(), alerts.ref(),
         reply.ref(), "fedcba9876543210fedcba9876543210", "0123456789abcdef0123456789abcdef"));
-    MetricsNode.Registered registered = reply.receiveMessage(WAIT);
+    MetricsNode.Registered registered = reply.receiveMessage(PROBE_WAIT);
     assertNull(registered.error());
     return new Registration(node, registered.token(), registry, registered.metrics());
   }
@@ -99,7 +97,7 @@ class MetricsNodeStopTest {
           "mnist"), Map.of("run_id", "counted", "settings", Map.of("analyzers", List.of("embedding", "no-such"))), 10,
           STOP_ON_STD, kit.<TrainerActor.Command>createTestProbe().ref(), kit.<AlertRaised>createTestProbe().ref(),
           reply.ref(), "fedcba9876543210fedcba9876543210", "0123456789abcdef0123456789abcdef"));
-      assertNull(reply.receiveMessage(WAIT).error());
+      assertNull(reply.receiveMessage(PROBE_WAIT).error());
       long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
       while (registry.find(MetricFamily.SNAPSHOTS_DROPPED_TOTAL.meterName()).tag("analyzer", "embedding")
           .counter() == null && System.nanoTime() < deadline) {
@@ -256,7 +254,7 @@ class MetricsNodeStopTest {
       node.tell(new MetricsNode.RegisterRun("late", Map.of("run", "late"), Map.of(), 10, STOP_ON_STD,
           kit.<TrainerActor.Command>createTestProbe().ref(), kit.<AlertRaised>createTestProbe().ref(), reply.ref(),
           null, null, null));
-      reply.receiveMessage(WAIT); // answered (a refusal here): the node had its Stopping before
+      reply.receiveMessage(PROBE_WAIT); // answered (a refusal here): the node had its Stopping before
       long t0 = System.nanoTime();
       kit.system().terminate();
       kit.system().getWhenTerminated().toCompletableFuture().get(60, TimeUnit.SECONDS);

@@ -5,12 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.splinewatch.TestTools.PROBE_WAIT;
 
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import org.apache.pekko.Done;
@@ -38,9 +38,6 @@ import org.splinewatch.trainer.TrainerActor;
  */
 @ExtendWith({TestKitJUnit5Extension.class, LogCapturingExtension.class})
 class RunTokensTest {
-  /** How long a probe waits for a message that must come: Pekko's default 3 s is short on a loaded machine. */
-  private static final Duration WAIT = Duration.ofSeconds(30);
-
   private static final String PUBLISH_TOKEN = "0123456789abcdef0123456789abcdef";
   private static final String STOP_TOKEN = "fedcba9876543210fedcba9876543210";
 
@@ -69,7 +66,7 @@ class RunTokensTest {
     node.ref().tell(new MetricsNode.RegisterRun(run, Map.of("run", run, "method", "simclr", "dataset", "mnist"),
         Map.of("run_id", run), 10, alertSettings, trainer.ref(), alerts.ref(), reply.ref(), stopToken,
         publishToken));
-    return reply.receiveMessage(WAIT);
+    return reply.receiveMessage(PROBE_WAIT);
   }
 
   @Test
@@ -94,7 +91,7 @@ class RunTokensTest {
         Map.of("run_id", run, "settings", Map.of("resumed", resumed)), 10, null,
         testKit.<TrainerActor.Command>createTestProbe().ref(), testKit.<AlertRaised>createTestProbe().ref(),
         reply.ref(), STOP_TOKEN, PUBLISH_TOKEN, resumeKey));
-    return reply.receiveMessage(WAIT);
+    return reply.receiveMessage(PROBE_WAIT);
   }
 
   @Test
@@ -110,7 +107,7 @@ class RunTokensTest {
     TestProbe<Done> done = testKit.createTestProbe();
     node.ref().tell(new MetricsNode.RunFinished("owned", Map.of("type", "run_finished", "status", "finished"),
         done.ref(), first.token()));
-    done.receiveMessage(WAIT);
+    done.receiveMessage(PROBE_WAIT);
     String config = Files.readString(dir.resolve("config.json"));
     // another member claiming to resume it: with another key, or none
     for (String other : java.util.Arrays.asList(ResumeKey.newKey(), null)) {
@@ -141,7 +138,7 @@ class RunTokensTest {
     TestProbe<Done> done = testKit.createTestProbe();
     node.ref().tell(new MetricsNode.RunFinished("again", Map.of("type", "run_finished", "status", "interrupted"),
         done.ref(), first.token()));
-    done.receiveMessage(WAIT);
+    done.receiveMessage(PROBE_WAIT);
     MetricsNode.Registered resumed = registerWithKey(node, "again", true, key);
     assertNull(resumed.error(), resumed.error());
     publish(resumed, 0.25);
@@ -156,7 +153,7 @@ class RunTokensTest {
         Map.of("run_id", run, "settings", Map.of("resumed", resumed, "snapshot_every", every)), 10, null,
         testKit.<TrainerActor.Command>createTestProbe().ref(), testKit.<AlertRaised>createTestProbe().ref(),
         reply.ref(), STOP_TOKEN, PUBLISH_TOKEN, resumeKey));
-    return reply.receiveMessage(WAIT);
+    return reply.receiveMessage(PROBE_WAIT);
   }
 
   @Test
@@ -167,7 +164,7 @@ class RunTokensTest {
     TestProbe<Done> done = testKit.createTestProbe();
     node.ref().tell(new MetricsNode.RunFinished("every", Map.of("type", "run_finished", "status", "interrupted"),
         done.ref(), first.token()));
-    done.receiveMessage(WAIT);
+    done.receiveMessage(PROBE_WAIT);
     MetricsNode.Registered resumed = registerEvery(node, "every", true, key, 10);
     assertNull(resumed.error(), resumed.error());
     // as a --monitor trainer sends it: it cannot read the monitor's config.json, so no snapshot_every_before
@@ -175,7 +172,7 @@ class RunTokensTest {
         40, "checkpoint", "latest", "time", 1L, "snapshot_every", 10), PUBLISH_TOKEN));
     TestProbe<Done> flushed = testKit.createTestProbe();
     resumed.metrics().tell(new MetricsActor.Flush(flushed.ref()));
-    flushed.receiveMessage(WAIT);
+    flushed.receiveMessage(PROBE_WAIT);
     List<String> resumes = Files.readAllLines(out.resolve("every").resolve("events.jsonl")).stream()
         .filter(l -> l.contains("\"run_resumed\"")).toList();
     assertEquals(1, resumes.size(), resumes.toString());
@@ -188,7 +185,7 @@ class RunTokensTest {
         List.of(Sample.of("splinewatch_training_loss", loss, 10)), PUBLISH_TOKEN));
     TestProbe<Done> flushed = testKit.createTestProbe();
     r.metrics().tell(new MetricsActor.Flush(flushed.ref()));
-    flushed.receiveMessage(WAIT);
+    flushed.receiveMessage(PROBE_WAIT);
   }
 
   @Test
@@ -217,7 +214,7 @@ class RunTokensTest {
   private void flush(ActorRef<MetricsActor.Command> metrics) {
     TestProbe<Done> flushed = testKit.createTestProbe();
     metrics.tell(new MetricsActor.Flush(flushed.ref()));
-    flushed.receiveMessage(WAIT);
+    flushed.receiveMessage(PROBE_WAIT);
   }
 
   private static double rejected(PrometheusMeterRegistry registry, String reason) {
@@ -342,7 +339,7 @@ class RunTokensTest {
     TestProbe<TrainerActor.Command> trainer = testKit.createTestProbe();
     assertNull(register(node, "stoppable", trainer, STOP_TOKEN, PUBLISH_TOKEN).error());
     assertEquals(RunControl.Stop.STOPPING, node.control().stop("stoppable", "stop requested"));
-    TrainerActor.Stop stop = trainer.expectMessageClass(TrainerActor.Stop.class, WAIT);
+    TrainerActor.Stop stop = trainer.expectMessageClass(TrainerActor.Stop.class, PROBE_WAIT);
     assertEquals(STOP_TOKEN, stop.token());
 
     MetricsNode.Registered bad = register(node, "bad-token", testKit.createTestProbe(), "not hex", null);

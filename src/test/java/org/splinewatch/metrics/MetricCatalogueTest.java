@@ -2,6 +2,7 @@ package org.splinewatch.metrics;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.splinewatch.TestTools.PROBE_WAIT;
 
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -49,9 +50,6 @@ import org.splinewatch.snapshot.RunInfo;
  */
 @ExtendWith(TestKitJUnit5Extension.class)
 class MetricCatalogueTest {
-  /** How long a probe waits for a message that must come: Pekko's default 3 s is short on a loaded machine. */
-  private static final Duration WAIT = Duration.ofSeconds(30);
-
   @JUnit5TestKit
   public ActorTestKit testKit = new JUnit5TestKitBuilder().build();
 
@@ -90,7 +88,7 @@ class MetricCatalogueTest {
           "settings", Map.of("encoder", "mlp", "hidden", List.of(12, 12))));
       TestProbe<Done> flushed = testKit.createTestProbe();
       metrics.tell(new MetricsActor.Flush(flushed.ref()));
-      flushed.expectMessage(WAIT, Done.getInstance());
+      flushed.expectMessage(PROBE_WAIT, Done.getInstance());
       String scrape = registry.scrape();
 
       Map<String, Set<String>> labelsSeen = new TreeMap<>();

@@ -5,6 +5,7 @@ import org.splinewatch.snapshot.Sample;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.splinewatch.TestTools.PROBE_WAIT;
 
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -32,9 +33,6 @@ import org.junit.jupiter.api.io.TempDir;
 /** {@link MetricsActor}: gauges with run labels in the Prometheus scrape, the same samples in metrics.jsonl. */
 @ExtendWith({TestKitJUnit5Extension.class, LogCapturingExtension.class})
 class MetricsActorTest {
-  /** How long a probe waits for a message that must come: Pekko's default 3 s is short on a loaded machine. */
-  private static final Duration WAIT = Duration.ofSeconds(30);
-
   @JUnit5TestKit
   public ActorTestKit testKit = new JUnit5TestKitBuilder().build();
 
@@ -48,7 +46,7 @@ class MetricsActorTest {
         new org.splinewatch.alerts.CollapseDetector(settings, "r2", 10), a -> { }));
     TestProbe<Done> flushed = testKit.createTestProbe();
     metrics.tell(new MetricsActor.Flush(flushed.ref()));
-    flushed.expectMessage(WAIT, Done.getInstance());
+    flushed.expectMessage(PROBE_WAIT, Done.getInstance());
     String scrape = registry.scrape();
     assertTrue(scrape.contains("splinewatch_collapse_alert{dataset=\"mnist\",method=\"simsiam\",rule=\"std_collapse\","
         + "run=\"r2\",severity=\"critical\"} 0.0"), scrape);
@@ -75,7 +73,7 @@ class MetricsActorTest {
     }
     TestProbe<Done> flushed = testKit.createTestProbe();
     first.tell(new MetricsActor.Flush(flushed.ref()));
-    flushed.expectMessage(WAIT, Done.getInstance());
+    flushed.expectMessage(PROBE_WAIT, Done.getInstance());
     testKit.stop(first);
     return flushed;
   }
@@ -104,7 +102,7 @@ class MetricsActorTest {
           Map.of("layer", "proj"), 0.1, step, 0))));
     }
     resumed.tell(new MetricsActor.Flush(flushed.ref()));
-    flushed.expectMessage(WAIT, Done.getInstance());
+    flushed.expectMessage(PROBE_WAIT, Done.getInstance());
     assertEquals(1, handed.size(), handed.toString());
     assertEquals("std_collapse", handed.get(0).rule());
     assertTrue(handed.get(0).sentence().endsWith("; still firing at the checkpoint's step 400"),
@@ -135,7 +133,7 @@ class MetricsActorTest {
           Map.of("layer", "proj"), 0.1, step, 0))));
     }
     resumed.tell(new MetricsActor.Flush(flushed.ref()));
-    flushed.expectMessage(WAIT, Done.getInstance());
+    flushed.expectMessage(PROBE_WAIT, Done.getInstance());
     assertEquals(List.of("std_collapse@300; still firing"), handed.stream().map(a -> a.rule() + "@" + a.step()
         + (a.sentence().endsWith("; still firing at the checkpoint's step 300") ? "; still firing" : "")).toList());
     assertEquals(1, Files.readAllLines(dir.resolve("events.jsonl")).stream().filter(l -> l.contains("alert_firing"))
@@ -166,7 +164,7 @@ class MetricsActorTest {
       }
       TestProbe<Done> flushed = testKit.createTestProbe();
       metrics.tell(new MetricsActor.Flush(flushed.ref()));
-      flushed.expectMessage(WAIT, Done.getInstance());
+      flushed.expectMessage(PROBE_WAIT, Done.getInstance());
       String events = java.nio.file.Files.readString(runDir.resolve("events.jsonl"));
       assertTrue(events.contains("\"alert_firing\"") && events.contains("\"alert_resolved\""), events);
       String series = "splinewatch_collapse_alert{dataset=\"mnist\",method=\"simsiam\",rule=\"std_collapse\","
@@ -189,7 +187,7 @@ class MetricsActorTest {
         Map.of("run", "r5", "method", "simclr", "dataset", "mnist"), null, a -> { }, List.of("embedding", "regions")));
     TestProbe<Done> flushed = testKit.createTestProbe();
     metrics.tell(new MetricsActor.Flush(flushed.ref()));
-    flushed.expectMessage(WAIT, Done.getInstance());
+    flushed.expectMessage(PROBE_WAIT, Done.getInstance());
     String scrape = registry.scrape();
     for (String analyzer : List.of("embedding", "regions")) {
       for (String family : List.of("splinewatch_snapshots_dropped_total", "splinewatch_analysis_failures_total")) {
@@ -199,7 +197,7 @@ class MetricsActorTest {
     }
     metrics.tell(new MetricsActor.SnapshotDropped("regions"));
     metrics.tell(new MetricsActor.Flush(flushed.ref()));
-    flushed.expectMessage(WAIT, Done.getInstance());
+    flushed.expectMessage(PROBE_WAIT, Done.getInstance());
     assertTrue(registry.scrape().contains("splinewatch_snapshots_dropped_total{analyzer=\"regions\",dataset=\"mnist\","
         + "method=\"simclr\",run=\"r5\"} 1.0"));
     testKit.stop(metrics);
@@ -273,7 +271,7 @@ class MetricsActorTest {
         Map.of("run", "r1", "method", "simclr", "dataset", "mnist")));
     TestProbe<Done> flushed = testKit.createTestProbe();
     metrics.tell(new MetricsActor.Flush(flushed.ref()));
-    flushed.expectMessage(WAIT, Done.getInstance());
+    flushed.expectMessage(PROBE_WAIT, Done.getInstance());
     String scrape = registry.scrape();
     for (String family : List.of("splinewatch_analysis_failures_total", "splinewatch_snapshots_dropped_total")) {
       List<String> series = scrape.lines().filter(l -> l.startsWith(family + "{")).toList();
@@ -297,7 +295,7 @@ class MetricsActorTest {
     metrics.tell(new MetricsActor.AnalysisTook("regions", 200, 0.25));
     TestProbe<Done> flushed = testKit.createTestProbe();
     metrics.tell(new MetricsActor.Flush(flushed.ref()));
-    flushed.expectMessage(WAIT, Done.getInstance());
+    flushed.expectMessage(PROBE_WAIT, Done.getInstance());
     String scrape = registry.scrape();
     assertTrue(scrape.contains("splinewatch_regions{dataset=\"mnist\",layer=\"all\",method=\"simclr\",plane=\"0\","
         + "run=\"r1\"} 95.0"), scrape);
@@ -321,13 +319,13 @@ class MetricsActorTest {
         Map.of("run", "r3", "method", "vicreg", "dataset", "mnist")));
     TestProbe<Done> flushed = testKit.createTestProbe();
     metrics.tell(new MetricsActor.Flush(flushed.ref()));
-    flushed.expectMessage(WAIT, Done.getInstance());
+    flushed.expectMessage(PROBE_WAIT, Done.getInstance());
     assertTrue(!registry.scrape().contains("splinewatch_run_stopped_early"), "no series before a stop");
     metrics.tell(new MetricsActor.StoppedEarly("batch_collapse"));
     metrics.tell(new MetricsActor.StoppedEarly("dim_collapse"));
     metrics.tell(new MetricsActor.TrainingEnded(622));
     metrics.tell(new MetricsActor.Flush(flushed.ref()));
-    flushed.expectMessage(WAIT, Done.getInstance());
+    flushed.expectMessage(PROBE_WAIT, Done.getInstance());
     String scrape = registry.scrape();
     assertTrue(scrape.contains("splinewatch_run_stopped_early{dataset=\"mnist\",method=\"vicreg\","
         + "rule=\"batch_collapse\",run=\"r3\"} 1.0"), scrape);
@@ -342,14 +340,14 @@ class MetricsActorTest {
     String active = "splinewatch_run_active{dataset=\"mnist\",method=\"simclr\",run=\"r2\"} ";
     TestProbe<Done> flushed = testKit.createTestProbe();
     metrics.tell(new MetricsActor.Flush(flushed.ref()));
-    flushed.expectMessage(WAIT, Done.getInstance());
+    flushed.expectMessage(PROBE_WAIT, Done.getInstance());
     assertTrue(registry.scrape().contains(active + "1.0"), registry.scrape());
     metrics.tell(new MetricsActor.TrainingEnded(300));
     // a draining analysis still publishes: its value is kept, the run stays inactive
     metrics.tell(new MetricsActor.Publish(List.of(Sample.of("splinewatch_regions", 80, 300, "plane", "0",
         "layer", "all"))));
     metrics.tell(new MetricsActor.Flush(flushed.ref()));
-    flushed.expectMessage(WAIT, Done.getInstance());
+    flushed.expectMessage(PROBE_WAIT, Done.getInstance());
     String scrape = registry.scrape();
     assertTrue(scrape.contains(active + "0.0"), scrape);
     assertTrue(scrape.contains("splinewatch_regions{dataset=\"mnist\",layer=\"all\",method=\"simclr\",plane=\"0\","
